@@ -1,0 +1,318 @@
+"""The command line: the GUI by default, and script-friendly subcommands on the same services.
+
+Exit codes a script can rely on:
+  0 success; 1 runtime error (keyring, cache); 2 invalid input or usage;
+  3 partial result (some clusters failed); 4 not found; 5 already exists.
+Secrets are read only from stdin or a file, never from an argument (process lists, history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from aiops_desktop import __version__
+from aiops_desktop.logs import configure_logging, shutdown_logging
+from aiops_desktop.models import ClusterKind, ClusterType, EndpointKind, Environment, Platform
+from aiops_desktop.secrets import SecretsError
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.kubeconfig import KubeconfigError
+from aiops_desktop.services.registry import (
+    ClusterNotFoundError,
+    ClusterSecrets,
+    ClusterSpec,
+    DuplicateClusterError,
+    RegistryError,
+)
+from aiops_desktop.settings import resolve_paths
+from aiops_desktop.store import StoreError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_NOT_FOUND, EXIT_EXISTS = 0, 1, 2, 3, 4, 5
+log = logging.getLogger("aiops.cli")
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _enum_arg(enum: type[Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return enum(text.upper().replace("-", "_"))
+        except ValueError:
+            choices = ", ".join(e.value for e in enum)
+            raise argparse.ArgumentTypeError(f"{text!r}: choose one of {choices}") from None
+
+    parse.__name__ = enum.__name__
+    return parse
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(p) for p in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use WIDTHxHEIGHT, e.g. 1400x900") from None
+    if w < 200 or h < 150:
+        raise argparse.ArgumentTypeError("the size must be at least 200x150")
+    return w, h
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aiops-desktop",
+        description="AIOps Desktop: a NOC console for OpenShift/Kubernetes fleets.",
+        epilog="Exit codes: 0 ok, 1 error, 2 invalid input, 3 partial, 4 not found, 5 exists.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--data-dir", help="cache, logs and reports folder (or AIOPS_DESKTOP_HOME)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="also log to stderr")
+    gui = parser.add_argument_group("window")
+    gui.add_argument("--offscreen", action="store_true", help="render without a display")
+    gui.add_argument("--screenshot", metavar="PATH", help="save the window as PNG and exit")
+    gui.add_argument("--view", default="main", help="view to open/screenshot (default: main)")
+    gui.add_argument("--size", type=_size, default=(1400, 900), metavar="WxH")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    clusters = sub.add_parser("clusters", help="the cluster registry").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    ls = clusters.add_parser("list", help="list registered clusters")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+
+    add = clusters.add_parser("add", help="register a cluster")
+    add.add_argument("name", help="DNS-style name, e.g. prod-east-1")
+    add.add_argument("--display-name", default="")
+    add.add_argument("--api-url", help="API server URL (https)")
+    for kind in ("prometheus", "alertmanager", "loki", "tempo"):
+        add.add_argument(f"--{kind}-url", help=f"{kind.capitalize()} URL")
+        add.add_argument(f"--{kind}-token-file", metavar="FILE", help=f"bearer token for {kind}")
+    add.add_argument("--kind", type=_enum_arg(ClusterKind), default=ClusterKind.CLUSTER,
+                     help="CLUSTER, or FLEET for a Thanos/ACM hub serving many clusters")
+    add.add_argument("--type", type=_enum_arg(ClusterType), default=ClusterType.SPOKE,
+                     help="HUB, SPOKE (default), EDGE, FAR_EDGE")
+    add.add_argument("--platform", type=_enum_arg(Platform), default=Platform.KUBERNETES)
+    add.add_argument("--environment", type=_enum_arg(Environment), default=Environment.PRODUCTION)
+    add.add_argument("--region")
+    add.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
+    add.add_argument("--ca-file", metavar="FILE", help="custom CA bundle (PEM)")
+    auth = add.add_mutually_exclusive_group()
+    auth.add_argument("--token-stdin", action="store_true", help="read the bearer token from stdin")
+    auth.add_argument("--token-file", metavar="FILE", help="read the bearer token from a file")
+    auth.add_argument("--kubeconfig", metavar="FILE", help="take the credentials of --context")
+    auth.add_argument("--basic-user", metavar="USER", help="basic auth; password from stdin")
+    auth.add_argument("--client-cert", metavar="FILE", help="client certificate (with --client-key)")
+    add.add_argument("--context", help="the kubeconfig context for --kubeconfig")
+    add.add_argument("--client-key", metavar="FILE")
+    add.add_argument("--endpoints-use-token", action="store_true",
+                     help="send the cluster credential to its Prometheus/Alertmanager too")
+    add.add_argument("--json", action="store_true")
+
+    imp = clusters.add_parser("import-kubeconfig", help="register every context of a kubeconfig")
+    imp.add_argument("file")
+    imp.add_argument("--context", action="append", help="only these contexts (repeatable)")
+    imp.add_argument("--json", action="store_true")
+
+    rm = clusters.add_parser("remove", help="unregister a cluster and delete its credentials")
+    rm.add_argument("name")
+    return parser
+
+
+def _read_secret_file(path: str, what: str) -> str:
+    try:
+        value = Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise CliError(f"cannot read {what} file {path}: {exc.strerror or exc}") from exc
+    if not value:
+        raise CliError(f"{what} file {path} is empty")
+    return value
+
+
+def _read_stdin(stdin: TextIO, what: str) -> str:
+    value = stdin.read().strip()
+    if not value:
+        raise CliError(f"no {what} on standard input")
+    return value
+
+
+def _spec_and_secrets(args: argparse.Namespace, stdin: TextIO) -> tuple[ClusterSpec, ClusterSecrets]:
+    labels = {}
+    for item in args.label:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"--label {item!r}: use KEY=VALUE")
+        labels[key] = value
+    ca_pem = None
+    if args.ca_file:
+        ca_pem = _read_secret_file(args.ca_file, "CA bundle")
+        if "BEGIN CERTIFICATE" not in ca_pem:
+            raise CliError(f"{args.ca_file} is not a PEM certificate bundle")
+    urls = {
+        EndpointKind.PROMETHEUS: args.prometheus_url,
+        EndpointKind.ALERTMANAGER: args.alertmanager_url,
+        EndpointKind.LOKI: args.loki_url,
+        EndpointKind.TEMPO: args.tempo_url,
+    }
+    spec = ClusterSpec(
+        name=args.name,
+        api_server_url=args.api_url,
+        display_name=args.display_name,
+        kind=args.kind,
+        cluster_type=args.type,
+        platform=args.platform,
+        environment=args.environment,
+        region=args.region,
+        labels=labels,
+        endpoint_urls={k: v for k, v in urls.items() if v},
+        ca_bundle_pem=ca_pem,
+    )
+    secrets = ClusterSecrets(endpoints_use_cluster_token=args.endpoints_use_token)
+    if args.token_stdin:
+        secrets.token = _read_stdin(stdin, "token")
+    elif args.token_file:
+        secrets.token = _read_secret_file(args.token_file, "token")
+    elif args.basic_user:
+        secrets.basic_username = args.basic_user
+        secrets.basic_password = _read_stdin(stdin, "password")
+    elif args.client_cert:
+        if not args.client_key:
+            raise CliError("--client-cert needs --client-key")
+        secrets.client_cert_pem = _read_secret_file(args.client_cert, "client certificate")
+        secrets.client_key_pem = _read_secret_file(args.client_key, "client key")
+    for kind in ("prometheus", "alertmanager", "loki", "tempo"):
+        path = getattr(args, f"{kind}_token_file")
+        if path:
+            secrets.endpoint_tokens[EndpointKind(kind.upper())] = _read_secret_file(path, "token")
+    if args.kubeconfig and not args.context:
+        raise CliError("--kubeconfig needs --context NAME")
+    return spec, secrets
+
+
+def _cluster_line(c: Any) -> str:
+    tls = "" if c.tls_verify else "  [TLS NOT VERIFIED]"
+    url = c.api_server_url or next((e.url for e in c.endpoints), "")
+    score = c.status.health_score if c.status.last_check_at else "-"
+    return (
+        f"{c.name:<28} {c.status.state.value:<12} {score:>3}  "
+        f"{c.cluster_type.value:<8} {c.environment.value:<11} {url}{tls}"
+    )
+
+
+async def _clusters(core: Core, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    registry = core.registry
+    await registry.load()
+    if args.action == "list":
+        clusters = registry.clusters()
+        if args.json:
+            json.dump([c.model_dump(mode="json") for c in clusters], out, indent=2)
+            out.write("\n")
+        elif not clusters:
+            out.write("No clusters registered. Add one with `aiops-desktop clusters add` or "
+                      "`aiops-desktop clusters import-kubeconfig FILE`.\n")
+        else:
+            out.write(f"{'NAME':<28} {'STATE':<12} {'HP':>3}  {'TYPE':<8} {'ENV':<11} URL\n")
+            for c in clusters:
+                out.write(_cluster_line(c) + "\n")
+        return EXIT_OK
+    if args.action == "add":
+        spec, secrets = _spec_and_secrets(args, stdin)
+        if secrets.token or secrets.basic_password or secrets.client_key_pem:
+            core.secrets.check()
+        warnings: list[str] = []
+        if args.kubeconfig:
+            core.secrets.check()
+            cluster, warnings = await registry.add_from_kubeconfig(spec, args.kubeconfig, args.context)
+        else:
+            cluster = await registry.add(spec, secrets)
+        for warning in warnings:
+            sys.stderr.write(f"warning: {warning}\n")
+        if args.json:
+            out.write(cluster.model_dump_json(indent=2) + "\n")
+        else:
+            cred = cluster.credential.describe() if cluster.credential else "no credential"
+            out.write(f"added {cluster.name} ({cred})\n")
+        return EXIT_OK
+    if args.action == "import-kubeconfig":
+        core.secrets.check()
+        report = await registry.import_kubeconfig(args.file, args.context)
+        for warning in report.warnings:
+            sys.stderr.write(f"warning: {warning}\n")
+        if args.json:
+            json.dump(
+                {
+                    "imported": [c.name for c in report.imported],
+                    "skipped": [{"context": c, "reason": r} for c, r in report.skipped],
+                    "warnings": report.warnings,
+                },
+                out,
+                indent=2,
+            )
+            out.write("\n")
+        else:
+            for c in report.imported:
+                out.write(f"imported {c.name} (context {c.display_name!r})\n")
+            for ctx, reason in report.skipped:
+                out.write(f"skipped context {ctx!r}: {reason}\n")
+        if not report.imported:
+            return EXIT_USAGE
+        return EXIT_PARTIAL if report.skipped else EXIT_OK
+    if args.action == "remove":
+        removed = await registry.remove(args.name)
+        out.write(f"removed {removed.name} and its credentials\n")
+        return EXIT_OK
+    raise CliError(f"unknown action {args.action}")
+
+
+def _run(core: Core, coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    async def main() -> int:
+        try:
+            return await coro_factory()
+        finally:
+            await core.supervisor.shutdown()
+
+    return asyncio.run(main())
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    sys.stderr.write(f"aiops-desktop: error: {message}\n")
+    raise SystemExit(code)
+
+
+def main(argv: list[str] | None = None, *, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    paths = resolve_paths(args.data_dir)
+    if args.command is None:
+        from aiops_desktop.app import run_gui
+
+        return run_gui(args, paths)
+    configure_logging(paths.ensure().log_file, stderr=args.verbose)
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
+    try:
+        core = Core.open(paths)
+    except StoreError as exc:
+        _fail(str(exc), EXIT_ERROR)
+    try:
+        for notice in core.notices:
+            sys.stderr.write(f"aiops-desktop: {notice}\n")
+        return _run(core, lambda: _clusters(core, args, out, stdin))
+    except CliError as exc:
+        _fail(str(exc), exc.code)
+    except ClusterNotFoundError as exc:
+        _fail(str(exc), EXIT_NOT_FOUND)
+    except DuplicateClusterError as exc:
+        _fail(str(exc), EXIT_EXISTS)
+    except (RegistryError, KubeconfigError) as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except (SecretsError, StoreError) as exc:
+        _fail(str(exc), EXIT_ERROR)
+    finally:
+        core.close()
+        shutdown_logging()

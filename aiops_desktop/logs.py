@@ -1,0 +1,109 @@
+"""Structured JSON logs to a rotating file, with secrets redacted before anything is written.
+
+Two layers of redaction: patterns that look like credentials (bearer tokens, JWTs, passwords,
+PEM keys, user:password in URLs), and the exact values the secrets store has handled in this
+process (``register_secret``), so a token of any shape never reaches a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import re
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+REDACTED = "[REDACTED]"
+LOG_MAX_BYTES = 5 * 1024 * 1024
+LOG_BACKUPS = 5
+
+_PATTERNS = [
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]{8,}"),
+    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWT
+    re.compile(r"sha256~[A-Za-z0-9_-]{20,}"),  # OpenShift OAuth tokens
+    re.compile(
+        r"(?i)((?:token|password|passwd|secret|api[_-]?key|client[_-]?key)[\"']?\s*[:=]\s*[\"']?)"
+        r"[^\s\"',}]+"
+    ),
+    re.compile(r"(://[^/\s:@]+:)[^@\s/]+(@)"),  # user:password@host
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+]
+
+_known_secrets: set[str] = set()
+_known_lock = threading.Lock()
+
+
+def register_secret(value: str) -> None:
+    """Remember a secret so that any later log line containing it is redacted."""
+    if value and len(value) >= 4:
+        with _known_lock:
+            _known_secrets.add(value)
+
+
+def redact(text: str) -> str:
+    with _known_lock:
+        known = sorted(_known_secrets, key=len, reverse=True)
+    for secret in known:
+        text = text.replace(secret, REDACTED)
+    for pattern in _PATTERNS:
+        if pattern.groups >= 1:
+            text = pattern.sub(
+                lambda m: m.group(1) + REDACTED + (m.group(2) if m.re.groups > 1 else ""), text
+            )
+        else:
+            text = pattern.sub(REDACTED, text)
+    return text
+
+
+class JsonFormatter(logging.Formatter):
+    _SKIP: ClassVar[set[str]] = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in self._SKIP and not key.startswith("_"):
+                entry[key] = value if isinstance(value, int | float | bool | None) else str(value)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return redact(json.dumps(entry, ensure_ascii=False))
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def configure_logging(log_file: Path, *, level: int = logging.INFO, stderr: bool = False) -> None:
+    """Send the app's logs to ``log_file`` as JSON lines (rotating), optionally to stderr."""
+    root = logging.getLogger("aiops")
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    file_handler = logging.handlers.RotatingFileHandler(
+        log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
+    file_handler.setFormatter(JsonFormatter())
+    root.addHandler(file_handler)
+    if stderr:
+        console = logging.StreamHandler()
+        console.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(console)
+    root.setLevel(level)
+    root.propagate = False
+
+
+def shutdown_logging() -> None:
+    root = logging.getLogger("aiops")
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()

@@ -1,0 +1,219 @@
+"""Cluster registry models (PRODUCT.md section 1)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlsplit
+from uuid import UUID, uuid4
+
+from pydantic import Field, field_validator, model_validator
+
+from aiops_desktop.models.base import DomainModel, utcnow
+from aiops_desktop.models.credentials import CredentialRef
+from aiops_desktop.models.enums import (
+    AuthMethod,
+    ClusterKind,
+    ClusterState,
+    ClusterType,
+    CNFType,
+    Connectivity,
+    EndpointKind,
+    EndpointSource,
+    Environment,
+    Platform,
+    ValidationOutcome,
+)
+
+CLUSTER_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
+_NAME_RE = re.compile(CLUSTER_NAME_PATTERN)
+
+#: Health check interval per cluster type, seconds (PRODUCT.md section 1).
+CHECK_INTERVAL_S: dict[ClusterType, int] = {
+    ClusterType.HUB: 15,
+    ClusterType.SPOKE: 30,
+    ClusterType.EDGE: 60,
+    ClusterType.FAR_EDGE: 120,
+}
+
+#: Score penalty when an endpoint of this kind is down (PRODUCT.md section 1).
+HEALTH_PENALTY: dict[EndpointKind, int] = {
+    EndpointKind.API_SERVER: 50,
+    EndpointKind.PROMETHEUS: 20,
+    EndpointKind.TEMPO: 15,
+    EndpointKind.LOKI: 15,
+}
+
+
+def validate_cluster_name(value: str) -> str:
+    if not _NAME_RE.match(value):
+        raise ValueError(
+            f"cluster name {value!r} is not DNS-style: use 3-63 lowercase letters, digits and "
+            "'-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def validate_http_url(value: str, *, require_https: bool, what: str) -> str:
+    parts = urlsplit(value)
+    allowed = ("https",) if require_https else ("http", "https")
+    if parts.scheme not in allowed or not parts.hostname:
+        need = "https://host[:port]" if require_https else "http(s)://host[:port]"
+        raise ValueError(f"{what} {value!r} is not a valid URL: expected {need}")
+    try:
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{what} {value!r} has an invalid port") from exc
+    return value.rstrip("/")
+
+
+ClusterName = Annotated[str, Field(min_length=3, max_length=63)]
+
+
+class Endpoint(DomainModel):
+    """One observability endpoint of a cluster, discovered or typed in."""
+
+    kind: EndpointKind
+    url: str
+    source: EndpointSource = EndpointSource.USER
+    auth: AuthMethod = AuthMethod.NONE
+    credential: CredentialRef | None = None
+    tls_verify: bool = True
+    ca_bundle_pem: str | None = Field(
+        default=None, description="Custom CA bundle (public certificates only, never a key)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return validate_http_url(value, require_https=False, what="endpoint URL")
+
+    @field_validator("ca_bundle_pem")
+    @classmethod
+    def _ca(cls, value: str | None) -> str | None:
+        if value is not None and "PRIVATE KEY" in value:
+            raise ValueError("a CA bundle must hold certificates only, not a private key")
+        return value
+
+    @model_validator(mode="after")
+    def _auth_needs_credential(self) -> Endpoint:
+        if self.auth is not AuthMethod.NONE and self.credential is None:
+            raise ValueError(f"{self.kind} endpoint uses {self.auth} auth but has no credential")
+        return self
+
+
+class ClusterStatus(DomainModel):
+    state: ClusterState = ClusterState.UNKNOWN
+    health_score: int = Field(default=100, ge=0, le=100)
+    connectivity: Connectivity = Connectivity.DISCONNECTED
+    last_error: str | None = None
+    last_check_at: datetime | None = None
+    endpoint_health: dict[EndpointKind, bool] = Field(default_factory=dict)
+
+
+class ClusterCapabilities(DomainModel):
+    gpu_nodes: int = Field(default=0, ge=0)
+    gpu_count: int = Field(default=0, ge=0)
+    gpu_types: list[str] = Field(default_factory=list)
+    has_prometheus: bool = False
+    has_thanos: bool = False
+    has_tempo: bool = False
+    has_loki: bool = False
+    has_service_mesh: bool = False
+    has_cnf: bool = False
+    cnf_types: list[CNFType] = Field(default_factory=list)
+    has_ptp: bool = False
+    has_sriov: bool = False
+
+
+class Cluster(DomainModel):
+    id: UUID = Field(default_factory=uuid4)
+    name: ClusterName
+    display_name: str = Field(default="", max_length=128)
+    kind: ClusterKind = ClusterKind.CLUSTER
+    api_server_url: str | None = None
+    cluster_type: ClusterType = ClusterType.SPOKE
+    platform: Platform = Platform.KUBERNETES
+    platform_version: str | None = None
+    region: str | None = None
+    environment: Environment = Environment.PRODUCTION
+    labels: dict[str, str] = Field(default_factory=dict)
+    credential: CredentialRef | None = Field(
+        default=None, description="How to reach the API server; the secret is in the keyring."
+    )
+    tls_verify: bool = Field(
+        default=True, description="False only when the kubeconfig says insecure-skip-tls-verify."
+    )
+    ca_bundle_pem: str | None = None
+    endpoints: list[Endpoint] = Field(default_factory=list)
+    status: ClusterStatus = Field(default_factory=ClusterStatus)
+    capabilities: ClusterCapabilities = Field(default_factory=ClusterCapabilities)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return validate_cluster_name(value)
+
+    @field_validator("api_server_url")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return validate_http_url(value, require_https=True, what="API server URL")
+
+    @model_validator(mode="after")
+    def _reachable_somehow(self) -> Cluster:
+        if self.api_server_url is None and not self.endpoints:
+            raise ValueError(
+                f"cluster {self.name!r} needs an API server URL or at least one endpoint URL"
+            )
+        kinds = [e.kind for e in self.endpoints]
+        if len(kinds) != len(set(kinds)):
+            raise ValueError(f"cluster {self.name!r} lists an endpoint kind twice")
+        return self
+
+    @property
+    def title(self) -> str:
+        return self.display_name or self.name
+
+    @property
+    def check_interval_s(self) -> int:
+        return CHECK_INTERVAL_S[self.cluster_type]
+
+    def endpoint(self, kind: EndpointKind) -> Endpoint | None:
+        return next((e for e in self.endpoints if e.kind is kind), None)
+
+
+class HealthRecord(DomainModel):
+    """One health check of a cluster, kept 7 days."""
+
+    cluster_id: UUID
+    checked_at: datetime = Field(default_factory=utcnow)
+    state: ClusterState
+    health_score: int = Field(ge=0, le=100)
+    endpoint_health: dict[EndpointKind, bool] = Field(default_factory=dict)
+    error: str | None = None
+
+
+class ValidationResult(DomainModel):
+    cluster_name: str
+    outcome: ValidationOutcome
+    reason: str = ""
+    server_version: str | None = None
+    username: str | None = None
+    groups: list[str] = Field(default_factory=list)
+    denied: list[str] = Field(default_factory=list, description="Resources the user may not read.")
+    checked_at: datetime = Field(default_factory=utcnow)
+
+
+class FleetSummary(DomainModel):
+    total: int = 0
+    by_state: dict[ClusterState, int] = Field(default_factory=dict)
+    by_type: dict[ClusterType, int] = Field(default_factory=dict)
+    by_environment: dict[Environment, int] = Field(default_factory=dict)
+    total_gpus: int = 0
+    clusters_with_cnf: int = 0
+    average_health: float | None = None

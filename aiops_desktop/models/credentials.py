@@ -1,0 +1,39 @@
+"""Credential references. A reference names a keyring entry; it never holds the secret."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from aiops_desktop.models.base import DomainModel, utcnow
+from aiops_desktop.models.enums import CredentialKind
+
+KEYRING_SERVICE = "aiops-desktop"
+
+
+class CredentialRef(DomainModel):
+    kind: CredentialKind
+    service: str = KEYRING_SERVICE
+    key: str = Field(description="The keyring entry's user name, e.g. 'cluster/<uuid>/api'.")
+    context: str | None = Field(default=None, description="kubeconfig context it came from")
+    source_path: str | None = Field(default=None, description="kubeconfig file it came from")
+    exec_command: str | None = Field(
+        default=None, description="exec plugin command (e.g. 'oc'), shown so the user knows"
+    )
+    stored_at: datetime = Field(default_factory=utcnow)
+
+    def describe(self) -> str:
+        """A one-line, secret-free description for the UI and the CLI."""
+        what = {
+            CredentialKind.KUBECONFIG_CONTEXT: "kubeconfig context",
+            CredentialKind.BEARER_TOKEN: "bearer token",
+            CredentialKind.CLIENT_CERTIFICATE: "client certificate",
+            CredentialKind.BASIC_AUTH: "basic auth",
+        }[self.kind]
+        parts = [what]
+        if self.context:
+            parts.append(f"'{self.context}'")
+        if self.exec_command:
+            parts.append(f"via exec plugin '{self.exec_command}'")
+        return " ".join(parts) + " (in OS keyring)"

@@ -1,0 +1,280 @@
+"""Enumerations named as PRODUCT.md names them.
+
+All are ``StrEnum`` so that they serialise to the same text the specification uses, in SQLite,
+JSON output and reports alike.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ClusterType(StrEnum):
+    HUB = "HUB"
+    SPOKE = "SPOKE"
+    EDGE = "EDGE"
+    FAR_EDGE = "FAR_EDGE"
+
+
+class ClusterKind(StrEnum):
+    """A single cluster, or a fleet endpoint (Thanos/ACM hub) serving many by a `cluster` label."""
+
+    CLUSTER = "CLUSTER"
+    FLEET = "FLEET"
+
+
+class Platform(StrEnum):
+    OPENSHIFT = "OPENSHIFT"
+    KUBERNETES = "KUBERNETES"
+    MICROSHIFT = "MICROSHIFT"
+
+
+class Environment(StrEnum):
+    PRODUCTION = "PRODUCTION"
+    STAGING = "STAGING"
+    DEVELOPMENT = "DEVELOPMENT"
+    LAB = "LAB"
+
+
+class ClusterState(StrEnum):
+    ONLINE = "ONLINE"
+    OFFLINE = "OFFLINE"
+    DEGRADED = "DEGRADED"
+    UNKNOWN = "UNKNOWN"
+    PROVISIONING = "PROVISIONING"
+
+
+class Connectivity(StrEnum):
+    CONNECTED = "CONNECTED"
+    DISCONNECTED = "DISCONNECTED"
+    INTERMITTENT = "INTERMITTENT"
+
+
+class EndpointKind(StrEnum):
+    API_SERVER = "API_SERVER"
+    PROMETHEUS = "PROMETHEUS"
+    ALERTMANAGER = "ALERTMANAGER"
+    LOKI = "LOKI"
+    TEMPO = "TEMPO"
+
+
+class EndpointSource(StrEnum):
+    """Where an endpoint URL came from: typed by the user, or found by discovery."""
+
+    USER = "USER"
+    DISCOVERED = "DISCOVERED"
+
+
+class CredentialKind(StrEnum):
+    KUBECONFIG_CONTEXT = "KUBECONFIG_CONTEXT"
+    BEARER_TOKEN = "BEARER_TOKEN"
+    CLIENT_CERTIFICATE = "CLIENT_CERTIFICATE"
+    BASIC_AUTH = "BASIC_AUTH"
+
+
+class AuthMethod(StrEnum):
+    NONE = "NONE"
+    BEARER = "BEARER"
+    BASIC = "BASIC"
+    MTLS = "MTLS"
+
+
+class ValidationOutcome(StrEnum):
+    VALID = "valid"
+    INVALID = "invalid"
+    UNREACHABLE = "unreachable"
+    EXPIRED = "expired"
+    INSUFFICIENT_PERMISSIONS = "insufficient_permissions"
+
+
+class CNFType(StrEnum):
+    VDU = "vDU"
+    VCU = "vCU"
+    UPF = "UPF"
+    AMF = "AMF"
+    SMF = "SMF"
+    NRF = "NRF"
+    OTHER = "other"
+
+
+class QueryType(StrEnum):
+    INSTANT = "INSTANT"
+    RANGE = "RANGE"
+
+
+class QueryStatus(StrEnum):
+    SUCCESS = "SUCCESS"
+    PARTIAL = "PARTIAL"
+    ERROR = "ERROR"
+
+
+class Aggregation(StrEnum):
+    MERGE = "MERGE"
+    SUM = "SUM"
+    AVG = "AVG"
+    MAX = "MAX"
+    MIN = "MIN"
+
+
+class AlertSeverity(StrEnum):
+    CRITICAL = "CRITICAL"
+    WARNING = "WARNING"
+    INFO = "INFO"
+
+
+class AlertState(StrEnum):
+    FIRING = "FIRING"
+    PENDING = "PENDING"
+    RESOLVED = "RESOLVED"
+
+
+class LogDirection(StrEnum):
+    FORWARD = "FORWARD"
+    BACKWARD = "BACKWARD"
+
+
+class SpanStatus(StrEnum):
+    """OTLP status codes: 0 UNSET, 1 OK, 2 ERROR."""
+
+    UNSET = "UNSET"
+    OK = "OK"
+    ERROR = "ERROR"
+
+
+class SpanKind(StrEnum):
+    UNSPECIFIED = "UNSPECIFIED"
+    INTERNAL = "INTERNAL"
+    SERVER = "SERVER"
+    CLIENT = "CLIENT"
+    PRODUCER = "PRODUCER"
+    CONSUMER = "CONSUMER"
+
+
+class GpuHealthState(StrEnum):
+    OK = "OK"
+    WARNING = "WARNING"
+    CRITICAL = "CRITICAL"
+    UNKNOWN = "UNKNOWN"
+
+
+class PtpClockState(StrEnum):
+    """linuxptp-daemon clock state, from the metric value: 0 FREERUN, 1 LOCKED, 2 HOLDOVER."""
+
+    FREERUN = "FREERUN"
+    LOCKED = "LOCKED"
+    HOLDOVER = "HOLDOVER"
+    UNKNOWN = "UNKNOWN"
+
+    @classmethod
+    def from_metric(cls, value: float | None) -> PtpClockState:
+        codes = {0: cls.FREERUN, 1: cls.LOCKED, 2: cls.HOLDOVER}
+        if value is None or value != value:  # NaN is unknown, never FREERUN
+            return cls.UNKNOWN
+        return codes.get(int(value), cls.UNKNOWN)
+
+
+class PtpInterfaceRole(StrEnum):
+    PASSIVE = "PASSIVE"
+    SLAVE = "SLAVE"
+    MASTER = "MASTER"
+    FAULTY = "FAULTY"
+    UNKNOWN = "UNKNOWN"
+    LISTENING = "LISTENING"
+
+
+class SriovSyncStatus(StrEnum):
+    SUCCEEDED = "Succeeded"
+    IN_PROGRESS = "InProgress"
+    FAILED = "Failed"
+    UNKNOWN = "Unknown"
+
+
+class Sensitivity(StrEnum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    EXTREME = "EXTREME"
+
+    @property
+    def threshold(self) -> float:
+        """The z-equivalent threshold PRODUCT.md fixes for this sensitivity."""
+        return {"LOW": 3.0, "MEDIUM": 2.5, "HIGH": 2.0, "EXTREME": 1.5}[self.value]
+
+
+class AnomalySeverity(StrEnum):
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+
+    @classmethod
+    def from_ratio(cls, score_over_threshold: float) -> AnomalySeverity:
+        """score/threshold > 3 is HIGH, > 2 MEDIUM, else LOW (PRODUCT.md section 5)."""
+        if score_over_threshold > 3:
+            return cls.HIGH
+        if score_over_threshold > 2:
+            return cls.MEDIUM
+        return cls.LOW
+
+
+class AnomalyType(StrEnum):
+    SPIKE = "SPIKE"
+    DROP = "DROP"
+    TREND_CHANGE = "TREND_CHANGE"
+    PATTERN_BREAK = "PATTERN_BREAK"
+    THRESHOLD_BREACH = "THRESHOLD_BREACH"
+
+
+class AnomalyMethod(StrEnum):
+    ZSCORE = "ZSCORE"
+    MAD = "MAD"
+    IQR = "IQR"
+    STL = "STL"
+    MSTL = "MSTL"
+    ETS = "ETS"
+    LEVEL_SHIFT = "LEVEL_SHIFT"
+    SEASONAL_ESD = "SEASONAL_ESD"
+    DOMAIN_RULE = "DOMAIN_RULE"
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "OPEN"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    RESOLVED = "RESOLVED"
+
+
+class ChatRole(StrEnum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+
+
+class PersonaName(StrEnum):
+    DEFAULT = "default"
+    PLATFORM_OPS = "platform-ops"
+    GPU_EXPERT = "gpu-expert"
+    NETWORK_CNF = "network-cnf"
+    TELCO_5G = "telco-5g"
+
+
+class ReportType(StrEnum):
+    EXECUTIVE_SUMMARY = "executive_summary"
+    DETAILED_ANALYSIS = "detailed_analysis"
+    INCIDENT_REPORT = "incident_report"
+    CAPACITY_PLAN = "capacity_plan"
+    SHIFT_HANDOVER = "shift_handover"
+
+
+class ReportFormat(StrEnum):
+    PDF = "pdf"
+    HTML = "html"
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
+class UserRole(StrEnum):
+    """Roles inside the app: admin manages clusters/credentials/settings; viewer only reads."""
+
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    VIEWER = "viewer"

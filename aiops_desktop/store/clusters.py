@@ -1,0 +1,53 @@
+"""Registered clusters. The row holds the Cluster model's JSON: references only, no secret."""
+
+from __future__ import annotations
+
+import sqlite3
+from concurrent.futures import Future
+from uuid import UUID
+
+from aiops_desktop.models import Cluster
+from aiops_desktop.store.database import Database
+
+
+class ClusterRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def save(self, cluster: Cluster) -> Future[Cluster]:
+        doc = cluster.model_dump_json()
+        params = (str(cluster.id), cluster.name, doc, cluster.updated_at.isoformat())
+
+        def op(conn: sqlite3.Connection) -> Cluster:
+            conn.execute(
+                "INSERT INTO clusters (id, name, doc, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET name=excluded.name, doc=excluded.doc, "
+                "updated_at=excluded.updated_at",
+                params,
+            )
+            return cluster
+
+        return self._db.write(op)
+
+    def delete(self, cluster_id: UUID) -> Future[bool]:
+        def op(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute("DELETE FROM clusters WHERE id = ?", (str(cluster_id),))
+            return cur.rowcount > 0
+
+        return self._db.write(op)
+
+    def list(self) -> list[Cluster]:
+        rows = self._db.reader().execute("SELECT doc FROM clusters ORDER BY name").fetchall()
+        return [Cluster.model_validate_json(r[0]) for r in rows]
+
+    def get(self, cluster_id: UUID) -> Cluster | None:
+        row = (
+            self._db.reader()
+            .execute("SELECT doc FROM clusters WHERE id = ?", (str(cluster_id),))
+            .fetchone()
+        )
+        return Cluster.model_validate_json(row[0]) if row else None
+
+    def by_name(self, name: str) -> Cluster | None:
+        row = self._db.reader().execute("SELECT doc FROM clusters WHERE name = ?", (name,)).fetchone()
+        return Cluster.model_validate_json(row[0]) if row else None

@@ -1,0 +1,118 @@
+"""Opening the cache file: integrity and version checks, migrations, the writer, readers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import sqlite_utils
+
+from aiops_desktop.store.errors import StoreCorruptError, StoreTooNewError
+from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
+from aiops_desktop.store.writer import WriterThread, connect
+
+log = logging.getLogger("aiops.store")
+T = TypeVar("T")
+_SIDE_FILES = ("-wal", "-shm")
+
+
+def _probe(path: Path) -> tuple[int, str | None]:
+    """Return (schema version, problem) of an existing file without changing it."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        return 0, str(exc)
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+        problems = [r[0] for r in rows if r[0] != "ok"]
+        return version, ("; ".join(problems[:3]) if problems else None)
+    except sqlite3.DatabaseError as exc:
+        return 0, str(exc)
+    finally:
+        conn.close()
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    backup = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while backup.exists():
+        backup = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        n += 1
+    os.replace(path, backup)
+    for suffix in _SIDE_FILES:
+        side = Path(f"{path}{suffix}")
+        if side.exists():
+            os.replace(side, Path(f"{backup}{suffix}"))
+    return backup
+
+
+class Database:
+    """The open cache: one writer thread, one read connection per reading thread.
+
+    ``recovered`` holds the StoreCorruptError when a damaged file was moved aside on open, so
+    the UI and the CLI can tell the user.
+    """
+
+    def __init__(
+        self, path: Path, *, batch_max_ops: int = 500, batch_max_delay_s: float = 0.05
+    ) -> None:
+        self.path = Path(path)
+        self.recovered: StoreCorruptError | None = None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() and self.path.stat().st_size > 0:
+            version, problem = _probe(self.path)
+            if problem is None and version > SCHEMA_VERSION:
+                raise StoreTooNewError(self.path, version, SCHEMA_VERSION)
+            if problem is not None:
+                backup = _move_aside(self.path)
+                self.recovered = StoreCorruptError(self.path, backup, problem)
+                log.error("cache file damaged, moved aside", extra={"backup": str(backup)})
+        conn = connect(self.path)
+        try:
+            self.schema_version = migrate(conn)
+        finally:
+            conn.close()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._local = threading.local()
+        self.writer = WriterThread(
+            self.path, max_ops=batch_max_ops, max_delay_s=batch_max_delay_s
+        )
+
+    # -- writes ----------------------------------------------------------------------------
+    def write(self, op: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        """Queue a write on the writer thread; the future resolves once it has committed."""
+        return self.writer.submit(op)
+
+    # -- reads -----------------------------------------------------------------------------
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read connection (WAL: never blocked by the writer)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, readonly=True)
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def table_view(self) -> sqlite_utils.Database:
+        """sqlite-utils over this thread's read connection, for ad-hoc inspection."""
+        return sqlite_utils.Database(self.reader())
+
+    def close(self) -> None:
+        self.writer.close()
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._local = threading.local()

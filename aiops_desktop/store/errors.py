@@ -1,0 +1,40 @@
+"""The store's own errors, each with a message a person can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StoreError(Exception):
+    """Base of the store's errors."""
+
+
+class StoreCorruptError(StoreError):
+    """The cache file was unreadable; it was moved aside (never deleted) and a new one made."""
+
+    def __init__(self, path: Path, backup: Path, reason: str) -> None:
+        self.path = path
+        self.backup = backup
+        self.reason = reason
+        super().__init__(
+            f"The cache file {path} was damaged ({reason}). It was moved to {backup} and a new, "
+            "empty cache was created; registered clusters must be added again."
+        )
+
+
+class StoreTooNewError(StoreError):
+    """The file was written by a newer version of the app; it is left untouched."""
+
+    def __init__(self, path: Path, found: int, supported: int) -> None:
+        self.path = path
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"The cache file {path} has schema version {found}, newer than this app supports "
+            f"({supported}). It was not changed. Upgrade AIOps Desktop, or start with another "
+            "data directory (--data-dir)."
+        )
+
+
+class StoreClosedError(StoreError):
+    """A write was submitted after the store was closed."""

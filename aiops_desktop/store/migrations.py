@@ -1,0 +1,84 @@
+"""Versioned schema migrations, applied in order; ``PRAGMA user_version`` is the version.
+
+Never edit a released migration: add a new one. Tests migrate from an empty file and from every
+earlier version, with data in it, to the newest.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+#: A migration is one SQL script; the runner wraps it with its version bump in one transaction.
+Migration = str
+
+
+_V1_REGISTRY = """
+        CREATE TABLE clusters (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            doc TEXT NOT NULL,              -- the Cluster model as JSON; never a secret
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE health_history (
+            cluster_id TEXT NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+            checked_at TEXT NOT NULL,
+            state TEXT NOT NULL,
+            health_score INTEGER NOT NULL,
+            endpoint_health TEXT NOT NULL,
+            error TEXT,
+            PRIMARY KEY (cluster_id, checked_at)
+        ) WITHOUT ROWID;
+        """
+
+
+_V2_SERIES = """
+        CREATE TABLE series (
+            id INTEGER PRIMARY KEY,
+            cluster TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            labels TEXT NOT NULL,           -- canonical JSON, sorted keys
+            chunked_until_ms INTEGER NOT NULL DEFAULT -9223372036854775808,
+            UNIQUE (cluster, metric, labels)
+        );
+        CREATE INDEX series_by_metric ON series (metric, cluster);
+        CREATE TABLE samples_head (        -- recent samples, row per sample, until compacted
+            series_id INTEGER NOT NULL,
+            ts_ms INTEGER NOT NULL,
+            value REAL,
+            PRIMARY KEY (series_id, ts_ms)
+        ) WITHOUT ROWID;
+        CREATE TABLE chunks (              -- compacted samples, one BLOB per stretch of time
+            series_id INTEGER NOT NULL,
+            resolution_s INTEGER NOT NULL,  -- 0 raw; >0 rollup step (avg, min, max columns)
+            start_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (series_id, resolution_s, start_ms)
+        ) WITHOUT ROWID;
+        CREATE INDEX chunks_by_end ON chunks (resolution_s, end_ms);
+        """
+
+
+_V3_META = """
+        CREATE TABLE app_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE INDEX health_by_time ON health_history (checked_at);
+        """
+
+
+MIGRATIONS: tuple[Migration, ...] = (_V1_REGISTRY, _V2_SERIES, _V3_META)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
+    """Bring ``conn`` to ``target``; each step runs in its own transaction. Returns the version."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    for version in range(current + 1, target + 1):
+        script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[version - 1]}\nPRAGMA user_version = {version};\nCOMMIT;"
+        try:
+            conn.executescript(script)
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
