@@ -1,0 +1,151 @@
+"""The GUI composition root: Qt application, qasync loop, core services, presenters, window.
+
+``aiops-desktop`` opens the window; ``--offscreen --screenshot PATH [--view NAME] [--size WxH]``
+renders it to a PNG once the view has its data, then exits (tests and reviewers use this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiops_desktop.logs import configure_logging, shutdown_logging
+from aiops_desktop.services.core import Core
+from aiops_desktop.settings import AppPaths, resources_dir
+from aiops_desktop.store import StoreError
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
+
+    from ui.main_window import MainWindow
+    from ui.presenters.registry import RegistryPresenter
+    from ui.theme import Theme
+
+LOAD_TIMEOUT_S = 30.0
+
+
+def prepare_qt_environment(*, offscreen: bool) -> None:
+    """One binding everywhere (STYLE.md habit 7); offscreen needs no display."""
+    os.environ.setdefault("QT_API", "pyside6")
+    os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+    if offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+async def wait_signal(signal: SignalInstance, timeout: float) -> tuple[Any, ...]:
+    """Await one emission of a Qt signal without blocking the loop."""
+    future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
+
+    def on_emit(*args: Any) -> None:
+        if not future.done():
+            future.set_result(args)
+
+    signal.connect(on_emit)
+    try:
+        return await asyncio.wait_for(future, timeout)
+    finally:
+        signal.disconnect(on_emit)
+
+
+class DesktopApp:
+    """The windowed app over a Core: one presenter, one main window."""
+
+    def __init__(self, core: Core, theme: Theme) -> None:
+        from ui.main_window import MainWindow
+        from ui.presenters.registry import RegistryPresenter
+
+        self.core = core
+        self.presenter: RegistryPresenter = RegistryPresenter(core)
+        self.window: MainWindow = MainWindow(self.presenter, theme)
+
+    async def load(self) -> None:
+        loaded = wait_signal(self.presenter.sig_loaded, LOAD_TIMEOUT_S)
+        self.presenter.load()
+        await loaded
+
+    async def close(self) -> None:
+        self.window.close()
+        self.presenter.close()
+        await self.core.shutdown()
+        self.window.deleteLater()
+        self.presenter.deleteLater()
+
+
+#: Views reachable by ``--view``; later capabilities add theirs here.
+VIEWS: dict[str, Callable[[DesktopApp], None]] = {
+    "main": lambda app: None,
+}
+
+
+def save_screenshot(window: MainWindow, path: str | os.PathLike[str]) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(target), "PNG"):
+        raise OSError(f"could not write the screenshot {target}")
+    return target
+
+
+async def _gui_main(args: argparse.Namespace, paths: AppPaths, theme: Theme) -> int:
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    try:
+        core = await asyncio.to_thread(Core.open, paths)
+    except StoreError as exc:
+        sys.stderr.write(f"aiops-desktop: error: {exc}\n")
+        if not args.offscreen:
+            QMessageBox.critical(None, "AIOps Desktop cannot open its cache", str(exc))
+        return 1
+    desktop = DesktopApp(core, theme)
+    try:
+        desktop.window.resize(*args.size)
+        desktop.window.show()
+        await desktop.load()
+        VIEWS[args.view](desktop)
+        if args.screenshot:
+            await asyncio.sleep(0.1)  # let layouts settle and paint once
+            save_screenshot(desktop.window, args.screenshot)
+            return 0
+        closed = asyncio.Event()
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        app.lastWindowClosed.connect(closed.set)
+        await closed.wait()
+        return 0
+    finally:
+        await desktop.close()
+
+
+def run_gui(args: argparse.Namespace, paths: AppPaths) -> int:
+    if args.view not in VIEWS:
+        sys.stderr.write(
+            f"aiops-desktop: error: unknown view {args.view!r}; choose from {', '.join(VIEWS)}\n"
+        )
+        return 2
+    prepare_qt_environment(offscreen=args.offscreen)
+    import qasync
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from ui.theme import apply_theme
+
+    configure_logging(paths.ensure().log_file, stderr=args.verbose)
+    app = QApplication.instance() or QApplication(["aiops-desktop"])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("aiops-desktop")
+    app.setApplicationDisplayName("AIOps Desktop")
+    app.setDesktopFileName("aiops-desktop")
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "aiops-desktop.png")))
+    theme = apply_theme(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(_gui_main(args, paths, theme))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+        shutdown_logging()

@@ -1,0 +1,1 @@
+"""Dialogs: forms that collect user input and hand it to a presenter."""

@@ -1,0 +1,126 @@
+"""Import kubeconfig contexts: every context listed with what it will do, all checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aiops_desktop.services.kubeconfig import KubeconfigContext
+from ui.presenters.registry import RegistryPresenter
+
+
+class ImportKubeconfigDialog(QDialog):
+    def __init__(
+        self, presenter: RegistryPresenter, path: str | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._presenter = presenter
+        self.setWindowTitle("Import kubeconfig")
+        self.resize(640, 420)
+        self._setup_ui()
+        presenter.sig_import_preview.connect(self._on_presenter_preview)
+        presenter.sig_import_done.connect(self._on_presenter_import_done)
+        presenter.sig_error.connect(self._on_presenter_error)
+        default = path or str(Path("~/.kube/config").expanduser())
+        self.path.setText(default)
+        if path or Path(default).exists():
+            self._presenter.preview_kubeconfig(default)
+
+    def _setup_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.path = QLineEdit()
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._on_browse_clicked)
+        load = QPushButton("Read")
+        load.clicked.connect(self._on_load_clicked)
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        row.addWidget(load)
+        layout.addLayout(row)
+        self.contexts = QListWidget()
+        layout.addWidget(self.contexts, 1)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+        self.buttons.accepted.connect(self._on_buttons_accepted)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+    def _on_browse_clicked(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileName(self, "Choose a kubeconfig", self.path.text())
+        if chosen:
+            self.path.setText(chosen)
+            self._presenter.preview_kubeconfig(chosen)
+
+    def _on_load_clicked(self) -> None:
+        self._presenter.preview_kubeconfig(self.path.text().strip())
+
+    def _on_presenter_preview(self, contexts: list[KubeconfigContext]) -> None:
+        self.contexts.clear()
+        self.message.clear()
+        for ctx in contexts:
+            if ctx.usable:
+                text = f"{ctx.context}  →  {ctx.cluster_name}  ({ctx.server}, {ctx.auth})"
+                if ctx.warnings:
+                    text += "  ⚠ " + "; ".join(ctx.warnings)
+            else:
+                text = f"{ctx.context}: cannot import: {ctx.error}"
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, ctx.context)
+            if ctx.usable:
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked)
+            else:
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+            self.contexts.addItem(item)
+        usable = sum(1 for c in contexts if c.usable)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(usable > 0)
+
+    def chosen_contexts(self) -> list[str]:
+        out = []
+        for row in range(self.contexts.count()):
+            item = self.contexts.item(row)
+            if item.checkState() == Qt.CheckState.Checked:
+                out.append(item.data(Qt.ItemDataRole.UserRole))
+        return out
+
+    def _on_buttons_accepted(self) -> None:
+        chosen = self.chosen_contexts()
+        if chosen:
+            self.buttons.setEnabled(False)
+            self._presenter.import_kubeconfig(self.path.text().strip(), chosen)
+
+    def _on_presenter_import_done(self, summary: str) -> None:
+        self.message.setText(summary)
+        self.accept()
+
+    def _on_presenter_error(self, message: str) -> None:
+        if self.isVisible():
+            self.buttons.setEnabled(True)
+            self.message.setText(message)
+
+    def done(self, result: int) -> None:
+        self._presenter.sig_import_preview.disconnect(self._on_presenter_preview)
+        self._presenter.sig_import_done.disconnect(self._on_presenter_import_done)
+        self._presenter.sig_error.disconnect(self._on_presenter_error)
+        super().done(result)

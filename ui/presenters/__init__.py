@@ -1,0 +1,1 @@
+"""Presenters: QObjects that call services, own the async work and emit ``sig_*`` signals."""

@@ -1,0 +1,1 @@
+"""Views: widgets that show presenter data and forward user intent. No I/O, no async."""

@@ -1,0 +1,70 @@
+"""The cluster list: one row per cluster with a state badge and health score."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from aiops_desktop.models import Cluster
+from ui.theme import Theme
+
+
+def state_badge(color: str, size: int = 12) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QColor(color))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawEllipse(1, 1, size - 2, size - 2)
+    painter.end()
+    return QIcon(pixmap)
+
+
+class ClusterListView(QWidget):
+    """Signals: sig_selected(str): the user picked a cluster (its name)."""
+
+    sig_selected = Signal(str)
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        self._setup_ui()
+
+    def _setup_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.list = QListWidget()
+        self.list.setObjectName("clusterList")
+        self.list.currentItemChanged.connect(self._on_list_current_changed)
+        layout.addWidget(self.list)
+
+    def show_clusters(self, clusters: list[Cluster]) -> None:
+        current = self.selected_name()
+        self.list.blockSignals(True)
+        self.list.clear()
+        for cluster in clusters:
+            state = cluster.status.state.value
+            score = f"{cluster.status.health_score}" if cluster.status.last_check_at else "–"
+            item = QListWidgetItem(
+                state_badge(self._theme.status(state)), f"{cluster.title}\n{state} · {score}"
+            )
+            item.setData(Qt.ItemDataRole.UserRole, cluster.name)
+            item.setToolTip(
+                f"{cluster.name} ({cluster.cluster_type.value}, {cluster.environment.value})"
+            )
+            self.list.addItem(item)
+            if cluster.name == current:
+                self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
+        if self.list.currentItem() is None and self.list.count():
+            self.list.setCurrentRow(0)
+
+    def selected_name(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def _on_list_current_changed(self, current: QListWidgetItem | None, _prev: object) -> None:
+        if current is not None:
+            self.sig_selected.emit(current.data(Qt.ItemDataRole.UserRole))

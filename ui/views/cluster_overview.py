@@ -1,0 +1,121 @@
+"""The dashboard area for one cluster: identity, status, endpoints and credentials (no secret).
+
+Live charts join this area with the live-metrics issue; what shows here now is the registry's
+own data about the cluster.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from PySide6.QtCore import Signal
+
+from aiops_desktop.models import Cluster
+from ui.theme import Theme
+
+
+class ClusterOverviewView(QWidget):
+    """Signals: sig_remove_requested(str): the user asked to remove this cluster."""
+
+    sig_remove_requested = Signal(str)
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        self._name: str | None = None
+        self._setup_ui()
+
+    def _setup_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        header = QHBoxLayout()
+        self.title = QLabel()
+        self.title.setProperty("role", "title")
+        self.state = QLabel()
+        header.addWidget(self.title)
+        header.addSpacing(12)
+        header.addWidget(self.state)
+        header.addStretch(1)
+        self.remove_button = QPushButton("Remove…")
+        self.remove_button.clicked.connect(self._on_remove_clicked)
+        header.addWidget(self.remove_button)
+        layout.addLayout(header)
+
+        self.tls_warning = QLabel()
+        self.tls_warning.setProperty("role", "warning")
+        self.tls_warning.setWordWrap(True)
+        layout.addWidget(self.tls_warning)
+
+        card = QFrame()
+        card.setProperty("card", True)
+        form = QFormLayout(card)
+        self.fields: dict[str, QLabel] = {}
+        for key in ("Name", "Type", "Platform", "Environment", "Region", "API server",
+                    "Credential", "Health score", "Connectivity", "Last check", "Last error"):
+            label = QLabel()
+            label.setWordWrap(True)
+            self.fields[key] = label
+            form.addRow(f"{key}:", label)
+        layout.addWidget(card)
+
+        endpoints_title = QLabel("Endpoints")
+        endpoints_title.setProperty("muted", True)
+        layout.addWidget(endpoints_title)
+        self.endpoints = QTableWidget(0, 4)
+        self.endpoints.setHorizontalHeaderLabels(["Kind", "URL", "Auth", "Source"])
+        self.endpoints.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.endpoints.verticalHeader().setVisible(False)
+        self.endpoints.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        layout.addWidget(self.endpoints, 1)
+
+    def show_cluster(self, cluster: Cluster) -> None:
+        self._name = cluster.name
+        status = cluster.status
+        self.title.setText(cluster.title)
+        self.state.setText(status.state.value)
+        color = self._theme.status(status.state.value)
+        self.state.setStyleSheet(
+            f"color: {color}; border: 1px solid {color}; border-radius: 4px; padding: 2px 8px;"
+        )
+        self.tls_warning.setVisible(not cluster.tls_verify)
+        self.tls_warning.setText(
+            "TLS verification is OFF for this cluster (insecure-skip-tls-verify in its "
+            "kubeconfig): the API server's identity is not checked."
+        )
+        checked = status.last_check_at
+        values = {
+            "Name": cluster.name,
+            "Type": f"{cluster.cluster_type.value} ({cluster.kind.value.lower()}, checked every "
+            f"{cluster.check_interval_s} s)",
+            "Platform": cluster.platform.value + (f" {cluster.platform_version}"
+                                                  if cluster.platform_version else ""),
+            "Environment": cluster.environment.value,
+            "Region": cluster.region or "—",
+            "API server": cluster.api_server_url or "— (metrics endpoints only)",
+            "Credential": cluster.credential.describe() if cluster.credential else "none",
+            "Health score": f"{status.health_score}" if checked else "not checked yet",
+            "Connectivity": status.connectivity.value if checked else "—",
+            "Last check": checked.strftime("%Y-%m-%d %H:%M:%S UTC") if checked else "never",
+            "Last error": status.last_error or "—",
+        }
+        for key, value in values.items():
+            self.fields[key].setText(value)
+        self.endpoints.setRowCount(len(cluster.endpoints))
+        for row, endpoint in enumerate(cluster.endpoints):
+            cells = [endpoint.kind.value, endpoint.url, endpoint.auth.value, endpoint.source.value]
+            for col, text in enumerate(cells):
+                self.endpoints.setItem(row, col, QTableWidgetItem(text))
+
+    def _on_remove_clicked(self) -> None:
+        if self._name:
+            self.sig_remove_requested.emit(self._name)

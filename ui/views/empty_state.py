@@ -1,0 +1,51 @@
+"""First run: no cluster yet. Offers the three ways in."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+
+class EmptyStateView(QWidget):
+    """Signals: sig_import_kubeconfig(), sig_add_cluster(), sig_open_capture()."""
+
+    sig_import_kubeconfig = Signal()
+    sig_add_cluster = Signal()
+    sig_open_capture = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._setup_ui()
+
+    def _setup_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.addStretch(2)
+        title = QLabel("Welcome to AIOps Desktop")
+        title.setProperty("role", "title")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text = QLabel(
+            "No clusters are registered yet.\n"
+            "Import the contexts of a kubeconfig, add a cluster by its URLs,\n"
+            "or open a capture exported from another site."
+        )
+        text.setProperty("muted", True)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(title)
+        layout.addSpacing(8)
+        layout.addWidget(text)
+        layout.addSpacing(24)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.import_button = QPushButton("Import kubeconfig…")
+        self.import_button.setProperty("primary", True)
+        self.import_button.clicked.connect(self.sig_import_kubeconfig)
+        self.add_button = QPushButton("Add cluster…")
+        self.add_button.clicked.connect(self.sig_add_cluster)
+        self.capture_button = QPushButton("Open capture…")
+        self.capture_button.clicked.connect(self.sig_open_capture)
+        for button in (self.import_button, self.add_button, self.capture_button):
+            button.setMinimumWidth(180)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        layout.addStretch(3)
