@@ -61,8 +61,8 @@ def _widen(code: int, raw: memoryview, count: int) -> IntArray:
 
 def _decimal_scale(values: FloatArray) -> int | None:
     """Smallest k such that values * 10**k are exact integers, or None."""
-    if not np.all(np.isfinite(values)):
-        return None
+    if not np.all(np.isfinite(values)) or np.any(np.signbit(values) & (values == 0)):
+        return None  # NaN/Inf and -0.0 cannot pass through integers; the XOR path keeps them
     for k in range(_MAX_DECIMALS + 1):
         scale = 10.0**k
         scaled = np.round(values * scale)

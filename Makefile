@@ -1,0 +1,51 @@
+# Two set-up commands: `make run` and `make test`. Everything else is for developers.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint typecheck layers pytest test-qtfree bench system-packages screenshots clean
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+system-packages:
+	@bash packaging/system-packages.sh
+
+run: system-packages $(STAMP)
+	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  echo "No display found: starting under Xvfb (set DISPLAY to see the window)."; \
+	  xvfb-run -a $(BIN)/aiops-desktop; \
+	else $(BIN)/aiops-desktop; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python packaging/sync_briefcase.py --check
+
+layers: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+test-qtfree: $(STAMP)
+	$(BIN)/python tests/run_qtfree.py
+
+test: system-packages lint layers typecheck test-qtfree pytest
+
+bench: $(STAMP)
+	$(BIN)/python tests/benchmarks/bench_store.py
+
+screenshots: $(STAMP)
+	$(BIN)/aiops-desktop --data-dir "$$(mktemp -d)" --offscreen --screenshot tests/reference/first_run.png --size 1280x800
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache bench-results

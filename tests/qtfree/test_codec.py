@@ -1,0 +1,73 @@
+"""The chunk codec gives back the exact float64 values and is compact for regular data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aiops_desktop.store import codec
+
+TS = 1_700_000_000_000 + np.arange(240, dtype=np.int64) * 15_000
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return np.array_equal(a.view(np.uint64), b.view(np.uint64))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.cumsum(np.arange(240) % 7).astype(float),  # counter
+        np.round(np.linspace(0, 99.99, 240), 2),  # percent with 2 decimals
+        np.random.default_rng(3).uniform(0, 1, 240),  # full-precision floats
+        np.r_[np.nan, np.inf, -np.inf, np.zeros(237)],  # staleness markers, infinities
+        np.full(240, -0.0),
+        np.r_[1e300, np.ones(239) * 1e-300],
+    ],
+    ids=["counter", "decimal", "float", "nan-inf", "negzero", "extreme"],
+)
+def test_roundtrip_is_bit_exact(values: np.ndarray) -> None:
+    ts, (out,) = codec.decode(codec.encode(TS, [values]))
+    assert np.array_equal(ts, TS)
+    assert _same_bits(out, values)
+
+
+def test_irregular_timestamps_and_several_columns() -> None:
+    ts = np.array([5, 6, 1000, 1001, 10**12], dtype=np.int64)
+    cols = [np.array([1.0, 2, 3, 4, 5]), np.array([0.1, 0.2, 0.3, 0.4, 0.5])]
+    out_ts, out = codec.decode(codec.encode(ts, cols))
+    assert np.array_equal(out_ts, ts)
+    assert all(_same_bits(a, b) for a, b in zip(out, cols, strict=True))
+
+
+def test_single_sample() -> None:
+    ts, (vals,) = codec.decode(codec.encode(TS[:1], [np.array([42.5])]))
+    assert ts.tolist() == [TS[0]] and vals.tolist() == [42.5]
+
+
+def test_regular_scrape_of_a_counter_is_under_one_byte_per_sample() -> None:
+    blob = codec.encode(TS, [np.cumsum(np.full(240, 3.0))])
+    assert len(blob) / 240 < 1.0
+
+
+@pytest.mark.parametrize(
+    ("ts", "vals", "message"),
+    [
+        (np.array([], dtype=np.int64), [np.array([])], "empty"),
+        (np.array([2, 1], dtype=np.int64), [np.array([1.0, 2.0])], "increasing"),
+        (np.array([1, 2], dtype=np.int64), [np.array([1.0])], "one value per timestamp"),
+    ],
+)
+def test_bad_input_is_refused(ts: np.ndarray, vals: list[np.ndarray], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        codec.encode(ts, vals)
+
+
+def test_corrupt_or_foreign_blob_is_reported() -> None:
+    blob = codec.encode(TS, [np.ones(240)])
+    with pytest.raises(codec.ChunkFormatError, match="corrupt"):
+        codec.decode(blob[:20] + b"\x00garbage")
+    with pytest.raises(codec.ChunkFormatError, match="not supported"):
+        codec.decode(b"\x09" + blob[1:])
+    with pytest.raises(codec.ChunkFormatError, match="too short"):
+        codec.decode(b"\x01")
