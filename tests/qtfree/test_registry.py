@@ -1,0 +1,121 @@
+"""The registry service: add, import, remove, health state machine, history, fleet summary."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from aiops_desktop.models import (
+    AuthMethod,
+    ClusterState,
+    Connectivity,
+    CredentialKind,
+    EndpointKind,
+)
+from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.bus import CLUSTERS_CHANGED
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.registry import (
+    ClusterNotFoundError,
+    ClusterSecrets,
+    ClusterSpec,
+    DuplicateClusterError,
+    RegistryError,
+)
+from aiops_desktop.settings import resolve_paths
+from tests.qtfree.kubeconfigs import TOKEN, write_kubeconfig
+
+API = EndpointKind.API_SERVER
+PROM = EndpointKind.PROMETHEUS
+
+
+@pytest_asyncio.fixture
+async def core(tmp_path: Path, secret_service) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
+    opened = Core.open(resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend()))
+    yield opened
+    await opened.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_add_with_token_keeps_secret_in_keyring_only(core: Core) -> None:
+    seen: list[int] = []
+    core.bus.subscribe(CLUSTERS_CHANGED, lambda clusters: seen.append(len(clusters)))
+    spec = ClusterSpec(
+        name="prod-east-1",
+        api_server_url="https://api.prod-east-1:6443",
+        endpoint_urls={PROM: "https://thanos.prod-east-1"},
+    )
+    cluster = await core.registry.add(spec, ClusterSecrets(token=TOKEN, endpoints_use_cluster_token=True))
+    assert cluster.credential is not None and cluster.credential.kind is CredentialKind.BEARER_TOKEN
+    prom = cluster.endpoint(PROM)
+    assert prom is not None and prom.auth is AuthMethod.BEARER and prom.credential == cluster.credential
+    assert core.secrets.get(cluster.credential) == TOKEN
+    assert TOKEN not in cluster.model_dump_json()
+    assert seen == [1]
+    with pytest.raises(DuplicateClusterError, match="already registered"):
+        await core.registry.add(spec)
+    removed = await core.registry.remove("prod-east-1")
+    assert core.secrets.get(removed.credential) is None  # type: ignore[arg-type]
+    with pytest.raises(ClusterNotFoundError):
+        core.registry.get("prod-east-1")
+
+
+@pytest.mark.asyncio
+async def test_invalid_spec_gives_a_readable_error(core: Core) -> None:
+    with pytest.raises(RegistryError, match=r"api_server_url: API server URL 'http://x'"):
+        await core.registry.add(ClusterSpec(name="good-name", api_server_url="http://x"))
+
+
+@pytest.mark.asyncio
+async def test_import_every_usable_context(core: Core, tmp_path: Path) -> None:
+    report = await core.registry.import_kubeconfig(write_kubeconfig(tmp_path))
+    names = sorted(c.name for c in report.imported)
+    assert names == ["admin", "default-api-ocp-prod-example-com-6443-kube-admin", "lab-oidc"]
+    assert sorted(ctx for ctx, _ in report.skipped) == ["broken-user", "insecure-http"]
+    assert any("NOT be verified" in w for w in report.warnings)
+    lab = core.registry.get("lab-oidc")
+    assert lab.tls_verify is False
+    assert lab.credential is not None and lab.credential.exec_command == "oc"
+    payload = core.secrets.get_json(lab.credential)
+    assert payload and payload["users"][0]["user"]["exec"]["command"] == "oc"
+    # importing again adds suffixed names instead of failing
+    again = await core.registry.import_kubeconfig(write_kubeconfig(tmp_path), ["admin"])
+    assert [c.name for c in again.imported] == ["admin-2"]
+    # the registry reloads from the store as it was
+    reloaded = await core.registry.load()
+    assert len(reloaded) == 4
+
+
+@pytest.mark.asyncio
+async def test_health_state_machine_and_history(core: Core) -> None:
+    await core.registry.add(
+        ClusterSpec(
+            name="edge-7",
+            api_server_url="https://api.edge-7:6443",
+            endpoint_urls={PROM: "https://prom", EndpointKind.LOKI: "https://loki"},
+        )
+    )
+    assert core.registry.get("edge-7").status.state is ClusterState.UNKNOWN
+    t0 = datetime.now(UTC) - timedelta(minutes=10)
+    steps = [
+        ({API: True, PROM: True, EndpointKind.LOKI: True}, ClusterState.ONLINE, 100, Connectivity.CONNECTED),
+        ({API: True, PROM: False, EndpointKind.LOKI: False}, ClusterState.DEGRADED, 65, Connectivity.CONNECTED),
+        ({API: False, PROM: False, EndpointKind.LOKI: False}, ClusterState.OFFLINE, 15, Connectivity.INTERMITTENT),
+    ]
+    for i, (results, state, score, conn) in enumerate(steps):
+        cluster = await core.registry.apply_check("edge-7", results, at=t0 + timedelta(minutes=i))
+        assert (cluster.status.state, cluster.status.health_score, cluster.status.connectivity) == (
+            state, score, conn,
+        )
+    history = await core.registry.health_history("edge-7")
+    assert [h.state for h in history] == [s for _, s, _, _ in steps]
+    summary = core.registry.fleet_summary()
+    assert summary.total == 1 and summary.by_state == {ClusterState.OFFLINE: 1}
+    assert summary.average_health == 15
+    old = await core.registry.apply_check("edge-7", {API: True}, at=t0 - timedelta(days=8))
+    assert old.status.state is ClusterState.ONLINE
+    assert await core.registry.prune_history() == 1
