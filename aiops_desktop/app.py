@@ -56,9 +56,12 @@ class DesktopApp:
     """The windowed app over a Core: one presenter, one main window."""
 
     def __init__(self, core: Core, theme: Theme) -> None:
+        from ui.gc_guard import MainThreadGarbageCollector
         from ui.main_window import MainWindow
         from ui.presenters.registry import RegistryPresenter
 
+        self.gc_guard = MainThreadGarbageCollector()
+        self.gc_guard.start()
         self.core = core
         self.presenter: RegistryPresenter = RegistryPresenter(core)
         self.window: MainWindow = MainWindow(self.presenter, theme)
@@ -74,6 +77,7 @@ class DesktopApp:
         await self.core.shutdown()
         self.window.deleteLater()
         self.presenter.deleteLater()
+        self.gc_guard.stop()
 
 
 #: Views reachable by ``--view``; later capabilities add theirs here.

@@ -35,7 +35,12 @@ class TaskSupervisor:
         if self._closing:
             coro.close()
             raise RuntimeError(f"supervisor is shutting down; task {name!r} was not started")
-        task = asyncio.get_running_loop().create_task(coro, name=name)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()
+            raise
+        task = loop.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task

@@ -1,0 +1,132 @@
+"""What a person sees: first run, adding and importing clusters, the reference screenshot."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import qasync
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QMessageBox
+
+from aiops_desktop.app import DesktopApp, save_screenshot
+from tests.qtfree.kubeconfigs import TOKEN, write_kubeconfig
+from tests.ui.conftest import act, run_until
+
+REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "first_run.png"
+pytestmark = pytest.mark.qt
+
+
+def image_distance(a: QImage, b: QImage) -> float:
+    """Mean absolute difference (0-255) of two images scaled to 160x100: tolerant of fonts."""
+    size = (160, 100)
+    a = a.convertToFormat(QImage.Format.Format_RGB32).scaled(*size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    b = b.convertToFormat(QImage.Format.Format_RGB32).scaled(*size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    total = 0
+    for y in range(size[1]):
+        for x in range(size[0]):
+            pa, pb = a.pixelColor(x, y), b.pixelColor(x, y)
+            total += abs(pa.red() - pb.red()) + abs(pa.green() - pb.green()) + abs(pa.blue() - pb.blue())
+    return total / (size[0] * size[1] * 3)
+
+
+def test_first_run_shows_the_three_ways_in(desktop: DesktopApp) -> None:
+    window = desktop.window
+    assert window.stack.currentWidget() is window.empty_state
+    assert not window.cluster_list.isVisible()
+    assert window.empty_state.import_button.isEnabled()
+    assert window.empty_state.add_button.isEnabled()
+    assert "0 cluster(s)" in window.status_clusters.text()
+
+
+def test_first_run_screenshot_matches_reference(desktop: DesktopApp, tmp_path: Path, qloop: qasync.QEventLoop) -> None:
+    shot = save_screenshot(desktop.window, tmp_path / "first_run.png")
+    distance = image_distance(QImage(str(shot)), QImage(str(REFERENCE)))
+    assert distance < 6.0, f"first-run window differs from {REFERENCE.name}: {distance:.1f}"
+    desktop.window.empty_state.setVisible(False)  # the comparison can fail: hide the content
+    qloop.run_until_complete(asyncio.sleep(0.05))
+    blank = save_screenshot(desktop.window, tmp_path / "blank.png")
+    assert image_distance(QImage(str(blank)), QImage(str(REFERENCE))) > distance
+
+
+def test_add_cluster_dialog_keeps_token_in_keyring_only(desktop: DesktopApp, qloop: qasync.QEventLoop) -> None:
+    dialog = desktop.window.open_add_dialog()
+    dialog.name.setText("gpu-west-2")
+    dialog.api_url.setText("https://api.gpu-west-2.example:6443")
+    dialog.prometheus_url.setText("https://thanos.gpu-west-2.example")
+    dialog.cluster_type.setCurrentText("EDGE")
+    dialog.token.setText(TOKEN)
+    dialog.endpoints_use_token.setChecked(True)
+    act(qloop, dialog.buttons.accepted.emit)
+    run_until(qloop, lambda: any(c.name == "gpu-west-2" for c in desktop.presenter.clusters()))
+    run_until(qloop, lambda: desktop.window.stack.currentWidget() is desktop.window.overview)
+    overview = desktop.window.overview
+    assert overview.fields["Credential"].text() == "bearer token (in OS keyring)"
+    assert overview.fields["Type"].text().startswith("EDGE")
+    assert overview.endpoints.item(0, 2).text() == "BEARER"
+    cluster = desktop.core.registry.get("gpu-west-2")
+    assert cluster.credential is not None
+    assert desktop.core.secrets.get(cluster.credential) == TOKEN
+    qloop.run_until_complete(asyncio.sleep(0.1))  # let the writer commit
+    stored = b"".join(p.read_bytes() for p in desktop.core.paths.data_dir.rglob("*") if p.is_file())
+    assert b"gpu-west-2" in stored
+    assert TOKEN.encode() not in stored
+    assert TOKEN not in overview.fields["Credential"].text()
+
+
+def test_add_dialog_shows_validation_errors_and_stays_open(desktop: DesktopApp, qloop: qasync.QEventLoop) -> None:
+    dialog = desktop.window.open_add_dialog()
+    dialog.name.setText("Bad_Name")
+    dialog.api_url.setText("http://insecure")
+    act(qloop, dialog.buttons.accepted.emit)
+    run_until(qloop, lambda: bool(dialog.error.text()))
+    assert "not DNS-style" in dialog.error.text() and "expected https://" in dialog.error.text()
+    assert dialog.isVisible() and dialog.buttons.isEnabled()
+    dialog.reject()
+
+
+def test_import_dialog_imports_the_checked_contexts(desktop: DesktopApp, qloop: qasync.QEventLoop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(write_kubeconfig(tmp_path))
+    dialogs = []
+    act(qloop, lambda: dialogs.append(desktop.window.open_import_dialog(path)))
+    dialog = dialogs[0]
+    run_until(qloop, lambda: dialog.contexts.count() == 5)
+    texts = [dialog.contexts.item(i).text() for i in range(5)]
+    assert any("cannot import" in t and "broken-user" in t for t in texts)
+    assert any("NOT be verified" in t for t in texts)
+    dialog.contexts.item(1).setCheckState(Qt.CheckState.Unchecked)  # skip 'admin'
+    assert dialog.chosen_contexts() == ["default/api-ocp-prod-example-com:6443/kube:admin", "lab-oidc"]
+    act(qloop, dialog.buttons.accepted.emit)
+    run_until(qloop, lambda: len(desktop.presenter.clusters()) == 2)
+    assert desktop.window.cluster_list.list.count() == 2
+    desktop.window.cluster_list.list.setCurrentRow(1)
+    assert desktop.window.overview.title.text() == "lab-oidc"
+    assert desktop.window.overview.tls_warning.isVisible()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    act(qloop, desktop.window.overview.remove_button.click)
+    run_until(qloop, lambda: len(desktop.presenter.clusters()) == 1)
+
+
+@pytest.mark.slow
+def test_app_starts_renders_and_quits_cleanly(tmp_path: Path) -> None:
+    """Start-up and shutdown of the real entry point, three times (the PySide6 6.12 trap)."""
+    for i in range(3):
+        out = tmp_path / f"shot-{i}.png"
+        proc = subprocess.run(
+            [sys.executable, "-m", "aiops_desktop", "--data-dir", str(tmp_path / "home"),
+             "--offscreen", "--screenshot", str(out), "--size", "1024x700"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr and "Fatal" not in proc.stderr
+        assert QImage(str(out)).width() == 1024
+    bad = subprocess.run(
+        [sys.executable, "-m", "aiops_desktop", "--data-dir", str(tmp_path / "home"), "--offscreen",
+         "--view", "nope"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert bad.returncode == 2 and "unknown view 'nope'" in bad.stderr
