@@ -94,10 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     for kind in ("prometheus", "alertmanager", "loki", "tempo"):
         add.add_argument(f"--{kind}-url", help=f"{kind.capitalize()} URL")
         add.add_argument(f"--{kind}-token-file", metavar="FILE", help=f"bearer token for {kind}")
-    add.add_argument("--kind", type=_enum_arg(ClusterKind), default=ClusterKind.CLUSTER,
-                     help="CLUSTER, or FLEET for a Thanos/ACM hub serving many clusters")
-    add.add_argument("--type", type=_enum_arg(ClusterType), default=ClusterType.SPOKE,
-                     help="HUB, SPOKE (default), EDGE, FAR_EDGE")
+    add.add_argument(
+        "--kind",
+        type=_enum_arg(ClusterKind),
+        default=ClusterKind.CLUSTER,
+        help="CLUSTER, or FLEET for a Thanos/ACM hub serving many clusters",
+    )
+    add.add_argument(
+        "--type",
+        type=_enum_arg(ClusterType),
+        default=ClusterType.SPOKE,
+        help="HUB, SPOKE (default), EDGE, FAR_EDGE",
+    )
     add.add_argument("--platform", type=_enum_arg(Platform), default=Platform.KUBERNETES)
     add.add_argument("--environment", type=_enum_arg(Environment), default=Environment.PRODUCTION)
     add.add_argument("--region")
@@ -108,11 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     auth.add_argument("--token-file", metavar="FILE", help="read the bearer token from a file")
     auth.add_argument("--kubeconfig", metavar="FILE", help="take the credentials of --context")
     auth.add_argument("--basic-user", metavar="USER", help="basic auth; password from stdin")
-    auth.add_argument("--client-cert", metavar="FILE", help="client certificate (with --client-key)")
+    auth.add_argument(
+        "--client-cert", metavar="FILE", help="client certificate (with --client-key)"
+    )
     add.add_argument("--context", help="the kubeconfig context for --kubeconfig")
     add.add_argument("--client-key", metavar="FILE")
-    add.add_argument("--endpoints-use-token", action="store_true",
-                     help="send the cluster credential to its Prometheus/Alertmanager too")
+    add.add_argument(
+        "--endpoints-use-token",
+        action="store_true",
+        help="send the cluster credential to its Prometheus/Alertmanager too",
+    )
     add.add_argument("--json", action="store_true")
 
     imp = clusters.add_parser("import-kubeconfig", help="register every context of a kubeconfig")
@@ -142,7 +155,9 @@ def _read_stdin(stdin: TextIO, what: str) -> str:
     return value
 
 
-def _spec_and_secrets(args: argparse.Namespace, stdin: TextIO) -> tuple[ClusterSpec, ClusterSecrets]:
+def _spec_and_secrets(
+    args: argparse.Namespace, stdin: TextIO
+) -> tuple[ClusterSpec, ClusterSecrets]:
     labels = {}
     for item in args.label:
         key, sep, value = item.partition("=")
@@ -205,69 +220,78 @@ def _cluster_line(c: Any) -> str:
     )
 
 
-async def _clusters(core: Core, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
-    registry = core.registry
-    await registry.load()
-    if args.action == "list":
-        clusters = registry.clusters()
-        if args.json:
-            json.dump([c.model_dump(mode="json") for c in clusters], out, indent=2)
-            out.write("\n")
-        elif not clusters:
-            out.write("No clusters registered. Add one with `aiops-desktop clusters add` or "
-                      "`aiops-desktop clusters import-kubeconfig FILE`.\n")
-        else:
-            out.write(f"{'NAME':<28} {'STATE':<12} {'HP':>3}  {'TYPE':<8} {'ENV':<11} URL\n")
-            for c in clusters:
-                out.write(_cluster_line(c) + "\n")
-        return EXIT_OK
-    if args.action == "add":
-        spec, secrets = _spec_and_secrets(args, stdin)
-        if secrets.token or secrets.basic_password or secrets.client_key_pem:
-            core.secrets.check()
-        warnings: list[str] = []
-        if args.kubeconfig:
-            core.secrets.check()
-            cluster, warnings = await registry.add_from_kubeconfig(spec, args.kubeconfig, args.context)
-        else:
-            cluster = await registry.add(spec, secrets)
-        for warning in warnings:
-            sys.stderr.write(f"warning: {warning}\n")
-        if args.json:
-            out.write(cluster.model_dump_json(indent=2) + "\n")
-        else:
-            cred = cluster.credential.describe() if cluster.credential else "no credential"
-            out.write(f"added {cluster.name} ({cred})\n")
-        return EXIT_OK
-    if args.action == "import-kubeconfig":
+async def _list(core: Core, args: argparse.Namespace, out: TextIO, _stdin: TextIO) -> int:
+    clusters = core.registry.clusters()
+    if args.json:
+        json.dump([c.model_dump(mode="json") for c in clusters], out, indent=2)
+        out.write("\n")
+    elif not clusters:
+        out.write(
+            "No clusters registered. Add one with `aiops-desktop clusters add` or "
+            "`aiops-desktop clusters import-kubeconfig FILE`.\n"
+        )
+    else:
+        out.write(f"{'NAME':<28} {'STATE':<12} {'HP':>3}  {'TYPE':<8} {'ENV':<11} URL\n")
+        for c in clusters:
+            out.write(_cluster_line(c) + "\n")
+    return EXIT_OK
+
+
+async def _add(core: Core, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    spec, secrets = _spec_and_secrets(args, stdin)
+    if args.kubeconfig or secrets.token or secrets.basic_password or secrets.client_key_pem:
         core.secrets.check()
-        report = await registry.import_kubeconfig(args.file, args.context)
-        for warning in report.warnings:
-            sys.stderr.write(f"warning: {warning}\n")
-        if args.json:
-            json.dump(
-                {
-                    "imported": [c.name for c in report.imported],
-                    "skipped": [{"context": c, "reason": r} for c, r in report.skipped],
-                    "warnings": report.warnings,
-                },
-                out,
-                indent=2,
-            )
-            out.write("\n")
-        else:
-            for c in report.imported:
-                out.write(f"imported {c.name} (context {c.display_name!r})\n")
-            for ctx, reason in report.skipped:
-                out.write(f"skipped context {ctx!r}: {reason}\n")
-        if not report.imported:
-            return EXIT_USAGE
-        return EXIT_PARTIAL if report.skipped else EXIT_OK
-    if args.action == "remove":
-        removed = await registry.remove(args.name)
-        out.write(f"removed {removed.name} and its credentials\n")
-        return EXIT_OK
-    raise CliError(f"unknown action {args.action}")
+    warnings: list[str] = []
+    if args.kubeconfig:
+        cluster, warnings = await core.registry.add_from_kubeconfig(
+            spec, args.kubeconfig, args.context
+        )
+    else:
+        cluster = await core.registry.add(spec, secrets)
+    for warning in warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    if args.json:
+        out.write(cluster.model_dump_json(indent=2) + "\n")
+    else:
+        cred = cluster.credential.describe() if cluster.credential else "no credential"
+        out.write(f"added {cluster.name} ({cred})\n")
+    return EXIT_OK
+
+
+async def _import(core: Core, args: argparse.Namespace, out: TextIO, _stdin: TextIO) -> int:
+    core.secrets.check()
+    report = await core.registry.import_kubeconfig(args.file, args.context)
+    for warning in report.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    if args.json:
+        payload = {
+            "imported": [c.name for c in report.imported],
+            "skipped": [{"context": c, "reason": r} for c, r in report.skipped],
+            "warnings": report.warnings,
+        }
+        out.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        for c in report.imported:
+            out.write(f"imported {c.name} (context {c.display_name!r})\n")
+        for ctx, reason in report.skipped:
+            out.write(f"skipped context {ctx!r}: {reason}\n")
+    if not report.imported:
+        return EXIT_USAGE
+    return EXIT_PARTIAL if report.skipped else EXIT_OK
+
+
+async def _remove(core: Core, args: argparse.Namespace, out: TextIO, _stdin: TextIO) -> int:
+    removed = await core.registry.remove(args.name)
+    out.write(f"removed {removed.name} and its credentials\n")
+    return EXIT_OK
+
+
+_ACTIONS = {"list": _list, "add": _add, "import-kubeconfig": _import, "remove": _remove}
+
+
+async def _clusters(core: Core, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    await core.registry.load()
+    return await _ACTIONS[args.action](core, args, out, stdin)
 
 
 def _run(core: Core, coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
@@ -285,7 +309,9 @@ def _fail(message: str, code: int) -> NoReturn:
     raise SystemExit(code)
 
 
-def main(argv: list[str] | None = None, *, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
+def main(
+    argv: list[str] | None = None, *, stdin: TextIO | None = None, out: TextIO | None = None
+) -> int:
     args = build_parser().parse_args(argv)
     paths = resolve_paths(args.data_dir)
     if args.command is None:

@@ -21,9 +21,7 @@ def generated_pyproject(pyproject: str, briefcase: str) -> str:
     if not sep or END not in rest:
         raise ValueError("pyproject.toml lacks the generated briefcase block markers")
     tail = rest.split(END, 1)[1]
-    body = "\n".join(
-        line for line in briefcase.strip().splitlines() if not line.startswith("#")
-    )
+    body = "\n".join(line for line in briefcase.strip().splitlines() if not line.startswith("#"))
     return f"{head}{BEGIN}\n{body}\n{END}{tail}"
 
 

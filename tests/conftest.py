@@ -53,7 +53,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if skipped and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if reporter:
-            reporter.write_line(f"CI: {skipped} test(s) skipped; skips are failures in CI", red=True)
+            reporter.write_line(
+                f"CI: {skipped} test(s) skipped; skips are failures in CI", red=True
+            )
 
 
 @pytest.fixture
@@ -105,11 +107,18 @@ class SecretService:
         while time.monotonic() < deadline:
             probe = subprocess.run(
                 [
-                    "dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
-                    "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
+                    "dbus-send",
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
                     "string:org.freedesktop.secrets",
                 ],
-                env=self.env, capture_output=True, text=True, check=False,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if "boolean true" in probe.stdout:
                 return

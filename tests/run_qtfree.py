@@ -14,7 +14,7 @@ BLOCKED = ("PySide6", "shiboken6", "pyqtgraph", "qasync", "pytestqt", "ui")
 
 class QtBlocker(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: object, target: object = None) -> None:
-        if fullname.split(".")[0] in BLOCKED:
+        if fullname.split(".", maxsplit=1)[0] in BLOCKED:
             raise ImportError(f"{fullname} is blocked in the Qt-free test run")
 
 
@@ -26,11 +26,16 @@ def main() -> int:
     return int(
         pytest.main(
             [
-                "-c", str(root / "tests" / "qtfree" / "pytest-qtfree.ini"),
-                "--rootdir", str(root),
-                "--confcutdir", str(root),
-                "-p", "no:pytest-qt",
-                "-p", "no:pytestqt",
+                "-c",
+                str(root / "tests" / "qtfree" / "pytest-qtfree.ini"),
+                "--rootdir",
+                str(root),
+                "--confcutdir",
+                str(root),
+                "-p",
+                "no:pytest-qt",
+                "-p",
+                "no:pytestqt",
                 str(root / "tests" / "qtfree"),
                 *sys.argv[1:],
             ]

@@ -6,6 +6,7 @@ JSON output and reports alike.
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 
 
@@ -67,7 +68,7 @@ class EndpointSource(StrEnum):
 
 class CredentialKind(StrEnum):
     KUBECONFIG_CONTEXT = "KUBECONFIG_CONTEXT"
-    BEARER_TOKEN = "BEARER_TOKEN"
+    BEARER_TOKEN = "BEARER_TOKEN"  # noqa: S105 (a kind name, not a secret)
     CLIENT_CERTIFICATE = "CLIENT_CERTIFICATE"
     BASIC_AUTH = "BASIC_AUTH"
 
@@ -168,7 +169,7 @@ class PtpClockState(StrEnum):
     @classmethod
     def from_metric(cls, value: float | None) -> PtpClockState:
         codes = {0: cls.FREERUN, 1: cls.LOCKED, 2: cls.HOLDOVER}
-        if value is None or value != value:  # NaN is unknown, never FREERUN
+        if value is None or math.isnan(value):  # NaN is unknown, never FREERUN
             return cls.UNKNOWN
         return codes.get(int(value), cls.UNKNOWN)
 

@@ -131,11 +131,16 @@ def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) ->
         raise ValueError(f"context {ctx.context!r} has no 'context' section")
     cluster = _named(doc, "clusters", str(spec.get("cluster", "")))
     if cluster is None:
-        raise ValueError(f"context {ctx.context!r} names cluster {spec.get('cluster')!r}, which is not in the file")
+        raise ValueError(
+            f"context {ctx.context!r} names cluster {spec.get('cluster')!r}, "
+            "which is not in the file"
+        )
     user_name = str(spec.get("user", ""))
     user = _named(doc, "users", user_name) if user_name else {}
     if user is None:
-        raise ValueError(f"context {ctx.context!r} names user {user_name!r}, which is not in the file")
+        raise ValueError(
+            f"context {ctx.context!r} names user {user_name!r}, which is not in the file"
+        )
     server = str(cluster.get("server", ""))
     parts = urlsplit(server)
     if parts.scheme != "https" or not parts.hostname:
@@ -147,7 +152,9 @@ def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) ->
         pem = _b64decode(cluster["certificate-authority-data"], "certificate-authority-data")
         ctx.ca_pem = pem.decode("utf-8", errors="replace")
         if "BEGIN CERTIFICATE" not in ctx.ca_pem:
-            raise ValueError(f"context {ctx.context!r}: certificate-authority-data is not a PEM certificate")
+            raise ValueError(
+                f"context {ctx.context!r}: certificate-authority-data is not a PEM certificate"
+            )
     if cluster.get("insecure-skip-tls-verify"):
         ctx.insecure_skip_tls_verify = True
         ctx.warnings.append(
@@ -160,21 +167,8 @@ def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) ->
     user.pop("tokenFile", None)
     _inline(user, base, "client-certificate", "client-certificate")
     _inline(user, base, "client-key", "client-key")
-    if user.get("exec"):
-        ctx.auth = "exec"
-        ctx.exec_command = str(user["exec"].get("command", "")) or None
-    elif user.get("auth-provider"):
-        ctx.auth = "auth-provider"
-        ctx.exec_command = str(user["auth-provider"].get("name", "")) or None
-    elif user.get("token"):
-        ctx.auth = "token"
-    elif user.get("client-certificate-data"):
-        ctx.auth = "client-certificate"
-        if not user.get("client-key-data"):
-            raise ValueError(f"context {ctx.context!r}: client certificate without client key")
-    elif user.get("username"):
-        ctx.auth = "basic"
-    else:
+    ctx.auth, ctx.exec_command = _auth_kind(ctx.context, user)
+    if ctx.auth == "none":
         ctx.warnings.append(f"context {ctx.context!r} has no credentials (anonymous access)")
 
     ctx.payload = {
@@ -190,6 +184,23 @@ def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) ->
         ],
         "current-context": ctx.context,
     }
+
+
+def _auth_kind(context: str, user: dict[str, Any]) -> tuple[str, str | None]:
+    """How a kubeconfig user authenticates, and the helper command where there is one."""
+    if user.get("exec"):
+        return "exec", str(user["exec"].get("command", "")) or None
+    if user.get("auth-provider"):
+        return "auth-provider", str(user["auth-provider"].get("name", "")) or None
+    if user.get("token"):
+        return "token", None
+    if user.get("client-certificate-data"):
+        if not user.get("client-key-data"):
+            raise ValueError(f"context {context!r}: client certificate without client key")
+        return "client-certificate", None
+    if user.get("username"):
+        return "basic", None
+    return "none", None
 
 
 def bearer_token(payload: dict[str, Any] | None) -> str | None:

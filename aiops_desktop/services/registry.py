@@ -373,7 +373,8 @@ class ClusterRegistry:
                 {"username": secrets.basic_username, "password": secrets.basic_password},
             )
         endpoints = []
-        for endpoint in cluster.endpoints:
+        for original in cluster.endpoints:
+            endpoint = original
             token = secrets.endpoint_tokens.get(endpoint.kind)
             if token:
                 ref = await keep(
@@ -383,7 +384,9 @@ class ClusterRegistry:
                     ),
                     token,
                 )
-                endpoint = endpoint.model_copy(update={"auth": AuthMethod.BEARER, "credential": ref})
+                endpoint = endpoint.model_copy(
+                    update={"auth": AuthMethod.BEARER, "credential": ref}
+                )
             elif secrets.endpoints_use_cluster_token and api_ref is not None:
                 auth = {
                     CredentialKind.BEARER_TOKEN: AuthMethod.BEARER,

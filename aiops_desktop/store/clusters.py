@@ -49,5 +49,7 @@ class ClusterRepository:
         return Cluster.model_validate_json(row[0]) if row else None
 
     def by_name(self, name: str) -> Cluster | None:
-        row = self._db.reader().execute("SELECT doc FROM clusters WHERE name = ?", (name,)).fetchone()
+        row = (
+            self._db.reader().execute("SELECT doc FROM clusters WHERE name = ?", (name,)).fetchone()
+        )
         return Cluster.model_validate_json(row[0]) if row else None

@@ -84,9 +84,7 @@ class Database:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._local = threading.local()
-        self.writer = WriterThread(
-            self.path, max_ops=batch_max_ops, max_delay_s=batch_max_delay_s
-        )
+        self.writer = WriterThread(self.path, max_ops=batch_max_ops, max_delay_s=batch_max_delay_s)
 
     # -- writes ----------------------------------------------------------------------------
     def write(self, op: Callable[[sqlite3.Connection], T]) -> Future[T]:

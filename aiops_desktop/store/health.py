@@ -27,9 +27,7 @@ class HealthRepository:
         )
 
         def op(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT OR REPLACE INTO health_history VALUES (?, ?, ?, ?, ?, ?)", params
-            )
+            conn.execute("INSERT OR REPLACE INTO health_history VALUES (?, ?, ?, ?, ?, ?)", params)
 
         return self._db.write(op)
 

@@ -74,7 +74,8 @@ def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
     """Bring ``conn`` to ``target``; each step runs in its own transaction. Returns the version."""
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     for version in range(current + 1, target + 1):
-        script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[version - 1]}\nPRAGMA user_version = {version};\nCOMMIT;"
+        body = MIGRATIONS[version - 1]
+        script = f"BEGIN IMMEDIATE;\n{body}\nPRAGMA user_version = {version};\nCOMMIT;"
         try:
             conn.executescript(script)
         except BaseException:

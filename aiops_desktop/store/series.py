@@ -76,7 +76,9 @@ class SeriesStore:
     def apply_retention(self, now: datetime) -> Future[dict[str, int]]:
         return self._db.write(lambda conn: self._retention(conn, now))
 
-    def _series_id(self, conn: sqlite3.Connection, cluster: str, metric: str, lk: str) -> tuple[int, int]:
+    def _series_id(
+        self, conn: sqlite3.Connection, cluster: str, metric: str, lk: str
+    ) -> tuple[int, int]:
         key = (cluster, metric, lk)
         cached = self._ids.get(key)
         if cached is not None:
@@ -128,7 +130,9 @@ class SeriesStore:
             return 0
         ts = np.fromiter((r[0] for r in rows[:usable]), dtype=np.int64, count=usable)
         vals = np.fromiter(
-            (np.nan if r[1] is None else r[1] for r in rows[:usable]), dtype=np.float64, count=usable
+            (np.nan if r[1] is None else r[1] for r in rows[:usable]),
+            dtype=np.float64,
+            count=usable,
         )
         for start in range(0, usable, size):
             t, v = ts[start : start + size], vals[start : start + size]
@@ -245,7 +249,15 @@ class SeriesStore:
                 sel = (ts >= start_ms) & (ts <= end_ms)
                 data = SeriesData(cl, metric, json.loads(lk), ts[sel], vals[sel])
             else:
-                data = _merge_rollups(cl, metric, json.loads(lk), resolution_s, parts, start_ms, end_ms)
+                data = _merge_rollups(
+                    cl,
+                    metric=metric,
+                    labels=json.loads(lk),
+                    resolution_s=resolution_s,
+                    parts=parts,
+                    start_ms=start_ms,
+                    end_ms=end_ms,
+                )
             if data.timestamps_ms.size:
                 out.append(data)
         return out
@@ -256,12 +268,15 @@ class SeriesStore:
             "series": conn.execute("SELECT COUNT(*) FROM series").fetchone()[0],
             "head_samples": conn.execute("SELECT COUNT(*) FROM samples_head").fetchone()[0],
             "chunks": conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
-            "chunk_samples": conn.execute("SELECT COALESCE(SUM(count),0) FROM chunks").fetchone()[0],
+            "chunk_samples": conn.execute("SELECT COALESCE(SUM(count),0) FROM chunks").fetchone()[
+                0
+            ],
         }
 
 
 def _merge_rollups(
     cluster: str,
+    *,
     metric: str,
     labels: dict[str, str],
     resolution_s: int,

@@ -11,8 +11,12 @@ TOKEN = "sha256~Zk9TZXN0VG9rZW5OZXZlckxvZ2dlZDEyMzQ1Njc4OTA"
 
 def write_kubeconfig(folder: Path) -> Path:
     (folder / "certs").mkdir(exist_ok=True)
-    (folder / "certs" / "admin.crt").write_text("-----BEGIN CERTIFICATE-----\nQURNSU4=\n-----END CERTIFICATE-----\n")
-    (folder / "certs" / "admin.key").write_text("-----BEGIN EC PRIVATE KEY-----\nS0VZ\n-----END EC PRIVATE KEY-----\n")
+    (folder / "certs" / "admin.crt").write_text(
+        "-----BEGIN CERTIFICATE-----\nQURNSU4=\n-----END CERTIFICATE-----\n"
+    )
+    (folder / "certs" / "admin.key").write_text(
+        "-----BEGIN EC PRIVATE KEY-----\nS0VZ\n-----END EC PRIVATE KEY-----\n"
+    )
     ca = base64.b64encode(CA_PEM.encode()).decode()
     text = f"""
 apiVersion: v1

@@ -13,7 +13,9 @@ import pytest
 from tests.qtfree.kubeconfigs import TOKEN, write_kubeconfig
 
 
-def run(home: Path, env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run(
+    home: Path, env: dict[str, str], *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "aiops_desktop", "--data-dir", str(home), *args],
         input=stdin,
@@ -37,8 +39,18 @@ def all_bytes(home: Path) -> bytes:
 def test_token_leaves_no_trace_outside_the_keyring(tmp_path: Path, env: dict[str, str]) -> None:
     home = tmp_path / "home"
     added = run(
-        home, env, "-v", "clusters", "add", "prod-east-1", "--api-url", "https://api.prod:6443",
-        "--prometheus-url", "https://thanos.prod", "--endpoints-use-token", "--token-stdin",
+        home,
+        env,
+        "-v",
+        "clusters",
+        "add",
+        "prod-east-1",
+        "--api-url",
+        "https://api.prod:6443",
+        "--prometheus-url",
+        "https://thanos.prod",
+        "--endpoints-use-token",
+        "--token-stdin",
         stdin=TOKEN + "\n",
     )
     assert added.returncode == 0, added.stderr
@@ -48,7 +60,9 @@ def test_token_leaves_no_trace_outside_the_keyring(tmp_path: Path, env: dict[str
     (cluster,) = json.loads(listed.stdout)
     assert cluster["credential"]["kind"] == "BEARER_TOKEN"
     assert cluster["endpoints"][0]["auth"] == "BEARER"
-    imported = run(home, env, "-v", "clusters", "import-kubeconfig", str(write_kubeconfig(tmp_path)))
+    imported = run(
+        home, env, "-v", "clusters", "import-kubeconfig", str(write_kubeconfig(tmp_path))
+    )
     assert imported.returncode == 3, imported.stderr  # partial: two contexts were skipped
     outputs = added.stdout + added.stderr + listed.stdout + imported.stdout + imported.stderr
     assert TOKEN not in outputs
@@ -62,19 +76,25 @@ def test_token_leaves_no_trace_outside_the_keyring(tmp_path: Path, env: dict[str
 def test_exit_codes(tmp_path: Path, env: dict[str, str]) -> None:
     home = tmp_path / "home"
     assert run(home, env, "clusters", "list").returncode == 0
-    ok = run(home, env, "clusters", "add", "edge-1", "--api-url", "https://e:6443", "--type", "far-edge")
+    ok = run(
+        home, env, "clusters", "add", "edge-1", "--api-url", "https://e:6443", "--type", "far-edge"
+    )
     assert ok.returncode == 0, ok.stderr
     dup = run(home, env, "clusters", "add", "edge-1", "--api-url", "https://e:6443")
     assert dup.returncode == 5 and "already registered" in dup.stderr
     bad = run(home, env, "clusters", "add", "Edge_1", "--api-url", "http://e")
-    assert bad.returncode == 2 and "not DNS-style" in bad.stderr and "expected https://" in bad.stderr
+    assert (
+        bad.returncode == 2 and "not DNS-style" in bad.stderr and "expected https://" in bad.stderr
+    )
     usage = run(home, env, "clusters", "add", "edge-2", "--type", "NOPE")
     assert usage.returncode == 2 and "choose one of HUB, SPOKE, EDGE, FAR_EDGE" in usage.stderr
     missing = run(home, env, "clusters", "remove", "nope")
     assert missing.returncode == 4 and "no cluster named 'nope'" in missing.stderr
     no_file = run(home, env, "clusters", "import-kubeconfig", str(tmp_path / "absent"))
     assert no_file.returncode == 2 and "does not exist" in no_file.stderr
-    empty_token = run(home, env, "clusters", "add", "edge-3", "--api-url", "https://e", "--token-stdin")
+    empty_token = run(
+        home, env, "clusters", "add", "edge-3", "--api-url", "https://e", "--token-stdin"
+    )
     assert empty_token.returncode == 2 and "no token on standard input" in empty_token.stderr
     listed = run(home, env, "clusters", "list")
     assert "edge-1" in listed.stdout and "FAR_EDGE" in listed.stdout
@@ -85,8 +105,19 @@ def test_exit_codes(tmp_path: Path, env: dict[str, str]) -> None:
 def test_add_from_kubeconfig_context_warns_about_tls(tmp_path: Path, env: dict[str, str]) -> None:
     home = tmp_path / "home"
     out = run(
-        home, env, "clusters", "add", "lab-1", "--kubeconfig", str(write_kubeconfig(tmp_path)),
-        "--context", "lab-oidc", "--type", "edge", "--environment", "lab",
+        home,
+        env,
+        "clusters",
+        "add",
+        "lab-1",
+        "--kubeconfig",
+        str(write_kubeconfig(tmp_path)),
+        "--context",
+        "lab-oidc",
+        "--type",
+        "edge",
+        "--environment",
+        "lab",
     )
     assert out.returncode == 0, out.stderr
     assert "will NOT be verified" in out.stderr
@@ -98,7 +129,17 @@ def test_add_from_kubeconfig_context_warns_about_tls(tmp_path: Path, env: dict[s
 def test_no_keyring_is_a_clear_runtime_error(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
     env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path}/no-bus"
-    out = run(tmp_path / "h", env, "clusters", "add", "x-1-y", "--api-url", "https://x", "--token-stdin", stdin="t0k3n-value")
+    out = run(
+        tmp_path / "h",
+        env,
+        "clusters",
+        "add",
+        "x-1-y",
+        "--api-url",
+        "https://x",
+        "--token-stdin",
+        stdin="t0k3n-value",
+    )
     assert out.returncode == 1
     assert "No OS keyring is available" in out.stderr
     assert "t0k3n-value" not in out.stderr

@@ -38,7 +38,7 @@ def test_good_cluster_names(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["ab", "Prod", "-lead", "trail-", "a_b", "a" * 64, "dot.ted"])
 def test_bad_cluster_names_say_what_is_wrong(name: str) -> None:
-    with pytest.raises(ValidationError, match="not DNS-style|at least 3|at most 63"):
+    with pytest.raises(ValidationError, match=r"not DNS-style|at least 3|at most 63"):
         Cluster(name=name, api_server_url="https://api:6443")
 
 
@@ -49,7 +49,9 @@ def test_api_url_must_be_https_and_something_must_be_reachable() -> None:
         Cluster(name="abc", api_server_url="https://api:99999")
     with pytest.raises(ValidationError, match="needs an API server URL or at least one endpoint"):
         Cluster(name="abc")
-    fleet = Cluster(name="hub", endpoints=[Endpoint(kind=EndpointKind.PROMETHEUS, url="http://t:9090/")])
+    fleet = Cluster(
+        name="hub", endpoints=[Endpoint(kind=EndpointKind.PROMETHEUS, url="http://t:9090/")]
+    )
     assert fleet.endpoint(EndpointKind.PROMETHEUS).url == "http://t:9090"  # type: ignore[union-attr]
 
 
@@ -61,15 +63,27 @@ def test_display_name_and_score_ranges() -> None:
 
 
 def test_check_intervals_by_type() -> None:
-    got = {t: Cluster(name="abc", api_server_url="https://a", cluster_type=t).check_interval_s for t in ClusterType}
-    assert got == {ClusterType.HUB: 15, ClusterType.SPOKE: 30, ClusterType.EDGE: 60, ClusterType.FAR_EDGE: 120}
+    got = {
+        t: Cluster(name="abc", api_server_url="https://a", cluster_type=t).check_interval_s
+        for t in ClusterType
+    }
+    assert got == {
+        ClusterType.HUB: 15,
+        ClusterType.SPOKE: 30,
+        ClusterType.EDGE: 60,
+        ClusterType.FAR_EDGE: 120,
+    }
 
 
 def test_endpoint_auth_needs_a_credential_and_ca_has_no_key() -> None:
     with pytest.raises(ValidationError, match="has no credential"):
         Endpoint(kind=EndpointKind.PROMETHEUS, url="https://p", auth="BEARER")
     with pytest.raises(ValidationError, match="not a private key"):
-        Endpoint(kind=EndpointKind.PROMETHEUS, url="https://p", ca_bundle_pem="-----BEGIN PRIVATE KEY-----")
+        Endpoint(
+            kind=EndpointKind.PROMETHEUS,
+            url="https://p",
+            ca_bundle_pem="-----BEGIN PRIVATE KEY-----",
+        )
 
 
 def test_sensitivity_and_severity_mapping() -> None:
@@ -82,11 +96,19 @@ def test_sensitivity_and_severity_mapping() -> None:
 
 def test_anomaly_severity_must_match_its_score() -> None:
     common = {
-        "cluster": "c", "metric": "m", "method": AnomalyMethod.MAD, "timestamp": datetime.now(UTC),
-        "threshold": 2.5, "confidence": 0.9, "type": AnomalyType.SPIKE, "actual": 10.0,
+        "cluster": "c",
+        "metric": "m",
+        "method": AnomalyMethod.MAD,
+        "timestamp": datetime.now(UTC),
+        "threshold": 2.5,
+        "confidence": 0.9,
+        "type": AnomalyType.SPIKE,
+        "actual": 10.0,
         "explanation": "x",
     }
-    assert Anomaly(score=8.0, severity=AnomalySeverity.HIGH, **common).severity is AnomalySeverity.HIGH
+    assert (
+        Anomaly(score=8.0, severity=AnomalySeverity.HIGH, **common).severity is AnomalySeverity.HIGH
+    )
     with pytest.raises(ValidationError, match="does not match"):
         Anomaly(score=8.0, severity=AnomalySeverity.LOW, **common)
     with pytest.raises(ValidationError, match="less than or equal to 1"):
@@ -95,8 +117,12 @@ def test_anomaly_severity_must_match_its_score() -> None:
 
 def test_ptp_clock_state_from_metric_value() -> None:
     assert [PtpClockState.from_metric(v) for v in (0, 1, 2, 7, None, float("nan"))] == [
-        PtpClockState.FREERUN, PtpClockState.LOCKED, PtpClockState.HOLDOVER,
-        PtpClockState.UNKNOWN, PtpClockState.UNKNOWN, PtpClockState.UNKNOWN,
+        PtpClockState.FREERUN,
+        PtpClockState.LOCKED,
+        PtpClockState.HOLDOVER,
+        PtpClockState.UNKNOWN,
+        PtpClockState.UNKNOWN,
+        PtpClockState.UNKNOWN,
     ]
 
 
@@ -110,16 +136,27 @@ def test_range_query_and_timeout_bounds() -> None:
 
 
 def test_chat_context_window_and_persona_tools() -> None:
-    session = ChatSession(messages=[ChatMessage(role=ChatRole.USER, content=str(i)) for i in range(60)])
+    session = ChatSession(
+        messages=[ChatMessage(role=ChatRole.USER, content=str(i)) for i in range(60)]
+    )
     window = session.context_window()
     assert len(window) == 50 and window[0].content == "10"
     with pytest.raises(ValidationError, match="unknown tools"):
-        Persona(name=PersonaName.GPU_EXPERT, title="GPU", system_prompt="x", allowed_tools=["rm_rf"])
+        Persona(
+            name=PersonaName.GPU_EXPERT, title="GPU", system_prompt="x", allowed_tools=["rm_rf"]
+        )
 
 
 def test_span_ids_are_hex_and_report_range() -> None:
     with pytest.raises(ValidationError, match="not hexadecimal"):
-        Span(trace_id="zz", span_id="01", service_name="s", operation="o", start_ns=0, duration_ns=1)
+        Span(
+            trace_id="zz", span_id="01", service_name="s", operation="o", start_ns=0, duration_ns=1
+        )
     now = datetime.now(UTC)
-    report = Report(title="t", type=ReportType.SHIFT_HANDOVER, range_start=now - timedelta(hours=12), range_end=now)
+    report = Report(
+        title="t",
+        type=ReportType.SHIFT_HANDOVER,
+        range_start=now - timedelta(hours=12),
+        range_end=now,
+    )
     assert report.expires_at - report.generated_at == timedelta(days=90)

@@ -35,7 +35,9 @@ PROM = EndpointKind.PROMETHEUS
 
 @pytest_asyncio.fixture
 async def core(tmp_path: Path, secret_service) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    opened = Core.open(resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend()))
+    opened = Core.open(
+        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
+    )
     yield opened
     await opened.shutdown()
 
@@ -49,10 +51,16 @@ async def test_add_with_token_keeps_secret_in_keyring_only(core: Core) -> None:
         api_server_url="https://api.prod-east-1:6443",
         endpoint_urls={PROM: "https://thanos.prod-east-1"},
     )
-    cluster = await core.registry.add(spec, ClusterSecrets(token=TOKEN, endpoints_use_cluster_token=True))
+    cluster = await core.registry.add(
+        spec, ClusterSecrets(token=TOKEN, endpoints_use_cluster_token=True)
+    )
     assert cluster.credential is not None and cluster.credential.kind is CredentialKind.BEARER_TOKEN
     prom = cluster.endpoint(PROM)
-    assert prom is not None and prom.auth is AuthMethod.BEARER and prom.credential == cluster.credential
+    assert (
+        prom is not None
+        and prom.auth is AuthMethod.BEARER
+        and prom.credential == cluster.credential
+    )
     assert core.secrets.get(cluster.credential) == TOKEN
     assert TOKEN not in cluster.model_dump_json()
     assert seen == [1]
@@ -102,14 +110,31 @@ async def test_health_state_machine_and_history(core: Core) -> None:
     assert core.registry.get("edge-7").status.state is ClusterState.UNKNOWN
     t0 = datetime.now(UTC) - timedelta(minutes=10)
     steps = [
-        ({API: True, PROM: True, EndpointKind.LOKI: True}, ClusterState.ONLINE, 100, Connectivity.CONNECTED),
-        ({API: True, PROM: False, EndpointKind.LOKI: False}, ClusterState.DEGRADED, 65, Connectivity.CONNECTED),
-        ({API: False, PROM: False, EndpointKind.LOKI: False}, ClusterState.OFFLINE, 15, Connectivity.INTERMITTENT),
+        (
+            {API: True, PROM: True, EndpointKind.LOKI: True},
+            ClusterState.ONLINE,
+            100,
+            Connectivity.CONNECTED,
+        ),
+        (
+            {API: True, PROM: False, EndpointKind.LOKI: False},
+            ClusterState.DEGRADED,
+            65,
+            Connectivity.CONNECTED,
+        ),
+        (
+            {API: False, PROM: False, EndpointKind.LOKI: False},
+            ClusterState.OFFLINE,
+            15,
+            Connectivity.INTERMITTENT,
+        ),
     ]
     for i, (results, state, score, conn) in enumerate(steps):
         cluster = await core.registry.apply_check("edge-7", results, at=t0 + timedelta(minutes=i))
         assert (cluster.status.state, cluster.status.health_score, cluster.status.connectivity) == (
-            state, score, conn,
+            state,
+            score,
+            conn,
         )
     history = await core.registry.health_history("edge-7")
     assert [h.state for h in history] == [s for _, s, _, _ in steps]

@@ -149,7 +149,9 @@ def test_writes_are_batched_into_few_transactions(tmp_path: Path) -> None:
     database = Database(tmp_path / "b.sqlite3", batch_max_delay_s=0.2)
     try:
         futures = [
-            database.write(lambda c, i=i: c.execute("INSERT INTO app_meta VALUES (?, ?)", (f"k{i}", "v")))
+            database.write(
+                lambda c, i=i: c.execute("INSERT INTO app_meta VALUES (?, ?)", (f"k{i}", "v"))
+            )
             for i in range(300)
         ]
         for f in futures:
@@ -221,7 +223,9 @@ def test_retention_downsamples_to_rollups_and_drops_old(db: Database) -> None:
 def test_health_history_and_prune(db: Database) -> None:
     health = HealthRepository(db)
     cid = uuid4()
-    ClusterRepository(db).save(Cluster(id=cid, name="hh-1", api_server_url="https://a:6443")).result()
+    ClusterRepository(db).save(
+        Cluster(id=cid, name="hh-1", api_server_url="https://a:6443")
+    ).result()
     now = datetime.now(UTC)
     for days in (10, 8, 1, 0):
         health.record(

@@ -16,15 +16,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
-import pytest  # noqa: E402
-import qasync  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
 
-from aiops_desktop.app import DesktopApp  # noqa: E402
-from aiops_desktop.secrets import SecretStore  # noqa: E402
-from aiops_desktop.services.core import Core  # noqa: E402
-from aiops_desktop.settings import resolve_paths  # noqa: E402
-from ui.theme import Theme, apply_theme  # noqa: E402
+from aiops_desktop.app import DesktopApp
+from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.core import Core
+from aiops_desktop.settings import resolve_paths
+from ui.theme import Theme, apply_theme
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +45,9 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
         asyncio.set_event_loop(None)
 
 
-def run_until(loop: asyncio.AbstractEventLoop, predicate: Callable[[], bool], timeout: float = 10) -> None:
+def run_until(
+    loop: asyncio.AbstractEventLoop, predicate: Callable[[], bool], timeout: float = 10
+) -> None:
     async def wait() -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
@@ -67,9 +69,14 @@ def act(loop: asyncio.AbstractEventLoop, action: Callable[[], object]) -> None:
 
 @pytest.fixture
 def desktop(
-    tmp_path: Path, qloop: qasync.QEventLoop, theme: Theme, secret_service  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    qloop: qasync.QEventLoop,
+    theme: Theme,
+    secret_service,  # type: ignore[no-untyped-def]
 ) -> Iterator[DesktopApp]:
-    core = Core.open(resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend()))
+    core = Core.open(
+        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
+    )
     app = DesktopApp(core, theme)
     app.window.resize(1280, 800)
     app.window.show()

@@ -24,13 +24,19 @@ pytestmark = pytest.mark.qt
 def image_distance(a: QImage, b: QImage) -> float:
     """Mean absolute difference (0-255) of two images scaled to 160x100: tolerant of fonts."""
     size = (160, 100)
-    a = a.convertToFormat(QImage.Format.Format_RGB32).scaled(*size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
-    b = b.convertToFormat(QImage.Format.Format_RGB32).scaled(*size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    a = a.convertToFormat(QImage.Format.Format_RGB32).scaled(
+        *size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
+    b = b.convertToFormat(QImage.Format.Format_RGB32).scaled(
+        *size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
     total = 0
     for y in range(size[1]):
         for x in range(size[0]):
             pa, pb = a.pixelColor(x, y), b.pixelColor(x, y)
-            total += abs(pa.red() - pb.red()) + abs(pa.green() - pb.green()) + abs(pa.blue() - pb.blue())
+            total += (
+                abs(pa.red() - pb.red()) + abs(pa.green() - pb.green()) + abs(pa.blue() - pb.blue())
+            )
     return total / (size[0] * size[1] * 3)
 
 
@@ -43,7 +49,9 @@ def test_first_run_shows_the_three_ways_in(desktop: DesktopApp) -> None:
     assert "0 cluster(s)" in window.status_clusters.text()
 
 
-def test_first_run_screenshot_matches_reference(desktop: DesktopApp, tmp_path: Path, qloop: qasync.QEventLoop) -> None:
+def test_first_run_screenshot_matches_reference(
+    desktop: DesktopApp, tmp_path: Path, qloop: qasync.QEventLoop
+) -> None:
     shot = save_screenshot(desktop.window, tmp_path / "first_run.png")
     distance = image_distance(QImage(str(shot)), QImage(str(REFERENCE)))
     assert distance < 6.0, f"first-run window differs from {REFERENCE.name}: {distance:.1f}"
@@ -53,7 +61,9 @@ def test_first_run_screenshot_matches_reference(desktop: DesktopApp, tmp_path: P
     assert image_distance(QImage(str(blank)), QImage(str(REFERENCE))) > distance
 
 
-def test_add_cluster_dialog_keeps_token_in_keyring_only(desktop: DesktopApp, qloop: qasync.QEventLoop) -> None:
+def test_add_cluster_dialog_keeps_token_in_keyring_only(
+    desktop: DesktopApp, qloop: qasync.QEventLoop
+) -> None:
     dialog = desktop.window.open_add_dialog()
     dialog.name.setText("gpu-west-2")
     dialog.api_url.setText("https://api.gpu-west-2.example:6443")
@@ -78,7 +88,9 @@ def test_add_cluster_dialog_keeps_token_in_keyring_only(desktop: DesktopApp, qlo
     assert TOKEN not in overview.fields["Credential"].text()
 
 
-def test_add_dialog_shows_validation_errors_and_stays_open(desktop: DesktopApp, qloop: qasync.QEventLoop) -> None:
+def test_add_dialog_shows_validation_errors_and_stays_open(
+    desktop: DesktopApp, qloop: qasync.QEventLoop
+) -> None:
     dialog = desktop.window.open_add_dialog()
     dialog.name.setText("Bad_Name")
     dialog.api_url.setText("http://insecure")
@@ -89,7 +101,9 @@ def test_add_dialog_shows_validation_errors_and_stays_open(desktop: DesktopApp, 
     dialog.reject()
 
 
-def test_import_dialog_imports_the_checked_contexts(desktop: DesktopApp, qloop: qasync.QEventLoop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_import_dialog_imports_the_checked_contexts(
+    desktop: DesktopApp, qloop: qasync.QEventLoop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = str(write_kubeconfig(tmp_path))
     dialogs = []
     act(qloop, lambda: dialogs.append(desktop.window.open_import_dialog(path)))
@@ -99,7 +113,10 @@ def test_import_dialog_imports_the_checked_contexts(desktop: DesktopApp, qloop: 
     assert any("cannot import" in t and "broken-user" in t for t in texts)
     assert any("NOT be verified" in t for t in texts)
     dialog.contexts.item(1).setCheckState(Qt.CheckState.Unchecked)  # skip 'admin'
-    assert dialog.chosen_contexts() == ["default/api-ocp-prod-example-com:6443/kube:admin", "lab-oidc"]
+    assert dialog.chosen_contexts() == [
+        "default/api-ocp-prod-example-com:6443/kube:admin",
+        "lab-oidc",
+    ]
     act(qloop, dialog.buttons.accepted.emit)
     run_until(qloop, lambda: len(desktop.presenter.clusters()) == 2)
     assert desktop.window.cluster_list.list.count() == 2
@@ -117,16 +134,40 @@ def test_app_starts_renders_and_quits_cleanly(tmp_path: Path) -> None:
     for i in range(3):
         out = tmp_path / f"shot-{i}.png"
         proc = subprocess.run(
-            [sys.executable, "-m", "aiops_desktop", "--data-dir", str(tmp_path / "home"),
-             "--offscreen", "--screenshot", str(out), "--size", "1024x700"],
-            capture_output=True, text=True, timeout=60, check=False,
+            [
+                sys.executable,
+                "-m",
+                "aiops_desktop",
+                "--data-dir",
+                str(tmp_path / "home"),
+                "--offscreen",
+                "--screenshot",
+                str(out),
+                "--size",
+                "1024x700",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert proc.returncode == 0, proc.stderr
         assert "Traceback" not in proc.stderr and "Fatal" not in proc.stderr
         assert QImage(str(out)).width() == 1024
     bad = subprocess.run(
-        [sys.executable, "-m", "aiops_desktop", "--data-dir", str(tmp_path / "home"), "--offscreen",
-         "--view", "nope"],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "aiops_desktop",
+            "--data-dir",
+            str(tmp_path / "home"),
+            "--offscreen",
+            "--view",
+            "nope",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert bad.returncode == 2 and "unknown view 'nope'" in bad.stderr

@@ -6,6 +6,7 @@ own data about the cluster.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -19,7 +20,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from PySide6.QtCore import Signal
 
 from aiops_desktop.models import Cluster
 from ui.theme import Theme
@@ -60,8 +60,19 @@ class ClusterOverviewView(QWidget):
         card.setProperty("card", True)
         form = QFormLayout(card)
         self.fields: dict[str, QLabel] = {}
-        for key in ("Name", "Type", "Platform", "Environment", "Region", "API server",
-                    "Credential", "Health score", "Connectivity", "Last check", "Last error"):
+        for key in (
+            "Name",
+            "Type",
+            "Platform",
+            "Environment",
+            "Region",
+            "API server",
+            "Credential",
+            "Health score",
+            "Connectivity",
+            "Last check",
+            "Last error",
+        ):
             label = QLabel()
             label.setWordWrap(True)
             self.fields[key] = label
@@ -97,8 +108,8 @@ class ClusterOverviewView(QWidget):
             "Name": cluster.name,
             "Type": f"{cluster.cluster_type.value} ({cluster.kind.value.lower()}, checked every "
             f"{cluster.check_interval_s} s)",
-            "Platform": cluster.platform.value + (f" {cluster.platform_version}"
-                                                  if cluster.platform_version else ""),
+            "Platform": cluster.platform.value
+            + (f" {cluster.platform_version}" if cluster.platform_version else ""),
             "Environment": cluster.environment.value,
             "Region": cluster.region or "—",
             "API server": cluster.api_server_url or "— (metrics endpoints only)",
