@@ -47,15 +47,18 @@ _V2_SERIES = """
             value REAL,
             PRIMARY KEY (series_id, ts_ms)
         ) WITHOUT ROWID;
-        CREATE TABLE chunks (              -- compacted samples, one BLOB per stretch of time
+        -- compacted samples, one BLOB per stretch of time. A rowid table on purpose: with
+        -- WITHOUT ROWID, ~1 KB BLOBs spill into overflow pages and the file doubles.
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
             series_id INTEGER NOT NULL,
-            resolution_s INTEGER NOT NULL,  -- 0 raw; >0 rollup step (avg, min, max columns)
+            resolution_s INTEGER NOT NULL,  -- 0 raw; >0 rollup step (avg, min, max, count)
             start_ms INTEGER NOT NULL,
             end_ms INTEGER NOT NULL,
             count INTEGER NOT NULL,
             data BLOB NOT NULL,
-            PRIMARY KEY (series_id, resolution_s, start_ms)
-        ) WITHOUT ROWID;
+            UNIQUE (series_id, resolution_s, start_ms)
+        );
         CREATE INDEX chunks_by_end ON chunks (resolution_s, end_ms);
         """
 

@@ -137,7 +137,8 @@ class SeriesStore:
         for start in range(0, usable, size):
             t, v = ts[start : start + size], vals[start : start + size]
             conn.execute(
-                "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO chunks "
+                "(series_id, resolution_s, start_ms, end_ms, count, data) VALUES (?, ?, ?, ?, ?, ?)",
                 (sid, RAW, int(t[0]), int(t[-1]), int(t.size), codec.encode(t, [v])),
             )
         last = int(ts[-1])
@@ -188,7 +189,8 @@ class SeriesStore:
                 for s in range(0, starts.size, self._settings.chunk_samples):
                     e = s + self._settings.chunk_samples
                     conn.execute(
-                        "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO chunks "
+                        "(series_id, resolution_s, start_ms, end_ms, count, data) VALUES (?, ?, ?, ?, ?, ?)",
                         (
                             sid,
                             step_s,
