@@ -6,11 +6,13 @@ no bit-level loop in Python:
 
 - timestamps (int64 ms): first value, first delta, then delta-of-delta. Regular scrapes make
   the delta-of-delta all zeros, which zlib squeezes to almost nothing.
-- values: when every value is a decimal with few digits (counters, percentages with two
-  decimals, temperatures: most exporter output), they are scaled to integers (VictoriaMetrics'
-  trick), delta-encoded and stored at the narrowest integer width. Otherwise (full-precision
-  floats, NaN staleness markers) each value is XORed with its predecessor (Gorilla's trick) and
-  the 8 byte planes are stored one after another so zlib sees the runs of zero bytes.
+- values: when most values are decimals with few digits (counters, percentages, temperatures:
+  most exporter output), they are scaled to integers (VictoriaMetrics' trick), delta-encoded
+  and stored at the narrowest integer width. The values that do not survive that bit for bit
+  (float artefacts such as 51.846000000000004, NaN staleness markers, -0.0) are stored verbatim
+  as exceptions, so the encoding stays lossless. When too many values are exceptions
+  (full-precision floats), each value is XORed with its predecessor (Gorilla's trick) and the 8
+  byte planes are stored one after another so zlib sees the runs of zero bytes.
 
 Decoding gives back exactly the same float64 values (tested bit for bit).
 """
@@ -25,8 +27,9 @@ import numpy.typing as npt
 
 FORMAT_VERSION = 1
 _HEADER = struct.Struct("<BBIHq")  # version, value mode, count, columns, first timestamp
-_MODE_DECIMAL = 1
 _MODE_XOR = 2
+_MODE_DECIMAL_EXC = 3
+_MAX_EXCEPTION_SHARE = 0.1
 _MAX_DECIMALS = 9
 _MAX_EXACT_INT = 2**53
 _ZLEVEL = 6
@@ -59,18 +62,38 @@ def _widen(code: int, raw: memoryview, count: int) -> IntArray:
     return out.astype(np.int64)
 
 
-def _decimal_scale(values: FloatArray) -> int | None:
-    """Smallest k such that values * 10**k are exact integers, or None."""
-    if not np.all(np.isfinite(values)) or np.any(np.signbit(values) & (values == 0)):
-        return None  # NaN/Inf and -0.0 cannot pass through integers; the XOR path keeps them
-    for k in range(_MAX_DECIMALS + 1):
+def _decimal_plan(values: FloatArray) -> tuple[int, IntArray, IntArray] | None:
+    """(k, integers, exception indices) for the smallest k that leaves few exceptions.
+
+    ``integers[i] / 10**k`` reproduces ``values[i]`` bit for bit except at the exception
+    indices, whose values are stored verbatim. A value exact at k decimals is exact at k + 1
+    too (the same real number, correctly rounded), so one try at the largest safe k tells
+    whether any k can work: full-precision floats leave after a single pass.
+    """
+    finite = np.isfinite(values)
+    safe = np.where(finite, values, 0.0)
+    peak = float(np.max(np.abs(safe))) if safe.size else 0.0
+    k_max = _MAX_DECIMALS
+    while k_max >= 0 and peak * 10.0**k_max >= _MAX_EXACT_INT:
+        k_max -= 1
+    if k_max < 0:
+        return None
+    allowed = int(_MAX_EXCEPTION_SHARE * values.size)
+
+    def attempt(k: int) -> tuple[int, IntArray, IntArray]:
         scale = 10.0**k
-        scaled = np.round(values * scale)
-        if np.any(np.abs(scaled) >= _MAX_EXACT_INT):
-            return None
-        if np.array_equal(scaled / scale, values):
-            return k
-    return None
+        ints = np.round(safe * scale).astype(np.int64)
+        back = ints.astype(np.float64) / scale
+        exact = finite & (back.view(np.uint64) == values.view(np.uint64))
+        return k, ints, np.flatnonzero(~exact)
+
+    if attempt(k_max)[2].size > allowed:
+        return None
+    for k in range(k_max + 1):
+        plan = attempt(k)
+        if plan[2].size <= allowed:
+            return plan
+    return None  # unreachable: k_max passed
 
 
 def encode(timestamps_ms: IntArray, columns: list[FloatArray]) -> bytes:
@@ -91,13 +114,18 @@ def encode(timestamps_ms: IntArray, columns: list[FloatArray]) -> bytes:
     modes = []
     for column in columns:
         values = np.ascontiguousarray(column, dtype=np.float64)
-        k = _decimal_scale(values)
-        if k is not None:
-            ints = np.round(values * 10.0**k).astype(np.int64)
-            first = int(ints[0])
+        plan = _decimal_plan(values)
+        if plan is not None:
+            k, ints, exc = plan
             code, body = _narrow(np.diff(ints))
-            parts.append(struct.pack("<BBq", _MODE_DECIMAL, k, first) + bytes([code]) + body)
-            modes.append(_MODE_DECIMAL)
+            exc_values = values[exc].tobytes()
+            parts.append(
+                struct.pack("<BBqBI", _MODE_DECIMAL_EXC, k, int(ints[0]), code, exc.size)
+                + body
+                + exc.astype(np.uint32).tobytes()
+                + exc_values
+            )
+            modes.append(_MODE_DECIMAL_EXC)
         else:
             bits = values.view(np.uint64)
             xored = np.empty_like(bits)
@@ -137,16 +165,20 @@ def decode(blob: bytes) -> tuple[IntArray, list[FloatArray]]:
     columns: list[FloatArray] = []
     for _ in range(ncols):
         mode = raw[pos]
-        if mode == _MODE_DECIMAL:
-            k, first = struct.unpack_from("<Bq", raw, pos + 1)
-            code = raw[pos + 10]
-            pos += 11
+        if mode == _MODE_DECIMAL_EXC:
+            k, first, code, nexc = struct.unpack_from("<BqBI", raw, pos + 1)
+            pos += 15
             diffs = _widen(code, raw[pos:], count - 1)
             pos += (count - 1) * code
             ints = np.empty(count, dtype=np.int64)
             ints[0] = first
             ints[1:] = first + np.cumsum(diffs)
-            columns.append(ints.astype(np.float64) / 10.0**k)
+            column = ints.astype(np.float64) / 10.0**k
+            idx = np.frombuffer(raw[pos : pos + 4 * nexc], dtype=np.uint32)
+            pos += 4 * nexc
+            column[idx] = np.frombuffer(raw[pos : pos + 8 * nexc], dtype=np.float64)
+            pos += 8 * nexc
+            columns.append(column)
         elif mode == _MODE_XOR:
             pos += 1
             planes = np.frombuffer(raw[pos : pos + 8 * count], dtype=np.uint8)

@@ -71,3 +71,30 @@ def test_corrupt_or_foreign_blob_is_reported() -> None:
         codec.decode(b"\x09" + blob[1:])
     with pytest.raises(codec.ChunkFormatError, match="too short"):
         codec.decode(b"\x01")
+
+
+def test_float_artefacts_stay_on_the_compact_decimal_path() -> None:
+    rng = np.random.default_rng(11)
+    values = np.round(rng.uniform(40, 60, 240), 3)
+    values[[3, 50, 200]] = [51.846000000000004, 94.79799999999999, np.nan]
+    ts, (out,) = codec.decode(blob := codec.encode(TS, [values]))
+    assert _same_bits(out, values)
+    plan = codec._decimal_plan(values)
+    assert plan is not None and plan[0] == 3 and plan[2].tolist() == [3, 50, 200]
+    xor_blob = codec.encode(TS, [values + rng.uniform(1e-9, 2e-9, 240)])  # full precision
+    assert len(blob) < 0.7 * len(xor_blob)
+
+
+def test_random_chunks_roundtrip() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(1, 300))
+        ts = np.cumsum(rng.integers(1, 60_000, n)).astype(np.int64)
+        pick = rng.integers(0, 3)
+        vals = [
+            rng.normal(0, 1e6, n),
+            np.round(rng.normal(0, 100, n), int(rng.integers(0, 6))),
+            np.cumsum(rng.integers(0, 1000, n)).astype(float),
+        ][pick]
+        out_ts, (out,) = codec.decode(codec.encode(ts, [vals]))
+        assert np.array_equal(out_ts, ts) and _same_bits(out, vals)
