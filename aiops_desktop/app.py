@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.logs import configure_logging, shutdown_logging
+from aiops_desktop.secrets import SecretsError
 from aiops_desktop.services.core import Core
 from aiops_desktop.settings import AppPaths, resources_dir
 from aiops_desktop.store import StoreError
@@ -99,7 +100,7 @@ async def _gui_main(args: argparse.Namespace, paths: AppPaths, theme: Theme) -> 
 
     try:
         core = await asyncio.to_thread(Core.open, paths)
-    except StoreError as exc:
+    except (StoreError, SecretsError) as exc:
         sys.stderr.write(f"aiops-desktop: error: {exc}\n")
         if not args.offscreen:
             QMessageBox.critical(None, "AIOps Desktop cannot open its cache", str(exc))

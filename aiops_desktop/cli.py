@@ -323,7 +323,7 @@ def main(
     out = out or sys.stdout
     try:
         core = Core.open(paths)
-    except StoreError as exc:
+    except (StoreError, SecretsError) as exc:
         _fail(str(exc), EXIT_ERROR)
     try:
         for notice in core.notices:

@@ -3,14 +3,23 @@
 On Linux that is the Secret Service (gnome-keyring, KWallet) through ``keyring``. Calls block
 on D-Bus, so services call this from a worker thread, never from the UI thread. Every secret
 read or written here is registered with the log redactor, so it cannot reach a log line.
+
+The backend is chosen explicitly, never by keyring's priority list: with a file-based backend
+installed, keyring would otherwise fall back to a file (and prompt for its password) whenever
+the Secret Service is down. An encrypted file is used only when the user opts in
+(``AIOPS_DESKTOP_SECRETS=encrypted-file``, password from ``AIOPS_DESKTOP_SECRETS_PASSWORD_FILE``
+or a terminal prompt).
 """
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
-import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
 
@@ -34,14 +43,82 @@ class SecretsUnavailableError(SecretsError):
         super().__init__(NO_KEYRING_MESSAGE + (f" ({detail})" if detail else ""))
 
 
+OPT_IN_ENV = "AIOPS_DESKTOP_SECRETS"
+PASSWORD_FILE_ENV = "AIOPS_DESKTOP_SECRETS_PASSWORD_FILE"  # noqa: S105 (a variable name)
+ENCRYPTED_FILE = "encrypted-file"
+ENCRYPTED_FILE_NAME = "credentials.cfg"
+
+
+def os_keyring_backend() -> KeyringBackend:
+    """The platform's own keyring: Secret Service, macOS Keychain or Windows Credential Locker."""
+    if sys.platform == "darwin":
+        from keyring.backends import macOS
+
+        return macOS.Keyring()
+    if sys.platform == "win32":
+        from keyring.backends import Windows
+
+        return Windows.WinVaultKeyring()
+    from keyring.backends import SecretService
+
+    return SecretService.Keyring()
+
+
+def encrypted_file_backend(path: Path, password: str) -> KeyringBackend:
+    """An encrypted credentials file (argon2 + AES), for machines without an OS keyring."""
+    try:
+        from keyrings.cryptfile.cryptfile import CryptFileKeyring  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise SecretsError(
+            "the encrypted-file credential store needs an optional package: "
+            "pip install 'aiops-desktop[encrypted-file]'"
+        ) from exc
+    if not password:
+        raise SecretsError("the encrypted credential file needs a password")
+    backend = CryptFileKeyring()
+    backend.file_path = str(path)
+    try:
+        backend.keyring_key = password  # unlocks (or creates) the file at once
+    except ValueError as exc:
+        raise SecretsError(
+            f"the credential file {path} could not be opened: wrong password ({exc})"
+        ) from exc
+    return backend
+
+
 class SecretStore:
     def __init__(self, backend: KeyringBackend | None = None) -> None:
         self._backend = backend
 
+    @classmethod
+    def from_environment(cls, data_dir: Path) -> SecretStore:
+        """The OS keyring, or the encrypted file where the user opted in."""
+        choice = os.environ.get(OPT_IN_ENV, "os").strip().lower()
+        if choice in ("", "os"):
+            return cls()
+        if choice != ENCRYPTED_FILE:
+            raise SecretsError(f"{OPT_IN_ENV}={choice!r}: use 'os' or '{ENCRYPTED_FILE}'")
+        password_file = os.environ.get(PASSWORD_FILE_ENV)
+        if password_file:
+            try:
+                password = Path(password_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SecretsError(
+                    f"cannot read {PASSWORD_FILE_ENV} {password_file}: {exc}"
+                ) from exc
+        elif sys.stdin is not None and sys.stdin.isatty():
+            password = getpass.getpass("Password of the AIOps Desktop credential file: ")
+        else:
+            raise SecretsError(
+                f"{OPT_IN_ENV}={ENCRYPTED_FILE} needs a password: set {PASSWORD_FILE_ENV} "
+                "to a file that holds it, or run from a terminal"
+            )
+        return cls(encrypted_file_backend(data_dir / ENCRYPTED_FILE_NAME, password))
+
     @property
     def backend(self) -> KeyringBackend:
         if self._backend is None:
-            self._backend = keyring.get_keyring()
+            self._backend = os_keyring_backend()
         return self._backend
 
     def describe_backend(self) -> str:
@@ -49,28 +126,32 @@ class SecretStore:
 
     def check(self) -> None:
         """Raise SecretsUnavailableError unless a working keyring is there."""
-        if self.backend.priority <= 0:  # keyring's fail/null backends
-            raise SecretsUnavailableError(self.describe_backend())
         try:
-            self.backend.get_password("aiops-desktop", "availability-check")
-        except keyring.errors.KeyringError as exc:
-            raise SecretsUnavailableError(str(exc)) from exc
+            usable = self.backend.priority > 0  # the OS backends raise when unavailable
+            if usable:
+                self.backend.get_password("aiops-desktop", "availability-check")
+        except ValueError as exc:  # the encrypted file's wrong password
+            raise SecretsError(f"the credential file could not be opened: {exc}") from exc
+        except (RuntimeError, OSError, keyring.errors.KeyringError) as exc:
+            raise SecretsUnavailableError(str(exc) or type(exc).__name__) from exc
+        if not usable:
+            raise SecretsUnavailableError(self.describe_backend())
 
     def put(self, ref: CredentialRef, secret: str) -> None:
         register_secret(secret)
         try:
             self.backend.set_password(ref.service, ref.key, secret)
-        except keyring.errors.NoKeyringError as exc:
-            raise SecretsUnavailableError(str(exc)) from exc
-        except keyring.errors.KeyringError as exc:
+        except (keyring.errors.NoKeyringError, keyring.errors.InitError, OSError) as exc:
+            raise SecretsUnavailableError(str(exc) or type(exc).__name__) from exc
+        except (keyring.errors.KeyringError, ValueError) as exc:
             raise SecretsError(f"could not store the credential in the keyring: {exc}") from exc
 
     def get(self, ref: CredentialRef) -> str | None:
         try:
             value = self.backend.get_password(ref.service, ref.key)
-        except keyring.errors.NoKeyringError as exc:
-            raise SecretsUnavailableError(str(exc)) from exc
-        except keyring.errors.KeyringError as exc:
+        except (keyring.errors.NoKeyringError, keyring.errors.InitError, OSError) as exc:
+            raise SecretsUnavailableError(str(exc) or type(exc).__name__) from exc
+        except (keyring.errors.KeyringError, ValueError) as exc:
             raise SecretsError(f"could not read the credential from the keyring: {exc}") from exc
         if value is not None:
             register_secret(value)
@@ -81,7 +162,7 @@ class SecretStore:
             self.backend.delete_password(ref.service, ref.key)
         except keyring.errors.PasswordDeleteError:
             return False
-        except keyring.errors.KeyringError as exc:
+        except (keyring.errors.KeyringError, OSError) as exc:
             raise SecretsError(f"could not delete the credential from the keyring: {exc}") from exc
         return True
 

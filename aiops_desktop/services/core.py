@@ -46,7 +46,7 @@ class Core:
             batch_max_delay_s=settings.store.batch_max_delay_s,
         )
         bus = EventBus()
-        secrets = secrets or SecretStore()
+        secrets = secrets or SecretStore.from_environment(paths.data_dir)
         core = cls(
             paths=paths,
             settings=settings,

@@ -23,6 +23,10 @@ from aiops_desktop.store import codec
 from aiops_desktop.store.database import Database
 
 RAW = 0
+_INSERT_CHUNK = (
+    "INSERT OR REPLACE INTO chunks (series_id, resolution_s, start_ms, end_ms, count, data) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 _MIN_TS = -(2**63)
 
 
@@ -137,8 +141,7 @@ class SeriesStore:
         for start in range(0, usable, size):
             t, v = ts[start : start + size], vals[start : start + size]
             conn.execute(
-                "INSERT OR REPLACE INTO chunks "
-                "(series_id, resolution_s, start_ms, end_ms, count, data) VALUES (?, ?, ?, ?, ?, ?)",
+                _INSERT_CHUNK,
                 (sid, RAW, int(t[0]), int(t[-1]), int(t.size), codec.encode(t, [v])),
             )
         last = int(ts[-1])
@@ -189,8 +192,7 @@ class SeriesStore:
                 for s in range(0, starts.size, self._settings.chunk_samples):
                     e = s + self._settings.chunk_samples
                     conn.execute(
-                        "INSERT OR REPLACE INTO chunks "
-                        "(series_id, resolution_s, start_ms, end_ms, count, data) VALUES (?, ?, ?, ?, ?, ?)",
+                        _INSERT_CHUNK,
                         (
                             sid,
                             step_s,

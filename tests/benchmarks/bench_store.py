@@ -121,7 +121,13 @@ def bench_store(folder: Path, ts: np.ndarray, vals: np.ndarray) -> dict[str, flo
     for r in range(0, PER_SERIES, ROUND):
         futures.append(
             store.append(
-                SeriesBatch("bench", "nab_value", {"series": str(i)}, ts[i, r : r + ROUND], vals[i, r : r + ROUND])
+                SeriesBatch(
+                    "bench",
+                    "nab_value",
+                    {"series": str(i)},
+                    ts[i, r : r + ROUND],
+                    vals[i, r : r + ROUND],
+                )
                 for i in range(SERIES)
             )
         )
@@ -196,15 +202,21 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     (out / "store.json").write_text(json.dumps(result, indent=2))
     print(f"store bench: {total:,} samples over {SERIES:,} series (NAB values, 15 s grid)")
-    print(f"  ingest: {store['ingest_samples_per_s']:,.0f} samples/s "
-          f"({store['ingest_seconds']:.1f} s, incl. compaction); "
-          f"row-per-sample baseline {rows['ingest_samples_per_s']:,.0f} samples/s "
-          f"(ratio {result['ingest_ratio_vs_baseline']:.2f})")
-    print(f"  disk: {result['bytes_per_sample']:.2f} bytes/sample (whole file after VACUUM; "
-          f"chunk payload {result['chunk_payload_bytes_per_sample']:.2f}); "
-          f"row-per-sample baseline {result['baseline_bytes_per_sample']:.2f} bytes/sample")
-    print(f"  same data in Prometheus's own XOR chunks: "
-          f"{result['prometheus_xor_chunk_bytes_per_sample']:.2f} bytes/sample (payload, computed)")
+    print(
+        f"  ingest: {store['ingest_samples_per_s']:,.0f} samples/s "
+        f"({store['ingest_seconds']:.1f} s, incl. compaction); "
+        f"row-per-sample baseline {rows['ingest_samples_per_s']:,.0f} samples/s "
+        f"(ratio {result['ingest_ratio_vs_baseline']:.2f})"
+    )
+    print(
+        f"  disk: {result['bytes_per_sample']:.2f} bytes/sample (whole file after VACUUM; "
+        f"chunk payload {result['chunk_payload_bytes_per_sample']:.2f}); "
+        f"row-per-sample baseline {result['baseline_bytes_per_sample']:.2f} bytes/sample"
+    )
+    print(
+        f"  same data in Prometheus's own XOR chunks: "
+        f"{result['prometheus_xor_chunk_bytes_per_sample']:.2f} bytes/sample (payload, computed)"
+    )
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ def test_float_artefacts_stay_on_the_compact_decimal_path() -> None:
     rng = np.random.default_rng(11)
     values = np.round(rng.uniform(40, 60, 240), 3)
     values[[3, 50, 200]] = [51.846000000000004, 94.79799999999999, np.nan]
-    ts, (out,) = codec.decode(blob := codec.encode(TS, [values]))
+    _, (out,) = codec.decode(blob := codec.encode(TS, [values]))
     assert _same_bits(out, values)
     plan = codec._decimal_plan(values)
     assert plan is not None and plan[0] == 3 and plan[2].tolist() == [3, 50, 200]

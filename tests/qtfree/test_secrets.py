@@ -62,3 +62,36 @@ def test_redaction_patterns(caplog: pytest.LogCaptureFixture) -> None:
         "prometheus https://prom.example:9090 answered 200"
     )
     logging.getLogger("aiops.test").info("nothing secret here")
+
+
+def test_encrypted_file_only_on_opt_in(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from aiops_desktop.secrets import SecretsError
+
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
+    monkeypatch.delenv("AIOPS_DESKTOP_SECRETS", raising=False)
+    # keyrings.cryptfile is installed here, yet without the opt-in there is no silent fallback
+    default = SecretStore.from_environment(tmp_path)
+    assert "SecretService" in default.describe_backend()
+    with pytest.raises(SecretsUnavailableError):
+        default.check()
+
+    monkeypatch.setenv("AIOPS_DESKTOP_SECRETS", "encrypted-file")
+    monkeypatch.delenv("AIOPS_DESKTOP_SECRETS_PASSWORD_FILE", raising=False)
+    monkeypatch.setattr("sys.stdin", None)
+    with pytest.raises(SecretsError, match="needs a password"):
+        SecretStore.from_environment(tmp_path)
+
+    password = tmp_path / "pw"
+    password.write_text("correct horse battery staple\n")
+    monkeypatch.setenv("AIOPS_DESKTOP_SECRETS_PASSWORD_FILE", str(password))
+    store = SecretStore.from_environment(tmp_path)
+    store.check()
+    ref = CredentialRef(kind=CredentialKind.BEARER_TOKEN, key="cluster/enc/api")
+    store.put(ref, "sha256~file-store-secret-0123456789")
+    assert store.get(ref) == "sha256~file-store-secret-0123456789"
+    stored = (tmp_path / "credentials.cfg").read_bytes()
+    assert b"file-store-secret" not in stored  # encrypted at rest
+
+    password.write_text("wrong password")
+    with pytest.raises(SecretsError, match="could not be opened: wrong password"):
+        SecretStore.from_environment(tmp_path)

@@ -21,6 +21,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from aiops_desktop.app import DesktopApp
+from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
 from aiops_desktop.settings import resolve_paths
@@ -74,9 +75,9 @@ def desktop(
     theme: Theme,
     secret_service,  # type: ignore[no-untyped-def]
 ) -> Iterator[DesktopApp]:
-    core = Core.open(
-        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
-    )
+    paths = resolve_paths(tmp_path / "home")
+    configure_logging(paths.ensure().log_file)  # as the app does: the leak test reads the logs
+    core = Core.open(paths, secrets=SecretStore(secret_service.backend()))
     app = DesktopApp(core, theme)
     app.window.resize(1280, 800)
     app.window.show()
@@ -85,3 +86,4 @@ def desktop(
         yield app
     finally:
         qloop.run_until_complete(app.close())
+        shutdown_logging()

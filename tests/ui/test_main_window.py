@@ -84,6 +84,7 @@ def test_add_cluster_dialog_keeps_token_in_keyring_only(
     qloop.run_until_complete(asyncio.sleep(0.1))  # let the writer commit
     stored = b"".join(p.read_bytes() for p in desktop.core.paths.data_dir.rglob("*") if p.is_file())
     assert b"gpu-west-2" in stored
+    assert b'"msg": "cluster added"' in stored  # the log file is part of what was searched
     assert TOKEN.encode() not in stored
     assert TOKEN not in overview.fields["Credential"].text()
 
