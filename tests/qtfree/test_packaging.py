@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import tomllib
 from pathlib import Path
-
-import importlib.util
 
 from tests.conftest import ROOT
 
@@ -29,7 +28,7 @@ def test_briefcase_accepts_the_app_definition(capsys) -> None:  # type: ignore[n
     app = AppConfig(**{**global_config, **apps["aiops-desktop"]})
     assert app.module_name == "aiops_desktop"
     assert app.sources == ["aiops_desktop", "ui", "collectors", "analysis", "resources"]
-    assert "gnome-keyring" in apps["aiops-desktop"]["system_runtime_requires"]
+    assert "gnome-keyring" in apps["aiops-desktop"]["debian"]["system_runtime_requires"]
     assert "WARNING" not in capsys.readouterr().out  # no deprecation or config warnings
     for size in (16, 32, 64, 128, 256, 512):
         assert (ROOT / f"{app.icon}-{size}.png").is_file()
