@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.secrets import SecretsError
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.maintenance import maintenance_loop
 from aiops_desktop.settings import AppPaths, resources_dir
 from aiops_desktop.store import StoreError
 
@@ -57,10 +58,15 @@ class DesktopApp:
     """The windowed app over a Core: one presenter, one main window."""
 
     def __init__(self, core: Core, theme: Theme) -> None:
+        from PySide6.QtWidgets import QApplication
+
         from ui.gc_guard import MainThreadGarbageCollector
         from ui.main_window import MainWindow
         from ui.presenters.registry import RegistryPresenter
 
+        # The app ends its loop itself after an orderly shutdown (see close), so Qt must not
+        # stop the loop the moment the last window closes.
+        QApplication.setQuitOnLastWindowClosed(False)
         self.gc_guard = MainThreadGarbageCollector()
         self.gc_guard.start()
         self.core = core
@@ -71,11 +77,14 @@ class DesktopApp:
         loaded = wait_signal(self.presenter.sig_loaded, LOAD_TIMEOUT_S)
         self.presenter.load()
         await loaded
+        self.core.supervisor.spawn(
+            maintenance_loop(self.core.registry, self.core.series), name="cache-maintenance"
+        )
 
     async def close(self) -> None:
-        self.window.close()
         self.presenter.close()
         await self.core.shutdown()
+        self.window.close()
         self.window.deleteLater()
         self.presenter.deleteLater()
         self.gc_guard.stop()

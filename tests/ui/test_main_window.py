@@ -172,3 +172,35 @@ def test_app_starts_renders_and_quits_cleanly(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 2 and "unknown view 'nope'" in bad.stderr
+
+
+def test_closing_the_window_ends_the_app_cleanly(
+    qloop: qasync.QEventLoop,
+    theme,
+    tmp_path: Path,
+    secret_service,  # type: ignore[no-untyped-def]
+) -> None:
+    """The interactive path: the user closes the window, services stop, the loop ends with 0."""
+    from PySide6.QtWidgets import QApplication
+
+    from aiops_desktop.app import _gui_main
+    from aiops_desktop.cli import build_parser
+    from aiops_desktop.settings import resolve_paths
+
+    args = build_parser().parse_args(["--offscreen"])
+
+    async def close_when_shown() -> None:
+        while not any(w.isVisible() for w in QApplication.topLevelWidgets()):
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # the maintenance task is running by now
+        for widget in QApplication.topLevelWidgets():
+            if widget.objectName() == "mainWindow":
+                widget.close()
+
+    async def scenario() -> int:
+        closer = asyncio.ensure_future(close_when_shown())
+        code = await _gui_main(args, resolve_paths(tmp_path / "home"), theme)
+        await closer
+        return code
+
+    assert qloop.run_until_complete(scenario()) == 0

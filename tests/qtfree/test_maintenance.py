@@ -1,0 +1,38 @@
+"""Cache maintenance prunes old health history and applies series retention."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aiops_desktop.models import EndpointKind, utcnow
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.maintenance import maintain_once
+from aiops_desktop.services.registry import ClusterSpec
+from aiops_desktop.settings import resolve_paths
+from aiops_desktop.store import SeriesBatch
+
+
+@pytest.mark.asyncio
+async def test_maintenance_bounds_the_cache(tmp_path: Path, secret_service) -> None:  # type: ignore[no-untyped-def]
+    core = Core.open(resolve_paths(tmp_path / "home"))
+    try:
+        await core.registry.add(ClusterSpec(name="c-1", api_server_url="https://a:6443"))
+        now = utcnow()
+        await core.registry.apply_check(
+            "c-1", {EndpointKind.API_SERVER: True}, at=now - timedelta(days=9)
+        )
+        await core.registry.apply_check("c-1", {EndpointKind.API_SERVER: True}, at=now)
+        start = int((now - timedelta(days=3)).timestamp() * 1000)
+        ts = start + np.arange(2000) * 60_000
+        core.series.append([SeriesBatch("c-1", "up", {}, ts, np.ones(ts.size))]).result()
+        report = await maintain_once(core.registry, core.series)
+        assert report.health_pruned == 1
+        assert report.retention["downsampled_chunks"] > 0
+        assert len(await core.registry.health_history("c-1")) == 1
+        assert core.series.read("up", resolution_s=300)
+    finally:
+        await core.shutdown()
