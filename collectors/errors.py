@@ -1,0 +1,54 @@
+"""The collectors' own errors. Callers never see raw httpx or ssl exceptions."""
+
+from __future__ import annotations
+
+
+class CollectorError(Exception):
+    """Base: something went wrong talking to a backend; the message is for the user."""
+
+    reason = "error"
+
+    def __init__(self, message: str, *, backend: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.backend = backend
+        self.status = status
+
+
+class CollectorAuthError(CollectorError):
+    reason = "auth_failed"
+
+
+class CollectorTimeout(CollectorError):
+    reason = "timed_out"
+
+
+class CollectorUnreachable(CollectorError):
+    reason = "unreachable"
+
+
+class CollectorTLSError(CollectorUnreachable):
+    reason = "tls_untrusted"
+
+
+class CollectorInvalidQuery(CollectorError):
+    """The backend refused the query; ``upstream`` carries its own error text."""
+
+    reason = "invalid_query"
+
+    def __init__(self, message: str, *, upstream: str = "", **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.upstream = upstream
+
+
+class CollectorServerError(CollectorError):
+    reason = "server_error"
+
+
+class CollectorResponseTooLarge(CollectorError):
+    reason = "response_too_large"
+
+
+class CollectorBadResponse(CollectorError):
+    """Malformed JSON, or JSON not in the documented upstream shape."""
+
+    reason = "bad_response"

@@ -1,0 +1,335 @@
+"""One httpx chokepoint per backend: auth, TLS, timeouts, retries, size limit, own errors.
+
+Every request of a backend goes through ``BackendClient.get_json``/``post_json``: one lazily
+created ``httpx.AsyncClient`` per backend (STYLE.md habit 3), TLS verified by default (a custom
+CA bundle is trusted in addition to none: it replaces the system store, as kubectl does),
+bounded retries with exponential backoff on connection errors and 5xx, and a response-size
+limit enforced while streaming, so a huge answer is refused before it is held in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import re
+import ssl
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from aiops_desktop.models import AuthMethod
+from collectors.errors import (
+    CollectorAuthError,
+    CollectorBadResponse,
+    CollectorError,
+    CollectorInvalidQuery,
+    CollectorResponseTooLarge,
+    CollectorServerError,
+    CollectorTimeout,
+    CollectorTLSError,
+    CollectorUnreachable,
+)
+
+log = logging.getLogger("aiops.collectors.http")
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EndpointAuth:
+    """Resolved credentials for one endpoint. ``repr`` never shows a secret."""
+
+    method: AuthMethod = AuthMethod.NONE
+    token: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    client_cert_pem: str | None = field(default=None, repr=False)
+    client_key_pem: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+    retries: int = 3
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 8.0
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+
+
+@contextlib.contextmanager
+def _pem_file(pem: str) -> Iterator[str]:
+    """A path holding ``pem`` for ssl's file-only API; in memory (memfd) where possible."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("aiops-pem", 0)
+        try:
+            os.write(fd, pem.encode())
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    handle, path = tempfile.mkstemp(prefix="aiops-pem-")  # pragma: no cover (non-Linux)
+    try:
+        os.write(handle, pem.encode())
+        os.close(handle)
+        yield path
+    finally:
+        os.unlink(path)
+
+
+def ssl_context(*, verify: bool, ca_pem: str | None, auth: EndpointAuth) -> ssl.SSLContext | bool:
+    if not verify and auth.method is not AuthMethod.MTLS:
+        return False
+    ctx = ssl.create_default_context()
+    if ca_pem:
+        ctx = ssl.create_default_context(cadata=ca_pem)
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if auth.method is AuthMethod.MTLS:
+        if not (auth.client_cert_pem and auth.client_key_pem):
+            raise CollectorAuthError("mTLS needs a client certificate and key")
+        with _pem_file(auth.client_cert_pem) as cert, _pem_file(auth.client_key_pem) as key:
+            ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def _upstream_error(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        text = body[:2000].decode("utf-8", "replace").strip()
+        title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        if title:  # an HTML error page (proxies, ingress): its title says it
+            return " ".join(title.group(1).split())
+        return " ".join(text[:300].split())
+    if isinstance(data, dict):
+        return str(data.get("error") or data.get("message") or data)[:500]
+    return str(data)[:500]
+
+
+class BackendClient:
+    """HTTP access to one backend (a Prometheus, an Alertmanager, ...)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        name: str,
+        auth: EndpointAuth | None = None,
+        verify: bool = True,
+        ca_pem: str | None = None,
+        policy: HttpPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.name = name
+        self.auth = auth or EndpointAuth()
+        self.verify = verify
+        self.ca_pem = ca_pem
+        self.policy = policy or HttpPolicy()
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    def _build(self) -> httpx.AsyncClient:
+        headers = {"Accept": "application/json", "User-Agent": "aiops-desktop"}
+        auth: httpx.Auth | None = None
+        if self.auth.method is AuthMethod.BEARER:
+            if not self.auth.token:
+                raise CollectorAuthError(f"{self.name}: bearer auth without a token")
+            headers["Authorization"] = f"Bearer {self.auth.token}"
+        elif self.auth.method is AuthMethod.BASIC:
+            auth = httpx.BasicAuth(self.auth.username or "", self.auth.password or "")
+        timeout = httpx.Timeout(self.policy.read_timeout_s, connect=self.policy.connect_timeout_s)
+        return httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            verify=ssl_context(verify=self.verify, ca_pem=self.ca_pem, auth=self.auth),
+            transport=self._transport,
+            follow_redirects=False,
+            trust_env=False,  # no proxy from the environment: air-gapped by default
+        )
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = self._build()
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def get_json(
+        self, path: str, params: Any = None, *, timeout_s: float | None = None
+    ) -> Any:
+        return await self._request("GET", path, params=params, timeout_s=timeout_s)
+
+    async def post_json(
+        self, path: str, data: Any = None, *, timeout_s: float | None = None
+    ) -> Any:
+        return await self._request("POST", path, data=data, timeout_s=timeout_s)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        data: Any = None,
+        timeout_s: float | None = None,
+    ) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return await self._once(method, path, params=params, data=data, timeout_s=timeout_s)
+            except (CollectorUnreachable, CollectorServerError, CollectorTimeout) as exc:
+                if isinstance(exc, CollectorTLSError) or attempt >= self.policy.retries:
+                    raise
+                attempt += 1
+                delay = min(
+                    self.policy.backoff_max_s, self.policy.backoff_base_s * 2 ** (attempt - 1)
+                )
+                delay *= random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
+                log.info(
+                    "retrying request",
+                    extra={
+                        "backend": self.name,
+                        "path": path,
+                        "attempt": attempt,
+                        "error": str(exc),
+                    },
+                )
+                await asyncio.sleep(delay)
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any,
+        data: Any,
+        timeout_s: float | None,
+    ) -> Any:
+        where = f"{self.name} ({self.base_url})"
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        if timeout_s is not None:
+            timeout = httpx.Timeout(timeout_s, connect=self.policy.connect_timeout_s)
+        try:
+            request = self.client.build_request(
+                method, path, params=params, data=data, timeout=timeout
+            )
+            response = await self.client.send(request, stream=True)
+            try:
+                body = await self._read_limited(response, where)
+            finally:
+                await response.aclose()
+        except httpx.TimeoutException as exc:
+            raise CollectorTimeout(f"{where} did not answer in time", backend=self.name) from exc
+        except httpx.ConnectError as exc:
+            if _is_tls_error(exc):
+                raise CollectorTLSError(
+                    f"{where}: TLS certificate not trusted ({_root(exc)}); add the CA bundle",
+                    backend=self.name,
+                ) from exc
+            raise CollectorUnreachable(
+                f"{where} is unreachable: {_root(exc)}", backend=self.name
+            ) from exc
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise CollectorUnreachable(
+                f"{where} broke the connection: {_root(exc)}", backend=self.name
+            ) from exc
+        return self._decode(response.status_code, body, where)
+
+    async def _read_limited(self, response: httpx.Response, where: str) -> bytes:
+        limit = self.policy.max_response_bytes
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise CollectorResponseTooLarge(
+                f"{where} answered {int(declared):,} bytes, over the {limit:,}-byte limit",
+                backend=self.name,
+            )
+        chunks = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise CollectorResponseTooLarge(
+                    f"{where} answered more than the {limit:,}-byte limit", backend=self.name
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _decode(self, status: int, body: bytes, where: str) -> Any:
+        if status in (401, 403):
+            what = "rejected the credentials" if status == 401 else "denied access"
+            raise CollectorAuthError(
+                f"{where} {what} (HTTP {status}): check the token or its permissions",
+                backend=self.name,
+                status=status,
+            )
+        if status in (400, 422):
+            upstream = _upstream_error(body)
+            if _is_json_error(body):  # the API's own refusal, e.g. a PromQL parse error
+                raise CollectorInvalidQuery(
+                    f"{where} refused the query: {upstream}",
+                    upstream=upstream,
+                    backend=self.name,
+                    status=status,
+                )
+            raise CollectorError(
+                f"{where} answered HTTP {status}: {upstream}", backend=self.name, status=status
+            )
+        if status >= 500:
+            raise CollectorServerError(
+                f"{where} failed (HTTP {status}): {_upstream_error(body)}",
+                backend=self.name,
+                status=status,
+            )
+        if status >= 300:
+            raise CollectorError(
+                f"{where} answered HTTP {status}", backend=self.name, status=status
+            )
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise CollectorBadResponse(
+                f"{where} answered with malformed JSON ({exc.__class__.__name__}: {exc})",
+                backend=self.name,
+                status=status,
+            ) from exc
+
+
+def _is_json_error(body: bytes) -> bool:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "error" in data
+
+
+def _root(exc: BaseException) -> str:
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return str(exc) or type(exc).__name__
+
+
+def _is_tls_error(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+__all__ = ["BackendClient", "CollectorError", "EndpointAuth", "HttpPolicy", "ssl_context"]

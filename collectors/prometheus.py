@@ -1,0 +1,220 @@
+"""Prometheus HTTP API v1 client (also Thanos querier, VictoriaMetrics, Mimir).
+
+Results stay numpy arrays (``PromSeries``): charts, the store and the detectors want arrays,
+and a pydantic object per sample would cost more than the query. ``to_metric_series`` builds
+the domain model at the edges (CLI JSON, reports).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from aiops_desktop.models import MetricSample, MetricSeries
+from collectors.errors import CollectorBadResponse, CollectorInvalidQuery
+from collectors.http import BackendClient
+
+
+@dataclass
+class PromSeries:
+    labels: dict[str, str]
+    timestamps: np.ndarray  # float seconds since the epoch
+    values: np.ndarray  # float64; NaN where Prometheus said so
+
+    @property
+    def metric(self) -> str:
+        return self.labels.get("__name__", "")
+
+    @property
+    def last(self) -> tuple[float, float] | None:
+        if not self.timestamps.size:
+            return None
+        return float(self.timestamps[-1]), float(self.values[-1])
+
+    def to_metric_series(self, cluster: str) -> MetricSeries:
+        return MetricSeries(
+            cluster=cluster,
+            metric=self.metric,
+            labels={k: v for k, v in self.labels.items() if k != "__name__"},
+            samples=[
+                MetricSample(timestamp=datetime.fromtimestamp(t, UTC), value=v)
+                for t, v in zip(self.timestamps.tolist(), self.values.tolist(), strict=True)
+            ],
+        )
+
+
+@dataclass
+class PromResult:
+    result_type: str  # vector | matrix | scalar | string
+    series: list[PromSeries]
+    warnings: list[str]
+
+
+def _ts(value: datetime | float) -> str:
+    if isinstance(value, datetime):
+        return f"{value.timestamp():.3f}"
+    return f"{value:.3f}"
+
+
+def _step(step: timedelta | float) -> str:
+    seconds = step.total_seconds() if isinstance(step, timedelta) else float(step)
+    return f"{seconds:g}"
+
+
+def _float(text: Any) -> float:
+    try:
+        return float(text)  # Prometheus sends "NaN", "+Inf", "-Inf" as strings too
+    except (TypeError, ValueError) as exc:
+        raise CollectorBadResponse(f"sample value {text!r} is not a number") from exc
+
+
+def _matrix(result: Any) -> list[PromSeries]:
+    out = []
+    for item in result or []:
+        values = item.get("values") or []
+        out.append(
+            PromSeries(
+                dict(item.get("metric") or {}),
+                np.fromiter((float(p[0]) for p in values), dtype=np.float64, count=len(values)),
+                np.fromiter((_float(p[1]) for p in values), dtype=np.float64, count=len(values)),
+            )
+        )
+    return out
+
+
+def _vector(result: Any) -> list[PromSeries]:
+    out = []
+    for item in result or []:
+        t, v = item["value"]
+        out.append(
+            PromSeries(dict(item.get("metric") or {}), np.array([float(t)]), np.array([_float(v)]))
+        )
+    return out
+
+
+def _scalar(result: Any) -> list[PromSeries]:
+    if not isinstance(result, list) or len(result) != 2:
+        raise CollectorBadResponse("scalar result is not [time, value]")
+    t, v = result
+    return [PromSeries({}, np.array([float(t)]), np.array([_float(v)]))]
+
+
+_PARSERS = {"matrix": _matrix, "vector": _vector, "scalar": _scalar, "string": lambda _r: []}
+
+
+def parse_query_data(payload: Any, backend: str = "prometheus") -> PromResult:
+    """Parse the ``/api/v1/query`` / ``query_range`` envelope into ``PromResult``."""
+    if not isinstance(payload, dict) or payload.get("status") not in ("success", "error"):
+        raise CollectorBadResponse(f"{backend}: not a Prometheus API response", backend=backend)
+    if payload["status"] == "error":
+        upstream = str(payload.get("error", "unknown error"))
+        raise CollectorInvalidQuery(
+            f"{backend} refused the query: {upstream}", upstream=upstream, backend=backend
+        )
+    data = payload.get("data")
+    if not isinstance(data, dict) or "resultType" not in data:
+        raise CollectorBadResponse(f"{backend}: response has no data.resultType", backend=backend)
+    kind = data["resultType"]
+    parser = _PARSERS.get(kind)
+    if parser is None:
+        raise CollectorBadResponse(f"{backend}: unknown resultType {kind!r}", backend=backend)
+    try:
+        series = parser(data.get("result"))
+    except CollectorBadResponse:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise CollectorBadResponse(
+            f"{backend}: result not in Prometheus format ({exc})", backend=backend
+        ) from exc
+    return PromResult(kind, series, [str(w) for w in payload.get("warnings") or []])
+
+
+def _data(payload: Any, backend: str) -> Any:
+    if not isinstance(payload, dict) or payload.get("status") != "success":
+        upstream = str(payload.get("error")) if isinstance(payload, dict) else "no envelope"
+        raise CollectorBadResponse(f"{backend}: unexpected answer: {upstream}", backend=backend)
+    return payload.get("data")
+
+
+class PrometheusClient:
+    def __init__(self, http: BackendClient) -> None:
+        self.http = http
+
+    @property
+    def name(self) -> str:
+        return self.http.name
+
+    async def query(
+        self, promql: str, at: datetime | float | None = None, *, timeout_s: float | None = None
+    ) -> PromResult:
+        form = {"query": promql}
+        if at is not None:
+            form["time"] = _ts(at)
+        if timeout_s is not None:
+            form["timeout"] = f"{timeout_s:g}s"
+        return parse_query_data(
+            await self.http.post_json("/api/v1/query", form, timeout_s=timeout_s), self.name
+        )
+
+    async def query_range(
+        self,
+        promql: str,
+        start: datetime | float,
+        end: datetime | float,
+        step: timedelta | float,
+        *,
+        timeout_s: float | None = None,
+    ) -> PromResult:
+        form = {"query": promql, "start": _ts(start), "end": _ts(end), "step": _step(step)}
+        if timeout_s is not None:
+            form["timeout"] = f"{timeout_s:g}s"
+        payload = await self.http.post_json("/api/v1/query_range", form, timeout_s=timeout_s)
+        return parse_query_data(payload, self.name)
+
+    async def series(
+        self, match: list[str], start: float | None = None, end: float | None = None
+    ) -> list[dict[str, str]]:
+        params: list[tuple[str, str]] = [("match[]", m) for m in match]
+        params += [(k, _ts(v)) for k, v in (("start", start), ("end", end)) if v is not None]
+        data = _data(await self.http.get_json("/api/v1/series", params), self.name)
+        return [dict(item) for item in data or []]
+
+    async def labels(self) -> list[str]:
+        return [str(x) for x in _data(await self.http.get_json("/api/v1/labels"), self.name) or []]
+
+    async def label_values(self, label: str) -> list[str]:
+        data = _data(await self.http.get_json(f"/api/v1/label/{label}/values"), self.name)
+        return [str(x) for x in data or []]
+
+    async def metadata(self, metric: str | None = None) -> dict[str, list[dict[str, str]]]:
+        params = {"metric": metric} if metric else None
+        data = _data(await self.http.get_json("/api/v1/metadata", params), self.name)
+        return dict(data or {})
+
+    async def buildinfo(self) -> dict[str, str]:
+        return dict(_data(await self.http.get_json("/api/v1/status/buildinfo"), self.name) or {})
+
+    async def ready(self) -> bool:
+        """Readiness: ``/-/ready`` (Prometheus, Thanos); VictoriaMetrics answers ``/health``."""
+        try:
+            response = await self.http.client.get("/-/ready")
+            if response.status_code == 404:
+                response = await self.http.client.get("/health")
+        except Exception:  # readiness is a yes/no question; the poller records the error
+            return False
+        return response.status_code == 200
+
+    async def newest_sample_age(self, promql: str = "max(timestamp(up))") -> float | None:
+        """Seconds since the newest sample of ``promql`` (fleet hubs: how fresh is the data)."""
+        result = await self.query(promql)
+        newest = max((s.values[-1] for s in result.series if s.values.size), default=math.nan)
+        if math.isnan(newest):
+            return None
+        return max(0.0, datetime.now(UTC).timestamp() - float(newest))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
