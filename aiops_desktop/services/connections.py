@@ -1,0 +1,125 @@
+"""Clients for a cluster's endpoints, built once and reused: one httpx client per backend.
+
+Credentials come from the keyring (in a worker thread) at first use; the pool forgets a
+cluster's clients when its definition changes, and closes everything on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import UUID
+
+from aiops_desktop.models import (
+    AuthMethod,
+    Cluster,
+    CredentialKind,
+    CredentialRef,
+    Endpoint,
+    EndpointKind,
+)
+from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.kubeconfig import bearer_token
+from collectors.alertmanager import AlertmanagerClient
+from collectors.http import BackendClient, EndpointAuth, HttpPolicy
+from collectors.prometheus import PrometheusClient
+
+
+class EndpointNotConfigured(LookupError):
+    pass
+
+
+def _auth_from_secret(ref: CredentialRef, secrets: SecretStore) -> EndpointAuth:
+    if ref.kind is CredentialKind.KUBECONFIG_CONTEXT:
+        token = bearer_token(secrets.get_json(ref))
+        if token is None:
+            raise PermissionError(
+                f"the kubeconfig context {ref.context!r} has no static token to send to the "
+                "metrics endpoint; give the endpoint its own token"
+            )
+        return EndpointAuth(AuthMethod.BEARER, token=token)
+    if ref.kind is CredentialKind.BEARER_TOKEN:
+        return EndpointAuth(AuthMethod.BEARER, token=secrets.get(ref))
+    payload: dict[str, Any] = secrets.get_json(ref) or {}
+    if ref.kind is CredentialKind.BASIC_AUTH:
+        return EndpointAuth(
+            AuthMethod.BASIC, username=payload.get("username"), password=payload.get("password")
+        )
+    return EndpointAuth(
+        AuthMethod.MTLS,
+        client_cert_pem=payload.get("cert"),
+        client_key_pem=payload.get("client_key"),
+    )
+
+
+def resolve_auth(endpoint: Endpoint, secrets: SecretStore) -> EndpointAuth:
+    """Blocking (keyring): call from a worker thread."""
+    if endpoint.auth is AuthMethod.NONE or endpoint.credential is None:
+        return EndpointAuth()
+    return _auth_from_secret(endpoint.credential, secrets)
+
+
+class ClientPool:
+    def __init__(self, secrets: SecretStore, policy: HttpPolicy | None = None) -> None:
+        self._secrets = secrets
+        self._policy = policy or HttpPolicy()
+        self._clients: dict[tuple[UUID, EndpointKind], tuple[str, Any]] = {}
+        self._lock = asyncio.Lock()
+
+    async def _backend(self, cluster: Cluster, kind: EndpointKind) -> tuple[str, BackendClient]:
+        endpoint = cluster.endpoint(kind)
+        if endpoint is None:
+            raise EndpointNotConfigured(f"{cluster.name} has no {kind.value.lower()} endpoint")
+        auth = await asyncio.to_thread(resolve_auth, endpoint, self._secrets)
+        signature = endpoint.model_dump_json()
+        backend = BackendClient(
+            endpoint.url,
+            name=f"{cluster.name}/{kind.value.lower()}",
+            auth=auth,
+            verify=endpoint.tls_verify,
+            ca_pem=endpoint.ca_bundle_pem or cluster.ca_bundle_pem,
+            policy=self._policy,
+        )
+        return signature, backend
+
+    async def _get(self, cluster: Cluster, kind: EndpointKind, wrap: type[Any]) -> Any:
+        key = (cluster.id, kind)
+        endpoint = cluster.endpoint(kind)
+        async with self._lock:
+            cached = self._clients.get(key)
+            if (
+                cached is not None
+                and endpoint is not None
+                and cached[0] == endpoint.model_dump_json()
+            ):
+                return cached[1]
+            if cached is not None:
+                await cached[1].aclose()
+                del self._clients[key]
+            signature, backend = await self._backend(cluster, kind)
+            client = wrap(backend)
+            self._clients[key] = (signature, client)
+            return client
+
+    async def prometheus(self, cluster: Cluster) -> PrometheusClient:
+        client: PrometheusClient = await self._get(
+            cluster, EndpointKind.PROMETHEUS, PrometheusClient
+        )
+        return client
+
+    async def alertmanager(self, cluster: Cluster) -> AlertmanagerClient:
+        client: AlertmanagerClient = await self._get(
+            cluster, EndpointKind.ALERTMANAGER, AlertmanagerClient
+        )
+        return client
+
+    async def forget(self, cluster_id: UUID) -> None:
+        async with self._lock:
+            for key in [k for k in self._clients if k[0] == cluster_id]:
+                await self._clients.pop(key)[1].aclose()
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            for _, client in self._clients.values():
+                await client.aclose()
+            self._clients.clear()
