@@ -89,11 +89,8 @@ class AlertmanagerClient:
         return payload
 
     async def ready(self) -> bool:
-        try:
-            response = await self.http.client.get("/-/ready")
-        except Exception:  # a yes/no question; the poller records the error
-            return False
-        return response.status_code == 200
+        """Not ready is False; an endpoint that cannot be reached raises, with the reason."""
+        return await self.http.status("/-/ready") == 200
 
     async def aclose(self) -> None:
         await self.http.aclose()

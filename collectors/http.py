@@ -211,6 +211,11 @@ class BackendClient:
                 )
                 await asyncio.sleep(delay)
 
+    async def status(self, path: str) -> int:
+        """The HTTP status of a GET (readiness probes); transport errors raise as usual."""
+        status, _ = await self._send("GET", path, params=None, data=None, timeout_s=None)
+        return status
+
     async def _once(
         self,
         method: str,
@@ -220,6 +225,18 @@ class BackendClient:
         data: Any,
         timeout_s: float | None,
     ) -> Any:
+        status, body = await self._send(method, path, params=params, data=data, timeout_s=timeout_s)
+        return self._decode(status, body, f"{self.name} ({self.base_url})")
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any,
+        data: Any,
+        timeout_s: float | None,
+    ) -> tuple[int, bytes]:
         where = f"{self.name} ({self.base_url})"
         timeout: Any = httpx.USE_CLIENT_DEFAULT
         if timeout_s is not None:
@@ -248,7 +265,7 @@ class BackendClient:
             raise CollectorUnreachable(
                 f"{where} broke the connection: {_root(exc)}", backend=self.name
             ) from exc
-        return self._decode(response.status_code, body, where)
+        return response.status_code, body
 
     async def _read_limited(self, response: httpx.Response, where: str) -> bytes:
         limit = self.policy.max_response_bytes

@@ -199,14 +199,14 @@ class PrometheusClient:
         return dict(_data(await self.http.get_json("/api/v1/status/buildinfo"), self.name) or {})
 
     async def ready(self) -> bool:
-        """Readiness: ``/-/ready`` (Prometheus, Thanos); VictoriaMetrics answers ``/health``."""
-        try:
-            response = await self.http.client.get("/-/ready")
-            if response.status_code == 404:
-                response = await self.http.client.get("/health")
-        except Exception:  # readiness is a yes/no question; the poller records the error
-            return False
-        return response.status_code == 200
+        """Readiness: ``/-/ready`` (Prometheus, Thanos); VictoriaMetrics answers ``/health``.
+
+        Not ready is False; an endpoint that cannot be reached raises, with the reason.
+        """
+        status = await self.http.status("/-/ready")
+        if status == 404:
+            status = await self.http.status("/health")
+        return status == 200
 
     async def newest_sample_age(self, promql: str = "max(timestamp(up))") -> float | None:
         """Seconds since the newest sample of ``promql`` (fleet hubs: how fresh is the data)."""

@@ -10,10 +10,16 @@ from dataclasses import dataclass, field
 
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.bus import EventBus
+from aiops_desktop.services.catalog import Panel, load_catalog
+from aiops_desktop.services.connections import ClientPool
+from aiops_desktop.services.live import LiveBuffers
+from aiops_desktop.services.multicluster import MultiClusterQuery
+from aiops_desktop.services.poller import Poller, PollerSettings
 from aiops_desktop.services.registry import ClusterRegistry
 from aiops_desktop.services.supervisor import TaskSupervisor
 from aiops_desktop.settings import AppPaths, Settings
 from aiops_desktop.store import ClusterRepository, Database, HealthRepository, SeriesStore
+from collectors.http import HttpPolicy
 
 log = logging.getLogger("aiops.core")
 
@@ -28,6 +34,11 @@ class Core:
     supervisor: TaskSupervisor
     registry: ClusterRegistry
     series: SeriesStore
+    pool: ClientPool
+    live: LiveBuffers
+    catalog: list[Panel]
+    queries: MultiClusterQuery
+    poller: Poller
     notices: list[str] = field(default_factory=list)
 
     @classmethod
@@ -36,6 +47,9 @@ class Core:
         paths: AppPaths,
         settings: Settings | None = None,
         secrets: SecretStore | None = None,
+        *,
+        poller_settings: PollerSettings | None = None,
+        http_policy: HttpPolicy | None = None,
     ) -> Core:
         """Open the cache (raising StoreTooNewError untouched) and wire the services."""
         settings = settings or Settings()
@@ -47,15 +61,36 @@ class Core:
         )
         bus = EventBus()
         secrets = secrets or SecretStore.from_environment(paths.data_dir)
+        supervisor = TaskSupervisor(bus)
+        registry = ClusterRegistry(ClusterRepository(db), HealthRepository(db), secrets, bus)
+        series = SeriesStore(db, settings.store)
+        pool = ClientPool(secrets, http_policy)
+        live = LiveBuffers()
+        catalog = load_catalog()
+        poller = Poller(
+            registry,
+            pool,
+            series=series,
+            live=live,
+            bus=bus,
+            supervisor=supervisor,
+            catalog=catalog,
+            settings=poller_settings,
+        )
         core = cls(
             paths=paths,
             settings=settings,
             db=db,
             secrets=secrets,
             bus=bus,
-            supervisor=TaskSupervisor(bus),
-            registry=ClusterRegistry(ClusterRepository(db), HealthRepository(db), secrets, bus),
-            series=SeriesStore(db, settings.store),
+            supervisor=supervisor,
+            registry=registry,
+            series=series,
+            pool=pool,
+            live=live,
+            catalog=catalog,
+            queries=MultiClusterQuery(pool),
+            poller=poller,
         )
         if db.recovered is not None:
             core.notices.append(str(db.recovered))
@@ -63,7 +98,9 @@ class Core:
         return core
 
     async def shutdown(self) -> None:
+        self.poller.stop()
         await self.supervisor.shutdown()
+        await self.pool.aclose()
         self.close()
 
     def close(self) -> None:

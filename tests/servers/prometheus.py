@@ -46,7 +46,7 @@ class RunningPrometheus:
 
 
 def start_prometheus(
-    workdir: Path, om_text: str | None = None, *, extra_args: Iterable[str] = ()
+    workdir: Path, om_text: str | None = None, *, extra_args: Iterable[str] = (), port: int = 0
 ) -> RunningPrometheus:
     prometheus = require_binary("prometheus")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,7 @@ def start_prometheus(
             f"--config.file={config}",
             f"--storage.tsdb.path={data}",
             "--storage.tsdb.retention.time=3650d",
-            "--web.listen-address=127.0.0.1:0",
+            f"--web.listen-address=127.0.0.1:{port}",
             "--web.enable-remote-write-receiver",
             *extra_args,
         ],
@@ -81,6 +81,6 @@ def start_prometheus(
         log_name="prometheus",
     )
     match = proc.wait_for_log(r"Listening on.*?address=127\.0\.0\.1:(\d+)")
-    port = int(match.group(1))
+    bound = int(match.group(1))
     proc.wait_for_log(r"Server is ready to receive web requests")
-    return RunningPrometheus(proc, port, data)
+    return RunningPrometheus(proc, bound, data)

@@ -1,0 +1,51 @@
+"""The query catalog: PromQL per panel, as data in ``resources/queries/*.json``."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aiops_desktop.settings import resources_dir
+
+_LEGEND_FIELD = re.compile(r"\{(\w+)\}")
+
+
+class Panel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    promql: str
+    unit: str = ""
+    legend: str = ""
+    sparkline: bool = False
+    group: str = ""
+
+    def legend_for(self, labels: dict[str, str]) -> str:
+        if not self.legend:
+            inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+            return f"{{{inner}}}" if inner else self.title
+        return _LEGEND_FIELD.sub(lambda m: labels.get(m.group(1), "?"), self.legend)
+
+
+class CatalogError(ValueError):
+    pass
+
+
+def load_catalog(folder: Path | None = None) -> list[Panel]:
+    folder = folder or resources_dir() / "queries"
+    panels: list[Panel] = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            group = str(doc["group"])
+            panels += [Panel(group=group, **item) for item in doc["panels"]]
+        except (OSError, ValueError, KeyError, TypeError, ValidationError) as exc:
+            raise CatalogError(f"query catalog {path.name} is not valid: {exc}") from exc
+    ids = [p.id for p in panels]
+    if len(ids) != len(set(ids)):
+        raise CatalogError("query catalog has duplicate panel ids")
+    return panels

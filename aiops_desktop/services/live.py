@@ -1,0 +1,127 @@
+"""Bounded in-memory buffers of recent samples, per cluster, panel and series.
+
+The poller appends; chart presenters read snapshots on a redraw timer. Each buffer keeps at
+most ``capacity`` points (a ring), so memory stays flat however long the app runs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DEFAULT_CAPACITY = 720
+
+SeriesKey = tuple[tuple[str, str], ...]
+
+
+def series_key(labels: dict[str, str]) -> SeriesKey:
+    return tuple(sorted(labels.items()))
+
+
+@dataclass
+class Ring:
+    capacity: int
+    ts: np.ndarray = field(init=False)
+    values: np.ndarray = field(init=False)
+    size: int = 0
+
+    def __post_init__(self) -> None:
+        self.ts = np.empty(self.capacity)
+        self.values = np.empty(self.capacity)
+
+    @property
+    def last_ts(self) -> float:
+        return float(self.ts[self.size - 1]) if self.size else float("-inf")
+
+    def extend(self, ts: np.ndarray, values: np.ndarray) -> int:
+        keep = ts > self.last_ts  # only newer samples: re-polled overlaps are ignored
+        ts, values = ts[keep], values[keep]
+        n = ts.size
+        if n == 0:
+            return 0
+        if n >= self.capacity:
+            self.ts[:] = ts[-self.capacity :]
+            self.values[:] = values[-self.capacity :]
+            self.size = self.capacity
+            return n
+        overflow = max(0, self.size + n - self.capacity)
+        if overflow:
+            self.ts[: self.size - overflow] = self.ts[overflow : self.size]
+            self.values[: self.size - overflow] = self.values[overflow : self.size]
+            self.size -= overflow
+        self.ts[self.size : self.size + n] = ts
+        self.values[self.size : self.size + n] = values
+        self.size += n
+        return n
+
+    def view(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.ts[: self.size].copy(), self.values[: self.size].copy()
+
+
+@dataclass
+class PanelSnapshot:
+    cluster: str
+    panel: str
+    series: dict[SeriesKey, tuple[np.ndarray, np.ndarray]]
+    updated_at: float | None  # monotonic-free wall clock of the last successful update
+
+
+class LiveBuffers:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self._capacity = capacity
+        self._rings: dict[tuple[str, str], dict[SeriesKey, Ring]] = {}
+        self._updated: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+        self.version = 0  # bumps on every change: redraw only when it moved
+
+    def append(
+        self, cluster: str, panel: str, labels: dict[str, str], ts: np.ndarray, values: np.ndarray
+    ) -> int:
+        with self._lock:
+            rings = self._rings.setdefault((cluster, panel), {})
+            ring = rings.get(series_key(labels))
+            if ring is None:
+                ring = rings[series_key(labels)] = Ring(self._capacity)
+            added = ring.extend(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
+            self._updated[(cluster, panel)] = time.time()
+            self.version += 1
+            return added
+
+    def touch(self, cluster: str, panel: str) -> None:
+        """A successful poll with no new samples still counts as fresh data."""
+        with self._lock:
+            self._updated[(cluster, panel)] = time.time()
+
+    def snapshot(self, cluster: str, panel: str) -> PanelSnapshot:
+        with self._lock:
+            rings = self._rings.get((cluster, panel), {})
+            return PanelSnapshot(
+                cluster,
+                panel,
+                {key: ring.view() for key, ring in rings.items()},
+                self._updated.get((cluster, panel)),
+            )
+
+    def last_ts(self, cluster: str, panel: str) -> float | None:
+        with self._lock:
+            rings = self._rings.get((cluster, panel), {})
+            stamps = [r.last_ts for r in rings.values() if r.size]
+            return max(stamps) if stamps else None
+
+    def clusters(self) -> list[str]:
+        with self._lock:
+            return sorted({c for c, _ in self._rings})
+
+    def drop_cluster(self, cluster: str) -> None:
+        with self._lock:
+            for key in [k for k in self._rings if k[0] == cluster]:
+                del self._rings[key]
+                self._updated.pop(key, None)
+            self.version += 1
+
+    def points(self) -> int:
+        with self._lock:
+            return sum(r.size for rings in self._rings.values() for r in rings.values())

@@ -1,0 +1,207 @@
+"""The polling engine against real servers: data flows in, faults are named, it recovers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pytest_asyncio
+
+from aiops_desktop.models import ClusterKind, ClusterState, ClusterType, EndpointKind
+from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.poller import PollerSettings, Source
+from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.settings import resolve_paths
+from collectors.http import HttpPolicy
+from tests.servers.fixtures import COUNT, STEP_S, Dataset, fleet_series
+from tests.servers.processes import SilentServer, free_port
+from tests.servers.prometheus import openmetrics, start_prometheus
+
+pytestmark = pytest.mark.integration
+PROM, AM = EndpointKind.PROMETHEUS, EndpointKind.ALERTMANAGER
+FAST = PollerSettings(speed=0.02, timeout_s=3)  # a SPOKE polls every 0.6 s, alerts every 0.2 s
+POLICY = HttpPolicy(connect_timeout_s=0.5, read_timeout_s=1.0, retries=0)
+
+
+@pytest_asyncio.fixture
+async def core(tmp_path: Path, secret_service) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
+    opened = Core.open(
+        resolve_paths(tmp_path / "home"),
+        secrets=SecretStore(secret_service.backend()),
+        poller_settings=FAST,
+        http_policy=POLICY,
+    )
+    yield opened
+    await opened.shutdown()
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+class LoopLag:
+    """Measures how late a 10 ms ticker wakes up: the event loop's responsiveness."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            t0 = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.samples.append(time.perf_counter() - t0 - 0.01)
+
+    async def stop(self) -> float:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        return max(self.samples)
+
+
+@pytest.mark.asyncio
+async def test_poll_fills_live_buffers_store_health_and_alerts(
+    core: Core,
+    member_prometheus,
+    alertmanager,
+    dataset: Dataset,  # type: ignore[no-untyped-def]
+) -> None:
+    alertmanager.post_alerts([{"labels": {"alertname": "PollerSeesMe", "severity": "critical"}}])
+    await core.registry.add(
+        ClusterSpec(
+            name="east-1",
+            endpoint_urls={PROM: member_prometheus["east-1"].url, AM: alertmanager.url},
+        )
+    )
+    core.poller.start()
+    await until(lambda: core.registry.get("east-1").status.state is ClusterState.ONLINE)
+    await until(lambda: bool(core.live.snapshot("east-1", "node_load").series))
+    await until(lambda: any(a.name == "PollerSeesMe" for a in core.poller.alerts.get("east-1", [])))
+    snapshot = core.live.snapshot("east-1", "node_load")
+    ts, values = snapshot.series[
+        (("__name__", "node_load1"), ("instance", "east-1-node-0:9100"), ("job", "node"))
+    ]
+    # one hour back at the SPOKE step (30 s); every value is one of the backfilled samples
+    assert 115 <= ts.size <= 121 and np.all(np.diff(ts) == 30)
+    known = {Dataset.load("east-1", 0, i) for i in range(COUNT)}
+    assert set(np.round(values, 3).tolist()) <= known
+    cluster = core.registry.get("east-1")
+    assert cluster.status.health_score == 100 and cluster.status.endpoint_health == {
+        PROM: True,
+        AM: True,
+    }
+    status = core.poller.status[("east-1", Source.METRICS)]
+    assert status.last_success is not None and not status.stale() and status.latency_ms
+    await until(lambda: bool(core.series.read("node_load", cluster="east-1")))
+    alert = next(a for a in core.poller.alerts["east-1"] if a.name == "PollerSeesMe")
+    assert alert.cluster == "east-1"
+
+
+@pytest.mark.asyncio
+async def test_faults_are_named_per_cluster_and_the_loop_stays_responsive(
+    core: Core,
+    member_prometheus,
+    nginx_front,  # type: ignore[no-untyped-def]
+) -> None:
+    silent = SilentServer()
+    try:
+        await core.registry.add(
+            ClusterSpec(name="healthy-1", endpoint_urls={PROM: member_prometheus["west-2"].url})
+        )
+        await core.registry.add(ClusterSpec(name="silent-2", endpoint_urls={PROM: silent.url}))
+        await core.registry.add(
+            ClusterSpec(name="gone-3", endpoint_urls={PROM: f"http://127.0.0.1:{free_port()}"})
+        )
+        await core.registry.add(
+            ClusterSpec(name="badtoken-4", endpoint_urls={PROM: nginx_front.bearer_url}),
+            ClusterSecrets(endpoint_tokens={PROM: "definitely-wrong-token"}),
+        )
+        await core.registry.add(
+            ClusterSpec(name="broken-5", endpoint_urls={PROM: nginx_front.fault_url("error500")})
+        )
+        lag = LoopLag()
+        core.poller.start()
+        faulty = ("silent-2", "gone-3", "badtoken-4", "broken-5")
+        await until(
+            lambda: all(
+                (n, Source.METRICS) in core.poller.status
+                and core.poller.status[(n, Source.METRICS)].total_errors
+                for n in faulty
+            )
+        )
+        await until(lambda: core.registry.get("gone-3").status.state is ClusterState.OFFLINE)
+        worst = await lag.stop()
+        errors = {n: core.poller.status[(n, Source.METRICS)].last_error or "" for n in faulty}
+        assert "did not answer in time" in errors["silent-2"]
+        assert "unreachable" in errors["gone-3"]
+        assert "HTTP 401" in errors["badtoken-4"]
+        assert "HTTP 500" in errors["broken-5"]
+        healthy = core.poller.status[("healthy-1", Source.METRICS)]
+        assert healthy.last_error is None and not healthy.stale()
+        assert core.registry.get("healthy-1").status.state is ClusterState.ONLINE
+        await until(lambda: core.registry.get("silent-2").status.state is ClusterState.OFFLINE)
+        assert "did not answer in time" in (core.registry.get("silent-2").status.last_error or "")
+        assert worst < 0.25, f"event loop stalled for {worst * 1000:.0f} ms"
+    finally:
+        core.poller.stop()
+        silent.stop()
+
+
+@pytest.mark.asyncio
+async def test_endpoint_stopped_mid_poll_goes_stale_then_recovers(
+    core: Core, tmp_path: Path, dataset: Dataset
+) -> None:
+    port = free_port()
+    text = openmetrics(fleet_series("edge-7", cluster_label=False), dataset.start_s, COUNT, STEP_S)
+    server = start_prometheus(tmp_path / "edge", text, port=port)
+    try:
+        await core.registry.add(
+            ClusterSpec(
+                name="edge-7", cluster_type=ClusterType.EDGE, endpoint_urls={PROM: server.url}
+            )
+        )
+        core.poller.start()
+        await until(lambda: core.registry.get("edge-7").status.state is ClusterState.ONLINE)
+        server.stop()
+        await until(lambda: core.registry.get("edge-7").status.state is ClusterState.OFFLINE)
+        status = core.poller.status[("edge-7", Source.METRICS)]
+        await until(lambda: status.consecutive_errors >= 1)
+        assert "unreachable" in (core.registry.get("edge-7").status.last_error or "")
+        kept = core.live.snapshot("edge-7", "node_load")
+        assert kept.series  # the last data stays, with its age; nothing is blanked
+        server = start_prometheus(tmp_path / "edge", None, port=port)
+        await until(
+            lambda: core.registry.get("edge-7").status.state is ClusterState.ONLINE, timeout=30
+        )
+        await until(lambda: status.consecutive_errors == 0, timeout=30)
+        assert core.registry.get("edge-7").status.last_error is None
+    finally:
+        core.poller.stop()
+        server.stop()
+
+
+@pytest.mark.asyncio
+async def test_fleet_hub_is_split_into_member_clusters(core: Core, prometheus) -> None:  # type: ignore[no-untyped-def]
+    await core.registry.add(
+        ClusterSpec(
+            name="acm-hub",
+            kind=ClusterKind.FLEET,
+            cluster_type=ClusterType.HUB,
+            endpoint_urls={PROM: prometheus.url},
+        )
+    )
+    core.poller.start()
+    await until(lambda: set(core.live.clusters()) >= {"east-1", "west-2", "edge-7"})
+    await until(lambda: core.poller.hub_age_s.get("acm-hub") is not None)
+    assert core.poller.hub_age_s["acm-hub"] < 120  # the backfilled data ends within a minute
+    snapshot = core.live.snapshot("west-2", "node_load")
+    assert len(snapshot.series) == 2
+    core.poller.stop()
