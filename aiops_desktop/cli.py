@@ -14,15 +14,30 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from aiops_desktop import __version__
 from aiops_desktop.logs import configure_logging, shutdown_logging
-from aiops_desktop.models import ClusterKind, ClusterType, EndpointKind, Environment, Platform
+from aiops_desktop.models import (
+    Aggregation,
+    Cluster,
+    ClusterKind,
+    ClusterType,
+    EndpointKind,
+    Environment,
+    MetricQuery,
+    Platform,
+    QueryStatus,
+    QueryType,
+    utcnow,
+)
 from aiops_desktop.secrets import SecretsError
+from aiops_desktop.services.alerts import GroupBy, group_alerts
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.kubeconfig import KubeconfigError
+from aiops_desktop.services.poller import Source
 from aiops_desktop.services.registry import (
     ClusterNotFoundError,
     ClusterSecrets,
@@ -55,6 +70,19 @@ def _enum_arg(enum: type[Any]) -> Callable[[str], Any]:
     return parse
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        value, unit = float(text[:-1]), _UNITS[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"{text!r}: use e.g. 30s, 5m, 1h, 2d") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be positive")
+    return timedelta(seconds=value * unit)
+
+
 def _size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(p) for p in text.lower().split("x"))
@@ -63,6 +91,35 @@ def _size(text: str) -> tuple[int, int]:
     if w < 200 or h < 150:
         raise argparse.ArgumentTypeError("the size must be at least 200x150")
     return w, h
+
+
+def _add_data_commands(sub: Any) -> None:
+    query = sub.add_parser("query", help="run one PromQL over clusters in parallel")
+    query.add_argument("promql")
+    query.add_argument(
+        "--clusters", help="comma-separated names (default: every cluster with metrics)"
+    )
+    query.add_argument(
+        "--range", type=_duration, metavar="DURATION", help="range query over e.g. 1h"
+    )
+    query.add_argument("--step", type=_duration, default=timedelta(minutes=1), metavar="DURATION")
+    query.add_argument(
+        "--agg",
+        type=_enum_arg(Aggregation),
+        default=Aggregation.MERGE,
+        help="merge (default), sum, avg, max, min across clusters",
+    )
+    query.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+    query.add_argument("--json", action="store_true")
+
+    alerts = sub.add_parser("alerts", help="firing alerts of every cluster, grouped")
+    alerts.add_argument(
+        "--group-by", type=GroupBy, choices=list(GroupBy), default=GroupBy.ALERTNAME
+    )
+    alerts.add_argument("--json", action="store_true")
+
+    fleet = sub.add_parser("fleet", help="state, health and freshness of every cluster (one poll)")
+    fleet.add_argument("--json", action="store_true")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rm = clusters.add_parser("remove", help="unregister a cluster and delete its credentials")
     rm.add_argument("name")
+
+    _add_data_commands(sub)
     return parser
 
 
@@ -294,12 +353,144 @@ async def _clusters(core: Core, args: argparse.Namespace, out: TextIO, stdin: Te
     return await _ACTIONS[args.action](core, args, out, stdin)
 
 
+def _chosen_clusters(core: Core, names: str | None) -> list[Cluster]:
+    if not names:
+        return [c for c in core.registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
+    return [core.registry.get(n.strip()) for n in names.split(",") if n.strip()]
+
+
+def _labels_text(labels: dict[str, str]) -> str:
+    name = labels.get("__name__", "")
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    return f"{name}{{{inner}}}" if inner or not name else name
+
+
+async def _query(core: Core, args: argparse.Namespace, out: TextIO) -> int:
+    clusters = _chosen_clusters(core, args.clusters)
+    if not clusters:
+        raise CliError("no cluster with a Prometheus endpoint is registered", EXIT_NOT_FOUND)
+    now = utcnow()
+    query = MetricQuery(
+        promql=args.promql,
+        query_type=QueryType.RANGE if args.range else QueryType.INSTANT,
+        start=now - args.range if args.range else None,
+        end=now,
+        step=args.step,
+        clusters=[c.name for c in clusters],
+        aggregation=args.agg,
+        timeout_s=args.timeout,
+    )
+    answer = await core.queries.run(query, clusters)
+    if args.json:
+        out.write(answer.to_model().model_dump_json(indent=2) + "\n")
+    else:
+        out.write(f"{'CLUSTER':<20} {'POINTS':>6} {'LAST':>14}  SERIES\n")
+        for tagged in answer.series:
+            last = tagged.series.last
+            value = f"{last[1]:.6g}" if last else "-"
+            out.write(
+                f"{tagged.cluster:<20} {tagged.series.values.size:>6} {value:>14}  "
+                f"{_labels_text(tagged.series.labels)}\n"
+            )
+    for failed in answer.failures:
+        sys.stderr.write(
+            f"{answer.status.value}: {failed.cluster}: {failed.reason}: {failed.error}\n"
+        )
+    if answer.status is QueryStatus.ERROR:
+        return EXIT_ERROR
+    return EXIT_PARTIAL if answer.status is QueryStatus.PARTIAL else EXIT_OK
+
+
+async def _alerts(core: Core, args: argparse.Namespace, out: TextIO) -> int:
+    sources = [c for c in core.registry.clusters() if c.endpoint(EndpointKind.ALERTMANAGER)]
+    if not sources:
+        raise CliError("no cluster with an Alertmanager endpoint is registered", EXIT_NOT_FOUND)
+    results = await asyncio.gather(*(core.poller.run_source(c, Source.ALERTS) for c in sources))
+    alerts = [a for group in core.poller.alerts.values() for a in group]
+    groups = group_alerts(alerts, args.group_by)
+    if args.json:
+        payload = {
+            "alerts": [a.model_dump(mode="json") for a in alerts],
+            "groups": [
+                {
+                    "key": g.key,
+                    "severity": g.severity.value,
+                    "count": len(g.alerts),
+                    "clusters": g.clusters,
+                    "namespaces": g.namespaces,
+                }
+                for g in groups
+            ],
+            "failed": [c.name for c, ok in zip(sources, results, strict=True) if not ok],
+        }
+        out.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        out.write(f"{'SEVERITY':<9} {'COUNT':>5}  {args.group_by.value.upper():<28} CLUSTERS\n")
+        for g in groups:
+            out.write(
+                f"{g.severity.value:<9} {len(g.alerts):>5}  {g.key:<28} {', '.join(g.clusters)}\n"
+            )
+    for cluster, ok in zip(sources, results, strict=True):
+        if not ok:
+            error = core.poller.status[(cluster.name, Source.ALERTS)].last_error
+            sys.stderr.write(f"PARTIAL: {cluster.name}: {error}\n")
+    return EXIT_OK if all(results) else (EXIT_PARTIAL if any(results) else EXIT_ERROR)
+
+
+async def _fleet(core: Core, args: argparse.Namespace, out: TextIO) -> int:
+    await core.poller.poll_once()
+    rows = []
+    for c in core.registry.clusters():
+        metrics = core.poller.status.get((c.name, Source.METRICS))
+        age = metrics.age_s() if metrics else None
+        rows.append(
+            {
+                "name": c.name,
+                "kind": c.kind.value,
+                "state": c.status.state.value,
+                "health_score": c.status.health_score,
+                "connectivity": c.status.connectivity.value,
+                "metrics_age_s": None if age is None else round(age, 1),
+                "stale": metrics.stale() if metrics else None,
+                "alerts_firing": len(core.poller.alerts.get(c.name, [])),
+                "hub_newest_sample_age_s": core.poller.hub_age_s.get(c.name),
+                "last_error": c.status.last_error or (metrics.last_error if metrics else None),
+            }
+        )
+    if args.json:
+        out.write(json.dumps(rows, indent=2) + "\n")
+    else:
+        out.write(f"{'NAME':<24} {'STATE':<10} {'HP':>3} {'ALERTS':>6}  {'FRESHNESS':<12} ERROR\n")
+        for r in rows:
+            fresh = (
+                "stale"
+                if r["stale"]
+                else (f"{r['metrics_age_s']:.0f}s ago" if r["metrics_age_s"] is not None else "-")
+            )
+            out.write(
+                f"{r['name']:<24} {r['state']:<10} {r['health_score']:>3} {r['alerts_firing']:>6}  "
+                f"{fresh:<12} {r['last_error'] or ''}\n"
+            )
+    down = [r for r in rows if r["state"] in ("OFFLINE", "DEGRADED")]
+    return EXIT_PARTIAL if down and len(down) < len(rows) else (EXIT_ERROR if down else EXIT_OK)
+
+
+_COMMANDS = {"query": _query, "alerts": _alerts, "fleet": _fleet}
+
+
+async def _loaded(core: Core, command: Any, args: argparse.Namespace, out: TextIO) -> int:
+    await core.registry.load()
+    result: int = await command(core, args, out)
+    return result
+
+
 def _run(core: Core, coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
     async def main() -> int:
         try:
             return await coro_factory()
         finally:
             await core.supervisor.shutdown()
+            await core.pool.aclose()
 
     return asyncio.run(main())
 
@@ -328,7 +519,9 @@ def main(
     try:
         for notice in core.notices:
             sys.stderr.write(f"aiops-desktop: {notice}\n")
-        return _run(core, lambda: _clusters(core, args, out, stdin))
+        if args.command == "clusters":
+            return _run(core, lambda: _clusters(core, args, out, stdin))
+        return _run(core, lambda: _loaded(core, _COMMANDS[args.command], args, out))
     except CliError as exc:
         _fail(str(exc), exc.code)
     except ClusterNotFoundError as exc:

@@ -1,0 +1,146 @@
+"""`query`, `alerts` and `fleet` from a script's point of view, against real servers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.servers.processes import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def run(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aiops_desktop", "--data-dir", str(home), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=90,
+        check=False,
+    )
+
+
+@pytest.fixture
+def fleet_home(
+    tmp_path: Path, secret_service, member_prometheus, alertmanager
+) -> tuple[Path, dict[str, str]]:  # type: ignore[no-untyped-def]
+    env = dict(secret_service.env)
+    home = tmp_path / "home"
+    alertmanager.post_alerts(
+        [
+            {
+                "labels": {
+                    "alertname": "KubeNodeNotReady",
+                    "severity": "critical",
+                    "cluster": "east-1",
+                }
+            },
+            {
+                "labels": {
+                    "alertname": "KubeNodeNotReady",
+                    "severity": "critical",
+                    "cluster": "west-2",
+                }
+            },
+            {
+                "labels": {
+                    "alertname": "CPUThrottlingHigh",
+                    "severity": "info",
+                    "cluster": "east-1",
+                    "namespace": "apps",
+                }
+            },
+        ]
+    )
+    for name in ("east-1", "west-2"):
+        done = run(
+            home,
+            env,
+            "clusters",
+            "add",
+            name,
+            "--prometheus-url",
+            member_prometheus[name].url,
+            "--alertmanager-url",
+            alertmanager.url,
+        )
+        assert done.returncode == 0, done.stderr
+    return home, env
+
+
+def test_query_instant_range_and_partial(fleet_home: tuple[Path, dict[str, str]]) -> None:
+    home, env = fleet_home
+    ok = run(home, env, "query", "--json", "node_load1")
+    assert ok.returncode == 0, ok.stderr
+    result = json.loads(ok.stdout)
+    assert result["status"] == "SUCCESS" and len(result["series"]) == 4
+    assert {s["cluster"] for s in result["series"]} == {"east-1", "west-2"}
+    summed = run(
+        home, env, "query", "--range", "30m", "--step", "1m", "--agg", "sum", "sum(node_load1)"
+    )
+    assert summed.returncode == 0 and "east-1,west-2" in summed.stdout
+    assert (
+        run(
+            home,
+            env,
+            "clusters",
+            "add",
+            "dark-9",
+            "--prometheus-url",
+            f"http://127.0.0.1:{free_port()}",
+        ).returncode
+        == 0
+    )
+    partial = run(home, env, "query", "node_load1")
+    assert partial.returncode == 3
+    assert "PARTIAL: dark-9: unreachable" in partial.stderr
+    assert partial.stdout.count("node_load1{") == 4
+    failed = run(home, env, "query", "--clusters", "dark-9", "up")
+    assert failed.returncode == 1 and "ERROR: dark-9" in failed.stderr
+    bad = run(home, env, "query", "--clusters", "east-1", "sum(")
+    assert bad.returncode == 1 and "parse error" in bad.stderr
+    unknown = run(home, env, "query", "--clusters", "nope-1", "up")
+    assert unknown.returncode == 4
+
+
+def test_alerts_collapse_across_clusters(fleet_home: tuple[Path, dict[str, str]]) -> None:
+    home, env = fleet_home
+    out = run(home, env, "alerts", "--json")
+    assert out.returncode == 0, out.stderr
+    groups = {g["key"]: g for g in json.loads(out.stdout)["groups"]}
+    node = groups["KubeNodeNotReady"]
+    assert node["count"] >= 2 and {"east-1", "west-2"} <= set(node["clusters"])
+    text = run(home, env, "alerts")
+    first = text.stdout.splitlines()[1]
+    assert first.startswith("CRITICAL") and "KubeNodeNotReady" in first
+
+
+def test_fleet_reports_state_and_freshness(fleet_home: tuple[Path, dict[str, str]]) -> None:
+    home, env = fleet_home
+    out = run(home, env, "fleet", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = {r["name"]: r for r in json.loads(out.stdout)}
+    assert rows["east-1"]["state"] == "ONLINE" and rows["east-1"]["health_score"] == 100
+    assert rows["east-1"]["stale"] is False and rows["east-1"]["metrics_age_s"] < 30
+    assert rows["east-1"]["alerts_firing"] >= 2
+    assert (
+        run(
+            home,
+            env,
+            "clusters",
+            "add",
+            "dark-9",
+            "--prometheus-url",
+            f"http://127.0.0.1:{free_port()}",
+        ).returncode
+        == 0
+    )
+    partial = run(home, env, "fleet")
+    assert partial.returncode == 3
+    line = next(x for x in partial.stdout.splitlines() if x.startswith("dark-9"))
+    assert "OFFLINE" in line and "stale" in line and "unreachable" in line
