@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.logs import configure_logging, shutdown_logging
+from aiops_desktop.models import EndpointKind
 from aiops_desktop.secrets import SecretsError
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.maintenance import maintenance_loop
+from aiops_desktop.services.poller import Source
 from aiops_desktop.settings import AppPaths, resources_dir
 from aiops_desktop.store import StoreError
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from ui.theme import Theme
 
 LOAD_TIMEOUT_S = 30.0
+FIRST_POLL_TIMEOUT_S = 20.0
 
 
 def prepare_qt_environment(*, offscreen: bool) -> None:
@@ -39,7 +42,7 @@ def prepare_qt_environment(*, offscreen: bool) -> None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 
-async def wait_signal(signal: SignalInstance, timeout: float) -> tuple[Any, ...]:
+async def wait_signal(signal: SignalInstance, timeout: float | None) -> tuple[Any, ...]:
     """Await one emission of a Qt signal without blocking the loop."""
     future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
 
@@ -69,9 +72,25 @@ class DesktopApp:
         QApplication.setQuitOnLastWindowClosed(False)
         self.gc_guard = MainThreadGarbageCollector()
         self.gc_guard.start()
+        from ui.charts import configure_pyqtgraph
+        from ui.main_window import MonitoringPresenters
+        from ui.presenters.monitoring import (
+            AlertsPresenter,
+            DashboardPresenter,
+            DiagnosticsPresenter,
+            FleetPresenter,
+        )
+
+        configure_pyqtgraph(theme)
         self.core = core
         self.presenter: RegistryPresenter = RegistryPresenter(core)
-        self.window: MainWindow = MainWindow(self.presenter, theme)
+        self.monitoring = MonitoringPresenters(
+            fleet=FleetPresenter(core),
+            dashboard=DashboardPresenter(core),
+            alerts=AlertsPresenter(core),
+            diagnostics=DiagnosticsPresenter(core),
+        )
+        self.window: MainWindow = MainWindow(self.presenter, theme, self.monitoring)
 
     async def load(self) -> None:
         loaded = wait_signal(self.presenter.sig_loaded, LOAD_TIMEOUT_S)
@@ -80,8 +99,46 @@ class DesktopApp:
         self.core.supervisor.spawn(
             maintenance_loop(self.core.registry, self.core.series), name="cache-maintenance"
         )
+        self.core.poller.start()
+        for presenter in (
+            self.monitoring.fleet,
+            self.monitoring.alerts,
+            self.monitoring.diagnostics,
+        ):
+            presenter.start()
+
+    async def first_poll(self, timeout: float = FIRST_POLL_TIMEOUT_S) -> None:
+        """Wait until every source of every cluster has finished one poll (screenshots)."""
+
+        def done() -> bool:
+            wanted = [(c.name, s) for c in self.core.registry.clusters() for s in (Source.HEALTH,)]
+            wanted += [
+                (c.name, Source.METRICS)
+                for c in self.core.registry.clusters()
+                if c.endpoint(EndpointKind.PROMETHEUS)
+            ]
+            status = self.core.poller.status
+            return all(key in status and status[key].latency_ms is not None for key in wanted)
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not done() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+        for presenter in (
+            self.monitoring.fleet,
+            self.monitoring.alerts,
+            self.monitoring.diagnostics,
+        ):
+            presenter.refresh()
+        self.monitoring.dashboard.redraw()
 
     async def close(self) -> None:
+        for presenter in (
+            self.monitoring.fleet,
+            self.monitoring.alerts,
+            self.monitoring.diagnostics,
+            self.monitoring.dashboard,
+        ):
+            presenter.stop()
         self.presenter.close()
         await self.core.shutdown()
         self.window.close()
@@ -90,10 +147,19 @@ class DesktopApp:
         self.gc_guard.stop()
 
 
-#: Views reachable by ``--view``; later capabilities add theirs here.
+#: Views reachable by ``--view`` (plus ``cluster:NAME``); later capabilities add theirs here.
 VIEWS: dict[str, Callable[[DesktopApp], None]] = {
     "main": lambda app: None,
+    "fleet": lambda app: app.window.show_view("fleet"),
+    "alerts": lambda app: app.window.show_view("alerts"),
+    "diagnostics": lambda app: app.window.show_view("diagnostics"),
 }
+
+
+def view_action(name: str) -> Callable[[DesktopApp], None] | None:
+    if name.startswith("cluster:") and len(name) > len("cluster:"):
+        return lambda app: app.window.show_view(name)
+    return VIEWS.get(name)
 
 
 def save_screenshot(window: MainWindow, path: str | os.PathLike[str]) -> Path:
@@ -105,7 +171,7 @@ def save_screenshot(window: MainWindow, path: str | os.PathLike[str]) -> Path:
 
 
 async def _gui_main(args: argparse.Namespace, paths: AppPaths, theme: Theme) -> int:
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QMessageBox
 
     try:
         core = await asyncio.to_thread(Core.open, paths)
@@ -119,25 +185,25 @@ async def _gui_main(args: argparse.Namespace, paths: AppPaths, theme: Theme) -> 
         desktop.window.resize(*args.size)
         desktop.window.show()
         await desktop.load()
-        VIEWS[args.view](desktop)
+        action = view_action(args.view)
+        assert action is not None
+        action(desktop)
         if args.screenshot:
-            await asyncio.sleep(0.1)  # let layouts settle and paint once
+            await desktop.first_poll()
+            await asyncio.sleep(0.3)  # let layouts settle and paint once
             save_screenshot(desktop.window, args.screenshot)
             return 0
-        closed = asyncio.Event()
-        app = QApplication.instance()
-        assert isinstance(app, QApplication)
-        app.lastWindowClosed.connect(closed.set)
-        await closed.wait()
+        await wait_signal(desktop.window.sig_closed, timeout=None)
         return 0
     finally:
         await desktop.close()
 
 
 def run_gui(args: argparse.Namespace, paths: AppPaths) -> int:
-    if args.view not in VIEWS:
+    if view_action(args.view) is None:
+        choices = ", ".join([*VIEWS, "cluster:NAME"])
         sys.stderr.write(
-            f"aiops-desktop: error: unknown view {args.view!r}; choose from {', '.join(VIEWS)}\n"
+            f"aiops-desktop: error: unknown view {args.view!r}; choose from {choices}\n"
         )
         return 2
     prepare_qt_environment(offscreen=args.offscreen)

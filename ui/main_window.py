@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
+    QListWidget,
     QMainWindow,
     QMessageBox,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -19,20 +22,47 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models import Cluster
 from ui.dialogs.add_cluster import AddClusterDialog
 from ui.dialogs.import_kubeconfig import ImportKubeconfigDialog
+from ui.presenters.monitoring import (
+    AlertsPresenter,
+    DashboardPresenter,
+    DiagnosticsPresenter,
+    FleetPresenter,
+)
 from ui.presenters.registry import RegistryPresenter
 from ui.theme import Theme
 from ui.views.cluster_list import ClusterListView
 from ui.views.cluster_overview import ClusterOverviewView
+from ui.views.dashboard_view import DashboardView
 from ui.views.empty_state import EmptyStateView
+from ui.views.fleet_view import FleetView
+from ui.views.tables import AlertsView, DiagnosticsView
 
 CAPTURE_UNAVAILABLE = "Opening offline captures (.aiops files) is not available in this build yet."
 
 
+@dataclass
+class MonitoringPresenters:
+    fleet: FleetPresenter
+    dashboard: DashboardPresenter
+    alerts: AlertsPresenter
+    diagnostics: DiagnosticsPresenter
+
+
+NAV_VIEWS = ("Fleet", "Alerts", "Diagnostics")
+
+
 class MainWindow(QMainWindow):
-    def __init__(self, presenter: RegistryPresenter, theme: Theme) -> None:
+    """Signals: sig_closed(): the user closed the window (the app then shuts down)."""
+
+    sig_closed = Signal()
+
+    def __init__(
+        self, presenter: RegistryPresenter, theme: Theme, monitoring: MonitoringPresenters
+    ) -> None:
         super().__init__()
         self._presenter = presenter
         self._theme = theme
+        self._monitoring = monitoring
         self._clusters: list[Cluster] = []
         self.setWindowTitle("AIOps Desktop")
         self.setObjectName("mainWindow")
@@ -56,9 +86,19 @@ class MainWindow(QMainWindow):
         self.notice.setVisible(False)
         layout.addWidget(self.notice)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.sidebar = QWidget()
+        side = QVBoxLayout(self.sidebar)
+        side.setContentsMargins(0, 0, 0, 0)
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.addItems(list(NAV_VIEWS))
+        self.nav.setFixedHeight(34 * len(NAV_VIEWS))
+        self.nav.itemClicked.connect(lambda item: self.show_view(item.text().lower()))
+        side.addWidget(self.nav)
         self.cluster_list = ClusterListView(self._theme)
         self.cluster_list.setMinimumWidth(240)
         self.cluster_list.sig_selected.connect(self._on_cluster_list_selected)
+        side.addWidget(self.cluster_list, 1)
         self.stack = QStackedWidget()
         self.empty_state = EmptyStateView()
         self.empty_state.sig_import_kubeconfig.connect(self.open_import_dialog)
@@ -67,9 +107,8 @@ class MainWindow(QMainWindow):
         self.empty_state.capture_button.setToolTip(CAPTURE_UNAVAILABLE)
         self.overview = ClusterOverviewView(self._theme)
         self.overview.sig_remove_requested.connect(self._on_overview_remove_requested)
-        self.stack.addWidget(self.empty_state)
-        self.stack.addWidget(self.overview)
-        self.splitter.addWidget(self.cluster_list)
+        self._setup_pages()
+        self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.stack)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([260, 1000])
@@ -87,6 +126,34 @@ class MainWindow(QMainWindow):
             self.notice.setText("\n".join(notices))
             self.notice.setVisible(True)
         self._show_clusters([])
+
+    def _setup_pages(self) -> None:
+        m = self._monitoring
+        self.dashboard = DashboardView(self._theme, DashboardPresenter.RANGES)
+        m.dashboard.sig_panels.connect(self.dashboard.set_panels)
+        m.dashboard.sig_panel_data.connect(self.dashboard.show_panel)
+        m.dashboard.sig_freshness.connect(self.dashboard.show_freshness)
+        self.dashboard.sig_range_changed.connect(m.dashboard.set_range)
+        self.dashboard.sig_pause_toggled.connect(m.dashboard.set_paused)
+        self.cluster_page = QTabWidget()
+        self.cluster_page.addTab(self.dashboard, "Dashboard")
+        self.cluster_page.addTab(self.overview, "Details")
+        self.fleet = FleetView(self._theme)
+        m.fleet.sig_tiles.connect(self.fleet.show_tiles)
+        self.fleet.sig_open_cluster.connect(self.show_cluster)
+        self.alerts = AlertsView(self._theme)
+        m.alerts.sig_groups.connect(self.alerts.show_groups)
+        self.alerts.sig_group_by_changed.connect(m.alerts.set_group_by)
+        self.diagnostics = DiagnosticsView(self._theme)
+        m.diagnostics.sig_rows.connect(self.diagnostics.show_rows)
+        for page in (
+            self.empty_state,
+            self.fleet,
+            self.cluster_page,
+            self.alerts,
+            self.diagnostics,
+        ):
+            self.stack.addWidget(page)
 
     def _setup_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -134,20 +201,42 @@ class MainWindow(QMainWindow):
         self._show_clusters(clusters)
 
     def _show_clusters(self, clusters: list[Cluster]) -> None:
+        first = not self._clusters
         self._clusters = clusters
         self.cluster_list.show_clusters(clusters)
-        self.cluster_list.setVisible(bool(clusters))
+        self.sidebar.setVisible(bool(clusters))
         if not clusters:
             self.stack.setCurrentWidget(self.empty_state)
-        else:
-            self._on_cluster_list_selected(self.cluster_list.selected_name() or clusters[0].name)
+        elif first or self.stack.currentWidget() is self.empty_state:
+            self.show_view("fleet")
+        elif self.stack.currentWidget() is self.cluster_page:
+            current = next(
+                (c for c in clusters if c.name == self._monitoring.dashboard.cluster), None
+            )
+            if current is not None:
+                self.overview.show_cluster(current)
         self._refresh_status()
 
-    def _on_cluster_list_selected(self, name: str) -> None:
+    def show_view(self, name: str) -> None:
+        """fleet, alerts, diagnostics, or cluster:NAME (also the --view switch)."""
+        if name.startswith("cluster:"):
+            self.show_cluster(name.split(":", 1)[1])
+            return
+        page = {"fleet": self.fleet, "alerts": self.alerts, "diagnostics": self.diagnostics}[name]
+        self.stack.setCurrentWidget(page)
+        self.cluster_list.list.clearSelection()
+
+    def show_cluster(self, name: str) -> None:
         cluster = next((c for c in self._clusters if c.name == name), None)
         if cluster is not None:
             self.overview.show_cluster(cluster)
-            self.stack.setCurrentWidget(self.overview)
+        self._monitoring.dashboard.show_cluster(name)
+        self.stack.setCurrentWidget(self.cluster_page)
+        self.cluster_page.setCurrentWidget(self.dashboard)
+
+    def _on_cluster_list_selected(self, name: str) -> None:
+        if self._clusters:
+            self.show_cluster(name)
 
     def _on_presenter_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
@@ -165,3 +254,4 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._status_timer.stop()
         super().closeEvent(event)
+        self.sig_closed.emit()

@@ -36,3 +36,16 @@ async def test_maintenance_bounds_the_cache(tmp_path: Path, secret_service) -> N
         assert core.series.read("up", resolution_s=300)
     finally:
         await core.shutdown()
+
+
+def test_catalog_aggregations_keep_the_cluster_label() -> None:
+    """Fleet hubs split answers by `cluster`: an aggregation that drops it would merge clusters."""
+    import re
+
+    from aiops_desktop.services.catalog import load_catalog
+
+    panels = load_catalog()
+    assert len({p.id for p in panels}) == len(panels) >= 10
+    for panel in panels:
+        for clause in re.findall(r"\bby \(([^)]*)\)", panel.promql):
+            assert "cluster" in [c.strip() for c in clause.split(",")], (panel.id, clause)

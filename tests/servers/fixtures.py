@@ -54,6 +54,80 @@ def fleet_series(only: str | None = None, *, cluster_label: bool = True) -> list
     return series
 
 
+def platform_series(cluster: str, *, cluster_label: bool = True) -> list[SeriesSpec]:
+    """Series behind every panel of the platform catalog, shaped like real exporters' output:
+    counters only grow (CPU seconds, bytes, requests, restarts), gauges move smoothly."""
+    base = {"east-1": 0.25, "west-2": 0.55, "edge-7": 0.8}[cluster]
+    extra = {"cluster": cluster} if cluster_label else {}
+    out: list[SeriesSpec] = []
+    for node in (0, 1):
+        inst = {"instance": f"{cluster}-node-{node}:9100", "job": "node", **extra}
+
+        def util(i: int, n: int = node) -> float:
+            return min(0.95, base + 0.1 * n + 0.08 * math.sin(i / 15.0 + n))
+
+        for cpu in range(4):
+            for mode in ("idle", "user", "system"):
+                share = {"idle": lambda i, u=util: 1 - u(i), "user": lambda i, u=util: u(i) * 0.7,
+                         "system": lambda i, u=util: u(i) * 0.3}[mode]  # fmt: skip
+                out.append(
+                    ("node_cpu_seconds_total", {**inst, "cpu": str(cpu), "mode": mode},
+                     lambda i, f=share: round(864000.0 + sum(f(k) * STEP_S for k in range(i + 1)), 2))
+                )  # fmt: skip
+        total = 64 * 2**30
+        out.append(("node_memory_MemTotal_bytes", inst, lambda i, t=total: float(t)))
+        out.append(
+            ("node_memory_MemAvailable_bytes", inst,
+             lambda i, t=total, n=node: float(int(t * (0.7 - base * 0.5 - 0.05 * n + 0.03 * math.cos(i / 30)))))
+        )  # fmt: skip
+        for direction, rate in (("receive", 12e6), ("transmit", 7e6)):
+            out.append(
+                (f"node_network_{direction}_bytes_total", {**inst, "device": "eth0"},
+                 lambda i, r=rate: float(int(r * 86400 + sum(r * (1 + 0.3 * math.sin(k / 10)) * STEP_S for k in range(i + 1)))))
+            )  # fmt: skip
+    for ns, pods in (("openshift-monitoring", 12), ("ran-du", 8), ("apps", 20)):
+        for phase, n in (("Running", pods), ("Pending", 1 if ns == "apps" else 0), ("Failed", 0)):
+            out.append(
+                (
+                    "kube_pod_status_phase",
+                    {"namespace": ns, "phase": phase, **extra},
+                    lambda i, v=n: float(v),
+                )
+            )
+        out.append(
+            ("kube_pod_container_status_restarts_total", {"namespace": ns, "pod": f"{ns}-0", **extra},
+             lambda i, ns=ns: float(17 + i // (40 if ns == "ran-du" else 400)))
+        )  # fmt: skip
+    for code, rate in (("200", 180.0), ("404", 4.0), ("500", 0.5 * (1 + base))):
+        out.append(
+            ("apiserver_request_total", {"code": code, **extra},
+             lambda i, r=rate: float(int(r * STEP_S * (i + 5760))))
+        )  # fmt: skip
+    for le, share in (("0.05", 0.7), ("0.1", 0.85), ("0.5", 0.97), ("1", 0.995), ("+Inf", 1.0)):
+        out.append(
+            ("apiserver_request_duration_seconds_bucket", {"le": le, "verb": "GET", **extra},
+             lambda i, s=share: round(150 * STEP_S * (i + 5760) * s, 1))
+        )  # fmt: skip
+    if cluster != "west-2":
+        severity = "critical" if cluster == "edge-7" else "warning"
+        out.append(
+            ("ALERTS", {"alertname": "NodeHighCPU", "alertstate": "firing", "severity": severity, **extra},
+             lambda i: 1.0)
+        )  # fmt: skip
+    return out
+
+
+HISTORY = 40  # platform series start 10 min before the window, as real ones long predate it
+
+
+def backfill_text(dataset: Dataset, fleet: list[SeriesSpec], platform: list[SeriesSpec]) -> str:
+    """One OpenMetrics text: fleet series over the window, platform series with history (so
+    rate() over the first minutes of the window sees full 5-minute ranges)."""
+    head = openmetrics(fleet, dataset.start_s, COUNT, STEP_S).removesuffix("# EOF\n")
+    tail = openmetrics(platform, dataset.start_s - HISTORY * STEP_S, COUNT + HISTORY, STEP_S)
+    return head + tail
+
+
 @pytest.fixture(scope="session")
 def dataset() -> Dataset:
     end = int(time.time()) // STEP_S * STEP_S - STEP_S
@@ -64,7 +138,7 @@ def dataset() -> Dataset:
 def prometheus(
     tmp_path_factory: pytest.TempPathFactory, dataset: Dataset
 ) -> Iterator[RunningPrometheus]:
-    text = openmetrics(fleet_series(), dataset.start_s, COUNT, STEP_S)
+    text = backfill_text(dataset, fleet_series(), [p for c in CLUSTERS for p in platform_series(c)])
     server = start_prometheus(tmp_path_factory.mktemp("prometheus"), text)
     try:
         yield server
@@ -105,8 +179,10 @@ def member_prometheus(
     servers = {}
     try:
         for cluster in ("east-1", "west-2"):
-            text = openmetrics(
-                fleet_series(cluster, cluster_label=False), dataset.start_s, COUNT, STEP_S
+            text = backfill_text(
+                dataset,
+                fleet_series(cluster, cluster_label=False),
+                platform_series(cluster, cluster_label=False),
             )
             servers[cluster] = start_prometheus(tmp_path_factory.mktemp(f"prom-{cluster}"), text)
         yield servers

@@ -1,16 +1,18 @@
 """Qt fixtures: the app on a qasync loop over the real store and the real keyring.
 
-Async work runs only through ``loop.run_until_complete`` (MACHINE-NOTES: a blocking qtbot wait
-inside a coroutine breaks qasync). A test that leaves an asyncio task behind fails.
+The loop is created ``already_running``: as in the app, Qt's event processing drives asyncio,
+so background tasks (the poller) advance whenever Qt does. Tests wait with ``qtbot.waitUntil``
+from plain (sync) test code, never inside a coroutine (MACHINE-NOTES: that breaks qasync).
+A test that leaves an asyncio task behind fails.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
@@ -19,6 +21,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from aiops_desktop.app import DesktopApp
 from aiops_desktop.logs import configure_logging, shutdown_logging
@@ -27,51 +30,68 @@ from aiops_desktop.services.core import Core
 from aiops_desktop.settings import resolve_paths
 from ui.theme import Theme, apply_theme
 
+T = TypeVar("T")
+
 
 @pytest.fixture(scope="session")
 def theme(qapp: QApplication) -> Theme:
     return apply_theme(qapp)
 
 
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
+@pytest.fixture(scope="session")
+def _session_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    """One loop for the whole session: stopping it calls QApplication.exit(), which makes
+    every later nested Qt event loop (qtbot's waits) return at once, so it stops only here."""
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.events._set_running_loop(None)  # set per test by `qloop`
     try:
         yield loop
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        assert not pending, f"asyncio tasks left running: {[t.get_name() for t in pending]}"
     finally:
+        qapp.aboutToQuit.disconnect(loop._after_run_forever)
+        asyncio.events._set_running_loop(loop)
+        loop._after_run_forever()
+        asyncio.events._set_running_loop(None)
+        loop.stop()
         loop.close()
         asyncio.set_event_loop(None)
 
 
-def run_until(
-    loop: asyncio.AbstractEventLoop, predicate: Callable[[], bool], timeout: float = 10
-) -> None:
-    async def wait() -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError("condition not met in time")
-            await asyncio.sleep(0.01)
+@pytest.fixture
+def qloop(_session_loop: qasync.QEventLoop) -> Iterator[qasync.QEventLoop]:
+    """The session loop, marked as asyncio's running loop only while a UI test runs, so
+    pytest-asyncio's own loops in other tests are not disturbed."""
+    asyncio.events._set_running_loop(_session_loop)
+    asyncio.set_event_loop(_session_loop)
+    try:
+        yield _session_loop
+        pending = [t for t in asyncio.all_tasks(_session_loop) if not t.done()]
+        assert not pending, f"asyncio tasks left running: {[t.get_name() for t in pending]}"
+    finally:
+        asyncio.events._set_running_loop(None)
+        asyncio.set_event_loop(None)
 
-    loop.run_until_complete(wait())
+
+def run_until(qtbot: QtBot, predicate: Callable[[], bool], timeout: float = 10) -> None:
+    qtbot.waitUntil(predicate, timeout=int(timeout * 1000))
 
 
-def act(loop: asyncio.AbstractEventLoop, action: Callable[[], object]) -> None:
-    """Do a user action while the loop runs, as it always does in the app."""
+def run_coro(qtbot: QtBot, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+    """Run a coroutine on the (always running) loop and wait for it from sync test code."""
+    task = asyncio.get_event_loop().create_task(coro)
+    qtbot.waitUntil(task.done, timeout=int(timeout * 1000))
+    return task.result()
 
-    async def run() -> None:
-        action()
 
-    loop.run_until_complete(run())
+def act(action: Callable[[], object]) -> None:
+    """A user action: the loop runs all the time, as in the app."""
+    action()
 
 
 @pytest.fixture
 def desktop(
     tmp_path: Path,
     qloop: qasync.QEventLoop,
+    qtbot: QtBot,
     theme: Theme,
     secret_service,  # type: ignore[no-untyped-def]
 ) -> Iterator[DesktopApp]:
@@ -81,9 +101,9 @@ def desktop(
     app = DesktopApp(core, theme)
     app.window.resize(1280, 800)
     app.window.show()
-    qloop.run_until_complete(app.load())
+    run_coro(qtbot, app.load())
     try:
         yield app
     finally:
-        qloop.run_until_complete(app.close())
+        run_coro(qtbot, app.close())
         shutdown_logging()

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from aiops_desktop.app import DesktopApp, save_screenshot
 from tests.qtfree.kubeconfigs import TOKEN, write_kubeconfig
-from tests.ui.conftest import act, run_until
+from tests.ui.conftest import act, run_coro, run_until
 
 REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "first_run.png"
 pytestmark = pytest.mark.qt
@@ -49,21 +49,17 @@ def test_first_run_shows_the_three_ways_in(desktop: DesktopApp) -> None:
     assert "0 cluster(s)" in window.status_clusters.text()
 
 
-def test_first_run_screenshot_matches_reference(
-    desktop: DesktopApp, tmp_path: Path, qloop: qasync.QEventLoop
-) -> None:
+def test_first_run_screenshot_matches_reference(desktop: DesktopApp, tmp_path: Path, qtbot) -> None:
     shot = save_screenshot(desktop.window, tmp_path / "first_run.png")
     distance = image_distance(QImage(str(shot)), QImage(str(REFERENCE)))
     assert distance < 6.0, f"first-run window differs from {REFERENCE.name}: {distance:.1f}"
     desktop.window.empty_state.setVisible(False)  # the comparison can fail: hide the content
-    qloop.run_until_complete(asyncio.sleep(0.05))
+    qtbot.wait(50)
     blank = save_screenshot(desktop.window, tmp_path / "blank.png")
     assert image_distance(QImage(str(blank)), QImage(str(REFERENCE))) > distance
 
 
-def test_add_cluster_dialog_keeps_token_in_keyring_only(
-    desktop: DesktopApp, qloop: qasync.QEventLoop
-) -> None:
+def test_add_cluster_dialog_keeps_token_in_keyring_only(desktop: DesktopApp, qtbot) -> None:
     dialog = desktop.window.open_add_dialog()
     dialog.name.setText("gpu-west-2")
     dialog.api_url.setText("https://api.gpu-west-2.example:6443")
@@ -71,9 +67,11 @@ def test_add_cluster_dialog_keeps_token_in_keyring_only(
     dialog.cluster_type.setCurrentText("EDGE")
     dialog.token.setText(TOKEN)
     dialog.endpoints_use_token.setChecked(True)
-    act(qloop, dialog.buttons.accepted.emit)
-    run_until(qloop, lambda: any(c.name == "gpu-west-2" for c in desktop.presenter.clusters()))
-    run_until(qloop, lambda: desktop.window.stack.currentWidget() is desktop.window.overview)
+    act(dialog.buttons.accepted.emit)
+    run_until(qtbot, lambda: any(c.name == "gpu-west-2" for c in desktop.presenter.clusters()))
+    run_until(qtbot, lambda: desktop.window.stack.currentWidget() is desktop.window.fleet)
+    act(lambda: desktop.window.show_cluster("gpu-west-2"))
+    assert desktop.window.stack.currentWidget() is desktop.window.cluster_page
     overview = desktop.window.overview
     assert overview.fields["Credential"].text() == "bearer token (in OS keyring)"
     assert overview.fields["Type"].text().startswith("EDGE")
@@ -81,7 +79,7 @@ def test_add_cluster_dialog_keeps_token_in_keyring_only(
     cluster = desktop.core.registry.get("gpu-west-2")
     assert cluster.credential is not None
     assert desktop.core.secrets.get(cluster.credential) == TOKEN
-    qloop.run_until_complete(asyncio.sleep(0.1))  # let the writer commit
+    qtbot.wait(100)  # let the writer commit
     stored = b"".join(p.read_bytes() for p in desktop.core.paths.data_dir.rglob("*") if p.is_file())
     assert b"gpu-west-2" in stored
     assert b'"msg": "cluster added"' in stored  # the log file is part of what was searched
@@ -89,27 +87,25 @@ def test_add_cluster_dialog_keeps_token_in_keyring_only(
     assert TOKEN not in overview.fields["Credential"].text()
 
 
-def test_add_dialog_shows_validation_errors_and_stays_open(
-    desktop: DesktopApp, qloop: qasync.QEventLoop
-) -> None:
+def test_add_dialog_shows_validation_errors_and_stays_open(desktop: DesktopApp, qtbot) -> None:
     dialog = desktop.window.open_add_dialog()
     dialog.name.setText("Bad_Name")
     dialog.api_url.setText("http://insecure")
-    act(qloop, dialog.buttons.accepted.emit)
-    run_until(qloop, lambda: bool(dialog.error.text()))
+    act(dialog.buttons.accepted.emit)
+    run_until(qtbot, lambda: bool(dialog.error.text()))
     assert "not DNS-style" in dialog.error.text() and "expected https://" in dialog.error.text()
     assert dialog.isVisible() and dialog.buttons.isEnabled()
     dialog.reject()
 
 
 def test_import_dialog_imports_the_checked_contexts(
-    desktop: DesktopApp, qloop: qasync.QEventLoop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    desktop: DesktopApp, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = str(write_kubeconfig(tmp_path))
     dialogs = []
-    act(qloop, lambda: dialogs.append(desktop.window.open_import_dialog(path)))
+    act(lambda: dialogs.append(desktop.window.open_import_dialog(path)))
     dialog = dialogs[0]
-    run_until(qloop, lambda: dialog.contexts.count() == 5)
+    run_until(qtbot, lambda: dialog.contexts.count() == 5)
     texts = [dialog.contexts.item(i).text() for i in range(5)]
     assert any("cannot import" in t and "broken-user" in t for t in texts)
     assert any("NOT be verified" in t for t in texts)
@@ -118,15 +114,15 @@ def test_import_dialog_imports_the_checked_contexts(
         "default/api-ocp-prod-example-com:6443/kube:admin",
         "lab-oidc",
     ]
-    act(qloop, dialog.buttons.accepted.emit)
-    run_until(qloop, lambda: len(desktop.presenter.clusters()) == 2)
+    act(dialog.buttons.accepted.emit)
+    run_until(qtbot, lambda: len(desktop.presenter.clusters()) == 2)
     assert desktop.window.cluster_list.list.count() == 2
-    desktop.window.cluster_list.list.setCurrentRow(1)
+    act(lambda: desktop.window.show_cluster("lab-oidc"))
     assert desktop.window.overview.title.text() == "lab-oidc"
-    assert desktop.window.overview.tls_warning.isVisible()
+    assert desktop.window.overview.tls_warning.isVisibleTo(desktop.window.overview)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    act(qloop, desktop.window.overview.remove_button.click)
-    run_until(qloop, lambda: len(desktop.presenter.clusters()) == 1)
+    act(desktop.window.overview.remove_button.click)
+    run_until(qtbot, lambda: len(desktop.presenter.clusters()) == 1)
 
 
 @pytest.mark.slow
@@ -176,6 +172,7 @@ def test_app_starts_renders_and_quits_cleanly(tmp_path: Path) -> None:
 
 def test_closing_the_window_ends_the_app_cleanly(
     qloop: qasync.QEventLoop,
+    qtbot,
     theme,
     tmp_path: Path,
     secret_service,  # type: ignore[no-untyped-def]
@@ -203,4 +200,4 @@ def test_closing_the_window_ends_the_app_cleanly(
         await closer
         return code
 
-    assert qloop.run_until_complete(scenario()) == 0
+    assert run_coro(qtbot, scenario()) == 0

@@ -37,7 +37,7 @@ class ClusterListView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.list = QListWidget()
         self.list.setObjectName("clusterList")
-        self.list.currentItemChanged.connect(self._on_list_current_changed)
+        self.list.itemClicked.connect(self._on_list_item_clicked)
         layout.addWidget(self.list)
 
     def show_clusters(self, clusters: list[Cluster]) -> None:
@@ -58,13 +58,10 @@ class ClusterListView(QWidget):
             if cluster.name == current:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
-        if self.list.currentItem() is None and self.list.count():
-            self.list.setCurrentRow(0)
 
     def selected_name(self) -> str | None:
         item = self.list.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item else None
 
-    def _on_list_current_changed(self, current: QListWidgetItem | None, _prev: object) -> None:
-        if current is not None:
-            self.sig_selected.emit(current.data(Qt.ItemDataRole.UserRole))
+    def _on_list_item_clicked(self, item: QListWidgetItem) -> None:
+        self.sig_selected.emit(item.data(Qt.ItemDataRole.UserRole))

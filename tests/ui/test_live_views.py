@@ -1,0 +1,126 @@
+"""The live views with real data from real Prometheus and Alertmanager servers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aiops_desktop.app import DesktopApp, save_screenshot
+from aiops_desktop.models import AlertSeverity, ClusterKind, ClusterType, EndpointKind
+from aiops_desktop.services.registry import ClusterSpec
+from tests.servers.processes import free_port
+from tests.ui.conftest import run_coro, run_until
+from tests.ui.references import check_against_reference
+
+pytestmark = [pytest.mark.qt, pytest.mark.integration]
+PROM, AM = EndpointKind.PROMETHEUS, EndpointKind.ALERTMANAGER
+
+
+@pytest.fixture
+def live_fleet(
+    desktop: DesktopApp, qtbot, member_prometheus, prometheus, alertmanager
+) -> DesktopApp:  # type: ignore[no-untyped-def]
+    alertmanager.post_alerts(
+        [
+            {
+                "labels": {
+                    "alertname": "KubePodCrashLooping",
+                    "severity": "critical",
+                    "cluster": "east-1",
+                    "namespace": "ran-du",
+                }
+            },
+            {"labels": {"alertname": "NodeHighCPU", "severity": "warning", "cluster": "east-1"}},
+        ]
+    )
+    registry = desktop.core.registry
+    specs = [
+        ClusterSpec(name="east-1", display_name="East 1 (RAN core)", cluster_type=ClusterType.HUB,
+                    endpoint_urls={PROM: member_prometheus["east-1"].url, AM: alertmanager.url}),
+        ClusterSpec(name="west-2", endpoint_urls={PROM: member_prometheus["west-2"].url}),
+        ClusterSpec(name="dark-9", cluster_type=ClusterType.FAR_EDGE,
+                    endpoint_urls={PROM: f"http://127.0.0.1:{free_port()}"}),
+        ClusterSpec(name="acm-hub", kind=ClusterKind.FLEET, endpoint_urls={PROM: prometheus.url}),
+    ]  # fmt: skip
+    for spec in specs:
+        run_coro(qtbot, registry.add(spec))
+    run_coro(qtbot, desktop.first_poll())
+    run_until(qtbot, lambda: "east-1" in desktop.core.poller.alerts)
+    desktop.window.resize(1400, 900)
+    return desktop
+
+
+def test_fleet_overview_tiles_and_screenshot(live_fleet: DesktopApp, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    window = live_fleet.window
+    window.show_view("fleet")
+    live_fleet.monitoring.fleet.refresh()
+    tiles = live_fleet.monitoring.fleet.tiles()
+    names = [t.name for t in tiles]
+    assert names[0] == "dark-9"  # worst first
+    assert set(names) == {"dark-9", "east-1", "west-2", "edge-7"}  # edge-7 arrives via the hub
+    by_name = {t.name: t for t in tiles}
+    assert by_name["dark-9"].state == "OFFLINE" and by_name["dark-9"].stale
+    assert by_name["edge-7"].via_hub == "acm-hub" and "hub data" in by_name["edge-7"].freshness
+    east = by_name["east-1"]
+    assert east.state == "ONLINE" and east.health_score == 100 and not east.stale
+    assert east.alerts.get(AlertSeverity.CRITICAL, 0) >= 1
+    assert east.spark is not None and east.spark_title == "Node CPU"
+    assert np.nanmax(east.spark[1]) < 100 and np.nanmin(east.spark[1]) > 0
+    qtbot.wait(300)
+    shot = save_screenshot(window, tmp_path / "fleet.png")
+    check_against_reference(shot, "fleet.png", tolerance=12.0)
+    visible = [t for t in window.fleet.tiles if t.isVisible()]
+    assert len(visible) == 4 and "STALE" in visible[0].freshness.text()
+
+
+def test_cluster_dashboard_charts_and_screenshot(
+    live_fleet: DesktopApp, qtbot, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window = live_fleet.window
+    window.show_cluster("east-1")
+    run_until(qtbot, lambda: window.dashboard.charts["node_cpu"].curve_count == 2)
+    cpu = window.dashboard.charts["node_cpu"]
+    curve = cpu.curve("east-1-node-0:9100")
+    assert curve is not None
+    xs, ys = curve.getData()
+    assert xs.size > 60 and 20 < float(np.nanmean(ys)) < 50  # base 25 % load, +-8 %
+    readout = dict(cpu.readout_at(float(xs[-1])))
+    assert set(readout) == {"east-1-node-0:9100", "east-1-node-1:9100"}
+    assert window.dashboard.charts["apiserver_rate"].curve_count == 3  # codes 200, 404, 500
+    assert window.dashboard.charts["pods_running"].curve_count == 3
+    assert "STALE" not in window.dashboard.freshness.text()
+    shot = save_screenshot(window, tmp_path / "cluster.png")
+    check_against_reference(shot, "cluster_east-1.png", tolerance=14.0)
+    live_fleet.monitoring.dashboard.set_paused(True)
+    version = live_fleet.core.live.version
+    live_fleet.core.live.append(
+        "east-1",
+        "node_cpu",
+        {"instance": "east-1-node-0:9100"},
+        np.array([xs[-1] + 30]),
+        np.array([99.0]),
+    )
+    qtbot.wait(700)
+    assert cpu.curve("east-1-node-0:9100").getData()[0].size == xs.size  # paused: not redrawn  # type: ignore[union-attr]
+    assert live_fleet.core.live.version > version
+    live_fleet.monitoring.dashboard.set_paused(False)
+    run_until(qtbot, lambda: cpu.curve("east-1-node-0:9100").getData()[0].size == xs.size + 1)  # type: ignore[union-attr]
+
+
+def test_alerts_and_diagnostics_views(live_fleet: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = live_fleet.window
+    window.show_view("alerts")
+    live_fleet.monitoring.alerts.refresh()
+    table = window.alerts.table
+    assert table.item(0, 0).text() == "CRITICAL"
+    rows = {table.item(r, 2).text(): r for r in range(table.rowCount())}
+    assert "KubePodCrashLooping" in rows and "NodeHighCPU" in rows
+    window.show_view("diagnostics")
+    live_fleet.monitoring.diagnostics.refresh()
+    diag = window.diagnostics.table
+    cells = {(diag.item(r, 0).text(), diag.item(r, 1).text()): r for r in range(diag.rowCount())}
+    dark = cells[("dark-9", "metrics")]
+    assert "unreachable" in diag.item(dark, 8).text()
+    assert int(diag.item(cells[("east-1", "metrics")], 5).text()) == 0

@@ -1,0 +1,349 @@
+"""Presenters of the live views: fleet tiles, cluster dashboard, alerts, poll diagnostics.
+
+Each reads the services (registry, poller, live buffers) on a Qt timer and emits view models;
+redraws happen at a few Hz and only when the live data moved (STYLE.md: pyqtgraph habits).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from aiops_desktop.models import AlertSeverity, ClusterKind, EndpointKind, utcnow
+from aiops_desktop.services.alerts import AlertGroup, GroupBy, group_alerts
+from aiops_desktop.services.catalog import Panel
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.poller import Source, SourceStatus
+
+Series = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def age_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "no data yet"
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+@dataclass
+class TileModel:
+    name: str
+    title: str
+    state: str
+    health_score: int | None
+    alerts: dict[AlertSeverity, int]
+    spark: tuple[np.ndarray, np.ndarray] | None
+    spark_title: str
+    freshness: str
+    stale: bool
+    via_hub: str | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class DiagnosticsRow:
+    cluster: str
+    source: str
+    last_success: str
+    age: str
+    latency_ms: float | None
+    errors: int
+    consecutive: int
+    breaker: str
+    last_error: str
+    stale: bool
+
+
+def _mean_series(series: Series) -> tuple[np.ndarray, np.ndarray] | None:
+    if not series:
+        return None
+    longest = max(series.values(), key=lambda tv: tv[0].size)
+    ts = longest[0]
+    if ts.size == 0:
+        return None
+    stack = []
+    for t, v in series.values():
+        aligned = np.full(ts.size, np.nan)
+        idx = np.searchsorted(ts, t)
+        ok = (idx < ts.size) & (ts[np.minimum(idx, ts.size - 1)] == t)
+        aligned[idx[ok]] = v[ok]
+        stack.append(aligned)
+    with np.errstate(all="ignore"):
+        return ts, np.nanmean(np.vstack(stack), axis=0)
+
+
+class FleetPresenter(QObject):
+    """Signals: sig_tiles(list[TileModel]) about once a second."""
+
+    sig_tiles = Signal(list)
+
+    def __init__(self, core: Core, interval_ms: int = 1000, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._core = core
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.refresh)
+
+    def start(self) -> None:
+        self._timer.start()
+        self.refresh()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def _spark(self, cluster: str) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
+        panels = sorted(self._core.catalog, key=lambda p: not p.sparkline)
+        for panel in panels:
+            snap = self._core.live.snapshot(cluster, panel.id)
+            spark = _mean_series({str(k): v for k, v in snap.series.items()})
+            if spark is not None:
+                return spark, panel.title
+        return None, ""
+
+    def tiles(self) -> list[TileModel]:
+        core = self._core
+        now = utcnow()
+        firing: dict[str, dict[AlertSeverity, int]] = {}
+        for name, alerts in core.poller.alerts.items():
+            counts = firing.setdefault(name, {})
+            for alert in alerts:
+                counts[alert.severity] = counts.get(alert.severity, 0) + 1
+        out = []
+        registered = core.registry.clusters()
+        hubs = [c for c in registered if c.kind is ClusterKind.FLEET]
+        members = {m for m in core.live.clusters()} - {c.name for c in registered}
+        for cluster in registered:
+            if cluster.kind is ClusterKind.FLEET:
+                continue
+            metrics = core.poller.status.get((cluster.name, Source.METRICS))
+            spark, spark_title = self._spark(cluster.name)
+            checked = cluster.status.last_check_at is not None
+            out.append(
+                TileModel(
+                    name=cluster.name,
+                    title=cluster.title,
+                    state=cluster.status.state.value,
+                    health_score=cluster.status.health_score if checked else None,
+                    alerts=firing.get(cluster.name, {}),
+                    spark=spark,
+                    spark_title=spark_title,
+                    freshness=age_text(metrics.age_s(now) if metrics else None),
+                    stale=bool(metrics and metrics.stale(now))
+                    or not cluster.endpoint(EndpointKind.PROMETHEUS),
+                    last_error=cluster.status.last_error,
+                )
+            )
+        for hub in hubs:
+            status = core.poller.status.get((hub.name, Source.METRICS))
+            hub_age = core.poller.hub_age_s.get(hub.name)
+            for member in sorted(members):
+                spark, spark_title = self._spark(member)
+                out.append(
+                    TileModel(
+                        name=member,
+                        title=member,
+                        state=hub.status.state.value,
+                        health_score=None,
+                        alerts=firing.get(member, {}),
+                        spark=spark,
+                        spark_title=spark_title,
+                        freshness=f"hub data {age_text(hub_age)}",
+                        stale=bool(status and status.stale(now)),
+                        via_hub=hub.name,
+                    )
+                )
+        rank = {"OFFLINE": 0, "DEGRADED": 1, "UNKNOWN": 2, "PROVISIONING": 3, "ONLINE": 4}
+        out.sort(
+            key=lambda t: (rank.get(t.state, 5), -t.alerts.get(AlertSeverity.CRITICAL, 0), t.name)
+        )
+        return out
+
+    def refresh(self) -> None:
+        self.sig_tiles.emit(self.tiles())
+
+
+class DashboardPresenter(QObject):
+    """Signals:
+
+    sig_panels(list[Panel]): the panels of the catalog (once per cluster shown).
+    sig_panel_data(str, dict): one panel's series, legend -> (timestamps, values).
+    sig_freshness(str, bool): how old the cluster's metrics are, and whether they are stale.
+    """
+
+    sig_panels = Signal(list)
+    sig_panel_data = Signal(str, dict)
+    sig_freshness = Signal(str, bool)
+
+    RANGES: ClassVar[dict[str, int]] = {"15 min": 900, "1 h": 3600, "6 h": 21600}
+
+    def __init__(self, core: Core, redraw_ms: int = 500, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._core = core
+        self.cluster: str | None = None
+        self.paused = False
+        self.range_s = 3600
+        self._drawn_version = -1
+        self._timer = QTimer(self)
+        self._timer.setInterval(redraw_ms)
+        self._timer.timeout.connect(self._on_timer_timeout)
+
+    @property
+    def panels(self) -> list[Panel]:
+        return list(self._core.catalog)
+
+    def show_cluster(self, name: str) -> None:
+        self.cluster = name
+        self._drawn_version = -1
+        self.sig_panels.emit(self.panels)
+        self.redraw()
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        if not paused:
+            self._drawn_version = -1
+
+    def set_range(self, seconds: int) -> None:
+        self.range_s = seconds
+        self._drawn_version = -1
+        self.redraw()
+
+    def _on_timer_timeout(self) -> None:
+        if not self.paused and self._core.live.version != self._drawn_version:
+            self.redraw()
+        self._emit_freshness()
+
+    def panel_series(self, panel: Panel) -> Series:
+        assert self.cluster is not None
+        snap = self._core.live.snapshot(self.cluster, panel.id)
+        cutoff = utcnow().timestamp() - self.range_s
+        out: Series = {}
+        for key, (ts, values) in snap.series.items():
+            keep = ts >= cutoff
+            out[panel.legend_for(dict(key))] = (ts[keep], values[keep])
+        return out
+
+    def redraw(self) -> None:
+        if self.cluster is None:
+            return
+        self._drawn_version = self._core.live.version
+        for panel in self.panels:
+            self.sig_panel_data.emit(panel.id, self.panel_series(panel))
+        self._emit_freshness()
+
+    def _emit_freshness(self) -> None:
+        if self.cluster is None:
+            return
+        status = self._core.poller.status.get((self.cluster, Source.METRICS))
+        if status is None:  # a member of a fleet hub: the hub's status counts
+            hub = next(
+                (c for c in self._core.registry.clusters() if c.kind is ClusterKind.FLEET), None
+            )
+            status = self._core.poller.status.get((hub.name, Source.METRICS)) if hub else None
+        age = status.age_s() if status else None
+        stale = status.stale() if status else True
+        text = f"data {age_text(age)}" + (" · STALE" if stale else "")
+        if status and status.last_error:
+            text += f" · {status.last_error}"
+        self.sig_freshness.emit(text, stale)
+
+
+class AlertsPresenter(QObject):
+    """Signals: sig_groups(list[AlertGroup]) whenever alerts or the grouping change."""
+
+    sig_groups = Signal(list)
+
+    def __init__(self, core: Core, interval_ms: int = 1000, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._core = core
+        self.group_by = GroupBy.ALERTNAME
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.refresh)
+
+    def start(self) -> None:
+        self._timer.start()
+        self.refresh()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def set_group_by(self, group_by: GroupBy) -> None:
+        self.group_by = group_by
+        self.refresh()
+
+    def groups(self) -> list[AlertGroup]:
+        alerts = [a for group in self._core.poller.alerts.values() for a in group]
+        return group_alerts(alerts, self.group_by)
+
+    def refresh(self) -> None:
+        self.sig_groups.emit(self.groups())
+
+
+class DiagnosticsPresenter(QObject):
+    """Signals: sig_rows(list[DiagnosticsRow]) once a second: the app's own polling health."""
+
+    sig_rows = Signal(list)
+
+    def __init__(self, core: Core, interval_ms: int = 1000, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._core = core
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.refresh)
+
+    def start(self) -> None:
+        self._timer.start()
+        self.refresh()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def rows(self) -> list[DiagnosticsRow]:
+        now = utcnow()
+        statuses: list[SourceStatus] = [copy.copy(s) for s in self._core.poller.status.values()]
+        out = []
+        for s in sorted(statuses, key=lambda x: (x.cluster, x.source)):
+            age = s.age_s(now)
+            out.append(
+                DiagnosticsRow(
+                    cluster=s.cluster,
+                    source=s.source,
+                    last_success=s.last_success.strftime("%H:%M:%S") if s.last_success else "never",
+                    age=age_text(age),
+                    latency_ms=None
+                    if s.latency_ms is None or math.isnan(s.latency_ms)
+                    else s.latency_ms,
+                    errors=s.total_errors,
+                    consecutive=s.consecutive_errors,
+                    breaker=s.breaker.value,
+                    last_error=s.last_error or "",
+                    stale=s.stale(now),
+                )
+            )
+        return out
+
+    def refresh(self) -> None:
+        self.sig_rows.emit(self.rows())
+
+
+__all__ = [
+    "AlertsPresenter",
+    "DashboardPresenter",
+    "DiagnosticsPresenter",
+    "DiagnosticsRow",
+    "FleetPresenter",
+    "TileModel",
+]

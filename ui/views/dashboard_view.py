@@ -1,0 +1,87 @@
+"""A cluster's dashboard: the catalog's panels as live charts, with range and pause."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aiops_desktop.services.catalog import Panel
+from ui.charts import TimeSeriesChart
+from ui.theme import Theme
+
+COLUMNS = 2
+
+
+class DashboardView(QWidget):
+    """Signals: sig_range_changed(int seconds), sig_pause_toggled(bool)."""
+
+    sig_range_changed = Signal(int)
+    sig_pause_toggled = Signal(bool)
+
+    def __init__(self, theme: Theme, ranges: dict[str, int], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        self._ranges = ranges
+        self.charts: dict[str, TimeSeriesChart] = {}
+        self._setup_ui()
+
+    def _setup_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self.freshness = QLabel()
+        bar.addWidget(self.freshness, 1)
+        self.range = QComboBox()
+        self.range.addItems(list(self._ranges))
+        self.range.setCurrentText("1 h")
+        self.range.currentTextChanged.connect(self._on_range_changed)
+        bar.addWidget(self.range)
+        self.pause = QPushButton("Pause")
+        self.pause.setCheckable(True)
+        self.pause.toggled.connect(self._on_pause_toggled)
+        bar.addWidget(self.pause)
+        layout.addLayout(bar)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        inner = QWidget()
+        self.grid = QGridLayout(inner)
+        scroll.setWidget(inner)
+        layout.addWidget(scroll, 1)
+
+    def set_panels(self, panels: list[Panel]) -> None:
+        if list(self.charts) == [p.id for p in panels]:
+            return
+        for chart in self.charts.values():
+            chart.setParent(None)
+            chart.deleteLater()
+        self.charts.clear()
+        for index, panel in enumerate(panels):
+            chart = TimeSeriesChart(panel.title, panel.unit, self._theme)
+            chart.setMinimumHeight(220)
+            self.grid.addWidget(chart, index // COLUMNS, index % COLUMNS)
+            self.charts[panel.id] = chart
+
+    def show_panel(self, panel_id: str, series: dict) -> None:  # type: ignore[type-arg]
+        chart = self.charts.get(panel_id)
+        if chart is not None:
+            chart.set_series(series)
+
+    def show_freshness(self, text: str, stale: bool) -> None:
+        self.freshness.setText(text)
+        colour = self._theme.severity("warning") if stale else self._theme.color("text_muted")
+        self.freshness.setStyleSheet(f"color: {colour};")
+
+    def _on_range_changed(self, text: str) -> None:
+        self.sig_range_changed.emit(self._ranges[text])
+
+    def _on_pause_toggled(self, paused: bool) -> None:
+        self.pause.setText("Resume" if paused else "Pause")
+        self.sig_pause_toggled.emit(paused)

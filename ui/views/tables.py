@@ -1,0 +1,111 @@
+"""The alerts view (grouped) and the diagnostics view of the app's own polling."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aiops_desktop.services.alerts import AlertGroup, GroupBy
+from ui.presenters.monitoring import DiagnosticsRow
+from ui.theme import Theme
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+class AlertsView(QWidget):
+    """Signals: sig_group_by_changed(GroupBy)."""
+
+    sig_group_by_changed = Signal(object)
+    HEADERS = ("Severity", "Count", "Group", "Clusters", "Namespaces", "Since", "Summary")
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        layout = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self.title = QLabel("Alerts")
+        self.title.setProperty("role", "title")
+        bar.addWidget(self.title, 1)
+        bar.addWidget(QLabel("Group by"))
+        self.group_by = QComboBox()
+        self.group_by.addItems([g.value for g in GroupBy])
+        self.group_by.currentTextChanged.connect(self._on_group_by_changed)
+        bar.addWidget(self.group_by)
+        layout.addLayout(bar)
+        self.table = _table(list(self.HEADERS))
+        layout.addWidget(self.table, 1)
+
+    def show_groups(self, groups: list[AlertGroup]) -> None:
+        self.table.setRowCount(len(groups))
+        for row, group in enumerate(groups):
+            clusters = group.clusters
+            cells = [
+                group.severity.value,
+                str(len(group.alerts)),
+                group.key,
+                f"{len(clusters)}: {', '.join(clusters)}",
+                ", ".join(group.namespaces) or "—",
+                group.since.strftime("%Y-%m-%d %H:%M UTC"),
+                group.summary,
+            ]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col == 0:
+                    item.setForeground(QColor(self._theme.severity(group.severity.value)))
+                self.table.setItem(row, col, item)
+        total = sum(len(g.alerts) for g in groups)
+        self.title.setText(f"Alerts · {total} firing in {len(groups)} groups")
+
+    def _on_group_by_changed(self, text: str) -> None:
+        self.sig_group_by_changed.emit(GroupBy(text))
+
+
+class DiagnosticsView(QWidget):
+    HEADERS = ("Cluster", "Source", "Last success", "Age", "Latency", "Errors", "In a row",
+               "Breaker", "Last error")  # fmt: skip
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        layout = QVBoxLayout(self)
+        title = QLabel("Polling diagnostics")
+        title.setProperty("role", "title")
+        layout.addWidget(title)
+        self.table = _table(list(self.HEADERS))
+        layout.addWidget(self.table, 1)
+
+    def show_rows(self, rows: list[DiagnosticsRow]) -> None:
+        self.table.setRowCount(len(rows))
+        warn = QColor(self._theme.severity("warning"))
+        bad = QColor(self._theme.severity("critical"))
+        for row, r in enumerate(rows):
+            latency = "—" if r.latency_ms is None else f"{r.latency_ms:.0f} ms"
+            cells = [r.cluster, r.source, r.last_success, r.age, latency, str(r.errors),
+                     str(r.consecutive), r.breaker, r.last_error]  # fmt: skip
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if r.consecutive and col in (6, 8):
+                    item.setForeground(bad)
+                elif r.stale and col == 3:
+                    item.setForeground(warn)
+                self.table.setItem(row, col, item)
