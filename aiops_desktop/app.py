@@ -74,6 +74,7 @@ class DesktopApp:
         self.gc_guard.start()
         from ui.charts import configure_pyqtgraph
         from ui.main_window import MonitoringPresenters
+        from ui.presenters.console import ConsolePresenter
         from ui.presenters.monitoring import (
             AlertsPresenter,
             DashboardPresenter,
@@ -89,6 +90,7 @@ class DesktopApp:
             dashboard=DashboardPresenter(core),
             alerts=AlertsPresenter(core),
             diagnostics=DiagnosticsPresenter(core),
+            console=ConsolePresenter(core),
         )
         self.window: MainWindow = MainWindow(self.presenter, theme, self.monitoring)
 
@@ -153,6 +155,7 @@ VIEWS: dict[str, Callable[[DesktopApp], None]] = {
     "fleet": lambda app: app.window.show_view("fleet"),
     "alerts": lambda app: app.window.show_view("alerts"),
     "diagnostics": lambda app: app.window.show_view("diagnostics"),
+    "console": lambda app: app.window.show_view("console"),
 }
 
 

@@ -27,14 +27,12 @@ from aiops_desktop.models import (
     ClusterType,
     EndpointKind,
     Environment,
-    MetricQuery,
     Platform,
     QueryStatus,
-    QueryType,
-    utcnow,
 )
 from aiops_desktop.secrets import SecretsError
 from aiops_desktop.services.alerts import GroupBy, group_alerts
+from aiops_desktop.services.console import ConsoleRequest
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.kubeconfig import KubeconfigError
 from aiops_desktop.services.poller import Source
@@ -366,21 +364,17 @@ def _labels_text(labels: dict[str, str]) -> str:
 
 
 async def _query(core: Core, args: argparse.Namespace, out: TextIO) -> int:
-    clusters = _chosen_clusters(core, args.clusters)
-    if not clusters:
+    if not _chosen_clusters(core, args.clusters):
         raise CliError("no cluster with a Prometheus endpoint is registered", EXIT_NOT_FOUND)
-    now = utcnow()
-    query = MetricQuery(
+    request = ConsoleRequest(
         promql=args.promql,
-        query_type=QueryType.RANGE if args.range else QueryType.INSTANT,
-        start=now - args.range if args.range else None,
-        end=now,
-        step=args.step,
-        clusters=[c.name for c in clusters],
+        clusters=[n.strip() for n in (args.clusters or "").split(",") if n.strip()],
+        range_s=int(args.range.total_seconds()) if args.range else None,
+        step_s=max(1, int(args.step.total_seconds())),
         aggregation=args.agg,
         timeout_s=args.timeout,
     )
-    answer = await core.queries.run(query, clusters)
+    answer = await core.console.run(request)
     if args.json:
         out.write(answer.to_model().model_dump_json(indent=2) + "\n")
     else:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models import Cluster
 from ui.dialogs.add_cluster import AddClusterDialog
 from ui.dialogs.import_kubeconfig import ImportKubeconfigDialog
+from ui.presenters.console import ConsolePresenter
 from ui.presenters.monitoring import (
     AlertsPresenter,
     DashboardPresenter,
@@ -32,6 +33,7 @@ from ui.presenters.registry import RegistryPresenter
 from ui.theme import Theme
 from ui.views.cluster_list import ClusterListView
 from ui.views.cluster_overview import ClusterOverviewView
+from ui.views.console_view import ConsoleView
 from ui.views.dashboard_view import DashboardView
 from ui.views.empty_state import EmptyStateView
 from ui.views.fleet_view import FleetView
@@ -46,9 +48,10 @@ class MonitoringPresenters:
     dashboard: DashboardPresenter
     alerts: AlertsPresenter
     diagnostics: DiagnosticsPresenter
+    console: ConsolePresenter
 
 
-NAV_VIEWS = ("Fleet", "Alerts", "Diagnostics")
+NAV_VIEWS = ("Fleet", "Alerts", "Console", "Diagnostics")
 
 
 class MainWindow(QMainWindow):
@@ -144,6 +147,12 @@ class MainWindow(QMainWindow):
         self.alerts = AlertsView(self._theme)
         m.alerts.sig_groups.connect(self.alerts.show_groups)
         self.alerts.sig_group_by_changed.connect(m.alerts.set_group_by)
+        self.console = ConsoleView(self._theme)
+        self.console.sig_run.connect(m.console.run)
+        m.console.sig_result.connect(self.console.show_result)
+        m.console.sig_history.connect(self.console.show_history)
+        m.console.sig_busy.connect(self.console.set_busy)
+        m.console.sig_error.connect(self.console.show_error)
         self.diagnostics = DiagnosticsView(self._theme)
         m.diagnostics.sig_rows.connect(self.diagnostics.show_rows)
         for page in (
@@ -151,6 +160,7 @@ class MainWindow(QMainWindow):
             self.fleet,
             self.cluster_page,
             self.alerts,
+            self.console,
             self.diagnostics,
         ):
             self.stack.addWidget(page)
@@ -222,7 +232,16 @@ class MainWindow(QMainWindow):
         if name.startswith("cluster:"):
             self.show_cluster(name.split(":", 1)[1])
             return
-        page = {"fleet": self.fleet, "alerts": self.alerts, "diagnostics": self.diagnostics}[name]
+        pages = {
+            "fleet": self.fleet,
+            "alerts": self.alerts,
+            "console": self.console,
+            "diagnostics": self.diagnostics,
+        }
+        page = pages[name]
+        if page is self.console:
+            self.console.set_clusters(self._monitoring.console.cluster_names())
+            self._monitoring.console.load_history()
         self.stack.setCurrentWidget(page)
         self.cluster_list.list.clearSelection()
 

@@ -12,13 +12,20 @@ from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.bus import EventBus
 from aiops_desktop.services.catalog import Panel, load_catalog
 from aiops_desktop.services.connections import ClientPool
+from aiops_desktop.services.console import QueryConsole
 from aiops_desktop.services.live import LiveBuffers
 from aiops_desktop.services.multicluster import MultiClusterQuery
 from aiops_desktop.services.poller import Poller, PollerSettings
 from aiops_desktop.services.registry import ClusterRegistry
 from aiops_desktop.services.supervisor import TaskSupervisor
 from aiops_desktop.settings import AppPaths, Settings
-from aiops_desktop.store import ClusterRepository, Database, HealthRepository, SeriesStore
+from aiops_desktop.store import (
+    ClusterRepository,
+    Database,
+    HealthRepository,
+    QueryRepository,
+    SeriesStore,
+)
 from collectors.http import HttpPolicy
 
 log = logging.getLogger("aiops.core")
@@ -39,6 +46,7 @@ class Core:
     catalog: list[Panel]
     queries: MultiClusterQuery
     poller: Poller
+    console: QueryConsole
     notices: list[str] = field(default_factory=list)
 
     @classmethod
@@ -77,6 +85,7 @@ class Core:
             catalog=catalog,
             settings=poller_settings,
         )
+        queries = MultiClusterQuery(pool)
         core = cls(
             paths=paths,
             settings=settings,
@@ -89,8 +98,9 @@ class Core:
             pool=pool,
             live=live,
             catalog=catalog,
-            queries=MultiClusterQuery(pool),
+            queries=queries,
             poller=poller,
+            console=QueryConsole(registry, queries, QueryRepository(db)),
         )
         if db.recovered is not None:
             core.notices.append(str(db.recovered))

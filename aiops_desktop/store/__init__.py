@@ -10,6 +10,7 @@ from aiops_desktop.store.errors import (
 )
 from aiops_desktop.store.health import HealthRepository
 from aiops_desktop.store.migrations import SCHEMA_VERSION
+from aiops_desktop.store.queries import QueryRecord, QueryRepository
 from aiops_desktop.store.series import SeriesBatch, SeriesData, SeriesStore
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "ClusterRepository",
     "Database",
     "HealthRepository",
+    "QueryRecord",
+    "QueryRepository",
     "SeriesBatch",
     "SeriesData",
     "SeriesStore",

@@ -69,7 +69,34 @@ _V3_META = """
         """
 
 
-MIGRATIONS: tuple[Migration, ...] = (_V1_REGISTRY, _V2_SERIES, _V3_META)
+_V4_QUERIES = """
+CREATE TABLE query_history (
+    id INTEGER PRIMARY KEY,
+    run_at TEXT NOT NULL,
+    promql TEXT NOT NULL,
+    clusters TEXT NOT NULL,             -- JSON list of names
+    query_type TEXT NOT NULL,
+    range_s INTEGER,
+    step_s INTEGER,
+    aggregation TEXT NOT NULL,
+    status TEXT NOT NULL,
+    series INTEGER NOT NULL,
+    duration_ms REAL
+);
+CREATE INDEX query_history_by_time ON query_history (run_at);
+CREATE TABLE saved_queries (
+    name TEXT PRIMARY KEY,
+    promql TEXT NOT NULL,
+    clusters TEXT NOT NULL,
+    query_type TEXT NOT NULL,
+    range_s INTEGER,
+    step_s INTEGER,
+    aggregation TEXT NOT NULL,
+    saved_at TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (_V1_REGISTRY, _V2_SERIES, _V3_META, _V4_QUERIES)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -124,3 +124,33 @@ def test_alerts_and_diagnostics_views(live_fleet: DesktopApp, qtbot) -> None:  #
     dark = cells[("dark-9", "metrics")]
     assert "unreachable" in diag.item(dark, 8).text()
     assert int(diag.item(cells[("east-1", "metrics")], 5).text()) == 0
+
+
+def test_console_runs_across_clusters_and_keeps_history(live_fleet: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = live_fleet.window
+    window.show_view("console")
+    console = window.console
+    assert sorted(console.clusters.item(i).text() for i in range(console.clusters.count())) == [
+        "acm-hub", "dark-9", "east-1", "west-2",
+    ]  # fmt: skip
+    console.editor.setPlainText("node_load1")
+    console.run_button.click()
+    run_until(qtbot, lambda: "PARTIAL" in console.status.text())
+    assert "dark-9: unreachable" in console.status.text()
+    clusters = {console.table.item(r, 0).text() for r in range(console.table.rowCount())}
+    assert clusters == {"east-1", "west-2", "edge-7"}  # the hub answers for its members
+    assert console.table.rowCount() == 10  # 2 + 2 from the members, 6 through the hub
+    run_until(qtbot, console.run_button.isEnabled)  # the first run has finished
+    console.editor.setPlainText("sum(node_load1)")
+    console.mode.setCurrentText("Range 15 min")
+    console.aggregation.setCurrentText("SUM")
+    console.run_button.click()
+    run_until(qtbot, lambda: console.chart.curve_count == 1)
+    assert console.results.currentWidget() is console.chart
+    run_until(qtbot, lambda: console.history.count() >= 2)
+    assert "sum(node_load1)" in console.history.item(0).text()
+    records = run_coro(qtbot, live_fleet.core.console.history())
+    assert [r.promql for r in records[:2]] == ["sum(node_load1)", "node_load1"]
+    assert records[0].range_s == 900 and records[1].status == "PARTIAL"
+    console.history.itemDoubleClicked.emit(console.history.item(1))
+    assert console.editor.toPlainText() == "node_load1" and console.mode.currentText() == "Instant"

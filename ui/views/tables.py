@@ -21,7 +21,7 @@ from ui.presenters.monitoring import DiagnosticsRow
 from ui.theme import Theme
 
 
-def _table(headers: list[str]) -> QTableWidget:
+def make_table(headers: list[str]) -> QTableWidget:
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(headers)
     table.verticalHeader().setVisible(False)
@@ -52,7 +52,7 @@ class AlertsView(QWidget):
         self.group_by.currentTextChanged.connect(self._on_group_by_changed)
         bar.addWidget(self.group_by)
         layout.addLayout(bar)
-        self.table = _table(list(self.HEADERS))
+        self.table = make_table(list(self.HEADERS))
         layout.addWidget(self.table, 1)
 
     def show_groups(self, groups: list[AlertGroup]) -> None:
@@ -91,7 +91,7 @@ class DiagnosticsView(QWidget):
         title = QLabel("Polling diagnostics")
         title.setProperty("role", "title")
         layout.addWidget(title)
-        self.table = _table(list(self.HEADERS))
+        self.table = make_table(list(self.HEADERS))
         layout.addWidget(self.table, 1)
 
     def show_rows(self, rows: list[DiagnosticsRow]) -> None:

@@ -1,0 +1,102 @@
+"""Query history (every console and CLI run) and saved queries."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from aiops_desktop.store.database import Database
+
+HISTORY_KEEP = 1000
+
+
+@dataclass(frozen=True)
+class QueryRecord:
+    promql: str
+    clusters: list[str]
+    query_type: str
+    range_s: int | None
+    step_s: int | None
+    aggregation: str
+    status: str = ""
+    series: int = 0
+    duration_ms: float | None = None
+    run_at: str = ""
+    name: str = ""  # saved queries only
+
+
+class QueryRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def record(self, rec: QueryRecord) -> Future[None]:
+        params = (rec.run_at, rec.promql, json.dumps(rec.clusters), rec.query_type, rec.range_s,
+                  rec.step_s, rec.aggregation, rec.status, rec.series, rec.duration_ms)  # fmt: skip
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO query_history (run_at, promql, clusters, query_type, range_s, step_s,"
+                " aggregation, status, series, duration_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                params,
+            )
+            conn.execute(
+                "DELETE FROM query_history WHERE id <= (SELECT MAX(id) FROM query_history) - ?",
+                (HISTORY_KEEP,),
+            )
+
+        return self._db.write(op)
+
+    def history(self, limit: int = 100) -> list[QueryRecord]:
+        rows = (
+            self._db.reader()
+            .execute("SELECT * FROM query_history ORDER BY id DESC LIMIT ?", (limit,))
+            .fetchall()
+        )
+        return [
+            QueryRecord(
+                promql=r["promql"],
+                clusters=json.loads(r["clusters"]),
+                query_type=r["query_type"],
+                range_s=r["range_s"],
+                step_s=r["step_s"],
+                aggregation=r["aggregation"],
+                status=r["status"],
+                series=r["series"],
+                duration_ms=r["duration_ms"],
+                run_at=r["run_at"],
+            )
+            for r in rows
+        ]
+
+    def save(self, rec: QueryRecord) -> Future[None]:
+        params = (rec.name, rec.promql, json.dumps(rec.clusters), rec.query_type, rec.range_s,
+                  rec.step_s, rec.aggregation, rec.run_at)  # fmt: skip
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT OR REPLACE INTO saved_queries VALUES (?,?,?,?,?,?,?,?)", params)
+
+        return self._db.write(op)
+
+    def saved(self) -> list[QueryRecord]:
+        rows = self._db.reader().execute("SELECT * FROM saved_queries ORDER BY name").fetchall()
+        return [
+            QueryRecord(
+                name=r["name"],
+                promql=r["promql"],
+                clusters=json.loads(r["clusters"]),
+                query_type=r["query_type"],
+                range_s=r["range_s"],
+                step_s=r["step_s"],
+                aggregation=r["aggregation"],
+                run_at=r["saved_at"],
+            )
+            for r in rows
+        ]
+
+    def delete_saved(self, name: str) -> Future[bool]:
+        def op(conn: sqlite3.Connection) -> bool:
+            return conn.execute("DELETE FROM saved_queries WHERE name = ?", (name,)).rowcount > 0
+
+        return self._db.write(op)

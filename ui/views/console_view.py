@@ -1,0 +1,168 @@
+"""The PromQL console: one query over chosen clusters, as a chart and a table, with history."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aiops_desktop.models import Aggregation
+from aiops_desktop.services.console import ConsoleRequest, QueryRecord
+from ui.charts import TimeSeriesChart
+from ui.presenters.console import ConsoleResult
+from ui.theme import Theme
+from ui.views.tables import make_table
+
+MODES = {"Instant": None, "Range 15 min": 900, "Range 1 h": 3600, "Range 6 h": 21600}
+STEPS = {900: 15, 3600: 30, 21600: 120}
+
+
+class ConsoleView(QWidget):
+    """Signals: sig_run(ConsoleRequest)."""
+
+    sig_run = Signal(object)
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        self._history: list[QueryRecord] = []
+        self._setup_ui()
+
+    def _setup_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        form = QVBoxLayout(left)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.editor = QPlainTextEdit()
+        self.editor.setPlaceholderText(
+            "PromQL, e.g. sum by (cluster) (rate(apiserver_request_total[5m]))"
+        )
+        self.editor.setFixedHeight(70)
+        form.addWidget(self.editor)
+        bar = QHBoxLayout()
+        self.mode = QComboBox()
+        self.mode.addItems(list(MODES))
+        self.aggregation = QComboBox()
+        self.aggregation.addItems([a.value for a in Aggregation])
+        self.run_button = QPushButton("Run")
+        self.run_button.setProperty("primary", True)
+        self.run_button.clicked.connect(self._on_run_clicked)
+        for widget in (QLabel("Mode"), self.mode, QLabel("Across clusters"), self.aggregation):
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        bar.addWidget(self.run_button)
+        form.addLayout(bar)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        form.addWidget(self.status)
+        top.addWidget(left)
+        self.clusters = QListWidget()
+        self.clusters.setMaximumWidth(220)
+        top.addWidget(self.clusters)
+        layout.addWidget(top)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        self.results = QTabWidget()
+        self.chart = TimeSeriesChart("", "", self._theme)
+        self.table = make_table(["Cluster", "Series", "Last value", "Points"])
+        self.results.addTab(self.chart, "Chart")
+        self.results.addTab(self.table, "Table")
+        bottom.addWidget(self.results)
+        self.history = QListWidget()
+        self.history.setMaximumWidth(320)
+        self.history.itemDoubleClicked.connect(self._on_history_double_clicked)
+        bottom.addWidget(self.history)
+        layout.addWidget(bottom, 1)
+
+    def set_clusters(self, names: list[str]) -> None:
+        checked = {self.clusters.item(i).text() for i in range(self.clusters.count())
+                   if self.clusters.item(i).checkState() == Qt.CheckState.Checked}  # fmt: skip
+        self.clusters.clear()
+        for name in names:
+            item = QListWidgetItem(name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(
+                Qt.CheckState.Checked if not checked or name in checked else Qt.CheckState.Unchecked
+            )
+            self.clusters.addItem(item)
+
+    def request(self) -> ConsoleRequest:
+        chosen = [self.clusters.item(i).text() for i in range(self.clusters.count())
+                  if self.clusters.item(i).checkState() == Qt.CheckState.Checked]  # fmt: skip
+        range_s = MODES[self.mode.currentText()]
+        return ConsoleRequest(
+            promql=self.editor.toPlainText().strip(),
+            clusters=chosen,
+            range_s=range_s,
+            step_s=STEPS.get(range_s or 0, 60),
+            aggregation=Aggregation(self.aggregation.currentText()),
+        )
+
+    def _on_run_clicked(self) -> None:
+        request = self.request()
+        if not request.promql:
+            self.status.setText("Type a PromQL query first.")
+            return
+        if not request.clusters:
+            self.status.setText("Choose at least one cluster.")
+            return
+        self.sig_run.emit(request)
+
+    def set_busy(self, busy: bool) -> None:
+        self.run_button.setEnabled(not busy)
+        if busy:
+            self.status.setText("Running…")
+
+    def show_result(self, result: ConsoleResult) -> None:
+        colour = {
+            "SUCCESS": self._theme.status("ONLINE"),
+            "PARTIAL": self._theme.severity("warning"),
+            "ERROR": self._theme.severity("critical"),
+        }[result.status]
+        lines = [f"<b style='color:{colour}'>{result.status}</b> · {len(result.rows)} series · "
+                 f"{result.duration_ms:.0f} ms"]  # fmt: skip
+        lines += [
+            f"<span style='color:{colour}'>{cluster}: {why}</span>"
+            for cluster, why in result.failures
+        ]
+        self.status.setText("<br>".join(lines))
+        self.table.setRowCount(len(result.rows))
+        for row, cells in enumerate(result.rows):
+            for col, value in enumerate(cells):
+                self.table.setItem(row, col, QTableWidgetItem(str(value)))
+        self.chart.set_series({} if result.instant else result.series)
+        self.results.setCurrentWidget(self.table if result.instant else self.chart)
+
+    def show_error(self, message: str) -> None:
+        self.status.setText(
+            f"<span style='color:{self._theme.severity('critical')}'>{message}</span>"
+        )
+
+    def show_history(self, records: list[QueryRecord]) -> None:
+        self._history = records
+        self.history.clear()
+        for rec in records:
+            where = ", ".join(rec.clusters) or "all clusters"
+            item = QListWidgetItem(
+                f"{rec.status:<8} {rec.promql}\n   {where} · {rec.run_at[11:19]}"
+            )
+            self.history.addItem(item)
+
+    def _on_history_double_clicked(self, item: QListWidgetItem) -> None:
+        rec = self._history[self.history.row(item)]
+        self.editor.setPlainText(rec.promql)
+        mode = next((k for k, v in MODES.items() if v == rec.range_s), "Instant")
+        self.mode.setCurrentText(mode)
+        self.aggregation.setCurrentText(rec.aggregation)
