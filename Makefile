@@ -41,8 +41,9 @@ test-qtfree: $(STAMP)
 
 test: system-packages lint layers typecheck test-qtfree pytest
 
-bench: $(STAMP)
+bench: system-packages $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_store.py
+	$(BIN)/python tests/benchmarks/bench_poll.py
 
 screenshots: $(STAMP)
 	$(BIN)/aiops-desktop --data-dir "$$(mktemp -d)" --offscreen --screenshot tests/reference/first_run.png --size 1280x800

@@ -18,7 +18,7 @@ import random
 import re
 import ssl
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,9 @@ from collectors.errors import (
 
 log = logging.getLogger("aiops.collectors.http")
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: Bodies larger than this are decoded (and handed to ``then``) in a worker thread, so a big
+#: answer never stalls the event loop (and with it the UI).
+OFFLOAD_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -170,14 +173,25 @@ class BackendClient:
             self._client = None
 
     async def get_json(
-        self, path: str, params: Any = None, *, timeout_s: float | None = None
+        self,
+        path: str,
+        params: Any = None,
+        *,
+        timeout_s: float | None = None,
+        then: Callable[[Any], Any] | None = None,
     ) -> Any:
-        return await self._request("GET", path, params=params, timeout_s=timeout_s)
+        """GET and decode JSON; ``then`` post-processes it (in the worker for big bodies)."""
+        return await self._request("GET", path, params=params, timeout_s=timeout_s, then=then)
 
     async def post_json(
-        self, path: str, data: Any = None, *, timeout_s: float | None = None
+        self,
+        path: str,
+        data: Any = None,
+        *,
+        timeout_s: float | None = None,
+        then: Callable[[Any], Any] | None = None,
     ) -> Any:
-        return await self._request("POST", path, data=data, timeout_s=timeout_s)
+        return await self._request("POST", path, data=data, timeout_s=timeout_s, then=then)
 
     async def _request(
         self,
@@ -187,11 +201,18 @@ class BackendClient:
         params: Any = None,
         data: Any = None,
         timeout_s: float | None = None,
+        then: Callable[[Any], Any] | None = None,
     ) -> Any:
         attempt = 0
+        where = f"{self.name} ({self.base_url})"
         while True:
             try:
-                return await self._once(method, path, params=params, data=data, timeout_s=timeout_s)
+                status, body = await self._send(
+                    method, path, params=params, data=data, timeout_s=timeout_s
+                )
+                if len(body) > OFFLOAD_BYTES:  # decode big answers off the event loop
+                    return await asyncio.to_thread(self._finish, status, body, where, then)
+                return self._finish(status, body, where, then)
             except (CollectorUnreachable, CollectorServerError, CollectorTimeout) as exc:
                 if isinstance(exc, CollectorTLSError) or attempt >= self.policy.retries:
                     raise
@@ -216,17 +237,11 @@ class BackendClient:
         status, _ = await self._send("GET", path, params=None, data=None, timeout_s=None)
         return status
 
-    async def _once(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Any,
-        data: Any,
-        timeout_s: float | None,
+    def _finish(
+        self, status: int, body: bytes, where: str, then: Callable[[Any], Any] | None
     ) -> Any:
-        status, body = await self._send(method, path, params=params, data=data, timeout_s=timeout_s)
-        return self._decode(status, body, f"{self.name} ({self.base_url})")
+        decoded = self._decode(status, body, where)
+        return then(decoded) if then is not None else decoded
 
     async def _send(
         self,

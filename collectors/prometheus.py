@@ -156,9 +156,10 @@ class PrometheusClient:
             form["time"] = _ts(at)
         if timeout_s is not None:
             form["timeout"] = f"{timeout_s:g}s"
-        return parse_query_data(
-            await self.http.post_json("/api/v1/query", form, timeout_s=timeout_s), self.name
+        result: PromResult = await self.http.post_json(
+            "/api/v1/query", form, timeout_s=timeout_s, then=self._parse
         )
+        return result
 
     async def query_range(
         self,
@@ -172,7 +173,13 @@ class PrometheusClient:
         form = {"query": promql, "start": _ts(start), "end": _ts(end), "step": _step(step)}
         if timeout_s is not None:
             form["timeout"] = f"{timeout_s:g}s"
-        payload = await self.http.post_json("/api/v1/query_range", form, timeout_s=timeout_s)
+        result: PromResult = await self.http.post_json(
+            "/api/v1/query_range", form, timeout_s=timeout_s, then=self._parse
+        )
+        return result
+
+    def _parse(self, payload: Any) -> PromResult:
+        """Runs in a worker thread for big answers (see BackendClient.OFFLOAD_BYTES)."""
         return parse_query_data(payload, self.name)
 
     async def series(

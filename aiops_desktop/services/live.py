@@ -74,6 +74,7 @@ class LiveBuffers:
         self._capacity = capacity
         self._rings: dict[tuple[str, str], dict[SeriesKey, Ring]] = {}
         self._updated: dict[tuple[str, str], float] = {}
+        self._versions: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
         self.version = 0  # bumps on every change: redraw only when it moved
 
@@ -87,8 +88,15 @@ class LiveBuffers:
                 ring = rings[series_key(labels)] = Ring(self._capacity)
             added = ring.extend(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
             self._updated[(cluster, panel)] = time.time()
-            self.version += 1
+            if added:
+                self.version += 1
+                self._versions[(cluster, panel)] = self._versions.get((cluster, panel), 0) + 1
             return added
+
+    def panel_version(self, cluster: str, panel: str) -> int:
+        """Bumps when this cluster's panel got new samples: charts redraw only then."""
+        with self._lock:
+            return self._versions.get((cluster, panel), 0)
 
     def touch(self, cluster: str, panel: str) -> None:
         """A successful poll with no new samples still counts as fresh data."""
@@ -120,6 +128,7 @@ class LiveBuffers:
             for key in [k for k in self._rings if k[0] == cluster]:
                 del self._rings[key]
                 self._updated.pop(key, None)
+                self._versions[key] = self._versions.get(key, 0) + 1
             self.version += 1
 
     def points(self) -> int:

@@ -26,8 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from aiops_desktop.settings import StoreSettings  # noqa: E402
-from aiops_desktop.store import Database, SeriesBatch, SeriesStore  # noqa: E402
+from aiops_desktop.settings import StoreSettings
+from aiops_desktop.store import Database, SeriesBatch, SeriesStore
 
 SERIES = 1000
 PER_SERIES = 1000

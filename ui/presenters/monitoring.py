@@ -191,6 +191,7 @@ class DashboardPresenter(QObject):
         self.paused = False
         self.range_s = 3600
         self._drawn_version = -1
+        self._drawn_panels: dict[str, int] = {}
         self._timer = QTimer(self)
         self._timer.setInterval(redraw_ms)
         self._timer.timeout.connect(self._on_timer_timeout)
@@ -202,6 +203,7 @@ class DashboardPresenter(QObject):
     def show_cluster(self, name: str) -> None:
         self.cluster = name
         self._drawn_version = -1
+        self._drawn_panels.clear()
         self.sig_panels.emit(self.panels)
         self.redraw()
         if not self._timer.isActive():
@@ -218,6 +220,7 @@ class DashboardPresenter(QObject):
     def set_range(self, seconds: int) -> None:
         self.range_s = seconds
         self._drawn_version = -1
+        self._drawn_panels.clear()
         self.redraw()
 
     def _on_timer_timeout(self) -> None:
@@ -236,10 +239,15 @@ class DashboardPresenter(QObject):
         return out
 
     def redraw(self) -> None:
+        """Emit the panels whose data changed since they were last drawn."""
         if self.cluster is None:
             return
         self._drawn_version = self._core.live.version
         for panel in self.panels:
+            version = self._core.live.panel_version(self.cluster, panel.id)
+            if self._drawn_panels.get(panel.id) == version:
+                continue
+            self._drawn_panels[panel.id] = version
             self.sig_panel_data.emit(panel.id, self.panel_series(panel))
         self._emit_freshness()
 

@@ -32,6 +32,7 @@ class ClusterTile(QFrame):
         super().__init__(parent)
         self._theme = theme
         self._name = ""
+        self._spark_stamp: tuple[str, int, float] | None = None
         self.setProperty("card", True)
         self.setFixedHeight(196)
         self.setMinimumWidth(260)
@@ -81,7 +82,12 @@ class ClusterTile(QFrame):
             colour = self._theme.severity(severity.value)
             parts.append(f"<span style='color:{colour}'>● {count} {severity.value.lower()}</span>")
         self.alerts.setText("&nbsp;&nbsp;".join(parts))
-        self.spark.set_series({tile.spark_title: tile.spark} if tile.spark else {})
+        stamp = (
+            (tile.spark_title, tile.spark[0].size, float(tile.spark[0][-1])) if tile.spark else None
+        )
+        if stamp != self._spark_stamp:  # repaint the sparkline only when its data moved
+            self._spark_stamp = stamp
+            self.spark.set_series({tile.spark_title: tile.spark} if tile.spark else {})
         self.spark.setToolTip(tile.spark_title)
         badge = "  ⚠ STALE" if tile.stale else ""
         self.freshness.setText(f"{tile.freshness}{badge}")
