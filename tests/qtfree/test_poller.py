@@ -18,7 +18,7 @@ from aiops_desktop.services.poller import PollerSettings, Source
 from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.settings import resolve_paths
 from collectors.http import HttpPolicy
-from tests.servers.fixtures import COUNT, STEP_S, Dataset, fleet_series
+from tests.servers.fixtures import COUNT, FRONT_TOKEN, STEP_S, Dataset, fleet_series
 from tests.servers.processes import SilentServer, free_port
 from tests.servers.prometheus import openmetrics, start_prometheus
 
@@ -127,9 +127,16 @@ async def test_faults_are_named_per_cluster_and_the_loop_stays_responsive(
         await core.registry.add(
             ClusterSpec(name="broken-5", endpoint_urls={PROM: nginx_front.fault_url("error500")})
         )
+        await core.registry.add(  # TLS verified by default: the test CA is unknown here
+            ClusterSpec(name="untrusted-6", endpoint_urls={PROM: nginx_front.tls_url}),
+            ClusterSecrets(endpoint_tokens={PROM: FRONT_TOKEN}),
+        )
+        await core.registry.add(
+            ClusterSpec(name="garbled-7", endpoint_urls={PROM: nginx_front.fault_url("malformed")})
+        )
         lag = LoopLag()
         core.poller.start()
-        faulty = ("silent-2", "gone-3", "badtoken-4", "broken-5")
+        faulty = ("silent-2", "gone-3", "badtoken-4", "broken-5", "untrusted-6", "garbled-7")
         await until(
             lambda: all(
                 (n, Source.METRICS) in core.poller.status
@@ -144,6 +151,8 @@ async def test_faults_are_named_per_cluster_and_the_loop_stays_responsive(
         assert "unreachable" in errors["gone-3"]
         assert "HTTP 401" in errors["badtoken-4"]
         assert "HTTP 500" in errors["broken-5"]
+        assert "TLS certificate not trusted" in errors["untrusted-6"]
+        assert "malformed JSON" in errors["garbled-7"]
         healthy = core.poller.status[("healthy-1", Source.METRICS)]
         assert healthy.last_error is None and not healthy.stale()
         assert core.registry.get("healthy-1").status.state is ClusterState.ONLINE

@@ -194,3 +194,35 @@ async def test_alertmanager_alerts(alertmanager) -> None:  # type: ignore[no-unt
         assert await client.silences() == []
     finally:
         await client.aclose()
+
+
+@pytest.mark.asyncio
+async def test_prometheus_own_tls_and_basic_auth(
+    prometheus_tls_basic, pki, dataset: Dataset
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.servers.fixtures import WEB_PASSWORD, WEB_USER
+
+    url = prometheus_tls_basic.url.replace("http://", "https://")
+    good = prom(
+        url,
+        ca_pem=pki.ca_pem,
+        auth=EndpointAuth(AuthMethod.BASIC, username=WEB_USER, password=WEB_PASSWORD),
+    )
+    wrong = prom(
+        url,
+        ca_pem=pki.ca_pem,
+        auth=EndpointAuth(AuthMethod.BASIC, username=WEB_USER, password="nope"),
+    )
+    plain = prom(url)  # the system CA store does not know the test CA
+    try:
+        assert await good.ready() is True
+        result = await good.query('node_load1{instance="west-2-node-0:9100"}', at=dataset.end_s)
+        assert result.series[0].values[0] == Dataset.load("west-2", 0, COUNT - 1)
+        with pytest.raises(CollectorAuthError, match="HTTP 401"):
+            await wrong.query("up")
+        with pytest.raises(CollectorTLSError):
+            await plain.query("up")
+    finally:
+        for c in (good, wrong, plain):
+            await c.aclose()
+    assert WEB_PASSWORD not in repr(good.http.auth)

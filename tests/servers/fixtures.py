@@ -208,3 +208,23 @@ def victoria(
         yield server
     finally:
         server.stop()
+
+
+WEB_USER, WEB_PASSWORD = "noc-reader", "correct-horse-battery-staple-7"
+
+
+@pytest.fixture(scope="session")
+def prometheus_tls_basic(
+    tmp_path_factory: pytest.TempPathFactory, dataset: Dataset, pki: TestPki
+) -> Iterator[RunningPrometheus]:
+    """Prometheus serving TLS and basic auth itself (--web.config.file)."""
+    from tests.servers.webconfig import write_web_config
+
+    work = tmp_path_factory.mktemp("prom-webconfig")
+    config = write_web_config(work, pki, WEB_USER, WEB_PASSWORD)
+    text = openmetrics(fleet_series("west-2", cluster_label=False), dataset.start_s, COUNT, STEP_S)
+    server = start_prometheus(work, text, extra_args=[f"--web.config.file={config}"])
+    try:
+        yield server
+    finally:
+        server.stop()
