@@ -6,6 +6,7 @@ import json
 import sqlite3
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from aiops_desktop.store.database import Database
 
@@ -25,6 +26,18 @@ class QueryRecord:
     duration_ms: float | None = None
     run_at: str = ""
     name: str = ""  # saved queries only
+
+
+def _record(row: sqlite3.Row, **extra: Any) -> QueryRecord:
+    return QueryRecord(
+        promql=row["promql"],
+        clusters=json.loads(row["clusters"]),
+        query_type=row["query_type"],
+        range_s=row["range_s"],
+        step_s=row["step_s"],
+        aggregation=row["aggregation"],
+        **extra,
+    )
 
 
 class QueryRepository:
@@ -55,13 +68,8 @@ class QueryRepository:
             .fetchall()
         )
         return [
-            QueryRecord(
-                promql=r["promql"],
-                clusters=json.loads(r["clusters"]),
-                query_type=r["query_type"],
-                range_s=r["range_s"],
-                step_s=r["step_s"],
-                aggregation=r["aggregation"],
+            _record(
+                r,
                 status=r["status"],
                 series=r["series"],
                 duration_ms=r["duration_ms"],
@@ -81,19 +89,7 @@ class QueryRepository:
 
     def saved(self) -> list[QueryRecord]:
         rows = self._db.reader().execute("SELECT * FROM saved_queries ORDER BY name").fetchall()
-        return [
-            QueryRecord(
-                name=r["name"],
-                promql=r["promql"],
-                clusters=json.loads(r["clusters"]),
-                query_type=r["query_type"],
-                range_s=r["range_s"],
-                step_s=r["step_s"],
-                aggregation=r["aggregation"],
-                run_at=r["saved_at"],
-            )
-            for r in rows
-        ]
+        return [_record(r, name=r["name"], run_at=r["saved_at"]) for r in rows]
 
     def delete_saved(self, name: str) -> Future[bool]:
         def op(conn: sqlite3.Connection) -> bool:

@@ -80,10 +80,8 @@ def _mean_series(series: Series) -> tuple[np.ndarray, np.ndarray] | None:
         return ts, np.nanmean(np.vstack(stack), axis=0)
 
 
-class FleetPresenter(QObject):
-    """Signals: sig_tiles(list[TileModel]) about once a second."""
-
-    sig_tiles = Signal(list)
+class TimedPresenter(QObject):
+    """A presenter that re-reads the services on a timer and emits what it found."""
 
     def __init__(self, core: Core, interval_ms: int = 1000, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -98,6 +96,15 @@ class FleetPresenter(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+
+    def refresh(self) -> None:
+        raise NotImplementedError
+
+
+class FleetPresenter(TimedPresenter):
+    """Signals: sig_tiles(list[TileModel]) about once a second."""
+
+    sig_tiles = Signal(list)
 
     def _spark(self, cluster: str) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
         panels = sorted(self._core.catalog, key=lambda p: not p.sparkline)
@@ -268,25 +275,14 @@ class DashboardPresenter(QObject):
         self.sig_freshness.emit(text, stale)
 
 
-class AlertsPresenter(QObject):
+class AlertsPresenter(TimedPresenter):
     """Signals: sig_groups(list[AlertGroup]) whenever alerts or the grouping change."""
 
     sig_groups = Signal(list)
 
     def __init__(self, core: Core, interval_ms: int = 1000, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._core = core
+        super().__init__(core, interval_ms, parent)
         self.group_by = GroupBy.ALERTNAME
-        self._timer = QTimer(self)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self.refresh)
-
-    def start(self) -> None:
-        self._timer.start()
-        self.refresh()
-
-    def stop(self) -> None:
-        self._timer.stop()
 
     def set_group_by(self, group_by: GroupBy) -> None:
         self.group_by = group_by
@@ -300,24 +296,10 @@ class AlertsPresenter(QObject):
         self.sig_groups.emit(self.groups())
 
 
-class DiagnosticsPresenter(QObject):
+class DiagnosticsPresenter(TimedPresenter):
     """Signals: sig_rows(list[DiagnosticsRow]) once a second: the app's own polling health."""
 
     sig_rows = Signal(list)
-
-    def __init__(self, core: Core, interval_ms: int = 1000, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._core = core
-        self._timer = QTimer(self)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self.refresh)
-
-    def start(self) -> None:
-        self._timer.start()
-        self.refresh()
-
-    def stop(self) -> None:
-        self._timer.stop()
 
     def rows(self) -> list[DiagnosticsRow]:
         now = utcnow()
