@@ -9,6 +9,7 @@ Everything here runs on the writer thread except ``read``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -23,6 +24,7 @@ from aiops_desktop.store import codec
 from aiops_desktop.store.database import Database
 
 RAW = 0
+_ROWS_PER_STATEMENT = 50_000
 _INSERT_CHUNK = (
     "INSERT OR REPLACE INTO chunks (series_id, resolution_s, start_ms, end_ms, count, data) "
     "VALUES (?, ?, ?, ?, ?, ?)"
@@ -103,26 +105,38 @@ class SeriesStore:
         return sid, until
 
     def _append(self, conn: sqlite3.Connection, items: list[SeriesBatch]) -> int:
+        """One executemany for the whole batch; filtering and conversion stay in numpy, so the
+        writer thread holds the GIL (and so stalls the UI thread) as little as possible."""
+        rows: list[tuple[int, int, float]] = []
+        touched: dict[int, int] = {}
         written = 0
-        touched: list[int] = []
         for item in items:
             sid, until = self._series_id(conn, item.cluster, item.metric, labels_key(item.labels))
-            rows = [
-                (sid, int(t), float(v))
-                for t, v in zip(item.timestamps_ms, item.values, strict=True)
-                if int(t) > until
-            ]
-            if not rows:
+            ts = np.asarray(item.timestamps_ms, dtype=np.int64)
+            keep = ts > until
+            if not keep.any():
                 continue
-            before = conn.total_changes
-            conn.executemany("INSERT OR REPLACE INTO samples_head VALUES (?, ?, ?)", rows)
-            written += len(rows)
-            self._head_count[sid] = self._head_count.get(sid, 0) + (conn.total_changes - before)
-            touched.append(sid)
+            kept_ts = ts[keep].tolist()
+            kept_values = np.asarray(item.values, dtype=np.float64)[keep].tolist()
+            rows.extend(zip(itertools.repeat(sid, len(kept_ts)), kept_ts, kept_values, strict=True))
+            touched[sid] = touched.get(sid, 0) + len(kept_ts)
+            if len(rows) >= _ROWS_PER_STATEMENT:  # bounded memory for big back-fills
+                written += self._insert_head(conn, rows)
+        written += self._insert_head(conn, rows)
+        for sid, added in touched.items():  # an upper bound; compaction counts exactly
+            self._head_count[sid] = self._head_count.get(sid, 0) + added
         for sid in touched:
             if self._head_count[sid] >= self._settings.chunk_samples:
                 self._compact(conn, sid, force=False)
         return written
+
+    @staticmethod
+    def _insert_head(conn: sqlite3.Connection, rows: list[tuple[int, int, float]]) -> int:
+        count = len(rows)
+        if count:
+            conn.executemany("INSERT OR REPLACE INTO samples_head VALUES (?, ?, ?)", rows)
+            rows.clear()
+        return count
 
     def _compact(self, conn: sqlite3.Connection, sid: int, *, force: bool) -> int:
         rows = conn.execute(
