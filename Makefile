@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck layers pytest test-qtfree bench system-packages screenshots clean
+.PHONY: run test lint typecheck layers pytest test-qtfree bench bench-nab system-packages screenshots clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ test: system-packages lint layers typecheck test-qtfree pytest
 bench: system-packages $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_store.py
 	$(BIN)/python tests/benchmarks/bench_poll.py
+
+bench-nab: $(STAMP)
+	$(BIN)/python tests/benchmarks/bench_nab.py $(NAB_ARGS)
 
 screenshots: $(STAMP)
 	$(BIN)/aiops-desktop --data-dir "$$(mktemp -d)" --offscreen --screenshot tests/reference/first_run.png --size 1280x800
