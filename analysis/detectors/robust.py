@@ -29,6 +29,7 @@ def _tail(z: float) -> float:
 class RobustLikelihoodDetector:
     def __init__(
         self,
+        *,
         window: int = 1000,
         k: int = 10,
         short: int = 3,
