@@ -46,6 +46,7 @@ bench: system-packages $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_poll.py
 
 bench-nab: $(STAMP)
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[bench]"
 	$(BIN)/python tests/benchmarks/bench_nab.py $(NAB_ARGS)
 
 screenshots: $(STAMP)

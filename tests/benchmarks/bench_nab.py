@@ -23,8 +23,28 @@ from analysis.detectors import RobustLikelihoodDetector, StreamingDetector
 from analysis.nab import best_threshold, normalised, score_file
 from tests.benchmarks.nab_corpus import DEFAULT_NAB_DIR, CorpusFile, load_corpus, load_profiles
 
+
+class RiverHalfSpaceTrees:
+    """The peer: river's streaming Half-Space Trees (a published library, bench extra only)."""
+
+    def __init__(self) -> None:
+        from river import anomaly, compose, preprocessing
+
+        self._model = compose.Pipeline(
+            preprocessing.MinMaxScaler(),
+            anomaly.HalfSpaceTrees(seed=42),  # the library's defaults: the fairest comparison
+        )
+
+    def update(self, timestamp: float, value: float) -> float:
+        sample = {"value": value}
+        score = float(self._model.score_one(sample))  # score first: no look-ahead
+        self._model.learn_one(sample)
+        return score
+
+
 DETECTORS: dict[str, Callable[[], StreamingDetector]] = {
     "aiops_robust": RobustLikelihoodDetector,
+    "river_hst": RiverHalfSpaceTrees,
 }
 
 
