@@ -5,26 +5,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.qtfree.cli_runner import run_cli
 from tests.qtfree.kubeconfigs import TOKEN, write_kubeconfig
 
 
 def run(
     home: Path, env: dict[str, str], *args: str, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "aiops_desktop", "--data-dir", str(home), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(home, env, *args, stdin=stdin, timeout=60)
 
 
 @pytest.fixture

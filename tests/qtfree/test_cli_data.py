@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.servers.processes import free_port
+from tests.qtfree.cli_runner import add_unreachable, run_cli
+
+run = run_cli
 
 pytestmark = pytest.mark.integration
-
-
-def run(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "aiops_desktop", "--data-dir", str(home), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=90,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -84,18 +73,7 @@ def test_query_instant_range_and_partial(fleet_home: tuple[Path, dict[str, str]]
         home, env, "query", "--range", "30m", "--step", "1m", "--agg", "sum", "sum(node_load1)"
     )
     assert summed.returncode == 0 and "east-1,west-2" in summed.stdout
-    assert (
-        run(
-            home,
-            env,
-            "clusters",
-            "add",
-            "dark-9",
-            "--prometheus-url",
-            f"http://127.0.0.1:{free_port()}",
-        ).returncode
-        == 0
-    )
+    add_unreachable(home, env)
     partial = run(home, env, "query", "node_load1")
     assert partial.returncode == 3
     assert "PARTIAL: dark-9: unreachable" in partial.stderr
@@ -130,18 +108,7 @@ def test_fleet_reports_state_and_freshness(fleet_home: tuple[Path, dict[str, str
     assert rows["east-1"]["state"] == "ONLINE" and rows["east-1"]["health_score"] == 100
     assert rows["east-1"]["stale"] is False and rows["east-1"]["metrics_age_s"] < 30
     assert rows["east-1"]["alerts_firing"] >= 2
-    assert (
-        run(
-            home,
-            env,
-            "clusters",
-            "add",
-            "dark-9",
-            "--prometheus-url",
-            f"http://127.0.0.1:{free_port()}",
-        ).returncode
-        == 0
-    )
+    add_unreachable(home, env)
     partial = run(home, env, "fleet")
     assert partial.returncode == 3
     line = next(x for x in partial.stdout.splitlines() if x.startswith("dark-9"))

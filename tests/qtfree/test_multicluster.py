@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,27 +17,16 @@ from aiops_desktop.models import (
     QueryStatus,
     QueryType,
 )
-from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.connections import ClientPool
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.multicluster import MultiClusterQuery
 from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
-from aiops_desktop.settings import resolve_paths
 from collectors.http import HttpPolicy
 from tests.servers.fixtures import COUNT, FRONT_TOKEN, STEP_S, Dataset
 from tests.servers.processes import free_port
 
 pytestmark = pytest.mark.integration
 PROM = EndpointKind.PROMETHEUS
-
-
-@pytest_asyncio.fixture
-async def core(tmp_path: Path, secret_service) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    opened = Core.open(
-        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
-    )
-    yield opened
-    await opened.shutdown()
 
 
 @pytest_asyncio.fixture

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from aiops_desktop.models import (
     AuthMethod,
@@ -16,7 +14,6 @@ from aiops_desktop.models import (
     CredentialKind,
     EndpointKind,
 )
-from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.bus import CLUSTERS_CHANGED
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.registry import (
@@ -26,20 +23,10 @@ from aiops_desktop.services.registry import (
     DuplicateClusterError,
     RegistryError,
 )
-from aiops_desktop.settings import resolve_paths
 from tests.qtfree.kubeconfigs import TOKEN, write_kubeconfig
 
 API = EndpointKind.API_SERVER
 PROM = EndpointKind.PROMETHEUS
-
-
-@pytest_asyncio.fixture
-async def core(tmp_path: Path, secret_service) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    opened = Core.open(
-        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
-    )
-    yield opened
-    await opened.shutdown()
 
 
 @pytest.mark.asyncio
