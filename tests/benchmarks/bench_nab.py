@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from analysis.detectors import RobustLikelihoodDetector, StreamingDetector
+from analysis.detectors import ContextNoveltyDetector, RobustLikelihoodDetector, StreamingDetector
 from analysis.nab import best_threshold, normalised, score_file
 from tests.benchmarks.nab_corpus import DEFAULT_NAB_DIR, CorpusFile, load_corpus, load_profiles
 
@@ -43,6 +43,7 @@ class RiverHalfSpaceTrees:
 
 
 DETECTORS: dict[str, Callable[[], StreamingDetector]] = {
+    "aiops_context": ContextNoveltyDetector,
     "aiops_robust": RobustLikelihoodDetector,
     "river_hst": RiverHalfSpaceTrees,
 }

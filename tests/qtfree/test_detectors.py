@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from analysis.detectors import RobustLikelihoodDetector, run_batch
+from analysis.detectors import ContextNoveltyDetector, RobustLikelihoodDetector, run_batch
+
+DETECTORS = [ContextNoveltyDetector, RobustLikelihoodDetector]
 
 
 def series(n: int, seed: int = 1) -> np.ndarray:
@@ -14,26 +17,43 @@ def series(n: int, seed: int = 1) -> np.ndarray:
     return values
 
 
-def test_appending_future_samples_never_changes_past_scores() -> None:
+@pytest.mark.parametrize("factory", DETECTORS)
+def test_appending_future_samples_never_changes_past_scores(factory) -> None:
     values = series(600)
     ts = np.arange(values.size, dtype=float)
-    short = run_batch(RobustLikelihoodDetector(), ts[:450], values[:450])
-    longer = run_batch(RobustLikelihoodDetector(), ts, values)
+    short = run_batch(factory(), ts[:450], values[:450])
+    longer = run_batch(factory(), ts, values)
     assert np.array_equal(short, longer[:450])
 
 
-def test_batch_equals_streaming_and_scores_are_bounded() -> None:
+@pytest.mark.parametrize("factory", DETECTORS)
+def test_batch_equals_streaming_and_scores_are_bounded(factory) -> None:
     values = series(600, seed=2)
     ts = np.arange(values.size, dtype=float)
-    detector = RobustLikelihoodDetector()
+    detector = factory()
     streamed = np.array([detector.update(t, v) for t, v in zip(ts, values, strict=True)])
-    assert np.array_equal(streamed, run_batch(RobustLikelihoodDetector(), ts, values))
+    assert np.array_equal(streamed, run_batch(factory(), ts, values))
     assert streamed.min() >= 0 and streamed.max() <= 1
 
 
-def test_the_burst_scores_higher_than_quiet_stretches() -> None:
+@pytest.mark.parametrize("factory", DETECTORS)
+def test_the_burst_scores_higher_than_quiet_stretches(factory) -> None:
     values = series(600, seed=3)
-    scores = run_batch(RobustLikelihoodDetector(), np.arange(values.size, dtype=float), values)
-    burst, quiet = scores[400:412].max(), scores[200:390]
+    scores = run_batch(factory(), np.arange(values.size, dtype=float), values)
+    burst, quiet = scores[400:412].max(), scores[250:390]
     assert burst > 5 * np.percentile(quiet, 90)
     assert burst > 3 * quiet.max()
+
+
+def test_context_novelty_flags_a_break_in_a_learned_pattern() -> None:
+    """A square wave learned for days, then a day at half height: every value is in range."""
+    ts = np.arange(0, 10 * 86400, 300, dtype=float)
+    values = np.where((ts % 86400) < 43200, 80.0, 20.0) + np.random.default_rng(4).normal(
+        0, 1, ts.size
+    )
+    broken = (ts >= 8 * 86400) & (ts < 9 * 86400) & ((ts % 86400) < 43200)
+    values[broken] = 50.0
+    scores = run_batch(ContextNoveltyDetector(), ts, values)
+    first = int(np.argmax(broken))
+    assert scores[first : first + 12].max() > 0.5
+    assert scores[2000:first].max() < scores[first : first + 12].max()
