@@ -31,7 +31,8 @@ class Anomaly(DomainModel):
     labels: dict[str, str] = Field(default_factory=dict)
     method: AnomalyMethod
     sensitivity: Sensitivity = Sensitivity.MEDIUM
-    timestamp: datetime
+    timestamp: datetime = Field(description="the episode's worst point")
+    started_at: datetime | None = Field(default=None, description="the episode's first point")
     score: float = Field(ge=0, description="z-equivalent score")
     threshold: float = Field(gt=0)
     severity: AnomalySeverity
@@ -52,6 +53,13 @@ class Anomaly(DomainModel):
                 f"{self.score / self.threshold:.2f} (expected {wanted})"
             )
         return self
+
+    @property
+    def identity(self) -> str:
+        """The same episode of the same series is the same anomaly, however often it is found."""
+        labels = ",".join(f"{k}={v}" for k, v in sorted(self.labels.items()))
+        start = (self.started_at or self.timestamp).timestamp()
+        return f"{self.cluster}|{self.metric}|{labels}|{start:.0f}"
 
 
 class Incident(DomainModel):

@@ -1,0 +1,220 @@
+"""Anomalies of one series: run the signal type's methods, group breaching points into
+episodes, and describe each episode once (PRODUCT.md section 5).
+
+A point breaches when a method's z-equivalent score reaches the sensitivity threshold (LOW 3.0,
+MEDIUM 2.5, HIGH 2.0, EXTREME 1.5) or a domain rule fires. Consecutive breaching points (gaps of
+up to ``EPISODE_GAP`` points) are one episode and yield one anomaly, reported at its worst point
+and identified by its first point, so re-running over overlapping windows finds the same
+anomaly again instead of a new one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
+from aiops_desktop.models.intelligence import ANOMALY_MIN_POINTS, Anomaly
+from analysis.methods import METHODS, MethodResult
+from analysis.rules import PTP_OFFSET_LIMIT_NS, RuleHit, apply_rule, rule_for
+from analysis.signals import SignalProfile, profile_for
+
+EPISODE_GAP = 2
+STRONG = 2.0  # score/threshold at which a single method is believed alone
+MIN_RUN = 3  # breaching points that make an episode believable at any score
+LONG_EPISODE = 10  # points: a breach that lasts this long is a trend change, not a spike
+SEASONAL = {AnomalyMethod.STL, AnomalyMethod.MSTL, AnomalyMethod.ETS, AnomalyMethod.SEASONAL_ESD}
+
+
+@dataclass(frozen=True)
+class SeriesInput:
+    cluster: str
+    metric: str  # metric name or PromQL query
+    labels: dict[str, str]
+    ts: np.ndarray  # epoch seconds, ascending
+    values: np.ndarray
+
+
+@dataclass
+class _Breach:
+    index: int
+    ratio: float  # score / threshold (rules: how far past the limit)
+    method: AnomalyMethod
+    score: float  # signed z-equivalent
+    expected: float
+    agreeing: int
+    reason: str | None = None
+
+
+def _episodes(breaches: list[_Breach]) -> list[list[_Breach]]:
+    episodes: list[list[_Breach]] = []
+    for b in sorted(breaches, key=lambda b: b.index):
+        if episodes and b.index - episodes[-1][-1].index <= EPISODE_GAP + 1:
+            episodes[-1].append(b)
+        else:
+            episodes.append([b])
+    return episodes
+
+
+def _believed(episode: list[_Breach]) -> bool:
+    """2.5 sigma is crossed by one point in eighty of plain noise, and point methods err
+    together; an episode is believed when it is far past the threshold, lasts ``MIN_RUN``
+    points, or is a level shift or a domain rule."""
+    return (
+        len(episode) >= MIN_RUN
+        or max(b.ratio for b in episode) >= STRONG
+        or any(b.method in (AnomalyMethod.LEVEL_SHIFT, AnomalyMethod.DOMAIN_RULE) for b in episode)
+    )
+
+
+def _statistical_breaches(
+    results: list[MethodResult], threshold: float, profile: SignalProfile
+) -> list[_Breach]:
+    breaches = []
+    n = results[0].scores.size if results else 0
+    for i in range(n):
+        best: _Breach | None = None
+        agreeing = 0
+        for r in results:
+            score = float(r.scores[i])
+            if not math.isfinite(score) or abs(score) < threshold:
+                continue
+            if profile.upper_only and score < 0:
+                continue
+            agreeing += 1
+            ratio = abs(score) / threshold
+            if best is None or ratio > best.ratio:
+                best = _Breach(i, ratio, r.method, score, float(r.expected[i]), 0)
+        # most methods must agree (or one be sure), and ``_believed`` asks more of the episode
+        if best is not None and (2 * agreeing > len(results) or best.ratio >= STRONG):
+            best.agreeing = agreeing
+            breaches.append(best)
+    return breaches
+
+
+def _rule_breaches(hits: Sequence[RuleHit | None]) -> list[_Breach]:
+    return [
+        _Breach(i, h.ratio, AnomalyMethod.DOMAIN_RULE, h.ratio, h.expected, 1, h.reason)
+        for i, h in enumerate(hits)
+        if h is not None
+    ]
+
+
+def _type(episode: list[_Breach], peak: _Breach, actual: float) -> AnomalyType:
+    if peak.method is AnomalyMethod.DOMAIN_RULE:
+        return AnomalyType.THRESHOLD_BREACH
+    shifted = any(b.method is AnomalyMethod.LEVEL_SHIFT for b in episode)
+    if peak.method is AnomalyMethod.LEVEL_SHIFT or (shifted and len(episode) >= LONG_EPISODE):
+        return AnomalyType.TREND_CHANGE
+    if peak.method in SEASONAL and math.isfinite(peak.expected):
+        # the value is ordinary for the series but wrong for this point of its cycle
+        return AnomalyType.PATTERN_BREAK if peak.agreeing == 1 else _direction(actual, peak)
+    return _direction(actual, peak)
+
+
+def _direction(actual: float, peak: _Breach) -> AnomalyType:
+    return AnomalyType.SPIKE if actual >= peak.expected else AnomalyType.DROP
+
+
+def _confidence(peak: _Breach, methods: int) -> float:
+    """Margin past the threshold and agreement between methods, each worth half."""
+    if peak.method is AnomalyMethod.DOMAIN_RULE:
+        return 1.0
+    margin = min(1.0, (peak.ratio - 1.0) / 2.0)
+    agreement = peak.agreeing / max(1, methods)
+    return round(0.5 * margin + 0.5 * agreement, 3)
+
+
+def _fmt(value: float, unit: str) -> str:
+    return f"{value:.4g}{' ' + unit if unit and unit != '%' else unit}"
+
+
+def _describe(
+    series: SeriesInput,
+    episode: list[_Breach],
+    sensitivity: Sensitivity,
+    profile: SignalProfile,
+    methods: int,
+) -> Anomaly:
+    peak = max(episode, key=lambda b: b.ratio)
+    actual = float(series.values[peak.index])
+    expected = peak.expected if math.isfinite(peak.expected) else None
+    deviation = 100.0 * (actual - expected) / abs(expected) if expected not in (None, 0.0) else None
+    kind = _type(episode, peak, actual)
+    start = datetime.fromtimestamp(float(series.ts[episode[0].index]), UTC)
+    at = datetime.fromtimestamp(float(series.ts[peak.index]), UTC)
+    lasted = len(episode)
+    if peak.reason is not None:
+        explanation = peak.reason
+        severity = AnomalySeverity.from_ratio(peak.ratio)
+        score = sensitivity.threshold * peak.ratio
+    else:
+        side = "above" if peak.score > 0 else "below"
+        explanation = (
+            f"{_fmt(actual, profile.unit)} vs expected {_fmt(expected or 0.0, profile.unit)}"
+            + (f" ({deviation:+.0f} %)" if deviation is not None else "")
+            + f": {abs(peak.score):.1f} sigma {side} ({peak.method.value}"
+            + (f", {peak.agreeing} of {methods} methods agree" if methods > 1 else "")
+            + ")"
+        )
+        score = abs(peak.score)
+        severity = AnomalySeverity.from_ratio(score / sensitivity.threshold)
+    if lasted > 1:
+        explanation += f"; lasted {lasted} points from {start:%H:%M:%S}"
+    return Anomaly(
+        cluster=series.cluster,
+        metric=series.metric,
+        labels=series.labels,
+        method=peak.method,
+        sensitivity=sensitivity,
+        timestamp=at,
+        started_at=start,
+        score=score,
+        threshold=sensitivity.threshold,
+        severity=severity,
+        confidence=_confidence(peak, methods),
+        type=kind,
+        expected=expected,
+        actual=actual,
+        deviation_pct=deviation,
+        explanation=explanation,
+    )
+
+
+def detect_anomalies(
+    series: SeriesInput,
+    *,
+    sensitivity: Sensitivity = Sensitivity.MEDIUM,
+    methods: Sequence[AnomalyMethod] | None = None,
+    unit: str | None = None,
+    ptp_limit_ns: float = PTP_OFFSET_LIMIT_NS,
+) -> list[Anomaly]:
+    """Every anomaly episode in ``series`` (at least ANOMALY_MIN_POINTS points needed)."""
+    ts = np.asarray(series.ts, dtype=float)
+    values = np.asarray(series.values, dtype=float)
+    profile = profile_for(series.metric, unit)
+    chosen = tuple(methods) if methods is not None else profile.methods
+    breaches: list[_Breach] = []
+    if AnomalyMethod.DOMAIN_RULE in chosen:
+        check = rule_for(profile.type, series.metric)
+        if check is not None:
+            breaches += _rule_breaches(apply_rule(check, values, limit=ptp_limit_ns))
+    statistical = [m for m in chosen if m is not AnomalyMethod.DOMAIN_RULE]
+    if statistical and values.size >= ANOMALY_MIN_POINTS:
+        results = [METHODS[m](ts, values) for m in statistical]
+        ruled = {b.index for b in breaches}
+        breaches += [
+            b
+            for b in _statistical_breaches(results, sensitivity.threshold, profile)
+            if b.index not in ruled
+        ]
+    clean = SeriesInput(series.cluster, series.metric, series.labels, ts, values)
+    return [
+        _describe(clean, episode, sensitivity, profile, len(statistical))
+        for episode in _episodes(breaches)
+        if _believed(episode)
+    ]

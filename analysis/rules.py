@@ -1,0 +1,111 @@
+"""Domain rules: breaches that need no statistics (PRODUCT.md sections 3-5).
+
+PTP offset beyond the threshold (default +/-100 ns; 999999 is linuxptp's faulty-port value),
+clock state not LOCKED, GPU temperature warning 70 C / critical 80 C, and GPU health events:
+an XID code reported, double-bit ECC errors or row-remap failures rising, single-bit ECC rising.
+Each breaching point gets a ratio (how far past the limit, >= 1) and a one-line reason.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from aiops_desktop.models.enums import PtpClockState
+from analysis.signals import SignalType
+
+PTP_OFFSET_LIMIT_NS = 100.0
+PTP_FAULTY_OFFSET = 999999.0
+GPU_TEMP_WARNING_C = 70.0
+GPU_TEMP_CRITICAL_C = 80.0
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    ratio: float  # >= 1: how far past the limit; the severity follows from it
+    expected: float
+    reason: str
+
+
+#: (value, previous value, limit) -> a hit or None
+RuleCheck = Callable[[float, float | None, float], RuleHit | None]
+
+
+def _ptp_offset(value: float, previous: float | None, limit: float) -> RuleHit | None:
+    if value == PTP_FAULTY_OFFSET:
+        return RuleHit(10.0, 0.0, "PTP port reports the faulty offset 999999 ns")
+    if abs(value) > limit:
+        return RuleHit(
+            abs(value) / limit, 0.0, f"PTP offset {value:+.0f} ns beyond +/-{limit:.0f} ns"
+        )
+    return None
+
+
+def _ptp_state(value: float, previous: float | None, limit: float) -> RuleHit | None:
+    state = PtpClockState.from_metric(value)
+    if state in (PtpClockState.LOCKED, PtpClockState.UNKNOWN):
+        return None
+    ratio = 4.0 if state is PtpClockState.FREERUN else 2.5
+    return RuleHit(ratio, 1.0, f"PTP clock {state.value}, not LOCKED")
+
+
+def _gpu_temperature(value: float, previous: float | None, limit: float) -> RuleHit | None:
+    if value >= GPU_TEMP_CRITICAL_C:
+        return RuleHit(4.0, GPU_TEMP_WARNING_C, f"GPU at {value:.0f} C, critical (>= 80 C)")
+    if value >= GPU_TEMP_WARNING_C:
+        return RuleHit(2.5, GPU_TEMP_WARNING_C, f"GPU at {value:.0f} C, warning (>= 70 C)")
+    return None
+
+
+def _gpu_event(metric: str) -> RuleCheck:
+    upper = metric.upper()
+
+    def check(value: float, previous: float | None, limit: float) -> RuleHit | None:
+        if "XID_ERRORS" in upper:
+            if value > 0 and value != previous:
+                return RuleHit(4.0, 0.0, f"GPU reported XID {value:.0f}")
+            return None
+        rising = previous is not None and value > previous
+        if ("DBE" in upper or "REMAP_FAILURE" in upper) and (
+            rising or (previous is None and value > 0)
+        ):
+            what = "row-remap failure" if "REMAP" in upper else "double-bit ECC errors"
+            return RuleHit(4.0, previous or 0.0, f"GPU {what}: {value:.0f}")
+        if rising:
+            return RuleHit(
+                1.5, previous or 0.0, f"GPU {metric} rose from {previous:.0f} to {value:.0f}"
+            )
+        return None
+
+    return check
+
+
+def rule_for(kind: SignalType, metric: str) -> RuleCheck | None:
+    if kind is SignalType.PTP_OFFSET:
+        return _ptp_offset
+    if kind is SignalType.PTP_CLOCK_STATE:
+        return _ptp_state
+    if kind is SignalType.TEMPERATURE and re.search("gpu|dcgm", metric, re.IGNORECASE):
+        return _gpu_temperature
+    if kind is SignalType.GPU_EVENT:
+        return _gpu_event(metric)
+    return None
+
+
+def apply_rule(
+    check: RuleCheck, values: np.ndarray, *, limit: float = PTP_OFFSET_LIMIT_NS
+) -> list[RuleHit | None]:
+    hits: list[RuleHit | None] = []
+    previous: float | None = None
+    for v in values:
+        value = float(v)
+        if not math.isfinite(value):
+            hits.append(None)
+            continue
+        hits.append(check(value, previous, limit))
+        previous = value
+    return hits

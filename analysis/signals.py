@@ -1,0 +1,95 @@
+"""Signal types and their detection defaults, chosen by metric name (or query) and unit.
+
+A bounded percentage, a counter's rate, a latency, a temperature and a PTP offset do not go
+wrong in the same ways, so each type has its own methods, sides and domain rules. Any query can
+override the choice (``methods=`` in ``analysis.detect``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aiops_desktop.models.enums import AnomalyMethod
+
+M = AnomalyMethod
+
+
+class SignalType(StrEnum):
+    PERCENT = "percent"
+    RATIO = "ratio"
+    COUNTER_RATE = "counter_rate"
+    LATENCY = "latency"
+    TEMPERATURE = "temperature"
+    PTP_OFFSET = "ptp_offset"
+    PTP_CLOCK_STATE = "ptp_clock_state"
+    GPU_EVENT = "gpu_event"
+    GAUGE = "gauge"
+
+
+@dataclass(frozen=True)
+class SignalProfile:
+    type: SignalType
+    methods: tuple[AnomalyMethod, ...]
+    upper_only: bool = False  # latencies and error rates: only "worse" is an anomaly
+    unit: str = ""
+
+
+PROFILES: dict[SignalType, SignalProfile] = {
+    SignalType.PERCENT: SignalProfile(SignalType.PERCENT, (M.MAD, M.LEVEL_SHIFT, M.ETS), unit="%"),
+    SignalType.RATIO: SignalProfile(SignalType.RATIO, (M.MAD, M.LEVEL_SHIFT, M.ETS)),
+    SignalType.COUNTER_RATE: SignalProfile(
+        SignalType.COUNTER_RATE, (M.MAD, M.IQR, M.LEVEL_SHIFT), unit="/s"
+    ),
+    SignalType.LATENCY: SignalProfile(
+        SignalType.LATENCY, (M.MAD, M.IQR, M.ETS), upper_only=True, unit="s"
+    ),
+    SignalType.TEMPERATURE: SignalProfile(
+        SignalType.TEMPERATURE, (M.DOMAIN_RULE, M.MAD, M.LEVEL_SHIFT), unit="C"
+    ),
+    SignalType.PTP_OFFSET: SignalProfile(SignalType.PTP_OFFSET, (M.DOMAIN_RULE, M.MAD), unit="ns"),
+    SignalType.PTP_CLOCK_STATE: SignalProfile(SignalType.PTP_CLOCK_STATE, (M.DOMAIN_RULE,)),
+    SignalType.GPU_EVENT: SignalProfile(SignalType.GPU_EVENT, (M.DOMAIN_RULE,)),
+    SignalType.GAUGE: SignalProfile(SignalType.GAUGE, (M.MAD, M.IQR, M.LEVEL_SHIFT, M.ETS, M.STL)),
+}
+
+_RULES: tuple[tuple[re.Pattern[str], SignalType], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), kind)
+    for pattern, kind in (
+        (r"openshift_ptp_clock_state|ptp.*clock_state", SignalType.PTP_CLOCK_STATE),
+        (r"openshift_ptp_(max_)?offset_ns|ptp.*offset", SignalType.PTP_OFFSET),
+        (r"DCGM_FI_DEV_(XID_ERRORS|ECC_\w+|ROW_REMAP_\w+|RETIRED_\w+)", SignalType.GPU_EVENT),
+        (r"temp|celsius", SignalType.TEMPERATURE),
+        (r"latency|duration|_seconds(_bucket)?\b|response_time|_ms\b", SignalType.LATENCY),
+        (r"\brate\(|\birate\(|\bincrease\(|_total\b", SignalType.COUNTER_RATE),
+        (r"percent|utili[sz]ation|_util\b|GPU_UTIL|\* *100", SignalType.PERCENT),
+        (r"ratio|fraction", SignalType.RATIO),
+    )
+)
+
+
+def classify(metric: str, unit: str | None = None) -> SignalType:
+    """The signal type of a metric name or PromQL query (and its unit, where known)."""
+    if unit:
+        by_unit = {
+            "%": SignalType.PERCENT,
+            "percent": SignalType.PERCENT,
+            "ratio": SignalType.RATIO,
+            "s": SignalType.LATENCY,
+            "seconds": SignalType.LATENCY,
+            "ms": SignalType.LATENCY,
+            "ns": SignalType.PTP_OFFSET,
+            "celsius": SignalType.TEMPERATURE,
+            "c": SignalType.TEMPERATURE,
+        }.get(unit.lower())
+        if by_unit is not None:
+            return by_unit
+    for pattern, kind in _RULES:
+        if pattern.search(metric):
+            return kind
+    return SignalType.GAUGE
+
+
+def profile_for(metric: str, unit: str | None = None) -> SignalProfile:
+    return PROFILES[classify(metric, unit)]

@@ -1,0 +1,132 @@
+"""Anomalies of one series: methods, sensitivity, episodes, types, domain rules, identity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
+from analysis.detect import SeriesInput, detect_anomalies
+from analysis.signals import SignalType, classify
+
+STEP = 15.0
+
+
+def noisy(n: int = 2880, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ts = 1_700_000_000 + np.arange(n) * STEP
+    return ts, 50 + rng.normal(0, 1, n)
+
+
+def series(metric: str, ts: np.ndarray, values: np.ndarray) -> SeriesInput:
+    return SeriesInput("east-1", metric, {"node": "worker-1"}, ts, values)
+
+
+@pytest.mark.parametrize(
+    ("metric", "kind"),
+    [
+        ("openshift_ptp_offset_ns", SignalType.PTP_OFFSET),
+        ("openshift_ptp_clock_state", SignalType.PTP_CLOCK_STATE),
+        ("DCGM_FI_DEV_GPU_TEMP", SignalType.TEMPERATURE),
+        ("DCGM_FI_DEV_XID_ERRORS", SignalType.GPU_EVENT),
+        ("sum by (cluster) (rate(container_cpu_usage_seconds_total[5m]))", SignalType.COUNTER_RATE),
+        ("histogram_quantile(0.99, apiserver_request_duration_seconds_bucket)", SignalType.LATENCY),
+        ("DCGM_FI_DEV_GPU_UTIL", SignalType.PERCENT),
+        ("node_memory_MemAvailable_bytes", SignalType.GAUGE),
+    ],
+)
+def test_signal_type_by_name(metric: str, kind: SignalType) -> None:
+    assert classify(metric) is kind
+
+
+def test_unit_overrides_the_name() -> None:
+    assert classify("whatever", unit="%") is SignalType.PERCENT
+
+
+def test_plain_noise_raises_nothing_at_the_default_sensitivity() -> None:
+    ts, values = noisy()
+    assert detect_anomalies(series("some_gauge", ts, values)) == []
+
+
+def test_a_spike_is_one_anomaly_with_its_values_and_reason() -> None:
+    ts, values = noisy()
+    values[2000:2003] += 30
+    found = detect_anomalies(series("some_gauge", ts, values))
+    assert len(found) == 1
+    a = found[0]
+    assert a.type is AnomalyType.SPIKE
+    assert a.severity is AnomalySeverity.HIGH
+    assert abs(a.timestamp.timestamp() - ts[2000]) <= 3 * STEP
+    assert a.actual == pytest.approx(80, abs=4)
+    assert a.expected == pytest.approx(50, abs=2)
+    assert a.deviation_pct == pytest.approx(60, abs=10)
+    assert "sigma above" in a.explanation and a.method.value in a.explanation
+    assert a.threshold == Sensitivity.MEDIUM.threshold and a.score / a.threshold > 3
+    assert 0 < a.confidence <= 1
+
+
+def test_a_drop_and_a_level_shift_are_told_apart() -> None:
+    ts, values = noisy(seed=2)
+    values[1000:1002] -= 30
+    values[2200:] += 8
+    found = detect_anomalies(series("some_gauge", ts, values))
+    kinds = {a.type for a in found}
+    assert AnomalyType.DROP in kinds
+    assert any(
+        a.type is AnomalyType.TREND_CHANGE and abs(a.started_at.timestamp() - ts[2200]) < 40 * STEP
+        for a in found
+    )
+
+
+def test_higher_sensitivity_finds_at_least_as_much() -> None:
+    ts, values = noisy(seed=3)
+    values[1500:1503] += 4.5  # about 4.5 sigma: LOW keeps quiet only if no method reaches 2x
+    counts = [
+        len(detect_anomalies(series("some_gauge", ts, values), sensitivity=s))
+        for s in (Sensitivity.LOW, Sensitivity.MEDIUM, Sensitivity.HIGH, Sensitivity.EXTREME)
+    ]
+    assert counts == sorted(counts)
+    assert counts[-1] > counts[0]
+
+
+def test_the_same_episode_keeps_its_identity_when_more_data_arrives() -> None:
+    ts, values = noisy(seed=4)
+    values[2000:2003] += 30
+    first = detect_anomalies(series("some_gauge", ts[:2200], values[:2200]))
+    again = detect_anomalies(series("some_gauge", ts, values))
+    assert [a.identity for a in first] == [a.identity for a in again][: len(first)]
+
+
+def test_ptp_rules_offset_band_faulty_port_and_clock_state() -> None:
+    ts = 1_700_000_000 + np.arange(60) * 1.0
+    offsets = np.full(60, 12.0)
+    offsets[30:33] = [150, -240, 160]
+    offsets[50] = 999999
+    found = detect_anomalies(series("openshift_ptp_offset_ns", ts, offsets))
+    rules = [a for a in found if a.method is AnomalyMethod.DOMAIN_RULE]
+    assert [a.type for a in rules] == [AnomalyType.THRESHOLD_BREACH] * 2
+    assert "-240 ns beyond +/-100 ns" in rules[0].explanation
+    assert "faulty" in rules[1].explanation and rules[1].severity is AnomalySeverity.HIGH
+    states = np.array([1.0] * 20 + [2.0] * 5 + [0.0] * 5 + [1.0] * 10)
+    found = detect_anomalies(series("openshift_ptp_clock_state", ts[:40], states))
+    assert len(found) == 1  # HOLDOVER then FREERUN: one episode, reported at its worst
+    assert "FREERUN" in found[0].explanation and found[0].expected == 1.0
+
+
+def test_gpu_rules_temperature_limits_and_xid() -> None:
+    ts = 1_700_000_000 + np.arange(40) * 5.0
+    temps = np.full(40, 60.0)
+    temps[10:12] = 74
+    temps[30:32] = 85
+    found = detect_anomalies(series("DCGM_FI_DEV_GPU_TEMP", ts, temps))
+    ruled = [a for a in found if a.method is AnomalyMethod.DOMAIN_RULE]
+    assert [a.severity for a in ruled] == [AnomalySeverity.MEDIUM, AnomalySeverity.HIGH]
+    xid = np.zeros(40)
+    xid[25:] = 79
+    found = detect_anomalies(series("DCGM_FI_DEV_XID_ERRORS", ts, xid))
+    assert len(found) == 1 and "XID 79" in found[0].explanation
+
+
+def test_too_few_points_is_no_answer_not_an_error() -> None:
+    ts, values = noisy(n=20)
+    assert detect_anomalies(series("some_gauge", ts, values)) == []
