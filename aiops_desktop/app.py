@@ -77,6 +77,7 @@ class DesktopApp:
         from ui.presenters.console import ConsolePresenter
         from ui.presenters.monitoring import (
             AlertsPresenter,
+            AnomaliesPresenter,
             DashboardPresenter,
             DiagnosticsPresenter,
             FleetPresenter,
@@ -91,6 +92,7 @@ class DesktopApp:
             alerts=AlertsPresenter(core),
             diagnostics=DiagnosticsPresenter(core),
             console=ConsolePresenter(core),
+            anomalies=AnomaliesPresenter(core),
         )
         self.window: MainWindow = MainWindow(self.presenter, theme, self.monitoring)
 
@@ -102,10 +104,12 @@ class DesktopApp:
             maintenance_loop(self.core.registry, self.core.series), name="cache-maintenance"
         )
         self.core.poller.start()
+        self.core.supervisor.spawn(self.core.anomalies.run_live(), name="anomaly-detection")
         for presenter in (
             self.monitoring.fleet,
             self.monitoring.alerts,
             self.monitoring.diagnostics,
+            self.monitoring.anomalies,
         ):
             presenter.start()
 
@@ -139,6 +143,7 @@ class DesktopApp:
             self.monitoring.alerts,
             self.monitoring.diagnostics,
             self.monitoring.dashboard,
+            self.monitoring.anomalies,
         ):
             presenter.stop()
         self.presenter.close()
@@ -155,6 +160,7 @@ VIEWS: dict[str, Callable[[DesktopApp], None]] = {
     "fleet": lambda app: app.window.show_view("fleet"),
     "alerts": lambda app: app.window.show_view("alerts"),
     "diagnostics": lambda app: app.window.show_view("diagnostics"),
+    "anomalies": lambda app: app.window.show_view("anomalies"),
     "console": lambda app: app.window.show_view("console"),
 }
 

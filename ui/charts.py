@@ -8,6 +8,7 @@ every series at the cursor, and a legend. Redraws come from the presenter's time
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
@@ -22,6 +23,14 @@ SERIES_COLOURS = (
     "#38bdf8", "#a78bfa", "#34d399", "#fbbf24", "#f472b6",
     "#60a5fa", "#f87171", "#2dd4bf", "#c084fc", "#facc15",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AnomalyMarker:
+    ts: float
+    value: float
+    level: str  # the theme's severity level: critical, warning, info
+    text: str
 
 
 def configure_pyqtgraph(theme: Theme) -> None:
@@ -40,6 +49,8 @@ class TimeSeriesChart(pg.PlotWidget):
         self._unit = unit
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._anomaly_item: pg.ScatterPlotItem | None = None
+        self.anomaly_markers: list[AnomalyMarker] = []
         self.setBackground(theme.color("panel"))
         plot = self.getPlotItem()
         plot.setClipToView(True)
@@ -98,6 +109,29 @@ class TimeSeriesChart(pg.PlotWidget):
         )  # fmt: skip
         self.getPlotItem().addItem(item)
         return item
+
+    def set_anomalies(self, markers: list[AnomalyMarker]) -> None:
+        """One marker per anomaly at its worst point, coloured by severity (replaces the last)."""
+        if self._anomaly_item is not None:
+            self.getPlotItem().removeItem(self._anomaly_item)
+            self._anomaly_item = None
+        self.anomaly_markers = list(markers)
+        if not markers:
+            return
+        item = pg.ScatterPlotItem(symbol="t", size=13, pen=pg.mkPen(self._theme.color("text")))
+        item.setData(
+            [
+                {
+                    "pos": (m.ts, m.value),
+                    "brush": pg.mkBrush(QColor(self._theme.severity(m.level))),
+                    "data": m.text,
+                }
+                for m in markers
+            ]
+        )
+        item.setToolTip("\n".join(m.text for m in markers[:10]))
+        self.getPlotItem().addItem(item)
+        self._anomaly_item = item
 
     def readout_at(self, x: float) -> list[tuple[str, float]]:
         """The value of each series at (or just before) time ``x``."""

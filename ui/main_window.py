@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -25,12 +26,14 @@ from ui.dialogs.import_kubeconfig import ImportKubeconfigDialog
 from ui.presenters.console import ConsolePresenter
 from ui.presenters.monitoring import (
     AlertsPresenter,
+    AnomaliesPresenter,
     DashboardPresenter,
     DiagnosticsPresenter,
     FleetPresenter,
 )
 from ui.presenters.registry import RegistryPresenter
 from ui.theme import Theme
+from ui.views.anomalies_view import AnomaliesView
 from ui.views.cluster_list import ClusterListView
 from ui.views.cluster_overview import ClusterOverviewView
 from ui.views.console_view import ConsoleView
@@ -49,9 +52,10 @@ class MonitoringPresenters:
     alerts: AlertsPresenter
     diagnostics: DiagnosticsPresenter
     console: ConsolePresenter
+    anomalies: AnomaliesPresenter
 
 
-NAV_VIEWS = ("Fleet", "Alerts", "Console", "Diagnostics")
+NAV_VIEWS = ("Fleet", "Alerts", "Anomalies", "Console", "Diagnostics")
 
 
 class MainWindow(QMainWindow):
@@ -135,6 +139,7 @@ class MainWindow(QMainWindow):
         self.dashboard = DashboardView(self._theme, DashboardPresenter.RANGES)
         m.dashboard.sig_panels.connect(self.dashboard.set_panels)
         m.dashboard.sig_panel_data.connect(self.dashboard.show_panel)
+        m.dashboard.sig_panel_anomalies.connect(self.dashboard.show_panel_anomalies)
         m.dashboard.sig_freshness.connect(self.dashboard.show_freshness)
         self.dashboard.sig_range_changed.connect(m.dashboard.set_range)
         self.dashboard.sig_pause_toggled.connect(m.dashboard.set_paused)
@@ -155,6 +160,10 @@ class MainWindow(QMainWindow):
         m.console.sig_error.connect(self.console.show_error)
         self.diagnostics = DiagnosticsView(self._theme)
         m.diagnostics.sig_rows.connect(self.diagnostics.show_rows)
+        self.anomalies = AnomaliesView(self._theme)
+        m.anomalies.sig_rows.connect(self.anomalies.show_rows)
+        self.anomalies.sig_filter_changed.connect(m.anomalies.set_filter)
+        self.anomalies.sig_open.connect(self.open_anomaly)
         for page in (
             self.empty_state,
             self.fleet,
@@ -162,6 +171,7 @@ class MainWindow(QMainWindow):
             self.alerts,
             self.console,
             self.diagnostics,
+            self.anomalies,
         ):
             self.stack.addWidget(page)
 
@@ -237,8 +247,12 @@ class MainWindow(QMainWindow):
             "alerts": self.alerts,
             "console": self.console,
             "diagnostics": self.diagnostics,
+            "anomalies": self.anomalies,
         }
         page = pages[name]
+        if page is self.anomalies:
+            self.anomalies.set_clusters(self._monitoring.anomalies.clusters())
+            self._monitoring.anomalies.refresh()
         if page is self.console:
             self.console.set_clusters(self._monitoring.console.cluster_names())
             self._monitoring.console.load_history()
@@ -252,6 +266,17 @@ class MainWindow(QMainWindow):
         self._monitoring.dashboard.show_cluster(name)
         self.stack.setCurrentWidget(self.cluster_page)
         self.cluster_page.setCurrentWidget(self.dashboard)
+
+    def open_anomaly(self, cluster: str, panel: str, at: float) -> None:
+        """Jump to the cluster's dashboard with a range wide enough to show ``at``."""
+        self.show_cluster(cluster)
+        age = time.time() - at
+        ranges = sorted(DashboardPresenter.RANGES.items(), key=lambda kv: kv[1])
+        label, _ = next(((k, v) for k, v in ranges if v >= age * 1.1), ranges[-1])
+        self.dashboard.select_range(label)
+        chart = self.dashboard.charts.get(panel)
+        if chart is not None:
+            self.dashboard.scroll_to(chart)
 
     def _on_cluster_list_selected(self, name: str) -> None:
         if self._clusters:

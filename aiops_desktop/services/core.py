@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 
 from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.anomalies import AnomalyService
 from aiops_desktop.services.bus import EventBus
 from aiops_desktop.services.catalog import Panel, load_catalog
 from aiops_desktop.services.connections import ClientPool
@@ -20,6 +21,7 @@ from aiops_desktop.services.registry import ClusterRegistry
 from aiops_desktop.services.supervisor import TaskSupervisor
 from aiops_desktop.settings import AppPaths, Settings
 from aiops_desktop.store import (
+    AnomalyRepository,
     ClusterRepository,
     Database,
     HealthRepository,
@@ -47,6 +49,7 @@ class Core:
     queries: MultiClusterQuery
     poller: Poller
     console: QueryConsole
+    anomalies: AnomalyService
     notices: list[str] = field(default_factory=list)
 
     @classmethod
@@ -101,6 +104,9 @@ class Core:
             queries=queries,
             poller=poller,
             console=QueryConsole(registry, queries, QueryRepository(db)),
+            anomalies=AnomalyService(
+                AnomalyRepository(db), bus, live=live, series=series, catalog=catalog
+            ),
         )
         if db.recovered is not None:
             core.notices.append(str(db.recovered))
@@ -114,4 +120,5 @@ class Core:
         self.close()
 
     def close(self) -> None:
+        self.anomalies.close()
         self.db.close()

@@ -1,5 +1,6 @@
 """Layer 2: the SQLite cache (sqlite-utils): one file, WAL, migrations, one writer thread."""
 
+from aiops_desktop.store.anomalies import AnomalyFilter, AnomalyRepository
 from aiops_desktop.store.clusters import ClusterRepository
 from aiops_desktop.store.database import Database
 from aiops_desktop.store.errors import (
@@ -15,6 +16,8 @@ from aiops_desktop.store.series import SeriesBatch, SeriesData, SeriesStore
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AnomalyFilter",
+    "AnomalyRepository",
     "ClusterRepository",
     "Database",
     "HealthRepository",

@@ -96,7 +96,28 @@ CREATE TABLE saved_queries (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[Migration, ...] = (_V1_REGISTRY, _V2_SERIES, _V3_META, _V4_QUERIES)
+_V5_ANOMALIES = """
+CREATE TABLE anomalies (
+    identity TEXT PRIMARY KEY,          -- cluster|metric|labels|episode start: found once
+    cluster TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    type TEXT NOT NULL,
+    at REAL NOT NULL,                   -- epoch seconds of the worst point
+    score REAL NOT NULL,
+    body TEXT NOT NULL                  -- the Anomaly model as JSON
+) WITHOUT ROWID;
+CREATE INDEX anomalies_by_time ON anomalies (at);
+CREATE INDEX anomalies_by_cluster ON anomalies (cluster, at);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _V1_REGISTRY,
+    _V2_SERIES,
+    _V3_META,
+    _V4_QUERIES,
+    _V5_ANOMALIES,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -15,12 +15,24 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from aiops_desktop.models import AlertSeverity, ClusterKind, EndpointKind, utcnow
+from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
+from aiops_desktop.models.intelligence import Anomaly
 from aiops_desktop.services.alerts import AlertGroup, GroupBy, group_alerts
+from aiops_desktop.services.anomalies import ANOMALIES_FOUND
 from aiops_desktop.services.catalog import Panel
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.poller import Source, SourceStatus
+from aiops_desktop.store import AnomalyFilter
+from ui.charts import AnomalyMarker
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
+
+#: anomaly severity -> the theme's severity palette (resources/theme.json "severity")
+SEVERITY_LEVELS = {
+    AnomalySeverity.HIGH: "critical",
+    AnomalySeverity.MEDIUM: "warning",
+    AnomalySeverity.LOW: "info",
+}
 
 
 def age_text(seconds: float | None) -> str:
@@ -182,11 +194,13 @@ class DashboardPresenter(QObject):
 
     sig_panels(list[Panel]): the panels of the catalog (once per cluster shown).
     sig_panel_data(str, dict): one panel's series, legend -> (timestamps, values).
+    sig_panel_anomalies(str, list): one panel's anomaly markers (list[AnomalyMarker]).
     sig_freshness(str, bool): how old the cluster's metrics are, and whether they are stale.
     """
 
     sig_panels = Signal(list)
     sig_panel_data = Signal(str, dict)
+    sig_panel_anomalies = Signal(str, list)
     sig_freshness = Signal(str, bool)
 
     RANGES: ClassVar[dict[str, int]] = {"15 min": 900, "1 h": 3600, "6 h": 21600}
@@ -206,6 +220,27 @@ class DashboardPresenter(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(redraw_ms)
         self._timer.timeout.connect(self._on_timer_timeout)
+        self._unsubscribe = core.bus.subscribe(ANOMALIES_FOUND, self._on_anomalies_found)
+
+    def _on_anomalies_found(self, anomalies: list[Anomaly]) -> None:
+        for a in anomalies:
+            if a.cluster == self.cluster:
+                self._drawn_panels.pop(a.metric, None)
+                self._drawn_version = -1
+
+    def panel_anomalies(self, panel: Panel) -> list[AnomalyMarker]:
+        assert self.cluster is not None
+        cutoff = utcnow().timestamp() - self.range_s
+        return [
+            AnomalyMarker(
+                a.timestamp.timestamp(),
+                a.actual,
+                SEVERITY_LEVELS[a.severity],
+                f"{a.timestamp:%H:%M:%S} {a.severity.value} {a.type.value}: {a.explanation}",
+            )
+            for a in self._core.anomalies.for_panel(self.cluster, panel.id)
+            if a.timestamp.timestamp() >= cutoff
+        ]
 
     @property
     def panels(self) -> list[Panel]:
@@ -222,6 +257,7 @@ class DashboardPresenter(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+        self._unsubscribe()
 
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
@@ -265,6 +301,7 @@ class DashboardPresenter(QObject):
         for panel, version in pending[:budget]:
             self._drawn_panels[panel.id] = version
             self.sig_panel_data.emit(panel.id, self.panel_series(panel))
+            self.sig_panel_anomalies.emit(panel.id, self.panel_anomalies(panel))
         self._emit_freshness()
 
     def _emit_freshness(self) -> None:
@@ -346,3 +383,36 @@ __all__ = [
     "FleetPresenter",
     "TileModel",
 ]
+
+
+class AnomaliesPresenter(TimedPresenter):
+    """Signals: sig_rows(list[Anomaly]) every few seconds and when new ones are found,
+    filtered by cluster, severity and type."""
+
+    sig_rows = Signal(list)
+
+    def __init__(self, core: Core, interval_ms: int = 5000, parent: QObject | None = None) -> None:
+        super().__init__(core, interval_ms, parent)
+        self.filter = AnomalyFilter(limit=500)
+        self._unsubscribe = core.bus.subscribe(ANOMALIES_FOUND, lambda _found: self.refresh())
+
+    def set_filter(
+        self, cluster: str | None, severity: AnomalySeverity | None, kind: AnomalyType | None
+    ) -> None:
+        self.filter = AnomalyFilter(
+            clusters=(cluster,) if cluster else (),
+            severities=(severity,) if severity else (),
+            types=(kind,) if kind else (),
+            limit=500,
+        )
+        self.refresh()
+
+    def clusters(self) -> list[str]:
+        return [c.name for c in self._core.registry.clusters()]
+
+    def stop(self) -> None:
+        super().stop()
+        self._unsubscribe()
+
+    def refresh(self) -> None:
+        self.sig_rows.emit(self._core.anomalies.repo.list(self.filter))

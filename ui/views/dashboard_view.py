@@ -49,7 +49,7 @@ class DashboardView(QWidget):
         self.pause.toggled.connect(self._on_pause_toggled)
         bar.addWidget(self.pause)
         layout.addLayout(bar)
-        scroll = QScrollArea()
+        self.scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         inner = QWidget()
         self.grid = QGridLayout(inner)
@@ -73,6 +73,17 @@ class DashboardView(QWidget):
         chart = self.charts.get(panel_id)
         if chart is not None:
             chart.set_series(series)
+
+    def show_panel_anomalies(self, panel_id: str, markers: list) -> None:  # type: ignore[type-arg]
+        chart = self.charts.get(panel_id)
+        if chart is not None:
+            chart.set_anomalies(markers)
+
+    def select_range(self, label: str) -> None:
+        self.range.setCurrentText(label)
+
+    def scroll_to(self, chart: QWidget) -> None:
+        self.scroll.ensureWidgetVisible(chart)
 
     def show_freshness(self, text: str, stale: bool) -> None:
         self.freshness.setText(text)

@@ -1,0 +1,85 @@
+"""Anomalies found by the detectors: stored once per episode, listed by cluster, severity, type."""
+
+from __future__ import annotations
+
+import sqlite3
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
+from aiops_desktop.models.intelligence import Anomaly
+from aiops_desktop.store.database import Database
+
+
+@dataclass(frozen=True)
+class AnomalyFilter:
+    clusters: tuple[str, ...] = ()
+    severities: tuple[AnomalySeverity, ...] = ()
+    types: tuple[AnomalyType, ...] = ()
+    metric: str | None = None
+    since: float | None = None  # epoch seconds
+    until: float | None = None
+    limit: int = 1000
+
+
+class AnomalyRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def save(self, anomalies: list[Anomaly]) -> Future[set[str]]:
+        """Insert new episodes; a known one is updated only when found worse. Returns the
+        identities that were new."""
+        rows = [
+            (a.identity, a.cluster, a.metric, a.severity.value, a.type.value,
+             a.timestamp.timestamp(), a.score, a.model_dump_json())
+            for a in anomalies
+        ]  # fmt: skip
+
+        def op(conn: sqlite3.Connection) -> set[str]:
+            new = set()
+            for row in rows:
+                cur = conn.execute("INSERT OR IGNORE INTO anomalies VALUES (?,?,?,?,?,?,?,?)", row)
+                if cur.rowcount:
+                    new.add(row[0])
+                    continue
+                conn.execute(
+                    "UPDATE anomalies SET severity=?, type=?, at=?, score=?, body=?"
+                    " WHERE identity=? AND score < ?",
+                    (row[3], row[4], row[5], row[6], row[7], row[0], row[6]),
+                )
+            return new
+
+        return self._db.write(op)
+
+    def list(self, flt: AnomalyFilter | None = None) -> list[Anomaly]:
+        flt = flt or AnomalyFilter()
+        where, params = ["1=1"], []
+        for column, values in (
+            ("cluster", flt.clusters),
+            ("severity", tuple(s.value for s in flt.severities)),
+            ("type", tuple(t.value for t in flt.types)),
+        ):
+            if values:
+                where.append(f"{column} IN ({','.join('?' * len(values))})")
+                params += list(values)
+        if flt.metric:
+            where.append("metric = ?")
+            params.append(flt.metric)
+        if flt.since is not None:
+            where.append("at >= ?")
+            params.append(flt.since)
+        if flt.until is not None:
+            where.append("at <= ?")
+            params.append(flt.until)
+        rows = self._db.reader().execute(
+            # only "?" placeholders and fixed column names are formatted in: no value is
+            f"SELECT body FROM anomalies WHERE {' AND '.join(where)} ORDER BY at DESC LIMIT ?",  # noqa: S608
+            [*params, flt.limit],
+        )
+        return [Anomaly.model_validate_json(r[0]) for r in rows]
+
+    def purge_before(self, epoch_s: float) -> Future[int]:
+        def op(conn: sqlite3.Connection) -> int:
+            return conn.execute("DELETE FROM anomalies WHERE at < ?", (epoch_s,)).rowcount
+
+        return self._db.write(op)

@@ -1,0 +1,100 @@
+"""The anomalies view: every stored anomaly, filtered by cluster, severity and type; a double
+click jumps to the cluster's chart of that panel around that time."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTableWidgetItem, QVBoxLayout, QWidget
+
+from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
+from aiops_desktop.models.intelligence import Anomaly
+from ui.presenters.monitoring import SEVERITY_LEVELS
+from ui.theme import Theme
+from ui.views.tables import make_table
+
+ALL = "All"
+
+
+class AnomaliesView(QWidget):
+    """Signals: sig_filter_changed(cluster|None, severity|None, type|None);
+    sig_open(cluster, panel, epoch seconds)."""
+
+    sig_filter_changed = Signal(object, object, object)
+    sig_open = Signal(str, str, float)
+    HEADERS = ("Time (UTC)", "Cluster", "Severity", "Type", "Panel", "Series", "Method", "Why")
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        self._rows: list[Anomaly] = []
+        layout = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self.title = QLabel("Anomalies")
+        self.title.setProperty("role", "title")
+        bar.addWidget(self.title, 1)
+        self.cluster = QComboBox()
+        self.cluster.addItem(ALL)
+        self.severity = QComboBox()
+        self.severity.addItems([ALL, *(s.value for s in AnomalySeverity)])
+        self.kind = QComboBox()
+        self.kind.addItems([ALL, *(t.value for t in AnomalyType)])
+        for label, combo in (
+            ("Cluster", self.cluster),
+            ("Severity", self.severity),
+            ("Type", self.kind),
+        ):
+            bar.addWidget(QLabel(label))
+            bar.addWidget(combo)
+            combo.currentTextChanged.connect(self._on_filter_changed)
+        layout.addLayout(bar)
+        self.table = make_table(list(self.HEADERS))
+        self.table.cellDoubleClicked.connect(self._on_double_clicked)
+        layout.addWidget(self.table, 1)
+
+    def set_clusters(self, names: list[str]) -> None:
+        current = self.cluster.currentText()
+        self.cluster.blockSignals(True)
+        self.cluster.clear()
+        self.cluster.addItems([ALL, *names])
+        self.cluster.setCurrentText(current if current in names else ALL)
+        self.cluster.blockSignals(False)
+
+    def show_rows(self, anomalies: list[Anomaly]) -> None:
+        self._rows = list(anomalies)
+        self.table.setRowCount(len(anomalies))
+        for row, a in enumerate(anomalies):
+            series = ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items())) or "—"
+            cells = [
+                a.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+                a.cluster,
+                a.severity.value,
+                a.type.value,
+                a.metric,
+                series,
+                a.method.value,
+                a.explanation,
+            ]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col == 2:
+                    item.setForeground(QColor(self._theme.severity(SEVERITY_LEVELS[a.severity])))
+                item.setData(Qt.ItemDataRole.ToolTipRole, a.explanation)
+                self.table.setItem(row, col, item)
+        high = sum(1 for a in anomalies if a.severity is AnomalySeverity.HIGH)
+        self.title.setText(f"Anomalies · {len(anomalies)} shown, {high} HIGH")
+
+    def _on_filter_changed(self, _text: str) -> None:
+        def pick(combo: QComboBox) -> str | None:
+            return None if combo.currentText() == ALL else combo.currentText()
+
+        severity, kind = pick(self.severity), pick(self.kind)
+        self.sig_filter_changed.emit(
+            pick(self.cluster),
+            AnomalySeverity(severity) if severity else None,
+            AnomalyType(kind) if kind else None,
+        )
+
+    def _on_double_clicked(self, row: int, _col: int) -> None:
+        a = self._rows[row]
+        self.sig_open.emit(a.cluster, a.metric, a.timestamp.timestamp())
