@@ -30,6 +30,8 @@ from aiops_desktop.models import (
     Platform,
     QueryStatus,
 )
+from aiops_desktop.models.enums import Sensitivity
+from aiops_desktop.models.intelligence import ANOMALY_LOOKBACK
 from aiops_desktop.secrets import SecretsError
 from aiops_desktop.services.alerts import GroupBy, group_alerts
 from aiops_desktop.services.console import ConsoleRequest
@@ -45,6 +47,7 @@ from aiops_desktop.services.registry import (
 )
 from aiops_desktop.settings import resolve_paths
 from aiops_desktop.store import StoreError
+from analysis.detect import SeriesInput
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_NOT_FOUND, EXIT_EXISTS = 0, 1, 2, 3, 4, 5
 log = logging.getLogger("aiops.cli")
@@ -118,6 +121,27 @@ def _add_data_commands(sub: Any) -> None:
 
     fleet = sub.add_parser("fleet", help="state, health and freshness of every cluster (one poll)")
     fleet.add_argument("--json", action="store_true")
+
+    analyse = sub.add_parser(
+        "analyse", help="find anomalies in a PromQL's series over a lookback (no LLM)"
+    )
+    analyse.add_argument("--query", required=True, metavar="PROMQL")
+    analyse.add_argument(
+        "--clusters", help="comma-separated names (default: every cluster with metrics)"
+    )
+    analyse.add_argument("--since", type=_duration, default=ANOMALY_LOOKBACK, metavar="DURATION")
+    analyse.add_argument(
+        "--step", type=_duration, metavar="DURATION", help="default: about 2,000 points"
+    )
+    analyse.add_argument(
+        "--sensitivity",
+        type=_enum_arg(Sensitivity),
+        default=Sensitivity.MEDIUM,
+        help="low (3.0), medium (2.5, default), high (2.0), extreme (1.5)",
+    )
+    analyse.add_argument("--unit", help="override the signal type by unit (%%, s, ns, celsius)")
+    analyse.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
+    analyse.add_argument("--json", action="store_true")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -469,7 +493,62 @@ async def _fleet(core: Core, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_PARTIAL if down and len(down) < len(rows) else (EXIT_ERROR if down else EXIT_OK)
 
 
-_COMMANDS = {"query": _query, "alerts": _alerts, "fleet": _fleet}
+async def _analyse(core: Core, args: argparse.Namespace, out: TextIO) -> int:
+    if not _chosen_clusters(core, args.clusters):
+        raise CliError("no cluster with a Prometheus endpoint is registered", EXIT_NOT_FOUND)
+    since = int(args.since.total_seconds())
+    step = int(args.step.total_seconds()) if args.step else max(15, since // 2000)
+    request = ConsoleRequest(
+        promql=args.query,
+        clusters=[n.strip() for n in (args.clusters or "").split(",") if n.strip()],
+        range_s=since,
+        step_s=max(1, step),
+        aggregation=Aggregation.MERGE,
+        timeout_s=args.timeout,
+    )
+    answer = await core.console.run(request)
+    for failed in answer.failures:
+        sys.stderr.write(
+            f"{answer.status.value}: {failed.cluster}: {failed.reason}: {failed.error}\n"
+        )
+    if answer.status is QueryStatus.ERROR:
+        return EXIT_ERROR
+    inputs = [
+        SeriesInput(
+            t.cluster,
+            args.query,
+            {k: v for k, v in t.series.labels.items() if k != "__name__"},
+            t.series.timestamps,
+            t.series.values,
+        )
+        for t in answer.series
+    ]
+    found = await core.anomalies.analyse(inputs, sensitivity=args.sensitivity, unit=args.unit)
+    found.sort(key=lambda a: a.timestamp)
+    if args.json:
+        out.write(
+            json.dumps(
+                {
+                    "query": args.query,
+                    "sensitivity": args.sensitivity.value,
+                    "series": len(inputs),
+                    "anomalies": [a.model_dump(mode="json") for a in found],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    else:
+        out.write(f"{len(found)} anomalies in {len(inputs)} series over {args.since}\n")
+        for a in found:
+            out.write(
+                f"{a.timestamp:%Y-%m-%d %H:%M:%S}  {a.cluster:<14} {a.severity.value:<6} "
+                f"{a.type.value:<16} {_labels_text(a.labels)}  {a.explanation}\n"
+            )
+    return EXIT_PARTIAL if answer.status is QueryStatus.PARTIAL else EXIT_OK
+
+
+_COMMANDS = {"query": _query, "alerts": _alerts, "fleet": _fleet, "analyse": _analyse}
 
 
 async def _loaded(core: Core, command: Any, args: argparse.Namespace, out: TextIO) -> int:

@@ -48,6 +48,7 @@ class _Breach:
     expected: float
     agreeing: int
     reason: str | None = None
+    methods: frozenset[AnomalyMethod] = frozenset()
 
 
 def _episodes(breaches: list[_Breach]) -> list[list[_Breach]]:
@@ -79,6 +80,7 @@ def _statistical_breaches(
     for i in range(n):
         best: _Breach | None = None
         agreeing = 0
+        seen: set[AnomalyMethod] = set()
         for r in results:
             score = float(r.scores[i])
             if not math.isfinite(score) or abs(score) < threshold:
@@ -86,12 +88,14 @@ def _statistical_breaches(
             if profile.upper_only and score < 0:
                 continue
             agreeing += 1
+            seen.add(r.method)
             ratio = abs(score) / threshold
             if best is None or ratio > best.ratio:
                 best = _Breach(i, ratio, r.method, score, float(r.expected[i]), 0)
         # most methods must agree (or one be sure), and ``_believed`` asks more of the episode
         if best is not None and (2 * agreeing > len(results) or best.ratio >= STRONG):
             best.agreeing = agreeing
+            best.methods = frozenset(seen)
             breaches.append(best)
     return breaches
 
@@ -107,7 +111,7 @@ def _rule_breaches(hits: Sequence[RuleHit | None]) -> list[_Breach]:
 def _type(episode: list[_Breach], peak: _Breach, actual: float) -> AnomalyType:
     if peak.method is AnomalyMethod.DOMAIN_RULE:
         return AnomalyType.THRESHOLD_BREACH
-    shifted = any(b.method is AnomalyMethod.LEVEL_SHIFT for b in episode)
+    shifted = any(AnomalyMethod.LEVEL_SHIFT in b.methods for b in episode)
     if peak.method is AnomalyMethod.LEVEL_SHIFT or (shifted and len(episode) >= LONG_EPISODE):
         return AnomalyType.TREND_CHANGE
     if peak.method in SEASONAL and math.isfinite(peak.expected):

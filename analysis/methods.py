@@ -249,7 +249,12 @@ def stl(ts: np.ndarray, values: np.ndarray) -> MethodResult:
             median = float(np.median(history))
             return np.full(horizon, median), history - median
         trend, seasonal, period = decompose(history, periods)
-        forecast = trend[-1] + np.resize(seasonal[-period:], horizon)
+        # the season carried forward is the median of each phase over the cycles held, so an
+        # anomaly one cycle ago does not come back as an "expected" value (an echo)
+        cycles = max(1, history.size // period)
+        detrended = (history - trend)[-cycles * period :].reshape(cycles, period)
+        profile = np.median(detrended, axis=0)
+        forecast = trend[-1] + np.resize(profile, horizon)
         return forecast, history - trend - seasonal
 
     return _blocked_model(AnomalyMethod.STL, ts, values, fit)

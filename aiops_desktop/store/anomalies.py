@@ -53,7 +53,8 @@ class AnomalyRepository:
 
     def list(self, flt: AnomalyFilter | None = None) -> list[Anomaly]:
         flt = flt or AnomalyFilter()
-        where, params = ["1=1"], []
+        where: list[str] = ["1=1"]
+        params: list[object] = []
         for column, values in (
             ("cluster", flt.clusters),
             ("severity", tuple(s.value for s in flt.severities)),

@@ -91,7 +91,7 @@ class ContextNoveltyDetector:
                 if n < order:
                     missing += 1
                     continue
-                feature = (
+                feature: tuple[object, ...] = (
                     order,
                     r,
                     tuple(history[n - order + i][r] for i in range(order)),
@@ -104,7 +104,7 @@ class ContextNoveltyDetector:
         for r, by_hour in enumerate(self._hour_bins):
             if by_hour:
                 total += 1
-                feature = ("hour", r, hour, symbol[r])
+                feature = ("hour", r, hour, symbol[r])  # same tuple[object, ...] set
                 if feature not in self._seen:
                     missing += 1
                     self._seen.add(feature)

@@ -1,0 +1,106 @@
+"""`aiops-desktop analyse` against a real Prometheus holding a series with a known anomaly."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aiops_desktop.settings import resolve_paths
+from tests.qtfree.cli_runner import run_cli
+from tests.servers.prometheus import RunningPrometheus, openmetrics, start_prometheus
+
+pytestmark = pytest.mark.integration
+
+STEP_S = 15
+COUNT = 1440  # six hours
+SPIKE_AT = 1200
+NOISE = np.random.default_rng(7).normal(0, 1.0, COUNT)
+
+
+def queue_depth(i: int) -> float:
+    return round(float(40 + NOISE[i] + (35 if SPIKE_AT <= i < SPIKE_AT + 3 else 0)), 3)
+
+
+def ptp_offset(i: int) -> float:
+    return float(250 if i in (700, 701) else 10 + int(NOISE[i] * 5))
+
+
+@pytest.fixture(scope="module")
+def incident_prometheus(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[RunningPrometheus, int]]:
+    start = int(time.time()) // STEP_S * STEP_S - COUNT * STEP_S
+    text = openmetrics(
+        [
+            ("app_queue_depth", {"service": "checkout"}, queue_depth),
+            ("openshift_ptp_offset_ns", {"node": "du-1", "iface": "ens1f0"}, ptp_offset),
+        ],
+        start,
+        COUNT,
+        STEP_S,
+    )
+    server = start_prometheus(tmp_path_factory.mktemp("prom-incident"), text)
+    try:
+        yield server, start
+    finally:
+        server.stop()
+
+
+def test_analyse_finds_the_spike_once_and_the_ptp_breach(
+    tmp_path: Path, secret_service, incident_prometheus
+) -> None:  # type: ignore[no-untyped-def]
+    server, start = incident_prometheus
+    env = dict(secret_service.env)
+    home = tmp_path / "home"
+    added = run_cli(home, env, "clusters", "add", "east-1", "--prometheus-url", server.url)
+    assert added.returncode == 0, added.stderr
+    args = ("analyse", "--clusters", "east-1", "--query", "app_queue_depth", "--since", "6h")
+    first = run_cli(home, env, *args, "--json")
+    assert first.returncode == 0, first.stderr
+    doc = json.loads(first.stdout)
+    assert doc["series"] == 1 and doc["sensitivity"] == "MEDIUM"
+    assert len(doc["anomalies"]) == 1, [a["explanation"] for a in doc["anomalies"]]
+    [spike] = doc["anomalies"]
+    assert spike["type"] == "SPIKE" and spike["severity"] == "HIGH"
+    assert spike["labels"] == {"service": "checkout"} and spike["cluster"] == "east-1"
+    at = time.mktime(time.strptime(spike["timestamp"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    assert abs(at - (start + SPIKE_AT * STEP_S)) <= 3 * STEP_S
+    assert spike["actual"] == pytest.approx(75, abs=4)
+    assert spike["expected"] == pytest.approx(40, abs=2)
+
+    again = run_cli(home, env, *args)  # the table, and the same episode is not stored twice
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("1 anomalies in 1 series")
+    assert "SPIKE" in again.stdout and 'service="checkout"' in again.stdout
+    with closing(sqlite3.connect(resolve_paths(home).db_path)) as db:
+        assert db.execute("SELECT COUNT(*) FROM anomalies").fetchone()[0] == 1
+
+    ptp = run_cli(
+        home, env, "analyse", "--clusters", "east-1", "--query", "openshift_ptp_offset_ns",
+        "--since", "6h", "--json",
+    )  # fmt: skip
+    assert ptp.returncode == 0, ptp.stderr
+    breaches = [a for a in json.loads(ptp.stdout)["anomalies"] if a["method"] == "DOMAIN_RULE"]
+    assert len(breaches) == 1
+    assert (
+        breaches[0]["type"] == "THRESHOLD_BREACH" and "250 ns beyond" in breaches[0]["explanation"]
+    )
+
+
+def test_analyse_says_what_is_wrong(tmp_path: Path, secret_service, incident_prometheus) -> None:  # type: ignore[no-untyped-def]
+    server, _ = incident_prometheus
+    env = dict(secret_service.env)
+    home = tmp_path / "home"
+    run_cli(home, env, "clusters", "add", "east-1", "--prometheus-url", server.url)
+    bad = run_cli(home, env, "analyse", "--clusters", "east-1", "--query", "rate(", "--since", "1h")
+    assert bad.returncode == 1
+    assert "parse error" in bad.stderr
+    wrong = run_cli(home, env, "analyse", "--query", "up", "--sensitivity", "paranoid")
+    assert wrong.returncode == 2 and "choose one of LOW, MEDIUM, HIGH, EXTREME" in wrong.stderr

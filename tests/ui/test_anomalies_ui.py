@@ -1,0 +1,52 @@
+"""Anomalies in the window: a known spike in a polled series becomes a marker on its chart and
+a row of the anomalies view; a double click jumps to the chart."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from aiops_desktop.app import DesktopApp
+from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
+from tests.ui.conftest import run_coro, run_until
+
+SPIKE = 200
+
+
+def test_a_known_spike_is_marked_on_its_chart_and_listed(desktop: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
+    core = desktop.core
+    panel = core.catalog[0]
+    now = time.time() // 15 * 15
+    ts = now - 15 * np.arange(239, -1, -1, dtype=float)
+    values = 40 + np.random.default_rng(3).normal(0, 1, ts.size)
+    values[SPIKE : SPIKE + 2] += 30
+    core.live.append("east-1", panel.id, {"instance": "node-0"}, ts, values)
+
+    found = run_coro(qtbot, core.anomalies.analyse_live(force=True))
+    assert found == 1
+
+    window = desktop.window
+    window.show_cluster("east-1")
+    chart = window.dashboard.charts[panel.id]
+    run_until(qtbot, lambda: len(chart.anomaly_markers) == 1)
+    [marker] = chart.anomaly_markers
+    assert abs(marker.ts - ts[SPIKE]) <= 15 and marker.value > 65
+    assert marker.level == "critical" and "sigma above" in marker.text
+    assert chart._anomaly_item is not None and len(chart._anomaly_item.points()) == 1
+
+    window.show_view("anomalies")
+    view = window.anomalies
+    run_until(qtbot, lambda: view.table.rowCount() == 1)
+    assert view.table.item(0, 1).text() == "east-1"
+    assert view.table.item(0, 2).text() == AnomalySeverity.HIGH.value
+    assert view.table.item(0, 3).text() == AnomalyType.SPIKE.value
+    assert view.table.item(0, 4).text() == panel.id
+    view.severity.setCurrentText("LOW")  # the filter reaches the store
+    run_until(qtbot, lambda: view.table.rowCount() == 0)
+    view.severity.setCurrentText("All")
+    run_until(qtbot, lambda: view.table.rowCount() == 1)
+
+    view.table.cellDoubleClicked.emit(0, 0)
+    assert window.stack.currentWidget() is window.cluster_page
+    assert window.dashboard.range.currentText() == "15 min"
