@@ -143,24 +143,28 @@ def _quiet() -> Iterator[None]:
         yield
 
 
+def _blocks(ts: np.ndarray, values: np.ndarray) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(block start, block end, trailing history): a model is fitted on four hours' points
+    before each block of an hour and judges that block."""
+    window = window_points(ts)
+    train = 4 * window
+    n = values.size
+    for block_start in range(max(ANOMALY_MIN_POINTS * 2, min(train, n // 2)), n, window):
+        history = values[max(0, block_start - train) : block_start]
+        if history.size >= 2 * ANOMALY_MIN_POINTS and np.all(np.isfinite(history)):
+            yield block_start, min(n, block_start + window), history
+
+
 def _blocked_model(
     method: AnomalyMethod,
     ts: np.ndarray,
     values: np.ndarray,
     fit: Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]],
 ) -> MethodResult:
-    """Refit on a trailing window of four hours' points, judge the next hour's block."""
-    window = window_points(ts)
-    train = 4 * window
-    n = values.size
-    scores = np.full(n, np.nan)
-    expected = np.full(n, np.nan)
-    start = max(ANOMALY_MIN_POINTS * 2, min(train, n // 2))
-    for block_start in range(start, n, window):
-        block_end = min(n, block_start + window)
-        history = values[max(0, block_start - train) : block_start]
-        if history.size < 2 * ANOMALY_MIN_POINTS or not np.all(np.isfinite(history)):
-            continue
+    """Refit on the trailing history of each block, judge the block against the forecast."""
+    scores = np.full(values.size, np.nan)
+    expected = np.full(values.size, np.nan)
+    for block_start, block_end, history in _blocks(ts, values):
         predicted, residuals = fit(history, block_end - block_start)
         sigma = _spread(residuals[np.isfinite(residuals)])
         for j, i in enumerate(range(block_start, block_end)):
@@ -174,18 +178,11 @@ def ets(ts: np.ndarray, values: np.ndarray) -> MethodResult:
     are fitted on the trailing window, then each point is judged against its one-step-ahead
     forecast and the level and trend are carried on with the actual value. Seasonality is the
     STL method's job."""
-    window = window_points(ts)
-    train = 4 * window
-    n = values.size
-    scores = np.full(n, np.nan)
-    expected = np.full(n, np.nan)
-    start = max(ANOMALY_MIN_POINTS * 2, min(train, n // 2))
-    for block_start in range(start, n, window):
-        history = values[max(0, block_start - train) : block_start]
-        if history.size < 2 * ANOMALY_MIN_POINTS or not np.all(np.isfinite(history)):
-            continue
-        from statsmodels.tsa.holtwinters import ExponentialSmoothing
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
+    scores = np.full(values.size, np.nan)
+    expected = np.full(values.size, np.nan)
+    for block_start, block_end, history in _blocks(ts, values):
         with _quiet():
             fitted = ExponentialSmoothing(
                 history, trend="add", damped_trend=True, initialization_method="estimated"
@@ -194,7 +191,7 @@ def ets(ts: np.ndarray, values: np.ndarray) -> MethodResult:
         alpha, beta, phi = p["smoothing_level"], p["smoothing_trend"], p["damping_trend"]
         level, trend = float(fitted.level[-1]), float(fitted.trend[-1])
         sigma = _spread(np.asarray(fitted.resid))
-        for i in range(block_start, min(n, block_start + window)):
+        for i in range(block_start, block_end):
             forecast = level + phi * trend
             x = float(values[i])
             if not math.isfinite(x):
