@@ -18,11 +18,10 @@ from aiops_desktop.models import AlertSeverity, ClusterKind, EndpointKind, utcno
 from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
 from aiops_desktop.models.intelligence import Anomaly
 from aiops_desktop.services.alerts import AlertGroup, GroupBy, group_alerts
-from aiops_desktop.services.anomalies import ANOMALIES_FOUND
+from aiops_desktop.services.anomalies import ANOMALIES_FOUND, AnomalyFilter
 from aiops_desktop.services.catalog import Panel
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.poller import Source, SourceStatus
-from aiops_desktop.store import AnomalyFilter
 from ui.charts import AnomalyMarker
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
