@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -23,3 +24,10 @@ def run_batch(
         dtype=np.float64,
         count=len(values),
     )
+
+
+def log_tail_score(z: float, floor: float) -> float:
+    """Numenta's anomaly likelihood on a log scale: the Gaussian tail P(X > z), where a tail of
+    ``floor`` (or less) scores 1.0 and a tail of 1 scores 0."""
+    tail = 0.5 * math.erfc(z / math.sqrt(2.0))
+    return min(1.0, math.log(tail + floor) / math.log(floor))

@@ -25,12 +25,9 @@ from collections import deque
 
 import numpy as np
 
+from analysis.detectors.base import log_tail_score
+
 ESTIMATE_EVERY = 100
-
-
-def _tail(z: float) -> float:
-    """P(X > z) for a standard normal."""
-    return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
 Symbol = tuple[int, ...]
@@ -128,7 +125,7 @@ class ContextNoveltyDetector:
         z = (mean - self._stats[0]) / self._stats[1]
         if z <= 0:
             return 0.0
-        return min(1.0, math.log(_tail(z) + self.log_floor) / math.log(self.log_floor))
+        return log_tail_score(z, self.log_floor)
 
     def _spatial(self, x: float) -> bool:
         if not self._max > self._min:

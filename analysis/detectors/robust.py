@@ -17,13 +17,10 @@ from collections import deque
 
 import numpy as np
 
+from analysis.detectors.base import log_tail_score
+
 MAD_TO_SIGMA = 1.4826
 LOG_FLOOR = 1e-10
-
-
-def _tail(z: float) -> float:
-    """P(X > z) for a standard normal."""
-    return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
 class RobustLikelihoodDetector:
@@ -61,8 +58,7 @@ class RobustLikelihoodDetector:
         history = np.fromiter(self._raw, dtype=np.float64, count=len(self._raw))
         std = float(history.std()) or 1e-6
         short_mean = sum(self._short) / len(self._short)
-        tail = _tail((short_mean - float(history.mean())) / std)
-        return min(1.0, math.log(tail + LOG_FLOOR) / math.log(LOG_FLOOR))
+        return log_tail_score((short_mean - float(history.mean())) / std, LOG_FLOOR)
 
     def update(self, timestamp: float, value: float) -> float:
         x = float(value)
