@@ -1,27 +1,32 @@
-"""Context novelty: has this value been seen after these values (or at this hour) before?
+"""Context novelty: has this value been seen after these values, or this often at this hour?
 
 Causal and label-free, one configuration for every stream (the NAB rules). The idea is the one
-behind HTM and CAD-OSE, done with plain sets:
+behind HTM and CAD-OSE, done with plain sets and counters:
 
 1. symbols: each value is quantised at two resolutions (5 and 10 bins) over the range seen so
    far; when a value leaves that range by more than ``grow`` of its span the bins are redrawn
    and the retained history (``keep`` samples) is replayed, so contexts stay consistent;
-2. raw novelty: the share of features never seen before, where a feature is "this symbol after
-   these 1..6 symbols" at each resolution, plus "this coarse symbol at this hour of day" (a
-   pattern that breaks its daily shape is novel even when every value is ordinary);
-3. likelihood: the mean raw novelty of the last ``avg`` samples against the distribution of
+2. sequence novelty: the share of features never seen before, where a feature is "this symbol
+   after these 1..6 symbols" at each resolution;
+3. daily rarity: whether this coarse symbol has been seen in fewer than ``daily_rare`` of the
+   samples at this hour of day (once ``daily_min`` samples were seen at that hour): a pattern
+   that breaks its daily shape stays rare for as long as it lasts, where a sequence stops being
+   novel after its first samples;
+4. likelihood: for each channel, the mean of the last few values against the distribution of
    that mean over the last ``hist`` samples (re-estimated every 100); its Gaussian tail on a log
    scale is the score, as in Numenta's anomaly likelihood, so a stream that is always novel
-   (noise) stops scoring high;
-4. spatial: a value beyond the range seen so far by more than ``spatial`` of its span scores 1;
-5. onset gating: a score is passed on only when it beats every score of the last ``onset``
-   samples, so an episode yields one early detection instead of a run of false positives.
+   (noise) stops scoring high. The daily channel is weaker evidence: its score is scaled by
+   ``daily_weight`` (< 1) so it ranks below a certain sequence or spatial anomaly;
+5. spatial: a value beyond the range seen so far by more than ``spatial`` of its span scores 1;
+6. reporting: a score is passed on only when it beats every score of the last ``onset``
+   samples, and after a score of ``fire`` or more the next ``quiet`` samples are silent, so an
+   episode yields one early detection instead of a run of false positives.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 
 import numpy as np
 
@@ -33,40 +38,79 @@ ESTIMATE_EVERY = 100
 Symbol = tuple[int, ...]
 
 
+class _Likelihood:
+    """Numenta-style anomaly likelihood of a 0..1 signal: the mean of its last ``avg`` values
+    against the distribution of that mean over the last ``hist`` samples."""
+
+    def __init__(self, avg: int, hist: int, log_floor: float) -> None:
+        self._recent: deque[float] = deque(maxlen=avg)
+        self._means: deque[float] = deque(maxlen=hist)
+        self._stats: tuple[float, float] | None = None
+        self._log_floor = log_floor
+        self._n = 0
+
+    def update(self, value: float) -> float:
+        self._recent.append(value)
+        mean = sum(self._recent) / len(self._recent)
+        score = 0.0
+        if self._stats is not None:
+            z = (mean - self._stats[0]) / self._stats[1]
+            if z > 0:
+                score = log_tail_score(z, self._log_floor)
+        self._means.append(mean)
+        self._n += 1
+        if len(self._means) >= ESTIMATE_EVERY and (
+            self._stats is None or self._n % ESTIMATE_EVERY == 0
+        ):
+            history = np.fromiter(self._means, dtype=np.float64, count=len(self._means))
+            self._stats = (float(history.mean()), max(float(history.std()), 1e-3))
+        return score
+
+
 class ContextNoveltyDetector:
     def __init__(
         self,
         *,
         resolutions: tuple[int, ...] = (5, 10),
         orders: tuple[int, ...] = (1, 2, 3, 4, 5, 6),
-        hour_resolution: int = 5,
         warm_up: int = 150,
         avg: int = 7,
         hist: int = 8640,
+        daily_rare: float = 0.05,
+        daily_min: int = 12,
+        daily_avg: int = 24,
+        daily_weight: float = 0.9,
         spatial: float = 0.01,
         log_floor: float = 1e-20,
         onset: int = 100,
+        fire: float = 0.5,
+        quiet: int = 20,
         keep: int = 5000,
         grow: float = 0.1,
     ) -> None:
         self.resolutions = resolutions
         self.orders = orders
-        self._hour_bins = [r == hour_resolution for r in resolutions]
         self.warm_up = warm_up
+        self.daily_rare = daily_rare
+        self.daily_min = daily_min
+        self.daily_weight = daily_weight
         self.spatial = spatial
-        self.log_floor = log_floor
+        self.fire = fire
+        self.quiet = quiet
         self.grow = grow
         self._kept: deque[tuple[float, float]] = deque(maxlen=keep)
         self._context: deque[Symbol] = deque(maxlen=max(orders))
         self._seen: set[tuple[object, ...]] = set()
+        self._at_hour: Counter[int] = Counter()
+        self._symbol_at_hour: Counter[tuple[int, int]] = Counter()
         self._widths: list[float] | None = None
         self._lo = self._hi = 0.0
         self._min = math.inf
         self._max = -math.inf
-        self._recent: deque[float] = deque(maxlen=avg)
-        self._means: deque[float] = deque(maxlen=hist)
-        self._stats: tuple[float, float] | None = None
+        self._sequence = _Likelihood(avg, hist, log_floor)
+        self._daily = _Likelihood(daily_avg, hist, log_floor)
         self._scores: deque[float] = deque(maxlen=onset)
+        self._since_fired = quiet
         self._n = 0
 
     # -- symbols and novelty -------------------------------------------------------------------
@@ -77,8 +121,8 @@ class ContextNoveltyDetector:
             for r, w in zip(self.resolutions, self._widths, strict=True)
         )
 
-    def _novelty(self, symbol: Symbol, timestamp: float) -> float:
-        """Share of this sample's features never seen before (and learn them)."""
+    def _novelty(self, symbol: Symbol) -> float:
+        """Share of this sample's sequence features never seen before (and learn them)."""
         history = self._context
         n = len(history)
         missing = total = 0
@@ -97,16 +141,16 @@ class ContextNoveltyDetector:
                 if feature not in self._seen:
                     missing += 1
                     self._seen.add(feature)
-        hour = int((timestamp % 86400) // 3600)
-        for r, by_hour in enumerate(self._hour_bins):
-            if by_hour:
-                total += 1
-                feature = ("hour", r, hour, symbol[r])  # same tuple[object, ...] set
-                if feature not in self._seen:
-                    missing += 1
-                    self._seen.add(feature)
         history.append(symbol)
         return missing / total
+
+    def _rarity(self, symbol: Symbol, timestamp: float) -> float:
+        """1 when the coarse symbol is rare at this hour of day (and count it)."""
+        hour = int((timestamp % 86400) // 3600)
+        seen, count = self._at_hour[hour], self._symbol_at_hour[hour, symbol[0]]
+        self._at_hour[hour] += 1
+        self._symbol_at_hour[hour, symbol[0]] += 1
+        return 1.0 if seen >= self.daily_min and count < self.daily_rare * seen else 0.0
 
     def _redraw_bins(self) -> None:
         span = self._hi - self._lo
@@ -115,18 +159,12 @@ class ContextNoveltyDetector:
         self._widths = [span / r for r in self.resolutions]
         self._seen.clear()
         self._context.clear()
-        for t, v in self._kept:
-            self._novelty(self._symbol(v), t)
+        self._at_hour.clear()
+        self._symbol_at_hour.clear()
+        for _, v in self._kept:
+            self._novelty(self._symbol(v))
 
     # -- the score -----------------------------------------------------------------------------
-    def _likelihood(self, mean: float) -> float:
-        if self._stats is None:
-            return 0.0
-        z = (mean - self._stats[0]) / self._stats[1]
-        if z <= 0:
-            return 0.0
-        return log_tail_score(z, self.log_floor)
-
     def _spatial(self, x: float) -> bool:
         if not self._max > self._min:
             return False
@@ -148,19 +186,18 @@ class ContextNoveltyDetector:
             self._lo, self._hi = min(self._lo, x), max(self._hi, x)
             self._redraw_bins()
         self._kept.append((timestamp, x))
-        self._recent.append(self._novelty(self._symbol(x), timestamp))
-        mean = sum(self._recent) / len(self._recent)
-        score = self._likelihood(mean)
-        self._means.append(mean)
-        if len(self._means) >= ESTIMATE_EVERY and (
-            self._stats is None or self._n % ESTIMATE_EVERY == 0
-        ):
-            history = np.fromiter(self._means, dtype=np.float64, count=len(self._means))
-            self._stats = (float(history.mean()), max(float(history.std()), 1e-3))
-        return 1.0 if spatial else score
+        symbol = self._symbol(x)
+        sequence = self._sequence.update(self._novelty(symbol))
+        daily = self._daily.update(self._rarity(symbol, timestamp)) * self.daily_weight
+        return 1.0 if spatial else max(sequence, daily)
 
     def update(self, timestamp: float, value: float) -> float:
         score = self._raw_score(float(timestamp), float(value))
         onset = not self._scores or score > max(self._scores)
         self._scores.append(score)
-        return score if onset else 0.0
+        self._since_fired += 1
+        if not onset or self._since_fired <= self.quiet:
+            return 0.0
+        if score >= self.fire:
+            self._since_fired = 0
+        return score

@@ -13,7 +13,7 @@ import csv
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ DETECTORS: dict[str, Callable[[], StreamingDetector]] = {
 
 
 def epoch(stamp: str) -> float:
-    return datetime.fromisoformat(stamp).timestamp()
+    return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp()  # NAB stamps are UTC
 
 
 def run_detector(

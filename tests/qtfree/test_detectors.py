@@ -57,3 +57,18 @@ def test_context_novelty_flags_a_break_in_a_learned_pattern() -> None:
     first = int(np.argmax(broken))
     assert scores[first : first + 12].max() > 0.5
     assert scores[2000:first].max() < scores[first : first + 12].max()
+
+
+def test_context_novelty_flags_a_missing_daily_rise() -> None:
+    """Every value and every short sequence of the broken day was seen before (it stays at the
+    night level): only the time of day makes it anomalous."""
+    ts = np.arange(0, 10 * 86400, 300, dtype=float)
+    noise = np.random.default_rng(5).normal(0, 1, ts.size)
+    values = np.where((ts % 86400) < 43200, 80.0, 20.0) + noise
+    broken = (ts >= 8 * 86400) & (ts < 9 * 86400) & ((ts % 86400) < 43200)
+    values[broken] = 20.0 + noise[broken]
+    scores = run_batch(ContextNoveltyDetector(), ts, values)
+    first = int(np.argmax(broken))
+    during = scores[first : first + 144].max()
+    assert during > 0.5
+    assert scores[2000:first].max() < during
