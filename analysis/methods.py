@@ -18,8 +18,8 @@ import numpy as np
 
 from aiops_desktop.models.enums import AnomalyMethod
 from aiops_desktop.models.intelligence import ANOMALY_MIN_POINTS
+from analysis.detectors.base import MAD_TO_SIGMA
 
-MAD_TO_SIGMA = 1.4826
 IQR_TO_SIGMA = 1.349
 SCORE_CAP = 100.0  # a change from a perfectly flat history is "very large", not infinite
 

@@ -14,7 +14,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QColor
 
 from ui.theme import Theme
@@ -39,8 +39,17 @@ def configure_pyqtgraph(theme: Theme) -> None:
     )
 
 
+ANALYSE_HISTORY_TEXT = "Analyse the last 24 h"
+
+
 class TimeSeriesChart(pg.PlotWidget):
-    """A chart of named series; ``set_series`` reuses curve items across redraws."""
+    """A chart of named series; ``set_series`` reuses curve items across redraws.
+
+    Signals: sig_analyse_history(): the user asked for this panel's stored history to be
+    analysed (the chart's context menu).
+    """
+
+    sig_analyse_history = Signal()
 
     def __init__(self, title: str, unit: str, theme: Theme, *, sparkline: bool = False) -> None:
         axis = {"bottom": pg.DateAxisItem(utcOffset=0)} if not sparkline else {}
@@ -74,6 +83,10 @@ class TimeSeriesChart(pg.PlotWidget):
         self._vline.hide()
         self._readout.hide()
         self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        menu = plot.getViewBox().menu
+        menu.addSeparator()
+        self.analyse_action = menu.addAction(ANALYSE_HISTORY_TEXT)
+        self.analyse_action.triggered.connect(self.sig_analyse_history)
 
     @property
     def curve_count(self) -> int:

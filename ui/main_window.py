@@ -141,6 +141,8 @@ class MainWindow(QMainWindow):
         m.dashboard.sig_panel_data.connect(self.dashboard.show_panel)
         m.dashboard.sig_panel_anomalies.connect(self.dashboard.show_panel_anomalies)
         m.dashboard.sig_freshness.connect(self.dashboard.show_freshness)
+        m.dashboard.sig_analysis.connect(self.dashboard.show_analysis)
+        self.dashboard.sig_analyse_history.connect(m.dashboard.analyse_history)
         self.dashboard.sig_range_changed.connect(m.dashboard.set_range)
         self.dashboard.sig_pause_toggled.connect(m.dashboard.set_paused)
         self.cluster_page = QTabWidget()
@@ -162,6 +164,7 @@ class MainWindow(QMainWindow):
         m.diagnostics.sig_rows.connect(self.diagnostics.show_rows)
         self.anomalies = AnomaliesView(self._theme)
         m.anomalies.sig_rows.connect(self.anomalies.show_rows)
+        m.anomalies.sig_error.connect(self.anomalies.show_error)
         self.anomalies.sig_filter_changed.connect(m.anomalies.set_filter)
         self.anomalies.sig_open.connect(self.open_anomaly)
         for page in (

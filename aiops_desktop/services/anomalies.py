@@ -121,11 +121,23 @@ class AnomalyService:
             await asyncio.sleep(interval_s)
 
     def for_panel(self, cluster: str, panel: str) -> list[Anomaly]:
-        """What the chart of this panel marks: the latest live findings, else the stored ones."""
-        found = self._by_panel.get((cluster, panel))
-        if found is not None:
-            return found
-        return self.repo.list(AnomalyFilter(clusters=(cluster,), metric=panel, limit=200))
+        """What the chart of this panel marks: the latest findings held in memory (the live
+        ones, an on-demand analysis, or what ``load_stored`` read); never a store read."""
+        return self._by_panel.get((cluster, panel), [])
+
+    async def stored(self, flt: AnomalyFilter) -> list[Anomaly]:
+        """The stored anomalies matching ``flt``, read off the loop."""
+        return await asyncio.to_thread(self.repo.list, flt)
+
+    async def load_stored(self, cluster: str, *, limit_per_panel: int = 200) -> None:
+        """Fill the markers of a cluster's panels from the store (what earlier runs found),
+        where nothing newer is held in memory."""
+        for panel in self._panels:
+            if (cluster, panel) in self._by_panel:
+                continue
+            flt = AnomalyFilter(clusters=(cluster,), metric=panel, limit=limit_per_panel)
+            stored = await self.stored(flt)
+            self._by_panel.setdefault((cluster, panel), stored)
 
     # -- on demand: stored history ---------------------------------------------------------
     async def analyse_history(

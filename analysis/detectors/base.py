@@ -8,6 +8,8 @@ from typing import Protocol
 
 import numpy as np
 
+MAD_TO_SIGMA = 1.4826  # MAD x this estimates the standard deviation of normal data
+
 
 class StreamingDetector(Protocol):
     def update(self, timestamp: float, value: float) -> float:

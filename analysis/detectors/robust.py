@@ -17,9 +17,8 @@ from collections import deque
 
 import numpy as np
 
-from analysis.detectors.base import log_tail_score
+from analysis.detectors.base import MAD_TO_SIGMA, log_tail_score
 
-MAD_TO_SIGMA = 1.4826
 LOG_FLOOR = 1e-10
 
 

@@ -9,6 +9,8 @@ import numpy as np
 
 from aiops_desktop.app import DesktopApp
 from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
+from aiops_desktop.services.anomalies import AnomalyFilter
+from aiops_desktop.store import SeriesBatch
 from tests.ui.conftest import run_coro, run_until
 
 SPIKE = 200
@@ -50,3 +52,37 @@ def test_a_known_spike_is_marked_on_its_chart_and_listed(desktop: DesktopApp, qt
     view.table.cellDoubleClicked.emit(0, 0)
     assert window.stack.currentWidget() is window.cluster_page
     assert window.dashboard.range.currentText() == "15 min"
+
+
+def test_analyse_the_last_24_h_of_a_panel_from_its_chart(desktop: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Stored history with two spikes (10 h and 20 min ago): the chart's menu action analyses
+    it off the UI thread, stores both, marks the one inside the range and says where the
+    other is."""
+    core = desktop.core
+    panel = core.catalog[0]
+    now = time.time() // 60 * 60
+    ts = now - 60 * np.arange(24 * 60 - 1, -1, -1, dtype=float)
+    values = 40 + np.random.default_rng(8).normal(0, 1, ts.size)
+    old, recent = ts.size - 600, ts.size - 20
+    values[old : old + 2] += 30
+    values[recent : recent + 2] += 30
+    batch = SeriesBatch(
+        "east-1", panel.id, {"instance": "node-0"}, (ts * 1000).astype(np.int64), values
+    )
+    core.series.append([batch]).result()
+    core.series.flush().result()
+
+    window = desktop.window
+    window.show_cluster("east-1")
+    chart = window.dashboard.charts[panel.id]
+    assert chart.analyse_action.text() == "Analyse the last 24 h"
+    chart.analyse_action.trigger()
+    run_until(qtbot, lambda: "in the last 24 h" in window.dashboard.analysis.text())
+    text = window.dashboard.analysis.text()
+    assert text.startswith(f"{panel.title}: 2 anomalies in the last 24 h (worst HIGH")
+    assert "1 outside this range: see Anomalies" in text
+    [marker] = chart.anomaly_markers
+    assert abs(marker.ts - ts[recent]) <= 60 and marker.value > 65
+    stored = run_coro(qtbot, core.anomalies.stored(AnomalyFilter(clusters=("east-1",))))
+    at = sorted(a.timestamp.timestamp() for a in stored)
+    assert len(at) == 2 and abs(at[0] - ts[old]) <= 60 and abs(at[1] - ts[recent]) <= 60

@@ -7,9 +7,12 @@ redraws happen at a few Hz and only when the live data moved (STYLE.md: pyqtgrap
 from __future__ import annotations
 
 import copy
+import logging
 import math
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import ClassVar
+from datetime import timedelta
+from typing import Any, ClassVar
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -25,6 +28,8 @@ from aiops_desktop.services.poller import Source, SourceStatus
 from ui.charts import AnomalyMarker
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
+
+log = logging.getLogger("aiops.ui.monitoring")
 
 #: anomaly severity -> the theme's severity palette (resources/theme.json "severity")
 SEVERITY_LEVELS = {
@@ -89,6 +94,33 @@ def _mean_series(series: Series) -> tuple[np.ndarray, np.ndarray] | None:
         stack.append(aligned)
     with np.errstate(all="ignore"):
         return ts, np.nanmean(np.vstack(stack), axis=0)
+
+
+def spawn_guarded(
+    core: Core, name: str, work: Coroutine[Any, Any, None], on_error: Callable[[str], None]
+) -> None:
+    """Run ``work`` as a supervised task; a failure reaches the user through ``on_error``."""
+
+    async def guarded() -> None:
+        try:
+            await work
+        except Exception as exc:
+            log.exception("%s failed", name)
+            on_error(f"{name} failed: {exc or type(exc).__name__}")
+
+    core.supervisor.spawn(guarded(), name=name)
+
+
+def history_summary(title: str, found: list[Anomaly], shown: int, hours: int) -> str:
+    """One line for an on-demand analysis: how many, how bad, how many the chart shows."""
+    if not found:
+        return f"{title}: no anomaly in the last {hours} h"
+    worst = min(found, key=lambda a: list(AnomalySeverity).index(a.severity))  # HIGH first
+    text = f"{title}: {len(found)} anomal{'y' if len(found) == 1 else 'ies'} in the last {hours} h"
+    text += f" (worst {worst.severity.value} at {worst.timestamp:%H:%M} UTC)"
+    if shown < len(found):
+        text += f"; {len(found) - shown} outside this range: see Anomalies"
+    return text
 
 
 class TimedPresenter(QObject):
@@ -195,12 +227,16 @@ class DashboardPresenter(QObject):
     sig_panel_data(str, dict): one panel's series, legend -> (timestamps, values).
     sig_panel_anomalies(str, list): one panel's anomaly markers (list[AnomalyMarker]).
     sig_freshness(str, bool): how old the cluster's metrics are, and whether they are stale.
+    sig_analysis(str): the one-line result of an on-demand analysis of stored history.
     """
 
     sig_panels = Signal(list)
     sig_panel_data = Signal(str, dict)
     sig_panel_anomalies = Signal(str, list)
     sig_freshness = Signal(str, bool)
+    sig_analysis = Signal(str)
+
+    HISTORY_HOURS = 24
 
     RANGES: ClassVar[dict[str, int]] = {"15 min": 900, "1 h": 3600, "6 h": 21600}
 
@@ -253,6 +289,38 @@ class DashboardPresenter(QObject):
         self.redraw()
         if not self._timer.isActive():
             self._timer.start()
+        spawn_guarded(
+            self._core, f"anomalies-load {name}", self._load_stored(name), self.sig_analysis.emit
+        )
+
+    async def _load_stored(self, cluster: str) -> None:
+        await self._core.anomalies.load_stored(cluster)
+        if cluster == self.cluster:
+            for panel in self.panels:
+                self.sig_panel_anomalies.emit(panel.id, self.panel_anomalies(panel))
+
+    def analyse_history(self, panel_ids: list[str] | None = None) -> None:
+        """'Analyse the last 24 h' of these panels (all of them by default) over the store."""
+        cluster = self.cluster
+        if cluster is None:
+            return
+        panels = [p for p in self.panels if panel_ids is None or p.id in panel_ids]
+        hours = self.HISTORY_HOURS
+
+        async def work() -> None:
+            for panel in panels:
+                self.sig_analysis.emit(f"{panel.title}: analysing the last {hours} h ...")
+                found = await self._core.anomalies.analyse_history(
+                    cluster, panel.id, since=timedelta(hours=hours)
+                )
+                shown = 0
+                if cluster == self.cluster:
+                    markers = self.panel_anomalies(panel)
+                    shown = len(markers)
+                    self.sig_panel_anomalies.emit(panel.id, markers)
+                self.sig_analysis.emit(history_summary(panel.title, found, shown, hours))
+
+        spawn_guarded(self._core, f"analyse {cluster}", work(), self.sig_analysis.emit)
 
     def stop(self) -> None:
         self._timer.stop()
@@ -390,9 +458,13 @@ class AnomaliesPresenter(TimedPresenter):
 
     sig_rows = Signal(list)
 
+    sig_error = Signal(str)
+
     def __init__(self, core: Core, interval_ms: int = 5000, parent: QObject | None = None) -> None:
         super().__init__(core, interval_ms, parent)
         self.filter = AnomalyFilter(limit=500)
+        self._reading = False  # one store read at a time; a change meanwhile reads again
+        self._stale = False
         self._unsubscribe = core.bus.subscribe(ANOMALIES_FOUND, lambda _found: self.refresh())
 
     def set_filter(
@@ -414,4 +486,19 @@ class AnomaliesPresenter(TimedPresenter):
         self._unsubscribe()
 
     def refresh(self) -> None:
-        self.sig_rows.emit(self._core.anomalies.repo.list(self.filter))
+        if self._reading:
+            self._stale = True
+            return
+        self._reading = True
+        spawn_guarded(self._core, "anomalies-list", self._read(), self.sig_error.emit)
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                self._stale = False
+                rows = await self._core.anomalies.stored(self.filter)
+                if not self._stale:
+                    self.sig_rows.emit(rows)
+                    return
+        finally:
+            self._reading = False

@@ -48,6 +48,10 @@ class AnomaliesView(QWidget):
             bar.addWidget(combo)
             combo.currentTextChanged.connect(self._on_filter_changed)
         layout.addLayout(bar)
+        self.error = QLabel()
+        self.error.setStyleSheet(f"color: {theme.severity('critical')};")
+        self.error.hide()
+        layout.addWidget(self.error)
         self.table = make_table(list(self.HEADERS))
         self.table.cellDoubleClicked.connect(self._on_double_clicked)
         layout.addWidget(self.table, 1)
@@ -60,7 +64,13 @@ class AnomaliesView(QWidget):
         self.cluster.setCurrentText(current if current in names else ALL)
         self.cluster.blockSignals(False)
 
+    def show_error(self, text: str) -> None:
+        """A failed read keeps the rows shown before, with the reason above them."""
+        self.error.setText(text)
+        self.error.show()
+
     def show_rows(self, anomalies: list[Anomaly]) -> None:
+        self.error.hide()
         self._rows = list(anomalies)
         self.table.setRowCount(len(anomalies))
         for row, a in enumerate(anomalies):

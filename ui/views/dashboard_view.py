@@ -22,10 +22,13 @@ COLUMNS = 2
 
 
 class DashboardView(QWidget):
-    """Signals: sig_range_changed(int seconds), sig_pause_toggled(bool)."""
+    """Signals: sig_range_changed(int seconds), sig_pause_toggled(bool),
+    sig_analyse_history(list[str] | None): analyse the stored history of these panels (None:
+    every panel)."""
 
     sig_range_changed = Signal(int)
     sig_pause_toggled = Signal(bool)
+    sig_analyse_history = Signal(object)
 
     def __init__(self, theme: Theme, ranges: dict[str, int], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,7 +51,18 @@ class DashboardView(QWidget):
         self.pause.setCheckable(True)
         self.pause.toggled.connect(self._on_pause_toggled)
         bar.addWidget(self.pause)
+        self.analyse = QPushButton("Analyse 24 h")
+        self.analyse.setToolTip(
+            "Look for anomalies in the last 24 h of every panel (stored history); "
+            "one panel: right-click its chart"
+        )
+        self.analyse.clicked.connect(lambda: self.sig_analyse_history.emit(None))
+        bar.addWidget(self.analyse)
         layout.addLayout(bar)
+        self.analysis = QLabel()
+        self.analysis.setWordWrap(True)
+        self.analysis.setStyleSheet(f"color: {self._theme.color('text_muted')};")
+        layout.addWidget(self.analysis)
         self.scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         inner = QWidget()
@@ -66,6 +80,9 @@ class DashboardView(QWidget):
         for index, panel in enumerate(panels):
             chart = TimeSeriesChart(panel.title, panel.unit, self._theme)
             chart.setMinimumHeight(220)
+            chart.sig_analyse_history.connect(
+                lambda panel_id=panel.id: self.sig_analyse_history.emit([panel_id])
+            )
             self.grid.addWidget(chart, index // COLUMNS, index % COLUMNS)
             self.charts[panel.id] = chart
 
@@ -78,6 +95,9 @@ class DashboardView(QWidget):
         chart = self.charts.get(panel_id)
         if chart is not None:
             chart.set_anomalies(markers)
+
+    def show_analysis(self, text: str) -> None:
+        self.analysis.setText(text)
 
     def select_range(self, label: str) -> None:
         self.range.setCurrentText(label)
