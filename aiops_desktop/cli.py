@@ -30,12 +30,13 @@ from aiops_desktop.models import (
     Platform,
     QueryStatus,
 )
-from aiops_desktop.models.enums import Sensitivity
+from aiops_desktop.models.enums import Sensitivity, ValidationOutcome
 from aiops_desktop.models.intelligence import ANOMALY_LOOKBACK
 from aiops_desktop.secrets import SecretsError
 from aiops_desktop.services.alerts import GroupBy, group_alerts
 from aiops_desktop.services.console import ConsoleRequest
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.kube import validate
 from aiops_desktop.services.kubeconfig import KubeconfigError
 from aiops_desktop.services.poller import Source
 from aiops_desktop.services.registry import (
@@ -215,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     rm = clusters.add_parser("remove", help="unregister a cluster and delete its credentials")
     rm.add_argument("name")
 
+    check = clusters.add_parser(
+        "validate", help="check a cluster's API server, identity and what it may read (10 s)"
+    )
+    check.add_argument("name")
+    check.add_argument("--json", action="store_true")
+
     _add_data_commands(sub)
     return parser
 
@@ -367,7 +374,35 @@ async def _remove(core: Core, args: argparse.Namespace, out: TextIO, _stdin: Tex
     return EXIT_OK
 
 
-_ACTIONS = {"list": _list, "add": _add, "import-kubeconfig": _import, "remove": _remove}
+async def _validate(core: Core, args: argparse.Namespace, out: TextIO, _stdin: TextIO) -> int:
+    cluster = core.registry.get(args.name)
+    result = await validate(cluster, core.secrets)
+    if args.json:
+        out.write(json.dumps(result.to_json(), indent=2) + "\n")
+    else:
+        out.write(f"{result.cluster}: {result.outcome.value} - {result.reason}\n")
+        if result.server:
+            out.write(f"  server   {result.server}\n")
+        if result.version:
+            out.write(f"  version  {result.version} ({result.platform or '?'})\n")
+        if result.user:
+            out.write(f"  user     {result.user} (groups: {', '.join(result.groups) or '-'})\n")
+        if result.permissions:
+            can = len(result.permissions) - len(result.denied)
+            out.write(f"  reads    {can} of {len(result.permissions)} the app uses\n")
+        for p in result.denied:
+            mark = "ESSENTIAL" if p.essential else "optional"
+            out.write(f"  cannot   {p.need} ({p.why}; {mark})\n")
+    return EXIT_OK if result.outcome is ValidationOutcome.VALID else EXIT_ERROR
+
+
+_ACTIONS = {
+    "list": _list,
+    "add": _add,
+    "import-kubeconfig": _import,
+    "remove": _remove,
+    "validate": _validate,
+}
 
 
 async def _clusters(core: Core, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:

@@ -19,9 +19,11 @@ from aiops_desktop.models import (
     EndpointKind,
 )
 from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.kube import kubeconfig_for
 from aiops_desktop.services.kubeconfig import bearer_token
 from collectors.alertmanager import AlertmanagerClient
 from collectors.http import BackendClient, EndpointAuth, HttpPolicy
+from collectors.kubernetes import KubeClient
 from collectors.prometheus import PrometheusClient
 
 
@@ -112,6 +114,25 @@ class ClientPool:
             cluster, EndpointKind.ALERTMANAGER, AlertmanagerClient
         )
         return client
+
+    async def kube(self, cluster: Cluster) -> KubeClient:
+        """The cluster's Kubernetes API client (kubeconfig from the keyring, in a thread)."""
+        key = (cluster.id, EndpointKind.API_SERVER)
+        signature = cluster.model_dump_json(
+            include={"api_server_url", "credential", "ca_bundle_pem", "tls_verify"}
+        )
+        async with self._lock:
+            cached = self._clients.get(key)
+            if cached is not None and cached[0] == signature:
+                client: KubeClient = cached[1]
+                return client
+            if cached is not None:
+                await cached[1].aclose()
+                del self._clients[key]
+            kubeconfig = await asyncio.to_thread(kubeconfig_for, cluster, self._secrets)
+            client = await KubeClient.open(kubeconfig, name=cluster.name)
+            self._clients[key] = (signature, client)
+            return client
 
     async def forget(self, cluster_id: UUID) -> None:
         async with self._lock:

@@ -28,6 +28,7 @@ from aiops_desktop.services.breaker import BreakerState, CircuitBreaker
 from aiops_desktop.services.bus import CLUSTERS_CHANGED, EventBus
 from aiops_desktop.services.catalog import Panel
 from aiops_desktop.services.connections import ClientPool
+from aiops_desktop.services.kube import has_kube_api
 from aiops_desktop.services.live import LiveBuffers
 from aiops_desktop.services.multicluster import FLEET_LABEL
 from aiops_desktop.services.registry import ClusterNotFoundError, ClusterRegistry
@@ -245,6 +246,9 @@ class Poller:
                 ok = await (await self._pool.prometheus(cluster)).ready()
             elif kind is EndpointKind.ALERTMANAGER:
                 ok = await (await self._pool.alertmanager(cluster)).ready()
+            elif kind is EndpointKind.API_SERVER:
+                await (await self._pool.kube(cluster)).get("/version")
+                ok = True
             else:
                 endpoint = cluster.endpoint(kind)
                 assert endpoint is not None
@@ -258,7 +262,9 @@ class Poller:
         return ok, None if ok else f"{kind.value.lower()}: not ready"
 
     async def _health(self, cluster: Cluster) -> None:
-        kinds = [e.kind for e in cluster.endpoints]  # the API server check: Kubernetes issue
+        kinds = [e.kind for e in cluster.endpoints]
+        if has_kube_api(cluster):
+            kinds.insert(0, EndpointKind.API_SERVER)
         if not kinds:
             return
         verdicts = await asyncio.gather(*(self._probe(cluster, k) for k in kinds))

@@ -9,7 +9,8 @@ from tests.conftest import require_binary
 from tests.servers.processes import ServerProcess, free_port
 from tests.servers.tls import TestPki
 
-TEMPLATE = """
+#: The top of every test nginx.conf: foreground-friendly paths under the work dir.
+HEAD = """
 user root;
 worker_processes 1;
 pid {prefix}/nginx.pid;
@@ -22,7 +23,11 @@ http {{
   fastcgi_temp_path {prefix}/tmp/fastcgi;
   uwsgi_temp_path {prefix}/tmp/uwsgi;
   scgi_temp_path {prefix}/tmp/scgi;
-  server {{
+"""
+
+TEMPLATE = (
+    HEAD
+    + """  server {{
     listen 127.0.0.1:{bearer_port};
     location / {{
       if ($http_authorization != "Bearer {token}") {{ return 401 '{{"status":"error","error":"unauthorized"}}'; }}
@@ -53,6 +58,7 @@ http {{
   }}
 }}
 """
+)
 
 
 @dataclass
@@ -83,11 +89,15 @@ class RunningNginx:
         self.process.stop()
 
 
-def start_nginx(workdir: Path, upstream: str, token: str, pki: TestPki) -> RunningNginx:
-    nginx = require_binary("nginx")
-    workdir.mkdir(parents=True, exist_ok=True)
+def prepare_workdir(workdir: Path) -> None:
+    """The temp folders HEAD points nginx at."""
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (workdir / "tmp" / sub).mkdir(parents=True, exist_ok=True)
+
+
+def start_nginx(workdir: Path, upstream: str, token: str, pki: TestPki) -> RunningNginx:
+    nginx = require_binary("nginx")
+    prepare_workdir(workdir)
     ports = {name: free_port() for name in ("bearer_port", "tls_port", "mtls_port", "fault_port")}
     conf = workdir / "nginx.conf"
     conf.write_text(

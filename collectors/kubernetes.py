@@ -1,0 +1,496 @@
+"""The Kubernetes API, read-only and off the event loop, through one chokepoint.
+
+Built on the official ``kubernetes`` client from a kubeconfig (token, client certificate, exec
+plugin, OIDC auth provider, CA and ``proxy-url`` all handled as kubectl would). Every call runs
+in a worker thread; the caller sees the project's own errors, never urllib3 or ApiException.
+
+Read-only by construction: ``get`` / ``list`` / ``watch`` issue GETs only, and the one POST
+(``review``) is allowed only to the self-review APIs, which create nothing in the cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import ssl
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from collectors.errors import (
+    CollectorAuthError,
+    CollectorBadResponse,
+    CollectorError,
+    CollectorResponseTooLarge,
+    CollectorServerError,
+    CollectorTimeout,
+    CollectorTLSError,
+    CollectorUnreachable,
+)
+
+log = logging.getLogger("aiops.collectors.kubernetes")
+
+T = TypeVar("T")
+
+TIMEOUT_S = 10.0
+MAX_BODY_BYTES = 64 * 1024 * 1024
+REVIEW_PATHS = frozenset(
+    {
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+    }
+)
+WATCH_TIMEOUT_S = 290  # the server closes a watch after this; we reopen from the last version
+BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A programming error: something asked the read-only client to change the cluster."""
+
+
+class KubeConfigInvalid(CollectorError):
+    """The kubeconfig (or the credential in it) cannot be used at all."""
+
+    reason = "invalid_config"
+
+
+class KubeForbidden(CollectorAuthError):
+    reason = "forbidden"
+
+
+class KubeNotFound(CollectorError):
+    """The API path or object does not exist (a missing operator's CRD, for instance)."""
+
+    reason = "not_found"
+
+
+class KubeGone(CollectorError):
+    """410: the resourceVersion is too old; list again."""
+
+    reason = "gone"
+
+
+# -- kubeconfigs ---------------------------------------------------------------------------------
+def kubeconfig_for_token(
+    server: str,
+    token: str | None = None,
+    *,
+    ca_pem: str | None = None,
+    verify: bool = True,
+    client_cert_pem: str | None = None,
+    client_key_pem: str | None = None,
+) -> dict[str, Any]:
+    """A one-context kubeconfig (in memory only) for a server URL and a token or a client
+    certificate, so every credential goes through the same loader."""
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    cluster: dict[str, Any] = {"server": server}
+    if ca_pem:
+        cluster["certificate-authority-data"] = b64(ca_pem)
+    if not verify:
+        cluster["insecure-skip-tls-verify"] = True
+    user: dict[str, Any] = {}
+    if token:
+        user["token"] = token
+    if client_cert_pem and client_key_pem:
+        user["client-certificate-data"] = b64(client_cert_pem)
+        user["client-key-data"] = b64(client_key_pem)
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": cluster}],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "ctx",
+    }
+
+
+def bearer_expiry(token: str | None) -> float | None:
+    """The ``exp`` claim (epoch seconds) of a JWT bearer token, else None (opaque tokens)."""
+    if not token or token.count(".") != 2:
+        return None
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        exp = claims.get("exp") if isinstance(claims, dict) else None
+        return float(exp) if isinstance(exp, int | float) else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+# -- label selectors (kmock and some proxies ignore them: filter again here) -------------------
+def matches_labels(labels: Mapping[str, str], selector: str | None) -> bool:
+    """Equality-based selectors (``a=b,c!=d,e``, ``!f``), as the API server applies them."""
+    if not selector:
+        return True
+    for term in (t.strip() for t in selector.split(",")):
+        if not term:
+            continue
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key.strip()) == value.strip():
+                return False
+        elif "=" in term:
+            key, value = term.replace("==", "=").split("=", 1)
+            if labels.get(key.strip()) != value.strip():
+                return False
+        elif term.startswith("!"):
+            if term[1:].strip() in labels:
+                return False
+        elif term not in labels:
+            return False
+    return True
+
+
+@dataclass
+class WatchEvent:
+    type: str  # ADDED | MODIFIED | DELETED | BOOKMARK | RELISTED
+    object: dict[str, Any]
+
+
+@dataclass
+class WatchState:
+    """What a watch knows between reconnects (for the UI's diagnostics and the tests)."""
+
+    resource_version: str | None = None
+    relists: int = 0
+    reconnects: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class KubeClient:
+    """One cluster's API server. ``await KubeClient.open(kubeconfig, name=...)``."""
+
+    def __init__(self, api_client: Any, *, name: str, timeout_s: float = TIMEOUT_S) -> None:
+        self._api = api_client
+        self.name = name
+        self.timeout_s = timeout_s
+        self.server: str = api_client.configuration.host
+
+    @classmethod
+    async def open(
+        cls, kubeconfig: Mapping[str, Any], *, name: str, timeout_s: float = TIMEOUT_S
+    ) -> KubeClient:
+        """Load the kubeconfig in a worker thread (an exec plugin or OIDC refresh may run)."""
+
+        def load() -> Any:
+            from kubernetes import client, config
+            from kubernetes.config.config_exception import ConfigException
+
+            configuration = client.Configuration()
+            try:
+                config.load_kube_config_from_dict(
+                    dict(kubeconfig), client_configuration=configuration, persist_config=False
+                )
+            except (ConfigException, ValueError, KeyError, TypeError, OSError) as exc:
+                raise KubeConfigInvalid(f"kubeconfig cannot be used: {exc}", backend=name) from exc
+            configuration.retries = False  # one attempt per call; the caller decides to retry
+            return client.ApiClient(configuration)
+
+        return cls(await asyncio.to_thread(load), name=name, timeout_s=timeout_s)
+
+    # -- the chokepoint ----------------------------------------------------------------------
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.to_thread(self._translate, fn)
+
+    def _translate(self, fn: Callable[[], T]) -> T:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3 import exceptions as u3
+
+        try:
+            return fn()
+        except ApiException as exc:
+            if not exc.status:  # the client's own wrapping of a TLS failure
+                raise CollectorTLSError(
+                    f"{self.name}: TLS verification failed for {self.server}: "
+                    f"{(exc.reason or '').splitlines()[-1][:200]}",
+                    backend=self.name,
+                ) from exc
+            raise self._status_error(exc.status, exc.reason, exc.body) from exc
+        except u3.SSLError as exc:
+            raise CollectorTLSError(
+                f"{self.name}: TLS verification failed for {self.server}: {_root(exc)}",
+                backend=self.name,
+            ) from exc
+        except u3.NewConnectionError as exc:  # (a ConnectTimeoutError subclass in urllib3 2)
+            raise CollectorUnreachable(
+                f"{self.name}: cannot reach {self.server}: {_root(exc)}", backend=self.name
+            ) from exc
+        except (u3.ConnectTimeoutError, u3.ReadTimeoutError, TimeoutError) as exc:
+            raise CollectorTimeout(
+                f"{self.name}: {self.server} did not answer within {self.timeout_s:.0f} s",
+                backend=self.name,
+            ) from exc
+        except u3.MaxRetryError as exc:
+            reason = exc.reason
+            if isinstance(reason, u3.SSLError | ssl.SSLError):
+                raise CollectorTLSError(
+                    f"{self.name}: TLS verification failed for {self.server}: {_root(reason)}",
+                    backend=self.name,
+                ) from exc
+            if isinstance(reason, u3.ConnectTimeoutError | u3.ReadTimeoutError):
+                raise CollectorTimeout(
+                    f"{self.name}: {self.server} did not answer within {self.timeout_s:.0f} s",
+                    backend=self.name,
+                ) from exc
+            raise CollectorUnreachable(
+                f"{self.name}: cannot reach {self.server}: {_root(reason)}", backend=self.name
+            ) from exc
+        except (u3.HTTPError, OSError) as exc:
+            raise CollectorUnreachable(
+                f"{self.name}: cannot reach {self.server}: {_root(exc)}", backend=self.name
+            ) from exc
+
+    def _status_error(self, status: int | None, reason: str | None, body: Any) -> CollectorError:
+        message = _status_message(body) or reason or "error"
+        what = f"{self.name}: API server answered {status}: {message}"
+        kind: type[CollectorError]
+        if status == 401:
+            kind = CollectorAuthError
+        elif status == 403:
+            kind = KubeForbidden
+        elif status == 404:
+            kind = KubeNotFound
+        elif status == 410:
+            kind = KubeGone
+        elif status is not None and status >= 500:
+            kind = CollectorServerError
+        else:
+            kind = CollectorError
+        return kind(what, backend=self.name, status=status)
+
+    def _request(
+        self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None
+    ) -> Any:
+        response = self._open(method, path, query, body, read_timeout=self.timeout_s)
+        try:
+            raw = response.read(MAX_BODY_BYTES + 1)
+        finally:
+            response.release_conn()
+        if len(raw) > MAX_BODY_BYTES:
+            raise CollectorResponseTooLarge(
+                f"{self.name}: {path} answered more than {MAX_BODY_BYTES // 2**20} MiB",
+                backend=self.name,
+            )
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise CollectorBadResponse(
+                f"{self.name}: {path} did not answer JSON ({len(raw)} bytes)", backend=self.name
+            ) from exc
+
+    def _open(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Any] | None,
+        body: Any,
+        *,
+        read_timeout: float,
+    ) -> Any:
+        """The one place a request leaves: read-only check, auth, timeouts, status errors.
+        Returns the open urllib3 response (the caller reads and releases it)."""
+        if method != "GET" and not (method == "POST" and path in REVIEW_PATHS):
+            raise ReadOnlyViolation(f"read-only client: {method} {path} is not allowed")
+        method, url, headers, payload, post = self._api.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list((query or {}).items()),
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        answer = self._api.call_api(
+            method,
+            url,
+            header_params=headers,
+            body=payload,
+            post_params=post,
+            _request_timeout=(self.timeout_s, read_timeout),
+        )
+        response = answer.response
+        if not 200 <= answer.status < 300:
+            try:
+                detail = response.read(64 * 1024)
+            finally:
+                response.release_conn()
+            raise self._status_error(answer.status, answer.reason, detail)
+        return response
+
+    # -- reads -------------------------------------------------------------------------------
+    async def get(self, path: str, query: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        data = await self._run(lambda: self._request("GET", path, query))
+        if not isinstance(data, dict):
+            raise CollectorBadResponse(f"{self.name}: {path} is not a JSON object")
+        return data
+
+    async def review(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a self-review (who am I, what may I do): it creates nothing in the cluster."""
+        data = await self._run(lambda: self._request("POST", path, None, dict(body)))
+        if not isinstance(data, dict):
+            raise CollectorBadResponse(f"{self.name}: {path} is not a JSON object")
+        return data
+
+    async def list(
+        self, path: str, *, label_selector: str | None = None, field_selector: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """(items, resourceVersion) of a collection; labels filtered again on our side."""
+        query: dict[str, Any] = {}
+        if label_selector:
+            query["labelSelector"] = label_selector
+        if field_selector:
+            query["fieldSelector"] = field_selector
+        data = await self.get(path, query)
+        items = data.get("items")
+        if not isinstance(items, list):
+            raise CollectorBadResponse(f"{self.name}: {path} is not a list (no items)")
+        kept = [
+            i
+            for i in items
+            if isinstance(i, dict)
+            and matches_labels((i.get("metadata") or {}).get("labels") or {}, label_selector)
+        ]
+        version = (data.get("metadata") or {}).get("resourceVersion")
+        return kept, version if isinstance(version, str) else None
+
+    async def watch(
+        self,
+        path: str,
+        *,
+        state: WatchState | None = None,
+        stop: asyncio.Event | None = None,
+        backoff: tuple[float, ...] = BACKOFF_S,
+    ) -> AsyncIterator[WatchEvent]:
+        """List, then watch from the list's resourceVersion, for as long as the caller reads.
+
+        A 410 Gone (an expired resourceVersion) lists again and yields one RELISTED event
+        holding the fresh items; other errors reconnect after a growing backoff. Each watch
+        response is closed when it ends, fails, or the caller stops reading.
+        """
+        state = state or WatchState()
+        stop = stop or asyncio.Event()
+        failures = 0
+        need_list = True
+        while not stop.is_set():
+            try:
+                if need_list:
+                    items, version = await self.list(path)
+                    state.resource_version = version
+                    yield WatchEvent("RELISTED", {"items": items})
+                    need_list = False
+                async for event in self._watch_once(path, state):
+                    failures = 0
+                    yield event
+                    if stop.is_set():
+                        return
+            except KubeGone:
+                need_list = True
+                state.relists += 1
+                continue
+            except CollectorError as exc:
+                state.errors.append(str(exc))
+                state.reconnects += 1
+                delay = backoff[min(failures, len(backoff) - 1)] if backoff else 0
+                failures += 1
+                log.info("watch %s failed, retrying in %.0f s: %s", path, delay, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                continue
+            state.reconnects += 1  # the server ended the watch (its timeout): reopen
+
+    async def _watch_once(self, path: str, state: WatchState) -> AsyncIterator[WatchEvent]:
+        query: dict[str, Any] = {
+            "watch": "true",
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": WATCH_TIMEOUT_S,
+        }
+        if state.resource_version:
+            query["resourceVersion"] = state.resource_version
+
+        response = await self._run(
+            lambda: self._open(
+                "GET", path, query, None, read_timeout=WATCH_TIMEOUT_S + self.timeout_s
+            )
+        )
+        lines = _lines(response)
+        try:
+            while True:
+                line = await self._run(lambda: next(lines, None))
+                if line is None:
+                    return
+                event = _parse_event(line, self.name)
+                if event is None:
+                    continue
+                if event.type == "ERROR":
+                    status = event.object
+                    raise self._status_error(status.get("code"), status.get("reason"), status)
+                version = (event.object.get("metadata") or {}).get("resourceVersion")
+                if isinstance(version, str):
+                    state.resource_version = version
+                if event.type != "BOOKMARK":
+                    yield event
+        finally:
+            await asyncio.to_thread(_close, response)
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self._api.close)
+
+
+def _lines(response: Any) -> Any:
+    """Lines of a streaming response (one JSON watch event each)."""
+    pending = b""
+    for chunk in response.stream(64 * 1024, decode_content=True):
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            if line.strip():
+                yield line
+        if len(pending) > MAX_BODY_BYTES:
+            raise CollectorResponseTooLarge("a watch event is larger than the limit")
+    if pending.strip():
+        yield pending
+
+
+def _parse_event(line: bytes, name: str) -> WatchEvent | None:
+    try:
+        data = json.loads(line)
+    except ValueError as exc:
+        raise CollectorBadResponse(f"{name}: a watch event is not JSON") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        return None
+    return WatchEvent(str(data.get("type", "")), data["object"])
+
+
+def _close(response: Any) -> None:
+    try:
+        response.close()
+    finally:
+        response.release_conn()
+
+
+def _status_message(body: Any) -> str | None:
+    if isinstance(body, dict):
+        message = body.get("message")
+        return str(message) if message else None
+    if isinstance(body, bytes | str):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        return _status_message(data) if isinstance(data, dict) else None
+    return None
+
+
+def _root(exc: BaseException | None) -> str:
+    """The innermost reason of a chained network error, in a few words."""
+    seen = exc
+    while seen is not None and (seen.__cause__ or seen.__context__) is not None:
+        seen = seen.__cause__ or seen.__context__
+    text = str(seen or exc)
+    return text[:200]

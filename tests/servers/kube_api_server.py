@@ -1,0 +1,195 @@
+"""The kmock side of the test Kubernetes API (run as a child process by tests.servers.kube_api).
+
+kmock (an in-memory Kubernetes API emulator serving real HTTP) holds the objects and serves
+discovery, lists and watches the way the official client expects. What it cannot serve is
+answered here in the exact upstream JSON: ``/version``, SelfSubjectReview,
+SelfSubjectRulesReview and SelfSubjectAccessReview, for the user nginx authenticated (it sets
+``X-Remote-User`` from the bearer token, as an authenticating front proxy does). The custom
+resources of the operators the app discovers are registered explicitly.
+
+``python tests/servers/kube_api_server.py --port P --objects FILE.json``; only the standard
+library is imported at the top, so the test process can import its tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+VERSION = {
+    "major": "1",
+    "minor": "29",
+    "gitVersion": "v1.29.8+f10c92d",
+    "gitCommit": "f10c92d73b3a3c2c8b1e2d2c4b1f2a1d9b4c1e2f",
+    "gitTreeState": "clean",
+    "buildDate": "2024-09-04T12:05:39Z",
+    "goVersion": "go1.21.11 (Red Hat 1.21.11-1.el9_4) X:strictfipsruntime",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+#: The custom resources kmock must know (group, version, plural, kind, namespaced).
+CUSTOM_RESOURCES = [
+    ("route.openshift.io", "v1", "routes", "Route", True),
+    ("config.openshift.io", "v1", "clusterversions", "ClusterVersion", False),
+    ("nvidia.com", "v1", "clusterpolicies", "ClusterPolicy", False),
+    ("ptp.openshift.io", "v1", "ptpconfigs", "PtpConfig", True),
+    ("ptp.openshift.io", "v1", "nodeptpdevices", "NodePtpDevice", True),
+    ("sriovnetwork.openshift.io", "v1", "sriovnetworknodestates", "SriovNetworkNodeState", True),
+    ("sriovnetwork.openshift.io", "v1", "sriovnetworks", "SriovNetwork", True),
+    ("loki.grafana.com", "v1", "lokistacks", "LokiStack", True),
+    ("tempo.grafana.com", "v1alpha1", "tempostacks", "TempoStack", True),
+]
+
+READ = ["get", "list", "watch"]
+
+#: Users nginx maps tokens to, and their RBAC rules (SelfSubjectRulesReview resourceRules).
+USERS: dict[str, dict[str, Any]] = {
+    "admin": {
+        "username": "system:admin",
+        "groups": ["system:masters", "system:authenticated"],
+        "rules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+    },
+    "viewer": {
+        "username": "noc-viewer",
+        "groups": ["noc", "system:authenticated"],
+        "rules": [
+            {
+                "verbs": READ,
+                "apiGroups": [""],
+                "resources": ["namespaces", "nodes", "pods", "events", "services"],
+            },
+            {"verbs": READ, "apiGroups": ["route.openshift.io"], "resources": ["routes"]},
+            {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"], "resources": ["*"]},
+        ],
+    },
+    "limited": {
+        "username": "intern",
+        "groups": ["system:authenticated"],
+        "rules": [{"verbs": ["list"], "apiGroups": [""], "resources": ["namespaces"]}],
+    },
+}
+
+TOKENS = {"admin-token": "admin", "viewer-token": "viewer", "limited-token": "limited"}
+
+
+def _rules_allow(rules: list[dict[str, Any]], attrs: dict[str, Any]) -> bool:
+    def has(values: list[str], wanted: str) -> bool:
+        return "*" in values or wanted in values
+
+    resource = attrs.get("resource", "")
+    if attrs.get("subresource"):
+        resource = f"{resource}/{attrs['subresource']}"
+    return any(
+        has(r.get("apiGroups", []), attrs.get("group", ""))
+        and has(r.get("resources", []), resource)
+        and has(r.get("verbs", []), attrs.get("verb", ""))
+        for r in rules
+    )
+
+
+def _patch_namespace_paths() -> None:
+    """kmock 0.8 reads ``/api/v1/namespaces[/NAME]`` as a namespace prefix with nothing after
+    it (and fails): serve it as the cluster-scoped ``namespaces`` resource it is."""
+    from kmock._internal import parsing
+
+    original = parsing.parse_path
+
+    def parse_path(path: str) -> Any:
+        parts = path.strip("/").split("/")
+        if parts[:3] == ["api", "v1", "namespaces"] and len(parts) in (3, 4):
+            name = parts[3] if len(parts) == 4 else None
+            return parsing.ParsedPath("", "v1", "namespaces", None, name, None)
+        return original(path)
+
+    parsing.parse_path = parse_path
+
+
+REVIEW_GROUPS = {"authentication.k8s.io", "authorization.k8s.io"}
+
+
+async def serve(port: int, objects_file: Path | None) -> None:
+    import kmock
+
+    _patch_namespace_paths()
+
+    class Emulator(kmock.KubernetesEmulator):  # type: ignore[misc]
+        """Reviews are answered, never stored (kmock would keep the nameless objects and
+        refuse the next review with 409, which no API server does)."""
+
+        async def _handle(self, request: Any) -> Any:
+            resource = request.resource
+            if resource is not None and resource.group in REVIEW_GROUPS:
+                return await super(kmock.KubernetesEmulator, self)._handle(request)
+            return await super()._handle(request)
+
+    async with Emulator() as k, kmock.Server(k, port=port):
+        k.resources.load_bundled()
+        for group, version, plural, kind, namespaced in CUSTOM_RESOURCES:
+            k.resources[kmock.resource(group, version, plural)] = kmock.ResourceInfo(
+                kind=kind, namespaced=namespaced, verbs={"get", "list", "watch"}
+            )
+
+        def user(req: Any) -> dict[str, Any]:
+            return USERS[req.headers.get("X-Remote-User", "")]
+
+        k["get /version"] << VERSION
+        k["get /version/"] << VERSION  # kmock routes only the exact path
+        k["post /apis/authentication.k8s.io/v1/selfsubjectreviews"] << (
+            lambda req: {
+                "kind": "SelfSubjectReview",
+                "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {"creationTimestamp": None},
+                "status": {
+                    "userInfo": {"username": user(req)["username"], "groups": user(req)["groups"]}
+                },
+            }
+        )
+        k["post /apis/authorization.k8s.io/v1/selfsubjectrulesreviews"] << (
+            lambda req: {
+                "kind": "SelfSubjectRulesReview",
+                "apiVersion": "authorization.k8s.io/v1",
+                "metadata": {"creationTimestamp": None},
+                "spec": {"namespace": (req.data or {}).get("spec", {}).get("namespace", "")},
+                "status": {
+                    "resourceRules": user(req)["rules"],
+                    "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["/version"]}],
+                    "incomplete": False,
+                },
+            }
+        )
+        k["post /apis/authorization.k8s.io/v1/selfsubjectaccessreviews"] << (
+            lambda req: {
+                "kind": "SelfSubjectAccessReview",
+                "apiVersion": "authorization.k8s.io/v1",
+                "metadata": {"creationTimestamp": None},
+                "spec": (req.data or {}).get("spec", {}),
+                "status": {
+                    "allowed": _rules_allow(
+                        user(req)["rules"],
+                        (req.data or {}).get("spec", {}).get("resourceAttributes", {}),
+                    )
+                },
+            }
+        )
+        if objects_file is not None:
+            for obj in json.loads(objects_file.read_text()):
+                group, _, version = obj["apiVersion"].rpartition("/")
+                plural = obj.pop("__plural__")
+                meta = obj["metadata"]
+                k.objects[
+                    kmock.resource(group, version, plural), meta.get("namespace"), meta["name"]
+                ] = obj
+        print("kube-api ready", flush=True)
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--objects", type=Path)
+    args = parser.parse_args()
+    asyncio.run(serve(args.port, args.objects))
