@@ -105,6 +105,7 @@ class DesktopApp:
         )
         self.core.poller.start()
         self.core.supervisor.spawn(self.core.anomalies.run_live(), name="anomaly-detection")
+        self.core.supervisor.spawn(self.core.discovery.run_periodic(), name="discovery")
         for presenter in (
             self.monitoring.fleet,
             self.monitoring.alerts,

@@ -49,6 +49,7 @@ from aiops_desktop.services.registry import (
 from aiops_desktop.settings import resolve_paths
 from aiops_desktop.store import StoreError
 from analysis.detect import SeriesInput
+from collectors.errors import CollectorError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_NOT_FOUND, EXIT_EXISTS = 0, 1, 2, 3, 4, 5
 log = logging.getLogger("aiops.cli")
@@ -221,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("name")
     check.add_argument("--json", action="store_true")
+
+    disc = clusters.add_parser(
+        "discover", help="find a cluster's endpoints, operators and CNF workloads (and store them)"
+    )
+    disc.add_argument("name")
+    disc.add_argument("--json", action="store_true")
 
     _add_data_commands(sub)
     return parser
@@ -396,12 +403,50 @@ async def _validate(core: Core, args: argparse.Namespace, out: TextIO, _stdin: T
     return EXIT_OK if result.outcome is ValidationOutcome.VALID else EXIT_ERROR
 
 
+async def _discover(core: Core, args: argparse.Namespace, out: TextIO, _stdin: TextIO) -> int:
+    try:
+        found = await core.discovery.run(args.name)
+    except CollectorError as exc:
+        raise CliError(f"discovery of {args.name} failed: {exc}", EXIT_ERROR) from exc
+    if args.json:
+        out.write(json.dumps(found.to_json(), indent=2) + "\n")
+        return EXIT_OK
+    caps = found.capabilities
+    out.write(f"{found.cluster}: {found.platform.value} {found.platform_version or ''}\n")
+    for f in found.endpoints:
+        used = "used" if f.external else "in-cluster only, not used"
+        out.write(f"  {f.kind.value.lower():<13} {f.url}  ({f.how}; {used})\n")
+    if caps.gpu_count or caps.has_gpu_operator:
+        models = ", ".join(caps.gpu_types) or "model unknown"
+        operator = "GPU operator" if caps.has_gpu_operator else "no GPU operator"
+        out.write(f"  gpu           {caps.gpu_count} GPUs on {caps.gpu_nodes} nodes ({models}); "
+                  f"{operator}\n")  # fmt: skip
+    if caps.has_ptp:
+        out.write(f"  ptp           profiles {', '.join(found.ptp_profiles) or '-'}; "
+                  f"{len(found.ptp_devices)} nodes with PTP devices\n")  # fmt: skip
+    if caps.has_sriov:
+        failed = [n for n, s in found.sriov_nodes.items() if s != "Succeeded"]
+        out.write(f"  sr-iov        {len(found.sriov_nodes)} nodes ({len(failed)} not synced), "
+                  f"networks {', '.join(found.sriov_networks) or '-'}\n")  # fmt: skip
+    if found.cnf_namespaces:
+        cnf = ", ".join(f"{ns} ({t})" for ns, t in sorted(found.cnf_namespaces.items()))
+        out.write(f"  cnf           {cnf}\n")
+    if found.absent:
+        out.write(f"  not installed {', '.join(found.absent)}\n")
+    if found.denied:
+        out.write(f"  not readable  {', '.join(found.denied)}\n")
+    if found.vanished:
+        out.write(f"  VANISHED      {', '.join(found.vanished)} (found before, not now)\n")
+    return EXIT_OK
+
+
 _ACTIONS = {
     "list": _list,
     "add": _add,
     "import-kubeconfig": _import,
     "remove": _remove,
     "validate": _validate,
+    "discover": _discover,
 }
 
 

@@ -125,6 +125,27 @@ class ClusterCapabilities(DomainModel):
     cnf_types: list[CNFType] = Field(default_factory=list)
     has_ptp: bool = False
     has_sriov: bool = False
+    has_gpu_operator: bool = False
+    discovered_at: datetime | None = None
+    vanished: list[str] = Field(
+        default_factory=list, description="Capabilities the last discovery no longer found."
+    )
+
+    def present(self) -> set[str]:
+        """The capabilities found, by name (what ``vanished`` is computed from)."""
+        flags = {
+            "prometheus": self.has_prometheus,
+            "thanos": self.has_thanos,
+            "tempo": self.has_tempo,
+            "loki": self.has_loki,
+            "service mesh": self.has_service_mesh,
+            "cnf": self.has_cnf,
+            "ptp": self.has_ptp,
+            "sr-iov": self.has_sriov,
+            "gpu operator": self.has_gpu_operator,
+            "gpus": self.gpu_count > 0,
+        }
+        return {name for name, on in flags.items() if on}
 
 
 class Cluster(DomainModel):

@@ -14,6 +14,7 @@ from aiops_desktop.services.bus import EventBus
 from aiops_desktop.services.catalog import Panel, load_catalog
 from aiops_desktop.services.connections import ClientPool
 from aiops_desktop.services.console import QueryConsole
+from aiops_desktop.services.discovery import DiscoveryService
 from aiops_desktop.services.live import LiveBuffers
 from aiops_desktop.services.multicluster import MultiClusterQuery
 from aiops_desktop.services.poller import Poller, PollerSettings
@@ -50,6 +51,7 @@ class Core:
     poller: Poller
     console: QueryConsole
     anomalies: AnomalyService
+    discovery: DiscoveryService
     notices: list[str] = field(default_factory=list)
 
     @classmethod
@@ -107,6 +109,7 @@ class Core:
             anomalies=AnomalyService(
                 AnomalyRepository(db), bus, live=live, series=series, catalog=catalog
             ),
+            discovery=DiscoveryService(registry, pool, bus),
         )
         if db.recovered is not None:
             core.notices.append(str(db.recovered))
@@ -120,5 +123,6 @@ class Core:
         self.close()
 
     def close(self) -> None:
+        self.discovery.close()
         self.anomalies.close()
         self.db.close()

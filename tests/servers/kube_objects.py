@@ -77,8 +77,89 @@ def _node(name: str, role: str, gpus: int = 0, *, ready: bool = True) -> dict[st
     }
 
 
+def _custom(
+    plural: str, api: str, kind: str, name: str, namespace: str | None, **body: Any
+) -> dict[str, Any]:
+    return {
+        "__plural__": plural,
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": _meta(name, namespace),
+        **body,
+    }
+
+
+def _route(namespace: str, name: str, host: str) -> dict[str, Any]:
+    return _custom(
+        "routes", "route.openshift.io/v1", "Route", name, namespace,
+        spec={"host": host, "to": {"kind": "Service", "name": name},
+              "tls": {"termination": "reencrypt"}},
+    )  # fmt: skip
+
+
+def _service(namespace: str, name: str, port: int, port_name: str) -> dict[str, Any]:
+    return {
+        "__plural__": "services",
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(name, namespace),
+        "spec": {"type": "ClusterIP", "ports": [{"name": port_name, "port": port}]},
+    }
+
+
+def _pod(namespace: str, name: str, **labels: str) -> dict[str, Any]:
+    return {
+        "__plural__": "pods",
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": _meta(name, namespace, **labels),
+        "spec": {"nodeName": "worker-0", "containers": [{"name": "main", "image": "x"}]},
+        "status": {"phase": "Running"},
+    }
+
+
+APPS = "apps.ran-east.example.com"
+MON = "openshift-monitoring"
+LOGGING = "openshift-logging"
+
+
+def discovery_objects() -> list[dict[str, Any]]:
+    """Monitoring routes, Loki, the GPU/PTP/SR-IOV operators' objects and CNF workloads."""
+    sriov, ptp = "sriovnetwork.openshift.io/v1", "ptp.openshift.io/v1"
+    return [
+        _route(MON, "thanos-querier", f"thanos-querier-{MON}.{APPS}"),
+        _route(MON, "alertmanager-main", f"alertmanager-main-{MON}.{APPS}"),
+        _service(MON, "thanos-querier", 9091, "web"),
+        _service(LOGGING, "logging-loki-gateway-http", 8080, "public"),
+        _custom("lokistacks", "loki.grafana.com/v1", "LokiStack", "logging-loki", LOGGING,
+                spec={"size": "1x.small"}),
+        _custom("clusterpolicies", "nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy", None,
+                spec={"driver": {"version": "550.90.07"}}, status={"state": "ready"}),
+        _custom("ptpconfigs", ptp, "PtpConfig", "du-ptp-slave", "openshift-ptp",
+                spec={"profile": [{"name": "slave", "interface": "ens1f0",
+                                   "ptp4lOpts": "-2 -s", "phc2sysOpts": "-a -r -n 24"}]}),
+        _custom("ptpconfigs", ptp, "PtpConfig", "grandmaster", "openshift-ptp",
+                spec={"profile": [{"name": "gm", "interface": "ens2f0"}]}),
+        _custom("nodeptpdevices", ptp, "NodePtpDevice", "worker-0", "openshift-ptp",
+                status={"devices": [{"name": "ens1f0"}, {"name": "ens1f1"}]}),
+        _custom("sriovnetworknodestates", sriov, "SriovNetworkNodeState", "worker-0",
+                "openshift-sriov-network-operator", status={"syncStatus": "Succeeded"}),
+        _custom("sriovnetworknodestates", sriov, "SriovNetworkNodeState", "gpu-1",
+                "openshift-sriov-network-operator",
+                status={"syncStatus": "Failed", "lastSyncError": "failed to configure VFs"}),
+        _custom("sriovnetworks", sriov, "SriovNetwork", "du-fronthaul",
+                "openshift-sriov-network-operator", spec={"resourceName": "du_fh", "vlan": 100}),
+        _namespace("du-site1"),
+        _namespace("core-5g"),
+        _pod("du-site1", "du-0", **{"app.kubernetes.io/component": "du"}),
+        _pod("core-5g", "amf-0", **{"app.kubernetes.io/component": "amf"}),
+        _pod("core-5g", "smf-0", **{"app.kubernetes.io/component": "smf"}),
+    ]  # fmt: skip
+
+
 def cluster_objects() -> list[dict[str, Any]]:
     return [
+        *discovery_objects(),
         _namespace("default"),
         _namespace("openshift-monitoring", **{"openshift.io/cluster-monitoring": "true"}),
         _namespace("ran-du", **{"cnf-type": "vDU"}),
