@@ -384,7 +384,7 @@ class KubeClient:
                     state.resource_version = version
                     yield WatchEvent("RELISTED", {"items": items})
                     need_list = False
-                async for event in self._watch_once(path, state):
+                async for event in self._watch_once(path, state, stop):
                     failures = 0
                     yield event
                     if stop.is_set():
@@ -404,7 +404,9 @@ class KubeClient:
                 continue
             state.reconnects += 1  # the server ended the watch (its timeout): reopen
 
-    async def _watch_once(self, path: str, state: WatchState) -> AsyncIterator[WatchEvent]:
+    async def _watch_once(
+        self, path: str, state: WatchState, stop: asyncio.Event
+    ) -> AsyncIterator[WatchEvent]:
         query: dict[str, Any] = {
             "watch": "true",
             "allowWatchBookmarks": "true",
@@ -419,9 +421,15 @@ class KubeClient:
             )
         )
         lines = _lines(response)
+        stopped = asyncio.ensure_future(stop.wait())
+        reading: asyncio.Future[bytes | None] | None = None
         try:
             while True:
-                line = await self._run(lambda: next(lines, None))
+                reading = asyncio.ensure_future(self._run(lambda: next(lines, None)))
+                await asyncio.wait({reading, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                if not reading.done():
+                    return  # stopped while waiting for the server: the finally unblocks the read
+                line = reading.result()
                 if line is None:
                     return
                 event = _parse_event(line, self.name)
@@ -436,6 +444,11 @@ class KubeClient:
                 if event.type != "BOOKMARK":
                     yield event
         finally:
+            stopped.cancel()
+            _interrupt(response)  # a read blocked in its thread returns at once
+            if reading is not None and not reading.done():
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(reading), timeout=self.timeout_s)
             await asyncio.to_thread(_close, response)
 
     async def aclose(self) -> None:
@@ -465,6 +478,12 @@ def _parse_event(line: bytes, name: str) -> WatchEvent | None:
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         return None
     return WatchEvent(str(data.get("type", "")), data["object"])
+
+
+def _interrupt(response: Any) -> None:
+    """Shut the socket's read side so a read blocked in a worker thread ends now."""
+    with contextlib.suppress(ValueError, RuntimeError, OSError, AttributeError):
+        response.shutdown()
 
 
 def _close(response: Any) -> None:

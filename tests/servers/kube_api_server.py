@@ -197,6 +197,27 @@ async def serve(port: int, objects_file: Path | None) -> None:
                 },
             }
         )
+        # A namespace whose events watch answers 410 Gone for the first list's resourceVersion,
+        # as an API server does once that version is compacted away: the client must relist.
+        lists = [0]
+
+        def expiring(req: Any) -> Any:
+            if req.params.get("watch") == "true":
+                if req.params.get("resourceVersion") == "5":
+                    gone = {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                            "message": "too old resource version: 5 (9)", "reason": "Expired",
+                            "code": 410}  # fmt: skip
+                    return json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n"
+                meta = {"name": "e2", "namespace": "expiring", "uid": "e2", "resourceVersion": "10"}
+                fresh = {"metadata": meta, "involvedObject": {"kind": "Pod", "name": "p"},
+                         "reason": "Started"}  # fmt: skip
+                return json.dumps({"type": "ADDED", "object": fresh}).encode() + b"\n"
+            lists[0] += 1
+            version = "5" if lists[0] == 1 else "9"
+            return {"kind": "EventList", "apiVersion": "v1",
+                    "metadata": {"resourceVersion": version}, "items": []}  # fmt: skip
+
+        k["get /api/v1/namespaces/expiring/events"] << expiring
         if objects_file is not None:
             for obj in json.loads(objects_file.read_text()):
                 group, _, version = obj["apiVersion"].rpartition("/")

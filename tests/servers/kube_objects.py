@@ -157,9 +157,83 @@ def discovery_objects() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def _event(
+    namespace: str,
+    name: str,
+    kind: str,
+    obj: str,
+    reason: str,
+    message: str,
+    *,
+    type_: str = "Normal",
+    at: str = "2026-11-27T09:00:00Z",
+    count: int = 1,
+) -> dict[str, Any]:
+    return {
+        "__plural__": "events",
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": _meta(name, namespace),
+        "involvedObject": {"kind": kind, "namespace": namespace, "name": obj},
+        "reason": reason,
+        "message": message,
+        "type": type_,
+        "count": count,
+        "firstTimestamp": at,
+        "lastTimestamp": at,
+        "source": {"component": "kubelet"},
+    }  # fmt: skip
+
+
+def troubled_objects() -> list[dict[str, Any]]:
+    """Pods in the states an engineer must spot, and the events that tell why."""
+    crash = _pod("ran-du", "du-l1-0", app="du-l1")
+    crash["status"] = {
+        "phase": "Running",
+        "containerStatuses": [{
+            "name": "main", "ready": False, "restartCount": 42,
+            "state": {"waiting": {"reason": "CrashLoopBackOff",
+                                  "message": "back-off 5m0s restarting failed container"}},
+            "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}},
+        }],
+    }  # fmt: skip
+    pending = _pod("ran-du", "trainer-0", app="trainer")
+    pending["spec"].pop("nodeName")
+    pending["status"] = {
+        "phase": "Pending",
+        "conditions": [{
+            "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": "0/4 nodes are available: 4 Insufficient nvidia.com/gpu.",
+        }],
+    }  # fmt: skip
+    pulling = _pod("core-5g", "nrf-0", app="nrf")
+    pulling["status"] = {
+        "phase": "Pending",
+        "containerStatuses": [{
+            "name": "main", "ready": False, "restartCount": 0,
+            "state": {"waiting": {"reason": "ImagePullBackOff",
+                                  "message": "Back-off pulling image \"registry.local/nrf:2.1\""}},
+        }],
+    }  # fmt: skip
+    return [
+        crash,
+        pending,
+        pulling,
+        _event("ran-du", "du-l1-0.1", "Pod", "du-l1-0", "BackOff",
+               "Back-off restarting failed container main", type_="Warning",
+               at="2026-11-27T09:30:00Z", count=42),
+        _event("ran-du", "trainer-0.1", "Pod", "trainer-0", "FailedScheduling",
+               "0/4 nodes are available: 4 Insufficient nvidia.com/gpu.", type_="Warning",
+               at="2026-11-27T09:20:00Z"),
+        _event("ran-du", "du-0.1", "Pod", "du-0", "Scheduled",
+               "Successfully assigned du-site1/du-0 to worker-0", at="2026-11-27T09:10:00Z"),
+    ]  # fmt: skip
+
+
 def cluster_objects() -> list[dict[str, Any]]:
     return [
         *discovery_objects(),
+        *troubled_objects(),
         _namespace("default"),
         _namespace("openshift-monitoring", **{"openshift.io/cluster-monitoring": "true"}),
         _namespace("ran-du", **{"cnf-type": "vDU"}),

@@ -1,0 +1,87 @@
+"""Inventory and the events timeline against a real API (kmock behind nginx)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from aiops_desktop.services.inventory import EventTimeline, follow_events, take_inventory
+from collectors.kubernetes import KubeClient, WatchState, kubeconfig_for_token
+from tests.servers.kube_api import RunningKubeApi
+
+pytestmark = pytest.mark.integration
+
+
+async def admin(api: RunningKubeApi) -> KubeClient:
+    config = kubeconfig_for_token(api.url, "admin-token", ca_pem=api.ca_pem)
+    return await KubeClient.open(config, name="ran-east", timeout_s=5)
+
+
+@pytest.mark.asyncio
+async def test_nodes_and_pods_worst_first_with_their_reasons(kube_api: RunningKubeApi) -> None:
+    client = await admin(kube_api)
+    try:
+        inventory = await take_inventory(client)
+    finally:
+        await client.aclose()
+    first = inventory.nodes[0]  # the NotReady node leads
+    assert first.name == "gpu-1" and first.ready is False and first.gpus == 8
+    assert first.problems == ["NotReady: KubeletNotReady PLEG is not healthy: pleg was last "
+                              "seen active 3m0s ago"]  # fmt: skip
+    master = next(n for n in inventory.nodes if n.name == "master-0")
+    assert master.roles == ["master"] and master.ready and master.memory_gib == 503.5
+    pods = inventory.pods
+    assert [p.name for p in pods[:3]] == ["du-l1-0", "nrf-0", "trainer-0"]
+    crash = pods[0]
+    assert crash.crash_looping and crash.restarts == 42 and crash.ready == "0/1"
+    assert crash.reason == "CrashLoopBackOff (last exit code 137, OOMKilled)"
+    assert pods[1].reason == 'ImagePullBackOff: Back-off pulling image "registry.local/nrf:2.1"'
+    assert pods[2].phase == "Pending" and pods[2].node == ""
+    assert pods[2].reason == (
+        "Unschedulable: 0/4 nodes are available: 4 Insufficient nvidia.com/gpu."
+    )
+    assert all(not p.reason for p in pods[3:])
+
+
+@pytest.mark.asyncio
+async def test_events_timeline_newest_first_from_a_watch(kube_api: RunningKubeApi) -> None:
+    client = await admin(kube_api)
+    timeline, stop = EventTimeline(), asyncio.Event()
+    task = asyncio.create_task(follow_events(client, timeline, stop=stop))
+    try:
+        async with asyncio.timeout(15):
+            while len(timeline.rows) < 3:
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await client.aclose()
+    rows = timeline.newest_first()
+    assert [r.reason for r in rows] == ["BackOff", "FailedScheduling", "Scheduled"]
+    assert rows[0].object == "Pod/ran-du/du-l1-0" and rows[0].count == 42
+    assert [r.reason for r in timeline.newest_first(warnings_only=True)] == [
+        "BackOff", "FailedScheduling",
+    ]  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_a_410_gone_relists_and_the_watch_goes_on(kube_api: RunningKubeApi) -> None:
+    client = await admin(kube_api)
+    timeline, state, stop = EventTimeline(), WatchState(), asyncio.Event()
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(15):
+            async for event in client.watch(
+                "/api/v1/namespaces/expiring/events", state=state, stop=stop
+            ):
+                timeline.apply(event)
+                seen.append(event.type)
+                if event.type == "ADDED":
+                    stop.set()
+    finally:
+        await client.aclose()
+    assert seen == ["RELISTED", "RELISTED", "ADDED"]  # listed at 5, 410, listed at 9, went on
+    assert state.relists == 1 and state.resource_version == "10" and state.errors == []
+    assert [r.reason for r in timeline.newest_first()] == ["Started"]
