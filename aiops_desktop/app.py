@@ -75,6 +75,7 @@ class DesktopApp:
         from ui.charts import configure_pyqtgraph
         from ui.main_window import MonitoringPresenters
         from ui.presenters.console import ConsolePresenter
+        from ui.presenters.kube import KubePresenter
         from ui.presenters.monitoring import (
             AlertsPresenter,
             AnomaliesPresenter,
@@ -93,6 +94,7 @@ class DesktopApp:
             diagnostics=DiagnosticsPresenter(core),
             console=ConsolePresenter(core),
             anomalies=AnomaliesPresenter(core),
+            kube=KubePresenter(core),
         )
         self.window: MainWindow = MainWindow(self.presenter, theme, self.monitoring)
 
@@ -145,6 +147,7 @@ class DesktopApp:
             self.monitoring.diagnostics,
             self.monitoring.dashboard,
             self.monitoring.anomalies,
+            self.monitoring.kube,
         ):
             presenter.stop()
         self.presenter.close()
@@ -167,8 +170,9 @@ VIEWS: dict[str, Callable[[DesktopApp], None]] = {
 
 
 def view_action(name: str) -> Callable[[DesktopApp], None] | None:
-    if name.startswith("cluster:") and len(name) > len("cluster:"):
-        return lambda app: app.window.show_view(name)
+    for prefix in ("cluster:", "details:"):
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return lambda app: app.window.show_view(name)
     return VIEWS.get(name)
 
 

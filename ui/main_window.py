@@ -24,6 +24,7 @@ from aiops_desktop.models import Cluster
 from ui.dialogs.add_cluster import AddClusterDialog
 from ui.dialogs.import_kubeconfig import ImportKubeconfigDialog
 from ui.presenters.console import ConsolePresenter
+from ui.presenters.kube import KubePresenter
 from ui.presenters.monitoring import (
     AlertsPresenter,
     AnomaliesPresenter,
@@ -34,6 +35,7 @@ from ui.presenters.monitoring import (
 from ui.presenters.registry import RegistryPresenter
 from ui.theme import Theme
 from ui.views.anomalies_view import AnomaliesView
+from ui.views.cluster_kube import ClusterKubeView
 from ui.views.cluster_list import ClusterListView
 from ui.views.cluster_overview import ClusterOverviewView
 from ui.views.console_view import ConsoleView
@@ -53,6 +55,7 @@ class MonitoringPresenters:
     diagnostics: DiagnosticsPresenter
     console: ConsolePresenter
     anomalies: AnomaliesPresenter
+    kube: KubePresenter
 
 
 NAV_VIEWS = ("Fleet", "Alerts", "Anomalies", "Console", "Diagnostics")
@@ -148,6 +151,15 @@ class MainWindow(QMainWindow):
         self.cluster_page = QTabWidget()
         self.cluster_page.addTab(self.dashboard, "Dashboard")
         self.cluster_page.addTab(self.overview, "Details")
+        self.kube = ClusterKubeView(self._theme)
+        m.kube.sig_validation.connect(self.kube.show_validation)
+        m.kube.sig_inventory.connect(self.kube.show_inventory)
+        m.kube.sig_events.connect(self.kube.show_events)
+        m.kube.sig_status.connect(self.kube.show_status)
+        self.kube.sig_refresh.connect(m.kube.refresh)
+        self.kube.sig_discover.connect(m.kube.discover)
+        self.cluster_page.addTab(self.kube, "Kubernetes")
+        self.cluster_page.currentChanged.connect(self._on_cluster_tab_changed)
         self.fleet = FleetView(self._theme)
         m.fleet.sig_tiles.connect(self.fleet.show_tiles)
         self.fleet.sig_open_cluster.connect(self.show_cluster)
@@ -241,9 +253,13 @@ class MainWindow(QMainWindow):
         self._refresh_status()
 
     def show_view(self, name: str) -> None:
-        """fleet, alerts, diagnostics, or cluster:NAME (also the --view switch)."""
+        """fleet, alerts, diagnostics, cluster:NAME or details:NAME (also the --view switch)."""
         if name.startswith("cluster:"):
             self.show_cluster(name.split(":", 1)[1])
+            return
+        if name.startswith("details:"):
+            self.show_cluster(name.split(":", 1)[1])
+            self.cluster_page.setCurrentWidget(self.kube)
             return
         pages = {
             "fleet": self.fleet,
@@ -269,6 +285,14 @@ class MainWindow(QMainWindow):
         self._monitoring.dashboard.show_cluster(name)
         self.stack.setCurrentWidget(self.cluster_page)
         self.cluster_page.setCurrentWidget(self.dashboard)
+
+    def _on_cluster_tab_changed(self, _index: int) -> None:
+        """The Kubernetes page asks the API server only while it is shown."""
+        cluster = self._monitoring.dashboard.cluster
+        if self.cluster_page.currentWidget() is self.kube and cluster:
+            self._monitoring.kube.show_cluster(cluster)
+        else:
+            self._monitoring.kube.stop()
 
     def open_anomaly(self, cluster: str, panel: str, at: float) -> None:
         """Jump to the cluster's dashboard with a range wide enough to show ``at``."""

@@ -15,6 +15,7 @@ from aiops_desktop.services.catalog import Panel, load_catalog
 from aiops_desktop.services.connections import ClientPool
 from aiops_desktop.services.console import QueryConsole
 from aiops_desktop.services.discovery import DiscoveryService
+from aiops_desktop.services.kube_session import KubeSession
 from aiops_desktop.services.live import LiveBuffers
 from aiops_desktop.services.multicluster import MultiClusterQuery
 from aiops_desktop.services.poller import Poller, PollerSettings
@@ -52,6 +53,7 @@ class Core:
     console: QueryConsole
     anomalies: AnomalyService
     discovery: DiscoveryService
+    kube: KubeSession
     notices: list[str] = field(default_factory=list)
 
     @classmethod
@@ -110,6 +112,7 @@ class Core:
                 AnomalyRepository(db), bus, live=live, series=series, catalog=catalog
             ),
             discovery=DiscoveryService(registry, pool, bus),
+            kube=KubeSession(registry, pool, secrets, supervisor),
         )
         if db.recovered is not None:
             core.notices.append(str(db.recovered))
@@ -118,6 +121,7 @@ class Core:
 
     async def shutdown(self) -> None:
         self.poller.stop()
+        self.kube.unfollow()
         await self.supervisor.shutdown()
         await self.pool.aclose()
         self.close()

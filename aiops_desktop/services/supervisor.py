@@ -31,6 +31,10 @@ class TaskSupervisor:
     def running(self) -> int:
         return len(self._tasks)
 
+    def names(self) -> list[str]:
+        """The names of the tasks running now (diagnostics and tests)."""
+        return sorted(t.get_name() for t in self._tasks)
+
     def spawn(self, coro: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
         if self._closing:
             coro.close()

@@ -1,0 +1,58 @@
+"""The Kubernetes side of one cluster for the UI: validation, inventory and a live events
+timeline, each through the pooled read-only client. The timeline's watch runs as a supervised
+task while someone looks at it (``follow``) and stops when they leave (``unfollow``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.connections import ClientPool
+from aiops_desktop.services.inventory import EventTimeline, Inventory, follow_events, take_inventory
+from aiops_desktop.services.kube import ValidationResult, validate
+from aiops_desktop.services.registry import ClusterRegistry
+from aiops_desktop.services.supervisor import TaskSupervisor
+from collectors.kubernetes import WatchState
+
+
+class KubeSession:
+    def __init__(
+        self,
+        registry: ClusterRegistry,
+        pool: ClientPool,
+        secrets: SecretStore,
+        supervisor: TaskSupervisor,
+    ) -> None:
+        self._registry = registry
+        self._pool = pool
+        self._secrets = secrets
+        self._supervisor = supervisor
+        self._followed: dict[str, tuple[EventTimeline, WatchState, asyncio.Event]] = {}
+
+    async def validate(self, name: str) -> ValidationResult:
+        return await validate(self._registry.get(name), self._secrets)
+
+    async def inventory(self, name: str) -> Inventory:
+        client = await self._pool.kube(self._registry.get(name))
+        return await take_inventory(client)
+
+    def follow(self, name: str) -> tuple[EventTimeline, WatchState]:
+        """The cluster's events timeline, fed by a watch from now on (idempotent)."""
+        if name not in self._followed:
+            timeline, state, stop = EventTimeline(), WatchState(), asyncio.Event()
+            self._followed[name] = (timeline, state, stop)
+
+            async def watch() -> None:
+                client = await self._pool.kube(self._registry.get(name))
+                await follow_events(client, timeline, state=state, stop=stop)
+
+            self._supervisor.spawn(watch(), name=f"events-{name}")
+        timeline, state, _ = self._followed[name]
+        return timeline, state
+
+    def unfollow(self, name: str | None = None) -> None:
+        """Stop the watch of one cluster (all of them with no name)."""
+        for key in [name] if name else list(self._followed):
+            entry = self._followed.pop(key, None)
+            if entry is not None:
+                entry[2].set()

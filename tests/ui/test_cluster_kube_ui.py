@@ -1,0 +1,68 @@
+"""The Kubernetes page of a cluster against a real API (kmock behind nginx): access, nodes,
+pods, events, filters, and a screenshot reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aiops_desktop.app import DesktopApp, save_screenshot
+from aiops_desktop.models import EndpointKind
+from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
+from tests.servers.kube_api import RunningKubeApi
+from tests.servers.processes import free_port
+from tests.ui.conftest import run_coro, run_until
+from tests.ui.references import check_against_reference
+
+pytestmark = pytest.mark.integration
+
+
+def test_kubernetes_page_shows_access_nodes_pods_and_events(
+    desktop: DesktopApp, qtbot, kube_api: RunningKubeApi, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    core = desktop.core
+    dead = f"http://127.0.0.1:{free_port()}"  # typed by the user: discovery keeps them
+    spec = ClusterSpec(
+        name="ran-east", display_name="RAN east", api_server_url=kube_api.url,
+        ca_bundle_pem=kube_api.ca_pem,
+        endpoint_urls={EndpointKind.PROMETHEUS: dead, EndpointKind.ALERTMANAGER: dead},
+    )  # fmt: skip
+    run_coro(qtbot, core.registry.add(spec, ClusterSecrets(token="viewer-token")))
+    window = desktop.window
+    run_until(qtbot, lambda: any(c.name == "ran-east" for c in window._clusters))
+    window.show_view("details:ran-east")
+    view = window.kube
+    assert window.cluster_page.currentWidget() is view
+    run_until(qtbot, lambda: view.nodes.table.rowCount() == 4 and view.events.table.rowCount() >= 3)
+    run_until(qtbot, lambda: view.access.table.rowCount() == 15)
+
+    assert view.fields["Access"].text().startswith("VALID — noc-viewer on v1.29.8+f10c92d")
+    assert view.fields["User"].text() == "noc-viewer"
+    assert view.tabs.tabText(0) == "Nodes (4, 1 not ready)"
+    assert view.nodes.table.item(0, 0).text() == "gpu-1"  # the NotReady node leads
+    assert view.tabs.tabText(1).endswith("3 with a problem)")
+    assert view.pods.table.item(0, 1).text() == "du-l1-0"
+    assert view.pods.table.item(0, 7).text() == "CrashLoopBackOff (last exit code 137, OOMKilled)"
+    assert view.events.table.item(0, 2).text() == "BackOff"  # newest first
+    denied = view.access.table.item(0, 0).text()
+    assert view.access.table.item(0, 1).text() == "no" and denied != "list nodes"
+
+    view.problems_only.setChecked(True)
+    assert view.pods.table.rowCount() == 3
+    view.pods.filter.setText("nrf")
+    assert view.pods.visible_rows() == 1
+    view.warnings_only.setChecked(True)
+    assert [view.events.table.item(r, 1).text() for r in range(view.events.table.rowCount())] == [
+        "Warning", "Warning",
+    ]  # fmt: skip
+    view.warnings_only.setChecked(False)
+    view.pods.filter.setText("")
+    view.problems_only.setChecked(False)
+
+    view.tabs.setCurrentWidget(view.pods)
+    shot = save_screenshot(window, tmp_path / "kube.png")
+    check_against_reference(shot, "cluster_kubernetes.png", tolerance=14.0)
+
+    window.show_cluster("ran-east")  # leaving the page stops its events watch
+    run_until(qtbot, lambda: "events-ran-east" not in core.supervisor.names())
