@@ -64,5 +64,11 @@ def test_kubernetes_page_shows_access_nodes_pods_and_events(
     shot = save_screenshot(window, tmp_path / "kube.png")
     check_against_reference(shot, "cluster_kubernetes.png", tolerance=14.0)
 
+    # discovery ran by itself after registration; the Details tab says what it found
+    caps = window.overview.fields["Capabilities"]
+    run_until(qtbot, lambda: caps.text().startswith("16 GPUs on 2 nodes"))
+    assert "CNF vDU/AMF/other" in caps.text() and "VANISHED" not in caps.text()
+    assert core.registry.get("ran-east").endpoint(EndpointKind.PROMETHEUS).url == dead
+
     window.show_cluster("ran-east")  # leaving the page stops its events watch
     run_until(qtbot, lambda: "events-ran-east" not in core.supervisor.names())

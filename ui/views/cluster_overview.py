@@ -25,6 +25,25 @@ from aiops_desktop.models import Cluster
 from ui.theme import Theme
 
 
+def capabilities_text(cluster: Cluster) -> str:
+    """One line of what discovery found (and what it no longer finds)."""
+    caps = cluster.capabilities
+    if caps.discovered_at is None:
+        return "not discovered yet" if cluster.api_server_url else "— (no Kubernetes API)"
+    parts = []
+    if caps.gpu_count:
+        parts.append(f"{caps.gpu_count} GPUs on {caps.gpu_nodes} nodes")
+    names = sorted(caps.present() - {"gpus"})
+    parts += [n.upper() if n in ("ptp", "cnf") else n for n in names]
+    if caps.cnf_types:
+        parts.append("CNF " + "/".join(t.value for t in caps.cnf_types))
+    text = ", ".join(parts) or "nothing beyond Kubernetes"
+    text += f" (discovered {caps.discovered_at:%Y-%m-%d %H:%M} UTC)"
+    if caps.vanished:
+        text += f"; VANISHED: {', '.join(caps.vanished)}"
+    return text
+
+
 class ClusterOverviewView(QWidget):
     """Signals: sig_remove_requested(str): the user asked to remove this cluster."""
 
@@ -72,6 +91,7 @@ class ClusterOverviewView(QWidget):
             "Connectivity",
             "Last check",
             "Last error",
+            "Capabilities",
         ):
             label = QLabel()
             label.setWordWrap(True)
@@ -118,6 +138,7 @@ class ClusterOverviewView(QWidget):
             "Connectivity": status.connectivity.value if checked else "—",
             "Last check": checked.strftime("%Y-%m-%d %H:%M:%S UTC") if checked else "never",
             "Last error": status.last_error or "—",
+            "Capabilities": capabilities_text(cluster),
         }
         for key, value in values.items():
             self.fields[key].setText(value)
