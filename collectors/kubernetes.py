@@ -15,8 +15,9 @@ import base64
 import contextlib
 import json
 import logging
+import re
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -44,6 +45,7 @@ REVIEW_PATHS = frozenset(
         "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
     }
 )
+EXEC_ALLOWED = frozenset({"nvidia-smi"})  # read-only diagnostics the app may run in a pod
 WATCH_TIMEOUT_S = 290  # the server closes a watch after this; we reopen from the last version
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 
@@ -450,6 +452,74 @@ class KubeClient:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(asyncio.shield(reading), timeout=self.timeout_s)
             await asyncio.to_thread(_close, response)
+
+    async def exec_read(
+        self, namespace: str, pod: str, command: Sequence[str], *, container: str | None = None
+    ) -> str:
+        """Run a read-only diagnostic command in a pod (pods/exec over WebSocket) and return
+        its stdout. Only EXEC_ALLOWED commands with query/format options may run."""
+        if (
+            not command
+            or command[0] not in EXEC_ALLOWED
+            or not all(arg.startswith(("--query-", "--format=")) for arg in command[1:])
+        ):
+            raise ReadOnlyViolation(f"read-only client: exec {' '.join(command)!r} is not allowed")
+
+        def run() -> str:
+            from kubernetes import client as k8s
+            from kubernetes.client.exceptions import ApiException
+            from kubernetes.stream import stream
+
+            api = k8s.ApiClient(self._api.configuration)  # stream() patches its client: own one
+            try:
+                ws = stream(
+                    k8s.CoreV1Api(api).connect_get_namespaced_pod_exec,
+                    pod,
+                    namespace,
+                    command=[*command],
+                    container=container,
+                    stderr=True,
+                    stdin=False,
+                    stdout=True,
+                    tty=False,
+                    _preload_content=False,
+                )
+            except ApiException as exc:
+                raise self._handshake_error(exc, namespace, pod) from exc
+            try:
+                ws.run_forever(timeout=self.timeout_s)
+                if ws.is_open():
+                    raise CollectorTimeout(
+                        f"{self.name}: {command[0]} in {namespace}/{pod} did not finish "
+                        f"within {self.timeout_s:.0f} s",
+                        backend=self.name,
+                    )
+                out, err, code = ws.read_stdout(), ws.read_stderr(), ws.returncode
+            finally:
+                ws.close()
+                with contextlib.suppress(Exception):  # close() skips a peer-closed socket
+                    ws.sock.shutdown()
+                api.close()
+            if code:
+                raise CollectorError(
+                    f"{self.name}: {command[0]} in {namespace}/{pod} exited {code}: "
+                    f"{(err or '').strip()[:300]}",
+                    backend=self.name,
+                )
+            return str(out)
+
+        return await self._run(run)
+
+    def _handshake_error(self, exc: Any, namespace: str, pod: str) -> CollectorError:
+        """The WebSocket client reports an HTTP refusal as text: take the status back out."""
+        reason = str(getattr(exc, "reason", "") or exc)
+        match = re.search(r"Handshake status (\d{3})", reason)
+        if match:
+            return self._status_error(int(match.group(1)), reason.splitlines()[0][:200], None)
+        return CollectorUnreachable(
+            f"{self.name}: exec in {namespace}/{pod} failed: {reason.splitlines()[0][:200]}",
+            backend=self.name,
+        )
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self._api.close)

@@ -8,6 +8,7 @@ import asyncio
 
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.connections import ClientPool
+from aiops_desktop.services.gpu_fallback import NodeGpus, read_fleet_gpus
 from aiops_desktop.services.inventory import EventTimeline, Inventory, follow_events, take_inventory
 from aiops_desktop.services.kube import ValidationResult, validate
 from aiops_desktop.services.registry import ClusterRegistry
@@ -35,6 +36,11 @@ class KubeSession:
     async def inventory(self, name: str) -> Inventory:
         client = await self._pool.kube(self._registry.get(name))
         return await take_inventory(client)
+
+    async def gpus_by_exec(self, name: str) -> list[NodeGpus]:
+        """nvidia-smi in the driver pods: the fallback where Prometheus has no DCGM series."""
+        client = await self._pool.kube(self._registry.get(name))
+        return await read_fleet_gpus(client)
 
     def follow(self, name: str) -> tuple[EventTimeline, WatchState]:
         """The cluster's events timeline, fed by a watch from now on (idempotent)."""

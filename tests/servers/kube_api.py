@@ -47,6 +47,16 @@ NGINX = (
     ssl_certificate {server_cert};
     ssl_certificate_key {server_key};
     default_type application/json;
+    location ~ ^/api/v1/namespaces/[^/]+/pods/[^/]+/exec {{
+      if ($kube_user = "") {{
+        return 401 '{unauthorized}';
+      }}
+      proxy_set_header X-Remote-User $kube_user;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_pass http://127.0.0.1:{exec_port};
+    }}
     location / {{
       if ($kube_user = "") {{
         return 401 '{unauthorized}';
@@ -83,13 +93,15 @@ def start_kube_api(workdir: Path, pki: TestPki, objects: list[dict[str, Any]]) -
     workdir.mkdir(parents=True, exist_ok=True)
     objects_file = workdir / "objects.json"
     objects_file.write_text(json.dumps(objects))
-    upstream = free_port()
+    upstream, exec_port = free_port(), free_port()
     api = ServerProcess(
         [
             sys.executable,
             str(SERVER_SCRIPT),
             "--port",
             str(upstream),
+            "--exec-port",
+            str(exec_port),
             "--objects",
             str(objects_file),
         ],
@@ -106,6 +118,7 @@ def start_kube_api(workdir: Path, pki: TestPki, objects: list[dict[str, Any]]) -
                 prefix=workdir,
                 port=port,
                 upstream=upstream,
+                exec_port=exec_port,
                 server_cert=pki.server_cert,
                 server_key=pki.server_key,
                 unauthorized=UNAUTHORIZED,

@@ -230,9 +230,77 @@ async def serve(port: int, objects_file: Path | None) -> None:
         await asyncio.Event().wait()
 
 
+#: What ``nvidia-smi`` prints in the driver pods, in its exact format (", " separated, no
+#: units; ``[N/A]`` where the board has no such sensor: an SXM H100 has no fan). Written in the
+#: upstream format; no GPU could be reached to record it from this task.
+NVIDIA_SMI_GPUS = "".join(
+    f"{i}, GPU-5b8e2d2a-0c1f-4a3e-9d4b-1e2f3a4b5c{i:02d}, NVIDIA H100 80GB HBM3, 550.90.07, "
+    f"81559, {used}, {81559 - used - 478}, {util}, {mem}, {temp}, {power}, 700.00, [N/A]\n"
+    for i, (used, util, mem, temp, power) in enumerate(
+        [(74213, 98, 61, 71, "612.45"), (1, 0, 0, 31, "69.92"), (74213, 97, 60, 83, "655.10"),
+         (1, 0, 0, 30, "[N/A]")]
+    )
+)  # fmt: skip
+NVIDIA_SMI_APPS = (
+    "GPU-5b8e2d2a-0c1f-4a3e-9d4b-1e2f3a4b5c00, 481516, /usr/bin/python3, 74200\n"
+    "GPU-5b8e2d2a-0c1f-4a3e-9d4b-1e2f3a4b5c02, 481517, /usr/bin/python3, 74200\n"
+)
+
+
+async def serve_exec(port: int) -> Any:
+    """pods/exec as the API server serves it: a WebSocket in the v4 channel protocol (one
+    byte of channel, then data; channel 3 carries the final Status)."""
+    from aiohttp import WSMsgType, web
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        who = request.headers.get("X-Remote-User", "")
+        attrs = {"group": "", "resource": "pods", "subresource": "exec", "verb": "create"}
+        if who not in USERS or not _rules_allow(USERS[who]["rules"], attrs):
+            body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 403,
+                    "reason": "Forbidden", "message": "pods \"exec\" is forbidden"}  # fmt: skip
+            return web.json_response(body, status=403)
+        ws = web.WebSocketResponse(protocols=("v4.channel.k8s.io", "channel.k8s.io"))
+        await ws.prepare(request)
+        command = request.query.getall("command", [])
+        if command[:1] == ["nvidia-smi"] and any(a.startswith("--query-gpu") for a in command):
+            out, status = NVIDIA_SMI_GPUS, {"metadata": {}, "status": "Success"}
+        elif command[:1] == ["nvidia-smi"]:
+            out, status = NVIDIA_SMI_APPS, {"metadata": {}, "status": "Success"}
+        else:
+            out = ""
+            causes = [{"reason": "ExitCode", "message": "127"}]
+            status = {"metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
+                      "message": "command terminated with non-zero exit code",
+                      "details": {"causes": causes}}  # fmt: skip
+        if out:
+            await ws.send_bytes(b"\x01" + out.encode())
+        await ws.send_bytes(b"\x03" + json.dumps(status).encode())
+        await ws.close()
+        async for msg in ws:  # drain until the client closes too
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                break
+        return ws
+
+    app = web.Application()
+    app.router.add_route("*", "/api/v1/namespaces/{ns}/pods/{pod}/exec", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def main(port: int, exec_port: int, objects_file: Path | None) -> None:
+    runner = await serve_exec(exec_port)
+    try:
+        await serve(port, objects_file)
+    finally:
+        await runner.cleanup()
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--exec-port", type=int, required=True)
     parser.add_argument("--objects", type=Path)
     args = parser.parse_args()
-    asyncio.run(serve(args.port, args.objects))
+    asyncio.run(main(args.port, args.exec_port, args.objects))

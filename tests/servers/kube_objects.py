@@ -230,8 +230,23 @@ def troubled_objects() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def driver_pods() -> list[dict[str, Any]]:
+    """The NVIDIA driver daemonset's pods on the two GPU nodes (where nvidia-smi runs)."""
+    pods = []
+    for node, suffix in (("gpu-0", "7xk2p"), ("gpu-1", "q9d4m")):
+        pod = _pod("nvidia-gpu-operator", f"nvidia-driver-daemonset-416.94-{suffix}",
+                   app="nvidia-driver-daemonset")  # fmt: skip
+        pod["spec"] = {
+            "nodeName": node,
+            "containers": [{"name": "nvidia-driver-ctr", "image": "x"}],
+        }
+        pods.append(pod)
+    return pods
+
+
 def cluster_objects() -> list[dict[str, Any]]:
     return [
+        *driver_pods(),
         *discovery_objects(),
         *troubled_objects(),
         _namespace("default"),

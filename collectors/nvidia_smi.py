@@ -1,0 +1,139 @@
+"""nvidia-smi's CSV output (the GPU fallback where no DCGM exporter runs, PRODUCT.md section 3).
+
+``nvidia-smi --query-gpu=FIELDS --format=csv,noheader,nounits`` prints one line per GPU, the
+values in the order asked, separated by ", ". ``[N/A]`` (and ``[Not Supported]``,
+``[Unknown Error]``...) means the value is unknown: it becomes None, never 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+#: The fields asked, in this order (PRODUCT.md section 3).
+GPU_FIELDS = (
+    "index",
+    "uuid",
+    "name",
+    "driver_version",
+    "memory.total",
+    "memory.used",
+    "memory.free",
+    "utilization.gpu",
+    "utilization.memory",
+    "temperature.gpu",
+    "power.draw",
+    "power.limit",
+    "fan.speed",
+)
+APP_FIELDS = ("gpu_uuid", "pid", "process_name", "used_memory")
+
+GPU_COMMAND = [
+    "nvidia-smi",
+    f"--query-gpu={','.join(GPU_FIELDS)}",
+    "--format=csv,noheader,nounits",
+]
+APPS_COMMAND = [
+    "nvidia-smi",
+    f"--query-compute-apps={','.join(APP_FIELDS)}",
+    "--format=csv,noheader,nounits",
+]
+
+
+class NvidiaSmiFormatError(ValueError):
+    """The output is not what the command prints (wrong field count, not numbers)."""
+
+
+@dataclass(frozen=True)
+class GpuReading:
+    index: int
+    uuid: str
+    name: str
+    driver: str | None
+    memory_total_mib: float | None
+    memory_used_mib: float | None
+    memory_free_mib: float | None
+    util_gpu_pct: float | None
+    util_memory_pct: float | None
+    temperature_c: float | None
+    power_draw_w: float | None
+    power_limit_w: float | None
+    fan_pct: float | None
+
+
+@dataclass(frozen=True)
+class ComputeApp:
+    gpu_uuid: str
+    pid: int
+    process: str
+    used_memory_mib: float | None
+
+
+def _unknown(value: str) -> bool:
+    return value.startswith("[") and value.endswith("]")  # [N/A], [Not Supported], ...
+
+
+def _number(value: str, field: str) -> float | None:
+    if _unknown(value) or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise NvidiaSmiFormatError(f"{field}: {value!r} is not a number") from exc
+
+
+def _text(value: str) -> str | None:
+    return None if _unknown(value) else value
+
+
+def _rows(text: str, width: int, what: str) -> list[list[str]]:
+    rows = []
+    for n, row in enumerate(csv.reader(io.StringIO(text), skipinitialspace=True), start=1):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != width:
+            raise NvidiaSmiFormatError(
+                f"{what} line {n} has {len(row)} values, expected {width}: {','.join(row)[:120]}"
+            )
+        rows.append([c.strip() for c in row])
+    return rows
+
+
+def parse_gpus(text: str) -> list[GpuReading]:
+    """The output of GPU_COMMAND."""
+    out = []
+    for row in _rows(text, len(GPU_FIELDS), "--query-gpu"):
+        values = dict(zip(GPU_FIELDS, row, strict=True))
+        index = _number(values["index"], "index")
+        if index is None:
+            raise NvidiaSmiFormatError("a GPU without an index")
+        out.append(
+            GpuReading(
+                index=int(index),
+                uuid=values["uuid"],
+                name=values["name"],
+                driver=_text(values["driver_version"]),
+                memory_total_mib=_number(values["memory.total"], "memory.total"),
+                memory_used_mib=_number(values["memory.used"], "memory.used"),
+                memory_free_mib=_number(values["memory.free"], "memory.free"),
+                util_gpu_pct=_number(values["utilization.gpu"], "utilization.gpu"),
+                util_memory_pct=_number(values["utilization.memory"], "utilization.memory"),
+                temperature_c=_number(values["temperature.gpu"], "temperature.gpu"),
+                power_draw_w=_number(values["power.draw"], "power.draw"),
+                power_limit_w=_number(values["power.limit"], "power.limit"),
+                fan_pct=_number(values["fan.speed"], "fan.speed"),
+            )
+        )
+    return out
+
+
+def parse_compute_apps(text: str) -> list[ComputeApp]:
+    """The output of APPS_COMMAND (empty when no process uses a GPU)."""
+    out = []
+    for row in _rows(text, len(APP_FIELDS), "--query-compute-apps"):
+        pid = _number(row[1], "pid")
+        if pid is None:
+            continue
+        out.append(ComputeApp(row[0], int(pid), row[2], _number(row[3], "used_memory")))
+    return out

@@ -1,0 +1,74 @@
+"""The nvidia-smi fallback: the CSV parser ([N/A] is unknown, never 0) and the reads by pod
+exec in the driver daemonset through a real WebSocket exec (the API server's v4 protocol)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aiops_desktop.services.gpu_fallback import read_fleet_gpus
+from collectors.kubernetes import KubeClient, ReadOnlyViolation, kubeconfig_for_token
+from collectors.nvidia_smi import GPU_COMMAND, NvidiaSmiFormatError, parse_compute_apps, parse_gpus
+from tests.servers.kube_api import RunningKubeApi
+from tests.servers.kube_api_server import NVIDIA_SMI_GPUS
+
+A100_PCIE = (  # one line per GPU, values in the asked order, ", " between them, no units
+    "0, GPU-1c2d3e4f-5a6b-7c8d-9e0f-a1b2c3d4e5f6, NVIDIA A100-PCIE-40GB, 535.104.05, 40960, "
+    "3, 40337, 0, 0, 33, 35.47, 250.00, [N/A]\n"
+    "1, GPU-2c2d3e4f-5a6b-7c8d-9e0f-a1b2c3d4e5f6, NVIDIA A100-PCIE-40GB, 535.104.05, 40960, "
+    "[N/A], [N/A], [Not Supported], [N/A], 41, [Unknown Error], 250.00, 30\n"
+)
+
+
+def test_gpu_lines_parse_with_unknowns_as_none() -> None:
+    first, second = parse_gpus(A100_PCIE)
+    assert (first.index, first.name, first.driver) == (0, "NVIDIA A100-PCIE-40GB", "535.104.05")
+    assert first.memory_total_mib == 40960 and first.memory_used_mib == 3
+    assert first.util_gpu_pct == 0 and first.temperature_c == 33 and first.power_draw_w == 35.47
+    assert first.fan_pct is None  # [N/A]: unknown, not 0
+    assert second.memory_used_mib is None and second.util_gpu_pct is None
+    assert second.power_draw_w is None and second.fan_pct == 30
+    assert parse_gpus("\n") == []
+    assert "--format=csv,noheader,nounits" in GPU_COMMAND
+
+
+def test_wrong_output_is_named() -> None:
+    with pytest.raises(NvidiaSmiFormatError, match="has 3 values, expected 13"):
+        parse_gpus("0, GPU-x, NVIDIA H100\n")
+    with pytest.raises(NvidiaSmiFormatError, match=r"temperature\.gpu: 'hot' is not a number"):
+        parse_gpus(A100_PCIE.replace(", 33,", ", hot,"))
+    apps = parse_compute_apps("GPU-a, 4242, /usr/bin/python3, 1024\nGPU-b, 7, [N/A], [N/A]\n")
+    assert [(a.pid, a.used_memory_mib) for a in apps] == [(4242, 1024), (7, None)]
+
+
+async def client(api: RunningKubeApi, token: str) -> KubeClient:
+    config = kubeconfig_for_token(api.url, token, ca_pem=api.ca_pem)
+    return await KubeClient.open(config, name="ran-east", timeout_s=10)
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_fleet_gpus_by_exec_in_the_driver_pods(kube_api: RunningKubeApi) -> None:
+    admin = await client(kube_api, "admin-token")
+    try:
+        nodes = await read_fleet_gpus(admin)
+        with pytest.raises(ReadOnlyViolation, match="not allowed"):
+            await admin.exec_read("nvidia-gpu-operator", "x", ["sh", "-c", "reboot"])
+        with pytest.raises(ReadOnlyViolation, match="not allowed"):
+            await admin.exec_read("nvidia-gpu-operator", "x", ["nvidia-smi", "-r"])
+    finally:
+        await admin.aclose()
+    assert [n.node for n in nodes] == ["gpu-0", "gpu-1"] and all(n.error is None for n in nodes)
+    gpus = nodes[0].gpus
+    assert gpus == parse_gpus(NVIDIA_SMI_GPUS) and len(gpus) == 4
+    assert gpus[2].temperature_c == 83 and gpus[2].util_gpu_pct == 97
+    assert gpus[3].power_draw_w is None and all(g.fan_pct is None for g in gpus)
+    assert [a.pid for a in nodes[0].apps] == [481516, 481517]
+    assert nodes[0].pod == "nvidia-gpu-operator/nvidia-driver-daemonset-416.94-7xk2p"
+
+    viewer = await client(kube_api, "viewer-token")  # may not exec: told per node, no crash
+    try:
+        denied = await read_fleet_gpus(viewer)
+    finally:
+        await viewer.aclose()
+    assert len(denied) == 2 and all("403" in (n.error or "") for n in denied)
+    assert all(n.gpus == [] for n in denied)
