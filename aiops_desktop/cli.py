@@ -146,6 +146,33 @@ def _add_data_commands(sub: Any) -> None:
     analyse.add_argument("--json", action="store_true")
 
 
+def _add_kube_commands(clusters: Any) -> None:
+    check = clusters.add_parser(
+        "validate", help="check a cluster's API server, identity and what it may read (10 s)"
+    )
+    check.add_argument("name")
+    check.add_argument("--json", action="store_true")
+
+    endpoint = clusters.add_parser(
+        "set-endpoint",
+        help="your own endpoint URL (discovery never replaces it); no URL removes it",
+    )
+    endpoint.add_argument("name")
+    endpoint.add_argument(
+        "kind", type=_enum_arg(EndpointKind), help="PROMETHEUS, ALERTMANAGER, LOKI, TEMPO"
+    )
+    endpoint.add_argument("url", nargs="?", default=None)
+    endpoint.add_argument(
+        "--use-cluster-token", action="store_true", help="send the cluster's credential to it"
+    )
+
+    disc = clusters.add_parser(
+        "discover", help="find a cluster's endpoints, operators and CNF workloads (and store them)"
+    )
+    disc.add_argument("name")
+    disc.add_argument("--json", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aiops-desktop",
@@ -217,18 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     rm = clusters.add_parser("remove", help="unregister a cluster and delete its credentials")
     rm.add_argument("name")
 
-    check = clusters.add_parser(
-        "validate", help="check a cluster's API server, identity and what it may read (10 s)"
-    )
-    check.add_argument("name")
-    check.add_argument("--json", action="store_true")
-
-    disc = clusters.add_parser(
-        "discover", help="find a cluster's endpoints, operators and CNF workloads (and store them)"
-    )
-    disc.add_argument("name")
-    disc.add_argument("--json", action="store_true")
-
+    _add_kube_commands(clusters)
     _add_data_commands(sub)
     return parser
 
@@ -403,6 +419,18 @@ async def _validate(core: Core, args: argparse.Namespace, out: TextIO, _stdin: T
     return EXIT_OK if result.outcome is ValidationOutcome.VALID else EXIT_ERROR
 
 
+async def _set_endpoint(core: Core, args: argparse.Namespace, out: TextIO, _stdin: TextIO) -> int:
+    if args.kind is EndpointKind.API_SERVER:
+        raise CliError("the API server URL is not an endpoint; register the cluster again")
+    cluster = await core.registry.set_endpoint(
+        args.name, args.kind, args.url, use_cluster_token=args.use_cluster_token
+    )
+    chosen = cluster.endpoint(args.kind)
+    what = f"{chosen.url} (yours: discovery keeps it)" if chosen else "removed"
+    out.write(f"{cluster.name} {args.kind.value.lower()}: {what}\n")
+    return EXIT_OK
+
+
 async def _discover(core: Core, args: argparse.Namespace, out: TextIO, _stdin: TextIO) -> int:
     try:
         found = await core.discovery.run(args.name)
@@ -447,6 +475,7 @@ _ACTIONS = {
     "remove": _remove,
     "validate": _validate,
     "discover": _discover,
+    "set-endpoint": _set_endpoint,
 }
 
 

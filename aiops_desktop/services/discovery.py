@@ -25,13 +25,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiops_desktop.models import Cluster, CredentialKind, Endpoint, EndpointKind, utcnow
+from aiops_desktop.models import Cluster, Endpoint, EndpointKind, utcnow
 from aiops_desktop.models.cluster import ClusterCapabilities
 from aiops_desktop.models.enums import AuthMethod, CNFType, EndpointSource, Platform
 from aiops_desktop.services.bus import CLUSTERS_CHANGED, EventBus
 from aiops_desktop.services.connections import ClientPool
 from aiops_desktop.services.kube import has_kube_api
-from aiops_desktop.services.registry import ClusterNotFoundError, ClusterRegistry
+from aiops_desktop.services.registry import (
+    ClusterNotFoundError,
+    ClusterRegistry,
+    cluster_credential_auth,
+)
 from collectors.errors import CollectorError
 from collectors.kubernetes import KubeClient, KubeForbidden, KubeNotFound
 
@@ -371,17 +375,13 @@ def merged(cluster: Cluster, found: Discovery) -> Cluster:
 
 
 def _endpoint_for(cluster: Cluster, found: Found) -> Endpoint:
-    ref = cluster.credential
-    token = ref is not None and ref.kind in (
-        CredentialKind.BEARER_TOKEN,
-        CredentialKind.KUBECONFIG_CONTEXT,
-    )
+    ref = cluster.credential  # OpenShift routes take the cluster's own credential
     return Endpoint(
         kind=found.kind,
         url=found.url,
         source=EndpointSource.DISCOVERED,
-        auth=AuthMethod.BEARER if token else AuthMethod.NONE,
-        credential=ref if token else None,  # OpenShift routes take the cluster's token
+        auth=cluster_credential_auth(ref) if ref else AuthMethod.NONE,
+        credential=ref,
         tls_verify=cluster.tls_verify,
     )
 

@@ -34,6 +34,7 @@ from aiops_desktop.models import (
     utcnow,
 )
 from aiops_desktop.models.cluster import Endpoint
+from aiops_desktop.models.enums import EndpointSource
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services import health
 from aiops_desktop.services.bus import CLUSTERS_CHANGED, EventBus
@@ -76,6 +77,17 @@ class ClusterSecrets:
     client_key_pem: str | None = None
     endpoint_tokens: dict[EndpointKind, str] = field(default_factory=dict)
     endpoints_use_cluster_token: bool = False
+
+
+def cluster_credential_auth(ref: CredentialRef) -> AuthMethod:
+    """How an endpoint presents the cluster's own credential (OpenShift routes take its
+    token; a kubeconfig context's token is read from the context)."""
+    return {
+        CredentialKind.BEARER_TOKEN: AuthMethod.BEARER,
+        CredentialKind.KUBECONFIG_CONTEXT: AuthMethod.BEARER,
+        CredentialKind.CLIENT_CERTIFICATE: AuthMethod.MTLS,
+        CredentialKind.BASIC_AUTH: AuthMethod.BASIC,
+    }[ref.kind]
 
 
 @dataclass
@@ -182,6 +194,28 @@ class ClusterRegistry:
         self._clusters[cluster.id] = cluster
         self._publish()
         return cluster
+
+    async def set_endpoint(
+        self, name: str, kind: EndpointKind, url: str | None, *, use_cluster_token: bool = False
+    ) -> Cluster:
+        """The user's own endpoint of ``kind`` (discovery never replaces it); ``url`` None
+        removes it, so the next discovery may fill it again."""
+        cluster = self.get(name)
+        endpoints = [e for e in cluster.endpoints if e.kind is not kind]
+        if url:
+            ref = cluster.credential if use_cluster_token else None
+            try:
+                endpoint = Endpoint(
+                    kind=kind,
+                    url=url,
+                    source=EndpointSource.USER,
+                    auth=cluster_credential_auth(ref) if ref else AuthMethod.NONE,
+                    credential=ref,
+                )
+            except ValidationError as exc:
+                raise RegistryError(validation_message(exc)) from exc
+            endpoints.append(endpoint)
+        return await self.update(cluster.model_copy(update={"endpoints": endpoints}))
 
     async def remove(self, name: str) -> Cluster:
         cluster = self.get(name)
@@ -388,11 +422,7 @@ class ClusterRegistry:
                     update={"auth": AuthMethod.BEARER, "credential": ref}
                 )
             elif secrets.endpoints_use_cluster_token and api_ref is not None:
-                auth = {
-                    CredentialKind.BEARER_TOKEN: AuthMethod.BEARER,
-                    CredentialKind.CLIENT_CERTIFICATE: AuthMethod.MTLS,
-                    CredentialKind.BASIC_AUTH: AuthMethod.BASIC,
-                }[api_ref.kind]
+                auth = cluster_credential_auth(api_ref)
                 endpoint = endpoint.model_copy(update={"auth": auth, "credential": api_ref})
             endpoints.append(endpoint)
         return cluster.model_copy(update={"credential": api_ref, "endpoints": endpoints})

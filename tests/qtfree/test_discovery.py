@@ -92,6 +92,23 @@ def test_discover_finds_and_stores_what_the_cluster_runs(
     assert urls["PROMETHEUS"] == ("http://prom:9090", "USER")  # the user's choice wins
     assert urls["ALERTMANAGER"] == (ALERTMANAGER, "DISCOVERED")
 
+    def prometheus_of(name: str) -> tuple[str, str]:
+        listed = json.loads(run_cli(home, env, "clusters", "list", "--json").stdout)
+        cluster = {c["name"]: c for c in listed}[name]
+        e = next(e for e in cluster["endpoints"] if e["kind"] == "PROMETHEUS")
+        return e["url"], e["source"]
+
+    own = run_cli(
+        home, env, "clusters", "set-endpoint", "ran-east", "prometheus", "http://own:9090"
+    )
+    assert own.returncode == 0 and "http://own:9090 (yours: discovery keeps it)" in own.stdout
+    assert run_cli(home, env, "clusters", "discover", "ran-east").returncode == 0
+    assert prometheus_of("ran-east") == ("http://own:9090", "USER")
+    gone = run_cli(home, env, "clusters", "set-endpoint", "ran-east", "prometheus")
+    assert gone.returncode == 0 and "prometheus: removed" in gone.stdout
+    assert run_cli(home, env, "clusters", "discover", "ran-east").returncode == 0
+    assert prometheus_of("ran-east") == (THANOS, "DISCOVERED")
+
     viewer = run_cli(home, env, "clusters", "discover", "ran-view", "--json")
     assert viewer.returncode == 0, viewer.stderr
     limited = json.loads(viewer.stdout)
