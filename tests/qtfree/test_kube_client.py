@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import sys
 import time
 
 import pytest
@@ -144,3 +145,35 @@ def test_selectors_and_token_expiry() -> None:
     claims = base64.urlsafe_b64encode(json.dumps({"exp": 1700000000}).encode()).decode()
     assert bearer_expiry(f"eyJhbGciOiJSUzI1NiJ9.{claims.rstrip('=')}.sig") == 1700000000
     assert bearer_expiry("sha256~opaque-openshift-token") is None
+
+
+@pytest.mark.asyncio
+async def test_an_exec_plugin_credential_is_used_as_kubectl_would(
+    kube_api: RunningKubeApi, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A kubeconfig whose user is an exec plugin (``oc``-style, client.authentication.k8s.io/v1):
+    the client runs it (in a worker thread) and sends the token it prints."""
+    plugin = tmp_path / "token-plugin.py"
+    plugin.write_text(
+        "import json\n"
+        "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1',"
+        " 'kind': 'ExecCredential', 'status': {'token': 'admin-token'}}))\n"
+    )
+    config = kubeconfig_for_token(kube_api.url, ca_pem=kube_api.ca_pem)
+    config["users"][0]["user"] = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": sys.executable,
+            "args": [str(plugin)],
+            "interactiveMode": "Never",
+        }
+    }
+    client = await KubeClient.open(config, name="exec-plugin", timeout_s=5)
+    try:
+        review = await client.review(
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+        )
+    finally:
+        await client.aclose()
+    assert review["status"]["userInfo"]["username"] == "system:admin"
