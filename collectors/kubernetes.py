@@ -126,6 +126,29 @@ def bearer_expiry(token: str | None) -> float | None:
         return None
 
 
+def static_expiry(kubeconfig: Mapping[str, Any]) -> float | None:
+    """When the kubeconfig's static credential expires (a JWT's ``exp``, a client
+    certificate's notAfter), epoch seconds; None when unknown."""
+    users = kubeconfig.get("users") or []
+    user = (users[0].get("user") if users and isinstance(users[0], dict) else None) or {}
+    expiry = bearer_expiry(user.get("token"))
+    if expiry is None and user.get("client-certificate-data"):
+        expiry = _cert_not_after(user["client-certificate-data"])
+    return expiry
+
+
+def _cert_not_after(cert_b64: str) -> float | None:
+    try:  # cryptography comes with the keyring's Secret Service backend (SecretStorage)
+        from cryptography import x509
+    except ImportError:
+        return None
+    try:
+        cert = x509.load_pem_x509_certificate(base64.b64decode(cert_b64))
+    except ValueError:
+        return None
+    return cert.not_valid_after_utc.timestamp()
+
+
 # -- label selectors (kmock and some proxies ignore them: filter again here) -------------------
 def matches_labels(labels: Mapping[str, str], selector: str | None) -> bool:
     """Equality-based selectors (``a=b,c!=d,e``, ``!f``), as the API server applies them."""
@@ -169,11 +192,20 @@ class WatchState:
 class KubeClient:
     """One cluster's API server. ``await KubeClient.open(kubeconfig, name=...)``."""
 
-    def __init__(self, api_client: Any, *, name: str, timeout_s: float = TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        api_client: Any,
+        *,
+        name: str,
+        timeout_s: float = TIMEOUT_S,
+        expires_at: float | None = None,
+    ) -> None:
         self._api = api_client
         self.name = name
         self.timeout_s = timeout_s
         self.server: str = api_client.configuration.host
+        #: when the credential in use expires (exec plugin / OIDC / JWT / client cert), epoch s
+        self.expires_at = expires_at
 
     @classmethod
     async def open(
@@ -181,21 +213,24 @@ class KubeClient:
     ) -> KubeClient:
         """Load the kubeconfig in a worker thread (an exec plugin or OIDC refresh may run)."""
 
-        def load() -> Any:
-            from kubernetes import client, config
+        def load() -> tuple[Any, float | None]:
+            from kubernetes import client
             from kubernetes.config.config_exception import ConfigException
+            from kubernetes.config.kube_config import KubeConfigLoader
 
             configuration = client.Configuration()
             try:
-                config.load_kube_config_from_dict(
-                    dict(kubeconfig), client_configuration=configuration, persist_config=False
-                )
+                loader = KubeConfigLoader(config_dict=dict(kubeconfig))
+                loader.load_and_set(configuration)
             except (ConfigException, ValueError, KeyError, TypeError, OSError) as exc:
                 raise KubeConfigInvalid(f"kubeconfig cannot be used: {exc}", backend=name) from exc
             configuration.retries = False  # one attempt per call; the caller decides to retry
-            return client.ApiClient(configuration)
+            expiry = getattr(loader, "expiry", None)  # set by exec plugins and OIDC
+            expires = expiry.timestamp() if expiry is not None else static_expiry(kubeconfig)
+            return client.ApiClient(configuration), expires
 
-        return cls(await asyncio.to_thread(load), name=name, timeout_s=timeout_s)
+        api, expires = await asyncio.to_thread(load)
+        return cls(api, name=name, timeout_s=timeout_s, expires_at=expires)
 
     # -- the chokepoint ----------------------------------------------------------------------
     async def _run(self, fn: Callable[[], T]) -> T:

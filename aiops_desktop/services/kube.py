@@ -10,7 +10,6 @@ with the reason (PRODUCT.md section 1); a missing optional permission is listed,
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ from collectors.errors import (
     CollectorAuthError,
     CollectorError,
     CollectorTimeout,
+    CollectorTLSError,
     CollectorUnreachable,
 )
 from collectors.kubernetes import (
@@ -31,7 +31,6 @@ from collectors.kubernetes import (
     KubeConfigInvalid,
     KubeForbidden,
     KubeNotFound,
-    bearer_expiry,
     kubeconfig_for_token,
 )
 
@@ -148,32 +147,6 @@ def kubeconfig_for(cluster: Cluster, secrets: SecretStore) -> dict[str, Any]:
     raise KubeConfigInvalid(f"{ref.kind.value} credentials cannot reach a Kubernetes API")
 
 
-def credential_expiry(kubeconfig: Mapping[str, Any]) -> float | None:
-    """When the kubeconfig's static credential expires (JWT ``exp`` or the client
-    certificate's notAfter), epoch seconds; None when unknown."""
-    users = kubeconfig.get("users") or []
-    user = (users[0].get("user") if users and isinstance(users[0], dict) else None) or {}
-    expiry = bearer_expiry(user.get("token"))
-    if expiry is not None:
-        return expiry
-    cert = user.get("client-certificate-data")
-    if cert:
-        return _cert_not_after(cert)
-    return None
-
-
-def _cert_not_after(cert_b64: str) -> float | None:
-    try:  # cryptography comes with the keyring's Secret Service backend (SecretStorage)
-        from cryptography import x509
-    except ImportError:
-        return None
-    try:
-        cert = x509.load_pem_x509_certificate(base64.b64decode(cert_b64))
-    except ValueError:
-        return None
-    return cert.not_valid_after_utc.timestamp()
-
-
 # -- rules ---------------------------------------------------------------------------------------
 def _rule_allows(rule: Mapping[str, Any], need: Need) -> bool:
     def has(values: Iterable[str] | None, wanted: str) -> bool:
@@ -231,15 +204,18 @@ async def _access_review(client: KubeClient, need: Need) -> bool:
     return bool((answer.get("status") or {}).get("allowed"))
 
 
-def _failure(
-    name: str, kubeconfig: Mapping[str, Any], exc: CollectorError, server: str | None
-) -> ValidationResult:
-    """A failed call as a verdict: unreachable, expired (a credential past its expiry that
-    the server refuses), invalid (refused otherwise, or an answer that makes no sense)."""
+def _failure(name: str, client: KubeClient, exc: CollectorError) -> ValidationResult:
+    """A failed call as a verdict: invalid when the server's certificate is not trusted,
+    unreachable, expired (a credential past its expiry that the server refuses), invalid
+    (refused otherwise, or an answer that makes no sense)."""
+    server = client.server
+    if isinstance(exc, CollectorTLSError):
+        reason = f"{exc}; add the cluster's CA bundle (or fix the URL)"
+        return ValidationResult(name, ValidationOutcome.INVALID, reason, server)
     if isinstance(exc, CollectorUnreachable | CollectorTimeout):
         return ValidationResult(name, ValidationOutcome.UNREACHABLE, str(exc), server)
     if isinstance(exc, CollectorAuthError):
-        expiry = credential_expiry(kubeconfig)
+        expiry = client.expires_at
         if expiry is not None and expiry <= time.time():
             when = datetime.fromtimestamp(expiry, UTC).strftime("%Y-%m-%d %H:%M UTC")
             reason = f"the credential expired at {when}; log in again"
@@ -267,7 +243,7 @@ async def validate(
         reason = f"no complete answer within {timeout_s:.0f} s"
         result = ValidationResult(name, ValidationOutcome.UNREACHABLE, reason, client.server)
     except CollectorError as exc:
-        result = _failure(name, kubeconfig, exc, client.server)
+        result = _failure(name, client, exc)
     finally:
         await client.aclose()
     result.elapsed_s = time.monotonic() - t0

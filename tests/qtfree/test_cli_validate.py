@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,30 @@ def expired_jwt() -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
     return f"{part({'alg': 'RS256'})}.{part({'sub': 'noc', 'exp': 1700000000})}.c2ln"
+
+
+def exec_kubeconfig(api: RunningKubeApi, folder: Path) -> dict:  # type: ignore[type-arg]
+    """A kubeconfig whose user is an exec plugin (as ``oc login`` / OIDC helpers write them)
+    that hands out a credential which expired: the server refuses it."""
+    plugin = folder / "expired-plugin.py"
+    plugin.write_text(
+        "import json\n"
+        "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1',"
+        " 'kind': 'ExecCredential', 'status': {'token': 'stale-exec-token',"
+        " 'expirationTimestamp': '2024-01-01T00:00:00Z'}}))\n"
+    )
+    ca = base64.b64encode(api.ca_pem.encode()).decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "ran", "cluster": {"server": api.url,
+                                                   "certificate-authority-data": ca}}],
+        "users": [{"name": "noc", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable,
+            "args": [str(plugin)], "interactiveMode": "Never"}}}],
+        "contexts": [{"name": "oc-login-expired", "context": {"cluster": "ran", "user": "noc"}}],
+        "current-context": "oc-login-expired",
+    }  # fmt: skip
 
 
 def validate(home: Path, env: dict[str, str], name: str) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -43,9 +68,11 @@ def test_validate_tells_each_outcome_with_its_reason(
         "stale": (kube_api.url, expired_jwt()),
         "dark-9": (f"https://127.0.0.1:{free_port()}", "admin-token"),
     }
+    clusters["no-ca"] = (kube_api.url, "admin-token")
     for name, (url, token) in clusters.items():
+        ca_args = () if name == "no-ca" else ("--ca-file", str(ca))
         added = run_cli(
-            home, env, "clusters", "add", name, "--api-url", url, "--ca-file", str(ca),
+            home, env, "clusters", "add", name, "--api-url", url, *ca_args,
             "--token-stdin", stdin=token,
         )  # fmt: skip
         assert added.returncode == 0, added.stderr
@@ -74,6 +101,18 @@ def test_validate_tells_each_outcome_with_its_reason(
     code, stale = validate(home, env, "stale")
     assert code == 1 and stale["outcome"] == "expired"
     assert "expired at 2023-11-14 22:13 UTC" in stale["reason"]
+
+    code, untrusted = validate(home, env, "no-ca")
+    assert code == 1 and untrusted["outcome"] == "invalid"
+    assert "TLS verification failed" in untrusted["reason"] and "CA bundle" in untrusted["reason"]
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps(exec_kubeconfig(kube_api, tmp_path)))
+    imported = run_cli(home, env, "clusters", "import-kubeconfig", str(kubeconfig))
+    assert imported.returncode == 0, imported.stderr
+    code, stale_exec = validate(home, env, "oc-login-expired")
+    assert code == 1 and stale_exec["outcome"] == "expired"
+    assert "expired at 2024-01-01 00:00 UTC" in stale_exec["reason"]
 
     code, dark = validate(home, env, "dark-9")
     assert code == 1 and dark["outcome"] == "unreachable" and "cannot reach" in dark["reason"]
