@@ -421,8 +421,9 @@ class KubeClient:
                     state.resource_version = version
                     yield WatchEvent("RELISTED", {"items": items})
                     need_list = False
+                delivered = 0
                 async for event in self._watch_once(path, state, stop):
-                    failures = 0
+                    failures, delivered = 0, delivered + 1
                     yield event
                     if stop.is_set():
                         return
@@ -439,7 +440,12 @@ class KubeClient:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=delay)
                 continue
-            state.reconnects += 1  # the server ended the watch (its timeout): reopen
+            state.reconnects += 1  # the server ended the watch (its timeout, a cut): resume
+            if not delivered and not stop.is_set():  # ended at once, empty: do not spin
+                delay = backoff[min(failures, len(backoff) - 1)] if backoff else 0
+                failures += 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
 
     async def _watch_once(
         self, path: str, state: WatchState, stop: asyncio.Event

@@ -189,3 +189,27 @@ async def test_new_clusters_are_discovered_in_the_background(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await core.shutdown()
+
+
+def test_discover_a_cluster_without_any_operator(
+    tmp_path: Path, secret_service, bare_kube_api: RunningKubeApi
+) -> None:  # type: ignore[no-untyped-def]
+    """No routes, no OpenShift, no GPU/PTP/SR-IOV/Loki/Tempo operators: a normal answer."""
+    env, home, ca = dict(secret_service.env), tmp_path / "home", tmp_path / "ca.pem"
+    ca.write_text(bare_kube_api.ca_pem)
+    add(home, env, ca, bare_kube_api, "plain-k8s", "admin-token")
+    done = run_cli(home, env, "clusters", "discover", "plain-k8s", "--json")
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["platform"] == "KUBERNETES" and found["platform_version"] == "v1.29.8+f10c92d"
+    assert found["endpoints"] == [] and found["denied"] == []
+    assert found["absent"] == [
+        "routes", "clusterversions", "clusterpolicies", "ptpconfigs", "nodeptpdevices",
+        "sriovnetworknodestates", "sriovnetworks", "lokistacks", "tempostacks",
+    ]  # fmt: skip
+    caps = found["capabilities"]
+    assert caps["gpu_count"] == 0 and not caps["has_ptp"] and not caps["has_sriov"]
+    assert not caps["has_cnf"] and not caps["has_prometheus"] and caps["cnf_types"] == []
+    text = run_cli(home, env, "clusters", "discover", "plain-k8s")
+    assert text.returncode == 0 and text.stdout.startswith("plain-k8s: KUBERNETES v1.29.8")
+    assert "  not installed routes, clusterversions, clusterpolicies" in text.stdout

@@ -89,7 +89,9 @@ class RunningKubeApi:
         self.api.stop()
 
 
-def start_kube_api(workdir: Path, pki: TestPki, objects: list[dict[str, Any]]) -> RunningKubeApi:
+def start_kube_api(
+    workdir: Path, pki: TestPki, objects: list[dict[str, Any]], *, bare: bool = False
+) -> RunningKubeApi:
     workdir.mkdir(parents=True, exist_ok=True)
     objects_file = workdir / "objects.json"
     objects_file.write_text(json.dumps(objects))
@@ -104,6 +106,7 @@ def start_kube_api(workdir: Path, pki: TestPki, objects: list[dict[str, Any]]) -
             str(exec_port),
             "--objects",
             str(objects_file),
+            *(["--bare"] if bare else []),
         ],
         cwd=workdir,
         log_name="kube-api",
@@ -143,6 +146,20 @@ def kube_api(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Iterator
     from tests.servers.kube_objects import cluster_objects
 
     server = start_kube_api(tmp_path_factory.mktemp("kube-api"), pki, cluster_objects())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def bare_kube_api(
+    tmp_path_factory: pytest.TempPathFactory, pki: TestPki
+) -> Iterator[RunningKubeApi]:
+    """A plain Kubernetes cluster: no operator CRDs, no routes, two worker nodes."""
+    from tests.servers.kube_objects import bare_objects
+
+    server = start_kube_api(tmp_path_factory.mktemp("kube-bare"), pki, bare_objects(), bare=True)
     try:
         yield server
     finally:

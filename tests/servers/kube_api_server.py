@@ -113,7 +113,7 @@ VERBS = {"LIST": "list", "WATCH": "watch", "FETCH": "get", "CREATE": "create",
          "UPDATE": "patch", "DELETE": "delete"}  # fmt: skip
 
 
-async def serve(port: int, objects_file: Path | None) -> None:
+async def serve(port: int, objects_file: Path | None, *, bare: bool = False) -> None:
     import kmock
 
     _patch_namespace_paths()
@@ -150,7 +150,7 @@ async def serve(port: int, objects_file: Path | None) -> None:
 
     async with Emulator() as k, kmock.Server(k, port=port):
         k.resources.load_bundled()
-        for group, version, plural, kind, namespaced in CUSTOM_RESOURCES:
+        for group, version, plural, kind, namespaced in [] if bare else CUSTOM_RESOURCES:
             k.resources[kmock.resource(group, version, plural)] = kmock.ResourceInfo(
                 kind=kind, namespaced=namespaced, verbs={"get", "list", "watch"}
             )
@@ -218,6 +218,30 @@ async def serve(port: int, objects_file: Path | None) -> None:
                     "metadata": {"resourceVersion": version}, "items": []}  # fmt: skip
 
         k["get /api/v1/namespaces/expiring/events"] << expiring
+
+        # A namespace whose events watch is cut after each event (as a proxy or an API server
+        # restart does): the client must resume from the last resourceVersion it saw, so each
+        # event arrives exactly once. The versions asked for are recorded for the test.
+        asked: list[str] = []
+
+        def event(n: int) -> dict[str, Any]:
+            meta = {"name": f"r{n}", "namespace": "resuming", "uid": f"r{n}",
+                    "resourceVersion": str(20 + n)}  # fmt: skip
+            return {"metadata": meta, "involvedObject": {"kind": "Pod", "name": "p"},
+                    "reason": f"Step{n}", "lastTimestamp": f"2026-11-27T10:0{n}:00Z"}  # fmt: skip
+
+        def resuming(req: Any) -> Any:
+            if req.params.get("watch") != "true":
+                return {"kind": "EventList", "apiVersion": "v1",
+                        "metadata": {"resourceVersion": "20"}, "items": [event(0)]}  # fmt: skip
+            since = int(req.params.get("resourceVersion", "0"))
+            asked.append(str(since))
+            later = [event(n) for n in range(1, 4) if 20 + n > since][:1]  # one, then cut
+            lines = [json.dumps({"type": "ADDED", "object": e}).encode() + b"\n" for e in later]
+            return b"".join(lines)
+
+        k["get /api/v1/namespaces/resuming/events"] << resuming
+        k["get /resuming/asked"] << (lambda: {"asked": asked})
         if objects_file is not None:
             for obj in json.loads(objects_file.read_text()):
                 group, _, version = obj["apiVersion"].rpartition("/")
@@ -289,10 +313,10 @@ async def serve_exec(port: int) -> Any:
     return runner
 
 
-async def main(port: int, exec_port: int, objects_file: Path | None) -> None:
+async def main(port: int, exec_port: int, objects_file: Path | None, bare: bool) -> None:
     runner = await serve_exec(exec_port)
     try:
-        await serve(port, objects_file)
+        await serve(port, objects_file, bare=bare)
     finally:
         await runner.cleanup()
 
@@ -302,5 +326,6 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--exec-port", type=int, required=True)
     parser.add_argument("--objects", type=Path)
+    parser.add_argument("--bare", action="store_true", help="plain Kubernetes: no operator CRDs")
     args = parser.parse_args()
-    asyncio.run(main(args.port, args.exec_port, args.objects))
+    asyncio.run(main(args.port, args.exec_port, args.objects, args.bare))

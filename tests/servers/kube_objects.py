@@ -268,3 +268,14 @@ def cluster_objects() -> list[dict[str, Any]]:
             },
         },
     ]
+
+
+def bare_objects() -> list[dict[str, Any]]:
+    """A plain Kubernetes cluster with nothing to discover beyond its nodes."""
+    return [
+        _namespace("default"),
+        _namespace("kube-system"),
+        _node("node-a", "worker"),
+        _node("node-b", "worker"),
+        _pod("default", "web-0", app="web"),
+    ]
