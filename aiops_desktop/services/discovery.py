@@ -364,14 +364,10 @@ def merged(cluster: Cluster, found: Discovery) -> Cluster:
         vanished = []  # the first discovery: nothing was known before
     found.vanished = vanished
     capabilities = found.capabilities.model_copy(update={"vanished": vanished})
-    return cluster.model_copy(
-        update={
-            "endpoints": endpoints,
-            "capabilities": capabilities,
-            "platform": found.platform,
-            "platform_version": found.platform_version,
-        }
-    )
+    update: dict[str, object] = {"endpoints": endpoints, "capabilities": capabilities}
+    if "clusterversions" not in found.denied:  # unreadable: the platform is not known better
+        update |= {"platform": found.platform, "platform_version": found.platform_version}
+    return cluster.model_copy(update=update)
 
 
 def _endpoint_for(cluster: Cluster, found: Found) -> Endpoint:

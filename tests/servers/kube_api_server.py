@@ -63,6 +63,7 @@ USERS: dict[str, dict[str, Any]] = {
                 "resources": ["namespaces", "nodes", "pods", "events", "services"],
             },
             {"verbs": READ, "apiGroups": ["route.openshift.io"], "resources": ["routes"]},
+            {"verbs": READ, "apiGroups": ["config.openshift.io"], "resources": ["clusterversions"]},
             {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"], "resources": ["*"]},
         ],
     },

@@ -69,6 +69,15 @@ def test_kubernetes_page_shows_access_nodes_pods_and_events(
     run_until(qtbot, lambda: caps.text().startswith("16 GPUs on 2 nodes"))
     assert "CNF vDU/AMF/other" in caps.text() and "VANISHED" not in caps.text()
     assert core.registry.get("ran-east").endpoint(EndpointKind.PROMETHEUS).url == dead
+    window.cluster_page.setCurrentWidget(window.overview)
+    ends = window.overview.endpoints
+    run_until(qtbot, lambda: ends.item(0, 4) is not None and ends.item(0, 4).text() == "up")
+    assert [ends.item(r, 0).text() for r in range(ends.rowCount())] == [
+        "API_SERVER", "PROMETHEUS", "ALERTMANAGER",
+    ]  # fmt: skip
+    assert ends.item(1, 3).text() == "USER" and ends.item(1, 4).text() == "DOWN"
+    shot = save_screenshot(window, tmp_path / "details.png")
+    check_against_reference(shot, "cluster_details.png", tolerance=14.0)
 
     window.show_cluster("ran-east")  # leaving the page stops its events watch
     run_until(qtbot, lambda: "events-ran-east" not in core.supervisor.names())

@@ -75,7 +75,9 @@ def test_add_cluster_dialog_keeps_token_in_keyring_only(desktop: DesktopApp, qtb
     overview = desktop.window.overview
     assert overview.fields["Credential"].text() == "bearer token (in OS keyring)"
     assert overview.fields["Type"].text().startswith("EDGE")
-    assert overview.endpoints.item(0, 2).text() == "BEARER"
+    assert overview.endpoints.item(0, 0).text() == "API_SERVER"
+    assert overview.endpoints.item(1, 0).text() == "PROMETHEUS"
+    assert overview.endpoints.item(1, 2).text() == "BEARER"
     cluster = desktop.core.registry.get("gpu-west-2")
     assert cluster.credential is not None
     assert desktop.core.secrets.get(cluster.credential) == TOKEN

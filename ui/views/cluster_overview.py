@@ -7,6 +7,7 @@ own data about the cluster.
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.models import Cluster
+from aiops_desktop.models import Cluster, EndpointKind
 from ui.theme import Theme
 
 
@@ -33,7 +34,7 @@ def capabilities_text(cluster: Cluster) -> str:
     parts = []
     if caps.gpu_count:
         parts.append(f"{caps.gpu_count} GPUs on {caps.gpu_nodes} nodes")
-    names = sorted(caps.present() - {"gpus"})
+    names = sorted(caps.present() - {"gpus", "cnf"})
     parts += [n.upper() if n in ("ptp", "cnf") else n for n in names]
     if caps.cnf_types:
         parts.append("CNF " + "/".join(t.value for t in caps.cnf_types))
@@ -102,8 +103,8 @@ class ClusterOverviewView(QWidget):
         endpoints_title = QLabel("Endpoints")
         endpoints_title.setProperty("muted", True)
         layout.addWidget(endpoints_title)
-        self.endpoints = QTableWidget(0, 4)
-        self.endpoints.setHorizontalHeaderLabels(["Kind", "URL", "Auth", "Source"])
+        self.endpoints = QTableWidget(0, 5)
+        self.endpoints.setHorizontalHeaderLabels(["Kind", "URL", "Auth", "Source", "Check"])
         self.endpoints.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.endpoints.verticalHeader().setVisible(False)
         self.endpoints.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -142,11 +143,22 @@ class ClusterOverviewView(QWidget):
         }
         for key, value in values.items():
             self.fields[key].setText(value)
-        self.endpoints.setRowCount(len(cluster.endpoints))
-        for row, endpoint in enumerate(cluster.endpoints):
-            cells = [endpoint.kind.value, endpoint.url, endpoint.auth.value, endpoint.source.value]
-            for col, text in enumerate(cells):
-                self.endpoints.setItem(row, col, QTableWidgetItem(text))
+        checks = status.endpoint_health
+        rows = [
+            (e.kind.value, e.url, e.auth.value, e.source.value, e.kind) for e in cluster.endpoints
+        ]
+        if cluster.api_server_url:
+            rows.insert(0, ("API_SERVER", cluster.api_server_url, "cluster credential", "USER",
+                            EndpointKind.API_SERVER))  # fmt: skip
+        self.endpoints.setRowCount(len(rows))
+        for row, (*cells, kind) in enumerate(rows):
+            up = checks.get(kind)
+            check = "not checked" if up is None else "up" if up else "DOWN"
+            for col, text in enumerate([*cells, check]):
+                item = QTableWidgetItem(text)
+                if up is False:
+                    item.setForeground(QColor(self._theme.severity("critical")))
+                self.endpoints.setItem(row, col, item)
 
     def _on_remove_clicked(self) -> None:
         if self._name:
