@@ -5,15 +5,21 @@ task while someone looks at it (``follow``) and stops when they leave (``unfollo
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 
+from aiops_desktop.models import EndpointKind
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.connections import ClientPool
 from aiops_desktop.services.gpu_fallback import NodeGpus, read_fleet_gpus
 from aiops_desktop.services.inventory import EventTimeline, Inventory, follow_events, take_inventory
-from aiops_desktop.services.kube import ValidationResult, validate
+from aiops_desktop.services.kube import ValidationResult, has_kube_api, validate
 from aiops_desktop.services.registry import ClusterRegistry
 from aiops_desktop.services.supervisor import TaskSupervisor
+from collectors.errors import CollectorError
 from collectors.kubernetes import WatchState
+
+DCGM_PROBE = "DCGM_FI_DEV_GPU_UTIL"  # exported by every dcgm-exporter configuration
 
 
 class KubeSession:
@@ -41,6 +47,18 @@ class KubeSession:
         """nvidia-smi in the driver pods: the fallback where Prometheus has no DCGM series."""
         client = await self._pool.kube(self._registry.get(name))
         return await read_fleet_gpus(client)
+
+    async def gpu_source(self, name: str) -> str:
+        """Where this cluster's GPU readings come from: "dcgm" when its Prometheus has DCGM
+        exporter series from the last 10 minutes, else "nvidia-smi" when it has a Kubernetes
+        API to exec through, else "none"."""
+        cluster = self._registry.get(name)
+        if cluster.endpoint(EndpointKind.PROMETHEUS) is not None:
+            with contextlib.suppress(CollectorError):
+                prom = await self._pool.prometheus(cluster)
+                if await prom.series([DCGM_PROBE], start=time.time() - 600):
+                    return "dcgm"
+        return "nvidia-smi" if has_kube_api(cluster) else "none"
 
     def follow(self, name: str) -> tuple[EventTimeline, WatchState]:
         """The cluster's events timeline, fed by a watch from now on (idempotent)."""

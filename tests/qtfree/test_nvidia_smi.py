@@ -3,13 +3,23 @@ exec in the driver daemonset through a real WebSocket exec (the API server's v4 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from aiops_desktop.models import EndpointKind
+from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.core import Core
 from aiops_desktop.services.gpu_fallback import read_fleet_gpus
+from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.settings import resolve_paths
 from collectors.kubernetes import KubeClient, ReadOnlyViolation, kubeconfig_for_token
 from collectors.nvidia_smi import GPU_COMMAND, NvidiaSmiFormatError, parse_compute_apps, parse_gpus
 from tests.servers.kube_api import RunningKubeApi
 from tests.servers.kube_api_server import NVIDIA_SMI_GPUS
+from tests.servers.prometheus import RunningPrometheus, openmetrics, start_prometheus
 
 A100_PCIE = (  # one line per GPU, values in the asked order, ", " between them, no units
     "0, GPU-1c2d3e4f-5a6b-7c8d-9e0f-a1b2c3d4e5f6, NVIDIA A100-PCIE-40GB, 535.104.05, 40960, "
@@ -72,3 +82,47 @@ async def test_fleet_gpus_by_exec_in_the_driver_pods(kube_api: RunningKubeApi) -
         await viewer.aclose()
     assert len(denied) == 2 and all("403" in (n.error or "") for n in denied)
     assert all(n.gpus == [] for n in denied)
+
+
+@pytest.fixture(scope="module")
+def dcgm_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
+    """A Prometheus holding the last hour of one GPU's DCGM utilisation."""
+    step, count = 15, 240
+    start = int(time.time()) // step * step - count * step
+    labels = {"gpu": "0", "UUID": "GPU-5b8e2d2a", "modelName": "NVIDIA H100 80GB HBM3",
+              "Hostname": "gpu-0"}  # fmt: skip
+    text = openmetrics([("DCGM_FI_DEV_GPU_UTIL", labels, lambda i: 90.0)], start, count, step)
+    server = start_prometheus(tmp_path_factory.mktemp("prom-dcgm"), text)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_gpu_readings_come_from_dcgm_else_nvidia_smi(
+    tmp_path: Path, secret_service, kube_api: RunningKubeApi, dcgm_prometheus, member_prometheus
+) -> None:  # type: ignore[no-untyped-def]
+    core = Core.open(
+        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
+    )
+    try:
+        api = {"api_server_url": kube_api.url, "ca_bundle_pem": kube_api.ca_pem}
+        token = ClusterSecrets(token="admin-token")
+        prom = EndpointKind.PROMETHEUS
+        plain = member_prometheus["east-1"].url  # node metrics, no DCGM exporter
+        await core.registry.add(
+            ClusterSpec(name="dcgm-1", endpoint_urls={prom: dcgm_prometheus.url}, **api), token
+        )
+        await core.registry.add(
+            ClusterSpec(name="smi-1", endpoint_urls={prom: plain}, **api), token
+        )
+        await core.registry.add(ClusterSpec(name="metrics-1", endpoint_urls={prom: plain}))
+        assert await core.kube.gpu_source("dcgm-1") == "dcgm"
+        assert await core.kube.gpu_source("smi-1") == "nvidia-smi"
+        assert await core.kube.gpu_source("metrics-1") == "none"
+        nodes = await core.kube.gpus_by_exec("smi-1")
+        assert sum(len(n.gpus) for n in nodes) == 8
+    finally:
+        await core.shutdown()
