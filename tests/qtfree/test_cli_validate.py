@@ -64,6 +64,7 @@ def test_validate_tells_each_outcome_with_its_reason(
         "east-1": (kube_api.url, "admin-token"),
         "noc-view": (kube_api.url, "viewer-token"),
         "intern": (kube_api.url, "limited-token"),
+        "webhooked": (kube_api.url, "webhooked-token"),
         "wrong": (kube_api.url, "not-a-token"),
         "stale": (kube_api.url, expired_jwt()),
         "dark-9": (f"https://127.0.0.1:{free_port()}", "admin-token"),
@@ -93,6 +94,12 @@ def test_validate_tells_each_outcome_with_its_reason(
     code, intern = validate(home, env, "intern")
     assert code == 1 and intern["outcome"] == "insufficient_permissions"
     assert intern["reason"] == "the credentials cannot list nodes, list pods"
+
+    code, refused = validate(home, env, "webhooked")  # RBAC says yes, the reads answer 403
+    assert code == 1 and refused["outcome"] == "insufficient_permissions"
+    assert refused["reason"] == "the credentials cannot list nodes, list pods"
+    nodes = next(p for p in refused["permissions"] if p["need"] == "list nodes")
+    assert "(the API server answered 403)" in nodes["why"]
 
     code, wrong = validate(home, env, "wrong")
     assert code == 1 and wrong["outcome"] == "invalid"

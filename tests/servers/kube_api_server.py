@@ -74,7 +74,21 @@ USERS: dict[str, dict[str, Any]] = {
     },
 }
 
-TOKENS = {"admin-token": "admin", "viewer-token": "viewer", "limited-token": "limited"}
+#: A user whose RBAC rules allow reading nodes and pods, but whom another authorizer (a
+#: webhook) refuses: the rules review says yes, the reads answer 403.
+USERS["webhooked"] = {
+    "username": "contractor",
+    "groups": ["system:authenticated"],
+    "rules": USERS["viewer"]["rules"],
+    "enforced": [{"verbs": READ, "apiGroups": [""], "resources": ["namespaces"]}],
+}
+
+TOKENS = {
+    "admin-token": "admin",
+    "viewer-token": "viewer",
+    "limited-token": "limited",
+    "webhooked-token": "webhooked",
+}
 
 
 def _rules_allow(rules: list[dict[str, Any]], attrs: dict[str, Any]) -> bool:
@@ -138,7 +152,8 @@ async def serve(port: int, objects_file: Path | None, *, bare: bool = False) -> 
             verb = VERBS.get(request.action.value, request.action.value.lower())
             attrs = {"group": request.resource.group or "", "resource": request.resource.plural,
                      "verb": verb}  # fmt: skip
-            if who in USERS and not _rules_allow(USERS[who]["rules"], attrs):
+            enforced = USERS[who].get("enforced", USERS[who]["rules"]) if who in USERS else []
+            if who in USERS and not _rules_allow(enforced, attrs):
                 group = f".{attrs['group']}" if attrs["group"] else ""
                 raise kmock.KubernetesError(
                     status=403,
