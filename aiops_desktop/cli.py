@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -36,6 +37,7 @@ from aiops_desktop.secrets import SecretsError
 from aiops_desktop.services.alerts import GroupBy, group_alerts
 from aiops_desktop.services.console import ConsoleRequest
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.gpu import read_gpu_fleet
 from aiops_desktop.services.kube import validate
 from aiops_desktop.services.kubeconfig import KubeconfigError
 from aiops_desktop.services.poller import Source
@@ -97,6 +99,12 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _add_data_commands(sub: Any) -> None:
+    gpu = sub.add_parser("gpu", help="every GPU's state and health reasons (DCGM), worst first")
+    gpu.add_argument(
+        "--clusters", help="comma-separated names (default: every cluster with metrics)"
+    )
+    gpu.add_argument("--json", action="store_true")
+
     query = sub.add_parser("query", help="run one PromQL over clusters in parallel")
     query.add_argument("promql")
     query.add_argument(
@@ -657,7 +665,53 @@ async def _analyse(core: Core, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_PARTIAL if answer.status is QueryStatus.PARTIAL else EXIT_OK
 
 
-_COMMANDS = {"query": _query, "alerts": _alerts, "fleet": _fleet, "analyse": _analyse}
+async def _gpu(core: Core, args: argparse.Namespace, out: TextIO) -> int:
+    clusters = _chosen_clusters(core, args.clusters)
+    if not clusters:
+        raise CliError("no cluster with a Prometheus endpoint is registered", EXIT_NOT_FOUND)
+    fleet = await read_gpu_fleet(core.queries, clusters)
+    failed = sorted({f"{o.cluster}: {o.error}" for o in fleet.outcomes})
+    if args.json:
+        doc = {
+            "summary": fleet.summary(),
+            "gpus": [
+                {**asdict(h.reading), "state": h.state.value, "reasons": h.reasons,
+                 "high_utilisation": h.high_utilisation}
+                for h in fleet.gpus
+            ],
+            "errors": failed,
+        }  # fmt: skip
+        out.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        s = fleet.summary()
+        states = ", ".join(f"{n} {k}" for k, n in sorted(s["by_state"].items())) or "none"
+        out.write(f"{s['gpus']} GPUs on {s['nodes']} nodes of {s['clusters']} clusters: {states}\n")
+        for h in fleet.gpus:
+            r = h.reading
+            mig = f" MIG {r.mig_profile}" if r.mig_profile else ""
+            util = (
+                "-"
+                if r.util_pct is None
+                else f"{r.util_pct:g}%" + (" HIGH" if h.high_utilisation else "")
+            )
+            temp = "-" if r.temperature_c is None else f"{r.temperature_c:g}C"
+            pods = ", ".join(r.pods) or "-"
+            out.write(f"{h.state.value:<8} {r.key:<34} {r.model + mig:<32} util {util:<9} "
+                      f"temp {temp:<5} pods {pods}\n")  # fmt: skip
+            for reason in h.reasons:
+                out.write(f"         - {reason}\n")
+        for line in failed:
+            out.write(f"unreadable: {line}\n")
+    return EXIT_PARTIAL if failed and fleet.gpus else EXIT_ERROR if failed else EXIT_OK
+
+
+_COMMANDS = {
+    "query": _query,
+    "alerts": _alerts,
+    "fleet": _fleet,
+    "analyse": _analyse,
+    "gpu": _gpu,
+}
 
 
 async def _loaded(core: Core, command: Any, args: argparse.Namespace, out: TextIO) -> int:

@@ -1,0 +1,148 @@
+"""GPU readers over PromQL (DCGM exporter series) and the fleet's GPU health.
+
+One instant query per field (``resources/gpu/queries.json``) runs over every chosen cluster in
+parallel (fleet hubs split by their ``cluster`` label); the series are joined per GPU by the
+exporter's own labels (``Hostname``, ``gpu``, ``UUID``, ``GPU_I_ID``), with the pod mapping
+(``pod``, ``namespace``, ``container``) and MIG profile where exported. Health per GPU comes
+from ``analysis.gpu_health`` with the XID table in ``resources/gpu/xid.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from aiops_desktop.models import Cluster, MetricQuery
+from aiops_desktop.services.multicluster import ClusterOutcome, MultiClusterQuery, TaggedSeries
+from aiops_desktop.settings import resources_dir
+from analysis.gpu_health import GpuHealth, GpuReading, XidInfo, assess, load_xids, worst_first
+
+#: reading field -> the ``queries.json`` key (numbers), in the order the table shows them
+NUMERIC_FIELDS = (
+    "util_pct",
+    "mem_used_mib",
+    "mem_free_mib",
+    "mem_reserved_mib",
+    "temperature_c",
+    "power_w",
+    "sm_clock_mhz",
+    "mem_clock_mhz",
+    "tensor_active",
+    "xid",
+    "pcie_replays_1h",
+    "remapped_uncorrectable",
+    "remapped_correctable",
+    "remap_failure",
+    "dbe_errors",
+    "sbe_errors",
+)
+
+
+@cache
+def gpu_queries() -> dict[str, str]:
+    data: dict[str, str] = json.loads((resources_dir() / "gpu" / "queries.json").read_text())
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+@cache
+def xid_table() -> dict[int, XidInfo]:
+    return load_xids(json.loads((resources_dir() / "gpu" / "xid.json").read_text()))
+
+
+def _key(cluster: str, labels: dict[str, str]) -> tuple[str, str, str, str]:
+    node = labels.get("Hostname") or labels.get("instance", "")
+    return cluster, node, labels.get("gpu", ""), labels.get("GPU_I_ID", "")
+
+
+def _value(tagged: TaggedSeries) -> float | None:
+    values = tagged.series.values
+    if values.size == 0:
+        return None
+    value = float(values[-1])
+    return None if math.isnan(value) else value
+
+
+def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
+    """One reading per GPU / MIG instance from each field's series."""
+    readings: dict[tuple[str, str, str, str], GpuReading] = {}
+    mem_reserved: dict[tuple[str, str, str, str], float] = {}
+    for fieldname in NUMERIC_FIELDS:
+        for tagged in answers.get(fieldname, []):
+            labels = tagged.series.labels
+            key = _key(tagged.cluster, labels)
+            reading = readings.get(key)
+            if reading is None:
+                reading = readings[key] = GpuReading(
+                    cluster=key[0],
+                    node=key[1],
+                    gpu=key[2],
+                    uuid=labels.get("UUID", ""),
+                    model=labels.get("modelName", ""),
+                    driver=labels.get("DCGM_FI_DRIVER_VERSION"),
+                    mig_profile=labels.get("GPU_I_PROFILE"),
+                    mig_id=labels.get("GPU_I_ID") or None,
+                )
+            if labels.get("pod"):
+                pod = f"{labels.get('namespace', '')}/{labels['pod']}"
+                if labels.get("container"):
+                    pod += f" ({labels['container']})"
+                if pod not in reading.pods:
+                    reading.pods.append(pod)
+            value = _value(tagged)
+            if value is None:
+                continue
+            if fieldname == "mem_reserved_mib":
+                mem_reserved[key] = value
+            elif fieldname == "xid":
+                reading.xid = int(value)
+            else:
+                setattr(reading, fieldname, value)
+    for key, reading in readings.items():
+        if reading.mem_used_mib is not None and reading.mem_free_mib is not None:
+            reading.mem_total_mib = (
+                reading.mem_used_mib + reading.mem_free_mib + mem_reserved.get(key, 0.0)
+            )
+    return sorted(
+        readings.values(), key=lambda r: (r.cluster, r.node, int(r.gpu or 0), r.mig_id or "")
+    )
+
+
+@dataclass
+class GpuFleet:
+    gpus: list[GpuHealth]  # worst first
+    outcomes: list[ClusterOutcome]  # per cluster and field: what could not be read
+
+    def summary(self) -> dict[str, Any]:
+        by_state: dict[str, int] = {}
+        for h in self.gpus:
+            by_state[h.state.value] = by_state.get(h.state.value, 0) + 1
+        utils = [h.reading.util_pct for h in self.gpus if h.reading.util_pct is not None]
+        temps = [h.reading.temperature_c for h in self.gpus if h.reading.temperature_c is not None]
+        return {
+            "gpus": len(self.gpus),
+            "nodes": len({(h.reading.cluster, h.reading.node) for h in self.gpus}),
+            "clusters": len({h.reading.cluster for h in self.gpus}),
+            "by_state": by_state,
+            "avg_util_pct": round(sum(utils) / len(utils), 1) if utils else None,
+            "avg_temperature_c": round(sum(temps) / len(temps), 1) if temps else None,
+        }
+
+
+async def read_gpu_fleet(queries: MultiClusterQuery, clusters: list[Cluster]) -> GpuFleet:
+    """Every field over every cluster in parallel, joined and assessed."""
+    catalog = gpu_queries()
+
+    async def one(fieldname: str) -> tuple[str, list[TaggedSeries], list[ClusterOutcome]]:
+        answer = await queries.run(MetricQuery(promql=catalog[fieldname]), clusters)
+        return fieldname, answer.series, answer.failures
+
+    results = await asyncio.gather(*(one(f) for f in NUMERIC_FIELDS if f in catalog))
+    answers = {name: series for name, series, _ in results}
+    failures = [o for _, _, failed in results for o in failed]
+    table = xid_table()
+    health = [assess(r, table) for r in join_readings(answers)]
+    return GpuFleet(worst_first(health), failures)

@@ -1,0 +1,128 @@
+"""GPU health from what the DCGM exporter (or nvidia-smi) reports (PRODUCT.md section 3).
+
+A GPU is OK, WARNING or CRITICAL with the reasons, in words a NOC engineer acts on: its last
+XID decoded to meaning and action (``resources/gpu/xid.json``), double-bit ECC errors, row
+remapping (pending, uncorrectable, failed), PCIe replays in the last hour, temperature (warning
+70 C, critical 80 C). Utilisation above 80 % is "high": a fact, not a fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+TEMP_WARNING_C = 70.0
+TEMP_CRITICAL_C = 80.0
+UTIL_HIGH_PCT = 80.0
+
+
+class GpuState(StrEnum):
+    OK = "OK"
+    WARNING = "WARNING"
+    CRITICAL = "CRITICAL"
+
+
+@dataclass(frozen=True)
+class XidInfo:
+    code: int
+    name: str
+    meaning: str
+    action: str
+    severity: GpuState
+
+
+def load_xids(document: Mapping[str, Any]) -> dict[int, XidInfo]:
+    """The XID table as ``resources/gpu/xid.json`` holds it."""
+    return {
+        int(code): XidInfo(
+            int(code), entry["name"], entry["meaning"], entry["action"], GpuState(entry["severity"])
+        )
+        for code, entry in document["xids"].items()
+    }
+
+
+@dataclass
+class GpuReading:
+    """One GPU (or MIG instance) as the readers saw it; None is unknown, never 0."""
+
+    cluster: str
+    node: str
+    gpu: str  # index
+    uuid: str
+    model: str = ""
+    driver: str | None = None
+    mig_profile: str | None = None
+    mig_id: str | None = None
+    pods: list[str] = field(default_factory=list)  # namespace/pod (container)
+    util_pct: float | None = None
+    mem_used_mib: float | None = None
+    mem_free_mib: float | None = None
+    mem_total_mib: float | None = None
+    temperature_c: float | None = None
+    power_w: float | None = None
+    sm_clock_mhz: float | None = None
+    mem_clock_mhz: float | None = None
+    tensor_active: float | None = None  # 0..1 where profiling metrics are exported
+    xid: int | None = None  # the last XID seen (0: none)
+    pcie_replays_1h: float | None = None
+    remapped_uncorrectable: float | None = None
+    remapped_correctable: float | None = None
+    remap_failure: float | None = None
+    dbe_errors: float | None = None
+    sbe_errors: float | None = None
+
+    @property
+    def key(self) -> str:
+        mig = f"/mig{self.mig_id}" if self.mig_id else ""
+        return f"{self.cluster}/{self.node}/gpu{self.gpu}{mig}"
+
+
+@dataclass
+class GpuHealth:
+    reading: GpuReading
+    state: GpuState
+    reasons: list[str]
+    high_utilisation: bool
+
+
+_RANK = {GpuState.OK: 0, GpuState.WARNING: 1, GpuState.CRITICAL: 2}
+
+
+def assess(g: GpuReading, xids: Mapping[int, XidInfo]) -> GpuHealth:
+    findings: list[tuple[GpuState, str]] = []
+    if g.xid:
+        info = xids.get(g.xid)
+        if info is None:
+            findings.append((GpuState.WARNING, f"XID {g.xid} (not in the XID table)"))
+        else:
+            text = f"XID {g.xid} {info.name}: {info.meaning} Action: {info.action}"
+            findings.append((info.severity, text))
+    if g.dbe_errors:
+        findings.append((GpuState.CRITICAL, f"{g.dbe_errors:g} double-bit ECC errors"))
+    if g.remap_failure:
+        findings.append((GpuState.CRITICAL, "row remapping failed: memory errors not contained"))
+    if g.remapped_uncorrectable:
+        findings.append(
+            (GpuState.WARNING, f"{g.remapped_uncorrectable:g} rows remapped (uncorrectable errors)")
+        )
+    if g.pcie_replays_1h:
+        findings.append((GpuState.WARNING, f"{g.pcie_replays_1h:g} PCIe replays in the last hour"))
+    if g.temperature_c is not None:
+        if g.temperature_c >= TEMP_CRITICAL_C:
+            findings.append(
+                (GpuState.CRITICAL, f"temperature {g.temperature_c:g} C (critical >= 80 C)")
+            )
+        elif g.temperature_c >= TEMP_WARNING_C:
+            findings.append(
+                (GpuState.WARNING, f"temperature {g.temperature_c:g} C (warning >= 70 C)")
+            )
+    findings.sort(key=lambda f: -_RANK[f[0]])
+    state = findings[0][0] if findings else GpuState.OK
+    high = g.util_pct is not None and g.util_pct > UTIL_HIGH_PCT
+    return GpuHealth(g, state, [text for _, text in findings], high)
+
+
+def worst_first(health: list[GpuHealth]) -> list[GpuHealth]:
+    return sorted(health, key=lambda h: (-_RANK[h.state], h.reading.key))

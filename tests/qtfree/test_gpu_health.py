@@ -1,0 +1,87 @@
+"""GPU readers and health: DCGM series of a fleet backfilled into a real Prometheus (a fleet hub
+splitting by ``cluster``), read by `aiops-desktop gpu`; the XID table and the rules."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aiops_desktop.services.gpu import xid_table
+from analysis.gpu_health import GpuReading, GpuState, assess
+from tests.qtfree.cli_runner import run_cli
+from tests.servers.gpu_fleet import gpu_fleet_series
+from tests.servers.prometheus import RunningPrometheus, openmetrics, start_prometheus
+
+COMMON_XIDS = {13, 31, 32, 43, 45, 48, 61, 62, 63, 64, 68, 69, 74, 79, 92, 94, 95, 119, 120}
+
+
+@pytest.fixture(scope="module")
+def gpu_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
+    step, count = 15, 40
+    start = int(time.time()) // step * step - count * step
+    server = start_prometheus(
+        tmp_path_factory.mktemp("prom-gpu"), openmetrics(gpu_fleet_series(), start, count, step)
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_xid_table_covers_the_common_xids_with_an_action() -> None:
+    table = xid_table()
+    assert set(table) >= COMMON_XIDS
+    assert table[79].severity is GpuState.CRITICAL and "fallen off the bus" in table[79].name
+    assert all(x.action and x.meaning for x in table.values())
+
+
+def test_rules_temperature_xid_and_unknowns() -> None:
+    table = xid_table()
+    warm = assess(GpuReading("c", "n", "0", "u", temperature_c=72), table)
+    assert warm.state is GpuState.WARNING and warm.reasons == ["temperature 72 C (warning >= 70 C)"]
+    odd = assess(GpuReading("c", "n", "1", "u", xid=999), table)
+    assert odd.state is GpuState.WARNING and odd.reasons == ["XID 999 (not in the XID table)"]
+    blank = assess(GpuReading("c", "n", "2", "u"), table)  # nothing known: nothing claimed
+    assert blank.state is GpuState.OK and blank.reasons == [] and not blank.high_utilisation
+
+
+@pytest.mark.integration
+def test_gpu_command_finds_exactly_the_known_events(
+    tmp_path: Path, secret_service, gpu_hub: RunningPrometheus
+) -> None:  # type: ignore[no-untyped-def]
+    env, home = dict(secret_service.env), tmp_path / "home"
+    added = run_cli(home, env, "clusters", "add", "gpu-hub", "--kind", "fleet",
+                    "--prometheus-url", gpu_hub.url)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    done = run_cli(home, env, "gpu", "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    summary = doc["summary"]
+    assert (summary["gpus"], summary["nodes"], summary["clusters"]) == (25, 3, 2)
+    assert summary["by_state"] == {"CRITICAL": 2, "WARNING": 1, "OK": 22}
+    gpus = doc["gpus"]
+    first, second, third = gpus[:3]
+    assert (first["cluster"], first["node"], first["gpu"]) == ("ran-east", "gpu-0", "5")
+    assert first["reasons"] == ["temperature 84 C (critical >= 80 C)"]
+    assert (second["node"], second["gpu"], second["xid"]) == ("gpu-1", "3", 79)
+    assert second["reasons"][0].startswith("XID 79 GPU has fallen off the bus")
+    assert "Drain the node" in second["reasons"][0]
+    assert (third["cluster"], third["gpu"], third["state"]) == ("ai-lab", "7", "WARNING")
+    assert third["reasons"] == ["2 rows remapped (uncorrectable errors)"]
+    busy = next(g for g in gpus if g["pods"])
+    assert busy["pods"] == ["ml/trainer-0 (pytorch)"] and busy["high_utilisation"]
+    assert busy["mem_total_mib"] == 81559 and busy["mem_used_mib"] == 60000
+    migs = sorted(g["mig_id"] for g in gpus if g["mig_profile"] == "3g.40gb")
+    assert migs == ["1", "2"] and all(g["driver"] == "550.90.07" for g in gpus)
+    assert doc["errors"] == []
+
+    text = run_cli(home, env, "gpu")
+    assert text.returncode == 0
+    lines = text.stdout.splitlines()
+    assert lines[0] == "25 GPUs on 3 nodes of 2 clusters: 2 CRITICAL, 22 OK, 1 WARNING"
+    assert lines[1].startswith("CRITICAL ran-east/gpu-0/gpu5")
+    assert "util 95% HIGH" in text.stdout and "pods ml/trainer-0 (pytorch)" in text.stdout
