@@ -41,6 +41,7 @@ from aiops_desktop.services.gpu import read_gpu_fleet
 from aiops_desktop.services.kube import validate
 from aiops_desktop.services.kubeconfig import KubeconfigError
 from aiops_desktop.services.poller import Source
+from aiops_desktop.services.ptp import read_ptp_board
 from aiops_desktop.services.registry import (
     ClusterNotFoundError,
     ClusterSecrets,
@@ -104,6 +105,11 @@ def _add_data_commands(sub: Any) -> None:
         "--clusters", help="comma-separated names (default: every cluster with metrics)"
     )
     gpu.add_argument("--json", action="store_true")
+    ptp = sub.add_parser("ptp", help="the PTP timing board of every cluster with compliance")
+    ptp.add_argument("--clusters", help="comma-separated names (default: all with metrics)")
+    ptp.add_argument("--window", type=_duration, default=timedelta(hours=1), metavar="DURATION")
+    ptp.add_argument("--threshold-ns", type=float, default=100.0, metavar="NS")
+    ptp.add_argument("--json", action="store_true")
 
     query = sub.add_parser("query", help="run one PromQL over clusters in parallel")
     query.add_argument("promql")
@@ -705,12 +711,60 @@ async def _gpu(core: Core, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_PARTIAL if failed and fleet.gpus else EXIT_ERROR if failed else EXIT_OK
 
 
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}%"
+
+
+async def _ptp(core: Core, args: argparse.Namespace, out: TextIO) -> int:
+    clusters = _chosen_clusters(core, args.clusters)
+    if not clusters:
+        raise CliError("no cluster with a Prometheus endpoint is registered", EXIT_NOT_FOUND)
+    board = await read_ptp_board(
+        core.queries, clusters, window=args.window, threshold_ns=args.threshold_ns
+    )
+    failed = sorted({f"{o.cluster}: {o.error}" for o in board.outcomes})
+    if args.json:
+        rows = []
+        for r in board.rows:
+            row = asdict(r)
+            row["state"] = r.state.value
+            rows.append(row)
+        doc = {
+            "window_s": board.window.total_seconds(),
+            "threshold_ns": board.threshold_ns,
+            "rows": rows,
+            "errors": failed,
+        }
+        out.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        hours = board.window.total_seconds() / 3600
+        out.write(f"{len(board.rows)} PTP ports, worst first; compliance over {hours:g} h, "
+                  f"threshold +/-{board.threshold_ns:g} ns\n")  # fmt: skip
+        for r in board.rows:
+            c = r.compliance
+            offset = "-" if r.offset_ns is None else f"{r.offset_ns:g} ns"
+            figures = (
+                f"locked {_pct(c.locked_pct)} within {_pct(c.within_pct)} "
+                f"holdover {c.holdover_s:g} s freerun {c.freerun_s:g} s"
+                if c
+                else "no history"
+            )
+            out.write(f"{r.state.value:<9} {r.cluster}/{r.node}/{r.iface} ({r.process}) "
+                      f"{r.role} class {r.clock_class} offset {offset} | {figures}\n")  # fmt: skip
+            for note in r.notes:
+                out.write(f"          - {note}\n")
+        for line in failed:
+            out.write(f"unreadable: {line}\n")
+    return EXIT_PARTIAL if failed and board.rows else EXIT_ERROR if failed else EXIT_OK
+
+
 _COMMANDS = {
     "query": _query,
     "alerts": _alerts,
     "fleet": _fleet,
     "analyse": _analyse,
     "gpu": _gpu,
+    "ptp": _ptp,
 }
 
 

@@ -1,0 +1,230 @@
+"""PTP readers over PromQL (linuxptp-daemon series) and the fleet timing board.
+
+Every (cluster, node, interface, process) that reports a clock state becomes a row with its
+offset, clock class, interface role, process status and restarts, worst first; compliance over
+a window (``analysis.ptp_compliance``) comes from range queries of the clock state and offset.
+Queries live in ``resources/ptp/queries.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+
+import numpy as np
+
+from aiops_desktop.models import Cluster, MetricQuery, QueryType, utcnow
+from aiops_desktop.services.multicluster import ClusterOutcome, MultiClusterQuery, TaggedSeries
+from aiops_desktop.settings import resources_dir
+from analysis.ptp_compliance import (
+    CLASS_MEANING,
+    FAULTY_OFFSET_NS,
+    OFFSET_THRESHOLD_NS,
+    ClockState,
+    Compliance,
+    compliance,
+    offset_ok,
+    role_of,
+    severity_rank,
+    state_of,
+)
+
+Key = tuple[str, str, str, str]  # cluster, node, iface, process
+
+
+@cache
+def ptp_queries() -> dict[str, str]:
+    data: dict[str, str] = json.loads((resources_dir() / "ptp" / "queries.json").read_text())
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+@dataclass
+class PtpRow:
+    cluster: str
+    node: str
+    iface: str
+    process: str
+    state: ClockState
+    offset_ns: float | None = None
+    max_offset_ns: float | None = None
+    delay_ns: float | None = None
+    freq_adj_ns: float | None = None
+    clock_class: int | None = None
+    role: str = "UNKNOWN"
+    process_up: bool | None = None
+    restarts: float | None = None
+    offset_in: bool | None = None
+    compliance: Compliance | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rank(self) -> int:
+        return severity_rank(self.state, self.offset_in, self.role)
+
+
+def _key(tagged: TaggedSeries) -> Key:
+    labels = tagged.series.labels
+    return (
+        tagged.cluster,
+        labels.get("node", ""),
+        labels.get("iface", ""),
+        labels.get("process", ""),
+    )
+
+
+def _last(tagged: TaggedSeries) -> float | None:
+    values = tagged.series.values
+    if values.size == 0 or math.isnan(float(values[-1])):
+        return None
+    return float(values[-1])
+
+
+def board_rows(answers: dict[str, list[TaggedSeries]], threshold_ns: float) -> list[PtpRow]:
+    rows: dict[Key, PtpRow] = {}
+    for tagged in answers.get("clock_state", []):
+        key = _key(tagged)
+        rows[key] = PtpRow(*key, state=state_of(_last(tagged)))
+    _join_values(rows, answers)
+    for row in rows.values():
+        _annotate(row, threshold_ns)
+    return sorted(rows.values(), key=lambda r: (r.rank, r.cluster, r.node, r.iface, r.process))
+
+
+NUMBERS = (
+    ("offset", "offset_ns"),
+    ("max_offset", "max_offset_ns"),
+    ("delay", "delay_ns"),
+    ("freq_adj", "freq_adj_ns"),
+    ("restarts", "restarts"),
+)
+
+
+def _join_values(rows: dict[Key, PtpRow], answers: dict[str, list[TaggedSeries]]) -> None:
+    by_port: dict[tuple[str, str, str], list[PtpRow]] = {}
+    by_process: dict[tuple[str, str, str], list[PtpRow]] = {}
+    for row in rows.values():
+        by_port.setdefault((row.cluster, row.node, row.iface), []).append(row)
+        by_process.setdefault((row.cluster, row.node, row.process), []).append(row)
+
+    def targets(tagged: TaggedSeries) -> list[PtpRow]:
+        key = _key(tagged)
+        if key in rows:
+            return [rows[key]]
+        if not key[2]:  # a per-process series (status): every port of that process
+            return by_process.get((key[0], key[1], key[3]), [])
+        return by_port.get(key[:3], [])  # no process label: the port's rows
+
+    for name, attr in NUMBERS:
+        for tagged in answers.get(name, []):
+            for row in targets(tagged):
+                setattr(row, attr, _last(tagged))
+    for tagged in answers.get("clock_class", []):
+        value = _last(tagged)
+        for row in targets(tagged):
+            row.clock_class = None if value is None else int(value)
+    for tagged in answers.get("role", []):
+        for row in targets(tagged):
+            row.role = role_of(_last(tagged))
+    for tagged in answers.get("process_status", []):
+        value = _last(tagged)
+        for row in targets(tagged):
+            row.process_up = None if value is None else value == 1
+
+
+def _annotate(row: PtpRow, threshold_ns: float) -> None:
+    row.offset_in = offset_ok(row.offset_ns, threshold_ns)
+    if row.offset_ns == FAULTY_OFFSET_NS:
+        row.notes.append("faulty port (offset 999999)")
+    elif row.offset_in is False:
+        row.notes.append(f"offset {row.offset_ns:g} ns beyond +/-{threshold_ns:g} ns")
+    if row.clock_class in CLASS_MEANING and row.clock_class not in (6, 248, 255):
+        row.notes.append(f"clock class {row.clock_class}: {CLASS_MEANING[row.clock_class]}")
+    if row.process_up is False:
+        row.notes.append(f"{row.process} is down")
+
+
+@dataclass
+class PtpBoard:
+    rows: list[PtpRow]
+    window: timedelta
+    threshold_ns: float
+    outcomes: list[ClusterOutcome]
+
+
+async def read_ptp_board(
+    queries: MultiClusterQuery,
+    clusters: list[Cluster],
+    *,
+    window: timedelta = timedelta(hours=1),
+    step: timedelta = timedelta(seconds=15),
+    threshold_ns: float = OFFSET_THRESHOLD_NS,
+    end: datetime | None = None,
+) -> PtpBoard:
+    """``end``: where the window ends (now by default)."""
+    catalog = ptp_queries()
+    end = end or utcnow()
+
+    async def instant(name: str) -> tuple[str, list[TaggedSeries], list[ClusterOutcome]]:
+        answer = await queries.run(MetricQuery(promql=catalog[name]), clusters)
+        return name, answer.series, answer.failures
+
+    async def ranged(name: str) -> tuple[str, list[TaggedSeries], list[ClusterOutcome]]:
+        query = MetricQuery(
+            promql=catalog[name],
+            query_type=QueryType.RANGE,
+            start=end - window,
+            end=end,
+            step=step,
+        )
+        answer = await queries.run(query, clusters)
+        return name, answer.series, answer.failures
+
+    names = [n for n in catalog if n not in ("clock_state", "offset")]
+    results = await asyncio.gather(
+        *(instant(n) for n in ("clock_state", "offset", *names)),
+        ranged("clock_state"),
+        ranged("offset"),
+    )
+    answers = {name: series for name, series, _ in results[: len(names) + 2]}
+    rows = board_rows(answers, threshold_ns)
+    (_, state_hist, _), (_, offset_hist, _) = results[-2], results[-1]
+    _attach_compliance(rows, state_hist, offset_hist, step.total_seconds(), threshold_ns)
+    failures = [o for _, _, failed in results for o in failed]
+    unique = {(o.cluster, o.error): o for o in failures}
+    return PtpBoard(rows, window, threshold_ns, list(unique.values()))
+
+
+def _grid(series: TaggedSeries, stamps: np.ndarray) -> np.ndarray:
+    out = np.full(stamps.size, np.nan)
+    index = np.searchsorted(stamps, series.series.timestamps)
+    valid = (index < stamps.size) & (
+        stamps[np.minimum(index, stamps.size - 1)] == series.series.timestamps
+    )
+    out[index[valid]] = series.series.values[valid]
+    return out
+
+
+def _attach_compliance(
+    rows: list[PtpRow],
+    states: list[TaggedSeries],
+    offsets: list[TaggedSeries],
+    step_s: float,
+    threshold_ns: float,
+) -> None:
+    by_key = {(r.cluster, r.node, r.iface, r.process): r for r in rows}
+    offset_by_key = {_key(t): t for t in offsets}
+    offset_by_port = {_key(t)[:3]: t for t in offsets}
+    for tagged in states:
+        row = by_key.get(_key(tagged))
+        if row is None:
+            continue
+        stamps = tagged.series.timestamps
+        offset = offset_by_key.get(_key(tagged)) or offset_by_port.get(_key(tagged)[:3])
+        offset_values = _grid(offset, stamps) if offset is not None else np.array([])
+        row.compliance = compliance(
+            tagged.series.values, offset_values, step_s, threshold_ns=threshold_ns
+        )

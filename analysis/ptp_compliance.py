@@ -1,0 +1,124 @@
+"""PTP timing: value codes, the board's ordering and compliance over a window (PRODUCT.md s. 4).
+
+Clock state is the metric value (0 FREERUN, 1 LOCKED, 2 HOLDOVER); a faulty port reports an
+offset of 999999 ns. Compliance over a window of evenly stepped samples: the share of samples
+LOCKED, the share of offset samples within the threshold (default +/-100 ns, per profile), the
+time spent in HOLDOVER and FREERUN, and the HOLDOVER episodes that lasted longer than the
+holdover timeout (default 5 s).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+OFFSET_THRESHOLD_NS = 100.0
+HOLDOVER_TIMEOUT_S = 5.0
+FAULTY_OFFSET_NS = 999999.0
+
+
+class ClockState(StrEnum):
+    FREERUN = "FREERUN"
+    LOCKED = "LOCKED"
+    HOLDOVER = "HOLDOVER"
+    UNKNOWN = "UNKNOWN"
+
+
+STATE_CODES = {0: ClockState.FREERUN, 1: ClockState.LOCKED, 2: ClockState.HOLDOVER}
+ROLE_CODES = {0: "PASSIVE", 1: "SLAVE", 2: "MASTER", 3: "FAULTY", 4: "UNKNOWN", 5: "LISTENING"}
+CLASS_MEANING = {
+    6: "locked to PRC",
+    7: "PRC unlocked, in spec",
+    52: "PRC unlocked, out of spec",
+    135: "T-BC holdover, in spec",
+    165: "T-BC holdover, out of spec",
+    187: "PRC unlocked, out of spec",
+    248: "default",
+    255: "slave only",
+}
+
+
+def state_of(value: float | None) -> ClockState:
+    if value is None or np.isnan(value):
+        return ClockState.UNKNOWN
+    return STATE_CODES.get(int(value), ClockState.UNKNOWN)
+
+
+def role_of(value: float | None) -> str:
+    if value is None or np.isnan(value):
+        return "UNKNOWN"
+    return ROLE_CODES.get(int(value), "UNKNOWN")
+
+
+def offset_ok(offset_ns: float | None, threshold_ns: float = OFFSET_THRESHOLD_NS) -> bool | None:
+    if offset_ns is None or np.isnan(offset_ns):
+        return None
+    return offset_ns != FAULTY_OFFSET_NS and abs(offset_ns) <= threshold_ns
+
+
+@dataclass
+class Compliance:
+    samples: int
+    locked_pct: float | None
+    within_pct: float | None
+    holdover_s: float
+    freerun_s: float
+    long_holdovers: int  # HOLDOVER episodes longer than the timeout
+    longest_holdover_s: float
+
+
+def compliance(
+    states: np.ndarray,
+    offsets: np.ndarray,
+    step_s: float,
+    *,
+    threshold_ns: float = OFFSET_THRESHOLD_NS,
+    holdover_timeout_s: float = HOLDOVER_TIMEOUT_S,
+) -> Compliance:
+    """Over evenly stepped samples (NaN where nothing was recorded): each sample stands for
+    ``step_s`` seconds of its state."""
+    known = states[~np.isnan(states)]
+    locked = float(np.mean(known == 1) * 100) if known.size else None
+    seen = offsets[~np.isnan(offsets)]
+    within = (
+        float(np.mean((seen != FAULTY_OFFSET_NS) & (np.abs(seen) <= threshold_ns)) * 100)
+        if seen.size
+        else None
+    )
+    runs: list[int] = []
+    run = 0
+    for value in states:
+        if value == 2:
+            run += 1
+        elif run:
+            runs.append(run)
+            run = 0
+    if run:
+        runs.append(run)
+    durations = [r * step_s for r in runs]
+    return Compliance(
+        samples=int(known.size),
+        locked_pct=locked,
+        within_pct=within,
+        holdover_s=float(np.sum(known == 2) * step_s),
+        freerun_s=float(np.sum(known == 0) * step_s),
+        long_holdovers=sum(1 for d in durations if d > holdover_timeout_s),
+        longest_holdover_s=max(durations, default=0.0),
+    )
+
+
+def severity_rank(state: ClockState, offset_in: bool | None, role: str) -> int:
+    """Worst first: FREERUN, HOLDOVER, faulty port, offset out of threshold, unknown, fine."""
+    if state is ClockState.FREERUN:
+        return 0
+    if state is ClockState.HOLDOVER:
+        return 1
+    if role == "FAULTY":
+        return 2
+    if offset_in is False:
+        return 3
+    if state is ClockState.UNKNOWN:
+        return 4
+    return 5

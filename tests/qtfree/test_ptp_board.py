@@ -1,0 +1,126 @@
+"""The PTP timing board: linuxptp-daemon series of a fleet backfilled into a real Prometheus (a
+fleet hub), read worst first; compliance checked against a calculation done here from the
+fixture's own definition."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from aiops_desktop.models import ClusterKind, EndpointKind
+from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.ptp import read_ptp_board
+from aiops_desktop.services.registry import ClusterSpec
+from aiops_desktop.settings import resolve_paths
+from analysis.ptp_compliance import ClockState
+from tests.qtfree.cli_runner import run_cli
+from tests.servers.prometheus import RunningPrometheus, openmetrics, start_prometheus
+from tests.servers.ptp_fleet import COUNT, STEP_S, offset, ptp_fleet_series, state
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def ptp_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningPrometheus, int]]:
+    start = int(time.time()) // STEP_S * STEP_S - COUNT * STEP_S
+    server = start_prometheus(
+        tmp_path_factory.mktemp("prom-ptp"), openmetrics(ptp_fleet_series(), start, COUNT, STEP_S)
+    )
+    try:
+        yield server, start
+    finally:
+        server.stop()
+
+
+@pytest_asyncio.fixture
+async def core(tmp_path: Path, secret_service) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
+    opened = Core.open(
+        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
+    )
+    yield opened
+    await opened.shutdown()
+
+
+def expected(cluster: str, node: str, threshold: float = 100.0) -> dict[str, float]:
+    """Compliance from the fixture's definition: every sample stands for STEP_S seconds."""
+    states = [state(cluster, node)(i) for i in range(COUNT)]
+    offsets = [offset(cluster, node)(i) for i in range(COUNT)]
+    runs, run = [], 0
+    for s in [*states, -1.0]:
+        if s == 2.0:
+            run += 1
+        elif run:
+            runs.append(run * STEP_S)
+            run = 0
+    return {
+        "locked_pct": 100.0 * states.count(1.0) / COUNT,
+        "within_pct": 100.0 * sum(abs(o) <= threshold for o in offsets) / COUNT,
+        "holdover_s": states.count(2.0) * STEP_S,
+        "freerun_s": states.count(0.0) * STEP_S,
+        "long_holdovers": sum(1 for r in runs if r > 5),
+    }
+
+
+@pytest.mark.asyncio
+async def test_board_worst_first_with_compliance(core: Core, ptp_hub) -> None:  # type: ignore[no-untyped-def]
+    server, start = ptp_hub
+    await core.registry.add(
+        ClusterSpec(name="ran-hub", kind=ClusterKind.FLEET,
+                    endpoint_urls={EndpointKind.PROMETHEUS: server.url})
+    )  # fmt: skip
+    last = datetime.fromtimestamp(start + (COUNT - 1) * STEP_S, UTC)
+    board = await read_ptp_board(
+        core.queries, core.registry.clusters(), window=timedelta(seconds=COUNT * STEP_S), end=last
+    )
+    assert board.outcomes == [] and len(board.rows) == 14
+    lost, drift = board.rows[0], board.rows[1]
+    assert (lost.cluster, lost.node, lost.state) == ("ran-east", "du-2", ClockState.FREERUN)
+    assert lost.offset_ns == 350 and lost.clock_class == 165 and lost.role == "SLAVE"
+    assert "clock class 165: T-BC holdover, out of spec" in lost.notes
+    assert (drift.cluster, drift.node, drift.state) == ("ran-west", "du-4", ClockState.LOCKED)
+    assert drift.offset_ns == 20 + 3 * (COUNT - 1 - 150) and drift.offset_in is False
+    assert all(r.state is ClockState.LOCKED and r.offset_in for r in board.rows[2:])
+    masters = [r for r in board.rows if r.role == "MASTER"]
+    assert [(m.cluster, m.node, m.clock_class) for m in masters] == [
+        ("ran-east", "gm-0", 6), ("ran-west", "gm-1", 6),
+    ]  # fmt: skip
+    assert next(r for r in board.rows if r.node == "du-5" and r.cluster == "ran-west").restarts == 2
+    for row in (lost, drift, board.rows[5]):
+        c, want = row.compliance, expected(row.cluster, row.node)
+        assert c is not None and c.samples == COUNT
+        assert c.locked_pct == pytest.approx(want["locked_pct"])
+        assert c.within_pct == pytest.approx(want["within_pct"])
+        assert (c.holdover_s, c.freerun_s) == (want["holdover_s"], want["freerun_s"])
+        assert c.long_holdovers == want["long_holdovers"]
+    assert lost.compliance is not None and lost.compliance.holdover_s == 180  # 3 minutes
+    assert lost.compliance.long_holdovers == 1 and lost.compliance.longest_holdover_s == 180
+
+
+def test_ptp_command_prints_the_board(tmp_path: Path, secret_service, ptp_hub) -> None:  # type: ignore[no-untyped-def]
+    server, _ = ptp_hub
+    env, home = dict(secret_service.env), tmp_path / "home"
+    added = run_cli(home, env, "clusters", "add", "ran-hub", "--kind", "fleet",
+                    "--prometheus-url", server.url)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    done = run_cli(home, env, "ptp", "--window", "1h", "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["threshold_ns"] == 100 and doc["window_s"] == 3600 and doc["errors"] == []
+    first = doc["rows"][0]
+    assert (first["node"], first["state"]) == ("du-2", "FREERUN")
+    assert first["compliance"]["holdover_s"] == 180 and first["compliance"]["long_holdovers"] == 1
+    text = run_cli(home, env, "ptp", "--threshold-ns", "50")
+    assert text.returncode == 0
+    lines = text.stdout.splitlines()
+    assert lines[0] == "14 PTP ports, worst first; compliance over 1 h, threshold +/-50 ns"
+    assert lines[1].startswith(
+        "FREERUN   ran-east/du-2/ens1f0 (ptp4l) SLAVE class 165 offset 350 ns"
+    )
+    assert "          - offset 350 ns beyond +/-50 ns" in text.stdout
