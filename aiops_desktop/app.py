@@ -75,6 +75,7 @@ class DesktopApp:
         from ui.charts import configure_pyqtgraph
         from ui.main_window import MonitoringPresenters
         from ui.presenters.console import ConsolePresenter
+        from ui.presenters.fleet_hw import GpuPresenter, PtpPresenter
         from ui.presenters.kube import KubePresenter
         from ui.presenters.monitoring import (
             AlertsPresenter,
@@ -95,6 +96,8 @@ class DesktopApp:
             console=ConsolePresenter(core),
             anomalies=AnomaliesPresenter(core),
             kube=KubePresenter(core),
+            gpu=GpuPresenter(core),
+            ptp=PtpPresenter(core),
         )
         self.window: MainWindow = MainWindow(self.presenter, theme, self.monitoring)
 
@@ -148,6 +151,8 @@ class DesktopApp:
             self.monitoring.dashboard,
             self.monitoring.anomalies,
             self.monitoring.kube,
+            self.monitoring.gpu,
+            self.monitoring.ptp,
         ):
             presenter.stop()
         self.presenter.close()
@@ -166,6 +171,8 @@ VIEWS: dict[str, Callable[[DesktopApp], None]] = {
     "diagnostics": lambda app: app.window.show_view("diagnostics"),
     "anomalies": lambda app: app.window.show_view("anomalies"),
     "console": lambda app: app.window.show_view("console"),
+    "gpu": lambda app: app.window.show_view("gpu"),
+    "ptp": lambda app: app.window.show_view("ptp"),
 }
 
 

@@ -24,6 +24,7 @@ from aiops_desktop.models import Cluster
 from ui.dialogs.add_cluster import AddClusterDialog
 from ui.dialogs.import_kubeconfig import ImportKubeconfigDialog
 from ui.presenters.console import ConsolePresenter
+from ui.presenters.fleet_hw import GpuPresenter, PtpPresenter
 from ui.presenters.kube import KubePresenter
 from ui.presenters.monitoring import (
     AlertsPresenter,
@@ -41,6 +42,7 @@ from ui.views.cluster_overview import ClusterOverviewView
 from ui.views.console_view import ConsoleView
 from ui.views.dashboard_view import DashboardView
 from ui.views.empty_state import EmptyStateView
+from ui.views.fleet_hw_views import GpuFleetView, PtpBoardView
 from ui.views.fleet_view import FleetView
 from ui.views.tables import AlertsView, DiagnosticsView
 
@@ -56,9 +58,11 @@ class MonitoringPresenters:
     console: ConsolePresenter
     anomalies: AnomaliesPresenter
     kube: KubePresenter
+    gpu: GpuPresenter
+    ptp: PtpPresenter
 
 
-NAV_VIEWS = ("Fleet", "Alerts", "Anomalies", "Console", "Diagnostics")
+NAV_VIEWS = ("Fleet", "Alerts", "Anomalies", "GPUs", "PTP", "Console", "Diagnostics")
 
 
 class MainWindow(QMainWindow):
@@ -179,6 +183,13 @@ class MainWindow(QMainWindow):
         m.anomalies.sig_error.connect(self.anomalies.show_error)
         self.anomalies.sig_filter_changed.connect(m.anomalies.set_filter)
         self.anomalies.sig_open.connect(self.open_anomaly)
+        self.gpu = GpuFleetView(self._theme)
+        m.gpu.sig_fleet.connect(self.gpu.show_fleet)
+        m.gpu.sig_error.connect(self.gpu.show_error)
+        self.ptp = PtpBoardView(self._theme, PtpPresenter.WINDOWS)
+        m.ptp.sig_board.connect(self.ptp.show_board)
+        m.ptp.sig_error.connect(self.ptp.show_error)
+        self.ptp.sig_window_changed.connect(m.ptp.set_window)
         for page in (
             self.empty_state,
             self.fleet,
@@ -187,6 +198,8 @@ class MainWindow(QMainWindow):
             self.console,
             self.diagnostics,
             self.anomalies,
+            self.gpu,
+            self.ptp,
         ):
             self.stack.addWidget(page)
 
@@ -267,8 +280,16 @@ class MainWindow(QMainWindow):
             "console": self.console,
             "diagnostics": self.diagnostics,
             "anomalies": self.anomalies,
+            "gpu": self.gpu,
+            "gpus": self.gpu,
+            "ptp": self.ptp,
         }
         page = pages[name]
+        for presenter, view in ((self._monitoring.gpu, self.gpu), (self._monitoring.ptp, self.ptp)):
+            if page is view:
+                presenter.start()  # it reads while shown, every 30 s
+            else:
+                presenter.stop()
         if page is self.anomalies:
             self.anomalies.set_clusters(self._monitoring.anomalies.clusters())
             self._monitoring.anomalies.refresh()
@@ -279,6 +300,8 @@ class MainWindow(QMainWindow):
         self.cluster_list.list.clearSelection()
 
     def show_cluster(self, name: str) -> None:
+        self._monitoring.gpu.stop()
+        self._monitoring.ptp.stop()
         cluster = next((c for c in self._clusters if c.name == name), None)
         if cluster is not None:
             self.overview.show_cluster(cluster)

@@ -4,8 +4,6 @@ splitting by ``cluster``), read by `aiops-desktop gpu`; the XID table and the ru
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,23 +11,9 @@ import pytest
 from aiops_desktop.services.gpu import xid_table
 from analysis.gpu_health import GpuReading, GpuState, assess
 from tests.qtfree.cli_runner import run_cli
-from tests.servers.gpu_fleet import gpu_fleet_series
-from tests.servers.prometheus import RunningPrometheus, openmetrics, start_prometheus
+from tests.servers.prometheus import RunningPrometheus
 
 COMMON_XIDS = {13, 31, 32, 43, 45, 48, 61, 62, 63, 64, 68, 69, 74, 79, 92, 94, 95, 119, 120}
-
-
-@pytest.fixture(scope="module")
-def gpu_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
-    step, count = 15, 40
-    start = int(time.time()) // step * step - count * step
-    server = start_prometheus(
-        tmp_path_factory.mktemp("prom-gpu"), openmetrics(gpu_fleet_series(), start, count, step)
-    )
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_the_xid_table_covers_the_common_xids_with_an_action() -> None:

@@ -5,8 +5,7 @@ fixture's own definition."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,22 +20,9 @@ from aiops_desktop.services.registry import ClusterSpec
 from aiops_desktop.settings import resolve_paths
 from analysis.ptp_compliance import ClockState
 from tests.qtfree.cli_runner import run_cli
-from tests.servers.prometheus import RunningPrometheus, openmetrics, start_prometheus
-from tests.servers.ptp_fleet import COUNT, STEP_S, offset, ptp_fleet_series, state
+from tests.servers.ptp_fleet import COUNT, STEP_S, offset, state
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def ptp_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningPrometheus, int]]:
-    start = int(time.time()) // STEP_S * STEP_S - COUNT * STEP_S
-    server = start_prometheus(
-        tmp_path_factory.mktemp("prom-ptp"), openmetrics(ptp_fleet_series(), start, COUNT, STEP_S)
-    )
-    try:
-        yield server, start
-    finally:
-        server.stop()
 
 
 @pytest_asyncio.fixture

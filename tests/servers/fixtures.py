@@ -228,3 +228,32 @@ def prometheus_tls_basic(
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def gpu_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
+    """A fleet hub Prometheus holding the DCGM series of tests/servers/gpu_fleet.py."""
+    from tests.servers.gpu_fleet import gpu_fleet_series
+
+    step, count = 15, 40
+    start = int(time.time()) // step * step - count * step
+    text = openmetrics(gpu_fleet_series(), start, count, step)
+    server = start_prometheus(tmp_path_factory.mktemp("prom-gpu"), text)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def ptp_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningPrometheus, int]]:
+    """A fleet hub Prometheus holding tests/servers/ptp_fleet.py's hour; (server, first stamp)."""
+    from tests.servers.ptp_fleet import COUNT, STEP_S, ptp_fleet_series
+
+    start = int(time.time()) // STEP_S * STEP_S - COUNT * STEP_S
+    text = openmetrics(ptp_fleet_series(), start, COUNT, STEP_S)
+    server = start_prometheus(tmp_path_factory.mktemp("prom-ptp"), text)
+    try:
+        yield server, start
+    finally:
+        server.stop()

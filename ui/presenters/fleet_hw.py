@@ -1,0 +1,90 @@
+"""Presenters of the GPU fleet and the PTP timing board: they read through the services on a
+timer while their view is shown (never on the UI thread) and emit what they found."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import ClassVar
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from aiops_desktop.models import Cluster, EndpointKind
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.gpu import read_gpu_fleet
+from aiops_desktop.services.ptp import read_ptp_board
+from ui.presenters.monitoring import spawn_guarded
+
+
+class _Periodic(QObject):
+    sig_error = Signal(str)
+
+    def __init__(self, core: Core, interval_ms: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._core = core
+        self._busy = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.refresh)
+
+    def start(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+        self.refresh()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def refresh(self) -> None:
+        if self._busy:
+            return
+        clusters = [
+            c for c in self._core.registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)
+        ]
+        if not clusters:
+            return
+        self._busy = True
+
+        async def work() -> None:
+            try:
+                await self._read(clusters)
+            finally:
+                self._busy = False
+
+        spawn_guarded(self._core, type(self).__name__, work(), self.sig_error.emit)
+
+    async def _read(self, clusters: list[Cluster]) -> None:
+        raise NotImplementedError
+
+
+class GpuPresenter(_Periodic):
+    """Signals: sig_fleet(GpuFleet), sig_error(str)."""
+
+    sig_fleet = Signal(object)
+
+    def __init__(
+        self, core: Core, interval_ms: int = 30_000, parent: QObject | None = None
+    ) -> None:
+        super().__init__(core, interval_ms, parent)
+
+    async def _read(self, clusters: list[Cluster]) -> None:
+        self.sig_fleet.emit(await read_gpu_fleet(self._core.queries, clusters))
+
+
+class PtpPresenter(_Periodic):
+    """Signals: sig_board(PtpBoard), sig_error(str)."""
+
+    sig_board = Signal(object)
+    WINDOWS: ClassVar[dict[str, int]] = {"15 min": 900, "1 h": 3600, "6 h": 21600}
+
+    def __init__(
+        self, core: Core, interval_ms: int = 30_000, parent: QObject | None = None
+    ) -> None:
+        super().__init__(core, interval_ms, parent)
+        self.window = timedelta(hours=1)
+
+    def set_window(self, seconds: int) -> None:
+        self.window = timedelta(seconds=seconds)
+        self.refresh()
+
+    async def _read(self, clusters: list[Cluster]) -> None:
+        self.sig_board.emit(await read_ptp_board(self._core.queries, clusters, window=self.window))

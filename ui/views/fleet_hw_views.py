@@ -1,0 +1,224 @@
+"""The GPU fleet heatmap and the PTP timing board."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aiops_desktop.services.gpu import GpuFleet
+from aiops_desktop.services.ptp import PtpBoard
+from analysis.gpu_health import TEMP_CRITICAL_C, TEMP_WARNING_C, GpuHealth, GpuState
+from analysis.ptp_compliance import ClockState
+from ui.theme import Theme
+from ui.views.tables import make_table
+
+HEAT_METRICS = ("Health", "Utilisation", "Temperature")
+_RANK = {GpuState.OK: 0, GpuState.WARNING: 1, GpuState.CRITICAL: 2}
+
+
+def _blend(low: QColor, high: QColor, t: float) -> QColor:
+    t = min(1.0, max(0.0, t))
+    return QColor(
+        int(low.red() + (high.red() - low.red()) * t),
+        int(low.green() + (high.green() - low.green()) * t),
+        int(low.blue() + (high.blue() - low.blue()) * t),
+    )
+
+
+class GpuFleetView(QWidget):
+    """A heatmap (cluster / node x GPU) coloured by health, utilisation or temperature, and
+    the GPUs with a problem listed under it with their reasons."""
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        self._fleet: GpuFleet | None = None
+        layout = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self.title = QLabel("GPU fleet")
+        self.title.setProperty("role", "title")
+        bar.addWidget(self.title, 1)
+        bar.addWidget(QLabel("Colour by"))
+        self.metric = QComboBox()
+        self.metric.addItems(list(HEAT_METRICS))
+        self.metric.currentTextChanged.connect(self._redraw)
+        bar.addWidget(self.metric)
+        layout.addLayout(bar)
+        self.heatmap = QTableWidget(0, 0)
+        self.heatmap.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        layout.addWidget(self.heatmap, 3)
+        self.problems = make_table(["State", "GPU", "Model", "Pods", "Reasons"])
+        layout.addWidget(self.problems, 2)
+        self.error = QLabel()
+        self.error.setStyleSheet(f"color: {theme.severity('critical')};")
+        layout.addWidget(self.error)
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+
+    def show_fleet(self, fleet: GpuFleet) -> None:
+        self._fleet = fleet
+        self.error.setText("; ".join(sorted({f"{o.cluster}: {o.error}" for o in fleet.outcomes})))
+        self._redraw()
+
+    def cell_colour(self, health: GpuHealth) -> QColor:
+        r, metric = health.reading, self.metric.currentText()
+        ok = QColor(self._theme.status("ONLINE"))
+        warn = QColor(self._theme.severity("warning"))
+        bad = QColor(self._theme.severity("critical"))
+        if metric == "Utilisation":
+            if r.util_pct is None:
+                return QColor(self._theme.color("border"))
+            return _blend(QColor(self._theme.color("panel")), QColor("#3b82f6"), r.util_pct / 100)
+        if metric == "Temperature":
+            if r.temperature_c is None:
+                return QColor(self._theme.color("border"))
+            if r.temperature_c >= TEMP_CRITICAL_C:
+                return bad
+            return warn if r.temperature_c >= TEMP_WARNING_C else ok
+        return {GpuState.OK: ok, GpuState.WARNING: warn, GpuState.CRITICAL: bad}[health.state]
+
+    def _redraw(self, _text: str = "") -> None:
+        fleet = self._fleet
+        if fleet is None:
+            return
+        cells: dict[tuple[str, str], dict[int, GpuHealth]] = {}
+        for h in fleet.gpus:
+            row = cells.setdefault((h.reading.cluster, h.reading.node), {})
+            index = int(h.reading.gpu or 0)
+            if index not in row or _RANK[h.state] > _RANK[row[index].state]:
+                row[index] = h  # MIG instances: the worst one speaks for the GPU
+        rows = sorted(cells)
+        width = max((max(r) + 1 for r in cells.values()), default=0)
+        self.heatmap.setRowCount(len(rows))
+        self.heatmap.setColumnCount(width)
+        self.heatmap.setHorizontalHeaderLabels([f"GPU {i}" for i in range(width)])
+        self.heatmap.setVerticalHeaderLabels([f"{c} / {n}" for c, n in rows])
+        metric = self.metric.currentText()
+        for r, key in enumerate(rows):
+            for c in range(width):
+                health = cells[key].get(c)
+                item = QTableWidgetItem("")
+                if health is not None:
+                    g = health.reading
+                    if metric == "Utilisation":
+                        text = "-" if g.util_pct is None else f"{g.util_pct:.0f}%"
+                    elif metric == "Temperature":
+                        text = "-" if g.temperature_c is None else f"{g.temperature_c:.0f} C"
+                    else:
+                        text = health.state.value
+                    item.setText(text + (" MIG" if g.mig_profile else ""))
+                    item.setBackground(self.cell_colour(health))
+                    item.setForeground(QColor("#0b1020"))
+                    tip = [g.key, g.model] + health.reasons + (g.pods or [])
+                    item.setToolTip("\n".join(t for t in tip if t))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.heatmap.setItem(r, c, item)
+        problems = [h for h in fleet.gpus if h.state is not GpuState.OK]
+        self.problems.setRowCount(len(problems))
+        for r, h in enumerate(problems):
+            colour = QColor(
+                self._theme.severity("critical" if h.state is GpuState.CRITICAL else "warning")
+            )
+            cells_text = [
+                h.state.value,
+                h.reading.key,
+                h.reading.model,
+                ", ".join(h.reading.pods) or "—",
+                "; ".join(h.reasons),
+            ]
+            for c, text in enumerate(cells_text):
+                item = QTableWidgetItem(text)
+                item.setForeground(colour)
+                self.problems.setItem(r, c, item)
+        s = fleet.summary()
+        bad = [
+            f"{s['by_state'][k]} {k.lower()}" for k in ("CRITICAL", "WARNING") if k in s["by_state"]
+        ]
+        self.title.setText(
+            f"GPU fleet · {s['gpus']} GPUs on {s['nodes']} nodes · {', '.join(bad) or 'all OK'}"
+        )
+
+
+class PtpBoardView(QWidget):
+    """Signals: sig_window_changed(int seconds)."""
+
+    sig_window_changed = Signal(int)
+    HEADERS = (
+        "State", "Cluster", "Node", "Iface", "Process", "Role", "Class", "Offset ns",
+        "Locked", "Within", "Holdover s", "Freerun s", "Long holdovers", "Notes",
+    )  # fmt: skip
+
+    def __init__(
+        self, theme: Theme, windows: dict[str, int], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        self._windows = windows
+        layout = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self.title = QLabel("PTP timing")
+        self.title.setProperty("role", "title")
+        bar.addWidget(self.title, 1)
+        bar.addWidget(QLabel("Compliance window"))
+        self.window = QComboBox()
+        self.window.addItems(list(windows))
+        self.window.setCurrentText("1 h")
+        self.window.currentTextChanged.connect(
+            lambda text: self.sig_window_changed.emit(self._windows[text])
+        )
+        bar.addWidget(self.window)
+        layout.addLayout(bar)
+        self.table = make_table(list(self.HEADERS))
+        layout.addWidget(self.table, 1)
+        self.error = QLabel()
+        self.error.setStyleSheet(f"color: {theme.severity('critical')};")
+        layout.addWidget(self.error)
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+
+    def show_board(self, board: PtpBoard) -> None:
+        self.error.setText("; ".join(sorted({f"{o.cluster}: {o.error}" for o in board.outcomes})))
+        self.table.setRowCount(len(board.rows))
+        colours = {
+            ClockState.FREERUN: self._theme.severity("critical"),
+            ClockState.HOLDOVER: self._theme.severity("warning"),
+        }
+        for r, row in enumerate(board.rows):
+            c = row.compliance
+
+            def pct(v: float | None) -> str:
+                return "-" if v is None else f"{v:.1f}%"
+
+            cells = [
+                row.state.value, row.cluster, row.node, row.iface, row.process, row.role,
+                "-" if row.clock_class is None else str(row.clock_class),
+                "-" if row.offset_ns is None else f"{row.offset_ns:g}",
+                pct(c.locked_pct) if c else "-", pct(c.within_pct) if c else "-",
+                f"{c.holdover_s:g}" if c else "-", f"{c.freerun_s:g}" if c else "-",
+                str(c.long_holdovers) if c else "-", "; ".join(row.notes),
+            ]  # fmt: skip
+            colour = colours.get(row.state) or (
+                self._theme.severity("warning") if row.offset_in is False else None
+            )
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if colour:
+                    item.setForeground(QColor(colour))
+                self.table.setItem(r, col, item)
+        bad = sum(1 for row in board.rows if row.rank < 5)
+        hours = board.window.total_seconds() / 3600
+        self.title.setText(
+            f"PTP timing · {len(board.rows)} ports · {bad} need attention · "
+            f"+/-{board.threshold_ns:g} ns over {hours:g} h"
+        )
