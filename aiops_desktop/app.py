@@ -75,7 +75,7 @@ class DesktopApp:
         from ui.charts import configure_pyqtgraph
         from ui.main_window import MonitoringPresenters
         from ui.presenters.console import ConsolePresenter
-        from ui.presenters.fleet_hw import GpuPresenter, PtpPresenter
+        from ui.presenters.fleet_hw import GpuPresenter, PtpPresenter, SriovPresenter
         from ui.presenters.kube import KubePresenter
         from ui.presenters.monitoring import (
             AlertsPresenter,
@@ -98,6 +98,7 @@ class DesktopApp:
             kube=KubePresenter(core),
             gpu=GpuPresenter(core),
             ptp=PtpPresenter(core),
+            sriov=SriovPresenter(core),
         )
         self.window: MainWindow = MainWindow(self.presenter, theme, self.monitoring)
 
@@ -153,6 +154,7 @@ class DesktopApp:
             self.monitoring.kube,
             self.monitoring.gpu,
             self.monitoring.ptp,
+            self.monitoring.sriov,
         ):
             presenter.stop()
         self.presenter.close()
@@ -173,6 +175,7 @@ VIEWS: dict[str, Callable[[DesktopApp], None]] = {
     "console": lambda app: app.window.show_view("console"),
     "gpu": lambda app: app.window.show_view("gpu"),
     "ptp": lambda app: app.window.show_view("ptp"),
+    "sriov": lambda app: app.window.show_view("sriov"),
 }
 
 

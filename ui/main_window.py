@@ -24,7 +24,7 @@ from aiops_desktop.models import Cluster
 from ui.dialogs.add_cluster import AddClusterDialog
 from ui.dialogs.import_kubeconfig import ImportKubeconfigDialog
 from ui.presenters.console import ConsolePresenter
-from ui.presenters.fleet_hw import GpuPresenter, PtpPresenter
+from ui.presenters.fleet_hw import GpuPresenter, PtpPresenter, SriovPresenter
 from ui.presenters.kube import KubePresenter
 from ui.presenters.monitoring import (
     AlertsPresenter,
@@ -42,7 +42,7 @@ from ui.views.cluster_overview import ClusterOverviewView
 from ui.views.console_view import ConsoleView
 from ui.views.dashboard_view import DashboardView
 from ui.views.empty_state import EmptyStateView
-from ui.views.fleet_hw_views import GpuFleetView, PtpBoardView
+from ui.views.fleet_hw_views import GpuFleetView, PtpBoardView, SriovView
 from ui.views.fleet_view import FleetView
 from ui.views.tables import AlertsView, DiagnosticsView
 
@@ -60,9 +60,10 @@ class MonitoringPresenters:
     kube: KubePresenter
     gpu: GpuPresenter
     ptp: PtpPresenter
+    sriov: SriovPresenter
 
 
-NAV_VIEWS = ("Fleet", "Alerts", "Anomalies", "GPUs", "PTP", "Console", "Diagnostics")
+NAV_VIEWS = ("Fleet", "Alerts", "Anomalies", "GPUs", "PTP", "SR-IOV", "Console", "Diagnostics")
 
 
 class MainWindow(QMainWindow):
@@ -183,13 +184,7 @@ class MainWindow(QMainWindow):
         m.anomalies.sig_error.connect(self.anomalies.show_error)
         self.anomalies.sig_filter_changed.connect(m.anomalies.set_filter)
         self.anomalies.sig_open.connect(self.open_anomaly)
-        self.gpu = GpuFleetView(self._theme)
-        m.gpu.sig_fleet.connect(self.gpu.show_fleet)
-        m.gpu.sig_error.connect(self.gpu.show_error)
-        self.ptp = PtpBoardView(self._theme, PtpPresenter.WINDOWS)
-        m.ptp.sig_board.connect(self.ptp.show_board)
-        m.ptp.sig_error.connect(self.ptp.show_error)
-        self.ptp.sig_window_changed.connect(m.ptp.set_window)
+        self._setup_fleet_hw_views(m)
         for page in (
             self.empty_state,
             self.fleet,
@@ -200,8 +195,22 @@ class MainWindow(QMainWindow):
             self.anomalies,
             self.gpu,
             self.ptp,
+            self.sriov,
         ):
             self.stack.addWidget(page)
+
+    def _setup_fleet_hw_views(self, m: MonitoringPresenters) -> None:
+        self.gpu = GpuFleetView(self._theme)
+        m.gpu.sig_fleet.connect(self.gpu.show_fleet)
+        m.gpu.sig_error.connect(self.gpu.show_error)
+        self.ptp = PtpBoardView(self._theme, PtpPresenter.WINDOWS)
+        m.ptp.sig_board.connect(self.ptp.show_board)
+        m.ptp.sig_error.connect(self.ptp.show_error)
+        self.ptp.sig_window_changed.connect(m.ptp.set_window)
+        self.sriov = SriovView(self._theme)
+        m.sriov.sig_vfs.connect(self.sriov.show_vfs)
+        m.sriov.sig_nodes.connect(self.sriov.show_nodes)
+        m.sriov.sig_error.connect(self.sriov.show_error)
 
     def _setup_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -283,9 +292,12 @@ class MainWindow(QMainWindow):
             "gpu": self.gpu,
             "gpus": self.gpu,
             "ptp": self.ptp,
+            "sriov": self.sriov,
+            "sr-iov": self.sriov,
         }
         page = pages[name]
-        for presenter, view in ((self._monitoring.gpu, self.gpu), (self._monitoring.ptp, self.ptp)):
+        m = self._monitoring
+        for presenter, view in ((m.gpu, self.gpu), (m.ptp, self.ptp), (m.sriov, self.sriov)):
             if page is view:
                 presenter.start()  # it reads while shown, every 30 s
             else:
@@ -302,6 +314,7 @@ class MainWindow(QMainWindow):
     def show_cluster(self, name: str) -> None:
         self._monitoring.gpu.stop()
         self._monitoring.ptp.stop()
+        self._monitoring.sriov.stop()
         cluster = next((c for c in self._clusters if c.name == name), None)
         if cluster is not None:
             self.overview.show_cluster(cluster)

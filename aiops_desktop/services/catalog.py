@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -49,3 +50,11 @@ def load_catalog(folder: Path | None = None) -> list[Panel]:
     if len(ids) != len(set(ids)):
         raise CatalogError("query catalog has duplicate panel ids")
     return panels
+
+
+@cache
+def field_queries(topic: str) -> dict[str, str]:
+    """``resources/<topic>/queries.json``: PromQL per field of a reader (keys with ``_`` are
+    comments)."""
+    data: dict[str, str] = json.loads((resources_dir() / topic / "queries.json").read_text())
+    return {k: v for k, v in data.items() if not k.startswith("_")}

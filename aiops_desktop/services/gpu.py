@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 from aiops_desktop.models import Cluster, MetricQuery
+from aiops_desktop.services.catalog import field_queries
 from aiops_desktop.services.multicluster import ClusterOutcome, MultiClusterQuery, TaggedSeries
 from aiops_desktop.settings import resources_dir
 from analysis.gpu_health import GpuHealth, GpuReading, XidInfo, assess, load_xids, worst_first
@@ -42,10 +43,8 @@ NUMERIC_FIELDS = (
 )
 
 
-@cache
 def gpu_queries() -> dict[str, str]:
-    data: dict[str, str] = json.loads((resources_dir() / "gpu" / "queries.json").read_text())
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+    return field_queries("gpu")
 
 
 @cache

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from typing import Any
 
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.secrets import SecretStore
@@ -17,8 +18,9 @@ from aiops_desktop.services.kube import ValidationResult, has_kube_api, validate
 from aiops_desktop.services.registry import ClusterRegistry
 from aiops_desktop.services.supervisor import TaskSupervisor
 from collectors.errors import CollectorError
-from collectors.kubernetes import WatchState
+from collectors.kubernetes import KubeNotFound, WatchState
 
+SRIOV_STATES = "/apis/sriovnetwork.openshift.io/v1/sriovnetworknodestates"
 DCGM_PROBE = "DCGM_FI_DEV_GPU_UTIL"  # exported by every dcgm-exporter configuration
 
 
@@ -47,6 +49,15 @@ class KubeSession:
         """nvidia-smi in the driver pods: the fallback where Prometheus has no DCGM series."""
         client = await self._pool.kube(self._registry.get(name))
         return await read_fleet_gpus(client)
+
+    async def sriov_states(self, name: str) -> list[dict[str, Any]]:
+        """The cluster's SriovNetworkNodeState objects ([] where the operator is absent)."""
+        client = await self._pool.kube(self._registry.get(name))
+        try:
+            items, _ = await client.list(SRIOV_STATES)
+        except KubeNotFound:
+            return []
+        return items
 
     async def gpu_source(self, name: str) -> str:
         """Where this cluster's GPU readings come from: "dcgm" when its Prometheus has DCGM

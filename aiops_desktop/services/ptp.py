@@ -9,17 +9,15 @@ Queries live in ``resources/ptp/queries.json``.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
 
 import numpy as np
 
 from aiops_desktop.models import Cluster, MetricQuery, QueryType, utcnow
+from aiops_desktop.services.catalog import field_queries
 from aiops_desktop.services.multicluster import ClusterOutcome, MultiClusterQuery, TaggedSeries
-from aiops_desktop.settings import resources_dir
 from analysis.ptp_compliance import (
     CLASS_MEANING,
     FAULTY_OFFSET_NS,
@@ -36,10 +34,8 @@ from analysis.ptp_compliance import (
 Key = tuple[str, str, str, str]  # cluster, node, iface, process
 
 
-@cache
 def ptp_queries() -> dict[str, str]:
-    data: dict[str, str] = json.loads((resources_dir() / "ptp" / "queries.json").read_text())
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+    return field_queries("ptp")
 
 
 @dataclass

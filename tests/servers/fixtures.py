@@ -230,15 +230,27 @@ def prometheus_tls_basic(
         server.stop()
 
 
+def backfilled(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    series: list[SeriesSpec],
+    count: int,
+    step: int,
+) -> tuple[RunningPrometheus, int]:
+    """A Prometheus backfilled with ``count`` samples per series ending one step before now;
+    (server, first sample's time)."""
+    start = int(time.time()) // step * step - count * step
+    return start_prometheus(
+        tmp_path_factory.mktemp(name), openmetrics(series, start, count, step)
+    ), start
+
+
 @pytest.fixture(scope="session")
 def gpu_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
     """A fleet hub Prometheus holding the DCGM series of tests/servers/gpu_fleet.py."""
     from tests.servers.gpu_fleet import gpu_fleet_series
 
-    step, count = 15, 40
-    start = int(time.time()) // step * step - count * step
-    text = openmetrics(gpu_fleet_series(), start, count, step)
-    server = start_prometheus(tmp_path_factory.mktemp("prom-gpu"), text)
+    server, _ = backfilled(tmp_path_factory, "prom-gpu", gpu_fleet_series(), 40, 15)
     try:
         yield server
     finally:
@@ -250,10 +262,20 @@ def ptp_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningP
     """A fleet hub Prometheus holding tests/servers/ptp_fleet.py's hour; (server, first stamp)."""
     from tests.servers.ptp_fleet import COUNT, STEP_S, ptp_fleet_series
 
-    start = int(time.time()) // STEP_S * STEP_S - COUNT * STEP_S
-    text = openmetrics(ptp_fleet_series(), start, COUNT, STEP_S)
-    server = start_prometheus(tmp_path_factory.mktemp("prom-ptp"), text)
+    server, start = backfilled(tmp_path_factory, "prom-ptp", ptp_fleet_series(), COUNT, STEP_S)
     try:
         yield server, start
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def sriov_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
+    """A fleet hub Prometheus holding tests/servers/sriov_fleet.py's VF counters."""
+    from tests.servers.sriov_fleet import COUNT, STEP_S, sriov_fleet_series
+
+    server, _ = backfilled(tmp_path_factory, "prom-sriov", sriov_fleet_series(), COUNT, STEP_S)
+    try:
+        yield server
     finally:
         server.stop()

@@ -11,7 +11,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from aiops_desktop.models import Cluster, EndpointKind
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.gpu import read_gpu_fleet
+from aiops_desktop.services.kube import has_kube_api
 from aiops_desktop.services.ptp import read_ptp_board
+from aiops_desktop.services.sriov import NodeSync, node_sync_rows, read_vfs
 from ui.presenters.monitoring import spawn_guarded
 
 
@@ -88,3 +90,27 @@ class PtpPresenter(_Periodic):
 
     async def _read(self, clusters: list[Cluster]) -> None:
         self.sig_board.emit(await read_ptp_board(self._core.queries, clusters, window=self.window))
+
+
+class SriovPresenter(_Periodic):
+    """Signals: sig_vfs(list[VfRow]), sig_nodes(list[tuple[str, NodeSync]]), sig_error(str)."""
+
+    sig_vfs = Signal(list)
+    sig_nodes = Signal(list)
+
+    def __init__(
+        self, core: Core, interval_ms: int = 30_000, parent: QObject | None = None
+    ) -> None:
+        super().__init__(core, interval_ms, parent)
+
+    async def _read(self, clusters: list[Cluster]) -> None:
+        vfs, failures = await read_vfs(self._core.queries, clusters)
+        self.sig_vfs.emit(vfs)
+        if failures:
+            self.sig_error.emit("; ".join(f"{o.cluster}: {o.error}" for o in failures))
+        nodes: list[tuple[str, NodeSync]] = []
+        for cluster in self._core.registry.clusters():
+            if has_kube_api(cluster):
+                states = await self._core.kube.sriov_states(cluster.name)
+                nodes += [(cluster.name, row) for row in node_sync_rows(states)]
+        self.sig_nodes.emit(nodes)

@@ -222,3 +222,69 @@ class PtpBoardView(QWidget):
             f"PTP timing · {len(board.rows)} ports · {bad} need attention · "
             f"+/-{board.threshold_ns:g} ns over {hours:g} h"
         )
+
+
+class SriovView(QWidget):
+    """SR-IOV node sync state (failed first) and VFs with their pods (drops/errors first)."""
+
+    NODE_HEADERS = ("Cluster", "Node", "Sync", "Interfaces (VFs configured/total)", "Last error")
+    VF_HEADERS = ("Cluster", "Node", "PF", "VF", "PCI", "Pod", "RX Mbit/s", "TX Mbit/s",
+                  "RX drops/s", "TX drops/s", "TX errors/s")  # fmt: skip
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        layout = QVBoxLayout(self)
+        self.title = QLabel("SR-IOV")
+        self.title.setProperty("role", "title")
+        layout.addWidget(self.title)
+        self.nodes = make_table(list(self.NODE_HEADERS))
+        layout.addWidget(self.nodes, 1)
+        self.vfs = make_table(list(self.VF_HEADERS))
+        layout.addWidget(self.vfs, 2)
+        self.error = QLabel()
+        self.error.setStyleSheet(f"color: {theme.severity('critical')};")
+        layout.addWidget(self.error)
+        self._failed = 0
+        self._troubled = 0
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+
+    def show_nodes(self, nodes: list) -> None:  # type: ignore[type-arg]
+        self.nodes.setRowCount(len(nodes))
+        for r, (cluster, row) in enumerate(nodes):
+            cells = [cluster, row.node, row.status, ", ".join(row.interfaces) or "—", row.error]
+            colour = {"Failed": "critical", "InProgress": "warning"}.get(row.status)
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if colour:
+                    item.setForeground(QColor(self._theme.severity(colour)))
+                self.nodes.setItem(r, c, item)
+        self._failed = sum(1 for _, row in nodes if row.status == "Failed")
+        self._retitle()
+
+    def show_vfs(self, vfs: list) -> None:  # type: ignore[type-arg]
+        def num(v: float | None, scale: float = 1.0) -> str:
+            return "-" if v is None else f"{v / scale:.1f}"
+
+        self.vfs.setRowCount(len(vfs))
+        for r, row in enumerate(vfs):
+            cells = [
+                row.cluster, row.node, row.pf, row.vf, row.pci, row.pod or "—",
+                num(row.rx_bps, 1e6), num(row.tx_bps, 1e6), num(row.rx_drops_ps),
+                num(row.tx_drops_ps), num(row.tx_errors_ps),
+            ]  # fmt: skip
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if row.trouble > 0:
+                    item.setForeground(QColor(self._theme.severity("warning")))
+                self.vfs.setItem(r, c, item)
+        self._troubled = sum(1 for row in vfs if row.trouble > 0)
+        self._retitle()
+
+    def _retitle(self) -> None:
+        self.title.setText(
+            f"SR-IOV · {self.nodes.rowCount()} nodes, {self._failed} not synced · "
+            f"{self.vfs.rowCount()} VFs in pods, {self._troubled} dropping or erroring"
+        )
