@@ -75,7 +75,12 @@ class DesktopApp:
         from ui.charts import configure_pyqtgraph
         from ui.main_window import MonitoringPresenters
         from ui.presenters.console import ConsolePresenter
-        from ui.presenters.fleet_hw import GpuPresenter, PtpPresenter, SriovPresenter
+        from ui.presenters.fleet_hw import (
+            DriftPresenter,
+            GpuPresenter,
+            PtpPresenter,
+            SriovPresenter,
+        )
         from ui.presenters.kube import KubePresenter
         from ui.presenters.monitoring import (
             AlertsPresenter,
@@ -99,6 +104,7 @@ class DesktopApp:
             gpu=GpuPresenter(core),
             ptp=PtpPresenter(core),
             sriov=SriovPresenter(core),
+            drift=DriftPresenter(core),
         )
         self.window: MainWindow = MainWindow(self.presenter, theme, self.monitoring)
 
@@ -155,6 +161,7 @@ class DesktopApp:
             self.monitoring.gpu,
             self.monitoring.ptp,
             self.monitoring.sriov,
+            self.monitoring.drift,
         ):
             presenter.stop()
         self.presenter.close()
@@ -176,6 +183,7 @@ VIEWS: dict[str, Callable[[DesktopApp], None]] = {
     "gpu": lambda app: app.window.show_view("gpu"),
     "ptp": lambda app: app.window.show_view("ptp"),
     "sriov": lambda app: app.window.show_view("sriov"),
+    "drift": lambda app: app.window.show_view("drift"),
 }
 
 

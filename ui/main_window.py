@@ -24,7 +24,7 @@ from aiops_desktop.models import Cluster
 from ui.dialogs.add_cluster import AddClusterDialog
 from ui.dialogs.import_kubeconfig import ImportKubeconfigDialog
 from ui.presenters.console import ConsolePresenter
-from ui.presenters.fleet_hw import GpuPresenter, PtpPresenter, SriovPresenter
+from ui.presenters.fleet_hw import DriftPresenter, GpuPresenter, PtpPresenter, SriovPresenter
 from ui.presenters.kube import KubePresenter
 from ui.presenters.monitoring import (
     AlertsPresenter,
@@ -42,7 +42,7 @@ from ui.views.cluster_overview import ClusterOverviewView
 from ui.views.console_view import ConsoleView
 from ui.views.dashboard_view import DashboardView
 from ui.views.empty_state import EmptyStateView
-from ui.views.fleet_hw_views import GpuFleetView, PtpBoardView, SriovView
+from ui.views.fleet_hw_views import DriftView, GpuFleetView, PtpBoardView, SriovView
 from ui.views.fleet_view import FleetView
 from ui.views.tables import AlertsView, DiagnosticsView
 
@@ -61,9 +61,12 @@ class MonitoringPresenters:
     gpu: GpuPresenter
     ptp: PtpPresenter
     sriov: SriovPresenter
+    drift: DriftPresenter
 
 
-NAV_VIEWS = ("Fleet", "Alerts", "Anomalies", "GPUs", "PTP", "SR-IOV", "Console", "Diagnostics")
+NAV_VIEWS = (
+    "Fleet", "Alerts", "Anomalies", "GPUs", "PTP", "SR-IOV", "Drift", "Console", "Diagnostics",
+)  # fmt: skip
 
 
 class MainWindow(QMainWindow):
@@ -196,6 +199,7 @@ class MainWindow(QMainWindow):
             self.gpu,
             self.ptp,
             self.sriov,
+            self.drift,
         ):
             self.stack.addWidget(page)
 
@@ -211,6 +215,9 @@ class MainWindow(QMainWindow):
         m.sriov.sig_vfs.connect(self.sriov.show_vfs)
         m.sriov.sig_nodes.connect(self.sriov.show_nodes)
         m.sriov.sig_error.connect(self.sriov.show_error)
+        self.drift = DriftView(self._theme)
+        m.drift.sig_drift.connect(self.drift.show_drift)
+        m.drift.sig_error.connect(self.drift.show_error)
 
     def _setup_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -294,10 +301,17 @@ class MainWindow(QMainWindow):
             "ptp": self.ptp,
             "sriov": self.sriov,
             "sr-iov": self.sriov,
+            "drift": self.drift,
         }
         page = pages[name]
         m = self._monitoring
-        for presenter, view in ((m.gpu, self.gpu), (m.ptp, self.ptp), (m.sriov, self.sriov)):
+        readers = (
+            (m.gpu, self.gpu),
+            (m.ptp, self.ptp),
+            (m.sriov, self.sriov),
+            (m.drift, self.drift),
+        )
+        for presenter, view in readers:
             if page is view:
                 presenter.start()  # it reads while shown, every 30 s
             else:
@@ -315,6 +329,7 @@ class MainWindow(QMainWindow):
         self._monitoring.gpu.stop()
         self._monitoring.ptp.stop()
         self._monitoring.sriov.stop()
+        self._monitoring.drift.stop()
         cluster = next((c for c in self._clusters if c.name == name), None)
         if cluster is not None:
             self.overview.show_cluster(cluster)

@@ -52,9 +52,13 @@ class KubeSession:
 
     async def sriov_states(self, name: str) -> list[dict[str, Any]]:
         """The cluster's SriovNetworkNodeState objects ([] where the operator is absent)."""
+        return await self.objects(name, SRIOV_STATES)
+
+    async def objects(self, name: str, path: str) -> list[dict[str, Any]]:
+        """A cluster-wide list ([] where the API is not served: the operator is absent)."""
         client = await self._pool.kube(self._registry.get(name))
         try:
-            items, _ = await client.list(SRIOV_STATES)
+            items, _ = await client.list(path)
         except KubeNotFound:
             return []
         return items

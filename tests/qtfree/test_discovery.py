@@ -68,7 +68,7 @@ def test_discover_finds_and_stores_what_the_cluster_runs(
     )  # fmt: skip
     assert caps["has_gpu_operator"] and caps["has_ptp"] and caps["has_sriov"]
     assert caps["has_thanos"] and caps["has_loki"] and not caps["has_tempo"]
-    assert found["ptp_profiles"] == ["du-ptp-slave", "grandmaster"]
+    assert found["ptp_profiles"] == ["du-ptp-slave", "du-ptp-slave-b", "grandmaster"]
     assert found["ptp_devices"] == {"worker-0": ["ens1f0", "ens1f1"]}
     assert found["sriov_nodes"] == {"worker-0": "Succeeded", "gpu-1": "Failed"}
     assert found["cnf_namespaces"] == {"du-site1": "vDU", "core-5g": "AMF", "ran-du": "other"}

@@ -31,7 +31,8 @@ def _gpu(cluster: str, node: str, gpu: int, extra: dict[str, str] | None = None)
         "pci_bus_id": f"00000000:{0x18 + gpu:02X}:00.0",
         "device": f"nvidia{gpu}",
         "modelName": MODEL,
-        "DCGM_FI_DRIVER_VERSION": "550.90.07",
+        # one node left behind at the previous driver: drift
+        "DCGM_FI_DRIVER_VERSION": "535.183.01" if node == "dgx-0" else "550.90.07",
     }
     return labels | (extra or {})
 

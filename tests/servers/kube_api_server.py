@@ -40,6 +40,7 @@ CUSTOM_RESOURCES = [
     ("ptp.openshift.io", "v1", "nodeptpdevices", "NodePtpDevice", True),
     ("sriovnetwork.openshift.io", "v1", "sriovnetworknodestates", "SriovNetworkNodeState", True),
     ("sriovnetwork.openshift.io", "v1", "sriovnetworks", "SriovNetwork", True),
+    ("sriovnetwork.openshift.io", "v1", "sriovnetworknodepolicies", "SriovNetworkNodePolicy", True),
     ("loki.grafana.com", "v1", "lokistacks", "LokiStack", True),
     # tempo.grafana.com is not served: a cluster without the Tempo operator (discovery's "absent")
 ]

@@ -4,12 +4,13 @@ timer while their view is shown (never on the UI thread) and emit what they foun
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from aiops_desktop.models import Cluster, EndpointKind
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.drift import fleet_drift
 from aiops_desktop.services.gpu import read_gpu_fleet
 from aiops_desktop.services.kube import has_kube_api
 from aiops_desktop.services.ptp import read_ptp_board
@@ -114,3 +115,29 @@ class SriovPresenter(_Periodic):
                 states = await self._core.kube.sriov_states(cluster.name)
                 nodes += [(cluster.name, row) for row in node_sync_rows(states)]
         self.sig_nodes.emit(nodes)
+
+
+class DriftPresenter(_Periodic):
+    """Signals: sig_drift(list[Drift]), sig_error(str)."""
+
+    sig_drift = Signal(list)
+    PATHS: ClassVar[dict[str, str]] = {
+        "ptpconfigs": "/apis/ptp.openshift.io/v1/ptpconfigs",
+        "sriovnetworknodepolicies": "/apis/sriovnetwork.openshift.io/v1/sriovnetworknodepolicies",
+    }
+
+    def __init__(
+        self, core: Core, interval_ms: int = 60_000, parent: QObject | None = None
+    ) -> None:
+        super().__init__(core, interval_ms, parent)
+
+    async def _read(self, clusters: list[Cluster]) -> None:
+        gpu = await read_gpu_fleet(self._core.queries, clusters)
+        objects: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for cluster in self._core.registry.clusters():
+            if has_kube_api(cluster):
+                objects[cluster.name] = {
+                    kind: await self._core.kube.objects(cluster.name, path)
+                    for kind, path in self.PATHS.items()
+                }
+        self.sig_drift.emit(fleet_drift(gpu, objects))

@@ -288,3 +288,48 @@ class SriovView(QWidget):
             f"SR-IOV · {self.nodes.rowCount()} nodes, {self._failed} not synced · "
             f"{self.vfs.rowCount()} VFs in pods, {self._troubled} dropping or erroring"
         )
+
+
+class DriftView(QWidget):
+    """Settings that should match and do not: one row per differing value, the most common
+    value first (the likely intended one), the outliers highlighted."""
+
+    HEADERS = ("Kind", "Subject", "Setting", "Value", "Where")
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        layout = QVBoxLayout(self)
+        self.title = QLabel("Drift")
+        self.title.setProperty("role", "title")
+        layout.addWidget(self.title)
+        self.table = make_table(list(self.HEADERS))
+        layout.addWidget(self.table, 1)
+        self.error = QLabel()
+        self.error.setStyleSheet(f"color: {theme.severity('critical')};")
+        layout.addWidget(self.error)
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+
+    def show_drift(self, drift: list) -> None:  # type: ignore[type-arg]
+        rows = [
+            (d, index, value, scopes)
+            for d in drift
+            for index, (value, scopes) in enumerate(d.values)
+        ]
+        self.table.setRowCount(len(rows))
+        warn = QColor(self._theme.severity("warning"))
+        for r, (d, index, value, scopes) in enumerate(rows):
+            first = index == 0
+            cells = [d.kind if first else "", d.subject if first else "",
+                     d.setting if first else "", value, ", ".join(scopes)]  # fmt: skip
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if not first:
+                    item.setForeground(warn)
+                self.table.setItem(r, c, item)
+        kinds = sorted({d.kind for d in drift})
+        self.title.setText(
+            f"Drift · {len(drift)} setting(s) differ" + (f" · {', '.join(kinds)}" if kinds else "")
+        )

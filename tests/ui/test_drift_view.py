@@ -1,0 +1,63 @@
+"""Drift across the fleet: a GPU node left on an older driver (DCGM labels, real Prometheus),
+two PtpConfigs whose same-named profile differs and two SR-IOV policies for one resource that
+differ in VFs (kmock API)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aiops_desktop.app import DesktopApp, save_screenshot
+from aiops_desktop.models import ClusterKind, EndpointKind
+from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
+from analysis.drift import Fact, find_drift
+from tests.servers.processes import free_port
+from tests.ui.conftest import run_coro, run_until
+from tests.ui.references import check_against_reference
+
+
+def test_find_drift_lists_every_value_most_common_first() -> None:
+    facts = [Fact("GPU driver", "H100", "driver", f"c/n{i}", "550") for i in range(3)]
+    facts += [Fact("GPU driver", "H100", "driver", "c/n9", "535")]
+    facts += [Fact("PTP profile", "gm", "ptp4lOpts", "c/a", "-2")]  # alone: nothing to compare
+    [drift] = find_drift(facts)
+    assert drift.values == [("550", ["c/n0", "c/n1", "c/n2"]), ("535", ["c/n9"])]
+    assert drift.outliers == ["c/n9"]
+
+
+@pytest.mark.integration
+def test_drift_view(desktop: DesktopApp, qtbot, gpu_hub, kube_api, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    core, window = desktop.core, desktop.window
+    prom = EndpointKind.PROMETHEUS
+    hub = ClusterSpec(name="gpu-hub", kind=ClusterKind.FLEET, endpoint_urls={prom: gpu_hub.url})
+    run_coro(qtbot, core.registry.add(hub))
+    dead = f"http://127.0.0.1:{free_port()}"  # typed in: discovery keeps it (no DNS lookups)
+    site = ClusterSpec(
+        name="ran-site", api_server_url=kube_api.url, ca_bundle_pem=kube_api.ca_pem,
+        endpoint_urls={prom: dead, EndpointKind.ALERTMANAGER: dead},
+    )  # fmt: skip
+    run_coro(qtbot, core.registry.add(site, ClusterSecrets(token="admin-token")))
+    window.show_view("drift")
+    view = window.drift
+    run_until(qtbot, lambda: view.table.rowCount() >= 6, timeout=20)
+    rows = [
+        [view.table.item(r, c).text() for c in range(view.table.columnCount())]
+        for r in range(view.table.rowCount())
+    ]
+    kinds = [r[0] for r in rows if r[0]]
+    assert kinds == ["GPU driver", "PTP profile", "SR-IOV policy"]
+    driver = rows[0:2]
+    assert driver[0][2:4] == ["driver version", "550.90.07"] and driver[1][3] == "535.183.01"
+    assert "ai-lab/dgx-0" in driver[1][4]
+    ptp = next(i for i, r in enumerate(rows) if r[0] == "PTP profile")
+    assert rows[ptp][1:3] == ["slave", "ptp4lOpts"]
+    assert {rows[ptp][3], rows[ptp + 1][3]} == {"-2 -s", "-2 -s --summary_interval -4"}
+    sriov = next(i for i, r in enumerate(rows) if r[0] == "SR-IOV policy")
+    assert rows[sriov][1:3] == ["du_fh", "numVfs"]
+    assert (
+        view.title.text() == "Drift · 3 setting(s) differ · GPU driver, PTP profile, SR-IOV policy"
+    )
+    shot = save_screenshot(window, tmp_path / "drift.png")
+    check_against_reference(shot, "drift.png", tolerance=14.0)
+    window.show_view("fleet")
