@@ -107,3 +107,24 @@ def desktop(
     finally:
         run_coro(qtbot, app.close())
         shutdown_logging()
+
+
+def add_hub_and_site(
+    qtbot: QtBot, core: Any, hub_url: str, kube_api: Any, *, hub: str, site: str
+) -> None:
+    """A fleet hub Prometheus, and a site cluster on the test Kubernetes API whose own metrics
+    endpoints are typed in (dead), so discovery keeps them and nothing resolves a name."""
+    from aiops_desktop.models import ClusterKind, EndpointKind
+    from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
+    from tests.servers.processes import free_port
+
+    prom = EndpointKind.PROMETHEUS
+    run_coro(qtbot, core.registry.add(
+        ClusterSpec(name=hub, kind=ClusterKind.FLEET, endpoint_urls={prom: hub_url})
+    ))  # fmt: skip
+    dead = f"http://127.0.0.1:{free_port()}"
+    spec = ClusterSpec(
+        name=site, api_server_url=kube_api.url, ca_bundle_pem=kube_api.ca_pem,
+        endpoint_urls={prom: dead, EndpointKind.ALERTMANAGER: dead},
+    )  # fmt: skip
+    run_coro(qtbot, core.registry.add(spec, ClusterSecrets(token="admin-token")))

@@ -9,11 +9,8 @@ from pathlib import Path
 import pytest
 
 from aiops_desktop.app import DesktopApp, save_screenshot
-from aiops_desktop.models import ClusterKind, EndpointKind
-from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
 from analysis.drift import Fact, find_drift
-from tests.servers.processes import free_port
-from tests.ui.conftest import run_coro, run_until
+from tests.ui.conftest import add_hub_and_site, run_until
 from tests.ui.references import check_against_reference
 
 
@@ -29,15 +26,7 @@ def test_find_drift_lists_every_value_most_common_first() -> None:
 @pytest.mark.integration
 def test_drift_view(desktop: DesktopApp, qtbot, gpu_hub, kube_api, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     core, window = desktop.core, desktop.window
-    prom = EndpointKind.PROMETHEUS
-    hub = ClusterSpec(name="gpu-hub", kind=ClusterKind.FLEET, endpoint_urls={prom: gpu_hub.url})
-    run_coro(qtbot, core.registry.add(hub))
-    dead = f"http://127.0.0.1:{free_port()}"  # typed in: discovery keeps it (no DNS lookups)
-    site = ClusterSpec(
-        name="ran-site", api_server_url=kube_api.url, ca_bundle_pem=kube_api.ca_pem,
-        endpoint_urls={prom: dead, EndpointKind.ALERTMANAGER: dead},
-    )  # fmt: skip
-    run_coro(qtbot, core.registry.add(site, ClusterSecrets(token="admin-token")))
+    add_hub_and_site(qtbot, core, gpu_hub.url, kube_api, hub="gpu-hub", site="ran-site")
     window.show_view("drift")
     view = window.drift
     run_until(qtbot, lambda: view.table.rowCount() >= 6, timeout=20)

@@ -8,10 +8,7 @@ from pathlib import Path
 import pytest
 
 from aiops_desktop.app import DesktopApp, save_screenshot
-from aiops_desktop.models import ClusterKind, EndpointKind
-from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
-from tests.servers.processes import free_port
-from tests.ui.conftest import run_coro, run_until
+from tests.ui.conftest import add_hub_and_site, run_until
 from tests.ui.references import check_against_reference
 
 pytestmark = pytest.mark.integration
@@ -21,16 +18,7 @@ def test_sriov_view_shows_failed_sync_and_the_dropping_vf(
     desktop: DesktopApp, qtbot, sriov_hub, kube_api, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     core, window = desktop.core, desktop.window
-    prom = EndpointKind.PROMETHEUS
-    hub = ClusterSpec(name="ran-hub", kind=ClusterKind.FLEET, endpoint_urls={prom: sriov_hub.url})
-    run_coro(qtbot, core.registry.add(hub))
-    dead = f"http://127.0.0.1:{free_port()}"  # typed in: discovery keeps it (no DNS lookups)
-    site = ClusterSpec(
-        name="ran-east", api_server_url=kube_api.url, ca_bundle_pem=kube_api.ca_pem,
-        endpoint_urls={prom: dead, EndpointKind.ALERTMANAGER: dead},
-    )  # fmt: skip
-    run_coro(qtbot, core.registry.add(site, ClusterSecrets(token="admin-token")))
-
+    add_hub_and_site(qtbot, core, sriov_hub.url, kube_api, hub="ran-hub", site="ran-east")
     window.show_view("sriov")
     view = window.sriov
     run_until(qtbot, lambda: view.vfs.rowCount() == 12 and view.nodes.rowCount() == 2, timeout=20)

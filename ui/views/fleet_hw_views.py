@@ -224,7 +224,27 @@ class PtpBoardView(QWidget):
         )
 
 
-class SriovView(QWidget):
+class _Page(QWidget):
+    """A titled page: a title line, the page's own widgets, an error line under them."""
+
+    def __init__(self, theme: Theme, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        self.body = QVBoxLayout(self)
+        self.title = QLabel(title)
+        self.title.setProperty("role", "title")
+        self.body.addWidget(self.title)
+        self.error = QLabel()
+        self.error.setStyleSheet(f"color: {theme.severity('critical')};")
+
+    def finish(self) -> None:
+        self.body.addWidget(self.error)
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+
+
+class SriovView(_Page):
     """SR-IOV node sync state (failed first) and VFs with their pods (drops/errors first)."""
 
     NODE_HEADERS = ("Cluster", "Node", "Sync", "Interfaces (VFs configured/total)", "Last error")
@@ -232,24 +252,14 @@ class SriovView(QWidget):
                   "RX drops/s", "TX drops/s", "TX errors/s")  # fmt: skip
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._theme = theme
-        layout = QVBoxLayout(self)
-        self.title = QLabel("SR-IOV")
-        self.title.setProperty("role", "title")
-        layout.addWidget(self.title)
+        super().__init__(theme, "SR-IOV", parent)
         self.nodes = make_table(list(self.NODE_HEADERS))
-        layout.addWidget(self.nodes, 1)
+        self.body.addWidget(self.nodes, 1)
         self.vfs = make_table(list(self.VF_HEADERS))
-        layout.addWidget(self.vfs, 2)
-        self.error = QLabel()
-        self.error.setStyleSheet(f"color: {theme.severity('critical')};")
-        layout.addWidget(self.error)
+        self.body.addWidget(self.vfs, 2)
+        self.finish()
         self._failed = 0
         self._troubled = 0
-
-    def show_error(self, text: str) -> None:
-        self.error.setText(text)
 
     def show_nodes(self, nodes: list) -> None:  # type: ignore[type-arg]
         self.nodes.setRowCount(len(nodes))
@@ -290,27 +300,17 @@ class SriovView(QWidget):
         )
 
 
-class DriftView(QWidget):
+class DriftView(_Page):
     """Settings that should match and do not: one row per differing value, the most common
     value first (the likely intended one), the outliers highlighted."""
 
     HEADERS = ("Kind", "Subject", "Setting", "Value", "Where")
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._theme = theme
-        layout = QVBoxLayout(self)
-        self.title = QLabel("Drift")
-        self.title.setProperty("role", "title")
-        layout.addWidget(self.title)
+        super().__init__(theme, "Drift", parent)
         self.table = make_table(list(self.HEADERS))
-        layout.addWidget(self.table, 1)
-        self.error = QLabel()
-        self.error.setStyleSheet(f"color: {theme.severity('critical')};")
-        layout.addWidget(self.error)
-
-    def show_error(self, text: str) -> None:
-        self.error.setText(text)
+        self.body.addWidget(self.table, 1)
+        self.finish()
 
     def show_drift(self, drift: list) -> None:  # type: ignore[type-arg]
         rows = [
