@@ -727,6 +727,7 @@ async def _ptp(core: Core, args: argparse.Namespace, out: TextIO) -> int:
         rows = []
         for r in board.rows:
             row = asdict(r)
+            row.pop("history")  # the chart's data, not a figure
             row["state"] = r.state.value
             rows.append(row)
         doc = {

@@ -55,6 +55,8 @@ class PtpRow:
     restarts: float | None = None
     offset_in: bool | None = None
     compliance: Compliance | None = None
+    #: the offset over the window (timestamps s, ns), for the per-interface chart
+    history: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -221,6 +223,8 @@ def _attach_compliance(
         stamps = tagged.series.timestamps
         offset = offset_by_key.get(_key(tagged)) or offset_by_port.get(_key(tagged)[:3])
         offset_values = _grid(offset, stamps) if offset is not None else np.array([])
+        if offset is not None:
+            row.history = (offset.series.timestamps, offset.series.values)
         row.compliance = compliance(
             tagged.series.values, offset_values, step_s, threshold_ns=threshold_ns
         )

@@ -59,6 +59,12 @@ def test_gpu_heatmap_and_ptp_board(
         and "beyond +/-100 ns" in board.table.item(1, 13).text()
     )
     assert "2 need attention" in board.title.text()
+    assert board.chart.curve_count == 1 and board.chart.curve("ran-east/du-2/ens1f0") is not None
+    board.table.selectRow(1)  # the drifting port: its offset over the window, the band drawn
+    curve = board.chart.curve("ran-west/du-4/ens1f0")
+    assert curve is not None and board.chart.curve_count == 1
+    _, ys = curve.getData()
+    assert ys[0] < 100 < ys[-1] and board.band.getRegion() == (-100.0, 100.0)
     shot = save_screenshot(window, tmp_path / "ptp.png")
     check_against_reference(shot, "ptp_board.png", tolerance=14.0)
     window.show_view("fleet")  # the readers stop when their view is left

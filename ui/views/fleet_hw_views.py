@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -18,6 +19,7 @@ from aiops_desktop.services.gpu import GpuFleet
 from aiops_desktop.services.ptp import PtpBoard
 from analysis.gpu_health import TEMP_CRITICAL_C, TEMP_WARNING_C, GpuHealth, GpuState
 from analysis.ptp_compliance import ClockState
+from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.tables import make_table
 
@@ -179,15 +181,37 @@ class PtpBoardView(QWidget):
         bar.addWidget(self.window)
         layout.addLayout(bar)
         self.table = make_table(list(self.HEADERS))
-        layout.addWidget(self.table, 1)
+        self.table.itemSelectionChanged.connect(self._on_selection_changed)
+        layout.addWidget(self.table, 2)
+        self.chart = TimeSeriesChart("Offset from master (ns)", "ns", theme)
+        self.chart.setMinimumHeight(200)
+        band = QColor(theme.status("ONLINE"))
+        band.setAlpha(40)
+        self.band = pg.LinearRegionItem(
+            (-100, 100), orientation="horizontal", movable=False, brush=band
+        )
+        self.chart.getPlotItem().addItem(self.band, ignoreBounds=True)
+        layout.addWidget(self.chart, 1)
         self.error = QLabel()
         self.error.setStyleSheet(f"color: {theme.severity('critical')};")
         layout.addWidget(self.error)
+        self._board: PtpBoard | None = None
 
     def show_error(self, text: str) -> None:
         self.error.setText(text)
 
+    def _on_selection_changed(self) -> None:
+        rows = {i.row() for i in self.table.selectedItems()}
+        if self._board is None or not rows:
+            return
+        row = self._board.rows[min(rows)]
+        if row.history is not None:
+            self.chart.set_series({f"{row.cluster}/{row.node}/{row.iface}": row.history})
+        threshold = self._board.threshold_ns
+        self.band.setRegion((-threshold, threshold))
+
     def show_board(self, board: PtpBoard) -> None:
+        self._board = board
         self.error.setText("; ".join(sorted({f"{o.cluster}: {o.error}" for o in board.outcomes})))
         self.table.setRowCount(len(board.rows))
         colours = {
@@ -216,11 +240,15 @@ class PtpBoardView(QWidget):
                 if colour:
                     item.setForeground(QColor(colour))
                 self.table.setItem(r, col, item)
+        if board.rows and not self.table.selectedItems():
+            self.table.selectRow(0)  # the worst port's offset, at once
+        else:
+            self._on_selection_changed()
         bad = sum(1 for row in board.rows if row.rank < 5)
         hours = board.window.total_seconds() / 3600
         self.title.setText(
-            f"PTP timing · {len(board.rows)} ports · {bad} need attention · "
-            f"+/-{board.threshold_ns:g} ns over {hours:g} h"
+            f"PTP · {len(board.rows)} ports · {bad} need attention · "
+            f"+/-{board.threshold_ns:g} ns, {hours:g} h"
         )
 
 
