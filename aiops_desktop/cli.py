@@ -499,9 +499,13 @@ async def _clusters(core: Core, args: argparse.Namespace, out: TextIO, stdin: Te
 
 
 def _chosen_clusters(core: Core, names: str | None) -> list[Cluster]:
-    if not names:
-        return [c for c in core.registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
-    return [core.registry.get(n.strip()) for n in names.split(",") if n.strip()]
+    """The named clusters, or every cluster with metrics; none at all is a usage error."""
+    if names:
+        return [core.registry.get(n.strip()) for n in names.split(",") if n.strip()]
+    chosen = [c for c in core.registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
+    if not chosen:
+        raise CliError("no cluster with a Prometheus endpoint is registered", EXIT_NOT_FOUND)
+    return chosen
 
 
 def _labels_text(labels: dict[str, str]) -> str:
@@ -511,8 +515,7 @@ def _labels_text(labels: dict[str, str]) -> str:
 
 
 async def _query(core: Core, args: argparse.Namespace, out: TextIO) -> int:
-    if not _chosen_clusters(core, args.clusters):
-        raise CliError("no cluster with a Prometheus endpoint is registered", EXIT_NOT_FOUND)
+    _chosen_clusters(core, args.clusters)  # says so when there is nothing to ask
     request = ConsoleRequest(
         promql=args.promql,
         clusters=[n.strip() for n in (args.clusters or "").split(",") if n.strip()],
@@ -617,8 +620,7 @@ async def _fleet(core: Core, args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _analyse(core: Core, args: argparse.Namespace, out: TextIO) -> int:
-    if not _chosen_clusters(core, args.clusters):
-        raise CliError("no cluster with a Prometheus endpoint is registered", EXIT_NOT_FOUND)
+    _chosen_clusters(core, args.clusters)  # says so when there is nothing to ask
     since = int(args.since.total_seconds())
     step = int(args.step.total_seconds()) if args.step else max(15, since // 2000)
     request = ConsoleRequest(
@@ -671,12 +673,21 @@ async def _analyse(core: Core, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_PARTIAL if answer.status is QueryStatus.PARTIAL else EXIT_OK
 
 
+def _unreadable(outcomes: list[Any]) -> list[str]:
+    """One line per cluster that could not be read (each reader asks several queries)."""
+    return sorted({f"{o.cluster}: {o.error}" for o in outcomes})
+
+
+def _reader_exit(failed: list[str], *, found: bool) -> int:
+    if not failed:
+        return EXIT_OK
+    return EXIT_PARTIAL if found else EXIT_ERROR
+
+
 async def _gpu(core: Core, args: argparse.Namespace, out: TextIO) -> int:
     clusters = _chosen_clusters(core, args.clusters)
-    if not clusters:
-        raise CliError("no cluster with a Prometheus endpoint is registered", EXIT_NOT_FOUND)
     fleet = await read_gpu_fleet(core.queries, clusters)
-    failed = sorted({f"{o.cluster}: {o.error}" for o in fleet.outcomes})
+    failed = _unreadable(fleet.outcomes)
     if args.json:
         doc = {
             "summary": fleet.summary(),
@@ -708,7 +719,7 @@ async def _gpu(core: Core, args: argparse.Namespace, out: TextIO) -> int:
                 out.write(f"         - {reason}\n")
         for line in failed:
             out.write(f"unreadable: {line}\n")
-    return EXIT_PARTIAL if failed and fleet.gpus else EXIT_ERROR if failed else EXIT_OK
+    return _reader_exit(failed, found=bool(fleet.gpus))
 
 
 def _pct(value: float | None) -> str:
@@ -717,12 +728,10 @@ def _pct(value: float | None) -> str:
 
 async def _ptp(core: Core, args: argparse.Namespace, out: TextIO) -> int:
     clusters = _chosen_clusters(core, args.clusters)
-    if not clusters:
-        raise CliError("no cluster with a Prometheus endpoint is registered", EXIT_NOT_FOUND)
     board = await read_ptp_board(
         core.queries, clusters, window=args.window, threshold_ns=args.threshold_ns
     )
-    failed = sorted({f"{o.cluster}: {o.error}" for o in board.outcomes})
+    failed = _unreadable(board.outcomes)
     if args.json:
         rows = []
         for r in board.rows:
@@ -756,7 +765,7 @@ async def _ptp(core: Core, args: argparse.Namespace, out: TextIO) -> int:
                 out.write(f"          - {note}\n")
         for line in failed:
             out.write(f"unreadable: {line}\n")
-    return EXIT_PARTIAL if failed and board.rows else EXIT_ERROR if failed else EXIT_OK
+    return _reader_exit(failed, found=bool(board.rows))
 
 
 _COMMANDS = {

@@ -52,3 +52,10 @@ class CollectorBadResponse(CollectorError):
     """Malformed JSON, or JSON not in the documented upstream shape."""
 
     reason = "bad_response"
+
+
+def root_cause(exc: BaseException, limit: int = 200) -> str:
+    """The innermost reason of a chained network error, in a few words."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return (str(exc) or type(exc).__name__)[:limit]

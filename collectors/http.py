@@ -35,6 +35,7 @@ from collectors.errors import (
     CollectorTimeout,
     CollectorTLSError,
     CollectorUnreachable,
+    root_cause,
 )
 
 log = logging.getLogger("aiops.collectors.http")
@@ -270,15 +271,15 @@ class BackendClient:
         except httpx.ConnectError as exc:
             if _is_tls_error(exc):
                 raise CollectorTLSError(
-                    f"{where}: TLS certificate not trusted ({_root(exc)}); add the CA bundle",
+                    f"{where}: TLS certificate not trusted ({root_cause(exc)}); add the CA bundle",
                     backend=self.name,
                 ) from exc
             raise CollectorUnreachable(
-                f"{where} is unreachable: {_root(exc)}", backend=self.name
+                f"{where} is unreachable: {root_cause(exc)}", backend=self.name
             ) from exc
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise CollectorUnreachable(
-                f"{where} broke the connection: {_root(exc)}", backend=self.name
+                f"{where} broke the connection: {root_cause(exc)}", backend=self.name
             ) from exc
         return response.status_code, body
 
@@ -347,12 +348,6 @@ def _is_json_error(body: bytes) -> bool:
     except ValueError:
         return False
     return isinstance(data, dict) and "error" in data
-
-
-def _root(exc: BaseException) -> str:
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return str(exc) or type(exc).__name__
 
 
 def _is_tls_error(exc: BaseException) -> bool:

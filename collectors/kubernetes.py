@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import re
-import ssl
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -30,6 +29,7 @@ from collectors.errors import (
     CollectorTimeout,
     CollectorTLSError,
     CollectorUnreachable,
+    root_cause,
 )
 
 log = logging.getLogger("aiops.collectors.kubernetes")
@@ -240,6 +240,8 @@ class KubeClient:
         from kubernetes.client.exceptions import ApiException
         from urllib3 import exceptions as u3
 
+        # retries are off, so urllib3 raises the error itself (never MaxRetryError), and the
+        # client wraps a TLS failure in an ApiException without a status
         try:
             return fn()
         except ApiException as exc:
@@ -250,38 +252,18 @@ class KubeClient:
                     backend=self.name,
                 ) from exc
             raise self._status_error(exc.status, exc.reason, exc.body) from exc
-        except u3.SSLError as exc:
-            raise CollectorTLSError(
-                f"{self.name}: TLS verification failed for {self.server}: {_root(exc)}",
-                backend=self.name,
-            ) from exc
         except u3.NewConnectionError as exc:  # (a ConnectTimeoutError subclass in urllib3 2)
             raise CollectorUnreachable(
-                f"{self.name}: cannot reach {self.server}: {_root(exc)}", backend=self.name
+                f"{self.name}: cannot reach {self.server}: {root_cause(exc)}", backend=self.name
             ) from exc
         except (u3.ConnectTimeoutError, u3.ReadTimeoutError, TimeoutError) as exc:
             raise CollectorTimeout(
                 f"{self.name}: {self.server} did not answer within {self.timeout_s:.0f} s",
                 backend=self.name,
             ) from exc
-        except u3.MaxRetryError as exc:
-            reason = exc.reason
-            if isinstance(reason, u3.SSLError | ssl.SSLError):
-                raise CollectorTLSError(
-                    f"{self.name}: TLS verification failed for {self.server}: {_root(reason)}",
-                    backend=self.name,
-                ) from exc
-            if isinstance(reason, u3.ConnectTimeoutError | u3.ReadTimeoutError):
-                raise CollectorTimeout(
-                    f"{self.name}: {self.server} did not answer within {self.timeout_s:.0f} s",
-                    backend=self.name,
-                ) from exc
-            raise CollectorUnreachable(
-                f"{self.name}: cannot reach {self.server}: {_root(reason)}", backend=self.name
-            ) from exc
         except (u3.HTTPError, OSError) as exc:
             raise CollectorUnreachable(
-                f"{self.name}: cannot reach {self.server}: {_root(exc)}", backend=self.name
+                f"{self.name}: cannot reach {self.server}: {root_cause(exc)}", backend=self.name
             ) from exc
 
     def _status_error(self, status: int | None, reason: str | None, body: Any) -> CollectorError:
@@ -615,12 +597,3 @@ def _status_message(body: Any) -> str | None:
             return None
         return _status_message(data) if isinstance(data, dict) else None
     return None
-
-
-def _root(exc: BaseException | None) -> str:
-    """The innermost reason of a chained network error, in a few words."""
-    seen = exc
-    while seen is not None and (seen.__cause__ or seen.__context__) is not None:
-        seen = seen.__cause__ or seen.__context__
-    text = str(seen or exc)
-    return text[:200]

@@ -13,7 +13,6 @@ import pytest
 from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.cluster import ClusterCapabilities
 from aiops_desktop.models.enums import EndpointSource, Platform
-from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.discovery import (
     cnf_workloads,
@@ -23,7 +22,6 @@ from aiops_desktop.services.discovery import (
     platform_of,
 )
 from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
-from aiops_desktop.settings import resolve_paths
 from tests.qtfree.cli_runner import run_cli
 from tests.servers.kube_api import RunningKubeApi
 from tests.servers.kube_objects import APPS
@@ -155,13 +153,10 @@ def test_gateways_cnf_and_platform_from_objects() -> None:
 
 @pytest.mark.asyncio
 async def test_new_clusters_are_discovered_in_the_background(
-    tmp_path: Path, secret_service, kube_api: RunningKubeApi
-) -> None:  # type: ignore[no-untyped-def]
+    core: Core, kube_api: RunningKubeApi
+) -> None:
     """The supervised task discovers a newly registered cluster without being asked, and an
     unreachable one is retried only after RETRY_AFTER_S (not on every registry change)."""
-    core = Core.open(
-        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
-    )
     task = asyncio.create_task(core.discovery.run_periodic(check_every_s=30))
     try:
         await core.registry.add(
@@ -188,7 +183,6 @@ async def test_new_clusters_are_discovered_in_the_background(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        await core.shutdown()
 
 
 def test_discover_a_cluster_without_any_operator(

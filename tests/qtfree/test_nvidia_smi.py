@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from aiops_desktop.models import EndpointKind
-from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.gpu_fallback import read_fleet_gpus
 from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
-from aiops_desktop.settings import resolve_paths
 from collectors.kubernetes import KubeClient, ReadOnlyViolation, kubeconfig_for_token
 from collectors.nvidia_smi import GPU_COMMAND, NvidiaSmiFormatError, parse_compute_apps, parse_gpus
 from tests.servers.kube_api import RunningKubeApi
@@ -102,27 +99,19 @@ def dcgm_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
 @pytest.mark.integration
 @pytest.mark.asyncio
 async def test_gpu_readings_come_from_dcgm_else_nvidia_smi(
-    tmp_path: Path, secret_service, kube_api: RunningKubeApi, dcgm_prometheus, member_prometheus
+    core: Core, kube_api: RunningKubeApi, dcgm_prometheus, member_prometheus
 ) -> None:  # type: ignore[no-untyped-def]
-    core = Core.open(
-        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
+    api = {"api_server_url": kube_api.url, "ca_bundle_pem": kube_api.ca_pem}
+    token = ClusterSecrets(token="admin-token")
+    prom = EndpointKind.PROMETHEUS
+    plain = member_prometheus["east-1"].url  # node metrics, no DCGM exporter
+    await core.registry.add(
+        ClusterSpec(name="dcgm-1", endpoint_urls={prom: dcgm_prometheus.url}, **api), token
     )
-    try:
-        api = {"api_server_url": kube_api.url, "ca_bundle_pem": kube_api.ca_pem}
-        token = ClusterSecrets(token="admin-token")
-        prom = EndpointKind.PROMETHEUS
-        plain = member_prometheus["east-1"].url  # node metrics, no DCGM exporter
-        await core.registry.add(
-            ClusterSpec(name="dcgm-1", endpoint_urls={prom: dcgm_prometheus.url}, **api), token
-        )
-        await core.registry.add(
-            ClusterSpec(name="smi-1", endpoint_urls={prom: plain}, **api), token
-        )
-        await core.registry.add(ClusterSpec(name="metrics-1", endpoint_urls={prom: plain}))
-        assert await core.kube.gpu_source("dcgm-1") == "dcgm"
-        assert await core.kube.gpu_source("smi-1") == "nvidia-smi"
-        assert await core.kube.gpu_source("metrics-1") == "none"
-        nodes = await core.kube.gpus_by_exec("smi-1")
-        assert sum(len(n.gpus) for n in nodes) == 8
-    finally:
-        await core.shutdown()
+    await core.registry.add(ClusterSpec(name="smi-1", endpoint_urls={prom: plain}, **api), token)
+    await core.registry.add(ClusterSpec(name="metrics-1", endpoint_urls={prom: plain}))
+    assert await core.kube.gpu_source("dcgm-1") == "dcgm"
+    assert await core.kube.gpu_source("smi-1") == "nvidia-smi"
+    assert await core.kube.gpu_source("metrics-1") == "none"
+    nodes = await core.kube.gpus_by_exec("smi-1")
+    assert sum(len(n.gpus) for n in nodes) == 8

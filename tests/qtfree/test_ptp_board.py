@@ -5,33 +5,20 @@ fixture's own definition."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from aiops_desktop.models import ClusterKind, EndpointKind
-from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.ptp import read_ptp_board
 from aiops_desktop.services.registry import ClusterSpec
-from aiops_desktop.settings import resolve_paths
 from analysis.ptp_compliance import ClockState
 from tests.qtfree.cli_runner import run_cli
 from tests.servers.ptp_fleet import COUNT, STEP_S, offset, state
 
 pytestmark = pytest.mark.integration
-
-
-@pytest_asyncio.fixture
-async def core(tmp_path: Path, secret_service) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    opened = Core.open(
-        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
-    )
-    yield opened
-    await opened.shutdown()
 
 
 def expected(cluster: str, node: str, threshold: float = 100.0) -> dict[str, float]:

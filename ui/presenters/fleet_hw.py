@@ -15,7 +15,7 @@ from aiops_desktop.services.gpu import read_gpu_fleet
 from aiops_desktop.services.kube import has_kube_api
 from aiops_desktop.services.ptp import read_ptp_board
 from aiops_desktop.services.sriov import NodeSync, node_sync_rows, read_vfs
-from ui.presenters.monitoring import spawn_guarded
+from ui.presenters.tasks import spawn_guarded
 
 
 class _Periodic(QObject):

@@ -7,7 +7,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.inventory import EventTimeline
 from aiops_desktop.services.kube import ValidationResult, has_kube_api
-from ui.presenters.monitoring import spawn_guarded
+from ui.presenters.tasks import spawn_guarded
 
 EVENTS_SHOWN = 500
 

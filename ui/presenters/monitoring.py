@@ -9,10 +9,9 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -26,6 +25,7 @@ from aiops_desktop.services.catalog import Panel
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.poller import Source, SourceStatus
 from ui.charts import AnomalyMarker
+from ui.presenters.tasks import spawn_guarded
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -94,21 +94,6 @@ def _mean_series(series: Series) -> tuple[np.ndarray, np.ndarray] | None:
         stack.append(aligned)
     with np.errstate(all="ignore"):
         return ts, np.nanmean(np.vstack(stack), axis=0)
-
-
-def spawn_guarded(
-    core: Core, name: str, work: Coroutine[Any, Any, None], on_error: Callable[[str], None]
-) -> None:
-    """Run ``work`` as a supervised task; a failure reaches the user through ``on_error``."""
-
-    async def guarded() -> None:
-        try:
-            await work
-        except Exception as exc:
-            log.exception("%s failed", name)
-            on_error(f"{name} failed: {exc or type(exc).__name__}")
-
-    core.supervisor.spawn(guarded(), name=name)
 
 
 def history_summary(title: str, found: list[Anomaly], shown: int, hours: int) -> str:
