@@ -52,6 +52,7 @@ from aiops_desktop.services.registry import (
 from aiops_desktop.settings import resolve_paths
 from aiops_desktop.store import StoreError
 from analysis.detect import SeriesInput
+from analysis.ptp_compliance import Threshold
 from collectors.errors import CollectorError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_NOT_FOUND, EXIT_EXISTS = 0, 1, 2, 3, 4, 5
@@ -108,7 +109,10 @@ def _add_data_commands(sub: Any) -> None:
     ptp = sub.add_parser("ptp", help="the PTP timing board of every cluster with compliance")
     ptp.add_argument("--clusters", help="comma-separated names (default: all with metrics)")
     ptp.add_argument("--window", type=_duration, default=timedelta(hours=1), metavar="DURATION")
-    ptp.add_argument("--threshold-ns", type=float, default=100.0, metavar="NS")
+    ptp.add_argument(
+        "--threshold-ns", type=float, default=100.0, metavar="NS",
+        help="the +/- band for nodes whose PtpConfig profile sets no ptpClockThreshold",
+    )  # fmt: skip
     ptp.add_argument("--json", action="store_true")
 
     query = sub.add_parser("query", help="run one PromQL over clusters in parallel")
@@ -728,10 +732,12 @@ def _pct(value: float | None) -> str:
 
 async def _ptp(core: Core, args: argparse.Namespace, out: TextIO) -> int:
     clusters = _chosen_clusters(core, args.clusters)
+    profiles, unread = await core.kube.ptp_thresholds()
     board = await read_ptp_board(
-        core.queries, clusters, window=args.window, threshold_ns=args.threshold_ns
-    )
-    failed = _unreadable(board.outcomes)
+        core.queries, clusters, window=args.window,
+        threshold=Threshold.symmetric(args.threshold_ns), thresholds=profiles,
+    )  # fmt: skip
+    failed = _unreadable(board.outcomes) + unread
     if args.json:
         rows = []
         for r in board.rows:
@@ -741,15 +747,17 @@ async def _ptp(core: Core, args: argparse.Namespace, out: TextIO) -> int:
             rows.append(row)
         doc = {
             "window_s": board.window.total_seconds(),
-            "threshold_ns": board.threshold_ns,
+            "threshold_ns": board.threshold.max_ns,
             "rows": rows,
             "errors": failed,
         }
         out.write(json.dumps(doc, indent=2) + "\n")
     else:
         hours = board.window.total_seconds() / 3600
-        out.write(f"{len(board.rows)} PTP ports, worst first; compliance over {hours:g} h, "
-                  f"threshold +/-{board.threshold_ns:g} ns\n")  # fmt: skip
+        out.write(
+            f"{len(board.rows)} PTP ports, worst first; compliance over {hours:g} h, "
+            f"threshold {board.threshold.band} unless a PtpConfig profile sets one\n"
+        )
         for r in board.rows:
             c = r.compliance
             offset = "-" if r.offset_ns is None else f"{r.offset_ns:g} ns"

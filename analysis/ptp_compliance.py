@@ -52,10 +52,38 @@ def role_of(value: float | None) -> str:
     return ROLE_CODES.get(int(value), "UNKNOWN")
 
 
-def offset_ok(offset_ns: float | None, threshold_ns: float = OFFSET_THRESHOLD_NS) -> bool | None:
+@dataclass(frozen=True)
+class Threshold:
+    """The offset band and holdover timeout of a PtpConfig profile (``ptpClockThreshold``:
+    ``minOffsetThreshold``, ``maxOffsetThreshold``, ``holdOverTimeout``); the operator's
+    defaults when a node's profile sets none."""
+
+    min_ns: float = -OFFSET_THRESHOLD_NS
+    max_ns: float = OFFSET_THRESHOLD_NS
+    holdover_timeout_s: float = HOLDOVER_TIMEOUT_S
+    profile: str = ""  # "" for the defaults
+
+    @classmethod
+    def symmetric(cls, ns: float) -> Threshold:
+        return cls(-abs(ns), abs(ns))
+
+    @property
+    def band(self) -> str:
+        if self.min_ns == -self.max_ns:
+            return f"+/-{self.max_ns:g} ns"
+        return f"{self.min_ns:g}..{self.max_ns:g} ns"
+
+    def within(self, offsets: np.ndarray) -> np.ndarray:
+        return (offsets != FAULTY_OFFSET_NS) & (offsets >= self.min_ns) & (offsets <= self.max_ns)
+
+
+DEFAULT_THRESHOLD = Threshold()
+
+
+def offset_ok(offset_ns: float | None, threshold: Threshold = DEFAULT_THRESHOLD) -> bool | None:
     if offset_ns is None or np.isnan(offset_ns):
         return None
-    return offset_ns != FAULTY_OFFSET_NS and abs(offset_ns) <= threshold_ns
+    return bool(threshold.within(np.array([offset_ns]))[0])
 
 
 @dataclass
@@ -74,19 +102,15 @@ def compliance(
     offsets: np.ndarray,
     step_s: float,
     *,
-    threshold_ns: float = OFFSET_THRESHOLD_NS,
-    holdover_timeout_s: float = HOLDOVER_TIMEOUT_S,
+    threshold: Threshold = DEFAULT_THRESHOLD,
 ) -> Compliance:
     """Over evenly stepped samples (NaN where nothing was recorded): each sample stands for
-    ``step_s`` seconds of its state."""
+    ``step_s`` seconds of its state; offsets are judged against ``threshold``'s band and
+    HOLDOVER episodes against its timeout."""
     known = states[~np.isnan(states)]
     locked = float(np.mean(known == 1) * 100) if known.size else None
     seen = offsets[~np.isnan(offsets)]
-    within = (
-        float(np.mean((seen != FAULTY_OFFSET_NS) & (np.abs(seen) <= threshold_ns)) * 100)
-        if seen.size
-        else None
-    )
+    within = float(np.mean(threshold.within(seen)) * 100) if seen.size else None
     runs: list[int] = []
     run = 0
     for value in states:
@@ -104,7 +128,7 @@ def compliance(
         within_pct=within,
         holdover_s=float(np.sum(known == 2) * step_s),
         freerun_s=float(np.sum(known == 0) * step_s),
-        long_holdovers=sum(1 for d in durations if d > holdover_timeout_s),
+        long_holdovers=sum(1 for d in durations if d > threshold.holdover_timeout_s),
         longest_holdover_s=max(durations, default=0.0),
     )
 

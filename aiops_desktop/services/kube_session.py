@@ -17,10 +17,14 @@ from aiops_desktop.services.inventory import EventTimeline, Inventory, follow_ev
 from aiops_desktop.services.kube import ValidationResult, has_kube_api, validate
 from aiops_desktop.services.registry import ClusterRegistry
 from aiops_desktop.services.supervisor import TaskSupervisor
+from analysis.ptp_compliance import Threshold
+from analysis.ptp_profiles import node_thresholds
 from collectors.errors import CollectorError
 from collectors.kubernetes import KubeNotFound, WatchState
 
 SRIOV_STATES = "/apis/sriovnetwork.openshift.io/v1/sriovnetworknodestates"
+PTPCONFIGS = "/apis/ptp.openshift.io/v1/ptpconfigs"
+NODES = "/api/v1/nodes"
 DCGM_PROBE = "DCGM_FI_DEV_GPU_UTIL"  # exported by every dcgm-exporter configuration
 
 
@@ -62,6 +66,32 @@ class KubeSession:
         except KubeNotFound:
             return []
         return items
+
+    async def ptp_thresholds(self) -> tuple[dict[tuple[str, str], Threshold], list[str]]:
+        """(cluster, node) -> the threshold of the PtpConfig profile the node runs, for every
+        cluster with a Kubernetes API; and the clusters that could not be read, with why."""
+        found: dict[tuple[str, str], Threshold] = {}
+        failed: list[str] = []
+        for cluster in self._registry.clusters():
+            if not has_kube_api(cluster):
+                continue
+            try:
+                configs = await self.objects(cluster.name, PTPCONFIGS)
+                if not configs:
+                    continue
+                nodes = await self.objects(cluster.name, NODES)
+            except CollectorError as exc:
+                failed.append(f"{cluster.name}: PtpConfig profiles unreadable ({exc})")
+                continue
+            labels = {
+                str((n.get("metadata") or {}).get("name", "")): dict(
+                    (n.get("metadata") or {}).get("labels") or {}
+                )
+                for n in nodes
+            }
+            for node, threshold in node_thresholds(configs, labels).items():
+                found[cluster.name, node] = threshold
+        return found, failed
 
     async def gpu_source(self, name: str) -> str:
         """Where this cluster's GPU readings come from: "dcgm" when its Prometheus has DCGM

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,10 +21,11 @@ from aiops_desktop.services.catalog import field_queries
 from aiops_desktop.services.multicluster import ClusterOutcome, MultiClusterQuery, TaggedSeries
 from analysis.ptp_compliance import (
     CLASS_MEANING,
+    DEFAULT_THRESHOLD,
     FAULTY_OFFSET_NS,
-    OFFSET_THRESHOLD_NS,
     ClockState,
     Compliance,
+    Threshold,
     compliance,
     offset_ok,
     role_of,
@@ -32,6 +34,8 @@ from analysis.ptp_compliance import (
 )
 
 Key = tuple[str, str, str, str]  # cluster, node, iface, process
+#: (cluster, node) -> the threshold of the node's PtpConfig profile
+Thresholds = Mapping[tuple[str, str], Threshold]
 
 
 def ptp_queries() -> dict[str, str]:
@@ -54,6 +58,7 @@ class PtpRow:
     process_up: bool | None = None
     restarts: float | None = None
     offset_in: bool | None = None
+    threshold: Threshold = DEFAULT_THRESHOLD
     compliance: Compliance | None = None
     #: the offset over the window (timestamps s, ns), for the per-interface chart
     history: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
@@ -81,14 +86,21 @@ def _last(tagged: TaggedSeries) -> float | None:
     return float(values[-1])
 
 
-def board_rows(answers: dict[str, list[TaggedSeries]], threshold_ns: float) -> list[PtpRow]:
+def board_rows(
+    answers: dict[str, list[TaggedSeries]],
+    default: Threshold = DEFAULT_THRESHOLD,
+    thresholds: Thresholds | None = None,
+) -> list[PtpRow]:
+    """One row per port and process that reports a clock state, worst first; each judged
+    against its node's profile threshold (``default`` where the node has none)."""
     rows: dict[Key, PtpRow] = {}
     for tagged in answers.get("clock_state", []):
         key = _key(tagged)
-        rows[key] = PtpRow(*key, state=state_of(_last(tagged)))
+        threshold = (thresholds or {}).get(key[:2], default)
+        rows[key] = PtpRow(*key, state=state_of(_last(tagged)), threshold=threshold)
     _join_values(rows, answers)
     for row in rows.values():
-        _annotate(row, threshold_ns)
+        _annotate(row)
     return sorted(rows.values(), key=lambda r: (r.rank, r.cluster, r.node, r.iface, r.process))
 
 
@@ -133,12 +145,13 @@ def _join_values(rows: dict[Key, PtpRow], answers: dict[str, list[TaggedSeries]]
             row.process_up = None if value is None else value == 1
 
 
-def _annotate(row: PtpRow, threshold_ns: float) -> None:
-    row.offset_in = offset_ok(row.offset_ns, threshold_ns)
+def _annotate(row: PtpRow) -> None:
+    row.offset_in = offset_ok(row.offset_ns, row.threshold)
     if row.offset_ns == FAULTY_OFFSET_NS:
         row.notes.append("faulty port (offset 999999)")
     elif row.offset_in is False:
-        row.notes.append(f"offset {row.offset_ns:g} ns beyond +/-{threshold_ns:g} ns")
+        profile = f" (profile {row.threshold.profile})" if row.threshold.profile else ""
+        row.notes.append(f"offset {row.offset_ns:g} ns beyond {row.threshold.band}{profile}")
     if row.clock_class in CLASS_MEANING and row.clock_class not in (6, 248, 255):
         row.notes.append(f"clock class {row.clock_class}: {CLASS_MEANING[row.clock_class]}")
     if row.process_up is False:
@@ -149,7 +162,7 @@ def _annotate(row: PtpRow, threshold_ns: float) -> None:
 class PtpBoard:
     rows: list[PtpRow]
     window: timedelta
-    threshold_ns: float
+    threshold: Threshold  # the default; a row's own may come from its profile
     outcomes: list[ClusterOutcome]
 
 
@@ -159,10 +172,12 @@ async def read_ptp_board(
     *,
     window: timedelta = timedelta(hours=1),
     step: timedelta = timedelta(seconds=15),
-    threshold_ns: float = OFFSET_THRESHOLD_NS,
+    threshold: Threshold = DEFAULT_THRESHOLD,
+    thresholds: Thresholds | None = None,
     end: datetime | None = None,
 ) -> PtpBoard:
-    """``end``: where the window ends (now by default)."""
+    """``threshold``: the band for nodes without a profile threshold in ``thresholds``;
+    ``end``: where the window ends (now by default)."""
     catalog = ptp_queries()
     end = end or utcnow()
 
@@ -188,12 +203,12 @@ async def read_ptp_board(
         ranged("offset"),
     )
     answers = {name: series for name, series, _ in results[: len(names) + 2]}
-    rows = board_rows(answers, threshold_ns)
+    rows = board_rows(answers, threshold, thresholds)
     (_, state_hist, _), (_, offset_hist, _) = results[-2], results[-1]
-    _attach_compliance(rows, state_hist, offset_hist, step.total_seconds(), threshold_ns)
+    _attach_compliance(rows, state_hist, offset_hist, step.total_seconds())
     failures = [o for _, _, failed in results for o in failed]
     unique = {(o.cluster, o.error): o for o in failures}
-    return PtpBoard(rows, window, threshold_ns, list(unique.values()))
+    return PtpBoard(rows, window, threshold, list(unique.values()))
 
 
 def _grid(series: TaggedSeries, stamps: np.ndarray) -> np.ndarray:
@@ -211,7 +226,6 @@ def _attach_compliance(
     states: list[TaggedSeries],
     offsets: list[TaggedSeries],
     step_s: float,
-    threshold_ns: float,
 ) -> None:
     by_key = {(r.cluster, r.node, r.iface, r.process): r for r in rows}
     offset_by_key = {_key(t): t for t in offsets}
@@ -226,5 +240,5 @@ def _attach_compliance(
         if offset is not None:
             row.history = (offset.series.timestamps, offset.series.values)
         row.compliance = compliance(
-            tagged.series.values, offset_values, step_s, threshold_ns=threshold_ns
+            tagged.series.values, offset_values, step_s, threshold=row.threshold
         )

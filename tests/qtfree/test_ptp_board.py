@@ -14,14 +14,18 @@ from aiops_desktop.models import ClusterKind, EndpointKind
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.ptp import read_ptp_board
 from aiops_desktop.services.registry import ClusterSpec
-from analysis.ptp_compliance import ClockState
+from analysis.ptp_compliance import ClockState, Threshold
+from analysis.ptp_profiles import node_thresholds
 from tests.qtfree.cli_runner import run_cli
+from tests.servers.kube_api import RunningKubeApi
 from tests.servers.ptp_fleet import COUNT, STEP_S, offset, state
 
 pytestmark = pytest.mark.integration
 
 
-def expected(cluster: str, node: str, threshold: float = 100.0) -> dict[str, float]:
+def expected(
+    cluster: str, node: str, threshold: float = 100.0, timeout_s: float = 5.0
+) -> dict[str, float]:
     """Compliance from the fixture's definition: every sample stands for STEP_S seconds."""
     states = [state(cluster, node)(i) for i in range(COUNT)]
     offsets = [offset(cluster, node)(i) for i in range(COUNT)]
@@ -37,7 +41,7 @@ def expected(cluster: str, node: str, threshold: float = 100.0) -> dict[str, flo
         "within_pct": 100.0 * sum(abs(o) <= threshold for o in offsets) / COUNT,
         "holdover_s": states.count(2.0) * STEP_S,
         "freerun_s": states.count(0.0) * STEP_S,
-        "long_holdovers": sum(1 for r in runs if r > 5),
+        "long_holdovers": sum(1 for r in runs if r > timeout_s),
     }
 
 
@@ -92,8 +96,91 @@ def test_ptp_command_prints_the_board(tmp_path: Path, secret_service, ptp_hub) -
     text = run_cli(home, env, "ptp", "--threshold-ns", "50")
     assert text.returncode == 0
     lines = text.stdout.splitlines()
-    assert lines[0] == "14 PTP ports, worst first; compliance over 1 h, threshold +/-50 ns"
+    assert lines[0] == (
+        "14 PTP ports, worst first; compliance over 1 h, "
+        "threshold +/-50 ns unless a PtpConfig profile sets one"
+    )
     assert lines[1].startswith(
         "FREERUN   ran-east/du-2/ens1f0 (ptp4l) SLAVE class 165 offset 350 ns"
     )
     assert "          - offset 350 ns beyond +/-50 ns" in text.stdout
+
+
+def test_each_node_gets_its_recommended_profiles_threshold() -> None:
+    slave = {
+        "name": "slave",
+        "ptpClockThreshold": {
+            "maxOffsetThreshold": 150,
+            "minOffsetThreshold": "-120",
+            "holdOverTimeout": 30,
+        },
+    }
+    wide = {"name": "wide", "ptpClockThreshold": {"maxOffsetThreshold": 500}}
+    configs = [
+        {"spec": {"profile": [slave], "recommend": [
+            {"profile": "slave", "priority": 10, "match": [{"nodeLabel": "ptp/slave"}]}]}},
+        {"spec": {"profile": [wide, {"name": "gm"}], "recommend": [
+            {"profile": "wide", "priority": 4, "match": [{"nodeName": "du-9"}]},
+            {"profile": "gm", "priority": 1, "match": [{"nodeLabel": "ptp/gm"}]},
+            {"profile": "missing", "priority": 0, "match": [{"nodeLabel": "ptp/slave"}]}]}},
+    ]  # fmt: skip
+    labels = {"du-0": {"ptp/slave": ""}, "du-9": {"ptp/slave": ""}, "gm-0": {"ptp/gm": ""},
+              "other": {}}  # fmt: skip
+    found = node_thresholds(configs, labels)
+    assert found["du-0"] == Threshold(-120, 150, 30, "slave")
+    assert found["du-9"] == Threshold(-100, 500, 5, "wide")  # priority 4 beats 10
+    assert found["gm-0"] == Threshold(profile="gm")  # no ptpClockThreshold: the defaults
+    assert "other" not in found
+    assert found["du-0"].band == "-120..150 ns" and Threshold.symmetric(50).band == "+/-50 ns"
+
+
+@pytest.mark.asyncio
+async def test_a_profiles_threshold_judges_its_nodes(core: Core, ptp_hub) -> None:  # type: ignore[no-untyped-def]
+    server, start = ptp_hub
+    await core.registry.add(
+        ClusterSpec(name="ran-hub", kind=ClusterKind.FLEET,
+                    endpoint_urls={EndpointKind.PROMETHEUS: server.url})
+    )  # fmt: skip
+    last = datetime.fromtimestamp(start + (COUNT - 1) * STEP_S, UTC)
+    wide = Threshold(-300, 300, 200, "wide")
+    board = await read_ptp_board(
+        core.queries, core.registry.clusters(), window=timedelta(seconds=COUNT * STEP_S),
+        end=last, thresholds={("ran-west", "du-4"): wide, ("ran-east", "du-2"): wide},
+    )  # fmt: skip
+    drift = next(r for r in board.rows if (r.cluster, r.node) == ("ran-west", "du-4"))
+    lost = next(r for r in board.rows if (r.cluster, r.node) == ("ran-east", "du-2"))
+    assert drift.threshold == wide and drift.offset_in is True  # 287 ns inside +/-300
+    assert not any("beyond" in n for n in drift.notes)
+    assert drift.compliance is not None
+    want = expected("ran-west", "du-4", 300)["within_pct"]
+    assert drift.compliance.within_pct == pytest.approx(want)
+    # the 180 s holdover is inside this profile's 200 s timeout
+    assert lost.compliance is not None and lost.compliance.long_holdovers == 0
+    assert all(r.threshold.profile == "" for r in board.rows if r.node not in ("du-2", "du-4"))
+
+
+def test_ptp_command_reads_profile_thresholds_from_the_cluster(
+    tmp_path: Path, secret_service, ptp_hub, kube_api: RunningKubeApi
+) -> None:  # type: ignore[no-untyped-def]
+    """ran-east's PtpConfig (tests/servers/kube_objects.py) gives du-4 a +/-150 ns band."""
+    server, _ = ptp_hub
+    env, home, ca = dict(secret_service.env), tmp_path / "home", tmp_path / "ca.pem"
+    ca.write_text(kube_api.ca_pem)
+    added = run_cli(home, env, "clusters", "add", "ran-hub", "--kind", "fleet",
+                    "--prometheus-url", server.url)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    added = run_cli(home, env, "clusters", "add", "ran-west", "--api-url", kube_api.url,
+                    "--ca-file", str(ca), "--token-stdin", stdin="admin-token")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    done = run_cli(home, env, "ptp", "--clusters", "ran-hub", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["rows"]
+    drift = next(r for r in rows if (r["cluster"], r["node"]) == ("ran-west", "du-4"))
+    assert drift["threshold"] == {"min_ns": -150, "max_ns": 150, "holdover_timeout_s": 30,
+                                  "profile": "slave"}  # fmt: skip
+    assert "offset 287 ns beyond +/-150 ns (profile slave)" in drift["notes"]
+    assert drift["compliance"]["within_pct"] == pytest.approx(
+        expected("ran-west", "du-4", 150)["within_pct"], abs=1.0
+    )
+    other = next(r for r in rows if (r["cluster"], r["node"]) == ("ran-west", "du-3"))
+    assert other["threshold"]["profile"] == "" and other["threshold"]["max_ns"] == 100

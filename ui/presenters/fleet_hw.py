@@ -90,7 +90,13 @@ class PtpPresenter(_Periodic):
         self.refresh()
 
     async def _read(self, clusters: list[Cluster]) -> None:
-        self.sig_board.emit(await read_ptp_board(self._core.queries, clusters, window=self.window))
+        profiles, unread = await self._core.kube.ptp_thresholds()
+        board = await read_ptp_board(
+            self._core.queries, clusters, window=self.window, thresholds=profiles
+        )
+        self.sig_board.emit(board)
+        if unread:
+            self.sig_error.emit("; ".join(unread))
 
 
 class SriovPresenter(_Periodic):

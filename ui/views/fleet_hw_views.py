@@ -207,8 +207,7 @@ class PtpBoardView(QWidget):
         row = self._board.rows[min(rows)]
         if row.history is not None:
             self.chart.set_series({f"{row.cluster}/{row.node}/{row.iface}": row.history})
-        threshold = self._board.threshold_ns
-        self.band.setRegion((-threshold, threshold))
+        self.band.setRegion((row.threshold.min_ns, row.threshold.max_ns))
 
     def show_board(self, board: PtpBoard) -> None:
         self._board = board
@@ -248,7 +247,7 @@ class PtpBoardView(QWidget):
         hours = board.window.total_seconds() / 3600
         self.title.setText(
             f"PTP · {len(board.rows)} ports · {bad} need attention · "
-            f"+/-{board.threshold_ns:g} ns, {hours:g} h"
+            f"{board.threshold.band} unless a profile sets one, {hours:g} h"
         )
 
 
