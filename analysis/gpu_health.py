@@ -2,8 +2,10 @@
 
 A GPU is OK, WARNING or CRITICAL with the reasons, in words a NOC engineer acts on: its last
 XID decoded to meaning and action (``resources/gpu/xid.json``), double-bit ECC errors, row
-remapping (pending, uncorrectable, failed), PCIe replays in the last hour, temperature (warning
-70 C, critical 80 C). Utilisation above 80 % is "high": a fact, not a fault.
+remapping (pending, uncorrectable, failed), PCIe replays and NVLink CRC errors and recoveries
+in the last hour, corrected single-bit ECC errors, clock throttling (power, thermal,
+reliability) for more than 10 % of the last 5 minutes, temperature (warning 70 C, critical
+80 C). Utilisation above 80 % is "high": a fact, not a fault.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 TEMP_WARNING_C = 70.0
 TEMP_CRITICAL_C = 80.0
 UTIL_HIGH_PCT = 80.0
+THROTTLED_PCT = 10.0  # throttled for more than this share of the last 5 min: WARNING
 
 
 class GpuState(StrEnum):
@@ -72,6 +75,11 @@ class GpuReading:
     remap_failure: float | None = None
     dbe_errors: float | None = None
     sbe_errors: float | None = None
+    throttle_power_pct: float | None = None  # share of the last 5 min spent throttled
+    throttle_thermal_pct: float | None = None
+    throttle_reliability_pct: float | None = None
+    nvlink_crc_1h: float | None = None  # NVLink flow-control CRC errors in the last hour
+    nvlink_recovery_1h: float | None = None
 
     @property
     def key(self) -> str:
@@ -90,6 +98,44 @@ class GpuHealth:
 _RANK = {GpuState.OK: 0, GpuState.WARNING: 1, GpuState.CRITICAL: 2}
 
 
+def _counted(g: GpuReading) -> list[tuple[GpuState, str]]:
+    """Error counters: any count is a finding."""
+    rules: list[tuple[float | None, GpuState, str]] = [
+        (g.dbe_errors, GpuState.CRITICAL, "{:g} double-bit ECC errors"),
+        (g.remapped_uncorrectable, GpuState.WARNING, "{:g} rows remapped (uncorrectable errors)"),
+        (g.pcie_replays_1h, GpuState.WARNING, "{:g} PCIe replays in the last hour"),
+        (g.sbe_errors, GpuState.WARNING, "{:g} single-bit ECC errors (corrected; watch growth)"),
+        (g.nvlink_recovery_1h, GpuState.WARNING, "{:.0f} NVLink recoveries in the last hour"),
+        (g.nvlink_crc_1h, GpuState.WARNING, "{:.0f} NVLink CRC errors in the last hour"),
+    ]
+    found = [(state, text.format(value)) for value, state, text in rules if value]
+    if g.remap_failure:
+        found.append((GpuState.CRITICAL, "row remapping failed: memory errors not contained"))
+    return found
+
+
+def _throttling(g: GpuReading) -> list[tuple[GpuState, str]]:
+    limits = (
+        ("power", g.throttle_power_pct),
+        ("thermal", g.throttle_thermal_pct),
+        ("reliability", g.throttle_reliability_pct),
+    )
+    return [
+        (GpuState.WARNING, f"throttled {pct:.0f}% of the last 5 min ({limit} limit)")
+        for limit, pct in limits
+        if pct is not None and pct > THROTTLED_PCT
+    ]
+
+
+def _temperature(g: GpuReading) -> list[tuple[GpuState, str]]:
+    t = g.temperature_c
+    if t is not None and t >= TEMP_CRITICAL_C:
+        return [(GpuState.CRITICAL, f"temperature {t:g} C (critical >= 80 C)")]
+    if t is not None and t >= TEMP_WARNING_C:
+        return [(GpuState.WARNING, f"temperature {t:g} C (warning >= 70 C)")]
+    return []
+
+
 def assess(g: GpuReading, xids: Mapping[int, XidInfo]) -> GpuHealth:
     findings: list[tuple[GpuState, str]] = []
     if g.xid:
@@ -99,26 +145,8 @@ def assess(g: GpuReading, xids: Mapping[int, XidInfo]) -> GpuHealth:
         else:
             text = f"XID {g.xid} {info.name}: {info.meaning} Action: {info.action}"
             findings.append((info.severity, text))
-    if g.dbe_errors:
-        findings.append((GpuState.CRITICAL, f"{g.dbe_errors:g} double-bit ECC errors"))
-    if g.remap_failure:
-        findings.append((GpuState.CRITICAL, "row remapping failed: memory errors not contained"))
-    if g.remapped_uncorrectable:
-        findings.append(
-            (GpuState.WARNING, f"{g.remapped_uncorrectable:g} rows remapped (uncorrectable errors)")
-        )
-    if g.pcie_replays_1h:
-        findings.append((GpuState.WARNING, f"{g.pcie_replays_1h:g} PCIe replays in the last hour"))
-    if g.temperature_c is not None:
-        if g.temperature_c >= TEMP_CRITICAL_C:
-            findings.append(
-                (GpuState.CRITICAL, f"temperature {g.temperature_c:g} C (critical >= 80 C)")
-            )
-        elif g.temperature_c >= TEMP_WARNING_C:
-            findings.append(
-                (GpuState.WARNING, f"temperature {g.temperature_c:g} C (warning >= 70 C)")
-            )
-    findings.sort(key=lambda f: -_RANK[f[0]])
+    findings += _counted(g) + _throttling(g) + _temperature(g)
+    findings.sort(key=lambda f: -_RANK[f[0]])  # stable: same-rank reasons keep their order
     state = findings[0][0] if findings else GpuState.OK
     high = g.util_pct is not None and g.util_pct > UTIL_HIGH_PCT
     return GpuHealth(g, state, [text for _, text in findings], high)

@@ -206,7 +206,9 @@ class MainWindow(QMainWindow):
     def _setup_fleet_hw_views(self, m: MonitoringPresenters) -> None:
         self.gpu = GpuFleetView(self._theme)
         m.gpu.sig_fleet.connect(self.gpu.show_fleet)
+        m.gpu.sig_history.connect(self.gpu.show_history)
         m.gpu.sig_error.connect(self.gpu.show_error)
+        self.gpu.sig_gpu_chosen.connect(lambda health: m.gpu.read_history(health.reading))
         self.ptp = PtpBoardView(self._theme, PtpPresenter.WINDOWS)
         m.ptp.sig_board.connect(self.ptp.show_board)
         m.ptp.sig_error.connect(self.ptp.show_error)

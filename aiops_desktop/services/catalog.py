@@ -53,8 +53,8 @@ def load_catalog(folder: Path | None = None) -> list[Panel]:
 
 
 @cache
-def field_queries(topic: str) -> dict[str, str]:
-    """``resources/<topic>/queries.json``: PromQL per field of a reader (keys with ``_`` are
+def field_queries(topic: str, name: str = "queries") -> dict[str, str]:
+    """``resources/<topic>/<name>.json``: PromQL per field of a reader (keys with ``_`` are
     comments)."""
-    data: dict[str, str] = json.loads((resources_dir() / topic / "queries.json").read_text())
+    data: dict[str, str] = json.loads((resources_dir() / topic / f"{name}.json").read_text())
     return {k: v for k, v in data.items() if not k.startswith("_")}

@@ -12,11 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import cache
+from string import Template
 from typing import Any
 
-from aiops_desktop.models import Cluster, MetricQuery
+import numpy as np
+
+from aiops_desktop.models import Cluster, MetricQuery, QueryType, utcnow
 from aiops_desktop.services.catalog import field_queries
 from aiops_desktop.services.multicluster import ClusterOutcome, MultiClusterQuery, TaggedSeries
 from aiops_desktop.settings import resources_dir
@@ -40,6 +44,11 @@ NUMERIC_FIELDS = (
     "remap_failure",
     "dbe_errors",
     "sbe_errors",
+    "throttle_power_pct",
+    "throttle_thermal_pct",
+    "throttle_reliability_pct",
+    "nvlink_crc_1h",
+    "nvlink_recovery_1h",
 )
 
 
@@ -145,3 +154,51 @@ async def read_gpu_fleet(queries: MultiClusterQuery, clusters: list[Cluster]) ->
     table = xid_table()
     health = [assess(r, table) for r in join_readings(answers)]
     return GpuFleet(worst_first(health), failures)
+
+
+def gpu_matchers(reading: GpuReading) -> str:
+    """PromQL label matchers for one GPU (its UUID is unique across a fleet) or MIG instance."""
+    labels = {"UUID": reading.uuid}
+    if reading.mig_id:
+        labels["GPU_I_ID"] = reading.mig_id
+    return ", ".join(f"{k}={json.dumps(v)}" for k, v in labels.items())
+
+
+@dataclass
+class GpuHistory:
+    reading: GpuReading
+    window: timedelta
+    #: field (``resources/gpu/history.json``) -> (timestamps s, values); no data: left out
+    series: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    outcomes: list[ClusterOutcome] = field(default_factory=list)
+
+
+async def read_gpu_history(
+    queries: MultiClusterQuery,
+    clusters: list[Cluster],
+    reading: GpuReading,
+    *,
+    window: timedelta = timedelta(hours=1),
+    step: timedelta = timedelta(seconds=30),
+    end: datetime | None = None,
+) -> GpuHistory:
+    """One GPU's last ``window`` of each history field, from the cluster that reported it."""
+    end = end or utcnow()
+    matchers = gpu_matchers(reading)
+    history = GpuHistory(reading, window)
+
+    async def one(name: str, template: str) -> None:
+        query = MetricQuery(
+            promql=Template(template).substitute(gpu=matchers),
+            query_type=QueryType.RANGE, start=end - window, end=end, step=step,
+        )  # fmt: skip
+        answer = await queries.run(query, clusters)
+        history.outcomes += answer.failures
+        for tagged in answer.series:
+            if tagged.cluster == reading.cluster and tagged.series.values.size:
+                history.series[name] = (tagged.series.timestamps, tagged.series.values)
+                break
+
+    await asyncio.gather(*(one(n, t) for n, t in field_queries("gpu", "history").items()))
+    history.outcomes = list({(o.cluster, o.error): o for o in history.outcomes}.values())
+    return history

@@ -31,6 +31,18 @@ def test_rules_temperature_xid_and_unknowns() -> None:
     assert odd.state is GpuState.WARNING and odd.reasons == ["XID 999 (not in the XID table)"]
     blank = assess(GpuReading("c", "n", "2", "u"), table)  # nothing known: nothing claimed
     assert blank.state is GpuState.OK and blank.reasons == [] and not blank.high_utilisation
+    worn = assess(
+        GpuReading("c", "n", "3", "u", sbe_errors=4, nvlink_recovery_1h=1, remap_failure=1,
+                   throttle_thermal_pct=9.5, throttle_reliability_pct=12.0),
+        table,
+    )  # fmt: skip
+    assert worn.state is GpuState.CRITICAL
+    assert worn.reasons == [
+        "row remapping failed: memory errors not contained",
+        "4 single-bit ECC errors (corrected; watch growth)",
+        "1 NVLink recoveries in the last hour",
+        "throttled 12% of the last 5 min (reliability limit)",  # thermal 9.5 % is under 10 %
+    ]
 
 
 @pytest.mark.integration
@@ -45,10 +57,10 @@ def test_gpu_command_finds_exactly_the_known_events(
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     summary = doc["summary"]
-    assert (summary["gpus"], summary["nodes"], summary["clusters"]) == (25, 3, 2)
-    assert summary["by_state"] == {"CRITICAL": 2, "WARNING": 1, "OK": 22}
+    assert (summary["gpus"], summary["nodes"], summary["clusters"]) == (65, 8, 3)
+    assert summary["by_state"] == {"CRITICAL": 2, "WARNING": 3, "OK": 60}
     gpus = doc["gpus"]
-    first, second, third = gpus[:3]
+    first, second, third, fourth, fifth = gpus[:5]
     assert (first["cluster"], first["node"], first["gpu"]) == ("ran-east", "gpu-0", "5")
     assert first["reasons"] == ["temperature 84 C (critical >= 80 C)"]
     assert (second["node"], second["gpu"], second["xid"]) == ("gpu-1", "3", 79)
@@ -56,6 +68,11 @@ def test_gpu_command_finds_exactly_the_known_events(
     assert "Drain the node" in second["reasons"][0]
     assert (third["cluster"], third["gpu"], third["state"]) == ("ai-lab", "7", "WARNING")
     assert third["reasons"] == ["2 rows remapped (uncorrectable errors)"]
+    assert (fourth["node"], fourth["gpu"]) == ("dgx-1", "4")
+    assert fourth["reasons"] == ["12 NVLink CRC errors in the last hour"]  # increase[1h] of +12
+    assert (fifth["cluster"], fifth["node"], fifth["gpu"]) == ("ran-west", "gpu-1", "2")
+    assert fifth["reasons"] == ["throttled 40% of the last 5 min (power limit)"]
+    assert fifth["throttle_power_pct"] == pytest.approx(40.0)
     busy = next(g for g in gpus if g["pods"])
     assert busy["pods"] == ["ml/trainer-0 (pytorch)"] and busy["high_utilisation"]
     assert busy["mem_total_mib"] == 81559 and busy["mem_used_mib"] == 60000
@@ -67,6 +84,6 @@ def test_gpu_command_finds_exactly_the_known_events(
     text = run_cli(home, env, "gpu")
     assert text.returncode == 0
     lines = text.stdout.splitlines()
-    assert lines[0] == "25 GPUs on 3 nodes of 2 clusters: 2 CRITICAL, 22 OK, 1 WARNING"
+    assert lines[0] == "65 GPUs on 8 nodes of 3 clusters: 2 CRITICAL, 60 OK, 3 WARNING"
     assert lines[1].startswith("CRITICAL ran-east/gpu-0/gpu5")
     assert "util 95% HIGH" in text.stdout and "pods ml/trainer-0 (pytorch)" in text.stdout

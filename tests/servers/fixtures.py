@@ -236,21 +236,25 @@ def backfilled(
     series: list[SeriesSpec],
     count: int,
     step: int,
+    *,
+    ahead: int = 0,
 ) -> tuple[RunningPrometheus, int]:
-    """A Prometheus backfilled with ``count`` samples per series ending one step before now;
-    (server, first sample's time)."""
+    """A Prometheus backfilled with ``count`` samples per series ending one step before now,
+    and ``ahead`` more after it (so that "now" queries of a session fixture see the same fresh
+    data however late in the session they run); (server, first sample's time)."""
     start = int(time.time()) // step * step - count * step
     return start_prometheus(
-        tmp_path_factory.mktemp(name), openmetrics(series, start, count, step)
+        tmp_path_factory.mktemp(name), openmetrics(series, start, count + ahead, step)
     ), start
 
 
 @pytest.fixture(scope="session")
 def gpu_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
     """A fleet hub Prometheus holding the DCGM series of tests/servers/gpu_fleet.py."""
-    from tests.servers.gpu_fleet import gpu_fleet_series
+    from tests.servers.gpu_fleet import STEP_S, gpu_fleet_series
 
-    server, _ = backfilled(tmp_path_factory, "prom-gpu", gpu_fleet_series(), 40, 15)
+    # 10 minutes to now and 40 ahead: rate(...[5m]) (throttling) is the same whenever asked
+    server, _ = backfilled(tmp_path_factory, "prom-gpu", gpu_fleet_series(), 40, STEP_S, ahead=160)
     try:
         yield server
     finally:

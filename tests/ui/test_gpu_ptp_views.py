@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from aiops_desktop.app import DesktopApp, save_screenshot
 from aiops_desktop.models import ClusterKind, EndpointKind
@@ -31,23 +32,44 @@ def test_gpu_heatmap_and_ptp_board(
 
     window.show_view("gpu")
     view = window.gpu
-    run_until(qtbot, lambda: view.heatmap.rowCount() == 3, timeout=20)
-    assert view.title.text() == "GPU fleet · 25 GPUs on 3 nodes · 2 critical, 1 warning"
-    rows = [view.heatmap.verticalHeaderItem(r).text() for r in range(3)]
-    assert rows == ["ai-lab / dgx-0", "ran-east / gpu-0", "ran-east / gpu-1"]
+    run_until(qtbot, lambda: view.heatmap.rowCount() == 8, timeout=20)
+    assert view.title.text() == "GPU fleet · 65 GPUs on 8 nodes · 2 critical, 3 warning"
+    rows = [view.heatmap.verticalHeaderItem(r).text() for r in range(8)]
+    assert rows == [
+        "ai-lab / dgx-0", "ai-lab / dgx-1", "ai-lab / dgx-2", "ran-east / gpu-0",
+        "ran-east / gpu-1", "ran-east / gpu-2", "ran-west / gpu-0", "ran-west / gpu-1",
+    ]  # fmt: skip
     assert view.heatmap.columnCount() == 8
-    assert view.heatmap.item(1, 5).text() == "CRITICAL"  # 84 C
-    assert view.heatmap.item(2, 3).text() == "CRITICAL"  # XID 79
+    assert view.heatmap.item(3, 5).text() == "CRITICAL"  # 84 C
+    assert view.heatmap.item(4, 3).text() == "CRITICAL"  # XID 79
     assert view.heatmap.item(0, 0).text() == "OK MIG"
-    assert "XID 79 GPU has fallen off the bus" in view.heatmap.item(2, 3).toolTip()
-    assert view.problems.rowCount() == 3
+    assert view.heatmap.item(7, 2).text() == "WARNING"  # power-throttled
+    assert "XID 79 GPU has fallen off the bus" in view.heatmap.item(4, 3).toolTip()
+    assert view.problems.rowCount() == 5
     view.metric.setCurrentText("Temperature")
-    assert view.heatmap.item(1, 5).text() == "84 C"
+    assert view.heatmap.item(3, 5).text() == "84 C"
     view.metric.setCurrentText("Utilisation")
-    assert view.heatmap.item(1, 0).text() == "95%"
+    assert view.heatmap.item(3, 0).text() == "95%"
     view.metric.setCurrentText("Health")
     shot = save_screenshot(window, tmp_path / "gpu.png")
     check_against_reference(shot, "gpu_fleet.png", tolerance=14.0)
+
+    # click through: the hot GPU's last hour under the heatmap
+    assert not view.detail.isVisible()
+    rect = view.heatmap.visualItemRect(view.heatmap.item(3, 5))
+    qtbot.mouseClick(view.heatmap.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.detail.isVisible() and view.detail.heading.text().startswith(
+        "ran-east/gpu-0/gpu5 · NVIDIA H100 80GB HBM3 · CRITICAL"
+    )
+    temp = view.detail.charts["temperature_c"]
+    run_until(qtbot, lambda: temp.curve_count == 1, timeout=20)
+    _, values = temp.curve("ran-east/gpu-0/gpu5").getData()
+    assert len(values) >= 19 and set(values) == {84.0}  # 40 samples of 15 s at a 30 s step
+    power = view.detail.charts["power_w"].curve("ran-east/gpu-0/gpu5")
+    assert power is not None and set(power.getData()[1]) == {145.0}
+    assert not view.detail.charts["tensor_active_pct"].isVisible()  # not exported here
+    shot = save_screenshot(window, tmp_path / "gpu-detail.png")
+    check_against_reference(shot, "gpu_detail.png", tolerance=14.0)
 
     window.show_view("ptp")
     board = window.ptp

@@ -11,10 +11,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from aiops_desktop.models import Cluster, EndpointKind
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.drift import fleet_drift
-from aiops_desktop.services.gpu import read_gpu_fleet
+from aiops_desktop.services.gpu import read_gpu_fleet, read_gpu_history
 from aiops_desktop.services.kube import has_kube_api
 from aiops_desktop.services.ptp import read_ptp_board
 from aiops_desktop.services.sriov import NodeSync, node_sync_rows, read_vfs
+from analysis.gpu_health import GpuReading
 from ui.presenters.tasks import spawn_guarded
 
 
@@ -40,9 +41,7 @@ class _Periodic(QObject):
     def refresh(self) -> None:
         if self._busy:
             return
-        clusters = [
-            c for c in self._core.registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)
-        ]
+        clusters = self._with_metrics()
         if not clusters:
             return
         self._busy = True
@@ -55,14 +54,18 @@ class _Periodic(QObject):
 
         spawn_guarded(self._core, type(self).__name__, work(), self.sig_error.emit)
 
+    def _with_metrics(self) -> list[Cluster]:
+        return [c for c in self._core.registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
+
     async def _read(self, clusters: list[Cluster]) -> None:
         raise NotImplementedError
 
 
 class GpuPresenter(_Periodic):
-    """Signals: sig_fleet(GpuFleet), sig_error(str)."""
+    """Signals: sig_fleet(GpuFleet), sig_history(GpuHistory), sig_error(str)."""
 
     sig_fleet = Signal(object)
+    sig_history = Signal(object)
 
     def __init__(
         self, core: Core, interval_ms: int = 30_000, parent: QObject | None = None
@@ -71,6 +74,15 @@ class GpuPresenter(_Periodic):
 
     async def _read(self, clusters: list[Cluster]) -> None:
         self.sig_fleet.emit(await read_gpu_fleet(self._core.queries, clusters))
+
+    def read_history(self, reading: GpuReading) -> None:
+        """One GPU's last hour, for the charts under the heatmap."""
+        clusters = self._with_metrics()
+
+        async def work() -> None:
+            self.sig_history.emit(await read_gpu_history(self._core.queries, clusters, reading))
+
+        spawn_guarded(self._core, "gpu history", work(), self.sig_error.emit)
 
 
 class PtpPresenter(_Periodic):

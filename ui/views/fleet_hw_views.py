@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QTableWidget,
@@ -15,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.services.gpu import GpuFleet
+from aiops_desktop.services.gpu import GpuFleet, GpuHistory
 from aiops_desktop.services.ptp import PtpBoard
 from analysis.gpu_health import TEMP_CRITICAL_C, TEMP_WARNING_C, GpuHealth, GpuState
 from analysis.ptp_compliance import ClockState
@@ -36,14 +37,73 @@ def _blend(low: QColor, high: QColor, t: float) -> QColor:
     )
 
 
+HISTORY_CHARTS = (
+    ("util_pct", "Utilisation", "%"),
+    ("temperature_c", "Temperature", "C"),
+    ("power_w", "Power", "W"),
+    ("mem_used_mib", "Memory used", "MiB"),
+    ("tensor_active_pct", "Tensor active", "%"),
+)
+
+
+class GpuDetail(QWidget):
+    """One GPU's last hour: what it is, its health reasons and a chart per history field."""
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.heading = QLabel()
+        self.heading.setWordWrap(True)
+        layout.addWidget(self.heading)
+        grid = QGridLayout()
+        self.charts: dict[str, TimeSeriesChart] = {}
+        for i, (name, title, unit) in enumerate(HISTORY_CHARTS):
+            chart = TimeSeriesChart(f"{title} ({unit})", unit, theme)
+            chart.setFixedHeight(190)
+            self.charts[name] = chart
+            grid.addWidget(chart, 0, i)
+        layout.addLayout(grid)
+        self._key: str | None = None  # the GPU whose history is awaited or shown
+        self.setVisible(False)
+
+    def show_loading(self, health: GpuHealth) -> None:
+        g = health.reading
+        mig = f" MIG {g.mig_profile}" if g.mig_profile else ""
+        pods = f" · {', '.join(g.pods)}" if g.pods else ""
+        reasons = f" · {'; '.join(health.reasons)}" if health.reasons else ""
+        self.heading.setText(f"{g.key} · {g.model}{mig} · {health.state.value}{pods}{reasons}")
+        self._key = g.key
+        for chart in self.charts.values():
+            chart.set_series({})
+        self.setVisible(True)
+
+    def show_history(self, history: GpuHistory) -> None:
+        if history.reading.key != self._key:
+            return  # an answer for a GPU no longer chosen
+        for name, chart in self.charts.items():
+            data = history.series.get(name)
+            chart.set_series({history.reading.key: data} if data is not None else {})
+            chart.setVisible(data is not None or name != "tensor_active_pct")
+        missing = [o.error for o in history.outcomes]
+        if missing:
+            self.heading.setText(self.heading.text() + " · " + "; ".join(missing))
+
+
 class GpuFleetView(QWidget):
-    """A heatmap (cluster / node x GPU) coloured by health, utilisation or temperature, and
-    the GPUs with a problem listed under it with their reasons."""
+    """A heatmap (cluster / node x GPU) coloured by health, utilisation or temperature, the
+    GPUs with a problem listed under it with their reasons, and the chosen GPU's last hour.
+
+    Signals: sig_gpu_chosen(GpuHealth): a heatmap cell or a problem row was clicked."""
+
+    sig_gpu_chosen = Signal(object)
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._theme = theme
         self._fleet: GpuFleet | None = None
+        self._cells: dict[tuple[int, int], GpuHealth] = {}
+        self._problems: list[GpuHealth] = []
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
         self.title = QLabel("GPU fleet")
@@ -57,15 +117,29 @@ class GpuFleetView(QWidget):
         layout.addLayout(bar)
         self.heatmap = QTableWidget(0, 0)
         self.heatmap.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.heatmap.cellClicked.connect(lambda r, c: self._choose(self._cells.get((r, c))))
         layout.addWidget(self.heatmap, 3)
         self.problems = make_table(["State", "GPU", "Model", "Pods", "Reasons"])
+        self.problems.cellClicked.connect(
+            lambda r, _c: self._choose(self._problems[r] if r < len(self._problems) else None)
+        )
         layout.addWidget(self.problems, 2)
+        self.detail = GpuDetail(theme)
+        layout.addWidget(self.detail)
         self.error = QLabel()
         self.error.setStyleSheet(f"color: {theme.severity('critical')};")
         layout.addWidget(self.error)
 
     def show_error(self, text: str) -> None:
         self.error.setText(text)
+
+    def _choose(self, health: GpuHealth | None) -> None:
+        if health is not None:
+            self.detail.show_loading(health)
+            self.sig_gpu_chosen.emit(health)
+
+    def show_history(self, history: GpuHistory) -> None:
+        self.detail.show_history(history)
 
     def show_fleet(self, fleet: GpuFleet) -> None:
         self._fleet = fleet
@@ -105,12 +179,20 @@ class GpuFleetView(QWidget):
         self.heatmap.setColumnCount(width)
         self.heatmap.setHorizontalHeaderLabels([f"GPU {i}" for i in range(width)])
         self.heatmap.setVerticalHeaderLabels([f"{c} / {n}" for c, n in rows])
+        shown = min(len(rows), 12)  # every node row in sight up to 12; more scroll
+        self.heatmap.setMinimumHeight(
+            self.heatmap.horizontalHeader().height()
+            + shown * self.heatmap.verticalHeader().defaultSectionSize()
+            + 4
+        )
         metric = self.metric.currentText()
+        self._cells = {}
         for r, key in enumerate(rows):
             for c in range(width):
                 health = cells[key].get(c)
                 item = QTableWidgetItem("")
                 if health is not None:
+                    self._cells[r, c] = health
                     g = health.reading
                     if metric == "Utilisation":
                         text = "-" if g.util_pct is None else f"{g.util_pct:.0f}%"
@@ -125,7 +207,7 @@ class GpuFleetView(QWidget):
                     item.setToolTip("\n".join(t for t in tip if t))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.heatmap.setItem(r, c, item)
-        problems = [h for h in fleet.gpus if h.state is not GpuState.OK]
+        problems = self._problems = [h for h in fleet.gpus if h.state is not GpuState.OK]
         self.problems.setRowCount(len(problems))
         for r, h in enumerate(problems):
             colour = QColor(
@@ -234,10 +316,15 @@ class PtpBoardView(QWidget):
             colour = colours.get(row.state) or (
                 self._theme.severity("warning") if row.offset_in is False else None
             )
+            band = row.threshold.band + (
+                f" (profile {row.threshold.profile})" if row.threshold.profile else " (default)"
+            )
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if colour:
                     item.setForeground(QColor(colour))
+                if col == self.HEADERS.index("Offset ns"):
+                    item.setToolTip(f"judged against {band}")
                 self.table.setItem(r, col, item)
         if board.rows and not self.table.selectedItems():
             self.table.selectRow(0)  # the worst port's offset, at once
@@ -247,7 +334,7 @@ class PtpBoardView(QWidget):
         hours = board.window.total_seconds() / 3600
         self.title.setText(
             f"PTP · {len(board.rows)} ports · {bad} need attention · "
-            f"{board.threshold.band} unless a profile sets one, {hours:g} h"
+            f"{board.threshold.band}, {hours:g} h"
         )
 
 
