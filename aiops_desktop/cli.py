@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -90,6 +90,21 @@ def _duration(text: str) -> timedelta:
     return timedelta(seconds=value * unit)
 
 
+def _instant(text: str) -> datetime:
+    """An ISO 8601 time (UTC unless it says otherwise) or a Unix timestamp."""
+    try:
+        when = (
+            datetime.fromtimestamp(float(text), UTC)
+            if text.replace(".", "", 1).isdigit()
+            else datetime.fromisoformat(text)
+        )
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: use e.g. 2026-11-27T06:00:00Z or a Unix timestamp"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def _size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(p) for p in text.lower().split("x"))
@@ -109,6 +124,10 @@ def _add_data_commands(sub: Any) -> None:
     ptp = sub.add_parser("ptp", help="the PTP timing board of every cluster with compliance")
     ptp.add_argument("--clusters", help="comma-separated names (default: all with metrics)")
     ptp.add_argument("--window", type=_duration, default=timedelta(hours=1), metavar="DURATION")
+    ptp.add_argument(
+        "--until", type=_instant, metavar="TIME",
+        help="end the window here (ISO 8601 or Unix time; default now): last night's incident",
+    )  # fmt: skip
     ptp.add_argument(
         "--threshold-ns", type=float, default=100.0, metavar="NS",
         help="the +/- band for nodes whose PtpConfig profile sets no ptpClockThreshold",
@@ -734,7 +753,7 @@ async def _ptp(core: Core, args: argparse.Namespace, out: TextIO) -> int:
     clusters = _chosen_clusters(core, args.clusters)
     profiles, unread = await core.kube.ptp_thresholds()
     board = await read_ptp_board(
-        core.queries, clusters, window=args.window,
+        core.queries, clusters, window=args.window, end=args.until,
         threshold=Threshold.symmetric(args.threshold_ns), thresholds=profiles,
     )  # fmt: skip
     failed = _unreadable(board.outcomes) + unread

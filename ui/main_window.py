@@ -42,8 +42,9 @@ from ui.views.cluster_overview import ClusterOverviewView
 from ui.views.console_view import ConsoleView
 from ui.views.dashboard_view import DashboardView
 from ui.views.empty_state import EmptyStateView
-from ui.views.fleet_hw_views import DriftView, GpuFleetView, PtpBoardView, SriovView
+from ui.views.fleet_hw_views import DriftView, GpuFleetView, PtpBoardView
 from ui.views.fleet_view import FleetView
+from ui.views.sriov_view import SriovView
 from ui.views.tables import AlertsView, DiagnosticsView
 
 CAPTURE_UNAVAILABLE = "Opening offline captures (.aiops files) is not available in this build yet."
@@ -215,7 +216,10 @@ class MainWindow(QMainWindow):
         self.ptp.sig_window_changed.connect(m.ptp.set_window)
         self.sriov = SriovView(self._theme)
         m.sriov.sig_vfs.connect(self.sriov.show_vfs)
+        m.sriov.sig_ports.connect(self.sriov.show_ports)
         m.sriov.sig_nodes.connect(self.sriov.show_nodes)
+        m.sriov.sig_networks.connect(self.sriov.show_networks)
+        m.sriov.sig_workloads.connect(self.sriov.show_workloads)
         m.sriov.sig_error.connect(self.sriov.show_error)
         self.drift = DriftView(self._theme)
         m.drift.sig_drift.connect(self.drift.show_drift)

@@ -241,18 +241,33 @@ def gpu_inventory(nodes: list[Obj]) -> tuple[int, int, list[str]]:
     return gpu_nodes, gpus, sorted(models)
 
 
+def namespace_cnf_type(namespace: str) -> CNFType | None:
+    """The CNF type a namespace's name implies (``du-*`` vDU, ``cu-*`` vCU, ``upf-*`` UPF,
+    ``ran-*``/``5g-*`` other), or None."""
+    for prefix, kind in CNF_PREFIXES.items():
+        if namespace.startswith(prefix):
+            return kind
+    return None
+
+
+def component_cnf_type(labels: Mapping[str, str]) -> CNFType | None:
+    """The CNF type an ``app.kubernetes.io/component`` label names (du, vdu, cu, upf, amf,
+    smf, nrf, any case), or None."""
+    component = str(labels.get("app.kubernetes.io/component", ""))
+    return _COMPONENTS.get(re.sub(r"^v", "", component.lower()))
+
+
 def cnf_workloads(namespaces: list[Obj], pods: list[Obj]) -> dict[str, str]:
     """namespace -> CNF type, from namespace prefixes and ``app.kubernetes.io/component``."""
     found: dict[str, str] = {}
     for ns in namespaces:
         name = str(_meta(ns).get("name", ""))
-        for prefix, kind in CNF_PREFIXES.items():
-            if name.startswith(prefix):
-                found[name] = kind.value
+        kind = namespace_cnf_type(name)
+        if kind is not None:
+            found[name] = kind.value
     for pod in pods:
         meta = _meta(pod)
-        component = str((meta.get("labels") or {}).get("app.kubernetes.io/component", ""))
-        typed = _COMPONENTS.get(re.sub(r"^v", "", component.lower()))
+        typed = component_cnf_type(meta.get("labels") or {})
         if typed is not None:
             namespace = str(meta.get("namespace", ""))
             if found.get(namespace) in (None, CNFType.OTHER.value):

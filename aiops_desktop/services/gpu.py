@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -22,6 +21,7 @@ import numpy as np
 
 from aiops_desktop.models import Cluster, MetricQuery, QueryType, utcnow
 from aiops_desktop.services.catalog import field_queries
+from aiops_desktop.services.field_reads import last_value, read_fields, unique_failures
 from aiops_desktop.services.multicluster import ClusterOutcome, MultiClusterQuery, TaggedSeries
 from aiops_desktop.settings import resources_dir
 from analysis.gpu_health import GpuHealth, GpuReading, XidInfo, assess, load_xids, worst_first
@@ -66,14 +66,6 @@ def _key(cluster: str, labels: dict[str, str]) -> tuple[str, str, str, str]:
     return cluster, node, labels.get("gpu", ""), labels.get("GPU_I_ID", "")
 
 
-def _value(tagged: TaggedSeries) -> float | None:
-    values = tagged.series.values
-    if values.size == 0:
-        return None
-    value = float(values[-1])
-    return None if math.isnan(value) else value
-
-
 def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
     """One reading per GPU / MIG instance from each field's series."""
     readings: dict[tuple[str, str, str, str], GpuReading] = {}
@@ -100,7 +92,7 @@ def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
                     pod += f" ({labels['container']})"
                 if pod not in reading.pods:
                     reading.pods.append(pod)
-            value = _value(tagged)
+            value = last_value(tagged)
             if value is None:
                 continue
             if fieldname == "mem_reserved_mib":
@@ -144,13 +136,7 @@ async def read_gpu_fleet(queries: MultiClusterQuery, clusters: list[Cluster]) ->
     """Every field over every cluster in parallel, joined and assessed."""
     catalog = gpu_queries()
 
-    async def one(fieldname: str) -> tuple[str, list[TaggedSeries], list[ClusterOutcome]]:
-        answer = await queries.run(MetricQuery(promql=catalog[fieldname]), clusters)
-        return fieldname, answer.series, answer.failures
-
-    results = await asyncio.gather(*(one(f) for f in NUMERIC_FIELDS if f in catalog))
-    answers = {name: series for name, series, _ in results}
-    failures = [o for _, _, failed in results for o in failed]
+    answers, failures = await read_fields(queries, clusters, catalog, NUMERIC_FIELDS)
     table = xid_table()
     health = [assess(r, table) for r in join_readings(answers)]
     return GpuFleet(worst_first(health), failures)
@@ -200,5 +186,5 @@ async def read_gpu_history(
                 break
 
     await asyncio.gather(*(one(n, t) for n, t in field_queries("gpu", "history").items()))
-    history.outcomes = list({(o.cluster, o.error): o for o in history.outcomes}.values())
+    history.outcomes = unique_failures(history.outcomes)
     return history

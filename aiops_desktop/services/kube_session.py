@@ -58,11 +58,13 @@ class KubeSession:
         """The cluster's SriovNetworkNodeState objects ([] where the operator is absent)."""
         return await self.objects(name, SRIOV_STATES)
 
-    async def objects(self, name: str, path: str) -> list[dict[str, Any]]:
+    async def objects(
+        self, name: str, path: str, *, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
         """A cluster-wide list ([] where the API is not served: the operator is absent)."""
         client = await self._pool.kube(self._registry.get(name))
         try:
-            items, _ = await client.list(path)
+            items, _ = await client.list(path, label_selector=label_selector)
         except KubeNotFound:
             return []
         return items

@@ -9,7 +9,6 @@ Queries live in ``resources/ptp/queries.json``.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ import numpy as np
 
 from aiops_desktop.models import Cluster, MetricQuery, QueryType, utcnow
 from aiops_desktop.services.catalog import field_queries
+from aiops_desktop.services.field_reads import last_value, unique_failures
 from aiops_desktop.services.multicluster import ClusterOutcome, MultiClusterQuery, TaggedSeries
 from analysis.ptp_compliance import (
     CLASS_MEANING,
@@ -79,13 +79,6 @@ def _key(tagged: TaggedSeries) -> Key:
     )
 
 
-def _last(tagged: TaggedSeries) -> float | None:
-    values = tagged.series.values
-    if values.size == 0 or math.isnan(float(values[-1])):
-        return None
-    return float(values[-1])
-
-
 def board_rows(
     answers: dict[str, list[TaggedSeries]],
     default: Threshold = DEFAULT_THRESHOLD,
@@ -97,7 +90,7 @@ def board_rows(
     for tagged in answers.get("clock_state", []):
         key = _key(tagged)
         threshold = (thresholds or {}).get(key[:2], default)
-        rows[key] = PtpRow(*key, state=state_of(_last(tagged)), threshold=threshold)
+        rows[key] = PtpRow(*key, state=state_of(last_value(tagged)), threshold=threshold)
     _join_values(rows, answers)
     for row in rows.values():
         _annotate(row)
@@ -131,16 +124,16 @@ def _join_values(rows: dict[Key, PtpRow], answers: dict[str, list[TaggedSeries]]
     for name, attr in NUMBERS:
         for tagged in answers.get(name, []):
             for row in targets(tagged):
-                setattr(row, attr, _last(tagged))
+                setattr(row, attr, last_value(tagged))
     for tagged in answers.get("clock_class", []):
-        value = _last(tagged)
+        value = last_value(tagged)
         for row in targets(tagged):
             row.clock_class = None if value is None else int(value)
     for tagged in answers.get("role", []):
         for row in targets(tagged):
-            row.role = role_of(_last(tagged))
+            row.role = role_of(last_value(tagged))
     for tagged in answers.get("process_status", []):
-        value = _last(tagged)
+        value = last_value(tagged)
         for row in targets(tagged):
             row.process_up = None if value is None else value == 1
 
@@ -206,9 +199,8 @@ async def read_ptp_board(
     rows = board_rows(answers, threshold, thresholds)
     (_, state_hist, _), (_, offset_hist, _) = results[-2], results[-1]
     _attach_compliance(rows, state_hist, offset_hist, step.total_seconds())
-    failures = [o for _, _, failed in results for o in failed]
-    unique = {(o.cluster, o.error): o for o in failures}
-    return PtpBoard(rows, window, threshold, list(unique.values()))
+    failures = unique_failures(o for _, _, failed in results for o in failed)
+    return PtpBoard(rows, window, threshold, failures)
 
 
 def _grid(series: TaggedSeries, stamps: np.ndarray) -> np.ndarray:

@@ -45,14 +45,19 @@ def expected(
     }
 
 
-@pytest.mark.asyncio
-async def test_board_worst_first_with_compliance(core: Core, ptp_hub) -> None:  # type: ignore[no-untyped-def]
+async def add_hub(core: Core, ptp_hub) -> datetime:  # type: ignore[no-untyped-def]
+    """Register the PTP hub; the time of its last sample (where the fixture's hour ends)."""
     server, start = ptp_hub
     await core.registry.add(
         ClusterSpec(name="ran-hub", kind=ClusterKind.FLEET,
                     endpoint_urls={EndpointKind.PROMETHEUS: server.url})
     )  # fmt: skip
-    last = datetime.fromtimestamp(start + (COUNT - 1) * STEP_S, UTC)
+    return datetime.fromtimestamp(start + (COUNT - 1) * STEP_S, UTC)
+
+
+@pytest.mark.asyncio
+async def test_board_worst_first_with_compliance(core: Core, ptp_hub) -> None:  # type: ignore[no-untyped-def]
+    last = await add_hub(core, ptp_hub)
     board = await read_ptp_board(
         core.queries, core.registry.clusters(), window=timedelta(seconds=COUNT * STEP_S), end=last
     )
@@ -104,6 +109,9 @@ def test_ptp_command_prints_the_board(tmp_path: Path, secret_service, ptp_hub) -
         "FREERUN   ran-east/du-2/ens1f0 (ptp4l) SLAVE class 165 offset 350 ns"
     )
     assert "          - offset 350 ns beyond +/-50 ns" in text.stdout
+    wrong = run_cli(home, env, "ptp", "--until", "yesterday")
+    assert wrong.returncode == 2
+    assert "'yesterday': use e.g. 2026-11-27T06:00:00Z or a Unix timestamp" in wrong.stderr
 
 
 def test_each_node_gets_its_recommended_profiles_threshold() -> None:
@@ -136,12 +144,7 @@ def test_each_node_gets_its_recommended_profiles_threshold() -> None:
 
 @pytest.mark.asyncio
 async def test_a_profiles_threshold_judges_its_nodes(core: Core, ptp_hub) -> None:  # type: ignore[no-untyped-def]
-    server, start = ptp_hub
-    await core.registry.add(
-        ClusterSpec(name="ran-hub", kind=ClusterKind.FLEET,
-                    endpoint_urls={EndpointKind.PROMETHEUS: server.url})
-    )  # fmt: skip
-    last = datetime.fromtimestamp(start + (COUNT - 1) * STEP_S, UTC)
+    last = await add_hub(core, ptp_hub)
     wide = Threshold(-300, 300, 200, "wide")
     board = await read_ptp_board(
         core.queries, core.registry.clusters(), window=timedelta(seconds=COUNT * STEP_S),
@@ -163,7 +166,7 @@ def test_ptp_command_reads_profile_thresholds_from_the_cluster(
     tmp_path: Path, secret_service, ptp_hub, kube_api: RunningKubeApi
 ) -> None:  # type: ignore[no-untyped-def]
     """ran-east's PtpConfig (tests/servers/kube_objects.py) gives du-4 a +/-150 ns band."""
-    server, _ = ptp_hub
+    server, start = ptp_hub
     env, home, ca = dict(secret_service.env), tmp_path / "home", tmp_path / "ca.pem"
     ca.write_text(kube_api.ca_pem)
     added = run_cli(home, env, "clusters", "add", "ran-hub", "--kind", "fleet",
@@ -172,7 +175,10 @@ def test_ptp_command_reads_profile_thresholds_from_the_cluster(
     added = run_cli(home, env, "clusters", "add", "ran-west", "--api-url", kube_api.url,
                     "--ca-file", str(ca), "--token-stdin", stdin="admin-token")  # fmt: skip
     assert added.returncode == 0, added.stderr
-    done = run_cli(home, env, "ptp", "--clusters", "ran-hub", "--json")
+    last = datetime.fromtimestamp(start + (COUNT - 1) * STEP_S, UTC)
+    window = f"{COUNT * STEP_S}s"
+    done = run_cli(home, env, "ptp", "--clusters", "ran-hub", "--window", window,
+                   "--until", last.isoformat(), "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)["rows"]
     drift = next(r for r in rows if (r["cluster"], r["node"]) == ("ran-west", "du-4"))
@@ -180,7 +186,8 @@ def test_ptp_command_reads_profile_thresholds_from_the_cluster(
                                   "profile": "slave"}  # fmt: skip
     assert "offset 287 ns beyond +/-150 ns (profile slave)" in drift["notes"]
     assert drift["compliance"]["within_pct"] == pytest.approx(
-        expected("ran-west", "du-4", 150)["within_pct"], abs=1.0
+        expected("ran-west", "du-4", 150)["within_pct"]
     )
+    assert drift["compliance"]["samples"] == COUNT
     other = next(r for r in rows if (r["cluster"], r["node"]) == ("ran-west", "du-3"))
     assert other["threshold"]["profile"] == "" and other["threshold"]["max_ns"] == 100

@@ -278,7 +278,9 @@ def sriov_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProme
     """A fleet hub Prometheus holding tests/servers/sriov_fleet.py's VF counters."""
     from tests.servers.sriov_fleet import COUNT, STEP_S, sriov_fleet_series
 
-    server, _ = backfilled(tmp_path_factory, "prom-sriov", sriov_fleet_series(), COUNT, STEP_S)
+    server, _ = backfilled(
+        tmp_path_factory, "prom-sriov", sriov_fleet_series(), COUNT, STEP_S, ahead=160
+    )  # ahead: rate(...[5m]) is the same whenever the session asks
     try:
         yield server
     finally:

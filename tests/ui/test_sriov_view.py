@@ -21,17 +21,47 @@ def test_sriov_view_shows_failed_sync_and_the_dropping_vf(
     add_hub_and_site(qtbot, core, sriov_hub.url, kube_api, hub="ran-hub", site="ran-east")
     window.show_view("sriov")
     view = window.sriov
-    run_until(qtbot, lambda: view.vfs.rowCount() == 12 and view.nodes.rowCount() == 2, timeout=20)
-    first = [view.vfs.item(0, c).text() for c in range(view.vfs.columnCount())]
-    assert first[:6] == ["ran-east", "worker-0", "ens1f0", "2", "0000:3b:02.2", "ran-du/du-l1-2"]
-    # rate() over 5 m near the end of the data extrapolates a little: 50 drops/s, 375 Mbit/s
-    assert 40 < float(first[8]) <= 50 and 330 < float(first[6]) <= 375
-    assert all(view.vfs.item(r, 8).text() == "0.0" for r in range(1, 12))
-    assert [view.nodes.item(0, c).text() for c in range(3)] == ["ran-east", "gpu-1", "Failed"]
-    assert view.nodes.item(0, 4).text() == "failed to configure VFs"
-    assert view.title.text() == (
-        "SR-IOV · 2 nodes, 1 not synced · 12 VFs in pods, 1 dropping or erroring"
+    run_until(
+        qtbot,
+        lambda: (
+            view.vfs.rowCount() == 12
+            and view.nodes.rowCount() == 2
+            and view.workloads.rowCount() > 0
+        ),
+        timeout=20,
     )
+
+    def row(table, r: int) -> list[str]:  # type: ignore[no-untyped-def]
+        return [table.item(r, c).text() for c in range(table.columnCount())]
+
+    first = row(view.vfs, 0)
+    assert first[:6] == ["ran-east", "worker-0", "ens1f0", "2", "0000:3b:02.2", "du-site1/du-l1-2"]
+    assert first[6] == "375.0" and first[8] == "50.0"  # Mbit/s, drops/s
+    assert all(view.vfs.item(r, 8).text() == "0.0" for r in range(1, 12))
+    assert row(view.nodes, 0)[:3] == ["ran-east", "gpu-1", "Failed"]
+    assert view.nodes.item(0, 4).text() == "failed to configure VFs"
+    assert row(view.nodes, 1)[3] == (
+        "ens1f0 8/64 VFs · 25000 Mb/s · MTU 9000 · mlx5_core (15b3:1017) 0000:3b:00.0"
+    )
+    assert view.title.text() == ("SR-IOV · 1/2 nodes not synced · 1 VFs, 1 DPDK ports dropping")
+    assert view.tabs.tabText(0) == "VFs (12 in pods, 8 configured)"
     shot = save_screenshot(window, tmp_path / "sriov.png")
     check_against_reference(shot, "sriov.png", tolerance=14.0)
+
+    assert view.ports.rowCount() == 3
+    assert row(view.ports, 0)[:4] == ["ran-east", "worker-0", "du-site1/du-l1-0", "1"]
+    assert row(view.ports, 0)[8] == "120.0" and row(view.ports, 0)[4] == "1500.0"  # kpps
+    # the metrics' pods and the API's labelled pods (du-0, amf-0, smf-0 on ran-east)
+    workloads = [row(view.workloads, r)[:4] for r in range(view.workloads.rowCount())]
+    assert ["vDU", "ran-east", "du-site1", "du-l1-0"] in workloads
+    assert ["vDU", "ran-east", "du-site1", "du-0"] in workloads
+    assert ["vCU", "ran-west", "cu-site1", "cu-1"] in workloads
+    assert ["UPF", "ran-west", "upf-core", "upf-0"] in workloads
+    assert ["AMF", "ran-east", "core-5g", "amf-0"] in workloads
+    assert view.tabs.tabText(2) == "CNF workloads (9 vDU, 4 vCU, 1 UPF, 1 AMF, 1 SMF)"
+    assert row(view.networks, 0) == ["ran-east", "du-fronthaul", "du_fh", "du-site1", "100",
+                                     "off", "on"]  # fmt: skip
+    view.tabs.setCurrentIndex(2)
+    shot = save_screenshot(window, tmp_path / "cnf.png")
+    check_against_reference(shot, "cnf_workloads.png", tolerance=14.0)
     window.show_view("fleet")

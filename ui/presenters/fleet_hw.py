@@ -9,12 +9,13 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from aiops_desktop.models import Cluster, EndpointKind
+from aiops_desktop.services.cnf import cnf_workloads_by_type, read_sriov_objects
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.drift import fleet_drift
 from aiops_desktop.services.gpu import read_gpu_fleet, read_gpu_history
 from aiops_desktop.services.kube import has_kube_api
 from aiops_desktop.services.ptp import read_ptp_board
-from aiops_desktop.services.sriov import NodeSync, node_sync_rows, read_vfs
+from aiops_desktop.services.sriov import read_dataplane
 from analysis.gpu_health import GpuReading
 from ui.presenters.tasks import spawn_guarded
 
@@ -112,10 +113,15 @@ class PtpPresenter(_Periodic):
 
 
 class SriovPresenter(_Periodic):
-    """Signals: sig_vfs(list[VfRow]), sig_nodes(list[tuple[str, NodeSync]]), sig_error(str)."""
+    """The SR-IOV / DPDK / CNF page. Signals: sig_vfs(list[VfRow]), sig_ports(list[DpdkPortRow]),
+    sig_nodes(list[tuple[str, NodeSync]]), sig_networks(list[tuple[str, NetworkRow]]),
+    sig_workloads(list[CnfWorkload]), sig_error(str)."""
 
     sig_vfs = Signal(list)
+    sig_ports = Signal(list)
     sig_nodes = Signal(list)
+    sig_networks = Signal(list)
+    sig_workloads = Signal(list)
 
     def __init__(
         self, core: Core, interval_ms: int = 30_000, parent: QObject | None = None
@@ -123,16 +129,16 @@ class SriovPresenter(_Periodic):
         super().__init__(core, interval_ms, parent)
 
     async def _read(self, clusters: list[Cluster]) -> None:
-        vfs, failures = await read_vfs(self._core.queries, clusters)
+        vfs, ports, failures = await read_dataplane(self._core.queries, clusters)
         self.sig_vfs.emit(vfs)
-        if failures:
-            self.sig_error.emit("; ".join(f"{o.cluster}: {o.error}" for o in failures))
-        nodes: list[tuple[str, NodeSync]] = []
-        for cluster in self._core.registry.clusters():
-            if has_kube_api(cluster):
-                states = await self._core.kube.sriov_states(cluster.name)
-                nodes += [(cluster.name, row) for row in node_sync_rows(states)]
-        self.sig_nodes.emit(nodes)
+        self.sig_ports.emit(ports)
+        objects = await read_sriov_objects(self._core.kube, self._core.registry.clusters())
+        self.sig_nodes.emit(objects.nodes)
+        self.sig_networks.emit(objects.networks)
+        self.sig_workloads.emit(cnf_workloads_by_type(vfs, ports, objects.pods))
+        problems = [f"{o.cluster}: {o.error}" for o in failures] + objects.problems
+        if problems:
+            self.sig_error.emit("; ".join(problems))
 
 
 class DriftPresenter(_Periodic):

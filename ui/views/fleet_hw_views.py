@@ -22,6 +22,7 @@ from analysis.gpu_health import TEMP_CRITICAL_C, TEMP_WARNING_C, GpuHealth, GpuS
 from analysis.ptp_compliance import ClockState
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
+from ui.views.page import TitledPage
 from ui.views.tables import make_table
 
 HEAT_METRICS = ("Health", "Utilisation", "Temperature")
@@ -338,83 +339,7 @@ class PtpBoardView(QWidget):
         )
 
 
-class _Page(QWidget):
-    """A titled page: a title line, the page's own widgets, an error line under them."""
-
-    def __init__(self, theme: Theme, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._theme = theme
-        self.body = QVBoxLayout(self)
-        self.title = QLabel(title)
-        self.title.setProperty("role", "title")
-        self.body.addWidget(self.title)
-        self.error = QLabel()
-        self.error.setStyleSheet(f"color: {theme.severity('critical')};")
-
-    def finish(self) -> None:
-        self.body.addWidget(self.error)
-
-    def show_error(self, text: str) -> None:
-        self.error.setText(text)
-
-
-class SriovView(_Page):
-    """SR-IOV node sync state (failed first) and VFs with their pods (drops/errors first)."""
-
-    NODE_HEADERS = ("Cluster", "Node", "Sync", "Interfaces (VFs configured/total)", "Last error")
-    VF_HEADERS = ("Cluster", "Node", "PF", "VF", "PCI", "Pod", "RX Mbit/s", "TX Mbit/s",
-                  "RX drops/s", "TX drops/s", "TX errors/s")  # fmt: skip
-
-    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
-        super().__init__(theme, "SR-IOV", parent)
-        self.nodes = make_table(list(self.NODE_HEADERS))
-        self.body.addWidget(self.nodes, 1)
-        self.vfs = make_table(list(self.VF_HEADERS))
-        self.body.addWidget(self.vfs, 2)
-        self.finish()
-        self._failed = 0
-        self._troubled = 0
-
-    def show_nodes(self, nodes: list) -> None:  # type: ignore[type-arg]
-        self.nodes.setRowCount(len(nodes))
-        for r, (cluster, row) in enumerate(nodes):
-            cells = [cluster, row.node, row.status, ", ".join(row.interfaces) or "—", row.error]
-            colour = {"Failed": "critical", "InProgress": "warning"}.get(row.status)
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if colour:
-                    item.setForeground(QColor(self._theme.severity(colour)))
-                self.nodes.setItem(r, c, item)
-        self._failed = sum(1 for _, row in nodes if row.status == "Failed")
-        self._retitle()
-
-    def show_vfs(self, vfs: list) -> None:  # type: ignore[type-arg]
-        def num(v: float | None, scale: float = 1.0) -> str:
-            return "-" if v is None else f"{v / scale:.1f}"
-
-        self.vfs.setRowCount(len(vfs))
-        for r, row in enumerate(vfs):
-            cells = [
-                row.cluster, row.node, row.pf, row.vf, row.pci, row.pod or "—",
-                num(row.rx_bps, 1e6), num(row.tx_bps, 1e6), num(row.rx_drops_ps),
-                num(row.tx_drops_ps), num(row.tx_errors_ps),
-            ]  # fmt: skip
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if row.trouble > 0:
-                    item.setForeground(QColor(self._theme.severity("warning")))
-                self.vfs.setItem(r, c, item)
-        self._troubled = sum(1 for row in vfs if row.trouble > 0)
-        self._retitle()
-
-    def _retitle(self) -> None:
-        self.title.setText(
-            f"SR-IOV · {self.nodes.rowCount()} nodes, {self._failed} not synced · "
-            f"{self.vfs.rowCount()} VFs in pods, {self._troubled} dropping or erroring"
-        )
-
-
-class DriftView(_Page):
+class DriftView(TitledPage):
     """Settings that should match and do not: one row per differing value, the most common
     value first (the likely intended one), the outliers highlighted."""
 

@@ -32,6 +32,17 @@ def make_table(headers: list[str]) -> QTableWidget:
     return table
 
 
+def fill_table(table: QTableWidget, rows: list[tuple[list[str], str | None]]) -> None:
+    """Put ``rows`` (cells, colour of the row's text or None) into ``table``."""
+    table.setRowCount(len(rows))
+    for r, (cells, colour) in enumerate(rows):
+        for c, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            if colour:
+                item.setForeground(QColor(colour))
+            table.setItem(r, c, item)
+
+
 class AlertsView(QWidget):
     """Signals: sig_group_by_changed(GroupBy)."""
 

@@ -1,0 +1,115 @@
+"""The SR-IOV / DPDK page: node sync state on top; VFs with their pods, DPDK ports, CNF
+workloads by type and the SriovNetworks in tabs under it (trouble first in each)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QTabWidget, QWidget
+
+from aiops_desktop.services.cnf import CnfWorkload
+from aiops_desktop.services.sriov import DpdkPortRow, NetworkRow, NodeSync, VfRow
+from ui.theme import Theme
+from ui.views.page import TitledPage
+from ui.views.tables import fill_table, make_table
+
+
+def _num(v: float | None, scale: float = 1.0) -> str:
+    return "-" if v is None else f"{v / scale:.1f}"
+
+
+class SriovView(TitledPage):
+    NODE_HEADERS = ("Cluster", "Node", "Sync", "Interfaces (VFs configured/total)", "Last error")
+    VF_HEADERS = ("Cluster", "Node", "PF", "VF", "PCI", "Pod", "RX Mbit/s", "TX Mbit/s",
+                  "RX drops/s", "TX drops/s", "TX errors/s")  # fmt: skip
+    PORT_HEADERS = ("Cluster", "Node", "Pod", "Port", "RX kpps", "TX kpps", "RX Mbit/s",
+                    "TX Mbit/s", "RX missed/s", "No mbuf/s", "RX errors/s",
+                    "TX errors/s")  # fmt: skip
+    CNF_HEADERS = ("Type", "Cluster", "Namespace", "Pod", "Component", "Phase", "VFs",
+                   "DPDK ports", "RX Mbit/s", "TX Mbit/s", "Drops+errors/s")  # fmt: skip
+    NETWORK_HEADERS = ("Cluster", "Network", "Resource", "Target namespace", "VLAN",
+                       "spoofChk", "trust")  # fmt: skip
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(theme, "SR-IOV", parent)
+        self.nodes = make_table(list(self.NODE_HEADERS))
+        self.body.addWidget(self.nodes, 1)
+        self.vfs = make_table(list(self.VF_HEADERS))
+        self.ports = make_table(list(self.PORT_HEADERS))
+        self.workloads = make_table(list(self.CNF_HEADERS))
+        self.networks = make_table(list(self.NETWORK_HEADERS))
+        self.tabs = QTabWidget()
+        tabs = ((self.vfs, "VFs"), (self.ports, "DPDK ports"),
+                (self.workloads, "CNF workloads"), (self.networks, "Networks"))  # fmt: skip
+        for table, name in tabs:
+            self.tabs.addTab(table, name)
+        self.body.addWidget(self.tabs, 3)
+        self.finish()
+        self._failed = 0
+        self._configured = 0
+        self._troubled = 0
+        self._ports_troubled = 0
+
+    def _colour(self, bad: bool, level: str = "warning") -> str | None:
+        return self._theme.severity(level) if bad else None
+
+    def show_nodes(self, nodes: list[tuple[str, NodeSync]]) -> None:
+        levels = {"Failed": "critical", "InProgress": "warning"}
+        fill_table(self.nodes, [
+            ([cluster, row.node, row.status, "; ".join(row.interfaces) or "—", row.error],
+             self._colour(row.status in levels, levels.get(row.status, "warning")))
+            for cluster, row in nodes
+        ])  # fmt: skip
+        self._failed = sum(1 for _, row in nodes if row.status == "Failed")
+        self._configured = sum(row.vfs_configured for _, row in nodes)
+        self._retitle()
+
+    def show_vfs(self, vfs: list[VfRow]) -> None:
+        fill_table(self.vfs, [
+            ([row.cluster, row.node, row.pf, row.vf, row.pci, row.pod or "—",
+              _num(row.rx_bps, 1e6), _num(row.tx_bps, 1e6), _num(row.rx_drops_ps),
+              _num(row.tx_drops_ps), _num(row.tx_errors_ps)], self._colour(row.trouble > 0))
+            for row in vfs
+        ])  # fmt: skip
+        self._troubled = sum(1 for row in vfs if row.trouble > 0)
+        self._retitle()
+
+    def show_ports(self, ports: list[DpdkPortRow]) -> None:
+        fill_table(self.ports, [
+            ([row.cluster, row.node, row.pod or "—", row.port, _num(row.rx_pps, 1e3),
+              _num(row.tx_pps, 1e3), _num(row.rx_bps, 1e6), _num(row.tx_bps, 1e6),
+              _num(row.rx_missed_ps), _num(row.rx_nombuf_ps), _num(row.rx_errors_ps),
+              _num(row.tx_errors_ps)], self._colour(row.trouble > 0))
+            for row in ports
+        ])  # fmt: skip
+        self._ports_troubled = sum(1 for row in ports if row.trouble > 0)
+        self.tabs.setTabText(1, f"DPDK ports ({len(ports)})")
+        self._retitle()
+
+    def show_workloads(self, workloads: list[CnfWorkload]) -> None:
+        fill_table(self.workloads, [
+            ([w.cnf_type.value, w.cluster, w.namespace, w.pod, w.component or "—",
+              w.phase or "—", str(w.vfs), str(w.dpdk_ports), _num(w.rx_bps, 1e6),
+              _num(w.tx_bps, 1e6), _num(w.trouble_ps)], self._colour(w.trouble_ps > 0))
+            for w in workloads
+        ])  # fmt: skip
+        counts: dict[str, int] = {}
+        for w in workloads:
+            counts[w.cnf_type.value] = counts.get(w.cnf_type.value, 0) + 1
+        types = ", ".join(f"{n} {t}" for t, n in counts.items())
+        self.tabs.setTabText(2, f"CNF workloads ({types or 0})")
+        self._retitle()
+
+    def show_networks(self, networks: list[tuple[str, NetworkRow]]) -> None:
+        fill_table(self.networks, [
+            ([cluster, n.name, n.resource, n.target_namespace or "—",
+              "—" if n.vlan is None else str(n.vlan), n.spoof_chk or "—", n.trust or "—"], None)
+            for cluster, n in networks
+        ])  # fmt: skip
+        self.tabs.setTabText(3, f"Networks ({len(networks)})")
+
+    def _retitle(self) -> None:
+        vfs = self.vfs.rowCount()
+        self.title.setText(
+            f"SR-IOV · {self._failed}/{self.nodes.rowCount()} nodes not synced · "
+            f"{self._troubled} VFs, {self._ports_troubled} DPDK ports dropping"
+        )
+        self.tabs.setTabText(0, f"VFs ({vfs} in pods, {self._configured} configured)")
