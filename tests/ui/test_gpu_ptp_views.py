@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from aiops_desktop.app import DesktopApp, save_screenshot
 from aiops_desktop.models import ClusterKind, EndpointKind
 from aiops_desktop.services.registry import ClusterSpec
+from tests.servers.processes import free_port
 from tests.ui.conftest import run_coro, run_until
 from tests.ui.references import check_against_reference
 
@@ -90,3 +91,24 @@ def test_gpu_heatmap_and_ptp_board(
     shot = save_screenshot(window, tmp_path / "ptp.png")
     check_against_reference(shot, "ptp_board.png", tolerance=14.0)
     window.show_view("fleet")  # the readers stop when their view is left
+
+
+def test_gpu_fleet_keeps_its_data_badged_when_the_hub_goes_away(
+    desktop: DesktopApp, qtbot, gpu_hub
+) -> None:  # type: ignore[no-untyped-def]
+    core, window = desktop.core, desktop.window
+    run_coro(qtbot, core.registry.add(hub("gpu-hub", gpu_hub.url)))
+    window.show_view("gpu")
+    view = window.gpu
+    run_until(qtbot, lambda: view.heatmap.rowCount() == 8, timeout=20)
+    assert view.error.text() == ""
+    dead = f"http://127.0.0.1:{free_port()}"
+    run_coro(qtbot, core.registry.set_endpoint("gpu-hub", EndpointKind.PROMETHEUS, dead))
+    desktop.window._monitoring.gpu.refresh()
+    run_until(qtbot, lambda: view.error.text().startswith("STALE: showing data from"), timeout=20)
+    assert "gpu-hub" in view.error.text() and "unreachable" in view.error.text()
+    assert view.heatmap.rowCount() == 8 and view.heatmap.item(3, 5).text() == "CRITICAL"
+    run_coro(qtbot, core.registry.set_endpoint("gpu-hub", EndpointKind.PROMETHEUS, gpu_hub.url))
+    desktop.window._monitoring.gpu.refresh()
+    run_until(qtbot, lambda: view.error.text() == "", timeout=20)  # recovered by itself
+    window.show_view("fleet")

@@ -12,12 +12,18 @@ from aiops_desktop.models import Cluster, EndpointKind
 from aiops_desktop.services.cnf import cnf_workloads_by_type, read_sriov_objects
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.drift import fleet_drift
-from aiops_desktop.services.gpu import read_gpu_fleet, read_gpu_history
+from aiops_desktop.services.freshness import LastGood
+from aiops_desktop.services.gpu import GpuFleet, read_gpu_fleet, read_gpu_history
 from aiops_desktop.services.kube import has_kube_api
-from aiops_desktop.services.ptp import read_ptp_board
-from aiops_desktop.services.sriov import read_dataplane
+from aiops_desktop.services.multicluster import ClusterOutcome
+from aiops_desktop.services.ptp import PtpBoard, read_ptp_board
+from aiops_desktop.services.sriov import DpdkPortRow, VfRow, read_dataplane
 from analysis.gpu_health import GpuReading
 from ui.presenters.tasks import spawn_guarded
+
+
+def _problems(outcomes: list[ClusterOutcome]) -> list[str]:
+    return [f"{o.cluster}: {o.error}" for o in outcomes]
 
 
 class _Periodic(QObject):
@@ -72,9 +78,13 @@ class GpuPresenter(_Periodic):
         self, core: Core, interval_ms: int = 30_000, parent: QObject | None = None
     ) -> None:
         super().__init__(core, interval_ms, parent)
+        self._kept: LastGood[GpuFleet] = LastGood(lambda fleet: len(fleet.gpus))
 
     async def _read(self, clusters: list[Cluster]) -> None:
-        self.sig_fleet.emit(await read_gpu_fleet(self._core.queries, clusters))
+        fleet = await read_gpu_fleet(self._core.queries, clusters)
+        shown = self._kept.offer(fleet, _problems(fleet.outcomes))
+        self.sig_fleet.emit(shown.value)
+        self.sig_error.emit(shown.badge())
 
     def read_history(self, reading: GpuReading) -> None:
         """One GPU's last hour, for the charts under the heatmap."""
@@ -97,9 +107,11 @@ class PtpPresenter(_Periodic):
     ) -> None:
         super().__init__(core, interval_ms, parent)
         self.window = timedelta(hours=1)
+        self._kept: LastGood[PtpBoard] = LastGood(lambda board: len(board.rows))
 
     def set_window(self, seconds: int) -> None:
         self.window = timedelta(seconds=seconds)
+        self._kept = LastGood(lambda board: len(board.rows))  # another window: another answer
         self.refresh()
 
     async def _read(self, clusters: list[Cluster]) -> None:
@@ -107,9 +119,9 @@ class PtpPresenter(_Periodic):
         board = await read_ptp_board(
             self._core.queries, clusters, window=self.window, thresholds=profiles
         )
-        self.sig_board.emit(board)
-        if unread:
-            self.sig_error.emit("; ".join(unread))
+        shown = self._kept.offer(board, _problems(board.outcomes) + unread)
+        self.sig_board.emit(shown.value)
+        self.sig_error.emit(shown.badge())
 
 
 class SriovPresenter(_Periodic):
@@ -127,18 +139,21 @@ class SriovPresenter(_Periodic):
         self, core: Core, interval_ms: int = 30_000, parent: QObject | None = None
     ) -> None:
         super().__init__(core, interval_ms, parent)
+        self._kept: LastGood[tuple[list[VfRow], list[DpdkPortRow]]] = LastGood(
+            lambda plane: len(plane[0]) + len(plane[1])
+        )
 
     async def _read(self, clusters: list[Cluster]) -> None:
-        vfs, ports, failures = await read_dataplane(self._core.queries, clusters)
+        read_vfs, read_ports, failures = await read_dataplane(self._core.queries, clusters)
+        shown = self._kept.offer((read_vfs, read_ports), _problems(failures))
+        vfs, ports = shown.value
         self.sig_vfs.emit(vfs)
         self.sig_ports.emit(ports)
         objects = await read_sriov_objects(self._core.kube, self._core.registry.clusters())
         self.sig_nodes.emit(objects.nodes)
         self.sig_networks.emit(objects.networks)
         self.sig_workloads.emit(cnf_workloads_by_type(vfs, ports, objects.pods))
-        problems = [f"{o.cluster}: {o.error}" for o in failures] + objects.problems
-        if problems:
-            self.sig_error.emit("; ".join(problems))
+        self.sig_error.emit("; ".join(filter(None, [shown.badge(), *objects.problems])))
 
 
 class DriftPresenter(_Periodic):

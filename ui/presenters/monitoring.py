@@ -23,6 +23,7 @@ from aiops_desktop.services.alerts import AlertGroup, GroupBy, group_alerts
 from aiops_desktop.services.anomalies import ANOMALIES_FOUND, AnomalyFilter
 from aiops_desktop.services.catalog import Panel
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.freshness import age_text
 from aiops_desktop.services.poller import Source, SourceStatus
 from ui.charts import AnomalyMarker
 from ui.presenters.tasks import spawn_guarded
@@ -37,16 +38,6 @@ SEVERITY_LEVELS = {
     AnomalySeverity.MEDIUM: "warning",
     AnomalySeverity.LOW: "info",
 }
-
-
-def age_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "no data yet"
-    if seconds < 90:
-        return f"{seconds:.0f} s ago"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.1f} h ago"
 
 
 @dataclass
