@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.secrets import SecretsError
+from aiops_desktop.services.capture import CaptureError, open_capture
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.maintenance import maintenance_loop
 from aiops_desktop.services.poller import Source
@@ -112,12 +113,13 @@ class DesktopApp:
         loaded = wait_signal(self.presenter.sig_loaded, LOAD_TIMEOUT_S)
         self.presenter.load()
         await loaded
-        self.core.supervisor.spawn(
-            maintenance_loop(self.core.registry, self.core.series), name="cache-maintenance"
-        )
-        self.core.poller.start()
-        self.core.supervisor.spawn(self.core.anomalies.run_live(), name="anomaly-detection")
-        self.core.supervisor.spawn(self.core.discovery.run_periodic(), name="discovery")
+        if self.core.capture is None:  # a capture is read as it is: no polling, no discovery
+            self.core.supervisor.spawn(
+                maintenance_loop(self.core.registry, self.core.series), name="cache-maintenance"
+            )
+            self.core.poller.start()
+            self.core.supervisor.spawn(self.core.anomalies.run_live(), name="anomaly-detection")
+            self.core.supervisor.spawn(self.core.discovery.run_periodic(), name="discovery")
         for presenter in (
             self.monitoring.fleet,
             self.monitoring.alerts,
@@ -206,12 +208,16 @@ async def _gui_main(args: argparse.Namespace, paths: AppPaths, theme: Theme) -> 
     from PySide6.QtWidgets import QMessageBox
 
     try:
-        core = await asyncio.to_thread(Core.open, paths)
-    except (StoreError, SecretsError) as exc:
+        if args.capture:
+            core = await asyncio.to_thread(open_capture, Path(args.capture))
+        else:
+            core = await asyncio.to_thread(Core.open, paths)
+    except (StoreError, SecretsError, CaptureError) as exc:
         sys.stderr.write(f"aiops-desktop: error: {exc}\n")
         if not args.offscreen:
-            QMessageBox.critical(None, "AIOps Desktop cannot open its cache", str(exc))
-        return 1
+            what = "the capture" if args.capture else "its cache"
+            QMessageBox.critical(None, f"AIOps Desktop cannot open {what}", str(exc))
+        return 2 if isinstance(exc, CaptureError) else 1
     desktop = DesktopApp(core, theme)
     try:
         desktop.window.resize(*args.size)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from aiops_desktop import __version__
+from aiops_desktop.cli_outputs import add_capture_commands, capture_command
 from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.models import (
     Aggregation,
@@ -35,6 +36,7 @@ from aiops_desktop.models.enums import Sensitivity, ValidationOutcome
 from aiops_desktop.models.intelligence import ANOMALY_LOOKBACK
 from aiops_desktop.secrets import SecretsError
 from aiops_desktop.services.alerts import GroupBy, group_alerts
+from aiops_desktop.services.capture import CaptureError, open_capture
 from aiops_desktop.services.console import ConsoleRequest
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.gpu import read_gpu_fleet
@@ -219,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--data-dir", help="cache, logs and reports folder (or AIOPS_DESKTOP_HOME)")
     parser.add_argument("--verbose", "-v", action="store_true", help="also log to stderr")
+    parser.add_argument(
+        "--capture", type=Path, metavar="FILE",
+        help="work on a capture (read-only, offline) instead of the cache",
+    )  # fmt: skip
     gui = parser.add_argument_group("window")
     gui.add_argument("--offscreen", action="store_true", help="render without a display")
     gui.add_argument("--screenshot", metavar="PATH", help="save the window as PNG and exit")
@@ -283,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_kube_commands(clusters)
     _add_data_commands(sub)
+    add_capture_commands(sub, _duration, _instant)
     return parser
 
 
@@ -802,6 +809,7 @@ _COMMANDS = {
     "analyse": _analyse,
     "gpu": _gpu,
     "ptp": _ptp,
+    "capture": capture_command,
 }
 
 
@@ -827,11 +835,32 @@ def _fail(message: str, code: int) -> NoReturn:
     raise SystemExit(code)
 
 
+#: errors a person can act on, and the exit code each gets (the first match counts)
+_EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
+    (ClusterNotFoundError, EXIT_NOT_FOUND),
+    (DuplicateClusterError, EXIT_EXISTS),
+    (RegistryError, EXIT_USAGE),
+    (KubeconfigError, EXIT_USAGE),
+    (CaptureError, EXIT_USAGE),
+    (SecretsError, EXIT_ERROR),
+    (StoreError, EXIT_ERROR),
+)
+_EXPECTED = (CliError, *(kind for kind, _ in _EXIT_CODES))
+
+
+def _exit_code(exc: Exception) -> int:
+    if isinstance(exc, CliError):
+        return exc.code
+    return next(code for kind, code in _EXIT_CODES if isinstance(exc, kind))
+
+
 def main(
     argv: list[str] | None = None, *, stdin: TextIO | None = None, out: TextIO | None = None
 ) -> int:
     args = build_parser().parse_args(argv)
     paths = resolve_paths(args.data_dir)
+    if args.command == "capture" and args.action == "open":
+        args.capture, args.command = args.file, None
     if args.command is None:
         from aiops_desktop.app import run_gui
 
@@ -840,25 +869,17 @@ def main(
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     try:
-        core = Core.open(paths)
-    except (StoreError, SecretsError) as exc:
-        _fail(str(exc), EXIT_ERROR)
+        core = open_capture(args.capture) if args.capture else Core.open(paths)
+    except _EXPECTED as exc:
+        _fail(str(exc), _exit_code(exc))
     try:
         for notice in core.notices:
             sys.stderr.write(f"aiops-desktop: {notice}\n")
         if args.command == "clusters":
             return _run(core, lambda: _clusters(core, args, out, stdin))
         return _run(core, lambda: _loaded(core, _COMMANDS[args.command], args, out))
-    except CliError as exc:
-        _fail(str(exc), exc.code)
-    except ClusterNotFoundError as exc:
-        _fail(str(exc), EXIT_NOT_FOUND)
-    except DuplicateClusterError as exc:
-        _fail(str(exc), EXIT_EXISTS)
-    except (RegistryError, KubeconfigError) as exc:
-        _fail(str(exc), EXIT_USAGE)
-    except (SecretsError, StoreError) as exc:
-        _fail(str(exc), EXIT_ERROR)
+    except _EXPECTED as exc:
+        _fail(str(exc), _exit_code(exc))
     finally:
         core.close()
         shutdown_logging()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QProcess, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QFileDialog,
     QLabel,
     QListWidget,
     QMainWindow,
@@ -47,7 +49,7 @@ from ui.views.fleet_view import FleetView
 from ui.views.sriov_view import SriovView
 from ui.views.tables import AlertsView, DiagnosticsView
 
-CAPTURE_UNAVAILABLE = "Opening offline captures (.aiops files) is not available in this build yet."
+CAPTURE_FILTER = "AIOps Desktop captures (*.aiops);;All files (*)"
 
 
 @dataclass
@@ -122,8 +124,7 @@ class MainWindow(QMainWindow):
         self.empty_state = EmptyStateView()
         self.empty_state.sig_import_kubeconfig.connect(self.open_import_dialog)
         self.empty_state.sig_add_cluster.connect(self.open_add_dialog)
-        self.empty_state.capture_button.setEnabled(False)
-        self.empty_state.capture_button.setToolTip(CAPTURE_UNAVAILABLE)
+        self.empty_state.capture_button.clicked.connect(self.open_capture_dialog)
         self.overview = ClusterOverviewView(self._theme)
         self.overview.sig_remove_requested.connect(self._on_overview_remove_requested)
         self._setup_pages()
@@ -237,8 +238,8 @@ class MainWindow(QMainWindow):
             action.triggered.connect(slot)
             menu.addAction(action)
         capture = QAction("&Open capture…", self)
-        capture.setEnabled(False)
-        capture.setToolTip(CAPTURE_UNAVAILABLE)
+        capture.setShortcut(QKeySequence("Ctrl+O"))
+        capture.triggered.connect(self.open_capture_dialog)
         menu.addAction(capture)
         menu.addSeparator()
         quit_action = QAction("&Quit", self)
@@ -247,6 +248,20 @@ class MainWindow(QMainWindow):
         menu.addAction(quit_action)
 
     # -- user actions --------------------------------------------------------------------
+    def open_capture_dialog(self) -> QFileDialog:
+        """Choose a capture; it opens in a window of its own (read-only, offline), this one
+        keeps watching the live fleet."""
+        dialog = QFileDialog(self, "Open capture", "", CAPTURE_FILTER)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.open_capture)
+        dialog.open()
+        return dialog
+
+    def open_capture(self, path: str) -> bool:
+        """Start ``aiops-desktop capture open PATH`` as its own process."""
+        args = ["-m", "aiops_desktop", "capture", "open", path]
+        return bool(QProcess.startDetached(sys.executable, args))
     def open_add_dialog(self) -> AddClusterDialog:
         dialog = AddClusterDialog(self._presenter, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

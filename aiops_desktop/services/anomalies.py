@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
+from aiops_desktop.models import utcnow
 from aiops_desktop.models.enums import AnomalyMethod, Sensitivity
 from aiops_desktop.models.intelligence import ANOMALY_LOOKBACK, ANOMALY_MIN_POINTS, Anomaly
 from aiops_desktop.services.bus import EventBus
@@ -53,7 +54,9 @@ class AnomalyService:
         series: SeriesStore,
         catalog: list[Panel],
         sensitivity: Sensitivity = Sensitivity.MEDIUM,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self.clock = clock  # "now": the end of a capture when one is open
         self.repo = repo
         self._bus = bus
         self._live = live
@@ -149,7 +152,7 @@ class AnomalyService:
         sensitivity: Sensitivity | None = None,
     ) -> list[Anomaly]:
         """'Analyse the last 24 h of this panel' over what the store holds."""
-        start_ms = int((time.time() - since.total_seconds()) * 1000)
+        start_ms = int((self.clock().timestamp() - since.total_seconds()) * 1000)
         loop = asyncio.get_running_loop()
         stored = await loop.run_in_executor(
             self._executor,

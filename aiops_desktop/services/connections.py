@@ -7,6 +7,7 @@ cluster's clients when its definition changes, and closes everything on shutdown
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 from uuid import UUID
 
@@ -62,13 +63,25 @@ def resolve_auth(endpoint: Endpoint, secrets: SecretStore) -> EndpointAuth:
 
 
 class ClientPool:
-    def __init__(self, secrets: SecretStore, policy: HttpPolicy | None = None) -> None:
+    """One client per cluster and endpoint. ``offline``: why no client may be made (a capture
+    opened on an air-gapped workstation): every request for one says so instead."""
+
+    def __init__(
+        self, secrets: SecretStore, policy: HttpPolicy | None = None, *, offline: str | None = None
+    ) -> None:
         self._secrets = secrets
         self._policy = policy or HttpPolicy()
+        self.offline = offline
+        self._retired: list[tuple[float, Any]] = []  # (when, client) replaced, closing soon
         self._clients: dict[tuple[UUID, EndpointKind], tuple[str, Any]] = {}
         self._lock = asyncio.Lock()
 
+    def _refuse_offline(self, cluster: Cluster) -> None:
+        if self.offline:
+            raise EndpointNotConfigured(f"{cluster.name}: {self.offline}")
+
     async def _backend(self, cluster: Cluster, kind: EndpointKind) -> tuple[str, BackendClient]:
+        self._refuse_offline(cluster)
         endpoint = cluster.endpoint(kind)
         if endpoint is None:
             raise EndpointNotConfigured(f"{cluster.name} has no {kind.value.lower()} endpoint")
@@ -95,9 +108,8 @@ class ClientPool:
                 and cached[0] == endpoint.model_dump_json()
             ):
                 return cached[1]
-            if cached is not None:
-                await cached[1].aclose()
-                del self._clients[key]
+            if cached is not None:  # the endpoint changed: a new client from now on
+                await self._retire(self._clients.pop(key)[1])
             signature, backend = await self._backend(cluster, kind)
             client = wrap(backend)
             self._clients[key] = (signature, client)
@@ -117,6 +129,7 @@ class ClientPool:
 
     async def kube(self, cluster: Cluster) -> KubeClient:
         """The cluster's Kubernetes API client (kubeconfig from the keyring, in a thread)."""
+        self._refuse_offline(cluster)
         key = (cluster.id, EndpointKind.API_SERVER)
         signature = cluster.model_dump_json(
             include={"api_server_url", "credential", "ca_bundle_pem", "tls_verify"}
@@ -126,9 +139,8 @@ class ClientPool:
             if cached is not None and cached[0] == signature:
                 client: KubeClient = cached[1]
                 return client
-            if cached is not None:
-                await cached[1].aclose()
-                del self._clients[key]
+            if cached is not None:  # the endpoint changed: a new client from now on
+                await self._retire(self._clients.pop(key)[1])
             kubeconfig = await asyncio.to_thread(kubeconfig_for, cluster, self._secrets)
             client = await KubeClient.open(kubeconfig, name=cluster.name)
             self._clients[key] = (signature, client)
@@ -137,10 +149,22 @@ class ClientPool:
     async def forget(self, cluster_id: UUID) -> None:
         async with self._lock:
             for key in [k for k in self._clients if k[0] == cluster_id]:
-                await self._clients.pop(key)[1].aclose()
+                await self._retire(self._clients.pop(key)[1])
+
+    async def _retire(self, client: Any) -> None:
+        """A replaced client may still carry requests begun before the change: it is closed
+        once they have had time to end (the read timeout), or when the pool closes."""
+        now = time.monotonic()
+        self._retired.append((now, client))
+        grace = self._policy.connect_timeout_s + self._policy.read_timeout_s + 5
+        while self._retired and now - self._retired[0][0] > grace:
+            await self._retired.pop(0)[1].aclose()
 
     async def aclose(self) -> None:
         async with self._lock:
             for _, client in self._clients.values():
                 await client.aclose()
             self._clients.clear()
+            for _, client in self._retired:
+                await client.aclose()
+            self._retired.clear()

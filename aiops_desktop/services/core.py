@@ -6,8 +6,12 @@ The CLI and the GUI both build a ``Core``; only the GUI adds Qt on top (layer 4/
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
+from aiops_desktop.models import utcnow
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.anomalies import AnomalyService
 from aiops_desktop.services.bus import EventBus
@@ -30,6 +34,7 @@ from aiops_desktop.store import (
     QueryRepository,
     SeriesStore,
 )
+from aiops_desktop.store.capture import CaptureManifest
 from collectors.http import HttpPolicy
 
 log = logging.getLogger("aiops.core")
@@ -55,6 +60,14 @@ class Core:
     discovery: DiscoveryService
     kube: KubeSession
     notices: list[str] = field(default_factory=list)
+    #: set when the cache is a capture's working copy: no polling, no live connections
+    capture: CaptureManifest | None = None
+    #: a working folder this Core owns and removes on close (an opened capture's copy)
+    scratch: Path | None = None
+
+    def now(self) -> datetime:
+        """The present, or, in a capture, the moment the capture ends."""
+        return self.anomalies.clock()
 
     @classmethod
     def open(
@@ -65,8 +78,10 @@ class Core:
         *,
         poller_settings: PollerSettings | None = None,
         http_policy: HttpPolicy | None = None,
+        capture: CaptureManifest | None = None,
     ) -> Core:
-        """Open the cache (raising StoreTooNewError untouched) and wire the services."""
+        """Open the cache (raising StoreTooNewError untouched) and wire the services.
+        ``capture``: the cache is an opened capture's working copy; nothing connects out."""
         settings = settings or Settings()
         paths.ensure()
         db = Database(
@@ -79,7 +94,10 @@ class Core:
         supervisor = TaskSupervisor(bus)
         registry = ClusterRegistry(ClusterRepository(db), HealthRepository(db), secrets, bus)
         series = SeriesStore(db, settings.store)
-        pool = ClientPool(secrets, http_policy)
+        offline = "opened from a capture: no live connections" if capture else None
+        end = datetime.fromisoformat(capture.until) if capture else None
+        clock = (lambda: end) if end is not None else utcnow
+        pool = ClientPool(secrets, http_policy, offline=offline)
         live = LiveBuffers()
         catalog = load_catalog()
         poller = Poller(
@@ -109,10 +127,11 @@ class Core:
             poller=poller,
             console=QueryConsole(registry, queries, QueryRepository(db)),
             anomalies=AnomalyService(
-                AnomalyRepository(db), bus, live=live, series=series, catalog=catalog
+                AnomalyRepository(db), bus, live=live, series=series, catalog=catalog, clock=clock
             ),
             discovery=DiscoveryService(registry, pool, bus),
             kube=KubeSession(registry, pool, secrets, supervisor),
+            capture=capture,
         )
         if db.recovered is not None:
             core.notices.append(str(db.recovered))
@@ -130,3 +149,5 @@ class Core:
         self.discovery.close()
         self.anomalies.close()
         self.db.close()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)

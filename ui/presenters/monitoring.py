@@ -241,7 +241,7 @@ class DashboardPresenter(QObject):
 
     def panel_anomalies(self, panel: Panel) -> list[AnomalyMarker]:
         assert self.cluster is not None
-        cutoff = utcnow().timestamp() - self.range_s
+        cutoff = self._core.now().timestamp() - self.range_s
         return [
             AnomalyMarker(
                 a.timestamp.timestamp(),
@@ -321,7 +321,7 @@ class DashboardPresenter(QObject):
     def panel_series(self, panel: Panel) -> Series:
         assert self.cluster is not None
         snap = self._core.live.snapshot(self.cluster, panel.id)
-        cutoff = utcnow().timestamp() - self.range_s
+        cutoff = self._core.now().timestamp() - self.range_s
         out: Series = {}
         for key, (ts, values) in snap.series.items():
             keep = ts >= cutoff

@@ -1,0 +1,141 @@
+"""Captures: export chosen clusters and a time range to a portable file with a manifest and no
+secret; open it read-only and offline with the data, analysis and CLI working; foreign,
+truncated and newer files refused with a message that says which."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aiops_desktop.models import ClusterKind, EndpointKind, MetricQuery, utcnow
+from aiops_desktop.services.capture import CaptureError, export_capture, open_capture
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.registry import ClusterNotFoundError, ClusterSecrets, ClusterSpec
+from aiops_desktop.store import SeriesBatch
+from aiops_desktop.store.capture import read_manifest
+from tests.qtfree.cli_runner import run_cli
+
+TOKEN = "tok-3f9a1c7e-never-in-a-capture"
+STEP_S = 60
+
+
+def _batch(cluster: str, panel: str, hours: float, level: float) -> SeriesBatch:
+    end = int(utcnow().timestamp()) // STEP_S * STEP_S
+    ts = np.arange(end - int(hours * 3600), end, STEP_S)
+    values = level + np.sin(np.arange(ts.size) / 10.0)
+    values[-30] = level * 8  # a spike half an hour ago
+    return SeriesBatch(cluster, panel, {"instance": f"{cluster}-node-0"}, ts * 1000, values)
+
+
+async def _site(core: Core) -> None:
+    """Three clusters, one a fleet hub reporting two members, 48 h of node CPU each."""
+    prom = {EndpointKind.PROMETHEUS: "http://127.0.0.1:9"}
+    await core.registry.add(ClusterSpec(name="east", endpoint_urls=prom),
+                            ClusterSecrets(token=TOKEN))  # fmt: skip
+    await core.registry.add(ClusterSpec(name="west", endpoint_urls=prom))
+    await core.registry.add(ClusterSpec(name="hub", kind=ClusterKind.FLEET, endpoint_urls=prom))
+    batches = [_batch(c, "node_cpu", 48, 20.0) for c in ("east", "west", "ran-a", "ran-b")]
+    await _wait(core.series.append(batches))
+    await _wait(core.series.flush())
+
+
+async def _wait(future) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    await asyncio.wrap_future(future)
+
+
+@pytest.mark.asyncio
+async def test_export_then_open_offline(core: Core, tmp_path: Path) -> None:
+    await _site(core)
+    out = tmp_path / "site.aiops"
+    manifest = await export_capture(core, out, clusters=["east", "hub"], since=timedelta(hours=24))
+    assert manifest.clusters == ["east", "hub"] and manifest.members == ["east", "ran-a", "ran-b"]
+    assert manifest.counts["clusters"] == 2 and manifest.counts["series"] == 3
+    assert TOKEN.encode() not in out.read_bytes()  # the keyring keeps the secret
+    assert read_manifest(out) == manifest
+
+    opened = open_capture(out)
+    try:
+        assert opened.capture == manifest and opened.now().isoformat() == manifest.until
+        await opened.registry.load()
+        assert sorted(c.name for c in opened.registry.clusters()) == ["east", "hub"]
+        stored = opened.series.read("node_cpu", cluster="east")
+        span_h = (stored[0].timestamps_ms[-1] - stored[0].timestamps_ms[0]) / 3.6e6
+        assert 23.9 <= span_h <= 24.5  # the chosen 24 h (whole chunks at the edges)
+        assert opened.live.snapshot("ran-a", "node_cpu").series  # the charts have data
+        found = await opened.anomalies.analyse_history("east", "node_cpu")
+        assert found and max(a.actual for a in found) == pytest.approx(160.0)
+        answer = await opened.queries.run(MetricQuery(promql="up"), opened.registry.clusters())
+        assert answer.series == [] and all(
+            "opened from a capture: no live connections" in o.error for o in answer.failures
+        )
+    finally:
+        await opened.shutdown()
+    assert opened.scratch is not None and not opened.scratch.exists()
+    assert read_manifest(out) == manifest  # the capture itself was not changed
+
+
+@pytest.mark.asyncio
+async def test_bad_captures_are_refused_with_the_reason(core: Core, tmp_path: Path) -> None:
+    await _site(core)
+    good = tmp_path / "good.aiops"
+    await export_capture(core, good, clusters=["west"], since=timedelta(hours=1))
+    foreign = tmp_path / "notes.aiops"
+    foreign.write_text("hello")
+    with pytest.raises(CaptureError, match="not an AIOps Desktop capture \\(not an SQLite file\\)"):
+        read_manifest(foreign)
+    plain = tmp_path / "plain.aiops"
+    sqlite3.connect(plain).execute("CREATE TABLE t (x)").connection.commit()
+    with pytest.raises(CaptureError, match="an SQLite file but not an AIOps Desktop capture"):
+        read_manifest(plain)
+    cut = tmp_path / "cut.aiops"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(CaptureError, match="truncated or damaged"):
+        read_manifest(cut)
+    newer = tmp_path / "newer.aiops"
+    newer.write_bytes(good.read_bytes())
+    with sqlite3.connect(newer) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(CaptureError, match=r"made by a newer AIOps Desktop .*schema 99.*upgrade"):
+        read_manifest(newer)
+    missing = tmp_path / "missing.aiops"
+    with pytest.raises(CaptureError, match="cannot read"):
+        read_manifest(missing)
+    with pytest.raises(ClusterNotFoundError, match="no cluster named 'nowhere'"):
+        await export_capture(core, tmp_path / "x.aiops", clusters=["nowhere"],
+                             since=timedelta(hours=1))  # fmt: skip
+
+
+def test_capture_commands(tmp_path: Path, secret_service) -> None:  # type: ignore[no-untyped-def]
+    env, home = dict(secret_service.env), tmp_path / "home"
+    added = run_cli(home, env, "clusters", "add", "east", "--prometheus-url",
+                    "http://127.0.0.1:9", "--prometheus-token-file", "/dev/stdin",
+                    stdin=TOKEN)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    out = tmp_path / "east.aiops"
+    done = run_cli(home, env, "capture", "export", "--clusters", "east", "--since", "2h",
+                   "--out", str(out), "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["clusters"] == ["east"] and doc["format"] == "aiops-desktop-capture"
+    assert TOKEN.encode() not in out.read_bytes()
+    info = run_cli(home, env, "capture", "info", str(out))
+    assert info.returncode == 0 and info.stdout.startswith("clusters   east\n")
+    listed = run_cli(home, env, "--capture", str(out), "clusters", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [c["name"] for c in json.loads(listed.stdout)] == ["east"]
+    assert "Opened a capture of east" in listed.stderr and "read-only, offline" in listed.stderr
+    bad = tmp_path / "bad.aiops"
+    bad.write_text("not a capture")
+    refused = run_cli(home, env, "--capture", str(bad), "clusters", "list")
+    assert refused.returncode == 2
+    assert "is not an AIOps Desktop capture (not an SQLite file)" in refused.stderr
+    unknown = run_cli(home, env, "capture", "export", "--clusters", "nope", "--out",
+                      str(tmp_path / "n.aiops"))  # fmt: skip
+    assert unknown.returncode == 4 and "nope" in unknown.stderr
