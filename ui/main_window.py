@@ -262,6 +262,7 @@ class MainWindow(QMainWindow):
         """Start ``aiops-desktop capture open PATH`` as its own process."""
         args = ["-m", "aiops_desktop", "capture", "open", path]
         return bool(QProcess.startDetached(sys.executable, args))
+
     def open_add_dialog(self) -> AddClusterDialog:
         dialog = AddClusterDialog(self._presenter, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
