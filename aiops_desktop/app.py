@@ -27,6 +27,7 @@ from aiops_desktop.store import StoreError
 if TYPE_CHECKING:
     from PySide6.QtCore import SignalInstance
 
+    from analysis.reports.model import Report
     from ui.main_window import MainWindow
     from ui.presenters.registry import RegistryPresenter
     from ui.theme import Theme
@@ -41,6 +42,46 @@ def prepare_qt_environment(*, offscreen: bool) -> None:
     os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def write_report_files(report: Report, outs: list[Path]) -> list[Path]:
+    """Write ``report`` to each path in the format its suffix names (.pdf .html .md .json);
+    PDF and HTML draw their charts with Qt (offscreen where no application runs)."""
+    from analysis.reports.render_text import to_json, to_markdown
+
+    written = []
+    for out in outs:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fmt = out.suffix.lower().lstrip(".")
+        if fmt in ("md", "json"):
+            out.write_text(to_markdown(report) if fmt == "md" else to_json(report), "utf-8")
+        elif fmt in ("pdf", "html"):
+            from ui.report_pdf import report_html, write_pdf
+
+            theme = _headless_theme()
+            if fmt == "pdf":
+                write_pdf(report, out, theme)
+            else:
+                out.write_text(report_html(report, theme), "utf-8")
+        else:
+            raise ValueError(f"{out}: a report is written as .pdf, .html, .md or .json")
+        written.append(out)
+    return written
+
+
+def _headless_theme() -> Theme:
+    """The app's theme, with a QApplication to draw in (an offscreen one for the CLI)."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui.charts import configure_pyqtgraph
+    from ui.theme import load_theme
+
+    if QApplication.instance() is None:
+        prepare_qt_environment(offscreen=True)
+        QApplication(["aiops-desktop"])
+    theme = load_theme()
+    configure_pyqtgraph(theme)
+    return theme
 
 
 async def wait_signal(signal: SignalInstance, timeout: float | None) -> tuple[Any, ...]:

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from aiops_desktop import __version__
-from aiops_desktop.cli_outputs import add_capture_commands, capture_command
+from aiops_desktop.cli_outputs import (
+    add_capture_commands,
+    add_report_commands,
+    capture_command,
+    report_command,
+    reports_command,
+)
 from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.models import (
     Aggregation,
@@ -290,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_kube_commands(clusters)
     _add_data_commands(sub)
     add_capture_commands(sub, _duration, _instant)
+    add_report_commands(sub, _duration)
     return parser
 
 
@@ -810,6 +817,8 @@ _COMMANDS = {
     "gpu": _gpu,
     "ptp": _ptp,
     "capture": capture_command,
+    "report": report_command,
+    "reports": reports_command,
 }
 
 

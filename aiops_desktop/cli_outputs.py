@@ -1,4 +1,4 @@
-"""The CLI's output commands: ``capture export|info|open`` (and the parser pieces they need).
+"""The CLI's output commands: ``capture export|info|open``, ``report`` and ``reports``.
 Kept apart from ``cli.py`` so each file stays readable; ``cli.py`` wires them in."""
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from aiops_desktop.models import utcnow
 from aiops_desktop.services.capture import SUFFIX, export_capture
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.reports import list_reports, make_report, prune_reports, report_path
 from aiops_desktop.store.capture import read_manifest
+from analysis.reports.model import ReportType
 
 
 def add_capture_commands(sub: Any, duration: Any, instant: Any) -> None:
@@ -59,4 +62,43 @@ async def capture_command(core: Core, args: argparse.Namespace, out: TextIO) -> 
     if not args.json:
         out.write(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)\n")
     _print_manifest(asdict(manifest), out, args.json)
+    return 0
+
+
+def add_report_commands(sub: Any, duration: Any) -> None:
+    report = sub.add_parser(
+        "report", help="write a report (PDF, HTML, Markdown or JSON) from the cache or a capture"
+    )
+    report.add_argument(
+        "--type", default=ReportType.HANDOVER.value, choices=[t.value for t in ReportType]
+    )
+    report.add_argument("--clusters", help="comma-separated names (default: every cluster)")
+    report.add_argument("--since", type=duration, default=timedelta(hours=12), metavar="DURATION")
+    report.add_argument(
+        "--out", type=Path, action="append", metavar="FILE",
+        help="where (.pdf .html .md .json; repeat for several); default: the reports folder",
+    )  # fmt: skip
+    sub.add_parser("reports", help="list the reports kept (90 days) in the reports folder")
+
+
+async def report_command(core: Core, args: argparse.Namespace, out: TextIO) -> int:
+    from aiops_desktop.app import write_report_files
+
+    names = [n.strip() for n in (args.clusters or "").split(",") if n.strip()] or None
+    report = await make_report(core, ReportType(args.type), names, args.since)
+    folder = core.paths.reports_dir
+    outs = args.out or [report_path(folder, report, "pdf")]
+    written = write_report_files(report, outs)  # Qt draws on this thread: the CLI has no UI
+    prune_reports(folder, utcnow())
+    for path in written:
+        out.write(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)\n")
+    return 0
+
+
+async def reports_command(core: Core, args: argparse.Namespace, out: TextIO) -> int:
+    kept = list_reports(core.paths.reports_dir)
+    for path in kept:
+        out.write(f"{path.name}  {path.stat().st_size / 1e3:.0f} kB\n")
+    if not kept:
+        out.write(f"no reports in {core.paths.reports_dir}\n")
     return 0

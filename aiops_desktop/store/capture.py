@@ -42,9 +42,11 @@ class CaptureManifest:
     #: what the file holds: table -> rows
     counts: dict[str, int] = field(default_factory=dict)
     members: list[str] = field(default_factory=list)  # every cluster name the data carries
+    label: str = ""  # shown wherever the data is, e.g. "SAMPLE DATA"
 
     def describe(self) -> str:
-        return (
+        badge = f"{self.label}: " if self.label else ""
+        return badge + (
             f"capture of {', '.join(self.clusters)} from {self.since} to {self.until} "
             f"(made {self.created_at} by AIOps Desktop {self.app_version})"
         )

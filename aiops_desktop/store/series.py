@@ -280,6 +280,11 @@ class SeriesStore:
                 out.append(data)
         return out
 
+    def cluster_names(self) -> list[str]:
+        """Every cluster name stored series carry (a fleet hub's members among them)."""
+        rows = self._db.reader().execute("SELECT DISTINCT cluster FROM series ORDER BY cluster")
+        return [r[0] for r in rows]
+
     def stats(self) -> dict[str, int]:
         conn = self._db.reader()
         return {

@@ -9,54 +9,25 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from aiops_desktop.models import ClusterKind, EndpointKind, MetricQuery, utcnow
+from aiops_desktop.models import MetricQuery
 from aiops_desktop.services.capture import CaptureError, export_capture, open_capture
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.registry import ClusterNotFoundError, ClusterSecrets, ClusterSpec
-from aiops_desktop.store import SeriesBatch
+from aiops_desktop.services.registry import ClusterNotFoundError
 from aiops_desktop.store.capture import read_manifest
 from tests.qtfree.cli_runner import run_cli
-
-TOKEN = "tok-3f9a1c7e-never-in-a-capture"
-STEP_S = 60
-
-
-def _batch(cluster: str, panel: str, hours: float, level: float) -> SeriesBatch:
-    end = int(utcnow().timestamp()) // STEP_S * STEP_S
-    ts = np.arange(end - int(hours * 3600), end, STEP_S)
-    values = level + np.sin(np.arange(ts.size) / 10.0)
-    values[-30] = level * 8  # a spike half an hour ago
-    return SeriesBatch(cluster, panel, {"instance": f"{cluster}-node-0"}, ts * 1000, values)
-
-
-async def _site(core: Core) -> None:
-    """Three clusters, one a fleet hub reporting two members, 48 h of node CPU each."""
-    prom = {EndpointKind.PROMETHEUS: "http://127.0.0.1:9"}
-    await core.registry.add(ClusterSpec(name="east", endpoint_urls=prom),
-                            ClusterSecrets(token=TOKEN))  # fmt: skip
-    await core.registry.add(ClusterSpec(name="west", endpoint_urls=prom))
-    await core.registry.add(ClusterSpec(name="hub", kind=ClusterKind.FLEET, endpoint_urls=prom))
-    batches = [_batch(c, "node_cpu", 48, 20.0) for c in ("east", "west", "ran-a", "ran-b")]
-    await _wait(core.series.append(batches))
-    await _wait(core.series.flush())
-
-
-async def _wait(future) -> None:  # type: ignore[no-untyped-def]
-    import asyncio
-
-    await asyncio.wrap_future(future)
+from tests.site_data import SPIKE_VALUE, TOKEN, build_site
 
 
 @pytest.mark.asyncio
 async def test_export_then_open_offline(core: Core, tmp_path: Path) -> None:
-    await _site(core)
+    await build_site(core)
     out = tmp_path / "site.aiops"
     manifest = await export_capture(core, out, clusters=["east", "hub"], since=timedelta(hours=24))
     assert manifest.clusters == ["east", "hub"] and manifest.members == ["east", "ran-a", "ran-b"]
-    assert manifest.counts["clusters"] == 2 and manifest.counts["series"] == 3
+    assert manifest.counts["clusters"] == 2 and manifest.counts["series"] == 6
+    assert manifest.counts["anomalies"] >= 1 and manifest.counts["health_history"] > 0
     assert TOKEN.encode() not in out.read_bytes()  # the keyring keeps the secret
     assert read_manifest(out) == manifest
 
@@ -66,11 +37,12 @@ async def test_export_then_open_offline(core: Core, tmp_path: Path) -> None:
         await opened.registry.load()
         assert sorted(c.name for c in opened.registry.clusters()) == ["east", "hub"]
         stored = opened.series.read("node_cpu", cluster="east")
+        assert len(opened.anomalies.repo.list()) == manifest.counts["anomalies"]
         span_h = (stored[0].timestamps_ms[-1] - stored[0].timestamps_ms[0]) / 3.6e6
         assert 23.9 <= span_h <= 24.5  # the chosen 24 h (whole chunks at the edges)
         assert opened.live.snapshot("ran-a", "node_cpu").series  # the charts have data
         found = await opened.anomalies.analyse_history("east", "node_cpu")
-        assert found and max(a.actual for a in found) == pytest.approx(160.0)
+        assert found and max(a.actual for a in found) == pytest.approx(SPIKE_VALUE)
         answer = await opened.queries.run(MetricQuery(promql="up"), opened.registry.clusters())
         assert answer.series == [] and all(
             "opened from a capture: no live connections" in o.error for o in answer.failures
@@ -83,7 +55,7 @@ async def test_export_then_open_offline(core: Core, tmp_path: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_bad_captures_are_refused_with_the_reason(core: Core, tmp_path: Path) -> None:
-    await _site(core)
+    await build_site(core)
     good = tmp_path / "good.aiops"
     await export_capture(core, good, clusters=["west"], since=timedelta(hours=1))
     foreign = tmp_path / "notes.aiops"

@@ -1,0 +1,213 @@
+"""From what was gathered (``ReportInputs``) to a report of each type: which tables, charts
+and facts each section holds, the summary and the recommendations. Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from aiops_desktop.models.intelligence import Anomaly
+from analysis.reports.forecast import forecast
+from analysis.reports.model import Chart, Report, ReportType, Section, Table
+
+CAPACITY_LIMIT_PCT = 80.0
+CAPACITY_PANELS = ("node_cpu", "node_memory")
+ROW_LIMIT = {ReportType.EXECUTIVE: 5, ReportType.HANDOVER: 20}
+DEFAULT_ROW_LIMIT = 50
+UNREAD_GPU = "not read (no live GPU metrics)"
+UNREAD_PTP = "not read (no live PTP metrics)"
+
+
+@dataclass
+class PanelData:
+    title: str
+    unit: str
+    series: dict[str, tuple[np.ndarray, np.ndarray]]  # legend -> (ts s, values)
+
+
+@dataclass
+class ClusterFacts:
+    name: str
+    state: str
+    score: int | None
+    kind: str = ""  # "CLUSTER" or "FLEET"; type and environment beside it
+    health: list[tuple[datetime, str, int, str]] = field(default_factory=list)  # in range
+    anomalies: list[Anomaly] = field(default_factory=list)  # in range, newest first
+    panels: dict[str, PanelData] = field(default_factory=dict)  # panel id -> data
+    alerts: list[tuple[str, str, str]] = field(default_factory=list)  # severity, name, summary
+    gpu: list[tuple[str, str, str]] | None = None  # (gpu, state, reasons) not OK; None: unread
+    ptp: list[tuple[str, str, str, str]] | None = None  # (port, state, locked, within)
+
+
+@dataclass
+class ReportInputs:
+    type: ReportType
+    since: datetime
+    until: datetime
+    generated_at: datetime
+    clusters: list[ClusterFacts]
+    source: str = "live cache"
+    title: str = ""
+
+
+def _t(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%m-%d %H:%M")
+
+
+def state_changes(facts: ClusterFacts) -> list[tuple[datetime, str, str, int, str]]:
+    """(when, from, to, score, error) for every change of state in the checks."""
+    out = []
+    previous: str | None = None
+    for when, state, score, error in facts.health:
+        if previous is not None and state != previous:
+            out.append((when, previous, state, score, error))
+        previous = state
+    return out
+
+
+def _anomaly_table(facts: ClusterFacts, limit: int) -> Table:
+    ranked = sorted(facts.anomalies, key=lambda a: (-a.score / a.threshold, a.timestamp))[:limit]
+    rows = [
+        [_t(a.timestamp), a.metric, a.severity.value, a.type.value,
+         f"{a.actual:.1f}" + (f" (expected {a.expected:.1f})" if a.expected is not None else ""),
+         a.explanation]
+        for a in sorted(ranked, key=lambda a: a.timestamp)
+    ]  # fmt: skip
+    title = f"Anomalies ({len(facts.anomalies)}" + (
+        f", the {limit} strongest)" if len(facts.anomalies) > limit else ")"
+    )
+    return Table(title, ["When (UTC)", "Signal", "Severity", "Type", "Value", "Why"], rows)
+
+
+def _changes_table(facts: ClusterFacts) -> Table:
+    rows = [[_t(w), f"{a} -> {b}", str(s), e or ""] for w, a, b, s, e in state_changes(facts)]
+    return Table("State changes", ["When (UTC)", "Change", "Score", "Error"], rows)
+
+
+def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str]) -> None:
+    for panel_id in CAPACITY_PANELS:
+        panel = facts.panels.get(panel_id)
+        if panel is None or not panel.series:
+            continue
+        worst_name, worst = max(
+            panel.series.items(), key=lambda kv: float(np.nanmean(kv[1][1])) if kv[1][1].size else 0
+        )
+        found = forecast(*worst, limit=CAPACITY_LIMIT_PCT)
+        if found is None:
+            section.notes.append(f"{panel.title}: too little history for a trend")
+            continue
+        stamps, mean, _, upper = found.ahead
+        section.charts.append(Chart(f"{panel.title}: {worst_name}, 30-day forecast", panel.unit, {
+            worst_name: worst, f"{worst_name} (forecast)": (stamps, mean),
+            f"{worst_name} (95% upper)": (stamps, upper),
+        }))  # fmt: skip
+        when = (
+            "not within 30 days" if found.days_to_limit is None
+            else "now" if found.days_to_limit == 0 else f"in {found.days_to_limit:.0f} days"
+        )  # fmt: skip
+        trend = (
+            f"{found.last:.1f} {panel.unit} now, {found.slope_per_day:+.2f} a day; "
+            f"reaches {CAPACITY_LIMIT_PCT:g} {panel.unit} {when}"
+        )
+        section.facts.append((f"{panel.title} trend ({worst_name})", trend))
+        if found.days_to_limit is not None:
+            recommendations.append(
+                f"Plan capacity on {facts.name}: {panel.title} of {worst_name} reaches "
+                f"{CAPACITY_LIMIT_PCT:g} {panel.unit} {when} at the present trend."
+            )
+
+
+def _section(kind: ReportType, facts: ClusterFacts, recommendations: list[str]) -> Section:
+    limit = ROW_LIMIT.get(kind, DEFAULT_ROW_LIMIT)
+    checks = Counter(state for _, state, _, _ in facts.health)
+    total = sum(checks.values())
+    section = Section(facts.name, facts.state)
+    section.facts.append(("Health score", "-" if facts.score is None else str(facts.score)))
+    if total:
+        share = ", ".join(f"{s} {100 * n / total:.0f}%" for s, n in checks.most_common())
+        section.facts.append(("Checks in the period", f"{total}: {share}"))
+    high = sum(a.severity.value == "HIGH" for a in facts.anomalies)
+    section.facts.append(("Anomalies", f"{len(facts.anomalies)} ({high} high)"))
+    if kind is ReportType.CAPACITY:
+        _capacity(facts, section, recommendations)
+        return section
+    section.tables.append(_changes_table(facts))
+    section.tables.append(_anomaly_table(facts, limit))
+    if facts.alerts or kind is ReportType.HANDOVER:
+        section.tables.append(Table("Alerts firing at the end of the period",
+                                    ["Severity", "Alert", "Summary"],
+                                    [list(a) for a in facts.alerts[:limit]]))  # fmt: skip
+    if kind is ReportType.HANDOVER:
+        section.tables.append(
+            Table("GPUs not OK", ["GPU", "State", "Reasons"], [list(g) for g in facts.gpu])
+            if facts.gpu is not None
+            else Table("GPUs not OK", [], [], empty=UNREAD_GPU)
+        )
+        section.tables.append(
+            Table("PTP ports needing attention", ["Port", "State", "Locked", "Within"],
+                  [list(p) for p in facts.ptp])
+            if facts.ptp is not None
+            else Table("PTP ports needing attention", [], [], empty=UNREAD_PTP)
+        )  # fmt: skip
+    if kind is not ReportType.EXECUTIVE:
+        section.charts += [
+            Chart(p.title, p.unit, p.series) for pid, p in facts.panels.items()
+            if pid in CAPACITY_PANELS and p.series
+        ]  # fmt: skip
+    return section
+
+
+def _recommend(facts: ClusterFacts) -> list[str]:
+    out = []
+    if facts.state in ("OFFLINE", "DEGRADED"):
+        last_error = next((e for _, _, _, e in reversed(facts.health) if e), "")
+        out.append(f"{facts.name} is {facts.state}: check its endpoints"
+                   + (f" ({last_error})." if last_error else "."))  # fmt: skip
+    high = [a for a in facts.anomalies if a.severity.value == "HIGH"]
+    for a in sorted(high, key=lambda a: -a.score)[:3]:
+        out.append(
+            f"Investigate {a.metric} on {facts.name} at {_t(a.timestamp)} UTC: {a.explanation}"
+        )
+    for gpu, state, reasons in facts.gpu or []:
+        if state == "CRITICAL":
+            out.append(f"GPU {gpu} is CRITICAL: {reasons}")
+    for port, state, _, _ in facts.ptp or []:
+        if state in ("FREERUN", "HOLDOVER"):
+            out.append(f"PTP port {port} is in {state}: check its grandmaster and GNSS.")
+    return out
+
+
+def build_report(inputs: ReportInputs) -> Report:
+    kind = inputs.type
+    recommendations: list[str] = []
+    sections = []
+    for facts in inputs.clusters:
+        sections.append(_section(kind, facts, recommendations))
+        recommendations += _recommend(facts)
+    states = Counter(c.state for c in inputs.clusters)
+    anomalies = [a for c in inputs.clusters for a in c.anomalies]
+    changes = sum(len(state_changes(c)) for c in inputs.clusters)
+    summary = [
+        f"{len(inputs.clusters)} clusters: "
+        + ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
+        f"{len(anomalies)} anomalies ({sum(a.severity.value == 'HIGH' for a in anomalies)} "
+        f"high) and {changes} state changes in the period",
+    ]
+    firing = sum(len(c.alerts) for c in inputs.clusters)
+    if firing:
+        summary.append(f"{firing} alerts firing at the end of the period")
+    if not recommendations:
+        recommendations.append("No action needed: nothing in this period calls for one.")
+    hours = (inputs.until - inputs.since).total_seconds() / 3600
+    title = (
+        inputs.title or f"{kind.heading}: {', '.join(c.name for c in inputs.clusters)}, {hours:g} h"
+    )
+    return Report(
+        type=kind, title=title, since=inputs.since, until=inputs.until,
+        clusters=[c.name for c in inputs.clusters], generated_at=inputs.generated_at,
+        summary=summary, sections=sections, recommendations=recommendations,
+        source=inputs.source,
+    )  # fmt: skip

@@ -1,0 +1,65 @@
+"""Capacity: the trend of a utilisation signal and where it is heading (statsmodels OLS on
+hourly means, with its 95 % prediction band), and when it would cross a limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import statsmodels.api as sm
+
+HOUR_S = 3600.0
+MIN_HOURS = 6  # fewer hourly means than this: no trend claimed
+
+
+@dataclass
+class Forecast:
+    slope_per_day: float  # units a day
+    last: float  # the fitted level at the last hour
+    #: hourly (timestamps s, mean, lower 95 %, upper 95 %) ahead of the data
+    ahead: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    days_to_limit: float | None  # None: not heading there within the horizon (or falling)
+
+
+def hourly_means(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = ~np.isnan(values)
+    ts, values = ts[keep], values[keep]
+    if ts.size == 0:
+        return ts, values
+    hours = np.floor(ts / HOUR_S)
+    unique, index = np.unique(hours, return_inverse=True)
+    sums = np.bincount(index, weights=values)
+    counts = np.bincount(index)
+    return unique * HOUR_S + HOUR_S / 2, sums / counts
+
+
+def forecast(
+    ts: np.ndarray, values: np.ndarray, *, limit: float, horizon_days: float = 30.0
+) -> Forecast | None:
+    """None where there is too little history for a trend (under 6 hourly means)."""
+    hx, hy = hourly_means(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
+    if hx.size < MIN_HOURS:
+        return None
+    days = (hx - hx[0]) / 86400.0
+    fit = sm.OLS(hy, sm.add_constant(days)).fit()
+    step = HOUR_S / 86400.0
+    future = np.arange(days[-1] + step, days[-1] + horizon_days + step / 2, step)
+    frame = fit.get_prediction(sm.add_constant(future, has_constant="add")).summary_frame(
+        alpha=0.05
+    )
+    slope = float(fit.params[1])
+    level = float(fit.params[0] + slope * days[-1])
+    crossing = None
+    if slope > 0 and level < limit:
+        crossing = (limit - level) / slope
+        crossing = crossing if crossing <= horizon_days else None
+    elif level >= limit:
+        crossing = 0.0
+    stamps = hx[0] + future * 86400.0
+    return Forecast(
+        slope_per_day=slope,
+        last=level,
+        ahead=(stamps, frame["mean"].to_numpy(), frame["obs_ci_lower"].to_numpy(),
+               frame["obs_ci_upper"].to_numpy()),
+        days_to_limit=crossing,
+    )  # fmt: skip

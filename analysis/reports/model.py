@@ -1,0 +1,72 @@
+"""The report model: a header, a summary, one section per cluster with facts, tables and
+charts, and recommendations. Every figure in it comes from stored or read data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+import numpy as np
+
+
+class ReportType(StrEnum):
+    EXECUTIVE = "executive"
+    DETAILED = "detailed"
+    INCIDENT = "incident"
+    CAPACITY = "capacity"
+    HANDOVER = "handover"
+
+    @property
+    def heading(self) -> str:
+        return {
+            ReportType.EXECUTIVE: "Executive summary",
+            ReportType.DETAILED: "Detailed analysis",
+            ReportType.INCIDENT: "Incident report",
+            ReportType.CAPACITY: "Capacity plan",
+            ReportType.HANDOVER: "Shift handover",
+        }[self]
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+    empty: str = "nothing in this period"
+
+
+@dataclass
+class Chart:
+    title: str
+    unit: str
+    #: name -> (timestamps s, values); a forecast series' name ends with "(forecast)"
+    series: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class Section:
+    title: str  # the cluster's name, or a fleet-wide heading
+    state: str = ""  # ONLINE / DEGRADED / ... where it is a cluster
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    type: ReportType
+    title: str
+    since: datetime
+    until: datetime
+    clusters: list[str]
+    generated_at: datetime
+    summary: list[str]
+    sections: list[Section]
+    recommendations: list[str]
+    source: str = "live cache"  # or "capture of ... (SAMPLE DATA)"
+
+    @property
+    def period(self) -> str:
+        return f"{self.since:%Y-%m-%d %H:%M} to {self.until:%Y-%m-%d %H:%M} UTC"

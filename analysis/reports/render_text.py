@@ -1,0 +1,162 @@
+"""The report as JSON (everything, machine-readable), Markdown and HTML (charts as their own
+images where a renderer gives them, else a line of figures)."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from analysis.reports.model import Chart, Report, Table
+
+#: chart -> the image source an HTML renderer embeds for it ("" for none)
+ImageFor = Callable[[Chart], str]
+
+
+def chart_figures(chart: Chart) -> str:
+    """A chart in words: each series' last, lowest and highest value."""
+    parts = []
+    for name, (_, values) in chart.series.items():
+        seen = np.asarray(values, dtype=float)
+        seen = seen[~np.isnan(seen)]
+        if seen.size:
+            parts.append(
+                f"{name}: last {seen[-1]:.1f}, min {seen.min():.1f}, max {seen.max():.1f} "
+                f"{chart.unit}"
+            )
+    return "; ".join(parts) or "no data"
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else round(float(value), 4)
+
+
+def to_json(report: Report) -> str:
+    def chart(c: Chart) -> dict[str, Any]:
+        return {
+            "title": c.title,
+            "unit": c.unit,
+            "series": {
+                name: [[float(t), _number(v)] for t, v in zip(ts, vs, strict=True)]
+                for name, (ts, vs) in c.series.items()
+            },
+        }
+
+    doc = {
+        "type": report.type.value,
+        "title": report.title,
+        "since": report.since.isoformat(),
+        "until": report.until.isoformat(),
+        "clusters": report.clusters,
+        "generated_at": report.generated_at.isoformat(),
+        "source": report.source,
+        "summary": report.summary,
+        "sections": [
+            {
+                "title": s.title,
+                "state": s.state,
+                "facts": [{"label": k, "value": v} for k, v in s.facts],
+                "tables": [vars(t) for t in s.tables],
+                "charts": [chart(c) for c in s.charts],
+                "notes": s.notes,
+            }
+            for s in report.sections
+        ],
+        "recommendations": report.recommendations,
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def _md_table(t: Table) -> list[str]:
+    out = [f"**{t.title}**", ""]
+    if not t.rows:
+        return [*out, f"_{t.empty}_", ""]
+    out.append("| " + " | ".join(t.headers) + " |")
+    out.append("|" + "---|" * len(t.headers))
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in t.rows]
+    return [*out, ""]
+
+
+def to_markdown(report: Report) -> str:
+    lines = [f"# {report.title}", "", f"- Type: {report.type.heading}",
+             f"- Period: {report.period}", f"- Clusters: {', '.join(report.clusters)}",
+             f"- Generated: {report.generated_at:%Y-%m-%d %H:%M} UTC",
+             f"- Source: {report.source}", "", "## Summary", ""]  # fmt: skip
+    lines += [f"- {s}" for s in report.summary] + [""]
+    for section in report.sections:
+        state = f" ({section.state})" if section.state else ""
+        lines += [f"## {section.title}{state}", ""]
+        lines += [f"- {k}: {v}" for k, v in section.facts] + ([""] if section.facts else [])
+        for table in section.tables:
+            lines += _md_table(table)
+        for chart in section.charts:
+            lines += [f"**{chart.title}**: {chart_figures(chart)}", ""]
+        lines += [f"> {n}" for n in section.notes] + ([""] if section.notes else [])
+    lines += ["## Recommendations", ""] + [f"1. {r}" for r in report.recommendations]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+STYLE = """
+body { font-family: 'DejaVu Sans', sans-serif; font-size: 10pt; color: #111827; }
+h1 { font-size: 18pt; margin-bottom: 2pt; } h2 { font-size: 13pt; margin-top: 14pt; }
+table { border-collapse: collapse; margin: 4pt 0 8pt 0; }
+th { background: #e5e7eb; text-align: left; padding: 3pt 6pt; }
+td { border-bottom: 1px solid #e5e7eb; padding: 3pt 6pt; }
+.meta td { border: none; padding: 1pt 8pt 1pt 0; } .muted { color: #6b7280; }
+.badge { color: #b45309; font-weight: bold; }
+"""
+
+
+def _html_table(t: Table) -> str:
+    head = f"<p><b>{html.escape(t.title)}</b></p>"
+    if not t.rows:
+        return head + f"<p class='muted'>{html.escape(t.empty)}</p>"
+    ths = "".join(f"<th>{html.escape(h)}</th>" for h in t.headers)
+    trs = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in t.rows
+    )
+    return f"{head}<table width='100%' cellpadding='3' cellspacing='0'><tr>{ths}</tr>{trs}</table>"
+
+
+def to_html(
+    report: Report, image_for: ImageFor | None = None, *, image_width: int | None = None
+) -> str:
+    """``image_for``: the image source of each chart (none: its figures in words);
+    ``image_width``: the width images are shown at (pixels; their own by default)."""
+    e = html.escape
+    width = f" width='{image_width}'" if image_width else ""
+    meta = [("Type", report.type.heading), ("Period", report.period),
+            ("Clusters", ", ".join(report.clusters)),
+            ("Generated", f"{report.generated_at:%Y-%m-%d %H:%M} UTC"),
+            ("Source", report.source)]  # fmt: skip
+    body = [f"<h1>{e(report.title)}</h1>", "<table class='meta' cellpadding='2' cellspacing='0'>"]
+    body += [f"<tr><td class='muted'>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in meta]
+    body += ["</table>", "<h2>Summary</h2><ul>"]
+    body += [f"<li>{e(s)}</li>" for s in report.summary] + ["</ul>"]
+    for section in report.sections:
+        state = f" <span class='badge'>{e(section.state)}</span>" if section.state else ""
+        body.append(f"<h2>{e(section.title)}{state}</h2>")
+        if section.facts:
+            body.append("<table class='meta' cellpadding='2' cellspacing='0'>")
+            body += [f"<tr><td class='muted'>{e(k)}</td><td>{e(v)}</td></tr>"
+                     for k, v in section.facts]  # fmt: skip
+            body.append("</table>")
+        body += [_html_table(t) for t in section.tables]
+        for chart in section.charts:
+            src = image_for(chart) if image_for else ""
+            body.append(f"<p><b>{e(chart.title)}</b><br/>")
+            body.append(f"<img src='{e(src)}'{width}/></p>" if src else
+                        f"<span class='muted'>{e(chart_figures(chart))}</span></p>")  # fmt: skip
+        body += [f"<p class='muted'>{e(n)}</p>" for n in section.notes]
+    body += ["<h2>Recommendations</h2><ol>"]
+    body += [f"<li>{e(r)}</li>" for r in report.recommendations] + ["</ol>"]
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'/>"
+        f"<title>{e(report.title)}</title><style>{STYLE}</style></head><body>"
+        + "\n".join(body)
+        + "</body></html>\n"
+    )

@@ -1,0 +1,100 @@
+"""Reports of every type from a site's stored data, written by `aiops-desktop report` (Qt draws
+the PDF offscreen) and read back with poppler: pdftotext for the sections, cluster names and
+figures, pdftoppm for every page; the first page of each type against its reference."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.core import Core
+from aiops_desktop.settings import resolve_paths
+from tests.qtfree.cli_runner import run_cli
+from tests.site_data import SPIKE_VALUE, build_site
+from tests.ui.conftest import run_coro
+from tests.ui.references import check_against_reference
+
+pytestmark = pytest.mark.integration
+TYPES = ("executive", "detailed", "incident", "capacity", "handover")
+
+
+def pdf_text(pdf: Path) -> str:
+    done = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return unicodedata.normalize("NFKC", done.stdout)  # ligatures ("ﬀ") as letters
+
+
+def render_pages(pdf: Path, folder: Path) -> list[Path]:
+    pages = int(next(
+        line.split()[-1]
+        for line in subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
+                                   check=True).stdout.splitlines()
+        if line.startswith("Pages:")
+    ))  # fmt: skip
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(folder / pdf.stem)],
+                   check=True, capture_output=True)  # fmt: skip
+    shown = sorted(folder.glob(f"{pdf.stem}-*.png"))
+    assert len(shown) == pages >= 1
+    return shown
+
+
+@pytest.fixture
+def site_home(tmp_path: Path, qtbot, qloop, secret_service) -> Path:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    core = Core.open(resolve_paths(home), secrets=SecretStore(secret_service.backend()))
+    try:
+        run_coro(qtbot, build_site(core), timeout=120)
+    finally:
+        run_coro(qtbot, core.shutdown())
+    return home
+
+
+def test_every_report_type_as_pdf_markdown_json_and_html(
+    site_home: Path, tmp_path: Path, secret_service
+) -> None:  # type: ignore[no-untyped-def]
+    env = dict(secret_service.env)
+    texts = {}
+    for kind in TYPES:
+        since = "48h" if kind == "capacity" else "24h"
+        outs = [tmp_path / f"{kind}.{fmt}" for fmt in ("pdf", "md", "json", "html")]
+        args = [a for out in outs for a in ("--out", str(out))]
+        done = run_cli(site_home, env, "report", "--type", kind, "--since", since, *args,
+                       timeout=180)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count("wrote ") == 4
+        text = pdf_text(outs[0])
+        texts[kind] = text
+        for heading in ("Summary", "Recommendations", "east", "west", "ran-a", "ran-b"):
+            assert heading in text, f"{kind}: {heading!r} missing"
+        assert "Period" in text and "Generated" in text and "live cache" in text
+        assert "3 clusters: 1 DEGRADED, 2 ONLINE" not in text  # members are their own sections
+        doc = json.loads(outs[2].read_text())
+        titles = [s["title"] for s in doc["sections"]]
+        assert doc["type"] == kind and titles == ["east", "ran-a", "ran-b", "west"]
+        assert [s["state"] for s in doc["sections"]][1:] == ["via hub", "via hub", "ONLINE"]
+        assert outs[1].read_text().startswith("# ")
+        assert "data:image/png;base64," in outs[3].read_text() or kind == "executive"
+        pages = render_pages(outs[0], tmp_path)
+        check_against_reference(pages[0], f"report_{kind}.png", tolerance=16.0)
+
+    detailed = texts["detailed"]
+    assert "State changes" in detailed and "ONLINE -> OFFLINE" in detailed
+    assert "OFFLINE -> ONLINE" in detailed and "east/prometheus unreachable" in detailed
+    assert f"{SPIKE_VALUE:.1f}" in detailed  # the spike's value in the anomalies table
+    assert "Investigate node_cpu on east" in detailed
+    capacity = texts["capacity"]
+    assert "30-day forecast" in capacity and "trend (east-node-0)" in capacity
+    # east rises 0.5 %/h = 12 %/day from ~30 %: 80 % is within the 30-day horizon
+    assert "Plan capacity on east" in capacity
+    handover = texts["handover"]
+    assert "Shift handover" in handover and "Alerts firing at the end of the period" in handover
+    assert "GPUs not OK" in handover and "PTP ports needing attention" in handover
+    executive = texts["executive"]
+    assert "Executive summary" in executive and "anomalies" in executive
+    listed = run_cli(site_home, env, "reports")
+    assert listed.returncode == 0 and "no reports in" in listed.stdout  # --out: elsewhere

@@ -1,0 +1,73 @@
+"""A report drawn with Qt: its charts in the app's own chart style (``TimeSeriesChart``,
+rendered offscreen), the text laid out by QTextDocument and printed to PDF through QPrinter
+(MACHINE-NOTES: QTextDocument.print_ lays out well; QPdfWriter needs 96 dpi).
+HTML exports embed the same chart images as PNG data."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QUrl
+from PySide6.QtGui import QImage, QPageLayout, QPageSize, QTextDocument
+from PySide6.QtPrintSupport import QPrinter
+
+from analysis.reports.model import Chart, Report
+from analysis.reports.render_text import to_html
+from ui.charts import TimeSeriesChart
+from ui.theme import Theme
+
+CHART_PX = (1200, 360)  # drawn at this size, shown at half: crisp on paper
+CHART_SHOWN_W = 500  # inside A4's text width at the printer's 96 dpi
+
+
+def chart_image(chart: Chart, theme: Theme) -> QImage:
+    widget = TimeSeriesChart(chart.title, chart.unit, theme)
+    try:
+        widget.resize(*CHART_PX)
+        widget.set_series(chart.series)
+        widget.getPlotItem().enableAutoRange()
+        return widget.grab().toImage()
+    finally:
+        widget.deleteLater()
+
+
+def _png_data(image: QImage) -> str:
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    buffer.close()
+    return "data:image/png;base64," + base64.b64encode(bytes(data.data())).decode("ascii")
+
+
+def report_html(report: Report, theme: Theme) -> str:
+    """A self-contained HTML file: the charts as embedded PNG images."""
+    return to_html(report, lambda chart: _png_data(chart_image(chart, theme)))
+
+
+def write_pdf(report: Report, path: Path, theme: Theme) -> Path:
+    document = QTextDocument()
+    names: dict[int, str] = {}
+
+    def image_for(chart: Chart) -> str:
+        name = names.setdefault(id(chart), f"chart{len(names)}.png")
+        document.addResource(
+            QTextDocument.ResourceType.ImageResource, QUrl(name), chart_image(chart, theme)
+        )
+        return name
+
+    document.setHtml(to_html(report, image_for, image_width=CHART_SHOWN_W))
+    printer = QPrinter(QPrinter.PrinterMode.ScreenResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(path))
+    printer.setPageLayout(
+        QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
+                    QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter)
+    )  # fmt: skip
+    printer.setDocName(report.title)
+    printer.setCreator("AIOps Desktop")
+    document.print_(printer)
+    if not path.exists() or path.stat().st_size == 0:
+        raise OSError(f"could not write the PDF {path}")
+    return path
