@@ -27,7 +27,6 @@ from aiops_desktop.store import StoreError
 if TYPE_CHECKING:
     from PySide6.QtCore import SignalInstance
 
-    from analysis.reports.model import Report
     from ui.main_window import MainWindow
     from ui.presenters.registry import RegistryPresenter
     from ui.theme import Theme
@@ -44,32 +43,7 @@ def prepare_qt_environment(*, offscreen: bool) -> None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 
-def write_report_files(report: Report, outs: list[Path]) -> list[Path]:
-    """Write ``report`` to each path in the format its suffix names (.pdf .html .md .json);
-    PDF and HTML draw their charts with Qt (offscreen where no application runs)."""
-    from analysis.reports.render_text import to_json, to_markdown
-
-    written = []
-    for out in outs:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fmt = out.suffix.lower().lstrip(".")
-        if fmt in ("md", "json"):
-            out.write_text(to_markdown(report) if fmt == "md" else to_json(report), "utf-8")
-        elif fmt in ("pdf", "html"):
-            from ui.report_pdf import report_html, write_pdf
-
-            theme = _headless_theme()
-            if fmt == "pdf":
-                write_pdf(report, out, theme)
-            else:
-                out.write_text(report_html(report, theme), "utf-8")
-        else:
-            raise ValueError(f"{out}: a report is written as .pdf, .html, .md or .json")
-        written.append(out)
-    return written
-
-
-def _headless_theme() -> Theme:
+def headless_theme() -> Theme:
     """The app's theme, with a QApplication to draw in (an offscreen one for the CLI)."""
     from PySide6.QtWidgets import QApplication
 
@@ -131,6 +105,7 @@ class DesktopApp:
             DiagnosticsPresenter,
             FleetPresenter,
         )
+        from ui.presenters.reports import ReportsPresenter
 
         configure_pyqtgraph(theme)
         self.core = core
@@ -147,6 +122,7 @@ class DesktopApp:
             ptp=PtpPresenter(core),
             sriov=SriovPresenter(core),
             drift=DriftPresenter(core),
+            reports=ReportsPresenter(core, theme),
         )
         self.window: MainWindow = MainWindow(self.presenter, theme, self.monitoring)
 
@@ -227,6 +203,7 @@ VIEWS: dict[str, Callable[[DesktopApp], None]] = {
     "ptp": lambda app: app.window.show_view("ptp"),
     "sriov": lambda app: app.window.show_view("sriov"),
     "drift": lambda app: app.window.show_view("drift"),
+    "reports": lambda app: app.window.show_view("reports"),
 }
 
 

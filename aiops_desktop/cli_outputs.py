@@ -65,6 +65,16 @@ async def capture_command(core: Core, args: argparse.Namespace, out: TextIO) -> 
     return 0
 
 
+REPORT_FORMATS = ("pdf", "html", "md", "json")
+
+
+def _report_out(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower().lstrip(".") not in REPORT_FORMATS:
+        raise argparse.ArgumentTypeError(f"{text!r}: end it in .pdf, .html, .md or .json")
+    return path
+
+
 def add_report_commands(sub: Any, duration: Any) -> None:
     report = sub.add_parser(
         "report", help="write a report (PDF, HTML, Markdown or JSON) from the cache or a capture"
@@ -75,20 +85,22 @@ def add_report_commands(sub: Any, duration: Any) -> None:
     report.add_argument("--clusters", help="comma-separated names (default: every cluster)")
     report.add_argument("--since", type=duration, default=timedelta(hours=12), metavar="DURATION")
     report.add_argument(
-        "--out", type=Path, action="append", metavar="FILE",
+        "--out", type=_report_out, action="append", metavar="FILE",
         help="where (.pdf .html .md .json; repeat for several); default: the reports folder",
     )  # fmt: skip
     sub.add_parser("reports", help="list the reports kept (90 days) in the reports folder")
 
 
 async def report_command(core: Core, args: argparse.Namespace, out: TextIO) -> int:
-    from aiops_desktop.app import write_report_files
+    from aiops_desktop.app import headless_theme
+    from ui.report_pdf import write_report_files
 
     names = [n.strip() for n in (args.clusters or "").split(",") if n.strip()] or None
     report = await make_report(core, ReportType(args.type), names, args.since)
     folder = core.paths.reports_dir
     outs = args.out or [report_path(folder, report, "pdf")]
-    written = write_report_files(report, outs)  # Qt draws on this thread: the CLI has no UI
+    # Qt draws the charts on this thread: the CLI has no window to keep responsive
+    written = write_report_files(report, outs, headless_theme())
     prune_reports(folder, utcnow())
     for path in written:
         out.write(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)\n")

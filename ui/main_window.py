@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models import Cluster
 from ui.dialogs.add_cluster import AddClusterDialog
 from ui.dialogs.import_kubeconfig import ImportKubeconfigDialog
+from ui.dialogs.report_dialog import ReportDialog
 from ui.presenters.console import ConsolePresenter
 from ui.presenters.fleet_hw import DriftPresenter, GpuPresenter, PtpPresenter, SriovPresenter
 from ui.presenters.kube import KubePresenter
@@ -36,6 +37,7 @@ from ui.presenters.monitoring import (
     FleetPresenter,
 )
 from ui.presenters.registry import RegistryPresenter
+from ui.presenters.reports import ReportsPresenter
 from ui.theme import Theme
 from ui.views.anomalies_view import AnomaliesView
 from ui.views.cluster_kube import ClusterKubeView
@@ -46,6 +48,7 @@ from ui.views.dashboard_view import DashboardView
 from ui.views.empty_state import EmptyStateView
 from ui.views.fleet_hw_views import DriftView, GpuFleetView, PtpBoardView
 from ui.views.fleet_view import FleetView
+from ui.views.reports_view import ReportsView
 from ui.views.sriov_view import SriovView
 from ui.views.tables import AlertsView, DiagnosticsView
 
@@ -65,10 +68,12 @@ class MonitoringPresenters:
     ptp: PtpPresenter
     sriov: SriovPresenter
     drift: DriftPresenter
+    reports: ReportsPresenter
 
 
 NAV_VIEWS = (
-    "Fleet", "Alerts", "Anomalies", "GPUs", "PTP", "SR-IOV", "Drift", "Console", "Diagnostics",
+    "Fleet", "Alerts", "Anomalies", "GPUs", "PTP", "SR-IOV", "Drift", "Reports", "Console",
+    "Diagnostics",
 )  # fmt: skip
 
 
@@ -202,6 +207,7 @@ class MainWindow(QMainWindow):
             self.ptp,
             self.sriov,
             self.drift,
+            self.reports,
         ):
             self.stack.addWidget(page)
 
@@ -225,12 +231,17 @@ class MainWindow(QMainWindow):
         self.drift = DriftView(self._theme)
         m.drift.sig_drift.connect(self.drift.show_drift)
         m.drift.sig_error.connect(self.drift.show_error)
+        self.reports = ReportsView(self._theme, m.reports.folder)
+        m.reports.sig_listed.connect(self.reports.show_reports)
+        m.reports.sig_error.connect(self.reports.show_error)
+        self.reports.sig_new_report.connect(self.open_report_dialog)
 
     def _setup_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
         actions = (
             ("&Import kubeconfig…", "Ctrl+I", self.open_import_dialog),
             ("&Add cluster…", "Ctrl+N", self.open_add_dialog),
+            ("New &report…", "Ctrl+R", self.open_report_dialog),
         )
         for text, shortcut, slot in actions:
             action = QAction(text, self)
@@ -248,6 +259,12 @@ class MainWindow(QMainWindow):
         menu.addAction(quit_action)
 
     # -- user actions --------------------------------------------------------------------
+    def open_report_dialog(self) -> ReportDialog:
+        dialog = ReportDialog(self._monitoring.reports, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
     def open_capture_dialog(self) -> QFileDialog:
         """Choose a capture; it opens in a window of its own (read-only, offline), this one
         keeps watching the live fleet."""
@@ -324,6 +341,7 @@ class MainWindow(QMainWindow):
             "sriov": self.sriov,
             "sr-iov": self.sriov,
             "drift": self.drift,
+            "reports": self.reports,
         }
         page = pages[name]
         m = self._monitoring
@@ -344,6 +362,8 @@ class MainWindow(QMainWindow):
         if page is self.console:
             self.console.set_clusters(self._monitoring.console.cluster_names())
             self._monitoring.console.load_history()
+        if page is self.reports:
+            self._monitoring.reports.refresh()
         self.stack.setCurrentWidget(page)
         self.cluster_list.list.clearSelection()
 

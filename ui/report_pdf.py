@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage, QPageLayout, QPageSize, QTextDocument
 from PySide6.QtPrintSupport import QPrinter
 
 from analysis.reports.model import Chart, Report
-from analysis.reports.render_text import to_html
+from analysis.reports.render_text import to_html, to_json, to_markdown
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 
@@ -71,3 +71,27 @@ def write_pdf(report: Report, path: Path, theme: Theme) -> Path:
     if not path.exists() or path.stat().st_size == 0:
         raise OSError(f"could not write the PDF {path}")
     return path
+
+
+WRITERS = {
+    "html": report_html,
+    "md": lambda report, _theme: to_markdown(report),
+    "json": lambda report, _theme: to_json(report),
+}
+
+
+def write_report_files(report: Report, outs: list[Path], theme: Theme) -> list[Path]:
+    """Write ``report`` to each path in the format its suffix names (.pdf .html .md .json);
+    PDF and HTML draw their charts with Qt, so this runs where Qt may draw (the UI thread)."""
+    written = []
+    for out in outs:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fmt = out.suffix.lower().lstrip(".")
+        if fmt == "pdf":
+            write_pdf(report, out, theme)
+        elif fmt in WRITERS:
+            out.write_text(WRITERS[fmt](report, theme), "utf-8")
+        else:
+            raise ValueError(f"{out}: a report is written as .pdf, .html, .md or .json")
+        written.append(out)
+    return written

@@ -10,6 +10,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
@@ -98,3 +99,32 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     assert "Executive summary" in executive and "anomalies" in executive
     listed = run_cli(site_home, env, "reports")
     assert listed.returncode == 0 and "no reports in" in listed.stdout  # --out: elsewhere
+
+
+def test_report_dialog_shows_progress_and_lists_the_report(
+    desktop,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    core, window = desktop.core, desktop.window
+    run_coro(qtbot, build_site(core), timeout=120)
+    window.show_view("reports")
+    assert window.reports.table.rowCount() == 0
+    dialog = window.open_report_dialog()
+    dialog.kind.setCurrentIndex(dialog.kind.findText("Executive summary"))
+    dialog.period.setCurrentText("24 h")
+    dialog.formats["md"].setChecked(True)
+    seen: list[int] = []
+    desktop.monitoring.reports.sig_progress.connect(lambda _text, pct: seen.append(pct))
+    qtbot.mouseClick(dialog.generate_button, Qt.MouseButton.LeftButton)
+    assert dialog.progress.isVisible() and not dialog.generate_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("Written:"), timeout=60_000)
+    assert seen == [10, 60, 100] and dialog.generate_button.isEnabled()
+    written = [Path(p) for p in dialog.status.text().splitlines()[1:]]
+    assert sorted(p.suffix for p in written) == [".md", ".pdf"] and all(p.exists() for p in written)
+    assert "Executive summary" in pdf_text(next(p for p in written if p.suffix == ".pdf"))
+    qtbot.waitUntil(lambda: window.reports.table.rowCount() == 2, timeout=10_000)
+    names = {window.reports.table.item(r, 0).text() for r in range(2)}
+    assert names == {p.name for p in written}
+    window.reports.table.selectRow(0)
+    assert window.reports.selected_path() in written
+    dialog.close()

@@ -1,0 +1,113 @@
+"""New report: type, period, clusters and formats; a progress bar while it is made, then the
+files written (or what went wrong)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from analysis.reports.model import ReportType
+from ui.presenters.reports import ReportsPresenter
+
+PERIODS = {"1 h": 1, "6 h": 6, "12 h": 12, "24 h": 24, "48 h": 48, "7 days": 168, "30 days": 720}
+FORMATS = ("pdf", "html", "md", "json")
+
+
+class ReportDialog(QDialog):
+    def __init__(self, presenter: ReportsPresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New report")
+        self._presenter = presenter
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.kind = QComboBox()
+        for kind in ReportType:
+            self.kind.addItem(kind.heading, kind)
+        self.kind.setCurrentIndex(list(ReportType).index(ReportType.HANDOVER))
+        form.addRow("Type", self.kind)
+        self.period = QComboBox()
+        self.period.addItems(list(PERIODS))
+        self.period.setCurrentText("12 h")
+        form.addRow("Last", self.period)
+        self.clusters = QListWidget()
+        for name in presenter.cluster_names():
+            item = QListWidgetItem(name)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.clusters.addItem(item)
+        self.clusters.setMaximumHeight(120)
+        form.addRow("Clusters", self.clusters)
+        formats = QHBoxLayout()
+        self.formats = {fmt: QCheckBox(fmt.upper()) for fmt in FORMATS}
+        self.formats["pdf"].setChecked(True)
+        for box in self.formats.values():
+            formats.addWidget(box)
+        form.addRow("Formats", formats)
+        layout.addLayout(form)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setVisible(False)
+        layout.addWidget(self.progress)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.status)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close
+        )
+        self.generate_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.generate_button.setText("Generate")
+        self.generate_button.clicked.connect(self._on_generate_clicked)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        presenter.sig_progress.connect(self._on_progress)
+        presenter.sig_done.connect(self._on_done)
+        presenter.sig_error.connect(self._on_error)
+
+    def chosen_clusters(self) -> list[str] | None:
+        names = [
+            self.clusters.item(i).text()
+            for i in range(self.clusters.count())
+            if self.clusters.item(i).checkState() is Qt.CheckState.Checked
+        ]
+        return None if len(names) == self.clusters.count() else names
+
+    def _on_generate_clicked(self) -> None:
+        formats = [fmt for fmt, box in self.formats.items() if box.isChecked()]
+        names = self.chosen_clusters()
+        if not formats or names == []:
+            self.status.setText("Choose at least one cluster and one format.")
+            return
+        self.generate_button.setEnabled(False)
+        self.progress.setVisible(True)
+        self.progress.setValue(0)
+        hours = PERIODS[self.period.currentText()]
+        kind = ReportType(self.kind.currentData())
+        self._presenter.generate(kind, names, timedelta(hours=hours), formats)
+
+    def _on_progress(self, text: str, percent: int) -> None:
+        self.status.setText(text)
+        self.progress.setValue(percent)
+
+    def _on_done(self, paths: list[str]) -> None:
+        self.generate_button.setEnabled(True)
+        self.status.setText("Written:\n" + "\n".join(paths))
+
+    def _on_error(self, text: str) -> None:
+        self.generate_button.setEnabled(True)
+        self.progress.setVisible(False)
+        self.status.setText(f"The report could not be made: {text}")
