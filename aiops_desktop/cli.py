@@ -57,6 +57,7 @@ from aiops_desktop.services.registry import (
     DuplicateClusterError,
     RegistryError,
 )
+from aiops_desktop.services.wall import PAGES, parse_pages
 from aiops_desktop.settings import resolve_paths
 from aiops_desktop.store import StoreError
 from analysis.detect import SeriesInput
@@ -218,6 +219,16 @@ def _add_kube_commands(clusters: Any) -> None:
     disc.add_argument("--json", action="store_true")
 
 
+def _add_wall_command(sub: Any) -> None:
+    wall = sub.add_parser("wall", help="the NOC wall: locked, full screen, rotating pages")
+    wall.add_argument("--screen", type=int, default=0, metavar="N", help="monitor (0: first)")
+    wall.add_argument("--rotate", type=float, default=20.0, metavar="SECONDS")
+    wall.add_argument(
+        "--pages", type=parse_pages, default=list(PAGES), metavar="LIST",
+        help=f"comma-separated, in order (default {','.join(PAGES)})",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aiops-desktop",
@@ -295,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_kube_commands(clusters)
     _add_data_commands(sub)
+    _add_wall_command(sub)
     add_capture_commands(sub, _duration, _instant)
     add_report_commands(sub, _duration)
     return parser
@@ -874,6 +886,10 @@ def main(
         from aiops_desktop.app import run_gui
 
         return run_gui(args, paths)
+    if args.command == "wall":
+        from aiops_desktop.wall_app import run_wall
+
+        return run_wall(args, paths)
     configure_logging(paths.ensure().log_file, stderr=args.verbose)
     stdin = stdin or sys.stdin
     out = out or sys.stdout

@@ -34,9 +34,11 @@ async def export_capture(
     clusters: list[str],
     since: timedelta,
     until: datetime | None = None,
+    label: str = "",
 ) -> CaptureManifest:
     """Chosen clusters' stored data from ``until - since`` to ``until`` (now) into ``out``;
-    pending samples are written to the cache first."""
+    pending samples are written to the cache first. ``label``: shown wherever the capture's
+    data is (the sample capture's "SAMPLE DATA")."""
     for name in clusters:
         core.registry.get(name)  # ClusterNotFoundError names an unknown one
     await asyncio.wrap_future(core.series.flush())
@@ -44,7 +46,7 @@ async def export_capture(
     hubs = any(core.registry.get(n).kind is ClusterKind.FLEET for n in clusters)
     return await asyncio.to_thread(
         write_capture, core.db.path, out, clusters=clusters, since=end - since, until=end,
-        app_version=__version__, with_members=hubs,
+        app_version=__version__, with_members=hubs, label=label,
     )  # fmt: skip
 
 

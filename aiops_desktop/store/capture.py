@@ -65,6 +65,7 @@ def write_capture(
     until: datetime,
     app_version: str,
     with_members: bool = False,
+    label: str = "",
 ) -> CaptureManifest:
     """Copy ``clusters`` (registered names) between ``since`` and ``until`` from the cache file
     ``source`` into a new capture at ``out`` (written beside it, then moved into place).
@@ -81,7 +82,7 @@ def write_capture(
         conn.execute("ATTACH DATABASE ? AS src", (f"file:{source}?mode=ro",))
         manifest = _copy(
             conn, clusters=clusters, with_members=with_members, since=since, until=until,
-            app_version=app_version,
+            app_version=app_version, label=label,
         )  # fmt: skip
         conn.execute("DETACH DATABASE src")
         conn.execute("VACUUM")
@@ -102,6 +103,7 @@ def _copy(
     since: datetime,
     until: datetime,
     app_version: str,
+    label: str,
 ) -> CaptureManifest:
     registered = {r[0] for r in conn.execute("SELECT name FROM src.clusters")}
     missing = sorted(set(clusters) - registered)
@@ -125,7 +127,8 @@ def _copy(
         "health_history": conn.execute(
             "INSERT INTO main.health_history SELECT h.* FROM src.health_history h "
             "JOIN src.clusters c ON c.id = h.cluster_id "
-            "WHERE c.name IN (SELECT name FROM chosen) AND h.checked_at BETWEEN ? AND ?",
+            "WHERE c.name IN (SELECT name FROM chosen) "
+            "AND julianday(h.checked_at) BETWEEN julianday(?) AND julianday(?)",
             (lo, hi),
         ).rowcount,
         "series": conn.execute(
@@ -159,6 +162,7 @@ def _copy(
         created_at=_iso(datetime.now(UTC)),
         counts=counts,
         members=members,
+        label=label,
     )
     conn.execute(
         "INSERT INTO main.app_meta (key, value) VALUES (?, ?)",

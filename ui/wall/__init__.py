@@ -1,0 +1,1 @@
+"""The NOC wall: a locked, full-screen, rotating display of the fleet (PRODUCT.md s. 6)."""
