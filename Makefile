@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck layers pytest test-qtfree bench bench-nab system-packages screenshots clean
+.PHONY: run test lint typecheck layers pytest test-qtfree bench bench-nab system-packages sample screenshots clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench: system-packages $(STAMP)
 bench-nab: $(STAMP)
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[bench]"
 	$(BIN)/python tests/benchmarks/bench_nab.py $(NAB_ARGS)
+
+# The sample capture, remade through the real path (fixtures -> Prometheus -> poller -> export)
+sample: system-packages $(STAMP)
+	$(BIN)/python -m tests.servers.sample_capture resources/samples/sample.aiops
 
 screenshots: $(STAMP)
 	$(BIN)/aiops-desktop --data-dir "$$(mktemp -d)" --offscreen --screenshot tests/reference/first_run.png --size 1280x800

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models import Cluster
+from aiops_desktop.settings import resources_dir
 from ui.dialogs.add_cluster import AddClusterDialog
 from ui.dialogs.import_kubeconfig import ImportKubeconfigDialog
 from ui.dialogs.report_dialog import ReportDialog
@@ -53,6 +54,7 @@ from ui.views.sriov_view import SriovView
 from ui.views.tables import AlertsView, DiagnosticsView
 
 CAPTURE_FILTER = "AIOps Desktop captures (*.aiops);;All files (*)"
+SAMPLE_CAPTURE = resources_dir() / "samples" / "sample.aiops"
 
 
 @dataclass
@@ -126,7 +128,8 @@ class MainWindow(QMainWindow):
         self.cluster_list.sig_selected.connect(self._on_cluster_list_selected)
         side.addWidget(self.cluster_list, 1)
         self.stack = QStackedWidget()
-        self.empty_state = EmptyStateView()
+        self.empty_state = EmptyStateView(has_sample=SAMPLE_CAPTURE.exists())
+        self.empty_state.sig_open_sample.connect(lambda: self.open_capture(str(SAMPLE_CAPTURE)))
         self.empty_state.sig_import_kubeconfig.connect(self.open_import_dialog)
         self.empty_state.sig_add_cluster.connect(self.open_add_dialog)
         self.empty_state.capture_button.clicked.connect(self.open_capture_dialog)

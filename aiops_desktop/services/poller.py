@@ -63,6 +63,7 @@ class SourceStatus:
     latency_ms: float | None = None
     consecutive_errors: int = 0
     total_errors: int = 0
+    polls: int = 0  # attempts since the app started
     last_error: str | None = None
     breaker: BreakerState = BreakerState.CLOSED
 
@@ -205,6 +206,7 @@ class Poller:
         }[source]
         started = time.perf_counter()
         status.last_attempt = utcnow()
+        status.polls += 1
         try:
             async with self._global, self._per_cluster[cluster.id]:
                 await asyncio.wait_for(work(cluster), self.settings.timeout_s)

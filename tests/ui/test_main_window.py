@@ -203,3 +203,17 @@ def test_closing_the_window_ends_the_app_cleanly(
         return code
 
     assert run_coro(qtbot, scenario()) == 0
+
+
+def test_first_run_offers_the_sample_capture(desktop: DesktopApp, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from aiops_desktop.store.capture import read_manifest
+    from ui.main_window import SAMPLE_CAPTURE
+
+    opened: list[str] = []
+    monkeypatch.setattr(desktop.window, "open_capture", opened.append)
+    button = desktop.window.empty_state.sample_button
+    assert button.isVisible() and SAMPLE_CAPTURE.exists()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert opened == [str(SAMPLE_CAPTURE)]
+    manifest = read_manifest(SAMPLE_CAPTURE)  # the bundled file opens, and says what it is
+    assert manifest.label == "SAMPLE DATA" and manifest.counts["anomalies"] > 0

@@ -7,14 +7,17 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 
 class EmptyStateView(QWidget):
-    """Signals: sig_import_kubeconfig(), sig_add_cluster(), sig_open_capture()."""
+    """Signals: sig_import_kubeconfig(), sig_add_cluster(), sig_open_capture(),
+    sig_open_sample(): see the product working on the bundled sample capture."""
 
     sig_import_kubeconfig = Signal()
     sig_add_cluster = Signal()
     sig_open_capture = Signal()
+    sig_open_sample = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, has_sample: bool = False) -> None:
         super().__init__(parent)
+        self._has_sample = has_sample
         self._setup_ui()
 
     def _setup_ui(self) -> None:
@@ -48,4 +51,14 @@ class EmptyStateView(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
+        self.sample_button = QPushButton("No cluster at hand? Open the sample capture")
+        self.sample_button.setFlat(True)
+        self.sample_button.setToolTip(
+            "A recorded fleet (GPU, PTP, SR-IOV and platform data with a few incidents), "
+            "opened read-only in its own window and badged SAMPLE DATA"
+        )
+        self.sample_button.clicked.connect(self.sig_open_sample)
+        self.sample_button.setVisible(self._has_sample)
+        layout.addSpacing(12)
+        layout.addWidget(self.sample_button, 0, Qt.AlignmentFlag.AlignCenter)
         layout.addStretch(3)

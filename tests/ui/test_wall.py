@@ -1,0 +1,88 @@
+"""The NOC wall over the bundled sample capture (what a newcomer sees first): pages worst
+first, tiles with their states and figures, the SAMPLE DATA badge, a 1920x1080 reference
+screenshot; locked (keys and the window manager's close do nothing, Ctrl+Shift+Q twice
+leaves); pages rotate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from aiops_desktop.app import save_screenshot
+from aiops_desktop.services.capture import open_capture
+from aiops_desktop.services.wall import PAGES
+from aiops_desktop.settings import resources_dir
+from aiops_desktop.wall_app import WallApp
+from tests.ui.conftest import run_coro
+from tests.ui.references import check_against_reference
+
+SAMPLE = resources_dir() / "samples" / "sample.aiops"
+
+
+@pytest.fixture
+def wall(qtbot, qloop, theme, secret_service):  # type: ignore[no-untyped-def]
+    from aiops_desktop.secrets import SecretStore
+
+    core = open_capture(SAMPLE, SecretStore(secret_service.backend()))
+    app = WallApp(core, theme, pages=list(PAGES), rotate_s=3600, refresh_ms=300)
+    app.place(0, (1920, 1080))
+    run_coro(qtbot, app.load())
+    try:
+        yield app
+    finally:
+        run_coro(qtbot, app.close())
+
+
+def test_the_wall_over_the_sample_capture(wall, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    models = []
+    wall.presenter.sig_model.connect(models.append)
+    qtbot.waitUntil(lambda: bool(models), timeout=5000)
+    model = models[-1]
+    assert model.badge == "SAMPLE DATA" and model.health == "capture: not polling"
+    assert [p.worst for p in model.pages][:2] == ["CRITICAL", "CRITICAL"]  # GPU and PTP first
+    pages = {p.name: p for p in model.pages}
+    gpu = {t.title: t for t in pages["gpu"].tiles}
+    assert gpu["ran-east"].state == "CRITICAL" and "hottest 84 C" in gpu["ran-east"].lines
+    assert gpu["ran-east"].lines[0].startswith("24 GPUs") and gpu["ai-lab"].state == "OK"
+    ptp = {t.title: t for t in pages["ptp"].tiles}
+    assert ptp["ran-east"].state == "CRITICAL" and "FREERUN du-2/ens1f0" in ptp["ran-east"].lines
+    assert ptp["ran-west"].state == "WARNING"
+    assert any(
+        line.startswith("offset") and "du-4/ens1f0" in line for line in ptp["ran-west"].lines
+    )
+    fleet = pages["fleet"].tiles
+    assert [t.title for t in fleet] == ["ran-hub"] and "3 member clusters" in fleet[0].lines
+    window = wall.window
+    assert window.badge.isVisible() and window.badge.text() == "SAMPLE DATA"
+    assert window.title.text() == "GPUs · CRITICAL"
+    assert window.isVisible() and window.windowFlags() & Qt.WindowType.FramelessWindowHint
+    shot = save_screenshot(window, tmp_path / "wall.png")
+    check_against_reference(shot, "wall_sample.png", tolerance=14.0)
+
+
+def test_the_wall_is_locked_and_rotates(wall, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = wall.window
+    qtbot.waitUntil(lambda: bool(window.current_page()), timeout=5000)
+    first = window.current_page()
+    for key in (Qt.Key.Key_Escape, Qt.Key.Key_F4, Qt.Key.Key_Q):
+        qtbot.keyClick(window, key, Qt.KeyboardModifier.AltModifier)
+    window.close()  # what the window manager's close does
+    assert window.isVisible()
+    window.next_page()
+    assert window.current_page() != first
+    for _ in range(len(PAGES) - 1):
+        window.next_page()
+    assert window.current_page() == first  # round and back
+    wanted = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    with qtbot.assertNotEmitted(window.sig_exit_requested):
+        qtbot.keyClick(window, Qt.Key.Key_Q, wanted)
+    assert "again within 3 s" in window.health.text()
+    with qtbot.waitSignal(window.sig_exit_requested, timeout=1000):
+        qtbot.keyClick(window, Qt.Key.Key_Q, wanted)
+    window.rotation.setInterval(50)
+    seen = set()
+    qtbot.waitUntil(
+        lambda: seen.add(window.current_page()) or len(seen) == len(PAGES), timeout=3000
+    )
