@@ -40,6 +40,18 @@ CLASS_MEANING = {
 }
 
 
+GNSS_CODES = {0: "no fix", 1: "dead reckoning", 2: "2D fix", 3: "3D fix",
+              4: "GNSS + dead reckoning", 5: "time only"}  # fmt: skip
+DPLL_CODES = {-1: "unknown", 0: "invalid", 1: "freerun", 2: "locked",
+              3: "locked, holdover acquired", 4: "holdover"}  # fmt: skip
+
+
+def code_text(codes: dict[int, str], value: float | None) -> str | None:
+    if value is None or np.isnan(value):
+        return None
+    return codes.get(int(value), f"code {int(value)}")
+
+
 def state_of(value: float | None) -> ClockState:
     if value is None or np.isnan(value):
         return ClockState.UNKNOWN

@@ -9,9 +9,11 @@ Queries live in ``resources/ptp/queries.json``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -22,10 +24,13 @@ from aiops_desktop.services.multicluster import ClusterOutcome, MultiClusterQuer
 from analysis.ptp_compliance import (
     CLASS_MEANING,
     DEFAULT_THRESHOLD,
+    DPLL_CODES,
     FAULTY_OFFSET_NS,
+    GNSS_CODES,
     ClockState,
     Compliance,
     Threshold,
+    code_text,
     compliance,
     offset_ok,
     role_of,
@@ -57,6 +62,9 @@ class PtpRow:
     role: str = "UNKNOWN"
     process_up: bool | None = None
     restarts: float | None = None
+    gnss: str | None = None  # a grandmaster's GNSS receiver (3D fix ...), where exported
+    dpll_phase: str | None = None  # the DPLL's phase and frequency lock, where exported
+    dpll_frequency: str | None = None
     offset_in: bool | None = None
     threshold: Threshold = DEFAULT_THRESHOLD
     compliance: Compliance | None = None
@@ -97,13 +105,24 @@ def board_rows(
     return sorted(rows.values(), key=lambda r: (r.rank, r.cluster, r.node, r.iface, r.process))
 
 
-NUMBERS = (
-    ("offset", "offset_ns"),
-    ("max_offset", "max_offset_ns"),
-    ("delay", "delay_ns"),
-    ("freq_adj", "freq_adj_ns"),
-    ("restarts", "restarts"),
-)
+def _same(value: float | None) -> float | None:
+    return value
+
+
+#: query field -> (row attribute, what the row holds of the value)
+FIELDS: dict[str, tuple[str, Callable[[float | None], Any]]] = {
+    "offset": ("offset_ns", _same),
+    "max_offset": ("max_offset_ns", _same),
+    "delay": ("delay_ns", _same),
+    "freq_adj": ("freq_adj_ns", _same),
+    "restarts": ("restarts", _same),
+    "clock_class": ("clock_class", lambda v: None if v is None else int(v)),
+    "role": ("role", role_of),
+    "gnss": ("gnss", partial(code_text, GNSS_CODES)),
+    "dpll_phase": ("dpll_phase", partial(code_text, DPLL_CODES)),
+    "dpll_frequency": ("dpll_frequency", partial(code_text, DPLL_CODES)),
+    "process_status": ("process_up", lambda v: None if v is None else v == 1),
+}
 
 
 def _join_values(rows: dict[Key, PtpRow], answers: dict[str, list[TaggedSeries]]) -> None:
@@ -121,21 +140,11 @@ def _join_values(rows: dict[Key, PtpRow], answers: dict[str, list[TaggedSeries]]
             return by_process.get((key[0], key[1], key[3]), [])
         return by_port.get(key[:3], [])  # no process label: the port's rows
 
-    for name, attr in NUMBERS:
+    for name, (attr, convert) in FIELDS.items():
         for tagged in answers.get(name, []):
+            value = convert(last_value(tagged))
             for row in targets(tagged):
-                setattr(row, attr, last_value(tagged))
-    for tagged in answers.get("clock_class", []):
-        value = last_value(tagged)
-        for row in targets(tagged):
-            row.clock_class = None if value is None else int(value)
-    for tagged in answers.get("role", []):
-        for row in targets(tagged):
-            row.role = role_of(last_value(tagged))
-    for tagged in answers.get("process_status", []):
-        value = last_value(tagged)
-        for row in targets(tagged):
-            row.process_up = None if value is None else value == 1
+                setattr(row, attr, value)
 
 
 def _annotate(row: PtpRow) -> None:
@@ -149,6 +158,11 @@ def _annotate(row: PtpRow) -> None:
         row.notes.append(f"clock class {row.clock_class}: {CLASS_MEANING[row.clock_class]}")
     if row.process_up is False:
         row.notes.append(f"{row.process} is down")
+    if row.gnss is not None and row.gnss not in ("3D fix", "GNSS + dead reckoning", "time only"):
+        row.notes.append(f"GNSS: {row.gnss}")
+    for name, value in (("phase", row.dpll_phase), ("frequency", row.dpll_frequency)):
+        if value in ("freerun", "holdover", "invalid"):
+            row.notes.append(f"DPLL {name}: {value}")
 
 
 @dataclass

@@ -74,6 +74,11 @@ async def test_board_worst_first_with_compliance(core: Core, ptp_hub) -> None:  
         ("ran-east", "gm-0", 6), ("ran-west", "gm-1", 6),
     ]  # fmt: skip
     assert next(r for r in board.rows if r.node == "du-5" and r.cluster == "ran-west").restarts == 2
+    assert [(m.gnss, m.dpll_phase, m.dpll_frequency) for m in masters] == [
+        ("3D fix", "locked", "locked"), ("3D fix", "locked, holdover acquired", "locked"),
+    ]  # fmt: skip
+    assert all(r.gnss is None for r in board.rows if r.role == "SLAVE")
+    assert not any("GNSS" in n or "DPLL" in n for r in board.rows for n in r.notes)
     for row in (lost, drift, board.rows[5]):
         c, want = row.compliance, expected(row.cluster, row.node)
         assert c is not None and c.samples == COUNT

@@ -65,4 +65,12 @@ def ptp_fleet_series() -> list[SeriesSpec]:
             ("openshift_ptp_process_restart_count", base | {"config": "ptp4l.0.config"},
              lambda i, n=node, c=cluster: 2.0 if (c, n) == ("ran-west", "du-5") else 0.0),
         ]  # fmt: skip
+        if master:  # a T-GM's GNSS receiver (ts2phc) and DPLL
+            gm = {"cluster": cluster, "node": node, "iface": iface}
+            out += [
+                ("openshift_ptp_gnss_status", gm | {"process": "gnss"}, lambda i: 3.0),
+                ("openshift_ptp_phase_status", gm | {"process": "dpll"},
+                 lambda i, c=cluster: 3.0 if c == "ran-west" else 2.0),
+                ("openshift_ptp_frequency_status", gm | {"process": "dpll"}, lambda i: 2.0),
+            ]  # fmt: skip
     return out

@@ -77,6 +77,10 @@ def test_gpu_heatmap_and_ptp_board(
     run_until(qtbot, lambda: board.table.rowCount() == 14, timeout=20)
     assert board.table.item(0, 0).text() == "FREERUN" and board.table.item(0, 2).text() == "du-2"
     assert board.table.item(0, 10).text() == "180"  # 3 minutes in HOLDOVER
+    gm = next(r for r in range(14) if board.table.item(r, 2).text() == "gm-1")
+    assert board.table.item(gm, 5).toolTip() == (
+        "GNSS 3D fix; DPLL phase locked, holdover acquired, frequency locked"
+    )
     assert (
         board.table.item(1, 2).text() == "du-4"
         and "beyond +/-100 ns" in board.table.item(1, 13).text()

@@ -326,6 +326,11 @@ class PtpBoardView(QWidget):
                     item.setForeground(QColor(colour))
                 if col == self.HEADERS.index("Offset ns"):
                     item.setToolTip(f"judged against {band}")
+                if col == self.HEADERS.index("Role") and (row.gnss or row.dpll_phase):
+                    item.setToolTip(
+                        f"GNSS {row.gnss or '-'}; DPLL phase {row.dpll_phase or '-'}, "
+                        f"frequency {row.dpll_frequency or '-'}"
+                    )
                 self.table.setItem(r, col, item)
         if board.rows and not self.table.selectedItems():
             self.table.selectRow(0)  # the worst port's offset, at once
