@@ -180,10 +180,30 @@ def _recommend(facts: ClusterFacts) -> list[str]:
     return out
 
 
+def timeline(clusters: list[ClusterFacts], limit: int = DEFAULT_ROW_LIMIT) -> Section:
+    """Every state change and anomaly of every cluster in time order: what happened when."""
+    events: list[tuple[datetime, str, str, str]] = []
+    for facts in clusters:
+        events += [(w, facts.name, f"{a} -> {b}", e or f"score {s}")
+                   for w, a, b, s, e in state_changes(facts)]  # fmt: skip
+        events += [(a.timestamp, facts.name, f"{a.severity.value} {a.type.value} {a.metric}",
+                    a.explanation) for a in facts.anomalies]  # fmt: skip
+    events.sort(key=lambda e: e[0])
+    section = Section("Timeline")
+    if events:
+        first, last = events[0][0], events[-1][0]
+        section.facts.append(("First event", f"{_t(first)} UTC ({events[0][1]}: {events[0][2]})"))
+        section.facts.append(("Last event", f"{_t(last)} UTC ({events[-1][1]}: {events[-1][2]})"))
+    rows = [[_t(w), c, what, why] for w, c, what, why in events[:limit]]
+    headers = ["When (UTC)", "Cluster", "What", "Detail"]
+    section.tables.append(Table(f"Events ({len(events)})", headers, rows))
+    return section
+
+
 def build_report(inputs: ReportInputs) -> Report:
     kind = inputs.type
     recommendations: list[str] = []
-    sections = []
+    sections = [timeline(inputs.clusters)] if kind is ReportType.INCIDENT else []
     for facts in inputs.clusters:
         sections.append(_section(kind, facts, recommendations))
         recommendations += _recommend(facts)

@@ -75,9 +75,10 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
         assert "Period" in text and "Generated" in text and "live cache" in text
         assert "3 clusters: 1 DEGRADED, 2 ONLINE" not in text  # members are their own sections
         doc = json.loads(outs[2].read_text())
-        titles = [s["title"] for s in doc["sections"]]
+        titles = [s["title"] for s in doc["sections"] if s["title"] != "Timeline"]
         assert doc["type"] == kind and titles == ["east", "ran-a", "ran-b", "west"]
-        assert [s["state"] for s in doc["sections"]][1:] == ["via hub", "via hub", "ONLINE"]
+        states = [s["state"] for s in doc["sections"] if s["title"] != "Timeline"]
+        assert states[1:] == ["via hub", "via hub", "ONLINE"]
         assert outs[1].read_text().startswith("# ")
         assert "data:image/png;base64," in outs[3].read_text() or kind == "executive"
         pages = render_pages(outs[0], tmp_path)
@@ -95,6 +96,9 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     handover = texts["handover"]
     assert "Shift handover" in handover and "Alerts firing at the end of the period" in handover
     assert "GPUs not OK" in handover and "PTP ports needing attention" in handover
+    incident = texts["incident"]
+    assert "Timeline" in incident and "Events (3)" in incident  # 2 state changes, 1 spike
+    assert incident.index("ONLINE -> OFFLINE") < incident.index("HIGH SPIKE node_cpu")
     executive = texts["executive"]
     assert "Executive summary" in executive and "anomalies" in executive
     listed = run_cli(site_home, env, "reports")
