@@ -6,23 +6,33 @@ polls nothing and connects nowhere; views, analysis and reports read it as they 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiops_desktop import __version__
-from aiops_desktop.models import ClusterKind, utcnow
+from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, MetricQuery, utcnow
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.recorded import (
+    RECORDED_KEY,
+    RecordedQueries,
+    RecordingQueries,
+    record_pages,
+)
 from aiops_desktop.settings import AppPaths
 from aiops_desktop.store.capture import (
     SUFFIX,
     CaptureError,
     CaptureManifest,
+    capture_meta,
     read_manifest,
     write_capture,
 )
+
+RECORD_TIMEOUT_S = 60.0
 
 __all__ = ["SUFFIX", "CaptureError", "export_capture", "open_capture"]
 
@@ -43,11 +53,29 @@ async def export_capture(
         core.registry.get(name)  # ClusterNotFoundError names an unknown one
     await asyncio.wrap_future(core.series.flush())
     end = until or utcnow()
-    hubs = any(core.registry.get(n).kind is ClusterKind.FLEET for n in clusters)
+    chosen = [core.registry.get(n) for n in clusters]
+    hubs = any(c.kind is ClusterKind.FLEET for c in chosen)
+    extra = {}
+    live = await _answering(core, [c for c in chosen if c.endpoint(EndpointKind.PROMETHEUS)])
+    if core.capture is None and live:  # the GPU/PTP/SR-IOV pages as they are now
+        recorder = RecordingQueries(core.queries, core.pool)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(RECORD_TIMEOUT_S):
+                await record_pages(recorder, live)
+        extra[RECORDED_KEY] = recorder.dump()
     return await asyncio.to_thread(
         write_capture, core.db.path, out, clusters=clusters, since=end - since, until=end,
-        app_version=__version__, with_members=hubs, label=label,
+        app_version=__version__, with_members=hubs, label=label, extra_meta=extra,
     )  # fmt: skip
+
+
+async def _answering(core: Core, clusters: list[Cluster]) -> list[Cluster]:
+    """The clusters whose Prometheus answers now (one cheap query each, in parallel)."""
+    if core.capture is not None:
+        return []
+    probe = MetricQuery(promql="vector(1)")
+    answers = await asyncio.gather(*(core.queries.run(probe, [c]) for c in clusters))
+    return [c for c, answer in zip(clusters, answers, strict=True) if not answer.failures]
 
 
 def open_capture(path: Path, secrets: SecretStore | None = None) -> Core:
@@ -60,6 +88,9 @@ def open_capture(path: Path, secrets: SecretStore | None = None) -> Core:
     core = Core.open(paths, secrets=secrets, capture=manifest)
     core.scratch = work
     prime_live(core)
+    recorded = capture_meta(paths.db_path, RECORDED_KEY)
+    if recorded is not None:
+        core.queries = RecordedQueries(core.pool, recorded)
     core.notices.append(f"Opened a {manifest.describe()}; read-only, offline.")
     return core
 

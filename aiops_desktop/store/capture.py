@@ -66,11 +66,13 @@ def write_capture(
     app_version: str,
     with_members: bool = False,
     label: str = "",
+    extra_meta: dict[str, str] | None = None,
 ) -> CaptureManifest:
     """Copy ``clusters`` (registered names) between ``since`` and ``until`` from the cache file
     ``source`` into a new capture at ``out`` (written beside it, then moved into place).
     ``with_members``: a fleet hub is among them, so bring the data stored under the names of
-    the member clusters it reports (names that are not registered clusters)."""
+    the member clusters it reports (names that are not registered clusters). ``extra_meta``:
+    more documents to keep beside the manifest (the live pages' recorded answers)."""
     if since >= until:
         raise CaptureError("the capture's time range is empty: --since must be before now")
     tmp = out.with_name(f".{out.name}.partial")
@@ -84,6 +86,9 @@ def write_capture(
             conn, clusters=clusters, with_members=with_members, since=since, until=until,
             app_version=app_version, label=label,
         )  # fmt: skip
+        conn.executemany(
+            "INSERT INTO main.app_meta (key, value) VALUES (?, ?)", (extra_meta or {}).items()
+        )
         conn.execute("DETACH DATABASE src")
         conn.execute("VACUUM")
     except sqlite3.Error as exc:
@@ -213,3 +218,13 @@ def read_manifest(path: Path) -> CaptureManifest:
         )
     known = {f for f in CaptureManifest.__dataclass_fields__}
     return CaptureManifest(**{k: v for k, v in doc.items() if k in known})
+
+
+def capture_meta(path: Path, key: str) -> str | None:
+    """A document kept beside the manifest (``extra_meta``), or None."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT value FROM app_meta WHERE key = ?", (key,)).fetchone()
+    finally:
+        conn.close()
+    return None if row is None else str(row[0])

@@ -111,3 +111,31 @@ def test_capture_commands(tmp_path: Path, secret_service) -> None:  # type: igno
     unknown = run_cli(home, env, "capture", "export", "--clusters", "nope", "--out",
                       str(tmp_path / "n.aiops"))  # fmt: skip
     assert unknown.returncode == 4 and "nope" in unknown.stderr
+
+
+@pytest.mark.asyncio
+async def test_the_sample_capture_carries_its_live_pages(secret_service) -> None:  # type: ignore[no-untyped-def]
+    """Recorded at export: the GPU, PTP and SR-IOV/DPDK pages work inside the capture."""
+    from aiops_desktop.secrets import SecretStore
+    from aiops_desktop.services.gpu import read_gpu_fleet
+    from aiops_desktop.services.ptp import read_ptp_board
+    from aiops_desktop.services.sriov import read_dataplane
+    from aiops_desktop.settings import resources_dir
+
+    opened = open_capture(
+        resources_dir() / "samples" / "sample.aiops", SecretStore(secret_service.backend())
+    )
+    try:
+        await opened.registry.load()
+        clusters = opened.registry.clusters()
+        fleet = await read_gpu_fleet(opened.queries, clusters)
+        assert fleet.outcomes == [] and fleet.summary()["gpus"] == 65
+        assert fleet.gpus[0].reading.temperature_c == 84  # the hot GPU, worst first
+        board = await read_ptp_board(opened.queries, clusters)
+        assert (board.rows[0].node, board.rows[0].state.value) == ("du-2", "FREERUN")
+        vfs, ports, failures = await read_dataplane(opened.queries, clusters)
+        assert failures == [] and len(vfs) == 12 and len(ports) == 3
+        history = await opened.queries.run(MetricQuery(promql="up"), clusters)
+        assert "not recorded in the capture" in history.failures[0].error
+    finally:
+        await opened.shutdown()
