@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -101,49 +102,55 @@ def _fleet_page(core: Core, now: datetime) -> WallPage:
     return page
 
 
-def _gpu_page(core: Core, now: datetime) -> WallPage:
-    page = WallPage("gpu", "GPUs")
+def _member_tiles(
+    core: Core, read: Callable[[str], tuple[str, list[str], float | None] | None]
+) -> list[Tile]:
+    """One tile per (member) cluster that ``read`` finds data for: (state, lines, newest)."""
+    tiles = []
     for cluster in core.registry.clusters():
         for name in _members(core, cluster):
-            temps, newest = _latest(core, name, "gpu_temperature")
-            utils, _ = _latest(core, name, "gpu_util")
-            if not temps and not utils:
-                continue
-            hot = sum(t >= TEMP_CRITICAL_C for t in temps.values())
-            warm = sum(TEMP_WARNING_C <= t < TEMP_CRITICAL_C for t in temps.values())
-            state = "CRITICAL" if hot else "WARNING" if warm else "OK"
-            avg = sum(utils.values()) / len(utils) if utils else float("nan")
-            hottest = f"hottest {max(temps.values()):.0f} C" if temps else "no temperatures"
-            lines = [f"{max(len(temps), len(utils))} GPUs · {avg:.0f}% busy",
-                     f"{hot} >= 80 C, {warm} >= 70 C", hottest]  # fmt: skip
-            age = _age(core.now(), newest)
-            page.tiles.append(
-                Tile(name, state, lines, age, age is not None and age > STALE_AFTER_S)
-            )
-    return page
+            found = read(name)
+            if found is not None:
+                state, lines, newest = found
+                age = _age(core.now(), newest)
+                tiles.append(Tile(name, state, lines, age, age is not None and age > STALE_AFTER_S))
+    return tiles
+
+
+def _gpu_page(core: Core, now: datetime) -> WallPage:
+    def read(name: str) -> tuple[str, list[str], float | None] | None:
+        temps, newest = _latest(core, name, "gpu_temperature")
+        utils, _ = _latest(core, name, "gpu_util")
+        if not temps and not utils:
+            return None
+        hot = sum(t >= TEMP_CRITICAL_C for t in temps.values())
+        warm = sum(TEMP_WARNING_C <= t < TEMP_CRITICAL_C for t in temps.values())
+        avg = sum(utils.values()) / len(utils) if utils else float("nan")
+        hottest = f"hottest {max(temps.values()):.0f} C" if temps else "no temperatures"
+        lines = [f"{max(len(temps), len(utils))} GPUs · {avg:.0f}% busy",
+                 f"{hot} >= 80 C, {warm} >= 70 C", hottest]  # fmt: skip
+        return ("CRITICAL" if hot else "WARNING" if warm else "OK"), lines, newest
+
+    return WallPage("gpu", "GPUs", _member_tiles(core, read))
 
 
 def _ptp_page(core: Core, now: datetime) -> WallPage:
-    page = WallPage("ptp", "PTP timing")
-    for cluster in core.registry.clusters():
-        for name in _members(core, cluster):
-            states, newest = _latest(core, name, "ptp_clock_state")
-            offsets, _ = _latest(core, name, "ptp_offset")
-            if not states:
-                continue
-            freerun = [p for p, s in states.items() if s == 0]
-            holdover = [p for p, s in states.items() if s == 2]
-            drifting = [p for p, o in offsets.items() if abs(o) > OFFSET_NS]
-            state = "CRITICAL" if freerun else "WARNING" if holdover or drifting else "OK"
-            locked = sum(s == 1 for s in states.values())
-            lines = [f"{locked}/{len(states)} ports LOCKED"]
-            lines += [f"FREERUN {p}" for p in freerun[:2]] + [f"HOLDOVER {p}" for p in holdover[:2]]
-            lines += [f"offset {offsets[p]:.0f} ns at {p}" for p in drifting[:2]]
-            age = _age(core.now(), newest)
-            page.tiles.append(
-                Tile(name, state, lines, age, age is not None and age > STALE_AFTER_S)
-            )
-    return page
+    def read(name: str) -> tuple[str, list[str], float | None] | None:
+        states, newest = _latest(core, name, "ptp_clock_state")
+        offsets, _ = _latest(core, name, "ptp_offset")
+        if not states:
+            return None
+        freerun = [p for p, s in states.items() if s == 0]
+        holdover = [p for p, s in states.items() if s == 2]
+        drifting = [p for p, o in offsets.items() if abs(o) > OFFSET_NS]
+        locked = sum(s == 1 for s in states.values())
+        lines = [f"{locked}/{len(states)} ports LOCKED"]
+        lines += [f"FREERUN {p}" for p in freerun[:2]] + [f"HOLDOVER {p}" for p in holdover[:2]]
+        lines += [f"offset {offsets[p]:.0f} ns at {p}" for p in drifting[:2]]
+        state = "CRITICAL" if freerun else "WARNING" if holdover or drifting else "OK"
+        return state, lines, newest
+
+    return WallPage("ptp", "PTP timing", _member_tiles(core, read))
 
 
 def _alerts_page(core: Core, now: datetime) -> WallPage:
