@@ -132,7 +132,8 @@ class DesktopApp:
         await loaded
         if self.core.capture is None:  # a capture is read as it is: no polling, no discovery
             self.core.supervisor.spawn(
-                maintenance_loop(self.core.registry, self.core.series), name="cache-maintenance"
+                maintenance_loop(self.core.registry, self.core.series, self.core.alert_events),
+                name="cache-maintenance",
             )
             self.core.poller.start()
             self.core.supervisor.spawn(self.core.anomalies.run_live(), name="anomaly-detection")

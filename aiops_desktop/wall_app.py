@@ -65,7 +65,8 @@ class WallApp:
         await self.core.registry.load()
         if self.core.capture is None:
             self.core.supervisor.spawn(
-                maintenance_loop(self.core.registry, self.core.series), name="cache-maintenance"
+                maintenance_loop(self.core.registry, self.core.series, self.core.alert_events),
+                name="cache-maintenance",
             )
             self.core.poller.start()
         self.presenter.start()

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from aiops_desktop.models import ClusterKind, EndpointKind, utcnow
+from aiops_desktop.models import Alert, AlertSeverity, ClusterKind, EndpointKind, utcnow
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.store import SeriesBatch
@@ -61,3 +61,9 @@ async def build_site(core: Core) -> None:
                 "east/prometheus unreachable: connection refused" if down else None, at=at,
             )  # fmt: skip
     await core.anomalies.analyse_history("east", "node_cpu", since=timedelta(hours=24))
+    # east's Prometheus-down alert fired with the outage and was resolved when it ended
+    down = Alert(fingerprint="a1b2c3", cluster="east", name="PrometheusDown",
+                 severity=AlertSeverity.CRITICAL, starts_at=now - timedelta(minutes=179),
+                 annotations={"summary": "east's Prometheus is not answering"})  # fmt: skip
+    await _wait(core.alert_events.record("east", [down], now - timedelta(minutes=150)))
+    await _wait(core.alert_events.record("east", [], now - timedelta(minutes=120)))

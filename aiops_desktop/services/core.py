@@ -34,6 +34,7 @@ from aiops_desktop.store import (
     QueryRepository,
     SeriesStore,
 )
+from aiops_desktop.store.alert_events import AlertEventRepository
 from aiops_desktop.store.capture import CaptureManifest
 from collectors.http import HttpPolicy
 
@@ -59,6 +60,7 @@ class Core:
     anomalies: AnomalyService
     discovery: DiscoveryService
     kube: KubeSession
+    alert_events: AlertEventRepository
     notices: list[str] = field(default_factory=list)
     #: set when the cache is a capture's working copy: no polling, no live connections
     capture: CaptureManifest | None = None
@@ -94,6 +96,7 @@ class Core:
         supervisor = TaskSupervisor(bus)
         registry = ClusterRegistry(ClusterRepository(db), HealthRepository(db), secrets, bus)
         series = SeriesStore(db, settings.store)
+        alert_events = AlertEventRepository(db)
         offline = "opened from a capture: no live connections" if capture else None
         end = datetime.fromisoformat(capture.until) if capture else None
         clock = (lambda: end) if end is not None else utcnow
@@ -109,6 +112,7 @@ class Core:
             supervisor=supervisor,
             catalog=catalog,
             settings=poller_settings,
+            alert_events=alert_events,
         )
         queries = MultiClusterQuery(pool)
         core = cls(
@@ -131,6 +135,7 @@ class Core:
             ),
             discovery=DiscoveryService(registry, pool, bus),
             kube=KubeSession(registry, pool, secrets, supervisor),
+            alert_events=alert_events,
             capture=capture,
         )
         if db.recovered is not None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from aiops_desktop.models import utcnow
 from aiops_desktop.services.registry import ClusterRegistry
 from aiops_desktop.store import SeriesStore
+from aiops_desktop.store.alert_events import AlertEventRepository
 
 log = logging.getLogger("aiops.services.maintenance")
 DEFAULT_INTERVAL_S = 3600.0
@@ -25,18 +26,26 @@ class MaintenanceReport:
     retention: dict[str, int]
 
 
-async def maintain_once(registry: ClusterRegistry, series: SeriesStore) -> MaintenanceReport:
+async def maintain_once(
+    registry: ClusterRegistry, series: SeriesStore, alert_events: AlertEventRepository | None = None
+) -> MaintenanceReport:
     now = utcnow()
     pruned = await registry.prune_history(now)
     retention = await asyncio.wrap_future(series.apply_retention(now))
+    if alert_events is not None:  # kept as long as the health history
+        kept = series.settings.health_retention
+        retention["alert_events"] = await asyncio.wrap_future(alert_events.prune(now - kept))
     report = MaintenanceReport(now, pruned, retention)
     log.info("cache maintenance", extra={"health_pruned": pruned, **retention})
     return report
 
 
 async def maintenance_loop(
-    registry: ClusterRegistry, series: SeriesStore, interval_s: float = DEFAULT_INTERVAL_S
+    registry: ClusterRegistry,
+    series: SeriesStore,
+    alert_events: AlertEventRepository | None = None,
+    interval_s: float = DEFAULT_INTERVAL_S,
 ) -> None:
     while True:
-        await maintain_once(registry, series)
+        await maintain_once(registry, series, alert_events)
         await asyncio.sleep(interval_s)

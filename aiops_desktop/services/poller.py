@@ -34,6 +34,7 @@ from aiops_desktop.services.multicluster import FLEET_LABEL
 from aiops_desktop.services.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.supervisor import TaskSupervisor
 from aiops_desktop.store import SeriesBatch, SeriesStore
+from aiops_desktop.store.alert_events import AlertEventRepository
 from collectors.errors import CollectorError, CollectorInvalidQuery
 from collectors.http import BackendClient
 
@@ -99,8 +100,11 @@ class Poller:
         supervisor: TaskSupervisor,
         catalog: list[Panel],
         settings: PollerSettings | None = None,
+        alert_events: AlertEventRepository | None = None,
     ) -> None:
         self._registry = registry
+        self._alert_events = alert_events
+        self._alerting_members: dict[str, set[str]] = defaultdict(set)  # hub -> members
         self._pool = pool
         self._series = series
         self.live = live
@@ -286,11 +290,20 @@ class Poller:
             by_member: dict[str, list[Alert]] = defaultdict(list)
             for alert in alerts:
                 by_member[alert.cluster].append(alert)
-            self.alerts.update(by_member)
+            # a member whose alerts all ended has none now (not the last ones it had)
+            answered = sorted(self._alerting_members[cluster.name] | set(by_member))
+            self._alerting_members[cluster.name] = set(by_member)
+            for name in answered:
+                self.alerts[name] = by_member.get(name, [])
         else:
             self.alerts[cluster.name] = [
                 a.model_copy(update={"cluster": cluster.name}) for a in alerts
             ]
+            answered = [cluster.name]
+        if self._alert_events is not None:  # the history (the writer thread; nothing waits)
+            now = utcnow()
+            for name in answered:
+                self._alert_events.record(name, self.alerts.get(name, []), now)
         self._bus.publish(ALERTS_CHANGED, dict(self.alerts))
 
     async def _metrics(self, cluster: Cluster) -> None:

@@ -112,12 +112,16 @@ async def gather(
                 (a.severity.value, a.name, a.annotations.get("summary", ""))
                 for a in core.poller.alerts.get(name, [])
             ]
+            fired = [
+                (e.starts_at, e.resolved_at, e.severity, e.name, e.summary)
+                for e in await asyncio.to_thread(core.alert_events.between, [name], start, until)
+            ]
             facts.append(ClusterFacts(
                 name=name,
                 state=cluster.status.state.value if own else f"via {cluster.name}",
                 score=cluster.status.health_score if own else None,
                 kind=cluster.kind.value, health=health if own else [],
-                anomalies=anomalies, panels=panels, alerts=alerts,
+                anomalies=anomalies, panels=panels, alerts=alerts, alert_history=fired,
                 gpu=gpus.get(name), ptp=ports.get(name),
             ))  # fmt: skip
     source = "live cache" if core.capture is None else core.capture.describe()

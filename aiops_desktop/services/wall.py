@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aiops_desktop.models import Cluster, ClusterKind, ClusterState
+from aiops_desktop.models import AlertSeverity, Cluster, ClusterKind, ClusterState
 from aiops_desktop.services.alerts import group_alerts
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.poller import Source
@@ -90,7 +90,7 @@ def _fleet_page(core: Core, now: datetime) -> WallPage:
         if core.capture is not None:  # no polling: the data is as old as the capture says
             age, stale = None, False
         firing = [a for m in _members(core, cluster) for a in core.poller.alerts.get(m, [])]
-        critical = sum(a.severity.value == "critical" for a in firing)
+        critical = sum(a.severity is AlertSeverity.CRITICAL for a in firing)
         state = STATE_OF.get(cluster.status.state, "UNKNOWN")
         if critical and state == "OK":
             state = "WARNING"
@@ -158,7 +158,9 @@ def _alerts_page(core: Core, now: datetime) -> WallPage:
     alerts = [a for firing in core.poller.alerts.values() for a in firing]
     for group in group_alerts(alerts)[:12]:
         severity = group.severity.value
-        state = {"critical": "CRITICAL", "warning": "WARNING"}.get(severity, "OK")
+        state = {AlertSeverity.CRITICAL: "CRITICAL", AlertSeverity.WARNING: "WARNING"}.get(
+            group.severity, "OK"
+        )
         since = min(a.starts_at for a in group.alerts)
         minutes = (now - since).total_seconds() / 60
         lines = [f"{len(group.alerts)} firing · {severity}",

@@ -151,6 +151,12 @@ def _copy(
             "AND k.start_ms <= ?",
             (lo_ms, hi_ms),
         ).rowcount,
+        "alert_events": conn.execute(
+            "INSERT INTO main.alert_events SELECT * FROM src.alert_events "
+            "WHERE cluster IN (SELECT name FROM chosen) "
+            "AND julianday(last_seen) >= julianday(?) AND julianday(starts_at) <= julianday(?)",
+            (lo, hi),
+        ).rowcount,
         "anomalies": conn.execute(
             "INSERT INTO main.anomalies SELECT * FROM src.anomalies "
             "WHERE cluster IN (SELECT name FROM chosen) AND at BETWEEN ? AND ?",

@@ -111,12 +111,28 @@ CREATE INDEX anomalies_by_time ON anomalies (at);
 CREATE INDEX anomalies_by_cluster ON anomalies (cluster, at);
 """
 
+_V6_ALERT_EVENTS = """
+CREATE TABLE alert_events (            -- each firing of an alert: when seen, when it ended
+    cluster TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    starts_at TEXT NOT NULL,           -- ISO 8601 UTC, as Alertmanager says
+    name TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    resolved_at TEXT,                  -- first poll that no longer saw it firing
+    PRIMARY KEY (cluster, fingerprint, starts_at)
+) WITHOUT ROWID;
+CREATE INDEX alert_events_by_time ON alert_events (last_seen);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_REGISTRY,
     _V2_SERIES,
     _V3_META,
     _V4_QUERIES,
     _V5_ANOMALIES,
+    _V6_ALERT_EVENTS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -280,6 +280,10 @@ class SeriesStore:
                 out.append(data)
         return out
 
+    @property
+    def settings(self) -> StoreSettings:
+        return self._settings
+
     def cluster_names(self) -> list[str]:
         """Every cluster name stored series carry (a fleet hub's members among them)."""
         rows = self._db.reader().execute("SELECT DISTINCT cluster FROM series ORDER BY cluster")

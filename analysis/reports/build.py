@@ -38,6 +38,10 @@ class ClusterFacts:
     anomalies: list[Anomaly] = field(default_factory=list)  # in range, newest first
     panels: dict[str, PanelData] = field(default_factory=dict)  # panel id -> data
     alerts: list[tuple[str, str, str]] = field(default_factory=list)  # severity, name, summary
+    #: alert firings that overlap the period: (fired, resolved or None, severity, name, summary)
+    alert_history: list[tuple[datetime, datetime | None, str, str, str]] = field(
+        default_factory=list
+    )
     gpu: list[tuple[str, str, str]] | None = None  # (gpu, state, reasons) not OK; None: unread
     ptp: list[tuple[str, str, str, str]] | None = None  # (port, state, locked, within)
 
@@ -82,6 +86,17 @@ def _anomaly_table(facts: ClusterFacts, limit: int) -> Table:
     return Table(title, ["When (UTC)", "Signal", "Severity", "Type", "Value", "Why"], rows)
 
 
+def _history_table(facts: ClusterFacts, since: datetime) -> Table:
+    fired = [h for h in facts.alert_history if h[0] >= since]
+    resolved = [h for h in facts.alert_history if h[1] is not None and h[1] >= since]
+    rows = [[_t(start), _t(end) if end else "still firing", sev, name, summary]
+            for start, end, sev, name, summary in facts.alert_history]  # fmt: skip
+    return Table(
+        f"Alerts in the period ({len(fired)} fired, {len(resolved)} resolved)",
+        ["Fired (UTC)", "Resolved (UTC)", "Severity", "Alert", "Summary"], rows,
+    )  # fmt: skip
+
+
 def _changes_table(facts: ClusterFacts) -> Table:
     rows = [[_t(w), f"{a} -> {b}", str(s), e or ""] for w, a, b, s, e in state_changes(facts)]
     return Table("State changes", ["When (UTC)", "Change", "Score", "Error"], rows)
@@ -120,7 +135,9 @@ def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str])
             )
 
 
-def _section(kind: ReportType, facts: ClusterFacts, recommendations: list[str]) -> Section:
+def _section(
+    kind: ReportType, facts: ClusterFacts, recommendations: list[str], since: datetime
+) -> Section:
     limit = ROW_LIMIT.get(kind, DEFAULT_ROW_LIMIT)
     checks = Counter(state for _, state, _, _ in facts.health)
     total = sum(checks.values())
@@ -136,6 +153,8 @@ def _section(kind: ReportType, facts: ClusterFacts, recommendations: list[str]) 
         return section
     section.tables.append(_changes_table(facts))
     section.tables.append(_anomaly_table(facts, limit))
+    if kind is not ReportType.EXECUTIVE:
+        section.tables.append(_history_table(facts, since))
     if facts.alerts or kind is ReportType.HANDOVER:
         section.tables.append(Table("Alerts firing at the end of the period",
                                     ["Severity", "Alert", "Summary"],
@@ -188,6 +207,10 @@ def timeline(clusters: list[ClusterFacts], limit: int = DEFAULT_ROW_LIMIT) -> Se
                    for w, a, b, s, e in state_changes(facts)]  # fmt: skip
         events += [(a.timestamp, facts.name, f"{a.severity.value} {a.type.value} {a.metric}",
                     a.explanation) for a in facts.anomalies]  # fmt: skip
+        for start, end, severity, name, summary in facts.alert_history:
+            events.append((start, facts.name, f"alert {name} ({severity}) fired", summary))
+            if end is not None:
+                events.append((end, facts.name, f"alert {name} resolved", ""))
     events.sort(key=lambda e: e[0])
     section = Section("Timeline")
     if events:
@@ -205,7 +228,7 @@ def build_report(inputs: ReportInputs) -> Report:
     recommendations: list[str] = []
     sections = [timeline(inputs.clusters)] if kind is ReportType.INCIDENT else []
     for facts in inputs.clusters:
-        sections.append(_section(kind, facts, recommendations))
+        sections.append(_section(kind, facts, recommendations, inputs.since))
         recommendations += _recommend(facts)
     states = Counter(c.state for c in inputs.clusters)
     anomalies = [a for c in inputs.clusters for a in c.anomalies]
@@ -216,6 +239,11 @@ def build_report(inputs: ReportInputs) -> Report:
         f"{len(anomalies)} anomalies ({sum(a.severity.value == 'HIGH' for a in anomalies)} "
         f"high) and {changes} state changes in the period",
     ]
+    history = [h for c in inputs.clusters for h in c.alert_history]
+    fired = sum(h[0] >= inputs.since for h in history)
+    resolved = sum(h[1] is not None and h[1] >= inputs.since for h in history)
+    if history:
+        summary.append(f"{fired} alerts fired and {resolved} resolved in the period")
     firing = sum(len(c.alerts) for c in inputs.clusters)
     if firing:
         summary.append(f"{firing} alerts firing at the end of the period")

@@ -119,7 +119,7 @@ def _html_table(t: Table) -> str:
     trs = "".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in t.rows
     )
-    return f"{head}<table width='100%' cellpadding='3' cellspacing='0'><tr>{ths}</tr>{trs}</table>"
+    return f"{head}<table width='100%' cellpadding='5' cellspacing='0'><tr>{ths}</tr>{trs}</table>"
 
 
 def to_html(

@@ -29,8 +29,8 @@ async def test_maintenance_bounds_the_cache(tmp_path: Path, secret_service) -> N
         start = int((now - timedelta(days=3)).timestamp() * 1000)
         ts = start + np.arange(2000) * 60_000
         core.series.append([SeriesBatch("c-1", "up", {}, ts, np.ones(ts.size))]).result()
-        report = await maintain_once(core.registry, core.series)
-        assert report.health_pruned == 1
+        report = await maintain_once(core.registry, core.series, core.alert_events)
+        assert report.health_pruned == 1 and report.retention["alert_events"] == 0
         assert report.retention["downsampled_chunks"] > 0
         assert len(await core.registry.health_history("c-1")) == 1
         assert core.series.read("up", resolution_s=300)

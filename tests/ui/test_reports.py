@@ -93,12 +93,17 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     assert "30-day forecast" in capacity and "trend (east-node-0)" in capacity
     # east rises 0.5 %/h = 12 %/day from ~30 %: 80 % is within the 30-day horizon
     assert "Plan capacity on east" in capacity
+    assert "Alerts in the period (1 fired, 1 resolved)" in detailed
+    assert "PrometheusDown" in detailed and "east's Prometheus is" in detailed
     handover = texts["handover"]
+    assert "1 alerts fired and 1 resolved in the period" in handover
     assert "Shift handover" in handover and "Alerts firing at the end of the period" in handover
     assert "GPUs not OK" in handover and "PTP ports needing attention" in handover
     incident = texts["incident"]
-    assert "Timeline" in incident and "Events (3)" in incident  # 2 state changes, 1 spike
-    assert incident.index("ONLINE -> OFFLINE") < incident.index("HIGH SPIKE node_cpu")
+    # 2 state changes, 1 spike, the alert fired and resolved
+    assert "Timeline" in incident and "Events (5)" in incident
+    assert "alert PrometheusDown (CRITICAL)" in incident
+    assert incident.index("ONLINE -> OFFLINE") < incident.rindex("HIGH SPIKE node_cpu")
     executive = texts["executive"]
     assert "Executive summary" in executive and "anomalies" in executive
     listed = run_cli(site_home, env, "reports")
