@@ -215,8 +215,12 @@ class PrometheusClient:
             status = await self.http.status("/health")
         return status == 200
 
-    async def newest_sample_age(self, promql: str = "max(timestamp(up))") -> float | None:
-        """Seconds since the newest sample of ``promql`` (fleet hubs: how fresh is the data)."""
+    async def newest_sample_age(
+        self, promql: str = "max(max_over_time(timestamp(up)[1h:5m]))"
+    ) -> float | None:
+        """Seconds since the newest sample of ``promql`` (fleet hubs: how fresh is the data).
+        The default looks back an hour, so a hub whose pushes stopped 20 minutes ago says
+        "20 min old" rather than nothing (a plain instant query sees 5 minutes back)."""
         result = await self.query(promql)
         newest = max((s.values[-1] for s in result.series if s.values.size), default=math.nan)
         if math.isnan(newest):
