@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck layers pytest test-qtfree bench bench-nab system-packages sample screenshots clean
+.PHONY: run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab system-packages sample screenshots clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,13 +33,18 @@ layers: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# every test in one run (Qt importable)
 pytest: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 test-qtfree: $(STAMP)
 	$(BIN)/python tests/run_qtfree.py
 
-test: system-packages lint layers typecheck test-qtfree pytest
+# the tests that need Qt; the Qt-free ones have just run without it
+test-ui: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/ui
+
+test: system-packages lint layers typecheck test-qtfree test-ui
 
 bench: system-packages $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_store.py
