@@ -104,9 +104,9 @@ STYLE = """
 body { font-family: 'DejaVu Sans', sans-serif; font-size: 10pt; color: #111827; }
 h1 { font-size: 18pt; margin-bottom: 2pt; } h2 { font-size: 13pt; margin-top: 14pt; }
 table { border-collapse: collapse; margin: 4pt 0 8pt 0; }
-th { background: #e5e7eb; text-align: left; padding: 3pt 6pt; }
-td { border-bottom: 1px solid #e5e7eb; padding: 3pt 6pt; }
-.meta td { border: none; padding: 1pt 8pt 1pt 0; } .muted { color: #6b7280; }
+th { background: #e5e7eb; text-align: left; padding: 2px 5px; font-size: 8.5pt; }
+td { border-bottom: 1px solid #e5e7eb; padding: 2px 5px; font-size: 8.5pt; }
+.meta td { border: none; padding: 1px 12px 1px 0; } .muted { color: #6b7280; }
 .badge { color: #b45309; font-weight: bold; }
 """
 
