@@ -323,6 +323,7 @@ class Poller:
             return_exceptions=True,
         )
         for panel, result in zip(self.catalog, answers, strict=True):
+            await asyncio.sleep(0)  # one panel's series at a time: the loop stays responsive
             key = (cluster.id, panel.id)
             if isinstance(result, CollectorInvalidQuery):
                 failures.append(f"{panel.id}: {result.upstream}")
