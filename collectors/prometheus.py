@@ -216,7 +216,7 @@ class PrometheusClient:
         return status == 200
 
     async def newest_sample_age(
-        self, promql: str = "max(max_over_time(timestamp(up)[1h:5m]))"
+        self, promql: str = "max(timestamp(up)) or max(max_over_time(timestamp(up)[1h:15s]))"
     ) -> float | None:
         """Seconds since the newest sample of ``promql`` (fleet hubs: how fresh is the data).
         The default looks back an hour, so a hub whose pushes stopped 20 minutes ago says
