@@ -420,8 +420,7 @@ class DiscoveryService:
         cluster = self._registry.get(name)
         client = await self._pool.kube(cluster)
         found = await discover(client)
-        cluster = self._registry.get(name)  # it may have changed meanwhile
-        await self._registry.update(merged(cluster, found))
+        await self._registry.change(name, lambda now: merged(now, found))  # as it is by now
         if found.vanished:
             log.warning("capabilities vanished", extra={"cluster": name, "gone": found.vanished})
         return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -126,6 +126,10 @@ class ClusterRegistry:
         self._secrets = secrets
         self._bus = bus
         self._clusters: dict[UUID, Cluster] = {}
+        # Changes to a stored cluster run one at a time, each reading the cluster under the
+        # lock: a health check folded in while the user sets an endpoint must not write back
+        # the cluster as it was before the endpoint changed.
+        self._changing = asyncio.Lock()
         self._reachability: dict[UUID, deque[bool]] = defaultdict(
             lambda: deque(maxlen=health.CONNECTIVITY_WINDOW)
         )
@@ -180,18 +184,23 @@ class ClusterRegistry:
         self._publish()
         return cluster
 
-    async def update(self, cluster: Cluster) -> Cluster:
-        """Save an edited cluster (same id). Renaming checks uniqueness."""
-        if cluster.id not in self._clusters:
-            raise ClusterNotFoundError(f"cluster {cluster.name!r} is not registered")
-        self._ensure_unique(cluster.name, allow=cluster.id)
-        try:
-            cluster = cluster.model_copy(update={"updated_at": utcnow()})
-            cluster = Cluster.model_validate(cluster.model_dump())
-        except ValidationError as exc:
-            raise RegistryError(validation_message(exc)) from exc
-        await asyncio.wrap_future(self._repo.save(cluster))
-        self._clusters[cluster.id] = cluster
+    async def change(self, name: str, edit: Callable[[Cluster], Cluster]) -> Cluster:
+        """Save ``edit`` of the cluster as it is now (same id); renaming checks uniqueness.
+        The edit is applied under the registry's lock, so concurrent changes never undo
+        each other."""
+        async with self._changing:
+            current = self.get(name)
+            cluster = edit(current)
+            if cluster.id != current.id:
+                raise RegistryError(f"an edit of {name!r} may not change its id")
+            self._ensure_unique(cluster.name, allow=cluster.id)
+            try:
+                cluster = cluster.model_copy(update={"updated_at": utcnow()})
+                cluster = Cluster.model_validate(cluster.model_dump())
+            except ValidationError as exc:
+                raise RegistryError(validation_message(exc)) from exc
+            await asyncio.wrap_future(self._repo.save(cluster))
+            self._clusters[cluster.id] = cluster
         self._publish()
         return cluster
 
@@ -200,28 +209,35 @@ class ClusterRegistry:
     ) -> Cluster:
         """The user's own endpoint of ``kind`` (discovery never replaces it); ``url`` None
         removes it, so the next discovery may fill it again."""
-        cluster = self.get(name)
-        endpoints = [e for e in cluster.endpoints if e.kind is not kind]
-        if url:
-            ref = cluster.credential if use_cluster_token else None
-            try:
-                endpoint = Endpoint(
+        ref = self.get(name).credential if use_cluster_token else None
+        try:
+            endpoint = (
+                Endpoint(
                     kind=kind,
                     url=url,
                     source=EndpointSource.USER,
                     auth=cluster_credential_auth(ref) if ref else AuthMethod.NONE,
                     credential=ref,
                 )
-            except ValidationError as exc:
-                raise RegistryError(validation_message(exc)) from exc
-            endpoints.append(endpoint)
-        return await self.update(cluster.model_copy(update={"endpoints": endpoints}))
+                if url
+                else None
+            )
+        except ValidationError as exc:
+            raise RegistryError(validation_message(exc)) from exc
+
+        def with_endpoint(cluster: Cluster) -> Cluster:
+            endpoints = [e for e in cluster.endpoints if e.kind is not kind]
+            endpoints += [endpoint] if endpoint else []
+            return cluster.model_copy(update={"endpoints": endpoints})
+
+        return await self.change(name, with_endpoint)
 
     async def remove(self, name: str) -> Cluster:
-        cluster = self.get(name)
-        await asyncio.wrap_future(self._repo.delete(cluster.id))
+        async with self._changing:
+            cluster = self.get(name)
+            await asyncio.wrap_future(self._repo.delete(cluster.id))
+            del self._clusters[cluster.id]
         await self._forget(_refs(cluster))
-        del self._clusters[cluster.id]
         log.info("cluster removed", extra={"cluster": cluster.name})
         self._publish()
         return cluster
@@ -308,8 +324,16 @@ class ClusterRegistry:
         at: datetime | None = None,
     ) -> Cluster:
         """Fold one round of endpoint checks into score, state, connectivity and history."""
-        cluster = self.get(name)
-        at = at or utcnow()
+        async with self._changing:
+            return await self._apply_check(self.get(name), results, error, at or utcnow())
+
+    async def _apply_check(
+        self,
+        cluster: Cluster,
+        results: Mapping[EndpointKind, bool],
+        error: str | None,
+        at: datetime,
+    ) -> Cluster:
         reach = self._reachability[cluster.id]
         reach.append(health.reachable(results))
         status = cluster.status.model_copy(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from aiops_desktop.models import (
     Connectivity,
     CredentialKind,
     EndpointKind,
+    HealthRecord,
 )
 from aiops_desktop.services.bus import CLUSTERS_CHANGED
 from aiops_desktop.services.core import Core
@@ -23,6 +26,7 @@ from aiops_desktop.services.registry import (
     DuplicateClusterError,
     RegistryError,
 )
+from aiops_desktop.store import HealthRepository
 from tests.qtfree.kubeconfigs import TOKEN, write_kubeconfig
 
 API = EndpointKind.API_SERVER
@@ -131,3 +135,37 @@ async def test_health_state_machine_and_history(core: Core) -> None:
     old = await core.registry.apply_check("edge-7", {API: True}, at=t0 - timedelta(days=8))
     assert old.status.state is ClusterState.ONLINE
     assert await core.registry.prune_history() == 1
+
+
+@pytest.mark.asyncio
+async def test_a_health_check_folded_in_meanwhile_never_undoes_an_endpoint_change(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check's history write is held while the user points the metrics endpoint elsewhere:
+    the check lands after the change, on the changed cluster, in memory and in the cache."""
+    await core.registry.add(ClusterSpec(name="hub", endpoint_urls={PROM: "http://127.0.0.1:1"}))
+    record = HealthRepository.record
+    held: list[tuple[Future[None], HealthRecord]] = []
+
+    def hold(repo: HealthRepository, rec: HealthRecord) -> Future[None]:
+        held.append((Future(), rec))
+        monkeypatch.setattr(HealthRepository, "record", record)  # only the first is held
+        return held[-1][0]
+
+    monkeypatch.setattr(HealthRepository, "record", hold)
+    check = asyncio.create_task(core.registry.apply_check("hub", {PROM: True}))
+    while not held:
+        await asyncio.sleep(0.01)
+    change = asyncio.create_task(core.registry.set_endpoint("hub", PROM, "http://127.0.0.1:2"))
+    await asyncio.sleep(0.1)
+    assert not change.done()  # it waits for the check to be folded in
+    future, rec = held[0]
+    record(core.registry._history, rec).add_done_callback(lambda f: future.set_result(None))
+    checked, changed = await asyncio.gather(check, change)
+    assert checked.endpoint(PROM).url == "http://127.0.0.1:1"  # type: ignore[union-attr]
+    now = core.registry.get("hub")
+    assert now.endpoint(PROM).url == "http://127.0.0.1:2" == changed.endpoint(PROM).url  # type: ignore[union-attr]
+    assert now.status.state is ClusterState.ONLINE and now.status.last_check_at is not None
+    (stored,) = await core.registry.load()
+    assert stored.endpoint(PROM).url == "http://127.0.0.1:2"  # type: ignore[union-attr]
+    assert stored.status.state is ClusterState.ONLINE
