@@ -115,4 +115,11 @@ def test_gpu_fleet_keeps_its_data_badged_when_the_hub_goes_away(
     run_coro(qtbot, core.registry.set_endpoint("gpu-hub", EndpointKind.PROMETHEUS, gpu_hub.url))
     desktop.window._monitoring.gpu.refresh()
     run_until(qtbot, lambda: view.error.text() == "", timeout=20)  # recovered by itself
+    # asked again while a read runs: it reads once more when that read ends (not 30 s later)
+    reads: list[object] = []
+    presenter = desktop.window._monitoring.gpu
+    presenter.sig_fleet.connect(reads.append)
+    presenter.refresh()
+    presenter.refresh()
+    run_until(qtbot, lambda: len(reads) == 2, timeout=10)
     window.show_view("fleet")

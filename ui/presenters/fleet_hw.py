@@ -33,6 +33,7 @@ class _Periodic(QObject):
         super().__init__(parent)
         self._core = core
         self._busy = False
+        self._again = False  # asked again while a read ran: read once more when it ends
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.refresh)
@@ -44,20 +45,24 @@ class _Periodic(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+        self._again = False
 
     def refresh(self) -> None:
         if self._busy:
+            self._again = True
             return
         clusters = self._with_metrics()
         if not clusters:
             return
-        self._busy = True
+        self._busy, self._again = True, False
 
         async def work() -> None:
             try:
                 await self._read(clusters)
             finally:
                 self._busy = False
+                if self._again:
+                    QTimer.singleShot(0, self, self.refresh)
 
         spawn_guarded(self._core, type(self).__name__, work(), self.sig_error.emit)
 
