@@ -154,3 +154,32 @@ def assess(g: GpuReading, xids: Mapping[int, XidInfo]) -> GpuHealth:
 
 def worst_first(health: list[GpuHealth]) -> list[GpuHealth]:
     return sorted(health, key=lambda h: (-_RANK[h.state], h.reading.key))
+
+
+@dataclass
+class GpuChange:
+    """One GPU whose health differs between two moments. ``after`` None: the GPU was reported
+    at the first moment and no longer is (off the bus, node down, exporter gone)."""
+
+    key: str
+    before: GpuState
+    after: GpuState | None
+    reasons: list[str]  # at the second moment; at the first where the GPU is gone
+
+
+def health_changes(before: list[GpuHealth], after: list[GpuHealth]) -> list[GpuChange]:
+    """GPUs reported at both moments whose state changed, and GPUs no longer reported; worse
+    outcomes first. GPUs new at the second moment are not changes (nothing to compare)."""
+    now = {h.reading.key: h for h in after}
+    out = []
+    for was in before:
+        key = was.reading.key
+        if key not in now:
+            out.append(GpuChange(key, was.state, None, was.reasons))
+        elif now[key].state is not was.state:
+            out.append(GpuChange(key, was.state, now[key].state, now[key].reasons))
+
+    def rank(c: GpuChange) -> tuple[int, str]:
+        return (-(_RANK[c.after] if c.after else 3), c.key)
+
+    return sorted(out, key=rank)

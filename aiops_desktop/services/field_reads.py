@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from aiops_desktop.models import Cluster, MetricQuery
@@ -30,11 +31,14 @@ async def read_fields(
     clusters: list[Cluster],
     catalog: Mapping[str, str],
     names: Iterable[str],
+    *,
+    at: datetime | None = None,
 ) -> tuple[dict[str, list[TaggedSeries]], list[ClusterOutcome]]:
-    """field -> its series over every cluster; and what could not be read."""
+    """field -> its series over every cluster (as they were ``at``, now by default); and
+    what could not be read."""
 
     async def one(name: str) -> tuple[str, list[TaggedSeries], list[ClusterOutcome]]:
-        answer = await queries.run(MetricQuery(promql=catalog[name]), clusters)
+        answer = await queries.run(MetricQuery(promql=catalog[name], end=at), clusters)
         return name, answer.series, answer.failures
 
     results = await asyncio.gather(*(one(n) for n in names if n in catalog))

@@ -132,11 +132,14 @@ class GpuFleet:
         }
 
 
-async def read_gpu_fleet(queries: MultiClusterQuery, clusters: list[Cluster]) -> GpuFleet:
-    """Every field over every cluster in parallel, joined and assessed."""
+async def read_gpu_fleet(
+    queries: MultiClusterQuery, clusters: list[Cluster], *, at: datetime | None = None
+) -> GpuFleet:
+    """Every field over every cluster in parallel (as it was ``at``; now by default), joined
+    and assessed."""
     catalog = gpu_queries()
 
-    answers, failures = await read_fields(queries, clusters, catalog, NUMERIC_FIELDS)
+    answers, failures = await read_fields(queries, clusters, catalog, NUMERIC_FIELDS, at=at)
     table = xid_table()
     health = [assess(r, table) for r in join_readings(answers)]
     return GpuFleet(worst_first(health), failures)

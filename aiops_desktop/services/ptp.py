@@ -189,7 +189,7 @@ async def read_ptp_board(
     end = end or utcnow()
 
     async def instant(name: str) -> tuple[str, list[TaggedSeries], list[ClusterOutcome]]:
-        answer = await queries.run(MetricQuery(promql=catalog[name]), clusters)
+        answer = await queries.run(MetricQuery(promql=catalog[name], end=end), clusters)
         return name, answer.series, answer.failures
 
     async def ranged(name: str) -> tuple[str, list[TaggedSeries], list[ClusterOutcome]]:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from aiops_desktop.models.intelligence import Anomaly
+from analysis.gpu_health import GpuChange
 from analysis.reports.forecast import forecast
 from analysis.reports.model import Chart, Report, ReportType, Section, Table
 
@@ -19,6 +20,7 @@ ROW_LIMIT = {ReportType.EXECUTIVE: 5, ReportType.HANDOVER: 20}
 DEFAULT_ROW_LIMIT = 50
 UNREAD_GPU = "not read (no live GPU metrics)"
 UNREAD_PTP = "not read (no live PTP metrics)"
+UNCOMPARED_GPU = "not compared: no GPU readings at the start of the period"
 
 
 @dataclass
@@ -26,6 +28,19 @@ class PanelData:
     title: str
     unit: str
     series: dict[str, tuple[np.ndarray, np.ndarray]]  # legend -> (ts s, values)
+
+
+@dataclass
+class FleetHw:
+    """A shift handover's live GPU and PTP reads of one (member) cluster."""
+
+    gpu: list[tuple[str, str, str]] | None = None  # (gpu, state, reasons) not OK; None: unread
+    #: GPUs whose health changed over the period; None: no GPU readings at its start
+    gpu_changes: list[GpuChange] | None = None
+    #: PTP ports needing attention or short of full compliance over the period:
+    #: (port, state, locked, within, holdover, freerun); None: unread
+    ptp: list[tuple[str, str, str, str, str, str]] | None = None
+    ptp_ports: int = 0  # ports read
 
 
 @dataclass
@@ -42,8 +57,7 @@ class ClusterFacts:
     alert_history: list[tuple[datetime, datetime | None, str, str, str]] = field(
         default_factory=list
     )
-    gpu: list[tuple[str, str, str]] | None = None  # (gpu, state, reasons) not OK; None: unread
-    ptp: list[tuple[str, str, str, str]] | None = None  # (port, state, locked, within)
+    hw: FleetHw = field(default_factory=FleetHw)  # a handover's live reads
 
 
 @dataclass
@@ -160,23 +174,38 @@ def _section(
                                     ["Severity", "Alert", "Summary"],
                                     [list(a) for a in facts.alerts[:limit]]))  # fmt: skip
     if kind is ReportType.HANDOVER:
-        section.tables.append(
-            Table("GPUs not OK", ["GPU", "State", "Reasons"], [list(g) for g in facts.gpu])
-            if facts.gpu is not None
-            else Table("GPUs not OK", [], [], empty=UNREAD_GPU)
-        )
-        section.tables.append(
-            Table("PTP ports needing attention", ["Port", "State", "Locked", "Within"],
-                  [list(p) for p in facts.ptp])
-            if facts.ptp is not None
-            else Table("PTP ports needing attention", [], [], empty=UNREAD_PTP)
-        )  # fmt: skip
+        section.tables += _fleet_hw_tables(facts)
     if kind is not ReportType.EXECUTIVE:
         section.charts += [
             Chart(p.title, p.unit, p.series) for pid, p in facts.panels.items()
             if pid in CAPACITY_PANELS and p.series
         ]  # fmt: skip
     return section
+
+
+def _fleet_hw_tables(facts: ClusterFacts) -> list[Table]:
+    """A handover's GPU health changes, GPUs not OK and PTP compliance over the period."""
+    if facts.hw.gpu is None:
+        changes = Table("GPU health changes in the period", [], [], empty=UNREAD_GPU)
+        not_ok = Table("GPUs not OK", [], [], empty=UNREAD_GPU)
+    else:
+        changes = Table(
+            "GPU health changes in the period", ["GPU", "Was", "Now", "Reasons"],
+            [[c.key, c.before.value, c.after.value if c.after else "not reported",
+              "; ".join(c.reasons)] for c in facts.hw.gpu_changes or []],
+            empty="no GPU changed health" if facts.hw.gpu_changes is not None else UNCOMPARED_GPU,
+        )  # fmt: skip
+        not_ok = Table("GPUs not OK", ["GPU", "State", "Reasons"], [list(g) for g in facts.hw.gpu])
+    if facts.hw.ptp is None:
+        ptp = Table("PTP compliance in the period", [], [], empty=UNREAD_PTP)
+    else:
+        ptp = Table(
+            f"PTP compliance in the period ({facts.hw.ptp_ports} ports)",
+            ["Port", "State", "Locked", "Within", "Holdover", "Freerun"],
+            [list(p) for p in facts.hw.ptp],
+            empty="every port locked and within its band the whole period",
+        )
+    return [changes, not_ok, ptp]
 
 
 def _recommend(facts: ClusterFacts) -> list[str]:
@@ -190,12 +219,28 @@ def _recommend(facts: ClusterFacts) -> list[str]:
         out.append(
             f"Investigate {a.metric} on {facts.name} at {_t(a.timestamp)} UTC: {a.explanation}"
         )
-    for gpu, state, reasons in facts.gpu or []:
+    for gpu, state, reasons in facts.hw.gpu or []:
         if state == "CRITICAL":
             out.append(f"GPU {gpu} is CRITICAL: {reasons}")
-    for port, state, _, _ in facts.ptp or []:
+    for change in facts.hw.gpu_changes or []:
+        if change.after is None:
+            out.append(f"GPU {change.key} is no longer reported (it was {change.before.value}): "
+                       "check the node, the GPU and its DCGM exporter.")  # fmt: skip
+    for port, state, *_ in facts.hw.ptp or []:
         if state in ("FREERUN", "HOLDOVER"):
             out.append(f"PTP port {port} is in {state}: check its grandmaster and GNSS.")
+    return out
+
+
+def _fleet_hw_summary(clusters: list[ClusterFacts]) -> list[str]:
+    out = []
+    if any(c.hw.gpu_changes is not None for c in clusters):
+        changed = sum(len(c.hw.gpu_changes or []) for c in clusters)
+        out.append(f"{changed} GPUs changed health in the period")
+    ports = sum(c.hw.ptp_ports for c in clusters)
+    if ports:
+        short = sum(len(c.hw.ptp or []) for c in clusters)
+        out.append(f"{short} of {ports} PTP ports need attention or fell short of full compliance")
     return out
 
 
@@ -247,12 +292,13 @@ def build_report(inputs: ReportInputs) -> Report:
     firing = sum(len(c.alerts) for c in inputs.clusters)
     if firing:
         summary.append(f"{firing} alerts firing at the end of the period")
+    if kind is ReportType.HANDOVER:
+        summary += _fleet_hw_summary(inputs.clusters)
     if not recommendations:
         recommendations.append("No action needed: nothing in this period calls for one.")
-    hours = (inputs.until - inputs.since).total_seconds() / 3600
-    title = (
-        inputs.title or f"{kind.heading}: {', '.join(c.name for c in inputs.clusters)}, {hours:g} h"
-    )
+    seconds = (inputs.until - inputs.since).total_seconds()
+    span = f"{round(seconds / 3600, 1):g} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+    title = inputs.title or f"{kind.heading}: {', '.join(c.name for c in inputs.clusters)}, {span}"
     return Report(
         type=kind, title=title, since=inputs.since, until=inputs.until,
         clusters=[c.name for c in inputs.clusters], generated_at=inputs.generated_at,

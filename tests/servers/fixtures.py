@@ -243,9 +243,11 @@ def backfilled(
     and ``ahead`` more after it (so that "now" queries of a session fixture see the same fresh
     data however late in the session they run); (server, first sample's time)."""
     start = int(time.time()) // step * step - count * step
-    return start_prometheus(
+    server = start_prometheus(
         tmp_path_factory.mktemp(name), openmetrics(series, start, count + ahead, step)
-    ), start
+    )
+    server.first_sample_s = start
+    return server, start
 
 
 @pytest.fixture(scope="session")

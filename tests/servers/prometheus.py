@@ -36,6 +36,7 @@ class RunningPrometheus:
     process: ServerProcess
     port: int
     data_dir: Path
+    first_sample_s: int | None = None  # a backfilled fixture's first sample (Unix time)
 
     @property
     def url(self) -> str:

@@ -98,7 +98,9 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     handover = texts["handover"]
     assert "1 alerts fired and 1 resolved in the period" in handover
     assert "Shift handover" in handover and "Alerts firing at the end of the period" in handover
-    assert "GPUs not OK" in handover and "PTP ports needing attention" in handover
+    assert "GPU health changes in the period" in handover and "GPUs not OK" in handover
+    assert "PTP compliance in the period" in handover
+    assert "not read (no live GPU metrics)" in handover  # the site exports no DCGM series
     incident = texts["incident"]
     # 2 state changes, 1 spike, the alert fired and resolved
     assert "Timeline" in incident and "Events (5)" in incident

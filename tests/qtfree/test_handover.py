@@ -1,0 +1,151 @@
+"""A shift handover's live reads: GPU health at the start and the end of the period (what
+changed), PTP compliance over it; real fleet hubs (backfilled Prometheus) and a pinned period,
+so the figures are checked against the fixtures' own definitions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from aiops_desktop.models import ClusterKind, EndpointKind, utcnow
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.poller import Source
+from aiops_desktop.services.registry import ClusterSpec
+from aiops_desktop.services.reports import gather
+from analysis.gpu_health import GpuHealth, GpuReading, GpuState, health_changes
+from analysis.reports.build import build_report
+from analysis.reports.model import ReportType
+from analysis.reports.render_text import to_markdown
+from tests.qtfree.test_ptp_board import expected
+from tests.servers import gpu_fleet, ptp_fleet
+from tests.servers.prometheus import RunningPrometheus
+from tests.site_data import build_site
+
+
+def _health(key: str, state: GpuState, *reasons: str) -> GpuHealth:
+    cluster, node, gpu = key.split("/")
+    return GpuHealth(GpuReading(cluster, node, gpu.removeprefix("gpu"), key), state,
+                     list(reasons), False)  # fmt: skip
+
+
+def test_health_changes_lists_changed_and_vanished_gpus_worst_first() -> None:
+    before = [
+        _health("a/n/gpu0", GpuState.OK),
+        _health("a/n/gpu1", GpuState.WARNING, "temperature 72 C (warning >= 70 C)"),
+        _health("a/n/gpu2", GpuState.OK),
+        _health("a/n/gpu3", GpuState.WARNING, "XID 999 (not in the XID table)"),
+        _health("b/m/gpu0", GpuState.OK),
+    ]
+    after = [
+        _health("a/n/gpu0", GpuState.OK),  # unchanged: not listed
+        _health("a/n/gpu1", GpuState.OK),  # recovered
+        _health("a/n/gpu2", GpuState.CRITICAL, "temperature 84 C (critical >= 80 C)"),
+        _health("b/m/gpu0", GpuState.WARNING, "throttled 40% of the last 5 min (power limit)"),
+        _health("c/x/gpu0", GpuState.CRITICAL, "new"),  # not there before: not a change
+    ]
+    changes = health_changes(before, after)
+    assert [(c.key, c.before, c.after) for c in changes] == [
+        ("a/n/gpu3", GpuState.WARNING, None),  # gone: first
+        ("a/n/gpu2", GpuState.OK, GpuState.CRITICAL),
+        ("b/m/gpu0", GpuState.OK, GpuState.WARNING),
+        ("a/n/gpu1", GpuState.WARNING, GpuState.OK),
+    ]
+    assert changes[0].reasons == ["XID 999 (not in the XID table)"]  # as last seen
+    assert changes[1].reasons == ["temperature 84 C (critical >= 80 C)"]
+
+
+async def _hub_polled(core: Core, name: str, url: str) -> None:
+    """Register a fleet hub and poll its metrics once, so its member clusters are known."""
+    await core.registry.add(
+        ClusterSpec(name=name, kind=ClusterKind.FLEET,
+                    endpoint_urls={EndpointKind.PROMETHEUS: url})
+    )  # fmt: skip
+    await core.poller.run_source(core.registry.get(name), Source.METRICS)
+    await asyncio.wrap_future(core.series.flush())
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_handover_lists_the_gpu_that_changed_health_in_the_period(
+    core: Core, gpu_hub: RunningPrometheus
+) -> None:
+    await _hub_polled(core, "gpu-hub", gpu_hub.url)
+    assert gpu_hub.first_sample_s is not None
+    # sample 39 is the fixture's "now"; 8 minutes before it is sample 7: the 12 NVLink CRC
+    # errors of ai-lab/dgx-1 GPU 4 came at sample 20, between the two; everything else held
+    until = datetime.fromtimestamp(gpu_hub.first_sample_s + 39 * gpu_fleet.STEP_S, UTC)
+    inputs = await gather(core, ReportType.HANDOVER, ["gpu-hub"], timedelta(minutes=8), until)
+    by_name = {f.name: f for f in inputs.clusters}
+    assert sorted(by_name) == ["ai-lab", "ran-east", "ran-west"]
+    changes = {n: f.hw.gpu_changes for n, f in by_name.items()}
+    assert changes["ran-east"] == [] and changes["ran-west"] == []
+    (change,) = changes["ai-lab"] or []
+    assert (change.key, change.before, change.after) == (
+        "ai-lab/dgx-1/gpu4",
+        GpuState.OK,
+        GpuState.WARNING,
+    )
+    assert change.reasons == ["12 NVLink CRC errors in the last hour"]
+    not_ok = sorted(g[0] for f in by_name.values() for g in f.hw.gpu or [])
+    assert not_ok == [
+        "ai-lab/dgx-0/gpu7", "ai-lab/dgx-1/gpu4", "ran-east/gpu-0/gpu5", "ran-east/gpu-1/gpu3",
+        "ran-west/gpu-1/gpu2",
+    ]  # fmt: skip
+    report = build_report(inputs)
+    assert report.title == "Shift handover: ai-lab, ran-east, ran-west, 8 min"
+    assert "1 GPUs changed health in the period" in report.summary
+    text = to_markdown(report)
+    assert "GPU health changes in the period" in text
+    assert "| ai-lab/dgx-1/gpu4 | OK | WARNING | 12 NVLink CRC errors in the last hour |" in text
+    assert text.count("no GPU changed health") == 2  # ran-east and ran-west
+    assert "PTP compliance in the period" in text and "not read (no live PTP metrics)" in text
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_handover_gives_ptp_compliance_over_the_period(
+    core: Core, ptp_hub: tuple[RunningPrometheus, int]
+) -> None:
+    server, start = ptp_hub
+    await _hub_polled(core, "ran-hub", server.url)
+    until = datetime.fromtimestamp(start + (ptp_fleet.COUNT - 1) * ptp_fleet.STEP_S, UTC)
+    period = timedelta(seconds=ptp_fleet.COUNT * ptp_fleet.STEP_S)
+    inputs = await gather(core, ReportType.HANDOVER, ["ran-hub"], period, until)
+    by_name = {f.name: f for f in inputs.clusters}
+    assert {n: f.hw.ptp_ports for n, f in by_name.items()} == {"ran-east": 7, "ran-west": 7}
+
+    def row(cluster: str, node: str, state: str) -> tuple[str, ...]:
+        want = expected(cluster, node)
+        return (
+            f"{node}/ens1f0", state, f"{want['locked_pct']:.1f}%", f"{want['within_pct']:.1f}%",
+            f"{want['holdover_s']:.0f} s", f"{want['freerun_s']:.0f} s",
+        )  # fmt: skip
+
+    # only the two ports short of full compliance; the 12 others held all hour
+    assert by_name["ran-east"].hw.ptp == [row("ran-east", "du-2", "FREERUN")]
+    assert by_name["ran-west"].hw.ptp == [row("ran-west", "du-4", "LOCKED")]
+    assert by_name["ran-east"].hw.ptp[0][2:5] == ("83.3%", "83.3%", "180 s")  # the 3 min
+    report = build_report(inputs)
+    assert "2 of 14 PTP ports need attention or fell short of full compliance" in report.summary
+    assert any("PTP port du-2/ens1f0 is in FREERUN" in r for r in report.recommendations)
+    assert "GPUs changed health" not in " ".join(report.summary)  # no GPU here: nothing read
+
+
+@pytest.mark.asyncio
+async def test_a_past_period_takes_states_and_firing_alerts_from_the_history(
+    core: Core,
+) -> None:
+    """east's Prometheus was down from 180 to 120 minutes ago, its alert firing meanwhile: a
+    handover for the shift that ended 140 minutes ago shows it OFFLINE with the alert firing,
+    though both are over now."""
+    await build_site(core)
+    until = utcnow() - timedelta(minutes=140)
+    inputs = await gather(core, ReportType.HANDOVER, ["east"], timedelta(hours=2), until)
+    (east,) = inputs.clusters
+    assert inputs.until == until and (east.state, east.score) == ("OFFLINE", 80)
+    assert all(when <= until for when, *_ in east.health)
+    assert east.alerts == [("CRITICAL", "PrometheusDown", "east's Prometheus is not answering")]
+    now = await gather(core, ReportType.HANDOVER, ["east"], timedelta(hours=2))
+    assert (now.clusters[0].state, now.clusters[0].alerts) == ("ONLINE", [])
