@@ -308,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_commands(sub)
     _add_wall_command(sub)
     add_capture_commands(sub, _duration, _instant)
-    add_report_commands(sub, _duration)
+    add_report_commands(sub, _duration, _instant)
     return parser
 
 

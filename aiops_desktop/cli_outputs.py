@@ -75,7 +75,7 @@ def _report_out(text: str) -> Path:
     return path
 
 
-def add_report_commands(sub: Any, duration: Any) -> None:
+def add_report_commands(sub: Any, duration: Any, instant: Any) -> None:
     report = sub.add_parser(
         "report", help="write a report (PDF, HTML, Markdown or JSON) from the cache or a capture"
     )
@@ -84,6 +84,10 @@ def add_report_commands(sub: Any, duration: Any) -> None:
     )
     report.add_argument("--clusters", help="comma-separated names (default: every cluster)")
     report.add_argument("--since", type=duration, default=timedelta(hours=12), metavar="DURATION")
+    report.add_argument(
+        "--until", type=instant, metavar="TIME",
+        help="the period's end (default now): a past shift's handover",
+    )  # fmt: skip
     report.add_argument(
         "--out", type=_report_out, action="append", metavar="FILE",
         help="where (.pdf .html .md .json; repeat for several); default: the reports folder",
@@ -96,7 +100,7 @@ async def report_command(core: Core, args: argparse.Namespace, out: TextIO) -> i
     from ui.report_pdf import write_report_files
 
     names = [n.strip() for n in (args.clusters or "").split(",") if n.strip()] or None
-    report = await make_report(core, ReportType(args.type), names, args.since)
+    report = await make_report(core, ReportType(args.type), names, args.since, args.until)
     folder = core.paths.reports_dir
     outs = args.out or [report_path(folder, report, "pdf")]
     # Qt draws the charts on this thread: the CLI has no window to keep responsive
