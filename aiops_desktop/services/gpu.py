@@ -24,6 +24,7 @@ from aiops_desktop.services.catalog import field_queries
 from aiops_desktop.services.field_reads import last_value, read_fields, unique_failures
 from aiops_desktop.services.multicluster import ClusterOutcome, MultiClusterQuery, TaggedSeries
 from aiops_desktop.settings import resources_dir
+from aiops_desktop.store import SeriesStore
 from analysis.gpu_health import GpuHealth, GpuReading, XidInfo, assess, load_xids, worst_first
 
 #: reading field -> the ``queries.json`` key (numbers), in the order the table shows them
@@ -160,6 +161,7 @@ class GpuHistory:
     #: field (``resources/gpu/history.json``) -> (timestamps s, values); no data: left out
     series: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     outcomes: list[ClusterOutcome] = field(default_factory=list)
+    note: str = ""  # where the history came from, when not the live exporter
 
 
 async def read_gpu_history(
@@ -190,4 +192,30 @@ async def read_gpu_history(
 
     await asyncio.gather(*(one(n, t) for n, t in field_queries("gpu", "history").items()))
     history.outcomes = unique_failures(history.outcomes)
+    return history
+
+
+#: history field -> the catalog panel the poller records it under, for every GPU
+STORED_HISTORY = {"util_pct": "gpu_util", "temperature_c": "gpu_temperature"}
+
+
+def stored_gpu_history(
+    series: SeriesStore,
+    reading: GpuReading,
+    end: datetime,
+    window: timedelta = timedelta(hours=1),
+) -> GpuHistory:
+    """One GPU's ``window`` before ``end`` from the series the poller stored (a capture has no
+    live source): utilisation and temperature, per physical GPU (a MIG instance shows its
+    GPU's). Blocking (SQLite): call from a worker thread."""
+    history = GpuHistory(reading, window, note="recorded utilisation and temperature")
+    lo, hi = int((end - window).timestamp() * 1000), int(end.timestamp() * 1000)
+    for name, panel in STORED_HISTORY.items():
+        for stored in series.read(panel, cluster=reading.cluster, start_ms=lo, end_ms=hi):
+            if (stored.labels.get("Hostname"), stored.labels.get("gpu")) == (
+                reading.node,
+                reading.gpu,
+            ):
+                history.series[name] = (stored.timestamps_ms / 1000.0, stored.values)
+                break
     return history

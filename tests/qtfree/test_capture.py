@@ -4,6 +4,8 @@ truncated and newer files refused with a message that says which."""
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 import sqlite3
 from datetime import timedelta
@@ -117,7 +119,7 @@ def test_capture_commands(tmp_path: Path, secret_service) -> None:  # type: igno
 async def test_the_sample_capture_carries_its_live_pages(secret_service) -> None:  # type: ignore[no-untyped-def]
     """Recorded at export: the GPU, PTP and SR-IOV/DPDK pages work inside the capture."""
     from aiops_desktop.secrets import SecretStore
-    from aiops_desktop.services.gpu import read_gpu_fleet
+    from aiops_desktop.services.gpu import read_gpu_fleet, stored_gpu_history
     from aiops_desktop.services.ptp import read_ptp_board
     from aiops_desktop.services.sriov import read_dataplane
     from aiops_desktop.settings import resources_dir
@@ -137,5 +139,16 @@ async def test_the_sample_capture_carries_its_live_pages(secret_service) -> None
         assert failures == [] and len(vfs) == 12 and len(ports) == 3
         history = await opened.queries.run(MetricQuery(promql="up"), clusters)
         assert "not recorded in the capture" in history.failures[0].error
+        # a GPU's last hour comes from the series the poller stored: utilisation, temperature
+        hot = await asyncio.to_thread(
+            stored_gpu_history, opened.series, fleet.gpus[0].reading, opened.now()
+        )
+        assert hot.reading.key == "ran-east/gpu-0/gpu5" and sorted(hot.series) == [
+            "temperature_c",
+            "util_pct",
+        ]
+        ts, temps = hot.series["temperature_c"]
+        assert set(temps) == {84.0} and ts.size >= 100 and ts[-1] <= opened.now().timestamp()
+        assert ts[-1] - ts[0] <= 3600 and set(hot.series["util_pct"][1]) == {15.0}  # 10 + gpu
     finally:
         await opened.shutdown()

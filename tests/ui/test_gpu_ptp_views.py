@@ -123,3 +123,34 @@ def test_gpu_fleet_keeps_its_data_badged_when_the_hub_goes_away(
     presenter.refresh()
     run_until(qtbot, lambda: len(reads) == 2, timeout=10)
     window.show_view("fleet")
+
+
+def test_a_gpus_last_hour_inside_the_sample_capture(qtbot, qloop, theme, secret_service) -> None:  # type: ignore[no-untyped-def]
+    """Offline, the click-through draws what the capture holds for that GPU (the poller's
+    utilisation and temperature series) and says so."""
+    from aiops_desktop.secrets import SecretStore
+    from aiops_desktop.services.capture import open_capture
+    from aiops_desktop.settings import resources_dir
+
+    core = open_capture(
+        resources_dir() / "samples" / "sample.aiops", SecretStore(secret_service.backend())
+    )
+    app = DesktopApp(core, theme)
+    app.window.resize(1280, 800)
+    app.window.show()
+    run_coro(qtbot, app.load())
+    try:
+        app.window.show_view("gpu")
+        view = app.window.gpu
+        run_until(qtbot, lambda: view.heatmap.rowCount() == 8, timeout=20)
+        rect = view.heatmap.visualItemRect(view.heatmap.item(3, 5))  # ran-east/gpu-0, 84 C
+        qtbot.mouseClick(view.heatmap.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        temp = view.detail.charts["temperature_c"]
+        run_until(qtbot, lambda: temp.curve_count == 1, timeout=20)
+        _, values = temp.curve("ran-east/gpu-0/gpu5").getData()
+        assert len(values) >= 100 and set(values) == {84.0}
+        assert view.detail.heading.text().endswith("· recorded utilisation and temperature")
+        assert view.detail.charts["power_w"].curve_count == 0  # not recorded: nothing drawn
+        app.window.show_view("fleet")
+    finally:
+        run_coro(qtbot, app.close())

@@ -3,6 +3,7 @@ timer while their view is shown (never on the UI thread) and emit what they foun
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -13,7 +14,12 @@ from aiops_desktop.services.cnf import cnf_workloads_by_type, read_sriov_objects
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.drift import fleet_drift
 from aiops_desktop.services.freshness import LastGood
-from aiops_desktop.services.gpu import GpuFleet, read_gpu_fleet, read_gpu_history
+from aiops_desktop.services.gpu import (
+    GpuFleet,
+    read_gpu_fleet,
+    read_gpu_history,
+    stored_gpu_history,
+)
 from aiops_desktop.services.kube import has_kube_api
 from aiops_desktop.services.multicluster import ClusterOutcome
 from aiops_desktop.services.ptp import PtpBoard, read_ptp_board
@@ -96,7 +102,13 @@ class GpuPresenter(_Periodic):
         clusters = self._with_metrics()
 
         async def work() -> None:
-            self.sig_history.emit(await read_gpu_history(self._core.queries, clusters, reading))
+            if self._core.capture is not None:  # no live exporter: what the capture holds
+                history = await asyncio.to_thread(
+                    stored_gpu_history, self._core.series, reading, self._core.now()
+                )
+            else:
+                history = await read_gpu_history(self._core.queries, clusters, reading)
+            self.sig_history.emit(history)
 
         spawn_guarded(self._core, "gpu history", work(), self.sig_error.emit)
 

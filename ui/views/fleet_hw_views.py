@@ -86,9 +86,9 @@ class GpuDetail(QWidget):
             data = history.series.get(name)
             chart.set_series({history.reading.key: data} if data is not None else {})
             chart.setVisible(data is not None or name != "tensor_active_pct")
-        missing = [o.error for o in history.outcomes]
-        if missing:
-            self.heading.setText(self.heading.text() + " · " + "; ".join(missing))
+        said = [o.error for o in history.outcomes] + ([history.note] if history.note else [])
+        if said:
+            self.heading.setText(self.heading.text() + " · " + "; ".join(said))
 
 
 class GpuFleetView(QWidget):
