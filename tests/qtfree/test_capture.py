@@ -5,7 +5,6 @@ truncated and newer files refused with a message that says which."""
 from __future__ import annotations
 
 import asyncio
-
 import json
 import sqlite3
 from datetime import timedelta
