@@ -7,19 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiops_desktop import __version__
 from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, MetricQuery, utcnow
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.kube import has_kube_api
 from aiops_desktop.services.recorded import (
+    OBJECTS_KEY,
     RECORDED_KEY,
     RecordedQueries,
     RecordingQueries,
+    record_objects,
     record_pages,
 )
 from aiops_desktop.settings import AppPaths
@@ -63,6 +68,13 @@ async def export_capture(
             async with asyncio.timeout(RECORD_TIMEOUT_S):
                 await record_pages(recorder, live)
         extra[RECORDED_KEY] = recorder.dump()
+    with_api = [c for c in chosen if has_kube_api(c)]
+    if core.capture is None and with_api:  # the objects those pages read from the API
+        objects: dict[str, list[dict[str, Any]]] = {}
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(RECORD_TIMEOUT_S):
+                await record_objects(core.kube, with_api, objects)
+        extra[OBJECTS_KEY] = json.dumps(objects)
     return await asyncio.to_thread(
         write_capture, core.db.path, out, clusters=clusters, since=end - since, until=end,
         app_version=__version__, with_members=hubs, label=label, extra_meta=extra,
@@ -91,6 +103,7 @@ def open_capture(path: Path, secrets: SecretStore | None = None) -> Core:
     recorded = capture_meta(paths.db_path, RECORDED_KEY)
     if recorded is not None:
         core.queries = RecordedQueries(core.pool, recorded)
+    core.kube.recorded = json.loads(capture_meta(paths.db_path, OBJECTS_KEY) or "{}")
     core.notices.append(f"Opened a {manifest.describe()}; read-only, offline.")
     return core
 

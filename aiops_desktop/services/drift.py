@@ -10,6 +10,11 @@ from analysis.drift import Drift, Fact, find_drift
 
 PTP_OPTIONS = ("interface", "ptp4lOpts", "phc2sysOpts", "ptpSchedulingPolicy")
 SRIOV_SETTINGS = ("numVfs", "mtu", "deviceType", "isRdma", "priority")
+#: the operator objects compared across clusters: kind -> API path
+DRIFT_OBJECTS = {
+    "ptpconfigs": "/apis/ptp.openshift.io/v1/ptpconfigs",
+    "sriovnetworknodepolicies": "/apis/sriovnetwork.openshift.io/v1/sriovnetworknodepolicies",
+}
 
 
 def gpu_driver_facts(fleet: GpuFleet) -> list[Fact]:

@@ -28,6 +28,17 @@ NODES = "/api/v1/nodes"
 DCGM_PROBE = "DCGM_FI_DEV_GPU_UTIL"  # exported by every dcgm-exporter configuration
 
 
+def slim(item: dict[str, Any], *, core: bool) -> dict[str, Any]:
+    """An object as a capture keeps it. ``core`` (pods, nodes: a pod's spec may carry secrets
+    in its environment): name, namespace, labels and phase only; operator objects (PtpConfig,
+    SR-IOV) whole, less their managed fields and annotations."""
+    meta = item.get("metadata") or {}
+    kept = {k: meta[k] for k in ("name", "namespace", "labels") if k in meta}
+    if core:
+        return {"metadata": kept, "status": {"phase": (item.get("status") or {}).get("phase")}}
+    return item | {"metadata": kept}
+
+
 class KubeSession:
     def __init__(
         self,
@@ -41,6 +52,10 @@ class KubeSession:
         self._secrets = secrets
         self._supervisor = supervisor
         self._followed: dict[str, tuple[EventTimeline, WatchState, asyncio.Event]] = {}
+        #: inside a capture: the object lists kept at export, answered instead of the API
+        self.recorded: dict[str, list[dict[str, Any]]] | None = None
+        #: while a capture is exported: every object list read, kept (slimmed) for it
+        self.recording: dict[str, list[dict[str, Any]]] | None = None
 
     async def validate(self, name: str) -> ValidationResult:
         return await validate(self._registry.get(name), self._secrets)
@@ -62,11 +77,19 @@ class KubeSession:
         self, name: str, path: str, *, label_selector: str | None = None
     ) -> list[dict[str, Any]]:
         """A cluster-wide list ([] where the API is not served: the operator is absent)."""
+        key = f"{name} {path} {label_selector or ''}"
+        if self.recorded is not None:
+            if key not in self.recorded:
+                raise CollectorError(f"{path} of {name} was not recorded in the capture")
+            return self.recorded[key]
         client = await self._pool.kube(self._registry.get(name))
         try:
             items, _ = await client.list(path, label_selector=label_selector)
         except KubeNotFound:
-            return []
+            items = []
+        if self.recording is not None:
+            core = path.startswith("/api/")  # the core group: pods, nodes
+            self.recording[key] = [slim(item, core=core) for item in items]
         return items
 
     async def ptp_thresholds(self) -> tuple[dict[tuple[str, str], Threshold], list[str]]:

@@ -5,6 +5,7 @@ show the site as it was at export. A query that was not recorded says so."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from datetime import timedelta
@@ -13,8 +14,11 @@ from typing import Any
 import numpy as np
 
 from aiops_desktop.models import Cluster, MetricQuery, QueryStatus
+from aiops_desktop.services.cnf import read_sriov_objects
 from aiops_desktop.services.connections import ClientPool
+from aiops_desktop.services.drift import DRIFT_OBJECTS
 from aiops_desktop.services.gpu import read_gpu_fleet
+from aiops_desktop.services.kube_session import KubeSession
 from aiops_desktop.services.multicluster import (
     ClusterOutcome,
     MultiClusterQuery,
@@ -23,9 +27,11 @@ from aiops_desktop.services.multicluster import (
 )
 from aiops_desktop.services.ptp import read_ptp_board
 from aiops_desktop.services.sriov import read_dataplane
+from collectors.errors import CollectorError
 from collectors.prometheus import PromSeries
 
 RECORDED_KEY = "recorded_answers"
+OBJECTS_KEY = "recorded_objects"
 
 
 def _key(query: MetricQuery) -> str:
@@ -91,3 +97,25 @@ async def record_pages(queries: RecordingQueries, clusters: list[Cluster]) -> No
     await read_gpu_fleet(queries, clusters)
     await read_ptp_board(queries, clusters, window=timedelta(hours=1))
     await read_dataplane(queries, clusters)
+
+
+async def record_objects(
+    kube: KubeSession, clusters: list[Cluster], into: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Read once the Kubernetes objects the PTP, SR-IOV and drift pages use (PtpConfigs and
+    node labels, SR-IOV node states and networks, component-labelled pods, SR-IOV policies)
+    of ``clusters``, keeping them (slimmed) in ``into`` as they arrive."""
+    names = {c.name for c in clusters}
+    kube.recording = {}
+    try:
+        await kube.ptp_thresholds()
+        await read_sriov_objects(kube, clusters)
+        for cluster in clusters:
+            for path in DRIFT_OBJECTS.values():
+                with contextlib.suppress(CollectorError):
+                    await kube.objects(cluster.name, path)
+    finally:
+        into.update(
+            (key, items) for key, items in kube.recording.items() if key.split(" ")[0] in names
+        )
+        kube.recording = None

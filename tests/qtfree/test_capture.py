@@ -15,9 +15,11 @@ import pytest
 from aiops_desktop.models import MetricQuery
 from aiops_desktop.services.capture import CaptureError, export_capture, open_capture
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.registry import ClusterNotFoundError
+from aiops_desktop.services.registry import ClusterNotFoundError, ClusterSecrets, ClusterSpec
 from aiops_desktop.store.capture import read_manifest
+from collectors.errors import CollectorError
 from tests.qtfree.cli_runner import run_cli
+from tests.servers.kube_api import RunningKubeApi
 from tests.site_data import SPIKE_VALUE, TOKEN, build_site
 
 
@@ -149,5 +151,50 @@ async def test_the_sample_capture_carries_its_live_pages(secret_service) -> None
         ts, temps = hot.series["temperature_c"]
         assert set(temps) == {84.0} and ts.size >= 100 and ts[-1] <= opened.now().timestamp()
         assert ts[-1] - ts[0] <= 3600 and set(hot.series["util_pct"][1]) == {15.0}  # 10 + gpu
+    finally:
+        await opened.shutdown()
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_the_kubernetes_objects_the_pages_read_travel_with_the_capture(
+    core: Core, tmp_path: Path, kube_api: RunningKubeApi
+) -> None:
+    """PtpConfig thresholds, SR-IOV node states and networks, CNF pods and drift objects are
+    answered inside the capture as the API answered at export; pods keep no spec."""
+    from aiops_desktop.services.cnf import read_sriov_objects
+    from aiops_desktop.services.drift import DRIFT_OBJECTS
+
+    await core.registry.add(
+        ClusterSpec(name="ran-east", api_server_url=kube_api.url, ca_bundle_pem=kube_api.ca_pem),
+        ClusterSecrets(token="admin-token"),
+    )
+    live_sriov = await read_sriov_objects(core.kube, core.registry.clusters())
+    live_thresholds = await core.kube.ptp_thresholds()
+    out = tmp_path / "ran.aiops"
+    await export_capture(core, out, clusters=["ran-east"], since=timedelta(hours=1))
+    raw = out.read_bytes()
+    assert b"admin-token" not in raw and b'"containers"' not in raw  # pods: metadata only
+
+    opened = open_capture(out)
+    try:
+        await opened.registry.load()
+        clusters = opened.registry.clusters()
+        inside = await read_sriov_objects(opened.kube, clusters)
+        assert inside.problems == [] and inside.nodes == live_sriov.nodes
+        assert inside.networks == live_sriov.networks
+        assert [p["metadata"] for _, p in inside.pods] == [
+            {k: p["metadata"][k] for k in ("name", "namespace", "labels")}
+            for _, p in live_sriov.pods
+        ]
+        assert await opened.kube.ptp_thresholds() == live_thresholds
+        assert live_thresholds[0]  # the fixture's PtpConfigs name nodes: something to compare
+        policies = await opened.kube.objects("ran-east", DRIFT_OBJECTS["ptpconfigs"])
+        assert sorted(p["metadata"]["name"] for p in policies) == sorted(
+            p["metadata"]["name"]
+            for p in await core.kube.objects("ran-east", DRIFT_OBJECTS["ptpconfigs"])
+        )
+        with pytest.raises(CollectorError, match="was not recorded in the capture"):
+            await opened.kube.objects("ran-east", "/api/v1/namespaces")
     finally:
         await opened.shutdown()

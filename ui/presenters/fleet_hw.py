@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from aiops_desktop.models import Cluster, EndpointKind
 from aiops_desktop.services.cnf import cnf_workloads_by_type, read_sriov_objects
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.drift import fleet_drift
+from aiops_desktop.services.drift import DRIFT_OBJECTS, fleet_drift
 from aiops_desktop.services.freshness import LastGood
 from aiops_desktop.services.gpu import (
     GpuFleet,
@@ -177,10 +177,6 @@ class DriftPresenter(_Periodic):
     """Signals: sig_drift(list[Drift]), sig_error(str)."""
 
     sig_drift = Signal(list)
-    PATHS: ClassVar[dict[str, str]] = {
-        "ptpconfigs": "/apis/ptp.openshift.io/v1/ptpconfigs",
-        "sriovnetworknodepolicies": "/apis/sriovnetwork.openshift.io/v1/sriovnetworknodepolicies",
-    }
 
     def __init__(
         self, core: Core, interval_ms: int = 60_000, parent: QObject | None = None
@@ -194,6 +190,6 @@ class DriftPresenter(_Periodic):
             if has_kube_api(cluster):
                 objects[cluster.name] = {
                     kind: await self._core.kube.objects(cluster.name, path)
-                    for kind, path in self.PATHS.items()
+                    for kind, path in DRIFT_OBJECTS.items()
                 }
         self.sig_drift.emit(fleet_drift(gpu, objects))
