@@ -126,10 +126,10 @@ class ClusterRegistry:
         self._secrets = secrets
         self._bus = bus
         self._clusters: dict[UUID, Cluster] = {}
-        # Changes to a stored cluster run one at a time, each reading the cluster under the
-        # lock: a health check folded in while the user sets an endpoint must not write back
-        # the cluster as it was before the endpoint changed.
-        self._changing = asyncio.Lock()
+        # A change to a stored cluster reads it, edits it, queues its save and keeps it in
+        # memory with no await in between (the writer thread saves in queue order), and only
+        # then waits for the save: a health check folded in while the user sets an endpoint
+        # never writes back the cluster as it was before, and no change waits on another.
         self._reachability: dict[UUID, deque[bool]] = defaultdict(
             lambda: deque(maxlen=health.CONNECTIVITY_WINDOW)
         )
@@ -186,22 +186,21 @@ class ClusterRegistry:
 
     async def change(self, name: str, edit: Callable[[Cluster], Cluster]) -> Cluster:
         """Save ``edit`` of the cluster as it is now (same id); renaming checks uniqueness.
-        The edit is applied under the registry's lock, so concurrent changes never undo
-        each other."""
-        async with self._changing:
-            current = self.get(name)
-            cluster = edit(current)
-            if cluster.id != current.id:
-                raise RegistryError(f"an edit of {name!r} may not change its id")
-            self._ensure_unique(cluster.name, allow=cluster.id)
-            try:
-                cluster = cluster.model_copy(update={"updated_at": utcnow()})
-                cluster = Cluster.model_validate(cluster.model_dump())
-            except ValidationError as exc:
-                raise RegistryError(validation_message(exc)) from exc
-            await asyncio.wrap_future(self._repo.save(cluster))
-            self._clusters[cluster.id] = cluster
+        Applied at once, so concurrent changes never undo each other."""
+        current = self.get(name)
+        cluster = edit(current)
+        if cluster.id != current.id:
+            raise RegistryError(f"an edit of {name!r} may not change its id")
+        self._ensure_unique(cluster.name, allow=cluster.id)
+        try:
+            cluster = cluster.model_copy(update={"updated_at": utcnow()})
+            cluster = Cluster.model_validate(cluster.model_dump())
+        except ValidationError as exc:
+            raise RegistryError(validation_message(exc)) from exc
+        saved = self._repo.save(cluster)  # queued: saves land in the order they were made
+        self._clusters[cluster.id] = cluster
         self._publish()
+        await asyncio.wrap_future(saved)
         return cluster
 
     async def set_endpoint(
@@ -232,11 +231,32 @@ class ClusterRegistry:
 
         return await self.change(name, with_endpoint)
 
+    async def set_members(self, name: str, members: list[str]) -> Cluster:
+        """A fleet hub's member clusters, as its latest poll found them (saved on change)."""
+        current = self.get(name)
+        if current.status.members == members:
+            return current
+
+        def with_members(c: Cluster) -> Cluster:  # on the status as it is then
+            return c.model_copy(update={"status": c.status.model_copy(update={"members": members})})
+
+        return await self.change(name, with_members)
+
+    def members(self, cluster: Cluster, seen: Iterable[str] = ()) -> list[str]:
+        """The names a cluster's data goes by: its own, or a fleet hub's members that are not
+        registered clusters themselves (those have their own place); for a hub no poll of
+        this version has named members of, ``seen`` names instead."""
+        if cluster.kind is not ClusterKind.FLEET:
+            return [cluster.name]
+        registered = {c.name for c in self._clusters.values()}
+        named = cluster.status.members or seen
+        return [n for n in named if n not in registered]
+
     async def remove(self, name: str) -> Cluster:
-        async with self._changing:
-            cluster = self.get(name)
-            await asyncio.wrap_future(self._repo.delete(cluster.id))
-            del self._clusters[cluster.id]
+        cluster = self.get(name)
+        deleted = self._repo.delete(cluster.id)  # after any save queued before it
+        del self._clusters[cluster.id]
+        await asyncio.wrap_future(deleted)
         await self._forget(_refs(cluster))
         log.info("cluster removed", extra={"cluster": cluster.name})
         self._publish()
@@ -324,16 +344,8 @@ class ClusterRegistry:
         at: datetime | None = None,
     ) -> Cluster:
         """Fold one round of endpoint checks into score, state, connectivity and history."""
-        async with self._changing:
-            return await self._apply_check(self.get(name), results, error, at or utcnow())
-
-    async def _apply_check(
-        self,
-        cluster: Cluster,
-        results: Mapping[EndpointKind, bool],
-        error: str | None,
-        at: datetime,
-    ) -> Cluster:
+        cluster = self.get(name)
+        at = at or utcnow()
         reach = self._reachability[cluster.id]
         reach.append(health.reachable(results))
         status = cluster.status.model_copy(
@@ -355,10 +367,12 @@ class ClusterRegistry:
             endpoint_health=dict(results),
             error=error,
         )
-        await asyncio.wrap_future(self._repo.save(cluster))
-        await asyncio.wrap_future(self._history.record(record))
+        saved = self._repo.save(cluster)  # queued: saves land in the order they were made
+        recorded = self._history.record(record)
         self._clusters[cluster.id] = cluster
         self._publish()
+        await asyncio.wrap_future(saved)
+        await asyncio.wrap_future(recorded)
         return cluster
 
     async def prune_history(self, now: datetime | None = None) -> int:
