@@ -99,7 +99,8 @@ async def test_poll_fills_live_buffers_store_health_and_alerts(
         AM: True,
     }
     status = core.poller.status[("east-1", Source.METRICS)]
-    assert status.last_success is not None and not status.stale() and status.latency_ms
+    await until(lambda: status.last_success is not None)  # the panels come in one at a time
+    assert not status.stale() and status.latency_ms
     await until(lambda: bool(core.series.read("node_load", cluster="east-1")))
     alert = next(a for a in core.poller.alerts["east-1"] if a.name == "PollerSeesMe")
     assert alert.cluster == "east-1"
