@@ -110,6 +110,8 @@ class ClusterStatus(DomainModel):
     last_error: str | None = None
     last_check_at: datetime | None = None
     endpoint_health: dict[EndpointKind, bool] = Field(default_factory=dict)
+    #: a fleet hub's member clusters (its series' ``cluster`` label values), as polls find them
+    members: list[str] = Field(default_factory=list)
 
 
 class ClusterCapabilities(DomainModel):

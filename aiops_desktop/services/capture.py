@@ -59,7 +59,10 @@ async def export_capture(
     await asyncio.wrap_future(core.series.flush())
     end = until or utcnow()
     chosen = [core.registry.get(n) for n in clusters]
-    hubs = any(c.kind is ClusterKind.FLEET for c in chosen)
+    stored = core.series.cluster_names()
+    members = [
+        m for c in chosen if c.kind is ClusterKind.FLEET for m in core.registry.members(c, stored)
+    ]
     extra = {}
     live = await _answering(core, [c for c in chosen if c.endpoint(EndpointKind.PROMETHEUS)])
     if core.capture is None and live:  # the GPU/PTP/SR-IOV pages as they are now
@@ -77,7 +80,7 @@ async def export_capture(
         extra[OBJECTS_KEY] = json.dumps(objects)
     return await asyncio.to_thread(
         write_capture, core.db.path, out, clusters=clusters, since=end - since, until=end,
-        app_version=__version__, with_members=hubs, label=label, extra_meta=extra,
+        app_version=__version__, members=members, label=label, extra_meta=extra,
     )  # fmt: skip
 
 

@@ -267,6 +267,15 @@ class Poller:
             return False, str(exc)
         return ok, None if ok else f"{kind.value.lower()}: not ready"
 
+    async def _note_members(self, hub: str, seen: set[str], *, complete: bool) -> None:
+        """A hub's members: those with series in a poll every panel answered; after a partial
+        poll, those found are added (a member is not dropped for a panel that failed)."""
+        try:
+            known = set(self._registry.get(hub).status.members)
+            await self._registry.set_members(hub, sorted(seen if complete else seen | known))
+        except ClusterNotFoundError:
+            return  # removed while we were polling
+
     async def _health(self, cluster: Cluster) -> None:
         kinds = [e.kind for e in cluster.endpoints]
         if has_kube_api(cluster):
@@ -312,6 +321,7 @@ class Poller:
         step = max(MIN_STEP_S, float(cluster.check_interval_s))
         batches: list[SeriesBatch] = []
         failures: list[str] = []
+        seen: set[str] = set()  # a fleet hub's members with series in this poll
 
         for panel in self.catalog:  # one at a time: a lost endpoint leaves one request open
             key = (cluster.id, panel.id)
@@ -343,8 +353,10 @@ class Poller:
                     self._since[key] = max(self._since.get(key, 0.0), float(series.timestamps[-1]))
             for member in members:
                 self.live.touch(member, panel.id)
+            seen |= members
         if cluster.kind is ClusterKind.FLEET:
             self.hub_age_s[cluster.name] = await client.newest_sample_age()
+            await self._note_members(cluster.name, seen, complete=not failures)
         if batches:
             self._series.append(batches)  # the writer thread commits it; nothing waits here
         if failures and len(failures) == len(self.catalog):

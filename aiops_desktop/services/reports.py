@@ -10,7 +10,7 @@ import contextlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
+from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.gpu import GpuFleet, read_gpu_fleet
 from aiops_desktop.services.ptp import PtpBoard, read_ptp_board
@@ -35,11 +35,9 @@ FORMATS = ("pdf", "html", "md", "json")
 
 
 def members(core: Core, cluster: Cluster) -> list[str]:
-    """The names a cluster's data is stored under: its own, or a fleet hub's member clusters."""
-    if cluster.kind is not ClusterKind.FLEET:
-        return [cluster.name]
-    registered = {c.name for c in core.registry.clusters()}
-    return [n for n in core.series.cluster_names() if n not in registered] or [cluster.name]
+    """The names a cluster's data is stored under: its own, or a fleet hub's member clusters
+    (the hub's own where it has none yet)."""
+    return core.registry.members(cluster, core.series.cluster_names()) or [cluster.name]
 
 
 def _panels(core: Core, name: str, start_ms: int, end_ms: int) -> dict[str, PanelData]:

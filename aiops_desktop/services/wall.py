@@ -57,10 +57,7 @@ class WallModel:
 
 
 def _members(core: Core, cluster: Cluster) -> list[str]:
-    if cluster.kind is not ClusterKind.FLEET:
-        return [cluster.name]
-    registered = {c.name for c in core.registry.clusters()}
-    return [c for c in core.live.clusters() if c not in registered]
+    return core.registry.members(cluster, core.live.clusters())
 
 
 def _latest(core: Core, cluster: str, panel: str) -> tuple[dict[str, float], float | None]:

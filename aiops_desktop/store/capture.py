@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,14 +65,14 @@ def write_capture(
     since: datetime,
     until: datetime,
     app_version: str,
-    with_members: bool = False,
+    members: Sequence[str] = (),
     label: str = "",
     extra_meta: dict[str, str] | None = None,
 ) -> CaptureManifest:
     """Copy ``clusters`` (registered names) between ``since`` and ``until`` from the cache file
     ``source`` into a new capture at ``out`` (written beside it, then moved into place).
-    ``with_members``: a fleet hub is among them, so bring the data stored under the names of
-    the member clusters it reports (names that are not registered clusters). ``extra_meta``:
+    ``members``: the member clusters of the fleet hubs among them, whose data is stored under
+    their own names (not registered clusters). ``extra_meta``:
     more documents to keep beside the manifest (the live pages' recorded answers)."""
     if since >= until:
         raise CaptureError("the capture's time range is empty: --since must be before now")
@@ -83,7 +84,7 @@ def write_capture(
         conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         conn.execute("ATTACH DATABASE ? AS src", (f"file:{source}?mode=ro",))
         manifest = _copy(
-            conn, clusters=clusters, with_members=with_members, since=since, until=until,
+            conn, clusters=clusters, members=members, since=since, until=until,
             app_version=app_version, label=label,
         )  # fmt: skip
         conn.executemany(
@@ -104,7 +105,7 @@ def _copy(
     conn: sqlite3.Connection,
     *,
     clusters: list[str],
-    with_members: bool,
+    members: Sequence[str],
     since: datetime,
     until: datetime,
     app_version: str,
@@ -118,12 +119,10 @@ def _copy(
     lo, hi = _iso(since), _iso(until)
     conn.execute("BEGIN")
     conn.execute("CREATE TEMP TABLE chosen (name TEXT PRIMARY KEY)")
-    conn.executemany("INSERT INTO chosen VALUES (?)", [(c,) for c in clusters])
-    if with_members:  # a hub's data is stored under its member clusters' names
-        conn.execute(
-            "INSERT OR IGNORE INTO chosen SELECT DISTINCT cluster FROM src.series "
-            "WHERE cluster NOT IN (SELECT name FROM src.clusters)"
-        )
+    # a hub's data is stored under its member clusters' names
+    conn.executemany(
+        "INSERT OR IGNORE INTO chosen VALUES (?)", [(c,) for c in [*clusters, *members]]
+    )
     counts = {
         "clusters": conn.execute(
             "INSERT INTO main.clusters SELECT * FROM src.clusters "

@@ -1,6 +1,7 @@
 """A shift handover's live reads: GPU health at the start and the end of the period (what
 changed), PTP compliance over it; real fleet hubs (backfilled Prometheus) and a pinned period,
-so the figures are checked against the fixtures' own definitions."""
+so the figures are checked against the fixtures' own definitions. Also: which members a hub's
+reports hold, when two hubs' members overlap."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from aiops_desktop.models import ClusterKind, EndpointKind, utcnow
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.poller import Source
 from aiops_desktop.services.registry import ClusterSpec
-from aiops_desktop.services.reports import gather
+from aiops_desktop.services.reports import gather, members
 from analysis.gpu_health import GpuHealth, GpuReading, GpuState, health_changes
 from analysis.reports.build import build_report
 from analysis.reports.model import ReportType
@@ -149,3 +150,22 @@ async def test_a_past_period_takes_states_and_firing_alerts_from_the_history(
     assert east.alerts == [("CRITICAL", "PrometheusDown", "east's Prometheus is not answering")]
     now = await gather(core, ReportType.HANDOVER, ["east"], timedelta(hours=2))
     assert (now.clusters[0].state, now.clusters[0].alerts) == ("ONLINE", [])
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_each_hub_keeps_its_own_members(
+    core: Core, gpu_hub: RunningPrometheus, ptp_hub: tuple[RunningPrometheus, int]
+) -> None:
+    """Two hubs whose members overlap: each one's reports and capture hold its own members
+    (found by its polls and kept with it), not every unregistered name in the cache."""
+    await _hub_polled(core, "gpu-hub", gpu_hub.url)
+    await _hub_polled(core, "ptp-hub", ptp_hub[0].url)
+    gpus, ptps = core.registry.get("gpu-hub"), core.registry.get("ptp-hub")
+    assert gpus.status.members == ["ai-lab", "ran-east", "ran-west"]
+    assert ptps.status.members == ["ran-east", "ran-west"]
+    assert members(core, ptps) == ["ran-east", "ran-west"]  # no ai-lab: gpu-hub's alone
+    (reloaded,) = [c for c in await core.registry.load() if c.name == "ptp-hub"]
+    assert reloaded.status.members == ["ran-east", "ran-west"]  # kept in the cache
+    inputs = await gather(core, ReportType.EXECUTIVE, ["ptp-hub"], timedelta(hours=1))
+    assert [f.name for f in inputs.clusters] == ["ran-east", "ran-west"]
