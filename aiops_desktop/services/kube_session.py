@@ -56,6 +56,7 @@ class KubeSession:
         self.recorded: dict[str, list[dict[str, Any]]] | None = None
         #: while a capture is exported: every object list read, kept (slimmed) for it
         self.recording: dict[str, list[dict[str, Any]]] | None = None
+        self._thresholds: tuple[Any, float, Any] | None = None  # (clusters, when, answer)
 
     async def validate(self, name: str) -> ValidationResult:
         return await validate(self._registry.get(name), self._secrets)
@@ -92,9 +93,22 @@ class KubeSession:
             self.recording[key] = [slim(item, core=core) for item in items]
         return items
 
-    async def ptp_thresholds(self) -> tuple[dict[tuple[str, str], Threshold], list[str]]:
+    async def ptp_thresholds(
+        self, *, max_age_s: float = 0.0
+    ) -> tuple[dict[tuple[str, str], Threshold], list[str]]:
         """(cluster, node) -> the threshold of the PtpConfig profile the node runs, for every
-        cluster with a Kubernetes API; and the clusters that could not be read, with why."""
+        cluster with a Kubernetes API; and the clusters that could not be read, with why.
+        ``max_age_s``: an answer read without trouble that recently, for the same clusters,
+        is given again (PtpConfigs and node labels change rarely; a board refreshes often)."""
+        clusters = tuple((c.id, c.updated_at) for c in self._registry.clusters())
+        kept = self._thresholds
+        if kept and kept[0] == clusters and time.monotonic() - kept[1] <= max_age_s:
+            return kept[2]
+        answer = await self._read_thresholds()
+        self._thresholds = (clusters, time.monotonic(), answer) if not answer[1] else None
+        return answer
+
+    async def _read_thresholds(self) -> tuple[dict[tuple[str, str], Threshold], list[str]]:
         found: dict[tuple[str, str], Threshold] = {}
         failed: list[str] = []
         for cluster in self._registry.clusters():

@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from aiops_desktop.models import ClusterKind, EndpointKind
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.kube_session import KubeSession
 from aiops_desktop.services.ptp import read_ptp_board
-from aiops_desktop.services.registry import ClusterSpec
+from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
 from analysis.ptp_compliance import ClockState, Threshold
 from analysis.ptp_profiles import node_thresholds
 from tests.qtfree.cli_runner import run_cli
@@ -196,3 +198,30 @@ def test_ptp_command_reads_profile_thresholds_from_the_cluster(
     assert drift["compliance"]["samples"] == COUNT
     other = next(r for r in rows if (r["cluster"], r["node"]) == ("ran-west", "du-3"))
     assert other["threshold"]["profile"] == "" and other["threshold"]["max_ns"] == 100
+
+
+@pytest.mark.asyncio
+async def test_profile_thresholds_are_read_again_when_old_or_when_the_clusters_change(
+    core: Core, kube_api: RunningKubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The board refreshes every 30 s; PtpConfigs and node labels are read at most every
+    max_age_s, and at once after a change to the registered clusters."""
+    await core.registry.add(
+        ClusterSpec(name="ran-east", api_server_url=kube_api.url, ca_bundle_pem=kube_api.ca_pem),
+        ClusterSecrets(token="admin-token"),
+    )
+    reads: list[str] = []
+    objects = KubeSession.objects
+
+    async def counted(self: KubeSession, name: str, path: str, **kw: Any) -> Any:
+        reads.append(path)
+        return await objects(self, name, path, **kw)
+
+    monkeypatch.setattr(KubeSession, "objects", counted)
+    first = await core.kube.ptp_thresholds(max_age_s=300)
+    assert first[0] and first[1] == [] and len(reads) == 2  # PtpConfigs, then nodes
+    assert await core.kube.ptp_thresholds(max_age_s=300) == first and len(reads) == 2
+    await core.kube.ptp_thresholds()  # no age allowed: read again
+    assert len(reads) == 4
+    await core.registry.set_endpoint("ran-east", EndpointKind.PROMETHEUS, "http://127.0.0.1:9")
+    assert await core.kube.ptp_thresholds(max_age_s=300) == first and len(reads) == 6

@@ -27,6 +27,8 @@ from aiops_desktop.services.sriov import DpdkPortRow, VfRow, read_dataplane
 from analysis.gpu_health import GpuReading
 from ui.presenters.tasks import spawn_guarded
 
+PROFILES_MAX_AGE_S = 300.0  # the board reads PtpConfigs and node labels again after this
+
 
 def _problems(outcomes: list[ClusterOutcome]) -> list[str]:
     return [f"{o.cluster}: {o.error}" for o in outcomes]
@@ -132,7 +134,7 @@ class PtpPresenter(_Periodic):
         self.refresh()
 
     async def _read(self, clusters: list[Cluster]) -> None:
-        profiles, unread = await self._core.kube.ptp_thresholds()
+        profiles, unread = await self._core.kube.ptp_thresholds(max_age_s=PROFILES_MAX_AGE_S)
         board = await read_ptp_board(
             self._core.queries, clusters, window=self.window, thresholds=profiles
         )
