@@ -23,7 +23,7 @@ from analysis.ptp_compliance import ClockState
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.page import TitledPage
-from ui.views.tables import make_table
+from ui.views.tables import fill_table, make_table
 
 HEAT_METRICS = ("Health", "Utilisation", "Temperature")
 _RANK = {GpuState.OK: 0, GpuState.WARNING: 1, GpuState.CRITICAL: 2}
@@ -295,12 +295,13 @@ class PtpBoardView(QWidget):
     def show_board(self, board: PtpBoard) -> None:
         self._board = board
         self.error.setText("; ".join(sorted({f"{o.cluster}: {o.error}" for o in board.outcomes})))
-        self.table.setRowCount(len(board.rows))
         colours = {
             ClockState.FREERUN: self._theme.severity("critical"),
             ClockState.HOLDOVER: self._theme.severity("warning"),
         }
-        for r, row in enumerate(board.rows):
+        rows: list[tuple[list[str], str | None]] = []
+        tips: list[dict[int, str]] = []
+        for row in board.rows:
             c = row.compliance
 
             def pct(v: float | None) -> str:
@@ -320,18 +321,14 @@ class PtpBoardView(QWidget):
             band = row.threshold.band + (
                 f" (profile {row.threshold.profile})" if row.threshold.profile else " (default)"
             )
-            for col, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if colour:
-                    item.setForeground(QColor(colour))
-                if col == self.HEADERS.index("Offset ns"):
-                    item.setToolTip(f"judged against {band}")
-                if col == self.HEADERS.index("Role") and (row.gnss or row.dpll_phase):
-                    item.setToolTip(
-                        f"GNSS {row.gnss or '-'}; DPLL phase {row.dpll_phase or '-'}, "
-                        f"frequency {row.dpll_frequency or '-'}"
-                    )
-                self.table.setItem(r, col, item)
+            rows.append((cells, colour))
+            tips.append({self.HEADERS.index("Offset ns"): f"judged against {band}"})
+            if row.gnss or row.dpll_phase:
+                tips[-1][self.HEADERS.index("Role")] = (
+                    f"GNSS {row.gnss or '-'}; DPLL phase {row.dpll_phase or '-'}, "
+                    f"frequency {row.dpll_frequency or '-'}"
+                )
+        fill_table(self.table, rows, tips)
         if board.rows and not self.table.selectedItems():
             self.table.selectRow(0)  # the worst port's offset, at once
         else:

@@ -32,14 +32,22 @@ def make_table(headers: list[str]) -> QTableWidget:
     return table
 
 
-def fill_table(table: QTableWidget, rows: list[tuple[list[str], str | None]]) -> None:
-    """Put ``rows`` (cells, colour of the row's text or None) into ``table``."""
+def fill_table(
+    table: QTableWidget,
+    rows: list[tuple[list[str], str | None]],
+    tips: list[dict[int, str]] | None = None,
+) -> None:
+    """Put ``rows`` (cells, colour of the row's text or None) into ``table``; ``tips``: per
+    row, column -> that cell's tooltip."""
     table.setRowCount(len(rows))
     for r, (cells, colour) in enumerate(rows):
+        row_tips = tips[r] if tips else {}
         for c, text in enumerate(cells):
             item = QTableWidgetItem(text)
             if colour:
                 item.setForeground(QColor(colour))
+            if c in row_tips:
+                item.setToolTip(row_tips[c])
             table.setItem(r, c, item)
 
 
