@@ -180,6 +180,7 @@ async def test_endpoint_stopped_mid_poll_goes_stale_then_recovers(
         )
         core.poller.start()
         await until(lambda: core.registry.get("edge-7").status.state is ClusterState.ONLINE)
+        await until(lambda: bool(core.live.snapshot("edge-7", "node_load").series))  # data held
         server.stop()
         await until(lambda: core.registry.get("edge-7").status.state is ClusterState.OFFLINE)
         status = core.poller.status[("edge-7", Source.METRICS)]
