@@ -36,6 +36,7 @@ from aiops_desktop.services.registry import (
     ClusterRegistry,
     cluster_credential_auth,
 )
+from aiops_desktop.services.supervisor import stop_if_cancelled
 from collectors.errors import CollectorError
 from collectors.kubernetes import KubeClient, KubeForbidden, KubeNotFound
 
@@ -450,6 +451,7 @@ class DiscoveryService:
                     log.info("discovery failed", extra={"cluster": name, "error": str(exc)})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=check_every_s)
+            stop_if_cancelled()  # wait_for may have swallowed a cancel as the wake came
 
     def close(self) -> None:
         self._unsubscribe()

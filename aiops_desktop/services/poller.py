@@ -32,7 +32,7 @@ from aiops_desktop.services.kube import has_kube_api
 from aiops_desktop.services.live import LiveBuffers
 from aiops_desktop.services.multicluster import FLEET_LABEL
 from aiops_desktop.services.registry import ClusterNotFoundError, ClusterRegistry
-from aiops_desktop.services.supervisor import TaskSupervisor
+from aiops_desktop.services.supervisor import TaskSupervisor, stop_if_cancelled
 from aiops_desktop.store import SeriesBatch, SeriesStore
 from aiops_desktop.store.alert_events import AlertEventRepository
 from collectors.errors import CollectorError, CollectorInvalidQuery
@@ -183,6 +183,7 @@ class Poller:
                 delay = interval
                 continue
             ok = await self.run_source(cluster, source, breaker)
+            stop_if_cancelled()  # wait_for in run_source may have swallowed a cancel
             jitter = random.uniform(1 - self.settings.jitter, 1 + self.settings.jitter)  # noqa: S311
             if ok:
                 delay = interval * jitter

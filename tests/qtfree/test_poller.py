@@ -16,6 +16,7 @@ from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.poller import PollerSettings, Source
 from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.services.supervisor import stop_if_cancelled
 from aiops_desktop.settings import resolve_paths
 from collectors.http import HttpPolicy
 from tests.servers.fixtures import COUNT, FRONT_TOKEN, STEP_S, Dataset, fleet_series
@@ -250,3 +251,33 @@ async def test_the_api_server_check_joins_health_score_and_state(
     assert down.status.endpoint_health == {api: False, PROM: True}
     assert down.status.state is ClusterState.OFFLINE and down.status.health_score == 50
     assert "kube-down: cannot reach https://127.0.0.1" in (down.status.last_error or "")
+
+
+@pytest.mark.asyncio
+async def test_a_cancel_that_wait_for_swallows_still_stops_a_polling_loop() -> None:
+    """Python 3.11's wait_for returns its awaitable's result when a cancel comes in the same
+    turn as that result; the poller's and discovery's loops check stop_if_cancelled after it."""
+    answers: list[str] = []
+    waiting: list[asyncio.Future[str]] = []
+
+    async def loop(check: bool) -> None:
+        while True:
+            waiting.append(asyncio.get_running_loop().create_future())
+            answers.append(await asyncio.wait_for(waiting[-1], 60))
+            if check:
+                stop_if_cancelled()
+
+    for check in (False, True):
+        answers.clear()
+        task = asyncio.create_task(loop(check))
+        await asyncio.sleep(0)
+        waiting[-1].set_result("answer")
+        task.cancel()  # the same turn: wait_for swallows it and returns "answer"
+        done, _ = await asyncio.wait([task], timeout=0.5)
+        assert answers == ["answer"]
+        if check:
+            assert task in done and task.cancelled()
+        else:  # without the check the loop goes on waiting: what the shutdown ran into
+            assert not done
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
