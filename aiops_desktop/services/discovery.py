@@ -36,7 +36,6 @@ from aiops_desktop.services.registry import (
     ClusterRegistry,
     cluster_credential_auth,
 )
-from aiops_desktop.services.supervisor import stop_if_cancelled
 from collectors.errors import CollectorError
 from collectors.kubernetes import KubeClient, KubeForbidden, KubeNotFound
 
@@ -450,8 +449,8 @@ class DiscoveryService:
                     self._failed_at[name] = time.monotonic()
                     log.info("discovery failed", extra={"cluster": name, "error": str(exc)})
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=check_every_s)
-            stop_if_cancelled()  # wait_for may have swallowed a cancel as the wake came
+                async with asyncio.timeout(check_every_s):  # not wait_for: it can swallow a cancel
+                    await self._wake.wait()
 
     def close(self) -> None:
         self._unsubscribe()

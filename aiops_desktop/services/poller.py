@@ -32,7 +32,7 @@ from aiops_desktop.services.kube import has_kube_api
 from aiops_desktop.services.live import LiveBuffers
 from aiops_desktop.services.multicluster import FLEET_LABEL
 from aiops_desktop.services.registry import ClusterNotFoundError, ClusterRegistry
-from aiops_desktop.services.supervisor import TaskSupervisor, stop_if_cancelled
+from aiops_desktop.services.supervisor import TaskSupervisor
 from aiops_desktop.store import SeriesBatch, SeriesStore
 from aiops_desktop.store.alert_events import AlertEventRepository
 from collectors.errors import CollectorError, CollectorInvalidQuery
@@ -183,7 +183,6 @@ class Poller:
                 delay = interval
                 continue
             ok = await self.run_source(cluster, source, breaker)
-            stop_if_cancelled()  # wait_for in run_source may have swallowed a cancel
             jitter = random.uniform(1 - self.settings.jitter, 1 + self.settings.jitter)  # noqa: S311
             if ok:
                 delay = interval * jitter
@@ -214,7 +213,10 @@ class Poller:
         status.polls += 1
         try:
             async with self._global, self._per_cluster[cluster.id]:
-                await asyncio.wait_for(work(cluster), self.settings.timeout_s)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancel that
+                # comes as the poll ends, and the loop would sleep through the app's shutdown
+                async with asyncio.timeout(self.settings.timeout_s):
+                    await work(cluster)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every failure is recorded and shown, none kills the loop

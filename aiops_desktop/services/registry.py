@@ -126,10 +126,6 @@ class ClusterRegistry:
         self._secrets = secrets
         self._bus = bus
         self._clusters: dict[UUID, Cluster] = {}
-        # A change to a stored cluster reads it, edits it, queues its save and keeps it in
-        # memory with no await in between (the writer thread saves in queue order), and only
-        # then waits for the save: a health check folded in while the user sets an endpoint
-        # never writes back the cluster as it was before, and no change waits on another.
         self._reachability: dict[UUID, deque[bool]] = defaultdict(
             lambda: deque(maxlen=health.CONNECTIVITY_WINDOW)
         )
@@ -186,7 +182,10 @@ class ClusterRegistry:
 
     async def change(self, name: str, edit: Callable[[Cluster], Cluster]) -> Cluster:
         """Save ``edit`` of the cluster as it is now (same id); renaming checks uniqueness.
-        Applied at once, so concurrent changes never undo each other."""
+        Read, edit, queued save and the copy in memory come with no await in between (the
+        writer thread saves in queue order); only then is the save awaited. So a health check
+        folded in while the user sets an endpoint never writes back the cluster as it was,
+        and no change waits on another."""
         current = self.get(name)
         cluster = edit(current)
         if cluster.id != current.id:

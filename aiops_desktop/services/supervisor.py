@@ -14,16 +14,6 @@ log = logging.getLogger("aiops.services.supervisor")
 T = TypeVar("T")
 
 
-def stop_if_cancelled() -> None:
-    """Raise CancelledError where the current task was asked to stop. Python 3.11's
-    ``asyncio.wait_for`` swallows a cancel that arrives just as its awaitable finishes
-    (returning that result, or raising that error, instead); a loop that goes on after one
-    calls this, so a cancelled task stops instead of sleeping through the app's shutdown."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
 @dataclass(frozen=True)
 class TaskFailure:
     name: str

@@ -16,7 +16,6 @@ from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.poller import PollerSettings, Source
 from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
-from aiops_desktop.services.supervisor import stop_if_cancelled
 from aiops_desktop.settings import resolve_paths
 from collectors.http import HttpPolicy
 from tests.servers.fixtures import COUNT, FRONT_TOKEN, STEP_S, Dataset, fleet_series
@@ -256,28 +255,31 @@ async def test_the_api_server_check_joins_health_score_and_state(
 @pytest.mark.asyncio
 async def test_a_cancel_that_wait_for_swallows_still_stops_a_polling_loop() -> None:
     """Python 3.11's wait_for returns its awaitable's result when a cancel comes in the same
-    turn as that result; the poller's and discovery's loops check stop_if_cancelled after it."""
+    turn as that result, and a loop goes on; the poller's and discovery's loops bound their
+    waits with asyncio.timeout instead, which lets the cancel through."""
     answers: list[str] = []
     waiting: list[asyncio.Future[str]] = []
 
-    async def loop(check: bool) -> None:
+    async def loop(with_timeout: bool) -> None:
         while True:
             waiting.append(asyncio.get_running_loop().create_future())
-            answers.append(await asyncio.wait_for(waiting[-1], 60))
-            if check:
-                stop_if_cancelled()
+            if with_timeout:
+                async with asyncio.timeout(60):
+                    answers.append(await waiting[-1])
+            else:
+                answers.append(await asyncio.wait_for(waiting[-1], 60))
 
-    for check in (False, True):
+    for with_timeout in (False, True):
         answers.clear()
-        task = asyncio.create_task(loop(check))
+        task = asyncio.create_task(loop(with_timeout))
         await asyncio.sleep(0)
         waiting[-1].set_result("answer")
-        task.cancel()  # the same turn: wait_for swallows it and returns "answer"
+        task.cancel()  # the same turn as the answer
         done, _ = await asyncio.wait([task], timeout=0.5)
-        assert answers == ["answer"]
-        if check:
-            assert task in done and task.cancelled()
-        else:  # without the check the loop goes on waiting: what the shutdown ran into
+        if with_timeout:  # the cancel wins: the loop ends
+            assert task in done and task.cancelled() and answers == []
+        else:  # wait_for swallows it and returns "answer": the loop goes on waiting
+            assert answers == ["answer"]
             assert not done
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
