@@ -61,7 +61,7 @@ from aiops_desktop.services.wall import PAGES, parse_pages
 from aiops_desktop.settings import resolve_paths
 from aiops_desktop.store import StoreError
 from analysis.detect import SeriesInput
-from analysis.ptp_compliance import Threshold
+from analysis.ptp_compliance import Threshold, pct_text
 from collectors.errors import CollectorError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_NOT_FOUND, EXIT_EXISTS = 0, 1, 2, 3, 4, 5
@@ -771,10 +771,6 @@ async def _gpu(core: Core, args: argparse.Namespace, out: TextIO) -> int:
     return _reader_exit(failed, found=bool(fleet.gpus))
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}%"
-
-
 async def _ptp(core: Core, args: argparse.Namespace, out: TextIO) -> int:
     clusters = _chosen_clusters(core, args.clusters)
     profiles, unread = await core.kube.ptp_thresholds()
@@ -807,7 +803,7 @@ async def _ptp(core: Core, args: argparse.Namespace, out: TextIO) -> int:
             c = r.compliance
             offset = "-" if r.offset_ns is None else f"{r.offset_ns:g} ns"
             figures = (
-                f"locked {_pct(c.locked_pct)} within {_pct(c.within_pct)} "
+                f"locked {pct_text(c.locked_pct)} within {pct_text(c.within_pct)} "
                 f"holdover {c.holdover_s:g} s freerun {c.freerun_s:g} s"
                 if c
                 else "no history"

@@ -109,6 +109,11 @@ class Compliance:
     longest_holdover_s: float
 
 
+def pct_text(value: float | None) -> str:
+    """A compliance share as the board, the CLI and reports write it: "83.3%", or "-"."""
+    return "-" if value is None else f"{value:.1f}%"
+
+
 def compliance(
     states: np.ndarray,
     offsets: np.ndarray,

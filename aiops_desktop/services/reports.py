@@ -16,6 +16,7 @@ from aiops_desktop.services.gpu import GpuFleet, read_gpu_fleet
 from aiops_desktop.services.ptp import PtpBoard, read_ptp_board
 from aiops_desktop.store import AnomalyFilter
 from analysis.gpu_health import GpuState, health_changes
+from analysis.ptp_compliance import pct_text
 from analysis.reports.build import (
     CAPACITY_PANELS,
     ClusterFacts,
@@ -58,10 +59,6 @@ def _panels(core: Core, name: str, start_ms: int, end_ms: int) -> dict[str, Pane
     return out
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}%"
-
-
 def _gpu_facts(facts: dict[str, FleetHw], now: GpuFleet, then: GpuFleet) -> None:
     """GPUs not OK at the end, and health changes since the start, per (member) cluster."""
     for h in now.gpus:
@@ -90,7 +87,7 @@ def _ptp_facts(facts: dict[str, FleetHw], board: PtpBoard) -> None:
         if r.rank < 5 or short:
             f.ptp.append((
                 f"{r.node}/{r.iface}", r.state.value,
-                _pct(c.locked_pct if c else None), _pct(c.within_pct if c else None),
+                pct_text(c.locked_pct if c else None), pct_text(c.within_pct if c else None),
                 f"{c.holdover_s:.0f} s" if c else "-", f"{c.freerun_s:.0f} s" if c else "-",
             ))  # fmt: skip
 

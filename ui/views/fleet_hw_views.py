@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.services.gpu import GpuFleet, GpuHistory
 from aiops_desktop.services.ptp import PtpBoard
 from analysis.gpu_health import TEMP_CRITICAL_C, TEMP_WARNING_C, GpuHealth, GpuState
-from analysis.ptp_compliance import ClockState
+from analysis.ptp_compliance import ClockState, pct_text
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.page import TitledPage
@@ -304,14 +304,11 @@ class PtpBoardView(QWidget):
         for row in board.rows:
             c = row.compliance
 
-            def pct(v: float | None) -> str:
-                return "-" if v is None else f"{v:.1f}%"
-
             cells = [
                 row.state.value, row.cluster, row.node, row.iface, row.process, row.role,
                 "-" if row.clock_class is None else str(row.clock_class),
                 "-" if row.offset_ns is None else f"{row.offset_ns:g}",
-                pct(c.locked_pct) if c else "-", pct(c.within_pct) if c else "-",
+                pct_text(c.locked_pct) if c else "-", pct_text(c.within_pct) if c else "-",
                 f"{c.holdover_s:g}" if c else "-", f"{c.freerun_s:g}" if c else "-",
                 str(c.long_holdovers) if c else "-", "; ".join(row.notes),
             ]  # fmt: skip
