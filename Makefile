@@ -47,6 +47,7 @@ test-ui: $(STAMP)
 test: system-packages lint layers typecheck test-qtfree test-ui
 
 bench: system-packages $(STAMP)
+	$(BIN)/python tests/benchmarks/bench_startup.py
 	$(BIN)/python tests/benchmarks/bench_store.py
 	$(BIN)/python tests/benchmarks/bench_poll.py
 

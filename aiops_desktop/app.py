@@ -8,125 +8,99 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.models import EndpointKind
-from aiops_desktop.secrets import SecretsError
-from aiops_desktop.services.capture import CaptureError, open_capture
+from aiops_desktop.models.polling import Source
+from aiops_desktop.qt_boot import run_program, run_qt, save_screenshot, settle, wait_signal
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.maintenance import maintenance_loop
-from aiops_desktop.services.poller import Source
-from aiops_desktop.settings import AppPaths, resources_dir
-from aiops_desktop.store import StoreError
+from aiops_desktop.services.runtime.maintenance import maintenance_loop
+from aiops_desktop.settings import AppPaths
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import SignalInstance
-
     from ui.main_window import MainWindow
-    from ui.presenters.registry import RegistryPresenter
+    from ui.presenters import Presenters
     from ui.theme import Theme
 
 LOAD_TIMEOUT_S = 30.0
 FIRST_POLL_TIMEOUT_S = 20.0
 
 
-def prepare_qt_environment(*, offscreen: bool) -> None:
-    """One binding everywhere (STYLE.md habit 7); offscreen needs no display."""
-    os.environ.setdefault("QT_API", "pyside6")
-    os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-    if offscreen:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+def build_presenters(core: Core, theme: Theme) -> Presenters:
+    """Each presenter gets the services it uses (never the Core)."""
+    from ui.presenters import (
+        AlertsPresenter,
+        AnomaliesPresenter,
+        ConsolePresenter,
+        DashboardPresenter,
+        DiagnosticsPresenter,
+        DriftPresenter,
+        FleetPresenter,
+        GpuPresenter,
+        KubePresenter,
+        Presenters,
+        PtpPresenter,
+        RegistryPresenter,
+        ReportsPresenter,
+        SettingsPresenter,
+        SriovPresenter,
+    )
 
-
-def headless_theme() -> Theme:
-    """The app's theme, with a QApplication to draw in (an offscreen one for the CLI)."""
-    from PySide6.QtWidgets import QApplication
-
-    from ui.charts import configure_pyqtgraph
-    from ui.theme import load_theme
-
-    if QApplication.instance() is None:
-        prepare_qt_environment(offscreen=True)
-        QApplication(["aiops-desktop"])
-    theme = load_theme()
-    configure_pyqtgraph(theme)
-    return theme
-
-
-async def wait_signal(signal: SignalInstance, timeout: float | None) -> tuple[Any, ...]:
-    """Await one emission of a Qt signal without blocking the loop."""
-    future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
-
-    def on_emit(*args: Any) -> None:
-        if not future.done():
-            future.set_result(args)
-
-    signal.connect(on_emit)
-    try:
-        return await asyncio.wait_for(future, timeout)
-    finally:
-        signal.disconnect(on_emit)
+    tasks, registry, poller, readers = core.supervisor, core.registry, core.poller, core.gpu_cnf
+    return Presenters(
+        registry=RegistryPresenter(
+            registry=registry, bus=core.bus, tasks=tasks, data_path=core.paths.db_path,
+            notices=core.notices,
+        ),
+        fleet=FleetPresenter(
+            registry=registry, poller=poller, live=core.live, catalog=core.catalog, tasks=tasks
+        ),
+        alerts=AlertsPresenter(poller=poller, tasks=tasks),
+        anomalies=AnomaliesPresenter(
+            anomalies=core.anomalies, registry=registry, bus=core.bus, tasks=tasks
+        ),
+        gpu=GpuPresenter(readers=readers, tasks=tasks),
+        ptp=PtpPresenter(readers=readers, tasks=tasks),
+        sriov=SriovPresenter(readers=readers, tasks=tasks),
+        drift=DriftPresenter(readers=readers, tasks=tasks, interval_ms=60_000),
+        reports=ReportsPresenter(reports=core.reports, theme=theme, tasks=tasks),
+        console=ConsolePresenter(console=core.console, registry=registry, tasks=tasks),
+        diagnostics=DiagnosticsPresenter(poller=poller, tasks=tasks),
+        dashboard=DashboardPresenter(
+            registry=registry, poller=poller, live=core.live, anomalies=core.anomalies,
+            catalog=core.catalog, bus=core.bus, tasks=tasks,
+        ),
+        kube=KubePresenter(
+            registry=registry, kube=core.kube, discovery=core.discovery, tasks=tasks
+        ),
+        settings=SettingsPresenter(settings=core.preferences, tasks=tasks),
+    )  # fmt: skip
 
 
 class DesktopApp:
-    """The windowed app over a Core: one presenter, one main window."""
+    """The windowed app over a Core: its presenters and one main window."""
 
     def __init__(self, core: Core, theme: Theme) -> None:
         from PySide6.QtWidgets import QApplication
 
         from ui.gc_guard import MainThreadGarbageCollector
         from ui.main_window import MainWindow
-        from ui.presenters.registry import RegistryPresenter
 
         # The app ends its loop itself after an orderly shutdown (see close), so Qt must not
         # stop the loop the moment the last window closes.
         QApplication.setQuitOnLastWindowClosed(False)
         self.gc_guard = MainThreadGarbageCollector()
         self.gc_guard.start()
-        from ui.charts import configure_pyqtgraph
-        from ui.main_window import MonitoringPresenters
-        from ui.presenters.console import ConsolePresenter
-        from ui.presenters.fleet_hw import (
-            DriftPresenter,
-            GpuPresenter,
-            PtpPresenter,
-            SriovPresenter,
-        )
-        from ui.presenters.kube import KubePresenter
-        from ui.presenters.monitoring import (
-            AlertsPresenter,
-            AnomaliesPresenter,
-            DashboardPresenter,
-            DiagnosticsPresenter,
-            FleetPresenter,
-        )
-        from ui.presenters.reports import ReportsPresenter
-
-        configure_pyqtgraph(theme)
         self.core = core
-        self.presenter: RegistryPresenter = RegistryPresenter(core)
-        self.monitoring = MonitoringPresenters(
-            fleet=FleetPresenter(core),
-            dashboard=DashboardPresenter(core),
-            alerts=AlertsPresenter(core),
-            diagnostics=DiagnosticsPresenter(core),
-            console=ConsolePresenter(core),
-            anomalies=AnomaliesPresenter(core),
-            kube=KubePresenter(core),
-            gpu=GpuPresenter(core),
-            ptp=PtpPresenter(core),
-            sriov=SriovPresenter(core),
-            drift=DriftPresenter(core),
-            reports=ReportsPresenter(core, theme),
-        )
-        self.window: MainWindow = MainWindow(self.presenter, theme, self.monitoring)
+        self.presenters = build_presenters(core, theme)
+        self.presenter = self.presenters.registry
+        self.window: MainWindow = MainWindow(self.presenters, theme)
 
     async def load(self) -> None:
+        from ui.pages import PAGES, Runs
+
         loaded = wait_signal(self.presenter.sig_loaded, LOAD_TIMEOUT_S)
         self.presenter.load()
         await loaded
@@ -138,13 +112,9 @@ class DesktopApp:
             self.core.poller.start()
             self.core.supervisor.spawn(self.core.anomalies.run_live(), name="anomaly-detection")
             self.core.supervisor.spawn(self.core.discovery.run_periodic(), name="discovery")
-        for presenter in (
-            self.monitoring.fleet,
-            self.monitoring.alerts,
-            self.monitoring.diagnostics,
-            self.monitoring.anomalies,
-        ):
-            presenter.start()
+        for page in PAGES:
+            if page.runs is Runs.ALWAYS:
+                self.presenters.page(page.key).start()
 
     async def first_poll(self, timeout: float = FIRST_POLL_TIMEOUT_S) -> None:
         """Wait until every source of every cluster has finished one poll (screenshots)."""
@@ -163,80 +133,34 @@ class DesktopApp:
         while not done() and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.1)
         for presenter in (
-            self.monitoring.fleet,
-            self.monitoring.alerts,
-            self.monitoring.diagnostics,
+            self.presenters.fleet,
+            self.presenters.alerts,
+            self.presenters.diagnostics,
         ):
             presenter.refresh()
-        self.monitoring.dashboard.redraw()
+        self.presenters.dashboard.redraw()
 
     async def close(self) -> None:
-        for presenter in (
-            self.monitoring.fleet,
-            self.monitoring.alerts,
-            self.monitoring.diagnostics,
-            self.monitoring.dashboard,
-            self.monitoring.anomalies,
-            self.monitoring.kube,
-            self.monitoring.gpu,
-            self.monitoring.ptp,
-            self.monitoring.sriov,
-            self.monitoring.drift,
-        ):
-            presenter.stop()
-        self.presenter.close()
+        for presenter in self.presenters:
+            presenter.close()
         await self.core.shutdown()
         self.window.close()
         self.window.deleteLater()
-        self.presenter.deleteLater()
+        for presenter in self.presenters:
+            presenter.deleteLater()
         self.gc_guard.stop()
 
 
-#: Views reachable by ``--view`` (plus ``cluster:NAME``); later capabilities add theirs here.
-VIEWS: dict[str, Callable[[DesktopApp], None]] = {
-    "main": lambda app: None,
-    "fleet": lambda app: app.window.show_view("fleet"),
-    "alerts": lambda app: app.window.show_view("alerts"),
-    "diagnostics": lambda app: app.window.show_view("diagnostics"),
-    "anomalies": lambda app: app.window.show_view("anomalies"),
-    "console": lambda app: app.window.show_view("console"),
-    "gpu": lambda app: app.window.show_view("gpu"),
-    "ptp": lambda app: app.window.show_view("ptp"),
-    "sriov": lambda app: app.window.show_view("sriov"),
-    "drift": lambda app: app.window.show_view("drift"),
-    "reports": lambda app: app.window.show_view("reports"),
-}
-
-
 def view_action(name: str) -> Callable[[DesktopApp], None] | None:
-    for prefix in ("cluster:", "details:"):
-        if name.startswith(prefix) and len(name) > len(prefix):
-            return lambda app: app.window.show_view(name)
-    return VIEWS.get(name)
+    """What ``--view NAME`` does once the window is up (None: no such view)."""
+    from ui.pages import view_known
+
+    if not view_known(name):
+        return None
+    return (lambda app: None) if name == "main" else (lambda app: app.window.show_view(name))
 
 
-def save_screenshot(window: MainWindow, path: str | os.PathLike[str]) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(target), "PNG"):
-        raise OSError(f"could not write the screenshot {target}")
-    return target
-
-
-async def _gui_main(args: argparse.Namespace, paths: AppPaths, theme: Theme) -> int:
-    from PySide6.QtWidgets import QMessageBox
-
-    try:
-        if args.capture:
-            core = await asyncio.to_thread(open_capture, Path(args.capture))
-        else:
-            core = await asyncio.to_thread(Core.open, paths)
-    except (StoreError, SecretsError, CaptureError) as exc:
-        sys.stderr.write(f"aiops-desktop: error: {exc}\n")
-        if not args.offscreen:
-            what = "the capture" if args.capture else "its cache"
-            QMessageBox.critical(None, f"AIOps Desktop cannot open {what}", str(exc))
-        return 2 if isinstance(exc, CaptureError) else 1
+async def _gui(args: argparse.Namespace, core: Core, theme: Theme) -> int:
     desktop = DesktopApp(core, theme)
     try:
         desktop.window.resize(*args.size)
@@ -247,7 +171,7 @@ async def _gui_main(args: argparse.Namespace, paths: AppPaths, theme: Theme) -> 
         action(desktop)
         if args.screenshot:
             await desktop.first_poll()
-            await asyncio.sleep(0.3)  # let layouts settle and paint once
+            await settle()  # let layouts settle and paint once
             save_screenshot(desktop.window, args.screenshot)
             return 0
         await wait_signal(desktop.window.sig_closed, timeout=None)
@@ -256,33 +180,20 @@ async def _gui_main(args: argparse.Namespace, paths: AppPaths, theme: Theme) -> 
         await desktop.close()
 
 
+async def gui_main(args: argparse.Namespace, paths: AppPaths, theme: Theme) -> int:
+    """The window's program on a running qasync loop: open the cache (or capture), run."""
+    return await run_program(
+        args, paths, theme, lambda core, theme: _gui(args, core, theme), explain=True
+    )
+
+
 def run_gui(args: argparse.Namespace, paths: AppPaths) -> int:
     if view_action(args.view) is None:
-        choices = ", ".join([*VIEWS, "cluster:NAME"])
+        from ui.pages import view_choices
+
+        choices = view_choices()
         sys.stderr.write(
             f"aiops-desktop: error: unknown view {args.view!r}; choose from {choices}\n"
         )
         return 2
-    prepare_qt_environment(offscreen=args.offscreen)
-    import qasync
-    from PySide6.QtGui import QIcon
-    from PySide6.QtWidgets import QApplication
-
-    from ui.theme import apply_theme
-
-    configure_logging(paths.ensure().log_file, stderr=args.verbose)
-    app = QApplication.instance() or QApplication(["aiops-desktop"])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("aiops-desktop")
-    app.setApplicationDisplayName("AIOps Desktop")
-    app.setDesktopFileName("aiops-desktop")
-    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "aiops-desktop.png")))
-    theme = apply_theme(app)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    try:
-        return loop.run_until_complete(_gui_main(args, paths, theme))
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
-        shutdown_logging()
+    return run_qt(args, paths, lambda core, theme: _gui(args, core, theme))

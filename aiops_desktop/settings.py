@@ -13,12 +13,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aiops_desktop import APP_NAME
+from aiops_desktop.models.enums import Sensitivity
 
 HOME_ENV = "AIOPS_DESKTOP_HOME"
 DB_FILENAME = "aiops-desktop.sqlite3"
+SETTINGS_FILENAME = "settings.json"
+MAX_SETTINGS_BYTES = 64 * 1024
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,10 @@ class AppPaths:
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
+
+    @property
+    def settings_file(self) -> Path:
+        return self.data_dir / SETTINGS_FILENAME
 
     @property
     def log_file(self) -> Path:
@@ -63,9 +71,11 @@ def resources_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "resources"
 
 
-class StoreSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
+
+class StoreSettings(_Section):
     raw_retention: timedelta = Field(default=timedelta(hours=48))
     rollup_step: timedelta = Field(default=timedelta(minutes=5))
     rollup_retention: timedelta = Field(default=timedelta(days=30))
@@ -75,9 +85,72 @@ class StoreSettings(BaseModel):
     batch_max_delay_s: float = Field(default=0.05, ge=0)
 
 
-class Settings(BaseModel):
-    """The app's settings, read by attribute (STYLE.md habit 8)."""
+class HttpPolicy(_Section):
+    """Every HTTP request's limits: connect and read timeouts, retries with backoff on
+    connection errors and 5xx, and the largest answer held."""
 
-    model_config = ConfigDict(extra="forbid")
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    read_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    retries: int = Field(default=3, ge=0, le=10)
+    backoff_base_s: float = Field(default=0.5, ge=0)
+    backoff_max_s: float = Field(default=8.0, ge=0)
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024)
+
+
+class PollerSettings(_Section):
+    """The polling engine: ``speed`` multiplies every interval (tests and soaks run fast)."""
+
+    speed: float = Field(default=1.0, gt=0)
+    jitter: float = Field(default=0.1, ge=0, lt=1)
+    global_cap: int = Field(default=32, ge=1)
+    per_cluster_cap: int = Field(default=4, ge=1)
+    max_backoff_s: float = Field(default=300.0, gt=0)
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class DetectionSettings(_Section):
+    """Live anomaly detection: the sensitivity (z-equivalent threshold: LOW 3.0, MEDIUM 2.5,
+    HIGH 2.0, EXTREME 1.5)."""
+
+    sensitivity: Sensitivity = Sensitivity.MEDIUM
+
+
+class Settings(_Section):
+    """The app's settings, read by attribute; the person's choices are kept in
+    ``settings.json`` beside the cache (``load``/``save``); anything not there is a default."""
 
     store: StoreSettings = Field(default_factory=StoreSettings)
+    http: HttpPolicy = Field(default_factory=HttpPolicy)
+    poller: PollerSettings = Field(default_factory=PollerSettings)
+    detection: DetectionSettings = Field(default_factory=DetectionSettings)
+
+    @classmethod
+    def load(cls, path: Path) -> tuple[Settings, str | None]:
+        """The settings kept at ``path`` (defaults where there is no file), and what was wrong
+        with the file when it could not be used (it is then left as it is)."""
+        try:
+            raw = path.read_bytes()[: MAX_SETTINGS_BYTES + 1]
+        except FileNotFoundError:
+            return cls(), None
+        except OSError as exc:
+            return cls(), f"the settings file {path} cannot be read ({exc.strerror}); defaults used"
+        if len(raw) > MAX_SETTINGS_BYTES:
+            return cls(), f"the settings file {path} is too large; defaults used"
+        try:
+            return cls.model_validate_json(raw), None
+        except ValidationError as exc:
+            problem = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}"
+                for e in exc.errors()[:3]
+            )
+            return cls(), f"the settings file {path} is not valid ({problem}); defaults used"
+
+    def save(self, path: Path) -> None:
+        """Written whole (a temporary file moved into place), readable by its owner only.
+        Blocking: call from a worker thread."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(self.model_dump_json(indent=2, exclude_defaults=True) + "\n")
+        os.replace(tmp, path)

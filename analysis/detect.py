@@ -1,5 +1,5 @@
 """Anomalies of one series: run the signal type's methods, group breaching points into
-episodes, and describe each episode once (PRODUCT.md section 5).
+episodes, and describe each episode once (docs/architecture.md#rules).
 
 A point breaches when a method's z-equivalent score reaches the sensitivity threshold (LOW 3.0,
 MEDIUM 2.5, HIGH 2.0, EXTREME 1.5) or a domain rule fires. Consecutive breaching points (gaps of
@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from aiops_desktop.models.anomalies import ANOMALY_MIN_POINTS, Anomaly
 from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
-from aiops_desktop.models.intelligence import ANOMALY_MIN_POINTS, Anomaly
+from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from analysis.methods import METHODS, MethodResult
-from analysis.rules import PTP_OFFSET_LIMIT_NS, RuleHit, apply_rule, rule_for
+from analysis.rules import RuleHit, apply_rule, rule_for
 from analysis.signals import SignalProfile, profile_for
 
 EPISODE_GAP = 2
@@ -195,7 +196,7 @@ def detect_anomalies(
     sensitivity: Sensitivity = Sensitivity.MEDIUM,
     methods: Sequence[AnomalyMethod] | None = None,
     unit: str | None = None,
-    ptp_limit_ns: float = PTP_OFFSET_LIMIT_NS,
+    ptp_limit_ns: float = OFFSET_THRESHOLD_NS,
 ) -> list[Anomaly]:
     """Every anomaly episode in ``series`` (at least ANOMALY_MIN_POINTS points needed)."""
     ts = np.asarray(series.ts, dtype=float)

@@ -1,4 +1,4 @@
-"""GPU health from what the DCGM exporter (or nvidia-smi) reports (PRODUCT.md section 3).
+"""GPU health from what the DCGM exporter (or nvidia-smi) reports (docs/architecture.md#rules).
 
 A GPU is OK, WARNING or CRITICAL with the reasons, in words a NOC engineer acts on: its last
 XID decoded to meaning and action (``resources/gpu/xid.json``), double-bit ECC errors, row
@@ -11,29 +11,21 @@ reliability) for more than 10 % of the last 5 minutes, temperature (warning 70 C
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-TEMP_WARNING_C = 70.0
-TEMP_CRITICAL_C = 80.0
-UTIL_HIGH_PCT = 80.0
+from aiops_desktop.models.gpu import (
+    STATE_RANK,
+    TEMP_CRITICAL_C,
+    TEMP_WARNING_C,
+    UTIL_HIGH_PCT,
+    GpuChange,
+    GpuHealth,
+    GpuReading,
+    GpuState,
+    XidInfo,
+)
+
 THROTTLED_PCT = 10.0  # throttled for more than this share of the last 5 min: WARNING
-
-
-class GpuState(StrEnum):
-    OK = "OK"
-    WARNING = "WARNING"
-    CRITICAL = "CRITICAL"
-
-
-@dataclass(frozen=True)
-class XidInfo:
-    code: int
-    name: str
-    meaning: str
-    action: str
-    severity: GpuState
 
 
 def load_xids(document: Mapping[str, Any]) -> dict[int, XidInfo]:
@@ -44,58 +36,6 @@ def load_xids(document: Mapping[str, Any]) -> dict[int, XidInfo]:
         )
         for code, entry in document["xids"].items()
     }
-
-
-@dataclass
-class GpuReading:
-    """One GPU (or MIG instance) as the readers saw it; None is unknown, never 0."""
-
-    cluster: str
-    node: str
-    gpu: str  # index
-    uuid: str
-    model: str = ""
-    driver: str | None = None
-    mig_profile: str | None = None
-    mig_id: str | None = None
-    pods: list[str] = field(default_factory=list)  # namespace/pod (container)
-    util_pct: float | None = None
-    mem_used_mib: float | None = None
-    mem_free_mib: float | None = None
-    mem_total_mib: float | None = None
-    temperature_c: float | None = None
-    power_w: float | None = None
-    sm_clock_mhz: float | None = None
-    mem_clock_mhz: float | None = None
-    tensor_active: float | None = None  # 0..1 where profiling metrics are exported
-    xid: int | None = None  # the last XID seen (0: none)
-    pcie_replays_1h: float | None = None
-    remapped_uncorrectable: float | None = None
-    remapped_correctable: float | None = None
-    remap_failure: float | None = None
-    dbe_errors: float | None = None
-    sbe_errors: float | None = None
-    throttle_power_pct: float | None = None  # share of the last 5 min spent throttled
-    throttle_thermal_pct: float | None = None
-    throttle_reliability_pct: float | None = None
-    nvlink_crc_1h: float | None = None  # NVLink flow-control CRC errors in the last hour
-    nvlink_recovery_1h: float | None = None
-
-    @property
-    def key(self) -> str:
-        mig = f"/mig{self.mig_id}" if self.mig_id else ""
-        return f"{self.cluster}/{self.node}/gpu{self.gpu}{mig}"
-
-
-@dataclass
-class GpuHealth:
-    reading: GpuReading
-    state: GpuState
-    reasons: list[str]
-    high_utilisation: bool
-
-
-_RANK = {GpuState.OK: 0, GpuState.WARNING: 1, GpuState.CRITICAL: 2}
 
 
 def _counted(g: GpuReading) -> list[tuple[GpuState, str]]:
@@ -130,9 +70,9 @@ def _throttling(g: GpuReading) -> list[tuple[GpuState, str]]:
 def _temperature(g: GpuReading) -> list[tuple[GpuState, str]]:
     t = g.temperature_c
     if t is not None and t >= TEMP_CRITICAL_C:
-        return [(GpuState.CRITICAL, f"temperature {t:g} C (critical >= 80 C)")]
+        return [(GpuState.CRITICAL, f"temperature {t:g} C (critical >= {TEMP_CRITICAL_C:g} C)")]
     if t is not None and t >= TEMP_WARNING_C:
-        return [(GpuState.WARNING, f"temperature {t:g} C (warning >= 70 C)")]
+        return [(GpuState.WARNING, f"temperature {t:g} C (warning >= {TEMP_WARNING_C:g} C)")]
     return []
 
 
@@ -146,25 +86,14 @@ def assess(g: GpuReading, xids: Mapping[int, XidInfo]) -> GpuHealth:
             text = f"XID {g.xid} {info.name}: {info.meaning} Action: {info.action}"
             findings.append((info.severity, text))
     findings += _counted(g) + _throttling(g) + _temperature(g)
-    findings.sort(key=lambda f: -_RANK[f[0]])  # stable: same-rank reasons keep their order
+    findings.sort(key=lambda f: -STATE_RANK[f[0]])  # stable: same-rank reasons keep their order
     state = findings[0][0] if findings else GpuState.OK
     high = g.util_pct is not None and g.util_pct > UTIL_HIGH_PCT
     return GpuHealth(g, state, [text for _, text in findings], high)
 
 
 def worst_first(health: list[GpuHealth]) -> list[GpuHealth]:
-    return sorted(health, key=lambda h: (-_RANK[h.state], h.reading.key))
-
-
-@dataclass
-class GpuChange:
-    """One GPU whose health differs between two moments. ``after`` None: the GPU was reported
-    at the first moment and no longer is (off the bus, node down, exporter gone)."""
-
-    key: str
-    before: GpuState
-    after: GpuState | None
-    reasons: list[str]  # at the second moment; at the first where the GPU is gone
+    return sorted(health, key=lambda h: (-STATE_RANK[h.state], h.reading.key))
 
 
 def health_changes(before: list[GpuHealth], after: list[GpuHealth]) -> list[GpuChange]:
@@ -180,6 +109,6 @@ def health_changes(before: list[GpuHealth], after: list[GpuHealth]) -> list[GpuC
             out.append(GpuChange(key, was.state, now[key].state, now[key].reasons))
 
     def rank(c: GpuChange) -> tuple[int, str]:
-        return (-(_RANK[c.after] if c.after else 3), c.key)
+        return (-(STATE_RANK[c.after] if c.after else 3), c.key)
 
     return sorted(out, key=rank)

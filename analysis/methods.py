@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aiops_desktop.models.anomalies import ANOMALY_MIN_POINTS
 from aiops_desktop.models.enums import AnomalyMethod
-from aiops_desktop.models.intelligence import ANOMALY_MIN_POINTS
 from analysis.detectors.base import MAD_TO_SIGMA
 
 IQR_TO_SIGMA = 1.349

@@ -1,4 +1,5 @@
-"""PTP timing: value codes, the board's ordering and compliance over a window (PRODUCT.md s. 4).
+"""PTP timing: value codes, the board's ordering and compliance over a window
+(docs/architecture.md#rules).
 
 Clock state is the metric value (0 FREERUN, 1 LOCKED, 2 HOLDOVER); a faulty port reports an
 offset of 999999 ns. Compliance over a window of evenly stepped samples: the share of samples
@@ -9,24 +10,10 @@ holdover timeout (default 5 s).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-
 import numpy as np
 
-OFFSET_THRESHOLD_NS = 100.0
-HOLDOVER_TIMEOUT_S = 5.0
-FAULTY_OFFSET_NS = 999999.0
+from aiops_desktop.models.ptp import DEFAULT_THRESHOLD, Compliance, Threshold
 
-
-class ClockState(StrEnum):
-    FREERUN = "FREERUN"
-    LOCKED = "LOCKED"
-    HOLDOVER = "HOLDOVER"
-    UNKNOWN = "UNKNOWN"
-
-
-STATE_CODES = {0: ClockState.FREERUN, 1: ClockState.LOCKED, 2: ClockState.HOLDOVER}
 ROLE_CODES = {0: "PASSIVE", 1: "SLAVE", 2: "MASTER", 3: "FAULTY", 4: "UNKNOWN", 5: "LISTENING"}
 CLASS_MEANING = {
     6: "locked to PRC",
@@ -52,66 +39,16 @@ def code_text(codes: dict[int, str], value: float | None) -> str | None:
     return codes.get(int(value), f"code {int(value)}")
 
 
-def state_of(value: float | None) -> ClockState:
-    if value is None or np.isnan(value):
-        return ClockState.UNKNOWN
-    return STATE_CODES.get(int(value), ClockState.UNKNOWN)
-
-
 def role_of(value: float | None) -> str:
     if value is None or np.isnan(value):
         return "UNKNOWN"
     return ROLE_CODES.get(int(value), "UNKNOWN")
 
 
-@dataclass(frozen=True)
-class Threshold:
-    """The offset band and holdover timeout of a PtpConfig profile (``ptpClockThreshold``:
-    ``minOffsetThreshold``, ``maxOffsetThreshold``, ``holdOverTimeout``); the operator's
-    defaults when a node's profile sets none."""
-
-    min_ns: float = -OFFSET_THRESHOLD_NS
-    max_ns: float = OFFSET_THRESHOLD_NS
-    holdover_timeout_s: float = HOLDOVER_TIMEOUT_S
-    profile: str = ""  # "" for the defaults
-
-    @classmethod
-    def symmetric(cls, ns: float) -> Threshold:
-        return cls(-abs(ns), abs(ns))
-
-    @property
-    def band(self) -> str:
-        if self.min_ns == -self.max_ns:
-            return f"+/-{self.max_ns:g} ns"
-        return f"{self.min_ns:g}..{self.max_ns:g} ns"
-
-    def within(self, offsets: np.ndarray) -> np.ndarray:
-        return (offsets != FAULTY_OFFSET_NS) & (offsets >= self.min_ns) & (offsets <= self.max_ns)
-
-
-DEFAULT_THRESHOLD = Threshold()
-
-
 def offset_ok(offset_ns: float | None, threshold: Threshold = DEFAULT_THRESHOLD) -> bool | None:
     if offset_ns is None or np.isnan(offset_ns):
         return None
     return bool(threshold.within(np.array([offset_ns]))[0])
-
-
-@dataclass
-class Compliance:
-    samples: int
-    locked_pct: float | None
-    within_pct: float | None
-    holdover_s: float
-    freerun_s: float
-    long_holdovers: int  # HOLDOVER episodes longer than the timeout
-    longest_holdover_s: float
-
-
-def pct_text(value: float | None) -> str:
-    """A compliance share as the board, the CLI and reports write it: "83.3%", or "-"."""
-    return "-" if value is None else f"{value:.1f}%"
 
 
 def compliance(
@@ -148,18 +85,3 @@ def compliance(
         long_holdovers=sum(1 for d in durations if d > threshold.holdover_timeout_s),
         longest_holdover_s=max(durations, default=0.0),
     )
-
-
-def severity_rank(state: ClockState, offset_in: bool | None, role: str) -> int:
-    """Worst first: FREERUN, HOLDOVER, faulty port, offset out of threshold, unknown, fine."""
-    if state is ClockState.FREERUN:
-        return 0
-    if state is ClockState.HOLDOVER:
-        return 1
-    if role == "FAULTY":
-        return 2
-    if offset_in is False:
-        return 3
-    if state is ClockState.UNKNOWN:
-        return 4
-    return 5

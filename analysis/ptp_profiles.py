@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from analysis.ptp_compliance import DEFAULT_THRESHOLD, Threshold
+from aiops_desktop.models.ptp import DEFAULT_THRESHOLD, Threshold
 
 Obj = Mapping[str, Any]
 

@@ -1,4 +1,4 @@
-"""Domain rules: breaches that need no statistics (PRODUCT.md sections 3-5).
+"""Domain rules: breaches that need no statistics (docs/architecture.md#rules).
 
 PTP offset beyond the threshold (default +/-100 ns; 999999 is linuxptp's faulty-port value),
 clock state not LOCKED, GPU temperature warning 70 C / critical 80 C, and GPU health events:
@@ -15,13 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aiops_desktop.models.enums import PtpClockState
+from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C
+from aiops_desktop.models.ptp import FAULTY_OFFSET_NS, OFFSET_THRESHOLD_NS, ClockState
 from analysis.signals import SignalType
-
-PTP_OFFSET_LIMIT_NS = 100.0
-PTP_FAULTY_OFFSET = 999999.0
-GPU_TEMP_WARNING_C = 70.0
-GPU_TEMP_CRITICAL_C = 80.0
 
 
 @dataclass(frozen=True)
@@ -36,7 +32,7 @@ RuleCheck = Callable[[float, float | None, float], RuleHit | None]
 
 
 def _ptp_offset(value: float, previous: float | None, limit: float) -> RuleHit | None:
-    if value == PTP_FAULTY_OFFSET:
+    if value == FAULTY_OFFSET_NS:
         return RuleHit(10.0, 0.0, "PTP port reports the faulty offset 999999 ns")
     if abs(value) > limit:
         return RuleHit(
@@ -46,18 +42,22 @@ def _ptp_offset(value: float, previous: float | None, limit: float) -> RuleHit |
 
 
 def _ptp_state(value: float, previous: float | None, limit: float) -> RuleHit | None:
-    state = PtpClockState.from_metric(value)
-    if state in (PtpClockState.LOCKED, PtpClockState.UNKNOWN):
+    state = ClockState.from_metric(value)
+    if state in (ClockState.LOCKED, ClockState.UNKNOWN):
         return None
-    ratio = 4.0 if state is PtpClockState.FREERUN else 2.5
+    ratio = 4.0 if state is ClockState.FREERUN else 2.5
     return RuleHit(ratio, 1.0, f"PTP clock {state.value}, not LOCKED")
 
 
 def _gpu_temperature(value: float, previous: float | None, limit: float) -> RuleHit | None:
-    if value >= GPU_TEMP_CRITICAL_C:
-        return RuleHit(4.0, GPU_TEMP_WARNING_C, f"GPU at {value:.0f} C, critical (>= 80 C)")
-    if value >= GPU_TEMP_WARNING_C:
-        return RuleHit(2.5, GPU_TEMP_WARNING_C, f"GPU at {value:.0f} C, warning (>= 70 C)")
+    if value >= TEMP_CRITICAL_C:
+        return RuleHit(
+            4.0, TEMP_WARNING_C, f"GPU at {value:.0f} C, critical (>= {TEMP_CRITICAL_C:g} C)"
+        )
+    if value >= TEMP_WARNING_C:
+        return RuleHit(
+            2.5, TEMP_WARNING_C, f"GPU at {value:.0f} C, warning (>= {TEMP_WARNING_C:g} C)"
+        )
     return None
 
 
@@ -97,7 +97,7 @@ def rule_for(kind: SignalType, metric: str) -> RuleCheck | None:
 
 
 def apply_rule(
-    check: RuleCheck, values: np.ndarray, *, limit: float = PTP_OFFSET_LIMIT_NS
+    check: RuleCheck, values: np.ndarray, *, limit: float = OFFSET_THRESHOLD_NS
 ) -> list[RuleHit | None]:
     hits: list[RuleHit | None] = []
     previous: float | None = None

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiops_desktop.models import Alert, AlertSeverity, AlertState
+from aiops_desktop.models import AlertSeverity, AlertState
+from aiops_desktop.models.alerts import Alert
 from collectors.errors import CollectorBadResponse
-from collectors.http import BackendClient
+
+if TYPE_CHECKING:
+    from collectors.http import BackendClient
 
 _SEVERITY = {
     "critical": AlertSeverity.CRITICAL,

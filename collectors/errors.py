@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from aiops_desktop.models.errors import AppError
 
-class CollectorError(Exception):
+
+class CollectorError(AppError):
     """Base: something went wrong talking to a backend; the message is for the user."""
 
     reason = "error"
@@ -59,3 +61,29 @@ def root_cause(exc: BaseException, limit: int = 200) -> str:
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return (str(exc) or type(exc).__name__)[:limit]
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A programming error: something asked the read-only client to change the cluster."""
+
+
+class KubeConfigInvalid(CollectorError):
+    """The kubeconfig (or the credential in it) cannot be used at all."""
+
+    reason = "invalid_config"
+
+
+class KubeForbidden(CollectorAuthError):
+    reason = "forbidden"
+
+
+class KubeNotFound(CollectorError):
+    """The API path or object does not exist (a missing operator's CRD, for instance)."""
+
+    reason = "not_found"
+
+
+class KubeGone(CollectorError):
+    """410: the resourceVersion is too old; list again."""
+
+    reason = "gone"

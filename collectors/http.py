@@ -1,8 +1,8 @@
 """One httpx chokepoint per backend: auth, TLS, timeouts, retries, size limit, own errors.
 
 Every request of a backend goes through ``BackendClient.get_json``/``post_json``: one lazily
-created ``httpx.AsyncClient`` per backend (STYLE.md habit 3), TLS verified by default (a custom
-CA bundle is trusted in addition to none: it replaces the system store, as kubectl does),
+created ``httpx.AsyncClient`` per backend (docs/architecture.md#habits), TLS verified by default (a
+custom CA bundle is trusted in addition to none: it replaces the system store, as kubectl does),
 bounded retries with exponential backoff on connection errors and 5xx, and a response-size
 limit enforced while streaming, so a huge answer is refused before it is held in memory.
 """
@@ -10,21 +10,19 @@ limit enforced while streaming, so a huge answer is refused before it is held in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import os
 import random
 import re
 import ssl
-import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
 from aiops_desktop.models import AuthMethod
+from aiops_desktop.settings import HttpPolicy
+from collectors.auth import EndpointAuth, ssl_context
 from collectors.errors import (
     CollectorAuthError,
     CollectorBadResponse,
@@ -39,69 +37,9 @@ from collectors.errors import (
 )
 
 log = logging.getLogger("aiops.collectors.http")
-DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 #: Bodies larger than this are decoded (and handed to ``then``) in a worker thread, so a big
 #: answer never stalls the event loop (and with it the UI).
 OFFLOAD_BYTES = 256 * 1024
-
-
-@dataclass(frozen=True)
-class EndpointAuth:
-    """Resolved credentials for one endpoint. ``repr`` never shows a secret."""
-
-    method: AuthMethod = AuthMethod.NONE
-    token: str | None = field(default=None, repr=False)
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    client_cert_pem: str | None = field(default=None, repr=False)
-    client_key_pem: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class HttpPolicy:
-    connect_timeout_s: float = 5.0
-    read_timeout_s: float = 30.0
-    retries: int = 3
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 8.0
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-
-
-@contextlib.contextmanager
-def _pem_file(pem: str) -> Iterator[str]:
-    """A path holding ``pem`` for ssl's file-only API; in memory (memfd) where possible."""
-    if hasattr(os, "memfd_create"):
-        fd = os.memfd_create("aiops-pem", 0)
-        try:
-            os.write(fd, pem.encode())
-            yield f"/proc/self/fd/{fd}"
-        finally:
-            os.close(fd)
-        return
-    handle, path = tempfile.mkstemp(prefix="aiops-pem-")  # pragma: no cover (non-Linux)
-    try:
-        os.write(handle, pem.encode())
-        os.close(handle)
-        yield path
-    finally:
-        os.unlink(path)
-
-
-def ssl_context(*, verify: bool, ca_pem: str | None, auth: EndpointAuth) -> ssl.SSLContext | bool:
-    if not verify and auth.method is not AuthMethod.MTLS:
-        return False
-    ctx = ssl.create_default_context()
-    if ca_pem:
-        ctx = ssl.create_default_context(cadata=ca_pem)
-    if not verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    if auth.method is AuthMethod.MTLS:
-        if not (auth.client_cert_pem and auth.client_key_pem):
-            raise CollectorAuthError("mTLS needs a client certificate and key")
-        with _pem_file(auth.client_cert_pem) as cert, _pem_file(auth.client_key_pem) as key:
-            ctx.load_cert_chain(cert, key)
-    return ctx
 
 
 def _upstream_error(body: bytes) -> str:
@@ -131,7 +69,10 @@ class BackendClient:
         ca_pem: str | None = None,
         policy: HttpPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        reauth: Callable[[], Awaitable[EndpointAuth]] | None = None,
     ) -> None:
+        """``reauth``: reads the credential again (the keyring holds the current one): a 401
+        asks it once per request, and the request is tried once more with what it gives."""
         self.base_url = base_url.rstrip("/")
         self.name = name
         self.auth = auth or EndpointAuth()
@@ -139,7 +80,9 @@ class BackendClient:
         self.ca_pem = ca_pem
         self.policy = policy or HttpPolicy()
         self._transport = transport
+        self._reauth = reauth
         self._client: httpx.AsyncClient | None = None
+        self._retired: list[httpx.AsyncClient] = []  # replaced after a re-read credential
 
     def _build(self) -> httpx.AsyncClient:
         headers = {"Accept": "application/json", "User-Agent": "aiops-desktop"}
@@ -169,9 +112,28 @@ class BackendClient:
         return self._client
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        for client in [*self._retired, self._client]:
+            if client is not None:
+                await client.aclose()
+        self._client = None
+        self._retired.clear()
+
+    async def _authenticate_again(self, rejected: CollectorAuthError) -> None:
+        """After a 401: read the credential again and use it from now on; when it is the
+        one just refused, there is nothing to try (the refusal stands, said clearly)."""
+        fresh = await self._reauth() if self._reauth is not None else None
+        if fresh is None or fresh == self.auth:
+            raise CollectorAuthError(
+                f"{rejected} (the credential in the keyring is the one refused: it was revoked "
+                "or has expired; store a new one)",
+                backend=self.name,
+                status=401,
+            ) from rejected
+        self.auth = fresh
+        if self._client is not None:  # requests in flight finish on it; closed at aclose
+            self._retired.append(self._client)
             self._client = None
+        log.info("credential read again after a 401", extra={"backend": self.name})
 
     async def get_json(
         self,
@@ -205,6 +167,7 @@ class BackendClient:
         then: Callable[[Any], Any] | None = None,
     ) -> Any:
         attempt = 0
+        authenticated_again = False
         where = f"{self.name} ({self.base_url})"
         while True:
             try:
@@ -214,6 +177,17 @@ class BackendClient:
                 if len(body) > OFFLOAD_BYTES:  # decode big answers off the event loop
                     return await asyncio.to_thread(self._finish, status, body, where, then)
                 return self._finish(status, body, where, then)
+            except CollectorAuthError as exc:
+                if exc.status != 401:
+                    raise
+                if authenticated_again:
+                    raise CollectorAuthError(
+                        f"{exc}; the credential read again from the keyring was refused too",
+                        backend=self.name,
+                        status=401,
+                    ) from exc
+                authenticated_again = True  # once per request: bounded
+                await self._authenticate_again(exc)
             except (CollectorUnreachable, CollectorServerError, CollectorTimeout) as exc:
                 if isinstance(exc, CollectorTLSError) or attempt >= self.policy.retries:
                     raise
@@ -234,8 +208,15 @@ class BackendClient:
                 await asyncio.sleep(delay)
 
     async def status(self, path: str) -> int:
-        """The HTTP status of a GET (readiness probes); transport errors raise as usual."""
+        """The HTTP status of a GET (readiness probes); transport errors raise as usual. A 401
+        reads the credential again once (when it changed) and asks again."""
         status, _ = await self._send("GET", path, params=None, data=None, timeout_s=None)
+        if status == 401 and self._reauth is not None:
+            try:
+                await self._authenticate_again(CollectorAuthError("HTTP 401", status=401))
+            except CollectorAuthError:
+                return status  # the same credential: refused, as the first answer said
+            status, _ = await self._send("GET", path, params=None, data=None, timeout_s=None)
         return status
 
     def _finish(

@@ -11,12 +11,11 @@ Read-only by construction: ``get`` / ``list`` / ``watch`` issue GETs only, and t
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -29,7 +28,15 @@ from collectors.errors import (
     CollectorTimeout,
     CollectorTLSError,
     CollectorUnreachable,
+    KubeConfigInvalid,
+    KubeForbidden,
+    KubeGone,
+    KubeNotFound,
+    ReadOnlyViolation,
     root_cause,
+)
+from collectors.kube_config import (
+    load_api_client,
 )
 
 log = logging.getLogger("aiops.collectors.kubernetes")
@@ -48,105 +55,6 @@ REVIEW_PATHS = frozenset(
 EXEC_ALLOWED = frozenset({"nvidia-smi"})  # read-only diagnostics the app may run in a pod
 WATCH_TIMEOUT_S = 290  # the server closes a watch after this; we reopen from the last version
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
-
-
-class ReadOnlyViolation(RuntimeError):
-    """A programming error: something asked the read-only client to change the cluster."""
-
-
-class KubeConfigInvalid(CollectorError):
-    """The kubeconfig (or the credential in it) cannot be used at all."""
-
-    reason = "invalid_config"
-
-
-class KubeForbidden(CollectorAuthError):
-    reason = "forbidden"
-
-
-class KubeNotFound(CollectorError):
-    """The API path or object does not exist (a missing operator's CRD, for instance)."""
-
-    reason = "not_found"
-
-
-class KubeGone(CollectorError):
-    """410: the resourceVersion is too old; list again."""
-
-    reason = "gone"
-
-
-# -- kubeconfigs ---------------------------------------------------------------------------------
-def kubeconfig_for_token(
-    server: str,
-    token: str | None = None,
-    *,
-    ca_pem: str | None = None,
-    verify: bool = True,
-    client_cert_pem: str | None = None,
-    client_key_pem: str | None = None,
-) -> dict[str, Any]:
-    """A one-context kubeconfig (in memory only) for a server URL and a token or a client
-    certificate, so every credential goes through the same loader."""
-
-    def b64(text: str) -> str:
-        return base64.b64encode(text.encode()).decode()
-
-    cluster: dict[str, Any] = {"server": server}
-    if ca_pem:
-        cluster["certificate-authority-data"] = b64(ca_pem)
-    if not verify:
-        cluster["insecure-skip-tls-verify"] = True
-    user: dict[str, Any] = {}
-    if token:
-        user["token"] = token
-    if client_cert_pem and client_key_pem:
-        user["client-certificate-data"] = b64(client_cert_pem)
-        user["client-key-data"] = b64(client_key_pem)
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": cluster}],
-        "users": [{"name": "u", "user": user}],
-        "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "u"}}],
-        "current-context": "ctx",
-    }
-
-
-def bearer_expiry(token: str | None) -> float | None:
-    """The ``exp`` claim (epoch seconds) of a JWT bearer token, else None (opaque tokens)."""
-    if not token or token.count(".") != 2:
-        return None
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        exp = claims.get("exp") if isinstance(claims, dict) else None
-        return float(exp) if isinstance(exp, int | float) else None
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def static_expiry(kubeconfig: Mapping[str, Any]) -> float | None:
-    """When the kubeconfig's static credential expires (a JWT's ``exp``, a client
-    certificate's notAfter), epoch seconds; None when unknown."""
-    users = kubeconfig.get("users") or []
-    user = (users[0].get("user") if users and isinstance(users[0], dict) else None) or {}
-    expiry = bearer_expiry(user.get("token"))
-    if expiry is None and user.get("client-certificate-data"):
-        expiry = _cert_not_after(user["client-certificate-data"])
-    return expiry
-
-
-def _cert_not_after(cert_b64: str) -> float | None:
-    try:  # cryptography comes with the keyring's Secret Service backend (SecretStorage)
-        from cryptography import x509
-    except ImportError:
-        return None
-    try:
-        cert = x509.load_pem_x509_certificate(base64.b64decode(cert_b64))
-    except ValueError:
-        return None
-    return cert.not_valid_after_utc.timestamp()
 
 
 # -- label selectors (kmock and some proxies ignore them: filter again here) -------------------
@@ -199,42 +107,68 @@ class KubeClient:
         name: str,
         timeout_s: float = TIMEOUT_S,
         expires_at: float | None = None,
+        reload: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
     ) -> None:
+        """``reload``: reads the kubeconfig again (the keyring holds the current credential;
+        an exec plugin runs again): a 401 asks it once per call, and the call is tried once
+        more with it."""
         self._api = api_client
         self.name = name
         self.timeout_s = timeout_s
         self.server: str = api_client.configuration.host
         #: when the credential in use expires (exec plugin / OIDC / JWT / client cert), epoch s
         self.expires_at = expires_at
+        self._reload = reload
+        self._retired: list[Any] = []  # API clients replaced after a reload, closed at aclose
 
     @classmethod
     async def open(
-        cls, kubeconfig: Mapping[str, Any], *, name: str, timeout_s: float = TIMEOUT_S
+        cls,
+        kubeconfig: Mapping[str, Any],
+        *,
+        name: str,
+        timeout_s: float = TIMEOUT_S,
+        reload: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
     ) -> KubeClient:
         """Load the kubeconfig in a worker thread (an exec plugin or OIDC refresh may run)."""
-
-        def load() -> tuple[Any, float | None]:
-            from kubernetes import client
-            from kubernetes.config.config_exception import ConfigException
-            from kubernetes.config.kube_config import KubeConfigLoader
-
-            configuration = client.Configuration()
-            try:
-                loader = KubeConfigLoader(config_dict=dict(kubeconfig))
-                loader.load_and_set(configuration)
-            except (ConfigException, ValueError, KeyError, TypeError, OSError) as exc:
-                raise KubeConfigInvalid(f"kubeconfig cannot be used: {exc}", backend=name) from exc
-            configuration.retries = False  # one attempt per call; the caller decides to retry
-            expiry = getattr(loader, "expiry", None)  # set by exec plugins and OIDC
-            expires = expiry.timestamp() if expiry is not None else static_expiry(kubeconfig)
-            return client.ApiClient(configuration), expires
-
-        api, expires = await asyncio.to_thread(load)
-        return cls(api, name=name, timeout_s=timeout_s, expires_at=expires)
+        api, expires = await asyncio.to_thread(load_api_client, kubeconfig, name)
+        return cls(api, name=name, timeout_s=timeout_s, expires_at=expires, reload=reload)
 
     # -- the chokepoint ----------------------------------------------------------------------
     async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.to_thread(self._translate, fn)
+        try:
+            return await asyncio.to_thread(self._translate, fn)
+        except CollectorAuthError as exc:
+            if exc.status != 401 or self._reload is None:
+                raise
+            await self._load_again(exc)
+        try:
+            return await asyncio.to_thread(self._translate, fn)
+        except CollectorAuthError as exc:
+            if exc.status != 401:
+                raise
+            raise CollectorAuthError(
+                f"{exc}; the credential read again from the keyring was refused too",
+                backend=self.name,
+                status=401,
+            ) from exc
+
+    async def _load_again(self, rejected: CollectorAuthError) -> None:
+        """After a 401: the kubeconfig as the keyring holds it now, loaded again (an exec
+        plugin or OIDC refresh runs again); calls in flight finish on the old client."""
+        assert self._reload is not None
+        try:
+            kubeconfig = await self._reload()
+            api, expires = await asyncio.to_thread(load_api_client, kubeconfig, self.name)
+        except KubeConfigInvalid as exc:
+            raise CollectorAuthError(
+                f"{rejected}; the credential could not be read again: {exc}",
+                backend=self.name,
+                status=401,
+            ) from exc
+        self._retired.append(self._api)
+        self._api, self.expires_at = api, expires
+        log.info("kubeconfig loaded again after a 401", extra={"backend": self.name})
 
     def _translate(self, fn: Callable[[], T]) -> T:
         from kubernetes.client.exceptions import ApiException
@@ -545,7 +479,9 @@ class KubeClient:
         )
 
     async def aclose(self) -> None:
-        await asyncio.to_thread(self._api.close)
+        for api in [*self._retired, self._api]:
+            await asyncio.to_thread(api.close)
+        self._retired.clear()
 
 
 def _lines(response: Any) -> Any:

@@ -1,4 +1,5 @@
-"""nvidia-smi's CSV output (the GPU fallback where no DCGM exporter runs, PRODUCT.md section 3).
+"""nvidia-smi's CSV output (the GPU fallback where no DCGM exporter runs,
+docs/architecture.md#rules).
 
 ``nvidia-smi --query-gpu=FIELDS --format=csv,noheader,nounits`` prints one line per GPU, the
 values in the order asked, separated by ", ". ``[N/A]`` (and ``[Not Supported]``,
@@ -11,7 +12,9 @@ import csv
 import io
 from dataclasses import dataclass
 
-#: The fields asked, in this order (PRODUCT.md section 3).
+from collectors.errors import CollectorBadResponse
+
+#: The fields asked, in this order (docs/architecture.md#rules).
 GPU_FIELDS = (
     "index",
     "uuid",
@@ -41,7 +44,7 @@ APPS_COMMAND = [
 ]
 
 
-class NvidiaSmiFormatError(ValueError):
+class NvidiaSmiFormatError(CollectorBadResponse, ValueError):
     """The output is not what the command prints (wrong field count, not numbers)."""
 
 

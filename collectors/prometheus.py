@@ -10,41 +10,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from aiops_desktop.models import MetricSample, MetricSeries
+from aiops_desktop.models.metrics import PromSeries
 from collectors.errors import CollectorBadResponse, CollectorInvalidQuery
-from collectors.http import BackendClient
 
-
-@dataclass
-class PromSeries:
-    labels: dict[str, str]
-    timestamps: np.ndarray  # float seconds since the epoch
-    values: np.ndarray  # float64; NaN where Prometheus said so
-
-    @property
-    def metric(self) -> str:
-        return self.labels.get("__name__", "")
-
-    @property
-    def last(self) -> tuple[float, float] | None:
-        if not self.timestamps.size:
-            return None
-        return float(self.timestamps[-1]), float(self.values[-1])
-
-    def to_metric_series(self, cluster: str) -> MetricSeries:
-        return MetricSeries(
-            cluster=cluster,
-            metric=self.metric,
-            labels={k: v for k, v in self.labels.items() if k != "__name__"},
-            samples=[
-                MetricSample(timestamp=datetime.fromtimestamp(t, UTC), value=v)
-                for t, v in zip(self.timestamps.tolist(), self.values.tolist(), strict=True)
-            ],
-        )
+if TYPE_CHECKING:
+    from collectors.http import BackendClient
 
 
 @dataclass

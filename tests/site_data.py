@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from aiops_desktop.models import Alert, AlertSeverity, ClusterKind, EndpointKind, utcnow
+from aiops_desktop.models import AlertSeverity, ClusterKind, EndpointKind, utcnow
+from aiops_desktop.models.alerts import Alert
+from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
-from aiops_desktop.store import SeriesBatch
+from aiops_desktop.store.series import SeriesBatch
 
 TOKEN = "tok-3f9a1c7e-never-in-a-capture"
 STEP_S, HOURS = 60, 48

@@ -1,4 +1,4 @@
-"""Live time-series charts in the pyqtgraph habits of STYLE.md.
+"""Live time-series charts in the pyqtgraph habits of docs/architecture.md#habits.
 
 One curve item per series, updated with ``setData`` (never re-created on a redraw), peak
 downsampling and clip-to-view so thousands of points stay cheap, a crosshair that reads out
@@ -8,7 +8,6 @@ every series at the cursor, and a legend. Redraws come from the presenter's time
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
@@ -17,6 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QColor
 
+from aiops_desktop.models.anomalies import AnomalyMarker
 from ui.theme import Theme
 
 SERIES_COLOURS = (
@@ -25,18 +25,14 @@ SERIES_COLOURS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class AnomalyMarker:
-    ts: float
-    value: float
-    level: str  # the theme's severity level: critical, warning, info
-    text: str
-
-
 def configure_pyqtgraph(theme: Theme) -> None:
     pg.setConfigOptions(
         antialias=False, background=theme.color("panel"), foreground=theme.color("text_muted")
     )
+    _configured.add(theme.data.get("name", "theme"))
+
+
+_configured: set[str] = set()  # charts configure pyqtgraph for their theme, once
 
 
 ANALYSE_HISTORY_TEXT = "Analyse the last 24 h"
@@ -52,6 +48,8 @@ class TimeSeriesChart(pg.PlotWidget):
     sig_analyse_history = Signal()
 
     def __init__(self, title: str, unit: str, theme: Theme, *, sparkline: bool = False) -> None:
+        if not _configured:  # the first chart of the process: pyqtgraph takes the theme
+            configure_pyqtgraph(theme)
         axis = {"bottom": pg.DateAxisItem(utcOffset=0)} if not sparkline else {}
         super().__init__(axisItems=axis)
         self._theme = theme

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QProcess, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -13,70 +13,45 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QSplitter,
     QStackedWidget,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from aiops_desktop.models import Cluster
 from aiops_desktop.settings import resources_dir
+from ui import page_views
 from ui.dialogs.add_cluster import AddClusterDialog
 from ui.dialogs.import_kubeconfig import ImportKubeconfigDialog
 from ui.dialogs.report_dialog import ReportDialog
-from ui.presenters.console import ConsolePresenter
-from ui.presenters.fleet_hw import DriftPresenter, GpuPresenter, PtpPresenter, SriovPresenter
-from ui.presenters.kube import KubePresenter
-from ui.presenters.monitoring import (
-    AlertsPresenter,
-    AnomaliesPresenter,
-    DashboardPresenter,
-    DiagnosticsPresenter,
-    FleetPresenter,
-)
-from ui.presenters.registry import RegistryPresenter
-from ui.presenters.reports import ReportsPresenter
+from ui.dialogs.settings_dialog import SettingsDialog
+from ui.page_views import ClusterPage
+from ui.pages import PAGES, Runs, page_key
+from ui.presenters import Presenters
+from ui.presenters.dashboard import DashboardPresenter
 from ui.theme import Theme
-from ui.views.anomalies_view import AnomaliesView
-from ui.views.cluster_kube import ClusterKubeView
 from ui.views.cluster_list import ClusterListView
-from ui.views.cluster_overview import ClusterOverviewView
-from ui.views.console_view import ConsoleView
-from ui.views.dashboard_view import DashboardView
 from ui.views.empty_state import EmptyStateView
-from ui.views.fleet_hw_views import DriftView, GpuFleetView, PtpBoardView
-from ui.views.fleet_view import FleetView
-from ui.views.reports_view import ReportsView
-from ui.views.sriov_view import SriovView
-from ui.views.tables import AlertsView, DiagnosticsView
+
+if TYPE_CHECKING:
+    from ui.views.anomalies_view import AnomaliesView
+    from ui.views.cluster_kube import ClusterKubeView
+    from ui.views.cluster_overview import ClusterOverviewView
+    from ui.views.console_view import ConsoleView
+    from ui.views.dashboard_view import DashboardView
+    from ui.views.fleet_hw_views import DriftView, GpuFleetView, PtpBoardView
+    from ui.views.fleet_view import FleetView
+    from ui.views.reports_view import ReportsView
+    from ui.views.sriov_view import SriovView
+    from ui.views.tables import AlertsView, DiagnosticsView
 
 CAPTURE_FILTER = "AIOps Desktop captures (*.aiops);;All files (*)"
+RUNS = {spec.key: spec.runs for spec in PAGES}
 SAMPLE_CAPTURE = resources_dir() / "samples" / "sample.aiops"
-
-
-@dataclass
-class MonitoringPresenters:
-    fleet: FleetPresenter
-    dashboard: DashboardPresenter
-    alerts: AlertsPresenter
-    diagnostics: DiagnosticsPresenter
-    console: ConsolePresenter
-    anomalies: AnomaliesPresenter
-    kube: KubePresenter
-    gpu: GpuPresenter
-    ptp: PtpPresenter
-    sriov: SriovPresenter
-    drift: DriftPresenter
-    reports: ReportsPresenter
-
-
-NAV_VIEWS = (
-    "Fleet", "Alerts", "Anomalies", "GPUs", "PTP", "SR-IOV", "Drift", "Reports", "Console",
-    "Diagnostics",
-)  # fmt: skip
 
 
 class MainWindow(QMainWindow):
@@ -84,21 +59,21 @@ class MainWindow(QMainWindow):
 
     sig_closed = Signal()
 
-    def __init__(
-        self, presenter: RegistryPresenter, theme: Theme, monitoring: MonitoringPresenters
-    ) -> None:
+    def __init__(self, presenters: Presenters, theme: Theme) -> None:
         super().__init__()
-        self._presenter = presenter
+        self.presenters = presenters
+        self._presenter = presenters.registry
         self._theme = theme
-        self._monitoring = monitoring
+        self._built: dict[str, QWidget] = {}  # page key -> its widget, once shown
+        self._cluster_page: ClusterPage | None = None
         self._clusters: list[Cluster] = []
         self.setWindowTitle("AIOps Desktop")
         self.setObjectName("mainWindow")
         self._setup_ui()
         self._setup_menu()
-        presenter.sig_clusters_changed.connect(self._on_presenter_clusters_changed)
-        presenter.sig_error.connect(self._on_presenter_error)
-        presenter.sig_task_failed.connect(self._on_presenter_task_failed)
+        self._presenter.sig_clusters_changed.connect(self._on_presenter_clusters_changed)
+        self._presenter.sig_error.connect(self._on_presenter_error)
+        self._presenter.sig_task_failed.connect(self._on_presenter_task_failed)
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(1000)
         self._status_timer.timeout.connect(self._refresh_status)
@@ -117,11 +92,7 @@ class MainWindow(QMainWindow):
         self.sidebar = QWidget()
         side = QVBoxLayout(self.sidebar)
         side.setContentsMargins(0, 0, 0, 0)
-        self.nav = QListWidget()
-        self.nav.setObjectName("nav")
-        self.nav.addItems(list(NAV_VIEWS))
-        self.nav.setFixedHeight(34 * len(NAV_VIEWS))
-        self.nav.itemClicked.connect(lambda item: self.show_view(item.text().lower()))
+        self._setup_nav()
         side.addWidget(self.nav)
         self.cluster_list = ClusterListView(self._theme)
         self.cluster_list.setMinimumWidth(240)
@@ -133,9 +104,7 @@ class MainWindow(QMainWindow):
         self.empty_state.sig_import_kubeconfig.connect(self.open_import_dialog)
         self.empty_state.sig_add_cluster.connect(self.open_add_dialog)
         self.empty_state.capture_button.clicked.connect(self.open_capture_dialog)
-        self.overview = ClusterOverviewView(self._theme)
-        self.overview.sig_remove_requested.connect(self._on_overview_remove_requested)
-        self._setup_pages()
+        self.stack.addWidget(self.empty_state)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.stack)
         self.splitter.setStretchFactor(1, 1)
@@ -155,89 +124,91 @@ class MainWindow(QMainWindow):
             self.notice.setVisible(True)
         self._show_clusters([])
 
-    def _setup_pages(self) -> None:
-        m = self._monitoring
-        self.dashboard = DashboardView(self._theme, DashboardPresenter.RANGES)
-        m.dashboard.sig_panels.connect(self.dashboard.set_panels)
-        m.dashboard.sig_panel_data.connect(self.dashboard.show_panel)
-        m.dashboard.sig_panel_anomalies.connect(self.dashboard.show_panel_anomalies)
-        m.dashboard.sig_freshness.connect(self.dashboard.show_freshness)
-        m.dashboard.sig_analysis.connect(self.dashboard.show_analysis)
-        self.dashboard.sig_analyse_history.connect(m.dashboard.analyse_history)
-        self.dashboard.sig_range_changed.connect(m.dashboard.set_range)
-        self.dashboard.sig_pause_toggled.connect(m.dashboard.set_paused)
-        self.cluster_page = QTabWidget()
-        self.cluster_page.addTab(self.dashboard, "Dashboard")
-        self.cluster_page.addTab(self.overview, "Details")
-        self.kube = ClusterKubeView(self._theme)
-        m.kube.sig_validation.connect(self.kube.show_validation)
-        m.kube.sig_inventory.connect(self.kube.show_inventory)
-        m.kube.sig_events.connect(self.kube.show_events)
-        m.kube.sig_status.connect(self.kube.show_status)
-        self.kube.sig_refresh.connect(m.kube.refresh)
-        self.kube.sig_discover.connect(m.kube.discover)
-        self.cluster_page.addTab(self.kube, "Kubernetes")
-        self.cluster_page.currentChanged.connect(self._on_cluster_tab_changed)
-        self.fleet = FleetView(self._theme)
-        m.fleet.sig_tiles.connect(self.fleet.show_tiles)
-        self.fleet.sig_open_cluster.connect(self.show_cluster)
-        self.alerts = AlertsView(self._theme)
-        m.alerts.sig_groups.connect(self.alerts.show_groups)
-        self.alerts.sig_group_by_changed.connect(m.alerts.set_group_by)
-        self.console = ConsoleView(self._theme)
-        self.console.sig_run.connect(m.console.run)
-        m.console.sig_result.connect(self.console.show_result)
-        m.console.sig_history.connect(self.console.show_history)
-        m.console.sig_busy.connect(self.console.set_busy)
-        m.console.sig_error.connect(self.console.show_error)
-        self.diagnostics = DiagnosticsView(self._theme)
-        m.diagnostics.sig_rows.connect(self.diagnostics.show_rows)
-        self.anomalies = AnomaliesView(self._theme)
-        m.anomalies.sig_rows.connect(self.anomalies.show_rows)
-        m.anomalies.sig_error.connect(self.anomalies.show_error)
-        self.anomalies.sig_filter_changed.connect(m.anomalies.set_filter)
-        self.anomalies.sig_open.connect(self.open_anomaly)
-        self._setup_fleet_hw_views(m)
-        for page in (
-            self.empty_state,
-            self.fleet,
-            self.cluster_page,
-            self.alerts,
-            self.console,
-            self.diagnostics,
-            self.anomalies,
-            self.gpu,
-            self.ptp,
-            self.sriov,
-            self.drift,
-            self.reports,
-        ):
-            self.stack.addWidget(page)
+    def _setup_nav(self) -> None:
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        for spec in PAGES:
+            item = QListWidgetItem(spec.title)
+            item.setData(Qt.ItemDataRole.UserRole, spec.key)
+            self.nav.addItem(item)
+        self.nav.setFixedHeight(34 * len(PAGES))
+        self.nav.itemClicked.connect(
+            lambda item: self.show_view(item.data(Qt.ItemDataRole.UserRole))
+        )
 
-    def _setup_fleet_hw_views(self, m: MonitoringPresenters) -> None:
-        self.gpu = GpuFleetView(self._theme)
-        m.gpu.sig_fleet.connect(self.gpu.show_fleet)
-        m.gpu.sig_history.connect(self.gpu.show_history)
-        m.gpu.sig_error.connect(self.gpu.show_error)
-        self.gpu.sig_gpu_chosen.connect(lambda health: m.gpu.read_history(health.reading))
-        self.ptp = PtpBoardView(self._theme, PtpPresenter.WINDOWS)
-        m.ptp.sig_board.connect(self.ptp.show_board)
-        m.ptp.sig_error.connect(self.ptp.show_error)
-        self.ptp.sig_window_changed.connect(m.ptp.set_window)
-        self.sriov = SriovView(self._theme)
-        m.sriov.sig_vfs.connect(self.sriov.show_vfs)
-        m.sriov.sig_ports.connect(self.sriov.show_ports)
-        m.sriov.sig_nodes.connect(self.sriov.show_nodes)
-        m.sriov.sig_networks.connect(self.sriov.show_networks)
-        m.sriov.sig_workloads.connect(self.sriov.show_workloads)
-        m.sriov.sig_error.connect(self.sriov.show_error)
-        self.drift = DriftView(self._theme)
-        m.drift.sig_drift.connect(self.drift.show_drift)
-        m.drift.sig_error.connect(self.drift.show_error)
-        self.reports = ReportsView(self._theme, m.reports.folder)
-        m.reports.sig_listed.connect(self.reports.show_reports)
-        m.reports.sig_error.connect(self.reports.show_error)
-        self.reports.sig_new_report.connect(self.open_report_dialog)
+    # -- pages, built the first time they are shown --------------------------------------
+    def page(self, key: str) -> QWidget:
+        """The widget of page ``key`` (``ui.pages``), built and wired on first use."""
+        widget = self._built.get(key)
+        if widget is None:
+            widget = self._built[key] = page_views.BUILDERS[key](self.presenters, self._theme, self)
+            self.stack.addWidget(widget)
+        return widget
+
+    @property
+    def cluster_page(self) -> ClusterPage:
+        if self._cluster_page is None:
+            self._cluster_page = page_views.cluster_page(self.presenters, self._theme, self)
+            self.stack.addWidget(self._cluster_page)
+        return self._cluster_page
+
+    @property
+    def dashboard(self) -> DashboardView:
+        return self.cluster_page.dashboard
+
+    @property
+    def overview(self) -> ClusterOverviewView:
+        return self.cluster_page.overview
+
+    @property
+    def kube(self) -> ClusterKubeView:
+        return self.cluster_page.kube
+
+    @property
+    def fleet(self) -> FleetView:
+        return cast("FleetView", self.page("fleet"))
+
+    @property
+    def alerts(self) -> AlertsView:
+        return cast("AlertsView", self.page("alerts"))
+
+    @property
+    def anomalies(self) -> AnomaliesView:
+        return cast("AnomaliesView", self.page("anomalies"))
+
+    @property
+    def gpu(self) -> GpuFleetView:
+        return cast("GpuFleetView", self.page("gpu"))
+
+    @property
+    def ptp(self) -> PtpBoardView:
+        return cast("PtpBoardView", self.page("ptp"))
+
+    @property
+    def sriov(self) -> SriovView:
+        return cast("SriovView", self.page("sriov"))
+
+    @property
+    def drift(self) -> DriftView:
+        return cast("DriftView", self.page("drift"))
+
+    @property
+    def reports(self) -> ReportsView:
+        return cast("ReportsView", self.page("reports"))
+
+    @property
+    def console(self) -> ConsoleView:
+        return cast("ConsoleView", self.page("console"))
+
+    @property
+    def diagnostics(self) -> DiagnosticsView:
+        return cast("DiagnosticsView", self.page("diagnostics"))
+
+    def _on_page_shown(self, key: str) -> None:
+        if key == "anomalies":
+            self.anomalies.set_clusters(self.presenters.anomalies.clusters())
+        elif key == "console":
+            self.console.set_clusters(self.presenters.console.cluster_names())
 
     def _setup_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -251,6 +222,10 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(shortcut))
             action.triggered.connect(slot)
             menu.addAction(action)
+        settings = QAction("&Settings…", self)
+        settings.setShortcut(QKeySequence.StandardKey.Preferences)
+        settings.triggered.connect(self.open_settings_dialog)
+        menu.addAction(settings)
         capture = QAction("&Open capture…", self)
         capture.setShortcut(QKeySequence("Ctrl+O"))
         capture.triggered.connect(self.open_capture_dialog)
@@ -263,7 +238,13 @@ class MainWindow(QMainWindow):
 
     # -- user actions --------------------------------------------------------------------
     def open_report_dialog(self) -> ReportDialog:
-        dialog = ReportDialog(self._monitoring.reports, self)
+        dialog = ReportDialog(self.presenters.reports, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def open_settings_dialog(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.presenters.settings, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
@@ -295,7 +276,8 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def _on_overview_remove_requested(self, name: str) -> None:
+    def confirm_remove(self, name: str) -> None:
+        """The Details tab's Remove: ask, then unregister."""
         answer = QMessageBox.question(
             self, "Remove cluster", f"Remove {name} and delete its credentials from the keyring?"
         )
@@ -315,16 +297,18 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.empty_state)
         elif first or self.stack.currentWidget() is self.empty_state:
             self.show_view("fleet")
-        elif self.stack.currentWidget() is self.cluster_page:
+        elif self._cluster_page is not None and self.stack.currentWidget() is self._cluster_page:
             current = next(
-                (c for c in clusters if c.name == self._monitoring.dashboard.cluster), None
+                (c for c in clusters if c.name == self.presenters.dashboard.cluster), None
             )
             if current is not None:
                 self.overview.show_cluster(current)
         self._refresh_status()
 
     def show_view(self, name: str) -> None:
-        """fleet, alerts, diagnostics, cluster:NAME or details:NAME (also the --view switch)."""
+        """A page by key or alias (``ui.pages``), ``cluster:NAME`` or ``details:NAME`` (also
+        the --view switch). A page whose presenter reads while shown starts reading; the
+        others that do stop."""
         if name.startswith("cluster:"):
             self.show_cluster(name.split(":", 1)[1])
             return
@@ -332,63 +316,42 @@ class MainWindow(QMainWindow):
             self.show_cluster(name.split(":", 1)[1])
             self.cluster_page.setCurrentWidget(self.kube)
             return
-        pages = {
-            "fleet": self.fleet,
-            "alerts": self.alerts,
-            "console": self.console,
-            "diagnostics": self.diagnostics,
-            "anomalies": self.anomalies,
-            "gpu": self.gpu,
-            "gpus": self.gpu,
-            "ptp": self.ptp,
-            "sriov": self.sriov,
-            "sr-iov": self.sriov,
-            "drift": self.drift,
-            "reports": self.reports,
-        }
-        page = pages[name]
-        m = self._monitoring
-        readers = (
-            (m.gpu, self.gpu),
-            (m.ptp, self.ptp),
-            (m.sriov, self.sriov),
-            (m.drift, self.drift),
-        )
-        for presenter, view in readers:
-            if page is view:
-                presenter.start()  # it reads while shown, every 30 s
-            else:
-                presenter.stop()
-        if page is self.anomalies:
-            self.anomalies.set_clusters(self._monitoring.anomalies.clusters())
-            self._monitoring.anomalies.refresh()
-        if page is self.console:
-            self.console.set_clusters(self._monitoring.console.cluster_names())
-            self._monitoring.console.load_history()
-        if page is self.reports:
-            self._monitoring.reports.refresh()
-        self.stack.setCurrentWidget(page)
+        key = page_key(name)
+        if key is None:
+            raise KeyError(f"no page named {name!r}")
+        widget = self.page(key)
+        self._stop_readers(except_key=key)
+        self._on_page_shown(key)
+        presenter = self.presenters.page(key)
+        if RUNS[key] is Runs.WHILE_SHOWN:
+            presenter.start()  # it reads while shown, on its timer
+        else:
+            presenter.refresh()  # at once, not at the next tick
+        self.stack.setCurrentWidget(widget)
         self.cluster_list.list.clearSelection()
 
+    def _stop_readers(self, except_key: str | None = None) -> None:
+        for spec in PAGES:
+            if spec.runs is Runs.WHILE_SHOWN and spec.key != except_key:
+                self.presenters.page(spec.key).stop()
+
     def show_cluster(self, name: str) -> None:
-        self._monitoring.gpu.stop()
-        self._monitoring.ptp.stop()
-        self._monitoring.sriov.stop()
-        self._monitoring.drift.stop()
+        self._stop_readers()
+        page = self.cluster_page  # built (and wired) before the presenter speaks
         cluster = next((c for c in self._clusters if c.name == name), None)
         if cluster is not None:
-            self.overview.show_cluster(cluster)
-        self._monitoring.dashboard.show_cluster(name)
+            page.overview.show_cluster(cluster)
+        self.presenters.dashboard.show_cluster(name)
         self.stack.setCurrentWidget(self.cluster_page)
         self.cluster_page.setCurrentWidget(self.dashboard)
 
-    def _on_cluster_tab_changed(self, _index: int) -> None:
+    def on_cluster_tab_changed(self, _index: int) -> None:
         """The Kubernetes page asks the API server only while it is shown."""
-        cluster = self._monitoring.dashboard.cluster
+        cluster = self.presenters.dashboard.cluster
         if self.cluster_page.currentWidget() is self.kube and cluster:
-            self._monitoring.kube.show_cluster(cluster)
+            self.presenters.kube.show_cluster(cluster)
         else:
-            self._monitoring.kube.stop()
+            self.presenters.kube.stop()
 
     def open_anomaly(self, cluster: str, panel: str, at: float) -> None:
         """Jump to the cluster's dashboard with a range wide enough to show ``at``."""

@@ -1,6 +1,7 @@
 """A report drawn with Qt: its charts in the app's own chart style (``TimeSeriesChart``,
 rendered offscreen), the text laid out by QTextDocument and printed to PDF through QPrinter
-(MACHINE-NOTES: QTextDocument.print_ lays out well; QPdfWriter needs 96 dpi).
+(docs/architecture.md#platform-notes: QTextDocument.print_ lays out well; QPdfWriter
+needs 96 dpi).
 HTML exports embed the same chart images as PNG data."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QUrl
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QTextDocument
 from PySide6.QtPrintSupport import QPrinter
 
-from analysis.reports.model import Chart, Report
+from aiops_desktop.models.reports import Chart, Report
 from analysis.reports.render_text import to_html, to_json, to_markdown
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme

@@ -10,7 +10,15 @@ from typing import Any
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
+from aiops_desktop.models.enums import AnomalySeverity
 from aiops_desktop.settings import resources_dir
+
+#: anomaly severity -> the theme's severity palette (resources/theme.json "severity")
+ANOMALY_LEVELS = {
+    AnomalySeverity.HIGH: "critical",
+    AnomalySeverity.MEDIUM: "warning",
+    AnomalySeverity.LOW: "info",
+}
 
 
 @dataclass(frozen=True)

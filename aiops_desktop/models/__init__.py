@@ -1,15 +1,16 @@
-"""Layer 1: pydantic domain models and enums for the whole product. No I/O, no Qt."""
+"""Layer 1: the product's vocabulary. No I/O, no Qt.
+
+Pydantic models for the entities the app persists and validates (clusters, credentials
+references, alerts, anomalies, metric queries), frozen-by-habit dataclasses for the read
+models the services hand to the views (GPU health, the PTP board, SR-IOV rows, Kubernetes
+inventory, the wall, reports), the enums named as the product specification names them, the
+thresholds the rules and the views share (one constant each), the errors every layer raises
+(``errors``) and how figures read (``text``). The entities most layers use are re-exported
+here (cheap to import: no numpy, no more pydantic models than they need); everything else is
+imported from its own module (``aiops_desktop.models.metrics``, ``...gpu``, ...).
+"""
 
 from aiops_desktop.models.base import DomainModel, utcnow
-from aiops_desktop.models.chat import (
-    MAX_CONTEXT_MESSAGES,
-    TOOL_NAMES,
-    ChatMessage,
-    ChatSession,
-    Persona,
-    ToolCall,
-    ToolResult,
-)
 from aiops_desktop.models.cluster import (
     CHECK_INTERVAL_S,
     CLUSTER_NAME_PATTERN,
@@ -20,17 +21,7 @@ from aiops_desktop.models.cluster import (
     Endpoint,
     FleetSummary,
     HealthRecord,
-    ValidationResult,
     validate_cluster_name,
-)
-from aiops_desktop.models.cnf import (
-    CNFWorkload,
-    DpdkPortStats,
-    PtpStatus,
-    SriovInterface,
-    SriovNetwork,
-    SriovNodeState,
-    SriovVf,
 )
 from aiops_desktop.models.credentials import KEYRING_SERVICE, CredentialRef
 from aiops_desktop.models.enums import (
@@ -41,7 +32,6 @@ from aiops_desktop.models.enums import (
     AnomalySeverity,
     AnomalyType,
     AuthMethod,
-    ChatRole,
     ClusterKind,
     ClusterState,
     ClusterType,
@@ -51,42 +41,13 @@ from aiops_desktop.models.enums import (
     EndpointKind,
     EndpointSource,
     Environment,
-    GpuHealthState,
-    IncidentStatus,
-    LogDirection,
-    PersonaName,
     Platform,
-    PtpClockState,
-    PtpInterfaceRole,
     QueryStatus,
     QueryType,
-    ReportFormat,
-    ReportType,
     Sensitivity,
-    SpanKind,
-    SpanStatus,
-    SriovSyncStatus,
     UserRole,
     ValidationOutcome,
 )
-from aiops_desktop.models.gpu import Gpu, GpuNode, GpuProcess, GpuSummary
-from aiops_desktop.models.intelligence import Anomaly, Incident, RCAResult, RootCauseCandidate
-from aiops_desktop.models.metrics import (
-    ClusterQueryError,
-    MetricQuery,
-    MetricResult,
-    MetricSample,
-    MetricSeries,
-)
-from aiops_desktop.models.observability import (
-    Alert,
-    LogEntry,
-    LogQuery,
-    Span,
-    SpanEvent,
-    Trace,
-)
-from aiops_desktop.models.reports import Report
 
 __all__ = [  # noqa: RUF022
     "DomainModel",
@@ -96,7 +57,6 @@ __all__ = [  # noqa: RUF022
     "ClusterCapabilities",
     "Endpoint",
     "HealthRecord",
-    "ValidationResult",
     "FleetSummary",
     "validate_cluster_name",
     "CLUSTER_NAME_PATTERN",
@@ -104,40 +64,6 @@ __all__ = [  # noqa: RUF022
     "HEALTH_PENALTY",
     "CredentialRef",
     "KEYRING_SERVICE",
-    "MetricQuery",
-    "MetricResult",
-    "MetricSeries",
-    "MetricSample",
-    "ClusterQueryError",
-    "Alert",
-    "LogEntry",
-    "LogQuery",
-    "Span",
-    "SpanEvent",
-    "Trace",
-    "Gpu",
-    "GpuNode",
-    "GpuProcess",
-    "GpuSummary",
-    "PtpStatus",
-    "SriovNodeState",
-    "SriovInterface",
-    "SriovVf",
-    "SriovNetwork",
-    "DpdkPortStats",
-    "CNFWorkload",
-    "Anomaly",
-    "Incident",
-    "RCAResult",
-    "RootCauseCandidate",
-    "ChatSession",
-    "ChatMessage",
-    "ToolCall",
-    "ToolResult",
-    "Persona",
-    "TOOL_NAMES",
-    "MAX_CONTEXT_MESSAGES",
-    "Report",
     "ClusterType",
     "ClusterKind",
     "Platform",
@@ -155,21 +81,9 @@ __all__ = [  # noqa: RUF022
     "Aggregation",
     "AlertSeverity",
     "AlertState",
-    "LogDirection",
-    "SpanStatus",
-    "SpanKind",
-    "GpuHealthState",
-    "PtpClockState",
-    "PtpInterfaceRole",
-    "SriovSyncStatus",
     "Sensitivity",
     "AnomalySeverity",
     "AnomalyType",
     "AnomalyMethod",
-    "IncidentStatus",
-    "ChatRole",
-    "PersonaName",
-    "ReportType",
-    "ReportFormat",
     "UserRole",
 ]

@@ -1,4 +1,4 @@
-"""Chat sessions with the optional local LLM, and personas (PRODUCT.md section 5)."""
+"""Chat sessions with the optional local LLM, and personas (docs/architecture.md#rules)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from aiops_desktop.models.enums import ChatRole, PersonaName
 MAX_CONTEXT_MESSAGES = 50
 LLM_TIMEOUT_S = 120.0
 
-#: The read-only tools of the chat and the MCP server (PRODUCT.md section 5).
+#: The read-only tools of the chat and the MCP server (docs/architecture.md#rules).
 TOOL_NAMES: tuple[str, ...] = (
     "list_clusters",
     "get_cluster_status",

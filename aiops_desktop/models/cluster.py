@@ -1,4 +1,4 @@
-"""Cluster registry models (PRODUCT.md section 1)."""
+"""Cluster registry models (docs/architecture.md#rules)."""
 
 from __future__ import annotations
 
@@ -23,13 +23,12 @@ from aiops_desktop.models.enums import (
     EndpointSource,
     Environment,
     Platform,
-    ValidationOutcome,
 )
 
 CLUSTER_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
 _NAME_RE = re.compile(CLUSTER_NAME_PATTERN)
 
-#: Health check interval per cluster type, seconds (PRODUCT.md section 1).
+#: Health check interval per cluster type, seconds (docs/architecture.md#rules).
 CHECK_INTERVAL_S: dict[ClusterType, int] = {
     ClusterType.HUB: 15,
     ClusterType.SPOKE: 30,
@@ -37,7 +36,7 @@ CHECK_INTERVAL_S: dict[ClusterType, int] = {
     ClusterType.FAR_EDGE: 120,
 }
 
-#: Score penalty when an endpoint of this kind is down (PRODUCT.md section 1).
+#: Score penalty when an endpoint of this kind is down (docs/architecture.md#rules).
 HEALTH_PENALTY: dict[EndpointKind, int] = {
     EndpointKind.API_SERVER: 50,
     EndpointKind.PROMETHEUS: 20,
@@ -219,17 +218,6 @@ class HealthRecord(DomainModel):
     health_score: int = Field(ge=0, le=100)
     endpoint_health: dict[EndpointKind, bool] = Field(default_factory=dict)
     error: str | None = None
-
-
-class ValidationResult(DomainModel):
-    cluster_name: str
-    outcome: ValidationOutcome
-    reason: str = ""
-    server_version: str | None = None
-    username: str | None = None
-    groups: list[str] = Field(default_factory=list)
-    denied: list[str] = Field(default_factory=list, description="Resources the user may not read.")
-    checked_at: datetime = Field(default_factory=utcnow)
 
 
 class FleetSummary(DomainModel):

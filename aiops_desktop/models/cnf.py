@@ -1,103 +1,102 @@
-"""Telecom CNF models: PTP, SR-IOV, DPDK, CNF workloads (PRODUCT.md section 4)."""
+"""Telecom CNF read models (docs/architecture.md#rules): SR-IOV node sync state and networks, VFs
+joined to the pods that hold them, DPDK ports, and CNF workloads by type."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from typing import Any
 
-from pydantic import Field
-
-from aiops_desktop.models.base import DomainModel
-from aiops_desktop.models.enums import CNFType, PtpClockState, PtpInterfaceRole, SriovSyncStatus
-
-PTP_OFFSET_THRESHOLD_NS = 100.0
-PTP_HOLDOVER_TIMEOUT_S = 5.0
+from aiops_desktop.models.enums import CNFType
 
 
-class PtpStatus(DomainModel):
+@dataclass
+class NodeSync:
+    node: str
+    status: str  # Succeeded | InProgress | Failed | Unknown
+    error: str
+    #: "ens1f0 8/64 VFs · 25000 Mb/s · MTU 9000 · mlx5_core (15b3:1017) 0000:3b:00.0"
+    interfaces: list[str] = field(default_factory=list)
+    vfs_configured: int = 0
+
+
+@dataclass
+class NetworkRow:
+    """A SriovNetwork: which VF pool it draws from and how it attaches pods."""
+
+    name: str
+    resource: str
+    target_namespace: str
+    vlan: int | None
+    spoof_chk: str
+    trust: str
+
+
+@dataclass
+class VfRow:
     cluster: str
     node: str
-    interface: str | None = None
-    process: str | None = Field(default=None, description="ptp4l, phc2sys, ts2phc, gnss, dpll")
-    clock_state: PtpClockState = PtpClockState.UNKNOWN
-    offset_ns: float | None = None
-    max_offset_ns: float | None = None
-    path_delay_ns: float | None = None
-    frequency_adjustment_ppb: float | None = None
-    clock_class: int | None = None
-    role: PtpInterfaceRole = PtpInterfaceRole.UNKNOWN
-    process_running: bool | None = None
-    process_restarts: int | None = Field(default=None, ge=0)
-    gnss_state: str | None = None
-    dpll_state: str | None = None
-    observed_at: datetime | None = None
+    pf: str
+    vf: str
+    pci: str
+    pod: str = ""  # namespace/pod
+    rx_bps: float | None = None
+    tx_bps: float | None = None
+    rx_drops_ps: float | None = None
+    tx_drops_ps: float | None = None
+    tx_errors_ps: float | None = None
 
-    def within(self, threshold_ns: float = PTP_OFFSET_THRESHOLD_NS) -> bool | None:
-        if self.offset_ns is None:
-            return None
-        return abs(self.offset_ns) <= threshold_ns
+    @property
+    def trouble(self) -> float:
+        return sum(v or 0.0 for v in (self.rx_drops_ps, self.tx_drops_ps, self.tx_errors_ps))
 
 
-class SriovVf(DomainModel):
-    vf_id: int = Field(ge=0)
-    pci_address: str | None = None
-    mac: str | None = None
-    vlan: int | None = None
-    driver: str | None = None
-    pod: str | None = None
-    namespace: str | None = None
-
-
-class SriovInterface(DomainModel):
-    name: str
-    vendor: str | None = None
-    device: str | None = None
-    driver: str | None = None
-    pci_address: str | None = None
-    mtu: int | None = None
-    num_vfs: int = Field(default=0, ge=0)
-    total_vfs: int = Field(default=0, ge=0)
-    link_speed: str | None = None
-    vfs: list[SriovVf] = Field(default_factory=list)
-
-
-class SriovNodeState(DomainModel):
+@dataclass
+class DpdkPortRow:
     cluster: str
     node: str
-    sync_status: SriovSyncStatus = SriovSyncStatus.UNKNOWN
-    last_sync_error: str | None = None
-    interfaces: list[SriovInterface] = Field(default_factory=list)
-
-
-class SriovNetwork(DomainModel):
-    cluster: str
-    name: str
-    resource_name: str
-    target_namespace: str | None = None
-    vlan: int | None = None
-    spoof_chk: str | None = None
-    trust: str | None = None
-
-
-class DpdkPortStats(DomainModel):
-    cluster: str
-    pod: str | None = None
-    namespace: str | None = None
     port: str
-    rx_packets: float | None = None
-    tx_packets: float | None = None
-    rx_bytes: float | None = None
-    tx_bytes: float | None = None
-    rx_errors: float | None = None
-    tx_errors: float | None = None
-    rx_dropped: float | None = None
+    pod: str = ""  # namespace/pod
+    rx_pps: float | None = None
+    tx_pps: float | None = None
+    rx_bps: float | None = None
+    tx_bps: float | None = None
+    rx_missed_ps: float | None = None  # dropped by the NIC: RX queues full
+    rx_nombuf_ps: float | None = None  # RX mbuf allocation failures
+    rx_errors_ps: float | None = None
+    tx_errors_ps: float | None = None
+
+    @property
+    def trouble(self) -> float:
+        return sum(
+            v or 0.0
+            for v in (self.rx_missed_ps, self.rx_nombuf_ps, self.rx_errors_ps, self.tx_errors_ps)
+        )
 
 
-class CNFWorkload(DomainModel):
+@dataclass
+class CnfWorkload:
+    cnf_type: CNFType
     cluster: str
     namespace: str
-    name: str
-    workload_kind: str = "Deployment"
-    cnf_type: CNFType = CNFType.OTHER
-    pods_ready: int = Field(default=0, ge=0)
-    pods_total: int = Field(default=0, ge=0)
-    labels: dict[str, str] = Field(default_factory=dict)
+    pod: str
+    component: str = ""
+    phase: str = ""  # from the Kubernetes API; "" where only metrics named the pod
+    vfs: int = 0
+    dpdk_ports: int = 0
+    rx_bps: float = 0.0  # VFs and DPDK ports together
+    tx_bps: float = 0.0
+    trouble_ps: float = 0.0  # drops and errors a second
+
+    @property
+    def name(self) -> str:
+        return f"{self.namespace}/{self.pod}"
+
+
+@dataclass
+class SriovObjects:
+    """What the clusters' Kubernetes APIs say about SR-IOV and CNF pods."""
+
+    nodes: list[tuple[str, NodeSync]] = field(default_factory=list)  # (cluster, node)
+    networks: list[tuple[str, NetworkRow]] = field(default_factory=list)
+    pods: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # labelled CNF pods
+    problems: list[str] = field(default_factory=list)  # "cluster: why" where unreadable

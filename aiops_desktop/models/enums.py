@@ -1,4 +1,4 @@
-"""Enumerations named as PRODUCT.md names them.
+"""Enumerations named as the product specification names them (docs/architecture.md#rules).
 
 All are ``StrEnum`` so that they serialise to the same text the specification uses, in SQLite,
 JSON output and reports alike.
@@ -6,7 +6,6 @@ JSON output and reports alike.
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
 
 
@@ -129,6 +128,12 @@ class AlertState(StrEnum):
     RESOLVED = "RESOLVED"
 
 
+class GroupBy(StrEnum):
+    CLUSTER = "cluster"
+    NAMESPACE = "namespace"
+    ALERTNAME = "alertname"
+
+
 class LogDirection(StrEnum):
     FORWARD = "FORWARD"
     BACKWARD = "BACKWARD"
@@ -151,45 +156,6 @@ class SpanKind(StrEnum):
     CONSUMER = "CONSUMER"
 
 
-class GpuHealthState(StrEnum):
-    OK = "OK"
-    WARNING = "WARNING"
-    CRITICAL = "CRITICAL"
-    UNKNOWN = "UNKNOWN"
-
-
-class PtpClockState(StrEnum):
-    """linuxptp-daemon clock state, from the metric value: 0 FREERUN, 1 LOCKED, 2 HOLDOVER."""
-
-    FREERUN = "FREERUN"
-    LOCKED = "LOCKED"
-    HOLDOVER = "HOLDOVER"
-    UNKNOWN = "UNKNOWN"
-
-    @classmethod
-    def from_metric(cls, value: float | None) -> PtpClockState:
-        codes = {0: cls.FREERUN, 1: cls.LOCKED, 2: cls.HOLDOVER}
-        if value is None or math.isnan(value):  # NaN is unknown, never FREERUN
-            return cls.UNKNOWN
-        return codes.get(int(value), cls.UNKNOWN)
-
-
-class PtpInterfaceRole(StrEnum):
-    PASSIVE = "PASSIVE"
-    SLAVE = "SLAVE"
-    MASTER = "MASTER"
-    FAULTY = "FAULTY"
-    UNKNOWN = "UNKNOWN"
-    LISTENING = "LISTENING"
-
-
-class SriovSyncStatus(StrEnum):
-    SUCCEEDED = "Succeeded"
-    IN_PROGRESS = "InProgress"
-    FAILED = "Failed"
-    UNKNOWN = "Unknown"
-
-
 class Sensitivity(StrEnum):
     LOW = "LOW"
     MEDIUM = "MEDIUM"
@@ -198,7 +164,7 @@ class Sensitivity(StrEnum):
 
     @property
     def threshold(self) -> float:
-        """The z-equivalent threshold PRODUCT.md fixes for this sensitivity."""
+        """The z-equivalent threshold the specification fixes for this sensitivity."""
         return {"LOW": 3.0, "MEDIUM": 2.5, "HIGH": 2.0, "EXTREME": 1.5}[self.value]
 
 
@@ -209,7 +175,7 @@ class AnomalySeverity(StrEnum):
 
     @classmethod
     def from_ratio(cls, score_over_threshold: float) -> AnomalySeverity:
-        """score/threshold > 3 is HIGH, > 2 MEDIUM, else LOW (PRODUCT.md section 5)."""
+        """score/threshold > 3 is HIGH, > 2 MEDIUM, else LOW (docs/architecture.md#rules)."""
         if score_over_threshold > 3:
             return cls.HIGH
         if score_over_threshold > 2:
@@ -256,21 +222,6 @@ class PersonaName(StrEnum):
     GPU_EXPERT = "gpu-expert"
     NETWORK_CNF = "network-cnf"
     TELCO_5G = "telco-5g"
-
-
-class ReportType(StrEnum):
-    EXECUTIVE_SUMMARY = "executive_summary"
-    DETAILED_ANALYSIS = "detailed_analysis"
-    INCIDENT_REPORT = "incident_report"
-    CAPACITY_PLAN = "capacity_plan"
-    SHIFT_HANDOVER = "shift_handover"
-
-
-class ReportFormat(StrEnum):
-    PDF = "pdf"
-    HTML = "html"
-    MARKDOWN = "markdown"
-    JSON = "json"
 
 
 class UserRole(StrEnum):

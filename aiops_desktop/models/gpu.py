@@ -1,74 +1,131 @@
-"""GPU models (PRODUCT.md section 3). ``None`` means unknown (nvidia-smi ``[N/A]``), never 0."""
+"""GPU read models (docs/architecture.md#rules): one GPU as the readers saw it, its health, the
+fleet's GPUs and one GPU's history. ``None`` is unknown (nvidia-smi ``[N/A]``), never 0.
+
+The temperature and utilisation limits are defined here once: the health rules, the anomaly
+rules, the wall and the heatmap all read them from this module.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from aiops_desktop.models.metrics import ClusterOutcome
 
-from aiops_desktop.models.base import DomainModel
-from aiops_desktop.models.enums import GpuHealthState
+if TYPE_CHECKING:  # annotations only: no numpy at import
+    import numpy as np
 
 TEMP_WARNING_C = 70.0
 TEMP_CRITICAL_C = 80.0
-UTILIZATION_HIGH_PCT = 80.0
-
-Percent = float
+UTIL_HIGH_PCT = 80.0
 
 
-class GpuProcess(DomainModel):
-    gpu_uuid: str | None = None
-    pid: int | None = None
-    process_name: str | None = None
-    used_memory_mib: float | None = Field(default=None, ge=0)
-    pod: str | None = None
-    namespace: str | None = None
-    container: str | None = None
+class GpuState(StrEnum):
+    OK = "OK"
+    WARNING = "WARNING"
+    CRITICAL = "CRITICAL"
 
 
-class Gpu(DomainModel):
+@dataclass(frozen=True)
+class XidInfo:
+    code: int
+    name: str
+    meaning: str
+    action: str
+    severity: GpuState
+
+
+@dataclass
+class GpuReading:
+    """One GPU (or MIG instance) as the readers saw it; None is unknown, never 0."""
+
     cluster: str
     node: str
-    index: int = Field(ge=0)
+    gpu: str  # index
     uuid: str
-    model: str | None = None
-    driver_version: str | None = None
-    memory_total_mib: float | None = Field(default=None, ge=0)
-    memory_used_mib: float | None = Field(default=None, ge=0)
-    memory_free_mib: float | None = Field(default=None, ge=0)
-    utilization_gpu_pct: Percent | None = Field(default=None, ge=0, le=100)
-    utilization_memory_pct: Percent | None = Field(default=None, ge=0, le=100)
-    temperature_c: float | None = None
-    power_draw_w: float | None = Field(default=None, ge=0)
-    power_limit_w: float | None = Field(default=None, ge=0)
-    fan_speed_pct: Percent | None = Field(default=None, ge=0, le=100)
-    sm_clock_mhz: float | None = Field(default=None, ge=0)
-    memory_clock_mhz: float | None = Field(default=None, ge=0)
+    model: str = ""
+    driver: str | None = None
     mig_profile: str | None = None
-    mig_instance: str | None = None
-    processes: list[GpuProcess] = Field(default_factory=list)
-    health: GpuHealthState = GpuHealthState.UNKNOWN
-    health_reasons: list[str] = Field(default_factory=list)
-    observed_at: datetime | None = None
-
-
-class GpuNode(DomainModel):
-    cluster: str
-    node: str
-    gpus: list[Gpu] = Field(default_factory=list)
+    mig_id: str | None = None
+    pods: list[str] = field(default_factory=list)  # namespace/pod (container)
+    util_pct: float | None = None
+    mem_used_mib: float | None = None
+    mem_free_mib: float | None = None
+    mem_total_mib: float | None = None
+    temperature_c: float | None = None
+    power_w: float | None = None
+    sm_clock_mhz: float | None = None
+    mem_clock_mhz: float | None = None
+    tensor_active: float | None = None  # 0..1 where profiling metrics are exported
+    xid: int | None = None  # the last XID seen (0: none)
+    pcie_replays_1h: float | None = None
+    remapped_uncorrectable: float | None = None
+    remapped_correctable: float | None = None
+    remap_failure: float | None = None
+    dbe_errors: float | None = None
+    sbe_errors: float | None = None
+    throttle_power_pct: float | None = None  # share of the last 5 min spent throttled
+    throttle_thermal_pct: float | None = None
+    throttle_reliability_pct: float | None = None
+    nvlink_crc_1h: float | None = None  # NVLink flow-control CRC errors in the last hour
+    nvlink_recovery_1h: float | None = None
 
     @property
-    def gpu_count(self) -> int:
-        return len(self.gpus)
+    def key(self) -> str:
+        mig = f"/mig{self.mig_id}" if self.mig_id else ""
+        return f"{self.cluster}/{self.node}/gpu{self.gpu}{mig}"
 
 
-class GpuSummary(DomainModel):
-    """Per node or per fleet; averages skip unknown values."""
+@dataclass
+class GpuHealth:
+    reading: GpuReading
+    state: GpuState
+    reasons: list[str]
+    high_utilisation: bool
 
-    scope: str
-    gpu_count: int = 0
-    memory_total_mib: float | None = None
-    memory_used_mib: float | None = None
-    avg_utilization_pct: float | None = None
-    avg_temperature_c: float | None = None
-    by_health: dict[GpuHealthState, int] = Field(default_factory=dict)
+
+STATE_RANK = {GpuState.OK: 0, GpuState.WARNING: 1, GpuState.CRITICAL: 2}
+
+
+@dataclass
+class GpuChange:
+    """One GPU whose health differs between two moments. ``after`` None: the GPU was reported
+    at the first moment and no longer is (off the bus, node down, exporter gone)."""
+
+    key: str
+    before: GpuState
+    after: GpuState | None
+    reasons: list[str]  # at the second moment; at the first where the GPU is gone
+
+
+@dataclass
+class GpuFleet:
+    gpus: list[GpuHealth]  # worst first
+    outcomes: list[ClusterOutcome]  # per cluster and field: what could not be read
+
+    def summary(self) -> dict[str, Any]:
+        by_state: dict[str, int] = {}
+        for h in self.gpus:
+            by_state[h.state.value] = by_state.get(h.state.value, 0) + 1
+        utils = [h.reading.util_pct for h in self.gpus if h.reading.util_pct is not None]
+        temps = [h.reading.temperature_c for h in self.gpus if h.reading.temperature_c is not None]
+        return {
+            "gpus": len(self.gpus),
+            "nodes": len({(h.reading.cluster, h.reading.node) for h in self.gpus}),
+            "clusters": len({h.reading.cluster for h in self.gpus}),
+            "by_state": by_state,
+            "avg_util_pct": round(sum(utils) / len(utils), 1) if utils else None,
+            "avg_temperature_c": round(sum(temps) / len(temps), 1) if temps else None,
+        }
+
+
+@dataclass
+class GpuHistory:
+    reading: GpuReading
+    window: timedelta
+    #: field (``resources/gpu/history.json``) -> (timestamps s, values); no data: left out
+    series: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    outcomes: list[ClusterOutcome] = field(default_factory=list)
+    note: str = ""  # where the history came from, when not the live exporter

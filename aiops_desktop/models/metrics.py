@@ -1,13 +1,20 @@
-"""Metric queries and results (PRODUCT.md section 2)."""
+"""Metric queries and their answers (docs/architecture.md#rules): the query a person or a reader
+asks, the series a Prometheus answers (numpy arrays: charts, the store and the detectors want
+arrays), each tagged with its cluster, and the console's requests and history."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator, model_validator
 
 from aiops_desktop.models.base import DomainModel, utcnow
 from aiops_desktop.models.enums import Aggregation, QueryStatus, QueryType
+
+if TYPE_CHECKING:  # annotations only: no numpy at import
+    import numpy as np
 
 DEFAULT_QUERY_TIMEOUT_S = 30.0
 MAX_QUERY_TIMEOUT_S = 300.0
@@ -68,3 +75,118 @@ class MetricResult(DomainModel):
     errors: list[ClusterQueryError] = Field(default_factory=list)
     fetched_at: datetime = Field(default_factory=utcnow)
     duration_ms: float | None = None
+
+
+@dataclass
+class PromSeries:
+    labels: dict[str, str]
+    timestamps: np.ndarray  # float seconds since the epoch
+    values: np.ndarray  # float64; NaN where Prometheus said so
+
+    @property
+    def metric(self) -> str:
+        return self.labels.get("__name__", "")
+
+    @property
+    def last(self) -> tuple[float, float] | None:
+        if not self.timestamps.size:
+            return None
+        return float(self.timestamps[-1]), float(self.values[-1])
+
+    def to_metric_series(self, cluster: str) -> MetricSeries:
+        return MetricSeries(
+            cluster=cluster,
+            metric=self.metric,
+            labels={k: v for k, v in self.labels.items() if k != "__name__"},
+            samples=[
+                MetricSample(timestamp=datetime.fromtimestamp(t, UTC), value=v)
+                for t, v in zip(self.timestamps.tolist(), self.values.tolist(), strict=True)
+            ],
+        )
+
+
+@dataclass
+class ClusterOutcome:
+    cluster: str
+    ok: bool
+    duration_ms: float
+    series: int = 0
+    reason: str | None = None  # the collector's reason code: timed_out, auth_failed, ...
+    error: str | None = None
+
+
+@dataclass
+class TaggedSeries:
+    cluster: str
+    series: PromSeries
+
+
+@dataclass
+class QueryAnswer:
+    query: MetricQuery
+    status: QueryStatus
+    series: list[TaggedSeries]
+    outcomes: list[ClusterOutcome]
+    duration_ms: float
+    fetched_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def failures(self) -> list[ClusterOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    def to_model(self) -> MetricResult:
+        return MetricResult(
+            query=self.query,
+            status=self.status,
+            series=[t.series.to_metric_series(t.cluster) for t in self.series],
+            errors=[
+                ClusterQueryError(cluster=o.cluster, reason=o.error or "") for o in self.failures
+            ],
+            fetched_at=self.fetched_at,
+            duration_ms=self.duration_ms,
+        )
+
+
+@dataclass
+class ConsoleRequest:
+    promql: str
+    clusters: list[str] = field(default_factory=list)  # empty: every cluster with metrics
+    range_s: int | None = None  # None: instant query
+    step_s: int = 60
+    aggregation: Aggregation = Aggregation.MERGE
+    timeout_s: float = 30.0
+
+    @classmethod
+    def from_record(cls, rec: QueryRecord) -> ConsoleRequest:
+        return cls(
+            promql=rec.promql,
+            clusters=list(rec.clusters),
+            range_s=rec.range_s,
+            step_s=rec.step_s or 60,
+            aggregation=Aggregation(rec.aggregation),
+        )
+
+
+@dataclass(frozen=True)
+class QueryRecord:
+    promql: str
+    clusters: list[str]
+    query_type: str
+    range_s: int | None
+    step_s: int | None
+    aggregation: str
+    status: str = ""
+    series: int = 0
+    duration_ms: float | None = None
+    run_at: str = ""
+    name: str = ""  # saved queries only
+
+
+@dataclass
+class ConsoleResult:
+    status: str
+    duration_ms: float
+    instant: bool
+    rows: list[tuple[str, str, str, int]]  # cluster, series, last value, points
+    series: dict[str, tuple[np.ndarray, np.ndarray]]
+    failures: list[tuple[str, str]]  # cluster, reason and message

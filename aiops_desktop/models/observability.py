@@ -1,15 +1,11 @@
-"""Alerts, logs and traces (PRODUCT.md section 2)."""
+"""Alerts, logs and traces (docs/architecture.md#rules)."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from pydantic import Field, field_validator
 
 from aiops_desktop.models.base import DomainModel
 from aiops_desktop.models.enums import (
-    AlertSeverity,
-    AlertState,
     LogDirection,
     SpanKind,
     SpanStatus,
@@ -17,27 +13,6 @@ from aiops_desktop.models.enums import (
 
 LOG_DEFAULT_LIMIT = 100
 LOG_MAX_LIMIT = 5000
-
-
-class Alert(DomainModel):
-    fingerprint: str
-    cluster: str
-    name: str
-    severity: AlertSeverity = AlertSeverity.WARNING
-    state: AlertState = AlertState.FIRING
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
-    starts_at: datetime
-    ends_at: datetime | None = None
-    generator_url: str | None = None
-
-    @property
-    def namespace(self) -> str | None:
-        return self.labels.get("namespace")
-
-    @property
-    def summary(self) -> str:
-        return self.annotations.get("summary") or self.annotations.get("description") or self.name
 
 
 class LogQuery(DomainModel):

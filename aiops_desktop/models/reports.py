@@ -1,35 +1,82 @@
-"""Reports (PRODUCT.md section 6)."""
+"""The report model (docs/architecture.md#rules): a header, a summary, one section per cluster with
+facts, tables and charts, and recommendations. Every figure in it comes from stored or read
+data. Reports are kept ``REPORT_RETENTION`` (90 days) in the reports folder."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from uuid import UUID, uuid4
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from pydantic import Field, model_validator
+if TYPE_CHECKING:  # annotations only: no numpy at import
+    import numpy as np
 
-from aiops_desktop.models.base import DomainModel, utcnow
-from aiops_desktop.models.enums import ReportFormat, ReportType
 
 REPORT_RETENTION = timedelta(days=90)
 
 
-class Report(DomainModel):
-    id: UUID = Field(default_factory=uuid4)
-    title: str = Field(min_length=1, max_length=200)
+class ReportType(StrEnum):
+    EXECUTIVE = "executive"
+    DETAILED = "detailed"
+    INCIDENT = "incident"
+    CAPACITY = "capacity"
+    HANDOVER = "handover"
+
+    @property
+    def heading(self) -> str:
+        return {
+            ReportType.EXECUTIVE: "Executive summary",
+            ReportType.DETAILED: "Detailed analysis",
+            ReportType.INCIDENT: "Incident report",
+            ReportType.CAPACITY: "Capacity plan",
+            ReportType.HANDOVER: "Shift handover",
+        }[self]
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+    empty: str = "nothing in this period"
+
+
+@dataclass
+class Chart:
+    title: str
+    unit: str
+    #: name -> (timestamps s, values); a forecast series' name ends with "(forecast)"
+    series: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class Section:
+    title: str  # the cluster's name, or a fleet-wide heading
+    state: str = ""  # ONLINE / DEGRADED / ... where it is a cluster
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
     type: ReportType
-    format: ReportFormat = ReportFormat.PDF
-    range_start: datetime
-    range_end: datetime
-    clusters: list[str] = Field(default_factory=list)
-    generated_at: datetime = Field(default_factory=utcnow)
-    path: str | None = None
+    title: str
+    since: datetime
+    until: datetime
+    clusters: list[str]
+    generated_at: datetime
+    summary: list[str]
+    sections: list[Section]
+    recommendations: list[str]
+    source: str = "live cache"  # or "capture of ... (SAMPLE DATA)"
+
+    @property
+    def period(self) -> str:
+        return f"{self.since:%Y-%m-%d %H:%M} to {self.until:%Y-%m-%d %H:%M} UTC"
 
     @property
     def expires_at(self) -> datetime:
         return self.generated_at + REPORT_RETENTION
-
-    @model_validator(mode="after")
-    def _range(self) -> Report:
-        if self.range_start >= self.range_end:
-            raise ValueError("report time range start must be before its end")
-        return self

@@ -18,13 +18,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
-
-import keyring.errors
-from keyring.backend import KeyringBackend
+from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.logs import register_secret
 from aiops_desktop.models import CredentialRef
+from aiops_desktop.models.errors import AppError
+
+if TYPE_CHECKING:  # keyring loads its backends: imported where the keyring is used
+    from keyring.backend import KeyringBackend
 
 NO_KEYRING_MESSAGE = (
     "No OS keyring is available to hold credentials. AIOps Desktop keeps tokens, passwords and "
@@ -34,7 +35,7 @@ NO_KEYRING_MESSAGE = (
 )
 
 
-class SecretsError(Exception):
+class SecretsError(AppError):
     """A keyring operation failed; the message says what to do."""
 
 
@@ -126,6 +127,8 @@ class SecretStore:
 
     def check(self) -> None:
         """Raise SecretsUnavailableError unless a working keyring is there."""
+        import keyring.errors
+
         try:
             usable = self.backend.priority > 0  # the OS backends raise when unavailable
             if usable:
@@ -138,6 +141,8 @@ class SecretStore:
             raise SecretsUnavailableError(self.describe_backend())
 
     def put(self, ref: CredentialRef, secret: str) -> None:
+        import keyring.errors
+
         register_secret(secret)
         try:
             self.backend.set_password(ref.service, ref.key, secret)
@@ -147,6 +152,8 @@ class SecretStore:
             raise SecretsError(f"could not store the credential in the keyring: {exc}") from exc
 
     def get(self, ref: CredentialRef) -> str | None:
+        import keyring.errors
+
         try:
             value = self.backend.get_password(ref.service, ref.key)
         except (keyring.errors.NoKeyringError, keyring.errors.InitError, OSError) as exc:
@@ -158,6 +165,8 @@ class SecretStore:
         return value
 
     def delete(self, ref: CredentialRef) -> bool:
+        import keyring.errors
+
         try:
             self.backend.delete_password(ref.service, ref.key)
         except keyring.errors.PasswordDeleteError:

@@ -1,75 +1,97 @@
-"""The Qt-free part of the app, assembled once: store, keyring, bus, supervisor, registry.
+"""The Qt-free part of the app, assembled once: store, keyring, bus, supervisor, registry, and
+the services over them.
 
-The CLI and the GUI both build a ``Core``; only the GUI adds Qt on top (layer 4/5).
+The CLI and the GUI both build a ``Core``; only the GUI adds Qt on top. What every use needs
+(the cache, the keyring, the bus, the supervisor, the registry, the client pool) is made at
+``open``; every other service is made on first use (and its heavy imports with it), so a
+command such as ``clusters list`` loads neither the poller nor numpy nor the detectors.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.models import utcnow
 from aiops_desktop.secrets import SecretStore
-from aiops_desktop.services.anomalies import AnomalyService
-from aiops_desktop.services.bus import EventBus
-from aiops_desktop.services.catalog import Panel, load_catalog
-from aiops_desktop.services.connections import ClientPool
-from aiops_desktop.services.console import QueryConsole
-from aiops_desktop.services.discovery import DiscoveryService
-from aiops_desktop.services.kube_session import KubeSession
-from aiops_desktop.services.live import LiveBuffers
-from aiops_desktop.services.multicluster import MultiClusterQuery
-from aiops_desktop.services.poller import Poller, PollerSettings
-from aiops_desktop.services.registry import ClusterRegistry
-from aiops_desktop.services.supervisor import TaskSupervisor
-from aiops_desktop.settings import AppPaths, Settings
-from aiops_desktop.store import (
-    AnomalyRepository,
-    ClusterRepository,
-    Database,
-    HealthRepository,
-    QueryRepository,
-    SeriesStore,
-)
-from aiops_desktop.store.alert_events import AlertEventRepository
-from aiops_desktop.store.capture import CaptureManifest
-from collectors.http import HttpPolicy
+from aiops_desktop.services.clusters.connections import ClientPool
+from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.runtime.bus import EventBus
+from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from aiops_desktop.settings import AppPaths, HttpPolicy, PollerSettings, Settings
+from aiops_desktop.store.clusters import ClusterRepository
+from aiops_desktop.store.database import Database
+from aiops_desktop.store.health import HealthRepository
+
+if TYPE_CHECKING:
+    from aiops_desktop.models.catalog import Panel
+    from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders
+    from aiops_desktop.services.intelligence.anomalies import AnomalyService
+    from aiops_desktop.services.kube.discovery import DiscoveryService
+    from aiops_desktop.services.kube.session import KubeSession
+    from aiops_desktop.services.outputs.reports import ReportService
+    from aiops_desktop.services.outputs.wall import WallService
+    from aiops_desktop.services.polling.live import LiveBuffers
+    from aiops_desktop.services.polling.poller import Poller
+    from aiops_desktop.services.queries.console import QueryConsole
+    from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+    from aiops_desktop.services.runtime.settings import SettingsService
+    from aiops_desktop.store.alert_events import AlertEventRepository
+    from aiops_desktop.store.capture import CaptureManifest
+    from aiops_desktop.store.series import SeriesStore
 
 log = logging.getLogger("aiops.core")
+#: the services made on first use, in an order that makes each one's parts first
+SERVICES = (
+    "series", "alert_events", "live", "catalog", "poller", "queries", "console", "anomalies",
+    "discovery", "kube", "gpu_cnf", "wall", "reports", "preferences",
+)  # fmt: skip
 
 
-@dataclass
 class Core:
-    paths: AppPaths
-    settings: Settings
-    db: Database
-    secrets: SecretStore
-    bus: EventBus
-    supervisor: TaskSupervisor
-    registry: ClusterRegistry
-    series: SeriesStore
-    pool: ClientPool
-    live: LiveBuffers
-    catalog: list[Panel]
-    queries: MultiClusterQuery
-    poller: Poller
-    console: QueryConsole
-    anomalies: AnomalyService
-    discovery: DiscoveryService
-    kube: KubeSession
-    alert_events: AlertEventRepository
-    notices: list[str] = field(default_factory=list)
-    #: set when the cache is a capture's working copy: no polling, no live connections
-    capture: CaptureManifest | None = None
-    #: a working folder this Core owns and removes on close (an opened capture's copy)
-    scratch: Path | None = None
+    """``capture``: the cache is an opened capture's working copy: nothing connects out, "now"
+    is the capture's end, and the live pages are answered from what was recorded at export
+    (``recorded_answers``: their PromQL answers, ``recorded_objects``: the Kubernetes objects
+    they read)."""
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        settings: Settings,
+        db: Database,
+        secrets: SecretStore,
+        *,
+        capture: CaptureManifest | None = None,
+        recorded_answers: str | None = None,
+        recorded_objects: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> None:
+        self.paths = paths
+        self.settings = settings
+        self.db = db
+        self.secrets = secrets
+        self.capture = capture
+        self._recorded_answers = recorded_answers
+        self._recorded_objects = recorded_objects
+        self.bus = EventBus()
+        self.supervisor = TaskSupervisor(self.bus)
+        self.registry = ClusterRegistry(
+            ClusterRepository(db), HealthRepository(db), secrets, self.bus
+        )
+        offline = "opened from a capture: no live connections" if capture else None
+        self.pool = ClientPool(secrets, settings.http, offline=offline)
+        end = datetime.fromisoformat(capture.until) if capture else None
+        self._end = end
+        self.notices: list[str] = []
+        #: a working folder this Core owns and removes on close (an opened capture's copy)
+        self.scratch: Path | None = None
 
     def now(self) -> datetime:
         """The present, or, in a capture, the moment the capture ends."""
-        return self.anomalies.clock()
+        return self._end if self._end is not None else utcnow()
 
     @classmethod
     def open(
@@ -81,78 +103,187 @@ class Core:
         poller_settings: PollerSettings | None = None,
         http_policy: HttpPolicy | None = None,
         capture: CaptureManifest | None = None,
+        recorded_answers: str | None = None,
+        recorded_objects: dict[str, list[dict[str, Any]]] | None = None,
     ) -> Core:
-        """Open the cache (raising StoreTooNewError untouched) and wire the services.
-        ``capture``: the cache is an opened capture's working copy; nothing connects out."""
-        settings = settings or Settings()
+        """Open the cache (raising StoreTooNewError untouched) and the keyring; the services
+        come when first asked for."""
         paths.ensure()
+        problem = None
+        if settings is None:
+            settings, problem = Settings.load(paths.settings_file)
+        if poller_settings is not None or http_policy is not None:  # tests, benchmarks
+            settings = settings.model_copy(
+                update={"poller": poller_settings or settings.poller,
+                        "http": http_policy or settings.http}
+            )  # fmt: skip
         db = Database(
             paths.db_path,
             batch_max_ops=settings.store.batch_max_ops,
             batch_max_delay_s=settings.store.batch_max_delay_s,
         )
-        bus = EventBus()
-        secrets = secrets or SecretStore.from_environment(paths.data_dir)
-        supervisor = TaskSupervisor(bus)
-        registry = ClusterRegistry(ClusterRepository(db), HealthRepository(db), secrets, bus)
-        series = SeriesStore(db, settings.store)
-        alert_events = AlertEventRepository(db)
-        offline = "opened from a capture: no live connections" if capture else None
-        end = datetime.fromisoformat(capture.until) if capture else None
-        clock = (lambda: end) if end is not None else utcnow
-        pool = ClientPool(secrets, http_policy, offline=offline)
-        live = LiveBuffers()
-        catalog = load_catalog()
-        poller = Poller(
-            registry,
-            pool,
-            series=series,
-            live=live,
-            bus=bus,
-            supervisor=supervisor,
-            catalog=catalog,
-            settings=poller_settings,
-            alert_events=alert_events,
-        )
-        queries = MultiClusterQuery(pool)
         core = cls(
-            paths=paths,
-            settings=settings,
-            db=db,
-            secrets=secrets,
-            bus=bus,
-            supervisor=supervisor,
-            registry=registry,
-            series=series,
-            pool=pool,
-            live=live,
-            catalog=catalog,
-            queries=queries,
-            poller=poller,
-            console=QueryConsole(registry, queries, QueryRepository(db)),
-            anomalies=AnomalyService(
-                AnomalyRepository(db), bus, live=live, series=series, catalog=catalog, clock=clock
-            ),
-            discovery=DiscoveryService(registry, pool, bus),
-            kube=KubeSession(registry, pool, secrets, supervisor),
-            alert_events=alert_events,
-            capture=capture,
-        )
+            paths, settings, db, secrets or SecretStore.from_environment(paths.data_dir),
+            capture=capture, recorded_answers=recorded_answers,
+            recorded_objects=recorded_objects,
+        )  # fmt: skip
         if db.recovered is not None:
             core.notices.append(str(db.recovered))
+        if problem is not None:
+            core.notices.append(problem)
         log.info("cache opened", extra={"path": str(paths.db_path), "schema": db.schema_version})
         return core
 
+    # -- made on first use ------------------------------------------------------------------
+    @cached_property
+    def series(self) -> SeriesStore:
+        from aiops_desktop.store.series import SeriesStore
+
+        return SeriesStore(self.db, self.settings.store)
+
+    @cached_property
+    def alert_events(self) -> AlertEventRepository:
+        from aiops_desktop.store.alert_events import AlertEventRepository
+
+        return AlertEventRepository(self.db)
+
+    @cached_property
+    def live(self) -> LiveBuffers:
+        from aiops_desktop.services.polling.live import LiveBuffers
+
+        return LiveBuffers()
+
+    @cached_property
+    def catalog(self) -> list[Panel]:
+        from aiops_desktop.services.polling.catalog import load_catalog
+
+        return load_catalog()
+
+    @cached_property
+    def poller(self) -> Poller:
+        from aiops_desktop.services.polling.poller import Poller
+
+        return Poller(
+            self.registry,
+            self.pool,
+            series=self.series,
+            live=self.live,
+            bus=self.bus,
+            supervisor=self.supervisor,
+            catalog=self.catalog,
+            settings=self.settings.poller,
+            alert_events=self.alert_events,
+        )
+
+    @cached_property
+    def queries(self) -> MultiClusterQuery:
+        from aiops_desktop.services.outputs.recorded import RecordedQueries
+        from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+
+        if self._recorded_answers is not None:
+            return RecordedQueries(self.pool, self._recorded_answers)
+        return MultiClusterQuery(self.pool)
+
+    @cached_property
+    def console(self) -> QueryConsole:
+        from aiops_desktop.services.queries.console import QueryConsole
+        from aiops_desktop.store.queries import QueryRepository
+
+        return QueryConsole(self.registry, self.queries, QueryRepository(self.db))
+
+    @cached_property
+    def anomalies(self) -> AnomalyService:
+        from aiops_desktop.services.intelligence.anomalies import AnomalyService
+        from aiops_desktop.store.anomalies import AnomalyRepository
+
+        return AnomalyService(
+            AnomalyRepository(self.db), self.bus, live=self.live, series=self.series,
+            catalog=self.catalog, clock=self.now, sensitivity=self.settings.detection.sensitivity,
+        )  # fmt: skip
+
+    @cached_property
+    def discovery(self) -> DiscoveryService:
+        from aiops_desktop.services.kube.discovery import DiscoveryService
+
+        return DiscoveryService(self.registry, self.pool, self.bus)
+
+    @cached_property
+    def kube(self) -> KubeSession:
+        from aiops_desktop.services.kube.session import KubeSession
+
+        kube = KubeSession(self.registry, self.pool, self.secrets, self.supervisor)
+        if self.capture is not None:
+            kube.recorded = self._recorded_objects or {}
+        return kube
+
+    @cached_property
+    def gpu_cnf(self) -> GpuCnfReaders:
+        from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders
+
+        return GpuCnfReaders(
+            self.registry, self.queries, self.kube, self.series, clock=self.now,
+            recorded=self.capture is not None,
+        )  # fmt: skip
+
+    @cached_property
+    def wall(self) -> WallService:
+        from aiops_desktop.services.outputs.wall import WallService
+
+        return WallService(self.registry, self.poller, self.live, self.now, self.capture)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        from aiops_desktop.services.outputs.reports import ReportService
+
+        return ReportService(
+            registry=self.registry,
+            series=self.series,
+            settings=self.settings,
+            catalog=self.catalog,
+            capture=self.capture,
+            queries=self.queries,
+            kube=self.kube,
+            anomalies=self.anomalies,
+            alert_events=self.alert_events,
+            poller=self.poller,
+            clock=self.now,
+            folder=self.paths.reports_dir,
+        )
+
+    @cached_property
+    def preferences(self) -> SettingsService:
+        from aiops_desktop.services.runtime.settings import SettingsService
+
+        return SettingsService(
+            self.settings, self.paths.settings_file, self.bus, self.anomalies,
+            persist=self.capture is None,
+        )  # fmt: skip
+
+    def assemble(self) -> Core:
+        """Make every service now (the window and the wall: in the worker thread that opened
+        the cache, so their imports and file reads never land on the UI thread)."""
+        for name in SERVICES:
+            getattr(self, name)
+        return self
+
+    def _made(self, name: str) -> Any:
+        """A service already made, or None (shutdown makes none)."""
+        return self.__dict__.get(name)
+
+    # -- the end ----------------------------------------------------------------------------
     async def shutdown(self) -> None:
-        self.poller.stop()
-        self.kube.unfollow()
+        if (poller := self._made("poller")) is not None:
+            poller.stop()
+        if (kube := self._made("kube")) is not None:
+            kube.unfollow()
         await self.supervisor.shutdown()
         await self.pool.aclose()
         self.close()
 
     def close(self) -> None:
-        self.discovery.close()
-        self.anomalies.close()
+        for name in ("discovery", "anomalies"):
+            if (service := self._made(name)) is not None:
+                service.close()
         self.db.close()
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)

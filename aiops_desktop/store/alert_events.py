@@ -8,7 +8,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
-from aiops_desktop.models import Alert
+from aiops_desktop.models.alerts import Alert
 from aiops_desktop.store.database import Database
 
 

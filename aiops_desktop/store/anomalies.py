@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from concurrent.futures import Future
-from dataclasses import dataclass
 
-from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
-from aiops_desktop.models.intelligence import Anomaly
+from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
 from aiops_desktop.store.database import Database
-
-
-@dataclass(frozen=True)
-class AnomalyFilter:
-    clusters: tuple[str, ...] = ()
-    severities: tuple[AnomalySeverity, ...] = ()
-    types: tuple[AnomalyType, ...] = ()
-    metric: str | None = None
-    since: float | None = None  # epoch seconds
-    until: float | None = None
-    limit: int = 1000
 
 
 class AnomalyRepository:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aiops_desktop.models.errors import UsageError
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import connect
 
@@ -26,7 +27,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 SUFFIX = ".aiops"
 
 
-class CaptureError(Exception):
+class CaptureError(UsageError):
     """A capture that cannot be written or opened, with why in words a person acts on."""
 
 

@@ -1,7 +1,7 @@
 """Compact encoding of time-series chunks.
 
-A chunk is one series' samples over a stretch of time, stored as one BLOB. DESIGN.md sets the
-budget at Prometheus's own (~1.3 bytes per sample); this codec gets there with numpy and zlib,
+A chunk is one series' samples over a stretch of time, stored as one BLOB. The budget is
+Prometheus's own (~1.3 bytes per sample); this codec gets there with numpy and zlib,
 no bit-level loop in Python:
 
 - timestamps (int64 ms): first value, first delta, then delta-of-delta. Regular scrapes make
@@ -25,6 +25,8 @@ import zlib
 import numpy as np
 import numpy.typing as npt
 
+from aiops_desktop.store.errors import StoreError
+
 FORMAT_VERSION = 1
 _HEADER = struct.Struct("<BBIHq")  # version, value mode, count, columns, first timestamp
 _MODE_XOR = 2
@@ -38,7 +40,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-class ChunkFormatError(ValueError):
+class ChunkFormatError(StoreError, ValueError):
     """A chunk BLOB that this version cannot read (corrupt, or written by a newer version)."""
 
 

@@ -10,13 +10,14 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
-
-import sqlite_utils
+from typing import TYPE_CHECKING, TypeVar
 
 from aiops_desktop.store.errors import StoreCorruptError, StoreTooNewError
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import WriterThread, connect
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger("aiops.store")
 T = TypeVar("T")
@@ -104,7 +105,10 @@ class Database:
         return conn
 
     def table_view(self) -> sqlite_utils.Database:
-        """sqlite-utils over this thread's read connection, for ad-hoc inspection."""
+        """sqlite-utils over this thread's read connection, for ad-hoc inspection (imported
+        here: it loads pandas when it can, a quarter second no command needs)."""
+        import sqlite_utils
+
         return sqlite_utils.Database(self.reader())
 
     def close(self) -> None:

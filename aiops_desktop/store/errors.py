@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aiops_desktop.models.errors import AppError
 
-class StoreError(Exception):
+
+class StoreError(AppError):
     """Base of the store's errors."""
 
 

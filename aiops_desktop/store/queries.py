@@ -5,27 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any
 
+from aiops_desktop.models.metrics import QueryRecord
 from aiops_desktop.store.database import Database
 
 HISTORY_KEEP = 1000
-
-
-@dataclass(frozen=True)
-class QueryRecord:
-    promql: str
-    clusters: list[str]
-    query_type: str
-    range_s: int | None
-    step_s: int | None
-    aggregation: str
-    status: str = ""
-    series: int = 0
-    duration_ms: float | None = None
-    run_at: str = ""
-    name: str = ""  # saved queries only
 
 
 def _record(row: sqlite3.Row, **extra: Any) -> QueryRecord:

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from aiops_desktop.models.intelligence import Anomaly
-from analysis.gpu_health import GpuChange
+from aiops_desktop.models.anomalies import Anomaly
+from aiops_desktop.models.gpu import GpuChange
+from aiops_desktop.models.reports import Chart, Report, ReportType, Section, Table
 from analysis.reports.forecast import forecast
-from analysis.reports.model import Chart, Report, ReportType, Section, Table
 
 CAPACITY_LIMIT_PCT = 80.0
 CAPACITY_PANELS = ("node_cpu", "node_memory")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import statsmodels.api as sm
 
 HOUR_S = 3600.0
 MIN_HOURS = 6  # fewer hourly means than this: no trend claimed
@@ -40,6 +39,8 @@ def forecast(
     hx, hy = hourly_means(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
     if hx.size < MIN_HOURS:
         return None
+    import statsmodels.api as sm  # heavy (scipy, pandas): only where a trend is fitted
+
     days = (hx - hx[0]) / 86400.0
     fit = sm.OLS(hy, sm.add_constant(days)).fit()
     step = HOUR_S / 86400.0

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.reports.model import Chart, Report, Table
+from aiops_desktop.models.reports import Chart, Report, Table
 
 #: chart -> the image source an HTML renderer embeds for it ("" for none)
 ImageFor = Callable[[Chart], str]

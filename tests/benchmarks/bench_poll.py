@@ -31,10 +31,11 @@ import httpx
 import numpy as np
 
 from aiops_desktop.models import ClusterKind, ClusterType, EndpointKind
-from aiops_desktop.services.catalog import Panel
+from aiops_desktop.models.catalog import Panel
+from aiops_desktop.models.polling import Source
+from aiops_desktop.models.registry import ClusterSpec
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.poller import PollerSettings, Source
-from aiops_desktop.services.registry import ClusterSpec
+from aiops_desktop.services.polling.poller import PollerSettings
 from aiops_desktop.settings import resolve_paths
 from tests.servers.fixtures import (
     COUNT,

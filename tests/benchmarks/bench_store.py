@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from aiops_desktop.settings import StoreSettings
-from aiops_desktop.store import Database, SeriesBatch, SeriesStore
+from aiops_desktop.store.database import Database
+from aiops_desktop.store.series import SeriesBatch, SeriesStore
 
 SERIES = 1000
 PER_SERIES = 1000

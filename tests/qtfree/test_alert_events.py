@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aiops_desktop.models import Alert, AlertSeverity
+from aiops_desktop.models import AlertSeverity
+from aiops_desktop.models.alerts import Alert
 from aiops_desktop.services.core import Core
 
 T0 = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
@@ -40,8 +41,8 @@ async def test_firings_are_kept_and_resolved_when_they_stop(core: Core) -> None:
 @pytest.mark.asyncio
 async def test_the_walls_alert_and_fleet_pages(core: Core) -> None:
     from aiops_desktop.models import ClusterKind, EndpointKind
-    from aiops_desktop.services.registry import ClusterSpec
-    from aiops_desktop.services.wall import build_wall
+    from aiops_desktop.models.registry import ClusterSpec
+    from aiops_desktop.services.outputs.wall import build_wall
 
     prom = {EndpointKind.PROMETHEUS: "http://127.0.0.1:9"}
     await core.registry.add(ClusterSpec(name="east", endpoint_urls=prom))

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from aiops_desktop.models import MetricQuery
-from aiops_desktop.services.capture import CaptureError, export_capture, open_capture
+from aiops_desktop.models.metrics import MetricQuery
+from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.services.clusters.registry import ClusterNotFoundError
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.registry import ClusterNotFoundError, ClusterSecrets, ClusterSpec
+from aiops_desktop.services.outputs.capture import CaptureError, export_capture, open_capture
 from aiops_desktop.store.capture import read_manifest
 from collectors.errors import CollectorError
 from tests.qtfree.cli_runner import run_cli
@@ -120,9 +121,9 @@ def test_capture_commands(tmp_path: Path, secret_service) -> None:  # type: igno
 async def test_the_sample_capture_carries_its_live_pages(secret_service) -> None:  # type: ignore[no-untyped-def]
     """Recorded at export: the GPU, PTP and SR-IOV/DPDK pages work inside the capture."""
     from aiops_desktop.secrets import SecretStore
-    from aiops_desktop.services.gpu import read_gpu_fleet, stored_gpu_history
-    from aiops_desktop.services.ptp import read_ptp_board
-    from aiops_desktop.services.sriov import read_dataplane
+    from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet, stored_gpu_history
+    from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
+    from aiops_desktop.services.gpu_cnf.sriov import read_dataplane
     from aiops_desktop.settings import resources_dir
 
     opened = open_capture(
@@ -162,8 +163,8 @@ async def test_the_kubernetes_objects_the_pages_read_travel_with_the_capture(
 ) -> None:
     """PtpConfig thresholds, SR-IOV node states and networks, CNF pods and drift objects are
     answered inside the capture as the API answered at export; pods keep no spec."""
-    from aiops_desktop.services.cnf import read_sriov_objects
-    from aiops_desktop.services.drift import DRIFT_OBJECTS
+    from aiops_desktop.services.gpu_cnf.cnf import read_sriov_objects
+    from aiops_desktop.services.gpu_cnf.drift import DRIFT_OBJECTS
 
     await core.registry.add(
         ClusterSpec(name="ran-east", api_server_url=kube_api.url, ca_bundle_pem=kube_api.ca_pem),

@@ -13,15 +13,15 @@ import pytest
 from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.cluster import ClusterCapabilities
 from aiops_desktop.models.enums import EndpointSource, Platform
+from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.discovery import (
+from aiops_desktop.services.kube.discovery import (
     cnf_workloads,
     find_stack_gateway,
     interpret,
     merged,
     platform_of,
 )
-from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
 from tests.qtfree.cli_runner import run_cli
 from tests.servers.kube_api import RunningKubeApi
 from tests.servers.kube_objects import APPS

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from aiops_desktop.services.freshness import LastGood, age_text
+from aiops_desktop.models.text import age_text
+from aiops_desktop.services.polling.freshness import LastGood
 
 T0 = datetime(2026, 11, 27, 6, 0, 0, tzinfo=UTC)
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from aiops_desktop.services.gpu import xid_table
-from analysis.gpu_health import GpuReading, GpuState, assess
+from aiops_desktop.models.gpu import GpuReading, GpuState
+from aiops_desktop.services.gpu_cnf.gpu import xid_table
+from analysis.gpu_health import assess
 from tests.qtfree.cli_runner import run_cli
 from tests.servers.prometheus import RunningPrometheus
 

@@ -11,13 +11,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aiops_desktop.models import ClusterKind, EndpointKind, utcnow
+from aiops_desktop.models.gpu import GpuHealth, GpuReading, GpuState
+from aiops_desktop.models.polling import Source
+from aiops_desktop.models.registry import ClusterSpec
+from aiops_desktop.models.reports import ReportType
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.poller import Source
-from aiops_desktop.services.registry import ClusterSpec
-from aiops_desktop.services.reports import gather, members
-from analysis.gpu_health import GpuHealth, GpuReading, GpuState, health_changes
+from aiops_desktop.services.outputs.reports import gather, members
+from analysis.gpu_health import health_changes
 from analysis.reports.build import build_report
-from analysis.reports.model import ReportType
 from analysis.reports.render_text import to_markdown
 from tests.qtfree.test_ptp_board import expected
 from tests.servers import gpu_fleet, ptp_fleet

@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from aiops_desktop.services.inventory import EventTimeline, follow_events, take_inventory
-from collectors.kubernetes import KubeClient, WatchState, kubeconfig_for_token
+from aiops_desktop.services.kube.inventory import EventTimeline, follow_events, take_inventory
+from collectors.kube_config import kubeconfig_for_token
+from collectors.kubernetes import KubeClient, WatchState
 from tests.servers.kube_api import RunningKubeApi
 
 pytestmark = pytest.mark.integration

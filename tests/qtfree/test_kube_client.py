@@ -10,16 +10,15 @@ import time
 
 import pytest
 
-from collectors.errors import CollectorAuthError, CollectorTimeout, CollectorTLSError
-from collectors.kubernetes import (
-    KubeClient,
+from collectors.errors import (
+    CollectorAuthError,
+    CollectorTimeout,
+    CollectorTLSError,
     KubeConfigInvalid,
     ReadOnlyViolation,
-    WatchState,
-    bearer_expiry,
-    kubeconfig_for_token,
-    matches_labels,
 )
+from collectors.kube_config import bearer_expiry, kubeconfig_for_token
+from collectors.kubernetes import KubeClient, WatchState, matches_labels
 from tests.servers.kube_api import RunningKubeApi
 from tests.servers.processes import SilentServer, free_port
 
@@ -177,3 +176,39 @@ async def test_an_exec_plugin_credential_is_used_as_kubectl_would(
     finally:
         await client.aclose()
     assert review["status"]["userInfo"]["username"] == "system:admin"
+
+
+@pytest.mark.asyncio
+async def test_a_401_loads_the_kubeconfig_again_once(kube_api: RunningKubeApi) -> None:
+    """The keyring holds the credential of now: a token rotated there is used on the next
+    call; one that is still refused says so, and is asked for once per call."""
+    loads: list[str] = []
+
+    def reload_with(token: str):  # type: ignore[no-untyped-def]
+        async def reload() -> dict[str, object]:
+            loads.append(token)
+            return kubeconfig_for_token(kube_api.url, token, ca_pem=kube_api.ca_pem)
+
+        return reload
+
+    stale = kubeconfig_for_token(kube_api.url, "rotated-away", ca_pem=kube_api.ca_pem)
+    client = await KubeClient.open(
+        stale, name="east-1", timeout_s=5, reload=reload_with("viewer-token")
+    )
+    try:
+        assert (await client.get("/version"))["gitVersion"] == "v1.29.8+f10c92d"
+        assert (await client.get("/version"))["gitVersion"] == "v1.29.8+f10c92d"
+        assert loads == ["viewer-token"]
+    finally:
+        await client.aclose()
+
+    loads.clear()
+    refused = await KubeClient.open(
+        stale, name="east-1", timeout_s=5, reload=reload_with("still-not-a-token")
+    )
+    try:
+        with pytest.raises(CollectorAuthError, match="read again from the keyring was refused"):
+            await refused.get("/version")
+        assert loads == ["still-not-a-token"]
+    finally:
+        await refused.aclose()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aiops_desktop.services.kubeconfig import (
+from aiops_desktop.services.clusters.kubeconfig import (
     KubeconfigError,
     bearer_token,
     cluster_name_for,

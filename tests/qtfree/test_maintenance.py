@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from aiops_desktop.models import EndpointKind, utcnow
+from aiops_desktop.models.registry import ClusterSpec
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.maintenance import maintain_once
-from aiops_desktop.services.registry import ClusterSpec
+from aiops_desktop.services.runtime.maintenance import maintain_once
 from aiops_desktop.settings import resolve_paths
-from aiops_desktop.store import SeriesBatch
+from aiops_desktop.store.series import SeriesBatch
 
 
 @pytest.mark.asyncio
@@ -42,7 +42,7 @@ def test_catalog_aggregations_keep_the_cluster_label() -> None:
     """Fleet hubs split answers by `cluster`: an aggregation that drops it would merge clusters."""
     import re
 
-    from aiops_desktop.services.catalog import load_catalog
+    from aiops_desktop.services.polling.catalog import load_catalog
 
     panels = load_catalog()
     assert len({p.id for p in panels}) == len(panels) >= 10

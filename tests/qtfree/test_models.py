@@ -1,4 +1,4 @@
-"""Domain models: the names, numbers and validation rules PRODUCT.md fixes."""
+"""Domain models: the names, numbers and validation rules docs/architecture.md#rules lists."""
 
 from __future__ import annotations
 
@@ -8,27 +8,23 @@ import pytest
 from pydantic import ValidationError
 
 from aiops_desktop.models import (
-    Anomaly,
     AnomalyMethod,
     AnomalySeverity,
     AnomalyType,
-    ChatMessage,
-    ChatRole,
-    ChatSession,
     Cluster,
     ClusterType,
     Endpoint,
     EndpointKind,
-    MetricQuery,
-    Persona,
-    PersonaName,
-    PtpClockState,
     QueryType,
-    Report,
-    ReportType,
     Sensitivity,
-    Span,
 )
+from aiops_desktop.models.anomalies import Anomaly
+from aiops_desktop.models.chat import ChatMessage, ChatSession, Persona
+from aiops_desktop.models.enums import ChatRole, PersonaName
+from aiops_desktop.models.metrics import MetricQuery
+from aiops_desktop.models.observability import Span
+from aiops_desktop.models.ptp import ClockState as PtpClockState
+from aiops_desktop.models.reports import Report, ReportType
 
 
 @pytest.mark.parametrize("name", ["abc", "prod-east-1", "a" * 63, "0-edge-9"])
@@ -154,9 +150,7 @@ def test_span_ids_are_hex_and_report_range() -> None:
         )
     now = datetime.now(UTC)
     report = Report(
-        title="t",
-        type=ReportType.SHIFT_HANDOVER,
-        range_start=now - timedelta(hours=12),
-        range_end=now,
-    )
+        type=ReportType.HANDOVER, title="t", since=now - timedelta(hours=12), until=now,
+        clusters=[], generated_at=now, summary=[], sections=[], recommendations=[],
+    )  # fmt: skip
     assert report.expires_at - report.generated_at == timedelta(days=90)

@@ -9,18 +9,12 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from aiops_desktop.models import (
-    Aggregation,
-    ClusterKind,
-    EndpointKind,
-    MetricQuery,
-    QueryStatus,
-    QueryType,
-)
-from aiops_desktop.services.connections import ClientPool
+from aiops_desktop.models import Aggregation, ClusterKind, EndpointKind, QueryStatus, QueryType
+from aiops_desktop.models.metrics import MetricQuery
+from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.services.clusters.connections import ClientPool
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.multicluster import MultiClusterQuery
-from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 from collectors.http import HttpPolicy
 from tests.servers.fixtures import COUNT, FRONT_TOKEN, STEP_S, Dataset
 from tests.servers.processes import free_port

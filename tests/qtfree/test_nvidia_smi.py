@@ -9,10 +9,12 @@ from collections.abc import Iterator
 import pytest
 
 from aiops_desktop.models import EndpointKind
+from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.gpu_fallback import read_fleet_gpus
-from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
-from collectors.kubernetes import KubeClient, ReadOnlyViolation, kubeconfig_for_token
+from aiops_desktop.services.gpu_cnf.gpu_fallback import read_fleet_gpus
+from collectors.errors import ReadOnlyViolation
+from collectors.kube_config import kubeconfig_for_token
+from collectors.kubernetes import KubeClient
 from collectors.nvidia_smi import GPU_COMMAND, NvidiaSmiFormatError, parse_compute_apps, parse_gpus
 from tests.servers.kube_api import RunningKubeApi
 from tests.servers.kube_api_server import NVIDIA_SMI_GPUS

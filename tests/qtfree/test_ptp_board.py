@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from aiops_desktop.models import ClusterKind, EndpointKind
+from aiops_desktop.models.ptp import ClockState, Threshold
+from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.kube_session import KubeSession
-from aiops_desktop.services.ptp import read_ptp_board
-from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
-from analysis.ptp_compliance import ClockState, Threshold
+from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
+from aiops_desktop.services.kube.session import KubeSession
 from analysis.ptp_profiles import node_thresholds
 from tests.qtfree.cli_runner import run_cli
 from tests.servers.kube_api import RunningKubeApi

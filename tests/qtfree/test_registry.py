@@ -17,16 +17,15 @@ from aiops_desktop.models import (
     EndpointKind,
     HealthRecord,
 )
-from aiops_desktop.services.bus import CLUSTERS_CHANGED
-from aiops_desktop.services.core import Core
-from aiops_desktop.services.registry import (
+from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.services.clusters.registry import (
     ClusterNotFoundError,
-    ClusterSecrets,
-    ClusterSpec,
     DuplicateClusterError,
     RegistryError,
 )
-from aiops_desktop.store import HealthRepository
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED
+from aiops_desktop.store.health import HealthRepository
 from tests.qtfree.kubeconfigs import TOKEN, write_kubeconfig
 
 API = EndpointKind.API_SERVER

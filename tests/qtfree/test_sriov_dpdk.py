@@ -6,16 +6,11 @@ from __future__ import annotations
 import pytest
 
 from aiops_desktop.models import ClusterKind, CNFType, EndpointKind
-from aiops_desktop.services.cnf import cnf_workloads_by_type, read_sriov_objects
+from aiops_desktop.models.cnf import DpdkPortRow, VfRow
+from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
-from aiops_desktop.services.sriov import (
-    DpdkPortRow,
-    VfRow,
-    network_rows,
-    node_sync_rows,
-    read_dataplane,
-)
+from aiops_desktop.services.gpu_cnf.cnf import cnf_workloads_by_type, read_sriov_objects
+from aiops_desktop.services.gpu_cnf.sriov import network_rows, node_sync_rows, read_dataplane
 from tests.servers.kube_api import RunningKubeApi
 from tests.servers.kube_objects import discovery_objects
 

@@ -12,17 +12,12 @@ import pytest
 
 from aiops_desktop.models import Cluster, ClusterState, EndpointKind, HealthRecord
 from aiops_desktop.settings import StoreSettings
-from aiops_desktop.store import (
-    SCHEMA_VERSION,
-    ClusterRepository,
-    Database,
-    HealthRepository,
-    SeriesBatch,
-    SeriesStore,
-    StoreClosedError,
-    StoreTooNewError,
-)
-from aiops_desktop.store.migrations import migrate
+from aiops_desktop.store.clusters import ClusterRepository
+from aiops_desktop.store.database import Database
+from aiops_desktop.store.errors import StoreClosedError, StoreTooNewError
+from aiops_desktop.store.health import HealthRepository
+from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
+from aiops_desktop.store.series import SeriesBatch, SeriesStore
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ import pytest
 WRITER = r"""
 import sys
 import numpy as np
-from aiops_desktop.store import Database, SeriesBatch, SeriesStore
+from aiops_desktop.store.database import Database
+from aiops_desktop.store.series import SeriesBatch, SeriesStore
 from aiops_desktop.settings import StoreSettings
 
 db = Database(sys.argv[1], batch_max_delay_s=0.005)

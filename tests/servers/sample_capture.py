@@ -18,11 +18,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from aiops_desktop.models import ClusterKind, EndpointKind
+from aiops_desktop.models.polling import Source
+from aiops_desktop.models.registry import ClusterSpec
 from aiops_desktop.secrets import SecretStore
-from aiops_desktop.services.capture import export_capture
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.poller import Source
-from aiops_desktop.services.registry import ClusterSpec
+from aiops_desktop.services.outputs.capture import export_capture
 from aiops_desktop.settings import resolve_paths
 from tests.servers.fixtures import platform_series
 from tests.servers.gpu_fleet import gpu_fleet_series

@@ -2,7 +2,8 @@
 
 The loop is created ``already_running``: as in the app, Qt's event processing drives asyncio,
 so background tasks (the poller) advance whenever Qt does. Tests wait with ``qtbot.waitUntil``
-from plain (sync) test code, never inside a coroutine (MACHINE-NOTES: that breaks qasync).
+from plain (sync) test code, never inside a coroutine (that breaks qasync:
+docs/architecture.md#platform-notes).
 A test that leaves an asyncio task behind fails.
 """
 
@@ -115,7 +116,7 @@ def add_hub_and_site(
     """A fleet hub Prometheus, and a site cluster on the test Kubernetes API whose own metrics
     endpoints are typed in (dead), so discovery keeps them and nothing resolves a name."""
     from aiops_desktop.models import ClusterKind, EndpointKind
-    from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
+    from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
     from tests.servers.processes import free_port
 
     prom = EndpointKind.PROMETHEUS

@@ -9,8 +9,8 @@ import numpy as np
 
 from aiops_desktop.app import DesktopApp
 from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
-from aiops_desktop.services.anomalies import AnomalyFilter
-from aiops_desktop.store import SeriesBatch
+from aiops_desktop.services.intelligence.anomalies import AnomalyFilter
+from aiops_desktop.store.series import SeriesBatch
 from tests.ui.conftest import run_coro, run_until
 
 SPIKE = 200

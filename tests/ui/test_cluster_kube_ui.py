@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from aiops_desktop.app import DesktopApp, save_screenshot
+from aiops_desktop.app import DesktopApp
 from aiops_desktop.models import EndpointKind
-from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.qt_boot import save_screenshot
 from tests.servers.kube_api import RunningKubeApi
 from tests.servers.processes import free_port
 from tests.ui.conftest import run_coro, run_until

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from aiops_desktop.app import DesktopApp, save_screenshot
+from aiops_desktop.app import DesktopApp
 from aiops_desktop.models import ClusterKind, EndpointKind
-from aiops_desktop.services.registry import ClusterSpec
+from aiops_desktop.models.registry import ClusterSpec
+from aiops_desktop.qt_boot import save_screenshot
 from tests.servers.processes import free_port
 from tests.ui.conftest import run_coro, run_until
 from tests.ui.references import check_against_reference
@@ -108,16 +109,16 @@ def test_gpu_fleet_keeps_its_data_badged_when_the_hub_goes_away(
     assert view.error.text() == ""
     dead = f"http://127.0.0.1:{free_port()}"
     run_coro(qtbot, core.registry.set_endpoint("gpu-hub", EndpointKind.PROMETHEUS, dead))
-    desktop.window._monitoring.gpu.refresh()
+    desktop.window.presenters.gpu.refresh()
     run_until(qtbot, lambda: view.error.text().startswith("STALE: showing data from"), timeout=20)
     assert "gpu-hub" in view.error.text() and "unreachable" in view.error.text()
     assert view.heatmap.rowCount() == 8 and view.heatmap.item(3, 5).text() == "CRITICAL"
     run_coro(qtbot, core.registry.set_endpoint("gpu-hub", EndpointKind.PROMETHEUS, gpu_hub.url))
-    desktop.window._monitoring.gpu.refresh()
+    desktop.window.presenters.gpu.refresh()
     run_until(qtbot, lambda: view.error.text() == "", timeout=20)  # recovered by itself
     # asked again while a read runs: it reads once more when that read ends (not 30 s later)
     reads: list[object] = []
-    presenter = desktop.window._monitoring.gpu
+    presenter = desktop.window.presenters.gpu
     presenter.sig_fleet.connect(reads.append)
     presenter.refresh()
     presenter.refresh()
@@ -129,7 +130,7 @@ def test_a_gpus_last_hour_inside_the_sample_capture(qtbot, qloop, theme, secret_
     """Offline, the click-through draws what the capture holds for that GPU (the poller's
     utilisation and temperature series) and says so."""
     from aiops_desktop.secrets import SecretStore
-    from aiops_desktop.services.capture import open_capture
+    from aiops_desktop.services.outputs.capture import open_capture
     from aiops_desktop.settings import resources_dir
 
     core = open_capture(

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aiops_desktop.app import DesktopApp, save_screenshot
+from aiops_desktop.app import DesktopApp
 from aiops_desktop.models import AlertSeverity, ClusterKind, ClusterType, EndpointKind
-from aiops_desktop.services.registry import ClusterSpec
+from aiops_desktop.models.registry import ClusterSpec
+from aiops_desktop.qt_boot import save_screenshot
 from tests.servers.processes import free_port
 from tests.ui.conftest import run_coro, run_until
 from tests.ui.references import check_against_reference
@@ -55,8 +56,8 @@ def live_fleet(
 def test_fleet_overview_tiles_and_screenshot(live_fleet: DesktopApp, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     window = live_fleet.window
     window.show_view("fleet")
-    live_fleet.monitoring.fleet.refresh()
-    tiles = live_fleet.monitoring.fleet.tiles()
+    live_fleet.presenters.fleet.refresh()
+    tiles = live_fleet.presenters.fleet.tiles()
     names = [t.name for t in tiles]
     assert names[0] == "dark-9"  # worst first
     assert set(names) == {"dark-9", "east-1", "west-2", "edge-7"}  # edge-7 arrives via the hub
@@ -93,7 +94,7 @@ def test_cluster_dashboard_charts_and_screenshot(
     assert "STALE" not in window.dashboard.freshness.text()
     shot = save_screenshot(window, tmp_path / "cluster.png")
     check_against_reference(shot, "cluster_east-1.png", tolerance=14.0)
-    live_fleet.monitoring.dashboard.set_paused(True)
+    live_fleet.presenters.dashboard.set_paused(True)
     version = live_fleet.core.live.version
     live_fleet.core.live.append(
         "east-1",
@@ -105,20 +106,20 @@ def test_cluster_dashboard_charts_and_screenshot(
     qtbot.wait(700)
     assert cpu.curve("east-1-node-0:9100").getData()[0].size == xs.size  # paused: not redrawn  # type: ignore[union-attr]
     assert live_fleet.core.live.version > version
-    live_fleet.monitoring.dashboard.set_paused(False)
+    live_fleet.presenters.dashboard.set_paused(False)
     run_until(qtbot, lambda: cpu.curve("east-1-node-0:9100").getData()[0].size == xs.size + 1)  # type: ignore[union-attr]
 
 
 def test_alerts_and_diagnostics_views(live_fleet: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
     window = live_fleet.window
     window.show_view("alerts")
-    live_fleet.monitoring.alerts.refresh()
+    live_fleet.presenters.alerts.refresh()
     table = window.alerts.table
     assert table.item(0, 0).text() == "CRITICAL"
     rows = {table.item(r, 2).text(): r for r in range(table.rowCount())}
     assert "KubePodCrashLooping" in rows and "NodeHighCPU" in rows
     window.show_view("diagnostics")
-    live_fleet.monitoring.diagnostics.refresh()
+    live_fleet.presenters.diagnostics.refresh()
     diag = window.diagnostics.table
     cells = {(diag.item(r, 0).text(), diag.item(r, 1).text()): r for r in range(diag.rowCount())}
     dark = cells[("dark-9", "metrics")]

@@ -13,7 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMessageBox
 
-from aiops_desktop.app import DesktopApp, save_screenshot
+from aiops_desktop.app import DesktopApp
+from aiops_desktop.qt_boot import save_screenshot
 from tests.qtfree.kubeconfigs import TOKEN, write_kubeconfig
 from tests.ui.conftest import act, run_coro, run_until
 
@@ -182,7 +183,7 @@ def test_closing_the_window_ends_the_app_cleanly(
     """The interactive path: the user closes the window, services stop, the loop ends with 0."""
     from PySide6.QtWidgets import QApplication
 
-    from aiops_desktop.app import _gui_main
+    from aiops_desktop.app import gui_main as _gui_main
     from aiops_desktop.cli import build_parser
     from aiops_desktop.settings import resolve_paths
 
@@ -217,3 +218,20 @@ def test_first_run_offers_the_sample_capture(desktop: DesktopApp, qtbot, monkeyp
     assert opened == [str(SAMPLE_CAPTURE)]
     manifest = read_manifest(SAMPLE_CAPTURE)  # the bundled file opens, and says what it is
     assert manifest.label == "SAMPLE DATA" and manifest.counts["anomalies"] > 0
+
+
+def test_settings_dialog_changes_the_sensitivity_at_once_and_keeps_it(
+    desktop: DesktopApp, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    from aiops_desktop.models.enums import Sensitivity
+
+    dialog = desktop.window.open_settings_dialog()
+    assert dialog.sensitivity.currentData() == Sensitivity.MEDIUM
+    dialog.sensitivity.setCurrentIndex(dialog.sensitivity.findData(Sensitivity.HIGH))
+    apply = dialog.buttons.button(dialog.buttons.StandardButton.Apply)
+    qtbot.mouseClick(apply, Qt.MouseButton.LeftButton)
+    run_until(qtbot, lambda: "kept in" in dialog.status.text())
+    assert "HIGH (threshold 2)" in dialog.status.text()
+    assert desktop.core.anomalies.sensitivity is Sensitivity.HIGH
+    assert '"HIGH"' in desktop.core.paths.settings_file.read_text()
+    dialog.reject()

@@ -125,7 +125,7 @@ def test_report_dialog_shows_progress_and_lists_the_report(
     dialog.period.setCurrentText("24 h")
     dialog.formats["md"].setChecked(True)
     seen: list[int] = []
-    desktop.monitoring.reports.sig_progress.connect(lambda _text, pct: seen.append(pct))
+    desktop.presenters.reports.sig_progress.connect(lambda _text, pct: seen.append(pct))
     qtbot.mouseClick(dialog.generate_button, Qt.MouseButton.LeftButton)
     assert dialog.progress.isVisible() and not dialog.generate_button.isEnabled()
     qtbot.waitUntil(lambda: dialog.status.text().startswith("Written:"), timeout=60_000)

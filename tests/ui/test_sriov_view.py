@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aiops_desktop.app import DesktopApp, save_screenshot
+from aiops_desktop.app import DesktopApp
+from aiops_desktop.qt_boot import save_screenshot
 from tests.ui.conftest import add_hub_and_site, run_until
 from tests.ui.references import check_against_reference
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from aiops_desktop.app import save_screenshot
-from aiops_desktop.services.capture import open_capture
-from aiops_desktop.services.wall import PAGES
+from aiops_desktop.models.wall import WALL_PAGES as PAGES
+from aiops_desktop.qt_boot import save_screenshot
+from aiops_desktop.services.outputs.capture import open_capture
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.wall_app import WallApp
 from tests.ui.conftest import run_coro

@@ -17,11 +17,11 @@ import pytest
 from PySide6.QtCore import QObject
 
 from aiops_desktop.models import ClusterKind, EndpointKind
+from aiops_desktop.models.registry import ClusterSpec
+from aiops_desktop.models.wall import WALL_PAGES as PAGES
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.poller import PollerSettings
-from aiops_desktop.services.registry import ClusterSpec
-from aiops_desktop.services.wall import PAGES
+from aiops_desktop.services.polling.poller import PollerSettings
 from aiops_desktop.settings import resolve_paths
 from aiops_desktop.wall_app import WallApp
 from tests.servers.processes import free_port

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models import ClusterType, EndpointKind, Environment, Platform
-from aiops_desktop.services.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from ui.presenters.registry import RegistryPresenter
 
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.services.kubeconfig import KubeconfigContext
+from aiops_desktop.models.registry import KubeconfigContext
 from ui.presenters.registry import RegistryPresenter
 
 

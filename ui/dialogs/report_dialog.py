@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from analysis.reports.model import ReportType
+from aiops_desktop.models.reports import ReportType
 from ui.presenters.reports import ReportsPresenter
 
 PERIODS = {"1 h": 1, "6 h": 6, "12 h": 12, "24 h": 24, "48 h": 48, "7 days": 168, "30 days": 720}

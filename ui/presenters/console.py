@@ -3,40 +3,25 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models import EndpointKind, QueryType
-from aiops_desktop.services.console import ConsoleRequest
-from aiops_desktop.services.core import Core
-from aiops_desktop.services.multicluster import QueryAnswer
+from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryAnswer
+from aiops_desktop.models.text import labels_text
+from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.queries.console import QueryConsole
+from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from ui.presenters.base import Presenter
 
 log = logging.getLogger("aiops.ui.console")
-
-
-@dataclass
-class ConsoleResult:
-    status: str
-    duration_ms: float
-    instant: bool
-    rows: list[tuple[str, str, str, int]]  # cluster, series, last value, points
-    series: dict[str, tuple[np.ndarray, np.ndarray]]
-    failures: list[tuple[str, str]]  # cluster, reason and message
-
-
-def _labels_text(labels: dict[str, str]) -> str:
-    name = labels.get("__name__", "")
-    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
-    return f"{name}{{{inner}}}" if inner else (name or "{}")
 
 
 def to_result(answer: QueryAnswer) -> ConsoleResult:
     rows = []
     series = {}
     for tagged in answer.series:
-        text = _labels_text(tagged.series.labels)
+        text = labels_text(tagged.series.labels)
         last = tagged.series.last
         rows.append(
             (tagged.cluster, text, f"{last[1]:.6g}" if last else "—", tagged.series.values.size)
@@ -52,7 +37,7 @@ def to_result(answer: QueryAnswer) -> ConsoleResult:
     )
 
 
-class ConsolePresenter(QObject):
+class ConsolePresenter(Presenter):
     """Signals:
 
     sig_result(ConsoleResult): a query finished (SUCCESS, PARTIAL or ERROR).
@@ -64,34 +49,37 @@ class ConsolePresenter(QObject):
     sig_result = Signal(object)
     sig_history = Signal(list)
     sig_busy = Signal(bool)
-    sig_error = Signal(str)
 
-    def __init__(self, core: Core, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._core = core
+    def __init__(
+        self,
+        *,
+        console: QueryConsole,
+        registry: ClusterRegistry,
+        tasks: TaskSupervisor,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(tasks, parent=parent)
+        self._console = console
+        self._registry = registry
 
     def cluster_names(self) -> list[str]:
-        return [
-            c.name for c in self._core.registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)
-        ]
+        return [c.name for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
 
     def run(self, request: ConsoleRequest) -> None:
         async def work() -> None:
             self.sig_busy.emit(True)
             try:
-                answer = await self._core.console.run(request)
+                answer = await self._console.run(request)
                 self.sig_result.emit(to_result(answer))
-                self.sig_history.emit(await self._core.console.history())
+                self.sig_history.emit(await self._console.history())
             except Exception as exc:  # shown to the user; the query, not the app, failed
                 log.warning("console query failed", extra={"error": str(exc)})
                 self.sig_error.emit(str(exc))
             finally:
                 self.sig_busy.emit(False)
 
-        self._core.supervisor.spawn(work(), name="console-query")
+        self.spawn("console-query", work())
 
-    def load_history(self) -> None:
-        async def work() -> None:
-            self.sig_history.emit(await self._core.console.history())
-
-        self._core.supervisor.spawn(work(), name="console-history")
+    async def read(self) -> None:
+        """The query history, newest first."""
+        self.sig_history.emit(await self._console.history())

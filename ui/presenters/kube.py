@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.services.core import Core
-from aiops_desktop.services.inventory import EventTimeline
-from aiops_desktop.services.kube import ValidationResult, has_kube_api
-from ui.presenters.tasks import spawn_guarded
+from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.kube.discovery import DiscoveryService
+from aiops_desktop.services.kube.inventory import EventTimeline
+from aiops_desktop.services.kube.session import KubeSession
+from aiops_desktop.services.kube.validation import has_kube_api
+from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from ui.presenters.base import Presenter
 
 EVENTS_SHOWN = 500
 
 
-class KubePresenter(QObject):
+class KubePresenter(Presenter):
     """Signals:
 
     sig_validation(ValidationResult): identity, version and permissions of the credentials.
@@ -26,49 +29,58 @@ class KubePresenter(QObject):
     sig_events = Signal(list)
     sig_status = Signal(str)
 
-    def __init__(self, core: Core, redraw_ms: int = 500, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._core = core
+    def __init__(
+        self,
+        *,
+        registry: ClusterRegistry,
+        kube: KubeSession,
+        discovery: DiscoveryService,
+        tasks: TaskSupervisor,
+        redraw_ms: int = 500,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(tasks, redraw_ms, parent)
+        self._registry = registry
+        self._kube = kube
+        self._discovery = discovery
         self.cluster: str | None = None
         self._timeline: EventTimeline | None = None
         self._drawn = -1
-        self._timer = QTimer(self)
-        self._timer.setInterval(redraw_ms)
-        self._timer.timeout.connect(self._on_timer_timeout)
 
     def show_cluster(self, name: str) -> None:
-        if name == self.cluster and self._timer.isActive():
+        if name == self.cluster and self._timeline is not None:
             return
         self.stop()
         self.cluster = name
-        cluster = self._core.registry.get(name)
+        cluster = self._registry.get(name)
         if not has_kube_api(cluster):
             self.sig_status.emit(f"{name} has no Kubernetes API configured (metrics only)")
             return
-        self.refresh()
-        self._timeline, _ = self._core.kube.follow(name)
+        self.reload()
+        self._timeline, _ = self._kube.follow(name)
         self._drawn = -1
-        self._timer.start()
+        self.start()
 
-    def refresh(self) -> None:
+    def reload(self) -> None:
+        """Ask the API server again: who am I, what may I read, nodes and pods."""
         name = self.cluster
         if name is None:
             return
         self.sig_status.emit(f"asking {name}'s API server ...")
 
         async def check() -> None:
-            result: ValidationResult = await self._core.kube.validate(name)
+            result = await self._kube.validate(name)
             if name == self.cluster:
                 self.sig_validation.emit(result)
                 self.sig_status.emit(f"{result.outcome.value}: {result.reason}")
 
         async def inventory() -> None:
-            taken = await self._core.kube.inventory(name)
+            taken = await self._kube.inventory(name)
             if name == self.cluster:
                 self.sig_inventory.emit(taken)
 
-        spawn_guarded(self._core, f"validate {name}", check(), self.sig_status.emit)
-        spawn_guarded(self._core, f"inventory {name}", inventory(), self.sig_status.emit)
+        self.spawn(f"validate {name}", check(), self.sig_status.emit)
+        self.spawn(f"inventory {name}", inventory(), self.sig_status.emit)
 
     def discover(self) -> None:
         name = self.cluster
@@ -77,7 +89,7 @@ class KubePresenter(QObject):
         self.sig_status.emit(f"discovering {name} ...")
 
         async def work() -> None:
-            found = await self._core.discovery.run(name)
+            found = await self._discovery.run(name)
             caps = found.capabilities
             text = (
                 f"discovered {len(found.endpoints)} endpoint(s), {caps.gpu_count} GPUs, "
@@ -87,15 +99,16 @@ class KubePresenter(QObject):
                 text += f"; VANISHED: {', '.join(found.vanished)}"
             self.sig_status.emit(text)
 
-        spawn_guarded(self._core, f"discover {name}", work(), self.sig_status.emit)
+        self.spawn(f"discover {name}", work(), self.sig_status.emit)
 
     def stop(self) -> None:
-        self._timer.stop()
+        super().stop()
         if self.cluster is not None:
-            self._core.kube.unfollow(self.cluster)
+            self._kube.unfollow(self.cluster)
         self._timeline = None
 
-    def _on_timer_timeout(self) -> None:
+    def refresh(self) -> None:
+        """A redraw tick: the events timeline, when it moved."""
         timeline = self._timeline
         if timeline is not None and timeline.version != self._drawn:
             self._drawn = timeline.version

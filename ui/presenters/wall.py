@@ -5,21 +5,28 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.services.core import Core
-from aiops_desktop.services.wall import build_wall
-from ui.presenters.monitoring import TimedPresenter
+from aiops_desktop.services.outputs.wall import WallService
+from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from ui.presenters.base import Presenter
 
 
-class WallPresenter(TimedPresenter):
+class WallPresenter(Presenter):
     """Signals: sig_model(WallModel)."""
 
     sig_model = Signal(object)
 
     def __init__(
-        self, core: Core, pages: list[str], refresh_ms: int = 2000, parent: QObject | None = None
+        self,
+        *,
+        wall: WallService,
+        pages: list[str],
+        tasks: TaskSupervisor,
+        refresh_ms: int = 2000,
+        parent: QObject | None = None,
     ) -> None:
-        super().__init__(core, refresh_ms, parent)
+        super().__init__(tasks, refresh_ms, parent)
+        self._wall = wall
         self.pages = pages
 
     def refresh(self) -> None:
-        self.sig_model.emit(build_wall(self._core, self.pages))
+        self.sig_model.emit(self._wall.build(self.pages))

@@ -7,10 +7,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTableWidgetItem, QVBoxLayout, QWidget
 
+from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
-from aiops_desktop.models.intelligence import Anomaly
-from ui.presenters.monitoring import SEVERITY_LEVELS
-from ui.theme import Theme
+from ui.theme import ANOMALY_LEVELS, Theme
 from ui.views.tables import make_table
 
 ALL = "All"
@@ -88,7 +87,7 @@ class AnomaliesView(QWidget):
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col == 2:
-                    item.setForeground(QColor(self._theme.severity(SEVERITY_LEVELS[a.severity])))
+                    item.setForeground(QColor(self._theme.severity(ANOMALY_LEVELS[a.severity])))
                 item.setData(Qt.ItemDataRole.ToolTipRole, a.explanation)
                 self.table.setItem(row, col, item)
         high = sum(1 for a in anomalies if a.severity is AnomalySeverity.HIGH)

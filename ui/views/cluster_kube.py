@@ -22,8 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models.enums import ValidationOutcome
-from aiops_desktop.services.inventory import EventRow, Inventory, NodeRow, PodRow
-from aiops_desktop.services.kube import ValidationResult
+from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow, ValidationResult
 from ui.theme import Theme
 from ui.views.tables import make_table
 

@@ -19,9 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models import Aggregation
-from aiops_desktop.services.console import ConsoleRequest, QueryRecord
+from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryRecord
 from ui.charts import TimeSeriesChart
-from ui.presenters.console import ConsoleResult
 from ui.theme import Theme
 from ui.views.tables import make_table
 

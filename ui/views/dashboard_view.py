@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.services.catalog import Panel
+from aiops_desktop.models.catalog import Panel
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 

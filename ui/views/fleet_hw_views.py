@@ -16,17 +16,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.services.gpu import GpuFleet, GpuHistory
-from aiops_desktop.services.ptp import PtpBoard
-from analysis.gpu_health import TEMP_CRITICAL_C, TEMP_WARNING_C, GpuHealth, GpuState
-from analysis.ptp_compliance import ClockState, pct_text
+from aiops_desktop.models.gpu import (
+    STATE_RANK,
+    TEMP_CRITICAL_C,
+    TEMP_WARNING_C,
+    GpuFleet,
+    GpuHealth,
+    GpuHistory,
+    GpuState,
+)
+from aiops_desktop.models.ptp import ClockState, PtpBoard
+from aiops_desktop.models.text import pct_text
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.page import TitledPage
 from ui.views.tables import fill_table, make_table
 
 HEAT_METRICS = ("Health", "Utilisation", "Temperature")
-_RANK = {GpuState.OK: 0, GpuState.WARNING: 1, GpuState.CRITICAL: 2}
 
 
 def _blend(low: QColor, high: QColor, t: float) -> QColor:
@@ -172,7 +178,7 @@ class GpuFleetView(QWidget):
         for h in fleet.gpus:
             row = cells.setdefault((h.reading.cluster, h.reading.node), {})
             index = int(h.reading.gpu or 0)
-            if index not in row or _RANK[h.state] > _RANK[row[index].state]:
+            if index not in row or STATE_RANK[h.state] > STATE_RANK[row[index].state]:
                 row[index] = h  # MIG instances: the worst one speaks for the GPU
         rows = sorted(cells)
         width = max((max(r) + 1 for r in cells.values()), default=0)

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models import AlertSeverity
+from aiops_desktop.models.fleet import TileModel
 from ui.charts import TimeSeriesChart
-from ui.presenters.monitoring import TileModel
 from ui.theme import Theme
 
 COLUMNS = 4

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QTabWidget, QWidget
 
-from aiops_desktop.services.cnf import CnfWorkload
-from aiops_desktop.services.sriov import DpdkPortRow, NetworkRow, NodeSync, VfRow
+from aiops_desktop.models.cnf import CnfWorkload, DpdkPortRow, NetworkRow, NodeSync, VfRow
 from ui.theme import Theme
 from ui.views.page import TitledPage
 from ui.views.tables import fill_table, make_table

@@ -16,8 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.services.alerts import AlertGroup, GroupBy
-from ui.presenters.monitoring import DiagnosticsRow
+from aiops_desktop.models.alerts import AlertGroup
+from aiops_desktop.models.enums import GroupBy
+from aiops_desktop.models.polling import DiagnosticsRow
 from ui.theme import Theme
 
 

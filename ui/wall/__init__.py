@@ -1,1 +1,2 @@
-"""The NOC wall: a locked, full-screen, rotating display of the fleet (PRODUCT.md s. 6)."""
+"""The NOC wall: a locked, full-screen, rotating display of the fleet
+(docs/architecture.md#rules)."""

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.services.freshness import age_text
-from aiops_desktop.services.wall import Tile, WallModel, WallPage
+from aiops_desktop.models.text import age_text
+from aiops_desktop.models.wall import Tile, WallModel, WallPage
 from ui.theme import Theme
 
 COLUMNS = 4

@@ -1,0 +1,110 @@
+"""The command line: the GUI by default, and script-friendly subcommands on the same services.
+
+One module per command group (``clusters``, ``data``: query/alerts/fleet/analyse, ``gpu_cnf``:
+gpu/ptp, ``capture``, ``reports``, ``wall``); each adds its parsers and sets their handler,
+``async handler(core, args, io) -> exit code``. Every error the app raises on purpose is an
+``AppError`` that carries its exit code:
+  0 success; 1 runtime error (keyring, cache, a source); 2 invalid input or usage;
+  3 partial result (some sources could not be read); 4 not found; 5 already exists.
+Secrets are read only from stdin or a file, never from an argument (process lists, history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from aiops_desktop import __version__
+from aiops_desktop.cli import capture, clusters, data, gpu_cnf, reports, wall
+from aiops_desktop.cli.args import Io, size
+from aiops_desktop.logs import configure_logging, shutdown_logging
+from aiops_desktop.models.errors import EXIT_CODES_TEXT, AppError
+from aiops_desktop.settings import AppPaths, resolve_paths
+
+COMMAND_GROUPS = (clusters, data, gpu_cnf, capture, reports, wall)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aiops-desktop",
+        description="AIOps Desktop: a NOC console for OpenShift/Kubernetes fleets.",
+        epilog=f"Exit codes: {EXIT_CODES_TEXT}.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--data-dir", help="cache, logs and reports folder (or AIOPS_DESKTOP_HOME)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="also log to stderr")
+    parser.add_argument(
+        "--capture", type=Path, metavar="FILE",
+        help="work on a capture (read-only, offline) instead of the cache",
+    )  # fmt: skip
+    gui = parser.add_argument_group("window")
+    gui.add_argument("--offscreen", action="store_true", help="render without a display")
+    gui.add_argument("--screenshot", metavar="PATH", help="save the window as PNG and exit")
+    gui.add_argument("--view", default="main", help="view to open/screenshot (default: main)")
+    gui.add_argument("--size", type=size, default=(1400, 900), metavar="WxH")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in COMMAND_GROUPS:
+        group.add_commands(sub)
+    return parser
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    sys.stderr.write(f"aiops-desktop: error: {message}\n")
+    raise SystemExit(code)
+
+
+def _run_command(args: argparse.Namespace, paths: AppPaths, io: Io) -> int:
+    from aiops_desktop.services.core import Core
+
+    try:
+        if args.capture:
+            from aiops_desktop.services.outputs.capture import open_capture
+
+            core = open_capture(args.capture)
+        else:
+            core = Core.open(paths)
+    except AppError as exc:
+        _fail(str(exc), exc.exit_code)
+
+    async def run() -> int:
+        try:
+            await core.registry.load()
+            code: int = await args.handler(core, args, io)
+            return code
+        finally:
+            await core.supervisor.shutdown()
+            await core.pool.aclose()
+
+    try:
+        for notice in core.notices:
+            sys.stderr.write(f"aiops-desktop: {notice}\n")
+        return asyncio.run(run())
+    except AppError as exc:
+        _fail(str(exc), exc.exit_code)
+    finally:
+        core.close()
+
+
+def main(
+    argv: list[str] | None = None, *, stdin: TextIO | None = None, out: TextIO | None = None
+) -> int:
+    args = build_parser().parse_args(argv)
+    paths = resolve_paths(args.data_dir)
+    if args.command == "capture" and args.action == "open":
+        args.capture, args.command = args.file, None
+    if args.command is None:
+        from aiops_desktop.app import run_gui
+
+        return run_gui(args, paths)
+    if args.command == "wall":
+        from aiops_desktop.wall_app import run_wall
+
+        return run_wall(args, paths)
+    configure_logging(paths.ensure().log_file, stderr=args.verbose)
+    try:
+        return _run_command(args, paths, Io(out or sys.stdout, stdin or sys.stdin))
+    finally:
+        shutdown_logging()

@@ -1,0 +1,68 @@
+"""``aiops-desktop capture export|info|open``: offline captures, exported at a site and opened
+on an air-gapped workstation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from aiops_desktop.cli.args import Io, duration, instant, names
+from aiops_desktop.store.capture import SUFFIX, read_manifest
+
+if TYPE_CHECKING:
+    from aiops_desktop.services.core import Core
+
+
+def add_commands(sub: Any) -> None:
+    capture = sub.add_parser(
+        "capture", help="offline captures: export a site's data, open it on an air-gapped machine"
+    ).add_subparsers(dest="action", metavar="ACTION", required=True)
+    export = capture.add_parser("export", help=f"write chosen clusters' data to a {SUFFIX} file")
+    export.add_argument("--clusters", required=True, help="comma-separated registered names")
+    export.add_argument("--since", type=duration, default=timedelta(hours=24), metavar="DURATION")
+    export.add_argument("--until", type=instant, metavar="TIME", help="end (default now)")
+    export.add_argument("--out", required=True, type=Path, metavar="FILE")
+    export.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    info = capture.add_parser("info", help="check a capture and print its manifest")
+    info.add_argument("file", type=Path)
+    info.add_argument("--json", action="store_true")
+    opened = capture.add_parser(
+        "open", help="open a capture in the app: read-only, offline (same as --capture FILE)"
+    )
+    opened.add_argument("file", type=Path)
+    for action in ("export", "info"):
+        capture.choices[action].set_defaults(handler=_capture)
+
+
+def _print_manifest(doc: dict[str, Any], out: TextIO, as_json: bool) -> None:
+    if as_json:
+        out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        return
+    out.write(f"clusters   {', '.join(doc['clusters'])}\n")
+    if doc["members"] != doc["clusters"]:
+        out.write(f"data of    {', '.join(doc['members'])}\n")
+    out.write(f"from       {doc['since']}\nuntil      {doc['until']}\n")
+    out.write(f"created    {doc['created_at']} by AIOps Desktop {doc['app_version']} "
+              f"(schema {doc['schema_version']})\n")  # fmt: skip
+    counts = ", ".join(f"{n} {table}" for table, n in doc["counts"].items())
+    out.write(f"holds      {counts}\n")
+
+
+async def _capture(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    if args.action == "info":
+        _print_manifest(asdict(read_manifest(args.file)), out, args.json)
+        return 0
+    from aiops_desktop.services.outputs.capture import export_capture
+
+    manifest = await export_capture(
+        core, args.out, clusters=names(args.clusters), since=args.since, until=args.until
+    )
+    if not args.json:
+        out.write(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)\n")
+    _print_manifest(asdict(manifest), out, args.json)
+    return 0

@@ -1,0 +1,330 @@
+"""``aiops-desktop clusters ...``: the cluster registry (list, add, import a kubeconfig, remove,
+validate, set an endpoint, discover)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+from aiops_desktop.cli.args import Io, enum_arg, read_secret_file, read_stdin
+from aiops_desktop.models import ClusterKind, ClusterType, EndpointKind, Environment, Platform
+from aiops_desktop.models.enums import ValidationOutcome
+from aiops_desktop.models.errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    AppError,
+    UsageError,
+)
+from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
+from collectors.errors import CollectorError
+
+if TYPE_CHECKING:
+    from aiops_desktop.services.core import Core
+
+
+def add_commands(sub: Any) -> None:
+    clusters = sub.add_parser("clusters", help="the cluster registry").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    ls = clusters.add_parser("list", help="list registered clusters")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+
+    add = clusters.add_parser("add", help="register a cluster")
+    add.add_argument("name", help="DNS-style name, e.g. prod-east-1")
+    add.add_argument("--display-name", default="")
+    add.add_argument("--api-url", help="API server URL (https)")
+    for kind in ("prometheus", "alertmanager", "loki", "tempo"):
+        add.add_argument(f"--{kind}-url", help=f"{kind.capitalize()} URL")
+        add.add_argument(f"--{kind}-token-file", metavar="FILE", help=f"bearer token for {kind}")
+    add.add_argument(
+        "--kind",
+        type=enum_arg(ClusterKind),
+        default=ClusterKind.CLUSTER,
+        help="CLUSTER, or FLEET for a Thanos/ACM hub serving many clusters",
+    )
+    add.add_argument(
+        "--type",
+        type=enum_arg(ClusterType),
+        default=ClusterType.SPOKE,
+        help="HUB, SPOKE (default), EDGE, FAR_EDGE",
+    )
+    add.add_argument("--platform", type=enum_arg(Platform), default=Platform.KUBERNETES)
+    add.add_argument("--environment", type=enum_arg(Environment), default=Environment.PRODUCTION)
+    add.add_argument("--region")
+    add.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
+    add.add_argument("--ca-file", metavar="FILE", help="custom CA bundle (PEM)")
+    auth = add.add_mutually_exclusive_group()
+    auth.add_argument("--token-stdin", action="store_true", help="read the bearer token from stdin")
+    auth.add_argument("--token-file", metavar="FILE", help="read the bearer token from a file")
+    auth.add_argument("--kubeconfig", metavar="FILE", help="take the credentials of --context")
+    auth.add_argument("--basic-user", metavar="USER", help="basic auth; password from stdin")
+    auth.add_argument(
+        "--client-cert", metavar="FILE", help="client certificate (with --client-key)"
+    )
+    add.add_argument("--context", help="the kubeconfig context for --kubeconfig")
+    add.add_argument("--client-key", metavar="FILE")
+    add.add_argument(
+        "--endpoints-use-token",
+        action="store_true",
+        help="send the cluster credential to its Prometheus/Alertmanager too",
+    )
+    add.add_argument("--json", action="store_true")
+
+    imp = clusters.add_parser("import-kubeconfig", help="register every context of a kubeconfig")
+    imp.add_argument("file")
+    imp.add_argument("--context", action="append", help="only these contexts (repeatable)")
+    imp.add_argument("--json", action="store_true")
+
+    rm = clusters.add_parser("remove", help="unregister a cluster and delete its credentials")
+    rm.add_argument("name")
+
+    check = clusters.add_parser(
+        "validate", help="check a cluster's API server, identity and what it may read (10 s)"
+    )
+    check.add_argument("name")
+    check.add_argument("--json", action="store_true")
+
+    endpoint = clusters.add_parser(
+        "set-endpoint",
+        help="your own endpoint URL (discovery never replaces it); no URL removes it",
+    )
+    endpoint.add_argument("name")
+    endpoint.add_argument(
+        "kind", type=enum_arg(EndpointKind), help="PROMETHEUS, ALERTMANAGER, LOKI, TEMPO"
+    )
+    endpoint.add_argument("url", nargs="?", default=None)
+    endpoint.add_argument(
+        "--use-cluster-token", action="store_true", help="send the cluster's credential to it"
+    )
+
+    disc = clusters.add_parser(
+        "discover", help="find a cluster's endpoints, operators and CNF workloads (and store them)"
+    )
+    disc.add_argument("name")
+    disc.add_argument("--json", action="store_true")
+
+    for action, handler in ACTIONS.items():
+        clusters.choices[action].set_defaults(handler=handler)
+
+
+def _spec_and_secrets(
+    args: argparse.Namespace, stdin: TextIO
+) -> tuple[ClusterSpec, ClusterSecrets]:
+    labels = {}
+    for item in args.label:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--label {item!r}: use KEY=VALUE")
+        labels[key] = value
+    ca_pem = None
+    if args.ca_file:
+        ca_pem = read_secret_file(args.ca_file, "CA bundle")
+        if "BEGIN CERTIFICATE" not in ca_pem:
+            raise UsageError(f"{args.ca_file} is not a PEM certificate bundle")
+    urls = {
+        EndpointKind.PROMETHEUS: args.prometheus_url,
+        EndpointKind.ALERTMANAGER: args.alertmanager_url,
+        EndpointKind.LOKI: args.loki_url,
+        EndpointKind.TEMPO: args.tempo_url,
+    }
+    spec = ClusterSpec(
+        name=args.name,
+        api_server_url=args.api_url,
+        display_name=args.display_name,
+        kind=args.kind,
+        cluster_type=args.type,
+        platform=args.platform,
+        environment=args.environment,
+        region=args.region,
+        labels=labels,
+        endpoint_urls={k: v for k, v in urls.items() if v},
+        ca_bundle_pem=ca_pem,
+    )
+    secrets = ClusterSecrets(endpoints_use_cluster_token=args.endpoints_use_token)
+    if args.token_stdin:
+        secrets.token = read_stdin(stdin, "token")
+    elif args.token_file:
+        secrets.token = read_secret_file(args.token_file, "token")
+    elif args.basic_user:
+        secrets.basic_username = args.basic_user
+        secrets.basic_password = read_stdin(stdin, "password")
+    elif args.client_cert:
+        if not args.client_key:
+            raise UsageError("--client-cert needs --client-key")
+        secrets.client_cert_pem = read_secret_file(args.client_cert, "client certificate")
+        secrets.client_key_pem = read_secret_file(args.client_key, "client key")
+    for kind in ("prometheus", "alertmanager", "loki", "tempo"):
+        path = getattr(args, f"{kind}_token_file")
+        if path:
+            secrets.endpoint_tokens[EndpointKind(kind.upper())] = read_secret_file(path, "token")
+    if args.kubeconfig and not args.context:
+        raise UsageError("--kubeconfig needs --context NAME")
+    return spec, secrets
+
+
+def _cluster_line(c: Any) -> str:
+    tls = "" if c.tls_verify else "  [TLS NOT VERIFIED]"
+    url = c.api_server_url or next((e.url for e in c.endpoints), "")
+    score = c.status.health_score if c.status.last_check_at else "-"
+    return (
+        f"{c.name:<28} {c.status.state.value:<12} {score:>3}  "
+        f"{c.cluster_type.value:<8} {c.environment.value:<11} {url}{tls}"
+    )
+
+
+async def _list(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    clusters = core.registry.clusters()
+    if args.json:
+        json.dump([c.model_dump(mode="json") for c in clusters], out, indent=2)
+        out.write("\n")
+    elif not clusters:
+        out.write(
+            "No clusters registered. Add one with `aiops-desktop clusters add` or "
+            "`aiops-desktop clusters import-kubeconfig FILE`.\n"
+        )
+    else:
+        out.write(f"{'NAME':<28} {'STATE':<12} {'HP':>3}  {'TYPE':<8} {'ENV':<11} URL\n")
+        for c in clusters:
+            out.write(_cluster_line(c) + "\n")
+    return EXIT_OK
+
+
+async def _add(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    spec, secrets = _spec_and_secrets(args, io.stdin)
+    warnings: list[str] = []
+    if args.kubeconfig:
+        cluster, warnings = await core.registry.add_from_kubeconfig(
+            spec, args.kubeconfig, args.context
+        )
+    else:
+        cluster = await core.registry.add(spec, secrets)
+    for warning in warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    if args.json:
+        out.write(cluster.model_dump_json(indent=2) + "\n")
+    else:
+        cred = cluster.credential.describe() if cluster.credential else "no credential"
+        out.write(f"added {cluster.name} ({cred})\n")
+    return EXIT_OK
+
+
+async def _import(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    report = await core.registry.import_kubeconfig(args.file, args.context)
+    for warning in report.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    if args.json:
+        payload = {
+            "imported": [c.name for c in report.imported],
+            "skipped": [{"context": c, "reason": r} for c, r in report.skipped],
+            "warnings": report.warnings,
+        }
+        out.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        for c in report.imported:
+            out.write(f"imported {c.name} (context {c.display_name!r})\n")
+        for ctx, reason in report.skipped:
+            out.write(f"skipped context {ctx!r}: {reason}\n")
+    if not report.imported:
+        return EXIT_USAGE
+    return EXIT_PARTIAL if report.skipped else EXIT_OK
+
+
+async def _remove(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    removed = await core.registry.remove(args.name)
+    out.write(f"removed {removed.name} and its credentials\n")
+    return EXIT_OK
+
+
+async def _validate(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    cluster = core.registry.get(args.name)
+    from aiops_desktop.services.kube.validation import validate
+
+    result = await validate(cluster, core.secrets)
+    if args.json:
+        out.write(json.dumps(result.to_json(), indent=2) + "\n")
+    else:
+        out.write(f"{result.cluster}: {result.outcome.value} - {result.reason}\n")
+        if result.server:
+            out.write(f"  server   {result.server}\n")
+        if result.version:
+            out.write(f"  version  {result.version} ({result.platform or '?'})\n")
+        if result.user:
+            out.write(f"  user     {result.user} (groups: {', '.join(result.groups) or '-'})\n")
+        if result.permissions:
+            can = len(result.permissions) - len(result.denied)
+            out.write(f"  reads    {can} of {len(result.permissions)} the app uses\n")
+        for p in result.denied:
+            mark = "ESSENTIAL" if p.essential else "optional"
+            out.write(f"  cannot   {p.need} ({p.why}; {mark})\n")
+    return EXIT_OK if result.outcome is ValidationOutcome.VALID else EXIT_ERROR
+
+
+async def _set_endpoint(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    if args.kind is EndpointKind.API_SERVER:
+        raise UsageError("the API server URL is not an endpoint; register the cluster again")
+    cluster = await core.registry.set_endpoint(
+        args.name, args.kind, args.url, use_cluster_token=args.use_cluster_token
+    )
+    chosen = cluster.endpoint(args.kind)
+    what = f"{chosen.url} (yours: discovery keeps it)" if chosen else "removed"
+    out.write(f"{cluster.name} {args.kind.value.lower()}: {what}\n")
+    return EXIT_OK
+
+
+async def _discover(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    try:
+        found = await core.discovery.run(args.name)
+    except CollectorError as exc:
+        raise AppError(f"discovery of {args.name} failed: {exc}") from exc
+    if args.json:
+        out.write(json.dumps(found.to_json(), indent=2) + "\n")
+        return EXIT_OK
+    caps = found.capabilities
+    out.write(f"{found.cluster}: {found.platform.value} {found.platform_version or ''}\n")
+    for f in found.endpoints:
+        used = "used" if f.external else "in-cluster only, not used"
+        out.write(f"  {f.kind.value.lower():<13} {f.url}  ({f.how}; {used})\n")
+    if caps.gpu_count or caps.has_gpu_operator:
+        models = ", ".join(caps.gpu_types) or "model unknown"
+        operator = "GPU operator" if caps.has_gpu_operator else "no GPU operator"
+        out.write(f"  gpu           {caps.gpu_count} GPUs on {caps.gpu_nodes} nodes ({models}); "
+                  f"{operator}\n")  # fmt: skip
+    if caps.has_ptp:
+        out.write(f"  ptp           profiles {', '.join(found.ptp_profiles) or '-'}; "
+                  f"{len(found.ptp_devices)} nodes with PTP devices\n")  # fmt: skip
+    if caps.has_sriov:
+        failed = [n for n, s in found.sriov_nodes.items() if s != "Succeeded"]
+        out.write(f"  sr-iov        {len(found.sriov_nodes)} nodes ({len(failed)} not synced), "
+                  f"networks {', '.join(found.sriov_networks) or '-'}\n")  # fmt: skip
+    if found.cnf_namespaces:
+        cnf = ", ".join(f"{ns} ({t})" for ns, t in sorted(found.cnf_namespaces.items()))
+        out.write(f"  cnf           {cnf}\n")
+    if found.absent:
+        out.write(f"  not installed {', '.join(found.absent)}\n")
+    if found.denied:
+        out.write(f"  not readable  {', '.join(found.denied)}\n")
+    if found.vanished:
+        out.write(f"  VANISHED      {', '.join(found.vanished)} (found before, not now)\n")
+    return EXIT_OK
+
+
+ACTIONS = {
+    "list": _list,
+    "add": _add,
+    "import-kubeconfig": _import,
+    "remove": _remove,
+    "validate": _validate,
+    "discover": _discover,
+    "set-endpoint": _set_endpoint,
+}

@@ -1,0 +1,253 @@
+"""``aiops-desktop query|alerts|fleet|analyse``: PromQL over many clusters, the alerts firing,
+the fleet's state after one poll, and anomalies in a query's series (no LLM)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from aiops_desktop.cli.args import Io, chosen_clusters, duration, enum_arg, names
+from aiops_desktop.models import Aggregation, EndpointKind, QueryStatus
+from aiops_desktop.models.enums import GroupBy, Sensitivity
+from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFoundError
+from aiops_desktop.models.text import labels_text
+
+if TYPE_CHECKING:
+    from aiops_desktop.services.core import Core
+
+
+def add_commands(sub: Any) -> None:
+    query = sub.add_parser("query", help="run one PromQL over clusters in parallel")
+    query.add_argument("promql")
+    query.add_argument(
+        "--clusters", help="comma-separated names (default: every cluster with metrics)"
+    )
+    query.add_argument(
+        "--range", type=duration, metavar="DURATION", help="range query over e.g. 1h"
+    )
+    query.add_argument("--step", type=duration, default=timedelta(minutes=1), metavar="DURATION")
+    query.add_argument(
+        "--agg",
+        type=enum_arg(Aggregation),
+        default=Aggregation.MERGE,
+        help="merge (default), sum, avg, max, min across clusters",
+    )
+    query.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+    query.add_argument("--json", action="store_true")
+
+    alerts = sub.add_parser("alerts", help="firing alerts of every cluster, grouped")
+    alerts.add_argument(
+        "--group-by", type=GroupBy, choices=list(GroupBy), default=GroupBy.ALERTNAME
+    )
+    alerts.add_argument("--json", action="store_true")
+
+    fleet = sub.add_parser("fleet", help="state, health and freshness of every cluster (one poll)")
+    fleet.add_argument("--json", action="store_true")
+
+    analyse = sub.add_parser(
+        "analyse", help="find anomalies in a PromQL's series over a lookback (no LLM)"
+    )
+    analyse.add_argument("--query", required=True, metavar="PROMQL")
+    analyse.add_argument(
+        "--clusters", help="comma-separated names (default: every cluster with metrics)"
+    )
+    analyse.add_argument(
+        "--since", type=duration, metavar="DURATION", help="the lookback (default 24h)"
+    )
+    analyse.add_argument(
+        "--step", type=duration, metavar="DURATION", help="default: about 2,000 points"
+    )
+    analyse.add_argument(
+        "--sensitivity",
+        type=enum_arg(Sensitivity),
+        default=Sensitivity.MEDIUM,
+        help="low (3.0), medium (2.5, default), high (2.0), extreme (1.5)",
+    )
+    analyse.add_argument("--unit", help="override the signal type by unit (%%, s, ns, celsius)")
+    analyse.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
+    analyse.add_argument("--json", action="store_true")
+    for command, handler in COMMANDS.items():
+        sub.choices[command].set_defaults(handler=handler)
+
+
+async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    from aiops_desktop.models.metrics import ConsoleRequest
+
+    chosen_clusters(core, args.clusters)  # says so when there is nothing to ask
+    request = ConsoleRequest(
+        promql=args.promql,
+        clusters=names(args.clusters),
+        range_s=int(args.range.total_seconds()) if args.range else None,
+        step_s=max(1, int(args.step.total_seconds())),
+        aggregation=args.agg,
+        timeout_s=args.timeout,
+    )
+    answer = await core.console.run(request)
+    if args.json:
+        out.write(answer.to_model().model_dump_json(indent=2) + "\n")
+    else:
+        out.write(f"{'CLUSTER':<20} {'POINTS':>6} {'LAST':>14}  SERIES\n")
+        for tagged in answer.series:
+            last = tagged.series.last
+            value = f"{last[1]:.6g}" if last else "-"
+            out.write(
+                f"{tagged.cluster:<20} {tagged.series.values.size:>6} {value:>14}  "
+                f"{labels_text(tagged.series.labels)}\n"
+            )
+    for failed in answer.failures:
+        sys.stderr.write(
+            f"{answer.status.value}: {failed.cluster}: {failed.reason}: {failed.error}\n"
+        )
+    if answer.status is QueryStatus.ERROR:
+        return EXIT_ERROR
+    return EXIT_PARTIAL if answer.status is QueryStatus.PARTIAL else EXIT_OK
+
+
+async def _alerts(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    from aiops_desktop.models.polling import Source
+    from aiops_desktop.services.queries.alerts import group_alerts
+
+    sources = [c for c in core.registry.clusters() if c.endpoint(EndpointKind.ALERTMANAGER)]
+    if not sources:
+        raise NotFoundError("no cluster with an Alertmanager endpoint is registered")
+    results = await asyncio.gather(*(core.poller.run_source(c, Source.ALERTS) for c in sources))
+    alerts = [a for group in core.poller.alerts.values() for a in group]
+    groups = group_alerts(alerts, args.group_by)
+    if args.json:
+        payload = {
+            "alerts": [a.model_dump(mode="json") for a in alerts],
+            "groups": [
+                {
+                    "key": g.key,
+                    "severity": g.severity.value,
+                    "count": len(g.alerts),
+                    "clusters": g.clusters,
+                    "namespaces": g.namespaces,
+                }
+                for g in groups
+            ],
+            "failed": [c.name for c, ok in zip(sources, results, strict=True) if not ok],
+        }
+        out.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        out.write(f"{'SEVERITY':<9} {'COUNT':>5}  {args.group_by.value.upper():<28} CLUSTERS\n")
+        for g in groups:
+            out.write(
+                f"{g.severity.value:<9} {len(g.alerts):>5}  {g.key:<28} {', '.join(g.clusters)}\n"
+            )
+    for cluster, ok in zip(sources, results, strict=True):
+        if not ok:
+            error = core.poller.status[(cluster.name, Source.ALERTS)].last_error
+            sys.stderr.write(f"PARTIAL: {cluster.name}: {error}\n")
+    return EXIT_OK if all(results) else (EXIT_PARTIAL if any(results) else EXIT_ERROR)
+
+
+async def _fleet(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    from aiops_desktop.models.polling import Source
+
+    await core.poller.poll_once()
+    rows = []
+    for c in core.registry.clusters():
+        metrics = core.poller.status.get((c.name, Source.METRICS))
+        age = metrics.age_s() if metrics else None
+        rows.append(
+            {
+                "name": c.name,
+                "kind": c.kind.value,
+                "state": c.status.state.value,
+                "health_score": c.status.health_score,
+                "connectivity": c.status.connectivity.value,
+                "metrics_age_s": None if age is None else round(age, 1),
+                "stale": metrics.stale() if metrics else None,
+                "alerts_firing": len(core.poller.alerts.get(c.name, [])),
+                "hub_newest_sample_age_s": core.poller.hub_age_s.get(c.name),
+                "last_error": c.status.last_error or (metrics.last_error if metrics else None),
+            }
+        )
+    if args.json:
+        out.write(json.dumps(rows, indent=2) + "\n")
+    else:
+        out.write(f"{'NAME':<24} {'STATE':<10} {'HP':>3} {'ALERTS':>6}  {'FRESHNESS':<12} ERROR\n")
+        for r in rows:
+            fresh = (
+                "stale"
+                if r["stale"]
+                else (f"{r['metrics_age_s']:.0f}s ago" if r["metrics_age_s"] is not None else "-")
+            )
+            out.write(
+                f"{r['name']:<24} {r['state']:<10} {r['health_score']:>3} {r['alerts_firing']:>6}  "
+                f"{fresh:<12} {r['last_error'] or ''}\n"
+            )
+    down = [r for r in rows if r["state"] in ("OFFLINE", "DEGRADED")]
+    return EXIT_PARTIAL if down and len(down) < len(rows) else (EXIT_ERROR if down else EXIT_OK)
+
+
+async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    from aiops_desktop.models.anomalies import ANOMALY_LOOKBACK
+    from aiops_desktop.models.metrics import ConsoleRequest
+
+    chosen_clusters(core, args.clusters)  # says so when there is nothing to ask
+    args.since = args.since or ANOMALY_LOOKBACK
+    since = int(args.since.total_seconds())
+    step = int(args.step.total_seconds()) if args.step else max(15, since // 2000)
+    request = ConsoleRequest(
+        promql=args.query,
+        clusters=names(args.clusters),
+        range_s=since,
+        step_s=max(1, step),
+        aggregation=Aggregation.MERGE,
+        timeout_s=args.timeout,
+    )
+    answer = await core.console.run(request)
+    for failed in answer.failures:
+        sys.stderr.write(
+            f"{answer.status.value}: {failed.cluster}: {failed.reason}: {failed.error}\n"
+        )
+    if answer.status is QueryStatus.ERROR:
+        return EXIT_ERROR
+    from analysis.detect import SeriesInput
+
+    inputs = [
+        SeriesInput(
+            t.cluster,
+            args.query,
+            {k: v for k, v in t.series.labels.items() if k != "__name__"},
+            t.series.timestamps,
+            t.series.values,
+        )
+        for t in answer.series
+    ]
+    found = await core.anomalies.analyse(inputs, sensitivity=args.sensitivity, unit=args.unit)
+    found.sort(key=lambda a: a.timestamp)
+    if args.json:
+        out.write(
+            json.dumps(
+                {
+                    "query": args.query,
+                    "sensitivity": args.sensitivity.value,
+                    "series": len(inputs),
+                    "anomalies": [a.model_dump(mode="json") for a in found],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    else:
+        out.write(f"{len(found)} anomalies in {len(inputs)} series over {args.since}\n")
+        for a in found:
+            out.write(
+                f"{a.timestamp:%Y-%m-%d %H:%M:%S}  {a.cluster:<14} {a.severity.value:<6} "
+                f"{a.type.value:<16} {labels_text(a.labels)}  {a.explanation}\n"
+            )
+    return EXIT_PARTIAL if answer.status is QueryStatus.PARTIAL else EXIT_OK
+
+
+COMMANDS = {"query": _query, "alerts": _alerts, "fleet": _fleet, "analyse": _analyse}

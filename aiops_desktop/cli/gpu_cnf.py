@@ -1,0 +1,145 @@
+"""``aiops-desktop gpu|ptp``: every GPU's health, and the PTP timing board with compliance."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from aiops_desktop.cli.args import Io, chosen_clusters, duration, instant
+from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
+from aiops_desktop.models.text import pct_text
+
+if TYPE_CHECKING:
+    from aiops_desktop.services.core import Core
+
+
+def add_commands(sub: Any) -> None:
+    gpu = sub.add_parser("gpu", help="every GPU's state and health reasons (DCGM), worst first")
+    gpu.add_argument(
+        "--clusters", help="comma-separated names (default: every cluster with metrics)"
+    )
+    gpu.add_argument("--json", action="store_true")
+    ptp = sub.add_parser("ptp", help="the PTP timing board of every cluster with compliance")
+    ptp.add_argument("--clusters", help="comma-separated names (default: all with metrics)")
+    ptp.add_argument("--window", type=duration, default=timedelta(hours=1), metavar="DURATION")
+    ptp.add_argument(
+        "--until", type=instant, metavar="TIME",
+        help="end the window here (ISO 8601 or Unix time; default now): last night's incident",
+    )  # fmt: skip
+    ptp.add_argument(
+        "--threshold-ns", type=float, metavar="NS",
+        help="the +/- band for nodes whose PtpConfig profile sets no ptpClockThreshold "
+        "(default 100, the PTP operator's)",
+    )  # fmt: skip
+    ptp.add_argument("--json", action="store_true")
+    for command, handler in COMMANDS.items():
+        sub.choices[command].set_defaults(handler=handler)
+
+
+def _unreadable(outcomes: list[Any]) -> list[str]:
+    """One line per cluster that could not be read (each reader asks several queries)."""
+    return sorted({f"{o.cluster}: {o.error}" for o in outcomes})
+
+
+def _reader_exit(failed: list[str], *, found: bool) -> int:
+    if not failed:
+        return EXIT_OK
+    return EXIT_PARTIAL if found else EXIT_ERROR
+
+
+async def _gpu(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    clusters = chosen_clusters(core, args.clusters)
+    from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
+
+    fleet = await read_gpu_fleet(core.queries, clusters)
+    failed = _unreadable(fleet.outcomes)
+    if args.json:
+        doc = {
+            "summary": fleet.summary(),
+            "gpus": [
+                {**asdict(h.reading), "state": h.state.value, "reasons": h.reasons,
+                 "high_utilisation": h.high_utilisation}
+                for h in fleet.gpus
+            ],
+            "errors": failed,
+        }  # fmt: skip
+        out.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        s = fleet.summary()
+        states = ", ".join(f"{n} {k}" for k, n in sorted(s["by_state"].items())) or "none"
+        out.write(f"{s['gpus']} GPUs on {s['nodes']} nodes of {s['clusters']} clusters: {states}\n")
+        for h in fleet.gpus:
+            r = h.reading
+            mig = f" MIG {r.mig_profile}" if r.mig_profile else ""
+            util = (
+                "-"
+                if r.util_pct is None
+                else f"{r.util_pct:g}%" + (" HIGH" if h.high_utilisation else "")
+            )
+            temp = "-" if r.temperature_c is None else f"{r.temperature_c:g}C"
+            pods = ", ".join(r.pods) or "-"
+            out.write(f"{h.state.value:<8} {r.key:<34} {r.model + mig:<32} util {util:<9} "
+                      f"temp {temp:<5} pods {pods}\n")  # fmt: skip
+            for reason in h.reasons:
+                out.write(f"         - {reason}\n")
+        for line in failed:
+            out.write(f"unreadable: {line}\n")
+    return _reader_exit(failed, found=bool(fleet.gpus))
+
+
+async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS, Threshold
+    from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
+
+    clusters = chosen_clusters(core, args.clusters)
+    profiles, unread = await core.kube.ptp_thresholds()
+    band = OFFSET_THRESHOLD_NS if args.threshold_ns is None else args.threshold_ns
+    board = await read_ptp_board(
+        core.queries, clusters, window=args.window, end=args.until,
+        threshold=Threshold.symmetric(band), thresholds=profiles,
+    )  # fmt: skip
+    failed = _unreadable(board.outcomes) + unread
+    if args.json:
+        rows = []
+        for r in board.rows:
+            row = asdict(r)
+            row.pop("history")  # the chart's data, not a figure
+            row["state"] = r.state.value
+            rows.append(row)
+        doc = {
+            "window_s": board.window.total_seconds(),
+            "threshold_ns": board.threshold.max_ns,
+            "rows": rows,
+            "errors": failed,
+        }
+        out.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        hours = board.window.total_seconds() / 3600
+        out.write(
+            f"{len(board.rows)} PTP ports, worst first; compliance over {hours:g} h, "
+            f"threshold {board.threshold.band} unless a PtpConfig profile sets one\n"
+        )
+        for r in board.rows:
+            c = r.compliance
+            offset = "-" if r.offset_ns is None else f"{r.offset_ns:g} ns"
+            figures = (
+                f"locked {pct_text(c.locked_pct)} within {pct_text(c.within_pct)} "
+                f"holdover {c.holdover_s:g} s freerun {c.freerun_s:g} s"
+                if c
+                else "no history"
+            )
+            out.write(f"{r.state.value:<9} {r.cluster}/{r.node}/{r.iface} ({r.process}) "
+                      f"{r.role} class {r.clock_class} offset {offset} | {figures}\n")  # fmt: skip
+            for note in r.notes:
+                out.write(f"          - {note}\n")
+        for line in failed:
+            out.write(f"unreadable: {line}\n")
+    return _reader_exit(failed, found=bool(board.rows))
+
+
+COMMANDS = {"gpu": _gpu, "ptp": _ptp}

@@ -1,0 +1,73 @@
+"""``aiops-desktop report|reports``: write a report (PDF, HTML, Markdown, JSON) from the cache
+or a capture, and list the ones kept."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiops_desktop.cli.args import Io, duration, instant, names
+from aiops_desktop.models.reports import ReportType
+
+if TYPE_CHECKING:
+    from aiops_desktop.services.core import Core
+
+REPORT_FORMATS = ("pdf", "html", "md", "json")
+
+
+def _report_out(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower().lstrip(".") not in REPORT_FORMATS:
+        raise argparse.ArgumentTypeError(f"{text!r}: end it in .pdf, .html, .md or .json")
+    return path
+
+
+def add_commands(sub: Any) -> None:
+    report = sub.add_parser(
+        "report", help="write a report (PDF, HTML, Markdown or JSON) from the cache or a capture"
+    )
+    report.add_argument(
+        "--type", default=ReportType.HANDOVER.value, choices=[t.value for t in ReportType]
+    )
+    report.add_argument("--clusters", help="comma-separated names (default: every cluster)")
+    report.add_argument("--since", type=duration, default=timedelta(hours=12), metavar="DURATION")
+    report.add_argument(
+        "--until", type=instant, metavar="TIME",
+        help="the period's end (default now): a past shift's handover",
+    )  # fmt: skip
+    report.add_argument(
+        "--out", type=_report_out, action="append", metavar="FILE",
+        help="where (.pdf .html .md .json; repeat for several); default: the reports folder",
+    )  # fmt: skip
+    report.set_defaults(handler=_report)
+    kept = sub.add_parser("reports", help="list the reports kept (90 days) in the reports folder")
+    kept.set_defaults(handler=_reports)
+
+
+async def _report(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    from aiops_desktop.qt_boot import headless_theme
+    from ui.report_pdf import write_report_files
+
+    reports = core.reports
+    chosen = names(args.clusters) or None
+    report = await reports.make(ReportType(args.type), chosen, args.since, args.until)
+    outs = args.out or [reports.path_for(report, "pdf")]
+    # Qt draws the charts on this thread: the CLI has no window to keep responsive
+    written = write_report_files(report, outs, headless_theme())
+    reports.prune()
+    for path in written:
+        out.write(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)\n")
+    return 0
+
+
+async def _reports(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    kept = core.reports.kept()
+    for path in kept:
+        out.write(f"{path.name}  {path.stat().st_size / 1e3:.0f} kB\n")
+    if not kept:
+        out.write(f"no reports in {core.reports.folder}\n")
+    return 0

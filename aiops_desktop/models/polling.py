@@ -1,0 +1,63 @@
+"""The polling engine's own state, per cluster and source: when it last answered, how long it
+took, its errors and its circuit breaker (the Diagnostics page and the freshness badges)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from aiops_desktop.models.base import utcnow
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
+
+
+STALE_AFTER_INTERVALS = 3
+
+
+class Source:
+    HEALTH = "health"
+    ALERTS = "alerts"
+    METRICS = "metrics"
+
+
+@dataclass
+class SourceStatus:
+    cluster: str
+    source: str
+    interval_s: float
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    latency_ms: float | None = None
+    consecutive_errors: int = 0
+    total_errors: int = 0
+    polls: int = 0  # attempts since the app started
+    last_error: str | None = None
+    breaker: BreakerState = BreakerState.CLOSED
+
+    def age_s(self, now: datetime | None = None) -> float | None:
+        if self.last_success is None:
+            return None
+        return ((now or utcnow()) - self.last_success).total_seconds()
+
+    def stale(self, now: datetime | None = None) -> bool:
+        age = self.age_s(now)
+        return age is None or age > STALE_AFTER_INTERVALS * self.interval_s
+
+
+@dataclass
+class DiagnosticsRow:
+    cluster: str
+    source: str
+    last_success: str
+    age: str
+    latency_ms: float | None
+    errors: int
+    consecutive: int
+    breaker: str
+    last_error: str
+    stale: bool

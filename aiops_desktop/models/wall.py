@@ -1,0 +1,40 @@
+"""The NOC wall's read model: pages of tiles, each tile with a state in the status palette's
+terms (OK, WARNING, CRITICAL, UNKNOWN), a few large lines and the age of its data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+RANK = {"CRITICAL": 0, "WARNING": 1, "UNKNOWN": 2, "OK": 3}
+
+
+@dataclass
+class Tile:
+    title: str
+    state: str  # OK | WARNING | CRITICAL | UNKNOWN
+    lines: list[str]
+    age_s: float | None = None  # how old the data shown is
+    stale: bool = False
+
+
+@dataclass
+class WallPage:
+    name: str
+    title: str
+    tiles: list[Tile] = field(default_factory=list)
+
+    @property
+    def worst(self) -> str:
+        return min((t.state for t in self.tiles), key=RANK.__getitem__, default="OK")
+
+
+@dataclass
+class WallModel:
+    pages: list[WallPage]  # the order to show them in: a page with a CRITICAL item first
+    health: str  # the wall's own polling health, for its corner
+    at: datetime
+    badge: str = ""  # what the data is when it is not live: "SAMPLE DATA", "CAPTURE"
+
+
+WALL_PAGES = ("fleet", "gpu", "ptp", "alerts")

@@ -1,0 +1,201 @@
+"""Clients for a cluster's endpoints, built once and reused: one httpx client per backend.
+
+Credentials come from the keyring (in a worker thread) at first use; the pool forgets a
+cluster's clients when its definition changes, and closes everything on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from aiops_desktop.models import (
+    AuthMethod,
+    Cluster,
+    CredentialKind,
+    CredentialRef,
+    Endpoint,
+    EndpointKind,
+)
+from aiops_desktop.models.errors import UsageError
+from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.clusters.kubeconfig import bearer_token
+from aiops_desktop.settings import HttpPolicy
+from collectors.auth import EndpointAuth
+from collectors.errors import CollectorAuthError
+from collectors.kubernetes import KubeClient
+
+if TYPE_CHECKING:  # the clients load httpx: imported where a client is made
+    from collectors.alertmanager import AlertmanagerClient
+    from collectors.http import BackendClient
+    from collectors.prometheus import PrometheusClient
+
+
+class EndpointNotConfigured(UsageError, LookupError):
+    """The cluster has no such endpoint, or nothing may connect (a capture)."""
+
+
+def _auth_from_secret(ref: CredentialRef, secrets: SecretStore) -> EndpointAuth:
+    if ref.kind is CredentialKind.KUBECONFIG_CONTEXT:
+        token = bearer_token(secrets.get_json(ref))
+        if token is None:
+            raise CollectorAuthError(
+                f"the kubeconfig context {ref.context!r} has no static token to send to the "
+                "metrics endpoint; give the endpoint its own token"
+            )
+        return EndpointAuth(AuthMethod.BEARER, token=token)
+    if ref.kind is CredentialKind.BEARER_TOKEN:
+        return EndpointAuth(AuthMethod.BEARER, token=secrets.get(ref))
+    payload: dict[str, Any] = secrets.get_json(ref) or {}
+    if ref.kind is CredentialKind.BASIC_AUTH:
+        return EndpointAuth(
+            AuthMethod.BASIC, username=payload.get("username"), password=payload.get("password")
+        )
+    return EndpointAuth(
+        AuthMethod.MTLS,
+        client_cert_pem=payload.get("cert"),
+        client_key_pem=payload.get("client_key"),
+    )
+
+
+def resolve_auth(endpoint: Endpoint, secrets: SecretStore) -> EndpointAuth:
+    """Blocking (keyring): call from a worker thread."""
+    if endpoint.auth is AuthMethod.NONE or endpoint.credential is None:
+        return EndpointAuth()
+    return _auth_from_secret(endpoint.credential, secrets)
+
+
+class ClientPool:
+    """One client per cluster and endpoint. ``offline``: why no client may be made (a capture
+    opened on an air-gapped workstation): every request for one says so instead."""
+
+    def __init__(
+        self, secrets: SecretStore, policy: HttpPolicy | None = None, *, offline: str | None = None
+    ) -> None:
+        self._secrets = secrets
+        self._policy = policy or HttpPolicy()
+        self.offline = offline
+        self._retired: list[tuple[float, Any]] = []  # (when, client) replaced, closing soon
+        self._clients: dict[tuple[UUID, EndpointKind], tuple[str, Any]] = {}
+        self._lock = asyncio.Lock()
+
+    def _refuse_offline(self, cluster: Cluster) -> None:
+        if self.offline:
+            raise EndpointNotConfigured(f"{cluster.name}: {self.offline}")
+
+    async def _backend(self, cluster: Cluster, kind: EndpointKind) -> tuple[str, BackendClient]:
+        self._refuse_offline(cluster)
+        endpoint = cluster.endpoint(kind)
+        if endpoint is None:
+            raise EndpointNotConfigured(f"{cluster.name} has no {kind.value.lower()} endpoint")
+        auth = await asyncio.to_thread(resolve_auth, endpoint, self._secrets)
+        signature = endpoint.model_dump_json()
+
+        async def reauth() -> EndpointAuth:  # the keyring holds the credential of now
+            return await asyncio.to_thread(resolve_auth, endpoint, self._secrets)
+
+        from collectors.http import BackendClient
+
+        backend = BackendClient(
+            endpoint.url,
+            name=f"{cluster.name}/{kind.value.lower()}",
+            auth=auth,
+            verify=endpoint.tls_verify,
+            ca_pem=endpoint.ca_bundle_pem or cluster.ca_bundle_pem,
+            policy=self._policy,
+            reauth=reauth,
+        )
+        return signature, backend
+
+    async def _get(
+        self, cluster: Cluster, kind: EndpointKind, wrap: Callable[[BackendClient], Any]
+    ) -> Any:
+        key = (cluster.id, kind)
+        endpoint = cluster.endpoint(kind)
+        async with self._lock:
+            cached = self._clients.get(key)
+            if (
+                cached is not None
+                and endpoint is not None
+                and cached[0] == endpoint.model_dump_json()
+            ):
+                return cached[1]
+            if cached is not None:  # the endpoint changed: a new client from now on
+                await self._retire(self._clients.pop(key)[1])
+            signature, backend = await self._backend(cluster, kind)
+            client = wrap(backend)
+            self._clients[key] = (signature, client)
+            return client
+
+    async def prometheus(self, cluster: Cluster) -> PrometheusClient:
+        from collectors.prometheus import PrometheusClient
+
+        client: PrometheusClient = await self._get(
+            cluster, EndpointKind.PROMETHEUS, PrometheusClient
+        )
+        return client
+
+    async def alertmanager(self, cluster: Cluster) -> AlertmanagerClient:
+        from collectors.alertmanager import AlertmanagerClient
+
+        client: AlertmanagerClient = await self._get(
+            cluster, EndpointKind.ALERTMANAGER, AlertmanagerClient
+        )
+        return client
+
+    async def backend(self, cluster: Cluster, kind: EndpointKind) -> BackendClient:
+        """The plain HTTP client of an endpoint (Loki, Tempo: readiness probes), with the
+        endpoint's auth, CA and limits like every other."""
+        client: BackendClient = await self._get(cluster, kind, lambda backend: backend)
+        return client
+
+    async def kube(self, cluster: Cluster) -> KubeClient:
+        """The cluster's Kubernetes API client (kubeconfig from the keyring, in a thread)."""
+        self._refuse_offline(cluster)
+        key = (cluster.id, EndpointKind.API_SERVER)
+        signature = cluster.model_dump_json(
+            include={"api_server_url", "credential", "ca_bundle_pem", "tls_verify"}
+        )
+        async with self._lock:
+            cached = self._clients.get(key)
+            if cached is not None and cached[0] == signature:
+                client: KubeClient = cached[1]
+                return client
+            if cached is not None:  # the endpoint changed: a new client from now on
+                await self._retire(self._clients.pop(key)[1])
+            from aiops_desktop.services.kube.validation import kubeconfig_for
+
+            kubeconfig = await asyncio.to_thread(kubeconfig_for, cluster, self._secrets)
+
+            async def reload() -> dict[str, Any]:  # the keyring holds the credential of now
+                return await asyncio.to_thread(kubeconfig_for, cluster, self._secrets)
+
+            client = await KubeClient.open(kubeconfig, name=cluster.name, reload=reload)
+            self._clients[key] = (signature, client)
+            return client
+
+    async def forget(self, cluster_id: UUID) -> None:
+        async with self._lock:
+            for key in [k for k in self._clients if k[0] == cluster_id]:
+                await self._retire(self._clients.pop(key)[1])
+
+    async def _retire(self, client: Any) -> None:
+        """A replaced client may still carry requests begun before the change: it is closed
+        once they have had time to end (the read timeout), or when the pool closes."""
+        now = time.monotonic()
+        self._retired.append((now, client))
+        grace = self._policy.connect_timeout_s + self._policy.read_timeout_s + 5
+        while self._retired and now - self._retired[0][0] > grace:
+            await self._retired.pop(0)[1].aclose()
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            for _, client in self._clients.values():
+                await client.aclose()
+            self._clients.clear()
+            for _, client in self._retired:
+                await client.aclose()
+            self._retired.clear()

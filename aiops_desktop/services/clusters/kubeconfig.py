@@ -1,0 +1,196 @@
+"""Reading kubeconfig files: every context in one step, as Lens and k9s users expect.
+
+Each context becomes a self-contained kubeconfig (one cluster, one user, one context, every
+referenced file inlined) that goes to the keyring whole, so the Kubernetes client can later
+load it exactly as kubectl would, exec plugins (``oc login`` tokens, OIDC helpers) included.
+Problems are reported per context with the reason; one broken context does not stop the rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiops_desktop.models import CLUSTER_NAME_PATTERN
+from aiops_desktop.models.errors import UsageError
+from aiops_desktop.models.registry import KubeconfigContext
+
+
+class KubeconfigError(UsageError):
+    """The file as a whole cannot be used (unreadable, not YAML, not a kubeconfig)."""
+
+
+_NAME_OK = re.compile(CLUSTER_NAME_PATTERN)
+
+
+def cluster_name_for(context: str) -> str:
+    """A DNS-style cluster name derived from a context name ('admin@api.ocp:6443' -> ...)."""
+    name = re.sub(r"[^a-z0-9-]+", "-", context.lower()).strip("-")
+    name = re.sub(r"-{2,}", "-", name)[:63].strip("-")
+    if len(name) < 3:
+        name = (name + "-ctx").strip("-")
+    return name if _NAME_OK.match(name) else "cluster-" + str(abs(hash(context)) % 10**6)
+
+
+def _read_file(base: Path, ref: str, what: str) -> bytes:
+    path = Path(ref).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{what} file {path} cannot be read: {exc.strerror or exc}") from exc
+
+
+def _b64decode(value: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError as exc:
+        raise ValueError(f"{what} is not valid base64") from exc
+
+
+def _inline(entry: dict[str, Any], base: Path, key: str, what: str) -> None:
+    """Replace a file reference ``key`` with ``key-data`` (base64), as kubectl would read it."""
+    if entry.get(key) and not entry.get(f"{key}-data"):
+        entry[f"{key}-data"] = base64.b64encode(_read_file(base, entry[key], what)).decode()
+    entry.pop(key, None)
+
+
+def load_kubeconfig(path: str | Path) -> dict[str, Any]:
+    import yaml  # only where a kubeconfig is read
+
+    source = Path(path).expanduser()
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise KubeconfigError(f"kubeconfig {source} does not exist") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KubeconfigError(f"kubeconfig {source} cannot be read: {exc}") from exc
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise KubeconfigError(f"kubeconfig {source} is not valid YAML{line}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("contexts"), list):
+        raise KubeconfigError(f"{source} is not a kubeconfig: it has no 'contexts' list")
+    if not doc["contexts"]:
+        raise KubeconfigError(f"kubeconfig {source} has no contexts")
+    return doc
+
+
+def _named(doc: dict[str, Any], section: str, name: str) -> dict[str, Any] | None:
+    for item in doc.get(section) or []:
+        if isinstance(item, dict) and item.get("name") == name:
+            body = item.get(section[:-1])
+            return dict(body) if isinstance(body, dict) else {}
+    return None
+
+
+def read_contexts(path: str | Path) -> list[KubeconfigContext]:
+    """Every context of a kubeconfig, each usable or carrying the reason it is not."""
+    source = Path(path).expanduser().resolve()
+    doc = load_kubeconfig(source)
+    out = []
+    for item in doc["contexts"]:
+        name = str(item.get("name", "")) if isinstance(item, dict) else ""
+        ctx = KubeconfigContext(context=name, cluster_name=cluster_name_for(name), server=None)
+        out.append(ctx)
+        try:
+            _fill(ctx, doc, item, source.parent)
+        except ValueError as exc:
+            ctx.error = str(exc)
+    return out
+
+
+def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) -> None:
+    if not ctx.context:
+        raise ValueError("a context without a name")
+    spec = item.get("context") if isinstance(item, dict) else None
+    if not isinstance(spec, dict):
+        raise ValueError(f"context {ctx.context!r} has no 'context' section")
+    cluster = _named(doc, "clusters", str(spec.get("cluster", "")))
+    if cluster is None:
+        raise ValueError(
+            f"context {ctx.context!r} names cluster {spec.get('cluster')!r}, "
+            "which is not in the file"
+        )
+    user_name = str(spec.get("user", ""))
+    user = _named(doc, "users", user_name) if user_name else {}
+    if user is None:
+        raise ValueError(
+            f"context {ctx.context!r} names user {user_name!r}, which is not in the file"
+        )
+    server = str(cluster.get("server", ""))
+    parts = urlsplit(server)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"context {ctx.context!r}: server {server!r} is not an https URL")
+    ctx.server = server.rstrip("/")
+
+    _inline(cluster, base, "certificate-authority", "certificate-authority")
+    if cluster.get("certificate-authority-data"):
+        pem = _b64decode(cluster["certificate-authority-data"], "certificate-authority-data")
+        ctx.ca_pem = pem.decode("utf-8", errors="replace")
+        if "BEGIN CERTIFICATE" not in ctx.ca_pem:
+            raise ValueError(
+                f"context {ctx.context!r}: certificate-authority-data is not a PEM certificate"
+            )
+    if cluster.get("insecure-skip-tls-verify"):
+        ctx.insecure_skip_tls_verify = True
+        ctx.warnings.append(
+            f"context {ctx.context!r} sets insecure-skip-tls-verify: the API server's TLS "
+            "certificate will NOT be verified"
+        )
+
+    if user.get("tokenFile") and not user.get("token"):
+        user["token"] = _read_file(base, user["tokenFile"], "tokenFile").decode().strip()
+    user.pop("tokenFile", None)
+    _inline(user, base, "client-certificate", "client-certificate")
+    _inline(user, base, "client-key", "client-key")
+    ctx.auth, ctx.exec_command = _auth_kind(ctx.context, user)
+    if ctx.auth == "none":
+        ctx.warnings.append(f"context {ctx.context!r} has no credentials (anonymous access)")
+
+    ctx.payload = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": spec["cluster"], "cluster": cluster}],
+        "users": [{"name": user_name or "anonymous", "user": user}],
+        "contexts": [
+            {
+                "name": ctx.context,
+                "context": {**spec, "user": user_name or "anonymous"},
+            }
+        ],
+        "current-context": ctx.context,
+    }
+
+
+def _auth_kind(context: str, user: dict[str, Any]) -> tuple[str, str | None]:
+    """How a kubeconfig user authenticates, and the helper command where there is one."""
+    if user.get("exec"):
+        return "exec", str(user["exec"].get("command", "")) or None
+    if user.get("auth-provider"):
+        return "auth-provider", str(user["auth-provider"].get("name", "")) or None
+    if user.get("token"):
+        return "token", None
+    if user.get("client-certificate-data"):
+        if not user.get("client-key-data"):
+            raise ValueError(f"context {context!r}: client certificate without client key")
+        return "client-certificate", None
+    if user.get("username"):
+        return "basic", None
+    return "none", None
+
+
+def bearer_token(payload: dict[str, Any] | None) -> str | None:
+    """The static token of a stored kubeconfig context, if it has one (for Prometheus auth)."""
+    if not payload:
+        return None
+    users = payload.get("users") or []
+    user = users[0].get("user", {}) if users else {}
+    token = user.get("token")
+    return str(token) if token else None

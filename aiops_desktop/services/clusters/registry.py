@@ -1,0 +1,472 @@
+"""The cluster registry: add, edit, remove, import kubeconfigs, apply health checks.
+
+Secrets go to the keyring (in a worker thread); the cluster row stores only references. The
+registry keeps the clusters in memory after ``load`` so views never wait on SQLite, and
+publishes ``CLUSTERS_CHANGED`` on the bus after every change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from aiops_desktop.models import (
+    AuthMethod,
+    Cluster,
+    ClusterKind,
+    ClusterState,
+    CredentialKind,
+    CredentialRef,
+    EndpointKind,
+    FleetSummary,
+    HealthRecord,
+    utcnow,
+)
+from aiops_desktop.models.cluster import Endpoint
+from aiops_desktop.models.enums import EndpointSource
+from aiops_desktop.models.errors import (
+    EXIT_EXISTS,
+    EXIT_NOT_FOUND,
+    AlreadyExistsError,
+    NotFoundError,
+    UsageError,
+)
+from aiops_desktop.models.registry import (
+    ClusterSecrets,
+    ClusterSpec,
+    ImportReport,
+    KubeconfigContext,
+)
+from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.clusters import health
+from aiops_desktop.services.clusters.kubeconfig import read_contexts
+from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
+from aiops_desktop.store.clusters import ClusterRepository
+from aiops_desktop.store.health import HealthRepository
+
+log = logging.getLogger("aiops.services.registry")
+HEALTH_RETENTION = timedelta(days=7)
+
+
+class RegistryError(UsageError):
+    """A registry request that cannot be done; the message is for the user."""
+
+
+class DuplicateClusterError(RegistryError, AlreadyExistsError):
+    exit_code = EXIT_EXISTS
+
+
+class ClusterNotFoundError(RegistryError, NotFoundError):
+    exit_code = EXIT_NOT_FOUND
+
+
+def validation_message(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "cluster"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{where}: {msg}")
+    return "; ".join(lines)
+
+
+def cluster_credential_auth(ref: CredentialRef) -> AuthMethod:
+    """How an endpoint presents the cluster's own credential (OpenShift routes take its
+    token; a kubeconfig context's token is read from the context)."""
+    return {
+        CredentialKind.BEARER_TOKEN: AuthMethod.BEARER,
+        CredentialKind.KUBECONFIG_CONTEXT: AuthMethod.BEARER,
+        CredentialKind.CLIENT_CERTIFICATE: AuthMethod.MTLS,
+        CredentialKind.BASIC_AUTH: AuthMethod.BASIC,
+    }[ref.kind]
+
+
+class ClusterRegistry:
+    def __init__(
+        self,
+        clusters: ClusterRepository,
+        history: HealthRepository,
+        secrets: SecretStore,
+        bus: EventBus,
+    ) -> None:
+        self._repo = clusters
+        self._history = history
+        self._secrets = secrets
+        self._bus = bus
+        self._clusters: dict[UUID, Cluster] = {}
+        self._reachability: dict[UUID, deque[bool]] = defaultdict(
+            lambda: deque(maxlen=health.CONNECTIVITY_WINDOW)
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+    async def load(self) -> list[Cluster]:
+        loaded = await asyncio.to_thread(self._repo.list)
+        self._clusters = {c.id: c for c in loaded}
+        self._publish()
+        return self.clusters()
+
+    def clusters(self) -> list[Cluster]:
+        return sorted(self._clusters.values(), key=lambda c: c.name)
+
+    def get(self, name: str) -> Cluster:
+        for cluster in self._clusters.values():
+            if cluster.name == name:
+                return cluster
+        raise ClusterNotFoundError(f"no cluster named {name!r} is registered")
+
+    def fleet_summary(self) -> FleetSummary:
+        clusters = self.clusters()
+        summary = FleetSummary(total=len(clusters))
+        for c in clusters:
+            summary.by_state[c.status.state] = summary.by_state.get(c.status.state, 0) + 1
+            summary.by_type[c.cluster_type] = summary.by_type.get(c.cluster_type, 0) + 1
+            summary.by_environment[c.environment] = summary.by_environment.get(c.environment, 0) + 1
+            summary.total_gpus += c.capabilities.gpu_count
+            summary.clusters_with_cnf += int(c.capabilities.has_cnf)
+        checked = [c.status.health_score for c in clusters if c.status.last_check_at]
+        summary.average_health = sum(checked) / len(checked) if checked else None
+        return summary
+
+    async def health_history(self, name: str, since: datetime | None = None) -> list[HealthRecord]:
+        cluster = self.get(name)
+        return await asyncio.to_thread(self._history.history, cluster.id, since)
+
+    # -- changing ----------------------------------------------------------------------------
+    async def check_keyring(self) -> None:
+        """Raise SecretsError (with what to do) unless a working OS keyring is there."""
+        await asyncio.to_thread(self._secrets.check)
+
+    async def preview_kubeconfig(self, path: str | Path) -> list[KubeconfigContext]:
+        """A kubeconfig's contexts, each usable or with why not (nothing is stored)."""
+        return await asyncio.to_thread(read_contexts, path)
+
+    async def add(self, spec: ClusterSpec, secrets: ClusterSecrets | None = None) -> Cluster:
+        """Register a cluster; its secrets (if any) go to the keyring, which must work."""
+        secrets = secrets or ClusterSecrets()
+        self._ensure_unique(spec.name)
+        if secrets.token or secrets.basic_password or secrets.client_key_pem:
+            await self.check_keyring()
+        cluster = self._build(spec)
+        stored: list[CredentialRef] = []
+        try:
+            cluster = await self._attach_secrets(cluster, secrets, stored)
+            await asyncio.wrap_future(self._repo.save(cluster))
+        except BaseException:
+            await self._forget(stored)
+            raise
+        self._clusters[cluster.id] = cluster
+        log.info("cluster added", extra={"cluster": cluster.name})
+        self._publish()
+        return cluster
+
+    async def change(self, name: str, edit: Callable[[Cluster], Cluster]) -> Cluster:
+        """Save ``edit`` of the cluster as it is now (same id); renaming checks uniqueness.
+        Read, edit, queued save and the copy in memory come with no await in between (the
+        writer thread saves in queue order); only then is the save awaited. So a health check
+        folded in while the user sets an endpoint never writes back the cluster as it was,
+        and no change waits on another."""
+        current = self.get(name)
+        cluster = edit(current)
+        if cluster.id != current.id:
+            raise RegistryError(f"an edit of {name!r} may not change its id")
+        self._ensure_unique(cluster.name, allow=cluster.id)
+        try:
+            cluster = cluster.model_copy(update={"updated_at": utcnow()})
+            cluster = Cluster.model_validate(cluster.model_dump())
+        except ValidationError as exc:
+            raise RegistryError(validation_message(exc)) from exc
+        saved = self._repo.save(cluster)  # queued: saves land in the order they were made
+        self._clusters[cluster.id] = cluster
+        self._publish()
+        await asyncio.wrap_future(saved)
+        return cluster
+
+    async def set_endpoint(
+        self, name: str, kind: EndpointKind, url: str | None, *, use_cluster_token: bool = False
+    ) -> Cluster:
+        """The user's own endpoint of ``kind`` (discovery never replaces it); ``url`` None
+        removes it, so the next discovery may fill it again."""
+        ref = self.get(name).credential if use_cluster_token else None
+        try:
+            endpoint = (
+                Endpoint(
+                    kind=kind,
+                    url=url,
+                    source=EndpointSource.USER,
+                    auth=cluster_credential_auth(ref) if ref else AuthMethod.NONE,
+                    credential=ref,
+                )
+                if url
+                else None
+            )
+        except ValidationError as exc:
+            raise RegistryError(validation_message(exc)) from exc
+
+        def with_endpoint(cluster: Cluster) -> Cluster:
+            endpoints = [e for e in cluster.endpoints if e.kind is not kind]
+            endpoints += [endpoint] if endpoint else []
+            return cluster.model_copy(update={"endpoints": endpoints})
+
+        return await self.change(name, with_endpoint)
+
+    async def set_members(self, name: str, members: list[str]) -> Cluster:
+        """A fleet hub's member clusters, as its latest poll found them (saved on change)."""
+        current = self.get(name)
+        if current.status.members == members:
+            return current
+
+        def with_members(c: Cluster) -> Cluster:  # on the status as it is then
+            return c.model_copy(update={"status": c.status.model_copy(update={"members": members})})
+
+        return await self.change(name, with_members)
+
+    def members(self, cluster: Cluster, seen: Iterable[str] = ()) -> list[str]:
+        """The names a cluster's data goes by: its own, or a fleet hub's members that are not
+        registered clusters themselves (those have their own place); for a hub no poll of
+        this version has named members of, ``seen`` names instead."""
+        if cluster.kind is not ClusterKind.FLEET:
+            return [cluster.name]
+        registered = {c.name for c in self._clusters.values()}
+        named = cluster.status.members or seen
+        return [n for n in named if n not in registered]
+
+    async def remove(self, name: str) -> Cluster:
+        cluster = self.get(name)
+        deleted = self._repo.delete(cluster.id)  # after any save queued before it
+        del self._clusters[cluster.id]
+        await asyncio.wrap_future(deleted)
+        await self._forget(_refs(cluster))
+        log.info("cluster removed", extra={"cluster": cluster.name})
+        self._publish()
+        return cluster
+
+    async def import_kubeconfig(
+        self, path: str | Path, contexts: Iterable[str] | None = None
+    ) -> ImportReport:
+        """Register every (or every chosen) context of a kubeconfig in one step."""
+        await self.check_keyring()
+        found = await asyncio.to_thread(read_contexts, path)
+        wanted = set(contexts) if contexts is not None else None
+        if wanted is not None:
+            missing = wanted - {c.context for c in found}
+            if missing:
+                raise RegistryError(f"context(s) not in {path}: {', '.join(sorted(missing))}")
+        report = ImportReport()
+        for ctx in found:
+            if wanted is not None and ctx.context not in wanted:
+                continue
+            report.warnings.extend(ctx.warnings)
+            if not ctx.usable:
+                report.skipped.append((ctx.context, ctx.error or "unusable"))
+                continue
+            try:
+                report.imported.append(await self._import_context(ctx, Path(path)))
+            except RegistryError as exc:
+                report.skipped.append((ctx.context, str(exc)))
+        return report
+
+    async def add_from_kubeconfig(
+        self, spec: ClusterSpec, path: str | Path, context: str
+    ) -> tuple[Cluster, list[str]]:
+        """Register one context under the name and fields of ``spec``; returns warnings."""
+        self._ensure_unique(spec.name)
+        await self.check_keyring()
+        found = {c.context: c for c in await asyncio.to_thread(read_contexts, path)}
+        ctx = found.get(context)
+        if ctx is None:
+            raise RegistryError(f"context {context!r} is not in {path}")
+        if not ctx.usable:
+            raise RegistryError(ctx.error or f"context {context!r} cannot be used")
+        spec.api_server_url = spec.api_server_url or ctx.server
+        spec.ca_bundle_pem = spec.ca_bundle_pem or ctx.ca_pem
+        spec.tls_verify = spec.tls_verify and not ctx.insecure_skip_tls_verify
+        spec.display_name = spec.display_name or ctx.context[:128]
+        return await self._import_context(ctx, Path(path), spec), ctx.warnings
+
+    async def _import_context(
+        self, ctx: KubeconfigContext, path: Path, spec: ClusterSpec | None = None
+    ) -> Cluster:
+        cluster = self._build(
+            spec
+            or ClusterSpec(
+                name=self._free_name(ctx.cluster_name),
+                display_name=ctx.context[:128],
+                api_server_url=ctx.server,
+                ca_bundle_pem=ctx.ca_pem,
+                tls_verify=not ctx.insecure_skip_tls_verify,
+            )
+        )
+        ref = CredentialRef(
+            kind=CredentialKind.KUBECONFIG_CONTEXT,
+            key=f"cluster/{cluster.id}/kubeconfig",
+            context=ctx.context,
+            source_path=str(Path(path).expanduser().resolve()),
+            exec_command=ctx.exec_command,
+        )
+        payload = ctx.payload or {}
+        await asyncio.to_thread(self._secrets.put_json, ref, payload)
+        cluster = cluster.model_copy(update={"credential": ref})
+        try:
+            await asyncio.wrap_future(self._repo.save(cluster))
+        except BaseException:
+            await self._forget([ref])
+            raise
+        self._clusters[cluster.id] = cluster
+        self._publish()
+        return cluster
+
+    async def apply_check(
+        self,
+        name: str,
+        results: Mapping[EndpointKind, bool],
+        error: str | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> Cluster:
+        """Fold one round of endpoint checks into score, state, connectivity and history."""
+        cluster = self.get(name)
+        at = at or utcnow()
+        reach = self._reachability[cluster.id]
+        reach.append(health.reachable(results))
+        status = cluster.status.model_copy(
+            update={
+                "state": health.next_state(cluster.status.state, results),
+                "health_score": health.health_score(results),
+                "connectivity": health.connectivity(reach),
+                "last_error": error,
+                "last_check_at": at,
+                "endpoint_health": dict(results),
+            }
+        )
+        cluster = cluster.model_copy(update={"status": status})
+        record = HealthRecord(
+            cluster_id=cluster.id,
+            checked_at=at,
+            state=status.state,
+            health_score=status.health_score,
+            endpoint_health=dict(results),
+            error=error,
+        )
+        saved = self._repo.save(cluster)  # queued: saves land in the order they were made
+        recorded = self._history.record(record)
+        self._clusters[cluster.id] = cluster
+        self._publish()
+        await asyncio.wrap_future(saved)
+        await asyncio.wrap_future(recorded)
+        return cluster
+
+    async def prune_history(self, now: datetime | None = None) -> int:
+        cutoff = (now or utcnow()) - HEALTH_RETENTION
+        return await asyncio.wrap_future(self._history.prune(cutoff))
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _ensure_unique(self, name: str, allow: UUID | None = None) -> None:
+        for cluster in self._clusters.values():
+            if cluster.name == name and cluster.id != allow:
+                raise DuplicateClusterError(f"a cluster named {name!r} is already registered")
+
+    def _free_name(self, base: str) -> str:
+        taken = {c.name for c in self._clusters.values()}
+        if base not in taken:
+            return base
+        n = 2
+        while f"{base[:58]}-{n}" in taken:
+            n += 1
+        return f"{base[:58]}-{n}"
+
+    def _build(self, spec: ClusterSpec) -> Cluster:
+        try:
+            endpoints = [
+                Endpoint(kind=kind, url=url) for kind, url in spec.endpoint_urls.items() if url
+            ]
+            return Cluster(
+                name=spec.name,
+                display_name=spec.display_name,
+                kind=spec.kind,
+                api_server_url=spec.api_server_url or None,
+                cluster_type=spec.cluster_type,
+                platform=spec.platform,
+                environment=spec.environment,
+                region=spec.region,
+                labels=spec.labels,
+                endpoints=endpoints,
+                ca_bundle_pem=spec.ca_bundle_pem,
+                tls_verify=spec.tls_verify,
+                status={"state": ClusterState.UNKNOWN},
+            )
+        except ValidationError as exc:
+            raise RegistryError(validation_message(exc)) from exc
+
+    async def _attach_secrets(
+        self, cluster: Cluster, secrets: ClusterSecrets, stored: list[CredentialRef]
+    ) -> Cluster:
+        async def keep(ref: CredentialRef, value: str | dict[str, str]) -> CredentialRef:
+            if isinstance(value, dict):
+                await asyncio.to_thread(self._secrets.put_json, ref, value)
+            else:
+                await asyncio.to_thread(self._secrets.put, ref, value)
+            stored.append(ref)
+            return ref
+
+        base = f"cluster/{cluster.id}"
+        api_ref: CredentialRef | None = None
+        if secrets.token:
+            api_ref = await keep(
+                CredentialRef(kind=CredentialKind.BEARER_TOKEN, key=f"{base}/api"), secrets.token
+            )
+        elif secrets.client_cert_pem and secrets.client_key_pem:
+            api_ref = await keep(
+                CredentialRef(kind=CredentialKind.CLIENT_CERTIFICATE, key=f"{base}/api"),
+                {"cert": secrets.client_cert_pem, "client_key": secrets.client_key_pem},
+            )
+        elif secrets.basic_username and secrets.basic_password:
+            api_ref = await keep(
+                CredentialRef(kind=CredentialKind.BASIC_AUTH, key=f"{base}/api"),
+                {"username": secrets.basic_username, "password": secrets.basic_password},
+            )
+        endpoints = []
+        for original in cluster.endpoints:
+            endpoint = original
+            token = secrets.endpoint_tokens.get(endpoint.kind)
+            if token:
+                ref = await keep(
+                    CredentialRef(
+                        kind=CredentialKind.BEARER_TOKEN,
+                        key=f"{base}/{endpoint.kind.value.lower()}",
+                    ),
+                    token,
+                )
+                endpoint = endpoint.model_copy(
+                    update={"auth": AuthMethod.BEARER, "credential": ref}
+                )
+            elif secrets.endpoints_use_cluster_token and api_ref is not None:
+                auth = cluster_credential_auth(api_ref)
+                endpoint = endpoint.model_copy(update={"auth": auth, "credential": api_ref})
+            endpoints.append(endpoint)
+        return cluster.model_copy(update={"credential": api_ref, "endpoints": endpoints})
+
+    async def _forget(self, refs: Iterable[CredentialRef]) -> None:
+        seen = set()
+        for ref in refs:
+            if ref.key in seen:
+                continue
+            seen.add(ref.key)
+            try:
+                await asyncio.to_thread(self._secrets.delete, ref)
+            except Exception:
+                log.exception("could not delete a keyring entry", extra={"key": ref.key})
+
+    def _publish(self) -> None:
+        self._bus.publish(CLUSTERS_CHANGED, self.clusters())
+
+
+def _refs(cluster: Cluster) -> list[CredentialRef]:
+    refs = [cluster.credential] if cluster.credential else []
+    refs.extend(e.credential for e in cluster.endpoints if e.credential)
+    return refs

@@ -1,0 +1,94 @@
+"""The GPU, PTP, SR-IOV/DPDK and drift pages' one door: each read over every cluster with
+metrics, through the queries of the moment (the live clusters, or a capture's recorded
+answers) and the Kubernetes session, with what could not be read named beside the answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiops_desktop.models import Cluster, EndpointKind
+from aiops_desktop.models.cnf import DpdkPortRow, SriovObjects, VfRow
+from aiops_desktop.models.drift import Drift
+from aiops_desktop.models.gpu import GpuFleet, GpuHistory, GpuReading
+from aiops_desktop.models.metrics import ClusterOutcome
+from aiops_desktop.models.ptp import PtpBoard
+from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.gpu_cnf.cnf import read_sriov_objects
+from aiops_desktop.services.gpu_cnf.drift import DRIFT_OBJECTS, fleet_drift
+from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet, read_gpu_history, stored_gpu_history
+from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
+from aiops_desktop.services.gpu_cnf.sriov import read_dataplane
+from aiops_desktop.services.kube.session import KubeSession
+from aiops_desktop.services.kube.validation import has_kube_api
+from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.store.series import SeriesStore
+
+PROFILES_MAX_AGE_S = 300.0  # the board reads PtpConfigs and node labels again after this
+
+
+def problems(outcomes: list[ClusterOutcome]) -> list[str]:
+    """What could not be read, one line per cluster and reason."""
+    return [f"{o.cluster}: {o.error}" for o in outcomes]
+
+
+class GpuCnfReaders:
+    """``recorded``: a capture is open: there is no live exporter, so a GPU's history comes
+    from the series the poller stored; ``clock``: now (a capture's end while one is open)."""
+
+    def __init__(
+        self,
+        registry: ClusterRegistry,
+        queries: MultiClusterQuery,
+        kube: KubeSession,
+        series: SeriesStore,
+        *,
+        clock: Callable[[], datetime],
+        recorded: bool = False,
+    ) -> None:
+        self._registry = registry
+        self._queries = queries
+        self._kube = kube
+        self._series = series
+        self._clock = clock
+        self._recorded = recorded
+
+    def with_metrics(self) -> list[Cluster]:
+        return [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
+
+    async def gpu_fleet(self) -> GpuFleet:
+        return await read_gpu_fleet(self._queries, self.with_metrics())
+
+    async def gpu_history(self, reading: GpuReading) -> GpuHistory:
+        """One GPU's last hour, for the charts under the heatmap."""
+        if self._recorded:  # no live exporter: what the capture holds
+            return await asyncio.to_thread(stored_gpu_history, self._series, reading, self._clock())
+        return await read_gpu_history(self._queries, self.with_metrics(), reading)
+
+    async def ptp_board(self, window: timedelta) -> tuple[PtpBoard, list[str]]:
+        """The board over ``window``, and what could not be read (clusters and PtpConfigs)."""
+        profiles, unread = await self._kube.ptp_thresholds(max_age_s=PROFILES_MAX_AGE_S)
+        board = await read_ptp_board(
+            self._queries, self.with_metrics(), window=window, thresholds=profiles
+        )
+        return board, problems(board.outcomes) + unread
+
+    async def dataplane(self) -> tuple[list[VfRow], list[DpdkPortRow], list[str]]:
+        vfs, ports, failures = await read_dataplane(self._queries, self.with_metrics())
+        return vfs, ports, problems(failures)
+
+    async def sriov_objects(self) -> SriovObjects:
+        return await read_sriov_objects(self._kube, self._registry.clusters())
+
+    async def drift(self) -> list[Drift]:
+        gpu = await read_gpu_fleet(self._queries, self.with_metrics())
+        objects: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for cluster in self._registry.clusters():
+            if has_kube_api(cluster):
+                objects[cluster.name] = {
+                    kind: await self._kube.objects(cluster.name, path)
+                    for kind, path in DRIFT_OBJECTS.items()
+                }
+        return fleet_drift(gpu, objects)

@@ -1,0 +1,134 @@
+"""SR-IOV and DPDK: node sync state, interfaces and networks from the operator's objects; VF
+traffic, drops and errors from the sriov-network-metrics-exporter, each VF joined to the pod
+that holds it; DPDK port rates, errors and drops per pod and port.
+
+VF rates are PromQL over ``resources/sriov/queries.json``; the pod comes from
+``sriov_kubepoddevice`` (``pciAddr`` -> ``pod``, ``namespace``), as
+docs/architecture.md#signals shows. DPDK port rates are ``resources/dpdk/queries.json``
+(``dpdk_port_*``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiops_desktop.models import Cluster
+from aiops_desktop.models.cnf import DpdkPortRow, NetworkRow, NodeSync, VfRow
+from aiops_desktop.models.metrics import ClusterOutcome, TaggedSeries
+from aiops_desktop.services.polling.catalog import field_queries
+from aiops_desktop.services.queries.field_reads import join_rows, read_fields, unique_failures
+from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+
+RATE_FIELDS = ("rx_bps", "tx_bps", "rx_drops_ps", "tx_drops_ps", "tx_errors_ps")
+DPDK_FIELDS = (
+    "rx_pps", "tx_pps", "rx_bps", "tx_bps",
+    "rx_missed_ps", "rx_nombuf_ps", "rx_errors_ps", "tx_errors_ps",
+)  # fmt: skip
+
+
+def sriov_queries() -> dict[str, str]:
+    return field_queries("sriov")
+
+
+def _interface_text(i: dict[str, Any]) -> str:
+    parts = [f"{i.get('name', '?')} {i.get('numVfs', 0)}/{i.get('totalvfs', '?')} VFs"]
+    if i.get("linkSpeed"):
+        parts.append(str(i["linkSpeed"]))
+    if i.get("mtu"):
+        parts.append(f"MTU {i['mtu']}")
+    device = str(i.get("driver", ""))
+    if i.get("vendor") and i.get("deviceID"):
+        device += f" ({i['vendor']}:{i['deviceID']})"
+    if i.get("pciAddress"):
+        device += f" {i['pciAddress']}"
+    if device.strip():
+        parts.append(device.strip())
+    return " · ".join(parts)
+
+
+def node_sync_rows(states: list[dict[str, Any]]) -> list[NodeSync]:
+    """From SriovNetworkNodeState objects: failed first."""
+    rows = []
+    for obj in states:
+        status = obj.get("status") or {}
+        nics = [i for i in status.get("interfaces") or [] if i.get("totalvfs")]
+        rows.append(
+            NodeSync(
+                node=str((obj.get("metadata") or {}).get("name", "")),
+                status=str(status.get("syncStatus", "Unknown")),
+                error=str(status.get("lastSyncError", "")),
+                interfaces=[_interface_text(i) for i in nics],
+                vfs_configured=sum(int(i.get("numVfs") or 0) for i in nics),
+            )
+        )
+    order = {"Failed": 0, "InProgress": 1, "Unknown": 2, "Succeeded": 3}
+    return sorted(rows, key=lambda r: (order.get(r.status, 2), r.node))
+
+
+def network_rows(networks: list[dict[str, Any]]) -> list[NetworkRow]:
+    rows = []
+    for obj in networks:
+        spec = obj.get("spec") or {}
+        rows.append(
+            NetworkRow(
+                name=str((obj.get("metadata") or {}).get("name", "")),
+                resource=str(spec.get("resourceName", "")),
+                target_namespace=str(spec.get("networkNamespace", "")),
+                vlan=int(spec["vlan"]) if str(spec.get("vlan", "")).isdigit() else None,
+                spoof_chk=str(spec.get("spoofChk", "")),
+                trust=str(spec.get("trust", "")),
+            )
+        )
+    return sorted(rows, key=lambda r: (r.resource, r.name))
+
+
+def _node(tagged: TaggedSeries) -> str:
+    labels = tagged.series.labels
+    return labels.get("node") or labels.get("instance", "")
+
+
+def join_vfs(answers: dict[str, list[TaggedSeries]]) -> list[VfRow]:
+    rows = join_rows(
+        answers, RATE_FIELDS,
+        lambda t: (t.cluster, _node(t), t.series.labels.get("pciAddr", "")),
+        lambda t: VfRow(t.cluster, _node(t), t.series.labels.get("pf", ""),
+                        t.series.labels.get("vf", ""), t.series.labels.get("pciAddr", "")),
+    )  # fmt: skip
+    return sorted(rows.values(), key=lambda r: (-r.trouble, r.cluster, r.node, r.pf, r.vf))
+
+
+def join_ports(answers: dict[str, list[TaggedSeries]]) -> list[DpdkPortRow]:
+    def key(t: TaggedSeries) -> tuple[str, str, str, str, str]:
+        labels = t.series.labels
+        return (t.cluster, _node(t), labels.get("namespace", ""), labels.get("pod", ""),
+                labels.get("port", ""))  # fmt: skip
+
+    rows = join_rows(
+        answers, DPDK_FIELDS, key,
+        lambda t: DpdkPortRow(t.cluster, _node(t), t.series.labels.get("port", "")),
+    )  # fmt: skip
+    return sorted(rows.values(), key=lambda r: (-r.trouble, r.cluster, r.node, r.pod, r.port))
+
+
+async def read_vfs(
+    queries: MultiClusterQuery, clusters: list[Cluster]
+) -> tuple[list[VfRow], list[ClusterOutcome]]:
+    answers, failures = await read_fields(queries, clusters, sriov_queries(), RATE_FIELDS)
+    return join_vfs(answers), failures
+
+
+async def read_dpdk_ports(
+    queries: MultiClusterQuery, clusters: list[Cluster]
+) -> tuple[list[DpdkPortRow], list[ClusterOutcome]]:
+    catalog = field_queries("dpdk")
+    answers, failures = await read_fields(queries, clusters, catalog, DPDK_FIELDS)
+    return join_ports(answers), failures
+
+
+async def read_dataplane(
+    queries: MultiClusterQuery, clusters: list[Cluster]
+) -> tuple[list[VfRow], list[DpdkPortRow], list[ClusterOutcome]]:
+    """VFs and DPDK ports together; a cluster that fails both is named once."""
+    vfs, vf_failed = await read_vfs(queries, clusters)
+    ports, port_failed = await read_dpdk_ports(queries, clusters)
+    return vfs, ports, unique_failures([*vf_failed, *port_failed])

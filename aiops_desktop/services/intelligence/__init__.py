@@ -1,0 +1,1 @@
+"""Intelligence without an LLM: anomaly detection on polled and stored series."""

@@ -1,0 +1,177 @@
+"""Anomaly detection in the app: on polled series as they arrive, and on demand over history.
+
+Detection runs in a single worker thread (an executor), never on the event loop. Found
+anomalies are stored once per episode (the store keys them by identity), kept per
+(cluster, panel) for chart markers, and the new ones are published on the bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from aiops_desktop.models import utcnow
+from aiops_desktop.models.anomalies import (
+    ANOMALY_LOOKBACK,
+    ANOMALY_MIN_POINTS,
+    Anomaly,
+    AnomalyFilter,
+)
+from aiops_desktop.models.catalog import Panel
+from aiops_desktop.models.enums import AnomalyMethod, Sensitivity
+from aiops_desktop.services.polling.live import LiveBuffers
+from aiops_desktop.services.runtime.bus import EventBus
+from aiops_desktop.store.anomalies import AnomalyRepository
+from aiops_desktop.store.series import SeriesStore
+from analysis.detect import SeriesInput, detect_anomalies
+
+log = logging.getLogger("aiops.services.anomalies")
+
+ANOMALIES_FOUND = "anomalies.found"  # payload: list[Anomaly] (new episodes only)
+LIVE_EVERY_S = 60.0  # a panel is re-analysed at most this often
+
+
+def _analyse_all(
+    inputs: list[SeriesInput],
+    sensitivity: Sensitivity,
+    methods: tuple[AnomalyMethod, ...] | None,
+    unit: str | None,
+) -> list[Anomaly]:
+    found: list[Anomaly] = []
+    for series in inputs:
+        if series.values.size >= ANOMALY_MIN_POINTS:
+            found += detect_anomalies(series, sensitivity=sensitivity, methods=methods, unit=unit)
+    return found
+
+
+class AnomalyService:
+    def __init__(
+        self,
+        repo: AnomalyRepository,
+        bus: EventBus,
+        *,
+        live: LiveBuffers,
+        series: SeriesStore,
+        catalog: list[Panel],
+        sensitivity: Sensitivity = Sensitivity.MEDIUM,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.clock = clock  # "now": the end of a capture when one is open
+        self.repo = repo
+        self._bus = bus
+        self._live = live
+        self._series = series
+        self._panels = {p.id: p for p in catalog}
+        self.sensitivity = sensitivity
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aiops-detect")
+        self._by_panel: dict[tuple[str, str], list[Anomaly]] = {}
+        self._analysed: dict[tuple[str, str], tuple[int, float]] = {}
+
+    # -- the one chokepoint to the worker --------------------------------------------------
+    async def analyse(
+        self,
+        inputs: list[SeriesInput],
+        *,
+        sensitivity: Sensitivity | None = None,
+        methods: Iterable[AnomalyMethod] | None = None,
+        unit: str | None = None,
+    ) -> list[Anomaly]:
+        """Detect off the loop, store, publish the new ones; returns every anomaly found."""
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(
+            self._executor,
+            _analyse_all,
+            inputs,
+            sensitivity or self.sensitivity,
+            tuple(methods) if methods is not None else None,
+            unit,
+        )
+        if found:
+            new = await asyncio.wrap_future(self.repo.save(found))
+            if new:
+                log.info("anomalies found", extra={"new": len(new), "found": len(found)})
+                self._bus.publish(ANOMALIES_FOUND, [a for a in found if a.identity in new])
+        return found
+
+    # -- live: the polled panels -----------------------------------------------------------
+    async def analyse_live(self, *, force: bool = False) -> int:
+        """Re-analyse each (cluster, panel) whose buffer moved (at most once a minute)."""
+        now = time.monotonic()
+        count = 0
+        for cluster in self._live.clusters():
+            for panel in self._panels.values():
+                key = (cluster, panel.id)
+                version = self._live.panel_version(cluster, panel.id)
+                last = self._analysed.get(key)
+                if last is not None and (
+                    last[0] == version or (not force and now - last[1] < LIVE_EVERY_S)
+                ):
+                    continue
+                self._analysed[key] = (version, now)
+                snap = self._live.snapshot(cluster, panel.id)
+                inputs = [
+                    SeriesInput(cluster, panel.id, dict(labels), ts, values)
+                    for labels, (ts, values) in snap.series.items()
+                ]
+                self._by_panel[key] = await self.analyse(inputs, unit=panel.unit or None)
+                count += len(self._by_panel[key])
+        return count
+
+    async def run_live(self, interval_s: float = LIVE_EVERY_S / 4) -> None:
+        """The supervisor's task: keep analysing what the poller brings."""
+        while True:
+            await self.analyse_live()
+            await asyncio.sleep(interval_s)
+
+    def for_panel(self, cluster: str, panel: str) -> list[Anomaly]:
+        """What the chart of this panel marks: the latest findings held in memory (the live
+        ones, an on-demand analysis, or what ``load_stored`` read); never a store read."""
+        return self._by_panel.get((cluster, panel), [])
+
+    async def stored(self, flt: AnomalyFilter) -> list[Anomaly]:
+        """The stored anomalies matching ``flt``, read off the loop."""
+        return await asyncio.to_thread(self.repo.list, flt)
+
+    async def load_stored(self, cluster: str, *, limit_per_panel: int = 200) -> None:
+        """Fill the markers of a cluster's panels from the store (what earlier runs found),
+        where nothing newer is held in memory."""
+        for panel in self._panels:
+            if (cluster, panel) in self._by_panel:
+                continue
+            flt = AnomalyFilter(clusters=(cluster,), metric=panel, limit=limit_per_panel)
+            stored = await self.stored(flt)
+            self._by_panel.setdefault((cluster, panel), stored)
+
+    # -- on demand: stored history ---------------------------------------------------------
+    async def analyse_history(
+        self,
+        cluster: str,
+        panel: str,
+        *,
+        since: timedelta = ANOMALY_LOOKBACK,
+        sensitivity: Sensitivity | None = None,
+    ) -> list[Anomaly]:
+        """'Analyse the last 24 h of this panel' over what the store holds."""
+        start_ms = int((self.clock().timestamp() - since.total_seconds()) * 1000)
+        loop = asyncio.get_running_loop()
+        stored = await loop.run_in_executor(
+            self._executor,
+            lambda: self._series.read(panel, cluster=cluster, start_ms=start_ms),
+        )
+        inputs = [
+            SeriesInput(cluster, panel, s.labels, s.timestamps_ms / 1000.0, np.asarray(s.values))
+            for s in stored
+        ]
+        unit = self._panels[panel].unit if panel in self._panels else None
+        found = await self.analyse(inputs, sensitivity=sensitivity, unit=unit or None)
+        self._by_panel[(cluster, panel)] = found
+        return found
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,457 @@
+"""Discovery: what a cluster runs and where its observability endpoints are
+(docs/architecture.md#rules).
+
+Read-only lists through the Kubernetes collector, then plain functions over the objects:
+Prometheus/Thanos and Alertmanager (OpenShift routes in ``openshift-monitoring``, else the
+usual namespaces), LokiStack and TempoStack gateways, the GPU operator (ClusterPolicy, node
+labels, allocatable ``nvidia.com/gpu``), PTP (PtpConfig, NodePtpDevice), SR-IOV
+(SriovNetworkNodeState, SriovNetwork), CNF workloads typed by namespace and component label,
+and the platform (OpenShift ClusterVersion, else ``/version``).
+
+A missing operator (its CRD answers 404) is a normal answer; a read the credentials may not do
+is listed as such. Only addresses reachable from outside (routes) become endpoints; in-cluster
+service addresses are reported, not used. An endpoint the user typed in is never replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiops_desktop.models import Cluster, Endpoint, EndpointKind, utcnow
+from aiops_desktop.models.cluster import ClusterCapabilities
+from aiops_desktop.models.enums import AuthMethod, CNFType, EndpointSource, Platform
+from aiops_desktop.services.clusters.connections import ClientPool
+from aiops_desktop.services.clusters.registry import (
+    ClusterNotFoundError,
+    ClusterRegistry,
+    cluster_credential_auth,
+)
+from aiops_desktop.services.kube.validation import has_kube_api
+from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
+from collectors.errors import CollectorError, KubeForbidden, KubeNotFound
+from collectors.kubernetes import KubeClient
+
+log = logging.getLogger("aiops.services.discovery")
+
+Obj = dict[str, Any]
+
+#: What discovery lists: name -> API path (cluster-wide lists).
+READS: dict[str, str] = {
+    "namespaces": "/api/v1/namespaces",
+    "nodes": "/api/v1/nodes",
+    "services": "/api/v1/services",
+    "pods": "/api/v1/pods",
+    "routes": "/apis/route.openshift.io/v1/routes",
+    "clusterversions": "/apis/config.openshift.io/v1/clusterversions",
+    "clusterpolicies": "/apis/nvidia.com/v1/clusterpolicies",
+    "ptpconfigs": "/apis/ptp.openshift.io/v1/ptpconfigs",
+    "nodeptpdevices": "/apis/ptp.openshift.io/v1/nodeptpdevices",
+    "sriovnetworknodestates": "/apis/sriovnetwork.openshift.io/v1/sriovnetworknodestates",
+    "sriovnetworks": "/apis/sriovnetwork.openshift.io/v1/sriovnetworks",
+    "lokistacks": "/apis/loki.grafana.com/v1/lokistacks",
+    "tempostacks": "/apis/tempo.grafana.com/v1alpha1/tempostacks",
+}
+
+MONITORING_NAMESPACES = ("openshift-monitoring", "monitoring", "prometheus")
+LOGGING_NAMESPACES = ("openshift-logging",)
+TRACING_NAMESPACES = ("openshift-distributed-tracing", "tracing", "openshift-tempo-operator")
+CNF_PREFIXES: dict[str, CNFType] = {
+    "du-": CNFType.VDU,
+    "cu-": CNFType.VCU,
+    "upf-": CNFType.UPF,
+    "ran-": CNFType.OTHER,
+    "5g-": CNFType.OTHER,
+}
+_COMPONENTS = {t.value.lower().lstrip("v"): t for t in CNFType if t is not CNFType.OTHER}
+
+
+@dataclass
+class Found:
+    """One discovered endpoint: where it is, how it was found, whether we can use it."""
+
+    kind: EndpointKind
+    url: str
+    how: str
+    external: bool  # a route (reachable from the desktop) or only an in-cluster service
+
+
+@dataclass
+class Discovery:
+    cluster: str
+    platform: Platform = Platform.KUBERNETES
+    platform_version: str | None = None
+    endpoints: list[Found] = field(default_factory=list)
+    capabilities: ClusterCapabilities = field(default_factory=ClusterCapabilities)
+    ptp_profiles: list[str] = field(default_factory=list)
+    ptp_devices: dict[str, list[str]] = field(default_factory=dict)  # node -> interfaces
+    sriov_nodes: dict[str, str] = field(default_factory=dict)  # node -> syncStatus
+    sriov_networks: list[str] = field(default_factory=list)
+    cnf_namespaces: dict[str, str] = field(default_factory=dict)  # namespace -> type
+    absent: list[str] = field(default_factory=list)  # APIs not served (operator not installed)
+    denied: list[str] = field(default_factory=list)  # reads the credentials may not do
+    vanished: list[str] = field(default_factory=list)
+    checked_at: datetime = field(default_factory=utcnow)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["platform"] = self.platform.value
+        data["checked_at"] = self.checked_at.isoformat()
+        data["endpoints"] = [{**asdict(f), "kind": f.kind.value} for f in self.endpoints]
+        data["capabilities"] = self.capabilities.model_dump(mode="json")
+        return data
+
+
+# -- reading -------------------------------------------------------------------------------------
+async def read_all(client: KubeClient) -> tuple[dict[str, list[Obj]], list[str], list[str]]:
+    """Every list of READS in parallel: (objects by name, absent APIs, denied reads)."""
+
+    async def one(name: str, path: str) -> tuple[str, list[Obj] | None, str | None]:
+        try:
+            items, _ = await client.list(path)
+        except KubeNotFound:
+            return name, None, "absent"
+        except KubeForbidden:
+            return name, None, "denied"
+        return name, items, None
+
+    answers = await asyncio.gather(*(one(n, p) for n, p in READS.items()))
+    objects = {name: items or [] for name, items, _ in answers}
+    absent = [name for name, _, why in answers if why == "absent"]
+    denied = [name for name, _, why in answers if why == "denied"]
+    return objects, absent, denied
+
+
+# -- plain functions over the objects ------------------------------------------------------------
+def _meta(obj: Obj) -> Obj:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _route_url(route: Obj) -> str | None:
+    spec = route.get("spec") or {}
+    host = spec.get("host")
+    if not host:
+        return None
+    scheme = "https" if spec.get("tls") else "http"
+    return f"{scheme}://{host}{spec.get('path') or ''}".rstrip("/")
+
+
+def _service_url(service: Obj, *, prefer: tuple[str, ...] = ("web", "https", "http")) -> str:
+    meta = _meta(service)
+    ports = (service.get("spec") or {}).get("ports") or [{}]
+    chosen = next((p for name in prefer for p in ports if p.get("name") == name), ports[0])
+    port = chosen.get("port", 80)
+    scheme = "https" if "https" in str(chosen.get("name", "")) or port in (443, 9091) else "http"
+    return f"{scheme}://{meta.get('name')}.{meta.get('namespace')}.svc:{port}"
+
+
+def _by_name(objs: list[Obj], namespace: str, name: str) -> Obj | None:
+    wanted = (namespace, name)
+    return next(
+        (o for o in objs if (_meta(o).get("namespace"), _meta(o).get("name")) == wanted), None
+    )
+
+
+def find_metrics_endpoints(routes: list[Obj], services: list[Obj]) -> list[Found]:
+    """Prometheus/Thanos and Alertmanager: OpenShift routes first, then services."""
+    found: list[Found] = []
+    wanted = (
+        (EndpointKind.PROMETHEUS, ("thanos-querier", "prometheus-k8s", "prometheus")),
+        (EndpointKind.ALERTMANAGER, ("alertmanager-main", "alertmanager")),
+    )
+    for kind, names in wanted:
+        hit = _first_route(routes, names) or _first_service(services, names)
+        if hit is not None:
+            found.append(Found(kind, *hit))
+    return found
+
+
+def _first_route(routes: list[Obj], names: tuple[str, ...]) -> tuple[str, str, bool] | None:
+    for namespace in MONITORING_NAMESPACES:
+        for name in names:
+            route = _by_name(routes, namespace, name)
+            url = _route_url(route) if route else None
+            if url:
+                return url, f"route {namespace}/{name}", True
+    return None
+
+
+def _first_service(services: list[Obj], names: tuple[str, ...]) -> tuple[str, str, bool] | None:
+    for namespace in MONITORING_NAMESPACES:
+        for name in names:
+            service = _by_name(services, namespace, name)
+            if service:
+                return _service_url(service), f"service {namespace}/{name} (in-cluster)", False
+    return None
+
+
+def find_stack_gateway(
+    kind: EndpointKind,
+    stacks: list[Obj],
+    routes: list[Obj],
+    services: list[Obj],
+    *,
+    namespaces: tuple[str, ...],
+    gateway_names: tuple[str, ...],
+) -> Found | None:
+    """A LokiStack / TempoStack gateway: its route if exposed, else its gateway service."""
+    for stack in stacks:
+        meta = _meta(stack)
+        namespace, name = meta.get("namespace"), meta.get("name")
+        if namespace not in namespaces:
+            continue
+        candidates = [g.format(name=name) for g in gateway_names]
+        for candidate in candidates:
+            route = _by_name(routes, namespace, candidate)
+            url = _route_url(route) if route else None
+            if url:
+                return Found(kind, url, f"route {namespace}/{candidate} ({stack['kind']})", True)
+        for candidate in candidates:
+            service = _by_name(services, namespace, candidate)
+            if service:
+                how = f"service {namespace}/{candidate} ({stack['kind']}, in-cluster)"
+                return Found(kind, _service_url(service, prefer=("public", "http")), how, False)
+    return None
+
+
+def gpu_inventory(nodes: list[Obj]) -> tuple[int, int, list[str]]:
+    """(GPU nodes, GPUs, GPU models) from node labels and allocatable ``nvidia.com/gpu``."""
+    gpu_nodes = gpus = 0
+    models: set[str] = set()
+    for node in nodes:
+        labels = _meta(node).get("labels") or {}
+        allocatable = (node.get("status") or {}).get("allocatable") or {}
+        try:
+            count = int(str(allocatable.get("nvidia.com/gpu", "0")))
+        except ValueError:
+            count = 0
+        if count > 0 or labels.get("nvidia.com/gpu.present") == "true":
+            gpu_nodes += 1
+            gpus += count
+            if labels.get("nvidia.com/gpu.product"):
+                models.add(labels["nvidia.com/gpu.product"])
+    return gpu_nodes, gpus, sorted(models)
+
+
+def namespace_cnf_type(namespace: str) -> CNFType | None:
+    """The CNF type a namespace's name implies (``du-*`` vDU, ``cu-*`` vCU, ``upf-*`` UPF,
+    ``ran-*``/``5g-*`` other), or None."""
+    for prefix, kind in CNF_PREFIXES.items():
+        if namespace.startswith(prefix):
+            return kind
+    return None
+
+
+def component_cnf_type(labels: Mapping[str, str]) -> CNFType | None:
+    """The CNF type an ``app.kubernetes.io/component`` label names (du, vdu, cu, upf, amf,
+    smf, nrf, any case), or None."""
+    component = str(labels.get("app.kubernetes.io/component", ""))
+    return _COMPONENTS.get(re.sub(r"^v", "", component.lower()))
+
+
+def cnf_workloads(namespaces: list[Obj], pods: list[Obj]) -> dict[str, str]:
+    """namespace -> CNF type, from namespace prefixes and ``app.kubernetes.io/component``."""
+    found: dict[str, str] = {}
+    for ns in namespaces:
+        name = str(_meta(ns).get("name", ""))
+        kind = namespace_cnf_type(name)
+        if kind is not None:
+            found[name] = kind.value
+    for pod in pods:
+        meta = _meta(pod)
+        typed = component_cnf_type(meta.get("labels") or {})
+        if typed is not None:
+            namespace = str(meta.get("namespace", ""))
+            if found.get(namespace) in (None, CNFType.OTHER.value):
+                found[namespace] = typed.value
+    return found
+
+
+def platform_of(
+    clusterversions: list[Obj], version: Mapping[str, Any]
+) -> tuple[Platform, str | None]:
+    for cv in clusterversions:
+        status = cv.get("status") or {}
+        desired = (status.get("desired") or {}).get("version")
+        history = [h.get("version") for h in status.get("history") or [] if h.get("version")]
+        return Platform.OPENSHIFT, desired or (history[0] if history else None)
+    return Platform.KUBERNETES, version.get("gitVersion")
+
+
+def interpret(
+    name: str,
+    objects: Mapping[str, list[Obj]],
+    version: Mapping[str, Any],
+    absent: list[str],
+    denied: list[str],
+) -> Discovery:
+    """Everything discovery concludes from the listed objects (pure: easy to test)."""
+    routes, services = objects.get("routes", []), objects.get("services", [])
+    platform, platform_version = platform_of(objects.get("clusterversions", []), version)
+    found = find_metrics_endpoints(routes, services)
+    loki = find_stack_gateway(
+        EndpointKind.LOKI, objects.get("lokistacks", []), routes, services,
+        namespaces=LOGGING_NAMESPACES, gateway_names=("{name}", "{name}-gateway-http"),
+    )  # fmt: skip
+    tempo = find_stack_gateway(
+        EndpointKind.TEMPO, objects.get("tempostacks", []), routes, services,
+        namespaces=TRACING_NAMESPACES,
+        gateway_names=("tempo-{name}-gateway", "tempo-{name}-query-frontend"),
+    )  # fmt: skip
+    found += [f for f in (loki, tempo) if f is not None]
+    gpu_nodes, gpus, models = gpu_inventory(objects.get("nodes", []))
+    cnf = cnf_workloads(objects.get("namespaces", []), objects.get("pods", []))
+    devices = {
+        str(_meta(d).get("name")): [
+            str(i.get("name")) for i in (d.get("status") or {}).get("devices") or []
+        ]
+        for d in objects.get("nodeptpdevices", [])
+    }
+    sriov_nodes = {
+        str(_meta(s).get("name")): str((s.get("status") or {}).get("syncStatus", "Unknown"))
+        for s in objects.get("sriovnetworknodestates", [])
+    }
+    namespaces = {str(_meta(n).get("name")) for n in objects.get("namespaces", [])}
+    prometheus = next((f for f in found if f.kind is EndpointKind.PROMETHEUS), None)
+    capabilities = ClusterCapabilities(
+        gpu_nodes=gpu_nodes,
+        gpu_count=gpus,
+        gpu_types=models,
+        has_prometheus=prometheus is not None,
+        has_thanos=prometheus is not None and "thanos" in prometheus.how,
+        has_loki=loki is not None,
+        has_tempo=tempo is not None,
+        has_service_mesh="istio-system" in namespaces,
+        has_cnf=bool(cnf),
+        cnf_types=sorted({CNFType(t) for t in cnf.values()}, key=list(CNFType).index),
+        has_ptp=bool(objects.get("ptpconfigs")) or bool(devices),
+        has_sriov=bool(objects.get("sriovnetworknodestates")) or bool(objects.get("sriovnetworks")),
+        has_gpu_operator=bool(objects.get("clusterpolicies")),
+        discovered_at=utcnow(),
+    )
+    return Discovery(
+        cluster=name,
+        platform=platform,
+        platform_version=platform_version,
+        endpoints=found,
+        capabilities=capabilities,
+        ptp_profiles=sorted(str(_meta(p).get("name")) for p in objects.get("ptpconfigs", [])),
+        ptp_devices=devices,
+        sriov_nodes=sriov_nodes,
+        sriov_networks=sorted(str(_meta(n).get("name")) for n in objects.get("sriovnetworks", [])),
+        cnf_namespaces=cnf,
+        absent=absent,
+        denied=denied,
+    )
+
+
+async def discover(client: KubeClient) -> Discovery:
+    """List what discovery needs and interpret it. Raises CollectorError when the API server
+    cannot be reached at all (an absent or forbidden API is part of the answer)."""
+    version = await client.get("/version")
+    objects, absent, denied = await read_all(client)
+    return interpret(client.name, objects, version, absent, denied)
+
+
+# -- applying it to the registered cluster -------------------------------------------------------
+def merged(cluster: Cluster, found: Discovery) -> Cluster:
+    """The cluster with the discovery applied: capabilities and platform replaced, vanished
+    capabilities flagged, external endpoints added or refreshed unless the user set that kind."""
+    endpoints = list(cluster.endpoints)
+    for f in found.endpoints:
+        if not f.external:
+            continue
+        current = cluster.endpoint(f.kind)
+        if current is not None and current.source is EndpointSource.USER:
+            continue  # the user's override wins
+        endpoints = [e for e in endpoints if e.kind is not f.kind]
+        endpoints.append(_endpoint_for(cluster, f))
+    vanished = sorted(cluster.capabilities.present() - found.capabilities.present())
+    if cluster.capabilities.discovered_at is None:
+        vanished = []  # the first discovery: nothing was known before
+    found.vanished = vanished
+    capabilities = found.capabilities.model_copy(update={"vanished": vanished})
+    update: dict[str, object] = {"endpoints": endpoints, "capabilities": capabilities}
+    if "clusterversions" not in found.denied:  # unreadable: the platform is not known better
+        update |= {"platform": found.platform, "platform_version": found.platform_version}
+    return cluster.model_copy(update=update)
+
+
+def _endpoint_for(cluster: Cluster, found: Found) -> Endpoint:
+    ref = cluster.credential  # OpenShift routes take the cluster's own credential
+    return Endpoint(
+        kind=found.kind,
+        url=found.url,
+        source=EndpointSource.DISCOVERED,
+        auth=cluster_credential_auth(ref) if ref else AuthMethod.NONE,
+        credential=ref,
+        tls_verify=cluster.tls_verify,
+    )
+
+
+class DiscoveryService:
+    """Discovery on demand, for new clusters, and again every 24 h (a supervised task)."""
+
+    EVERY = timedelta(hours=24)
+    RETRY_AFTER_S = 600.0  # after a failed attempt (cluster unreachable)
+
+    def __init__(self, registry: ClusterRegistry, pool: ClientPool, bus: EventBus) -> None:
+        self._registry = registry
+        self._pool = pool
+        self._wake = asyncio.Event()
+        self._failed_at: dict[str, float] = {}
+        self._unsubscribe = bus.subscribe(CLUSTERS_CHANGED, lambda _c: self._wake.set())
+
+    @property
+    def failed(self) -> set[str]:
+        """Clusters whose last background discovery failed (retried after RETRY_AFTER_S)."""
+        return set(self._failed_at)
+
+    async def run(self, name: str) -> Discovery:
+        """Discover one cluster now and store what was found (raises CollectorError)."""
+        cluster = self._registry.get(name)
+        client = await self._pool.kube(cluster)
+        found = await discover(client)
+        await self._registry.change(name, lambda now: merged(now, found))  # as it is by now
+        if found.vanished:
+            log.warning("capabilities vanished", extra={"cluster": name, "gone": found.vanished})
+        return found
+
+    def due(self, now: float) -> list[str]:
+        """Clusters with a Kubernetes API never discovered, or discovered over 24 h ago."""
+        out = []
+        for c in self._registry.clusters():
+            if not has_kube_api(c):
+                continue
+            if now - self._failed_at.get(c.name, -math.inf) < self.RETRY_AFTER_S:
+                continue
+            at = c.capabilities.discovered_at
+            if at is None or utcnow() - at >= self.EVERY:
+                out.append(c.name)
+        return out
+
+    async def run_periodic(self, check_every_s: float = 600.0) -> None:
+        while True:
+            self._wake.clear()
+            for name in self.due(time.monotonic()):
+                try:
+                    await self.run(name)
+                    self._failed_at.pop(name, None)
+                except (CollectorError, ClusterNotFoundError) as exc:
+                    self._failed_at[name] = time.monotonic()
+                    log.info("discovery failed", extra={"cluster": name, "error": str(exc)})
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(check_every_s):  # not wait_for: it can swallow a cancel
+                    await self._wake.wait()
+
+    def close(self) -> None:
+        self._unsubscribe()

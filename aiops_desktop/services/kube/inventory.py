@@ -1,0 +1,225 @@
+"""Kubernetes inventory: nodes, pods and the events timeline (docs/architecture.md#rules).
+
+Plain functions turn API objects into rows a NOC engineer reads (node roles and conditions,
+GPU count; pod phase, restarts, crash-looping, why it is pending); ``EventTimeline`` keeps a
+cluster's recent events fed by a watch (resourceVersion kept, relist on 410, reconnect with
+backoff: the collector's ``watch``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow
+from collectors.kubernetes import KubeClient, WatchEvent, WatchState
+
+Obj = dict[str, Any]
+EVENTS_KEPT = 2000
+CRASH_REASONS = {"CrashLoopBackOff"}
+PROBLEM_CONDITIONS = {"MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _meta(obj: Obj) -> Obj:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _memory_gib(quantity: str) -> float:
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 1e3, "M": 1e6, "G": 1e9}
+    for suffix, factor in units.items():
+        if quantity.endswith(suffix):
+            try:
+                return float(quantity[: -len(suffix)]) * factor / 2**30
+            except ValueError:
+                return 0.0
+    try:
+        return float(quantity) / 2**30
+    except ValueError:
+        return 0.0
+
+
+def node_row(node: Obj) -> NodeRow:
+    meta, status = _meta(node), node.get("status") or {}
+    labels = meta.get("labels") or {}
+    roles = sorted(
+        k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/")
+    ) or ["worker"]
+    ready: bool | None = None
+    problems: list[str] = []
+    for cond in status.get("conditions") or []:
+        kind, value = cond.get("type"), cond.get("status")
+        if kind == "Ready":
+            ready = value == "True"
+            if not ready:
+                problems.append(f"NotReady: {cond.get('reason', '')} {cond.get('message', '')}")
+        elif kind in PROBLEM_CONDITIONS and value == "True":
+            problems.append(f"{kind}: {cond.get('reason', '')}")
+    if (node.get("spec") or {}).get("unschedulable"):
+        problems.append("SchedulingDisabled (cordoned)")
+    capacity = status.get("capacity") or {}
+    allocatable = status.get("allocatable") or {}
+    try:
+        gpus = int(str(allocatable.get("nvidia.com/gpu", "0")))
+    except ValueError:
+        gpus = 0
+    return NodeRow(
+        name=str(meta.get("name", "")),
+        roles=roles,
+        ready=ready,
+        problems=[p.strip() for p in problems],
+        cpu=str(capacity.get("cpu", "")),
+        memory_gib=round(_memory_gib(str(capacity.get("memory", "0"))), 1),
+        gpus=gpus,
+        kubelet=str((status.get("nodeInfo") or {}).get("kubeletVersion", "")),
+        created=parse_time(meta.get("creationTimestamp")),
+    )
+
+
+def pod_row(pod: Obj) -> PodRow:
+    meta, spec, status = _meta(pod), pod.get("spec") or {}, pod.get("status") or {}
+    containers = status.get("containerStatuses") or []
+    restarts = sum(int(c.get("restartCount", 0)) for c in containers)
+    ready = sum(1 for c in containers if c.get("ready"))
+    total = len(spec.get("containers") or []) or len(containers)
+    waiting = [
+        (c.get("state") or {}).get("waiting") or {}
+        for c in containers
+        if (c.get("state") or {}).get("waiting")
+    ]
+    crash = any(w.get("reason") in CRASH_REASONS for w in waiting)
+    phase = str(status.get("phase", "Unknown"))
+    reason = ""
+    if crash:
+        ended = [(c.get("lastState") or {}).get("terminated") for c in containers]
+        last = next((t for t in ended if t), None)
+        reason = "CrashLoopBackOff"
+        if last:
+            reason += f" (last exit code {last.get('exitCode')}, {last.get('reason', 'Error')})"
+    elif waiting:
+        w = waiting[0]
+        reason = f"{w.get('reason', '')}: {w.get('message', '')}".strip(": ")
+    elif phase == "Pending":
+        unscheduled = next(
+            (
+                c
+                for c in status.get("conditions") or []
+                if c.get("type") == "PodScheduled" and c.get("status") == "False"
+            ),
+            None,
+        )
+        if unscheduled:
+            reason = f"{unscheduled.get('reason', '')}: {unscheduled.get('message', '')}"
+    elif phase == "Failed":
+        reason = f"{status.get('reason', '')}: {status.get('message', '')}".strip(": ")
+    return PodRow(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        phase=phase,
+        node=str(spec.get("nodeName", "")),
+        ready=f"{ready}/{total}",
+        restarts=restarts,
+        crash_looping=crash,
+        reason=reason,
+        created=parse_time(meta.get("creationTimestamp")),
+    )
+
+
+def worst_pods_first(rows: Iterable[PodRow]) -> list[PodRow]:
+    """Crash-looping, then pending/failed, then by restarts: what needs eyes first."""
+
+    def key(r: PodRow) -> tuple[int, int, str]:
+        rank = 0 if r.crash_looping else 1 if r.phase in ("Pending", "Failed") or r.reason else 2
+        return rank, -r.restarts, f"{r.namespace}/{r.name}"
+
+    return sorted(rows, key=key)
+
+
+def event_row(event: Obj) -> EventRow:
+    meta = _meta(event)
+    involved = event.get("involvedObject") or event.get("regarding") or {}
+    at = (
+        parse_time(event.get("lastTimestamp"))
+        or parse_time(event.get("eventTime"))
+        or parse_time((event.get("series") or {}).get("lastObservedTime"))
+        or parse_time(event.get("firstTimestamp"))
+        or parse_time(meta.get("creationTimestamp"))
+    )
+    where = "/".join(str(p) for p in (involved.get("namespace"), involved.get("name")) if p)
+    return EventRow(
+        uid=str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}"),
+        at=at,
+        type=str(event.get("type", "Normal")),
+        reason=str(event.get("reason", "")),
+        object=f"{involved.get('kind', '?')}/{where}",
+        message=str(event.get("message") or event.get("note") or ""),
+        count=int(event.get("count") or (event.get("series") or {}).get("count") or 1),
+        namespace=str(meta.get("namespace", "")),
+    )
+
+
+@dataclass
+class EventTimeline:
+    """A cluster's recent events, newest first, one row per event object (updates replace)."""
+
+    kept: int = EVENTS_KEPT
+    rows: dict[str, EventRow] = field(default_factory=dict)
+    version: int = 0  # bumps on every change (views redraw when it moves)
+
+    def apply(self, event: WatchEvent) -> None:
+        if event.type == "RELISTED":
+            self.rows = {}
+            for obj in event.object.get("items") or []:
+                row = event_row(obj)
+                self.rows[row.uid] = row
+        elif event.type == "DELETED":
+            self.rows.pop(event_row(event.object).uid, None)
+        else:
+            row = event_row(event.object)
+            self.rows[row.uid] = row
+        if len(self.rows) > self.kept:
+            for row in self.newest_first()[self.kept :]:
+                del self.rows[row.uid]
+        self.version += 1
+
+    def newest_first(self, *, warnings_only: bool = False) -> list[EventRow]:
+        epoch = datetime.min.replace(tzinfo=UTC)
+        rows = [r for r in self.rows.values() if not warnings_only or r.type == "Warning"]
+        return sorted(rows, key=lambda r: r.at or epoch, reverse=True)
+
+
+async def follow_events(
+    client: KubeClient,
+    timeline: EventTimeline,
+    *,
+    state: WatchState | None = None,
+    stop: asyncio.Event | None = None,
+    path: str = "/api/v1/events",
+) -> None:
+    """Feed ``timeline`` from the cluster's events until ``stop`` is set (a supervised task)."""
+    async for event in client.watch(path, state=state, stop=stop):
+        timeline.apply(event)
+
+
+async def take_inventory(client: KubeClient) -> Inventory:
+    (nodes, _), (pods, _) = await asyncio.gather(
+        client.list("/api/v1/nodes"), client.list("/api/v1/pods")
+    )
+    return Inventory(
+        cluster=client.name,
+        nodes=sorted((node_row(n) for n in nodes), key=lambda r: (r.ready is not False, r.name)),
+        pods=worst_pods_first(pod_row(p) for p in pods),
+        taken_at=datetime.now(UTC),
+    )

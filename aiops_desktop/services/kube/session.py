@@ -1,0 +1,167 @@
+"""The Kubernetes side of one cluster for the UI: validation, inventory and a live events
+timeline, each through the pooled read-only client. The timeline's watch runs as a supervised
+task while someone looks at it (``follow``) and stops when they leave (``unfollow``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from aiops_desktop.models import EndpointKind
+from aiops_desktop.models.kube import Inventory, ValidationResult
+from aiops_desktop.models.ptp import Threshold
+from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.clusters.connections import ClientPool
+from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.gpu_cnf.gpu_fallback import NodeGpus, read_fleet_gpus
+from aiops_desktop.services.kube.inventory import EventTimeline, follow_events, take_inventory
+from aiops_desktop.services.kube.validation import has_kube_api, validate
+from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from analysis.ptp_profiles import node_thresholds
+from collectors.errors import CollectorError, KubeNotFound
+from collectors.kubernetes import WatchState
+
+SRIOV_STATES = "/apis/sriovnetwork.openshift.io/v1/sriovnetworknodestates"
+PTPCONFIGS = "/apis/ptp.openshift.io/v1/ptpconfigs"
+NODES = "/api/v1/nodes"
+DCGM_PROBE = "DCGM_FI_DEV_GPU_UTIL"  # exported by every dcgm-exporter configuration
+
+
+def slim(item: dict[str, Any], *, core: bool) -> dict[str, Any]:
+    """An object as a capture keeps it. ``core`` (pods, nodes: a pod's spec may carry secrets
+    in its environment): name, namespace, labels and phase only; operator objects (PtpConfig,
+    SR-IOV) whole, less their managed fields and annotations."""
+    meta = item.get("metadata") or {}
+    kept = {k: meta[k] for k in ("name", "namespace", "labels") if k in meta}
+    if core:
+        return {"metadata": kept, "status": {"phase": (item.get("status") or {}).get("phase")}}
+    return item | {"metadata": kept}
+
+
+class KubeSession:
+    def __init__(
+        self,
+        registry: ClusterRegistry,
+        pool: ClientPool,
+        secrets: SecretStore,
+        supervisor: TaskSupervisor,
+    ) -> None:
+        self._registry = registry
+        self._pool = pool
+        self._secrets = secrets
+        self._supervisor = supervisor
+        self._followed: dict[str, tuple[EventTimeline, WatchState, asyncio.Event]] = {}
+        #: inside a capture: the object lists kept at export, answered instead of the API
+        self.recorded: dict[str, list[dict[str, Any]]] | None = None
+        #: while a capture is exported: every object list read, kept (slimmed) for it
+        self.recording: dict[str, list[dict[str, Any]]] | None = None
+        self._thresholds: tuple[Any, float, Any] | None = None  # (clusters, when, answer)
+
+    async def validate(self, name: str) -> ValidationResult:
+        return await validate(self._registry.get(name), self._secrets)
+
+    async def inventory(self, name: str) -> Inventory:
+        client = await self._pool.kube(self._registry.get(name))
+        return await take_inventory(client)
+
+    async def gpus_by_exec(self, name: str) -> list[NodeGpus]:
+        """nvidia-smi in the driver pods: the fallback where Prometheus has no DCGM series."""
+        client = await self._pool.kube(self._registry.get(name))
+        return await read_fleet_gpus(client)
+
+    async def sriov_states(self, name: str) -> list[dict[str, Any]]:
+        """The cluster's SriovNetworkNodeState objects ([] where the operator is absent)."""
+        return await self.objects(name, SRIOV_STATES)
+
+    async def objects(
+        self, name: str, path: str, *, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """A cluster-wide list ([] where the API is not served: the operator is absent)."""
+        key = f"{name} {path} {label_selector or ''}"
+        if self.recorded is not None:
+            if key not in self.recorded:
+                raise CollectorError(f"{path} of {name} was not recorded in the capture")
+            return self.recorded[key]
+        client = await self._pool.kube(self._registry.get(name))
+        try:
+            items, _ = await client.list(path, label_selector=label_selector)
+        except KubeNotFound:
+            items = []
+        if self.recording is not None:
+            core = path.startswith("/api/")  # the core group: pods, nodes
+            self.recording[key] = [slim(item, core=core) for item in items]
+        return items
+
+    async def ptp_thresholds(
+        self, *, max_age_s: float = 0.0
+    ) -> tuple[dict[tuple[str, str], Threshold], list[str]]:
+        """(cluster, node) -> the threshold of the PtpConfig profile the node runs, for every
+        cluster with a Kubernetes API; and the clusters that could not be read, with why.
+        ``max_age_s``: an answer read without trouble that recently, for the same clusters,
+        is given again (PtpConfigs and node labels change rarely; a board refreshes often)."""
+        clusters = tuple((c.id, c.updated_at) for c in self._registry.clusters())
+        kept = self._thresholds
+        if kept and kept[0] == clusters and time.monotonic() - kept[1] <= max_age_s:
+            return kept[2]
+        answer = await self._read_thresholds()
+        self._thresholds = (clusters, time.monotonic(), answer) if not answer[1] else None
+        return answer
+
+    async def _read_thresholds(self) -> tuple[dict[tuple[str, str], Threshold], list[str]]:
+        found: dict[tuple[str, str], Threshold] = {}
+        failed: list[str] = []
+        for cluster in self._registry.clusters():
+            if not has_kube_api(cluster):
+                continue
+            try:
+                configs = await self.objects(cluster.name, PTPCONFIGS)
+                if not configs:
+                    continue
+                nodes = await self.objects(cluster.name, NODES)
+            except CollectorError as exc:
+                failed.append(f"{cluster.name}: PtpConfig profiles unreadable ({exc})")
+                continue
+            labels = {
+                str((n.get("metadata") or {}).get("name", "")): dict(
+                    (n.get("metadata") or {}).get("labels") or {}
+                )
+                for n in nodes
+            }
+            for node, threshold in node_thresholds(configs, labels).items():
+                found[cluster.name, node] = threshold
+        return found, failed
+
+    async def gpu_source(self, name: str) -> str:
+        """Where this cluster's GPU readings come from: "dcgm" when its Prometheus has DCGM
+        exporter series from the last 10 minutes, else "nvidia-smi" when it has a Kubernetes
+        API to exec through, else "none"."""
+        cluster = self._registry.get(name)
+        if cluster.endpoint(EndpointKind.PROMETHEUS) is not None:
+            with contextlib.suppress(CollectorError):
+                prom = await self._pool.prometheus(cluster)
+                if await prom.series([DCGM_PROBE], start=time.time() - 600):
+                    return "dcgm"
+        return "nvidia-smi" if has_kube_api(cluster) else "none"
+
+    def follow(self, name: str) -> tuple[EventTimeline, WatchState]:
+        """The cluster's events timeline, fed by a watch from now on (idempotent)."""
+        if name not in self._followed:
+            timeline, state, stop = EventTimeline(), WatchState(), asyncio.Event()
+            self._followed[name] = (timeline, state, stop)
+
+            async def watch() -> None:
+                client = await self._pool.kube(self._registry.get(name))
+                await follow_events(client, timeline, state=state, stop=stop)
+
+            self._supervisor.spawn(watch(), name=f"events-{name}")
+        timeline, state, _ = self._followed[name]
+        return timeline, state
+
+    def unfollow(self, name: str | None = None) -> None:
+        """Stop the watch of one cluster (all of them with no name)."""
+        for key in [name] if name else list(self._followed):
+            entry = self._followed.pop(key, None)
+            if entry is not None:
+                entry[2].set()

@@ -1,0 +1,241 @@
+"""A cluster's Kubernetes API: its client (from the keyring's credential) and its validation.
+
+Validation answers, without any typing, what the cluster is and what the credentials may read:
+``/version``, then SelfSubjectReview (user, groups), then SelfSubjectRulesReview (or one
+SelfSubjectAccessReview per need where the rules are incomplete) for every resource the app
+reads. The outcome is one of valid / invalid / unreachable / expired / insufficient_permissions
+with the reason (docs/architecture.md#rules); a missing optional permission is listed, not fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from aiops_desktop.models import Cluster, CredentialKind
+from aiops_desktop.models.enums import ValidationOutcome
+from aiops_desktop.models.kube import Need, Permission, ValidationResult
+from aiops_desktop.secrets import SecretStore
+from collectors.errors import (
+    CollectorAuthError,
+    CollectorError,
+    CollectorTimeout,
+    CollectorTLSError,
+    CollectorUnreachable,
+    KubeConfigInvalid,
+    KubeForbidden,
+    KubeNotFound,
+)
+from collectors.kube_config import kubeconfig_for_token
+from collectors.kubernetes import KubeClient
+
+VALIDATE_TIMEOUT_S = 10.0
+SELF_SUBJECT_REVIEW = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+RULES_REVIEW = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
+ACCESS_REVIEW = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+#: What the app reads from the Kubernetes API, and why (shown in "what I can see").
+NEEDS: tuple[Need, ...] = (
+    Need("", "namespaces", "list", "namespaces and CNF workloads", essential=True),
+    Need("", "nodes", "list", "nodes, roles, capacity and GPUs", essential=True),
+    Need("", "pods", "list", "pods, restarts and pending reasons", essential=True),
+    Need("", "events", "watch", "the events timeline"),
+    Need("", "services", "list", "Prometheus/Alertmanager discovery"),
+    Need("", "pods/exec", "create", "nvidia-smi where no DCGM exporter runs"),
+    Need("route.openshift.io", "routes", "list", "OpenShift monitoring routes"),
+    Need("config.openshift.io", "clusterversions", "get", "OpenShift version"),
+    Need("nvidia.com", "clusterpolicies", "list", "GPU operator"),
+    Need("ptp.openshift.io", "ptpconfigs", "list", "PTP profiles"),
+    Need("ptp.openshift.io", "nodeptpdevices", "list", "PTP devices"),
+    Need("sriovnetwork.openshift.io", "sriovnetworknodestates", "list", "SR-IOV node state"),
+    Need("sriovnetwork.openshift.io", "sriovnetworks", "list", "SR-IOV networks"),
+    Need("loki.grafana.com", "lokistacks", "list", "LokiStack gateways"),
+    Need("tempo.grafana.com", "tempostacks", "list", "TempoStack gateways"),
+)
+
+
+# -- credentials -> kubeconfig (blocking: the keyring) -------------------------------------------
+def has_kube_api(cluster: Cluster) -> bool:
+    """Whether the cluster has a Kubernetes API to check (a URL or a stored kubeconfig)."""
+    ref = cluster.credential
+    return cluster.api_server_url is not None or (
+        ref is not None and ref.kind is CredentialKind.KUBECONFIG_CONTEXT
+    )
+
+
+def kubeconfig_for(cluster: Cluster, secrets: SecretStore) -> dict[str, Any]:
+    """The kubeconfig the client loads: the stored context as is, or one built (in memory)
+    from the API server URL and the stored token or client certificate. Blocking."""
+    ref = cluster.credential
+    if not has_kube_api(cluster):
+        raise KubeConfigInvalid(f"{cluster.name} has no API server URL (metrics-only cluster)")
+    server = cluster.api_server_url or ""
+    ca, verify = cluster.ca_bundle_pem, cluster.tls_verify
+    if ref is None:
+        return kubeconfig_for_token(server, ca_pem=ca, verify=verify)
+    if ref.kind is CredentialKind.KUBECONFIG_CONTEXT:
+        payload = secrets.get_json(ref)
+        if not isinstance(payload, dict):
+            raise KubeConfigInvalid(f"the stored kubeconfig of {cluster.name} is missing")
+        return payload
+    if ref.kind is CredentialKind.BEARER_TOKEN:
+        return kubeconfig_for_token(server, secrets.get(ref), ca_pem=ca, verify=verify)
+    if ref.kind is CredentialKind.CLIENT_CERTIFICATE:
+        pair = secrets.get_json(ref) or {}
+        return kubeconfig_for_token(
+            server,
+            ca_pem=ca,
+            verify=verify,
+            client_cert_pem=pair.get("cert"),
+            client_key_pem=pair.get("client_key"),
+        )
+    raise KubeConfigInvalid(f"{ref.kind.value} credentials cannot reach a Kubernetes API")
+
+
+# -- rules ---------------------------------------------------------------------------------------
+def _rule_allows(rule: Mapping[str, Any], need: Need) -> bool:
+    def has(values: Iterable[str] | None, wanted: str) -> bool:
+        values = list(values or [])
+        return "*" in values or wanted in values
+
+    resource, _, sub = need.resource.partition("/")
+    names = [need.resource] + ([f"{resource}/*"] if sub else [])
+    return (
+        has(rule.get("apiGroups"), need.group)
+        and any(has(rule.get("resources"), n) for n in names)
+        and has(rule.get("verbs"), need.verb)
+        and not rule.get("resourceNames")
+    )
+
+
+def allowed_by_rules(rules: Iterable[Mapping[str, Any]], need: Need) -> bool:
+    return any(_rule_allows(r, need) for r in rules)
+
+
+# -- validation ----------------------------------------------------------------------------------
+async def _permissions(client: KubeClient) -> list[Permission]:
+    review = await client.review(
+        RULES_REVIEW,
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectRulesReview",
+            "spec": {"namespace": "default"},
+        },
+    )
+    status = review.get("status") or {}
+    rules = status.get("resourceRules") or []
+    out: list[Permission] = []
+    for need in NEEDS:
+        allowed = allowed_by_rules(rules, need)
+        if not allowed and status.get("incomplete"):
+            allowed = await _access_review(client, need)  # the rules may not say it all
+        why = need.why
+        if allowed and need.essential and need.group == "":
+            # an authorizer beyond RBAC (a webhook) may still refuse: try the read itself
+            try:
+                await client.get(f"/api/v1/{need.resource}", {"limit": "1"})
+            except KubeForbidden:
+                allowed, why = False, f"{need.why} (the API server answered 403)"
+        out.append(Permission(need.label, why, allowed, need.essential))
+    return out
+
+
+async def _access_review(client: KubeClient, need: Need) -> bool:
+    resource, _, sub = need.resource.partition("/")
+    attributes = {"group": need.group, "resource": resource, "verb": need.verb}
+    if sub:
+        attributes["subresource"] = sub
+    answer = await client.review(
+        ACCESS_REVIEW,
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attributes},
+        },
+    )
+    return bool((answer.get("status") or {}).get("allowed"))
+
+
+def _failure(name: str, client: KubeClient, exc: CollectorError) -> ValidationResult:
+    """A failed call as a verdict: invalid when the server's certificate is not trusted,
+    unreachable, expired (a credential past its expiry that the server refuses), invalid
+    (refused otherwise, or an answer that makes no sense)."""
+    server = client.server
+    if isinstance(exc, CollectorTLSError):
+        reason = f"{exc}; add the cluster's CA bundle (or fix the URL)"
+        return ValidationResult(name, ValidationOutcome.INVALID, reason, server)
+    if isinstance(exc, CollectorUnreachable | CollectorTimeout):
+        return ValidationResult(name, ValidationOutcome.UNREACHABLE, str(exc), server)
+    if isinstance(exc, CollectorAuthError):
+        expiry = client.expires_at
+        if expiry is not None and expiry <= time.time():
+            when = datetime.fromtimestamp(expiry, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            reason = f"the credential expired at {when}; log in again"
+            return ValidationResult(name, ValidationOutcome.EXPIRED, reason, server)
+        reason = f"the API server refused the credential ({exc})"
+        return ValidationResult(name, ValidationOutcome.INVALID, reason, server)
+    return ValidationResult(name, ValidationOutcome.INVALID, str(exc), server)
+
+
+async def validate(
+    cluster: Cluster, secrets: SecretStore, *, timeout_s: float = VALIDATE_TIMEOUT_S
+) -> ValidationResult:
+    """The whole check within ``timeout_s``; never raises for a cluster-side problem."""
+    t0 = time.monotonic()
+    name = cluster.name
+    try:
+        kubeconfig = await asyncio.to_thread(kubeconfig_for, cluster, secrets)
+        client = await KubeClient.open(kubeconfig, name=name, timeout_s=timeout_s)
+    except KubeConfigInvalid as exc:
+        return ValidationResult(name, ValidationOutcome.INVALID, str(exc))
+    try:
+        async with asyncio.timeout(timeout_s):
+            result = await _identify(client)
+    except TimeoutError:
+        reason = f"no complete answer within {timeout_s:.0f} s"
+        result = ValidationResult(name, ValidationOutcome.UNREACHABLE, reason, client.server)
+    except CollectorError as exc:
+        result = _failure(name, client, exc)
+    finally:
+        await client.aclose()
+    result.elapsed_s = time.monotonic() - t0
+    return result
+
+
+async def _identify(client: KubeClient) -> ValidationResult:
+    try:
+        version = await client.get("/version")
+    except KubeForbidden:
+        version = {}  # /version closed to this user: the reviews still tell
+    result = ValidationResult(
+        client.name,
+        ValidationOutcome.VALID,
+        "",
+        server=client.server,
+        version=version.get("gitVersion"),
+        platform=version.get("platform"),
+    )
+    try:
+        review = await client.review(
+            SELF_SUBJECT_REVIEW,
+            {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+        )
+        info = (review.get("status") or {}).get("userInfo") or {}
+        result.user = info.get("username")
+        result.groups = list(info.get("groups") or [])
+    except KubeNotFound:
+        pass  # before Kubernetes 1.28 who-am-I is not served; the rules still tell
+    result.permissions = await _permissions(client)
+    missing = [p.need for p in result.denied if p.essential]
+    if missing:
+        result.outcome = ValidationOutcome.INSUFFICIENT_PERMISSIONS
+        result.reason = "the credentials cannot " + ", ".join(missing)
+    else:
+        result.reason = f"{result.user or 'authenticated'} on {result.version or 'Kubernetes'}"
+        if result.denied:
+            result.reason += f"; {len(result.denied)} optional read(s) denied"
+    return result

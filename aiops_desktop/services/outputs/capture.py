@@ -1,0 +1,125 @@
+"""Exporting a capture from the running cache, and opening one: the capture is checked, copied
+to a working folder (the file itself is never changed) and opened as the cache of a Core that
+polls nothing and connects nowhere; views, analysis and reports read it as they read the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiops_desktop import __version__
+from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
+from aiops_desktop.models.metrics import MetricQuery
+from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.kube.validation import has_kube_api
+from aiops_desktop.services.outputs.recorded import (
+    OBJECTS_KEY,
+    RECORDED_KEY,
+    RecordingQueries,
+    record_objects,
+    record_pages,
+)
+from aiops_desktop.settings import AppPaths
+from aiops_desktop.store.capture import (
+    SUFFIX,
+    CaptureError,
+    CaptureManifest,
+    capture_meta,
+    read_manifest,
+    write_capture,
+)
+
+RECORD_TIMEOUT_S = 60.0
+
+__all__ = ["SUFFIX", "CaptureError", "export_capture", "open_capture"]
+
+
+async def export_capture(
+    core: Core,
+    out: Path,
+    *,
+    clusters: list[str],
+    since: timedelta,
+    until: datetime | None = None,
+    label: str = "",
+) -> CaptureManifest:
+    """Chosen clusters' stored data from ``until - since`` to ``until`` (now) into ``out``;
+    pending samples are written to the cache first. ``label``: shown wherever the capture's
+    data is (the sample capture's "SAMPLE DATA")."""
+    for name in clusters:
+        core.registry.get(name)  # ClusterNotFoundError names an unknown one
+    await asyncio.wrap_future(core.series.flush())
+    end = until or utcnow()
+    chosen = [core.registry.get(n) for n in clusters]
+    stored = core.series.cluster_names()
+    members = [
+        m for c in chosen if c.kind is ClusterKind.FLEET for m in core.registry.members(c, stored)
+    ]
+    extra = {}
+    live = await _answering(core, [c for c in chosen if c.endpoint(EndpointKind.PROMETHEUS)])
+    if core.capture is None and live:  # the GPU/PTP/SR-IOV pages as they are now
+        recorder = RecordingQueries(core.queries, core.pool)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(RECORD_TIMEOUT_S):
+                await record_pages(recorder, live)
+        extra[RECORDED_KEY] = recorder.dump()
+    with_api = [c for c in chosen if has_kube_api(c)]
+    if core.capture is None and with_api:  # the objects those pages read from the API
+        objects: dict[str, list[dict[str, Any]]] = {}
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(RECORD_TIMEOUT_S):
+                await record_objects(core.kube, with_api, objects)
+        extra[OBJECTS_KEY] = json.dumps(objects)
+    return await asyncio.to_thread(
+        write_capture, core.db.path, out, clusters=clusters, since=end - since, until=end,
+        app_version=__version__, members=members, label=label, extra_meta=extra,
+    )  # fmt: skip
+
+
+async def _answering(core: Core, clusters: list[Cluster]) -> list[Cluster]:
+    """The clusters whose Prometheus answers now (one cheap query each, in parallel)."""
+    if core.capture is not None:
+        return []
+    probe = MetricQuery(promql="vector(1)")
+    answers = await asyncio.gather(*(core.queries.run(probe, [c]) for c in clusters))
+    return [c for c, answer in zip(clusters, answers, strict=True) if not answer.failures]
+
+
+def open_capture(path: Path, secrets: SecretStore | None = None) -> Core:
+    """A Core over a working copy of the capture at ``path`` (CaptureError if it cannot be
+    opened: foreign, truncated, damaged or newer). Blocking: call from a worker thread."""
+    manifest = read_manifest(path)
+    work = Path(tempfile.mkdtemp(prefix="aiops-capture-"))
+    paths = AppPaths(data_dir=work / "data", log_dir=work / "logs").ensure()
+    shutil.copyfile(path, paths.db_path)
+    core = Core.open(
+        paths, secrets=secrets, capture=manifest,
+        recorded_answers=capture_meta(paths.db_path, RECORDED_KEY),
+        recorded_objects=json.loads(capture_meta(paths.db_path, OBJECTS_KEY) or "{}"),
+    )  # fmt: skip
+    core.scratch = work
+    prime_live(core)
+    core.notices.append(f"Opened a {manifest.describe()}; read-only, offline.")
+    return core
+
+
+def prime_live(core: Core) -> int:
+    """Fill the charts' buffers from the capture's stored series (their latest points, as
+    many as a buffer holds), as the poller fills them on a live site; samples loaded."""
+    assert core.capture is not None
+    since = datetime.fromisoformat(core.capture.since)
+    loaded = 0
+    for panel in core.catalog:
+        for data in core.series.read(panel.id, start_ms=int(since.timestamp() * 1000)):
+            loaded += core.live.append(
+                data.cluster, panel.id, data.labels, data.timestamps_ms / 1000.0, data.values
+            )
+    return loaded

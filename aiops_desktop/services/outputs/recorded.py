@@ -1,0 +1,122 @@
+"""The live pages inside a capture: when a capture is exported, the GPU, PTP and SR-IOV/DPDK
+readers run once and every answer they got is kept with it (``RecordingQueries``); when it is
+opened, the same queries are answered from those answers (``RecordedQueries``), so those pages
+show the site as it was at export. A query that was not recorded says so."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from aiops_desktop.models import Cluster, QueryStatus
+from aiops_desktop.models.metrics import (
+    ClusterOutcome,
+    MetricQuery,
+    PromSeries,
+    QueryAnswer,
+    TaggedSeries,
+)
+from aiops_desktop.services.clusters.connections import ClientPool
+from aiops_desktop.services.gpu_cnf.cnf import read_sriov_objects
+from aiops_desktop.services.gpu_cnf.drift import DRIFT_OBJECTS
+from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
+from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
+from aiops_desktop.services.gpu_cnf.sriov import read_dataplane
+from aiops_desktop.services.kube.session import KubeSession
+from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from collectors.errors import CollectorError
+
+RECORDED_KEY = "recorded_answers"
+OBJECTS_KEY = "recorded_objects"
+
+
+def _key(query: MetricQuery) -> str:
+    return f"{query.query_type.value} {query.promql}"
+
+
+class RecordingQueries(MultiClusterQuery):
+    """Asks for real (through ``inner``) and keeps each answer's series."""
+
+    def __init__(self, inner: MultiClusterQuery, pool: ClientPool) -> None:
+        super().__init__(pool)
+        self._inner = inner
+        self.answers: dict[str, list[TaggedSeries]] = {}
+
+    async def run(self, query: MetricQuery, clusters: list[Cluster]) -> QueryAnswer:
+        answer = await self._inner.run(query, clusters)
+        self.answers[_key(query)] = answer.series
+        return answer
+
+    def dump(self) -> str:
+        def values(array: np.ndarray) -> list[float | None]:
+            return [None if math.isnan(v) else float(v) for v in array.tolist()]
+
+        return json.dumps({
+            key: [[t.cluster, t.series.labels, t.series.timestamps.tolist(),
+                   values(t.series.values)] for t in series]
+            for key, series in self.answers.items()
+        })  # fmt: skip
+
+
+def _tagged(row: list[Any]) -> TaggedSeries:
+    cluster, labels, stamps, values = row
+    numbers = [math.nan if v is None else v for v in values]
+    return TaggedSeries(
+        cluster,
+        PromSeries(dict(labels), np.asarray(stamps, dtype=float), np.asarray(numbers, dtype=float)),
+    )
+
+
+class RecordedQueries(MultiClusterQuery):
+    """Answers the recorded queries from the capture; nothing else, and never the network."""
+
+    def __init__(self, pool: ClientPool, dumped: str) -> None:
+        super().__init__(pool)
+        doc: dict[str, list[list[Any]]] = json.loads(dumped)
+        self._answers = {key: [_tagged(row) for row in rows] for key, rows in doc.items()}
+
+    async def run(self, query: MetricQuery, clusters: list[Cluster]) -> QueryAnswer:
+        found = self._answers.get(_key(query))
+        if found is None:
+            outcomes = [
+                ClusterOutcome(c.name, False, 0.0, reason="not_configured",
+                               error=f"{c.name}: this query was not recorded in the capture")
+                for c in clusters
+            ]  # fmt: skip
+            return QueryAnswer(query, QueryStatus.ERROR, [], outcomes, 0.0)
+        outcomes = [ClusterOutcome(c.name, True, 0.0, series=len(found)) for c in clusters]
+        return QueryAnswer(query, QueryStatus.SUCCESS, list(found), outcomes, 0.0)
+
+
+async def record_pages(queries: RecordingQueries, clusters: list[Cluster]) -> None:
+    """Run the GPU, PTP and SR-IOV/DPDK readers once, so their answers are recorded."""
+    await read_gpu_fleet(queries, clusters)
+    await read_ptp_board(queries, clusters, window=timedelta(hours=1))
+    await read_dataplane(queries, clusters)
+
+
+async def record_objects(
+    kube: KubeSession, clusters: list[Cluster], into: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Read once the Kubernetes objects the PTP, SR-IOV and drift pages use (PtpConfigs and
+    node labels, SR-IOV node states and networks, component-labelled pods, SR-IOV policies)
+    of ``clusters``, keeping them (slimmed) in ``into`` as they arrive."""
+    names = {c.name for c in clusters}
+    kube.recording = {}
+    try:
+        await kube.ptp_thresholds()
+        await read_sriov_objects(kube, clusters)
+        for cluster in clusters:
+            for path in DRIFT_OBJECTS.values():
+                with contextlib.suppress(CollectorError):
+                    await kube.objects(cluster.name, path)
+    finally:
+        into.update(
+            (key, items) for key, items in kube.recording.items() if key.split(" ")[0] in names
+        )
+        kube.recording = None

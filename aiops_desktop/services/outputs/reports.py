@@ -1,0 +1,261 @@
+"""Reports from what the app holds: the chosen clusters' health checks, anomalies and stored
+series over the period (the cache, or an opened capture), the alerts firing now and, for a
+shift handover on a live site, the GPU and PTP state read at once. The report itself is built
+Qt-free (``analysis.reports``); the UI layer draws its PDF."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from aiops_desktop.models import Cluster, EndpointKind, utcnow
+from aiops_desktop.models.anomalies import AnomalyFilter
+from aiops_desktop.models.catalog import Panel
+from aiops_desktop.models.gpu import GpuFleet, GpuState
+from aiops_desktop.models.ptp import PtpBoard
+from aiops_desktop.models.reports import REPORT_RETENTION, Report, ReportType
+from aiops_desktop.models.text import pct_text
+from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
+from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
+from aiops_desktop.services.intelligence.anomalies import AnomalyService
+from aiops_desktop.services.kube.session import KubeSession
+from aiops_desktop.services.polling.poller import Poller
+from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.settings import Settings
+from aiops_desktop.store.alert_events import AlertEventRepository
+from aiops_desktop.store.capture import CaptureManifest
+from aiops_desktop.store.series import SeriesStore
+from analysis.gpu_health import health_changes
+from analysis.reports.build import (
+    CAPACITY_PANELS,
+    ClusterFacts,
+    FleetHw,
+    PanelData,
+    ReportInputs,
+    build_report,
+)
+
+LIVE_READ_TIMEOUT_S = 20.0
+PAST_AFTER = timedelta(minutes=1)  # a period ending earlier than this before now is past
+PTP_POINTS = 4000  # samples per port over a handover's period, at most (step >= 15 s)
+#: report file name: <type>-<UTC time>.<format>
+FORMATS = ("pdf", "html", "md", "json")
+
+
+def members(src: ReportService, cluster: Cluster) -> list[str]:
+    """The names a cluster's data is stored under: its own, or a fleet hub's member clusters
+    (the hub's own where it has none yet)."""
+    return src.registry.members(cluster, src.series.cluster_names()) or [cluster.name]
+
+
+def _panels(src: ReportService, name: str, start_ms: int, end_ms: int) -> dict[str, PanelData]:
+    step = src.settings.store.rollup_step.total_seconds()
+    raw_kept = src.settings.store.raw_retention.total_seconds() * 1000
+    resolution = int(step) if end_ms - start_ms > raw_kept else 0
+    out = {}
+    for panel in src.catalog:
+        if panel.id not in CAPACITY_PANELS:
+            continue
+        stored = src.series.read(
+            panel.id, cluster=name, start_ms=start_ms, end_ms=end_ms, resolution_s=resolution
+        )
+        out[panel.id] = PanelData(
+            panel.title, panel.unit,
+            {panel.legend_for(s.labels): (s.timestamps_ms / 1000.0, s.values) for s in stored},
+        )  # fmt: skip
+    return out
+
+
+def _gpu_facts(facts: dict[str, FleetHw], now: GpuFleet, then: GpuFleet) -> None:
+    """GPUs not OK at the end, and health changes since the start, per (member) cluster."""
+    for h in now.gpus:
+        f = facts.setdefault(h.reading.cluster, FleetHw())
+        f.gpu = f.gpu or []
+        if h.state is not GpuState.OK:
+            f.gpu.append((h.reading.key, h.state.value, "; ".join(h.reasons)))
+    for name, f in facts.items():
+        before = [h for h in then.gpus if h.reading.cluster == name]
+        if f.gpu is not None and before:
+            after = [h for h in now.gpus if h.reading.cluster == name]
+            f.gpu_changes = health_changes(before, after)
+
+
+def _ptp_facts(facts: dict[str, FleetHw], board: PtpBoard) -> None:
+    """Per (member) cluster: the ports needing attention now or short of full compliance
+    over the period (locked and within the band all the time, no long holdover)."""
+    for r in board.rows:
+        f = facts.setdefault(r.cluster, FleetHw())
+        f.ptp = f.ptp or []
+        f.ptp_ports += 1
+        c = r.compliance
+        short = c is not None and (
+            (c.locked_pct or 0.0) < 100.0 or (c.within_pct or 0.0) < 100.0 or c.long_holdovers
+        )
+        if r.rank < 5 or short:
+            f.ptp.append((
+                f"{r.node}/{r.iface}", r.state.value,
+                pct_text(c.locked_pct if c else None), pct_text(c.within_pct if c else None),
+                f"{c.holdover_s:.0f} s" if c else "-", f"{c.freerun_s:.0f} s" if c else "-",
+            ))  # fmt: skip
+
+
+async def _fleet_hw_reads(
+    src: ReportService, clusters: list[Cluster], start: datetime, until: datetime
+) -> dict[str, FleetHw]:
+    """A shift handover's GPU and PTP reads from the live site, per (member) cluster: GPU
+    health at the start and the end of the period, PTP compliance over it; what was read
+    before the time limit ({} while a capture is open)."""
+    with_metrics = [c for c in clusters if c.endpoint(EndpointKind.PROMETHEUS)]
+    facts: dict[str, FleetHw] = {}
+    if src.capture is not None or not with_metrics:
+        return facts
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(LIVE_READ_TIMEOUT_S):
+            now, then = await asyncio.gather(
+                read_gpu_fleet(src.queries, with_metrics, at=until),
+                read_gpu_fleet(src.queries, with_metrics, at=start),
+            )
+            _gpu_facts(facts, now, then)
+            profiles, _ = await src.kube.ptp_thresholds()
+            window = until - start
+            step = timedelta(seconds=max(15, round(window.total_seconds() / PTP_POINTS)))
+            board = await read_ptp_board(
+                src.queries, with_metrics, window=window, step=step, thresholds=profiles,
+                end=until,
+            )  # fmt: skip
+            _ptp_facts(facts, board)
+    return facts
+
+
+async def gather(
+    src: ReportService,
+    kind: ReportType,
+    names: list[str] | None,
+    since: timedelta,
+    until: datetime | None = None,
+) -> ReportInputs:
+    """Everything a report of ``kind`` over ``since`` before ``until`` (now by default)
+    needs (off the UI thread). A period that ended in the past takes each cluster's state
+    and the alerts firing at its end from the stored history, not from what is live now."""
+    chosen = [src.registry.get(n) for n in names] if names else src.registry.clusters()
+    now = src.now()
+    until = min(until or now, now)
+    past = until < now - PAST_AFTER
+    start = until - since
+    start_ms, end_ms = int(start.timestamp() * 1000), int(until.timestamp() * 1000)
+    hw = await _fleet_hw_reads(src, chosen, start, until) if kind is ReportType.HANDOVER else {}
+    facts: list[ClusterFacts] = []
+    for cluster in chosen:
+        history = await src.registry.health_history(cluster.name, since=start)
+        health = [(h.checked_at, h.state.value, h.health_score, h.error or "")
+                  for h in history if h.checked_at <= until]  # fmt: skip
+        state: str = cluster.status.state.value
+        score: int | None = cluster.status.health_score
+        if past:  # as the last check before the period's end found it
+            state, score = (health[-1][1], health[-1][2]) if health else ("UNKNOWN", None)
+        for name in members(src, cluster):
+            own = name == cluster.name
+            anomalies = await asyncio.to_thread(
+                src.anomalies.repo.list,
+                AnomalyFilter(clusters=(name,), since=start.timestamp(), until=until.timestamp()),
+            )
+            panels = await asyncio.to_thread(_panels, src, name, start_ms, end_ms)
+            events = await asyncio.to_thread(src.alert_events.between, [name], start, until)
+            fired = [(e.starts_at, e.resolved_at, e.severity, e.name, e.summary) for e in events]
+            alerts = (
+                [(e.severity, e.name, e.summary) for e in events
+                 if e.resolved_at is None or e.resolved_at > until]
+                if past
+                else [(a.severity.value, a.name, a.annotations.get("summary", ""))
+                      for a in src.poller.alerts.get(name, [])]
+            )  # fmt: skip
+            facts.append(ClusterFacts(
+                name=name,
+                state=state if own else f"via {cluster.name}",
+                score=score if own else None,
+                kind=cluster.kind.value, health=health if own else [],
+                anomalies=anomalies, panels=panels, alerts=alerts, alert_history=fired,
+                hw=hw.get(name, FleetHw()),
+            ))  # fmt: skip
+    source = "live cache" if src.capture is None else src.capture.describe()
+    return ReportInputs(kind, start, until, utcnow(), facts, source)
+
+
+async def make_report(
+    src: ReportService,
+    kind: ReportType,
+    names: list[str] | None,
+    since: timedelta,
+    until: datetime | None = None,
+) -> Report:
+    inputs = await gather(src, kind, names, since, until)
+    return await asyncio.to_thread(build_report, inputs)
+
+
+def report_path(folder: Path, report: Report, fmt: str) -> Path:
+    return folder / f"{report.type.value}-{report.generated_at:%Y%m%dT%H%M%SZ}.{fmt}"
+
+
+def list_reports(folder: Path) -> list[Path]:
+    """Reports kept in the app's folder, newest first."""
+    found = [p for p in folder.glob("*-*.*") if p.suffix.lstrip(".") in FORMATS]
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def prune_reports(folder: Path, now: datetime, keep: timedelta = REPORT_RETENTION) -> list[Path]:
+    """Delete reports older than ``keep`` (90 days); the deleted paths."""
+    cutoff = (now - keep).timestamp()
+    gone = [p for p in list_reports(folder) if p.stat().st_mtime < cutoff]
+    for path in gone:
+        path.unlink(missing_ok=True)
+    return gone
+
+
+@dataclass
+class ReportService:
+    """Reports' one door: make one (``ReportSources`` held explicitly), where they are kept,
+    list them, prune past 90 days."""
+
+    registry: ClusterRegistry
+    series: SeriesStore
+    settings: Settings
+    catalog: list[Panel]
+    capture: CaptureManifest | None
+    queries: MultiClusterQuery
+    kube: KubeSession
+    anomalies: AnomalyService
+    alert_events: AlertEventRepository
+    poller: Poller
+    clock: Callable[[], datetime]
+    folder: Path
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def make(
+        self,
+        kind: ReportType,
+        names: list[str] | None,
+        since: timedelta,
+        until: datetime | None = None,
+    ) -> Report:
+        return await make_report(self, kind, names, since, until)
+
+    def cluster_names(self) -> list[str]:
+        return [c.name for c in self.registry.clusters()]
+
+    def path_for(self, report: Report, fmt: str) -> Path:
+        return report_path(self.folder, report, fmt)
+
+    def kept(self) -> list[Path]:
+        """Blocking (the file system): call from a worker thread."""
+        return list_reports(self.folder)
+
+    def prune(self) -> list[Path]:
+        """Blocking (the file system): call from a worker thread."""
+        return prune_reports(self.folder, utcnow())

@@ -1,0 +1,1 @@
+"""Polling: the engine, its circuit breakers, the live buffers, the query catalog, freshness."""

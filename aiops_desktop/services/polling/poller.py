@@ -1,0 +1,320 @@
+"""The polling engine: one task per cluster and source, under the task supervisor.
+
+Sources: ``health`` (readiness of each endpoint, scored by the registry's state machine),
+``alerts`` (Alertmanager, every 10 s) and ``metrics`` (the query catalog's panels). Intervals
+come from the cluster type (HUB 15 s ... FAR_EDGE 120 s), with jitter; failures back off
+exponentially and trip a circuit breaker per cluster and source; a global and a per-cluster
+semaphore cap concurrency. Metrics are fetched as range queries from the newest sample held,
+so after an outage the gap is filled, not left blank. Results go to the live buffers (charts)
+and through the writer thread to the store; every value keeps the time it was fetched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from uuid import UUID
+
+import numpy as np
+
+from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
+from aiops_desktop.models.alerts import Alert
+from aiops_desktop.models.catalog import Panel
+from aiops_desktop.models.polling import Source, SourceStatus
+from aiops_desktop.services.clusters.connections import ClientPool
+from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
+from aiops_desktop.services.kube.validation import has_kube_api
+from aiops_desktop.services.polling.breaker import CircuitBreaker
+from aiops_desktop.services.polling.live import LiveBuffers
+from aiops_desktop.services.queries.multicluster import FLEET_LABEL
+from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
+from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from aiops_desktop.settings import PollerSettings
+from aiops_desktop.store.alert_events import AlertEventRepository
+from aiops_desktop.store.series import SeriesBatch, SeriesStore
+from collectors.errors import CollectorError, CollectorInvalidQuery
+
+log = logging.getLogger("aiops.services.poller")
+
+POLL_STATUS_CHANGED = "poller.status"  # payload: SourceStatus
+ALERTS_CHANGED = "poller.alerts"  # payload: dict[str, list[Alert]]
+ALERTS_INTERVAL_S = 10.0
+BACKFILL = timedelta(hours=1)
+MIN_STEP_S = 15.0
+
+
+class Poller:
+    def __init__(
+        self,
+        registry: ClusterRegistry,
+        pool: ClientPool,
+        *,
+        series: SeriesStore,
+        live: LiveBuffers,
+        bus: EventBus,
+        supervisor: TaskSupervisor,
+        catalog: list[Panel],
+        settings: PollerSettings | None = None,
+        alert_events: AlertEventRepository | None = None,
+    ) -> None:
+        self._registry = registry
+        self._alert_events = alert_events
+        self._alerting_members: dict[str, set[str]] = defaultdict(set)  # hub -> members
+        self._pool = pool
+        self._series = series
+        self.live = live
+        self._bus = bus
+        self._supervisor = supervisor
+        self.catalog = catalog
+        self.settings = settings or PollerSettings()
+        self.status: dict[tuple[str, str], SourceStatus] = {}
+        self.alerts: dict[str, list[Alert]] = {}
+        self.hub_age_s: dict[str, float | None] = {}
+        self._tasks: dict[tuple[UUID, str], asyncio.Task[None]] = {}
+        self._global = asyncio.Semaphore(self.settings.global_cap)
+        self._per_cluster: dict[UUID, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(self.settings.per_cluster_cap)
+        )
+        self._unsubscribe: Callable[[], None] | None = None
+        self._since: dict[tuple[UUID, str], float] = {}  # newest sample fetched per panel
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._unsubscribe = self._bus.subscribe(CLUSTERS_CHANGED, self._on_clusters_changed)
+        self._reconcile(self._registry.clusters())
+
+    def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        for task in self._tasks.values():
+            task.cancel()
+        self._tasks.clear()
+
+    def _on_clusters_changed(self, clusters: list[Cluster]) -> None:
+        self._reconcile(clusters)
+
+    def _sources(self, cluster: Cluster) -> list[str]:
+        sources = [Source.HEALTH]
+        if cluster.endpoint(EndpointKind.ALERTMANAGER):
+            sources.append(Source.ALERTS)
+        if cluster.endpoint(EndpointKind.PROMETHEUS):
+            sources.append(Source.METRICS)
+        return sources
+
+    def _reconcile(self, clusters: list[Cluster]) -> None:
+        wanted = {(c.id, s): c for c in clusters for s in self._sources(c)}
+        for key in [k for k in self._tasks if k not in wanted]:
+            self._tasks.pop(key).cancel()
+        known = {c.name for c in clusters}
+        for name in [n for n in self.alerts if n not in known]:
+            del self.alerts[name]
+        for key, cluster in wanted.items():
+            if key not in self._tasks:
+                self._tasks[key] = self._supervisor.spawn(
+                    self._loop(cluster.id, key[1]), name=f"poll-{cluster.name}-{key[1]}"
+                )
+
+    # -- the loop ------------------------------------------------------------------------------
+    def interval_s(self, cluster: Cluster, source: str) -> float:
+        base = ALERTS_INTERVAL_S if source == Source.ALERTS else float(cluster.check_interval_s)
+        return base * self.settings.speed
+
+    def _cluster(self, cluster_id: UUID) -> Cluster | None:
+        return next((c for c in self._registry.clusters() if c.id == cluster_id), None)
+
+    async def _loop(self, cluster_id: UUID, source: str) -> None:
+        breaker = CircuitBreaker(reset_after_s=60 * self.settings.speed)
+        delay = random.uniform(0, 0.2) * self.settings.speed  # noqa: S311 (spread the start)
+        while True:
+            await asyncio.sleep(delay)
+            cluster = self._cluster(cluster_id)
+            if cluster is None:
+                return
+            interval = self.interval_s(cluster, source)
+            status = self._status(cluster, source, interval)
+            if not breaker.allow():
+                status.breaker = breaker.state
+                delay = interval
+                continue
+            ok = await self.run_source(cluster, source, breaker)
+            jitter = random.uniform(1 - self.settings.jitter, 1 + self.settings.jitter)  # noqa: S311
+            if ok:
+                delay = interval * jitter
+            else:
+                backoff = interval * 2 ** min(status.consecutive_errors, 6)
+                delay = min(self.settings.max_backoff_s * self.settings.speed, backoff) * jitter
+
+    def _status(self, cluster: Cluster, source: str, interval: float) -> SourceStatus:
+        key = (cluster.name, source)
+        status = self.status.get(key)
+        if status is None:
+            status = self.status[key] = SourceStatus(cluster.name, source, interval)
+        status.interval_s = interval
+        return status
+
+    async def run_source(
+        self, cluster: Cluster, source: str, breaker: CircuitBreaker | None = None
+    ) -> bool:
+        """One poll of one source; records timing, errors and breaker state. Never raises."""
+        status = self._status(cluster, source, self.interval_s(cluster, source))
+        work: Callable[[Cluster], Awaitable[None]] = {
+            Source.HEALTH: self._health,
+            Source.ALERTS: self._alerts,
+            Source.METRICS: self._metrics,
+        }[source]
+        started = time.perf_counter()
+        status.last_attempt = utcnow()
+        status.polls += 1
+        try:
+            async with self._global, self._per_cluster[cluster.id]:
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancel that
+                # comes as the poll ends, and the loop would sleep through the app's shutdown
+                async with asyncio.timeout(self.settings.timeout_s):
+                    await work(cluster)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every failure is recorded and shown, none kills the loop
+            status.consecutive_errors += 1
+            status.total_errors += 1
+            status.last_error = str(exc) or type(exc).__name__
+            if breaker is not None:
+                breaker.record_failure()
+            log.warning(
+                "poll failed",
+                extra={"cluster": cluster.name, "source": source, "error": status.last_error},
+            )
+            ok = False
+        else:
+            status.consecutive_errors = 0
+            status.last_error = None
+            status.last_success = utcnow()
+            if breaker is not None:
+                breaker.record_success()
+            ok = True
+        status.latency_ms = (time.perf_counter() - started) * 1000
+        if breaker is not None:
+            status.breaker = breaker.state
+        self._bus.publish(POLL_STATUS_CHANGED, status)
+        return ok
+
+    async def poll_once(self, clusters: list[Cluster] | None = None) -> None:
+        """Every source of every cluster once, in parallel (the CLI's `fleet`)."""
+        chosen = clusters if clusters is not None else self._registry.clusters()
+        await asyncio.gather(*(self.run_source(c, s) for c in chosen for s in self._sources(c)))
+
+    # -- sources --------------------------------------------------------------------------------
+    async def _probe(self, cluster: Cluster, kind: EndpointKind) -> tuple[bool, str | None]:
+        try:
+            if kind is EndpointKind.PROMETHEUS:
+                ok = await (await self._pool.prometheus(cluster)).ready()
+            elif kind is EndpointKind.ALERTMANAGER:
+                ok = await (await self._pool.alertmanager(cluster)).ready()
+            elif kind is EndpointKind.API_SERVER:
+                await (await self._pool.kube(cluster)).get("/version")
+                ok = True
+            else:  # Loki and Tempo both serve /ready
+                ok = await (await self._pool.backend(cluster, kind)).status("/ready") == 200
+        except Exception as exc:  # a failed probe is a "down" verdict with its reason
+            return False, str(exc)
+        return ok, None if ok else f"{kind.value.lower()}: not ready"
+
+    async def _note_members(self, hub: str, seen: set[str], *, complete: bool) -> None:
+        """A hub's members: those with series in a poll every panel answered; after a partial
+        poll, those found are added (a member is not dropped for a panel that failed)."""
+        try:
+            known = set(self._registry.get(hub).status.members)
+            await self._registry.set_members(hub, sorted(seen if complete else seen | known))
+        except ClusterNotFoundError:
+            return  # removed while we were polling
+
+    async def _health(self, cluster: Cluster) -> None:
+        kinds = [e.kind for e in cluster.endpoints]
+        if has_kube_api(cluster):
+            kinds.insert(0, EndpointKind.API_SERVER)
+        if not kinds:
+            return
+        verdicts = await asyncio.gather(*(self._probe(cluster, k) for k in kinds))
+        results = {k: ok for k, (ok, _) in zip(kinds, verdicts, strict=True)}
+        errors = [e for _, e in verdicts if e]
+        try:
+            await self._registry.apply_check(cluster.name, results, "; ".join(errors) or None)
+        except ClusterNotFoundError:
+            return  # removed while we were probing
+        if not any(results.values()):
+            raise CollectorError(errors[0] if errors else "no endpoint answered")
+
+    async def _alerts(self, cluster: Cluster) -> None:
+        client = await self._pool.alertmanager(cluster)
+        alerts = await client.alerts(cluster.name)
+        if cluster.kind is ClusterKind.FLEET:
+            by_member: dict[str, list[Alert]] = defaultdict(list)
+            for alert in alerts:
+                by_member[alert.cluster].append(alert)
+            # a member whose alerts all ended has none now (not the last ones it had)
+            answered = sorted(self._alerting_members[cluster.name] | set(by_member))
+            self._alerting_members[cluster.name] = set(by_member)
+            for name in answered:
+                self.alerts[name] = by_member.get(name, [])
+        else:
+            self.alerts[cluster.name] = [
+                a.model_copy(update={"cluster": cluster.name}) for a in alerts
+            ]
+            answered = [cluster.name]
+        if self._alert_events is not None:  # the history (the writer thread; nothing waits)
+            now = utcnow()
+            for name in answered:
+                self._alert_events.record(name, self.alerts.get(name, []), now)
+        self._bus.publish(ALERTS_CHANGED, dict(self.alerts))
+
+    async def _metrics(self, cluster: Cluster) -> None:
+        client = await self._pool.prometheus(cluster)
+        now = utcnow().timestamp()
+        step = max(MIN_STEP_S, float(cluster.check_interval_s))
+        batches: list[SeriesBatch] = []
+        failures: list[str] = []
+        seen: set[str] = set()  # a fleet hub's members with series in this poll
+
+        for panel in self.catalog:  # one at a time: a lost endpoint leaves one request open
+            key = (cluster.id, panel.id)
+            since = self._since.get(key)
+            start = min(since + step if since is not None else now - BACKFILL.total_seconds(), now)
+            try:
+                result = await client.query_range(panel.promql, start, now, step)
+            except CollectorInvalidQuery as exc:
+                failures.append(f"{panel.id}: {exc.upstream}")
+                continue
+            members = {cluster.name} if cluster.kind is ClusterKind.CLUSTER else set()
+            for series in result.series:
+                member = cluster.name
+                labels = dict(series.labels)
+                if cluster.kind is ClusterKind.FLEET:
+                    member = labels.pop(FLEET_LABEL, cluster.name)
+                members.add(member)
+                self.live.append(member, panel.id, labels, series.timestamps, series.values)
+                batches.append(
+                    SeriesBatch(
+                        member,
+                        panel.id,
+                        labels,
+                        (series.timestamps * 1000).astype(np.int64),
+                        series.values,
+                    )
+                )
+                if series.timestamps.size:
+                    self._since[key] = max(self._since.get(key, 0.0), float(series.timestamps[-1]))
+            for member in members:
+                self.live.touch(member, panel.id)
+            seen |= members
+        if cluster.kind is ClusterKind.FLEET:
+            self.hub_age_s[cluster.name] = await client.newest_sample_age()
+            await self._note_members(cluster.name, seen, complete=not failures)
+        if batches:
+            self._series.append(batches)  # the writer thread commits it; nothing waits here
+        if failures and len(failures) == len(self.catalog):
+            raise CollectorError("every panel query failed: " + "; ".join(failures[:3]))

@@ -1,0 +1,1 @@
+"""PromQL over many clusters: parallel queries, the console, alert grouping, field reads."""

@@ -1,0 +1,77 @@
+"""The PromQL console's service: run one query over chosen clusters, keep the history."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from aiops_desktop.models import Cluster, EndpointKind, QueryType, utcnow
+from aiops_desktop.models.metrics import ConsoleRequest, MetricQuery, QueryAnswer, QueryRecord
+from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.store.queries import QueryRepository
+
+
+class QueryConsole:
+    def __init__(
+        self, registry: ClusterRegistry, queries: MultiClusterQuery, repo: QueryRepository
+    ) -> None:
+        self._registry = registry
+        self._queries = queries
+        self._repo = repo
+
+    def targets(self, names: list[str]) -> list[Cluster]:
+        if not names:
+            return [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
+        return [self._registry.get(n) for n in names]
+
+    async def run(self, request: ConsoleRequest) -> QueryAnswer:
+        clusters = self.targets(request.clusters)
+        now = utcnow()
+        query = MetricQuery(
+            promql=request.promql,
+            query_type=QueryType.RANGE if request.range_s else QueryType.INSTANT,
+            start=now - timedelta(seconds=request.range_s) if request.range_s else None,
+            end=now,
+            step=timedelta(seconds=request.step_s),
+            clusters=[c.name for c in clusters],
+            aggregation=request.aggregation,
+            timeout_s=request.timeout_s,
+        )
+        answer = await self._queries.run(query, clusters)
+        record = QueryRecord(
+            promql=request.promql,
+            clusters=request.clusters,
+            query_type=query.query_type.value,
+            range_s=request.range_s,
+            step_s=request.step_s,
+            aggregation=request.aggregation.value,
+            status=answer.status.value,
+            series=len(answer.series),
+            duration_ms=answer.duration_ms,
+            run_at=now.isoformat(),
+        )
+        await asyncio.wrap_future(self._repo.record(record))
+        return answer
+
+    async def history(self, limit: int = 100) -> list[QueryRecord]:
+        return await asyncio.to_thread(self._repo.history, limit)
+
+    async def save(self, name: str, request: ConsoleRequest) -> None:
+        record = QueryRecord(
+            name=name,
+            promql=request.promql,
+            clusters=request.clusters,
+            query_type=QueryType.RANGE.value if request.range_s else QueryType.INSTANT.value,
+            range_s=request.range_s,
+            step_s=request.step_s,
+            aggregation=request.aggregation.value,
+            run_at=utcnow().isoformat(),
+        )
+        await asyncio.wrap_future(self._repo.save(record))
+
+    async def saved(self) -> list[QueryRecord]:
+        return await asyncio.to_thread(self._repo.saved)
+
+
+__all__ = ["ConsoleRequest", "QueryConsole", "QueryRecord"]

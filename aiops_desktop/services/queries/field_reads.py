@@ -1,0 +1,79 @@
+"""What the GPU, PTP, SR-IOV and DPDK readers share: one instant query per field over every
+chosen cluster in parallel, and the last value of a series (None where unknown, never 0)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from aiops_desktop.models import Cluster
+from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery, TaggedSeries
+from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+
+
+def last_value(tagged: TaggedSeries) -> float | None:
+    values = tagged.series.values
+    if values.size == 0:
+        return None
+    value = float(values[-1])
+    return None if math.isnan(value) else value
+
+
+def unique_failures(failures: Iterable[ClusterOutcome]) -> list[ClusterOutcome]:
+    """One per cluster and reason (every field of an unreachable cluster fails alike)."""
+    return list({(o.cluster, o.error): o for o in failures}.values())
+
+
+async def read_fields(
+    queries: MultiClusterQuery,
+    clusters: list[Cluster],
+    catalog: Mapping[str, str],
+    names: Iterable[str],
+    *,
+    at: datetime | None = None,
+) -> tuple[dict[str, list[TaggedSeries]], list[ClusterOutcome]]:
+    """field -> its series over every cluster (as they were ``at``, now by default); and
+    what could not be read."""
+
+    async def one(name: str) -> tuple[str, list[TaggedSeries], list[ClusterOutcome]]:
+        answer = await queries.run(MetricQuery(promql=catalog[name], end=at), clusters)
+        return name, answer.series, answer.failures
+
+    results = await asyncio.gather(*(one(n) for n in names if n in catalog))
+    answers = {name: series for name, series, _ in results}
+    return answers, unique_failures(o for _, _, failed in results for o in failed)
+
+
+class PodRow(Protocol):
+    pod: str  # namespace/pod, "" where no series names one
+
+
+K = TypeVar("K")
+R = TypeVar("R", bound=PodRow)
+
+
+def join_rows(
+    answers: Mapping[str, list[TaggedSeries]],
+    fields: Iterable[str],
+    key_of: Callable[[TaggedSeries], K],
+    new_row: Callable[[TaggedSeries], R],
+) -> dict[K, R]:
+    """One row per key from each field's series: the field's last value set on the row under
+    the field's name, the pod taken from whichever series carries ``pod``/``namespace``."""
+    rows: dict[K, R] = {}
+    for name in fields:
+        for tagged in answers.get(name, []):
+            key = key_of(tagged)
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = new_row(tagged)
+            labels = tagged.series.labels
+            if labels.get("pod"):
+                row.pod = f"{labels.get('namespace', '')}/{labels['pod']}"
+            value = last_value(tagged)
+            if value is not None:
+                setattr(row, name, value)
+    return rows

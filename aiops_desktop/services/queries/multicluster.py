@@ -1,0 +1,139 @@
+"""One PromQL over many clusters in parallel; a failed or slow cluster makes it PARTIAL.
+
+Each series is tagged with its cluster. A fleet endpoint (Thanos querier, ACM hub,
+VictoriaMetrics) answers for many clusters at once: its series are split by their ``cluster``
+label. Range queries are aligned to the step, so series from different clusters share
+timestamps and can be aggregated (SUM, AVG, MAX, MIN) point by point; MERGE keeps them apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from aiops_desktop.models import Aggregation, Cluster, ClusterKind, QueryStatus, QueryType, utcnow
+from aiops_desktop.models.errors import AppError
+from aiops_desktop.models.metrics import (
+    DEFAULT_PARALLEL_QUERIES,
+    DEFAULT_RANGE,
+    ClusterOutcome,
+    MetricQuery,
+    PromSeries,
+    QueryAnswer,
+    TaggedSeries,
+)
+from aiops_desktop.services.clusters.connections import ClientPool, EndpointNotConfigured
+from collectors.errors import CollectorError
+
+if TYPE_CHECKING:
+    from collectors.prometheus import PromResult
+
+FLEET_LABEL = "cluster"
+_REDUCERS: dict[Aggregation, Any] = {
+    Aggregation.SUM: np.nansum,
+    Aggregation.AVG: np.nanmean,
+    Aggregation.MAX: np.nanmax,
+    Aggregation.MIN: np.nanmin,
+}
+
+
+def aligned_range(query: MetricQuery) -> tuple[float, float, float]:
+    step = query.step.total_seconds()
+    end = (query.end or utcnow()).timestamp()
+    start = (query.start or datetime.fromtimestamp(end, UTC) - DEFAULT_RANGE).timestamp()
+    return (start // step) * step, (end // step) * step, step
+
+
+def split_fleet(result: PromResult, hub: Cluster) -> list[TaggedSeries]:
+    out = []
+    for series in result.series:
+        member = series.labels.get(FLEET_LABEL) or hub.name
+        labels = {k: v for k, v in series.labels.items() if k != FLEET_LABEL}
+        out.append(TaggedSeries(member, PromSeries(labels, series.timestamps, series.values)))
+    return out
+
+
+def aggregate(series: list[TaggedSeries], how: Aggregation) -> list[TaggedSeries]:
+    """Combine the clusters' series point by point, grouped by their (non-cluster) labels."""
+    if how is Aggregation.MERGE:
+        return series
+    reducer = _REDUCERS[how]
+    groups: dict[tuple[tuple[str, str], ...], list[TaggedSeries]] = defaultdict(list)
+    for tagged in series:
+        groups[tuple(sorted(tagged.series.labels.items()))].append(tagged)
+    out = []
+    for key, members in groups.items():
+        stamps = np.unique(np.concatenate([m.series.timestamps for m in members]))
+        grid = np.full((len(members), stamps.size), np.nan)
+        for row, member in enumerate(members):
+            grid[row, np.searchsorted(stamps, member.series.timestamps)] = member.series.values
+        with np.errstate(all="ignore"):
+            values = np.asarray(reducer(grid, axis=0), dtype=np.float64)
+        clusters = sorted({m.cluster for m in members})
+        out.append(TaggedSeries(",".join(clusters), PromSeries(dict(key), stamps, values)))
+    return out
+
+
+class MultiClusterQuery:
+    def __init__(self, pool: ClientPool, *, parallel: int = DEFAULT_PARALLEL_QUERIES) -> None:
+        self._pool = pool
+        self._parallel = parallel
+
+    async def run(self, query: MetricQuery, clusters: list[Cluster]) -> QueryAnswer:
+        started = time.perf_counter()
+        limit = asyncio.Semaphore(self._parallel)
+        window = aligned_range(query) if query.query_type is QueryType.RANGE else None
+
+        async def one(cluster: Cluster) -> tuple[ClusterOutcome, list[TaggedSeries]]:
+            async with limit:
+                t0 = time.perf_counter()
+                try:
+                    client = await self._pool.prometheus(cluster)
+                    if window is None:
+                        call = client.query(query.promql, query.end, timeout_s=query.timeout_s)
+                    else:
+                        call = client.query_range(query.promql, *window, timeout_s=query.timeout_s)
+                    result = await asyncio.wait_for(call, query.timeout_s + 5)
+                except CollectorError as exc:
+                    return self._failed(cluster, t0, exc.reason, str(exc)), []
+                except EndpointNotConfigured as exc:
+                    return self._failed(cluster, t0, "not_configured", str(exc)), []
+                except TimeoutError:
+                    return self._failed(cluster, t0, "timed_out", f"{cluster.name} timed out"), []
+                except AppError as exc:  # the keyring, for one: this cluster fails, not the query
+                    return self._failed(cluster, t0, "error", str(exc)), []
+                if cluster.kind is ClusterKind.FLEET:
+                    tagged = split_fleet(result, cluster)
+                else:
+                    tagged = [TaggedSeries(cluster.name, s) for s in result.series]
+                ms = (time.perf_counter() - t0) * 1000
+                return ClusterOutcome(cluster.name, True, ms, series=len(tagged)), tagged
+
+        results = await asyncio.gather(*(one(c) for c in clusters))
+        outcomes = [o for o, _ in results]
+        series = [s for _, found in results for s in found]
+        ok = sum(o.ok for o in outcomes)
+        if ok == len(outcomes) and outcomes:
+            status = QueryStatus.SUCCESS
+        elif ok:
+            status = QueryStatus.PARTIAL
+        else:
+            status = QueryStatus.ERROR
+        return QueryAnswer(
+            query=query,
+            status=status,
+            series=aggregate(series, query.aggregation),
+            outcomes=outcomes,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    @staticmethod
+    def _failed(cluster: Cluster, t0: float, reason: str, error: str) -> ClusterOutcome:
+        return ClusterOutcome(
+            cluster.name, False, (time.perf_counter() - t0) * 1000, reason=reason, error=error
+        )

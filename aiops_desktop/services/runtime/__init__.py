@@ -1,0 +1,1 @@
+"""The app's own machinery: the event bus, the task supervisor, cache maintenance."""

@@ -1,0 +1,51 @@
+"""Keeps the cache bounded: health history past 7 days, raw samples into rollups, old rollups.
+
+Runs under the task supervisor while the app is open: once at start, then every interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiops_desktop.models import utcnow
+from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.store.alert_events import AlertEventRepository
+from aiops_desktop.store.series import SeriesStore
+
+log = logging.getLogger("aiops.services.maintenance")
+DEFAULT_INTERVAL_S = 3600.0
+
+
+@dataclass
+class MaintenanceReport:
+    at: datetime
+    health_pruned: int
+    retention: dict[str, int]
+
+
+async def maintain_once(
+    registry: ClusterRegistry, series: SeriesStore, alert_events: AlertEventRepository | None = None
+) -> MaintenanceReport:
+    now = utcnow()
+    pruned = await registry.prune_history(now)
+    retention = await asyncio.wrap_future(series.apply_retention(now))
+    if alert_events is not None:  # kept as long as the health history
+        kept = series.settings.health_retention
+        retention["alert_events"] = await asyncio.wrap_future(alert_events.prune(now - kept))
+    report = MaintenanceReport(now, pruned, retention)
+    log.info("cache maintenance", extra={"health_pruned": pruned, **retention})
+    return report
+
+
+async def maintenance_loop(
+    registry: ClusterRegistry,
+    series: SeriesStore,
+    alert_events: AlertEventRepository | None = None,
+    interval_s: float = DEFAULT_INTERVAL_S,
+) -> None:
+    while True:
+        await maintain_once(registry, series, alert_events)
+        await asyncio.sleep(interval_s)

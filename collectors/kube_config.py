@@ -1,0 +1,104 @@
+"""Kubeconfigs for the Kubernetes client: one built in memory from a server URL and a token
+or client certificate, when a credential expires, and loading one into an API client (an
+exec plugin or an OIDC refresh may run: blocking)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from collectors.errors import KubeConfigInvalid
+
+
+# -- kubeconfigs ---------------------------------------------------------------------------------
+def kubeconfig_for_token(
+    server: str,
+    token: str | None = None,
+    *,
+    ca_pem: str | None = None,
+    verify: bool = True,
+    client_cert_pem: str | None = None,
+    client_key_pem: str | None = None,
+) -> dict[str, Any]:
+    """A one-context kubeconfig (in memory only) for a server URL and a token or a client
+    certificate, so every credential goes through the same loader."""
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    cluster: dict[str, Any] = {"server": server}
+    if ca_pem:
+        cluster["certificate-authority-data"] = b64(ca_pem)
+    if not verify:
+        cluster["insecure-skip-tls-verify"] = True
+    user: dict[str, Any] = {}
+    if token:
+        user["token"] = token
+    if client_cert_pem and client_key_pem:
+        user["client-certificate-data"] = b64(client_cert_pem)
+        user["client-key-data"] = b64(client_key_pem)
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": cluster}],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "ctx",
+    }
+
+
+def bearer_expiry(token: str | None) -> float | None:
+    """The ``exp`` claim (epoch seconds) of a JWT bearer token, else None (opaque tokens)."""
+    if not token or token.count(".") != 2:
+        return None
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        exp = claims.get("exp") if isinstance(claims, dict) else None
+        return float(exp) if isinstance(exp, int | float) else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def static_expiry(kubeconfig: Mapping[str, Any]) -> float | None:
+    """When the kubeconfig's static credential expires (a JWT's ``exp``, a client
+    certificate's notAfter), epoch seconds; None when unknown."""
+    users = kubeconfig.get("users") or []
+    user = (users[0].get("user") if users and isinstance(users[0], dict) else None) or {}
+    expiry = bearer_expiry(user.get("token"))
+    if expiry is None and user.get("client-certificate-data"):
+        expiry = _cert_not_after(user["client-certificate-data"])
+    return expiry
+
+
+def _cert_not_after(cert_b64: str) -> float | None:
+    try:  # cryptography comes with the keyring's Secret Service backend (SecretStorage)
+        from cryptography import x509
+    except ImportError:
+        return None
+    try:
+        cert = x509.load_pem_x509_certificate(base64.b64decode(cert_b64))
+    except ValueError:
+        return None
+    return cert.not_valid_after_utc.timestamp()
+
+
+def load_api_client(kubeconfig: Mapping[str, Any], name: str) -> tuple[Any, float | None]:
+    """An API client for the kubeconfig, and when its credential expires. Blocking (an exec
+    plugin or an OIDC refresh may run)."""
+    from kubernetes import client
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import KubeConfigLoader
+
+    configuration = client.Configuration()
+    try:
+        loader = KubeConfigLoader(config_dict=dict(kubeconfig))
+        loader.load_and_set(configuration)
+    except (ConfigException, ValueError, KeyError, TypeError, OSError) as exc:
+        raise KubeConfigInvalid(f"kubeconfig cannot be used: {exc}", backend=name) from exc
+    configuration.retries = False  # one attempt per call; the caller decides to retry
+    expiry = getattr(loader, "expiry", None)  # set by exec plugins and OIDC
+    expires = expiry.timestamp() if expiry is not None else static_expiry(kubeconfig)
+    return client.ApiClient(configuration), expires

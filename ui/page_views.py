@@ -1,0 +1,179 @@
+"""The widgets of the main window's pages, each built (and wired to its presenter) the first
+time it is shown: the window's first frame needs none of them, and charts (pyqtgraph) load
+with the first page that draws one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QTabWidget, QWidget
+
+from ui.presenters import Presenters
+from ui.theme import Theme
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+    from ui.views.cluster_kube import ClusterKubeView
+    from ui.views.cluster_overview import ClusterOverviewView
+    from ui.views.dashboard_view import DashboardView
+
+
+class ClusterPage(QTabWidget):
+    """One cluster: its dashboard, its details and its Kubernetes page, as tabs."""
+
+    def __init__(
+        self, dashboard: DashboardView, overview: ClusterOverviewView, kube: ClusterKubeView
+    ) -> None:
+        super().__init__()
+        self.dashboard, self.overview, self.kube = dashboard, overview, kube
+        self.addTab(dashboard, "Dashboard")
+        self.addTab(overview, "Details")
+        self.addTab(kube, "Kubernetes")
+
+
+def cluster_page(p: Presenters, theme: Theme, window: MainWindow) -> ClusterPage:
+    from ui.presenters.dashboard import DashboardPresenter
+    from ui.views.cluster_kube import ClusterKubeView
+    from ui.views.cluster_overview import ClusterOverviewView
+    from ui.views.dashboard_view import DashboardView
+
+    dashboard = DashboardView(theme, DashboardPresenter.RANGES)
+    p.dashboard.sig_panels.connect(dashboard.set_panels)
+    p.dashboard.sig_panel_data.connect(dashboard.show_panel)
+    p.dashboard.sig_panel_anomalies.connect(dashboard.show_panel_anomalies)
+    p.dashboard.sig_freshness.connect(dashboard.show_freshness)
+    p.dashboard.sig_analysis.connect(dashboard.show_analysis)
+    dashboard.sig_analyse_history.connect(p.dashboard.analyse_history)
+    dashboard.sig_range_changed.connect(p.dashboard.set_range)
+    dashboard.sig_pause_toggled.connect(p.dashboard.set_paused)
+    overview = ClusterOverviewView(theme)
+    overview.sig_remove_requested.connect(window.confirm_remove)
+    kube = ClusterKubeView(theme)
+    p.kube.sig_validation.connect(kube.show_validation)
+    p.kube.sig_inventory.connect(kube.show_inventory)
+    p.kube.sig_events.connect(kube.show_events)
+    p.kube.sig_status.connect(kube.show_status)
+    kube.sig_refresh.connect(p.kube.reload)
+    kube.sig_discover.connect(p.kube.discover)
+    page = ClusterPage(dashboard, overview, kube)
+    page.currentChanged.connect(window.on_cluster_tab_changed)
+    return page
+
+
+def fleet(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+    from ui.views.fleet_view import FleetView
+
+    view = FleetView(theme)
+    p.fleet.sig_tiles.connect(view.show_tiles)
+    view.sig_open_cluster.connect(window.show_cluster)
+    return view
+
+
+def alerts(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+    from ui.views.tables import AlertsView
+
+    view = AlertsView(theme)
+    p.alerts.sig_groups.connect(view.show_groups)
+    view.sig_group_by_changed.connect(p.alerts.set_group_by)
+    return view
+
+
+def anomalies(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+    from ui.views.anomalies_view import AnomaliesView
+
+    view = AnomaliesView(theme)
+    p.anomalies.sig_rows.connect(view.show_rows)
+    p.anomalies.sig_error.connect(view.show_error)
+    view.sig_filter_changed.connect(p.anomalies.set_filter)
+    view.sig_open.connect(window.open_anomaly)
+    return view
+
+
+def gpu(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+    from ui.views.fleet_hw_views import GpuFleetView
+
+    view = GpuFleetView(theme)
+    p.gpu.sig_fleet.connect(view.show_fleet)
+    p.gpu.sig_history.connect(view.show_history)
+    p.gpu.sig_error.connect(view.show_error)
+    view.sig_gpu_chosen.connect(lambda health: p.gpu.read_history(health.reading))
+    return view
+
+
+def ptp(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+    from ui.presenters.gpu_cnf import PtpPresenter
+    from ui.views.fleet_hw_views import PtpBoardView
+
+    view = PtpBoardView(theme, PtpPresenter.WINDOWS)
+    p.ptp.sig_board.connect(view.show_board)
+    p.ptp.sig_error.connect(view.show_error)
+    view.sig_window_changed.connect(p.ptp.set_window)
+    return view
+
+
+def sriov(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+    from ui.views.sriov_view import SriovView
+
+    view = SriovView(theme)
+    p.sriov.sig_vfs.connect(view.show_vfs)
+    p.sriov.sig_ports.connect(view.show_ports)
+    p.sriov.sig_nodes.connect(view.show_nodes)
+    p.sriov.sig_networks.connect(view.show_networks)
+    p.sriov.sig_workloads.connect(view.show_workloads)
+    p.sriov.sig_error.connect(view.show_error)
+    return view
+
+
+def drift(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+    from ui.views.fleet_hw_views import DriftView
+
+    view = DriftView(theme)
+    p.drift.sig_drift.connect(view.show_drift)
+    p.drift.sig_error.connect(view.show_error)
+    return view
+
+
+def reports(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+    from ui.views.reports_view import ReportsView
+
+    view = ReportsView(theme, p.reports.folder)
+    p.reports.sig_listed.connect(view.show_reports)
+    p.reports.sig_error.connect(view.show_error)
+    view.sig_new_report.connect(window.open_report_dialog)
+    return view
+
+
+def console(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+    from ui.views.console_view import ConsoleView
+
+    view = ConsoleView(theme)
+    view.sig_run.connect(p.console.run)
+    p.console.sig_result.connect(view.show_result)
+    p.console.sig_history.connect(view.show_history)
+    p.console.sig_busy.connect(view.set_busy)
+    p.console.sig_error.connect(view.show_error)
+    return view
+
+
+def diagnostics(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+    from ui.views.tables import DiagnosticsView
+
+    view = DiagnosticsView(theme)
+    p.diagnostics.sig_rows.connect(view.show_rows)
+    return view
+
+
+#: page key -> the function that builds and wires its widget
+BUILDERS: dict[str, Callable[[Presenters, Theme, MainWindow], QWidget]] = {
+    "fleet": fleet,
+    "alerts": alerts,
+    "anomalies": anomalies,
+    "gpu": gpu,
+    "ptp": ptp,
+    "sriov": sriov,
+    "drift": drift,
+    "reports": reports,
+    "console": console,
+    "diagnostics": diagnostics,
+}

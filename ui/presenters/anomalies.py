@@ -1,0 +1,58 @@
+"""The anomaly list: what the detectors stored, filtered by cluster, severity and type, read
+again every few seconds and whenever new anomalies are found."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from aiops_desktop.models.anomalies import AnomalyFilter
+from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
+from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.intelligence.anomalies import ANOMALIES_FOUND, AnomalyService
+from aiops_desktop.services.runtime.bus import EventBus
+from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from ui.presenters.base import Presenter
+
+ROWS_SHOWN = 500
+
+
+class AnomaliesPresenter(Presenter):
+    """Signals: sig_rows(list[Anomaly]) every few seconds and when new ones are found,
+    filtered by cluster, severity and type; sig_error(str)."""
+
+    sig_rows = Signal(list)
+
+    def __init__(
+        self,
+        *,
+        anomalies: AnomalyService,
+        registry: ClusterRegistry,
+        bus: EventBus,
+        tasks: TaskSupervisor,
+        interval_ms: int = 5000,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(tasks, interval_ms, parent)
+        self._anomalies = anomalies
+        self._registry = registry
+        self.filter = AnomalyFilter(limit=ROWS_SHOWN)
+        self.listen(bus, ANOMALIES_FOUND, lambda _found: self.refresh())
+
+    def set_filter(
+        self, cluster: str | None, severity: AnomalySeverity | None, kind: AnomalyType | None
+    ) -> None:
+        self.filter = AnomalyFilter(
+            clusters=(cluster,) if cluster else (),
+            severities=(severity,) if severity else (),
+            types=(kind,) if kind else (),
+            limit=ROWS_SHOWN,
+        )
+        self.refresh()
+
+    def clusters(self) -> list[str]:
+        return [c.name for c in self._registry.clusters()]
+
+    async def read(self) -> None:
+        rows = await self._anomalies.stored(self.filter)
+        if not self.superseded:  # the filter changed meanwhile: the next read has the rows
+            self.sig_rows.emit(rows)

@@ -1,0 +1,213 @@
+"""A cluster's dashboard: the catalog's panels as live charts over a chosen range, with their
+anomaly markers and the data's age; redrawn at a few Hz, and only the panels whose data moved
+(a frame budget per tick keeps the event loop responsive)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import ClassVar
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from aiops_desktop.models import ClusterKind
+from aiops_desktop.models.anomalies import Anomaly, AnomalyMarker
+from aiops_desktop.models.catalog import Panel
+from aiops_desktop.models.enums import AnomalySeverity
+from aiops_desktop.models.polling import Source
+from aiops_desktop.models.text import age_text
+from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.intelligence.anomalies import ANOMALIES_FOUND, AnomalyService
+from aiops_desktop.services.polling.live import LiveBuffers
+from aiops_desktop.services.polling.poller import Poller
+from aiops_desktop.services.runtime.bus import EventBus
+from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from ui.presenters.base import Presenter
+from ui.theme import ANOMALY_LEVELS
+
+Series = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def history_summary(title: str, found: list[Anomaly], shown: int, hours: int) -> str:
+    """One line for an on-demand analysis: how many, how bad, how many the chart shows."""
+    if not found:
+        return f"{title}: no anomaly in the last {hours} h"
+    worst = min(found, key=lambda a: list(AnomalySeverity).index(a.severity))  # HIGH first
+    text = f"{title}: {len(found)} anomal{'y' if len(found) == 1 else 'ies'} in the last {hours} h"
+    text += f" (worst {worst.severity.value} at {worst.timestamp:%H:%M} UTC)"
+    if shown < len(found):
+        text += f"; {len(found) - shown} outside this range: see Anomalies"
+    return text
+
+
+class DashboardPresenter(Presenter):
+    """Signals:
+
+    sig_panels(list[Panel]): the panels of the catalog (once per cluster shown).
+    sig_panel_data(str, dict): one panel's series, legend -> (timestamps, values).
+    sig_panel_anomalies(str, list): one panel's anomaly markers (list[AnomalyMarker]).
+    sig_freshness(str, bool): how old the cluster's metrics are, and whether they are stale.
+    sig_analysis(str): the one-line result of an on-demand analysis of stored history.
+    """
+
+    sig_panels = Signal(list)
+    sig_panel_data = Signal(str, dict)
+    sig_panel_anomalies = Signal(str, list)
+    sig_freshness = Signal(str, bool)
+    sig_analysis = Signal(str)
+
+    HISTORY_HOURS = 24
+
+    RANGES: ClassVar[dict[str, int]] = {"15 min": 900, "1 h": 3600, "6 h": 21600}
+
+    #: Chart updates per tick: a poll that changes every panel is painted over a few ticks,
+    #: never as one long stall of the event loop (a frame budget).
+    PANELS_PER_TICK = 1  # a chart paints in ~10-15 ms: one per tick keeps p99 lag low
+
+    def __init__(
+        self,
+        *,
+        registry: ClusterRegistry,
+        poller: Poller,
+        live: LiveBuffers,
+        anomalies: AnomalyService,
+        catalog: list[Panel],
+        bus: EventBus,
+        tasks: TaskSupervisor,
+        redraw_ms: int = 100,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(tasks, redraw_ms, parent)
+        self._registry = registry
+        self._poller = poller
+        self._live = live
+        self._anomalies = anomalies
+        self._catalog = catalog
+        self.cluster: str | None = None
+        self.paused = False
+        self.range_s = 3600
+        self._drawn_version = -1
+        self._drawn_panels: dict[str, int] = {}
+        self.listen(bus, ANOMALIES_FOUND, self._on_anomalies_found)
+
+    def _on_anomalies_found(self, anomalies: list[Anomaly]) -> None:
+        for a in anomalies:
+            if a.cluster == self.cluster:
+                self._drawn_panels.pop(a.metric, None)
+                self._drawn_version = -1
+
+    def panel_anomalies(self, panel: Panel) -> list[AnomalyMarker]:
+        assert self.cluster is not None
+        cutoff = self._anomalies.clock().timestamp() - self.range_s
+        return [
+            AnomalyMarker(
+                a.timestamp.timestamp(),
+                a.actual,
+                ANOMALY_LEVELS[a.severity],
+                f"{a.timestamp:%H:%M:%S} {a.severity.value} {a.type.value}: {a.explanation}",
+            )
+            for a in self._anomalies.for_panel(self.cluster, panel.id)
+            if a.timestamp.timestamp() >= cutoff
+        ]
+
+    @property
+    def panels(self) -> list[Panel]:
+        return list(self._catalog)
+
+    def show_cluster(self, name: str) -> None:
+        self.cluster = name
+        self._drawn_version = -1
+        self._drawn_panels.clear()
+        self.sig_panels.emit(self.panels)
+        self.redraw()
+        self.start()
+        self.spawn(f"anomalies-load {name}", self._load_stored(name), self.sig_analysis.emit)
+
+    async def _load_stored(self, cluster: str) -> None:
+        await self._anomalies.load_stored(cluster)
+        if cluster == self.cluster:
+            for panel in self.panels:
+                self.sig_panel_anomalies.emit(panel.id, self.panel_anomalies(panel))
+
+    def analyse_history(self, panel_ids: list[str] | None = None) -> None:
+        """'Analyse the last 24 h' of these panels (all of them by default) over the store."""
+        cluster = self.cluster
+        if cluster is None:
+            return
+        panels = [p for p in self.panels if panel_ids is None or p.id in panel_ids]
+        hours = self.HISTORY_HOURS
+
+        async def work() -> None:
+            for panel in panels:
+                self.sig_analysis.emit(f"{panel.title}: analysing the last {hours} h ...")
+                found = await self._anomalies.analyse_history(
+                    cluster, panel.id, since=timedelta(hours=hours)
+                )
+                shown = 0
+                if cluster == self.cluster:
+                    markers = self.panel_anomalies(panel)
+                    shown = len(markers)
+                    self.sig_panel_anomalies.emit(panel.id, markers)
+                self.sig_analysis.emit(history_summary(panel.title, found, shown, hours))
+
+        self.spawn(f"analyse {cluster}", work(), self.sig_analysis.emit)
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        if not paused:
+            self._drawn_version = -1
+
+    def set_range(self, seconds: int) -> None:
+        self.range_s = seconds
+        self._drawn_version = -1
+        self._drawn_panels.clear()
+        self.redraw()
+
+    def refresh(self) -> None:
+        """A redraw tick: the panels whose data moved, a few per tick."""
+        if not self.paused and self._live.version != self._drawn_version:
+            self.redraw(budget=self.PANELS_PER_TICK)
+        self._emit_freshness()
+
+    def panel_series(self, panel: Panel) -> Series:
+        assert self.cluster is not None
+        snap = self._live.snapshot(self.cluster, panel.id)
+        cutoff = self._anomalies.clock().timestamp() - self.range_s
+        out: Series = {}
+        for key, (ts, values) in snap.series.items():
+            keep = ts >= cutoff
+            out[panel.legend_for(dict(key))] = (ts[keep], values[keep])
+        return out
+
+    def redraw(self, budget: int | None = None) -> None:
+        """Emit the panels whose data changed since they were last drawn, at most ``budget``
+        of them; the rest follow on the next ticks."""
+        if self.cluster is None:
+            return
+        pending = [
+            (panel, version)
+            for panel in self.panels
+            if self._drawn_panels.get(panel.id)
+            != (version := self._live.panel_version(self.cluster, panel.id))
+        ]
+        if budget is None or len(pending) <= budget:
+            self._drawn_version = self._live.version  # everything is drawn now
+        for panel, version in pending[:budget]:
+            self._drawn_panels[panel.id] = version
+            self.sig_panel_data.emit(panel.id, self.panel_series(panel))
+            self.sig_panel_anomalies.emit(panel.id, self.panel_anomalies(panel))
+        self._emit_freshness()
+
+    def _emit_freshness(self) -> None:
+        if self.cluster is None:
+            return
+        status = self._poller.status.get((self.cluster, Source.METRICS))
+        if status is None:  # a member of a fleet hub: the hub's status counts
+            hub = next((c for c in self._registry.clusters() if c.kind is ClusterKind.FLEET), None)
+            status = self._poller.status.get((hub.name, Source.METRICS)) if hub else None
+        age = status.age_s() if status else None
+        stale = status.stale() if status else True
+        text = f"data {age_text(age)}" + (" · STALE" if stale else "")
+        if status and status.last_error:
+            text += f" · {status.last_error}"
+        self.sig_freshness.emit(text, stale)

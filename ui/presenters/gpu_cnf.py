@@ -1,0 +1,142 @@
+"""Presenters of the GPU fleet, the PTP timing board, the SR-IOV/DPDK/CNF page and drift:
+they read through ``GpuCnfReaders`` on a timer while their page is shown (never on the UI
+thread) and keep the last complete answer, badged stale, when a read fails."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from PySide6.QtCore import QObject, Signal
+
+from aiops_desktop.models.gpu import GpuReading
+from aiops_desktop.services.gpu_cnf.cnf import cnf_workloads_by_type
+from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders, problems
+from aiops_desktop.services.polling.freshness import LastGood, Shown
+from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from ui.presenters.base import Presenter
+
+READ_EVERY_MS = 30_000
+
+
+class ReaderPresenter(Presenter):
+    """Reads the clusters through ``GpuCnfReaders`` on a timer (while its page is shown), and
+    keeps the last answer read without trouble: ``shown`` gives it again, badged stale, when
+    a newer read failed somewhere and holds fewer rows (``rows``)."""
+
+    def __init__(
+        self,
+        *,
+        readers: GpuCnfReaders,
+        tasks: TaskSupervisor,
+        interval_ms: int = READ_EVERY_MS,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(tasks, interval_ms, parent)
+        self._readers = readers
+        self.forget()
+
+    @staticmethod
+    def rows(answer: Any) -> int:
+        return 0
+
+    def forget(self) -> None:
+        """The kept answer no longer applies (another window, another question)."""
+        self._kept: LastGood[Any] = LastGood(self.rows)
+
+    def shown(self, answer: Any, trouble: list[str]) -> Shown[Any]:
+        return self._kept.offer(answer, trouble)
+
+
+class GpuPresenter(ReaderPresenter):
+    """Signals: sig_fleet(GpuFleet), sig_history(GpuHistory), sig_error(str)."""
+
+    sig_fleet = Signal(object)
+    sig_history = Signal(object)
+
+    @staticmethod
+    def rows(answer: Any) -> int:
+        return len(answer.gpus)
+
+    async def read(self) -> None:
+        if not self._readers.with_metrics():
+            return
+        fleet = await self._readers.gpu_fleet()
+        shown = self.shown(fleet, problems(fleet.outcomes))
+        self.sig_fleet.emit(shown.value)
+        self.sig_error.emit(shown.badge())
+
+    def read_history(self, reading: GpuReading) -> None:
+        """One GPU's last hour, for the charts under the heatmap."""
+
+        async def work() -> None:
+            self.sig_history.emit(await self._readers.gpu_history(reading))
+
+        self.spawn("gpu history", work())
+
+
+class PtpPresenter(ReaderPresenter):
+    """Signals: sig_board(PtpBoard), sig_error(str)."""
+
+    sig_board = Signal(object)
+    WINDOWS: ClassVar[dict[str, int]] = {"15 min": 900, "1 h": 3600, "6 h": 21600}
+    window = timedelta(hours=1)
+
+    @staticmethod
+    def rows(answer: Any) -> int:
+        return len(answer.rows)
+
+    def set_window(self, seconds: int) -> None:
+        self.window = timedelta(seconds=seconds)
+        self.forget()  # another window: another answer
+        self.refresh()
+
+    async def read(self) -> None:
+        if not self._readers.with_metrics():
+            return
+        board, unread = await self._readers.ptp_board(self.window)
+        shown = self.shown(board, unread)
+        self.sig_board.emit(shown.value)
+        self.sig_error.emit(shown.badge())
+
+
+class SriovPresenter(ReaderPresenter):
+    """The SR-IOV / DPDK / CNF page. Signals: sig_vfs(list[VfRow]), sig_ports(list[DpdkPortRow]),
+    sig_nodes(list[tuple[str, NodeSync]]), sig_networks(list[tuple[str, NetworkRow]]),
+    sig_workloads(list[CnfWorkload]), sig_error(str)."""
+
+    sig_vfs = Signal(list)
+    sig_ports = Signal(list)
+    sig_nodes = Signal(list)
+    sig_networks = Signal(list)
+    sig_workloads = Signal(list)
+
+    @staticmethod
+    def rows(answer: Any) -> int:
+        vfs, ports = answer
+        return len(vfs) + len(ports)
+
+    async def read(self) -> None:
+        if not self._readers.with_metrics():
+            return
+        read_vfs, read_ports, failures = await self._readers.dataplane()
+        shown = self.shown((read_vfs, read_ports), failures)
+        vfs, ports = shown.value
+        self.sig_vfs.emit(vfs)
+        self.sig_ports.emit(ports)
+        objects = await self._readers.sriov_objects()
+        self.sig_nodes.emit(objects.nodes)
+        self.sig_networks.emit(objects.networks)
+        self.sig_workloads.emit(cnf_workloads_by_type(vfs, ports, objects.pods))
+        self.sig_error.emit("; ".join(filter(None, [shown.badge(), *objects.problems])))
+
+
+class DriftPresenter(ReaderPresenter):
+    """Signals: sig_drift(list[Drift]), sig_error(str)."""
+
+    sig_drift = Signal(list)
+
+    async def read(self) -> None:
+        if not self._readers.with_metrics():
+            return
+        self.sig_drift.emit(await self._readers.drift())
