@@ -5,7 +5,7 @@ with the first page that draws one."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtWidgets import QTabWidget, QWidget
 
@@ -13,10 +13,19 @@ from ui.presenters import Presenters
 from ui.theme import Theme
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
     from ui.views.cluster_kube import ClusterKubeView
     from ui.views.cluster_overview import ClusterOverviewView
     from ui.views.dashboard_view import DashboardView
+
+
+class PageHost(Protocol):
+    """What the pages ask of the window that holds them."""
+
+    def show_cluster(self, name: str) -> None: ...
+    def confirm_remove(self, name: str) -> None: ...
+    def on_cluster_tab_changed(self, index: int) -> None: ...
+    def open_anomaly(self, cluster: str, panel: str, at: float) -> None: ...
+    def open_report_dialog(self) -> Any: ...
 
 
 class ClusterPage(QTabWidget):
@@ -32,7 +41,7 @@ class ClusterPage(QTabWidget):
         self.addTab(kube, "Kubernetes")
 
 
-def cluster_page(p: Presenters, theme: Theme, window: MainWindow) -> ClusterPage:
+def cluster_page(p: Presenters, theme: Theme, window: PageHost) -> ClusterPage:
     from ui.presenters.dashboard import DashboardPresenter
     from ui.views.cluster_kube import ClusterKubeView
     from ui.views.cluster_overview import ClusterOverviewView
@@ -61,7 +70,7 @@ def cluster_page(p: Presenters, theme: Theme, window: MainWindow) -> ClusterPage
     return page
 
 
-def fleet(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+def fleet(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.fleet_view import FleetView
 
     view = FleetView(theme)
@@ -70,7 +79,7 @@ def fleet(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
     return view
 
 
-def alerts(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+def alerts(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.tables import AlertsView
 
     view = AlertsView(theme)
@@ -79,7 +88,7 @@ def alerts(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
     return view
 
 
-def anomalies(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+def anomalies(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.anomalies_view import AnomaliesView
 
     view = AnomaliesView(theme)
@@ -90,7 +99,7 @@ def anomalies(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
     return view
 
 
-def gpu(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+def gpu(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.fleet_hw_views import GpuFleetView
 
     view = GpuFleetView(theme)
@@ -101,7 +110,7 @@ def gpu(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
     return view
 
 
-def ptp(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+def ptp(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.presenters.gpu_cnf import PtpPresenter
     from ui.views.fleet_hw_views import PtpBoardView
 
@@ -112,7 +121,7 @@ def ptp(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
     return view
 
 
-def sriov(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+def sriov(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.sriov_view import SriovView
 
     view = SriovView(theme)
@@ -125,7 +134,7 @@ def sriov(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
     return view
 
 
-def drift(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+def drift(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.fleet_hw_views import DriftView
 
     view = DriftView(theme)
@@ -134,7 +143,7 @@ def drift(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
     return view
 
 
-def reports(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+def reports(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.reports_view import ReportsView
 
     view = ReportsView(theme, p.reports.folder)
@@ -144,7 +153,7 @@ def reports(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
     return view
 
 
-def console(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+def console(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.console_view import ConsoleView
 
     view = ConsoleView(theme)
@@ -156,7 +165,7 @@ def console(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
     return view
 
 
-def diagnostics(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
+def diagnostics(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.tables import DiagnosticsView
 
     view = DiagnosticsView(theme)
@@ -165,7 +174,7 @@ def diagnostics(p: Presenters, theme: Theme, window: MainWindow) -> QWidget:
 
 
 #: page key -> the function that builds and wires its widget
-BUILDERS: dict[str, Callable[[Presenters, Theme, MainWindow], QWidget]] = {
+BUILDERS: dict[str, Callable[[Presenters, Theme, PageHost], QWidget]] = {
     "fleet": fleet,
     "alerts": alerts,
     "anomalies": anomalies,

@@ -235,3 +235,21 @@ def test_settings_dialog_changes_the_sensitivity_at_once_and_keeps_it(
     assert desktop.core.anomalies.sensitivity is Sensitivity.HIGH
     assert '"HIGH"' in desktop.core.paths.settings_file.read_text()
     dialog.reject()
+
+
+def test_the_pages_come_from_one_table_and_are_built_when_first_shown(
+    desktop: DesktopApp,
+) -> None:
+    from ui.pages import PAGES, Runs
+
+    window = desktop.window
+    nav = [window.nav.item(i).data(Qt.ItemDataRole.UserRole) for i in range(window.nav.count())]
+    assert nav == [p.key for p in PAGES]
+    assert window._built == {}  # the first frame builds no page
+    for spec in PAGES:
+        window.show_view(spec.aliases[0] if spec.aliases else spec.key)
+        assert window.stack.currentWidget() is window.page(spec.key)
+        readers = [p.key for p in PAGES if p.runs is Runs.WHILE_SHOWN]
+        running = [k for k in readers if desktop.presenters.page(k)._timer.isActive()]  # type: ignore[union-attr]
+        assert running == ([spec.key] if spec.runs is Runs.WHILE_SHOWN else [])
+    assert set(window._built) == {p.key for p in PAGES}
