@@ -246,9 +246,7 @@ async def _remove(core: Core, args: argparse.Namespace, io: Io) -> int:
 async def _validate(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     cluster = core.registry.get(args.name)
-    from aiops_desktop.services.kube.validation import validate
-
-    result = await validate(cluster, core.secrets)
+    result = await core.kube.validate(cluster.name)
     if args.json:
         out.write(json.dumps(result.to_json(), indent=2) + "\n")
     else:

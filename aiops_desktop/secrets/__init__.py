@@ -217,4 +217,29 @@ def _strings(value: Any, key: str = "") -> list[str]:
     return []
 
 
-__all__ = ["SecretStore", "SecretsError", "SecretsUnavailableError"]
+class NoSecrets(SecretStore):
+    """The keyring of an opened capture: there is none. Nothing is read, written or deleted;
+    every request says why (a capture is offline and holds no credential)."""
+
+    REASON = "a capture holds no credentials and uses no keyring"
+
+    def __init__(self) -> None:
+        super().__init__(backend=None)
+
+    def describe_backend(self) -> str:
+        return "none (capture)"
+
+    def check(self) -> None:
+        raise SecretsError(self.REASON)
+
+    def put(self, ref: CredentialRef, secret: str) -> None:
+        raise SecretsError(self.REASON)
+
+    def get(self, ref: CredentialRef) -> str | None:
+        raise SecretsError(self.REASON)
+
+    def delete(self, ref: CredentialRef) -> bool:
+        raise SecretsError(self.REASON)
+
+
+__all__ = ["NoSecrets", "SecretStore", "SecretsError", "SecretsUnavailableError"]

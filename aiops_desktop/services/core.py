@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.models import utcnow
-from aiops_desktop.secrets import SecretStore
+from aiops_desktop.secrets import NoSecrets, SecretStore
 from aiops_desktop.services.clusters.connections import ClientPool
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.runtime.bus import EventBus
@@ -66,8 +66,8 @@ class Core:
         secrets: SecretStore,
         *,
         capture: CaptureManifest | None = None,
-        recorded_answers: str | None = None,
-        recorded_objects: dict[str, list[dict[str, Any]]] | None = None,
+        recorded_answers: Any = None,
+        recorded_objects: Any = None,
     ) -> None:
         self.paths = paths
         self.settings = settings
@@ -79,8 +79,9 @@ class Core:
         self.bus = EventBus()
         self.supervisor = TaskSupervisor(self.bus)
         self.registry = ClusterRegistry(
-            ClusterRepository(db), HealthRepository(db), secrets, self.bus
-        )
+            ClusterRepository(db), HealthRepository(db), secrets, self.bus,
+            read_only="a capture is read-only: nothing in it can be changed" if capture else None,
+        )  # fmt: skip
         offline = "opened from a capture: no live connections" if capture else None
         self.pool = ClientPool(secrets, settings.http, offline=offline)
         end = datetime.fromisoformat(capture.until) if capture else None
@@ -103,8 +104,8 @@ class Core:
         poller_settings: PollerSettings | None = None,
         http_policy: HttpPolicy | None = None,
         capture: CaptureManifest | None = None,
-        recorded_answers: str | None = None,
-        recorded_objects: dict[str, list[dict[str, Any]]] | None = None,
+        recorded_answers: Any = None,
+        recorded_objects: Any = None,
     ) -> Core:
         """Open the cache (raising StoreTooNewError untouched) and the keyring; the services
         come when first asked for."""
@@ -122,6 +123,8 @@ class Core:
             batch_max_ops=settings.store.batch_max_ops,
             batch_max_delay_s=settings.store.batch_max_delay_s,
         )
+        if capture is not None:
+            secrets = NoSecrets()  # a capture names no keyring entry and uses none
         core = cls(
             paths, settings, db, secrets or SecretStore.from_environment(paths.data_dir),
             capture=capture, recorded_answers=recorded_answers,
@@ -180,7 +183,7 @@ class Core:
         from aiops_desktop.services.outputs.recorded import RecordedQueries
         from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 
-        if self._recorded_answers is not None:
+        if self.capture is not None and self._recorded_answers is not None:
             return RecordedQueries(self.pool, self._recorded_answers)
         return MultiClusterQuery(self.pool)
 
@@ -210,10 +213,11 @@ class Core:
     @cached_property
     def kube(self) -> KubeSession:
         from aiops_desktop.services.kube.session import KubeSession
+        from aiops_desktop.services.outputs.recorded import recorded_objects
 
         kube = KubeSession(self.registry, self.pool, self.secrets, self.supervisor)
         if self.capture is not None:
-            kube.recorded = self._recorded_objects or {}
+            kube.recorded = recorded_objects(self._recorded_objects)
         return kube
 
     @cached_property

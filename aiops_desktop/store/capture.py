@@ -11,11 +11,18 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from aiops_desktop.logs import redact
+from aiops_desktop.models.cluster import Cluster
+from aiops_desktop.models.enums import AuthMethod
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import connect
@@ -80,6 +87,7 @@ def write_capture(
     tmp = out.with_name(f".{out.name}.partial")
     tmp.unlink(missing_ok=True)
     conn = connect(tmp)
+    conn.create_function("redact_text", 1, redact, deterministic=True)
     try:
         migrate(conn)
         conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
@@ -163,6 +171,14 @@ def _copy(
             (since.timestamp(), until.timestamp()),
         ).rowcount,
     }
+    for cluster_id, doc in conn.execute("SELECT id, doc FROM main.clusters").fetchall():
+        clean = safe_cluster(str(doc), "the cache")  # no credential reference leaves the site
+        conn.execute(
+            "UPDATE main.clusters SET doc = ? WHERE id = ?", (clean.model_dump_json(), cluster_id)
+        )
+    conn.execute(  # error text a server echoed is kept redacted
+        "UPDATE main.health_history SET error = redact_text(error) WHERE error IS NOT NULL"
+    )
     members = sorted(r[0] for r in conn.execute("SELECT DISTINCT cluster FROM main.series"))
     manifest = CaptureManifest(
         app_version=app_version,
@@ -183,54 +199,124 @@ def _copy(
     return manifest
 
 
-def read_manifest(path: Path) -> CaptureManifest:
-    """The manifest of the capture at ``path``, after checking it is one this app can open."""
+def _read_head(path: Path) -> bytes:
+    """The first bytes of a regular file (opened without blocking: a FIFO is refused, never
+    waited on)."""
     try:
-        with path.open("rb") as handle:
-            head = handle.read(len(SQLITE_MAGIC))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise CaptureError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if head != SQLITE_MAGIC:
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CaptureError(f"{path} is not a regular file (a capture is a file)")
+        return os.read(fd, len(SQLITE_MAGIC))
+    finally:
+        os.close(fd)
+
+
+class _Manifest(BaseModel):
+    """The manifest as a capture may state it: typed and bounded."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    format: str = Field(max_length=64)
+    format_version: int = 0
+    app_version: str = Field(default="?", max_length=64)
+    schema_version: int = 0
+    clusters: list[Annotated[str, Field(max_length=128)]] = Field(max_length=10_000)
+    since: str = Field(max_length=64)
+    until: str = Field(max_length=64)
+    created_at: str = Field(default="", max_length=64)
+    counts: dict[Annotated[str, Field(max_length=64)], int] = Field(
+        default_factory=dict, max_length=64
+    )
+    members: list[Annotated[str, Field(max_length=128)]] = Field(
+        default_factory=list, max_length=10_000
+    )
+    label: str = Field(default="", max_length=64)
+
+    @field_validator("since", "until")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        when = datetime.fromisoformat(value)
+        if when.tzinfo is None:
+            raise ValueError("a time without a zone")
+        return value
+
+
+def read_manifest(path: Path) -> CaptureManifest:
+    """The manifest of the capture at ``path``, after checking it is one this app can open."""
+    if _read_head(path) != SQLITE_MAGIC:
         raise CaptureError(f"{path} is not an AIOps Desktop capture (not an SQLite file)")
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error as exc:
         raise CaptureError(f"cannot open {path}: {exc}") from exc
     try:
+        conn.execute("PRAGMA trusted_schema=OFF")
         problems = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall() if r[0] != "ok"]
         if problems:
             raise CaptureError(f"{path} is truncated or damaged ({problems[0]})")
-        try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        row = None
+        if "app_meta" in tables:
             row = conn.execute(
-                "SELECT value FROM app_meta WHERE key = ?", (MANIFEST_KEY,)
+                "SELECT value FROM app_meta NOT INDEXED WHERE key = ? AND length(value) < 65536",
+                (MANIFEST_KEY,),
             ).fetchone()
-        except sqlite3.OperationalError:
-            row = None
         if row is None:
             raise CaptureError(f"{path} is an SQLite file but not an AIOps Desktop capture")
-        doc = json.loads(row[0])
+        raw = row[0]
         found = int(conn.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.DatabaseError as exc:
         raise CaptureError(f"{path} is truncated or damaged ({exc})") from exc
     finally:
         conn.close()
-    if doc.get("format") != FORMAT:
-        raise CaptureError(f"{path} is not an AIOps Desktop capture (format {doc.get('format')!r})")
-    version = max(found, int(doc.get("schema_version", 0)))
-    if version > SCHEMA_VERSION or int(doc.get("format_version", 0)) > FORMAT_VERSION:
+    try:
+        doc = _Manifest.model_validate_json(raw if isinstance(raw, str | bytes) else "")
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "manifest"
         raise CaptureError(
-            f"{path} was made by a newer AIOps Desktop ({doc.get('app_version', '?')}, schema "
+            f"{path} has a manifest that is not valid ({where}: {err['msg']}); not opened"
+        ) from exc
+    if doc.format != FORMAT:
+        raise CaptureError(f"{path} is not an AIOps Desktop capture (format {doc.format!r})")
+    version = max(found, doc.schema_version)
+    if version > SCHEMA_VERSION or doc.format_version > FORMAT_VERSION:
+        raise CaptureError(
+            f"{path} was made by a newer AIOps Desktop ({doc.app_version}, schema "
             f"{version}); this one reads schema {SCHEMA_VERSION} and older: upgrade to open it"
         )
     known = {f for f in CaptureManifest.__dataclass_fields__}
-    return CaptureManifest(**{k: v for k, v in doc.items() if k in known})
+    return CaptureManifest(**{k: v for k, v in doc.model_dump().items() if k in known})
 
 
-def capture_meta(path: Path, key: str) -> str | None:
-    """A document kept beside the manifest (``extra_meta``), or None."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+MAX_CLUSTER_DOC = 256 * 1024
+
+
+def safe_cluster(doc: str, where: str) -> Cluster:
+    """A capture's cluster document as a Cluster with no credential reference (and no auth
+    that would need one), its error text redacted."""
+    if len(doc) > MAX_CLUSTER_DOC:
+        raise CaptureError(f"{where}: a cluster record is larger than {MAX_CLUSTER_DOC:,} bytes")
     try:
-        row = conn.execute("SELECT value FROM app_meta WHERE key = ?", (key,)).fetchone()
-    finally:
-        conn.close()
-    return None if row is None else str(row[0])
+        cluster = Cluster.model_validate_json(doc)
+    except (ValidationError, ValueError, RecursionError) as exc:
+        raise CaptureError(f"{where}: a cluster record is not valid ({_first(exc)})") from exc
+    endpoints = [
+        e.model_copy(update={"credential": None, "auth": AuthMethod.NONE})
+        for e in cluster.endpoints
+    ]
+    status = cluster.status.model_copy(
+        update={"last_error": redact(cluster.status.last_error or "") or None}
+    )
+    return cluster.model_copy(update={"credential": None, "endpoints": endpoints, "status": status})
+
+
+def _first(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "record"
+        return f"{where}: {err['msg']}"
+    return type(exc).__name__

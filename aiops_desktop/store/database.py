@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from aiops_desktop.store.errors import StoreCorruptError, StoreTooNewError
+from aiops_desktop.store.errors import StoreCorruptError, StoreForeignError, StoreTooNewError
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import WriterThread, connect
 
@@ -25,15 +25,21 @@ _SIDE_FILES = ("-wal", "-shm")
 
 
 def _probe(path: Path) -> tuple[int, str | None]:
-    """Return (schema version, problem) of an existing file without changing it."""
+    """Return (schema version, problem) of an existing file without changing it; a file of
+    another application (tables, no version of ours) is refused untouched."""
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         return 0, str(exc)
     try:
+        conn.execute("PRAGMA trusted_schema=OFF")
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         rows = conn.execute("PRAGMA quick_check").fetchall()
         problems = [r[0] for r in rows if r[0] != "ok"]
+        if not problems and version == 0:
+            objects = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if objects:
+                raise StoreForeignError(path)
         return version, ("; ".join(problems[:3]) if problems else None)
     except sqlite3.DatabaseError as exc:
         return 0, str(exc)

@@ -40,3 +40,14 @@ class StoreTooNewError(StoreError):
 
 class StoreClosedError(StoreError):
     """A write was submitted after the store was closed."""
+
+
+class StoreForeignError(StoreError):
+    """The file is an SQLite database of something else; it is left untouched."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is an SQLite database but not an AIOps Desktop cache; it was not changed. "
+            "Start with another data directory (--data-dir)."
+        )

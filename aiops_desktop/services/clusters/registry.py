@@ -94,7 +94,11 @@ class ClusterRegistry:
         history: HealthRepository,
         secrets: SecretStore,
         bus: EventBus,
+        *,
+        read_only: str | None = None,
     ) -> None:
+        """``read_only``: why nothing may change (an opened capture): every change says so."""
+        self._read_only = read_only
         self._repo = clusters
         self._history = history
         self._secrets = secrets
@@ -148,6 +152,7 @@ class ClusterRegistry:
 
     async def add(self, spec: ClusterSpec, secrets: ClusterSecrets | None = None) -> Cluster:
         """Register a cluster; its secrets (if any) go to the keyring, which must work."""
+        self._refuse_changes()
         secrets = secrets or ClusterSecrets()
         self._ensure_unique(spec.name)
         if secrets.token or secrets.basic_password or secrets.client_key_pem:
@@ -171,6 +176,7 @@ class ClusterRegistry:
         writer thread saves in queue order); only then is the save awaited. So a health check
         folded in while the user sets an endpoint never writes back the cluster as it was,
         and no change waits on another."""
+        self._refuse_changes()
         current = self.get(name)
         cluster = edit(current)
         if cluster.id != current.id:
@@ -237,6 +243,7 @@ class ClusterRegistry:
         return [n for n in named if n not in registered]
 
     async def remove(self, name: str) -> Cluster:
+        self._refuse_changes()
         cluster = self.get(name)
         deleted = self._repo.delete(cluster.id)  # after any save queued before it
         del self._clusters[cluster.id]
@@ -250,6 +257,7 @@ class ClusterRegistry:
         self, path: str | Path, contexts: Iterable[str] | None = None
     ) -> ImportReport:
         """Register every (or every chosen) context of a kubeconfig in one step."""
+        self._refuse_changes()
         await self.check_keyring()
         found = await asyncio.to_thread(read_contexts, path)
         wanted = set(contexts) if contexts is not None else None
@@ -275,6 +283,7 @@ class ClusterRegistry:
         self, spec: ClusterSpec, path: str | Path, context: str
     ) -> tuple[Cluster, list[str]]:
         """Register one context under the name and fields of ``spec``; returns warnings."""
+        self._refuse_changes()
         self._ensure_unique(spec.name)
         await self.check_keyring()
         found = {c.context: c for c in await asyncio.to_thread(read_contexts, path)}
@@ -330,6 +339,7 @@ class ClusterRegistry:
         at: datetime | None = None,
     ) -> Cluster:
         """Fold one round of endpoint checks into score, state, connectivity and history."""
+        self._refuse_changes()
         cluster = self.get(name)
         at = at or utcnow()
         reach = self._reachability[cluster.id]
@@ -366,6 +376,10 @@ class ClusterRegistry:
         return await asyncio.wrap_future(self._history.prune(cutoff))
 
     # -- helpers -----------------------------------------------------------------------------
+    def _refuse_changes(self) -> None:
+        if self._read_only:
+            raise RegistryError(self._read_only)
+
     def _ensure_unique(self, name: str, allow: UUID | None = None) -> None:
         for cluster in self._clusters.values():
             if cluster.name == name and cluster.id != allow:

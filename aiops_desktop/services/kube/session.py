@@ -13,7 +13,7 @@ from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.kube import Inventory, ValidationResult
 from aiops_desktop.models.ptp import Threshold
 from aiops_desktop.secrets import SecretStore
-from aiops_desktop.services.clusters.connections import ClientPool
+from aiops_desktop.services.clusters.connections import ClientPool, EndpointNotConfigured
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.gpu_cnf.gpu_fallback import NodeGpus, read_fleet_gpus
 from aiops_desktop.services.kube.inventory import EventTimeline, follow_events, take_inventory
@@ -60,7 +60,12 @@ class KubeSession:
         self._thresholds: tuple[Any, float, Any] | None = None  # (clusters, when, answer)
 
     async def validate(self, name: str) -> ValidationResult:
-        return await validate(self._registry.get(name), self._secrets)
+        """Who am I and what may I read; never inside a capture (no connection, no keyring:
+        a capture's records name nothing to send)."""
+        cluster = self._registry.get(name)
+        if self._pool.offline:
+            raise EndpointNotConfigured(f"{name}: {self._pool.offline}; nothing is validated")
+        return await validate(cluster, self._secrets)
 
     async def inventory(self, name: str) -> Inventory:
         client = await self._pool.kube(self._registry.get(name))

@@ -28,14 +28,8 @@ from aiops_desktop.services.outputs.recorded import (
     record_pages,
 )
 from aiops_desktop.settings import AppPaths
-from aiops_desktop.store.capture import (
-    SUFFIX,
-    CaptureError,
-    CaptureManifest,
-    capture_meta,
-    read_manifest,
-    write_capture,
-)
+from aiops_desktop.store.capture import SUFFIX, CaptureError, CaptureManifest, write_capture
+from aiops_desktop.store.capture_load import load_capture
 
 RECORD_TIMEOUT_S = 60.0
 
@@ -94,19 +88,29 @@ async def _answering(core: Core, clusters: list[Cluster]) -> list[Cluster]:
 
 
 def open_capture(path: Path, secrets: SecretStore | None = None) -> Core:
-    """A Core over a working copy of the capture at ``path`` (CaptureError if it cannot be
-    opened: foreign, truncated, damaged or newer). Blocking: call from a worker thread."""
-    manifest = read_manifest(path)
+    """A Core over a checked copy of the capture at ``path`` (CaptureError if it cannot be
+    opened: foreign, truncated, damaged, newer, or holding what a capture may not). The file
+    itself is never changed; the working copy is removed when the Core closes, or at once if
+    opening fails. It has no keyring (``secrets`` is ignored). Blocking: call from a worker
+    thread."""
     work = Path(tempfile.mkdtemp(prefix="aiops-capture-"))
-    paths = AppPaths(data_dir=work / "data", log_dir=work / "logs").ensure()
-    shutil.copyfile(path, paths.db_path)
-    core = Core.open(
-        paths, secrets=secrets, capture=manifest,
-        recorded_answers=capture_meta(paths.db_path, RECORDED_KEY),
-        recorded_objects=json.loads(capture_meta(paths.db_path, OBJECTS_KEY) or "{}"),
-    )  # fmt: skip
+    try:
+        paths = AppPaths(data_dir=work / "data", log_dir=work / "logs").ensure()
+        manifest, documents = load_capture(path, paths.db_path)
+        core = Core.open(
+            paths, capture=manifest,
+            recorded_answers=documents.get(RECORDED_KEY),
+            recorded_objects=documents.get(OBJECTS_KEY),
+        )  # fmt: skip
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     core.scratch = work
-    prime_live(core)
+    try:
+        prime_live(core)
+    except BaseException:
+        core.close()
+        raise
     core.notices.append(f"Opened a {manifest.describe()}; read-only, offline.")
     return core
 

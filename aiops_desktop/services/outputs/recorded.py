@@ -29,6 +29,7 @@ from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
 from aiops_desktop.services.gpu_cnf.sriov import read_dataplane
 from aiops_desktop.services.kube.session import KubeSession
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.store.capture import CaptureError
 from collectors.errors import CollectorError
 
 RECORDED_KEY = "recorded_answers"
@@ -63,22 +64,56 @@ class RecordingQueries(MultiClusterQuery):
         })  # fmt: skip
 
 
-def _tagged(row: list[Any]) -> TaggedSeries:
+MAX_RECORDED_SERIES = 200_000  # series a capture's recorded answers may hold, all queries
+
+
+def _tagged(row: Any) -> TaggedSeries:
+    """One recorded series: [cluster, labels, timestamps, values], checked (a capture's
+    documents are as hostile as the rest of it)."""
+    if not (isinstance(row, list) and len(row) == 4):
+        raise CaptureError("a recorded answer is not [cluster, labels, timestamps, values]")
     cluster, labels, stamps, values = row
-    numbers = [math.nan if v is None else v for v in values]
-    return TaggedSeries(
-        cluster,
-        PromSeries(dict(labels), np.asarray(stamps, dtype=float), np.asarray(numbers, dtype=float)),
-    )
+    if not (
+        isinstance(cluster, str)
+        and isinstance(labels, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())
+        and isinstance(stamps, list)
+        and isinstance(values, list)
+        and len(stamps) == len(values)
+    ):
+        raise CaptureError(f"a recorded answer of {str(cluster)[:64]!r} is not well formed")
+    try:
+        times = np.asarray(stamps, dtype=float)
+        numbers = np.asarray([math.nan if v is None else v for v in values], dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise CaptureError(f"a recorded answer of {cluster[:64]!r} holds a non-number") from exc
+    return TaggedSeries(cluster, PromSeries(dict(labels), times, numbers))
+
+
+def recorded_objects(doc: Any) -> dict[str, list[dict[str, Any]]]:
+    """The Kubernetes objects a capture recorded (key -> objects), checked; {} for none."""
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(o, dict) for o in v)
+        for k, v in doc.items()
+    ):
+        raise CaptureError("the capture's recorded Kubernetes objects are not well formed")
+    return doc
 
 
 class RecordedQueries(MultiClusterQuery):
     """Answers the recorded queries from the capture; nothing else, and never the network."""
 
-    def __init__(self, pool: ClientPool, dumped: str) -> None:
+    def __init__(self, pool: ClientPool, doc: Any) -> None:
+        """``doc``: the recorded answers as the capture holds them (parsed JSON), or None."""
         super().__init__(pool)
-        doc: dict[str, list[list[Any]]] = json.loads(dumped)
-        self._answers = {key: [_tagged(row) for row in rows] for key, rows in doc.items()}
+        doc = doc if doc is not None else {}
+        if not isinstance(doc, dict) or not all(isinstance(v, list) for v in doc.values()):
+            raise CaptureError("the capture's recorded answers are not well formed")
+        if sum(len(rows) for rows in doc.values()) > MAX_RECORDED_SERIES:
+            raise CaptureError("the capture records more series than this app reads")
+        self._answers = {str(key): [_tagged(row) for row in rows] for key, rows in doc.items()}
 
     async def run(self, query: MetricQuery, clusters: list[Cluster]) -> QueryAnswer:
         found = self._answers.get(_key(query))

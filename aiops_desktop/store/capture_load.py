@@ -1,0 +1,157 @@
+"""Opening a capture someone else made: the file is treated as hostile until checked.
+
+Only a regular file is read (a FIFO or a device would block or never end); its manifest is
+read bounded and typed; its schema may hold tables and their indexes only (a view or a
+trigger planted in it would run with every read); and its rows are copied, table by table
+and without its indexes (``NOT INDEXED``: a damaged index cannot mislead the copy), into a
+fresh cache with this app's own schema, so nothing the file declares runs afterwards. Every
+cluster document is validated, its credential references are dropped (a capture holds no
+credential, and a crafted one must not name a keyring entry) and its error text redacted.
+Anything wrong is a ``CaptureError`` that says what; a half-made copy is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from aiops_desktop.logs import redact
+from aiops_desktop.store.capture import (
+    MANIFEST_KEY,
+    CaptureError,
+    CaptureManifest,
+    read_manifest,
+    safe_cluster,
+)
+from aiops_desktop.store.migrations import migrate
+from aiops_desktop.store.writer import connect
+
+#: documents kept beside the manifest that a capture may carry, and their largest size
+META_KEYS = {
+    MANIFEST_KEY: 64 * 1024,
+    "recorded_answers": 256 * 2**20,
+    "recorded_objects": 64 * 2**20,
+}
+
+
+def _own_schema() -> dict[str, list[str]]:
+    """This app's tables and their columns, from a fresh in-memory cache."""
+    fresh = sqlite3.connect(":memory:")
+    try:
+        migrate(fresh)
+        tables = [
+            r[0]
+            for r in fresh.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        return {t: _columns(fresh, "main", t) for t in tables}
+    finally:
+        fresh.close()
+
+
+def _columns(conn: sqlite3.Connection, db: str, table: str) -> list[str]:
+    """``table`` is one of this app's own table names, never one a file supplies."""
+    return [c[1] for c in conn.execute(f'PRAGMA {db}.table_info("{table}")')]
+
+
+def _check_objects(conn: sqlite3.Connection, path: Path, expected: dict[str, list[str]]) -> None:
+    """Tables this app knows, and their indexes; nothing that runs (views, triggers)."""
+    for kind, name, table in conn.execute("SELECT type, name, tbl_name FROM cap.sqlite_master"):
+        if kind in ("view", "trigger"):
+            raise CaptureError(
+                f"{path} holds a {kind} ({name!r}): a capture holds tables only; not opened"
+            )
+        if kind == "table" and name not in expected and not name.startswith("sqlite_"):
+            raise CaptureError(f"{path} holds a table this app does not know ({name!r})")
+        if kind == "index" and table not in expected:
+            raise CaptureError(f"{path} holds an index on an unknown table ({table!r})")
+
+
+def _copy_tables(conn: sqlite3.Connection, expected: dict[str, list[str]]) -> None:
+    """Row by row, the columns this app knows (an older capture may lack newer ones: they
+    take their defaults). Every name in the SQL is this app's own."""
+    present = {r[0] for r in conn.execute("SELECT name FROM cap.sqlite_master WHERE type='table'")}
+    for table, columns in expected.items():
+        if table == "app_meta" or table not in present:
+            continue
+        found = set(_columns(conn, "cap", table))
+        cols = ", ".join(f'"{c}"' for c in columns if c in found)
+        # every name here is this app's own (from its schema), none comes from the file
+        sql = f'INSERT INTO main."{table}" ({cols}) SELECT {cols} FROM cap."{table}" NOT INDEXED'  # noqa: S608
+        conn.execute(sql)
+
+
+def _copy_meta(conn: sqlite3.Connection, path: Path) -> dict[str, str]:
+    kept: dict[str, str] = {}
+    for key, limit in META_KEYS.items():
+        row = conn.execute(
+            "SELECT length(CAST(value AS BLOB)), value FROM cap.app_meta NOT INDEXED WHERE key = ?",
+            (key,),
+        ).fetchone()
+        if row is None:
+            continue
+        if row[0] is None or row[0] > limit:
+            raise CaptureError(f"{path}: its {key} is larger than {limit:,} bytes; not opened")
+        kept[key] = str(row[1])
+        conn.execute("INSERT INTO main.app_meta (key, value) VALUES (?, ?)", (key, kept[key]))
+    return kept
+
+
+def _clean_clusters(conn: sqlite3.Connection, path: Path) -> None:
+    rows = conn.execute("SELECT id, name, doc FROM main.clusters").fetchall()
+    for cluster_id, name, doc in rows:
+        cluster = safe_cluster(str(doc), f"{path} (cluster {str(name)[:64]!r})")
+        if str(cluster.id) != cluster_id or cluster.name != name:
+            raise CaptureError(f"{path}: the record of cluster {name!r} names another cluster")
+        conn.execute(
+            "UPDATE main.clusters SET doc = ? WHERE id = ?", (cluster.model_dump_json(), cluster_id)
+        )
+    for (error,) in conn.execute(
+        "SELECT DISTINCT error FROM main.health_history WHERE error IS NOT NULL"
+    ).fetchall():
+        cleaned = redact(str(error))
+        if cleaned != error:
+            conn.execute(
+                "UPDATE main.health_history SET error = ? WHERE error = ?", (cleaned, error)
+            )
+
+
+def load_capture(path: Path, into: Path) -> tuple[CaptureManifest, dict[str, Any]]:
+    """Check the capture at ``path`` and copy it into a fresh cache file ``into``; returns its
+    manifest and the documents kept beside it (``recorded_answers``, ``recorded_objects``,
+    parsed). Blocking: call from a worker thread."""
+    manifest = read_manifest(path)
+    expected = _own_schema()
+    conn = connect(into)
+    try:
+        migrate(conn)
+        conn.execute("PRAGMA trusted_schema=OFF")  # nothing declared in the file runs
+        conn.execute("ATTACH DATABASE ? AS cap", (f"file:{path}?mode=ro&immutable=1",))
+        try:
+            _check_objects(conn, path, expected)
+            conn.execute("BEGIN")
+            _copy_tables(conn, expected)
+            kept = _copy_meta(conn, path)
+            _clean_clusters(conn, path)
+            conn.execute("COMMIT")
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                conn.execute("DETACH DATABASE cap")
+    except sqlite3.DatabaseError as exc:
+        raise CaptureError(f"{path} is damaged or not readable ({exc})") from exc
+    finally:
+        conn.close()
+    documents: dict[str, Any] = {}
+    for key in ("recorded_answers", "recorded_objects"):
+        if key in kept:
+            try:
+                documents[key] = json.loads(kept[key])
+            except (ValueError, RecursionError) as exc:
+                raise CaptureError(f"{path}: its {key} is not valid JSON") from exc
+    return manifest, documents

@@ -1,0 +1,265 @@
+"""A capture is a file from elsewhere, hostile until checked. Each test first builds the attack
+or the damage as the review found it, then shows the app refuses it with its own message and
+loses nothing: a crafted record naming another application's keyring entry reaches no keyring
+and no host; views, triggers, bad manifests and bad records are refused by name; a FIFO is
+not waited on; a damaged index does not crash the open; a failed open leaves no copy behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from aiops_desktop.models.credentials import CredentialRef
+from aiops_desktop.models.enums import CredentialKind
+from aiops_desktop.secrets import NoSecrets, SecretsError
+from aiops_desktop.services.clusters.connections import EndpointNotConfigured
+from aiops_desktop.services.clusters.registry import RegistryError
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.outputs.capture import CaptureError, export_capture, open_capture
+from aiops_desktop.store.capture import read_manifest
+from tests.qtfree.cli_runner import run_cli
+from tests.site_data import TOKEN, build_site
+
+VICTIM = CredentialRef(kind=CredentialKind.BEARER_TOKEN, service="other-app", key="victim")
+VICTIM_SECRET = "other-apps-secret-5d1f"
+
+
+class Listener:
+    """An HTTPS-less host that records every request and its Authorization header."""
+
+    def __init__(self) -> None:
+        seen = self.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append((self.path, self.headers.get("Authorization")))
+                self.send_response(200)
+                self.end_headers()
+
+            do_POST = do_GET  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    running = Listener()
+    yield running
+    running.stop()
+
+
+async def exported(core: Core, tmp_path: Path) -> Path:
+    await build_site(core)
+    out = tmp_path / "site.aiops"
+    await export_capture(core, out, clusters=["east", "west"], since=timedelta(hours=2))
+    return out
+
+
+def craft(capture: Path, out: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+    out.write_bytes(capture.read_bytes())
+    with sqlite3.connect(out) as conn:
+        edit(conn)
+    return out
+
+
+def name_the_victim(conn: sqlite3.Connection, api_url: str, live_key: str | None = None) -> None:
+    """The attack: east's record names another application's keyring entry (or a live
+    cluster's) as its credential, and an API server the attacker runs."""
+    doc = json.loads(conn.execute("SELECT doc FROM clusters WHERE name='east'").fetchone()[0])
+    ref = VICTIM.model_dump(mode="json")
+    if live_key:
+        ref = {**ref, "service": "aiops-desktop", "key": live_key}
+    doc["credential"] = ref
+    doc["api_server_url"] = api_url
+    for endpoint in doc["endpoints"]:
+        endpoint["auth"], endpoint["credential"] = "BEARER", ref
+    conn.execute("UPDATE clusters SET doc=? WHERE name='east'", (json.dumps(doc),))
+
+
+@pytest.mark.asyncio
+async def test_an_export_carries_no_credential_reference(core: Core, tmp_path: Path) -> None:
+    out = await exported(core, tmp_path)
+    raw = out.read_bytes()
+    assert TOKEN.encode() not in raw
+    with sqlite3.connect(out) as conn:
+        docs = [json.loads(r[0]) for r in conn.execute("SELECT doc FROM clusters")]
+    assert docs and all(d["credential"] is None for d in docs)
+    assert all(
+        e["credential"] is None and e["auth"] == "NONE" for d in docs for e in d["endpoints"]
+    )
+    assert b"cluster/" not in raw  # no keyring key of this site's entries
+
+
+@pytest.mark.asyncio
+async def test_a_crafted_record_reaches_no_keyring_and_no_host(
+    core: Core,
+    tmp_path: Path,
+    secret_service,
+    listener: Listener,  # type: ignore[no-untyped-def]
+) -> None:
+    out = await exported(core, tmp_path)
+    core.secrets.put(VICTIM, VICTIM_SECRET)  # another application's secret in the same keyring
+    live = core.registry.get("east").credential
+    assert live is not None and core.secrets.get(live) == TOKEN
+    https = listener.url.replace("http://", "https://")
+    evil = craft(out, tmp_path / "evil.aiops", lambda c: name_the_victim(c, https))
+    near = craft(out, tmp_path / "near.aiops", lambda c: name_the_victim(c, https, live.key))
+
+    opened = open_capture(evil)
+    try:
+        await opened.registry.load()
+        east = opened.registry.get("east")
+        assert east.credential is None and all(e.credential is None for e in east.endpoints)
+        assert isinstance(opened.secrets, NoSecrets)
+        with pytest.raises(SecretsError, match="no credentials"):
+            opened.secrets.get(VICTIM)
+        with pytest.raises(EndpointNotConfigured, match="no live connections"):
+            await opened.kube.validate("east")  # what the Kubernetes page asks when it opens
+        with pytest.raises(RegistryError, match="read-only"):
+            await opened.registry.remove("east")
+    finally:
+        await opened.shutdown()
+
+    env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": secret_service.address}
+    home = tmp_path / "cli-home"
+    for capture in (evil, near):
+        done = run_cli(home, env, "--capture", str(capture), "clusters", "validate", "east")
+        assert done.returncode == 2 and "no live connections" in done.stderr, done.stderr
+        done = run_cli(home, env, "--capture", str(capture), "clusters", "remove", "east")
+        assert done.returncode == 2 and "read-only" in done.stderr, done.stderr
+        listed = run_cli(home, env, "--capture", str(capture), "clusters", "list", "--json")
+        assert listed.returncode == 0 and '"other-app"' not in listed.stdout
+    assert listener.seen == []  # nothing was sent anywhere
+    assert core.secrets.get(VICTIM) == VICTIM_SECRET  # and nothing was deleted
+    assert core.secrets.get(live) == TOKEN
+
+
+@pytest.mark.asyncio
+async def test_views_triggers_and_strange_tables_are_refused(core: Core, tmp_path: Path) -> None:
+    out = await exported(core, tmp_path)
+    hang = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT x FROM r"
+    cases = {
+        "view": lambda c: c.execute(f"CREATE VIEW forever AS {hang}"),
+        "trigger": lambda c: c.execute(
+            "CREATE TRIGGER t AFTER INSERT ON anomalies BEGIN DELETE FROM clusters; END"
+        ),
+        "table this app does not know": lambda c: c.execute("CREATE TABLE extra (x)"),
+    }
+    for said, edit in cases.items():
+        crafted = craft(out, tmp_path / f"{said[:5]}.aiops", edit)
+        with pytest.raises(CaptureError, match=said):
+            open_capture(crafted)
+
+    # a table replaced by a view of the same name: refused, never read
+    def series_as_view(c: sqlite3.Connection) -> None:
+        c.execute("DROP TABLE series")
+        c.execute(f"CREATE VIEW series AS SELECT x AS id FROM ({hang})")  # noqa: S608
+
+    with pytest.raises(CaptureError, match="holds a view"):
+        open_capture(craft(out, tmp_path / "sv.aiops", series_as_view))
+
+
+@pytest.mark.asyncio
+async def test_bad_manifests_and_records_are_refused_by_name(core: Core, tmp_path: Path) -> None:
+    out = await exported(core, tmp_path)
+
+    def manifest(value: str):  # type: ignore[no-untyped-def]
+        return lambda c: c.execute(
+            "UPDATE app_meta SET value=? WHERE key='capture_manifest'", (value,)
+        )
+
+    doc = json.loads(
+        sqlite3.connect(out).execute("SELECT value FROM app_meta WHERE key='capture_manifest'")
+        .fetchone()[0]
+    )  # fmt: skip
+    bad_manifests = {
+        "not json": manifest("{not json"),
+        "a list": manifest("[1, 2]"),
+        "clusters a number": manifest(json.dumps({**doc, "clusters": 7})),
+        "since no time": manifest(json.dumps({**doc, "since": "yesterday"})),
+        "deep": manifest("[" * 100_000 + "]" * 100_000),
+        "huge": manifest(json.dumps({**doc, "label": "x" * 100_000})),
+    }
+    for case, edit in bad_manifests.items():
+        crafted = craft(out, tmp_path / f"m-{case[:6]}.aiops", edit)
+        with pytest.raises(CaptureError, match=r"manifest|not an AIOps Desktop capture"):
+            read_manifest(crafted)
+    bad_records = {
+        "not json": "{",
+        "wrong types": json.dumps({"name": 5}),
+        "a bad name": json.dumps({"name": "Not-DNS!", "endpoints": []}),
+    }
+    for case, value in bad_records.items():
+        crafted = craft(
+            out, tmp_path / f"r-{case[:6]}.aiops",
+            lambda c, v=value: c.execute("UPDATE clusters SET doc=? WHERE name='east'", (v,)),
+        )  # fmt: skip
+        with pytest.raises(CaptureError, match="cluster record is not valid"):
+            open_capture(crafted)
+
+
+@pytest.mark.asyncio
+async def test_damage_and_odd_files_are_said_and_leave_no_copy(core: Core, tmp_path: Path) -> None:
+    out = await exported(core, tmp_path)
+    scratch_before = set(Path(tempfile.gettempdir()).glob("aiops-capture-*"))
+    fifo = tmp_path / "pipe.aiops"
+    os.mkfifo(fifo)
+    with pytest.raises(CaptureError, match="not a regular file"):
+        read_manifest(fifo)  # refused at once, not waited on
+    with pytest.raises(CaptureError, match="not a regular file"):
+        read_manifest(tmp_path)
+
+    def corrupt_index(conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA writable_schema=ON")  # the index's definition no longer matches
+        conn.execute(
+            "UPDATE sqlite_master SET sql = replace(sql, '(metric, cluster)', '(cluster)') "
+            "WHERE name = 'series_by_metric'"
+        )
+
+    damaged = craft(out, tmp_path / "idx.aiops", corrupt_index)
+    opened = open_capture(damaged)  # rows are copied without the file's indexes
+    try:
+        await opened.registry.load()
+        assert {c.name for c in opened.registry.clusters()} == {"east", "west"}
+        assert opened.series.read("node_cpu", cluster="east")
+    finally:
+        await opened.shutdown()
+    with pytest.raises(CaptureError):
+        open_capture(
+            craft(out, tmp_path / "v.aiops", lambda c: c.execute("CREATE VIEW v AS SELECT 1"))
+        )
+    assert set(Path(tempfile.gettempdir()).glob("aiops-capture-*")) == scratch_before
+
+
+def test_a_foreign_sqlite_file_is_never_taken_for_the_cache(tmp_path: Path) -> None:
+    from aiops_desktop.settings import resolve_paths
+    from aiops_desktop.store.errors import StoreForeignError
+
+    paths = resolve_paths(tmp_path / "home").ensure()
+    with sqlite3.connect(paths.db_path) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('keep me')")
+    before = paths.db_path.read_bytes()
+    with pytest.raises(StoreForeignError, match="not an AIOps Desktop cache; it was not changed"):
+        Core.open(paths, secrets=NoSecrets())
+    assert paths.db_path.read_bytes() == before
