@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import os
 import re
 import threading
 from datetime import UTC, datetime
@@ -82,6 +83,14 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class _OwnerOnlyFileHandler(logging.handlers.RotatingFileHandler):
+    """Log files readable by their owner only (0600): they name clusters, hosts and errors."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
 def configure_logging(log_file: Path, *, level: int = logging.INFO, stderr: bool = False) -> None:
     """Send the app's logs to ``log_file`` as JSON lines (rotating), optionally to stderr."""
     root = logging.getLogger("aiops")
@@ -89,7 +98,7 @@ def configure_logging(log_file: Path, *, level: int = logging.INFO, stderr: bool
         root.removeHandler(handler)
         handler.close()
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    file_handler = logging.handlers.RotatingFileHandler(
+    file_handler = _OwnerOnlyFileHandler(
         log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
     )
     file_handler.setFormatter(JsonFormatter())

@@ -47,8 +47,12 @@ class AppPaths:
         return self.log_dir / f"{APP_NAME}.log"
 
     def ensure(self) -> AppPaths:
+        """The app's folders, made and kept readable by their owner only (0700): the cache,
+        logs, reports and captures say what a site runs and where."""
         for folder in (self.data_dir, self.log_dir, self.reports_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if folder.stat().st_mode & 0o077:
+                folder.chmod(0o700)
         return self
 
 

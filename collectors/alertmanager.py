@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.models import AlertSeverity, AlertState
 from aiops_desktop.models.alerts import Alert
+from aiops_desktop.models.cluster import member_name
 from collectors.errors import CollectorBadResponse
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def parse_alert(item: dict[str, Any], cluster: str) -> Alert:
             raise KeyError("startsAt")
         return Alert(
             fingerprint=str(item["fingerprint"]),
-            cluster=labels.get("cluster", cluster) or cluster,
+            cluster=member_name(labels.get("cluster")) or cluster,  # a label, checked
             name=labels.get("alertname", "unnamed"),
             severity=_SEVERITY.get(
                 labels.get("severity", "warning").lower(), AlertSeverity.WARNING
@@ -54,7 +55,7 @@ def parse_alert(item: dict[str, Any], cluster: str) -> Alert:
             ends_at=_time(item.get("endsAt")),
             generator_url=item.get("generatorURL") or None,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type
         raise CollectorBadResponse(f"alert not in Alertmanager v2 format ({exc})") from exc
 
 

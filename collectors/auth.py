@@ -4,6 +4,7 @@ HTTP client so that reading the registry never loads httpx."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import ssl
 import tempfile
@@ -46,12 +47,20 @@ def _pem_file(pem: str) -> Iterator[str]:
         os.unlink(path)
 
 
+@functools.lru_cache(maxsize=64)
+def _verifying(ca_pem: str | None) -> ssl.SSLContext:
+    """A context that verifies against ``ca_pem`` or the system's CAs. Made once per CA and
+    shared (an SSLContext serves any number of connections): loading the system's CAs takes
+    tens of milliseconds, which a client built on the UI thread must not pay each time."""
+    return ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
+
+
 def ssl_context(*, verify: bool, ca_pem: str | None, auth: EndpointAuth) -> ssl.SSLContext | bool:
     if not verify and auth.method is not AuthMethod.MTLS:
         return False
-    ctx = ssl.create_default_context()
-    if ca_pem:
-        ctx = ssl.create_default_context(cadata=ca_pem)
+    if auth.method is not AuthMethod.MTLS:
+        return _verifying(ca_pem or None)
+    ctx = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
     if not verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE

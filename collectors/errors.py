@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from aiops_desktop.logs import redact
 from aiops_desktop.models.errors import AppError
 
 
 class CollectorError(AppError):
-    """Base: something went wrong talking to a backend; the message is for the user."""
+    """Base: something went wrong talking to a backend; the message is for the user. It often
+    quotes the backend, which may echo what it was sent: the message is redacted (tokens,
+    passwords, keys the app holds) before anyone can store, export or print it."""
 
     reason = "error"
 
     def __init__(self, message: str, *, backend: str = "", status: int | None = None) -> None:
-        super().__init__(message)
+        super().__init__(redact(message))
         self.backend = backend
         self.status = status
 
@@ -39,11 +42,17 @@ class CollectorInvalidQuery(CollectorError):
 
     def __init__(self, message: str, *, upstream: str = "", **kw: object) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
-        self.upstream = upstream
+        self.upstream = redact(upstream)
 
 
 class CollectorServerError(CollectorError):
     reason = "server_error"
+
+
+class CollectorRateLimited(CollectorError):
+    """429: the backend asks this app to slow down (the poller backs off)."""
+
+    reason = "rate_limited"
 
 
 class CollectorResponseTooLarge(CollectorError):

@@ -28,6 +28,7 @@ from collectors.errors import (
     CollectorBadResponse,
     CollectorError,
     CollectorInvalidQuery,
+    CollectorRateLimited,
     CollectorResponseTooLarge,
     CollectorServerError,
     CollectorTimeout,
@@ -122,6 +123,13 @@ class BackendClient:
         """After a 401: read the credential again and use it from now on; when it is the
         one just refused, there is nothing to try (the refusal stands, said clearly)."""
         fresh = await self._reauth() if self._reauth is not None else None
+        if self.auth.method is AuthMethod.NONE and (fresh is None or fresh == self.auth):
+            raise CollectorAuthError(
+                f"{rejected} (the endpoint asks for a credential and none is configured: "
+                "give it a token)",
+                backend=self.name,
+                status=401,
+            ) from rejected
         if fresh is None or fresh == self.auth:
             raise CollectorAuthError(
                 f"{rejected} (the credential in the keyring is the one refused: it was revoked "
@@ -171,9 +179,10 @@ class BackendClient:
         where = f"{self.name} ({self.base_url})"
         while True:
             try:
-                status, body = await self._send(
+                status, body, headers = await self._send(
                     method, path, params=params, data=data, timeout_s=timeout_s
                 )
+                self._refuse_status(status, headers, where)
                 if len(body) > OFFLOAD_BYTES:  # decode big answers off the event loop
                     return await asyncio.to_thread(self._finish, status, body, where, then)
                 return self._finish(status, body, where, then)
@@ -210,13 +219,13 @@ class BackendClient:
     async def status(self, path: str) -> int:
         """The HTTP status of a GET (readiness probes); transport errors raise as usual. A 401
         reads the credential again once (when it changed) and asks again."""
-        status, _ = await self._send("GET", path, params=None, data=None, timeout_s=None)
+        status, _, _ = await self._send("GET", path, params=None, data=None, timeout_s=None)
         if status == 401 and self._reauth is not None:
             try:
                 await self._authenticate_again(CollectorAuthError("HTTP 401", status=401))
             except CollectorAuthError:
                 return status  # the same credential: refused, as the first answer said
-            status, _ = await self._send("GET", path, params=None, data=None, timeout_s=None)
+            status, _, _ = await self._send("GET", path, params=None, data=None, timeout_s=None)
         return status
 
     def _finish(
@@ -233,22 +242,39 @@ class BackendClient:
         params: Any,
         data: Any,
         timeout_s: float | None,
-    ) -> tuple[int, bytes]:
+    ) -> tuple[int, bytes, httpx.Headers]:
         where = f"{self.name} ({self.base_url})"
         timeout: Any = httpx.USE_CLIENT_DEFAULT
         if timeout_s is not None:
             timeout = httpx.Timeout(timeout_s, connect=self.policy.connect_timeout_s)
+        # httpx bounds each read; this bounds the whole answer (a byte every few seconds
+        # would otherwise never end)
+        whole = (timeout_s or self.policy.read_timeout_s) + self.policy.connect_timeout_s
         try:
-            request = self.client.build_request(
-                method, path, params=params, data=data, timeout=timeout
-            )
-            response = await self.client.send(request, stream=True)
-            try:
-                body = await self._read_limited(response, where)
-            finally:
-                await response.aclose()
+            async with asyncio.timeout(whole):
+                request = self.client.build_request(
+                    method, path, params=params, data=data, timeout=timeout
+                )
+                response = await self.client.send(request, stream=True)
+                try:
+                    body = await self._read_limited(response, where)
+                finally:
+                    await response.aclose()
+        except TimeoutError as exc:
+            raise CollectorTimeout(
+                f"{where} did not finish answering within {whole:.0f} s", backend=self.name
+            ) from exc
+        except httpx.ConnectTimeout as exc:
+            raise CollectorTimeout(
+                f"{where} did not answer in time (no connection within "
+                f"{self.policy.connect_timeout_s:g} s)",
+                backend=self.name,
+            ) from exc
         except httpx.TimeoutException as exc:
-            raise CollectorTimeout(f"{where} did not answer in time", backend=self.name) from exc
+            read = timeout_s or self.policy.read_timeout_s
+            raise CollectorTimeout(
+                f"{where} did not answer in time ({read:g} s)", backend=self.name
+            ) from exc
         except httpx.ConnectError as exc:
             if _is_tls_error(exc):
                 raise CollectorTLSError(
@@ -258,11 +284,40 @@ class BackendClient:
             raise CollectorUnreachable(
                 f"{where} is unreachable: {root_cause(exc)}", backend=self.name
             ) from exc
-        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+        except httpx.RemoteProtocolError as exc:
+            cause = root_cause(exc)
+            if "too long" in cause or "header" in cause.lower():  # h11's own limits
+                raise CollectorBadResponse(
+                    f"{where} answered headers larger than this app reads ({cause})",
+                    backend=self.name,
+                ) from exc
+            raise CollectorUnreachable(
+                f"{where} broke the connection: {cause}", backend=self.name
+            ) from exc
+        except httpx.NetworkError as exc:
             raise CollectorUnreachable(
                 f"{where} broke the connection: {root_cause(exc)}", backend=self.name
             ) from exc
-        return response.status_code, body
+        return response.status_code, body, response.headers
+
+    def _refuse_status(self, status: int, headers: httpx.Headers, where: str) -> None:
+        """Answers that are neither the data nor the API's own refusal, said plainly."""
+        if status == 429:
+            after = headers.get("retry-after", "")
+            wait = f"; it asks to wait {after[:16]} s" if after.isdigit() else ""
+            raise CollectorRateLimited(
+                f"{where} is rate limiting this app (HTTP 429){wait}",
+                backend=self.name,
+                status=status,
+            )
+        if 300 <= status < 400:
+            target = headers.get("location", "")[:200] or "nowhere"
+            raise CollectorError(
+                f"{where} redirected to {target} (HTTP {status}); redirects are not followed: "
+                "give the endpoint's own URL",
+                backend=self.name,
+                status=status,
+            )
 
     async def _read_limited(self, response: httpx.Response, where: str) -> bytes:
         limit = self.policy.max_response_bytes
@@ -315,12 +370,29 @@ class BackendClient:
             )
         try:
             return json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
+            title = _html_title(body)
+            if title is not None:  # a login page of a proxy, an ingress's error page
+                raise CollectorBadResponse(
+                    f"{where} answered an HTML page ({title!r}) instead of JSON: "
+                    "a proxy or a login page is in the way",
+                    backend=self.name,
+                    status=status,
+                ) from exc
             raise CollectorBadResponse(
-                f"{where} answered with malformed JSON ({exc.__class__.__name__}: {exc})",
+                f"{where} answered with malformed JSON ({exc.__class__.__name__}: "
+                f"{str(exc)[:120]})",
                 backend=self.name,
                 status=status,
             ) from exc
+
+
+def _html_title(body: bytes) -> str | None:
+    head = body[:4096].decode("utf-8", "replace")
+    if "<html" not in head.lower():
+        return None
+    title = re.search(r"<title>(.*?)</title>", head, re.IGNORECASE | re.DOTALL)
+    return " ".join(title.group(1).split())[:120] if title else "untitled"
 
 
 def _is_json_error(body: bytes) -> bool:

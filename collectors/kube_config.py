@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from collectors.deadline import track_sockets
 from collectors.errors import KubeConfigInvalid
 
 
@@ -101,4 +102,6 @@ def load_api_client(kubeconfig: Mapping[str, Any], name: str) -> tuple[Any, floa
     configuration.retries = False  # one attempt per call; the caller decides to retry
     expiry = getattr(loader, "expiry", None)  # set by exec plugins and OIDC
     expires = expiry.timestamp() if expiry is not None else static_expiry(kubeconfig)
-    return client.ApiClient(configuration), expires
+    api = client.ApiClient(configuration)
+    track_sockets(api.rest_client.pool_manager)  # each request's deadline can end its reads
+    return api, expires

@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from typing import Any, TypeVar
 
+from collectors.deadline import Deadline
 from collectors.errors import (
     CollectorAuthError,
     CollectorBadResponse,
     CollectorError,
+    CollectorRateLimited,
     CollectorResponseTooLarge,
     CollectorServerError,
     CollectorTimeout,
@@ -43,7 +48,19 @@ log = logging.getLogger("aiops.collectors.kubernetes")
 
 T = TypeVar("T")
 
-TIMEOUT_S = 10.0
+TIMEOUT_S = 10.0  # connect, and each read
+DEADLINE_S = 30.0  # one whole request, at the least (3 x TIMEOUT_S where that is more)
+ENDS_WITHIN_S = 5.0  # a request past its deadline: its thread has ended by then
+#: the threads one client's blocking reads run in: its own, so that an API server that answers
+#: slowly (each read may take up to its deadline) never takes the threads of other clusters or
+#: of the rest of the app (the cache's reads, the keyring: asyncio's default executor is small)
+KUBE_THREADS = 8
+
+
+def _in_worker(workers: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    return asyncio.get_running_loop().run_in_executor(workers, functools.partial(fn, *args))
+
+
 MAX_BODY_BYTES = 64 * 1024 * 1024
 REVIEW_PATHS = frozenset(
     {
@@ -108,6 +125,7 @@ class KubeClient:
         timeout_s: float = TIMEOUT_S,
         expires_at: float | None = None,
         reload: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
+        deadline_s: float | None = None,
     ) -> None:
         """``reload``: reads the kubeconfig again (the keyring holds the current credential;
         an exec plugin runs again): a 401 asks it once per call, and the call is tried once
@@ -119,7 +137,9 @@ class KubeClient:
         #: when the credential in use expires (exec plugin / OIDC / JWT / client cert), epoch s
         self.expires_at = expires_at
         self._reload = reload
+        self._deadline_s = deadline_s
         self._retired: list[Any] = []  # API clients replaced after a reload, closed at aclose
+        self._workers = ThreadPoolExecutor(KUBE_THREADS, thread_name_prefix=f"kube-{name}")
 
     @classmethod
     async def open(
@@ -129,21 +149,41 @@ class KubeClient:
         name: str,
         timeout_s: float = TIMEOUT_S,
         reload: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
+        deadline_s: float | None = None,
     ) -> KubeClient:
-        """Load the kubeconfig in a worker thread (an exec plugin or OIDC refresh may run)."""
+        """Load the kubeconfig in a worker thread (an exec plugin or OIDC refresh may run).
+        ``timeout_s`` bounds the connect and each read, ``deadline_s`` a whole request (by
+        default 3 x ``timeout_s``, at least 30 s)."""
         api, expires = await asyncio.to_thread(load_api_client, kubeconfig, name)
-        return cls(api, name=name, timeout_s=timeout_s, expires_at=expires, reload=reload)
+        return cls(
+            api, name=name, timeout_s=timeout_s, expires_at=expires, reload=reload,
+            deadline_s=deadline_s,
+        )  # fmt: skip
 
     # -- the chokepoint ----------------------------------------------------------------------
-    async def _run(self, fn: Callable[[], T]) -> T:
+    @property
+    def deadline_s(self) -> float:
+        """The most one request may take, whole (connect, headers, body)."""
+        return self._deadline_s or max(DEADLINE_S, 3 * self.timeout_s)
+
+    async def _run(
+        self,
+        fn: Callable[[], T],
+        *,
+        deadline_s: float | None = None,
+        on_expire: Callable[[], None] | None = None,
+    ) -> T:
+        """``fn`` in a worker thread, within ``deadline_s`` (``deadline_s`` by default): past
+        it, or when the caller gives up, the request's sockets are shut down (and
+        ``on_expire`` runs) so the thread ends at once."""
         try:
-            return await asyncio.to_thread(self._translate, fn)
+            return await self._bounded(fn, deadline_s, on_expire)
         except CollectorAuthError as exc:
             if exc.status != 401 or self._reload is None:
                 raise
             await self._load_again(exc)
         try:
-            return await asyncio.to_thread(self._translate, fn)
+            return await self._bounded(fn, deadline_s, on_expire)
         except CollectorAuthError as exc:
             if exc.status != 401:
                 raise
@@ -153,13 +193,47 @@ class KubeClient:
                 status=401,
             ) from exc
 
+    async def _bounded(
+        self,
+        fn: Callable[[], T],
+        deadline_s: float | None,
+        on_expire: Callable[[], None] | None,
+    ) -> T:
+        limit = deadline_s or self.deadline_s
+        deadline = Deadline()
+
+        def work() -> T:
+            with deadline:
+                return self._translate(fn)
+
+        future = _in_worker(self._workers, work)
+
+        async def end_it() -> None:
+            deadline.expire()
+            if on_expire is not None:
+                on_expire()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(future), ENDS_WITHIN_S)
+
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), limit)
+        except TimeoutError:
+            await end_it()
+            raise CollectorTimeout(
+                f"{self.name}: {self.server} did not finish answering within {limit:.0f} s",
+                backend=self.name,
+            ) from None
+        except asyncio.CancelledError:
+            await end_it()
+            raise
+
     async def _load_again(self, rejected: CollectorAuthError) -> None:
         """After a 401: the kubeconfig as the keyring holds it now, loaded again (an exec
         plugin or OIDC refresh runs again); calls in flight finish on the old client."""
         assert self._reload is not None
         try:
             kubeconfig = await self._reload()
-            api, expires = await asyncio.to_thread(load_api_client, kubeconfig, self.name)
+            api, expires = await _in_worker(self._workers, load_api_client, kubeconfig, self.name)
         except KubeConfigInvalid as exc:
             raise CollectorAuthError(
                 f"{rejected}; the credential could not be read again: {exc}",
@@ -195,6 +269,17 @@ class KubeClient:
                 f"{self.name}: {self.server} did not answer within {self.timeout_s:.0f} s",
                 backend=self.name,
             ) from exc
+        except (HTTPException, u3.ProtocolError) as exc:
+            cause = root_cause(exc)
+            if "header" in cause.lower() or "line" in cause.lower():  # http.client's limits
+                raise CollectorBadResponse(
+                    f"{self.name}: {self.server} answered headers larger than this app reads "
+                    f"({cause})",
+                    backend=self.name,
+                ) from exc
+            raise CollectorUnreachable(
+                f"{self.name}: cannot reach {self.server}: {cause}", backend=self.name
+            ) from exc
         except (u3.HTTPError, OSError) as exc:
             raise CollectorUnreachable(
                 f"{self.name}: cannot reach {self.server}: {root_cause(exc)}", backend=self.name
@@ -212,6 +297,8 @@ class KubeClient:
             kind = KubeNotFound
         elif status == 410:
             kind = KubeGone
+        elif status == 429:
+            kind = CollectorRateLimited
         elif status is not None and status >= 500:
             kind = CollectorServerError
         else:
@@ -222,10 +309,14 @@ class KubeClient:
         self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None
     ) -> Any:
         response = self._open(method, path, query, body, read_timeout=self.timeout_s)
+        raw = b""
         try:
             raw = response.read(MAX_BODY_BYTES + 1)
         finally:
-            response.release_conn()
+            if len(raw) > MAX_BODY_BYTES or not response.isclosed():
+                _close(response)  # a half-read answer: its connection is not reused
+            else:
+                response.release_conn()
         if len(raw) > MAX_BODY_BYTES:
             raise CollectorResponseTooLarge(
                 f"{self.name}: {path} answered more than {MAX_BODY_BYTES // 2**20} MiB",
@@ -233,9 +324,11 @@ class KubeClient:
             )
         try:
             return json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
+            html = b"<html" in raw[:4096].lower()
+            what = "an HTML page (a proxy or a login page is in the way)" if html else "no JSON"
             raise CollectorBadResponse(
-                f"{self.name}: {path} did not answer JSON ({len(raw)} bytes)", backend=self.name
+                f"{self.name}: {path} answered {what} ({len(raw)} bytes)", backend=self.name
             ) from exc
 
     def _open(
@@ -269,10 +362,18 @@ class KubeClient:
         )
         response = answer.response
         if not 200 <= answer.status < 300:
+            location = str(response.headers.get("location") or "")[:200]
             try:
                 detail = response.read(64 * 1024)
             finally:
                 response.release_conn()
+            if 300 <= answer.status < 400:
+                raise CollectorError(
+                    f"{self.name}: the API server redirected to {location or 'nowhere'} "
+                    f"(HTTP {answer.status}); redirects are not followed",
+                    backend=self.name,
+                    status=answer.status,
+                )
             raise self._status_error(answer.status, answer.reason, detail)
         return response
 
@@ -384,7 +485,13 @@ class KubeClient:
         reading: asyncio.Future[bytes | None] | None = None
         try:
             while True:
-                reading = asyncio.ensure_future(self._run(lambda: next(lines, None)))
+                reading = asyncio.ensure_future(
+                    self._run(
+                        lambda: next(lines, None),
+                        deadline_s=WATCH_TIMEOUT_S + self.timeout_s,
+                        on_expire=lambda: _interrupt(response),
+                    )
+                )
                 await asyncio.wait({reading, stopped}, return_when=asyncio.FIRST_COMPLETED)
                 if not reading.done():
                     return  # stopped while waiting for the server: the finally unblocks the read
@@ -408,7 +515,7 @@ class KubeClient:
             if reading is not None and not reading.done():
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(asyncio.shield(reading), timeout=self.timeout_s)
-            await asyncio.to_thread(_close, response)
+            await _in_worker(self._workers, _close, response)
 
     async def exec_read(
         self, namespace: str, pod: str, command: Sequence[str], *, container: str | None = None
@@ -480,8 +587,9 @@ class KubeClient:
 
     async def aclose(self) -> None:
         for api in [*self._retired, self._api]:
-            await asyncio.to_thread(api.close)
+            await _in_worker(self._workers, api.close)
         self._retired.clear()
+        self._workers.shutdown(wait=False, cancel_futures=True)  # reads end by their deadline
 
 
 def _lines(response: Any) -> Any:

@@ -91,8 +91,12 @@ def _text(value: str) -> str | None:
 
 
 def _rows(text: str, width: int, what: str) -> list[list[str]]:
+    try:
+        read = list(csv.reader(io.StringIO(text), skipinitialspace=True))
+    except csv.Error as exc:  # a stray line break or NUL inside a field
+        raise NvidiaSmiFormatError(f"{what} is not CSV ({exc})") from exc
     rows = []
-    for n, row in enumerate(csv.reader(io.StringIO(text), skipinitialspace=True), start=1):
+    for n, row in enumerate(read, start=1):
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != width:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn, TextIO
 
 from aiops_desktop import __version__
 from aiops_desktop.cli import capture, clusters, data, gpu_cnf, reports, wall
-from aiops_desktop.cli.args import Io, size
+from aiops_desktop.cli.args import Io, Printable, size
 from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.models.errors import EXIT_CODES_TEXT, AppError
 from aiops_desktop.settings import AppPaths, resolve_paths
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    sys.stderr.write(f"aiops-desktop: error: {message}\n")
+    Printable(sys.stderr).write(f"aiops-desktop: error: {message}\n")
     raise SystemExit(code)
 
 
@@ -80,7 +81,7 @@ def _run_command(args: argparse.Namespace, paths: AppPaths, io: Io) -> int:
 
     try:
         for notice in core.notices:
-            sys.stderr.write(f"aiops-desktop: {notice}\n")
+            io.err.write(f"aiops-desktop: {notice}\n")
         return asyncio.run(run())
     except AppError as exc:
         _fail(str(exc), exc.exit_code)
@@ -104,7 +105,23 @@ def main(
 
         return run_wall(args, paths)
     configure_logging(paths.ensure().log_file, stderr=args.verbose)
+    io = Io(Printable(out or sys.stdout), stdin or sys.stdin, Printable(sys.stderr))
     try:
-        return _run_command(args, paths, Io(out or sys.stdout, stdin or sys.stdin))
+        code = _run_command(args, paths, io)
+        io.out.flush()  # here, where a closed pipe can be caught
+        return code
+    except BrokenPipeError:  # `... | head`: the reader has all it wanted
+        _quiet_stdout()
+        return 1
     finally:
         shutdown_logging()
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush finds no broken pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, AttributeError, ValueError):
+        pass

@@ -5,6 +5,7 @@ input/output a handler writes to."""
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,17 +14,37 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from aiops_desktop.models import Cluster, EndpointKind
 from aiops_desktop.models.errors import NotFoundError, UsageError
+from aiops_desktop.models.text import printable
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
 
 
+class Printable:
+    """A text stream that never passes a control character but tab and newline on: what a
+    server, a label or a file says cannot drive the terminal (escape sequences recolour,
+    retitle, hide or rewrite lines). A closed stream (``>&-``) takes the text nowhere."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is None:
+            return len(text)
+        return self._stream.write(printable(text))
+
+    def flush(self) -> None:
+        if self._stream is not None:
+            self._stream.flush()
+
+
 @dataclass
 class Io:
-    """Where a command reads a piped secret from and writes its answer to."""
+    """Where a command reads a piped secret from and writes its answer and its words to."""
 
-    out: TextIO
+    out: Printable
     stdin: TextIO
+    err: Printable
 
 
 def enum_arg(enum: type[Any]) -> Callable[[str], Any]:
@@ -39,6 +60,13 @@ def enum_arg(enum: type[Any]) -> Callable[[str], Any]:
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: the longest lookback or window a command takes: a year and a bit (no cache or Prometheus
+#: keeps more), and the shortest step (Prometheus takes milliseconds)
+MAX_DURATION = timedelta(days=400)
+MIN_DURATION = timedelta(milliseconds=1)
+#: the times a command takes: from the Unix epoch to a century ahead
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def duration(text: str) -> timedelta:
@@ -46,24 +74,69 @@ def duration(text: str) -> timedelta:
         value, unit = float(text[:-1]), _UNITS[text[-1]]
     except (KeyError, ValueError, IndexError):
         raise argparse.ArgumentTypeError(f"{text!r}: use e.g. 30s, 5m, 1h, 2d") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be positive")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a positive number of {text[-1]}")
+    if value * unit > MAX_DURATION.total_seconds():
+        raise argparse.ArgumentTypeError(f"{text!r}: at most {MAX_DURATION.days}d")
+    if value * unit < MIN_DURATION.total_seconds():
+        raise argparse.ArgumentTypeError(f"{text!r}: at least 1 ms")
     return timedelta(seconds=value * unit)
 
 
 def instant(text: str) -> datetime:
-    """An ISO 8601 time (UTC unless it says otherwise) or a Unix timestamp."""
+    """An ISO 8601 time (UTC unless it says otherwise) or a Unix timestamp, 1970 to 2100."""
+    between = argparse.ArgumentTypeError(f"{text!r}: a time between 1970 and 2100")
     try:
-        when = (
-            datetime.fromtimestamp(float(text), UTC)
-            if text.replace(".", "", 1).isdigit()
-            else datetime.fromisoformat(text)
-        )
+        seconds: float | None = float(text)
+    except ValueError:
+        seconds = None
+    if seconds is not None:
+        if not _EARLIEST.timestamp() <= seconds < _LATEST.timestamp():  # nan is not either
+            raise between
+        return datetime.fromtimestamp(seconds, UTC)
+    try:
+        when = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r}: use e.g. 2026-11-27T06:00:00Z or a Unix timestamp"
         ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    if not _EARLIEST <= when < _LATEST:
+        raise between
+    return when
+
+
+def bounded(low: float, high: float, unit: str) -> Callable[[str], float]:
+    """A finite number in (low, high]: ``--timeout``, ``--threshold-ns``, ``--rotate``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: not a number") from None
+        if not (math.isfinite(value) and low < value <= high):
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: more than {low:g} and at most {high:g} {unit}"
+            )
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+#: PromQL as an argument: Prometheus takes queries of kilobytes; an empty one is no query
+MAX_PROMQL = 16 * 1024
+
+
+def promql(text: str) -> str:
+    query = text.strip()
+    if not query:
+        raise argparse.ArgumentTypeError("an empty query: give a PromQL expression, e.g. up")
+    if len(query) > MAX_PROMQL:
+        raise argparse.ArgumentTypeError(
+            f"a query of {len(query):,} characters; at most {MAX_PROMQL:,}"
+        )
+    return query
 
 
 def size(text: str) -> tuple[int, int]:
@@ -91,18 +164,36 @@ def chosen_clusters(core: Core, text: str | None) -> list[Cluster]:
     return chosen
 
 
+#: a token, a password, a certificate bundle or a key: kilobytes; a megabyte is no secret
+MAX_SECRET_BYTES = 2**20
+
+
 def read_secret_file(path: str, what: str) -> str:
+    """A regular file's or a pipe's text, at most a megabyte (a device is refused)."""
+    from aiops_desktop.services.clusters.kubeconfig import read_bounded
+
     try:
-        value = Path(path).expanduser().read_text(encoding="utf-8").strip()
+        value = read_bounded(Path(path).expanduser(), MAX_SECRET_BYTES, f"{what} file", pipes=True)
+        text = value.decode("utf-8").strip()
     except OSError as exc:
         raise UsageError(f"cannot read {what} file {path}: {exc.strerror or exc}") from exc
-    if not value:
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} file {path} is not text (a binary file?)") from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not text:
         raise UsageError(f"{what} file {path} is empty")
-    return value
+    return text
 
 
 def read_stdin(stdin: TextIO, what: str) -> str:
-    value = stdin.read().strip()
+    try:
+        value = stdin.read(MAX_SECRET_BYTES + 1)
+    except UnicodeDecodeError:
+        raise UsageError(f"the {what} on standard input is not text") from None
+    if len(value) > MAX_SECRET_BYTES:
+        raise UsageError(f"the {what} on standard input is longer than {MAX_SECRET_BYTES:,}")
+    value = value.strip()
     if not value:
         raise UsageError(f"no {what} on standard input")
     return value

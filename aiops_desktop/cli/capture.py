@@ -8,9 +8,9 @@ import json
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from aiops_desktop.cli.args import Io, duration, instant, names
+from aiops_desktop.cli.args import Io, Printable, duration, instant, names
 from aiops_desktop.store.capture import SUFFIX, read_manifest
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def add_commands(sub: Any) -> None:
         capture.choices[action].set_defaults(handler=_capture)
 
 
-def _print_manifest(doc: dict[str, Any], out: TextIO, as_json: bool) -> None:
+def _print_manifest(doc: dict[str, Any], out: Printable, as_json: bool) -> None:
     if as_json:
         out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
         return

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from aiops_desktop.cli.args import Io, enum_arg, read_secret_file, read_stdin
@@ -196,6 +195,7 @@ async def _list(core: Core, args: argparse.Namespace, io: Io) -> int:
 
 async def _add(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
+    await core.registry.sweep_orphans()  # what a crash may have left in the keyring
     spec, secrets = _spec_and_secrets(args, io.stdin)
     warnings: list[str] = []
     if args.kubeconfig:
@@ -205,7 +205,7 @@ async def _add(core: Core, args: argparse.Namespace, io: Io) -> int:
     else:
         cluster = await core.registry.add(spec, secrets)
     for warning in warnings:
-        sys.stderr.write(f"warning: {warning}\n")
+        io.err.write(f"warning: {warning}\n")
     if args.json:
         out.write(cluster.model_dump_json(indent=2) + "\n")
     else:
@@ -216,9 +216,10 @@ async def _add(core: Core, args: argparse.Namespace, io: Io) -> int:
 
 async def _import(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
+    await core.registry.sweep_orphans()  # what a crash may have left in the keyring
     report = await core.registry.import_kubeconfig(args.file, args.context)
     for warning in report.warnings:
-        sys.stderr.write(f"warning: {warning}\n")
+        io.err.write(f"warning: {warning}\n")
     if args.json:
         payload = {
             "imported": [c.name for c in report.imported],
@@ -238,6 +239,7 @@ async def _import(core: Core, args: argparse.Namespace, io: Io) -> int:
 
 async def _remove(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
+    await core.registry.sweep_orphans()  # what a crash may have left in the keyring
     removed = await core.registry.remove(args.name)
     out.write(f"removed {removed.name} and its credentials\n")
     return EXIT_OK

@@ -6,23 +6,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from aiops_desktop.cli.args import Io, chosen_clusters, duration, enum_arg, names
+from aiops_desktop.cli.args import Io, bounded, chosen_clusters, duration, enum_arg, names, promql
 from aiops_desktop.models import Aggregation, EndpointKind, QueryStatus
 from aiops_desktop.models.enums import GroupBy, Sensitivity
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFoundError
-from aiops_desktop.models.text import labels_text
+from aiops_desktop.models.text import labels_text, one_line
 
 if TYPE_CHECKING:
+    from aiops_desktop.models.metrics import QueryAnswer
     from aiops_desktop.services.core import Core
+
+
+#: a command's own deadline: more than nothing, at most five minutes
+TIMEOUT = bounded(0, 300, "seconds")
 
 
 def add_commands(sub: Any) -> None:
     query = sub.add_parser("query", help="run one PromQL over clusters in parallel")
-    query.add_argument("promql")
+    query.add_argument("promql", type=promql)
     query.add_argument(
         "--clusters", help="comma-separated names (default: every cluster with metrics)"
     )
@@ -36,7 +40,7 @@ def add_commands(sub: Any) -> None:
         default=Aggregation.MERGE,
         help="merge (default), sum, avg, max, min across clusters",
     )
-    query.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+    query.add_argument("--timeout", type=TIMEOUT, default=30.0, metavar="SECONDS")
     query.add_argument("--json", action="store_true")
 
     alerts = sub.add_parser("alerts", help="firing alerts of every cluster, grouped")
@@ -45,13 +49,17 @@ def add_commands(sub: Any) -> None:
     )
     alerts.add_argument("--json", action="store_true")
 
-    fleet = sub.add_parser("fleet", help="state, health and freshness of every cluster (one poll)")
+    fleet = sub.add_parser(
+        "fleet",
+        help="state, health and freshness of every cluster (one poll); exit 0 when every "
+        "source was read, 3 when some could not be",
+    )
     fleet.add_argument("--json", action="store_true")
 
     analyse = sub.add_parser(
         "analyse", help="find anomalies in a PromQL's series over a lookback (no LLM)"
     )
-    analyse.add_argument("--query", required=True, metavar="PROMQL")
+    analyse.add_argument("--query", required=True, type=promql, metavar="PROMQL")
     analyse.add_argument(
         "--clusters", help="comma-separated names (default: every cluster with metrics)"
     )
@@ -68,10 +76,16 @@ def add_commands(sub: Any) -> None:
         help="low (3.0), medium (2.5, default), high (2.0), extreme (1.5)",
     )
     analyse.add_argument("--unit", help="override the signal type by unit (%%, s, ns, celsius)")
-    analyse.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
+    analyse.add_argument("--timeout", type=TIMEOUT, default=60.0, metavar="SECONDS")
     analyse.add_argument("--json", action="store_true")
     for command, handler in COMMANDS.items():
         sub.choices[command].set_defaults(handler=handler)
+
+
+def _say_failures(answer: QueryAnswer, io: Io) -> None:
+    for failed in answer.failures:
+        error = one_line(failed.error or "")
+        io.err.write(f"{answer.status.value}: {failed.cluster}: {failed.reason}: {error}\n")
 
 
 async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
@@ -99,10 +113,7 @@ async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
                 f"{tagged.cluster:<20} {tagged.series.values.size:>6} {value:>14}  "
                 f"{labels_text(tagged.series.labels)}\n"
             )
-    for failed in answer.failures:
-        sys.stderr.write(
-            f"{answer.status.value}: {failed.cluster}: {failed.reason}: {failed.error}\n"
-        )
+    _say_failures(answer, io)
     if answer.status is QueryStatus.ERROR:
         return EXIT_ERROR
     return EXIT_PARTIAL if answer.status is QueryStatus.PARTIAL else EXIT_OK
@@ -139,12 +150,14 @@ async def _alerts(core: Core, args: argparse.Namespace, io: Io) -> int:
         out.write(f"{'SEVERITY':<9} {'COUNT':>5}  {args.group_by.value.upper():<28} CLUSTERS\n")
         for g in groups:
             out.write(
-                f"{g.severity.value:<9} {len(g.alerts):>5}  {g.key:<28} {', '.join(g.clusters)}\n"
+                f"{g.severity.value:<9} {len(g.alerts):>5}  {one_line(g.key):<28} "
+                f"{one_line(', '.join(g.clusters))}\n"
             )
+    word = "PARTIAL" if any(results) else "ERROR"
     for cluster, ok in zip(sources, results, strict=True):
         if not ok:
             error = core.poller.status[(cluster.name, Source.ALERTS)].last_error
-            sys.stderr.write(f"PARTIAL: {cluster.name}: {error}\n")
+            io.err.write(f"{word}: {cluster.name}: {one_line(error or '')}\n")
     return EXIT_OK if all(results) else (EXIT_PARTIAL if any(results) else EXIT_ERROR)
 
 
@@ -152,7 +165,8 @@ async def _fleet(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     from aiops_desktop.models.polling import Source
 
-    await core.poller.poll_once()
+    polled = await core.poller.poll_once()
+    unread = [s for s in polled if s.consecutive_errors]
     rows = []
     for c in core.registry.clusters():
         metrics = core.poller.status.get((c.name, Source.METRICS))
@@ -183,10 +197,14 @@ async def _fleet(core: Core, args: argparse.Namespace, io: Io) -> int:
             )
             out.write(
                 f"{r['name']:<24} {r['state']:<10} {r['health_score']:>3} {r['alerts_firing']:>6}  "
-                f"{fresh:<12} {r['last_error'] or ''}\n"
+                f"{fresh:<12} {one_line(str(r['last_error'] or ''))}\n"
             )
-    down = [r for r in rows if r["state"] in ("OFFLINE", "DEGRADED")]
-    return EXIT_PARTIAL if down and len(down) < len(rows) else (EXIT_ERROR if down else EXIT_OK)
+    for s in unread:
+        io.err.write(f"unread: {s.cluster}/{s.source}: {one_line(s.last_error or '')}\n")
+    if unread:
+        io.err.write(f"{len(unread)} of {len(polled)} sources could not be read\n")
+    # the clusters' states are data, not errors: the exit code says whether all was read
+    return EXIT_PARTIAL if unread else EXIT_OK
 
 
 async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
@@ -207,10 +225,7 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
         timeout_s=args.timeout,
     )
     answer = await core.console.run(request)
-    for failed in answer.failures:
-        sys.stderr.write(
-            f"{answer.status.value}: {failed.cluster}: {failed.reason}: {failed.error}\n"
-        )
+    _say_failures(answer, io)
     if answer.status is QueryStatus.ERROR:
         return EXIT_ERROR
     from analysis.detect import SeriesInput

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from aiops_desktop.cli.args import Io, chosen_clusters, duration, instant
+from aiops_desktop.cli.args import Io, bounded, chosen_clusters, duration, instant
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
 from aiops_desktop.models.text import pct_text
 
@@ -30,7 +30,7 @@ def add_commands(sub: Any) -> None:
         help="end the window here (ISO 8601 or Unix time; default now): last night's incident",
     )  # fmt: skip
     ptp.add_argument(
-        "--threshold-ns", type=float, metavar="NS",
+        "--threshold-ns", type=bounded(0, 1e9, "ns"), metavar="NS",
         help="the +/- band for nodes whose PtpConfig profile sets no ptpClockThreshold "
         "(default 100, the PTP operator's)",
     )  # fmt: skip

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.cli.args import Io, duration, instant, names
 from aiops_desktop.models.reports import ReportType
+from aiops_desktop.services.runtime.outputs import check_output
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
@@ -52,9 +53,10 @@ async def _report(core: Core, args: argparse.Namespace, io: Io) -> int:
     from ui.report_pdf import write_report_files
 
     reports = core.reports
+    asked = [check_output(o, core.paths) for o in args.out or []]  # before any work
     chosen = names(args.clusters) or None
     report = await reports.make(ReportType(args.type), chosen, args.since, args.until)
-    outs = args.out or [reports.path_for(report, "pdf")]
+    outs = asked or [reports.path_for(report, "pdf")]
     # Qt draws the charts on this thread: the CLI has no window to keep responsive
     written = write_report_files(report, outs, headless_theme())
     reports.prune()

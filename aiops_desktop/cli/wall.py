@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from aiops_desktop.cli.args import bounded
 from aiops_desktop.models.wall import WALL_PAGES
 
 
@@ -22,7 +23,7 @@ def parse_pages(text: str) -> list[str]:
 def add_commands(sub: Any) -> None:
     wall = sub.add_parser("wall", help="the NOC wall: locked, full screen, rotating pages")
     wall.add_argument("--screen", type=int, default=0, metavar="N", help="monitor (0: first)")
-    wall.add_argument("--rotate", type=float, default=20.0, metavar="SECONDS")
+    wall.add_argument("--rotate", type=bounded(1, 3600, "seconds"), default=20.0, metavar="SECONDS")
     wall.add_argument(
         "--pages", type=parse_pages, default=list(WALL_PAGES), metavar="LIST",
         help=f"comma-separated, in order (default {','.join(WALL_PAGES)})",

@@ -27,6 +27,18 @@ from aiops_desktop.models.enums import (
 
 CLUSTER_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
 _NAME_RE = re.compile(CLUSTER_NAME_PATTERN)
+#: a fleet member's name as a hub's ``cluster`` label gives it (ACM, Thanos, VictoriaMetrics
+#: fleets use DNS-style names; some keep capitals, dots or underscores)
+_MEMBER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
+
+def member_name(value: object) -> str | None:
+    """A hub's ``cluster`` label when it is a plausible cluster name, else None: a label is
+    the server's word, and it becomes a name in views, reports and the cache."""
+    if isinstance(value, str) and _MEMBER_RE.fullmatch(value):
+        return value
+    return None
+
 
 #: Health check interval per cluster type, seconds (docs/architecture.md#rules).
 CHECK_INTERVAL_S: dict[ClusterType, int] = {
@@ -60,6 +72,12 @@ def validate_http_url(value: str, *, require_https: bool, what: str) -> str:
     if parts.scheme not in allowed or not parts.hostname:
         need = "https://host[:port]" if require_https else "http(s)://host[:port]"
         raise ValueError(f"{what} {value!r} is not a valid URL: expected {need}")
+    if parts.username is not None or parts.password is not None:
+        shown = f"{parts.scheme}://{parts.hostname}{parts.path}"  # never echo the password
+        raise ValueError(
+            f"{what} {shown!r} carries a user name or password: credentials go to the OS "
+            "keyring (a token file, --basic-user), never into a URL"
+        )
     try:
         _ = parts.port
     except ValueError as exc:

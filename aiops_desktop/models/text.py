@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def pct_text(value: float | None) -> str:
     """A compliance share as the board, the CLI and reports write it: "83.3%", or "-"."""
@@ -18,8 +20,51 @@ def age_text(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h ago"
 
 
+def _quoted(value: str) -> str:
+    """A label value as a PromQL string literal holds it: a quote, a backslash or a line
+    break inside it is escaped, so no value can end the series or start a line of its own."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def labels_text(labels: dict[str, str]) -> str:
     """A series as PromQL writes it: ``name{a="1", b="2"}`` (``{}`` for no name, no labels)."""
     name = labels.get("__name__", "")
-    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    inner = ", ".join(f'{k}="{_quoted(v)}"' for k, v in sorted(labels.items()) if k != "__name__")
     return f"{name}{{{inner}}}" if inner else (name or "{}")
+
+
+# -- text from outside (a server, a file, a label), made safe for where it goes ---------------
+
+#: C0 and C1 controls but tab and newline (ESC starts the terminal escape sequences that
+#: recolour, retitle or rewrite a screen), and the bidirectional overrides that make a line
+#: read other than it is (the "Trojan Source" marks)
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BREAKS = re.compile(r"[\t\n\r\v\f\u2028\u2029\x85]+")
+
+
+def printable(text: str) -> str:
+    """``text`` with no control character but tab and newline: safe to print to a terminal."""
+    return _CONTROLS.sub("", text)
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line (line breaks and tabs become a space)."""
+    return printable(_BREAKS.sub(" ", text))
+
+
+#: what Markdown reads as markup inside a line: emphasis, code, links and images, raw HTML,
+#: entities, table cells, strike-through, and escapes themselves
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>!|&~#])")
+#: what starts a block when it opens a line, or follows a list or quote marker: a heading, a
+#: list item, a quote, a setext underline, a numbered item
+_MD_BLOCK = re.compile(r"^(\s*)([-+=>])")
+_MD_NUMBERED = re.compile(r"^(\s*\d+)([.)])")
+
+
+def md_escape(text: str) -> str:
+    """``text`` as one line of literal Markdown: no heading, link, image, raw HTML or table
+    cell break can come out of it (a ``javascript:`` link stays plain text)."""
+    line = _MD_INLINE.sub(r"\\\1", one_line(text))
+    if _MD_NUMBERED.match(line):
+        return _MD_NUMBERED.sub(r"\1\\\2", line)  # "1\. x": digits cannot be escaped
+    return _MD_BLOCK.sub(r"\1\\\2", line)

@@ -24,6 +24,7 @@ from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.settings import AppPaths, HttpPolicy, PollerSettings, Settings
 from aiops_desktop.store.clusters import ClusterRepository
+from aiops_desktop.store.credential_keys import CredentialKeyRepository
 from aiops_desktop.store.database import Database
 from aiops_desktop.store.health import HealthRepository
 
@@ -80,6 +81,7 @@ class Core:
         self.supervisor = TaskSupervisor(self.bus)
         self.registry = ClusterRegistry(
             ClusterRepository(db), HealthRepository(db), secrets, self.bus,
+            keys=CredentialKeyRepository(db),
             read_only="a capture is read-only: nothing in it can be changed" if capture else None,
         )  # fmt: skip
         offline = "opened from a capture: no live connections" if capture else None

@@ -24,6 +24,7 @@ from aiops_desktop.logs import redact
 from aiops_desktop.models.cluster import Cluster
 from aiops_desktop.models.enums import AuthMethod
 from aiops_desktop.models.errors import UsageError
+from aiops_desktop.store.database import owner_only
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import connect
 
@@ -86,6 +87,7 @@ def write_capture(
         raise CaptureError("the capture's time range is empty: --since must be before now")
     tmp = out.with_name(f".{out.name}.partial")
     tmp.unlink(missing_ok=True)
+    owner_only(tmp)  # a capture says what a site runs: its owner's alone (0600)
     conn = connect(tmp)
     conn.create_function("redact_text", 1, redact, deterministic=True)
     try:

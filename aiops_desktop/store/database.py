@@ -47,6 +47,21 @@ def _probe(path: Path) -> tuple[int, str | None]:
         conn.close()
 
 
+def owner_only(path: Path) -> None:
+    """The cache file readable by its owner only (0600), made so before SQLite opens it (its
+    journal files take the main file's permissions)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in _SIDE_FILES:
+        side = Path(f"{path}{suffix}")
+        if side.exists() and side.stat().st_mode & 0o077:
+            side.chmod(0o600)
+
+
 def _move_aside(path: Path) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     backup = path.with_name(f"{path.name}.corrupt-{stamp}")
@@ -83,6 +98,7 @@ class Database:
                 backup = _move_aside(self.path)
                 self.recovered = StoreCorruptError(self.path, backup, problem)
                 log.error("cache file damaged, moved aside", extra={"backup": str(backup)})
+        owner_only(self.path)
         conn = connect(self.path)
         try:
             self.schema_version = migrate(conn)

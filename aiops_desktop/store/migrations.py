@@ -126,6 +126,16 @@ CREATE TABLE alert_events (            -- each firing of an alert: when seen, wh
 CREATE INDEX alert_events_by_time ON alert_events (last_seen);
 """
 
+_V7_CREDENTIAL_KEYS = """
+CREATE TABLE credential_keys (         -- every keyring entry this app writes: committed first,
+    service TEXT NOT NULL,             -- so one a crash left without its cluster is swept
+    key TEXT NOT NULL,
+    cluster_id TEXT NOT NULL,
+    written_at TEXT NOT NULL,
+    PRIMARY KEY (service, key)
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_REGISTRY,
     _V2_SERIES,
@@ -133,6 +143,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V4_QUERIES,
     _V5_ANOMALIES,
     _V6_ALERT_EVENTS,
+    _V7_CREDENTIAL_KEYS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

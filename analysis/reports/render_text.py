@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from aiops_desktop.models.reports import Chart, Report, Table
+from aiops_desktop.models.text import md_escape, printable
 
 #: chart -> the image source an HTML renderer embeds for it ("" for none)
 ImageFor = Callable[[Chart], str]
@@ -72,31 +73,37 @@ def to_json(report: Report) -> str:
 
 
 def _md_table(t: Table) -> list[str]:
-    out = [f"**{t.title}**", ""]
+    m = md_escape
+    out = [f"**{m(t.title)}**", ""]
     if not t.rows:
-        return [*out, f"_{t.empty}_", ""]
-    out.append("| " + " | ".join(t.headers) + " |")
+        return [*out, f"_{m(t.empty)}_", ""]
+    out.append("| " + " | ".join(m(h) for h in t.headers) + " |")
     out.append("|" + "---|" * len(t.headers))
-    out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in t.rows]
+    out += ["| " + " | ".join(m(c) for c in row) + " |" for row in t.rows]
     return [*out, ""]
 
 
 def to_markdown(report: Report) -> str:
-    lines = [f"# {report.title}", "", f"- Type: {report.type.heading}",
-             f"- Period: {report.period}", f"- Clusters: {', '.join(report.clusters)}",
+    """Every text from outside (alert annotations, cluster and member names, series labels,
+    errors) goes through ``md_escape``: it reads as the words it is, never as markup."""
+    m = md_escape
+    lines = [f"# {m(report.title)}", "", f"- Type: {m(report.type.heading)}",
+             f"- Period: {m(report.period)}",
+             f"- Clusters: {', '.join(m(c) for c in report.clusters)}",
              f"- Generated: {report.generated_at:%Y-%m-%d %H:%M} UTC",
-             f"- Source: {report.source}", "", "## Summary", ""]  # fmt: skip
-    lines += [f"- {s}" for s in report.summary] + [""]
+             f"- Source: {m(report.source)}", "", "## Summary", ""]  # fmt: skip
+    lines += [f"- {m(s)}" for s in report.summary] + [""]
     for section in report.sections:
-        state = f" ({section.state})" if section.state else ""
-        lines += [f"## {section.title}{state}", ""]
-        lines += [f"- {k}: {v}" for k, v in section.facts] + ([""] if section.facts else [])
+        state = f" ({m(section.state)})" if section.state else ""
+        lines += [f"## {m(section.title)}{state}", ""]
+        lines += [f"- {m(k)}: {m(v)}" for k, v in section.facts]
+        lines += [""] if section.facts else []
         for table in section.tables:
             lines += _md_table(table)
         for chart in section.charts:
-            lines += [f"**{chart.title}**: {chart_figures(chart)}", ""]
-        lines += [f"> {n}" for n in section.notes] + ([""] if section.notes else [])
-    lines += ["## Recommendations", ""] + [f"1. {r}" for r in report.recommendations]
+            lines += [f"**{m(chart.title)}**: {m(chart_figures(chart))}", ""]
+        lines += [f"> {m(n)}" for n in section.notes] + ([""] if section.notes else [])
+    lines += ["## Recommendations", ""] + [f"1. {m(r)}" for r in report.recommendations]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -111,14 +118,17 @@ td { border-bottom: 1px solid #e5e7eb; padding: 2px 5px; font-size: 8.5pt; }
 """
 
 
+def _e(text: str) -> str:
+    """Text from outside as HTML: escaped, without the control characters."""
+    return html.escape(printable(text))
+
+
 def _html_table(t: Table) -> str:
-    head = f"<p><b>{html.escape(t.title)}</b></p>"
+    head = f"<p><b>{_e(t.title)}</b></p>"
     if not t.rows:
-        return head + f"<p class='muted'>{html.escape(t.empty)}</p>"
-    ths = "".join(f"<th>{html.escape(h)}</th>" for h in t.headers)
-    trs = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in t.rows
-    )
+        return head + f"<p class='muted'>{_e(t.empty)}</p>"
+    ths = "".join(f"<th>{_e(h)}</th>" for h in t.headers)
+    trs = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in t.rows)
     return f"{head}<table width='100%' cellpadding='5' cellspacing='0'><tr>{ths}</tr>{trs}</table>"
 
 
@@ -127,7 +137,7 @@ def to_html(
 ) -> str:
     """``image_for``: the image source of each chart (none: its figures in words);
     ``image_width``: the width images are shown at (pixels; their own by default)."""
-    e = html.escape
+    e = _e
     width = f" width='{image_width}'" if image_width else ""
     meta = [("Type", report.type.heading), ("Period", report.period),
             ("Clusters", ", ".join(report.clusters)),

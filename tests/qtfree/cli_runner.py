@@ -1,12 +1,28 @@
-"""Running the real entry point in a subprocess, as a script would."""
+"""Running the real entry point: in a subprocess, as a script would, or in this process
+(``call_main``: fast, for many cases)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.servers.processes import free_port
+
+
+def call_main(home: Path, *args: str) -> tuple[int, str, str]:
+    """``aiops-desktop --data-dir HOME ARGS`` in this process: exit code, stdout, stderr."""
+    from aiops_desktop.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            code = main(["--data-dir", str(home), *args], out=out)
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    return code, out.getvalue(), err.getvalue()
 
 
 def run_cli(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,111 @@ def test_missing_file(tmp_path: Path) -> None:
 )
 def test_cluster_names_from_contexts(context: str, name: str) -> None:
     assert cluster_name_for(context) == name
+
+
+# -- a kubeconfig is hostile until checked (issue 14, item 6) --------------------------------
+
+ALIAS_BOMB = """\
+a: &a ["x","x","x","x","x","x","x","x","x"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+contexts: [*i]
+"""
+
+
+def _ctx_doc(n: int) -> str:
+    contexts = "".join(f"  - name: c{i}\n    context: {{cluster: k, user: u}}\n" for i in range(n))
+    return (
+        "clusters:\n  - name: k\n    cluster: {server: 'https://api.k:6443'}\n"
+        "users:\n  - name: u\n    user: {token: t}\n"
+        f"contexts:\n{contexts}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (ALIAS_BOMB, "uses YAML aliases"),  # 600 bytes that would expand into gigabytes
+        ("contexts: " + "[" * 5000 + "]" * 5000, "nests deeper than 32 levels"),
+        ("contexts: " + "{a: " * 100 + "1" + "}" * 100, "nests deeper than 32 levels"),
+        (_ctx_doc(501), "501 contexts; at most 500"),
+        ("contexts: 7", "no 'contexts' list"),
+        ("- a\n- b", "no 'contexts' list"),
+        ("\udcff", "cannot be read"),
+    ],
+)
+def test_a_crafted_kubeconfig_is_refused_with_a_reason(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "config"
+    path.write_bytes(content.encode("utf-8", errors="surrogateescape"))
+    with pytest.raises(KubeconfigError, match=message):
+        read_contexts(path)
+
+
+def test_a_kubeconfig_that_is_not_a_regular_file_or_too_big(tmp_path: Path) -> None:
+    with pytest.raises(KubeconfigError, match="not a regular file"):
+        read_contexts("/dev/zero")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(KubeconfigError, match="not a regular file"):
+        read_contexts(fifo)  # opened without blocking, never read
+    big = tmp_path / "big"
+    big.write_bytes(b"# " + b"x" * (4 * 2**20))
+    with pytest.raises(KubeconfigError, match="larger than 4,194,304 bytes"):
+        read_contexts(big)
+
+
+@pytest.mark.parametrize(
+    ("user", "reason"),
+    [
+        ("{tokenFile: /dev/zero}", "is not a regular file"),
+        ("{tokenFile: [1, 2]}", "tokenFile is not a file name"),
+        ("{client-certificate: /dev/urandom, client-key: k}", "is not a regular file"),
+        ("{exec: oc}", "'exec' is not a mapping"),
+        ("{auth-provider: [x]}", "'auth-provider' is not a mapping"),
+        ("[not, a, mapping]", ""),
+    ],
+)
+def test_a_crafted_user_spoils_only_its_own_context(tmp_path: Path, user: str, reason: str) -> None:
+    path = tmp_path / "config"
+    path.write_text(
+        "clusters:\n  - name: k\n    cluster: {server: 'https://api.k:6443'}\n"
+        f"users:\n  - name: bad\n    user: {user}\n  - name: good\n    user: {{token: t}}\n"
+        "contexts:\n"
+        "  - name: evil\n    context: {cluster: k, user: bad}\n"
+        "  - name: fine\n    context: {cluster: k, user: good}\n"
+    )
+    contexts = {c.context: c for c in read_contexts(path)}
+    assert contexts["fine"].usable
+    evil = contexts["evil"]
+    if reason:
+        assert not evil.usable and reason in (evil.error or ""), evil.error
+    else:  # a user that is not a mapping reads as no user at all: anonymous, and said so
+        assert evil.auth == "none" and any("anonymous" in w for w in evil.warnings)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "clusters: {a: 1}\ncontexts:\n  - name: x\n    context: {cluster: k}\n",
+        "clusters: []\ncontexts:\n  - name: x\n    context: [1]\n",
+        "clusters: []\ncontexts:\n  - 17\n  - name: [1]\n  - {name: y, context: {cluster: [1]}}\n",
+        "clusters:\n  - name: k\n    cluster: {server: 7}\ncontexts:\n"
+        "  - {name: z, context: {cluster: k}}\n",
+        "clusters:\n  - name: k\n"
+        "    cluster: {server: 'https://k', certificate-authority-data: 5}\n"
+        "contexts:\n  - {name: z, context: {cluster: k}}\n",
+    ],
+)
+def test_fields_of_the_wrong_type_are_reasons_not_tracebacks(tmp_path: Path, doc: str) -> None:
+    path = tmp_path / "config"
+    path.write_text(doc)
+    contexts = read_contexts(path)
+    assert contexts and all(not c.usable and c.error for c in contexts)

@@ -7,9 +7,11 @@ cluster's clients when its definition changes, and closes everything on shutdown
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from aiops_desktop.models import (
@@ -32,6 +34,21 @@ if TYPE_CHECKING:  # the clients load httpx: imported where a client is made
     from collectors.alertmanager import AlertmanagerClient
     from collectors.http import BackendClient
     from collectors.prometheus import PrometheusClient
+
+
+def credential_may_travel(url: str) -> bool:
+    """A credential is sent over TLS, or to this machine itself (a port-forward): never in
+    clear across a network."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class EndpointNotConfigured(UsageError, LookupError):
@@ -91,6 +108,11 @@ class ClientPool:
         endpoint = cluster.endpoint(kind)
         if endpoint is None:
             raise EndpointNotConfigured(f"{cluster.name} has no {kind.value.lower()} endpoint")
+        if endpoint.auth is not AuthMethod.NONE and not credential_may_travel(endpoint.url):
+            raise EndpointNotConfigured(
+                f"{cluster.name}: its {kind.value.lower()} endpoint {endpoint.url} is plain http: "
+                "its credential is not sent in clear; give the endpoint's https URL"
+            )
         auth = await asyncio.to_thread(resolve_auth, endpoint, self._secrets)
         signature = endpoint.model_dump_json()
 

@@ -9,7 +9,9 @@ Problems are reported per context with the reason; one broken context does not s
 from __future__ import annotations
 
 import base64
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,17 +37,48 @@ def cluster_name_for(context: str) -> str:
     return name if _NAME_OK.match(name) else "cluster-" + str(abs(hash(context)) % 10**6)
 
 
-def _read_file(base: Path, ref: str, what: str) -> bytes:
+MAX_KUBECONFIG_BYTES = 4 * 2**20  # kubeconfigs are kilobytes; a big one is a few hundred
+MAX_REFERENCED_BYTES = 1 * 2**20  # a token, a certificate or a key a kubeconfig points to
+MAX_CONTEXTS = 500
+MAX_DEPTH = 32  # YAML nesting; a kubeconfig needs about six
+
+
+def read_bounded(path: Path, limit: int, what: str, *, pipes: bool = False) -> bytes:
+    """A regular file's bytes, at most ``limit`` (a device such as /dev/zero is refused, never
+    read for ever). ``pipes``: a pipe is read too (``--token-file /dev/stdin`` or ``<(pass
+    show x)`` on a command line the user typed; never for a path a file names, where a FIFO
+    would block). OSError and ValueError say why not."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a FIFO does not wait
+    try:
+        mode = os.fstat(fd).st_mode
+        if pipes and stat.S_ISFIFO(mode):
+            os.set_blocking(fd, True)  # wait for what the writer sends
+        elif not stat.S_ISREG(mode):
+            raise ValueError(f"{what} {path} is not a regular file")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ValueError(f"{what} {path} is larger than {limit:,} bytes")
+    return data
+
+
+def _read_file(base: Path, ref: object, what: str) -> bytes:
+    if not isinstance(ref, str):
+        raise ValueError(f"{what} is not a file name")
     path = Path(ref).expanduser()
     if not path.is_absolute():
         path = base / path
     try:
-        return path.read_bytes()
+        return read_bounded(path, MAX_REFERENCED_BYTES, f"{what} file")
     except OSError as exc:
         raise ValueError(f"{what} file {path} cannot be read: {exc.strerror or exc}") from exc
 
 
-def _b64decode(value: str, what: str) -> bytes:
+def _b64decode(value: object, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is not a base64 text")
     try:
         return base64.b64decode(value, validate=True)
     except ValueError as exc:
@@ -64,13 +97,15 @@ def load_kubeconfig(path: str | Path) -> dict[str, Any]:
 
     source = Path(path).expanduser()
     try:
-        text = source.read_text(encoding="utf-8")
+        text = read_bounded(source, MAX_KUBECONFIG_BYTES, "kubeconfig").decode("utf-8")
     except FileNotFoundError as exc:
         raise KubeconfigError(f"kubeconfig {source} does not exist") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise KubeconfigError(f"kubeconfig {source} cannot be read: {exc}") from exc
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_bounded_loader())  # noqa: S506 (a SafeLoader, bounded)
+    except _Refused as exc:
+        raise KubeconfigError(f"kubeconfig {source} is refused: {exc}") from exc
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
@@ -79,11 +114,45 @@ def load_kubeconfig(path: str | Path) -> dict[str, Any]:
         raise KubeconfigError(f"{source} is not a kubeconfig: it has no 'contexts' list")
     if not doc["contexts"]:
         raise KubeconfigError(f"kubeconfig {source} has no contexts")
+    if len(doc["contexts"]) > MAX_CONTEXTS:
+        raise KubeconfigError(
+            f"kubeconfig {source} has {len(doc['contexts'])} contexts; at most {MAX_CONTEXTS} "
+            "are read at once"
+        )
     return doc
 
 
+class _Refused(Exception):
+    pass
+
+
+def _bounded_loader() -> type:
+    """PyYAML's SafeLoader with no aliases (a few bytes of &/* expand into gigabytes: the
+    alias bomb) and a limit on nesting."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                raise _Refused("it uses YAML aliases (*name): write the values out")
+            Loader.depth += 1
+            try:
+                if Loader.depth > MAX_DEPTH:
+                    raise _Refused(f"it nests deeper than {MAX_DEPTH} levels")
+                return super().compose_node(parent, index)
+            finally:
+                Loader.depth -= 1
+
+    return Loader
+
+
 def _named(doc: dict[str, Any], section: str, name: str) -> dict[str, Any] | None:
-    for item in doc.get(section) or []:
+    items = doc.get(section) or []
+    if not isinstance(items, list):
+        raise ValueError(f"the kubeconfig's {section!r} is not a list")
+    for item in items:
         if isinstance(item, dict) and item.get("name") == name:
             body = item.get(section[:-1])
             return dict(body) if isinstance(body, dict) else {}
@@ -96,13 +165,15 @@ def read_contexts(path: str | Path) -> list[KubeconfigContext]:
     doc = load_kubeconfig(source)
     out = []
     for item in doc["contexts"]:
-        name = str(item.get("name", "")) if isinstance(item, dict) else ""
+        name = str(item.get("name", ""))[:253] if isinstance(item, dict) else ""
         ctx = KubeconfigContext(context=name, cluster_name=cluster_name_for(name), server=None)
         out.append(ctx)
         try:
             _fill(ctx, doc, item, source.parent)
         except ValueError as exc:
             ctx.error = str(exc)
+        except (TypeError, AttributeError, KeyError) as exc:  # a field of the wrong type
+            ctx.error = f"context {name!r} is not a valid kubeconfig entry ({exc})"
     return out
 
 
@@ -171,6 +242,9 @@ def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) ->
 
 def _auth_kind(context: str, user: dict[str, Any]) -> tuple[str, str | None]:
     """How a kubeconfig user authenticates, and the helper command where there is one."""
+    for section in ("exec", "auth-provider"):
+        if user.get(section) is not None and not isinstance(user[section], dict):
+            raise ValueError(f"context {context!r}: its user's {section!r} is not a mapping")
     if user.get("exec"):
         return "exec", str(user["exec"].get("command", "")) or None
     if user.get("auth-provider"):

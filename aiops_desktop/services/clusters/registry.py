@@ -17,6 +17,7 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
+from aiops_desktop.logs import redact
 from aiops_desktop.models import (
     AuthMethod,
     Cluster,
@@ -49,10 +50,14 @@ from aiops_desktop.services.clusters import health
 from aiops_desktop.services.clusters.kubeconfig import read_contexts
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
 from aiops_desktop.store.clusters import ClusterRepository
+from aiops_desktop.store.credential_keys import CredentialKeyRepository
 from aiops_desktop.store.health import HealthRepository
 
 log = logging.getLogger("aiops.services.registry")
 HEALTH_RETENTION = timedelta(days=7)
+#: how long a keyring entry without its cluster may be a cluster being added (by this process
+#: or another) before the sweep takes it for an orphan; an add takes milliseconds
+ORPHAN_GRACE = timedelta(minutes=2)
 
 
 class RegistryError(UsageError):
@@ -95,10 +100,13 @@ class ClusterRegistry:
         secrets: SecretStore,
         bus: EventBus,
         *,
+        keys: CredentialKeyRepository | None = None,
         read_only: str | None = None,
     ) -> None:
-        """``read_only``: why nothing may change (an opened capture): every change says so."""
+        """``keys``: the record of keyring entries written (so none is orphaned);
+        ``read_only``: why nothing may change (an opened capture): every change says so."""
         self._read_only = read_only
+        self._keys = keys
         self._repo = clusters
         self._history = history
         self._secrets = secrets
@@ -155,16 +163,10 @@ class ClusterRegistry:
         self._refuse_changes()
         secrets = secrets or ClusterSecrets()
         self._ensure_unique(spec.name)
-        if secrets.token or secrets.basic_password or secrets.client_key_pem:
+        cluster, writes = self._plan_secrets(self._build(spec), secrets)
+        if writes:  # any secret at all, the cluster's or an endpoint's
             await self.check_keyring()
-        cluster = self._build(spec)
-        stored: list[CredentialRef] = []
-        try:
-            cluster = await self._attach_secrets(cluster, secrets, stored)
-            await asyncio.wrap_future(self._repo.save(cluster))
-        except BaseException:
-            await self._forget(stored)
-            raise
+        await self._save_with_secrets(cluster, writes)
         self._clusters[cluster.id] = cluster
         log.info("cluster added", extra={"cluster": cluster.name})
         self._publish()
@@ -249,6 +251,8 @@ class ClusterRegistry:
         del self._clusters[cluster.id]
         await asyncio.wrap_future(deleted)
         await self._forget(_refs(cluster))
+        if self._keys is not None:
+            await asyncio.wrap_future(self._keys.forget(_refs(cluster)))
         log.info("cluster removed", extra={"cluster": cluster.name})
         self._publish()
         return cluster
@@ -258,26 +262,39 @@ class ClusterRegistry:
     ) -> ImportReport:
         """Register every (or every chosen) context of a kubeconfig in one step."""
         self._refuse_changes()
+        found = await asyncio.to_thread(read_contexts, path)  # a bad file says so first
         await self.check_keyring()
-        found = await asyncio.to_thread(read_contexts, path)
         wanted = set(contexts) if contexts is not None else None
         if wanted is not None:
             missing = wanted - {c.context for c in found}
             if missing:
                 raise RegistryError(f"context(s) not in {path}: {', '.join(sorted(missing))}")
         report = ImportReport()
-        for ctx in found:
-            if wanted is not None and ctx.context not in wanted:
-                continue
-            report.warnings.extend(ctx.warnings)
-            if not ctx.usable:
-                report.skipped.append((ctx.context, ctx.error or "unusable"))
-                continue
-            try:
-                report.imported.append(await self._import_context(ctx, Path(path)))
-            except RegistryError as exc:
-                report.skipped.append((ctx.context, str(exc)))
+        try:
+            for ctx in found:
+                if wanted is not None and ctx.context not in wanted:
+                    continue
+                report.warnings.extend(ctx.warnings)
+                if not ctx.usable:
+                    report.skipped.append((ctx.context, ctx.error or "unusable"))
+                    continue
+                try:
+                    report.imported.append(await self._import_context(ctx, Path(path)))
+                except RegistryError as exc:
+                    report.skipped.append((ctx.context, str(exc)))
+        except BaseException:
+            # One step: a failure that is not about one context (keyring, disk, a cancel)
+            # takes back the contexts this import already registered.
+            await asyncio.shield(self._take_back(report.imported))
+            raise
         return report
+
+    async def _take_back(self, clusters: list[Cluster]) -> None:
+        for cluster in clusters:
+            try:
+                await self.remove(cluster.name)
+            except Exception:  # the sweep of orphan keys finishes what this cannot
+                log.warning("could not take back an imported cluster", exc_info=True)
 
     async def add_from_kubeconfig(
         self, spec: ClusterSpec, path: str | Path, context: str
@@ -318,14 +335,8 @@ class ClusterRegistry:
             source_path=str(Path(path).expanduser().resolve()),
             exec_command=ctx.exec_command,
         )
-        payload = ctx.payload or {}
-        await asyncio.to_thread(self._secrets.put_json, ref, payload)
         cluster = cluster.model_copy(update={"credential": ref})
-        try:
-            await asyncio.wrap_future(self._repo.save(cluster))
-        except BaseException:
-            await self._forget([ref])
-            raise
+        await self._save_with_secrets(cluster, [(ref, ctx.payload or {})])
         self._clusters[cluster.id] = cluster
         self._publish()
         return cluster
@@ -340,6 +351,7 @@ class ClusterRegistry:
     ) -> Cluster:
         """Fold one round of endpoint checks into score, state, connectivity and history."""
         self._refuse_changes()
+        error = redact(error) if error else None  # a server's words may echo a secret
         cluster = self.get(name)
         at = at or utcnow()
         reach = self._reachability[cluster.id]
@@ -417,45 +429,34 @@ class ClusterRegistry:
         except ValidationError as exc:
             raise RegistryError(validation_message(exc)) from exc
 
-    async def _attach_secrets(
-        self, cluster: Cluster, secrets: ClusterSecrets, stored: list[CredentialRef]
-    ) -> Cluster:
-        async def keep(ref: CredentialRef, value: str | dict[str, str]) -> CredentialRef:
-            if isinstance(value, dict):
-                await asyncio.to_thread(self._secrets.put_json, ref, value)
-            else:
-                await asyncio.to_thread(self._secrets.put, ref, value)
-            stored.append(ref)
-            return ref
-
+    def _plan_secrets(
+        self, cluster: Cluster, secrets: ClusterSecrets
+    ) -> tuple[Cluster, list[tuple[CredentialRef, str | dict[str, str]]]]:
+        """The cluster with its credential references, and the keyring entries to write."""
+        writes: list[tuple[CredentialRef, str | dict[str, str]]] = []
         base = f"cluster/{cluster.id}"
         api_ref: CredentialRef | None = None
+        api_value: str | dict[str, str] | None = None
         if secrets.token:
-            api_ref = await keep(
-                CredentialRef(kind=CredentialKind.BEARER_TOKEN, key=f"{base}/api"), secrets.token
-            )
+            api_ref = CredentialRef(kind=CredentialKind.BEARER_TOKEN, key=f"{base}/api")
+            api_value = secrets.token
         elif secrets.client_cert_pem and secrets.client_key_pem:
-            api_ref = await keep(
-                CredentialRef(kind=CredentialKind.CLIENT_CERTIFICATE, key=f"{base}/api"),
-                {"cert": secrets.client_cert_pem, "client_key": secrets.client_key_pem},
-            )
+            api_ref = CredentialRef(kind=CredentialKind.CLIENT_CERTIFICATE, key=f"{base}/api")
+            api_value = {"cert": secrets.client_cert_pem, "client_key": secrets.client_key_pem}
         elif secrets.basic_username and secrets.basic_password:
-            api_ref = await keep(
-                CredentialRef(kind=CredentialKind.BASIC_AUTH, key=f"{base}/api"),
-                {"username": secrets.basic_username, "password": secrets.basic_password},
-            )
+            api_ref = CredentialRef(kind=CredentialKind.BASIC_AUTH, key=f"{base}/api")
+            api_value = {"username": secrets.basic_username, "password": secrets.basic_password}
+        if api_ref is not None and api_value is not None:
+            writes.append((api_ref, api_value))
         endpoints = []
         for original in cluster.endpoints:
             endpoint = original
             token = secrets.endpoint_tokens.get(endpoint.kind)
             if token:
-                ref = await keep(
-                    CredentialRef(
-                        kind=CredentialKind.BEARER_TOKEN,
-                        key=f"{base}/{endpoint.kind.value.lower()}",
-                    ),
-                    token,
+                ref = CredentialRef(
+                    kind=CredentialKind.BEARER_TOKEN, key=f"{base}/{endpoint.kind.value.lower()}"
                 )
+                writes.append((ref, token))
                 endpoint = endpoint.model_copy(
                     update={"auth": AuthMethod.BEARER, "credential": ref}
                 )
@@ -463,7 +464,50 @@ class ClusterRegistry:
                 auth = cluster_credential_auth(api_ref)
                 endpoint = endpoint.model_copy(update={"auth": auth, "credential": api_ref})
             endpoints.append(endpoint)
-        return cluster.model_copy(update={"credential": api_ref, "endpoints": endpoints})
+        return cluster.model_copy(update={"credential": api_ref, "endpoints": endpoints}), writes
+
+    async def _save_with_secrets(
+        self, cluster: Cluster, writes: list[tuple[CredentialRef, str | dict[str, str]]]
+    ) -> None:
+        """In an order that leaves no secret behind: the keys are recorded (committed), then
+        written to the keyring, then the cluster is committed. A failure undoes what was
+        done; a kill in between leaves a recorded key without a cluster, which
+        ``sweep_orphans`` deletes."""
+        refs = [ref for ref, _ in writes]
+        if refs and self._keys is not None:
+            await asyncio.wrap_future(self._keys.record(refs, cluster.id))
+        written: list[CredentialRef] = []
+        try:
+            for ref, value in writes:
+                if isinstance(value, dict):
+                    await asyncio.to_thread(self._secrets.put_json, ref, value)
+                else:
+                    await asyncio.to_thread(self._secrets.put, ref, value)
+                written.append(ref)
+            await asyncio.wrap_future(self._repo.save(cluster))
+        except BaseException:
+            await self._forget(written)
+            if refs and self._keys is not None:
+                await asyncio.wrap_future(self._keys.forget(refs))
+            raise
+
+    async def sweep_orphans(self) -> int:
+        """Delete the keyring entries this app wrote for clusters that are not in the cache
+        (a crash or a kill between the keyring and the cache), once ``ORPHAN_GRACE`` has
+        passed (a cluster may be being added right now); how many were deleted."""
+        if self._keys is None or self._read_only:
+            return 0
+        cutoff = utcnow() - ORPHAN_GRACE
+        unowned = await asyncio.to_thread(self._keys.unowned, cutoff)
+        refs = [
+            CredentialRef(kind=CredentialKind.BEARER_TOKEN, service=service, key=key)
+            for service, key in unowned
+        ]
+        await self._forget(refs)
+        if refs:
+            await asyncio.wrap_future(self._keys.forget(refs))
+            log.info("orphaned keyring entries deleted", extra={"count": len(refs)})
+        return len(refs)
 
     async def _forget(self, refs: Iterable[CredentialRef]) -> None:
         seen = set()

@@ -81,10 +81,11 @@ async def read_sriov_objects(kube: KubeSession, clusters: list[Cluster]) -> Srio
             states = await kube.sriov_states(cluster.name)
             networks = await kube.objects(cluster.name, SRIOV_NETWORKS)
             pods = await kube.objects(cluster.name, PODS, label_selector=COMPONENT_LABEL)
-        except CollectorError as exc:
+            nodes, nets = node_sync_rows(states), network_rows(networks)
+        except CollectorError as exc:  # unreadable, or objects not in Kubernetes format
             out.problems.append(f"{cluster.name}: {exc}")
             continue
-        out.nodes += [(cluster.name, row) for row in node_sync_rows(states)]
-        out.networks += [(cluster.name, row) for row in network_rows(networks)]
+        out.nodes += [(cluster.name, row) for row in nodes]
+        out.networks += [(cluster.name, row) for row in nets]
         out.pods += [(cluster.name, pod) for pod in pods]
     return out

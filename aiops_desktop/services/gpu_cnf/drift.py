@@ -8,6 +8,7 @@ from typing import Any
 from aiops_desktop.models.drift import Drift, Fact
 from aiops_desktop.models.gpu import GpuFleet
 from analysis.drift import find_drift
+from collectors.shapes import malformed_as
 
 PTP_OPTIONS = ("interface", "ptp4lOpts", "phc2sysOpts", "ptpSchedulingPolicy")
 SRIOV_SETTINGS = ("numVfs", "mtu", "deviceType", "isRdma", "priority")
@@ -30,6 +31,7 @@ def gpu_driver_facts(fleet: GpuFleet) -> list[Fact]:
     ]
 
 
+@malformed_as("a PtpConfig")
 def ptp_profile_facts(cluster: str, ptpconfigs: list[dict[str, Any]]) -> list[Fact]:
     facts = []
     for config in ptpconfigs:
@@ -44,6 +46,7 @@ def ptp_profile_facts(cluster: str, ptpconfigs: list[dict[str, Any]]) -> list[Fa
     return facts
 
 
+@malformed_as("a SriovNetworkNodePolicy")
 def sriov_policy_facts(cluster: str, policies: list[dict[str, Any]]) -> list[Fact]:
     facts = []
     for policy in policies:

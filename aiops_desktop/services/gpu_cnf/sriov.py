@@ -18,6 +18,7 @@ from aiops_desktop.models.metrics import ClusterOutcome, TaggedSeries
 from aiops_desktop.services.polling.catalog import field_queries
 from aiops_desktop.services.queries.field_reads import join_rows, read_fields, unique_failures
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from collectors.shapes import malformed_as
 
 RATE_FIELDS = ("rx_bps", "tx_bps", "rx_drops_ps", "tx_drops_ps", "tx_errors_ps")
 DPDK_FIELDS = (
@@ -46,6 +47,7 @@ def _interface_text(i: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+@malformed_as("a SriovNetworkNodeState")
 def node_sync_rows(states: list[dict[str, Any]]) -> list[NodeSync]:
     """From SriovNetworkNodeState objects: failed first."""
     rows = []
@@ -65,6 +67,7 @@ def node_sync_rows(states: list[dict[str, Any]]) -> list[NodeSync]:
     return sorted(rows, key=lambda r: (order.get(r.status, 2), r.node))
 
 
+@malformed_as("a SriovNetwork")
 def network_rows(networks: list[dict[str, Any]]) -> list[NetworkRow]:
     rows = []
     for obj in networks:

@@ -29,7 +29,7 @@ from typing import Any
 from aiops_desktop.models import Cluster, Endpoint, EndpointKind, utcnow
 from aiops_desktop.models.cluster import ClusterCapabilities
 from aiops_desktop.models.enums import AuthMethod, CNFType, EndpointSource, Platform
-from aiops_desktop.services.clusters.connections import ClientPool
+from aiops_desktop.services.clusters.connections import ClientPool, credential_may_travel
 from aiops_desktop.services.clusters.registry import (
     ClusterNotFoundError,
     ClusterRegistry,
@@ -39,6 +39,7 @@ from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
 from collectors.errors import CollectorError, KubeForbidden, KubeNotFound
 from collectors.kubernetes import KubeClient
+from collectors.shapes import malformed_as
 
 log = logging.getLogger("aiops.services.discovery")
 
@@ -287,6 +288,7 @@ def platform_of(
     return Platform.KUBERNETES, version.get("gitVersion")
 
 
+@malformed_as("an object discovery read")
 def interpret(
     name: str,
     objects: Mapping[str, list[Obj]],
@@ -387,7 +389,9 @@ def merged(cluster: Cluster, found: Discovery) -> Cluster:
 
 
 def _endpoint_for(cluster: Cluster, found: Found) -> Endpoint:
-    ref = cluster.credential  # OpenShift routes take the cluster's own credential
+    """OpenShift routes take the cluster's own credential, over TLS only: a route without
+    TLS gets none (the token would cross the network in clear)."""
+    ref = cluster.credential if credential_may_travel(found.url) else None
     return Endpoint(
         kind=found.kind,
         url=found.url,

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow
 from collectors.kubernetes import KubeClient, WatchEvent, WatchState
+from collectors.shapes import malformed_as
 
 Obj = dict[str, Any]
 EVENTS_KEPT = 2000
@@ -51,6 +52,7 @@ def _memory_gib(quantity: str) -> float:
         return 0.0
 
 
+@malformed_as("a node")
 def node_row(node: Obj) -> NodeRow:
     meta, status = _meta(node), node.get("status") or {}
     labels = meta.get("labels") or {}
@@ -88,6 +90,7 @@ def node_row(node: Obj) -> NodeRow:
     )
 
 
+@malformed_as("a pod")
 def pod_row(pod: Obj) -> PodRow:
     meta, spec, status = _meta(pod), pod.get("spec") or {}, pod.get("status") or {}
     containers = status.get("containerStatuses") or []
@@ -147,6 +150,7 @@ def worst_pods_first(rows: Iterable[PodRow]) -> list[PodRow]:
     return sorted(rows, key=key)
 
 
+@malformed_as("an event")
 def event_row(event: Obj) -> EventRow:
     meta = _meta(event)
     involved = event.get("involvedObject") or event.get("regarding") or {}
@@ -178,6 +182,7 @@ class EventTimeline:
     rows: dict[str, EventRow] = field(default_factory=dict)
     version: int = 0  # bumps on every change (views redraw when it moves)
 
+    @malformed_as("an event list")
     def apply(self, event: WatchEvent) -> None:
         if event.type == "RELISTED":
             self.rows = {}
@@ -217,8 +222,12 @@ async def take_inventory(client: KubeClient) -> Inventory:
     (nodes, _), (pods, _) = await asyncio.gather(
         client.list("/api/v1/nodes"), client.list("/api/v1/pods")
     )
+    return inventory_of(client.name, nodes, pods)
+
+
+def inventory_of(cluster: str, nodes: list[Obj], pods: list[Obj]) -> Inventory:
     return Inventory(
-        cluster=client.name,
+        cluster=cluster,
         nodes=sorted((node_row(n) for n in nodes), key=lambda r: (r.ready is not False, r.name)),
         pods=worst_pods_first(pod_row(p) for p in pods),
         taken_at=datetime.now(UTC),

@@ -22,6 +22,7 @@ from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from analysis.ptp_profiles import node_thresholds
 from collectors.errors import CollectorError, KubeNotFound
 from collectors.kubernetes import WatchState
+from collectors.shapes import malformed_as
 
 SRIOV_STATES = "/apis/sriovnetwork.openshift.io/v1/sriovnetworknodestates"
 PTPCONFIGS = "/apis/ptp.openshift.io/v1/ptpconfigs"
@@ -29,6 +30,21 @@ NODES = "/api/v1/nodes"
 DCGM_PROBE = "DCGM_FI_DEV_GPU_UTIL"  # exported by every dcgm-exporter configuration
 
 
+@malformed_as("a PtpConfig or a node")
+def thresholds_of(
+    configs: list[dict[str, Any]], nodes: list[dict[str, Any]]
+) -> dict[str, Threshold]:
+    """node -> its PtpConfig threshold, from the cluster's PtpConfigs and nodes."""
+    labels = {
+        str((n.get("metadata") or {}).get("name", "")): dict(
+            (n.get("metadata") or {}).get("labels") or {}
+        )
+        for n in nodes
+    }
+    return node_thresholds(configs, labels)
+
+
+@malformed_as("an object")
 def slim(item: dict[str, Any], *, core: bool) -> dict[str, Any]:
     """An object as a capture keeps it. ``core`` (pods, nodes: a pod's spec may carry secrets
     in its environment): name, namespace, labels and phase only; operator objects (PtpConfig,
@@ -125,16 +141,11 @@ class KubeSession:
                 if not configs:
                     continue
                 nodes = await self.objects(cluster.name, NODES)
+                thresholds = thresholds_of(configs, nodes)
             except CollectorError as exc:
                 failed.append(f"{cluster.name}: PtpConfig profiles unreadable ({exc})")
                 continue
-            labels = {
-                str((n.get("metadata") or {}).get("name", "")): dict(
-                    (n.get("metadata") or {}).get("labels") or {}
-                )
-                for n in nodes
-            }
-            for node, threshold in node_thresholds(configs, labels).items():
+            for node, threshold in thresholds.items():
                 found[cluster.name, node] = threshold
         return found, failed
 

@@ -31,6 +31,7 @@ from collectors.errors import (
 )
 from collectors.kube_config import kubeconfig_for_token
 from collectors.kubernetes import KubeClient
+from collectors.shapes import malformed_as
 
 VALIDATE_TIMEOUT_S = 10.0
 SELF_SUBJECT_REVIEW = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
@@ -112,6 +113,7 @@ def _rule_allows(rule: Mapping[str, Any], need: Need) -> bool:
     )
 
 
+@malformed_as("an RBAC rule")
 def allowed_by_rules(rules: Iterable[Mapping[str, Any]], need: Need) -> bool:
     return any(_rule_allows(r, need) for r in rules)
 

@@ -27,6 +27,7 @@ from aiops_desktop.services.outputs.recorded import (
     record_objects,
     record_pages,
 )
+from aiops_desktop.services.runtime.outputs import check_output
 from aiops_desktop.settings import AppPaths
 from aiops_desktop.store.capture import SUFFIX, CaptureError, CaptureManifest, write_capture
 from aiops_desktop.store.capture_load import load_capture
@@ -48,6 +49,7 @@ async def export_capture(
     """Chosen clusters' stored data from ``until - since`` to ``until`` (now) into ``out``;
     pending samples are written to the cache first. ``label``: shown wherever the capture's
     data is (the sample capture's "SAMPLE DATA")."""
+    out = check_output(out, core.paths)  # never the cache itself, a folder or a device
     for name in clusters:
         core.registry.get(name)  # ClusterNotFoundError names an unknown one
     await asyncio.wrap_future(core.series.flush())

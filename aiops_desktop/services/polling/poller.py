@@ -22,6 +22,7 @@ from uuid import UUID
 
 import numpy as np
 
+from aiops_desktop.logs import redact
 from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.catalog import Panel
@@ -31,7 +32,7 @@ from aiops_desktop.services.clusters.registry import ClusterNotFoundError, Clust
 from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.polling.breaker import CircuitBreaker
 from aiops_desktop.services.polling.live import LiveBuffers
-from aiops_desktop.services.queries.multicluster import FLEET_LABEL
+from aiops_desktop.services.queries.multicluster import fleet_member
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.settings import PollerSettings
@@ -44,6 +45,7 @@ log = logging.getLogger("aiops.services.poller")
 POLL_STATUS_CHANGED = "poller.status"  # payload: SourceStatus
 ALERTS_CHANGED = "poller.alerts"  # payload: dict[str, list[Alert]]
 ALERTS_INTERVAL_S = 10.0
+PROBE_SHARE = 0.8  # a health probe's share of the source timeout: the check always lands
 BACKFILL = timedelta(hours=1)
 MIN_STEP_S = 15.0
 
@@ -182,7 +184,7 @@ class Poller:
         except Exception as exc:  # every failure is recorded and shown, none kills the loop
             status.consecutive_errors += 1
             status.total_errors += 1
-            status.last_error = str(exc) or type(exc).__name__
+            status.last_error = redact(str(exc)) or type(exc).__name__
             if breaker is not None:
                 breaker.record_failure()
             log.warning(
@@ -203,13 +205,28 @@ class Poller:
         self._bus.publish(POLL_STATUS_CHANGED, status)
         return ok
 
-    async def poll_once(self, clusters: list[Cluster] | None = None) -> None:
-        """Every source of every cluster once, in parallel (the CLI's `fleet`)."""
+    async def poll_once(self, clusters: list[Cluster] | None = None) -> list[SourceStatus]:
+        """Every source of every cluster once (the CLI's `fleet`): metrics and alerts in
+        parallel, then health, which takes their outcome into account. The statuses of the
+        sources polled, each saying whether it could be read."""
         chosen = clusters if clusters is not None else self._registry.clusters()
-        await asyncio.gather(*(self.run_source(c, s) for c in chosen for s in self._sources(c)))
+        data = [(c, s) for c in chosen for s in self._sources(c) if s != Source.HEALTH]
+        await asyncio.gather(*(self.run_source(c, s) for c, s in data))
+        await asyncio.gather(*(self.run_source(c, Source.HEALTH) for c in chosen))
+        return [self.status[(c.name, s)] for c in chosen for s in self._sources(c)]
 
     # -- sources --------------------------------------------------------------------------------
     async def _probe(self, cluster: Cluster, kind: EndpointKind) -> tuple[bool, str | None]:
+        """Down, with the reason, when it fails or does not answer in time: a probe that
+        hangs must not leave the cluster's state as it was (UNKNOWN, score 100)."""
+        limit = PROBE_SHARE * self.settings.timeout_s
+        try:
+            async with asyncio.timeout(limit):
+                return await self._ask(cluster, kind)
+        except TimeoutError:
+            return False, f"{kind.value.lower()}: no answer within {limit:.0f} s"
+
+    async def _ask(self, cluster: Cluster, kind: EndpointKind) -> tuple[bool, str | None]:
         try:
             if kind is EndpointKind.PROMETHEUS:
                 ok = await (await self._pool.prometheus(cluster)).ready()
@@ -242,6 +259,11 @@ class Poller:
         verdicts = await asyncio.gather(*(self._probe(cluster, k) for k in kinds))
         results = {k: ok for k, (ok, _) in zip(kinds, verdicts, strict=True)}
         errors = [e for _, e in verdicts if e]
+        metrics = self.status.get((cluster.name, Source.METRICS))
+        if results.get(EndpointKind.PROMETHEUS) and metrics and metrics.consecutive_errors:
+            # ready, but its queries fail (a proxy's HTML page, malformed answers): not up
+            results[EndpointKind.PROMETHEUS] = False
+            errors.append(f"prometheus: its queries fail: {metrics.last_error}")
         try:
             await self._registry.apply_check(cluster.name, results, "; ".join(errors) or None)
         except ClusterNotFoundError:
@@ -291,10 +313,9 @@ class Poller:
                 continue
             members = {cluster.name} if cluster.kind is ClusterKind.CLUSTER else set()
             for series in result.series:
-                member = cluster.name
-                labels = dict(series.labels)
+                member, labels = cluster.name, dict(series.labels)
                 if cluster.kind is ClusterKind.FLEET:
-                    member = labels.pop(FLEET_LABEL, cluster.name)
+                    member, labels = fleet_member(labels, cluster.name)
                 members.add(member)
                 self.live.append(member, panel.id, labels, series.timestamps, series.values)
                 batches.append(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aiops_desktop.models import Aggregation, Cluster, ClusterKind, QueryStatus, QueryType, utcnow
+from aiops_desktop.models.cluster import member_name
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.metrics import (
     DEFAULT_PARALLEL_QUERIES,
@@ -49,11 +50,19 @@ def aligned_range(query: MetricQuery) -> tuple[float, float, float]:
     return (start // step) * step, (end // step) * step, step
 
 
+def fleet_member(labels: dict[str, str], hub: str) -> tuple[str, dict[str, str]]:
+    """The member a hub's series belongs to, and its labels without the ``cluster`` one. A
+    label that is no plausible cluster name stays a label, and the series the hub's own."""
+    member = member_name(labels.get(FLEET_LABEL))
+    if member is None:
+        return hub, dict(labels)
+    return member, {k: v for k, v in labels.items() if k != FLEET_LABEL}
+
+
 def split_fleet(result: PromResult, hub: Cluster) -> list[TaggedSeries]:
     out = []
     for series in result.series:
-        member = series.labels.get(FLEET_LABEL) or hub.name
-        labels = {k: v for k, v in series.labels.items() if k != FLEET_LABEL}
+        member, labels = fleet_member(series.labels, hub.name)
         out.append(TaggedSeries(member, PromSeries(labels, series.timestamps, series.values)))
     return out
 

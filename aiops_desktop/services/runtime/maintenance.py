@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiops_desktop.models import utcnow
+from aiops_desktop.models.errors import AppError
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.store.alert_events import AlertEventRepository
 from aiops_desktop.store.series import SeriesStore
@@ -24,6 +25,7 @@ class MaintenanceReport:
     at: datetime
     health_pruned: int
     retention: dict[str, int]
+    orphans_deleted: int = 0
 
 
 async def maintain_once(
@@ -35,7 +37,12 @@ async def maintain_once(
     if alert_events is not None:  # kept as long as the health history
         kept = series.settings.health_retention
         retention["alert_events"] = await asyncio.wrap_future(alert_events.prune(now - kept))
-    report = MaintenanceReport(now, pruned, retention)
+    try:
+        orphans = await registry.sweep_orphans()
+    except AppError as exc:  # the keyring is locked or gone: next time
+        log.warning("keyring sweep skipped", extra={"error": str(exc)})
+        orphans = 0
+    report = MaintenanceReport(now, pruned, retention, orphans)
     log.info("cache maintenance", extra={"health_pruned": pruned, **retention})
     return report
 

@@ -1,0 +1,41 @@
+"""Where the app writes what a person asked for (captures, reports): a file name in an
+existing folder, never a folder, never a device or a pipe, and never one of the app's own
+files (the cache and its journal, the settings, the logs, the credential file)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from aiops_desktop.models.errors import UsageError
+from aiops_desktop.settings import AppPaths, resolve_paths
+
+SIDE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def protected_files(paths: AppPaths) -> list[Path]:
+    """The app's own files: of the cache in use, and of the person's usual one (a capture
+    session's cache is a copy: the real one must be safe from it too)."""
+    files: list[Path] = []
+    for each in (paths, resolve_paths()):
+        files += [Path(f"{each.db_path}{suffix}") for suffix in SIDE_SUFFIXES]
+        files += [each.settings_file, each.data_dir / "credentials.cfg"]
+    return [f.resolve() for f in files]
+
+
+def check_output(path: Path, paths: AppPaths) -> Path:
+    """``path`` made absolute, once it is safe to write; UsageError says why not."""
+    target = Path(path).expanduser()
+    resolved = target.resolve()
+    logs = {paths.log_dir.resolve(), resolve_paths().log_dir.resolve()}
+    if resolved in protected_files(paths) or resolved.parent in logs:
+        raise UsageError(f"{target} is one of the app's own files; choose another name")
+    if target.exists() or target.is_symlink():
+        mode = target.stat().st_mode if target.exists() else 0
+        if stat.S_ISDIR(mode):
+            raise UsageError(f"{target} is a folder: give a file name inside it")
+        if not stat.S_ISREG(mode):
+            raise UsageError(f"{target} is not a regular file; choose another name")
+    if not resolved.parent.is_dir():
+        raise UsageError(f"the folder {target.parent} does not exist")
+    return resolved
