@@ -12,7 +12,8 @@ from enum import StrEnum
 
 class Runs(StrEnum):
     ALWAYS = "always"  # from load to shutdown (in-memory reads, cheap)
-    WHILE_SHOWN = "while shown"  # reads the clusters on a timer only while it is on screen
+    WHILE_SHOWN = "while shown"  # reads (the clusters, or memory into a big table) on a timer only
+    # while it is on screen
     ON_SHOW = "on show"  # reads once each time it is shown
 
 
@@ -26,7 +27,7 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("fleet", "Fleet", Runs.ALWAYS),
-    PageSpec("alerts", "Alerts", Runs.ALWAYS),
+    PageSpec("alerts", "Alerts", Runs.WHILE_SHOWN),
     PageSpec("anomalies", "Anomalies", Runs.ALWAYS),
     PageSpec("gpu", "GPUs", Runs.WHILE_SHOWN, aliases=("gpus",)),
     PageSpec("ptp", "PTP", Runs.WHILE_SHOWN),
@@ -34,7 +35,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("drift", "Drift", Runs.WHILE_SHOWN),
     PageSpec("reports", "Reports"),
     PageSpec("console", "Console"),
-    PageSpec("diagnostics", "Diagnostics", Runs.ALWAYS),
+    PageSpec("diagnostics", "Diagnostics", Runs.WHILE_SHOWN),
 )
 
 #: views of one cluster: its dashboard (``cluster:NAME``) or its Kubernetes page

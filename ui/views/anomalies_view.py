@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTableWidgetItem, 
 from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
 from ui.theme import ANOMALY_LEVELS, Theme
-from ui.views.tables import make_table
+from ui.views.tables import bulk, make_table
 
 ALL = "All"
 
@@ -71,25 +71,26 @@ class AnomaliesView(QWidget):
     def show_rows(self, anomalies: list[Anomaly]) -> None:
         self.error.hide()
         self._rows = list(anomalies)
-        self.table.setRowCount(len(anomalies))
-        for row, a in enumerate(anomalies):
-            series = ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items())) or "—"
-            cells = [
-                a.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
-                a.cluster,
-                a.severity.value,
-                a.type.value,
-                a.metric,
-                series,
-                a.method.value,
-                a.explanation,
-            ]
-            for col, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if col == 2:
-                    item.setForeground(QColor(self._theme.severity(ANOMALY_LEVELS[a.severity])))
-                item.setData(Qt.ItemDataRole.ToolTipRole, a.explanation)
-                self.table.setItem(row, col, item)
+        with bulk(self.table):
+            self.table.setRowCount(len(anomalies))
+            for row, a in enumerate(anomalies):
+                series = ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items())) or "—"
+                cells = [
+                    a.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+                    a.cluster,
+                    a.severity.value,
+                    a.type.value,
+                    a.metric,
+                    series,
+                    a.method.value,
+                    a.explanation,
+                ]
+                for col, text in enumerate(cells):
+                    item = QTableWidgetItem(text)
+                    if col == 2:
+                        item.setForeground(QColor(self._theme.severity(ANOMALY_LEVELS[a.severity])))
+                    item.setData(Qt.ItemDataRole.ToolTipRole, a.explanation)
+                    self.table.setItem(row, col, item)
         high = sum(1 for a in anomalies if a.severity is AnomalySeverity.HIGH)
         self.title.setText(f"Anomalies · {len(anomalies)} shown, {high} HIGH")
 

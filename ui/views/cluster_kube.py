@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow, ValidationResult
 from ui.theme import Theme
-from ui.views.tables import make_table
+from ui.views.tables import bulk, make_table
 
 
 def age(at: datetime | None, now: datetime | None = None) -> str:
@@ -60,13 +60,14 @@ class FilteredTable(QWidget):
     def fill(self, rows: list[list[str]], colours: list[str | None] | None = None) -> None:
         table = self.table
         table.setSortingEnabled(False)
-        table.setRowCount(len(rows))
-        for r, cells in enumerate(rows):
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if colours and colours[r]:
-                    item.setForeground(QColor(colours[r]))
-                table.setItem(r, c, item)
+        with bulk(table):
+            table.setRowCount(len(rows))
+            for r, cells in enumerate(rows):
+                for c, text in enumerate(cells):
+                    item = QTableWidgetItem(text)
+                    if colours and colours[r]:
+                        item.setForeground(QColor(colours[r]))
+                    table.setItem(r, c, item)
         table.setSortingEnabled(True)
         self.apply_filter()
 

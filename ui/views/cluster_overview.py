@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models import Cluster, EndpointKind
 from ui.theme import Theme
+from ui.views.tables import bulk
 
 
 def capabilities_text(cluster: Cluster) -> str:
@@ -150,15 +151,16 @@ class ClusterOverviewView(QWidget):
         if cluster.api_server_url:
             rows.insert(0, ("API_SERVER", cluster.api_server_url, "cluster credential", "USER",
                             EndpointKind.API_SERVER))  # fmt: skip
-        self.endpoints.setRowCount(len(rows))
-        for row, (*cells, kind) in enumerate(rows):
-            up = checks.get(kind)
-            check = "not checked" if up is None else "up" if up else "DOWN"
-            for col, text in enumerate([*cells, check]):
-                item = QTableWidgetItem(text)
-                if up is False:
-                    item.setForeground(QColor(self._theme.severity("critical")))
-                self.endpoints.setItem(row, col, item)
+        with bulk(self.endpoints):
+            self.endpoints.setRowCount(len(rows))
+            for row, (*cells, kind) in enumerate(rows):
+                up = checks.get(kind)
+                check = "not checked" if up is None else "up" if up else "DOWN"
+                for col, text in enumerate([*cells, check]):
+                    item = QTableWidgetItem(text)
+                    if up is False:
+                        item.setForeground(QColor(self._theme.severity("critical")))
+                    self.endpoints.setItem(row, col, item)
 
     def _on_remove_clicked(self) -> None:
         if self._name:

@@ -22,7 +22,7 @@ from aiops_desktop.models import Aggregation
 from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryRecord
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
-from ui.views.tables import make_table
+from ui.views.tables import bulk, make_table
 
 MODES = {"Instant": None, "Range 15 min": 900, "Range 1 h": 3600, "Range 6 h": 21600}
 STEPS = {900: 15, 3600: 30, 21600: 120}
@@ -137,10 +137,11 @@ class ConsoleView(QWidget):
             for cluster, why in result.failures
         ]
         self.status.setText("<br>".join(lines))
-        self.table.setRowCount(len(result.rows))
-        for row, cells in enumerate(result.rows):
-            for col, value in enumerate(cells):
-                self.table.setItem(row, col, QTableWidgetItem(str(value)))
+        with bulk(self.table):
+            self.table.setRowCount(len(result.rows))
+            for row, cells in enumerate(result.rows):
+                for col, value in enumerate(cells):
+                    self.table.setItem(row, col, QTableWidgetItem(str(value)))
         self.chart.set_series({} if result.instant else result.series)
         self.results.setCurrentWidget(self.table if result.instant else self.chart)
 

@@ -30,7 +30,7 @@ from aiops_desktop.models.text import pct_text
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.page import TitledPage
-from ui.views.tables import fill_table, make_table
+from ui.views.tables import bulk, fill_table, make_table
 
 HEAT_METRICS = ("Health", "Utilisation", "Temperature")
 
@@ -194,43 +194,45 @@ class GpuFleetView(QWidget):
         )
         metric = self.metric.currentText()
         self._cells = {}
-        for r, key in enumerate(rows):
-            for c in range(width):
-                health = cells[key].get(c)
-                item = QTableWidgetItem("")
-                if health is not None:
-                    self._cells[r, c] = health
-                    g = health.reading
-                    if metric == "Utilisation":
-                        text = "-" if g.util_pct is None else f"{g.util_pct:.0f}%"
-                    elif metric == "Temperature":
-                        text = "-" if g.temperature_c is None else f"{g.temperature_c:.0f} C"
-                    else:
-                        text = health.state.value
-                    item.setText(text + (" MIG" if g.mig_profile else ""))
-                    item.setBackground(self.cell_colour(health))
-                    item.setForeground(QColor("#0b1020"))
-                    tip = [g.key, g.model] + health.reasons + (g.pods or [])
-                    item.setToolTip("\n".join(t for t in tip if t))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                self.heatmap.setItem(r, c, item)
+        with bulk(self.heatmap):
+            for r, key in enumerate(rows):
+                for c in range(width):
+                    health = cells[key].get(c)
+                    item = QTableWidgetItem("")
+                    if health is not None:
+                        self._cells[r, c] = health
+                        g = health.reading
+                        if metric == "Utilisation":
+                            text = "-" if g.util_pct is None else f"{g.util_pct:.0f}%"
+                        elif metric == "Temperature":
+                            text = "-" if g.temperature_c is None else f"{g.temperature_c:.0f} C"
+                        else:
+                            text = health.state.value
+                        item.setText(text + (" MIG" if g.mig_profile else ""))
+                        item.setBackground(self.cell_colour(health))
+                        item.setForeground(QColor("#0b1020"))
+                        tip = [g.key, g.model] + health.reasons + (g.pods or [])
+                        item.setToolTip("\n".join(t for t in tip if t))
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                    self.heatmap.setItem(r, c, item)
         problems = self._problems = [h for h in fleet.gpus if h.state is not GpuState.OK]
-        self.problems.setRowCount(len(problems))
-        for r, h in enumerate(problems):
-            colour = QColor(
-                self._theme.severity("critical" if h.state is GpuState.CRITICAL else "warning")
-            )
-            cells_text = [
-                h.state.value,
-                h.reading.key,
-                h.reading.model,
-                ", ".join(h.reading.pods) or "—",
-                "; ".join(h.reasons),
-            ]
-            for c, text in enumerate(cells_text):
-                item = QTableWidgetItem(text)
-                item.setForeground(colour)
-                self.problems.setItem(r, c, item)
+        with bulk(self.problems):
+            self.problems.setRowCount(len(problems))
+            for r, h in enumerate(problems):
+                colour = QColor(
+                    self._theme.severity("critical" if h.state is GpuState.CRITICAL else "warning")
+                )
+                cells_text = [
+                    h.state.value,
+                    h.reading.key,
+                    h.reading.model,
+                    ", ".join(h.reading.pods) or "—",
+                    "; ".join(h.reasons),
+                ]
+                for c, text in enumerate(cells_text):
+                    item = QTableWidgetItem(text)
+                    item.setForeground(colour)
+                    self.problems.setItem(r, c, item)
         s = fleet.summary()
         bad = [
             f"{s['by_state'][k]} {k.lower()}" for k in ("CRITICAL", "WARNING") if k in s["by_state"]
@@ -362,17 +364,18 @@ class DriftView(TitledPage):
             for d in drift
             for index, (value, scopes) in enumerate(d.values)
         ]
-        self.table.setRowCount(len(rows))
-        warn = QColor(self._theme.severity("warning"))
-        for r, (d, index, value, scopes) in enumerate(rows):
-            first = index == 0
-            cells = [d.kind if first else "", d.subject if first else "",
-                     d.setting if first else "", value, ", ".join(scopes)]  # fmt: skip
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if not first:
-                    item.setForeground(warn)
-                self.table.setItem(r, c, item)
+        with bulk(self.table):
+            self.table.setRowCount(len(rows))
+            warn = QColor(self._theme.severity("warning"))
+            for r, (d, index, value, scopes) in enumerate(rows):
+                first = index == 0
+                cells = [d.kind if first else "", d.subject if first else "",
+                         d.setting if first else "", value, ", ".join(scopes)]  # fmt: skip
+                for c, text in enumerate(cells):
+                    item = QTableWidgetItem(text)
+                    if not first:
+                        item.setForeground(warn)
+                    self.table.setItem(r, c, item)
         kinds = sorted({d.kind for d in drift})
         self.title.setText(
             f"Drift · {len(drift)} setting(s) differ" + (f" · {', '.join(kinds)}" if kinds else "")
