@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab system-packages sample screenshots clean
+.PHONY: run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab fuzz system-packages sample screenshots clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ test-ui: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/ui
 
 test: system-packages lint layers typecheck test-qtfree test-ui
+
+# the parsers of outside input, fuzzed at length (CI runs the same tests, bounded)
+fuzz: $(STAMP)
+	AIOPS_FUZZ_PROFILE=fuzz $(BIN)/python -m pytest tests/qtfree/test_fuzz.py -p no:randomly -q
 
 bench: system-packages $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_startup.py
