@@ -36,6 +36,7 @@ from collectors.errors import (
     CollectorUnreachable,
     root_cause,
 )
+from collectors.transport import closing_transport
 
 log = logging.getLogger("aiops.collectors.http")
 #: Bodies larger than this are decoded (and handed to ``then``) in a worker thread, so a big
@@ -95,13 +96,14 @@ class BackendClient:
         elif self.auth.method is AuthMethod.BASIC:
             auth = httpx.BasicAuth(self.auth.username or "", self.auth.password or "")
         timeout = httpx.Timeout(self.policy.read_timeout_s, connect=self.policy.connect_timeout_s)
+        verify = ssl_context(verify=self.verify, ca_pem=self.ca_pem, auth=self.auth)
         return httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers,
             auth=auth,
             timeout=timeout,
-            verify=ssl_context(verify=self.verify, ca_pem=self.ca_pem, auth=self.auth),
-            transport=self._transport,
+            verify=verify,
+            transport=self._transport or closing_transport(verify),
             follow_redirects=False,
             trust_env=False,  # no proxy from the environment: air-gapped by default
         )

@@ -10,12 +10,15 @@ probe exists, and it goes through the same chokepoint."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +26,7 @@ import pytest
 
 from aiops_desktop.settings import resolve_paths
 from collectors.errors import CollectorError
+from collectors.http import BackendClient, HttpPolicy
 from collectors.kube_config import kubeconfig_for_token
 from collectors.kubernetes import KubeClient
 from tests.conftest import ROOT
@@ -231,6 +235,35 @@ def test_validate_against_a_drip_ends_and_exits(
                  _one_line(done.stdout + done.stderr)))  # fmt: skip
     assert done.returncode == 1 and took < 15, (took, done.stdout, done.stderr)
     assert "unreachable" in done.stdout and "no complete answer within 10 s" in done.stdout
+
+
+def test_a_cancel_during_the_tls_handshake_closes_the_socket() -> None:
+    """A server that accepts and never finishes the TLS handshake, and the request cancelled
+    meanwhile (its deadline, a page switch, shutting down): httpcore closes the socket only
+    when the handshake fails with an Exception, so the cancel left it open until the garbage
+    collector found it (seen as a ResourceWarning in the window's fault test)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    url = f"https://127.0.0.1:{listener.getsockname()[1]}"
+
+    async def cancelled() -> None:
+        client = BackendClient(url, name="hang", policy=HttpPolicy(retries=0))
+        try:
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.3):
+                    await client.get_json("/api/v1/query")
+        finally:
+            await client.aclose()
+
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            asyncio.run(cancelled())
+            gc.collect()
+    finally:
+        listener.close()
+    assert [str(w.message) for w in seen if w.category is ResourceWarning] == []
 
 
 @pytest.mark.integration
