@@ -480,14 +480,14 @@ class KubeClient:
                 "GET", path, query, None, read_timeout=WATCH_TIMEOUT_S + self.timeout_s
             )
         )
-        lines = _lines(response)
+        batches = _batches(response)
         stopped = asyncio.ensure_future(stop.wait())
-        reading: asyncio.Future[bytes | None] | None = None
+        reading: asyncio.Future[list[bytes] | None] | None = None
         try:
             while True:
                 reading = asyncio.ensure_future(
                     self._run(
-                        lambda: next(lines, None),
+                        lambda: next(batches, None),
                         deadline_s=WATCH_TIMEOUT_S + self.timeout_s,
                         on_expire=lambda: _interrupt(response),
                     )
@@ -495,20 +495,21 @@ class KubeClient:
                 await asyncio.wait({reading, stopped}, return_when=asyncio.FIRST_COMPLETED)
                 if not reading.done():
                     return  # stopped while waiting for the server: the finally unblocks the read
-                line = reading.result()
-                if line is None:
+                lines = reading.result()
+                if lines is None:
                     return
-                event = _parse_event(line, self.name)
-                if event is None:
-                    continue
-                if event.type == "ERROR":
-                    status = event.object
-                    raise self._status_error(status.get("code"), status.get("reason"), status)
-                version = (event.object.get("metadata") or {}).get("resourceVersion")
-                if isinstance(version, str):
-                    state.resource_version = version
-                if event.type != "BOOKMARK":
-                    yield event
+                for line in lines:
+                    event = _parse_event(line, self.name)
+                    if event is None:
+                        continue
+                    if event.type == "ERROR":
+                        status = event.object
+                        raise self._status_error(status.get("code"), status.get("reason"), status)
+                    version = (event.object.get("metadata") or {}).get("resourceVersion")
+                    if isinstance(version, str):
+                        state.resource_version = version
+                    if event.type != "BOOKMARK":
+                        yield event
         finally:
             stopped.cancel()
             _interrupt(response)  # a read blocked in its thread returns at once
@@ -592,19 +593,20 @@ class KubeClient:
         self._workers.shutdown(wait=False, cancel_futures=True)  # reads end by their deadline
 
 
-def _lines(response: Any) -> Any:
-    """Lines of a streaming response (one JSON watch event each)."""
+def _batches(response: Any) -> Any:
+    """The complete lines (one JSON watch event each) of each chunk a streaming response
+    gives, a list at a time: a watch that replays a thousand events crosses from its worker
+    thread to the loop once per chunk, not once per line."""
     pending = b""
     for chunk in response.stream(64 * 1024, decode_content=True):
-        pending += chunk
-        while b"\n" in pending:
-            line, pending = pending.split(b"\n", 1)
-            if line.strip():
-                yield line
+        *lines, pending = (pending + chunk).split(b"\n")  # one pass: linear in the chunk
         if len(pending) > MAX_BODY_BYTES:
             raise CollectorResponseTooLarge("a watch event is larger than the limit")
+        complete = [line for line in lines if line.strip()]
+        if complete:
+            yield complete
     if pending.strip():
-        yield pending
+        yield [pending]
 
 
 def _parse_event(line: bytes, name: str) -> WatchEvent | None:

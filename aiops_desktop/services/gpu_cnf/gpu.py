@@ -16,7 +16,7 @@ from functools import cache
 from string import Template
 
 from aiops_desktop.models import Cluster, QueryType, utcnow
-from aiops_desktop.models.gpu import GpuFleet, GpuHistory, GpuReading, XidInfo
+from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuHistory, GpuReading, XidInfo
 from aiops_desktop.models.metrics import MetricQuery, TaggedSeries
 from aiops_desktop.services.polling.catalog import field_queries
 from aiops_desktop.services.queries.field_reads import last_value, read_fields, unique_failures
@@ -119,8 +119,11 @@ async def read_gpu_fleet(
 
     answers, failures = await read_fields(queries, clusters, catalog, NUMERIC_FIELDS, at=at)
     table = xid_table()
-    health = [assess(r, table) for r in join_readings(answers)]
-    return GpuFleet(worst_first(health), failures)
+
+    def assess_all() -> list[GpuHealth]:  # thousands of GPUs: off the UI thread
+        return worst_first([assess(r, table) for r in join_readings(answers)])
+
+    return GpuFleet(await asyncio.to_thread(assess_all), failures)
 
 
 def gpu_matchers(reading: GpuReading) -> str:

@@ -175,9 +175,14 @@ async def read_ptp_board(
         ranged("offset"),
     )
     answers = {name: series for name, series, _ in results[: len(names) + 2]}
-    rows = board_rows(answers, threshold, thresholds)
     (_, state_hist, _), (_, offset_hist, _) = results[-2], results[-1]
-    _attach_compliance(rows, state_hist, offset_hist, step.total_seconds())
+
+    def assemble() -> list[PtpRow]:  # 2,000 ports: half a second of numpy, off the UI thread
+        rows = board_rows(answers, threshold, thresholds)
+        _attach_compliance(rows, state_hist, offset_hist, step.total_seconds())
+        return rows
+
+    rows = await asyncio.to_thread(assemble)
     failures = unique_failures(o for _, _, failed in results for o in failed)
     return PtpBoard(rows, window, threshold, failures)
 

@@ -194,7 +194,7 @@ class EventTimeline:
         else:
             row = event_row(event.object)
             self.rows[row.uid] = row
-        if len(self.rows) > self.kept:
+        if len(self.rows) > self.kept + self.kept // 10:  # trimmed now and then, not per event
             for row in self.newest_first()[self.kept :]:
                 del self.rows[row.uid]
         self.version += 1
@@ -222,7 +222,8 @@ async def take_inventory(client: KubeClient) -> Inventory:
     (nodes, _), (pods, _) = await asyncio.gather(
         client.list("/api/v1/nodes"), client.list("/api/v1/pods")
     )
-    return inventory_of(client.name, nodes, pods)
+    # 20,000 pods take a few hundred ms to read: not on the UI thread
+    return await asyncio.to_thread(inventory_of, client.name, nodes, pods)
 
 
 def inventory_of(cluster: str, nodes: list[Obj], pods: list[Obj]) -> Inventory:
