@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor
 
 from aiops_desktop.models.anomalies import AnomalyMarker
 from ui.theme import Theme
+from ui.views.text import tip
 
 SERIES_COLOURS = (
     "#38bdf8", "#a78bfa", "#34d399", "#fbbf24", "#f472b6",
@@ -140,7 +141,7 @@ class TimeSeriesChart(pg.PlotWidget):
                 for m in markers
             ]
         )
-        item.setToolTip("\n".join(m.text for m in markers[:10]))
+        item.setToolTip(tip("\n".join(m.text for m in markers[:10])))
         self.getPlotItem().addItem(item)
         self._anomaly_item = item
 

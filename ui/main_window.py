@@ -11,7 +11,6 @@ from PySide6.QtCore import QProcess, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -36,6 +35,7 @@ from ui.presenters.dashboard import DashboardPresenter
 from ui.theme import Theme
 from ui.views.cluster_list import ClusterListView
 from ui.views.empty_state import EmptyStateView
+from ui.views.text import PlainLabel
 
 if TYPE_CHECKING:
     from ui.views.anomalies_view import AnomaliesView
@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(8, 8, 8, 8)
-        self.notice = QLabel()
+        self.notice = PlainLabel()
         self.notice.setProperty("role", "warning")
         self.notice.setWordWrap(True)
         self.notice.setVisible(False)
@@ -111,9 +111,9 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([260, 1000])
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
-        self.status_clusters = QLabel()
-        self.status_tasks = QLabel()
-        self.status_cache = QLabel(f"Cache: {self._presenter.data_path}")
+        self.status_clusters = PlainLabel()
+        self.status_tasks = PlainLabel()
+        self.status_cache = PlainLabel(f"Cache: {self._presenter.data_path}")
         self.status_cache.setProperty("muted", True)
         self.statusBar().addWidget(self.status_clusters)
         self.statusBar().addWidget(self.status_tasks)

@@ -45,7 +45,7 @@ class Theme:
         p = self.data["palette"]
         return f"""
         QWidget {{ background: {p["window"]}; color: {p["text"]}; }}
-        QListWidget, QTableWidget, QLineEdit, QComboBox, QPlainTextEdit, QTextEdit {{
+        QListWidget, QTableWidget, QTableView, QLineEdit, QComboBox, QPlainTextEdit, QTextEdit {{
             background: {p["panel"]}; border: 1px solid {p["border"]}; border-radius: 4px;
         }}
         QListWidget::item {{ padding: 6px; }}

@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QVBoxLayout,
     QWidget,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models import ClusterType, EndpointKind, Environment, Platform
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from ui.presenters.registry import RegistryPresenter
+from ui.views.text import PlainLabel
 
 
 class AddClusterDialog(QDialog):
@@ -61,7 +61,7 @@ class AddClusterDialog(QDialog):
         ):
             form.addRow(label, widget)
         layout.addLayout(form)
-        self.error = QLabel()
+        self.error = PlainLabel()
         self.error.setProperty("role", "error")
         self.error.setWordWrap(True)
         layout.addWidget(self.error)

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models.registry import KubeconfigContext
 from ui.presenters.registry import RegistryPresenter
+from ui.views.text import PlainLabel
 
 
 class ImportKubeconfigDialog(QDialog):
@@ -54,7 +54,7 @@ class ImportKubeconfigDialog(QDialog):
         layout.addLayout(row)
         self.contexts = QListWidget()
         layout.addWidget(self.contexts, 1)
-        self.message = QLabel()
+        self.message = PlainLabel()
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
         self.buttons = QDialogButtonBox(

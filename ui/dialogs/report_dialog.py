@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QProgressBar,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models.reports import ReportType
 from ui.presenters.reports import ReportsPresenter
+from ui.views.text import PlainLabel
 
 PERIODS = {"1 h": 1, "6 h": 6, "12 h": 12, "24 h": 24, "48 h": 48, "7 days": 168, "30 days": 720}
 FORMATS = ("pdf", "html", "md", "json")
@@ -62,7 +62,7 @@ class ReportDialog(QDialog):
         self.progress.setRange(0, 100)
         self.progress.setVisible(False)
         layout.addWidget(self.progress)
-        self.status = QLabel()
+        self.status = PlainLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status)

@@ -9,13 +9,13 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QVBoxLayout,
     QWidget,
 )
 
 from aiops_desktop.models.enums import Sensitivity
 from ui.presenters.settings import SettingsPresenter
+from ui.views.text import PlainLabel
 
 SENSITIVITY_TEXT = {
     Sensitivity.LOW: "Low: only large deviations (3.0)",
@@ -39,7 +39,7 @@ class SettingsDialog(QDialog):
         self.sensitivity.setCurrentIndex(list(SENSITIVITY_TEXT).index(current))
         form.addRow("Anomaly sensitivity", self.sensitivity)
         layout.addLayout(form)
-        self.status = QLabel()
+        self.status = PlainLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status)

@@ -3,14 +3,15 @@ click jumps to the cluster's chart of that panel around that time."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
 from ui.theme import ANOMALY_LEVELS, Theme
-from ui.views.tables import bulk, make_table
+from ui.views.rows_table import Row
+from ui.views.tables import make_table
+from ui.views.text import PlainLabel
 
 ALL = "All"
 
@@ -29,7 +30,7 @@ class AnomaliesView(QWidget):
         self._rows: list[Anomaly] = []
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
-        self.title = QLabel("Anomalies")
+        self.title = PlainLabel("Anomalies")
         self.title.setProperty("role", "title")
         bar.addWidget(self.title, 1)
         self.cluster = QComboBox()
@@ -43,11 +44,11 @@ class AnomaliesView(QWidget):
             ("Severity", self.severity),
             ("Type", self.kind),
         ):
-            bar.addWidget(QLabel(label))
+            bar.addWidget(PlainLabel(label))
             bar.addWidget(combo)
             combo.currentTextChanged.connect(self._on_filter_changed)
         layout.addLayout(bar)
-        self.error = QLabel()
+        self.error = PlainLabel()
         self.error.setStyleSheet(f"color: {theme.severity('critical')};")
         self.error.hide()
         layout.addWidget(self.error)
@@ -71,26 +72,14 @@ class AnomaliesView(QWidget):
     def show_rows(self, anomalies: list[Anomaly]) -> None:
         self.error.hide()
         self._rows = list(anomalies)
-        with bulk(self.table):
-            self.table.setRowCount(len(anomalies))
-            for row, a in enumerate(anomalies):
-                series = ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items())) or "—"
-                cells = [
-                    a.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
-                    a.cluster,
-                    a.severity.value,
-                    a.type.value,
-                    a.metric,
-                    series,
-                    a.method.value,
-                    a.explanation,
-                ]
-                for col, text in enumerate(cells):
-                    item = QTableWidgetItem(text)
-                    if col == 2:
-                        item.setForeground(QColor(self._theme.severity(ANOMALY_LEVELS[a.severity])))
-                    item.setData(Qt.ItemDataRole.ToolTipRole, a.explanation)
-                    self.table.setItem(row, col, item)
+        rows = []
+        for a in anomalies:
+            series = ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items())) or "—"
+            cells = [a.timestamp.strftime("%Y-%m-%d %H:%M:%S"), a.cluster, a.severity.value,
+                     a.type.value, a.metric, series, a.method.value, a.explanation]  # fmt: skip
+            level = self._theme.severity(ANOMALY_LEVELS[a.severity])
+            rows.append(Row(cells, colours={2: level}, tips=dict.fromkeys(range(8), a.explanation)))
+        self.table.set_rows(rows)
         high = sum(1 for a in anomalies if a.severity is AnomalySeverity.HIGH)
         self.title.setText(f"Anomalies · {len(anomalies)} shown, {high} HIGH")
 

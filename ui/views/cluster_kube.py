@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -14,8 +13,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -24,7 +21,13 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow, ValidationResult
 from ui.theme import Theme
-from ui.views.tables import bulk, make_table
+from ui.views.rows_table import Row, RowsTable
+from ui.views.text import PlainLabel
+
+
+def _when(at: datetime | None) -> float:
+    """A time as sorting compares it (none first)."""
+    return at.timestamp() if at is not None else float("-inf")
 
 
 def age(at: datetime | None, now: datetime | None = None) -> str:
@@ -51,35 +54,20 @@ class FilteredTable(QWidget):
         self.filter.textChanged.connect(self.apply_filter)
         self.bar.addWidget(self.filter, 1)
         layout.addLayout(self.bar)
-        self.table: QTableWidget = make_table(headers)
+        self.table = RowsTable(headers)
         # rows keep the presenter's order (worst first) until the user clicks a header
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
         layout.addWidget(self.table, 1)
 
-    def fill(self, rows: list[list[str]], colours: list[str | None] | None = None) -> None:
-        table = self.table
-        table.setSortingEnabled(False)
-        with bulk(table):
-            table.setRowCount(len(rows))
-            for r, cells in enumerate(rows):
-                for c, text in enumerate(cells):
-                    item = QTableWidgetItem(text)
-                    if colours and colours[r]:
-                        item.setForeground(QColor(colours[r]))
-                    table.setItem(r, c, item)
-        table.setSortingEnabled(True)
-        self.apply_filter()
+    def fill(self, rows: list[Row]) -> None:
+        self.table.set_rows(rows)
 
     def apply_filter(self, _text: str = "") -> None:
-        needle = self.filter.text().strip().lower()
-        for r in range(self.table.rowCount()):
-            cells = (self.table.item(r, c) for c in range(self.table.columnCount()))
-            line = " ".join(i.text().lower() for i in cells if i is not None)
-            self.table.setRowHidden(r, bool(needle) and needle not in line)
+        self.table.set_filter(self.filter.text())
 
     def visible_rows(self) -> int:
-        return sum(1 for r in range(self.table.rowCount()) if not self.table.isRowHidden(r))
+        return self.table.rowCount()
 
 
 class ClusterKubeView(QWidget):
@@ -112,7 +100,7 @@ class ClusterKubeView(QWidget):
     def _setup_ui(self) -> None:
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
-        self.status = QLabel()
+        self.status = PlainLabel()
         self.status.setWordWrap(True)
         self.status.setStyleSheet(f"color: {self._theme.color('text_muted')};")
         bar.addWidget(self.status, 1)
@@ -130,7 +118,7 @@ class ClusterKubeView(QWidget):
         form = QFormLayout(card)
         self.fields: dict[str, QLabel] = {}
         for key in ("Access", "API server", "Version", "User", "Groups"):
-            label = QLabel("—")
+            label = PlainLabel("—")
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.fields[key] = label
@@ -172,15 +160,13 @@ class ClusterKubeView(QWidget):
         self.fields["User"].setText(result.user or "— (not told by this API server)")
         self.fields["Groups"].setText(", ".join(result.groups) or "—")
         denied = sorted(result.permissions, key=lambda p: (p.allowed, not p.essential))
-        rows = [
-            [p.need, "yes" if p.allowed else ("NO (essential)" if p.essential else "no"), p.why]
+        self.access.fill([
+            Row([p.need, "yes" if p.allowed else ("NO (essential)" if p.essential else "no"),
+                 p.why],
+                colour=None if p.allowed
+                else self._theme.severity("critical" if p.essential else "warning"))
             for p in denied
-        ]
-        colours: list[str | None] = [
-            None if p.allowed else self._theme.severity("critical" if p.essential else "warning")
-            for p in denied
-        ]
-        self.access.fill(rows, colours)
+        ])  # fmt: skip
         can = sum(1 for p in result.permissions if p.allowed)
         self.tabs.setTabText(3, f"What I can see ({can}/{len(result.permissions)})")
 
@@ -195,49 +181,30 @@ class ClusterKubeView(QWidget):
 
     # -- rendering ----------------------------------------------------------------------------
     def _show_nodes(self, nodes: list[NodeRow]) -> None:
-        rows = [
-            [
-                n.name,
-                {True: "Ready", False: "NotReady", None: "Unknown"}[n.ready],
-                ", ".join(n.roles),
-                str(n.gpus) if n.gpus else "",
-                n.cpu,
-                f"{n.memory_gib:.1f}",
-                n.kubelet,
-                age(n.created),
-                "; ".join(n.problems),
-            ]
-            for n in nodes
-        ]
         bad = self._theme.severity("critical")
-        self.nodes.fill(rows, [bad if n.ready is False or n.problems else None for n in nodes])
+        now = datetime.now(UTC)
+        self.nodes.fill([
+            Row([n.name, {True: "Ready", False: "NotReady", None: "Unknown"}[n.ready],
+                 ", ".join(n.roles), str(n.gpus) if n.gpus else "", n.cpu,
+                 f"{n.memory_gib:.1f}", n.kubelet, age(n.created, now), "; ".join(n.problems)],
+                colour=bad if n.ready is False or n.problems else None,
+                keys={3: n.gpus, 5: n.memory_gib, 7: _when(n.created)})
+            for n in nodes
+        ])  # fmt: skip
         not_ready = sum(1 for n in nodes if n.ready is False)
         self.tabs.setTabText(0, f"Nodes ({len(nodes)}, {not_ready} not ready)")
 
     def _show_pods(self, _checked: bool = False) -> None:
         pods = [p for p in self._pods if p.reason or not self.problems_only.isChecked()]
-        rows = [
-            [
-                p.namespace,
-                p.name,
-                p.phase,
-                p.ready,
-                str(p.restarts),
-                p.node,
-                age(p.created),
-                p.reason,
-            ]
+        critical, warning = self._theme.severity("critical"), self._theme.severity("warning")
+        now = datetime.now(UTC)
+        self.pods.fill([
+            Row([p.namespace, p.name, p.phase, p.ready, str(p.restarts), p.node,
+                 age(p.created, now), p.reason],
+                colour=critical if p.crash_looping else warning if p.reason else None,
+                keys={4: p.restarts, 6: _when(p.created)})
             for p in pods
-        ]
-        colours = [
-            self._theme.severity("critical")
-            if p.crash_looping
-            else self._theme.severity("warning")
-            if p.reason
-            else None
-            for p in pods
-        ]
-        self.pods.fill(rows, colours)
+        ])  # fmt: skip
         troubled = sum(1 for p in self._pods if p.reason)
         self.tabs.setTabText(1, f"Pods ({len(self._pods)}, {troubled} with a problem)")
 
@@ -245,18 +212,12 @@ class ClusterKubeView(QWidget):
         events = [
             e for e in self._events if e.type == "Warning" or not self.warnings_only.isChecked()
         ]
-        rows = [
-            [
-                e.at.strftime("%Y-%m-%d %H:%M:%S") if e.at else "—",
-                e.type,
-                e.reason,
-                e.object,
-                str(e.count),
-                e.message,
-            ]
-            for e in events
-        ]
         warn = self._theme.severity("warning")
-        self.events.fill(rows, [warn if e.type == "Warning" else None for e in events])
+        self.events.fill([
+            Row([e.at.strftime("%Y-%m-%d %H:%M:%S") if e.at else "—", e.type, e.reason,
+                 e.object, str(e.count), e.message],
+                colour=warn if e.type == "Warning" else None, keys={4: e.count})
+            for e in events
+        ])  # fmt: skip
         warnings = sum(1 for e in self._events if e.type == "Warning")
         self.tabs.setTabText(2, f"Events ({len(self._events)}, {warnings} warnings)")

@@ -7,24 +7,21 @@ own data about the cluster.
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from aiops_desktop.models import Cluster, EndpointKind
 from ui.theme import Theme
-from ui.views.tables import bulk
+from ui.views.rows_table import Row, RowsTable
+from ui.views.text import PlainLabel
 
 
 def capabilities_text(cluster: Cluster) -> str:
@@ -60,9 +57,9 @@ class ClusterOverviewView(QWidget):
     def _setup_ui(self) -> None:
         layout = QVBoxLayout(self)
         header = QHBoxLayout()
-        self.title = QLabel()
+        self.title = PlainLabel()
         self.title.setProperty("role", "title")
-        self.state = QLabel()
+        self.state = PlainLabel()
         header.addWidget(self.title)
         header.addSpacing(12)
         header.addWidget(self.state)
@@ -72,7 +69,7 @@ class ClusterOverviewView(QWidget):
         header.addWidget(self.remove_button)
         layout.addLayout(header)
 
-        self.tls_warning = QLabel()
+        self.tls_warning = PlainLabel()
         self.tls_warning.setProperty("role", "warning")
         self.tls_warning.setWordWrap(True)
         layout.addWidget(self.tls_warning)
@@ -95,20 +92,17 @@ class ClusterOverviewView(QWidget):
             "Last error",
             "Capabilities",
         ):
-            label = QLabel()
+            label = PlainLabel()
             label.setWordWrap(True)
             self.fields[key] = label
             form.addRow(f"{key}:", label)
         layout.addWidget(card)
 
-        endpoints_title = QLabel("Endpoints")
+        endpoints_title = PlainLabel("Endpoints")
         endpoints_title.setProperty("muted", True)
         layout.addWidget(endpoints_title)
-        self.endpoints = QTableWidget(0, 5)
-        self.endpoints.setHorizontalHeaderLabels(["Kind", "URL", "Auth", "Source", "Check"])
+        self.endpoints = RowsTable(["Kind", "URL", "Auth", "Source", "Check"])
         self.endpoints.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.endpoints.verticalHeader().setVisible(False)
-        self.endpoints.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         layout.addWidget(self.endpoints, 1)
 
     def show_cluster(self, cluster: Cluster) -> None:
@@ -151,16 +145,13 @@ class ClusterOverviewView(QWidget):
         if cluster.api_server_url:
             rows.insert(0, ("API_SERVER", cluster.api_server_url, "cluster credential", "USER",
                             EndpointKind.API_SERVER))  # fmt: skip
-        with bulk(self.endpoints):
-            self.endpoints.setRowCount(len(rows))
-            for row, (*cells, kind) in enumerate(rows):
-                up = checks.get(kind)
-                check = "not checked" if up is None else "up" if up else "DOWN"
-                for col, text in enumerate([*cells, check]):
-                    item = QTableWidgetItem(text)
-                    if up is False:
-                        item.setForeground(QColor(self._theme.severity("critical")))
-                    self.endpoints.setItem(row, col, item)
+        bad = self._theme.severity("critical")
+        shown = []
+        for *cells, kind in rows:
+            up = checks.get(kind)
+            check = "not checked" if up is None else "up" if up else "DOWN"
+            shown.append(Row([*cells, check], colour=bad if up is False else None))
+        self.endpoints.set_rows(shown)
 
     def _on_remove_clicked(self) -> None:
         if self._name:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -22,7 +22,9 @@ from aiops_desktop.models import Aggregation
 from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryRecord
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
-from ui.views.tables import bulk, make_table
+from ui.views.rows_table import Row
+from ui.views.tables import make_table
+from ui.views.text import PlainLabel, rich_label
 
 MODES = {"Instant": None, "Range 15 min": 900, "Range 1 h": 3600, "Range 6 h": 21600}
 STEPS = {900: 15, 3600: 30, 21600: 120}
@@ -59,12 +61,17 @@ class ConsoleView(QWidget):
         self.run_button = QPushButton("Run")
         self.run_button.setProperty("primary", True)
         self.run_button.clicked.connect(self._on_run_clicked)
-        for widget in (QLabel("Mode"), self.mode, QLabel("Across clusters"), self.aggregation):
+        for widget in (
+            PlainLabel("Mode"),
+            self.mode,
+            PlainLabel("Across clusters"),
+            self.aggregation,
+        ):
             bar.addWidget(widget)
         bar.addStretch(1)
         bar.addWidget(self.run_button)
         form.addLayout(bar)
-        self.status = QLabel()
+        self.status = rich_label()  # the app's markup; the servers' words in it are escaped
         self.status.setWordWrap(True)
         form.addWidget(self.status)
         top.addWidget(left)
@@ -132,22 +139,18 @@ class ConsoleView(QWidget):
         }[result.status]
         lines = [f"<b style='color:{colour}'>{result.status}</b> · {len(result.rows)} series · "
                  f"{result.duration_ms:.0f} ms"]  # fmt: skip
-        lines += [
-            f"<span style='color:{colour}'>{cluster}: {why}</span>"
+        lines += [  # a server's words: text, never markup
+            f"<span style='color:{colour}'>{html.escape(f'{cluster}: {why}')}</span>"
             for cluster, why in result.failures
         ]
         self.status.setText("<br>".join(lines))
-        with bulk(self.table):
-            self.table.setRowCount(len(result.rows))
-            for row, cells in enumerate(result.rows):
-                for col, value in enumerate(cells):
-                    self.table.setItem(row, col, QTableWidgetItem(str(value)))
+        self.table.set_rows([Row([str(value) for value in cells]) for cells in result.rows])
         self.chart.set_series({} if result.instant else result.series)
         self.results.setCurrentWidget(self.table if result.instant else self.chart)
 
     def show_error(self, message: str) -> None:
         self.status.setText(
-            f"<span style='color:{self._theme.severity('critical')}'>{message}</span>"
+            f"<span style='color:{self._theme.severity('critical')}'>{html.escape(message)}</span>"
         )
 
     def show_history(self, records: list[QueryRecord]) -> None:

@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models.catalog import Panel
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
+from ui.views.text import PlainLabel
 
 COLUMNS = 2
 
@@ -40,7 +40,7 @@ class DashboardView(QWidget):
     def _setup_ui(self) -> None:
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
-        self.freshness = QLabel()
+        self.freshness = PlainLabel()
         bar.addWidget(self.freshness, 1)
         self.range = QComboBox()
         self.range.addItems(list(self._ranges))
@@ -59,7 +59,7 @@ class DashboardView(QWidget):
         self.analyse.clicked.connect(lambda: self.sig_analyse_history.emit(None))
         bar.addWidget(self.analyse)
         layout.addLayout(bar)
-        self.analysis = QLabel()
+        self.analysis = PlainLabel()
         self.analysis.setWordWrap(True)
         self.analysis.setStyleSheet(f"color: {self._theme.color('text_muted')};")
         layout.addWidget(self.analysis)

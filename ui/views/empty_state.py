@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+
+from ui.views.text import PlainLabel
 
 
 class EmptyStateView(QWidget):
@@ -23,10 +25,10 @@ class EmptyStateView(QWidget):
     def _setup_ui(self) -> None:
         layout = QVBoxLayout(self)
         layout.addStretch(2)
-        title = QLabel("Welcome to AIOps Desktop")
+        title = PlainLabel("Welcome to AIOps Desktop")
         title.setProperty("role", "title")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text = QLabel(
+        text = PlainLabel(
             "No clusters are registered yet.\n"
             "Import the contexts of a kubeconfig, add a cluster by its URLs,\n"
             "or open a capture exported from another site."

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -30,7 +27,9 @@ from aiops_desktop.models.text import pct_text
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.page import TitledPage
-from ui.views.tables import bulk, fill_table, make_table
+from ui.views.rows_table import Row, RowsTable
+from ui.views.tables import fill_table, make_table
+from ui.views.text import PlainLabel
 
 HEAT_METRICS = ("Health", "Utilisation", "Temperature")
 
@@ -60,7 +59,7 @@ class GpuDetail(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.heading = QLabel()
+        self.heading = PlainLabel()
         self.heading.setWordWrap(True)
         layout.addWidget(self.heading)
         grid = QGridLayout()
@@ -113,17 +112,18 @@ class GpuFleetView(QWidget):
         self._problems: list[GpuHealth] = []
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
-        self.title = QLabel("GPU fleet")
+        self.title = PlainLabel("GPU fleet")
         self.title.setProperty("role", "title")
         bar.addWidget(self.title, 1)
-        bar.addWidget(QLabel("Colour by"))
+        bar.addWidget(PlainLabel("Colour by"))
         self.metric = QComboBox()
         self.metric.addItems(list(HEAT_METRICS))
         self.metric.currentTextChanged.connect(self._redraw)
         bar.addWidget(self.metric)
         layout.addLayout(bar)
-        self.heatmap = QTableWidget(0, 0)
-        self.heatmap.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.heatmap = RowsTable([])
+        self.heatmap.verticalHeader().setVisible(True)
+        self.heatmap.setSelectionMode(RowsTable.SelectionMode.NoSelection)
         self.heatmap.cellClicked.connect(lambda r, c: self._choose(self._cells.get((r, c))))
         layout.addWidget(self.heatmap, 3)
         self.problems = make_table(["State", "GPU", "Model", "Pods", "Reasons"])
@@ -133,7 +133,7 @@ class GpuFleetView(QWidget):
         layout.addWidget(self.problems, 2)
         self.detail = GpuDetail(theme)
         layout.addWidget(self.detail)
-        self.error = QLabel()
+        self.error = PlainLabel()
         self.error.setStyleSheet(f"color: {theme.severity('critical')};")
         layout.addWidget(self.error)
 
@@ -182,57 +182,47 @@ class GpuFleetView(QWidget):
                 row[index] = h  # MIG instances: the worst one speaks for the GPU
         rows = sorted(cells)
         width = max((max(r) + 1 for r in cells.values()), default=0)
-        self.heatmap.setRowCount(len(rows))
-        self.heatmap.setColumnCount(width)
-        self.heatmap.setHorizontalHeaderLabels([f"GPU {i}" for i in range(width)])
-        self.heatmap.setVerticalHeaderLabels([f"{c} / {n}" for c, n in rows])
-        shown = min(len(rows), 12)  # every node row in sight up to 12; more scroll
-        self.heatmap.setMinimumHeight(
-            self.heatmap.horizontalHeader().height()
-            + shown * self.heatmap.verticalHeader().defaultSectionSize()
-            + 4
-        )
         metric = self.metric.currentText()
         self._cells = {}
-        with bulk(self.heatmap):
-            for r, key in enumerate(rows):
-                for c in range(width):
-                    health = cells[key].get(c)
-                    item = QTableWidgetItem("")
-                    if health is not None:
-                        self._cells[r, c] = health
-                        g = health.reading
-                        if metric == "Utilisation":
-                            text = "-" if g.util_pct is None else f"{g.util_pct:.0f}%"
-                        elif metric == "Temperature":
-                            text = "-" if g.temperature_c is None else f"{g.temperature_c:.0f} C"
-                        else:
-                            text = health.state.value
-                        item.setText(text + (" MIG" if g.mig_profile else ""))
-                        item.setBackground(self.cell_colour(health))
-                        item.setForeground(QColor("#0b1020"))
-                        tip = [g.key, g.model] + health.reasons + (g.pods or [])
-                        item.setToolTip("\n".join(t for t in tip if t))
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                    self.heatmap.setItem(r, c, item)
+        shown: list[Row] = []
+        for r, key in enumerate(rows):
+            texts, backgrounds, tips = [], {}, {}
+            for c in range(width):
+                health = cells[key].get(c)
+                if health is None:
+                    texts.append("")
+                    continue
+                self._cells[r, c] = health
+                g = health.reading
+                if metric == "Utilisation":
+                    text = "-" if g.util_pct is None else f"{g.util_pct:.0f}%"
+                elif metric == "Temperature":
+                    text = "-" if g.temperature_c is None else f"{g.temperature_c:.0f} C"
+                else:
+                    text = health.state.value
+                texts.append(text + (" MIG" if g.mig_profile else ""))
+                backgrounds[c] = self.cell_colour(health).name()
+                tip = [g.key, g.model] + health.reasons + (g.pods or [])
+                tips[c] = "\n".join(t for t in tip if t)
+            shown.append(Row(texts, colour="#0b1020", backgrounds=backgrounds, tips=tips,
+                             center=True))  # fmt: skip
+        self.heatmap.set_rows(
+            shown, [f"GPU {i}" for i in range(width)], [f"{c} / {n}" for c, n in rows]
+        )
+        visible = min(len(rows), 12)  # every node row in sight up to 12; more scroll
+        self.heatmap.setMinimumHeight(
+            self.heatmap.horizontalHeader().height()
+            + visible * self.heatmap.verticalHeader().defaultSectionSize()
+            + 4
+        )
         problems = self._problems = [h for h in fleet.gpus if h.state is not GpuState.OK]
-        with bulk(self.problems):
-            self.problems.setRowCount(len(problems))
-            for r, h in enumerate(problems):
-                colour = QColor(
-                    self._theme.severity("critical" if h.state is GpuState.CRITICAL else "warning")
-                )
-                cells_text = [
-                    h.state.value,
-                    h.reading.key,
-                    h.reading.model,
-                    ", ".join(h.reading.pods) or "—",
-                    "; ".join(h.reasons),
-                ]
-                for c, text in enumerate(cells_text):
-                    item = QTableWidgetItem(text)
-                    item.setForeground(colour)
-                    self.problems.setItem(r, c, item)
+        self.problems.set_rows([
+            Row([h.state.value, h.reading.key, h.reading.model, ", ".join(h.reading.pods) or "—",
+                 "; ".join(h.reasons)],
+                colour=self._theme.severity(
+                    "critical" if h.state is GpuState.CRITICAL else "warning"))
+            for h in problems
+        ])  # fmt: skip
         s = fleet.summary()
         bad = [
             f"{s['by_state'][k]} {k.lower()}" for k in ("CRITICAL", "WARNING") if k in s["by_state"]
@@ -259,10 +249,10 @@ class PtpBoardView(QWidget):
         self._windows = windows
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
-        self.title = QLabel("PTP timing")
+        self.title = PlainLabel("PTP timing")
         self.title.setProperty("role", "title")
         bar.addWidget(self.title, 1)
-        bar.addWidget(QLabel("Compliance window"))
+        bar.addWidget(PlainLabel("Compliance window"))
         self.window = QComboBox()
         self.window.addItems(list(windows))
         self.window.setCurrentText("1 h")
@@ -283,7 +273,7 @@ class PtpBoardView(QWidget):
         )
         self.chart.getPlotItem().addItem(self.band, ignoreBounds=True)
         layout.addWidget(self.chart, 1)
-        self.error = QLabel()
+        self.error = PlainLabel()
         self.error.setStyleSheet(f"color: {theme.severity('critical')};")
         layout.addWidget(self.error)
         self._board: PtpBoard | None = None
@@ -364,18 +354,13 @@ class DriftView(TitledPage):
             for d in drift
             for index, (value, scopes) in enumerate(d.values)
         ]
-        with bulk(self.table):
-            self.table.setRowCount(len(rows))
-            warn = QColor(self._theme.severity("warning"))
-            for r, (d, index, value, scopes) in enumerate(rows):
-                first = index == 0
-                cells = [d.kind if first else "", d.subject if first else "",
-                         d.setting if first else "", value, ", ".join(scopes)]  # fmt: skip
-                for c, text in enumerate(cells):
-                    item = QTableWidgetItem(text)
-                    if not first:
-                        item.setForeground(warn)
-                    self.table.setItem(r, c, item)
+        warn = self._theme.severity("warning")
+        self.table.set_rows([
+            Row([d.kind, d.subject, d.setting, value, ", ".join(scopes)] if index == 0 else
+                ["", "", "", value, ", ".join(scopes)],
+                colour=None if index == 0 else warn)
+            for d, index, value, scopes in rows
+        ])  # fmt: skip
         kinds = sorted({d.kind for d in drift})
         self.title.setText(
             f"Drift · {len(drift)} setting(s) differ" + (f" · {', '.join(kinds)}" if kinds else "")

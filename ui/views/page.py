@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from ui.theme import Theme
+from ui.views.text import PlainLabel
 
 
 class TitledPage(QWidget):
@@ -14,12 +15,12 @@ class TitledPage(QWidget):
         super().__init__(parent)
         self._theme = theme
         self.body = QVBoxLayout(self)
-        self.title = QLabel(title)
+        self.title = PlainLabel(title)
         self.title.setProperty("role", "title")
         # a long title is cut at the window's edge, never widens the window
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.body.addWidget(self.title)
-        self.error = QLabel()
+        self.error = PlainLabel()
         self.error.setStyleSheet(f"color: {theme.severity('critical')};")
 
     def finish(self) -> None:

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models.text import age_text
 from aiops_desktop.models.wall import Tile, WallModel, WallPage
 from ui.theme import Theme
+from ui.views.text import PlainLabel
 
 COLUMNS = 4
 TILE_LINES = 3
@@ -38,15 +38,15 @@ class TileWidget(QFrame):
         super().__init__(parent)
         self._theme = theme
         layout = QVBoxLayout(self)
-        self.title = QLabel()
+        self.title = PlainLabel()
         self.title.setFont(QFont(theme.font_family, theme.font_pt("wall_pt"), QFont.Weight.Bold))
         layout.addWidget(self.title)
-        self.lines = [QLabel() for _ in range(TILE_LINES)]
+        self.lines = [PlainLabel() for _ in range(TILE_LINES)]
         for label in self.lines:
             label.setFont(QFont(theme.font_family, theme.font_pt("wall_line_pt")))
             layout.addWidget(label)
         layout.addStretch(1)
-        self.age = QLabel()
+        self.age = PlainLabel()
         self.age.setFont(QFont(theme.font_family, theme.font_pt("wall_small_pt")))
         layout.addWidget(self.age)
         self._shown: tuple[object, ...] = ()
@@ -85,7 +85,7 @@ class PageWidget(QWidget):
         outer.addLayout(self.grid)
         outer.addStretch(1)  # tiles keep their height; free space stays below them
         self.tiles: list[TileWidget] = []
-        self.empty = QLabel("nothing to show on this page")
+        self.empty = PlainLabel("nothing to show on this page")
         self.empty.setFont(QFont(theme.font_family, theme.font_pt("wall_line_pt")))
         self.grid.addWidget(self.empty, 0, 0)
 
@@ -117,12 +117,12 @@ class WallWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 20, 28, 16)
         header = QHBoxLayout()
-        self.title = QLabel()
+        self.title = PlainLabel()
         self.title.setFont(
             QFont(theme.font_family, theme.font_pt("wall_title_pt"), QFont.Weight.Bold)
         )
         header.addWidget(self.title, 1)
-        self.badge = QLabel()
+        self.badge = PlainLabel()
         self.badge.setFont(QFont(theme.font_family, theme.font_pt("wall_pt"), QFont.Weight.Bold))
         self.badge.setStyleSheet(
             f"color: {theme.color('window')}; background: {theme.severity('warning')};"
@@ -131,17 +131,17 @@ class WallWindow(QWidget):
         self.badge.setVisible(False)
         header.addWidget(self.badge)
         header.addSpacing(24)
-        self.clock = QLabel()
+        self.clock = PlainLabel()
         self.clock.setFont(QFont(theme.font_family, theme.font_pt("wall_line_pt")))
         header.addWidget(self.clock)
         layout.addLayout(header)
         self.stack = QStackedWidget()
         layout.addWidget(self.stack, 1)
         footer = QHBoxLayout()
-        self.pages_label = QLabel()
+        self.pages_label = PlainLabel()
         self.pages_label.setFont(QFont(theme.font_family, theme.font_pt("wall_small_pt")))
         footer.addWidget(self.pages_label, 1)
-        self.health = QLabel()
+        self.health = PlainLabel()
         self.health.setFont(QFont(theme.font_family, theme.font_pt("wall_small_pt")))
         footer.addWidget(self.health)
         layout.addLayout(footer)

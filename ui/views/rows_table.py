@@ -1,0 +1,283 @@
+"""The one table of the app: rows handed over whole, drawn on demand.
+
+A ``QTableWidget`` holds an item object per cell: filling 20,000 pods made 160,000 of them
+(seconds on the UI thread, 100 MB), and a ResizeToContents column re-measured every row per
+cell set. ``RowsTable`` is a ``QTableView`` over a model that keeps the rows as plain tuples;
+Qt asks only for the cells in sight. Sorting (by the text, or by a row's sort keys) and the
+text filter are done by the model in Python over the whole list. For views and tests it keeps
+the few ``QTableWidget`` words they use: ``rowCount``, ``columnCount``, ``item(r, c)`` (a
+read-only ``Cell``), ``selectedItems``, ``visualItemRect`` and the ``cellClicked`` /
+``cellDoubleClicked`` / ``itemSelectionChanged`` signals, in view (sorted, filtered)
+coordinates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+
+from ui.views.text import tip
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+ROLE = Qt.ItemDataRole
+RAW_TIP = ROLE.UserRole + 1  # a cell's tooltip as given (ToolTipRole has it escaped for Qt)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One row: its cells' text; the text colour of the row (``colour``) or of some cells
+    (``colours``, by column), cell backgrounds and tooltips by column; ``center`` aligns the
+    cells to the middle; ``keys``: per column, what sorting compares instead of the text."""
+
+    cells: Sequence[str]
+    colour: str | None = None
+    colours: Mapping[int, str] | None = None
+    backgrounds: Mapping[int, str] | None = None
+    tips: Mapping[int, str] | None = None
+    center: bool = False
+    keys: Mapping[int, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """A cell as ``QTableWidget.item`` gave it, read-only."""
+
+    row_: int
+    column_: int
+    text_: str
+    tip: str
+
+    def text(self) -> str:
+        return self.text_
+
+    def toolTip(self) -> str:
+        return self.tip
+
+    def row(self) -> int:
+        return self.row_
+
+    def column(self) -> int:
+        return self.column_
+
+
+def _sort_key(column: int) -> Callable[[Row], tuple[int, Any]]:
+    """What sorting compares for ``column``: the row's key there (numbers before text), else
+    its text."""
+
+    def key(row: Row) -> tuple[int, Any]:
+        value = (row.keys or {}).get(column)
+        if value is None:
+            return (1, row.cells[column] if column < len(row.cells) else "")
+        return (0, value) if isinstance(value, int | float) else (1, str(value))
+
+    return key
+
+
+class RowsModel(QAbstractTableModel):
+    """The rows, and the order they are shown in: filtered by a needle and sorted by a column,
+    both in Python over the whole list (a proxy model would call ``data`` per comparison:
+    seconds for 20,000 rows)."""
+
+    def __init__(self, headers: Sequence[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._headers = list(headers)
+        self._row_headers: list[str] | None = None
+        self._rows: list[Row] = []
+        self._shown: list[int] = []  # the rows shown, as indexes into _rows, in order
+        self._texts: list[str] | None = None  # each row's cells, lowered: the filter's haystack
+        self._needle = ""
+        self._sort_column = -1
+        self._sort_order = Qt.SortOrder.AscendingOrder
+        self._colours: dict[str, QColor] = {}
+
+    # -- filling, filtering, sorting ---------------------------------------------------------
+    def set_rows(
+        self,
+        rows: Sequence[Row],
+        headers: Sequence[str] | None = None,
+        row_headers: Sequence[str] | None = None,
+    ) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self._texts = None
+        if headers is not None:
+            self._headers = list(headers)
+        self._row_headers = list(row_headers) if row_headers is not None else None
+        self._shown = self._order()
+        self.endResetModel()
+
+    def set_needle(self, needle: str) -> None:
+        needle = needle.strip().lower()
+        if needle != self._needle:
+            self.beginResetModel()
+            self._needle = needle
+            self._shown = self._order()
+            self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Qt's word for a header click; column -1: the order ``set_rows`` gave."""
+        self.layoutAboutToBeChanged.emit()
+        before = self.persistentIndexList()
+        sources = [self._shown[i.row()] for i in before]
+        self._sort_column, self._sort_order = column, order
+        self._shown = self._order()
+        where = {source: r for r, source in enumerate(self._shown)}
+        self.changePersistentIndexList(
+            before, [self.index(where[s], i.column()) for s, i in zip(sources, before, strict=True)]
+        )
+        self.layoutChanged.emit()
+
+    def _order(self) -> list[int]:
+        shown = range(len(self._rows))
+        if self._needle:
+            if self._texts is None:
+                self._texts = [" ".join(r.cells).lower() for r in self._rows]
+            shown = [i for i in shown if self._needle in self._texts[i]]  # type: ignore[assignment]
+        if self._sort_column < 0:
+            return list(shown)
+        key = _sort_key(self._sort_column)
+        descending = self._sort_order == Qt.SortOrder.DescendingOrder
+        return sorted(shown, key=lambda i: key(self._rows[i]), reverse=descending)
+
+    def row(self, source_row: int) -> Row:
+        return self._rows[source_row]
+
+    def source_row(self, row: int) -> int:
+        return self._shown[row]
+
+    def _colour(self, name: str) -> QColor:
+        colour = self._colours.get(name)
+        if colour is None:
+            colour = self._colours[name] = QColor(name)
+        return colour
+
+    # -- the model ------------------------------------------------------------------------
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._shown)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._headers)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role != ROLE.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return self._headers[section] if section < len(self._headers) else None
+        if self._row_headers is not None and section < len(self._shown):
+            source = self._shown[section]
+            return self._row_headers[source] if source < len(self._row_headers) else None
+        return None
+
+    def data(self, index: AnyIndex, role: int = 0) -> Any:
+        if not index.isValid():
+            return None
+        row, col = self._rows[self._shown[index.row()]], index.column()
+        text = row.cells[col] if col < len(row.cells) else ""
+        if role == ROLE.DisplayRole:
+            return text
+        if role == ROLE.ForegroundRole:
+            name = (row.colours or {}).get(col) or row.colour
+        elif role == ROLE.BackgroundRole:
+            name = (row.backgrounds or {}).get(col)
+        else:
+            return self._other(row, col, role)
+        return self._colour(name) if name else None
+
+    @staticmethod
+    def _other(row: Row, col: int, role: int) -> Any:
+        if role == ROLE.ToolTipRole:
+            return tip((row.tips or {}).get(col)) or None
+        if role == RAW_TIP:
+            return (row.tips or {}).get(col)
+        if role == ROLE.TextAlignmentRole:
+            return Qt.AlignmentFlag.AlignCenter if row.center else None
+        return None
+
+
+class RowsTable(QTableView):
+    """Signals: cellClicked(row, col), cellDoubleClicked(row, col), itemSelectionChanged()."""
+
+    cellClicked = Signal(int, int)  # noqa: N815 (QTableWidget's names)
+    cellDoubleClicked = Signal(int, int)  # noqa: N815
+    itemSelectionChanged = Signal()  # noqa: N815
+    FIT_ROWS = 200  # columns are fitted to (at most) this many rows' text
+
+    def __init__(self, headers: Sequence[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows_model = RowsModel(headers, self)
+        self.setModel(self.rows_model)
+        self._fitted: tuple[tuple[str, ...], int] = ((), 0)  # headers and rows fitted to
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        header = self.horizontalHeader()
+        # fitted in set_rows, not re-measured on every reset (ResizeToContents would be)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setResizeContentsPrecision(self.FIT_ROWS)
+        self.clicked.connect(lambda i: self.cellClicked.emit(i.row(), i.column()))
+        self.doubleClicked.connect(lambda i: self.cellDoubleClicked.emit(i.row(), i.column()))
+        self.selectionModel().selectionChanged.connect(lambda *_: self.itemSelectionChanged.emit())
+
+    # -- filling and finding ---------------------------------------------------------------
+    def set_rows(
+        self,
+        rows: Sequence[Row],
+        headers: Sequence[str] | None = None,
+        row_headers: Sequence[str] | None = None,
+    ) -> None:
+        """Show ``rows``. The columns are fitted to their text when the headers change and while
+        the table has fewer rows than it was fitted to (up to FIT_ROWS): a table that grew is
+        refitted, a big one that refreshes keeps its widths (and the user's)."""
+        self.rows_model.set_rows(rows, headers, row_headers)
+        names = tuple(self.rows_model.headerData(c, Qt.Orientation.Horizontal, ROLE.DisplayRole)
+                      for c in range(self.rows_model.columnCount()))  # fmt: skip
+        sample = min(len(rows), self.FIT_ROWS)
+        if names != self._fitted[0] or sample > self._fitted[1]:
+            self._fitted = (names, sample)
+            self.resizeColumnsToContents()
+
+    def set_filter(self, text: str) -> None:
+        """Show only the rows whose text contains ``text`` (any case); "" shows all."""
+        self.rows_model.set_needle(text)
+
+    def source_row(self, row: int) -> int:
+        """The row in the order ``set_rows`` gave, of a row as shown (sorted, filtered)."""
+        return self.rows_model.source_row(row)
+
+    # -- QTableWidget's words --------------------------------------------------------------
+    def rowCount(self) -> int:
+        return self.rows_model.rowCount()
+
+    def columnCount(self) -> int:
+        return self.rows_model.columnCount()
+
+    def item(self, row: int, column: int) -> Cell | None:
+        index = self.rows_model.index(row, column)
+        if not index.isValid():
+            return None
+        return Cell(row, column, str(index.data() or ""), str(index.data(RAW_TIP) or ""))
+
+    def verticalHeaderItem(self, row: int) -> Cell | None:
+        text = self.rows_model.headerData(row, Qt.Orientation.Vertical, ROLE.DisplayRole)
+        return None if text is None else Cell(row, -1, str(text), "")
+
+    def selectedItems(self) -> list[Cell]:
+        cells = [self.item(i.row(), i.column()) for i in self.selectionModel().selectedIndexes()]
+        return [c for c in cells if c is not None]
+
+    def visualItemRect(self, cell: Cell) -> QRect:
+        return self.visualRect(self.rows_model.index(cell.row(), cell.column()))

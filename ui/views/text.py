@@ -1,0 +1,33 @@
+"""Labels that show text as text.
+
+A ``QLabel`` guesses: text that looks like HTML (a tag before the first line break) is drawn
+as rich text, images and links included. Most of what labels show comes from outside (a
+cluster's name, a server's error, a label value), so the app's labels are ``PlainLabel``:
+plain text always. A label that shows the app's own markup says so with ``rich_label``.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
+
+
+class PlainLabel(QLabel):
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+
+def rich_label(text: str = "") -> QLabel:
+    """A label for the app's own markup; what comes from outside in it is escaped first."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    return label
+
+
+def tip(text: str | None) -> str:
+    """A tooltip that shows ``text`` as it is: tooltips guess like labels do, so outside text
+    goes in escaped, inside the app's own paragraph (which makes Qt read it as rich text)."""
+    return f"<p>{html.escape(text)}</p>" if text else ""
