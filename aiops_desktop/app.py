@@ -115,6 +115,7 @@ class DesktopApp:
         for page in PAGES:
             if page.runs is Runs.ALWAYS:
                 self.presenters.page(page.key).start()
+        self.gc_guard.freeze()  # what start-up made lives on: full collections skip it
 
     async def first_poll(self, timeout: float = FIRST_POLL_TIMEOUT_S) -> None:
         """Wait until every source of every cluster has finished one poll (screenshots)."""

@@ -68,6 +68,7 @@ class WallApp:
             )
             self.core.poller.start()
         self.presenter.start()
+        self.gc_guard.freeze()  # what start-up made lives on: full collections skip it
 
     async def close(self) -> None:
         self.presenter.stop()

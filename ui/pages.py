@@ -26,7 +26,7 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("fleet", "Fleet", Runs.ALWAYS),
+    PageSpec("fleet", "Fleet", Runs.WHILE_SHOWN),
     PageSpec("alerts", "Alerts", Runs.WHILE_SHOWN),
     PageSpec("anomalies", "Anomalies", Runs.ALWAYS),
     PageSpec("gpu", "GPUs", Runs.WHILE_SHOWN, aliases=("gpus",)),

@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -17,14 +16,19 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models import AlertSeverity
 from aiops_desktop.models.fleet import TileModel
-from ui.charts import TimeSeriesChart
+from ui.sparkline import Sparkline
 from ui.theme import Theme
+from ui.views.text import PlainLabel, rich_label, tip
 
 COLUMNS = 4
+ALERT_ORDER = (AlertSeverity.CRITICAL, AlertSeverity.WARNING, AlertSeverity.INFO)
 
 
 class ClusterTile(QFrame):
-    """Signals: sig_clicked(str): the cluster's name."""
+    """Signals: sig_clicked(str): the cluster's name.
+
+    Refreshed every second: each part is set again only when what it shows changed (a style
+    sheet set makes Qt restyle the widget and its children: 200 tiles x 3 took 340 ms)."""
 
     sig_clicked = Signal(str)
 
@@ -32,7 +36,7 @@ class ClusterTile(QFrame):
         super().__init__(parent)
         self._theme = theme
         self._name = ""
-        self._spark_stamp: tuple[str, int, float] | None = None
+        self._shown: dict[str, object] = {}  # part -> what it shows now
         self.setProperty("card", True)
         self.setFixedHeight(196)
         self.setMinimumWidth(260)
@@ -42,60 +46,71 @@ class ClusterTile(QFrame):
     def _setup_ui(self) -> None:
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
-        self.title = QLabel()
+        self.title = PlainLabel()
         self.title.setStyleSheet("font-weight: 600; font-size: 12pt; border: none;")
-        self.state = QLabel()
+        self.state = PlainLabel()
         self.state.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         top.addWidget(self.title, 1)
         top.addWidget(self.state)
         layout.addLayout(top)
-        self.score = QLabel()
+        self.score = PlainLabel()
         self.score.setStyleSheet("border: none;")
         layout.addWidget(self.score)
-        self.alerts = QLabel()
+        self.alerts = rich_label()  # the app's own colours around numbers
         self.alerts.setStyleSheet("border: none;")
         layout.addWidget(self.alerts)
-        self.spark = TimeSeriesChart("", "", self._theme, sparkline=True)
+        self.spark = Sparkline(self._theme.color("accent"))
         self.spark.setFixedHeight(48)
         layout.addWidget(self.spark)
-        self.freshness = QLabel()
+        self.freshness = PlainLabel()
         self.freshness.setProperty("muted", True)
         self.freshness.setStyleSheet("border: none;")
         layout.addWidget(self.freshness)
 
+    def _changed(self, part: str, value: object) -> bool:
+        if self._shown.get(part) == value:
+            return False
+        self._shown[part] = value
+        return True
+
     def show_tile(self, tile: TileModel) -> None:
         self._name = tile.name
         colour = self._theme.status(tile.state)
-        self.setStyleSheet(f"QFrame[card='true'] {{ border: 2px solid {colour}; }}")
-        self.title.setText(tile.title)
-        self.state.setText(tile.state)
-        self.state.setStyleSheet(
-            f"color: {colour}; border: 1px solid {colour}; border-radius: 4px; padding: 1px 6px;"
-        )
+        if self._changed("colour", colour):
+            self.setStyleSheet(f"QFrame[card='true'] {{ border: 2px solid {colour}; }}")
+            self.state.setStyleSheet(
+                f"color: {colour}; border: 1px solid {colour}; border-radius: 4px; "
+                "padding: 1px 6px;"
+            )
+        if self._changed("title", (tile.title, tile.state)):
+            self.title.setText(tile.title)
+            self.state.setText(tile.state)
         score = "health –" if tile.health_score is None else f"health {tile.health_score}"
         if tile.via_hub:
             score = f"via fleet hub {tile.via_hub}"
-        self.score.setText(score)
-        parts = []
-        for severity in (AlertSeverity.CRITICAL, AlertSeverity.WARNING, AlertSeverity.INFO):
-            count = tile.alerts.get(severity, 0)
-            colour = self._theme.severity(severity.value)
-            parts.append(f"<span style='color:{colour}'>● {count} {severity.value.lower()}</span>")
-        self.alerts.setText("&nbsp;&nbsp;".join(parts))
+        if self._changed("score", score):
+            self.score.setText(score)
+        counts = tuple(tile.alerts.get(s, 0) for s in ALERT_ORDER)
+        if self._changed("alerts", counts):
+            self.alerts.setText("&nbsp;&nbsp;".join(
+                f"<span style='color:{self._theme.severity(s.value)}'>● {n} {s.value.lower()}"
+                "</span>"
+                for s, n in zip(ALERT_ORDER, counts, strict=True)
+            ))  # fmt: skip
         stamp = (
             (tile.spark_title, tile.spark[0].size, float(tile.spark[0][-1])) if tile.spark else None
         )
-        if stamp != self._spark_stamp:  # repaint the sparkline only when its data moved
-            self._spark_stamp = stamp
-            self.spark.set_series({tile.spark_title: tile.spark} if tile.spark else {})
-        self.spark.setToolTip(tile.spark_title)
-        badge = "  ⚠ STALE" if tile.stale else ""
-        self.freshness.setText(f"{tile.freshness}{badge}")
-        warn = self._theme.severity("warning")
-        self.freshness.setStyleSheet(
-            f"border: none; color: {warn};" if tile.stale else "border: none;"
-        )
-        self.setToolTip(tile.last_error or "")
+        if self._changed("spark", stamp):  # repaint the sparkline only when its data moved
+            self.spark.set_series(tile.spark)
+            self.spark.setToolTip(tip(tile.spark_title))
+        if self._changed("freshness", (tile.freshness, tile.stale)):
+            self.freshness.setText(f"{tile.freshness}{'  ⚠ STALE' if tile.stale else ''}")
+            warn = self._theme.severity("warning")
+            self.freshness.setStyleSheet(
+                f"border: none; color: {warn};" if tile.stale else "border: none;"
+            )
+        if self._changed("error", tile.last_error):
+            self.setToolTip(tip(tile.last_error))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.sig_clicked.emit(self._name)
@@ -115,7 +130,7 @@ class FleetView(QWidget):
 
     def _setup_ui(self) -> None:
         outer = QVBoxLayout(self)
-        self.summary = QLabel()
+        self.summary = PlainLabel()
         self.summary.setProperty("role", "title")
         outer.addWidget(self.summary)
         scroll = QScrollArea()
