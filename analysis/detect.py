@@ -223,3 +223,18 @@ def detect_anomalies(
         for episode in _episodes(breaches)
         if _believed(episode)
     ]
+
+
+def detect_all(
+    inputs: Sequence[SeriesInput],
+    sensitivity: Sensitivity,
+    methods: tuple[AnomalyMethod, ...] | None,
+    unit: str | None,
+) -> list[Anomaly]:
+    """``detect_anomalies`` over many series (those long enough): what a detection worker
+    runs, in a thread or in its own process (a module-level function, so it can be sent)."""
+    found: list[Anomaly] = []
+    for series in inputs:
+        if series.values.size >= ANOMALY_MIN_POINTS:
+            found += detect_anomalies(series, sensitivity=sensitivity, methods=methods, unit=unit)
+    return found

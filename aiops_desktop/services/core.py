@@ -91,6 +91,7 @@ class Core:
         self.notices: list[str] = []
         #: a working folder this Core owns and removes on close (an opened capture's copy)
         self.scratch: Path | None = None
+        self._isolate_detection = False  # assemble(): detection in a process of its own
 
     def now(self) -> datetime:
         """The present, or, in a capture, the moment the capture ends."""
@@ -204,6 +205,7 @@ class Core:
         return AnomalyService(
             AnomalyRepository(self.db), self.bus, live=self.live, series=self.series,
             catalog=self.catalog, clock=self.now, sensitivity=self.settings.detection.sensitivity,
+            isolated=self._isolate_detection,
         )  # fmt: skip
 
     @cached_property
@@ -267,7 +269,9 @@ class Core:
 
     def assemble(self) -> Core:
         """Make every service now (the window and the wall: in the worker thread that opened
-        the cache, so their imports and file reads never land on the UI thread)."""
+        the cache, so their imports and file reads never land on the UI thread). Anomaly
+        detection then runs in a process of its own (services/intelligence/detect_worker.py)."""
+        self._isolate_detection = True
         for name in SERVICES:
             getattr(self, name)
         return self

@@ -1,6 +1,7 @@
 """Anomaly detection in the app: on polled series as they arrive, and on demand over history.
 
-Detection runs in a single worker thread (an executor), never on the event loop. Found
+Detection runs in a worker (``DetectWorker``: a process of its own for the window and the wall,
+a thread elsewhere), never on the event loop. Found
 anomalies are stored once per episode (the store keys them by identity), kept per
 (cluster, panel) for chart markers, and the new ones are published on the bus.
 """
@@ -11,7 +12,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -19,35 +19,22 @@ import numpy as np
 from aiops_desktop.models import utcnow
 from aiops_desktop.models.anomalies import (
     ANOMALY_LOOKBACK,
-    ANOMALY_MIN_POINTS,
     Anomaly,
     AnomalyFilter,
 )
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.enums import AnomalyMethod, Sensitivity
+from aiops_desktop.services.intelligence.detect_worker import DetectWorker
 from aiops_desktop.services.polling.live import LiveBuffers
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.store.anomalies import AnomalyRepository
 from aiops_desktop.store.series import SeriesStore
-from analysis.detect import SeriesInput, detect_anomalies
+from analysis.detect import SeriesInput, detect_all
 
 log = logging.getLogger("aiops.services.anomalies")
 
 ANOMALIES_FOUND = "anomalies.found"  # payload: list[Anomaly] (new episodes only)
 LIVE_EVERY_S = 60.0  # a panel is re-analysed at most this often
-
-
-def _analyse_all(
-    inputs: list[SeriesInput],
-    sensitivity: Sensitivity,
-    methods: tuple[AnomalyMethod, ...] | None,
-    unit: str | None,
-) -> list[Anomaly]:
-    found: list[Anomaly] = []
-    for series in inputs:
-        if series.values.size >= ANOMALY_MIN_POINTS:
-            found += detect_anomalies(series, sensitivity=sensitivity, methods=methods, unit=unit)
-    return found
 
 
 class AnomalyService:
@@ -61,7 +48,9 @@ class AnomalyService:
         catalog: list[Panel],
         sensitivity: Sensitivity = Sensitivity.MEDIUM,
         clock: Callable[[], datetime] = utcnow,
+        isolated: bool = False,
     ) -> None:
+        """``isolated``: detect in a process of its own (the window and the wall)."""
         self.clock = clock  # "now": the end of a capture when one is open
         self.repo = repo
         self._bus = bus
@@ -69,7 +58,7 @@ class AnomalyService:
         self._series = series
         self._panels = {p.id: p for p in catalog}
         self.sensitivity = sensitivity
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aiops-detect")
+        self._worker = DetectWorker(isolated=isolated)
         self._by_panel: dict[tuple[str, str], list[Anomaly]] = {}
         self._analysed: dict[tuple[str, str], tuple[int, float]] = {}
 
@@ -83,10 +72,8 @@ class AnomalyService:
         unit: str | None = None,
     ) -> list[Anomaly]:
         """Detect off the loop, store, publish the new ones; returns every anomaly found."""
-        loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(
-            self._executor,
-            _analyse_all,
+        found = await self._worker.run(
+            detect_all,
             inputs,
             sensitivity or self.sensitivity,
             tuple(methods) if methods is not None else None,
@@ -159,10 +146,8 @@ class AnomalyService:
     ) -> list[Anomaly]:
         """'Analyse the last 24 h of this panel' over what the store holds."""
         start_ms = int((self.clock().timestamp() - since.total_seconds()) * 1000)
-        loop = asyncio.get_running_loop()
-        stored = await loop.run_in_executor(
-            self._executor,
-            lambda: self._series.read(panel, cluster=cluster, start_ms=start_ms),
+        stored = await asyncio.to_thread(
+            self._series.read, panel, cluster=cluster, start_ms=start_ms
         )
         inputs = [
             SeriesInput(cluster, panel, s.labels, s.timestamps_ms / 1000.0, np.asarray(s.values))
@@ -174,4 +159,4 @@ class AnomalyService:
         return found
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._worker.close()
