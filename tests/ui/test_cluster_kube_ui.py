@@ -35,7 +35,11 @@ def test_kubernetes_page_shows_access_nodes_pods_and_events(
     window.show_view("details:ran-east")
     view = window.kube
     assert window.cluster_page.currentWidget() is view
-    run_until(qtbot, lambda: view.nodes.table.rowCount() == 4 and view.events.table.rowCount() >= 3)
+    run_until(qtbot, lambda: view.nodes.table.rowCount() == 4)
+    run_until(qtbot, lambda: view.tabs.tabText(2).startswith("Events (3"))
+    assert view.events.table.rowCount() == 0  # a hidden events tab is not drawn ...
+    view.tabs.setCurrentWidget(view.events)  # ... until it is opened
+    assert view.events.table.rowCount() >= 3
     run_until(qtbot, lambda: view.access.table.rowCount() == 15)
 
     assert view.fields["Access"].text().startswith("VALID — noc-viewer on v1.29.8+f10c92d")

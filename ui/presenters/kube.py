@@ -20,7 +20,8 @@ class KubePresenter(Presenter):
 
     sig_validation(ValidationResult): identity, version and permissions of the credentials.
     sig_inventory(Inventory): nodes and pods, worst first.
-    sig_events(list[EventRow]): the events timeline, newest first (redrawn when it moves).
+    sig_events(list[EventRow]): the events timeline, newest first (redrawn when it moves, at
+    most once a second).
     sig_status(str): what is being done, or what went wrong, in one line.
     """
 
@@ -36,7 +37,7 @@ class KubePresenter(Presenter):
         kube: KubeSession,
         discovery: DiscoveryService,
         tasks: TaskSupervisor,
-        redraw_ms: int = 500,
+        redraw_ms: int = 1000,  # a newest-first table repaints whole: once a second
         parent: QObject | None = None,
     ) -> None:
         super().__init__(tasks, redraw_ms, parent)

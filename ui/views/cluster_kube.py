@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, Signal
@@ -28,6 +29,12 @@ from ui.views.text import PlainLabel
 def _when(at: datetime | None) -> float:
     """A time as sorting compares it (none first)."""
     return at.timestamp() if at is not None else float("-inf")
+
+
+@functools.lru_cache(maxsize=4096)
+def _stamp(at: datetime | None) -> str:
+    """An event's time as the table shows it (the same events are drawn again and again)."""
+    return at.strftime("%Y-%m-%d %H:%M:%S") if at else "—"
 
 
 def age(at: datetime | None, now: datetime | None = None) -> str:
@@ -95,6 +102,7 @@ class ClusterKubeView(QWidget):
         self._theme = theme
         self._events: list[EventRow] = []
         self._pods: list[PodRow] = []
+        self._events_drawn = False
         self._setup_ui()
 
     def _setup_ui(self) -> None:
@@ -140,6 +148,7 @@ class ClusterKubeView(QWidget):
         self.tabs.addTab(self.pods, "Pods")
         self.tabs.addTab(self.events, "Events")
         self.tabs.addTab(self.access, "What I can see")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         layout.addWidget(self.tabs, 1)
 
     # -- from the presenter ------------------------------------------------------------------
@@ -192,7 +201,7 @@ class ClusterKubeView(QWidget):
             for n in nodes
         ])  # fmt: skip
         not_ready = sum(1 for n in nodes if n.ready is False)
-        self.tabs.setTabText(0, f"Nodes ({len(nodes)}, {not_ready} not ready)")
+        self._tab_text(0, f"Nodes ({len(nodes)}, {not_ready} not ready)")
 
     def _show_pods(self, _checked: bool = False) -> None:
         pods = [p for p in self._pods if p.reason or not self.problems_only.isChecked()]
@@ -206,18 +215,30 @@ class ClusterKubeView(QWidget):
             for p in pods
         ])  # fmt: skip
         troubled = sum(1 for p in self._pods if p.reason)
-        self.tabs.setTabText(1, f"Pods ({len(self._pods)}, {troubled} with a problem)")
+        self._tab_text(1, f"Pods ({len(self._pods)}, {troubled} with a problem)")
 
     def _show_events(self, _checked: bool = False) -> None:
+        """The events tab: drawn while it is in sight (the watch moves it twice a second; a
+        hidden tab is drawn when it is opened), its title always."""
+        warnings = sum(1 for e in self._events if e.type == "Warning")
+        self._tab_text(2, f"Events ({len(self._events)}, {warnings} warnings)")
+        self._events_drawn = self.events.isVisible()
+        if not self._events_drawn:
+            return
         events = [
             e for e in self._events if e.type == "Warning" or not self.warnings_only.isChecked()
         ]
         warn = self._theme.severity("warning")
         self.events.fill([
-            Row([e.at.strftime("%Y-%m-%d %H:%M:%S") if e.at else "—", e.type, e.reason,
-                 e.object, str(e.count), e.message],
+            Row([_stamp(e.at), e.type, e.reason, e.object, str(e.count), e.message],
                 colour=warn if e.type == "Warning" else None, keys={4: e.count})
             for e in events
         ])  # fmt: skip
-        warnings = sum(1 for e in self._events if e.type == "Warning")
-        self.tabs.setTabText(2, f"Events ({len(self._events)}, {warnings} warnings)")
+
+    def _on_tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.events and not self._events_drawn:
+            self._show_events()
+
+    def _tab_text(self, index: int, text: str) -> None:
+        if self.tabs.tabText(index) != text:  # a new title lays the tab bar out again
+            self.tabs.setTabText(index, text)
