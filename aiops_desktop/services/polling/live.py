@@ -21,20 +21,40 @@ def series_key(labels: dict[str, str]) -> SeriesKey:
     return tuple(sorted(labels.items()))
 
 
+FIRST_ROOM = 64  # a ring starts this big and doubles up to its capacity
+
+
 @dataclass
 class Ring:
+    """The recent points of one series, at most ``capacity``. Its arrays grow as points
+    come (12,000 series of a big fleet, each at full capacity from its first point, held
+    130 MB where their points needed a third of it)."""
+
     capacity: int
     ts: np.ndarray = field(init=False)
     values: np.ndarray = field(init=False)
     size: int = 0
 
     def __post_init__(self) -> None:
-        self.ts = np.empty(self.capacity)
-        self.values = np.empty(self.capacity)
+        room = min(self.capacity, FIRST_ROOM)
+        self.ts = np.empty(room)
+        self.values = np.empty(room)
 
     @property
     def last_ts(self) -> float:
         return float(self.ts[self.size - 1]) if self.size else float("-inf")
+
+    def _make_room(self, needed: int) -> None:
+        room = self.ts.size
+        if needed <= room or room >= self.capacity:
+            return
+        while room < needed:
+            room *= 2
+        room = min(room, self.capacity)
+        for name in ("ts", "values"):
+            grown = np.empty(room)
+            grown[: self.size] = getattr(self, name)[: self.size]
+            setattr(self, name, grown)
 
     def extend(self, ts: np.ndarray, values: np.ndarray) -> int:
         keep = ts > self.last_ts  # only newer samples: re-polled overlaps are ignored
@@ -42,6 +62,7 @@ class Ring:
         n = ts.size
         if n == 0:
             return 0
+        self._make_room(self.size + n)
         if n >= self.capacity:
             self.ts[:] = ts[-self.capacity :]
             self.values[:] = values[-self.capacity :]
