@@ -54,6 +54,7 @@ bench: system-packages $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_startup.py
 	$(BIN)/python tests/benchmarks/bench_store.py
 	$(BIN)/python tests/benchmarks/bench_poll.py
+	$(BIN)/python tests/benchmarks/bench_scale.py
 
 bench-nab: $(STAMP)
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[bench]"

@@ -90,8 +90,15 @@ class RunningKubeApi:
 
 
 def start_kube_api(
-    workdir: Path, pki: TestPki, objects: list[dict[str, Any]], *, bare: bool = False
+    workdir: Path,
+    pki: TestPki,
+    objects: list[dict[str, Any]],
+    *,
+    bare: bool = False,
+    churn: float = 0.0,
 ) -> RunningKubeApi:
+    """``churn``: Event objects created/updated per second in namespace ``churn`` (0: none),
+    streamed to every events watch (the scale benchmark's load)."""
     workdir.mkdir(parents=True, exist_ok=True)
     objects_file = workdir / "objects.json"
     objects_file.write_text(json.dumps(objects))
@@ -107,6 +114,7 @@ def start_kube_api(
             "--objects",
             str(objects_file),
             *(["--bare"] if bare else []),
+            *(["--churn", f"{churn:g}"] if churn > 0 else []),
         ],
         cwd=workdir,
         log_name="kube-api",
