@@ -55,7 +55,7 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
             notices=core.notices,
         ),
         fleet=FleetPresenter(
-            registry=registry, poller=poller, live=core.live, catalog=core.catalog, tasks=tasks
+            registry=registry, fleet=core.fleet, live=core.live, catalog=core.catalog, tasks=tasks
         ),
         alerts=AlertsPresenter(poller=poller, tasks=tasks),
         anomalies=AnomaliesPresenter(
@@ -112,6 +112,8 @@ class DesktopApp:
             self.core.poller.start()
             self.core.supervisor.spawn(self.core.anomalies.run_live(), name="anomaly-detection")
             self.core.supervisor.spawn(self.core.discovery.run_periodic(), name="discovery")
+        # the fleet's one truth: findings read every 30 s (a capture's recorded answers too)
+        self.core.supervisor.spawn(self.core.fleet.run(), name="fleet-truth")
         for page in PAGES:
             if page.runs is Runs.ALWAYS:
                 self.presenters.page(page.key).start()

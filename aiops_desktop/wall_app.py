@@ -67,6 +67,8 @@ class WallApp:
                 name="cache-maintenance",
             )
             self.core.poller.start()
+        # the fleet's one truth: findings read every 30 s (a capture's recorded answers too)
+        self.core.supervisor.spawn(self.core.fleet.run(), name="fleet-truth")
         self.presenter.start()
         self.gc_guard.freeze()  # what start-up made lives on: full collections skip it
 

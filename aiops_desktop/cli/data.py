@@ -13,7 +13,8 @@ from aiops_desktop.cli.args import Io, bounded, chosen_clusters, duration, enum_
 from aiops_desktop.models import Aggregation, EndpointKind, QueryStatus
 from aiops_desktop.models.enums import GroupBy, Sensitivity
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFoundError
-from aiops_desktop.models.text import labels_text, one_line
+from aiops_desktop.models.fleet import Health
+from aiops_desktop.models.text import age_text, labels_text, one_line
 
 if TYPE_CHECKING:
     from aiops_desktop.models.metrics import QueryAnswer
@@ -162,42 +163,25 @@ async def _alerts(core: Core, args: argparse.Namespace, io: Io) -> int:
 
 
 async def _fleet(core: Core, args: argparse.Namespace, io: Io) -> int:
+    """Every cluster and hub member as the fleet's one truth judges it (services/fleet)."""
     out = io.out
-    from aiops_desktop.models.polling import Source
-
     polled = await core.poller.poll_once()
     unread = [s for s in polled if s.consecutive_errors]
-    rows = []
-    for c in core.registry.clusters():
-        metrics = core.poller.status.get((c.name, Source.METRICS))
-        age = metrics.age_s() if metrics else None
-        rows.append(
-            {
-                "name": c.name,
-                "kind": c.kind.value,
-                "state": c.status.state.value,
-                "health_score": c.status.health_score,
-                "connectivity": c.status.connectivity.value,
-                "metrics_age_s": None if age is None else round(age, 1),
-                "stale": metrics.stale() if metrics else None,
-                "alerts_firing": len(core.poller.alerts.get(c.name, [])),
-                "hub_newest_sample_age_s": core.poller.hub_age_s.get(c.name),
-                "last_error": c.status.last_error or (metrics.last_error if metrics else None),
-            }
-        )
+    truth = await core.fleet.refresh()
     if args.json:
-        out.write(json.dumps(rows, indent=2) + "\n")
+        out.write(json.dumps([t.as_json() for t in truth.clusters], indent=2) + "\n")
     else:
-        out.write(f"{'NAME':<24} {'STATE':<10} {'HP':>3} {'ALERTS':>6}  {'FRESHNESS':<12} ERROR\n")
-        for r in rows:
-            fresh = (
-                "stale"
-                if r["stale"]
-                else (f"{r['metrics_age_s']:.0f}s ago" if r["metrics_age_s"] is not None else "-")
-            )
+        out.write(f"{'NAME':<24} {'STATE':<14} {'HP':>3} {'DATA':<10} FINDINGS\n")
+        for t in truth.clusters:
+            name = f"{t.name} (via {t.hub})" if t.hub else t.name
+            score = "-" if t.health_score is None else str(t.health_score)
+            age = "-" if t.data_age_s is None else age_text(t.data_age_s)
+            worst = t.worst()
+            said = t.summary() + (f"; worst: {worst.subject}: {worst.reason}" if worst else "")
+            if t.state in (Health.OFFLINE, Health.STALE) and t.last_error:
+                said = f"{said}; {t.last_error}" if said else t.last_error
             out.write(
-                f"{r['name']:<24} {r['state']:<10} {r['health_score']:>3} {r['alerts_firing']:>6}  "
-                f"{fresh:<12} {one_line(str(r['last_error'] or ''))}\n"
+                f"{one_line(name):<24} {t.state.value:<14} {score:>3} {age:<10} {one_line(said)}\n"
             )
     for s in unread:
         io.err.write(f"unread: {s.cluster}/{s.source}: {one_line(s.last_error or '')}\n")

@@ -3,7 +3,9 @@ state, health score, alerts, a sparkline and the age of its data."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from aiops_desktop.models.enums import AlertSeverity
@@ -25,3 +27,135 @@ class TileModel:
     stale: bool
     via_hub: str | None = None
     last_error: str | None = None
+    findings: str = ""  # per-domain counts: "GPU 2 ✖, PTP 1 ✖, anomalies 3"
+    worst: str = ""  # the worst finding (or what is not known), one line
+
+
+# -- the fleet's one truth (services/fleet) ----------------------------------------------------
+class Domain(StrEnum):
+    """Where a finding comes from."""
+
+    ALERTS = "alerts"
+    GPU = "GPU"
+    PTP = "PTP"
+    SRIOV = "SR-IOV"
+    KUBERNETES = "Kubernetes"
+    ANOMALIES = "anomalies"
+
+
+class FindingSeverity(StrEnum):
+    CRITICAL = "CRITICAL"
+    WARNING = "WARNING"
+    INFO = "INFO"
+
+
+SEVERITY_RANK = {FindingSeverity.CRITICAL: 0, FindingSeverity.WARNING: 1, FindingSeverity.INFO: 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the app found wrong with a cluster: ``subject`` is what it is about (a GPU,
+    a port, an alert), ``reason`` one line, ``since`` when it began (None: not known)."""
+
+    domain: Domain
+    severity: FindingSeverity
+    subject: str
+    reason: str
+    since: datetime | None = None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {
+            "domain": self.domain.value,
+            "severity": self.severity.value,
+            "subject": self.subject,
+            "reason": self.reason,
+            "since": self.since.isoformat() if self.since else None,
+        }
+
+
+class Health(StrEnum):
+    """A cluster's state as the fleet shows it. Unknown is never OK: NO DATA, STALE, OFFLINE
+    and NOT CONFIGURED are said in their own words (and drawn grey, not green)."""
+
+    CRITICAL = "CRITICAL"
+    OFFLINE = "OFFLINE"
+    STALE = "STALE"
+    DEGRADED = "DEGRADED"
+    NO_DATA = "NO DATA"
+    NOT_CONFIGURED = "NOT CONFIGURED"
+    OK = "OK"
+
+
+#: the order tiles, the wall and the CLI list clusters in: worst first
+HEALTH_RANK = {h: i for i, h in enumerate(Health)}
+
+
+class Coverage(StrEnum):
+    """What is known of one source (metrics, alerts, Kubernetes) of a cluster."""
+
+    READ = "read"
+    RECORDED = "recorded"  # a capture's answers
+    NOT_CONFIGURED = "not configured"
+    NO_DATA = "no data yet"
+    STALE = "stale"
+    UNREACHABLE = "unreachable"
+
+
+@dataclass
+class ClusterTruth:
+    """A registered cluster or a member of a fleet hub (``hub``), as the app knows it now."""
+
+    name: str
+    title: str
+    hub: str | None
+    state: Health
+    health_score: int | None
+    data_age_s: float | None
+    findings: list[Finding]
+    coverage: dict[str, Coverage]
+    last_error: str | None = None
+
+    def counts(self) -> dict[Domain, dict[FindingSeverity, int]]:
+        out: dict[Domain, dict[FindingSeverity, int]] = {}
+        for f in self.findings:
+            per = out.setdefault(f.domain, {})
+            per[f.severity] = per.get(f.severity, 0) + 1
+        return out
+
+    def worst(self) -> Finding | None:
+        return self.findings[0] if self.findings else None
+
+    def summary(self) -> str:
+        """Per-domain counts, worst first: "GPU 2 ✖, PTP 1 ✖, anomalies 3"."""
+        parts = []
+        for domain, per in self.counts().items():
+            critical = per.get(FindingSeverity.CRITICAL, 0)
+            warning = per.get(FindingSeverity.WARNING, 0)
+            info = per.get(FindingSeverity.INFO, 0)
+            marks = [f"{critical} ✖"] if critical else []
+            marks += [f"{warning} ⚠"] if warning else []
+            marks += [f"{info}"] if info and not marks else []
+            parts.append(f"{domain.value} {' '.join(marks)}")
+        return ", ".join(parts)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "hub": self.hub,
+            "state": self.state.value,
+            "health_score": self.health_score,
+            "data_age_s": None if self.data_age_s is None else round(self.data_age_s, 1),
+            "coverage": {k: v.value for k, v in self.coverage.items()},
+            "findings": [f.as_json() for f in self.findings],
+            "summary": self.summary(),
+            "last_error": self.last_error,
+        }
+
+
+@dataclass
+class FleetTruth:
+    at: datetime
+    clusters: list[ClusterTruth] = field(default_factory=list)
+
+    def get(self, name: str) -> ClusterTruth | None:
+        return next((c for c in self.clusters if c.name == name), None)

@@ -26,7 +26,8 @@ class WallPage:
 
     @property
     def worst(self) -> str:
-        return min((t.state for t in self.tiles), key=RANK.__getitem__, default="OK")
+        """The worst tile's state; a page with no tiles knows nothing: UNKNOWN, never OK."""
+        return min((t.state for t in self.tiles), key=RANK.__getitem__, default="UNKNOWN")
 
 
 @dataclass

@@ -30,6 +30,7 @@ from aiops_desktop.store.health import HealthRepository
 
 if TYPE_CHECKING:
     from aiops_desktop.models.catalog import Panel
+    from aiops_desktop.services.fleet.state import FleetState
     from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders
     from aiops_desktop.services.intelligence.anomalies import AnomalyService
     from aiops_desktop.services.kube.discovery import DiscoveryService
@@ -49,7 +50,7 @@ log = logging.getLogger("aiops.core")
 #: the services made on first use, in an order that makes each one's parts first
 SERVICES = (
     "series", "alert_events", "live", "catalog", "poller", "queries", "console", "anomalies",
-    "discovery", "kube", "gpu_cnf", "wall", "reports", "preferences",
+    "fleet", "discovery", "kube", "gpu_cnf", "wall", "reports", "preferences",
 )  # fmt: skip
 
 
@@ -209,6 +210,16 @@ class Core:
         )  # fmt: skip
 
     @cached_property
+    def fleet(self) -> FleetState:
+        """The one owner of the fleet's state (services/fleet/state.py)."""
+        from aiops_desktop.services.fleet.state import FleetState
+
+        return FleetState(
+            self.registry, self.poller, self.queries, self.anomalies, self.bus,
+            clock=self.now, recorded=self.capture is not None,
+        )  # fmt: skip
+
+    @cached_property
     def discovery(self) -> DiscoveryService:
         from aiops_desktop.services.kube.discovery import DiscoveryService
 
@@ -237,7 +248,9 @@ class Core:
     def wall(self) -> WallService:
         from aiops_desktop.services.outputs.wall import WallService
 
-        return WallService(self.registry, self.poller, self.live, self.now, self.capture)
+        return WallService(
+            self.registry, self.poller, self.live, self.fleet, self.now, self.capture
+        )
 
     @cached_property
     def reports(self) -> ReportService:

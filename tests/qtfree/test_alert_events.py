@@ -51,12 +51,32 @@ async def test_the_walls_alert_and_fleet_pages(core: Core) -> None:
     page = alert("NodeDown", "9").model_copy(update={"severity": AlertSeverity.CRITICAL})
     core.poller.alerts["east"] = [page, alert("DiskFilling", "8")]
     model = build_wall(core, ["fleet", "alerts"], now=T0 + timedelta(minutes=30))
-    fleet, alerts = {p.name: p for p in model.pages}["fleet"], model.pages[0]
-    assert alerts.name == "alerts" and alerts.worst == "CRITICAL"  # CRITICAL first
+    fleet, alerts = model.pages
+    # both pages hold a CRITICAL item (the fleet's one truth: a critical alert makes its
+    # cluster CRITICAL), so the chosen order stays
+    assert (fleet.name, fleet.worst, alerts.name, alerts.worst) == (
+        "fleet", "CRITICAL", "alerts", "CRITICAL",
+    )  # fmt: skip
     assert [(t.title, t.state) for t in alerts.tiles] == [
         ("NodeDown", "CRITICAL"), ("DiskFilling", "WARNING"),
     ]  # fmt: skip
     assert alerts.tiles[0].lines == ["1 firing · CRITICAL", "east", "for 30 min"]
     east = next(t for t in fleet.tiles if t.title == "east")
-    assert east.state == "WARNING" and east.lines[1] == "2 alerts (1 critical)"  # ONLINE, paging
-    assert model.health == "polling OK · 0 sources" and model.badge == ""
+    assert east.state == "CRITICAL" and east.lines[1] == "alerts 1 ✖ 1 ⚠"
+    assert east.lines[2].startswith("NodeDown")  # the worst finding
+    hub = next(t for t in fleet.tiles if t.title == "hub")
+    assert hub.state == "UNKNOWN" and hub.lines[0] == "NO DATA · score –"  # never polled: not OK
+    assert model.health == "nothing polled yet" and model.badge == ""
+
+
+@pytest.mark.asyncio
+async def test_a_wall_with_nothing_registered_is_never_ok(core: Core) -> None:
+    from aiops_desktop.services.outputs.wall import build_wall
+
+    model = build_wall(core, ["fleet", "alerts"], now=T0)
+    fleet, alerts = model.pages
+    assert fleet.tiles == [] and fleet.worst == "UNKNOWN"
+    assert [(t.title, t.state, t.lines[0]) for t in alerts.tiles] == [
+        ("Alertmanager", "UNKNOWN", "not configured"),
+    ]
+    assert model.health == "nothing polled yet"

@@ -9,6 +9,7 @@ import pytest
 
 from aiops_desktop.app import DesktopApp
 from aiops_desktop.models import AlertSeverity, ClusterKind, ClusterType, EndpointKind
+from aiops_desktop.models.fleet import HEALTH_RANK, Health
 from aiops_desktop.models.registry import ClusterSpec
 from aiops_desktop.qt_boot import save_screenshot
 from tests.servers.processes import free_port
@@ -56,24 +57,34 @@ def live_fleet(
 def test_fleet_overview_tiles_and_screenshot(live_fleet: DesktopApp, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     window = live_fleet.window
     window.show_view("fleet")
+    run_coro(qtbot, live_fleet.core.fleet.refresh())  # its findings read now, not in 30 s
     live_fleet.presenters.fleet.refresh()
     tiles = live_fleet.presenters.fleet.tiles()
     names = [t.name for t in tiles]
-    assert names[0] == "dark-9"  # worst first
     assert set(names) == {"dark-9", "east-1", "west-2", "edge-7"}  # edge-7 arrives via the hub
+    ranks = [HEALTH_RANK[Health(t.state)] for t in tiles]
+    assert ranks == sorted(ranks)  # worst first
     by_name = {t.name: t for t in tiles}
     assert by_name["dark-9"].state == "OFFLINE" and by_name["dark-9"].stale
-    assert by_name["edge-7"].via_hub == "acm-hub" and "hub data" in by_name["edge-7"].freshness
+    assert by_name["edge-7"].via_hub == "acm-hub"
     east = by_name["east-1"]
-    assert east.state == "ONLINE" and east.health_score == 100 and not east.stale
+    # a firing critical alert (KubeNodeNotReady) makes it CRITICAL, its endpoints all healthy
+    assert east.state == "CRITICAL" and east.health_score is not None and not east.stale
+    assert east.health_score < 100 and east.findings.startswith("alerts ")
     assert east.alerts.get(AlertSeverity.CRITICAL, 0) >= 1
+    # the tile and `fleet --json` read the same truth
+    truth = live_fleet.core.fleet.snapshot().get("east-1")
+    assert truth is not None and truth.state.value == east.state
+    assert truth.health_score == east.health_score and truth.summary() == east.findings
     assert east.spark is not None and east.spark_title == "Node CPU"
     assert np.nanmax(east.spark[1]) < 100 and np.nanmin(east.spark[1]) > 0
     qtbot.wait(300)
     shot = save_screenshot(window, tmp_path / "fleet.png")
     check_against_reference(shot, "fleet.png", tolerance=12.0)
     visible = [t for t in window.fleet.tiles if t.isVisible()]
-    assert len(visible) == 4 and "STALE" in visible[0].freshness.text()
+    assert len(visible) == 4
+    dark = next(t for t in visible if t.title.text() == "dark-9")
+    assert "STALE" in dark.freshness.text() and dark.state.text() == "OFFLINE"
 
 
 def test_cluster_dashboard_charts_and_screenshot(

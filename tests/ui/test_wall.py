@@ -39,9 +39,12 @@ def test_the_wall_over_the_sample_capture(wall, qtbot, tmp_path: Path) -> None: 
     models = []
     wall.presenter.sig_model.connect(models.append)
     qtbot.waitUntil(lambda: bool(models), timeout=5000)
+    # the fleet's findings are read from the capture's recorded answers once the wall is up
+    qtbot.waitUntil(lambda: models[-1].pages[0].name == "fleet" and any(
+        t.state == "CRITICAL" for t in models[-1].pages[0].tiles), timeout=15000)  # fmt: skip
     model = models[-1]
     assert model.badge == "SAMPLE DATA" and model.health == "capture: not polling"
-    assert [p.worst for p in model.pages][:2] == ["CRITICAL", "CRITICAL"]  # GPU and PTP first
+    assert [p.worst for p in model.pages][:3] == ["CRITICAL"] * 3  # fleet, GPU, PTP
     pages = {p.name: p for p in model.pages}
     gpu = {t.title: t for t in pages["gpu"].tiles}
     assert gpu["ran-east"].state == "CRITICAL" and "hottest 84 C" in gpu["ran-east"].lines
@@ -52,11 +55,15 @@ def test_the_wall_over_the_sample_capture(wall, qtbot, tmp_path: Path) -> None: 
     assert any(
         line.startswith("offset") and "du-4/ens1f0" in line for line in ptp["ran-west"].lines
     )
-    fleet = pages["fleet"].tiles
-    assert [t.title for t in fleet] == ["ran-hub"] and "3 member clusters" in fleet[0].lines
+    fleet = {t.title: t for t in pages["fleet"].tiles}
+    assert set(fleet) == {"ran-hub", "ran-east", "ran-west", "ai-lab"}  # members are clusters
+    east = fleet["ran-east"]
+    assert east.state == "CRITICAL" and "GPU 2 ✖" in east.lines[1] and "PTP 1 ✖" in east.lines[1]
+    assert pages["fleet"].tiles[0].title == "ran-east"  # worst first
+    assert "fleet hub of 3 member clusters" in fleet["ran-hub"].lines
     window = wall.window
     assert window.badge.isVisible() and window.badge.text() == "SAMPLE DATA"
-    assert window.title.text() == "GPUs · CRITICAL"
+    assert window.title.text() == "Fleet · CRITICAL"
     assert window.isVisible() and window.windowFlags() & Qt.WindowType.FramelessWindowHint
     shot = save_screenshot(window, tmp_path / "wall.png")
     check_against_reference(shot, "wall_sample.png", tolerance=14.0)

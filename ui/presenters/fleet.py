@@ -1,6 +1,6 @@
 """The fleet overview's presenter: one tile per cluster (and per member of a fleet hub), worst
-first, read from what the registry, the poller and the live buffers hold (in memory: no I/O on
-the UI thread), about once a second."""
+first, as the fleet's one truth (services/fleet) judges it, with a sparkline from the live
+buffers (in memory: no I/O on the UI thread), about once a second."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.models import AlertSeverity, ClusterKind, EndpointKind, utcnow
+from aiops_desktop.models import AlertSeverity, ClusterKind
 from aiops_desktop.models.catalog import Panel
-from aiops_desktop.models.fleet import TileModel
-from aiops_desktop.models.polling import Source
+from aiops_desktop.models.fleet import ClusterTruth, Coverage, Domain, Health, TileModel
 from aiops_desktop.models.text import age_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.fleet.state import FleetState
 from aiops_desktop.services.polling.live import LiveBuffers
-from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
 
@@ -42,6 +41,18 @@ def mean_series(series: Series) -> tuple[np.ndarray, np.ndarray] | None:
         return ts, np.nanmean(np.vstack(stack), axis=0)
 
 
+_UNKNOWN = (Coverage.NO_DATA, Coverage.STALE, Coverage.UNREACHABLE, Coverage.NOT_CONFIGURED)
+
+
+def _alert_counts(truth: ClusterTruth) -> dict[AlertSeverity, int]:
+    counts: dict[AlertSeverity, int] = {}
+    for f in truth.findings:
+        if f.domain is Domain.ALERTS:
+            severity = AlertSeverity(f.severity.value)
+            counts[severity] = counts.get(severity, 0) + 1
+    return counts
+
+
 class FleetPresenter(Presenter):
     """Signals: sig_tiles(list[TileModel]) about once a second."""
 
@@ -51,7 +62,7 @@ class FleetPresenter(Presenter):
         self,
         *,
         registry: ClusterRegistry,
-        poller: Poller,
+        fleet: FleetState,
         live: LiveBuffers,
         catalog: list[Panel],
         tasks: TaskSupervisor,
@@ -60,7 +71,7 @@ class FleetPresenter(Presenter):
     ) -> None:
         super().__init__(tasks, interval_ms, parent)
         self._registry = registry
-        self._poller = poller
+        self._fleet = fleet
         self._live = live
         self._catalog = catalog
         #: cluster -> (its panels' live versions, its sparkline and title)
@@ -85,60 +96,29 @@ class FleetPresenter(Presenter):
         return found
 
     def tiles(self) -> list[TileModel]:
-        now = utcnow()
-        firing: dict[str, dict[AlertSeverity, int]] = {}
-        for name, alerts in self._poller.alerts.items():
-            counts = firing.setdefault(name, {})
-            for alert in alerts:
-                counts[alert.severity] = counts.get(alert.severity, 0) + 1
+        """One tile per cluster and hub member, as the fleet's one truth judges it (the hubs
+        themselves are not tiles: their members are)."""
+        truth = self._fleet.snapshot()  # alerts and sources move between its refreshes
+        hubs = {c.name for c in self._registry.clusters() if c.kind is ClusterKind.FLEET}
         out = []
-        registered = self._registry.clusters()
-        hubs = [c for c in registered if c.kind is ClusterKind.FLEET]
-        members = {m for m in self._live.clusters()} - {c.name for c in registered}
-        for cluster in registered:
-            if cluster.kind is ClusterKind.FLEET:
+        for t in truth.clusters:
+            if t.name in hubs:
                 continue
-            metrics = self._poller.status.get((cluster.name, Source.METRICS))
-            spark, spark_title = self._spark(cluster.name)
-            checked = cluster.status.last_check_at is not None
+            spark, spark_title = self._spark(t.name)
+            worst = t.worst()
+            unknown = [f"{k} {v.value}" for k, v in t.coverage.items() if v in _UNKNOWN]
             out.append(
                 TileModel(
-                    name=cluster.name,
-                    title=cluster.title,
-                    state=cluster.status.state.value,
-                    health_score=cluster.status.health_score if checked else None,
-                    alerts=firing.get(cluster.name, {}),
-                    spark=spark,
-                    spark_title=spark_title,
-                    freshness=age_text(metrics.age_s(now) if metrics else None),
-                    stale=bool(metrics and metrics.stale(now))
-                    or not cluster.endpoint(EndpointKind.PROMETHEUS),
-                    last_error=cluster.status.last_error,
+                    name=t.name, title=t.title, state=t.state.value, health_score=t.health_score,
+                    alerts=_alert_counts(t), spark=spark, spark_title=spark_title,
+                    freshness=age_text(t.data_age_s) if t.data_age_s is not None
+                    else "no data yet",
+                    stale=t.state in (Health.STALE, Health.OFFLINE),
+                    via_hub=t.hub, last_error=t.last_error,
+                    findings=t.summary() or ("no findings" if not unknown else ""),
+                    worst=f"{worst.subject}: {worst.reason}" if worst else "; ".join(unknown),
                 )
-            )
-        for hub in hubs:
-            status = self._poller.status.get((hub.name, Source.METRICS))
-            hub_age = self._poller.hub_age_s.get(hub.name)
-            for member in sorted(members):
-                spark, spark_title = self._spark(member)
-                out.append(
-                    TileModel(
-                        name=member,
-                        title=member,
-                        state=hub.status.state.value,
-                        health_score=None,
-                        alerts=firing.get(member, {}),
-                        spark=spark,
-                        spark_title=spark_title,
-                        freshness=f"hub data {age_text(hub_age)}",
-                        stale=bool(status and status.stale(now)),
-                        via_hub=hub.name,
-                    )
-                )
-        rank = {"OFFLINE": 0, "DEGRADED": 1, "UNKNOWN": 2, "PROVISIONING": 3, "ONLINE": 4}
-        out.sort(
-            key=lambda t: (rank.get(t.state, 5), -t.alerts.get(AlertSeverity.CRITICAL, 0), t.name)
-        )
+            )  # fmt: skip
         return out
 
     def refresh(self) -> None:

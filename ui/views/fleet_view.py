@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (
@@ -14,14 +16,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.models import AlertSeverity
-from aiops_desktop.models.fleet import TileModel
+from aiops_desktop.models.fleet import HEALTH_RANK, Health, TileModel
 from ui.sparkline import Sparkline
 from ui.theme import Theme
-from ui.views.text import PlainLabel, rich_label, tip
+from ui.views.text import PlainLabel, tip
 
 COLUMNS = 4
-ALERT_ORDER = (AlertSeverity.CRITICAL, AlertSeverity.WARNING, AlertSeverity.INFO)
 
 
 class ClusterTile(QFrame):
@@ -56,11 +56,15 @@ class ClusterTile(QFrame):
         self.score = PlainLabel()
         self.score.setStyleSheet("border: none;")
         layout.addWidget(self.score)
-        self.alerts = rich_label()  # the app's own colours around numbers
-        self.alerts.setStyleSheet("border: none;")
-        layout.addWidget(self.alerts)
+        self.findings = PlainLabel()  # per-domain counts: "GPU 2 ✖, PTP 1 ✖, anomalies 3"
+        self.findings.setStyleSheet("border: none; font-weight: 600;")
+        layout.addWidget(self.findings)
+        self.worst = PlainLabel()  # the worst finding, or what is not known
+        self.worst.setProperty("muted", True)
+        self.worst.setStyleSheet("border: none;")
+        layout.addWidget(self.worst)
         self.spark = Sparkline(self._theme.color("accent"))
-        self.spark.setFixedHeight(48)
+        self.spark.setFixedHeight(40)
         layout.addWidget(self.spark)
         self.freshness = PlainLabel()
         self.freshness.setProperty("muted", True)
@@ -90,13 +94,16 @@ class ClusterTile(QFrame):
             score = f"via fleet hub {tile.via_hub}"
         if self._changed("score", score):
             self.score.setText(score)
-        counts = tuple(tile.alerts.get(s, 0) for s in ALERT_ORDER)
-        if self._changed("alerts", counts):
-            self.alerts.setText("&nbsp;&nbsp;".join(
-                f"<span style='color:{self._theme.severity(s.value)}'>● {n} {s.value.lower()}"
-                "</span>"
-                for s, n in zip(ALERT_ORDER, counts, strict=True)
-            ))  # fmt: skip
+        if self._changed("findings", (tile.findings, tile.state)):
+            self.findings.setText(tile.findings)
+            self.findings.setStyleSheet(
+                f"border: none; font-weight: 600; color: {colour};" if tile.findings
+                and tile.findings != "no findings" else "border: none;"
+            )  # fmt: skip
+        if self._changed("worst", tile.worst):
+            shown = tile.worst if len(tile.worst) <= 64 else tile.worst[:63] + "…"
+            self.worst.setText(shown)
+            self.worst.setToolTip(tip(tile.worst))
         stamp = (
             (tile.spark_title, tile.spark[0].size, float(tile.spark[0][-1])) if tile.spark else None
         )
@@ -154,5 +161,7 @@ class FleetView(QWidget):
             widget.setVisible(True)
         for widget in self.tiles[len(tiles) :]:
             widget.setVisible(False)
-        online = sum(t.state == "ONLINE" for t in tiles)
-        self.summary.setText(f"Fleet · {len(tiles)} clusters · {online} online")
+        states = Counter(t.state for t in tiles)
+        said = ", ".join(f"{n} {state.lower()}" for state, n in sorted(
+            states.items(), key=lambda kv: HEALTH_RANK.get(Health(kv[0]), 99)))  # fmt: skip
+        self.summary.setText(f"Fleet · {len(tiles)} clusters · {said or 'none registered'}")

@@ -1,8 +1,8 @@
 """The NOC wall's model, Qt-free: pages of tiles (fleet, GPU, PTP, alerts), each tile with a
 state in the status palette's terms, a few large lines and the age of its data; the page with
-a CRITICAL item first. Everything comes from what the poller already holds (registry state,
-live buffers, alerts): the wall adds no queries of its own, and an opened capture feeds it the
-same way."""
+a CRITICAL item first. Everything comes from what the app already holds (the fleet's one
+truth, live buffers, alerts): the wall adds no queries of its own, and an opened capture feeds
+it the same way."""
 
 from __future__ import annotations
 
@@ -11,22 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from aiops_desktop.models import AlertSeverity, Cluster, ClusterKind, ClusterState
+from aiops_desktop.models import AlertSeverity, Cluster, ClusterKind, EndpointKind
+from aiops_desktop.models.fleet import Health
 from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C
 from aiops_desktop.models.polling import Source
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from aiops_desktop.models.wall import RANK, Tile, WallModel, WallPage
 from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.fleet.state import FleetState
 from aiops_desktop.services.polling.live import LiveBuffers
 from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.queries.alerts import group_alerts
 from aiops_desktop.store.capture import CaptureManifest
 
-STATE_OF = {
-    ClusterState.ONLINE: "OK",
-    ClusterState.DEGRADED: "WARNING",
-    ClusterState.OFFLINE: "CRITICAL",
-}
 STALE_AFTER_S = 180.0  # live-buffer data older than this is badged stale
 
 
@@ -52,24 +49,35 @@ def _age(now: datetime, newest: float | None) -> float | None:
     return None if newest is None else max(0.0, now.timestamp() - newest)
 
 
+#: the fleet truth's states in the wall's palette terms (unknown is never OK)
+WALL_STATE = {
+    Health.CRITICAL: "CRITICAL", Health.OFFLINE: "CRITICAL", Health.DEGRADED: "WARNING",
+    Health.STALE: "UNKNOWN", Health.NO_DATA: "UNKNOWN", Health.NOT_CONFIGURED: "UNKNOWN",
+    Health.OK: "OK",
+}  # fmt: skip
+
+
 def _fleet_page(src: WallService, now: datetime) -> WallPage:
+    """Every cluster and hub member as the fleet's one truth (services/fleet) judges it."""
     page = WallPage("fleet", "Fleet")
-    for cluster in src.registry.clusters():
-        status = src.poller.status.get((cluster.name, Source.HEALTH))
-        age = status.age_s(now) if status else None
-        stale = bool(status and status.stale(now))
-        if src.capture is not None:  # no polling: the data is as old as the capture says
-            age, stale = None, False
-        firing = [a for m in _members(src, cluster) for a in src.poller.alerts.get(m, [])]
-        critical = sum(a.severity is AlertSeverity.CRITICAL for a in firing)
-        state = STATE_OF.get(cluster.status.state, "UNKNOWN")
-        if critical and state == "OK":
-            state = "WARNING"
-        lines = [f"{cluster.status.state.value} · score {cluster.status.health_score}",
-                 f"{len(firing)} alerts ({critical} critical)"]  # fmt: skip
-        if cluster.kind is ClusterKind.FLEET:
-            lines.append(f"{len(_members(src, cluster))} member clusters")
-        page.tiles.append(Tile(cluster.name, state, lines, age, stale))
+    truth = src.fleet.snapshot()
+    hubs = {c.name for c in src.registry.clusters() if c.kind is ClusterKind.FLEET}
+    for t in truth.clusters:
+        score = "–" if t.health_score is None else str(t.health_score)
+        lines = [f"{t.state.value} · score {score}"]
+        if t.name in hubs:
+            members = sum(1 for m in truth.clusters if m.hub == t.name)
+            lines.append(f"fleet hub of {members} member clusters")
+        else:
+            lines.append(t.summary() or "no findings")
+        worst = t.worst()
+        if worst is not None:
+            lines.append(f"{worst.subject}: {worst.reason}")
+        elif t.state is not Health.OK:
+            lines.append(", ".join(f"{k} {v.value}" for k, v in t.coverage.items()))
+        age = None if src.capture is not None else t.data_age_s
+        stale = t.state in (Health.STALE, Health.OFFLINE)
+        page.tiles.append(Tile(t.name, WALL_STATE[t.state], lines, age, stale))
     return page
 
 
@@ -138,6 +146,22 @@ def _alerts_page(src: WallService, now: datetime) -> WallPage:
                  ", ".join(group.clusters[:3]) + (" …" if len(group.clusters) > 3 else ""),
                  f"for {minutes:.0f} min"]  # fmt: skip
         page.tiles.append(Tile(group.key, state, lines))
+    if not alerts:  # nothing firing: say whether that is known or merely not asked
+        managers = [c for c in src.registry.clusters() if c.endpoint(EndpointKind.ALERTMANAGER)]
+        read = [
+            c for c in managers
+            if (s := src.poller.status.get((c.name, Source.ALERTS))) is not None
+            and s.polls and not s.consecutive_errors
+        ]  # fmt: skip
+        if not managers:
+            page.tiles.append(Tile("Alertmanager", "UNKNOWN", ["not configured",
+                                   "no cluster has an Alertmanager"]))  # fmt: skip
+        elif src.capture is not None:
+            page.tiles.append(Tile("No alerts firing", "OK", ["in the capture"]))
+        else:
+            state = "OK" if len(read) == len(managers) else "UNKNOWN"
+            said = f"{len(read)} of {len(managers)} Alertmanagers read"
+            page.tiles.append(Tile("No alerts firing", state, [said]))
     return page
 
 
@@ -149,6 +173,8 @@ def poll_health(src: WallService) -> str:
     if src.capture is not None:
         return "capture: not polling"
     failing = [s for s in src.poller.status.values() if s.consecutive_errors]
+    if not src.poller.status:
+        return "nothing polled yet"
     if not failing:
         return f"polling OK · {len(src.poller.status)} sources"
     worst = max(failing, key=lambda s: s.consecutive_errors)
@@ -174,6 +200,7 @@ class WallService:
     registry: ClusterRegistry
     poller: Poller
     live: LiveBuffers
+    fleet: FleetState
     clock: Callable[[], datetime]
     capture: CaptureManifest | None = None
 

@@ -1,0 +1,1 @@
+"""The fleet's one truth: every cluster and hub member, its state, score and findings."""

@@ -1,0 +1,94 @@
+"""What the app's readers found, as findings per cluster (or hub member).
+
+GPU health (XID, ECC, remaps, temperature, throttling), PTP (clock state, offset beyond its
+profile's band, a stopped process), firing alerts and recent anomalies each become
+``Finding`` s with a severity, a subject and one line of reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiops_desktop.models.alerts import Alert
+from aiops_desktop.models.anomalies import Anomaly
+from aiops_desktop.models.enums import AlertSeverity, AnomalySeverity
+from aiops_desktop.models.fleet import Domain, Finding, FindingSeverity
+from aiops_desktop.models.gpu import GpuFleet, GpuState
+from aiops_desktop.models.ptp import ClockState, PtpBoard
+
+PerCluster = dict[str, list[Finding]]
+
+_ALERT = {
+    AlertSeverity.CRITICAL: FindingSeverity.CRITICAL,
+    AlertSeverity.WARNING: FindingSeverity.WARNING,
+    AlertSeverity.INFO: FindingSeverity.INFO,
+}
+_GPU = {GpuState.CRITICAL: FindingSeverity.CRITICAL, GpuState.WARNING: FindingSeverity.WARNING}
+
+
+def gpu_findings(fleet: GpuFleet) -> PerCluster:
+    out: PerCluster = {}
+    for health in fleet.gpus:
+        severity = _GPU.get(health.state)
+        if severity is None:
+            continue
+        r = health.reading
+        subject = f"{r.node}/gpu{r.gpu}" + (f" MIG {r.mig_id}" if r.mig_profile else "")
+        reason = "; ".join(health.reasons) or health.state.value
+        out.setdefault(r.cluster, []).append(Finding(Domain.GPU, severity, subject, reason))
+    return out
+
+
+def ptp_findings(board: PtpBoard) -> PerCluster:
+    out: PerCluster = {}
+    for row in board.rows:
+        subject = f"{row.node}/{row.iface}" + (f" ({row.process})" if row.process else "")
+        found: list[Finding] = []
+        if row.state is ClockState.FREERUN:
+            found.append(Finding(Domain.PTP, FindingSeverity.CRITICAL, subject, "clock in FREERUN"))
+        elif row.state is ClockState.HOLDOVER:
+            found.append(Finding(Domain.PTP, FindingSeverity.WARNING, subject, "clock in HOLDOVER"))
+        if row.offset_in is False and row.offset_ns is not None:
+            found.append(
+                Finding(
+                    Domain.PTP,
+                    FindingSeverity.WARNING,
+                    subject,
+                    f"offset {row.offset_ns:g} ns beyond {row.threshold.band}",
+                )
+            )
+        if row.process_up is False:
+            found.append(
+                Finding(Domain.PTP, FindingSeverity.WARNING, subject, f"{row.process} is down")
+            )
+        if found:
+            out.setdefault(row.cluster, []).extend(found)
+    return out
+
+
+def alert_findings(alerts: Iterable[Alert]) -> list[Finding]:
+    out = []
+    for alert in alerts:
+        where = alert.labels.get("namespace") or alert.labels.get("instance") or ""
+        summary = alert.annotations.get("summary") or alert.annotations.get("description") or ""
+        subject = alert.name + (f" ({where})" if where else "")
+        out.append(
+            Finding(
+                Domain.ALERTS, _ALERT[alert.severity], subject, summary or "firing", alert.starts_at
+            )
+        )
+    return out
+
+
+def anomaly_findings(anomalies: Iterable[Anomaly]) -> PerCluster:
+    """Recent anomalies: a HIGH one is a warning, the others information."""
+    out: PerCluster = {}
+    for a in anomalies:
+        severity = (
+            FindingSeverity.WARNING if a.severity is AnomalySeverity.HIGH else FindingSeverity.INFO
+        )
+        since = a.started_at or a.timestamp
+        out.setdefault(a.cluster, []).append(
+            Finding(Domain.ANOMALIES, severity, a.metric, a.explanation, since)
+        )
+    return out

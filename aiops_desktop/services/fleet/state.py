@@ -1,0 +1,218 @@
+"""The one owner of the fleet's state: every registered cluster and every member of every fleet
+hub, with its state, health score, data age and findings.
+
+``snapshot()`` judges what is known now (cheap: the registry, the poller's sources and alerts,
+and the hardware and anomaly findings of the last ``refresh``); ``refresh()`` reads GPU health
+and the PTP board over every cluster's Prometheus (a capture's recorded answers offline) and
+the last hour's anomalies, then publishes the new truth on the bus (``FLEET_CHANGED``). The
+fleet page, the wall, ``fleet`` and ``clusters list`` read it; nothing else derives state.
+
+The rule (README, "One fleet truth"):
+- no source configured: NOT CONFIGURED; every configured source unreachable: OFFLINE;
+- else a CRITICAL finding: CRITICAL; a source unreachable or stale: STALE; a WARNING finding:
+  DEGRADED; a source with no data yet: NO DATA; else OK.
+- health score: 100 - 25 per CRITICAL finding - 10 per WARNING - 2 per INFO - 15 per
+  unreachable or stale source, at least 0; none while NO DATA or NOT CONFIGURED; 0 OFFLINE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
+from aiops_desktop.models.anomalies import AnomalyFilter
+from aiops_desktop.models.fleet import (
+    HEALTH_RANK,
+    SEVERITY_RANK,
+    ClusterTruth,
+    Coverage,
+    Domain,
+    Finding,
+    FindingSeverity,
+    FleetTruth,
+    Health,
+)
+from aiops_desktop.models.polling import Source, SourceStatus
+from aiops_desktop.services.fleet.findings import (
+    PerCluster,
+    alert_findings,
+    anomaly_findings,
+    gpu_findings,
+    ptp_findings,
+)
+
+if TYPE_CHECKING:
+    from aiops_desktop.services.clusters.registry import ClusterRegistry
+    from aiops_desktop.services.intelligence.anomalies import AnomalyService
+    from aiops_desktop.services.polling.poller import Poller
+    from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+    from aiops_desktop.services.runtime.bus import EventBus
+
+log = logging.getLogger("aiops.services.fleet")
+
+FLEET_CHANGED = "fleet.changed"  # payload: FleetTruth
+REFRESH_EVERY_S = 30.0
+ANOMALIES_WITHIN = timedelta(hours=1)
+PTP_WINDOW = timedelta(minutes=10)  # the board's state and offset now (compliance: the PTP page)
+PENALTY = {FindingSeverity.CRITICAL: 25, FindingSeverity.WARNING: 10, FindingSeverity.INFO: 2}
+SOURCE_PENALTY = 15
+DOMAIN_ORDER = {d: i for i, d in enumerate(Domain)}
+_SOURCES = {"metrics": (EndpointKind.PROMETHEUS, Source.METRICS),
+            "alerts": (EndpointKind.ALERTMANAGER, Source.ALERTS)}  # fmt: skip
+
+
+def judge(  # noqa: PLR0911 (the rule, one rung per state)
+    coverage: dict[str, Coverage], findings: list[Finding]
+) -> tuple[Health, int | None]:
+    """The state and health score from what is known of the sources and what was found."""
+    configured = [c for c in coverage.values() if c is not Coverage.NOT_CONFIGURED]
+    worst = {f.severity for f in findings}
+    lost = sum(1 for c in configured if c in (Coverage.UNREACHABLE, Coverage.STALE))
+    score = max(0, 100 - sum(PENALTY[f.severity] for f in findings) - SOURCE_PENALTY * lost)
+    if not configured:
+        return Health.NOT_CONFIGURED, None
+    if all(c is Coverage.UNREACHABLE for c in configured):
+        return Health.OFFLINE, 0
+    if FindingSeverity.CRITICAL in worst:
+        return Health.CRITICAL, score
+    if lost:
+        return Health.STALE, score
+    if FindingSeverity.WARNING in worst:
+        return Health.DEGRADED, score
+    if any(c is Coverage.NO_DATA for c in configured):
+        return Health.NO_DATA, None
+    return Health.OK, score
+
+
+def worst_first(findings: list[Finding]) -> list[Finding]:
+    return sorted(
+        findings, key=lambda f: (SEVERITY_RANK[f.severity], DOMAIN_ORDER[f.domain], f.subject)
+    )
+
+
+class FleetState:
+    def __init__(
+        self,
+        registry: ClusterRegistry,
+        poller: Poller,
+        queries: MultiClusterQuery,
+        anomalies: AnomalyService,
+        bus: EventBus,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        recorded: bool = False,
+    ) -> None:
+        """``recorded``: a capture: its sources are its recorded answers, not live polls."""
+        self._registry = registry
+        self._poller = poller
+        self._queries = queries
+        self._anomalies = anomalies
+        self._bus = bus
+        self._clock = clock
+        self._recorded = recorded
+        self._found: PerCluster = {}  # the last refresh's GPU, PTP and anomaly findings
+        self._refreshed_at: datetime | None = None
+        self.last: FleetTruth | None = None
+
+    # -- reading -------------------------------------------------------------------------------
+    async def refresh(self) -> FleetTruth:
+        """Read what the findings come from (every cluster's Prometheus at once), judge, and
+        publish the new truth."""
+        from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
+        from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
+
+        clusters = [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
+        now = self._clock()
+        found: PerCluster = {}
+        if clusters:
+            gpus, board = await asyncio.gather(
+                read_gpu_fleet(self._queries, clusters, at=now),
+                read_ptp_board(
+                    self._queries, clusters, window=PTP_WINDOW, step=timedelta(seconds=30),
+                    end=now,
+                ),
+            )  # fmt: skip
+            for part in (gpu_findings(gpus), ptp_findings(board)):
+                for name, items in part.items():
+                    found.setdefault(name, []).extend(items)
+        since = (now - ANOMALIES_WITHIN).timestamp()
+        recent = await self._anomalies.stored(AnomalyFilter(since=since, limit=5000))
+        for name, items in anomaly_findings(recent).items():
+            found.setdefault(name, []).extend(items)
+        self._found, self._refreshed_at = found, now
+        truth = self.snapshot()
+        self._bus.publish(FLEET_CHANGED, truth)
+        return truth
+
+    async def run(self, every_s: float = REFRESH_EVERY_S) -> None:
+        """The supervisor's task in the window and the wall: refresh, again and again."""
+        while True:
+            try:
+                await self.refresh()
+            except Exception:  # a reader's failure is its sources' coverage, said elsewhere
+                log.exception("the fleet's findings could not be read")
+            await asyncio.sleep(every_s)
+
+    # -- judging -------------------------------------------------------------------------------
+    def snapshot(self) -> FleetTruth:
+        now = self._clock()
+        registered = self._registry.clusters()
+        names = {c.name for c in registered}
+        out: list[ClusterTruth] = []
+        owned: set[str] = set()
+        for cluster in sorted(registered, key=lambda c: c.name):
+            out.append(self._judge(cluster.name, cluster.title, cluster, None, now))
+            if cluster.kind is not ClusterKind.FLEET:
+                continue
+            seen = sorted(n for n in (*self._found, *self._poller.alerts) if n not in names)
+            for member in self._registry.members(cluster, seen):
+                if member in owned or member in names:
+                    continue  # a member of two hubs is listed once, under the first
+                owned.add(member)
+                out.append(self._judge(member, member, cluster, cluster.name, now))
+        out.sort(key=lambda t: (HEALTH_RANK[t.state], -(len(t.findings)), t.name))
+        self.last = FleetTruth(at=now, clusters=out)
+        return self.last
+
+    def _judge(
+        self, name: str, title: str, source: Cluster, hub: str | None, now: datetime
+    ) -> ClusterTruth:
+        """``source``: the cluster whose endpoints serve ``name``'s data (itself, or its hub)."""
+        coverage: dict[str, Coverage] = {}
+        errors: list[str] = []
+        for key, (kind, polled) in _SOURCES.items():
+            status = self._poller.status.get((source.name, polled))
+            coverage[key] = self._coverage(source, kind, status, now)
+            if status is not None and status.consecutive_errors and status.last_error:
+                errors.append(status.last_error)
+        if self._refreshed_at is None and source.endpoint(EndpointKind.PROMETHEUS):
+            coverage["findings"] = Coverage.NO_DATA  # GPU, PTP, anomalies: not read yet
+        findings: list[Finding] = []
+        if hub is not None or source.kind is not ClusterKind.FLEET:
+            findings = alert_findings(self._poller.alerts.get(name, []))
+            findings += self._found.get(name, [])
+        state, score = judge(coverage, findings)
+        metrics = self._poller.status.get((source.name, Source.METRICS))
+        age = metrics.age_s(now) if metrics is not None else None
+        return ClusterTruth(
+            name=name, title=title, hub=hub, state=state, health_score=score, data_age_s=age,
+            findings=worst_first(findings), coverage=coverage,
+            last_error=errors[0] if errors else source.status.last_error,
+        )  # fmt: skip
+
+    def _coverage(
+        self, cluster: Cluster, kind: EndpointKind, status: SourceStatus | None, now: datetime
+    ) -> Coverage:
+        if not cluster.endpoint(kind):
+            return Coverage.NOT_CONFIGURED
+        if self._recorded:
+            return Coverage.RECORDED
+        if status is None or status.polls == 0:
+            return Coverage.NO_DATA
+        if status.consecutive_errors:
+            return Coverage.UNREACHABLE
+        return Coverage.STALE if status.stale(now) else Coverage.READ

@@ -1,0 +1,83 @@
+"""The fleet's one truth: state from findings, unknown never OK, members once.
+
+Two real fleet hubs (Prometheus backfilled with the GPU fleet's DCGM series and the PTP
+fleet's linuxptp series) name the same member clusters; `fleet --json` lists every member
+once with its findings (XID 79 and a GPU at 84 C, a port in FREERUN) and the state they make.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aiops_desktop.models.fleet import Coverage, Domain, Finding, FindingSeverity, Health
+from aiops_desktop.services.fleet.state import judge
+from tests.qtfree.cli_runner import run_cli
+
+READ = {"metrics": Coverage.READ, "alerts": Coverage.READ}
+
+
+def finding(severity: FindingSeverity) -> Finding:
+    return Finding(Domain.GPU, severity, "gpu-0/gpu1", "why")
+
+
+@pytest.mark.parametrize(
+    ("coverage", "found", "state", "score"),
+    [
+        (READ, [], Health.OK, 100),
+        (READ, [FindingSeverity.CRITICAL, FindingSeverity.WARNING], Health.CRITICAL, 65),
+        (READ, [FindingSeverity.WARNING, FindingSeverity.INFO], Health.DEGRADED, 88),
+        ({"metrics": Coverage.READ, "alerts": Coverage.NOT_CONFIGURED}, [], Health.OK, 100),
+        ({"metrics": Coverage.STALE, "alerts": Coverage.READ}, [], Health.STALE, 85),
+        ({"metrics": Coverage.UNREACHABLE, "alerts": Coverage.UNREACHABLE}, [], Health.OFFLINE, 0),
+        ({"metrics": Coverage.UNREACHABLE, "alerts": Coverage.READ},
+         [FindingSeverity.CRITICAL], Health.CRITICAL, 60),
+        ({"metrics": Coverage.NO_DATA, "alerts": Coverage.NOT_CONFIGURED}, [], Health.NO_DATA,
+         None),
+        ({"metrics": Coverage.NOT_CONFIGURED, "alerts": Coverage.NOT_CONFIGURED}, [],
+         Health.NOT_CONFIGURED, None),
+        (READ, [FindingSeverity.CRITICAL] * 5, Health.CRITICAL, 0),
+    ],
+)  # fmt: skip
+def test_the_rule(
+    coverage: dict[str, Coverage], found: list[FindingSeverity], state: Health, score: int | None
+) -> None:
+    assert judge(coverage, [finding(s) for s in found]) == (state, score)
+
+
+@pytest.mark.integration
+def test_members_of_two_hubs_get_their_findings_once(
+    tmp_path: Path, secret_service, gpu_hub, ptp_hub
+) -> None:  # type: ignore[no-untyped-def]
+    env, home = dict(secret_service.env), tmp_path / "home"
+    for name, url in (("gpu-hub", gpu_hub.url), ("ptp-hub", ptp_hub[0].url)):
+        added = run_cli(home, env, "clusters", "add", name, "--kind", "fleet",
+                        "--prometheus-url", url)  # fmt: skip
+        assert added.returncode == 0, added.stderr
+    done = run_cli(home, env, "fleet", "--json")
+    assert done.returncode == 0, done.stderr  # every source read: states are data
+    rows = json.loads(done.stdout)
+    names = [r["name"] for r in rows]
+    assert len(names) == len(set(names))  # a member of both hubs is listed once
+    by = {r["name"]: r for r in rows}
+    east = by["ran-east"]
+    assert east["hub"] == "gpu-hub" and east["state"] == "CRITICAL"
+    found = {(f["domain"], f["severity"], f["subject"]) for f in east["findings"]}
+    assert ("GPU", "CRITICAL", "gpu-1/gpu3") in found  # XID 79 (from the GPU hub)
+    assert ("GPU", "CRITICAL", "gpu-0/gpu5") in found  # 84 C
+    assert ("PTP", "CRITICAL", "du-2/ens1f0 (ptp4l)") in found  # FREERUN (from the PTP hub)
+    assert east["findings"][0]["severity"] == "CRITICAL"  # worst first
+    assert east["health_score"] is not None and east["health_score"] <= 25
+    assert "GPU 2 ✖" in east["summary"] and "PTP 1 ✖" in east["summary"]
+    assert by["ai-lab"]["state"] == "DEGRADED"  # 2 remapped rows: a warning
+    # no Alertmanager anywhere: said, never taken for OK
+    assert east["coverage"] == {"metrics": "read", "alerts": "not configured"}
+    assert by["gpu-hub"]["state"] == "OK" and by["gpu-hub"]["findings"] == []
+    assert names.index("ran-east") < names.index("ai-lab") < names.index("gpu-hub")
+
+    text = run_cli(home, env, "fleet")
+    assert text.returncode == 0
+    line = next(x for x in text.stdout.splitlines() if x.startswith("ran-east (via gpu-hub)"))
+    assert "CRITICAL" in line and "worst: gpu-" in line
