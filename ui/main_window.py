@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models import Cluster
+from aiops_desktop.models.fleet import FleetTruth
 from aiops_desktop.settings import resources_dir
 from ui import page_views
 from ui.dialogs.add_cluster import AddClusterDialog
@@ -67,11 +68,13 @@ class MainWindow(QMainWindow):
         self._built: dict[str, QWidget] = {}  # page key -> its widget, once shown
         self._cluster_page: ClusterPage | None = None
         self._clusters: list[Cluster] = []
+        self._truth: FleetTruth | None = None
         self.setWindowTitle("AIOps Desktop")
         self.setObjectName("mainWindow")
         self._setup_ui()
         self._setup_menu()
         self._presenter.sig_clusters_changed.connect(self._on_presenter_clusters_changed)
+        self._presenter.sig_fleet.connect(self._on_fleet_truth)
         self._presenter.sig_error.connect(self._on_presenter_error)
         self._presenter.sig_task_failed.connect(self._on_presenter_task_failed)
         self._status_timer = QTimer(self)
@@ -288,10 +291,15 @@ class MainWindow(QMainWindow):
     def _on_presenter_clusters_changed(self, clusters: list[Cluster]) -> None:
         self._show_clusters(clusters)
 
+    def _on_fleet_truth(self, truth: FleetTruth) -> None:
+        """The sidebar's badges (and its hub members) follow the fleet's one truth."""
+        self._truth = truth
+        self.cluster_list.show_clusters(self._clusters, truth)
+
     def _show_clusters(self, clusters: list[Cluster]) -> None:
         first = not self._clusters
         self._clusters = clusters
-        self.cluster_list.show_clusters(clusters)
+        self.cluster_list.show_clusters(clusters, self._truth)
         self.sidebar.setVisible(bool(clusters))
         if not clusters:
             self.stack.setCurrentWidget(self.empty_state)
@@ -341,6 +349,11 @@ class MainWindow(QMainWindow):
         cluster = next((c for c in self._clusters if c.name == name), None)
         if cluster is not None:
             page.overview.show_cluster(cluster)
+        else:  # a fleet hub's member: what is known of it through the hub
+            hubs = sorted((c for c in self._clusters if name in c.status.members),
+                          key=lambda c: c.name)  # fmt: skip
+            if hubs:
+                page.overview.show_member(name, hubs[0])
         self.presenters.dashboard.show_cluster(name)
         self.stack.setCurrentWidget(self.cluster_page)
         self.cluster_page.setCurrentWidget(self.dashboard)

@@ -154,14 +154,16 @@ def names(text: str | None) -> list[str]:
     return [n.strip() for n in (text or "").split(",") if n.strip()]
 
 
-def chosen_clusters(core: Core, text: str | None) -> list[Cluster]:
-    """The named clusters, or every cluster with metrics; none at all is an error."""
+def chosen_clusters(core: Core, text: str | None) -> tuple[list[Cluster], frozenset[str] | None]:
+    """The clusters to ask: the named ones (a fleet hub's member through its hub), or every
+    cluster with metrics; and whose series to keep from the answers (None: all). None at all
+    is an error."""
     if text:
-        return [core.registry.get(n) for n in names(text)]
+        return core.registry.targets(names(text))
     chosen = [c for c in core.registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
     if not chosen:
         raise NotFoundError("no cluster with a Prometheus endpoint is registered")
-    return chosen
+    return chosen, None
 
 
 #: a token, a password, a certificate bundle or a key: kilobytes; a megabyte is no secret

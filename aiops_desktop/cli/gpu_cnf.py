@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -52,10 +52,12 @@ def _reader_exit(failed: list[str], *, found: bool) -> int:
 
 async def _gpu(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
-    clusters = chosen_clusters(core, args.clusters)
+    clusters, keep = chosen_clusters(core, args.clusters)
     from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
 
     fleet = await read_gpu_fleet(core.queries, clusters)
+    if keep is not None:  # members asked for by name: their GPUs of the hub's answer
+        fleet = replace(fleet, gpus=[h for h in fleet.gpus if h.reading.cluster in keep])
     failed = _unreadable(fleet.outcomes)
     if args.json:
         doc = {
@@ -96,13 +98,15 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
     from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS, Threshold
     from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
 
-    clusters = chosen_clusters(core, args.clusters)
+    clusters, keep = chosen_clusters(core, args.clusters)
     profiles, unread = await core.kube.ptp_thresholds()
     band = OFFSET_THRESHOLD_NS if args.threshold_ns is None else args.threshold_ns
     board = await read_ptp_board(
         core.queries, clusters, window=args.window, end=args.until,
         threshold=Threshold.symmetric(band), thresholds=profiles,
     )  # fmt: skip
+    if keep is not None:  # members asked for by name: their ports of the hub's answer
+        board = replace(board, rows=[r for r in board.rows if r.cluster in keep])
     failed = _unreadable(board.outcomes) + unread
     if args.json:
         rows = []

@@ -81,3 +81,13 @@ def test_members_of_two_hubs_get_their_findings_once(
     assert text.returncode == 0
     line = next(x for x in text.stdout.splitlines() if x.startswith("ran-east (via gpu-hub)"))
     assert "CRITICAL" in line and "worst: gpu-" in line
+
+    # members are clusters: --clusters takes a member's name (asked through its hub)
+    only = run_cli(home, env, "gpu", "--clusters", "ran-east", "--json")
+    assert only.returncode == 0, only.stderr
+    gpus = json.loads(only.stdout)["gpus"]
+    assert gpus and {g["cluster"] for g in gpus} == {"ran-east"}
+    ptp = run_cli(home, env, "ptp", "--clusters", "ran-east", "--json")
+    assert {r["cluster"] for r in json.loads(ptp.stdout)["rows"]} == {"ran-east"}
+    missing = run_cli(home, env, "gpu", "--clusters", "nowhere-9")
+    assert missing.returncode == 4 and "nowhere-9" in missing.stderr

@@ -166,3 +166,27 @@ def test_console_runs_across_clusters_and_keeps_history(live_fleet: DesktopApp, 
     assert records[0].range_s == 900 and records[1].status == "PARTIAL"
     console.history.itemDoubleClicked.emit(console.history.item(1))
     assert console.editor.toPlainText() == "node_load1" and console.mode.currentText() == "Instant"
+
+
+def test_a_hub_member_is_a_cluster_in_the_sidebar_details_and_kubernetes_tab(
+    live_fleet: DesktopApp, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    window = live_fleet.window
+    run_coro(qtbot, live_fleet.core.fleet.refresh())  # published: the sidebar follows
+    listed = window.cluster_list.list
+    texts = [listed.item(i).text() for i in range(listed.count())]
+    hub = next(i for i, t in enumerate(texts) if t.startswith("acm-hub"))
+    assert texts[hub + 1].startswith("  ↳ edge-7")  # under its hub, with its own state
+    east = next(t for t in texts if t.startswith("East 1"))
+    assert "CRITICAL" in east  # the truth's state, not the registry's ONLINE
+    window.show_cluster("edge-7")
+    overview = window.overview
+    assert overview.title.text() == "edge-7" and overview.remove_button.isHidden()
+    assert overview.fields["Type"].text().startswith("member cluster")
+    assert "acm-hub" in overview.fields["Type"].text()
+    window.cluster_page.setCurrentWidget(window.kube)  # was: an uncaught ClusterNotFoundError
+    run_until(
+        qtbot, lambda: "no API server registered for this member" in window.kube.status.text()
+    )
+    window.show_cluster("east-1")
+    assert not overview.remove_button.isHidden()

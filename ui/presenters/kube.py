@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.kube.discovery import DiscoveryService
 from aiops_desktop.services.kube.inventory import EventTimeline
 from aiops_desktop.services.kube.session import KubeSession
@@ -53,7 +53,18 @@ class KubePresenter(Presenter):
             return
         self.stop()
         self.cluster = name
-        cluster = self._registry.get(name)
+        hub = self._registry.hub_of(name)
+        if hub is not None:
+            self.sig_status.emit(
+                f"no API server registered for this member: {name}'s metrics and alerts come "
+                f"through fleet hub {hub.name}; register it to see its nodes, pods and events"
+            )
+            return
+        try:
+            cluster = self._registry.get(name)
+        except ClusterNotFoundError as exc:  # removed meanwhile
+            self.sig_status.emit(str(exc))
+            return
         if not has_kube_api(cluster):
             self.sig_status.emit(f"{name} has no Kubernetes API configured (metrics only)")
             return

@@ -12,6 +12,7 @@ from aiops_desktop.models import Cluster
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.fleet.state import FLEET_CHANGED
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, TASK_FAILED, EventBus
 from aiops_desktop.services.runtime.supervisor import TaskFailure, TaskSupervisor
 from ui.presenters.base import Presenter
@@ -27,9 +28,11 @@ class RegistryPresenter(Presenter):
     sig_import_done(str): a human summary of an import.
     sig_error(str): an operation failed; the text is for the user.
     sig_task_failed(str): a background task failed.
+    sig_fleet(FleetTruth): every cluster and hub member as the fleet's one truth judges it.
     """
 
     sig_clusters_changed = Signal(list)
+    sig_fleet = Signal(object)  # FleetTruth: the fleet's one truth changed (sidebar badges)
     sig_loaded = Signal()
     sig_cluster_added = Signal(str)
     sig_import_preview = Signal(list)
@@ -52,6 +55,7 @@ class RegistryPresenter(Presenter):
         self.notices = list(notices)
         self.listen(bus, CLUSTERS_CHANGED, self._on_bus_clusters_changed)
         self.listen(bus, TASK_FAILED, self._on_bus_task_failed)
+        self.listen(bus, FLEET_CHANGED, self.sig_fleet.emit)
 
     def clusters(self) -> list[Cluster]:
         return self._registry.clusters()

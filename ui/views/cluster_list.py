@@ -6,7 +6,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from aiops_desktop.models import Cluster
+from aiops_desktop.models import Cluster, ClusterKind
+from aiops_desktop.models.fleet import FleetTruth
 from ui.theme import Theme
 
 
@@ -40,24 +41,43 @@ class ClusterListView(QWidget):
         self.list.itemClicked.connect(self._on_list_item_clicked)
         layout.addWidget(self.list)
 
-    def show_clusters(self, clusters: list[Cluster]) -> None:
+    def show_clusters(self, clusters: list[Cluster], truth: FleetTruth | None = None) -> None:
+        """The registered clusters, each fleet hub followed by its members; state and score
+        as the fleet's one truth judges them (the registry's own until it has spoken)."""
         current = self.selected_name()
         self.list.blockSignals(True)
         self.list.clear()
         for cluster in clusters:
-            state = cluster.status.state.value
-            score = f"{cluster.status.health_score}" if cluster.status.last_check_at else "–"
-            item = QListWidgetItem(
-                state_badge(self._theme.status(state)), f"{cluster.title}\n{state} · {score}"
-            )
-            item.setData(Qt.ItemDataRole.UserRole, cluster.name)
-            item.setToolTip(
-                f"{cluster.name} ({cluster.cluster_type.value}, {cluster.environment.value})"
-            )
-            self.list.addItem(item)
-            if cluster.name == current:
-                self.list.setCurrentItem(item)
+            judged = truth.get(cluster.name) if truth else None
+            if judged is not None:
+                state = judged.state.value
+                score = "–" if judged.health_score is None else str(judged.health_score)
+            else:
+                state = cluster.status.state.value
+                score = f"{cluster.status.health_score}" if cluster.status.last_check_at else "–"
+            tip = f"{cluster.name} ({cluster.cluster_type.value}, {cluster.environment.value})"
+            self._add(cluster.name, f"{cluster.title}\n{state} · {score}", state, tip, current)
+            if truth is None or cluster.kind is not ClusterKind.FLEET:
+                continue
+            for member in (t for t in truth.clusters if t.hub == cluster.name):
+                score = "–" if member.health_score is None else str(member.health_score)
+                worst = member.worst()
+                self._add(
+                    member.name, f"  ↳ {member.name}\n    {member.state.value} · {score}",
+                    member.state.value,
+                    f"{member.name}: member of fleet hub {cluster.name}"
+                    + (f"\n{worst.subject}: {worst.reason}" if worst else ""),
+                    current,
+                )  # fmt: skip
         self.list.blockSignals(False)
+
+    def _add(self, name: str, text: str, state: str, tip: str, current: str | None) -> None:
+        item = QListWidgetItem(state_badge(self._theme.status(state)), text)
+        item.setData(Qt.ItemDataRole.UserRole, name)
+        item.setToolTip(tip)
+        self.list.addItem(item)
+        if name == current:
+            self.list.setCurrentItem(item)
 
     def selected_name(self) -> str | None:
         item = self.list.currentItem()

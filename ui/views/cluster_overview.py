@@ -105,8 +105,41 @@ class ClusterOverviewView(QWidget):
         self.endpoints.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.endpoints, 1)
 
+    def show_member(self, name: str, hub: Cluster) -> None:
+        """A member of a fleet hub: what is known of it through the hub; it is not registered
+        itself, so there is nothing to remove (the hub is)."""
+        self._name = ""
+        self.remove_button.setVisible(False)
+        self.title.setText(name)
+        self.state.setText(f"member of {hub.name}")
+        color = self._theme.status("UNKNOWN")
+        self.state.setStyleSheet(
+            f"color: {color}; border: 1px solid {color}; border-radius: 4px; padding: 2px 8px;"
+        )
+        self.tls_warning.setVisible(False)
+        through = f"through fleet hub {hub.name}"
+        at = hub.status.last_check_at
+        checked = at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else "never"
+        values = dict.fromkeys(self.fields, "—")
+        values |= {
+            "Name": name,
+            "Type": f"member cluster (its metrics and alerts come {through})",
+            "API server": "— (no API server registered for this member)",
+            "Credential": f"none of its own ({hub.name}'s)",
+            "Health score": "on the Fleet page (judged from its findings)",
+            "Last check": f"{hub.name}'s: {checked}",
+            "Last error": hub.status.last_error or "—",
+        }
+        for key, value in values.items():
+            self.fields[key].setText(value)
+        self.endpoints.set_rows(
+            [Row([e.kind.value, e.url, e.auth.value, f"{hub.name} (hub)", "—"])
+             for e in hub.endpoints]
+        )  # fmt: skip
+
     def show_cluster(self, cluster: Cluster) -> None:
         self._name = cluster.name
+        self.remove_button.setVisible(True)
         status = cluster.status
         self.title.setText(cluster.title)
         self.state.setText(status.state.value)

@@ -132,6 +132,43 @@ class ClusterRegistry:
                 return cluster
         raise ClusterNotFoundError(f"no cluster named {name!r} is registered")
 
+    def hubs_of(self, name: str) -> list[Cluster]:
+        """The fleet hubs a member cluster's data comes through, by name ([] for a registered
+        cluster, or a name no hub has named)."""
+        if any(c.name == name for c in self._clusters.values()):
+            return []
+        return sorted(
+            (c for c in self._clusters.values()
+             if c.kind is ClusterKind.FLEET and name in c.status.members),
+            key=lambda c: c.name,
+        )  # fmt: skip
+
+    def hub_of(self, name: str) -> Cluster | None:
+        """The hub a member is listed under (the first by name of those naming it)."""
+        hubs = self.hubs_of(name)
+        return hubs[0] if hubs else None
+
+    def targets(self, names: Iterable[str]) -> tuple[list[Cluster], frozenset[str] | None]:
+        """What to ask for ``names``: each registered cluster itself, each hub member its hubs;
+        and which clusters' series to keep from the answers (None: all of them). A name
+        neither registered nor named by a hub is not found."""
+        clusters: dict[str, Cluster] = {}
+        keep: set[str] = set()
+        members = False
+        for name in names:
+            hubs = self.hubs_of(name)
+            if not hubs:
+                cluster = self.get(name)
+                clusters[cluster.name] = cluster
+                keep.add(cluster.name)
+                if cluster.kind is ClusterKind.FLEET:
+                    keep.update(self.members(cluster))
+            else:  # every hub that names it: each may hold other series of it
+                clusters.update((hub.name, hub) for hub in hubs)
+                keep.add(name)
+                members = True
+        return list(clusters.values()), frozenset(keep) if members else None
+
     def fleet_summary(self) -> FleetSummary:
         clusters = self.clusters()
         summary = FleetSummary(total=len(clusters))

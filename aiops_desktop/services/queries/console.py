@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 from aiops_desktop.models import Cluster, EndpointKind, QueryType, utcnow
@@ -20,13 +21,15 @@ class QueryConsole:
         self._queries = queries
         self._repo = repo
 
-    def targets(self, names: list[str]) -> list[Cluster]:
+    def targets(self, names: list[str]) -> tuple[list[Cluster], frozenset[str] | None]:
+        """The clusters to ask (a hub member through its hub) and whose series to keep."""
         if not names:
-            return [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
-        return [self._registry.get(n) for n in names]
+            chosen = [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
+            return chosen, None
+        return self._registry.targets(names)
 
     async def run(self, request: ConsoleRequest) -> QueryAnswer:
-        clusters = self.targets(request.clusters)
+        clusters, keep = self.targets(request.clusters)
         now = utcnow()
         query = MetricQuery(
             promql=request.promql,
@@ -39,6 +42,8 @@ class QueryConsole:
             timeout_s=request.timeout_s,
         )
         answer = await self._queries.run(query, clusters)
+        if keep is not None:  # members asked for by name: their series of the hub's answer
+            answer = replace(answer, series=[s for s in answer.series if s.cluster in keep])
         record = QueryRecord(
             promql=request.promql,
             clusters=request.clusters,
