@@ -89,7 +89,9 @@ async def _open_core(args: argparse.Namespace, paths: AppPaths) -> Core:
     if args.capture:
         from aiops_desktop.services.outputs.capture import open_capture
 
-        return await asyncio.to_thread(lambda: open_capture(Path(args.capture)).assemble())
+        return await asyncio.to_thread(
+            lambda: open_capture(Path(args.capture), reports_dir=paths.reports_dir).assemble()
+        )
     return await asyncio.to_thread(lambda: Core.open(paths).assemble())
 
 

@@ -29,6 +29,9 @@ DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 class AppPaths:
     data_dir: Path
     log_dir: Path
+    #: where reports go when not in data_dir: an opened capture's Core works in a temporary
+    #: folder, its reports go to the user's own reports folder (kept, listed)
+    reports_to: Path | None = None
 
     @property
     def db_path(self) -> Path:
@@ -36,7 +39,7 @@ class AppPaths:
 
     @property
     def reports_dir(self) -> Path:
-        return self.data_dir / "reports"
+        return self.reports_to or self.data_dir / "reports"
 
     @property
     def settings_file(self) -> Path:

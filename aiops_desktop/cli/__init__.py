@@ -64,7 +64,7 @@ def _run_command(args: argparse.Namespace, paths: AppPaths, io: Io) -> int:
         if args.capture:
             from aiops_desktop.services.outputs.capture import open_capture
 
-            core = open_capture(args.capture)
+            core = open_capture(args.capture, reports_dir=paths.reports_dir)
         else:
             core = Core.open(paths)
     except AppError as exc:

@@ -208,27 +208,41 @@ def _fleet_hw_tables(facts: ClusterFacts) -> list[Table]:
     return [changes, not_ok, ptp]
 
 
-def _recommend(facts: ClusterFacts) -> list[str]:
-    out = []
+#: recommendation ranks: what needs a hand now first (a lost cluster, a CRITICAL GPU, a clock
+#: in FREERUN), then what is degrading, then anomalies (by score), then capacity
+ACT_NOW, DEGRADING, ANOMALY, CAPACITY = 0, 1, 2, 3
+Ranked = tuple[int, float, str]  # rank, then within it (lower first), the text
+
+
+def _recommend(facts: ClusterFacts) -> list[Ranked]:
+    """This cluster's recommendations, ranked; each says what was found first, then what to
+    do."""
+    out: list[Ranked] = []
     if facts.state in ("OFFLINE", "DEGRADED"):
         last_error = next((e for _, _, _, e in reversed(facts.health) if e), "")
-        out.append(f"{facts.name} is {facts.state}: check its endpoints"
-                   + (f" ({last_error})." if last_error else "."))  # fmt: skip
-    high = [a for a in facts.anomalies if a.severity.value == "HIGH"]
-    for a in sorted(high, key=lambda a: -a.score)[:3]:
-        out.append(
-            f"Investigate {a.metric} on {facts.name} at {_t(a.timestamp)} UTC: {a.explanation}"
-        )
+        rank = ACT_NOW if facts.state == "OFFLINE" else DEGRADING
+        why = f" ({last_error})" if last_error else ""
+        out.append((rank, 0.0, f"{facts.name} is {facts.state}{why}: check its endpoints."))
     for gpu, state, reasons in facts.hw.gpu or []:
         if state == "CRITICAL":
-            out.append(f"GPU {gpu} is CRITICAL: {reasons}")
+            out.append((ACT_NOW, 0.0, f"{reasons} (GPU {gpu}, CRITICAL)."))
+    for port, state, *_ in facts.hw.ptp or []:
+        where = f"PTP port {port} of {facts.name}"
+        if state == "FREERUN":
+            out.append((ACT_NOW, 0.0, f"Clock in FREERUN on {where}: check its grandmaster "
+                        "and GNSS."))  # fmt: skip
+        elif state == "HOLDOVER":
+            out.append((DEGRADING, 0.0, f"Clock in HOLDOVER on {where}: check its grandmaster "
+                        "and GNSS before the holdover runs out."))  # fmt: skip
     for change in facts.hw.gpu_changes or []:
         if change.after is None:
-            out.append(f"GPU {change.key} is no longer reported (it was {change.before.value}): "
-                       "check the node, the GPU and its DCGM exporter.")  # fmt: skip
-    for port, state, *_ in facts.hw.ptp or []:
-        if state in ("FREERUN", "HOLDOVER"):
-            out.append(f"PTP port {port} is in {state}: check its grandmaster and GNSS.")
+            out.append((DEGRADING, 0.0, f"GPU {change.key} is no longer reported (it was "
+                        f"{change.before.value}): check the node, the GPU and its DCGM "
+                        "exporter."))  # fmt: skip
+    high = [a for a in facts.anomalies if a.severity.value == "HIGH"]
+    for a in sorted(high, key=lambda a: -a.score)[:3]:
+        out.append((ANOMALY, -a.score, f"{a.explanation} ({a.metric} on {facts.name} at "
+                    f"{_t(a.timestamp)} UTC): investigate."))  # fmt: skip
     return out
 
 
@@ -270,11 +284,15 @@ def timeline(clusters: list[ClusterFacts], limit: int = DEFAULT_ROW_LIMIT) -> Se
 
 def build_report(inputs: ReportInputs) -> Report:
     kind = inputs.type
-    recommendations: list[str] = []
+    ranked: list[Ranked] = []
     sections = [timeline(inputs.clusters)] if kind is ReportType.INCIDENT else []
     for facts in inputs.clusters:
-        sections.append(_section(kind, facts, recommendations, inputs.since))
-        recommendations += _recommend(facts)
+        capacity: list[str] = []
+        sections.append(_section(kind, facts, capacity, inputs.since))
+        ranked += [(CAPACITY, 0.0, text) for text in capacity]
+        ranked += _recommend(facts)
+    # worst first across the clusters (a stable sort: a cluster's order stays within a rank)
+    recommendations = [text for _, _, text in sorted(ranked, key=lambda r: (r[0], r[1]))]
     states = Counter(c.state for c in inputs.clusters)
     anomalies = [a for c in inputs.clusters for a in c.anomalies]
     changes = sum(len(state_changes(c)) for c in inputs.clusters)

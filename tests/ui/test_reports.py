@@ -88,7 +88,7 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     assert "State changes" in detailed and "ONLINE -> OFFLINE" in detailed
     assert "OFFLINE -> ONLINE" in detailed and "east/prometheus unreachable" in detailed
     assert f"{SPIKE_VALUE:.1f}" in detailed  # the spike's value in the anomalies table
-    assert "Investigate node_cpu on east" in detailed
+    assert "(node_cpu on east at" in detailed and "investigate." in detailed
     capacity = texts["capacity"]
     assert "30-day forecast" in capacity and "trend (east-node-0)" in capacity
     # east rises 0.5 %/h = 12 %/day from ~30 %: 80 % is within the 30-day horizon
@@ -139,3 +139,27 @@ def test_report_dialog_shows_progress_and_lists_the_report(
     window.reports.table.selectRow(0)
     assert window.reports.selected_path() in written
     dialog.close()
+
+
+def test_a_report_from_the_sample_capture_reads_its_recorded_answers_and_is_kept(
+    tmp_path: Path, secret_service
+) -> None:  # type: ignore[no-untyped-def]
+    """The handover from a capture: its recorded GPU and PTP answers (not "not read"),
+    recommendations worst first with what was found first, written to the user's reports
+    folder (it went to the capture's temporary folder, deleted at exit)."""
+    from ui.main_window import SAMPLE_CAPTURE
+
+    env, home = dict(secret_service.env), tmp_path / "home"
+    done = run_cli(home, env, "--capture", str(SAMPLE_CAPTURE), "report", "--type", "handover",
+                   "--since", "2h")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    kept = run_cli(home, env, "reports")
+    assert kept.returncode == 0 and ".pdf" in kept.stdout  # listed in the user's folder
+    pdf = next((home / "reports").glob("*.pdf"))
+    text = " ".join(pdf_text(pdf).split())
+    assert "not read (no live GPU metrics)" not in text
+    assert "XID 79" in text and "84 C" in text
+    actions = text[text.index("Recommendations") :]
+    first_anomaly = actions.find("investigate.")
+    for found in ("XID 79", "temperature 84 C", "Clock in FREERUN on PTP port du-2/ens1f0"):
+        assert -1 < actions.find(found) < first_anomaly, found  # ranked before anomalies

@@ -89,15 +89,18 @@ async def _answering(core: Core, clusters: list[Cluster]) -> list[Cluster]:
     return [c for c, answer in zip(clusters, answers, strict=True) if not answer.failures]
 
 
-def open_capture(path: Path, secrets: SecretStore | None = None) -> Core:
+def open_capture(
+    path: Path, secrets: SecretStore | None = None, *, reports_dir: Path | None = None
+) -> Core:
     """A Core over a checked copy of the capture at ``path`` (CaptureError if it cannot be
     opened: foreign, truncated, damaged, newer, or holding what a capture may not). The file
     itself is never changed; the working copy is removed when the Core closes, or at once if
     opening fails. It has no keyring (``secrets`` is ignored). Blocking: call from a worker
-    thread."""
+    thread. ``reports_dir``: where its reports go (the user's own folder, not the temporary
+    one)."""
     work = Path(tempfile.mkdtemp(prefix="aiops-capture-"))
     try:
-        paths = AppPaths(data_dir=work / "data", log_dir=work / "logs").ensure()
+        paths = AppPaths(work / "data", work / "logs", reports_to=reports_dir).ensure()
         manifest, documents = load_capture(path, paths.db_path)
         core = Core.open(
             paths, capture=manifest,

@@ -107,19 +107,23 @@ def _ptp_facts(facts: dict[str, FleetHw], board: PtpBoard) -> None:
 async def _fleet_hw_reads(
     src: ReportService, clusters: list[Cluster], start: datetime, until: datetime
 ) -> dict[str, FleetHw]:
-    """A shift handover's GPU and PTP reads from the live site, per (member) cluster: GPU
-    health at the start and the end of the period, PTP compliance over it; what was read
-    before the time limit ({} while a capture is open)."""
+    """A shift handover's GPU and PTP reads, per (member) cluster: GPU health at the start
+    and the end of the period, PTP compliance over it; what was read before the time limit.
+    From a capture: its recorded answers (one moment: GPU changes are not compared)."""
     with_metrics = [c for c in clusters if c.endpoint(EndpointKind.PROMETHEUS)]
     facts: dict[str, FleetHw] = {}
-    if src.capture is not None or not with_metrics:
+    if not with_metrics:
         return facts
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(LIVE_READ_TIMEOUT_S):
-            now, then = await asyncio.gather(
-                read_gpu_fleet(src.queries, with_metrics, at=until),
-                read_gpu_fleet(src.queries, with_metrics, at=start),
-            )
+            if src.capture is not None:
+                now = await read_gpu_fleet(src.queries, with_metrics, at=until)
+                then = GpuFleet([], [])
+            else:
+                now, then = await asyncio.gather(
+                    read_gpu_fleet(src.queries, with_metrics, at=until),
+                    read_gpu_fleet(src.queries, with_metrics, at=start),
+                )
             _gpu_facts(facts, now, then)
             profiles, _ = await src.kube.ptp_thresholds()
             window = until - start
