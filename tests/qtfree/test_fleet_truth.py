@@ -1,8 +1,9 @@
 """The fleet's one truth: state from findings, unknown never OK, members once.
 
-Two real fleet hubs (Prometheus backfilled with the GPU fleet's DCGM series and the PTP
-fleet's linuxptp series) name the same member clusters; `fleet --json` lists every member
-once with its findings (XID 79 and a GPU at 84 C, a port in FREERUN) and the state they make.
+Three real fleet hubs (Prometheus backfilled with the GPU fleet's DCGM series, the PTP
+fleet's linuxptp series and kube-state-metrics) name the same member clusters; `fleet --json`
+lists every member once with its findings (XID 79 and a GPU at 84 C, a port in FREERUN, a
+NotReady node and a crash-looping pod) and the state they make.
 """
 
 from __future__ import annotations
@@ -48,11 +49,12 @@ def test_the_rule(
 
 
 @pytest.mark.integration
-def test_members_of_two_hubs_get_their_findings_once(
-    tmp_path: Path, secret_service, gpu_hub, ptp_hub
+def test_members_of_three_hubs_get_their_findings_once(
+    tmp_path: Path, secret_service, gpu_hub, ptp_hub, kube_state_hub
 ) -> None:  # type: ignore[no-untyped-def]
     env, home = dict(secret_service.env), tmp_path / "home"
-    for name, url in (("gpu-hub", gpu_hub.url), ("ptp-hub", ptp_hub[0].url)):
+    hubs = (("gpu-hub", gpu_hub.url), ("ksm-hub", kube_state_hub.url), ("ptp-hub", ptp_hub[0].url))
+    for name, url in hubs:
         added = run_cli(home, env, "clusters", "add", name, "--kind", "fleet",
                         "--prometheus-url", url)  # fmt: skip
         assert added.returncode == 0, added.stderr
@@ -68,6 +70,10 @@ def test_members_of_two_hubs_get_their_findings_once(
     assert ("GPU", "CRITICAL", "gpu-1/gpu3") in found  # XID 79 (from the GPU hub)
     assert ("GPU", "CRITICAL", "gpu-0/gpu5") in found  # 84 C
     assert ("PTP", "CRITICAL", "du-2/ens1f0 (ptp4l)") in found  # FREERUN (from the PTP hub)
+    assert ("Kubernetes", "WARNING", "node du-1") in found  # NotReady (kube-state-metrics)
+    assert ("Kubernetes", "WARNING", "pod ran-du/du-l1-0") in found  # CrashLoopBackOff
+    west = {(f["domain"], f["subject"]) for f in by["ran-west"]["findings"]}
+    assert not any(domain == "Kubernetes" for domain, _ in west)  # all Ready, all running
     assert east["findings"][0]["severity"] == "CRITICAL"  # worst first
     assert east["health_score"] is not None and east["health_score"] <= 25
     assert "GPU 2 ✖" in east["summary"] and "PTP 1 ✖" in east["summary"]

@@ -276,6 +276,20 @@ def ptp_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningP
 
 
 @pytest.fixture(scope="session")
+def kube_state_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
+    """A fleet hub Prometheus holding tests/servers/kube_state.py's kube-state-metrics."""
+    from tests.servers.kube_state import COUNT, STEP_S, kube_state_series
+
+    server, _ = backfilled(
+        tmp_path_factory, "prom-ksm", kube_state_series(), COUNT, STEP_S, ahead=160
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def sriov_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
     """A fleet hub Prometheus holding tests/servers/sriov_fleet.py's VF counters."""
     from tests.servers.sriov_fleet import COUNT, STEP_S, sriov_fleet_series

@@ -1,7 +1,8 @@
 """What the app's readers found, as findings per cluster (or hub member).
 
 GPU health (XID, ECC, remaps, temperature, throttling), PTP (clock state, offset beyond its
-profile's band, a stopped process), firing alerts and recent anomalies each become
+profile's band, a stopped process), Kubernetes (NotReady nodes, crash-looping pods, from
+kube-state-metrics), firing alerts and recent anomalies each become
 ``Finding`` s with a severity, a subject and one line of reason.
 """
 
@@ -14,6 +15,7 @@ from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.enums import AlertSeverity, AnomalySeverity
 from aiops_desktop.models.fleet import Domain, Finding, FindingSeverity
 from aiops_desktop.models.gpu import GpuFleet, GpuState
+from aiops_desktop.models.metrics import TaggedSeries
 from aiops_desktop.models.ptp import ClockState, PtpBoard
 
 PerCluster = dict[str, list[Finding]]
@@ -63,6 +65,24 @@ def ptp_findings(board: PtpBoard) -> PerCluster:
             )
         if found:
             out.setdefault(row.cluster, []).extend(found)
+    return out
+
+
+def kube_findings(not_ready: Iterable[TaggedSeries], looping: Iterable[TaggedSeries]) -> PerCluster:
+    """kube-state-metrics answers (resources/kube/queries.json): a NotReady node and a pod in
+    CrashLoopBackOff are each a warning."""
+    out: PerCluster = {}
+    for tagged in not_ready:
+        node = tagged.series.labels.get("node", "?")
+        out.setdefault(tagged.cluster, []).append(
+            Finding(Domain.KUBERNETES, FindingSeverity.WARNING, f"node {node}", "NotReady")
+        )
+    for tagged in looping:
+        labels = tagged.series.labels
+        pod = f"{labels.get('namespace', '?')}/{labels.get('pod', '?')}"
+        out.setdefault(tagged.cluster, []).append(
+            Finding(Domain.KUBERNETES, FindingSeverity.WARNING, f"pod {pod}", "CrashLoopBackOff")
+        )
     return out
 
 

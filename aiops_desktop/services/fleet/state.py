@@ -2,10 +2,11 @@
 hub, with its state, health score, data age and findings.
 
 ``snapshot()`` judges what is known now (cheap: the registry, the poller's sources and alerts,
-and the hardware and anomaly findings of the last ``refresh``); ``refresh()`` reads GPU health
-and the PTP board over every cluster's Prometheus (a capture's recorded answers offline) and
-the last hour's anomalies, then publishes the new truth on the bus (``FLEET_CHANGED``). The
-fleet page, the wall, ``fleet`` and ``clusters list`` read it; nothing else derives state.
+and the findings of the last ``refresh``); ``refresh()`` reads GPU health, the PTP board and
+kube-state-metrics (NotReady nodes, crash-looping pods) over every cluster's Prometheus (a
+capture's recorded answers offline) and the last hour's anomalies, then publishes the new
+truth on the bus (``FLEET_CHANGED``). The Fleet page, the sidebar, the wall and ``fleet`` read
+it; nothing else derives state.
 
 The rule (README, "One fleet truth"):
 - no source configured: NOT CONFIGURED; every configured source unreachable: OFFLINE;
@@ -36,14 +37,17 @@ from aiops_desktop.models.fleet import (
     FleetTruth,
     Health,
 )
+from aiops_desktop.models.metrics import MetricQuery
 from aiops_desktop.models.polling import Source, SourceStatus
 from aiops_desktop.services.fleet.findings import (
     PerCluster,
     alert_findings,
     anomaly_findings,
     gpu_findings,
+    kube_findings,
     ptp_findings,
 )
+from aiops_desktop.services.polling.catalog import field_queries
 
 if TYPE_CHECKING:
     from aiops_desktop.services.clusters.registry import ClusterRegistry
@@ -129,14 +133,19 @@ class FleetState:
         now = self._clock()
         found: PerCluster = {}
         if clusters:
-            gpus, board = await asyncio.gather(
+            kube = field_queries("kube")
+            gpus, board, not_ready, looping = await asyncio.gather(
                 read_gpu_fleet(self._queries, clusters, at=now),
                 read_ptp_board(
                     self._queries, clusters, window=PTP_WINDOW, step=timedelta(seconds=30),
                     end=now,
                 ),
+                self._queries.run(MetricQuery(promql=kube["not_ready"], end=now), clusters),
+                self._queries.run(MetricQuery(promql=kube["crash_looping"], end=now), clusters),
             )  # fmt: skip
-            for part in (gpu_findings(gpus), ptp_findings(board)):
+            parts = (gpu_findings(gpus), ptp_findings(board),
+                     kube_findings(not_ready.series, looping.series))  # fmt: skip
+            for part in parts:
                 for name, items in part.items():
                     found.setdefault(name, []).extend(items)
         since = (now - ANOMALIES_WITHIN).timestamp()
