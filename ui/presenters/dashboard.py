@@ -4,13 +4,12 @@ anomaly markers and the data's age; redrawn at a few Hz, and only the panels who
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.models import ClusterKind
 from aiops_desktop.models.anomalies import Anomaly, AnomalyMarker
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.enums import AnomalySeverity
@@ -86,6 +85,7 @@ class DashboardPresenter(Presenter):
         self.cluster: str | None = None
         self.paused = False
         self.range_s = 3600
+        self._newest_at: tuple[object, float | None] = (None, None)
         self._drawn_version = -1
         self._drawn_panels: dict[str, int] = {}
         self.listen(bus, ANOMALIES_FOUND, self._on_anomalies_found)
@@ -202,12 +202,32 @@ class DashboardPresenter(Presenter):
         if self.cluster is None:
             return
         status = self._poller.status.get((self.cluster, Source.METRICS))
-        if status is None:  # a member of a fleet hub: the hub's status counts
-            hub = next((c for c in self._registry.clusters() if c.kind is ClusterKind.FLEET), None)
+        if status is None:  # a member of a fleet hub: its hub's status counts
+            hub = self._registry.hub_of(self.cluster)
             status = self._poller.status.get((hub.name, Source.METRICS)) if hub else None
-        age = status.age_s() if status else None
-        stale = status.stale() if status else True
+        if status is None:  # not polled (a capture, or not yet): what the charts hold says
+            newest = self._newest_sample()
+            if newest is None:
+                self.sig_freshness.emit("no data yet", True)
+            else:
+                at = datetime.fromtimestamp(newest, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+                self.sig_freshness.emit(f"data up to {at} (not polled)", False)
+            return
+        age = status.age_s()
+        stale = status.stale()
         text = f"data {age_text(age)}" + (" · STALE" if stale else "")
-        if status and status.last_error:
+        if status.last_error:
             text += f" · {status.last_error}"
         self.sig_freshness.emit(text, stale)
+
+    def _newest_sample(self) -> float | None:
+        """The newest sample the cluster's panels hold (cached per live-buffer version)."""
+        key = (self.cluster, self._live.version)
+        if self._newest_at[0] != key:
+            newest = None
+            for panel in self._catalog:
+                for ts, _ in self._live.snapshot(self.cluster or "", panel.id).series.values():
+                    if ts.size:
+                        newest = max(newest or ts[-1], float(ts[-1]))
+            self._newest_at = (key, newest)
+        return self._newest_at[1]

@@ -44,6 +44,12 @@ def mean_series(series: Series) -> tuple[np.ndarray, np.ndarray] | None:
 _UNKNOWN = (Coverage.NO_DATA, Coverage.STALE, Coverage.UNREACHABLE, Coverage.NOT_CONFIGURED)
 
 
+def _freshness(truth: ClusterTruth) -> str:
+    if truth.coverage.get("metrics") is Coverage.RECORDED:
+        return "data as recorded in the capture"
+    return "no data yet" if truth.data_age_s is None else f"data {age_text(truth.data_age_s)}"
+
+
 def _alert_counts(truth: ClusterTruth) -> dict[AlertSeverity, int]:
     counts: dict[AlertSeverity, int] = {}
     for f in truth.findings:
@@ -111,8 +117,7 @@ class FleetPresenter(Presenter):
                 TileModel(
                     name=t.name, title=t.title, state=t.state.value, health_score=t.health_score,
                     alerts=_alert_counts(t), spark=spark, spark_title=spark_title,
-                    freshness=age_text(t.data_age_s) if t.data_age_s is not None
-                    else "no data yet",
+                    freshness=_freshness(t),
                     stale=t.state in (Health.STALE, Health.OFFLINE),
                     via_hub=t.hub, last_error=t.last_error,
                     findings=t.summary() or ("no findings" if not unknown else ""),

@@ -1,0 +1,62 @@
+"""The window over the bundled sample capture, as a newcomer first sees it: the Fleet page
+shows the sample's CRITICAL GPUs and FREERUN port (the fleet's one truth, from the capture's
+recorded answers), the sidebar lists the hub's members, a member's dashboard says how old
+its data is (not "no data yet · STALE" above full charts); a reference screenshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aiops_desktop.app import DesktopApp
+from aiops_desktop.qt_boot import save_screenshot
+from aiops_desktop.services.outputs.capture import open_capture
+from aiops_desktop.settings import resources_dir
+from tests.ui.conftest import run_coro, run_until
+from tests.ui.references import check_against_reference
+
+SAMPLE = resources_dir() / "samples" / "sample.aiops"
+
+
+@pytest.fixture
+def sample_desktop(qtbot, qloop, theme):  # type: ignore[no-untyped-def]
+    core = open_capture(SAMPLE).assemble()
+    desktop = DesktopApp(core, theme)
+    desktop.window.resize(1400, 900)
+    desktop.window.show()
+    run_coro(qtbot, desktop.load())
+    try:
+        yield desktop
+    finally:
+        run_coro(qtbot, desktop.close())
+
+
+def test_the_sample_fleet_page_shows_its_findings(
+    sample_desktop: DesktopApp, qtbot, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window = sample_desktop.window
+    window.show_view("fleet")
+    fleet = sample_desktop.presenters.fleet
+
+    def east() -> object:
+        return next((t for t in fleet.tiles() if t.name == "ran-east"), None)
+
+    run_until(qtbot, lambda: (tile := east()) is not None and tile.state == "CRITICAL")
+    tiles = {t.name: t for t in fleet.tiles()}
+    assert set(tiles) == {"ran-east", "ran-west", "ai-lab"}  # the hub's members
+    assert "GPU 2 ✖" in tiles["ran-east"].findings and "PTP 1 ✖" in tiles["ran-east"].findings
+    assert tiles["ai-lab"].state == "DEGRADED"
+    assert tiles["ran-east"].freshness == "data as recorded in the capture"
+    listed = [window.cluster_list.list.item(i).text()
+              for i in range(window.cluster_list.list.count())]  # fmt: skip
+    assert any(t.startswith("  ↳ ran-east") and "CRITICAL" in t for t in listed)
+    run_until(qtbot, lambda: sum(t.isVisible() for t in window.fleet.tiles) == 3)
+    assert window.fleet.summary.text().startswith("Fleet · 3 clusters · 1 critical")
+    shot = save_screenshot(window, tmp_path / "fleet_sample.png")
+    check_against_reference(shot, "fleet_sample.png", tolerance=12.0)
+
+    window.show_cluster("ran-east")
+    freshness = window.dashboard.freshness
+    run_until(qtbot, lambda: freshness.text().startswith("data up to 2026-11-28"))
+    assert "STALE" not in freshness.text() and "not polled" in freshness.text()
