@@ -50,6 +50,7 @@ class _Breach:
     agreeing: int
     reason: str | None = None
     methods: frozenset[AnomalyMethod] = frozenset()
+    critical: bool = False  # a rule that makes it CRITICAL
 
 
 def _episodes(breaches: list[_Breach]) -> list[list[_Breach]]:
@@ -103,7 +104,16 @@ def _statistical_breaches(
 
 def _rule_breaches(hits: Sequence[RuleHit | None]) -> list[_Breach]:
     return [
-        _Breach(i, h.ratio, AnomalyMethod.DOMAIN_RULE, h.ratio, h.expected, 1, h.reason)
+        _Breach(
+            i,
+            h.ratio,
+            AnomalyMethod.DOMAIN_RULE,
+            h.ratio,
+            h.expected,
+            1,
+            h.reason,
+            critical=h.critical,
+        )
         for i, h in enumerate(hits)
         if h is not None
     ]
@@ -155,7 +165,8 @@ def _describe(
     lasted = len(episode)
     if peak.reason is not None:
         explanation = peak.reason
-        severity = AnomalySeverity.from_ratio(peak.ratio)
+        critical = any(b.critical for b in episode)
+        severity = AnomalySeverity.CRITICAL if critical else AnomalySeverity.from_ratio(peak.ratio)
         score = sensitivity.threshold * peak.ratio
     else:
         side = "above" if peak.score > 0 else "below"
@@ -167,9 +178,14 @@ def _describe(
             + ")"
         )
         score = abs(peak.score)
-        severity = AnomalySeverity.from_ratio(score / sensitivity.threshold)
+        by_score = AnomalySeverity.from_ratio(score / sensitivity.threshold)
+        cap = AnomalySeverity.from_change(deviation)  # how far it moved bounds how bad it is
+        severity = by_score if by_score.rank >= cap.rank else cap
+    still_open = episode[-1].index == series.values.size - 1
     if lasted > 1:
         explanation += f"; lasted {lasted} points from {start:%H:%M:%S}"
+    if still_open:
+        explanation += "; still open at the end of the data"
     return Anomaly(
         cluster=series.cluster,
         metric=series.metric,
@@ -187,6 +203,7 @@ def _describe(
         actual=actual,
         deviation_pct=deviation,
         explanation=explanation,
+        open=still_open,
     )
 
 

@@ -25,6 +25,7 @@ class RuleHit:
     ratio: float  # >= 1: how far past the limit; the severity follows from it
     expected: float
     reason: str
+    critical: bool = False  # CRITICAL whatever the ratio: a clock not LOCKED, an XID, 80 C
 
 
 #: (value, previous value, limit) -> a hit or None
@@ -46,14 +47,15 @@ def _ptp_state(value: float, previous: float | None, limit: float) -> RuleHit | 
     if state in (ClockState.LOCKED, ClockState.UNKNOWN):
         return None
     ratio = 4.0 if state is ClockState.FREERUN else 2.5
-    return RuleHit(ratio, 1.0, f"PTP clock {state.value}, not LOCKED")
+    return RuleHit(ratio, 1.0, f"PTP clock {state.value}, not LOCKED", critical=True)
 
 
 def _gpu_temperature(value: float, previous: float | None, limit: float) -> RuleHit | None:
     if value >= TEMP_CRITICAL_C:
         return RuleHit(
-            4.0, TEMP_WARNING_C, f"GPU at {value:.0f} C, critical (>= {TEMP_CRITICAL_C:g} C)"
-        )
+            4.0, TEMP_WARNING_C, f"GPU at {value:.0f} C, critical (>= {TEMP_CRITICAL_C:g} C)",
+            critical=True,
+        )  # fmt: skip
     if value >= TEMP_WARNING_C:
         return RuleHit(
             2.5, TEMP_WARNING_C, f"GPU at {value:.0f} C, warning (>= {TEMP_WARNING_C:g} C)"
@@ -67,7 +69,7 @@ def _gpu_event(metric: str) -> RuleCheck:
     def check(value: float, previous: float | None, limit: float) -> RuleHit | None:
         if "XID_ERRORS" in upper:
             if value > 0 and value != previous:
-                return RuleHit(4.0, 0.0, f"GPU reported XID {value:.0f}")
+                return RuleHit(4.0, 0.0, f"GPU reported XID {value:.0f}", critical=True)
             return None
         rising = previous is not None and value > previous
         if ("DBE" in upper or "REMAP_FAILURE" in upper) and (

@@ -15,6 +15,7 @@ from aiops_desktop.settings import resources_dir
 
 #: anomaly severity -> the theme's severity palette (resources/theme.json "severity")
 ANOMALY_LEVELS = {
+    AnomalySeverity.CRITICAL: "critical",
     AnomalySeverity.HIGH: "critical",
     AnomalySeverity.MEDIUM: "warning",
     AnomalySeverity.LOW: "info",

@@ -37,14 +37,26 @@ class Anomaly(DomainModel):
     deviation_pct: float | None = None
     explanation: str
     related_alerts: list[str] = Field(default_factory=list)
+    open: bool = Field(
+        default=False, description="still going at the end of the data (not ended there)"
+    )
 
     @model_validator(mode="after")
     def _severity_matches_score(self) -> Anomaly:
-        wanted = AnomalySeverity.from_ratio(self.score / self.threshold)
-        if self.method is not AnomalyMethod.DOMAIN_RULE and self.severity is not wanted:
+        """A statistical anomaly is as severe as its score says, capped by how far it moved
+        (``AnomalySeverity.from_change``; earlier versions did not cap); CRITICAL is for rules
+        only."""
+        if self.method is AnomalyMethod.DOMAIN_RULE:
+            return self
+        by_score = AnomalySeverity.from_ratio(self.score / self.threshold)
+        cap = AnomalySeverity.from_change(self.deviation_pct)
+        wanted = by_score if by_score.rank >= cap.rank else cap
+        # by_score alone: what caches and captures written before the cap hold, still read
+        if self.severity not in (wanted, by_score):
             raise ValueError(
                 f"severity {self.severity} does not match score/threshold "
-                f"{self.score / self.threshold:.2f} (expected {wanted})"
+                f"{self.score / self.threshold:.2f} and a change of {self.deviation_pct} % "
+                f"(expected {wanted})"
             )
         return self
 

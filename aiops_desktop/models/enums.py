@@ -169,6 +169,7 @@ class Sensitivity(StrEnum):
 
 
 class AnomalySeverity(StrEnum):
+    CRITICAL = "CRITICAL"  # by rule only: a clock leaving LOCKED, an XID, a GPU at 80 C
     HIGH = "HIGH"
     MEDIUM = "MEDIUM"
     LOW = "LOW"
@@ -181,6 +182,20 @@ class AnomalySeverity(StrEnum):
         if score_over_threshold > 2:
             return cls.MEDIUM
         return cls.LOW
+
+    @classmethod
+    def from_change(cls, deviation_pct: float | None) -> AnomalySeverity:
+        """The most a statistical finding may be for how far it moved from what was expected:
+        under 5 % LOW, under 15 % MEDIUM (a +2 % CPU change many sigmas out is still small)."""
+        if deviation_pct is None:
+            return cls.HIGH
+        size = abs(deviation_pct)
+        return cls.LOW if size < 5 else cls.MEDIUM if size < 15 else cls.HIGH
+
+    @property
+    def rank(self) -> int:
+        """0 for CRITICAL ... 3 for LOW."""
+        return list(AnomalySeverity).index(self)
 
 
 class AnomalyType(StrEnum):

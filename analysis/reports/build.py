@@ -160,8 +160,8 @@ def _section(
     if total:
         share = ", ".join(f"{s} {100 * n / total:.0f}%" for s, n in checks.most_common())
         section.facts.append(("Checks in the period", f"{total}: {share}"))
-    high = sum(a.severity.value == "HIGH" for a in facts.anomalies)
-    section.facts.append(("Anomalies", f"{len(facts.anomalies)} ({high} high)"))
+    high = sum(a.severity.value in ("CRITICAL", "HIGH") for a in facts.anomalies)
+    section.facts.append(("Anomalies", f"{len(facts.anomalies)} ({high} critical or high)"))
     if kind is ReportType.CAPACITY:
         _capacity(facts, section, recommendations)
         return section
@@ -239,10 +239,11 @@ def _recommend(facts: ClusterFacts) -> list[Ranked]:
             out.append((DEGRADING, 0.0, f"GPU {change.key} is no longer reported (it was "
                         f"{change.before.value}): check the node, the GPU and its DCGM "
                         "exporter."))  # fmt: skip
-    high = [a for a in facts.anomalies if a.severity.value == "HIGH"]
-    for a in sorted(high, key=lambda a: -a.score)[:3]:
-        out.append((ANOMALY, -a.score, f"{a.explanation} ({a.metric} on {facts.name} at "
-                    f"{_t(a.timestamp)} UTC): investigate."))  # fmt: skip
+    high = [a for a in facts.anomalies if a.severity.value in ("CRITICAL", "HIGH")]
+    for a in sorted(high, key=lambda a: (a.severity.rank, -a.score))[:3]:
+        # a CRITICAL one (by rule) before any HIGH one, then by score
+        out.append((ANOMALY, a.severity.rank * 1e6 - a.score, f"{a.explanation} ({a.metric} on "
+                    f"{facts.name} at {_t(a.timestamp)} UTC): investigate."))  # fmt: skip
     return out
 
 
@@ -299,8 +300,9 @@ def build_report(inputs: ReportInputs) -> Report:
     summary = [
         f"{len(inputs.clusters)} clusters: "
         + ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
-        f"{len(anomalies)} anomalies ({sum(a.severity.value == 'HIGH' for a in anomalies)} "
-        f"high) and {changes} state changes in the period",
+        f"{len(anomalies)} anomalies "
+        f"({sum(a.severity.value in ('CRITICAL', 'HIGH') for a in anomalies)} critical or high)"
+        f" and {changes} state changes in the period",
     ]
     history = [h for c in inputs.clusters for h in c.alert_history]
     fired = sum(h[0] >= inputs.since for h in history)

@@ -120,11 +120,31 @@ def test_gpu_rules_temperature_limits_and_xid() -> None:
     temps[30:32] = 85
     found = detect_anomalies(series("DCGM_FI_DEV_GPU_TEMP", ts, temps))
     ruled = [a for a in found if a.method is AnomalyMethod.DOMAIN_RULE]
-    assert [a.severity for a in ruled] == [AnomalySeverity.MEDIUM, AnomalySeverity.HIGH]
+    # 74 C is a warning by its ratio; 85 C is CRITICAL by rule
+    assert [a.severity for a in ruled] == [AnomalySeverity.MEDIUM, AnomalySeverity.CRITICAL]
     xid = np.zeros(40)
     xid[25:] = 79
     found = detect_anomalies(series("DCGM_FI_DEV_XID_ERRORS", ts, xid))
     assert len(found) == 1 and "XID 79" in found[0].explanation
+    assert found[0].severity is AnomalySeverity.CRITICAL
+
+
+def test_severity_follows_the_size_of_the_change_and_open_episodes_are_marked() -> None:
+    """A +2 % CPU change many sigmas out is LOW, not HIGH; a FREERUN clock is CRITICAL; an
+    episode running into the last sample is open (not ended there)."""
+    rng = np.random.default_rng(3)
+    ts = 1_700_000_000 + np.arange(300) * 15.0
+    cpu = 50 + rng.normal(0, 0.05, 300)
+    cpu[-3:] += 1.0  # +2 %: many sigmas of a very quiet series
+    found = [a for a in detect_anomalies(series("node_cpu", ts, cpu))
+             if a.method is not AnomalyMethod.DOMAIN_RULE]  # fmt: skip
+    assert found and all(a.severity is AnomalySeverity.LOW for a in found)
+    assert found[-1].open and "still open at the end of the data" in found[-1].explanation
+    assert found[-1].score / found[-1].threshold > 3  # its score alone would have said HIGH
+    state = np.ones(60)
+    state[40:50] = 0.0  # FREERUN for 10 samples, then LOCKED again
+    clock = detect_anomalies(series("openshift_ptp_clock_state", ts[:60], state))
+    assert [(a.severity, a.open) for a in clock] == [(AnomalySeverity.CRITICAL, False)]
 
 
 def test_too_few_points_is_no_answer_not_an_error() -> None:

@@ -80,8 +80,9 @@ class AnomaliesView(QWidget):
             level = self._theme.severity(ANOMALY_LEVELS[a.severity])
             rows.append(Row(cells, colours={2: level}, tips=dict.fromkeys(range(8), a.explanation)))
         self.table.set_rows(rows)
+        critical = sum(1 for a in anomalies if a.severity is AnomalySeverity.CRITICAL)
         high = sum(1 for a in anomalies if a.severity is AnomalySeverity.HIGH)
-        self.title.setText(f"Anomalies · {len(anomalies)} shown, {high} HIGH")
+        self.title.setText(f"Anomalies · {len(anomalies)} shown, {critical} CRITICAL, {high} HIGH")
 
     def _on_filter_changed(self, _text: str) -> None:
         def pick(combo: QComboBox) -> str | None:

@@ -25,6 +25,10 @@ _ALERT = {
     AlertSeverity.WARNING: FindingSeverity.WARNING,
     AlertSeverity.INFO: FindingSeverity.INFO,
 }
+_ANOMALY = {
+    AnomalySeverity.CRITICAL: FindingSeverity.CRITICAL,
+    AnomalySeverity.HIGH: FindingSeverity.WARNING,
+}
 _GPU = {GpuState.CRITICAL: FindingSeverity.CRITICAL, GpuState.WARNING: FindingSeverity.WARNING}
 
 
@@ -101,12 +105,11 @@ def alert_findings(alerts: Iterable[Alert]) -> list[Finding]:
 
 
 def anomaly_findings(anomalies: Iterable[Anomaly]) -> PerCluster:
-    """Recent anomalies: a HIGH one is a warning, the others information."""
+    """Recent anomalies: a CRITICAL one (by rule) is critical, a HIGH one a warning, the
+    others information."""
     out: PerCluster = {}
     for a in anomalies:
-        severity = (
-            FindingSeverity.WARNING if a.severity is AnomalySeverity.HIGH else FindingSeverity.INFO
-        )
+        severity = _ANOMALY.get(a.severity, FindingSeverity.INFO)
         since = a.started_at or a.timestamp
         out.setdefault(a.cluster, []).append(
             Finding(Domain.ANOMALIES, severity, a.metric, a.explanation, since)
