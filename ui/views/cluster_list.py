@@ -31,6 +31,8 @@ class ClusterListView(QWidget):
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._theme = theme
+        self._shown: list[tuple[str, str, str, str]] | None = None  # what the list shows
+        self._badges: dict[str, QIcon] = {}  # a state colour's dot, made once
         self._setup_ui()
 
     def _setup_ui(self) -> None:
@@ -44,9 +46,21 @@ class ClusterListView(QWidget):
     def show_clusters(self, clusters: list[Cluster], truth: FleetTruth | None = None) -> None:
         """The registered clusters, each fleet hub followed by its members; state and score
         as the fleet's one truth judges them (the registry's own until it has spoken)."""
+        rows = self._rows(clusters, truth)
+        if rows == self._shown:  # 200 members every minute: rebuilt only when something moved
+            return
+        self._shown = rows
         current = self.selected_name()
         self.list.blockSignals(True)
         self.list.clear()
+        for name, text, state, tip in rows:
+            self._add(name, text, state, tip, current)
+        self.list.blockSignals(False)
+
+    def _rows(
+        self, clusters: list[Cluster], truth: FleetTruth | None
+    ) -> list[tuple[str, str, str, str]]:
+        out: list[tuple[str, str, str, str]] = []
         for cluster in clusters:
             judged = truth.get(cluster.name) if truth else None
             if judged is not None:
@@ -56,23 +70,25 @@ class ClusterListView(QWidget):
                 state = cluster.status.state.value
                 score = f"{cluster.status.health_score}" if cluster.status.last_check_at else "–"
             tip = f"{cluster.name} ({cluster.cluster_type.value}, {cluster.environment.value})"
-            self._add(cluster.name, f"{cluster.title}\n{state} · {score}", state, tip, current)
+            out.append((cluster.name, f"{cluster.title}\n{state} · {score}", state, tip))
             if truth is None or cluster.kind is not ClusterKind.FLEET:
                 continue
             for member in (t for t in truth.clusters if t.hub == cluster.name):
                 score = "–" if member.health_score is None else str(member.health_score)
                 worst = member.worst()
-                self._add(
+                out.append((
                     member.name, f"  ↳ {member.name}\n    {member.state.value} · {score}",
                     member.state.value,
                     f"{member.name}: member of fleet hub {cluster.name}"
                     + (f"\n{worst.subject}: {worst.reason}" if worst else ""),
-                    current,
-                )  # fmt: skip
-        self.list.blockSignals(False)
+                ))  # fmt: skip
+        return out
 
     def _add(self, name: str, text: str, state: str, tip: str, current: str | None) -> None:
-        item = QListWidgetItem(state_badge(self._theme.status(state)), text)
+        colour = self._theme.status(state)
+        if colour not in self._badges:
+            self._badges[colour] = state_badge(colour)
+        item = QListWidgetItem(self._badges[colour], text)
         item.setData(Qt.ItemDataRole.UserRole, name)
         item.setToolTip(tip)
         self.list.addItem(item)
