@@ -388,8 +388,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Background task failed: {message}", 15000)
 
     def _refresh_status(self) -> None:
-        counts = Counter(c.status.state.value for c in self._clusters)
-        parts = [f"{len(self._clusters)} cluster(s)"]
+        """How many clusters, and in which states: the fleet's one truth's (hub members
+        included) once it has spoken, the registry's until then."""
+        if self._truth is not None:
+            counts = Counter(t.state.value for t in self._truth.clusters)
+            total = len(self._truth.clusters)
+        else:
+            counts = Counter(c.status.state.value for c in self._clusters)
+            total = len(self._clusters)
+        parts = [f"{total} cluster(s)"]
         parts += [f"{n} {state.lower()}" for state, n in sorted(counts.items())]
         self.status_clusters.setText(" · ".join(parts))
         self.status_tasks.setText(f"tasks: {self._presenter.running_tasks()}")
