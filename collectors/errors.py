@@ -65,6 +65,14 @@ class CollectorBadResponse(CollectorError):
     reason = "bad_response"
 
 
+def headers_too_large(where: str, cause: str, backend: str) -> CollectorBadResponse:
+    """A server whose answer's headers pass the HTTP library's own limits (h11, http.client):
+    the same words from every client."""
+    return CollectorBadResponse(
+        f"{where} answered headers larger than this app reads ({cause})", backend=backend
+    )
+
+
 def root_cause(exc: BaseException, limit: int = 200) -> str:
     """The innermost reason of a chained network error, in a few words."""
     while exc.__cause__ is not None or exc.__context__ is not None:

@@ -34,6 +34,7 @@ from collectors.errors import (
     CollectorTimeout,
     CollectorTLSError,
     CollectorUnreachable,
+    headers_too_large,
     root_cause,
 )
 from collectors.transport import closing_transport
@@ -289,10 +290,7 @@ class BackendClient:
         except httpx.RemoteProtocolError as exc:
             cause = root_cause(exc)
             if "too long" in cause or "header" in cause.lower():  # h11's own limits
-                raise CollectorBadResponse(
-                    f"{where} answered headers larger than this app reads ({cause})",
-                    backend=self.name,
-                ) from exc
+                raise headers_too_large(where, cause, self.name) from exc
             raise CollectorUnreachable(
                 f"{where} broke the connection: {cause}", backend=self.name
             ) from exc

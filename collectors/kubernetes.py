@@ -38,6 +38,7 @@ from collectors.errors import (
     KubeGone,
     KubeNotFound,
     ReadOnlyViolation,
+    headers_too_large,
     root_cause,
 )
 from collectors.kube_config import (
@@ -272,11 +273,7 @@ class KubeClient:
         except (HTTPException, u3.ProtocolError) as exc:
             cause = root_cause(exc)
             if "header" in cause.lower() or "line" in cause.lower():  # http.client's limits
-                raise CollectorBadResponse(
-                    f"{self.name}: {self.server} answered headers larger than this app reads "
-                    f"({cause})",
-                    backend=self.name,
-                ) from exc
+                raise headers_too_large(f"{self.name}: {self.server}", cause, self.name) from exc
             raise CollectorUnreachable(
                 f"{self.name}: cannot reach {self.server}: {cause}", backend=self.name
             ) from exc

@@ -350,10 +350,9 @@ class MainWindow(QMainWindow):
         if cluster is not None:
             page.overview.show_cluster(cluster)
         else:  # a fleet hub's member: what is known of it through the hub
-            hubs = sorted((c for c in self._clusters if name in c.status.members),
-                          key=lambda c: c.name)  # fmt: skip
-            if hubs:
-                page.overview.show_member(name, hubs[0])
+            hub = self._presenter.hub_of(name)
+            if hub is not None:
+                page.overview.show_member(name, hub)
         self.presenters.dashboard.show_cluster(name)
         self.stack.setCurrentWidget(self.cluster_page)
         self.cluster_page.setCurrentWidget(self.dashboard)

@@ -197,6 +197,11 @@ class AnomalySeverity(StrEnum):
         """0 for CRITICAL ... 3 for LOW."""
         return list(AnomalySeverity).index(self)
 
+    @property
+    def serious(self) -> bool:
+        """CRITICAL or HIGH: what reports count and recommend acting on."""
+        return self.rank <= AnomalySeverity.HIGH.rank
+
 
 class AnomalyType(StrEnum):
     SPIKE = "SPIKE"

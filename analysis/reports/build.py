@@ -160,7 +160,7 @@ def _section(
     if total:
         share = ", ".join(f"{s} {100 * n / total:.0f}%" for s, n in checks.most_common())
         section.facts.append(("Checks in the period", f"{total}: {share}"))
-    high = sum(a.severity.value in ("CRITICAL", "HIGH") for a in facts.anomalies)
+    high = sum(a.severity.serious for a in facts.anomalies)
     section.facts.append(("Anomalies", f"{len(facts.anomalies)} ({high} critical or high)"))
     if kind is ReportType.CAPACITY:
         _capacity(facts, section, recommendations)
@@ -211,7 +211,8 @@ def _fleet_hw_tables(facts: ClusterFacts) -> list[Table]:
 #: recommendation ranks: what needs a hand now first (a lost cluster, a CRITICAL GPU, a clock
 #: in FREERUN), then what is degrading, then anomalies (by score), then capacity
 ACT_NOW, DEGRADING, ANOMALY, CAPACITY = 0, 1, 2, 3
-Ranked = tuple[int, float, str]  # rank, then within it (lower first), the text
+Ranked = tuple[int, tuple[int, float], str]  # rank, then within it (lower first), the text
+WITHIN = (0, 0.0)  # no order within the rank but the clusters' own
 
 
 def _recommend(facts: ClusterFacts) -> list[Ranked]:
@@ -222,27 +223,27 @@ def _recommend(facts: ClusterFacts) -> list[Ranked]:
         last_error = next((e for _, _, _, e in reversed(facts.health) if e), "")
         rank = ACT_NOW if facts.state == "OFFLINE" else DEGRADING
         why = f" ({last_error})" if last_error else ""
-        out.append((rank, 0.0, f"{facts.name} is {facts.state}{why}: check its endpoints."))
+        out.append((rank, WITHIN, f"{facts.name} is {facts.state}{why}: check its endpoints."))
     for gpu, state, reasons in facts.hw.gpu or []:
         if state == "CRITICAL":
-            out.append((ACT_NOW, 0.0, f"{reasons} (GPU {gpu}, CRITICAL)."))
+            out.append((ACT_NOW, WITHIN, f"{reasons} (GPU {gpu}, CRITICAL)."))
     for port, state, *_ in facts.hw.ptp or []:
         where = f"PTP port {port} of {facts.name}"
         if state == "FREERUN":
-            out.append((ACT_NOW, 0.0, f"Clock in FREERUN on {where}: check its grandmaster "
+            out.append((ACT_NOW, WITHIN, f"Clock in FREERUN on {where}: check its grandmaster "
                         "and GNSS."))  # fmt: skip
         elif state == "HOLDOVER":
-            out.append((DEGRADING, 0.0, f"Clock in HOLDOVER on {where}: check its grandmaster "
+            out.append((DEGRADING, WITHIN, f"Clock in HOLDOVER on {where}: check its grandmaster "
                         "and GNSS before the holdover runs out."))  # fmt: skip
     for change in facts.hw.gpu_changes or []:
         if change.after is None:
-            out.append((DEGRADING, 0.0, f"GPU {change.key} is no longer reported (it was "
+            out.append((DEGRADING, WITHIN, f"GPU {change.key} is no longer reported (it was "
                         f"{change.before.value}): check the node, the GPU and its DCGM "
                         "exporter."))  # fmt: skip
-    high = [a for a in facts.anomalies if a.severity.value in ("CRITICAL", "HIGH")]
+    high = [a for a in facts.anomalies if a.severity.serious]
     for a in sorted(high, key=lambda a: (a.severity.rank, -a.score))[:3]:
         # a CRITICAL one (by rule) before any HIGH one, then by score
-        out.append((ANOMALY, a.severity.rank * 1e6 - a.score, f"{a.explanation} ({a.metric} on "
+        out.append((ANOMALY, (a.severity.rank, -a.score), f"{a.explanation} ({a.metric} on "
                     f"{facts.name} at {_t(a.timestamp)} UTC): investigate."))  # fmt: skip
     return out
 
@@ -290,7 +291,7 @@ def build_report(inputs: ReportInputs) -> Report:
     for facts in inputs.clusters:
         capacity: list[str] = []
         sections.append(_section(kind, facts, capacity, inputs.since))
-        ranked += [(CAPACITY, 0.0, text) for text in capacity]
+        ranked += [(CAPACITY, WITHIN, text) for text in capacity]
         ranked += _recommend(facts)
     # worst first across the clusters (a stable sort: a cluster's order stays within a rank)
     recommendations = [text for _, _, text in sorted(ranked, key=lambda r: (r[0], r[1]))]
@@ -301,7 +302,7 @@ def build_report(inputs: ReportInputs) -> Report:
         f"{len(inputs.clusters)} clusters: "
         + ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
         f"{len(anomalies)} anomalies "
-        f"({sum(a.severity.value in ('CRITICAL', 'HIGH') for a in anomalies)} critical or high)"
+        f"({sum(a.severity.serious for a in anomalies)} critical or high)"
         f" and {changes} state changes in the period",
     ]
     history = [h for c in inputs.clusters for h in c.alert_history]

@@ -60,6 +60,10 @@ class RegistryPresenter(Presenter):
     def clusters(self) -> list[Cluster]:
         return self._registry.clusters()
 
+    def hub_of(self, name: str) -> Cluster | None:
+        """The fleet hub a member cluster is listed under (None: registered, or unknown)."""
+        return self._registry.hub_of(name)
+
     def running_tasks(self) -> int:
         return self._tasks.running
 

@@ -218,8 +218,9 @@ class ClusterKubeView(QWidget):
         self._tab_text(1, f"Pods ({len(self._pods)}, {troubled} with a problem)")
 
     def _show_events(self, _checked: bool = False) -> None:
-        """The events tab: drawn while it is in sight (the watch moves it twice a second; a
-        hidden tab is drawn when it is opened), its title always."""
+        """The events tab: drawn while it is in sight (the presenter redraws it at most once a
+        second while the watch moves it; a hidden tab is drawn when it is opened), its title
+        always."""
         warnings = sum(1 for e in self._events if e.type == "Warning")
         self._tab_text(2, f"Events ({len(self._events)}, {warnings} warnings)")
         self._events_drawn = self.events.isVisible()
