@@ -55,7 +55,7 @@ class AlertEventRepository:
     def between(self, clusters: list[str], since: datetime, until: datetime) -> list[AlertEvent]:
         """Firings of these clusters that overlap the period, oldest first."""
         marks = ",".join("?" * len(clusters))
-        rows = self._db.reader().execute(
+        rows = self._db.fetch_all(
             "SELECT cluster, name, severity, summary, starts_at, last_seen, resolved_at "  # noqa: S608
             f"FROM alert_events WHERE cluster IN ({marks}) "
             "AND julianday(last_seen) >= julianday(?) AND julianday(starts_at) <= julianday(?) "

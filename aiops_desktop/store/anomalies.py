@@ -59,7 +59,7 @@ class AnomalyRepository:
         if flt.until is not None:
             where.append("at <= ?")
             params.append(flt.until)
-        rows = self._db.reader().execute(
+        rows = self._db.fetch_all(
             # only "?" placeholders and fixed column names are formatted in: no value is
             f"SELECT body FROM anomalies WHERE {' AND '.join(where)} ORDER BY at DESC LIMIT ?",  # noqa: S608
             [*params, flt.limit],

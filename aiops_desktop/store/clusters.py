@@ -37,19 +37,13 @@ class ClusterRepository:
         return self._db.write(op)
 
     def list(self) -> list[Cluster]:
-        rows = self._db.reader().execute("SELECT doc FROM clusters ORDER BY name").fetchall()
+        rows = self._db.fetch_all("SELECT doc FROM clusters ORDER BY name")
         return [Cluster.model_validate_json(r[0]) for r in rows]
 
     def get(self, cluster_id: UUID) -> Cluster | None:
-        row = (
-            self._db.reader()
-            .execute("SELECT doc FROM clusters WHERE id = ?", (str(cluster_id),))
-            .fetchone()
-        )
+        row = self._db.fetch_one("SELECT doc FROM clusters WHERE id = ?", (str(cluster_id),))
         return Cluster.model_validate_json(row[0]) if row else None
 
     def by_name(self, name: str) -> Cluster | None:
-        row = (
-            self._db.reader().execute("SELECT doc FROM clusters WHERE name = ?", (name,)).fetchone()
-        )
+        row = self._db.fetch_one("SELECT doc FROM clusters WHERE name = ?", (name,))
         return Cluster.model_validate_json(row[0]) if row else None

@@ -39,13 +39,9 @@ class CredentialKeyRepository:
         ``written_before`` (an entry written just now may belong to a cluster being added
         at this moment, by this process or another)."""
         before = (written_before or datetime.now(UTC)).astimezone(UTC).isoformat()
-        rows = (
-            self._db.reader()
-            .execute(
-                "SELECT service, key FROM credential_keys "
-                "WHERE cluster_id NOT IN (SELECT id FROM clusters) AND written_at < ?",
-                (before,),
-            )
-            .fetchall()
+        rows = self._db.fetch_all(
+            "SELECT service, key FROM credential_keys "
+            "WHERE cluster_id NOT IN (SELECT id FROM clusters) AND written_at < ?",
+            (before,),
         )
         return [(str(r[0]), str(r[1])) for r in rows]

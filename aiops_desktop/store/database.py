@@ -6,13 +6,19 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from aiops_desktop.store.errors import StoreCorruptError, StoreForeignError, StoreTooNewError
+from aiops_desktop.store.errors import (
+    StoreClosedError,
+    StoreCorruptError,
+    StoreForeignError,
+    StoreTooNewError,
+)
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import WriterThread, connect
 
@@ -104,7 +110,8 @@ class Database:
             self.schema_version = migrate(conn)
         finally:
             conn.close()
-        self._readers: list[sqlite3.Connection] = []
+        self._closed = False
+        self._readers: list[tuple[sqlite3.Connection, threading.Lock]] = []
         self._readers_lock = threading.Lock()
         self._local = threading.local()
         self.writer = WriterThread(self.path, max_ops=batch_max_ops, max_delay_s=batch_max_delay_s)
@@ -115,28 +122,55 @@ class Database:
         return self.writer.submit(op)
 
     # -- reads -----------------------------------------------------------------------------
-    def reader(self) -> sqlite3.Connection:
-        """This thread's read connection (WAL: never blocked by the writer)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, readonly=True)
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """This thread's read connection (WAL: never blocked by the writer), held for the
+        block: ``close`` on another thread waits for the block to end instead of closing a
+        connection under a running statement (which crashes the interpreter)."""
+        entry: tuple[sqlite3.Connection, threading.Lock] | None = getattr(
+            self._local, "entry", None
+        )
+        if entry is None:
             with self._readers_lock:
-                self._readers.append(conn)
-        return conn
+                if self._closed:
+                    raise StoreClosedError(f"the cache {self.path} is closed")
+                conn = connect(self.path, readonly=True)
+                conn.row_factory = sqlite3.Row
+                entry = (conn, threading.Lock())
+                self._readers.append(entry)
+            self._local.entry = entry
+        conn, lock = entry
+        with lock:
+            if self._closed:
+                raise StoreClosedError(f"the cache {self.path} is closed")
+            yield conn
 
-    def table_view(self) -> sqlite_utils.Database:
+    def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self.reading() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def fetch_one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+        with self.reading() as conn:
+            row: sqlite3.Row | None = conn.execute(sql, params).fetchone()
+            return row
+
+    @contextmanager
+    def table_view(self) -> Iterator[sqlite_utils.Database]:
         """sqlite-utils over this thread's read connection, for ad-hoc inspection (imported
         here: it loads pandas when it can, a quarter second no command needs)."""
         import sqlite_utils
 
-        return sqlite_utils.Database(self.reader())
+        with self.reading() as conn:
+            yield sqlite_utils.Database(conn)
 
     def close(self) -> None:
+        """Stop the writer (it commits what was queued) and close every reader, each once its
+        running read has finished."""
+        self._closed = True
         self.writer.close()
         with self._readers_lock:
-            for conn in self._readers:
+            entries, self._readers = self._readers, []
+        for conn, lock in entries:
+            with lock:
                 conn.close()
-            self._readers.clear()
         self._local = threading.local()

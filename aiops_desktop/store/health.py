@@ -37,7 +37,7 @@ class HealthRepository:
         if since is not None:
             sql += " AND checked_at >= ?"
             args.append(since.isoformat())
-        rows = self._db.reader().execute(sql + " ORDER BY checked_at", args).fetchall()
+        rows = self._db.fetch_all(sql + " ORDER BY checked_at", args)
         return [
             HealthRecord(
                 cluster_id=UUID(r["cluster_id"]),

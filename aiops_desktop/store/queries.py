@@ -47,11 +47,7 @@ class QueryRepository:
         return self._db.write(op)
 
     def history(self, limit: int = 100) -> list[QueryRecord]:
-        rows = (
-            self._db.reader()
-            .execute("SELECT * FROM query_history ORDER BY id DESC LIMIT ?", (limit,))
-            .fetchall()
-        )
+        rows = self._db.fetch_all("SELECT * FROM query_history ORDER BY id DESC LIMIT ?", (limit,))
         return [
             _record(
                 r,
@@ -73,7 +69,7 @@ class QueryRepository:
         return self._db.write(op)
 
     def saved(self) -> list[QueryRecord]:
-        rows = self._db.reader().execute("SELECT * FROM saved_queries ORDER BY name").fetchall()
+        rows = self._db.fetch_all("SELECT * FROM saved_queries ORDER BY name")
         return [_record(r, name=r["name"], run_at=r["saved_at"]) for r in rows]
 
     def delete_saved(self, name: str) -> Future[bool]:

@@ -237,47 +237,47 @@ class SeriesStore:
         end_ms: int = 2**62,
         resolution_s: int = RAW,
     ) -> list[SeriesData]:
-        conn = self._db.reader()
-        sql = "SELECT id, cluster, labels FROM series WHERE metric = ?"
-        args: list[object] = [metric]
-        if cluster is not None:
-            sql += " AND cluster = ?"
-            args.append(cluster)
-        out = []
-        for sid, cl, lk in conn.execute(sql, args).fetchall():
-            chunk_rows = conn.execute(
-                "SELECT data FROM chunks WHERE series_id = ? AND resolution_s = ? "
-                "AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms",
-                (sid, resolution_s, start_ms, end_ms),
-            ).fetchall()
-            parts = [codec.decode(r[0]) for r in chunk_rows]
-            if resolution_s == RAW:
-                head = conn.execute(
-                    "SELECT ts_ms, value FROM samples_head WHERE series_id = ? "
-                    "AND ts_ms BETWEEN ? AND ? ORDER BY ts_ms",
-                    (sid, start_ms, end_ms),
+        with self._db.reading() as conn:
+            sql = "SELECT id, cluster, labels FROM series WHERE metric = ?"
+            args: list[object] = [metric]
+            if cluster is not None:
+                sql += " AND cluster = ?"
+                args.append(cluster)
+            out = []
+            for sid, cl, lk in conn.execute(sql, args).fetchall():
+                chunk_rows = conn.execute(
+                    "SELECT data FROM chunks WHERE series_id = ? AND resolution_s = ? "
+                    "AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms",
+                    (sid, resolution_s, start_ms, end_ms),
                 ).fetchall()
-                ts = np.concatenate(
-                    [p[0] for p in parts] + [np.array([r[0] for r in head], dtype=np.int64)]
-                )
-                vals = np.concatenate(
-                    [p[1][0] for p in parts]
-                    + [np.array([np.nan if r[1] is None else r[1] for r in head], dtype=float)]
-                )
-                sel = (ts >= start_ms) & (ts <= end_ms)
-                data = SeriesData(cl, metric, json.loads(lk), ts[sel], vals[sel])
-            else:
-                data = _merge_rollups(
-                    cl,
-                    metric=metric,
-                    labels=json.loads(lk),
-                    resolution_s=resolution_s,
-                    parts=parts,
-                    start_ms=start_ms,
-                    end_ms=end_ms,
-                )
-            if data.timestamps_ms.size:
-                out.append(data)
+                parts = [codec.decode(r[0]) for r in chunk_rows]
+                if resolution_s == RAW:
+                    head = conn.execute(
+                        "SELECT ts_ms, value FROM samples_head WHERE series_id = ? "
+                        "AND ts_ms BETWEEN ? AND ? ORDER BY ts_ms",
+                        (sid, start_ms, end_ms),
+                    ).fetchall()
+                    ts = np.concatenate(
+                        [p[0] for p in parts] + [np.array([r[0] for r in head], dtype=np.int64)]
+                    )
+                    vals = np.concatenate(
+                        [p[1][0] for p in parts]
+                        + [np.array([np.nan if r[1] is None else r[1] for r in head], dtype=float)]
+                    )
+                    sel = (ts >= start_ms) & (ts <= end_ms)
+                    data = SeriesData(cl, metric, json.loads(lk), ts[sel], vals[sel])
+                else:
+                    data = _merge_rollups(
+                        cl,
+                        metric=metric,
+                        labels=json.loads(lk),
+                        resolution_s=resolution_s,
+                        parts=parts,
+                        start_ms=start_ms,
+                        end_ms=end_ms,
+                    )
+                if data.timestamps_ms.size:
+                    out.append(data)
         return out
 
     @property
@@ -286,19 +286,19 @@ class SeriesStore:
 
     def cluster_names(self) -> list[str]:
         """Every cluster name stored series carry (a fleet hub's members among them)."""
-        rows = self._db.reader().execute("SELECT DISTINCT cluster FROM series ORDER BY cluster")
+        rows = self._db.fetch_all("SELECT DISTINCT cluster FROM series ORDER BY cluster")
         return [r[0] for r in rows]
 
     def stats(self) -> dict[str, int]:
-        conn = self._db.reader()
-        return {
-            "series": conn.execute("SELECT COUNT(*) FROM series").fetchone()[0],
-            "head_samples": conn.execute("SELECT COUNT(*) FROM samples_head").fetchone()[0],
-            "chunks": conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
-            "chunk_samples": conn.execute("SELECT COALESCE(SUM(count),0) FROM chunks").fetchone()[
-                0
-            ],
-        }
+        with self._db.reading() as conn:
+            return {
+                "series": conn.execute("SELECT COUNT(*) FROM series").fetchone()[0],
+                "head_samples": conn.execute("SELECT COUNT(*) FROM samples_head").fetchone()[0],
+                "chunks": conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
+                "chunk_samples": conn.execute(
+                    "SELECT COALESCE(SUM(count),0) FROM chunks"
+                ).fetchone()[0],
+            }
 
 
 def _merge_rollups(

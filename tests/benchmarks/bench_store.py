@@ -137,7 +137,7 @@ def bench_store(folder: Path, ts: np.ndarray, vals: np.ndarray) -> dict[str, flo
     store.flush().result()
     elapsed = time.perf_counter() - t0
     stats = store.stats()
-    chunk_bytes = db.reader().execute("SELECT SUM(LENGTH(data)) FROM chunks").fetchone()[0]
+    chunk_bytes = db.fetch_one("SELECT SUM(LENGTH(data)) FROM chunks")[0]
     db.close()
     assert stats["chunk_samples"] == SERIES * PER_SERIES, stats
     return {

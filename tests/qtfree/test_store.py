@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -39,7 +40,7 @@ def test_new_file_is_created_at_the_newest_version_in_wal_mode(tmp_path: Path) -
     database = Database(tmp_path / "new.sqlite3")
     try:
         assert database.schema_version == SCHEMA_VERSION
-        mode = database.reader().execute("PRAGMA journal_mode").fetchone()[0]
+        mode = database.fetch_one("PRAGMA journal_mode")[0]
         assert mode == "wal"
         assert {"clusters", "health_history", "series", "chunks", "app_meta"} <= _tables(
             database.path
@@ -66,7 +67,7 @@ def test_migration_from_each_earlier_version_keeps_data(tmp_path: Path, start_ve
         assert database.schema_version == SCHEMA_VERSION
         assert [c.name for c in ClusterRepository(database).list()] == ["kept-cluster"]
         if start_version >= 2:
-            assert database.reader().execute("SELECT COUNT(*) FROM series").fetchone()[0] == 1
+            assert database.fetch_one("SELECT COUNT(*) FROM series")[0] == 1
     finally:
         database.close()
 
@@ -161,6 +162,31 @@ def test_closed_store_refuses_writes(tmp_path: Path) -> None:
     database.close()
     with pytest.raises(StoreClosedError):
         database.write(lambda c: None)
+
+
+def test_close_waits_for_a_read_running_on_another_thread(tmp_path: Path) -> None:
+    """Closing a connection under a running statement crashes the interpreter (seen in CI when
+    the window closed while a worker listed anomalies): close waits for the read to end."""
+    database = Database(tmp_path / "cache.sqlite3")
+    started, results = threading.Event(), []
+    slow = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
+        "SELECT COUNT(*) FROM n"
+    )
+
+    def read() -> None:
+        with database.reading() as conn:
+            started.set()
+            results.append(conn.execute(slow).fetchone()[0])
+
+    worker = threading.Thread(target=read)
+    worker.start()
+    assert started.wait(5)
+    database.close()
+    worker.join(10)
+    assert results == [3000000]
+    with pytest.raises(StoreClosedError):
+        database.fetch_all("SELECT 1")
 
 
 def test_series_append_dedup_compaction_and_read(db: Database) -> None:
