@@ -13,7 +13,7 @@ from aiops_desktop.cli.args import Io, bounded, chosen_clusters, duration, enum_
 from aiops_desktop.models import Aggregation, EndpointKind, QueryStatus
 from aiops_desktop.models.enums import GroupBy, Sensitivity
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFoundError
-from aiops_desktop.models.fleet import Health
+from aiops_desktop.models.fleet import Coverage, Health
 from aiops_desktop.models.text import age_text, labels_text, one_line
 
 if TYPE_CHECKING:
@@ -165,7 +165,8 @@ async def _alerts(core: Core, args: argparse.Namespace, io: Io) -> int:
 async def _fleet(core: Core, args: argparse.Namespace, io: Io) -> int:
     """Every cluster and hub member as the fleet's one truth judges it (services/fleet)."""
     out = io.out
-    polled = await core.poller.poll_once()
+    # a capture's sources are its recorded answers: nothing is polled
+    polled = await core.poller.poll_once() if core.capture is None else []
     unread = [s for s in polled if s.consecutive_errors]
     truth = await core.fleet.refresh()
     if args.json:
@@ -185,10 +186,17 @@ async def _fleet(core: Core, args: argparse.Namespace, io: Io) -> int:
             )
     for s in unread:
         io.err.write(f"unread: {s.cluster}/{s.source}: {one_line(s.last_error or '')}\n")
-    if unread:
-        io.err.write(f"{len(unread)} of {len(polled)} sources could not be read\n")
+    apis = [t for t in truth.clusters if "kubernetes" in t.coverage]
+    dark = [t.name for t in apis if t.coverage["kubernetes"] is Coverage.UNREACHABLE]
+    for t in apis:
+        if t.coverage["kubernetes"] is Coverage.UNREACHABLE:
+            io.err.write(f"unread: {t.name}/kubernetes: {one_line(t.last_error or '')}\n")
+    if unread or dark:
+        io.err.write(
+            f"{len(unread) + len(dark)} of {len(polled) + len(apis)} sources could not be read\n"
+        )
     # the clusters' states are data, not errors: the exit code says whether all was read
-    return EXIT_PARTIAL if unread else EXIT_OK
+    return EXIT_PARTIAL if unread or dark else EXIT_OK
 
 
 async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:

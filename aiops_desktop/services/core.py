@@ -216,7 +216,8 @@ class Core:
 
         return FleetState(
             self.registry, self.poller, self.queries, self.anomalies, self.bus,
-            clock=self.now, recorded=self.capture is not None,
+            kube=self.kube, series=self.series, clock=self.now,
+            recorded=self.capture is not None,
         )  # fmt: skip
 
     @cached_property
@@ -269,6 +270,7 @@ class Core:
             poller=self.poller,
             clock=self.now,
             folder=self.paths.reports_dir,
+            fleet=self.fleet,
         )
 
     @cached_property

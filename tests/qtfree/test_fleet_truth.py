@@ -16,6 +16,8 @@ import pytest
 from aiops_desktop.models.fleet import Coverage, Domain, Finding, FindingSeverity, Health
 from aiops_desktop.services.fleet.state import judge
 from tests.qtfree.cli_runner import run_cli
+from tests.servers.kube_api import RunningKubeApi
+from tests.servers.processes import free_port
 
 READ = {"metrics": Coverage.READ, "alerts": Coverage.READ}
 
@@ -97,3 +99,32 @@ def test_members_of_three_hubs_get_their_findings_once(
     assert {r["cluster"] for r in json.loads(ptp.stdout)["rows"]} == {"ran-east"}
     missing = run_cli(home, env, "gpu", "--clusters", "nowhere-9")
     assert missing.returncode == 4 and "nowhere-9" in missing.stderr
+
+
+@pytest.mark.integration
+def test_a_failed_sriov_sync_and_an_unreadable_api_reach_the_truth(
+    tmp_path: Path, secret_service, kube_api: RunningKubeApi
+) -> None:  # type: ignore[no-untyped-def]
+    """SR-IOV node sync is read over the cluster's Kubernetes API: a node whose configuration
+    failed is CRITICAL; an API that cannot be read is that cluster's source, unreachable."""
+    env, home = dict(secret_service.env), tmp_path / "home"
+    ca = tmp_path / "ca.pem"
+    ca.write_text(kube_api.ca_pem)
+    for name, url in (("ran-api", kube_api.url), ("dark-api", f"https://127.0.0.1:{free_port()}")):
+        added = run_cli(home, env, "clusters", "add", name, "--api-url", url, "--ca-file", str(ca),
+                        "--token-stdin", stdin="admin-token")  # fmt: skip
+        assert added.returncode == 0, added.stderr
+    done = run_cli(home, env, "fleet", "--json")
+    assert done.returncode == 3  # one API could not be read
+    assert "unread: dark-api/kubernetes" in done.stderr
+    by = {r["name"]: r for r in json.loads(done.stdout)}
+    ran = by["ran-api"]
+    assert ran["state"] == "CRITICAL"
+    assert ran["coverage"] == {
+        "metrics": "not configured", "alerts": "not configured", "kubernetes": "read"
+    }  # fmt: skip
+    sriov = [f for f in ran["findings"] if f["domain"] == "SR-IOV"]
+    assert [(f["severity"], f["subject"]) for f in sriov] == [("CRITICAL", "node gpu-1")]
+    assert sriov[0]["reason"] == "SR-IOV sync Failed: failed to configure VFs"
+    dark = by["dark-api"]
+    assert dark["state"] == "OFFLINE" and dark["coverage"]["kubernetes"] == "unreachable"

@@ -1,9 +1,9 @@
 """What the app's readers found, as findings per cluster (or hub member).
 
 GPU health (XID, ECC, remaps, temperature, throttling), PTP (clock state, offset beyond its
-profile's band, a stopped process), Kubernetes (NotReady nodes, crash-looping pods, from
-kube-state-metrics), firing alerts and recent anomalies each become
-``Finding`` s with a severity, a subject and one line of reason.
+profile's band, a stopped process), SR-IOV node sync (SriovNetworkNodeState), Kubernetes
+(NotReady nodes, crash-looping pods, from kube-state-metrics), firing alerts and recent
+anomalies each become ``Finding`` s with a severity, a subject and one line of reason.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import Anomaly
+from aiops_desktop.models.cnf import NodeSync
 from aiops_desktop.models.enums import AlertSeverity, AnomalySeverity
 from aiops_desktop.models.fleet import Domain, Finding, FindingSeverity
 from aiops_desktop.models.gpu import GpuFleet, GpuState
@@ -88,6 +89,28 @@ def kube_findings(not_ready: Iterable[TaggedSeries], looping: Iterable[TaggedSer
             Finding(Domain.KUBERNETES, FindingSeverity.WARNING, f"pod {pod}", "CrashLoopBackOff")
         )
     return out
+
+
+def sriov_findings(cluster: str, nodes: Iterable[NodeSync]) -> PerCluster:
+    """A node whose SR-IOV configuration failed to apply is critical (its VFs are not what the
+    policies ask: CNF pods that need them cannot start there); one still applying is news."""
+    found = []
+    for row in nodes:
+        if row.status == "Failed":
+            reason = "SR-IOV sync Failed" + (f": {row.error}" if row.error else "")
+            found.append(
+                Finding(Domain.SRIOV, FindingSeverity.CRITICAL, f"node {row.node}", reason)
+            )
+        elif row.status == "InProgress":
+            found.append(
+                Finding(
+                    Domain.SRIOV,
+                    FindingSeverity.INFO,
+                    f"node {row.node}",
+                    "SR-IOV sync in progress",
+                )
+            )
+    return {cluster: found} if found else {}
 
 
 def alert_findings(alerts: Iterable[Alert]) -> list[Finding]:

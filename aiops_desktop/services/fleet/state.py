@@ -46,15 +46,19 @@ from aiops_desktop.services.fleet.findings import (
     gpu_findings,
     kube_findings,
     ptp_findings,
+    sriov_findings,
 )
+from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.polling.catalog import field_queries
 
 if TYPE_CHECKING:
     from aiops_desktop.services.clusters.registry import ClusterRegistry
     from aiops_desktop.services.intelligence.anomalies import AnomalyService
+    from aiops_desktop.services.kube.session import KubeSession
     from aiops_desktop.services.polling.poller import Poller
     from aiops_desktop.services.queries.multicluster import MultiClusterQuery
     from aiops_desktop.services.runtime.bus import EventBus
+    from aiops_desktop.store.series import SeriesStore
 
 log = logging.getLogger("aiops.services.fleet")
 
@@ -92,6 +96,32 @@ def judge(  # noqa: PLR0911 (the rule, one rung per state)
     return Health.OK, score
 
 
+async def read_metric_findings(
+    queries: MultiClusterQuery, clusters: list[Cluster], now: datetime
+) -> PerCluster:
+    """GPU health, the PTP board and kube-state-metrics over every cluster's Prometheus at
+    once, as findings (a capture's export runs it too, so the capture holds its answers)."""
+    from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
+    from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
+
+    found: PerCluster = {}
+    if not clusters:
+        return found
+    kube = field_queries("kube")
+    gpus, board, not_ready, looping = await asyncio.gather(
+        read_gpu_fleet(queries, clusters, at=now),
+        read_ptp_board(queries, clusters, window=PTP_WINDOW, step=timedelta(seconds=30), end=now),
+        queries.run(MetricQuery(promql=kube["not_ready"], end=now), clusters),
+        queries.run(MetricQuery(promql=kube["crash_looping"], end=now), clusters),
+    )
+    parts = (gpu_findings(gpus), ptp_findings(board),
+             kube_findings(not_ready.series, looping.series))  # fmt: skip
+    for part in parts:
+        for name, items in part.items():
+            found.setdefault(name, []).extend(items)
+    return found
+
+
 def worst_first(findings: list[Finding]) -> list[Finding]:
     return sorted(
         findings, key=lambda f: (SEVERITY_RANK[f.severity], DOMAIN_ORDER[f.domain], f.subject)
@@ -107,18 +137,27 @@ class FleetState:
         anomalies: AnomalyService,
         bus: EventBus,
         *,
+        kube: KubeSession | None = None,
+        series: SeriesStore | None = None,
         clock: Callable[[], datetime] = utcnow,
         recorded: bool = False,
     ) -> None:
-        """``recorded``: a capture: its sources are its recorded answers, not live polls."""
+        """``recorded``: a capture: its sources are its recorded answers, not live polls;
+        ``kube``: where SR-IOV node sync is read (none: not read); ``series``: the cache,
+        whose stored cluster names name a hub's members before any poll has."""
         self._registry = registry
         self._poller = poller
         self._queries = queries
         self._anomalies = anomalies
+        self._kube = kube
+        self._series = series
+        self._stored: list[str] = []  # cluster names the cache holds series of
         self._bus = bus
         self._clock = clock
         self._recorded = recorded
-        self._found: PerCluster = {}  # the last refresh's GPU, PTP and anomaly findings
+        self._found: PerCluster = {}  # the last refresh's GPU, PTP, SR-IOV, anomaly findings
+        self._kube_read: dict[str, Coverage] = {}  # the last refresh's Kubernetes APIs
+        self._kube_errors: dict[str, str] = {}
         self._refreshed_at: datetime | None = None
         self.last: FleetTruth | None = None
 
@@ -126,36 +165,65 @@ class FleetState:
     async def refresh(self) -> FleetTruth:
         """Read what the findings come from (every cluster's Prometheus at once), judge, and
         publish the new truth."""
-        from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
-        from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
-
         clusters = [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
         now = self._clock()
-        found: PerCluster = {}
-        if clusters:
-            kube = field_queries("kube")
-            gpus, board, not_ready, looping = await asyncio.gather(
-                read_gpu_fleet(self._queries, clusters, at=now),
-                read_ptp_board(
-                    self._queries, clusters, window=PTP_WINDOW, step=timedelta(seconds=30),
-                    end=now,
-                ),
-                self._queries.run(MetricQuery(promql=kube["not_ready"], end=now), clusters),
-                self._queries.run(MetricQuery(promql=kube["crash_looping"], end=now), clusters),
-            )  # fmt: skip
-            parts = (gpu_findings(gpus), ptp_findings(board),
-                     kube_findings(not_ready.series, looping.series))  # fmt: skip
-            for part in parts:
-                for name, items in part.items():
-                    found.setdefault(name, []).extend(items)
+        found, (sriov, self._kube_read, self._kube_errors) = await asyncio.gather(
+            read_metric_findings(self._queries, clusters, now), self._read_sriov()
+        )
+        for name, items in sriov.items():
+            found.setdefault(name, []).extend(items)
         since = (now - ANOMALIES_WITHIN).timestamp()
         recent = await self._anomalies.stored(AnomalyFilter(since=since, limit=5000))
         for name, items in anomaly_findings(recent).items():
             found.setdefault(name, []).extend(items)
+        if self._series is not None:
+            self._stored = await asyncio.to_thread(self._series.cluster_names)
         self._found, self._refreshed_at = found, now
         truth = self.snapshot()
         self._bus.publish(FLEET_CHANGED, truth)
         return truth
+
+    async def current(self) -> FleetTruth:
+        """The truth as of the last refresh when that is recent (the window and the wall
+        refresh every minute), else read now."""
+        if self._refreshed_at is not None and self._clock() - self._refreshed_at < timedelta(
+            seconds=REFRESH_EVERY_S * 1.5
+        ):
+            return self.snapshot()
+        return await self.refresh()
+
+    async def _read_sriov(self) -> tuple[PerCluster, dict[str, Coverage], dict[str, str]]:
+        """SriovNetworkNodeState of every cluster with a Kubernetes API, all at once; an API that
+        cannot be read is its cluster's Kubernetes source, unreachable (a capture that did not
+        record it: not counted)."""
+        from aiops_desktop.models.errors import AppError
+        from aiops_desktop.services.gpu_cnf.sriov import node_sync_rows
+
+        kube = self._kube
+        if kube is None:
+            return {}, {}, {}
+        clusters = [c.name for c in self._registry.clusters() if has_kube_api(c)]
+        answers = await asyncio.gather(
+            *(kube.sriov_states(name) for name in clusters), return_exceptions=True
+        )
+        found: PerCluster = {}
+        read: dict[str, Coverage] = {}
+        errors: dict[str, str] = {}
+        for name, answer in zip(clusters, answers, strict=True):
+            if isinstance(answer, AppError):
+                if not self._recorded:
+                    read[name], errors[name] = Coverage.UNREACHABLE, str(answer)
+                continue
+            if isinstance(answer, BaseException):
+                raise answer
+            try:
+                rows = node_sync_rows(answer)
+            except AppError as exc:  # objects not in Kubernetes format: said, not trusted
+                read[name], errors[name] = Coverage.UNREACHABLE, str(exc)
+                continue
+            read[name] = Coverage.RECORDED if self._recorded else Coverage.READ
+            found.update(sriov_findings(name, rows))
+        return found, read, errors
 
     async def run(self, every_s: float = REFRESH_EVERY_S) -> None:
         """The supervisor's task in the window and the wall: refresh, again and again."""
@@ -177,7 +245,8 @@ class FleetState:
             out.append(self._judge(cluster.name, cluster.title, cluster, None, now))
             if cluster.kind is not ClusterKind.FLEET:
                 continue
-            seen = sorted(n for n in (*self._found, *self._poller.alerts) if n not in names)
+            known = {*self._found, *self._poller.alerts, *self._stored}
+            seen = sorted(n for n in known if n not in names)
             for member in self._registry.members(cluster, seen):
                 if member in owned or member in names:
                     continue  # a member of two hubs is listed once, under the first
@@ -198,6 +267,12 @@ class FleetState:
             coverage[key] = self._coverage(source, kind, status, now)
             if status is not None and status.consecutive_errors and status.last_error:
                 errors.append(status.last_error)
+        if hub is None and (kube := self._kube_read.get(name)) is not None:
+            coverage["kubernetes"] = kube
+            if name in self._kube_errors:
+                errors.append(self._kube_errors[name])
+        elif hub is None and self._refreshed_at is None and self._kube and has_kube_api(source):
+            coverage["kubernetes"] = Coverage.NO_DATA  # not read yet
         if self._refreshed_at is None and source.endpoint(EndpointKind.PROMETHEUS):
             coverage["findings"] = Coverage.NO_DATA  # GPU, PTP, anomalies: not read yet
         findings: list[Finding] = []
