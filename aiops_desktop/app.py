@@ -59,7 +59,7 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
         ),
         alerts=AlertsPresenter(poller=poller, tasks=tasks),
         anomalies=AnomaliesPresenter(
-            anomalies=core.anomalies, registry=registry, bus=core.bus, tasks=tasks
+            anomalies=core.anomalies, fleet=core.fleet, bus=core.bus, tasks=tasks
         ),
         gpu=GpuPresenter(readers=readers, tasks=tasks),
         ptp=PtpPresenter(readers=readers, tasks=tasks),

@@ -159,6 +159,9 @@ class MainWindow(QMainWindow):
     def dashboard(self) -> DashboardView:
         return self.cluster_page.dashboard
 
+    def _build_cluster_page(self) -> None:
+        _ = self.cluster_page
+
     @property
     def overview(self) -> ClusterOverviewView:
         return self.cluster_page.overview
@@ -295,6 +298,8 @@ class MainWindow(QMainWindow):
         """The sidebar's badges (and its hub members) follow the fleet's one truth."""
         self._truth = truth
         self.cluster_list.show_clusters(self._clusters, truth)
+        self._show_overview()
+        self._refresh_status()
 
     def _show_clusters(self, clusters: list[Cluster]) -> None:
         first = not self._clusters
@@ -305,13 +310,23 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.empty_state)
         elif first or self.stack.currentWidget() is self.empty_state:
             self.show_view("fleet")
-        elif self._cluster_page is not None and self.stack.currentWidget() is self._cluster_page:
-            current = next(
-                (c for c in clusters if c.name == self.presenters.dashboard.cluster), None
-            )
-            if current is not None:
-                self.overview.show_cluster(current)
+        else:
+            self._show_overview()
         self._refresh_status()
+
+    def _show_overview(self, name: str | None = None) -> None:
+        """The Details tab of the cluster shown (or of ``name``): its registration, and its
+        state as the fleet's one truth judges it."""
+        if name is None:
+            if self._cluster_page is None or self.stack.currentWidget() is not self._cluster_page:
+                return
+            name = self.presenters.dashboard.cluster
+        judged = self._truth.get(name) if self._truth is not None and name else None
+        cluster = next((c for c in self._clusters if c.name == name), None)
+        if cluster is not None:
+            self.overview.show_cluster(cluster, judged)
+        elif name and (hub := self._presenter.hub_of(name)) is not None:
+            self.overview.show_member(name, hub, judged)
 
     def show_view(self, name: str) -> None:
         """A page by key or alias (``ui.pages``), ``cluster:NAME`` or ``details:NAME`` (also
@@ -345,14 +360,8 @@ class MainWindow(QMainWindow):
 
     def show_cluster(self, name: str) -> None:
         self._stop_readers()
-        page = self.cluster_page  # built (and wired) before the presenter speaks
-        cluster = next((c for c in self._clusters if c.name == name), None)
-        if cluster is not None:
-            page.overview.show_cluster(cluster)
-        else:  # a fleet hub's member: what is known of it through the hub
-            hub = self._presenter.hub_of(name)
-            if hub is not None:
-                page.overview.show_member(name, hub)
+        self._build_cluster_page()  # wired before the presenter speaks
+        self._show_overview(name)  # a hub's member: what is known of it through the hub
         self.presenters.dashboard.show_cluster(name)
         self.stack.setCurrentWidget(self.cluster_page)
         self.cluster_page.setCurrentWidget(self.dashboard)
@@ -388,15 +397,13 @@ class MainWindow(QMainWindow):
 
     def _refresh_status(self) -> None:
         """How many clusters, and in which states: the fleet's one truth's (hub members
-        included) once it has spoken, the registry's until then."""
+        included); until it has spoken, only how many are registered."""
         if self._truth is not None:
             counts = Counter(t.state.value for t in self._truth.clusters)
-            total = len(self._truth.clusters)
+            parts = [f"{len(self._truth.clusters)} cluster(s)"]
+            parts += [f"{n} {state.lower()}" for state, n in sorted(counts.items())]
         else:
-            counts = Counter(c.status.state.value for c in self._clusters)
-            total = len(self._clusters)
-        parts = [f"{total} cluster(s)"]
-        parts += [f"{n} {state.lower()}" for state, n in sorted(counts.items())]
+            parts = [f"{len(self._clusters)} cluster(s)", "not judged yet"]
         self.status_clusters.setText(" · ".join(parts))
         self.status_tasks.setText(f"tasks: {self._presenter.running_tasks()}")
 

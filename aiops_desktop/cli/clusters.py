@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from aiops_desktop.cli.args import Io, enum_arg, read_secret_file, read_stdin
@@ -19,6 +20,7 @@ from aiops_desktop.models.errors import (
     UsageError,
 )
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.models.text import age_text
 from collectors.errors import CollectorError
 
 if TYPE_CHECKING:
@@ -165,21 +167,42 @@ def _spec_and_secrets(
     return spec, secrets
 
 
-def _cluster_line(c: Any) -> str:
+def _last_check(c: Any, now: datetime) -> str:
+    """The endpoint check's facts (reachability, not the cluster's state: that is the fleet's
+    one truth's, `fleet`)."""
+    status = c.status
+    if status.last_check_at is None:
+        return "never"
+    up = sum(1 for ok in status.endpoint_health.values() if ok)
+    ago = age_text((now - status.last_check_at).total_seconds())
+    return f"{up}/{len(status.endpoint_health)} up, {ago}"
+
+
+def _cluster_line(c: Any, now: datetime) -> str:
     tls = "" if c.tls_verify else "  [TLS NOT VERIFIED]"
     url = c.api_server_url or next((e.url for e in c.endpoints), "")
-    score = c.status.health_score if c.status.last_check_at else "-"
     return (
-        f"{c.name:<28} {c.status.state.value:<12} {score:>3}  "
-        f"{c.cluster_type.value:<8} {c.environment.value:<11} {url}{tls}"
+        f"{c.name:<28} {c.cluster_type.value:<8} {c.environment.value:<11} "
+        f"{_last_check(c, now):<18} {url}{tls}"
     )
+
+
+def _listed(c: Any) -> dict[str, Any]:
+    """A cluster as `clusters list --json` gives it: its registration and its last endpoint
+    check; never a state or score of its own (those are `fleet`'s)."""
+    doc: dict[str, Any] = c.model_dump(mode="json")
+    check = doc.pop("status")
+    check.pop("state", None)
+    check.pop("health_score", None)
+    doc["last_check"] = check
+    return doc
 
 
 async def _list(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     clusters = core.registry.clusters()
     if args.json:
-        json.dump([c.model_dump(mode="json") for c in clusters], out, indent=2)
+        json.dump([_listed(c) for c in clusters], out, indent=2)
         out.write("\n")
     elif not clusters:
         out.write(
@@ -187,9 +210,11 @@ async def _list(core: Core, args: argparse.Namespace, io: Io) -> int:
             "`aiops-desktop clusters import-kubeconfig FILE`.\n"
         )
     else:
-        out.write(f"{'NAME':<28} {'STATE':<12} {'HP':>3}  {'TYPE':<8} {'ENV':<11} URL\n")
+        now = core.now()
+        out.write(f"{'NAME':<28} {'TYPE':<8} {'ENV':<11} {'LAST CHECK':<18} URL\n")
         for c in clusters:
-            out.write(_cluster_line(c) + "\n")
+            out.write(_cluster_line(c, now) + "\n")
+        out.write("States and findings: `aiops-desktop fleet` (it reads every source).\n")
     return EXIT_OK
 
 

@@ -55,6 +55,9 @@ async def _report(core: Core, args: argparse.Namespace, io: Io) -> int:
     reports = core.reports
     asked = [check_output(o, core.paths) for o in args.out or []]  # before any work
     chosen = names(args.clusters) or None
+    now = args.until is None or args.until >= core.now()
+    if now and core.capture is None:  # a period ending now: read it now
+        await core.poller.poll_once()  # (the window's poller has; this process has not)
     report = await reports.make(ReportType(args.type), chosen, args.since, args.until)
     outs = asked or [reports.path_for(report, "pdf")]
     # Qt draws the charts on this thread: the CLI has no window to keep responsive

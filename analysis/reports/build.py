@@ -58,6 +58,9 @@ class ClusterFacts:
         default_factory=list
     )
     hw: FleetHw = field(default_factory=FleetHw)  # a handover's live reads
+    #: the fleet's one truth's findings at the end of a period ending now, worst first:
+    #: (severity, domain, subject, reason); None: a past period (its findings were not kept)
+    findings: list[tuple[str, str, str, str]] | None = None
 
 
 @dataclass
@@ -165,6 +168,11 @@ def _section(
     if kind is ReportType.CAPACITY:
         _capacity(facts, section, recommendations)
         return section
+    if facts.findings is not None:
+        section.tables.append(Table(
+            "Findings now", ["Severity", "Domain", "Subject", "Reason"],
+            [list(f) for f in facts.findings[:limit]], empty="nothing found",
+        ))  # fmt: skip
     section.tables.append(_changes_table(facts))
     section.tables.append(_anomaly_table(facts, limit))
     if kind is not ReportType.EXECUTIVE:
@@ -219,11 +227,12 @@ def _recommend(facts: ClusterFacts) -> list[Ranked]:
     """This cluster's recommendations, ranked; each says what was found first, then what to
     do."""
     out: list[Ranked] = []
-    if facts.state in ("OFFLINE", "DEGRADED"):
+    if facts.state in ("OFFLINE", "STALE"):
         last_error = next((e for _, _, _, e in reversed(facts.health) if e), "")
         rank = ACT_NOW if facts.state == "OFFLINE" else DEGRADING
         why = f" ({last_error})" if last_error else ""
         out.append((rank, WITHIN, f"{facts.name} is {facts.state}{why}: check its endpoints."))
+    out += _finding_recommendations(facts)
     for gpu, state, reasons in facts.hw.gpu or []:
         if state == "CRITICAL":
             out.append((ACT_NOW, WITHIN, f"{reasons} (GPU {gpu}, CRITICAL)."))
@@ -245,6 +254,29 @@ def _recommend(facts: ClusterFacts) -> list[Ranked]:
         # a CRITICAL one (by rule) before any HIGH one, then by score
         out.append((ANOMALY, (a.severity.rank, -a.score), f"{a.explanation} ({a.metric} on "
                     f"{facts.name} at {_t(a.timestamp)} UTC): investigate."))  # fmt: skip
+    return out
+
+
+#: what to do about a finding, by its domain (GPU and PTP: where a handover's own reads of them
+#: are absent; they say more)
+_DO = {
+    "GPU": "check the node and the GPU (nvidia-smi, the driver's logs)",
+    "PTP": "check its grandmaster and GNSS",
+    "SR-IOV": "check the node's SriovNetworkNodeState and the config daemon's logs",
+    "Kubernetes": "check the node or pod (its events and logs)",
+    "alerts": "see the alert's runbook",
+}
+
+
+def _finding_recommendations(facts: ClusterFacts) -> list[Ranked]:
+    out: list[Ranked] = []
+    read = {"GPU": facts.hw.gpu is not None, "PTP": facts.hw.ptp is not None}
+    for severity, domain, subject, reason in facts.findings or []:
+        if domain not in _DO or read.get(domain) or severity == "INFO":
+            continue  # anomalies are ranked below, by their own severity and score
+        rank = ACT_NOW if severity == "CRITICAL" else DEGRADING
+        out.append((rank, WITHIN, f"{reason} ({domain} {subject} on {facts.name}, {severity}): "
+                    f"{_DO[domain]}."))  # fmt: skip
     return out
 
 

@@ -5,6 +5,7 @@ its data is (not "no data yet · STALE" above full charts); a reference screensh
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from aiops_desktop.app import DesktopApp
 from aiops_desktop.qt_boot import save_screenshot
 from aiops_desktop.services.outputs.capture import open_capture
 from aiops_desktop.settings import resources_dir
+from tests.qtfree.cli_runner import run_cli
 from tests.ui.conftest import run_coro, run_until
 from tests.ui.references import check_against_reference
 
@@ -62,3 +64,38 @@ def test_the_sample_fleet_page_shows_its_findings(
     freshness = window.dashboard.freshness
     run_until(qtbot, lambda: freshness.text().startswith("data up to 2026-11-28"))
     assert "STALE" not in freshness.text() and "not polled" in freshness.text()
+
+
+def test_tiles_fleet_json_and_a_report_tell_one_truth(
+    sample_desktop: DesktopApp, qtbot, tmp_path: Path, secret_service
+) -> None:  # type: ignore[no-untyped-def]
+    """The GUI's tiles, `fleet --json` and a handover report on the same data (the sample
+    capture) give every cluster the same state, health score and worst finding."""
+    fleet = sample_desktop.presenters.fleet
+    sample_desktop.window.show_view("fleet")
+    run_until(qtbot, lambda: any(t.state == "CRITICAL" for t in fleet.tiles()))
+    tiles = {t.name: (t.state, t.health_score) for t in fleet.tiles()}
+    worst = {t.name: t.worst for t in fleet.tiles()}
+
+    env, home = dict(secret_service.env), tmp_path / "home"
+    done = run_cli(home, env, "--capture", str(SAMPLE), "fleet", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {r["name"]: r for r in json.loads(done.stdout) if r["hub"]}  # the hub's members
+    assert {n: (r["state"], r["health_score"]) for n, r in rows.items()} == tiles
+    for name, row in rows.items():
+        first = row["findings"][0]
+        assert f"{first['subject']}: {first['reason']}" in worst[name]
+
+    out = tmp_path / "handover.json"
+    made = run_cli(home, env, "--capture", str(SAMPLE), "report", "--type", "handover",
+                   "--out", str(out), timeout=180)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    sections = {s["title"]: s for s in json.loads(out.read_text())["sections"]}
+    for name, (state, score) in tiles.items():
+        assert sections[name]["state"] == state
+        facts = {f["label"]: f["value"] for f in sections[name]["facts"]}
+        assert facts["Health score"] == ("-" if score is None else str(score))
+        found = next(t for t in sections[name]["tables"] if t["title"] == "Findings now")
+        first = rows[name]["findings"][0]
+        assert found["rows"][0] == [first["severity"], first["domain"], first["subject"],
+                                    first["reason"]]  # fmt: skip

@@ -7,7 +7,7 @@ from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models.anomalies import AnomalyFilter
 from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
-from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.fleet.state import FleetState
 from aiops_desktop.services.intelligence.anomalies import ANOMALIES_FOUND, AnomalyService
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
@@ -26,7 +26,7 @@ class AnomaliesPresenter(Presenter):
         self,
         *,
         anomalies: AnomalyService,
-        registry: ClusterRegistry,
+        fleet: FleetState,
         bus: EventBus,
         tasks: TaskSupervisor,
         interval_ms: int = 5000,
@@ -34,7 +34,7 @@ class AnomaliesPresenter(Presenter):
     ) -> None:
         super().__init__(tasks, interval_ms, parent)
         self._anomalies = anomalies
-        self._registry = registry
+        self._fleet = fleet
         self.filter = AnomalyFilter(limit=ROWS_SHOWN)
         self.listen(bus, ANOMALIES_FOUND, lambda _found: self.refresh())
 
@@ -42,15 +42,24 @@ class AnomaliesPresenter(Presenter):
         self, cluster: str | None, severity: AnomalySeverity | None, kind: AnomalyType | None
     ) -> None:
         self.filter = AnomalyFilter(
-            clusters=(cluster,) if cluster else (),
+            clusters=self._with_members(cluster) if cluster else (),
             severities=(severity,) if severity else (),
             types=(kind,) if kind else (),
             limit=ROWS_SHOWN,
         )
         self.refresh()
 
+    def _truth(self) -> list[tuple[str, str | None]]:
+        truth = self._fleet.last or self._fleet.snapshot()
+        return [(t.name, t.hub) for t in truth.clusters]
+
+    def _with_members(self, cluster: str) -> tuple[str, ...]:
+        """A fleet hub's anomalies are its members' (they are stored under their names)."""
+        return (cluster, *(name for name, hub in self._truth() if hub == cluster))
+
     def clusters(self) -> list[str]:
-        return [c.name for c in self._registry.clusters()]
+        """Every cluster the fleet's one truth knows: registered ones and hubs' members."""
+        return sorted(name for name, _ in self._truth())
 
     async def read(self) -> None:
         rows = await self._anomalies.stored(self.filter)

@@ -66,9 +66,8 @@ class ClusterListView(QWidget):
             if judged is not None:
                 state = judged.state.value
                 score = "–" if judged.health_score is None else str(judged.health_score)
-            else:
-                state = cluster.status.state.value
-                score = f"{cluster.status.health_score}" if cluster.status.last_check_at else "–"
+            else:  # the truth has not judged it yet: said, never a state of its own
+                state, score = "NOT JUDGED YET", "–"
             tip = f"{cluster.name} ({cluster.cluster_type.value}, {cluster.environment.value})"
             out.append((cluster.name, f"{cluster.title}\n{state} · {score}", state, tip))
             if truth is None or cluster.kind is not ClusterKind.FLEET:

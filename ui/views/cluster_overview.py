@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models import Cluster, EndpointKind
+from aiops_desktop.models.fleet import ClusterTruth
 from ui.theme import Theme
 from ui.views.rows_table import Row, RowsTable
 from ui.views.text import PlainLabel
@@ -87,6 +88,7 @@ class ClusterOverviewView(QWidget):
             "API server",
             "Credential",
             "Health score",
+            "Findings",
             "Connectivity",
             "Last check",
             "Last error",
@@ -105,17 +107,32 @@ class ClusterOverviewView(QWidget):
         self.endpoints.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.endpoints, 1)
 
-    def show_member(self, name: str, hub: Cluster) -> None:
+    def _show_judged(self, judged: ClusterTruth | None, prefix: str = "") -> None:
+        """The state badge, score and findings: the fleet's one truth's (grey until it has
+        judged)."""
+        state = judged.state.value if judged else "NOT JUDGED YET"
+        self.state.setText(prefix + state)
+        color = self._theme.status(judged.state.value if judged else "UNKNOWN")
+        self.state.setStyleSheet(
+            f"color: {color}; border: 1px solid {color}; border-radius: 4px; padding: 2px 8px;"
+        )
+        if judged is None:
+            score, found = "not judged yet", "—"
+        else:
+            score = "—" if judged.health_score is None else str(judged.health_score)
+            worst = judged.worst()
+            found = judged.summary() or "nothing found"
+            if worst is not None:
+                found += f"; worst: {worst.subject}: {worst.reason}"
+        self.fields["Health score"].setText(score)
+        self.fields["Findings"].setText(found)
+
+    def show_member(self, name: str, hub: Cluster, judged: ClusterTruth | None = None) -> None:
         """A member of a fleet hub: what is known of it through the hub; it is not registered
         itself, so there is nothing to remove (the hub is)."""
         self._name = ""
         self.remove_button.setVisible(False)
         self.title.setText(name)
-        self.state.setText(f"member of {hub.name}")
-        color = self._theme.status("UNKNOWN")
-        self.state.setStyleSheet(
-            f"color: {color}; border: 1px solid {color}; border-radius: 4px; padding: 2px 8px;"
-        )
         self.tls_warning.setVisible(False)
         through = f"through fleet hub {hub.name}"
         at = hub.status.last_check_at
@@ -126,27 +143,24 @@ class ClusterOverviewView(QWidget):
             "Type": f"member cluster (its metrics and alerts come {through})",
             "API server": "— (no API server registered for this member)",
             "Credential": f"none of its own ({hub.name}'s)",
-            "Health score": "on the Fleet page (judged from its findings)",
             "Last check": f"{hub.name}'s: {checked}",
             "Last error": hub.status.last_error or "—",
         }
         for key, value in values.items():
             self.fields[key].setText(value)
+        self._show_judged(judged, f"member of {hub.name} · ")
         self.endpoints.set_rows(
             [Row([e.kind.value, e.url, e.auth.value, f"{hub.name} (hub)", "—"])
              for e in hub.endpoints]
         )  # fmt: skip
 
-    def show_cluster(self, cluster: Cluster) -> None:
+    def show_cluster(self, cluster: Cluster, judged: ClusterTruth | None = None) -> None:
+        """A registered cluster: its registration, its endpoint checks, and its state as the
+        fleet's one truth judges it."""
         self._name = cluster.name
         self.remove_button.setVisible(True)
         status = cluster.status
         self.title.setText(cluster.title)
-        self.state.setText(status.state.value)
-        color = self._theme.status(status.state.value)
-        self.state.setStyleSheet(
-            f"color: {color}; border: 1px solid {color}; border-radius: 4px; padding: 2px 8px;"
-        )
         self.tls_warning.setVisible(not cluster.tls_verify)
         self.tls_warning.setText(
             "TLS verification is OFF for this cluster (insecure-skip-tls-verify in its "
@@ -163,7 +177,6 @@ class ClusterOverviewView(QWidget):
             "Region": cluster.region or "—",
             "API server": cluster.api_server_url or "— (metrics endpoints only)",
             "Credential": cluster.credential.describe() if cluster.credential else "none",
-            "Health score": f"{status.health_score}" if checked else "not checked yet",
             "Connectivity": status.connectivity.value if checked else "—",
             "Last check": checked.strftime("%Y-%m-%d %H:%M:%S UTC") if checked else "never",
             "Last error": status.last_error or "—",
@@ -171,6 +184,7 @@ class ClusterOverviewView(QWidget):
         }
         for key, value in values.items():
             self.fields[key].setText(value)
+        self._show_judged(judged)
         checks = status.endpoint_health
         rows = [
             (e.kind.value, e.url, e.auth.value, e.source.value, e.kind) for e in cluster.endpoints

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from aiops_desktop.models import Cluster, QueryStatus
+from aiops_desktop.models import Cluster, QueryStatus, utcnow
 from aiops_desktop.models.metrics import (
     ClusterOutcome,
     MetricQuery,
@@ -129,7 +129,11 @@ class RecordedQueries(MultiClusterQuery):
 
 
 async def record_pages(queries: RecordingQueries, clusters: list[Cluster]) -> None:
-    """Run the GPU, PTP and SR-IOV/DPDK readers once, so their answers are recorded."""
+    """Run the GPU, PTP and SR-IOV/DPDK readers and the fleet's findings once, so their
+    answers are recorded."""
+    from aiops_desktop.services.fleet.state import read_metric_findings
+
+    await read_metric_findings(queries, clusters, utcnow())
     await read_gpu_fleet(queries, clusters)
     await read_ptp_board(queries, clusters, window=timedelta(hours=1))
     await read_dataplane(queries, clusters)

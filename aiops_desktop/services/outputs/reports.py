@@ -15,11 +15,13 @@ from pathlib import Path
 from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.anomalies import AnomalyFilter
 from aiops_desktop.models.catalog import Panel
+from aiops_desktop.models.fleet import ClusterTruth
 from aiops_desktop.models.gpu import GpuFleet, GpuState
 from aiops_desktop.models.ptp import PtpBoard
 from aiops_desktop.models.reports import REPORT_RETENTION, Report, ReportType
 from aiops_desktop.models.text import pct_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.fleet.state import FleetState
 from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
 from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
 from aiops_desktop.services.intelligence.anomalies import AnomalyService
@@ -136,6 +138,17 @@ async def _fleet_hw_reads(
     return facts
 
 
+def _judged(
+    judged: ClusterTruth | None, hub: str, own: bool
+) -> tuple[str, int | None, list[tuple[str, str, str, str]] | None]:
+    """A cluster's (or hub member's) state, score and findings as the fleet's one truth
+    judges them now."""
+    if judged is None:
+        return ("NOT JUDGED" if own else f"via {hub}"), None, None
+    found = [(f.severity.value, f.domain.value, f.subject, f.reason) for f in judged.findings]
+    return judged.state.value, judged.health_score, found
+
+
 async def gather(
     src: ReportService,
     kind: ReportType,
@@ -153,17 +166,18 @@ async def gather(
     start = until - since
     start_ms, end_ms = int(start.timestamp() * 1000), int(until.timestamp() * 1000)
     hw = await _fleet_hw_reads(src, chosen, start, until) if kind is ReportType.HANDOVER else {}
+    truth = None if past else await src.fleet.current()
     facts: list[ClusterFacts] = []
     for cluster in chosen:
         history = await src.registry.health_history(cluster.name, since=start)
         health = [(h.checked_at, h.state.value, h.health_score, h.error or "")
                   for h in history if h.checked_at <= until]  # fmt: skip
-        state: str = cluster.status.state.value
-        score: int | None = cluster.status.health_score
-        if past:  # as the last check before the period's end found it
-            state, score = (health[-1][1], health[-1][2]) if health else ("UNKNOWN", None)
         for name in members(src, cluster):
             own = name == cluster.name
+            judged = truth.get(name) if truth is not None else None
+            state, score, findings = _judged(judged, cluster.name, own)
+            if past and own:  # as the last check before the period's end found it
+                state, score = (health[-1][1], health[-1][2]) if health else ("UNKNOWN", None)
             anomalies = await asyncio.to_thread(
                 src.anomalies.repo.list,
                 AnomalyFilter(clusters=(name,), since=start.timestamp(), until=until.timestamp()),
@@ -179,12 +193,10 @@ async def gather(
                       for a in src.poller.alerts.get(name, [])]
             )  # fmt: skip
             facts.append(ClusterFacts(
-                name=name,
-                state=state if own else f"via {cluster.name}",
-                score=score if own else None,
+                name=name, state=state, score=score,
                 kind=cluster.kind.value, health=health if own else [],
                 anomalies=anomalies, panels=panels, alerts=alerts, alert_history=fired,
-                hw=hw.get(name, FleetHw()),
+                hw=hw.get(name, FleetHw()), findings=findings,
             ))  # fmt: skip
     source = "live cache" if src.capture is None else src.capture.describe()
     return ReportInputs(kind, start, until, utcnow(), facts, source)
@@ -237,6 +249,7 @@ class ReportService:
     poller: Poller
     clock: Callable[[], datetime]
     folder: Path
+    fleet: FleetState
 
     def now(self) -> datetime:
         return self.clock()
