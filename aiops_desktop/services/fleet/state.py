@@ -122,6 +122,12 @@ async def read_metric_findings(
     return found
 
 
+def _worst_first(t: ClusterTruth) -> tuple[int, int, int, str]:
+    """The fleet's order: by state, then the lower health score, then more findings."""
+    score = 101 if t.health_score is None else t.health_score
+    return HEALTH_RANK[t.state], score, -len(t.findings), t.name
+
+
 def worst_first(findings: list[Finding]) -> list[Finding]:
     return sorted(
         findings, key=lambda f: (SEVERITY_RANK[f.severity], DOMAIN_ORDER[f.domain], f.subject)
@@ -252,7 +258,7 @@ class FleetState:
                     continue  # a member of two hubs is listed once, under the first
                 owned.add(member)
                 out.append(self._judge(member, member, cluster, cluster.name, now))
-        out.sort(key=lambda t: (HEALTH_RANK[t.state], -(len(t.findings)), t.name))
+        out.sort(key=_worst_first)
         self.last = FleetTruth(at=now, clusters=out)
         return self.last
 

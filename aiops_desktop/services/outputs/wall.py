@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiops_desktop.models import AlertSeverity, Cluster, ClusterKind, EndpointKind
-from aiops_desktop.models.fleet import Health
+from aiops_desktop.models.fleet import Domain, FindingSeverity, Health
 from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C
 from aiops_desktop.models.polling import Source
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
@@ -96,6 +96,22 @@ def _member_tiles(
     return tiles
 
 
+def _domain_verdict(
+    src: WallService, name: str, domain: Domain, lines: list[str]
+) -> tuple[str, list[str]]:
+    """A GPU or PTP tile's state: the fleet's one truth's worst finding of that domain (XID,
+    ECC, FREERUN... not only what the charts' series show), its reason as the last line."""
+    judged = src.fleet.last.get(name) if src.fleet.last is not None else None
+    found = [f for f in judged.findings if f.domain is domain] if judged else []
+    if not found:
+        return ("OK" if judged is not None else "UNKNOWN"), lines
+    worst = found[0]  # the truth lists findings worst first
+    state = "CRITICAL" if worst.severity is FindingSeverity.CRITICAL else "WARNING"
+    if worst.severity is FindingSeverity.INFO:
+        state = "OK"
+    return state, [*lines, f"{worst.subject}: {worst.reason}"]
+
+
 def _gpu_page(src: WallService, now: datetime) -> WallPage:
     def read(name: str) -> tuple[str, list[str], float | None] | None:
         temps, newest = _latest(src, name, "gpu_temperature")
@@ -108,7 +124,8 @@ def _gpu_page(src: WallService, now: datetime) -> WallPage:
         hottest = f"hottest {max(temps.values()):.0f} C" if temps else "no temperatures"
         limits = f"{hot} >= {TEMP_CRITICAL_C:g} C, {warm} >= {TEMP_WARNING_C:g} C"
         lines = [f"{max(len(temps), len(utils))} GPUs · {avg:.0f}% busy", limits, hottest]
-        return ("CRITICAL" if hot else "WARNING" if warm else "OK"), lines, newest
+        state, lines = _domain_verdict(src, name, Domain.GPU, lines)
+        return state, lines, newest
 
     return WallPage("gpu", "GPUs", _member_tiles(src, read))
 
@@ -126,7 +143,7 @@ def _ptp_page(src: WallService, now: datetime) -> WallPage:
         lines = [f"{locked}/{len(states)} ports LOCKED"]
         lines += [f"FREERUN {p}" for p in freerun[:2]] + [f"HOLDOVER {p}" for p in holdover[:2]]
         lines += [f"offset {offsets[p]:.0f} ns at {p}" for p in drifting[:2]]
-        state = "CRITICAL" if freerun else "WARNING" if holdover or drifting else "OK"
+        state, lines = _domain_verdict(src, name, Domain.PTP, lines[:3])
         return state, lines, newest
 
     return WallPage("ptp", "PTP timing", _member_tiles(src, read))
@@ -185,8 +202,8 @@ def poll_health(src: WallService) -> str:
 def build_wall(src: WallService, pages: list[str], now: datetime | None = None) -> WallModel:
     now = now or src.now()
     built = [BUILDERS[name](src, now) for name in pages]
-    for page in built:
-        page.tiles.sort(key=lambda t: (RANK[t.state], t.title))
+    for page in built:  # worst first; the fleet page keeps the truth's order within a state
+        page.tiles.sort(key=lambda t: (RANK[t.state], "" if page.name == "fleet" else t.title))
     # a page with a CRITICAL item comes first; otherwise the chosen order stays
     ordered = sorted(built, key=lambda p: 0 if p.worst == "CRITICAL" else 1)
     badge = "" if src.capture is None else (src.capture.label or "CAPTURE")
