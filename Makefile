@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab fuzz system-packages sample screenshots clean
+.PHONY: run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-rca fuzz system-packages sample screenshots clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ bench: system-packages $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_store.py
 	$(BIN)/python tests/benchmarks/bench_poll.py
 	$(BIN)/python tests/benchmarks/bench_scale.py
+
+# RCA on recorded fault-injection cases (../shared/data/rca); RCA_ARGS="--data-dir DIR --out F"
+bench-rca: $(STAMP)
+	$(BIN)/python tests/benchmarks/bench_rca.py $(RCA_ARGS)
 
 bench-nab: $(STAMP)
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[bench]"

@@ -112,7 +112,9 @@ class DesktopApp:
             self.core.poller.start()
             self.core.supervisor.spawn(self.core.anomalies.run_live(), name="anomaly-detection")
             self.core.supervisor.spawn(self.core.discovery.run_periodic(), name="discovery")
-        # the fleet's one truth: findings read every minute (a capture's recorded answers too)
+        # the fleet's one truth: findings read every minute (a capture's recorded answers too),
+        # incidents regrouped after each
+        self.core.incidents.follow(self.core.supervisor)
         self.core.supervisor.spawn(self.core.fleet.run(), name="fleet-truth")
         for page in PAGES:
             if page.runs is Runs.ALWAYS:

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from aiops_desktop.services.fleet.state import FleetState
     from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders
     from aiops_desktop.services.intelligence.anomalies import AnomalyService
+    from aiops_desktop.services.intelligence.incidents import IncidentService
+    from aiops_desktop.services.intelligence.rca import RcaService
     from aiops_desktop.services.kube.discovery import DiscoveryService
     from aiops_desktop.services.kube.session import KubeSession
     from aiops_desktop.services.outputs.reports import ReportService
@@ -50,7 +52,8 @@ log = logging.getLogger("aiops.core")
 #: the services made on first use, in an order that makes each one's parts first
 SERVICES = (
     "series", "alert_events", "live", "catalog", "poller", "queries", "console", "anomalies",
-    "fleet", "discovery", "kube", "gpu_cnf", "wall", "reports", "preferences",
+    "fleet", "incidents", "rca", "discovery", "kube", "gpu_cnf", "wall", "reports",
+    "preferences",
 )  # fmt: skip
 
 
@@ -219,6 +222,23 @@ class Core:
             kube=self.kube, series=self.series, clock=self.now,
             recorded=self.capture is not None,
         )  # fmt: skip
+
+    @cached_property
+    def incidents(self) -> IncidentService:
+        """Incidents grouped from the fleet's truth, alerts and anomalies."""
+        from aiops_desktop.services.intelligence.incidents import IncidentService
+        from aiops_desktop.store.incidents import IncidentRepository
+
+        return IncidentService(
+            IncidentRepository(self.db), self.fleet, self.anomalies, self.poller, self.bus,
+            clock=self.now,
+        )  # fmt: skip
+
+    @cached_property
+    def rca(self) -> RcaService:
+        from aiops_desktop.services.intelligence.rca import RcaService
+
+        return RcaService(self.series, self.catalog, clock=self.now)
 
     @cached_property
     def discovery(self) -> DiscoveryService:

@@ -24,6 +24,7 @@ from aiops_desktop.logs import redact
 from aiops_desktop.models.cluster import Cluster
 from aiops_desktop.models.enums import AuthMethod
 from aiops_desktop.models.errors import UsageError
+from aiops_desktop.models.incidents import Incident
 from aiops_desktop.store.database import owner_only
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import connect
@@ -60,6 +61,19 @@ class CaptureManifest:
             f"capture of {', '.join(self.clusters)} from {self.since} to {self.until} "
             f"(made {self.created_at} by AIOps Desktop {self.app_version})"
         )
+
+
+def _copy_incidents(conn: sqlite3.Connection, since: datetime, until: datetime) -> int:
+    """The incidents of the period that involve a chosen cluster (or hub member)."""
+    chosen = {r[0] for r in conn.execute("SELECT name FROM chosen")}
+    rows = conn.execute(
+        "SELECT * FROM src.incidents WHERE updated_at >= ? AND opened_at <= ?",
+        (since.timestamp(), until.timestamp()),
+    ).fetchall()
+    kept = [r for r in rows if {s.cluster for s in Incident.model_validate_json(r[5]).signals}
+            & chosen]  # fmt: skip
+    conn.executemany("INSERT INTO main.incidents VALUES (?,?,?,?,?,?)", kept)
+    return len(kept)
 
 
 def _iso(when: datetime) -> str:
@@ -172,6 +186,7 @@ def _copy(
             "WHERE cluster IN (SELECT name FROM chosen) AND at BETWEEN ? AND ?",
             (since.timestamp(), until.timestamp()),
         ).rowcount,
+        "incidents": _copy_incidents(conn, since, until),
     }
     for cluster_id, doc in conn.execute("SELECT id, doc FROM main.clusters").fetchall():
         clean = safe_cluster(str(doc), "the cache")  # no credential reference leaves the site
@@ -181,6 +196,7 @@ def _copy(
     conn.execute(  # error text a server echoed is kept redacted
         "UPDATE main.health_history SET error = redact_text(error) WHERE error IS NOT NULL"
     )
+    conn.execute("UPDATE main.incidents SET body = redact_text(body)")  # alerts' words too
     members = sorted(r[0] for r in conn.execute("SELECT DISTINCT cluster FROM main.series"))
     manifest = CaptureManifest(
         app_version=app_version,

@@ -136,6 +136,18 @@ CREATE TABLE credential_keys (         -- every keyring entry this app writes: c
 ) WITHOUT ROWID;
 """
 
+_V8_INCIDENTS = """
+CREATE TABLE incidents (
+    id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    opened_at REAL NOT NULL,        -- unix s
+    updated_at REAL NOT NULL,
+    body TEXT NOT NULL              -- the Incident model as JSON; never a secret
+);
+CREATE INDEX incidents_opened ON incidents (opened_at);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_REGISTRY,
     _V2_SERIES,
@@ -144,6 +156,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V5_ANOMALIES,
     _V6_ALERT_EVENTS,
     _V7_CREDENTIAL_KEYS,
+    _V8_INCIDENTS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

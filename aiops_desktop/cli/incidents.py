@@ -1,0 +1,105 @@
+"""``aiops-desktop incidents`` and ``aiops-desktop rca``: the incidents grouped from the fleet's
+findings, alerts and anomalies, and the root-cause analysis of one (or of a cluster at a
+moment), as text or JSON; from the cache or a capture, offline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiops_desktop.cli.args import Io, instant
+from aiops_desktop.models.errors import EXIT_OK, NotFoundError, UsageError
+from aiops_desktop.models.text import one_line
+
+if TYPE_CHECKING:
+    from aiops_desktop.services.core import Core
+    from aiops_desktop.services.intelligence.rca import RcaResult
+
+
+def add_commands(sub: Any) -> None:
+    listed = sub.add_parser(
+        "incidents", help="group what the fleet shows now into incidents and list them"
+    )
+    listed.add_argument("--json", action="store_true")
+    listed.add_argument("--ack", metavar="ID", help="acknowledge this incident")
+    listed.set_defaults(handler=_incidents)
+    rca = sub.add_parser("rca", help="rank the likely root causes of an incident, with evidence")
+    which = rca.add_mutually_exclusive_group(required=True)
+    which.add_argument("--incident", metavar="ID")
+    which.add_argument("--cluster", metavar="NAME", help="with --at: what changed there then")
+    rca.add_argument("--at", type=instant, metavar="TIME",
+                     help="the analysis time (default now); nothing after it is read")  # fmt: skip
+    rca.add_argument("--json", action="store_true")
+    rca.set_defaults(handler=_rca)
+
+
+async def _regroup(core: Core) -> None:
+    if core.capture is None:
+        await core.poller.poll_once()  # the window's poller has; this process has not
+    await core.fleet.refresh()
+    await core.incidents.refresh()
+
+
+async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
+    out = io.out
+    await _regroup(core)
+    if args.ack:
+        done = await core.incidents.acknowledge(args.ack)
+        if done is None:
+            raise NotFoundError(f"no incident {args.ack!r}; `aiops-desktop incidents` lists them")
+    shown = await core.incidents.listed()
+    if args.json:
+        out.write(json.dumps([i.model_dump(mode="json") for i in shown], indent=2) + "\n")
+        return EXIT_OK
+    if not shown:
+        out.write("no incidents: nothing the fleet shows belongs to one\n")
+    for i in shown:
+        out.write(f"{i.id}  {i.state.value:<12} {i.severity.value:<8} "
+                  f"{i.opened_at:%Y-%m-%d %H:%M} UTC  {one_line(i.title)}\n")  # fmt: skip
+        for s in i.timeline[:5]:
+            out.write(f"    {s.first_seen:%H:%M:%S} {s.cluster} {s.source}: "
+                      f"{one_line(s.subject)}: {one_line(s.reason)}\n")  # fmt: skip
+    return EXIT_OK
+
+
+async def _rca(core: Core, args: argparse.Namespace, io: Io) -> int:
+    at = args.at or core.now()
+    if args.incident:
+        if core.capture is not None:  # a capture's incidents are grouped as it is opened
+            await _regroup(core)
+        incident = await core.incidents.get(args.incident)
+        if incident is None:
+            raise NotFoundError(
+                f"no incident {args.incident!r}; `aiops-desktop incidents` lists them"
+            )
+        result = await core.rca.for_incident(incident, at=at)
+    else:
+        if args.at is None:
+            raise UsageError("--cluster needs --at TIME: the moment to explain")
+        targets, keep = core.registry.targets([args.cluster])  # a member's name is accepted
+        chosen = sorted(keep) if keep else [c.name for c in targets]
+        result = await core.rca.for_cluster(args.cluster, chosen, at)
+    if args.json:
+        io.out.write(json.dumps(result.as_json(), indent=2) + "\n")
+    else:
+        _print(result, io)
+    return EXIT_OK
+
+
+def _print(result: RcaResult, io: Io) -> None:
+    out = io.out
+    w = result.window
+    out.write(f"Root cause analysis: {one_line(result.subject)}\n")
+    out.write(f"{result.signals_read} signals read, {w.before_s / 60:.0f} min before to "
+              f"{w.after_s / 60:.0f} min after the first signal\n")  # fmt: skip
+    if not result.causes:
+        out.write("nothing deviated from its baseline in the window\n")
+    for n, cause in enumerate(result.causes, start=1):
+        out.write(f"{n:>2}. {one_line(cause.entity)}  confidence {cause.confidence:.2f}\n")
+        for e in cause.evidence[:3]:
+            out.write(f"      {one_line(e.signal)}: z {e.z:.1f} (baseline {e.baseline:.4g}, "
+                      f"peak {e.peak:.4g})\n")  # fmt: skip
+        for check in result.checks.get(cause.entity, []):
+            out.write(f"      next: {one_line(check.key)}: {one_line(check.check)} "
+                      f"Safe action: {one_line(check.safe_action)}\n")  # fmt: skip

@@ -1,0 +1,66 @@
+"""Incidents: the signals that belong together (anomalies, alerts, GPU/PTP/SR-IOV/Kubernetes
+findings) as one thing with a lifecycle, a title, a severity, clusters and a timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from aiops_desktop.models.base import DomainModel
+from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
+
+
+class IncidentState(StrEnum):
+    OPEN = "OPEN"
+    ACKNOWLEDGED = "ACKNOWLEDGED"  # by the user: someone is on it
+    RESOLVED = "RESOLVED"  # its signals ended
+
+
+class IncidentSignal(DomainModel):
+    """One signal of an incident: ``key`` identifies it across refreshes; ``topology`` its
+    place ("node:du-1", "pod:ran-du/du-l1-0", "ns:ran-du", "gpu:gpu-1/gpu3")."""
+
+    key: str
+    source: str  # alert | anomaly | GPU | PTP | SR-IOV | Kubernetes
+    cluster: str
+    subject: str
+    severity: FindingSeverity
+    reason: str
+    first_seen: datetime
+    last_seen: datetime
+    topology: list[str] = Field(default_factory=list)
+    alert_name: str | None = None
+    #: what it is about, named as RCA names causes ("ran-east du-2/ens1f0", "ran-east node
+    #: du-1", "ran-east pod ran-du/du-l1-0"; the cluster alone when nothing narrower is known)
+    entity: str = ""
+
+
+class Incident(DomainModel):
+    id: str
+    title: str
+    severity: FindingSeverity
+    state: IncidentState = IncidentState.OPEN
+    opened_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    signals: list[IncidentSignal] = Field(default_factory=list)
+
+    @property
+    def clusters(self) -> list[str]:
+        return sorted({s.cluster for s in self.signals})
+
+    @property
+    def timeline(self) -> list[IncidentSignal]:
+        return sorted(self.signals, key=lambda s: (s.first_seen, SEVERITY_RANK[s.severity]))
+
+    @property
+    def worst(self) -> IncidentSignal | None:
+        return min(self.signals, key=lambda s: (SEVERITY_RANK[s.severity], s.first_seen),
+                   default=None)  # fmt: skip
+
+    @property
+    def first_signal_at(self) -> datetime:
+        return min((s.first_seen for s in self.signals), default=self.opened_at)

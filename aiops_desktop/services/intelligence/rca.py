@@ -1,0 +1,172 @@
+"""Root-cause analysis of an incident (or of a cluster at a moment), off the UI thread: the
+incident's clusters' stored series in the window (30 min before to 5 min after its first
+signal, nothing after the analysis time) and its own discrete signals (an XID, a clock leaving
+LOCKED, a failed SR-IOV sync...) are ranked by ``analysis.rca.score``; each cause carries its
+evidence and the runbook's next checks. Works on a capture (its stored series), offline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+
+import numpy as np
+
+from aiops_desktop.models import utcnow
+from aiops_desktop.models.catalog import Panel
+from aiops_desktop.models.fleet import FindingSeverity
+from aiops_desktop.models.incidents import Incident, IncidentSignal
+from aiops_desktop.settings import resources_dir
+from aiops_desktop.store.series import SeriesStore
+from analysis.incidents import entity_of
+from analysis.rca.model import Cause, Signal, SignalKind, Window
+from analysis.rca.runbook import Runbook, RunbookEntry
+from analysis.rca.score import rank
+
+BEFORE = timedelta(minutes=30)
+AFTER = timedelta(minutes=5)
+SHOWN = 10  # causes kept in a result
+#: what a stored panel's series says about its own entity being the cause
+PANEL_KIND = {
+    "node_cpu": SignalKind.RESOURCE, "node_memory": SignalKind.RESOURCE,
+    "node_load": SignalKind.RESOURCE, "network_rx": SignalKind.RESOURCE,
+    "network_tx": SignalKind.RESOURCE, "gpu_util": SignalKind.RESOURCE,
+    "gpu_temperature": SignalKind.RESOURCE, "pod_restarts": SignalKind.ERRORS,
+    "alerts_firing": SignalKind.ERRORS, "apiserver_p99": SignalKind.LATENCY,
+    "apiserver_rate": SignalKind.TRAFFIC, "pods_running": SignalKind.TRAFFIC,
+    "ptp_offset": SignalKind.OTHER, "ptp_clock_state": SignalKind.OTHER,
+}  # fmt: skip
+#: a discrete signal (a finding, an alert) as evidence: how it weighs beside the series
+_DISCRETE = {FindingSeverity.CRITICAL: SignalKind.ERRORS,
+             FindingSeverity.WARNING: SignalKind.RESOURCE,
+             FindingSeverity.INFO: SignalKind.OTHER}  # fmt: skip
+
+
+@dataclass
+class RcaResult:
+    subject: str  # "INC-…" or "cluster ran-east at …"
+    window: Window
+    causes: list[Cause]
+    checks: dict[str, list[RunbookEntry]] = field(default_factory=dict)  # entity -> checks
+    signals_read: int = 0
+    #: each cause's evidence series in the window (entity -> signal -> (ts, values))
+    charts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "subject": self.subject,
+            "window": {"detect": _iso(self.window.detect_s), "before_s": self.window.before_s,
+                       "after_s": self.window.after_s,
+                       "analysis": _iso(self.window.analysis_s) if self.window.analysis_s
+                       else None},
+            "signals_read": self.signals_read,
+            "causes": [{
+                "entity": c.entity, "score": round(c.score, 3), "confidence": c.confidence,
+                "onset": _iso(c.onset_s) if c.onset_s is not None else None,
+                "evidence": [{"signal": e.signal, "kind": e.kind.value, "z": round(e.z, 2),
+                              "first_deviation": _iso(e.first_deviation_s)
+                              if e.first_deviation_s is not None else None,
+                              "baseline": e.baseline, "peak": e.peak} for e in c.evidence[:5]],
+                "next_checks": [{"key": r.key, "meaning": r.meaning, "check": r.check,
+                                 "safe_action": r.safe_action}
+                                for r in self.checks.get(c.entity, [])],
+            } for c in self.causes],
+        }  # fmt: skip
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+
+
+def signal_entity(s: IncidentSignal) -> str:
+    """An incident's signal placed as the series are."""
+    return s.entity or f"{s.cluster} {s.source} {s.subject}"
+
+
+class RcaService:
+    def __init__(
+        self,
+        series: SeriesStore,
+        catalog: list[Panel],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._series = series
+        self._catalog = catalog
+        self._clock = clock
+
+    @cached_property
+    def runbook(self) -> Runbook:
+        base = resources_dir()
+        document = json.loads((base / "rca" / "runbook.json").read_text())
+        xids = json.loads((base / "gpu" / "xid.json").read_text())["xids"]
+        return Runbook(document, xids)
+
+    async def for_incident(self, incident: Incident, *, at: datetime | None = None) -> RcaResult:
+        """Causes of ``incident``; ``at``: the analysis time (default now): nothing after it
+        is read."""
+        first = incident.first_signal_at
+        return await asyncio.to_thread(
+            self._analyse, incident.id, incident.clusters, first, at or self._clock(),
+            incident.signals,
+        )  # fmt: skip
+
+    async def for_cluster(self, name: str, clusters: list[str], at: datetime) -> RcaResult:
+        """Causes of what changed on ``clusters`` (``name``: a cluster, or a hub and its
+        members) around ``at`` (the window ends there)."""
+        return await asyncio.to_thread(
+            self._analyse, f"{name} at {at:%Y-%m-%d %H:%M} UTC", clusters, at - AFTER, at, [],
+        )  # fmt: skip
+
+    def _analyse(
+        self, subject: str, clusters: list[str], first: datetime, at: datetime,
+        discrete: list[IncidentSignal],
+    ) -> RcaResult:  # fmt: skip
+        window = Window(first.timestamp(), BEFORE.total_seconds(), AFTER.total_seconds(),
+                        at.timestamp())  # fmt: skip
+        start_ms = int((window.detect_s - window.before_s) * 1000)
+        end_ms = int(window.end_s * 1000)
+        signals: list[Signal] = []
+        for panel in self._catalog:
+            kind = PANEL_KIND.get(panel.id, SignalKind.OTHER)
+            for cluster in clusters:
+                for data in self._series.read(panel.id, cluster=cluster, start_ms=start_ms,
+                                              end_ms=end_ms):  # fmt: skip
+                    labels = {str(k): str(v) for k, v in data.labels.items()}
+                    signals.append(Signal(
+                        entity_of(cluster, labels), f"{panel.id} {_labels(labels)}".strip(),
+                        kind, data.timestamps_ms / 1000.0, data.values,
+                    ))  # fmt: skip
+        signals += [_step(s, window) for s in discrete if s.first_seen.timestamp() <= window.end_s]
+        causes = rank(signals, window)[:SHOWN]
+        checks: dict[str, list[RunbookEntry]] = {}
+        for cause in causes:
+            mine = [s for s in discrete if signal_entity(s) == cause.entity]
+            found = self.runbook.for_texts(
+                [f"{s.reason} {s.subject} {s.alert_name or ''}" for s in mine]
+            )
+            if found:
+                checks[cause.entity] = found
+        charts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        named = {c.entity: {e.signal for e in c.evidence[:3]} for c in causes[:3]}
+        for s in signals:
+            if s.name in named.get(s.entity, set()):
+                charts.setdefault(s.entity, {})[s.name] = (s.timestamps, s.values)
+        return RcaResult(subject, window, causes, checks, len(signals), charts)
+
+
+def _labels(labels: dict[str, str]) -> str:
+    keep = [f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("cluster", "__name__")]
+    return "{" + ", ".join(keep) + "}" if keep else ""
+
+
+def _step(s: IncidentSignal, window: Window) -> Signal:
+    """A discrete signal as a series: 0 before it was first seen, 1 from then (one sample a
+    minute over the window), so it ranks by the same rule as the series beside it."""
+    start = window.detect_s - window.before_s
+    ts = np.arange(start, window.end_s + 1, 60.0)
+    values = (ts >= s.first_seen.timestamp()).astype(float)
+    return Signal(signal_entity(s), f"{s.source}: {s.reason}", _DISCRETE[s.severity], ts, values)

@@ -1,0 +1,159 @@
+"""Grouping signals into incidents, Qt-free and deterministic.
+
+A new signal joins an incident that is not resolved when it belongs with one of its signals:
+- the same alert (by name) on any cluster: one incident for an alert firing fleet-wide;
+- the same cluster and a shared place (node, pod, namespace, GPU, port),
+first seen within ``GROUP_WINDOW`` of the incident's last sign of life.
+Otherwise it opens an incident of its own, so unrelated anomalies stay apart. A signal seen
+again only moves its ``last_seen``. An incident none of whose signals has been seen for
+``RESOLVE_AFTER`` is resolved; an acknowledged one stays acknowledged until then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from aiops_desktop.models.fleet import SEVERITY_RANK
+from aiops_desktop.models.incidents import Incident, IncidentSignal, IncidentState
+
+GROUP_WINDOW = timedelta(minutes=15)
+RESOLVE_AFTER = timedelta(minutes=10)
+
+
+def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
+    """Where a signal is, as topology tokens: from a finding's subject ("gpu-1/gpu3",
+    "du-2/ens1f0 (ptp4l)", "node du-1", "pod ran-du/du-l1-0") and a series' or alert's labels
+    (node, instance, namespace, pod, gpu)."""
+    tokens: list[str] = []
+    labels = labels or {}
+    if subject.startswith("node "):
+        tokens.append(f"node:{subject[5:]}")
+    elif subject.startswith("pod "):
+        namespace, _, pod = subject[4:].partition("/")
+        tokens += [f"pod:{namespace}/{pod}", f"ns:{namespace}"]
+    elif "/" in subject and " " not in subject.split("/", 1)[0]:
+        node, _, rest = subject.partition("/")
+        tokens.append(f"node:{node}")
+        tokens.append(f"dev:{node}/{rest.split(' ', 1)[0]}")
+    node = labels.get("node") or labels.get("Hostname") or labels.get("instance", "").split(":")[0]
+    if node:
+        tokens.append(f"node:{node}")
+    if labels.get("namespace"):
+        tokens.append(f"ns:{labels['namespace']}")
+        if labels.get("pod"):
+            tokens.append(f"pod:{labels['namespace']}/{labels['pod']}")
+    return sorted(set(tokens))
+
+
+def entity_of(cluster: str, labels: dict[str, str]) -> str:
+    """Where a series (or an alert) is, by name: its pod, GPU, PTP port, node or the cluster
+    itself; RCA's causes and incidents' signals are named alike."""
+    if labels.get("pod"):
+        return f"{cluster} pod {labels.get('namespace', '?')}/{labels['pod']}"
+    node = labels.get("node") or labels.get("Hostname") or labels.get("instance", "").split(":")[0]
+    if node and labels.get("gpu"):
+        return f"{cluster} {node}/gpu{labels['gpu']}"
+    if node and labels.get("iface"):
+        return f"{cluster} {node}/{labels['iface']}"
+    if node:
+        return f"{cluster} node {node}"
+    return cluster
+
+
+def _belongs(signal: IncidentSignal, incident: Incident) -> bool:
+    """Within the window of the incident's last sign of life (a signal still seen is alive
+    now), and related to one of its signals."""
+    alive = max((s.last_seen for s in incident.signals), default=incident.updated_at)
+    if signal.first_seen - alive > GROUP_WINDOW:
+        return False
+    for other in incident.signals:
+        if signal.alert_name and signal.alert_name == other.alert_name:
+            return True
+        if signal.cluster == other.cluster and set(signal.topology) & set(other.topology):
+            return True
+    return False
+
+
+def _title(incident: Incident) -> str:
+    worst = incident.worst
+    if worst is None:
+        return "incident"
+    clusters = incident.clusters
+    if worst.alert_name and len(clusters) > 1:
+        head = f"{worst.alert_name} on {len(clusters)} clusters"
+    else:
+        head = f"{worst.cluster}: {worst.subject}: {_headline(worst.reason)}"
+    more = len(incident.signals) - 1
+    return head + (f" (+{more} signal{'s' if more > 1 else ''})" if more else "")
+
+
+TITLE_REASON_CHARS = 80
+
+
+def _headline(reason: str) -> str:
+    """A reason's first clause ("XID 79 GPU has fallen off the bus", not its advice)."""
+    cut = min((i for i in (reason.find(": ", 12), reason.find(". ", 12)) if i > 0),
+              default=len(reason))  # fmt: skip
+    head = reason[:cut]
+    return head if len(head) <= TITLE_REASON_CHARS else head[: TITLE_REASON_CHARS - 1] + "…"
+
+
+def _identity(signal: IncidentSignal) -> str:
+    digest = hashlib.sha1(signal.key.encode(), usedforsecurity=False).hexdigest()[:6]
+    return f"INC-{signal.first_seen:%Y%m%d-%H%M%S}-{digest}"
+
+
+def group(
+    incidents: Iterable[Incident], signals: Iterable[IncidentSignal], now: datetime
+) -> tuple[list[Incident], set[str]]:
+    """The incidents after ``signals`` were seen at ``now``, and the ids of those that
+    changed. ``incidents`` are not modified (copies are returned)."""
+    out = [i.model_copy(deep=True) for i in incidents]
+    changed: set[str] = set()
+    by_key = {s.key: (inc, n) for inc in out for n, s in enumerate(inc.signals)
+              if inc.state is not IncidentState.RESOLVED}  # fmt: skip
+    for signal in sorted(signals, key=lambda s: (s.first_seen, s.key)):
+        known = by_key.get(signal.key)
+        if known is not None:
+            incident, n = known
+            old = incident.signals[n]
+            worse = SEVERITY_RANK[signal.severity] < SEVERITY_RANK[old.severity]
+            incident.signals[n] = old.model_copy(update={
+                "last_seen": max(old.last_seen, signal.last_seen), "reason": signal.reason,
+                "severity": signal.severity if worse else old.severity,
+            })  # fmt: skip
+            continue
+        home = next((i for i in out if i.state is not IncidentState.RESOLVED
+                     and _belongs(signal, i)), None)  # fmt: skip
+        if home is None:
+            home = Incident(id=_identity(signal), title="", severity=signal.severity,
+                            opened_at=signal.first_seen, updated_at=signal.first_seen)  # fmt: skip
+            out.append(home)
+        home.signals.append(signal)
+        home.updated_at = max(home.updated_at, signal.first_seen)
+        by_key[signal.key] = (home, len(home.signals) - 1)
+        changed.add(home.id)
+    for incident in out:
+        if incident.state is IncidentState.RESOLVED:
+            continue
+        worst = incident.worst
+        if worst is not None:
+            incident.severity = worst.severity
+        title = _title(incident)
+        if title != incident.title:
+            incident.title = title
+            changed.add(incident.id)
+        last = max((s.last_seen for s in incident.signals), default=incident.updated_at)
+        if now - last >= RESOLVE_AFTER:
+            incident.state, incident.resolved_at = IncidentState.RESOLVED, now
+            changed.add(incident.id)
+    return out, changed
+
+
+def acknowledge(incident: Incident, now: datetime) -> Incident:
+    if incident.state is not IncidentState.OPEN:
+        return incident
+    return incident.model_copy(update={"state": IncidentState.ACKNOWLEDGED,
+                                       "acknowledged_at": now})  # fmt: skip

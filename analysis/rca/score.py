@@ -1,0 +1,133 @@
+"""Ranking candidate causes: each signal's deviation from its own pre-incident baseline
+(robust z, as BARO), its onset (an earlier change is likelier a cause), its kind (a caller's
+latency is likelier a symptom of what it calls) and the call graph where known.
+
+Causal: only samples up to ``Window.end_s`` are read, so data after the analysis time can
+never change a ranking.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from analysis.rca.model import Cause, Evidence, Signal, SignalKind, Window
+
+MAX_SIGNALS = 50  # candidate signals kept per analysis, the most deviating first
+ONSET_Z = 3.0  # |z| at which a signal has left its baseline
+MIN_BASELINE = 3  # samples a baseline needs
+#: how much a kind of signal says about its own entity being the cause (a slow or failing
+#: caller is often the victim of what it calls); the rest of the score is its deviation
+KIND_WEIGHT = {  # chosen on the benchmark's development cases (README, "RCA benchmark")
+    SignalKind.RESOURCE: 1.0,
+    SignalKind.ERRORS: 3.0,  # errors a service writes or returns name it better than anything
+    SignalKind.LATENCY: 0.3,
+    SignalKind.TRAFFIC: 0.3,
+    SignalKind.OTHER: 0.5,
+}
+#: kinds whose rise, not fall, marks a cause (a resource freed or errors that stop are news,
+#: not a cause); a fall counts at DOWNWARD_WEIGHT of its size
+FLAT_BASELINE_Z = 10.0  # the most a signal flat in its baseline can score
+UPWARD = frozenset({SignalKind.RESOURCE, SignalKind.ERRORS})
+DOWNWARD_WEIGHT = 0.3
+SYMPTOM_WITHIN_S = 300.0  # a later change within this is a symptom candidate
+TOP_FOR_CONFIDENCE = 5
+
+
+def _scale(base: np.ndarray) -> tuple[float, float, bool]:
+    """Median and a robust spread of a baseline: the IQR, else the MAD, else the standard
+    deviation; ``False`` when the baseline is (nearly) flat, so no spread can be measured."""
+    median = float(np.median(base))
+    q1, q3 = np.percentile(base, [25, 75])
+    spread = float(q3 - q1)
+    if spread <= 0:
+        spread = 1.4826 * float(np.median(np.abs(base - median)))
+    if spread <= 0:
+        spread = float(np.std(base))
+    floor = max(abs(median) * 1e-3, 1e-12)
+    return median, max(spread, floor), spread > floor
+
+
+def deviation(signal: Signal, window: Window) -> Evidence | None:
+    """How far ``signal`` left its baseline in the window (None: too little data)."""
+    ts, values = signal.timestamps, signal.values
+    ok = np.isfinite(values)
+    ts, values = ts[ok], values[ok]
+    base = values[(ts >= window.detect_s - window.before_s) & (ts < window.detect_s)]
+    during = (ts >= window.detect_s) & (ts <= window.end_s)
+    after, after_ts = values[during], ts[during]
+    if base.size < MIN_BASELINE or after.size == 0:
+        return None
+    median, spread, measured = _scale(base)
+    z = (after - median) / spread
+    if not measured:  # flat before: a move is news, but its size in spreads means nothing
+        z = np.clip(z, -FLAT_BASELINE_Z, FLAT_BASELINE_Z)
+    if signal.kind in UPWARD:  # a resource that falls is relieved, not the cause
+        z = np.where(z < 0, z * DOWNWARD_WEIGHT, z)
+    worst = int(np.argmax(np.abs(z)))
+    beyond = np.flatnonzero(np.abs(z) >= ONSET_Z)
+    onset = float(after_ts[beyond[0]]) if beyond.size else None
+    return Evidence(signal.name, signal.kind, float(abs(z[worst])), onset, median,
+                    float(after[worst]))  # fmt: skip
+
+
+def _squash(z: float) -> float:
+    """A z of 3 counts, one of 300 not a hundred times more (log above the onset)."""
+    return z if z <= ONSET_Z else ONSET_Z + math.log1p(z - ONSET_Z)
+
+
+def _weighted(ev: Evidence) -> float:
+    return KIND_WEIGHT[ev.kind] * _squash(ev.z)
+
+
+def rank(
+    signals: Iterable[Signal],
+    window: Window,
+    *,
+    calls: Mapping[str, Iterable[str]] | None = None,
+) -> list[Cause]:
+    """Entities ranked as likely causes, best first. ``calls``: caller -> callees (traces or
+    a dependency list), where known."""
+    found: list[tuple[str, Evidence]] = []
+    for signal in signals:
+        ev = deviation(signal, window)
+        if ev is not None and math.isfinite(ev.z):
+            found.append((signal.entity, ev))
+    found.sort(key=lambda item: -_weighted(item[1]))
+    kept = found[:MAX_SIGNALS] if len(found) > MAX_SIGNALS else found
+    by_entity: dict[str, list[Evidence]] = {}
+    for entity, ev in kept:
+        by_entity.setdefault(entity, []).append(ev)
+    for entity, _ev in found[MAX_SIGNALS:]:  # an entity has a place even if its signals don't
+        by_entity.setdefault(entity, [])
+    causes = []
+    for entity, evidence in by_entity.items():
+        score = max((_weighted(e) for e in evidence), default=0.0)
+        onsets = [e.first_deviation_s for e in evidence if e.first_deviation_s is not None]
+        causes.append(Cause(entity, score, 0.0, min(onsets) if onsets else None, evidence))
+    _symptoms(causes, calls or {})
+    causes.sort(key=lambda c: (-c.score, c.onset_s if c.onset_s is not None else math.inf,
+                               c.entity))  # fmt: skip
+    top = sum(c.score for c in causes[:TOP_FOR_CONFIDENCE]) or 1.0
+    for cause in causes:
+        cause.confidence = round(cause.score / top, 3) if cause.score > 0 else 0.0
+    return causes
+
+
+def _symptoms(causes: list[Cause], calls: Mapping[str, Iterable[str]]) -> None:
+    """A caller whose change came with or after a deviating callee's (within
+    ``SYMPTOM_WITHIN_S``) and is no stronger is likelier its symptom: it gives way."""
+    by = {c.entity: c for c in causes}
+    for caller, callees in calls.items():
+        mine = by.get(caller)
+        if mine is None or mine.onset_s is None:
+            continue
+        for callee in callees:
+            theirs = by.get(callee)
+            if theirs is None or theirs.onset_s is None or callee == caller:
+                continue
+            later = 0 <= mine.onset_s - theirs.onset_s <= SYMPTOM_WITHIN_S
+            if later and theirs.score >= 0.5 * mine.score:
+                mine.score = min(mine.score, theirs.score * 0.9)
