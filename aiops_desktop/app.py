@@ -39,6 +39,7 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
         DriftPresenter,
         FleetPresenter,
         GpuPresenter,
+        IncidentsPresenter,
         KubePresenter,
         Presenters,
         PtpPresenter,
@@ -58,6 +59,9 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
             registry=registry, fleet=core.fleet, live=core.live, catalog=core.catalog, tasks=tasks
         ),
         alerts=AlertsPresenter(poller=poller, tasks=tasks),
+        incidents=IncidentsPresenter(
+            incidents=core.incidents, rca=core.rca, bus=core.bus, tasks=tasks
+        ),
         anomalies=AnomaliesPresenter(
             anomalies=core.anomalies, fleet=core.fleet, bus=core.bus, tasks=tasks
         ),

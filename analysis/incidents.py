@@ -94,8 +94,8 @@ TITLE_REASON_CHARS = 80
 
 def _headline(reason: str) -> str:
     """A reason's first clause ("XID 79 GPU has fallen off the bus", not its advice)."""
-    cut = min((i for i in (reason.find(": ", 12), reason.find(". ", 12)) if i > 0),
-              default=len(reason))  # fmt: skip
+    marks = (reason.find(": ", 12), reason.find(". ", 12), reason.find("; ", 12))
+    cut = min((i for i in marks if i > 0), default=len(reason))
     head = reason[:cut]
     return head if len(head) <= TITLE_REASON_CHARS else head[: TITLE_REASON_CHARS - 1] + "…"
 

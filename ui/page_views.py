@@ -88,6 +88,20 @@ def alerts(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     return view
 
 
+def incidents(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
+    from ui.views.incidents_view import IncidentsView
+
+    view = IncidentsView(theme)
+    p.incidents.sig_rows.connect(view.show_rows)
+    p.incidents.sig_error.connect(view.show_error)
+    p.incidents.sig_rca.connect(view.show_rca)
+    p.incidents.sig_rca_busy.connect(view.show_rca_busy)
+    view.sig_acknowledge.connect(p.incidents.acknowledge)
+    view.sig_analyse.connect(p.incidents.analyse)
+    view.sig_open.connect(window.open_anomaly)
+    return view
+
+
 def anomalies(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.anomalies_view import AnomaliesView
 
@@ -178,6 +192,7 @@ BUILDERS: dict[str, Callable[[Presenters, Theme, PageHost], QWidget]] = {
     "fleet": fleet,
     "alerts": alerts,
     "anomalies": anomalies,
+    "incidents": incidents,
     "gpu": gpu,
     "ptp": ptp,
     "sriov": sriov,

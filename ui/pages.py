@@ -28,6 +28,7 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("fleet", "Fleet", Runs.WHILE_SHOWN),
     PageSpec("alerts", "Alerts", Runs.WHILE_SHOWN),
+    PageSpec("incidents", "Incidents", Runs.ON_SHOW),
     PageSpec("anomalies", "Anomalies", Runs.ALWAYS),
     PageSpec("gpu", "GPUs", Runs.WHILE_SHOWN, aliases=("gpus",)),
     PageSpec("ptp", "PTP", Runs.WHILE_SHOWN),

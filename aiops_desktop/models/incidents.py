@@ -3,13 +3,18 @@ findings) as one thing with a lifecycle, a title, a severity, clusters and a tim
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
 from aiops_desktop.models.base import DomainModel
 from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
+
+if TYPE_CHECKING:  # annotations only: no numpy at import
+    import numpy as np
 
 
 class IncidentState(StrEnum):
@@ -58,9 +63,34 @@ class Incident(DomainModel):
 
     @property
     def worst(self) -> IncidentSignal | None:
-        return min(self.signals, key=lambda s: (SEVERITY_RANK[s.severity], s.first_seen),
-                   default=None)  # fmt: skip
+        """The most severe signal; of equals, a finding (it names the thing: "du-2/ens1f0:
+        clock in FREERUN") before a series' anomaly, then the first seen."""
+        return min(self.signals, key=lambda s: (SEVERITY_RANK[s.severity], s.source == "anomaly",
+                                                s.first_seen), default=None)  # fmt: skip
 
     @property
     def first_signal_at(self) -> datetime:
         return min((s.first_seen for s in self.signals), default=self.opened_at)
+
+
+@dataclass
+class RcaCauseRow:
+    """One ranked cause as the RCA page shows it."""
+
+    entity: str
+    confidence: float
+    onset: datetime | None
+    evidence: list[str]  # "ptp_offset {iface=ens1f0, node=du-2}: z 15.7 (0.5 -> 350)"
+    checks: list[tuple[str, str, str]] = field(default_factory=list)  # key, check, safe action
+
+
+@dataclass
+class RcaReport:
+    """A root-cause analysis as the RCA page shows it: the ranking, the next checks and the
+    top causes' evidence series (entity -> signal -> (unix s, values))."""
+
+    subject: str
+    window: str  # "30 min before to 5 min after 20:51:44 UTC, read up to 21:11:47 UTC"
+    signals_read: int
+    causes: list[RcaCauseRow]
+    charts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)

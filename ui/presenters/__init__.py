@@ -13,6 +13,7 @@ from ui.presenters.console import ConsolePresenter
 from ui.presenters.dashboard import DashboardPresenter
 from ui.presenters.fleet import FleetPresenter
 from ui.presenters.gpu_cnf import DriftPresenter, GpuPresenter, PtpPresenter, SriovPresenter
+from ui.presenters.incidents import IncidentsPresenter
 from ui.presenters.kube import KubePresenter
 from ui.presenters.polling import AlertsPresenter, DiagnosticsPresenter
 from ui.presenters.registry import RegistryPresenter
@@ -27,6 +28,7 @@ class Presenters:
     registry: RegistryPresenter
     fleet: FleetPresenter
     alerts: AlertsPresenter
+    incidents: IncidentsPresenter
     anomalies: AnomaliesPresenter
     gpu: GpuPresenter
     ptp: PtpPresenter

@@ -16,7 +16,7 @@ from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
 from aiops_desktop.models.enums import AlertSeverity, AnomalySeverity
 from aiops_desktop.models.errors import AppError
-from aiops_desktop.models.fleet import Domain, FindingSeverity, FleetTruth
+from aiops_desktop.models.fleet import SEVERITY_RANK, Domain, FindingSeverity, FleetTruth
 from aiops_desktop.models.incidents import Incident, IncidentSignal, IncidentState
 from aiops_desktop.services.fleet.state import FLEET_CHANGED
 from analysis.incidents import acknowledge, entity_of, group, place_of
@@ -139,11 +139,13 @@ class IncidentService:
             return grouped
 
     async def listed(self) -> list[Incident]:
-        """Open and acknowledged first, then those resolved in the last week; newest first."""
+        """Open, then acknowledged, then those resolved in the last week; in each, the most
+        severe first, then the newest."""
         since = (self._clock() - KEEP_RESOLVED).timestamp()
         every = await asyncio.to_thread(self.repo.list, since=since)
         order = {IncidentState.OPEN: 0, IncidentState.ACKNOWLEDGED: 1, IncidentState.RESOLVED: 2}
-        return sorted(every, key=lambda i: (order[i.state], -i.opened_at.timestamp()))
+        return sorted(every, key=lambda i: (order[i.state], SEVERITY_RANK[i.severity],
+                                            -i.opened_at.timestamp()))  # fmt: skip
 
     async def get(self, incident_id: str) -> Incident | None:
         return await asyncio.to_thread(self.repo.get, incident_id)

@@ -18,7 +18,7 @@ import numpy as np
 from aiops_desktop.models import utcnow
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.fleet import FindingSeverity
-from aiops_desktop.models.incidents import Incident, IncidentSignal
+from aiops_desktop.models.incidents import Incident, IncidentSignal, RcaCauseRow, RcaReport
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesStore
 from analysis.incidents import entity_of
@@ -75,6 +75,26 @@ class RcaResult:
                                 for r in self.checks.get(c.entity, [])],
             } for c in self.causes],
         }  # fmt: skip
+
+    def shown(self) -> RcaReport:
+        """As the RCA page shows it."""
+        w = self.window
+        at = datetime.fromtimestamp(w.detect_s, UTC)
+        window = (f"{w.before_s / 60:.0f} min before to {w.after_s / 60:.0f} min after "
+                  f"{at:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
+        if w.analysis_s is not None:
+            window += f", read up to {datetime.fromtimestamp(w.analysis_s, UTC):%H:%M:%S} UTC"
+        rows = [
+            RcaCauseRow(
+                c.entity, c.confidence,
+                datetime.fromtimestamp(c.onset_s, UTC) if c.onset_s is not None else None,
+                [f"{e.signal}: z {e.z:.1f} ({e.baseline:.4g} -> {e.peak:.4g})"
+                 for e in c.evidence[:3]],
+                [(r.key, r.check, r.safe_action) for r in self.checks.get(c.entity, [])],
+            )
+            for c in self.causes
+        ]  # fmt: skip
+        return RcaReport(self.subject, window, self.signals_read, rows, self.charts)
 
 
 def _iso(seconds: float) -> str:
@@ -140,6 +160,7 @@ class RcaService:
                         entity_of(cluster, labels), f"{panel.id} {_labels(labels)}".strip(),
                         kind, data.timestamps_ms / 1000.0, data.values,
                     ))  # fmt: skip
+        series = list(signals)  # what can be charted (the discrete signals are steps)
         signals += [_step(s, window) for s in discrete if s.first_seen.timestamp() <= window.end_s]
         causes = rank(signals, window)[:SHOWN]
         checks: dict[str, list[RunbookEntry]] = {}
@@ -151,8 +172,8 @@ class RcaService:
             if found:
                 checks[cause.entity] = found
         charts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
-        named = {c.entity: {e.signal for e in c.evidence[:3]} for c in causes[:3]}
-        for s in signals:
+        named = {c.entity: {e.signal for e in c.evidence[:5]} for c in causes[:3]}
+        for s in series:
             if s.name in named.get(s.entity, set()):
                 charts.setdefault(s.entity, {})[s.name] = (s.timestamps, s.values)
         return RcaResult(subject, window, causes, checks, len(signals), charts)

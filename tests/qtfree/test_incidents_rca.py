@@ -1,0 +1,145 @@
+"""Incidents and root-cause analysis: grouping (one alert on three clusters is one incident,
+unrelated anomalies stay apart), the lifecycle, the RCA ranking on a small recorded case
+(a Sock Shop run from ../shared/data/rca), causality (data after the analysis time never
+changes a ranking) and runbook lookups."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from aiops_desktop.models.fleet import FindingSeverity
+from aiops_desktop.models.incidents import IncidentSignal, IncidentState
+from aiops_desktop.settings import resources_dir
+from analysis.incidents import RESOLVE_AFTER, acknowledge, group, place_of
+from analysis.rca.model import Signal, SignalKind, Window
+from analysis.rca.runbook import Runbook
+from analysis.rca.score import rank
+from tests.benchmarks.rca_cases import DEFAULT_RCA_DIR, rcd_cases
+
+T0 = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+
+
+def signal(key: str, cluster: str, *, at: datetime = T0, subject: str = "x", alert: str | None =
+           None, topology: list[str] | None = None,
+           severity: FindingSeverity = FindingSeverity.WARNING) -> IncidentSignal:  # fmt: skip
+    return IncidentSignal(
+        key=key, source="alert" if alert else "anomaly", cluster=cluster, subject=subject,
+        severity=severity, reason="why", first_seen=at, last_seen=at,
+        topology=topology if topology is not None else place_of(subject), alert_name=alert,
+    )  # fmt: skip
+
+
+def test_one_alert_on_three_clusters_is_one_incident() -> None:
+    seen = [signal(f"a{n}", c, at=T0 + timedelta(minutes=n), alert="NodeOutOfPtpSync",
+                   topology=[f"node:du-{n}"], severity=FindingSeverity.CRITICAL)
+            for n, c in enumerate(("east", "west", "north"))]  # fmt: skip
+    incidents, changed = group([], seen, T0 + timedelta(minutes=3))
+    assert len(incidents) == 1 and changed == {incidents[0].id}
+    (incident,) = incidents
+    assert incident.clusters == ["east", "north", "west"]
+    assert incident.title == "NodeOutOfPtpSync on 3 clusters (+2 signals)"
+    assert incident.severity is FindingSeverity.CRITICAL
+
+
+def test_unrelated_anomalies_stay_apart_and_related_ones_join() -> None:
+    seen = [
+        signal("gpu", "east", subject="gpu-1/gpu3"),  # node gpu-1
+        signal("cpu", "east", subject="node du-1", at=T0 + timedelta(minutes=1)),
+        signal("ptp", "west", subject="du-1/ens1f0 (ptp4l)", at=T0 + timedelta(minutes=2)),
+        signal("kube", "east", subject="node gpu-1", at=T0 + timedelta(minutes=4)),  # joins gpu
+        signal("late", "east", subject="node du-1", at=T0 + timedelta(hours=2)),  # too late
+    ]
+    incidents, _ = group([], seen[:4], T0 + timedelta(minutes=5))
+    by_keys = sorted(sorted(s.key for s in i.signals) for i in incidents)
+    assert by_keys == [["cpu"], ["gpu", "kube"], ["ptp"]]  # same node name, other cluster: apart
+    later, _ = group(incidents, seen[4:], T0 + timedelta(hours=2))
+    late = next(i for i in later if any(s.key == "late" for s in i.signals))
+    assert [s.key for s in late.signals] == ["late"]  # the first du-1 incident had ended
+
+
+def test_an_incident_is_resolved_when_its_signals_end_and_ack_holds_till_then() -> None:
+    incidents, _ = group([], [signal("a", "east", subject="node du-1")], T0)
+    acked = acknowledge(incidents[0], T0 + timedelta(minutes=1))
+    assert acked.state is IncidentState.ACKNOWLEDGED and acked.acknowledged_at is not None
+    seen_again = signal("a", "east", subject="node du-1", at=T0 + timedelta(minutes=5))
+    still, _ = group([acked], [seen_again], T0 + timedelta(minutes=5))
+    assert still[0].state is IncidentState.ACKNOWLEDGED and len(still[0].signals) == 1
+    assert still[0].signals[0].last_seen == T0 + timedelta(minutes=5)
+    quiet, changed = group(still, [], T0 + timedelta(minutes=5) + RESOLVE_AFTER)
+    assert quiet[0].state is IncidentState.RESOLVED and changed == {quiet[0].id}
+
+
+def _series(entity: str, name: str, kind: SignalKind, jump_at: float | None) -> Signal:
+    ts = np.arange(0.0, 3600.0, 60.0)
+    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    values = 10 + rng.normal(0, 0.5, ts.size)
+    if jump_at is not None:
+        values[ts >= jump_at] += 20
+    return Signal(entity, name, kind, ts, values)
+
+
+def test_the_earlier_change_ranks_first_and_a_later_one_is_its_symptom() -> None:
+    cause = _series("db", "db cpu", SignalKind.RESOURCE, 1800)
+    symptom = _series("api", "api cpu", SignalKind.RESOURCE, 1980)
+    quiet = _series("web", "web cpu", SignalKind.RESOURCE, None)
+    causes = rank([symptom, quiet, cause], Window(1800), calls={"api": {"db"}})
+    assert [c.entity for c in causes][:2] == ["db", "api"]
+    assert causes[0].onset_s == 1800 and causes[0].evidence[0].signal == "db cpu"
+    assert 0 < causes[0].confidence <= 1 and causes[-1].entity == "web"
+
+
+@pytest.mark.skipif(not DEFAULT_RCA_DIR.is_dir(), reason="needs ../shared/data/rca")
+def test_a_recorded_sock_shop_case_ranks_its_root_cause_first() -> None:
+    case = next(c for c in rcd_cases(DEFAULT_RCA_DIR / "rcd-sockshop")
+                if c.name == "carts-cpu/1")  # fmt: skip
+    causes = rank(case.signals, Window(case.detect_s), calls=case.calls)
+    assert causes[0].entity == "carts"
+    assert causes[0].evidence[0].signal == "carts_cpu"  # the CPU hog itself
+
+
+def test_data_after_the_analysis_time_never_changes_the_ranking() -> None:
+    cause = _series("db", "db cpu", SignalKind.RESOURCE, 1800)
+    other = _series("api", "api cpu", SignalKind.RESOURCE, None)
+    window = Window(1800, analysis_s=1900)
+    before = [(c.entity, round(c.score, 9)) for c in rank([cause, other], window)]
+    # the future: api explodes after the analysis time
+    future = Signal("api", "api cpu", SignalKind.RESOURCE, other.timestamps,
+                    np.where(other.timestamps > 1900, 1e6, other.values))  # fmt: skip
+    after = [(c.entity, round(c.score, 9)) for c in rank([cause, future], window)]
+    assert after == before and before[0][0] == "db"
+
+
+@pytest.fixture(scope="module")
+def runbook() -> Runbook:
+    base = resources_dir()
+    return Runbook(json.loads((base / "rca" / "runbook.json").read_text()),
+                   json.loads((base / "gpu" / "xid.json").read_text())["xids"])  # fmt: skip
+
+
+def test_runbook_lookups(runbook: Runbook) -> None:
+    xid = runbook.lookup("xid", 79)
+    assert xid is not None and "fallen off the bus" in xid.meaning.lower()
+    holdover = runbook.lookup("ptp_clock_class", 7)
+    assert holdover is not None and "holdover" in holdover.meaning.lower()
+    crash = runbook.lookup("pod_reason", "CrashLoopBackOff")
+    assert crash is not None and "--previous" in crash.check
+    assert runbook.lookup("alert", "NoSuchAlert") is None
+    found = [
+        e.key
+        for e in runbook.for_text(
+            "XID 79 GPU has fallen off the bus on gpu-1/gpu3; clock class 248; NodeOutOfPtpSync"
+        )
+    ]
+    assert found == ["XID 79", "clock class 248", "NodeOutOfPtpSync"]
+    # a word inside another is not a match ("NotReadyish" is not NotReady)
+    assert runbook.for_text("pod NotReadyish") == []
+    every = [
+        runbook.lookup(s, k)
+        for s in ("ptp_clock_class", "pod_reason", "alert", "finding")
+        for k in json.loads((resources_dir() / "rca" / "runbook.json").read_text())[s]
+    ]
+    assert all(e is not None and e.meaning and e.check and e.safe_action for e in every)

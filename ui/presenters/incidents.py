@@ -1,0 +1,63 @@
+"""The incidents page's presenter: the incidents (open first), acknowledging one, and the
+root-cause analysis of one, off the UI thread with its progress said."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from aiops_desktop.services.intelligence.incidents import INCIDENTS_CHANGED, IncidentService
+from aiops_desktop.services.intelligence.rca import RcaService
+from aiops_desktop.services.runtime.bus import EventBus
+from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from ui.presenters.base import Presenter
+
+
+class IncidentsPresenter(Presenter):
+    """Signals: sig_rows(list[Incident]) when they change and on show; sig_rca_busy(str): an
+    analysis started (what it analyses) or ended (""); sig_rca(RcaReport); sig_error(str)."""
+
+    sig_rows = Signal(list)
+    sig_rca = Signal(object)
+    sig_rca_busy = Signal(str)
+
+    def __init__(
+        self,
+        *,
+        incidents: IncidentService,
+        rca: RcaService,
+        bus: EventBus,
+        tasks: TaskSupervisor,
+        interval_ms: int = 10_000,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(tasks, interval_ms, parent)
+        self._incidents = incidents
+        self._rca = rca
+        self.listen(bus, INCIDENTS_CHANGED, self.sig_rows.emit)
+
+    async def read(self) -> None:
+        rows = await self._incidents.listed()
+        self.sig_rows.emit(rows)
+
+    def acknowledge(self, incident_id: str) -> None:
+        async def work() -> None:
+            await self._incidents.acknowledge(incident_id)  # the bus brings the new rows
+
+        self.spawn("acknowledge", work())
+
+    def analyse(self, incident_id: str) -> None:
+        """Rank the incident's likely causes (seconds on a big fleet: off the UI thread)."""
+
+        async def work() -> None:
+            self.sig_rca_busy.emit(f"Analysing {incident_id}…")
+            try:
+                incident = await self._incidents.get(incident_id)
+                if incident is None:
+                    self.sig_error.emit(f"incident {incident_id} is no longer kept")
+                    return
+                result = await self._rca.for_incident(incident)
+                self.sig_rca.emit(result.shown())
+            finally:
+                self.sig_rca_busy.emit("")
+
+        self.spawn("root-cause analysis", work())

@@ -1,0 +1,240 @@
+"""The incidents page: incidents (open first) filtered by state and severity; the selected
+one's timeline (a double click on an anomaly jumps to its chart), Acknowledge, and "Analyse
+root cause", whose result (the ranking, the evidence charts and the next checks) fills the
+Root cause tab."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aiops_desktop.models.incidents import Incident, IncidentState, RcaReport
+from ui.theme import Theme
+from ui.views.rows_table import Row
+from ui.views.tables import make_table
+from ui.views.text import PlainLabel
+
+ALL = "All"
+LEVEL = {"CRITICAL": "critical", "WARNING": "warning", "INFO": "info"}
+SHOWN_CHARTS = 3
+
+
+class RcaPanel(QWidget):
+    """The root-cause analysis of one incident: ranked causes, their evidence charts and the
+    runbook's next checks."""
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        layout = QVBoxLayout(self)
+        self.summary = PlainLabel("Select an incident and choose Analyse root cause.")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        self.ranking = make_table(["#", "Cause", "Confidence", "First change (UTC)", "Evidence"])
+        layout.addWidget(self.ranking, 2)
+        self.charts_row = QHBoxLayout()
+        layout.addLayout(self.charts_row, 2)
+        self.charts: list[QWidget] = []
+        self.checks = PlainLabel()
+        self.checks.setWordWrap(True)
+        self.checks.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.checks)
+
+    def show_busy(self, text: str) -> None:
+        if text:
+            self.summary.setText(text)
+
+    def show_report(self, report: RcaReport) -> None:
+        from ui.charts import TimeSeriesChart  # pyqtgraph loads with the first chart drawn
+
+        self.summary.setText(
+            f"Root cause analysis of {report.subject}: {report.signals_read} signals read, "
+            f"{report.window}." + ("" if report.causes else " Nothing deviated from its baseline.")
+        )
+        rows = []
+        for n, c in enumerate(report.causes, start=1):
+            onset = c.onset.strftime("%H:%M:%S") if c.onset else "—"
+            rows.append(Row([str(n), c.entity, f"{c.confidence:.2f}", onset,
+                             "; ".join(c.evidence)],
+                            tips={4: "\n".join(c.evidence)}))  # fmt: skip
+        self.ranking.set_rows(rows)
+        for chart in self.charts:
+            chart.setParent(None)
+            chart.deleteLater()
+        self.charts = []
+        for cause in report.causes[:SHOWN_CHARTS]:
+            series = report.charts.get(cause.entity)
+            if not series:
+                continue
+            chart = TimeSeriesChart(cause.entity, "", self._theme)
+            chart.set_series(series)
+            self.charts_row.addWidget(chart)
+            self.charts.append(chart)
+        checks = [(c.entity, key, check, action) for c in report.causes for key, check, action
+                  in c.checks]  # fmt: skip
+        self.checks.setText(
+            "Next checks:\n" + "\n".join(
+                f"• {entity}: {key}: {check} Safe action: {action}"
+                for entity, key, check, action in checks
+            ) if checks else "No runbook entry names these causes."
+        )  # fmt: skip
+
+
+class IncidentsView(QWidget):
+    """Signals: sig_acknowledge(id); sig_analyse(id); sig_open(cluster, panel, epoch s)."""
+
+    sig_acknowledge = Signal(str)
+    sig_analyse = Signal(str)
+    sig_open = Signal(str, str, float)
+    HEADERS = ("Opened (UTC)", "State", "Severity", "Clusters", "Signals", "Title")
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        self._all: list[Incident] = []
+        self._rows: list[Incident] = []
+        layout = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self.title = PlainLabel("Incidents")
+        self.title.setProperty("role", "title")
+        bar.addWidget(self.title, 1)
+        self.state = QComboBox()
+        self.state.addItems([ALL, *(s.value for s in IncidentState)])
+        self.severity = QComboBox()
+        self.severity.addItems([ALL, "CRITICAL", "WARNING", "INFO"])
+        for label, combo in (("State", self.state), ("Severity", self.severity)):
+            bar.addWidget(PlainLabel(label))
+            bar.addWidget(combo)
+            combo.currentTextChanged.connect(lambda _t: self._fill())
+        self.ack_button = QPushButton("Acknowledge")
+        self.ack_button.clicked.connect(self._on_ack)
+        self.rca_button = QPushButton("Analyse root cause")
+        self.rca_button.clicked.connect(self._on_analyse)
+        bar.addWidget(self.ack_button)
+        bar.addWidget(self.rca_button)
+        layout.addLayout(bar)
+        self.error = PlainLabel()
+        self.error.setStyleSheet(f"color: {theme.severity('critical')};")
+        self.error.hide()
+        layout.addWidget(self.error)
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.table = make_table(list(self.HEADERS))
+        self.table.itemSelectionChanged.connect(self._on_selected)
+        split.addWidget(self.table)
+        self.tabs = QTabWidget()
+        self.timeline = make_table(["When (UTC)", "Cluster", "Source", "Severity", "Subject",
+                                    "Reason"])  # fmt: skip
+        self.timeline.cellDoubleClicked.connect(self._on_timeline_double_clicked)
+        self.rca = RcaPanel(theme)
+        self.tabs.addTab(self.timeline, "Timeline")
+        self.tabs.addTab(self.rca, "Root cause")
+        split.addWidget(self.tabs)
+        split.setSizes([300, 500])
+        layout.addWidget(split, 1)
+        self._selected_id: str | None = None
+        self._update_buttons()
+
+    # -- showing ---------------------------------------------------------------------------
+    def show_rows(self, incidents: list[Incident]) -> None:
+        self.error.hide()
+        self._all = list(incidents)
+        self._fill()
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.show()
+
+    def show_rca_busy(self, text: str) -> None:
+        self.rca_button.setEnabled(not text and self._selected_id is not None)
+        if text:
+            self.tabs.setCurrentWidget(self.rca)
+        self.rca.show_busy(text)
+
+    def show_rca(self, report: RcaReport) -> None:
+        self.rca.show_report(report)
+        self.tabs.setCurrentWidget(self.rca)
+
+    def _fill(self) -> None:
+        keep = self._selected_id  # set_rows clears the selection
+        state, severity = self.state.currentText(), self.severity.currentText()
+        self._rows = [
+            i for i in self._all
+            if state in (ALL, i.state.value) and severity in (ALL, i.severity.value)
+        ]  # fmt: skip
+        rows = []
+        for i in self._rows:
+            colour = self._theme.severity(LEVEL[i.severity.value])
+            muted = i.state is IncidentState.RESOLVED
+            rows.append(Row(
+                [i.opened_at.strftime("%Y-%m-%d %H:%M:%S"), i.state.value, i.severity.value,
+                 ", ".join(i.clusters), str(len(i.signals)), i.title],
+                colours={2: colour}, colour=self._theme.status("UNKNOWN") if muted else None,
+                tips={5: i.title},
+            ))  # fmt: skip
+        self.table.set_rows(rows)
+        live = [i for i in self._all if i.state is not IncidentState.RESOLVED]
+        critical = sum(1 for i in live if i.severity.value == "CRITICAL")
+        self.title.setText(f"Incidents · {len(live)} open · {critical} critical")
+        self._selected_id = keep
+        if keep is not None:
+            self.select(keep)
+        self._show_timeline()
+
+    def _current(self) -> Incident | None:
+        return next((i for i in self._rows if i.id == self._selected_id), None)
+
+    def _show_timeline(self) -> None:
+        incident = self._current()
+        rows = []
+        for s in incident.timeline if incident else []:
+            rows.append(Row(
+                [s.first_seen.strftime("%Y-%m-%d %H:%M:%S"), s.cluster, s.source,
+                 s.severity.value, s.subject, s.reason],
+                colours={3: self._theme.severity(LEVEL[s.severity.value])},
+                tips={5: s.reason},
+            ))  # fmt: skip
+        self.timeline.set_rows(rows)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        incident = self._current()
+        self.ack_button.setEnabled(incident is not None and incident.state is IncidentState.OPEN)
+        self.rca_button.setEnabled(incident is not None)
+
+    # -- the user ----------------------------------------------------------------------------
+    def select(self, incident_id: str) -> None:
+        for shown in range(self.table.rowCount()):
+            if self._rows[self.table.source_row(shown)].id == incident_id:
+                self.table.selectRow(shown)
+                return
+
+    def _on_selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        picked = self._rows[self.table.source_row(rows[0].row())].id if rows else None
+        if picked is not None or not self.table.rowCount():
+            self._selected_id = picked
+        self._show_timeline()
+
+    def _on_ack(self) -> None:
+        if self._selected_id:
+            self.sig_acknowledge.emit(self._selected_id)
+
+    def _on_analyse(self) -> None:
+        if self._selected_id:
+            self.sig_analyse.emit(self._selected_id)
+
+    def _on_timeline_double_clicked(self, row: int, _col: int) -> None:
+        incident = self._current()
+        if incident is None:
+            return
+        s = incident.timeline[self.timeline.source_row(row)]
+        if s.source == "anomaly":
+            self.sig_open.emit(s.cluster, s.subject, s.first_seen.timestamp())
