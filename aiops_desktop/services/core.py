@@ -291,6 +291,8 @@ class Core:
             clock=self.now,
             folder=self.paths.reports_dir,
             fleet=self.fleet,
+            incidents=self.incidents,
+            rca=self.rca,
         )
 
     @cached_property

@@ -11,6 +11,7 @@ import numpy as np
 
 from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.gpu import GpuChange
+from aiops_desktop.models.incidents import Incident, RcaReport
 from aiops_desktop.models.reports import Chart, Report, ReportType, Section, Table
 from analysis.reports.forecast import forecast
 
@@ -72,6 +73,8 @@ class ReportInputs:
     clusters: list[ClusterFacts]
     source: str = "live cache"
     title: str = ""
+    incidents: list[Incident] = field(default_factory=list)  # of the period (incident report)
+    rca: list[RcaReport] = field(default_factory=list)  # of its most severe incidents
 
 
 def _t(when: datetime) -> str:
@@ -316,10 +319,51 @@ def timeline(clusters: list[ClusterFacts], limit: int = DEFAULT_ROW_LIMIT) -> Se
     return section
 
 
+def incidents_section(incidents: list[Incident]) -> Section:
+    section = Section("Incidents")
+    rows = [[_t(i.opened_at), i.state.value, i.severity.value, ", ".join(i.clusters),
+             str(len(i.signals)), i.title] for i in incidents[:DEFAULT_ROW_LIMIT]]  # fmt: skip
+    section.tables.append(Table(
+        f"Incidents of the period ({len(incidents)})",
+        ["Opened (UTC)", "State", "Severity", "Clusters", "Signals", "Title"], rows,
+        empty="no incident in this period",
+    ))  # fmt: skip
+    return section
+
+
+def rca_section(report: RcaReport) -> tuple[Section, list[Ranked]]:
+    """One incident's root-cause analysis, and what it recommends (its top cause's checks)."""
+    section = Section(f"Root cause: {report.subject}")
+    section.facts += [("Window", report.window), ("Signals read", str(report.signals_read))]
+    rows = [[str(n), c.entity, f"{c.confidence:.2f}",
+             c.onset.strftime("%H:%M:%S") if c.onset else "-", "; ".join(c.evidence[:2])]
+            for n, c in enumerate(report.causes[:5], start=1)]  # fmt: skip
+    section.tables.append(Table("Likely causes, best first",
+                                ["#", "Cause", "Confidence", "First change (UTC)", "Evidence"],
+                                rows, empty="nothing deviated from its baseline"))  # fmt: skip
+    for cause in report.causes[:2]:
+        if cause.entity in report.charts:
+            section.charts.append(Chart(f"Evidence: {cause.entity}", "",
+                                        report.charts[cause.entity]))  # fmt: skip
+    ranked: list[Ranked] = []
+    for cause in report.causes[:1]:
+        for key, check, action in cause.checks:
+            section.notes.append(f"Next check ({key}): {check} Safe action: {action}")
+            ranked.append((ACT_NOW, WITHIN, f"Likely cause of {report.subject}: {cause.entity} "
+                           f"({key}): {check}"))  # fmt: skip
+    return section, ranked
+
+
 def build_report(inputs: ReportInputs) -> Report:
     kind = inputs.type
     ranked: list[Ranked] = []
     sections = [timeline(inputs.clusters)] if kind is ReportType.INCIDENT else []
+    if kind is ReportType.INCIDENT:
+        sections.append(incidents_section(inputs.incidents))
+        for rca in inputs.rca:
+            section, recommended = rca_section(rca)
+            sections.append(section)
+            ranked += recommended
     for facts in inputs.clusters:
         capacity: list[str] = []
         sections.append(_section(kind, facts, capacity, inputs.since))
@@ -347,6 +391,9 @@ def build_report(inputs: ReportInputs) -> Report:
         summary.append(f"{firing} alerts firing at the end of the period")
     if kind is ReportType.HANDOVER:
         summary += _fleet_hw_summary(inputs.clusters)
+    if kind is ReportType.INCIDENT and inputs.incidents:
+        live = [i for i in inputs.incidents if i.state.value != "RESOLVED"]
+        summary.append(f"{len(inputs.incidents)} incidents in the period, {len(live)} not resolved")
     if not recommendations:
         recommendations.append("No action needed: nothing in this period calls for one.")
     seconds = (inputs.until - inputs.since).total_seconds()

@@ -27,8 +27,11 @@ from tests.site_data import SPIKE_VALUE, TOKEN, build_site
 @pytest.mark.asyncio
 async def test_export_then_open_offline(core: Core, tmp_path: Path) -> None:
     await build_site(core)
+    grouped = await core.incidents.refresh()  # the site's spike on east: an incident
+    assert any("east" in i.clusters for i in grouped)
     out = tmp_path / "site.aiops"
     manifest = await export_capture(core, out, clusters=["east", "hub"], since=timedelta(hours=24))
+    assert manifest.counts["incidents"] == sum("east" in i.clusters for i in grouped)
     assert manifest.clusters == ["east", "hub"] and manifest.members == ["east", "ran-a", "ran-b"]
     assert manifest.counts["clusters"] == 2 and manifest.counts["series"] == 6
     assert manifest.counts["anomalies"] >= 1 and manifest.counts["health_history"] > 0
@@ -42,6 +45,7 @@ async def test_export_then_open_offline(core: Core, tmp_path: Path) -> None:
         assert sorted(c.name for c in opened.registry.clusters()) == ["east", "hub"]
         stored = opened.series.read("node_cpu", cluster="east")
         assert len(opened.anomalies.repo.list()) == manifest.counts["anomalies"]
+        assert len(opened.incidents.repo.list()) == manifest.counts["incidents"]
         span_h = (stored[0].timestamps_ms[-1] - stored[0].timestamps_ms[0]) / 3.6e6
         assert 23.9 <= span_h <= 24.5  # the chosen 24 h (whole chunks at the edges)
         assert opened.live.snapshot("ran-a", "node_cpu").series  # the charts have data

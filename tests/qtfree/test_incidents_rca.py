@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from analysis.rca.model import Signal, SignalKind, Window
 from analysis.rca.runbook import Runbook
 from analysis.rca.score import rank
 from tests.benchmarks.rca_cases import DEFAULT_RCA_DIR, rcd_cases
+from tests.qtfree.cli_runner import run_cli
 
 T0 = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
 
@@ -143,3 +145,45 @@ def test_runbook_lookups(runbook: Runbook) -> None:
         for k in json.loads((resources_dir() / "rca" / "runbook.json").read_text())[s]
     ]
     assert all(e is not None and e.meaning and e.check and e.safe_action for e in every)
+
+
+SAMPLE = resources_dir() / "samples" / "sample.aiops"
+
+
+@pytest.mark.integration
+def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
+    tmp_path: Path, secret_service
+) -> None:  # type: ignore[no-untyped-def]
+    """Offline, from the bundled capture: `incidents --json`, `rca --incident ID --json` (the
+    FREERUN port first, with its evidence and the runbook's check) and an incident report
+    with its Root cause sections."""
+    env, home = dict(secret_service.env), tmp_path / "home"
+    listed = run_cli(home, env, "--capture", str(SAMPLE), "incidents", "--json")
+    assert listed.returncode == 0, listed.stderr
+    incidents = json.loads(listed.stdout)
+    freerun = next(i for i in incidents if "clock in FREERUN" in i["title"])
+    assert freerun["severity"] == "CRITICAL" and freerun["state"] == "OPEN"
+    assert [i["severity"] for i in incidents][:3] == ["CRITICAL"] * 3
+
+    done = run_cli(home, env, "--capture", str(SAMPLE), "rca", "--incident", freerun["id"],
+                   "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    top = result["causes"][0]
+    assert top["entity"] == "ran-east du-2/ens1f0" and top["confidence"] > 0.5
+    assert any(e["signal"].startswith("ptp_offset") for e in top["evidence"])
+    assert [c["key"] for c in top["next_checks"]] == ["clock in FREERUN"]
+    missing = run_cli(home, env, "--capture", str(SAMPLE), "rca", "--incident", "INC-nope")
+    assert missing.returncode == 4 and "no incident 'INC-nope'" in missing.stderr
+    bad = run_cli(home, env, "--capture", str(SAMPLE), "rca", "--cluster", "ran-east")
+    assert bad.returncode == 2 and "--at" in bad.stderr
+
+    out = tmp_path / "incident.json"
+    made = run_cli(home, env, "--capture", str(SAMPLE), "report", "--type", "incident",
+                   "--since", "2h", "--out", str(out), timeout=180)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    report = json.loads(out.read_text())
+    titles = [s["title"] for s in report["sections"]]
+    assert "Incidents" in titles and f"Root cause: {freerun['id']}" in titles
+    assert any(r.startswith(f"Likely cause of {freerun['id']}: ran-east du-2/ens1f0")
+               for r in report["recommendations"])  # fmt: skip

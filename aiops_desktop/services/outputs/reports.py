@@ -15,8 +15,9 @@ from pathlib import Path
 from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.anomalies import AnomalyFilter
 from aiops_desktop.models.catalog import Panel
-from aiops_desktop.models.fleet import ClusterTruth
+from aiops_desktop.models.fleet import SEVERITY_RANK, ClusterTruth
 from aiops_desktop.models.gpu import GpuFleet, GpuState
+from aiops_desktop.models.incidents import Incident, RcaReport
 from aiops_desktop.models.ptp import PtpBoard
 from aiops_desktop.models.reports import REPORT_RETENTION, Report, ReportType
 from aiops_desktop.models.text import pct_text
@@ -25,6 +26,8 @@ from aiops_desktop.services.fleet.state import FleetState
 from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
 from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
 from aiops_desktop.services.intelligence.anomalies import AnomalyService
+from aiops_desktop.services.intelligence.incidents import IncidentService
+from aiops_desktop.services.intelligence.rca import RcaService
 from aiops_desktop.services.kube.session import KubeSession
 from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
@@ -43,6 +46,7 @@ from analysis.reports.build import (
 )
 
 LIVE_READ_TIMEOUT_S = 20.0
+RCA_IN_REPORT = 3  # incidents analysed in an incident report, the most severe first
 PAST_AFTER = timedelta(minutes=1)  # a period ending earlier than this before now is past
 PTP_POINTS = 4000  # samples per port over a handover's period, at most (step >= 15 s)
 #: report file name: <type>-<UTC time>.<format>
@@ -199,7 +203,24 @@ async def gather(
                 hw=hw.get(name, FleetHw()), findings=findings,
             ))  # fmt: skip
     source = "live cache" if src.capture is None else src.capture.describe()
-    return ReportInputs(kind, start, until, utcnow(), facts, source)
+    inputs = ReportInputs(kind, start, until, utcnow(), facts, source)
+    if kind is ReportType.INCIDENT:
+        inputs.incidents, inputs.rca = await _incidents(src, {f.name for f in facts}, start, until)
+    return inputs
+
+
+async def _incidents(
+    src: ReportService, names: set[str], start: datetime, until: datetime
+) -> tuple[list[Incident], list[RcaReport]]:
+    """The period's incidents of these clusters (grouped now where the period ends now), and
+    the root-cause analysis of the most severe ones, as of the period's end."""
+    if until >= src.now() - PAST_AFTER:
+        await src.incidents.refresh()
+    every = await asyncio.to_thread(src.incidents.repo.list, since=start.timestamp())
+    mine = [i for i in every if i.opened_at <= until and set(i.clusters) & names]
+    mine.sort(key=lambda i: (SEVERITY_RANK[i.severity], -i.opened_at.timestamp()))
+    analysed = [(await src.rca.for_incident(i, at=until)).shown() for i in mine[:RCA_IN_REPORT]]
+    return mine, analysed
 
 
 async def make_report(
@@ -250,6 +271,8 @@ class ReportService:
     clock: Callable[[], datetime]
     folder: Path
     fleet: FleetState
+    incidents: IncidentService
+    rca: RcaService
 
     def now(self) -> datetime:
         return self.clock()
