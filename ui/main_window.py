@@ -385,6 +385,12 @@ class MainWindow(QMainWindow):
         if chart is not None:
             self.dashboard.scroll_to(chart)
 
+    def analyse_at(self, cluster: str, at: float) -> None:
+        """The root cause of what changed on ``cluster`` around ``at`` (from an anomaly): the
+        Incidents page's Root cause tab shows it."""
+        self.show_view("incidents")
+        self.presenters.incidents.analyse_at(cluster, at)
+
     def _on_cluster_list_selected(self, name: str) -> None:
         if self._clusters:
             self.show_cluster(name)

@@ -70,3 +70,24 @@ def test_incidents_and_their_root_cause(sample_desktop: DesktopApp, qtbot, tmp_p
     assert "Safe action:" in view.rca.checks.text()
     shot = save_screenshot(window, tmp_path / "rca_sample.png")
     check_against_reference(shot, "rca_sample.png", tolerance=12.0)
+
+
+def test_analyse_root_cause_from_an_anomaly(sample_desktop: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """From the Anomalies page: the selected anomaly's cluster around its start, ranked on the
+    Incidents page's Root cause tab."""
+    window = sample_desktop.window
+    window.show_view("anomalies")
+    anomalies = window.page("anomalies")
+    run_until(qtbot, lambda: any(a.metric == "ptp_clock_state" for a in anomalies._rows))
+    assert not anomalies.rca_button.isEnabled()
+    shown = [anomalies._rows[anomalies.table.source_row(n)].metric
+             for n in range(anomalies.table.rowCount())]  # fmt: skip
+    row = shown.index("ptp_clock_state")
+    anomalies.table.selectRow(row)
+    assert anomalies.rca_button.isEnabled()
+    qtbot.mouseClick(anomalies.rca_button, Qt.MouseButton.LeftButton)
+    incidents = window.page("incidents")
+    run_until(qtbot, lambda: incidents.rca.ranking.rowCount() > 0, timeout=20_000)
+    assert window.stack.currentWidget() is incidents
+    assert incidents.rca.ranking.item(0, 1).text() == "ran-east du-2/ens1f0"  # type: ignore[union-attr]
+    assert incidents.rca.summary.text().startswith("Root cause analysis of ran-east at ")

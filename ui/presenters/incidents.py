@@ -3,10 +3,12 @@ root-cause analysis of one, off the UI thread with its progress said."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.services.intelligence.incidents import INCIDENTS_CHANGED, IncidentService
-from aiops_desktop.services.intelligence.rca import RcaService
+from aiops_desktop.services.intelligence.rca import AFTER, RcaService
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
@@ -56,6 +58,21 @@ class IncidentsPresenter(Presenter):
                     self.sig_error.emit(f"incident {incident_id} is no longer kept")
                     return
                 result = await self._rca.for_incident(incident)
+                self.sig_rca.emit(result.shown())
+            finally:
+                self.sig_rca_busy.emit("")
+
+        self.spawn("root-cause analysis", work())
+
+    def analyse_at(self, cluster: str, first_s: float) -> None:
+        """Rank what changed on ``cluster`` around ``first_s`` (an anomaly's or alert's
+        start): the window runs from 30 min before it to 5 min after."""
+
+        async def work() -> None:
+            self.sig_rca_busy.emit(f"Analysing {cluster}…")
+            try:
+                at = datetime.fromtimestamp(first_s, UTC) + AFTER
+                result = await self._rca.for_cluster(cluster, [cluster], at)
                 self.sig_rca.emit(result.shown())
             finally:
                 self.sig_rca_busy.emit("")

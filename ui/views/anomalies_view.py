@@ -4,7 +4,7 @@ click jumps to the cluster's chart of that panel around that time."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
@@ -22,6 +22,7 @@ class AnomaliesView(QWidget):
 
     sig_filter_changed = Signal(object, object, object)
     sig_open = Signal(str, str, float)
+    sig_analyse = Signal(str, float)  # cluster, epoch s: what changed there then
     HEADERS = ("Time (UTC)", "Cluster", "Severity", "Type", "Panel", "Series", "Method", "Why")
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
@@ -47,6 +48,10 @@ class AnomaliesView(QWidget):
             bar.addWidget(PlainLabel(label))
             bar.addWidget(combo)
             combo.currentTextChanged.connect(self._on_filter_changed)
+        self.rca_button = QPushButton("Analyse root cause")
+        self.rca_button.setEnabled(False)
+        self.rca_button.clicked.connect(self._on_analyse)
+        bar.addWidget(self.rca_button)
         layout.addLayout(bar)
         self.error = PlainLabel()
         self.error.setStyleSheet(f"color: {theme.severity('critical')};")
@@ -54,6 +59,9 @@ class AnomaliesView(QWidget):
         layout.addWidget(self.error)
         self.table = make_table(list(self.HEADERS))
         self.table.cellDoubleClicked.connect(self._on_double_clicked)
+        self.table.itemSelectionChanged.connect(
+            lambda: self.rca_button.setEnabled(bool(self.table.selectionModel().selectedRows()))
+        )
         layout.addWidget(self.table, 1)
 
     def set_clusters(self, names: list[str]) -> None:
@@ -95,6 +103,14 @@ class AnomaliesView(QWidget):
             AnomalyType(kind) if kind else None,
         )
 
+    def _on_analyse(self) -> None:
+        """The root cause of what changed on the selected anomaly's cluster, its window ending
+        five minutes after the anomaly's worst point."""
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            a = self._rows[self.table.source_row(rows[0].row())]
+            self.sig_analyse.emit(a.cluster, (a.started_at or a.timestamp).timestamp())
+
     def _on_double_clicked(self, row: int, _col: int) -> None:
-        a = self._rows[row]
+        a = self._rows[self.table.source_row(row)]
         self.sig_open.emit(a.cluster, a.metric, a.timestamp.timestamp())
