@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from aiops_desktop.app import DesktopApp
 from aiops_desktop.models import AlertSeverity, ClusterKind, ClusterType, EndpointKind
@@ -129,6 +130,13 @@ def test_alerts_and_diagnostics_views(live_fleet: DesktopApp, qtbot) -> None:  #
     assert table.item(0, 0).text() == "CRITICAL"
     rows = {table.item(r, 2).text(): r for r in range(table.rowCount())}
     assert "KubePodCrashLooping" in rows and "NodeHighCPU" in rows
+    alerts = window.alerts
+    assert not alerts.rca_button.isEnabled()
+    table.selectRow(rows["KubePodCrashLooping"])
+    qtbot.mouseClick(alerts.rca_button, Qt.MouseButton.LeftButton)  # its cluster, then
+    incidents = window.page("incidents")
+    run_until(qtbot, lambda: incidents.rca.summary.text().startswith("Root cause analysis of"))
+    assert window.stack.currentWidget() is incidents
     window.show_view("diagnostics")
     live_fleet.presenters.diagnostics.refresh()
     diag = window.diagnostics.table

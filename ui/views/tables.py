@@ -4,7 +4,7 @@ polling."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from aiops_desktop.models.alerts import AlertGroup
 from aiops_desktop.models.enums import GroupBy
@@ -34,9 +34,11 @@ def fill_table(
 
 
 class AlertsView(QWidget):
-    """Signals: sig_group_by_changed(GroupBy)."""
+    """Signals: sig_group_by_changed(GroupBy); sig_analyse(cluster, epoch s): the root cause
+    of the selected group's first cluster around when it started firing."""
 
     sig_group_by_changed = Signal(object)
+    sig_analyse = Signal(str, float)
     HEADERS = ("Severity", "Count", "Group", "Clusters", "Namespaces", "Since", "Summary")
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
@@ -52,11 +54,27 @@ class AlertsView(QWidget):
         self.group_by.addItems([g.value for g in GroupBy])
         self.group_by.currentTextChanged.connect(self._on_group_by_changed)
         bar.addWidget(self.group_by)
+        self.rca_button = QPushButton("Analyse root cause")
+        self.rca_button.setEnabled(False)
+        self.rca_button.clicked.connect(self._on_analyse)
+        bar.addWidget(self.rca_button)
         layout.addLayout(bar)
         self.table = make_table(list(self.HEADERS))
+        self.table.itemSelectionChanged.connect(
+            lambda: self.rca_button.setEnabled(bool(self.table.selectionModel().selectedRows()))
+        )
         layout.addWidget(self.table, 1)
+        self._groups: list[AlertGroup] = []
+
+    def _on_analyse(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            group = self._groups[self.table.source_row(rows[0].row())]
+            if group.clusters:
+                self.sig_analyse.emit(group.clusters[0], group.since.timestamp())
 
     def show_groups(self, groups: list[AlertGroup]) -> None:
+        self._groups = list(groups)
         rows = []
         for group in groups:
             clusters = group.clusters
