@@ -28,7 +28,7 @@ from aiops_desktop.app import DesktopApp
 from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
-from aiops_desktop.settings import resolve_paths
+from aiops_desktop.settings import resolve_paths, resources_dir
 from ui.theme import Theme, apply_theme
 
 T = TypeVar("T")
@@ -108,6 +108,26 @@ def desktop(
     finally:
         run_coro(qtbot, app.close())
         shutdown_logging()
+
+
+SAMPLE = resources_dir() / "samples" / "sample.aiops"
+
+
+@pytest.fixture
+def sample_desktop(qtbot: QtBot, qloop: qasync.QEventLoop, theme: Theme) -> Iterator[DesktopApp]:
+    """The window over the bundled sample capture (offline, read-only), as a newcomer opens
+    it."""
+    from aiops_desktop.services.outputs.capture import open_capture
+
+    core = open_capture(SAMPLE).assemble()
+    desktop = DesktopApp(core, theme)
+    desktop.window.resize(1400, 900)
+    desktop.window.show()
+    run_coro(qtbot, desktop.load())
+    try:
+        yield desktop
+    finally:
+        run_coro(qtbot, desktop.close())
 
 
 def add_hub_and_site(

@@ -7,38 +7,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 
 from aiops_desktop.app import DesktopApp
 from aiops_desktop.models.incidents import IncidentState
 from aiops_desktop.qt_boot import save_screenshot
-from aiops_desktop.services.outputs.capture import open_capture
-from aiops_desktop.settings import resources_dir
-from tests.ui.conftest import run_coro, run_until
+from tests.ui.conftest import run_until
 from tests.ui.references import check_against_reference
-
-SAMPLE = resources_dir() / "samples" / "sample.aiops"
-
-
-@pytest.fixture
-def sample_desktop(qtbot, qloop, theme):  # type: ignore[no-untyped-def]
-    core = open_capture(SAMPLE).assemble()
-    desktop = DesktopApp(core, theme)
-    desktop.window.resize(1400, 900)
-    desktop.window.show()
-    run_coro(qtbot, desktop.load())
-    try:
-        yield desktop
-    finally:
-        run_coro(qtbot, desktop.close())
 
 
 def test_incidents_and_their_root_cause(sample_desktop: DesktopApp, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     window = sample_desktop.window
     window.show_view("incidents")
     view = window.page("incidents")
-    run_until(qtbot, lambda: any("FREERUN" in i.title for i in view._all), timeout=20_000)
+    run_until(qtbot, lambda: any("FREERUN" in i.title for i in view._all), timeout=20)
     titles = [i.title for i in view._rows]
     freerun = next(i for i in view._rows if "FREERUN" in i.title)
     assert freerun.severity.value == "CRITICAL" and freerun.clusters == ["ran-east"]
@@ -60,7 +42,7 @@ def test_incidents_and_their_root_cause(sample_desktop: DesktopApp, qtbot, tmp_p
     assert not view.ack_button.isEnabled()
 
     qtbot.mouseClick(view.rca_button, Qt.MouseButton.LeftButton)
-    run_until(qtbot, lambda: view.rca.ranking.rowCount() > 0, timeout=20_000)
+    run_until(qtbot, lambda: view.rca.ranking.rowCount() > 0, timeout=20)
     assert view.tabs.currentWidget() is view.rca
     first = view.rca.ranking.item(0, 1)
     assert first is not None and first.text() == "ran-east du-2/ens1f0"
@@ -87,7 +69,7 @@ def test_analyse_root_cause_from_an_anomaly(sample_desktop: DesktopApp, qtbot) -
     assert anomalies.rca_button.isEnabled()
     qtbot.mouseClick(anomalies.rca_button, Qt.MouseButton.LeftButton)
     incidents = window.page("incidents")
-    run_until(qtbot, lambda: incidents.rca.ranking.rowCount() > 0, timeout=20_000)
+    run_until(qtbot, lambda: incidents.rca.ranking.rowCount() > 0, timeout=20)
     assert window.stack.currentWidget() is incidents
     assert incidents.rca.ranking.item(0, 1).text() == "ran-east du-2/ens1f0"  # type: ignore[union-attr]
     assert incidents.rca.summary.text().startswith("Root cause analysis of ran-east at ")

@@ -8,30 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from aiops_desktop.app import DesktopApp
 from aiops_desktop.qt_boot import save_screenshot
-from aiops_desktop.services.outputs.capture import open_capture
-from aiops_desktop.settings import resources_dir
 from tests.qtfree.cli_runner import run_cli
-from tests.ui.conftest import run_coro, run_until
+from tests.ui.conftest import SAMPLE, run_until
 from tests.ui.references import check_against_reference
-
-SAMPLE = resources_dir() / "samples" / "sample.aiops"
-
-
-@pytest.fixture
-def sample_desktop(qtbot, qloop, theme):  # type: ignore[no-untyped-def]
-    core = open_capture(SAMPLE).assemble()
-    desktop = DesktopApp(core, theme)
-    desktop.window.resize(1400, 900)
-    desktop.window.show()
-    run_coro(qtbot, desktop.load())
-    try:
-        yield desktop
-    finally:
-        run_coro(qtbot, desktop.close())
 
 
 def test_the_sample_fleet_page_shows_its_findings(

@@ -3,12 +3,14 @@ root-cause analysis of one, off the UI thread with its progress said."""
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.services.intelligence.incidents import INCIDENTS_CHANGED, IncidentService
-from aiops_desktop.services.intelligence.rca import AFTER, RcaService
+from aiops_desktop.services.intelligence.rca import AFTER, RcaResult, RcaService
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
@@ -50,30 +52,32 @@ class IncidentsPresenter(Presenter):
     def analyse(self, incident_id: str) -> None:
         """Rank the incident's likely causes (seconds on a big fleet: off the UI thread)."""
 
-        async def work() -> None:
-            self.sig_rca_busy.emit(f"Analysing {incident_id}…")
-            try:
-                incident = await self._incidents.get(incident_id)
-                if incident is None:
-                    self.sig_error.emit(f"incident {incident_id} is no longer kept")
-                    return
-                result = await self._rca.for_incident(incident)
-                self.sig_rca.emit(result.shown())
-            finally:
-                self.sig_rca_busy.emit("")
+        async def result() -> RcaResult | None:
+            incident = await self._incidents.get(incident_id)
+            if incident is None:
+                self.sig_error.emit(f"incident {incident_id} is no longer kept")
+                return None
+            return await self._rca.for_incident(incident)
 
-        self.spawn("root-cause analysis", work())
+        self._run_rca(incident_id, result())
 
     def analyse_at(self, cluster: str, first_s: float) -> None:
         """Rank what changed on ``cluster`` around ``first_s`` (an anomaly's or alert's
         start): the window runs from 30 min before it to 5 min after."""
+        at = datetime.fromtimestamp(first_s, UTC) + AFTER
 
+        async def result() -> RcaResult | None:
+            return await self._rca.for_cluster(cluster, [cluster], at)
+
+        self._run_rca(cluster, result())
+
+    def _run_rca(self, what: str, result: Coroutine[Any, Any, RcaResult | None]) -> None:
         async def work() -> None:
-            self.sig_rca_busy.emit(f"Analysing {cluster}…")
+            self.sig_rca_busy.emit(f"Analysing {what}…")
             try:
-                at = datetime.fromtimestamp(first_s, UTC) + AFTER
-                result = await self._rca.for_cluster(cluster, [cluster], at)
-                self.sig_rca.emit(result.shown())
+                found = await result
+                if found is not None:
+                    self.sig_rca.emit(found.shown())
             finally:
                 self.sig_rca_busy.emit("")
 
