@@ -71,9 +71,20 @@ def _belongs(signal: IncidentSignal, incident: Incident) -> bool:
     for other in incident.signals:
         if signal.alert_name and signal.alert_name == other.alert_name:
             return True
-        if signal.cluster == other.cluster and set(signal.topology) & set(other.topology):
+        if signal.cluster == other.cluster and _same_place(signal.topology, other.topology):
             return True
     return False
+
+
+def _same_place(a: list[str], b: list[str]) -> bool:
+    """A shared node, pod or device; a shared namespace only where one of the two is no
+    narrower than its namespace (two pods of one namespace are not one place)."""
+    shared = set(a) & set(b)
+    if any(not t.startswith("ns:") for t in shared):
+        return True
+    narrow_a = any(t.startswith("pod:") for t in a)
+    narrow_b = any(t.startswith("pod:") for t in b)
+    return bool(shared) and not (narrow_a and narrow_b)
 
 
 def _title(incident: Incident) -> str:

@@ -14,6 +14,9 @@ import pytest
 
 from aiops_desktop.models.fleet import FindingSeverity
 from aiops_desktop.models.incidents import IncidentSignal, IncidentState
+from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.intelligence.incidents import IncidentService
 from aiops_desktop.settings import resources_dir
 from analysis.incidents import RESOLVE_AFTER, acknowledge, group, place_of
 from analysis.rca.model import Signal, SignalKind, Window
@@ -21,6 +24,7 @@ from analysis.rca.runbook import Runbook
 from analysis.rca.score import rank
 from tests.benchmarks.rca_cases import DEFAULT_RCA_DIR, rcd_cases
 from tests.qtfree.cli_runner import run_cli
+from tests.servers.kube_api import RunningKubeApi
 
 T0 = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
 
@@ -187,3 +191,38 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
     assert "Incidents" in titles and f"Root cause: {freerun['id']}" in titles
     assert any(r.startswith(f"Likely cause of {freerun['id']}: ran-east du-2/ens1f0")
                for r in report["recommendations"])  # fmt: skip
+
+
+def test_two_pods_of_one_namespace_are_apart_but_a_namespace_alert_joins_them() -> None:
+    crash = signal("crash", "east", subject="pod ran-du/du-l1-0")
+    pending = signal("pending", "east", subject="pod ran-du/trainer-0")
+    alert = signal("quota", "east", alert="KubeQuotaExceeded", topology=["ns:ran-du"])
+    apart, _ = group([], [crash, pending], T0)
+    assert len(apart) == 2
+    joined, _ = group([], [crash, alert], T0)
+    assert len(joined) == 1
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_kubernetes_warning_events_become_incident_signals(
+    core: Core, kube_api: RunningKubeApi
+) -> None:
+    """A cluster's Warning events of the last hour (read over its API) join its incidents: the
+    crash-looping pod's BackOff and the unschedulable trainer's FailedScheduling, each about
+    its pod; a Normal event does not."""
+    await core.registry.add(
+        ClusterSpec(name="ran-east", api_server_url=kube_api.url, ca_bundle_pem=kube_api.ca_pem),
+        ClusterSecrets(token="admin-token"),
+    )
+    at = datetime(2026, 11, 27, 9, 40, tzinfo=UTC)  # the fixture's events: 09:10-09:30
+    service = IncidentService(
+        core.incidents.repo, core.fleet, core.anomalies, core.poller, core.bus,
+        kube=core.kube, registry=core.registry, clock=lambda: at,
+    )  # fmt: skip
+    signals = [s for s in await service.signals() if s.key.startswith("event|")]
+    assert sorted((s.subject, s.reason.split(":")[0]) for s in signals) == [
+        ("pod ran-du/du-l1-0", "BackOff"), ("pod ran-du/trainer-0", "FailedScheduling"),
+    ]  # fmt: skip
+    grouped = await service.refresh()
+    assert len([i for i in grouped if any(s.source == "Kubernetes" for s in i.signals)]) == 2

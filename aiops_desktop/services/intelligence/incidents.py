@@ -9,7 +9,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.models import utcnow
 from aiops_desktop.models.alerts import Alert
@@ -22,8 +22,10 @@ from aiops_desktop.services.fleet.state import FLEET_CHANGED
 from analysis.incidents import acknowledge, entity_of, group, place_of
 
 if TYPE_CHECKING:
+    from aiops_desktop.services.clusters.registry import ClusterRegistry
     from aiops_desktop.services.fleet.state import FleetState
     from aiops_desktop.services.intelligence.anomalies import AnomalyService
+    from aiops_desktop.services.kube.session import KubeSession
     from aiops_desktop.services.polling.poller import Poller
     from aiops_desktop.services.runtime.bus import EventBus
     from aiops_desktop.services.runtime.supervisor import TaskSupervisor
@@ -96,6 +98,50 @@ def anomaly_signals(anomalies: list[Anomaly], now: datetime) -> list[IncidentSig
     return out
 
 
+EVENTS = "/api/v1/events"
+EVENTS_WITHIN = timedelta(hours=1)
+EVENTS_PER_CLUSTER = 200  # the newest warnings of a cluster taken, at most
+
+
+def _event_time(obj: dict[str, Any], *keys: str) -> datetime | None:
+    for key in keys:
+        text = obj.get(key) or (obj.get("series") or {}).get("lastObservedTime")
+        if isinstance(text, str):
+            with contextlib.suppress(ValueError):
+                return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return None
+
+
+def event_signals(
+    cluster: str, events: list[dict[str, Any]], now: datetime
+) -> list[IncidentSignal]:
+    """Kubernetes Warning events of the last hour (newest first, at most
+    ``EVENTS_PER_CLUSTER``), each about its pod or node."""
+    out = []
+    for obj in events:
+        if not isinstance(obj, dict) or obj.get("type") != "Warning":
+            continue
+        last = _event_time(obj, "lastTimestamp", "eventTime")
+        if last is None or now - last > EVENTS_WITHIN:
+            continue
+        first = _event_time(obj, "firstTimestamp", "eventTime") or last
+        involved = obj.get("involvedObject") or {}
+        kind, name = str(involved.get("kind", "")), str(involved.get("name", "?"))
+        namespace = str(involved.get("namespace") or "")
+        subject = (f"pod {namespace}/{name}" if kind == "Pod"
+                   else f"node {name}" if kind == "Node" else f"{kind.lower()} {name}")  # fmt: skip
+        reason = f"{obj.get('reason', 'Warning')}: {obj.get('message', '')}".strip(": ")
+        uid = str((obj.get("metadata") or {}).get("uid") or (obj.get("metadata") or {}).get("name"))
+        out.append(IncidentSignal(
+            key=f"event|{cluster}|{uid}", source="Kubernetes", cluster=cluster, subject=subject,
+            severity=FindingSeverity.WARNING, reason=reason[:300],
+            first_seen=min(first, now), last_seen=min(last, now), topology=place_of(subject),
+            entity=f"{cluster} {subject}",
+        ))  # fmt: skip
+    out.sort(key=lambda s: s.last_seen, reverse=True)
+    return out[:EVENTS_PER_CLUSTER]
+
+
 class IncidentService:
     def __init__(
         self,
@@ -105,9 +151,14 @@ class IncidentService:
         poller: Poller,
         bus: EventBus,
         *,
+        kube: KubeSession | None = None,
+        registry: ClusterRegistry | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``kube`` and ``registry``: where Kubernetes warning events are read (none: not)."""
         self.repo = repo
+        self._kube = kube
+        self._registry = registry
         self._fleet = fleet
         self._anomalies = anomalies
         self._poller = poller
@@ -121,7 +172,28 @@ class IncidentService:
         since = (now - ANOMALIES_WITHIN).timestamp()
         recent = await self._anomalies.stored(AnomalyFilter(since=since, limit=5000))
         return [*finding_signals(truth, now), *alert_signals(self._poller.alerts, now),
-                *anomaly_signals(recent, now)]  # fmt: skip
+                *anomaly_signals(recent, now), *await self._event_signals(now)]  # fmt: skip
+
+    async def _event_signals(self, now: datetime) -> list[IncidentSignal]:
+        """Warning events of every cluster with a Kubernetes API, read at once; a cluster that
+        cannot be read (or a capture that did not record them) adds none."""
+        from aiops_desktop.services.kube.validation import has_kube_api
+
+        if self._kube is None or self._registry is None:
+            return []
+        names = [c.name for c in self._registry.clusters() if has_kube_api(c)]
+        kube = self._kube
+        answers = await asyncio.gather(*(kube.objects(n, EVENTS) for n in names),
+                                       return_exceptions=True)  # fmt: skip
+        out: list[IncidentSignal] = []
+        for name, answer in zip(names, answers, strict=True):
+            if isinstance(answer, AppError):
+                log.info("events of %s not read: %s", name, answer)
+            elif isinstance(answer, BaseException):
+                raise answer
+            else:
+                out += event_signals(name, answer, now)
+        return out
 
     async def refresh(self) -> list[Incident]:
         """Group what is seen now into the incidents not resolved; keep and publish them."""
