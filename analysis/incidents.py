@@ -47,19 +47,42 @@ def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
     return sorted(set(tokens))
 
 
+def _node_of(labels: dict[str, str]) -> str:
+    return labels.get("node") or labels.get("Hostname") or labels.get("instance", "").split(":")[0]
+
+
 def entity_of(cluster: str, labels: dict[str, str]) -> str:
-    """Where a series (or an alert) is, by name: its pod, GPU, PTP port, node or the cluster
-    itself; RCA's causes and incidents' signals are named alike."""
-    if labels.get("pod"):
-        return f"{cluster} pod {labels.get('namespace', '?')}/{labels['pod']}"
-    node = labels.get("node") or labels.get("Hostname") or labels.get("instance", "").split(":")[0]
+    """Where a series (or an alert) is, by name: its GPU, PTP port, pod, node or the cluster
+    itself (a GPU's series name the GPU even where DCGM adds the pod using it); RCA's causes
+    and incidents' signals are named alike."""
+    node = _node_of(labels)
     if node and labels.get("gpu"):
         return f"{cluster} {node}/gpu{labels['gpu']}"
     if node and labels.get("iface"):
         return f"{cluster} {node}/{labels['iface']}"
+    if labels.get("pod"):
+        return f"{cluster} pod {labels.get('namespace', '?')}/{labels['pod']}"
     if node:
         return f"{cluster} node {node}"
     return cluster
+
+
+def depends_on(cluster: str, labels: dict[str, str]) -> list[tuple[str, str]]:
+    """What a series' labels say about who depends on whom, as (dependent, dependency): a
+    GPU's or PTP port's pod on it (DCGM's pod labels), the GPU or port on its node, a pod on
+    the node it runs on."""
+    node = _node_of(labels)
+    here = entity_of(cluster, labels)
+    out: list[tuple[str, str]] = []
+    node_entity = f"{cluster} node {node}" if node else None
+    pod = None
+    if labels.get("pod"):
+        pod = f"{cluster} pod {labels.get('namespace', '?')}/{labels['pod']}"
+    if pod and here != pod:
+        out.append((pod, here))
+    if node_entity and here != node_entity:
+        out.append((here, node_entity))
+    return out
 
 
 def _belongs(signal: IncidentSignal, incident: Incident) -> bool:

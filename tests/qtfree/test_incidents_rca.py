@@ -5,7 +5,9 @@ changes a ranking) and runbook lookups."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +20,8 @@ from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.intelligence.incidents import IncidentService
 from aiops_desktop.settings import resources_dir
-from analysis.incidents import RESOLVE_AFTER, acknowledge, group, place_of
+from aiops_desktop.store.series import SeriesBatch
+from analysis.incidents import RESOLVE_AFTER, acknowledge, depends_on, group, place_of
 from analysis.rca.model import Signal, SignalKind, Window
 from analysis.rca.runbook import Runbook
 from analysis.rca.score import rank
@@ -226,3 +229,36 @@ async def test_kubernetes_warning_events_become_incident_signals(
     ]  # fmt: skip
     grouped = await service.refresh()
     assert len([i for i in grouped if any(s.source == "Kubernetes" for s in i.signals)]) == 2
+
+
+@pytest.mark.asyncio
+async def test_rca_follows_what_the_labels_say_depends_on_what(core: Core) -> None:
+    """A node's CPU rises first; a GPU on it (DCGM names the pod using it) heats up three
+    minutes later: the node ranks first, the GPU gives way as its symptom, and the pod is
+    named as depending on the GPU."""
+    assert depends_on("east", {"Hostname": "gpu-0", "gpu": "1", "pod": "trainer-0",
+                               "namespace": "ai"}) == [
+        ("east pod ai/trainer-0", "east gpu-0/gpu1"), ("east gpu-0/gpu1", "east node gpu-0"),
+    ]  # fmt: skip
+    end = int(core.now().timestamp()) // 60 * 60
+    ts = np.arange(end - 3600, end + 1, 60)
+    rng = np.random.default_rng(7)
+    first = end - 600
+
+    def batch(metric: str, labels: dict[str, str], jump_at: float) -> SeriesBatch:
+        values = 40 + rng.normal(0, 1, ts.size) + np.where(ts >= jump_at, 30.0, 0.0)
+        return SeriesBatch("east", metric, labels, ts * 1000, values)
+
+    await asyncio.wrap_future(core.series.append([
+        batch("node_cpu", {"instance": "gpu-0:9100"}, first),
+        batch("gpu_temperature", {"Hostname": "gpu-0", "gpu": "1", "pod": "trainer-0",
+                                  "namespace": "ai"}, first + 180),
+        batch("node_cpu", {"instance": "gpu-9:9100"}, math.inf),
+    ]))  # fmt: skip
+    await asyncio.wrap_future(core.series.flush())
+    at = datetime.fromtimestamp(first + 300, UTC)
+    result = await core.rca.for_cluster("east", ["east"], at)
+    ranked = [c.entity for c in result.causes]
+    assert ranked[0] == "east node gpu-0" and ranked[1] == "east gpu-0/gpu1"
+    assert result.causes[1].score < result.causes[0].score
+    assert "east node gpu-9" in ranked[2:]  # quiet: last

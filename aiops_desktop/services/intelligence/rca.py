@@ -21,7 +21,7 @@ from aiops_desktop.models.fleet import FindingSeverity
 from aiops_desktop.models.incidents import Incident, IncidentSignal, RcaCauseRow, RcaReport
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesStore
-from analysis.incidents import entity_of
+from analysis.incidents import depends_on, entity_of
 from analysis.rca.model import Cause, Signal, SignalKind, Window
 from analysis.rca.runbook import Runbook, RunbookEntry
 from analysis.rca.score import rank
@@ -150,19 +150,22 @@ class RcaService:
         start_ms = int((window.detect_s - window.before_s) * 1000)
         end_ms = int(window.end_s * 1000)
         signals: list[Signal] = []
+        depends: dict[str, set[str]] = {}  # dependent -> what it depends on (labels say)
         for panel in self._catalog:
             kind = PANEL_KIND.get(panel.id, SignalKind.OTHER)
             for cluster in clusters:
                 for data in self._series.read(panel.id, cluster=cluster, start_ms=start_ms,
                                               end_ms=end_ms):  # fmt: skip
                     labels = {str(k): str(v) for k, v in data.labels.items()}
+                    for dependent, dependency in depends_on(cluster, labels):
+                        depends.setdefault(dependent, set()).add(dependency)
                     signals.append(Signal(
                         entity_of(cluster, labels), f"{panel.id} {_labels(labels)}".strip(),
                         kind, data.timestamps_ms / 1000.0, data.values,
                     ))  # fmt: skip
         series = list(signals)  # what can be charted (the discrete signals are steps)
         signals += [_step(s, window) for s in discrete if s.first_seen.timestamp() <= window.end_s]
-        causes = rank(signals, window)[:SHOWN]
+        causes = rank(signals, window, calls=depends)[:SHOWN]
         checks: dict[str, list[RunbookEntry]] = {}
         for cause in causes:
             mine = [s for s in discrete if signal_entity(s) == cause.entity]
