@@ -120,6 +120,39 @@ def _clean_clusters(conn: sqlite3.Connection, path: Path) -> None:
             )
 
 
+MAX_DOCUMENT_BYTES = 1 << 20  # one anomaly's or incident's JSON body
+
+
+def _check_documents(conn: sqlite3.Connection, path: Path) -> None:
+    """Every anomaly and incident body must be what this app writes (the lists would fail
+    on it later); an incident's columns are rewritten from its checked body."""
+    from pydantic import ValidationError
+
+    from aiops_desktop.models.anomalies import Anomaly
+    from aiops_desktop.models.incidents import Incident
+
+    for table, model in (("anomalies", Anomaly), ("incidents", Incident)):
+        key = "identity" if table == "anomalies" else "id"
+        # the table and column names are this app's own
+        rows = conn.execute(f"SELECT {key}, length(CAST(body AS BLOB)), body FROM main.{table}")  # noqa: S608
+        for ident, size, body in rows.fetchall():
+            where = f"{path} ({table[:-1]} {str(ident)[:64]!r})"
+            if size is None or size > MAX_DOCUMENT_BYTES:
+                raise CaptureError(f"{where}: its record is over {MAX_DOCUMENT_BYTES:,} bytes")
+            try:
+                doc = model.model_validate_json(str(body))
+            except ValidationError as exc:
+                raise CaptureError(f"{where}: not a record this app reads ({exc.error_count()} "
+                                   "problems)") from None  # fmt: skip
+            if isinstance(doc, Incident):
+                conn.execute(
+                    "UPDATE main.incidents SET id = ?, state = ?, severity = ?, opened_at = ?, "
+                    "updated_at = ? WHERE id = ?",
+                    (doc.id, doc.state.value, doc.severity.value, doc.opened_at.timestamp(),
+                     doc.updated_at.timestamp(), ident),
+                )  # fmt: skip
+
+
 def load_capture(path: Path, into: Path) -> tuple[CaptureManifest, dict[str, Any]]:
     """Check the capture at ``path`` and copy it into a fresh cache file ``into``; returns its
     manifest and the documents kept beside it (``recorded_answers``, ``recorded_objects``,
@@ -137,6 +170,7 @@ def load_capture(path: Path, into: Path) -> tuple[CaptureManifest, dict[str, Any
             _copy_tables(conn, expected)
             kept = _copy_meta(conn, path)
             _clean_clusters(conn, path)
+            _check_documents(conn, path)
             conn.execute("COMMIT")
         finally:
             with contextlib.suppress(sqlite3.Error):

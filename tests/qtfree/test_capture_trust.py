@@ -18,8 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from aiops_desktop.models import utcnow
 from aiops_desktop.models.credentials import CredentialRef
 from aiops_desktop.models.enums import CredentialKind
+from aiops_desktop.models.fleet import FindingSeverity
+from aiops_desktop.models.incidents import Incident
 from aiops_desktop.secrets import NoSecrets, SecretsError
 from aiops_desktop.services.clusters.connections import EndpointNotConfigured
 from aiops_desktop.services.clusters.registry import RegistryError
@@ -215,6 +218,21 @@ async def test_bad_manifests_and_records_are_refused_by_name(core: Core, tmp_pat
             lambda c, v=value: c.execute("UPDATE clusters SET doc=? WHERE name='east'", (v,)),
         )  # fmt: skip
         with pytest.raises(CaptureError, match="cluster record is not valid"):
+            open_capture(crafted)
+    # anomalies and incidents: a body the lists could not read is refused on open, by name
+    planted = Incident(id="INC-1", title="t", severity=FindingSeverity.WARNING,
+                       opened_at=utcnow(), updated_at=utcnow())  # fmt: skip
+    huge = planted.model_copy(update={"title": "x" * (1 << 20)}).model_dump_json()
+    add = "INSERT INTO incidents VALUES (?, 'OPEN', 'WARNING', 0, 0, ?)"
+    bad_documents = {
+        "anomaly not json": ("UPDATE anomalies SET body = ?", ("{",)),
+        "incident wrong": (add, ("INC-2", json.dumps({"id": 5}))),
+        "incident huge": (add, ("INC-3", huge)),
+    }
+    for case, (sql, args) in bad_documents.items():
+        crafted = craft(out, tmp_path / f"d-{case[:8]}.aiops",
+                        lambda c, q=sql, a=args: c.execute(q, a))  # fmt: skip
+        with pytest.raises(CaptureError, match=r"(anomaly|incident) .*(not a record|over)"):
             open_capture(crafted)
 
 
