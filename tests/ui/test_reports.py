@@ -75,9 +75,10 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
         assert "Period" in text and "Generated" in text and "live cache" in text
         assert "3 clusters: 1 DEGRADED, 2 ONLINE" not in text  # members are their own sections
         doc = json.loads(outs[2].read_text())
-        titles = [s["title"] for s in doc["sections"] if s["title"] != "Timeline"]
+        clusters = [s for s in doc["sections"] if s["state"]]  # not Timeline, Incidents, RCA
+        titles = [s["title"] for s in clusters]
         assert doc["type"] == kind and titles == ["east", "ran-a", "ran-b", "west"]
-        states = [s["state"] for s in doc["sections"] if s["title"] != "Timeline"]
+        states = [s["state"] for s in clusters]
         # the state now is the fleet's one truth's: the site's endpoints (127.0.0.1:9) answer
         # nothing now, and the hub's members are judged through it; the period's own changes
         # come from the stored checks (below)
@@ -110,6 +111,8 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     # 2 stored state changes, 2 more found by the report's own poll now (east and west go
     # OFFLINE: 127.0.0.1:9 answers nothing), 1 spike, the alert fired and resolved
     assert "Timeline" in incident and "Events (7)" in incident
+    # the period's incidents (the spike on east) and the root cause of each
+    assert "Incidents of the period (1)" in incident and "Root cause: INC-" in incident
     assert "alert PrometheusDown (CRITICAL)" in incident
     assert incident.index("ONLINE -> OFFLINE") < incident.rindex("HIGH SPIKE node_cpu")
     executive = texts["executive"]
