@@ -120,11 +120,11 @@ def _symptoms(causes: list[Cause], calls: Mapping[str, Iterable[str]]) -> None:
     """A caller whose change came with or after a deviating callee's (within
     ``SYMPTOM_WITHIN_S``) and is no stronger is likelier its symptom: it gives way."""
     by = {c.entity: c for c in causes}
-    for caller, callees in calls.items():
+    for caller, callees in sorted(calls.items()):  # in a fixed order: the result is the same
         mine = by.get(caller)
         if mine is None or mine.onset_s is None:
             continue
-        for callee in callees:
+        for callee in sorted(callees):
             theirs = by.get(callee)
             if theirs is None or theirs.onset_s is None or callee == caller:
                 continue
