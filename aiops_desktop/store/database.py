@@ -111,7 +111,7 @@ class Database:
         finally:
             conn.close()
         self._closed = False
-        self._readers: list[tuple[sqlite3.Connection, threading.Lock]] = []
+        self._readers: list[tuple[sqlite3.Connection, threading.RLock]] = []
         self._readers_lock = threading.Lock()
         self._local = threading.local()
         self.writer = WriterThread(self.path, max_ops=batch_max_ops, max_delay_s=batch_max_delay_s)
@@ -127,7 +127,7 @@ class Database:
         """This thread's read connection (WAL: never blocked by the writer), held for the
         block: ``close`` on another thread waits for the block to end instead of closing a
         connection under a running statement (which crashes the interpreter)."""
-        entry: tuple[sqlite3.Connection, threading.Lock] | None = getattr(
+        entry: tuple[sqlite3.Connection, threading.RLock] | None = getattr(
             self._local, "entry", None
         )
         if entry is None:
@@ -136,7 +136,7 @@ class Database:
                     raise StoreClosedError(f"the cache {self.path} is closed")
                 conn = connect(self.path, readonly=True)
                 conn.row_factory = sqlite3.Row
-                entry = (conn, threading.Lock())
+                entry = (conn, threading.RLock())  # a read inside a read: no deadlock
                 self._readers.append(entry)
             self._local.entry = entry
         conn, lock = entry

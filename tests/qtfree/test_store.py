@@ -189,6 +189,13 @@ def test_close_waits_for_a_read_running_on_another_thread(tmp_path: Path) -> Non
         database.fetch_all("SELECT 1")
 
 
+def test_a_read_inside_a_read_on_one_thread_does_not_deadlock(db: Database) -> None:
+    with db.reading() as conn:
+        outer = conn.execute("SELECT 1").fetchone()[0]
+        inner = db.fetch_one("SELECT 2")
+    assert (outer, inner[0] if inner else None) == (1, 2)
+
+
 def test_series_append_dedup_compaction_and_read(db: Database) -> None:
     store = SeriesStore(db, StoreSettings(chunk_samples=100))
     ts = 1_700_000_000_000 + np.arange(250) * 30_000
