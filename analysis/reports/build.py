@@ -369,6 +369,8 @@ def build_report(inputs: ReportInputs) -> Report:
         sections.append(_section(kind, facts, capacity, inputs.since))
         ranked += [(CAPACITY, WITHIN, text) for text in capacity]
         ranked += _recommend(facts)
+    if kind is ReportType.HANDOVER:  # what the next shift takes over
+        sections.append(incidents_section(inputs.incidents))
     # worst first across the clusters (a stable sort: a cluster's order stays within a rank)
     recommendations = [text for _, _, text in sorted(ranked, key=lambda r: (r[0], r[1]))]
     states = Counter(c.state for c in inputs.clusters)
@@ -391,7 +393,7 @@ def build_report(inputs: ReportInputs) -> Report:
         summary.append(f"{firing} alerts firing at the end of the period")
     if kind is ReportType.HANDOVER:
         summary += _fleet_hw_summary(inputs.clusters)
-    if kind is ReportType.INCIDENT and inputs.incidents:
+    if kind in (ReportType.INCIDENT, ReportType.HANDOVER) and inputs.incidents:
         live = [i for i in inputs.incidents if i.state.value != "RESOLVED"]
         summary.append(f"{len(inputs.incidents)} incidents in the period, {len(live)} not resolved")
     if not recommendations:

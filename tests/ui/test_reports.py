@@ -103,6 +103,8 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     assert "PrometheusDown" in detailed and "east's Prometheus is" in detailed
     handover = texts["handover"]
     assert "1 alerts fired and 1 resolved in the period" in handover
+    # the incidents the next shift takes over (the spike on east, resolved since)
+    assert "Incidents of the period (1)" in handover and "Root cause:" not in handover
     assert "Shift handover" in handover and "Alerts firing at the end of the period" in handover
     assert "GPU health changes in the period" in handover and "GPUs not OK" in handover
     assert "PTP compliance in the period" in handover

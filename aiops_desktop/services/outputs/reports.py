@@ -204,22 +204,25 @@ async def gather(
             ))  # fmt: skip
     source = "live cache" if src.capture is None else src.capture.describe()
     inputs = ReportInputs(kind, start, until, utcnow(), facts, source)
-    if kind is ReportType.INCIDENT:
-        inputs.incidents, inputs.rca = await _incidents(src, {f.name for f in facts}, start, until)
+    if kind in (ReportType.INCIDENT, ReportType.HANDOVER):  # the next shift takes them over
+        analyse = RCA_IN_REPORT if kind is ReportType.INCIDENT else 0
+        inputs.incidents, inputs.rca = await _incidents(
+            src, {f.name for f in facts}, start, until, analyse
+        )
     return inputs
 
 
 async def _incidents(
-    src: ReportService, names: set[str], start: datetime, until: datetime
+    src: ReportService, names: set[str], start: datetime, until: datetime, analyse: int
 ) -> tuple[list[Incident], list[RcaReport]]:
     """The period's incidents of these clusters (grouped now where the period ends now), and
-    the root-cause analysis of the most severe ones, as of the period's end."""
+    the root-cause analysis of the ``analyse`` most severe ones, as of the period's end."""
     if until >= src.now() - PAST_AFTER:
         await src.incidents.refresh()
     every = await asyncio.to_thread(src.incidents.repo.list, since=start.timestamp())
     mine = [i for i in every if i.opened_at <= until and set(i.clusters) & names]
     mine.sort(key=lambda i: (SEVERITY_RANK[i.severity], -i.opened_at.timestamp()))
-    analysed = [(await src.rca.for_incident(i, at=until)).shown() for i in mine[:RCA_IN_REPORT]]
+    analysed = [(await src.rca.for_incident(i, at=until)).shown() for i in mine[:analyse]]
     return mine, analysed
 
 
