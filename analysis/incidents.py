@@ -1,6 +1,7 @@
 """Grouping signals into incidents, Qt-free and deterministic.
 
-A new signal joins an incident that is not resolved when it belongs with one of its signals:
+A new signal joins an incident that is not resolved when it belongs with one of its signals
+(a signal of a resolved incident offered again is left there: it does not reopen it):
 - the same alert (by name) on any cluster: one incident for an alert firing fleet-wide;
 - the same cluster and a shared place (node, pod, namespace, GPU, port),
 first seen within ``GROUP_WINDOW`` of the incident's last sign of life.
@@ -146,18 +147,22 @@ def group(
     changed. ``incidents`` are not modified (copies are returned)."""
     out = [i.model_copy(deep=True) for i in incidents]
     changed: set[str] = set()
-    by_key = {s.key: (inc, n) for inc in out for n, s in enumerate(inc.signals)
-              if inc.state is not IncidentState.RESOLVED}  # fmt: skip
+    by_key = {s.key: (inc, n) for inc in out for n, s in enumerate(inc.signals)}
     for signal in sorted(signals, key=lambda s: (s.first_seen, s.key)):
         known = by_key.get(signal.key)
         if known is not None:
             incident, n = known
+            if incident.state is IncidentState.RESOLVED:
+                continue  # over: an ended signal offered again does not reopen it
             old = incident.signals[n]
             worse = SEVERITY_RANK[signal.severity] < SEVERITY_RANK[old.severity]
-            incident.signals[n] = old.model_copy(update={
+            seen = old.model_copy(update={
                 "last_seen": max(old.last_seen, signal.last_seen), "reason": signal.reason,
                 "severity": signal.severity if worse else old.severity,
             })  # fmt: skip
+            if seen != old:  # kept: a later refresh must see it alive and at its worst
+                incident.signals[n] = seen
+                changed.add(incident.id)
             continue
         home = next((i for i in out if i.state is not IncidentState.RESOLVED
                      and _belongs(signal, i)), None)  # fmt: skip
@@ -180,9 +185,12 @@ def group(
             incident.title = title
             changed.add(incident.id)
         last = max((s.last_seen for s in incident.signals), default=incident.updated_at)
-        if now - last >= RESOLVE_AFTER:
+        if now - last >= RESOLVE_AFTER:  # (one that ended before it was grouped: at once)
             incident.state, incident.resolved_at = IncidentState.RESOLVED, now
             changed.add(incident.id)
+    for incident in out:
+        if incident.id in changed:
+            incident.updated_at = max(incident.updated_at, now)  # the last change
     return out, changed
 
 

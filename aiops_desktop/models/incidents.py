@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from aiops_desktop.models.base import DomainModel
 from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
@@ -33,8 +33,8 @@ class IncidentSignal(DomainModel):
     subject: str
     severity: FindingSeverity
     reason: str
-    first_seen: datetime
-    last_seen: datetime
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
     topology: list[str] = Field(default_factory=list)
     alert_name: str | None = None
     #: what it is about, named as RCA names causes ("ran-east du-2/ens1f0", "ran-east node
@@ -47,10 +47,10 @@ class Incident(DomainModel):
     title: str
     severity: FindingSeverity
     state: IncidentState = IncidentState.OPEN
-    opened_at: datetime
-    updated_at: datetime
-    acknowledged_at: datetime | None = None
-    resolved_at: datetime | None = None
+    opened_at: AwareDatetime  # a record without a zone (a crafted capture) is refused
+    updated_at: AwareDatetime
+    acknowledged_at: AwareDatetime | None = None
+    resolved_at: AwareDatetime | None = None
     signals: list[IncidentSignal] = Field(default_factory=list)
 
     @property

@@ -64,14 +64,28 @@ class CaptureManifest:
 
 
 def _copy_incidents(conn: sqlite3.Connection, since: datetime, until: datetime) -> int:
-    """The incidents of the period that involve a chosen cluster (or hub member)."""
+    """The incidents of the period that involve a chosen cluster (or hub member), each with
+    only the chosen clusters' signals and every text redacted field by field (redacting the
+    JSON text itself could break its quoting and leave a secret in it)."""
     chosen = {r[0] for r in conn.execute("SELECT name FROM chosen")}
     rows = conn.execute(
-        "SELECT * FROM src.incidents WHERE updated_at >= ? AND opened_at <= ?",
+        "SELECT body FROM src.incidents WHERE (state != 'RESOLVED' OR updated_at >= ?) "
+        "AND opened_at <= ?",
         (since.timestamp(), until.timestamp()),
     ).fetchall()
-    kept = [r for r in rows if {s.cluster for s in Incident.model_validate_json(r[5]).signals}
-            & chosen]  # fmt: skip
+    kept = []
+    for (body,) in rows:
+        incident = Incident.model_validate_json(body)
+        signals = [
+            s.model_copy(update={"subject": redact(s.subject), "reason": redact(s.reason)})
+            for s in incident.signals if s.cluster in chosen
+        ]  # fmt: skip
+        if not signals:
+            continue
+        clean = incident.model_copy(update={"title": redact(incident.title), "signals": signals})
+        kept.append((clean.id, clean.state.value, clean.severity.value,
+                     clean.opened_at.timestamp(), clean.updated_at.timestamp(),
+                     clean.model_dump_json()))  # fmt: skip
     conn.executemany("INSERT INTO main.incidents VALUES (?,?,?,?,?,?)", kept)
     return len(kept)
 
@@ -196,7 +210,6 @@ def _copy(
     conn.execute(  # error text a server echoed is kept redacted
         "UPDATE main.health_history SET error = redact_text(error) WHERE error IS NOT NULL"
     )
-    conn.execute("UPDATE main.incidents SET body = redact_text(body)")  # alerts' words too
     members = sorted(r[0] for r in conn.execute("SELECT DISTINCT cluster FROM main.series"))
     manifest = CaptureManifest(
         app_version=app_version,

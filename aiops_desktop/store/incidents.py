@@ -35,8 +35,8 @@ class IncidentRepository:
         if states:
             where.append(f"state IN ({','.join('?' * len(states))})")
             params += [s.value for s in states]
-        if since is not None:
-            where.append("updated_at >= ?")
+        if since is not None:  # not resolved, or changed since then
+            where.append("(state != 'RESOLVED' OR updated_at >= ?)")
             params.append(since)
         rows = self._db.fetch_all(
             # only "?" placeholders and fixed column names are formatted in: no value is

@@ -12,8 +12,9 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -237,7 +238,7 @@ class SeriesStore:
         end_ms: int = 2**62,
         resolution_s: int = RAW,
     ) -> list[SeriesData]:
-        with self._db.reading() as conn:
+        with self._db.reading() as conn, _snapshot(conn):
             sql = "SELECT id, cluster, labels FROM series WHERE metric = ?"
             args: list[object] = [metric]
             if cluster is not None:
@@ -299,6 +300,17 @@ class SeriesStore:
                     "SELECT COALESCE(SUM(count),0) FROM chunks"
                 ).fetchone()[0],
             }
+
+
+@contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: the chunks and the head are read as of one moment (a compaction
+    committed between two reads would otherwise hide its samples from both)."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
 
 
 def _merge_rollups(

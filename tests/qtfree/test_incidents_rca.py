@@ -18,7 +18,7 @@ from aiops_desktop.models.fleet import FindingSeverity
 from aiops_desktop.models.incidents import IncidentSignal, IncidentState
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.intelligence.incidents import IncidentService
+from aiops_desktop.services.intelligence.incidents import IncidentService, event_signals
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesBatch
 from analysis.incidents import RESOLVE_AFTER, acknowledge, depends_on, group, place_of
@@ -74,12 +74,21 @@ def test_an_incident_is_resolved_when_its_signals_end_and_ack_holds_till_then() 
     incidents, _ = group([], [signal("a", "east", subject="node du-1")], T0)
     acked = acknowledge(incidents[0], T0 + timedelta(minutes=1))
     assert acked.state is IncidentState.ACKNOWLEDGED and acked.acknowledged_at is not None
-    seen_again = signal("a", "east", subject="node du-1", at=T0 + timedelta(minutes=5))
-    still, _ = group([acked], [seen_again], T0 + timedelta(minutes=5))
+    seen_again = signal("a", "east", subject="node du-1", at=T0 + timedelta(minutes=5),
+                        severity=FindingSeverity.CRITICAL)  # fmt: skip
+    still, changed = group([acked], [seen_again], T0 + timedelta(minutes=5))
+    assert changed == {acked.id}  # kept: seen later, and worse
+    assert still[0].severity is FindingSeverity.CRITICAL
     assert still[0].state is IncidentState.ACKNOWLEDGED and len(still[0].signals) == 1
     assert still[0].signals[0].last_seen == T0 + timedelta(minutes=5)
     quiet, changed = group(still, [], T0 + timedelta(minutes=5) + RESOLVE_AFTER)
     assert quiet[0].state is IncidentState.RESOLVED and changed == {quiet[0].id}
+    # the same (ended) signal offered again opens nothing and leaves the resolved one be
+    later = T0 + timedelta(minutes=30)
+    again, changed = group(quiet, [seen_again], later)
+    assert again == quiet and changed == set()
+    fresh, _ = group([], [signal("old", "east", at=later - RESOLVE_AFTER)], later)
+    assert [i.state for i in fresh] == [IncidentState.RESOLVED]  # ended before it was seen
 
 
 def _series(entity: str, name: str, kind: SignalKind, jump_at: float | None) -> Signal:
@@ -196,6 +205,24 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
                for r in report["recommendations"])  # fmt: skip
 
 
+def test_odd_kubernetes_events_are_skipped_and_a_time_without_a_zone_is_utc() -> None:
+    now = datetime(2026, 11, 27, 9, 40, tzinfo=UTC)
+    good = {"type": "Warning", "reason": "BackOff", "message": "token=abc",
+            "lastTimestamp": "2026-11-27T09:30:00", "metadata": {"uid": "u1"},
+            "involvedObject": {"kind": "Pod", "namespace": "ran", "name": "du-0"}}  # fmt: skip
+    odd = [
+        {"type": "Warning", "involvedObject": "not a dict", "metadata": 5,
+         "lastTimestamp": "2026-11-27T09:31:00Z"},
+        {"type": "Warning", "series": "x", "lastTimestamp": 12},
+        {"type": "Normal", "lastTimestamp": "2026-11-27T09:35:00Z"},
+        "not an object",
+    ]  # fmt: skip
+    found = event_signals("east", [good, *odd], now)  # type: ignore[list-item]
+    assert [s.subject for s in found] == ["object ?", "pod ran/du-0"]  # newest first
+    assert found[1].last_seen == datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    assert "abc" not in found[1].reason  # a server's words are redacted
+
+
 def test_two_pods_of_one_namespace_are_apart_but_a_namespace_alert_joins_them() -> None:
     crash = signal("crash", "east", subject="pod ran-du/du-l1-0")
     pending = signal("pending", "east", subject="pod ran-du/trainer-0")
@@ -218,7 +245,7 @@ async def test_kubernetes_warning_events_become_incident_signals(
         ClusterSpec(name="ran-east", api_server_url=kube_api.url, ca_bundle_pem=kube_api.ca_pem),
         ClusterSecrets(token="admin-token"),
     )
-    at = datetime(2026, 11, 27, 9, 40, tzinfo=UTC)  # the fixture's events: 09:10-09:30
+    at = datetime(2026, 11, 27, 9, 35, tzinfo=UTC)  # the fixture's events: 09:10-09:30
     service = IncidentService(
         core.incidents.repo, core.fleet, core.anomalies, core.poller, core.bus,
         kube=core.kube, registry=core.registry, clock=lambda: at,
@@ -228,7 +255,10 @@ async def test_kubernetes_warning_events_become_incident_signals(
         ("pod ran-du/du-l1-0", "BackOff"), ("pod ran-du/trainer-0", "FailedScheduling"),
     ]  # fmt: skip
     grouped = await service.refresh()
-    assert len([i for i in grouped if any(s.source == "Kubernetes" for s in i.signals)]) == 2
+    # the BackOff (09:30) is recent; the FailedScheduling ended 15 min ago: resolved at once
+    events = sorted((s.subject, i.state.value) for i in grouped for s in i.signals
+                    if s.source == "Kubernetes")  # fmt: skip
+    assert events == [("pod ran-du/du-l1-0", "OPEN"), ("pod ran-du/trainer-0", "RESOLVED")]
 
 
 @pytest.mark.asyncio

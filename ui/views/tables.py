@@ -70,8 +70,9 @@ class AlertsView(QWidget):
         rows = self.table.selectionModel().selectedRows()
         if rows:
             group = self._groups[self.table.source_row(rows[0].row())]
-            if group.clusters:
-                self.sig_analyse.emit(group.clusters[0], group.since.timestamp())
+            if group.alerts:  # the cluster and the time of the group's first firing, together
+                first = min(group.alerts, key=lambda a: a.starts_at)
+                self.sig_analyse.emit(first.cluster, first.starts_at.timestamp())
 
     def show_groups(self, groups: list[AlertGroup]) -> None:
         self._groups = list(groups)

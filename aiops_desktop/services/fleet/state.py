@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from aiops_desktop.logs import redact
 from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
 from aiops_desktop.models.anomalies import AnomalyFilter
 from aiops_desktop.models.fleet import (
@@ -218,14 +219,14 @@ class FleetState:
         for name, answer in zip(clusters, answers, strict=True):
             if isinstance(answer, AppError):
                 if not self._recorded:
-                    read[name], errors[name] = Coverage.UNREACHABLE, str(answer)
+                    read[name], errors[name] = Coverage.UNREACHABLE, redact(str(answer))
                 continue
             if isinstance(answer, BaseException):
                 raise answer
             try:
                 rows = node_sync_rows(answer)
             except AppError as exc:  # objects not in Kubernetes format: said, not trusted
-                read[name], errors[name] = Coverage.UNREACHABLE, str(exc)
+                read[name], errors[name] = Coverage.UNREACHABLE, redact(str(exc))
                 continue
             read[name] = Coverage.RECORDED if self._recorded else Coverage.READ
             found.update(sriov_findings(name, rows))

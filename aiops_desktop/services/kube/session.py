@@ -97,17 +97,22 @@ class KubeSession:
         return await self.objects(name, SRIOV_STATES)
 
     async def objects(
-        self, name: str, path: str, *, label_selector: str | None = None
-    ) -> list[dict[str, Any]]:
+        self, name: str, path: str, *, label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
         """A cluster-wide list ([] where the API is not served: the operator is absent)."""
         key = f"{name} {path} {label_selector or ''}"
+        if field_selector:
+            key += f" {field_selector}"
         if self.recorded is not None:
             if key not in self.recorded:
                 raise CollectorError(f"{path} of {name} was not recorded in the capture")
             return self.recorded[key]
         client = await self._pool.kube(self._registry.get(name))
         try:
-            items, _ = await client.list(path, label_selector=label_selector)
+            items, _ = await client.list(
+                path, label_selector=label_selector, field_selector=field_selector
+            )
         except KubeNotFound:
             items = []
         if self.recording is not None:
