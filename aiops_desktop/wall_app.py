@@ -67,9 +67,7 @@ class WallApp:
                 name="cache-maintenance",
             )
             self.core.poller.start()
-        # the fleet's one truth: findings read every minute (a capture's recorded answers too),
-        # incidents regrouped after each
-        self.core.incidents.follow(self.core.supervisor)
+        # the fleet's one truth: findings read every minute (a capture's recorded answers too)
         self.core.supervisor.spawn(self.core.fleet.run(), name="fleet-truth")
         self.presenter.start()
         self.gc_guard.freeze()  # what start-up made lives on: full collections skip it

@@ -16,11 +16,22 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.fleet import SEVERITY_RANK
-from aiops_desktop.models.incidents import Incident, IncidentSignal, IncidentState
+from aiops_desktop.models.incidents import Incident, IncidentSignal
 
 GROUP_WINDOW = timedelta(minutes=15)
 RESOLVE_AFTER = timedelta(minutes=10)
+
+
+def _node_of(labels: dict[str, str]) -> str:
+    return labels.get("node") or labels.get("Hostname") or labels.get("instance", "").split(":")[0]
+
+
+def _pod_of(cluster: str, labels: dict[str, str]) -> str | None:
+    if not labels.get("pod"):
+        return None
+    return f"{cluster} pod {labels.get('namespace', '?')}/{labels['pod']}"
 
 
 def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
@@ -38,7 +49,7 @@ def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
         node, _, rest = subject.partition("/")
         tokens.append(f"node:{node}")
         tokens.append(f"dev:{node}/{rest.split(' ', 1)[0]}")
-    node = labels.get("node") or labels.get("Hostname") or labels.get("instance", "").split(":")[0]
+    node = _node_of(labels)
     if node:
         tokens.append(f"node:{node}")
     if labels.get("namespace"):
@@ -46,10 +57,6 @@ def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
         if labels.get("pod"):
             tokens.append(f"pod:{labels['namespace']}/{labels['pod']}")
     return sorted(set(tokens))
-
-
-def _node_of(labels: dict[str, str]) -> str:
-    return labels.get("node") or labels.get("Hostname") or labels.get("instance", "").split(":")[0]
 
 
 def entity_of(cluster: str, labels: dict[str, str]) -> str:
@@ -61,11 +68,7 @@ def entity_of(cluster: str, labels: dict[str, str]) -> str:
         return f"{cluster} {node}/gpu{labels['gpu']}"
     if node and labels.get("iface"):
         return f"{cluster} {node}/{labels['iface']}"
-    if labels.get("pod"):
-        return f"{cluster} pod {labels.get('namespace', '?')}/{labels['pod']}"
-    if node:
-        return f"{cluster} node {node}"
-    return cluster
+    return _pod_of(cluster, labels) or (f"{cluster} node {node}" if node else cluster)
 
 
 def depends_on(cluster: str, labels: dict[str, str]) -> list[tuple[str, str]]:
@@ -76,9 +79,7 @@ def depends_on(cluster: str, labels: dict[str, str]) -> list[tuple[str, str]]:
     here = entity_of(cluster, labels)
     out: list[tuple[str, str]] = []
     node_entity = f"{cluster} node {node}" if node else None
-    pod = None
-    if labels.get("pod"):
-        pod = f"{cluster} pod {labels.get('namespace', '?')}/{labels['pod']}"
+    pod = _pod_of(cluster, labels)
     if pod and here != pod:
         out.append((pod, here))
     if node_entity and here != node_entity:
@@ -140,6 +141,33 @@ def _identity(signal: IncidentSignal) -> str:
     return f"INC-{signal.first_seen:%Y%m%d-%H%M%S}-{digest}"
 
 
+class _Near:
+    """Incidents by their signals' clusters and alert names, in the order they were made: a
+    signal is compared with those only (the same result as with all, without the square)."""
+
+    def __init__(self, incidents: list[Incident]) -> None:
+        self._order: dict[int, int] = {}
+        self._by: dict[str, dict[int, Incident]] = {}
+        for incident in incidents:
+            for signal in incident.signals:
+                self.add(incident, signal)
+
+    @staticmethod
+    def _keys(signal: IncidentSignal) -> list[str]:
+        return [f"c|{signal.cluster}"] + ([f"a|{signal.alert_name}"] if signal.alert_name else [])
+
+    def add(self, incident: Incident, signal: IncidentSignal) -> None:
+        self._order.setdefault(id(incident), len(self._order))
+        for key in self._keys(signal):
+            self._by.setdefault(key, {})[id(incident)] = incident
+
+    def of(self, signal: IncidentSignal) -> list[Incident]:
+        found: dict[int, Incident] = {}
+        for key in self._keys(signal):
+            found |= self._by.get(key, {})
+        return sorted(found.values(), key=lambda i: self._order[id(i)])
+
+
 def group(
     incidents: Iterable[Incident], signals: Iterable[IncidentSignal], now: datetime
 ) -> tuple[list[Incident], set[str]]:
@@ -148,11 +176,12 @@ def group(
     out = [i.model_copy(deep=True) for i in incidents]
     changed: set[str] = set()
     by_key = {s.key: (inc, n) for inc in out for n, s in enumerate(inc.signals)}
+    near = _Near(out)  # the incidents a signal may belong with: its cluster's, its alert's
     for signal in sorted(signals, key=lambda s: (s.first_seen, s.key)):
         known = by_key.get(signal.key)
         if known is not None:
             incident, n = known
-            if incident.state is IncidentState.RESOLVED:
+            if incident.state is IncidentStatus.RESOLVED:
                 continue  # over: an ended signal offered again does not reopen it
             old = incident.signals[n]
             worse = SEVERITY_RANK[signal.severity] < SEVERITY_RANK[old.severity]
@@ -164,18 +193,19 @@ def group(
                 incident.signals[n] = seen
                 changed.add(incident.id)
             continue
-        home = next((i for i in out if i.state is not IncidentState.RESOLVED
+        home = next((i for i in near.of(signal) if i.state is not IncidentStatus.RESOLVED
                      and _belongs(signal, i)), None)  # fmt: skip
         if home is None:
             home = Incident(id=_identity(signal), title="", severity=signal.severity,
                             opened_at=signal.first_seen, updated_at=signal.first_seen)  # fmt: skip
             out.append(home)
+        near.add(home, signal)
         home.signals.append(signal)
         home.updated_at = max(home.updated_at, signal.first_seen)
         by_key[signal.key] = (home, len(home.signals) - 1)
         changed.add(home.id)
     for incident in out:
-        if incident.state is IncidentState.RESOLVED:
+        if incident.state is IncidentStatus.RESOLVED:
             continue
         worst = incident.worst
         if worst is not None:
@@ -186,7 +216,7 @@ def group(
             changed.add(incident.id)
         last = max((s.last_seen for s in incident.signals), default=incident.updated_at)
         if now - last >= RESOLVE_AFTER:  # (one that ended before it was grouped: at once)
-            incident.state, incident.resolved_at = IncidentState.RESOLVED, now
+            incident.state, incident.resolved_at = IncidentStatus.RESOLVED, now
             changed.add(incident.id)
     for incident in out:
         if incident.id in changed:
@@ -195,7 +225,7 @@ def group(
 
 
 def acknowledge(incident: Incident, now: datetime) -> Incident:
-    if incident.state is not IncidentState.OPEN:
+    if incident.state is not IncidentStatus.OPEN:
         return incident
-    return incident.model_copy(update={"state": IncidentState.ACKNOWLEDGED,
+    return incident.model_copy(update={"state": IncidentStatus.ACKNOWLEDGED,
                                        "acknowledged_at": now})  # fmt: skip

@@ -4,23 +4,22 @@ findings) as one thing with a lifecycle, a title, a severity, clusters and a tim
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from pydantic import AwareDatetime, Field
 
 from aiops_desktop.models.base import DomainModel
+from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
 
 if TYPE_CHECKING:  # annotations only: no numpy at import
     import numpy as np
 
 
-class IncidentState(StrEnum):
-    OPEN = "OPEN"
-    ACKNOWLEDGED = "ACKNOWLEDGED"  # by the user: someone is on it
-    RESOLVED = "RESOLVED"  # its signals ended
+#: the root-cause window around an incident's first signal (PRODUCT.md, RCA)
+RCA_WINDOW_BEFORE = timedelta(minutes=30)
+RCA_WINDOW_AFTER = timedelta(minutes=5)
 
 
 class IncidentSignal(DomainModel):
@@ -46,7 +45,7 @@ class Incident(DomainModel):
     id: str
     title: str
     severity: FindingSeverity
-    state: IncidentState = IncidentState.OPEN
+    state: IncidentStatus = IncidentStatus.OPEN
     opened_at: AwareDatetime  # a record without a zone (a crafted capture) is refused
     updated_at: AwareDatetime
     acknowledged_at: AwareDatetime | None = None

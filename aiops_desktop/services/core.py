@@ -231,7 +231,7 @@ class Core:
 
         return IncidentService(
             IncidentRepository(self.db), self.fleet, self.anomalies, self.poller, self.bus,
-            kube=self.kube, registry=self.registry, clock=self.now,
+            kube=self.kube, clock=self.now,
         )  # fmt: skip
 
     @cached_property

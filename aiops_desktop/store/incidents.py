@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from concurrent.futures import Future
 
-from aiops_desktop.models.incidents import Incident, IncidentState
+from aiops_desktop.models.enums import IncidentStatus
+from aiops_desktop.models.incidents import Incident
 from aiops_desktop.store.database import Database
 
 LIST_LIMIT = 1000
@@ -26,7 +27,7 @@ class IncidentRepository:
         return self._db.write(op)
 
     def list(
-        self, *, states: tuple[IncidentState, ...] = (), since: float | None = None,
+        self, *, states: tuple[IncidentStatus, ...] = (), since: float | None = None,
         limit: int = LIST_LIMIT,
     ) -> list[Incident]:  # fmt: skip
         """Newest first; ``states``: only these (all when empty)."""

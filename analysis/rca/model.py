@@ -7,6 +7,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from aiops_desktop.models.incidents import RCA_WINDOW_AFTER, RCA_WINDOW_BEFORE
+
 
 class SignalKind(StrEnum):
     """Where a signal comes from; each kind is scored the same way, its evidence says which."""
@@ -57,8 +59,8 @@ class Window:
     after it, nothing after ``analysis_s`` (causal: what was not yet seen is never read)."""
 
     detect_s: float
-    before_s: float = 1800.0
-    after_s: float = 300.0
+    before_s: float = RCA_WINDOW_BEFORE.total_seconds()
+    after_s: float = RCA_WINDOW_AFTER.total_seconds()
     analysis_s: float | None = None
 
     @property

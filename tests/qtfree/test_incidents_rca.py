@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.fleet import FindingSeverity
-from aiops_desktop.models.incidents import IncidentSignal, IncidentState
+from aiops_desktop.models.incidents import IncidentSignal
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.intelligence.incidents import IncidentService, event_signals
@@ -73,22 +74,22 @@ def test_unrelated_anomalies_stay_apart_and_related_ones_join() -> None:
 def test_an_incident_is_resolved_when_its_signals_end_and_ack_holds_till_then() -> None:
     incidents, _ = group([], [signal("a", "east", subject="node du-1")], T0)
     acked = acknowledge(incidents[0], T0 + timedelta(minutes=1))
-    assert acked.state is IncidentState.ACKNOWLEDGED and acked.acknowledged_at is not None
+    assert acked.state is IncidentStatus.ACKNOWLEDGED and acked.acknowledged_at is not None
     seen_again = signal("a", "east", subject="node du-1", at=T0 + timedelta(minutes=5),
                         severity=FindingSeverity.CRITICAL)  # fmt: skip
     still, changed = group([acked], [seen_again], T0 + timedelta(minutes=5))
     assert changed == {acked.id}  # kept: seen later, and worse
     assert still[0].severity is FindingSeverity.CRITICAL
-    assert still[0].state is IncidentState.ACKNOWLEDGED and len(still[0].signals) == 1
+    assert still[0].state is IncidentStatus.ACKNOWLEDGED and len(still[0].signals) == 1
     assert still[0].signals[0].last_seen == T0 + timedelta(minutes=5)
     quiet, changed = group(still, [], T0 + timedelta(minutes=5) + RESOLVE_AFTER)
-    assert quiet[0].state is IncidentState.RESOLVED and changed == {quiet[0].id}
+    assert quiet[0].state is IncidentStatus.RESOLVED and changed == {quiet[0].id}
     # the same (ended) signal offered again opens nothing and leaves the resolved one be
     later = T0 + timedelta(minutes=30)
     again, changed = group(quiet, [seen_again], later)
     assert again == quiet and changed == set()
     fresh, _ = group([], [signal("old", "east", at=later - RESOLVE_AFTER)], later)
-    assert [i.state for i in fresh] == [IncidentState.RESOLVED]  # ended before it was seen
+    assert [i.state for i in fresh] == [IncidentStatus.RESOLVED]  # ended before it was seen
 
 
 def _series(entity: str, name: str, kind: SignalKind, jump_at: float | None) -> Signal:
@@ -248,7 +249,7 @@ async def test_kubernetes_warning_events_become_incident_signals(
     at = datetime(2026, 11, 27, 9, 35, tzinfo=UTC)  # the fixture's events: 09:10-09:30
     service = IncidentService(
         core.incidents.repo, core.fleet, core.anomalies, core.poller, core.bus,
-        kube=core.kube, registry=core.registry, clock=lambda: at,
+        kube=core.kube, clock=lambda: at,
     )  # fmt: skip
     signals = [s for s in await service.signals() if s.key.startswith("event|")]
     assert sorted((s.subject, s.reason.split(":")[0]) for s in signals) == [

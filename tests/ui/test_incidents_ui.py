@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from aiops_desktop.app import DesktopApp
-from aiops_desktop.models.incidents import IncidentState
+from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.qt_boot import save_screenshot
 from tests.ui.conftest import run_until
 from tests.ui.references import check_against_reference
@@ -38,7 +38,7 @@ def test_incidents_and_their_root_cause(sample_desktop: DesktopApp, qtbot, tmp_p
 
     qtbot.mouseClick(view.ack_button, Qt.MouseButton.LeftButton)
     run_until(qtbot, lambda: next(i for i in view._all if i.id == freerun.id).state
-              is IncidentState.ACKNOWLEDGED)  # fmt: skip
+              is IncidentStatus.ACKNOWLEDGED)  # fmt: skip
     assert not view.ack_button.isEnabled()
 
     qtbot.mouseClick(view.rca_button, Qt.MouseButton.LeftButton)

@@ -9,8 +9,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from aiops_desktop.models.incidents import RCA_WINDOW_AFTER
 from aiops_desktop.services.intelligence.incidents import INCIDENTS_CHANGED, IncidentService
-from aiops_desktop.services.intelligence.rca import AFTER, RcaResult, RcaService
+from aiops_desktop.services.intelligence.rca import RcaResult, RcaService
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
@@ -64,7 +65,7 @@ class IncidentsPresenter(Presenter):
     def analyse_at(self, cluster: str, first_s: float) -> None:
         """Rank what changed on ``cluster`` around ``first_s`` (an anomaly's or alert's
         start): the window runs from 30 min before it to 5 min after."""
-        at = datetime.fromtimestamp(first_s, UTC) + AFTER
+        at = datetime.fromtimestamp(first_s, UTC) + RCA_WINDOW_AFTER
 
         async def result() -> RcaResult | None:
             return await self._rca.for_cluster(cluster, [cluster], at)

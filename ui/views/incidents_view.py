@@ -16,14 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.models.incidents import Incident, IncidentState, RcaReport
+from aiops_desktop.models.enums import IncidentStatus
+from aiops_desktop.models.incidents import Incident, RcaReport
 from ui.theme import Theme
 from ui.views.rows_table import Row
 from ui.views.tables import make_table
 from ui.views.text import PlainLabel
 
 ALL = "All"
-LEVEL = {"CRITICAL": "critical", "WARNING": "warning", "INFO": "info"}
 SHOWN_CHARTS = 3
 
 
@@ -107,7 +107,7 @@ class IncidentsView(QWidget):
         self.title.setProperty("role", "title")
         bar.addWidget(self.title, 1)
         self.state = QComboBox()
-        self.state.addItems([ALL, *(s.value for s in IncidentState)])
+        self.state.addItems([ALL, *(s.value for s in IncidentStatus)])
         self.severity = QComboBox()
         self.severity.addItems([ALL, "CRITICAL", "WARNING", "INFO"])
         for label, combo in (("State", self.state), ("Severity", self.severity)):
@@ -171,8 +171,8 @@ class IncidentsView(QWidget):
         ]  # fmt: skip
         rows = []
         for i in self._rows:
-            colour = self._theme.severity(LEVEL[i.severity.value])
-            muted = i.state is IncidentState.RESOLVED
+            colour = self._theme.severity(i.severity.value)
+            muted = i.state is IncidentStatus.RESOLVED
             rows.append(Row(
                 [i.opened_at.strftime("%Y-%m-%d %H:%M:%S"), i.state.value, i.severity.value,
                  ", ".join(i.clusters), str(len(i.signals)), i.title],
@@ -180,7 +180,7 @@ class IncidentsView(QWidget):
                 tips={5: i.title},
             ))  # fmt: skip
         self.table.set_rows(rows)
-        live = [i for i in self._all if i.state is not IncidentState.RESOLVED]
+        live = [i for i in self._all if i.state is not IncidentStatus.RESOLVED]
         critical = sum(1 for i in live if i.severity.value == "CRITICAL")
         self.title.setText(f"Incidents · {len(live)} open · {critical} critical")
         self._selected_id = keep
@@ -198,7 +198,7 @@ class IncidentsView(QWidget):
             rows.append(Row(
                 [s.first_seen.strftime("%Y-%m-%d %H:%M:%S"), s.cluster, s.source,
                  s.severity.value, s.subject, s.reason],
-                colours={3: self._theme.severity(LEVEL[s.severity.value])},
+                colours={3: self._theme.severity(s.severity.value)},
                 tips={5: s.reason},
             ))  # fmt: skip
         self.timeline.set_rows(rows)
@@ -206,7 +206,7 @@ class IncidentsView(QWidget):
 
     def _update_buttons(self) -> None:
         incident = self._current()
-        self.ack_button.setEnabled(incident is not None and incident.state is IncidentState.OPEN)
+        self.ack_button.setEnabled(incident is not None and incident.state is IncidentStatus.OPEN)
         self.rca_button.setEnabled(incident is not None)
 
     # -- the user ----------------------------------------------------------------------------

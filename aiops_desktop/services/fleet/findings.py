@@ -21,12 +21,12 @@ from aiops_desktop.models.ptp import ClockState, PtpBoard
 
 PerCluster = dict[str, list[Finding]]
 
-_ALERT = {
+ALERT_SEVERITY = {
     AlertSeverity.CRITICAL: FindingSeverity.CRITICAL,
     AlertSeverity.WARNING: FindingSeverity.WARNING,
     AlertSeverity.INFO: FindingSeverity.INFO,
 }
-_ANOMALY = {
+_ANOMALY_SEVERITY = {
     AnomalySeverity.CRITICAL: FindingSeverity.CRITICAL,
     AnomalySeverity.HIGH: FindingSeverity.WARNING,
 }
@@ -119,12 +119,14 @@ def alert_findings(alerts: Iterable[Alert]) -> list[Finding]:
         where = alert.labels.get("namespace") or alert.labels.get("instance") or ""
         summary = alert.annotations.get("summary") or alert.annotations.get("description") or ""
         subject = alert.name + (f" ({where})" if where else "")
-        out.append(
-            Finding(
-                Domain.ALERTS, _ALERT[alert.severity], subject, summary or "firing", alert.starts_at
-            )
-        )
+        severity = ALERT_SEVERITY[alert.severity]
+        out.append(Finding(Domain.ALERTS, severity, subject, summary or "firing", alert.starts_at))
     return out
+
+
+def anomaly_severity(a: Anomaly) -> FindingSeverity:
+    """A CRITICAL anomaly (by rule) is critical, a HIGH one a warning, the others news."""
+    return _ANOMALY_SEVERITY.get(a.severity, FindingSeverity.INFO)
 
 
 def anomaly_findings(anomalies: Iterable[Anomaly]) -> PerCluster:
@@ -132,7 +134,7 @@ def anomaly_findings(anomalies: Iterable[Anomaly]) -> PerCluster:
     others information."""
     out: PerCluster = {}
     for a in anomalies:
-        severity = _ANOMALY.get(a.severity, FindingSeverity.INFO)
+        severity = anomaly_severity(a)
         since = a.started_at or a.timestamp
         out.setdefault(a.cluster, []).append(
             Finding(Domain.ANOMALIES, severity, a.metric, a.explanation, since)

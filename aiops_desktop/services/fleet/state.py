@@ -205,24 +205,18 @@ class FleetState:
         record it: not counted)."""
         from aiops_desktop.models.errors import AppError
         from aiops_desktop.services.gpu_cnf.sriov import node_sync_rows
+        from aiops_desktop.services.kube.session import SRIOV_STATES
 
-        kube = self._kube
-        if kube is None:
+        if self._kube is None:
             return {}, {}, {}
-        clusters = [c.name for c in self._registry.clusters() if has_kube_api(c)]
-        answers = await asyncio.gather(
-            *(kube.sriov_states(name) for name in clusters), return_exceptions=True
-        )
         found: PerCluster = {}
         read: dict[str, Coverage] = {}
         errors: dict[str, str] = {}
-        for name, answer in zip(clusters, answers, strict=True):
+        for name, answer in (await self._kube.objects_of_each(SRIOV_STATES)).items():
             if isinstance(answer, AppError):
                 if not self._recorded:
                     read[name], errors[name] = Coverage.UNREACHABLE, redact(str(answer))
                 continue
-            if isinstance(answer, BaseException):
-                raise answer
             try:
                 rows = node_sync_rows(answer)
             except AppError as exc:  # objects not in Kubernetes format: said, not trusted

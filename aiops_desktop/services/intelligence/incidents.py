@@ -15,15 +15,15 @@ from aiops_desktop.logs import redact
 from aiops_desktop.models import utcnow
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
-from aiops_desktop.models.enums import AlertSeverity, AnomalySeverity
+from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.fleet import SEVERITY_RANK, Domain, FindingSeverity, FleetTruth
-from aiops_desktop.models.incidents import Incident, IncidentSignal, IncidentState
-from aiops_desktop.services.fleet.state import FLEET_CHANGED
+from aiops_desktop.models.incidents import Incident, IncidentSignal
+from aiops_desktop.services.fleet.findings import ALERT_SEVERITY, anomaly_severity
+from aiops_desktop.services.fleet.state import ANOMALIES_WITHIN, FLEET_CHANGED
 from analysis.incidents import acknowledge, entity_of, group, place_of
 
 if TYPE_CHECKING:
-    from aiops_desktop.services.clusters.registry import ClusterRegistry
     from aiops_desktop.services.fleet.state import FleetState
     from aiops_desktop.services.intelligence.anomalies import AnomalyService
     from aiops_desktop.services.kube.session import KubeSession
@@ -35,13 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("aiops.services.incidents")
 
 INCIDENTS_CHANGED = "incidents.changed"  # payload: list[Incident] (all not resolved, newest first)
-ANOMALIES_WITHIN = timedelta(hours=1)
 KEEP_RESOLVED = timedelta(days=7)  # resolved incidents listed this long
-_ALERT = {AlertSeverity.CRITICAL: FindingSeverity.CRITICAL,
-          AlertSeverity.WARNING: FindingSeverity.WARNING,
-          AlertSeverity.INFO: FindingSeverity.INFO}  # fmt: skip
-_ANOMALY = {AnomalySeverity.CRITICAL: FindingSeverity.CRITICAL,
-            AnomalySeverity.HIGH: FindingSeverity.WARNING}  # fmt: skip
 
 
 def finding_signals(truth: FleetTruth, now: datetime) -> list[IncidentSignal]:
@@ -74,7 +68,7 @@ def alert_signals(alerts: Mapping[str, list[Alert]], now: datetime) -> list[Inci
         for a in firing:
             out.append(IncidentSignal(
                 key=f"alert|{cluster}|{a.fingerprint}", source="alert", cluster=cluster,
-                subject=a.name, severity=_ALERT[a.severity],
+                subject=a.name, severity=ALERT_SEVERITY[a.severity],
                 reason=a.annotations.get("summary") or a.annotations.get("description")
                 or "firing",
                 first_seen=min(a.starts_at, now), last_seen=now,
@@ -92,7 +86,7 @@ def anomaly_signals(anomalies: list[Anomaly], now: datetime) -> list[IncidentSig
         place = place_of("", a.labels) or [f"metric:{a.metric}"]
         out.append(IncidentSignal(
             key=f"anomaly|{a.identity}", source="anomaly", cluster=a.cluster, subject=a.metric,
-            severity=_ANOMALY.get(a.severity, FindingSeverity.INFO), reason=a.explanation,
+            severity=anomaly_severity(a), reason=a.explanation,
             first_seen=a.started_at or a.timestamp, last_seen=seen, topology=place,
             entity=entity_of(a.cluster, a.labels),
         ))  # fmt: skip
@@ -153,6 +147,14 @@ def event_signals(
     return out[:EVENTS_PER_CLUSTER]
 
 
+_ORDER = {IncidentStatus.OPEN: 0, IncidentStatus.ACKNOWLEDGED: 1, IncidentStatus.RESOLVED: 2}
+
+
+def _in_order(incidents: list[Incident]) -> list[Incident]:
+    return sorted(incidents, key=lambda i: (_ORDER[i.state], SEVERITY_RANK[i.severity],
+                                            -i.opened_at.timestamp()))  # fmt: skip
+
+
 class IncidentService:
     def __init__(
         self,
@@ -163,13 +165,11 @@ class IncidentService:
         bus: EventBus,
         *,
         kube: KubeSession | None = None,
-        registry: ClusterRegistry | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        """``kube`` and ``registry``: where Kubernetes warning events are read (none: not)."""
+        """``kube``: where Kubernetes warning events are read (none: not read)."""
         self.repo = repo
         self._kube = kube
-        self._registry = registry
         self._fleet = fleet
         self._anomalies = anomalies
         self._poller = poller
@@ -186,53 +186,47 @@ class IncidentService:
                 *anomaly_signals(recent, now), *await self._event_signals(now)]  # fmt: skip
 
     async def _event_signals(self, now: datetime) -> list[IncidentSignal]:
-        """Warning events of every cluster with a Kubernetes API, read at once; a cluster that
-        cannot be read (or a capture that did not record them) adds none."""
-        from aiops_desktop.services.kube.validation import has_kube_api
-
-        if self._kube is None or self._registry is None:
+        """Warning events of every cluster with a Kubernetes API; a cluster that cannot be
+        read (or a capture that did not record them) adds none. Listed whole and filtered
+        here (the API client bounds the answer's size)."""
+        if self._kube is None:
             return []
-        names = [c.name for c in self._registry.clusters() if has_kube_api(c)]
-        kube = self._kube
-        # listed whole and filtered here (the API client bounds the answer's size): the test
-        # API server does not filter on ``type``, and what is tested is what runs
-        answers = await asyncio.gather(*(kube.objects(n, EVENTS) for n in names),
-                                       return_exceptions=True)  # fmt: skip
         out: list[IncidentSignal] = []
-        for name, answer in zip(names, answers, strict=True):
+        for name, answer in (await self._kube.objects_of_each(EVENTS)).items():
             if isinstance(answer, AppError):
                 log.info("events of %s not read: %s", name, answer)
-            elif isinstance(answer, BaseException):
-                raise answer
             else:
                 out += event_signals(name, answer, now)
         return out
 
     async def refresh(self) -> list[Incident]:
-        """Group what is seen now into the incidents not resolved; keep and publish them."""
+        """Group what is seen now into the incidents not resolved; keep and publish them (and
+        return those grouped)."""
         async with self._lock:
             now = self._clock()
             signals = await self.signals()
+            kept = await self._kept(now)
             # those not resolved, and those resolved lately (their ended signals are still
             # offered: they must not open the same incident again)
-            since = (now - 2 * ANOMALIES_WITHIN).timestamp()
-            active = await asyncio.to_thread(self.repo.list, since=since)
+            lately = now - 2 * ANOMALIES_WITHIN
+            active = [i for i in kept if i.state is not IncidentStatus.RESOLVED
+                      or i.updated_at >= lately]  # fmt: skip
             # off the loop: a thousand signals against a thousand incidents is a second
             grouped, changed = await asyncio.to_thread(group, active, signals, now)
             if changed:
                 await asyncio.wrap_future(self.repo.save([i for i in grouped if i.id in changed]))
-            shown = await self.listed()
-            self._bus.publish(INCIDENTS_CHANGED, shown)
+            shown = {i.id: i for i in kept} | {i.id: i for i in grouped}
+            self._bus.publish(INCIDENTS_CHANGED, _in_order(list(shown.values())))
             return grouped
 
     async def listed(self) -> list[Incident]:
         """Open, then acknowledged, then those resolved in the last week; in each, the most
         severe first, then the newest."""
-        since = (self._clock() - KEEP_RESOLVED).timestamp()
-        every = await asyncio.to_thread(self.repo.list, since=since)
-        order = {IncidentState.OPEN: 0, IncidentState.ACKNOWLEDGED: 1, IncidentState.RESOLVED: 2}
-        return sorted(every, key=lambda i: (order[i.state], SEVERITY_RANK[i.severity],
-                                            -i.opened_at.timestamp()))  # fmt: skip
+        return _in_order(await self._kept(self._clock()))
+
+    async def _kept(self, now: datetime) -> list[Incident]:
+        """Those not resolved and those resolved within ``KEEP_RESOLVED``, as stored."""
+        return await asyncio.to_thread(self.repo.list, since=(now - KEEP_RESOLVED).timestamp())
 
     async def get(self, incident_id: str) -> Incident | None:
         return await asyncio.to_thread(self.repo.get, incident_id)
@@ -262,5 +256,3 @@ class IncidentService:
             await self.refresh()
         except AppError as exc:  # the store closed under it, a capture's oddity: said
             log.warning("incidents could not be grouped: %s", exc)
-        except (TypeError, ValueError, AttributeError):  # a record no check foresaw
-            log.exception("incidents could not be grouped")

@@ -10,7 +10,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cached_property
 
 import numpy as np
@@ -18,7 +18,14 @@ import numpy as np
 from aiops_desktop.models import utcnow
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.fleet import FindingSeverity
-from aiops_desktop.models.incidents import Incident, IncidentSignal, RcaCauseRow, RcaReport
+from aiops_desktop.models.incidents import (
+    RCA_WINDOW_AFTER,
+    Incident,
+    IncidentSignal,
+    RcaCauseRow,
+    RcaReport,
+)
+from aiops_desktop.models.text import labels_text
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesStore
 from analysis.incidents import depends_on, entity_of
@@ -26,8 +33,6 @@ from analysis.rca.model import Cause, Signal, SignalKind, Window
 from analysis.rca.runbook import Runbook, RunbookEntry
 from analysis.rca.score import rank
 
-BEFORE = timedelta(minutes=30)
-AFTER = timedelta(minutes=5)
 SHOWN = 10  # causes kept in a result
 #: what a stored panel's series says about its own entity being the cause
 PANEL_KIND = {
@@ -103,7 +108,7 @@ def _iso(seconds: float) -> str:
 
 def signal_entity(s: IncidentSignal) -> str:
     """An incident's signal placed as the series are."""
-    return s.entity or f"{s.cluster} {s.source} {s.subject}"
+    return s.entity or s.cluster
 
 
 class RcaService:
@@ -137,16 +142,15 @@ class RcaService:
     async def for_cluster(self, name: str, clusters: list[str], at: datetime) -> RcaResult:
         """Causes of what changed on ``clusters`` (``name``: a cluster, or a hub and its
         members) around ``at`` (the window ends there)."""
-        return await asyncio.to_thread(
-            self._analyse, f"{name} at {at:%Y-%m-%d %H:%M} UTC", clusters, at - AFTER, at, [],
-        )  # fmt: skip
+        subject = f"{name} at {at:%Y-%m-%d %H:%M} UTC"
+        first = at - RCA_WINDOW_AFTER
+        return await asyncio.to_thread(self._analyse, subject, clusters, first, at, [])
 
     def _analyse(
         self, subject: str, clusters: list[str], first: datetime, at: datetime,
         discrete: list[IncidentSignal],
     ) -> RcaResult:  # fmt: skip
-        window = Window(first.timestamp(), BEFORE.total_seconds(), AFTER.total_seconds(),
-                        at.timestamp())  # fmt: skip
+        window = Window(first.timestamp(), analysis_s=at.timestamp())
         start_ms = int((window.detect_s - window.before_s) * 1000)
         end_ms = int(window.end_s * 1000)
         signals: list[Signal] = []
@@ -160,7 +164,7 @@ class RcaService:
                     for dependent, dependency in depends_on(cluster, labels):
                         depends.setdefault(dependent, set()).add(dependency)
                     signals.append(Signal(
-                        entity_of(cluster, labels), f"{panel.id} {_labels(labels)}".strip(),
+                        entity_of(cluster, labels), _named(panel.id, labels),
                         kind, data.timestamps_ms / 1000.0, data.values,
                     ))  # fmt: skip
         series = list(signals)  # what can be charted (the discrete signals are steps)
@@ -182,9 +186,10 @@ class RcaService:
         return RcaResult(subject, window, causes, checks, len(signals), charts)
 
 
-def _labels(labels: dict[str, str]) -> str:
-    keep = [f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("cluster", "__name__")]
-    return "{" + ", ".join(keep) + "}" if keep else ""
+def _named(panel: str, labels: dict[str, str]) -> str:
+    """A series as the evidence names it: its panel and labels (the cluster's is the cause's)."""
+    rest = {k: v for k, v in labels.items() if k != "cluster"}
+    return f"{panel} {labels_text(rest)}" if rest else panel
 
 
 def _step(s: IncidentSignal, window: Window) -> Signal:
