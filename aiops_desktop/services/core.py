@@ -237,8 +237,10 @@ class Core:
     @cached_property
     def rca(self) -> RcaService:
         from aiops_desktop.services.intelligence.rca import RcaService
+        from aiops_desktop.services.intelligence.rca_topology import RcaTopology
 
-        return RcaService(self.series, self.catalog, clock=self.now)
+        topology = RcaTopology(self.queries, self.registry)
+        return RcaService(self.series, self.catalog, clock=self.now, topology=topology)
 
     @cached_property
     def discovery(self) -> DiscoveryService:

@@ -26,6 +26,7 @@ from aiops_desktop.models.incidents import (
     RcaReport,
 )
 from aiops_desktop.models.text import labels_text
+from aiops_desktop.services.intelligence.rca_topology import RcaTopology, TopologyRead
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesStore
 from analysis.incidents import depends_on, entity_of
@@ -59,6 +60,8 @@ class RcaResult:
     signals_read: int = 0
     #: each cause's evidence series in the window (entity -> signal -> (ts, values))
     charts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    #: "cluster: why" where PTP roles or SR-IOV VFs could not be read (ranked without them)
+    unread: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -68,6 +71,7 @@ class RcaResult:
                        "analysis": _iso(self.window.analysis_s) if self.window.analysis_s
                        else None},
             "signals_read": self.signals_read,
+            "topology_unread": self.unread,
             "causes": [{
                 "entity": c.entity, "score": round(c.score, 3), "confidence": c.confidence,
                 "onset": _iso(c.onset_s) if c.onset_s is not None else None,
@@ -89,6 +93,8 @@ class RcaResult:
                   f"{at:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
         if w.analysis_s is not None:
             window += f", read up to {datetime.fromtimestamp(w.analysis_s, UTC):%H:%M:%S} UTC"
+        if self.unread:
+            window += f"; PTP/SR-IOV topology not read from {', '.join(self.unread)}"
         rows = [
             RcaCauseRow(
                 c.entity, c.confidence,
@@ -118,10 +124,12 @@ class RcaService:
         catalog: list[Panel],
         *,
         clock: Callable[[], datetime] = utcnow,
+        topology: RcaTopology | None = None,
     ) -> None:
         self._series = series
         self._catalog = catalog
         self._clock = clock
+        self._topology = topology
 
     @cached_property
     def runbook(self) -> Runbook:
@@ -133,10 +141,12 @@ class RcaService:
     async def for_incident(self, incident: Incident, *, at: datetime | None = None) -> RcaResult:
         """Causes of ``incident``; ``at``: the analysis time (default now): nothing after it
         is read."""
+        at = at or self._clock()
         first = incident.first_signal_at
+        around = await self._around(incident.clusters, first, at)
         return await asyncio.to_thread(
-            self._analyse, incident.id, incident.clusters, first, at or self._clock(),
-            incident.signals,
+            self._analyse, incident.id, incident.clusters, first, at, incident.signals,
+            around=around,
         )  # fmt: skip
 
     async def for_cluster(self, name: str, clusters: list[str], at: datetime) -> RcaResult:
@@ -144,13 +154,21 @@ class RcaService:
         members) around ``at`` (the window ends there)."""
         subject = f"{name} at {at:%Y-%m-%d %H:%M} UTC"
         first = at - RCA_WINDOW_AFTER
-        return await asyncio.to_thread(self._analyse, subject, clusters, first, at, [])
+        around = await self._around(clusters, first, at)
+        return await asyncio.to_thread(
+            self._analyse, subject, clusters, first, at, [], around=around
+        )
+
+    async def _around(self, clusters: list[str], first: datetime, at: datetime) -> TopologyRead:
+        if self._topology is None:
+            return TopologyRead()
+        return await self._topology.read(clusters, _window(first, at))
 
     def _analyse(
         self, subject: str, clusters: list[str], first: datetime, at: datetime,
-        discrete: list[IncidentSignal],
+        discrete: list[IncidentSignal], *, around: TopologyRead,
     ) -> RcaResult:  # fmt: skip
-        window = Window(first.timestamp(), analysis_s=at.timestamp())
+        window = _window(first, at)
         start_ms = int((window.detect_s - window.before_s) * 1000)
         end_ms = int(window.end_s * 1000)
         signals: list[Signal] = []
@@ -167,6 +185,9 @@ class RcaService:
                         entity_of(cluster, labels), _named(panel.id, labels),
                         kind, data.timestamps_ms / 1000.0, data.values,
                     ))  # fmt: skip
+        signals += around.signals
+        for dependent, dependency in around.edges:
+            depends.setdefault(dependent, set()).add(dependency)
         series = list(signals)  # what can be charted (the discrete signals are steps)
         signals += [_step(s, window) for s in discrete if s.first_seen.timestamp() <= window.end_s]
         causes = rank(signals, window, calls=depends)[:SHOWN]
@@ -183,7 +204,11 @@ class RcaService:
         for s in series:
             if s.name in named.get(s.entity, set()):
                 charts.setdefault(s.entity, {})[s.name] = (s.timestamps, s.values)
-        return RcaResult(subject, window, causes, checks, len(signals), charts)
+        return RcaResult(subject, window, causes, checks, len(signals), charts, around.unread)
+
+
+def _window(first: datetime, at: datetime) -> Window:
+    return Window(first.timestamp(), analysis_s=at.timestamp())
 
 
 def _named(panel: str, labels: dict[str, str]) -> str:

@@ -1,0 +1,100 @@
+"""What RCA reads beside the stored series: the PTP ports' roles (grandmaster -> clients) and
+the SR-IOV VFs with their pods (PF -> VF -> pod), as they were at the analysis time, and each
+VF's drops and errors over the window as signals of its own.
+
+Read through the same multi-cluster queries as every page (a capture answers from what it
+recorded); what cannot be read is said in the result and the ranking goes on without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from aiops_desktop.models import Cluster
+from aiops_desktop.models.metrics import MetricQuery, QueryType, TaggedSeries
+from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
+from aiops_desktop.services.gpu_cnf.ptp import ptp_queries
+from aiops_desktop.services.gpu_cnf.sriov import sriov_queries
+from aiops_desktop.services.queries.field_reads import last_value, unique_failures
+from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from analysis.ptp_compliance import role_of
+from analysis.rca.model import Signal, SignalKind, Window
+from analysis.rca.topology import Edge, PtpPort, VfLink, ptp_edges, sriov_edges, vf_entity
+
+STEP = timedelta(minutes=1)
+#: a VF's fields read over the window, and what each says about the VF being the cause
+VF_SIGNALS = {
+    "tx_errors_ps": SignalKind.ERRORS,
+    "rx_drops_ps": SignalKind.RESOURCE,
+    "tx_drops_ps": SignalKind.RESOURCE,
+}
+
+
+@dataclass
+class TopologyRead:
+    edges: list[Edge] = field(default_factory=list)
+    signals: list[Signal] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)  # "cluster: why" per failed read
+
+
+def _node(labels: dict[str, str]) -> str:
+    return labels.get("node") or labels.get("instance", "").split(":")[0]
+
+
+def _link(tagged: TaggedSeries) -> VfLink:
+    labels = tagged.series.labels
+    pod = f"{labels.get('namespace', '')}/{labels['pod']}" if labels.get("pod") else ""
+    return VfLink(tagged.cluster, _node(labels), labels.get("pf", ""), labels.get("vf", ""), pod)
+
+
+class RcaTopology:
+    def __init__(self, queries: MultiClusterQuery, registry: ClusterRegistry) -> None:
+        self._queries = queries
+        self._registry = registry
+
+    def _asked(self, names: list[str]) -> list[Cluster]:
+        """Each registered cluster named, and the hubs a member named comes through (a name
+        no longer registered is skipped: its stored series still rank)."""
+        out: dict[str, Cluster] = {}
+        for name in names:
+            try:
+                targets, _ = self._registry.targets([name])
+            except ClusterNotFoundError:
+                continue
+            out.update((c.name, c) for c in targets)
+        return list(out.values())
+
+    async def read(self, names: list[str], window: Window) -> TopologyRead:
+        clusters = self._asked(names)
+        if not clusters:
+            return TopologyRead()
+        end = datetime.fromtimestamp(window.end_s, UTC)
+        start = datetime.fromtimestamp(window.detect_s - window.before_s, UTC)
+        ptp, sriov = ptp_queries(), sriov_queries()
+        queries = [MetricQuery(promql=ptp["role"], end=end)] + [
+            MetricQuery(promql=sriov[name], query_type=QueryType.RANGE, start=start, end=end,
+                        step=STEP)
+            for name in VF_SIGNALS
+        ]  # fmt: skip
+        answers = await asyncio.gather(*(self._queries.run(q, clusters) for q in queries))
+        out = TopologyRead()
+        ports = []
+        for tagged in answers[0].series:
+            labels = tagged.series.labels
+            role = role_of(last_value(tagged))
+            ports.append(PtpPort(tagged.cluster, _node(labels), labels.get("iface", ""), role,
+                                 labels.get("process", "ptp4l")))  # fmt: skip
+        links: set[VfLink] = set()
+        for name, answer in zip(VF_SIGNALS, answers[1:], strict=True):
+            for tagged in answer.series:
+                link = _link(tagged)
+                links.add(link)
+                s = tagged.series
+                out.signals.append(Signal(vf_entity(link), f"SR-IOV VF {name}", VF_SIGNALS[name],
+                                          s.timestamps, s.values))  # fmt: skip
+        out.edges = ptp_edges(p for p in ports if p.node and p.iface) + sriov_edges(links)
+        failed = unique_failures(o for a in answers for o in a.failures)
+        out.unread = sorted(f"{o.cluster}: {o.error}" for o in failed)
+        return out
