@@ -293,3 +293,36 @@ async def test_rca_follows_what_the_labels_say_depends_on_what(core: Core) -> No
     assert ranked[0] == "east node gpu-0" and ranked[1] == "east gpu-0/gpu1"
     assert result.causes[1].score < result.causes[0].score
     assert "east node gpu-9" in ranked[2:]  # quiet: last
+
+
+@pytest.mark.asyncio
+async def test_only_warning_events_are_asked_of_the_api_server() -> None:
+    """The filter goes to the server (a busy cluster's Normal events never cross the
+    network); a capture keeps a filtered list apart from the whole one."""
+    from aiops_desktop.services.kube.session import KubeSession
+
+    asked: list[tuple[str, str | None, str | None]] = []
+
+    class Client:
+        async def list(
+            self, path: str, *, label_selector: str | None = None,
+            field_selector: str | None = None,
+        ) -> tuple[list[dict[str, str]], None]:  # fmt: skip
+            asked.append((path, label_selector, field_selector))
+            return [{"type": "Warning"}], None
+
+    class Pool:
+        offline = None
+
+        async def kube(self, cluster: object) -> Client:
+            return Client()
+
+    class Registry:
+        def get(self, name: str) -> str:
+            return name
+
+    session = KubeSession(Registry(), Pool(), None, None)  # type: ignore[arg-type]
+    session.recording = {}
+    await session.objects("east", "/api/v1/events", field_selector="type=Warning")
+    assert asked == [("/api/v1/events", None, "type=Warning")]
+    assert list(session.recording) == ["east /api/v1/events  fields:type=Warning"]

@@ -97,12 +97,18 @@ class KubeSession:
         """The cluster's SriovNetworkNodeState objects ([] where the operator is absent)."""
         return await self.objects(name, SRIOV_STATES)
 
-    async def objects_of_each(self, path: str) -> dict[str, list[dict[str, Any]] | AppError]:
+    async def objects_of_each(
+        self, path: str, *, field_selector: str | None = None
+    ) -> dict[str, list[dict[str, Any]] | AppError]:
         """The same list from every cluster with a Kubernetes API, all at once; a cluster that
-        cannot be read (or a capture that did not record it) gets its error instead."""
+        cannot be read (or a capture that did not record it) gets its error instead.
+        ``field_selector``: filtered by the server (``type=Warning``: only what is wanted
+        crosses the network)."""
         names = [c.name for c in self._registry.clusters() if has_kube_api(c)]
-        answers = await asyncio.gather(*(self.objects(n, path) for n in names),
-                                       return_exceptions=True)  # fmt: skip
+        answers = await asyncio.gather(
+            *(self.objects(n, path, field_selector=field_selector) for n in names),
+            return_exceptions=True,
+        )
         out: dict[str, list[dict[str, Any]] | AppError] = {}
         for name, answer in zip(names, answers, strict=True):
             if isinstance(answer, BaseException) and not isinstance(answer, AppError):
@@ -111,17 +117,26 @@ class KubeSession:
         return out
 
     async def objects(
-        self, name: str, path: str, *, label_selector: str | None = None
+        self,
+        name: str,
+        path: str,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> list[dict[str, Any]]:
         """A cluster-wide list ([] where the API is not served: the operator is absent)."""
         key = f"{name} {path} {label_selector or ''}"
+        if field_selector:
+            key += f" fields:{field_selector}"
         if self.recorded is not None:
             if key not in self.recorded:
                 raise CollectorError(f"{path} of {name} was not recorded in the capture")
             return self.recorded[key]
         client = await self._pool.kube(self._registry.get(name))
         try:
-            items, _ = await client.list(path, label_selector=label_selector)
+            items, _ = await client.list(
+                path, label_selector=label_selector, field_selector=field_selector
+            )
         except KubeNotFound:
             items = []
         if self.recording is not None:
