@@ -38,13 +38,36 @@ ESTIMATE_EVERY = 100
 Symbol = tuple[int, ...]
 
 
+class _Ring:
+    """The last ``size`` floats in one numpy array (a deque of floats costs four times more:
+    the live path keeps one detector per series)."""
+
+    def __init__(self, size: int) -> None:
+        self._data = np.empty(size, dtype=np.float64)
+        self._n = 0
+
+    def append(self, value: float) -> None:
+        self._data[self._n % self._data.size] = value
+        self._n += 1
+
+    def __len__(self) -> int:
+        return min(self._n, self._data.size)
+
+    def values(self) -> np.ndarray:
+        """Oldest first."""
+        if self._n <= self._data.size:
+            return self._data[: self._n]
+        start = self._n % self._data.size
+        return np.concatenate((self._data[start:], self._data[:start]))
+
+
 class _Likelihood:
     """Numenta-style anomaly likelihood of a 0..1 signal: the mean of its last ``avg`` values
     against the distribution of that mean over the last ``hist`` samples."""
 
     def __init__(self, avg: int, hist: int, log_floor: float) -> None:
         self._recent: deque[float] = deque(maxlen=avg)
-        self._means: deque[float] = deque(maxlen=hist)
+        self._means = _Ring(hist)
         self._stats: tuple[float, float] | None = None
         self._log_floor = log_floor
         self._n = 0
@@ -62,7 +85,7 @@ class _Likelihood:
         if len(self._means) >= ESTIMATE_EVERY and (
             self._stats is None or self._n % ESTIMATE_EVERY == 0
         ):
-            history = np.fromiter(self._means, dtype=np.float64, count=len(self._means))
+            history = self._means.values()
             self._stats = (float(history.mean()), max(float(history.std()), 1e-3))
         return score
 
@@ -98,9 +121,9 @@ class ContextNoveltyDetector:
         self.fire = fire
         self.quiet = quiet
         self.grow = grow
-        self._kept: deque[tuple[float, float]] = deque(maxlen=keep)
+        self._kept = _Ring(keep)  # values: replayed when the bins are redrawn
         self._context: deque[Symbol] = deque(maxlen=max(orders))
-        self._seen: set[tuple[object, ...]] = set()
+        self._seen: set[int] = set()  # each feature's hash: a set of ints is a tenth the size
         self._at_hour: Counter[int] = Counter()
         self._symbol_at_hour: Counter[tuple[int, int]] = Counter()
         self._widths: list[float] | None = None
@@ -132,12 +155,9 @@ class ContextNoveltyDetector:
                 if n < order:
                     missing += 1
                     continue
-                feature: tuple[object, ...] = (
-                    order,
-                    r,
-                    tuple(history[n - order + i][r] for i in range(order)),
-                    symbol[r],
-                )
+                feature = hash(
+                    (order, r, tuple(history[n - order + i][r] for i in range(order)), symbol[r])
+                )  # ints and tuples of ints hash the same in every run (no seed)
                 if feature not in self._seen:
                     missing += 1
                     self._seen.add(feature)
@@ -161,7 +181,7 @@ class ContextNoveltyDetector:
         self._context.clear()
         self._at_hour.clear()
         self._symbol_at_hour.clear()
-        for _, v in self._kept:
+        for v in self._kept.values().tolist():
             self._novelty(self._symbol(v))
 
     # -- the score -----------------------------------------------------------------------------
@@ -176,7 +196,7 @@ class ContextNoveltyDetector:
         spatial = self._spatial(x)
         self._min, self._max = min(self._min, x), max(self._max, x)
         if self._widths is None:
-            self._kept.append((timestamp, x))
+            self._kept.append(x)
             if self._n >= self.warm_up:
                 self._lo, self._hi = self._min, self._max
                 self._redraw_bins()
@@ -185,7 +205,7 @@ class ContextNoveltyDetector:
         if x < self._lo - self.grow * span or x > self._hi + self.grow * span:
             self._lo, self._hi = min(self._lo, x), max(self._hi, x)
             self._redraw_bins()
-        self._kept.append((timestamp, x))
+        self._kept.append(x)
         symbol = self._symbol(x)
         sequence = self._sequence.update(self._novelty(symbol))
         daily = self._daily.update(self._rarity(symbol, timestamp)) * self.daily_weight
