@@ -56,7 +56,7 @@ def candidates() -> list[dict[str, Any]]:
 
 
 def group_of(key: str) -> str:
-    category = key.split("/")[0]
+    category = key.split("/", maxsplit=1)[0]
     return "artificial" if category.startswith("artificial") else category
 
 
@@ -103,7 +103,7 @@ def _report(
 ) -> None:
     every = [f.key for f in corpus]
     default = [scored[0][k] for k in every]
-    thr, raw = best_threshold(default, profile)
+    _, raw = best_threshold(default, profile)
     print(f"\n== {profile.name}: in-sample (default, threshold on every file) "
           f"{normalised(raw, default, profile):.2f}")  # fmt: skip
     pooled_raw, pooled_files = 0.0, []
