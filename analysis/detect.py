@@ -1,6 +1,12 @@
 """Anomalies of one series: run the signal type's methods, group breaching points into
 episodes, and describe each episode once (docs/architecture.md#rules).
 
+By default every statistical judgement is the benchmarked detector (``AnomalyMethod.CONTEXT``,
+analysis/detectors/live.py): its score's tail probability becomes a z-equivalent on the scale
+where its benchmarked threshold is the MEDIUM sensitivity, and its severity. In the live path
+one detector per series is kept between calls (``stream=True``): each sample is judged once,
+when it arrives. The other methods run where a caller asks for them (``methods=``).
+
 A point breaches when a method's z-equivalent score reaches the sensitivity threshold (LOW 3.0,
 MEDIUM 2.5, HIGH 2.0, EXTREME 1.5) or a domain rule fires. Consecutive breaching points (gaps of
 up to ``EPISODE_GAP`` points) are one episode and yield one anomaly, reported at its worst point
@@ -20,7 +26,16 @@ import numpy as np
 from aiops_desktop.models.anomalies import ANOMALY_MIN_POINTS, Anomaly
 from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
-from analysis.methods import METHODS, MethodResult
+from analysis.detectors.base import MAD_TO_SIGMA
+from analysis.detectors.live import (
+    DETECTION_Z,
+    StreamScorers,
+    score_series,
+    severity_of_tail,
+    tail_of,
+    z_of,
+)
+from analysis.methods import METHODS, MethodResult, window_points
 from analysis.rules import RuleHit, apply_rule, rule_for
 from analysis.signals import SignalProfile, profile_for
 
@@ -28,6 +43,10 @@ EPISODE_GAP = 2
 STRONG = 2.0  # score/threshold at which a single method is believed alone
 MIN_RUN = 3  # breaching points that make an episode believable at any score
 LONG_EPISODE = 10  # points: a breach that lasts this long is a trend change, not a spike
+CONTEXT_SCALE = Sensitivity.MEDIUM.threshold / DETECTION_Z  # the benchmarked threshold = MEDIUM
+#: the live paths' detectors, kept where detection runs (a worker process or thread), one
+#: set per owner (an app's anomaly service), so two owners in one process never share one
+_LIVE_STREAMS: dict[str, StreamScorers] = {}
 SEASONAL = {AnomalyMethod.STL, AnomalyMethod.MSTL, AnomalyMethod.ETS, AnomalyMethod.SEASONAL_ESD}
 
 
@@ -51,6 +70,8 @@ class _Breach:
     reason: str | None = None
     methods: frozenset[AnomalyMethod] = frozenset()
     critical: bool = False  # a rule that makes it CRITICAL
+    tail: float | None = None  # CONTEXT: the tail probability its score stands for
+    spreads: float = math.inf  # CONTEXT: robust spreads the value moved from its window
 
 
 def _episodes(breaches: list[_Breach]) -> list[list[_Breach]]:
@@ -67,10 +88,11 @@ def _believed(episode: list[_Breach]) -> bool:
     """2.5 sigma is crossed by one point in eighty of plain noise, and point methods err
     together; an episode is believed when it is far past the threshold, lasts ``MIN_RUN``
     points, or is a level shift or a domain rule."""
+    believed_alone = (AnomalyMethod.LEVEL_SHIFT, AnomalyMethod.DOMAIN_RULE, AnomalyMethod.CONTEXT)
     return (
         len(episode) >= MIN_RUN
         or max(b.ratio for b in episode) >= STRONG
-        or any(b.method in (AnomalyMethod.LEVEL_SHIFT, AnomalyMethod.DOMAIN_RULE) for b in episode)
+        or any(b.method in believed_alone for b in episode)
     )
 
 
@@ -94,12 +116,46 @@ def _statistical_breaches(
             ratio = abs(score) / threshold
             if best is None or ratio > best.ratio:
                 best = _Breach(i, ratio, r.method, score, float(r.expected[i]), 0)
+                if r.method is AnomalyMethod.CONTEXT and r.spreads is not None:
+                    best.tail, best.spreads = _tail(score), float(r.spreads[i])
         # most methods must agree (or one be sure), and ``_believed`` asks more of the episode
         if best is not None and (2 * agreeing > len(results) or best.ratio >= STRONG):
             best.agreeing = agreeing
             best.methods = frozenset(seen)
             breaches.append(best)
     return breaches
+
+
+def _tail(scaled: float) -> float:
+    """The tail probability behind a CONTEXT z-equivalent."""
+    z = abs(scaled) / CONTEXT_SCALE
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def _context(
+    series: SeriesInput, ts: np.ndarray, values: np.ndarray, streams: StreamScorers | None
+) -> MethodResult:
+    """The benchmarked detector's judgement: a z-equivalent (signed by the side of the trailing
+    median the value is on) where it scored, NaN where it did not judge the sample now."""
+    if streams is None:
+        raw = score_series(ts, values)
+    else:
+        raw = streams.scores((series.cluster, series.metric, tuple(sorted(series.labels.items()))),
+                             ts, values)  # fmt: skip
+    scores = np.where(np.isfinite(raw), 0.0, np.nan)
+    expected = np.full(values.size, np.nan)
+    spreads = np.full(values.size, np.nan)
+    window = window_points(ts)
+    for i in np.flatnonzero(np.nan_to_num(raw) > 0):
+        history = values[max(0, i - window) : i]
+        history = history[np.isfinite(history)]
+        centre = float(np.median(history)) if history.size else float(values[i])
+        expected[i] = centre
+        spread = float(np.median(np.abs(history - centre))) * MAD_TO_SIGMA if history.size else 0
+        spreads[i] = abs(values[i] - centre) / spread if spread > 0 else np.inf
+        side = -1.0 if values[i] < centre else 1.0
+        scores[i] = side * z_of(float(raw[i])) * CONTEXT_SCALE
+    return MethodResult(AnomalyMethod.CONTEXT, scores, expected, spreads)
 
 
 def _rule_breaches(hits: Sequence[RuleHit | None]) -> list[_Breach]:
@@ -136,9 +192,12 @@ def _direction(actual: float, peak: _Breach) -> AnomalyType:
 
 
 def _confidence(peak: _Breach, methods: int) -> float:
-    """Margin past the threshold and agreement between methods, each worth half."""
+    """Margin past the threshold and agreement between methods, each worth half; for the
+    benchmarked detector its likelihood score itself (the tail on NAB's log scale)."""
     if peak.method is AnomalyMethod.DOMAIN_RULE:
         return 1.0
+    if peak.tail is not None:
+        return round(min(1.0, math.log(max(peak.tail, 1e-300)) / math.log(tail_of(1.0))), 3)
     margin = min(1.0, (peak.ratio - 1.0) / 2.0)
     agreement = peak.agreeing / max(1, methods)
     return round(0.5 * margin + 0.5 * agreement, 3)
@@ -168,6 +227,17 @@ def _describe(
         critical = any(b.critical for b in episode)
         severity = AnomalySeverity.CRITICAL if critical else AnomalySeverity.from_ratio(peak.ratio)
         score = sensitivity.threshold * peak.ratio
+    elif peak.tail is not None:  # the benchmarked detector
+        explanation = (
+            f"{_fmt(actual, profile.unit)} vs {_fmt(expected or 0.0, profile.unit)} before"
+            + (f" ({deviation:+.0f} %)" if deviation is not None else "")
+            + f": new for this series (tail probability {peak.tail:.0e}, context novelty)"
+        )
+        score = abs(peak.score)
+        # how far it moved bounds how bad it is: in percent and in its own spreads (a new
+        # extreme of plain noise is new, but small)
+        caps = (AnomalySeverity.from_change(deviation), AnomalySeverity.from_spreads(peak.spreads))
+        severity = max((severity_of_tail(peak.tail), *caps), key=lambda s: s.rank)
     else:
         side = "above" if peak.score > 0 else "below"
         explanation = (
@@ -214,8 +284,10 @@ def detect_anomalies(
     methods: Sequence[AnomalyMethod] | None = None,
     unit: str | None = None,
     ptp_limit_ns: float = OFFSET_THRESHOLD_NS,
+    streams: StreamScorers | None = None,
 ) -> list[Anomaly]:
-    """Every anomaly episode in ``series`` (at least ANOMALY_MIN_POINTS points needed)."""
+    """Every anomaly episode in ``series`` (at least ANOMALY_MIN_POINTS points needed);
+    ``streams``: the live path's kept detectors (None: a fresh one over the whole series)."""
     ts = np.asarray(series.ts, dtype=float)
     values = np.asarray(series.values, dtype=float)
     profile = profile_for(series.metric, unit)
@@ -227,7 +299,11 @@ def detect_anomalies(
             breaches += _rule_breaches(apply_rule(check, values, limit=ptp_limit_ns))
     statistical = [m for m in chosen if m is not AnomalyMethod.DOMAIN_RULE]
     if statistical and values.size >= ANOMALY_MIN_POINTS:
-        results = [METHODS[m](ts, values) for m in statistical]
+        results = [
+            _context(series, ts, values, streams) if m is AnomalyMethod.CONTEXT
+            else METHODS[m](ts, values)
+            for m in statistical
+        ]  # fmt: skip
         ruled = {b.index for b in breaches}
         breaches += [
             b
@@ -242,16 +318,26 @@ def detect_anomalies(
     ]
 
 
+def forget_streams(owner: str) -> int:
+    """Drop an owner's live detectors (its service closed); how many there were."""
+    return len(_LIVE_STREAMS.pop(owner, ()))
+
+
 def detect_all(
     inputs: Sequence[SeriesInput],
     sensitivity: Sensitivity,
     methods: tuple[AnomalyMethod, ...] | None,
     unit: str | None,
+    stream: str | None = None,
 ) -> list[Anomaly]:
     """``detect_anomalies`` over many series (those long enough): what a detection worker
-    runs, in a thread or in its own process (a module-level function, so it can be sent)."""
+    runs, in a thread or in its own process (a module-level function, so it can be sent).
+    ``stream``: the live path's owner: each series' detector is kept in the worker between
+    calls (under that owner) and judges only the samples it has not seen."""
     found: list[Anomaly] = []
+    streams = _LIVE_STREAMS.setdefault(stream, StreamScorers()) if stream else None
     for series in inputs:
         if series.values.size >= ANOMALY_MIN_POINTS:
-            found += detect_anomalies(series, sensitivity=sensitivity, methods=methods, unit=unit)
+            found += detect_anomalies(series, sensitivity=sensitivity, methods=methods, unit=unit,
+                                      streams=streams)  # fmt: skip
     return found

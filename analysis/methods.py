@@ -29,6 +29,8 @@ class MethodResult:
     method: AnomalyMethod
     scores: np.ndarray  # signed z-equivalent per point
     expected: np.ndarray
+    #: CONTEXT: how many robust spreads (MAD) of its trailing window each judged value moved
+    spreads: np.ndarray | None = None
 
 
 def window_points(ts: np.ndarray, seconds: float = 3600.0) -> int:

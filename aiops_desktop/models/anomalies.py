@@ -43,10 +43,16 @@ class Anomaly(DomainModel):
 
     @model_validator(mode="after")
     def _severity_matches_score(self) -> Anomaly:
-        """A statistical anomaly is as severe as its score says, capped by how far it moved
-        (``AnomalySeverity.from_change``; earlier versions did not cap); CRITICAL is for rules
-        only."""
+        """A statistical anomaly is as severe as its score says (the benchmarked detector: its
+        tail probability), capped by how far it moved (``AnomalySeverity.from_change``;
+        earlier versions did not cap); CRITICAL is for rules only."""
         if self.method is AnomalyMethod.DOMAIN_RULE:
+            return self
+        if self.method is AnomalyMethod.CONTEXT:  # by its tail probability, capped alike
+            cap = AnomalySeverity.from_change(self.deviation_pct)
+            if self.severity is AnomalySeverity.CRITICAL or self.severity.rank < cap.rank:
+                raise ValueError(f"severity {self.severity} beyond what a change of "
+                                 f"{self.deviation_pct} % allows ({cap})")  # fmt: skip
             return self
         by_score = AnomalySeverity.from_ratio(self.score / self.threshold)
         cap = AnomalySeverity.from_change(self.deviation_pct)

@@ -192,6 +192,12 @@ class AnomalySeverity(StrEnum):
         size = abs(deviation_pct)
         return cls.LOW if size < 5 else cls.MEDIUM if size < 15 else cls.HIGH
 
+    @classmethod
+    def from_spreads(cls, spreads: float) -> AnomalySeverity:
+        """The most a finding may be for how many robust spreads (MAD as sigma) of its recent
+        values it moved: under 4 LOW (plain noise reaches that), under 8 MEDIUM."""
+        return cls.LOW if spreads < 4 else cls.MEDIUM if spreads < 8 else cls.HIGH
+
     @property
     def rank(self) -> int:
         """0 for CRITICAL ... 3 for LOW."""
@@ -212,6 +218,7 @@ class AnomalyType(StrEnum):
 
 
 class AnomalyMethod(StrEnum):
+    CONTEXT = "CONTEXT"  # the benchmarked detector (analysis/detectors/live.py): the default
     ZSCORE = "ZSCORE"
     MAD = "MAD"
     IQR = "IQR"

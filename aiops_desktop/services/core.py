@@ -326,6 +326,8 @@ class Core:
         if (kube := self._made("kube")) is not None:
             kube.unfollow()
         await self.supervisor.shutdown()
+        if (anomalies := self._made("anomalies")) is not None:
+            await anomalies.forget_live()  # a worker thread's detectors outlive the service
         await self.pool.aclose()
         self.close()
 

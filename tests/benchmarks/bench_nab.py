@@ -19,7 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np
+
 from analysis.detectors import ContextNoveltyDetector, RobustLikelihoodDetector, StreamingDetector
+from analysis.detectors.live import StreamScorers
 from analysis.nab import best_threshold, normalised, score_file
 from tests.benchmarks.nab_corpus import DEFAULT_NAB_DIR, CorpusFile, load_corpus, load_profiles
 
@@ -42,7 +45,20 @@ class RiverHalfSpaceTrees:
         return score
 
 
+class AppDetector:
+    """The app's live path exactly (analysis/detectors/live.py: its one configuration, its
+    probation), fed one record at a time."""
+
+    def __init__(self) -> None:
+        self._streams = StreamScorers(1)
+
+    def update(self, timestamp: float, value: float) -> float:
+        score = self._streams.scores(None, np.array([timestamp]), np.array([value]))[0]
+        return 0.0 if np.isnan(score) else float(score)
+
+
 DETECTORS: dict[str, Callable[[], StreamingDetector]] = {
+    "aiops": AppDetector,
     "aiops_context": ContextNoveltyDetector,
     "aiops_robust": RobustLikelihoodDetector,
     "river_hst": RiverHalfSpaceTrees,

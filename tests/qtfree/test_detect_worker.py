@@ -17,9 +17,9 @@ from analysis.detect import SeriesInput, detect_all
 
 def _spike() -> list[SeriesInput]:
     rng = np.random.default_rng(7)
-    ts = np.arange(400, dtype=float) * 15
-    values = 40 + rng.normal(0, 1, 400)
-    values[300:306] += 35  # a clear episode
+    ts = np.arange(1200, dtype=float) * 15  # past the detector's probation (750 samples)
+    values = 40 + rng.normal(0, 1, 1200)
+    values[1000:1006] += 35  # a clear episode
     return [SeriesInput("site-1", "node_cpu", {"instance": "n1"}, ts, values)]
 
 

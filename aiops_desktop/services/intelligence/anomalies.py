@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -25,16 +26,29 @@ from aiops_desktop.models.anomalies import (
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.enums import AnomalyMethod, Sensitivity
 from aiops_desktop.services.intelligence.detect_worker import DetectWorker
-from aiops_desktop.services.polling.live import LiveBuffers
+from aiops_desktop.services.polling.live import LiveBuffers, SeriesKey, series_key
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.store.anomalies import AnomalyRepository
 from aiops_desktop.store.series import SeriesStore
-from analysis.detect import SeriesInput, detect_all
+from analysis.detect import SeriesInput, detect_all, forget_streams
 
 log = logging.getLogger("aiops.services.anomalies")
 
 ANOMALIES_FOUND = "anomalies.found"  # payload: list[Anomaly] (new episodes only)
 LIVE_EVERY_S = 60.0  # a panel is re-analysed at most this often
+WARM_UP = timedelta(hours=6)  # stored history a new series' live detector learns from
+
+
+def _still_shown(
+    before: list[Anomaly], found: list[Anomaly], inputs: list[SeriesInput]
+) -> list[Anomaly]:
+    """A panel's markers: what earlier live runs found (a sample is judged once, when it
+    arrives) that is still inside the buffer, and what this run found, once each."""
+    starts = [float(i.ts[0]) for i in inputs if i.ts.size]
+    oldest = min(starts) if starts else float("inf")
+    kept = {a.identity: a for a in before if a.timestamp.timestamp() >= oldest}
+    kept.update((a.identity, a) for a in found)
+    return sorted(kept.values(), key=lambda a: a.timestamp)
 
 
 class AnomalyService:
@@ -61,6 +75,8 @@ class AnomalyService:
         self._worker = DetectWorker(isolated=isolated)
         self._by_panel: dict[tuple[str, str], list[Anomaly]] = {}
         self._analysed: dict[tuple[str, str], tuple[int, float]] = {}
+        self._streamed: set[tuple[str, str, SeriesKey]] = set()  # followed by a live detector
+        self._owner = uuid.uuid4().hex  # whose live detectors the worker keeps
 
     # -- the one chokepoint to the worker --------------------------------------------------
     async def analyse(
@@ -70,14 +86,18 @@ class AnomalyService:
         sensitivity: Sensitivity | None = None,
         methods: Iterable[AnomalyMethod] | None = None,
         unit: str | None = None,
+        stream: bool = False,
     ) -> list[Anomaly]:
-        """Detect off the loop, store, publish the new ones; returns every anomaly found."""
+        """Detect off the loop, store, publish the new ones; returns every anomaly found.
+        ``stream``: the live path (each series' detector judges only samples it has not seen,
+        and is kept in the worker between calls)."""
         found = await self._worker.run(
             detect_all,
             inputs,
             sensitivity or self.sensitivity,
             tuple(methods) if methods is not None else None,
             unit,
+            self._owner if stream else None,
         )
         if found:
             new = await asyncio.wrap_future(self.repo.save(found))
@@ -102,13 +122,43 @@ class AnomalyService:
                     continue
                 self._analysed[key] = (version, now)
                 snap = self._live.snapshot(cluster, panel.id)
-                inputs = [
-                    SeriesInput(cluster, panel.id, dict(labels), ts, values)
-                    for labels, (ts, values) in snap.series.items()
-                ]
-                self._by_panel[key] = await self.analyse(inputs, unit=panel.unit or None)
-                count += len(self._by_panel[key])
+                inputs = await self._with_history(cluster, panel.id, snap.series)
+                found = await self.analyse(inputs, unit=panel.unit or None, stream=True)
+                self._by_panel[key] = _still_shown(self._by_panel.get(key, []), found, inputs)
+                count += len(found)
         return count
+
+    async def _with_history(
+        self, cluster: str, panel: str, buffers: dict[SeriesKey, tuple[np.ndarray, np.ndarray]]
+    ) -> list[SeriesInput]:
+        """The buffers as detection inputs; a series the live detector has not followed yet
+        gets the store's last ``WARM_UP`` before its buffer too, so its detector learns from
+        history instead of reporting nothing for its first ``PROBATION`` samples."""
+        fresh = [k for k in buffers if (cluster, panel, k) not in self._streamed and
+                 buffers[k][0].size]  # fmt: skip
+        history: dict[SeriesKey, tuple[np.ndarray, np.ndarray]] = {}
+        if fresh:
+            first = min(float(buffers[k][0][0]) for k in fresh)
+            stored = await asyncio.to_thread(
+                self._series.read, panel, cluster=cluster,
+                start_ms=int((first - WARM_UP.total_seconds()) * 1000), end_ms=int(first * 1000),
+            )  # fmt: skip
+            history = {
+                series_key(s.labels): (s.timestamps_ms / 1000.0, np.asarray(s.values))
+                for s in stored
+            }
+        inputs = []
+        for labels, (ts, values) in buffers.items():
+            before = history.get(labels)
+            if before is not None and ts.size:
+                older = before[0] < ts[0]
+                whole = (np.concatenate((before[0][older], ts)),
+                         np.concatenate((before[1][older], values)))  # fmt: skip
+            else:
+                whole = (ts, values)
+            self._streamed.add((cluster, panel, labels))
+            inputs.append(SeriesInput(cluster, panel, dict(labels), *whole))
+        return inputs
 
     async def run_live(self, interval_s: float = LIVE_EVERY_S / 4) -> None:
         """The supervisor's task: keep analysing what the poller brings."""
@@ -157,6 +207,13 @@ class AnomalyService:
         found = await self.analyse(inputs, sensitivity=sensitivity, unit=unit or None)
         self._by_panel[(cluster, panel)] = found
         return found
+
+    async def forget_live(self) -> None:
+        """Drop the live detectors the worker keeps for this service (they learn again, from
+        the store's history, when the series are next analysed)."""
+        if self._streamed:  # else the worker holds none (and need not be started)
+            await self._worker.run(forget_streams, self._owner)
+            self._streamed.clear()
 
     def close(self) -> None:
         self._worker.close()

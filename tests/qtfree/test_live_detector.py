@@ -1,0 +1,119 @@
+"""The detector the app runs is the one `make bench-nab` scores: causal (a future sample never
+changes a past score), the same in batch and in a stream fed in pieces, its severity from its
+tail probability (a small move is not HIGH; a rule breach is CRITICAL), and what the live
+service calls."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity
+from aiops_desktop.services.core import Core
+from analysis.detect import SeriesInput, detect_anomalies
+from analysis.detectors.live import (
+    DETECTION_SCORE,
+    PROBATION,
+    StreamScorers,
+    score_series,
+    severity_of_tail,
+    tail_of,
+)
+from tests.benchmarks import bench_nab
+
+
+def _series(n: int = 3000, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ts = 1_700_000_000 + np.arange(n) * 15.0
+    values = 20 + 5 * np.sin(np.arange(n) / 40) + rng.normal(0, 0.5, n)
+    values[2400:2410] += 60
+    return ts, values
+
+
+def test_a_future_sample_never_changes_a_past_score() -> None:
+    ts, values = _series()
+    whole = score_series(ts, values)
+    for cut in (900, 1700, 2405):
+        future = values.copy()
+        future[cut:] = 1e6  # whatever comes next
+        assert np.array_equal(score_series(ts, future)[:cut], whole[:cut])
+    assert whole[2400:2410].max() >= DETECTION_SCORE  # and the episode is seen
+
+
+def test_a_stream_fed_in_pieces_says_what_the_batch_says() -> None:
+    ts, values = _series()
+    values[1234] = np.nan  # a gap is skipped alike
+    batch = score_series(ts, values)
+    streams = StreamScorers()
+    pieces = np.full(ts.size, np.nan)
+    for start in range(0, ts.size, 97):
+        end = min(ts.size, start + 97 + 240)  # each call sees a buffer overlapping the last
+        got = streams.scores("k", ts[start:end], values[start:end])
+        fresh = np.isfinite(got)
+        pieces[start:end][fresh] = got[fresh]
+    judged = np.isfinite(batch)
+    assert np.array_equal(pieces[judged], batch[judged])
+    assert not np.isfinite(pieces[1234]) and not np.any(batch[:PROBATION])
+
+
+def test_severity_comes_from_the_tail_and_the_size_of_the_move() -> None:
+    assert severity_of_tail(tail_of(DETECTION_SCORE)) is AnomalySeverity.LOW
+    assert severity_of_tail(tail_of(1.0)) is AnomalySeverity.HIGH
+    ts, values = _series()
+    small = values.copy()
+    small[2400:2410] = small[2400:2410] - 60 + 1.6  # new, but a few spreads at most
+    found = detect_anomalies(SeriesInput("c", "some_gauge", {}, ts, small))
+    assert all(a.severity is not AnomalySeverity.HIGH for a in found)
+    big = detect_anomalies(SeriesInput("c", "some_gauge", {}, ts, values))
+    assert any(a.severity is AnomalySeverity.HIGH for a in big)
+    hot = np.full(60, 60.0)
+    hot[40:] = 92.0  # past the GPU's 80 C limit: CRITICAL by rule, whatever the score
+    ruled = detect_anomalies(SeriesInput("c", "DCGM_FI_DEV_GPU_TEMP", {}, ts[:60], hot))
+    assert [a.severity for a in ruled] == [AnomalySeverity.CRITICAL]
+
+
+def test_the_benchmark_scores_the_live_path() -> None:
+    assert bench_nab.DETECTORS["aiops"] is bench_nab.AppDetector
+    ts, values = _series()
+    app = bench_nab.AppDetector()
+    fed = [app.update(t, v) for t, v in zip(ts, values, strict=True)]
+    assert np.array_equal(np.array(fed), score_series(ts, values))
+
+
+@pytest.mark.asyncio
+async def test_the_live_service_runs_the_benchmarked_detector_once_per_sample(core: Core) -> None:
+    ts, values = _series()
+    core.live.append("east", "node_cpu", {"instance": "n1"}, ts[:2300], values[:2300])
+    await core.anomalies.analyse_live(force=True)
+    before = core.anomalies.for_panel("east", "node_cpu")
+    core.live.append("east", "node_cpu", {"instance": "n1"}, ts[2300:], values[2300:])
+    new = await core.anomalies.analyse_live(force=True)
+    shown = core.anomalies.for_panel("east", "node_cpu")
+    assert new >= 1 and all(a.method is AnomalyMethod.CONTEXT for a in shown)
+    spike = [a for a in shown if abs(a.timestamp.timestamp() - ts[2400]) <= 45]
+    assert len(spike) == 1 and spike[0].severity is AnomalySeverity.HIGH
+    assert {a.identity for a in before} <= {a.identity for a in shown}
+    again = await core.anomalies.analyse_live(force=True)  # nothing new arrived: nothing new
+    assert again == 0 and core.anomalies.for_panel("east", "node_cpu") == shown
+    await asyncio.sleep(0)
+
+
+@pytest.mark.asyncio
+async def test_a_new_series_learns_from_stored_history_not_only_its_buffer(core: Core) -> None:
+    """The live buffer holds 720 samples, fewer than the detector's probation: a series the
+    app starts following learns from the store's history before its buffer, so a spike in its
+    first buffer is reported at once."""
+    from aiops_desktop.store.series import SeriesBatch
+
+    ts, values = _series()
+    ms = (ts[:2000] * 1000).astype(np.int64)
+    stored = SeriesBatch("east", "node_cpu", {"instance": "n1"}, ms, values[:2000])
+    await asyncio.wrap_future(core.series.append([stored]))
+    await asyncio.wrap_future(core.series.flush())
+    core.live.append("east", "node_cpu", {"instance": "n1"}, ts[2000:2700], values[2000:2700])
+    assert len(core.series.read("node_cpu", cluster="east")[0].values) == 2000
+    await core.anomalies.analyse_live(force=True)
+    shown = core.anomalies.for_panel("east", "node_cpu")
+    assert any(abs(a.timestamp.timestamp() - ts[2400]) <= 45 for a in shown), shown
