@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-rca fuzz system-packages sample screenshots clean
+.PHONY: run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-rca fuzz system-packages sample screenshots clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ bench-rca: $(STAMP)
 bench-nab: $(STAMP)
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[bench]"
 	$(BIN)/python tests/benchmarks/bench_nab.py $(NAB_ARGS)
+
+# The live anomaly path at fleet scale (2,000 series every 15 s) and the NAB corpus time
+bench-live: $(STAMP)
+	$(BIN)/python tests/benchmarks/bench_live.py $(LIVE_ARGS)
 
 # Leave-one-category-group-out cross-validation of the app's detector (about 2 min on 2 cores)
 bench-nab-cv: $(STAMP)

@@ -21,8 +21,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np
 
+from aiops_desktop.models.enums import AnomalyMethod
 from analysis.detectors import ContextNoveltyDetector, RobustLikelihoodDetector, StreamingDetector
 from analysis.detectors.live import StreamScorers
+from analysis.methods import METHODS, SCORE_CAP
 from analysis.nab import best_threshold, normalised, score_file
 from tests.benchmarks.nab_corpus import DEFAULT_NAB_DIR, CorpusFile, load_corpus, load_profiles
 
@@ -45,6 +47,23 @@ class RiverHalfSpaceTrees:
         return score
 
 
+class MethodAlone:
+    """One of the classic methods (the live path before the benchmarked detector) alone,
+    over a whole file at once: each point is judged against its trailing window only
+    (analysis/methods.py), so it is causal; its |z| (capped at 100) scaled to 0..1 is the
+    score (NAB sweeps the threshold, so any order-keeping scale scores alike)."""
+
+    def __init__(self, method: AnomalyMethod) -> None:
+        self.method = method
+
+    def __call__(self) -> MethodAlone:
+        return self
+
+    def scores(self, timestamps: list[float], values: list[float]) -> list[float]:
+        z = METHODS[self.method](np.array(timestamps), np.array(values)).scores
+        return (np.nan_to_num(np.abs(z)) / SCORE_CAP).clip(0, 1).tolist()
+
+
 class AppDetector:
     """The app's live path exactly (analysis/detectors/live.py: its one configuration, its
     probation), fed one record at a time."""
@@ -57,12 +76,19 @@ class AppDetector:
         return 0.0 if np.isnan(score) else float(score)
 
 
-DETECTORS: dict[str, Callable[[], StreamingDetector]] = {
+DETECTORS: dict[str, Callable[[], StreamingDetector] | MethodAlone] = {
     "aiops": AppDetector,
     "aiops_context": ContextNoveltyDetector,
     "aiops_robust": RobustLikelihoodDetector,
     "river_hst": RiverHalfSpaceTrees,
+    "mad": MethodAlone(AnomalyMethod.MAD),
+    "iqr": MethodAlone(AnomalyMethod.IQR),
+    "level_shift": MethodAlone(AnomalyMethod.LEVEL_SHIFT),
+    "ets": MethodAlone(AnomalyMethod.ETS),
+    "stl": MethodAlone(AnomalyMethod.STL),
 }
+#: what one run prints side by side: the app's default, each classic method alone, the peer
+DEFAULT_SET = ("aiops", "mad", "iqr", "level_shift", "ets", "stl", "river_hst")
 
 
 def epoch(stamp: str) -> float:
@@ -76,9 +102,11 @@ def run_detector(
     t0 = time.perf_counter()
     for f in corpus:
         detector = factory()
-        scores[f.key] = [
-            detector.update(epoch(t), v) for t, v in zip(f.timestamps, f.values, strict=True)
-        ]
+        stamps = [epoch(t) for t in f.timestamps]
+        if isinstance(detector, MethodAlone):
+            scores[f.key] = detector.scores(stamps, f.values)
+            continue
+        scores[f.key] = [detector.update(t, v) for t, v in zip(stamps, f.values, strict=True)]
     elapsed = time.perf_counter() - t0
     for f in corpus:
         category, filename = f.key.split("/")
@@ -95,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--nab-dir", type=Path, default=DEFAULT_NAB_DIR)
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "nab")
-    parser.add_argument("--detectors", default=",".join(DETECTORS))
+    parser.add_argument("--detectors", default=",".join(DEFAULT_SET),
+                        help=f"comma-separated, of {', '.join(DETECTORS)}")  # fmt: skip
     args = parser.parse_args(argv)
     corpus = load_corpus(args.nab_dir)
     profiles = load_profiles(args.nab_dir)

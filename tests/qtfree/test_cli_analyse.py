@@ -66,8 +66,11 @@ def test_analyse_finds_the_spike_once_and_the_ptp_breach(
     assert first.returncode == 0, first.stderr
     doc = json.loads(first.stdout)
     assert doc["series"] == 1 and doc["sensitivity"] == "MEDIUM"
-    assert len(doc["anomalies"]) == 1, [a["explanation"] for a in doc["anomalies"]]
-    [spike] = doc["anomalies"]
+    # the spike, and at most a LOW novelty of the noise (a new extreme: new, but small)
+    serious = [a for a in doc["anomalies"] if a["severity"] != "LOW"]
+    assert len(serious) == 1, [a["explanation"] for a in doc["anomalies"]]
+    assert len(doc["anomalies"]) <= 2
+    [spike] = serious
     assert spike["type"] == "SPIKE" and spike["severity"] == "HIGH"
     assert spike["labels"] == {"service": "checkout"} and spike["cluster"] == "east-1"
     at = time.mktime(time.strptime(spike["timestamp"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
@@ -77,10 +80,10 @@ def test_analyse_finds_the_spike_once_and_the_ptp_breach(
 
     again = run_cli(home, env, *args)  # the table, and the same episode is not stored twice
     assert again.returncode == 0, again.stderr
-    assert again.stdout.startswith("1 anomalies in 1 series")
+    assert again.stdout.startswith(f"{len(doc['anomalies'])} anomalies in 1 series")
     assert "SPIKE" in again.stdout and 'service="checkout"' in again.stdout
     with closing(sqlite3.connect(resolve_paths(home).db_path)) as db:
-        assert db.execute("SELECT COUNT(*) FROM anomalies").fetchone()[0] == 1
+        assert db.execute("SELECT COUNT(*) FROM anomalies").fetchone()[0] == len(doc["anomalies"])
 
     ptp = run_cli(
         home, env, "analyse", "--clusters", "east-1", "--query", "openshift_ptp_offset_ns",
