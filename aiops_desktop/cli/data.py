@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.cli.args import Io, bounded, chosen_clusters, duration, enum_arg, names, promql
 from aiops_desktop.models import Aggregation, EndpointKind, QueryStatus
-from aiops_desktop.models.enums import GroupBy, Sensitivity
+from aiops_desktop.models.enums import AnomalyMethod, GroupBy, Sensitivity
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFoundError
 from aiops_desktop.models.fleet import Coverage, Health
 from aiops_desktop.models.text import age_text, labels_text, one_line
@@ -77,6 +77,14 @@ def add_commands(sub: Any) -> None:
         help="low (3.0), medium (2.5, default), high (2.0), extreme (1.5)",
     )
     analyse.add_argument("--unit", help="override the signal type by unit (%%, s, ns, celsius)")
+    analyse.add_argument(
+        "--methods",
+        type=_methods,
+        metavar="M,M",
+        help="instead of the benchmarked detector (CONTEXT, the default), these of "
+        + ", ".join(m.value for m in AnomalyMethod)
+        + " (e.g. MAD,LEVEL_SHIFT,ETS)",
+    )
     analyse.add_argument("--timeout", type=TIMEOUT, default=60.0, metavar="SECONDS")
     analyse.add_argument("--json", action="store_true")
     for command, handler in COMMANDS.items():
@@ -199,6 +207,18 @@ async def _fleet(core: Core, args: argparse.Namespace, io: Io) -> int:
     return EXIT_PARTIAL if unread or dark else EXIT_OK
 
 
+def _methods(text: str) -> tuple[AnomalyMethod, ...]:
+    chosen = []
+    for part in text.split(","):
+        try:
+            chosen.append(AnomalyMethod(part.strip().upper()))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{part.strip()!r}: choose from {', '.join(m.value for m in AnomalyMethod)}"
+            ) from None
+    return tuple(chosen)
+
+
 async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     from aiops_desktop.models.anomalies import ANOMALY_LOOKBACK
@@ -232,7 +252,9 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
         )
         for t in answer.series
     ]
-    found = await core.anomalies.analyse(inputs, sensitivity=args.sensitivity, unit=args.unit)
+    found = await core.anomalies.analyse(
+        inputs, sensitivity=args.sensitivity, unit=args.unit, methods=args.methods
+    )
     found.sort(key=lambda a: a.timestamp)
     if args.json:
         out.write(

@@ -22,10 +22,10 @@ sys.path.insert(0, str(ROOT))
 import numpy as np
 
 from aiops_desktop.models.enums import AnomalyMethod
+from analysis.detect import SeriesInput, detect_anomalies
 from analysis.detectors import ContextNoveltyDetector, RobustLikelihoodDetector, StreamingDetector
 from analysis.detectors.live import StreamScorers
-from analysis.methods import METHODS, SCORE_CAP
-from analysis.nab import best_threshold, normalised, score_file
+from analysis.nab import best_threshold, normalised, score_at_threshold, score_file
 from tests.benchmarks.nab_corpus import DEFAULT_NAB_DIR, CorpusFile, load_corpus, load_profiles
 
 
@@ -48,10 +48,11 @@ class RiverHalfSpaceTrees:
 
 
 class MethodAlone:
-    """One of the classic methods (the live path before the benchmarked detector) alone,
-    over a whole file at once: each point is judged against its trailing window only
-    (analysis/methods.py), so it is causal; its |z| (capped at 100) scaled to 0..1 is the
-    score (NAB sweeps the threshold, so any order-keeping scale scores alike)."""
+    """One of the classic methods (the live path before the benchmarked detector) alone, as
+    the app ran it: ``detect_anomalies`` with that method only at the default sensitivity
+    (its episodes, its "believed" rule); each anomaly scores 1 at its episode's first point,
+    where a live run would first have flagged it, every other row 0. Each point is judged
+    against its trailing window only (analysis/methods.py), so nothing looks ahead."""
 
     def __init__(self, method: AnomalyMethod) -> None:
         self.method = method
@@ -60,8 +61,14 @@ class MethodAlone:
         return self
 
     def scores(self, timestamps: list[float], values: list[float]) -> list[float]:
-        z = METHODS[self.method](np.array(timestamps), np.array(values)).scores
-        return (np.nan_to_num(np.abs(z)) / SCORE_CAP).clip(0, 1).tolist()
+        ts = np.array(timestamps)
+        found = detect_anomalies(
+            SeriesInput("nab", "value", {}, ts, np.array(values)), methods=(self.method,)
+        )
+        out = np.zeros(ts.size)
+        for a in found:
+            out[np.searchsorted(ts, (a.started_at or a.timestamp).timestamp())] = 1.0
+        return out.tolist()
 
 
 class AppDetector:
@@ -137,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         for profile in profiles:
             scored = [score_file(scores[f.key], f.windows, profile) for f in corpus]
             threshold, raw = best_threshold(scored, profile)
+            if isinstance(DETECTORS[name], MethodAlone):  # its own decisions: no sweep
+                threshold, raw = 1.0, score_at_threshold(scored, profile, 1.0)
             figures.append(
                 f"{profile.name} {normalised(raw, scored, profile):.2f} (thr {threshold:.4f})"
             )

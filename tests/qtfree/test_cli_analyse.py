@@ -107,3 +107,19 @@ def test_analyse_says_what_is_wrong(tmp_path: Path, secret_service, incident_pro
     assert "parse error" in bad.stderr
     wrong = run_cli(home, env, "analyse", "--query", "up", "--sensitivity", "paranoid")
     assert wrong.returncode == 2 and "choose one of LOW, MEDIUM, HIGH, EXTREME" in wrong.stderr
+
+
+def test_analyse_runs_the_classic_methods_on_demand(  # type: ignore[no-untyped-def]
+    tmp_path: Path, secret_service, incident_prometheus
+) -> None:
+    server, _ = incident_prometheus
+    env = dict(secret_service.env)
+    home = tmp_path / "home"
+    run_cli(home, env, "clusters", "add", "east-1", "--prometheus-url", server.url)
+    args = ("analyse", "--clusters", "east-1", "--query", "app_queue_depth", "--since", "6h")
+    classic = run_cli(home, env, *args, "--methods", "mad,level_shift", "--json")
+    assert classic.returncode == 0, classic.stderr
+    found = json.loads(classic.stdout)["anomalies"]
+    assert found and {a["method"] for a in found} <= {"MAD", "LEVEL_SHIFT"}
+    bad = run_cli(home, env, *args, "--methods", "magic")
+    assert bad.returncode == 2 and "'magic': choose from CONTEXT, ZSCORE" in bad.stderr
