@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 
@@ -72,8 +72,15 @@ def severity_of_tail(tail: float) -> AnomalySeverity:
 class StreamScorers:
     """One detector per series, fed each sample once, in time order."""
 
-    def __init__(self, max_series: int = MAX_SERIES) -> None:
+    def __init__(
+        self,
+        max_series: int = MAX_SERIES,
+        factory: Callable[[], ContextNoveltyDetector] = ContextNoveltyDetector,
+    ) -> None:
+        """``factory``: the detector of a new series (the one configuration; the
+        cross-validation bench tries others)."""
         self._max = max_series
+        self._factory = factory
         #: key -> (its detector, the last sample's time, samples fed)
         self._streams: OrderedDict[Hashable, tuple[ContextNoveltyDetector, float, int]] = (
             OrderedDict()
@@ -89,7 +96,7 @@ class StreamScorers:
         out = np.full(values.size, np.nan)
         detector, last, seen = self._streams.pop(key, (None, -math.inf, 0))
         if detector is None:
-            detector = ContextNoveltyDetector()
+            detector = self._factory()
         for i in np.flatnonzero(timestamps > last):
             value = float(values[i])
             if math.isfinite(value):

@@ -15,6 +15,7 @@ import resource
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -68,11 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     warm_cpu = time.process_time() - t0
     per_series_kib = (rss_mib() - before) * 1024 / args.series
     cycles = []
-    found = 0
+    found: Counter[str] = Counter()
     for end in range(warm + 1, warm + args.cycles + 1):
         batch = inputs(end)
         t = time.process_time()
-        found += len(detect_all(batch, Sensitivity.MEDIUM, None, None, "bench"))
+        found.update(a.severity.value for a in detect_all(batch, Sensitivity.MEDIUM, None, None,
+                                                          "bench"))  # fmt: skip
         cycles.append(time.process_time() - t)
     forget_streams("bench")
     cycle = statistics.median(cycles)
@@ -80,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{STEP_S:.0f} s cycle:")  # fmt: skip
     print(f"  warm-up ({warm} samples each): {warm_cpu:.1f} s CPU")
     print(f"  a cycle: median {cycle * 1000:.0f} ms CPU = {100 * cycle / STEP_S:.1f} % of one "
-          f"core; {found} anomalies in {args.cycles} cycles")  # fmt: skip
+          f"core; anomalies in {args.cycles} cycles ({args.series * args.cycles:,} samples "
+          f"judged): {dict(found) or 'none'}")  # fmt: skip
     print(f"  memory: {per_series_kib:.0f} KiB per series kept (RSS growth over the warm-up; "
           f"peak RSS {rss_mib():.0f} MiB)")  # fmt: skip
     if args.nab_dir.is_dir():
