@@ -5,7 +5,8 @@ A new signal joins an incident that is not resolved when it belongs with one of 
 - the same alert (by name) on any cluster: one incident for an alert firing fleet-wide;
 - the same cluster and a shared place (node, pod, namespace, GPU, port),
 first seen within ``GROUP_WINDOW`` of the incident's last sign of life.
-Otherwise it opens an incident of its own, so unrelated anomalies stay apart. A signal seen
+Otherwise it opens an incident of its own, so unrelated anomalies stay apart (a signal of INFO
+severity only joins: news opens no incident). A signal seen
 again only moves its ``last_seen``. An incident none of whose signals has been seen for
 ``RESOLVE_AFTER`` is resolved; an acknowledged one stays acknowledged until then.
 """
@@ -17,7 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from aiops_desktop.models.enums import IncidentStatus
-from aiops_desktop.models.fleet import SEVERITY_RANK
+from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
 from aiops_desktop.models.incidents import Incident, IncidentSignal
 
 GROUP_WINDOW = timedelta(minutes=15)
@@ -168,11 +169,30 @@ class _Near:
         return sorted(found.values(), key=lambda i: self._order[id(i)])
 
 
+def _seen_again(incident: Incident, n: int, signal: IncidentSignal) -> bool:
+    """A known signal offered again: alive till its ``last_seen``, at its worst (whether the
+    incident changed). An ended signal of a resolved incident does not reopen it."""
+    if incident.state is IncidentStatus.RESOLVED:
+        return False
+    old = incident.signals[n]
+    worse = SEVERITY_RANK[signal.severity] < SEVERITY_RANK[old.severity]
+    seen = old.model_copy(update={
+        "last_seen": max(old.last_seen, signal.last_seen), "reason": signal.reason,
+        "severity": signal.severity if worse else old.severity,
+    })  # fmt: skip
+    if seen == old:
+        return False
+    incident.signals[n] = seen  # kept: a later refresh must see it alive and at its worst
+    return True
+
+
 def group(
     incidents: Iterable[Incident], signals: Iterable[IncidentSignal], now: datetime
 ) -> tuple[list[Incident], set[str]]:
     """The incidents after ``signals`` were seen at ``now``, and the ids of those that
-    changed. ``incidents`` are not modified (copies are returned)."""
+    changed. ``incidents`` are not modified (copies are returned). A signal of INFO severity
+    joins an incident it belongs with but opens none: on a fleet of drifting series the
+    detector's LOW novelties alone would open one every few seconds."""
     out = [i.model_copy(deep=True) for i in incidents]
     changed: set[str] = set()
     by_key = {s.key: (inc, n) for inc in out for n, s in enumerate(inc.signals)}
@@ -180,22 +200,14 @@ def group(
     for signal in sorted(signals, key=lambda s: (s.first_seen, s.key)):
         known = by_key.get(signal.key)
         if known is not None:
-            incident, n = known
-            if incident.state is IncidentStatus.RESOLVED:
-                continue  # over: an ended signal offered again does not reopen it
-            old = incident.signals[n]
-            worse = SEVERITY_RANK[signal.severity] < SEVERITY_RANK[old.severity]
-            seen = old.model_copy(update={
-                "last_seen": max(old.last_seen, signal.last_seen), "reason": signal.reason,
-                "severity": signal.severity if worse else old.severity,
-            })  # fmt: skip
-            if seen != old:  # kept: a later refresh must see it alive and at its worst
-                incident.signals[n] = seen
-                changed.add(incident.id)
+            if _seen_again(*known, signal):
+                changed.add(known[0].id)
             continue
         home = next((i for i in near.of(signal) if i.state is not IncidentStatus.RESOLVED
                      and _belongs(signal, i)), None)  # fmt: skip
         if home is None:
+            if signal.severity is FindingSeverity.INFO:
+                continue  # news (a LOW novelty, a sync in progress) joins, never opens one
             home = Incident(id=_identity(signal), title="", severity=signal.severity,
                             opened_at=signal.first_seen, updated_at=signal.first_seen)  # fmt: skip
             out.append(home)

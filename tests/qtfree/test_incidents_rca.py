@@ -326,3 +326,16 @@ async def test_only_warning_events_are_asked_of_the_api_server() -> None:
     await session.objects("east", "/api/v1/events", field_selector="type=Warning")
     assert asked == [("/api/v1/events", None, "type=Warning")]
     assert list(session.recording) == ["east /api/v1/events  fields:type=Warning"]
+
+
+def test_news_joins_an_incident_but_opens_none() -> None:
+    """A LOW novelty (INFO) alone opens no incident; beside a warning on the same node it
+    joins that warning's incident."""
+    note = signal("a|low", "east", subject="node w-1", severity=FindingSeverity.INFO)
+    alone, _ = group([], [note], T0)
+    assert alone == []
+    warning = signal("a|hot", "east", at=T0 + timedelta(minutes=1), subject="node w-1")
+    opened, _ = group([], [note, warning], T0 + timedelta(minutes=1))
+    assert [[s.key for s in i.signals] for i in opened] == [["a|hot"]]  # the note came first
+    again, _ = group(opened, [note, warning], T0 + timedelta(minutes=2))
+    assert len(again) == 1 and {s.key for s in again[0].signals} == {"a|low", "a|hot"}
