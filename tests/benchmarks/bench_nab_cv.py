@@ -44,7 +44,6 @@ STEPS: dict[str, tuple[Any, Any]] = {
     "onset": (50, 200),
     "quiet": (10, 40),
     "fire": (0.4, 0.6),
-    "daily_weight": (0.8, 1.0),
     "spatial": (0.0, 0.05),
     "warm_up": (100, 300),
     "daily_rare": (0.02, 0.1),
