@@ -44,14 +44,18 @@ Symbol = tuple[int, ...]
 
 
 class _Ring:
-    """The last ``size`` floats in one numpy array (a deque of floats costs four times more:
-    the live path keeps one detector per series)."""
+    """The last ``size`` floats in one numpy array that grows (doubling) to ``size`` as
+    samples come (a deque of floats costs four times more, and a full-size array up front
+    most of a young series' memory: the live path keeps one detector per series)."""
 
     def __init__(self, size: int) -> None:
-        self._data = np.empty(size, dtype=np.float64)
+        self._size = size
+        self._data = np.empty(min(size, 64), dtype=np.float64)
         self._n = 0
 
     def append(self, value: float) -> None:
+        if self._n == self._data.size and self._n < self._size:  # still filling: grow
+            self._data = np.concatenate((self._data, np.empty(min(self._n, self._size - self._n))))
         self._data[self._n % self._data.size] = value
         self._n += 1
 
@@ -64,6 +68,43 @@ class _Ring:
             return self._data[: self._n]
         start = self._n % self._data.size
         return np.concatenate((self._data[start:], self._data[:start]))
+
+
+class _Features:
+    """The sequence features seen so far, as their hashes: a sorted int64 array and a small
+    set of the newest, merged into the array now and then (8 bytes a feature where a set of
+    Python ints takes about 70: the live path keeps one per series). Exact: no false hits."""
+
+    MERGE_AT = 512
+
+    def __init__(self) -> None:
+        self._sorted = np.empty(0, dtype=np.int64)
+        self._new: set[int] = set()
+
+    def __len__(self) -> int:
+        return self._sorted.size + len(self._new)
+
+    def clear(self) -> None:
+        self._sorted = np.empty(0, dtype=np.int64)
+        self._new.clear()
+
+    def learn(self, features: list[int]) -> int:
+        """How many of ``features`` were never seen (and remember them)."""
+        known = np.zeros(len(features), dtype=bool)
+        if self._sorted.size:
+            wanted = np.array(features, dtype=np.int64)
+            at = np.minimum(np.searchsorted(self._sorted, wanted), self._sorted.size - 1)
+            known = self._sorted[at] == wanted
+        missing = 0
+        for feature, seen in zip(features, known.tolist(), strict=True):
+            if not seen and feature not in self._new:
+                missing += 1
+                self._new.add(feature)
+        if len(self._new) >= self.MERGE_AT:
+            fresh = np.fromiter(self._new, dtype=np.int64, count=len(self._new))
+            self._sorted = np.union1d(self._sorted, fresh)
+            self._new.clear()
+        return missing
 
 
 class _Likelihood:
@@ -126,7 +167,7 @@ class ContextNoveltyDetector:
         self.grow = grow
         self._kept = _Ring(keep)  # values: replayed when the bins are redrawn
         self._context: deque[Symbol] = deque(maxlen=max(orders))
-        self._seen: set[int] = set()  # each feature's hash: a set of ints is a tenth the size
+        self._seen = _Features()
         self._at_hour: Counter[int] = Counter()
         self._symbol_at_hour: Counter[tuple[int, int]] = Counter()
         self._widths: list[float] | None = None
@@ -151,19 +192,23 @@ class ContextNoveltyDetector:
         """Share of this sample's sequence features never seen before (and learn them)."""
         history = self._context
         n = len(history)
-        missing = total = 0
+        features: list[int] = []
+        total = 0
         for order in self.orders:
             for r in range(len(self.resolutions)):
                 total += 1
-                if n < order:
-                    missing += 1
-                    continue
-                feature = hash(
-                    (order, r, tuple(history[n - order + i][r] for i in range(order)), symbol[r])
-                )  # ints and tuples of ints hash the same in every run (no seed)
-                if feature not in self._seen:
-                    missing += 1
-                    self._seen.add(feature)
+                if n >= order:  # too short a history to have this context: novel by rule
+                    features.append(
+                        hash(
+                            (
+                                order,
+                                r,
+                                tuple(history[n - order + i][r] for i in range(order)),
+                                symbol[r],
+                            )
+                        )
+                    )  # fmt: skip  (ints and tuples of ints hash alike in every run)
+        missing = (total - len(features)) + self._seen.learn(features)
         history.append(symbol)
         return missing / total
 
