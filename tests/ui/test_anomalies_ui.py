@@ -92,3 +92,26 @@ def test_analyse_the_last_24_h_of_a_panel_from_its_chart(desktop: DesktopApp, qt
     stored = run_coro(qtbot, core.anomalies.stored(AnomalyFilter(clusters=("east-1",))))
     at = sorted(a.timestamp.timestamp() for a in stored)
     assert len(at) == 2 and abs(at[0] - ts[old]) <= 60 and abs(at[1] - ts[recent]) <= 60
+
+
+def test_a_history_too_short_for_the_detector_says_so(desktop: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Two hours at 60 s (120 samples) with a spike: the detector only learns from a series'
+    first 750 samples, and the line says so instead of a bare "no anomaly"."""
+    core = desktop.core
+    panel = core.catalog[0]
+    now = time.time() // 60 * 60
+    ts = now - 60 * np.arange(119, -1, -1, dtype=float)
+    values = 40 + np.random.default_rng(9).normal(0, 1, ts.size)
+    values[100:102] += 30
+    batch = SeriesBatch("east-1", panel.id, {"instance": "node-0"},
+                        (ts * 1000).astype(np.int64), values)  # fmt: skip
+    core.series.append([batch]).result()
+    core.series.flush().result()
+    window = desktop.window
+    window.show_cluster("east-1")
+    window.dashboard.charts[panel.id].analyse_action.trigger()
+    run_until(qtbot, lambda: "in the last 24 h" in window.dashboard.analysis.text())
+    assert window.dashboard.analysis.text() == (
+        f"{panel.title}: no anomaly in the last 24 h (the detector learns from a series' "
+        "first 750 samples; this history holds 120)"
+    )

@@ -16,7 +16,11 @@ from aiops_desktop.models.enums import AnomalySeverity
 from aiops_desktop.models.polling import Source
 from aiops_desktop.models.text import age_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
-from aiops_desktop.services.intelligence.anomalies import ANOMALIES_FOUND, AnomalyService
+from aiops_desktop.services.intelligence.anomalies import (
+    ANOMALIES_FOUND,
+    LEARNS_FROM,
+    AnomalyService,
+)
 from aiops_desktop.services.polling.live import LiveBuffers
 from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.runtime.bus import EventBus
@@ -27,10 +31,17 @@ from ui.theme import ANOMALY_LEVELS
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def history_summary(title: str, found: list[Anomaly], shown: int, hours: int) -> str:
-    """One line for an on-demand analysis: how many, how bad, how many the chart shows."""
+def history_summary(
+    title: str, found: list[Anomaly], shown: int, hours: int, samples: int | None = None
+) -> str:
+    """One line for an on-demand analysis: how many, how bad, how many the chart shows; and,
+    where nothing was found in a history too short to leave the detector's learning, why."""
     if not found:
-        return f"{title}: no anomaly in the last {hours} h"
+        text = f"{title}: no anomaly in the last {hours} h"
+        if samples is not None and samples < LEARNS_FROM:
+            text += (f" (the detector learns from a series' first {LEARNS_FROM:,} samples; "
+                     f"this history holds {samples:,})")  # fmt: skip
+        return text
     worst = min(found, key=lambda a: list(AnomalySeverity).index(a.severity))  # HIGH first
     text = f"{title}: {len(found)} anomal{'y' if len(found) == 1 else 'ies'} in the last {hours} h"
     text += f" (worst {worst.severity.value} at {worst.timestamp:%H:%M} UTC)"
@@ -148,7 +159,8 @@ class DashboardPresenter(Presenter):
                     markers = self.panel_anomalies(panel)
                     shown = len(markers)
                     self.sig_panel_anomalies.emit(panel.id, markers)
-                self.sig_analysis.emit(history_summary(panel.title, found, shown, hours))
+                samples = self._anomalies.history_samples(cluster, panel.id)
+                self.sig_analysis.emit(history_summary(panel.title, found, shown, hours, samples))
 
         self.spawn(f"analyse {cluster}", work(), self.sig_analysis.emit)
 

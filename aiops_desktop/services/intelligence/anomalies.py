@@ -31,12 +31,14 @@ from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.store.anomalies import AnomalyRepository
 from aiops_desktop.store.series import SeriesStore
 from analysis.detect import SeriesInput, detect_all, forget_streams
+from analysis.detectors.live import PROBATION
 
 log = logging.getLogger("aiops.services.anomalies")
 
 ANOMALIES_FOUND = "anomalies.found"  # payload: list[Anomaly] (new episodes only)
 LIVE_EVERY_S = 60.0  # a panel is re-analysed at most this often
 WARM_UP = timedelta(hours=6)  # stored history a new series' live detector learns from
+LEARNS_FROM = PROBATION  # a series' first samples: learnt from, never reported
 
 
 def _still_shown(
@@ -77,6 +79,7 @@ class AnomalyService:
         self._analysed: dict[tuple[str, str], tuple[int, float]] = {}
         self._streamed: set[tuple[str, str, SeriesKey]] = set()  # followed by a live detector
         self._owner = uuid.uuid4().hex  # whose live detectors the worker keeps
+        self._history_samples: dict[tuple[str, str], int] = {}
 
     # -- the one chokepoint to the worker --------------------------------------------------
     async def analyse(
@@ -204,9 +207,15 @@ class AnomalyService:
             for s in stored
         ]
         unit = self._panels[panel].unit if panel in self._panels else None
+        self._history_samples[(cluster, panel)] = max((i.values.size for i in inputs), default=0)
         found = await self.analyse(inputs, sensitivity=sensitivity, unit=unit or None)
         self._by_panel[(cluster, panel)] = found
         return found
+
+    def history_samples(self, cluster: str, panel: str) -> int | None:
+        """The longest series the last history analysis of this panel read (None: none ran):
+        below ``LEARNS_FROM`` the detector only learnt from it."""
+        return self._history_samples.get((cluster, panel))
 
     async def forget_live(self) -> None:
         """Drop the live detectors the worker keeps for this service (they learn again, from
