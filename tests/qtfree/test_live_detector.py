@@ -117,3 +117,25 @@ async def test_a_new_series_learns_from_stored_history_not_only_its_buffer(core:
     await core.anomalies.analyse_live(force=True)
     shown = core.anomalies.for_panel("east", "node_cpu")
     assert any(abs(a.timestamp.timestamp() - ts[2400]) <= 45 for a in shown), shown
+
+
+@pytest.mark.asyncio
+async def test_when_detection_moves_the_series_learn_again_from_history(core: Core) -> None:
+    """The worker's detectors live where detection runs; when it moves (its process broke),
+    the service forgets which series were followed, so each learns again from the store."""
+    ts, values = _series()
+    core.live.append("east", "node_cpu", {"instance": "n1"}, ts[:2300], values[:2300])
+    await core.anomalies.analyse_live(force=True)
+    assert core.anomalies._streamed
+    core.anomalies._worker.generation += 1  # as a fallback to a thread does
+    forgotten: list[str] = []
+    real = core.anomalies.forget_live
+
+    async def spy() -> None:
+        forgotten.append("yes")
+        await real()
+
+    core.anomalies.forget_live = spy  # type: ignore[method-assign]
+    core.live.append("east", "node_cpu", {"instance": "n1"}, ts[2300:], values[2300:])
+    await core.anomalies.analyse_live(force=True)
+    assert forgotten == ["yes"] and core.anomalies._streamed  # followed again, afresh

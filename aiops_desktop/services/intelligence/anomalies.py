@@ -80,6 +80,7 @@ class AnomalyService:
         self._streamed: set[tuple[str, str, SeriesKey]] = set()  # followed by a live detector
         self._owner = uuid.uuid4().hex  # whose live detectors the worker keeps
         self._history_samples: dict[tuple[str, str], int] = {}
+        self._generation = self._worker.generation
 
     # -- the one chokepoint to the worker --------------------------------------------------
     async def analyse(
@@ -112,6 +113,9 @@ class AnomalyService:
     # -- live: the polled panels -----------------------------------------------------------
     async def analyse_live(self, *, force: bool = False) -> int:
         """Re-analyse each (cluster, panel) whose buffer moved (at most once a minute)."""
+        if self._worker.generation != self._generation:  # detection moved: its detectors too
+            self._generation = self._worker.generation
+            await self.forget_live()  # each series learns again, from stored history
         now = time.monotonic()
         count = 0
         for cluster in self._live.clusters():

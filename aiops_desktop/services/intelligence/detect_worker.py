@@ -30,6 +30,9 @@ class DetectWorker:
         self._isolated = isolated
         self._process: ProcessPoolExecutor | None = None
         self._thread: ThreadPoolExecutor | None = None
+        #: counts the places detection moved to: state kept in the old place (the live
+        #: detectors) is gone when it changes
+        self.generation = 0
 
     def _executor(self) -> Executor:
         if self._isolated and self._process is None:
@@ -48,6 +51,7 @@ class DetectWorker:
     def _fall_back(self, exc: BaseException) -> None:
         log.warning("anomaly detection runs in a thread: its process failed (%s)", exc)
         self._isolated = False
+        self.generation += 1
         if self._process is not None:
             self._process.shutdown(wait=False, cancel_futures=True)
             self._process = None
