@@ -29,6 +29,7 @@ from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from analysis.detectors.base import MAD_TO_SIGMA
 from analysis.detectors.live import (
     DETECTION_Z,
+    LOG_FLOOR,
     StreamScorers,
     score_series,
     severity_of_tail,
@@ -116,20 +117,14 @@ def _statistical_breaches(
             ratio = abs(score) / threshold
             if best is None or ratio > best.ratio:
                 best = _Breach(i, ratio, r.method, score, float(r.expected[i]), 0)
-                if r.method is AnomalyMethod.CONTEXT and r.spreads is not None:
-                    best.tail, best.spreads = _tail(score), float(r.spreads[i])
+                if r.tails is not None and r.spreads is not None:  # CONTEXT
+                    best.tail, best.spreads = float(r.tails[i]), float(r.spreads[i])
         # most methods must agree (or one be sure), and ``_believed`` asks more of the episode
         if best is not None and (2 * agreeing > len(results) or best.ratio >= STRONG):
             best.agreeing = agreeing
             best.methods = frozenset(seen)
             breaches.append(best)
     return breaches
-
-
-def _tail(scaled: float) -> float:
-    """The tail probability behind a CONTEXT z-equivalent."""
-    z = abs(scaled) / CONTEXT_SCALE
-    return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
 def _context(
@@ -144,6 +139,7 @@ def _context(
                              ts, values)  # fmt: skip
     scores = np.where(np.isfinite(raw), 0.0, np.nan)
     expected = np.full(values.size, np.nan)
+    tails = np.full(values.size, np.nan)
     spreads = np.full(values.size, np.nan)
     window = window_points(ts)
     for i in np.flatnonzero(np.nan_to_num(raw) > 0):
@@ -155,7 +151,8 @@ def _context(
         spreads[i] = abs(values[i] - centre) / spread if spread > 0 else np.inf
         side = -1.0 if values[i] < centre else 1.0
         scores[i] = side * z_of(float(raw[i])) * CONTEXT_SCALE
-    return MethodResult(AnomalyMethod.CONTEXT, scores, expected, spreads)
+        tails[i] = tail_of(float(raw[i]))
+    return MethodResult(AnomalyMethod.CONTEXT, scores, expected, tails, spreads)
 
 
 def _rule_breaches(hits: Sequence[RuleHit | None]) -> list[_Breach]:
@@ -197,7 +194,7 @@ def _confidence(peak: _Breach, methods: int) -> float:
     if peak.method is AnomalyMethod.DOMAIN_RULE:
         return 1.0
     if peak.tail is not None:
-        return round(min(1.0, math.log(max(peak.tail, 1e-300)) / math.log(tail_of(1.0))), 3)
+        return round(min(1.0, math.log(max(peak.tail, 1e-300)) / math.log(LOG_FLOOR)), 3)
     margin = min(1.0, (peak.ratio - 1.0) / 2.0)
     agreement = peak.agreeing / max(1, methods)
     return round(0.5 * margin + 0.5 * agreement, 3)

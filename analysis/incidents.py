@@ -25,11 +25,13 @@ GROUP_WINDOW = timedelta(minutes=15)
 RESOLVE_AFTER = timedelta(minutes=10)
 
 
-def _node_of(labels: dict[str, str]) -> str:
+def node_of(labels: dict[str, str]) -> str:
+    """The node a series or alert is on, by its labels ("" where none says)."""
     return labels.get("node") or labels.get("Hostname") or labels.get("instance", "").split(":")[0]
 
 
-def _pod_of(cluster: str, labels: dict[str, str]) -> str | None:
+def pod_of(cluster: str, labels: dict[str, str]) -> str | None:
+    """The entity name of the pod a series or alert is about (None where none)."""
     if not labels.get("pod"):
         return None
     return f"{cluster} pod {labels.get('namespace', '?')}/{labels['pod']}"
@@ -50,7 +52,7 @@ def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
         node, _, rest = subject.partition("/")
         tokens.append(f"node:{node}")
         tokens.append(f"dev:{node}/{rest.split(' ', 1)[0]}")
-    node = _node_of(labels)
+    node = node_of(labels)
     if node:
         tokens.append(f"node:{node}")
     if labels.get("namespace"):
@@ -64,23 +66,23 @@ def entity_of(cluster: str, labels: dict[str, str]) -> str:
     """Where a series (or an alert) is, by name: its GPU, PTP port, pod, node or the cluster
     itself (a GPU's series name the GPU even where DCGM adds the pod using it); RCA's causes
     and incidents' signals are named alike."""
-    node = _node_of(labels)
+    node = node_of(labels)
     if node and labels.get("gpu"):
         return f"{cluster} {node}/gpu{labels['gpu']}"
     if node and labels.get("iface"):
         return f"{cluster} {node}/{labels['iface']}"
-    return _pod_of(cluster, labels) or (f"{cluster} node {node}" if node else cluster)
+    return pod_of(cluster, labels) or (f"{cluster} node {node}" if node else cluster)
 
 
 def depends_on(cluster: str, labels: dict[str, str]) -> list[tuple[str, str]]:
     """What a series' labels say about who depends on whom, as (dependent, dependency): a
     GPU's or PTP port's pod on it (DCGM's pod labels), the GPU or port on its node, a pod on
     the node it runs on."""
-    node = _node_of(labels)
+    node = node_of(labels)
     here = entity_of(cluster, labels)
     out: list[tuple[str, str]] = []
     node_entity = f"{cluster} node {node}" if node else None
-    pod = _pod_of(cluster, labels)
+    pod = pod_of(cluster, labels)
     if pod and here != pod:
         out.append((pod, here))
     if node_entity and here != node_entity:

@@ -29,7 +29,9 @@ class MethodResult:
     method: AnomalyMethod
     scores: np.ndarray  # signed z-equivalent per point
     expected: np.ndarray
-    #: CONTEXT: how many robust spreads (MAD) of its trailing window each judged value moved
+    #: CONTEXT: the tail probability each judged value's score stands for, and how many
+    #: robust spreads (MAD) of its trailing window it moved
+    tails: np.ndarray | None = None
     spreads: np.ndarray | None = None
 
 

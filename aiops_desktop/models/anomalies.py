@@ -48,14 +48,13 @@ class Anomaly(DomainModel):
         earlier versions did not cap); CRITICAL is for rules only."""
         if self.method is AnomalyMethod.DOMAIN_RULE:
             return self
+        cap = AnomalySeverity.from_change(self.deviation_pct)
         if self.method is AnomalyMethod.CONTEXT:  # by its tail probability, capped alike
-            cap = AnomalySeverity.from_change(self.deviation_pct)
             if self.severity is AnomalySeverity.CRITICAL or self.severity.rank < cap.rank:
                 raise ValueError(f"severity {self.severity} beyond what a change of "
                                  f"{self.deviation_pct} % allows ({cap})")  # fmt: skip
             return self
         by_score = AnomalySeverity.from_ratio(self.score / self.threshold)
-        cap = AnomalySeverity.from_change(self.deviation_pct)
         wanted = by_score if by_score.rank >= cap.rank else cap
         # by_score alone: what caches and captures written before the cap hold, still read
         if self.severity not in (wanted, by_score):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from statistics import NormalDist
 
 import numpy as np
 
@@ -40,17 +41,7 @@ def tail_of(score: float) -> float:
 def z_of(score: float) -> float:
     """The one-sided z-equivalent of a score (0 for a score of 0; about 9.3 for 1)."""
     tail = tail_of(score)
-    if tail >= 0.5:
-        return 0.0
-    # the inverse of the normal tail by bisection on erfc (no scipy at run time)
-    lo, hi = 0.0, 40.0
-    for _ in range(80):
-        mid = (lo + hi) / 2
-        if 0.5 * math.erfc(mid / math.sqrt(2.0)) > tail:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
+    return 0.0 if tail >= 0.5 else -NormalDist().inv_cdf(tail)
 
 
 DETECTION_Z = z_of(DETECTION_SCORE)

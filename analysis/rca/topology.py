@@ -36,7 +36,8 @@ class PtpPort:
 
 @dataclass(frozen=True)
 class VfLink:
-    """A VF and the pod holding it (``pod``: ``namespace/name``, "" where none)."""
+    """A VF and the pod holding it (``pod``: the pod's entity name, as
+    ``analysis.incidents.pod_of`` gives it; "" where none)."""
 
     cluster: str
     node: str
@@ -106,5 +107,5 @@ def sriov_edges(links: Iterable[VfLink]) -> list[Edge]:
         edges.add((vf, pf))
         edges.add((pf, f"{link.cluster} node {link.node}"))
         if link.pod:
-            edges.add((f"{link.cluster} pod {link.pod}", vf))
+            edges.add((link.pod, vf))
     return sorted(edges)

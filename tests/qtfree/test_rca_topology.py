@@ -39,7 +39,7 @@ def test_clients_follow_their_grandmaster_and_a_boundary_clock_relays() -> None:
 
 def test_a_pod_depends_on_its_vf_on_its_pf_on_its_node() -> None:
     links = [
-        VfLink("east", "w-0", "ens1f0", "2", "du/du-l1-2"),
+        VfLink("east", "w-0", "ens1f0", "2", "east pod du/du-l1-2"),
         VfLink("east", "w-0", "ens1f0", "3"),
     ]
     assert sriov_edges(links) == [

@@ -99,15 +99,21 @@ def desktop(
     paths = resolve_paths(tmp_path / "home")
     configure_logging(paths.ensure().log_file)  # as the app does: the leak test reads the logs
     core = Core.open(paths, secrets=SecretStore(secret_service.backend()))
-    app = DesktopApp(core, theme)
-    app.window.resize(1280, 800)
+    try:
+        yield from _shown(qtbot, DesktopApp(core, theme), 1280, 800)
+    finally:
+        shutdown_logging()
+
+
+def _shown(qtbot: QtBot, app: DesktopApp, width: int, height: int) -> Iterator[DesktopApp]:
+    """The window shown at this size and loaded; closed when the test is done."""
+    app.window.resize(width, height)
     app.window.show()
     run_coro(qtbot, app.load())
     try:
         yield app
     finally:
         run_coro(qtbot, app.close())
-        shutdown_logging()
 
 
 SAMPLE = resources_dir() / "samples" / "sample.aiops"
@@ -120,14 +126,7 @@ def sample_desktop(qtbot: QtBot, qloop: qasync.QEventLoop, theme: Theme) -> Iter
     from aiops_desktop.services.outputs.capture import open_capture
 
     core = open_capture(SAMPLE).assemble()
-    desktop = DesktopApp(core, theme)
-    desktop.window.resize(1400, 900)
-    desktop.window.show()
-    run_coro(qtbot, desktop.load())
-    try:
-        yield desktop
-    finally:
-        run_coro(qtbot, desktop.close())
+    yield from _shown(qtbot, DesktopApp(core, theme), 1400, 900)
 
 
 def add_hub_and_site(

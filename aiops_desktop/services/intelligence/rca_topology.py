@@ -19,6 +19,7 @@ from aiops_desktop.services.gpu_cnf.ptp import ptp_queries
 from aiops_desktop.services.gpu_cnf.sriov import sriov_queries
 from aiops_desktop.services.queries.field_reads import last_value, unique_failures
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from analysis.incidents import node_of, pod_of
 from analysis.ptp_compliance import role_of
 from analysis.rca.model import Signal, SignalKind, Window
 from analysis.rca.topology import Edge, PtpPort, VfLink, ptp_edges, sriov_edges, vf_entity
@@ -39,14 +40,10 @@ class TopologyRead:
     unread: list[str] = field(default_factory=list)  # "cluster: why" per failed read
 
 
-def _node(labels: dict[str, str]) -> str:
-    return labels.get("node") or labels.get("instance", "").split(":")[0]
-
-
 def _link(tagged: TaggedSeries) -> VfLink:
     labels = tagged.series.labels
-    pod = f"{labels.get('namespace', '')}/{labels['pod']}" if labels.get("pod") else ""
-    return VfLink(tagged.cluster, _node(labels), labels.get("pf", ""), labels.get("vf", ""), pod)
+    pod = pod_of(tagged.cluster, labels) or ""
+    return VfLink(tagged.cluster, node_of(labels), labels.get("pf", ""), labels.get("vf", ""), pod)
 
 
 class RcaTopology:
@@ -84,7 +81,7 @@ class RcaTopology:
         for tagged in answers[0].series:
             labels = tagged.series.labels
             role = role_of(last_value(tagged))
-            ports.append(PtpPort(tagged.cluster, _node(labels), labels.get("iface", ""), role,
+            ports.append(PtpPort(tagged.cluster, node_of(labels), labels.get("iface", ""), role,
                                  labels.get("process", "ptp4l")))  # fmt: skip
         links: set[VfLink] = set()
         for name, answer in zip(VF_SIGNALS, answers[1:], strict=True):
