@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-rca fuzz system-packages sample screenshots clean
+.PHONY: llm-test-server run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-rca fuzz system-packages sample screenshots clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
-test-qtfree: $(STAMP)
+# the real model server of the LLM tests (built once per machine: packaging/llm-test-server.sh)
+llm-test-server: $(STAMP)
+	@VENV=$(VENV) bash packaging/llm-test-server.sh
+
+test-qtfree: $(STAMP) llm-test-server
 	$(BIN)/python tests/run_qtfree.py
 
 # the tests that need Qt; the Qt-free ones have just run without it

@@ -33,6 +33,7 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
     from ui.presenters import (
         AlertsPresenter,
         AnomaliesPresenter,
+        ChatPresenter,
         ConsolePresenter,
         DashboardPresenter,
         DiagnosticsPresenter,
@@ -80,6 +81,7 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
             registry=registry, kube=core.kube, discovery=core.discovery, tasks=tasks
         ),
         settings=SettingsPresenter(settings=core.preferences, tasks=tasks),
+        chat=ChatPresenter(chat=core.chat, llm=core.llm, bus=core.bus, tasks=tasks),
     )  # fmt: skip
 
 

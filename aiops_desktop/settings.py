@@ -122,6 +122,21 @@ class DetectionSettings(_Section):
     sensitivity: Sensitivity = Sensitivity.MEDIUM
 
 
+class LlmSettings(_Section):
+    """The optional local LLM (PRODUCT.md section 5): an OpenAI-compatible endpoint (the base
+    URL before ``/chat/completions``) and the model's name; its API key lives only in the OS
+    keyring. ``redact_ips``: IP addresses are also replaced before anything is sent."""
+
+    endpoint: str | None = Field(default=None, max_length=2000)
+    model: str = Field(default="", max_length=200)
+    verify_tls: bool = True
+    redact_ips: bool = False
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.endpoint and self.model)
+
+
 class Settings(_Section):
     """The app's settings, read by attribute; the person's choices are kept in
     ``settings.json`` beside the cache (``load``/``save``); anything not there is a default."""
@@ -130,6 +145,7 @@ class Settings(_Section):
     http: HttpPolicy = Field(default_factory=HttpPolicy)
     poller: PollerSettings = Field(default_factory=PollerSettings)
     detection: DetectionSettings = Field(default_factory=DetectionSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
 
     @classmethod
     def load(cls, path: Path) -> tuple[Settings, str | None]:

@@ -10,12 +10,13 @@ limit enforced while streaming, so a huge answer is refused before it is held in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
 import re
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -45,7 +46,7 @@ log = logging.getLogger("aiops.collectors.http")
 OFFLOAD_BYTES = 256 * 1024
 
 
-def _upstream_error(body: bytes) -> str:
+def upstream_error(body: bytes) -> str:
     try:
         data = json.loads(body)
     except ValueError:
@@ -253,7 +254,9 @@ class BackendClient:
         # httpx bounds each read; this bounds the whole answer (a byte every few seconds
         # would otherwise never end)
         whole = (timeout_s or self.policy.read_timeout_s) + self.policy.connect_timeout_s
-        try:
+        with transport_errors(where, self.name, whole=whole,
+                              connect_s=self.policy.connect_timeout_s,
+                              read_s=timeout_s or self.policy.read_timeout_s):  # fmt: skip
             async with asyncio.timeout(whole):
                 request = self.client.build_request(
                     method, path, params=params, data=data, timeout=timeout
@@ -263,41 +266,6 @@ class BackendClient:
                     body = await self._read_limited(response, where)
                 finally:
                     await response.aclose()
-        except TimeoutError as exc:
-            raise CollectorTimeout(
-                f"{where} did not finish answering within {whole:.0f} s", backend=self.name
-            ) from exc
-        except httpx.ConnectTimeout as exc:
-            raise CollectorTimeout(
-                f"{where} did not answer in time (no connection within "
-                f"{self.policy.connect_timeout_s:g} s)",
-                backend=self.name,
-            ) from exc
-        except httpx.TimeoutException as exc:
-            read = timeout_s or self.policy.read_timeout_s
-            raise CollectorTimeout(
-                f"{where} did not answer in time ({read:g} s)", backend=self.name
-            ) from exc
-        except httpx.ConnectError as exc:
-            if _is_tls_error(exc):
-                raise CollectorTLSError(
-                    f"{where}: TLS certificate not trusted ({root_cause(exc)}); add the CA bundle",
-                    backend=self.name,
-                ) from exc
-            raise CollectorUnreachable(
-                f"{where} is unreachable: {root_cause(exc)}", backend=self.name
-            ) from exc
-        except httpx.RemoteProtocolError as exc:
-            cause = root_cause(exc)
-            if "too long" in cause or "header" in cause.lower():  # h11's own limits
-                raise headers_too_large(where, cause, self.name) from exc
-            raise CollectorUnreachable(
-                f"{where} broke the connection: {cause}", backend=self.name
-            ) from exc
-        except httpx.NetworkError as exc:
-            raise CollectorUnreachable(
-                f"{where} broke the connection: {root_cause(exc)}", backend=self.name
-            ) from exc
         return response.status_code, body, response.headers
 
     def _refuse_status(self, status: int, headers: httpx.Headers, where: str) -> None:
@@ -347,7 +315,7 @@ class BackendClient:
                 status=status,
             )
         if status in (400, 422):
-            upstream = _upstream_error(body)
+            upstream = upstream_error(body)
             if _is_json_error(body):  # the API's own refusal, e.g. a PromQL parse error
                 raise CollectorInvalidQuery(
                     f"{where} refused the query: {upstream}",
@@ -360,7 +328,7 @@ class BackendClient:
             )
         if status >= 500:
             raise CollectorServerError(
-                f"{where} failed (HTTP {status}): {_upstream_error(body)}",
+                f"{where} failed (HTTP {status}): {upstream_error(body)}",
                 backend=self.name,
                 status=status,
             )
@@ -385,6 +353,49 @@ class BackendClient:
                 backend=self.name,
                 status=status,
             ) from exc
+
+
+@contextlib.contextmanager
+def transport_errors(
+    where: str, backend: str, *, whole: float, connect_s: float, read_s: float
+) -> Iterator[None]:
+    """httpx's and asyncio's failures of one exchange as the collectors' own errors, said for
+    a person: ``whole`` bounds the exchange, ``connect_s`` the connection, ``read_s`` a read."""
+    try:
+        yield
+    except TimeoutError as exc:
+        raise CollectorTimeout(
+            f"{where} did not finish answering within {whole:.0f} s", backend=backend
+        ) from exc
+    except httpx.ConnectTimeout as exc:
+        raise CollectorTimeout(
+            f"{where} did not answer in time (no connection within {connect_s:g} s)",
+            backend=backend,
+        ) from exc
+    except httpx.TimeoutException as exc:
+        raise CollectorTimeout(
+            f"{where} did not answer in time ({read_s:g} s)", backend=backend
+        ) from exc
+    except httpx.ConnectError as exc:
+        if _is_tls_error(exc):
+            raise CollectorTLSError(
+                f"{where}: TLS certificate not trusted ({root_cause(exc)}); add the CA bundle",
+                backend=backend,
+            ) from exc
+        raise CollectorUnreachable(
+            f"{where} is unreachable: {root_cause(exc)}", backend=backend
+        ) from exc
+    except httpx.RemoteProtocolError as exc:
+        cause = root_cause(exc)
+        if "too long" in cause or "header" in cause.lower():  # h11's own limits
+            raise headers_too_large(where, cause, backend) from exc
+        raise CollectorUnreachable(
+            f"{where} broke the connection: {cause}", backend=backend
+        ) from exc
+    except httpx.NetworkError as exc:
+        raise CollectorUnreachable(
+            f"{where} broke the connection: {root_cause(exc)}", backend=backend
+        ) from exc
 
 
 def _html_title(body: bytes) -> str | None:

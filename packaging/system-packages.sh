@@ -7,6 +7,7 @@ packages=(
   xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0  # X11 window
   libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 fonts-dejavu-core    # Qt runtime
   poppler-utils                        # pdftotext/pdftoppm for report tests
+  g++                                  # builds llama-cpp-python once for the LLM tests
   prometheus prometheus-alertmanager victoria-metrics nginx-light openssl  # real servers in tests
 )
 missing=()

@@ -190,6 +190,29 @@ def diagnostics(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     return view
 
 
+def chat(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
+    from ui.views.chat_view import ChatView
+
+    view = ChatView(theme, p.chat.personas)
+    c = p.chat
+    c.sig_configured.connect(view.show_configured)
+    c.sig_sessions.connect(view.show_sessions)
+    c.sig_session.connect(view.show_session)
+    c.sig_chunk.connect(view.show_chunk)
+    c.sig_tool_started.connect(view.show_tool_started)
+    c.sig_tool_finished.connect(view.show_tool_finished)
+    c.sig_reply_done.connect(view.show_reply_done)
+    c.sig_busy.connect(view.show_busy)
+    c.sig_error.connect(view.show_error)
+    view.sig_ask.connect(c.ask)
+    view.sig_stop.connect(c.stop)
+    view.sig_new.connect(c.new_session)
+    view.sig_open.connect(c.open_session)
+    view.sig_delete.connect(c.delete_session)
+    view.show_session(c.session)
+    return view
+
+
 #: page key -> the function that builds and wires its widget
 BUILDERS: dict[str, Callable[[Presenters, Theme, PageHost], QWidget]] = {
     "fleet": fleet,
@@ -201,6 +224,7 @@ BUILDERS: dict[str, Callable[[Presenters, Theme, PageHost], QWidget]] = {
     "sriov": sriov,
     "drift": drift,
     "reports": reports,
+    "chat": chat,
     "console": console,
     "diagnostics": diagnostics,
 }

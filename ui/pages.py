@@ -35,6 +35,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("sriov", "SR-IOV", Runs.WHILE_SHOWN, aliases=("sr-iov",)),
     PageSpec("drift", "Drift", Runs.WHILE_SHOWN),
     PageSpec("reports", "Reports"),
+    PageSpec("chat", "Chat", aliases=("assistant",)),
     PageSpec("console", "Console"),
     PageSpec("diagnostics", "Diagnostics", Runs.WHILE_SHOWN),
 )

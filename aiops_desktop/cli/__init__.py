@@ -19,13 +19,22 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from aiops_desktop import __version__
-from aiops_desktop.cli import capture, clusters, data, gpu_cnf, incidents, reports, wall
+from aiops_desktop.cli import (
+    assistant,
+    capture,
+    clusters,
+    data,
+    gpu_cnf,
+    incidents,
+    reports,
+    wall,
+)
 from aiops_desktop.cli.args import Io, Printable, size
 from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.models.errors import EXIT_CODES_TEXT, AppError
 from aiops_desktop.settings import AppPaths, resolve_paths
 
-COMMAND_GROUPS = (clusters, data, gpu_cnf, incidents, capture, reports, wall)
+COMMAND_GROUPS = (clusters, data, gpu_cnf, incidents, capture, reports, wall, assistant)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,8 @@ TOOL_NAMES: tuple[str, ...] = (
     "get_trace",
     "query_logs",
     "list_alerts",
+    "list_incidents",
+    "get_incident",
     "get_gpu_nodes",
     "get_gpu_processes",
     "get_gpu_summary",
@@ -41,6 +43,8 @@ class ToolCall(DomainModel):
     id: str
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
+    #: what the model wrote when it was not a JSON object (kept to show it, and sent back)
+    raw_arguments: str | None = None
 
 
 class ToolResult(DomainModel):
@@ -85,3 +89,15 @@ class ChatSession(DomainModel):
     def context_window(self) -> list[ChatMessage]:
         """The messages sent to the model: at most the last 50."""
         return self.messages[-MAX_CONTEXT_MESSAGES:]
+
+
+def reply_stats(tokens: int | None, latency_ms: float | None) -> str:
+    """ "38 tokens · 2.1 s · 18 tokens/s" for a reply's footer."""
+    parts = []
+    if tokens is not None:
+        parts.append(f"{tokens} tokens")
+    if latency_ms is not None:
+        parts.append(f"{latency_ms / 1000:.1f} s")
+        if tokens and latency_ms > 0:
+            parts.append(f"{tokens / (latency_ms / 1000):.0f} tokens/s")
+    return " · ".join(parts)

@@ -30,6 +30,9 @@ from aiops_desktop.store.health import HealthRepository
 
 if TYPE_CHECKING:
     from aiops_desktop.models.catalog import Panel
+    from aiops_desktop.services.assistant.chat import ChatService
+    from aiops_desktop.services.assistant.llm import LlmService
+    from aiops_desktop.services.assistant.toolbox import ToolBox
     from aiops_desktop.services.fleet.state import FleetState
     from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders
     from aiops_desktop.services.intelligence.anomalies import AnomalyService
@@ -53,7 +56,7 @@ log = logging.getLogger("aiops.core")
 SERVICES = (
     "series", "alert_events", "live", "catalog", "poller", "queries", "console", "anomalies",
     "fleet", "incidents", "rca", "discovery", "kube", "gpu_cnf", "wall", "reports",
-    "preferences",
+    "preferences", "llm", "tools", "chat",
 )  # fmt: skip
 
 
@@ -305,6 +308,32 @@ class Core:
             self.settings, self.paths.settings_file, self.bus, self.anomalies,
             persist=self.capture is None,
         )  # fmt: skip
+
+    @cached_property
+    def llm(self) -> LlmService:
+        """The person's model server (optional): endpoint and model in settings, key in the
+        keyring. A capture has no keyring: its Core has no model unless told one."""
+        from aiops_desktop.services.assistant.llm import LlmService
+
+        return LlmService(
+            self.settings, self.paths.settings_file, self.secrets, self.bus,
+            persist=self.capture is None,
+        )  # fmt: skip
+
+    @cached_property
+    def tools(self) -> ToolBox:
+        """The app's read-only tools, for the chat and the MCP server alike."""
+        from aiops_desktop.services.assistant.toolbox import ToolBox
+        from aiops_desktop.services.assistant.tools import all_tools
+
+        return ToolBox(self, all_tools())
+
+    @cached_property
+    def chat(self) -> ChatService:
+        from aiops_desktop.services.assistant.chat import ChatService
+        from aiops_desktop.store.chats import ChatRepository
+
+        return ChatService(self.tools, ChatRepository(self.db), self.llm.client, clock=self.now)
 
     def assemble(self) -> Core:
         """Make every service now (the window and the wall: in the worker thread that opened

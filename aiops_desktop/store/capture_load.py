@@ -37,6 +37,11 @@ META_KEYS = {
 }
 
 
+#: tables a capture never brings in: its metadata (read on its own) and the person's chats
+#: (an export never writes them; a crafted file's would be someone else's words)
+NEVER_LOADED = frozenset({"app_meta", "chat_sessions"})
+
+
 def _own_schema() -> dict[str, list[str]]:
     """This app's tables and their columns, from a fresh in-memory cache."""
     fresh = sqlite3.connect(":memory:")
@@ -76,7 +81,7 @@ def _copy_tables(conn: sqlite3.Connection, expected: dict[str, list[str]]) -> No
     take their defaults). Every name in the SQL is this app's own."""
     present = {r[0] for r in conn.execute("SELECT name FROM cap.sqlite_master WHERE type='table'")}
     for table, columns in expected.items():
-        if table == "app_meta" or table not in present:
+        if table in NEVER_LOADED or table not in present:
             continue
         found = set(_columns(conn, "cap", table))
         cols = ", ".join(f'"{c}"' for c in columns if c in found)

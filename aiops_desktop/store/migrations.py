@@ -148,6 +148,17 @@ CREATE TABLE incidents (
 CREATE INDEX incidents_opened ON incidents (opened_at);
 """
 
+_V9_CHATS = """
+CREATE TABLE chat_sessions (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    persona TEXT NOT NULL,
+    updated_at REAL NOT NULL,       -- unix s
+    body TEXT NOT NULL              -- the ChatSession model as JSON; redacted, never a secret
+);
+CREATE INDEX chat_sessions_updated ON chat_sessions (updated_at);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_REGISTRY,
     _V2_SERIES,
@@ -157,6 +168,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V6_ALERT_EVENTS,
     _V7_CREDENTIAL_KEYS,
     _V8_INCIDENTS,
+    _V9_CHATS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

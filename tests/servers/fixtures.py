@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.servers.alertmanager import RunningAlertmanager, start_alertmanager
+from tests.servers.llama import RunningLlama, start_llama
 from tests.servers.nginx import RunningNginx, start_nginx
 from tests.servers.prometheus import RunningPrometheus, SeriesSpec, openmetrics, start_prometheus
 from tests.servers.tls import TestPki, make_pki
@@ -301,3 +302,11 @@ def sriov_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProme
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLlama]:
+    """A real llama.cpp server with SmolLM2-135M (tests/servers/llama.py)."""
+    running = start_llama(tmp_path_factory.mktemp("llama"))
+    yield running
+    running.stop()

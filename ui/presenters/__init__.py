@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 
 from ui.presenters.anomalies import AnomaliesPresenter
 from ui.presenters.base import Presenter
+from ui.presenters.chat import ChatPresenter
 from ui.presenters.console import ConsolePresenter
 from ui.presenters.dashboard import DashboardPresenter
 from ui.presenters.fleet import FleetPresenter
@@ -40,6 +41,7 @@ class Presenters:
     dashboard: DashboardPresenter
     kube: KubePresenter
     settings: SettingsPresenter
+    chat: ChatPresenter
 
     def __iter__(self) -> Iterator[Presenter]:
         return (getattr(self, f.name) for f in fields(self))

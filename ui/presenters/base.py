@@ -10,6 +10,7 @@ instead and emits at once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -97,9 +98,10 @@ class Presenter(QObject):
         name: str,
         work: Coroutine[Any, Any, None],
         on_error: Callable[[str], None] | None = None,
-    ) -> None:
+    ) -> asyncio.Task[None]:
         """Run ``work`` as a supervised task; a failure reaches the user (``sig_error`` unless
-        ``on_error`` says where) instead of ending silently."""
+        ``on_error`` says where) instead of ending silently. The task is returned so that the
+        person can stop it (a chat reply)."""
         report = on_error or self.sig_error.emit
 
         async def guarded() -> None:
@@ -109,4 +111,4 @@ class Presenter(QObject):
                 log.exception("%s failed", name)
                 report(f"{name} failed: {exc or type(exc).__name__}")
 
-        self._tasks.spawn(guarded(), name=name)
+        return self._tasks.spawn(guarded(), name=name)

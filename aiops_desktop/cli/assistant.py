@@ -1,0 +1,180 @@
+"""``aiops-desktop llm set|show|test``, ``aiops-desktop chat`` and ``aiops-desktop mcp``: the
+optional local model (endpoint and model in settings, its key in the keyring, read from stdin
+only), a chat turn for scripts (the reply streamed to stdout, tool steps to stderr), and the
+app's read-only tools served to other assistants over MCP (stdio)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from aiops_desktop.cli.args import Io, names, read_stdin
+from aiops_desktop.models.enums import PersonaName
+from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, UsageError
+from aiops_desktop.models.text import one_line
+
+if TYPE_CHECKING:
+    from aiops_desktop.services.assistant.chat import ChatEvent
+    from aiops_desktop.services.core import Core
+
+MCP_EXAMPLE = """\
+Client configuration (Claude Desktop's claude_desktop_config.json, or any MCP client):
+  {"mcpServers": {"aiops-desktop": {"command": "aiops-desktop", "args": ["mcp"]}}}
+Add "--capture", "FILE" before "mcp" to serve a capture (offline, read-only)."""
+
+
+def _persona(text: str) -> PersonaName:
+    try:
+        return PersonaName(text.lower())
+    except ValueError:
+        choices = ", ".join(p.value for p in PersonaName)
+        raise argparse.ArgumentTypeError(f"{text!r}: choose one of {choices}") from None
+
+
+def add_commands(sub: Any) -> None:
+    llm = sub.add_parser("llm", help="the optional local model server (OpenAI-compatible)")
+    actions = llm.add_subparsers(dest="llm_action", metavar="ACTION", required=True)
+    set_ = actions.add_parser(
+        "set", help="choose the endpoint and model; the API key goes to the OS keyring",
+        epilog="example: aiops-desktop llm set --endpoint http://127.0.0.1:8080/v1 "
+        "--model smollm2",
+    )  # fmt: skip
+    set_.add_argument(
+        "--endpoint", required=True, metavar="URL",
+        help="base URL before /chat/completions, e.g. http://127.0.0.1:8080/v1",
+    )  # fmt: skip
+    set_.add_argument("--model", required=True, metavar="NAME", help="as `llm test` lists it")
+    key = set_.add_mutually_exclusive_group()
+    key.add_argument("--key-stdin", action="store_true", help="read the API key from stdin")
+    key.add_argument("--forget-key", action="store_true", help="remove the stored API key")
+    set_.add_argument(
+        "--insecure", action="store_true",
+        help="do not verify the server's TLS certificate (not recommended)",
+    )  # fmt: skip
+    set_.add_argument("--redact-ips", action="store_true",
+                      help="also replace IP addresses before anything is sent")  # fmt: skip
+    set_.set_defaults(handler=_llm_set)
+    show = actions.add_parser("show", help="the endpoint and model in use (never the key)")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_llm_show)
+    test = actions.add_parser(
+        "test", help="ask the server for its models and one short reply; print the latencies"
+    )
+    test.add_argument("--json", action="store_true")
+    test.set_defaults(handler=_llm_test)
+
+    chat = sub.add_parser(
+        "chat", help="ask the local model; it answers with the app's read-only tools",
+        epilog='example: aiops-desktop chat --persona gpu-expert "which GPUs are unhealthy?"',
+    )  # fmt: skip
+    chat.add_argument("question")
+    chat.add_argument(
+        "--persona", type=_persona, default=PersonaName.DEFAULT,
+        help=f"one of {', '.join(p.value for p in PersonaName)} (default: default)",
+    )  # fmt: skip
+    chat.add_argument("--clusters", help="comma-separated clusters in focus (default: all)")
+    chat.add_argument("--session", type=UUID, metavar="ID", help="continue this chat session")
+    chat.add_argument("--tool", metavar="NAME",
+                      help="make the model call this tool first (scripts, tests)")  # fmt: skip
+    chat.add_argument("--json", action="store_true", help="print the turn's messages as JSON")
+    chat.set_defaults(handler=_chat)
+
+    mcp = sub.add_parser(
+        "mcp", help="serve the app's read-only tools over MCP (stdio) to other assistants",
+        description=MCP_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    mcp.set_defaults(handler=_mcp)
+
+
+async def _llm_set(core: Core, args: argparse.Namespace, io: Io) -> int:
+    key = read_stdin(io.stdin, "API key") if args.key_stdin else None
+    chosen = await core.llm.set(
+        endpoint=args.endpoint, model=args.model, key=key, forget_key=args.forget_key,
+        verify_tls=not args.insecure, redact_ips=args.redact_ips,
+    )  # fmt: skip
+    io.out.write(f"LLM set: {chosen.endpoint} model {chosen.model}"
+                 f"{'; API key stored in the OS keyring' if key else ''}\n")  # fmt: skip
+    return EXIT_OK
+
+
+async def _llm_show(core: Core, args: argparse.Namespace, io: Io) -> int:
+    s = core.llm.settings
+    doc = {"configured": s.configured, "endpoint": s.endpoint, "model": s.model,
+           "verify_tls": s.verify_tls, "redact_ips": s.redact_ips,
+           "api_key": "in the OS keyring" if await core.llm.has_key() else "none"}  # fmt: skip
+    if args.json:
+        io.out.write(json.dumps(doc, indent=2) + "\n")
+    elif not s.configured:
+        from aiops_desktop.services.assistant.llm import NOT_CONFIGURED
+
+        io.out.write(NOT_CONFIGURED + "\n")
+    else:
+        io.out.write("\n".join(f"{k}: {v}" for k, v in doc.items()) + "\n")
+    return EXIT_OK
+
+
+async def _llm_test(core: Core, args: argparse.Namespace, io: Io) -> int:
+    check = await core.llm.test()
+    r = check.reply
+    doc = {
+        "models": check.models,
+        "reply": r.text,
+        "first_token_ms": None if r.first_token_ms is None else round(r.first_token_ms, 1),
+        "total_ms": round(r.total_ms, 1),
+        "completion_tokens": r.completion_tokens,
+        "tokens_per_s": None if r.tokens_per_s is None else round(r.tokens_per_s, 1),
+    }
+    if args.json:
+        io.out.write(json.dumps(doc, indent=2) + "\n")
+        return EXIT_OK
+    io.out.write(f"models: {', '.join(one_line(m) for m in check.models) or 'none listed'}\n")
+    io.out.write(f"reply: {one_line(r.text)!r}\n")
+    first = "-" if r.first_token_ms is None else f"{r.first_token_ms:.0f} ms"
+    rate = "-" if r.tokens_per_s is None else f"{r.tokens_per_s:.1f} tokens/s"
+    io.out.write(f"first token {first}, whole reply {r.total_ms:.0f} ms, {rate}\n")
+    return EXIT_OK
+
+
+async def _chat(core: Core, args: argparse.Namespace, io: Io) -> int:
+    from aiops_desktop.services.assistant.chat import TextChunk, ToolFinished, ToolStarted
+
+    if args.session:
+        session = await core.chat.load(args.session)
+    else:
+        session = core.chat.new_session(args.persona, names(args.clusters))
+    if args.tool and args.tool not in core.tools.tools:
+        raise UsageError(f"no tool {args.tool!r}; the tools are: {', '.join(core.tools.names())}")
+    before = len(session.messages)
+
+    def show(event: ChatEvent) -> None:
+        if args.json:
+            return
+        if isinstance(event, TextChunk):
+            io.out.write(event.text)
+        elif isinstance(event, ToolStarted):
+            given = event.call.raw_arguments or json.dumps(event.call.arguments)
+            io.err.write(f"-> {event.call.name}({one_line(given)[:200]})\n")
+        elif isinstance(event, ToolFinished):
+            word = "error" if event.result.is_error else f"{len(event.result.content):,} bytes"
+            io.err.write(f"<- {event.call.name}: {word} in {event.elapsed_ms:.0f} ms\n")
+
+    forced = {"type": "function", "function": {"name": args.tool}} if args.tool else None
+    await core.chat.ask(session, args.question, show, tool_choice=forced)
+    if args.json:
+        turn = [m.model_dump(mode="json") for m in session.messages[before:]]
+        io.out.write(json.dumps({"session": str(session.id), "persona": session.persona.value,
+                                 "messages": turn}, indent=2) + "\n")  # fmt: skip
+    else:
+        io.out.write("\n")
+        io.err.write(f"session {session.id} (continue with --session)\n")
+    answered = any(m.content for m in session.messages[before + 1 :] if not m.tool_result)
+    return EXIT_OK if answered else EXIT_ERROR
+
+
+async def _mcp(core: Core, args: argparse.Namespace, io: Io) -> int:
+    from aiops_desktop.services.assistant.mcp_server import serve_stdio
+
+    await serve_stdio(core.tools)
+    return EXIT_OK

@@ -1,0 +1,279 @@
+"""Chat with the local model over the app's read-only tools.
+
+One turn (``ChatService.ask``): the person's question joins the session; the model gets the
+persona's system prompt, the clusters in focus and the session's last 50 messages, and may ask
+for tools (only the persona's; several per reply, at most ``MAX_CALLS_PER_ROUND``, for at most
+``MAX_TOOL_ROUNDS`` replies, then it must answer). Each call runs through the ``ToolBox``
+(validated, bounded, redacted); a malformed call comes back to the model as a clear error and
+the turn goes on. Every step is reported as it happens (``on_event``) and kept in the store:
+the question at once, each reply and tool result as it arrives, so a turn that is stopped,
+times out or loses its server keeps everything said so far (a stopped reply is marked so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from aiops_desktop.logs import redact
+from aiops_desktop.models.base import utcnow
+from aiops_desktop.models.chat import ChatMessage, ChatSession, Persona, ToolCall, ToolResult
+from aiops_desktop.models.enums import ChatRole, PersonaName
+from aiops_desktop.models.errors import AppError, NotFoundError, UsageError
+from aiops_desktop.services.assistant.personas import load_personas
+from aiops_desktop.services.assistant.toolbox import ToolBox
+from collectors.llm import LlmClient, LlmToolCall, Reply, TextDelta
+
+if TYPE_CHECKING:
+    from aiops_desktop.store.chats import ChatRepository
+
+log = logging.getLogger("aiops.assistant.chat")
+MAX_TOOL_ROUNDS = 5
+MAX_CALLS_PER_ROUND = 4
+MAX_QUESTION_CHARS = 8000
+STOPPED = " [stopped]"
+TITLE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class TextChunk:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolStarted:
+    call: ToolCall
+
+
+@dataclass(frozen=True)
+class ToolFinished:
+    call: ToolCall
+    result: ToolResult
+    elapsed_ms: float
+
+
+@dataclass(frozen=True)
+class ReplyDone:
+    """One model reply is complete (a turn has one per tool round, and the answer)."""
+
+    message: ChatMessage
+
+
+@dataclass(frozen=True)
+class TurnFailed:
+    """The turn ended early: the server is gone, too slow, refused; the session is kept."""
+
+    error: str
+
+
+ChatEvent = TextChunk | ToolStarted | ToolFinished | ReplyDone | TurnFailed
+OnEvent = Callable[[ChatEvent], None]
+
+
+def wire_messages(session: ChatSession, system: str) -> list[dict[str, Any]]:
+    """The OpenAI messages of a session: the system prompt and the last 50 messages, never
+    starting with a tool result whose call was cut off (servers refuse an orphan)."""
+    window = session.context_window()
+    while window and window[0].role is ChatRole.TOOL:
+        window = window[1:]
+    wire: list[dict[str, Any]] = [{"role": "system", "content": system}]
+    for m in window:
+        if m.role is ChatRole.TOOL and m.tool_result is not None:
+            wire.append({"role": "tool", "tool_call_id": m.tool_result.call_id,
+                         "content": m.tool_result.content})  # fmt: skip
+        elif m.role is ChatRole.ASSISTANT and m.tool_calls:
+            # "" rather than null when it only called tools: llama.cpp's chat templates
+            # read every message's content, and its request schema refuses null there
+            said: dict[str, Any] = {"role": "assistant", "content": m.content}
+            said["tool_calls"] = [{"id": c.id, "type": "function", "function": {
+                "name": c.name,
+                "arguments": c.raw_arguments if c.raw_arguments is not None
+                else json.dumps(c.arguments)}} for c in m.tool_calls]  # fmt: skip
+            wire.append(said)
+        elif m.role in (ChatRole.USER, ChatRole.ASSISTANT):
+            wire.append({"role": m.role.value, "content": m.content})
+    return wire
+
+
+def _call_of(raw: LlmToolCall) -> ToolCall:
+    try:
+        parsed = json.loads(raw.arguments) if raw.arguments.strip() else {}
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return ToolCall(id=raw.id, name=raw.name[:100], arguments=parsed)
+    return ToolCall(id=raw.id, name=raw.name[:100], raw_arguments=raw.arguments[:8000])
+
+
+class ChatService:
+    def __init__(
+        self,
+        toolbox: ToolBox,
+        repository: ChatRepository,
+        client: Callable[[], Any],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        personas: dict[PersonaName, Persona] | None = None,
+    ) -> None:
+        """``client``: an async callable that gives a fresh ``LlmClient`` (it raises
+        ``LlmNotConfigured`` when there is none)."""
+        self.toolbox = toolbox
+        self._repo = repository
+        self._client = client
+        self._clock = clock
+        self.personas = personas or load_personas()
+
+    # -- sessions ---------------------------------------------------------------------------
+    def new_session(
+        self, persona: PersonaName = PersonaName.DEFAULT, clusters: list[str] | None = None
+    ) -> ChatSession:
+        return ChatSession(persona=persona, cluster_context=list(clusters or []))
+
+    async def sessions(self) -> list[tuple[UUID, str, str, float]]:
+        return await asyncio.to_thread(self._repo.listed)
+
+    async def load(self, session_id: UUID) -> ChatSession:
+        found = await asyncio.to_thread(self._repo.get, session_id)
+        if found is None:
+            raise NotFoundError(f"no chat session {session_id}")
+        return found
+
+    async def delete(self, session_id: UUID) -> None:
+        await asyncio.wrap_future(self._repo.delete(session_id))
+
+    async def _keep(self, session: ChatSession) -> None:
+        session.updated_at = utcnow()
+        await asyncio.wrap_future(self._repo.save(session))
+
+    def system_prompt(self, session: ChatSession) -> str:
+        persona = self.personas[session.persona]
+        focus = ", ".join(session.cluster_context) or "every registered cluster"
+        return (
+            f"{persona.system_prompt}\n\nClusters in focus: {focus}. "
+            f"The time now is {self._clock():%Y-%m-%d %H:%M} UTC. Tools read the app's data; "
+            "numbers you give must come from a tool's result."
+        )
+
+    # -- one turn ---------------------------------------------------------------------------
+    async def ask(
+        self,
+        session: ChatSession,
+        question: str,
+        on_event: OnEvent = lambda _e: None,
+        *,
+        tool_choice: str | dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+    ) -> ChatSession:
+        """Run one turn; ``session`` is changed in place and kept. ``tool_choice`` applies to
+        the first reply only (a script or a test forcing a tool)."""
+        question = question.strip()
+        if not question:
+            raise UsageError("ask something: the question is empty")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise UsageError(f"the question is over {MAX_QUESTION_CHARS:,} characters")
+        question = redact(question)  # what is kept and sent: never a secret typed in it
+        session.messages.append(ChatMessage(role=ChatRole.USER, content=question))
+        if session.title == "New chat":
+            session.title = " ".join(question.split())[:TITLE_CHARS]
+        await self._keep(session)
+        persona = self.personas[session.persona]
+        try:
+            client: LlmClient = await self._client()
+        except AppError as exc:
+            on_event(TurnFailed(str(exc)))
+            raise
+        try:
+            await self._rounds(
+                session, persona, client, on_event, tool_choice=tool_choice, max_tokens=max_tokens
+            )
+        except AppError as exc:
+            await self._keep(session)
+            on_event(TurnFailed(str(exc)))
+            raise
+        finally:
+            await client.aclose()
+        return session
+
+    async def _rounds(
+        self, session: ChatSession, persona: Persona, client: LlmClient, on_event: OnEvent, *,
+        tool_choice: str | dict[str, Any] | None, max_tokens: int | None,
+    ) -> None:  # fmt: skip
+        tools = self.toolbox.specs(persona.allowed_tools)
+        for round_ in range(MAX_TOOL_ROUNDS + 1):
+            last = round_ == MAX_TOOL_ROUNDS  # then it must answer: no tools offered
+            reply = await self._one_reply(
+                session, client, on_event, tools=None if last else tools,
+                tool_choice=tool_choice if round_ == 0 else None, max_tokens=max_tokens,
+            )  # fmt: skip
+            if not reply.tool_calls:
+                return
+            await self._run_calls(session, persona, reply.tool_calls, on_event)
+
+    async def _one_reply(
+        self, session: ChatSession, client: LlmClient, on_event: OnEvent, *,
+        tools: list[dict[str, Any]] | None, tool_choice: str | dict[str, Any] | None,
+        max_tokens: int | None,
+    ) -> ChatMessage:  # fmt: skip
+        wire = wire_messages(session, self.system_prompt(session))
+        text: list[str] = []
+        try:
+            async for event in client.stream(
+                wire, tools=tools or None, tool_choice=tool_choice, max_tokens=max_tokens
+            ):
+                if isinstance(event, TextDelta):
+                    text.append(event.text)
+                    on_event(TextChunk(event.text))
+                elif isinstance(event, Reply):
+                    message = self._message_of(event)
+                    session.messages.append(message)
+                    await self._keep(session)
+                    on_event(ReplyDone(message))
+                    return message
+        except asyncio.CancelledError:
+            if text:  # what was said before the stop stays, marked
+                stopped = ChatMessage(role=ChatRole.ASSISTANT, content="".join(text) + STOPPED)
+                session.messages.append(stopped)
+            await asyncio.shield(self._keep(session))
+            raise
+        raise AppError(f"{client.where} gave no reply")  # pragma: no cover (stream always ends)
+
+    def _message_of(self, reply: Reply) -> ChatMessage:
+        return ChatMessage(
+            role=ChatRole.ASSISTANT,
+            content=reply.text,
+            tool_calls=[_call_of(c) for c in reply.tool_calls],
+            tokens_prompt=reply.prompt_tokens,
+            tokens_completion=reply.completion_tokens,
+            latency_ms=round(reply.total_ms, 1),
+        )
+
+    async def _run_calls(
+        self, session: ChatSession, persona: Persona, calls: list[ToolCall], on_event: OnEvent
+    ) -> None:
+        for n, call in enumerate(calls):
+            on_event(ToolStarted(call))
+            if n >= MAX_CALLS_PER_ROUND:
+                outcome_text, error, took = (
+                    f"not run: at most {MAX_CALLS_PER_ROUND} tool calls per reply",
+                    True,
+                    0.0,
+                )
+            else:
+                given: str | dict[str, Any] = (
+                    call.raw_arguments if call.raw_arguments is not None else call.arguments
+                )
+                outcome = await self.toolbox.call(call.name, given, allowed=persona.allowed_tools)
+                outcome_text, error, took = outcome.content, outcome.is_error, outcome.elapsed_ms
+            result = ToolResult(call_id=call.id, name=call.name, content=outcome_text,
+                                is_error=error)  # fmt: skip
+            session.messages.append(
+                ChatMessage(role=ChatRole.TOOL, tool_result=result, latency_ms=round(took, 1))
+            )
+            await self._keep(session)
+            on_event(ToolFinished(call, result, took))

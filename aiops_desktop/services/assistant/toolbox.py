@@ -1,0 +1,214 @@
+"""The app's read-only tools, once: the chat's tool loop and the MCP server call the same ones.
+
+A ``Tool`` is a name, a description for the model, a pydantic input model (its JSON schema is
+what the model and MCP clients see; the arguments are validated against it before anything
+runs) and an async ``run(core, arguments)`` that returns JSON-able data. ``ToolBox.call`` bounds
+every call: a deadline (``CALL_TIMEOUT_S``), at most ``MAX_ROWS`` items in any list and at most
+``MAX_RESULT_BYTES`` of JSON (lists are cut, and the answer says so: ``"truncated": true``).
+A tool never writes what the person owns (clusters, credentials, settings); every failure comes
+back as a clear message the model can read (``ToolOutcome.is_error``), never as an exception.
+Results are redacted like everything else that leaves for a model (collectors/llm_redaction.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from aiops_desktop.models.errors import AppError
+from collectors.llm_redaction import redact_for_llm
+
+if TYPE_CHECKING:
+    from aiops_desktop.services.core import Core
+
+log = logging.getLogger("aiops.assistant.tools")
+CALL_TIMEOUT_S = 30.0
+MAX_ROWS = 100
+MAX_RESULT_BYTES = 16 * 1024
+MAX_ARGUMENT_BYTES = 8 * 1024
+
+
+class ToolInput(BaseModel):
+    """Base of every tool's input: unknown arguments are refused (a typo is said, not
+    ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    input: type[ToolInput]
+    run: Callable[[Core, Any], Awaitable[Any]]
+
+    def schema(self) -> dict[str, Any]:
+        """The input's JSON schema without pydantic's titles (a small model reads every token
+        of the 20 tools' schemas in each request; the descriptions say what a title would)."""
+        untitled: dict[str, Any] = _untitled(self.input.model_json_schema())
+        return untitled
+
+    def openai_spec(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.schema(),
+            },
+        }
+
+
+def _untitled(node: Any, *, names: bool = False) -> Any:
+    """``node`` without its "title" keywords; ``names``: ``node`` maps property names (one
+    may be called "title": kept)."""
+    if isinstance(node, dict):
+        return {k: _untitled(v, names=k == "properties") for k, v in node.items()
+                if names or not (k == "title" and isinstance(v, str))}  # fmt: skip
+    if isinstance(node, list):
+        return [_untitled(v) for v in node]
+    return node
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    name: str
+    content: str  # JSON text (or the error's words)
+    is_error: bool = False
+    elapsed_ms: float = 0.0
+
+
+def _jsonable(value: Any) -> Any:
+    """Models, times, enums, numpy scalars and dataclass-free containers as plain JSON."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    elif isinstance(value, Enum):
+        value = value.value
+    elif hasattr(value, "item") and callable(value.item):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):  # NaN and inf are not JSON
+        return None
+    return value
+
+
+def _cut_rows(value: Any, cut: list[bool], rows: int) -> Any:
+    if isinstance(value, dict):
+        return {k: _cut_rows(v, cut, rows) for k, v in value.items()}
+    if isinstance(value, list):
+        if len(value) > rows:
+            cut[0] = True
+            value = value[:rows]
+        return [_cut_rows(v, cut, rows) for v in value]
+    return value
+
+
+def bounded_json(value: Any, *, rows: int = MAX_ROWS, limit: int = MAX_RESULT_BYTES) -> str:
+    """``value`` as JSON of at most ``limit`` bytes: every list cut to ``rows`` items, then
+    halved until it fits; ``"truncated": true`` says something was left out."""
+    plain = _jsonable(value)
+    cut = [False]
+    shown = _cut_rows(plain, cut, rows)
+    while True:
+        doc = {"result": shown, "truncated": True} if cut[0] else {"result": shown}
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        if len(text.encode()) <= limit or rows <= 1:
+            break
+        rows = max(1, rows // 2)
+        cut = [False]
+        shown = _cut_rows(plain, cut, rows)
+        cut[0] = True  # halving at all means something was left out
+    if len(text.encode()) > limit:  # one row alone is too big: say so, cut the text
+        text = json.dumps({"result": text[: limit // 2], "truncated": True})
+    return text
+
+
+class ToolError(AppError):
+    """A tool's refusal, said for the model and the person (a bad cluster name, nothing
+    configured)."""
+
+
+class ToolBox:
+    def __init__(self, core: Core, tools: Iterable[Tool], *, timeout_s: float = CALL_TIMEOUT_S):
+        self.core = core
+        self.tools = {t.name: t for t in tools}
+        self.timeout_s = timeout_s
+
+    def names(self) -> list[str]:
+        return list(self.tools)
+
+    def specs(self, allowed: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """The OpenAI ``tools`` list, only ``allowed`` ones when given."""
+        keep = set(self.tools) if allowed is None else set(allowed)
+        return [t.openai_spec() for name, t in self.tools.items() if name in keep]
+
+    async def call(
+        self, name: str, arguments: str | dict[str, Any] | None, *,
+        allowed: Iterable[str] | None = None,
+    ) -> ToolOutcome:  # fmt: skip
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+
+        def done(content: str, *, error: bool = False) -> ToolOutcome:
+            took = (loop.time() - started) * 1000
+            return ToolOutcome(name, redact_for_llm(content), is_error=error, elapsed_ms=took)
+
+        tool = self.tools.get(name)
+        if tool is None or (allowed is not None and name not in set(allowed)):
+            known = ", ".join(sorted(self.tools if allowed is None else allowed))
+            return done(f"no tool named {name[:80]!r} here; the tools are: {known}", error=True)
+        try:
+            parsed = _arguments(arguments)
+            given = tool.input.model_validate(parsed)
+        except (ValueError, ValidationError) as exc:
+            return done(f"{name}: the arguments are not valid: {_said(exc)}", error=True)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                result = await tool.run(self.core, given)
+        except TimeoutError:
+            return done(f"{name} did not finish within {self.timeout_s:g} s", error=True)
+        except AppError as exc:
+            return done(f"{name}: {exc}", error=True)
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            log.warning("tool failed", extra={"tool": name, "error": repr(exc)[:300]})
+            return done(f"{name} failed: {type(exc).__name__}: {str(exc)[:300]}", error=True)
+        return done(bounded_json(result))
+
+
+def _arguments(arguments: str | dict[str, Any] | None) -> dict[str, Any]:
+    if arguments is None or arguments == "":
+        return {}
+    if isinstance(arguments, dict):
+        return arguments
+    if len(arguments.encode()) > MAX_ARGUMENT_BYTES:
+        raise ValueError(f"over {MAX_ARGUMENT_BYTES:,} bytes of arguments")
+    try:
+        parsed = json.loads(arguments)
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc.args[0] if exc.args else exc})") from None
+    if not isinstance(parsed, dict):
+        raise ValueError("the arguments must be a JSON object")
+    return parsed
+
+
+def _said(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+            for e in exc.errors()[:5]
+        )
+    return str(exc)[:300]

@@ -1,0 +1,947 @@
+"""The app's read-only tools (``toolbox.Tool``): what the chat's model and MCP clients may ask.
+
+Each tool answers from the services the pages and the CLI use (``Core``): the registry, the
+fleet's one truth, the PromQL console's queries, the stored series, the GPU/PTP/SR-IOV/DPDK
+readers, incidents, RCA, anomaly detection and reports; on a live site or an opened capture
+alike (a capture is never polled: its sources are its recordings and its stored series).
+Answers are compact: summaries and key figures, never raw sample arrays. No tool registers or
+removes a cluster, writes a setting or a credential, or acknowledges an incident; the only
+file one writes is ``generate_report``'s report, into the app's reports folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import weakref
+from collections import Counter
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from aiops_desktop.models import EndpointKind
+from aiops_desktop.models.enums import ClusterKind
+from aiops_desktop.models.errors import NotFoundError
+from aiops_desktop.services.assistant.toolbox import Tool, ToolError, ToolInput
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from aiops_desktop.models.catalog import Panel
+    from aiops_desktop.models.incidents import Incident
+    from aiops_desktop.models.metrics import TaggedSeries
+    from aiops_desktop.services.core import Core
+
+# -- arguments shared by the tools ------------------------------------------------------------
+ClusterName = Annotated[str, Field(min_length=1, max_length=253)]
+CLUSTER = Field(
+    None, min_length=1, max_length=253,
+    description="a cluster or fleet member name (list_clusters names them); omit for all",
+)  # fmt: skip
+CLUSTERS = Field(
+    None, max_length=50,
+    description="cluster or fleet member names (list_clusters names them); omit for all",
+)  # fmt: skip
+NODE = Field(None, min_length=1, max_length=253, description="only this node; omit for all")
+PROMQL = Field(
+    min_length=1, max_length=4000,
+    description="a PromQL expression, or a stored metric name that get_metric_labels lists "
+    "(e.g. gpu_temperature)",
+)  # fmt: skip
+
+#: how often the tools regroup incidents themselves (the window regroups after every refresh)
+REGROUP_EVERY = timedelta(minutes=1)
+#: values of one label get_metric_labels shows by default
+LABEL_VALUES = 20
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+_regrouped: weakref.WeakKeyDictionary[Core, datetime] = weakref.WeakKeyDictionary()
+
+
+def _upper(value: object) -> object:
+    """A choice as its upper-case value ("critical" is CRITICAL): small models vary case."""
+    return value.upper() if isinstance(value, str) else value
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+# -- what several tools share ------------------------------------------------------------------
+def _num(value: float | None) -> float | None:
+    """A figure to six significant digits (None for unknown, NaN or infinite)."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(f"{value:.6g}")
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+
+
+def _compact(row: dict[str, Any]) -> dict[str, Any]:
+    """A row without its unknowns (None, empty) and with its figures rounded."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if value is None or value in ([], "", {}):
+            continue
+        out[key] = _num(value) if isinstance(value, float) else value
+    return out
+
+
+async def _known(core: Core) -> list[str]:
+    """Every name a tool takes: registered clusters and their fleet hubs' members."""
+    stored = await asyncio.to_thread(core.series.cluster_names)
+    names = set()
+    for cluster in core.registry.clusters():
+        names.add(cluster.name)
+        if cluster.kind is ClusterKind.FLEET:
+            names.update(core.registry.members(cluster, stored))
+    return sorted(names)
+
+
+async def _unknown(core: Core, name: str) -> ToolError:
+    known = await _known(core)
+    listed = ", ".join(known[:50]) + (f" (+{len(known) - 50} more)" if len(known) > 50 else "")
+    return ToolError(f"no cluster named {name!r}; the clusters are: {listed or 'none registered'}")
+
+
+async def _scope(core: Core, names: list[str] | str | None) -> frozenset[str] | None:
+    """The cluster names whose data to keep (a hub: itself and its members), None for all;
+    a name neither registered nor a hub's member is refused with the names there are."""
+    asked = [names] if isinstance(names, str) else list(names or [])
+    if not asked:
+        return None
+    stored = await asyncio.to_thread(core.series.cluster_names)
+    keep: set[str] = set()
+    for name in asked:
+        try:
+            targets, members = core.registry.targets([name])
+        except NotFoundError:
+            if core.capture is not None or core.poller.status:
+                raise await _unknown(core, name) from None
+            await _polled(core)  # a hub names its members when first polled
+            try:
+                targets, members = core.registry.targets([name])
+            except NotFoundError:
+                raise await _unknown(core, name) from None
+        if members is not None:  # a hub's member: its own name
+            keep.update(members)
+        else:  # a registered cluster: itself, and a hub's members
+            for cluster in targets:
+                keep.update({cluster.name, *core.registry.members(cluster, stored)})
+    return frozenset(keep)
+
+
+def _kept(scope: frozenset[str] | None, cluster: str) -> bool:
+    return scope is None or cluster in scope
+
+
+async def _polled(core: Core) -> None:
+    """A live site's sources, read once in this process when nothing has read them yet (the
+    window's poller has; a headless process has not), as the CLI does; a capture is never
+    polled: its sources are what it recorded."""
+    if core.capture is None and not core.poller.status:
+        await core.poller.poll_once()
+
+
+async def _grouped(core: Core) -> None:
+    """The incidents grouped from what the fleet shows now (as ``aiops-desktop incidents``),
+    at most once a minute by the tools."""
+    now = core.now()
+    last = _regrouped.get(core)
+    if last is not None and now - last < REGROUP_EVERY:
+        return
+    await _polled(core)
+    await core.fleet.refresh()
+    await core.incidents.refresh()
+    _regrouped[core] = now
+
+
+def _panel(core: Core, promql: str) -> Panel | None:
+    """The catalog panel (a stored metric) named by its id or its PromQL."""
+    text = promql.strip()
+    return next((p for p in core.catalog if text in (p.id, p.promql)), None)
+
+
+def _summary(cluster: str, labels: dict[str, str], ts: np.ndarray, values: np.ndarray
+             ) -> dict[str, Any]:  # fmt: skip
+    """One series as figures: how many points, the last (and when), lowest, highest, mean."""
+    import numpy as np
+
+    seen = values[np.isfinite(values)]
+    row: dict[str, Any] = {
+        "cluster": cluster,
+        "labels": {k: v for k, v in labels.items() if k != "__name__"},
+        "points": int(values.size),
+    }
+    if values.size:
+        row["last"] = _num(float(values[-1]))
+        row["last_at"] = _iso(float(ts[-1]))
+    if seen.size:
+        row.update(min=_num(float(seen.min())), max=_num(float(seen.max())),
+                   mean=_num(float(seen.mean())))  # fmt: skip
+    return row
+
+
+async def _stored(
+    core: Core, panel: Panel, scope: frozenset[str] | None, minutes: int
+) -> list[TaggedSeries]:
+    """A catalog panel's stored series over the last ``minutes`` (before ``core.now()``)."""
+    from aiops_desktop.models.metrics import PromSeries, TaggedSeries
+
+    end = core.now()
+    start_ms = int((end - timedelta(minutes=minutes)).timestamp() * 1000)
+    end_ms = int(end.timestamp() * 1000)
+    found = await asyncio.to_thread(core.series.read, panel.id, start_ms=start_ms, end_ms=end_ms)
+    return [
+        TaggedSeries(d.cluster, PromSeries(d.labels, d.timestamps_ms / 1000.0, d.values))
+        for d in found
+        if _kept(scope, d.cluster)
+    ]
+
+
+async def _series(
+    core: Core, promql: str, names: list[str] | None, minutes: int | None, step_s: int | None
+) -> tuple[str, list[TaggedSeries], list[str]]:
+    """(where the series came from, the series, "cluster: why" for those not read).
+
+    A live site is asked (a stored metric's name runs its PromQL); a capture answers what it
+    recorded, and a stored metric from its stored series."""
+    from aiops_desktop.models import Aggregation, QueryType
+    from aiops_desktop.models.metrics import MetricQuery
+
+    scope = await _scope(core, names)
+    panel = _panel(core, promql)
+    if core.capture is not None and panel is not None:
+        return "stored", await _stored(core, panel, scope, minutes or 60), []
+    clusters, keep = core.console.targets(names or [])
+    if not clusters:
+        raise ToolError("no cluster with a Prometheus endpoint is registered")
+    end = core.now()
+    span = timedelta(minutes=minutes) if minutes else None
+    query = MetricQuery(
+        promql=panel.promql if panel is not None else promql,
+        query_type=QueryType.RANGE if span else QueryType.INSTANT,
+        start=end - span if span else None,
+        end=end,
+        step=timedelta(seconds=step_s or max(15, int(span.total_seconds()) // 240 if span else 60)),
+        clusters=[c.name for c in clusters],
+        aggregation=Aggregation.MERGE,
+        timeout_s=20.0,
+    )
+    answer = await core.queries.run(query, clusters)
+    failed = [f"{o.cluster}: {o.error or o.reason}" for o in answer.failures]
+    if core.capture is not None and answer.failures and not answer.series:
+        stored = ", ".join(p.id for p in core.catalog)
+        raise ToolError(
+            f"this capture did not record {promql[:200]!r}; it answers the queries its pages "
+            f"recorded (e.g. DCGM_FI_DEV_GPU_TEMP, openshift_ptp_offset_ns) and its stored "
+            f"metrics over time: {stored}"
+        )
+    kept = [s for s in answer.series if (keep is None or s.cluster in keep)]
+    return ("recorded" if core.capture is not None else "prometheus"), kept, failed
+
+
+# -- clusters ----------------------------------------------------------------------------------
+class ListClustersInput(ToolInput):
+    pass
+
+
+async def list_clusters(core: Core, args: ListClustersInput) -> dict[str, Any]:
+    stored = await asyncio.to_thread(core.series.cluster_names)
+    rows = []
+    for c in core.registry.clusters():
+        rows.append(_compact({
+            "name": c.name, "display_name": c.display_name, "kind": c.kind.value,
+            "type": c.cluster_type.value, "platform": c.platform.value,
+            "environment": c.environment.value, "region": c.region,
+            "endpoints": sorted(e.kind.value for e in c.endpoints)
+            + (["KUBERNETES_API"] if c.api_server_url else []),
+            "members": core.registry.members(c, stored) if c.kind is ClusterKind.FLEET else [],
+            "labels": c.labels,
+        }))  # fmt: skip
+    doc: dict[str, Any] = {"clusters": rows, "count": len(rows)}
+    if core.capture is not None:
+        doc["source"] = f"opened {core.capture.describe()}, ending {core.now().isoformat()}"
+    return doc
+
+
+class ClusterStatusInput(ToolInput):
+    cluster: ClusterName = Field(description="a cluster or fleet member name")
+
+
+async def get_cluster_status(core: Core, args: ClusterStatusInput) -> dict[str, object]:
+    await _scope(core, args.cluster)  # an unknown name is said with the names there are
+    await _polled(core)
+    truth = await core.fleet.current()
+    found = truth.get(args.cluster)
+    if found is None:
+        raise await _unknown(core, args.cluster)
+    doc = found.as_json()
+    doc["as_of"] = truth.at.isoformat(timespec="seconds")
+    return doc
+
+
+# -- metrics -----------------------------------------------------------------------------------
+class QueryMetricsInput(ToolInput):
+    promql: str = PROMQL
+    clusters: list[ClusterName] | None = CLUSTERS
+    range_minutes: int | None = Field(
+        None, ge=1, le=1440,
+        description="a range query over this many minutes before now; omit for the value now",
+    )  # fmt: skip
+    step_seconds: int | None = Field(
+        None, ge=1, le=3600, description="the range query's step (default: about 240 points)"
+    )
+
+
+async def query_metrics(core: Core, args: QueryMetricsInput) -> dict[str, Any]:
+    source, series, failed = await _series(
+        core, args.promql, args.clusters, args.range_minutes, args.step_seconds
+    )
+    rows = sorted(
+        (_summary(t.cluster, t.series.labels, t.series.timestamps, t.series.values)
+         for t in series),
+        key=lambda r: (r["cluster"], json.dumps(r["labels"], sort_keys=True)),
+    )  # fmt: skip
+    return {"query": args.promql, "source": source, "series_count": len(rows),
+            "series": rows, "unread": failed}  # fmt: skip
+
+
+class MetricLabelsInput(ToolInput):
+    metric: str | None = Field(
+        None, min_length=1, max_length=200, pattern=r"^[A-Za-z_:][A-Za-z0-9_:]*$",
+        description="a stored metric name; omit to list the stored metrics",
+    )  # fmt: skip
+    cluster: str | None = CLUSTER
+    max_values: int = Field(
+        LABEL_VALUES, ge=1, le=100, description="at most this many values per label"
+    )
+
+
+async def get_metric_labels(core: Core, args: MetricLabelsInput) -> dict[str, Any]:
+    """From the cache's series index (what the poller stored, or the capture holds)."""
+    scope = await _scope(core, args.cluster)
+    panels = {p.id: p for p in core.catalog}
+    if args.metric is None:
+        rows = await asyncio.to_thread(
+            core.db.fetch_all,
+            "SELECT metric, cluster, COUNT(*) FROM series GROUP BY metric, cluster",
+        )
+        per: dict[str, dict[str, int]] = {}
+        for metric, cluster, count in rows:
+            if _kept(scope, cluster):
+                per.setdefault(metric, {})[cluster] = count
+        metrics = []
+        for metric, clusters in sorted(per.items()):
+            panel = panels.get(metric)
+            metrics.append(_compact({
+                "metric": metric, "title": panel.title if panel else "",
+                "unit": panel.unit if panel else "", "promql": panel.promql if panel else "",
+                "series": sum(clusters.values()), "clusters": sorted(clusters),
+            }))  # fmt: skip
+        return {"metrics": metrics, "note": "query_metrics and detect_anomalies take these names"}
+    found = await asyncio.to_thread(
+        core.db.fetch_all, "SELECT cluster, labels FROM series WHERE metric = ?", (args.metric,)
+    )
+    sets = [(c, json.loads(lk)) for c, lk in found if _kept(scope, c)]
+    if not sets:
+        known = sorted({r[0] for r in await asyncio.to_thread(
+            core.db.fetch_all, "SELECT DISTINCT metric FROM series")})  # fmt: skip
+        where = f" on {args.cluster}" if args.cluster else ""
+        raise ToolError(
+            f"no stored metric named {args.metric!r}{where}; the stored metrics are: "
+            f"{', '.join(known) or 'none yet'}"
+        )
+    values: dict[str, Counter[str]] = {}
+    for _, labels in sets:
+        for key, value in labels.items():
+            values.setdefault(key, Counter())[str(value)] += 1
+    panel = panels.get(args.metric)
+    return _compact({
+        "metric": args.metric, "title": panel.title if panel else "",
+        "unit": panel.unit if panel else "", "promql": panel.promql if panel else "",
+        "series": len(sets), "clusters": sorted({c for c, _ in sets}),
+        "labels": {
+            key: {"distinct": len(seen),
+                  "values": sorted(seen)[: args.max_values]}
+            for key, seen in sorted(values.items())
+        },
+    })  # fmt: skip
+
+
+# -- alerts and incidents ----------------------------------------------------------------------
+Severity = Literal["CRITICAL", "WARNING", "INFO"]
+
+
+class ListAlertsInput(ToolInput):
+    cluster: str | None = CLUSTER
+    severity: Severity | None = Field(None, description="only alerts of this severity")
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _severity(cls, value: object) -> object:
+        return _upper(value)
+
+
+async def _firing_live(core: Core) -> list[str]:
+    """The alerts source read once when nothing has (as ``aiops-desktop alerts``); the
+    clusters whose Alertmanager could not be read, with why."""
+    from aiops_desktop.models.polling import Source
+
+    sources = [c for c in core.registry.clusters() if c.endpoint(EndpointKind.ALERTMANAGER)]
+    if not sources:
+        raise ToolError("no cluster with an Alertmanager endpoint is registered")
+    if not any(key[1] == Source.ALERTS for key in core.poller.status):
+        await asyncio.gather(*(core.poller.run_source(c, Source.ALERTS) for c in sources))
+    unread = []
+    for c in sources:
+        status = core.poller.status.get((c.name, Source.ALERTS))
+        if status is not None and status.consecutive_errors:
+            unread.append(f"{c.name}: {status.last_error or 'not read'}")
+    return unread
+
+
+async def list_alerts(core: Core, args: ListAlertsInput) -> dict[str, Any]:
+    scope = await _scope(core, args.cluster)
+    rows: list[dict[str, Any]] = []
+    doc: dict[str, Any] = {}
+    if core.capture is None:
+        doc["unread"] = await _firing_live(core)
+        for alert in (a for firing in core.poller.alerts.values() for a in firing):
+            rows.append(_compact({
+                "cluster": alert.cluster, "name": alert.name, "severity": alert.severity.value,
+                "summary": alert.summary, "namespace": alert.namespace,
+                "starts_at": alert.starts_at.isoformat(timespec="seconds"),
+            }))  # fmt: skip
+    else:  # what the capture recorded: the firings still going at its end
+        until, since = core.now(), datetime.fromisoformat(core.capture.since)
+        names = await _known(core)
+        events = await asyncio.to_thread(core.alert_events.between, names, since, until)
+        for e in events:
+            if e.resolved_at is None or e.resolved_at > until:
+                rows.append(_compact({
+                    "cluster": e.cluster, "name": e.name, "severity": e.severity.upper(),
+                    "summary": e.summary, "starts_at": e.starts_at.isoformat(timespec="seconds"),
+                }))  # fmt: skip
+        doc["source"] = f"the alert firings {core.capture.describe()} recorded, at its end"
+        panel = _panel(core, "alerts_firing")
+        if panel is not None:  # the count of firing alerts the poller stored, per severity
+            counts = [
+                {"cluster": t.cluster, "severity": t.series.labels.get("severity", "").upper(),
+                 "firing": _num(float(t.series.values[-1]))}
+                for t in await _stored(core, panel, scope, 15) if t.series.values.size
+            ]  # fmt: skip
+            doc["firing_counts"] = [
+                c for c in counts if args.severity is None or c["severity"] == args.severity
+            ]
+    rank = {"CRITICAL": 0, "WARNING": 1, "INFO": 2}
+    rows = [r for r in rows if _kept(scope, r["cluster"])
+            and (args.severity is None or r["severity"] == args.severity)]  # fmt: skip
+    rows.sort(key=lambda r: (rank.get(r["severity"], 3), r["cluster"], r["name"]))
+    doc["by_severity"] = dict(Counter(r["severity"] for r in rows))
+    doc["alerts"] = rows
+    return doc
+
+
+def _incident_row(i: Incident) -> dict[str, Any]:
+    worst = i.worst
+    return _compact({
+        "id": i.id, "state": i.state.value, "severity": i.severity.value, "title": i.title,
+        "clusters": i.clusters, "signals": len(i.signals),
+        "opened_at": i.opened_at.isoformat(timespec="seconds"),
+        "updated_at": i.updated_at.isoformat(timespec="seconds"),
+        "worst": f"{worst.cluster} {worst.subject}: {worst.reason}" if worst else None,
+    })  # fmt: skip
+
+
+class ListIncidentsInput(ToolInput):
+    state: Literal["OPEN", "ACKNOWLEDGED", "RESOLVED"] | None = Field(
+        None, description="only incidents in this state"
+    )
+    cluster: str | None = CLUSTER
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _state(cls, value: object) -> object:
+        return _upper(value)
+
+
+async def list_incidents(core: Core, args: ListIncidentsInput) -> dict[str, Any]:
+    scope = await _scope(core, args.cluster)
+    await _grouped(core)
+    shown = [
+        i for i in await core.incidents.listed()
+        if (args.state is None or i.state.value == args.state)
+        and (scope is None or any(c in scope for c in i.clusters))
+    ]  # fmt: skip
+    return {"count": len(shown), "incidents": [_incident_row(i) for i in shown]}
+
+
+class GetIncidentInput(ToolInput):
+    incident_id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="the incident's id, e.g. INC-20261204-205144-44416e (list_incidents)",
+    )  # fmt: skip
+
+
+async def _incident(core: Core, incident_id: str) -> Incident:
+    await _grouped(core)
+    found = await core.incidents.get(incident_id)
+    if found is None:
+        raise ToolError(f"no incident {incident_id!r}; list_incidents lists them")
+    return found
+
+
+async def get_incident(core: Core, args: GetIncidentInput) -> dict[str, Any]:
+    i = await _incident(core, args.incident_id)
+    doc = _incident_row(i)
+    doc.pop("worst", None)
+    for key in ("acknowledged_at", "resolved_at"):
+        when = getattr(i, key)
+        if when is not None:
+            doc[key] = when.isoformat(timespec="seconds")
+    doc["timeline"] = [_compact({
+        "first_seen": s.first_seen.isoformat(timespec="seconds"),
+        "last_seen": s.last_seen.isoformat(timespec="seconds"),
+        "cluster": s.cluster, "source": s.source, "severity": s.severity.value,
+        "subject": s.subject, "reason": s.reason, "alert": s.alert_name, "entity": s.entity,
+    }) for s in i.timeline]  # fmt: skip
+    return doc
+
+
+# -- GPUs --------------------------------------------------------------------------------------
+class GpuInput(ToolInput):
+    cluster: str | None = CLUSTER
+
+
+class GpuProcessesInput(ToolInput):
+    cluster: str | None = CLUSTER
+    node: str | None = NODE
+
+
+async def get_gpu_nodes(core: Core, args: GpuInput) -> dict[str, Any]:
+    from aiops_desktop.models.gpu import STATE_RANK
+    from aiops_desktop.services.gpu_cnf.readers import problems
+
+    scope = await _scope(core, args.cluster)
+    fleet = await core.gpu_cnf.gpu_fleet()
+    nodes: dict[tuple[str, str], list[Any]] = {}
+    for h in fleet.gpus:
+        if _kept(scope, h.reading.cluster):
+            nodes.setdefault((h.reading.cluster, h.reading.node), []).append(h)
+    rows = []
+    for (cluster, node), gpus in nodes.items():
+        utils = [h.reading.util_pct for h in gpus if h.reading.util_pct is not None]
+        temps = [h.reading.temperature_c for h in gpus if h.reading.temperature_c is not None]
+        worst = max(gpus, key=lambda h: STATE_RANK[h.state])
+        rows.append(_compact({
+            "cluster": cluster, "node": node, "gpus": len(gpus),
+            "models": sorted({h.reading.model for h in gpus if h.reading.model}),
+            "driver": next((h.reading.driver for h in gpus if h.reading.driver), None),
+            "mig_instances": sum(1 for h in gpus if h.reading.mig_id),
+            "state": worst.state.value,
+            "by_state": dict(Counter(h.state.value for h in gpus)),
+            "avg_util_pct": _num(sum(utils) / len(utils)) if utils else None,
+            "max_temperature_c": max(temps) if temps else None,
+            "pods": sorted({p for h in gpus for p in h.reading.pods}),
+            "worst_reason": f"{worst.reading.key}: {worst.reasons[0]}" if worst.reasons else None,
+        }))  # fmt: skip
+    rank = {"CRITICAL": 0, "WARNING": 1, "OK": 2}
+    rows.sort(key=lambda r: (rank.get(r["state"], 3), r["cluster"], r["node"]))
+    return {"nodes": rows, "count": len(rows), "unread": problems(fleet.outcomes)}
+
+
+async def get_gpu_processes(core: Core, args: GpuProcessesInput) -> dict[str, Any]:
+    """The pods (their containers) DCGM maps to each GPU: its processes' owners."""
+    from aiops_desktop.services.gpu_cnf.readers import problems
+
+    scope = await _scope(core, args.cluster)
+    fleet = await core.gpu_cnf.gpu_fleet()
+    chosen = [h for h in fleet.gpus if _kept(scope, h.reading.cluster)
+              and (args.node is None or h.reading.node == args.node)]  # fmt: skip
+    if args.node is not None and not chosen:
+        raise ToolError(f"no GPU node named {args.node!r}; get_gpu_nodes lists them")
+    rows = [_compact({
+        "gpu": h.reading.key, "model": h.reading.model, "mig_profile": h.reading.mig_profile,
+        "pods": h.reading.pods, "state": h.state.value, "util_pct": h.reading.util_pct,
+        "mem_used_mib": h.reading.mem_used_mib, "mem_total_mib": h.reading.mem_total_mib,
+    }) for h in chosen if h.reading.pods]  # fmt: skip
+    return {
+        "gpus_with_pods": rows, "gpus": len(chosen), "idle_gpus": len(chosen) - len(rows),
+        "note": "pods as the DCGM exporter maps them (its pod mapping); a GPU without one "
+        "runs no pod that the exporter sees",
+        "unread": problems(fleet.outcomes),
+    }  # fmt: skip
+
+
+async def get_gpu_summary(core: Core, args: GpuInput) -> dict[str, Any]:
+    from dataclasses import replace
+
+    from aiops_desktop.models.gpu import GpuState
+    from aiops_desktop.services.gpu_cnf.readers import problems
+
+    scope = await _scope(core, args.cluster)
+    fleet = await core.gpu_cnf.gpu_fleet()
+    mine = replace(fleet, gpus=[h for h in fleet.gpus if _kept(scope, h.reading.cluster)])
+    doc = mine.summary()
+    doc["models"] = dict(Counter(h.reading.model or "unknown" for h in mine.gpus))
+    doc["high_utilisation"] = sum(1 for h in mine.gpus if h.high_utilisation)
+    doc["unhealthy"] = [_compact({
+        "gpu": h.reading.key, "state": h.state.value, "model": h.reading.model,
+        "temperature_c": h.reading.temperature_c, "util_pct": h.reading.util_pct,
+        "xid": h.reading.xid or None, "reasons": h.reasons,
+    }) for h in mine.gpus if h.state is not GpuState.OK][:20]  # fmt: skip
+    doc["unread"] = problems(fleet.outcomes)
+    return doc
+
+
+# -- CNF: workloads, PTP, DPDK, SR-IOV -----------------------------------------------------------
+class CnfWorkloadsInput(ToolInput):
+    cluster: str | None = CLUSTER
+    cnf_type: Literal["vDU", "vCU", "UPF", "AMF", "SMF", "NRF", "other"] | None = Field(
+        None, description="only workloads of this type"
+    )
+
+    @field_validator("cnf_type", mode="before")
+    @classmethod
+    def _cnf_type(cls, value: object) -> object:
+        if isinstance(value, str):
+            kinds = {"vDU", "vCU", "UPF", "AMF", "SMF", "NRF", "other"}
+            return next((k for k in kinds if k.lower() == value.lower()), value)
+        return value
+
+
+async def get_cnf_workloads(core: Core, args: CnfWorkloadsInput) -> dict[str, Any]:
+    from aiops_desktop.services.gpu_cnf.cnf import cnf_workloads_by_type
+
+    scope = await _scope(core, args.cluster)
+    vfs, ports, unread = await core.gpu_cnf.dataplane()
+    objects = await core.gpu_cnf.sriov_objects()
+    workloads = [
+        w for w in cnf_workloads_by_type(vfs, ports, objects.pods)
+        if _kept(scope, w.cluster) and (args.cnf_type is None or w.cnf_type.value == args.cnf_type)
+    ]  # fmt: skip
+    rows = [_compact({
+        "type": w.cnf_type.value, "cluster": w.cluster, "pod": w.name,
+        "component": w.component, "phase": w.phase, "vfs": w.vfs, "dpdk_ports": w.dpdk_ports,
+        "rx_bps": w.rx_bps, "tx_bps": w.tx_bps, "drops_errors_ps": w.trouble_ps,
+    }) for w in workloads]  # fmt: skip
+    return {
+        "by_type": dict(Counter(w.cnf_type.value for w in workloads)),
+        "workloads": rows,
+        "unread": unread + objects.problems,
+    }
+
+
+class PtpInput(ToolInput):
+    cluster: str | None = CLUSTER
+    window_minutes: int = Field(
+        60, ge=5, le=1440, description="the compliance window: this many minutes before now"
+    )
+    problems_only: bool = Field(False, description="only ports not LOCKED within the threshold")
+
+
+async def get_ptp_status(core: Core, args: PtpInput) -> dict[str, Any]:
+    from aiops_desktop.models.ptp import ClockState
+
+    scope = await _scope(core, args.cluster)
+    board, unread = await core.gpu_cnf.ptp_board(timedelta(minutes=args.window_minutes))
+    shown = [r for r in board.rows if _kept(scope, r.cluster)]
+    rows = []
+    for r in shown:
+        if args.problems_only and r.state is ClockState.LOCKED and r.offset_in is not False:
+            continue
+        row = asdict(r)
+        row.pop("history")  # the chart's data, not a figure
+        row.pop("threshold")
+        row["state"] = r.state.value
+        row["threshold"] = r.threshold.band
+        if r.compliance is not None:
+            row["compliance"] = _compact(asdict(r.compliance))
+        rows.append(_compact(row))
+    return {
+        "window_minutes": args.window_minutes,
+        "by_state": dict(Counter(r.state.value for r in shown)),
+        "ports": rows,
+        "unread": unread,
+    }
+
+
+class DataplaneInput(ToolInput):
+    cluster: str | None = CLUSTER
+    node: str | None = NODE
+
+
+async def get_dpdk_stats(core: Core, args: DataplaneInput) -> dict[str, Any]:
+    scope = await _scope(core, args.cluster)
+    _, ports, unread = await core.gpu_cnf.dataplane()
+    chosen = [p for p in ports if _kept(scope, p.cluster)
+              and (args.node is None or p.node == args.node)]  # fmt: skip
+    rows = [_compact({**asdict(p), "drops_errors_ps": p.trouble}) for p in chosen]
+    return {
+        "ports": rows, "count": len(rows),
+        "with_drops_or_errors": sum(1 for p in chosen if p.trouble > 0),
+        "note": "rates per second over 5 min; rx_missed: the NIC's RX queues were full",
+        "unread": unread,
+    }  # fmt: skip
+
+
+async def get_sriov_status(core: Core, args: DataplaneInput) -> dict[str, Any]:
+    scope = await _scope(core, args.cluster)
+    vfs, _, unread = await core.gpu_cnf.dataplane()
+    objects = await core.gpu_cnf.sriov_objects()
+
+    def mine(cluster: str, node: str) -> bool:
+        return _kept(scope, cluster) and (args.node is None or node == args.node)
+
+    chosen = [v for v in vfs if mine(v.cluster, v.node)]
+    return {
+        "nodes": [_compact({"cluster": c, **asdict(n)}) for c, n in objects.nodes
+                  if mine(c, n.node)],
+        "networks": [_compact({"cluster": c, **asdict(n)}) for c, n in objects.networks
+                     if _kept(scope, c)],
+        "vfs": [_compact({**asdict(v), "drops_errors_ps": v.trouble}) for v in chosen],
+        "vf_count": len(chosen),
+        "vfs_with_drops_or_errors": sum(1 for v in chosen if v.trouble > 0),
+        "unread": unread + objects.problems,
+    }  # fmt: skip
+
+
+# -- logs and traces: not read by this app yet -------------------------------------------------
+class QueryLogsInput(ToolInput):
+    cluster: str | None = CLUSTER
+    logql: str = Field(min_length=1, max_length=4000, description='a LogQL query, e.g. {app="du"}')
+    since_minutes: int = Field(60, ge=1, le=1440, description="this many minutes before now")
+    limit: int = Field(100, ge=1, le=1000, description="at most this many log lines")
+
+
+async def query_logs(core: Core, args: QueryLogsInput) -> Any:
+    await _scope(core, args.cluster)
+    raise ToolError("logs are not configured: no Loki endpoint is read by this app yet")
+
+
+class SearchTracesInput(ToolInput):
+    cluster: str | None = CLUSTER
+    service: str | None = Field(None, min_length=1, max_length=253, description="service name")
+    min_duration_ms: int | None = Field(None, ge=0, le=3_600_000, description="slower than this")
+    limit: int = Field(20, ge=1, le=100, description="at most this many traces")
+
+
+async def search_traces(core: Core, args: SearchTracesInput) -> Any:
+    await _scope(core, args.cluster)
+    raise ToolError("traces are not configured: no Tempo endpoint is read by this app yet")
+
+
+class GetTraceInput(ToolInput):
+    cluster: str | None = CLUSTER
+    trace_id: str = Field(pattern=r"^[0-9a-fA-F]{32}$", description="32 hex characters")
+
+
+async def get_trace(core: Core, args: GetTraceInput) -> Any:
+    await _scope(core, args.cluster)
+    raise ToolError("traces are not configured: no Tempo endpoint is read by this app yet")
+
+
+# -- analysis ----------------------------------------------------------------------------------
+class DetectAnomaliesInput(ToolInput):
+    promql: str = PROMQL
+    clusters: list[ClusterName] | None = CLUSTERS
+    since_minutes: int = Field(60, ge=5, le=1440, description="the lookback in minutes")
+    sensitivity: Literal["LOW", "MEDIUM", "HIGH", "EXTREME"] = Field(
+        "MEDIUM", description="LOW finds fewest, EXTREME most"
+    )
+
+    @field_validator("sensitivity", mode="before")
+    @classmethod
+    def _sensitivity(cls, value: object) -> object:
+        return _upper(value)
+
+
+async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, Any]:
+    """As ``aiops-desktop analyse``: the benchmarked detector over the query's series."""
+    from aiops_desktop.models.enums import Sensitivity
+    from analysis.detect import SeriesInput
+
+    since_s = args.since_minutes * 60
+    source, series, failed = await _series(
+        core, args.promql, args.clusters, args.since_minutes, max(15, since_s // 2000)
+    )
+    panel = _panel(core, args.promql)
+    metric = panel.id if panel is not None else args.promql
+    inputs = [
+        SeriesInput(t.cluster, metric,
+                    {k: v for k, v in t.series.labels.items() if k != "__name__"},
+                    t.series.timestamps, t.series.values)
+        for t in series
+    ]  # fmt: skip
+    found = await core.anomalies.analyse(
+        inputs, sensitivity=Sensitivity(args.sensitivity), unit=panel.unit if panel else None
+    )
+    found.sort(key=lambda a: a.timestamp)
+    return {
+        "query": args.promql, "source": source, "series": len(inputs),
+        "since_minutes": args.since_minutes,
+        "by_severity": dict(Counter(a.severity.value for a in found)),
+        "anomalies": [_compact({
+            "timestamp": a.timestamp.isoformat(timespec="seconds"), "cluster": a.cluster,
+            "labels": a.labels, "severity": a.severity.value, "type": a.type.value,
+            "explanation": a.explanation,
+        }) for a in found],
+        "unread": failed,
+    }  # fmt: skip
+
+
+class RootCauseInput(ToolInput):
+    incident_id: str | None = Field(
+        None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="the incident to explain (list_incidents); or give cluster and at",
+    )  # fmt: skip
+    cluster: str | None = Field(
+        None, min_length=1, max_length=253, description="with at: what changed on this cluster"
+    )
+    at: datetime | None = Field(
+        None, description="ISO 8601 time (UTC unless it says), e.g. 2026-12-04T20:50:00Z: the "
+        "moment to explain with cluster, or the analysis time with incident_id (default now)",
+    )  # fmt: skip
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if not _EARLIEST <= value < _LATEST:
+            raise ValueError("a time between 1970 and 2100")
+        return value
+
+    @model_validator(mode="after")
+    def _one(self) -> RootCauseInput:
+        if (self.incident_id is None) == (self.cluster is None):
+            raise ValueError("give incident_id, or cluster with at (not both)")
+        if self.cluster is not None and self.at is None:
+            raise ValueError("cluster needs at: the moment to explain")
+        return self
+
+
+async def analyze_root_cause(core: Core, args: RootCauseInput) -> dict[str, object]:
+    """As ``aiops-desktop rca``: the likely causes ranked, with evidence and next checks."""
+    at = args.at or core.now()
+    if args.incident_id is not None:
+        incident = await _incident(core, args.incident_id)
+        result = await core.rca.for_incident(incident, at=at)
+    else:
+        assert args.cluster is not None  # the input's validator says so
+        await _scope(core, args.cluster)  # an unknown name is said with the names there are
+        targets, keep = core.registry.targets([args.cluster])  # a member's name is taken
+        chosen = sorted(keep) if keep else [c.name for c in targets]
+        result = await core.rca.for_cluster(args.cluster, chosen, at)
+    doc = result.as_json()
+    causes = doc.get("causes")
+    if isinstance(causes, list):
+        doc["causes_total"] = len(causes)
+        doc["causes"] = causes[:10]
+    return doc
+
+
+class ReportInput(ToolInput):
+    type: Literal["executive", "detailed", "incident", "capacity", "handover"] = Field(
+        "handover", description="the kind of report"
+    )
+    clusters: list[ClusterName] | None = Field(
+        None, max_length=50, description="cluster names (default: every cluster)"
+    )
+    since_hours: int = Field(12, ge=1, le=720, description="the period: this many hours to now")
+    format: Literal["md", "html", "json"] = Field("md", description="the file's format")
+
+    @field_validator("type", "format", mode="before")
+    @classmethod
+    def _choices(cls, value: object) -> object:
+        return _lower(value)
+
+
+async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
+    """Writes one report file into the app's reports folder (Markdown, HTML or JSON: the PDF
+    is drawn by Qt, in the UI layer) and says what it holds."""
+    from aiops_desktop.models.reports import ReportType
+    from analysis.reports.render_text import to_html, to_json, to_markdown
+
+    registered = {c.name for c in core.registry.clusters()}
+    for name in args.clusters or []:
+        if name not in registered:  # a report is of registered clusters (a hub: its members)
+            await _scope(core, name)  # unknown: said with the names there are
+            hub = core.registry.hub_of(name)
+            raise ToolError(
+                f"{name!r} is a member of the fleet hub {hub.name if hub else '?'!r}: name the hub"
+            )
+    await _polled(core)
+    report = await core.reports.make(
+        ReportType(args.type), list(args.clusters or []) or None, timedelta(hours=args.since_hours)
+    )
+    render = {"md": to_markdown, "html": to_html, "json": to_json}[args.format]
+    path = core.reports.path_for(report, args.format)
+
+    def write() -> int:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(report), "utf-8")
+        return path.stat().st_size
+
+    size = await asyncio.to_thread(write)
+    return {
+        "path": str(path), "format": args.format, "bytes": size, "title": report.title,
+        "period": report.period, "clusters": report.clusters, "source": report.source,
+        "summary": report.summary[:10], "recommendations": report.recommendations[:10],
+        "sections": [s.title for s in report.sections],
+    }  # fmt: skip
+
+
+# -- the tools ---------------------------------------------------------------------------------
+def all_tools() -> list[Tool]:
+    """Every tool, in the order the model sees them."""
+    return [
+        Tool("list_clusters", "The registered clusters and fleet hubs' member clusters: name, "
+             "kind, type, environment, endpoints, members.", ListClustersInput, list_clusters),
+        Tool("get_cluster_status", "One cluster's state now as the fleet judges it: state, "
+             "health score, data age, coverage per source and findings worst first.",
+             ClusterStatusInput, get_cluster_status),
+        Tool("query_metrics", "Run PromQL (or a stored metric name) over clusters; per series: "
+             "cluster, labels, points, last, min, max, mean.", QueryMetricsInput, query_metrics),
+        Tool("get_metric_labels", "The stored metrics (omit metric), or one stored metric's label "
+             "names and values.", MetricLabelsInput, get_metric_labels),
+        Tool("list_alerts", "The alerts firing now: cluster, name, severity, summary, since.",
+             ListAlertsInput, list_alerts),
+        Tool("list_incidents", "Incidents (grouped alerts, findings and anomalies), open first: "
+             "id, state, severity, title, clusters.", ListIncidentsInput, list_incidents),
+        Tool("get_incident", "One incident with its timeline of signals.", GetIncidentInput,
+             get_incident),
+        Tool("get_gpu_nodes", "GPU nodes worst first: GPUs, models, state counts, average "
+             "utilisation, hottest temperature, pods.", GpuInput, get_gpu_nodes),
+        Tool("get_gpu_processes", "The pods using each GPU (DCGM pod mapping), with "
+             "utilisation and memory.", GpuProcessesInput, get_gpu_processes),
+        Tool("get_gpu_summary", "GPU fleet summary: counts by state and model, averages, the "
+             "unhealthy GPUs with reasons.", GpuInput, get_gpu_summary),
+        Tool("get_cnf_workloads", "CNF workloads (vDU, vCU, UPF, AMF, SMF, NRF) by type: pods, "
+             "VFs, DPDK ports, traffic, drops.", CnfWorkloadsInput, get_cnf_workloads),
+        Tool("get_ptp_status", "PTP ports worst first: clock state, offset, clock class, role, "
+             "compliance over the window.", PtpInput, get_ptp_status),
+        Tool("get_dpdk_stats", "DPDK ports: packet and bit rates, missed, no-mbuf and error "
+             "rates per pod.", DataplaneInput, get_dpdk_stats),
+        Tool("get_sriov_status", "SR-IOV: node sync state, networks, and each VF's pod, "
+             "traffic, drops and errors.", DataplaneInput, get_sriov_status),
+        Tool("query_logs", "Search logs with LogQL (Loki).", QueryLogsInput, query_logs),
+        Tool("search_traces", "Find traces by service and duration (Tempo).", SearchTracesInput,
+             search_traces),
+        Tool("get_trace", "One trace by id (Tempo).", GetTraceInput, get_trace),
+        Tool("detect_anomalies", "Find anomalies in a query's series over a lookback: time, "
+             "cluster, labels, severity, type, explanation.", DetectAnomaliesInput,
+             detect_anomalies),
+        Tool("analyze_root_cause", "Rank an incident's likely root causes (or a cluster's at a "
+             "time) with evidence and next checks.", RootCauseInput, analyze_root_cause),
+        Tool("generate_report", "Write a report (handover, incident, ...) into the reports "
+             "folder; returns its path, summary and recommendations.", ReportInput,
+             generate_report),
+    ]  # fmt: skip

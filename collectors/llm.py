@@ -1,0 +1,428 @@
+"""A client for any OpenAI-compatible chat endpoint (llama.cpp server, vLLM, Ollama).
+
+``LlmClient.stream`` posts ``/chat/completions`` with ``stream: true`` and yields the reply as
+it comes (server-sent events): text deltas, then one ``Reply`` with the whole text, the tool
+calls (several per turn; their argument fragments joined by index), the finish reason, the
+token counts and the latencies. Everything it sends is redacted first (``llm_redaction``): the
+chokepoint, so no caller can forget. Bounded: 120 s for a whole reply, 4 MiB of stream, 256 KiB
+per event; no proxy from the environment and no redirect (air-gapped; a redirect could carry
+the key elsewhere); TLS verified by default. Cancelling the task that iterates closes the
+connection, which stops the server's generation.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from collectors.auth import EndpointAuth, ssl_context
+from collectors.errors import (
+    CollectorAuthError,
+    CollectorBadResponse,
+    CollectorError,
+    CollectorResponseTooLarge,
+)
+from collectors.http import transport_errors, upstream_error
+from collectors.llm_redaction import redact_for_llm
+from collectors.transport import closing_transport
+
+#: the whole reply, first byte to last (PRODUCT.md section 5)
+LLM_TIMEOUT_S = 120.0
+CONNECT_TIMEOUT_S = 5.0
+MAX_STREAM_BYTES = 4 * 1024 * 1024
+MAX_EVENT_BYTES = 256 * 1024
+MAX_ERROR_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class LlmEndpoint:
+    """Where the model answers: the base URL that ends where ``/chat/completions`` follows
+    (``http://127.0.0.1:8080/v1`` for llama.cpp, ``http://127.0.0.1:11434/v1`` for Ollama)."""
+
+    base_url: str
+    model: str
+    api_key: str | None = field(default=None, repr=False)
+    verify: bool = True
+    timeout_s: float = LLM_TIMEOUT_S
+    redact_ips: bool = False
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise CollectorError(
+                f"LLM endpoint {self.base_url[:200]!r}: give an http(s) URL such as "
+                "http://127.0.0.1:8080/v1"
+            )
+        if parts.username or parts.password:
+            raise CollectorError(
+                "LLM endpoint: put the API key in the keyring (`aiops-desktop llm set "
+                "--key-stdin`), not in the URL"
+            )
+
+
+@dataclass(frozen=True)
+class LlmToolCall:
+    """One call the model asked for; ``arguments`` is the raw JSON text it wrote (it may be
+    malformed: the caller says so to the model and the session goes on)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    tool_calls: list[LlmToolCall]
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    #: request sent -> first token (text or tool call), and the whole reply, in ms
+    first_token_ms: float | None
+    total_ms: float
+    #: the server gave no usage (llama.cpp's streams): completion tokens counted as the
+    #: stream's chunks, one token each there
+    tokens_counted: bool = False
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if not self.completion_tokens or self.first_token_ms is None:
+            return None
+        generating = (self.total_ms - self.first_token_ms) / 1000
+        return self.completion_tokens / generating if generating > 0 else None
+
+
+LlmEvent = TextDelta | Reply
+
+
+def redacted_messages(messages: list[dict[str, Any]], *, redact_ips: bool) -> list[dict[str, Any]]:
+    """Every string a request carries (content, tool arguments, names), redacted."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact_for_llm(value, ips=redact_ips)
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    return [clean(m) for m in messages]
+
+
+class _Sse:
+    """Server-sent events from byte chunks, bounded per event and in total."""
+
+    def __init__(self, where: str) -> None:
+        self._where = where
+        self._buffer = b""
+        self._data: list[bytes] = []
+        self._size = 0
+        self.total = 0
+
+    def feed(self, chunk: bytes) -> list[str]:
+        self.total += len(chunk)
+        if self.total > MAX_STREAM_BYTES:
+            raise CollectorResponseTooLarge(
+                f"{self._where} streamed more than {MAX_STREAM_BYTES:,} bytes for one reply"
+            )
+        self._buffer += chunk
+        events: list[str] = []
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            line = line.rstrip(b"\r")
+            if not line:
+                if self._data:
+                    events.append(b"\n".join(self._data).decode("utf-8", "replace"))
+                self._data, self._size = [], 0
+            elif line.startswith(b"data:"):
+                piece = line[5:].removeprefix(b" ")
+                self._size += len(piece)
+                self._data.append(piece)
+            # comments (":"), "event:", "id:", "retry:" carry nothing this client uses
+            if self._size > MAX_EVENT_BYTES or len(self._buffer) > MAX_EVENT_BYTES:
+                raise CollectorResponseTooLarge(
+                    f"{self._where} sent one event over {MAX_EVENT_BYTES:,} bytes"
+                )
+        return events
+
+    def close(self) -> list[str]:
+        """What a stream that ended without its last blank line still holds."""
+        rest = self.feed(b"\n\n") if self._buffer or self._data else []
+        return rest
+
+
+class _Assembly:
+    """One reply put together from its chunks."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.calls: dict[int, dict[str, str]] = {}
+        self.finish: str | None = None
+        self.prompt_tokens: int | None = None
+        self.completion_tokens: int | None = None
+        self.chunks = 0
+
+    def take(self, chunk: dict[str, Any]) -> str:
+        """The text this chunk adds ("" when none)."""
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+            self.prompt_tokens = prompt if isinstance(prompt, int) else self.prompt_tokens
+            if isinstance(completion, int):
+                self.completion_tokens = completion
+        choices = chunk.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            return ""
+        choice = choices[0]
+        if isinstance(choice.get("finish_reason"), str):
+            self.finish = choice["finish_reason"]
+        delta: dict[str, Any] = {}
+        for key in ("delta", "message"):  # "message": a server that ignored stream=true
+            if isinstance(choice.get(key), dict):
+                delta = choice[key]
+                break
+        added = ""
+        if isinstance(delta.get("content"), str) and delta["content"]:
+            added = delta["content"]
+            self.text.append(added)
+            self.chunks += 1
+        self._take_calls(delta.get("tool_calls"))
+        return added
+
+    def _take_calls(self, calls: Any) -> None:
+        """Tool-call fragments: joined by index (ids and names come once, arguments in parts)."""
+        for n, call in enumerate(calls if isinstance(calls, list) else []):
+            if not isinstance(call, dict):
+                continue
+            index: int = call["index"] if isinstance(call.get("index"), int) else n
+            slot = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+            if isinstance(call.get("id"), str) and call["id"]:
+                slot["id"] = call["id"]
+            function: dict[str, Any] = (
+                call["function"] if isinstance(call.get("function"), dict) else {}
+            )
+            if isinstance(function.get("name"), str) and function["name"]:
+                slot["name"] = function["name"]
+            arguments = function.get("arguments")
+            if isinstance(arguments, str):
+                slot["arguments"] += arguments
+            elif isinstance(arguments, dict):  # some servers send the object itself
+                slot["arguments"] += json.dumps(arguments)
+            self.chunks += 1
+
+    def tool_calls(self) -> list[LlmToolCall]:
+        return [
+            LlmToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"])
+            for i, c in sorted(self.calls.items())
+            if c["name"]
+        ]
+
+
+class LlmClient:
+    def __init__(
+        self, endpoint: LlmEndpoint, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.endpoint = endpoint
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self.where = f"the model server ({endpoint.base_url})"
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            headers = {"User-Agent": "aiops-desktop", "Accept": "text/event-stream"}
+            if self.endpoint.api_key:
+                headers["Authorization"] = f"Bearer {self.endpoint.api_key}"
+            verify = ssl_context(verify=self.endpoint.verify, ca_pem=None, auth=EndpointAuth())
+            self._client = httpx.AsyncClient(
+                base_url=self.endpoint.base_url.rstrip("/"),
+                headers=headers,
+                timeout=httpx.Timeout(self.endpoint.timeout_s, connect=CONNECT_TIMEOUT_S),
+                verify=verify,
+                transport=self._transport or closing_transport(verify),
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def payload(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> dict[str, Any]:
+        """The request body, redacted: what the server receives, byte for byte."""
+        body: dict[str, Any] = {
+            "model": self.endpoint.model,
+            "messages": redacted_messages(messages, redact_ips=self.endpoint.redact_ips),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if tools:
+            body["tools"] = tools
+            if tool_choice is not None:
+                body["tool_choice"] = tool_choice
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        if temperature is not None:
+            body["temperature"] = temperature
+        return body
+
+    async def stream(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> AsyncIterator[LlmEvent]:
+        body = self.payload(
+            messages, tools=tools, tool_choice=tool_choice, max_tokens=max_tokens,
+            temperature=temperature,
+        )  # fmt: skip
+        started = time.perf_counter()
+        first: float | None = None
+        reply = _Assembly()
+        sse = _Sse(self.where)
+        timeout = self.endpoint.timeout_s
+        with transport_errors(self.where, "llm", whole=timeout, connect_s=CONNECT_TIMEOUT_S,
+                              read_s=timeout):  # fmt: skip
+            async with (
+                _deadline(timeout),
+                self._http().stream("POST", "/chat/completions", json=body) as response,
+            ):
+                if response.status_code != 200:
+                    await self._refuse(response)
+                done = False
+                async for chunk in response.aiter_bytes():
+                    for event in sse.feed(chunk):
+                        if event.strip() == "[DONE]":
+                            done = True
+                            continue
+                        added = reply.take(self._decode(event))
+                        if first is None and reply.chunks:
+                            first = (time.perf_counter() - started) * 1000
+                        if added:
+                            yield TextDelta(added)
+                for event in sse.close():
+                    if event.strip() == "[DONE]":
+                        done = True
+                    else:
+                        reply.take(self._decode(event))
+                if not done and reply.finish is None:
+                    raise CollectorBadResponse(
+                        f"{self.where} closed the stream before the reply was finished "
+                        f"({sse.total:,} bytes received)",
+                        backend="llm",
+                    )
+        completion = reply.completion_tokens
+        counted = completion is None and reply.chunks > 0
+        yield Reply(
+            text="".join(reply.text),
+            tool_calls=reply.tool_calls(),
+            finish_reason=reply.finish,
+            prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.chunks if counted else completion,
+            first_token_ms=first,
+            total_ms=(time.perf_counter() - started) * 1000,
+            tokens_counted=counted,
+        )
+
+    async def complete(self, messages: list[dict[str, Any]], **options: Any) -> Reply:
+        """The whole reply, streamed underneath (one path, one timeout)."""
+        async for event in self.stream(messages, **options):
+            if isinstance(event, Reply):
+                return event
+        raise CollectorBadResponse(f"{self.where} gave no reply", backend="llm")
+
+    async def models(self) -> list[str]:
+        """The model names the server offers (``GET /models``), for ``llm test``."""
+        with transport_errors(self.where, "llm", whole=30.0, connect_s=CONNECT_TIMEOUT_S,
+                              read_s=30.0):  # fmt: skip
+            async with _deadline(30.0), self._http().stream("GET", "/models") as response:
+                if response.status_code != 200:
+                    await self._refuse(response)
+                body = await _read_bounded(response, MAX_ERROR_BYTES * 4, self.where)
+        try:
+            data = json.loads(body)
+            return [str(m["id"]) for m in data["data"] if isinstance(m, dict) and "id" in m]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CollectorBadResponse(
+                f"{self.where} answered /models with something other than a model list",
+                backend="llm",
+            ) from exc
+
+    def _decode(self, event: str) -> dict[str, Any]:
+        try:
+            data = json.loads(event)
+        except ValueError as exc:
+            raise CollectorBadResponse(
+                f"{self.where} sent an event that is not JSON: {event[:120]!r}", backend="llm"
+            ) from exc
+        if not isinstance(data, dict):
+            raise CollectorBadResponse(f"{self.where} sent a non-object event", backend="llm")
+        if "error" in data:  # an error in the middle of a stream (llama.cpp, vLLM)
+            error = data["error"]
+            message = error.get("message") if isinstance(error, dict) else error
+            raise CollectorBadResponse(
+                f"{self.where} stopped with an error: {str(message)[:300]}", backend="llm"
+            )
+        return data
+
+    async def _refuse(self, response: httpx.Response) -> None:
+        status = response.status_code
+        body = await _read_bounded(response, MAX_ERROR_BYTES, self.where)
+        said = upstream_error(body)
+        if status in (401, 403):
+            raise CollectorAuthError(
+                f"{self.where} refused the API key (HTTP {status}): set it with "
+                "`aiops-desktop llm set --key-stdin`",
+                backend="llm",
+                status=status,
+            )
+        if 300 <= status < 400:
+            raise CollectorError(
+                f"{self.where} redirected (HTTP {status}); redirects are not followed: give "
+                "the endpoint's own URL",
+                backend="llm",
+                status=status,
+            )
+        raise CollectorBadResponse(
+            f"{self.where} answered HTTP {status}: {said}", backend="llm", status=status
+        )
+
+
+async def _read_bounded(response: httpx.Response, limit: int, where: str) -> bytes:
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise CollectorResponseTooLarge(f"{where} answered more than {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _deadline(seconds: float) -> Any:
+    import asyncio
+
+    return asyncio.timeout(seconds)

@@ -1,0 +1,257 @@
+"""The chat's tool loop against a real llama.cpp server (SmolLM2-135M, one thread) over the
+bundled sample capture: forced tool calls run the app's tools for real, text streams, a stop
+mid-reply keeps what was said, a server that dies mid-reply and one that never answers are
+said clearly, malformed tool arguments come back to the model as an error and the session
+goes on; and a canary secret typed into a question never reaches the server nor the cache."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from aiops_desktop.logs import register_secret
+from aiops_desktop.models.enums import ChatRole, PersonaName
+from aiops_desktop.services.assistant.chat import (
+    STOPPED,
+    ChatEvent,
+    ChatService,
+    ReplyDone,
+    TextChunk,
+)
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.outputs.capture import open_capture
+from aiops_desktop.settings import resources_dir
+from aiops_desktop.store.chats import ChatRepository
+from collectors.errors import CollectorError, CollectorTimeout
+from collectors.llm import LlmClient, LlmEndpoint, Reply, TextDelta
+from tests.servers.llama import MODEL_NAME, RunningLlama, start_llama
+from tests.servers.processes import SilentServer
+
+SAMPLE = resources_dir() / "samples" / "sample.aiops"
+pytestmark = pytest.mark.integration
+
+
+def forced(name: str) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name}}
+
+
+@pytest_asyncio.fixture
+async def sample_core() -> AsyncIterator[Core]:
+    core = await asyncio.to_thread(open_capture, SAMPLE)
+    await core.registry.load()
+    yield core
+    await core.shutdown()
+
+
+def chat_over(core: Core, url: str, **endpoint: Any) -> ChatService:
+    async def client() -> LlmClient:
+        return LlmClient(LlmEndpoint(url, MODEL_NAME, **endpoint))
+
+    return ChatService(core.tools, ChatRepository(core.db), client, clock=core.now)
+
+
+@pytest.mark.asyncio
+async def test_a_forced_tool_call_runs_the_apps_tool_and_the_turn_is_kept(
+    llama: RunningLlama, sample_core: Core
+) -> None:
+    chat = chat_over(sample_core, llama.url)
+    session = chat.new_session(PersonaName.PLATFORM_OPS)
+    events: list[ChatEvent] = []
+    await chat.ask(session, "Which clusters are there?", events.append,
+                   tool_choice=forced("list_clusters"), max_tokens=48)  # fmt: skip
+    roles = [m.role for m in session.messages]
+    assert roles[:3] == [ChatRole.USER, ChatRole.ASSISTANT, ChatRole.TOOL]
+    call = session.messages[1].tool_calls[0]
+    assert call.name == "list_clusters"
+    result = session.messages[2].tool_result
+    assert result is not None and result.call_id == call.id
+    # the tool ran for real on the capture: the sample's clusters are in its answer
+    assert not result.is_error and "ran-east" in result.content, result.content[:300]
+    # every reply of the turn has its figures; the turn ends with a reply without tools
+    replies = [m for m in session.messages if m.role is ChatRole.ASSISTANT]
+    assert all(m.latency_ms and m.tokens_completion for m in replies)
+    assert not replies[-1].tool_calls
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("ToolStarted") < kinds.index("ToolFinished") < len(kinds) - 1
+    assert isinstance(events[-1], ReplyDone)
+    kept = await chat.load(session.id)
+    assert kept.messages == session.messages and kept.title == "Which clusters are there?"
+    assert (await chat.sessions())[0][0] == session.id
+
+
+@pytest.mark.asyncio
+async def test_several_tools_in_one_turn_and_persona_limits(
+    llama: RunningLlama, sample_core: Core
+) -> None:
+    """A tool the persona may not call is refused by name (gpu-expert has no PTP tool)."""
+    chat = chat_over(sample_core, llama.url)
+    session = chat.new_session(PersonaName.GPU_EXPERT)
+    await chat.ask(session, "GPU health?", tool_choice=forced("get_gpu_summary"), max_tokens=48)
+    first = next(m.tool_result for m in session.messages if m.tool_result)
+    assert first is not None and not first.is_error and '"gpus"' in first.content
+    outcome = await chat.toolbox.call(
+        "get_ptp_status", "{}", allowed=chat.personas[PersonaName.GPU_EXPERT].allowed_tools
+    )
+    assert outcome.is_error and "no tool named 'get_ptp_status'" in outcome.content
+
+
+@pytest.mark.asyncio
+async def test_text_streams_in_pieces_with_its_latencies(llama: RunningLlama) -> None:
+    client = LlmClient(LlmEndpoint(llama.url, MODEL_NAME))
+    deltas: list[str] = []
+    reply: Reply | None = None
+    async for event in client.stream([{"role": "user", "content": "Name three colours."}],
+                                     max_tokens=24, temperature=0.0):  # fmt: skip
+        if isinstance(event, TextDelta):
+            deltas.append(event.text)
+        else:
+            reply = event
+    await client.aclose()
+    assert reply is not None and len(deltas) > 3 and "".join(deltas) == reply.text
+    assert reply.first_token_ms is not None and 0 < reply.first_token_ms < reply.total_ms
+    assert reply.tokens_per_s is not None and reply.tokens_per_s > 1
+
+
+@pytest.mark.asyncio
+async def test_malformed_tool_arguments_come_back_as_an_error_and_the_turn_goes_on(
+    llama: RunningLlama, sample_core: Core
+) -> None:
+    """Four tokens cut the forced call's JSON short: the model gets a clear error back."""
+    chat = chat_over(sample_core, llama.url)
+    session = chat.new_session()
+    await chat.ask(session, "List alerts", tool_choice=forced("list_alerts"), max_tokens=4)
+    call = session.messages[1].tool_calls[0]
+    assert call.raw_arguments is not None  # not a JSON object
+    result = session.messages[2].tool_result
+    assert result is not None and result.is_error
+    assert "arguments are not valid: not JSON" in result.content
+    assert session.messages[-1].role is ChatRole.ASSISTANT  # the turn went on and ended
+    assert (await chat.load(session.id)).messages == session.messages
+
+
+@pytest.mark.asyncio
+async def test_stop_mid_reply_keeps_what_was_said(llama: RunningLlama, sample_core: Core) -> None:
+    chat = chat_over(sample_core, llama.url)
+    session = chat.new_session()
+    pieces: list[str] = []
+    first = asyncio.Event()
+
+    def on_event(event: ChatEvent) -> None:
+        if isinstance(event, TextChunk):
+            pieces.append(event.text)
+            if len(pieces) >= 3:
+                first.set()
+
+    # persona without forcing: ask something the model answers in words (tools refused by
+    # the server's grammar only when forced, so give it none: an unknown persona tool list)
+    chat.personas = {**chat.personas, PersonaName.DEFAULT: chat.personas[
+        PersonaName.DEFAULT].model_copy(update={"allowed_tools": []})}  # fmt: skip
+    turn = asyncio.create_task(chat.ask(session, "Write a long poem about clocks.", on_event,
+                                        max_tokens=400))  # fmt: skip
+    await asyncio.wait_for(first.wait(), 60)
+    turn.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await turn
+    kept = await chat.load(session.id)
+    assert kept.messages[-1].content.endswith(STOPPED)
+    assert kept.messages[-1].content.removesuffix(STOPPED).startswith("".join(pieces[:3]))
+
+
+@pytest.mark.asyncio
+async def test_a_server_that_dies_mid_reply_is_said_and_the_session_kept(
+    tmp_path: Path, sample_core: Core
+) -> None:
+    dying = await asyncio.to_thread(start_llama, tmp_path / "dying", n_ctx=2048)
+    try:
+        chat = chat_over(sample_core, dying.url)
+        chat.personas = {**chat.personas, PersonaName.DEFAULT: chat.personas[
+            PersonaName.DEFAULT].model_copy(update={"allowed_tools": []})}  # fmt: skip
+        session = chat.new_session()
+        started = asyncio.Event()
+
+        def on_event(event: ChatEvent) -> None:
+            if isinstance(event, TextChunk):
+                started.set()
+
+        turn = asyncio.create_task(chat.ask(session, "Tell a long story.", on_event,
+                                            max_tokens=500))  # fmt: skip
+        await asyncio.wait_for(started.wait(), 60)
+        dying.process.proc.kill()
+        with pytest.raises(CollectorError, match="model server") as failed:
+            await turn
+        assert "broke the connection" in str(failed.value) or "closed the stream" in str(
+            failed.value
+        )
+    finally:
+        dying.stop()
+    kept = await chat.load(session.id)
+    assert kept.messages[0].content == "Tell a long story."
+
+
+@pytest.mark.asyncio
+async def test_a_server_that_never_answers_times_out() -> None:
+    silent = SilentServer()
+    try:
+        client = LlmClient(LlmEndpoint(f"{silent.url}/v1", "m", timeout_s=1.0))
+        with pytest.raises(CollectorTimeout, match="did not"):
+            await client.complete([{"role": "user", "content": "hi"}])
+        await client.aclose()
+    finally:
+        silent.stop()
+
+
+CANARY = "sha256~chat-canary-9a8b7c6d5e4f3a2b1c0d"
+
+
+@pytest.mark.asyncio
+async def test_a_canary_secret_reaches_neither_the_server_nor_the_cache(
+    sample_core: Core,
+) -> None:
+    """The question carries a token and a secret the keyring handed out; the wire (every
+    request of the turn, tool results included) and the stored session are searched."""
+    keyring_secret = "only-the-keyring-knows-this-5f6e7d"
+    register_secret(keyring_secret)
+    sent: list[bytes] = []
+    replies = iter([
+        _sse_tool("list_incidents", "{}"),
+        _sse_text("Done."),
+    ])  # fmt: skip
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.content)
+        return httpx.Response(200, content=next(replies))
+
+    async def client() -> LlmClient:
+        return LlmClient(LlmEndpoint("http://model.invalid/v1", "m"),
+                         transport=httpx.MockTransport(handler))  # fmt: skip
+
+    chat = ChatService(sample_core.tools, ChatRepository(sample_core.db), client)
+    session = chat.new_session()
+    await chat.ask(session, f"my token is {CANARY} and {keyring_secret}; any incident?")
+    wire = b"".join(sent)
+    assert len(sent) == 2 and b"[REDACTED]" in wire
+    assert CANARY.encode() not in wire and keyring_secret.encode() not in wire
+    stored = (await chat.load(session.id)).model_dump_json()
+    assert CANARY not in stored and keyring_secret not in stored
+    assert session.messages[2].tool_result is not None  # the tool's answer went back too
+
+
+def _sse_text(text: str) -> bytes:
+    chunk = {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+    end = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    return f"data: {json.dumps(chunk)}\n\ndata: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode()
+
+
+def _sse_tool(name: str, arguments: str) -> bytes:
+    call = {"index": 0, "id": "call_1", "type": "function",
+            "function": {"name": name, "arguments": arguments}}  # fmt: skip
+    chunk = {"choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]}
+    end = {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
+    return f"data: {json.dumps(chunk)}\n\ndata: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode()

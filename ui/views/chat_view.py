@@ -1,0 +1,339 @@
+"""The Chat page: sessions on the left; the conversation (the person's questions, the model's
+replies as they stream, each tool call as a collapsible step with its arguments and result,
+tokens and latency under each reply); a question box (Ctrl+Enter sends), Stop and Copy. The
+model's words are shown as plain text, never as HTML (a reply can be crafted)."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aiops_desktop.models.chat import ChatSession, reply_stats
+from aiops_desktop.models.enums import ChatRole
+from ui.theme import Theme
+from ui.views.text import PlainLabel
+
+RESULT_SHOWN_CHARS = 6000
+
+
+class ToolStep(QWidget):
+    """One tool call: a header (name, arguments, outcome, time) that opens the details."""
+
+    def __init__(self, name: str, arguments: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.arguments = arguments
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 2, 0, 2)
+        self.header = QToolButton()
+        self.header.setCheckable(True)
+        self.header.setArrowType(Qt.ArrowType.RightArrow)
+        self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.header.setProperty("role", "toolstep")
+        self.header.toggled.connect(self._on_toggled)
+        layout.addWidget(self.header)
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setMaximumHeight(180)
+        self.details.setVisible(False)
+        layout.addWidget(self.details)
+        self.result = ""
+        self.is_error = False
+        self._set_header("running…")
+        self.details.setPlainText(f"arguments: {arguments}")
+
+    def _set_header(self, outcome: str) -> None:
+        shown = self.arguments if len(self.arguments) <= 80 else self.arguments[:79] + "…"
+        self.header.setText(f"Tool {self.name}({shown}) · {outcome}")
+
+    def finish(self, result: str, is_error: bool, elapsed_ms: float) -> None:
+        self.result, self.is_error = result, is_error
+        word = "error" if is_error else f"{len(result):,} bytes"
+        self._set_header(f"{word} · {elapsed_ms:.0f} ms")
+        shown = result if len(result) <= RESULT_SHOWN_CHARS else result[:RESULT_SHOWN_CHARS] + "…"
+        self.details.setPlainText(f"arguments: {self.arguments}\n\nresult: {shown}")
+        self.header.setProperty("status", "error" if is_error else "ok")
+
+    def _on_toggled(self, shown: bool) -> None:
+        self.header.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.details.setVisible(shown)
+
+
+class ChatView(QWidget):
+    """Signals: sig_ask(str); sig_stop(); sig_new(persona, clusters); sig_open(id);
+    sig_delete(id)."""
+
+    sig_ask = Signal(str)
+    sig_stop = Signal()
+    sig_new = Signal(str, list)
+    sig_open = Signal(str)
+    sig_delete = Signal(str)
+
+    def __init__(
+        self, theme: Theme, personas: list[tuple[str, str]], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        self._reply: PlainLabel | None = None
+        self._reply_text: list[str] = []
+        self._steps: list[ToolStep] = []
+        self._last_answer = ""
+        outer = QVBoxLayout(self)
+        self.notice = PlainLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setProperty("role", "warning")
+        self.notice.setVisible(False)
+        outer.addWidget(self.notice)
+        outer.addLayout(self._build_bar(personas))
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self._build_sessions())
+        split.addWidget(self._build_conversation())
+        split.setStretchFactor(1, 1)
+        split.setSizes([220, 900])
+        outer.addWidget(split, 1)
+        send = QShortcut(QKeySequence("Ctrl+Return"), self.question)
+        send.activated.connect(self._on_send)
+
+    def _build_bar(self, personas: list[tuple[str, str]]) -> QHBoxLayout:
+        bar = QHBoxLayout()
+        self.persona = QComboBox()
+        for name, title in personas:
+            self.persona.addItem(f"{title} ({name})", name)
+        self.persona.setToolTip("The persona: its instructions and the tools it may call")
+        bar.addWidget(PlainLabel("Persona"))
+        bar.addWidget(self.persona)
+        self.clusters = QLineEdit()
+        self.clusters.setPlaceholderText("clusters in focus, comma-separated (default: all)")
+        bar.addWidget(self.clusters, 1)
+        self.new_button = QPushButton("New chat")
+        self.new_button.clicked.connect(self._on_new)
+        bar.addWidget(self.new_button)
+        return bar
+
+    def _build_sessions(self) -> QWidget:
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        self.sessions = QListWidget()
+        self.sessions.itemActivated.connect(self._on_session_activated)
+        self.sessions.itemClicked.connect(self._on_session_activated)
+        side_layout.addWidget(self.sessions, 1)
+        self.delete_button = QPushButton("Delete chat")
+        self.delete_button.clicked.connect(self._on_delete)
+        side_layout.addWidget(self.delete_button)
+        return side
+
+    def _build_conversation(self) -> QWidget:
+        main = QWidget()
+        main_layout = QVBoxLayout(main)
+        main_layout.setContentsMargins(0, 0, 0, 0)
+        self.title = PlainLabel("New chat")
+        self.title.setProperty("role", "heading")
+        main_layout.addWidget(self.title)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.transcript = QWidget()
+        self.lines = QVBoxLayout(self.transcript)
+        self.lines.addStretch(1)
+        self.scroll.setWidget(self.transcript)
+        main_layout.addWidget(self.scroll, 1)
+        self.question = QPlainTextEdit()
+        self.question.setPlaceholderText(
+            "Ask about the fleet (Ctrl+Enter sends): which GPUs are unhealthy? why is du-2 "
+            "out of sync?"
+        )
+        self.question.setMaximumHeight(90)
+        main_layout.addWidget(self.question)
+        buttons = QHBoxLayout()
+        self.status = PlainLabel()
+        self.status.setProperty("muted", True)
+        self.status.setWordWrap(True)
+        buttons.addWidget(self.status, 1)
+        self.copy_button = QPushButton("Copy answer")
+        self.copy_button.clicked.connect(self._on_copy)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.sig_stop.emit)
+        self.send_button = QPushButton("Send")
+        self.send_button.setDefault(True)
+        self.send_button.clicked.connect(self._on_send)
+        for b in (self.copy_button, self.stop_button, self.send_button):
+            buttons.addWidget(b)
+        main_layout.addLayout(buttons)
+        return main
+
+    # -- what the presenter says ------------------------------------------------------------
+    def show_configured(self, why_not: str) -> None:
+        self.notice.setText(why_not)
+        self.notice.setVisible(bool(why_not))
+        self.send_button.setEnabled(not why_not)
+
+    def show_sessions(self, sessions: list[tuple[object, str, str, float]]) -> None:
+        self.sessions.clear()
+        for session_id, title, persona, _updated in sessions:
+            item = QListWidgetItem(f"{title}\n{persona}")
+            item.setData(Qt.ItemDataRole.UserRole, str(session_id))
+            item.setToolTip(title)
+            self.sessions.addItem(item)
+
+    def show_session(self, session: ChatSession) -> None:
+        self._clear()
+        self.title.setText(f"{session.title} · {session.persona.value}"
+                           + (f" · {', '.join(session.cluster_context)}"
+                              if session.cluster_context else ""))  # fmt: skip
+        index = self.persona.findData(session.persona.value)
+        if index >= 0:
+            self.persona.setCurrentIndex(index)
+        steps: dict[str, ToolStep] = {}
+        for m in session.messages:
+            if m.role is ChatRole.USER:
+                self._bubble(m.content, "user")
+            elif m.role is ChatRole.ASSISTANT:
+                if m.content:
+                    self._bubble(m.content, "assistant")
+                    self._last_answer = m.content
+                for call in m.tool_calls:
+                    shown = call.raw_arguments or _arguments_text(call.arguments)
+                    steps[call.id] = self._step(call.name, shown)
+                self._footer(m.tokens_completion, m.latency_ms)
+            elif m.role is ChatRole.TOOL and m.tool_result is not None:
+                r = m.tool_result
+                step = steps.get(r.call_id)
+                if step is not None:
+                    step.finish(r.content, r.is_error, m.latency_ms or 0.0)
+
+    def show_chunk(self, text: str) -> None:
+        if self._reply is None:
+            self._reply_text = []
+            self._reply = self._bubble("", "assistant")
+        self._reply_text.append(text)
+        self._reply.setText("".join(self._reply_text))
+        self._scroll_to_end()
+
+    def show_tool_started(self, name: str, arguments: str) -> None:
+        self._end_reply()
+        self._step(name, arguments)
+
+    def show_tool_finished(self, name: str, result: str, is_error: bool, ms: float) -> None:
+        for step in reversed(self._steps):
+            if step.name == name and not step.result and not step.is_error:
+                step.finish(result, is_error, ms)
+                break
+
+    def show_reply_done(self, stats: str) -> None:
+        if self._reply is not None:
+            self._last_answer = "".join(self._reply_text)
+        self._end_reply()
+        if stats:
+            self._note(stats)
+
+    def show_busy(self, busy: bool) -> None:
+        self.stop_button.setEnabled(busy)
+        self.send_button.setEnabled(not busy and not self.notice.isVisible())
+        self.status.setText("The model is answering…" if busy else "")
+        if not busy:
+            self._end_reply()
+
+    def show_error(self, text: str) -> None:
+        self.status.setText(text)
+        if text:
+            self._note(text, role="warning")
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _add(self, widget: QWidget) -> None:
+        self.lines.insertWidget(self.lines.count() - 1, widget)
+        self._scroll_to_end()
+
+    def _bubble(self, text: str, who: str) -> PlainLabel:
+        label = PlainLabel(text)
+        label.setWordWrap(True)
+        label.setProperty("chat", who)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._add(label)
+        return label
+
+    def _note(self, text: str, role: str = "muted") -> None:
+        label = PlainLabel(text)
+        label.setWordWrap(True)
+        if role == "muted":
+            label.setProperty("muted", True)
+        else:
+            label.setProperty("role", role)
+        self._add(label)
+
+    def _footer(self, tokens: int | None, latency_ms: float | None) -> None:
+        stats = reply_stats(tokens, latency_ms)
+        if stats:
+            self._note(stats)
+
+    def _step(self, name: str, arguments: str) -> ToolStep:
+        step = ToolStep(name, arguments)
+        self._steps.append(step)
+        self._add(step)
+        return step
+
+    def _end_reply(self) -> None:
+        self._reply = None
+
+    def _clear(self) -> None:
+        self._end_reply()
+        self._steps.clear()
+        while self.lines.count() > 1:
+            item = self.lines.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.setParent(None)
+                widget.deleteLater()
+
+    def _scroll_to_end(self) -> None:
+        bar = self.scroll.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    # -- what the person does ---------------------------------------------------------------
+    def _on_send(self) -> None:
+        text = self.question.toPlainText().strip()
+        if not text or not self.send_button.isEnabled():
+            return
+        self._end_reply()
+        self._bubble(text, "user")
+        self.question.clear()
+        self.sig_ask.emit(text)
+
+    def _on_new(self) -> None:
+        clusters = [c.strip() for c in self.clusters.text().split(",") if c.strip()]
+        self.sig_new.emit(str(self.persona.currentData()), clusters)
+
+    def _on_session_activated(self, item: QListWidgetItem) -> None:
+        self.sig_open.emit(str(item.data(Qt.ItemDataRole.UserRole)))
+
+    def _on_delete(self) -> None:
+        item = self.sessions.currentItem()
+        if item is not None:
+            self.sig_delete.emit(str(item.data(Qt.ItemDataRole.UserRole)))
+
+    def _on_copy(self) -> None:
+        QGuiApplication.clipboard().setText(self._last_answer)
+        self.status.setText("Answer copied." if self._last_answer else "No answer to copy yet.")
+
+
+def _arguments_text(arguments: dict[str, object]) -> str:
+    return json.dumps(arguments, ensure_ascii=False)
