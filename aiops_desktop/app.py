@@ -61,7 +61,7 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
         ),
         alerts=AlertsPresenter(poller=poller, tasks=tasks),
         incidents=IncidentsPresenter(
-            incidents=core.incidents, rca=core.rca, bus=core.bus, tasks=tasks
+            incidents=core.incidents, rca=core.rca, bus=core.bus, tasks=tasks, llm=core.llm
         ),
         anomalies=AnomaliesPresenter(
             anomalies=core.anomalies, fleet=core.fleet, bus=core.bus, tasks=tasks
@@ -80,7 +80,7 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
         kube=KubePresenter(
             registry=registry, kube=core.kube, discovery=core.discovery, tasks=tasks
         ),
-        settings=SettingsPresenter(settings=core.preferences, tasks=tasks),
+        settings=SettingsPresenter(settings=core.preferences, tasks=tasks, llm=core.llm),
         chat=ChatPresenter(chat=core.chat, llm=core.llm, bus=core.bus, tasks=tasks),
     )  # fmt: skip
 

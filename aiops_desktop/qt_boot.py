@@ -88,10 +88,13 @@ async def _open_core(args: argparse.Namespace, paths: AppPaths) -> Core:
 
     if args.capture:
         from aiops_desktop.services.outputs.capture import open_capture
+        from aiops_desktop.settings import Settings
 
-        return await asyncio.to_thread(
-            lambda: open_capture(Path(args.capture), reports_dir=paths.reports_dir).assemble()
-        )
+        def opened() -> Core:
+            own = Settings.load(paths.settings_file)[0].llm  # the person's model server
+            return open_capture(Path(args.capture), reports_dir=paths.reports_dir, llm=own)
+
+        return await asyncio.to_thread(lambda: opened().assemble())
     return await asyncio.to_thread(lambda: Core.open(paths).assemble())
 
 

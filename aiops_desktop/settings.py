@@ -131,6 +131,9 @@ class LlmSettings(_Section):
     model: str = Field(default="", max_length=200)
     verify_tls: bool = True
     redact_ips: bool = False
+    #: sampling temperature of chat replies (None: the server's default; 0: the same answer to
+    #: the same question, as kiosks and screenshots want)
+    temperature: float | None = Field(default=None, ge=0, le=2)
 
     @property
     def configured(self) -> bool:

@@ -51,6 +51,8 @@ class LlmEndpoint:
     verify: bool = True
     timeout_s: float = LLM_TIMEOUT_S
     redact_ips: bool = False
+    #: used when a request names none (None: the server's default)
+    temperature: float | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -283,6 +285,7 @@ class LlmClient:
                 body["tool_choice"] = tool_choice
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
+        temperature = self.endpoint.temperature if temperature is None else temperature
         if temperature is not None:
             body["temperature"] = temperature
         return body

@@ -100,6 +100,10 @@ def incidents(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     p.incidents.sig_rca_busy.connect(view.show_rca_busy)
     view.sig_acknowledge.connect(p.incidents.acknowledge)
     view.sig_analyse.connect(p.incidents.analyse)
+    p.incidents.sig_explain_state.connect(view.rca.show_explain_state)
+    p.incidents.sig_explain_text.connect(view.rca.show_explain_text)
+    p.incidents.sig_explained.connect(view.rca.show_explained)
+    view.rca.sig_explain.connect(p.incidents.explain)
     view.sig_open.connect(window.open_anomaly)
     return view
 

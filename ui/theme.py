@@ -65,6 +65,12 @@ class Theme:
             border-radius: 4px; padding: 6px;
         }}
         QLabel[role="error"] {{ color: {self.severity("critical")}; }}
+        QLabel[chat="user"] {{
+            background: {p["panel_alt"]}; border-radius: 6px; padding: 8px; margin-left: 80px;
+        }}
+        QLabel[chat="assistant"] {{
+            border-left: 3px solid {p["accent"]}; padding: 4px 8px; margin-right: 80px;
+        }}
         QFrame[card="true"] {{
             background: {p["panel"]}; border: 1px solid {p["border"]}; border-radius: 8px;
         }}

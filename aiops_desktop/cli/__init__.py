@@ -72,8 +72,10 @@ def _run_command(args: argparse.Namespace, paths: AppPaths, io: Io) -> int:
     try:
         if args.capture:
             from aiops_desktop.services.outputs.capture import open_capture
+            from aiops_desktop.settings import Settings
 
-            core = open_capture(args.capture, reports_dir=paths.reports_dir)
+            own = Settings.load(paths.settings_file)[0].llm  # the person's model, not the file's
+            core = open_capture(args.capture, reports_dir=paths.reports_dir, llm=own)
         else:
             core = Core.open(paths)
     except AppError as exc:

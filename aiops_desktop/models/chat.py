@@ -92,12 +92,11 @@ class ChatSession(DomainModel):
 
 
 def reply_stats(tokens: int | None, latency_ms: float | None) -> str:
-    """ "38 tokens · 2.1 s · 18 tokens/s" for a reply's footer."""
+    """ "38 tokens · 2.1 s" for a reply's footer (the whole reply: prompt reading included, so
+    no rate is made of it)."""
     parts = []
     if tokens is not None:
         parts.append(f"{tokens} tokens")
     if latency_ms is not None:
         parts.append(f"{latency_ms / 1000:.1f} s")
-        if tokens and latency_ms > 0:
-            parts.append(f"{tokens / (latency_ms / 1000):.0f} tokens/s")
     return " · ".join(parts)

@@ -93,3 +93,21 @@ class RcaReport:
     signals_read: int
     causes: list[RcaCauseRow]
     charts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExplainedSentence:
+    text: str
+    verified: bool
+    reasons: list[str] = field(default_factory=list)  # why not verified
+
+
+@dataclass(frozen=True)
+class ExplanationView:
+    """A model's explanation of an RCA as the page shows it: each sentence checked against
+    the numbered evidence (analysis/grounding.py), the evidence itself, the reply's figures."""
+
+    sentences: list[ExplainedSentence]
+    evidence: list[tuple[str, str]]  # (id, text)
+    stats: str
+    truncated: bool = False

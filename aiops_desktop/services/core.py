@@ -315,10 +315,7 @@ class Core:
         keyring. A capture has no keyring: its Core has no model unless told one."""
         from aiops_desktop.services.assistant.llm import LlmService
 
-        return LlmService(
-            self.settings, self.paths.settings_file, self.secrets, self.bus,
-            persist=self.capture is None,
-        )  # fmt: skip
+        return LlmService(self.preferences, self.secrets, self.bus)
 
     @cached_property
     def tools(self) -> ToolBox:

@@ -1,14 +1,19 @@
-"""Settings: the anomaly detector's sensitivity (the rest of ``settings.json`` is for files:
-timeouts, polling); applied at once and kept for the next start."""
+"""Settings: the anomaly detector's sensitivity and the optional local model server (endpoint,
+model, API key kept in the OS keyring, TLS, IP redaction, a test); applied at once and kept
+for the next start (the rest of ``settings.json`` is for files: timeouts, polling)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGroupBox,
+    QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +44,7 @@ class SettingsDialog(QDialog):
         self.sensitivity.setCurrentIndex(list(SENSITIVITY_TEXT).index(current))
         form.addRow("Anomaly sensitivity", self.sensitivity)
         layout.addLayout(form)
+        layout.addWidget(self._llm_group(presenter))
         self.status = PlainLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -52,7 +58,53 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.buttons)
         presenter.sig_saved.connect(self.status.setText)
         presenter.sig_error.connect(self.status.setText)
+        presenter.sig_llm_tested.connect(self.status.setText)
+
+    def _llm_group(self, presenter: SettingsPresenter) -> QGroupBox:
+        group = QGroupBox("Local LLM (optional: explanations and chat)")
+        form = QFormLayout(group)
+        llm = presenter.current.llm
+        self.llm_endpoint = QLineEdit(llm.endpoint or "")
+        self.llm_endpoint.setPlaceholderText("http://127.0.0.1:8080/v1 (llama.cpp, vLLM, Ollama)")
+        self.llm_model = QLineEdit(llm.model)
+        self.llm_key = QLineEdit()
+        self.llm_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.llm_key.setPlaceholderText("kept in the OS keyring; empty keeps the one stored")
+        self.llm_forget = QCheckBox("Remove the stored API key")
+        self.llm_verify = QCheckBox("Verify the server's TLS certificate")
+        self.llm_verify.setChecked(llm.verify_tls)
+        self.llm_ips = QCheckBox("Also hide IP addresses from the model")
+        self.llm_ips.setChecked(llm.redact_ips)
+        self.llm_test = QPushButton("Test")
+        self.llm_test.clicked.connect(self._on_test_clicked)
+        form.addRow("Endpoint", self.llm_endpoint)
+        form.addRow("Model", self.llm_model)
+        form.addRow("API key", self.llm_key)
+        for box in (self.llm_forget, self.llm_verify, self.llm_ips):
+            form.addRow("", box)
+        form.addRow("", self.llm_test)
+        group.setEnabled(presenter.llm is not None)
+        return group
 
     def _on_apply_clicked(self) -> None:
         self.status.setText("Saving …")
         self._presenter.set_sensitivity(Sensitivity(self.sensitivity.currentData()))
+        llm = self._presenter.current.llm
+        endpoint, model = self.llm_endpoint.text().strip(), self.llm_model.text().strip()
+        changed = (endpoint, model, self.llm_verify.isChecked(), self.llm_ips.isChecked()) != (
+            llm.endpoint or "",
+            llm.model,
+            llm.verify_tls,
+            llm.redact_ips,
+        )
+        if endpoint and (changed or self.llm_key.text() or self.llm_forget.isChecked()):
+            self._presenter.set_llm(
+                endpoint=endpoint, model=model, key=self.llm_key.text(),
+                forget_key=self.llm_forget.isChecked(), verify_tls=self.llm_verify.isChecked(),
+                redact_ips=self.llm_ips.isChecked(),
+            )  # fmt: skip
+            self.llm_key.clear()
+
+    def _on_test_clicked(self) -> None:
+        self.status.setText("Asking the model server …")
+        self._presenter.test_llm()

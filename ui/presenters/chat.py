@@ -104,6 +104,7 @@ class ChatPresenter(Presenter):
                 raise
             finally:
                 self.sig_busy.emit(False)
+                self.sig_session.emit(self.session)  # the whole turn, as it was kept
                 self.sig_sessions.emit(await asyncio.shield(self._chat.sessions()))
 
         self._turn = self.spawn("chat", work(), on_error=self._failed)

@@ -9,7 +9,15 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.models.incidents import RCA_WINDOW_AFTER
+from aiops_desktop.models.chat import reply_stats
+from aiops_desktop.models.incidents import (
+    RCA_WINDOW_AFTER,
+    ExplainedSentence,
+    ExplanationView,
+    Incident,
+)
+from aiops_desktop.services.assistant.explain import explain
+from aiops_desktop.services.assistant.llm import NOT_CONFIGURED, LlmService
 from aiops_desktop.services.intelligence.incidents import INCIDENTS_CHANGED, IncidentService
 from aiops_desktop.services.intelligence.rca import RcaResult, RcaService
 from aiops_desktop.services.runtime.bus import EventBus
@@ -19,11 +27,17 @@ from ui.presenters.base import Presenter
 
 class IncidentsPresenter(Presenter):
     """Signals: sig_rows(list[Incident]) when they change and on show; sig_rca_busy(str): an
-    analysis started (what it analyses) or ended (""); sig_rca(RcaReport); sig_error(str)."""
+    analysis started (what it analyses) or ended (""); sig_rca(RcaReport); sig_explain_text(str):
+    the explanation as it streams; sig_explained(ExplanationView); sig_explain_state(str): what
+    Explain can do now ("" ready, or why not: no analysis yet, no model configured, working);
+    sig_error(str)."""
 
     sig_rows = Signal(list)
     sig_rca = Signal(object)
     sig_rca_busy = Signal(str)
+    sig_explain_text = Signal(str)
+    sig_explained = Signal(object)
+    sig_explain_state = Signal(str)
 
     def __init__(
         self,
@@ -32,17 +46,22 @@ class IncidentsPresenter(Presenter):
         rca: RcaService,
         bus: EventBus,
         tasks: TaskSupervisor,
+        llm: LlmService | None = None,
         interval_ms: int = 10_000,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(tasks, interval_ms, parent)
         self._incidents = incidents
         self._rca = rca
+        self._llm = llm
+        #: the analysis shown, and its incident (None: a cluster at a moment)
+        self._shown: tuple[RcaResult, Incident | None] | None = None
         self.listen(bus, INCIDENTS_CHANGED, self.sig_rows.emit)
 
     async def read(self) -> None:
         rows = await self._incidents.listed()
         self.sig_rows.emit(rows)
+        self._say_explain_state()
 
     def acknowledge(self, incident_id: str) -> None:
         async def work() -> None:
@@ -53,12 +72,12 @@ class IncidentsPresenter(Presenter):
     def analyse(self, incident_id: str) -> None:
         """Rank the incident's likely causes (seconds on a big fleet: off the UI thread)."""
 
-        async def result() -> RcaResult | None:
+        async def result() -> tuple[RcaResult, Incident | None] | None:
             incident = await self._incidents.get(incident_id)
             if incident is None:
                 self.sig_error.emit(f"incident {incident_id} is no longer kept")
                 return None
-            return await self._rca.for_incident(incident)
+            return await self._rca.for_incident(incident), incident
 
         self._run_rca(incident_id, result())
 
@@ -67,19 +86,55 @@ class IncidentsPresenter(Presenter):
         start): the window runs from 30 min before it to 5 min after."""
         at = datetime.fromtimestamp(first_s, UTC) + RCA_WINDOW_AFTER
 
-        async def result() -> RcaResult | None:
-            return await self._rca.for_cluster(cluster, [cluster], at)
+        async def result() -> tuple[RcaResult, Incident | None] | None:
+            return await self._rca.for_cluster(cluster, [cluster], at), None
 
         self._run_rca(cluster, result())
 
-    def _run_rca(self, what: str, result: Coroutine[Any, Any, RcaResult | None]) -> None:
+    def _run_rca(
+        self, what: str, result: Coroutine[Any, Any, tuple[RcaResult, Incident | None] | None]
+    ) -> None:
         async def work() -> None:
             self.sig_rca_busy.emit(f"Analysing {what}…")
             try:
                 found = await result
                 if found is not None:
-                    self.sig_rca.emit(found.shown())
+                    self._shown = found
+                    self.sig_rca.emit(found[0].shown())
+                    self._say_explain_state()
             finally:
                 self.sig_rca_busy.emit("")
 
         self.spawn("root-cause analysis", work())
+
+    def _say_explain_state(self) -> None:
+        if self._llm is None or not self._llm.configured:
+            self.sig_explain_state.emit(f"{NOT_CONFIGURED}.")
+        elif self._shown is None:
+            self.sig_explain_state.emit("Analyse a root cause first; Explain then tells it.")
+        else:
+            self.sig_explain_state.emit("")
+
+    def explain(self) -> None:
+        """The local model explains the analysis shown; each sentence is checked."""
+        shown, llm = self._shown, self._llm
+        if shown is None or llm is None or not llm.configured:
+            self._say_explain_state()
+            return
+
+        async def work() -> None:
+            self.sig_explain_state.emit("The model is explaining…")
+            try:
+                done = await explain(shown[0], llm.client, shown[1],
+                                     on_text=self.sig_explain_text.emit)  # fmt: skip
+                e = done.explanation
+                self.sig_explained.emit(ExplanationView(
+                    [ExplainedSentence(s.text, not s.reasons, s.reasons) for s in e.sentences],
+                    [(i.id, i.text) for i in done.evidence],
+                    reply_stats(done.reply.completion_tokens, done.reply.total_ms),
+                    e.truncated,
+                ))  # fmt: skip
+            finally:
+                self._say_explain_state()
+
+        self.spawn("explanation", work())

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models.enums import Sensitivity
+from aiops_desktop.services.assistant.llm import LlmService
 from aiops_desktop.services.runtime.settings import SettingsService
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.settings import Settings
@@ -13,15 +14,53 @@ from ui.presenters.base import Presenter
 
 
 class SettingsPresenter(Presenter):
-    """Signals: sig_saved(str): what was changed and where it is kept; sig_error(str)."""
+    """Signals: sig_saved(str): what was changed and where it is kept; sig_llm_tested(str):
+    what the model server answered; sig_error(str)."""
 
     sig_saved = Signal(str)
+    sig_llm_tested = Signal(str)
 
     def __init__(
-        self, *, settings: SettingsService, tasks: TaskSupervisor, parent: QObject | None = None
-    ) -> None:
+        self, *, settings: SettingsService, tasks: TaskSupervisor, llm: LlmService | None = None,
+        parent: QObject | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(tasks, parent=parent)
         self._settings = settings
+        self.llm = llm
+
+    def set_llm(
+        self, *, endpoint: str, model: str, key: str, forget_key: bool, verify_tls: bool,
+        redact_ips: bool,
+    ) -> None:  # fmt: skip
+        """The model server: settings kept in settings.json, the key in the OS keyring."""
+        llm = self.llm
+        if llm is None:
+            return
+
+        async def work() -> None:
+            chosen = await llm.set(endpoint=endpoint, model=model, key=key or None,
+                                   forget_key=forget_key, verify_tls=verify_tls,
+                                   redact_ips=redact_ips)  # fmt: skip
+            said = "; the API key is in the OS keyring" if key else ""
+            self.sig_saved.emit(f"LLM: {chosen.endpoint}, model {chosen.model}{said}.")
+
+        self.spawn("LLM settings", work())
+
+    def test_llm(self) -> None:
+        llm = self.llm
+        if llm is None:
+            return
+
+        async def work() -> None:
+            check = await llm.test()
+            r = check.reply
+            first = "-" if r.first_token_ms is None else f"{r.first_token_ms:.0f} ms"
+            self.sig_llm_tested.emit(
+                f"The server answers: models {', '.join(check.models) or 'none listed'}; "
+                f"first token {first}, whole reply {r.total_ms:.0f} ms."
+            )
+
+        self.spawn("LLM test", work(), on_error=self.sig_llm_tested.emit)
 
     @property
     def current(self) -> Settings:

@@ -132,6 +132,8 @@ class ChatView(QWidget):
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         self.sessions = QListWidget()
+        self.sessions.setWordWrap(True)
+        self.sessions.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.sessions.itemActivated.connect(self._on_session_activated)
         self.sessions.itemClicked.connect(self._on_session_activated)
         side_layout.addWidget(self.sessions, 1)

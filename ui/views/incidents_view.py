@@ -5,6 +5,8 @@ Root cause tab."""
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -12,12 +14,13 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTabWidget,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from aiops_desktop.models.enums import IncidentStatus
-from aiops_desktop.models.incidents import Incident, RcaReport
+from aiops_desktop.models.incidents import ExplanationView, Incident, RcaReport
 from ui.theme import Theme
 from ui.views.rows_table import Row
 from ui.views.tables import make_table
@@ -29,7 +32,10 @@ SHOWN_CHARTS = 3
 
 class RcaPanel(QWidget):
     """The root-cause analysis of one incident: ranked causes, their evidence charts and the
-    runbook's next checks."""
+    runbook's next checks; "Explain" asks the local model to tell it, each of its sentences
+    marked verified (it cites evidence, its numbers match) or not. Signals: sig_explain()."""
+
+    sig_explain = Signal()
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -47,6 +53,58 @@ class RcaPanel(QWidget):
         self.checks.setWordWrap(True)
         self.checks.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.checks)
+        explain_bar = QHBoxLayout()
+        self.explain_button = QPushButton("Explain")
+        self.explain_button.setToolTip("The local model tells this analysis, citing its evidence")
+        self.explain_button.setEnabled(False)
+        self.explain_button.clicked.connect(self.sig_explain.emit)
+        explain_bar.addWidget(self.explain_button)
+        self.explain_state = PlainLabel("Analyse a root cause first; Explain then tells it.")
+        self.explain_state.setWordWrap(True)
+        self.explain_state.setProperty("muted", True)
+        explain_bar.addWidget(self.explain_state, 1)
+        layout.addLayout(explain_bar)
+        self.explanation = QTextBrowser()
+        self.explanation.setOpenLinks(False)
+        self.explanation.setOpenExternalLinks(False)
+        self.explanation.setVisible(False)
+        layout.addWidget(self.explanation, 2)
+        self._streamed: list[str] = []
+
+    def show_explain_state(self, text: str) -> None:
+        self.explain_state.setText(text)
+        self.explain_button.setEnabled(not text)
+        if text.startswith("The model is explaining"):
+            self._streamed = []
+            self.explanation.setPlainText("")
+            self.explanation.setVisible(True)
+
+    def show_explain_text(self, text: str) -> None:
+        self._streamed.append(text)
+        self.explanation.setPlainText("".join(self._streamed))
+
+    def show_explained(self, view: ExplanationView) -> None:
+        """The model's words are escaped: its sentences are data, never markup."""
+        ok, warn = self._theme.status("OK"), self._theme.severity("warning")
+        parts = []
+        for s in view.sentences:
+            text = html.escape(s.text)
+            if s.verified:
+                parts.append(f'<p><span style="color:{ok}">&#10003; verified</span> {text}</p>')
+            else:
+                why = html.escape("; ".join(s.reasons))
+                parts.append(f'<p><span style="color:{warn}">&#9888; unverified</span> {text}'
+                             f'<br/><small>{why}</small></p>')  # fmt: skip
+        verified = sum(s.verified for s in view.sentences)
+        head = (f"<p><b>{verified} of {len(view.sentences)} sentences verified against the "
+                f"evidence</b> ({html.escape(view.stats)})"
+                + (" · cut at its length limit" if view.truncated else "") + "</p>")  # fmt: skip
+        evidence = "".join(f"<li><b>{html.escape(i)}</b> {html.escape(t)}</li>"
+                           for i, t in view.evidence)  # fmt: skip
+        self.explanation.setHtml(head + "".join(parts)
+                                 + f"<p><small>Evidence given to the model:</small></p>"
+                                 f"<ul><small>{evidence}</small></ul>")  # fmt: skip
+        self.explanation.setVisible(True)
 
     def show_busy(self, text: str) -> None:
         if text:

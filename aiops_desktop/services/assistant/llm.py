@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
+
+from pydantic import ValidationError
 
 from aiops_desktop.models.credentials import CredentialRef
 from aiops_desktop.models.enums import CredentialKind
 from aiops_desktop.models.errors import AppError, UsageError
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.runtime.bus import EventBus
-from aiops_desktop.settings import LlmSettings, Settings
+from aiops_desktop.services.runtime.settings import SettingsService
+from aiops_desktop.settings import LlmSettings
 from collectors.llm import LlmClient, LlmEndpoint, Reply
 
 #: the keyring entry of the model server's API key (this app's own name, never a file's)
@@ -39,16 +41,21 @@ class LlmCheck:
 
 
 class LlmService:
-    def __init__(
-        self, settings: Settings, path: Path, secrets: SecretStore, bus: EventBus, *,
-        persist: bool = True,
-    ) -> None:  # fmt: skip
-        self.settings = settings.llm
-        self._all = settings
-        self._path = path
+    """``preferences``: the one owner of settings.json (the LLM's section is kept there, the
+    key in the keyring); a capture's preferences are kept for its window only."""
+
+    def __init__(self, preferences: SettingsService, secrets: SecretStore, bus: EventBus) -> None:
+        self._preferences = preferences
         self._secrets = secrets
         self._bus = bus
-        self._persist = persist
+
+    @property
+    def settings(self) -> LlmSettings:
+        return self._preferences.current.llm
+
+    @property
+    def _persist(self) -> bool:
+        return self._preferences.persist
 
     @property
     def configured(self) -> bool:
@@ -56,12 +63,13 @@ class LlmService:
 
     def endpoint(self) -> LlmEndpoint:
         """Blocking (reads the keyring): call from a worker thread or the CLI."""
-        if not self.settings.configured or self.settings.endpoint is None:
+        s = self.settings
+        if not s.configured or s.endpoint is None:
             raise LlmNotConfigured(NOT_CONFIGURED)
         key = self._secrets.get(LLM_KEY_REF) if self._persist else None
         return LlmEndpoint(
-            self.settings.endpoint, self.settings.model, api_key=key,
-            verify=self.settings.verify_tls, redact_ips=self.settings.redact_ips,
+            s.endpoint, s.model, api_key=key, verify=s.verify_tls, redact_ips=s.redact_ips,
+            temperature=s.temperature,
         )  # fmt: skip
 
     async def client(self) -> LlmClient:
@@ -78,21 +86,22 @@ class LlmService:
         LlmEndpoint(endpoint, model or "-")  # refuses a bad URL with a clear message
         if not model.strip():
             raise UsageError("give the model's name (as the server lists it: `llm test`)")
-        chosen = LlmSettings(
-            endpoint=endpoint.strip(), model=model.strip(), verify_tls=verify_tls,
-            redact_ips=redact_ips,
-        )  # fmt: skip
-        changed = self._all.model_copy(update={"llm": chosen})
+        try:
+            chosen = LlmSettings.model_validate({
+                **self.settings.model_dump(), "endpoint": endpoint.strip(),
+                "model": model.strip(), "verify_tls": verify_tls, "redact_ips": redact_ips,
+            })  # fmt: skip
+        except ValidationError as exc:
+            raise UsageError(f"LLM settings: {exc.errors()[0]['msg']}") from None
 
-        def keep() -> None:
+        def keep_key() -> None:
             if key:
                 self._secrets.put(LLM_KEY_REF, key)
             elif forget_key:
                 self._secrets.delete(LLM_KEY_REF)
-            changed.save(self._path)
 
-        await asyncio.to_thread(keep)
-        self._all, self.settings = changed, chosen
+        await asyncio.to_thread(keep_key)
+        await self._preferences.set_llm(chosen)
         self._bus.publish(LLM_CHANGED, chosen)
         return chosen
 

@@ -28,7 +28,7 @@ from aiops_desktop.services.outputs.recorded import (
     record_pages,
 )
 from aiops_desktop.services.runtime.outputs import check_output
-from aiops_desktop.settings import AppPaths
+from aiops_desktop.settings import AppPaths, LlmSettings, Settings
 from aiops_desktop.store.capture import SUFFIX, CaptureError, CaptureManifest, write_capture
 from aiops_desktop.store.capture_load import load_capture
 
@@ -90,20 +90,22 @@ async def _answering(core: Core, clusters: list[Cluster]) -> list[Cluster]:
 
 
 def open_capture(
-    path: Path, secrets: SecretStore | None = None, *, reports_dir: Path | None = None
-) -> Core:
+    path: Path, secrets: SecretStore | None = None, *, reports_dir: Path | None = None,
+    llm: LlmSettings | None = None,
+) -> Core:  # fmt: skip
     """A Core over a checked copy of the capture at ``path`` (CaptureError if it cannot be
     opened: foreign, truncated, damaged, newer, or holding what a capture may not). The file
     itself is never changed; the working copy is removed when the Core closes, or at once if
     opening fails. It has no keyring (``secrets`` is ignored). Blocking: call from a worker
     thread. ``reports_dir``: where its reports go (the user's own folder, not the temporary
-    one)."""
+    one). ``llm``: the person's own model server (their settings, never the capture's): a
+    capture can be explained and chatted about offline; it has no keyring, so no API key."""
     work = Path(tempfile.mkdtemp(prefix="aiops-capture-"))
     try:
         paths = AppPaths(work / "data", work / "logs", reports_to=reports_dir).ensure()
         manifest, documents = load_capture(path, paths.db_path)
         core = Core.open(
-            paths, capture=manifest,
+            paths, Settings(llm=llm) if llm is not None else None, capture=manifest,
             recorded_answers=documents.get(RECORDED_KEY),
             recorded_objects=documents.get(OBJECTS_KEY),
         )  # fmt: skip
