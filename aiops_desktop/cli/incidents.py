@@ -31,6 +31,11 @@ def add_commands(sub: Any) -> None:
     rca.add_argument("--at", type=instant, metavar="TIME",
                      help="the analysis time (default now); nothing after it is read")  # fmt: skip
     rca.add_argument("--json", action="store_true")
+    rca.add_argument(
+        "--explain", action="store_true",
+        help="also ask the local model (`llm set`) to explain it; each sentence is checked "
+        "against the evidence and marked verified or unverified",
+    )  # fmt: skip
     rca.set_defaults(handler=_rca)
 
 
@@ -80,10 +85,29 @@ async def _rca(core: Core, args: argparse.Namespace, io: Io) -> int:
         targets, keep = core.registry.targets([args.cluster])  # a member's name is accepted
         chosen = sorted(keep) if keep else [c.name for c in targets]
         result = await core.rca.for_cluster(args.cluster, chosen, at)
+        incident = None
+    explained = None
+    if args.explain:
+        from aiops_desktop.services.assistant.explain import explain
+
+        explained = await explain(result, core.llm.client, incident)
     if args.json:
-        io.out.write(json.dumps(result.as_json(), indent=2) + "\n")
-    else:
-        _print(result, io)
+        doc = result.as_json()
+        if explained is not None:
+            doc["explanation"] = explained.explanation.as_json()
+        io.out.write(json.dumps(doc, indent=2) + "\n")
+        return EXIT_OK
+    _print(result, io)
+    if explained is not None:
+        e = explained.explanation
+        out = io.out
+        out.write(f"\nExplanation by the local model: {e.verified} of {len(e.sentences)} "
+                  "sentences verified against the evidence\n")  # fmt: skip
+        for s in e.sentences:
+            mark = "verified  " if not s.reasons else "UNVERIFIED"
+            out.write(f"  [{mark}] {one_line(s.text)}\n")
+            for reason in s.reasons:
+                out.write(f"               {one_line(reason)}\n")
     return EXIT_OK
 
 

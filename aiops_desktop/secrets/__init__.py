@@ -44,6 +44,21 @@ class SecretsUnavailableError(SecretsError):
         super().__init__(NO_KEYRING_MESSAGE + (f" ({detail})" if detail else ""))
 
 
+def _unavailable() -> tuple[type[BaseException], ...]:
+    """What a keyring backend raises when there is no keyring to reach: keyring's own errors,
+    and the Secret Service library's (it raises its own when D-Bus is not there)."""
+    import keyring.errors
+
+    found: tuple[type[BaseException], ...] = (
+        keyring.errors.NoKeyringError, keyring.errors.InitError, OSError,
+    )  # fmt: skip
+    try:
+        from secretstorage.exceptions import SecretStorageException
+    except ImportError:  # pragma: no cover (not Linux)
+        return found
+    return (*found, SecretStorageException)
+
+
 OPT_IN_ENV = "AIOPS_DESKTOP_SECRETS"
 PASSWORD_FILE_ENV = "AIOPS_DESKTOP_SECRETS_PASSWORD_FILE"  # noqa: S105 (a variable name)
 ENCRYPTED_FILE = "encrypted-file"
@@ -146,7 +161,7 @@ class SecretStore:
         register_secret(secret)
         try:
             self.backend.set_password(ref.service, ref.key, secret)
-        except (keyring.errors.NoKeyringError, keyring.errors.InitError, OSError) as exc:
+        except _unavailable() as exc:
             raise SecretsUnavailableError(str(exc) or type(exc).__name__) from exc
         except (keyring.errors.KeyringError, ValueError) as exc:
             raise SecretsError(f"could not store the credential in the keyring: {exc}") from exc
@@ -156,7 +171,7 @@ class SecretStore:
 
         try:
             value = self.backend.get_password(ref.service, ref.key)
-        except (keyring.errors.NoKeyringError, keyring.errors.InitError, OSError) as exc:
+        except _unavailable() as exc:
             raise SecretsUnavailableError(str(exc) or type(exc).__name__) from exc
         except (keyring.errors.KeyringError, ValueError) as exc:
             raise SecretsError(f"could not read the credential from the keyring: {exc}") from exc

@@ -5,6 +5,7 @@ and a client made from them. ``test`` says whether the server answers and how fa
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -12,12 +13,13 @@ from pydantic import ValidationError
 from aiops_desktop.models.credentials import CredentialRef
 from aiops_desktop.models.enums import CredentialKind
 from aiops_desktop.models.errors import AppError, UsageError
-from aiops_desktop.secrets import SecretStore
+from aiops_desktop.secrets import SecretStore, SecretsUnavailableError
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.settings import SettingsService
 from aiops_desktop.settings import LlmSettings
 from collectors.llm import LlmClient, LlmEndpoint, Reply
 
+log = logging.getLogger("aiops.assistant.llm")
 #: the keyring entry of the model server's API key (this app's own name, never a file's)
 LLM_KEY_REF = CredentialRef(kind=CredentialKind.BEARER_TOKEN, key="llm/api-key")
 LLM_CHANGED = "llm.changed"  # payload: LlmSettings
@@ -66,7 +68,14 @@ class LlmService:
         s = self.settings
         if not s.configured or s.endpoint is None:
             raise LlmNotConfigured(NOT_CONFIGURED)
-        key = self._secrets.get(LLM_KEY_REF) if self._persist else None
+        key = None
+        if self._persist:
+            try:
+                key = self._secrets.get(LLM_KEY_REF)
+            except SecretsUnavailableError as exc:
+                # a local server mostly needs no key; one that does answers 401, and the
+                # client says what to do
+                log.warning("LLM key not read", extra={"why": str(exc)[:200]})
         return LlmEndpoint(
             s.endpoint, s.model, api_key=key, verify=s.verify_tls, redact_ips=s.redact_ips,
             temperature=s.temperature,
