@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: llm-test-server run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-rca fuzz system-packages sample screenshots clean
+.PHONY: llm-test-server bench-llm run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-rca fuzz system-packages sample screenshots clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,10 @@ bench-nab: $(STAMP)
 # The live anomaly path at fleet scale (2,000 series every 15 s) and the NAB corpus time
 bench-live: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_live.py $(LIVE_ARGS)
+
+# The local model path with the test model: first token, tokens/s, the tool loop, an explanation
+bench-llm: $(STAMP) llm-test-server
+	$(BIN)/python tests/benchmarks/bench_llm.py $(LLM_ARGS)
 
 # Leave-one-category-group-out cross-validation of the app's detector (about 2 min on 2 cores)
 bench-nab-cv: $(STAMP)
