@@ -58,8 +58,8 @@ class LlmEndpoint:
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise CollectorError(
-                f"LLM endpoint {self.base_url[:200]!r}: give an http(s) URL such as "
-                "http://127.0.0.1:8080/v1"
+                "the LLM endpoint must be an http(s) URL such as http://127.0.0.1:8080/v1, "
+                f"not {self.base_url[:200]!r}"
             )
         if parts.username or parts.password:
             raise CollectorError(

@@ -170,6 +170,8 @@ async def _chat(core: Core, args: argparse.Namespace, io: Io) -> int:
         io.out.write("\n")
         io.err.write(f"session {session.id} (continue with --session)\n")
     answered = any(m.content for m in session.messages[before + 1 :] if not m.tool_result)
+    if not answered:
+        io.err.write("aiops-desktop: the model gave no answer in words (its steps are kept)\n")
     return EXIT_OK if answered else EXIT_ERROR
 
 

@@ -186,6 +186,8 @@ class SecretStore:
             self.backend.delete_password(ref.service, ref.key)
         except keyring.errors.PasswordDeleteError:
             return False
+        except _unavailable() as exc:
+            raise SecretsUnavailableError(str(exc) or type(exc).__name__) from exc
         except (keyring.errors.KeyringError, OSError) as exc:
             raise SecretsError(f"could not delete the credential from the keyring: {exc}") from exc
         return True

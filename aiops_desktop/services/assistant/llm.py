@@ -17,6 +17,7 @@ from aiops_desktop.secrets import SecretStore, SecretsUnavailableError
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.settings import SettingsService
 from aiops_desktop.settings import LlmSettings
+from collectors.errors import CollectorError
 from collectors.llm import LlmClient, LlmEndpoint, Reply
 
 log = logging.getLogger("aiops.assistant.llm")
@@ -92,7 +93,10 @@ class LlmService:
         key goes to the keyring (``forget_key`` removes it)."""
         if not self._persist:
             raise UsageError("a capture is read-only: set the LLM in the app's own settings")
-        LlmEndpoint(endpoint, model or "-")  # refuses a bad URL with a clear message
+        try:
+            LlmEndpoint(endpoint, model or "-")  # a bad URL, said clearly
+        except CollectorError as exc:
+            raise UsageError(str(exc)) from None
         if not model.strip():
             raise UsageError("give the model's name (as the server lists it: `llm test`)")
         try:
@@ -117,7 +121,10 @@ class LlmService:
     async def has_key(self) -> bool:
         if not self._persist:
             return False
-        return await asyncio.to_thread(self._secrets.get, LLM_KEY_REF) is not None
+        try:
+            return await asyncio.to_thread(self._secrets.get, LLM_KEY_REF) is not None
+        except SecretsUnavailableError:
+            return False
 
     async def test(self) -> LlmCheck:
         client = await self.client()
