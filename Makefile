@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: llm-test-server bench-llm run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-rca fuzz system-packages sample screenshots clean
+.PHONY: llm-test-server llm-test-server-start llm-test-server-ready test-llm bench-llm run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-rca fuzz system-packages sample screenshots clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,21 +34,42 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # every test in one run (Qt importable)
-pytest: $(STAMP)
+pytest: $(STAMP) llm-test-server
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 # the real model server of the LLM tests (built once per machine: packaging/llm-test-server.sh)
 llm-test-server: $(STAMP)
 	@VENV=$(VENV) bash packaging/llm-test-server.sh
 
-test-qtfree: $(STAMP) llm-test-server
-	$(BIN)/python tests/run_qtfree.py
+# `make test` starts that build (minutes, the first time on a machine) beside the other checks
+# and runs the tests that need it (marked `llm`) last
+LLM_BUILD := .cache/llm-test-server
+llm-test-server-start: $(STAMP)
+	@mkdir -p .cache && rm -f $(LLM_BUILD).rc
+	@( VENV=$(VENV) nice -n 19 bash packaging/llm-test-server.sh > $(LLM_BUILD).log 2>&1; \
+	   echo $$? > $(LLM_BUILD).rc ) &
+
+llm-test-server-ready:
+	@if [ ! -f $(LLM_BUILD).rc ] && [ ! -f $(LLM_BUILD).log ]; then \
+	  VENV=$(VENV) bash packaging/llm-test-server.sh; \
+	else \
+	  while [ ! -f $(LLM_BUILD).rc ]; do sleep 2; done; cat $(LLM_BUILD).log; \
+	  rm -f $(LLM_BUILD).log; rc=$$(cat $(LLM_BUILD).rc); rm -f $(LLM_BUILD).rc; exit $$rc; \
+	fi
+
+test-qtfree: $(STAMP)
+	$(BIN)/python tests/run_qtfree.py -m "not llm"
 
 # the tests that need Qt; the Qt-free ones have just run without it
 test-ui: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/ui
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/ui -m "not llm"
 
-test: system-packages lint layers typecheck test-qtfree test-ui
+# the chat, explanations and `llm`/`chat` commands against a real llama.cpp server
+test-llm: $(STAMP) llm-test-server-ready
+	$(BIN)/python tests/run_qtfree.py -m llm
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/ui -m llm
+
+test: system-packages llm-test-server-start lint layers typecheck test-qtfree test-ui test-llm
 
 # the parsers of outside input, fuzzed at length (CI runs the same tests, bounded)
 fuzz: $(STAMP)

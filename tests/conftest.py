@@ -34,6 +34,18 @@ def require_binary(name: str) -> str:
     return path
 
 
+#: fixtures that start a real llama.cpp server: their tests are marked ``llm`` (run last by
+#: `make test`, after the server's one-time build that ran beside the other tests)
+LLM_FIXTURES = frozenset({"llama", "own_llama"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if LLM_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.llm)
+
+
 @pytest.fixture(autouse=True)
 def _no_leftover_threads() -> Iterator[None]:
     before = set(threading.enumerate())

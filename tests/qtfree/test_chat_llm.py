@@ -171,6 +171,7 @@ async def test_stop_mid_reply_keeps_what_was_said(llama: RunningLlama, sample_co
     assert kept.messages[-1].content.removesuffix(STOPPED).startswith("".join(pieces[:3]))
 
 
+@pytest.mark.llm
 @pytest.mark.asyncio
 async def test_a_server_that_dies_mid_reply_is_said_and_the_session_kept(
     tmp_path: Path, sample_core: Core
