@@ -16,10 +16,11 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 import httpx
+from typing_extensions import Unpack
 
 from collectors.auth import EndpointAuth, ssl_context
 from collectors.errors import (
@@ -106,6 +107,15 @@ class Reply:
 
 
 LlmEvent = TextDelta | Reply
+
+
+class RequestOptions(TypedDict, total=False):
+    """What a request may add to its messages (``LlmClient.payload``)."""
+
+    tools: list[dict[str, Any]] | None
+    tool_choice: str | dict[str, Any] | None
+    max_tokens: int | None
+    temperature: float | None
 
 
 def redacted_messages(messages: list[dict[str, Any]], *, redact_ips: bool) -> list[dict[str, Any]]:
@@ -291,18 +301,10 @@ class LlmClient:
         return body
 
     async def stream(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        tools: list[dict[str, Any]] | None = None,
-        tool_choice: str | dict[str, Any] | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
+        self, messages: list[dict[str, Any]], **options: Unpack[RequestOptions]
     ) -> AsyncIterator[LlmEvent]:
-        body = self.payload(
-            messages, tools=tools, tool_choice=tool_choice, max_tokens=max_tokens,
-            temperature=temperature,
-        )  # fmt: skip
+        """The reply as it comes; ``options`` as ``payload`` takes them."""
+        body = self.payload(messages, **options)
         started = time.perf_counter()
         first: float | None = None
         reply = _Assembly()
@@ -351,7 +353,9 @@ class LlmClient:
             tokens_counted=counted,
         )
 
-    async def complete(self, messages: list[dict[str, Any]], **options: Any) -> Reply:
+    async def complete(
+        self, messages: list[dict[str, Any]], **options: Unpack[RequestOptions]
+    ) -> Reply:
         """The whole reply, streamed underneath (one path, one timeout)."""
         async for event in self.stream(messages, **options):
             if isinstance(event, Reply):
