@@ -8,9 +8,10 @@ from collections import Counter
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QProcess, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models import Cluster
 from aiops_desktop.models.fleet import FleetTruth
+from aiops_desktop.models.text import count
 from aiops_desktop.settings import resources_dir
 from ui import page_views
 from ui.dialogs.add_cluster import AddClusterDialog
@@ -37,6 +39,7 @@ from ui.theme import Theme
 from ui.views.cluster_list import ClusterListView
 from ui.views.empty_state import EmptyStateView
 from ui.views.text import PlainLabel
+from ui.window_commands import WindowCommands
 
 if TYPE_CHECKING:
     from ui.views.anomalies_view import AnomaliesView
@@ -52,6 +55,8 @@ if TYPE_CHECKING:
 
 CAPTURE_FILTER = "AIOps Desktop captures (*.aiops);;All files (*)"
 RUNS = {spec.key: spec.runs for spec in PAGES}
+#: tasks that always run (polling, maintenance, detection): more than these is work in hand
+PRESENT_TASKS = 4
 SAMPLE_CAPTURE = resources_dir() / "samples" / "sample.aiops"
 
 
@@ -72,7 +77,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("AIOps Desktop")
         self.setObjectName("mainWindow")
         self._setup_ui()
-        self._setup_menu()
+        self.commands = WindowCommands(
+            self, self.filter_bar, read_only=presenters.registry.read_only
+        )
         self._presenter.sig_clusters_changed.connect(self._on_presenter_clusters_changed)
         self._presenter.sig_fleet.connect(self._on_fleet_truth)
         self._presenter.sig_error.connect(self._on_presenter_error)
@@ -91,6 +98,8 @@ class MainWindow(QMainWindow):
         self.notice.setWordWrap(True)
         self.notice.setVisible(False)
         layout.addWidget(self.notice)
+        self.filter_bar = QLineEdit()  # "/" shows it (ui/window_commands.py)
+        layout.addWidget(self.filter_bar)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.sidebar = QWidget()
         side = QVBoxLayout(self.sidebar)
@@ -216,32 +225,6 @@ class MainWindow(QMainWindow):
         elif key == "console":
             self.console.set_clusters(self.presenters.console.cluster_names())
 
-    def _setup_menu(self) -> None:
-        menu = self.menuBar().addMenu("&File")
-        actions = (
-            ("&Import kubeconfig…", "Ctrl+I", self.open_import_dialog),
-            ("&Add cluster…", "Ctrl+N", self.open_add_dialog),
-            ("New &report…", "Ctrl+R", self.open_report_dialog),
-        )
-        for text, shortcut, slot in actions:
-            action = QAction(text, self)
-            action.setShortcut(QKeySequence(shortcut))
-            action.triggered.connect(slot)
-            menu.addAction(action)
-        settings = QAction("&Settings…", self)
-        settings.setShortcut(QKeySequence.StandardKey.Preferences)
-        settings.triggered.connect(self.open_settings_dialog)
-        menu.addAction(settings)
-        capture = QAction("&Open capture…", self)
-        capture.setShortcut(QKeySequence("Ctrl+O"))
-        capture.triggered.connect(self.open_capture_dialog)
-        menu.addAction(capture)
-        menu.addSeparator()
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        menu.addAction(quit_action)
-
     # -- user actions --------------------------------------------------------------------
     def open_report_dialog(self) -> ReportDialog:
         dialog = ReportDialog(self.presenters.reports, self)
@@ -350,6 +333,8 @@ class MainWindow(QMainWindow):
             presenter.start()  # it reads while shown, on its timer
         else:
             presenter.refresh()  # at once, not at the next tick
+        if self.stack.currentWidget() is not widget:
+            self.commands.page_changed()
         self.stack.setCurrentWidget(widget)
         self.cluster_list.list.clearSelection()
 
@@ -406,12 +391,13 @@ class MainWindow(QMainWindow):
         included); until it has spoken, only how many are registered."""
         if self._truth is not None:
             counts = Counter(t.state.value for t in self._truth.clusters)
-            parts = [f"{len(self._truth.clusters)} cluster(s)"]
+            parts = [count(len(self._truth.clusters), "cluster")]
             parts += [f"{n} {state.lower()}" for state, n in sorted(counts.items())]
         else:
-            parts = [f"{len(self._clusters)} cluster(s)", "not judged yet"]
+            parts = [count(len(self._clusters), "cluster"), "not judged yet"]
         self.status_clusters.setText(" · ".join(parts))
-        self.status_tasks.setText(f"tasks: {self._presenter.running_tasks()}")
+        busy = self._presenter.running_tasks()
+        self.status_tasks.setText("working…" if busy > PRESENT_TASKS else "")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._status_timer.stop()

@@ -57,7 +57,7 @@ def cluster_page(p: Presenters, theme: Theme, window: PageHost) -> ClusterPage:
     dashboard.sig_analyse_history.connect(p.dashboard.analyse_history)
     dashboard.sig_range_changed.connect(p.dashboard.set_range)
     dashboard.sig_pause_toggled.connect(p.dashboard.set_paused)
-    overview = ClusterOverviewView(theme)
+    overview = ClusterOverviewView(theme, removable=not p.registry.read_only)
     overview.sig_remove_requested.connect(window.confirm_remove)
     kube = ClusterKubeView(theme)
     p.kube.sig_validation.connect(kube.show_validation)

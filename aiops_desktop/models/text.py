@@ -10,6 +10,11 @@ def pct_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}%"
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """ "1 cluster", "2 clusters", "0 VFs" ("VF" -> "VFs"; ``plural`` when it is not +s)."""
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
 def age_text(seconds: float | None) -> str:
     if seconds is None:
         return "no data yet"

@@ -46,9 +46,7 @@ def test_drift_view(desktop: DesktopApp, qtbot, gpu_hub, kube_api, tmp_path: Pat
     assert {rows[ptp][3], rows[ptp + 1][3]} == {"-2 -s", "-2 -s --summary_interval -4"}
     sriov = next(i for i, r in enumerate(rows) if r[0] == "SR-IOV policy")
     assert rows[sriov][1:3] == ["du_fh", "numVfs"]
-    assert (
-        view.title.text() == "Drift · 3 setting(s) differ · GPU driver, PTP profile, SR-IOV policy"
-    )
+    assert view.title.text() == "Drift · 3 settings differ · GPU driver, PTP profile, SR-IOV policy"
     shot = save_screenshot(window, tmp_path / "drift.png")
     check_against_reference(shot, "drift.png", tolerance=14.0)
     window.show_view("fleet")

@@ -47,7 +47,7 @@ def test_first_run_shows_the_three_ways_in(desktop: DesktopApp) -> None:
     assert not window.cluster_list.isVisible()
     assert window.empty_state.import_button.isEnabled()
     assert window.empty_state.add_button.isEnabled()
-    assert "0 cluster(s)" in window.status_clusters.text()
+    assert "0 clusters" in window.status_clusters.text()
 
 
 def test_first_run_screenshot_matches_reference(desktop: DesktopApp, tmp_path: Path, qtbot) -> None:

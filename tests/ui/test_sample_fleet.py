@@ -35,7 +35,7 @@ def test_the_sample_fleet_page_shows_its_findings(
               for i in range(window.cluster_list.list.count())]  # fmt: skip
     assert any(t.startswith("  ↳ ran-east") and "CRITICAL" in t for t in listed)
     window._refresh_status()  # the status bar counts what the truth says (members included)
-    assert window.status_clusters.text() == "4 cluster(s) · 1 critical · 2 degraded · 1 ok"
+    assert window.status_clusters.text() == "4 clusters · 1 critical · 2 degraded · 1 ok"
     run_until(qtbot, lambda: sum(t.isVisible() for t in window.fleet.tiles) == 3)
     # the page shows the refreshed truth (it first shows what is known before the findings)
     run_until(qtbot, lambda: window.fleet.summary.text().startswith("Fleet · 3 clusters · 1 crit"))

@@ -44,7 +44,7 @@ def test_sriov_view_shows_failed_sync_and_the_dropping_vf(
     assert row(view.nodes, 1)[3] == (
         "ens1f0 8/64 VFs · 25000 Mb/s · MTU 9000 · mlx5_core (15b3:1017) 0000:3b:00.0"
     )
-    assert view.title.text() == ("SR-IOV · 1/2 nodes not synced · 1 VFs, 1 DPDK ports dropping")
+    assert view.title.text() == ("SR-IOV · 1 of 2 nodes not synced · 1 VF and 1 DPDK port dropping")
     assert view.tabs.tabText(0) == "VFs (12 in pods, 8 configured)"
     shot = save_screenshot(window, tmp_path / "sriov.png")
     check_against_reference(shot, "sriov.png", tolerance=14.0)

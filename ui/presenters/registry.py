@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from aiops_desktop.models import Cluster
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.models.text import count
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.fleet.state import FLEET_CHANGED
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, TASK_FAILED, EventBus
@@ -51,6 +52,8 @@ class RegistryPresenter(Presenter):
     ) -> None:
         super().__init__(tasks, parent=parent)
         self._registry = registry
+        #: an opened capture: nothing in the registry may change (no import, add, remove)
+        self.read_only = registry.read_only is not None
         self.data_path = data_path
         self.notices = list(notices)
         self.listen(bus, CLUSTERS_CHANGED, self._on_bus_clusters_changed)
@@ -91,7 +94,7 @@ class RegistryPresenter(Presenter):
     def import_kubeconfig(self, path: str, contexts: list[str]) -> None:
         async def work() -> None:
             report = await self._registry.import_kubeconfig(path, contexts)
-            lines = [f"Imported {len(report.imported)} cluster(s)."]
+            lines = [f"Imported {count(len(report.imported), 'cluster')}."]
             lines += [f"Skipped {ctx}: {why}" for ctx, why in report.skipped]
             lines += [f"Warning: {w}" for w in report.warnings]
             self.sig_import_done.emit("\n".join(lines))

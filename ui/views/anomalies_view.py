@@ -58,6 +58,7 @@ class AnomaliesView(QWidget):
         self.error.hide()
         layout.addWidget(self.error)
         self.table = make_table(list(self.HEADERS))
+        self.table.empty_text = "No anomaly found"
         self.table.cellDoubleClicked.connect(self._on_double_clicked)
         self.table.itemSelectionChanged.connect(
             lambda: self.rca_button.setEnabled(bool(self.table.selectionModel().selectedRows()))

@@ -49,8 +49,12 @@ class ClusterOverviewView(QWidget):
 
     sig_remove_requested = Signal(str)
 
-    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, theme: Theme, parent: QWidget | None = None, *, removable: bool = True
+    ) -> None:
+        """``removable``: False in a capture's window (its registry never changes)."""
         super().__init__(parent)
+        self._removable = removable
         self._theme = theme
         self._name: str | None = None
         self._setup_ui()
@@ -158,7 +162,7 @@ class ClusterOverviewView(QWidget):
         """A registered cluster: its registration, its endpoint checks, and its state as the
         fleet's one truth judges it."""
         self._name = cluster.name
-        self.remove_button.setVisible(True)
+        self.remove_button.setVisible(self._removable)
         status = cluster.status
         self.title.setText(cluster.title)
         self.tls_warning.setVisible(not cluster.tls_verify)

@@ -23,7 +23,7 @@ from aiops_desktop.models.gpu import (
     GpuState,
 )
 from aiops_desktop.models.ptp import ClockState, PtpBoard
-from aiops_desktop.models.text import pct_text
+from aiops_desktop.models.text import count, pct_text
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.page import TitledPage
@@ -363,5 +363,7 @@ class DriftView(TitledPage):
         ])  # fmt: skip
         kinds = sorted({d.kind for d in drift})
         self.title.setText(
-            f"Drift · {len(drift)} setting(s) differ" + (f" · {', '.join(kinds)}" if kinds else "")
+            f"Drift · {count(len(drift), 'setting')} "
+            f"{'differs' if len(drift) == 1 else 'differ'}"
+            + (f" · {', '.join(kinds)}" if kinds else "")
         )

@@ -185,11 +185,14 @@ class IncidentsView(QWidget):
         layout.addWidget(self.error)
         split = QSplitter(Qt.Orientation.Vertical)
         self.table = make_table(list(self.HEADERS))
+        self.table.empty_text = "No incident open or recently resolved"
         self.table.itemSelectionChanged.connect(self._on_selected)
         split.addWidget(self.table)
         self.tabs = QTabWidget()
         self.timeline = make_table(["When (UTC)", "Cluster", "Source", "Severity", "Subject",
                                     "Reason"])  # fmt: skip
+        self.timeline.empty_text = "Select an incident to see its timeline"
+        self.timeline.empty_says_when = False
         self.timeline.cellDoubleClicked.connect(self._on_timeline_double_clicked)
         self.rca = RcaPanel(theme)
         self.tabs.addTab(self.timeline, "Timeline")

@@ -13,6 +13,7 @@ coordinates.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,20 +22,40 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QRect,
     Qt,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHeaderView,
+    QMenu,
+    QTableView,
+    QWidget,
+)
 
+from aiops_desktop.models.text import age_text
+from ui.theme import StatusKeepingDelegate, colour_mark, state_badge, state_mark
 from ui.views.text import tip
 
 AnyIndex = QModelIndex | QPersistentModelIndex
+LONG_CELL = 24  # a cell longer than this shows its whole text as its tooltip
 ROLE = Qt.ItemDataRole
 RAW_TIP = ROLE.UserRole + 1  # a cell's tooltip as given (ToolTipRole has it escaped for Qt)
 _ROLES = frozenset({ROLE.DisplayRole, ROLE.ForegroundRole, ROLE.BackgroundRole, ROLE.ToolTipRole,
-                    RAW_TIP, ROLE.TextAlignmentRole})  # fmt: skip
+                    RAW_TIP, ROLE.TextAlignmentRole, ROLE.DecorationRole})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +177,14 @@ class RowsModel(QAbstractTableModel):
     def row(self, source_row: int) -> Row:
         return self._rows[source_row]
 
+    def total_rows(self) -> int:
+        """Every row given, the filter's hidden ones too."""
+        return len(self._rows)
+
+    @property
+    def needle(self) -> str:
+        return self._needle
+
     def source_row(self, row: int) -> int:
         return self._shown[row]
 
@@ -190,18 +219,23 @@ class RowsModel(QAbstractTableModel):
         text = row.cells[col] if col < len(row.cells) else ""
         if role == ROLE.DisplayRole:
             return text
+        if role == ROLE.DecorationRole:  # a state's word gets its colour's shape too
+            colour = (row.colours or {}).get(col) or row.colour
+            mark = colour_mark(colour) if colour and state_mark(text) else ""
+            return state_badge(colour, mark) if mark and colour else None
         if role == ROLE.ForegroundRole:
             name = (row.colours or {}).get(col) or row.colour
         elif role == ROLE.BackgroundRole:
             name = (row.backgrounds or {}).get(col)
         else:
-            return self._other(row, col, role)
+            return self._other(row, col, role, text)
         return self._colour(name) if name else None
 
     @staticmethod
-    def _other(row: Row, col: int, role: int) -> Any:
-        if role == ROLE.ToolTipRole:
-            return tip((row.tips or {}).get(col)) or None
+    def _other(row: Row, col: int, role: int, text: str) -> Any:
+        if role == ROLE.ToolTipRole:  # its own tip, else a long cell's whole text (a narrow
+            given = (row.tips or {}).get(col)  # column ends it in "…")
+            return tip(given or (text if len(text) > LONG_CELL else None)) or None
         if role == RAW_TIP:
             return (row.tips or {}).get(col)
         if role == ROLE.TextAlignmentRole:
@@ -209,8 +243,23 @@ class RowsModel(QAbstractTableModel):
         return None
 
 
+def csv_cell(text: str) -> str:
+    """A cell as CSV: quoted when it must be, and a cell that a spreadsheet would run as a
+    formula (=, +, -, @, a tab or a carriage return first: a pod name or a label can be made
+    so) starts with an apostrophe (OWASP's CSV injection rule)."""
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        text = "'" + text
+    if any(c in text for c in ',"\n\r'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text
+
+
 class RowsTable(QTableView):
-    """Signals: cellClicked(row, col), cellDoubleClicked(row, col), itemSelectionChanged()."""
+    """Every table of the app: sortable by a header click (a second click reverses; the order
+    the view gave is the start), filtered with ``set_filter``, and a context menu (also
+    Ctrl+C) to copy the selected rows or the cell, or export the rows shown as CSV.
+
+    Signals: cellClicked(row, col), cellDoubleClicked(row, col), itemSelectionChanged()."""
 
     cellClicked = Signal(int, int)  # noqa: N815 (QTableWidget's names)
     cellDoubleClicked = Signal(int, int)  # noqa: N815
@@ -234,6 +283,108 @@ class RowsTable(QTableView):
         self.clicked.connect(lambda i: self.cellClicked.emit(i.row(), i.column()))
         self.doubleClicked.connect(lambda i: self.cellDoubleClicked.emit(i.row(), i.column()))
         self.selectionModel().selectionChanged.connect(lambda *_: self.itemSelectionChanged.emit())
+        self.setItemDelegate(StatusKeepingDelegate(self))  # a selected row keeps its red
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # the view's own order first
+        # headers sit over their data (left), however wide the last column stretches
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        #: what an empty table says ("Nothing firing"); it adds when it was last filled
+        self.empty_text = "Nothing to show"
+        self.empty_says_when = True  # False: a table filled by a choice, not by reading
+        self._filled_at: float | None = None
+        self._empty_timer = QTimer(self)
+        self._empty_timer.setInterval(5000)
+        self._empty_timer.timeout.connect(self.viewport().update)
+        self.setSortingEnabled(True)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._on_context_menu)
+        copy = QShortcut(QKeySequence.StandardKey.Copy, self)
+        copy.setContext(Qt.ShortcutContext.WidgetShortcut)
+        copy.activated.connect(self.copy_selection)
+
+    # -- an empty table says so ---------------------------------------------------------------
+    def empty_message(self) -> str:
+        """ "Nothing firing · checked 10 s ago"; "No row matches “x”" under a filter; until the
+        first answer, "Not read yet"."""
+        if self.rows_model.rowCount() == 0 and self.rows_model.total_rows():
+            return f"No row matches “{self.rows_model.needle}”"
+        if not self.empty_says_when:
+            return self.empty_text
+        if self._filled_at is None:
+            return "Not read yet"
+        return f"{self.empty_text} · checked {age_text(time.monotonic() - self._filled_at)}"
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.rows_model.rowCount():
+            self._empty_timer.stop()
+            return
+        if not self._empty_timer.isActive():
+            self._empty_timer.start()
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        area = self.viewport().rect().adjusted(12, 12, -12, -12)
+        painter.drawText(area, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                         self.empty_message())  # fmt: skip
+        painter.end()
+
+    # -- copy and export ---------------------------------------------------------------------
+    def headers(self) -> list[str]:
+        return [str(self.rows_model.headerData(c, Qt.Orientation.Horizontal, ROLE.DisplayRole))
+                for c in range(self.columnCount())]  # fmt: skip
+
+    def _row_texts(self, row: int) -> list[str]:
+        return [str(self.rows_model.index(row, c).data() or "") for c in range(self.columnCount())]
+
+    def selected_rows(self) -> list[int]:
+        return sorted({i.row() for i in self.selectionModel().selectedIndexes()})
+
+    def selection_text(self) -> str:
+        """The selected rows as the table shows them, tab-separated, one per line."""
+        return "\n".join("\t".join(self._row_texts(r)) for r in self.selected_rows())
+
+    def copy_selection(self) -> None:
+        text = self.selection_text()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+
+    def csv_text(self) -> str:
+        """The rows shown (sorted and filtered as they are), with the headers."""
+        lines = [",".join(csv_cell(h) for h in self.headers())]
+        lines += [",".join(csv_cell(t) for t in self._row_texts(r)) for r in range(self.rowCount())]
+        return "\r\n".join(lines) + "\r\n"
+
+    def export_csv_dialog(self) -> QFileDialog:
+        dialog = QFileDialog(self, "Export table as CSV", "table.csv", "CSV (*.csv)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("csv")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.export_csv)
+        dialog.open()
+        return dialog
+
+    def export_csv(self, path: str) -> None:
+        """Written whole (a table holds at most a few MB of text)."""
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(self.csv_text())
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        self.context_menu(self.indexAt(pos)).popup(self.viewport().mapToGlobal(pos))
+
+    def context_menu(self, at: QModelIndex) -> QMenu:
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        rows = self.selected_rows()
+        copy_rows = menu.addAction(f"Copy {'row' if len(rows) <= 1 else f'{len(rows)} rows'}")
+        copy_rows.setEnabled(bool(rows))
+        copy_rows.triggered.connect(self.copy_selection)
+        cell = str(at.data() or "") if at.isValid() else ""
+        copy_cell = menu.addAction("Copy cell")
+        copy_cell.setEnabled(bool(cell))
+        copy_cell.triggered.connect(lambda: QGuiApplication.clipboard().setText(cell))
+        menu.addSeparator()
+        export = menu.addAction(f"Export {self.rowCount()} rows as CSV…")
+        export.triggered.connect(self.export_csv_dialog)
+        return menu
 
     # -- filling and finding ---------------------------------------------------------------
     def set_rows(
@@ -246,6 +397,7 @@ class RowsTable(QTableView):
         the table has fewer rows than it was fitted to (up to FIT_ROWS): a table that grew is
         refitted, a big one that refreshes keeps its widths (and the user's)."""
         self.rows_model.set_rows(rows, headers, row_headers)
+        self._filled_at = time.monotonic()
         names = tuple(self.rows_model.headerData(c, Qt.Orientation.Horizontal, ROLE.DisplayRole)
                       for c in range(self.rows_model.columnCount()))  # fmt: skip
         sample = min(len(rows), self.FIT_ROWS)

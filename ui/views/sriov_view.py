@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from aiops_desktop.models.cnf import CnfWorkload, DpdkPortRow, NetworkRow, NodeSync, VfRow
+from aiops_desktop.models.text import count
 from ui.theme import Theme
 from ui.views.page import TitledPage
 from ui.views.tables import fill_table, make_table
@@ -107,8 +108,11 @@ class SriovView(TitledPage):
 
     def _retitle(self) -> None:
         vfs = self.vfs.rowCount()
-        self.title.setText(
-            f"SR-IOV · {self._failed}/{self.nodes.rowCount()} nodes not synced · "
-            f"{self._troubled} VFs, {self._ports_troubled} DPDK ports dropping"
-        )
+        nodes = self.nodes.rowCount()
+        if self._failed:
+            synced = f"{self._failed} of {count(nodes, 'node')} not synced"
+        else:
+            synced = f"{count(nodes, 'node')}, all synced" if nodes else "no SR-IOV node"
+        dropping = [count(self._troubled, "VF"), count(self._ports_troubled, "DPDK port")]
+        self.title.setText(f"SR-IOV · {synced} · {' and '.join(dropping)} dropping")
         self.tabs.setTabText(0, f"VFs ({vfs} in pods, {self._configured} configured)")

@@ -60,6 +60,7 @@ class AlertsView(QWidget):
         bar.addWidget(self.rca_button)
         layout.addLayout(bar)
         self.table = make_table(list(self.HEADERS))
+        self.table.empty_text = "Nothing firing"
         self.table.itemSelectionChanged.connect(
             lambda: self.rca_button.setEnabled(bool(self.table.selectionModel().selectedRows()))
         )

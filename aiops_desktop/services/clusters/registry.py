@@ -105,7 +105,7 @@ class ClusterRegistry:
     ) -> None:
         """``keys``: the record of keyring entries written (so none is orphaned);
         ``read_only``: why nothing may change (an opened capture): every change says so."""
-        self._read_only = read_only
+        self.read_only = read_only
         self._keys = keys
         self._repo = clusters
         self._history = history
@@ -426,8 +426,8 @@ class ClusterRegistry:
 
     # -- helpers -----------------------------------------------------------------------------
     def _refuse_changes(self) -> None:
-        if self._read_only:
-            raise RegistryError(self._read_only)
+        if self.read_only:
+            raise RegistryError(self.read_only)
 
     def _ensure_unique(self, name: str, allow: UUID | None = None) -> None:
         for cluster in self._clusters.values():
@@ -532,7 +532,7 @@ class ClusterRegistry:
         """Delete the keyring entries this app wrote for clusters that are not in the cache
         (a crash or a kill between the keyring and the cache), once ``ORPHAN_GRACE`` has
         passed (a cluster may be being added right now); how many were deleted."""
-        if self._keys is None or self._read_only:
+        if self._keys is None or self.read_only:
             return 0
         cutoff = utcnow() - ORPHAN_GRACE
         unowned = await asyncio.to_thread(self._keys.unowned, cutoff)

@@ -1,0 +1,220 @@
+"""What the main window does by keyboard and menu: File, View, Settings and Help menus;
+Ctrl+1…9 for the first nine pages; Ctrl+K, a command palette over pages, actions, clusters,
+nodes, pods, GPUs, PTP ports, alerts and incidents the window knows; "/" filters the tables of
+the page shown (Esc clears); F1 the shortcut sheet. A capture's window offers nothing that
+changes the registry (no Import kubeconfig, Add cluster or Remove)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import QLineEdit, QMenu, QMessageBox
+
+from aiops_desktop import __version__
+from ui.pages import PAGES
+from ui.views.command_palette import Command, CommandPalette
+from ui.views.rows_table import RowsTable
+
+if TYPE_CHECKING:
+    from aiops_desktop.models.gpu import GpuFleet
+    from aiops_desktop.models.incidents import Incident
+    from ui.main_window import MainWindow
+
+#: (keys, what they do) for the shortcut sheet; the menus' own shortcuts are added to it
+FIXED_KEYS = (
+    ("Ctrl+K", "Command palette: go to a page, cluster, node, pod, GPU, alert or incident"),
+    ("/", "Filter the tables of the page shown"),
+    ("Esc", "Clear the filter"),
+    ("Ctrl+C", "Copy the selected table rows (right-click: copy a cell, export CSV)"),
+    ("F1", "This sheet"),
+)
+#: where a finding's domain is shown
+DOMAIN_PAGE = {"GPU": "gpu", "PTP": "ptp", "SR-IOV": "sriov", "anomalies": "anomalies",
+               "alerts": "alerts", "Kubernetes": "fleet"}  # fmt: skip
+
+
+class WindowCommands(QObject):
+    def __init__(self, window: MainWindow, filter_bar: QLineEdit, *, read_only: bool) -> None:
+        super().__init__(window)
+        self.window = window
+        self.read_only = read_only
+        self.filter_bar = filter_bar
+        self.keys: list[tuple[str, str]] = []  # for the sheet, in menu order
+        self._gpus: GpuFleet | None = None
+        self._incidents: list[Incident] = []
+        p = window.presenters
+        p.gpu.sig_fleet.connect(self._keep_gpus)
+        p.incidents.sig_rows.connect(self._keep_incidents)
+        filter_bar.setPlaceholderText("Filter this page's tables (/ to start, Esc to clear)")
+        filter_bar.setClearButtonEnabled(True)
+        filter_bar.setVisible(False)
+        filter_bar.textChanged.connect(self.apply_filter)
+        self._menus()
+        self._shortcut("/", self.start_filter)
+        self._shortcut("Esc", self.clear_filter)
+        self._shortcut("F1", self.show_shortcuts)
+
+    def _keep_gpus(self, fleet: GpuFleet) -> None:
+        self._gpus = fleet
+
+    def _keep_incidents(self, rows: list[Incident]) -> None:
+        self._incidents = list(rows)
+
+    # -- menus ------------------------------------------------------------------------------
+    def _action(self, menu: QMenu, text: str, keys: str | QKeySequence.StandardKey | None,
+                slot: Callable[[], object]) -> QAction:  # fmt: skip
+        action = QAction(text, self.window)
+        if keys is not None:
+            sequence = QKeySequence(keys)
+            action.setShortcut(sequence)
+            shown = sequence.toString(QKeySequence.SequenceFormat.NativeText)
+            if shown:
+                self.keys.append((shown, text.replace("&", "").rstrip("…")))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _menus(self) -> None:
+        w, bar = self.window, self.window.menuBar()
+        file = bar.addMenu("&File")
+        self.import_action = self._action(file, "&Import kubeconfig…", "Ctrl+I",
+                                          w.open_import_dialog)  # fmt: skip
+        self.add_action = self._action(file, "&Add cluster…", "Ctrl+N", w.open_add_dialog)
+        for action in (self.import_action, self.add_action):
+            action.setVisible(not self.read_only)  # a capture's registry never changes
+        self._action(file, "New &report…", "Ctrl+R", w.open_report_dialog)
+        self._action(file, "&Open capture…", "Ctrl+O", w.open_capture_dialog)
+        file.addSeparator()
+        self._action(file, "&Quit", QKeySequence.StandardKey.Quit, w.close)
+        view = bar.addMenu("&View")
+        self._action(view, "&Command palette…", "Ctrl+K", self.open_palette)
+        self._action(view, "&Filter tables", None, self.start_filter)
+        view.addSeparator()
+        for n, spec in enumerate(PAGES, start=1):
+            keys = f"Ctrl+{n}" if n <= 9 else None
+            self._action(view, spec.title, keys, lambda _on=False, k=spec.key: w.show_view(k))
+        settings = bar.addMenu("&Settings")
+        self._action(settings, "&Settings…", QKeySequence.StandardKey.Preferences,
+                     w.open_settings_dialog)  # fmt: skip
+        help_ = bar.addMenu("&Help")
+        self._action(help_, "&Keyboard shortcuts", None, self.show_shortcuts)
+        self._action(help_, "&About AIOps Desktop", None, self.show_about)
+
+    def _shortcut(self, keys: str, slot: Callable[[], object]) -> None:
+        shortcut = QShortcut(QKeySequence(keys), self.window)
+        shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        shortcut.activated.connect(slot)
+
+    # -- the filter bar ---------------------------------------------------------------------
+    def _tables(self) -> list[RowsTable]:
+        shown = self.window.stack.currentWidget()
+        return shown.findChildren(RowsTable) if shown is not None else []
+
+    def start_filter(self, text: str | None = None) -> None:
+        """Show the filter box (with ``text``) and put the cursor in it. A "/" typed into a
+        text box stays a character there: text boxes take their keys before shortcuts."""
+        self.filter_bar.setVisible(True)
+        if text is not None:
+            self.filter_bar.setText(text)
+        self.filter_bar.setFocus()
+        self.filter_bar.selectAll()
+
+    def clear_filter(self) -> None:
+        self.filter_bar.clear()
+        self.filter_bar.setVisible(False)
+
+    def apply_filter(self, text: str) -> None:
+        for table in self._tables():
+            table.set_filter(text)
+
+    def page_changed(self) -> None:
+        """A new page shows all its rows: the filter is the old page's."""
+        if self.filter_bar.text():
+            self.clear_filter()
+
+    # -- the palette ------------------------------------------------------------------------
+    def _go(self, page: str, needle: str = "") -> Callable[[], None]:
+        def run() -> None:
+            self.window.show_view(page)
+            if needle:
+                self.start_filter(needle)
+
+        return run
+
+    def commands(self) -> list[Command]:
+        w = self.window
+        found = [Command(s.title, "Page", self._go(s.key)) for s in PAGES]
+        found += [Command(a.text().replace("&", "").rstrip("…"), "Action", a.trigger)
+                  for menu in w.menuBar().findChildren(QMenu) for a in menu.actions()
+                  if a.isVisible() and a.text() and not a.isSeparator()
+                  and a.text().replace("&", "") not in {s.title for s in PAGES}]  # fmt: skip
+        truth = getattr(w, "_truth", None)
+        names: list[str] = [t.name for t in truth.clusters] if truth is not None else [
+            c.name for c in getattr(w, "_clusters", [])]  # fmt: skip
+        found += [Command(n, "Cluster", lambda n=n: w.show_view(f"cluster:{n}")) for n in names]
+        seen: set[tuple[str, str]] = set()
+
+        def add(kind: str, title: str, page: str, needle: str) -> None:
+            if (kind, title) not in seen:
+                seen.add((kind, title))
+                found.append(Command(title, kind, self._go(page, needle)))
+
+        for t in truth.clusters if truth is not None else []:
+            for f in t.findings:
+                domain = f.domain.value
+                add(domain, f"{t.name} {f.subject}: {f.reason}", DOMAIN_PAGE.get(domain, "fleet"),
+                    f.subject.split("/")[0])  # fmt: skip
+        for g in w.presenters.alerts.groups():
+            add("Alert", f"{g.key} ({len(g.alerts)} on {', '.join(g.clusters)})", "alerts", g.key)
+        for i in self._incidents:
+            add("Incident", f"{i.id}: {i.title}", "incidents", i.id)
+            for s in i.signals:
+                for place in s.topology:
+                    kind, _, name = place.partition(":")
+                    if kind in ("node", "pod") and name:
+                        add(kind.capitalize(), f"{s.cluster} {name}", "incidents", i.id)
+        for h in self._gpus.gpus if self._gpus is not None else []:
+            r = h.reading
+            add("GPU", f"{r.key} {r.model} ({h.state.value})", "gpu", r.key)
+            for pod in r.pods:
+                add("Pod", f"{r.cluster} {pod} (on {r.key})", "gpu", pod)
+        return found
+
+    def open_palette(self) -> CommandPalette:
+        palette = CommandPalette(self.commands(), self.window)
+        palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        palette.open()
+        return palette
+
+    # -- help -------------------------------------------------------------------------------
+    def shortcut_sheet(self) -> str:
+        rows = [*FIXED_KEYS, *self.keys]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {what}" for k, what in rows)
+
+    def show_shortcuts(self) -> QMessageBox:
+        return self._message("Keyboard shortcuts", self.shortcut_sheet(), mono=True)
+
+    def show_about(self) -> QMessageBox:
+        return self._message(
+            "About AIOps Desktop",
+            f"AIOps Desktop {__version__}\nA NOC console for OpenShift/Kubernetes fleets with GPU "
+            "and telecom CNF workloads: read-only toward clusters, offline-capable, credentials "
+            "only in the OS keyring.",
+        )
+
+    def _message(self, title: str, text: str, *, mono: bool = False) -> QMessageBox:
+        box = QMessageBox(self.window)
+        box.setWindowTitle(title)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(text)
+        if mono:
+            font: Any = box.font()
+            font.setFamily("DejaVu Sans Mono")
+            box.setFont(font)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
