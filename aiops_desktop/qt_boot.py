@@ -125,7 +125,8 @@ def run_qt(
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from ui.theme import apply_theme
+    from aiops_desktop.settings import Settings
+    from ui.theme import apply_theme, chosen_theme, load_theme
 
     configure_logging(paths.ensure().log_file, stderr=args.verbose)
     app = QApplication.instance() or QApplication(["aiops-desktop"])
@@ -134,7 +135,8 @@ def run_qt(
     app.setApplicationDisplayName("AIOps Desktop")
     app.setDesktopFileName("aiops-desktop")
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "aiops-desktop.png")))
-    theme = apply_theme(app)
+    look = Settings.load(paths.settings_file)[0].ui  # the person's, also in a capture's window
+    theme = apply_theme(app, load_theme(chosen_theme(look.theme), look.font_scale))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -140,6 +141,14 @@ class LlmSettings(_Section):
         return bool(self.endpoint and self.model)
 
 
+class UiSettings(_Section):
+    """How the window looks: the theme ("system" follows the OS's light or dark scheme; the
+    environment's AIOPS_DESKTOP_THEME wins over it) and a font scale; both from the next start."""
+
+    theme: Literal["system", "dark", "light", "high-contrast"] = "system"
+    font_scale: float = Field(default=1.0, ge=0.75, le=2.0)
+
+
 class Settings(_Section):
     """The app's settings, read by attribute; the person's choices are kept in
     ``settings.json`` beside the cache (``load``/``save``); anything not there is a default."""
@@ -149,6 +158,7 @@ class Settings(_Section):
     poller: PollerSettings = Field(default_factory=PollerSettings)
     detection: DetectionSettings = Field(default_factory=DetectionSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
 
     @classmethod
     def load(cls, path: Path) -> tuple[Settings, str | None]:

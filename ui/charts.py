@@ -59,7 +59,7 @@ class TimeSeriesChart(pg.PlotWidget):
         self._data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._anomaly_item: pg.ScatterPlotItem | None = None
         self.anomaly_markers: list[AnomalyMarker] = []
-        self.setBackground(theme.color("panel"))
+        self.setBackground(theme.chart("background"))
         plot = self.getPlotItem()
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
@@ -72,6 +72,10 @@ class TimeSeriesChart(pg.PlotWidget):
             self.setMenuEnabled(False)
             return
         plot.setTitle(title, color=theme.color("text"), size="10pt")
+        for side in ("left", "bottom"):  # the chart's own theme, whatever pyqtgraph was told
+            axis_item = plot.getAxis(side)
+            axis_item.setPen(pg.mkPen(theme.chart("grid")))
+            axis_item.setTextPen(pg.mkPen(theme.chart("foreground")))
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setLabel("left", units=None, text=unit)
         self.legend = plot.addLegend(offset=(-10, 10), labelTextColor=theme.color("text_muted"))

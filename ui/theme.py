@@ -1,14 +1,29 @@
-"""The theme from ``resources/theme.json``: one palette for windows, the wall and the PDF."""
+"""The themes of ``resources/theme.json`` (dark, light, high-contrast): one palette each for
+windows, charts and the wall (PDFs are always light). Which one: ``AIOPS_DESKTOP_THEME``
+(kiosks, screenshots) over the setting (``ui.theme``), whose default follows the OS's light or
+dark scheme (dark when the OS does not say). Every state has a mark besides its colour
+(``mark``), and a selected row keeps its cells' status colours (``StatusKeepingDelegate``)."""
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QGuiApplication,
+    QIcon,
+    QPainter,
+    QPalette,
+    QPixmap,
+)
+from PySide6.QtWidgets import QApplication, QStyledItemDelegate, QStyleOptionViewItem
 
 from aiops_desktop.models.enums import AnomalySeverity
 from aiops_desktop.settings import resources_dir
@@ -22,9 +37,33 @@ ANOMALY_LEVELS = {
 }
 
 
+THEME_ENV = "AIOPS_DESKTOP_THEME"
+THEMES = ("dark", "light", "high-contrast")
+SYSTEM = "system"  # the setting's default: the OS's light or dark
+
+
 @dataclass(frozen=True)
 class Theme:
+    """``data``: the chosen theme's palette, severity, status and chart colours, with the
+    shared marks and font (``font_scale`` already applied to the sizes) and its ``name``."""
+
     data: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.data["name"])
+
+    def mark(self, state: str) -> str:
+        """The shape that says ``state`` without colour (✖ critical, ▲ warning, ● ok …)."""
+        return str(self.data["marks"].get(str(state).upper(), ""))
+
+    def marked(self, state: str) -> str:
+        """``state`` with its mark in front ("✖ CRITICAL"), for cells and badges."""
+        mark = self.mark(state)
+        return f"{mark} {state}" if mark else str(state)
+
+    def chart(self, role: str) -> str:
+        return str(self.data["chart"][role])
 
     def color(self, name: str) -> str:
         return str(self.data["palette"][name])
@@ -50,7 +89,8 @@ class Theme:
             background: {p["panel"]}; border: 1px solid {p["border"]}; border-radius: 4px;
         }}
         QListWidget::item {{ padding: 6px; }}
-        QListWidget::item:selected {{ background: {p["panel_alt"]}; color: {p["text"]}; }}
+        QListWidget::item:selected {{ background: {p["selection"]}; color: {p["text"]}; }}
+        QTableView {{ selection-background-color: {p["selection"]}; }}
         QPushButton {{
             background: {p["button"]}; border: 1px solid {p["border"]}; border-radius: 6px;
             padding: 8px 16px;
@@ -82,13 +122,93 @@ class Theme:
 
 
 @cache
-def load_theme(name: str = "theme.json") -> Theme:
-    with (resources_dir() / name).open(encoding="utf-8") as fh:
-        return Theme(json.load(fh))
+def _document() -> dict[str, Any]:
+    with (resources_dir() / "theme.json").open(encoding="utf-8") as fh:
+        document: dict[str, Any] = json.load(fh)
+    return document
+
+
+def chosen_theme(setting: str = SYSTEM) -> str:
+    """The theme to use: the environment's, else the setting's, else the OS scheme's."""
+    name = os.environ.get(THEME_ENV, "").strip().lower() or setting
+    if name in THEMES:
+        return name
+    hints = QGuiApplication.styleHints() if QGuiApplication.instance() is not None else None
+    if hints is not None and hints.colorScheme() == Qt.ColorScheme.Light:
+        return "light"
+    return "dark"
+
+
+@cache
+def load_theme(name: str | None = None, font_scale: float = 1.0) -> Theme:
+    """Theme ``name`` (one of THEMES; None: ``chosen_theme()``), fonts scaled."""
+    document = _document()
+    name = name if name in THEMES else chosen_theme()
+    font = {k: (round(v * font_scale) if isinstance(v, int | float) else v)
+            for k, v in document["font"].items()}  # fmt: skip
+    return Theme({**document["themes"][name], "marks": document["marks"], "font": font,
+                  "name": name})  # fmt: skip
+
+
+#: of the theme applied: state word -> its mark, and a severity's colour -> its mark (a cell
+#: that names a state shows the shape of the colour it is drawn in: the two always agree)
+_MARKS: dict[str, str] = {}
+_COLOUR_MARKS: dict[str, str] = {}
+
+
+def state_mark(text: str) -> str:
+    return _MARKS.get(text.strip().upper(), "") if len(text) <= 16 else ""
+
+
+def colour_mark(colour: str) -> str:
+    return _COLOUR_MARKS.get(QColor(colour).name(), "")
+
+
+@cache
+def state_badge(color: str, mark: str = "", size: int = 14) -> QIcon:
+    """The state's colour in the state's shape (✖ critical, ▲ warning, ● ok …), so an eye
+    that does not tell red from green reads it too; a plain dot when there is no mark."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if mark:
+        font = painter.font()
+        font.setPixelSize(size)
+        painter.setFont(font)
+        painter.setPen(QColor(color))
+        painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, mark)
+    else:
+        painter.setBrush(QColor(color))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawEllipse(1, 1, size - 2, size - 2)
+    painter.end()
+    return QIcon(pixmap)
+
+
+class StatusKeepingDelegate(QStyledItemDelegate):
+    """A selected cell keeps its own text colour (a FREERUN row stays red when selected):
+    the selection shows as the background alone, which every status colour is legible on."""
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        foreground = index.data(Qt.ItemDataRole.ForegroundRole)
+        if foreground is not None:
+            colour = foreground.color() if isinstance(foreground, QBrush) else QColor(foreground)
+            option.palette.setColor(QPalette.ColorRole.HighlightedText, colour)  # type: ignore[attr-defined]
 
 
 def apply_theme(app: QApplication, theme: Theme | None = None) -> Theme:
     theme = theme or load_theme()
+    _MARKS.clear()
+    _MARKS.update(theme.data["marks"])
+    _COLOUR_MARKS.clear()
+    for level, word in (("info", "INFO"), ("warning", "WARNING"), ("critical", "CRITICAL")):
+        _COLOUR_MARKS[QColor(theme.severity(level)).name()] = theme.mark(word)
+    for state, colour in theme.data["status"].items():
+        _COLOUR_MARKS.setdefault(QColor(colour).name(), theme.mark(state))
     app.setFont(QFont(theme.font_family, theme.font_pt()))
     palette = QPalette()
     palette.setColor(QPalette.ColorRole.Window, QColor(theme.color("window")))
@@ -97,7 +217,11 @@ def apply_theme(app: QApplication, theme: Theme | None = None) -> Theme:
     palette.setColor(QPalette.ColorRole.Text, QColor(theme.color("text")))
     palette.setColor(QPalette.ColorRole.Button, QColor(theme.color("button")))
     palette.setColor(QPalette.ColorRole.ButtonText, QColor(theme.color("text")))
-    palette.setColor(QPalette.ColorRole.Highlight, QColor(theme.color("accent")))
+    palette.setColor(QPalette.ColorRole.Highlight, QColor(theme.color("selection")))
+    palette.setColor(QPalette.ColorRole.HighlightedText, QColor(theme.color("text")))
+    palette.setColor(QPalette.ColorRole.PlaceholderText, QColor(theme.color("text_muted")))
+    palette.setColor(QPalette.ColorRole.ToolTipBase, QColor(theme.color("panel_alt")))
+    palette.setColor(QPalette.ColorRole.ToolTipText, QColor(theme.color("text")))
     app.setPalette(palette)
     app.setStyleSheet(theme.stylesheet())
     return theme

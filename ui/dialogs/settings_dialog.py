@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QLineEdit,
@@ -22,6 +23,12 @@ from aiops_desktop.models.enums import Sensitivity
 from ui.presenters.settings import SettingsPresenter
 from ui.views.text import PlainLabel
 
+THEME_TEXT = {
+    "system": "Follow the system (light or dark)",
+    "dark": "Dark",
+    "light": "Light",
+    "high-contrast": "High contrast",
+}
 SENSITIVITY_TEXT = {
     Sensitivity.LOW: "Low: only large deviations (3.0)",
     Sensitivity.MEDIUM: "Medium (2.5, the default)",
@@ -43,6 +50,18 @@ class SettingsDialog(QDialog):
         current = presenter.current.detection.sensitivity
         self.sensitivity.setCurrentIndex(list(SENSITIVITY_TEXT).index(current))
         form.addRow("Anomaly sensitivity", self.sensitivity)
+        look = presenter.current.ui
+        self.theme = QComboBox()
+        for name, text in THEME_TEXT.items():
+            self.theme.addItem(text, name)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(look.theme)))
+        form.addRow("Theme", self.theme)
+        self.font_scale = QDoubleSpinBox()
+        self.font_scale.setRange(0.75, 2.0)
+        self.font_scale.setSingleStep(0.25)
+        self.font_scale.setValue(look.font_scale)
+        self.font_scale.setSuffix(" ×")
+        form.addRow("Font scale", self.font_scale)
         layout.addLayout(form)
         layout.addWidget(self._llm_group(presenter))
         self.status = PlainLabel()
@@ -89,6 +108,10 @@ class SettingsDialog(QDialog):
     def _on_apply_clicked(self) -> None:
         self.status.setText("Saving …")
         self._presenter.set_sensitivity(Sensitivity(self.sensitivity.currentData()))
+        look = self._presenter.current.ui
+        chosen = (str(self.theme.currentData()), round(self.font_scale.value(), 2))
+        if chosen != (look.theme, look.font_scale):
+            self._presenter.set_look(*chosen)
         llm = self._presenter.current.llm
         endpoint, model = self.llm_endpoint.text().strip(), self.llm_model.text().strip()
         changed = (endpoint, model, self.llm_verify.isChecked(), self.llm_ips.isChecked()) != (

@@ -9,7 +9,7 @@ from aiops_desktop.models.enums import Sensitivity
 from aiops_desktop.services.assistant.llm import LlmService
 from aiops_desktop.services.runtime.settings import SettingsService
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
-from aiops_desktop.settings import Settings
+from aiops_desktop.settings import Settings, UiSettings
 from ui.presenters.base import Presenter
 
 
@@ -27,6 +27,18 @@ class SettingsPresenter(Presenter):
         super().__init__(tasks, parent=parent)
         self._settings = settings
         self.llm = llm
+
+    def set_look(self, theme: str, font_scale: float) -> None:
+        async def work() -> None:
+            ui = UiSettings(theme=theme, font_scale=font_scale)  # type: ignore[arg-type]
+            await self._settings.set_ui(ui)
+            self.sig_saved.emit(
+                f"Theme {theme}, font scale {font_scale:g}: from the next start"
+                + ("" if self._settings.persist else " (a capture keeps no settings)")
+                + "."
+            )
+
+        self.spawn("look", work())
 
     def set_llm(
         self, *, endpoint: str, model: str, key: str, forget_key: bool, verify_tls: bool,

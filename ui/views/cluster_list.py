@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from aiops_desktop.models import Cluster, ClusterKind
 from aiops_desktop.models.fleet import FleetTruth
-from ui.theme import Theme
-
-
-def state_badge(color: str, size: int = 12) -> QIcon:
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setBrush(QColor(color))
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.drawEllipse(1, 1, size - 2, size - 2)
-    painter.end()
-    return QIcon(pixmap)
+from ui.theme import Theme, state_badge
 
 
 class ClusterListView(QWidget):
@@ -32,7 +20,7 @@ class ClusterListView(QWidget):
         super().__init__(parent)
         self._theme = theme
         self._shown: list[tuple[str, str, str, str]] | None = None  # what the list shows
-        self._badges: dict[str, QIcon] = {}  # a state colour's dot, made once
+        self._badges: dict[tuple[str, str], QIcon] = {}  # a state's badge, made once
         self._setup_ui()
 
     def _setup_ui(self) -> None:
@@ -84,10 +72,10 @@ class ClusterListView(QWidget):
         return out
 
     def _add(self, name: str, text: str, state: str, tip: str, current: str | None) -> None:
-        colour = self._theme.status(state)
-        if colour not in self._badges:
-            self._badges[colour] = state_badge(colour)
-        item = QListWidgetItem(self._badges[colour], text)
+        colour, mark = self._theme.status(state), self._theme.mark(state)
+        if (colour, mark) not in self._badges:
+            self._badges[(colour, mark)] = state_badge(colour, mark)
+        item = QListWidgetItem(self._badges[(colour, mark)], text)
         item.setData(Qt.ItemDataRole.UserRole, name)
         item.setToolTip(tip)
         self.list.addItem(item)

@@ -88,7 +88,7 @@ class ClusterTile(QFrame):
             )
         if self._changed("title", (tile.title, tile.state)):
             self.title.setText(tile.title)
-            self.state.setText(tile.state)
+            self.state.setText(self._theme.marked(tile.state))
         score = "health –" if tile.health_score is None else f"health {tile.health_score}"
         if tile.via_hub:
             score = f"via fleet hub {tile.via_hub}"

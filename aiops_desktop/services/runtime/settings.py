@@ -10,7 +10,7 @@ from pathlib import Path
 from aiops_desktop.models.enums import Sensitivity
 from aiops_desktop.services.intelligence.anomalies import AnomalyService
 from aiops_desktop.services.runtime.bus import EventBus
-from aiops_desktop.settings import LlmSettings, Settings
+from aiops_desktop.settings import LlmSettings, Settings, UiSettings
 
 SETTINGS_CHANGED = "settings.changed"  # payload: Settings
 
@@ -30,24 +30,32 @@ class SettingsService:
         self.persist = persist
         self._bus = bus
         self._anomalies = anomalies
+        self._lock = asyncio.Lock()
+
+    async def _change(self, section: str, value: object) -> Settings:
+        """One section replaced and the whole file written, one change at a time (two
+        changes made at once would each start from the same settings and the later write
+        would drop the earlier one)."""
+        async with self._lock:
+            changed = self.current.model_copy(update={section: value})
+            if self.persist:
+                await asyncio.to_thread(changed.save, self.path)
+            self.current = changed
+        self._bus.publish(SETTINGS_CHANGED, changed)
+        return changed
 
     async def set_sensitivity(self, sensitivity: Sensitivity) -> Settings:
         """The live detector uses it from its next analysis; kept for the next start."""
         detection = self.current.detection.model_copy(update={"sensitivity": sensitivity})
-        changed = self.current.model_copy(update={"detection": detection})
-        if self.persist:
-            await asyncio.to_thread(changed.save, self.path)
-        self.current = changed
+        changed = await self._change("detection", detection)
         self._anomalies.sensitivity = sensitivity
-        self._bus.publish(SETTINGS_CHANGED, changed)
         return changed
 
+    async def set_ui(self, ui: UiSettings) -> Settings:
+        """The theme and font scale, kept for the next start (the window's look is set as it
+        opens)."""
+        return await self._change("ui", ui)
+
     async def set_llm(self, llm: LlmSettings) -> Settings:
-        """The model server (services/assistant/llm.py checks it first); kept like the rest,
-        in one file written by one owner, so no change overwrites another."""
-        changed = self.current.model_copy(update={"llm": llm})
-        if self.persist:
-            await asyncio.to_thread(changed.save, self.path)
-        self.current = changed
-        self._bus.publish(SETTINGS_CHANGED, changed)
-        return changed
+        """The model server (services/assistant/llm.py checks it first)."""
+        return await self._change("llm", llm)
