@@ -35,7 +35,7 @@ def wall(qtbot, qloop, theme, secret_service):  # type: ignore[no-untyped-def]
         run_coro(qtbot, app.close())
 
 
-def test_the_wall_over_the_sample_capture(wall, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_wall_over_the_sample_capture(wall, qtbot, tmp_path: Path, theme) -> None:  # type: ignore[no-untyped-def]
     models = []
     wall.presenter.sig_model.connect(models.append)
     qtbot.waitUntil(lambda: bool(models), timeout=5000)
@@ -70,6 +70,18 @@ def test_the_wall_over_the_sample_capture(wall, qtbot, tmp_path: Path) -> None: 
     assert window.isVisible() and window.windowFlags() & Qt.WindowType.FramelessWindowHint
     shot = save_screenshot(window, tmp_path / "wall.png")
     check_against_reference(shot, "wall_sample.png", tolerance=14.0)
+    # the tiles fill the screen (a 2x2 grid for the four clusters, down to the footer), and
+    # at 4K the type is twice the size: readable from across the room at both
+    fleet_page = window.stack.currentWidget()
+    tiles = [t for t in fleet_page.tiles if t.isVisible()]
+    assert len(tiles) == 4 and tiles[2].geometry().bottom() > 0.8 * fleet_page.height()
+    base = tiles[0].title.font().pointSize()
+    assert base == round(theme.font_pt("wall_pt") * 1.5)  # four tiles: type half again
+    window.resize(3840, 2160)
+    qtbot.waitUntil(lambda: window.scale == 2.0)
+    qtbot.wait(300)  # the layouts take the new type    assert tiles[0].title.font().pointSize() == 2 * base
+    shot = save_screenshot(window, tmp_path / "wall_4k.png")
+    check_against_reference(shot, "wall_sample_4k.png", tolerance=14.0)
 
 
 def test_the_wall_is_locked_and_rotates(wall, qtbot) -> None:  # type: ignore[no-untyped-def]

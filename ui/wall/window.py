@@ -4,14 +4,18 @@ shown and stale data badged (never blanked), the wall's own polling health in a 
 locked: no menus, no settings, no credentials; leaving takes Ctrl+Shift+Q twice in 3 s.
 
 Tiles are made once per slot and reused: however long the wall runs, its widgets do not grow.
+The tiles fill the screen (a grid of as many columns as reads best for their number) and the
+type scales with the screen's height (1080 lines: the theme's wall sizes; 4K: twice them),
+so the wall reads from across the room at 1080p and 4K alike.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QFont, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -26,11 +30,23 @@ from aiops_desktop.models.wall import Tile, WallModel, WallPage
 from ui.theme import Theme
 from ui.views.text import PlainLabel
 
-COLUMNS = 4
+COLUMNS = 4  # at most
 TILE_LINES = 3
-TILE_HEIGHT = 260
+REFERENCE_HEIGHT = 1080  # the screen height the theme's wall font sizes are for
 EXIT_WINDOW_S = 3.0
 STATUS_KEYS = {"OK": "ONLINE", "WARNING": "DEGRADED", "CRITICAL": "OFFLINE", "UNKNOWN": "UNKNOWN"}
+
+
+def wall_font(theme: Theme, role: str, scale: float, *, bold: bool = False) -> QFont:
+    font = QFont(theme.font_family, max(8, round(theme.font_pt(role) * scale)))
+    if bold:
+        font.setWeight(QFont.Weight.Bold)
+    return font
+
+
+def columns_for(tiles: int) -> int:
+    """1 tile: one column; 2-4: two (a 2x2 grid fills a 16:9 screen); 5-6: three; more: four."""
+    return 1 if tiles <= 1 else 2 if tiles <= 4 else 3 if tiles <= 6 else COLUMNS
 
 
 class TileWidget(QFrame):
@@ -39,17 +55,27 @@ class TileWidget(QFrame):
         self._theme = theme
         layout = QVBoxLayout(self)
         self.title = PlainLabel()
-        self.title.setFont(QFont(theme.font_family, theme.font_pt("wall_pt"), QFont.Weight.Bold))
         layout.addWidget(self.title)
         self.lines = [PlainLabel() for _ in range(TILE_LINES)]
         for label in self.lines:
-            label.setFont(QFont(theme.font_family, theme.font_pt("wall_line_pt")))
+            label.setWordWrap(True)
             layout.addWidget(label)
         layout.addStretch(1)
         self.age = PlainLabel()
-        self.age.setFont(QFont(theme.font_family, theme.font_pt("wall_small_pt")))
         layout.addWidget(self.age)
         self._shown: tuple[object, ...] = ()
+        self.scale = 0.0
+        self.set_scale(1.0)
+
+    def set_scale(self, scale: float) -> None:
+        if scale == self.scale:
+            return
+        self.scale = scale
+        theme = self._theme
+        self.title.setFont(wall_font(theme, "wall_pt", scale, bold=True))
+        for label in self.lines:
+            label.setFont(wall_font(theme, "wall_line_pt", scale))
+        self.age.setFont(wall_font(theme, "wall_small_pt", scale))
 
     def show_tile(self, tile: Tile) -> None:
         shown = (tile.title, tile.state, tuple(tile.lines), tile.stale, tile.age_s is None)
@@ -82,19 +108,49 @@ class PageWidget(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         self.grid = QGridLayout()
         self.grid.setSpacing(18)
-        outer.addLayout(self.grid)
-        outer.addStretch(1)  # tiles keep their height; free space stays below them
+        outer.addLayout(self.grid, 1)  # the tiles take the whole page
         self.tiles: list[TileWidget] = []
         self.empty = PlainLabel("nothing to show on this page")
         self.empty.setFont(QFont(theme.font_family, theme.font_pt("wall_line_pt")))
-        self.grid.addWidget(self.empty, 0, 0)
+        outer.addWidget(self.empty)
+        self._placed = 0  # tiles the grid is laid out for
+        self.scale = 1.0
+
+    def set_scale(self, scale: float) -> None:
+        self.scale = scale
+        for tile in self.tiles:
+            tile.set_scale(self._tile_scale())
+
+    def _tile_scale(self) -> float:
+        """Fewer tiles are bigger: their type grows with them (four tiles: half again)."""
+        shown = self._placed
+        return self.scale * (1.5 if shown <= 4 else 1.25 if shown <= 6 else 1.0)
+
+    def _lay_out(self, shown: int) -> None:
+        """The grid for ``shown`` tiles: each one at its place, rows and columns sharing the
+        space equally (only when the number shown changes)."""
+        if shown == self._placed:
+            return
+        self._placed = shown
+        columns = columns_for(shown)
+        for n, tile in enumerate(self.tiles):
+            self.grid.removeWidget(tile)
+            if n < shown:
+                self.grid.addWidget(tile, n // columns, n % columns)
+        for tile in self.tiles:
+            tile.set_scale(self._tile_scale())
+        rows = math.ceil(shown / columns) if shown else 0
+        for r in range(self.grid.rowCount()):
+            self.grid.setRowStretch(r, 1 if r < rows else 0)
+        for c in range(self.grid.columnCount()):
+            self.grid.setColumnStretch(c, 1 if c < columns else 0)
 
     def show_page(self, page: WallPage) -> None:
         while len(self.tiles) < len(page.tiles):  # slots grow to the most ever shown, no more
             tile = TileWidget(self._theme)
-            tile.setMinimumHeight(TILE_HEIGHT)
-            self.grid.addWidget(tile, len(self.tiles) // COLUMNS, len(self.tiles) % COLUMNS)
+            tile.set_scale(self._tile_scale())
             self.tiles.append(tile)
+        self._lay_out(len(page.tiles))
         for slot, tile in zip(self.tiles, page.tiles, strict=False):
             slot.show_tile(tile)
             slot.setVisible(True)
@@ -156,6 +212,27 @@ class WallWindow(QWidget):
         self.rotation.start()
         self._exit_pressed_at = 0.0
         self._may_close = False
+        self.scale = 1.0
+
+    # -- sized to its screen ------------------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.set_scale(max(0.75, min(3.0, self.height() / REFERENCE_HEIGHT)))
+
+    def set_scale(self, scale: float) -> None:
+        """Type sized for the screen: the theme's wall sizes at 1080 lines, twice them at 4K."""
+        scale = round(scale, 2)
+        if scale == self.scale:
+            return
+        self.scale = scale
+        theme = self._theme
+        self.title.setFont(wall_font(theme, "wall_title_pt", scale, bold=True))
+        self.badge.setFont(wall_font(theme, "wall_pt", scale, bold=True))
+        self.clock.setFont(wall_font(theme, "wall_line_pt", scale))
+        for label in (self.pages_label, self.health):
+            label.setFont(wall_font(theme, "wall_small_pt", scale))
+        for page in self._pages.values():
+            page.set_scale(scale)
 
     # -- the model --------------------------------------------------------------------------
     def show_model(self, model: WallModel) -> None:
@@ -164,6 +241,7 @@ class WallWindow(QWidget):
             widget = self._pages.get(page.name)
             if widget is None:
                 widget = self._pages[page.name] = PageWidget(self._theme)
+                widget.set_scale(self.scale)
                 self.stack.addWidget(widget)
             widget.show_page(page)
             self._titles[page.name] = f"{page.title} · {page.worst}"
