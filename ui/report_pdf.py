@@ -2,7 +2,9 @@
 rendered offscreen), the text laid out by QTextDocument and printed to PDF through QPrinter
 (docs/architecture.md#platform-notes: QTextDocument.print_ lays out well; QPdfWriter
 needs 96 dpi).
-HTML exports embed the same chart images as PNG data."""
+HTML exports embed the same chart images as PNG data. Paper is white: reports are always in
+the light theme, whatever the window's; and set without ligatures, so that an identifier such
+as "ptp_offset" is found and copied from the PDF as it is written ("ff" stays two letters)."""
 
 from __future__ import annotations
 
@@ -10,21 +12,43 @@ import base64
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QUrl
-from PySide6.QtGui import QImage, QPageLayout, QPageSize, QTextDocument
+from PySide6.QtGui import QFont, QImage, QPageLayout, QPageSize, QTextDocument
 from PySide6.QtPrintSupport import QPrinter
 
 from aiops_desktop.models.reports import Chart, Report
 from analysis.reports.render_text import to_html, to_json, to_markdown
 from ui.charts import TimeSeriesChart
-from ui.theme import Theme
+from ui.theme import Theme, load_theme
 
 CHART_PX = (1200, 360)  # drawn at this size, shown at half: crisp on paper
 CHART_SHOWN_W = 500  # inside A4's text width at the printer's 96 dpi
 
 
+def paper_theme(_window_theme: Theme | None = None) -> Theme:
+    """Reports are printed on white, in the light theme, whatever the window shows."""
+    return load_theme("light")
+
+
+#: the ticks' and legend's size on the chart image: shown at 500 of its 1200 px, so they read
+#: as about 8 pt on paper
+PAPER_TICK_PX = 20
+
+
 def chart_image(chart: Chart, theme: Theme) -> QImage:
-    widget = TimeSeriesChart(chart.title, chart.unit, theme)
+    paper = paper_theme(theme)
+    widget = TimeSeriesChart(chart.title, chart.unit, paper)
     try:
+        plot = widget.getPlotItem()
+        tick = QFont(paper.font_family)
+        tick.setPixelSize(PAPER_TICK_PX)
+        for side in ("left", "bottom"):
+            plot.getAxis(side).setStyle(tickFont=tick)
+            plot.getAxis(side).label.setFont(tick)
+        plot.getAxis("bottom").setHeight(PAPER_TICK_PX * 2)  # room for the bigger time ticks
+        plot.getAxis("left").setWidth(PAPER_TICK_PX * 4)
+        plot.setTitle(chart.title, color=paper.color("text"), size=f"{PAPER_TICK_PX + 2}px")
+        if widget.legend is not None:
+            widget.legend.setLabelTextSize(f"{PAPER_TICK_PX - 2}px")
         widget.resize(*CHART_PX)
         widget.set_series(chart.series)
         widget.getPlotItem().enableAutoRange()
@@ -47,8 +71,15 @@ def report_html(report: Report, theme: Theme) -> str:
     return to_html(report, lambda chart: _png_data(chart_image(chart, theme)))
 
 
+def _no_ligatures(font: QFont) -> QFont:
+    for feature in ("liga", "clig", "dlig"):
+        font.setFeature(QFont.Tag(feature), 0)
+    return font
+
+
 def write_pdf(report: Report, path: Path, theme: Theme) -> Path:
     document = QTextDocument()
+    document.setDefaultFont(_no_ligatures(QFont(paper_theme(theme).font_family, 10)))
     names: dict[int, str] = {}
 
     def image_for(chart: Chart) -> str:

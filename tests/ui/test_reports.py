@@ -170,6 +170,8 @@ def test_a_report_from_the_sample_capture_reads_its_recorded_answers_and_is_kept
     text = " ".join(pdf_text(pdf).split())
     assert "not read (no live GPU metrics)" not in text
     assert "XID 79" in text and "84 C" in text
+    # set without ligatures: the identifier is found (and copied) as written, "ff" two letters
+    assert "ptp_offset" in text and "\ufb00" not in text
     actions = text[text.index("Recommendations") :]
     first_anomaly = actions.find("investigate.")
     for found in ("XID 79", "temperature 84 C", "Clock in FREERUN on PTP port du-2/ens1f0"):
