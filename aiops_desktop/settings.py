@@ -147,6 +147,8 @@ class UiSettings(_Section):
 
     theme: Literal["system", "dark", "light", "high-contrast"] = "system"
     font_scale: float = Field(default=1.0, ge=0.75, le=2.0)
+    #: a desktop notification for each new CRITICAL finding (opt-in)
+    notify_critical: bool = False
 
 
 class Settings(_Section):

@@ -31,6 +31,7 @@ from ui.dialogs.add_cluster import AddClusterDialog
 from ui.dialogs.import_kubeconfig import ImportKubeconfigDialog
 from ui.dialogs.report_dialog import ReportDialog
 from ui.dialogs.settings_dialog import SettingsDialog
+from ui.notifier import CriticalNotifier
 from ui.page_views import ClusterPage
 from ui.pages import PAGES, Runs, page_key
 from ui.presenters import Presenters
@@ -81,6 +82,11 @@ class MainWindow(QMainWindow):
             self, self.filter_bar, read_only=presenters.registry.read_only
         )
         self._presenter.sig_clusters_changed.connect(self._on_presenter_clusters_changed)
+        self.notifier = CriticalNotifier(
+            self.windowIcon(), self.statusBar().showMessage,
+            enabled=presenters.settings.current.ui.notify_critical, parent=self,
+        )  # fmt: skip
+        presenters.settings.sig_notify.connect(self._on_notify_changed)
         self._presenter.sig_fleet.connect(self._on_fleet_truth)
         self._presenter.sig_error.connect(self._on_presenter_error)
         self._presenter.sig_task_failed.connect(self._on_presenter_task_failed)
@@ -277,8 +283,13 @@ class MainWindow(QMainWindow):
     def _on_presenter_clusters_changed(self, clusters: list[Cluster]) -> None:
         self._show_clusters(clusters)
 
+    def _on_notify_changed(self, enabled: bool) -> None:
+        self.notifier.enabled = enabled
+
     def _on_fleet_truth(self, truth: FleetTruth) -> None:
-        """The sidebar's badges (and its hub members) follow the fleet's one truth."""
+        """The sidebar's badges (and its hub members) follow the fleet's one truth; a new
+        CRITICAL finding is told (ui/notifier.py)."""
+        self.notifier.observe(truth)
         self._truth = truth
         self.cluster_list.show_clusters(self._clusters, truth)
         self._show_overview()

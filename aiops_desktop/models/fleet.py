@@ -159,3 +159,22 @@ class FleetTruth:
 
     def get(self, name: str) -> ClusterTruth | None:
         return next((c for c in self.clusters if c.name == name), None)
+
+    def critical(self) -> dict[tuple[str, str, str], str]:
+        """Every CRITICAL finding: (cluster, domain, subject) -> "ran-east: gpu-1/gpu3: XID 79
+        …" (what a notification says)."""
+        return {
+            (c.name, f.domain.value, f.subject): f"{c.name}: {f.subject}: {f.reason}"
+            for c in self.clusters
+            for f in c.findings
+            if f.severity is FindingSeverity.CRITICAL
+        }
+
+
+def new_critical(before: FleetTruth | None, now: FleetTruth) -> list[str]:
+    """The CRITICAL findings of ``now`` that ``before`` did not have (none the first time:
+    what was already wrong when the app opened is on screen, not news)."""
+    if before is None:
+        return []
+    seen = before.critical()
+    return [text for key, text in now.critical().items() if key not in seen]

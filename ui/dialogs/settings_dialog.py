@@ -62,6 +62,9 @@ class SettingsDialog(QDialog):
         self.font_scale.setValue(look.font_scale)
         self.font_scale.setSuffix(" ×")
         form.addRow("Font scale", self.font_scale)
+        self.notify = QCheckBox("Notify me of each new CRITICAL finding (desktop notification)")
+        self.notify.setChecked(look.notify_critical)
+        form.addRow("", self.notify)
         layout.addLayout(form)
         layout.addWidget(self._llm_group(presenter))
         self.status = PlainLabel()
@@ -109,8 +112,9 @@ class SettingsDialog(QDialog):
         self.status.setText("Saving …")
         self._presenter.set_sensitivity(Sensitivity(self.sensitivity.currentData()))
         look = self._presenter.current.ui
-        chosen = (str(self.theme.currentData()), round(self.font_scale.value(), 2))
-        if chosen != (look.theme, look.font_scale):
+        chosen = (str(self.theme.currentData()), round(self.font_scale.value(), 2),
+                  self.notify.isChecked())  # fmt: skip
+        if chosen != (look.theme, look.font_scale, look.notify_critical):
             self._presenter.set_look(*chosen)
         llm = self._presenter.current.llm
         endpoint, model = self.llm_endpoint.text().strip(), self.llm_model.text().strip()

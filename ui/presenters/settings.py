@@ -19,6 +19,7 @@ class SettingsPresenter(Presenter):
 
     sig_saved = Signal(str)
     sig_llm_tested = Signal(str)
+    sig_notify = Signal(bool)
 
     def __init__(
         self, *, settings: SettingsService, tasks: TaskSupervisor, llm: LlmService | None = None,

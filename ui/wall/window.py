@@ -33,6 +33,8 @@ from ui.views.text import PlainLabel
 COLUMNS = 4  # at most
 TILE_LINES = 3
 REFERENCE_HEIGHT = 1080  # the screen height the theme's wall font sizes are for
+FLASH_MS = 500
+FLASH_STEPS = 6  # three flashes
 EXIT_WINDOW_S = 3.0
 STATUS_KEYS = {"OK": "ONLINE", "WARNING": "DEGRADED", "CRITICAL": "OFFLINE", "UNKNOWN": "UNKNOWN"}
 
@@ -213,6 +215,32 @@ class WallWindow(QWidget):
         self._exit_pressed_at = 0.0
         self._may_close = False
         self.scale = 1.0
+        self._critical_tiles: set[tuple[str, str]] = set()
+        self.flashes = 0  # how many times the wall has flashed (a test reads it)
+        self._flash_left = 0
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setInterval(FLASH_MS)
+        self._flash_timer.timeout.connect(self._flash_step)
+        self._calm = self.styleSheet()
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # its frame can flash
+
+    # -- a new CRITICAL: the wall flashes its frame a few times ---------------------------------
+    def flash(self) -> None:
+        self.flashes += 1
+        self._flash_left = FLASH_STEPS
+        self._flash_step()
+        self._flash_timer.start()
+
+    def _flash_step(self) -> None:
+        if self._flash_left <= 0:
+            self._flash_timer.stop()
+            self.setStyleSheet(self._calm)
+            return
+        self._flash_left -= 1
+        on = self._flash_left % 2 == 1
+        red = self._theme.severity("critical")
+        self.setStyleSheet(self._calm + (f" WallWindow {{ border: 12px solid {red}; }}" if on
+                                         else ""))  # fmt: skip
 
     # -- sized to its screen ------------------------------------------------------------------
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -236,6 +264,11 @@ class WallWindow(QWidget):
 
     # -- the model --------------------------------------------------------------------------
     def show_model(self, model: WallModel) -> None:
+        critical = {(p.name, t.title) for p in model.pages for t in p.tiles
+                    if t.state == "CRITICAL"}  # fmt: skip
+        if self._model is not None and critical - self._critical_tiles:
+            self.flash()  # something turned CRITICAL: the room should look up
+        self._critical_tiles = critical
         self._model = model
         for page in model.pages:
             widget = self._pages.get(page.name)
