@@ -2,7 +2,10 @@
 
 One curve item per series, updated with ``setData`` (never re-created on a redraw), peak
 downsampling and clip-to-view so thousands of points stay cheap, a crosshair that reads out
-every series at the cursor, and a legend. Redraws come from the presenter's timer.
+every series at the cursor, and a legend below the plot in columns (never over the lines).
+Ten colours, then the same with dashes; the rules' thresholds drawn as lines and an enum
+series' values named (``apply_rules``); dates on the time axis when a range crosses midnight;
+an empty chart says so. Redraws come from the presenter's timer.
 """
 
 from __future__ import annotations
@@ -11,12 +14,17 @@ import os
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
+from datetime import UTC, datetime
+from typing import Any
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 
 from aiops_desktop.models.anomalies import AnomalyMarker
+from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C
+from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS, STATE_CODES
 from ui.theme import Theme
 from ui.views.text import tip
 
@@ -24,6 +32,52 @@ SERIES_COLOURS = (
     "#38bdf8", "#a78bfa", "#34d399", "#fbbf24", "#f472b6",
     "#60a5fa", "#f87171", "#2dd4bf", "#c084fc", "#facc15",
 )  # fmt: skip
+#: past the colours, the same colours again with these line styles: never two alike
+SERIES_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine,
+                 Qt.PenStyle.DashDotLine)  # fmt: skip
+LEGEND_COLUMNS = 4
+NO_DATA = "No data in this range"
+
+
+def series_pen(index: int, width: float = 1.5) -> Any:
+    """The ``index``-th series' pen: ten colours, then dashed, dotted, dash-dotted."""
+    colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
+    style = SERIES_STYLES[(index // len(SERIES_COLOURS)) % len(SERIES_STYLES)]
+    return pg.mkPen(colour, width=width, style=style)
+
+
+class TimeAxis(pg.DateAxisItem):
+    """UTC times; when the range shown crosses midnight each tick says its date too."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        strings: list[str] = super().tickStrings(values, scale, spacing)
+        low, high = self.range
+        if spacing < 86400 and values and _day(low) != _day(high):
+            return [f"{datetime.fromtimestamp(v, UTC):%m-%d} {s}" if ":" in s else s
+                    for v, s in zip(values, strings, strict=False)]  # fmt: skip
+        return strings
+
+
+def _day(seconds: float) -> str:
+    try:
+        return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%d}"
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
+def chart_rules(key: str) -> tuple[list[tuple[float, str, str]], dict[int, str]]:
+    """What the rules judge a panel (or GPU history field) by: threshold lines (value, label,
+    severity), and the names of an enum series' values, from the same constants the rules
+    use (80 C, +/-100 ns, the clock states' codes)."""
+    if key in ("gpu_temperature", "temperature_c"):
+        return [(TEMP_WARNING_C, f"warning {TEMP_WARNING_C:g} C", "warning"),
+                (TEMP_CRITICAL_C, f"critical {TEMP_CRITICAL_C:g} C", "critical")], {}  # fmt: skip
+    if key == "ptp_offset":
+        band = OFFSET_THRESHOLD_NS
+        return [(band, f"+{band:g} ns", "warning"), (-band, f"-{band:g} ns", "warning")], {}
+    if key == "ptp_clock_state":
+        return [], {code: state.value for code, state in STATE_CODES.items()}
+    return [], {}
 
 
 def configure_pyqtgraph(theme: Theme) -> None:
@@ -51,7 +105,7 @@ class TimeSeriesChart(pg.PlotWidget):
     def __init__(self, title: str, unit: str, theme: Theme, *, sparkline: bool = False) -> None:
         if not _configured:  # the first chart of the process: pyqtgraph takes the theme
             configure_pyqtgraph(theme)
-        axis = {"bottom": pg.DateAxisItem(utcOffset=0)} if not sparkline else {}
+        axis = {"bottom": TimeAxis(utcOffset=0)} if not sparkline else {}
         super().__init__(axisItems=axis)
         self._theme = theme
         self._unit = unit
@@ -59,6 +113,8 @@ class TimeSeriesChart(pg.PlotWidget):
         self._data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._anomaly_item: pg.ScatterPlotItem | None = None
         self.anomaly_markers: list[AnomalyMarker] = []
+        self.thresholds: list[tuple[float, str]] = []
+        self.enum_names: dict[int, str] = {}
         self.setBackground(theme.chart("background"))
         plot = self.getPlotItem()
         plot.setClipToView(True)
@@ -78,7 +134,15 @@ class TimeSeriesChart(pg.PlotWidget):
             axis_item.setTextPen(pg.mkPen(theme.chart("foreground")))
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setLabel("left", units=None, text=unit)
-        self.legend = plot.addLegend(offset=(-10, 10), labelTextColor=theme.color("text_muted"))
+        # the legend below the plot, in columns: never over the lines, never clipped
+        self.legend = pg.LegendItem(
+            colCount=LEGEND_COLUMNS, labelTextColor=theme.chart("foreground")
+        )
+        plot.layout.addItem(self.legend, 4, 1)
+        plot.legend = self.legend  # the plot names its curves in it
+        self._empty = pg.TextItem(NO_DATA, color=theme.color("text_muted"), anchor=(0.5, 0.5))
+        self._empty.setParentItem(plot.getViewBox())
+        self._empty.setVisible(False)
         self._vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.color("border")))
         self._readout = pg.TextItem(color=theme.color("text"), anchor=(0, 0))
         plot.addItem(self._vline, ignoreBounds=True)
@@ -106,16 +170,55 @@ class TimeSeriesChart(pg.PlotWidget):
         for index, (name, (ts, values)) in enumerate(sorted(series.items())):
             curve = self._curves.get(name)
             if curve is None:
-                colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
-                curve = plot.plot(
-                    name=None if self.sparkline else name, pen=pg.mkPen(colour, width=1.5)
-                )
+                curve = plot.plot(name=None if self.sparkline else name, pen=series_pen(index))
                 curve.setDownsampling(auto=True, method="peak")
                 curve.setClipToView(True)
                 self._curves[name] = curve
             finite = np.isfinite(values)
             curve.setData(ts[finite], values[finite])
         self._data = dict(series)
+        self._say_empty(not any(np.isfinite(v).any() for _t, v in series.values()))
+
+    def _say_empty(self, empty: bool) -> None:
+        """An empty chart says so, and its axes show no made-up values (0.1 … 0.9)."""
+        if self.sparkline:
+            return
+        plot = self.getPlotItem()
+        for side in ("left", "bottom"):
+            plot.getAxis(side).setStyle(showValues=not empty)
+        self._empty.setVisible(empty)
+        if empty:
+            rect = plot.getViewBox().boundingRect()
+            self._empty.setPos(rect.center())
+
+    @property
+    def empty(self) -> bool:
+        return bool(self._empty.isVisible())
+
+    def add_threshold(self, value: float, label: str, level: str) -> pg.InfiniteLine:
+        """A horizontal line at ``value`` in the severity's colour, labelled at its right."""
+        colour = self._theme.severity(level)
+        line = pg.InfiniteLine(
+            pos=value, angle=0, movable=False,
+            pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine), label=label,
+            labelOpts={"position": 0.98, "color": colour, "anchors": [(1, 1), (1, 1)]},
+        )  # fmt: skip
+        self.getPlotItem().addItem(line, ignoreBounds=True)
+        self.thresholds.append((value, label))
+        return line
+
+    def set_enum_axis(self, names: dict[int, str]) -> None:
+        """An enum series (a clock's state): its axis names the values, and only those."""
+        self.enum_names = dict(names)
+        self.getPlotItem().getAxis("left").setTicks([sorted(names.items())])
+
+    def apply_rules(self, key: str) -> None:
+        """The threshold lines and enum names the rules judge ``key`` by (``chart_rules``)."""
+        lines, names = chart_rules(key)
+        for value, label, level in lines:
+            self.add_threshold(value, label, level)
+        if names:
+            self.set_enum_axis(names)
 
     def add_markers(self, points: list[tuple[float, float]], colour: str) -> pg.ScatterPlotItem:
         """Markers on the chart (anomalies use these)."""

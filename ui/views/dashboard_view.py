@@ -79,6 +79,7 @@ class DashboardView(QWidget):
         self.charts.clear()
         for index, panel in enumerate(panels):
             chart = TimeSeriesChart(panel.title, panel.unit, self._theme)
+            chart.apply_rules(panel.id)
             chart.setMinimumHeight(220)
             chart.sig_analyse_history.connect(
                 lambda panel_id=panel.id: self.sig_analyse_history.emit([panel_id])

@@ -66,6 +66,7 @@ class GpuDetail(QWidget):
         self.charts: dict[str, TimeSeriesChart] = {}
         for i, (name, title, unit) in enumerate(HISTORY_CHARTS):
             chart = TimeSeriesChart(f"{title} ({unit})", unit, theme)
+            chart.apply_rules(name)
             chart.setFixedHeight(190)
             self.charts[name] = chart
             grid.addWidget(chart, 0, i)

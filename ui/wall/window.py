@@ -215,6 +215,10 @@ class WallWindow(QWidget):
         self._exit_pressed_at = 0.0
         self._may_close = False
         self.scale = 1.0
+        self._setup_flash()
+
+    # -- a new CRITICAL: the wall flashes its frame a few times ---------------------------------
+    def _setup_flash(self) -> None:
         self._critical_tiles: set[tuple[str, str]] = set()
         self.flashes = 0  # how many times the wall has flashed (a test reads it)
         self._flash_left = 0
@@ -224,7 +228,6 @@ class WallWindow(QWidget):
         self._calm = self.styleSheet()
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # its frame can flash
 
-    # -- a new CRITICAL: the wall flashes its frame a few times ---------------------------------
     def flash(self) -> None:
         self.flashes += 1
         self._flash_left = FLASH_STEPS
