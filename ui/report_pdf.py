@@ -12,7 +12,7 @@ import base64
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QUrl
-from PySide6.QtGui import QFont, QImage, QPageLayout, QPageSize, QTextDocument
+from PySide6.QtGui import QFont, QImage, QPageLayout, QPageSize, QTextDocument, QTextOption
 from PySide6.QtPrintSupport import QPrinter
 
 from aiops_desktop.models.reports import Chart, Report
@@ -80,6 +80,9 @@ def _no_ligatures(font: QFont) -> QFont:
 def write_pdf(report: Report, path: Path, theme: Theme) -> Path:
     document = QTextDocument()
     document.setDefaultFont(_no_ligatures(QFont(paper_theme(theme).font_family, 10)))
+    wrap = QTextOption()
+    wrap.setWrapMode(QTextOption.WrapMode.WordWrap)  # an identifier is never broken mid-word
+    document.setDefaultTextOption(wrap)
     names: dict[int, str] = {}
 
     def image_for(chart: Chart) -> str:

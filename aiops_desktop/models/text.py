@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 
 def pct_text(value: float | None) -> str:
     """A compliance share as the board, the CLI and reports write it: "83.3%", or "-"."""
     return "-" if value is None else f"{value:.1f}%"
+
+
+def time_text(when: str | datetime, *, seconds: bool = False) -> str:
+    """The app's one way to write a moment: "2026-12-04 19:11 UTC" (ISO text accepted; what
+    cannot be read is shown as it is)."""
+    try:
+        moment = datetime.fromisoformat(when) if isinstance(when, str) else when
+    except ValueError:
+        return str(when)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%d %H:%M{':%S' if seconds else ''}} UTC"
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:

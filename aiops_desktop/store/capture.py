@@ -25,6 +25,7 @@ from aiops_desktop.models.cluster import Cluster
 from aiops_desktop.models.enums import AuthMethod
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.incidents import Incident
+from aiops_desktop.models.text import time_text
 from aiops_desktop.store.database import owner_only
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import connect
@@ -58,8 +59,9 @@ class CaptureManifest:
     def describe(self) -> str:
         badge = f"{self.label}: " if self.label else ""
         return badge + (
-            f"capture of {', '.join(self.clusters)} from {self.since} to {self.until} "
-            f"(made {self.created_at} by AIOps Desktop {self.app_version})"
+            f"capture of {', '.join(self.clusters)} from {time_text(self.since)} to "
+            f"{time_text(self.until)} (made {time_text(self.created_at)} by AIOps Desktop "
+            f"{self.app_version})"
         )
 
 
