@@ -79,7 +79,8 @@ def test_the_wall_over_the_sample_capture(wall, qtbot, tmp_path: Path, theme) ->
     assert base == round(theme.font_pt("wall_pt") * 1.5)  # four tiles: type half again
     window.resize(3840, 2160)
     qtbot.waitUntil(lambda: window.scale == 2.0)
-    qtbot.wait(300)  # the layouts take the new type    assert tiles[0].title.font().pointSize() == 2 * base
+    qtbot.wait(300)  # the layouts take the new type
+    assert tiles[0].title.font().pointSize() == 2 * base
     shot = save_screenshot(window, tmp_path / "wall_4k.png")
     check_against_reference(shot, "wall_sample_4k.png", tolerance=14.0)
 
