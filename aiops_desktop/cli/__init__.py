@@ -29,7 +29,7 @@ from aiops_desktop.cli import (
     reports,
     wall,
 )
-from aiops_desktop.cli.args import Io, Printable, size
+from aiops_desktop.cli.args import Io, Parser, Printable, examples, size
 from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.models.errors import EXIT_CODES_TEXT, AppError
 from aiops_desktop.settings import AppPaths, resolve_paths
@@ -38,13 +38,25 @@ COMMAND_GROUPS = (clusters, data, gpu_cnf, incidents, capture, reports, wall, as
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="aiops-desktop",
-        description="AIOps Desktop: a NOC console for OpenShift/Kubernetes fleets.",
-        epilog=f"Exit codes: {EXIT_CODES_TEXT}.",
+        description="AIOps Desktop: a NOC console for OpenShift/Kubernetes fleets. Without a "
+        "COMMAND it opens the window; `aiops-desktop COMMAND --help` says what a command takes.",
+        epilog=f"Exit codes: {EXIT_CODES_TEXT}.\n\n"
+        + examples(
+            "aiops-desktop  # open the window",
+            "aiops-desktop fleet  # every cluster's state, health and data age",
+            "aiops-desktop --capture site-east.aiops fleet  # the same, from a capture",
+            "aiops-desktop --offscreen --screenshot fleet.png --view fleet --size 1920x1080",
+        ),
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--data-dir", help="cache, logs and reports folder (or AIOPS_DESKTOP_HOME)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                        help="print the version and exit")  # fmt: skip
+    parser.add_argument(
+        "--data-dir", metavar="DIR",
+        help="cache, logs and reports folder (default: $AIOPS_DESKTOP_HOME, else the "
+        "platform's data folder)",
+    )  # fmt: skip
     parser.add_argument("--verbose", "-v", action="store_true", help="also log to stderr")
     parser.add_argument(
         "--capture", type=Path, metavar="FILE",
@@ -53,9 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     gui = parser.add_argument_group("window")
     gui.add_argument("--offscreen", action="store_true", help="render without a display")
     gui.add_argument("--screenshot", metavar="PATH", help="save the window as PNG and exit")
-    gui.add_argument("--view", default="main", help="view to open/screenshot (default: main)")
-    gui.add_argument("--size", type=size, default=(1400, 900), metavar="WxH")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gui.add_argument(
+        "--view", default="main", metavar="NAME",
+        help="view to open or screenshot: main, a page (fleet, alerts, incidents, anomalies, "
+        "gpu, ptp, sriov, drift, reports, chat, console, diagnostics), cluster:NAME or "
+        "details:NAME (default: main)",
+    )  # fmt: skip
+    gui.add_argument(
+        "--size", type=size, default=(1400, 900), metavar="WxH",
+        help="window size in pixels, at least 200x150 (default: 1400x900)",
+    )  # fmt: skip
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", help="what to run (none: open the window)"
+    )
     for group in COMMAND_GROUPS:
         group.add_commands(sub)
     return parser

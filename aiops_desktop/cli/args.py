@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -45,6 +47,94 @@ class Io:
     out: Printable
     stdin: TextIO
     err: Printable
+
+
+def default_text(value: object) -> str:
+    """A default as it is typed on the command line: 1h, 30, MEDIUM, fleet,gpu."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+        for unit in ("d", "h", "m"):
+            if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
+                return f"{seconds / _UNITS[unit]:g}{unit}"
+        return f"{seconds:g}s"
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return ",".join(default_text(v) for v in value)
+    return str(value)
+
+
+def shows_default(action: argparse.Action) -> bool:
+    """Whether an argument's help says its default: an option's or an optional positional's
+    default that is something (not None, off, suppressed or empty)."""
+    default = action.default
+    if default is None or default is False or default is argparse.SUPPRESS:
+        return False
+    if isinstance(default, str | list | tuple) and not default:
+        return False
+    return bool(action.option_strings) or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Each argument's default said after its help, "(default: 30)", unless the help says it
+    already; descriptions and epilogs keep their lines: an indented one (an example, a JSON
+    snippet) prints as written, a line of prose is wrapped to the terminal."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if shows_default(action) and "default" not in text:
+            shown = default_text(action.default).replace("%", "%%")
+            text = f"{text} (default: {shown})" if text else f"default: {shown}"
+        return text
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines: list[str] = []
+        for line in text.splitlines():
+            if not line.strip() or line[0].isspace():
+                lines.append((indent + line).rstrip())
+            else:
+                lines += textwrap.wrap(
+                    line, width, initial_indent=indent, subsequent_indent=indent,
+                    break_long_words=False, break_on_hyphens=False,
+                )  # fmt: skip
+        return "\n".join(lines)
+
+
+if TYPE_CHECKING:
+    _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    _SubParsers = argparse._SubParsersAction
+
+
+class _Commands(_SubParsers):
+    """A command's one-line help is its description too (``aiops-desktop fleet --help``)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if kwargs.get("help") and "description" not in kwargs:
+            kwargs["description"] = kwargs["help"]
+        return super().add_parser(name, **kwargs)
+
+
+class Parser(argparse.ArgumentParser):
+    """Every parser of the CLI (``add_subparsers`` makes its commands' of the same class):
+    defaults said, examples kept as written, a command's help line its description."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _Commands)
+
+
+#: every ``--json``'s help
+JSON_HELP = "print JSON instead of text"
+
+
+def examples(*lines: str) -> str:
+    """An epilog of example command lines, each ``aiops-desktop ...`` and, after ``  # ``,
+    what it does: indented, so they print as written (and a test parses every one)."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def enum_arg(enum: type[Any]) -> Callable[[str], Any]:

@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from aiops_desktop.cli.args import Io, names, read_stdin
+from aiops_desktop.cli.args import JSON_HELP, Io, examples, names, read_stdin
 from aiops_desktop.models.enums import PersonaName
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, UsageError
 from aiops_desktop.models.text import one_line
@@ -34,12 +34,23 @@ def _persona(text: str) -> PersonaName:
 
 
 def add_commands(sub: Any) -> None:
-    llm = sub.add_parser("llm", help="the optional local model server (OpenAI-compatible)")
-    actions = llm.add_subparsers(dest="llm_action", metavar="ACTION", required=True)
+    llm = sub.add_parser(
+        "llm", help="the optional local model server (OpenAI-compatible)",
+        epilog=examples(
+            "aiops-desktop llm set --endpoint http://127.0.0.1:8080/v1 --model smollm2",
+            "aiops-desktop llm show",
+            "aiops-desktop llm test",
+        ),
+    )  # fmt: skip
+    actions = llm.add_subparsers(dest="llm_action", metavar="ACTION", required=True,
+                                 help="what to do")  # fmt: skip
     set_ = actions.add_parser(
         "set", help="choose the endpoint and model; the API key goes to the OS keyring",
-        epilog="example: aiops-desktop llm set --endpoint http://127.0.0.1:8080/v1 "
-        "--model smollm2",
+        epilog=examples(
+            "aiops-desktop llm set --endpoint http://127.0.0.1:8080/v1 --model smollm2",
+            "aiops-desktop llm set --endpoint https://llm.noc.example/v1 --model qwen2.5-7b"
+            " --key-stdin --redact-ips < llm.key",
+        ),
     )  # fmt: skip
     set_.add_argument(
         "--endpoint", required=True, metavar="URL",
@@ -56,34 +67,50 @@ def add_commands(sub: Any) -> None:
     set_.add_argument("--redact-ips", action="store_true",
                       help="also replace IP addresses before anything is sent")  # fmt: skip
     set_.set_defaults(handler=_llm_set)
-    show = actions.add_parser("show", help="the endpoint and model in use (never the key)")
-    show.add_argument("--json", action="store_true")
+    show = actions.add_parser(
+        "show", help="the endpoint and model in use (never the key)",
+        epilog=examples("aiops-desktop llm show", "aiops-desktop llm show --json"),
+    )  # fmt: skip
+    show.add_argument("--json", action="store_true", help=JSON_HELP)
     show.set_defaults(handler=_llm_show)
     test = actions.add_parser(
-        "test", help="ask the server for its models and one short reply; print the latencies"
-    )
-    test.add_argument("--json", action="store_true")
+        "test", help="ask the server for its models and one short reply; print the latencies",
+        epilog=examples("aiops-desktop llm test", "aiops-desktop llm test --json"),
+    )  # fmt: skip
+    test.add_argument("--json", action="store_true", help=JSON_HELP)
     test.set_defaults(handler=_llm_test)
 
     chat = sub.add_parser(
         "chat", help="ask the local model; it answers with the app's read-only tools",
-        epilog='example: aiops-desktop chat --persona gpu-expert "which GPUs are unhealthy?"',
+        epilog=examples(
+            'aiops-desktop chat --persona gpu-expert "which GPUs are unhealthy?"',
+            'aiops-desktop chat --clusters ran-east "why is PTP in holdover?" --json',
+            'aiops-desktop chat --session 3f2c8a4e-9b1d-4c7a-8e5f-2a6b9c0d1e7f "and since when?"',
+        ),
     )  # fmt: skip
-    chat.add_argument("question")
+    chat.add_argument("question", help="what to ask, quoted")
     chat.add_argument(
         "--persona", type=_persona, default=PersonaName.DEFAULT,
         help=f"one of {', '.join(p.value for p in PersonaName)} (default: default)",
     )  # fmt: skip
-    chat.add_argument("--clusters", help="comma-separated clusters in focus (default: all)")
-    chat.add_argument("--session", type=UUID, metavar="ID", help="continue this chat session")
+    chat.add_argument("--clusters", metavar="NAMES",
+                      help="comma-separated clusters in focus (default: all)")  # fmt: skip
+    chat.add_argument(
+        "--session", type=UUID, metavar="ID",
+        help="continue this chat session (its id, as the last turn printed)",
+    )  # fmt: skip
     chat.add_argument("--tool", metavar="NAME",
                       help="make the model call this tool first (scripts, tests)")  # fmt: skip
     chat.add_argument("--json", action="store_true", help="print the turn's messages as JSON")
     chat.set_defaults(handler=_chat)
 
+    said = "serve the app's read-only tools over MCP (stdio) to other assistants"
     mcp = sub.add_parser(
-        "mcp", help="serve the app's read-only tools over MCP (stdio) to other assistants",
-        description=MCP_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "mcp", help=said, description=f"{said}.\n\n{MCP_EXAMPLE}",
+        epilog=examples(
+            "aiops-desktop mcp",
+            "aiops-desktop --capture site-east.aiops mcp  # serve a capture",
+        ),
     )  # fmt: skip
     mcp.set_defaults(handler=_mcp)
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiops_desktop.cli.args import Io, Printable, duration, instant, names
+from aiops_desktop.cli.args import Io, Printable, duration, examples, instant, names
 from aiops_desktop.store.capture import SUFFIX, read_manifest
 
 if TYPE_CHECKING:
@@ -19,21 +19,44 @@ if TYPE_CHECKING:
 
 def add_commands(sub: Any) -> None:
     capture = sub.add_parser(
-        "capture", help="offline captures: export a site's data, open it on an air-gapped machine"
-    ).add_subparsers(dest="action", metavar="ACTION", required=True)
-    export = capture.add_parser("export", help=f"write chosen clusters' data to a {SUFFIX} file")
-    export.add_argument("--clusters", required=True, help="comma-separated registered names")
-    export.add_argument("--since", type=duration, default=timedelta(hours=24), metavar="DURATION")
-    export.add_argument("--until", type=instant, metavar="TIME", help="end (default now)")
-    export.add_argument("--out", required=True, type=Path, metavar="FILE")
+        "capture", help="offline captures: export a site's data, open it on an air-gapped machine",
+        epilog=examples(
+            f"aiops-desktop capture export --clusters ran-east --out site-east{SUFFIX}",
+            f"aiops-desktop capture info site-east{SUFFIX}",
+            f"aiops-desktop capture open site-east{SUFFIX}",
+        ),
+    ).add_subparsers(dest="action", metavar="ACTION", required=True, help="what to do")  # fmt: skip
+    export = capture.add_parser(
+        "export", help=f"write chosen clusters' data to a {SUFFIX} file",
+        epilog=examples(
+            f"aiops-desktop capture export --clusters ran-east,ai-lab --out site-east{SUFFIX}",
+            f"aiops-desktop capture export --clusters ran-east --since 8h"
+            f" --until 2026-11-27T06:00:00Z --out night-shift{SUFFIX} --json",
+        ),
+    )  # fmt: skip
+    export.add_argument("--clusters", required=True, metavar="NAMES",
+                        help="comma-separated registered names")  # fmt: skip
+    export.add_argument("--since", type=duration, default=timedelta(hours=24), metavar="DURATION",
+                        help="how far back before --until, e.g. 8h, 2d")  # fmt: skip
+    export.add_argument("--until", type=instant, metavar="TIME",
+                        help="the end, ISO 8601 or Unix time (default: now)")  # fmt: skip
+    export.add_argument("--out", required=True, type=Path, metavar="FILE",
+                        help=f"the capture file to write (conventionally *{SUFFIX})")  # fmt: skip
     export.add_argument("--json", action="store_true", help="print the manifest as JSON")
-    info = capture.add_parser("info", help="check a capture and print its manifest")
-    info.add_argument("file", type=Path)
-    info.add_argument("--json", action="store_true")
+    info = capture.add_parser(
+        "info", help="check a capture and print its manifest",
+        epilog=examples(
+            f"aiops-desktop capture info site-east{SUFFIX}",
+            f"aiops-desktop capture info site-east{SUFFIX} --json",
+        ),
+    )  # fmt: skip
+    info.add_argument("file", type=Path, help="the capture file")
+    info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     opened = capture.add_parser(
-        "open", help="open a capture in the app: read-only, offline (same as --capture FILE)"
-    )
-    opened.add_argument("file", type=Path)
+        "open", help="open a capture in the app: read-only, offline (same as --capture FILE)",
+        epilog=examples(f"aiops-desktop capture open site-east{SUFFIX}"),
+    )  # fmt: skip
+    opened.add_argument("file", type=Path, help="the capture file")
     for action in ("export", "info"):
         capture.choices[action].set_defaults(handler=_capture)
 

@@ -8,7 +8,14 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from aiops_desktop.cli.args import Io, enum_arg, read_secret_file, read_stdin
+from aiops_desktop.cli.args import (
+    JSON_HELP,
+    Io,
+    enum_arg,
+    examples,
+    read_secret_file,
+    read_stdin,
+)
 from aiops_desktop.models import ClusterKind, ClusterType, EndpointKind, Environment, Platform
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.errors import (
@@ -27,20 +34,53 @@ if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
 
 
-def add_commands(sub: Any) -> None:
-    clusters = sub.add_parser("clusters", help="the cluster registry").add_subparsers(
-        dest="action", metavar="ACTION", required=True
-    )
-    ls = clusters.add_parser("list", help="list registered clusters")
-    ls.add_argument("--json", action="store_true", help="machine-readable output")
+def _values(enum: type[Any]) -> str:
+    return ", ".join(e.value for e in enum)
 
-    add = clusters.add_parser("add", help="register a cluster")
+
+def add_commands(sub: Any) -> None:
+    clusters = sub.add_parser(
+        "clusters", help="the cluster registry: list, add, import, validate, discover",
+        epilog=examples(
+            "aiops-desktop clusters list",
+            "aiops-desktop clusters import-kubeconfig ~/.kube/config",
+            "aiops-desktop clusters validate prod-east-1",
+        ),
+    ).add_subparsers(dest="action", metavar="ACTION", required=True, help="what to do")  # fmt: skip
+    ls = clusters.add_parser(
+        "list", help="list registered clusters and their last endpoint check",
+        epilog=examples("aiops-desktop clusters list", "aiops-desktop clusters list --json"),
+    )  # fmt: skip
+    ls.add_argument("--json", action="store_true", help=JSON_HELP)
+
+    add = clusters.add_parser(
+        "add", help="register a cluster; a secret is read from stdin or a file, never an argument",
+        epilog=examples(
+            "aiops-desktop clusters add prod-east-1 --api-url https://api.prod-east-1.example:6443"
+            " --token-file ~/secrets/prod-east-1.token",
+            "aiops-desktop clusters add ran-east --prometheus-url https://thanos.ran-east.example"
+            " --prometheus-token-file prom.token --type edge --environment production"
+            " --label site=east",
+            "aiops-desktop clusters add acm-hub --kind fleet --type hub"
+            " --prometheus-url https://thanos.hub.example --token-stdin < hub.token",
+            "aiops-desktop clusters add lab-1 --kubeconfig ~/.kube/config --context lab-1-admin",
+        ),
+    )  # fmt: skip
     add.add_argument("name", help="DNS-style name, e.g. prod-east-1")
-    add.add_argument("--display-name", default="")
-    add.add_argument("--api-url", help="API server URL (https)")
+    add.add_argument(
+        "--display-name",
+        default="",
+        metavar="TEXT",
+        help="name shown in the window (default: the name; with --kubeconfig, the context)",
+    )
+    add.add_argument("--api-url", metavar="URL", help="Kubernetes API server URL (https)")
     for kind in ("prometheus", "alertmanager", "loki", "tempo"):
-        add.add_argument(f"--{kind}-url", help=f"{kind.capitalize()} URL")
-        add.add_argument(f"--{kind}-token-file", metavar="FILE", help=f"bearer token for {kind}")
+        what = "Prometheus or Thanos Querier" if kind == "prometheus" else kind.capitalize()
+        add.add_argument(f"--{kind}-url", metavar="URL", help=f"{what} URL (https)")
+        add.add_argument(
+            f"--{kind}-token-file", metavar="FILE",
+            help=f"file holding the bearer token for {kind.capitalize()}",
+        )  # fmt: skip
     add.add_argument(
         "--kind",
         type=enum_arg(ClusterKind),
@@ -51,62 +91,94 @@ def add_commands(sub: Any) -> None:
         "--type",
         type=enum_arg(ClusterType),
         default=ClusterType.SPOKE,
-        help="HUB, SPOKE (default), EDGE, FAR_EDGE",
+        help=f"the cluster's role: {_values(ClusterType)}",
     )
-    add.add_argument("--platform", type=enum_arg(Platform), default=Platform.KUBERNETES)
-    add.add_argument("--environment", type=enum_arg(Environment), default=Environment.PRODUCTION)
-    add.add_argument("--region")
-    add.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
+    add.add_argument("--platform", type=enum_arg(Platform), default=Platform.KUBERNETES,
+                     help=_values(Platform))  # fmt: skip
+    add.add_argument("--environment", type=enum_arg(Environment),
+                     default=Environment.PRODUCTION, help=_values(Environment))  # fmt: skip
+    add.add_argument("--region", metavar="TEXT", help="free text, e.g. us-east or site-12")
+    add.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
+                     help="a label, e.g. site=east (repeatable)")  # fmt: skip
     add.add_argument("--ca-file", metavar="FILE", help="custom CA bundle (PEM)")
     auth = add.add_mutually_exclusive_group()
     auth.add_argument("--token-stdin", action="store_true", help="read the bearer token from stdin")
     auth.add_argument("--token-file", metavar="FILE", help="read the bearer token from a file")
-    auth.add_argument("--kubeconfig", metavar="FILE", help="take the credentials of --context")
+    auth.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="take the server, CA and credentials of --context from this kubeconfig",
+    )
     auth.add_argument("--basic-user", metavar="USER", help="basic auth; password from stdin")
     auth.add_argument(
-        "--client-cert", metavar="FILE", help="client certificate (with --client-key)"
+        "--client-cert", metavar="FILE", help="client certificate, PEM (with --client-key)"
     )
-    add.add_argument("--context", help="the kubeconfig context for --kubeconfig")
-    add.add_argument("--client-key", metavar="FILE")
+    add.add_argument("--context", metavar="NAME", help="the kubeconfig context for --kubeconfig")
+    add.add_argument("--client-key", metavar="FILE", help="client key, PEM (with --client-cert)")
     add.add_argument(
         "--endpoints-use-token",
         action="store_true",
         help="send the cluster credential to its Prometheus/Alertmanager too",
     )
-    add.add_argument("--json", action="store_true")
+    add.add_argument("--json", action="store_true", help=JSON_HELP)
 
-    imp = clusters.add_parser("import-kubeconfig", help="register every context of a kubeconfig")
-    imp.add_argument("file")
-    imp.add_argument("--context", action="append", help="only these contexts (repeatable)")
-    imp.add_argument("--json", action="store_true")
+    imp = clusters.add_parser(
+        "import-kubeconfig", help="register every context of a kubeconfig",
+        epilog=examples(
+            "aiops-desktop clusters import-kubeconfig ~/.kube/config",
+            "aiops-desktop clusters import-kubeconfig ~/.kube/config --context prod-east-1"
+            " --context prod-west-2",
+        ),
+    )  # fmt: skip
+    imp.add_argument("file", help="the kubeconfig file")
+    imp.add_argument("--context", action="append", metavar="NAME",
+                     help="only this context (repeatable; default: every context)")  # fmt: skip
+    imp.add_argument("--json", action="store_true", help=JSON_HELP)
 
-    rm = clusters.add_parser("remove", help="unregister a cluster and delete its credentials")
-    rm.add_argument("name")
+    rm = clusters.add_parser(
+        "remove", help="unregister a cluster and delete its credentials",
+        epilog=examples("aiops-desktop clusters remove lab-1"),
+    )  # fmt: skip
+    rm.add_argument("name", help="the registered name")
 
     check = clusters.add_parser(
-        "validate", help="check a cluster's API server, identity and what it may read (10 s)"
-    )
-    check.add_argument("name")
-    check.add_argument("--json", action="store_true")
+        "validate", help="check a cluster's API server, identity and what it may read (10 s)",
+        epilog=examples(
+            "aiops-desktop clusters validate prod-east-1",
+            "aiops-desktop clusters validate prod-east-1 --json",
+        ),
+    )  # fmt: skip
+    check.add_argument("name", help="the registered name")
+    check.add_argument("--json", action="store_true", help=JSON_HELP)
 
     endpoint = clusters.add_parser(
         "set-endpoint",
         help="your own endpoint URL (discovery never replaces it); no URL removes it",
+        epilog=examples(
+            "aiops-desktop clusters set-endpoint prod-east-1 prometheus"
+            " https://thanos-querier.prod-east-1.example --use-cluster-token",
+            "aiops-desktop clusters set-endpoint prod-east-1 loki  # remove your Loki URL",
+        ),
     )
-    endpoint.add_argument("name")
+    endpoint.add_argument("name", help="the registered name")
     endpoint.add_argument(
-        "kind", type=enum_arg(EndpointKind), help="PROMETHEUS, ALERTMANAGER, LOKI, TEMPO"
+        "kind", type=enum_arg(EndpointKind), help="PROMETHEUS, ALERTMANAGER, LOKI or TEMPO"
     )
-    endpoint.add_argument("url", nargs="?", default=None)
+    endpoint.add_argument("url", nargs="?", default=None,
+                          help="the endpoint's URL (https); none removes it")  # fmt: skip
     endpoint.add_argument(
         "--use-cluster-token", action="store_true", help="send the cluster's credential to it"
     )
 
     disc = clusters.add_parser(
-        "discover", help="find a cluster's endpoints, operators and CNF workloads (and store them)"
-    )
-    disc.add_argument("name")
-    disc.add_argument("--json", action="store_true")
+        "discover", help="find a cluster's endpoints, operators and CNF workloads (and store them)",
+        epilog=examples(
+            "aiops-desktop clusters discover prod-east-1",
+            "aiops-desktop clusters discover ran-east --json",
+        ),
+    )  # fmt: skip
+    disc.add_argument("name", help="the registered name")
+    disc.add_argument("--json", action="store_true", help=JSON_HELP)
 
     for action, handler in ACTIONS.items():
         clusters.choices[action].set_defaults(handler=handler)

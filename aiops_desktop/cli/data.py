@@ -9,11 +9,23 @@ import json
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from aiops_desktop.cli.args import Io, bounded, chosen_clusters, duration, enum_arg, names, promql
+from aiops_desktop.cli.args import (
+    JSON_HELP,
+    Io,
+    bounded,
+    chosen_clusters,
+    default_text,
+    duration,
+    enum_arg,
+    examples,
+    names,
+    promql,
+)
 from aiops_desktop.models import Aggregation, EndpointKind, QueryStatus
+from aiops_desktop.models.anomalies import ANOMALY_LOOKBACK
 from aiops_desktop.models.enums import AnomalyMethod, GroupBy, Sensitivity
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFoundError
-from aiops_desktop.models.fleet import Coverage, Health
+from aiops_desktop.models.fleet import ClusterTruth, Coverage, Health
 from aiops_desktop.models.text import age_text, labels_text, one_line
 
 if TYPE_CHECKING:
@@ -26,57 +38,95 @@ TIMEOUT = bounded(0, 300, "seconds")
 
 
 def add_commands(sub: Any) -> None:
-    query = sub.add_parser("query", help="run one PromQL over clusters in parallel")
-    query.add_argument("promql", type=promql)
+    query = sub.add_parser(
+        "query", help="run one PromQL over clusters in parallel",
+        epilog=examples(
+            "aiops-desktop query up",
+            "aiops-desktop query 'max(DCGM_FI_DEV_GPU_TEMP)' --clusters ran-east,ai-lab --agg max",
+            "aiops-desktop query 'rate(node_network_receive_drop_total[5m])' --range 6h --step 5m"
+            " --json",
+        ),
+    )  # fmt: skip
+    query.add_argument("promql", type=promql, help="the PromQL expression (quote it)")
     query.add_argument(
-        "--clusters", help="comma-separated names (default: every cluster with metrics)"
-    )
+        "--clusters", metavar="NAMES",
+        help="comma-separated names (default: every cluster with metrics)",
+    )  # fmt: skip
     query.add_argument(
-        "--range", type=duration, metavar="DURATION", help="range query over e.g. 1h"
-    )
-    query.add_argument("--step", type=duration, default=timedelta(minutes=1), metavar="DURATION")
+        "--range", type=duration, metavar="DURATION",
+        help="a range query over this lookback, e.g. 30m, 1h, 2d (default: an instant query)",
+    )  # fmt: skip
+    query.add_argument("--step", type=duration, default=timedelta(minutes=1), metavar="DURATION",
+                       help="the range query's resolution, e.g. 15s, 1m")  # fmt: skip
     query.add_argument(
         "--agg",
         type=enum_arg(Aggregation),
         default=Aggregation.MERGE,
-        help="merge (default), sum, avg, max, min across clusters",
+        help="combine the clusters' series point by point: merge (keep them apart, the "
+        "default), sum, avg, max, min",
     )
-    query.add_argument("--timeout", type=TIMEOUT, default=30.0, metavar="SECONDS")
-    query.add_argument("--json", action="store_true")
+    query.add_argument("--timeout", type=TIMEOUT, default=30.0, metavar="SECONDS",
+                       help="give up after this long, at most 300")  # fmt: skip
+    query.add_argument("--json", action="store_true", help=JSON_HELP)
 
-    alerts = sub.add_parser("alerts", help="firing alerts of every cluster, grouped")
+    alerts = sub.add_parser(
+        "alerts", help="firing alerts of every cluster, grouped",
+        epilog=examples(
+            "aiops-desktop alerts",
+            "aiops-desktop alerts --group-by cluster",
+            "aiops-desktop alerts --json",
+        ),
+    )  # fmt: skip
     alerts.add_argument(
-        "--group-by", type=GroupBy, choices=list(GroupBy), default=GroupBy.ALERTNAME
-    )
-    alerts.add_argument("--json", action="store_true")
+        "--group-by", type=GroupBy, choices=list(GroupBy), default=GroupBy.ALERTNAME,
+        help="group the alerts by " + ", ".join(g.value for g in GroupBy),
+    )  # fmt: skip
+    alerts.add_argument("--json", action="store_true", help=JSON_HELP)
 
     fleet = sub.add_parser(
         "fleet",
         help="state, health and freshness of every cluster (one poll); exit 0 when every "
         "source was read, 3 when some could not be",
+        epilog=examples(
+            "aiops-desktop fleet",
+            "aiops-desktop fleet --json",
+            "aiops-desktop --capture site-east.aiops fleet  # as the capture recorded it",
+        ),
     )
-    fleet.add_argument("--json", action="store_true")
+    fleet.add_argument("--json", action="store_true", help=JSON_HELP)
 
     analyse = sub.add_parser(
-        "analyse", help="find anomalies in a PromQL's series over a lookback (no LLM)"
-    )
-    analyse.add_argument("--query", required=True, type=promql, metavar="PROMQL")
+        "analyse", help="find anomalies in a PromQL's series over a lookback (no LLM)",
+        epilog=examples(
+            "aiops-desktop analyse --query 'DCGM_FI_DEV_GPU_TEMP' --clusters ai-lab --since 6h",
+            "aiops-desktop analyse --query 'openshift_ptp_offset_ns' --since 2d --step 1m"
+            " --sensitivity high --json",
+            "aiops-desktop analyse --query 'node_load1' --methods MAD,LEVEL_SHIFT",
+        ),
+    )  # fmt: skip
+    analyse.add_argument("--query", required=True, type=promql, metavar="PROMQL",
+                         help="the PromQL whose series to analyse (quote it)")  # fmt: skip
     analyse.add_argument(
-        "--clusters", help="comma-separated names (default: every cluster with metrics)"
-    )
+        "--clusters", metavar="NAMES",
+        help="comma-separated names (default: every cluster with metrics)",
+    )  # fmt: skip
     analyse.add_argument(
-        "--since", type=duration, metavar="DURATION", help="the lookback (default 24h)"
-    )
+        "--since", type=duration, metavar="DURATION",
+        help=f"the lookback, e.g. 6h, 2d (default: {default_text(ANOMALY_LOOKBACK)})",
+    )  # fmt: skip
     analyse.add_argument(
-        "--step", type=duration, metavar="DURATION", help="default: about 2,000 points"
-    )
+        "--step", type=duration, metavar="DURATION",
+        help="the resolution, e.g. 1m (default: about 2,000 points, at least 15s)",
+    )  # fmt: skip
     analyse.add_argument(
         "--sensitivity",
         type=enum_arg(Sensitivity),
         default=Sensitivity.MEDIUM,
         help="low (3.0), medium (2.5, default), high (2.0), extreme (1.5)",
     )
-    analyse.add_argument("--unit", help="override the signal type by unit (%%, s, ns, celsius)")
+    analyse.add_argument(
+        "--unit", help="override the signal type by unit: %%, s, ns, celsius (default: guessed)"
+    )
     analyse.add_argument(
         "--methods",
         type=_methods,
@@ -85,8 +135,9 @@ def add_commands(sub: Any) -> None:
         + ", ".join(m.value for m in AnomalyMethod)
         + " (e.g. MAD,LEVEL_SHIFT,ETS)",
     )
-    analyse.add_argument("--timeout", type=TIMEOUT, default=60.0, metavar="SECONDS")
-    analyse.add_argument("--json", action="store_true")
+    analyse.add_argument("--timeout", type=TIMEOUT, default=60.0, metavar="SECONDS",
+                         help="give up after this long, at most 300")  # fmt: skip
+    analyse.add_argument("--json", action="store_true", help=JSON_HELP)
     for command, handler in COMMANDS.items():
         sub.choices[command].set_defaults(handler=handler)
 
@@ -170,6 +221,24 @@ async def _alerts(core: Core, args: argparse.Namespace, io: Io) -> int:
     return EXIT_OK if all(results) else (EXIT_PARTIAL if any(results) else EXIT_ERROR)
 
 
+def fleet_table(clusters: list[ClusterTruth]) -> list[str]:
+    """`fleet`'s text: a header and one line per cluster, worst first as the truth has them
+    (HEALTH is the health score, 0 to 100; "-" when unknown)."""
+    lines = [f"{'NAME':<24} {'STATE':<14} {'HEALTH':>6} {'DATA':<10} FINDINGS"]
+    for t in clusters:
+        name = f"{t.name} (via {t.hub})" if t.hub else t.name
+        score = "-" if t.health_score is None else str(t.health_score)
+        age = "-" if t.data_age_s is None else age_text(t.data_age_s)
+        worst = t.worst()
+        said = t.summary() + (f"; worst: {worst.subject}: {worst.reason}" if worst else "")
+        if t.state in (Health.OFFLINE, Health.STALE) and t.last_error:
+            said = f"{said}; {t.last_error}" if said else t.last_error
+        lines.append(
+            f"{one_line(name):<24} {t.state.value:<14} {score:>6} {age:<10} {one_line(said)}"
+        )
+    return lines
+
+
 async def _fleet(core: Core, args: argparse.Namespace, io: Io) -> int:
     """Every cluster and hub member as the fleet's one truth judges it (services/fleet)."""
     out = io.out
@@ -180,18 +249,8 @@ async def _fleet(core: Core, args: argparse.Namespace, io: Io) -> int:
     if args.json:
         out.write(json.dumps([t.as_json() for t in truth.clusters], indent=2) + "\n")
     else:
-        out.write(f"{'NAME':<24} {'STATE':<14} {'HP':>3} {'DATA':<10} FINDINGS\n")
-        for t in truth.clusters:
-            name = f"{t.name} (via {t.hub})" if t.hub else t.name
-            score = "-" if t.health_score is None else str(t.health_score)
-            age = "-" if t.data_age_s is None else age_text(t.data_age_s)
-            worst = t.worst()
-            said = t.summary() + (f"; worst: {worst.subject}: {worst.reason}" if worst else "")
-            if t.state in (Health.OFFLINE, Health.STALE) and t.last_error:
-                said = f"{said}; {t.last_error}" if said else t.last_error
-            out.write(
-                f"{one_line(name):<24} {t.state.value:<14} {score:>3} {age:<10} {one_line(said)}\n"
-            )
+        for line in fleet_table(truth.clusters):
+            out.write(line + "\n")
     for s in unread:
         io.err.write(f"unread: {s.cluster}/{s.source}: {one_line(s.last_error or '')}\n")
     apis = [t for t in truth.clusters if "kubernetes" in t.coverage]
@@ -221,7 +280,6 @@ def _methods(text: str) -> tuple[AnomalyMethod, ...]:
 
 async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
-    from aiops_desktop.models.anomalies import ANOMALY_LOOKBACK
     from aiops_desktop.models.metrics import ConsoleRequest
 
     chosen_clusters(core, args.clusters)  # says so when there is nothing to ask

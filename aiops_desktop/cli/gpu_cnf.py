@@ -8,8 +8,17 @@ from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from aiops_desktop.cli.args import Io, bounded, chosen_clusters, duration, instant
+from aiops_desktop.cli.args import (
+    JSON_HELP,
+    Io,
+    bounded,
+    chosen_clusters,
+    duration,
+    examples,
+    instant,
+)
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
+from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from aiops_desktop.models.text import pct_text
 
 if TYPE_CHECKING:
@@ -17,24 +26,42 @@ if TYPE_CHECKING:
 
 
 def add_commands(sub: Any) -> None:
-    gpu = sub.add_parser("gpu", help="every GPU's state and health reasons (DCGM), worst first")
+    gpu = sub.add_parser(
+        "gpu", help="every GPU's state and health reasons (DCGM), worst first",
+        epilog=examples(
+            "aiops-desktop gpu",
+            "aiops-desktop gpu --clusters ran-east --json",
+        ),
+    )  # fmt: skip
     gpu.add_argument(
-        "--clusters", help="comma-separated names (default: every cluster with metrics)"
-    )
-    gpu.add_argument("--json", action="store_true")
-    ptp = sub.add_parser("ptp", help="the PTP timing board of every cluster with compliance")
-    ptp.add_argument("--clusters", help="comma-separated names (default: all with metrics)")
-    ptp.add_argument("--window", type=duration, default=timedelta(hours=1), metavar="DURATION")
+        "--clusters", metavar="NAMES",
+        help="comma-separated names, a hub's members too (default: every cluster with metrics)",
+    )  # fmt: skip
+    gpu.add_argument("--json", action="store_true", help=JSON_HELP)
+    ptp = sub.add_parser(
+        "ptp", help="the PTP timing board of every cluster with compliance",
+        epilog=examples(
+            "aiops-desktop ptp",
+            "aiops-desktop ptp --clusters ran-east --window 24h --threshold-ns 50",
+            "aiops-desktop ptp --until 2026-11-27T06:00:00Z --window 8h  # last night's incident",
+        ),
+    )  # fmt: skip
+    ptp.add_argument(
+        "--clusters", metavar="NAMES",
+        help="comma-separated names, a hub's members too (default: every cluster with metrics)",
+    )  # fmt: skip
+    ptp.add_argument("--window", type=duration, default=timedelta(hours=1), metavar="DURATION",
+                     help="the compliance window before --until, e.g. 30m, 24h")  # fmt: skip
     ptp.add_argument(
         "--until", type=instant, metavar="TIME",
         help="end the window here (ISO 8601 or Unix time; default now): last night's incident",
     )  # fmt: skip
     ptp.add_argument(
         "--threshold-ns", type=bounded(0, 1e9, "ns"), metavar="NS",
-        help="the +/- band for nodes whose PtpConfig profile sets no ptpClockThreshold "
-        "(default 100, the PTP operator's)",
+        help="the +/- offset band in nanoseconds for nodes whose PtpConfig profile sets no "
+        f"ptpClockThreshold (default: {OFFSET_THRESHOLD_NS:g}, the PTP operator's)",
     )  # fmt: skip
-    ptp.add_argument("--json", action="store_true")
+    ptp.add_argument("--json", action="store_true", help=JSON_HELP)
     for command, handler in COMMANDS.items():
         sub.choices[command].set_defaults(handler=handler)
 
@@ -95,7 +122,7 @@ async def _gpu(core: Core, args: argparse.Namespace, io: Io) -> int:
 
 async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
-    from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS, Threshold
+    from aiops_desktop.models.ptp import Threshold
     from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
 
     clusters, keep = chosen_clusters(core, args.clusters)

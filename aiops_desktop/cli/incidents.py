@@ -8,7 +8,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from aiops_desktop.cli.args import Io, instant
+from aiops_desktop.cli.args import JSON_HELP, Io, examples, instant
 from aiops_desktop.models.errors import EXIT_OK, NotFoundError, UsageError
 from aiops_desktop.models.text import one_line
 
@@ -19,18 +19,36 @@ if TYPE_CHECKING:
 
 def add_commands(sub: Any) -> None:
     listed = sub.add_parser(
-        "incidents", help="group what the fleet shows now into incidents and list them"
-    )
-    listed.add_argument("--json", action="store_true")
-    listed.add_argument("--ack", metavar="ID", help="acknowledge this incident")
+        "incidents", help="group what the fleet shows now into incidents and list them",
+        epilog=examples(
+            "aiops-desktop incidents",
+            "aiops-desktop incidents --ack INC-20261204-205144-44416e",
+            "aiops-desktop --capture site-east.aiops incidents --json",
+        ),
+    )  # fmt: skip
+    listed.add_argument("--json", action="store_true", help=JSON_HELP)
+    listed.add_argument("--ack", metavar="ID", help="acknowledge this incident (its id, INC-...)")
     listed.set_defaults(handler=_incidents)
-    rca = sub.add_parser("rca", help="rank the likely root causes of an incident, with evidence")
+    rca = sub.add_parser(
+        "rca", help="rank the likely root causes of an incident, with evidence",
+        epilog=examples(
+            "aiops-desktop rca --incident INC-20261204-205144-44416e",
+            "aiops-desktop rca --cluster ran-east --at 2026-11-27T03:40:00Z --json",
+            "aiops-desktop rca --incident INC-20261204-205144-44416e --explain",
+        ),
+    )  # fmt: skip
     which = rca.add_mutually_exclusive_group(required=True)
-    which.add_argument("--incident", metavar="ID")
+    which.add_argument(
+        "--incident", metavar="ID",
+        help="the incident's id, INC-... (`aiops-desktop incidents` lists them)",
+    )  # fmt: skip
     which.add_argument("--cluster", metavar="NAME", help="with --at: what changed there then")
-    rca.add_argument("--at", type=instant, metavar="TIME",
-                     help="the analysis time (default now); nothing after it is read")  # fmt: skip
-    rca.add_argument("--json", action="store_true")
+    rca.add_argument(
+        "--at", type=instant, metavar="TIME",
+        help="the analysis time, ISO 8601 or Unix time (default: now; --cluster needs it); "
+        "nothing after it is read",
+    )  # fmt: skip
+    rca.add_argument("--json", action="store_true", help=JSON_HELP)
     rca.add_argument(
         "--explain", action="store_true",
         help="also ask the local model (`llm set`) to explain it; each sentence is checked "

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiops_desktop.cli.args import Io, duration, instant, names
+from aiops_desktop.cli.args import Io, duration, examples, instant, names
 from aiops_desktop.models.reports import ReportType
 from aiops_desktop.services.runtime.outputs import check_output
 
@@ -27,23 +27,37 @@ def _report_out(text: str) -> Path:
 
 def add_commands(sub: Any) -> None:
     report = sub.add_parser(
-        "report", help="write a report (PDF, HTML, Markdown or JSON) from the cache or a capture"
-    )
+        "report", help="write a report (PDF, HTML, Markdown or JSON) from the cache or a capture",
+        epilog=examples(
+            "aiops-desktop report",
+            "aiops-desktop report --type executive --since 7d --out weekly.pdf --out weekly.md",
+            "aiops-desktop report --clusters ran-east --until 2026-11-27T06:00:00Z"
+            " --out night-shift.html  # a past shift's handover",
+            "aiops-desktop --capture site-east.aiops report --type incident --out east.json",
+        ),
+    )  # fmt: skip
     report.add_argument(
-        "--type", default=ReportType.HANDOVER.value, choices=[t.value for t in ReportType]
-    )
-    report.add_argument("--clusters", help="comma-separated names (default: every cluster)")
-    report.add_argument("--since", type=duration, default=timedelta(hours=12), metavar="DURATION")
+        "--type", default=ReportType.HANDOVER.value, choices=[t.value for t in ReportType],
+        metavar="TYPE", help="the report: " + ", ".join(t.value for t in ReportType),
+    )  # fmt: skip
+    report.add_argument("--clusters", metavar="NAMES",
+                        help="comma-separated names (default: every cluster)")  # fmt: skip
+    report.add_argument("--since", type=duration, default=timedelta(hours=12), metavar="DURATION",
+                        help="the period before --until, e.g. 12h, 7d")  # fmt: skip
     report.add_argument(
         "--until", type=instant, metavar="TIME",
-        help="the period's end (default now): a past shift's handover",
+        help="the period's end, ISO 8601 or Unix time (default: now): a past shift's handover",
     )  # fmt: skip
     report.add_argument(
         "--out", type=_report_out, action="append", metavar="FILE",
-        help="where (.pdf .html .md .json; repeat for several); default: the reports folder",
+        help="where; the ending picks the format: .pdf .html .md .json (repeat for several; "
+        "default: a PDF in the reports folder)",
     )  # fmt: skip
     report.set_defaults(handler=_report)
-    kept = sub.add_parser("reports", help="list the reports kept (90 days) in the reports folder")
+    kept = sub.add_parser(
+        "reports", help="list the reports kept (90 days) in the reports folder",
+        epilog=examples("aiops-desktop reports", "aiops-desktop --data-dir /srv/noc reports"),
+    )  # fmt: skip
     kept.set_defaults(handler=_reports)
 
 

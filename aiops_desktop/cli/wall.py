@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from aiops_desktop.cli.args import bounded
+from aiops_desktop.cli.args import bounded, examples
 from aiops_desktop.models.wall import WALL_PAGES
 
 
@@ -21,10 +21,20 @@ def parse_pages(text: str) -> list[str]:
 
 
 def add_commands(sub: Any) -> None:
-    wall = sub.add_parser("wall", help="the NOC wall: locked, full screen, rotating pages")
-    wall.add_argument("--screen", type=int, default=0, metavar="N", help="monitor (0: first)")
-    wall.add_argument("--rotate", type=bounded(1, 3600, "seconds"), default=20.0, metavar="SECONDS")
+    wall = sub.add_parser(
+        "wall", help="the NOC wall: locked, full screen, rotating pages",
+        epilog=examples(
+            "aiops-desktop wall",
+            "aiops-desktop wall --screen 1 --rotate 30 --pages fleet,gpu,ptp",
+        ),
+    )  # fmt: skip
+    wall.add_argument("--screen", type=int, default=0, metavar="N",
+                      help="the monitor to fill, 0 the first")  # fmt: skip
+    wall.add_argument(
+        "--rotate", type=bounded(1, 3600, "seconds"), default=20.0, metavar="SECONDS",
+        help="show each page this long: more than 1, at most 3600",
+    )  # fmt: skip
     wall.add_argument(
         "--pages", type=parse_pages, default=list(WALL_PAGES), metavar="LIST",
-        help=f"comma-separated, in order (default {','.join(WALL_PAGES)})",
+        help=f"comma-separated, in order, of {', '.join(WALL_PAGES)}",
     )  # fmt: skip
