@@ -85,7 +85,7 @@ def test_fleet_overview_tiles_and_screenshot(live_fleet: DesktopApp, qtbot, tmp_
     visible = [t for t in window.fleet.tiles if t.isVisible()]
     assert len(visible) == 4
     dark = next(t for t in visible if t.title.text() == "dark-9")
-    assert "STALE" in dark.freshness.text() and dark.state.text() == "OFFLINE"
+    assert "STALE" in dark.freshness.text() and dark.state.text() == "✖ OFFLINE"  # its shape too
 
 
 def test_cluster_dashboard_charts_and_screenshot(
