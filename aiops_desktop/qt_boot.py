@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.logs import configure_logging, shutdown_logging
+from aiops_desktop.models.enums import UserRole
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.settings import AppPaths, resources_dir
 
@@ -83,19 +84,30 @@ def save_screenshot(window: QWidget, path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def requested_role(args: argparse.Namespace) -> UserRole | None:
+    """The wall always runs as viewer; the window as ``--role`` says (or the account's)."""
+    if getattr(args, "command", None) == "wall":
+        return UserRole.VIEWER
+    role: UserRole | None = getattr(args, "role", None)
+    return role
+
+
 async def _open_core(args: argparse.Namespace, paths: AppPaths) -> Core:
     from aiops_desktop.services.core import Core
+
+    role = requested_role(args)
 
     if args.capture:
         from aiops_desktop.services.outputs.capture import open_capture
         from aiops_desktop.settings import Settings
 
         def opened() -> Core:
-            own = Settings.load(paths.settings_file)[0].llm  # the person's model server
-            return open_capture(Path(args.capture), reports_dir=paths.reports_dir, llm=own)
+            own = Settings.load(paths.settings_file)[0]  # the person's, never the file's
+            return open_capture(Path(args.capture), reports_dir=paths.reports_dir, person=own,
+                                role=role)  # fmt: skip
 
         return await asyncio.to_thread(lambda: opened().assemble())
-    return await asyncio.to_thread(lambda: Core.open(paths).assemble())
+    return await asyncio.to_thread(lambda: Core.open(paths, role=role).assemble())
 
 
 async def run_program(

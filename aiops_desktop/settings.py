@@ -17,7 +17,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aiops_desktop import APP_NAME
-from aiops_desktop.models.enums import Sensitivity
+from aiops_desktop.models.enums import Sensitivity, UserRole
 
 HOME_ENV = "AIOPS_DESKTOP_HOME"
 DB_FILENAME = "aiops-desktop.sqlite3"
@@ -151,6 +151,12 @@ class UiSettings(_Section):
     notify_critical: bool = False
 
 
+class AccessSettings(_Section):
+    """The highest role this OS account runs the app as (services/runtime/access.py)."""
+
+    role: UserRole = UserRole.ADMIN
+
+
 class Settings(_Section):
     """The app's settings, read by attribute; the person's choices are kept in
     ``settings.json`` beside the cache (``load``/``save``); anything not there is a default."""
@@ -161,6 +167,7 @@ class Settings(_Section):
     detection: DetectionSettings = Field(default_factory=DetectionSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
 
     @classmethod
     def load(cls, path: Path) -> tuple[Settings, str | None]:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models import Cluster
 from aiops_desktop.models.fleet import FleetTruth
 from aiops_desktop.models.text import count
+from aiops_desktop.services.runtime.access import Action
 from aiops_desktop.settings import resources_dir
 from ui import page_views
 from ui.dialogs.add_cluster import AddClusterDialog
@@ -75,6 +76,8 @@ class MainWindow(QMainWindow):
         self._cluster_page: ClusterPage | None = None
         self._clusters: list[Cluster] = []
         self._truth: FleetTruth | None = None
+        #: the pages this role is offered (the Chat page needs a role that may chat)
+        self.pages = [s for s in PAGES if s.needs is None or presenters.registry.allows(s.needs)]
         self.setWindowTitle("AIOps Desktop")
         self.setObjectName("mainWindow")
         self._setup_ui()
@@ -117,12 +120,7 @@ class MainWindow(QMainWindow):
         self.cluster_list.sig_selected.connect(self._on_cluster_list_selected)
         side.addWidget(self.cluster_list, 1)
         self.stack = QStackedWidget()
-        self.empty_state = EmptyStateView(has_sample=SAMPLE_CAPTURE.exists())
-        self.empty_state.sig_open_sample.connect(lambda: self.open_capture(str(SAMPLE_CAPTURE)))
-        self.empty_state.sig_import_kubeconfig.connect(self.open_import_dialog)
-        self.empty_state.sig_add_cluster.connect(self.open_add_dialog)
-        self.empty_state.capture_button.clicked.connect(self.open_capture_dialog)
-        self.stack.addWidget(self.empty_state)
+        self.stack.addWidget(self._setup_empty_state())
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.stack)
         self.splitter.setStretchFactor(1, 1)
@@ -131,10 +129,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.status_clusters = PlainLabel()
         self.status_tasks = PlainLabel()
+        self.status_role = PlainLabel(f"Role: {self._presenter.role.value}")
+        self.status_role.setToolTip("admin: clusters, credentials, settings; operator: all but "
+                                    "credentials and settings; viewer: reads only")  # fmt: skip
         self.status_cache = PlainLabel(f"Cache: {self._presenter.data_path}")
         self.status_cache.setProperty("muted", True)
         self.statusBar().addWidget(self.status_clusters)
         self.statusBar().addWidget(self.status_tasks)
+        self.statusBar().addPermanentWidget(self.status_role)
         self.statusBar().addPermanentWidget(self.status_cache)
         notices = self._presenter.notices
         if notices:
@@ -142,14 +144,25 @@ class MainWindow(QMainWindow):
             self.notice.setVisible(True)
         self._show_clusters([])
 
+    def _setup_empty_state(self) -> EmptyStateView:
+        self.empty_state = EmptyStateView(has_sample=SAMPLE_CAPTURE.exists())
+        self.empty_state.sig_open_sample.connect(lambda: self.open_capture(str(SAMPLE_CAPTURE)))
+        self.empty_state.sig_import_kubeconfig.connect(self.open_import_dialog)
+        self.empty_state.sig_add_cluster.connect(self.open_add_dialog)
+        self.empty_state.capture_button.clicked.connect(self.open_capture_dialog)
+        manage = self._presenter.allows(Action.MANAGE_CLUSTERS)
+        self.empty_state.import_button.setVisible(manage)  # only an admin registers clusters
+        self.empty_state.add_button.setVisible(manage)
+        return self.empty_state
+
     def _setup_nav(self) -> None:
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
-        for spec in PAGES:
+        for spec in self.pages:
             item = QListWidgetItem(spec.title)
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
             self.nav.addItem(item)
-        self.nav.setFixedHeight(34 * len(PAGES))
+        self.nav.setFixedHeight(34 * len(self.pages))
         self.nav.itemClicked.connect(
             lambda item: self.show_view(item.data(Qt.ItemDataRole.UserRole))
         )
@@ -336,6 +349,10 @@ class MainWindow(QMainWindow):
         key = page_key(name)
         if key is None:
             raise KeyError(f"no page named {name!r}")
+        if all(spec.key != key for spec in self.pages):
+            self.statusBar().showMessage(f"The {self._presenter.role.value} role has no {key} "
+                                         "page", 15000)  # fmt: skip
+            return
         widget = self.page(key)
         self._stop_readers(except_key=key)
         self._on_page_shown(key)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtWidgets import QTabWidget, QWidget
 
+from aiops_desktop.services.runtime.access import Action
 from ui.presenters import Presenters
 from ui.theme import Theme
 
@@ -57,7 +58,7 @@ def cluster_page(p: Presenters, theme: Theme, window: PageHost) -> ClusterPage:
     dashboard.sig_analyse_history.connect(p.dashboard.analyse_history)
     dashboard.sig_range_changed.connect(p.dashboard.set_range)
     dashboard.sig_pause_toggled.connect(p.dashboard.set_paused)
-    overview = ClusterOverviewView(theme, removable=not p.registry.read_only)
+    overview = ClusterOverviewView(theme, removable=p.registry.allows(Action.MANAGE_CLUSTERS))
     overview.sig_remove_requested.connect(window.confirm_remove)
     kube = ClusterKubeView(theme)
     p.kube.sig_validation.connect(kube.show_validation)
@@ -66,6 +67,7 @@ def cluster_page(p: Presenters, theme: Theme, window: PageHost) -> ClusterPage:
     p.kube.sig_status.connect(kube.show_status)
     kube.sig_refresh.connect(p.kube.reload)
     kube.sig_discover.connect(p.kube.discover)
+    kube.discover_button.setVisible(p.registry.allows(Action.MANAGE_CLUSTERS))
     page = ClusterPage(dashboard, overview, kube)
     page.currentChanged.connect(window.on_cluster_tab_changed)
     return page
@@ -99,6 +101,7 @@ def incidents(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     p.incidents.sig_rca.connect(view.show_rca)
     p.incidents.sig_rca_busy.connect(view.show_rca_busy)
     view.sig_acknowledge.connect(p.incidents.acknowledge)
+    view.ack_button.setVisible(p.registry.allows(Action.ACKNOWLEDGE))
     view.sig_analyse.connect(p.incidents.analyse)
     p.incidents.sig_explain_state.connect(view.rca.show_explain_state)
     p.incidents.sig_explain_text.connect(view.rca.show_explain_text)
@@ -171,6 +174,7 @@ def reports(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     p.reports.sig_listed.connect(view.show_reports)
     p.reports.sig_error.connect(view.show_error)
     view.sig_new_report.connect(window.open_report_dialog)
+    view.new_button.setVisible(p.registry.allows(Action.WRITE_REPORTS))
     return view
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from aiops_desktop.services.runtime.access import Action
+
 
 class Runs(StrEnum):
     ALWAYS = "always"  # from load to shutdown (in-memory reads, cheap)
@@ -23,6 +25,7 @@ class PageSpec:
     title: str
     runs: Runs = Runs.ON_SHOW
     aliases: tuple[str, ...] = ()
+    needs: Action | None = None  # what the role must allow for the page to be offered
 
 
 PAGES: tuple[PageSpec, ...] = (
@@ -35,7 +38,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("sriov", "SR-IOV", Runs.WHILE_SHOWN, aliases=("sr-iov",)),
     PageSpec("drift", "Drift", Runs.WHILE_SHOWN),
     PageSpec("reports", "Reports"),
-    PageSpec("chat", "Chat", aliases=("assistant",)),
+    PageSpec("chat", "Chat", aliases=("assistant",), needs=Action.CHAT),
     PageSpec("console", "Console"),
     PageSpec("diagnostics", "Diagnostics", Runs.WHILE_SHOWN),
 )

@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLineEdit, QMenu, QMessageBox
 
 from aiops_desktop import __version__
+from aiops_desktop.services.runtime.access import Action
 from ui.pages import PAGES
 from ui.views.command_palette import Command, CommandPalette
 from ui.views.rows_table import RowsTable
@@ -83,9 +84,11 @@ class WindowCommands(QObject):
         self.import_action = self._action(file, "&Import kubeconfig…", "Ctrl+I",
                                           w.open_import_dialog)  # fmt: skip
         self.add_action = self._action(file, "&Add cluster…", "Ctrl+N", w.open_add_dialog)
+        manage = w.presenters.registry.allows(Action.MANAGE_CLUSTERS)
         for action in (self.import_action, self.add_action):
-            action.setVisible(not self.read_only)  # a capture's registry never changes
-        self._action(file, "New &report…", "Ctrl+R", w.open_report_dialog)
+            action.setVisible(manage)  # a capture's registry never changes; only an admin's
+        self.report_action = self._action(file, "New &report…", "Ctrl+R", w.open_report_dialog)
+        self.report_action.setVisible(w.presenters.registry.allows(Action.WRITE_REPORTS))
         self._action(file, "&Open capture…", "Ctrl+O", w.open_capture_dialog)
         file.addSeparator()
         self._action(file, "&Quit", QKeySequence.StandardKey.Quit, w.close)
@@ -93,12 +96,16 @@ class WindowCommands(QObject):
         self._action(view, "&Command palette…", "Ctrl+K", self.open_palette)
         self._action(view, "&Filter tables", None, self.start_filter)
         view.addSeparator()
-        for n, spec in enumerate(PAGES, start=1):
+        for n, spec in enumerate(w.pages, start=1):
             keys = f"Ctrl+{n}" if n <= 9 else None
             self._action(view, spec.title, keys, lambda _on=False, k=spec.key: w.show_view(k))
         settings = bar.addMenu("&Settings")
-        self._action(settings, "&Settings…", QKeySequence.StandardKey.Preferences,
-                     w.open_settings_dialog)  # fmt: skip
+        self.settings_action = self._action(
+            settings, "&Settings…", QKeySequence.StandardKey.Preferences, w.open_settings_dialog
+        )
+        self.settings_action.setEnabled(w.presenters.registry.allows(Action.SETTINGS))
+        if not self.settings_action.isEnabled():
+            self.settings_action.setText("Settings… (an admin's)")
         help_ = bar.addMenu("&Help")
         self._action(help_, "&Keyboard shortcuts", None, self.show_shortcuts)
         self._action(help_, "&About AIOps Desktop", None, self.show_about)
@@ -146,10 +153,10 @@ class WindowCommands(QObject):
 
     def commands(self) -> list[Command]:
         w = self.window
-        found = [Command(s.title, "Page", self._go(s.key)) for s in PAGES]
+        found = [Command(s.title, "Page", self._go(s.key)) for s in w.pages]
         found += [Command(a.text().replace("&", "").rstrip("…"), "Action", a.trigger)
                   for menu in w.menuBar().findChildren(QMenu) for a in menu.actions()
-                  if a.isVisible() and a.text() and not a.isSeparator()
+                  if a.isVisible() and a.isEnabled() and a.text() and not a.isSeparator()
                   and a.text().replace("&", "") not in {s.title for s in PAGES}]  # fmt: skip
         truth = getattr(w, "_truth", None)
         names: list[str] = [t.name for t in truth.clusters] if truth is not None else [

@@ -29,8 +29,9 @@ from aiops_desktop.cli import (
     reports,
     wall,
 )
-from aiops_desktop.cli.args import Io, Parser, Printable, examples, size
+from aiops_desktop.cli.args import Io, Parser, Printable, enum_arg, examples, size
 from aiops_desktop.logs import configure_logging, shutdown_logging
+from aiops_desktop.models.enums import UserRole
 from aiops_desktop.models.errors import EXIT_CODES_TEXT, AppError
 from aiops_desktop.settings import AppPaths, resolve_paths
 
@@ -58,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         "platform's data folder)",
     )  # fmt: skip
     parser.add_argument("--verbose", "-v", action="store_true", help="also log to stderr")
+    parser.add_argument(
+        "--role", type=enum_arg(UserRole), metavar="ROLE",
+        help="run as admin (clusters, credentials, settings), operator (all but credentials "
+        "and settings) or viewer (read only); at most the role this account's settings give "
+        "(default: that role; the wall always runs as viewer)",
+    )  # fmt: skip
     parser.add_argument(
         "--capture", type=Path, metavar="FILE",
         help="work on a capture (read-only, offline) instead of the cache",
@@ -96,10 +103,11 @@ def _run_command(args: argparse.Namespace, paths: AppPaths, io: Io) -> int:
             from aiops_desktop.services.outputs.capture import open_capture
             from aiops_desktop.settings import Settings
 
-            own = Settings.load(paths.settings_file)[0].llm  # the person's model, not the file's
-            core = open_capture(args.capture, reports_dir=paths.reports_dir, llm=own)
+            own = Settings.load(paths.settings_file)[0]  # the person's, never the file's
+            core = open_capture(args.capture, reports_dir=paths.reports_dir, person=own,
+                                role=args.role)  # fmt: skip
         else:
-            core = Core.open(paths)
+            core = Core.open(paths, role=args.role)
     except AppError as exc:
         _fail(str(exc), exc.exit_code)
 

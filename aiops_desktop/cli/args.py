@@ -138,12 +138,15 @@ def examples(*lines: str) -> str:
 
 
 def enum_arg(enum: type[Any]) -> Callable[[str], Any]:
+    """A member by its value in any case ("HIGH", "high"; "-" or "_" alike)."""
+
     def parse(text: str) -> Any:
-        try:
-            return enum(text.upper().replace("-", "_"))
-        except ValueError:
-            choices = ", ".join(e.value for e in enum)
-            raise argparse.ArgumentTypeError(f"{text!r}: choose one of {choices}") from None
+        wanted = text.strip().lower().replace("-", "_")
+        for member in enum:
+            if str(member.value).lower().replace("-", "_") == wanted:
+                return member
+        choices = ", ".join(e.value for e in enum)
+        raise argparse.ArgumentTypeError(f"{text!r}: choose one of {choices}") from None
 
     parse.__name__ = enum.__name__
     return parse

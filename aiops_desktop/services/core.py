@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.models import utcnow
+from aiops_desktop.models.enums import UserRole
 from aiops_desktop.secrets import NoSecrets, SecretStore
 from aiops_desktop.services.clusters.connections import ClientPool
 from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.runtime.access import Access, resolve_role
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.settings import AppPaths, HttpPolicy, PollerSettings, Settings
@@ -76,8 +78,11 @@ class Core:
         capture: CaptureManifest | None = None,
         recorded_answers: Any = None,
         recorded_objects: Any = None,
+        access: Access | None = None,
     ) -> None:
         self.paths = paths
+        #: the role this session runs as, enforced by the services that change things
+        self.access = access or Access()
         self.settings = settings
         self.db = db
         self.secrets = secrets
@@ -88,7 +93,7 @@ class Core:
         self.supervisor = TaskSupervisor(self.bus)
         self.registry = ClusterRegistry(
             ClusterRepository(db), HealthRepository(db), secrets, self.bus,
-            keys=CredentialKeyRepository(db),
+            keys=CredentialKeyRepository(db), access=self.access,
             read_only="a capture is read-only: nothing in it can be changed" if capture else None,
         )  # fmt: skip
         offline = "opened from a capture: no live connections" if capture else None
@@ -116,13 +121,16 @@ class Core:
         capture: CaptureManifest | None = None,
         recorded_answers: Any = None,
         recorded_objects: Any = None,
+        role: UserRole | None = None,
     ) -> Core:
         """Open the cache (raising StoreTooNewError untouched) and the keyring; the services
-        come when first asked for."""
+        come when first asked for. ``role``: asked for at start (``--role``), at most the
+        account's (services/runtime/access.py); None: the account's."""
         paths.ensure()
         problem = None
         if settings is None:
             settings, problem = Settings.load(paths.settings_file)
+        access = Access(resolve_role(role, settings.access.role))
         if poller_settings is not None or http_policy is not None:  # tests, benchmarks
             settings = settings.model_copy(
                 update={"poller": poller_settings or settings.poller,
@@ -138,7 +146,7 @@ class Core:
         core = cls(
             paths, settings, db, secrets or SecretStore.from_environment(paths.data_dir),
             capture=capture, recorded_answers=recorded_answers,
-            recorded_objects=recorded_objects,
+            recorded_objects=recorded_objects, access=access,
         )  # fmt: skip
         if db.recovered is not None:
             core.notices.append(str(db.recovered))
@@ -234,7 +242,7 @@ class Core:
 
         return IncidentService(
             IncidentRepository(self.db), self.fleet, self.anomalies, self.poller, self.bus,
-            kube=self.kube, clock=self.now,
+            kube=self.kube, clock=self.now, access=self.access,
         )  # fmt: skip
 
     @cached_property
@@ -298,6 +306,7 @@ class Core:
             fleet=self.fleet,
             incidents=self.incidents,
             rca=self.rca,
+            access=self.access,
         )
 
     @cached_property
@@ -306,7 +315,7 @@ class Core:
 
         return SettingsService(
             self.settings, self.paths.settings_file, self.bus, self.anomalies,
-            persist=self.capture is None,
+            persist=self.capture is None, access=self.access,
         )  # fmt: skip
 
     @cached_property
@@ -330,7 +339,10 @@ class Core:
         from aiops_desktop.services.assistant.chat import ChatService
         from aiops_desktop.store.chats import ChatRepository
 
-        return ChatService(self.tools, ChatRepository(self.db), self.llm.client, clock=self.now)
+        return ChatService(
+            self.tools, ChatRepository(self.db), self.llm.client, clock=self.now,
+            access=self.access,
+        )  # fmt: skip
 
     def assemble(self) -> Core:
         """Make every service now (the window and the wall: in the worker thread that opened

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 
 from aiops_desktop.app import DesktopApp
 from aiops_desktop.qt_boot import save_screenshot
-from aiops_desktop.settings import LlmSettings
+from aiops_desktop.settings import LlmSettings, Settings
 from tests.servers.llama import MODEL_NAME, RunningLlama
 from tests.ui.conftest import SAMPLE, _shown, run_until
 from tests.ui.references import check_against_reference
@@ -34,7 +34,7 @@ def llm_desktop(
     from aiops_desktop.services.outputs.capture import open_capture
 
     own = LlmSettings(endpoint=llama.url, model=MODEL_NAME, temperature=0.0)
-    core = open_capture(SAMPLE, llm=own).assemble()
+    core = open_capture(SAMPLE, person=Settings(llm=own)).assemble()
     yield from _shown(qtbot, DesktopApp(core, theme), 1400, 900)
 
 

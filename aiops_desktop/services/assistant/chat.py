@@ -28,6 +28,7 @@ from aiops_desktop.models.enums import ChatRole, PersonaName
 from aiops_desktop.models.errors import AppError, NotFoundError, UsageError
 from aiops_desktop.services.assistant.personas import load_personas
 from aiops_desktop.services.assistant.toolbox import ToolBox
+from aiops_desktop.services.runtime.access import Access, Action
 from collectors.llm import LlmClient, LlmToolCall, Reply, TextDelta
 
 if TYPE_CHECKING:
@@ -120,6 +121,7 @@ class ChatService:
         *,
         clock: Callable[[], datetime] = utcnow,
         personas: dict[PersonaName, Persona] | None = None,
+        access: Access | None = None,
     ) -> None:
         """``client``: an async callable that gives a fresh ``LlmClient`` (it raises
         ``LlmNotConfigured`` when there is none)."""
@@ -128,6 +130,7 @@ class ChatService:
         self._client = client
         self._clock = clock
         self.personas = personas or load_personas()
+        self._access = access or Access()
 
     # -- sessions ---------------------------------------------------------------------------
     def new_session(
@@ -145,6 +148,7 @@ class ChatService:
         return found
 
     async def delete(self, session_id: UUID) -> None:
+        self._access.require(Action.CHAT)
         await asyncio.wrap_future(self._repo.delete(session_id))
 
     async def _keep(self, session: ChatSession) -> None:
@@ -172,6 +176,7 @@ class ChatService:
     ) -> ChatSession:
         """Run one turn; ``session`` is changed in place and kept. ``tool_choice`` applies to
         the first reply only (a script or a test forcing a tool)."""
+        self._access.require(Action.CHAT)
         question = question.strip()
         if not question:
             raise UsageError("ask something: the question is empty")

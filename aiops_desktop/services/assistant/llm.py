@@ -14,6 +14,7 @@ from aiops_desktop.models.credentials import CredentialRef
 from aiops_desktop.models.enums import CredentialKind
 from aiops_desktop.models.errors import AppError, UsageError
 from aiops_desktop.secrets import SecretStore, SecretsUnavailableError
+from aiops_desktop.services.runtime.access import Action
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.settings import SettingsService
 from aiops_desktop.settings import LlmSettings
@@ -93,6 +94,9 @@ class LlmService:
         key goes to the keyring (``forget_key`` removes it)."""
         if not self._persist:
             raise UsageError("a capture is read-only: set the LLM in the app's own settings")
+        self._preferences.access.require(Action.SETTINGS)
+        if key or forget_key:
+            self._preferences.access.require(Action.CREDENTIALS)
         try:
             LlmEndpoint(endpoint, model or "-")  # a bad URL, said clearly
         except CollectorError as exc:

@@ -48,6 +48,7 @@ from aiops_desktop.models.registry import (
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters import health
 from aiops_desktop.services.clusters.kubeconfig import read_contexts
+from aiops_desktop.services.runtime.access import Access, Action
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
 from aiops_desktop.store.clusters import ClusterRepository
 from aiops_desktop.store.credential_keys import CredentialKeyRepository
@@ -102,10 +103,12 @@ class ClusterRegistry:
         *,
         keys: CredentialKeyRepository | None = None,
         read_only: str | None = None,
+        access: Access | None = None,
     ) -> None:
         """``keys``: the record of keyring entries written (so none is orphaned);
         ``read_only``: why nothing may change (an opened capture): every change says so."""
         self.read_only = read_only
+        self._access = access or Access()
         self._keys = keys
         self._repo = clusters
         self._history = history
@@ -198,6 +201,7 @@ class ClusterRegistry:
     async def add(self, spec: ClusterSpec, secrets: ClusterSecrets | None = None) -> Cluster:
         """Register a cluster; its secrets (if any) go to the keyring, which must work."""
         self._refuse_changes()
+        self._access.require(Action.MANAGE_CLUSTERS)
         secrets = secrets or ClusterSecrets()
         self._ensure_unique(spec.name)
         cluster, writes = self._plan_secrets(self._build(spec), secrets)
@@ -237,6 +241,7 @@ class ClusterRegistry:
     ) -> Cluster:
         """The user's own endpoint of ``kind`` (discovery never replaces it); ``url`` None
         removes it, so the next discovery may fill it again."""
+        self._access.require(Action.MANAGE_CLUSTERS)
         ref = self.get(name).credential if use_cluster_token else None
         try:
             endpoint = (
@@ -283,6 +288,7 @@ class ClusterRegistry:
 
     async def remove(self, name: str) -> Cluster:
         self._refuse_changes()
+        self._access.require(Action.MANAGE_CLUSTERS)
         cluster = self.get(name)
         deleted = self._repo.delete(cluster.id)  # after any save queued before it
         del self._clusters[cluster.id]
@@ -299,6 +305,7 @@ class ClusterRegistry:
     ) -> ImportReport:
         """Register every (or every chosen) context of a kubeconfig in one step."""
         self._refuse_changes()
+        self._access.require(Action.MANAGE_CLUSTERS)
         found = await asyncio.to_thread(read_contexts, path)  # a bad file says so first
         await self.check_keyring()
         wanted = set(contexts) if contexts is not None else None
@@ -338,6 +345,7 @@ class ClusterRegistry:
     ) -> tuple[Cluster, list[str]]:
         """Register one context under the name and fields of ``spec``; returns warnings."""
         self._refuse_changes()
+        self._access.require(Action.MANAGE_CLUSTERS)
         self._ensure_unique(spec.name)
         await self.check_keyring()
         found = {c.context: c for c in await asyncio.to_thread(read_contexts, path)}

@@ -21,6 +21,7 @@ from aiops_desktop.models.fleet import SEVERITY_RANK, Domain, FindingSeverity, F
 from aiops_desktop.models.incidents import Incident, IncidentSignal
 from aiops_desktop.services.fleet.findings import ALERT_SEVERITY, anomaly_severity
 from aiops_desktop.services.fleet.state import ANOMALIES_WITHIN, FLEET_CHANGED
+from aiops_desktop.services.runtime.access import Access, Action
 from analysis.incidents import acknowledge, entity_of, group, place_of
 
 if TYPE_CHECKING:
@@ -167,9 +168,11 @@ class IncidentService:
         *,
         kube: KubeSession | None = None,
         clock: Callable[[], datetime] = utcnow,
+        access: Access | None = None,
     ) -> None:
         """``kube``: where Kubernetes warning events are read (none: not read)."""
         self.repo = repo
+        self._access = access or Access()
         self._kube = kube
         self._fleet = fleet
         self._anomalies = anomalies
@@ -236,6 +239,7 @@ class IncidentService:
         return await asyncio.to_thread(self.repo.get, incident_id)
 
     async def acknowledge(self, incident_id: str) -> Incident | None:
+        self._access.require(Action.ACKNOWLEDGE)
         async with self._lock:
             found = await self.get(incident_id)
             if found is None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiops_desktop import __version__
 from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
+from aiops_desktop.models.enums import UserRole
 from aiops_desktop.models.metrics import MetricQuery
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
@@ -27,8 +28,9 @@ from aiops_desktop.services.outputs.recorded import (
     record_objects,
     record_pages,
 )
+from aiops_desktop.services.runtime.access import Action, resolve_role
 from aiops_desktop.services.runtime.outputs import check_output
-from aiops_desktop.settings import AppPaths, LlmSettings, Settings
+from aiops_desktop.settings import AppPaths, Settings
 from aiops_desktop.store.capture import SUFFIX, CaptureError, CaptureManifest, write_capture
 from aiops_desktop.store.capture_load import load_capture
 
@@ -49,6 +51,7 @@ async def export_capture(
     """Chosen clusters' stored data from ``until - since`` to ``until`` (now) into ``out``;
     pending samples are written to the cache first. ``label``: shown wherever the capture's
     data is (the sample capture's "SAMPLE DATA")."""
+    core.access.require(Action.EXPORT_CAPTURE)
     out = check_output(out, core.paths)  # never the cache itself, a folder or a device
     for name in clusters:
         core.registry.get(name)  # ClusterNotFoundError names an unknown one
@@ -91,21 +94,23 @@ async def _answering(core: Core, clusters: list[Cluster]) -> list[Cluster]:
 
 def open_capture(
     path: Path, secrets: SecretStore | None = None, *, reports_dir: Path | None = None,
-    llm: LlmSettings | None = None,
+    person: Settings | None = None, role: UserRole | None = None,
 ) -> Core:  # fmt: skip
     """A Core over a checked copy of the capture at ``path`` (CaptureError if it cannot be
     opened: foreign, truncated, damaged, newer, or holding what a capture may not). The file
     itself is never changed; the working copy is removed when the Core closes, or at once if
     opening fails. It has no keyring (``secrets`` is ignored). Blocking: call from a worker
     thread. ``reports_dir``: where its reports go (the user's own folder, not the temporary
-    one). ``llm``: the person's own model server (their settings, never the capture's): a
-    capture can be explained and chatted about offline; it has no keyring, so no API key."""
+    one). ``person``: the person's own settings (never the capture's): their model server (a
+    capture can be explained and chatted about offline; it has no keyring, so no API key) and
+    the highest role their account runs as (``role``, from ``--role``, is at most that)."""
     work = Path(tempfile.mkdtemp(prefix="aiops-capture-"))
     try:
         paths = AppPaths(work / "data", work / "logs", reports_to=reports_dir).ensure()
         manifest, documents = load_capture(path, paths.db_path)
         core = Core.open(
-            paths, Settings(llm=llm) if llm is not None else None, capture=manifest,
+            paths, Settings(llm=person.llm) if person is not None else None, capture=manifest,
+            role=resolve_role(role, person.access.role) if person is not None else role,
             recorded_answers=documents.get(RECORDED_KEY),
             recorded_objects=documents.get(OBJECTS_KEY),
         )  # fmt: skip

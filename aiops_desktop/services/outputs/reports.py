@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from aiops_desktop.services.intelligence.rca import RcaService
 from aiops_desktop.services.kube.session import KubeSession
 from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.services.runtime.access import Access, Action
 from aiops_desktop.settings import Settings
 from aiops_desktop.store.alert_events import AlertEventRepository
 from aiops_desktop.store.capture import CaptureManifest
@@ -276,6 +277,7 @@ class ReportService:
     fleet: FleetState
     incidents: IncidentService
     rca: RcaService
+    access: Access = field(default_factory=Access)
 
     def now(self) -> datetime:
         return self.clock()
@@ -287,6 +289,7 @@ class ReportService:
         since: timedelta,
         until: datetime | None = None,
     ) -> Report:
+        self.access.require(Action.WRITE_REPORTS)
         return await make_report(self, kind, names, since, until)
 
     def cluster_names(self) -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiops_desktop.models.enums import Sensitivity
 from aiops_desktop.services.intelligence.anomalies import AnomalyService
+from aiops_desktop.services.runtime.access import Access, Action
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.settings import LlmSettings, Settings, UiSettings
 
@@ -24,8 +25,10 @@ class SettingsService:
         anomalies: AnomalyService,
         *,
         persist: bool = True,
+        access: Access | None = None,
     ) -> None:
         self.current = settings
+        self.access = access or Access()
         self.path = path
         self.persist = persist
         self._bus = bus
@@ -36,6 +39,7 @@ class SettingsService:
         """One section replaced and the whole file written, one change at a time (two
         changes made at once would each start from the same settings and the later write
         would drop the earlier one)."""
+        self.access.require(Action.SETTINGS)
         async with self._lock:
             changed = self.current.model_copy(update={section: value})
             if self.persist:

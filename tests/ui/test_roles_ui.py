@@ -1,0 +1,69 @@
+"""The window follows its role: a viewer is offered nothing that changes anything (no import,
+add, remove, acknowledge, new report, settings or chat), the status bar says the role, and the
+services refuse what a viewer asks all the same. A reference screenshot, looked at."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import qasync
+
+from aiops_desktop.app import DesktopApp
+from aiops_desktop.models.enums import UserRole
+from aiops_desktop.qt_boot import save_screenshot
+from aiops_desktop.services.runtime.access import AccessDenied
+from tests.ui.conftest import SAMPLE, _shown, run_coro, run_until
+from tests.ui.references import check_against_reference
+from ui.theme import Theme
+
+
+@pytest.fixture
+def viewer_desktop(qtbot, qloop: qasync.QEventLoop, theme: Theme) -> Iterator[DesktopApp]:  # type: ignore[no-untyped-def]
+    from aiops_desktop.services.outputs.capture import open_capture
+
+    core = open_capture(SAMPLE, role=UserRole.VIEWER).assemble()
+    yield from _shown(qtbot, DesktopApp(core, theme), 1280, 720)
+
+
+def test_a_viewer_is_offered_only_reading(
+    viewer_desktop: DesktopApp, qtbot, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window = viewer_desktop.window
+    assert window.status_role.text() == "Role: viewer"
+    commands = window.commands
+    assert not commands.import_action.isVisible() and not commands.add_action.isVisible()
+    assert not commands.report_action.isVisible()
+    assert not commands.settings_action.isEnabled()
+    nav = [window.nav.item(i).text() for i in range(window.nav.count())]
+    assert "Chat" not in nav and "Incidents" in nav
+    assert "Chat" not in {c.title for c in commands.commands()}
+    window.show_view("chat")  # asked for anyway: said, not shown
+    assert "viewer role has no chat page" in window.statusBar().currentMessage()
+    window.show_view("incidents")
+    incidents = window.page("incidents")
+    run_until(qtbot, lambda: bool(incidents._rows), timeout=20)
+    incidents.select(incidents._rows[0].id)
+    assert not incidents.ack_button.isVisible()
+    window.show_view("reports")
+    assert not window.page("reports").new_button.isVisible()
+    # and the service refuses it all the same
+    with pytest.raises(AccessDenied):
+        run_coro(qtbot, viewer_desktop.core.incidents.acknowledge(incidents._rows[0].id))
+    window.show_view("fleet")
+    run_until(qtbot, lambda: window._truth is not None, timeout=20)
+    shot = save_screenshot(window, tmp_path / "viewer.png")
+    check_against_reference(shot, "viewer_main.png", tolerance=12.0)
+
+
+def test_the_wall_always_runs_as_viewer() -> None:
+    import argparse
+
+    from aiops_desktop.qt_boot import requested_role
+
+    wall = argparse.Namespace(command="wall", role=UserRole.ADMIN)
+    assert requested_role(wall) is UserRole.VIEWER
+    window = argparse.Namespace(command=None, role=UserRole.OPERATOR)
+    assert requested_role(window) is UserRole.OPERATOR
+    assert requested_role(argparse.Namespace(command=None, role=None)) is None
