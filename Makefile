@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: llm-test-server llm-test-server-start llm-test-server-ready test-llm bench-llm run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-rca fuzz system-packages sample screenshots clean
+.PHONY: package package-test llm-test-server llm-test-server-start llm-test-server-ready test-llm bench-llm run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-rca fuzz system-packages sample screenshots clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,15 @@ bench-nab-cv: $(STAMP)
 # The sample capture, remade through the real path (fixtures -> Prometheus -> poller -> export)
 sample: system-packages $(STAMP)
 	$(BIN)/python -m tests.servers.sample_capture resources/samples/sample.aiops
+
+# The Debian package from briefcase.toml (dist/*.deb); offline but for the package registries
+package: system-packages $(STAMP)
+	VENV=$(VENV) bash packaging/package.sh
+
+# The package installed with apt, run (offscreen, --version, a command), checked, removed (root)
+package-test: system-packages $(STAMP)
+	DEB_COMPRESSOR=gzip VENV=$(VENV) bash packaging/package.sh
+	$(BIN)/python -m pytest tests/package -p no:randomly
 
 screenshots: $(STAMP)
 	$(BIN)/aiops-desktop --data-dir "$$(mktemp -d)" --offscreen --screenshot tests/reference/first_run.png --size 1280x800

@@ -8,6 +8,7 @@ packages=(
   libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 fonts-dejavu-core    # Qt runtime
   poppler-utils                        # pdftotext/pdftoppm for report tests
   g++                                  # builds llama-cpp-python once for the LLM tests
+  python3-venv python3-dev gcc         # `make package`: briefcase on Debian's python3, its stub
   prometheus prometheus-alertmanager victoria-metrics nginx-light openssl  # real servers in tests
 )
 missing=()

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make package`: the Debian package (.deb in dist/) built with briefcase's Linux system target
+# from briefcase.toml, offline but for the package registries: briefcase runs from a venv of
+# Debian's own python3 (a system package runs on it), and its app template is the one kept in
+# packaging/briefcase-template (briefcase would fetch it from GitHub). The man page is written
+# from the command line's help (packaging/manpage.py). DEB_COMPRESSOR=gzip makes a quicker,
+# bigger package (the install test's); the default is dpkg's xz.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BVENV=.cache/briefcase-venv
+SYSTEM_PYTHON=${SYSTEM_PYTHON:-/usr/bin/python3}
+if [ ! -x "$BVENV/bin/briefcase" ]; then
+  "$SYSTEM_PYTHON" -m venv "$BVENV"
+  "$BVENV/bin/pip" install --quiet --disable-pip-version-check -c requirements/constraints.txt \
+    "briefcase==0.4.7"
+fi
+template="$PWD/packaging/briefcase-template"
+rm -rf build/aiops-desktop
+"$BVENV/bin/briefcase" create linux system --no-input -C "template=\"$template\""
+bundle=$(ls -d build/aiops-desktop/*/*/ | head -1)
+COLUMNS=80 "${VENV:-.venv}/bin/python" packaging/manpage.py > "$bundle/aiops-desktop.1"
+"$BVENV/bin/briefcase" build linux system --no-input
+DPKG_DEB_COMPRESSOR_TYPE=${DEB_COMPRESSOR:-xz} \
+  "$BVENV/bin/briefcase" package linux system --no-input
+ls -la dist/*.deb
