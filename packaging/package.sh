@@ -22,4 +22,5 @@ COLUMNS=80 "${VENV:-.venv}/bin/python" packaging/manpage.py > "$bundle/aiops-des
 "$BVENV/bin/briefcase" build linux system --no-input
 DPKG_DEB_COMPRESSOR_TYPE=${DEB_COMPRESSOR:-xz} \
   "$BVENV/bin/briefcase" package linux system --no-input
+rm -rf build/aiops-desktop  # the staging tree: the package is in dist/
 ls -la dist/*.deb

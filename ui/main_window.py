@@ -57,8 +57,6 @@ if TYPE_CHECKING:
 
 CAPTURE_FILTER = "AIOps Desktop captures (*.aiops);;All files (*)"
 RUNS = {spec.key: spec.runs for spec in PAGES}
-#: tasks that always run (polling, maintenance, detection): more than these is work in hand
-PRESENT_TASKS = 4
 SAMPLE_CAPTURE = resources_dir() / "samples" / "sample.aiops"
 
 
@@ -128,14 +126,12 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.status_clusters = PlainLabel()
-        self.status_tasks = PlainLabel()
         self.status_role = PlainLabel(f"Role: {self._presenter.role.value}")
         self.status_role.setToolTip("admin: clusters, credentials, settings; operator: all but "
                                     "credentials and settings; viewer: reads only")  # fmt: skip
         self.status_cache = PlainLabel(f"Cache: {self._presenter.data_path}")
         self.status_cache.setProperty("muted", True)
         self.statusBar().addWidget(self.status_clusters)
-        self.statusBar().addWidget(self.status_tasks)
         self.statusBar().addPermanentWidget(self.status_role)
         self.statusBar().addPermanentWidget(self.status_cache)
         notices = self._presenter.notices
@@ -424,8 +420,6 @@ class MainWindow(QMainWindow):
         else:
             parts = [count(len(self._clusters), "cluster"), "not judged yet"]
         self.status_clusters.setText(" · ".join(parts))
-        busy = self._presenter.running_tasks()
-        self.status_tasks.setText("working…" if busy > PRESENT_TASKS else "")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._status_timer.stop()

@@ -78,9 +78,6 @@ class RegistryPresenter(Presenter):
         """The fleet hub a member cluster is listed under (None: registered, or unknown)."""
         return self._registry.hub_of(name)
 
-    def running_tasks(self) -> int:
-        return self._tasks.running
-
     # -- requests from views --------------------------------------------------------------
     def load(self) -> None:
         async def work() -> None:
