@@ -67,3 +67,19 @@ def test_the_wall_always_runs_as_viewer() -> None:
     window = argparse.Namespace(command=None, role=UserRole.OPERATOR)
     assert requested_role(window) is UserRole.OPERATOR
     assert requested_role(argparse.Namespace(command=None, role=None)) is None
+
+
+def test_an_admin_sets_the_accounts_role_for_the_next_start(desktop: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+
+    from aiops_desktop.settings import Settings
+
+    dialog = desktop.window.open_settings_dialog()
+    dialog.account_role.setCurrentIndex(dialog.account_role.findData("viewer"))
+    apply = dialog.buttons.button(dialog.buttons.StandardButton.Apply)
+    qtbot.mouseClick(apply, Qt.MouseButton.LeftButton)
+    run_until(qtbot, lambda: "runs as viewer at most" in dialog.status.text())
+    kept, problem = Settings.load(desktop.core.paths.settings_file)
+    assert problem is None and kept.access.role is UserRole.VIEWER
+    assert desktop.core.access.role is UserRole.ADMIN  # this session keeps its role
+    dialog.reject()

@@ -23,6 +23,11 @@ from aiops_desktop.models.enums import Sensitivity
 from ui.presenters.settings import SettingsPresenter
 from ui.views.text import PlainLabel
 
+ROLE_TEXT = {
+    "admin": "Admin: clusters, credentials and settings too",
+    "operator": "Operator: all but credentials and settings",
+    "viewer": "Viewer: reads only",
+}
 THEME_TEXT = {
     "system": "Follow the system (light or dark)",
     "dark": "Dark",
@@ -65,6 +70,15 @@ class SettingsDialog(QDialog):
         self.notify = QCheckBox("Notify me of each new CRITICAL finding (desktop notification)")
         self.notify.setChecked(look.notify_critical)
         form.addRow("", self.notify)
+        self.account_role = QComboBox()
+        for role, text in ROLE_TEXT.items():
+            self.account_role.addItem(text, role)
+        self.account_role.setCurrentIndex(
+            max(0, self.account_role.findData(presenter.current.access.role.value))
+        )
+        self.account_role.setToolTip("The highest role this OS account starts the app as; "
+                                     "--role can only lower it")  # fmt: skip
+        form.addRow("This account's role", self.account_role)
         layout.addLayout(form)
         layout.addWidget(self._llm_group(presenter))
         self.status = PlainLabel()
@@ -116,6 +130,9 @@ class SettingsDialog(QDialog):
                   self.notify.isChecked())  # fmt: skip
         if chosen != (look.theme, look.font_scale, look.notify_critical):
             self._presenter.set_look(*chosen)
+        role = str(self.account_role.currentData())
+        if role != self._presenter.current.access.role.value:
+            self._presenter.set_account_role(role)
         llm = self._presenter.current.llm
         endpoint, model = self.llm_endpoint.text().strip(), self.llm_model.text().strip()
         changed = (endpoint, model, self.llm_verify.isChecked(), self.llm_ips.isChecked()) != (

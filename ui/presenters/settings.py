@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.models.enums import Sensitivity
+from aiops_desktop.models.enums import Sensitivity, UserRole
 from aiops_desktop.services.assistant.llm import LlmService
 from aiops_desktop.services.runtime.settings import SettingsService
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
@@ -40,6 +40,13 @@ class SettingsPresenter(Presenter):
             )
 
         self.spawn("look", work())
+
+    def set_account_role(self, role: str) -> None:
+        async def work() -> None:
+            await self._settings.set_account_role(UserRole(role))
+            self.sig_saved.emit(f"This account runs as {role} at most, from the next start.")
+
+        self.spawn("role", work())
 
     def set_llm(
         self, *, endpoint: str, model: str, key: str, forget_key: bool, verify_tls: bool,

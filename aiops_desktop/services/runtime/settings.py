@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from aiops_desktop.models.enums import Sensitivity
+from aiops_desktop.models.enums import Sensitivity, UserRole
 from aiops_desktop.services.intelligence.anomalies import AnomalyService
 from aiops_desktop.services.runtime.access import Access, Action
 from aiops_desktop.services.runtime.bus import EventBus
-from aiops_desktop.settings import LlmSettings, Settings, UiSettings
+from aiops_desktop.settings import AccessSettings, LlmSettings, Settings, UiSettings
 
 SETTINGS_CHANGED = "settings.changed"  # payload: Settings
 
@@ -59,6 +59,11 @@ class SettingsService:
         """The theme and font scale, kept for the next start (the window's look is set as it
         opens)."""
         return await self._change("ui", ui)
+
+    async def set_account_role(self, role: UserRole) -> Settings:
+        """The highest role this account runs as from the next start (an admin's change; the
+        session goes on with the role it started with)."""
+        return await self._change("access", AccessSettings(role=role))
 
     async def set_llm(self, llm: LlmSettings) -> Settings:
         """The model server (services/assistant/llm.py checks it first)."""
