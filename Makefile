@@ -39,23 +39,24 @@ pytest: $(STAMP) llm-test-server
 
 # the real model server of the LLM tests (built once per machine: packaging/llm-test-server.sh)
 llm-test-server: $(STAMP)
-	@VENV=$(VENV) bash packaging/llm-test-server.sh
+	@PYTHON=$(PYTHON) VENV=$(VENV) bash packaging/llm-test-server.sh
 
-# `make test` starts that build (minutes, the first time on a machine) beside the other checks
-# and runs the tests that need it (marked `llm`) last
+# `make test` starts that build (minutes, the first time on a machine) before the venv is even
+# made, beside it and the other checks (niced), and runs the tests that need it (marked `llm`)
+# last
 LLM_BUILD := .cache/llm-test-server
-llm-test-server-start: $(STAMP)
+llm-test-server-start:
 	@mkdir -p .cache && rm -f $(LLM_BUILD).rc
-	@( VENV=$(VENV) nice -n 19 bash packaging/llm-test-server.sh > $(LLM_BUILD).log 2>&1; \
+	@( PYTHON=$(PYTHON) nice -n 19 bash packaging/llm-test-server.sh build > $(LLM_BUILD).log 2>&1; \
 	   echo $$? > $(LLM_BUILD).rc ) &
 
-llm-test-server-ready:
-	@if [ ! -f $(LLM_BUILD).rc ] && [ ! -f $(LLM_BUILD).log ]; then \
-	  VENV=$(VENV) bash packaging/llm-test-server.sh; \
-	else \
+llm-test-server-ready: $(STAMP)
+	@if [ -f $(LLM_BUILD).log ]; then \
 	  while [ ! -f $(LLM_BUILD).rc ]; do sleep 2; done; cat $(LLM_BUILD).log; \
-	  rm -f $(LLM_BUILD).log; rc=$$(cat $(LLM_BUILD).rc); rm -f $(LLM_BUILD).rc; exit $$rc; \
+	  rm -f $(LLM_BUILD).log; rc=$$(cat $(LLM_BUILD).rc); rm -f $(LLM_BUILD).rc; \
+	  [ "$$rc" = 0 ] || exit $$rc; \
 	fi
+	@PYTHON=$(PYTHON) VENV=$(VENV) bash packaging/llm-test-server.sh
 
 test-qtfree: $(STAMP)
 	$(BIN)/python tests/run_qtfree.py -m "not llm"
