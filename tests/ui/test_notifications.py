@@ -72,3 +72,22 @@ def test_the_wall_flashes_when_a_tile_turns_critical(qtbot, theme: Theme) -> Non
     assert wall.flashes == 1
     qtbot.waitUntil(lambda: "border" not in wall.styleSheet(), timeout=5000)  # and it calms
     wall.allow_close()
+
+
+def test_the_settings_dialog_turns_notifications_on(desktop, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+
+    from aiops_desktop.settings import Settings
+    from tests.ui.conftest import run_until
+
+    window = desktop.window
+    assert not window.notifier.enabled
+    dialog = window.open_settings_dialog()
+    dialog.notify.setChecked(True)
+    apply = dialog.buttons.button(dialog.buttons.StandardButton.Apply)
+    qtbot.mouseClick(apply, Qt.MouseButton.LeftButton)
+    run_until(qtbot, lambda: "notifications of new CRITICAL findings on" in dialog.status.text())
+    assert window.notifier.enabled  # at once, not from the next start
+    kept, _problem = Settings.load(desktop.core.paths.settings_file)
+    assert kept.ui.notify_critical and kept.ui.theme == "system"
+    dialog.reject()

@@ -29,12 +29,17 @@ class SettingsPresenter(Presenter):
         self._settings = settings
         self.llm = llm
 
-    def set_look(self, theme: str, font_scale: float) -> None:
+    def set_look(self, theme: str, font_scale: float, notify_critical: bool) -> None:
+        """The theme and font scale (from the next start) and the notifications (at once)."""
+
         async def work() -> None:
-            ui = UiSettings(theme=theme, font_scale=font_scale)  # type: ignore[arg-type]
+            ui = UiSettings(theme=theme, font_scale=font_scale,  # type: ignore[arg-type]
+                            notify_critical=notify_critical)  # fmt: skip
             await self._settings.set_ui(ui)
+            self.sig_notify.emit(notify_critical)
             self.sig_saved.emit(
-                f"Theme {theme}, font scale {font_scale:g}: from the next start"
+                f"Theme {theme}, font scale {font_scale:g}: from the next start; "
+                f"notifications of new CRITICAL findings {'on' if notify_critical else 'off'}"
                 + ("" if self._settings.persist else " (a capture keeps no settings)")
                 + "."
             )
