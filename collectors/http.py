@@ -288,23 +288,7 @@ class BackendClient:
             )
 
     async def _read_limited(self, response: httpx.Response, where: str) -> bytes:
-        limit = self.policy.max_response_bytes
-        declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise CollectorResponseTooLarge(
-                f"{where} answered {int(declared):,} bytes, over the {limit:,}-byte limit",
-                backend=self.name,
-            )
-        chunks = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise CollectorResponseTooLarge(
-                    f"{where} answered more than the {limit:,}-byte limit", backend=self.name
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_limited(response, self.policy.max_response_bytes, where, self.name)
 
     def _decode(self, status: int, body: bytes, where: str) -> Any:
         if status in (401, 403):
@@ -353,6 +337,27 @@ class BackendClient:
                 backend=self.name,
                 status=status,
             ) from exc
+
+
+async def read_limited(response: httpx.Response, limit: int, where: str, backend: str) -> bytes:
+    """A body of at most ``limit`` bytes, refused before it is held: by its declared length,
+    else while it streams (a server may declare nothing, or lie)."""
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise CollectorResponseTooLarge(
+            f"{where} answered {int(declared):,} bytes, over the {limit:,}-byte limit",
+            backend=backend,
+        )
+    chunks = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise CollectorResponseTooLarge(
+                f"{where} answered more than the {limit:,}-byte limit", backend=backend
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @contextlib.contextmanager

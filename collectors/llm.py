@@ -12,6 +12,7 @@ connection, which stops the server's generation.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -29,7 +30,7 @@ from collectors.errors import (
     CollectorError,
     CollectorResponseTooLarge,
 )
-from collectors.http import transport_errors, upstream_error
+from collectors.http import read_limited, transport_errors, upstream_error
 from collectors.llm_redaction import redact_for_llm
 from collectors.transport import closing_transport
 
@@ -313,7 +314,7 @@ class LlmClient:
         with transport_errors(self.where, "llm", whole=timeout, connect_s=CONNECT_TIMEOUT_S,
                               read_s=timeout):  # fmt: skip
             async with (
-                _deadline(timeout),
+                asyncio.timeout(timeout),
                 self._http().stream("POST", "/chat/completions", json=body) as response,
             ):
                 if response.status_code != 200:
@@ -366,10 +367,10 @@ class LlmClient:
         """The model names the server offers (``GET /models``), for ``llm test``."""
         with transport_errors(self.where, "llm", whole=30.0, connect_s=CONNECT_TIMEOUT_S,
                               read_s=30.0):  # fmt: skip
-            async with _deadline(30.0), self._http().stream("GET", "/models") as response:
+            async with asyncio.timeout(30.0), self._http().stream("GET", "/models") as response:
                 if response.status_code != 200:
                     await self._refuse(response)
-                body = await _read_bounded(response, MAX_ERROR_BYTES * 4, self.where)
+                body = await read_limited(response, MAX_ERROR_BYTES * 4, self.where, "llm")
         try:
             data = json.loads(body)
             return [str(m["id"]) for m in data["data"] if isinstance(m, dict) and "id" in m]
@@ -398,7 +399,7 @@ class LlmClient:
 
     async def _refuse(self, response: httpx.Response) -> None:
         status = response.status_code
-        body = await _read_bounded(response, MAX_ERROR_BYTES, self.where)
+        body = await read_limited(response, MAX_ERROR_BYTES, self.where, "llm")
         said = upstream_error(body)
         if status in (401, 403):
             raise CollectorAuthError(
@@ -417,19 +418,3 @@ class LlmClient:
         raise CollectorBadResponse(
             f"{self.where} answered HTTP {status}: {said}", backend="llm", status=status
         )
-
-
-async def _read_bounded(response: httpx.Response, limit: int, where: str) -> bytes:
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise CollectorResponseTooLarge(f"{where} answered more than {limit:,} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _deadline(seconds: float) -> Any:
-    import asyncio
-
-    return asyncio.timeout(seconds)

@@ -26,6 +26,7 @@ from aiops_desktop.models.base import utcnow
 from aiops_desktop.models.chat import ChatMessage, ChatSession, Persona, ToolCall, ToolResult
 from aiops_desktop.models.enums import ChatRole, PersonaName
 from aiops_desktop.models.errors import AppError, NotFoundError, UsageError
+from aiops_desktop.models.text import time_text
 from aiops_desktop.services.assistant.personas import load_personas
 from aiops_desktop.services.assistant.toolbox import ToolBox
 from aiops_desktop.services.runtime.access import Access, Action
@@ -160,7 +161,7 @@ class ChatService:
         focus = ", ".join(session.cluster_context) or "every registered cluster"
         return (
             f"{persona.system_prompt}\n\nClusters in focus: {focus}. "
-            f"The time now is {self._clock():%Y-%m-%d %H:%M} UTC. Tools read the app's data; "
+            f"The time now is {time_text(self._clock())}. Tools read the app's data; "
             "numbers you give must come from a tool's result."
         )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiops_desktop.models.incidents import Incident
+from aiops_desktop.models.text import time_text
 from aiops_desktop.services.intelligence.rca import RcaResult
 from analysis.grounding import EvidenceItem, Explanation, evidence_text, verify
 from collectors.llm import LlmClient, Reply, TextDelta
@@ -38,7 +39,7 @@ def evidence_of(result: RcaResult, incident: Incident | None = None) -> list[Evi
     if incident is not None:
         items.append(EvidenceItem("I1", (
             f"Incident {incident.id}: {incident.title}; severity {incident.severity.value}; "
-            f"opened {incident.opened_at:%Y-%m-%d %H:%M:%S} UTC; clusters "
+            f"opened {time_text(incident.opened_at, seconds=True)}; clusters "
             f"{', '.join(incident.clusters)}; {len(incident.signals)} signals."
         )))  # fmt: skip
         for n, s in enumerate(incident.timeline[:8], start=2):
