@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 from typing_extensions import Unpack
 
+from aiops_desktop.models.chat import LLM_TIMEOUT_S  # the whole reply, first byte to last
 from collectors.auth import EndpointAuth, ssl_context
 from collectors.errors import (
     CollectorAuthError,
@@ -34,8 +35,6 @@ from collectors.http import read_limited, transport_errors, upstream_error
 from collectors.llm_redaction import redact_for_llm
 from collectors.transport import closing_transport
 
-#: the whole reply, first byte to last (PRODUCT.md section 5)
-LLM_TIMEOUT_S = 120.0
 CONNECT_TIMEOUT_S = 5.0
 MAX_STREAM_BYTES = 4 * 1024 * 1024
 MAX_EVENT_BYTES = 256 * 1024

@@ -4,8 +4,8 @@ The logs' redaction (``aiops_desktop.logs.redact``: every secret the keyring has
 process, bearer/basic headers, JWTs, OpenShift tokens, ``password=``/``token:`` pairs, URL
 passwords, PEM private keys) and, for the LLM, also kubeconfig credential data
 (``client-key-data``, ``client-certificate-data``, ``token``), cloud and API keys
-(``AKIA...``, ``sk-...``, ``ghp_...``, ``xox...``), long base64 blobs that decode to a key, and,
-when the person asks, IPv4 and IPv6 addresses.
+(``AKIA...``, ``sk-...``, ``ghp_...``, ``xox...``, ``glpat-...``), the Authorization header's
+value, and, when the person asks, IPv4 and IPv6 addresses.
 """
 
 from __future__ import annotations

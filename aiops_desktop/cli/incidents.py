@@ -60,8 +60,7 @@ def add_commands(sub: Any) -> None:
 async def _regroup(core: Core) -> None:
     if core.capture is None:
         await core.poller.poll_once()  # the window's poller has; this process has not
-    await core.fleet.refresh()
-    await core.incidents.refresh()
+    await core.incidents.regroup()
 
 
 async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:

@@ -19,6 +19,7 @@ import pytest_asyncio
 from aiops_desktop.logs import register_secret
 from aiops_desktop.models.enums import ChatRole, PersonaName
 from aiops_desktop.services.assistant.chat import (
+    CUT_OFF,
     STOPPED,
     ChatEvent,
     ChatService,
@@ -201,6 +202,9 @@ async def test_a_server_that_dies_mid_reply_is_said_and_the_session_kept(
         dying.stop()
     kept = await chat.load(session.id)
     assert kept.messages[0].content == "Tell a long story."
+    # what it said before it died stays, marked as cut off
+    assert kept.messages[-1].role is ChatRole.ASSISTANT
+    assert kept.messages[-1].content.endswith(CUT_OFF) and len(kept.messages[-1].content) > 10
 
 
 @pytest.mark.asyncio
@@ -242,12 +246,14 @@ async def test_a_canary_secret_reaches_neither_the_server_nor_the_cache(
 
     chat = ChatService(sample_core.tools, ChatRepository(sample_core.db), client)
     session = chat.new_session()
-    await chat.ask(session, f"my token is {CANARY} and {keyring_secret}; any incident?")
+    api_key = "sk-chat-canary-0123456789abcdef"  # a shape only the LLM redaction knows
+    await chat.ask(session, f"my token is {CANARY} and {keyring_secret}; key {api_key}; any?")
     wire = b"".join(sent)
     assert len(sent) == 2 and b"[REDACTED]" in wire
     assert CANARY.encode() not in wire and keyring_secret.encode() not in wire
+    assert api_key.encode() not in wire
     stored = (await chat.load(session.id)).model_dump_json()
-    assert CANARY not in stored and keyring_secret not in stored
+    assert CANARY not in stored and keyring_secret not in stored and api_key not in stored
     assert session.messages[2].tool_result is not None  # the tool's answer went back too
 
 

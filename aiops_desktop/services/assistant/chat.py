@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from aiops_desktop.logs import redact
 from aiops_desktop.models.base import utcnow
 from aiops_desktop.models.chat import ChatMessage, ChatSession, Persona, ToolCall, ToolResult
 from aiops_desktop.models.enums import ChatRole, PersonaName
@@ -31,6 +30,7 @@ from aiops_desktop.services.assistant.personas import load_personas
 from aiops_desktop.services.assistant.toolbox import ToolBox
 from aiops_desktop.services.runtime.access import Access, Action
 from collectors.llm import LlmClient, LlmToolCall, Reply, TextDelta
+from collectors.llm_redaction import redact_for_llm
 
 if TYPE_CHECKING:
     from aiops_desktop.store.chats import ChatRepository
@@ -40,6 +40,7 @@ MAX_TOOL_ROUNDS = 5
 MAX_CALLS_PER_ROUND = 4
 MAX_QUESTION_CHARS = 8000
 STOPPED = " [stopped]"
+CUT_OFF = " [cut off]"
 TITLE_CHARS = 60
 
 
@@ -183,7 +184,7 @@ class ChatService:
             raise UsageError("ask something: the question is empty")
         if len(question) > MAX_QUESTION_CHARS:
             raise UsageError(f"the question is over {MAX_QUESTION_CHARS:,} characters")
-        question = redact(question)  # what is kept and sent: never a secret typed in it
+        question = redact_for_llm(question)  # kept and sent: never a secret typed in it
         session.messages.append(ChatMessage(role=ChatRole.USER, content=question))
         if session.title == "New chat":
             session.title = " ".join(question.split())[:TITLE_CHARS]
@@ -241,10 +242,12 @@ class ChatService:
                     await self._keep(session)
                     on_event(ReplyDone(message))
                     return message
-        except asyncio.CancelledError:
-            if text:  # what was said before the stop stays, marked
-                stopped = ChatMessage(role=ChatRole.ASSISTANT, content="".join(text) + STOPPED)
-                session.messages.append(stopped)
+        except (asyncio.CancelledError, AppError) as exc:
+            if text:  # what was said before the stop, the timeout or the lost server stays
+                mark = STOPPED if isinstance(exc, asyncio.CancelledError) else CUT_OFF
+                session.messages.append(
+                    ChatMessage(role=ChatRole.ASSISTANT, content="".join(text) + mark)
+                )
             await asyncio.shield(self._keep(session))
             raise
         raise AppError(f"{client.where} gave no reply")  # pragma: no cover (stream always ends)

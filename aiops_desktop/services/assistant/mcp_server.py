@@ -1,8 +1,9 @@
 """``aiops-desktop mcp``: the app's read-only tools served over stdio with the official MCP SDK
 (the low-level ``Server``: each tool's input schema is its pydantic model's), so another
 assistant (Claude Desktop, an IDE, a script) can read the fleet. The calls go through the same
-``ToolBox`` as the chat: validated, bounded (30 s, 100 rows, 16 KiB), redacted, read-only (each
-tool is announced with ``readOnlyHint``). stdout is the protocol: nothing else is written to it.
+``ToolBox`` as the chat: validated, bounded (30 s, 100 rows, 16 KiB), redacted, and announced
+with ``readOnlyHint`` (all but ``generate_report``, which writes a report file of its own).
+stdout is the protocol: nothing else is written to it.
 """
 
 from __future__ import annotations
@@ -16,18 +17,23 @@ from mcp.server.stdio import stdio_server
 from aiops_desktop import __version__
 
 if TYPE_CHECKING:
-    from aiops_desktop.services.assistant.toolbox import ToolBox
+    from aiops_desktop.services.assistant.toolbox import Tool, ToolBox
 
 SERVER_NAME = "aiops-desktop"
-READ_ONLY = types.ToolAnnotations(
-    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-)
+
+
+def hints(tool: Tool) -> types.ToolAnnotations:
+    """Read-only, except a tool that writes a file of its own (a new report each call)."""
+    return types.ToolAnnotations(
+        read_only_hint=not tool.writes_file, destructive_hint=False,
+        idempotent_hint=not tool.writes_file, open_world_hint=False,
+    )  # fmt: skip
 
 
 def build_server(toolbox: ToolBox) -> Server[Any]:
     listed = [
         types.Tool(name=t.name, description=t.description, input_schema=t.schema(),
-                   annotations=READ_ONLY)
+                   annotations=hints(t))
         for t in toolbox.tools.values()
     ]  # fmt: skip
 

@@ -50,6 +50,9 @@ class Tool:
     description: str
     input: type[ToolInput]
     run: Callable[[Core, Any], Awaitable[Any]]
+    #: it writes a file of its own (a report): still nothing the person owns or a cluster has,
+    #: but not read-only, and a new file each call (MCP clients are told so)
+    writes_file: bool = False
 
     def schema(self) -> dict[str, Any]:
         """The input's JSON schema without pydantic's titles (a small model reads every token

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import weakref
 from collections import Counter
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -58,7 +57,6 @@ REGROUP_EVERY = timedelta(minutes=1)
 LABEL_VALUES = 20
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-_regrouped: weakref.WeakKeyDictionary[Core, datetime] = weakref.WeakKeyDictionary()
 
 
 def _upper(value: object) -> object:
@@ -151,14 +149,8 @@ async def _polled(core: Core) -> None:
 async def _grouped(core: Core) -> None:
     """The incidents grouped from what the fleet shows now (as ``aiops-desktop incidents``),
     at most once a minute by the tools."""
-    now = core.now()
-    last = _regrouped.get(core)
-    if last is not None and now - last < REGROUP_EVERY:
-        return
     await _polled(core)
-    await core.fleet.refresh()
-    await core.incidents.refresh()
-    _regrouped[core] = now
+    await core.incidents.regroup(every=REGROUP_EVERY)
 
 
 def _panel(core: Core, promql: str) -> Panel | None:
@@ -943,5 +935,5 @@ def all_tools() -> list[Tool]:
              "time) with evidence and next checks.", RootCauseInput, analyze_root_cause),
         Tool("generate_report", "Write a report (handover, incident, ...) into the reports "
              "folder; returns its path, summary and recommendations.", ReportInput,
-             generate_report),
+             generate_report, writes_file=True),
     ]  # fmt: skip

@@ -173,6 +173,7 @@ class IncidentService:
         """``kube``: where Kubernetes warning events are read (none: not read)."""
         self.repo = repo
         self._access = access or Access()
+        self._regrouped_at: datetime | None = None
         self._kube = kube
         self._fleet = fleet
         self._anomalies = anomalies
@@ -205,6 +206,20 @@ class IncidentService:
             else:
                 out += event_signals(name, answer, now)
         return out
+
+    async def regroup(self, *, every: timedelta | None = None) -> None:
+        """The fleet's truth read again and grouped into incidents (what ``aiops-desktop
+        incidents`` and the chat's tools show); ``every``: not again sooner than this."""
+        now = self._clock()
+        if (
+            every is not None
+            and self._regrouped_at is not None
+            and (now - self._regrouped_at < every)
+        ):
+            return
+        await self._fleet.refresh()
+        await self.refresh()
+        self._regrouped_at = now
 
     async def refresh(self) -> list[Incident]:
         """Group what is seen now into the incidents not resolved; keep and publish them (and
