@@ -7,6 +7,7 @@ holds everything (tests and portable installs rely on this).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -173,22 +174,28 @@ class Settings(_Section):
     def load(cls, path: Path) -> tuple[Settings, str | None]:
         """The settings kept at ``path`` (defaults where there is no file), and what was wrong
         with the file when it could not be used (it is then left as it is)."""
+        raw: bytes | None = None
         try:
             raw = path.read_bytes()[: MAX_SETTINGS_BYTES + 1]
         except FileNotFoundError:
             return cls(), None
         except OSError as exc:
-            return cls(), f"the settings file {path} cannot be read ({exc.strerror}); defaults used"
-        if len(raw) > MAX_SETTINGS_BYTES:
-            return cls(), f"the settings file {path} is too large; defaults used"
-        try:
-            return cls.model_validate_json(raw), None
-        except ValidationError as exc:
-            problem = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}"
-                for e in exc.errors()[:3]
-            )
-            return cls(), f"the settings file {path} is not valid ({problem}); defaults used"
+            problem = f"cannot be read ({exc.strerror})"
+        else:
+            if len(raw) > MAX_SETTINGS_BYTES:
+                problem, raw = "is too large", None
+            else:
+                try:
+                    return cls.model_validate_json(raw), None
+                except ValidationError as exc:
+                    said = "; ".join(
+                        f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}"
+                        for e in exc.errors()[:3]
+                    )
+                    problem = f"is not valid ({said})"
+        kept = _unusable(raw)
+        viewer = " (viewer role until it is fixed)" if kept.access.role is UserRole.VIEWER else ""
+        return kept, f"the settings file {path} {problem}; defaults used{viewer}"
 
     def save(self, path: Path) -> None:
         """Written whole (a temporary file moved into place), readable by its owner only.
@@ -199,3 +206,15 @@ class Settings(_Section):
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(self.model_dump_json(indent=2, exclude_defaults=True) + "\n")
         os.replace(tmp, path)
+
+
+def _unusable(raw: bytes | None) -> Settings:
+    """Defaults for a settings file that cannot be used, but never a higher role than the
+    file gives: its own ``access`` section when that much is valid, else viewer (a typo
+    elsewhere must not make a viewer's account admin)."""
+    try:
+        section = json.loads(raw).get("access", {}) if raw is not None else None
+        access = AccessSettings.model_validate(section) if section is not None else None
+    except (ValueError, AttributeError, ValidationError):
+        access = None
+    return Settings(access=access or AccessSettings(role=UserRole.VIEWER))

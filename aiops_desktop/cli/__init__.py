@@ -61,9 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", "-v", action="store_true", help="also log to stderr")
     parser.add_argument(
         "--role", type=enum_arg(UserRole), metavar="ROLE",
-        help="run as admin (clusters, credentials, settings), operator (all but credentials "
-        "and settings) or viewer (read only); at most the role this account's settings give "
-        "(default: that role; the wall always runs as viewer)",
+        help="run as admin (clusters, credentials, settings), operator (all but clusters, "
+        "credentials and settings) or viewer (read only); at most the role this account's "
+        "settings give (default: that role; the wall always runs as viewer)",
     )  # fmt: skip
     parser.add_argument(
         "--capture", type=Path, metavar="FILE",

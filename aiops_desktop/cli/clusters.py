@@ -28,6 +28,7 @@ from aiops_desktop.models.errors import (
 )
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.models.text import age_text
+from aiops_desktop.services.runtime.access import Action
 from collectors.errors import CollectorError
 
 if TYPE_CHECKING:
@@ -292,6 +293,7 @@ async def _list(core: Core, args: argparse.Namespace, io: Io) -> int:
 
 async def _add(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
+    core.access.require(Action.MANAGE_CLUSTERS)  # before the keyring or stdin is touched
     await core.registry.sweep_orphans()  # what a crash may have left in the keyring
     spec, secrets = _spec_and_secrets(args, io.stdin)
     warnings: list[str] = []
@@ -313,6 +315,7 @@ async def _add(core: Core, args: argparse.Namespace, io: Io) -> int:
 
 async def _import(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
+    core.access.require(Action.MANAGE_CLUSTERS)  # before the keyring or stdin is touched
     await core.registry.sweep_orphans()  # what a crash may have left in the keyring
     report = await core.registry.import_kubeconfig(args.file, args.context)
     for warning in report.warnings:
@@ -336,6 +339,7 @@ async def _import(core: Core, args: argparse.Namespace, io: Io) -> int:
 
 async def _remove(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
+    core.access.require(Action.MANAGE_CLUSTERS)  # before the keyring or stdin is touched
     await core.registry.sweep_orphans()  # what a crash may have left in the keyring
     removed = await core.registry.remove(args.name)
     out.write(f"removed {removed.name} and its credentials\n")

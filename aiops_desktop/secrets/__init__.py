@@ -53,10 +53,10 @@ def _unavailable() -> tuple[type[BaseException], ...]:
         keyring.errors.NoKeyringError, keyring.errors.InitError, OSError,
     )  # fmt: skip
     try:
-        from secretstorage.exceptions import SecretStorageException
+        from secretstorage.exceptions import SecretServiceNotAvailableException
     except ImportError:  # pragma: no cover (not Linux)
         return found
-    return (*found, SecretStorageException)
+    return (*found, SecretServiceNotAvailableException)
 
 
 OPT_IN_ENV = "AIOPS_DESKTOP_SECRETS"
@@ -188,7 +188,7 @@ class SecretStore:
             return False
         except _unavailable() as exc:
             raise SecretsUnavailableError(str(exc) or type(exc).__name__) from exc
-        except (keyring.errors.KeyringError, OSError) as exc:
+        except keyring.errors.KeyringError as exc:
             raise SecretsError(f"could not delete the credential from the keyring: {exc}") from exc
         return True
 

@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from aiops_desktop.models.enums import PersonaName, Sensitivity, UserRole
-from aiops_desktop.models.errors import UsageError
+from aiops_desktop.models.errors import AppError, UsageError
 from aiops_desktop.models.registry import ClusterSpec
 from aiops_desktop.models.reports import ReportType
 from aiops_desktop.secrets import SecretStore
@@ -113,9 +113,15 @@ async def test_a_viewer_changes_nothing_an_operator_acts(tmp_path: Path) -> None
                 elif what == "report":
                     report = await attempt
                     assert report.title  # an operator writes reports
-                else:
-                    attempt.close()  # an operator may (the capture's registry and the model
-                    # are other tests' matter): allowed means no AccessDenied here
+                else:  # past the role check: what may fail now is not the role (no model)
+                    try:
+                        await attempt
+                    except AccessDenied as denied:
+                        pytest.fail(f"an operator was refused {what}: {denied}")
+                    except AppError as other:
+                        assert what == "chat" and "no LLM is configured" in str(other)
+                    else:
+                        assert what == "capture" and (tmp_path / f"{role}.aiops").is_file()
                     core.access.require(Action.EXPORT_CAPTURE if what == "capture" else Action.CHAT)
         finally:
             await core.shutdown()
@@ -140,3 +146,31 @@ def test_the_command_line_takes_the_role_and_says_a_refusal(tmp_path: Path, secr
         as_operator.stderr)  # fmt: skip
     listed = run_cli(home, env, "--role", "viewer", "clusters", "list", "--json")
     assert listed.returncode == 0 and json.loads(listed.stdout) == []  # reading is for all
+
+
+def test_a_settings_file_that_cannot_be_used_never_raises_the_role(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"access": {"role": "viewer"}, "ui": {"font_scale": 9}}))
+    kept, problem = Settings.load(path)
+    assert problem is not None and "font_scale" in problem
+    assert kept.access.role is UserRole.VIEWER  # its own valid section survives the typo
+    path.write_text("{not json")
+    kept, problem = Settings.load(path)
+    assert problem is not None and kept.access.role is UserRole.VIEWER  # fails closed
+    path.unlink()
+    assert Settings.load(path) == (Settings(), None)  # no file yet: a first start, admin
+
+
+@pytest.mark.asyncio
+async def test_a_capture_runs_with_the_persons_role_and_look() -> None:
+    person = Settings(access=AccessSettings(role=UserRole.OPERATOR), ui=UiSettings(theme="light"))
+    core = await asyncio.to_thread(open_capture, SAMPLE, person=person)
+    try:
+        assert core.access.role is UserRole.OPERATOR
+        assert core.preferences.current.ui.theme == "light"
+        with pytest.raises(UsageError, match="a capture keeps no settings"):
+            await core.preferences.set_account_role(UserRole.VIEWER)
+    finally:
+        await core.shutdown()
+    with pytest.raises(UsageError, match="--role admin is above this account's role"):
+        await asyncio.to_thread(open_capture, SAMPLE, person=person, role=UserRole.ADMIN)

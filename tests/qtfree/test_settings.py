@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from aiops_desktop.models.enums import Sensitivity
+from aiops_desktop.models.enums import Sensitivity, UserRole
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
-from aiops_desktop.settings import HttpPolicy, Settings, resolve_paths
+from aiops_desktop.settings import AccessSettings, HttpPolicy, Settings, resolve_paths
 
 
 def test_defaults_and_a_file_with_only_what_differs(tmp_path: Path) -> None:
@@ -42,7 +42,11 @@ def test_a_damaged_file_is_said_and_left_as_it_is(tmp_path: Path, content: str, 
     path = tmp_path / "settings.json"
     path.write_text(content)
     settings, problem = Settings.load(path)
-    assert settings == Settings()
+    # defaults, but never a higher role than the file gives: one that cannot be read at all
+    # runs as viewer (services/runtime/access.py)
+    unreadable = said in ("not valid", "too large")
+    role = UserRole.VIEWER if unreadable else UserRole.ADMIN
+    assert settings == Settings(access=AccessSettings(role=role))
     assert problem is not None and said in problem and "defaults used" in problem
     assert path.read_text() == content
 

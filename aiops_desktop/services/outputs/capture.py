@@ -28,7 +28,7 @@ from aiops_desktop.services.outputs.recorded import (
     record_objects,
     record_pages,
 )
-from aiops_desktop.services.runtime.access import Action, resolve_role
+from aiops_desktop.services.runtime.access import Action
 from aiops_desktop.services.runtime.outputs import check_output
 from aiops_desktop.settings import AppPaths, Settings
 from aiops_desktop.store.capture import SUFFIX, CaptureError, CaptureManifest, write_capture
@@ -109,8 +109,9 @@ def open_capture(
         paths = AppPaths(work / "data", work / "logs", reports_to=reports_dir).ensure()
         manifest, documents = load_capture(path, paths.db_path)
         core = Core.open(
-            paths, Settings(llm=person.llm) if person is not None else None, capture=manifest,
-            role=resolve_role(role, person.access.role) if person is not None else role,
+            paths,
+            Settings(llm=person.llm, ui=person.ui, access=person.access) if person else None,
+            capture=manifest, role=role,
             recorded_answers=documents.get(RECORDED_KEY),
             recorded_objects=documents.get(OBJECTS_KEY),
         )  # fmt: skip

@@ -1,6 +1,6 @@
 """Roles inside the app (PRODUCT.md section 6), enforced where the changes are made, not only
 by hiding buttons: admin manages clusters, credentials and settings; operator does everything
-but credentials and settings (acknowledges incidents, writes reports and captures, chats);
+but clusters, credentials and settings (acknowledges incidents, writes reports and captures, chats);
 viewer only reads (the wall always runs as one).
 
 The role is chosen at start: ``--role``, at most the role this OS account's settings give

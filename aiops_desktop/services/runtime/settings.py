@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 
 from aiops_desktop.models.enums import Sensitivity, UserRole
+from aiops_desktop.models.errors import UsageError
 from aiops_desktop.services.intelligence.anomalies import AnomalyService
 from aiops_desktop.services.runtime.access import Access, Action
 from aiops_desktop.services.runtime.bus import EventBus
@@ -63,6 +64,8 @@ class SettingsService:
     async def set_account_role(self, role: UserRole) -> Settings:
         """The highest role this account runs as from the next start (an admin's change; the
         session goes on with the role it started with)."""
+        if not self.persist:
+            raise UsageError("a capture keeps no settings: set the role in the app's own")
         return await self._change("access", AccessSettings(role=role))
 
     async def set_llm(self, llm: LlmSettings) -> Settings:
