@@ -54,7 +54,7 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
     return Presenters(
         registry=RegistryPresenter(
             registry=registry, bus=core.bus, tasks=tasks, data_path=core.paths.db_path,
-            notices=core.notices, role=core.access.role,
+            notices=core.notices, access=core.access,
         ),
         fleet=FleetPresenter(
             registry=registry, fleet=core.fleet, live=core.live, catalog=core.catalog, tasks=tasks

@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QProcess, Qt, QTimer, Signal
+from PySide6.QtCore import QProcess, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -79,9 +79,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("AIOps Desktop")
         self.setObjectName("mainWindow")
         self._setup_ui()
-        self.commands = WindowCommands(
-            self, self.filter_bar, read_only=presenters.registry.read_only
-        )
+        self.commands = WindowCommands(self, self.filter_bar)
         self._presenter.sig_clusters_changed.connect(self._on_presenter_clusters_changed)
         self.notifier = CriticalNotifier(
             self.windowIcon(), self.statusBar().showMessage,
@@ -91,10 +89,6 @@ class MainWindow(QMainWindow):
         self._presenter.sig_fleet.connect(self._on_fleet_truth)
         self._presenter.sig_error.connect(self._on_presenter_error)
         self._presenter.sig_task_failed.connect(self._on_presenter_task_failed)
-        self._status_timer = QTimer(self)
-        self._status_timer.setInterval(1000)
-        self._status_timer.timeout.connect(self._refresh_status)
-        self._status_timer.start()
 
     def _setup_ui(self) -> None:
         central = QWidget()
@@ -162,6 +156,15 @@ class MainWindow(QMainWindow):
         self.nav.itemClicked.connect(
             lambda item: self.show_view(item.data(Qt.ItemDataRole.UserRole))
         )
+
+    @property
+    def truth(self) -> FleetTruth | None:
+        """The fleet's one truth as last told (None until it is)."""
+        return self._truth
+
+    @property
+    def clusters(self) -> list[Cluster]:
+        return self._clusters
 
     # -- pages, built the first time they are shown --------------------------------------
     def page(self, key: str) -> QWidget:
@@ -422,6 +425,5 @@ class MainWindow(QMainWindow):
         self.status_clusters.setText(" · ".join(parts))
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._status_timer.stop()
         super().closeEvent(event)
         self.sig_closed.emit()

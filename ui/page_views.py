@@ -67,7 +67,6 @@ def cluster_page(p: Presenters, theme: Theme, window: PageHost) -> ClusterPage:
     p.kube.sig_status.connect(kube.show_status)
     kube.sig_refresh.connect(p.kube.reload)
     kube.sig_discover.connect(p.kube.discover)
-    kube.discover_button.setVisible(p.registry.allows(Action.MANAGE_CLUSTERS))
     page = ClusterPage(dashboard, overview, kube)
     page.currentChanged.connect(window.on_cluster_tab_changed)
     return page

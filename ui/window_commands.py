@@ -38,10 +38,9 @@ DOMAIN_PAGE = {"GPU": "gpu", "PTP": "ptp", "SR-IOV": "sriov", "anomalies": "anom
 
 
 class WindowCommands(QObject):
-    def __init__(self, window: MainWindow, filter_bar: QLineEdit, *, read_only: bool) -> None:
+    def __init__(self, window: MainWindow, filter_bar: QLineEdit) -> None:
         super().__init__(window)
         self.window = window
-        self.read_only = read_only
         self.filter_bar = filter_bar
         self.keys: list[tuple[str, str]] = []  # for the sheet, in menu order
         self._gpus: GpuFleet | None = None
@@ -158,9 +157,9 @@ class WindowCommands(QObject):
                   for menu in w.menuBar().findChildren(QMenu) for a in menu.actions()
                   if a.isVisible() and a.isEnabled() and a.text() and not a.isSeparator()
                   and a.text().replace("&", "") not in {s.title for s in PAGES}]  # fmt: skip
-        truth = getattr(w, "_truth", None)
-        names: list[str] = [t.name for t in truth.clusters] if truth is not None else [
-            c.name for c in getattr(w, "_clusters", [])]  # fmt: skip
+        truth = w.truth
+        names = [t.name for t in truth.clusters] if truth is not None else [
+            c.name for c in w.clusters]  # fmt: skip
         found += [Command(n, "Cluster", lambda n=n: w.show_view(f"cluster:{n}")) for n in names]
         seen: set[tuple[str, str]] = set()
 

@@ -32,7 +32,7 @@ def test_ctrl_digits_switch_pages(sample_desktop: DesktopApp, qtbot) -> None:  #
 def test_the_command_palette_finds_pages_and_gpus(sample_desktop: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
     window = sample_desktop.window
     window.show_view("gpu")
-    run_until(qtbot, lambda: window.commands._gpus is not None and window._truth is not None,
+    run_until(qtbot, lambda: window.commands._gpus is not None and window.truth is not None,
               timeout=20)  # fmt: skip
     qtbot.keyClick(window, "k", CTRL)
     palette = next(w for w in QApplication.topLevelWidgets()

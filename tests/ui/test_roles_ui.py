@@ -45,14 +45,14 @@ def test_a_viewer_is_offered_only_reading(
     incidents = window.page("incidents")
     run_until(qtbot, lambda: bool(incidents._rows), timeout=20)
     incidents.select(incidents._rows[0].id)
-    assert not incidents.ack_button.isVisible()
+    assert incidents.ack_button.isHidden()
     window.show_view("reports")
-    assert not window.page("reports").new_button.isVisible()
+    assert window.page("reports").new_button.isHidden()
     # and the service refuses it all the same
     with pytest.raises(AccessDenied):
         run_coro(qtbot, viewer_desktop.core.incidents.acknowledge(incidents._rows[0].id))
     window.show_view("fleet")
-    run_until(qtbot, lambda: window._truth is not None, timeout=20)
+    run_until(qtbot, lambda: window.truth is not None, timeout=20)
     shot = save_screenshot(window, tmp_path / "viewer.png")
     check_against_reference(shot, "viewer_main.png", tolerance=12.0)
 
@@ -83,3 +83,14 @@ def test_an_admin_sets_the_accounts_role_for_the_next_start(desktop: DesktopApp,
     assert problem is None and kept.access.role is UserRole.VIEWER
     assert desktop.core.access.role is UserRole.ADMIN  # this session keeps its role
     dialog.reject()
+
+
+def test_an_admin_is_offered_what_a_viewer_is_not(sample_desktop: DesktopApp) -> None:
+    window = sample_desktop.window
+    assert window.status_role.text() == "Role: admin"
+    window.show_view("incidents")
+    window.show_view("reports")
+    assert not window.page("incidents").ack_button.isHidden()
+    assert not window.page("reports").new_button.isHidden()
+    assert window.commands.report_action.isVisible() and window.commands.settings_action.isEnabled()
+    assert "Chat" in [window.nav.item(i).text() for i in range(window.nav.count())]

@@ -17,7 +17,7 @@ from aiops_desktop.models.incidents import (
     Incident,
 )
 from aiops_desktop.services.assistant.explain import explain
-from aiops_desktop.services.assistant.llm import NOT_CONFIGURED, LlmService
+from aiops_desktop.services.assistant.llm import LLM_CHANGED, NOT_CONFIGURED, LlmService
 from aiops_desktop.services.intelligence.incidents import INCIDENTS_CHANGED, IncidentService
 from aiops_desktop.services.intelligence.rca import RcaResult, RcaService
 from aiops_desktop.services.runtime.bus import EventBus
@@ -57,6 +57,7 @@ class IncidentsPresenter(Presenter):
         #: the analysis shown, and its incident (None: a cluster at a moment)
         self._shown: tuple[RcaResult, Incident | None] | None = None
         self.listen(bus, INCIDENTS_CHANGED, self.sig_rows.emit)
+        self.listen(bus, LLM_CHANGED, lambda _s: self._say_explain_state())
 
     async def read(self) -> None:
         rows = await self._incidents.listed()

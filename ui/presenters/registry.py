@@ -9,13 +9,12 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models import Cluster
-from aiops_desktop.models.enums import UserRole
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.models.text import count
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.fleet.state import FLEET_CHANGED
-from aiops_desktop.services.runtime.access import ALLOWED, Action
+from aiops_desktop.services.runtime.access import Access, Action
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, TASK_FAILED, EventBus
 from aiops_desktop.services.runtime.supervisor import TaskFailure, TaskSupervisor
 from ui.presenters.base import Presenter
@@ -50,13 +49,14 @@ class RegistryPresenter(Presenter):
         tasks: TaskSupervisor,
         data_path: Path,
         notices: list[str],
-        role: UserRole = UserRole.ADMIN,
+        access: Access | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(tasks, parent=parent)
         self._registry = registry
         #: the role this window runs as: what it offers follows it (the services enforce it)
-        self.role = role
+        self.access = access or Access()
+        self.role = self.access.role
         #: an opened capture: nothing in the registry may change (no import, add, remove)
         self.read_only = registry.read_only is not None
         self.data_path = data_path
@@ -69,7 +69,7 @@ class RegistryPresenter(Presenter):
         """Whether the role may do ``action`` (and the registry may change at all)."""
         if action is Action.MANAGE_CLUSTERS and self.read_only:
             return False
-        return action in ALLOWED[self.role]
+        return self.access.allows(action)
 
     def clusters(self) -> list[Cluster]:
         return self._registry.clusters()

@@ -13,8 +13,10 @@ coordinates.
 
 from __future__ import annotations
 
+import csv
+import io
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -243,15 +245,23 @@ class RowsModel(QAbstractTableModel):
         return None
 
 
+def defused(text: str) -> str:
+    """A cell that a spreadsheet would run as a formula (=, +, -, @, a tab or a carriage
+    return first: a pod name or a label can be made so) starts with an apostrophe (OWASP's
+    CSV injection rule)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_lines(rows: Iterable[Sequence[str]]) -> str:
+    """Rows as CSV (the csv module's quoting, CRLF), every cell defused."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([defused(c) for c in r] for r in rows)
+    return out.getvalue()
+
+
 def csv_cell(text: str) -> str:
-    """A cell as CSV: quoted when it must be, and a cell that a spreadsheet would run as a
-    formula (=, +, -, @, a tab or a carriage return first: a pod name or a label can be made
-    so) starts with an apostrophe (OWASP's CSV injection rule)."""
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        text = "'" + text
-    if any(c in text for c in ',"\n\r'):
-        text = '"' + text.replace('"', '""') + '"'
-    return text
+    """One cell as CSV writes it."""
+    return csv_lines([[text]]).removesuffix("\r\n")
 
 
 class RowsTable(QTableView):
@@ -349,9 +359,8 @@ class RowsTable(QTableView):
 
     def csv_text(self) -> str:
         """The rows shown (sorted and filtered as they are), with the headers."""
-        lines = [",".join(csv_cell(h) for h in self.headers())]
-        lines += [",".join(csv_cell(t) for t in self._row_texts(r)) for r in range(self.rowCount())]
-        return "\r\n".join(lines) + "\r\n"
+        rows = (self._row_texts(r) for r in range(self.rowCount()))
+        return csv_lines([self.headers(), *rows])
 
     def export_csv_dialog(self) -> QFileDialog:
         dialog = QFileDialog(self, "Export table as CSV", "table.csv", "CSV (*.csv)")
