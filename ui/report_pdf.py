@@ -1,7 +1,7 @@
 """A report drawn with Qt: its charts in the app's own chart style (``TimeSeriesChart``,
-rendered offscreen), the text laid out by QTextDocument and printed to PDF through QPrinter
-(docs/architecture.md#platform-notes: QTextDocument.print_ lays out well; QPdfWriter
-needs 96 dpi).
+rendered offscreen), the text laid out by QTextDocument at the page's size, moved so that no
+heading, chart or table row is cut by a page's foot (``ui.pdf_pages``), and painted page by
+page to PDF through QPrinter (docs/architecture.md#platform-notes: QPdfWriter needs 96 dpi).
 HTML exports embed the same chart images as PNG data. Paper is white: reports are always in
 the light theme, whatever the window's; and set without ligatures, so that an identifier such
 as "ptp_offset" is found and copied from the PDF as it is written ("ff" stays two letters)."""
@@ -11,13 +11,25 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QUrl
-from PySide6.QtGui import QFont, QImage, QPageLayout, QPageSize, QTextDocument, QTextOption
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF, Qt, QUrl
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QColor,
+    QFont,
+    QImage,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QTextDocument,
+    QTextOption,
+)
 from PySide6.QtPrintSupport import QPrinter
 
 from aiops_desktop.models.reports import Chart, Report
+from aiops_desktop.models.text import printable
 from analysis.reports.render_text import to_html, to_json, to_markdown
 from ui.charts import TimeSeriesChart
+from ui.pdf_pages import keep_together
 from ui.theme import Theme, load_theme
 
 CHART_PX = (1200, 360)  # drawn at this size, shown at half: crisp on paper
@@ -77,7 +89,13 @@ def _no_ligatures(font: QFont) -> QFont:
     return font
 
 
-def write_pdf(report: Report, path: Path, theme: Theme) -> Path:
+#: the page's margins (mm) and the footer's height (px) under the text
+PAGE_MARGIN_MM = 18
+FOOTER_PX = 24
+
+
+def _paged_document(report: Report, theme: Theme, page: QSizeF) -> QTextDocument:
+    """The report laid out on pages of ``page`` size with nothing cut by a page's foot."""
     document = QTextDocument()
     document.setDefaultFont(_no_ligatures(QFont(paper_theme(theme).font_family, 10)))
     wrap = QTextOption()
@@ -93,16 +111,51 @@ def write_pdf(report: Report, path: Path, theme: Theme) -> Path:
         return name
 
     document.setHtml(to_html(report, image_for, image_width=CHART_SHOWN_W))
+    document.setPageSize(page)
+    keep_together(document)
+    return document
+
+
+def write_pdf(report: Report, path: Path, theme: Theme) -> Path:
+    """Print ``report`` on A4, page by page (QTextDocument.print_ would lay it out again and
+    undo what ``keep_together`` moved), each page's foot saying "title · page n of N"."""
     printer = QPrinter(QPrinter.PrinterMode.ScreenResolution)
     printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
     printer.setOutputFileName(str(path))
+    margin = QMarginsF(*(PAGE_MARGIN_MM,) * 4)
     printer.setPageLayout(
         QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
-                    QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter)
+                    margin, QPageLayout.Unit.Millimeter)
     )  # fmt: skip
     printer.setDocName(report.title)
     printer.setCreator("AIOps Desktop")
-    document.print_(printer)
+    area = printer.pageRect(QPrinter.Unit.DevicePixel)
+    page = QSizeF(area.width(), area.height() - FOOTER_PX)
+    document = _paged_document(report, theme, page)
+    pages = document.pageCount()
+    painter = QPainter()
+    if not painter.begin(printer):
+        raise OSError(f"could not write the PDF {path}")
+    try:
+        footer_font = _no_ligatures(QFont(paper_theme(theme).font_family, 8))
+        title = printable(report.title)
+        for index in range(pages):
+            if index:
+                printer.newPage()
+            painter.save()
+            painter.setClipRect(QRectF(0, 0, page.width(), page.height()))
+            painter.translate(0, -index * page.height())
+            context = QAbstractTextDocumentLayout.PaintContext()
+            context.clip = QRectF(0, index * page.height(), page.width(), page.height())
+            document.documentLayout().draw(painter, context)
+            painter.restore()
+            painter.setFont(footer_font)
+            painter.setPen(QColor(paper_theme(theme).color("text_muted")))
+            foot = QRectF(0, page.height(), page.width(), FOOTER_PX)
+            corner = Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight
+            painter.drawText(foot, int(corner), f"{title} · page {index + 1} of {pages}")
+    finally:
+        painter.end()
     if not path.exists() or path.stat().st_size == 0:
         raise OSError(f"could not write the PDF {path}")
     return path

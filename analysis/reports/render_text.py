@@ -129,7 +129,8 @@ def _html_table(t: Table) -> str:
         return head + f"<p class='muted'>{_e(t.empty)}</p>"
     ths = "".join(f"<th>{_e(h)}</th>" for h in t.headers)
     trs = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in t.rows)
-    return f"{head}<table width='100%' cellpadding='5' cellspacing='0'><tr>{ths}</tr>{trs}</table>"
+    return (f"{head}<table width='100%' cellpadding='5' cellspacing='0'>"
+            f"<thead><tr>{ths}</tr></thead>{trs}</table>")  # fmt: skip
 
 
 def to_html(
