@@ -75,7 +75,7 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
         diagnostics=DiagnosticsPresenter(poller=poller, tasks=tasks),
         dashboard=DashboardPresenter(
             registry=registry, poller=poller, live=core.live, anomalies=core.anomalies,
-            catalog=core.catalog, bus=core.bus, tasks=tasks,
+            catalog=core.catalog, bus=core.bus, tasks=tasks, series=core.series,
         ),
         kube=KubePresenter(
             registry=registry, kube=core.kube, discovery=core.discovery, tasks=tasks

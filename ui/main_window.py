@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QProcess, Qt, Signal
@@ -36,11 +37,11 @@ from ui.notifier import CriticalNotifier
 from ui.page_views import ClusterPage
 from ui.pages import PAGES, Runs, page_key
 from ui.presenters import Presenters
-from ui.presenters.dashboard import DashboardPresenter
 from ui.theme import Theme
 from ui.views.cluster_list import ClusterListView
 from ui.views.empty_state import EmptyStateView
 from ui.views.text import PlainLabel
+from ui.views.time_range import preset_covering
 from ui.window_commands import WindowCommands
 
 if TYPE_CHECKING:
@@ -389,10 +390,7 @@ class MainWindow(QMainWindow):
     def open_anomaly(self, cluster: str, panel: str, at: float) -> None:
         """Jump to the cluster's dashboard with a range wide enough to show ``at``."""
         self.show_cluster(cluster)
-        age = time.time() - at
-        ranges = sorted(DashboardPresenter.RANGES.items(), key=lambda kv: kv[1])
-        label, _ = next(((k, v) for k, v in ranges if v >= age * 1.1), ranges[-1])
-        self.dashboard.select_range(label)
+        self.dashboard.select_range(preset_covering(timedelta(seconds=time.time() - at)))
         chart = self.dashboard.charts.get(panel)
         if chart is not None:
             self.dashboard.scroll_to(chart)

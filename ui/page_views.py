@@ -44,12 +44,11 @@ class ClusterPage(QTabWidget):
 
 
 def cluster_page(p: Presenters, theme: Theme, window: PageHost) -> ClusterPage:
-    from ui.presenters.dashboard import DashboardPresenter
     from ui.views.cluster_kube import ClusterKubeView
     from ui.views.cluster_overview import ClusterOverviewView
     from ui.views.dashboard_view import DashboardView
 
-    dashboard = DashboardView(theme, DashboardPresenter.RANGES)
+    dashboard = DashboardView(theme)
     p.dashboard.sig_panels.connect(dashboard.set_panels)
     p.dashboard.sig_panel_data.connect(dashboard.show_panel)
     p.dashboard.sig_panel_anomalies.connect(dashboard.show_panel_anomalies)
@@ -130,17 +129,17 @@ def gpu(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     p.gpu.sig_history.connect(view.show_history)
     p.gpu.sig_error.connect(view.show_error)
     view.sig_gpu_chosen.connect(lambda health: p.gpu.read_history(health.reading))
+    view.sig_range_changed.connect(p.gpu.set_range)
     return view
 
 
 def ptp(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
-    from ui.presenters.gpu_cnf import PtpPresenter
     from ui.views.fleet_hw_views import PtpBoardView
 
-    view = PtpBoardView(theme, PtpPresenter.WINDOWS)
+    view = PtpBoardView(theme)
     p.ptp.sig_board.connect(view.show_board)
     p.ptp.sig_error.connect(view.show_error)
-    view.sig_window_changed.connect(p.ptp.set_window)
+    view.sig_range_changed.connect(p.ptp.set_range)
     return view
 
 

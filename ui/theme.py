@@ -25,17 +25,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QStyledItemDelegate, QStyleOptionViewItem
 
-from aiops_desktop.models.enums import AnomalySeverity
 from aiops_desktop.settings import resources_dir
-
-#: anomaly severity -> the theme's severity palette (resources/theme.json "severity")
-ANOMALY_LEVELS = {
-    AnomalySeverity.CRITICAL: "critical",
-    AnomalySeverity.HIGH: "critical",
-    AnomalySeverity.MEDIUM: "warning",
-    AnomalySeverity.LOW: "info",
-}
-
 
 THEME_ENV = "AIOPS_DESKTOP_THEME"
 THEMES = ("dark", "light", "high-contrast")

@@ -26,7 +26,7 @@ from aiops_desktop.models.anomalies import ANOMALY_LOOKBACK
 from aiops_desktop.models.enums import AnomalyMethod, GroupBy, Sensitivity
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFoundError
 from aiops_desktop.models.fleet import ClusterTruth, Coverage, Health
-from aiops_desktop.models.text import age_text, labels_text, one_line
+from aiops_desktop.models.text import age_text, labels_text, one_line, time_text
 
 if TYPE_CHECKING:
     from aiops_desktop.models.metrics import QueryAnswer
@@ -331,7 +331,8 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
         out.write(f"{len(found)} anomalies in {len(inputs)} series over {args.since}\n")
         for a in found:
             out.write(
-                f"{a.timestamp:%Y-%m-%d %H:%M:%S}  {a.cluster:<14} {a.severity.value:<6} "
+                f"{time_text(a.timestamp, seconds=True)}  {a.cluster:<14} "
+                f"{a.severity.level.value:<8} "
                 f"{a.type.value:<16} {labels_text(a.labels)}  {a.explanation}\n"
             )
     return EXIT_PARTIAL if answer.status is QueryStatus.PARTIAL else EXIT_OK

@@ -107,7 +107,7 @@ async def _gpu(core: Core, args: argparse.Namespace, io: Io) -> int:
             util = (
                 "-"
                 if r.util_pct is None
-                else f"{r.util_pct:g}%" + (" HIGH" if h.high_utilisation else "")
+                else f"{r.util_pct:g}%" + (" (high)" if h.high_utilisation else "")
             )
             temp = "-" if r.temperature_c is None else f"{r.temperature_c:g}C"
             pods = ", ".join(r.pods) or "-"

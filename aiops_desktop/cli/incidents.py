@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.cli.args import JSON_HELP, Io, examples, instant
 from aiops_desktop.models.errors import EXIT_OK, NotFoundError, UsageError
-from aiops_desktop.models.text import one_line
+from aiops_desktop.models.text import one_line, time_text
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
@@ -78,9 +78,9 @@ async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
         out.write("no incidents: nothing the fleet shows belongs to one\n")
     for i in shown:
         out.write(f"{i.id}  {i.state.value:<12} {i.severity.value:<8} "
-                  f"{i.opened_at:%Y-%m-%d %H:%M} UTC  {one_line(i.title)}\n")  # fmt: skip
+                  f"{time_text(i.opened_at)}  {one_line(i.title)}\n")  # fmt: skip
         for s in i.timeline[:5]:
-            out.write(f"    {s.first_seen:%H:%M:%S} {s.cluster} {s.source}: "
+            out.write(f"    {time_text(s.first_seen, seconds=True)} {s.cluster} {s.source}: "
                       f"{one_line(s.subject)}: {one_line(s.reason)}\n")  # fmt: skip
     return EXIT_OK
 

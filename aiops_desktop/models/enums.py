@@ -122,6 +122,16 @@ class AlertSeverity(StrEnum):
     INFO = "INFO"
 
 
+class FindingSeverity(StrEnum):
+    """The app's one severity word, in every view, the wall, the CLI and the reports: what a
+    finding or an incident is, and how an alert (its own word) and an anomaly (its grade,
+    ``AnomalySeverity.level``) read beside them."""
+
+    CRITICAL = "CRITICAL"
+    WARNING = "WARNING"
+    INFO = "INFO"
+
+
 class AlertState(StrEnum):
     FIRING = "FIRING"
     PENDING = "PENDING"
@@ -207,6 +217,15 @@ class AnomalySeverity(StrEnum):
     def serious(self) -> bool:
         """CRITICAL or HIGH: what reports count and recommend acting on."""
         return self.rank <= AnomalySeverity.HIGH.rank
+
+    @property
+    def level(self) -> FindingSeverity:
+        """How the grade reads in the app's one severity vocabulary: CRITICAL (a rule) stays
+        CRITICAL, HIGH is a WARNING, MEDIUM and LOW are INFO (PRODUCT.md's grade stays in the
+        anomaly's own record and JSON as ``severity``)."""
+        if self is AnomalySeverity.CRITICAL:
+            return FindingSeverity.CRITICAL
+        return FindingSeverity.WARNING if self is AnomalySeverity.HIGH else FindingSeverity.INFO
 
 
 class AnomalyType(StrEnum):

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from aiops_desktop.models.enums import AlertSeverity
+from aiops_desktop.models.enums import AlertSeverity, FindingSeverity
 
 if TYPE_CHECKING:  # annotations only: no numpy at import
     import numpy as np
@@ -41,12 +41,6 @@ class Domain(StrEnum):
     SRIOV = "SR-IOV"
     KUBERNETES = "Kubernetes"
     ANOMALIES = "anomalies"
-
-
-class FindingSeverity(StrEnum):
-    CRITICAL = "CRITICAL"
-    WARNING = "WARNING"
-    INFO = "INFO"
 
 
 SEVERITY_RANK = {FindingSeverity.CRITICAL: 0, FindingSeverity.WARNING: 1, FindingSeverity.INFO: 2}

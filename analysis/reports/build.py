@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 
@@ -13,6 +13,7 @@ from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.gpu import GpuChange
 from aiops_desktop.models.incidents import Incident, RcaReport
 from aiops_desktop.models.reports import Chart, Report, ReportType, Section, Table
+from aiops_desktop.models.text import time_text
 from analysis.reports.forecast import forecast
 
 CAPACITY_LIMIT_PCT = 80.0
@@ -78,7 +79,7 @@ class ReportInputs:
 
 
 def _t(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%m-%d %H:%M")
+    return time_text(when)
 
 
 def state_changes(facts: ClusterFacts) -> list[tuple[datetime, str, str, int, str]]:
@@ -95,7 +96,7 @@ def state_changes(facts: ClusterFacts) -> list[tuple[datetime, str, str, int, st
 def _anomaly_table(facts: ClusterFacts, limit: int) -> Table:
     ranked = sorted(facts.anomalies, key=lambda a: (-a.score / a.threshold, a.timestamp))[:limit]
     rows = [
-        [_t(a.timestamp), a.metric, a.severity.value, a.type.value,
+        [_t(a.timestamp), a.metric, a.severity.level.value, a.type.value,
          f"{a.actual:.1f}" + (f" (expected {a.expected:.1f})" if a.expected is not None else ""),
          a.explanation]
         for a in sorted(ranked, key=lambda a: a.timestamp)
@@ -103,7 +104,7 @@ def _anomaly_table(facts: ClusterFacts, limit: int) -> Table:
     title = f"Anomalies ({len(facts.anomalies)}" + (
         f", the {limit} strongest)" if len(facts.anomalies) > limit else ")"
     )
-    return Table(title, ["When (UTC)", "Signal", "Severity", "Type", "Value", "Why"], rows)
+    return Table(title, ["When", "Signal", "Severity", "Type", "Value", "Why"], rows)
 
 
 def _history_table(facts: ClusterFacts, since: datetime) -> Table:
@@ -113,13 +114,13 @@ def _history_table(facts: ClusterFacts, since: datetime) -> Table:
             for start, end, sev, name, summary in facts.alert_history]  # fmt: skip
     return Table(
         f"Alerts in the period ({len(fired)} fired, {len(resolved)} resolved)",
-        ["Fired (UTC)", "Resolved (UTC)", "Severity", "Alert", "Summary"], rows,
+        ["Fired", "Resolved", "Severity", "Alert", "Summary"], rows,
     )  # fmt: skip
 
 
 def _changes_table(facts: ClusterFacts) -> Table:
     rows = [[_t(w), f"{a} -> {b}", str(s), e or ""] for w, a, b, s, e in state_changes(facts)]
-    return Table("State changes", ["When (UTC)", "Change", "Score", "Error"], rows)
+    return Table("State changes", ["When", "Change", "Score", "Error"], rows)
 
 
 def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str]) -> None:
@@ -167,7 +168,7 @@ def _section(
         share = ", ".join(f"{s} {100 * n / total:.0f}%" for s, n in checks.most_common())
         section.facts.append(("Checks in the period", f"{total}: {share}"))
     high = sum(a.severity.serious for a in facts.anomalies)
-    section.facts.append(("Anomalies", f"{len(facts.anomalies)} ({high} critical or high)"))
+    section.facts.append(("Anomalies", f"{len(facts.anomalies)} ({high} CRITICAL or WARNING)"))
     if kind is ReportType.CAPACITY:
         _capacity(facts, section, recommendations)
         return section
@@ -314,7 +315,7 @@ def timeline(clusters: list[ClusterFacts], limit: int = DEFAULT_ROW_LIMIT) -> Se
         section.facts.append(("First event", f"{_t(first)} UTC ({events[0][1]}: {events[0][2]})"))
         section.facts.append(("Last event", f"{_t(last)} UTC ({events[-1][1]}: {events[-1][2]})"))
     rows = [[_t(w), c, what, why] for w, c, what, why in events[:limit]]
-    headers = ["When (UTC)", "Cluster", "What", "Detail"]
+    headers = ["When", "Cluster", "What", "Detail"]
     section.tables.append(Table(f"Events ({len(events)})", headers, rows))
     return section
 
@@ -325,7 +326,7 @@ def incidents_section(incidents: list[Incident]) -> Section:
              str(len(i.signals)), i.title] for i in incidents[:DEFAULT_ROW_LIMIT]]  # fmt: skip
     section.tables.append(Table(
         f"Incidents of the period ({len(incidents)})",
-        ["Opened (UTC)", "State", "Severity", "Clusters", "Signals", "Title"], rows,
+        ["Opened", "State", "Severity", "Clusters", "Signals", "Title"], rows,
         empty="no incident in this period",
     ))  # fmt: skip
     return section
@@ -336,10 +337,10 @@ def rca_section(report: RcaReport) -> tuple[Section, list[Ranked]]:
     section = Section(f"Root cause: {report.subject}")
     section.facts += [("Window", report.window), ("Signals read", str(report.signals_read))]
     rows = [[str(n), c.entity, f"{c.confidence:.2f}",
-             c.onset.strftime("%H:%M:%S") if c.onset else "-", "; ".join(c.evidence[:2])]
+             time_text(c.onset, seconds=True) if c.onset else "-", "; ".join(c.evidence[:2])]
             for n, c in enumerate(report.causes[:5], start=1)]  # fmt: skip
     section.tables.append(Table("Likely causes, best first",
-                                ["#", "Cause", "Confidence", "First change (UTC)", "Evidence"],
+                                ["#", "Cause", "Confidence", "First change", "Evidence"],
                                 rows, empty="nothing deviated from its baseline"))  # fmt: skip
     for cause in report.causes[:2]:
         if cause.entity in report.charts:
@@ -380,7 +381,7 @@ def build_report(inputs: ReportInputs) -> Report:
         f"{len(inputs.clusters)} clusters: "
         + ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
         f"{len(anomalies)} anomalies "
-        f"({sum(a.severity.serious for a in anomalies)} critical or high)"
+        f"({sum(a.severity.serious for a in anomalies)} CRITICAL or WARNING)"
         f" and {changes} state changes in the period",
     ]
     history = [h for c in inputs.clusters for h in c.alert_history]

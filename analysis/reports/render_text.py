@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from aiops_desktop.models.reports import Chart, Report, Table
-from aiops_desktop.models.text import md_escape, printable
+from aiops_desktop.models.text import md_escape, printable, time_text
 
 #: chart -> the image source an HTML renderer embeds for it ("" for none)
 ImageFor = Callable[[Chart], str]
@@ -90,7 +90,7 @@ def to_markdown(report: Report) -> str:
     lines = [f"# {m(report.title)}", "", f"- Type: {m(report.type.heading)}",
              f"- Period: {m(report.period)}",
              f"- Clusters: {', '.join(m(c) for c in report.clusters)}",
-             f"- Generated: {report.generated_at:%Y-%m-%d %H:%M} UTC",
+             f"- Generated: {time_text(report.generated_at)}",
              f"- Source: {m(report.source)}", "", "## Summary", ""]  # fmt: skip
     lines += [f"- {m(s)}" for s in report.summary] + [""]
     for section in report.sections:
@@ -142,7 +142,7 @@ def to_html(
     width = f" width='{image_width}'" if image_width else ""
     meta = [("Type", report.type.heading), ("Period", report.period),
             ("Clusters", ", ".join(report.clusters)),
-            ("Generated", f"{report.generated_at:%Y-%m-%d %H:%M} UTC"),
+            ("Generated", time_text(report.generated_at)),
             ("Source", report.source)]  # fmt: skip
     body = [f"<h1>{e(report.title)}</h1>", "<table class='meta' cellpadding='2' cellspacing='0'>"]
     body += [f"<tr><td class='muted'>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in meta]

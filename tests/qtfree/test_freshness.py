@@ -18,7 +18,7 @@ def test_a_failed_read_that_lost_rows_keeps_the_last_good_answer() -> None:
     lost = kept.offer([], ["hub: unreachable"], now=T0 + timedelta(minutes=3))
     assert lost.value == ["a", "b", "c"] and lost.stale and lost.as_of == T0
     assert lost.badge(now=T0 + timedelta(minutes=3)) == (
-        "STALE: showing data from 06:00:00 UTC (3 min ago): hub: unreachable"
+        "STALE: showing data from 2026-11-27 06:00:00 UTC (3 min ago): hub: unreachable"
     )
     # a partial answer that fails somewhere but lost nothing replaces it, with the problem
     partial = kept.offer(["a", "b", "c", "d"], ["east: timed out"], now=T0 + timedelta(minutes=4))

@@ -87,4 +87,4 @@ def test_gpu_command_finds_exactly_the_known_events(
     lines = text.stdout.splitlines()
     assert lines[0] == "65 GPUs on 8 nodes of 3 clusters: 2 CRITICAL, 60 OK, 3 WARNING"
     assert lines[1].startswith("CRITICAL ran-east/gpu-0/gpu5")
-    assert "util 95% HIGH" in text.stdout and "pods ml/trainer-0 (pytorch)" in text.stdout
+    assert "util 95% (high)" in text.stdout and "pods ml/trainer-0 (pytorch)" in text.stdout

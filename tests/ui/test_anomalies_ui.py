@@ -40,17 +40,24 @@ def test_a_known_spike_is_marked_on_its_chart_and_listed(desktop: DesktopApp, qt
     run_until(qtbot, lambda: len(chart.anomaly_markers) == 1)
     [marker] = chart.anomaly_markers
     assert abs(marker.ts - ts[SPIKE]) <= 15 and marker.value > 65
-    assert marker.level == "critical" and "context novelty" in marker.text
+    assert marker.level == "warning" and "context novelty" in marker.text
+    assert " WARNING SPIKE" in marker.text  # the one severity word, not its HIGH grade
     assert chart._anomaly_item is not None and len(chart._anomaly_item.points()) == 1
 
     window.show_view("anomalies")
     view = window.anomalies
     run_until(qtbot, lambda: view.table.rowCount() == 1)
     assert view.table.item(0, 1).text() == "east-1"
-    assert view.table.item(0, 2).text() == AnomalySeverity.HIGH.value
+    # the app's one severity word: a HIGH grade reads as a WARNING, as in Findings and Incidents
+    assert view.table.item(0, 2).text() == AnomalySeverity.HIGH.level.value == "WARNING"
+    assert view.title.text().endswith("1 shown, 0 CRITICAL, 1 WARNING")
     assert view.table.item(0, 3).text() == AnomalyType.SPIKE.value
     assert view.table.item(0, 4).text() == panel.id
-    view.severity.setCurrentText("LOW")  # the filter reaches the store
+    view.severity.setCurrentText("INFO")  # the filter reaches the store (MEDIUM, LOW)
+    run_until(qtbot, lambda: view.table.rowCount() == 0)
+    view.severity.setCurrentText("WARNING")
+    run_until(qtbot, lambda: view.table.rowCount() == 1)
+    view.severity.setCurrentText("CRITICAL")
     run_until(qtbot, lambda: view.table.rowCount() == 0)
     view.severity.setCurrentText("All")
     run_until(qtbot, lambda: view.table.rowCount() == 1)
@@ -85,7 +92,7 @@ def test_analyse_the_last_24_h_of_a_panel_from_its_chart(desktop: DesktopApp, qt
     chart.analyse_action.trigger()
     run_until(qtbot, lambda: "in the last 24 h" in window.dashboard.analysis.text())
     text = window.dashboard.analysis.text()
-    assert text.startswith(f"{panel.title}: 2 anomalies in the last 24 h (worst HIGH")
+    assert text.startswith(f"{panel.title}: 2 anomalies in the last 24 h (worst WARNING")
     assert "1 outside this range: see Anomalies" in text
     [marker] = chart.anomaly_markers
     assert abs(marker.ts - ts[recent]) <= 60 and marker.value > 95

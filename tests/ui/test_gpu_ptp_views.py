@@ -95,7 +95,16 @@ def test_gpu_heatmap_and_ptp_board(
     assert ys[0] < 100 < ys[-1] and board.band.getRegion() == (-100.0, 100.0)
     shot = save_screenshot(window, tmp_path / "ptp.png")
     check_against_reference(shot, "ptp_board.png", tolerance=14.0)
+    # the page's one range: the compliance window and the offset chart follow it
+    assert board.title.text().endswith(", 1 h")
+    board.time_range.select("15 min")
+    run_until(qtbot, lambda: board.title.text().endswith(", 15 min"), timeout=20)
+    assert core_ptp_window(desktop) == 900
     window.show_view("fleet")  # the readers stop when their view is left
+
+
+def core_ptp_window(desktop: DesktopApp) -> int:
+    return desktop.presenters.ptp.range.seconds
 
 
 def test_gpu_fleet_keeps_its_data_badged_when_the_hub_goes_away(
@@ -152,6 +161,11 @@ def test_a_gpus_last_hour_inside_the_sample_capture(qtbot, qloop, theme, secret_
         assert len(values) >= 100 and set(values) == {84.0}
         assert view.detail.heading.text().endswith("· recorded utilisation and temperature")
         assert view.detail.charts["power_w"].curve_count == 0  # not recorded: nothing drawn
+        # the page's range: the chosen GPU's charts are read again over the last 15 min
+        view.time_range.select("15 min")
+        run_until(qtbot, lambda: len(temp.curve("ran-east/gpu-0/gpu5").getData()[1]) < len(values))
+        ts, shorter = temp.curve("ran-east/gpu-0/gpu5").getData()
+        assert ts[-1] - ts[0] <= 900 and len(shorter) <= len(values) / 3
         app.window.show_view("fleet")
     finally:
         run_coro(qtbot, app.close())

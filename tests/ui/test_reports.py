@@ -116,7 +116,7 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     # the period's incidents (the spike on east) and the root cause of each
     assert "Incidents of the period (1)" in incident and "Root cause: INC-" in incident
     assert "alert PrometheusDown (CRITICAL)" in incident
-    assert incident.index("ONLINE -> OFFLINE") < incident.rindex("HIGH SPIKE node_cpu")
+    assert incident.index("ONLINE -> OFFLINE") < incident.rindex("WARNING SPIKE node_cpu")
     executive = texts["executive"]
     assert "Executive summary" in executive and "anomalies" in executive
     listed = run_cli(site_home, env, "reports")

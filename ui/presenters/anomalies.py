@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models.anomalies import AnomalyFilter
-from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
+from aiops_desktop.models.enums import AnomalySeverity, AnomalyType, FindingSeverity
 from aiops_desktop.services.fleet.state import FleetState
 from aiops_desktop.services.intelligence.anomalies import ANOMALIES_FOUND, AnomalyService
 from aiops_desktop.services.runtime.bus import EventBus
@@ -39,11 +39,11 @@ class AnomaliesPresenter(Presenter):
         self.listen(bus, ANOMALIES_FOUND, lambda _found: self.refresh())
 
     def set_filter(
-        self, cluster: str | None, severity: AnomalySeverity | None, kind: AnomalyType | None
+        self, cluster: str | None, severity: FindingSeverity | None, kind: AnomalyType | None
     ) -> None:
         self.filter = AnomalyFilter(
             clusters=self._with_members(cluster) if cluster else (),
-            severities=(severity,) if severity else (),
+            severities=tuple(s for s in AnomalySeverity if s.level is severity),
             types=(kind,) if kind else (),
             limit=ROWS_SHOWN,
         )

@@ -1,32 +1,35 @@
-"""A cluster's dashboard: the catalog's panels as live charts over a chosen range, with their
-anomaly markers and the data's age; redrawn at a few Hz, and only the panels whose data moved
-(a frame budget per tick keeps the event loop responsive)."""
+"""A cluster's dashboard: the catalog's panels as live charts over a chosen range (or, for a
+long or fixed range, what the cache holds), with their anomaly markers and the data's age;
+redrawn at a few Hz, and only the panels whose data moved (a frame budget per tick keeps the
+event loop responsive)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models.anomalies import Anomaly, AnomalyMarker
 from aiops_desktop.models.catalog import Panel
-from aiops_desktop.models.enums import AnomalySeverity
 from aiops_desktop.models.polling import Source
-from aiops_desktop.models.text import age_text
+from aiops_desktop.models.text import age_text, time_text
+from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.intelligence.anomalies import (
     ANOMALIES_FOUND,
     LEARNS_FROM,
     AnomalyService,
 )
+from aiops_desktop.services.polling.history import read_panel_history
 from aiops_desktop.services.polling.live import LiveBuffers
 from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from aiops_desktop.store.series import SeriesStore
 from ui.presenters.base import Presenter
-from ui.theme import ANOMALY_LEVELS
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -42,9 +45,9 @@ def history_summary(
             text += (f" (the detector learns from a series' first {LEARNS_FROM:,} samples; "
                      f"this history holds {samples:,})")  # fmt: skip
         return text
-    worst = min(found, key=lambda a: list(AnomalySeverity).index(a.severity))  # HIGH first
+    worst = min(found, key=lambda a: a.severity.rank)  # CRITICAL first
     text = f"{title}: {len(found)} anomal{'y' if len(found) == 1 else 'ies'} in the last {hours} h"
-    text += f" (worst {worst.severity.value} at {worst.timestamp:%H:%M} UTC)"
+    text += f" (worst {worst.severity.level.value} at {time_text(worst.timestamp)})"
     if shown < len(found):
         text += f"; {len(found) - shown} outside this range: see Anomalies"
     return text
@@ -68,7 +71,10 @@ class DashboardPresenter(Presenter):
 
     HISTORY_HOURS = 24
 
-    RANGES: ClassVar[dict[str, int]] = {"15 min": 900, "1 h": 3600, "6 h": 21600}
+    #: the longest range the live buffers show (following now); a longer or absolute range
+    #: is read from the cache, off the UI thread, and read again every STORED_REFRESH_S
+    LIVE_SPAN_S = 21600
+    STORED_REFRESH_S = 60.0
 
     #: Chart updates per tick: a poll that changes every panel is painted over a few ticks,
     #: never as one long stall of the event loop (a frame budget).
@@ -84,10 +90,12 @@ class DashboardPresenter(Presenter):
         catalog: list[Panel],
         bus: EventBus,
         tasks: TaskSupervisor,
+        series: SeriesStore | None = None,
         redraw_ms: int = 100,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(tasks, redraw_ms, parent)
+        self._series = series
         self._registry = registry
         self._poller = poller
         self._live = live
@@ -95,7 +103,8 @@ class DashboardPresenter(Presenter):
         self._catalog = catalog
         self.cluster: str | None = None
         self.paused = False
-        self.range_s = 3600
+        self.range = TimeRange()
+        self._stored_read_at: float | None = None  # monotonic: when the cache was last read
         self._newest_at: tuple[object, float | None] = (None, None)
         self._drawn_version = -1
         self._drawn_panels: dict[str, int] = {}
@@ -109,17 +118,29 @@ class DashboardPresenter(Presenter):
 
     def panel_anomalies(self, panel: Panel) -> list[AnomalyMarker]:
         assert self.cluster is not None
-        cutoff = self._anomalies.clock().timestamp() - self.range_s
+        start, end = self._bounds()
         return [
             AnomalyMarker(
                 a.timestamp.timestamp(),
                 a.actual,
-                ANOMALY_LEVELS[a.severity],
-                f"{a.timestamp:%H:%M:%S} {a.severity.value} {a.type.value}: {a.explanation}",
+                a.severity.level.value.lower(),
+                f"{time_text(a.timestamp, seconds=True)} {a.severity.level.value} "
+                f"{a.type.value}: {a.explanation}",
             )
             for a in self._anomalies.for_panel(self.cluster, panel.id)
-            if a.timestamp.timestamp() >= cutoff
+            if start <= a.timestamp.timestamp() <= end
         ]
+
+    def _bounds(self) -> tuple[float, float]:
+        start, end = self.range.bounds(self._anomalies.clock())
+        return start.timestamp(), end.timestamp()
+
+    @property
+    def from_store(self) -> bool:
+        """Whether the range is read from the cache (longer than the live buffers, or fixed)."""
+        return self._series is not None and (
+            not self.range.follows_now or self.range.seconds > self.LIVE_SPAN_S
+        )
 
     @property
     def panels(self) -> list[Panel]:
@@ -132,6 +153,8 @@ class DashboardPresenter(Presenter):
         self.sig_panels.emit(self.panels)
         self.redraw()
         self.start()
+        if self.from_store:
+            self._read_stored()
         self.spawn(f"anomalies-load {name}", self._load_stored(name), self.sig_analysis.emit)
 
     async def _load_stored(self, cluster: str) -> None:
@@ -169,22 +192,63 @@ class DashboardPresenter(Presenter):
         if not paused:
             self._drawn_version = -1
 
-    def set_range(self, seconds: int) -> None:
-        self.range_s = seconds
+    def set_range(self, chosen: TimeRange) -> None:
+        """Every panel's range: from the live buffers, or read from the cache."""
+        self.range = chosen
         self._drawn_version = -1
         self._drawn_panels.clear()
-        self.redraw()
+        if self.from_store:
+            self._read_stored()
+        else:
+            self.redraw()
+
+    def _read_stored(self) -> None:
+        """Read every panel's range from the cache in a worker thread, then show it."""
+        cluster, series = self.cluster, self._series
+        if cluster is None or series is None:
+            return
+        self._stored_read_at = time.monotonic()
+        start, end = self.range.bounds(self._anomalies.clock())
+        panels = self.panels
+
+        def read() -> dict[str, Series]:
+            out: dict[str, Series] = {}
+            for panel in panels:
+                found = read_panel_history(series, cluster, panel.id, start, end)
+                out[panel.id] = {
+                    panel.legend_for(labels): (ts, values) for labels, ts, values in found.values()
+                }
+            return out
+
+        async def work() -> None:
+            shown = self.range
+            stored = await asyncio.to_thread(read)
+            if cluster != self.cluster or shown != self.range:
+                return  # another cluster or range was chosen meanwhile
+            for panel_id, panel_series in stored.items():
+                self.sig_panel_data.emit(panel_id, panel_series)
+            for panel in panels:
+                self.sig_panel_anomalies.emit(panel.id, self.panel_anomalies(panel))
+
+        self.spawn(f"stored range {cluster}", work(), self.sig_analysis.emit)
 
     def refresh(self) -> None:
-        """A redraw tick: the panels whose data moved, a few per tick."""
-        if not self.paused and self._live.version != self._drawn_version:
+        """A redraw tick: the panels whose data moved, a few per tick (a range read from
+        the cache: read again now and then while it follows now)."""
+        if self.from_store:
+            due = self._stored_read_at is None or (
+                time.monotonic() - self._stored_read_at >= self.STORED_REFRESH_S
+            )
+            if not self.paused and self.range.follows_now and due:
+                self._read_stored()
+        elif not self.paused and self._live.version != self._drawn_version:
             self.redraw(budget=self.PANELS_PER_TICK)
         self._emit_freshness()
 
     def panel_series(self, panel: Panel) -> Series:
         assert self.cluster is not None
         snap = self._live.snapshot(self.cluster, panel.id)
-        cutoff = self._anomalies.clock().timestamp() - self.range_s
+        cutoff = self._anomalies.clock().timestamp() - self.range.seconds
         out: Series = {}
         for key, (ts, values) in snap.series.items():
             keep = ts >= cutoff
@@ -194,7 +258,7 @@ class DashboardPresenter(Presenter):
     def redraw(self, budget: int | None = None) -> None:
         """Emit the panels whose data changed since they were last drawn, at most ``budget``
         of them; the rest follow on the next ticks."""
-        if self.cluster is None:
+        if self.cluster is None or self.from_store:
             return
         pending = [
             (panel, version)
@@ -222,7 +286,7 @@ class DashboardPresenter(Presenter):
             if newest is None:
                 self.sig_freshness.emit("no data yet", True)
             else:
-                at = datetime.fromtimestamp(newest, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+                at = time_text(datetime.fromtimestamp(newest, UTC), seconds=True)
                 self.sig_freshness.emit(f"data up to {at} (not polled)", False)
             return
         age = status.age_s()

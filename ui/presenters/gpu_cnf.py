@@ -4,12 +4,12 @@ thread) and keep the last complete answer, badged stale, when a read fails."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models.gpu import GpuReading
+from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.gpu_cnf.cnf import cnf_workloads_by_type
 from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders, problems
 from aiops_desktop.services.polling.freshness import LastGood, Shown
@@ -66,35 +66,46 @@ class GpuPresenter(ReaderPresenter):
         self.sig_fleet.emit(shown.value)
         self.sig_error.emit(shown.badge())
 
+    range = TimeRange()
+    _chosen: GpuReading | None = None
+
     def read_history(self, reading: GpuReading) -> None:
-        """One GPU's last hour, for the charts under the heatmap."""
+        """One GPU's history over the page's range, for the charts under the heatmap."""
+        self._chosen = reading
+        shown = self.range
 
         async def work() -> None:
-            self.sig_history.emit(await self._readers.gpu_history(reading))
+            self.sig_history.emit(await self._readers.gpu_history(reading, shown))
 
         self.spawn("gpu history", work())
+
+    def set_range(self, chosen: TimeRange) -> None:
+        """The page's range: the chosen GPU's charts are read again over it."""
+        self.range = chosen
+        if self._chosen is not None:
+            self.read_history(self._chosen)
 
 
 class PtpPresenter(ReaderPresenter):
     """Signals: sig_board(PtpBoard), sig_error(str)."""
 
     sig_board = Signal(object)
-    WINDOWS: ClassVar[dict[str, int]] = {"15 min": 900, "1 h": 3600, "6 h": 21600}
-    window = timedelta(hours=1)
+    range = TimeRange()
 
     @staticmethod
     def rows(answer: Any) -> int:
         return len(answer.rows)
 
-    def set_window(self, seconds: int) -> None:
-        self.window = timedelta(seconds=seconds)
-        self.forget()  # another window: another answer
+    def set_range(self, chosen: TimeRange) -> None:
+        """The board's compliance window and its offset charts."""
+        self.range = chosen
+        self.forget()  # another range: another answer
         self.refresh()
 
     async def read(self) -> None:
         if not self._readers.with_metrics():
             return
-        board, unread = await self._readers.ptp_board(self.window)
+        board, unread = await self._readers.ptp_board(self.range)
         shown = self.shown(board, unread)
         self.sig_board.emit(shown.value)
         self.sig_error.emit(shown.badge())

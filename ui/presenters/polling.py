@@ -12,7 +12,7 @@ from aiops_desktop.models import utcnow
 from aiops_desktop.models.alerts import AlertGroup
 from aiops_desktop.models.enums import GroupBy
 from aiops_desktop.models.polling import DiagnosticsRow, SourceStatus
-from aiops_desktop.models.text import age_text
+from aiops_desktop.models.text import age_text, time_text
 from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.queries.alerts import group_alerts
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
@@ -67,7 +67,9 @@ class DiagnosticsPresenter(PollerPresenter):
                 DiagnosticsRow(
                     cluster=s.cluster,
                     source=s.source,
-                    last_success=s.last_success.strftime("%H:%M:%S") if s.last_success else "never",
+                    last_success=time_text(s.last_success, seconds=True)
+                    if s.last_success
+                    else "never",
                     age=age_text(age),
                     latency_ms=None
                     if s.latency_ms is None or math.isnan(s.latency_ms)

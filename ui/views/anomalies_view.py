@@ -7,8 +7,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from aiops_desktop.models.anomalies import Anomaly
-from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
-from ui.theme import ANOMALY_LEVELS, Theme
+from aiops_desktop.models.enums import AnomalyType, FindingSeverity
+from aiops_desktop.models.text import time_text
+from ui.theme import Theme
 from ui.views.rows_table import Row
 from ui.views.tables import make_table
 from ui.views.text import PlainLabel
@@ -17,13 +18,13 @@ ALL = "All"
 
 
 class AnomaliesView(QWidget):
-    """Signals: sig_filter_changed(cluster|None, severity|None, type|None);
+    """Signals: sig_filter_changed(cluster|None, FindingSeverity|None, type|None);
     sig_open(cluster, panel, epoch seconds)."""
 
     sig_filter_changed = Signal(object, object, object)
     sig_open = Signal(str, str, float)
     sig_analyse = Signal(str, float)  # cluster, epoch s: what changed there then
-    HEADERS = ("Time (UTC)", "Cluster", "Severity", "Type", "Panel", "Series", "Method", "Why")
+    HEADERS = ("Time", "Cluster", "Severity", "Type", "Panel", "Series", "Method", "Why")
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -37,7 +38,7 @@ class AnomaliesView(QWidget):
         self.cluster = QComboBox()
         self.cluster.addItem(ALL)
         self.severity = QComboBox()
-        self.severity.addItems([ALL, *(s.value for s in AnomalySeverity)])
+        self.severity.addItems([ALL, *(s.value for s in FindingSeverity)])
         self.kind = QComboBox()
         self.kind.addItems([ALL, *(t.value for t in AnomalyType)])
         for label, combo in (
@@ -84,14 +85,22 @@ class AnomaliesView(QWidget):
         rows = []
         for a in anomalies:
             series = ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items())) or "—"
-            cells = [a.timestamp.strftime("%Y-%m-%d %H:%M:%S"), a.cluster, a.severity.value,
+            level = a.severity.level
+            cells = [time_text(a.timestamp, seconds=True), a.cluster, level.value,
                      a.type.value, a.metric, series, a.method.value, a.explanation]  # fmt: skip
-            level = self._theme.severity(ANOMALY_LEVELS[a.severity])
-            rows.append(Row(cells, colours={2: level}, tips=dict.fromkeys(range(8), a.explanation)))
+            colour = self._theme.severity(level.value)
+            rows.append(
+                Row(cells, colours={2: colour}, tips=dict.fromkeys(range(8), a.explanation))
+            )
         self.table.set_rows(rows)
-        critical = sum(1 for a in anomalies if a.severity is AnomalySeverity.CRITICAL)
-        high = sum(1 for a in anomalies if a.severity is AnomalySeverity.HIGH)
-        self.title.setText(f"Anomalies · {len(anomalies)} shown, {critical} CRITICAL, {high} HIGH")
+        levels = [a.severity.level for a in anomalies]
+        critical, warning = (
+            levels.count(FindingSeverity.CRITICAL),
+            levels.count(FindingSeverity.WARNING),
+        )
+        self.title.setText(
+            f"Anomalies · {len(anomalies)} shown, {critical} CRITICAL, {warning} WARNING"
+        )
 
     def _on_filter_changed(self, _text: str) -> None:
         def pick(combo: QComboBox) -> str | None:
@@ -100,7 +109,7 @@ class AnomaliesView(QWidget):
         severity, kind = pick(self.severity), pick(self.kind)
         self.sig_filter_changed.emit(
             pick(self.cluster),
-            AnomalySeverity(severity) if severity else None,
+            FindingSeverity(severity) if severity else None,
             AnomalyType(kind) if kind else None,
         )
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow, ValidationResult
+from aiops_desktop.models.text import time_text
 from ui.theme import Theme
 from ui.views.rows_table import Row, RowsTable
 from ui.views.text import PlainLabel
@@ -34,7 +35,7 @@ def _when(at: datetime | None) -> float:
 @functools.lru_cache(maxsize=4096)
 def _stamp(at: datetime | None) -> str:
     """An event's time as the table shows it (the same events are drawn again and again)."""
-    return at.strftime("%Y-%m-%d %H:%M:%S") if at else "—"
+    return time_text(at, seconds=True) if at else "—"
 
 
 def age(at: datetime | None, now: datetime | None = None) -> str:
@@ -94,7 +95,7 @@ class ClusterKubeView(QWidget):
         "Problems",
     )
     POD_HEADERS = ("Namespace", "Pod", "Phase", "Ready", "Restarts", "Node", "Age", "Why")
-    EVENT_HEADERS = ("Time (UTC)", "Type", "Reason", "Object", "Count", "Message")
+    EVENT_HEADERS = ("Time", "Type", "Reason", "Object", "Count", "Message")
     ACCESS_HEADERS = ("Read", "Allowed", "Needed for")
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models import Cluster, EndpointKind
 from aiops_desktop.models.fleet import ClusterTruth
+from aiops_desktop.models.text import time_text
 from ui.theme import Theme
 from ui.views.rows_table import Row, RowsTable
 from ui.views.text import PlainLabel
@@ -38,7 +39,7 @@ def capabilities_text(cluster: Cluster) -> str:
     if caps.cnf_types:
         parts.append("CNF " + "/".join(t.value for t in caps.cnf_types))
     text = ", ".join(parts) or "nothing beyond Kubernetes"
-    text += f" (discovered {caps.discovered_at:%Y-%m-%d %H:%M} UTC)"
+    text += f" (discovered {time_text(caps.discovered_at)})"
     if caps.vanished:
         text += f"; VANISHED: {', '.join(caps.vanished)}"
     return text
@@ -140,7 +141,7 @@ class ClusterOverviewView(QWidget):
         self.tls_warning.setVisible(False)
         through = f"through fleet hub {hub.name}"
         at = hub.status.last_check_at
-        checked = at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else "never"
+        checked = time_text(at, seconds=True) if at else "never"
         values = dict.fromkeys(self.fields, "—")
         values |= {
             "Name": name,
@@ -182,7 +183,7 @@ class ClusterOverviewView(QWidget):
             "API server": cluster.api_server_url or "— (metrics endpoints only)",
             "Credential": cluster.credential.describe() if cluster.credential else "none",
             "Connectivity": status.connectivity.value if checked else "—",
-            "Last check": checked.strftime("%Y-%m-%d %H:%M:%S UTC") if checked else "never",
+            "Last check": time_text(checked, seconds=True) if checked else "never",
             "Last error": status.last_error or "—",
             "Capabilities": capabilities_text(cluster),
         }

@@ -1,10 +1,9 @@
-"""A cluster's dashboard: the catalog's panels as live charts, with range and pause."""
+"""A cluster's dashboard: the catalog's panels as live charts, with one time range and pause."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QPushButton,
@@ -17,23 +16,23 @@ from aiops_desktop.models.catalog import Panel
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.text import PlainLabel
+from ui.views.time_range import TimeRangeBar
 
 COLUMNS = 2
 
 
 class DashboardView(QWidget):
-    """Signals: sig_range_changed(int seconds), sig_pause_toggled(bool),
+    """Signals: sig_range_changed(TimeRange), sig_pause_toggled(bool),
     sig_analyse_history(list[str] | None): analyse the stored history of these panels (None:
     every panel)."""
 
-    sig_range_changed = Signal(int)
+    sig_range_changed = Signal(object)
     sig_pause_toggled = Signal(bool)
     sig_analyse_history = Signal(object)
 
-    def __init__(self, theme: Theme, ranges: dict[str, int], parent: QWidget | None = None) -> None:
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._theme = theme
-        self._ranges = ranges
         self.charts: dict[str, TimeSeriesChart] = {}
         self._setup_ui()
 
@@ -42,11 +41,10 @@ class DashboardView(QWidget):
         bar = QHBoxLayout()
         self.freshness = PlainLabel()
         bar.addWidget(self.freshness, 1)
-        self.range = QComboBox()
-        self.range.addItems(list(self._ranges))
-        self.range.setCurrentText("1 h")
-        self.range.currentTextChanged.connect(self._on_range_changed)
-        bar.addWidget(self.range)
+        self.time_range = TimeRangeBar("1 h")
+        self.range = self.time_range.range
+        self.time_range.sig_changed.connect(self.sig_range_changed)
+        bar.addWidget(self.time_range)
         self.pause = QPushButton("Pause")
         self.pause.setCheckable(True)
         self.pause.toggled.connect(self._on_pause_toggled)
@@ -101,7 +99,7 @@ class DashboardView(QWidget):
         self.analysis.setText(text)
 
     def select_range(self, label: str) -> None:
-        self.range.setCurrentText(label)
+        self.time_range.select(label)
 
     def scroll_to(self, chart: QWidget) -> None:
         self.scroll.ensureWidgetVisible(chart)
@@ -110,9 +108,6 @@ class DashboardView(QWidget):
         self.freshness.setText(text)
         colour = self._theme.severity("warning") if stale else self._theme.color("text_muted")
         self.freshness.setStyleSheet(f"color: {colour};")
-
-    def _on_range_changed(self, text: str) -> None:
-        self.sig_range_changed.emit(self._ranges[text])
 
     def _on_pause_toggled(self, paused: bool) -> None:
         self.pause.setText("Resume" if paused else "Pause")

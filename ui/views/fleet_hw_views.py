@@ -30,6 +30,7 @@ from ui.views.page import TitledPage
 from ui.views.rows_table import Row, RowsTable
 from ui.views.tables import fill_table, make_table
 from ui.views.text import PlainLabel
+from ui.views.time_range import TimeRangeBar
 
 HEAT_METRICS = ("Health", "Utilisation", "Temperature")
 
@@ -53,7 +54,8 @@ HISTORY_CHARTS = (
 
 
 class GpuDetail(QWidget):
-    """One GPU's last hour: what it is, its health reasons and a chart per history field."""
+    """One GPU over the page's range: what it is, its health reasons and a chart per history
+    field."""
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,11 +101,14 @@ class GpuDetail(QWidget):
 
 class GpuFleetView(QWidget):
     """A heatmap (cluster / node x GPU) coloured by health, utilisation or temperature, the
-    GPUs with a problem listed under it with their reasons, and the chosen GPU's last hour.
+    GPUs with a problem listed under it with their reasons, and the chosen GPU's history over
+    the page's time range.
 
-    Signals: sig_gpu_chosen(GpuHealth): a heatmap cell or a problem row was clicked."""
+    Signals: sig_gpu_chosen(GpuHealth): a heatmap cell or a problem row was clicked;
+    sig_range_changed(TimeRange): the range of the chosen GPU's charts."""
 
     sig_gpu_chosen = Signal(object)
+    sig_range_changed = Signal(object)
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -121,6 +126,10 @@ class GpuFleetView(QWidget):
         self.metric.addItems(list(HEAT_METRICS))
         self.metric.currentTextChanged.connect(self._redraw)
         bar.addWidget(self.metric)
+        bar.addWidget(PlainLabel("History"))
+        self.time_range = TimeRangeBar("1 h")
+        self.time_range.sig_changed.connect(self.sig_range_changed)
+        bar.addWidget(self.time_range)
         layout.addLayout(bar)
         self.heatmap = RowsTable([])
         self.heatmap.verticalHeader().setVisible(True)
@@ -234,33 +243,26 @@ class GpuFleetView(QWidget):
 
 
 class PtpBoardView(QWidget):
-    """Signals: sig_window_changed(int seconds)."""
+    """Signals: sig_range_changed(TimeRange): the compliance window and the offset chart's."""
 
-    sig_window_changed = Signal(int)
+    sig_range_changed = Signal(object)
     HEADERS = (
         "State", "Cluster", "Node", "Iface", "Process", "Role", "Class", "Offset ns",
         "Locked", "Within", "Holdover s", "Freerun s", "Long holdovers", "Notes",
     )  # fmt: skip
 
-    def __init__(
-        self, theme: Theme, windows: dict[str, int], parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._theme = theme
-        self._windows = windows
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
         self.title = PlainLabel("PTP timing")
         self.title.setProperty("role", "title")
         bar.addWidget(self.title, 1)
-        bar.addWidget(PlainLabel("Compliance window"))
-        self.window = QComboBox()
-        self.window.addItems(list(windows))
-        self.window.setCurrentText("1 h")
-        self.window.currentTextChanged.connect(
-            lambda text: self.sig_window_changed.emit(self._windows[text])
-        )
-        bar.addWidget(self.window)
+        bar.addWidget(PlainLabel("Compliance over"))
+        self.time_range = TimeRangeBar("1 h")
+        self.time_range.sig_changed.connect(self.sig_range_changed)
+        bar.addWidget(self.time_range)
         layout.addLayout(bar)
         self.table = make_table(list(self.HEADERS))
         self.table.itemSelectionChanged.connect(self._on_selection_changed)
@@ -330,10 +332,9 @@ class PtpBoardView(QWidget):
         else:
             self._on_selection_changed()
         bad = sum(1 for row in board.rows if row.rank < 5)
-        hours = board.window.total_seconds() / 3600
         self.title.setText(
             f"PTP · {len(board.rows)} ports · {bad} need attention · "
-            f"{board.threshold.band}, {hours:g} h"
+            f"{board.threshold.band}, {self.time_range.current.label}"
         )
 
 

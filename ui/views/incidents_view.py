@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.incidents import ExplanationView, Incident, RcaReport
+from aiops_desktop.models.text import time_text
 from ui.theme import Theme
 from ui.views.rows_table import Row
 from ui.views.tables import make_table
@@ -44,7 +45,7 @@ class RcaPanel(QWidget):
         self.summary = PlainLabel("Select an incident and choose Analyse root cause.")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
-        self.ranking = make_table(["#", "Cause", "Confidence", "First change (UTC)", "Evidence"])
+        self.ranking = make_table(["#", "Cause", "Confidence", "First change", "Evidence"])
         layout.addWidget(self.ranking, 2)
         self.charts_row = QHBoxLayout()
         layout.addLayout(self.charts_row, 2)
@@ -119,7 +120,7 @@ class RcaPanel(QWidget):
         )
         rows = []
         for n, c in enumerate(report.causes, start=1):
-            onset = c.onset.strftime("%H:%M:%S") if c.onset else "—"
+            onset = time_text(c.onset, seconds=True) if c.onset else "—"
             rows.append(Row([str(n), c.entity, f"{c.confidence:.2f}", onset,
                              "; ".join(c.evidence)],
                             tips={4: "\n".join(c.evidence)}))  # fmt: skip
@@ -152,7 +153,7 @@ class IncidentsView(QWidget):
     sig_acknowledge = Signal(str)
     sig_analyse = Signal(str)
     sig_open = Signal(str, str, float)
-    HEADERS = ("Opened (UTC)", "State", "Severity", "Clusters", "Signals", "Title")
+    HEADERS = ("Opened", "State", "Severity", "Clusters", "Signals", "Title")
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -189,7 +190,7 @@ class IncidentsView(QWidget):
         self.table.itemSelectionChanged.connect(self._on_selected)
         split.addWidget(self.table)
         self.tabs = QTabWidget()
-        self.timeline = make_table(["When (UTC)", "Cluster", "Source", "Severity", "Subject",
+        self.timeline = make_table(["When", "Cluster", "Source", "Severity", "Subject",
                                     "Reason"])  # fmt: skip
         self.timeline.empty_text = "Select an incident to see its timeline"
         self.timeline.empty_says_when = False
@@ -235,7 +236,7 @@ class IncidentsView(QWidget):
             colour = self._theme.severity(i.severity.value)
             muted = i.state is IncidentStatus.RESOLVED
             rows.append(Row(
-                [i.opened_at.strftime("%Y-%m-%d %H:%M:%S"), i.state.value, i.severity.value,
+                [time_text(i.opened_at, seconds=True), i.state.value, i.severity.value,
                  ", ".join(i.clusters), str(len(i.signals)), i.title],
                 colours={2: colour}, colour=self._theme.status("UNKNOWN") if muted else None,
                 tips={5: i.title},
@@ -257,7 +258,7 @@ class IncidentsView(QWidget):
         rows = []
         for s in incident.timeline if incident else []:
             rows.append(Row(
-                [s.first_seen.strftime("%Y-%m-%d %H:%M:%S"), s.cluster, s.source,
+                [time_text(s.first_seen, seconds=True), s.cluster, s.source,
                  s.severity.value, s.subject, s.reason],
                 colours={3: self._theme.severity(s.severity.value)},
                 tips={5: s.reason},

@@ -10,6 +10,7 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
+from aiops_desktop.models.text import time_text
 from ui.theme import Theme
 from ui.views.page import TitledPage
 from ui.views.tables import fill_table, make_table
@@ -32,7 +33,7 @@ class ReportsView(TitledPage):
         bar.addWidget(self.open_button)
         bar.addStretch(1)
         self.body.addLayout(bar)
-        self.table = make_table(["Report", "Size", "Written (UTC)"])
+        self.table = make_table(["Report", "Size", "Written"])
         self.table.doubleClicked.connect(lambda _index: self.open_selected())
         self.body.addWidget(self.table, 1)
         self.finish()
@@ -40,7 +41,7 @@ class ReportsView(TitledPage):
     def show_reports(self, rows: list[tuple[str, int, float]]) -> None:
         fill_table(self.table, [
             ([name, f"{size / 1e3:.0f} kB",
-              datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%d %H:%M")], None)
+              time_text(datetime.fromtimestamp(mtime, UTC))], None)
             for name, size, mtime in rows
         ])  # fmt: skip
         self.title.setText(f"Reports · {len(rows)} kept for 90 days in {self._folder}")

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, 
 from aiops_desktop.models.alerts import AlertGroup
 from aiops_desktop.models.enums import GroupBy
 from aiops_desktop.models.polling import DiagnosticsRow
+from aiops_desktop.models.text import time_text
 from ui.theme import Theme
 from ui.views.rows_table import Row, RowsTable
 from ui.views.text import PlainLabel
@@ -86,7 +87,7 @@ class AlertsView(QWidget):
                 group.key,
                 f"{len(clusters)}: {', '.join(clusters)}",
                 ", ".join(group.namespaces) or "—",
-                group.since.strftime("%Y-%m-%d %H:%M UTC"),
+                time_text(group.since),
                 group.summary,
             ]
             rows.append(Row(cells, colours={0: self._theme.severity(group.severity.value)}))

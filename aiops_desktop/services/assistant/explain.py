@@ -29,7 +29,7 @@ INSTRUCTIONS = (
 def _when(seconds: float | None) -> str:
     if seconds is None:
         return "never beyond its baseline"
-    return f"{datetime.fromtimestamp(seconds, UTC):%H:%M:%S} UTC"
+    return time_text(datetime.fromtimestamp(seconds, UTC), seconds=True)
 
 
 def evidence_of(result: RcaResult, incident: Incident | None = None) -> list[EvidenceItem]:
@@ -45,7 +45,8 @@ def evidence_of(result: RcaResult, incident: Incident | None = None) -> list[Evi
         for n, s in enumerate(incident.timeline[:8], start=2):
             items.append(EvidenceItem(f"I{n}", (
                 f"{s.source} signal on {s.cluster} {s.subject}: {s.reason} "
-                f"(first seen {s.first_seen:%H:%M:%S} UTC, severity {s.severity.value})."
+                f"(first seen {time_text(s.first_seen, seconds=True)}, "
+                f"severity {s.severity.value})."
             )))  # fmt: skip
     e = k = 0
     for rank, cause in enumerate(result.causes[:5], start=1):

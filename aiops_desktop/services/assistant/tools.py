@@ -24,6 +24,7 @@ from pydantic import Field, field_validator, model_validator
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import ClusterKind
 from aiops_desktop.models.errors import NotFoundError
+from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.assistant.toolbox import Tool, ToolError, ToolInput
 
 if TYPE_CHECKING:
@@ -642,7 +643,7 @@ async def get_ptp_status(core: Core, args: PtpInput) -> dict[str, Any]:
     from aiops_desktop.models.ptp import ClockState
 
     scope = await _scope(core, args.cluster)
-    board, unread = await core.gpu_cnf.ptp_board(timedelta(minutes=args.window_minutes))
+    board, unread = await core.gpu_cnf.ptp_board(TimeRange(args.window_minutes * 60))
     shown = [r for r in board.rows if _kept(scope, r.cluster)]
     rows = []
     for r in shown:

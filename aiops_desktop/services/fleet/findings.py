@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.cnf import NodeSync
-from aiops_desktop.models.enums import AlertSeverity, AnomalySeverity
+from aiops_desktop.models.enums import AlertSeverity
 from aiops_desktop.models.fleet import Domain, Finding, FindingSeverity
 from aiops_desktop.models.gpu import GpuFleet, GpuState
 from aiops_desktop.models.metrics import TaggedSeries
@@ -25,10 +25,6 @@ ALERT_SEVERITY = {
     AlertSeverity.CRITICAL: FindingSeverity.CRITICAL,
     AlertSeverity.WARNING: FindingSeverity.WARNING,
     AlertSeverity.INFO: FindingSeverity.INFO,
-}
-_ANOMALY_SEVERITY = {
-    AnomalySeverity.CRITICAL: FindingSeverity.CRITICAL,
-    AnomalySeverity.HIGH: FindingSeverity.WARNING,
 }
 _GPU = {GpuState.CRITICAL: FindingSeverity.CRITICAL, GpuState.WARNING: FindingSeverity.WARNING}
 
@@ -124,17 +120,12 @@ def alert_findings(alerts: Iterable[Alert]) -> list[Finding]:
     return out
 
 
-def anomaly_severity(a: Anomaly) -> FindingSeverity:
-    """A CRITICAL anomaly (by rule) is critical, a HIGH one a warning, the others news."""
-    return _ANOMALY_SEVERITY.get(a.severity, FindingSeverity.INFO)
-
-
 def anomaly_findings(anomalies: Iterable[Anomaly]) -> PerCluster:
     """Recent anomalies: a CRITICAL one (by rule) is critical, a HIGH one a warning, the
     others information."""
     out: PerCluster = {}
     for a in anomalies:
-        severity = anomaly_severity(a)
+        severity = a.severity.level
         since = a.started_at or a.timestamp
         out.setdefault(a.cluster, []).append(
             Finding(Domain.ANOMALIES, severity, a.metric, a.explanation, since)

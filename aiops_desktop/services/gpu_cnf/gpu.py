@@ -134,13 +134,17 @@ def gpu_matchers(reading: GpuReading) -> str:
     return ", ".join(f"{k}={json.dumps(v)}" for k, v in labels.items())
 
 
+#: a GPU history query's step (longer for a long range: ``TimeRange.step``)
+GPU_HISTORY_STEP = timedelta(seconds=30)
+
+
 async def read_gpu_history(
     queries: MultiClusterQuery,
     clusters: list[Cluster],
     reading: GpuReading,
     *,
     window: timedelta = timedelta(hours=1),
-    step: timedelta = timedelta(seconds=30),
+    step: timedelta = GPU_HISTORY_STEP,
     end: datetime | None = None,
 ) -> GpuHistory:
     """One GPU's last ``window`` of each history field, from the cluster that reported it."""

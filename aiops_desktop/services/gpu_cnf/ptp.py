@@ -138,12 +138,16 @@ def _annotate(row: PtpRow) -> None:
             row.notes.append(f"DPLL {name}: {value}")
 
 
+#: the board's range queries' step (longer for a long range: ``TimeRange.step``)
+PTP_STEP = timedelta(seconds=15)
+
+
 async def read_ptp_board(
     queries: MultiClusterQuery,
     clusters: list[Cluster],
     *,
     window: timedelta = timedelta(hours=1),
-    step: timedelta = timedelta(seconds=15),
+    step: timedelta = PTP_STEP,
     threshold: Threshold = DEFAULT_THRESHOLD,
     thresholds: Thresholds | None = None,
     end: datetime | None = None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from aiops_desktop.models import Cluster, EndpointKind
@@ -15,11 +15,17 @@ from aiops_desktop.models.drift import Drift
 from aiops_desktop.models.gpu import GpuFleet, GpuHistory, GpuReading
 from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.models.ptp import PtpBoard
+from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.gpu_cnf.cnf import read_sriov_objects
 from aiops_desktop.services.gpu_cnf.drift import DRIFT_OBJECTS, fleet_drift
-from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet, read_gpu_history, stored_gpu_history
-from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
+from aiops_desktop.services.gpu_cnf.gpu import (
+    GPU_HISTORY_STEP,
+    read_gpu_fleet,
+    read_gpu_history,
+    stored_gpu_history,
+)
+from aiops_desktop.services.gpu_cnf.ptp import PTP_STEP, read_ptp_board
 from aiops_desktop.services.gpu_cnf.sriov import read_dataplane
 from aiops_desktop.services.kube.session import KubeSession
 from aiops_desktop.services.kube.validation import has_kube_api
@@ -61,18 +67,27 @@ class GpuCnfReaders:
     async def gpu_fleet(self) -> GpuFleet:
         return await read_gpu_fleet(self._queries, self.with_metrics())
 
-    async def gpu_history(self, reading: GpuReading) -> GpuHistory:
-        """One GPU's last hour, for the charts under the heatmap."""
+    async def gpu_history(self, reading: GpuReading, shown: TimeRange | None = None) -> GpuHistory:
+        """One GPU's history over ``shown`` (the last hour by default), for the charts under
+        the heatmap."""
+        shown = shown or TimeRange()
         if self._recorded:  # no live exporter: what the capture holds
-            return await asyncio.to_thread(stored_gpu_history, self._series, reading, self._clock())
-        return await read_gpu_history(self._queries, self.with_metrics(), reading)
+            end = shown.end or self._clock()
+            return await asyncio.to_thread(
+                stored_gpu_history, self._series, reading, end, shown.window
+            )
+        return await read_gpu_history(
+            self._queries, self.with_metrics(), reading, window=shown.window,
+            step=shown.step(GPU_HISTORY_STEP), end=shown.end,
+        )  # fmt: skip
 
-    async def ptp_board(self, window: timedelta) -> tuple[PtpBoard, list[str]]:
-        """The board over ``window``, and what could not be read (clusters and PtpConfigs)."""
+    async def ptp_board(self, shown: TimeRange) -> tuple[PtpBoard, list[str]]:
+        """The board over ``shown``, and what could not be read (clusters and PtpConfigs)."""
         profiles, unread = await self._kube.ptp_thresholds(max_age_s=PROFILES_MAX_AGE_S)
         board = await read_ptp_board(
-            self._queries, self.with_metrics(), window=window, thresholds=profiles
-        )
+            self._queries, self.with_metrics(), window=shown.window,
+            step=shown.step(PTP_STEP), thresholds=profiles, end=shown.end,
+        )  # fmt: skip
         return board, problems(board.outcomes) + unread
 
     async def dataplane(self) -> tuple[list[VfRow], list[DpdkPortRow], list[str]]:

@@ -19,7 +19,7 @@ from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.fleet import SEVERITY_RANK, Domain, FindingSeverity, FleetTruth
 from aiops_desktop.models.incidents import Incident, IncidentSignal
-from aiops_desktop.services.fleet.findings import ALERT_SEVERITY, anomaly_severity
+from aiops_desktop.services.fleet.findings import ALERT_SEVERITY
 from aiops_desktop.services.fleet.state import ANOMALIES_WITHIN, FLEET_CHANGED
 from aiops_desktop.services.runtime.access import Access, Action
 from analysis.incidents import acknowledge, entity_of, group, place_of
@@ -87,7 +87,7 @@ def anomaly_signals(anomalies: list[Anomaly], now: datetime) -> list[IncidentSig
         place = place_of("", a.labels) or [f"metric:{a.metric}"]
         out.append(IncidentSignal(
             key=f"anomaly|{a.identity}", source="anomaly", cluster=a.cluster, subject=a.metric,
-            severity=anomaly_severity(a), reason=a.explanation,
+            severity=a.severity.level, reason=a.explanation,
             first_seen=a.started_at or a.timestamp, last_seen=seen, topology=place,
             entity=entity_of(a.cluster, a.labels),
         ))  # fmt: skip

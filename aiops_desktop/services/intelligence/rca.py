@@ -25,7 +25,7 @@ from aiops_desktop.models.incidents import (
     RcaCauseRow,
     RcaReport,
 )
-from aiops_desktop.models.text import labels_text
+from aiops_desktop.models.text import labels_text, time_text
 from aiops_desktop.services.intelligence.rca_topology import RcaTopology, TopologyRead
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesStore
@@ -90,9 +90,11 @@ class RcaResult:
         w = self.window
         at = datetime.fromtimestamp(w.detect_s, UTC)
         window = (f"{w.before_s / 60:.0f} min before to {w.after_s / 60:.0f} min after "
-                  f"{at:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
+                  f"{time_text(at, seconds=True)}")  # fmt: skip
         if w.analysis_s is not None:
-            window += f", read up to {datetime.fromtimestamp(w.analysis_s, UTC):%H:%M:%S} UTC"
+            window += (
+                f", read up to {time_text(datetime.fromtimestamp(w.analysis_s, UTC), seconds=True)}"
+            )
         if self.unread:
             window += f"; PTP/SR-IOV topology not read from {', '.join(self.unread)}"
         rows = [
@@ -152,7 +154,7 @@ class RcaService:
     async def for_cluster(self, name: str, clusters: list[str], at: datetime) -> RcaResult:
         """Causes of what changed on ``clusters`` (``name``: a cluster, or a hub and its
         members) around ``at`` (the window ends there)."""
-        subject = f"{name} at {at:%Y-%m-%d %H:%M} UTC"
+        subject = f"{name} at {time_text(at)}"
         first = at - RCA_WINDOW_AFTER
         around = await self._around(clusters, first, at)
         return await asyncio.to_thread(

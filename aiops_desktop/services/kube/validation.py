@@ -18,6 +18,7 @@ from typing import Any
 from aiops_desktop.models import Cluster, CredentialKind
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.kube import Need, Permission, ValidationResult
+from aiops_desktop.models.text import time_text
 from aiops_desktop.secrets import SecretStore
 from collectors.errors import (
     CollectorAuthError,
@@ -175,7 +176,7 @@ def _failure(name: str, client: KubeClient, exc: CollectorError) -> ValidationRe
     if isinstance(exc, CollectorAuthError):
         expiry = client.expires_at
         if expiry is not None and expiry <= time.time():
-            when = datetime.fromtimestamp(expiry, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            when = time_text(datetime.fromtimestamp(expiry, UTC))
             reason = f"the credential expired at {when}; log in again"
             return ValidationResult(name, ValidationOutcome.EXPIRED, reason, server)
         reason = f"the API server refused the credential ({exc})"

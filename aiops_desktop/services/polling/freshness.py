@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from aiops_desktop.models import utcnow
-from aiops_desktop.models.text import age_text
+from aiops_desktop.models.text import age_text, time_text
 
 T = TypeVar("T")
 
@@ -26,7 +26,7 @@ class Shown(Generic[T]):
         if not self.stale:
             return "; ".join(self.problems)
         age = ((now or utcnow()) - self.as_of).total_seconds()
-        when = self.as_of.strftime("%H:%M:%S UTC")
+        when = time_text(self.as_of, seconds=True)
         return f"STALE: showing data from {when} ({age_text(age)}): " + "; ".join(self.problems)
 
 

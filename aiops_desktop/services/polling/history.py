@@ -1,0 +1,61 @@
+"""A panel's stored history over a time range (longer or older than what the live buffers
+hold): the raw samples the cache still has and its rollups before them, thinned to the
+points a chart can show. Blocking (SQLite): call from a worker thread."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+
+from aiops_desktop.models.time_range import MOST_POINTS
+from aiops_desktop.store.series import RAW, SeriesData, SeriesStore, labels_key
+
+Series = dict[str, tuple[np.ndarray, np.ndarray]]  # labels key -> (timestamps s, values)
+
+
+def thinned(
+    ts: np.ndarray, values: np.ndarray, most: int = MOST_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``most`` points: the mean of each of ``most`` equal time buckets, so a long
+    range reads as its shape, not as every sample. A bucket with samples but no value (a gap
+    the poller marked) stays a gap; a bucket without samples gives no point."""
+    if ts.size <= most:
+        return ts, values
+    edges = np.linspace(ts[0], ts[-1], most + 1)
+    bucket = np.clip(np.searchsorted(edges, ts, side="right") - 1, 0, most - 1)
+    finite = np.isfinite(values)
+    seen = np.bincount(bucket, minlength=most) > 0
+    counts = np.bincount(bucket[finite], minlength=most)
+    sums = np.bincount(bucket[finite], weights=values[finite], minlength=most)
+    centres = (edges[:-1] + edges[1:]) / 2
+    means = np.full(most, np.nan)
+    np.divide(sums, counts, out=means, where=counts > 0)
+    return centres[seen], means[seen]
+
+
+def read_panel_history(
+    series: SeriesStore, cluster: str, panel: str, start: datetime, end: datetime
+) -> dict[str, tuple[dict[str, str], np.ndarray, np.ndarray]]:
+    """Each stored series of ``panel`` on ``cluster`` between ``start`` and ``end``, as
+    labels key -> (labels, timestamps s, values): rollups where the raw samples are gone."""
+    lo, hi = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    step_s = int(series.settings.rollup_step.total_seconds())
+    parts: dict[str, list[SeriesData]] = {}
+    raw = series.read(panel, cluster=cluster, start_ms=lo, end_ms=hi, resolution_s=RAW)
+    first_raw = {labels_key(d.labels): int(d.timestamps_ms[0]) for d in raw}
+    for data in series.read(panel, cluster=cluster, start_ms=lo, end_ms=hi, resolution_s=step_s):
+        before = data.timestamps_ms < first_raw.get(labels_key(data.labels), hi + 1)
+        if before.any():
+            kept = SeriesData(data.cluster, data.metric, data.labels,
+                              data.timestamps_ms[before], data.values[before])  # fmt: skip
+            parts.setdefault(labels_key(data.labels), []).append(kept)
+    for data in raw:
+        parts.setdefault(labels_key(data.labels), []).append(data)
+    out = {}
+    for key, found in parts.items():
+        ts = np.concatenate([d.timestamps_ms for d in found]) / 1000.0
+        values = np.concatenate([d.values for d in found])
+        ts, values = thinned(ts, values)
+        out[key] = (found[0].labels, ts, values)
+    return out

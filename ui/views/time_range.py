@@ -1,0 +1,107 @@
+"""The time range bar a page's panels share: the last 15 min ... 7 d, or an absolute span
+(two UTC moments). A span that cannot be (ends before it starts, longer than the cache
+keeps) is said beside the fields and changes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from PySide6.QtCore import QDateTime, QTimeZone, Signal
+from PySide6.QtWidgets import QComboBox, QDateTimeEdit, QHBoxLayout, QPushButton, QWidget
+
+from aiops_desktop.models.time_range import PRESETS, TimeRange
+from ui.views.text import PlainLabel
+
+ABSOLUTE = "Absolute…"
+SHOWN = "yyyy-MM-dd HH:mm 'UTC'"
+
+
+def _to_qt(moment: datetime) -> QDateTime:
+    return QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), QTimeZone.utc())
+
+
+def _from_qt(moment: QDateTime) -> datetime:
+    return datetime.fromtimestamp(moment.toSecsSinceEpoch(), UTC)
+
+
+class TimeRangeBar(QWidget):
+    """Signals: sig_changed(TimeRange)."""
+
+    sig_changed = Signal(object)
+
+    def __init__(self, initial: str = "1 h", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.range = QComboBox()
+        self.range.setToolTip("The time range of every chart on this page")
+        self.range.addItems([*PRESETS, ABSOLUTE])
+        self.range.setCurrentText(initial)
+        self.current = TimeRange.preset(initial)
+        self.start = QDateTimeEdit()
+        self.end = QDateTimeEdit()
+        for edit in (self.start, self.end):
+            edit.setTimeZone(QTimeZone.utc())
+            edit.setDisplayFormat(SHOWN)
+            edit.setCalendarPopup(True)
+        self.apply = QPushButton("Show")
+        self.apply.clicked.connect(self._on_apply)
+        self.problem = PlainLabel()
+        self.problem.setProperty("role", "error")
+        layout.addWidget(self.range)
+        self._absolute = [PlainLabel("from"), self.start, PlainLabel("to"), self.end, self.apply,
+                          self.problem]  # fmt: skip
+        for widget in self._absolute:
+            layout.addWidget(widget)
+        self._show_absolute(False)
+        self.range.currentTextChanged.connect(self._on_range_changed)
+
+    def select(self, label: str) -> None:
+        """Show the preset ``label`` (what a jump to a moment chooses)."""
+        self.range.setCurrentText(label)
+
+    def show_span(self, start: datetime, end: datetime) -> None:
+        """Show the absolute span from ``start`` to ``end`` (and tell the page)."""
+        self.range.setCurrentText(ABSOLUTE)  # opens the fields on the range shown before
+        self.start.setDateTime(_to_qt(start))
+        self.end.setDateTime(_to_qt(end))
+        self._on_apply()
+
+    def _show_absolute(self, shown: bool) -> None:
+        for widget in self._absolute:
+            widget.setVisible(shown and (widget is not self.problem or bool(self.problem.text())))
+
+    def _on_range_changed(self, text: str) -> None:
+        if text != ABSOLUTE:
+            self.problem.setText("")
+            self._show_absolute(False)
+            self._emit(TimeRange.preset(text))
+            return
+        end = self.current.end or datetime.now(UTC).replace(second=0, microsecond=0)
+        self.start.setDateTime(_to_qt(end - self.current.window))
+        self.end.setDateTime(_to_qt(end))
+        self._show_absolute(True)
+
+    def _on_apply(self) -> None:
+        try:
+            chosen = TimeRange.between(
+                _from_qt(self.start.dateTime()), _from_qt(self.end.dateTime())
+            )
+        except ValueError as e:
+            self.problem.setText(str(e))
+            self.problem.show()
+            return
+        self.problem.setText("")
+        self.problem.hide()
+        self._emit(chosen)
+
+    def _emit(self, chosen: TimeRange) -> None:
+        self.current = chosen
+        self.sig_changed.emit(chosen)
+
+
+def preset_covering(age: timedelta) -> str:
+    """The shortest preset that shows a moment ``age`` ago with a margin (the longest when
+    none does)."""
+    fitting = [label for label, s in PRESETS.items() if s >= age.total_seconds() * 1.1]
+    return fitting[0] if fitting else list(PRESETS)[-1]
