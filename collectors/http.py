@@ -74,9 +74,13 @@ class BackendClient:
         policy: HttpPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         reauth: Callable[[], Awaitable[EndpointAuth]] | None = None,
+        text_backend: bool = False,
     ) -> None:
         """``reauth``: reads the credential again (the keyring holds the current one): a 401
-        asks it once per request, and the request is tried once more with what it gives."""
+        asks it once per request, and the request is tried once more with what it gives.
+        ``text_backend``: a backend of text from outside (Loki, Tempo): its 400 answers are
+        plain text (the query's refusal, said as it is), and bytes in its answer that are not
+        UTF-8 are read as U+FFFD instead of refusing the whole answer."""
         self.base_url = base_url.rstrip("/")
         self.name = name
         self.auth = auth or EndpointAuth()
@@ -85,6 +89,7 @@ class BackendClient:
         self.policy = policy or HttpPolicy()
         self._transport = transport
         self._reauth = reauth
+        self.text_backend = text_backend
         self._client: httpx.AsyncClient | None = None
         self._retired: list[httpx.AsyncClient] = []  # replaced after a re-read credential
 
@@ -300,7 +305,8 @@ class BackendClient:
             )
         if status in (400, 422):
             upstream = upstream_error(body)
-            if _is_json_error(body):  # the API's own refusal, e.g. a PromQL parse error
+            if _is_json_error(body) or (self.text_backend and _html_title(body) is None):
+                # the API's own refusal: a PromQL parse error (JSON), a LogQL one (text)
                 raise CollectorInvalidQuery(
                     f"{where} refused the query: {upstream}",
                     upstream=upstream,
@@ -321,7 +327,7 @@ class BackendClient:
                 f"{where} answered HTTP {status}", backend=self.name, status=status
             )
         try:
-            return json.loads(body)
+            return json.loads(body.decode("utf-8", "replace") if self.text_backend else body)
         except (ValueError, RecursionError) as exc:
             title = _html_title(body)
             if title is not None:  # a login page of a proxy, an ingress's error page

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.servers.fixtures", "tests.servers.kube_api"]
+pytest_plugins = ["tests.servers.fixtures", "tests.servers.kube_api", "tests.servers.loki_tempo"]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,6 +26,7 @@ from aiops_desktop.cli import (
     data,
     gpu_cnf,
     incidents,
+    logs_traces,
     reports,
     wall,
 )
@@ -35,7 +36,9 @@ from aiops_desktop.models.enums import UserRole
 from aiops_desktop.models.errors import EXIT_CODES_TEXT, AppError
 from aiops_desktop.settings import AppPaths, resolve_paths
 
-COMMAND_GROUPS = (clusters, data, gpu_cnf, incidents, capture, reports, wall, assistant)
+COMMAND_GROUPS = (
+    clusters, data, gpu_cnf, incidents, logs_traces, capture, reports, wall, assistant,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,6 +30,34 @@ class LogEntry(DomainModel):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
+class LogResult(DomainModel):
+    """What a LogQL query gave: log lines (newest first for BACKWARD), or for a metric query
+    (``count_over_time`` ...) its series; ``truncated``: more lines matched than were read."""
+
+    entries: list[LogEntry] = Field(default_factory=list)
+    series: list[LogSeries] = Field(default_factory=list)
+    truncated: bool = False
+    pages: int = 0
+
+
+class LogSeries(DomainModel):
+    """One series of a LogQL metric query: its labels and (unix s, value) points."""
+
+    labels: dict[str, str] = Field(default_factory=dict)
+    points: list[tuple[float, float]] = Field(default_factory=list)
+
+
+class TraceSummary(DomainModel):
+    """One trace a search found."""
+
+    trace_id: str
+    root_service: str = ""
+    root_name: str = ""
+    start_ns: int = 0
+    duration_ms: float = 0.0
+    cluster: str = ""
+
+
 class SpanEvent(DomainModel):
     """A span event, shown as a log line in the trace view."""
 

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from aiops_desktop.services.polling.live import LiveBuffers
     from aiops_desktop.services.polling.poller import Poller
     from aiops_desktop.services.queries.console import QueryConsole
+    from aiops_desktop.services.queries.logs_traces import LogsTraces
     from aiops_desktop.services.queries.multicluster import MultiClusterQuery
     from aiops_desktop.services.runtime.settings import SettingsService
     from aiops_desktop.store.alert_events import AlertEventRepository
@@ -204,6 +205,12 @@ class Core:
         if self.capture is not None and self._recorded_answers is not None:
             return RecordedQueries(self.pool, self._recorded_answers)
         return MultiClusterQuery(self.pool)
+
+    @cached_property
+    def logs_traces(self) -> LogsTraces:
+        from aiops_desktop.services.queries.logs_traces import LogsTraces
+
+        return LogsTraces(self.registry, self.pool)
 
     @cached_property
     def console(self) -> QueryConsole:

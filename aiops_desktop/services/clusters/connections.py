@@ -21,6 +21,7 @@ from aiops_desktop.models import (
     CredentialRef,
     Endpoint,
     EndpointKind,
+    EndpointSource,
 )
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.secrets import SecretStore
@@ -33,7 +34,9 @@ from collectors.kubernetes import KubeClient
 if TYPE_CHECKING:  # the clients load httpx: imported where a client is made
     from collectors.alertmanager import AlertmanagerClient
     from collectors.http import BackendClient
+    from collectors.loki import LokiClient
     from collectors.prometheus import PrometheusClient
+    from collectors.tempo import TempoClient
 
 
 def credential_may_travel(url: str) -> bool:
@@ -96,14 +99,17 @@ class ClientPool:
         self._policy = policy or HttpPolicy()
         self.offline = offline
         self._retired: list[tuple[float, Any]] = []  # (when, client) replaced, closing soon
-        self._clients: dict[tuple[UUID, EndpointKind], tuple[str, Any]] = {}
+        self._clients: dict[tuple[UUID, EndpointKind, str], tuple[str, Any]] = {}
         self._lock = asyncio.Lock()
 
     def _refuse_offline(self, cluster: Cluster) -> None:
         if self.offline:
             raise EndpointNotConfigured(f"{cluster.name}: {self.offline}")
 
-    async def _backend(self, cluster: Cluster, kind: EndpointKind) -> tuple[str, BackendClient]:
+    async def _backend(
+        self, cluster: Cluster, kind: EndpointKind, *, url: str | None = None
+    ) -> tuple[str, BackendClient]:
+        """``url``: where requests go when not the endpoint's own URL (a gateway's root)."""
         self._refuse_offline(cluster)
         endpoint = cluster.endpoint(kind)
         if endpoint is None:
@@ -122,20 +128,29 @@ class ClientPool:
         from collectors.http import BackendClient
 
         backend = BackendClient(
-            endpoint.url,
+            url or endpoint.url,
             name=f"{cluster.name}/{kind.value.lower()}",
             auth=auth,
             verify=endpoint.tls_verify,
             ca_pem=endpoint.ca_bundle_pem or cluster.ca_bundle_pem,
             policy=self._policy,
             reauth=reauth,
+            text_backend=kind in (EndpointKind.LOKI, EndpointKind.TEMPO),
         )
         return signature, backend
 
     async def _get(
-        self, cluster: Cluster, kind: EndpointKind, wrap: Callable[[BackendClient], Any]
+        self,
+        cluster: Cluster,
+        kind: EndpointKind,
+        wrap: Callable[[BackendClient], Any],
+        *,
+        role: str = "",
+        url: str | None = None,
     ) -> Any:
-        key = (cluster.id, kind)
+        """The cached client of ``role`` (a plain backend, a Loki client, ...) on the endpoint
+        of ``kind``, made anew when the endpoint changed."""
+        key = (cluster.id, kind, role)
         endpoint = cluster.endpoint(kind)
         async with self._lock:
             cached = self._clients.get(key)
@@ -147,7 +162,7 @@ class ClientPool:
                 return cached[1]
             if cached is not None:  # the endpoint changed: a new client from now on
                 await self._retire(self._clients.pop(key)[1])
-            signature, backend = await self._backend(cluster, kind)
+            signature, backend = await self._backend(cluster, kind, url=url)
             client = wrap(backend)
             self._clients[key] = (signature, client)
             return client
@@ -174,10 +189,35 @@ class ClientPool:
         client: BackendClient = await self._get(cluster, kind, lambda backend: backend)
         return client
 
+    async def loki(self, cluster: Cluster) -> LokiClient:
+        """The cluster's Loki: a LokiStack gateway (discovered, or typed with its tenant:
+        ``https://gw/api/logs/v1/application``) asks per tenant; any other URL is Loki's own."""
+        from collectors.loki import LokiClient, LokiPaths, gateway_root
+
+        endpoint = cluster.endpoint(EndpointKind.LOKI)
+        url, paths = gateway_root(endpoint.url) if endpoint else ("", None)
+        if paths is None and endpoint is not None and endpoint.source is EndpointSource.DISCOVERED:
+            paths = LokiPaths(gateway=True)  # discovery finds LokiStack gateways only
+        client: LokiClient = await self._get(
+            cluster, EndpointKind.LOKI, lambda b: LokiClient(b, cluster.name, paths),
+            role="loki", url=url or None,
+        )  # fmt: skip
+        return client
+
+    async def tempo(self, cluster: Cluster) -> TempoClient:
+        """The cluster's Tempo (a TempoStack gateway's URL names its tenant:
+        ``https://gw/api/traces/v1/<tenant>``)."""
+        from collectors.tempo import TempoClient
+
+        client: TempoClient = await self._get(
+            cluster, EndpointKind.TEMPO, lambda b: TempoClient(b, cluster.name), role="tempo"
+        )
+        return client
+
     async def kube(self, cluster: Cluster) -> KubeClient:
         """The cluster's Kubernetes API client (kubeconfig from the keyring, in a thread)."""
         self._refuse_offline(cluster)
-        key = (cluster.id, EndpointKind.API_SERVER)
+        key = (cluster.id, EndpointKind.API_SERVER, "")
         signature = cluster.model_dump_json(
             include={"api_server_url", "credential", "ca_bundle_pem", "tls_verify"}
         )

@@ -1,0 +1,138 @@
+"""Logs (Loki) and traces (Tempo) of a registered cluster, for the CLI, the pages and the
+assistant's tools: a LogQL query over a window (paged past one page's limit), the volume of
+its lines over time, the live tail, a trace search and one trace. Each cluster's endpoint is
+asked through the client pool (its auth, TLS and limits); a cluster without the endpoint, or
+a capture opened offline, is said plainly."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aiops_desktop.models import Cluster, EndpointKind
+from aiops_desktop.models.enums import LogDirection
+from aiops_desktop.models.observability import (
+    LOG_DEFAULT_LIMIT,
+    LogQuery,
+    LogResult,
+    LogSeries,
+    Trace,
+    TraceSummary,
+)
+from aiops_desktop.services.clusters.connections import ClientPool, EndpointNotConfigured
+from aiops_desktop.services.clusters.registry import ClusterRegistry
+
+if TYPE_CHECKING:
+    from collectors.loki_tail import TailBatch
+
+NS = 1_000_000_000
+#: the volume histogram's bars: about this many over the window
+VOLUME_BARS = 60
+
+
+def ns(when: datetime) -> int:
+    return int(when.timestamp() * NS)
+
+
+def volume_query(logql: str, step_s: int) -> str:
+    """How many lines ``logql`` matches per ``step_s`` (a log query, not a metric one)."""
+    return f"sum(count_over_time({logql.strip()} [{step_s}s]))"
+
+
+def volume_step(window: timedelta) -> int:
+    """A round bar width giving about VOLUME_BARS bars over ``window``."""
+    raw = max(1.0, window.total_seconds() / VOLUME_BARS)
+    for step in (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400):
+        if step >= raw:
+            return step
+    return 86400
+
+
+def pod_logql(namespace: str, pod: str, *, errors_only: bool = False) -> str:
+    """The LogQL of one pod's lines (OpenShift Logging's labels), optionally its errors."""
+    quoted = {k: v.replace("\\", "\\\\").replace('"', '\\"') for k, v in
+              (("ns", namespace), ("pod", pod))}  # fmt: skip
+    query = f'{{k8s_namespace_name="{quoted["ns"]}", k8s_pod_name="{quoted["pod"]}"}}'
+    return query + (' |~ "(?i)error|exception|fatal"' if errors_only else "")
+
+
+class LogsTraces:
+    def __init__(self, registry: ClusterRegistry, pool: ClientPool) -> None:
+        self._registry = registry
+        self._pool = pool
+
+    def _with(self, cluster: str, kind: EndpointKind) -> Cluster:
+        found = self._registry.get(cluster)
+        if found.endpoint(kind) is None:
+            what = "Loki" if kind is EndpointKind.LOKI else "Tempo"
+            raise EndpointNotConfigured(
+                f"{cluster} has no {what} endpoint: discovery finds a LokiStack/TempoStack "
+                f"gateway, or set one (aiops-desktop clusters set-endpoint {cluster} "
+                f"{kind.value.lower()} URL)"
+            )
+        return found
+
+    async def logs(
+        self, cluster: str, logql: str, *, start: datetime, end: datetime,
+        limit: int = LOG_DEFAULT_LIMIT, most: int | None = None,
+        direction: LogDirection = LogDirection.BACKWARD, tenant: str | None = None,
+    ) -> LogResult:  # fmt: skip
+        client = await self._pool.loki(self._with(cluster, EndpointKind.LOKI))
+        query = LogQuery(logql=logql, start_ns=ns(start), end_ns=ns(end), direction=direction,
+                         limit=limit)  # fmt: skip
+        return await client.query_range(query, most=most, tenant=tenant)
+
+    async def volume(
+        self, cluster: str, logql: str, *, start: datetime, end: datetime,
+        tenant: str | None = None,
+    ) -> tuple[int, list[LogSeries]]:  # fmt: skip
+        """(bar width s, the counts per bar) of ``logql``'s lines between ``start`` and
+        ``end``."""
+        step = volume_step(end - start)
+        client = await self._pool.loki(self._with(cluster, EndpointKind.LOKI))
+        query = LogQuery(logql=volume_query(logql, step), start_ns=ns(start), end_ns=ns(end))
+        result = await client.query_range(query, step_s=step, tenant=tenant)
+        return step, result.series
+
+    async def labels(self, cluster: str, name: str | None = None) -> list[str]:
+        """The label names (``name`` None) or one label's values, for completion."""
+        client = await self._pool.loki(self._with(cluster, EndpointKind.LOKI))
+        return await (client.labels() if name is None else client.label_values(name))
+
+    async def tail(
+        self, cluster: str, logql: str, *, start: datetime | None = None,
+        tenant: str | None = None,
+    ) -> AsyncIterator[TailBatch]:  # fmt: skip
+        from collectors.loki_tail import tail
+
+        client = await self._pool.loki(self._with(cluster, EndpointKind.LOKI))
+        async for batch in tail(client.http, client.paths, logql, cluster=cluster,
+                                start_ns=ns(start) if start else None, tenant=tenant):  # fmt: skip
+            yield batch
+
+    async def traces(
+        self, cluster: str, *, start: datetime, end: datetime, service: str | None = None,
+        operation: str | None = None, min_duration: str | None = None,
+        max_duration: str | None = None, traceql: str | None = None, limit: int = 20,
+    ) -> list[TraceSummary]:  # fmt: skip
+        client = await self._pool.tempo(self._with(cluster, EndpointKind.TEMPO))
+        return await client.search(
+            service=service, operation=operation, min_duration=min_duration,
+            max_duration=max_duration, traceql=traceql, limit=limit,
+            start_s=int(start.timestamp()), end_s=int(end.timestamp()) + 1,
+        )  # fmt: skip
+
+    async def trace(self, cluster: str, trace_id: str) -> Trace:
+        client = await self._pool.tempo(self._with(cluster, EndpointKind.TEMPO))
+        return await client.trace(trace_id)
+
+
+TRACE_ID = re.compile(r"\b(?:trace_?id[=: \"]+)?([0-9a-f]{32})\b", re.IGNORECASE)
+
+
+def trace_id_in(line: str) -> str | None:
+    """The trace id a log line names (``TraceID: 51de...``, ``trace_id=...``), if any."""
+    found = TRACE_ID.search(line)
+    return found.group(1).lower() if found else None

@@ -1,0 +1,226 @@
+"""Loki HTTP API client (read-only): ``query``, ``query_range`` with paging past one page's
+limit, ``labels``, ``label/<name>/values``, ``series``; the live tail over WebSocket lives in
+``collectors.loki_tail``.
+
+Paths: a Loki's own (``/loki/api/v1/...``) or a LokiStack gateway's per tenant
+(``/api/logs/v1/<tenant>/loki/api/v1/...``, tenants application, infrastructure, audit), with
+the user's bearer token like every request of the chokepoint (``collectors.http``).
+
+What comes back is text from outside, bounded: a line longer than MAX_LINE_CHARS is cut (and
+says so), one page holds at most LOG_MAX_LIMIT lines (Loki's own maximum) and a paged read
+at most MOST_LINES; bytes that are not UTF-8 read as U+FFFD (the backend is a text backend)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiops_desktop.models.enums import LogDirection
+from aiops_desktop.models.observability import (
+    LOG_MAX_LIMIT,
+    LogEntry,
+    LogQuery,
+    LogResult,
+    LogSeries,
+)
+from collectors.errors import CollectorBadResponse
+
+if TYPE_CHECKING:
+    from collectors.http import BackendClient
+
+TENANTS = ("application", "infrastructure", "audit")
+#: a line longer than this is cut (a stack trace of a megabyte is still one line)
+MAX_LINE_CHARS = 16_384
+#: the most lines one paged read holds, whatever was asked
+MOST_LINES = 50_000
+_GATEWAY = re.compile(r"^(?P<root>.*?)/api/logs/v1/(?P<tenant>[a-z0-9-]+)/?$")
+
+
+@dataclass(frozen=True)
+class LokiPaths:
+    """Where the API lives: ``gateway`` (a LokiStack's, tenant per request) or Loki's own."""
+
+    gateway: bool = False
+    tenant: str = "application"
+
+    def path(self, op: str, tenant: str | None = None) -> str:
+        tenant = tenant or self.tenant
+        if tenant not in TENANTS:
+            raise ValueError(f"unknown LokiStack tenant {tenant!r}: one of {', '.join(TENANTS)}")
+        prefix = f"/api/logs/v1/{tenant}" if self.gateway else ""
+        return f"{prefix}/loki/api/v1/{op}"
+
+
+def gateway_root(url: str) -> tuple[str, LokiPaths | None]:
+    """A URL typed with its tenant (``https://gw/api/logs/v1/audit``): the gateway's root and
+    its paths with that tenant; any other URL as it is (None: decide by where it came from)."""
+    found = _GATEWAY.match(url.rstrip("/"))
+    if found is None or found["tenant"] not in TENANTS:
+        return url, None
+    return found["root"], LokiPaths(gateway=True, tenant=found["tenant"])
+
+
+def _line(text: Any) -> str:
+    line = str(text)
+    if len(line) > MAX_LINE_CHARS:
+        return f"{line[:MAX_LINE_CHARS]} … [cut: {len(line):,} characters]"
+    return line
+
+
+def _labels(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise CollectorBadResponse(f"Loki labels are not an object: {str(raw)[:80]}")
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def parse_streams(result: Any, cluster: str) -> list[LogEntry]:
+    """Loki's ``streams`` result as entries (``[{"stream": {...}, "values": [[ns, line],
+    ...]}]``; a third element, structured metadata, joins the labels)."""
+    entries = []
+    try:
+        for stream in result:
+            labels = _labels(stream.get("stream") or {})
+            for value in stream.get("values") or []:
+                extra = _labels(value[2]) if len(value) > 2 and value[2] else {}
+                entry = LogEntry(cluster=cluster, timestamp_ns=int(value[0]),
+                                 line=_line(value[1]), labels={**labels, **extra})  # fmt: skip
+                entries.append(entry)
+    except (TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise CollectorBadResponse(f"Loki streams not in the documented shape ({exc})") from exc
+    return entries
+
+
+def parse_matrix(result: Any) -> list[LogSeries]:
+    """A metric query's ``matrix`` (or ``vector``) result as series."""
+    try:
+        out = []
+        for item in result:
+            pairs = item.get("values") or ([item["value"]] if "value" in item else [])
+            points = [(float(t), float(v)) for t, v in pairs]
+            out.append(LogSeries(labels=_labels(item.get("metric") or {}), points=points))
+        return out
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise CollectorBadResponse(f"Loki matrix not in the documented shape ({exc})") from exc
+
+
+def _data(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict) or payload.get("status") not in ("success", None):
+        raise CollectorBadResponse(f"Loki answered without data: {str(payload)[:160]}")
+    data = payload.get("data")
+    if not isinstance(data, dict) and not isinstance(data, list):
+        raise CollectorBadResponse(f"Loki answered without data: {str(payload)[:160]}")
+    return data if isinstance(data, dict) else {"list": data}
+
+
+def _page(payload: Any, cluster: str) -> tuple[list[LogEntry], list[LogSeries]]:
+    data = _data(payload)
+    kind = data.get("resultType")
+    if kind == "streams":
+        return parse_streams(data.get("result") or [], cluster), []
+    if kind in ("matrix", "vector"):
+        return [], parse_matrix(data.get("result") or [])
+    raise CollectorBadResponse(f"Loki answered an unknown result type {str(kind)[:40]!r}")
+
+
+def _key(entry: LogEntry) -> tuple[int, str, str]:
+    return entry.timestamp_ns, entry.line, repr(sorted(entry.labels.items()))
+
+
+class LokiClient:
+    def __init__(self, http: BackendClient, cluster: str, paths: LokiPaths | None = None) -> None:
+        self.http = http
+        self.cluster = cluster
+        self.paths = paths or LokiPaths()
+
+    @property
+    def name(self) -> str:
+        return self.http.name
+
+    async def query(
+        self, logql: str, at_ns: int | None = None, *, limit: int = 100,
+        direction: LogDirection = LogDirection.BACKWARD, tenant: str | None = None,
+    ) -> LogResult:  # fmt: skip
+        """An instant query (mostly for metric queries: ``sum(count_over_time(...))``)."""
+        params: dict[str, str] = {"query": logql, "limit": str(min(limit, LOG_MAX_LIMIT)),
+                                  "direction": direction.value.lower()}  # fmt: skip
+        if at_ns is not None:
+            params["time"] = str(at_ns)
+        payload = await self.http.get_json(self.paths.path("query", tenant), params)
+        entries, series = _page(payload, self.cluster)
+        return LogResult(entries=entries, series=series, pages=1)
+
+    async def query_range(
+        self, query: LogQuery, *, most: int | None = None, step_s: float | None = None,
+        tenant: str | None = None,
+    ) -> LogResult:  # fmt: skip
+        """Lines of ``query`` between its start and end, ``query.limit`` per page, reading
+        further pages (from the last line's time on, the boundary's lines not twice) until
+        ``most`` lines (``query.limit`` by default, MOST_LINES at most) or the end."""
+        wanted = min(most or query.limit, MOST_LINES)
+        start, end = query.start_ns, query.end_ns
+        entries: list[LogEntry] = []
+        seen: set[tuple[int, str, str]] = set()
+        pages = 0
+        while True:
+            params: dict[str, str] = {"query": query.logql, "limit": str(query.limit),
+                                      "direction": query.direction.value.lower()}  # fmt: skip
+            if start is not None:
+                params["start"] = str(start)
+            if end is not None:
+                params["end"] = str(end)
+            if step_s is not None:
+                params["step"] = f"{step_s:g}s"
+            payload = await self.http.get_json(self.paths.path("query_range", tenant), params)
+            page, series = _page(payload, self.cluster)
+            pages += 1
+            if series or not page:
+                return LogResult(entries=entries, series=series, pages=pages)
+            backward = query.direction is LogDirection.BACKWARD
+            page.sort(key=lambda e: e.timestamp_ns, reverse=backward)
+            fresh = [e for e in page if _key(e) not in seen]
+            seen.update(_key(e) for e in page)
+            entries += fresh[: wanted - len(entries)]
+            if len(entries) >= wanted:
+                return LogResult(entries=entries, truncated=len(page) >= query.limit, pages=pages)
+            if len(page) < query.limit or not fresh:
+                return LogResult(entries=entries, pages=pages)
+            # the next page starts at the last line's time (end is exclusive in Loki: +1 ns
+            # keeps the lines that share it; ``seen`` drops the ones already read)
+            if backward:
+                end = page[-1].timestamp_ns + 1
+            else:
+                start = page[-1].timestamp_ns
+
+    async def labels(
+        self, start_ns: int | None = None, end_ns: int | None = None, tenant: str | None = None
+    ) -> list[str]:
+        params = _span(start_ns, end_ns)
+        data = _data(await self.http.get_json(self.paths.path("labels", tenant), params))
+        return [str(x) for x in data.get("list") or []]
+
+    async def label_values(
+        self, name: str, start_ns: int | None = None, end_ns: int | None = None,
+        tenant: str | None = None,
+    ) -> list[str]:  # fmt: skip
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"{name!r} is not a label name")
+        path = self.paths.path(f"label/{name}/values", tenant)
+        data = _data(await self.http.get_json(path, _span(start_ns, end_ns)))
+        return [str(x) for x in data.get("list") or []]
+
+    async def series(
+        self, match: Iterable[str], start_ns: int | None = None, end_ns: int | None = None,
+        tenant: str | None = None,
+    ) -> list[dict[str, str]]:  # fmt: skip
+        params = [("match[]", m) for m in match] + list(_span(start_ns, end_ns).items())
+        data = _data(await self.http.get_json(self.paths.path("series", tenant), params))
+        return [_labels(item) for item in data.get("list") or []]
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def _span(start_ns: int | None, end_ns: int | None) -> dict[str, str]:
+    return {k: str(v) for k, v in (("start", start_ns), ("end", end_ns)) if v is not None}

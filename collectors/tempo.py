@@ -1,0 +1,222 @@
+"""Tempo HTTP API client (read-only): a trace by id (``/api/traces/<id>``, OTLP JSON: the
+``batches`` of Tempo 1/2 or the ``trace.resourceSpans`` of ``/api/v2/traces``), search
+(``/api/search``: service, operation, min/max duration, tags, TraceQL ``q``), tags and tag
+values. Span and trace ids come base64 in OTLP JSON and are shown hex; status code 2
+(``STATUS_CODE_ERROR``) is an error; span events are kept (the trace view shows them as log
+lines).
+
+Paths: Tempo's own (``/api/...``) or a TempoStack gateway's for one tenant, when the URL is
+given with it (``https://gw/api/traces/v1/<tenant>`` -> ``.../tempo/api/...``). Everything is
+bounded: at most MOST_SPANS spans per trace and MOST_TRACES per search are read."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import TYPE_CHECKING, Any
+
+from aiops_desktop.models.enums import SpanKind, SpanStatus
+from aiops_desktop.models.observability import Span, SpanEvent, Trace, TraceSummary
+from collectors.errors import CollectorBadResponse, CollectorError
+
+if TYPE_CHECKING:
+    from collectors.http import BackendClient
+
+MOST_SPANS = 20_000
+MOST_TRACES = 500
+MAX_ATTRIBUTE_CHARS = 2_000
+_GATEWAY = re.compile(r"/api/traces/v1/[A-Za-z0-9_-]+/?$")
+_DURATION = re.compile(r"^\d+(\.\d+)?(ns|us|µs|ms|s|m|h)$")
+_KINDS = {
+    "SPAN_KIND_INTERNAL": SpanKind.INTERNAL, "SPAN_KIND_SERVER": SpanKind.SERVER,
+    "SPAN_KIND_CLIENT": SpanKind.CLIENT, "SPAN_KIND_PRODUCER": SpanKind.PRODUCER,
+    "SPAN_KIND_CONSUMER": SpanKind.CONSUMER, 1: SpanKind.INTERNAL, 2: SpanKind.SERVER,
+    3: SpanKind.CLIENT, 4: SpanKind.PRODUCER, 5: SpanKind.CONSUMER,
+}  # fmt: skip
+_STATUS = {2: SpanStatus.ERROR, "STATUS_CODE_ERROR": SpanStatus.ERROR,
+           1: SpanStatus.OK, "STATUS_CODE_OK": SpanStatus.OK}  # fmt: skip
+
+
+def api_prefix(url: str) -> str:
+    """``/tempo`` under a TempoStack gateway's tenant URL, nothing for Tempo's own."""
+    return "/tempo" if _GATEWAY.search(url.rstrip("/") + "/") else ""
+
+
+def hex_id(value: Any, what: str = "id", width: int = 16) -> str:
+    """An OTLP id as hex: base64 (OTLP JSON, always padded) or already hex (Tempo's search
+    writes trace ids hex, without their leading zeros: given back ``width`` digits long)."""
+    text = str(value or "")
+    if re.fullmatch(r"[0-9a-fA-F]{1,32}", text):
+        return text.lower().zfill(width)
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        said = f"a {what} that is neither base64 nor hex: {text[:40]!r}"
+        raise CollectorBadResponse(said) from exc
+    if len(raw) not in (8, 16):
+        raise CollectorBadResponse(f"a {what} of {len(raw)} bytes (8 or 16 expected)")
+    return raw.hex()
+
+
+def _text(value: Any) -> str:
+    return str(value)[:MAX_ATTRIBUTE_CHARS]
+
+
+def _value(v: Any) -> str:
+    if not isinstance(v, dict):
+        return str(v)[:MAX_ATTRIBUTE_CHARS]
+    for key in ("stringValue", "intValue", "doubleValue", "boolValue"):
+        if key in v:
+            return str(v[key])[:MAX_ATTRIBUTE_CHARS]
+    if "arrayValue" in v:
+        return ", ".join(_value(x) for x in (v["arrayValue"].get("values") or []))[
+            :MAX_ATTRIBUTE_CHARS
+        ]
+    return ""
+
+
+def _attributes(items: Any) -> dict[str, str]:
+    return {str(a.get("key")): _value(a.get("value")) for a in items or [] if isinstance(a, dict)}
+
+
+def _span(raw: dict[str, Any], service: str) -> Span:
+    start, end = int(raw["startTimeUnixNano"]), int(raw["endTimeUnixNano"])
+    status = raw.get("status") or {}
+    parent = raw.get("parentSpanId") or None
+    events = [
+        SpanEvent(timestamp_ns=int(e.get("timeUnixNano") or start), name=str(e.get("name", "")),
+                  attributes=_attributes(e.get("attributes")))
+        for e in raw.get("events") or []
+    ]  # fmt: skip
+    return Span(
+        trace_id=hex_id(raw["traceId"], "trace id", 32), span_id=hex_id(raw["spanId"], "span id"),
+        parent_span_id=hex_id(parent, "parent id") if parent else None,
+        service_name=service, operation=str(raw.get("name", "")),
+        kind=_KINDS.get(raw.get("kind"), SpanKind.UNSPECIFIED), start_ns=start,
+        duration_ns=max(0, end - start), status=_STATUS.get(status.get("code"), SpanStatus.UNSET),
+        status_message=_text(status["message"]) if status.get("message") else None,
+        attributes=_attributes(raw.get("attributes")), events=events,
+    )  # fmt: skip
+
+
+def parse_trace(payload: Any, trace_id: str, cluster: str) -> Trace:
+    """Tempo's OTLP JSON of one trace as a Trace (at most MOST_SPANS spans)."""
+    if not isinstance(payload, dict):
+        raise CollectorBadResponse("a trace that is not a JSON object")
+    batches = payload.get("batches")
+    if batches is None:
+        batches = (payload.get("trace") or {}).get("resourceSpans") or payload.get("resourceSpans")
+    spans: list[Span] = []
+    try:
+        for batch in batches or []:
+            service = _attributes((batch.get("resource") or {}).get("attributes")).get(
+                "service.name", "unknown"
+            )
+            scopes = batch.get("scopeSpans") or batch.get("instrumentationLibrarySpans") or []
+            for scope in scopes:
+                for raw in scope.get("spans") or []:
+                    if len(spans) >= MOST_SPANS:
+                        break
+                    spans.append(_span(raw, service))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CollectorBadResponse(
+            f"a trace not in OTLP JSON ({exc.__class__.__name__}: {exc})"
+        ) from exc
+    return Trace(trace_id=trace_id.lower(), cluster=cluster, spans=spans)
+
+
+def parse_search(payload: Any, cluster: str) -> list[TraceSummary]:
+    if not isinstance(payload, dict):
+        raise CollectorBadResponse("a search answer that is not a JSON object")
+    out = []
+    try:
+        for t in (payload.get("traces") or [])[:MOST_TRACES]:
+            out.append(TraceSummary(
+                trace_id=hex_id(t["traceID"], "trace id", 32),
+                root_service=_text(t.get("rootServiceName") or ""),
+                root_name=_text(t.get("rootTraceName") or ""),
+                start_ns=int(t.get("startTimeUnixNano") or 0),
+                duration_ms=float(t.get("durationMs") or 0), cluster=cluster,
+            ))  # fmt: skip
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CollectorBadResponse(f"a search answer not in Tempo's shape ({exc})") from exc
+    return out
+
+
+def _duration(text: str | None, what: str) -> str | None:
+    if text is None:
+        return None
+    if not _DURATION.match(text):
+        raise ValueError(f"{what} {text!r} is not a duration such as 500ms, 2s or 1m")
+    return text
+
+
+class TempoClient:
+    def __init__(self, http: BackendClient, cluster: str) -> None:
+        self.http = http
+        self.cluster = cluster
+        self._prefix = api_prefix(http.base_url)
+
+    @property
+    def name(self) -> str:
+        return self.http.name
+
+    async def trace(self, trace_id: str) -> Trace:
+        wanted = trace_id.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{1,32}", wanted):
+            raise ValueError(f"{trace_id!r} is not a trace id (up to 32 hex digits)")
+        wanted = wanted.zfill(32)
+        try:
+            payload = await self.http.get_json(f"{self._prefix}/api/traces/{wanted}")
+        except CollectorError as exc:
+            if exc.status == 404:
+                raise CollectorError(f"{self.name}: no trace {wanted} (HTTP 404)",
+                                     backend=self.name, status=404) from exc  # fmt: skip
+            raise
+        return parse_trace(payload, wanted, self.cluster)
+
+    async def search(
+        self, *, service: str | None = None, operation: str | None = None,
+        min_duration: str | None = None, max_duration: str | None = None,
+        tags: dict[str, str] | None = None, traceql: str | None = None, limit: int = 20,
+        start_s: int | None = None, end_s: int | None = None,
+    ) -> list[TraceSummary]:  # fmt: skip
+        params: dict[str, str] = {"limit": str(max(1, min(limit, MOST_TRACES)))}
+        if traceql:
+            params["q"] = traceql
+        else:
+            pairs = dict(tags or {})
+            if service:
+                pairs["service.name"] = service
+            if operation:
+                pairs["name"] = operation
+            if pairs:  # logfmt: a value with a space or a quote is quoted
+                params["tags"] = " ".join(f"{k}={_logfmt(v)}" for k, v in pairs.items())
+        bounds = {"minDuration": _duration(min_duration, "the minimum duration"),
+                  "maxDuration": _duration(max_duration, "the maximum duration")}  # fmt: skip
+        params.update({k: v for k, v in bounds.items() if v})
+        for key, when in (("start", start_s), ("end", end_s)):
+            if when is not None:
+                params[key] = str(when)
+        payload = await self.http.get_json(f"{self._prefix}/api/search", params)
+        return parse_search(payload, self.cluster)
+
+    async def tags(self) -> list[str]:
+        payload = await self.http.get_json(f"{self._prefix}/api/search/tags")
+        return [str(t) for t in (payload or {}).get("tagNames") or []]
+
+    async def tag_values(self, tag: str) -> list[str]:
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", tag):
+            raise ValueError(f"{tag!r} is not a tag name")
+        payload = await self.http.get_json(f"{self._prefix}/api/search/tag/{tag}/values")
+        return [str(v) for v in (payload or {}).get("tagValues") or []]
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def _logfmt(value: str) -> str:
+    if re.fullmatch(r"[^\s\"=]+", value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

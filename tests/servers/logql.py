@@ -1,0 +1,192 @@
+"""The LogQL the Loki stand-in understands, parsed as Loki parses it: a stream selector
+(``{a="x", b=~"y.*", c!="z", d!~"w"}``), line filters (``|= "s"``, ``!= "s"``, ``|~ "re"``,
+``!~ "re"``), and the metric queries the app asks (``count_over_time``, ``rate``,
+``bytes_over_time`` over ``[5m]``, wrapped in ``sum``/``sum by (labels)``). Anything else is
+refused with Loki's own wording: ``parse error at line 1, col N: syntax error: ...``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<string>"(?:[^"\\]|\\.)*"|`[^`]*`)|(?P<duration>\[\d+[smhd]\])"""
+    r"""|(?P<op>\|=|!=|\|~|!~|=~|=|\{|\}|\(|\)|,|\|)|(?P<ident>[A-Za-z_][A-Za-z0-9_]*))"""
+)
+METRICS = ("count_over_time", "rate", "bytes_over_time")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class LogQLError(ValueError):
+    """Loki's own message for a query it cannot parse."""
+
+
+@dataclass
+class LogSelector:
+    matchers: list[tuple[str, str, str]]  # (label, op, value)
+    filters: list[tuple[str, str]] = field(default_factory=list)  # (op, text)
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        for name, op, value in self.matchers:
+            have = labels.get(name, "")
+            if op == "=" and have != value:
+                return False
+            if op == "!=" and have == value:
+                return False
+            if op == "=~" and not re.fullmatch(value, have):
+                return False
+            if op == "!~" and re.fullmatch(value, have):
+                return False
+        return True
+
+    def line_filter(self) -> Callable[[str], bool]:
+        checks = []
+        for op, text in self.filters:
+            if op == "|=":
+                checks.append(lambda line, t=text: t in line)
+            elif op == "!=":
+                checks.append(lambda line, t=text: t not in line)
+            elif op == "|~":
+                checks.append(lambda line, r=re.compile(text): r.search(line) is not None)
+            else:
+                checks.append(lambda line, r=re.compile(text): r.search(line) is None)
+        return lambda line: all(check(line) for check in checks)
+
+
+@dataclass
+class MetricQuery:
+    function: str
+    selector: LogSelector
+    range_s: int
+    by: list[str] | None = None  # None: no sum; []: sum of everything
+
+
+def _tokens(text: str) -> list[tuple[str, str, int]]:
+    out, at = [], 0
+    while at < len(text):
+        if text[at:].strip() == "":
+            break
+        found = _TOKEN.match(text, at)
+        if found is None or found.end() == at:
+            col = at + 1 + (len(text[at:]) - len(text[at:].lstrip()))
+            raise LogQLError(f"parse error at line 1, col {col}: syntax error: unexpected "
+                             f"{text[at:].strip()[:1]!r}")  # fmt: skip
+        kind = found.lastgroup or ""
+        out.append((kind, found.group(kind), found.start(kind) + 1))
+        at = found.end()
+    return out
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokens(text)
+        self.at = 0
+
+    def _peek(self) -> tuple[str, str, int] | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def _fail(self, expecting: str) -> LogQLError:
+        token = self._peek()
+        if token is None:
+            return LogQLError(f"parse error at line 1, col {len(self.text) + 1}: syntax error: "
+                              f"unexpected $end, expecting {expecting}")  # fmt: skip
+        return LogQLError(f"parse error at line 1, col {token[2]}: syntax error: unexpected "
+                          f"{token[1]}, expecting {expecting}")  # fmt: skip
+
+    def _take(self, value: str | None = None, kind: str | None = None) -> str:
+        token = self._peek()
+        if (
+            token is None
+            or (value is not None and token[1] != value)
+            or (kind is not None and token[0] != kind)
+        ):
+            raise self._fail(value or kind or "more")
+        self.at += 1
+        return token[1]
+
+    def _string(self) -> str:
+        raw = self._take(kind="string")
+        if raw.startswith("`"):
+            return raw[1:-1]
+        return bytes(raw[1:-1], "utf-8").decode("unicode_escape")
+
+    def selector(self) -> LogSelector:
+        self._take("{")
+        matchers = []
+        while True:
+            name = self._take(kind="ident")
+            op = self._take(kind="op")
+            if op not in ("=", "!=", "=~", "!~"):
+                col = self.tokens[self.at - 1][2]
+                raise LogQLError(f"parse error at line 1, col {col}: syntax error: unexpected "
+                                 f"{op}, expecting = or != or =~ or !~")  # fmt: skip
+            value = self._string()
+            if op in ("=~", "!~"):
+                try:
+                    re.compile(value)
+                except re.error as exc:
+                    raise LogQLError(f"parse error : error parsing regexp: {exc}") from exc
+            matchers.append((name, op, value))
+            token = self._take(kind="op")
+            if token == "}":
+                break
+            if token != ",":
+                raise self._fail("} or ,")
+        if all(op in ("!=", "!~") or value == "" for _, op, value in matchers):
+            raise LogQLError("parse error : queries require at least one regexp or equality "
+                             "matcher that does not have an empty-compatible value")  # fmt: skip
+        selector = LogSelector(matchers)
+        while (token := self._peek()) is not None and token[1] in ("|=", "!=", "|~", "!~"):
+            op = self._take()
+            text = self._string()
+            if op in ("|~", "!~"):
+                try:
+                    re.compile(text)
+                except re.error as exc:
+                    raise LogQLError(f"parse error : error parsing regexp: {exc}") from exc
+            selector.filters.append((op, text))
+        return selector
+
+    def parse(self) -> LogSelector | MetricQuery:
+        token = self._peek()
+        if token is None:
+            raise LogQLError("parse error at line 1, col 1: syntax error: unexpected $end")
+        if token[1] == "{":
+            found: LogSelector | MetricQuery = self.selector()
+        elif token[1] == "sum":
+            self._take("sum")
+            by: list[str] = []
+            if (nxt := self._peek()) is not None and nxt[1] == "by":
+                self._take("by")
+                self._take("(")
+                by.append(self._take(kind="ident"))
+                while self._take(kind="op") == ",":
+                    by.append(self._take(kind="ident"))
+            self._take("(")
+            inner = self._metric()
+            self._take(")")
+            inner.by = by
+            found = inner
+        else:
+            found = self._metric()
+        if self._peek() is not None:
+            raise self._fail("$end")
+        return found
+
+    def _metric(self) -> MetricQuery:
+        function = self._take(kind="ident")
+        if function not in METRICS:
+            token = self.tokens[self.at - 1]
+            raise LogQLError(f"parse error at line 1, col {token[2]}: syntax error: unexpected "
+                             f"IDENTIFIER, expecting {{ or ( or vector aggregation")  # fmt: skip
+        self._take("(")
+        selector = self.selector()
+        duration = self._take(kind="duration")
+        self._take(")")
+        return MetricQuery(function, selector, int(duration[1:-2]) * _UNITS[duration[-2]])
+
+
+def parse(text: str) -> LogSelector | MetricQuery:
+    return _Parser(text).parse()
