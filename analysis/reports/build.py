@@ -302,7 +302,7 @@ def timeline(clusters: list[ClusterFacts], limit: int = DEFAULT_ROW_LIMIT) -> Se
     for facts in clusters:
         events += [(w, facts.name, f"{a} -> {b}", e or f"score {s}")
                    for w, a, b, s, e in state_changes(facts)]  # fmt: skip
-        events += [(a.timestamp, facts.name, f"{a.severity.value} {a.type.value} {a.metric}",
+        events += [(a.timestamp, facts.name, f"{a.severity.level.value} {a.type.value} {a.metric}",
                     a.explanation) for a in facts.anomalies]  # fmt: skip
         for start, end, severity, name, summary in facts.alert_history:
             events.append((start, facts.name, f"alert {name} ({severity}) fired", summary))

@@ -779,10 +779,11 @@ async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, 
     return {
         "query": args.promql, "source": source, "series": len(inputs),
         "since_minutes": args.since_minutes,
-        "by_severity": dict(Counter(a.severity.value for a in found)),
+        "by_severity": dict(Counter(a.severity.level.value for a in found)),
         "anomalies": [_compact({
             "timestamp": a.timestamp.isoformat(timespec="seconds"), "cluster": a.cluster,
-            "labels": a.labels, "severity": a.severity.value, "type": a.type.value,
+            "labels": a.labels, "severity": a.severity.level.value, "grade": a.severity.value,
+            "type": a.type.value,
             "explanation": a.explanation,
         }) for a in found],
         "unread": failed,
