@@ -12,7 +12,7 @@ import asyncio
 import base64
 import json
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -104,7 +104,7 @@ async def tail(
     http: BackendClient, paths: LokiPaths, logql: str, *, cluster: str,
     start_ns: int | None = None, limit: int = 100, delay_for_s: int = 0,
     tenant: str | None = None,
-) -> AsyncIterator[TailBatch]:  # fmt: skip
+) -> AsyncGenerator[TailBatch, None]:  # fmt: skip
     """Batches of new lines of ``logql`` until cancelled (see the module)."""
     where = f"{http.name} ({http.base_url})"
     last_ns = start_ns

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -129,22 +130,23 @@ def _line_text(ns: int, labels: dict[str, str], line: str) -> str:
 
 async def _tail(core: Core, args: argparse.Namespace, io: Io, start: datetime) -> int:
     shown = 0
+    batches = core.logs_traces.tail(args.cluster, args.logql, start=start, tenant=args.tenant)
     try:
-        async for batch in core.logs_traces.tail(args.cluster, args.logql, start=start,
-                                                 tenant=args.tenant):  # fmt: skip
-            if batch.note:
-                io.err.write(one_line(batch.note) + "\n")
-            if batch.dropped:
-                io.err.write(f"the server dropped {batch.dropped} lines (too many to send)\n")
-            for entry in batch.entries:
-                if args.json:
-                    io.out.write(json.dumps(entry.model_dump(mode="json")) + "\n")
-                else:
-                    io.out.write(_line_text(entry.timestamp_ns, entry.labels, entry.line))
-                shown += 1
-            io.out.flush()
-            if args.limit is not None and shown >= args.limit:
-                break  # a bounded tail (scripts, tests)
+        async with aclosing(batches):
+            async for batch in batches:
+                if batch.note:
+                    io.err.write(one_line(batch.note) + "\n")
+                if batch.dropped:
+                    io.err.write(f"the server dropped {batch.dropped} lines (too many to send)\n")
+                for entry in batch.entries[: None if args.limit is None else args.limit - shown]:
+                    if args.json:
+                        io.out.write(json.dumps(entry.model_dump(mode="json")) + "\n")
+                    else:
+                        io.out.write(_line_text(entry.timestamp_ns, entry.labels, entry.line))
+                    shown += 1
+                io.out.flush()
+                if args.limit is not None and shown >= args.limit:
+                    break  # a bounded tail (scripts, tests)
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     return EXIT_OK

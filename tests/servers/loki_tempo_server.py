@@ -144,8 +144,9 @@ class Faults:
         self.mode = ""
         self.count = 0
 
-    def take(self) -> str:
-        if self.count <= 0:
+    def take(self, *modes: str) -> str:
+        """The fault for this request when it is one of ``modes`` (used up), else ""."""
+        if self.count <= 0 or self.mode not in modes:
             return ""
         self.count -= 1
         return self.mode
@@ -185,7 +186,7 @@ class App:
         return None
 
     async def _fault(self) -> web.Response | None:
-        mode = self.faults.take()
+        mode = self.faults.take("429", "500", "hang", "slow")
         if mode == "429":
             return _text(429, "Too Many Requests", **{"Retry-After": "2"})
         if mode == "500":
@@ -279,7 +280,7 @@ class App:
         backward = q.get("direction", "backward").lower() == "backward"
         lines.sort(key=lambda x: x[1], reverse=backward)
         lines = lines[:limit]
-        mode = self.faults.take() if self.faults.mode in ("bigline", "binary") else ""
+        mode = self.faults.take("bigline", "binary")
         streams: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
         for labels, ns, line in lines:
             entry = streams.setdefault(tuple(sorted(labels.items())),
@@ -338,7 +339,7 @@ class App:
         lines = self._lines(parsed, start, 2**63 - 1)
         lines.sort(key=lambda x: x[1])
         per_frame = int(request.app["tail_per_frame"])
-        cut = self.faults.take() == "cut"
+        cut = self.faults.take("cut") == "cut"
         for at in range(0, len(lines), per_frame):
             chunk = lines[at : at + per_frame]
             streams: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}

@@ -7,7 +7,8 @@ a capture opened offline, is said plainly."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -104,13 +105,15 @@ class LogsTraces:
     async def tail(
         self, cluster: str, logql: str, *, start: datetime | None = None,
         tenant: str | None = None,
-    ) -> AsyncIterator[TailBatch]:  # fmt: skip
+    ) -> AsyncGenerator[TailBatch, None]:  # fmt: skip
         from collectors.loki_tail import tail
 
         client = await self._pool.loki(self._with(cluster, EndpointKind.LOKI))
-        async for batch in tail(client.http, client.paths, logql, cluster=cluster,
-                                start_ns=ns(start) if start else None, tenant=tenant):  # fmt: skip
-            yield batch
+        batches = tail(client.http, client.paths, logql, cluster=cluster,
+                       start_ns=ns(start) if start else None, tenant=tenant)  # fmt: skip
+        async with aclosing(batches):  # left early: its connection closes now, not at GC
+            async for batch in batches:
+                yield batch
 
     async def traces(
         self, cluster: str, *, start: datetime, end: datetime, service: str | None = None,
