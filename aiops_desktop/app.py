@@ -16,6 +16,7 @@ from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.polling import Source
 from aiops_desktop.qt_boot import run_program, run_qt, save_screenshot, settle, wait_signal
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.polling.history import PanelHistory
 from aiops_desktop.services.runtime.maintenance import maintenance_loop
 from aiops_desktop.settings import AppPaths
 
@@ -75,7 +76,8 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
         diagnostics=DiagnosticsPresenter(poller=poller, tasks=tasks),
         dashboard=DashboardPresenter(
             registry=registry, poller=poller, live=core.live, anomalies=core.anomalies,
-            catalog=core.catalog, bus=core.bus, tasks=tasks, series=core.series,
+            catalog=core.catalog, bus=core.bus, tasks=tasks,
+            history=PanelHistory(core.series),
         ),
         kube=KubePresenter(
             registry=registry, kube=core.kube, discovery=core.discovery, tasks=tasks

@@ -23,12 +23,11 @@ from aiops_desktop.services.intelligence.anomalies import (
     LEARNS_FROM,
     AnomalyService,
 )
-from aiops_desktop.services.polling.history import read_panel_history
+from aiops_desktop.services.polling.history import PanelHistory
 from aiops_desktop.services.polling.live import LiveBuffers
 from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
-from aiops_desktop.store.series import SeriesStore
 from ui.presenters.base import Presenter
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -90,12 +89,12 @@ class DashboardPresenter(Presenter):
         catalog: list[Panel],
         bus: EventBus,
         tasks: TaskSupervisor,
-        series: SeriesStore | None = None,
+        history: PanelHistory | None = None,
         redraw_ms: int = 100,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(tasks, redraw_ms, parent)
-        self._series = series
+        self._history = history
         self._registry = registry
         self._poller = poller
         self._live = live
@@ -138,7 +137,7 @@ class DashboardPresenter(Presenter):
     @property
     def from_store(self) -> bool:
         """Whether the range is read from the cache (longer than the live buffers, or fixed)."""
-        return self._series is not None and (
+        return self._history is not None and (
             not self.range.follows_now or self.range.seconds > self.LIVE_SPAN_S
         )
 
@@ -204,8 +203,8 @@ class DashboardPresenter(Presenter):
 
     def _read_stored(self) -> None:
         """Read every panel's range from the cache in a worker thread, then show it."""
-        cluster, series = self.cluster, self._series
-        if cluster is None or series is None:
+        cluster, history = self.cluster, self._history
+        if cluster is None or history is None:
             return
         self._stored_read_at = time.monotonic()
         start, end = self.range.bounds(self._anomalies.clock())
@@ -214,7 +213,7 @@ class DashboardPresenter(Presenter):
         def read() -> dict[str, Series]:
             out: dict[str, Series] = {}
             for panel in panels:
-                found = read_panel_history(series, cluster, panel.id, start, end)
+                found = history.read(cluster, panel.id, start, end)
                 out[panel.id] = {
                     panel.legend_for(labels): (ts, values) for labels, ts, values in found.values()
                 }

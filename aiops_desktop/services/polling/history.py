@@ -59,3 +59,16 @@ def read_panel_history(
         ts, values = thinned(ts, values)
         out[key] = (found[0].labels, ts, values)
     return out
+
+
+class PanelHistory:
+    """The cache's history of panels, for the pages (which see services, not the store)."""
+
+    def __init__(self, series: SeriesStore) -> None:
+        self._series = series
+
+    def read(
+        self, cluster: str, panel: str, start: datetime, end: datetime
+    ) -> dict[str, tuple[dict[str, str], np.ndarray, np.ndarray]]:
+        """``read_panel_history`` (blocking: call from a worker thread)."""
+        return read_panel_history(self._series, cluster, panel, start, end)
