@@ -43,12 +43,14 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
         GpuPresenter,
         IncidentsPresenter,
         KubePresenter,
+        LogsPresenter,
         Presenters,
         PtpPresenter,
         RegistryPresenter,
         ReportsPresenter,
         SettingsPresenter,
         SriovPresenter,
+        TracesPresenter,
     )
 
     tasks, registry, poller, readers = core.supervisor, core.registry, core.poller, core.gpu_cnf
@@ -67,6 +69,8 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
         anomalies=AnomaliesPresenter(
             anomalies=core.anomalies, fleet=core.fleet, bus=core.bus, tasks=tasks
         ),
+        logs=LogsPresenter(logs=core.logs_traces, registry=registry, tasks=tasks),
+        traces=TracesPresenter(logs=core.logs_traces, registry=registry, tasks=tasks),
         gpu=GpuPresenter(readers=readers, tasks=tasks),
         ptp=PtpPresenter(readers=readers, tasks=tasks),
         sriov=SriovPresenter(readers=readers, tasks=tasks),

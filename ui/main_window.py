@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QProcess, Qt, Signal
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models import Cluster
 from aiops_desktop.models.fleet import FleetTruth
 from aiops_desktop.models.text import count
+from aiops_desktop.services.queries.logs_traces import JUMP_AFTER, JUMP_BEFORE, logql_for
 from aiops_desktop.services.runtime.access import Action
 from aiops_desktop.settings import resources_dir
 from ui import page_views
@@ -52,9 +53,11 @@ if TYPE_CHECKING:
     from ui.views.dashboard_view import DashboardView
     from ui.views.fleet_hw_views import DriftView, GpuFleetView, PtpBoardView
     from ui.views.fleet_view import FleetView
+    from ui.views.logs_view import LogsView
     from ui.views.reports_view import ReportsView
     from ui.views.sriov_view import SriovView
     from ui.views.tables import AlertsView, DiagnosticsView
+    from ui.views.traces_view import TracesView
 
 CAPTURE_FILTER = "AIOps Desktop captures (*.aiops);;All files (*)"
 RUNS = {spec.key: spec.runs for spec in PAGES}
@@ -209,6 +212,14 @@ class MainWindow(QMainWindow):
     @property
     def anomalies(self) -> AnomaliesView:
         return cast("AnomaliesView", self.page("anomalies"))
+
+    @property
+    def logs(self) -> LogsView:
+        return cast("LogsView", self.page("logs"))
+
+    @property
+    def traces(self) -> TracesView:
+        return cast("TracesView", self.page("traces"))
 
     @property
     def gpu(self) -> GpuFleetView:
@@ -394,6 +405,21 @@ class MainWindow(QMainWindow):
         chart = self.dashboard.charts.get(panel)
         if chart is not None:
             self.dashboard.scroll_to(chart)
+
+    def open_logs(
+        self, cluster: str, labels: dict[str, str], at: float, errors_only: bool = False
+    ) -> None:
+        """The Logs page on what ``labels`` name (a pod, a namespace, else the cluster's
+        application lines; only their errors), 15 min before ``at`` to 5 min after."""
+        moment = datetime.fromtimestamp(at, UTC)
+        self.show_view("logs")
+        query = logql_for(labels, errors_only=errors_only)
+        self.logs.show_query(cluster, query, moment - JUMP_BEFORE, moment + JUMP_AFTER)
+
+    def open_trace(self, cluster: str, trace_id: str) -> None:
+        """The Traces page on one trace (from a log line that names it)."""
+        self.show_view("traces")
+        self.traces.open_trace(cluster, trace_id)
 
     def analyse_at(self, cluster: str, at: float) -> None:
         """The root cause of what changed on ``cluster`` around ``at`` (from an anomaly): the

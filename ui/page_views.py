@@ -27,6 +27,10 @@ class PageHost(Protocol):
     def on_cluster_tab_changed(self, index: int) -> None: ...
     def open_anomaly(self, cluster: str, panel: str, at: float) -> None: ...
     def analyse_at(self, cluster: str, at: float) -> None: ...
+    def open_logs(
+        self, cluster: str, labels: dict[str, str], at: float, errors_only: bool = False
+    ) -> None: ...
+    def open_trace(self, cluster: str, trace_id: str) -> None: ...
     def open_report_dialog(self) -> Any: ...
 
 
@@ -101,6 +105,7 @@ def incidents(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     view.sig_acknowledge.connect(p.incidents.acknowledge)
     view.ack_button.setVisible(p.registry.allows(Action.ACKNOWLEDGE))
     view.sig_analyse.connect(p.incidents.analyse)
+    view.sig_logs.connect(window.open_logs)
     p.incidents.sig_explain_state.connect(view.rca.show_explain_state)
     p.incidents.sig_explain_text.connect(view.rca.show_explain_text)
     p.incidents.sig_explained.connect(view.rca.show_explained)
@@ -118,6 +123,7 @@ def anomalies(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     view.sig_filter_changed.connect(p.anomalies.set_filter)
     view.sig_open.connect(window.open_anomaly)
     view.sig_analyse.connect(window.analyse_at)
+    view.sig_logs.connect(window.open_logs)
     return view
 
 
@@ -176,6 +182,38 @@ def reports(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     return view
 
 
+def logs(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
+    from ui.views.logs_view import LogsView
+
+    view = LogsView(theme)
+    view.set_clusters(p.logs.clusters())
+    view.sig_run.connect(p.logs.run)
+    view.sig_tail.connect(p.logs.set_tail)
+    view.sig_pause.connect(p.logs.pause_tail)
+    view.sig_complete.connect(p.logs.complete)
+    view.sig_open_trace.connect(window.open_trace)
+    p.logs.sig_lines.connect(view.show_lines)
+    p.logs.sig_volume.connect(view.show_volume)
+    p.logs.sig_labels.connect(view.show_labels)
+    p.logs.sig_tail_lines.connect(view.show_tail_lines)
+    p.logs.sig_tail_state.connect(view.show_tail_state)
+    p.logs.sig_error.connect(view.show_error)
+    return view
+
+
+def traces(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
+    from ui.views.traces_view import TracesView
+
+    view = TracesView(theme)
+    view.set_clusters(p.traces.clusters())
+    view.sig_search.connect(p.traces.search)
+    view.sig_open.connect(p.traces.open)
+    p.traces.sig_found.connect(view.show_found)
+    p.traces.sig_trace.connect(view.show_trace)
+    p.traces.sig_error.connect(view.show_error)
+    return view
+
+
 def console(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.console_view import ConsoleView
 
@@ -224,6 +262,8 @@ BUILDERS: dict[str, Callable[[Presenters, Theme, PageHost], QWidget]] = {
     "fleet": fleet,
     "alerts": alerts,
     "anomalies": anomalies,
+    "logs": logs,
+    "traces": traces,
     "incidents": incidents,
     "gpu": gpu,
     "ptp": ptp,

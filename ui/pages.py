@@ -33,6 +33,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("alerts", "Alerts", Runs.WHILE_SHOWN),
     PageSpec("incidents", "Incidents", Runs.ON_SHOW),
     PageSpec("anomalies", "Anomalies", Runs.ALWAYS),
+    PageSpec("logs", "Logs", aliases=("loki",)),
+    PageSpec("traces", "Traces", aliases=("tempo",)),
     PageSpec("gpu", "GPUs", Runs.WHILE_SHOWN, aliases=("gpus",)),
     PageSpec("ptp", "PTP", Runs.WHILE_SHOWN),
     PageSpec("sriov", "SR-IOV", Runs.WHILE_SHOWN, aliases=("sr-iov",)),

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from aiops_desktop.cli.args import JSON_HELP, Io, bounded, duration, examples, instant
 from aiops_desktop.models.enums import LogDirection, SpanStatus
 from aiops_desktop.models.errors import EXIT_OK, UsageError
-from aiops_desktop.models.observability import LOG_DEFAULT_LIMIT, LOG_MAX_LIMIT, Span, Trace
-from aiops_desktop.models.text import one_line, time_text
+from aiops_desktop.models.observability import LOG_DEFAULT_LIMIT, LOG_MAX_LIMIT
+from aiops_desktop.models.text import count, one_line, time_text
+from aiops_desktop.services.queries.logs_traces import depth_first
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
@@ -152,22 +153,6 @@ async def _tail(core: Core, args: argparse.Namespace, io: Io, start: datetime) -
     return EXIT_OK
 
 
-def _tree(trace: Trace) -> list[tuple[int, Span]]:
-    """Spans depth first from the root(s), each with its depth (a waterfall's order)."""
-    ids = {s.span_id for s in trace.spans}
-    children: dict[str | None, list[Span]] = {}
-    for span in sorted(trace.spans, key=lambda s: s.start_ns):
-        parent = span.parent_span_id if span.parent_span_id in ids else None
-        children.setdefault(parent, []).append(span)
-    out: list[tuple[int, Span]] = []
-    stack = [(0, s) for s in reversed(children.get(None, []))]
-    while stack:
-        depth, span = stack.pop()
-        out.append((depth, span))
-        stack += [(depth + 1, c) for c in reversed(children.get(span.span_id, []))]
-    return out
-
-
 async def _traces(core: Core, args: argparse.Namespace, io: Io) -> int:
     if args.id:
         trace = await core.logs_traces.trace(args.cluster, args.id)
@@ -176,8 +161,9 @@ async def _traces(core: Core, args: argparse.Namespace, io: Io) -> int:
             return EXIT_OK
         first = min((s.start_ns for s in trace.spans), default=0)
         errors = sum(s.status is SpanStatus.ERROR for s in trace.spans)
-        io.out.write(f"trace {trace.trace_id}: {len(trace.spans)} spans, {errors} errors\n")
-        for depth, span in _tree(trace):
+        io.out.write(f"trace {trace.trace_id}: {count(len(trace.spans), 'span')}, "
+                     f"{count(errors, 'error')}\n")  # fmt: skip
+        for depth, span in depth_first(trace):
             mark = " ERROR" if span.status is SpanStatus.ERROR else ""
             offset, took = (span.start_ns - first) / 1e6, span.duration_ns / 1e6
             io.out.write(f"{offset:>9.1f} ms {took:>9.1f} ms"

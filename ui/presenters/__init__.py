@@ -16,6 +16,7 @@ from ui.presenters.fleet import FleetPresenter
 from ui.presenters.gpu_cnf import DriftPresenter, GpuPresenter, PtpPresenter, SriovPresenter
 from ui.presenters.incidents import IncidentsPresenter
 from ui.presenters.kube import KubePresenter
+from ui.presenters.logs_traces import LogsPresenter, TracesPresenter
 from ui.presenters.polling import AlertsPresenter, DiagnosticsPresenter
 from ui.presenters.registry import RegistryPresenter
 from ui.presenters.reports import ReportsPresenter
@@ -31,6 +32,8 @@ class Presenters:
     alerts: AlertsPresenter
     incidents: IncidentsPresenter
     anomalies: AnomaliesPresenter
+    logs: LogsPresenter
+    traces: TracesPresenter
     gpu: GpuPresenter
     ptp: PtpPresenter
     sriov: SriovPresenter

@@ -24,6 +24,7 @@ class AnomaliesView(QWidget):
     sig_filter_changed = Signal(object, object, object)
     sig_open = Signal(str, str, float)
     sig_analyse = Signal(str, float)  # cluster, epoch s: what changed there then
+    sig_logs = Signal(str, dict, float, bool)  # cluster, the series' labels, epoch s, errors
     HEADERS = ("Time", "Cluster", "Severity", "Type", "Panel", "Series", "Method", "Why")
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
@@ -53,6 +54,11 @@ class AnomaliesView(QWidget):
         self.rca_button.setEnabled(False)
         self.rca_button.clicked.connect(self._on_analyse)
         bar.addWidget(self.rca_button)
+        self.logs_button = QPushButton("Logs")
+        self.logs_button.setToolTip("The logs of the anomaly's pod (or namespace) around it")
+        self.logs_button.setEnabled(False)
+        self.logs_button.clicked.connect(self._on_logs)
+        bar.addWidget(self.logs_button)
         layout.addLayout(bar)
         self.error = PlainLabel()
         self.error.setStyleSheet(f"color: {theme.severity('critical')};")
@@ -61,9 +67,7 @@ class AnomaliesView(QWidget):
         self.table = make_table(list(self.HEADERS))
         self.table.empty_text = "No anomaly found"
         self.table.cellDoubleClicked.connect(self._on_double_clicked)
-        self.table.itemSelectionChanged.connect(
-            lambda: self.rca_button.setEnabled(bool(self.table.selectionModel().selectedRows()))
-        )
+        self.table.itemSelectionChanged.connect(self._on_selection_changed)
         layout.addWidget(self.table, 1)
 
     def set_clusters(self, names: list[str]) -> None:
@@ -112,6 +116,17 @@ class AnomaliesView(QWidget):
             FindingSeverity(severity) if severity else None,
             AnomalyType(kind) if kind else None,
         )
+
+    def _on_selection_changed(self) -> None:
+        chosen = bool(self.table.selectionModel().selectedRows())
+        self.rca_button.setEnabled(chosen)
+        self.logs_button.setEnabled(chosen)
+
+    def _on_logs(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            a = self._rows[self.table.source_row(rows[0].row())]
+            self.sig_logs.emit(a.cluster, dict(a.labels), a.timestamp.timestamp(), False)
 
     def _on_analyse(self) -> None:
         """The root cause of what changed on the selected anomaly's cluster, its window ending

@@ -152,6 +152,7 @@ class IncidentsView(QWidget):
 
     sig_acknowledge = Signal(str)
     sig_analyse = Signal(str)
+    sig_logs = Signal(str, dict, float, bool)  # cluster, labels, epoch s, errors only
     sig_open = Signal(str, str, float)
     HEADERS = ("Opened", "State", "Severity", "Clusters", "Signals", "Title")
 
@@ -179,6 +180,11 @@ class IncidentsView(QWidget):
         self.rca_button.clicked.connect(self._on_analyse)
         bar.addWidget(self.ack_button)
         bar.addWidget(self.rca_button)
+        self.logs_button = QPushButton("Error logs")
+        self.logs_button.setToolTip("The error lines of the incident's first cluster around its "
+                                    "opening (the Logs page)")  # fmt: skip
+        self.logs_button.clicked.connect(self._on_logs)
+        bar.addWidget(self.logs_button)
         layout.addLayout(bar)
         self.error = PlainLabel()
         self.error.setStyleSheet(f"color: {theme.severity('critical')};")
@@ -270,6 +276,12 @@ class IncidentsView(QWidget):
         incident = self._current()
         self.ack_button.setEnabled(incident is not None and incident.state is IncidentStatus.OPEN)
         self.rca_button.setEnabled(incident is not None)
+        self.logs_button.setEnabled(incident is not None)
+
+    def _on_logs(self) -> None:
+        incident = self._current()
+        if incident is not None and incident.clusters:
+            self.sig_logs.emit(incident.clusters[0], {}, incident.opened_at.timestamp(), True)
 
     # -- the user ----------------------------------------------------------------------------
     def select(self, incident_id: str) -> None:

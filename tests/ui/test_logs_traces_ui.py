@@ -1,0 +1,117 @@
+"""The Logs and Traces pages over the Loki/Tempo stand-in (the Train Ticket day): the jump from
+an anomaly's pod to its logs in that window (the volume histogram, level colours, filter as you
+type), label completion, the live tail with pause, a line's trace id to the trace (its span
+waterfall with errors marked, the service graph), and a trace search for failing traces."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from aiops_desktop.app import DesktopApp
+from aiops_desktop.models import ClusterKind, EndpointKind
+from aiops_desktop.models.registry import ClusterSpec
+from aiops_desktop.qt_boot import save_screenshot
+from aiops_desktop.services.queries.logs_traces import trace_id_in
+from tests.servers.loki_tempo import RunningLokiTempo
+from tests.ui.conftest import run_coro, run_until
+from tests.ui.references import check_against_reference
+
+pytestmark = pytest.mark.integration
+FAULT_AT = datetime(2023, 1, 29, 8, 43, 4, tzinfo=UTC)
+FAULT_POD = "ts-contacts-service-866bd68c97-xcqfx"
+
+
+@pytest.fixture
+def lab(desktop: DesktopApp, qtbot, loki_tempo: RunningLokiTempo) -> DesktopApp:  # type: ignore[no-untyped-def]
+    urls = {EndpointKind.LOKI: loki_tempo.url, EndpointKind.TEMPO: loki_tempo.url}
+    spec = ClusterSpec(name="lab", kind=ClusterKind.CLUSTER, endpoint_urls=urls)
+    run_coro(qtbot, desktop.core.registry.add(spec))
+    return desktop
+
+
+def test_from_a_pod_to_its_logs_and_from_a_line_to_its_trace(
+    lab: DesktopApp, qtbot, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window = lab.window
+    window.open_logs("lab", {"namespace": "train-ticket", "pod": FAULT_POD},
+                     (FAULT_AT + timedelta(minutes=5)).timestamp())  # fmt: skip
+    logs = window.logs
+    assert FAULT_POD in logs.editor.text()
+    run_until(qtbot, lambda: logs.table.rowCount() > 0, timeout=20)
+    run_until(qtbot, lambda: logs._bars is not None, timeout=20)
+    shown = logs.table.rowCount()
+    assert "lines shown" in logs.status.text() or "line shown" in logs.status.text()
+    assert all(logs.table.item(r, 1).text() == FAULT_POD for r in range(min(shown, 50)))
+    errors = [r for r in range(shown) if logs.table.item(r, 2).text() == "error"]
+    assert errors  # the injected fault's error lines, in the error colour
+    logs.filter.setText("ERROR")  # as you type: only the error lines stay
+    run_until(qtbot, lambda: logs.table.rowCount() == len(errors))
+    shot = save_screenshot(window, tmp_path / "logs.png")
+    check_against_reference(shot, "logs_explorer.png", tolerance=14.0)
+
+    line = logs.table.item(0, 3).text()
+    trace_id = trace_id_in(line)
+    assert trace_id
+    logs.table.cellDoubleClicked.emit(0, 3)  # a line that names its trace opens it
+    traces = window.traces
+    assert window.stack.currentWidget() is traces
+    run_until(qtbot, lambda: bool(traces.waterfall.rows), timeout=20)
+    assert traces.heading.text().startswith(f"Trace {trace_id} · ")
+    failed = [s for _, s in traces.waterfall.rows if s.status.value == "ERROR"]
+    contacts = [s for s in failed if s.service_name == "ts-contacts-service"]
+    assert contacts and "No contacts" in traces.waterfall.tip(contacts[0])
+    shot = save_screenshot(window, tmp_path / "waterfall.png")
+    check_against_reference(shot, "trace_waterfall.png", tolerance=14.0)
+    traces.tabs.setCurrentIndex(1)
+    graph = traces.graph
+    assert "ts-gateway-service" in graph.services and "ts-contacts-service" in graph.failing
+    assert any(called == "ts-contacts-service" and failed_calls
+               for (_, called), (_, failed_calls) in graph.calls.items())  # fmt: skip
+    shot = save_screenshot(window, tmp_path / "graph.png")
+    check_against_reference(shot, "service_graph.png", tolerance=14.0)
+    window.show_view("fleet")
+
+
+def test_the_live_tail_pauses_and_the_editor_completes_labels(lab: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = lab.window
+    window.show_view("logs")
+    logs = window.logs
+    logs.cluster.setCurrentText("lab")
+    logs.editor.setText('{service_name="ts-contacts-service"}')
+    logs.time_range.show_span(FAULT_AT, FAULT_AT + timedelta(minutes=10))
+    logs.tail_button.setChecked(True)  # replays the day from the range's start, live
+    run_until(qtbot, lambda: logs.table.rowCount() >= 100, timeout=30)
+    assert logs.status.text().startswith("live: ")
+    stamps = [logs.table.item(r, 0).text() for r in range(logs.table.rowCount())]
+    assert stamps == sorted(stamps, reverse=True)  # newest first
+    logs.pause_button.setChecked(True)
+    run_until(qtbot, lambda: "paused" in logs.status.text())
+    held = logs.table.rowCount()
+    qtbot.wait(600)
+    assert logs.table.rowCount() == held  # paused: counted, not shown
+    logs.tail_button.setChecked(False)
+    assert not window.presenters.logs.tailing
+
+    logs.editor.setText("{serv")
+    logs.editor.setCursorPosition(5)
+    logs.editor.textEdited.emit("{serv")
+    run_until(qtbot, lambda: "service_name" in logs.completions.stringList(), timeout=10)
+    logs._insert_completion("service_name")
+    assert logs.editor.text() == '{service_name="'
+    window.show_view("fleet")
+
+
+def test_a_search_for_a_services_failing_traces(lab: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = lab.window
+    window.show_view("traces")
+    traces = window.traces
+    traces.search_for("lab", "ts-contacts-service", FAULT_AT, FAULT_AT + timedelta(minutes=10),
+                      errors=True)  # fmt: skip
+    run_until(qtbot, lambda: traces.table.rowCount() > 0, timeout=20)
+    assert traces.table.item(0, 3).text() == "ts-gateway-service"
+    run_until(qtbot, lambda: bool(traces.graph.failing), timeout=20)  # the first is opened
+    assert "ts-contacts-service" in traces.graph.failing
+    window.show_view("fleet")

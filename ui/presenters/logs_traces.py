@@ -1,0 +1,241 @@
+"""The Logs and Traces pages' presenters: a LogQL query with the volume of its lines, label
+completion and the live tail (its lines held in a bounded buffer and handed to the view at
+most a few times a second, at most TAIL_MAX_RATE lines a second: the rest are counted, not
+shown); a trace search and one trace, with the services it calls."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from aiops_desktop.models import EndpointKind
+from aiops_desktop.models.observability import LogEntry, Trace
+from aiops_desktop.models.time_range import TimeRange
+from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.queries.logs_traces import LogsTraces
+from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from ui.presenters.base import Presenter
+
+#: the lines the page holds (a query's answer, or the tail's newest)
+MOST_SHOWN = 5000
+#: the tail's lines shown per second at most; past it lines are counted as skipped
+TAIL_MAX_RATE = 500
+TAIL_FLUSH_MS = 250
+
+
+@dataclass
+class LogRequest:
+    cluster: str
+    logql: str
+    range: TimeRange = field(default_factory=TimeRange)
+    tenant: str | None = None
+
+
+@dataclass
+class TailState:
+    """What the tail says besides its lines: shown and skipped (rate cap) counts, a note."""
+
+    shown: int = 0
+    skipped: int = 0
+    dropped: int = 0
+    note: str = ""
+    paused: bool = False
+
+
+class LogsPresenter(Presenter):
+    """Signals: sig_lines(list[LogEntry], bool truncated), sig_volume(int step s, list of
+    (unix s, count)), sig_labels(list[str]), sig_tail_lines(list[LogEntry]),
+    sig_tail_state(TailState), sig_busy(bool)."""
+
+    sig_lines = Signal(list, bool)
+    sig_volume = Signal(int, list)
+    sig_labels = Signal(list)
+    sig_tail_lines = Signal(list)
+    sig_tail_state = Signal(object)
+    sig_busy = Signal(bool)
+
+    def __init__(
+        self, *, logs: LogsTraces, registry: ClusterRegistry, tasks: TaskSupervisor,
+        parent: QObject | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(tasks, parent=parent)
+        self._logs = logs
+        self._registry = registry
+        self._tail: asyncio.Task[None] | None = None
+        self._pending: deque[LogEntry] = deque(maxlen=MOST_SHOWN)
+        self._window_start = time.monotonic()
+        self._window_shown = 0
+        self.tail_state = TailState()
+        self._flush = QTimer(self)
+        self._flush.setInterval(TAIL_FLUSH_MS)
+        self._flush.timeout.connect(self._flush_tail)
+
+    def clusters(self) -> list[str]:
+        return [c.name for c in self._registry.clusters() if c.endpoint(EndpointKind.LOKI)]
+
+    def run(self, request: LogRequest) -> None:
+        """The lines of ``request`` (newest first) and their volume over its range."""
+        self.stop_tail()
+
+        async def work() -> None:
+            self.sig_busy.emit(True)
+            try:
+                start, end = request.range.bounds(datetime.now(UTC))
+                lines, volume = await asyncio.gather(
+                    self._logs.logs(request.cluster, request.logql, start=start, end=end,
+                                    limit=1000, most=MOST_SHOWN, tenant=request.tenant),
+                    self._logs.volume(request.cluster, request.logql, start=start, end=end,
+                                      tenant=request.tenant),
+                )  # fmt: skip
+                step, series = volume
+                points = sorted(p for s in series for p in s.points)
+                self.sig_volume.emit(step, points)
+                self.sig_lines.emit(lines.entries, lines.truncated)
+                self.sig_error.emit("")
+            finally:
+                self.sig_busy.emit(False)
+
+        self.spawn("logs query", work())
+
+    def complete(self, cluster: str, label: str | None) -> None:
+        """Label names (``label`` None) or one label's values, for the editor's completion."""
+
+        async def work() -> None:
+            self.sig_labels.emit(await self._logs.labels(cluster, label))
+
+        self.spawn("logs labels", work())
+
+    # -- the live tail ----------------------------------------------------------------------
+    def set_tail(self, request: LogRequest | None) -> None:
+        """Tail ``request``'s lines live (None: stop)."""
+        if request is None:
+            self.stop_tail()
+        else:
+            self.start_tail(request)
+
+    def start_tail(self, request: LogRequest) -> None:
+        self.stop_tail()
+        self.tail_state = TailState()
+        self._pending.clear()
+        start = datetime.now(UTC) - request.range.window if request.range.follows_now else (
+            request.range.bounds(datetime.now(UTC))[0])  # fmt: skip
+
+        async def work() -> None:
+            batches = self._logs.tail(request.cluster, request.logql, start=start,
+                                      tenant=request.tenant)  # fmt: skip
+            async with aclosing(batches):
+                async for batch in batches:
+                    self._take(batch.entries, batch.dropped, batch.note)
+
+        self._flush.start()
+        self._tail = self.spawn("logs tail", work())
+
+    def _take(self, entries: list[LogEntry], dropped: int, note: str) -> None:
+        state = self.tail_state
+        now = time.monotonic()
+        if now - self._window_start >= 1.0:
+            self._window_start, self._window_shown = now, 0
+        room = max(0, TAIL_MAX_RATE - self._window_shown)
+        kept = entries[:room]
+        self._window_shown += len(kept)
+        state.skipped += len(entries) - len(kept)
+        state.dropped += dropped
+        state.note = note or state.note
+        if not state.paused:
+            self._pending.extend(kept)
+        else:
+            state.skipped += len(kept)
+
+    def _flush_tail(self) -> None:
+        if self._pending:
+            lines = list(self._pending)
+            self._pending.clear()
+            self.tail_state.shown += len(lines)
+            self.sig_tail_lines.emit(lines)
+        self.sig_tail_state.emit(self.tail_state)
+
+    def pause_tail(self, paused: bool) -> None:
+        """Paused: the tail stays connected; its lines are counted, not shown."""
+        self.tail_state.paused = paused
+
+    def stop_tail(self) -> None:
+        if self._tail is not None:
+            self._tail.cancel()
+            self._tail = None
+        self._flush.stop()
+
+    @property
+    def tailing(self) -> bool:
+        return self._tail is not None and not self._tail.done()
+
+    def stop(self) -> None:
+        super().stop()
+        self.stop_tail()
+
+    def close(self) -> None:
+        self.stop_tail()
+        super().close()
+
+
+@dataclass
+class TraceRequest:
+    cluster: str
+    range: TimeRange = field(default_factory=TimeRange)
+    service: str | None = None
+    min_duration: str | None = None
+    errors_only: bool = False
+    limit: int = 50
+
+
+class TracesPresenter(Presenter):
+    """Signals: sig_found(list[TraceSummary]), sig_trace(Trace), sig_busy(bool)."""
+
+    sig_found = Signal(list)
+    sig_trace = Signal(object)
+    sig_busy = Signal(bool)
+
+    def __init__(
+        self, *, logs: LogsTraces, registry: ClusterRegistry, tasks: TaskSupervisor,
+        parent: QObject | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(tasks, parent=parent)
+        self._logs = logs
+        self._registry = registry
+
+    def clusters(self) -> list[str]:
+        return [c.name for c in self._registry.clusters() if c.endpoint(EndpointKind.TEMPO)]
+
+    def search(self, request: TraceRequest) -> None:
+        async def work() -> None:
+            self.sig_busy.emit(True)
+            try:
+                start, end = request.range.bounds(datetime.now(UTC))
+                traceql = None
+                if request.errors_only:
+                    parts = ["status = error"]
+                    if request.service:
+                        parts.append(f'resource.service.name = "{request.service}"')
+                    traceql = "{ " + " && ".join(parts) + " }"
+                found = await self._logs.traces(
+                    request.cluster, start=start, end=end, service=request.service,
+                    min_duration=request.min_duration, traceql=traceql, limit=request.limit,
+                )  # fmt: skip
+                self.sig_found.emit(found)
+                self.sig_error.emit("")
+            finally:
+                self.sig_busy.emit(False)
+
+        self.spawn("trace search", work())
+
+    def open(self, cluster: str, trace_id: str) -> None:
+        async def work() -> None:
+            trace: Trace = await self._logs.trace(cluster, trace_id)
+            self.sig_trace.emit(trace)
+
+        self.spawn("trace", work())

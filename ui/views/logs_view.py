@@ -1,0 +1,267 @@
+"""The log explorer: a LogQL editor that completes label names and values, the page's time
+range, the volume of matching lines over it (a histogram), the lines with their level
+coloured, a filter as you type, and the live tail with pause. A line that names a trace
+opens it (double click).
+
+Signals: sig_run(LogRequest), sig_tail(LogRequest | None: stop), sig_pause(bool),
+sig_complete(cluster, label | None), sig_open_trace(cluster, trace id)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pyqtgraph as pg
+from PySide6.QtCore import QStringListModel, Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QCompleter,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aiops_desktop.models.observability import LogEntry
+from aiops_desktop.models.text import count, printable, time_text
+from aiops_desktop.services.queries.logs_traces import line_level, trace_id_in
+from ui.presenters.logs_traces import MOST_SHOWN, LogRequest, TailState
+from ui.theme import Theme
+from ui.views.rows_table import Row
+from ui.views.tables import make_table
+from ui.views.text import PlainLabel
+from ui.views.time_range import TimeRangeBar
+
+TENANTS = ("application", "infrastructure", "audit")
+_VALUE_AT_CURSOR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(?:=|!=|=~|!~)\s*"([^"]*)$')
+_NAME_AT_CURSOR = re.compile(r"[{,]\s*([A-Za-z_][A-Za-z0-9_]*)?$")
+_LEVEL_COLOURS = {"error": "critical", "warn": "warning"}
+
+
+class LogsView(QWidget):
+    sig_run = Signal(object)
+    sig_tail = Signal(object)
+    sig_pause = Signal(bool)
+    sig_complete = Signal(str, object)
+    sig_open_trace = Signal(str, str)
+    HEADERS = ("Time", "Pod", "Level", "Line")
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        self._entries: list[LogEntry] = []
+        self._label_cache: dict[str | None, list[str]] = {}
+        self._asked: str | None = None  # the label whose values were asked (None: names)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._top_bar())
+        layout.addLayout(self._query_bar())
+        self._results(layout)
+
+    def _top_bar(self) -> QHBoxLayout:
+        bar = QHBoxLayout()
+        self.title = PlainLabel("Logs")
+        self.title.setProperty("role", "title")
+        bar.addWidget(self.title, 1)
+        self.cluster = QComboBox()
+        self.cluster.setToolTip("The cluster whose Loki is asked")
+        self.tenant = QComboBox()
+        self.tenant.addItems(TENANTS)
+        self.tenant.setToolTip("The LokiStack tenant (a plain Loki has one)")
+        self.time_range = TimeRangeBar("1 h")
+        for widget in (PlainLabel("Cluster"), self.cluster, PlainLabel("Tenant"), self.tenant,
+                       self.time_range):  # fmt: skip
+            bar.addWidget(widget)
+        return bar
+
+    def _query_bar(self) -> QHBoxLayout:
+        query = QHBoxLayout()
+        self.editor = QLineEdit('{k8s_namespace_name=""}')
+        self.editor.setFont(QFont("DejaVu Sans Mono"))
+        self.editor.setPlaceholderText('LogQL, e.g. {k8s_namespace_name="shop"} |= "error"')
+        self.editor.returnPressed.connect(self._on_run)
+        self.completions = QStringListModel(self)
+        self.completer = QCompleter(self.completions, self)
+        self.completer.setWidget(self.editor)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.activated.connect(self._insert_completion)
+        self.editor.textEdited.connect(self._on_edited)
+        self.run_button = QPushButton("Run")
+        self.run_button.clicked.connect(self._on_run)
+        self.tail_button = QPushButton("Live tail")
+        self.tail_button.setCheckable(True)
+        self.tail_button.toggled.connect(self._on_tail)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setEnabled(False)
+        self.pause_button.toggled.connect(self.sig_pause)
+        for widget in (self.editor, self.run_button, self.tail_button, self.pause_button):
+            query.addWidget(widget, 1 if widget is self.editor else 0)
+        return query
+
+    def _results(self, layout: QVBoxLayout) -> None:
+        theme = self._theme
+        self.volume = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+        self.volume.setBackground(theme.color("window"))
+        self.volume.setFixedHeight(130)
+        self.volume.setMouseEnabled(x=False, y=False)
+        self.volume.hideButtons()
+        self.volume.getPlotItem().setLabel("left", "lines")
+        self._bars: pg.BarGraphItem | None = None
+        layout.addWidget(self.volume)
+        self.status = PlainLabel()
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.error = PlainLabel()
+        self.error.setProperty("role", "error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout.addWidget(self.error)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter the lines shown (as you type)")
+        self.filter.textChanged.connect(self._on_filter)
+        layout.addWidget(self.filter)
+        self.table = make_table(list(self.HEADERS))
+        self.table.empty_text = "No line matched"
+        self.table.empty_says_when = False
+        self.table.cellDoubleClicked.connect(self._on_double_clicked)
+        layout.addWidget(self.table, 1)
+
+    def _on_filter(self, text: str) -> None:
+        self.table.rows_model.set_needle(text)
+
+    # -- what the presenter says ---------------------------------------------------------------
+    def set_clusters(self, names: list[str]) -> None:
+        current = self.cluster.currentText()
+        self.cluster.clear()
+        self.cluster.addItems(names)
+        if current in names:
+            self.cluster.setCurrentText(current)
+
+    def request(self) -> LogRequest:
+        return LogRequest(self.cluster.currentText(), self.editor.text().strip(),
+                          self.time_range.current, self.tenant.currentText())  # fmt: skip
+
+    def show_query(self, cluster: str, logql: str, start: datetime, end: datetime) -> None:
+        """A jump from elsewhere (an anomaly, an incident, a pod): its query and window."""
+        if cluster not in [self.cluster.itemText(i) for i in range(self.cluster.count())]:
+            self.cluster.addItem(cluster)
+        self.cluster.setCurrentText(cluster)
+        self.editor.setText(logql)
+        self.time_range.show_span(start, end)
+        self._on_run()
+
+    def show_lines(self, entries: list[LogEntry], truncated: bool) -> None:
+        self.error.hide()
+        self._entries = entries[:MOST_SHOWN]
+        self._fill()
+        more = " (more matched: narrow the query or the range)" if truncated else ""
+        self.status.setText(f"{count(len(self._entries), 'line')} shown{more}")
+
+    def show_volume(self, step: int, points: list[tuple[float, float]]) -> None:
+        plot = self.volume.getPlotItem()
+        if self._bars is not None:
+            plot.removeItem(self._bars)
+            self._bars = None
+        if not points:
+            return
+        xs = [t - step / 2 for t, _ in points]  # each bar counts the step before its time
+        brush = QColor(self._theme.color("accent"))
+        heights = [v for _, v in points]
+        self._bars = pg.BarGraphItem(x=xs, height=heights, width=step * 0.9, brush=brush, pen=None)
+        plot.addItem(self._bars)
+        plot.enableAutoRange()
+
+    def show_labels(self, values: list[str]) -> None:
+        self._label_cache[self._asked] = values
+        self._offer(values)
+
+    def show_tail_lines(self, entries: list[LogEntry]) -> None:
+        newest_first = sorted(entries, key=lambda e: e.timestamp_ns, reverse=True)
+        self._entries = (newest_first + self._entries)[:MOST_SHOWN]
+        self._fill()
+
+    def show_tail_state(self, state: TailState) -> None:
+        parts = [f"live: {count(state.shown, 'line')} shown"]
+        if state.paused:
+            parts.append("paused")
+        if state.skipped:
+            parts.append(f"{state.skipped:,} not shown (paused or over the rate cap)")
+        if state.dropped:
+            parts.append(f"{state.dropped:,} dropped by the server")
+        if state.note:
+            parts.append(printable(state.note))
+        self.status.setText(" · ".join(parts))
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+        if text and self.tail_button.isChecked():
+            self.tail_button.setChecked(False)
+
+    # -- the table ------------------------------------------------------------------------------
+    def _fill(self) -> None:
+        rows = []
+        for e in self._entries:
+            level = line_level(e.line)
+            colour = _LEVEL_COLOURS.get(level or "")
+            when = time_text(datetime.fromtimestamp(e.timestamp_ns / 1e9, UTC), seconds=True)
+            where = e.labels.get("k8s_pod_name") or e.labels.get("service_name") or ""
+            rows.append(Row([when, where, level or "", printable(e.line)],
+                            colour=self._theme.severity(colour) if colour else None,
+                            tips={3: e.line[:2000]}))  # fmt: skip
+        self.table.set_rows(rows)
+
+    def _on_double_clicked(self, row: int, _col: int) -> None:
+        entry = self._entries[self.table.source_row(row)]
+        trace_id = trace_id_in(entry.line) or entry.labels.get("trace_id")
+        if trace_id:
+            self.sig_open_trace.emit(entry.cluster, trace_id)
+
+    # -- the editor -----------------------------------------------------------------------------
+    def _on_run(self) -> None:
+        if self.tail_button.isChecked():
+            self.tail_button.setChecked(False)
+        request = self.request()
+        if request.cluster and request.logql:
+            self.sig_run.emit(request)
+
+    def _on_tail(self, on: bool) -> None:
+        self.pause_button.setEnabled(on)
+        self.pause_button.setChecked(False)
+        self.tail_button.setText("Stop tail" if on else "Live tail")
+        if on:
+            self._entries = []
+            self._fill()
+        self.sig_tail.emit(self.request() if on else None)
+
+    def _on_edited(self, text: str) -> None:
+        before = text[: self.editor.cursorPosition()]
+        value = _VALUE_AT_CURSOR.search(before)
+        name = None if value else _NAME_AT_CURSOR.search(before)
+        if value is None and name is None:
+            return
+        label = value.group(1) if value else None
+        self.completer.setCompletionPrefix(value.group(2) if value else (name.group(1) or ""))  # type: ignore[union-attr]
+        self._asked = label
+        cached = self._label_cache.get(label)
+        if cached is not None:
+            self._offer(cached)
+        elif self.cluster.currentText():
+            self.sig_complete.emit(self.cluster.currentText(), label)
+
+    def _offer(self, values: list[str]) -> None:
+        self.completions.setStringList(values)
+        if self.editor.hasFocus():
+            self.completer.complete()
+
+    def _insert_completion(self, chosen: str) -> None:
+        text, at = self.editor.text(), self.editor.cursorPosition()
+        prefix = self.completer.completionPrefix()
+        head = text[: at - len(prefix)]
+        tail = text[at:]
+        if self._asked is None and not tail.lstrip().startswith(("=", "!")):
+            chosen += '="'
+        self.editor.setText(head + chosen + tail)
+        self.editor.setCursorPosition(len(head + chosen))
