@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 from aiops_desktop.cli.args import JSON_HELP, Io, bounded, duration, examples, instant
 from aiops_desktop.models.enums import LogDirection, SpanStatus
 from aiops_desktop.models.errors import EXIT_OK, UsageError
-from aiops_desktop.models.observability import LOG_DEFAULT_LIMIT, LOG_MAX_LIMIT
+from aiops_desktop.models.observability import LOG_DEFAULT_LIMIT, LOG_MAX_LIMIT, depth_first
 from aiops_desktop.models.text import count, one_line, time_text
-from aiops_desktop.services.queries.logs_traces import depth_first
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core

@@ -19,13 +19,8 @@ import pytest_asyncio
 
 from aiops_desktop.models import AuthMethod
 from aiops_desktop.models.enums import LogDirection, SpanStatus
-from aiops_desktop.models.observability import LogQuery
-from aiops_desktop.services.queries.logs_traces import (
-    NS,
-    pod_logql,
-    trace_id_in,
-    volume_query,
-)
+from aiops_desktop.models.observability import LogQuery, trace_id_in
+from aiops_desktop.services.queries.logs_traces import NS, pod_logql, volume_query
 from aiops_desktop.settings import HttpPolicy
 from collectors.auth import EndpointAuth
 from collectors.errors import (

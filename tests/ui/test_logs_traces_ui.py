@@ -12,9 +12,9 @@ import pytest
 
 from aiops_desktop.app import DesktopApp
 from aiops_desktop.models import ClusterKind, EndpointKind
+from aiops_desktop.models.observability import trace_id_in
 from aiops_desktop.models.registry import ClusterSpec
 from aiops_desktop.qt_boot import save_screenshot
-from aiops_desktop.services.queries.logs_traces import trace_id_in
 from tests.servers.loki_tempo import RunningLokiTempo
 from tests.ui.conftest import run_coro, run_until
 from tests.ui.references import check_against_reference

@@ -24,9 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.models.observability import LogEntry
+from aiops_desktop.models.observability import LogEntry, line_level, trace_id_in
 from aiops_desktop.models.text import count, printable, time_text
-from aiops_desktop.services.queries.logs_traces import line_level, trace_id_in
 from ui.presenters.logs_traces import MOST_SHOWN, LogRequest, TailState
 from ui.theme import Theme
 from ui.views.rows_table import Row

@@ -34,9 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models.enums import SpanStatus
-from aiops_desktop.models.observability import Span, Trace, TraceSummary
+from aiops_desktop.models.observability import Span, Trace, TraceSummary, depth_first, service_calls
 from aiops_desktop.models.text import count, printable, time_text
-from aiops_desktop.services.queries.logs_traces import depth_first, service_calls
 from ui.charts import SERIES_COLOURS
 from ui.presenters.logs_traces import TraceRequest
 from ui.theme import Theme

@@ -6,20 +6,18 @@ a capture opened offline, is said plainly."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aiops_desktop.models import Cluster, EndpointKind
-from aiops_desktop.models.enums import LogDirection, SpanStatus
+from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.observability import (
     LOG_DEFAULT_LIMIT,
     LogQuery,
     LogResult,
     LogSeries,
-    Span,
     Trace,
     TraceSummary,
 )
@@ -151,87 +149,3 @@ class LogsTraces:
     async def trace(self, cluster: str, trace_id: str) -> Trace:
         client = await self._pool.tempo(self._with(cluster, EndpointKind.TEMPO))
         return await client.trace(trace_id)
-
-
-TRACE_ID = re.compile(r"\b(?:trace_?id[=: \"]+)?([0-9a-f]{32})\b", re.IGNORECASE)
-
-
-def trace_id_in(line: str) -> str | None:
-    """The trace id a log line names (``TraceID: 51de...``, ``trace_id=...``), if any."""
-    found = TRACE_ID.search(line)
-    return found.group(1).lower() if found else None
-
-
-_LEVEL = re.compile(
-    r"\b(?P<word>FATAL|CRITICAL|ERROR|ERR|WARNING|WARN|INFO|DEBUG|TRACE)\b"
-    r"|level[\"']?\s*[=:]\s*[\"']?(?P<kv>fatal|critical|error|err|warning|warn|info|debug)",
-    re.IGNORECASE,
-)
-_LEVELS = {"fatal": "error", "critical": "error", "error": "error", "err": "error",
-           "warning": "warn", "warn": "warn", "info": "info", "debug": "debug",
-           "trace": "debug"}  # fmt: skip
-
-
-def line_level(line: str) -> str | None:
-    """A log line's level (error, warn, info, debug) from its first level word or a
-    ``level=``/``"level":`` field; None when it says none."""
-    found = _LEVEL.search(line[:400])
-    if found is None:
-        return None
-    return _LEVELS[(found["word"] or found["kv"]).lower()]
-
-
-def depth_first(trace: Trace) -> list[tuple[int, Span]]:
-    """The spans from the root(s) down, children by start time, each with its depth: the
-    waterfall's rows (a span whose parent is missing starts a root of its own). Each span id
-    is shown once: a server that repeats a span, or a crafted trace whose parents loop,
-    gives each span one row, never a walk that multiplies."""
-    ids = {s.span_id for s in trace.spans}
-    by_start = sorted(trace.spans, key=lambda s: s.start_ns)
-    children: dict[str | None, list[Span]] = {}
-    for span in by_start:
-        parent = span.parent_span_id if span.parent_span_id in ids else None
-        children.setdefault(parent, []).append(span)
-    out: list[tuple[int, Span]] = []
-    shown: set[str] = set()
-    # the roots, then any span not reached from one (parents that loop among themselves)
-    for root in [*children.get(None, []), *by_start]:
-        stack = [(0, root)]
-        while stack:
-            depth, span = stack.pop()
-            if span.span_id in shown:
-                continue
-            shown.add(span.span_id)
-            out.append((depth, span))
-            stack += [(depth + 1, c) for c in reversed(children.get(span.span_id, []))]
-    return out
-
-
-def service_calls(trace: Trace) -> dict[tuple[str, str], tuple[int, int]]:
-    """(caller service, called service) -> (calls, failed calls): a span whose parent is in
-    another service is a call between them (the service dependency graph); the call failed
-    when that span, or one under it in the called service, is an error."""
-    by_id = {s.span_id: s for s in trace.spans}
-    children: dict[str, list[Span]] = {}
-    for span in trace.spans:
-        children.setdefault(span.parent_span_id or "", []).append(span)
-
-    def failed_inside(span: Span) -> bool:
-        stack = [span]
-        while stack:
-            current = stack.pop()
-            if current.status is SpanStatus.ERROR:
-                return True
-            stack += [c for c in children.get(current.span_id, [])
-                      if c.service_name == span.service_name]  # fmt: skip
-        return False
-
-    calls: dict[tuple[str, str], tuple[int, int]] = {}
-    for span in trace.spans:
-        parent = by_id.get(span.parent_span_id or "")
-        if parent is None or parent.service_name == span.service_name:
-            continue
-        key = (parent.service_name, span.service_name)
-        n, failed = calls.get(key, (0, 0))
-        calls[key] = (n + 1, failed + failed_inside(span))
-    return calls
