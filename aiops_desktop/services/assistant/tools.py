@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from aiops_desktop.models import EndpointKind
-from aiops_desktop.models.enums import ClusterKind
-from aiops_desktop.models.errors import NotFoundError
+from aiops_desktop.models.enums import ClusterKind, SpanStatus
+from aiops_desktop.models.errors import AppError, NotFoundError
+from aiops_desktop.models.observability import depth_first, line_level, service_calls
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.assistant.toolbox import Tool, ToolError, ToolInput
 
@@ -705,29 +706,120 @@ async def get_sriov_status(core: Core, args: DataplaneInput) -> dict[str, Any]:
     }  # fmt: skip
 
 
-# -- logs and traces: not read by this app yet -------------------------------------------------
-class QueryLogsInput(ToolInput):
+# -- logs and traces (Loki, Tempo) -------------------------------------------------------------
+LINE_CHARS = 500  # a log line as a tool gives it: enough to read, not a stack trace's megabyte
+
+
+def _with_endpoint(core: Core, scope: frozenset[str] | None, kind: EndpointKind) -> list[str]:
+    """The registered clusters (in ``scope``) with an endpoint of ``kind``; none: said."""
+    names = [c.name for c in core.registry.clusters()
+             if c.endpoint(kind) and _kept(scope, c.name)]  # fmt: skip
+    if not names:
+        what, data = ("Loki", "logs") if kind is EndpointKind.LOKI else ("Tempo", "traces")
+        raise ToolError(
+            f"{data} are not configured: no cluster {'asked ' if scope else ''}has a {what} "
+            f"endpoint (discovery finds LokiStack/TempoStack gateways; or `aiops-desktop "
+            f"clusters set-endpoint NAME {what.lower()} URL`)"
+        )
+    return names
+
+
+async def _each(names: list[str], ask: Any) -> tuple[list[Any], list[str]]:
+    """``ask(name)`` for each cluster at once: the answers, and what each failure said."""
+    answers = await asyncio.gather(*(ask(n) for n in names), return_exceptions=True)
+    got, unread = [], []
+    for name, answer in zip(names, answers, strict=True):
+        if isinstance(answer, (AppError, ValueError)):
+            unread.append(f"{name}: {answer}")
+        elif isinstance(answer, BaseException):
+            raise answer
+        else:
+            got.append(answer)
+    return got, unread
+
+
+def _aware_time(value: datetime | None) -> datetime | None:
+    """A time a model gave: UTC unless it says otherwise, between 1970 and 2100."""
+    if value is None:
+        return None
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not _EARLIEST <= value < _LATEST:
+        raise ValueError("a time between 1970 and 2100")
+    return value
+
+
+class WindowInput(ToolInput):
+    """A cluster (or all) and a window of minutes before ``until`` (now by default)."""
+
     cluster: str | None = CLUSTER
+    since_minutes: int = Field(60, ge=1, le=1440, description="this many minutes before until")
+    until: datetime | None = Field(
+        None, description="the window's end, ISO 8601 (UTC unless it says), e.g. an incident's "
+        "time plus 5 minutes; default now",
+    )  # fmt: skip
+
+    @field_validator("until")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return _aware_time(value)
+
+    def window(self, core: Core) -> tuple[datetime, datetime]:
+        end = self.until or core.now()
+        return end - timedelta(minutes=self.since_minutes), end
+
+
+class QueryLogsInput(WindowInput):
     logql: str = Field(min_length=1, max_length=4000, description='a LogQL query, e.g. {app="du"}')
-    since_minutes: int = Field(60, ge=1, le=1440, description="this many minutes before now")
     limit: int = Field(100, ge=1, le=1000, description="at most this many log lines")
 
 
 async def query_logs(core: Core, args: QueryLogsInput) -> Any:
-    await _scope(core, args.cluster)
-    raise ToolError("logs are not configured: no Loki endpoint is read by this app yet")
+    names = _with_endpoint(core, await _scope(core, args.cluster), EndpointKind.LOKI)
+    start, end = args.window(core)
+    results, unread = await _each(names, lambda n: core.logs_traces.logs(
+        n, args.logql, start=start, end=end, limit=args.limit, most=args.limit))  # fmt: skip
+    lines = sorted((e for r in results for e in r.entries), key=lambda e: -e.timestamp_ns)
+    return {
+        "query": args.logql, "from": start.isoformat(timespec="seconds"),
+        "to": end.isoformat(timespec="seconds"),
+        "lines": [_compact({
+            "cluster": e.cluster,
+            "time": datetime.fromtimestamp(e.timestamp_ns / 1e9, UTC).isoformat(),
+            "pod": e.labels.get("k8s_pod_name") or e.labels.get("pod"),
+            "level": line_level(e.line), "line": e.line[:LINE_CHARS],
+        }) for e in lines[: args.limit]],
+        "more": any(r.truncated for r in results) or len(lines) > args.limit,
+        "unread": unread,
+    }  # fmt: skip
 
 
-class SearchTracesInput(ToolInput):
-    cluster: str | None = CLUSTER
+class SearchTracesInput(WindowInput):
     service: str | None = Field(None, min_length=1, max_length=253, description="service name")
     min_duration_ms: int | None = Field(None, ge=0, le=3_600_000, description="slower than this")
+    errors_only: bool = Field(False, description="only traces with a failed span")
     limit: int = Field(20, ge=1, le=100, description="at most this many traces")
 
 
 async def search_traces(core: Core, args: SearchTracesInput) -> Any:
-    await _scope(core, args.cluster)
-    raise ToolError("traces are not configured: no Tempo endpoint is read by this app yet")
+    names = _with_endpoint(core, await _scope(core, args.cluster), EndpointKind.TEMPO)
+    start, end = args.window(core)
+    traceql = None
+    if args.errors_only:
+        service = f' && resource.service.name = "{args.service}"' if args.service else ""
+        traceql = "{ status = error" + service + " }"
+    slower = f"{args.min_duration_ms}ms" if args.min_duration_ms is not None else None
+    results, unread = await _each(names, lambda n: core.logs_traces.traces(
+        n, start=start, end=end, service=args.service, min_duration=slower, traceql=traceql,
+        limit=args.limit))  # fmt: skip
+    found = sorted((t for r in results for t in r), key=lambda t: -t.duration_ms)
+    return {
+        "traces": [_compact({
+            "cluster": t.cluster, "trace_id": t.trace_id, "root_service": t.root_service,
+            "root_operation": t.root_name, "duration_ms": t.duration_ms,
+            "start": datetime.fromtimestamp(t.start_ns / 1e9, UTC).isoformat(),
+        }) for t in found[: args.limit]],
+        "unread": unread,
+    }  # fmt: skip
 
 
 class GetTraceInput(ToolInput):
@@ -736,8 +828,29 @@ class GetTraceInput(ToolInput):
 
 
 async def get_trace(core: Core, args: GetTraceInput) -> Any:
-    await _scope(core, args.cluster)
-    raise ToolError("traces are not configured: no Tempo endpoint is read by this app yet")
+    names = _with_endpoint(core, await _scope(core, args.cluster), EndpointKind.TEMPO)
+    traces, unread = await _each(names, lambda n: core.logs_traces.trace(n, args.trace_id))
+    if not traces:
+        raise ToolError(f"no cluster has trace {args.trace_id}: " + "; ".join(unread))
+    trace = traces[0]
+    rows = depth_first(trace)
+    first = min((s.start_ns for s in trace.spans), default=0)
+    failed = [s for _, s in rows if s.status is SpanStatus.ERROR]
+    return {
+        "cluster": trace.cluster, "trace_id": trace.trace_id, "spans": len(trace.spans),
+        "services": sorted({s.service_name for s in trace.spans}),
+        "errors": [_compact({"service": s.service_name, "operation": s.operation,
+                             "message": (s.status_message or "")[:LINE_CHARS]})
+                   for s in failed[:20]],
+        "calls": [{"from": a, "to": b, "calls": n, "failed": f}
+                  for (a, b), (n, f) in sorted(service_calls(trace).items())],
+        "waterfall": [_compact({
+            "depth": depth, "service": s.service_name, "operation": s.operation,
+            "start_ms": round((s.start_ns - first) / 1e6, 3),
+            "duration_ms": round(s.duration_ns / 1e6, 3),
+            "error": s.status is SpanStatus.ERROR or None,
+        }) for depth, s in rows[:60]],
+    }  # fmt: skip
 
 
 # -- analysis ----------------------------------------------------------------------------------
@@ -806,12 +919,7 @@ class RootCauseInput(ToolInput):
     @field_validator("at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        if not _EARLIEST <= value < _LATEST:
-            raise ValueError("a time between 1970 and 2100")
-        return value
+        return _aware_time(value)
 
     @model_validator(mode="after")
     def _one(self) -> RootCauseInput:
