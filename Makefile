@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: package package-test llm-test-server llm-test-server-start llm-test-server-ready test-llm bench-llm run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-rca fuzz system-packages sample screenshots clean
+.PHONY: package package-test llm-test-server llm-test-server-start llm-test-server-ready test-llm bench-llm run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-logs bench-rca fuzz system-packages sample screenshots clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,10 @@ bench-nab: $(STAMP)
 # The live anomaly path at fleet scale (2,000 series every 15 s) and the NAB corpus time
 bench-live: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_live.py $(LIVE_ARGS)
+
+# The Logs page at volume: the live tail at 500..20,000 lines/s and 1,000,000 fetched lines
+bench-logs: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python tests/benchmarks/bench_logs.py
 
 # The local model path with the test model: first token, tokens/s, the tool loop, an explanation
 bench-llm: $(STAMP) llm-test-server

@@ -83,10 +83,16 @@ def parse_streams(result: Any, cluster: str) -> list[LogEntry]:
         for stream in result:
             labels = _labels(stream.get("stream") or {})
             for value in stream.get("values") or []:
-                extra = _labels(value[2]) if len(value) > 2 and value[2] else {}
-                entry = LogEntry(cluster=cluster, timestamp_ns=int(value[0]),
-                                 line=_line(value[1]), labels={**labels, **extra})  # fmt: skip
-                entries.append(entry)
+                at = int(value[0])
+                if at < 0:
+                    raise ValueError(f"a line before 1970 ({at} ns)")
+                extra = _labels(value[2]) if len(value) > 2 and value[2] else None
+                # the fields are checked here (an int, text, text labels): no second check
+                # (tens of thousands of lines a second come through here)
+                entries.append(LogEntry.model_construct(
+                    cluster=cluster, timestamp_ns=at, line=_line(value[1]),
+                    labels={**labels, **extra} if extra else labels,
+                ))  # fmt: skip
     except (TypeError, ValueError, IndexError, AttributeError) as exc:
         raise CollectorBadResponse(f"Loki streams not in the documented shape ({exc})") from exc
     return entries
@@ -114,11 +120,16 @@ def _data(payload: Any) -> dict[str, Any]:
     return data if isinstance(data, dict) else {"list": data}
 
 
-def _page(payload: Any, cluster: str) -> tuple[list[LogEntry], list[LogSeries]]:
+def _page(
+    payload: Any, cluster: str, backward: bool = True
+) -> tuple[list[LogEntry], list[LogSeries]]:
+    """A page as entries in the order asked (newest first when ``backward``), or series."""
     data = _data(payload)
     kind = data.get("resultType")
     if kind == "streams":
-        return parse_streams(data.get("result") or [], cluster), []
+        entries = parse_streams(data.get("result") or [], cluster)
+        entries.sort(key=lambda e: e.timestamp_ns, reverse=backward)
+        return entries, []
     if kind in ("matrix", "vector"):
         return [], parse_matrix(data.get("result") or [])
     raise CollectorBadResponse(f"Loki answered an unknown result type {str(kind)[:40]!r}")
@@ -147,8 +158,9 @@ class LokiClient:
                                   "direction": direction.value.lower()}  # fmt: skip
         if at_ns is not None:
             params["time"] = str(at_ns)
-        payload = await self.http.get_json(self.paths.path("query", tenant), params)
-        entries, series = _page(payload, self.cluster)
+        entries, series = await self.http.get_json(
+            self.paths.path("query", tenant), params, then=lambda p: _page(p, self.cluster)
+        )
         return LogResult(entries=entries, series=series, pages=1)
 
     async def query_range(
@@ -161,7 +173,9 @@ class LokiClient:
         wanted = min(most or query.limit, MOST_LINES)
         start, end = query.start_ns, query.end_ns
         entries: list[LogEntry] = []
-        seen: set[tuple[int, str, str]] = set()
+        backward = query.direction is LogDirection.BACKWARD
+        edge: int | None = None  # the last page's last time, and its lines there
+        at_edge: set[tuple[int, str, str]] = set()
         pages = 0
         while True:
             params: dict[str, str] = {"query": query.logql, "limit": str(query.limit),
@@ -172,22 +186,25 @@ class LokiClient:
                 params["end"] = str(end)
             if step_s is not None:
                 params["step"] = f"{step_s:g}s"
-            payload = await self.http.get_json(self.paths.path("query_range", tenant), params)
-            page, series = _page(payload, self.cluster)
+            # read into entries where the answer is decoded (a worker thread for a big one)
+            page, series = await self.http.get_json(
+                self.paths.path("query_range", tenant), params,
+                then=lambda payload: _page(payload, self.cluster, backward),
+            )  # fmt: skip
             pages += 1
             if series or not page:
                 return LogResult(entries=entries, series=series, pages=pages)
-            backward = query.direction is LogDirection.BACKWARD
-            page.sort(key=lambda e: e.timestamp_ns, reverse=backward)
-            fresh = [e for e in page if _key(e) not in seen]
-            seen.update(_key(e) for e in page)
+            # only lines at the edge's time can come again (the next page starts there)
+            fresh = [e for e in page if e.timestamp_ns != edge or _key(e) not in at_edge]
             entries += fresh[: wanted - len(entries)]
             if len(entries) >= wanted:
                 return LogResult(entries=entries, truncated=len(page) >= query.limit, pages=pages)
             if len(page) < query.limit or not fresh:
                 return LogResult(entries=entries, pages=pages)
             # the next page starts at the last line's time (end is exclusive in Loki: +1 ns
-            # keeps the lines that share it; ``seen`` drops the ones already read)
+            # keeps the lines that share it; ``at_edge`` drops the ones already read)
+            edge = page[-1].timestamp_ns
+            at_edge = {_key(e) for e in page if e.timestamp_ns == edge}
             if backward:
                 end = page[-1].timestamp_ns + 1
             else:

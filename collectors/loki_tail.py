@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from collectors.http import BackendClient
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
+FRAME_OFFLOAD_BYTES = 1024 * 1024
 MOST_FAILURES = 8
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 
@@ -100,6 +101,31 @@ def parse_frame(text: str | bytes, cluster: str) -> TailBatch:
     return TailBatch(entries, dropped)
 
 
+class Resume:
+    """Where a tail is: the last line's time and the lines shown at that time, so that a tail
+    made again from there shows neither a line twice nor misses one."""
+
+    def __init__(self, start_ns: int | None) -> None:
+        self.last_ns = start_ns
+        self._at_last: set[tuple[str, str]] = set()
+
+    def fresh(self, entries: list[LogEntry]) -> list[LogEntry]:
+        """``entries`` (oldest first) less those shown before."""
+        out = []
+        for entry in entries:
+            key = (entry.line, repr(sorted(entry.labels.items())))
+            if self.last_ns is not None and (
+                entry.timestamp_ns < self.last_ns
+                or (entry.timestamp_ns == self.last_ns and key in self._at_last)
+            ):
+                continue  # seen before the connection was made again
+            if entry.timestamp_ns != self.last_ns:
+                self.last_ns, self._at_last = entry.timestamp_ns, set()
+            self._at_last.add(key)
+            out.append(entry)
+        return out
+
+
 async def tail(
     http: BackendClient, paths: LokiPaths, logql: str, *, cluster: str,
     start_ns: int | None = None, limit: int = 100, delay_for_s: int = 0,
@@ -107,13 +133,12 @@ async def tail(
 ) -> AsyncGenerator[TailBatch, None]:  # fmt: skip
     """Batches of new lines of ``logql`` until cancelled (see the module)."""
     where = f"{http.name} ({http.base_url})"
-    last_ns = start_ns
-    at_last: set[tuple[str, str]] = set()  # the lines already shown at ``last_ns``
+    resume = Resume(start_ns)
     failures = 0
     while True:
         params = {"query": logql, "limit": str(limit), "delay_for": str(delay_for_s)}
-        if last_ns is not None:
-            params["start"] = str(last_ns)
+        if resume.last_ns is not None:
+            params["start"] = str(resume.last_ns)
         url = _ws_url(http.base_url, paths.path("tail", tenant), params)
         try:
             async with connect(
@@ -123,19 +148,14 @@ async def tail(
             ) as socket:  # fmt: skip
                 failures = 0
                 async for message in socket:
-                    batch = parse_frame(message, cluster)
-                    fresh = []
-                    for entry in batch.entries:
-                        key = (entry.line, repr(sorted(entry.labels.items())))
-                        if last_ns is not None and (
-                            entry.timestamp_ns < last_ns
-                            or (entry.timestamp_ns == last_ns and key in at_last)
-                        ):
-                            continue  # seen before the connection was made again
-                        if entry.timestamp_ns != last_ns:
-                            last_ns, at_last = entry.timestamp_ns, set()
-                        at_last.add(key)
-                        fresh.append(entry)
+                    # a big frame is read in a worker; either way the loop gets its turn
+                    # between frames that arrived together
+                    if len(message) > FRAME_OFFLOAD_BYTES:
+                        batch = await asyncio.to_thread(parse_frame, message, cluster)
+                    else:
+                        batch = parse_frame(message, cluster)
+                        await asyncio.sleep(0)
+                    fresh = resume.fresh(batch.entries)
                     if fresh or batch.dropped:
                         yield TailBatch(fresh, batch.dropped)
                 reason = "the server closed the tail"

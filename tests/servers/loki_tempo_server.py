@@ -13,6 +13,7 @@ on the fly, never copied.
   (``/api/logs/v1/<tenant>/loki/api/v1/...``), Tempo's own (``/api/...``) and a TempoStack
   gateway's (``/api/traces/v1/<tenant>/tempo/api/...``). The gateways want a bearer token:
   none or a wrong one is 401, the ``--reader-token`` on the audit tenant 403.
+- The tail's pace on demand: ``POST /__tail_pace?per_frame=N&interval_s=S`` (benchmarks).
 - Faults on demand: ``POST /__fault?mode=M&count=N`` makes the next N requests answer 429,
   500, hang, slow (3 s), a huge line, a line of bytes that are not UTF-8, or (tail) a cut
   WebSocket after a frame.
@@ -428,6 +429,12 @@ class App:
         self.faults.count = int(request.query.get("count", "1"))
         return _text(200, "ok")
 
+    async def pace(self, request: web.Request) -> web.Response:
+        """The tail's pace from now on: lines per frame and seconds between frames."""
+        request.app["tail_per_frame"] = int(request.query.get("per_frame", "100"))
+        request.app["tail_interval_s"] = float(request.query.get("interval_s", "0.02"))
+        return _text(200, "ok")
+
     async def seen(self, _request: web.Request) -> web.Response:
         return _json(self.requests)
 
@@ -457,6 +464,7 @@ def main() -> None:
     app["tail_per_frame"], app["tail_interval_s"] = args.tail_per_frame, args.tail_interval_s
     app.router.add_post("/__fault", state.set_fault)
     app.router.add_get("/__requests", state.seen)
+    app.router.add_post("/__tail_pace", state.pace)
     app.router.add_route("GET", "/{tail:.*}", state.handle)
     lines = sum(len(s.ts) for s in store.streams.values())
     print(f"loki-tempo ready: {lines} lines in {len(store.streams)} streams, "

@@ -6,7 +6,6 @@ shown); a trace search and one trace, with the services it calls."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -68,9 +67,7 @@ class LogsPresenter(Presenter):
         self._logs = logs
         self._registry = registry
         self._tail: asyncio.Task[None] | None = None
-        self._pending: deque[LogEntry] = deque(maxlen=MOST_SHOWN)
-        self._window_start = time.monotonic()
-        self._window_shown = 0
+        self._pending: deque[LogEntry] = deque()
         self.tail_state = TailState()
         self._flush = QTimer(self)
         self._flush.setInterval(TAIL_FLUSH_MS)
@@ -137,25 +134,25 @@ class LogsPresenter(Presenter):
         self._tail = self.spawn("logs tail", work())
 
     def _take(self, entries: list[LogEntry], dropped: int, note: str) -> None:
+        """New lines wait to be shown, at most two seconds' worth: when more come than can be
+        shown, the oldest waiting ones are let go (counted), so the page stays near now."""
         state = self.tail_state
-        now = time.monotonic()
-        if now - self._window_start >= 1.0:
-            self._window_start, self._window_shown = now, 0
-        room = max(0, TAIL_MAX_RATE - self._window_shown)
-        kept = entries[:room]
-        self._window_shown += len(kept)
-        state.skipped += len(entries) - len(kept)
         state.dropped += dropped
         state.note = note or state.note
-        if not state.paused:
-            self._pending.extend(kept)
-        else:
-            state.skipped += len(kept)
+        if state.paused:
+            state.skipped += len(entries)
+            return
+        self._pending.extend(entries)
+        over = len(self._pending) - 2 * TAIL_MAX_RATE
+        for _ in range(max(0, over)):
+            self._pending.popleft()
+        state.skipped += max(0, over)
 
     def _flush_tail(self) -> None:
-        if self._pending:
-            lines = list(self._pending)
-            self._pending.clear()
+        """A tick: at most TAIL_MAX_RATE lines a second go to the view."""
+        n = min(len(self._pending), max(1, TAIL_MAX_RATE * TAIL_FLUSH_MS // 1000))
+        if n:
+            lines = [self._pending.popleft() for _ in range(n)]
             self.tail_state.shown += len(lines)
             self.sig_tail_lines.emit(lines)
         self.sig_tail_state.emit(self.tail_state)

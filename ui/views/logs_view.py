@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 
 import pyqtgraph as pg
-from PySide6.QtCore import QStringListModel, Qt, Signal
+from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -37,6 +37,10 @@ TENANTS = ("application", "infrastructure", "audit")
 _VALUE_AT_CURSOR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(?:=|!=|=~|!~)\s*"([^"]*)$')
 _NAME_AT_CURSOR = re.compile(r"[{,]\s*([A-Za-z_][A-Za-z0-9_]*)?$")
 _LEVEL_COLOURS = {"error": "critical", "warn": "warning"}
+BUILD_CHUNK = 500  # rows built per turn of the loop (about 6 ms)
+#: the live tail keeps its newest lines (fewer than a query's: the table is redrawn 4 times a
+#: second; Pause holds them for reading)
+TAIL_KEPT = 2000
 
 
 class LogsView(QWidget):
@@ -51,6 +55,9 @@ class LogsView(QWidget):
         super().__init__(parent)
         self._theme = theme
         self._entries: list[LogEntry] = []
+        self._rows: list[Row] = []  # one per entry, built once
+        self._seconds: dict[int, str] = {}  # second -> its time text (lines come in bursts)
+        self._generation = 0  # a newer answer stops the building of an older one
         self._label_cache: dict[str | None, list[str]] = {}
         self._asked: str | None = None  # the label whose values were asked (None: names)
         layout = QVBoxLayout(self)
@@ -152,9 +159,13 @@ class LogsView(QWidget):
         self._on_run()
 
     def show_lines(self, entries: list[LogEntry], truncated: bool) -> None:
+        """A query's lines: their rows built a chunk per turn of the loop (the first at once),
+        so thousands of lines never stall the window."""
         self.error.hide()
         self._entries = entries[:MOST_SHOWN]
-        self._fill()
+        self._rows = []
+        self._generation += 1
+        self._build_more(self._generation)
         more = " (more matched: narrow the query or the range)" if truncated else ""
         self.status.setText(f"{count(len(self._entries), 'line')} shown{more}")
 
@@ -177,9 +188,12 @@ class LogsView(QWidget):
         self._offer(values)
 
     def show_tail_lines(self, entries: list[LogEntry]) -> None:
+        """New lines on top (the newest TAIL_KEPT kept): only their rows are built."""
         newest_first = sorted(entries, key=lambda e: e.timestamp_ns, reverse=True)
-        self._entries = (newest_first + self._entries)[:MOST_SHOWN]
-        self._fill()
+        self._generation += 1
+        self._entries = (newest_first + self._entries)[:TAIL_KEPT]
+        self._rows = ([self._row(e) for e in newest_first] + self._rows)[:TAIL_KEPT]
+        self.table.set_rows(self._rows)
 
     def show_tail_state(self, state: TailState) -> None:
         parts = [f"live: {count(state.shown, 'line')} shown"]
@@ -200,17 +214,31 @@ class LogsView(QWidget):
             self.tail_button.setChecked(False)
 
     # -- the table ------------------------------------------------------------------------------
-    def _fill(self) -> None:
-        rows = []
-        for e in self._entries:
-            level = line_level(e.line)
-            colour = _LEVEL_COLOURS.get(level or "")
-            when = time_text(datetime.fromtimestamp(e.timestamp_ns / 1e9, UTC), seconds=True)
-            where = e.labels.get("k8s_pod_name") or e.labels.get("service_name") or ""
-            rows.append(Row([when, where, level or "", printable(e.line)],
-                            colour=self._theme.severity(colour) if colour else None,
-                            tips={3: e.line[:2000]}))  # fmt: skip
-        self.table.set_rows(rows)
+    def _row(self, e: LogEntry) -> Row:
+        level = line_level(e.line)
+        colour = _LEVEL_COLOURS.get(level or "")
+        second = e.timestamp_ns // 1_000_000_000
+        when = self._seconds.get(second)
+        if when is None:
+            if len(self._seconds) > 4 * MOST_SHOWN:
+                self._seconds.clear()
+            when = self._seconds[second] = time_text(datetime.fromtimestamp(second, UTC),
+                                                     seconds=True)  # fmt: skip
+        where = e.labels.get("k8s_pod_name") or e.labels.get("service_name") or ""
+        return Row([when, where, level or "", printable(e.line)],
+                   colour=self._theme.severity(colour) if colour else None,
+                   tips={3: e.line[:2000]})  # fmt: skip
+
+    def _build_more(self, generation: int) -> None:
+        if generation != self._generation:
+            return  # a newer answer (or the tail) took the table
+        start = len(self._rows)
+        self._rows += [self._row(e) for e in self._entries[start : start + BUILD_CHUNK]]
+        done = len(self._rows) >= len(self._entries)
+        if start == 0 or done:  # the first chunk at once, then the whole
+            self.table.set_rows(self._rows)
+        if not done:
+            QTimer.singleShot(0, self, lambda: self._build_more(generation))
 
     def _on_double_clicked(self, row: int, _col: int) -> None:
         entry = self._entries[self.table.source_row(row)]
@@ -231,8 +259,9 @@ class LogsView(QWidget):
         self.pause_button.setChecked(False)
         self.tail_button.setText("Stop tail" if on else "Live tail")
         if on:
-            self._entries = []
-            self._fill()
+            self._generation += 1
+            self._entries, self._rows = [], []
+            self.table.set_rows([])
         self.sig_tail.emit(self.request() if on else None)
 
     def _on_edited(self, text: str) -> None:
