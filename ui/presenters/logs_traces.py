@@ -151,7 +151,7 @@ class LogsPresenter(Presenter):
     def _flush_tail(self) -> None:
         """A tick: at most TAIL_MAX_RATE lines a second go to the view."""
         n = min(len(self._pending), max(1, TAIL_MAX_RATE * TAIL_FLUSH_MS // 1000))
-        if n:
+        if n and not self.tail_state.paused:  # paused: what waits is shown on resume
             lines = [self._pending.popleft() for _ in range(n)]
             self.tail_state.shown += len(lines)
             self.sig_tail_lines.emit(lines)
