@@ -255,10 +255,14 @@ class Core:
     @cached_property
     def rca(self) -> RcaService:
         from aiops_desktop.services.intelligence.rca import RcaService
+        from aiops_desktop.services.intelligence.rca_logs_traces import LogsTracesAround
         from aiops_desktop.services.intelligence.rca_topology import RcaTopology
 
         topology = RcaTopology(self.queries, self.registry)
-        return RcaService(self.series, self.catalog, clock=self.now, topology=topology)
+        # a capture is offline: its logs and traces were not recorded (said, not asked)
+        around = None if self.capture else LogsTracesAround(self.logs_traces, self.registry)
+        return RcaService(self.series, self.catalog, clock=self.now, topology=topology,
+                          logs_traces=around)  # fmt: skip
 
     @cached_property
     def discovery(self) -> DiscoveryService:

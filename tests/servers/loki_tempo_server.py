@@ -124,7 +124,8 @@ def otlp_trace(store: Store, trace_id: str) -> dict[str, Any]:
             "name": row["OperationName"], "kind": "SPAN_KIND_SERVER",
             "startTimeUnixNano": row["StartTimeUnixNano"],
             "endTimeUnixNano": row["EndTimeUnixNano"],
-            "attributes": [{"key": "k8s.pod.name", "value": {"stringValue": row["PodName"]}}],
+            "attributes": [{"key": "k8s.pod.name", "value": {"stringValue": row["PodName"]}},
+                           {"key": "k8s.namespace.name", "value": {"stringValue": NAMESPACE}}],
             "status": {"code": 2, "message": errors[0][:300]} if errors else {},
             "events": [{"timeUnixNano": str(ns), "name": "log",
                         "attributes": [{"key": "message", "value": {"stringValue": line}}]}

@@ -26,6 +26,7 @@ from aiops_desktop.models.incidents import (
     RcaReport,
 )
 from aiops_desktop.models.text import labels_text, time_text
+from aiops_desktop.services.intelligence.rca_logs_traces import LogsTracesAround
 from aiops_desktop.services.intelligence.rca_topology import RcaTopology, TopologyRead
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesStore
@@ -96,7 +97,7 @@ class RcaResult:
                 f", read up to {time_text(datetime.fromtimestamp(w.analysis_s, UTC), seconds=True)}"
             )
         if self.unread:
-            window += f"; PTP/SR-IOV topology not read from {', '.join(self.unread)}"
+            window += f"; not read (topology, logs, traces): {'; '.join(self.unread)}"
         rows = [
             RcaCauseRow(
                 c.entity, c.confidence,
@@ -127,11 +128,13 @@ class RcaService:
         *,
         clock: Callable[[], datetime] = utcnow,
         topology: RcaTopology | None = None,
+        logs_traces: LogsTracesAround | None = None,
     ) -> None:
         self._series = series
         self._catalog = catalog
         self._clock = clock
         self._topology = topology
+        self._logs_traces = logs_traces
 
     @cached_property
     def runbook(self) -> Runbook:
@@ -162,9 +165,15 @@ class RcaService:
         )
 
     async def _around(self, clusters: list[str], first: datetime, at: datetime) -> TopologyRead:
-        if self._topology is None:
-            return TopologyRead()
-        return await self._topology.read(clusters, _window(first, at))
+        """The topology (PTP, SR-IOV) and what logs and traces say, where they are read."""
+        readers = [r for r in (self._topology, self._logs_traces) if r is not None]
+        reads = await asyncio.gather(*(r.read(clusters, _window(first, at)) for r in readers))
+        out = TopologyRead()
+        for read in reads:
+            out.edges += read.edges
+            out.signals += read.signals
+            out.unread += read.unread
+        return out
 
     def _analyse(
         self, subject: str, clusters: list[str], first: datetime, at: datetime,

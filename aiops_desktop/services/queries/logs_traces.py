@@ -106,14 +106,15 @@ class LogsTraces:
 
     async def volume(
         self, cluster: str, logql: str, *, start: datetime, end: datetime,
-        tenant: str | None = None,
+        tenant: str | None = None, query: str | None = None, step_s: int | None = None,
     ) -> tuple[int, list[LogSeries]]:  # fmt: skip
         """(bar width s, the counts per bar) of ``logql``'s lines between ``start`` and
-        ``end``."""
-        step = volume_step(end - start)
+        ``end``; ``query``: a metric query of its own instead (``step_s`` its step)."""
+        step = step_s or volume_step(end - start)
         client = await self._pool.loki(self._with(cluster, EndpointKind.LOKI))
-        query = LogQuery(logql=volume_query(logql, step), start_ns=ns(start), end_ns=ns(end))
-        result = await client.query_range(query, step_s=step, tenant=tenant)
+        asked = query or volume_query(logql, step)
+        query_ = LogQuery(logql=asked, start_ns=ns(start), end_ns=ns(end))
+        result = await client.query_range(query_, step_s=step, tenant=tenant)
         return step, result.series
 
     async def labels(self, cluster: str, name: str | None = None) -> list[str]:
