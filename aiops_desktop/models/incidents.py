@@ -93,6 +93,8 @@ class RcaReport:
     signals_read: int
     causes: list[RcaCauseRow]
     charts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    #: a top cause's own error log lines in the window (entity -> (UTC time text, line))
+    quotes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

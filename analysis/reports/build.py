@@ -342,6 +342,9 @@ def rca_section(report: RcaReport) -> tuple[Section, list[Ranked]]:
     section.tables.append(Table("Likely causes, best first",
                                 ["#", "Cause", "Confidence", "First change", "Evidence"],
                                 rows, empty="nothing deviated from its baseline"))  # fmt: skip
+    for entity, lines in report.quotes.items():
+        section.tables.append(Table(f"Error lines of {entity}", ["When", "Line"],
+                                    [[when, line] for when, line in lines]))  # fmt: skip
     for cause in report.causes[:2]:
         if cause.entity in report.charts:
             section.charts.append(Chart(f"Evidence: {cause.entity}", "",

@@ -82,3 +82,12 @@ async def test_the_faulty_pod_ranks_high_from_its_logs_and_traces(core: Core) ->
     cause = next(c for c in result.causes if fault["inject_pod"] in c.entity)
     assert {"error log lines", "failed spans"} <= {e.signal for e in cause.evidence}
     assert all((e.first_deviation_s or 0) <= injected.timestamp() + 300 for e in cause.evidence)
+    # its own error lines are quoted (the RCA page, the JSON and the incident report)
+    quoted = result.quotes[cause.entity]
+    assert 1 <= len(quoted) <= 5 and all("ERROR" in line for _, line in quoted)
+    assert all(at <= injected.timestamp() + 300 for at, _ in quoted)
+    shown = result.shown()
+    assert shown.quotes[cause.entity][0][0].endswith(" UTC")
+    doc = result.as_json()
+    row = next(c for c in doc["causes"] if c["entity"] == cause.entity)  # type: ignore[index, union-attr]
+    assert row["error_lines"] and "ERROR" in row["error_lines"][0]["line"]

@@ -121,9 +121,10 @@ class RcaPanel(QWidget):
         rows = []
         for n, c in enumerate(report.causes, start=1):
             onset = time_text(c.onset, seconds=True) if c.onset else "—"
+            quoted = [f"{when}  {line}" for when, line in report.quotes.get(c.entity, [])]
+            tip = "\n".join(c.evidence + (["", "Its error lines:", *quoted] if quoted else []))
             rows.append(Row([str(n), c.entity, f"{c.confidence:.2f}", onset,
-                             "; ".join(c.evidence)],
-                            tips={4: "\n".join(c.evidence)}))  # fmt: skip
+                             "; ".join(c.evidence)], tips={1: tip, 4: tip}))  # fmt: skip
         self.ranking.set_rows(rows)
         for chart in self.charts:
             chart.setParent(None)

@@ -36,6 +36,7 @@ from analysis.rca.runbook import Runbook, RunbookEntry
 from analysis.rca.score import rank
 
 SHOWN = 10  # causes kept in a result
+QUOTED_CAUSES = 2  # the top causes whose own error lines are quoted
 #: what a stored panel's series says about its own entity being the cause
 PANEL_KIND = {
     "node_cpu": SignalKind.RESOURCE, "node_memory": SignalKind.RESOURCE,
@@ -63,6 +64,8 @@ class RcaResult:
     charts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
     #: "cluster: why" where PTP roles or SR-IOV VFs could not be read (ranked without them)
     unread: list[str] = field(default_factory=list)
+    #: the top causes' own error log lines in the window (entity -> [(unix s, line)])
+    quotes: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -83,6 +86,8 @@ class RcaResult:
                 "next_checks": [{"key": r.key, "meaning": r.meaning, "check": r.check,
                                  "safe_action": r.safe_action}
                                 for r in self.checks.get(c.entity, [])],
+                "error_lines": [{"time": _iso(at), "line": line}
+                                for at, line in self.quotes.get(c.entity, [])],
             } for c in self.causes],
         }  # fmt: skip
 
@@ -108,7 +113,10 @@ class RcaResult:
             )
             for c in self.causes
         ]  # fmt: skip
-        return RcaReport(self.subject, window, self.signals_read, rows, self.charts)
+        quotes = {entity: [(time_text(datetime.fromtimestamp(at, UTC), seconds=True), line)
+                           for at, line in lines]
+                  for entity, lines in self.quotes.items()}  # fmt: skip
+        return RcaReport(self.subject, window, self.signals_read, rows, self.charts, quotes)
 
 
 def _iso(seconds: float) -> str:
@@ -149,10 +157,11 @@ class RcaService:
         at = at or self._clock()
         first = incident.first_signal_at
         around = await self._around(incident.clusters, first, at)
-        return await asyncio.to_thread(
+        result = await asyncio.to_thread(
             self._analyse, incident.id, incident.clusters, first, at, incident.signals,
             around=around,
         )  # fmt: skip
+        return await self._quoted(result)
 
     async def for_cluster(self, name: str, clusters: list[str], at: datetime) -> RcaResult:
         """Causes of what changed on ``clusters`` (``name``: a cluster, or a hub and its
@@ -160,9 +169,18 @@ class RcaService:
         subject = f"{name} at {time_text(at)}"
         first = at - RCA_WINDOW_AFTER
         around = await self._around(clusters, first, at)
-        return await asyncio.to_thread(
+        result = await asyncio.to_thread(
             self._analyse, subject, clusters, first, at, [], around=around
         )
+        return await self._quoted(result)
+
+    async def _quoted(self, result: RcaResult) -> RcaResult:
+        """The top causes' own error log lines, where their cluster has Loki."""
+        if self._logs_traces is not None:
+            result.quotes = await self._logs_traces.quotes(
+                [c.entity for c in result.causes[:QUOTED_CAUSES]], result.window
+            )
+        return result
 
     async def _around(self, clusters: list[str], first: datetime, at: datetime) -> TopologyRead:
         """The topology (PTP, SR-IOV) and what logs and traces say, where they are read."""

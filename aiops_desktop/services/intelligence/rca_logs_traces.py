@@ -7,19 +7,25 @@ the ranking goes on without it. Nothing after the analysis time is asked for."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime
 
 from aiops_desktop.models import EndpointKind
+from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.observability import Trace
+from aiops_desktop.models.text import printable
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.intelligence.rca_topology import TopologyRead
-from aiops_desktop.services.queries.logs_traces import ERRORS, LogsTraces
+from aiops_desktop.services.queries.logs_traces import ERRORS, LogsTraces, pod_logql
 from analysis.rca.model import Window
 from analysis.rca.traces import STEP_S, error_log_signals, trace_signals
 
 MOST_TRACES = 50
 MOST_OPENED = 15
+QUOTES = 5  # error lines quoted per cause
+QUOTE_CHARS = 300
+_POD = re.compile(r"^(?P<cluster>\S+) pod (?P<namespace>[^/]+)/(?P<pod>.+)$")
 ERROR_VOLUME = (
     f'sum by (k8s_namespace_name, k8s_pod_name) (count_over_time({{k8s_namespace_name=~".+"}}'
     f"{ERRORS} [{STEP_S:.0f}s]))"
@@ -49,6 +55,31 @@ class LogsTracesAround:
         jobs = [self._error_logs(c, start, end, out) for c in loki]
         jobs += [self._failing_traces(c, start, end, out) for c in tempo]
         await asyncio.gather(*jobs)
+        return out
+
+    async def quotes(
+        self, entities: list[str], window: Window
+    ) -> dict[str, list[tuple[float, str]]]:
+        """The first error lines of each pod among ``entities`` in the window (its cluster's
+        Loki), to quote beside the ranking; a pod whose lines cannot be read is left out."""
+        start = datetime.fromtimestamp(window.detect_s - window.before_s, UTC)
+        end = datetime.fromtimestamp(window.end_s, UTC)
+        out: dict[str, list[tuple[float, str]]] = {}
+        for entity in entities:
+            found = _POD.match(entity)
+            if found is None or not self._with([found["cluster"]], EndpointKind.LOKI):
+                continue
+            query = pod_logql(found["namespace"], found["pod"], errors_only=True)
+            try:
+                result = await self._logs.logs(
+                    found["cluster"], query, start=start, end=end, limit=QUOTES,
+                    direction=LogDirection.FORWARD,
+                )  # fmt: skip
+            except (AppError, ValueError):
+                continue
+            if result.entries:
+                out[entity] = [(e.timestamp_ns / 1e9, printable(e.line)[:QUOTE_CHARS])
+                               for e in result.entries]  # fmt: skip
         return out
 
     async def _error_logs(self, cluster: str, start: datetime, end: datetime,
