@@ -4,6 +4,7 @@ with the first page that draws one."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -70,6 +71,10 @@ def cluster_page(p: Presenters, theme: Theme, window: PageHost) -> ClusterPage:
     p.kube.sig_status.connect(kube.show_status)
     kube.sig_refresh.connect(p.kube.reload)
     kube.sig_discover.connect(p.kube.discover)
+    kube.sig_pod_logs.connect(
+        lambda namespace, pod: window.open_logs(p.dashboard.cluster or "",
+                                                {"namespace": namespace, "pod": pod}, time.time())
+    )  # fmt: skip
     page = ClusterPage(dashboard, overview, kube)
     page.currentChanged.connect(window.on_cluster_tab_changed)
     return page

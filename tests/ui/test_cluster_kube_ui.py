@@ -68,6 +68,15 @@ def test_kubernetes_page_shows_access_nodes_pods_and_events(
     view.tabs.setCurrentWidget(view.pods)
     shot = save_screenshot(window, tmp_path / "kube.png")
     check_against_reference(shot, "cluster_kubernetes.png", tolerance=14.0)
+    # a double click on a pod: its logs (this cluster has no Loki: the page says so)
+    view.pods.table.cellDoubleClicked.emit(0, 1)
+    logs = window.logs
+    assert window.stack.currentWidget() is logs
+    assert (
+        'k8s_pod_name="du-l1-0"' in logs.editor.text() and logs.cluster.currentText() == "ran-east"
+    )
+    run_until(qtbot, lambda: "ran-east has no Loki endpoint" in logs.error.text())
+    window.show_view("details:ran-east")
 
     # discovery ran by itself after registration; the Details tab says what it found
     caps = window.overview.fields["Capabilities"]

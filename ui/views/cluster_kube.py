@@ -79,10 +79,12 @@ class FilteredTable(QWidget):
 
 
 class ClusterKubeView(QWidget):
-    """Signals: sig_refresh(), sig_discover()."""
+    """Signals: sig_refresh(), sig_discover(), sig_pod_logs(namespace, pod): a pod was double
+    clicked (its logs)."""
 
     sig_refresh = Signal()
     sig_discover = Signal()
+    sig_pod_logs = Signal(str, str)
     NODE_HEADERS = (
         "Node",
         "Ready",
@@ -137,6 +139,8 @@ class ClusterKubeView(QWidget):
         self.tabs = QTabWidget()
         self.nodes = FilteredTable(list(self.NODE_HEADERS), "filter nodes (name, role, problem)")
         self.pods = FilteredTable(list(self.POD_HEADERS), "filter pods (namespace, name, reason)")
+        self.pods.table.setToolTip("Double click a pod for its logs (the Logs page)")
+        self.pods.table.cellDoubleClicked.connect(self._on_pod_double_clicked)
         self.problems_only = QCheckBox("Only pods with a problem")
         self.problems_only.toggled.connect(self._show_pods)
         self.pods.bar.addWidget(self.problems_only)
@@ -217,6 +221,10 @@ class ClusterKubeView(QWidget):
         ])  # fmt: skip
         troubled = sum(1 for p in self._pods if p.reason)
         self._tab_text(1, f"Pods ({len(self._pods)}, {troubled} with a problem)")
+
+    def _on_pod_double_clicked(self, row: int, _col: int) -> None:
+        cells = self.pods.table.rows_model.row(self.pods.table.source_row(row)).cells
+        self.sig_pod_logs.emit(cells[0], cells[1])
 
     def _show_events(self, _checked: bool = False) -> None:
         """The events tab: drawn while it is in sight (the presenter redraws it at most once a
