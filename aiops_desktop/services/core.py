@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from aiops_desktop.services.intelligence.rca import RcaService
     from aiops_desktop.services.kube.discovery import DiscoveryService
     from aiops_desktop.services.kube.session import KubeSession
+    from aiops_desktop.services.outputs.recorded_logs import RecordedLogsTraces
     from aiops_desktop.services.outputs.reports import ReportService
     from aiops_desktop.services.outputs.wall import WallService
     from aiops_desktop.services.polling.live import LiveBuffers
@@ -79,6 +80,7 @@ class Core:
         capture: CaptureManifest | None = None,
         recorded_answers: Any = None,
         recorded_objects: Any = None,
+        recorded_logs_traces: Any = None,
         access: Access | None = None,
     ) -> None:
         self.paths = paths
@@ -90,6 +92,7 @@ class Core:
         self.capture = capture
         self._recorded_answers = recorded_answers
         self._recorded_objects = recorded_objects
+        self._recorded_logs_traces = recorded_logs_traces
         self.bus = EventBus()
         self.supervisor = TaskSupervisor(self.bus)
         self.registry = ClusterRegistry(
@@ -122,6 +125,7 @@ class Core:
         capture: CaptureManifest | None = None,
         recorded_answers: Any = None,
         recorded_objects: Any = None,
+        recorded_logs_traces: Any = None,
         role: UserRole | None = None,
     ) -> Core:
         """Open the cache (raising StoreTooNewError untouched) and the keyring; the services
@@ -147,7 +151,8 @@ class Core:
         core = cls(
             paths, settings, db, secrets or SecretStore.from_environment(paths.data_dir),
             capture=capture, recorded_answers=recorded_answers,
-            recorded_objects=recorded_objects, access=access,
+            recorded_objects=recorded_objects, recorded_logs_traces=recorded_logs_traces,
+            access=access,
         )  # fmt: skip
         if db.recovered is not None:
             core.notices.append(str(db.recovered))
@@ -207,7 +212,14 @@ class Core:
         return MultiClusterQuery(self.pool)
 
     @cached_property
-    def logs_traces(self) -> LogsTraces:
+    def logs_traces(self) -> LogsTraces | RecordedLogsTraces:
+        """Loki and Tempo; a capture answers from the lines and traces it kept."""
+        if self.capture is not None:
+            from aiops_desktop.services.outputs.recorded_logs import RecordedLogsTraces
+
+            return RecordedLogsTraces(
+                self._recorded_logs_traces, lambda: [c.name for c in self.registry.clusters()]
+            )
         from aiops_desktop.services.queries.logs_traces import LogsTraces
 
         return LogsTraces(self.registry, self.pool)
@@ -259,8 +271,7 @@ class Core:
         from aiops_desktop.services.intelligence.rca_topology import RcaTopology
 
         topology = RcaTopology(self.queries, self.registry)
-        # a capture is offline: its logs and traces were not recorded (said, not asked)
-        around = None if self.capture else LogsTracesAround(self.logs_traces, self.registry)
+        around = LogsTracesAround(self.logs_traces, self.registry)
         return RcaService(self.series, self.catalog, clock=self.now, topology=topology,
                           logs_traces=around)  # fmt: skip
 

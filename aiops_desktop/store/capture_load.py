@@ -34,6 +34,7 @@ META_KEYS = {
     MANIFEST_KEY: 64 * 1024,
     "recorded_answers": 256 * 2**20,
     "recorded_objects": 64 * 2**20,
+    "recorded_logs_traces": 64 * 2**20,
 }
 
 
@@ -187,6 +188,8 @@ def load_capture(path: Path, into: Path) -> tuple[CaptureManifest, dict[str, Any
     finally:
         conn.close()
     documents: dict[str, Any] = {}
+    if "recorded_logs_traces" in kept:  # checked as it is read (its model says its shape)
+        documents["recorded_logs_traces"] = kept["recorded_logs_traces"]
     for key in ("recorded_answers", "recorded_objects"):
         if key in kept:
             try:

@@ -41,7 +41,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.servers.logql import LogQLError, LogSelector, MetricQuery, parse
+from analysis.logql import LogQLError, LogSelector, MetricQuery, parse
 
 csv.field_size_limit(16 * 1024 * 1024)
 TENANTS = ("application", "infrastructure", "audit")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import LogDirection
@@ -19,6 +20,9 @@ from aiops_desktop.services.clusters.registry import ClusterNotFoundError, Clust
 from aiops_desktop.services.intelligence.rca_topology import TopologyRead
 from aiops_desktop.services.queries.logs_traces import ERRORS, LogsTraces, pod_logql
 from analysis.rca.model import Window
+
+if TYPE_CHECKING:
+    from aiops_desktop.services.outputs.recorded_logs import RecordedLogsTraces
 from analysis.rca.traces import STEP_S, error_log_signals, trace_signals
 
 MOST_TRACES = 50
@@ -33,7 +37,7 @@ ERROR_VOLUME = (
 
 
 class LogsTracesAround:
-    def __init__(self, logs: LogsTraces, registry: ClusterRegistry) -> None:
+    def __init__(self, logs: LogsTraces | RecordedLogsTraces, registry: ClusterRegistry) -> None:
         self._logs = logs
         self._registry = registry
 

@@ -28,6 +28,11 @@ from aiops_desktop.services.outputs.recorded import (
     record_objects,
     record_pages,
 )
+from aiops_desktop.services.outputs.recorded_logs import (
+    LOGS_TRACES_KEY,
+    read_recorded,
+    record_logs_traces,
+)
 from aiops_desktop.services.runtime.access import Action
 from aiops_desktop.services.runtime.outputs import check_output
 from aiops_desktop.settings import AppPaths, Settings
@@ -77,6 +82,14 @@ async def export_capture(
             async with asyncio.timeout(RECORD_TIMEOUT_S):
                 await record_objects(core.kube, with_api, objects)
         extra[OBJECTS_KEY] = json.dumps(objects)
+    with_logs = [c for c in chosen
+                 if c.endpoint(EndpointKind.LOKI) or c.endpoint(EndpointKind.TEMPO)]  # fmt: skip
+    if core.capture is None and with_logs:  # the window's error lines and failing traces
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(RECORD_TIMEOUT_S):
+                extra[LOGS_TRACES_KEY] = await record_logs_traces(
+                    core.logs_traces, with_logs, end - since, end
+                )
     return await asyncio.to_thread(
         write_capture, core.db.path, out, clusters=clusters, since=end - since, until=end,
         app_version=__version__, members=members, label=label, extra_meta=extra,
@@ -114,6 +127,7 @@ def open_capture(
             capture=manifest, role=role,
             recorded_answers=documents.get(RECORDED_KEY),
             recorded_objects=documents.get(OBJECTS_KEY),
+            recorded_logs_traces=read_recorded(documents.get(LOGS_TRACES_KEY), str(path)),
         )  # fmt: skip
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

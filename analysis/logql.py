@@ -129,10 +129,10 @@ class _Parser:
                 except re.error as exc:
                     raise LogQLError(f"parse error : error parsing regexp: {exc}") from exc
             matchers.append((name, op, value))
-            token = self._take(kind="op")
-            if token == "}":
+            after = self._take(kind="op")
+            if after == "}":
                 break
-            if token != ",":
+            if after != ",":
                 raise self._fail("} or ,")
         if all(op in ("!=", "!~") or value == "" for _, op, value in matchers):
             raise LogQLError("parse error : queries require at least one regexp or equality "

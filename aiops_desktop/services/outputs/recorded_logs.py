@@ -1,0 +1,209 @@
+"""Logs and traces in a capture: what a capture keeps of its clusters' Loki and Tempo (the
+error lines of its window, at most MOST_LINES, and its failing traces, at most MOST_TRACES of
+at most MOST_SPANS spans each), and how an opened capture answers from them, offline, as the
+live clients answer: LogQL selectors with line filters and the metric queries the app asks
+(``analysis.logql``), trace searches and traces by id. A capture is a file from outside: what
+it holds is checked (shapes, sizes) before it is read."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections import Counter
+from collections.abc import AsyncGenerator, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aiops_desktop.models import Cluster, EndpointKind
+from aiops_desktop.models.enums import LogDirection
+from aiops_desktop.models.errors import AppError, UsageError
+from aiops_desktop.models.observability import (
+    LOG_DEFAULT_LIMIT,
+    LogEntry,
+    LogResult,
+    LogSeries,
+    Trace,
+    TraceSummary,
+)
+from aiops_desktop.services.queries.logs_traces import ERRORS, LogsTraces, ns, volume_step
+from aiops_desktop.store.capture import CaptureError
+from analysis.logql import LogQLError, LogSelector, MetricQuery, parse
+
+if TYPE_CHECKING:
+    from collectors.loki_tail import TailBatch
+
+LOGS_TRACES_KEY = "recorded_logs_traces"
+MOST_LINES = 20_000
+MOST_TRACES = 20
+MOST_SPANS = 2_000
+RECORD_ERRORS = '{k8s_namespace_name=~".+"}' + ERRORS
+
+
+class RecordedLogsTracesDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[LogEntry] = Field(default_factory=list, max_length=MOST_LINES)
+    traces: list[Trace] = Field(default_factory=list, max_length=MOST_TRACES)
+
+
+async def record_logs_traces(
+    logs: LogsTraces | RecordedLogsTraces, clusters: list[Cluster], start: datetime,
+    end: datetime,
+) -> str:  # fmt: skip
+    """The window's error lines and failing traces of the clusters with Loki or Tempo, as the
+    capture keeps them (JSON); what cannot be read is left out."""
+    doc = RecordedLogsTracesDoc()
+    for cluster in clusters:
+        if cluster.endpoint(EndpointKind.LOKI):
+            with contextlib.suppress(AppError, ValueError):
+                found = await logs.logs(cluster.name, RECORD_ERRORS, start=start, end=end,
+                                        limit=5000, most=MOST_LINES - len(doc.lines))  # fmt: skip
+                doc.lines += found.entries
+        if cluster.endpoint(EndpointKind.TEMPO) and len(doc.traces) < MOST_TRACES:
+            with contextlib.suppress(AppError, ValueError):
+                summaries = await logs.traces(cluster.name, start=start, end=end,
+                                              traceql="{ status = error }",
+                                              limit=MOST_TRACES - len(doc.traces))  # fmt: skip
+                for summary in summaries:
+                    trace = await logs.trace(cluster.name, summary.trace_id)
+                    doc.traces.append(trace.model_copy(update={"spans": trace.spans[:MOST_SPANS]}))
+    return doc.model_dump_json()
+
+
+def read_recorded(text: str | None, where: str) -> RecordedLogsTracesDoc | None:
+    """The capture's logs and traces, checked (None where it has none)."""
+    if text is None:
+        return None
+    try:
+        doc = RecordedLogsTracesDoc.model_validate_json(text)
+    except ValidationError as exc:
+        raise CaptureError(f"{where}: its recorded logs and traces are not what this app "
+                           f"writes ({exc.error_count()} problems)") from None  # fmt: skip
+    if any(len(t.spans) > MOST_SPANS for t in doc.traces):
+        raise CaptureError(f"{where}: a recorded trace holds more than {MOST_SPANS:,} spans")
+    return doc
+
+
+def _matches(selector: LogSelector, entry: LogEntry) -> bool:
+    return selector.matches(entry.labels)
+
+
+class RecordedLogsTraces:
+    """``LogsTraces``' questions answered from a capture (see the module)."""
+
+    def __init__(
+        self, doc: RecordedLogsTracesDoc | None, clusters: Callable[[], list[str]]
+    ) -> None:
+        self._doc = doc or RecordedLogsTracesDoc()
+        self._clusters = clusters  # the capture's clusters (its registry, once loaded)
+
+    def _known(self, cluster: str) -> None:
+        if cluster not in self._clusters():
+            raise UsageError(f"the capture has no cluster named {cluster!r}")
+
+    def _selected(self, cluster: str, logql: str, start: datetime, end: datetime
+                  ) -> tuple[LogSelector | MetricQuery, list[LogEntry]]:  # fmt: skip
+        self._known(cluster)
+        try:
+            query = parse(logql)
+        except LogQLError as exc:
+            raise UsageError(f"the capture cannot answer that query: {exc}") from exc
+        selector = query.selector if isinstance(query, MetricQuery) else query
+        keep = selector.line_filter()
+        lo, hi = ns(start), ns(end)
+        lines = [e for e in self._doc.lines
+                 if e.cluster == cluster and lo <= e.timestamp_ns < hi
+                 and _matches(selector, e) and keep(e.line)]  # fmt: skip
+        return query, lines
+
+    async def logs(
+        self, cluster: str, logql: str, *, start: datetime, end: datetime,
+        limit: int = LOG_DEFAULT_LIMIT, most: int | None = None,
+        direction: LogDirection = LogDirection.BACKWARD, tenant: str | None = None,
+    ) -> LogResult:  # fmt: skip
+        _, lines = self._selected(cluster, logql, start, end)
+        lines.sort(key=lambda e: e.timestamp_ns, reverse=direction is LogDirection.BACKWARD)
+        wanted = most or limit
+        return LogResult(entries=lines[:wanted], truncated=len(lines) > wanted, pages=1)
+
+    async def volume(
+        self, cluster: str, logql: str, *, start: datetime, end: datetime,
+        tenant: str | None = None, query: str | None = None, step_s: int | None = None,
+    ) -> tuple[int, list[LogSeries]]:  # fmt: skip
+        step = step_s or volume_step(end - start)
+        parsed, lines = self._selected(cluster, query or logql, start, end)
+        by = parsed.by if isinstance(parsed, MetricQuery) else []
+        counts: dict[tuple[tuple[str, str], ...], Counter[float]] = {}
+        for e in lines:
+            key = tuple(sorted((k, e.labels.get(k, "")) for k in by or [] if k in e.labels))
+            at = (e.timestamp_ns // 1_000_000_000) // step * step + step
+            counts.setdefault(key, Counter())[float(at)] += 1
+        return step, [LogSeries(labels=dict(k), points=sorted(c.items()))
+                      for k, c in counts.items()]  # fmt: skip
+
+    async def labels(self, cluster: str, name: str | None = None) -> list[str]:
+        self._known(cluster)
+        mine = [e.labels for e in self._doc.lines if e.cluster == cluster]
+        if name is None:
+            return sorted({k for labels in mine for k in labels})
+        return sorted({labels[name] for labels in mine if name in labels})
+
+    async def tail(
+        self, cluster: str, logql: str, *, start: datetime | None = None,
+        tenant: str | None = None,
+    ) -> AsyncGenerator[TailBatch, None]:  # fmt: skip
+        raise UsageError("a capture is offline: it has no live tail (Run shows what it kept)")
+        yield  # an async generator, like the live one
+
+    async def traces(
+        self, cluster: str, *, start: datetime, end: datetime, service: str | None = None,
+        operation: str | None = None, min_duration: str | None = None,
+        max_duration: str | None = None, traceql: str | None = None, limit: int = 20,
+    ) -> list[TraceSummary]:  # fmt: skip
+        self._known(cluster)
+        errors_only = bool(traceql and re.search(r"status\s*=\s*error", traceql))
+        named = re.search(r'resource\.service\.name\s*=\s*"([^"]+)"', traceql or "")
+        service = service or (named.group(1) if named else None)
+        out = []
+        for trace in self._doc.traces:
+            if trace.cluster != cluster or not trace.spans:
+                continue
+            first = min(s.start_ns for s in trace.spans)
+            last = max(s.start_ns + s.duration_ns for s in trace.spans)
+            root = trace.root or trace.spans[0]
+            took_ms = (last - first) / 1e6
+            if not ns(start) <= first <= ns(end):
+                continue
+            if service and all(s.service_name != service for s in trace.spans):
+                continue
+            if operation and all(s.operation != operation for s in trace.spans):
+                continue
+            if errors_only and not trace.has_error:
+                continue
+            if min_duration and took_ms < _ms(min_duration):
+                continue
+            out.append(TraceSummary(trace_id=trace.trace_id, root_service=root.service_name,
+                                    root_name=root.operation, start_ns=first,
+                                    duration_ms=took_ms, cluster=cluster))  # fmt: skip
+        return out[:limit]
+
+    async def trace(self, cluster: str, trace_id: str) -> Trace:
+        self._known(cluster)
+        wanted = trace_id.strip().lower().zfill(32)
+        for trace in self._doc.traces:
+            if trace.cluster == cluster and trace.trace_id == wanted:
+                return trace
+        raise UsageError(f"the capture did not keep trace {wanted} (it keeps failing traces)")
+
+
+def _ms(text: str) -> float:
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", text.strip())
+    if found is None:
+        raise ValueError(f"{text!r} is not a duration such as 500ms, 2s or 1m")
+    scale = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}
+    return float(found.group(1)) * scale[found.group(2)]
+
+
+__all__ = ["LOGS_TRACES_KEY", "RecordedLogsTraces", "read_recorded", "record_logs_traces"]

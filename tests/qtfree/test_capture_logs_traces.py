@@ -1,0 +1,84 @@
+"""A capture keeps its window's error lines and failing traces where its clusters have Loki or
+Tempo, and an opened capture answers from them offline (LogQL selectors and filters, the
+volume, trace searches and traces), RCA quoting the kept lines; a crafted document is refused
+with a clear message and nothing opened."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from aiops_desktop.models import EndpointKind
+from aiops_desktop.models.registry import ClusterSpec
+from aiops_desktop.secrets import SecretStore
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.outputs.capture import export_capture, open_capture
+from aiops_desktop.services.outputs.recorded_logs import LOGS_TRACES_KEY, MOST_SPANS
+from aiops_desktop.settings import resolve_paths
+from aiops_desktop.store.capture import CaptureError
+from tests.servers.loki_tempo import RunningLokiTempo
+
+pytestmark = pytest.mark.integration
+END = datetime(2023, 1, 29, 9, 8, 53, tzinfo=UTC)  # 5 min after basic-service's fault
+POD = "ts-basic-service-5dc8d4f9fd-46997"
+
+
+@pytest_asyncio.fixture
+async def capture(
+    tmp_path: Path, loki_tempo: RunningLokiTempo, secret_service
+) -> AsyncIterator[Path]:  # type: ignore[no-untyped-def]
+    core = Core.open(
+        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
+    )
+    urls = {EndpointKind.LOKI: loki_tempo.url, EndpointKind.TEMPO: loki_tempo.url}
+    await core.registry.add(ClusterSpec(name="lab", endpoint_urls=urls))
+    out = tmp_path / "lab.aiops"
+    try:
+        await export_capture(core, out, clusters=["lab"], since=timedelta(minutes=30), until=END)
+    finally:
+        await core.shutdown()
+    yield out
+
+
+@pytest.mark.asyncio
+async def test_an_opened_capture_answers_logs_traces_and_rca_offline(capture: Path) -> None:
+    core = open_capture(capture)
+    try:
+        await core.registry.load()  # as the window and every command do first
+        logs = core.logs_traces
+        start = END - timedelta(minutes=30)
+        found = await logs.logs("lab", f'{{k8s_pod_name="{POD}"}} |= "ERROR"', start=start,
+                                end=END, limit=50)  # fmt: skip
+        assert found.entries and all(e.labels["k8s_pod_name"] == POD for e in found.entries)
+        assert all(start.timestamp() * 1e9 <= e.timestamp_ns < END.timestamp() * 1e9
+                   for e in found.entries)  # fmt: skip
+        step, volume = await logs.volume("lab", f'{{k8s_pod_name="{POD}"}}', start=start, end=END)
+        assert step == 30 and sum(v for s in volume for _, v in s.points) >= len(found.entries)
+        traces = await logs.traces("lab", start=start, end=END, traceql="{ status = error }")
+        assert traces and all(t.cluster == "lab" for t in traces)
+        trace = await logs.trace("lab", traces[0].trace_id)
+        assert trace.has_error and len(trace.spans) <= MOST_SPANS
+        with pytest.raises(Exception, match="no live tail"):
+            async for _ in logs.tail("lab", f'{{k8s_pod_name="{POD}"}}'):
+                pass
+        result = await core.rca.for_cluster("lab", ["lab"], END)
+        quoted = [e for e in result.quotes if POD in e]
+        assert quoted and "ERROR" in result.quotes[quoted[0]][0][1]
+    finally:
+        await core.shutdown()
+
+
+def test_a_crafted_logs_document_is_refused(capture: Path, tmp_path: Path) -> None:
+    crafted = tmp_path / "crafted.aiops"
+    crafted.write_bytes(capture.read_bytes())
+    with sqlite3.connect(crafted) as conn:
+        conn.execute("UPDATE app_meta SET value = ? WHERE key = ?",
+                     ('{"lines": [{"cluster": "lab", "timestamp_ns": -1, "line": "x"}]}',
+                      LOGS_TRACES_KEY))  # fmt: skip
+    with pytest.raises(CaptureError, match="recorded logs and traces are not what this app writes"):
+        open_capture(crafted)
