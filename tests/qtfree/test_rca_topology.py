@@ -120,4 +120,4 @@ async def test_an_unreachable_hub_is_named_and_the_ranking_goes_on(core: Core) -
     await _hub(core, "gone", "http://127.0.0.1:9")
     result = await core.rca.for_cluster("gone", ["gone"], core.now())
     assert result.unread and result.unread[0].startswith("gone: ")
-    assert "topology not read from gone: " in result.shown().window
+    assert "not read (topology, logs, traces): gone: " in result.shown().window
