@@ -421,6 +421,13 @@ class MainWindow(QMainWindow):
         self.show_view("traces")
         self.traces.open_trace(cluster, trace_id)
 
+    def open_traces(self, cluster: str, service: str, at: float) -> None:
+        """The Traces page on a service's failing traces around ``at``."""
+        moment = datetime.fromtimestamp(at, UTC)
+        self.show_view("traces")
+        self.traces.search_for(cluster, service, moment - JUMP_BEFORE, moment + JUMP_AFTER,
+                               errors=True)  # fmt: skip
+
     def analyse_at(self, cluster: str, at: float) -> None:
         """The root cause of what changed on ``cluster`` around ``at`` (from an anomaly): the
         Incidents page's Root cause tab shows it."""

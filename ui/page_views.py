@@ -32,6 +32,7 @@ class PageHost(Protocol):
         self, cluster: str, labels: dict[str, str], at: float, errors_only: bool = False
     ) -> None: ...
     def open_trace(self, cluster: str, trace_id: str) -> None: ...
+    def open_traces(self, cluster: str, service: str, at: float) -> None: ...
     def open_report_dialog(self) -> Any: ...
 
 
@@ -115,6 +116,8 @@ def incidents(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     p.incidents.sig_explain_text.connect(view.rca.show_explain_text)
     p.incidents.sig_explained.connect(view.rca.show_explained)
     view.rca.sig_explain.connect(p.incidents.explain)
+    view.rca.sig_logs.connect(window.open_logs)
+    view.rca.sig_traces.connect(window.open_traces)
     view.sig_open.connect(window.open_anomaly)
     return view
 

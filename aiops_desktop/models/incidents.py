@@ -95,6 +95,7 @@ class RcaReport:
     charts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
     #: a top cause's own error log lines in the window (entity -> (UTC time text, line))
     quotes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    detect_s: float | None = None  # the first signal's time (unix s): where jumps look
 
 
 @dataclass(frozen=True)

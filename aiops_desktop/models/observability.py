@@ -110,6 +110,22 @@ class Trace(DomainModel):
 
 
 # -- reading logs and traces (the pages, the CLI and the signals read them alike) ---------
+_REPLICA_HASHES = re.compile(r"-[a-z0-9]{6,10}-[a-z0-9]{5}$")
+_ENTITY_POD = re.compile(r"^(?P<cluster>\S+) pod (?P<namespace>[^/]+)/(?P<pod>.+)$")
+
+
+def service_of_pod(pod: str) -> str:
+    """A Deployment's pod's service: its name without the ReplicaSet's and the pod's hashes
+    ("ts-contacts-service-866bd68c97-xcqfx" -> "ts-contacts-service")."""
+    return _REPLICA_HASHES.sub("", pod)
+
+
+def pod_entity(entity: str) -> tuple[str, str, str] | None:
+    """(cluster, namespace, pod) of an RCA or incident entity that names a pod, else None."""
+    found = _ENTITY_POD.match(entity)
+    return (found["cluster"], found["namespace"], found["pod"]) if found else None
+
+
 TRACE_ID = re.compile(r"\b(?:trace_?id[=: \"]+)?([0-9a-f]{32})\b", re.IGNORECASE)
 
 

@@ -41,17 +41,13 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from aiops_desktop.models.observability import service_of_pod as service_of
 from analysis.logql import LogQLError, LogSelector, MetricQuery, parse
 
 csv.field_size_limit(16 * 1024 * 1024)
 TENANTS = ("application", "infrastructure", "audit")
 NAMESPACE = "train-ticket"
-_HASHES = re.compile(r"-[a-z0-9]{8,10}-[a-z0-9]{5}$")
 _LEVEL = re.compile(r"^\S+\s+(INFO|WARN|ERROR|DEBUG)\b")
-
-
-def service_of(pod: str) -> str:
-    return _HASHES.sub("", pod)
 
 
 @dataclass

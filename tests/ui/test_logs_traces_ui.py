@@ -115,3 +115,32 @@ def test_a_search_for_a_services_failing_traces(lab: DesktopApp, qtbot) -> None:
     run_until(qtbot, lambda: bool(traces.graph.failing), timeout=20)  # the first is opened
     assert "ts-contacts-service" in traces.graph.failing
     window.show_view("fleet")
+
+
+def test_from_a_root_cause_to_its_error_logs_and_failing_traces(lab: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """RCA at basic-service's fault reads the lab's logs and traces; the ranked pod's error
+    lines are quoted, and its buttons open its error logs and its service's failing traces."""
+    window = lab.window
+    injected = datetime(2023, 1, 29, 9, 3, 53, tzinfo=UTC)
+    window.analyse_at("lab", (injected + timedelta(minutes=5)).timestamp())
+    rca = window.page("incidents").rca  # type: ignore[attr-defined]
+    run_until(qtbot, lambda: rca.ranking.rowCount() > 0, timeout=30)
+    rows = [rca.ranking.item(r, 1).text() for r in range(rca.ranking.rowCount())]
+    basic = next(r for r, entity in enumerate(rows) if "ts-basic-service" in entity)
+    assert basic < 3
+    assert "Its error lines:" in rca.ranking.item(basic, 1).toolTip()
+    assert not rca.traces_button.isEnabled()
+    rca.ranking.selectRow(basic)
+    assert rca.logs_button.isEnabled() and rca.traces_button.isEnabled()
+    rca.traces_button.click()
+    traces = window.traces
+    assert window.stack.currentWidget() is traces and traces.errors.isChecked()
+    assert traces.service.text() == "ts-basic-service"
+    run_until(qtbot, lambda: traces.table.rowCount() > 0, timeout=20)
+    window.show_view("incidents")
+    rca.logs_button.click()
+    logs = window.logs
+    assert 'k8s_pod_name="ts-basic-service-5dc8d4f9fd-46997"' in logs.editor.text()
+    run_until(qtbot, lambda: logs.table.rowCount() > 0, timeout=20)
+    assert {logs.table.item(r, 2).text() for r in range(logs.table.rowCount())} == {"error"}
+    window.show_view("fleet")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.incidents import ExplanationView, Incident, RcaReport
+from aiops_desktop.models.observability import pod_entity, service_of_pod
 from aiops_desktop.models.text import time_text
 from ui.theme import Theme
 from ui.views.rows_table import Row
@@ -34,9 +35,13 @@ SHOWN_CHARTS = 3
 class RcaPanel(QWidget):
     """The root-cause analysis of one incident: ranked causes, their evidence charts and the
     runbook's next checks; "Explain" asks the local model to tell it, each of its sentences
-    marked verified (it cites evidence, its numbers match) or not. Signals: sig_explain()."""
+    marked verified (it cites evidence, its numbers match) or not. A cause that is a pod has
+    its error logs and its service's failing traces one click away. Signals: sig_explain(),
+    sig_logs(cluster, labels, epoch s, errors only), sig_traces(cluster, service, epoch s)."""
 
     sig_explain = Signal()
+    sig_logs = Signal(str, dict, float, bool)
+    sig_traces = Signal(str, str, float)
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,7 +51,21 @@ class RcaPanel(QWidget):
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         self.ranking = make_table(["#", "Cause", "Confidence", "First change", "Evidence"])
+        self.ranking.itemSelectionChanged.connect(self._on_cause_chosen)
         layout.addWidget(self.ranking, 2)
+        jumps = QHBoxLayout()
+        self.logs_button = QPushButton("Its error logs")
+        self.logs_button.setToolTip("The chosen cause's error lines around the incident")
+        self.logs_button.clicked.connect(self._on_logs)
+        self.traces_button = QPushButton("Its failing traces")
+        self.traces_button.setToolTip("The failing traces through the chosen cause's service")
+        self.traces_button.clicked.connect(self._on_traces)
+        for button in (self.logs_button, self.traces_button):
+            button.setEnabled(False)
+            jumps.addWidget(button)
+        jumps.addStretch(1)
+        layout.addLayout(jumps)
+        self._report: RcaReport | None = None
         self.charts_row = QHBoxLayout()
         layout.addLayout(self.charts_row, 2)
         self.charts: list[QWidget] = []
@@ -111,8 +130,35 @@ class RcaPanel(QWidget):
         if text:
             self.summary.setText(text)
 
+    def _chosen_pod(self) -> tuple[str, str, str] | None:
+        rows = self.ranking.selected_rows()
+        if self._report is None or not rows:
+            return None
+        cause = self._report.causes[self.ranking.source_row(rows[0])]
+        return pod_entity(cause.entity)
+
+    def _on_cause_chosen(self) -> None:
+        pod = self._chosen_pod() is not None and self._report is not None
+        self.logs_button.setEnabled(pod)
+        self.traces_button.setEnabled(pod)
+
+    def _on_logs(self) -> None:
+        found, report = self._chosen_pod(), self._report
+        if found is not None and report is not None and report.detect_s is not None:
+            cluster, namespace, pod = found
+            self.sig_logs.emit(cluster, {"namespace": namespace, "pod": pod}, report.detect_s,
+                               True)  # fmt: skip
+
+    def _on_traces(self) -> None:
+        found, report = self._chosen_pod(), self._report
+        if found is not None and report is not None and report.detect_s is not None:
+            self.sig_traces.emit(found[0], service_of_pod(found[2]), report.detect_s)
+
     def show_report(self, report: RcaReport) -> None:
         from ui.charts import TimeSeriesChart  # pyqtgraph loads with the first chart drawn
+
+        self._report = report
+        self._on_cause_chosen()
 
         self.summary.setText(
             f"Root cause analysis of {report.subject}: {report.signals_read} signals read, "

@@ -116,7 +116,8 @@ class RcaResult:
         quotes = {entity: [(time_text(datetime.fromtimestamp(at, UTC), seconds=True), line)
                            for at, line in lines]
                   for entity, lines in self.quotes.items()}  # fmt: skip
-        return RcaReport(self.subject, window, self.signals_read, rows, self.charts, quotes)
+        return RcaReport(self.subject, window, self.signals_read, rows, self.charts, quotes,
+                         self.window.detect_s)  # fmt: skip
 
 
 def _iso(seconds: float) -> str:

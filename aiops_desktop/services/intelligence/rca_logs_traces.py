@@ -7,14 +7,13 @@ the ranking goes on without it. Nothing after the analysis time is asked for."""
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.errors import AppError
-from aiops_desktop.models.observability import Trace
+from aiops_desktop.models.observability import Trace, pod_entity
 from aiops_desktop.models.text import printable
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.intelligence.rca_topology import TopologyRead
@@ -29,7 +28,6 @@ MOST_TRACES = 50
 MOST_OPENED = 15
 QUOTES = 5  # error lines quoted per cause
 QUOTE_CHARS = 300
-_POD = re.compile(r"^(?P<cluster>\S+) pod (?P<namespace>[^/]+)/(?P<pod>.+)$")
 ERROR_VOLUME = (
     f'sum by (k8s_namespace_name, k8s_pod_name) (count_over_time({{k8s_namespace_name=~".+"}}'
     f"{ERRORS} [{STEP_S:.0f}s]))"
@@ -70,13 +68,14 @@ class LogsTracesAround:
         end = datetime.fromtimestamp(window.end_s, UTC)
         out: dict[str, list[tuple[float, str]]] = {}
         for entity in entities:
-            found = _POD.match(entity)
-            if found is None or not self._with([found["cluster"]], EndpointKind.LOKI):
+            found = pod_entity(entity)
+            if found is None or not self._with([found[0]], EndpointKind.LOKI):
                 continue
-            query = pod_logql(found["namespace"], found["pod"], errors_only=True)
+            cluster, namespace, pod = found
+            query = pod_logql(namespace, pod, errors_only=True)
             try:
                 result = await self._logs.logs(
-                    found["cluster"], query, start=start, end=end, limit=QUOTES,
+                    cluster, query, start=start, end=end, limit=QUOTES,
                     direction=LogDirection.FORWARD,
                 )  # fmt: skip
             except (AppError, ValueError):
