@@ -97,6 +97,7 @@ def alerts(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     p.alerts.sig_groups.connect(view.show_groups)
     view.sig_group_by_changed.connect(p.alerts.set_group_by)
     view.sig_analyse.connect(window.analyse_at)
+    view.sig_logs.connect(window.open_logs)
     return view
 
 

@@ -218,7 +218,8 @@ class Core:
             from aiops_desktop.services.outputs.recorded_logs import RecordedLogsTraces
 
             return RecordedLogsTraces(
-                self._recorded_logs_traces, lambda: [c.name for c in self.registry.clusters()]
+                self._recorded_logs_traces,  # its clusters and the members of its hubs
+                lambda: [n for c in self.registry.clusters() for n in (c.name, *c.status.members)],
             )
         from aiops_desktop.services.queries.logs_traces import LogsTraces
 

@@ -73,3 +73,39 @@ def test_analyse_root_cause_from_an_anomaly(sample_desktop: DesktopApp, qtbot) -
     assert window.stack.currentWidget() is incidents
     assert incidents.rca.ranking.item(0, 1).text() == "ran-east du-2/ens1f0"  # type: ignore[union-attr]
     assert incidents.rca.summary.text().startswith("Root cause analysis of ran-east at ")
+
+
+def test_logs_of_an_alert_and_an_anomaly(sample_desktop: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """From the Alerts and Anomalies pages to the Logs page, on what the first alert or the
+    anomaly names, in its window (the sample capture kept no lines: none are shown)."""
+    from datetime import UTC, datetime
+
+    from aiops_desktop.models import AlertSeverity, AlertState
+    from aiops_desktop.models.alerts import Alert
+    from aiops_desktop.models.enums import GroupBy
+    from aiops_desktop.services.queries.alerts import group_alerts
+
+    window = sample_desktop.window
+    window.show_view("alerts")
+    alerts = window.page("alerts")
+    firing = Alert(fingerprint="f1", cluster="ran-east", name="KubePodCrashLooping",
+                   severity=AlertSeverity.WARNING, state=AlertState.FIRING,
+                   labels={"namespace": "ran-du", "pod": "du-l1-0"},
+                   starts_at=datetime(2026, 12, 4, 20, 50, tzinfo=UTC))  # fmt: skip
+    alerts.show_groups(group_alerts([firing], GroupBy.ALERTNAME))
+    assert not alerts.logs_button.isEnabled()
+    alerts.table.selectRow(0)
+    assert alerts.logs_button.isEnabled()
+    qtbot.mouseClick(alerts.logs_button, Qt.MouseButton.LeftButton)
+    logs = window.logs
+    assert window.stack.currentWidget() is logs
+    assert logs.editor.text() == '{k8s_namespace_name="ran-du", k8s_pod_name="du-l1-0"}'
+    assert logs.time_range.current.label == "2026-12-04 20:35 UTC to 2026-12-04 20:55 UTC"
+    run_until(qtbot, lambda: logs.status.text() == "0 lines shown")  # the capture kept none
+    window.show_view("anomalies")
+    anomalies = window.page("anomalies")
+    run_until(qtbot, lambda: anomalies.table.rowCount() > 0, timeout=20)
+    anomalies.table.selectRow(0)
+    qtbot.mouseClick(anomalies.logs_button, Qt.MouseButton.LeftButton)
+    assert window.stack.currentWidget() is logs and logs.editor.text().startswith("{k8s_")
+    window.show_view("fleet")

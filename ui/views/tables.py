@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from aiops_desktop.models.alerts import AlertGroup
+from aiops_desktop.models.alerts import Alert, AlertGroup
 from aiops_desktop.models.enums import GroupBy
 from aiops_desktop.models.polling import DiagnosticsRow
 from aiops_desktop.models.text import time_text
@@ -36,10 +36,12 @@ def fill_table(
 
 class AlertsView(QWidget):
     """Signals: sig_group_by_changed(GroupBy); sig_analyse(cluster, epoch s): the root cause
-    of the selected group's first cluster around when it started firing."""
+    of the selected group's first cluster around when it started firing; sig_logs(cluster,
+    labels, epoch s, errors only): the logs of its first alert's pod or namespace then."""
 
     sig_group_by_changed = Signal(object)
     sig_analyse = Signal(str, float)
+    sig_logs = Signal(str, dict, float, bool)
     HEADERS = ("Severity", "Count", "Group", "Clusters", "Namespaces", "Since", "Summary")
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
@@ -59,22 +61,41 @@ class AlertsView(QWidget):
         self.rca_button.setEnabled(False)
         self.rca_button.clicked.connect(self._on_analyse)
         bar.addWidget(self.rca_button)
+        self.logs_button = QPushButton("Logs")
+        self.logs_button.setToolTip("The logs of the first alert's pod (or namespace) then")
+        self.logs_button.setEnabled(False)
+        self.logs_button.clicked.connect(self._on_logs)
+        bar.addWidget(self.logs_button)
         layout.addLayout(bar)
         self.table = make_table(list(self.HEADERS))
         self.table.empty_text = "Nothing firing"
         self.table.itemSelectionChanged.connect(
-            lambda: self.rca_button.setEnabled(bool(self.table.selectionModel().selectedRows()))
+            lambda: [
+                b.setEnabled(bool(self.table.selectionModel().selectedRows()))
+                for b in (self.rca_button, self.logs_button)
+            ]
         )
         layout.addWidget(self.table, 1)
         self._groups: list[AlertGroup] = []
 
-    def _on_analyse(self) -> None:
+    def _first_alert(self) -> Alert | None:
+        """The selected group's first firing alert."""
         rows = self.table.selectionModel().selectedRows()
-        if rows:
-            group = self._groups[self.table.source_row(rows[0].row())]
-            if group.alerts:  # the cluster and the time of the group's first firing, together
-                first = min(group.alerts, key=lambda a: a.starts_at)
-                self.sig_analyse.emit(first.cluster, first.starts_at.timestamp())
+        if not rows:
+            return None
+        group = self._groups[self.table.source_row(rows[0].row())]
+        return min(group.alerts, key=lambda a: a.starts_at) if group.alerts else None
+
+    def _on_logs(self) -> None:
+        first = self._first_alert()
+        if first is not None:
+            self.sig_logs.emit(first.cluster, dict(first.labels), first.starts_at.timestamp(),
+                               False)  # fmt: skip
+
+    def _on_analyse(self) -> None:
+        first = self._first_alert()  # the cluster and the time of the first firing, together
+        if first is not None:
+            self.sig_analyse.emit(first.cluster, first.starts_at.timestamp())
 
     def show_groups(self, groups: list[AlertGroup]) -> None:
         self._groups = list(groups)
