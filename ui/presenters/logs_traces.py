@@ -47,7 +47,25 @@ class TailState:
     paused: bool = False
 
 
-class LogsPresenter(Presenter):
+class _ReadsEndpoint(Presenter):
+    """A page that reads one kind of endpoint through the logs and traces service."""
+
+    endpoint: EndpointKind
+
+    def __init__(
+        self, *, logs: LogsTraces, registry: ClusterRegistry, tasks: TaskSupervisor,
+        parent: QObject | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(tasks, parent=parent)
+        self._logs = logs
+        self._registry = registry
+
+    def clusters(self) -> list[str]:
+        """The clusters with the endpoint this page reads."""
+        return [c.name for c in self._registry.clusters() if c.endpoint(self.endpoint)]
+
+
+class LogsPresenter(_ReadsEndpoint):
     """Signals: sig_lines(list[LogEntry], bool truncated), sig_volume(int step s, list of
     (unix s, count)), sig_labels(list[str]), sig_tail_lines(list[LogEntry]),
     sig_tail_state(TailState), sig_busy(bool)."""
@@ -59,22 +77,19 @@ class LogsPresenter(Presenter):
     sig_tail_state = Signal(object)
     sig_busy = Signal(bool)
 
+    endpoint = EndpointKind.LOKI
+
     def __init__(
         self, *, logs: LogsTraces, registry: ClusterRegistry, tasks: TaskSupervisor,
         parent: QObject | None = None,
     ) -> None:  # fmt: skip
-        super().__init__(tasks, parent=parent)
-        self._logs = logs
-        self._registry = registry
+        super().__init__(logs=logs, registry=registry, tasks=tasks, parent=parent)
         self._tail: asyncio.Task[None] | None = None
         self._pending: deque[LogEntry] = deque()
         self.tail_state = TailState()
         self._flush = QTimer(self)
         self._flush.setInterval(TAIL_FLUSH_MS)
         self._flush.timeout.connect(self._flush_tail)
-
-    def clusters(self) -> list[str]:
-        return [c.name for c in self._registry.clusters() if c.endpoint(EndpointKind.LOKI)]
 
     def run(self, request: LogRequest) -> None:
         """The lines of ``request`` (newest first) and their volume over its range."""
@@ -190,23 +205,14 @@ class TraceRequest:
     limit: int = 50
 
 
-class TracesPresenter(Presenter):
+class TracesPresenter(_ReadsEndpoint):
     """Signals: sig_found(list[TraceSummary]), sig_trace(Trace), sig_busy(bool)."""
 
     sig_found = Signal(list)
     sig_trace = Signal(object)
     sig_busy = Signal(bool)
 
-    def __init__(
-        self, *, logs: LogsTraces, registry: ClusterRegistry, tasks: TaskSupervisor,
-        parent: QObject | None = None,
-    ) -> None:  # fmt: skip
-        super().__init__(tasks, parent=parent)
-        self._logs = logs
-        self._registry = registry
-
-    def clusters(self) -> list[str]:
-        return [c.name for c in self._registry.clusters() if c.endpoint(EndpointKind.TEMPO)]
+    endpoint = EndpointKind.TEMPO
 
     def search(self, request: TraceRequest) -> None:
         async def work() -> None:

@@ -28,6 +28,7 @@ from aiops_desktop.models.observability import LogEntry, line_level, trace_id_in
 from aiops_desktop.models.text import count, printable, time_text
 from ui.presenters.logs_traces import MOST_SHOWN, LogRequest, TailState
 from ui.theme import Theme
+from ui.views.combos import choose, refill
 from ui.views.rows_table import Row
 from ui.views.tables import make_table
 from ui.views.text import PlainLabel
@@ -139,11 +140,7 @@ class LogsView(QWidget):
 
     # -- what the presenter says ---------------------------------------------------------------
     def set_clusters(self, names: list[str]) -> None:
-        current = self.cluster.currentText()
-        self.cluster.clear()
-        self.cluster.addItems(names)
-        if current in names:
-            self.cluster.setCurrentText(current)
+        refill(self.cluster, names)
 
     def request(self) -> LogRequest:
         return LogRequest(self.cluster.currentText(), self.editor.text().strip(),
@@ -151,9 +148,7 @@ class LogsView(QWidget):
 
     def show_query(self, cluster: str, logql: str, start: datetime, end: datetime) -> None:
         """A jump from elsewhere (an anomaly, an incident, a pod): its query and window."""
-        if cluster not in [self.cluster.itemText(i) for i in range(self.cluster.count())]:
-            self.cluster.addItem(cluster)
-        self.cluster.setCurrentText(cluster)
+        choose(self.cluster, cluster)
         self.editor.setText(logql)
         self.time_range.show_span(start, end)
         self._on_run()

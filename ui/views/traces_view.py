@@ -39,6 +39,7 @@ from aiops_desktop.models.text import count, printable, time_text
 from ui.charts import SERIES_COLOURS
 from ui.presenters.logs_traces import TraceRequest
 from ui.theme import Theme
+from ui.views.combos import choose, refill
 from ui.views.rows_table import Row
 from ui.views.tables import make_table
 from ui.views.text import PlainLabel
@@ -308,11 +309,7 @@ class TracesView(QWidget):
         layout.addWidget(split, 1)
 
     def set_clusters(self, names: list[str]) -> None:
-        current = self.cluster.currentText()
-        self.cluster.clear()
-        self.cluster.addItems(names)
-        if current in names:
-            self.cluster.setCurrentText(current)
+        refill(self.cluster, names)
 
     def request(self) -> TraceRequest:
         return TraceRequest(
@@ -324,7 +321,7 @@ class TracesView(QWidget):
     def search_for(self, cluster: str, service: str | None, start: datetime, end: datetime,
                    *, errors: bool = False) -> None:  # fmt: skip
         """A jump from elsewhere: a service's (failing) traces in a window."""
-        self._choose_cluster(cluster)
+        choose(self.cluster, cluster)
         self.service.setText(service or "")
         self.errors.setChecked(errors)
         self.time_range.show_span(start, end)
@@ -332,14 +329,9 @@ class TracesView(QWidget):
 
     def open_trace(self, cluster: str, trace_id: str) -> None:
         """A jump from a log line: that trace."""
-        self._choose_cluster(cluster)
+        choose(self.cluster, cluster)
         self.heading.setText(f"Trace {trace_id}: reading …")
         self.sig_open.emit(cluster, trace_id)
-
-    def _choose_cluster(self, cluster: str) -> None:
-        if cluster not in [self.cluster.itemText(i) for i in range(self.cluster.count())]:
-            self.cluster.addItem(cluster)
-        self.cluster.setCurrentText(cluster)
 
     def show_found(self, found: list[TraceSummary]) -> None:
         self.error.hide()
