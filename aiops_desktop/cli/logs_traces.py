@@ -16,6 +16,7 @@ from aiops_desktop.models.enums import LogDirection, SpanStatus
 from aiops_desktop.models.errors import EXIT_OK, UsageError
 from aiops_desktop.models.observability import LOG_DEFAULT_LIMIT, LOG_MAX_LIMIT, depth_first
 from aiops_desktop.models.text import count, one_line, time_text
+from aiops_desktop.services.queries.logs_traces import failing_traceql
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
@@ -174,10 +175,7 @@ async def _traces(core: Core, args: argparse.Namespace, io: Io) -> int:
     start, end = _window(args)
     traceql = args.traceql
     if args.errors and not traceql:
-        parts = ["status = error"] + (
-            [f'resource.service.name = "{args.service}"'] if args.service else []
-        )
-        traceql = "{ " + " && ".join(parts) + " }"
+        traceql = failing_traceql(args.service)
     found = await core.logs_traces.traces(
         args.cluster, start=start, end=end, service=args.service, operation=args.operation,
         min_duration=args.min_duration, max_duration=args.max_duration, traceql=traceql,

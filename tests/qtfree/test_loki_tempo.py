@@ -20,7 +20,12 @@ import pytest_asyncio
 from aiops_desktop.models import AuthMethod
 from aiops_desktop.models.enums import LogDirection, SpanStatus
 from aiops_desktop.models.observability import LogQuery, trace_id_in
-from aiops_desktop.services.queries.logs_traces import NS, pod_logql, volume_query
+from aiops_desktop.services.queries.logs_traces import (
+    NS,
+    failing_traceql,
+    pod_logql,
+    volume_query,
+)
 from aiops_desktop.settings import HttpPolicy
 from collectors.auth import EndpointAuth
 from collectors.errors import (
@@ -274,3 +279,5 @@ def test_pod_queries_and_trace_ids_in_lines() -> None:
         "51def24606746811fa552389b02d2d3f"
     )
     assert trace_id_in("no id here 1234") is None
+    assert failing_traceql('we"ird') == '{ status = error && resource.service.name = "we\\"ird" }'
+    assert failing_traceql(None) == "{ status = error }"

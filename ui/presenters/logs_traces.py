@@ -17,7 +17,7 @@ from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.observability import LogEntry, Trace
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.clusters.registry import ClusterRegistry
-from aiops_desktop.services.queries.logs_traces import LogsTraces
+from aiops_desktop.services.queries.logs_traces import LogsTraces, failing_traceql
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
 
@@ -219,12 +219,7 @@ class TracesPresenter(_ReadsEndpoint):
             self.sig_busy.emit(True)
             try:
                 start, end = request.range.bounds(datetime.now(UTC))
-                traceql = None
-                if request.errors_only:
-                    parts = ["status = error"]
-                    if request.service:
-                        parts.append(f'resource.service.name = "{request.service}"')
-                    traceql = "{ " + " && ".join(parts) + " }"
+                traceql = failing_traceql(request.service) if request.errors_only else None
                 found = await self._logs.traces(
                     request.cluster, start=start, end=end, service=request.service,
                     min_duration=request.min_duration, traceql=traceql, limit=request.limit,

@@ -27,6 +27,7 @@ from aiops_desktop.models.errors import AppError, NotFoundError
 from aiops_desktop.models.observability import depth_first, line_level, service_calls
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.assistant.toolbox import Tool, ToolError, ToolInput
+from aiops_desktop.services.queries.logs_traces import failing_traceql
 
 if TYPE_CHECKING:
     import numpy as np
@@ -803,10 +804,7 @@ class SearchTracesInput(WindowInput):
 async def search_traces(core: Core, args: SearchTracesInput) -> Any:
     names = _with_endpoint(core, await _scope(core, args.cluster), EndpointKind.TEMPO)
     start, end = args.window(core)
-    traceql = None
-    if args.errors_only:
-        service = f' && resource.service.name = "{args.service}"' if args.service else ""
-        traceql = "{ status = error" + service + " }"
+    traceql = failing_traceql(args.service) if args.errors_only else None
     slower = f"{args.min_duration_ms}ms" if args.min_duration_ms is not None else None
     results, unread = await _each(names, lambda n: core.logs_traces.traces(
         n, start=start, end=end, service=args.service, min_duration=slower, traceql=traceql,

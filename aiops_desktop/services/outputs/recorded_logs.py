@@ -164,8 +164,8 @@ class RecordedLogsTraces:
     ) -> list[TraceSummary]:  # fmt: skip
         self._known(cluster)
         errors_only = bool(traceql and re.search(r"status\s*=\s*error", traceql))
-        named = re.search(r'resource\.service\.name\s*=\s*"([^"]+)"', traceql or "")
-        service = service or (named.group(1) if named else None)
+        named = re.search(r'resource\.service\.name\s*=\s*"((?:[^"\\]|\\.)+)"', traceql or "")
+        service = service or (re.sub(r"\\(.)", r"\1", named.group(1)) if named else None)
         out = []
         for trace in self._doc.traces:
             if trace.cluster != cluster or not trace.spans:

@@ -70,6 +70,15 @@ def logql_for(labels: dict[str, str], *, errors_only: bool = False) -> str:
     return query + (ERRORS if errors_only else "")
 
 
+def failing_traceql(service: str | None = None) -> str:
+    """TraceQL for the traces with a failed span (through ``service``, quoted as TraceQL
+    quotes a string: a quote or a backslash in the name cannot end it)."""
+    if not service:
+        return "{ status = error }"
+    quoted = service.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{{ status = error && resource.service.name = "{quoted}" }}'
+
+
 def pod_logql(namespace: str, pod: str, *, errors_only: bool = False) -> str:
     """The LogQL of one pod's lines (OpenShift Logging's labels), optionally its errors."""
     quoted = {k: v.replace("\\", "\\\\").replace('"', '\\"') for k, v in
