@@ -78,6 +78,14 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     return out
 
 
+def _regexp(text: str) -> None:
+    """A regexp matcher's or filter's pattern, refused as Loki refuses it."""
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise LogQLError(f"parse error : error parsing regexp: {exc}") from exc
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -124,10 +132,7 @@ class _Parser:
                                  f"{op}, expecting = or != or =~ or !~")  # fmt: skip
             value = self._string()
             if op in ("=~", "!~"):
-                try:
-                    re.compile(value)
-                except re.error as exc:
-                    raise LogQLError(f"parse error : error parsing regexp: {exc}") from exc
+                _regexp(value)
             matchers.append((name, op, value))
             after = self._take(kind="op")
             if after == "}":
@@ -142,10 +147,7 @@ class _Parser:
             op = self._take()
             text = self._string()
             if op in ("|~", "!~"):
-                try:
-                    re.compile(text)
-                except re.error as exc:
-                    raise LogQLError(f"parse error : error parsing regexp: {exc}") from exc
+                _regexp(text)
             selector.filters.append((op, text))
         return selector
 

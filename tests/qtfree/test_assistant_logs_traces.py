@@ -6,38 +6,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from aiops_desktop.models import EndpointKind
-from aiops_desktop.models.registry import ClusterSpec
-from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.assistant.toolbox import ToolBox
 from aiops_desktop.services.assistant.tools import LINE_CHARS, all_tools
 from aiops_desktop.services.core import Core
-from aiops_desktop.settings import resolve_paths
-from tests.servers.loki_tempo import RunningLokiTempo
 
 pytestmark = pytest.mark.integration
 POD = "ts-contacts-service-866bd68c97-xcqfx"
 
 
 @pytest_asyncio.fixture
-async def box(
-    tmp_path: Path, loki_tempo: RunningLokiTempo, secret_service
-) -> AsyncIterator[ToolBox]:  # type: ignore[no-untyped-def]
-    core = Core.open(
-        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
-    )
-    urls = {EndpointKind.LOKI: loki_tempo.url, EndpointKind.TEMPO: loki_tempo.url}
-    await core.registry.add(ClusterSpec(name="lab", endpoint_urls=urls))
-    try:
-        yield ToolBox(core, all_tools())
-    finally:
-        await core.shutdown()
+async def box(lab_core: Core) -> AsyncIterator[ToolBox]:
+    yield ToolBox(lab_core, all_tools())
 
 
 async def call(box: ToolBox, name: str, arguments: dict[str, Any]) -> Any:

@@ -13,15 +13,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from aiops_desktop.models import EndpointKind
-from aiops_desktop.models.registry import ClusterSpec
-from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.outputs.capture import export_capture, open_capture
 from aiops_desktop.services.outputs.recorded_logs import LOGS_TRACES_KEY, MOST_SPANS
-from aiops_desktop.settings import resolve_paths
 from aiops_desktop.store.capture import CaptureError
-from tests.servers.loki_tempo import RunningLokiTempo
 
 pytestmark = pytest.mark.integration
 END = datetime(2023, 1, 29, 9, 8, 53, tzinfo=UTC)  # 5 min after basic-service's fault
@@ -29,19 +24,9 @@ POD = "ts-basic-service-5dc8d4f9fd-46997"
 
 
 @pytest_asyncio.fixture
-async def capture(
-    tmp_path: Path, loki_tempo: RunningLokiTempo, secret_service
-) -> AsyncIterator[Path]:  # type: ignore[no-untyped-def]
-    core = Core.open(
-        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
-    )
-    urls = {EndpointKind.LOKI: loki_tempo.url, EndpointKind.TEMPO: loki_tempo.url}
-    await core.registry.add(ClusterSpec(name="lab", endpoint_urls=urls))
+async def capture(lab_core: Core, tmp_path: Path) -> AsyncIterator[Path]:
     out = tmp_path / "lab.aiops"
-    try:
-        await export_capture(core, out, clusters=["lab"], since=timedelta(minutes=30), until=END)
-    finally:
-        await core.shutdown()
+    await export_capture(lab_core, out, clusters=["lab"], since=timedelta(minutes=30), until=END)
     yield out
 
 

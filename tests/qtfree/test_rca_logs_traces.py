@@ -6,23 +6,16 @@ names ranks among the first three; and what comes after the analysis time is nev
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
-import pytest_asyncio
 
-from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import SpanStatus
 from aiops_desktop.models.observability import Span, Trace
-from aiops_desktop.models.registry import ClusterSpec
-from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
-from aiops_desktop.settings import resolve_paths
 from analysis.rca.traces import error_log_signals, trace_signals
-from tests.servers.loki_tempo import DAY, RunningLokiTempo
+from tests.servers.loki_tempo import DAY
 
 T0 = datetime(2023, 1, 29, 9, 0, tzinfo=UTC).timestamp()
 
@@ -56,27 +49,14 @@ def test_failed_and_slow_spans_per_pod_and_who_calls_whom() -> None:
     assert logs.entity == "east pod shop/cart-0" and logs.values.sum() == 4.0
 
 
-@pytest_asyncio.fixture
-async def core(tmp_path: Path, loki_tempo: RunningLokiTempo, secret_service) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    opened = Core.open(
-        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
-    )
-    urls = {EndpointKind.LOKI: loki_tempo.url, EndpointKind.TEMPO: loki_tempo.url}
-    await opened.registry.add(ClusterSpec(name="lab", endpoint_urls=urls))
-    try:
-        yield opened
-    finally:
-        await opened.shutdown()
-
-
 @pytest.mark.integration
 @pytest.mark.asyncio
-async def test_the_faulty_pod_ranks_high_from_its_logs_and_traces(core: Core) -> None:
+async def test_the_faulty_pod_ranks_high_from_its_logs_and_traces(lab_core: Core) -> None:
     faults = [f for hour in json.loads((DAY / "2023-01-29-fault_list.json").read_text()).values()
               for f in hour]  # fmt: skip
     fault = next(f for f in faults if f["inject_time"] == "2023-01-29 09:03:53")
     injected = datetime.fromisoformat(fault["inject_time"]).replace(tzinfo=UTC)
-    result = await core.rca.for_cluster("lab", ["lab"], injected + timedelta(minutes=5))
+    result = await lab_core.rca.for_cluster("lab", ["lab"], injected + timedelta(minutes=5))
     top = [c.entity for c in result.causes[:3]]
     assert f"lab pod train-ticket/{fault['inject_pod']}" in top, top
     cause = next(c for c in result.causes if fault["inject_pod"] in c.entity)

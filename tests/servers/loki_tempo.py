@@ -6,12 +6,14 @@ WebSocket of the live tail passes through nginx too."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from tests.conftest import require_binary
 from tests.servers.nginx import HEAD, prepare_workdir
@@ -124,3 +126,25 @@ def loki_tempo(
         yield running
     finally:
         running.stop()
+
+
+@pytest_asyncio.fixture
+async def lab_core(
+    tmp_path: Path, loki_tempo: RunningLokiTempo, secret_service: Any
+) -> AsyncIterator[Any]:
+    """A Core over a fresh cache whose cluster "lab" has the stand-in as Loki and Tempo."""
+    from aiops_desktop.models import EndpointKind
+    from aiops_desktop.models.registry import ClusterSpec
+    from aiops_desktop.secrets import SecretStore
+    from aiops_desktop.services.core import Core
+    from aiops_desktop.settings import resolve_paths
+
+    core = Core.open(
+        resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend())
+    )
+    urls = {EndpointKind.LOKI: loki_tempo.url, EndpointKind.TEMPO: loki_tempo.url}
+    await core.registry.add(ClusterSpec(name="lab", endpoint_urls=urls))
+    try:
+        yield core
+    finally:
+        await core.shutdown()

@@ -88,8 +88,8 @@ class LogsTracesAround:
     async def _error_logs(self, cluster: str, start: datetime, end: datetime,
                           out: TopologyRead) -> None:  # fmt: skip
         try:
-            _, series = await self._logs.volume(cluster, "", start=start, end=end,
-                                                query=ERROR_VOLUME, step_s=int(STEP_S))  # fmt: skip
+            series = await self._logs.counts(cluster, ERROR_VOLUME, start=start, end=end,
+                                             step_s=int(STEP_S))  # fmt: skip
         except (AppError, ValueError) as exc:
             out.unread.append(f"{cluster} logs: {exc}")
             return

@@ -86,10 +86,6 @@ def read_recorded(text: str | None, where: str) -> RecordedLogsTracesDoc | None:
     return doc
 
 
-def _matches(selector: LogSelector, entry: LogEntry) -> bool:
-    return selector.matches(entry.labels)
-
-
 class RecordedLogsTraces:
     """``LogsTraces``' questions answered from a capture (see the module)."""
 
@@ -115,7 +111,7 @@ class RecordedLogsTraces:
         lo, hi = ns(start), ns(end)
         lines = [e for e in self._doc.lines
                  if e.cluster == cluster and lo <= e.timestamp_ns < hi
-                 and _matches(selector, e) and keep(e.line)]  # fmt: skip
+                 and selector.matches(e.labels) and keep(e.line)]  # fmt: skip
         return query, lines
 
     async def logs(
@@ -130,18 +126,25 @@ class RecordedLogsTraces:
 
     async def volume(
         self, cluster: str, logql: str, *, start: datetime, end: datetime,
-        tenant: str | None = None, query: str | None = None, step_s: int | None = None,
+        tenant: str | None = None,
     ) -> tuple[int, list[LogSeries]]:  # fmt: skip
-        step = step_s or volume_step(end - start)
-        parsed, lines = self._selected(cluster, query or logql, start, end)
+        step = volume_step(end - start)
+        return step, await self.counts(cluster, logql, start=start, end=end, step_s=step)
+
+    async def counts(
+        self, cluster: str, metric_logql: str, *, start: datetime, end: datetime, step_s: int,
+        tenant: str | None = None,
+    ) -> list[LogSeries]:  # fmt: skip
+        """The kept lines counted per step (by the labels a ``sum by`` names)."""
+        step = step_s
+        parsed, lines = self._selected(cluster, metric_logql, start, end)
         by = parsed.by if isinstance(parsed, MetricQuery) else []
         counts: dict[tuple[tuple[str, str], ...], Counter[float]] = {}
         for e in lines:
             key = tuple(sorted((k, e.labels.get(k, "")) for k in by or [] if k in e.labels))
             at = (e.timestamp_ns // 1_000_000_000) // step * step + step
             counts.setdefault(key, Counter())[float(at)] += 1
-        return step, [LogSeries(labels=dict(k), points=sorted(c.items()))
-                      for k, c in counts.items()]  # fmt: skip
+        return [LogSeries(labels=dict(k), points=sorted(c.items())) for k, c in counts.items()]
 
     async def labels(self, cluster: str, name: str | None = None) -> list[str]:
         self._known(cluster)

@@ -115,16 +115,23 @@ class LogsTraces:
 
     async def volume(
         self, cluster: str, logql: str, *, start: datetime, end: datetime,
-        tenant: str | None = None, query: str | None = None, step_s: int | None = None,
+        tenant: str | None = None,
     ) -> tuple[int, list[LogSeries]]:  # fmt: skip
         """(bar width s, the counts per bar) of ``logql``'s lines between ``start`` and
-        ``end``; ``query``: a metric query of its own instead (``step_s`` its step)."""
-        step = step_s or volume_step(end - start)
+        ``end``."""
+        step = volume_step(end - start)
+        query = volume_query(logql, step)
+        return step, await self.counts(cluster, query, start=start, end=end, step_s=step,
+                                       tenant=tenant)  # fmt: skip
+
+    async def counts(
+        self, cluster: str, metric_logql: str, *, start: datetime, end: datetime, step_s: int,
+        tenant: str | None = None,
+    ) -> list[LogSeries]:  # fmt: skip
+        """A LogQL metric query's series (``sum by (...) (count_over_time(...))``)."""
         client = await self._pool.loki(self._with(cluster, EndpointKind.LOKI))
-        asked = query or volume_query(logql, step)
-        query_ = LogQuery(logql=asked, start_ns=ns(start), end_ns=ns(end))
-        result = await client.query_range(query_, step_s=step, tenant=tenant)
-        return step, result.series
+        query = LogQuery(logql=metric_logql, start_ns=ns(start), end_ns=ns(end))
+        return (await client.query_range(query, step_s=step_s, tenant=tenant)).series
 
     async def labels(self, cluster: str, name: str | None = None) -> list[str]:
         """The label names (``name`` None) or one label's values, for completion."""
