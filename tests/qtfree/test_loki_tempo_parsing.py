@@ -30,7 +30,9 @@ def test_loki_streams_and_matrices() -> None:
     assert entries[0].cluster == "east" and entries[0].timestamp_ns == 1700000000000000001
     [series] = parse_matrix([{"metric": {"level": "error"}, "values": [[1700000000, "3"]]}])
     assert series.labels == {"level": "error"} and series.points == [(1700000000.0, 3.0)]
-    for crafted in ([{"stream": "x", "values": []}], [{"stream": {}, "values": [["x", "y"]]}]):
+    crafted_lines = ([{"stream": "x", "values": []}], [{"stream": {}, "values": [["x", "y"]]}],
+                     [{"stream": {}, "values": [["-5", "before 1970"]]}])  # fmt: skip
+    for crafted in crafted_lines:
         with pytest.raises(CollectorBadResponse):
             parse_streams(crafted, "east")
 
