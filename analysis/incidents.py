@@ -40,7 +40,7 @@ def pod_of(cluster: str, labels: dict[str, str]) -> str | None:
 def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
     """Where a signal is, as topology tokens: from a finding's subject ("gpu-1/gpu3",
     "du-2/ens1f0 (ptp4l)", "node du-1", "pod ran-du/du-l1-0") and a series' or alert's labels
-    (node, instance, namespace, pod, gpu)."""
+    (node, instance, namespace, pod, gpu, service)."""
     tokens: list[str] = []
     labels = labels or {}
     if subject.startswith("node "):
@@ -59,19 +59,25 @@ def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
         tokens.append(f"ns:{labels['namespace']}")
         if labels.get("pod"):
             tokens.append(f"pod:{labels['namespace']}/{labels['pod']}")
+    if labels.get("service"):  # a span's service (failed spans, span latency)
+        tokens.append(f"svc:{labels['service']}")
     return sorted(set(tokens))
 
 
 def entity_of(cluster: str, labels: dict[str, str]) -> str:
-    """Where a series (or an alert) is, by name: its GPU, PTP port, pod, node or the cluster
-    itself (a GPU's series name the GPU even where DCGM adds the pod using it); RCA's causes
-    and incidents' signals are named alike."""
+    """Where a series (or an alert) is, by name: its GPU, PTP port, pod, node, service (a
+    span's, where no pod is named) or the cluster itself (a GPU's series name the GPU even
+    where DCGM adds the pod using it); RCA's causes and incidents' signals are named alike."""
     node = node_of(labels)
     if node and labels.get("gpu"):
         return f"{cluster} {node}/gpu{labels['gpu']}"
     if node and labels.get("iface"):
         return f"{cluster} {node}/{labels['iface']}"
-    return pod_of(cluster, labels) or (f"{cluster} node {node}" if node else cluster)
+    if pod := pod_of(cluster, labels):
+        return pod
+    if node:
+        return f"{cluster} node {node}"
+    return f"{cluster} service {labels['service']}" if labels.get("service") else cluster
 
 
 def depends_on(cluster: str, labels: dict[str, str]) -> list[tuple[str, str]]:

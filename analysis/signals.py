@@ -20,6 +20,7 @@ class SignalType(StrEnum):
     PERCENT = "percent"
     RATIO = "ratio"
     COUNTER_RATE = "counter_rate"
+    ERROR_RATE = "error_rate"
     LATENCY = "latency"
     TEMPERATURE = "temperature"
     PTP_OFFSET = "ptp_offset"
@@ -44,6 +45,8 @@ PROFILES: dict[SignalType, SignalProfile] = {
     SignalType.RATIO: SignalProfile(SignalType.RATIO, (M.CONTEXT,)),
     SignalType.COUNTER_RATE: SignalProfile(SignalType.COUNTER_RATE, (M.CONTEXT,), unit="/s"),
     SignalType.LATENCY: SignalProfile(SignalType.LATENCY, (M.CONTEXT,), upper_only=True, unit="s"),
+    # error log lines and failed spans: fewer errors than usual is never the anomaly
+    SignalType.ERROR_RATE: SignalProfile(SignalType.ERROR_RATE, (M.CONTEXT,), upper_only=True),
     SignalType.TEMPERATURE: SignalProfile(
         SignalType.TEMPERATURE, (M.DOMAIN_RULE, M.CONTEXT), unit="C"
     ),
@@ -83,6 +86,9 @@ def classify(metric: str, unit: str | None = None) -> SignalType:
             "ns": SignalType.PTP_OFFSET,
             "celsius": SignalType.TEMPERATURE,
             "c": SignalType.TEMPERATURE,
+            "errors": SignalType.ERROR_RATE,
+            "errors/s": SignalType.ERROR_RATE,
+            "errors/min": SignalType.ERROR_RATE,
         }.get(unit.lower())
         if by_unit is not None:
             return by_unit

@@ -1,23 +1,26 @@
 """Tempo HTTP API client (read-only): a trace by id (``/api/traces/<id>``, OTLP JSON: the
 ``batches`` of Tempo 1/2 or the ``trace.resourceSpans`` of ``/api/v2/traces``), search
 (``/api/search``: service, operation, min/max duration, tags, TraceQL ``q``), tags and tag
-values. Span and trace ids come base64 in OTLP JSON and are shown hex; status code 2
+values, and TraceQL metrics (``/api/metrics/query_range``: the error and slow-span rates the
+poller records). Span and trace ids come base64 in OTLP JSON and are shown hex; status code 2
 (``STATUS_CODE_ERROR``) is an error; span events are kept (the trace view shows them as log
 lines).
 
 Paths: Tempo's own (``/api/...``) or a TempoStack gateway's for one tenant, when the URL is
 given with it (``https://gw/api/traces/v1/<tenant>`` -> ``.../tempo/api/...``). Everything is
-bounded: at most MOST_SPANS spans per trace and MOST_TRACES per search are read."""
+bounded: at most MOST_SPANS spans per trace, MOST_TRACES per search and MOST_SERIES series
+per metrics query are read."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.models.enums import SpanKind, SpanStatus
-from aiops_desktop.models.observability import Span, SpanEvent, Trace, TraceSummary
+from aiops_desktop.models.observability import LogSeries, Span, SpanEvent, Trace, TraceSummary
 from collectors.errors import CollectorBadResponse, CollectorError
 
 if TYPE_CHECKING:
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 MOST_SPANS = 20_000
 MOST_TRACES = 500
+MOST_SERIES = 2_000
 MAX_ATTRIBUTE_CHARS = 2_000
 _GATEWAY = re.compile(r"/api/traces/v1/[A-Za-z0-9_-]+/?$")
 _DURATION = re.compile(r"^\d+(\.\d+)?(ns|us|µs|ms|s|m|h)$")
@@ -144,6 +148,29 @@ def parse_search(payload: Any, cluster: str) -> list[TraceSummary]:
     return out
 
 
+def parse_metrics(payload: Any) -> list[LogSeries]:
+    """A TraceQL metrics answer (``/api/metrics/query_range``: ``series`` of OTLP-style
+    ``labels`` and ``samples`` of ``timestampMs`` and ``value``) as series (unix s, value);
+    at most MOST_SERIES series, a sample without a number is left out."""
+    if not isinstance(payload, dict):
+        raise CollectorBadResponse("a TraceQL metrics answer that is not a JSON object")
+    out = []
+    try:
+        for item in (payload.get("series") or [])[:MOST_SERIES]:
+            labels = _attributes(item.get("labels"))
+            points = []
+            for sample in item.get("samples") or []:
+                value = sample.get("value")
+                if isinstance(value, int | float) and math.isfinite(value):
+                    points.append((int(sample["timestampMs"]) / 1000.0, float(value)))
+            out.append(LogSeries(labels=labels, points=points))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CollectorBadResponse(
+            f"a TraceQL metrics answer not in Tempo's shape ({exc})"
+        ) from exc
+    return out
+
+
 def _duration(text: str | None, what: str) -> str | None:
     if text is None:
         return None
@@ -201,6 +228,22 @@ class TempoClient:
                 params[key] = str(when)
         payload = await self.http.get_json(f"{self._prefix}/api/search", params)
         return parse_search(payload, self.cluster)
+
+    async def metrics_range(
+        self, traceql: str, *, start_s: int, end_s: int, step_s: int
+    ) -> list[LogSeries]:
+        """A TraceQL metrics query over a window (``{ status = error } | rate() by (...)``;
+        Tempo 2.4 or later): one point per ``step_s``."""
+        params = {"q": traceql, "start": str(start_s), "end": str(end_s), "step": f"{step_s}s"}
+        try:
+            payload = await self.http.get_json(f"{self._prefix}/api/metrics/query_range", params)
+        except CollectorError as exc:
+            if exc.status == 404:
+                raise CollectorError(f"{self.name}: no TraceQL metrics here (HTTP 404; they "
+                                     "need Tempo 2.4 or later)", backend=self.name,
+                                     status=404) from exc  # fmt: skip
+            raise
+        return parse_metrics(payload)
 
     async def tags(self) -> list[str]:
         payload = await self.http.get_json(f"{self._prefix}/api/search/tags")

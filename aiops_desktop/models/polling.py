@@ -23,6 +23,8 @@ class Source:
     HEALTH = "health"
     ALERTS = "alerts"
     METRICS = "metrics"
+    LOGS = "logs"
+    TRACES = "traces"
 
 
 @dataclass

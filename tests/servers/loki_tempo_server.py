@@ -9,6 +9,8 @@ on the fly, never copied.
   ``k8s_node_name``, ``service_name`` (the pod's name without its hashes), ``log_type``).
 - Traces: ``trace/<HH_MM>_trace.csv.gz`` spans; a span is an error (status 2) when its
   service logged an ERROR line in it (the log's SpanID); its log lines are its events.
+- TraceQL metrics (``/api/metrics/query_range``): the subset the app polls, rate,
+  count_over_time and quantile_over_time of duration, ``by`` span attributes.
 - Paths: Loki's own (``/loki/api/v1/...``) and a LokiStack gateway's
   (``/api/logs/v1/<tenant>/loki/api/v1/...``), Tempo's own (``/api/...``) and a TempoStack
   gateway's (``/api/traces/v1/<tenant>/tempo/api/...``). The gateways want a bearer token:
@@ -166,6 +168,7 @@ class App:
         self.token, self.reader_token = token, reader_token
         self.faults = Faults()
         self.requests: list[str] = []
+        self._by_start: tuple[list[int], list[dict[str, Any]]] | None = None
 
     # -- the gate every request passes ------------------------------------------------------
     def _gate(self, request: web.Request) -> web.Response | None:
@@ -220,6 +223,7 @@ class App:
     def _routes(self) -> list[tuple[str, Any]]:
         streams = self.store.streams.values()
         return [
+            ("/ready", lambda _q: _text(200, "ready")),
             ("/loki/api/v1/query_range", lambda q: self.query(q, instant=False)),
             ("/loki/api/v1/query", lambda q: self.query(q, instant=True)),
             ("/loki/api/v1/labels", lambda _q: _json({"status": "success", "data": sorted(
@@ -230,6 +234,7 @@ class App:
             ("/loki/api/v1/series", self.series),
             ("/api/traces/([0-9a-fA-F]+)", self.trace),
             ("/api/search", self.search),
+            ("/api/metrics/query_range", self.metrics),
             ("/api/search/tags", lambda _q: _json(
                 {"tagNames": ["k8s.pod.name", "name", "service.name", "status"]})),
             ("/api/search/tag/([^/]+)/values", lambda _q, tag: _json(
@@ -383,8 +388,10 @@ class App:
         end = int(q["end"]) * 10**9 if "end" in q else 2**63 - 1
         limit = int(q.get("limit", 20))
         out = []
-        for trace_id, rows in self.store.traces.items():
-            first = min(int(r["StartTimeUnixNano"]) for r in rows)
+        # Tempo answers the most recent traces first
+        for first, trace_id, rows in sorted(
+            ((min(int(r["StartTimeUnixNano"]) for r in rows), t, rows)
+             for t, rows in self.store.traces.items()), reverse=True):  # fmt: skip
             if not start <= first <= end:
                 continue
             summary = self._summary(trace_id)
@@ -398,6 +405,79 @@ class App:
             if len(out) >= limit:
                 break
         return _json({"traces": out, "metrics": {"inspectedTraces": len(self.store.traces)}})
+
+    def _spans(self) -> tuple[list[int], list[dict[str, Any]]]:
+        """Every span by its start (read once)."""
+        if self._by_start is None:
+            rows = sorted((int(r["StartTimeUnixNano"]), i, r) for i, r in enumerate(
+                r for t in self.store.traces.values() for r in t))  # fmt: skip
+            self._by_start = ([t for t, _, _ in rows], [r for _, _, r in rows])
+        return self._by_start
+
+    def _attribute(self, row: dict[str, Any], name: str) -> str:
+        """A span's attribute in TraceQL's names (resource.* or unscoped)."""
+        short = name.removeprefix("resource.").removeprefix("span.").lstrip(".")
+        if short == "service.name":
+            return service_of(row["PodName"])
+        if short == "k8s.pod.name":
+            return str(row["PodName"])
+        if short == "k8s.namespace.name":
+            return NAMESPACE
+        if short == "status":
+            failed = any(
+                lvl == "ERROR" for _, lvl, _ in self.store.span_logs.get(row["SpanID"], [])
+            )
+            return "error" if failed else "unset"
+        if short == "kind":
+            return "server"
+        raise ValueError(f"unknown attribute {name}")
+
+    def metrics(self, q: Any) -> web.Response:
+        """TraceQL metrics (``/api/metrics/query_range``), the subset the app writes:
+        ``{ a = b && ... } | rate() | count_over_time() | quantile_over_time(duration, q)``
+        ``by (attributes)``; samples at the start of each step."""
+        found = re.fullmatch(
+            r"\s*\{([^}]*)\}\s*\|\s*(rate|count_over_time|quantile_over_time)\(([^)]*)\)"
+            r"\s*(?:by\s*\(([^)]*)\))?\s*", q.get("q", ""))  # fmt: skip
+        if found is None:
+            return _text(400, "invalid TraceQL query: parse error at line 1, col 1: syntax error")
+        conditions = [c.strip() for c in found.group(1).split("&&") if c.strip()]
+        wanted = [re.fullmatch(r"([\w.]+)\s*=\s*\"?([\w./-]+)\"?", c) for c in conditions]
+        if any(w is None for w in wanted):
+            return _text(400, "invalid TraceQL query: parse error at line 1, col 3: syntax error")
+        function, argument = found.group(2), found.group(3)
+        by = [b.strip() for b in (found.group(4) or "").split(",") if b.strip()]
+        step = int(_ms(str(q.get("step", "60s"))) * 10**6)
+        start, end = _when(q["start"]), _when(q["end"])
+        times, rows = self._spans()
+        buckets: dict[tuple[str, ...], dict[int, list[float]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for i in range(bisect.bisect_left(times, start), bisect.bisect_left(times, end)):
+            row = rows[i]
+            if not all(self._attribute(row, w.group(1)) == w.group(2) for w in wanted if w):
+                continue
+            key = tuple(self._attribute(row, b) for b in by)
+            at = times[i] - times[i] % step
+            took = (int(row["EndTimeUnixNano"]) - times[i]) / 1e9
+            buckets[key][at].append(took)
+        series = []
+        for key, points in buckets.items():
+            samples = []
+            for at in sorted(points):
+                spans = points[at]
+                if function == "rate":
+                    value = len(spans) / (step / 1e9)
+                elif function == "count_over_time":
+                    value = float(len(spans))
+                else:
+                    quantile = float(argument.split(",")[1])
+                    value = sorted(spans)[min(len(spans) - 1, int(quantile * len(spans)))]
+                samples.append({"timestampMs": str(at // 10**6), "value": value})
+            labels = [{"key": b, "value": {"stringValue": v}} for b, v in zip(by, key, strict=True)]
+            prom = ", ".join(f'{b.replace(".", "_")}="{v}"' for b, v in zip(by, key, strict=True))
+            series.append({"labels": labels, "promLabels": "{" + prom + "}", "samples": samples})
+        return _json({"series": series})
 
     def _has(self, rows: list[dict[str, Any]], key: str, value: str) -> bool:
         if key == "service.name":
@@ -434,6 +514,12 @@ class App:
 
     async def seen(self, _request: web.Request) -> web.Response:
         return _json(self.requests)
+
+
+def _when(text: str) -> int:
+    """Tempo's start/end: unix seconds, or nanoseconds."""
+    value = int(text)
+    return value if value > 10**12 else value * 10**9
 
 
 def _ms(text: str) -> float:

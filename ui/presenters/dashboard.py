@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.anomalies import Anomaly, AnomalyMarker
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.polling import Source
@@ -143,7 +144,13 @@ class DashboardPresenter(Presenter):
 
     @property
     def panels(self) -> list[Panel]:
-        return list(self._catalog)
+        """The catalog's panels: the PromQL ones, and those read from Loki or Tempo where
+        the cluster shown has that endpoint (a hub's member has none of its own)."""
+        kinds = {EndpointKind.PROMETHEUS}
+        if self.cluster is not None:
+            found = next((c for c in self._registry.clusters() if c.name == self.cluster), None)
+            kinds |= {e.kind for e in found.endpoints} if found is not None else set()
+        return [p for p in self._catalog if p.source in kinds]
 
     def show_cluster(self, name: str) -> None:
         self.cluster = name

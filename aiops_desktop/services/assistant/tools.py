@@ -211,7 +211,8 @@ async def _series(
 
     scope = await _scope(core, names)
     panel = _panel(core, promql)
-    if core.capture is not None and panel is not None:
+    if panel is not None and (core.capture is not None or not panel.promql):
+        # a capture, or a metric the poller reads from Loki or Tempo: what was stored
         return "stored", await _stored(core, panel, scope, minutes or 60), []
     clusters, keep = core.console.targets(names or [])
     if not clusters:
@@ -337,6 +338,7 @@ async def get_metric_labels(core: Core, args: MetricLabelsInput) -> dict[str, An
             metrics.append(_compact({
                 "metric": metric, "title": panel.title if panel else "",
                 "unit": panel.unit if panel else "", "promql": panel.promql if panel else "",
+                "logql": panel.logql if panel else "", "traceql": panel.traceql if panel else "",
                 "series": sum(clusters.values()), "clusters": sorted(clusters),
             }))  # fmt: skip
         return {"metrics": metrics, "note": "query_metrics and detect_anomalies take these names"}
@@ -360,6 +362,7 @@ async def get_metric_labels(core: Core, args: MetricLabelsInput) -> dict[str, An
     return _compact({
         "metric": args.metric, "title": panel.title if panel else "",
         "unit": panel.unit if panel else "", "promql": panel.promql if panel else "",
+        "logql": panel.logql if panel else "", "traceql": panel.traceql if panel else "",
         "series": len(sets), "clusters": sorted({c for c, _ in sets}),
         "labels": {
             key: {"distinct": len(seen),

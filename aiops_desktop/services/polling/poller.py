@@ -1,7 +1,9 @@
 """The polling engine: one task per cluster and source, under the task supervisor.
 
 Sources: ``health`` (readiness of each endpoint, scored by the registry's state machine),
-``alerts`` (Alertmanager, every 10 s) and ``metrics`` (the query catalog's panels). Intervals
+``alerts`` (Alertmanager, every 10 s), ``metrics`` (the query catalog's PromQL panels), and
+where a cluster has Loki or Tempo, ``logs`` and ``traces`` (the catalog's LogQL and TraceQL
+metrics panels: error log lines, failed spans and span latency per pod). Intervals
 come from the cluster type (HUB 15 s ... FAR_EDGE 120 s), with jitter; failures back off
 exponentially and trip a circuit breaker per cluster and source; a global and a per-cluster
 semaphore cap concurrency. Metrics are fetched as range queries from the newest sample held,
@@ -13,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import numpy as np
@@ -26,12 +29,13 @@ from aiops_desktop.logs import redact
 from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.catalog import Panel
+from aiops_desktop.models.observability import LogQuery
 from aiops_desktop.models.polling import Source, SourceStatus
 from aiops_desktop.services.clusters.connections import ClientPool
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.polling.breaker import CircuitBreaker
-from aiops_desktop.services.polling.live import LiveBuffers
+from aiops_desktop.services.polling.live import LiveBuffers, SeriesKey, series_key
 from aiops_desktop.services.queries.multicluster import fleet_member
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
@@ -63,7 +67,10 @@ class Poller:
         catalog: list[Panel],
         settings: PollerSettings | None = None,
         alert_events: AlertEventRepository | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``clock``: "now", the end of every range read (a replayed day in tests)."""
+        self._clock = clock
         self._registry = registry
         self._alert_events = alert_events
         self._alerting_members: dict[str, set[str]] = defaultdict(set)  # hub -> members
@@ -107,6 +114,11 @@ class Poller:
             sources.append(Source.ALERTS)
         if cluster.endpoint(EndpointKind.PROMETHEUS):
             sources.append(Source.METRICS)
+        polled = {p.source for p in self.catalog}
+        if cluster.endpoint(EndpointKind.LOKI) and EndpointKind.LOKI in polled:
+            sources.append(Source.LOGS)
+        if cluster.endpoint(EndpointKind.TEMPO) and EndpointKind.TEMPO in polled:
+            sources.append(Source.TRACES)
         return sources
 
     def _reconcile(self, clusters: list[Cluster]) -> None:
@@ -169,6 +181,8 @@ class Poller:
             Source.HEALTH: self._health,
             Source.ALERTS: self._alerts,
             Source.METRICS: self._metrics,
+            Source.LOGS: self._logs,
+            Source.TRACES: self._traces,
         }[source]
         started = time.perf_counter()
         status.last_attempt = utcnow()
@@ -296,46 +310,128 @@ class Poller:
 
     async def _metrics(self, cluster: Cluster) -> None:
         client = await self._pool.prometheus(cluster)
-        now = utcnow().timestamp()
-        step = max(MIN_STEP_S, float(cluster.check_interval_s))
-        batches: list[SeriesBatch] = []
-        failures: list[str] = []
-        seen: set[str] = set()  # a fleet hub's members with series in this poll
 
-        for panel in self.catalog:  # one at a time: a lost endpoint leaves one request open
-            key = (cluster.id, panel.id)
-            since = self._since.get(key)
-            start = min(since + step if since is not None else now - BACKFILL.total_seconds(), now)
-            try:
-                result = await client.query_range(panel.promql, start, now, step)
-            except CollectorInvalidQuery as exc:
-                failures.append(f"{panel.id}: {exc.upstream}")
-                continue
-            members = {cluster.name} if cluster.kind is ClusterKind.CLUSTER else set()
-            for series in result.series:
-                member, labels = cluster.name, dict(series.labels)
-                if cluster.kind is ClusterKind.FLEET:
-                    member, labels = fleet_member(labels, cluster.name)
-                members.add(member)
-                self.live.append(member, panel.id, labels, series.timestamps, series.values)
-                batches.append(
-                    SeriesBatch(
-                        member,
-                        panel.id,
-                        labels,
-                        (series.timestamps * 1000).astype(np.int64),
-                        series.values,
-                    )
-                )
-                if series.timestamps.size:
-                    self._since[key] = max(self._since.get(key, 0.0), float(series.timestamps[-1]))
-            for member in members:
-                self.live.touch(member, panel.id)
-            seen |= members
+        async def read(panel: Panel, start: float, end: float, step: float) -> list[Read]:
+            result = await client.query_range(panel.promql, start, end, step)
+            return [(dict(s.labels), s.timestamps, s.values) for s in result.series]
+
+        seen, failures = await self._read_panels(cluster, EndpointKind.PROMETHEUS, read)
         if cluster.kind is ClusterKind.FLEET:
             self.hub_age_s[cluster.name] = await client.newest_sample_age()
             await self._note_members(cluster.name, seen, complete=not failures)
+
+    async def _logs(self, cluster: Cluster) -> None:
+        """The Loki panels: LogQL metric queries (error lines a minute per pod)."""
+        client = await self._pool.loki(cluster)
+
+        async def read(panel: Panel, start: float, end: float, step: float) -> list[Read]:
+            query = LogQuery(logql=panel.logql, start_ns=int(start * 1e9), end_ns=int(end * 1e9))
+            answer = await client.query_range(query, step_s=step)
+            return [_points(s.labels, s.points) for s in answer.series]
+
+        await self._read_panels(cluster, EndpointKind.LOKI, read)
+
+    async def _traces(self, cluster: Cluster) -> None:
+        """The Tempo panels: TraceQL metrics (failed spans and span latency per pod)."""
+        client = await self._pool.tempo(cluster)
+
+        async def read(panel: Panel, start: float, end: float, step: float) -> list[Read]:
+            # a Tempo sample at t is the step from t on: asked a step earlier and labelled by
+            # its end, it says what came before t, as Loki's and Prometheus' samples do
+            found = await client.metrics_range(
+                panel.traceql, start_s=int(start - step), end_s=int(end), step_s=int(step)
+            )
+            return [_points(s.labels, [(t + step, v) for t, v in s.points]) for s in found]
+
+        await self._read_panels(cluster, EndpointKind.TEMPO, read)
+
+    async def _read_panels(
+        self,
+        cluster: Cluster,
+        source: EndpointKind,
+        read: Callable[[Panel, float, float, float], Awaitable[list[Read]]],
+    ) -> tuple[set[str], list[str]]:
+        """Each of the catalog's panels on ``source``, from the newest sample held (the last
+        BACKFILL at first) to now, into the live buffers and the store. A fleet hub's
+        Prometheus series go to the member their labels name. (The members seen, the panels
+        whose query was refused.) Raises when every panel failed."""
+        panels = [p for p in self.catalog if p.source is source]
+        now = self._clock().timestamp()
+        batches: list[SeriesBatch] = []
+        failures: list[str] = []
+        seen: set[str] = set()  # a fleet hub's members with series in this poll
+        by_member = cluster.kind is ClusterKind.FLEET and source is EndpointKind.PROMETHEUS
+        for panel in panels:  # one at a time: a lost endpoint leaves one request open
+            step = max(MIN_STEP_S, float(cluster.check_interval_s), float(panel.step_s))
+            # a panel with its own step is read in whole steps (a count per minute is only
+            # complete when the minute is)
+            end = now - now % step if panel.step_s else now
+            key = (cluster.id, panel.id)
+            since = self._since.get(key)
+            start = min(since + step if since is not None else end - BACKFILL.total_seconds(), end)
+            try:
+                found = await read(panel, start, end, step)
+            except CollectorInvalidQuery as exc:
+                failures.append(f"{panel.id}: {exc.upstream}")
+                continue
+            if panel.empty_is_zero:
+                known = self.live.snapshot(cluster.name, panel.id).series
+                found = _zero_filled(panel, found, start, end, step=step, known=known)
+            members = {cluster.name} if not by_member else set()
+            for raw, timestamps, values in found:
+                member, labels = cluster.name, panel.relabelled(raw)
+                if by_member:
+                    member, labels = fleet_member(labels, cluster.name)
+                members.add(member)
+                self.live.append(member, panel.id, labels, timestamps, values)
+                millis = (timestamps * 1000).astype(np.int64)
+                batches.append(SeriesBatch(member, panel.id, labels, millis, values))
+                if timestamps.size:
+                    self._since[key] = max(self._since.get(key, 0.0), float(timestamps[-1]))
+            for member in members:
+                self.live.touch(member, panel.id)
+            seen |= members
         if batches:
             self._series.append(batches)  # the writer thread commits it; nothing waits here
-        if failures and len(failures) == len(self.catalog):
+        if failures and len(failures) == len(panels):
             raise CollectorError("every panel query failed: " + "; ".join(failures[:3]))
+        return seen, failures
+
+
+#: one series read: its labels, its times (unix s) and values
+Read = tuple[dict[str, str], np.ndarray, np.ndarray]
+
+
+def _zero_filled(
+    panel: Panel,
+    found: list[Read],
+    start: float,
+    end: float,
+    *,
+    step: float,
+    known: Iterable[SeriesKey],
+) -> list[Read]:
+    """Counted events (error lines, failed spans): Loki and Tempo leave out a step with none,
+    which is 0, not unknown. Each series answered, and each already known that had none this
+    time, gets a value at every whole step from ``start`` to ``end``."""
+    grid = np.arange(math.ceil(start / step) * step, end + step / 2, step)
+    out: dict[SeriesKey, Read] = {}
+    for raw, ts, values in found:
+        filled = np.zeros(grid.size)
+        at = np.rint((ts - grid[0]) / step).astype(int) if grid.size else np.array([], int)
+        inside = (at >= 0) & (at < grid.size)
+        np.add.at(filled, at[inside], values[inside])
+        out[series_key(panel.relabelled(raw))] = (raw, grid, filled)
+    renamed_back = {v: k for k, v in panel.rename.items()}
+    for key in known:
+        if key not in out and grid.size:
+            raw = {renamed_back.get(k, k): v for k, v in key}
+            out[key] = (raw, grid, np.zeros(grid.size))
+    return list(out.values())
+
+
+def _points(labels: dict[str, str], points: list[tuple[float, float]]) -> Read:
+    """A Loki or Tempo series as the poller records it."""
+    ts = np.fromiter((t for t, _ in points), float, len(points))
+    values = np.fromiter((v for _, v in points), float, len(points))
+    return dict(labels), ts, values
