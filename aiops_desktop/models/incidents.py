@@ -96,6 +96,9 @@ class RcaReport:
     #: a top cause's own error log lines in the window (entity -> (UTC time text, line))
     quotes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     detect_s: float | None = None  # the first signal's time (unix s): where jumps look
+    #: the failing traces through a top cause (entity -> (UTC time text, trace id,
+    #: "<root service> <operation> (<duration> ms)", its failed span's error))
+    traces: dict[str, list[tuple[str, str, str, str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """What traces and error logs say to RCA: per entity (a pod, else a service), how many of its
-spans failed and how slow its slowest span was, minute by minute; and who calls whom (a
-caller depends on what it calls: its errors may be the called one's).
+spans failed and how slow its slowest span was, minute by minute; who calls whom (a caller
+depends on what it calls: its errors may be the called one's); and the failing traces through
+a cause, to quote.
 
 An entity is named as ``analysis.incidents.entity_of`` names a pod (``"<cluster> pod
 <namespace>/<pod>"``) when the span says its pod (OpenTelemetry's ``k8s.pod.name`` and
@@ -9,6 +10,7 @@ An entity is named as ``analysis.incidents.entity_of`` names a pod (``"<cluster>
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -81,3 +83,37 @@ def error_log_signals(
         out.append(Signal(f"{cluster} pod {namespace}/{pod}", "error log lines", SignalKind.ERRORS,
                           grid, values))  # fmt: skip
     return out
+
+
+@dataclass(frozen=True)
+class FailingTrace:
+    """A failing trace through a cause, as the RCA page and the incident report quote it."""
+
+    start_s: float
+    trace_id: str
+    root: str  # "<service> <operation>" of its first span
+    duration_ms: float
+    error: str  # the cause's failed span: its status message, else its operation
+
+
+def failing_through(traces: Iterable[Trace], entity: str, end_s: float,
+                    most: int = 3) -> list[FailingTrace]:  # fmt: skip
+    """The first ``most`` traces (by start, none after ``end_s``) in which ``entity``'s own
+    span failed."""
+    out = []
+    for trace in traces:
+        if not trace.spans:
+            continue
+        mine = [s for s in trace.spans
+                if s.status is SpanStatus.ERROR and span_entity(trace.cluster, s) == entity
+                and s.start_ns / 1e9 <= end_s]  # fmt: skip
+        if not mine:
+            continue
+        first = min(trace.spans, key=lambda s: s.start_ns)
+        last_end = max(s.start_ns + s.duration_ns for s in trace.spans)
+        failed = min(mine, key=lambda s: s.start_ns)
+        out.append(FailingTrace(
+            first.start_ns / 1e9, trace.trace_id, f"{first.service_name} {first.operation}",
+            (last_end - first.start_ns) / 1e6, failed.status_message or failed.operation,
+        ))  # fmt: skip
+    return sorted(out, key=lambda t: (t.start_s, t.trace_id))[:most]

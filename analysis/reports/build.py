@@ -345,6 +345,10 @@ def rca_section(report: RcaReport) -> tuple[Section, list[Ranked]]:
     for entity, lines in report.quotes.items():
         section.tables.append(Table(f"Error lines of {entity}", ["When", "Line"],
                                     [[when, line] for when, line in lines]))  # fmt: skip
+    for entity, traces in report.traces.items():
+        section.tables.append(Table(f"Failing traces through {entity}",
+                                    ["When", "Trace", "Root", "Error"],
+                                    [list(t) for t in traces]))  # fmt: skip
     for cause in report.causes[:2]:
         if cause.entity in report.charts:
             section.charts.append(Chart(f"Evidence: {cause.entity}", "",

@@ -15,6 +15,7 @@ from aiops_desktop.models.enums import SpanStatus
 from aiops_desktop.models.observability import Span, Trace
 from aiops_desktop.services.core import Core
 from analysis.rca.traces import error_log_signals, trace_signals
+from analysis.reports.build import rca_section
 from tests.servers.loki_tempo import DAY
 
 T0 = datetime(2023, 1, 29, 9, 0, tzinfo=UTC).timestamp()
@@ -71,3 +72,14 @@ async def test_the_faulty_pod_ranks_high_from_its_logs_and_traces(lab_core: Core
     doc = result.as_json()
     row = next(c for c in doc["causes"] if c["entity"] == cause.entity)  # type: ignore[index, union-attr]
     assert row["error_lines"] and "ERROR" in row["error_lines"][0]["line"]
+    # and the failing traces through it: the page's tip, the JSON and the incident report
+    traces = result.traces[cause.entity]
+    assert 1 <= len(traces) <= 3 and all(t.start_s <= injected.timestamp() + 300 for t in traces)
+    assert [t.start_s for t in traces] == sorted(t.start_s for t in traces)
+    assert row["failing_traces"][0]["trace_id"] == traces[0].trace_id
+    when, trace_id, root, error = shown.traces[cause.entity][0]
+    assert when.endswith(" UTC") and trace_id == traces[0].trace_id and root.endswith(" ms)")
+    assert error  # the failed span's status message (its ERROR line) or its operation
+    section, _ = rca_section(shown)
+    table = next(t for t in section.tables if t.title == f"Failing traces through {cause.entity}")
+    assert table.rows[0][1] == traces[0].trace_id

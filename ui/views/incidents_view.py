@@ -168,7 +168,13 @@ class RcaPanel(QWidget):
         for n, c in enumerate(report.causes, start=1):
             onset = time_text(c.onset, seconds=True) if c.onset else "—"
             quoted = [f"{when}  {line}" for when, line in report.quotes.get(c.entity, [])]
-            tip = "\n".join(c.evidence + (["", "Its error lines:", *quoted] if quoted else []))
+            traced = [f"{when}  {trace}  {root}: {error}"
+                      for when, trace, root, error in report.traces.get(c.entity, [])]  # fmt: skip
+            tip = "\n".join(
+                c.evidence
+                + (["", "Its error lines:", *quoted] if quoted else [])
+                + (["", "Its failing traces:", *traced] if traced else [])
+            )
             rows.append(Row([str(n), c.entity, f"{c.confidence:.2f}", onset,
                              "; ".join(c.evidence)], tips={1: tip, 4: tip}))  # fmt: skip
         self.ranking.set_rows(rows)

@@ -34,9 +34,10 @@ from analysis.incidents import depends_on, entity_of
 from analysis.rca.model import Cause, Signal, SignalKind, Window
 from analysis.rca.runbook import Runbook, RunbookEntry
 from analysis.rca.score import rank
+from analysis.rca.traces import FailingTrace, failing_through
 
 SHOWN = 10  # causes kept in a result
-QUOTED_CAUSES = 2  # the top causes whose own error lines are quoted
+QUOTED_CAUSES = 2  # the top causes whose own error lines and failing traces are quoted
 #: what a stored panel's series says about its own entity being the cause
 PANEL_KIND = {
     "node_cpu": SignalKind.RESOURCE, "node_memory": SignalKind.RESOURCE,
@@ -46,7 +47,12 @@ PANEL_KIND = {
     "alerts_firing": SignalKind.ERRORS, "apiserver_p99": SignalKind.LATENCY,
     "apiserver_rate": SignalKind.TRAFFIC, "pods_running": SignalKind.TRAFFIC,
     "ptp_offset": SignalKind.OTHER, "ptp_clock_state": SignalKind.OTHER,
+    "error_log_lines": SignalKind.ERRORS, "error_spans": SignalKind.ERRORS,
+    "span_p99": SignalKind.LATENCY,
 }  # fmt: skip
+#: a polled panel that RCA also reads from Loki over the whole window: where both are at
+#: hand for a pod, the one read over the window (complete from its start) is kept
+ASKED_AGAIN = {"error_log_lines": "error log lines"}
 #: a discrete signal (a finding, an alert) as evidence: how it weighs beside the series
 _DISCRETE = {FindingSeverity.CRITICAL: SignalKind.ERRORS,
              FindingSeverity.WARNING: SignalKind.RESOURCE,
@@ -66,6 +72,8 @@ class RcaResult:
     unread: list[str] = field(default_factory=list)
     #: the top causes' own error log lines in the window (entity -> [(unix s, line)])
     quotes: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    #: the failing traces through the top causes (entity -> the first few)
+    traces: dict[str, list[FailingTrace]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -88,6 +96,9 @@ class RcaResult:
                                 for r in self.checks.get(c.entity, [])],
                 "error_lines": [{"time": _iso(at), "line": line}
                                 for at, line in self.quotes.get(c.entity, [])],
+                "failing_traces": [{"time": _iso(t.start_s), "trace_id": t.trace_id,
+                                    "root": t.root, "duration_ms": round(t.duration_ms, 1),
+                                    "error": t.error} for t in self.traces.get(c.entity, [])],
             } for c in self.causes],
         }  # fmt: skip
 
@@ -116,8 +127,12 @@ class RcaResult:
         quotes = {entity: [(time_text(datetime.fromtimestamp(at, UTC), seconds=True), line)
                            for at, line in lines]
                   for entity, lines in self.quotes.items()}  # fmt: skip
+        traces = {entity: [(time_text(datetime.fromtimestamp(t.start_s, UTC), seconds=True),
+                            t.trace_id, f"{t.root} ({t.duration_ms:.0f} ms)", t.error)
+                           for t in found]
+                  for entity, found in self.traces.items()}  # fmt: skip
         return RcaReport(self.subject, window, self.signals_read, rows, self.charts, quotes,
-                         self.window.detect_s)  # fmt: skip
+                         self.window.detect_s, traces)  # fmt: skip
 
 
 def _iso(seconds: float) -> str:
@@ -192,6 +207,7 @@ class RcaService:
             out.edges += read.edges
             out.signals += read.signals
             out.unread += read.unread
+            out.traces += read.traces
         return out
 
     def _analyse(
@@ -203,16 +219,21 @@ class RcaService:
         end_ms = int(window.end_s * 1000)
         signals: list[Signal] = []
         depends: dict[str, set[str]] = {}  # dependent -> what it depends on (labels say)
+        asked = {(s.entity, s.name) for s in around.signals}
         for panel in self._catalog:
             kind = PANEL_KIND.get(panel.id, SignalKind.OTHER)
+            again = ASKED_AGAIN.get(panel.id)
             for cluster in clusters:
                 for data in self._series.read(panel.id, cluster=cluster, start_ms=start_ms,
                                               end_ms=end_ms):  # fmt: skip
                     labels = {str(k): str(v) for k, v in data.labels.items()}
+                    entity = entity_of(cluster, labels)
+                    if again is not None and (entity, again) in asked:
+                        continue
                     for dependent, dependency in depends_on(cluster, labels):
                         depends.setdefault(dependent, set()).add(dependency)
                     signals.append(Signal(
-                        entity_of(cluster, labels), _named(panel.id, labels),
+                        entity, _named(panel.id, labels),
                         kind, data.timestamps_ms / 1000.0, data.values,
                     ))  # fmt: skip
         signals += around.signals
@@ -234,7 +255,10 @@ class RcaService:
         for s in series:
             if s.name in named.get(s.entity, set()):
                 charts.setdefault(s.entity, {})[s.name] = (s.timestamps, s.values)
-        return RcaResult(subject, window, causes, checks, len(signals), charts, around.unread)
+        traces = {c.entity: failing_through(around.traces, c.entity, window.end_s)
+                  for c in causes[:QUOTED_CAUSES]}  # fmt: skip
+        return RcaResult(subject, window, causes, checks, len(signals), charts, around.unread,
+                         traces={e: t for e, t in traces.items() if t})  # fmt: skip
 
 
 def _window(first: datetime, at: datetime) -> Window:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.errors import AppError
-from aiops_desktop.models.observability import Trace, pod_entity
+from aiops_desktop.models.observability import Trace, TraceSummary, pod_entity
 from aiops_desktop.models.text import printable
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.intelligence.rca_topology import TopologyRead
@@ -32,6 +32,14 @@ ERROR_VOLUME = (
     f'sum by (k8s_namespace_name, k8s_pod_name) (count_over_time({{k8s_namespace_name=~".+"}}'
     f"{ERRORS} [{STEP_S:.0f}s]))"
 )
+
+
+def spread(items: list[TraceSummary], most: int) -> list[TraceSummary]:
+    """At most ``most`` of ``items``, evenly spaced from the first to the last."""
+    if len(items) <= most:
+        return list(items)
+    step = (len(items) - 1) / (most - 1)
+    return [items[round(i * step)] for i in range(most)]
 
 
 class LogsTracesAround:
@@ -102,7 +110,8 @@ class LogsTracesAround:
             failing = "{ status = error }"
             found = await self._logs.traces(cluster, start=start, end=end, traceql=failing,
                                             limit=MOST_TRACES)  # fmt: skip
-            ids = [t.trace_id for t in found][:MOST_OPENED]
+            # spread over the window (Tempo answers the most recent first)
+            ids = [t.trace_id for t in spread(found, MOST_OPENED)]
             traces: list[Trace] = list(await asyncio.gather(
                 *(self._logs.trace(cluster, i) for i in ids)))  # fmt: skip
         except (AppError, ValueError) as exc:
@@ -111,3 +120,4 @@ class LogsTracesAround:
         signals, edges = trace_signals(traces, start.timestamp(), end.timestamp())
         out.signals += signals
         out.edges += edges
+        out.traces += traces

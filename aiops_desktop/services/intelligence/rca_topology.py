@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from aiops_desktop.models import Cluster
 from aiops_desktop.models.metrics import MetricQuery, QueryType, TaggedSeries
+from aiops_desktop.models.observability import Trace
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.gpu_cnf.ptp import ptp_queries
 from aiops_desktop.services.gpu_cnf.sriov import sriov_queries
@@ -38,6 +39,7 @@ class TopologyRead:
     edges: list[Edge] = field(default_factory=list)
     signals: list[Signal] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)  # "cluster: why" per failed read
+    traces: list[Trace] = field(default_factory=list)  # the failing traces opened
 
 
 def _link(tagged: TaggedSeries) -> VfLink:
