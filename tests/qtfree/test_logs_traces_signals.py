@@ -26,6 +26,7 @@ from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.polling import Source
 from aiops_desktop.models.registry import ClusterSpec
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.intelligence.rca_logs_traces import ERROR_VOLUME
 from aiops_desktop.services.polling.catalog import load_catalog
 from aiops_desktop.services.polling.poller import Poller, _zero_filled
 from aiops_desktop.store.series import SeriesBatch
@@ -67,6 +68,8 @@ def test_a_panel_runs_one_query_on_one_source() -> None:
     for wrong in ({}, {"promql": "up", "logql": '{a="b"}'}):
         with pytest.raises(ValidationError, match="exactly one of"):
             Panel(id="p", title="P", **wrong)
+    # the polled count is the one RCA asks Loki for over its window (one meaning of "error")
+    assert panels["error_log_lines"].logql == ERROR_VOLUME.replace("[60s]", "[1m]")
     # errors are judged upward only: fewer errors than usual is never the anomaly
     assert classify("error_log_lines", "errors/min") is SignalType.ERROR_RATE
     assert PROFILES[SignalType.ERROR_RATE].upper_only
