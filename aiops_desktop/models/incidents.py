@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # annotations only: no numpy at import
 #: the root-cause window around an incident's first signal (PRODUCT.md, RCA)
 RCA_WINDOW_BEFORE = timedelta(minutes=30)
 RCA_WINDOW_AFTER = timedelta(minutes=5)
+RCA_LEAD = timedelta(minutes=2)  # chosen on the RCA benchmark's development part (README)
 
 
 class IncidentSignal(DomainModel):

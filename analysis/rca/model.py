@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from aiops_desktop.models.incidents import RCA_WINDOW_AFTER, RCA_WINDOW_BEFORE
+from aiops_desktop.models.incidents import RCA_LEAD, RCA_WINDOW_AFTER, RCA_WINDOW_BEFORE
 
 
 class SignalKind(StrEnum):
@@ -29,6 +29,9 @@ class Signal:
     kind: SignalKind
     timestamps: np.ndarray
     values: np.ndarray
+    #: the least change it can show (1 for a count of events: a baseline of none is not a
+    #: spread of zero, one line more is one line); 0: not known
+    resolution: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,15 @@ class Window:
     before_s: float = RCA_WINDOW_BEFORE.total_seconds()
     after_s: float = RCA_WINDOW_AFTER.total_seconds()
     analysis_s: float | None = None
+    #: a change is detected after it began (a detector needs samples, an alert its ``for``,
+    #: an injector's clock is not the telemetry's): the baseline ends this long before
+    #: ``detect_s`` and the incident is read from there
+    lead_s: float = RCA_LEAD.total_seconds()
+
+    @property
+    def change_s(self) -> float:
+        """Where the baseline ends and the incident is read from."""
+        return self.detect_s - self.lead_s
 
     @property
     def end_s(self) -> float:

@@ -55,12 +55,14 @@ def deviation(signal: Signal, window: Window) -> Evidence | None:
     ts, values = signal.timestamps, signal.values
     ok = np.isfinite(values)
     ts, values = ts[ok], values[ok]
-    base = values[(ts >= window.detect_s - window.before_s) & (ts < window.detect_s)]
-    during = (ts >= window.detect_s) & (ts <= window.end_s)
+    base = values[(ts >= window.detect_s - window.before_s) & (ts < window.change_s)]
+    during = (ts >= window.change_s) & (ts <= window.end_s)
     after, after_ts = values[during], ts[during]
     if base.size < MIN_BASELINE or after.size == 0:
         return None
     median, spread, measured = _scale(base)
+    if spread < signal.resolution:  # a count: its spread is at least one event
+        spread, measured = signal.resolution, True
     z = (after - median) / spread
     if not measured:  # flat before: a move is news, but its size in spreads means nothing
         z = np.clip(z, -FLAT_BASELINE_Z, FLAT_BASELINE_Z)

@@ -57,7 +57,8 @@ def trace_signals(
             parent = by_id.get(span.parent_span_id or "")
             if parent is not None and parent.service_name != span.service_name:
                 edges.add((span_entity(trace.cluster, parent), entity))
-    signals = [Signal(e, "failed spans", SignalKind.ERRORS, grid, v) for e, v in errors.items()]
+    signals = [Signal(e, "failed spans", SignalKind.ERRORS, grid, v, resolution=1.0)
+               for e, v in errors.items()]  # fmt: skip
     signals += [Signal(e, "slowest span ms", SignalKind.LATENCY, grid, v)
                 for e, v in slowest.items()]  # fmt: skip
     return signals, sorted(edges)
@@ -81,7 +82,7 @@ def error_log_signals(
             if 0 <= i < grid.size and t <= end_s:
                 values[i] += v
         out.append(Signal(f"{cluster} pod {namespace}/{pod}", "error log lines", SignalKind.ERRORS,
-                          grid, values))  # fmt: skip
+                          grid, values, resolution=1.0))  # fmt: skip
     return out
 
 

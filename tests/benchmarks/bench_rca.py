@@ -38,7 +38,9 @@ def baseline(case: Case) -> list[str]:
     metrics = [s for s in case.signals if s.name != "error log lines/min"]
     flat = [s.__class__(s.entity, s.name, SignalKind.OTHER, s.timestamps, s.values)
             for s in metrics]  # fmt: skip
-    return [c.entity for c in rank(flat, Window(case.detect_s))]
+    return [
+        c.entity for c in rank(flat, Window(case.detect_s, lead_s=0.0))
+    ]  # as BARO: at detection
 
 
 def random_ranking(case: Case) -> list[str]:

@@ -177,7 +177,8 @@ def _log_errors(folder: Path) -> list[Signal]:
     for service, per in counts.items():
         ts = np.array(sorted(set(per) | set(minutes)))
         values = np.array([float(per.get(t, 0)) for t in ts])
-        out.append(Signal(service, "error log lines/min", SignalKind.ERRORS, ts, values))
+        out.append(Signal(service, "error log lines/min", SignalKind.ERRORS, ts, values,
+                          resolution=1.0))  # fmt: skip
     return out
 
 

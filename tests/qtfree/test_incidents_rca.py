@@ -111,6 +111,24 @@ def test_the_earlier_change_ranks_first_and_a_later_one_is_its_symptom() -> None
     assert 0 < causes[0].confidence <= 1 and causes[-1].entity == "web"
 
 
+def test_a_change_just_before_the_first_signal_is_the_incidents_and_one_error_is_one() -> None:
+    """A change is seen after it began: one that began within the lead before the first signal
+    is read as the incident's, not as its baseline. And errors are counted: after a quiet
+    baseline, one error line is not a deviation as eleven are."""
+    ts = np.arange(0.0, 2160.0, 60.0)
+    early = np.where(ts >= 1740, 11.0, 0.0)  # began a minute before the first signal (1800)
+    one = np.where(ts >= 1800, 1.0, 0.0)
+    signals = [Signal("a", "errors", SignalKind.ERRORS, ts, early, resolution=1.0),
+               Signal("b", "errors", SignalKind.ERRORS, ts, one, resolution=1.0)]  # fmt: skip
+    causes = {c.entity: c for c in rank(signals, Window(1800))}
+    assert causes["a"].onset_s == 1740 and causes["a"].evidence[0].z == pytest.approx(11)
+    assert causes["b"].onset_s is None and causes["b"].score < causes["a"].score / 5
+    # without the lead, the change's first minute is taken as baseline: it is seen late and
+    # as less than it is
+    late = {c.entity: c for c in rank(signals, Window(1800, lead_s=0.0))}
+    assert late["a"].onset_s == 1800 and late["a"].evidence[0].z < 6
+
+
 @pytest.mark.skipif(not DEFAULT_RCA_DIR.is_dir(), reason="needs ../shared/data/rca")
 def test_a_recorded_sock_shop_case_ranks_its_root_cause_first() -> None:
     case = next(c for c in rcd_cases(DEFAULT_RCA_DIR / "rcd-sockshop")

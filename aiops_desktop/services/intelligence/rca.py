@@ -50,6 +50,8 @@ PANEL_KIND = {
     "error_log_lines": SignalKind.ERRORS, "error_spans": SignalKind.ERRORS,
     "span_p99": SignalKind.LATENCY,
 }  # fmt: skip
+#: panels that count events (their least change: one)
+COUNTED = {"error_log_lines": 1.0}
 #: a polled panel that RCA also reads from Loki over the whole window: where both are at
 #: hand for a pod, the one read over the window (complete from its start) is kept
 ASKED_AGAIN = {"error_log_lines": "error log lines"}
@@ -79,7 +81,7 @@ class RcaResult:
         return {
             "subject": self.subject,
             "window": {"detect": _iso(self.window.detect_s), "before_s": self.window.before_s,
-                       "after_s": self.window.after_s,
+                       "after_s": self.window.after_s, "lead_s": self.window.lead_s,
                        "analysis": _iso(self.window.analysis_s) if self.window.analysis_s
                        else None},
             "signals_read": self.signals_read,
@@ -235,6 +237,7 @@ class RcaService:
                     signals.append(Signal(
                         entity, _named(panel.id, labels),
                         kind, data.timestamps_ms / 1000.0, data.values,
+                        resolution=COUNTED.get(panel.id, 0.0),
                     ))  # fmt: skip
         signals += around.signals
         for dependent, dependency in around.edges:
