@@ -177,6 +177,24 @@ async def test_errors_from_loki_and_tempo_are_polled_per_pod(
     assert "error log lines" in names and not any(n.startswith("error_log_lines") for n in names)
 
 
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_a_tempo_without_traceql_metrics_is_left_alone_not_failing(
+    lab_core: Core, loki_tempo: RunningLokiTempo
+) -> None:
+    """Tempo before 2.4 answers 404 to TraceQL metrics: the traces source is not a failing
+    one (no status row, the wall counts nothing failing), its panels are not offered, and it
+    is asked again later."""
+    poller = _poller(lab_core, INJECTED)
+    lab = lab_core.registry.get("lab")
+    loki_tempo.fault("404")
+    assert await poller.run_source(lab, Source.TRACES)
+    assert "Tempo 2.4 or later" in poller.unsupported[("lab", Source.TRACES)]
+    assert ("lab", Source.TRACES) not in poller.status
+    assert await poller.run_source(lab, Source.TRACES)  # an upgraded Tempo: read again
+    assert not poller.unsupported and poller.status[("lab", Source.TRACES)].last_error is None
+
+
 @pytest.mark.asyncio
 async def test_a_burst_of_error_lines_is_an_anomaly_and_opens_an_incident_on_its_pod(
     core: Core,

@@ -187,7 +187,9 @@ class App:
         return None
 
     async def _fault(self) -> web.Response | None:
-        mode = self.faults.take("429", "500", "hang", "slow")
+        mode = self.faults.take("429", "500", "404", "hang", "slow")
+        if mode == "404":  # a path this version does not serve (Tempo before 2.4: metrics)
+            return _text(404, "404 page not found")
         if mode == "429":
             return _text(429, "Too Many Requests", **{"Retry-After": "2"})
         if mode == "500":

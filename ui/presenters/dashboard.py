@@ -26,7 +26,7 @@ from aiops_desktop.services.intelligence.anomalies import (
 )
 from aiops_desktop.services.polling.history import PanelHistory
 from aiops_desktop.services.polling.live import LiveBuffers
-from aiops_desktop.services.polling.poller import Poller
+from aiops_desktop.services.polling.poller import PANEL_SOURCES, Poller
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
@@ -150,6 +150,9 @@ class DashboardPresenter(Presenter):
         if self.cluster is not None:
             found = next((c for c in self._registry.clusters() if c.name == self.cluster), None)
             kinds |= {e.kind for e in found.endpoints} if found is not None else set()
+            # where the endpoint does not offer them (Tempo before 2.4: no TraceQL metrics)
+            kinds -= {k for k, s in PANEL_SOURCES.items()
+                      if (self.cluster, s) in self._poller.unsupported}  # fmt: skip
         return [p for p in self._catalog if p.source in kinds]
 
     def show_cluster(self, name: str) -> None:

@@ -51,7 +51,19 @@ ALERTS_CHANGED = "poller.alerts"  # payload: dict[str, list[Alert]]
 ALERTS_INTERVAL_S = 10.0
 PROBE_SHARE = 0.8  # a health probe's share of the source timeout: the check always lands
 BACKFILL = timedelta(hours=1)
+UNSUPPORTED_RETRY_S = 3600.0  # a source its endpoint does not offer is asked again this late
 MIN_STEP_S = 15.0
+
+
+class SourceUnsupported(CollectorError):
+    """The endpoint does not offer what a source reads (Tempo before 2.4: no TraceQL
+    metrics): not a failure, the source is left alone (its panels hidden) and asked again
+    after UNSUPPORTED_RETRY_S."""
+
+
+#: the poller's source that reads an endpoint's panels
+PANEL_SOURCES = {EndpointKind.PROMETHEUS: Source.METRICS, EndpointKind.LOKI: Source.LOGS,
+                 EndpointKind.TEMPO: Source.TRACES}  # fmt: skip
 
 
 class Poller:
@@ -84,6 +96,8 @@ class Poller:
         self.status: dict[tuple[str, str], SourceStatus] = {}
         self.alerts: dict[str, list[Alert]] = {}
         self.hub_age_s: dict[str, float | None] = {}
+        #: (cluster, source) -> why its endpoint does not offer it
+        self.unsupported: dict[tuple[str, str], str] = {}
         self._tasks: dict[tuple[UUID, str], asyncio.Task[None]] = {}
         self._global = asyncio.Semaphore(self.settings.global_cap)
         self._per_cluster: dict[UUID, asyncio.Semaphore] = defaultdict(
@@ -158,7 +172,9 @@ class Poller:
                 continue
             ok = await self.run_source(cluster, source, breaker)
             jitter = random.uniform(1 - self.settings.jitter, 1 + self.settings.jitter)  # noqa: S311
-            if ok:
+            if (cluster.name, source) in self.unsupported:
+                delay = UNSUPPORTED_RETRY_S * self.settings.speed
+            elif ok:
                 delay = interval * jitter
             else:
                 backoff = interval * 2 ** min(status.consecutive_errors, 6)
@@ -195,6 +211,13 @@ class Poller:
                     await work(cluster)
         except asyncio.CancelledError:
             raise
+        except SourceUnsupported as exc:
+            if (cluster.name, source) not in self.unsupported:
+                log.info("source not offered", extra={"cluster": cluster.name, "source": source,
+                                                      "reason": str(exc)})  # fmt: skip
+            self.unsupported[(cluster.name, source)] = str(exc)
+            self.status.pop((cluster.name, source), None)
+            return True
         except Exception as exc:  # every failure is recorded and shown, none kills the loop
             status.consecutive_errors += 1
             status.total_errors += 1
@@ -207,6 +230,7 @@ class Poller:
             )
             ok = False
         else:
+            self.unsupported.pop((cluster.name, source), None)
             status.consecutive_errors = 0
             status.last_error = None
             status.last_success = utcnow()
@@ -227,7 +251,8 @@ class Poller:
         data = [(c, s) for c in chosen for s in self._sources(c) if s != Source.HEALTH]
         await asyncio.gather(*(self.run_source(c, s) for c, s in data))
         await asyncio.gather(*(self.run_source(c, Source.HEALTH) for c in chosen))
-        return [self.status[(c.name, s)] for c in chosen for s in self._sources(c)]
+        return [self.status[(c.name, s)] for c in chosen for s in self._sources(c)
+                if (c.name, s) in self.status]  # fmt: skip
 
     # -- sources --------------------------------------------------------------------------------
     async def _probe(self, cluster: Cluster, kind: EndpointKind) -> tuple[bool, str | None]:
@@ -338,9 +363,14 @@ class Poller:
         async def read(panel: Panel, start: float, end: float, step: float) -> list[Read]:
             # a Tempo sample at t is the step from t on: asked a step earlier and labelled by
             # its end, it says what came before t, as Loki's and Prometheus' samples do
-            found = await client.metrics_range(
-                panel.traceql, start_s=int(start - step), end_s=int(end), step_s=int(step)
-            )
+            try:
+                found = await client.metrics_range(
+                    panel.traceql, start_s=int(start - step), end_s=int(end), step_s=int(step)
+                )
+            except CollectorError as exc:
+                if exc.status == 404:
+                    raise SourceUnsupported(str(exc), backend=exc.backend, status=404) from exc
+                raise
             return [_points(s.labels, [(t + step, v) for t, v in s.points]) for s in found]
 
         await self._read_panels(cluster, EndpointKind.TEMPO, read)
