@@ -144,3 +144,24 @@ def test_from_a_root_cause_to_its_error_logs_and_failing_traces(lab: DesktopApp,
     run_until(qtbot, lambda: logs.table.rowCount() > 0, timeout=20)
     assert {logs.table.item(r, 2).text() for r in range(logs.table.rowCount())} == {"error"}
     window.show_view("fleet")
+
+
+def test_a_cluster_with_loki_and_tempo_charts_its_errors_on_its_dashboard(
+    lab: DesktopApp, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    """The polled error signals are charted where they are read: the Loki/Tempo cluster's
+    dashboard has them (and its logs and traces sources poll without error), a cluster with
+    Prometheus alone does not."""
+    spec = ClusterSpec(name="plain", endpoint_urls={EndpointKind.PROMETHEUS: "http://127.0.0.1:9"})
+    run_coro(qtbot, lab.core.registry.add(spec))
+    run_coro(qtbot, lab.core.poller.poll_once([lab.core.registry.get("lab")]))
+    for source in ("logs", "traces"):
+        assert lab.core.poller.status[("lab", source)].last_error is None
+    dashboard = lab.presenters.dashboard
+    dashboard.show_cluster("lab")
+    errors = {"error_log_lines", "error_spans", "span_p99"}
+    assert errors <= {p.id for p in dashboard.panels}
+    dashboard.show_cluster("plain")
+    assert not errors & {p.id for p in dashboard.panels}
+    assert "node_cpu" in {p.id for p in dashboard.panels}
+    lab.window.show_view("fleet")
