@@ -6,6 +6,8 @@ on the window's qasync loop, against the Loki stand-in serving the whole Train T
   from its start while the server sends 500, 2,000, 5,000 and 10,000 lines/s and then as fast
   as it can, TAIL_S seconds each. Measured: lines/s received and parsed, lines/s shown, the
   loop's lag (a 10 ms ticker: p50/p99/max).
+- Both run as the app runs: Python's collector on the UI thread with what start-up made
+  frozen (``ui/gc_guard.py``).
 - Fetch: the page's query path (paged reads of 5,000 lines, at most 50,000 a read, each
   answer handed to the view, which keeps 5,000) over the day hour by hour until 1,000,000
   lines were fetched. Measured: lines/s, RSS peak (and growth), the loop's lag.
@@ -51,11 +53,14 @@ async def run(url: str, home: Path) -> dict[str, Any]:
     from aiops_desktop.secrets import SecretStore
     from aiops_desktop.services.core import Core
     from aiops_desktop.settings import resolve_paths
+    from ui.gc_guard import MainThreadGarbageCollector
     from ui.presenters.logs_traces import LogRequest, LogsPresenter
     from ui.theme import apply_theme
     from ui.views.logs_view import LogsView
 
     theme = apply_theme(QApplication.instance())  # type: ignore[arg-type]
+    gc_guard = MainThreadGarbageCollector()  # as the app runs: collected on the UI thread
+    gc_guard.start()
     core = Core.open(resolve_paths(home), secrets=SecretStore())
     await core.registry.add(ClusterSpec(name="lab", endpoint_urls={EndpointKind.LOKI: url}))
     presenter = LogsPresenter(logs=core.logs_traces, registry=core.registry, tasks=core.supervisor)
@@ -65,6 +70,7 @@ async def run(url: str, home: Path) -> dict[str, Any]:
     presenter.sig_lines.connect(view.show_lines)
     presenter.sig_tail_lines.connect(view.show_tail_lines)
     presenter.sig_tail_state.connect(view.show_tail_state)
+    gc_guard.freeze()  # as the app does once it has loaded
     ticker = Ticker()
     ticker.start()
     out: dict[str, Any] = {"tail": {}, "lines_in_day": None}
@@ -121,6 +127,7 @@ async def run(url: str, home: Path) -> dict[str, Any]:
         presenter.close()
         view.close()
         await core.shutdown()
+        gc_guard.stop()
     return out
 
 
