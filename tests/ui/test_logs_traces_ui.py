@@ -165,3 +165,45 @@ def test_a_cluster_with_loki_and_tempo_charts_its_errors_on_its_dashboard(
     assert not errors & {p.id for p in dashboard.panels}
     assert "node_cpu" in {p.id for p in dashboard.panels}
     lab.window.show_view("fleet")
+
+
+def test_the_tail_shows_at_most_its_rate_keeps_two_seconds_waiting_and_the_newest_rows(
+    desktop: DesktopApp, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    """A burst faster than the page shows: two seconds' worth waits (the oldest beyond it are
+    counted as skipped, so the page stays near now), each tick shows at most its share of
+    TAIL_MAX_RATE lines a second, a paused tail counts without showing, and the table keeps
+    the newest TAIL_KEPT lines, newest first."""
+    from aiops_desktop.models.observability import LogEntry
+    from ui.presenters.logs_traces import TAIL_FLUSH_MS, TAIL_MAX_RATE, TailState
+    from ui.views.logs_view import TAIL_KEPT
+
+    presenter, view = desktop.presenters.logs, desktop.window.logs
+    presenter.tail_state = TailState()
+    shown: list[list[LogEntry]] = []
+    presenter.sig_tail_lines.connect(shown.append)
+    t0 = 1_674_982_800 * 10**9
+
+    def burst(n: int, first: int = 0) -> list[LogEntry]:
+        return [LogEntry(cluster="lab", timestamp_ns=t0 + (first + i) * 10**6,
+                         line=f"line {first + i}", labels={"k8s_pod_name": "p-0"})
+                for i in range(n)]  # fmt: skip
+
+    presenter._take(burst(3000), 7, "")
+    assert len(presenter._pending) == 2 * TAIL_MAX_RATE
+    assert presenter.tail_state.skipped == 3000 - 2 * TAIL_MAX_RATE
+    assert presenter.tail_state.dropped == 7
+    assert presenter._pending[0].line == f"line {3000 - 2 * TAIL_MAX_RATE}"  # the newest wait
+    presenter._flush_tail()
+    per_tick = TAIL_MAX_RATE * TAIL_FLUSH_MS // 1000
+    assert [len(b) for b in shown] == [per_tick] and presenter.tail_state.shown == per_tick
+    presenter.pause_tail(True)
+    presenter._take(burst(10, 5000), 0, "")
+    presenter._flush_tail()
+    assert len(shown) == 1 and presenter.tail_state.skipped == 3000 - 2 * TAIL_MAX_RATE + 10
+    presenter.pause_tail(False)
+
+    for n in range(5):  # more lines than the table keeps
+        view.show_tail_lines(burst(500, n * 500))
+    assert view.table.rowCount() == TAIL_KEPT
+    assert view._entries[0].line == "line 2499" and view._entries[-1].line == "line 500"
