@@ -399,6 +399,8 @@ class Poller:
             key = (cluster.id, panel.id)
             since = self._since.get(key)
             start = min(since + step if since is not None else end - BACKFILL.total_seconds(), end)
+            if panel.step_s and since is not None and since >= end:
+                continue  # no whole step has ended since the last read
             try:
                 found = await read(panel, start, end, step)
             except CollectorInvalidQuery as exc:
@@ -418,6 +420,8 @@ class Poller:
                 batches.append(SeriesBatch(member, panel.id, labels, millis, values))
                 if timestamps.size:
                     self._since[key] = max(self._since.get(key, 0.0), float(timestamps[-1]))
+            if panel.step_s:  # whole steps up to ``end`` are read: one without a sample had none
+                self._since[key] = max(self._since.get(key, 0.0), end)
             for member in members:
                 self.live.touch(member, panel.id)
             seen |= members
