@@ -2,7 +2,8 @@
 
 One curve item per series, updated with ``setData`` (never re-created on a redraw), peak
 downsampling and clip-to-view so thousands of points stay cheap, a crosshair that reads out
-every series at the cursor, and a legend below the plot in columns (never over the lines).
+every series at the cursor, and a legend below the plot in columns (never over the lines;
+the LEGEND_MOST highest series, the rest counted).
 Ten colours, then the same with dashes; the rules' thresholds drawn as lines and an enum
 series' values named (``apply_rules``); dates on the time axis when a range crosses midnight;
 an empty chart says so. Redraws come from the presenter's timer.
@@ -36,6 +37,11 @@ SERIES_COLOURS = (
 SERIES_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine,
                  Qt.PenStyle.DashDotLine)  # fmt: skip
 LEGEND_COLUMNS = 4
+#: series named in the legend: those that rose highest (the cursor reads out every one), so
+#: a panel of fifty pods names its worst and its plot keeps its room
+LEGEND_MOST = 8
+LEGEND_ROW_CHARS = 80  # about the text a legend row holds in a dashboard cell
+LEGEND_NAME_CHARS = 28  # a longer name is shortened in its middle (the cursor reads it whole)
 NO_DATA = "No data in this range"
 
 
@@ -78,6 +84,15 @@ def chart_rules(key: str) -> tuple[list[tuple[float, str, str]], dict[int, str]]
     if key == "ptp_clock_state":
         return [], {code: state.value for code, state in STATE_CODES.items()}
     return [], {}
+
+
+def _shortened(name: str, most: int) -> str:
+    """``name`` cut in its middle to ``most`` characters (a pod keeps its service and its
+    hash: "ts-inside-payment…6f94c49ccd-4rdb2")."""
+    if len(name) <= most:
+        return name
+    head = (most - 1) // 2
+    return f"{name[:head]}…{name[len(name) - (most - 1 - head) :]}"
 
 
 def configure_pyqtgraph(theme: Theme) -> None:
@@ -139,7 +154,8 @@ class TimeSeriesChart(pg.PlotWidget):
             colCount=LEGEND_COLUMNS, labelTextColor=theme.chart("foreground")
         )
         plot.layout.addItem(self.legend, 4, 1)
-        plot.legend = self.legend  # the plot names its curves in it
+        self._legend_names: tuple[list[str], int] = ([], 0)
+        self._more = pg.PlotDataItem(pen=None)  # the "+N more" row: no line sample
         self._empty = pg.TextItem(NO_DATA, color=theme.color("text_muted"), anchor=(0.5, 0.5))
         self._empty.setParentItem(plot.getViewBox())
         self._empty.setVisible(False)
@@ -167,17 +183,43 @@ class TimeSeriesChart(pg.PlotWidget):
         plot = self.getPlotItem()
         for name in [n for n in self._curves if n not in series]:
             plot.removeItem(self._curves.pop(name))
+        peaks: dict[str, float] = {}
         for index, (name, (ts, values)) in enumerate(sorted(series.items())):
             curve = self._curves.get(name)
             if curve is None:
-                curve = plot.plot(name=None if self.sparkline else name, pen=series_pen(index))
+                curve = plot.plot(name=None, pen=series_pen(index))
                 curve.setDownsampling(auto=True, method="peak")
                 curve.setClipToView(True)
                 self._curves[name] = curve
             finite = np.isfinite(values)
             curve.setData(ts[finite], values[finite])
+            peaks[name] = float(values[finite].max()) if finite.any() else -np.inf
         self._data = dict(series)
-        self._say_empty(not any(np.isfinite(v).any() for _t, v in series.values()))
+        self._say_empty(not any(np.isfinite(p) for p in peaks.values()))
+        if not self.sparkline:
+            self._name_in_legend(peaks)
+
+    def _name_in_legend(self, peaks: dict[str, float]) -> None:
+        """The legend names the LEGEND_MOST series that rose highest (in name order) and
+        counts the rest; its columns narrow as the names grow, so it never widens the chart."""
+        named = sorted(sorted(peaks, key=lambda n: (-peaks[n], n))[:LEGEND_MOST])
+        rest = len(peaks) - len(named)
+        if (named, rest) == self._legend_names:
+            return
+        self._legend_names = (named, rest)
+        self.legend.clear()
+        shown = {n: _shortened(n, LEGEND_NAME_CHARS) for n in named}
+        longest = max((len(s) for s in shown.values()), default=1) + 6  # the sample, a gap
+        self.legend.setColumnCount(max(1, min(LEGEND_COLUMNS, LEGEND_ROW_CHARS // longest)))
+        for name in named:
+            self.legend.addItem(self._curves[name], shown[name])
+        if rest:
+            self.legend.addItem(self._more, f"+{rest} more (the cursor reads each)")
+
+    @property
+    def legend_names(self) -> list[str]:
+        """The series the legend names."""
+        return list(self._legend_names[0])
 
     def _say_empty(self, empty: bool) -> None:
         """An empty chart says so, and its axes show no made-up values (0.1 … 0.9)."""

@@ -1,4 +1,5 @@
-"""Charts: the legend sits below the plot in columns (never over the lines), series past the
+"""Charts: the legend sits below the plot in columns (never over the lines; the highest
+series named, the rest counted, fewer columns for long names), series past the
 ten colours get dashes, the rules' thresholds are lines and an enum series' axis names its
 values, the time axis says the date when a range crosses midnight, an empty chart says so."""
 
@@ -10,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from aiops_desktop.models.gpu import TEMP_CRITICAL_C
-from ui.charts import NO_DATA, TimeAxis, TimeSeriesChart, series_pen
+from ui.charts import LEGEND_MOST, NO_DATA, TimeAxis, TimeSeriesChart, series_pen
 from ui.theme import Theme
 
 
@@ -25,7 +26,19 @@ def test_legend_below_and_distinct_series(qtbot, theme: Theme) -> None:  # type:
     plot = chart.getPlotItem()
     legend_top = chart.legend.sceneBoundingRect().top()
     assert legend_top >= plot.getViewBox().sceneBoundingRect().bottom()  # outside the lines
-    assert len(chart.legend.items) == 12
+    # the eight that rose highest are named, in name order, and the rest counted
+    assert chart.legend_names == sorted(f"gpu{i}" for i in range(4, 12))
+    assert len(chart.legend.items) == LEGEND_MOST + 1
+    assert chart.legend.items[-1][1].text == "+4 more (the cursor reads each)"
+    # long names take fewer columns: the legend never widens the chart past its cell
+    pods = {
+        f"ts-inside-payment-service-6f94c49ccd-{i:05d}": (ts, np.full(60, 1.0)) for i in range(3)
+    }
+    chart.set_series(pods)
+    assert chart.legend.columnCount == 2 and chart.legend_names == sorted(pods)
+    texts = [label.text for _, label in chart.legend.items]
+    assert texts[0] == "ts-inside-pay…94c49ccd-00000" and len(texts[0]) == 28
+    assert chart.curve_count == 3
     assert series_pen(0).style() == Qt.PenStyle.SolidLine
     assert series_pen(11).style() == Qt.PenStyle.DashLine  # past the ten colours
     assert series_pen(1).color() != series_pen(0).color()

@@ -144,12 +144,12 @@ class DashboardPresenter(Presenter):
 
     @property
     def panels(self) -> list[Panel]:
-        """The catalog's panels: the PromQL ones, and those read from Loki or Tempo where
-        the cluster shown has that endpoint (a hub's member has none of its own)."""
+        """The catalog's panels read from the endpoints the cluster shown has (Prometheus,
+        Loki, Tempo); a hub's member has none of its own: its hub's Prometheus serves it."""
         kinds = {EndpointKind.PROMETHEUS}
         if self.cluster is not None:
             found = next((c for c in self._registry.clusters() if c.name == self.cluster), None)
-            kinds |= {e.kind for e in found.endpoints} if found is not None else set()
+            kinds = {e.kind for e in found.endpoints} if found is not None else kinds
             # where the endpoint does not offer them (Tempo before 2.4: no TraceQL metrics)
             kinds -= {k for k, s in PANEL_SOURCES.items()
                       if (self.cluster, s) in self._poller.unsupported}  # fmt: skip
