@@ -167,6 +167,10 @@ def test_a_cluster_with_loki_and_tempo_charts_its_errors_on_its_dashboard(
     errors = {"error_log_lines", "error_spans", "span_p99"}
     assert not errors & {p.id for p in dashboard.panels}
     assert "node_cpu" in {p.id for p in dashboard.panels}
+    kube_only = ClusterSpec(name="kube-only", api_server_url="https://127.0.0.1:9")
+    run_coro(qtbot, core.registry.add(kube_only))
+    lab.window.show_cluster("kube-only")  # nothing to chart: said, not fourteen empty charts
+    assert dashboard.panels == [] and not lab.window.dashboard.no_charts.isHidden()
 
     replay = Poller(core.registry, core.pool, series=core.series, live=core.live, bus=core.bus,
                     supervisor=core.supervisor, catalog=core.catalog,

@@ -61,6 +61,15 @@ class DashboardView(QWidget):
         self.analysis.setWordWrap(True)
         self.analysis.setStyleSheet(f"color: {self._theme.color('text_muted')};")
         layout.addWidget(self.analysis)
+        #: said where a cluster has no endpoint that charts read (its API server alone)
+        self.no_charts = PlainLabel(
+            "No charts: this cluster has no Prometheus, Loki or Tempo endpoint. Its Details "
+            "and Kubernetes tabs read the API server; set an endpoint to chart it "
+            "(aiops-desktop clusters set-endpoint NAME prometheus URL)."
+        )
+        self.no_charts.setWordWrap(True)
+        self.no_charts.hide()
+        layout.addWidget(self.no_charts)
         self.scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         inner = QWidget()
@@ -69,6 +78,7 @@ class DashboardView(QWidget):
         layout.addWidget(scroll, 1)
 
     def set_panels(self, panels: list[Panel]) -> None:
+        self.no_charts.setVisible(not panels)
         if list(self.charts) == [p.id for p in panels]:
             return
         for chart in self.charts.values():
