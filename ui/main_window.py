@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.models import Cluster
+from aiops_desktop.models import Cluster, ClusterKind
 from aiops_desktop.models.fleet import FleetTruth
 from aiops_desktop.models.text import count
 from aiops_desktop.services.queries.logs_traces import JUMP_AFTER, JUMP_BEFORE, logql_for
@@ -322,6 +322,7 @@ class MainWindow(QMainWindow):
     def _show_clusters(self, clusters: list[Cluster]) -> None:
         first = not self._clusters
         self._clusters = clusters
+        self._refresh_status()
         self.cluster_list.show_clusters(clusters, self._truth)
         self.sidebar.setVisible(bool(clusters))
         if not clusters:
@@ -447,10 +448,13 @@ class MainWindow(QMainWindow):
     def _refresh_status(self) -> None:
         """How many clusters, and in which states: the fleet's one truth's (hub members
         included); until it has spoken, only how many are registered."""
+        judged = {t.name for t in self._truth.clusters} if self._truth is not None else set()
+        new = [c for c in self._clusters if c.name not in judged and c.kind is ClusterKind.CLUSTER]
         if self._truth is not None:
             counts = Counter(t.state.value for t in self._truth.clusters)
-            parts = [count(len(self._truth.clusters), "cluster")]
+            parts = [count(len(self._truth.clusters) + len(new), "cluster")]
             parts += [f"{n} {state.lower()}" for state, n in sorted(counts.items())]
+            parts += [f"{len(new)} not judged yet"] if new else []  # added since it spoke
         else:
             parts = [count(len(self._clusters), "cluster"), "not judged yet"]
         self.status_clusters.setText(" · ".join(parts))

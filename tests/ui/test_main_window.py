@@ -71,6 +71,8 @@ def test_add_cluster_dialog_keeps_token_in_keyring_only(desktop: DesktopApp, qtb
     act(dialog.buttons.accepted.emit)
     run_until(qtbot, lambda: any(c.name == "gpu-west-2" for c in desktop.presenter.clusters()))
     run_until(qtbot, lambda: desktop.window.stack.currentWidget() is desktop.window.fleet)
+    # counted at once, before the fleet's next judgement (not "0 clusters" till then)
+    assert desktop.window.status_clusters.text().startswith("1 cluster")
     act(lambda: desktop.window.show_cluster("gpu-west-2"))
     assert desktop.window.stack.currentWidget() is desktop.window.cluster_page
     overview = desktop.window.overview
