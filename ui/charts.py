@@ -11,6 +11,7 @@ an empty chart says so. Redraws come from the presenter's timer.
 
 from __future__ import annotations
 
+import html
 import os
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
@@ -142,7 +143,8 @@ class TimeSeriesChart(pg.PlotWidget):
             plot.hideButtons()
             self.setMenuEnabled(False)
             return
-        plot.setTitle(title, color=theme.color("text"), size="10pt")
+        # pyqtgraph reads a title and a legend name as HTML: a label a server sent is text
+        plot.setTitle(html.escape(title), color=theme.color("text"), size="10pt")
         for side in ("left", "bottom"):  # the chart's own theme, whatever pyqtgraph was told
             axis_item = plot.getAxis(side)
             axis_item.setPen(pg.mkPen(theme.chart("grid")))
@@ -212,7 +214,7 @@ class TimeSeriesChart(pg.PlotWidget):
         longest = max((len(s) for s in shown.values()), default=1) + 6  # the sample, a gap
         self.legend.setColumnCount(max(1, min(LEGEND_COLUMNS, LEGEND_ROW_CHARS // longest)))
         for name in named:
-            self.legend.addItem(self._curves[name], shown[name])
+            self.legend.addItem(self._curves[name], html.escape(shown[name]))
         if rest:
             self.legend.addItem(self._more, f"+{rest} more (the cursor reads each)")
 

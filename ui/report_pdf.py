@@ -9,6 +9,7 @@ as "ptp_offset" is found and copied from the PDF as it is written ("ff" stays tw
 from __future__ import annotations
 
 import base64
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF, Qt, QUrl
@@ -58,7 +59,8 @@ def chart_image(chart: Chart, theme: Theme) -> QImage:
             plot.getAxis(side).label.setFont(tick)
         plot.getAxis("bottom").setHeight(PAPER_TICK_PX * 2)  # room for the bigger time ticks
         plot.getAxis("left").setWidth(PAPER_TICK_PX * 4)
-        plot.setTitle(chart.title, color=paper.color("text"), size=f"{PAPER_TICK_PX + 2}px")
+        plot.setTitle(html.escape(chart.title), color=paper.color("text"),
+                      size=f"{PAPER_TICK_PX + 2}px")  # fmt: skip
         if widget.legend is not None:
             widget.legend.setLabelTextSize(f"{PAPER_TICK_PX - 2}px")
         widget.resize(*CHART_PX)

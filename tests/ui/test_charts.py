@@ -39,6 +39,14 @@ def test_legend_below_and_distinct_series(qtbot, theme: Theme) -> None:  # type:
     texts = [label.text for _, label in chart.legend.items]
     assert texts[0] == "ts-inside-pay…94c49ccd-00000" and len(texts[0]) == 28
     assert chart.curve_count == 3
+    # a name a server sent is shown as text, never read as HTML (a title neither)
+    crafted = '<img src="file:///etc/passwd"><b>pod</b>&'
+    chart.set_series({crafted: (ts, np.full(60, 1.0))})
+    [(_, label)] = chart.legend.items
+    assert label.item.toPlainText() == crafted[:13] + "…" + crafted[-14:]
+    titled = TimeSeriesChart("<i>cluster</i> pod x", "", theme)
+    qtbot.addWidget(titled)
+    assert titled.getPlotItem().titleLabel.item.toPlainText() == "<i>cluster</i> pod x"
     assert series_pen(0).style() == Qt.PenStyle.SolidLine
     assert series_pen(11).style() == Qt.PenStyle.DashLine  # past the ten colours
     assert series_pen(1).color() != series_pen(0).color()
