@@ -46,10 +46,6 @@ class Panel(BaseModel):
             return EndpointKind.LOKI
         return EndpointKind.TEMPO if self.traceql else EndpointKind.PROMETHEUS
 
-    @property
-    def query(self) -> str:
-        return self.promql or self.logql or self.traceql
-
     def relabelled(self, labels: dict[str, str]) -> dict[str, str]:
         if not self.rename:
             return labels
