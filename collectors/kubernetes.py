@@ -217,7 +217,10 @@ class KubeClient:
                 await asyncio.wait_for(asyncio.shield(future), ENDS_WITHIN_S)
 
         try:
-            return await asyncio.wait_for(asyncio.shield(future), limit)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancel that comes
+            # as the answer (or its error) does, and the caller's loop would run on
+            async with asyncio.timeout(limit):
+                return await asyncio.shield(future)
         except TimeoutError:
             await end_it()
             raise CollectorTimeout(

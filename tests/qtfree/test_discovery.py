@@ -4,6 +4,7 @@ stored on the cluster; a user's endpoint is never replaced; vanished capabilitie
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from aiops_desktop.services.kube.discovery import (
     merged,
     platform_of,
 )
+from collectors.errors import CollectorError
 from tests.qtfree.cli_runner import run_cli
 from tests.servers.kube_api import RunningKubeApi
 from tests.servers.kube_objects import APPS
@@ -183,6 +185,34 @@ async def test_new_clusters_are_discovered_in_the_background(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.mark.asyncio
+async def test_a_stop_that_comes_as_a_discovery_fails_stops_it(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python 3.11's wait_for can take a cancel in and give back the call's error instead:
+    the loop sees a failed discovery, not its stop. It stops all the same (it waited ten
+    minutes, and the app's shutdown with it)."""
+    await core.registry.add(
+        ClusterSpec(name="dark-9", api_server_url=f"https://127.0.0.1:{free_port()}"),
+        ClusterSecrets(token="admin-token"),
+    )
+
+    async def fails_as_it_is_stopped(name: str) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0)  # the cancel, taken in
+        raise CollectorError(f"{name}: connection refused")  # and the error given back
+
+    monkeypatch.setattr(core.discovery, "run", fails_as_it_is_stopped)
+    task = asyncio.create_task(core.discovery.run_periodic(check_every_s=600))
+    async with asyncio.timeout(5):
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert "dark-9" not in core.discovery.failed
 
 
 def test_discover_a_cluster_without_any_operator(

@@ -451,6 +451,9 @@ class DiscoveryService:
                     await self.run(name)
                     self._failed_at.pop(name, None)
                 except (CollectorError, ClusterNotFoundError) as exc:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():  # stopped as it failed: stop
+                        raise asyncio.CancelledError from exc
                     self._failed_at[name] = time.monotonic()
                     log.info("discovery failed", extra={"cluster": name, "error": str(exc)})
             with contextlib.suppress(TimeoutError):
