@@ -455,14 +455,16 @@ class KubeClient:
                 failures += 1
                 log.info("watch %s failed, retrying in %.0f s: %s", path, delay, exc)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                    async with asyncio.timeout(delay):  # not wait_for: it can lose a cancel
+                        await stop.wait()
                 continue
             state.reconnects += 1  # the server ended the watch (its timeout, a cut): resume
             if not delivered and not stop.is_set():  # ended at once, empty: do not spin
                 delay = backoff[min(failures, len(backoff) - 1)] if backoff else 0
                 failures += 1
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                    async with asyncio.timeout(delay):  # not wait_for: it can lose a cancel
+                        await stop.wait()
 
     async def _watch_once(
         self, path: str, state: WatchState, stop: asyncio.Event

@@ -107,7 +107,8 @@ class MultiClusterQuery:
                         call = client.query(query.promql, query.end, timeout_s=query.timeout_s)
                     else:
                         call = client.query_range(query.promql, *window, timeout_s=query.timeout_s)
-                    result = await asyncio.wait_for(call, query.timeout_s + 5)
+                    async with asyncio.timeout(query.timeout_s + 5):  # not wait_for (3.11)
+                        result = await call
                 except CollectorError as exc:
                     return self._failed(cluster, t0, exc.reason, str(exc)), []
                 except EndpointNotConfigured as exc:
