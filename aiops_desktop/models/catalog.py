@@ -28,6 +28,9 @@ class Panel(BaseModel):
     group: str = ""
     #: the least step it is polled at (a ``[1m]`` count is read a minute apart)
     step_s: int = Field(default=0, ge=0, le=3600)
+    #: how far back its first read goes (hours; 0: the poller's BACKFILL): a minute's count
+    #: read back past the live detector's probation is judged from the first poll on
+    backfill_h: float = Field(default=0.0, ge=0, le=48)
     #: counted events: a step Loki or Tempo leaves out had none (0), it is not unknown
     empty_is_zero: bool = False
     #: labels renamed as they arrive (Loki's ``k8s_pod_name`` is the app's ``pod``)

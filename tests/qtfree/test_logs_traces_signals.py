@@ -28,6 +28,7 @@ from aiops_desktop.models.registry import ClusterSpec
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.intelligence.rca_logs_traces import ERROR_VOLUME
 from aiops_desktop.services.polling.catalog import load_catalog
+from aiops_desktop.services.polling.live import DEFAULT_CAPACITY
 from aiops_desktop.services.polling.poller import Poller, _zero_filled
 from aiops_desktop.store.series import SeriesBatch
 from analysis.signals import PROFILES, SignalType, classify
@@ -148,7 +149,13 @@ async def test_errors_from_loki_and_tempo_are_polled_per_pod(
     ts, counts = logs[key]
     assert np.all(np.diff(ts) == 60) and ts[-1] == 9 * 3600 + 8 * 60 + INJECTED.replace(
         hour=0, minute=0, second=0).timestamp()  # the last whole minute  # fmt: skip
-    assert ts[0] == ts[-1] - 3600 and 0.0 in counts  # a quiet minute is 0, not a gap
+    # read 13 h back at first, past the detector's probation (the store keeps it all, the
+    # buffer its newest): a quiet minute is 0, not a gap
+    assert ts.size == DEFAULT_CAPACITY and 0.0 in counts
+    await asyncio.wrap_future(lab_core.series.flush())
+    [stored] = [d for d in lab_core.series.read("error_log_lines", cluster="lab")
+                if d.labels.get("pod") == pod]  # fmt: skip
+    assert stored.timestamps_ms[0] / 1000 == ts[-1] - 13 * 3600 and stored.values.size == 781
     before, after = counts[ts <= INJECTED.timestamp()], counts[ts > INJECTED.timestamp() + 60]
     assert after.mean() > before.mean()  # the faulty pod logs more errors after the fault
     spans = lab_core.live.snapshot("lab", "error_spans").series

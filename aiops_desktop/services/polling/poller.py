@@ -398,7 +398,8 @@ class Poller:
             end = now - now % step if panel.step_s else now
             key = (cluster.id, panel.id)
             since = self._since.get(key)
-            start = min(since + step if since is not None else end - BACKFILL.total_seconds(), end)
+            back = panel.backfill_h * 3600 or BACKFILL.total_seconds()
+            start = min(since + step if since is not None else end - back, end)
             if panel.step_s and since is not None and since >= end:
                 continue  # no whole step has ended since the last read
             try:
