@@ -17,7 +17,12 @@ from aiops_desktop.models.observability import Trace, TraceSummary, pod_entity
 from aiops_desktop.models.text import printable
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.intelligence.rca_topology import TopologyRead
-from aiops_desktop.services.queries.logs_traces import ERRORS, LogsTraces, pod_logql
+from aiops_desktop.services.queries.logs_traces import (
+    ERRORS,
+    LogsTraces,
+    failing_traceql,
+    pod_logql,
+)
 from analysis.rca.model import Window
 
 if TYPE_CHECKING:
@@ -107,8 +112,8 @@ class LogsTracesAround:
     async def _failing_traces(self, cluster: str, start: datetime, end: datetime,
                               out: TopologyRead) -> None:  # fmt: skip
         try:
-            failing = "{ status = error }"
-            found = await self._logs.traces(cluster, start=start, end=end, traceql=failing,
+            found = await self._logs.traces(cluster, start=start, end=end,
+                                            traceql=failing_traceql(),
                                             limit=MOST_TRACES)  # fmt: skip
             # spread over the window (Tempo answers the most recent first)
             ids = [t.trace_id for t in spread(found, MOST_OPENED)]

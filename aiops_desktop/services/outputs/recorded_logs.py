@@ -28,7 +28,13 @@ from aiops_desktop.models.observability import (
     Trace,
     TraceSummary,
 )
-from aiops_desktop.services.queries.logs_traces import ERRORS, LogsTraces, ns, volume_step
+from aiops_desktop.services.queries.logs_traces import (
+    ERRORS,
+    LogsTraces,
+    failing_traceql,
+    ns,
+    volume_step,
+)
 from aiops_desktop.store.capture import CaptureError
 from analysis.logql import LogQLError, LogSelector, MetricQuery, parse
 
@@ -65,7 +71,7 @@ async def record_logs_traces(
         if cluster.endpoint(EndpointKind.TEMPO) and len(doc.traces) < MOST_TRACES:
             with contextlib.suppress(AppError, ValueError):
                 summaries = await logs.traces(cluster.name, start=start, end=end,
-                                              traceql="{ status = error }",
+                                              traceql=failing_traceql(),
                                               limit=MOST_TRACES - len(doc.traces))  # fmt: skip
                 for summary in summaries:
                     trace = await logs.trace(cluster.name, summary.trace_id)
@@ -138,13 +144,12 @@ class RecordedLogsTraces:
         tenant: str | None = None,
     ) -> list[LogSeries]:  # fmt: skip
         """The kept lines counted per step (by the labels a ``sum by`` names)."""
-        step = step_s
         parsed, lines = await asyncio.to_thread(self._selected, cluster, metric_logql, start, end)
         by = parsed.by if isinstance(parsed, MetricQuery) else []
         counts: dict[tuple[tuple[str, str], ...], Counter[float]] = {}
         for e in lines:
             key = tuple(sorted((k, e.labels.get(k, "")) for k in by or [] if k in e.labels))
-            at = (e.timestamp_ns // 1_000_000_000) // step * step + step
+            at = (e.timestamp_ns // 1_000_000_000) // step_s * step_s + step_s
             counts.setdefault(key, Counter())[float(at)] += 1
         return [LogSeries(labels=dict(k), points=sorted(c.items())) for k, c in counts.items()]
 

@@ -126,13 +126,10 @@ class Poller:
         sources = [Source.HEALTH]
         if cluster.endpoint(EndpointKind.ALERTMANAGER):
             sources.append(Source.ALERTS)
-        if cluster.endpoint(EndpointKind.PROMETHEUS):
-            sources.append(Source.METRICS)
-        polled = {p.source for p in self.catalog}
-        if cluster.endpoint(EndpointKind.LOKI) and EndpointKind.LOKI in polled:
-            sources.append(Source.LOGS)
-        if cluster.endpoint(EndpointKind.TEMPO) and EndpointKind.TEMPO in polled:
-            sources.append(Source.TRACES)
+        # metrics always: a hub reports its members and its newest sample's age through them
+        polled = {p.source for p in self.catalog} | {EndpointKind.PROMETHEUS}
+        sources += [source for kind, source in PANEL_SOURCES.items()
+                    if kind in polled and cluster.endpoint(kind)]  # fmt: skip
         return sources
 
     def _reconcile(self, clusters: list[Cluster]) -> None:

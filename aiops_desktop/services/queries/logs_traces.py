@@ -63,11 +63,16 @@ def logql_for(labels: dict[str, str], *, errors_only: bool = False) -> str:
     if namespace and pod:
         return pod_logql(namespace, pod, errors_only=errors_only)
     if namespace:
-        quoted = namespace.replace("\\", "\\\\").replace('"', '\\"')
-        query = f'{{k8s_namespace_name="{quoted}"}}'
+        query = f'{{k8s_namespace_name="{quoted(namespace)}"}}'
     else:
         query = '{k8s_namespace_name=~".+"}'
     return query + (ERRORS if errors_only else "")
+
+
+def quoted(text: str) -> str:
+    """``text`` inside a LogQL or TraceQL double-quoted string: a quote or a backslash in it
+    cannot end it."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def failing_traceql(service: str | None = None) -> str:
@@ -75,15 +80,12 @@ def failing_traceql(service: str | None = None) -> str:
     quotes a string: a quote or a backslash in the name cannot end it)."""
     if not service:
         return "{ status = error }"
-    quoted = service.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{{ status = error && resource.service.name = "{quoted}" }}'
+    return f'{{ status = error && resource.service.name = "{quoted(service)}" }}'
 
 
 def pod_logql(namespace: str, pod: str, *, errors_only: bool = False) -> str:
     """The LogQL of one pod's lines (OpenShift Logging's labels), optionally its errors."""
-    quoted = {k: v.replace("\\", "\\\\").replace('"', '\\"') for k, v in
-              (("ns", namespace), ("pod", pod))}  # fmt: skip
-    query = f'{{k8s_namespace_name="{quoted["ns"]}", k8s_pod_name="{quoted["pod"]}"}}'
+    query = f'{{k8s_namespace_name="{quoted(namespace)}", k8s_pod_name="{quoted(pod)}"}}'
     return query + (ERRORS if errors_only else "")
 
 
