@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from analysis.rca.model import SignalKind, Window
 from analysis.rca.score import rank
-from tests.benchmarks.rca_cases import DEFAULT_RCA_DIR, Case, load_cases
+from tests.benchmarks.rca_cases import DEFAULT_RCA_DIR, LOG_TRACE_SIGNALS, Case, load_cases
 
 Ranker = Callable[[Case], list[str]]
 
@@ -35,7 +35,7 @@ def ours(case: Case) -> list[str]:
 
 def baseline(case: Case) -> list[str]:
     """Robust z of the metrics alone, max per service (what BARO does after detection)."""
-    metrics = [s for s in case.signals if s.name != "error log lines/min"]
+    metrics = [s for s in case.signals if s.name not in LOG_TRACE_SIGNALS]
     flat = [s.__class__(s.entity, s.name, SignalKind.OTHER, s.timestamps, s.values)
             for s in metrics]  # fmt: skip
     return [

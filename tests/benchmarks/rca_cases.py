@@ -18,10 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 from analysis.rca.model import Signal, SignalKind
+from analysis.rca.traces import CALL_TIME, SAMPLED_PER_STEP, call_time_signals, time_outside
 
 DEFAULT_RCA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "rca"
 csv.field_size_limit(1 << 24)  # a log line can be long
@@ -150,6 +152,18 @@ def _nezha_metrics(folder: Path) -> list[Signal]:
     return signals
 
 
+def _minute_files(folder: Path, kind: str) -> list[Path]:
+    """A day's ``<HH_MM>_<kind>.csv`` files, gzipped (as in ../shared) or not (as Nezha's
+    repository has them)."""
+    return sorted(p for p in folder.glob(f"*_{kind}.csv*") if p.name.endswith((".csv", ".csv.gz")))
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", newline="")
+    return path.open(newline="")
+
+
 def _log_errors(folder: Path) -> list[Signal]:
     """Error lines per pod per minute from the minute log files: a line whose level is ERROR
     or that carries an exception. Minutes without a file are absent, not zero."""
@@ -158,8 +172,8 @@ def _log_errors(folder: Path) -> list[Signal]:
     counts: dict[str, dict[float, int]] = {}
     minutes: list[float] = []
     error = re.compile(r"\bERROR\b|Exception|\bexception\b")
-    for path in sorted(folder.glob("*_log.csv.gz")):
-        with gzip.open(path, "rt", newline="") as f:
+    for path in _minute_files(folder, "log"):
+        with _open_text(path) as f:
             reader = csv.DictReader(f)
             stamp = None
             for row in reader:
@@ -182,19 +196,59 @@ def _log_errors(folder: Path) -> list[Signal]:
     return out
 
 
+#: the signals read from logs and traces, not metrics (the robust-z baseline leaves them out)
+LOG_TRACE_SIGNALS = frozenset(
+    {"error log lines/min", "spans/min", "span duration p50", "calls out per span", CALL_TIME}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    span_id: str
+    parent_span_id: str | None
+    service_name: str
+    start_ns: int
+    duration_ns: int
+
+
+def _call_times(traces: dict[str, list[_Span]]) -> list[Signal]:
+    """The time calls spend outside their callee (analysis.rca.traces), read as the app
+    reads it: the newest ``SAMPLED_PER_STEP`` traces of each minute (Tempo's search answers
+    the most recent first), not every trace of the day."""
+    by_minute: dict[int, list[tuple[int, str]]] = {}
+    for trace_id, spans in traces.items():
+        first = min(s.start_ns for s in spans)
+        by_minute.setdefault(first // 60_000_000_000, []).append((first, trace_id))
+    samples = []
+    for chosen in by_minute.values():
+        for _first, trace_id in sorted(chosen, reverse=True)[:SAMPLED_PER_STEP]:
+            samples += [(span.service_name, span.start_ns / 1e9, ms)
+                        for span, ms in time_outside(traces[trace_id])]  # fmt: skip
+    if not samples:
+        return []
+    times = [at for _, at, _ in samples]
+    return call_time_signals(samples, min(times), max(times))
+
+
 def _traces(folder: Path, calls: dict[str, set[str]]) -> list[Signal]:
-    """Per service per minute from the minute span files: spans, their median duration and
-    how many calls each makes to other services (an exception cuts a call tree short); the
-    call graph (caller -> callee) into ``calls``."""
+    """Per service per minute from the minute span files: spans, their median duration, how
+    many calls each makes to other services (an exception cuts a call tree short) and the
+    time calls into it spend outside it (a network delay); the call graph (caller -> callee)
+    into ``calls``."""
     if not folder.is_dir():
         return []
     per: dict[str, dict[float, list[float]]] = {}  # service -> minute -> durations
     fanout: dict[str, dict[float, int]] = {}
-    for path in sorted(folder.glob("*_trace.csv.gz")):
-        with gzip.open(path, "rt", newline="") as f:
+    traces: dict[str, list[_Span]] = {}
+    for path in _minute_files(folder, "trace"):
+        with _open_text(path) as f:
             rows = list(csv.DictReader(f))
         owner = {r["SpanID"]: pod_service(r["PodName"]) for r in rows}
         for r in rows:
+            traces.setdefault(r["TraceID"], []).append(_Span(
+                r["SpanID"], r["ParentID"], owner[r["SpanID"]], int(r["StartTimeUnixNano"]),
+                round(float(r["Duration"]) * 1000),  # microseconds
+            ))  # fmt: skip
             service = owner[r["SpanID"]]
             minute = float(r["StartTimeUnixNano"]) / 1e9 // 60 * 60 + 60
             per.setdefault(service, {}).setdefault(minute, []).append(float(r["Duration"]))
@@ -212,7 +266,7 @@ def _traces(folder: Path, calls: dict[str, set[str]]) -> list[Signal]:
                           np.array([float(np.median(minutes[t])) for t in ts])))  # fmt: skip
         calls_made = np.array([fanout.get(service, {}).get(t, 0) for t in ts], dtype=float)
         out.append(Signal(service, "calls out per span", SignalKind.OTHER, ts, calls_made / spans))
-    return out
+    return out + _call_times(traces)
 
 
 def _calls(folder: Path) -> dict[str, set[str]]:

@@ -1,22 +1,37 @@
-"""RCA reads logs and traces where a cluster has them: each pod's error lines a minute and
-the window's failing traces (their failed and slow spans per pod, and who calls whom) rank
-beside the stored series. Against the stand-in's Train Ticket day, the pod the fault list
-names ranks among the first three; and what comes after the analysis time is never read."""
+"""RCA reads logs and traces where a cluster has them: each pod's error lines a minute, the
+window's failing traces (their failed and slow spans per pod, and who calls whom) and the
+time calls into each pod spend outside it (sampled minute by minute) rank beside the stored
+series. Against the stand-in's Train Ticket day, the pod the fault list names ranks among the
+first three; and what comes after the analysis time is never read."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
 
+from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import SpanStatus
 from aiops_desktop.models.observability import Span, Trace
 from aiops_desktop.services.core import Core
-from analysis.rca.traces import error_log_signals, trace_signals
+from aiops_desktop.services.intelligence.rca_logs_traces import LogsTracesAround
+from analysis.rca.model import SignalKind, Window
+from analysis.rca.traces import (
+    CALL_TIME,
+    SAMPLED_PER_STEP,
+    call_time_signals,
+    error_log_signals,
+    span_entity,
+    time_outside,
+    trace_signals,
+)
 from analysis.reports.build import rca_section
-from tests.servers.loki_tempo import DAY
+from collectors.errors import CollectorError
+from tests.servers.loki_tempo import DAY, RunningLokiTempo
 
 T0 = datetime(2023, 1, 29, 9, 0, tzinfo=UTC).timestamp()
 
@@ -48,6 +63,86 @@ def test_failed_and_slow_spans_per_pod_and_who_calls_whom() -> None:
     counts = [(T0 + 60, 4.0), (T0 + 900, 99.0)]  # the second: after the end, unread
     [logs] = error_log_signals("east", [(pod, counts)], T0 - 300, T0 + 600)
     assert logs.entity == "east pod shop/cart-0" and logs.values.sum() == 4.0
+
+
+def test_the_time_calls_spend_outside_the_pod_they_call() -> None:
+    one = "0" * 15
+    trace = Trace(trace_id="a" * 32, cluster="east", spans=[
+        span(one + "1", None, "front", T0 + 30, 900),
+        span(one + "2", one + "1", "cart", T0 + 31, 800),  # 100 ms outside cart
+        span(one + "3", one + "2", "cart", T0 + 32, 5),  # within cart: not a call
+        span(one + "4", one + "1", "cart", T0 + 150, 50),  # 850 ms outside, two minutes on
+        span(one + "5", one + "1", "cart", T0 + 700, 10),  # after the end
+        span(one + "6", one + "1", "cart", T0 + 40, 950),  # longer than its caller: 0, not < 0
+    ])  # fmt: skip
+    outside = {s.span_id[-1]: ms for s, ms in time_outside(trace.spans)}
+    assert outside == {"2": 100, "4": 850, "5": 890, "6": 0}
+    samples = [(span_entity("east", s), s.start_ns / 1e9, ms)
+               for s, ms in time_outside(trace.spans)]  # fmt: skip
+    [cart] = call_time_signals(samples, T0 - 300, T0 + 600)
+    assert (cart.entity, cart.name, cart.kind) == ("east pod shop/cart-0", CALL_TIME,
+                                                   SignalKind.RESOURCE)  # fmt: skip
+    known = np.isfinite(cart.values)
+    # each minute's median, stamped at the minute's end; a minute without calls is unknown
+    assert cart.timestamps[known].tolist() == [T0 + 60, T0 + 180]
+    assert cart.values[known].tolist() == [50, 850]
+    assert known.sum() == 2 and np.all(np.diff(cart.timestamps) == 60)
+    assert cart.timestamps[-1] == T0 + 600  # the last minute: known at the end
+
+
+class _TempoDown:
+    """Logs and traces whose Tempo answers nothing (every search and trace fails)."""
+
+    async def traces(self, cluster: str, **_kw: Any) -> list[Any]:
+        raise CollectorError(f"tempo {cluster}: HTTP 503 Service Unavailable", status=503)
+
+    async def trace(self, cluster: str, trace_id: str) -> Trace:
+        raise CollectorError(f"tempo {cluster}: HTTP 503 Service Unavailable", status=503)
+
+
+class _Registry:
+    def get(self, name: str) -> Any:
+        class Spec:
+            def endpoint(self, kind: EndpointKind) -> str:
+                return "https://tempo.example" if kind is EndpointKind.TEMPO else ""
+
+        return Spec()
+
+
+@pytest.mark.asyncio
+async def test_a_tempo_that_answers_nothing_is_said_and_ranked_without() -> None:
+    around = LogsTracesAround(cast(Any, _TempoDown()), cast(Any, _Registry()))
+    read = await around.read(["east"], Window(T0, analysis_s=T0 + 300))
+    assert not read.signals and not read.traces
+    assert any(u.startswith("east traces' call times: tempo east: HTTP 503") for u in read.unread)
+    assert any(u.startswith("east traces: ") for u in read.unread)
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_each_minute_s_newest_traces_give_each_pod_s_call_times(
+    lab_core: Core, loki_tempo: RunningLokiTempo
+) -> None:
+    at = datetime(2023, 1, 29, 9, 3, 53, tzinfo=UTC).timestamp()
+    asked = len(loki_tempo.requests())
+    around = LogsTracesAround(lab_core.logs_traces, lab_core.registry)
+    read = await around.read(["lab"], Window(at, analysis_s=at + 120))
+    assert not read.unread
+    outside = {s.entity: s for s in read.signals if s.name == CALL_TIME}
+    basic = outside["lab pod train-ticket/ts-basic-service-5dc8d4f9fd-46997"]
+    known = np.isfinite(basic.values)
+    assert basic.timestamps[known].min() < at - 600  # a baseline (08:40 on)
+    assert basic.timestamps[known].max() <= at + 120  # and nothing after the analysis time
+    assert np.all(basic.values[known] >= 0) and np.median(basic.values[known]) > 0
+    new = [urlsplit(r.split(" ", 1)[1]) for r in loki_tempo.requests()[asked:]]
+    searches = [parse_qs(u.query) for u in new if u.path.endswith("/api/search")]
+    searches = [q for q in searches if q.get("q") == ["{}"]]
+    assert len(searches) == 33  # 08:33 to 09:05, a minute each
+    assert all(int(q["end"][0]) - int(q["start"][0]) <= 61 for q in searches)
+    assert all(int(q["end"][0]) <= at + 121 and q["limit"] == [str(SAMPLED_PER_STEP)]
+               for q in searches)  # fmt: skip
+    opened = [u for u in new if "/api/traces/" in u.path]
+    assert SAMPLED_PER_STEP < len(opened) <= SAMPLED_PER_STEP * len(searches) + 15
 
 
 @pytest.mark.integration

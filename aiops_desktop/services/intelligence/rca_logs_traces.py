@@ -1,14 +1,18 @@
 """What RCA reads from logs and traces where a cluster has Loki or Tempo: each pod's error
-log lines a minute over the window, and the failing traces of the window (at most
-MOST_TRACES searched, MOST_OPENED read): their spans' failures and slowness per pod, and the
-service calls they show (a caller depends on what it calls). What cannot be read is said and
-the ranking goes on without it. Nothing after the analysis time is asked for."""
+log lines a minute over the window; the failing traces of the window (at most MOST_TRACES
+searched, MOST_OPENED read): their spans' failures and slowness per pod, and the service
+calls they show (a caller depends on what it calls); and the newest SAMPLED_PER_STEP traces
+of each minute, for the time calls into each pod spend outside it (a delay on its network).
+What cannot be read is said and the ranking goes on without it. Nothing after the analysis
+time is asked for."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import LogDirection
@@ -27,10 +31,19 @@ from analysis.rca.model import Window
 
 if TYPE_CHECKING:
     from aiops_desktop.services.outputs.recorded_logs import RecordedLogsTraces
-from analysis.rca.traces import STEP_S, error_log_signals, trace_signals
+from analysis.rca.traces import (
+    SAMPLED_PER_STEP,
+    STEP_S,
+    call_time_signals,
+    error_log_signals,
+    span_entity,
+    time_outside,
+    trace_signals,
+)
 
 MOST_TRACES = 50
 MOST_OPENED = 15
+AT_ONCE = 8  # Tempo requests in flight per cluster while sampling the window's traces
 QUOTES = 5  # error lines quoted per cause
 QUOTE_CHARS = 300
 ERROR_VOLUME = (
@@ -69,6 +82,7 @@ class LogsTracesAround:
         loki, tempo = self._with(names, EndpointKind.LOKI), self._with(names, EndpointKind.TEMPO)
         jobs = [self._error_logs(c, start, end, out) for c in loki]
         jobs += [self._failing_traces(c, start, end, out) for c in tempo]
+        jobs += [self._call_times(c, start_s, end_s, out) for c in tempo]
         await asyncio.gather(*jobs)
         return out
 
@@ -126,3 +140,39 @@ class LogsTracesAround:
         out.signals += signals
         out.edges += edges
         out.traces += traces
+
+    async def _call_times(self, cluster: str, start_s: float, end_s: float,
+                          out: TopologyRead) -> None:  # fmt: skip
+        """The newest SAMPLED_PER_STEP traces of each minute of the window, opened, for the
+        time calls into each pod spend outside it; the minutes and traces that cannot be
+        read are left out (and said when none could be)."""
+        gate = asyncio.Semaphore(AT_ONCE)
+
+        async def newest(at: float) -> list[TraceSummary]:
+            async with gate:
+                return await self._logs.traces(
+                    cluster, start=datetime.fromtimestamp(at, UTC),
+                    end=datetime.fromtimestamp(min(at + STEP_S, end_s), UTC),
+                    traceql="{}", limit=SAMPLED_PER_STEP,
+                )  # fmt: skip
+
+        async def opened(trace_id: str) -> Trace:
+            async with gate:
+                return await self._logs.trace(cluster, trace_id)
+
+        minutes = np.arange(start_s - start_s % STEP_S, end_s, STEP_S)
+        found = await asyncio.gather(*(newest(float(t)) for t in minutes),
+                                     return_exceptions=True)  # fmt: skip
+        ids = list(dict.fromkeys(t.trace_id for f in found if isinstance(f, list) for t in f))
+        traces = await asyncio.gather(*(opened(i) for i in ids), return_exceptions=True)
+        failed = [r for r in (*found, *traces) if isinstance(r, BaseException)]
+        for error in failed:
+            if not isinstance(error, AppError | ValueError):
+                raise error
+        read = [t for t in traces if isinstance(t, Trace)]
+        if failed and not read:
+            out.unread.append(f"{cluster} traces' call times: {failed[0]}")
+            return
+        samples = [(span_entity(cluster, span), span.start_ns / 1e9, ms)
+                   for trace in read for span, ms in time_outside(trace.spans)]  # fmt: skip
+        out.signals += call_time_signals(samples, start_s, end_s)
