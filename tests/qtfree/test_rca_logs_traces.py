@@ -6,6 +6,7 @@ first three; and what comes after the analysis time is never read."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -16,8 +17,9 @@ import pytest
 
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import SpanStatus
-from aiops_desktop.models.observability import Span, Trace
+from aiops_desktop.models.observability import Span, Trace, TraceSummary
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.intelligence import rca_logs_traces
 from aiops_desktop.services.intelligence.rca_logs_traces import LogsTracesAround
 from analysis.rca.model import SignalKind, Window
 from analysis.rca.traces import (
@@ -116,6 +118,42 @@ async def test_a_tempo_that_answers_nothing_is_said_and_ranked_without() -> None
     assert not read.signals and not read.traces
     assert any(u.startswith("east traces' call times: tempo east: HTTP 503") for u in read.unread)
     assert any(u.startswith("east traces: ") for u in read.unread)
+
+
+class _TempoSlow(_TempoDown):
+    """A Tempo that finds a trace a minute and opens those of the window's first three
+    minutes (from 08:30), then hangs."""
+
+    async def traces(self, cluster: str, **kw: Any) -> list[Any]:
+        start = kw["start"].timestamp()
+        return [TraceSummary(trace_id=f"{int(start):032x}", root_service="front",
+                             root_name="op", start_ns=int(start * 1e9), duration_ms=900.0,
+                             cluster=cluster)]  # fmt: skip
+
+    async def trace(self, cluster: str, trace_id: str) -> Trace:
+        if int(trace_id, 16) >= T0 - 1800 + 180:
+            await asyncio.sleep(3600)
+        at = int(trace_id, 16) + 10
+        return Trace(trace_id=trace_id, cluster=cluster, spans=[
+            span("0" * 15 + "1", None, "front", at, 900),
+            span("0" * 15 + "2", "0" * 15 + "1", "cart", at + 1, 800),
+        ])  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_sampling_that_takes_too_long_ranks_with_what_was_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rca_logs_traces, "CALL_TIMES_WITHIN_S", 0.3)
+    around = LogsTracesAround(cast(Any, _TempoSlow()), cast(Any, _Registry()))
+    read = await asyncio.wait_for(around.read(["east"], Window(T0, analysis_s=T0 + 300)), 10)
+    said = [u for u in read.unread if "call times" in u]
+    # 35 minutes searched (08:30 to 09:05), 35 traces to open: 32 hang
+    assert said == ["east traces' call times: 32 of 70 reads did not finish within 0.3 s "
+                    "(ranked with 3 traces)"]  # fmt: skip
+    [cart] = [s for s in read.signals if s.name == CALL_TIME]
+    assert np.nansum(np.isfinite(cart.values)) == 3 and np.nanmax(cart.values) == 100
+    assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
 
 
 @pytest.mark.integration

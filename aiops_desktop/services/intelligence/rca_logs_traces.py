@@ -9,8 +9,9 @@ time is asked for."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -41,9 +42,11 @@ from analysis.rca.traces import (
     trace_signals,
 )
 
+_T = TypeVar("_T")
 MOST_TRACES = 50
 MOST_OPENED = 15
 AT_ONCE = 8  # Tempo requests in flight per cluster while sampling the window's traces
+CALL_TIMES_WITHIN_S = 20.0  # the most that sampling may take; what was read by then is used
 QUOTES = 5  # error lines quoted per cause
 QUOTE_CHARS = 300
 ERROR_VOLUME = (
@@ -144,9 +147,11 @@ class LogsTracesAround:
     async def _call_times(self, cluster: str, start_s: float, end_s: float,
                           out: TopologyRead) -> None:  # fmt: skip
         """The newest SAMPLED_PER_STEP traces of each minute of the window, opened, for the
-        time calls into each pod spend outside it; the minutes and traces that cannot be
-        read are left out (and said when none could be)."""
+        time calls into each pod spend outside it. The minutes and traces that cannot be
+        read, or not within CALL_TIMES_WITHIN_S, are left out: the ranking goes on with what
+        was read, and says so."""
         gate = asyncio.Semaphore(AT_ONCE)
+        deadline = asyncio.get_running_loop().time() + CALL_TIMES_WITHIN_S
 
         async def newest(at: float) -> list[TraceSummary]:
             async with gate:
@@ -161,18 +166,44 @@ class LogsTracesAround:
                 return await self._logs.trace(cluster, trace_id)
 
         minutes = np.arange(start_s - start_s % STEP_S, end_s, STEP_S)
-        found = await asyncio.gather(*(newest(float(t)) for t in minutes),
-                                     return_exceptions=True)  # fmt: skip
+        found, late = await _until(deadline, [newest(float(t)) for t in minutes])
         ids = list(dict.fromkeys(t.trace_id for f in found if isinstance(f, list) for t in f))
-        traces = await asyncio.gather(*(opened(i) for i in ids), return_exceptions=True)
+        traces, late_too = await _until(deadline, [opened(i) for i in ids])
         failed = [r for r in (*found, *traces) if isinstance(r, BaseException)]
         for error in failed:
             if not isinstance(error, AppError | ValueError):
                 raise error
         read = [t for t in traces if isinstance(t, Trace)]
-        if failed and not read:
+        if late + late_too:
+            out.unread.append(f"{cluster} traces' call times: {late + late_too} of "
+                              f"{len(minutes) + len(ids)} reads did not finish within "
+                              f"{CALL_TIMES_WITHIN_S:g} s (ranked with "
+                              f"{len(read)} traces)")  # fmt: skip
+        elif failed and not read:
             out.unread.append(f"{cluster} traces' call times: {failed[0]}")
-            return
         samples = [(span_entity(cluster, span), span.start_ns / 1e9, ms)
                    for trace in read for span, ms in time_outside(trace.spans)]  # fmt: skip
         out.signals += call_time_signals(samples, start_s, end_s)
+
+
+async def _until(deadline: float, calls: list[Coroutine[Any, Any, _T]]
+                 ) -> tuple[list[_T | BaseException], int]:  # fmt: skip
+    """The results of ``calls`` (an error as its result) that finish before ``deadline``
+    (the loop's clock), and how many did not (cancelled, and waited for)."""
+    tasks = [asyncio.ensure_future(c) for c in calls]
+    if not tasks:
+        return [], 0
+    remaining = max(deadline - asyncio.get_running_loop().time(), 0.0)
+    try:
+        await asyncio.wait(tasks, timeout=remaining)
+    finally:  # late, or this read itself cancelled: none is left running
+        late = [task for task in tasks if not task.done()]
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+    results: list[_T | BaseException] = []
+    for task in tasks:
+        if task not in late:
+            error = task.exception()
+            results.append(error if error is not None else task.result())
+    return results, len(late)
