@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -24,9 +25,15 @@ import numpy as np
 from aiops_desktop.models.enums import AnomalyMethod
 from analysis.detect import SeriesInput, detect_anomalies
 from analysis.detectors import ContextNoveltyDetector, RobustLikelihoodDetector, StreamingDetector
-from analysis.detectors.live import StreamScorers
-from analysis.nab import best_threshold, normalised, score_at_threshold, score_file
-from tests.benchmarks.nab_corpus import DEFAULT_NAB_DIR, CorpusFile, load_corpus, load_profiles
+from analysis.detectors.live import DETECTION_SCORE, StreamScorers
+from analysis.nab import Profile, best_threshold, normalised, score_at_threshold, score_file
+from tests.benchmarks.nab_corpus import (
+    DEFAULT_NAB_DIR,
+    CorpusFile,
+    load_corpus,
+    load_profiles,
+    load_results,
+)
 
 
 class RiverHalfSpaceTrees:
@@ -132,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "nab")
     parser.add_argument("--detectors", default=",".join(DEFAULT_SET),
                         help=f"comma-separated, of {', '.join(DETECTORS)}")  # fmt: skip
+    parser.add_argument("--published", type=Path, default=None,
+                        help="NAB's results/ folder: score --published-names from it too, "
+                        "at NAB's own thresholds (config/thresholds.json beside it)")  # fmt: skip
+    parser.add_argument("--published-names", default="numenta,ARTime,contextOSE")
     args = parser.parse_args(argv)
     corpus = load_corpus(args.nab_dir)
     profiles = load_profiles(args.nab_dir)
@@ -150,7 +161,31 @@ def main(argv: list[str] | None = None) -> int:
                 f"{profile.name} {normalised(raw, scored, profile):.2f} (thr {threshold:.4f})"
             )
         print(f"{name}: " + " | ".join(figures) + f" | {elapsed:.1f} s")
+        if name == "aiops":  # the threshold the app reports at, chosen on the dev subset
+            print(f"{name} at the app's threshold: " + at_threshold(
+                scores, corpus, profiles, {p.name: DETECTION_SCORE for p in profiles}))  # fmt: skip
+    if args.published is not None:
+        nab_thresholds = json.loads((args.published.parent / "config" / "thresholds.json")
+                                    .read_text())  # fmt: skip
+        for name in args.published_names.split(","):
+            scores = {f.key: load_results(args.published / name, name, f.key) for f in corpus}
+            chosen = {p.name: nab_thresholds[name][p.name]["threshold"] for p in profiles}
+            print(f"{name} (published, at NAB's thresholds): "
+                  + at_threshold(scores, corpus, profiles, chosen))  # fmt: skip
     return 0
+
+
+def at_threshold(scores: dict[str, list[float]], corpus: list[CorpusFile],
+                 profiles: list[Profile], chosen: dict[str, float]) -> str:  # fmt: skip
+    """Each profile's normalised score at a threshold chosen elsewhere (not on this corpus:
+    a held-out figure)."""
+    figures = []
+    for profile in profiles:
+        scored = [score_file(scores[f.key], f.windows, profile) for f in corpus]
+        raw = score_at_threshold(scored, profile, chosen[profile.name])
+        figures.append(f"{profile.name} {normalised(raw, scored, profile):.2f} "
+                       f"(thr {chosen[profile.name]:.4f})")  # fmt: skip
+    return " | ".join(figures)
 
 
 if __name__ == "__main__":
