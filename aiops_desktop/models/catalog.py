@@ -6,6 +6,7 @@ detection, incidents and RCA read beside the metrics)."""
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -35,6 +36,13 @@ class Panel(BaseModel):
     empty_is_zero: bool = False
     #: labels renamed as they arrive (Loki's ``k8s_pod_name`` is the app's ``pod``)
     rename: dict[str, str] = Field(default_factory=dict)
+    #: what its series says about its own entity being a root cause (RCA weighs the kinds:
+    #: a resource of its own, errors it writes, latency and traffic that are often a
+    #: symptom of what it calls, or other)
+    rca_kind: Literal["resource", "errors", "latency", "traffic", "other"] = "other"
+    #: it counts whole events (its least change is one: a baseline of none is not a spread
+    #: of zero)
+    counted: bool = False
 
     @model_validator(mode="after")
     def _one_query(self) -> Panel:

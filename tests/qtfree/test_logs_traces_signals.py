@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import typing
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -31,6 +32,7 @@ from aiops_desktop.services.polling.catalog import load_catalog
 from aiops_desktop.services.polling.live import DEFAULT_CAPACITY
 from aiops_desktop.services.polling.poller import Poller, _zero_filled
 from aiops_desktop.store.series import SeriesBatch
+from analysis.rca.model import SignalKind
 from analysis.signals import PROFILES, SignalType, classify
 from collectors.errors import CollectorBadResponse
 from collectors.http import BackendClient
@@ -75,6 +77,20 @@ def test_a_panel_runs_one_query_on_one_source() -> None:
     assert classify("error_log_lines", "errors/min") is SignalType.ERROR_RATE
     assert PROFILES[SignalType.ERROR_RATE].upper_only
     assert classify("span_p99", "s") is SignalType.LATENCY
+
+
+def test_each_panel_says_what_it_tells_rca_about_its_own_entity() -> None:
+    panels = {p.id: p for p in load_catalog()}
+    kinds = {p.id: SignalKind(p.rca_kind) for p in panels.values()}  # each one RCA knows
+    assert set(typing.get_args(Panel.model_fields["rca_kind"].annotation)) == {
+        k.value for k in SignalKind}  # fmt: skip
+    assert kinds["node_cpu"] is SignalKind.RESOURCE and kinds["span_p99"] is SignalKind.LATENCY
+    assert kinds["error_log_lines"] is kinds["error_spans"] is SignalKind.ERRORS
+    assert kinds["apiserver_rate"] is SignalKind.TRAFFIC and kinds["ptp_offset"] is SignalKind.OTHER
+    assert [p.id for p in panels.values() if p.counted] == ["error_log_lines"]  # whole lines
+    assert Panel(id="mine", title="Mine", promql="up").rca_kind == "other"  # unsaid: no weight
+    with pytest.raises(ValidationError, match="rca_kind"):
+        Panel(id="mine", title="Mine", promql="up", rca_kind="cause")  # type: ignore[arg-type]
 
 
 def test_tempo_metrics_are_read_as_tempo_writes_them() -> None:

@@ -38,20 +38,6 @@ from analysis.rca.traces import FailingTrace, failing_through
 
 SHOWN = 10  # causes kept in a result
 QUOTED_CAUSES = 2  # the top causes whose own error lines and failing traces are quoted
-#: what a stored panel's series says about its own entity being the cause
-PANEL_KIND = {
-    "node_cpu": SignalKind.RESOURCE, "node_memory": SignalKind.RESOURCE,
-    "node_load": SignalKind.RESOURCE, "network_rx": SignalKind.RESOURCE,
-    "network_tx": SignalKind.RESOURCE, "gpu_util": SignalKind.RESOURCE,
-    "gpu_temperature": SignalKind.RESOURCE, "pod_restarts": SignalKind.ERRORS,
-    "alerts_firing": SignalKind.ERRORS, "apiserver_p99": SignalKind.LATENCY,
-    "apiserver_rate": SignalKind.TRAFFIC, "pods_running": SignalKind.TRAFFIC,
-    "ptp_offset": SignalKind.OTHER, "ptp_clock_state": SignalKind.OTHER,
-    "error_log_lines": SignalKind.ERRORS, "error_spans": SignalKind.ERRORS,
-    "span_p99": SignalKind.LATENCY,
-}  # fmt: skip
-#: panels that count events (their least change: one)
-COUNTED = {"error_log_lines": 1.0}
 #: a polled panel that RCA also reads from Loki over the whole window: where both are at
 #: hand for a pod, the one read over the window (complete from its start) is kept
 ASKED_AGAIN = {"error_log_lines": "error log lines"}
@@ -223,7 +209,7 @@ class RcaService:
         depends: dict[str, set[str]] = {}  # dependent -> what it depends on (labels say)
         asked = {(s.entity, s.name) for s in around.signals}
         for panel in self._catalog:
-            kind = PANEL_KIND.get(panel.id, SignalKind.OTHER)
+            kind = SignalKind(panel.rca_kind)
             again = ASKED_AGAIN.get(panel.id)
             for cluster in clusters:
                 for data in self._series.read(panel.id, cluster=cluster, start_ms=start_ms,
@@ -237,7 +223,7 @@ class RcaService:
                     signals.append(Signal(
                         entity, _named(panel.id, labels),
                         kind, data.timestamps_ms / 1000.0, data.values,
-                        resolution=COUNTED.get(panel.id, 0.0),
+                        resolution=1.0 if panel.counted else 0.0,
                     ))  # fmt: skip
         signals += around.signals
         for dependent, dependency in around.edges:
