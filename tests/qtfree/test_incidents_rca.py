@@ -22,7 +22,14 @@ from aiops_desktop.services.core import Core
 from aiops_desktop.services.intelligence.incidents import IncidentService, event_signals
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesBatch
-from analysis.incidents import RESOLVE_AFTER, acknowledge, depends_on, group, place_of
+from analysis.incidents import (
+    RESOLVE_AFTER,
+    acknowledge,
+    depends_on,
+    entity_of,
+    group,
+    place_of,
+)
 from analysis.rca.model import Signal, SignalKind, Window
 from analysis.rca.runbook import Runbook
 from analysis.rca.score import rank
@@ -69,6 +76,20 @@ def test_unrelated_anomalies_stay_apart_and_related_ones_join() -> None:
     later, _ = group(incidents, seen[4:], T0 + timedelta(hours=2))
     late = next(i for i in later if any(s.key == "late" for s in i.signals))
     assert [s.key for s in late.signals] == ["late"]  # the first du-1 incident had ended
+
+
+def test_a_span_s_service_is_a_place_where_no_pod_is_named() -> None:
+    assert place_of("x", {"service": "cart"}) == ["svc:cart"]
+    assert entity_of("east", {"service": "cart"}) == "east service cart"
+    cart, checkout = place_of("x", {"service": "cart"}), place_of("x", {"service": "checkout"})
+    seen = [  # Tempo's failed spans and span latency of a service whose pods are not named
+        signal("spans", "east", topology=cart),
+        signal("p99", "east", at=T0 + timedelta(minutes=1), topology=cart),
+        signal("other", "east", at=T0 + timedelta(minutes=2), topology=checkout),
+    ]
+    incidents, _ = group([], seen, T0 + timedelta(minutes=3))
+    grouped = sorted(sorted(s.key for s in i.signals) for i in incidents)
+    assert grouped == [["other"], ["p99", "spans"]]
 
 
 def test_an_incident_is_resolved_when_its_signals_end_and_ack_holds_till_then() -> None:
