@@ -144,7 +144,7 @@ class _TempoSlow(_TempoDown):
 async def test_sampling_that_takes_too_long_ranks_with_what_was_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(rca_logs_traces, "CALL_TIMES_WITHIN_S", 0.3)
+    monkeypatch.setattr(rca_logs_traces, "TRACES_WITHIN_S", 0.3)
     around = LogsTracesAround(cast(Any, _TempoSlow()), cast(Any, _Registry()))
     read = await asyncio.wait_for(around.read(["east"], Window(T0, analysis_s=T0 + 300)), 10)
     said = [u for u in read.unread if "call times" in u]
@@ -154,6 +154,37 @@ async def test_sampling_that_takes_too_long_ranks_with_what_was_read(
     [cart] = [s for s in read.signals if s.name == CALL_TIME]
     assert np.nansum(np.isfinite(cart.values)) == 3 and np.nanmax(cart.values) == 100
     assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+
+class _TempoOneGone(_TempoDown):
+    """Three failing traces found; the second is gone when it is opened."""
+
+    async def traces(self, cluster: str, **kw: Any) -> list[Any]:
+        if kw.get("traceql") == "{}":
+            return []
+        return [TraceSummary(trace_id=f"{n:032x}", root_service="front", root_name="op",
+                             start_ns=int((T0 + n) * 1e9), duration_ms=900.0, cluster=cluster)
+                for n in (1, 2, 3)]  # fmt: skip
+
+    async def trace(self, cluster: str, trace_id: str) -> Trace:
+        if int(trace_id, 16) == 2:
+            raise CollectorError(f"tempo {cluster}: trace {trace_id} not found", status=404)
+        one = "0" * 15
+        return Trace(trace_id=trace_id, cluster=cluster, spans=[
+            span(one + "1", None, "front", T0 + 10, 900),
+            span(one + "2", one + "1", "cart", T0 + 11, 800, failed=True),
+        ])  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_a_failing_trace_gone_since_the_search_leaves_the_others_read() -> None:
+    around = LogsTracesAround(cast(Any, _TempoOneGone()), cast(Any, _Registry()))
+    read = await around.read(["east"], Window(T0, analysis_s=T0 + 300))
+    assert [t.trace_id[-1] for t in read.traces] == ["1", "3"]
+    assert read.unread == ["east traces: 1 of 3 failing traces could not be read (tempo east: "
+                           f"trace {2:032x} not found)"]  # fmt: skip
+    failed = {s.entity: s.values.sum() for s in read.signals if s.name == "failed spans"}
+    assert failed == {"east pod shop/front-0": 0, "east pod shop/cart-0": 2}  # the two read
 
 
 @pytest.mark.integration

@@ -46,7 +46,7 @@ _T = TypeVar("_T")
 MOST_TRACES = 50
 MOST_OPENED = 15
 AT_ONCE = 8  # Tempo requests in flight per cluster while sampling the window's traces
-CALL_TIMES_WITHIN_S = 20.0  # the most that sampling may take; what was read by then is used
+TRACES_WITHIN_S = 20.0  # the most that opening a read's traces may take; what was read is used
 QUOTES = 5  # error lines quoted per cause
 QUOTE_CHARS = 300
 ERROR_VOLUME = (
@@ -128,17 +128,25 @@ class LogsTracesAround:
 
     async def _failing_traces(self, cluster: str, start: datetime, end: datetime,
                               out: TopologyRead) -> None:  # fmt: skip
+        """The window's failing traces, spread over it; one that cannot be opened (gone
+        since the search, a refusal) or not within TRACES_WITHIN_S is left out and said,
+        the others are read."""
         try:
             found = await self._logs.traces(cluster, start=start, end=end,
                                             traceql=failing_traceql(),
                                             limit=MOST_TRACES)  # fmt: skip
-            # spread over the window (Tempo answers the most recent first)
-            ids = [t.trace_id for t in spread(found, MOST_OPENED)]
-            traces: list[Trace] = list(await asyncio.gather(
-                *(self._logs.trace(cluster, i) for i in ids)))  # fmt: skip
         except (AppError, ValueError) as exc:
             out.unread.append(f"{cluster} traces: {exc}")
             return
+        # spread over the window (Tempo answers the most recent first)
+        ids = [t.trace_id for t in spread(found, MOST_OPENED)]
+        deadline = asyncio.get_running_loop().time() + TRACES_WITHIN_S
+        opened, late = await _until(deadline, [self._logs.trace(cluster, i) for i in ids])
+        traces, failed = _read(opened)
+        if failed or late:
+            why = str(failed[0]) if failed else f"not within {TRACES_WITHIN_S:g} s"
+            out.unread.append(f"{cluster} traces: {len(failed) + late} of {len(ids)} failing "
+                              f"traces could not be read ({why})")  # fmt: skip
         signals, edges = trace_signals(traces, start.timestamp(), end.timestamp())
         out.signals += signals
         out.edges += edges
@@ -148,10 +156,10 @@ class LogsTracesAround:
                           out: TopologyRead) -> None:  # fmt: skip
         """The newest SAMPLED_PER_STEP traces of each minute of the window, opened, for the
         time calls into each pod spend outside it. The minutes and traces that cannot be
-        read, or not within CALL_TIMES_WITHIN_S, are left out: the ranking goes on with what
+        read, or not within TRACES_WITHIN_S, are left out: the ranking goes on with what
         was read, and says so."""
         gate = asyncio.Semaphore(AT_ONCE)
-        deadline = asyncio.get_running_loop().time() + CALL_TIMES_WITHIN_S
+        deadline = asyncio.get_running_loop().time() + TRACES_WITHIN_S
 
         async def newest(at: float) -> list[TraceSummary]:
             async with gate:
@@ -166,24 +174,37 @@ class LogsTracesAround:
                 return await self._logs.trace(cluster, trace_id)
 
         minutes = np.arange(start_s - start_s % STEP_S, end_s, STEP_S)
-        found, late = await _until(deadline, [newest(float(t)) for t in minutes])
-        ids = list(dict.fromkeys(t.trace_id for f in found if isinstance(f, list) for t in f))
+        searched, late = await _until(deadline, [newest(float(t)) for t in minutes])
+        found, failed = _read(searched)
+        ids = list(dict.fromkeys(t.trace_id for f in found for t in f))
         traces, late_too = await _until(deadline, [opened(i) for i in ids])
-        failed = [r for r in (*found, *traces) if isinstance(r, BaseException)]
-        for error in failed:
-            if not isinstance(error, AppError | ValueError):
-                raise error
-        read = [t for t in traces if isinstance(t, Trace)]
+        read, failed_too = _read(traces)
+        failed += failed_too
         if late + late_too:
             out.unread.append(f"{cluster} traces' call times: {late + late_too} of "
                               f"{len(minutes) + len(ids)} reads did not finish within "
-                              f"{CALL_TIMES_WITHIN_S:g} s (ranked with "
+                              f"{TRACES_WITHIN_S:g} s (ranked with "
                               f"{len(read)} traces)")  # fmt: skip
         elif failed and not read:
             out.unread.append(f"{cluster} traces' call times: {failed[0]}")
         samples = [(span_entity(cluster, span), span.start_ns / 1e9, ms)
                    for trace in read for span, ms in time_outside(trace.spans)]  # fmt: skip
         out.signals += call_time_signals(samples, start_s, end_s)
+
+
+def _read(results: list[_T | BaseException]) -> tuple[list[_T], list[BaseException]]:
+    """What was read, and the reads that failed as a server or a document can (anything
+    else is a defect: raised)."""
+    values: list[_T] = []
+    failed: list[BaseException] = []
+    for result in results:
+        if not isinstance(result, BaseException):
+            values.append(result)
+        elif isinstance(result, AppError | ValueError):
+            failed.append(result)
+        else:
+            raise result
+    return values, failed
 
 
 async def _until(deadline: float, calls: list[Coroutine[Any, Any, _T]]
