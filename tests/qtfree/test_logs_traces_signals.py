@@ -174,6 +174,16 @@ async def test_errors_from_loki_and_tempo_are_polled_per_pod(
     assert stored.timestamps_ms[0] / 1000 == ts[-1] - 13 * 3600 and stored.values.size == 781
     before, after = counts[ts <= INJECTED.timestamp()], counts[ts > INJECTED.timestamp() + 60]
     assert after.mean() > before.mean()  # the faulty pod logs more errors after the fault
+    # Tempo's too, in queries of at most 3 h (its default cap: the stand-in refuses more)
+    [spans_stored] = [d for d in lab_core.series.read("error_spans", cluster="lab")
+                      if d.labels.get("pod") == pod]  # fmt: skip
+    assert spans_stored.timestamps_ms[0] / 1000 == ts[-1] - 13 * 3600
+    assert spans_stored.values.size == 781 and spans_stored.values[-30:].max() > 0
+    asked = [parse_qs(urlparse(r.split(" ", 1)[1]).query) for r in loki_tempo.requests()
+             if "/api/metrics/query_range" in r and "status+%3D+error" in r]  # fmt: skip
+    spans_asked = [(int(q["start"][0]), int(q["end"][0])) for q in asked][-5:]
+    assert all(0 < end - start <= 3 * 3600 for start, end in spans_asked)
+    assert spans_asked[0][0] == ts[-1] - 13 * 3600 - 60 and spans_asked[-1][1] == ts[-1]
     spans = lab_core.live.snapshot("lab", "error_spans").series
     mine = [k for k in spans if dict(k).get("pod") == pod]
     assert mine and dict(mine[0])["service"] and dict(mine[0])["namespace"] == "train-ticket"

@@ -451,6 +451,9 @@ class App:
         by = [b.strip() for b in (found.group(4) or "").split(",") if b.strip()]
         step = int(_ms(str(q.get("step", "60s"))) * 10**6)
         start, end = _when(q["start"]), _when(q["end"])
+        if end - start > METRICS_MAX_NS:  # Tempo's default query_frontend.metrics.max_duration
+            return _text(400, "metrics query time range exceeds the maximum allowed duration "
+                              "of 3h0m0s")  # fmt: skip
         times, rows = self._spans()
         buckets: dict[tuple[str, ...], dict[int, list[float]]] = defaultdict(
             lambda: defaultdict(list)
@@ -516,6 +519,9 @@ class App:
 
     async def seen(self, _request: web.Request) -> web.Response:
         return _json(self.requests)
+
+
+METRICS_MAX_NS = 3 * 3600 * 10**9
 
 
 def _when(text: str) -> int:
