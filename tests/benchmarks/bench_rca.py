@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import time
 from collections import defaultdict
@@ -27,6 +28,7 @@ from analysis.rca.score import rank
 from tests.benchmarks.rca_cases import DEFAULT_RCA_DIR, LOG_TRACE_SIGNALS, Case, load_cases
 
 Ranker = Callable[[Case], list[str]]
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def ours(case: Case) -> list[str]:
@@ -76,6 +78,9 @@ def table(rows: list[tuple[Case, list[str]]]) -> dict[tuple[str, str], dict[str,
     for case, ranking in rows:
         groups[(case.system, case.fault)].append((case, ranking))
         groups[(case.system, "all")].append((case, ranking))
+        day = case.name.split()[0]
+        if DAY.fullmatch(day):  # a Nezha day: each day apart too (a day never seen, say)
+            groups[(case.system, f"day {day}")].append((case, ranking))
     out = {}
     for key, items in sorted(groups.items()):
         n = len(items)
