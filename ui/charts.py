@@ -131,6 +131,7 @@ class TimeSeriesChart(pg.PlotWidget):
         self.anomaly_markers: list[AnomalyMarker] = []
         self.thresholds: list[tuple[float, str]] = []
         self.enum_names: dict[int, str] = {}
+        self._title = title
         self.setBackground(theme.chart("background"))
         plot = self.getPlotItem()
         plot.setClipToView(True)
@@ -143,8 +144,7 @@ class TimeSeriesChart(pg.PlotWidget):
             plot.hideButtons()
             self.setMenuEnabled(False)
             return
-        # pyqtgraph reads a title and a legend name as HTML: a label a server sent is text
-        plot.setTitle(html.escape(title), color=theme.color("text"), size="10pt")
+        self.set_title_size("10pt")
         for side in ("left", "bottom"):  # the chart's own theme, whatever pyqtgraph was told
             axis_item = plot.getAxis(side)
             axis_item.setPen(pg.mkPen(theme.chart("grid")))
@@ -172,6 +172,12 @@ class TimeSeriesChart(pg.PlotWidget):
         menu.addSeparator()
         self.analyse_action = menu.addAction(ANALYSE_HISTORY_TEXT)
         self.analyse_action.triggered.connect(self.sig_analyse_history)
+
+    def set_title_size(self, size: str) -> None:
+        """Draw the title at ``size`` (the PDF's is smaller). pyqtgraph reads a title and a
+        legend name as HTML: a label a server sent is escaped, shown as text."""
+        self.getPlotItem().setTitle(html.escape(self._title), color=self._theme.color("text"),
+                                    size=size)  # fmt: skip
 
     @property
     def curve_count(self) -> int:

@@ -9,7 +9,6 @@ as "ptp_offset" is found and copied from the PDF as it is written ("ff" stays tw
 from __future__ import annotations
 
 import base64
-import html
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF, Qt, QUrl
@@ -59,8 +58,7 @@ def chart_image(chart: Chart, theme: Theme) -> QImage:
             plot.getAxis(side).label.setFont(tick)
         plot.getAxis("bottom").setHeight(PAPER_TICK_PX * 2)  # room for the bigger time ticks
         plot.getAxis("left").setWidth(PAPER_TICK_PX * 4)
-        plot.setTitle(html.escape(chart.title), color=paper.color("text"),
-                      size=f"{PAPER_TICK_PX + 2}px")  # fmt: skip
+        widget.set_title_size(f"{PAPER_TICK_PX + 2}px")
         if widget.legend is not None:
             widget.legend.setLabelTextSize(f"{PAPER_TICK_PX - 2}px")
         widget.resize(*CHART_PX)
