@@ -156,6 +156,26 @@ async def test_sampling_that_takes_too_long_ranks_with_what_was_read(
     assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
 
 
+class _TempoMostGone(_TempoSlow):
+    """As ``_TempoSlow``, but the traces after the first three minutes are gone (404)."""
+
+    async def trace(self, cluster: str, trace_id: str) -> Trace:
+        if int(trace_id, 16) >= T0 - 1800 + 180:
+            raise CollectorError(f"tempo {cluster}: trace not found", status=404)
+        return await super().trace(cluster, trace_id)
+
+
+@pytest.mark.asyncio
+async def test_call_times_read_in_part_rank_with_what_was_read_and_say_so() -> None:
+    around = LogsTracesAround(cast(Any, _TempoMostGone()), cast(Any, _Registry()))
+    read = await around.read(["east"], Window(T0, analysis_s=T0 + 300))
+    assert [u for u in read.unread if "call times" in u] == [
+        "east traces' call times: 32 of 70 reads failed (tempo east: trace not found; "
+        "ranked with 3 traces)"]  # fmt: skip
+    [cart] = [s for s in read.signals if s.name == CALL_TIME]
+    assert np.isfinite(cart.values).sum() == 3
+
+
 class _TempoOneGone(_TempoDown):
     """Three failing traces found; the second is gone when it is opened."""
 

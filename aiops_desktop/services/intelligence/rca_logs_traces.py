@@ -141,8 +141,8 @@ class LogsTracesAround:
         # spread over the window (Tempo answers the most recent first)
         ids = [t.trace_id for t in spread(found, MOST_OPENED)]
         deadline = asyncio.get_running_loop().time() + TRACES_WITHIN_S
-        opened, late = await _until(deadline, [self._logs.trace(cluster, i) for i in ids])
-        traces, failed = _read(opened)
+        traces, failed, late = await _within(deadline, [self._logs.trace(cluster, i)
+                                                        for i in ids])  # fmt: skip
         if failed or late:
             why = str(failed[0]) if failed else f"not within {TRACES_WITHIN_S:g} s"
             out.unread.append(f"{cluster} traces: {len(failed) + late} of {len(ids)} failing "
@@ -174,46 +174,34 @@ class LogsTracesAround:
                 return await self._logs.trace(cluster, trace_id)
 
         minutes = np.arange(start_s - start_s % STEP_S, end_s, STEP_S)
-        searched, late = await _until(deadline, [newest(float(t)) for t in minutes])
-        found, failed = _read(searched)
+        found, failed, late = await _within(deadline, [newest(float(t)) for t in minutes])
         ids = list(dict.fromkeys(t.trace_id for f in found for t in f))
-        traces, late_too = await _until(deadline, [opened(i) for i in ids])
-        read, failed_too = _read(traces)
+        read, failed_too, late_too = await _within(deadline, [opened(i) for i in ids])
         failed += failed_too
-        if late + late_too:
-            out.unread.append(f"{cluster} traces' call times: {late + late_too} of "
-                              f"{len(minutes) + len(ids)} reads did not finish within "
-                              f"{TRACES_WITHIN_S:g} s (ranked with "
+        asked, late = len(minutes) + len(ids), late + late_too
+        if late:
+            out.unread.append(f"{cluster} traces' call times: {late} of {asked} reads did not "
+                              f"finish within {TRACES_WITHIN_S:g} s (ranked with "
                               f"{len(read)} traces)")  # fmt: skip
         elif failed and not read:
             out.unread.append(f"{cluster} traces' call times: {failed[0]}")
+        elif failed:
+            out.unread.append(f"{cluster} traces' call times: {len(failed)} of {asked} reads "
+                              f"failed ({failed[0]}; ranked with {len(read)} traces)")  # fmt: skip
         samples = [(span_entity(cluster, span), span.start_ns / 1e9, ms)
                    for trace in read for span, ms in time_outside(trace.spans)]  # fmt: skip
         out.signals += call_time_signals(samples, start_s, end_s)
 
 
-def _read(results: list[_T | BaseException]) -> tuple[list[_T], list[BaseException]]:
-    """What was read, and the reads that failed as a server or a document can (anything
-    else is a defect: raised)."""
-    values: list[_T] = []
-    failed: list[BaseException] = []
-    for result in results:
-        if not isinstance(result, BaseException):
-            values.append(result)
-        elif isinstance(result, AppError | ValueError):
-            failed.append(result)
-        else:
-            raise result
-    return values, failed
-
-
-async def _until(deadline: float, calls: list[Coroutine[Any, Any, _T]]
-                 ) -> tuple[list[_T | BaseException], int]:  # fmt: skip
-    """The results of ``calls`` (an error as its result) that finish before ``deadline``
-    (the loop's clock), and how many did not (cancelled, and waited for)."""
+async def _within(
+    deadline: float, calls: list[Coroutine[Any, Any, _T]]
+) -> tuple[list[_T], list[BaseException], int]:
+    """What ``calls`` read before ``deadline`` (the loop's clock), the reads that failed as
+    a server or a document can, and how many did not finish (cancelled, and waited for).
+    Any other error is a defect: raised."""
     tasks = [asyncio.ensure_future(c) for c in calls]
     if not tasks:
-        return [], 0
+        return [], [], 0
     remaining = max(deadline - asyncio.get_running_loop().time(), 0.0)
     try:
         await asyncio.wait(tasks, timeout=remaining)
@@ -222,9 +210,16 @@ async def _until(deadline: float, calls: list[Coroutine[Any, Any, _T]]
         for task in late:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
-    results: list[_T | BaseException] = []
+    values: list[_T] = []
+    failed: list[BaseException] = []
     for task in tasks:
-        if task not in late:
-            error = task.exception()
-            results.append(error if error is not None else task.result())
-    return results, len(late)
+        if task in late:
+            continue
+        error = task.exception()
+        if error is None:
+            values.append(task.result())
+        elif isinstance(error, AppError | ValueError):
+            failed.append(error)
+        else:
+            raise error
+    return values, failed, len(late)
