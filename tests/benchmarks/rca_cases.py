@@ -152,6 +152,12 @@ def _nezha_metrics(folder: Path) -> list[Signal]:
     return signals
 
 
+ERROR_LINES, SPANS, SPAN_P50, CALLS_OUT = (
+    "error log lines/min", "spans/min", "span duration p50", "calls out per span")  # fmt: skip
+#: the signals read from logs and traces, not metrics (the robust-z baseline leaves them out)
+LOG_TRACE_SIGNALS = frozenset({ERROR_LINES, SPANS, SPAN_P50, CALLS_OUT, CALL_TIME})
+
+
 def _minute_files(folder: Path, kind: str) -> list[Path]:
     """A day's ``<HH_MM>_<kind>.csv`` files, gzipped (as in ../shared) or not (as Nezha's
     repository has them)."""
@@ -191,15 +197,9 @@ def _log_errors(folder: Path) -> list[Signal]:
     for service, per in counts.items():
         ts = np.array(sorted(set(per) | set(minutes)))
         values = np.array([float(per.get(t, 0)) for t in ts])
-        out.append(Signal(service, "error log lines/min", SignalKind.ERRORS, ts, values,
+        out.append(Signal(service, ERROR_LINES, SignalKind.ERRORS, ts, values,
                           resolution=1.0))  # fmt: skip
     return out
-
-
-#: the signals read from logs and traces, not metrics (the robust-z baseline leaves them out)
-LOG_TRACE_SIGNALS = frozenset(
-    {"error log lines/min", "spans/min", "span duration p50", "calls out per span", CALL_TIME}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,11 +261,11 @@ def _traces(folder: Path, calls: dict[str, set[str]]) -> list[Signal]:
     for service, minutes in per.items():
         ts = np.array(sorted(minutes))
         spans = np.array([len(minutes[t]) for t in ts], dtype=float)
-        out.append(Signal(service, "spans/min", SignalKind.TRAFFIC, ts, spans))
-        out.append(Signal(service, "span duration p50", SignalKind.LATENCY, ts,
+        out.append(Signal(service, SPANS, SignalKind.TRAFFIC, ts, spans))
+        out.append(Signal(service, SPAN_P50, SignalKind.LATENCY, ts,
                           np.array([float(np.median(minutes[t])) for t in ts])))  # fmt: skip
         calls_made = np.array([fanout.get(service, {}).get(t, 0) for t in ts], dtype=float)
-        out.append(Signal(service, "calls out per span", SignalKind.OTHER, ts, calls_made / spans))
+        out.append(Signal(service, CALLS_OUT, SignalKind.OTHER, ts, calls_made / spans))
     return out + _call_times(traces)
 
 
