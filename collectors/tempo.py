@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 MOST_SPANS = 20_000
 MOST_TRACES = 500
 MOST_SERIES = 2_000
+#: the longest window one TraceQL metrics query may ask (Tempo's default
+#: ``query_frontend.metrics.max_duration``, 3 h): a longer one is asked in pieces
+RANGE_MOST_S = 3 * 3600
 MAX_ATTRIBUTE_CHARS = 2_000
 _GATEWAY = re.compile(r"/api/traces/v1/[A-Za-z0-9_-]+/?$")
 _DURATION = re.compile(r"^\d+(\.\d+)?(ns|us|µs|ms|s|m|h)$")
@@ -233,7 +236,24 @@ class TempoClient:
         self, traceql: str, *, start_s: int, end_s: int, step_s: int
     ) -> list[LogSeries]:
         """A TraceQL metrics query over a window (``{ status = error } | rate() by (...)``;
-        Tempo 2.4 or later): one point per ``step_s``."""
+        Tempo 2.4 or later): one point per ``step_s``. A window longer than RANGE_MOST_S
+        (Tempo's default most per query) is asked in pieces, merged by labels."""
+        merged: dict[tuple[tuple[str, str], ...], dict[float, float]] = {}
+        at = start_s
+        while True:
+            upto = min(end_s, at + RANGE_MOST_S)
+            for series in await self._metrics_piece(traceql, at, upto, step_s):
+                key = tuple(sorted(series.labels.items()))
+                merged.setdefault(key, {}).update(series.points)
+            if upto >= end_s:
+                break
+            at = upto
+        return [LogSeries(labels=dict(k), points=sorted(p.items()))
+                for k, p in list(merged.items())[:MOST_SERIES]]  # fmt: skip
+
+    async def _metrics_piece(
+        self, traceql: str, start_s: int, end_s: int, step_s: int
+    ) -> list[LogSeries]:
         params = {"q": traceql, "start": str(start_s), "end": str(end_s), "step": f"{step_s}s"}
         try:
             payload = await self.http.get_json(f"{self._prefix}/api/metrics/query_range", params)

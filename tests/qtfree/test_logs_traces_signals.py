@@ -117,6 +117,28 @@ async def test_tempo_without_traceql_metrics_says_which_version_it_needs() -> No
     await client.aclose()
 
 
+@pytest.mark.asyncio
+async def test_a_long_tempo_metrics_window_is_asked_in_pieces_and_merged() -> None:
+    asked: list[tuple[int, int]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        start, end = int(request.url.params["start"]), int(request.url.params["end"])
+        asked.append((start, end))
+        samples = [{"timestampMs": str(t * 1000), "value": 1.0} for t in (start, end)]
+        return httpx.Response(200, json={"series": [{"labels": [
+            {"key": "resource.k8s.pod.name", "value": {"stringValue": "cart-0"}}],
+            "samples": samples}]})  # fmt: skip
+
+    http = BackendClient("http://tempo.test", name="tempo",
+                         transport=httpx.MockTransport(answer))  # fmt: skip
+    client = TempoClient(http, "east")
+    hour = 3600
+    [series] = await client.metrics_range("{ } | rate()", start_s=0, end_s=7 * hour, step_s=60)
+    await client.aclose()
+    assert asked == [(0, 3 * hour), (3 * hour, 6 * hour), (6 * hour, 7 * hour)]  # Tempo's 3 h
+    assert [t for t, _ in series.points] == [0, 3 * hour, 6 * hour, 7 * hour]  # once each
+
+
 def test_a_step_without_errors_is_zero_and_a_quiet_series_keeps_going() -> None:
     panel = next(p for p in load_catalog() if p.id == "error_log_lines")
     raw = {"k8s_namespace_name": "shop", "k8s_pod_name": "cart-0"}

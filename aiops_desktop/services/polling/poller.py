@@ -51,9 +51,6 @@ ALERTS_CHANGED = "poller.alerts"  # payload: dict[str, list[Alert]]
 ALERTS_INTERVAL_S = 10.0
 PROBE_SHARE = 0.8  # a health probe's share of the source timeout: the check always lands
 BACKFILL = timedelta(hours=1)
-#: the longest range one TraceQL metrics query may ask (Tempo's default
-#: ``query_frontend.metrics.max_duration``, 3 h): a longer read is asked in pieces
-TEMPO_RANGE_S = 3 * 3600
 UNSUPPORTED_RETRY_S = 3600.0  # a source its endpoint does not offer is asked again this late
 MIN_STEP_S = 15.0
 
@@ -362,30 +359,16 @@ class Poller:
 
         async def read(panel: Panel, start: float, end: float, step: float) -> list[Read]:
             # a Tempo sample at t is the step from t on: asked a step earlier and labelled by
-            # its end, it says what came before t, as Loki's and Prometheus' samples do; a
-            # long first read is asked in pieces of TEMPO_RANGE_S (Tempo's most per query)
-            labels: dict[SeriesKey, dict[str, str]] = {}
-            points: dict[SeriesKey, dict[float, float]] = {}
-            at = start
-            while True:
-                upto = min(end, at - step + TEMPO_RANGE_S)
-                try:
-                    found = await client.metrics_range(
-                        panel.traceql, start_s=int(at - step), end_s=int(upto), step_s=int(step)
-                    )
-                except CollectorError as exc:
-                    if exc.status == 404:
-                        raise SourceUnsupported(str(exc), backend=exc.backend,
-                                                status=404) from exc  # fmt: skip
-                    raise
-                for series in found:
-                    key = series_key(series.labels)
-                    labels[key] = series.labels
-                    points.setdefault(key, {}).update({t + step: v for t, v in series.points})
-                if upto >= end:
-                    break
-                at = upto
-            return [_points(labels[k], sorted(p.items())) for k, p in points.items()]
+            # its end, it says what came before t, as Loki's and Prometheus' samples do
+            try:
+                found = await client.metrics_range(
+                    panel.traceql, start_s=int(start - step), end_s=int(end), step_s=int(step)
+                )
+            except CollectorError as exc:
+                if exc.status == 404:
+                    raise SourceUnsupported(str(exc), backend=exc.backend, status=404) from exc
+                raise
+            return [_points(s.labels, [(t + step, v) for t, v in s.points]) for s in found]
 
         await self._read_panels(cluster, EndpointKind.TEMPO, read)
 
