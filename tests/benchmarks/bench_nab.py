@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(DETECTORS[name], MethodAlone):  # its own decisions: no sweep
                 threshold, raw = 1.0, score_at_threshold(scored, profile, 1.0)
             figures.append(
-                f"{profile.name} {normalised(raw, scored, profile):.2f} (thr {threshold:.4f})"
+                f"{profile.name} {normalised(raw, scored, profile):.2f} (thr {threshold:.6f})"
             )
         print(f"{name}: " + " | ".join(figures) + f" | {elapsed:.1f} s")
         if name == "aiops":  # the threshold the app reports at, chosen on the dev subset

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np
 
 from analysis.detectors import ContextNoveltyDetector
-from analysis.detectors.live import StreamScorers
+from analysis.detectors.live import PROBATION, StreamScorers
 from analysis.nab import (
     FileScores,
     Profile,
@@ -48,6 +48,7 @@ STEPS: dict[str, tuple[Any, Any]] = {
     "warm_up": (100, 300),
     "daily_rare": (0.02, 0.1),
     "orders": ((1, 2, 3, 4), (1, 2, 3, 4, 5, 6, 7, 8)),
+    "probation": (0, 375),  # the app's, not the detector's: samples never reported
 }
 
 
@@ -65,9 +66,11 @@ def group_of(key: str) -> str:
 
 def _run(args: tuple[dict[str, Any], list[CorpusFile]]) -> dict[str, list[float]]:
     config, corpus = args
+    detector = {k: v for k, v in config.items() if k != "probation"}
+    probation = config.get("probation", PROBATION)
     out = {}
     for f in corpus:  # the app's own path (its probation too), with this configuration
-        streams = StreamScorers(1, lambda: ContextNoveltyDetector(**config))
+        streams = StreamScorers(1, lambda: ContextNoveltyDetector(**detector), probation)
         ts = np.array([epoch(t) for t in f.timestamps])
         out[f.key] = np.nan_to_num(streams.scores(None, ts, np.array(f.values))).tolist()
     return out
