@@ -35,36 +35,41 @@ def span_entity(cluster: str, span: Span) -> str:
     return f"{cluster} service {span.service_name}"
 
 
-def _grid(start_s: float, end_s: float, step_s: float) -> np.ndarray:
-    return np.arange(start_s - start_s % step_s, end_s + step_s, step_s)
+def _steps(start_s: float, end_s: float, step_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """The steps of a window: where each begins (on the step's multiples) and when what
+    happened in it is known: at its end, the last (cut short) at ``end_s``."""
+    starts = np.arange(start_s - start_s % step_s, end_s, step_s)
+    return starts, np.minimum(starts + step_s, end_s)
 
 
 def trace_signals(
     traces: Iterable[Trace], start_s: float, end_s: float, step_s: float = STEP_S
 ) -> tuple[list[Signal], list[Edge]]:
     """Each entity's failed spans and slowest span per step between ``start_s`` and
-    ``end_s`` (spans after ``end_s`` are not read: causal), and the call edges."""
-    grid = _grid(start_s, end_s, step_s)
+    ``end_s``, and the call edges. Causal: a span counts once it has ended (its status and
+    duration are known then), in the step it ended in; one that ends after ``end_s`` is not
+    read. A step without spans of an entity is unknown (NaN) for its slowest span."""
+    starts, known_at = _steps(start_s, end_s, step_s)
     errors: dict[str, np.ndarray] = {}
     slowest: dict[str, np.ndarray] = {}
     edges: set[Edge] = set()
     for trace in traces:
         by_id = {s.span_id: s for s in trace.spans}
         for span in trace.spans:
-            at = span.start_ns / 1e9
-            if not start_s <= at <= end_s:
+            ended = (span.start_ns + span.duration_ns) / 1e9
+            if not (start_s <= span.start_ns / 1e9 and ended <= end_s) or not starts.size:
                 continue
             entity = span_entity(trace.cluster, span)
-            i = int((at - grid[0]) // step_s)
-            errors.setdefault(entity, np.zeros(grid.size))[i] += span.status is SpanStatus.ERROR
-            slow = slowest.setdefault(entity, np.zeros(grid.size))
-            slow[i] = max(slow[i], span.duration_ns / 1e6)
+            i = min(max(int((ended - starts[0]) // step_s), 0), starts.size - 1)
+            errors.setdefault(entity, np.zeros(starts.size))[i] += span.status is SpanStatus.ERROR
+            slow = slowest.setdefault(entity, np.full(starts.size, np.nan))
+            slow[i] = np.fmax(slow[i], span.duration_ns / 1e6)
             parent = by_id.get(span.parent_span_id or "")
             if parent is not None and parent.service_name != span.service_name:
                 edges.add((span_entity(trace.cluster, parent), entity))
-    signals = [Signal(e, "failed spans", SignalKind.ERRORS, grid, v, resolution=1.0)
+    signals = [Signal(e, "failed spans", SignalKind.ERRORS, known_at, v, resolution=1.0)
                for e, v in errors.items()]  # fmt: skip
-    signals += [Signal(e, "slowest span ms", SignalKind.LATENCY, grid, v)
+    signals += [Signal(e, "slowest span ms", SignalKind.LATENCY, known_at, v)
                 for e, v in slowest.items()]  # fmt: skip
     return signals, sorted(edges)
 
@@ -74,20 +79,22 @@ def error_log_signals(
     start_s: float, end_s: float, step_s: float = STEP_S,
 ) -> list[Signal]:  # fmt: skip
     """Loki's per-pod counts of error lines (``sum by (k8s_namespace_name, k8s_pod_name)
-    (count_over_time(... [1m]))``) as signals: a minute without a point is 0 lines."""
-    grid = _grid(start_s, end_s, step_s)
+    (count_over_time(... [1m]))``, asked from ``start_s`` every ``step_s``) as signals: a
+    point counts the step before it, so it is stamped at its own time, never earlier (a
+    step without a point is 0 lines); none after ``end_s`` is read."""
+    stamps = np.arange(start_s, end_s + step_s / 2, step_s)
+    stamps = stamps[stamps <= end_s]
     out = []
     for labels, points in series:
         pod, namespace = labels.get("k8s_pod_name"), labels.get("k8s_namespace_name")
-        if not (pod and namespace):
+        if not (pod and namespace) or not stamps.size:
             continue
-        values = np.zeros(grid.size)
+        values = np.zeros(stamps.size)
         for t, v in points:
-            i = int((t - grid[0]) // step_s)
-            if 0 <= i < grid.size and t <= end_s:
-                values[i] += v
+            if start_s <= t <= end_s:  # at the first stamp at or after it: never early
+                values[min(int(np.searchsorted(stamps, t)), stamps.size - 1)] += v
         out.append(Signal(f"{cluster} pod {namespace}/{pod}", "error log lines", SignalKind.ERRORS,
-                          grid, values, resolution=1.0))  # fmt: skip
+                          stamps, values, resolution=1.0))  # fmt: skip
     return out
 
 
@@ -104,15 +111,15 @@ class FailingTrace:
 
 def failing_through(traces: Iterable[Trace], entity: str, end_s: float,
                     most: int = 3) -> list[FailingTrace]:  # fmt: skip
-    """The first ``most`` traces (by start, none after ``end_s``) in which ``entity``'s own
-    span failed."""
+    """The first ``most`` traces (by start) in which ``entity``'s own span failed by
+    ``end_s`` (a span's failure is known when it ends)."""
     out = []
     for trace in traces:
         if not trace.spans:
             continue
         mine = [s for s in trace.spans
                 if s.status is SpanStatus.ERROR and span_entity(trace.cluster, s) == entity
-                and s.start_ns / 1e9 <= end_s]  # fmt: skip
+                and (s.start_ns + s.duration_ns) / 1e9 <= end_s]  # fmt: skip
         if not mine:
             continue
         first = min(trace.spans, key=lambda s: s.start_ns)
@@ -144,15 +151,18 @@ class SpanLike(Protocol):
 _S = TypeVar("_S", bound=SpanLike)
 
 
-def time_outside(spans: Sequence[_S]) -> Iterator[tuple[_S, float]]:
+def time_outside(spans: Sequence[_S], ended_by_ns: int | None = None) -> Iterator[tuple[_S, float]]:
     """Each span called from another service's span, with the time (ms) its caller's span
     lasted beyond it: the call's time on the network, in queues and in the client, outside
     the called service. A delay on a pod's network shows here on every call into it, while
-    its callers' own spans only grow by what they wait (a symptom)."""
+    its callers' own spans only grow by what they wait (a symptom). ``ended_by_ns``: only
+    the calls whose caller's span had ended by then (what was known at that time)."""
     by_id = {s.span_id: s for s in spans}
     for span in spans:
         parent = by_id.get(span.parent_span_id or "")
-        if parent is not None and parent.service_name != span.service_name:
+        if parent is None or parent.service_name == span.service_name:
+            continue
+        if ended_by_ns is None or parent.start_ns + parent.duration_ns <= ended_by_ns:
             yield span, max(parent.duration_ns - span.duration_ns, 0) / 1e6
 
 
@@ -165,13 +175,12 @@ def call_time_signals(
     (NaN), none after ``end_s`` is read; a step's median is stamped at its end, when it is
     known (the last, cut short, at ``end_s``). The entity's own network: a resource of its
     own."""
-    grid = np.arange(start_s - start_s % step_s, end_s, step_s)
+    grid, known_at = _steps(start_s, end_s, step_s)
     per: dict[str, list[list[float]]] = {}
     for entity, at, ms in samples:
-        if start_s <= at <= end_s:
+        if start_s <= at <= end_s and grid.size:
             steps = per.setdefault(entity, [[] for _ in grid])
             steps[min(int((at - grid[0]) // step_s), grid.size - 1)].append(ms)
-    known_at = np.minimum(grid + step_s, end_s)
     return [
         Signal(entity, CALL_TIME, SignalKind.RESOURCE, known_at,
                np.array([float(np.median(v)) if v else np.nan for v in steps]))

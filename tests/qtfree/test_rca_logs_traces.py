@@ -53,18 +53,25 @@ def test_failed_and_slow_spans_per_pod_and_who_calls_whom() -> None:
         span("0" * 15 + "2", "0" * 15 + "1", "cart", T0 + 31, 800, failed=True),
         span("0" * 15 + "3", "0" * 15 + "2", "cart", T0 + 32, 5),
         span("0" * 15 + "4", "0" * 15 + "1", "cart", T0 + 700, 50, failed=True),  # after the end
+        # began before the end, failed after it: not yet known at the end
+        span("0" * 15 + "5", "0" * 15 + "1", "cart", T0 + 590, 30_000, failed=True),
     ])  # fmt: skip
     signals, edges = trace_signals([trace], T0 - 300, T0 + 600)
     assert edges == [("east pod shop/front-0", "east pod shop/cart-0")]
     failed = {s.entity: s for s in signals if s.name == "failed spans"}
-    assert failed["east pod shop/cart-0"].values.sum() == 1  # the one after the end: unread
+    assert failed["east pod shop/cart-0"].values.sum() == 1  # the ones ended after the end: unread
     slow = next(s for s in signals if s.name == "slowest span ms" and "front" in s.entity)
-    assert slow.values.max() == pytest.approx(900)
-    assert np.all(np.diff(slow.timestamps) == 60)
+    assert np.nanmax(slow.values) == pytest.approx(900)
+    assert np.isfinite(slow.values).sum() == 1  # a minute without its spans is unknown, not 0
+    # each minute is stamped when it is known: at its end, never after the analysis time
+    assert slow.timestamps[np.isfinite(slow.values)].tolist() == [T0 + 60]
+    assert np.all(np.diff(slow.timestamps) == 60) and slow.timestamps[-1] == T0 + 600
     pod = {"k8s_namespace_name": "shop", "k8s_pod_name": "cart-0"}
     counts = [(T0 + 60, 4.0), (T0 + 900, 99.0)]  # the second: after the end, unread
     [logs] = error_log_signals("east", [(pod, counts)], T0 - 300, T0 + 600)
     assert logs.entity == "east pod shop/cart-0" and logs.values.sum() == 4.0
+    assert logs.timestamps[logs.values > 0].tolist() == [T0 + 60]  # at its own time
+    assert logs.timestamps.max() <= T0 + 600
 
 
 def test_the_time_calls_spend_outside_the_pod_they_call() -> None:
@@ -79,6 +86,8 @@ def test_the_time_calls_spend_outside_the_pod_they_call() -> None:
     ])  # fmt: skip
     outside = {s.span_id[-1]: ms for s, ms in time_outside(trace.spans)}
     assert outside == {"2": 100, "4": 850, "5": 890, "6": 0}
+    # what was known at T0 + 30.5 s: no call's caller had ended yet
+    assert not list(time_outside(trace.spans, int((T0 + 30.5) * 1e9)))
     samples = [(span_entity("east", s), s.start_ns / 1e9, ms)
                for s, ms in time_outside(trace.spans)]  # fmt: skip
     [cart] = call_time_signals(samples, T0 - 300, T0 + 600)

@@ -6,6 +6,7 @@ a capture opened offline, is said plainly."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import datetime, timedelta
@@ -162,7 +163,7 @@ class LogsTraces:
         return await client.search(
             service=service, operation=operation, min_duration=min_duration,
             max_duration=max_duration, traceql=traceql, limit=limit,
-            start_s=int(start.timestamp()), end_s=int(end.timestamp()) + 1,
+            start_s=int(start.timestamp()), end_s=math.ceil(end.timestamp()),  # none after it
         )  # fmt: skip
 
     async def trace(self, cluster: str, trace_id: str) -> Trace:
