@@ -126,7 +126,7 @@ def parse_trace(payload: Any, trace_id: str, cluster: str) -> Trace:
                     if len(spans) >= MOST_SPANS:
                         break
                     spans.append(_span(raw, service))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise CollectorBadResponse(
             f"a trace not in OTLP JSON ({exc.__class__.__name__}: {exc})"
         ) from exc
@@ -146,7 +146,7 @@ def parse_search(payload: Any, cluster: str) -> list[TraceSummary]:
                 start_ns=int(t.get("startTimeUnixNano") or 0),
                 duration_ms=float(t.get("durationMs") or 0), cluster=cluster,
             ))  # fmt: skip
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise CollectorBadResponse(f"a search answer not in Tempo's shape ({exc})") from exc
     return out
 
@@ -167,7 +167,7 @@ def parse_metrics(payload: Any) -> list[LogSeries]:
                 if isinstance(value, int | float) and math.isfinite(value):
                     points.append((int(sample["timestampMs"]) / 1000.0, float(value)))
             out.append(LogSeries(labels=labels, points=points))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise CollectorBadResponse(
             f"a TraceQL metrics answer not in Tempo's shape ({exc})"
         ) from exc
@@ -239,9 +239,12 @@ class TempoClient:
         Tempo 2.4 or later): one point per ``step_s``. A window longer than RANGE_MOST_S
         (Tempo's default most per query) is asked in pieces, merged by labels."""
         merged: dict[tuple[tuple[str, str], ...], dict[float, float]] = {}
+        # Tempo rounds a piece's ends out to the step before it checks the most it allows:
+        # a piece a step shorter than RANGE_MOST_S, whole steps long, is never refused
+        piece = max(step_s, (RANGE_MOST_S - step_s) // step_s * step_s)
         at = start_s
         while True:
-            upto = min(end_s, at + RANGE_MOST_S)
+            upto = min(end_s, at + piece)
             for series in await self._metrics_piece(traceql, at, upto, step_s):
                 key = tuple(sorted(series.labels.items()))
                 merged.setdefault(key, {}).update(series.points)

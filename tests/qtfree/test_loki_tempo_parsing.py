@@ -11,7 +11,7 @@ import pytest
 from aiops_desktop.models.enums import SpanKind, SpanStatus
 from collectors.errors import CollectorBadResponse
 from collectors.loki import LokiPaths, gateway_root, parse_matrix, parse_streams
-from collectors.tempo import api_prefix, hex_id, parse_search, parse_trace
+from collectors.tempo import api_prefix, hex_id, parse_metrics, parse_search, parse_trace
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 SPAN, PARENT = "b7ad6b7169203331", "00f067aa0ba902b7"
@@ -79,3 +79,17 @@ def test_otlp_json_in_both_envelopes() -> None:
              "durationMs": 12}  # fmt: skip
     [found] = parse_search({"traces": [short]}, "e")
     assert found.trace_id == "02f3e0cee77ae5dc9c17ade3689eb2e5" and found.duration_ms == 12
+
+
+def test_an_infinite_time_is_a_bad_answer_not_a_crash() -> None:
+    """Python's json reads ``Infinity`` and ``1e400`` as infinite floats, which no int
+    holds: a crafted answer is refused as Tempo's shape, so RCA says it could not read it."""
+    span = {"traceId": b64(TRACE), "spanId": b64(SPAN), "name": "x",
+            "startTimeUnixNano": float("inf"), "endTimeUnixNano": "4000"}  # fmt: skip
+    with pytest.raises(CollectorBadResponse, match="OverflowError"):
+        parse_trace({"batches": [{"scopeSpans": [{"spans": [span]}]}]}, TRACE, "e")
+    with pytest.raises(CollectorBadResponse):
+        parse_search({"traces": [{"traceID": TRACE, "startTimeUnixNano": float("inf")}]}, "e")
+    with pytest.raises(CollectorBadResponse):
+        parse_metrics({"series": [{"labels": [], "samples": [
+            {"timestampMs": float("inf"), "value": 1.0}]}]})  # fmt: skip
