@@ -16,7 +16,9 @@ sample, and what a batch over the same samples would say is what the stream says
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from statistics import NormalDist
@@ -26,9 +28,17 @@ import numpy as np
 from aiops_desktop.models.enums import AnomalySeverity
 from analysis.detectors.context import ContextNoveltyDetector
 
+log = logging.getLogger("aiops.analysis.live")
+
 DETECTION_SCORE = 0.5132  # make bench-nab's standard-profile threshold (see above)
 LOG_FLOOR = 1e-20  # ContextNoveltyDetector's log_floor: a score of 1 is a tail of 1e-20
-MAX_SERIES = 20_000  # detectors kept; the least recently fed is dropped beyond this
+#: detectors kept (a mature one holds up to about 0.7 MB: its likelihood and replay rings and
+#: at most two generations of sequence features; 2.5 times the fleet scale of `make bench-live`)
+MAX_SERIES = 5_000
+#: a full set makes room for a new series only by dropping one not fed for this long (its pod
+#: gone, its panel no longer polled): series that are still fed are never dropped for new
+#: ones, which would make every series learn again each cycle and none ever report
+STALE_S = 3600.0
 #: NAB's probation (the most it takes: min(15 % of a file, 750 rows)): the benchmark never
 #: scores a detector's first samples, so the app does not report them either (it learns)
 PROBATION = 750
@@ -69,16 +79,18 @@ class StreamScorers:
         max_series: int = MAX_SERIES,
         factory: Callable[[], ContextNoveltyDetector] = ContextNoveltyDetector,
         probation: int = PROBATION,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``factory``: the detector of a new series and ``probation`` its samples never
         reported (the one configuration; the cross-validation bench tries others)."""
         self._max = max_series
         self._probation = probation
         self._factory = factory
-        #: key -> (its detector, the last sample's time, samples fed)
-        self._streams: OrderedDict[Hashable, tuple[ContextNoveltyDetector, float, int]] = (
-            OrderedDict()
-        )
+        self._clock = clock
+        #: key -> (its detector, the last sample's time, samples fed, when it was last fed)
+        self._streams: OrderedDict[Hashable, tuple[ContextNoveltyDetector, float, int, float]]
+        self._streams = OrderedDict()
+        self.declined = 0  # calls for a new series while the set was full of fresh ones
 
     def __len__(self) -> int:
         return len(self._streams)
@@ -86,22 +98,43 @@ class StreamScorers:
     def scores(self, key: Hashable, timestamps: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Scores of the samples newer than the last fed for ``key`` (NaN for the others: a
         sample is judged once, when it first arrives; 0 during the probation). A non-finite
-        value is skipped."""
+        value or time is skipped, and so is a time not after the last judged (repeated, out
+        of order). A new series while MAX_SERIES fresh ones are followed: all NaN."""
         out = np.full(values.size, np.nan)
-        detector, last, seen = self._streams.pop(key, (None, -math.inf, 0))
-        if detector is None:
-            detector = self._factory()
-        for i in np.flatnonzero(timestamps > last):
-            value = float(values[i])
-            if math.isfinite(value):
-                score = detector.update(float(timestamps[i]), value)
+        now = self._clock()
+        kept = self._streams.pop(key, None)
+        if kept is None:
+            if len(self._streams) >= self._max and not self._make_room(now):
+                if not self.declined:
+                    log.warning("live detection follows %d series; more are not judged until "
+                                "one is no longer polled", self._max)  # fmt: skip
+                self.declined += 1
+                return out
+            kept = (self._factory(), -math.inf, 0, now)
+        detector, last, seen, _ = kept
+        try:
+            for i in np.flatnonzero(timestamps > last):
+                at, value = float(timestamps[i]), float(values[i])
+                if not (math.isfinite(at) and math.isfinite(value)) or at <= last:
+                    continue  # a gap, or a time already judged (repeated, out of order)
+                try:
+                    score = detector.update(at, value)
+                except (ArithmeticError, ValueError):  # a value no float sum can hold
+                    continue
                 seen += 1
                 out[i] = score if seen > self._probation else 0.0
-                last = float(timestamps[i])
-        self._streams[key] = (detector, last, seen)
-        while len(self._streams) > self._max:
-            self._streams.popitem(last=False)
+                last = at
+        finally:  # put back whatever happens: a series' detector is never lost
+            self._streams[key] = (detector, last, seen, now)
         return out
+
+    def _make_room(self, now: float) -> bool:
+        """Drop the least recently fed series if it has not been fed for STALE_S."""
+        oldest = next(iter(self._streams.values()), None)
+        if oldest is None or now - oldest[3] < STALE_S:
+            return False
+        self._streams.popitem(last=False)
+        return True
 
 
 def score_series(timestamps: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -12,7 +12,10 @@ import pytest
 
 from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.intelligence.anomalies import _warm_up_s
 from analysis.detect import SeriesInput, detect_anomalies
+from analysis.detectors import live
+from analysis.detectors.context import _Features
 from analysis.detectors.live import (
     DETECTION_SCORE,
     PROBATION,
@@ -139,3 +142,95 @@ async def test_when_detection_moves_the_series_learn_again_from_history(core: Co
     core.live.append("east", "node_cpu", {"instance": "n1"}, ts[2300:], values[2300:])
     await core.anomalies.analyse_live(force=True)
     assert forgotten == ["yes"] and core.anomalies._streamed  # followed again, afresh
+
+
+def test_values_past_what_floats_hold_are_judged_without_breaking_the_series() -> None:
+    """A few denormals (a span that divides to 0), a range wider than any float, an infinite
+    time: none raises, and the series' detector is kept for what comes next."""
+    ts = 1_700_000_000 + np.arange(400) * 15.0
+    streams = StreamScorers()
+    for key, values in (("denormal", np.tile([0.0, 5e-324], 200)),
+                        ("wide", np.tile([1e308, -1e308], 200))):  # fmt: skip
+        got = streams.scores(key, ts, values)
+        assert np.isfinite(got).sum() == 400 and np.all(got >= 0)
+    stamps = ts.copy()
+    stamps[5] = np.inf
+    got = streams.scores("time", stamps, np.ones(400))
+    assert not np.isfinite(got[5]) and np.isfinite(got).sum() == 399  # the rest is judged
+    assert len(streams) == 3
+
+
+def test_a_time_is_judged_once_even_out_of_order_or_repeated() -> None:
+    streams = StreamScorers()
+    first = streams.scores("k", np.array([1.0, 3.0, 2.0]), np.array([1.0, 1.0, 1.0]))
+    assert np.isfinite(first).tolist() == [True, True, False]  # 2 came after 3: not judged
+    again = streams.scores("k", np.array([1.0, 3.0, 2.0, 4.0]), np.ones(4))
+    assert np.isfinite(again).tolist() == [False, False, False, True]
+    twice = StreamScorers().scores("k", np.array([1.0, 2.0, 2.0, 3.0]), np.ones(4))
+    assert np.isfinite(twice).tolist() == [True, True, False, True]  # as a stream would
+
+
+def test_a_full_set_of_followed_series_makes_room_only_for_a_stale_one() -> None:
+    """New series beyond MAX_SERIES never push out series still fed (which would make every
+    series learn again each round and none ever report): they wait for one to go stale."""
+    now = [0.0]
+    streams = StreamScorers(2, clock=lambda: now[0])
+    one = (np.array([1.0]), np.array([1.0]))
+    assert np.isfinite(streams.scores("a", *one)).all()
+    assert np.isfinite(streams.scores("b", *one)).all()
+    now[0] = live.STALE_S - 1
+    assert not np.isfinite(streams.scores("c", *one)).any() and streams.declined == 1
+    assert np.isfinite(streams.scores("a", np.array([2.0]), np.array([1.0]))).all()  # kept
+    now[0] = live.STALE_S + 1  # b not fed for STALE_S (a was, just now): b gives way
+    assert np.isfinite(streams.scores("c", *one)).all()
+    assert np.isfinite(streams.scores("a", np.array([3.0]), np.array([1.0]))).all()
+    assert len(streams) == 2
+
+
+def test_sequence_features_are_bounded_by_two_generations() -> None:
+    features = _Features()
+    generation, most = _Features.GENERATION, 2 * _Features.GENERATION + _Features.MERGE_AT
+
+    def learn(first: int, count: int) -> int:  # a sample's dozen features at a time
+        new = 0
+        for at in range(first, first + count, 12):
+            new += features.learn(list(range(at, min(at + 12, first + count))))
+            assert len(features) <= most
+        return new
+
+    assert learn(0, generation + 600) == generation + 600
+    assert features.learn([5]) == 0  # the previous generation is still known (and carried)
+    assert learn(10**9, generation) == generation
+    assert features.learn([5]) == 0  # carried into the generation since: still known
+    assert features.learn([7]) == 1  # not seen for two generations: novel again
+    assert learn(2 * 10**9, 3 * generation) == 3 * generation
+
+
+def test_a_slow_cluster_learns_from_enough_history_for_the_probation() -> None:
+    every = lambda step: [np.arange(0, 720 * step, step, dtype=float)]  # noqa: E731
+    assert _warm_up_s(every(15)) == 6 * 3600  # 1,440 samples: past the probation
+    assert _warm_up_s(every(120)) == pytest.approx(PROBATION * 120 * 1.1)  # 27.5 h
+    assert _warm_up_s(every(600)) == 48 * 3600  # at most two days
+    assert _warm_up_s([np.array([5.0])]) == 6 * 3600
+
+
+@pytest.mark.asyncio
+async def test_a_failed_live_round_does_not_end_live_detection(
+    core: Core, caplog: pytest.LogCaptureFixture
+) -> None:
+    rounds: list[int] = []
+
+    async def flaky(*, force: bool = False) -> int:
+        rounds.append(1)
+        if len(rounds) == 1:
+            raise OSError("database is locked")
+        return 0
+
+    core.anomalies.analyse_live = flaky  # type: ignore[method-assign]
+    task = asyncio.create_task(core.anomalies.run_live(interval_s=0.0))
+    while len(rounds) < 3:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert "a live detection round failed" in caplog.text

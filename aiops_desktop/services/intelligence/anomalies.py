@@ -37,7 +37,8 @@ log = logging.getLogger("aiops.services.anomalies")
 
 ANOMALIES_FOUND = "anomalies.found"  # payload: list[Anomaly] (new episodes only)
 LIVE_EVERY_S = 60.0  # a panel is re-analysed at most this often
-WARM_UP = timedelta(hours=6)  # stored history a new series' live detector learns from
+WARM_UP = timedelta(hours=6)  # stored history a new series' live detector learns from, at least
+WARM_UP_MOST = timedelta(hours=48)  # ... and at most: PROBATION samples at a slow step
 LEARNS_FROM = PROBATION  # a series' first samples: learnt from, never reported
 
 
@@ -51,6 +52,15 @@ def _still_shown(
     kept = {a.identity: a for a in before if a.timestamp.timestamp() >= oldest}
     kept.update((a.identity, a) for a in found)
     return sorted(kept.values(), key=lambda a: a.timestamp)
+
+
+def _warm_up_s(stamps: list[np.ndarray]) -> float:
+    """How far back new series learn from: WARM_UP, or what holds PROBATION samples at
+    their slowest step (a cluster polled every 2 min needs 25 h), at most WARM_UP_MOST."""
+    steps = [float(np.median(np.diff(ts))) for ts in stamps if ts.size > 1]
+    step = max((s for s in steps if np.isfinite(s) and s > 0), default=0.0)
+    need = PROBATION * step * 1.1  # a tenth more: a missed poll leaves a gap
+    return min(max(WARM_UP.total_seconds(), need), WARM_UP_MOST.total_seconds())
 
 
 class AnomalyService:
@@ -139,16 +149,18 @@ class AnomalyService:
         self, cluster: str, panel: str, buffers: dict[SeriesKey, tuple[np.ndarray, np.ndarray]]
     ) -> list[SeriesInput]:
         """The buffers as detection inputs; a series the live detector has not followed yet
-        gets the store's last ``WARM_UP`` before its buffer too, so its detector learns from
-        history instead of reporting nothing for its first ``PROBATION`` samples."""
+        gets the store's history before its buffer too (``_warm_up_s``), so its detector
+        learns from history instead of reporting nothing for its first ``PROBATION``
+        samples."""
         fresh = [k for k in buffers if (cluster, panel, k) not in self._streamed and
                  buffers[k][0].size]  # fmt: skip
         history: dict[SeriesKey, tuple[np.ndarray, np.ndarray]] = {}
         if fresh:
             first = min(float(buffers[k][0][0]) for k in fresh)
+            back = _warm_up_s([buffers[k][0] for k in fresh])
             stored = await asyncio.to_thread(
                 self._series.read, panel, cluster=cluster,
-                start_ms=int((first - WARM_UP.total_seconds()) * 1000), end_ms=int(first * 1000),
+                start_ms=int((first - back) * 1000), end_ms=int(first * 1000),
             )  # fmt: skip
             history = {
                 series_key(s.labels): (s.timestamps_ms / 1000.0, np.asarray(s.values))
@@ -168,9 +180,14 @@ class AnomalyService:
         return inputs
 
     async def run_live(self, interval_s: float = LIVE_EVERY_S / 4) -> None:
-        """The supervisor's task: keep analysing what the poller brings."""
+        """The supervisor's task: keep analysing what the poller brings. A round that fails
+        (a store that cannot be read or written, a defect) is logged and the next one runs:
+        one bad round never ends live detection."""
         while True:
-            await self.analyse_live()
+            try:
+                await self.analyse_live()
+            except Exception:
+                log.exception("a live detection round failed; the next one runs as usual")
             await asyncio.sleep(interval_s)
 
     def for_panel(self, cluster: str, panel: str) -> list[Anomaly]:
