@@ -9,7 +9,8 @@ adaptive-resonance categories of windowed features are not taken:
 
 1. symbols: each value is quantised at two resolutions (5 and 10 bins) over the range seen so
    far; when a value leaves that range by more than ``grow`` of its span the bins are redrawn
-   and the retained history (``keep`` samples) is replayed, so contexts stay consistent;
+   and the retained history (``keep`` samples) is replayed into the sequence features, so
+   contexts stay consistent (the daily counts start afresh: no times are kept to replay);
 2. sequence novelty: the share of features never seen before, where a feature is "this symbol
    after these 1..6 symbols" at each resolution;
 3. daily rarity: whether this coarse symbol has been seen in fewer than ``daily_rare`` of the

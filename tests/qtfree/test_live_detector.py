@@ -234,3 +234,15 @@ async def test_a_failed_live_round_does_not_end_live_detection(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert "a live detection round failed" in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_the_followed_series_are_what_is_polled_now(core: Core) -> None:
+    """Pods come and go over a long session: the series the service marks as followed are
+    the ones its last round saw (with samples), not every series ever polled."""
+    ts, values = _series(40)
+    gone, new = (("pod", "web-1"),), (("pod", "web-2"),)
+    empty = (np.empty(0), np.empty(0))
+    await core.anomalies._with_history("east", "node_cpu", {gone: (ts, values)})
+    await core.anomalies._with_history("east", "node_cpu", {new: (ts, values), gone: empty})
+    assert core.anomalies._streamed[("east", "node_cpu")] == {new}

@@ -87,7 +87,9 @@ class AnomalyService:
         self._worker = DetectWorker(isolated=isolated)
         self._by_panel: dict[tuple[str, str], list[Anomaly]] = {}
         self._analysed: dict[tuple[str, str], tuple[int, float]] = {}
-        self._streamed: set[tuple[str, str, SeriesKey]] = set()  # followed by a live detector
+        #: per (cluster, panel), the series its last live round followed (a series gone from
+        #: the buffer is dropped here: the set never outgrows what is polled)
+        self._streamed: dict[tuple[str, str], set[SeriesKey]] = {}
         self._owner = uuid.uuid4().hex  # whose live detectors the worker keeps
         self._history_samples: dict[tuple[str, str], int] = {}
         self._generation = self._worker.generation
@@ -152,8 +154,8 @@ class AnomalyService:
         gets the store's history before its buffer too (``_warm_up_s``), so its detector
         learns from history instead of reporting nothing for its first ``PROBATION``
         samples."""
-        fresh = [k for k in buffers if (cluster, panel, k) not in self._streamed and
-                 buffers[k][0].size]  # fmt: skip
+        followed = self._streamed.get((cluster, panel), set())
+        fresh = [k for k in buffers if k not in followed and buffers[k][0].size]
         history: dict[SeriesKey, tuple[np.ndarray, np.ndarray]] = {}
         if fresh:
             first = min(float(buffers[k][0][0]) for k in fresh)
@@ -166,6 +168,7 @@ class AnomalyService:
                 series_key(s.labels): (s.timestamps_ms / 1000.0, np.asarray(s.values))
                 for s in stored
             }
+        self._streamed[(cluster, panel)] = {k for k, (ts, _) in buffers.items() if ts.size}
         inputs = []
         for labels, (ts, values) in buffers.items():
             before = history.get(labels)
@@ -175,7 +178,6 @@ class AnomalyService:
                          np.concatenate((before[1][older], values)))  # fmt: skip
             else:
                 whole = (ts, values)
-            self._streamed.add((cluster, panel, labels))
             inputs.append(SeriesInput(cluster, panel, dict(labels), *whole))
         return inputs
 
