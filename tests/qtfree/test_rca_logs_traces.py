@@ -276,3 +276,41 @@ async def test_the_faulty_pod_ranks_high_from_its_logs_and_traces(lab_core: Core
     section, _ = rca_section(shown)
     table = next(t for t in section.tables if t.title == f"Failing traces through {cause.entity}")
     assert table.rows[0][1] == traces[0].trace_id
+
+
+class _LokiHangs(_TempoSlow):
+    """Logs whose Loki never answers a count (Tempo as ``_TempoSlow``, opening every trace)."""
+
+    async def counts(self, cluster: str, *_a: Any, **_kw: Any) -> list[Any]:
+        await asyncio.sleep(3600)
+        return []
+
+    async def trace(self, cluster: str, trace_id: str) -> Trace:
+        at = int(trace_id, 16) + 10
+        return Trace(trace_id=trace_id, cluster=cluster, spans=[
+            span("0" * 15 + "1", None, "front", at, 900),
+            span("0" * 15 + "2", "0" * 15 + "1", "cart", at + 1, 800),
+        ])  # fmt: skip
+
+
+class _BothRegistry(_Registry):
+    def get(self, name: str) -> Any:
+        class Spec:
+            def endpoint(self, kind: EndpointKind) -> str:
+                return "https://x.example"
+
+        return Spec()
+
+
+@pytest.mark.asyncio
+async def test_a_read_that_never_ends_is_cut_and_what_was_read_is_ranked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every read has its bound, and so has the whole: a Loki that never answers its count
+    costs READ_WITHIN_S, not the analysis; Tempo's call times, read by then, are kept."""
+    monkeypatch.setattr(rca_logs_traces, "READ_WITHIN_S", 0.5)
+    around = LogsTracesAround(cast(Any, _LokiHangs()), cast(Any, _BothRegistry()))
+    read = await asyncio.wait_for(around.read(["east"], Window(T0, analysis_s=T0 + 300)), 10)
+    assert "logs and traces: not all read within 0.5 s (ranked with what was)" in read.unread
+    assert [s for s in read.signals if s.name == CALL_TIME]
+    assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]

@@ -9,6 +9,7 @@ time is asked for."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,6 +48,8 @@ MOST_TRACES = 50
 MOST_OPENED = 15
 AT_ONCE = 8  # Tempo requests in flight per cluster while sampling the window's traces
 TRACES_WITHIN_S = 20.0  # the most that opening a read's traces may take; what was read is used
+READ_WITHIN_S = 45.0  # the most the whole read may take (searches and counts too)
+QUOTES_WITHIN_S = 15.0  # the most reading the lines to quote may take
 QUOTES = 5  # error lines quoted per cause
 QUOTE_CHARS = 300
 ERROR_VOLUME = (
@@ -83,12 +86,17 @@ class LogsTracesAround:
         start, end = datetime.fromtimestamp(start_s, UTC), datetime.fromtimestamp(end_s, UTC)
         out = TopologyRead()
         loki, tempo = self._with(names, EndpointKind.LOKI), self._with(names, EndpointKind.TEMPO)
-        async with asyncio.TaskGroup() as group:  # a defect in one: the others cancelled
-            for c in loki:
-                group.create_task(self._error_logs(c, start, end, out))
-            for c in tempo:
-                group.create_task(self._failing_traces(c, start, end, out))
-                group.create_task(self._call_times(c, start_s, end_s, out))
+        try:
+            async with asyncio.timeout(READ_WITHIN_S):
+                async with asyncio.TaskGroup() as group:  # a defect in one: others cancelled
+                    for c in loki:
+                        group.create_task(self._error_logs(c, start, end, out))
+                    for c in tempo:
+                        group.create_task(self._failing_traces(c, start, end, out))
+                        group.create_task(self._call_times(c, start_s, end_s, out))
+        except TimeoutError:  # each read adds what it read as it ends: that much is kept
+            out.unread.append(f"logs and traces: not all read within {READ_WITHIN_S:g} s "
+                              "(ranked with what was)")  # fmt: skip
         return out
 
     async def quotes(
@@ -99,6 +107,13 @@ class LogsTracesAround:
         start = datetime.fromtimestamp(window.detect_s - window.before_s, UTC)
         end = datetime.fromtimestamp(window.end_s, UTC)
         out: dict[str, list[tuple[float, str]]] = {}
+        with contextlib.suppress(TimeoutError):  # what was read by then is quoted
+            async with asyncio.timeout(QUOTES_WITHIN_S):
+                await self._quote_into(out, entities, start, end)
+        return out
+
+    async def _quote_into(self, out: dict[str, list[tuple[float, str]]], entities: list[str],
+                          start: datetime, end: datetime) -> None:  # fmt: skip
         for entity in entities:
             found = pod_entity(entity)
             if found is None or not self._with([found[0]], EndpointKind.LOKI):
@@ -115,7 +130,6 @@ class LogsTracesAround:
             if result.entries:
                 out[entity] = [(e.timestamp_ns / 1e9, printable(e.line)[:QUOTE_CHARS])
                                for e in result.entries]  # fmt: skip
-        return out
 
     async def _error_logs(self, cluster: str, start: datetime, end: datetime,
                           out: TopologyRead) -> None:  # fmt: skip
