@@ -10,13 +10,18 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 import pytest_asyncio
 
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.intelligence.rca_logs_traces import LogsTracesAround
+from aiops_desktop.services.intelligence.rca_topology import TopologyRead
 from aiops_desktop.services.outputs.capture import export_capture, open_capture
 from aiops_desktop.services.outputs.recorded_logs import LOGS_TRACES_KEY, MOST_SPANS
 from aiops_desktop.store.capture import CaptureError
+from analysis.rca.model import Window
+from analysis.rca.traces import CALL_TIME
 
 pytestmark = pytest.mark.integration
 END = datetime(2023, 1, 29, 9, 8, 53, tzinfo=UTC)  # 5 min after basic-service's fault
@@ -67,3 +72,31 @@ def test_a_crafted_logs_document_is_refused(capture: Path, tmp_path: Path) -> No
                       LOGS_TRACES_KEY))  # fmt: skip
     with pytest.raises(CaptureError, match="recorded logs and traces are not what this app writes"):
         open_capture(crafted)
+
+
+@pytest.mark.asyncio
+async def test_rca_on_a_capture_samples_call_times_as_it_does_live(
+    lab_core: Core, capture: Path
+) -> None:
+    """The time calls spend outside a pod is read from each minute's newest traces: a
+    capture keeps those of its last minutes (not only its failing traces), so RCA on the
+    capture, offline, reads what it read live."""
+    window = Window(END.timestamp() - 300, analysis_s=END.timestamp())
+    live = await LogsTracesAround(lab_core.logs_traces, lab_core.registry).read(["lab"], window)
+    core = open_capture(capture)
+    try:
+        await core.registry.load()
+        kept = await LogsTracesAround(core.logs_traces, core.registry).read(["lab"], window)
+    finally:
+        await core.shutdown()
+    since = (END - timedelta(minutes=30)).timestamp() + 60  # the capture's whole minutes
+
+    def medians(read: TopologyRead) -> dict[tuple[str, float], float]:
+        return {(s.entity, float(t)): float(v) for s in read.signals if s.name == CALL_TIME
+                for t, v in zip(s.timestamps, s.values, strict=True)
+                if np.isfinite(v) and t > since}  # fmt: skip
+
+    on_live, on_capture = medians(live), medians(kept)
+    assert len({entity for entity, _ in on_capture}) >= 3
+    same = [k for k, v in on_live.items() if k in on_capture and on_capture[k] == pytest.approx(v)]
+    assert len(same) >= 0.8 * len(on_live), (len(same), len(on_live), len(on_capture))

@@ -1,9 +1,11 @@
 """Logs and traces in a capture: what a capture keeps of its clusters' Loki and Tempo (the
 error lines of its window, at most MOST_LINES, and its failing traces, at most MOST_TRACES of
-at most MOST_SPANS spans each), and how an opened capture answers from them, offline, as the
-live clients answer: LogQL selectors with line filters and the metric queries the app asks
-(``analysis.logql``), trace searches and traces by id. A capture is a file from outside: what
-it holds is checked (shapes, sizes) before it is read."""
+at most MOST_SPANS spans each; and, for the time calls spend outside the pod they call, the
+newest SAMPLED_PER_STEP traces of each of its last SAMPLED_MINUTES minutes, as RCA samples
+them live, at most SAMPLED_SPANS spans each), and how an opened capture answers from them,
+offline, as the live clients answer: LogQL selectors with line filters and the metric
+queries the app asks (``analysis.logql``), trace searches and traces by id. A capture is a
+file from outside: what it holds is checked (shapes, sizes) before it is read."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ import contextlib
 import re
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aiops_desktop.models import Cluster, EndpointKind
@@ -37,6 +40,7 @@ from aiops_desktop.services.queries.logs_traces import (
 )
 from aiops_desktop.store.capture import CaptureError
 from analysis.logql import LogQLError, LogSelector, MetricQuery, parse
+from analysis.rca.traces import SAMPLED_PER_STEP, STEP_S
 
 if TYPE_CHECKING:
     from collectors.loki_tail import TailBatch
@@ -45,6 +49,14 @@ LOGS_TRACES_KEY = "recorded_logs_traces"
 MOST_LINES = 20_000
 MOST_TRACES = 20
 MOST_SPANS = 2_000
+SAMPLED_MINUTES = 35  # RCA's window: 30 min before its first signal, 5 after
+MOST_SAMPLED = SAMPLED_MINUTES * SAMPLED_PER_STEP
+#: a sampled trace's first spans (by start; Train Ticket's hold 44 at the median, 189 at
+#: most), each with only what a call's time needs: its pod, not its events or other attributes
+SAMPLED_SPANS = 256
+SAMPLED_ATTRIBUTES = ("k8s.pod.name", "k8s.namespace.name")
+SAMPLE_WITHIN_S = 30.0  # the most sampling may take; what was read by then is kept
+SAMPLE_AT_ONCE = 8
 RECORD_ERRORS = '{k8s_namespace_name=~".+"}' + ERRORS
 
 
@@ -53,6 +65,7 @@ class RecordedLogsTracesDoc(BaseModel):
 
     lines: list[LogEntry] = Field(default_factory=list, max_length=MOST_LINES)
     traces: list[Trace] = Field(default_factory=list, max_length=MOST_TRACES)
+    sampled: list[Trace] = Field(default_factory=list, max_length=MOST_SAMPLED)
 
 
 async def record_logs_traces(
@@ -76,7 +89,52 @@ async def record_logs_traces(
                 for summary in summaries:
                     trace = await logs.trace(cluster.name, summary.trace_id)
                     doc.traces.append(trace.model_copy(update={"spans": trace.spans[:MOST_SPANS]}))
+    tempo = [c.name for c in clusters if c.endpoint(EndpointKind.TEMPO)]
+    if tempo:
+        doc.sampled = await _sampled(logs, tempo, start, end)
     return doc.model_dump_json()
+
+
+async def _sampled(
+    logs: LogsTraces | RecordedLogsTraces, clusters: list[str], start: datetime, end: datetime
+) -> list[Trace]:
+    """The newest SAMPLED_PER_STEP traces of each of the window's last SAMPLED_MINUTES
+    minutes (the clusters in turn, MOST_SAMPLED in all), each cut to SAMPLED_SPANS spans;
+    what cannot be read, or not within SAMPLE_WITHIN_S, is left out."""
+    out: list[Trace] = []
+    gate = asyncio.Semaphore(SAMPLE_AT_ONCE)
+    first = max(start.timestamp(), end.timestamp() - SAMPLED_MINUTES * STEP_S)
+    minutes = np.arange(first - first % STEP_S, end.timestamp(), STEP_S)
+
+    async def minute(cluster: str, at: float) -> None:
+        with contextlib.suppress(AppError, ValueError):
+            async with gate:
+                found = await logs.traces(
+                    cluster, start=datetime.fromtimestamp(at, UTC),
+                    end=datetime.fromtimestamp(min(at + STEP_S, end.timestamp()), UTC),
+                    traceql="{}", limit=SAMPLED_PER_STEP,
+                )  # fmt: skip
+            for summary in found:
+                async with gate:
+                    trace = await logs.trace(cluster, summary.trace_id)
+                if len(out) < MOST_SAMPLED:
+                    out.append(_slim(trace))
+
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(SAMPLE_WITHIN_S), asyncio.TaskGroup() as group:
+            for cluster in clusters:
+                for at in minutes:
+                    group.create_task(minute(cluster, float(at)))
+    return out
+
+
+def _slim(trace: Trace) -> Trace:
+    """What a sampled trace keeps: its first SAMPLED_SPANS spans, each with its pod only."""
+    spans = sorted(trace.spans, key=lambda s: s.start_ns)[:SAMPLED_SPANS]
+    return trace.model_copy(update={"spans": [s.model_copy(update={
+        "attributes": {k: v for k, v in s.attributes.items() if k in SAMPLED_ATTRIBUTES},
+        "events": [], "status_message": None,
+    }) for s in spans]})  # fmt: skip
 
 
 def read_recorded(text: str | None, where: str) -> RecordedLogsTracesDoc | None:
@@ -90,6 +148,8 @@ def read_recorded(text: str | None, where: str) -> RecordedLogsTracesDoc | None:
                            f"writes ({exc.error_count()} problems)") from None  # fmt: skip
     if any(len(t.spans) > MOST_SPANS for t in doc.traces):
         raise CaptureError(f"{where}: a recorded trace holds more than {MOST_SPANS:,} spans")
+    if any(len(t.spans) > SAMPLED_SPANS for t in doc.sampled):
+        raise CaptureError(f"{where}: a sampled trace holds more than {SAMPLED_SPANS} spans")
     return doc
 
 
@@ -177,7 +237,7 @@ class RecordedLogsTraces:
         named = re.search(r'resource\.service\.name\s*=\s*"((?:[^"\\]|\\.)+)"', traceql or "")
         service = service or (re.sub(r"\\(.)", r"\1", named.group(1)) if named else None)
         out = []
-        for trace in self._doc.traces:
+        for trace in self._kept():
             if trace.cluster != cluster or not trace.spans:
                 continue
             first = min(s.start_ns for s in trace.spans)
@@ -202,10 +262,22 @@ class RecordedLogsTraces:
     async def trace(self, cluster: str, trace_id: str) -> Trace:
         self._known(cluster)
         wanted = trace_id.strip().lower().zfill(32)
-        for trace in self._doc.traces:
+        for trace in self._kept():
             if trace.cluster == cluster and trace.trace_id == wanted:
                 return trace
-        raise UsageError(f"the capture did not keep trace {wanted} (it keeps failing traces)")
+        raise UsageError(f"the capture did not keep trace {wanted} (it keeps failing traces "
+                         "and a sample of each minute's newest)")  # fmt: skip
+
+    def _kept(self) -> list[Trace]:
+        """The failing traces and the sampled ones not among them, the newest first (as
+        Tempo answers a search)."""
+        failing = {(t.cluster, t.trace_id) for t in self._doc.traces}
+        sampled = [t for t in self._doc.sampled if (t.cluster, t.trace_id) not in failing]
+        return sorted(self._doc.traces + sampled, key=_newest_first)
+
+
+def _newest_first(trace: Trace) -> int:
+    return -min((s.start_ns for s in trace.spans), default=0)
 
 
 def _ms(text: str) -> float:
