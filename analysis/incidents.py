@@ -1,7 +1,8 @@
 """Grouping signals into incidents, Qt-free and deterministic.
 
 A new signal joins an incident that is not resolved when it belongs with one of its signals
-(a signal of a resolved incident offered again is left there: it does not reopen it):
+(a signal of a resolved incident offered again is left there: it does not reopen it; seen
+alive after the incident resolved, it is news again and is grouped as a new signal is):
 - the same alert (by name) on any cluster: one incident for an alert firing fleet-wide;
 - the same cluster and a shared place (node, pod, namespace, GPU, port),
 first seen within ``GROUP_WINDOW`` of the incident's last sign of life.
@@ -177,6 +178,42 @@ class _Near:
         return sorted(found.values(), key=lambda i: self._order[id(i)])
 
 
+def _back_after_resolved(incident: Incident, signal: IncidentSignal) -> IncidentSignal | None:
+    """A signal of a resolved incident seen alive after it resolved (a clock in FREERUN
+    again, an alert firing again: their keys hold no time): the signal as news, first seen no
+    earlier than the resolution; None where it is not back (an ended one offered again)."""
+    resolved = incident.resolved_at
+    if incident.state is not IncidentStatus.RESOLVED or resolved is None:
+        return None
+    if signal.last_seen <= resolved:
+        return None
+    return signal.model_copy(update={"first_seen": max(signal.first_seen, resolved)})
+
+
+def _news(
+    signal: IncidentSignal, by_key: dict[str, tuple[Incident, int]], changed: set[str]
+) -> IncidentSignal | None:
+    """The signal to group as new; None where it was a known one, seen again (its incident
+    marked changed where that moved it)."""
+    known = by_key.get(signal.key)
+    if known is None:
+        return signal
+    back = _back_after_resolved(known[0], signal)
+    if back is None and _seen_again(*known, signal):
+        changed.add(known[0].id)
+    return back
+
+
+def _unique(wanted: str, incidents: list[Incident]) -> str:
+    """``wanted``, or with a suffix where an incident already has that id (never replaced)."""
+    taken = {i.id for i in incidents}
+    n, found = 1, wanted
+    while found in taken:
+        n += 1
+        found = f"{wanted}-{n}"
+    return found
+
+
 def _seen_again(incident: Incident, n: int, signal: IncidentSignal) -> bool:
     """A known signal offered again: alive till its ``last_seen``, at its worst (whether the
     incident changed). An ended signal of a resolved incident does not reopen it."""
@@ -205,19 +242,18 @@ def group(
     changed: set[str] = set()
     by_key = {s.key: (inc, n) for inc in out for n, s in enumerate(inc.signals)}
     near = _Near(out)  # the incidents a signal may belong with: its cluster's, its alert's
-    for signal in sorted(signals, key=lambda s: (s.first_seen, s.key)):
-        known = by_key.get(signal.key)
-        if known is not None:
-            if _seen_again(*known, signal):
-                changed.add(known[0].id)
+    for offered in sorted(signals, key=lambda s: (s.first_seen, s.key)):
+        signal = _news(offered, by_key, changed)
+        if signal is None:
             continue
         home = next((i for i in near.of(signal) if i.state is not IncidentStatus.RESOLVED
                      and _belongs(signal, i)), None)  # fmt: skip
         if home is None:
             if signal.severity is FindingSeverity.INFO:
                 continue  # news (a LOW novelty, a sync in progress) joins, never opens one
-            home = Incident(id=_identity(signal), title="", severity=signal.severity,
-                            opened_at=signal.first_seen, updated_at=signal.first_seen)  # fmt: skip
+            home = Incident(id=_unique(_identity(signal), out), title="",
+                            severity=signal.severity, opened_at=signal.first_seen,
+                            updated_at=signal.first_seen)  # fmt: skip
             out.append(home)
         near.add(home, signal)
         home.signals.append(signal)

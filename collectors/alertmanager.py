@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.models import AlertSeverity, AlertState
@@ -25,9 +25,12 @@ _SEVERITY = {
 
 
 def _time(text: str | None) -> datetime | None:
+    """An Alertmanager time; one without a zone (a crafted or odd server's) is taken as UTC,
+    so it compares with every other time the app holds."""
     if not text or text.startswith("0001-01-01"):
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def parse_alert(item: dict[str, Any], cluster: str) -> Alert:

@@ -26,6 +26,17 @@ class IncidentRepository:
 
         return self._db.write(op)
 
+    def active(self, *, resolved_since: float) -> list[Incident]:
+        """Every incident not resolved, and those resolved since ``resolved_since``, with no
+        limit (what grouping needs: one left out would never resolve, and its signals would
+        open it again under its own id)."""
+        rows = self._db.fetch_all(
+            "SELECT body FROM incidents WHERE state != 'RESOLVED' OR updated_at >= ? "
+            "ORDER BY opened_at",
+            (resolved_since,),
+        )
+        return [Incident.model_validate_json(r[0]) for r in rows]
+
     def list(
         self, *, states: tuple[IncidentStatus, ...] = (), since: float | None = None,
         limit: int = LIST_LIMIT,

@@ -113,6 +113,44 @@ def test_an_incident_is_resolved_when_its_signals_end_and_ack_holds_till_then() 
     assert [i.state for i in fresh] == [IncidentStatus.RESOLVED]  # ended before it was seen
 
 
+def test_a_signal_back_after_its_incident_resolved_opens_a_new_one() -> None:
+    """A clock in FREERUN again, an alert firing again: their keys hold no time, so the
+    signal is the resolved incident's; seen alive after the resolution it is news (before, it
+    was dropped for the two hours a resolved incident is still grouped with)."""
+    freerun = "PTP|east|du-2/ens1f0 (ptp4l)|clock in FREERUN"
+    first = signal(freerun, "east", subject="du-2/ens1f0 (ptp4l)")
+    ended, _ = group([], [first], T0 + timedelta(minutes=5))
+    resolved, _ = group(ended, [], T0 + timedelta(minutes=16))
+    assert resolved[0].state is IncidentStatus.RESOLVED
+    back_at = T0 + timedelta(minutes=40)
+    back = first.model_copy(update={"last_seen": back_at})  # the finding's "since": its first
+    grouped, changed = group(resolved, [back], back_at)
+    old, new = grouped
+    assert old == resolved[0] and old.id not in changed  # the record of the first stays
+    assert new.state is IncidentStatus.OPEN and changed == {new.id} and new.id != old.id
+    assert new.signals[0].first_seen == old.resolved_at  # news since the resolution
+    again, changed = group(grouped, [back.model_copy(update={"last_seen": back_at})], back_at)
+    assert len(again) == 2 and changed == set()  # seen again: the new one, nothing opened
+
+
+@pytest.mark.asyncio
+async def test_grouping_reads_every_incident_not_resolved_however_many(core: Core) -> None:
+    """The list the page shows stops at LIST_LIMIT; grouping must not (an open incident left
+    out would never resolve, and its signals would open it again under its own id)."""
+    from aiops_desktop.store.incidents import LIST_LIMIT
+
+    many = [signal(f"k{n}", "east", subject=f"node n{n}", at=T0 + timedelta(seconds=n / 4))
+            for n in range(LIST_LIMIT + 20)]  # fmt: skip
+    opened, _ = group([], many, T0 + timedelta(minutes=5))  # all still open
+    assert all(i.state is IncidentStatus.OPEN for i in opened)
+    long_ago = [i.model_copy(update={"state": IncidentStatus.RESOLVED}) for i in opened[:5]]
+    await asyncio.wrap_future(core.incidents.repo.save(opened[5:] + long_ago))
+    active = core.incidents.repo.active(resolved_since=(T0 + timedelta(days=1)).timestamp())
+    assert len(active) == LIST_LIMIT + 15 and all(
+        i.state is not IncidentStatus.RESOLVED for i in active)  # fmt: skip
+    assert len(core.incidents.repo.list()) == LIST_LIMIT
+
+
 def _series(entity: str, name: str, kind: SignalKind, jump_at: float | None) -> Signal:
     ts = np.arange(0.0, 3600.0, 60.0)
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
@@ -261,6 +299,19 @@ def test_odd_kubernetes_events_are_skipped_and_a_time_without_a_zone_is_utc() ->
     assert [s.subject for s in found] == ["object ?", "pod ran/du-0"]  # newest first
     assert found[1].last_seen == datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
     assert "abc" not in found[1].reason  # a server's words are redacted
+
+
+def test_an_alert_time_without_a_zone_is_utc_and_groups() -> None:
+    """An odd or crafted Alertmanager's startsAt without a zone compared with the app's aware
+    times raised TypeError, and every regrouping failed while it fired."""
+    from aiops_desktop.services.intelligence.incidents import alert_signals
+    from collectors.alertmanager import parse_alert
+
+    alert = parse_alert({"fingerprint": "f", "startsAt": "2026-12-04T07:58:00",
+                         "labels": {"alertname": "X", "node": "du-1"}}, "east")  # fmt: skip
+    assert alert.starts_at == datetime(2026, 12, 4, 7, 58, tzinfo=UTC)
+    grouped, _ = group([], alert_signals({"east": [alert]}, T0), T0)
+    assert [i.signals[0].first_seen for i in grouped] == [alert.starts_at]
 
 
 def test_two_pods_of_one_namespace_are_apart_but_a_namespace_alert_joins_them() -> None:

@@ -228,11 +228,10 @@ class IncidentService:
             now = self._clock()
             signals = await self.signals()
             kept = await self._kept(now)
-            # those not resolved, and those resolved lately (their ended signals are still
-            # offered: they must not open the same incident again)
-            lately = now - 2 * ANOMALIES_WITHIN
-            active = [i for i in kept if i.state is not IncidentStatus.RESOLVED
-                      or i.updated_at >= lately]  # fmt: skip
+            # every one not resolved, and those resolved lately (their ended signals are
+            # still offered: they must not open the same incident again)
+            lately = (now - 2 * ANOMALIES_WITHIN).timestamp()
+            active = await asyncio.to_thread(self.repo.active, resolved_since=lately)
             # off the loop: a thousand signals against a thousand incidents is a second
             grouped, changed = await asyncio.to_thread(group, active, signals, now)
             if changed:
