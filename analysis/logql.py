@@ -118,7 +118,7 @@ class _Parser:
         raw = self._take(kind="string")
         if raw.startswith("`"):
             return raw[1:-1]
-        return bytes(raw[1:-1], "utf-8").decode("unicode_escape")
+        return _unescape(raw[1:-1])
 
     def selector(self) -> LogSelector:
         self._take("{")
@@ -192,3 +192,40 @@ class _Parser:
 
 def parse(text: str) -> LogSelector | MetricQuery:
     return _Parser(text).parse()
+
+
+_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    '"': '"',
+    "\\": "\\",
+    "'": "'",
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "v": "\v",
+}
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[0-7]{3}|.)", re.S)
+
+
+def _unescape(text: str) -> str:
+    """A double-quoted LogQL string's escapes, as Go reads them (\\n, \\t, \\", \\\\,
+    \\xHH, \\uHHHH, \\UHHHHHHHH, octal); the rest of the text as it is (so "café" stays
+    café). An escape Go does not know is refused, not passed on as something else."""
+
+    def one(found: re.Match[str]) -> str:
+        code = found.group(1)
+        if code in _ESCAPES:
+            return _ESCAPES[code]
+        if code[0] in "uUx" and len(code) > 1:
+            value = int(code[1:], 16)
+        elif len(code) == 3 and code.isdigit():
+            value = int(code, 8)
+        else:
+            raise LogQLError(f"a string with an escape LogQL does not know: \\{code}")
+        if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+            raise LogQLError(f"a string with an escape past Unicode: \\{code}")
+        return chr(value)
+
+    return _ESCAPE.sub(one, text)

@@ -15,11 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.observability import (
     LOG_MAX_LIMIT,
+    MOST_LABELS,
+    MOST_LINE_CHARS,
     LogEntry,
     LogQuery,
     LogResult,
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
 
 TENANTS = ("application", "infrastructure", "audit")
 #: a line longer than this is cut (a stack trace of a megabyte is still one line)
-MAX_LINE_CHARS = 16_384
+MAX_LINE_CHARS = MOST_LINE_CHARS
 #: the most lines one paged read holds, whatever was asked
 MOST_LINES = 50_000
 _GATEWAY = re.compile(r"^(?P<root>.*?)/api/logs/v1/(?P<tenant>[a-z0-9-]+)/?$")
@@ -72,7 +75,7 @@ def _line(text: Any) -> str:
 def _labels(raw: Any) -> dict[str, str]:
     if not isinstance(raw, dict):
         raise CollectorBadResponse(f"Loki labels are not an object: {str(raw)[:80]}")
-    return {str(k): str(v) for k, v in raw.items()}
+    return {str(k): str(v) for k, v in islice(raw.items(), MOST_LABELS)}
 
 
 def parse_streams(result: Any, cluster: str) -> list[LogEntry]:

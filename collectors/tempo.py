@@ -17,10 +17,19 @@ import base64
 import binascii
 import math
 import re
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.models.enums import SpanKind, SpanStatus
-from aiops_desktop.models.observability import LogSeries, Span, SpanEvent, Trace, TraceSummary
+from aiops_desktop.models.observability import (
+    MOST_ATTRIBUTES,
+    MOST_EVENTS,
+    LogSeries,
+    Span,
+    SpanEvent,
+    Trace,
+    TraceSummary,
+)
 from collectors.errors import CollectorBadResponse, CollectorError
 
 if TYPE_CHECKING:
@@ -84,7 +93,9 @@ def _value(v: Any) -> str:
 
 
 def _attributes(items: Any) -> dict[str, str]:
-    return {str(a.get("key")): _value(a.get("value")) for a in items or [] if isinstance(a, dict)}
+    """OTLP attributes as text, the first MOST_ATTRIBUTES of them."""
+    found = (a for a in items or [] if isinstance(a, dict))
+    return {str(a.get("key")): _value(a.get("value")) for a in islice(found, MOST_ATTRIBUTES)}
 
 
 def _span(raw: dict[str, Any], service: str) -> Span:
@@ -94,7 +105,7 @@ def _span(raw: dict[str, Any], service: str) -> Span:
     events = [
         SpanEvent(timestamp_ns=int(e.get("timeUnixNano") or start), name=str(e.get("name", "")),
                   attributes=_attributes(e.get("attributes")))
-        for e in raw.get("events") or []
+        for e in (raw.get("events") or [])[:MOST_EVENTS]
     ]  # fmt: skip
     return Span(
         trace_id=hex_id(raw["traceId"], "trace id", 32), span_id=hex_id(raw["spanId"], "span id"),

@@ -15,6 +15,14 @@ from aiops_desktop.models.enums import (
 
 LOG_DEFAULT_LIMIT = 100
 LOG_MAX_LIMIT = 5000
+#: bounds on what a server answers and a capture holds (a crafted one is refused, not read
+#: into gigabytes): a time in ns past NS_MOST holds in no int64 (nor sums as a float)
+NS_MOST = 2**63 - 1
+MOST_LINE_CHARS = 16_384  # a log line is cut here, and says so (collectors.loki)
+CUT_NOTE_CHARS = 64
+MOST_LABELS = 128
+MOST_ATTRIBUTES = 128
+MOST_EVENTS = 128
 
 
 class LogQuery(DomainModel):
@@ -27,9 +35,9 @@ class LogQuery(DomainModel):
 
 class LogEntry(DomainModel):
     cluster: str
-    timestamp_ns: int = Field(ge=0)
-    line: str
-    labels: dict[str, str] = Field(default_factory=dict)
+    timestamp_ns: int = Field(ge=0, le=NS_MOST)
+    line: str = Field(max_length=MOST_LINE_CHARS + CUT_NOTE_CHARS)
+    labels: dict[str, str] = Field(default_factory=dict, max_length=MOST_LABELS)
 
 
 class LogResult(DomainModel):
@@ -63,9 +71,9 @@ class TraceSummary(DomainModel):
 class SpanEvent(DomainModel):
     """A span event, shown as a log line in the trace view."""
 
-    timestamp_ns: int
+    timestamp_ns: int = Field(ge=0, le=NS_MOST)
     name: str
-    attributes: dict[str, str] = Field(default_factory=dict)
+    attributes: dict[str, str] = Field(default_factory=dict, max_length=MOST_ATTRIBUTES)
 
 
 class Span(DomainModel):
@@ -75,12 +83,12 @@ class Span(DomainModel):
     service_name: str
     operation: str
     kind: SpanKind = SpanKind.UNSPECIFIED
-    start_ns: int
-    duration_ns: int = Field(ge=0)
+    start_ns: int = Field(ge=0, le=NS_MOST)
+    duration_ns: int = Field(ge=0, le=NS_MOST)
     status: SpanStatus = SpanStatus.UNSET
     status_message: str | None = None
-    attributes: dict[str, str] = Field(default_factory=dict)
-    events: list[SpanEvent] = Field(default_factory=list)
+    attributes: dict[str, str] = Field(default_factory=dict, max_length=MOST_ATTRIBUTES)
+    events: list[SpanEvent] = Field(default_factory=list, max_length=MOST_EVENTS)
 
     @field_validator("trace_id", "span_id", "parent_span_id")
     @classmethod

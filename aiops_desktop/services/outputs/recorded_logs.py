@@ -14,6 +14,7 @@ import contextlib
 import re
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,9 @@ MOST_SAMPLED = SAMPLED_MINUTES * SAMPLED_PER_STEP
 #: most), each with only what a call's time needs: its pod, not its events or other attributes
 SAMPLED_SPANS = 256
 SAMPLED_ATTRIBUTES = ("k8s.pod.name", "k8s.namespace.name")
+#: the most a capture's logs and traces document may hold: its lines and traces at their
+#: bounds (a Train Ticket half hour is about 9 MB)
+MOST_DOC_CHARS = 64 * 1024 * 1024
 SAMPLE_WITHIN_S = 30.0  # the most sampling may take; what was read by then is kept
 SAMPLE_AT_ONCE = 8
 RECORD_ERRORS = '{k8s_namespace_name=~".+"}' + ERRORS
@@ -138,9 +142,14 @@ def _slim(trace: Trace) -> Trace:
 
 
 def read_recorded(text: str | None, where: str) -> RecordedLogsTracesDoc | None:
-    """The capture's logs and traces, checked (None where it has none)."""
+    """The capture's logs and traces, checked (None where it has none): at most
+    MOST_DOC_CHARS, and every list, map and time within the models' bounds."""
     if text is None:
         return None
+    if len(text) > MOST_DOC_CHARS:
+        raise CaptureError(f"{where}: its recorded logs and traces are larger than this "
+                           f"app writes ({len(text):,} characters; at most "
+                           f"{MOST_DOC_CHARS:,})")  # fmt: skip
     try:
         doc = RecordedLogsTracesDoc.model_validate_json(text)
     except ValidationError as exc:
@@ -161,6 +170,14 @@ class RecordedLogsTraces:
     ) -> None:
         self._doc = doc or RecordedLogsTracesDoc()
         self._clusters = clusters  # the capture's clusters (its registry, once loaded)
+        # the kept traces, the newest first (as Tempo answers a search), each with what a
+        # search asks of it, worked out once: a search or an open is then a scan of at most
+        # MOST_TRACES + MOST_SAMPLED rows (RCA opens hundreds, on the event loop)
+        failing = {(t.cluster, t.trace_id) for t in self._doc.traces}
+        kept = self._doc.traces + [t for t in self._doc.sampled
+                                   if (t.cluster, t.trace_id) not in failing]  # fmt: skip
+        self._kept = sorted((_Kept.of(t) for t in kept if t.spans), key=lambda k: -k.first)
+        self._by_id = {(k.trace.cluster, k.trace.trace_id): k.trace for k in self._kept}
 
     def _known(self, cluster: str) -> None:
         if cluster not in self._clusters():
@@ -237,14 +254,11 @@ class RecordedLogsTraces:
         named = re.search(r'resource\.service\.name\s*=\s*"((?:[^"\\]|\\.)+)"', traceql or "")
         service = service or (re.sub(r"\\(.)", r"\1", named.group(1)) if named else None)
         out = []
-        for trace in self._kept():
-            if trace.cluster != cluster or not trace.spans:
-                continue
-            first = min(s.start_ns for s in trace.spans)
-            last = max(s.start_ns + s.duration_ns for s in trace.spans)
-            root = trace.root or trace.spans[0]
-            took_ms = (last - first) / 1e6
-            if not ns(start) <= first <= ns(end):
+        shortest = _ms(min_duration) if min_duration else None
+        longest = _ms(max_duration) if max_duration else None
+        for kept in self._kept:
+            trace = kept.trace
+            if trace.cluster != cluster or not ns(start) <= kept.first <= ns(end):
                 continue
             if service and all(s.service_name != service for s in trace.spans):
                 continue
@@ -252,32 +266,41 @@ class RecordedLogsTraces:
                 continue
             if errors_only and not trace.has_error:
                 continue
-            if min_duration and took_ms < _ms(min_duration):
+            if (shortest is not None and kept.took_ms < shortest) or (
+                longest is not None and kept.took_ms > longest
+            ):
                 continue
+            root = trace.root or trace.spans[0]
             out.append(TraceSummary(trace_id=trace.trace_id, root_service=root.service_name,
-                                    root_name=root.operation, start_ns=first,
-                                    duration_ms=took_ms, cluster=cluster))  # fmt: skip
-        return out[:limit]
+                                    root_name=root.operation, start_ns=kept.first,
+                                    duration_ms=kept.took_ms, cluster=cluster))  # fmt: skip
+            if len(out) >= limit:
+                break
+        return out
 
     async def trace(self, cluster: str, trace_id: str) -> Trace:
         self._known(cluster)
         wanted = trace_id.strip().lower().zfill(32)
-        for trace in self._kept():
-            if trace.cluster == cluster and trace.trace_id == wanted:
-                return trace
+        found = self._by_id.get((cluster, wanted))
+        if found is not None:
+            return found
         raise UsageError(f"the capture did not keep trace {wanted} (it keeps failing traces "
                          "and a sample of each minute's newest)")  # fmt: skip
 
-    def _kept(self) -> list[Trace]:
-        """The failing traces and the sampled ones not among them, the newest first (as
-        Tempo answers a search)."""
-        failing = {(t.cluster, t.trace_id) for t in self._doc.traces}
-        sampled = [t for t in self._doc.sampled if (t.cluster, t.trace_id) not in failing]
-        return sorted(self._doc.traces + sampled, key=_newest_first)
 
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A kept trace and what a search asks of it."""
 
-def _newest_first(trace: Trace) -> int:
-    return -min((s.start_ns for s in trace.spans), default=0)
+    trace: Trace
+    first: int  # its first span's start (ns)
+    took_ms: float  # from its first span's start to its last span's end
+
+    @classmethod
+    def of(cls, trace: Trace) -> _Kept:
+        first = min(s.start_ns for s in trace.spans)
+        last = max(s.start_ns + s.duration_ns for s in trace.spans)
+        return cls(trace, first, (last - first) / 1e6)
 
 
 def _ms(text: str) -> float:
