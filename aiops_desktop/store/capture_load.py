@@ -38,6 +38,13 @@ META_KEYS = {
 }
 
 
+#: the JSON objects and lists an untyped document may hold (counted as its "{" and "[", in
+#: strings too: an over-count). The sample capture's answers hold one per 90 bytes, so a
+#: document at its size limit holds about 3 million; "[{},{},...]" would hold 85 million,
+#: and read into Python they took 21 times the document's size (5.5 GiB)
+MOST_CONTAINERS = 4_000_000
+
+
 #: tables a capture never brings in: its metadata (read on its own) and the person's chats
 #: (an export never writes them; a crafted file's would be someone else's words)
 NEVER_LOADED = frozenset({"app_meta", "chat_sessions"})
@@ -102,7 +109,9 @@ def _copy_meta(conn: sqlite3.Connection, path: Path) -> dict[str, str]:
             continue
         if row[0] is None or row[0] > limit:
             raise CaptureError(f"{path}: its {key} is larger than {limit:,} bytes; not opened")
-        kept[key] = str(row[1])
+        if not isinstance(row[1], str):  # a blob's str() would be its repr, 4 times larger
+            raise CaptureError(f"{path}: its {key} is not text; not opened")
+        kept[key] = row[1]
         conn.execute("INSERT INTO main.app_meta (key, value) VALUES (?, ?)", (key, kept[key]))
     return kept
 
@@ -192,6 +201,9 @@ def load_capture(path: Path, into: Path) -> tuple[CaptureManifest, dict[str, Any
         documents["recorded_logs_traces"] = kept["recorded_logs_traces"]
     for key in ("recorded_answers", "recorded_objects"):
         if key in kept:
+            if kept[key].count("{") + kept[key].count("[") > MOST_CONTAINERS:
+                raise CaptureError(f"{path}: its {key} holds more JSON objects and lists than "
+                                   "this app writes; not opened")  # fmt: skip
             try:
                 documents[key] = json.loads(kept[key])
             except (ValueError, RecursionError) as exc:

@@ -234,6 +234,19 @@ async def test_bad_manifests_and_records_are_refused_by_name(core: Core, tmp_pat
                         lambda c, q=sql, a=args: c.execute(q, a))  # fmt: skip
         with pytest.raises(CaptureError, match=r"(anomaly|incident) .*(not a record|over)"):
             open_capture(crafted)
+    # the documents beside the manifest: read into Python only if their shape is plausible
+    meta = "INSERT OR REPLACE INTO app_meta (key, value) VALUES (?, ?)"
+    bad_meta = {
+        # 12 MiB of empty objects: read, 21 times that (the limit, 256 MiB, was 5.5 GiB)
+        "containers": (("recorded_answers", "[" + "{}," * 4_000_001 + "{}]"),
+                       "more JSON objects and lists"),
+        "a blob": (("recorded_objects", b'{"east": []}'), "not text"),
+    }  # fmt: skip
+    for case, (args, said) in bad_meta.items():
+        crafted = craft(out, tmp_path / f"x-{case[:8]}.aiops",
+                        lambda c, a=args: c.execute(meta, a))  # fmt: skip
+        with pytest.raises(CaptureError, match=said):
+            open_capture(crafted)
 
 
 @pytest.mark.asyncio
