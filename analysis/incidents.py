@@ -24,6 +24,15 @@ from aiops_desktop.models.incidents import Incident, IncidentSignal
 
 GROUP_WINDOW = timedelta(minutes=15)
 RESOLVE_AFTER = timedelta(minutes=10)
+#: a signal that ended longer ago than this is offered no more (anomalies and Kubernetes
+#: events are offered for an hour after they end; alerts and findings while they last)
+OFFERED_AFTER_END = timedelta(hours=2)
+#: the signals an incident keeps: beyond this, its long-ended ones (offered no more) are let
+#: go and counted, all but its first FIRST_KEPT and its worst (a fleet-wide alert that
+#: fires for days would otherwise grow its record, its copy each refresh and its row
+#: without bound)
+MOST_SIGNALS = 500
+FIRST_KEPT = 20
 
 
 def node_of(labels: dict[str, str]) -> str:
@@ -131,7 +140,7 @@ def _title(incident: Incident) -> str:
         head = f"{worst.alert_name} on {len(clusters)} clusters"
     else:
         head = f"{worst.cluster}: {worst.subject}: {_headline(worst.reason)}"
-    more = len(incident.signals) - 1
+    more = incident.signal_count - 1
     return head + (f" (+{more} signal{'s' if more > 1 else ''})" if more else "")
 
 
@@ -188,6 +197,24 @@ def _back_after_resolved(incident: Incident, signal: IncidentSignal) -> Incident
     if signal.last_seen <= resolved:
         return None
     return signal.model_copy(update={"first_seen": max(signal.first_seen, resolved)})
+
+
+def _let_go(incident: Incident, now: datetime) -> int:
+    """Past MOST_SIGNALS, the incident's oldest long-ended signals are let go (counted in
+    ``signals_dropped``); its first FIRST_KEPT and its worst stay. How many went."""
+    over = len(incident.signals) - MOST_SIGNALS
+    if over <= 0:
+        return 0
+    worst = incident.worst
+    ended = [
+        n
+        for n, s in enumerate(incident.signals)
+        if n >= FIRST_KEPT and s is not worst and now - s.last_seen > OFFERED_AFTER_END
+    ]
+    gone = set(sorted(ended, key=lambda n: incident.signals[n].last_seen)[:over])
+    incident.signals = [s for n, s in enumerate(incident.signals) if n not in gone]
+    incident.signals_dropped += len(gone)
+    return len(gone)
 
 
 def _news(
@@ -263,6 +290,8 @@ def group(
     for incident in out:
         if incident.state is IncidentStatus.RESOLVED:
             continue
+        if _let_go(incident, now):
+            changed.add(incident.id)
         worst = incident.worst
         if worst is not None:
             incident.severity = worst.severity

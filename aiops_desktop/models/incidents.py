@@ -52,6 +52,14 @@ class Incident(DomainModel):
     acknowledged_at: AwareDatetime | None = None
     resolved_at: AwareDatetime | None = None
     signals: list[IncidentSignal] = Field(default_factory=list)
+    #: signals long ended and let go (analysis.incidents: an incident open for days keeps its
+    #: first, its worst and its recent signals), counted
+    signals_dropped: int = Field(default=0, ge=0)
+
+    @property
+    def signal_count(self) -> int:
+        """Every signal it has had, the ones let go included."""
+        return len(self.signals) + self.signals_dropped
 
     @property
     def clusters(self) -> list[str]:

@@ -323,7 +323,7 @@ def timeline(clusters: list[ClusterFacts], limit: int = DEFAULT_ROW_LIMIT) -> Se
 def incidents_section(incidents: list[Incident]) -> Section:
     section = Section("Incidents")
     rows = [[_t(i.opened_at), i.state.value, i.severity.value, ", ".join(i.clusters),
-             str(len(i.signals)), i.title] for i in incidents[:DEFAULT_ROW_LIMIT]]  # fmt: skip
+             str(i.signal_count), i.title] for i in incidents[:DEFAULT_ROW_LIMIT]]  # fmt: skip
     section.tables.append(Table(
         f"Incidents of the period ({len(incidents)})",
         ["Opened", "State", "Severity", "Clusters", "Signals", "Title"], rows,

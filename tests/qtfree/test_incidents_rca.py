@@ -429,3 +429,30 @@ def test_news_joins_an_incident_but_opens_none() -> None:
     assert [[s.key for s in i.signals] for i in opened] == [["a|hot"]]  # the note came first
     again, _ = group(opened, [note, warning], T0 + timedelta(minutes=2))
     assert len(again) == 1 and {s.key for s in again[0].signals} == {"a|low", "a|hot"}
+
+
+def test_an_incident_open_for_days_keeps_its_record_bounded() -> None:
+    """A fleet-wide alert firing for days gathers every new fingerprint: past MOST_SIGNALS
+    the long-ended ones (offered no more) are let go and counted; the first ones, the worst
+    and the recent or live ones stay, and the title still counts them all."""
+    from aiops_desktop.services.fleet.state import ANOMALIES_WITHIN
+    from aiops_desktop.services.intelligence.incidents import EVENTS_WITHIN
+    from analysis.incidents import FIRST_KEPT, MOST_SIGNALS, OFFERED_AFTER_END
+
+    assert max(ANOMALIES_WITHIN, EVENTS_WITHIN) <= OFFERED_AFTER_END  # never offered again
+    hour = timedelta(hours=1)
+    worst = signal("worst", "c5", at=T0 + 5 * hour, alert="KubePodCrashLooping",
+                   severity=FindingSeverity.CRITICAL)  # fmt: skip
+    firing = [signal(f"f{n}", f"c{n % 7}", at=T0 + n * timedelta(minutes=1),
+                     alert="KubePodCrashLooping") for n in range(MOST_SIGNALS + 300)]  # fmt: skip
+    live = T0 + len(firing) * timedelta(minutes=1)
+    firing[-1] = firing[-1].model_copy(update={"last_seen": live})  # still firing now
+    incidents, _ = group([], [*firing, worst], live)
+    [incident] = incidents
+    assert len(incident.signals) == MOST_SIGNALS and incident.signal_count == len(firing) + 1
+    kept = {s.key for s in incident.signals}
+    assert {f"f{n}" for n in range(FIRST_KEPT)} <= kept and {"worst", firing[-1].key} <= kept
+    gone = {f"f{n}" for n in range(FIRST_KEPT, FIRST_KEPT + len(firing) + 1 - MOST_SIGNALS)}
+    assert kept == {s.key for s in [*firing, worst]} - gone  # the oldest ended ones went
+    assert incident.severity is FindingSeverity.CRITICAL and incident.state is IncidentStatus.OPEN
+    assert incident.title.endswith(f"(+{len(firing)} signals)")

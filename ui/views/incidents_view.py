@@ -296,7 +296,7 @@ class IncidentsView(QWidget):
             muted = i.state is IncidentStatus.RESOLVED
             rows.append(Row(
                 [time_text(i.opened_at, seconds=True), i.state.value, i.severity.value,
-                 ", ".join(i.clusters), str(len(i.signals)), i.title],
+                 ", ".join(i.clusters), str(i.signal_count), i.title],
                 colours={2: colour}, colour=self._theme.status("UNKNOWN") if muted else None,
                 tips={5: i.title},
             ))  # fmt: skip

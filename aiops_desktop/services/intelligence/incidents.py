@@ -22,7 +22,7 @@ from aiops_desktop.models.incidents import Incident, IncidentSignal
 from aiops_desktop.services.fleet.findings import ALERT_SEVERITY
 from aiops_desktop.services.fleet.state import ANOMALIES_WITHIN, FLEET_CHANGED
 from aiops_desktop.services.runtime.access import Access, Action
-from analysis.incidents import acknowledge, entity_of, group, place_of
+from analysis.incidents import OFFERED_AFTER_END, acknowledge, entity_of, group, place_of
 
 if TYPE_CHECKING:
     from aiops_desktop.services.fleet.state import FleetState
@@ -230,7 +230,7 @@ class IncidentService:
             kept = await self._kept(now)
             # every one not resolved, and those resolved lately (their ended signals are
             # still offered: they must not open the same incident again)
-            lately = (now - 2 * ANOMALIES_WITHIN).timestamp()
+            lately = (now - OFFERED_AFTER_END).timestamp()
             active = await asyncio.to_thread(self.repo.active, resolved_since=lately)
             # off the loop: a thousand signals against a thousand incidents is a second
             grouped, changed = await asyncio.to_thread(group, active, signals, now)
