@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from concurrent.futures import Future
+from datetime import datetime
 
 from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.incidents import Incident
@@ -17,10 +18,17 @@ class IncidentRepository:
         self._db = db
 
     def save(self, incidents: list[Incident]) -> Future[int]:
-        rows = [(i.id, i.state.value, i.severity.value, i.opened_at.timestamp(),
-                 i.updated_at.timestamp(), i.model_dump_json()) for i in incidents]  # fmt: skip
+        """Write ``incidents`` (replacing their rows). An acknowledgement already stored is
+        kept: one made elsewhere (the CLI, another window) between this writer's read and
+        its write is not undone by an OPEN copy of the same incident."""
 
         def op(conn: sqlite3.Connection) -> int:
+            acked = _acknowledged(conn, [i.id for i in incidents if i.state is IncidentStatus.OPEN])
+            written = [i if i.id not in acked else i.model_copy(update={
+                "state": IncidentStatus.ACKNOWLEDGED, "acknowledged_at": acked[i.id]})
+                for i in incidents]  # fmt: skip
+            rows = [(i.id, i.state.value, i.severity.value, i.opened_at.timestamp(),
+                     i.updated_at.timestamp(), i.model_dump_json()) for i in written]  # fmt: skip
             conn.executemany("INSERT OR REPLACE INTO incidents VALUES (?,?,?,?,?,?)", rows)
             return len(rows)
 
@@ -61,3 +69,18 @@ class IncidentRepository:
     def get(self, incident_id: str) -> Incident | None:
         row = self._db.fetch_one("SELECT body FROM incidents WHERE id = ?", (incident_id,))
         return Incident.model_validate_json(row[0]) if row else None
+
+
+def _acknowledged(conn: sqlite3.Connection, ids: list[str]) -> dict[str, datetime | None]:
+    """Of ``ids``, those stored as acknowledged, and when."""
+    out: dict[str, datetime | None] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        for (body,) in conn.execute(
+            f"SELECT body FROM incidents WHERE state = 'ACKNOWLEDGED' AND id IN "  # noqa: S608
+            f"({','.join('?' * len(part))})",  # only "?" placeholders are formatted in
+            part,
+        ):
+            stored = Incident.model_validate_json(body)
+            out[stored.id] = stored.acknowledged_at
+    return out

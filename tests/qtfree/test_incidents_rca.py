@@ -456,3 +456,22 @@ def test_an_incident_open_for_days_keeps_its_record_bounded() -> None:
     assert kept == {s.key for s in [*firing, worst]} - gone  # the oldest ended ones went
     assert incident.severity is FindingSeverity.CRITICAL and incident.state is IncidentStatus.OPEN
     assert incident.title.endswith(f"(+{len(firing)} signals)")
+
+
+@pytest.mark.asyncio
+async def test_an_acknowledgement_made_elsewhere_is_not_undone_by_a_stale_copy(
+    core: Core,
+) -> None:
+    """The CLI acknowledges while the app regroups: the app's copy, read before, is OPEN;
+    writing it must not undo the acknowledgement."""
+    [incident], _ = group([], [signal("a", "east", subject="node du-1")], T0)
+    repo = core.incidents.repo
+    await asyncio.wrap_future(repo.save([incident]))
+    acked = acknowledge(incident, T0 + timedelta(minutes=1))
+    await asyncio.wrap_future(repo.save([acked]))  # the CLI
+    seen = incident.model_copy(update={"title": "regrouped"})  # the app's stale OPEN copy
+    await asyncio.wrap_future(repo.save([seen]))
+    stored = repo.get(incident.id)
+    assert stored is not None and stored.title == "regrouped"
+    assert stored.state is IncidentStatus.ACKNOWLEDGED
+    assert stored.acknowledged_at == T0 + timedelta(minutes=1)
