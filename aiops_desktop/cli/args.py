@@ -183,6 +183,11 @@ def instant(text: str) -> datetime:
         seconds: float | None = float(text)
     except ValueError:
         seconds = None
+    if seconds is not None and text.strip().isdigit() and len(text.strip()) < 9:
+        # "20261127" or "2026" is an ISO date, not 1970's seconds: said, not misread
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a date needs its dashes (2026-11-27) and a Unix timestamp 9 digits"
+        )
     if seconds is not None:
         if not _EARLIEST.timestamp() <= seconds < _LATEST.timestamp():  # nan is not either
             raise between

@@ -99,8 +99,9 @@ async def _rca(core: Core, args: argparse.Namespace, io: Io) -> int:
     else:
         if args.at is None:
             raise UsageError("--cluster needs --at TIME: the moment to explain")
-        targets, keep = core.registry.targets([args.cluster])  # a member's name is accepted
-        chosen = sorted(keep) if keep else [c.name for c in targets]
+        from aiops_desktop.services.intelligence.rca import rca_clusters
+
+        chosen = rca_clusters(core.registry, args.cluster)
         result = await core.rca.for_cluster(args.cluster, chosen, at)
         incident = None
     explained = None

@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
+from aiops_desktop.logs import redact
 from aiops_desktop.models.enums import SpanStatus
 from aiops_desktop.models.observability import Span, Trace
 from analysis.rca.model import Signal, SignalKind
@@ -123,11 +124,13 @@ def failing_through(traces: Iterable[Trace], entity: str, end_s: float,
         if not mine:
             continue
         first = min(trace.spans, key=lambda s: s.start_ns)
-        last_end = max(s.start_ns + s.duration_ns for s in trace.spans)
+        ended = [s.start_ns + s.duration_ns for s in trace.spans
+                 if (s.start_ns + s.duration_ns) / 1e9 <= end_s]  # fmt: skip
         failed = min(mine, key=lambda s: s.start_ns)
         out.append(FailingTrace(
             first.start_ns / 1e9, trace.trace_id, f"{first.service_name} {first.operation}",
-            (last_end - first.start_ns) / 1e6, failed.status_message or failed.operation,
+            (max(ended) - first.start_ns) / 1e6,  # as far as it was known by the end
+            redact(failed.status_message or failed.operation),  # a server's text: no secret
         ))  # fmt: skip
     return sorted(out, key=lambda t: (t.start_s, t.trace_id))[:most]
 

@@ -10,13 +10,15 @@ import json
 import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pytest
 
 from aiops_desktop.models.enums import IncidentStatus
+from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.fleet import FindingSeverity
-from aiops_desktop.models.incidents import IncidentSignal
+from aiops_desktop.models.incidents import Incident, IncidentSignal
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.intelligence.incidents import IncidentService, event_signals
@@ -475,3 +477,64 @@ async def test_an_acknowledgement_made_elsewhere_is_not_undone_by_a_stale_copy(
     assert stored is not None and stored.title == "regrouped"
     assert stored.state is IncidentStatus.ACKNOWLEDGED
     assert stored.acknowledged_at == T0 + timedelta(minutes=1)
+
+
+@pytest.mark.asyncio
+async def test_rca_of_an_incident_reads_only_what_was_known_at_the_analysis_time(
+    core: Core,
+) -> None:
+    """A cluster that joined the incident after the analysis time must not rank a cause, nor
+    an XID seen after it add a next check; an incident that began after it is said."""
+    end = int(core.now().timestamp()) // 60 * 60
+    ts = np.arange(end - 3600, end + 1, 60)
+    first = end - 1800
+    jump = 40 + np.where(ts >= first, 30.0, 0.0) + np.random.default_rng(3).normal(0, 1, ts.size)
+    await asyncio.wrap_future(core.series.append([
+        SeriesBatch(c, "gpu_temperature", {"Hostname": "n1", "gpu": "0"}, ts * 1000, jump)
+        for c in ("east", "west")
+    ]))  # fmt: skip
+    await asyncio.wrap_future(core.series.flush())
+    t0 = datetime.fromtimestamp(first, UTC)
+    seen = [
+        signal("a", "east", at=t0, subject="n1/gpu0"),
+        signal("b", "east", at=t0 + timedelta(minutes=4), subject="n1/gpu0").model_copy(
+            update={"reason": "XID 79 GPU has fallen off the bus", "source": "GPU"}),
+        signal("c", "west", at=t0 + timedelta(minutes=30), subject="n1/gpu0"),
+    ]  # fmt: skip
+    incident = Incident(id="INC-1", title="t", severity=FindingSeverity.WARNING, opened_at=t0,
+                        updated_at=t0, signals=seen)  # as grouped by then  # fmt: skip
+    assert incident.clusters == ["east", "west"]
+    early = await core.rca.for_incident(incident, at=t0 + timedelta(minutes=2))
+    assert {c.entity.split()[0] for c in early.causes} == {"east"}
+    assert not early.checks  # the XID came later
+    later = await core.rca.for_incident(incident, at=t0 + timedelta(minutes=6))
+    assert [e.key for es in later.checks.values() for e in es] == ["XID 79"]
+    with pytest.raises(UsageError, match="after the analysis time"):
+        await core.rca.for_incident(incident, at=t0 - timedelta(hours=1))
+
+
+def test_rca_of_a_fleet_hub_reads_its_members_and_a_date_is_not_seconds() -> None:
+    """A hub's data is stored under its members' names: `rca --cluster hub` read the hub's
+    name alone and found nothing. And `--at 20261127` is a date, not 1970's seconds."""
+    import argparse
+    from types import SimpleNamespace
+
+    from aiops_desktop.cli.args import instant
+    from aiops_desktop.services.intelligence.rca import rca_clusters
+
+    hub = SimpleNamespace(name="hub")
+
+    class Registry:
+        def targets(self, names: list[str]) -> tuple[list[Any], frozenset[str] | None]:
+            return ([hub], None) if names == ["hub"] else ([hub], frozenset({"m1"}))
+
+        def members(self, cluster: Any) -> list[str]:
+            return ["m1", "m2"]
+
+    assert rca_clusters(cast(Any, Registry()), "hub") == ["hub", "m1", "m2"]
+    assert rca_clusters(cast(Any, Registry()), "m1") == ["m1"]  # a member by its own name
+    for text in ("20261127", "2026"):
+        with pytest.raises(argparse.ArgumentTypeError, match="dashes"):
+            instant(text)
+    assert instant("1764201600") == datetime(2025, 11, 27, tzinfo=UTC)
+    assert instant("2026-11-27") == datetime(2026, 11, 27, tzinfo=UTC)

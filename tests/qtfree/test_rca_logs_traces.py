@@ -27,6 +27,7 @@ from analysis.rca.traces import (
     SAMPLED_PER_STEP,
     call_time_signals,
     error_log_signals,
+    failing_through,
     span_entity,
     time_outside,
     trace_signals,
@@ -314,3 +315,29 @@ async def test_a_read_that_never_ends_is_cut_and_what_was_read_is_ranked(
     assert "logs and traces: not all read within 0.5 s (ranked with what was)" in read.unread
     assert [s for s in read.signals if s.name == CALL_TIME]
     assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+
+class _LokiQuotes(_TempoDown):
+    """A Loki whose error lines carry a token and a password, as real ones can."""
+
+    async def logs(self, cluster: str, query: str, **_kw: Any) -> Any:
+        from aiops_desktop.models.observability import LogEntry, LogResult
+
+        line = "auth failed: Authorization: Bearer eyJhbGciOi.eyJzdWIiOi.c2lnbmF0 password=hunter2"
+        return LogResult(entries=[LogEntry(cluster=cluster, timestamp_ns=int(T0 * 1e9),
+                                           line=line)])  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_quoted_lines_and_span_errors_carry_no_secret() -> None:
+    """What RCA quotes (the JSON, the page's tips, the incident report) is a server's text:
+    redacted as every other server text is, before it is cut."""
+    around = LogsTracesAround(cast(Any, _LokiQuotes()), cast(Any, _BothRegistry()))
+    quotes = await around.quotes(["east pod shop/cart-0"], Window(T0, analysis_s=T0 + 300))
+    [(_, line)] = quotes["east pod shop/cart-0"]
+    assert "hunter2" not in line and "eyJhbGciOi" not in line and "[REDACTED]" in line
+    failed = span("0" * 15 + "1", None, "cart", T0 + 30, 10, failed=True).model_copy(
+        update={"status_message": "db login failed: password=hunter2"})  # fmt: skip
+    [quoted] = failing_through([Trace(trace_id="a" * 32, cluster="east", spans=[failed])],
+                               "east pod shop/cart-0", T0 + 600)  # fmt: skip
+    assert "hunter2" not in quoted.error and "[REDACTED]" in quoted.error

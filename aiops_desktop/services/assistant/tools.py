@@ -27,6 +27,7 @@ from aiops_desktop.models.errors import AppError, NotFoundError
 from aiops_desktop.models.observability import depth_first, line_level, service_calls
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.assistant.toolbox import Tool, ToolError, ToolInput
+from aiops_desktop.services.intelligence.rca import rca_clusters
 from aiops_desktop.services.queries.logs_traces import failing_traceql
 
 if TYPE_CHECKING:
@@ -940,9 +941,9 @@ async def analyze_root_cause(core: Core, args: RootCauseInput) -> dict[str, obje
     else:
         assert args.cluster is not None  # the input's validator says so
         await _scope(core, args.cluster)  # an unknown name is said with the names there are
-        targets, keep = core.registry.targets([args.cluster])  # a member's name is taken
-        chosen = sorted(keep) if keep else [c.name for c in targets]
-        result = await core.rca.for_cluster(args.cluster, chosen, at)
+        result = await core.rca.for_cluster(
+            args.cluster, rca_clusters(core.registry, args.cluster), at
+        )
     doc = result.as_json()
     causes = doc.get("causes")
     if isinstance(causes, list):

@@ -17,6 +17,7 @@ import numpy as np
 
 from aiops_desktop.models import utcnow
 from aiops_desktop.models.catalog import Panel
+from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.fleet import FindingSeverity
 from aiops_desktop.models.incidents import (
     RCA_WINDOW_AFTER,
@@ -26,6 +27,7 @@ from aiops_desktop.models.incidents import (
     RcaReport,
 )
 from aiops_desktop.models.text import labels_text, time_text
+from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.intelligence.rca_logs_traces import LogsTracesAround
 from aiops_desktop.services.intelligence.rca_topology import RcaTopology, TopologyRead
 from aiops_desktop.settings import resources_dir
@@ -159,11 +161,20 @@ class RcaService:
         """Causes of ``incident``; ``at``: the analysis time (default now): nothing after it
         is read."""
         at = at or self._clock()
-        first = incident.first_signal_at
-        around = await self._around(incident.clusters, first, at)
+        # what was known at the analysis time: a signal (and the cluster it brought) that
+        # joined later must not rank a cause or add a next check
+        known = [s for s in incident.signals if s.first_seen <= at]
+        if not known:
+            began = time_text(incident.first_signal_at)
+            raise UsageError(
+                f"{incident.id}: its first signal ({began}) is after the analysis "
+                f"time ({time_text(at)}); nothing was known then to explain"
+            )
+        first = min(s.first_seen for s in known)
+        clusters = sorted({s.cluster for s in known})
+        around = await self._around(clusters, first, at)
         result = await asyncio.to_thread(
-            self._analyse, incident.id, incident.clusters, first, at, incident.signals,
-            around=around,
+            self._analyse, incident.id, clusters, first, at, known, around=around,
         )  # fmt: skip
         return await self._quoted(result)
 
@@ -248,6 +259,16 @@ class RcaService:
                   for c in causes[:QUOTED_CAUSES]}  # fmt: skip
         return RcaResult(subject, window, causes, checks, len(signals), charts, around.unread,
                          traces={e: t for e, t in traces.items() if t})  # fmt: skip
+
+
+def rca_clusters(registry: ClusterRegistry, name: str) -> list[str]:
+    """The clusters whose stored series explain ``name``: a cluster itself; a fleet hub and
+    its members (a hub's data is stored under its members' names: the hub alone read
+    nothing); a hub's member by its own name."""
+    targets, keep = registry.targets([name])
+    if keep is not None:
+        return sorted(keep)
+    return sorted({n for c in targets for n in (c.name, *registry.members(c))})
 
 
 def _window(first: datetime, at: datetime) -> Window:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from aiops_desktop.logs import redact
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.errors import AppError
@@ -128,7 +129,8 @@ class LogsTracesAround:
             except (AppError, ValueError):
                 continue
             if result.entries:
-                out[entity] = [(e.timestamp_ns / 1e9, printable(e.line)[:QUOTE_CHARS])
+                # redacted before it is cut: a cut must not leave part of a secret behind
+                out[entity] = [(e.timestamp_ns / 1e9, printable(redact(e.line))[:QUOTE_CHARS])
                                for e in result.entries]  # fmt: skip
 
     async def _error_logs(self, cluster: str, start: datetime, end: datetime,
