@@ -74,6 +74,11 @@ async def test_an_opened_capture_checks_questions_as_a_server_does() -> None:
     newest = await logs.traces("east", start=start, end=end)
     assert [t.trace_id for t in newest] == ["b" * 32, "a" * 32]  # newest first, as Tempo
     assert (await logs.trace("east", "b" * 32)).spans[0].duration_ns == 900_000_000
+    failing = await logs.traces("east", start=start, end=end, traceql="{ status = error }")
+    assert failing == []  # none failed
+    for asked in ("{ span.http.status_code = 500 }", "{ } | rate()"):  # answered all before
+        with pytest.raises(UsageError, match="a capture answers TraceQL"):
+            await logs.traces("east", start=start, end=end, traceql=asked)
 
 
 def test_logql_regexps_run_as_loki_runs_them() -> None:

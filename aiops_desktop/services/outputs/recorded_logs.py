@@ -250,9 +250,8 @@ class RecordedLogsTraces:
         max_duration: str | None = None, traceql: str | None = None, limit: int = 20,
     ) -> list[TraceSummary]:  # fmt: skip
         self._known(cluster)
-        errors_only = bool(traceql and re.search(r"status\s*=\s*error", traceql))
-        named = re.search(r'resource\.service\.name\s*=\s*"((?:[^"\\]|\\.)+)"', traceql or "")
-        service = service or (re.sub(r"\\(.)", r"\1", named.group(1)) if named else None)
+        errors_only, named = _answerable(traceql)
+        service = service or named
         out = []
         shortest = _ms(min_duration) if min_duration else None
         longest = _ms(max_duration) if max_duration else None
@@ -286,6 +285,31 @@ class RecordedLogsTraces:
             return found
         raise UsageError(f"the capture did not keep trace {wanted} (it keeps failing traces "
                          "and a sample of each minute's newest)")  # fmt: skip
+
+
+_ERRORS_ONLY = re.compile(r"status\s*=\s*error")
+_SERVICE = re.compile(r'resource\.service\.name\s*=\s*"((?:[^"\\]|\\.)+)"')
+
+
+def _answerable(traceql: str | None) -> tuple[bool, str | None]:
+    """What a capture answers of a TraceQL query: whether only failing traces, and through
+    which service. It answers ``{}``, ``status = error`` and ``resource.service.name = "…"``
+    joined by ``&&``; anything else is refused, not ignored (which answered every trace)."""
+    if traceql is None or not traceql.strip():
+        return False, None
+    body = traceql.strip()
+    if not (body.startswith("{") and body.endswith("}")):
+        raise UsageError(f"a capture answers TraceQL such as {{ status = error }}: {traceql!r}")
+    errors_only, service = False, None
+    for part in filter(None, (p.strip() for p in body[1:-1].split("&&"))):
+        if _ERRORS_ONLY.fullmatch(part):
+            errors_only = True
+        elif named := _SERVICE.fullmatch(part):
+            service = re.sub(r"\\(.)", r"\1", named.group(1))
+        else:
+            raise UsageError(f"a capture answers TraceQL of status = error and "
+                             f'resource.service.name = "…" only, not {part!r}')  # fmt: skip
+    return errors_only, service
 
 
 @dataclass(frozen=True, slots=True)
