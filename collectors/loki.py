@@ -23,6 +23,7 @@ from aiops_desktop.models.observability import (
     LOG_MAX_LIMIT,
     MOST_LABELS,
     MOST_LINE_CHARS,
+    NS_MOST,
     LogEntry,
     LogQuery,
     LogResult,
@@ -87,14 +88,15 @@ def parse_streams(result: Any, cluster: str) -> list[LogEntry]:
             labels = _labels(stream.get("stream") or {})
             for value in stream.get("values") or []:
                 at = int(value[0])
-                if at < 0:
-                    raise ValueError(f"a line before 1970 ({at} ns)")
+                if not 0 <= at <= NS_MOST:
+                    raise ValueError(f"a line's time out of range ({at} ns)")
                 extra = _labels(value[2]) if len(value) > 2 and value[2] else None
                 # the fields are checked here (an int, text, text labels): no second check
                 # (tens of thousands of lines a second come through here)
                 entries.append(LogEntry.model_construct(
                     cluster=cluster, timestamp_ns=at, line=_line(value[1]),
-                    labels={**labels, **extra} if extra else labels,
+                    labels=dict(islice({**labels, **extra}.items(), MOST_LABELS))
+                    if extra else labels,  # structured metadata joins, within the bound
                 ))  # fmt: skip
     except (TypeError, ValueError, IndexError, AttributeError) as exc:
         raise CollectorBadResponse(f"Loki streams not in the documented shape ({exc})") from exc

@@ -9,6 +9,7 @@ import base64
 import pytest
 
 from aiops_desktop.models.enums import SpanKind, SpanStatus
+from aiops_desktop.models.observability import MOST_LABELS
 from collectors.errors import CollectorBadResponse
 from collectors.loki import LokiPaths, gateway_root, parse_matrix, parse_streams
 from collectors.tempo import api_prefix, hex_id, parse_metrics, parse_search, parse_trace
@@ -31,10 +32,15 @@ def test_loki_streams_and_matrices() -> None:
     [series] = parse_matrix([{"metric": {"level": "error"}, "values": [[1700000000, "3"]]}])
     assert series.labels == {"level": "error"} and series.points == [(1700000000.0, 3.0)]
     crafted_lines = ([{"stream": "x", "values": []}], [{"stream": {}, "values": [["x", "y"]]}],
-                     [{"stream": {}, "values": [["-5", "before 1970"]]}])  # fmt: skip
+                     [{"stream": {}, "values": [["-5", "before 1970"]]}],
+                     [{"stream": {}, "values": [[str(2**63), "past int64"]]}])  # fmt: skip
     for crafted in crafted_lines:
         with pytest.raises(CollectorBadResponse):
             parse_streams(crafted, "east")
+    # labels and structured metadata together stay within what a capture may hold
+    many = {f"k{n}": "v" for n in range(200)}
+    [wide] = parse_streams([{"stream": many, "values": [["1", "x", many]]}], "east")
+    assert len(wide.labels) == MOST_LABELS
 
 
 def test_gateway_urls_and_tenants() -> None:
