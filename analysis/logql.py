@@ -103,8 +103,9 @@ def _regexp(text: str) -> None:
     try:
         _pattern(text)
     except re2.error as exc:
-        why = exc.args[0].decode(errors="replace") if exc.args and isinstance(
-            exc.args[0], bytes) else str(exc)  # fmt: skip
+        why = exc.args[0] if exc.args else exc  # RE2 says why in bytes
+        if isinstance(why, bytes):
+            why = why.decode(errors="replace")
         raise LogQLError(f"parse error : error parsing regexp: {why}") from exc
 
 

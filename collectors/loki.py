@@ -6,7 +6,7 @@ Paths: a Loki's own (``/loki/api/v1/...``) or a LokiStack gateway's per tenant
 (``/api/logs/v1/<tenant>/loki/api/v1/...``, tenants application, infrastructure, audit), with
 the user's bearer token like every request of the chokepoint (``collectors.http``).
 
-What comes back is text from outside, bounded: a line longer than MAX_LINE_CHARS is cut (and
+What comes back is text from outside, bounded: a line longer than MOST_LINE_CHARS is cut (and
 says so), one page holds at most LOG_MAX_LIMIT lines (Loki's own maximum) and a paged read
 at most MOST_LINES; bytes that are not UTF-8 read as U+FFFD (the backend is a text backend)."""
 
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from collectors.http import BackendClient
 
 TENANTS = ("application", "infrastructure", "audit")
-#: a line longer than this is cut (a stack trace of a megabyte is still one line)
-MAX_LINE_CHARS = MOST_LINE_CHARS
 #: the most lines one paged read holds, whatever was asked
 MOST_LINES = 50_000
 _GATEWAY = re.compile(r"^(?P<root>.*?)/api/logs/v1/(?P<tenant>[a-z0-9-]+)/?$")
@@ -68,8 +66,8 @@ def gateway_root(url: str) -> tuple[str, LokiPaths | None]:
 
 def _line(text: Any) -> str:
     line = str(text)
-    if len(line) > MAX_LINE_CHARS:
-        return f"{line[:MAX_LINE_CHARS]} … [cut: {len(line):,} characters]"
+    if len(line) > MOST_LINE_CHARS:
+        return f"{line[:MOST_LINE_CHARS]} … [cut: {len(line):,} characters]"
     return line
 
 

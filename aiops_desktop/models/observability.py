@@ -90,6 +90,11 @@ class Span(DomainModel):
     attributes: dict[str, str] = Field(default_factory=dict, max_length=MOST_ATTRIBUTES)
     events: list[SpanEvent] = Field(default_factory=list, max_length=MOST_EVENTS)
 
+    @property
+    def end_ns(self) -> int:
+        """When it ended: when its status and duration became known."""
+        return self.start_ns + self.duration_ns
+
     @field_validator("trace_id", "span_id", "parent_span_id")
     @classmethod
     def _hex(cls, value: str | None) -> str | None:

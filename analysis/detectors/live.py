@@ -117,10 +117,7 @@ class StreamScorers:
                 at, value = float(timestamps[i]), float(values[i])
                 if not (math.isfinite(at) and math.isfinite(value)) or at <= last:
                     continue  # a gap, or a time already judged (repeated, out of order)
-                try:
-                    score = detector.update(at, value)
-                except (ArithmeticError, ValueError):  # a value no float sum can hold
-                    continue
+                score = detector.update(at, value)  # any finite value: context.py clamps
                 seen += 1
                 out[i] = score if seen > self._probation else 0.0
                 last = at

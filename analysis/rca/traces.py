@@ -54,11 +54,11 @@ def trace_signals(
     errors: dict[str, np.ndarray] = {}
     slowest: dict[str, np.ndarray] = {}
     edges: set[Edge] = set()
-    for trace in traces:
+    for trace in traces if starts.size else ():
         by_id = {s.span_id: s for s in trace.spans}
         for span in trace.spans:
-            ended = (span.start_ns + span.duration_ns) / 1e9
-            if not (start_s <= span.start_ns / 1e9 and ended <= end_s) or not starts.size:
+            ended = span.end_ns / 1e9
+            if not (start_s <= span.start_ns / 1e9 and ended <= end_s):
                 continue
             entity = span_entity(trace.cluster, span)
             i = min(max(int((ended - starts[0]) // step_s), 0), starts.size - 1)
@@ -120,12 +120,11 @@ def failing_through(traces: Iterable[Trace], entity: str, end_s: float,
             continue
         mine = [s for s in trace.spans
                 if s.status is SpanStatus.ERROR and span_entity(trace.cluster, s) == entity
-                and (s.start_ns + s.duration_ns) / 1e9 <= end_s]  # fmt: skip
+                and s.end_ns / 1e9 <= end_s]  # fmt: skip
         if not mine:
             continue
         first = min(trace.spans, key=lambda s: s.start_ns)
-        ended = [s.start_ns + s.duration_ns for s in trace.spans
-                 if (s.start_ns + s.duration_ns) / 1e9 <= end_s]  # fmt: skip
+        ended = [s.end_ns for s in trace.spans if s.end_ns / 1e9 <= end_s]
         failed = min(mine, key=lambda s: s.start_ns)
         out.append(FailingTrace(
             first.start_ns / 1e9, trace.trace_id, f"{first.service_name} {first.operation}",

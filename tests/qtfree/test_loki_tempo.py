@@ -19,7 +19,7 @@ import pytest_asyncio
 
 from aiops_desktop.models import AuthMethod
 from aiops_desktop.models.enums import LogDirection, SpanStatus
-from aiops_desktop.models.observability import LogQuery, trace_id_in
+from aiops_desktop.models.observability import MOST_LINE_CHARS, LogQuery, trace_id_in
 from aiops_desktop.services.queries.logs_traces import (
     NS,
     failing_traceql,
@@ -36,7 +36,7 @@ from collectors.errors import (
     CollectorTimeout,
 )
 from collectors.http import BackendClient
-from collectors.loki import MAX_LINE_CHARS, LokiClient, LokiPaths, gateway_root
+from collectors.loki import LokiClient, LokiPaths, gateway_root
 from collectors.loki_tail import tail
 from collectors.tempo import TempoClient
 from tests.servers.loki_tempo import DAY, READER_TOKEN, TOKEN, RunningLokiTempo
@@ -188,7 +188,7 @@ async def test_rate_limits_failures_hangs_and_hostile_lines(
         await loki.query_range(query)
     loki_tempo.fault("bigline")
     [cut] = [e.line for e in (await loki.query_range(query)).entries if "[cut: " in e.line]
-    assert len(cut) < MAX_LINE_CHARS + 100 and cut.endswith("[cut: 1,048,576 characters]")
+    assert len(cut) < MOST_LINE_CHARS + 100 and cut.endswith("[cut: 1,048,576 characters]")
     loki_tempo.fault("binary")
     lines = [e.line for e in (await loki.query_range(query)).entries]
     assert "bad \ufffd\ufffd bytes" in lines

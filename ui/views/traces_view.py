@@ -71,9 +71,7 @@ class WaterfallView(QWidget):
         self.rows = depth_first(trace) if trace else []
         if self.rows:
             self._first = min(s.start_ns for _, s in self.rows)
-            self._total = max(
-                1, max(s.start_ns + s.duration_ns for _, s in self.rows) - self._first
-            )
+            self._total = max(1, max(s.end_ns for _, s in self.rows) - self._first)
         services = sorted({s.service_name for _, s in self.rows})
         # the error colour is the errors' alone: no service is drawn in a red of the palette
         palette = [c for c in SERIES_COLOURS if 15 <= QColor(c).hue() <= 320]

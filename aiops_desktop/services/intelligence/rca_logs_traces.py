@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from aiops_desktop.logs import redact
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.errors import AppError
-from aiops_desktop.models.observability import Trace, TraceSummary, pod_entity
+from aiops_desktop.models.observability import TraceSummary, pod_entity
 from aiops_desktop.models.text import printable
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.intelligence.rca_topology import TopologyRead
@@ -30,12 +27,12 @@ from aiops_desktop.services.queries.logs_traces import (
     failing_traceql,
     pod_logql,
 )
+from aiops_desktop.services.queries.trace_sampling import newest_traces, read_within
 from analysis.rca.model import Window
 
 if TYPE_CHECKING:
     from aiops_desktop.services.outputs.recorded_logs import RecordedLogsTraces
 from analysis.rca.traces import (
-    SAMPLED_PER_STEP,
     STEP_S,
     call_time_signals,
     error_log_signals,
@@ -44,10 +41,8 @@ from analysis.rca.traces import (
     trace_signals,
 )
 
-_T = TypeVar("_T")
 MOST_TRACES = 50
 MOST_OPENED = 15
-AT_ONCE = 8  # Tempo requests in flight per cluster while sampling the window's traces
 TRACES_WITHIN_S = 20.0  # the most that opening a read's traces may take; what was read is used
 READ_WITHIN_S = 45.0  # the most the whole read may take (searches and counts too)
 QUOTES_WITHIN_S = 15.0  # the most reading the lines to quote may take
@@ -159,7 +154,7 @@ class LogsTracesAround:
         # spread over the window (Tempo answers the most recent first)
         ids = [t.trace_id for t in spread(found, MOST_OPENED)]
         deadline = asyncio.get_running_loop().time() + TRACES_WITHIN_S
-        traces, failed, late = await _within(deadline, [self._logs.trace(cluster, i)
+        traces, failed, late = await read_within(deadline, [self._logs.trace(cluster, i)
                                                         for i in ids])  # fmt: skip
         if failed or late:
             why = str(failed[0]) if failed else f"not within {TRACES_WITHIN_S:g} s"
@@ -176,69 +171,20 @@ class LogsTracesAround:
         time calls into each pod spend outside it. The minutes and traces that cannot be
         read, or not within TRACES_WITHIN_S, are left out: the ranking goes on with what
         was read, and says so."""
-        gate = asyncio.Semaphore(AT_ONCE)
         deadline = asyncio.get_running_loop().time() + TRACES_WITHIN_S
-
-        async def newest(at: float) -> list[TraceSummary]:
-            async with gate:
-                return await self._logs.traces(
-                    cluster, start=datetime.fromtimestamp(at, UTC),
-                    end=datetime.fromtimestamp(min(at + STEP_S, end_s), UTC),
-                    traceql="{}", limit=SAMPLED_PER_STEP,
-                )  # fmt: skip
-
-        async def opened(trace_id: str) -> Trace:
-            async with gate:
-                return await self._logs.trace(cluster, trace_id)
-
-        minutes = np.arange(start_s - start_s % STEP_S, end_s, STEP_S)
-        found, failed, late = await _within(deadline, [newest(float(t)) for t in minutes])
-        ids = list(dict.fromkeys(t.trace_id for f in found for t in f))
-        read, failed_too, late_too = await _within(deadline, [opened(i) for i in ids])
-        failed += failed_too
-        asked, late = len(minutes) + len(ids), late + late_too
-        if late:
-            out.unread.append(f"{cluster} traces' call times: {late} of {asked} reads did not "
-                              f"finish within {TRACES_WITHIN_S:g} s (ranked with "
+        got = await newest_traces(self._logs, cluster, start_s, end_s, deadline)
+        read, failed = got.traces, got.failed
+        if got.late:
+            out.unread.append(f"{cluster} traces' call times: {got.late} of {got.asked} reads "
+                              f"did not finish within {TRACES_WITHIN_S:g} s (ranked with "
                               f"{len(read)} traces)")  # fmt: skip
         elif failed and not read:
             out.unread.append(f"{cluster} traces' call times: {failed[0]}")
         elif failed:
-            out.unread.append(f"{cluster} traces' call times: {len(failed)} of {asked} reads "
-                              f"failed ({failed[0]}; ranked with {len(read)} traces)")  # fmt: skip
+            out.unread.append(f"{cluster} traces' call times: {len(failed)} of {got.asked} "
+                              f"reads failed ({failed[0]}; ranked with {len(read)} "
+                              "traces)")  # fmt: skip
         samples = [(span_entity(cluster, span), span.start_ns / 1e9, ms)
                    for trace in read
                    for span, ms in time_outside(trace.spans, int(end_s * 1e9))]  # fmt: skip
         out.signals += call_time_signals(samples, start_s, end_s)
-
-
-async def _within(
-    deadline: float, calls: list[Coroutine[Any, Any, _T]]
-) -> tuple[list[_T], list[BaseException], int]:
-    """What ``calls`` read before ``deadline`` (the loop's clock), the reads that failed as
-    a server or a document can, and how many did not finish (cancelled, and waited for).
-    Any other error is a defect: raised."""
-    tasks = [asyncio.ensure_future(c) for c in calls]
-    if not tasks:
-        return [], [], 0
-    remaining = max(deadline - asyncio.get_running_loop().time(), 0.0)
-    try:
-        await asyncio.wait(tasks, timeout=remaining)
-    finally:  # late, or this read itself cancelled: none is left running
-        late = [task for task in tasks if not task.done()]
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
-    values: list[_T] = []
-    failed: list[BaseException] = []
-    for task in tasks:
-        if task in late:
-            continue
-        error = task.exception()
-        if error is None:
-            values.append(task.result())
-        elif isinstance(error, AppError | ValueError):
-            failed.append(error)
-        else:
-            raise error
-    return values, failed, len(late)

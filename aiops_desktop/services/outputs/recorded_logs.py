@@ -15,10 +15,9 @@ import re
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aiops_desktop.models import Cluster, EndpointKind
@@ -39,6 +38,7 @@ from aiops_desktop.services.queries.logs_traces import (
     ns,
     volume_step,
 )
+from aiops_desktop.services.queries.trace_sampling import newest_traces
 from aiops_desktop.store.capture import CaptureError
 from analysis.logql import LogQLError, LogSelector, MetricQuery, parse
 from analysis.rca.traces import SAMPLED_PER_STEP, STEP_S
@@ -60,7 +60,6 @@ SAMPLED_ATTRIBUTES = ("k8s.pod.name", "k8s.namespace.name")
 #: bounds (a Train Ticket half hour is about 9 MB)
 MOST_DOC_CHARS = 64 * 1024 * 1024
 SAMPLE_WITHIN_S = 30.0  # the most sampling may take; what was read by then is kept
-SAMPLE_AT_ONCE = 8
 RECORD_ERRORS = '{k8s_namespace_name=~".+"}' + ERRORS
 
 
@@ -102,34 +101,14 @@ async def record_logs_traces(
 async def _sampled(
     logs: LogsTraces | RecordedLogsTraces, clusters: list[str], start: datetime, end: datetime
 ) -> list[Trace]:
-    """The newest SAMPLED_PER_STEP traces of each of the window's last SAMPLED_MINUTES
-    minutes (the clusters in turn, MOST_SAMPLED in all), each cut to SAMPLED_SPANS spans;
-    what cannot be read, or not within SAMPLE_WITHIN_S, is left out."""
-    out: list[Trace] = []
-    gate = asyncio.Semaphore(SAMPLE_AT_ONCE)
+    """The newest traces of each of the window's last SAMPLED_MINUTES minutes, as RCA samples
+    them live (``newest_traces``, the clusters at once; MOST_SAMPLED in all), each cut to
+    SAMPLED_SPANS spans; what cannot be read, or not within SAMPLE_WITHIN_S, is left out."""
     first = max(start.timestamp(), end.timestamp() - SAMPLED_MINUTES * STEP_S)
-    minutes = np.arange(first - first % STEP_S, end.timestamp(), STEP_S)
-
-    async def minute(cluster: str, at: float) -> None:
-        with contextlib.suppress(AppError, ValueError):
-            async with gate:
-                found = await logs.traces(
-                    cluster, start=datetime.fromtimestamp(at, UTC),
-                    end=datetime.fromtimestamp(min(at + STEP_S, end.timestamp()), UTC),
-                    traceql="{}", limit=SAMPLED_PER_STEP,
-                )  # fmt: skip
-            for summary in found:
-                async with gate:
-                    trace = await logs.trace(cluster, summary.trace_id)
-                if len(out) < MOST_SAMPLED:
-                    out.append(_slim(trace))
-
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(SAMPLE_WITHIN_S), asyncio.TaskGroup() as group:
-            for cluster in clusters:
-                for at in minutes:
-                    group.create_task(minute(cluster, float(at)))
-    return out
+    deadline = asyncio.get_running_loop().time() + SAMPLE_WITHIN_S
+    samples = await asyncio.gather(*(newest_traces(logs, c, first, end.timestamp(), deadline)
+                                     for c in clusters))  # fmt: skip
+    return [_slim(t) for sample in samples for t in sample.traces][:MOST_SAMPLED]
 
 
 def _slim(trace: Trace) -> Trace:
@@ -323,7 +302,7 @@ class _Kept:
     @classmethod
     def of(cls, trace: Trace) -> _Kept:
         first = min(s.start_ns for s in trace.spans)
-        last = max(s.start_ns + s.duration_ns for s in trace.spans)
+        last = max(s.end_ns for s in trace.spans)
         return cls(trace, first, (last - first) / 1e6)
 
 
