@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from aiops_desktop.models.anomalies import ANOMALY_MIN_POINTS, Anomaly
+from aiops_desktop.models.anomalies import ANOMALY_MIN_POINTS, STILL_OPEN_NOTE, Anomaly
 from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from analysis.detectors.base import MAD_TO_SIGMA
@@ -210,6 +210,8 @@ def _describe(
     sensitivity: Sensitivity,
     profile: SignalProfile,
     methods: int,
+    *,
+    streaming: bool,
 ) -> Anomaly:
     peak = max(episode, key=lambda b: b.ratio)
     actual = float(series.values[peak.index])
@@ -248,11 +250,15 @@ def _describe(
         by_score = AnomalySeverity.from_ratio(score / sensitivity.threshold)
         cap = AnomalySeverity.from_change(deviation)  # how far it moved bounds how bad it is
         severity = by_score if by_score.rank >= cap.rank else cap
-    still_open = episode[-1].index == series.values.size - 1
+    # open: it reaches the end of the data and a later analysis will judge that data again
+    # to say when it ends; the live detector judges a sample once (its novelty is a moment)
+    still_open = episode[-1].index == series.values.size - 1 and not (
+        streaming and episode[-1].method is AnomalyMethod.CONTEXT
+    )
     if lasted > 1:
         explanation += f"; lasted {lasted} points from {start:%H:%M:%S}"
     if still_open:
-        explanation += "; still open at the end of the data"
+        explanation += STILL_OPEN_NOTE
     return Anomaly(
         cluster=series.cluster,
         metric=series.metric,
@@ -309,7 +315,9 @@ def detect_anomalies(
         ]
     clean = SeriesInput(series.cluster, series.metric, series.labels, ts, values)
     return [
-        _describe(clean, episode, sensitivity, profile, len(statistical))
+        _describe(
+            clean, episode, sensitivity, profile, len(statistical), streaming=streams is not None
+        )
         for episode in _episodes(breaches)
         if _believed(episode)
     ]

@@ -13,6 +13,8 @@ from aiops_desktop.models.base import DomainModel
 from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
 
 ANOMALY_LOOKBACK = timedelta(hours=24)
+#: what an explanation says of an episode still going at the end of the data
+STILL_OPEN_NOTE = "; still open at the end of the data"
 
 
 ANOMALY_MIN_POINTS = 30
@@ -38,7 +40,10 @@ class Anomaly(DomainModel):
     explanation: str
     related_alerts: list[str] = Field(default_factory=list)
     open: bool = Field(
-        default=False, description="still going at the end of the data (not ended there)"
+        default=False,
+        description="still going at the end of the data (not ended there), where a later "
+        "analysis judges that data again (a sample the live detector judged is not judged "
+        "again: its novelty is a moment)",
     )
 
     @model_validator(mode="after")
@@ -64,6 +69,12 @@ class Anomaly(DomainModel):
                 f"(expected {wanted})"
             )
         return self
+
+    def ended(self) -> Anomaly:
+        """This episode as found once it had ended (a later analysis found it closed)."""
+        return self.model_copy(
+            update={"open": False, "explanation": self.explanation.replace(STILL_OPEN_NOTE, "")}
+        )
 
     @property
     def identity(self) -> str:

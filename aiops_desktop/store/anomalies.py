@@ -14,13 +14,15 @@ class AnomalyRepository:
         self._db = db
 
     def save(self, anomalies: list[Anomaly]) -> Future[set[str]]:
-        """Insert new episodes; a known one is updated only when found worse. Returns the
-        identities that were new."""
+        """Insert new episodes; a known one is updated when found worse, and marked ended
+        when found ended (an open episode stored open would stay so, and keep its incident
+        alive). Returns the identities that were new."""
         rows = [
             (a.identity, a.cluster, a.metric, a.severity.value, a.type.value,
              a.timestamp.timestamp(), a.score, a.model_dump_json())
             for a in anomalies
         ]  # fmt: skip
+        ended = {a.identity for a in anomalies if not a.open}
 
         def op(conn: sqlite3.Connection) -> set[str]:
             new = set()
@@ -29,11 +31,13 @@ class AnomalyRepository:
                 if cur.rowcount:
                     new.add(row[0])
                     continue
-                conn.execute(
+                cur = conn.execute(
                     "UPDATE anomalies SET severity=?, type=?, at=?, score=?, body=?"
                     " WHERE identity=? AND score < ?",
                     (row[3], row[4], row[5], row[6], row[7], row[0], row[6]),
                 )
+                if not cur.rowcount and row[0] in ended:
+                    _mark_ended(conn, row[0])
             return new
 
         return self._db.write(op)
@@ -71,3 +75,14 @@ class AnomalyRepository:
             return conn.execute("DELETE FROM anomalies WHERE at < ?", (epoch_s,)).rowcount
 
         return self._db.write(op)
+
+
+def _mark_ended(conn: sqlite3.Connection, identity: str) -> None:
+    """The stored (worse) finding of an episode now found ended, marked ended."""
+    (body,) = conn.execute("SELECT body FROM anomalies WHERE identity=?", (identity,)).fetchone()
+    stored = Anomaly.model_validate_json(body)
+    if stored.open:
+        conn.execute(
+            "UPDATE anomalies SET body=? WHERE identity=?",
+            (stored.ended().model_dump_json(), identity),
+        )

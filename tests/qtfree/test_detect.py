@@ -7,7 +7,7 @@ import pytest
 
 from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
 from analysis.detect import SeriesInput, detect_anomalies
-from analysis.detectors.live import severity_of_tail, tail_of
+from analysis.detectors.live import StreamScorers, severity_of_tail, tail_of
 from analysis.signals import SignalType, classify
 
 STEP = 15.0
@@ -174,3 +174,25 @@ def test_severity_follows_the_size_of_the_change_and_open_episodes_are_marked() 
 def test_too_few_points_is_no_answer_not_an_error() -> None:
     ts, values = noisy(n=20)
     assert detect_anomalies(series("some_gauge", ts, values)) == []
+
+
+def test_a_live_novelty_at_the_last_sample_is_a_moment_not_an_open_episode() -> None:
+    """The live detector judges a sample once: a novelty on the newest sample is never judged
+    again, so nothing would ever say it ended. It is not open (an open anomaly keeps its
+    incident alive); a rule breach, judged again each round, is."""
+    rng = np.random.default_rng(8)
+    ts = 1_700_000_000 + np.arange(3000) * 15.0
+    cpu = 50 + rng.normal(0, 1, 3000)
+    cpu[-1] = 95.0  # a spike on the newest sample
+    streams = StreamScorers()
+    found = detect_anomalies(series("node_cpu", ts, cpu), streams=streams)
+    spike = [a for a in found if a.timestamp.timestamp() == ts[-1]]
+    assert spike and spike[0].method is AnomalyMethod.CONTEXT
+    assert not spike[0].open and "still open" not in spike[0].explanation
+    batch = [a for a in detect_anomalies(series("node_cpu", ts, cpu))
+             if a.timestamp.timestamp() == ts[-1]]  # fmt: skip
+    assert batch and batch[0].open  # a one-off analysis: the end of its data
+    state = np.ones(60)
+    state[50:] = 0.0
+    clock = detect_anomalies(series("openshift_ptp_clock_state", ts[:60], state), streams=streams)
+    assert [a.open for a in clock] == [True]

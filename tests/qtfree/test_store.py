@@ -13,12 +13,14 @@ import pytest
 
 from aiops_desktop.models import Cluster, ClusterState, EndpointKind, HealthRecord
 from aiops_desktop.settings import StoreSettings
+from aiops_desktop.store.anomalies import AnomalyRepository
 from aiops_desktop.store.clusters import ClusterRepository
 from aiops_desktop.store.database import Database
 from aiops_desktop.store.errors import StoreClosedError, StoreTooNewError
 from aiops_desktop.store.health import HealthRepository
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.series import SeriesBatch, SeriesStore
+from analysis.detect import SeriesInput, detect_anomalies
 
 
 @pytest.fixture
@@ -270,3 +272,27 @@ def test_health_history_and_prune(db: Database) -> None:
     kept = health.history(cid)
     assert [r.health_score for r in kept] == [99, 100]
     assert kept[0].endpoint_health == {EndpointKind.API_SERVER: True}
+
+
+def test_an_open_anomaly_found_ended_is_stored_ended(db: Database) -> None:
+    """A rule breach running into the last sample is stored open; the next analysis finds the
+    same episode ended (and less bad by then): the store keeps the worse finding, marked
+    ended, so its incident is not kept alive by a stale flag."""
+    repo = AnomalyRepository(db)
+    ts = 1_700_000_000 + np.arange(60) * 15.0
+    state = np.ones(60)
+    state[50:] = 0.0  # FREERUN into the last sample
+    (running,) = detect_anomalies(SeriesInput("c1", "openshift_ptp_clock_state", {}, ts, state))
+    assert running.open
+    assert repo.save([running]).result() == {running.identity}
+    later = np.ones(70)
+    later[50:60] = 0.0  # the same episode, LOCKED again since
+    (ended,) = detect_anomalies(
+        SeriesInput("c1", "openshift_ptp_clock_state", {}, 1_700_000_000 + np.arange(70) * 15.0,
+                    later)
+    )  # fmt: skip
+    assert ended.identity == running.identity and not ended.open
+    assert repo.save([ended.model_copy(update={"score": running.score / 2})]).result() == set()
+    (stored,) = repo.list()
+    assert not stored.open and stored.score == running.score
+    assert "still open" not in stored.explanation
