@@ -16,6 +16,7 @@ from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.polling import Source
 from aiops_desktop.qt_boot import run_program, run_qt, save_screenshot, settle, wait_signal
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.intelligence.rca import rca_clusters
 from aiops_desktop.services.polling.history import PanelHistory
 from aiops_desktop.services.runtime.maintenance import maintenance_loop
 from aiops_desktop.settings import AppPaths
@@ -64,7 +65,8 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
         ),
         alerts=AlertsPresenter(poller=poller, tasks=tasks),
         incidents=IncidentsPresenter(
-            incidents=core.incidents, rca=core.rca, bus=core.bus, tasks=tasks, llm=core.llm
+            incidents=core.incidents, rca=core.rca, bus=core.bus, tasks=tasks, llm=core.llm,
+            clusters_of=lambda name: rca_clusters(core.registry, name),
         ),
         anomalies=AnomaliesPresenter(
             anomalies=core.anomalies, fleet=core.fleet, bus=core.bus, tasks=tasks

@@ -109,6 +109,7 @@ def incidents(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     p.incidents.sig_error.connect(view.show_error)
     p.incidents.sig_rca.connect(view.show_rca)
     p.incidents.sig_rca_busy.connect(view.show_rca_busy)
+    p.incidents.sig_rca_failed.connect(view.show_rca_failed)
     view.sig_acknowledge.connect(p.incidents.acknowledge)
     view.ack_button.setVisible(p.registry.allows(Action.ACKNOWLEDGE))
     view.sig_analyse.connect(p.incidents.analyse)

@@ -40,6 +40,9 @@ def test_incidents_and_their_root_cause(sample_desktop: DesktopApp, qtbot, tmp_p
     run_until(qtbot, lambda: next(i for i in view._all if i.id == freerun.id).state
               is IncidentStatus.ACKNOWLEDGED)  # fmt: skip
     assert not view.ack_button.isEnabled()
+    assert (
+        view.title.text() == f"Incidents · {len(view._rows) - 1} open · 3 critical · 1 acknowledged"
+    )
 
     qtbot.mouseClick(view.rca_button, Qt.MouseButton.LeftButton)
     run_until(qtbot, lambda: view.rca.ranking.rowCount() > 0, timeout=20)

@@ -3,7 +3,8 @@ root-cause analysis of one, off the UI thread with its progress said."""
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+import asyncio
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,14 +28,19 @@ from ui.presenters.base import Presenter
 
 class IncidentsPresenter(Presenter):
     """Signals: sig_rows(list[Incident]) when they change and on show; sig_rca_busy(str): an
-    analysis started (what it analyses) or ended (""); sig_rca(RcaReport); sig_explain_text(str):
-    the explanation as it streams; sig_explained(ExplanationView); sig_explain_state(str): what
-    Explain can do now ("" ready, or why not: no analysis yet, no model configured, working);
-    sig_error(str)."""
+    analysis started (what it analyses) or ended (""); sig_rca(RcaReport); sig_rca_failed(str):
+    the analysis asked last could not be made (why); sig_explain_text(str): the explanation as
+    it streams; sig_explained(ExplanationView); sig_explain_state(str): what Explain can do now
+    ("" ready, or why not: no analysis yet, no model configured, working); sig_error(str).
+
+    One analysis at a time: asking another stops the one running, so what is shown is always
+    the analysis asked last (a slow one never lands over a newer one); an explanation still
+    streaming is stopped when a new analysis is shown."""
 
     sig_rows = Signal(list)
     sig_rca = Signal(object)
     sig_rca_busy = Signal(str)
+    sig_rca_failed = Signal(str)
     sig_explain_text = Signal(str)
     sig_explained = Signal(object)
     sig_explain_state = Signal(str)
@@ -47,13 +53,19 @@ class IncidentsPresenter(Presenter):
         bus: EventBus,
         tasks: TaskSupervisor,
         llm: LlmService | None = None,
+        clusters_of: Callable[[str], list[str]] = lambda name: [name],
         interval_ms: int = 10_000,
         parent: QObject | None = None,
     ) -> None:
+        """``clusters_of``: the clusters whose series explain a cluster's name (a fleet hub's
+        are its members': ``rca_clusters``)."""
         super().__init__(tasks, interval_ms, parent)
         self._incidents = incidents
         self._rca = rca
         self._llm = llm
+        self._clusters_of = clusters_of
+        self._analysis: asyncio.Task[None] | None = None
+        self._explaining: asyncio.Task[None] | None = None
         #: the analysis shown, and its incident (None: a cluster at a moment)
         self._shown: tuple[RcaResult, Incident | None] | None = None
         self.listen(bus, INCIDENTS_CHANGED, self.sig_rows.emit)
@@ -73,11 +85,10 @@ class IncidentsPresenter(Presenter):
     def analyse(self, incident_id: str) -> None:
         """Rank the incident's likely causes (seconds on a big fleet: off the UI thread)."""
 
-        async def result() -> tuple[RcaResult, Incident | None] | None:
+        async def result() -> tuple[RcaResult, Incident | None]:
             incident = await self._incidents.get(incident_id)
             if incident is None:
-                self.sig_error.emit(f"incident {incident_id} is no longer kept")
-                return None
+                raise LookupError(f"incident {incident_id} is no longer kept")
             return await self._rca.for_incident(incident), incident
 
         self._run_rca(incident_id, result())
@@ -87,28 +98,45 @@ class IncidentsPresenter(Presenter):
         start): the window runs from 30 min before it to 5 min after."""
         at = datetime.fromtimestamp(first_s, UTC) + RCA_WINDOW_AFTER
 
-        async def result() -> tuple[RcaResult, Incident | None] | None:
-            return await self._rca.for_cluster(cluster, [cluster], at), None
+        async def result() -> tuple[RcaResult, Incident | None]:
+            return await self._rca.for_cluster(cluster, self._clusters_of(cluster), at), None
 
         self._run_rca(cluster, result())
 
     def _run_rca(
-        self, what: str, result: Coroutine[Any, Any, tuple[RcaResult, Incident | None] | None]
+        self, what: str, result: Coroutine[Any, Any, tuple[RcaResult, Incident | None]]
     ) -> None:
+        if self._analysis is not None:
+            self._analysis.cancel()  # asked again: only the newest is shown
+
         async def work() -> None:
             self.sig_rca_busy.emit(f"Analysing {what}…")
-            try:
-                found = await result
-                if found is not None:
-                    self._shown = found
-                    self.sig_rca.emit(found[0].shown())
-                    self._say_explain_state()
-            finally:
-                self.sig_rca_busy.emit("")
+            found = await result  # a failure: on_error below says it in the panel
+            self._stop_explaining()
+            self._shown = found
+            self.sig_rca.emit(found[0].shown())
+            self._say_explain_state()
 
-        self.spawn("root-cause analysis", work())
+        def failed(why: str) -> None:  # why: "root-cause analysis failed: <the reason>"
+            self.sig_rca_failed.emit(f"{why} (analysing {what})")
+
+        task = self.spawn("root-cause analysis", work(), on_error=failed)
+        self._analysis = task
+        task.add_done_callback(self._analysis_ended)
+
+    def _analysis_ended(self, task: asyncio.Task[None]) -> None:
+        if task is self._analysis:  # not one stopped for a newer analysis
+            self._analysis = None
+            self.sig_rca_busy.emit("")
+
+    def _stop_explaining(self) -> None:
+        if self._explaining is not None:
+            self._explaining.cancel()
+            self._explaining = None
 
     def _say_explain_state(self) -> None:
+        if self._explaining is not None:
+            return  # the model is still telling the analysis shown: Explain stays off
         if self._llm is None or not self._llm.configured:
             self.sig_explain_state.emit(f"{NOT_CONFIGURED}.")
         elif self._shown is None:
@@ -123,19 +151,27 @@ class IncidentsPresenter(Presenter):
             self._say_explain_state()
             return
 
+        if self._explaining is not None:
+            return  # one explanation at a time
+
         async def work() -> None:
             self.sig_explain_state.emit("The model is explaining…")
-            try:
-                done = await explain(shown[0], llm.client, shown[1],
-                                     on_text=self.sig_explain_text.emit)  # fmt: skip
-                e = done.explanation
-                self.sig_explained.emit(ExplanationView(
-                    [ExplainedSentence(s.text, not s.reasons, s.reasons) for s in e.sentences],
-                    [(i.id, i.text) for i in done.evidence],
-                    reply_stats(done.reply.completion_tokens, done.reply.total_ms),
-                    e.truncated,
-                ))  # fmt: skip
-            finally:
+            done = await explain(shown[0], llm.client, shown[1],
+                                 on_text=self.sig_explain_text.emit)  # fmt: skip
+            e = done.explanation
+            self.sig_explained.emit(ExplanationView(
+                [ExplainedSentence(s.text, not s.reasons, s.reasons) for s in e.sentences],
+                [(i.id, i.text) for i in done.evidence],
+                reply_stats(done.reply.completion_tokens, done.reply.total_ms),
+                e.truncated,
+            ))  # fmt: skip
+
+        task = self.spawn("explanation", work())
+        self._explaining = task
+
+        def ended(done: asyncio.Task[None]) -> None:
+            if done is self._explaining:
+                self._explaining = None
                 self._say_explain_state()
 
-        self.spawn("explanation", work())
+        task.add_done_callback(ended)

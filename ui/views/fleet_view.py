@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models.fleet import HEALTH_RANK, Health, TileModel
 from ui.sparkline import Sparkline
 from ui.theme import Theme
+from ui.views.page import scrolled
 from ui.views.text import PlainLabel, tip
 
 COLUMNS = 4
@@ -140,14 +140,9 @@ class FleetView(QWidget):
         self.summary = PlainLabel()
         self.summary.setProperty("role", "title")
         outer.addWidget(self.summary)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        inner = QWidget()
-        self.grid = QGridLayout(inner)
+        self.grid = QGridLayout()
         self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        scroll.setWidget(inner)
-        outer.addWidget(scroll, 1)
+        scrolled(outer, self.grid, 1)
 
     def show_tiles(self, tiles: list[TileModel]) -> None:
         while len(self.tiles) < len(tiles):  # tiles are reused, never rebuilt each second

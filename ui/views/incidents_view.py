@@ -24,12 +24,16 @@ from aiops_desktop.models.incidents import ExplanationView, Incident, RcaReport
 from aiops_desktop.models.observability import pod_entity, service_of_pod
 from aiops_desktop.models.text import time_text
 from ui.theme import Theme
+from ui.views.page import page_title, scrolled
 from ui.views.rows_table import Row
 from ui.views.tables import make_table
 from ui.views.text import PlainLabel
 
 ALL = "All"
 SHOWN_CHARTS = 3
+RANKING_MIN_HEIGHT = 150  # pixels: the header and four causes
+CHART_MIN_HEIGHT = 170  # pixels: a plot squeezed under its two-line legend showed nothing
+CHART_MAX_HEIGHT = 260
 
 
 class RcaPanel(QWidget):
@@ -46,13 +50,17 @@ class RcaPanel(QWidget):
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._theme = theme
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        layout = QVBoxLayout()  # scrolled when short: squeezed, charts and checks were cut
+        scrolled(outer, layout)
         self.summary = PlainLabel("Select an incident and choose Analyse root cause.")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         self.ranking = make_table(["#", "Cause", "Confidence", "First change", "Evidence"])
         self.ranking.itemSelectionChanged.connect(self._on_cause_chosen)
-        layout.addWidget(self.ranking, 2)
+        self.ranking.setMinimumHeight(RANKING_MIN_HEIGHT)
+        layout.addWidget(self.ranking, 1)
         jumps = QHBoxLayout()
         self.logs_button = QPushButton("Its error logs")
         self.logs_button.setToolTip("The chosen cause's error lines around the incident")
@@ -66,13 +74,13 @@ class RcaPanel(QWidget):
         jumps.addStretch(1)
         layout.addLayout(jumps)
         self._report: RcaReport | None = None
-        self.charts_row = QHBoxLayout()
-        layout.addLayout(self.charts_row, 2)
-        self.charts: list[QWidget] = []
-        self.checks = PlainLabel()
+        self.checks = PlainLabel()  # above the charts: what to do is read before the detail
         self.checks.setWordWrap(True)
         self.checks.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.checks)
+        self.charts_row = QHBoxLayout()
+        layout.addLayout(self.charts_row, 3)
+        self.charts: list[QWidget] = []
         explain_bar = QHBoxLayout()
         self.explain_button = QPushButton("Explain")
         self.explain_button.setToolTip("The local model tells this analysis, citing its evidence")
@@ -130,12 +138,35 @@ class RcaPanel(QWidget):
         if text:
             self.summary.setText(text)
 
+    def show_failed(self, text: str) -> None:
+        """The analysis asked last could not be made: said here, where its result would be,
+        with nothing of an earlier analysis left under it."""
+        self._clear()
+        self.summary.setText(text)
+        self.checks.setText("")
+
+    def _clear(self) -> None:
+        """Nothing of the analysis shown before: its selection, its explanation, its charts."""
+        self._report = None
+        self.ranking.clearSelection()
+        self.ranking.set_rows([])
+        self._streamed = []
+        self.explanation.clear()
+        self.explanation.setVisible(False)
+        for chart in self.charts:
+            chart.setParent(None)
+            chart.deleteLater()
+        self.charts = []
+        self._on_cause_chosen()
+
     def _chosen_pod(self) -> tuple[str, str, str] | None:
         rows = self.ranking.selected_rows()
         if self._report is None or not rows:
             return None
-        cause = self._report.causes[self.ranking.source_row(rows[0])]
-        return pod_entity(cause.entity)
+        at = self.ranking.source_row(rows[0])
+        if not 0 <= at < len(self._report.causes):
+            return None
+        return pod_entity(self._report.causes[at].entity)
 
     def _on_cause_chosen(self) -> None:
         pod = self._chosen_pod() is not None and self._report is not None
@@ -157,9 +188,7 @@ class RcaPanel(QWidget):
     def show_report(self, report: RcaReport) -> None:
         from ui.charts import TimeSeriesChart  # pyqtgraph loads with the first chart drawn
 
-        self._report = report
-        self._on_cause_chosen()
-
+        self._clear()  # first: a row chosen in the last analysis is not one of this one's
         self.summary.setText(
             f"Root cause analysis of {report.subject}: {report.signals_read} signals read, "
             f"{report.window}." + ("" if report.causes else " Nothing deviated from its baseline.")
@@ -178,15 +207,14 @@ class RcaPanel(QWidget):
             rows.append(Row([str(n), c.entity, f"{c.confidence:.2f}", onset,
                              "; ".join(c.evidence)], tips={1: tip, 4: tip}))  # fmt: skip
         self.ranking.set_rows(rows)
-        for chart in self.charts:
-            chart.setParent(None)
-            chart.deleteLater()
-        self.charts = []
+        self._report = report
         for cause in report.causes[:SHOWN_CHARTS]:
             series = report.charts.get(cause.entity)
             if not series:
                 continue
             chart = TimeSeriesChart(cause.entity, "", self._theme)
+            chart.setMinimumHeight(CHART_MIN_HEIGHT)  # its legend below leaves the plot room
+            chart.setMaximumHeight(CHART_MAX_HEIGHT)
             chart.set_series(series)
             self.charts_row.addWidget(chart)
             self.charts.append(chart)
@@ -215,10 +243,10 @@ class IncidentsView(QWidget):
         self._all: list[Incident] = []
         self._rows: list[Incident] = []
         layout = QVBoxLayout(self)
+        self.title = page_title("Incidents")  # a line of its own: its counts are never cut
+        layout.addWidget(self.title)
         bar = QHBoxLayout()
-        self.title = PlainLabel("Incidents")
-        self.title.setProperty("role", "title")
-        bar.addWidget(self.title, 1)
+        bar.addStretch(1)
         self.state = QComboBox()
         self.state.addItems([ALL, *(s.value for s in IncidentStatus)])
         self.severity = QComboBox()
@@ -246,6 +274,7 @@ class IncidentsView(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         self.table = make_table(list(self.HEADERS))
         self.table.empty_text = "No incident open or recently resolved"
+        self.table.widest = {1: max((s.value for s in IncidentStatus), key=len)}
         self.table.itemSelectionChanged.connect(self._on_selected)
         split.addWidget(self.table)
         self.tabs = QTabWidget()
@@ -274,10 +303,13 @@ class IncidentsView(QWidget):
         self.error.show()
 
     def show_rca_busy(self, text: str) -> None:
-        self.rca_button.setEnabled(not text and self._selected_id is not None)
         if text:
             self.tabs.setCurrentWidget(self.rca)
         self.rca.show_busy(text)
+
+    def show_rca_failed(self, text: str) -> None:
+        self.rca.show_failed(text)
+        self.tabs.setCurrentWidget(self.rca)
 
     def show_rca(self, report: RcaReport) -> None:
         self.rca.show_report(report)
@@ -302,8 +334,13 @@ class IncidentsView(QWidget):
             ))  # fmt: skip
         self.table.set_rows(rows)
         live = [i for i in self._all if i.state is not IncidentStatus.RESOLVED]
+        opened = sum(1 for i in live if i.state is IncidentStatus.OPEN)
         critical = sum(1 for i in live if i.severity.value == "CRITICAL")
-        self.title.setText(f"Incidents · {len(live)} open · {critical} critical")
+        acknowledged = len(live) - opened  # last: the title is cut first at its end
+        self.title.setText(
+            f"Incidents · {opened} open · {critical} critical"
+            + (f" · {acknowledged} acknowledged" if acknowledged else "")
+        )
         self._selected_id = keep
         if keep is not None:
             self.select(keep)
@@ -328,6 +365,7 @@ class IncidentsView(QWidget):
     def _update_buttons(self) -> None:
         incident = self._current()
         self.ack_button.setEnabled(incident is not None and incident.state is IncidentStatus.OPEN)
+        # asked while one runs: the presenter stops that one, so what is shown is the newest
         self.rca_button.setEnabled(incident is not None)
         self.logs_button.setEnabled(incident is not None)
 

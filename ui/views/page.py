@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QLayout,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.theme import Theme
 from ui.views.text import PlainLabel
+
+
+def page_title(text: str) -> PlainLabel:
+    """A page's title line: a long one is cut at the window's edge, never widens the window
+    (every page's: they share it)."""
+    title = PlainLabel(text)
+    title.setProperty("role", "title")
+    title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return title
 
 
 class TitledPage(QWidget):
@@ -15,10 +32,7 @@ class TitledPage(QWidget):
         super().__init__(parent)
         self._theme = theme
         self.body = QVBoxLayout(self)
-        self.title = PlainLabel(title)
-        self.title.setProperty("role", "title")
-        # a long title is cut at the window's edge, never widens the window
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title = page_title(title)
         self.body.addWidget(self.title)
         self.error = PlainLabel()
         self.error.setStyleSheet(f"color: {theme.severity('critical')};")
@@ -28,3 +42,15 @@ class TitledPage(QWidget):
 
     def show_error(self, text: str) -> None:
         self.error.setText(text)
+
+
+def scrolled(outer: QBoxLayout, inner: QLayout, stretch: int = 0) -> None:
+    """``inner`` laid out in a frameless scroll area added to ``outer``: what does not fit is
+    scrolled to, never squeezed or cut."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    holder = QWidget()
+    holder.setLayout(inner)
+    scroll.setWidget(holder)
+    outer.addWidget(scroll, stretch)

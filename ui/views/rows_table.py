@@ -276,6 +276,8 @@ class RowsTable(QTableView):
     itemSelectionChanged = Signal()  # noqa: N815
     FIT_ROWS = 50  # columns are fitted to the text of (at most) this many rows (200: 70 ms a fit)
 
+    CELL_PADDING = 24  # a cell's margins and the sort arrow's room, in pixels
+
     def __init__(self, headers: Sequence[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows_model = RowsModel(headers, self)
@@ -300,6 +302,9 @@ class RowsTable(QTableView):
         #: what an empty table says ("Nothing firing"); it adds when it was last filled
         self.empty_text = "Nothing to show"
         self.empty_says_when = True  # False: a table filled by a choice, not by reading
+        #: column -> the longest text it can hold, fitted to whatever rows it shows first (a
+        #: state column first filled with OPEN cut ACKNOWLEDGED later, as it keeps its width)
+        self.widest: dict[int, str] = {}
         self._filled_at: float | None = None
         self._empty_timer = QTimer(self)
         self._empty_timer.setInterval(5000)
@@ -413,6 +418,9 @@ class RowsTable(QTableView):
         if names != self._fitted[0] or sample > self._fitted[1]:
             self._fitted = (names, sample)
             self.resizeColumnsToContents()
+            for column, text in self.widest.items():
+                wanted = self.fontMetrics().horizontalAdvance(text) + self.CELL_PADDING
+                self.setColumnWidth(column, max(self.columnWidth(column), wanted))
 
     def set_filter(self, text: str) -> None:
         """Show only the rows whose text contains ``text`` (any case); "" shows all."""

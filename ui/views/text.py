@@ -29,5 +29,6 @@ def rich_label(text: str = "") -> QLabel:
 
 def tip(text: str | None) -> str:
     """A tooltip that shows ``text`` as it is: tooltips guess like labels do, so outside text
-    goes in escaped, inside the app's own paragraph (which makes Qt read it as rich text)."""
-    return f"<p>{html.escape(text)}</p>" if text else ""
+    goes in escaped, inside the app's own paragraph (which makes Qt read it as rich text); its
+    line breaks stay line breaks (rich text would join the lines)."""
+    return f"<p>{html.escape(text).replace(chr(10), '<br/>')}</p>" if text else ""
