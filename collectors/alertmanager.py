@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from aiops_desktop.logs import redact
 from aiops_desktop.models import AlertSeverity, AlertState
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.cluster import member_name
@@ -35,7 +36,10 @@ def _time(text: str | None) -> datetime | None:
 
 def parse_alert(item: dict[str, Any], cluster: str) -> Alert:
     try:
-        labels = {str(k): str(v) for k, v in (item.get("labels") or {}).items()}
+        # a server's words: a probe's failure may quote the token or password it sent, and
+        # what is kept here reaches incidents, RCA, reports and captures (secrets live only
+        # in the keyring)
+        labels = {str(k): redact(str(v)) for k, v in (item.get("labels") or {}).items()}
         status = item.get("status") or {}
         # v2 states: active and suppressed (silenced/inhibited) alerts are firing; an
         # unprocessed one has not been through the pipeline yet
@@ -53,10 +57,12 @@ def parse_alert(item: dict[str, Any], cluster: str) -> Alert:
             ),
             state=state,
             labels=labels,
-            annotations={str(k): str(v) for k, v in (item.get("annotations") or {}).items()},
+            annotations={
+                str(k): redact(str(v)) for k, v in (item.get("annotations") or {}).items()
+            },
             starts_at=starts,
             ends_at=_time(item.get("endsAt")),
-            generator_url=item.get("generatorURL") or None,
+            generator_url=redact(str(item.get("generatorURL") or "")) or None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type
         raise CollectorBadResponse(f"alert not in Alertmanager v2 format ({exc})") from exc

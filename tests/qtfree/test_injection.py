@@ -235,3 +235,29 @@ def test_a_secret_a_server_echoes_is_stored_exported_and_printed_nowhere(
     for path in filter(Path.is_file, files):
         assert token.encode() not in path.read_bytes(), path
     assert token not in said
+
+
+def test_a_secret_an_alert_quotes_is_kept_nowhere() -> None:
+    """A failing probe's alert may quote what it sent: its token, a password in a URL. Its
+    annotations, labels and link are redacted when read, so no incident, RCA evidence,
+    report or capture made from it holds them; RCA redacts its evidence names again."""
+    from aiops_desktop.services.intelligence.incidents import alert_signals
+    from aiops_desktop.services.intelligence.rca import _named, _step
+    from analysis.rca.model import Window
+
+    secrets = ("s3cr3tT0kenABCDEFG", "Pa55w0rd")
+    said = "probe failed: Authorization: Bearer s3cr3tT0kenABCDEFG https://admin:Pa55w0rd@api/"
+    alert = parse_alert(
+        {"fingerprint": "f", "startsAt": "2026-12-01T00:00:00Z",
+         "labels": {"alertname": "ProbeFailed", "target": "https://admin:Pa55w0rd@bmc/"},
+         "annotations": {"summary": said, "description": "token=s3cr3tT0kenABCDEFG"},
+         "generatorURL": "https://admin:Pa55w0rd@prometheus/graph"},
+        "east",
+    )  # fmt: skip
+    (signal,) = alert_signals({"east": [alert]}, datetime(2026, 12, 1, 1, tzinfo=UTC))
+    step = _step(signal, Window(signal.first_seen.timestamp()))
+    labelled = _named("probe_success", {"target": "https://u:Pa55w0rd@x/", "cluster": "east"})
+    kept = [alert.model_dump_json(), signal.model_dump_json(), step.name, labelled]
+    for text in kept:
+        assert not any(s in text for s in secrets), text
+    assert "probe failed" in signal.reason and "[REDACTED]" in signal.reason
