@@ -248,10 +248,10 @@ def _seen_again(incident: Incident, n: int, signal: IncidentSignal) -> bool:
         return False
     old = incident.signals[n]
     worse = SEVERITY_RANK[signal.severity] < SEVERITY_RANK[old.severity]
-    seen = old.model_copy(update={
-        "last_seen": max(old.last_seen, signal.last_seen), "reason": signal.reason,
-        "severity": signal.severity if worse else old.severity,
-    })  # fmt: skip
+    # what it said before stays readable as of then (RCA of a past moment reads that)
+    seen = old.changed(signal.severity if worse else old.severity, signal.reason,
+                       signal.last_seen)  # fmt: skip
+    seen = seen.model_copy(update={"last_seen": max(old.last_seen, signal.last_seen)})
     if seen == old:
         return False
     incident.signals[n] = seen  # kept: a later refresh must see it alive and at its worst

@@ -23,9 +23,24 @@ RCA_WINDOW_AFTER = timedelta(minutes=5)
 RCA_LEAD = timedelta(minutes=2)  # chosen on the RCA benchmark's development part (README)
 
 
+class SignalVersion(DomainModel):
+    """What a signal said from ``since`` until its next version."""
+
+    since: AwareDatetime
+    severity: FindingSeverity
+    reason: str
+
+
+#: earlier versions a signal keeps: its first ones and its newest (a time between them reads
+#: the last kept version before it: older, never newer than what was known then)
+MOST_VERSIONS = 4
+
+
 class IncidentSignal(DomainModel):
     """One signal of an incident: ``key`` identifies it across refreshes; ``topology`` its
-    place ("node:du-1", "pod:ran-du/du-l1-0", "ns:ran-du", "gpu:gpu-1/gpu3")."""
+    place ("node:du-1", "pod:ran-du/du-l1-0", "ns:ran-du", "gpu:gpu-1/gpu3"). Its severity
+    and reason are the newest; ``earlier`` holds what it said before ``changed_at``, so an
+    analysis of a past moment reads what was known then (``as_of``)."""
 
     key: str
     source: str  # alert | anomaly | GPU | PTP | SR-IOV | Kubernetes
@@ -40,6 +55,33 @@ class IncidentSignal(DomainModel):
     #: what it is about, named as RCA names causes ("ran-east du-2/ens1f0", "ran-east node
     #: du-1", "ran-east pod ran-du/du-l1-0"; the cluster alone when nothing narrower is known)
     entity: str = ""
+    changed_at: AwareDatetime | None = None  # when severity and reason became these
+    earlier: list[SignalVersion] = Field(default_factory=list, max_length=MOST_VERSIONS)
+
+    def changed(self, severity: FindingSeverity, reason: str, at: datetime) -> IncidentSignal:
+        """This signal saying ``severity`` and ``reason`` from ``at``: what it said until then
+        is kept as an earlier version (at most MOST_VERSIONS: the first and the newest)."""
+        if (severity, reason) == (self.severity, self.reason):
+            return self
+        since = self.changed_at or self.first_seen
+        earlier = [*self.earlier, SignalVersion(since=since, severity=self.severity,
+                                                reason=self.reason)]  # fmt: skip
+        if len(earlier) > MOST_VERSIONS:  # the first ones and the newest stay
+            half = MOST_VERSIONS // 2
+            earlier = earlier[:half] + earlier[-(MOST_VERSIONS - half) :]
+        update = {"severity": severity, "reason": reason, "changed_at": max(at, since),
+                  "earlier": earlier}  # fmt: skip
+        return self.model_copy(update=update)
+
+    def as_of(self, at: datetime) -> IncidentSignal:
+        """This signal as it was known at ``at``: its version then (its first version for a
+        time before it was first seen)."""
+        if self.changed_at is None or at >= self.changed_at or not self.earlier:
+            return self
+        then = max((v for v in self.earlier if v.since <= at), key=lambda v: v.since,
+                   default=self.earlier[0])  # fmt: skip
+        return self.model_copy(update={"severity": then.severity, "reason": then.reason,
+                                       "changed_at": then.since, "earlier": []})  # fmt: skip
 
 
 class Incident(DomainModel):

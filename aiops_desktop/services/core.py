@@ -208,7 +208,7 @@ class Core:
         from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 
         if self.capture is not None and self._recorded_answers is not None:
-            return RecordedQueries(self.pool, self._recorded_answers)
+            return RecordedQueries(self.pool, self._recorded_answers, ends=self.now())
         return MultiClusterQuery(self.pool)
 
     @cached_property

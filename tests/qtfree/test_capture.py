@@ -218,3 +218,37 @@ async def test_the_kubernetes_objects_the_pages_read_travel_with_the_capture(
             await opened.kube.objects("ran-east", "/api/v1/namespaces")
     finally:
         await opened.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_a_recorded_answer_is_cut_to_the_moment_asked_about() -> None:
+    """A capture records an instant answer at export (21:11) and a range over its last hour.
+    Asked for an earlier moment (RCA at 19:40), it answers what Prometheus would have then:
+    no later sample, and no answer at all where the only sample is later."""
+    from datetime import UTC, datetime
+
+    from aiops_desktop.models import Cluster, QueryStatus, QueryType
+    from aiops_desktop.services.outputs.recorded import RecordedQueries
+
+    export = datetime(2026, 12, 4, 21, 11, tzinfo=UTC).timestamp()
+    hour = [export - 3600 + 60 * n for n in range(61)]
+    recorded = RecordedQueries(None, {  # type: ignore[arg-type]
+        "INSTANT role": [["east", {"iface": "ens1f0"}, [export + 1], [1.0]]],
+        "RANGE tx": [["east", {"vf": "0"}, hour, [float(n) for n in range(61)]]],
+    }, ends=datetime.fromtimestamp(export, UTC))  # fmt: skip
+    east = [Cluster(name="east", api_server_url="https://api:6443")]
+    at = datetime(2026, 12, 4, 20, 40, tzinfo=UTC)
+    role = await recorded.run(MetricQuery(promql="role", end=at), east)
+    assert role.status is QueryStatus.ERROR and not role.series
+    assert "only after the time asked about" in (role.outcomes[0].error or "")
+    for moment in (None, datetime.fromtimestamp(export, UTC)):  # the capture's own moment
+        now = await recorded.run(MetricQuery(promql="role", end=moment), east)
+        assert [s.series.values.tolist() for s in now.series] == [[1.0]]  # recorded 1 s after
+    tx = await recorded.run(
+        MetricQuery(promql="tx", query_type=QueryType.RANGE, start=at - timedelta(minutes=10),
+                    end=at), east)  # fmt: skip
+    (series,) = tx.series
+    assert series.series.timestamps.max() <= at.timestamp()
+    assert (
+        series.series.timestamps.min() >= at.timestamp() - 600 and series.series.values.size == 11
+    )

@@ -538,3 +538,43 @@ def test_rca_of_a_fleet_hub_reads_its_members_and_a_date_is_not_seconds() -> Non
             instant(text)
     assert instant("1764201600") == datetime(2025, 11, 27, tzinfo=UTC)
     assert instant("2026-11-27") == datetime(2026, 11, 27, tzinfo=UTC)
+
+
+@pytest.mark.asyncio
+async def test_rca_of_a_past_moment_reads_each_signal_as_it_was_then(core: Core) -> None:
+    """A WARNING at 10:00 that became an XID at 10:20 is the same signal (its key): RCA at
+    10:02 reads the WARNING (no XID evidence, no XID check); at 10:25 it reads the XID."""
+    t0 = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+
+    def seen(at: datetime, severity: FindingSeverity, reason: str) -> IncidentSignal:
+        first = signal("alert|east|fp1", "east", at=t0, subject="gpu-1/gpu3",
+                       alert="GpuDegraded", severity=severity)  # fmt: skip
+        return first.model_copy(update={"reason": reason, "last_seen": at})
+
+    grouped, _ = group([], [seen(t0, FindingSeverity.WARNING, "GPU temperature 78 C")], t0)
+    later = t0 + timedelta(minutes=20)
+    grouped, _ = group(grouped, [seen(later, FindingSeverity.CRITICAL,
+                                      "XID 79 GPU has fallen off the bus")], later)  # fmt: skip
+    (incident,) = grouped
+    (kept,) = incident.signals
+    assert kept.severity is FindingSeverity.CRITICAL and kept.reason.startswith("XID 79")
+    then = kept.as_of(t0 + timedelta(minutes=2))
+    assert (then.severity, then.reason) == (FindingSeverity.WARNING, "GPU temperature 78 C")
+    early = (await core.rca.for_incident(incident, at=t0 + timedelta(minutes=2))).as_json()
+    assert "XID" not in json.dumps(early)
+    late = (await core.rca.for_incident(incident, at=t0 + timedelta(minutes=25))).as_json()
+    assert [k["key"] for c in late["causes"] for k in c["next_checks"]] == ["XID 79"]
+
+
+def test_a_signal_keeps_its_first_and_newest_versions_and_never_reads_a_newer_one() -> None:
+    t0 = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+    s = signal("k", "east", at=t0)
+    for minute in range(1, 11):
+        s = s.changed(FindingSeverity.WARNING, f"reason {minute}", t0 + timedelta(minutes=minute))
+    assert len(s.earlier) == 4 and s.reason == "reason 10"
+    assert [v.reason for v in s.earlier] == ["why", "reason 1", "reason 8", "reason 9"]
+    assert s.as_of(t0 + timedelta(seconds=30)).reason == "why"
+    assert s.as_of(t0 + timedelta(minutes=9, seconds=1)).reason == "reason 9"
+    # a moment whose version was let go reads an older one, never a newer
+    assert s.as_of(t0 + timedelta(minutes=5)).reason == "reason 1"
+    assert s.as_of(t0 + timedelta(hours=1)).reason == "reason 10"

@@ -15,6 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
+from aiops_desktop.logs import redact
 from aiops_desktop.models import utcnow
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.errors import UsageError
@@ -163,7 +164,8 @@ class RcaService:
         at = at or self._clock()
         # what was known at the analysis time: a signal (and the cluster it brought) that
         # joined later must not rank a cause or add a next check
-        known = [s for s in incident.signals if s.first_seen <= at]
+        # and each as it was then (a WARNING that became an XID later reads as the WARNING)
+        known = [s.as_of(at) for s in incident.signals if s.first_seen <= at]
         if not known:
             began = time_text(incident.first_signal_at)
             raise UsageError(
@@ -278,7 +280,7 @@ def _window(first: datetime, at: datetime) -> Window:
 def _named(panel: str, labels: dict[str, str]) -> str:
     """A series as the evidence names it: its panel and labels (the cluster's is the cause's)."""
     rest = {k: v for k, v in labels.items() if k != "cluster"}
-    return f"{panel} {labels_text(rest)}" if rest else panel
+    return f"{panel} {redact(labels_text(rest))}" if rest else panel  # a label can hold one
 
 
 def _step(s: IncidentSignal, window: Window) -> Signal:
@@ -287,4 +289,5 @@ def _step(s: IncidentSignal, window: Window) -> Signal:
     start = window.detect_s - window.before_s
     ts = np.arange(start, window.end_s + 1, 60.0)
     values = (ts >= s.first_seen.timestamp()).astype(float)
-    return Signal(signal_entity(s), f"{s.source}: {s.reason}", _DISCRETE[s.severity], ts, values)
+    name = redact(f"{s.source}: {s.reason}")  # a server's words (an alert's summary)
+    return Signal(signal_entity(s), name, _DISCRETE[s.severity], ts, values)

@@ -1,19 +1,21 @@
 """The live pages inside a capture: when a capture is exported, the GPU, PTP and SR-IOV/DPDK
 readers run once and every answer they got is kept with it (``RecordingQueries``); when it is
 opened, the same queries are answered from those answers (``RecordedQueries``), so those pages
-show the site as it was at export. A query that was not recorded says so."""
+show the site as it was at export. A query that was not recorded says so; one for an earlier
+moment gets only the samples it would have got then (RCA of a past moment reads no later one)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from aiops_desktop.models import Cluster, QueryStatus, utcnow
+from aiops_desktop.models.enums import QueryType
 from aiops_desktop.models.metrics import (
     ClusterOutcome,
     MetricQuery,
@@ -105,9 +107,12 @@ def recorded_objects(doc: Any) -> dict[str, list[dict[str, Any]]]:
 class RecordedQueries(MultiClusterQuery):
     """Answers the recorded queries from the capture; nothing else, and never the network."""
 
-    def __init__(self, pool: ClientPool, doc: Any) -> None:
-        """``doc``: the recorded answers as the capture holds them (parsed JSON), or None."""
+    def __init__(self, pool: ClientPool, doc: Any, *, ends: datetime | None = None) -> None:
+        """``doc``: the recorded answers as the capture holds them (parsed JSON), or None;
+        ``ends``: the capture's end, the moment they were recorded for (a query for it or
+        later reads them whole; one for an earlier moment only what it would have got)."""
         super().__init__(pool)
+        self._ends = ends
         doc = doc if doc is not None else {}
         if not isinstance(doc, dict) or not all(isinstance(v, list) for v in doc.values()):
             raise CaptureError("the capture's recorded answers are not well formed")
@@ -124,8 +129,42 @@ class RecordedQueries(MultiClusterQuery):
                 for c in clusters
             ]  # fmt: skip
             return QueryAnswer(query, QueryStatus.ERROR, [], outcomes, 0.0)
-        outcomes = [ClusterOutcome(c.name, True, 0.0, series=len(found)) for c in clusters]
-        return QueryAnswer(query, QueryStatus.SUCCESS, list(found), outcomes, 0.0)
+        kept = list(found)
+        if query.end is not None and self._ends is not None and query.end < self._ends:
+            kept = [t for t in (_within(row, query) for row in found) if t is not None]
+        if found and not kept:  # recorded, but later than the moment asked about
+            outcomes = [
+                ClusterOutcome(c.name, False, 0.0, reason="not_configured",
+                               error=f"{c.name}: the capture recorded this query's answer "
+                                     f"only after the time asked about")
+                for c in clusters
+            ]  # fmt: skip
+            return QueryAnswer(query, QueryStatus.ERROR, [], outcomes, 0.0)
+        outcomes = [ClusterOutcome(c.name, True, 0.0, series=len(kept)) for c in clusters]
+        return QueryAnswer(query, QueryStatus.SUCCESS, kept, outcomes, 0.0)
+
+
+#: how far back an instant query finds a series' last sample (Prometheus' lookback delta)
+LOOKBACK_S = 300.0
+
+
+def _within(row: TaggedSeries, query: MetricQuery) -> TaggedSeries | None:
+    """``row``'s samples a query for an earlier moment would have got, as Prometheus answers
+    it: up to its end (a range from its start; an instant the last within the lookback);
+    None when none is left."""
+    assert query.end is not None
+    ts, end = row.series.timestamps, query.end.timestamp()
+    if query.query_type is QueryType.RANGE:
+        start = query.start.timestamp() if query.start is not None else -math.inf
+        keep = (ts >= start) & (ts <= end)
+    else:
+        keep = (ts <= end) & (ts >= end - LOOKBACK_S)
+    if not keep.any():
+        return None
+    if keep.all():
+        return row
+    s = row.series
+    return TaggedSeries(row.cluster, PromSeries(s.labels, s.timestamps[keep], s.values[keep]))
 
 
 async def record_pages(queries: RecordingQueries, clusters: list[Cluster]) -> None:
