@@ -30,6 +30,7 @@ from aiops_desktop.models.text import age_text, labels_text, one_line, time_text
 
 if TYPE_CHECKING:
     from aiops_desktop.models.metrics import QueryAnswer
+    from aiops_desktop.models.polling import SourceStatus
     from aiops_desktop.services.core import Core
 
 
@@ -244,26 +245,31 @@ async def _fleet(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     # a capture's sources are its recorded answers: nothing is polled
     polled = await core.poller.poll_once() if core.capture is None else []
-    unread = [s for s in polled if s.consecutive_errors]
     truth = await core.fleet.refresh()
     if args.json:
         out.write(json.dumps([t.as_json() for t in truth.clusters], indent=2) + "\n")
     else:
         for line in fleet_table(truth.clusters):
             out.write(line + "\n")
+    # the clusters' states are data, not errors: the exit code says whether all was read
+    return EXIT_PARTIAL if say_unread(polled, truth.clusters, io) else EXIT_OK
+
+
+def say_unread(polled: list[SourceStatus], clusters: list[ClusterTruth], io: Io) -> bool:
+    """Say on stderr which sources could not be read (a poll's, the Kubernetes APIs'): what
+    is printed from the rest is not the whole fleet. Whether any was."""
+    unread = [s for s in polled if s.consecutive_errors]
     for s in unread:
         io.err.write(f"unread: {s.cluster}/{s.source}: {one_line(s.last_error or '')}\n")
-    apis = [t for t in truth.clusters if "kubernetes" in t.coverage]
-    dark = [t.name for t in apis if t.coverage["kubernetes"] is Coverage.UNREACHABLE]
-    for t in apis:
-        if t.coverage["kubernetes"] is Coverage.UNREACHABLE:
-            io.err.write(f"unread: {t.name}/kubernetes: {one_line(t.last_error or '')}\n")
+    apis = [t for t in clusters if "kubernetes" in t.coverage]
+    dark = [t for t in apis if t.coverage["kubernetes"] is Coverage.UNREACHABLE]
+    for t in dark:
+        io.err.write(f"unread: {t.name}/kubernetes: {one_line(t.last_error or '')}\n")
     if unread or dark:
         io.err.write(
             f"{len(unread) + len(dark)} of {len(polled) + len(apis)} sources could not be read\n"
         )
-    # the clusters' states are data, not errors: the exit code says whether all was read
-    return EXIT_PARTIAL if unread or dark else EXIT_OK
+    return bool(unread or dark)
 
 
 def _methods(text: str) -> tuple[AnomalyMethod, ...]:

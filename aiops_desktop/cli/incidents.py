@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.cli.args import JSON_HELP, Io, examples, instant
-from aiops_desktop.models.errors import EXIT_OK, NotFoundError, UsageError
+from aiops_desktop.cli.data import say_unread
+from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFoundError, UsageError
 from aiops_desktop.models.text import one_line, time_text
 
 if TYPE_CHECKING:
+    from aiops_desktop.models.incidents import Incident
     from aiops_desktop.services.core import Core
     from aiops_desktop.services.intelligence.rca import RcaResult
 
@@ -57,53 +60,57 @@ def add_commands(sub: Any) -> None:
     rca.set_defaults(handler=_rca)
 
 
-async def _regroup(core: Core) -> None:
+#: how far past now an analysis time may be (clocks differ a little); later is refused
+AT_AHEAD = timedelta(minutes=1)
+
+
+async def _regroup(core: Core, io: Io) -> bool:
+    """Group what the fleet shows now; whether every source could be read (those that could
+    not are said on stderr: an incident list without them is not the whole fleet's)."""
+    polled = []
     if core.capture is None:
-        await core.poller.poll_once()  # the window's poller has; this process has not
+        polled = await core.poller.poll_once()  # the window's poller has; this process has not
     await core.incidents.regroup()
+    truth = core.fleet.last or core.fleet.snapshot()
+    return not say_unread(polled, truth.clusters, io)
 
 
 async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
-    await _regroup(core)
-    if args.ack:
+    if args.ack is not None and core.capture is not None:
+        raise UsageError("a capture is read-only: acknowledge incidents in the live cache")
+    whole = await _regroup(core, io)
+    if args.ack is not None:
         done = await core.incidents.acknowledge(args.ack)
         if done is None:
             raise NotFoundError(f"no incident {args.ack!r}; `aiops-desktop incidents` lists them")
     shown = await core.incidents.listed()
     if args.json:
         out.write(json.dumps([i.model_dump(mode="json") for i in shown], indent=2) + "\n")
-        return EXIT_OK
+        return EXIT_OK if whole else EXIT_PARTIAL
     if not shown:
-        out.write("no incidents: nothing the fleet shows belongs to one\n")
+        out.write("no incidents: nothing the fleet shows belongs to one\n" if whole else
+                  "no incidents in what could be read\n")  # fmt: skip
     for i in shown:
         out.write(f"{i.id}  {i.state.value:<12} {i.severity.value:<8} "
                   f"{time_text(i.opened_at)}  {one_line(i.title)}\n")  # fmt: skip
         for s in i.timeline[:5]:
             out.write(f"    {time_text(s.first_seen, seconds=True)} {s.cluster} {s.source}: "
                       f"{one_line(s.subject)}: {one_line(s.reason)}\n")  # fmt: skip
-    return EXIT_OK
+    return EXIT_OK if whole else EXIT_PARTIAL
 
 
 async def _rca(core: Core, args: argparse.Namespace, io: Io) -> int:
-    at = args.at or core.now()
-    if args.incident:
-        if core.capture is not None:  # a capture's incidents are grouped as it is opened
-            await _regroup(core)
-        incident = await core.incidents.get(args.incident)
-        if incident is None:
-            raise NotFoundError(
-                f"no incident {args.incident!r}; `aiops-desktop incidents` lists them"
-            )
-        result = await core.rca.for_incident(incident, at=at)
-    else:
-        if args.at is None:
-            raise UsageError("--cluster needs --at TIME: the moment to explain")
-        from aiops_desktop.services.intelligence.rca import rca_clusters
-
-        chosen = rca_clusters(core.registry, args.cluster)
-        result = await core.rca.for_cluster(args.cluster, chosen, at)
-        incident = None
+    result, incident = await _analysed(core, args, io)
+    if not result.signals_read:
+        w = result.window
+        start, end = (datetime.fromtimestamp(t, UTC) for t in (w.detect_s - w.before_s, w.end_s))
+        io.err.write(f"nothing was read between {time_text(start)} and {time_text(end)}: no "
+                     "stored series or signal there to explain\n")  # fmt: skip
+        return EXIT_ERROR
+    for what in result.unread:  # ranked without them: not the whole picture
+        io.err.write(f"unread: {one_line(what)}\n")
+    said = EXIT_PARTIAL if result.unread else EXIT_OK
     explained = None
     if args.explain:
         from aiops_desktop.services.assistant.explain import explain
@@ -114,7 +121,7 @@ async def _rca(core: Core, args: argparse.Namespace, io: Io) -> int:
         if explained is not None:
             doc["explanation"] = explained.explanation.as_json()
         io.out.write(json.dumps(doc, indent=2) + "\n")
-        return EXIT_OK
+        return said
     _print(result, io)
     if explained is not None:
         e = explained.explanation
@@ -126,7 +133,43 @@ async def _rca(core: Core, args: argparse.Namespace, io: Io) -> int:
             out.write(f"  [{mark}] {one_line(s.text)}\n")
             for reason in s.reasons:
                 out.write(f"               {one_line(reason)}\n")
-    return EXIT_OK
+    return said
+
+
+async def _analysed(
+    core: Core, args: argparse.Namespace, io: Io
+) -> tuple[RcaResult, Incident | None]:
+    """The analysis ``args`` ask for: of an incident, or of a cluster at a moment."""
+    at = _analysis_time(core, args.at)
+    if args.incident is None:
+        if args.at is None:
+            raise UsageError("--cluster needs --at TIME: the moment to explain")
+        from aiops_desktop.services.intelligence.rca import rca_clusters
+
+        chosen = rca_clusters(core.registry, args.cluster)
+        return await core.rca.for_cluster(args.cluster, chosen, at), None
+    if not args.incident.strip():
+        raise UsageError("--incident needs an id (INC-...: `aiops-desktop incidents` lists them)")
+    if core.capture is not None:  # a capture's incidents are grouped as it is opened
+        await _regroup(core, io)
+    incident = await core.incidents.get(args.incident)
+    if incident is None:
+        raise NotFoundError(f"no incident {args.incident!r}; `aiops-desktop incidents` lists them")
+    return await core.rca.for_incident(incident, at=at), incident
+
+
+def _analysis_time(core: Core, given: object) -> datetime:
+    """``--at`` checked: a moment not after now (nothing is known later; a capture's now is
+    its end); none given: now."""
+    now = core.now()
+    if given is None:
+        return now
+    if not isinstance(given, datetime):  # `--at=--` reaches here as argparse's []
+        raise UsageError("--at needs a time: ISO 8601 or Unix seconds")
+    if given > now + AT_AHEAD:
+        raise UsageError(f"--at {time_text(given)} is after now ({time_text(now)}): nothing "
+                         "is known then")  # fmt: skip
+    return given
 
 
 def _print(result: RcaResult, io: Io) -> None:

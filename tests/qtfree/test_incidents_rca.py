@@ -263,8 +263,11 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
 
     done = run_cli(home, env, "--capture", str(SAMPLE), "rca", "--incident", freerun["id"],
                    "--json")  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    # the capture holds the hub's PTP roles from its end only: ranked without them, and said
+    assert done.returncode == 3, done.stderr
+    assert "unread: ran-hub" in done.stderr
     result = json.loads(done.stdout)
+    assert result["topology_unread"]
     top = result["causes"][0]
     assert top["entity"] == "ran-east du-2/ens1f0" and top["confidence"] > 0.5
     assert any(e["signal"].startswith("ptp_offset") for e in top["evidence"])
@@ -273,6 +276,15 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
     assert missing.returncode == 4 and "no incident 'INC-nope'" in missing.stderr
     bad = run_cli(home, env, "--capture", str(SAMPLE), "rca", "--cluster", "ran-east")
     assert bad.returncode == 2 and "--at" in bad.stderr
+    for odd, said in (
+        (["--incident", ""], "needs an id"),
+        (["--cluster", "ran-east", "--at", "2099-01-01T00:00:00Z"], "after now"),
+        (["--cluster", "ran-east", "--at", "2020-01-01T00:00:00Z"], "nothing was read"),
+    ):
+        wrong = run_cli(home, env, "--capture", str(SAMPLE), "rca", *odd)
+        assert wrong.returncode in (1, 2) and said in wrong.stderr, (odd, wrong.stderr)
+    ack = run_cli(home, env, "--capture", str(SAMPLE), "incidents", "--ack", freerun["id"])
+    assert ack.returncode == 2 and "read-only" in ack.stderr
 
     out = tmp_path / "incident.json"
     made = run_cli(home, env, "--capture", str(SAMPLE), "report", "--type", "incident",
@@ -578,3 +590,20 @@ def test_a_signal_keeps_its_first_and_newest_versions_and_never_reads_a_newer_on
     # a moment whose version was let go reads an older one, never a newer
     assert s.as_of(t0 + timedelta(minutes=5)).reason == "reason 1"
     assert s.as_of(t0 + timedelta(hours=1)).reason == "reason 10"
+
+
+def test_incidents_from_sources_that_cannot_be_read_is_no_all_clear(
+    tmp_path: Path,
+    secret_service,  # type: ignore[no-untyped-def]
+) -> None:
+    """Prometheus and Alertmanager unreachable: `incidents` must not say "nothing belongs to
+    one" and exit 0 as if all were read; it names what it could not read and exits 3."""
+    from tests.qtfree.cli_runner import call_main
+
+    home = tmp_path / "home"
+    assert call_main(home, "clusters", "add", "dark-1", "--prometheus-url", "http://127.0.0.1:9",
+                     "--alertmanager-url", "http://127.0.0.1:9")[0] == 0  # fmt: skip
+    code, out, err = call_main(home, "incidents")
+    assert code == 3, err
+    assert "unread: dark-1/" in err and "could not be read" in err
+    assert "nothing the fleet shows" not in out and "in what could be read" in out
