@@ -6,6 +6,7 @@ import sqlite3
 from concurrent.futures import Future
 
 from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
+from aiops_desktop.store.bodies import read_all
 from aiops_desktop.store.database import Database
 
 
@@ -68,7 +69,7 @@ class AnomalyRepository:
             f"SELECT body FROM anomalies WHERE {' AND '.join(where)} ORDER BY at DESC LIMIT ?",  # noqa: S608
             [*params, flt.limit],
         )
-        return [Anomaly.model_validate_json(r[0]) for r in rows]
+        return read_all(Anomaly, (r[0] for r in rows), "anomaly")
 
     def purge_before(self, epoch_s: float) -> Future[int]:
         def op(conn: sqlite3.Connection) -> int:
@@ -80,9 +81,9 @@ class AnomalyRepository:
 def _mark_ended(conn: sqlite3.Connection, identity: str) -> None:
     """The stored (worse) finding of an episode now found ended, marked ended."""
     (body,) = conn.execute("SELECT body FROM anomalies WHERE identity=?", (identity,)).fetchone()
-    stored = Anomaly.model_validate_json(body)
-    if stored.open:
-        conn.execute(
-            "UPDATE anomalies SET body=? WHERE identity=?",
-            (stored.ended().model_dump_json(), identity),
-        )
+    for stored in read_all(Anomaly, [body], "anomaly"):
+        if stored.open:
+            conn.execute(
+                "UPDATE anomalies SET body=? WHERE identity=?",
+                (stored.ended().model_dump_json(), identity),
+            )

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.incidents import Incident
+from aiops_desktop.store.bodies import read_all, read_one
 from aiops_desktop.store.database import Database
 
 LIST_LIMIT = 1000
@@ -43,7 +44,7 @@ class IncidentRepository:
             "ORDER BY opened_at",
             (resolved_since,),
         )
-        return [Incident.model_validate_json(r[0]) for r in rows]
+        return read_all(Incident, (r[0] for r in rows), "incident")
 
     def list(
         self, *, states: tuple[IncidentStatus, ...] = (), since: float | None = None,
@@ -64,11 +65,11 @@ class IncidentRepository:
             "ORDER BY opened_at DESC LIMIT ?",
             [*params, limit],
         )
-        return [Incident.model_validate_json(r[0]) for r in rows]
+        return read_all(Incident, (r[0] for r in rows), "incident")
 
     def get(self, incident_id: str) -> Incident | None:
         row = self._db.fetch_one("SELECT body FROM incidents WHERE id = ?", (incident_id,))
-        return Incident.model_validate_json(row[0]) if row else None
+        return read_one(Incident, row[0], f"incident {incident_id}") if row else None
 
 
 def _acknowledged(conn: sqlite3.Connection, ids: list[str]) -> dict[str, datetime | None]:
@@ -81,6 +82,6 @@ def _acknowledged(conn: sqlite3.Connection, ids: list[str]) -> dict[str, datetim
             f"({','.join('?' * len(part))})",  # only "?" placeholders are formatted in
             part,
         ):
-            stored = Incident.model_validate_json(body)
-            out[stored.id] = stored.acknowledged_at
+            for stored in read_all(Incident, [body], "incident"):
+                out[stored.id] = stored.acknowledged_at
     return out

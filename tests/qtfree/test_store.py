@@ -296,3 +296,32 @@ def test_an_open_anomaly_found_ended_is_stored_ended(db: Database) -> None:
     (stored,) = repo.list()
     assert not stored.open and stored.score == running.score
     assert "still open" not in stored.explanation
+
+
+def test_a_damaged_incident_or_anomaly_row_is_skipped_and_said(db: Database, caplog) -> None:  # type: ignore[no-untyped-def]
+    """One damaged row (a disk, a hand edit) must not stop every list holding it: it is
+    skipped and logged, left in place; asked for by its id, it is a clear error."""
+    from aiops_desktop.models.fleet import FindingSeverity
+    from aiops_desktop.models.incidents import Incident
+    from aiops_desktop.store.bodies import DamagedRowError
+    from aiops_desktop.store.incidents import IncidentRepository
+
+    at = datetime(2026, 12, 5, 10, tzinfo=UTC)
+    repo = IncidentRepository(db)
+    good, bad = (Incident(id=i, title=i, severity=FindingSeverity.WARNING, opened_at=at,
+                          updated_at=at) for i in ("INC-good", "INC-bad"))  # fmt: skip
+    repo.save([good, bad]).result()
+    db.write(lambda c: c.execute("UPDATE incidents SET body='{not json' WHERE id='INC-bad'"))
+    db.write(lambda c: c.execute("SELECT 1")).result()
+    assert [i.id for i in repo.list()] == ["INC-good"]
+    assert [i.id for i in repo.active(resolved_since=0)] == ["INC-good"]
+    assert "damaged incident rows in the cache were skipped" in caplog.text
+    with pytest.raises(DamagedRowError, match="incident INC-bad is damaged"):
+        repo.get("INC-bad")
+    assert tuple(db.fetch_one("SELECT body FROM incidents WHERE id='INC-bad'")) == ("{not json",)
+    anomalies = AnomalyRepository(db)
+    db.write(
+        lambda c: c.execute("INSERT INTO anomalies VALUES ('x','c','m','LOW','SPIKE',0,1,'[')")
+    )
+    db.write(lambda c: c.execute("SELECT 1")).result()
+    assert anomalies.list() == []
