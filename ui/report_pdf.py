@@ -99,7 +99,9 @@ def _paged_document(report: Report, theme: Theme, page: QSizeF) -> QTextDocument
     document = QTextDocument()
     document.setDefaultFont(_no_ligatures(QFont(paper_theme(theme).font_family, 10)))
     wrap = QTextOption()
-    wrap.setWrapMode(QTextOption.WrapMode.WordWrap)  # an identifier is never broken mid-word
+    # at word boundaries (an identifier is not broken mid-word), and inside a word only when
+    # it is wider than its column: WordWrap left a 300-character label running off the page
+    wrap.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
     document.setDefaultTextOption(wrap)
     names: dict[int, str] = {}
 

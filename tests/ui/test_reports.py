@@ -176,3 +176,25 @@ def test_a_report_from_the_sample_capture_reads_its_recorded_answers_and_is_kept
     first_anomaly = actions.find("investigate.")
     for found in ("XID 79", "temperature 84 C", "Clock in FREERUN on PTP port du-2/ens1f0"):
         assert -1 < actions.find(found) < first_anomaly, found  # ranked before anomalies
+
+
+def test_a_long_unbroken_value_wraps_inside_the_page(tmp_path: Path, qapp, theme) -> None:  # type: ignore[no-untyped-def]
+    """A 300-character label value (a server's) has no word boundary: it wraps inside its
+    cell instead of running off the page, so all of it is printed."""
+    from datetime import UTC, datetime
+
+    from aiops_desktop.models.reports import Report, ReportType, Section, Table
+    from ui.report_pdf import write_pdf
+
+    value = "x=" + "A" * 150 + "MIDDLEMARK" + "B" * 150 + "ENDMARK"
+    report = Report(
+        type=ReportType.INCIDENT, title="Incident", since=datetime(2026, 12, 1, tzinfo=UTC),
+        until=datetime(2026, 12, 2, tzinfo=UTC), clusters=["east"],
+        generated_at=datetime(2026, 12, 2, tzinfo=UTC), source="cache", summary=["s"],
+        recommendations=[],
+        sections=[Section(title="Evidence", tables=[Table(title="t", headers=["signal", "z"],
+                                                          rows=[[value, "3.0"]])])],
+    )  # fmt: skip
+    text = pdf_text(write_pdf(report, tmp_path / "long.pdf", theme)).replace("\n", "")
+    squeezed = "".join(text.split())
+    assert "MIDDLEMARK" in squeezed and "ENDMARK" in squeezed
