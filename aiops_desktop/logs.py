@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from aiops_desktop.models.text import printable
+
 REDACTED = "[REDACTED]"
 LOG_MAX_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 5
@@ -79,8 +81,11 @@ class JsonFormatter(logging.Formatter):
 
 
 class RedactingFormatter(logging.Formatter):
+    """For a terminal: redacted, and with no control character a server's text carried (an
+    escape sequence in an upstream error would retitle or clear the operator's terminal)."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        return printable(redact(super().format(record)))
 
 
 class _OwnerOnlyFileHandler(logging.handlers.RotatingFileHandler):

@@ -261,3 +261,22 @@ def test_a_secret_an_alert_quotes_is_kept_nowhere() -> None:
     for text in kept:
         assert not any(s in text for s in secrets), text
     assert "probe failed" in signal.reason and "[REDACTED]" in signal.reason
+
+
+def test_a_log_line_to_the_terminal_carries_no_terminal_command(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """With `-v`, the app's log goes to stderr: an upstream error quoting a server's text (an
+    escape sequence that retitles or clears the terminal) is printed without it, redacted."""
+    import logging
+
+    from aiops_desktop.logs import configure_logging, shutdown_logging
+
+    configure_logging(tmp_path / "app.log", stderr=True)
+    try:
+        logging.getLogger("aiops.test").warning(
+            "events of east not read: %s", f"{ESC}]0;PWNED{chr(7)}{ESC}[2J token=abc123secret"
+        )
+    finally:
+        shutdown_logging()
+    err = capsys.readouterr().err
+    assert "events of east not read" in err and "PWNED" in err
+    assert ESC not in err and chr(7) not in err and "abc123secret" not in err
