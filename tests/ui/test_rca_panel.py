@@ -203,3 +203,23 @@ def test_a_tooltip_keeps_its_lines_and_a_hidden_incident_cannot_be_analysed(
     view.state.setCurrentText("RESOLVED")  # the open incident is filtered out
     view.show_rca_busy("")  # an analysis started from the Anomalies page ends
     assert not view.rca_button.isEnabled()
+
+
+def test_an_analysis_from_an_alert_on_a_fleet_hub_reads_its_members(qtbot, qloop, theme) -> None:  # type: ignore[no-untyped-def]
+    """A hub's series are stored under its members' names: the analysis of a moment on the
+    hub (an alert without a cluster label) reads the members, as the CLI does."""
+    asked: list[list[str]] = []
+
+    class Hub:
+        async def for_cluster(self, name: str, clusters: list[str], at: datetime) -> RcaResult:
+            asked.append(clusters)
+            return RcaResult(f"{name} at {at}", Window(at.timestamp()), [])
+
+    tasks = TaskSupervisor()
+    presenter = IncidentsPresenter(
+        incidents=Incidents([]), rca=Hub(), bus=EventBus(), tasks=tasks,  # type: ignore[arg-type]
+        clusters_of=lambda name: ["ran-east", "ran-west"] if name == "ran-hub" else [name],
+    )  # fmt: skip
+    presenter.analyse_at("ran-hub", NOW.timestamp())
+    run_until(qtbot, lambda: tasks.running == 0)
+    assert asked == [["ran-east", "ran-west"]]
