@@ -4,10 +4,10 @@ filter the anomaly list and the reports read them with."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID, uuid4
 
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from aiops_desktop.models.base import DomainModel
 from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
@@ -27,8 +27,9 @@ class Anomaly(DomainModel):
     labels: dict[str, str] = Field(default_factory=dict)
     method: AnomalyMethod
     sensitivity: Sensitivity = Sensitivity.MEDIUM
-    timestamp: datetime = Field(description="the episode's worst point")
-    started_at: datetime | None = Field(default=None, description="the episode's first point")
+    # times with a zone: a stored or captured one without is refused (a damaged row, skipped)
+    timestamp: AwareDatetime = Field(description="the episode's worst point")
+    started_at: AwareDatetime | None = Field(default=None, description="the episode's first point")
     score: float = Field(ge=0, description="z-equivalent score")
     threshold: float = Field(gt=0)
     severity: AnomalySeverity
