@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.cli.args import JSON_HELP, Io, examples, instant
@@ -60,10 +59,6 @@ def add_commands(sub: Any) -> None:
     rca.set_defaults(handler=_rca)
 
 
-#: how far past now an analysis time may be (clocks differ a little); later is refused
-AT_AHEAD = timedelta(minutes=1)
-
-
 async def _regroup(core: Core, io: Io) -> bool:
     """Group what the fleet shows now; whether every source could be read (those that could
     not are said on stderr: an incident list without them is not the whole fleet's)."""
@@ -101,12 +96,12 @@ async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
 
 
 async def _rca(core: Core, args: argparse.Namespace, io: Io) -> int:
+    from aiops_desktop.services.intelligence.rca import nothing_read
+
     result, incident = await _analysed(core, args, io)
-    if not result.signals_read:
-        w = result.window
-        start, end = (datetime.fromtimestamp(t, UTC) for t in (w.detect_s - w.before_s, w.end_s))
-        io.err.write(f"nothing was read between {time_text(start)} and {time_text(end)}: no "
-                     "stored series or signal there to explain\n")  # fmt: skip
+    empty = nothing_read(result)
+    if empty is not None:
+        io.err.write(empty + "\n")
         return EXIT_ERROR
     for what in result.unread:  # ranked without them: not the whole picture
         io.err.write(f"unread: {one_line(what)}\n")
@@ -140,11 +135,12 @@ async def _analysed(
     core: Core, args: argparse.Namespace, io: Io
 ) -> tuple[RcaResult, Incident | None]:
     """The analysis ``args`` ask for: of an incident, or of a cluster at a moment."""
-    at = _analysis_time(core, args.at)
+    from aiops_desktop.services.intelligence.rca import analysis_time, rca_clusters
+
+    at = analysis_time(core.now(), args.at)
     if args.incident is None:
         if args.at is None:
             raise UsageError("--cluster needs --at TIME: the moment to explain")
-        from aiops_desktop.services.intelligence.rca import rca_clusters
 
         chosen = rca_clusters(core.registry, args.cluster)
         return await core.rca.for_cluster(args.cluster, chosen, at), None
@@ -156,20 +152,6 @@ async def _analysed(
     if incident is None:
         raise NotFoundError(f"no incident {args.incident!r}; `aiops-desktop incidents` lists them")
     return await core.rca.for_incident(incident, at=at), incident
-
-
-def _analysis_time(core: Core, given: object) -> datetime:
-    """``--at`` checked: a moment not after now (nothing is known later; a capture's now is
-    its end); none given: now."""
-    now = core.now()
-    if given is None:
-        return now
-    if not isinstance(given, datetime):  # `--at=--` reaches here as argparse's []
-        raise UsageError("--at needs a time: ISO 8601 or Unix seconds")
-    if given > now + AT_AHEAD:
-        raise UsageError(f"--at {time_text(given)} is after now ({time_text(now)}): nothing "
-                         "is known then")  # fmt: skip
-    return given
 
 
 def _print(result: RcaResult, io: Io) -> None:

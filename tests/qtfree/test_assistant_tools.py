@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from aiops_desktop.models import ClusterKind, EndpointKind
+from aiops_desktop.models.anomalies import AnomalyFilter
 from aiops_desktop.models.registry import ClusterSpec
 from aiops_desktop.services.assistant.toolbox import MAX_RESULT_BYTES, ToolBox
 from aiops_desktop.services.assistant.tools import all_tools
@@ -182,6 +183,16 @@ async def test_alerts_incidents_and_root_causes(box: ToolBox) -> None:
     assert "cluster needs at" in said
     said = await refused(box, "analyze_root_cause", {"cluster": "x", "at": "2026-12-04T20:55Z"})
     assert "no cluster named 'x'" in said
+    # as the CLI: a time after now is refused, and reading nothing is said, not "no causes"
+    said = await refused(
+        box, "analyze_root_cause", {"cluster": "ran-east", "at": "2099-01-01T00:00:00Z"}
+    )
+    assert "after now" in said
+    said = await refused(
+        box, "analyze_root_cause", {"cluster": "ran-east", "at": "1971-01-01T00:00:00Z"}
+    )
+    assert "nothing was read between" in said
+    assert listed["unread"] == []  # a capture's sources are what it recorded
     # read, never acknowledged
     again = await ok(box, "list_incidents")
     assert {i["state"] for i in again["incidents"]} == {"OPEN"}
@@ -270,6 +281,12 @@ async def test_anomalies_detected_in_a_stored_metric(box: ToolBox) -> None:
     east = await ok(box, "detect_anomalies", {"promql": "ptp_offset", "clusters": ["ran-west"],
                                               "since_minutes": 120})  # fmt: skip
     assert {a["cluster"] for a in east["anomalies"]} == {"ran-west"}
+    # read-only: what it finds is kept nowhere, so it joins no incident
+    kept = await box.core.anomalies.stored(AnomalyFilter(limit=10_000))
+    extreme = await ok(box, "detect_anomalies", {"promql": "ptp_offset", "since_minutes": 120,
+                                                 "sensitivity": "EXTREME"})  # fmt: skip
+    assert len(extreme["anomalies"]) >= len(found["anomalies"])
+    assert await box.core.anomalies.stored(AnomalyFilter(limit=10_000)) == kept
 
 
 @pytest.mark.asyncio

@@ -27,7 +27,7 @@ from aiops_desktop.models.errors import AppError, NotFoundError
 from aiops_desktop.models.observability import depth_first, line_level, service_calls
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.assistant.toolbox import Tool, ToolError, ToolInput
-from aiops_desktop.services.intelligence.rca import rca_clusters
+from aiops_desktop.services.intelligence.rca import analysis_time, nothing_read, rca_clusters
 from aiops_desktop.services.queries.logs_traces import failing_traceql
 
 if TYPE_CHECKING:
@@ -471,6 +471,8 @@ class ListIncidentsInput(ToolInput):
 
 
 async def list_incidents(core: Core, args: ListIncidentsInput) -> dict[str, Any]:
+    """The incidents, and the sources that could not be read (none listed is not an
+    all-clear when some were not read)."""
     scope = await _scope(core, args.cluster)
     await _grouped(core)
     shown = [
@@ -478,7 +480,15 @@ async def list_incidents(core: Core, args: ListIncidentsInput) -> dict[str, Any]
         if (args.state is None or i.state.value == args.state)
         and (scope is None or any(c in scope for c in i.clusters))
     ]  # fmt: skip
-    return {"count": len(shown), "incidents": [_incident_row(i) for i in shown]}
+    return {"count": len(shown), "incidents": [_incident_row(i) for i in shown],
+            "unread": _unread_sources(core)}  # fmt: skip
+
+
+def _unread_sources(core: Core) -> list[str]:
+    """The sources whose last read failed, with why (what `aiops-desktop incidents` says on
+    stderr)."""
+    return [f"{s.cluster}/{s.source}: {s.last_error or 'not read'}"
+            for s in core.poller.status.values() if s.consecutive_errors]  # fmt: skip
 
 
 class GetIncidentInput(ToolInput):
@@ -887,8 +897,11 @@ async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, 
                     t.series.timestamps, t.series.values)
         for t in series
     ]  # fmt: skip
-    found = await core.anomalies.analyse(
-        inputs, sensitivity=Sensitivity(args.sensitivity), unit=panel.unit if panel else None
+    found = await core.anomalies.analyse(  # read-only: kept nowhere, so it joins no incident
+        inputs,
+        sensitivity=Sensitivity(args.sensitivity),
+        unit=panel.unit if panel else None,
+        keep=False,
     )
     found.sort(key=lambda a: a.timestamp)
     return {
@@ -933,8 +946,10 @@ class RootCauseInput(ToolInput):
 
 
 async def analyze_root_cause(core: Core, args: RootCauseInput) -> dict[str, object]:
-    """As ``aiops-desktop rca``: the likely causes ranked, with evidence and next checks."""
-    at = args.at or core.now()
+    """As ``aiops-desktop rca``: the likely causes ranked, with evidence and next checks; a
+    time after now is refused, and an analysis that read nothing is an error, not "nothing
+    deviated" (a model would pass that on as an all-clear)."""
+    at = analysis_time(core.now(), args.at)
     if args.incident_id is not None:
         incident = await _incident(core, args.incident_id)
         result = await core.rca.for_incident(incident, at=at)
@@ -944,6 +959,9 @@ async def analyze_root_cause(core: Core, args: RootCauseInput) -> dict[str, obje
         result = await core.rca.for_cluster(
             args.cluster, rca_clusters(core.registry, args.cluster), at
         )
+    empty = nothing_read(result)
+    if empty is not None:
+        raise ToolError(empty)
     doc = result.as_json()
     causes = doc.get("causes")
     if isinstance(causes, list):

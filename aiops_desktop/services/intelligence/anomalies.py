@@ -103,10 +103,12 @@ class AnomalyService:
         methods: Iterable[AnomalyMethod] | None = None,
         unit: str | None = None,
         stream: bool = False,
+        keep: bool = True,
     ) -> list[Anomaly]:
         """Detect off the loop, store, publish the new ones; returns every anomaly found.
         ``stream``: the live path (each series' detector judges only samples it has not seen,
-        and is kept in the worker between calls)."""
+        and is kept in the worker between calls); ``keep``: False for a look that must
+        change nothing (the assistant's read-only tool: what it finds joins no incident)."""
         found = await self._worker.run(
             detect_all,
             inputs,
@@ -115,7 +117,7 @@ class AnomalyService:
             unit,
             self._owner if stream else None,
         )
-        if found:
+        if found and keep:
             new = await asyncio.wrap_future(self.repo.save(found))
             if new:
                 log.info("anomalies found", extra={"new": len(new), "found": len(found)})

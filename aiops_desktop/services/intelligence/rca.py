@@ -10,7 +10,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 import numpy as np
@@ -261,6 +261,34 @@ class RcaService:
                   for c in causes[:QUOTED_CAUSES]}  # fmt: skip
         return RcaResult(subject, window, causes, checks, len(signals), charts, around.unread,
                          traces={e: t for e, t in traces.items() if t})  # fmt: skip
+
+
+#: how far past now an analysis time may be (clocks differ a little); later is refused
+AT_AHEAD = timedelta(minutes=1)
+
+
+def analysis_time(now: datetime, given: object) -> datetime:
+    """An asked analysis time checked (the CLI's --at, the assistant's ``at``): a moment not
+    after ``now`` (nothing is known later; a capture's now is its end); none given: now."""
+    if given is None:
+        return now
+    if not isinstance(given, datetime):  # `--at=--` reaches here as argparse's []
+        raise UsageError("the analysis time must be a time: ISO 8601 or Unix seconds")
+    if given > now + AT_AHEAD:
+        raise UsageError(f"the analysis time {time_text(given)} is after now "
+                         f"({time_text(now)}): nothing is known then")  # fmt: skip
+    return given
+
+
+def nothing_read(result: RcaResult) -> str | None:
+    """What to say when an analysis read nothing in its window (no stored series, no signal:
+    "nothing deviated" would pass for an all-clear); None when it read something."""
+    if result.signals_read:
+        return None
+    w = result.window
+    start, end = (datetime.fromtimestamp(t, UTC) for t in (w.detect_s - w.before_s, w.end_s))
+    return (f"nothing was read between {time_text(start)} and {time_text(end)}: no stored "
+            "series or signal there to explain")  # fmt: skip
 
 
 def rca_clusters(registry: ClusterRegistry, name: str) -> list[str]:
