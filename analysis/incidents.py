@@ -267,7 +267,10 @@ def group(
     detector's LOW novelties alone would open one every few seconds."""
     out = [i.model_copy(deep=True) for i in incidents]
     changed: set[str] = set()
-    by_key = {s.key: (inc, n) for inc in out for n, s in enumerate(inc.signals)}
+    # a key held by a resolved incident and a live one (it came back and joined another):
+    # the live one's, or the signal would be news again each time and be added again
+    live_last = sorted(out, key=lambda i: i.state is not IncidentStatus.RESOLVED)
+    by_key = {s.key: (inc, n) for inc in live_last for n, s in enumerate(inc.signals)}
     near = _Near(out)  # the incidents a signal may belong with: its cluster's, its alert's
     for offered in sorted(signals, key=lambda s: (s.first_seen, s.key)):
         signal = _news(offered, by_key, changed)

@@ -607,3 +607,38 @@ def test_incidents_from_sources_that_cannot_be_read_is_no_all_clear(
     assert code == 3, err
     assert "unread: dark-1/" in err and "could not be read" in err
     assert "nothing the fleet shows" not in out and "in what could be read" in out
+
+
+def test_a_signal_back_in_an_older_incident_is_added_once() -> None:
+    """An alert's incident resolves; the alert fires again and joins an older open incident
+    of its node. Each later refresh must see it there, not as news of the resolved one again
+    (a copy was added on every refresh)."""
+    t0 = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+    pod = {"namespace": "ran", "pod": "du-0"}
+
+    def node(now: datetime) -> IncidentSignal:
+        return signal("finding|east|node n2", "east", at=t0, topology=place_of("node n2")
+                      ).model_copy(update={"last_seen": now})  # fmt: skip
+
+    def alert(first: datetime, now: datetime) -> IncidentSignal:
+        return signal("alert|east|fp", "east", at=first, alert="KubePodCrashLooping",
+                      topology=place_of("", pod)).model_copy(update={"last_seen": now})  # fmt: skip
+
+    def cpu(now: datetime) -> IncidentSignal:  # a pod series that names its node: joins both
+        return signal("anomaly|east|cpu|du-0", "east", at=t0 + timedelta(minutes=30),
+                      topology=place_of("", {**pod, "node": "n2"})
+                      ).model_copy(update={"last_seen": now})  # fmt: skip
+
+    incidents: list[Incident] = []
+    for minute in range(1, 42):
+        now = t0 + timedelta(minutes=minute)
+        offered = [node(now)]
+        if minute <= 5:
+            offered.append(alert(t0 + timedelta(minutes=1), now))
+        if minute >= 31:
+            offered.append(cpu(now))
+        if minute >= 32:
+            offered.append(alert(now - timedelta(seconds=30), now))  # firing again
+        incidents, _ = group(sorted(incidents, key=lambda i: i.opened_at), offered, now)
+    copies = [sum(s.key == "alert|east|fp" for s in i.signals) for i in incidents]
+    assert sorted(copies) == [1, 1]  # once in the resolved one, once where it came back
