@@ -15,7 +15,7 @@ again only moves its ``last_seen``. An incident none of whose signals has been s
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
 from aiops_desktop.models.enums import IncidentStatus
@@ -259,12 +259,19 @@ def _seen_again(incident: Incident, n: int, signal: IncidentSignal) -> bool:
 
 
 def group(
-    incidents: Iterable[Incident], signals: Iterable[IncidentSignal], now: datetime
+    incidents: Iterable[Incident],
+    signals: Iterable[IncidentSignal],
+    now: datetime,
+    *,
+    unread: Collection[str] = (),
 ) -> tuple[list[Incident], set[str]]:
     """The incidents after ``signals`` were seen at ``now``, and the ids of those that
     changed. ``incidents`` are not modified (copies are returned). A signal of INFO severity
     joins an incident it belongs with but opens none: on a fleet of drifting series the
-    detector's LOW novelties alone would open one every few seconds."""
+    detector's LOW novelties alone would open one every few seconds. ``unread``: clusters
+    whose sources cannot be read now: their incidents do not resolve (a signal unseen because
+    its Prometheus is down has not ended; resolved, it came back as a new incident, its
+    acknowledgement lost and its first signal moved)."""
     out = [i.model_copy(deep=True) for i in incidents]
     changed: set[str] = set()
     # a key held by a resolved incident and a live one (it came back and joined another):
@@ -303,7 +310,8 @@ def group(
             incident.title = title
             changed.add(incident.id)
         last = max((s.last_seen for s in incident.signals), default=incident.updated_at)
-        if now - last >= RESOLVE_AFTER:  # (one that ended before it was grouped: at once)
+        held = any(c in unread for c in incident.clusters)
+        if now - last >= RESOLVE_AFTER and not held:  # (ended before it was grouped: at once)
             incident.state, incident.resolved_at = IncidentStatus.RESOLVED, now
             changed.add(incident.id)
     for incident in out:

@@ -642,3 +642,36 @@ def test_a_signal_back_in_an_older_incident_is_added_once() -> None:
         incidents, _ = group(sorted(incidents, key=lambda i: i.opened_at), offered, now)
     copies = [sum(s.key == "alert|east|fp" for s in i.signals) for i in incidents]
     assert sorted(copies) == [1, 1]  # once in the resolved one, once where it came back
+
+
+def test_an_incident_of_a_cluster_that_cannot_be_read_is_held_not_resolved() -> None:
+    """Prometheus down from 10:10 to 10:22: the FREERUN clock is unseen, not ended. Its
+    acknowledged incident stays as it is, and the clock seen again after is the same
+    incident (resolved, it came back as a new one: acknowledgement lost, start moved)."""
+    from aiops_desktop.models.fleet import (
+        ClusterTruth,
+        Coverage,
+        Domain,
+        Finding,
+        FleetTruth,
+        Health,
+    )
+    from aiops_desktop.services.intelligence.incidents import finding_signals
+
+    t0 = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+    freerun = Finding(Domain.PTP, FindingSeverity.CRITICAL, "du-2/ens1f0 (ptp4l)",
+                      "clock in FREERUN", since=t0)  # fmt: skip
+    incidents: list[Incident] = []
+    for minute in range(40):
+        now = t0 + timedelta(minutes=minute)
+        readable = not 10 <= minute < 22
+        truth = FleetTruth(at=now, clusters=[ClusterTruth(
+            "ran-east", "ran-east", None, Health.CRITICAL if readable else Health.OFFLINE, 0, 0,
+            [freerun] if readable else [],
+            {"metrics": Coverage.READ if readable else Coverage.UNREACHABLE})])  # fmt: skip
+        unread = set() if readable else {"ran-east"}
+        incidents, _ = group(incidents, finding_signals(truth, now), now, unread=unread)
+        if minute == 2:
+            incidents = [acknowledge(i, now) for i in incidents]
+    (only,) = incidents
+    assert only.state is IncidentStatus.ACKNOWLEDGED and only.opened_at == t0

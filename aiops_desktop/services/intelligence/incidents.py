@@ -9,6 +9,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.logs import redact
@@ -17,7 +18,13 @@ from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
 from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.errors import AppError
-from aiops_desktop.models.fleet import SEVERITY_RANK, Domain, FindingSeverity, FleetTruth
+from aiops_desktop.models.fleet import (
+    SEVERITY_RANK,
+    Coverage,
+    Domain,
+    FindingSeverity,
+    FleetTruth,
+)
 from aiops_desktop.models.incidents import Incident, IncidentSignal
 from aiops_desktop.services.fleet.findings import ALERT_SEVERITY
 from aiops_desktop.services.fleet.state import ANOMALIES_WITHIN, FLEET_CHANGED
@@ -182,6 +189,13 @@ class IncidentService:
         self._clock = clock
         self._lock = asyncio.Lock()
 
+    def _unread(self) -> set[str]:
+        """The clusters with a source that cannot be read now (unreachable, or stale): what
+        they show is unknown, so their incidents are held open."""
+        truth = self._fleet.last or self._fleet.snapshot()
+        gone = (Coverage.UNREACHABLE, Coverage.STALE)
+        return {t.name for t in truth.clusters if any(c in gone for c in t.coverage.values())}
+
     async def signals(self) -> list[IncidentSignal]:
         now = self._clock()
         truth = self._fleet.last or self._fleet.snapshot()
@@ -233,7 +247,9 @@ class IncidentService:
             lately = (now - OFFERED_AFTER_END).timestamp()
             active = await asyncio.to_thread(self.repo.active, resolved_since=lately)
             # off the loop: a thousand signals against a thousand incidents is a second
-            grouped, changed = await asyncio.to_thread(group, active, signals, now)
+            grouped, changed = await asyncio.to_thread(
+                partial(group, unread=self._unread()), active, signals, now
+            )
             if changed:
                 await asyncio.wrap_future(self.repo.save([i for i in grouped if i.id in changed]))
             shown = {i.id: i for i in kept} | {i.id: i for i in grouped}
