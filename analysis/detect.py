@@ -17,9 +17,10 @@ anomaly again instead of a new one.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import numpy as np
 
@@ -135,8 +136,7 @@ def _context(
     if streams is None:
         raw = score_series(ts, values)
     else:
-        raw = streams.scores((series.cluster, series.metric, tuple(sorted(series.labels.items()))),
-                             ts, values)  # fmt: skip
+        raw = streams.scores(_stream_key(series), ts, values)
     scores = np.where(np.isfinite(raw), 0.0, np.nan)
     expected = np.full(values.size, np.nan)
     tails = np.full(values.size, np.nan)
@@ -212,13 +212,16 @@ def _describe(
     methods: int,
     *,
     streaming: bool,
+    began: float | None = None,
 ) -> Anomaly:
     peak = max(episode, key=lambda b: b.ratio)
     actual = float(series.values[peak.index])
     expected = peak.expected if math.isfinite(peak.expected) else None
     deviation = 100.0 * (actual - expected) / abs(expected) if expected not in (None, 0.0) else None
     kind = _type(episode, peak, actual)
-    start = datetime.fromtimestamp(float(series.ts[episode[0].index]), UTC)
+    start = datetime.fromtimestamp(
+        float(series.ts[episode[0].index]) if began is None else began, UTC
+    )
     at = datetime.fromtimestamp(float(series.ts[peak.index]), UTC)
     lasted = len(episode)
     if peak.reason is not None:
@@ -314,13 +317,49 @@ def detect_anomalies(
             if b.index not in ruled
         ]
     clean = SeriesInput(series.cluster, series.metric, series.labels, ts, values)
-    return [
-        _describe(
-            clean, episode, sensitivity, profile, len(statistical), streaming=streams is not None
-        )
-        for episode in _episodes(breaches)
-        if _believed(episode)
-    ]
+    episodes = [e for e in _episodes(breaches) if _believed(e)]
+    if streams is None:
+        return [
+            _describe(clean, e, sensitivity, profile, len(statistical), streaming=False)
+            for e in episodes
+        ]
+    describe = partial(_describe, sensitivity=sensitivity, profile=profile,
+                       methods=len(statistical), streaming=True)  # fmt: skip
+    return _live_episodes(clean, episodes, streams, describe)
+
+
+def _live_episodes(
+    series: SeriesInput,
+    episodes: list[list[_Breach]],
+    streams: StreamScorers,
+    describe: Callable[..., Anomaly],
+) -> list[Anomaly]:
+    """The live path's episodes: one that reaches back to the polled window's first sample
+    was going on before it, so it keeps the start of the episode that covered that moment
+    last round (its identity: the same breach, not a new anomaly each time the window
+    moves); the spans of this round's episodes at the window's edges are kept for the next."""
+    key = _stream_key(series)
+    before = streams.episode_spans.pop(key, [])
+    first_at, last = float(series.ts[0]), series.values.size - 1
+    # an episode may pause EPISODE_GAP points: that far past its last breach it still covers
+    slack = (EPISODE_GAP + 1) * float(np.median(np.diff(series.ts))) if last else 0.0
+    out, spans = [], []
+    for episode in episodes:
+        began = None
+        if episode[0].index == 0:
+            began = next((s for s, e in before if s <= first_at <= e + slack), None)
+        found = describe(series, episode, began=began)
+        if found.started_at is not None and (episode[0].index == 0 or episode[-1].index == last):
+            spans.append((found.started_at.timestamp(), float(series.ts[episode[-1].index])))
+        out.append(found)
+    if spans:
+        streams.episode_spans[key] = spans
+    return out
+
+
+def _stream_key(series: SeriesInput) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """A series as the live path's kept state names it."""
+    return series.cluster, series.metric, tuple(sorted(series.labels.items()))
 
 
 def forget_streams(owner: str) -> int:

@@ -91,6 +91,11 @@ class StreamScorers:
         self._streams: OrderedDict[Hashable, tuple[ContextNoveltyDetector, float, int, float]]
         self._streams = OrderedDict()
         self.declined = 0  # calls for a new series while the set was full of fresh ones
+        #: key -> (first, last sample time) of the episodes its last round saw at the edges of
+        #: its polled window. Rules judge the whole window again each round: an episode
+        #: reaching back to the window's first sample is the one that covered that moment
+        #: last round, and keeps its start (its identity) while it can be seen
+        self.episode_spans: dict[Hashable, list[tuple[float, float]]] = {}
 
     def __len__(self) -> int:
         return len(self._streams)
@@ -130,7 +135,8 @@ class StreamScorers:
         oldest = next(iter(self._streams.values()), None)
         if oldest is None or now - oldest[3] < STALE_S:
             return False
-        self._streams.popitem(last=False)
+        key, _ = self._streams.popitem(last=False)
+        self.episode_spans.pop(key, None)
         return True
 
 

@@ -196,3 +196,23 @@ def test_a_live_novelty_at_the_last_sample_is_a_moment_not_an_open_episode() -> 
     state[50:] = 0.0
     clock = detect_anomalies(series("openshift_ptp_clock_state", ts[:60], state), streams=streams)
     assert [a.open for a in clock] == [True]
+
+
+def test_a_live_rule_breach_keeps_its_identity_as_the_polled_window_moves() -> None:
+    """A clock in FREERUN for longer than the polled window: each round the rule judges the
+    window again, and once the breach reaches back to its first sample its start is that
+    sample's. It must stay the breach's own start (its identity), not a new anomaly each
+    round; when the clock locks again the same anomaly ends."""
+    streams = StreamScorers()
+    ts = 1_700_000_000 + np.arange(200) * 15.0
+    state = np.ones(200)
+    state[20:150] = 0.0  # FREERUN from sample 20 to 149
+    seen = []
+    for end in range(40, 200, 5):  # a window of the last 40 samples, 5 new each round
+        window = slice(end - 40, end)
+        found = detect_anomalies(series("openshift_ptp_clock_state", ts[window], state[window]),
+                                 streams=streams)  # fmt: skip
+        seen += [(a.identity, a.open) for a in found]
+    assert {identity for identity, _ in seen} == {seen[0][0]}  # one breach, one identity
+    assert seen[0][0].endswith(f"|{ts[20]:.0f}")
+    assert seen[-1][1] is False and any(is_open for _, is_open in seen)
