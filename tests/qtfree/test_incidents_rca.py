@@ -675,3 +675,24 @@ def test_an_incident_of_a_cluster_that_cannot_be_read_is_held_not_resolved() -> 
             incidents = [acknowledge(i, now) for i in incidents]
     (only,) = incidents
     assert only.state is IncidentStatus.ACKNOWLEDGED and only.opened_at == t0
+
+
+@pytest.mark.asyncio
+async def test_a_breach_that_peaked_early_and_lasts_stays_an_incident_signal(core: Core) -> None:
+    """A GPU at 92 C, then 82 C (still critical) for two hours: its episode's worst point is
+    two hours old, but the live rounds find it still going on, so it is still offered to
+    its incident (the store's last hour, read by worst point, had dropped it after an hour)."""
+    labels = {"Hostname": "n1", "gpu": "0"}
+    start = core.now().timestamp() - 2 * 3600
+    rng = np.random.default_rng(3)
+    ts = start + 30.0 * np.arange(240)
+    temps = np.where(np.arange(240) < 40, 60.0, 82.0) + rng.normal(0, 0.3, 240)
+    temps[40] = 92.0  # the worst, at the start of the breach
+    for chunk in range(0, 240, 8):
+        core.anomalies._live.append("east", "gpu_temperature", labels, ts[chunk : chunk + 8],
+                                    temps[chunk : chunk + 8])  # fmt: skip
+        await core.anomalies.analyse_live(force=True)
+    offered = [s for s in await core.incidents.signals() if s.source == "anomaly"]
+    assert len(offered) == 1 and "gpu_temperature" in offered[0].key
+    assert offered[0].last_seen >= core.now() - timedelta(minutes=1)  # alive now
+    assert offered[0].first_seen.timestamp() <= ts[41]

@@ -86,6 +86,8 @@ class AnomalyService:
         self.sensitivity = sensitivity
         self._worker = DetectWorker(isolated=isolated)
         self._by_panel: dict[tuple[str, str], list[Anomaly]] = {}
+        #: per (cluster, panel), the episodes its last live round found still going on
+        self._open: dict[tuple[str, str], list[Anomaly]] = {}
         self._analysed: dict[tuple[str, str], tuple[int, float]] = {}
         #: per (cluster, panel), the series its last live round followed (a series gone from
         #: the buffer is dropped here: the set never outgrows what is polled)
@@ -132,7 +134,10 @@ class AnomalyService:
             await self.forget_live()  # each series learns again, from stored history
         now = time.monotonic()
         count = 0
-        for cluster in self._live.clusters():
+        clusters = self._live.clusters()
+        polled = set(clusters)  # a cluster removed: its episodes are not going on
+        self._open = {k: v for k, v in self._open.items() if k[0] in polled}
+        for cluster in clusters:
             for panel in self._panels.values():
                 key = (cluster, panel.id)
                 version = self._live.panel_version(cluster, panel.id)
@@ -146,8 +151,15 @@ class AnomalyService:
                 inputs = await self._with_history(cluster, panel.id, snap.series)
                 found = await self.analyse(inputs, unit=panel.unit or None, stream=True)
                 self._by_panel[key] = _still_shown(self._by_panel.get(key, []), found, inputs)
+                self._open[key] = [a for a in found if a.open]
                 count += len(found)
         return count
+
+    def still_open(self) -> list[Anomaly]:
+        """The episodes the live rounds last found still going on, however long ago their
+        worst point was (an incident reads the store's last hour by worst point: a breach
+        that peaked early and lasts was dropped from it after an hour, and resolved)."""
+        return [a for found in self._open.values() for a in found]
 
     async def _with_history(
         self, cluster: str, panel: str, buffers: dict[SeriesKey, tuple[np.ndarray, np.ndarray]]

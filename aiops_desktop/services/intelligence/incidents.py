@@ -201,6 +201,9 @@ class IncidentService:
         truth = self._fleet.last or self._fleet.snapshot()
         since = (now - ANOMALIES_WITHIN).timestamp()
         recent = await self._anomalies.stored(AnomalyFilter(since=since, limit=5000))
+        going = self._anomalies.still_open()  # the live rounds' own, whenever their worst was
+        known = {a.identity for a in going}
+        recent = [*going, *(a for a in recent if a.identity not in known)]
         return [*finding_signals(truth, now), *alert_signals(self._poller.alerts, now),
                 *anomaly_signals(recent, now), *await self._event_signals(now)]  # fmt: skip
 
