@@ -235,6 +235,8 @@ async def test_a_recorded_answer_is_cut_to_the_moment_asked_about() -> None:
     recorded = RecordedQueries(None, {  # type: ignore[arg-type]
         "INSTANT role": [["east", {"iface": "ens1f0"}, [export + 1], [1.0]]],
         "RANGE tx": [["east", {"vf": "0"}, hour, [float(n) for n in range(61)]]],
+        "RANGE roles": [["east", {"iface": "ens2f0"}, hour, [float(n) for n in range(61)]]],
+        "INSTANT roles": [["east", {"iface": "ens2f0"}, [export + 1], [99.0]]],
     }, ends=datetime.fromtimestamp(export, UTC))  # fmt: skip
     east = [Cluster(name="east", api_server_url="https://api:6443")]
     at = datetime(2026, 12, 4, 20, 40, tzinfo=UTC)
@@ -247,6 +249,12 @@ async def test_a_recorded_answer_is_cut_to_the_moment_asked_about() -> None:
     tx = await recorded.run(
         MetricQuery(promql="tx", query_type=QueryType.RANGE, start=at - timedelta(minutes=10),
                     end=at), east)  # fmt: skip
+    # an instant query at an earlier moment, where the capture recorded the range over its
+    # span (the PTP roles): the last value within the lookback then, not the value at export
+    then = await recorded.run(MetricQuery(promql="roles", end=at), east)
+    (role,) = then.series
+    assert role.series.timestamps.tolist() == [export - 3600 + 60 * 29]  # 20:40 is minute 29
+    assert role.series.values.tolist() == [29.0]
     (series,) = tx.series
     assert series.series.timestamps.max() <= at.timestamp()
     assert (

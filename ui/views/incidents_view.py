@@ -34,6 +34,7 @@ SHOWN_CHARTS = 3
 RANKING_MIN_HEIGHT = 150  # pixels: the header and four causes
 CHART_MIN_HEIGHT = 170  # pixels: a plot squeezed under its two-line legend showed nothing
 CHART_MAX_HEIGHT = 260
+EXPLANATION_MIN_HEIGHT = 200
 
 
 class RcaPanel(QWidget):
@@ -78,10 +79,7 @@ class RcaPanel(QWidget):
         self.checks.setWordWrap(True)
         self.checks.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.checks)
-        self.charts_row = QHBoxLayout()
-        layout.addLayout(self.charts_row, 3)
-        self.charts: list[QWidget] = []
-        explain_bar = QHBoxLayout()
+        explain_bar = QHBoxLayout()  # the words before the charts: read first, asked for
         self.explain_button = QPushButton("Explain")
         self.explain_button.setToolTip("The local model tells this analysis, citing its evidence")
         self.explain_button.setEnabled(False)
@@ -96,7 +94,11 @@ class RcaPanel(QWidget):
         self.explanation.setOpenLinks(False)
         self.explanation.setOpenExternalLinks(False)
         self.explanation.setVisible(False)
+        self.explanation.setMinimumHeight(EXPLANATION_MIN_HEIGHT)
         layout.addWidget(self.explanation, 2)
+        self.charts_row = QHBoxLayout()
+        layout.addLayout(self.charts_row, 3)
+        self.charts: list[QWidget] = []
         self._streamed: list[str] = []
 
     def show_explain_state(self, text: str) -> None:

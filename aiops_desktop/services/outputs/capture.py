@@ -73,7 +73,7 @@ async def export_capture(
         recorder = RecordingQueries(core.queries, core.pool)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(RECORD_TIMEOUT_S):
-                await record_pages(recorder, live)
+                await record_pages(recorder, live, (end - since, end))
         extra[RECORDED_KEY] = recorder.dump()
     with_api = [c for c in chosen if has_kube_api(c)]
     if core.capture is None and with_api:  # the objects those pages read from the API

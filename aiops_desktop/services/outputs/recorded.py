@@ -27,7 +27,7 @@ from aiops_desktop.services.clusters.connections import ClientPool
 from aiops_desktop.services.gpu_cnf.cnf import read_sriov_objects
 from aiops_desktop.services.gpu_cnf.drift import DRIFT_OBJECTS
 from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
-from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
+from aiops_desktop.services.gpu_cnf.ptp import ptp_queries, read_ptp_board
 from aiops_desktop.services.gpu_cnf.sriov import read_dataplane
 from aiops_desktop.services.kube.session import KubeSession
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
@@ -132,6 +132,9 @@ class RecordedQueries(MultiClusterQuery):
         kept = list(found)
         if query.end is not None and self._ends is not None and query.end < self._ends:
             kept = [t for t in (_within(row, query) for row in found) if t is not None]
+            over = self._answers.get(f"{QueryType.RANGE.value} {query.promql}")
+            if not kept and query.query_type is QueryType.INSTANT and over:  # as it was then
+                kept = [t for t in (_last_within(row, query.end) for row in over) if t]
         if found and not kept:  # recorded, but later than the moment asked about
             outcomes = [
                 ClusterOutcome(c.name, False, 0.0, reason="not_configured",
@@ -146,6 +149,19 @@ class RecordedQueries(MultiClusterQuery):
 
 #: how far back an instant query finds a series' last sample (Prometheus' lookback delta)
 LOOKBACK_S = 300.0
+
+
+def _last_within(row: TaggedSeries, end: datetime) -> TaggedSeries | None:
+    """An instant answer at ``end`` from a recorded range: its last sample within the
+    lookback (None when it has none there)."""
+    ts, at = row.series.timestamps, end.timestamp()
+    near = np.flatnonzero((ts <= at) & (ts >= at - LOOKBACK_S))
+    if not near.size:
+        return None
+    i = near[-1]
+    s = row.series
+    return TaggedSeries(row.cluster, PromSeries(s.labels, s.timestamps[i : i + 1],
+                                                s.values[i : i + 1]))  # fmt: skip
 
 
 def _within(row: TaggedSeries, query: MetricQuery) -> TaggedSeries | None:
@@ -167,15 +183,31 @@ def _within(row: TaggedSeries, query: MetricQuery) -> TaggedSeries | None:
     return TaggedSeries(row.cluster, PromSeries(s.labels, s.timestamps[keep], s.values[keep]))
 
 
-async def record_pages(queries: RecordingQueries, clusters: list[Cluster]) -> None:
+async def record_pages(
+    queries: RecordingQueries,
+    clusters: list[Cluster],
+    span: tuple[datetime, datetime] | None = None,
+) -> None:
     """Run the GPU, PTP and SR-IOV/DPDK readers and the fleet's findings once, so their
-    answers are recorded."""
+    answers are recorded; with ``span`` (the capture's), the PTP ports' roles over it too, so
+    root-cause analysis of any moment in it reads the roles as they were then."""
     from aiops_desktop.services.fleet.state import read_metric_findings
 
     await read_metric_findings(queries, clusters, utcnow())
     await read_gpu_fleet(queries, clusters)
     await read_ptp_board(queries, clusters, window=timedelta(hours=1))
     await read_dataplane(queries, clusters)
+    if span is not None:
+        start, end = span
+        step = max(ROLE_STEP, (end - start) / MOST_ROLE_SAMPLES)
+        await queries.run(MetricQuery(promql=ptp_queries()["role"], query_type=QueryType.RANGE,
+                                      start=start, end=end, step=step), clusters)  # fmt: skip
+
+
+#: the roles over a capture's span: one sample a minute, at most this many (Prometheus'
+#: limit is 11,000 a series)
+ROLE_STEP = timedelta(minutes=1)
+MOST_ROLE_SAMPLES = 10_000
 
 
 async def record_objects(
