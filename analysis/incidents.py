@@ -298,26 +298,33 @@ def group(
         by_key[signal.key] = (home, len(home.signals) - 1)
         changed.add(home.id)
     for incident in out:
-        if incident.state is IncidentStatus.RESOLVED:
-            continue
-        if _let_go(incident, now):
-            changed.add(incident.id)
-        worst = incident.worst
-        if worst is not None:
-            incident.severity = worst.severity
-        title = _title(incident)
-        if title != incident.title:
-            incident.title = title
-            changed.add(incident.id)
-        last = max((s.last_seen for s in incident.signals), default=incident.updated_at)
-        held = any(c in unread for c in incident.clusters)
-        if now - last >= RESOLVE_AFTER and not held:  # (ended before it was grouped: at once)
-            incident.state, incident.resolved_at = IncidentStatus.RESOLVED, now
+        if incident.state is not IncidentStatus.RESOLVED and _settled(incident, now, unread):
             changed.add(incident.id)
     for incident in out:
         if incident.id in changed:
             incident.updated_at = max(incident.updated_at, now)  # the last change
     return out, changed
+
+
+def _settled(incident: Incident, now: datetime, unread: Collection[str]) -> bool:
+    """An incident not resolved after this refresh's signals: its record bounded, its
+    severity, title and held clusters brought up to date, resolved when its signals ended.
+    Whether it changed."""
+    changed = _let_go(incident, now) > 0
+    worst = incident.worst
+    if worst is not None:
+        incident.severity = worst.severity
+    title = _title(incident)
+    if title != incident.title:
+        incident.title, changed = title, True
+    dark = sorted(c for c in incident.clusters if c in unread)
+    if dark != incident.unread:  # said on the page and by the CLI: why it stays open
+        incident.unread, changed = dark, True
+    last = max((s.last_seen for s in incident.signals), default=incident.updated_at)
+    if now - last >= RESOLVE_AFTER and not dark:  # (ended before it was grouped: at once)
+        incident.state, incident.resolved_at = IncidentStatus.RESOLVED, now
+        changed = True
+    return changed
 
 
 def acknowledge(incident: Incident, now: datetime) -> Incident:

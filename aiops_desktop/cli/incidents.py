@@ -89,6 +89,8 @@ async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
     for i in shown:
         out.write(f"{i.id}  {i.state.value:<12} {i.severity.value:<8} "
                   f"{time_text(i.opened_at)}  {one_line(i.title)}\n")  # fmt: skip
+        if i.held_because:
+            out.write(f"    {one_line(i.held_because)}\n")
         for s in i.timeline[:5]:
             out.write(f"    {time_text(s.first_seen, seconds=True)} {s.cluster} {s.source}: "
                       f"{one_line(s.subject)}: {one_line(s.reason)}\n")  # fmt: skip

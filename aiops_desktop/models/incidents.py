@@ -97,6 +97,17 @@ class Incident(DomainModel):
     #: signals long ended and let go (analysis.incidents: an incident open for days keeps its
     #: first, its worst and its recent signals), counted
     signals_dropped: int = Field(default=0, ge=0)
+    #: its clusters whose sources could not be read at the last grouping: it is held open
+    #: (its signals are unseen, not ended) until they can
+    unread: list[str] = Field(default_factory=list, max_length=1000)
+
+    @property
+    def held_because(self) -> str:
+        """Why it stays open though no signal was seen lately ("" when it is not held)."""
+        if not self.unread:
+            return ""
+        return (f"held open: {', '.join(self.unread)} cannot be read, so its signals are "
+                "unseen, not ended")  # fmt: skip
 
     @property
     def signal_count(self) -> int:

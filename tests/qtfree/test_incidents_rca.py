@@ -673,8 +673,13 @@ def test_an_incident_of_a_cluster_that_cannot_be_read_is_held_not_resolved() -> 
         incidents, _ = group(incidents, finding_signals(truth, now), now, unread=unread)
         if minute == 2:
             incidents = [acknowledge(i, now) for i in incidents]
+        if minute == 20:  # held, and it says why
+            (held,) = incidents
+            assert held.unread == ["ran-east"]
+            assert held.held_because.startswith("held open: ran-east cannot be read")
     (only,) = incidents
     assert only.state is IncidentStatus.ACKNOWLEDGED and only.opened_at == t0
+    assert only.unread == [] and not only.held_because
 
 
 @pytest.mark.asyncio

@@ -223,3 +223,14 @@ def test_an_analysis_from_an_alert_on_a_fleet_hub_reads_its_members(qtbot, qloop
     presenter.analyse_at("ran-hub", NOW.timestamp())
     run_until(qtbot, lambda: tasks.running == 0)
     assert asked == [["ran-east", "ran-west"]]
+
+
+def test_an_incident_held_for_an_unread_cluster_says_so(qtbot, qloop, theme) -> None:  # type: ignore[no-untyped-def]
+    view = IncidentsView(theme)
+    qtbot.addWidget(view)
+    held = incident("INC-A").model_copy(update={"unread": ["east"]})
+    view.show_rows([held, incident("INC-B")])
+    cells = {view.table.item(r, 5).text(): view.table.item(r, 3) for r in range(2)}  # type: ignore[union-attr]
+    assert cells["INC-A title"].text() == "east (unread)"  # type: ignore[union-attr]
+    assert "held open: east cannot be read" in cells["INC-A title"].toolTip()  # type: ignore[union-attr]
+    assert cells["INC-B title"].text() == "east"  # type: ignore[union-attr]

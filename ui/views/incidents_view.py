@@ -330,9 +330,10 @@ class IncidentsView(QWidget):
             muted = i.state is IncidentStatus.RESOLVED
             rows.append(Row(
                 [time_text(i.opened_at, seconds=True), i.state.value, i.severity.value,
-                 ", ".join(i.clusters), str(i.signal_count), i.title],
+                 ", ".join(f"{c} (unread)" if c in i.unread else c for c in i.clusters),
+                 str(i.signal_count), i.title],
                 colours={2: colour}, colour=self._theme.status("UNKNOWN") if muted else None,
-                tips={5: i.title},
+                tips={3: i.held_because, 5: i.title} if i.unread else {5: i.title},
             ))  # fmt: skip
         self.table.set_rows(rows)
         live = [i for i in self._all if i.state is not IncidentStatus.RESOLVED]
