@@ -234,3 +234,22 @@ def test_an_incident_held_for_an_unread_cluster_says_so(qtbot, qloop, theme) -> 
     assert cells["INC-A title"].text() == "east (unread)"  # type: ignore[union-attr]
     assert "held open: east cannot be read" in cells["INC-A title"].toolTip()  # type: ignore[union-attr]
     assert cells["INC-B title"].text() == "east"  # type: ignore[union-attr]
+
+
+def test_asked_twice_at_once_the_first_never_runs_and_leaves_nothing(qtbot, qloop, theme) -> None:  # type: ignore[no-untyped-def]
+    """A double click: the first analysis is stopped before it ran; it leaves no coroutine
+    never awaited (a warning, an error in these tests) and the second is shown."""
+    import gc
+    import warnings
+
+    presenter, view, rca, tasks = wired(qtbot, theme, [incident("INC-A"), incident("INC-B")])
+    rca.gates["INC-B"] = asyncio.Event()
+    rca.gates["INC-B"].set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        presenter.analyse("INC-A")
+        presenter.analyse("INC-B")  # before the first ran
+        run_until(qtbot, lambda: tasks.running == 0)
+        gc.collect()
+    assert "INC-A" not in rca.gates  # never asked
+    assert view.rca.summary.text().startswith("Root cause analysis of INC-B")

@@ -111,4 +111,8 @@ class Presenter(QObject):
                 log.exception("%s failed", name)
                 report(f"{name} failed: {exc or type(exc).__name__}")
 
-        return self._tasks.spawn(guarded(), name=name)
+        task = self._tasks.spawn(guarded(), name=name)
+        # stopped before it ran (asked again at once): ``work`` never started, and would be
+        # a coroutine never awaited; closing a finished one does nothing
+        task.add_done_callback(lambda _t: work.close())
+        return task

@@ -25,6 +25,9 @@ from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
 
+#: an analysis and the incident it is of (None: a cluster at a moment)
+Analysed = tuple[RcaResult, Incident | None]
+
 
 class IncidentsPresenter(Presenter):
     """Signals: sig_rows(list[Incident]) when they change and on show; sig_rca_busy(str): an
@@ -67,7 +70,7 @@ class IncidentsPresenter(Presenter):
         self._analysis: asyncio.Task[None] | None = None
         self._explaining: asyncio.Task[None] | None = None
         #: the analysis shown, and its incident (None: a cluster at a moment)
-        self._shown: tuple[RcaResult, Incident | None] | None = None
+        self._shown: Analysed | None = None
         self.listen(bus, INCIDENTS_CHANGED, self.sig_rows.emit)
         self.listen(bus, LLM_CHANGED, lambda _s: self._say_explain_state())
 
@@ -85,33 +88,37 @@ class IncidentsPresenter(Presenter):
     def analyse(self, incident_id: str) -> None:
         """Rank the incident's likely causes (seconds on a big fleet: off the UI thread)."""
 
-        async def result() -> tuple[RcaResult, Incident | None]:
+        async def result() -> Analysed:
             incident = await self._incidents.get(incident_id)
             if incident is None:
                 raise LookupError(f"incident {incident_id} is no longer kept")
             return await self._rca.for_incident(incident), incident
 
-        self._run_rca(incident_id, result())
+        self._run_rca(incident_id, result)
 
     def analyse_at(self, cluster: str, first_s: float) -> None:
         """Rank what changed on ``cluster`` around ``first_s`` (an anomaly's or alert's
         start): the window runs from 30 min before it to 5 min after."""
         at = datetime.fromtimestamp(first_s, UTC) + RCA_WINDOW_AFTER
 
-        async def result() -> tuple[RcaResult, Incident | None]:
+        async def result() -> Analysed:
             return await self._rca.for_cluster(cluster, self._clusters_of(cluster), at), None
 
-        self._run_rca(cluster, result())
+        self._run_rca(cluster, result)
 
     def _run_rca(
-        self, what: str, result: Coroutine[Any, Any, tuple[RcaResult, Incident | None]]
+        self,
+        what: str,
+        result: Callable[[], Coroutine[Any, Any, Analysed]],
     ) -> None:
+        """``result``: makes the analysis' coroutine once it runs (one stopped before it ran
+        leaves no coroutine never awaited)."""
         if self._analysis is not None:
             self._analysis.cancel()  # asked again: only the newest is shown
 
         async def work() -> None:
             self.sig_rca_busy.emit(f"Analysing {what}…")
-            found = await result  # a failure: on_error below says it in the panel
+            found = await result()  # a failure: on_error below says it in the panel
             self._stop_explaining()
             self._shown = found
             self.sig_rca.emit(found[0].shown())
