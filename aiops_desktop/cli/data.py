@@ -25,7 +25,7 @@ from aiops_desktop.models import Aggregation, EndpointKind, QueryStatus
 from aiops_desktop.models.anomalies import ANOMALY_LOOKBACK
 from aiops_desktop.models.enums import AnomalyMethod, GroupBy, Sensitivity
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFoundError
-from aiops_desktop.models.fleet import ClusterTruth, Coverage, Health
+from aiops_desktop.models.fleet import ClusterTruth, Health
 from aiops_desktop.models.text import age_text, labels_text, one_line, time_text
 
 if TYPE_CHECKING:
@@ -258,18 +258,14 @@ async def _fleet(core: Core, args: argparse.Namespace, io: Io) -> int:
 def say_unread(polled: list[SourceStatus], clusters: list[ClusterTruth], io: Io) -> bool:
     """Say on stderr which sources could not be read (a poll's, the Kubernetes APIs'): what
     is printed from the rest is not the whole fleet. Whether any was."""
-    unread = [s for s in polled if s.consecutive_errors]
-    for s in unread:
-        io.err.write(f"unread: {s.cluster}/{s.source}: {one_line(s.last_error or '')}\n")
-    apis = [t for t in clusters if "kubernetes" in t.coverage]
-    dark = [t for t in apis if t.coverage["kubernetes"] is Coverage.UNREACHABLE]
-    for t in dark:
-        io.err.write(f"unread: {t.name}/kubernetes: {one_line(t.last_error or '')}\n")
-    if unread or dark:
-        io.err.write(
-            f"{len(unread) + len(dark)} of {len(polled) + len(apis)} sources could not be read\n"
-        )
-    return bool(unread or dark)
+    from aiops_desktop.services.fleet.state import unread_sources
+
+    unread, sources = unread_sources(polled, clusters)
+    for line in unread:
+        io.err.write(f"unread: {one_line(line)}\n")
+    if unread:
+        io.err.write(f"{len(unread)} of {sources} sources could not be read\n")
+    return bool(unread)
 
 
 def _methods(text: str) -> tuple[AnomalyMethod, ...]:

@@ -77,11 +77,11 @@ def _acknowledged(conn: sqlite3.Connection, ids: list[str]) -> dict[str, datetim
     out: dict[str, datetime | None] = {}
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
-        for (body,) in conn.execute(
+        rows = conn.execute(
             f"SELECT body FROM incidents WHERE state = 'ACKNOWLEDGED' AND id IN "  # noqa: S608
             f"({','.join('?' * len(part))})",  # only "?" placeholders are formatted in
             part,
-        ):
-            for stored in read_all(Incident, [body], "incident"):
-                out[stored.id] = stored.acknowledged_at
+        )
+        for stored in read_all(Incident, (body for (body,) in rows), "incident"):
+            out[stored.id] = stored.acknowledged_at
     return out

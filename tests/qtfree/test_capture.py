@@ -260,3 +260,35 @@ async def test_a_recorded_answer_is_cut_to_the_moment_asked_about() -> None:
     assert (
         series.series.timestamps.min() >= at.timestamp() - 600 and series.series.values.size == 11
     )
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_an_export_records_the_ptp_roles_over_its_span(
+    core: Core,
+    tmp_path: Path,
+    prometheus,  # type: ignore[no-untyped-def]
+) -> None:
+    """Exported from a live Prometheus, a capture holds the PTP ports' roles over its span, so
+    that RCA of a moment before its end can read the roles of then (an instant asked then is
+    answered from that range); a query it never recorded still says so."""
+    from aiops_desktop.models import ClusterKind, EndpointKind, QueryStatus, QueryType
+    from aiops_desktop.services.gpu_cnf.ptp import ptp_queries
+
+    urls = {EndpointKind.PROMETHEUS: prometheus.url}
+    await core.registry.add(ClusterSpec(name="hub", kind=ClusterKind.FLEET, endpoint_urls=urls))
+    out = tmp_path / "live.aiops"
+    await export_capture(core, out, clusters=["hub"], since=timedelta(hours=2))
+    opened = open_capture(out)
+    try:
+        await opened.registry.load()
+        hub = opened.registry.clusters()
+        end = opened.now()
+        roles = MetricQuery(promql=ptp_queries()["role"], query_type=QueryType.RANGE,
+                            start=end - timedelta(hours=2), end=end)  # fmt: skip
+        assert (await opened.queries.run(roles, hub)).status is QueryStatus.SUCCESS
+        never = MetricQuery(promql="sum(never_recorded)", query_type=QueryType.RANGE,
+                            start=end - timedelta(hours=2), end=end)  # fmt: skip
+        assert (await opened.queries.run(never, hub)).status is QueryStatus.ERROR
+    finally:
+        await opened.shutdown()

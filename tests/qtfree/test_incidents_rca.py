@@ -701,3 +701,30 @@ async def test_a_breach_that_peaked_early_and_lasts_stays_an_incident_signal(cor
     assert len(offered) == 1 and "gpu_temperature" in offered[0].key
     assert offered[0].last_seen >= core.now() - timedelta(minutes=1)  # alive now
     assert offered[0].first_seen.timestamp() <= ts[41]
+
+
+@pytest.mark.asyncio
+async def test_the_service_holds_the_incidents_of_a_cluster_the_fleet_cannot_read(
+    core: Core,
+) -> None:
+    """The fleet's truth says east's metrics are unreachable (or stale): its incident, unseen
+    for 20 min, is held open and says why; once east reads again it resolves."""
+    from aiops_desktop.models.fleet import ClusterTruth, Coverage, FleetTruth, Health
+
+    now = core.now()
+    old = signal("finding|east|x", "east", at=now - timedelta(minutes=30)).model_copy(
+        update={"last_seen": now - timedelta(minutes=20)})  # fmt: skip
+    grouped, _ = group([], [old], now - timedelta(minutes=20))
+    await asyncio.wrap_future(core.incidents.repo.save(grouped))
+
+    def truth(coverage: Coverage) -> FleetTruth:
+        return FleetTruth(at=now, clusters=[ClusterTruth(
+            "east", "east", None, Health.OFFLINE, 0, 0, [], {"metrics": coverage})])  # fmt: skip
+
+    for dark in (Coverage.UNREACHABLE, Coverage.STALE):
+        core.fleet.last = truth(dark)
+        (held,) = await core.incidents.refresh()
+        assert held.state is IncidentStatus.OPEN and held.unread == ["east"]
+    core.fleet.last = truth(Coverage.READ)
+    (done,) = await core.incidents.refresh()
+    assert done.state is IncidentStatus.RESOLVED and done.unread == []

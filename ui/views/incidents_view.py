@@ -145,7 +145,6 @@ class RcaPanel(QWidget):
         with nothing of an earlier analysis left under it."""
         self._clear()
         self.summary.setText(text)
-        self.checks.setText("")
 
     def _clear(self) -> None:
         """Nothing of the analysis shown before: its selection, its explanation, its charts."""
@@ -155,6 +154,7 @@ class RcaPanel(QWidget):
         self._streamed = []
         self.explanation.clear()
         self.explanation.setVisible(False)
+        self.checks.setText("")
         for chart in self.charts:
             chart.setParent(None)
             chart.deleteLater()
@@ -333,7 +333,7 @@ class IncidentsView(QWidget):
                  ", ".join(f"{c} (unread)" if c in i.unread else c for c in i.clusters),
                  str(i.signal_count), i.title],
                 colours={2: colour}, colour=self._theme.status("UNKNOWN") if muted else None,
-                tips={3: i.held_because, 5: i.title} if i.unread else {5: i.title},
+                tips={3: i.held_because, 5: i.title},  # ("" where not held: no tip)
             ))  # fmt: skip
         self.table.set_rows(rows)
         live = [i for i in self._all if i.state is not IncidentStatus.RESOLVED]

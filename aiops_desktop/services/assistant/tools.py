@@ -27,6 +27,7 @@ from aiops_desktop.models.errors import AppError, NotFoundError
 from aiops_desktop.models.observability import depth_first, line_level, service_calls
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.assistant.toolbox import Tool, ToolError, ToolInput
+from aiops_desktop.services.fleet.state import unread_sources
 from aiops_desktop.services.intelligence.rca import analysis_time, nothing_read, rca_clusters
 from aiops_desktop.services.queries.logs_traces import failing_traceql
 
@@ -480,15 +481,10 @@ async def list_incidents(core: Core, args: ListIncidentsInput) -> dict[str, Any]
         if (args.state is None or i.state.value == args.state)
         and (scope is None or any(c in scope for c in i.clusters))
     ]  # fmt: skip
+    truth = core.fleet.last or core.fleet.snapshot()
+    unread, _ = unread_sources(core.poller.status.values(), truth.clusters)  # as the CLI says
     return {"count": len(shown), "incidents": [_incident_row(i) for i in shown],
-            "unread": _unread_sources(core)}  # fmt: skip
-
-
-def _unread_sources(core: Core) -> list[str]:
-    """The sources whose last read failed, with why (what `aiops-desktop incidents` says on
-    stderr)."""
-    return [f"{s.cluster}/{s.source}: {s.last_error or 'not read'}"
-            for s in core.poller.status.values() if s.consecutive_errors]  # fmt: skip
+            "unread": unread}  # fmt: skip
 
 
 class GetIncidentInput(ToolInput):

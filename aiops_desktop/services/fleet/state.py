@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -121,6 +121,20 @@ async def read_metric_findings(
         for name, items in part.items():
             found.setdefault(name, []).extend(items)
     return found
+
+
+def unread_sources(
+    polled: Iterable[SourceStatus], clusters: Iterable[ClusterTruth]
+) -> tuple[list[str], int]:
+    """The sources that could not be read, each as "cluster/source: why" (a poll's sources,
+    then the Kubernetes APIs), and how many sources there were: what the CLI says on stderr
+    and the assistant's tools return, so that "nothing found" is not read as "all clear"."""
+    polled, apis = list(polled), [t for t in clusters if "kubernetes" in t.coverage]
+    out = [f"{s.cluster}/{s.source}: {s.last_error or 'not read'}"
+           for s in polled if s.consecutive_errors]  # fmt: skip
+    out += [f"{t.name}/kubernetes: {t.last_error or 'not read'}"
+            for t in apis if t.coverage["kubernetes"] is Coverage.UNREACHABLE]  # fmt: skip
+    return out, len(polled) + len(apis)
 
 
 def _worst_first(t: ClusterTruth) -> tuple[int, int, int, str]:

@@ -134,7 +134,7 @@ class RecordedQueries(MultiClusterQuery):
             kept = [t for t in (_within(row, query) for row in found) if t is not None]
             over = self._answers.get(f"{QueryType.RANGE.value} {query.promql}")
             if not kept and query.query_type is QueryType.INSTANT and over:  # as it was then
-                kept = [t for t in (_last_within(row, query.end) for row in over) if t]
+                kept = [t for t in (_within(row, query) for row in over) if t is not None]
         if found and not kept:  # recorded, but later than the moment asked about
             outcomes = [
                 ClusterOutcome(c.name, False, 0.0, reason="not_configured",
@@ -151,33 +151,21 @@ class RecordedQueries(MultiClusterQuery):
 LOOKBACK_S = 300.0
 
 
-def _last_within(row: TaggedSeries, end: datetime) -> TaggedSeries | None:
-    """An instant answer at ``end`` from a recorded range: its last sample within the
-    lookback (None when it has none there)."""
-    ts, at = row.series.timestamps, end.timestamp()
-    near = np.flatnonzero((ts <= at) & (ts >= at - LOOKBACK_S))
-    if not near.size:
-        return None
-    i = near[-1]
-    s = row.series
-    return TaggedSeries(row.cluster, PromSeries(s.labels, s.timestamps[i : i + 1],
-                                                s.values[i : i + 1]))  # fmt: skip
-
-
 def _within(row: TaggedSeries, query: MetricQuery) -> TaggedSeries | None:
     """``row``'s samples a query for an earlier moment would have got, as Prometheus answers
-    it: up to its end (a range from its start; an instant the last within the lookback);
-    None when none is left."""
+    it: a range's from its start to its end; an instant's last at or before its end, within
+    the lookback (whether ``row`` was recorded as an instant or over a range); None when it
+    has none there."""
     assert query.end is not None
     ts, end = row.series.timestamps, query.end.timestamp()
     if query.query_type is QueryType.RANGE:
         start = query.start.timestamp() if query.start is not None else -math.inf
-        keep = (ts >= start) & (ts <= end)
+        keep = np.flatnonzero((ts >= start) & (ts <= end))
     else:
-        keep = (ts <= end) & (ts >= end - LOOKBACK_S)
-    if not keep.any():
+        keep = np.flatnonzero((ts <= end) & (ts >= end - LOOKBACK_S))[-1:]
+    if not keep.size:
         return None
-    if keep.all():
+    if keep.size == ts.size:
         return row
     s = row.series
     return TaggedSeries(row.cluster, PromSeries(s.labels, s.timestamps[keep], s.values[keep]))
