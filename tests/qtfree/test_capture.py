@@ -264,16 +264,18 @@ async def test_a_recorded_answer_is_cut_to_the_moment_asked_about() -> None:
 
 @pytest.mark.integration
 @pytest.mark.asyncio
-async def test_an_export_records_the_ptp_roles_over_its_span(
+async def test_an_export_records_what_rca_reads_over_its_span(
     core: Core,
     tmp_path: Path,
     prometheus,  # type: ignore[no-untyped-def]
 ) -> None:
-    """Exported from a live Prometheus, a capture holds the PTP ports' roles over its span, so
-    that RCA of a moment before its end can read the roles of then (an instant asked then is
-    answered from that range); a query it never recorded still says so."""
+    """Exported from a live Prometheus, a capture holds what RCA reads beside the stored series
+    (the PTP ports' roles, the SR-IOV VFs' drops and errors) over its span, so that RCA of a
+    moment before its end reads them as they were then (an instant role asked then is
+    answered from the range); a query it never recorded still says so."""
     from aiops_desktop.models import ClusterKind, EndpointKind, QueryStatus, QueryType
     from aiops_desktop.services.gpu_cnf.ptp import ptp_queries
+    from aiops_desktop.services.intelligence.rca_topology import topology_queries
 
     urls = {EndpointKind.PROMETHEUS: prometheus.url}
     await core.registry.add(ClusterSpec(name="hub", kind=ClusterKind.FLEET, endpoint_urls=urls))
@@ -287,6 +289,10 @@ async def test_an_export_records_the_ptp_roles_over_its_span(
         roles = MetricQuery(promql=ptp_queries()["role"], query_type=QueryType.RANGE,
                             start=end - timedelta(hours=2), end=end)  # fmt: skip
         assert (await opened.queries.run(roles, hub)).status is QueryStatus.SUCCESS
+        earlier = end - timedelta(minutes=40)
+        for query in topology_queries(earlier - timedelta(minutes=30), earlier):
+            answer = await opened.queries.run(query, hub)
+            assert answer.status is QueryStatus.SUCCESS, query.promql
         never = MetricQuery(promql="sum(never_recorded)", query_type=QueryType.RANGE,
                             start=end - timedelta(hours=2), end=end)  # fmt: skip
         assert (await opened.queries.run(never, hub)).status is QueryStatus.ERROR

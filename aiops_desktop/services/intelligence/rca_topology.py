@@ -34,6 +34,24 @@ VF_SIGNALS = {
 }
 
 
+def topology_queries(
+    start: datetime, end: datetime, *, roles_over_range: bool = False, step: timedelta = STEP
+) -> list[MetricQuery]:
+    """What RCA asks beside the stored series: the PTP roles at ``end`` (over the range with
+    ``roles_over_range``, as an export records them), then each VF field of ``VF_SIGNALS``
+    from ``start`` to ``end``."""
+    ptp, sriov = ptp_queries(), sriov_queries()
+    roles = (
+        MetricQuery(promql=ptp["role"], query_type=QueryType.RANGE, start=start, end=end, step=step)
+        if roles_over_range
+        else MetricQuery(promql=ptp["role"], end=end)
+    )
+    return [roles] + [
+        MetricQuery(promql=sriov[name], query_type=QueryType.RANGE, start=start, end=end, step=step)
+        for name in VF_SIGNALS
+    ]
+
+
 @dataclass
 class TopologyRead:
     edges: list[Edge] = field(default_factory=list)
@@ -71,12 +89,7 @@ class RcaTopology:
             return TopologyRead()
         end = datetime.fromtimestamp(window.end_s, UTC)
         start = datetime.fromtimestamp(window.detect_s - window.before_s, UTC)
-        ptp, sriov = ptp_queries(), sriov_queries()
-        queries = [MetricQuery(promql=ptp["role"], end=end)] + [
-            MetricQuery(promql=sriov[name], query_type=QueryType.RANGE, start=start, end=end,
-                        step=STEP)
-            for name in VF_SIGNALS
-        ]  # fmt: skip
+        queries = topology_queries(start, end)
         answers = await asyncio.gather(*(self._queries.run(q, clusters) for q in queries))
         out = TopologyRead()
         ports = []

@@ -27,8 +27,9 @@ from aiops_desktop.services.clusters.connections import ClientPool
 from aiops_desktop.services.gpu_cnf.cnf import read_sriov_objects
 from aiops_desktop.services.gpu_cnf.drift import DRIFT_OBJECTS
 from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
-from aiops_desktop.services.gpu_cnf.ptp import ptp_queries, read_ptp_board
+from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
 from aiops_desktop.services.gpu_cnf.sriov import read_dataplane
+from aiops_desktop.services.intelligence.rca_topology import topology_queries
 from aiops_desktop.services.kube.session import KubeSession
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 from aiops_desktop.store.capture import CaptureError
@@ -177,8 +178,9 @@ async def record_pages(
     span: tuple[datetime, datetime] | None = None,
 ) -> None:
     """Run the GPU, PTP and SR-IOV/DPDK readers and the fleet's findings once, so their
-    answers are recorded; with ``span`` (the capture's), the PTP ports' roles over it too, so
-    root-cause analysis of any moment in it reads the roles as they were then."""
+    answers are recorded; with ``span`` (the capture's), what root-cause analysis reads beside
+    the stored series over it too (the PTP ports' roles, the SR-IOV VFs' drops and errors), so
+    an analysis of any moment in it reads them as they were then."""
     from aiops_desktop.services.fleet.state import read_metric_findings
 
     await read_metric_findings(queries, clusters, utcnow())
@@ -187,15 +189,15 @@ async def record_pages(
     await read_dataplane(queries, clusters)
     if span is not None:
         start, end = span
-        step = max(ROLE_STEP, (end - start) / MOST_ROLE_SAMPLES)
-        await queries.run(MetricQuery(promql=ptp_queries()["role"], query_type=QueryType.RANGE,
-                                      start=start, end=end, step=step), clusters)  # fmt: skip
+        step = max(SPAN_STEP, (end - start) / MOST_SPAN_SAMPLES)
+        for query in topology_queries(start, end, roles_over_range=True, step=step):
+            await queries.run(query, clusters)
 
 
-#: the roles over a capture's span: one sample a minute, at most this many (Prometheus'
+#: what RCA reads over a capture's span: one sample a minute, at most this many (Prometheus'
 #: limit is 11,000 a series)
-ROLE_STEP = timedelta(minutes=1)
-MOST_ROLE_SAMPLES = 10_000
+SPAN_STEP = timedelta(minutes=1)
+MOST_SPAN_SAMPLES = 10_000
 
 
 async def record_objects(
