@@ -327,6 +327,34 @@ def _settled(incident: Incident, now: datetime, unread: Collection[str]) -> bool
     return changed
 
 
+def as_it_stood(incident: Incident, at: datetime) -> Incident | None:
+    """``incident`` as it stood at ``at``, as a report of a past period shows it: only the
+    signals seen by then, each in its version of then (its last seen no later), its state,
+    severity and title of then (acknowledged or resolved only if that happened by then);
+    None when it had not opened. Signals let go (``signals_dropped``) were seen between its
+    first and its newest kept ones: counted only when every kept one was seen by then. Which
+    clusters held it open then is not kept: none is said."""
+    kept = [s for s in incident.signals if s.first_seen <= at]
+    if incident.opened_at > at or not kept:
+        return None
+    signals = [s.as_of(at).model_copy(update={"last_seen": min(s.last_seen, at)}) for s in kept]
+    acknowledged = incident.acknowledged_at
+    acknowledged = acknowledged if acknowledged is not None and acknowledged <= at else None
+    resolved = incident.resolved_at if incident.resolved_at and incident.resolved_at <= at else None
+    state = (IncidentStatus.RESOLVED if resolved else
+             IncidentStatus.ACKNOWLEDGED if acknowledged else IncidentStatus.OPEN)  # fmt: skip
+    then = incident.model_copy(update={
+        "signals": signals, "state": state, "acknowledged_at": acknowledged,
+        "resolved_at": resolved, "updated_at": min(incident.updated_at, at), "unread": [],
+        "signals_dropped": incident.signals_dropped if len(kept) == len(incident.signals) else 0,
+    })  # fmt: skip
+    worst = then.worst
+    if worst is not None:
+        then.severity = worst.severity
+    then.title = _title(then)
+    return then
+
+
 def acknowledge(incident: Incident, now: datetime) -> Incident:
     if incident.state is not IncidentStatus.OPEN:
         return incident

@@ -27,6 +27,7 @@ from aiops_desktop.store.series import SeriesBatch
 from analysis.incidents import (
     RESOLVE_AFTER,
     acknowledge,
+    as_it_stood,
     depends_on,
     entity_of,
     group,
@@ -728,3 +729,63 @@ async def test_the_service_holds_the_incidents_of_a_cluster_the_fleet_cannot_rea
     core.fleet.last = truth(Coverage.READ)
     (done,) = await core.incidents.refresh()
     assert done.state is IncidentStatus.RESOLVED and done.unread == []
+
+
+def _its_life(t0: datetime) -> Incident:
+    """A GPU WARNING at t0 that became an XID 79 at +20 min, acknowledged at +25, joined by
+    a node signal at +30, both ended by +45 and resolved then."""
+    gpu = signal("alert|east|gpu", "east", at=t0, subject="gpu-1/gpu3", alert="GpuDegraded")
+    gpu = gpu.model_copy(update={"reason": "GPU temperature 78 C"})
+    grouped, _ = group([], [gpu], t0)
+    xid = gpu.model_copy(update={"severity": FindingSeverity.CRITICAL, "last_seen": t0 + timedelta(
+        minutes=20), "reason": "XID 79 GPU has fallen off the bus"})  # fmt: skip
+    grouped, _ = group(grouped, [xid], t0 + timedelta(minutes=20))
+    grouped = [acknowledge(grouped[0], t0 + timedelta(minutes=25))]
+    node = signal("node|east", "east", at=t0 + timedelta(minutes=30), subject="gpu-1/gpu3")
+    grouped, _ = group(grouped, [node], t0 + timedelta(minutes=30))
+    (ended,), _ = group(grouped, [], t0 + timedelta(minutes=30) + RESOLVE_AFTER)
+    assert ended.state is IncidentStatus.RESOLVED and ended.severity is FindingSeverity.CRITICAL
+    assert len(ended.signals) == 2 and ended.title.endswith("(+1 signal)")
+    return ended
+
+
+def test_an_incident_as_it_stood_at_a_past_moment() -> None:
+    t0 = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+    ended = _its_life(t0)
+    assert as_it_stood(ended, t0 - timedelta(seconds=1)) is None  # not opened yet
+    early = as_it_stood(ended, t0 + timedelta(minutes=10))
+    assert early is not None and early.id == ended.id
+    assert (early.state, early.severity) == (IncidentStatus.OPEN, FindingSeverity.WARNING)
+    assert early.title == "east: gpu-1/gpu3: GPU temperature 78 C"  # one signal, its version
+    assert early.signals[0].last_seen <= t0 + timedelta(minutes=10)
+    assert early.acknowledged_at is None and early.resolved_at is None
+    acked = as_it_stood(ended, t0 + timedelta(minutes=26))
+    assert acked is not None and acked.state is IncidentStatus.ACKNOWLEDGED
+    assert acked.severity is FindingSeverity.CRITICAL and "XID 79" in acked.title
+    assert len(acked.signals) == 1
+    assert as_it_stood(ended, t0 + timedelta(hours=2)) == ended  # as it is now
+
+
+@pytest.mark.asyncio
+async def test_a_past_period_s_incident_report_shows_each_incident_as_it_stood(
+    core: Core,
+) -> None:
+    """The report of a shift that ended while the GPU was only warm lists its incident OPEN,
+    WARNING, with its one signal of then; not RESOLVED and CRITICAL as it is now."""
+    from aiops_desktop.models.reports import ReportType
+    from aiops_desktop.services.outputs.reports import gather
+
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    from aiops_desktop.models import EndpointKind
+
+    unreachable = {EndpointKind.PROMETHEUS: "http://127.0.0.1:9"}  # the report reads the store
+    await core.registry.add(ClusterSpec(name="east", endpoint_urls=unreachable), ClusterSecrets())
+    await asyncio.wrap_future(core.incidents.repo.save([_its_life(t0)]))
+    inputs = await gather(core, ReportType.INCIDENT, ["east"], timedelta(hours=1),
+                          t0 + timedelta(minutes=10))  # fmt: skip
+    (then,) = inputs.incidents
+    assert (then.state, then.severity) == (IncidentStatus.OPEN, FindingSeverity.WARNING)
+    assert "XID" not in then.title and len(then.signals) == 1
+    now = await gather(core, ReportType.INCIDENT, ["east"], timedelta(hours=4))
+    assert [(i.state, i.severity) for i in now.incidents] == [
+        (IncidentStatus.RESOLVED, FindingSeverity.CRITICAL)]  # fmt: skip

@@ -37,6 +37,7 @@ from aiops_desktop.store.alert_events import AlertEventRepository
 from aiops_desktop.store.capture import CaptureManifest
 from aiops_desktop.store.series import SeriesStore
 from analysis.gpu_health import health_changes
+from analysis.incidents import as_it_stood
 from analysis.reports.build import (
     CAPACITY_PANELS,
     ClusterFacts,
@@ -216,12 +217,15 @@ async def gather(
 async def _incidents(
     src: ReportService, names: set[str], start: datetime, until: datetime, analyse: int
 ) -> tuple[list[Incident], list[RcaReport]]:
-    """The period's incidents of these clusters (grouped now where the period ends now), and
-    the root-cause analysis of the ``analyse`` most severe ones, as of the period's end."""
-    if until >= src.now() - PAST_AFTER:
+    """The period's incidents of these clusters (grouped now where the period ends now; as
+    they stood at its end where it is past), and the root-cause analysis of the ``analyse``
+    most severe ones, as of the period's end."""
+    past = until < src.now() - PAST_AFTER
+    if not past:
         await src.incidents.refresh()
     every = await asyncio.to_thread(src.incidents.repo.list, since=start.timestamp())
-    mine = [i for i in every if i.opened_at <= until and set(i.clusters) & names]
+    then = [as_it_stood(i, until) for i in every] if past else every
+    mine = [i for i in then if i is not None and i.opened_at <= until and set(i.clusters) & names]
     mine.sort(key=lambda i: (SEVERITY_RANK[i.severity], -i.opened_at.timestamp()))
     analysed = [(await src.rca.for_incident(i, at=until)).shown() for i in mine[:analyse]]
     return mine, analysed
