@@ -94,6 +94,7 @@ class AnomalyFilter:
     since: float | None = None  # epoch seconds
     until: float | None = None
     limit: int = 1000
+    open_only: bool = False  # only episodes still going on at the end of their data
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,7 @@ class Core:
         return AnomalyService(
             AnomalyRepository(self.db), self.bus, live=self.live, series=self.series,
             catalog=self.catalog, clock=self.now, sensitivity=self.settings.detection.sensitivity,
-            isolated=self._isolate_detection,
+            isolated=self._isolate_detection, recorded=self.capture is not None,
         )  # fmt: skip
 
     @cached_property

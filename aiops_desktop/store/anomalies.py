@@ -64,6 +64,8 @@ class AnomalyRepository:
         if flt.until is not None:
             where.append("at <= ?")
             params.append(flt.until)
+        if flt.open_only:
+            where.append("json_extract(body, '$.open') = 1")
         rows = self._db.fetch_all(
             # only "?" placeholders and fixed column names are formatted in: no value is
             f"SELECT body FROM anomalies WHERE {' AND '.join(where)} ORDER BY at DESC LIMIT ?",  # noqa: S608

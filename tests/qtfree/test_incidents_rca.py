@@ -261,6 +261,12 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
     freerun = next(i for i in incidents if "clock in FREERUN" in i["title"])
     assert freerun["severity"] == "CRITICAL" and freerun["state"] == "OPEN"
     assert [i["severity"] for i in incidents][:3] == ["CRITICAL"] * 3
+    # the GPU hot for the capture's whole span: its anomaly, still open at the end of the
+    # data though its worst point is more than an hour before it, opens the incident
+    hot = next(i for i in incidents if "temperature 84 C" in i["title"])
+    assert [s["source"] for s in hot["signals"]].count("anomaly") == 1
+    assert hot["opened_at"] == min(s["first_seen"] for s in hot["signals"])
+    assert hot["opened_at"] < incidents[0]["updated_at"]
 
     done = run_cli(home, env, "--capture", str(SAMPLE), "rca", "--incident", freerun["id"],
                    "--json")  # fmt: skip

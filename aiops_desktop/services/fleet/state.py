@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 from aiops_desktop.logs import redact
 from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
-from aiops_desktop.models.anomalies import AnomalyFilter
 from aiops_desktop.models.fleet import (
     HEALTH_RANK,
     SEVERITY_RANK,
@@ -193,8 +192,7 @@ class FleetState:
         )
         for name, items in sriov.items():
             found.setdefault(name, []).extend(items)
-        since = (now - ANOMALIES_WITHIN).timestamp()
-        recent = await self._anomalies.stored(AnomalyFilter(since=since, limit=5000))
+        recent = await self._anomalies.current(ANOMALIES_WITHIN)
         for name, items in anomaly_findings(recent).items():
             found.setdefault(name, []).extend(items)
         if self._series is not None:

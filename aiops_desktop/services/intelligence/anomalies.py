@@ -37,6 +37,7 @@ log = logging.getLogger("aiops.services.anomalies")
 
 ANOMALIES_FOUND = "anomalies.found"  # payload: list[Anomaly] (new episodes only)
 LIVE_EVERY_S = 60.0  # a panel is re-analysed at most this often
+CURRENT_MOST = 5000  # stored anomalies read for what counts now, of each kind (recent, open)
 WARM_UP = timedelta(hours=6)  # stored history a new series' live detector learns from, at least
 WARM_UP_MOST = timedelta(hours=48)  # ... and at most: PROBATION samples at a slow step
 LEARNS_FROM = PROBATION  # a series' first samples: learnt from, never reported
@@ -75,8 +76,12 @@ class AnomalyService:
         sensitivity: Sensitivity = Sensitivity.MEDIUM,
         clock: Callable[[], datetime] = utcnow,
         isolated: bool = False,
+        recorded: bool = False,
     ) -> None:
-        """``isolated``: detect in a process of its own (the window and the wall)."""
+        """``isolated``: detect in a process of its own (the window and the wall);
+        ``recorded``: over a capture (no live round runs: what was going on at its end is
+        what it stored open)."""
+        self._recorded = recorded
         self.clock = clock  # "now": the end of a capture when one is open
         self.repo = repo
         self._bus = bus
@@ -160,6 +165,22 @@ class AnomalyService:
         worst point was (an incident reads the store's last hour by worst point: a breach
         that peaked early and lasts was dropped from it after an hour, and resolved)."""
         return [a for found in self._open.values() for a in found]
+
+    async def current(self, within: timedelta) -> list[Anomaly]:
+        """The anomalies that count now (the fleet's findings, the incidents): the stored
+        ones whose worst point is within ``within`` of now, and every episode still going on
+        however long ago its worst point was: the live rounds' own (``still_open``), and on
+        a capture, where no live round runs, the ones it stored open at the end of its data
+        (a GPU hot for the capture's two hours peaked more than an hour before its end)."""
+        since = (self.clock() - within).timestamp()
+        recent = await self.stored(AnomalyFilter(since=since, limit=CURRENT_MOST))
+        going = self.still_open()
+        if self._recorded:
+            going += await self.stored(AnomalyFilter(open_only=True, limit=CURRENT_MOST))
+        out: dict[str, Anomaly] = {}
+        for a in [*going, *recent]:  # the live round's own copy first
+            out.setdefault(a.identity, a)
+        return list(out.values())
 
     async def _with_history(
         self, cluster: str, panel: str, buffers: dict[SeriesKey, tuple[np.ndarray, np.ndarray]]

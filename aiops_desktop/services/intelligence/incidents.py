@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiops_desktop.logs import redact
 from aiops_desktop.models import utcnow
 from aiops_desktop.models.alerts import Alert
-from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
+from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.fleet import (
@@ -199,11 +199,7 @@ class IncidentService:
     async def signals(self) -> list[IncidentSignal]:
         now = self._clock()
         truth = self._fleet.last or self._fleet.snapshot()
-        since = (now - ANOMALIES_WITHIN).timestamp()
-        recent = await self._anomalies.stored(AnomalyFilter(since=since, limit=5000))
-        going = self._anomalies.still_open()  # the live rounds' own, whenever their worst was
-        known = {a.identity for a in going}
-        recent = [*going, *(a for a in recent if a.identity not in known)]
+        recent = await self._anomalies.current(ANOMALIES_WITHIN)
         return [*finding_signals(truth, now), *alert_signals(self._poller.alerts, now),
                 *anomaly_signals(recent, now), *await self._event_signals(now)]  # fmt: skip
 

@@ -217,11 +217,12 @@ async def gather(
 async def _incidents(
     src: ReportService, names: set[str], start: datetime, until: datetime, analyse: int
 ) -> tuple[list[Incident], list[RcaReport]]:
-    """The period's incidents of these clusters (grouped now where the period ends now; as
-    they stood at its end where it is past), and the root-cause analysis of the ``analyse``
-    most severe ones, as of the period's end."""
+    """The period's incidents of these clusters (grouped now where the period ends now or the
+    source is a capture, whose incidents are grouped when asked for; as they stood at its
+    end where it is past), and the root-cause analysis of the ``analyse`` most severe ones,
+    as of the period's end."""
     past = until < src.now() - PAST_AFTER
-    if not past:
+    if not past or src.capture is not None:
         await src.incidents.refresh()
     every = await asyncio.to_thread(src.incidents.repo.list, since=start.timestamp())
     then = [as_it_stood(i, until) for i in every] if past else every
