@@ -85,7 +85,8 @@ def score_file(
             if prev_right is None:
                 unweighted = -1.0
             else:
-                unweighted = scaled_sigmoid(abs(prev_right - i) / float(prev_width - 1))
+                # (NAB divides by the width less one: a one-row window would divide by 0)
+                unweighted = scaled_sigmoid(abs(prev_right - i) / float(max(prev_width - 1, 1)))
             sweep = unweighted * profile.fp_weight
         if i >= probation:
             points.append(ScoredPoint(float(scores[i]), sweep, win))

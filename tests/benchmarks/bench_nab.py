@@ -29,6 +29,7 @@ from analysis.detectors.live import DETECTION_SCORE, StreamScorers
 from analysis.nab import Profile, best_threshold, normalised, score_at_threshold, score_file
 from tests.benchmarks.nab_corpus import (
     DEFAULT_NAB_DIR,
+    CorpusError,
     CorpusFile,
     load_corpus,
     load_profiles,
@@ -144,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
                         "at NAB's own thresholds (config/thresholds.json beside it)")  # fmt: skip
     parser.add_argument("--published-names", default="numenta,ARTime,contextOSE")
     args = parser.parse_args(argv)
-    corpus = load_corpus(args.nab_dir)
+    try:
+        corpus = load_corpus(args.nab_dir)
+    except (CorpusError, OSError, ValueError) as exc:
+        print(f"{args.nab_dir}: not a corpus in NAB's layout: {exc}", file=sys.stderr)
+        return 2
     profiles = load_profiles(args.nab_dir)
     records = sum(len(f.values) for f in corpus)
     print(f"NAB corpus {args.nab_dir}: {len(corpus)} files, {records:,} records, "

@@ -35,7 +35,13 @@ from analysis.nab import (
     score_file,
 )
 from tests.benchmarks.bench_nab import epoch
-from tests.benchmarks.nab_corpus import DEFAULT_NAB_DIR, CorpusFile, load_corpus, load_profiles
+from tests.benchmarks.nab_corpus import (
+    DEFAULT_NAB_DIR,
+    CorpusError,
+    CorpusFile,
+    load_corpus,
+    load_profiles,
+)
 
 GROUPS = ("artificial", "realAWSCloudwatch", "realKnownCause")
 #: one step either way from the default for each constant (None: the default itself)
@@ -86,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    corpus = load_corpus(args.nab_dir)
+    try:
+        corpus = load_corpus(args.nab_dir)
+    except (CorpusError, OSError, ValueError) as exc:
+        print(f"{args.nab_dir}: not a corpus in NAB's layout: {exc}", file=sys.stderr)
+        return 2
     profiles = load_profiles(args.nab_dir)
     configs = candidates()
     with ProcessPoolExecutor(args.jobs) as pool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import csv
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,11 +52,32 @@ def window_rows(timestamps: list[str], windows: list[list[str]]) -> list[tuple[i
     return rows
 
 
+#: a label's key: "<category>/<file>.csv", one folder deep, no path of its own (a crafted
+#: labels file must not read or write outside the corpus and the results)
+KEY = re.compile(r"(?!\.\.?/)[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*\.csv")
+MOST_FILE_BYTES = 64 << 20  # NAB's largest data file is 1.4 MB
+
+
+class CorpusError(ValueError):
+    """A corpus that is not in NAB's layout, said plainly."""
+
+
+def _checked_key(key: object) -> str:
+    if not isinstance(key, str) or not KEY.fullmatch(key):
+        raise CorpusError(f"label key {key!r} is not '<category>/<file>.csv'")
+    return key
+
+
 def load_corpus(nab_dir: Path) -> list[CorpusFile]:
-    labels = json.loads((nab_dir / "labels" / "combined_windows.json").read_text())
+    labels = json.loads((nab_dir / "labels" / "combined_windows.json").read_text("utf-8"))
+    if not isinstance(labels, dict):
+        raise CorpusError("labels/combined_windows.json is not an object of key -> windows")
     files = []
-    for key in sorted(labels):
-        with (nab_dir / "data" / key).open() as fh:
+    for key in sorted(_checked_key(k) for k in labels):
+        path = nab_dir / "data" / key
+        if path.stat().st_size > MOST_FILE_BYTES:
+            raise CorpusError(f"{key} is larger than {MOST_FILE_BYTES >> 20} MB")
+        with path.open(encoding="utf-8", newline="") as fh:
             rows = list(csv.DictReader(fh))
         stamps = [_stamp(r["timestamp"]) for r in rows]
         files.append(
@@ -68,6 +90,6 @@ def load_corpus(nab_dir: Path) -> list[CorpusFile]:
 
 def load_results(results_dir: Path, detector: str, key: str) -> list[float]:
     """Scores of ``<results_dir>/<category>/<detector>_<file>.csv`` (NAB's result layout)."""
-    category, name = key.split("/")
-    with (results_dir / category / f"{detector}_{name}").open() as fh:
+    category, name = _checked_key(key).split("/")
+    with (results_dir / category / f"{detector}_{name}").open(encoding="utf-8") as fh:
         return [float(r["anomaly_score"]) for r in csv.DictReader(fh)]

@@ -76,3 +76,36 @@ def test_earliest_detection_counts_and_false_positives_cost() -> None:
     assert score_at_threshold([score_file(fp, windows, profile)], profile, 0.5) == pytest.approx(
         -1.11
     )
+
+
+@pytest.mark.parametrize("key", ["../evil.csv", "/etc/passwd", "a/../../b.csv", "a/b/c.csv",
+                                 "../x/y.csv", "cat/..csv", 7])  # fmt: skip
+def test_a_crafted_label_key_reads_and_writes_nothing_outside_the_corpus(
+    tmp_path,
+    key,  # type: ignore[no-untyped-def]
+) -> None:
+    """A labels file is a file handed over: its keys name the corpus' own files, one folder
+    deep; `make bench-nab` says so plainly and reads nothing else (and writes nothing)."""
+    import json
+
+    from tests.benchmarks.bench_nab import main
+    from tests.benchmarks.nab_corpus import CorpusError, load_corpus
+
+    (tmp_path / "nab" / "labels").mkdir(parents=True)
+    (tmp_path / "nab" / "evil.csv").write_text("timestamp,value\n2014-01-01 00:00:00,1\n")
+    labels = {key: []} if isinstance(key, str) else {"a/b.csv": [], "x": key}
+    (tmp_path / "nab" / "labels" / "combined_windows.json").write_text(json.dumps(labels))
+    with pytest.raises(CorpusError, match=r"is not '<category>/<file>\.csv'"):
+        load_corpus(tmp_path / "nab")
+    out = tmp_path / "out"
+    assert main(["--nab-dir", str(tmp_path / "nab"), "--out", str(out)]) == 2
+    assert not out.exists()
+
+
+def test_a_one_row_window_is_scored_not_a_division_by_zero() -> None:
+    profile = Profile("standard", 1.0, 0.11, 1.0)
+    scores = [0.0] * 20
+    scores[15] = 1.0  # a false positive after a window of one row
+    scored = score_file(scores, [(10, 10)], profile)
+    assert scored.windows == 1
+    assert normalised(score_at_threshold([scored], profile, 0.5), [scored], profile) < 0
