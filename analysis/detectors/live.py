@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from statistics import NormalDist
 
@@ -88,8 +87,7 @@ class StreamScorers:
         self._factory = factory
         self._clock = clock
         #: key -> (its detector, the last sample's time, samples fed, when it was last fed)
-        self._streams: OrderedDict[Hashable, tuple[ContextNoveltyDetector, float, int, float]]
-        self._streams = OrderedDict()
+        self._streams: dict[Hashable, tuple[ContextNoveltyDetector, float, int, float]] = {}
         self.declined = 0  # calls for a new series while the set was full of fresh ones
         #: key -> (first, last sample time) of the episodes its last round saw at the edges of
         #: its polled window. Rules judge the whole window again each round: an episode
@@ -116,7 +114,8 @@ class StreamScorers:
                 self.declined += 1
                 return out
             kept = (self._factory(), -math.inf, 0, now)
-        detector, last, seen, _ = kept
+        detector, last, seen, fed = kept
+        before = seen
         try:
             for i in np.flatnonzero(timestamps > last):
                 at, value = float(timestamps[i]), float(values[i])
@@ -127,15 +126,19 @@ class StreamScorers:
                 out[i] = score if seen > self._probation else 0.0
                 last = at
         finally:  # put back whatever happens: a series' detector is never lost
-            self._streams[key] = (detector, last, seen, now)
+            # last fed: now only if a sample was (a series whose exporter went away is still
+            # offered its old samples while they stay in the polled window: it is not fed)
+            self._streams[key] = (detector, last, seen, now if seen > before else fed)
         return out
 
     def _make_room(self, now: float) -> bool:
         """Drop the least recently fed series if it has not been fed for STALE_S."""
-        oldest = next(iter(self._streams.values()), None)
-        if oldest is None or now - oldest[3] < STALE_S:
+        if not self._streams:
             return False
-        key, _ = self._streams.popitem(last=False)
+        key = min(self._streams, key=lambda k: self._streams[k][3])
+        if now - self._streams[key][3] < STALE_S:
+            return False
+        del self._streams[key]
         self.episode_spans.pop(key, None)
         return True
 

@@ -187,6 +187,25 @@ def test_a_full_set_of_followed_series_makes_room_only_for_a_stale_one() -> None
     assert len(streams) == 2
 
 
+def test_a_series_offered_only_its_old_samples_goes_stale() -> None:
+    """A pod gone (a rollout renamed it) keeps its last samples in the polled window for a
+    while, offered every round: it is not fed, so it goes stale and gives way to the new
+    pod's series (it used to count as fed at every offer, and the new series were never
+    judged)."""
+    now = [0.0]
+    streams = StreamScorers(1, clock=lambda: now[0])
+    gone = (np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    streams.scores("old pod", *gone)
+    for minute in range(1, 70):  # offered again each round, nothing new in it
+        now[0] = minute * 60.0
+        assert not np.isfinite(streams.scores("old pod", *gone)).any()
+        new = streams.scores("new pod", np.array([now[0]]), np.array([1.0]))
+        assert np.isfinite(new).all() == (now[0] - 0.0 >= live.STALE_S), minute
+        if np.isfinite(new).all():
+            break
+    assert len(streams) == 1 and 0 < streams.declined < 61
+
+
 def test_sequence_features_are_bounded_by_two_generations() -> None:
     features = _Features()
     generation, most = _Features.GENERATION, 2 * _Features.GENERATION + _Features.MERGE_AT
