@@ -26,6 +26,7 @@ from aiops_desktop.store.capture import (
     read_manifest,
     safe_cluster,
 )
+from aiops_desktop.store.capture_rows import check_rows
 from aiops_desktop.store.migrations import migrate
 from aiops_desktop.store.writer import connect
 
@@ -183,6 +184,7 @@ def load_capture(path: Path, into: Path) -> tuple[CaptureManifest, dict[str, Any
             _check_objects(conn, path, expected)
             conn.execute("BEGIN")
             _copy_tables(conn, expected)
+            check_rows(conn, path)
             kept = _copy_meta(conn, path)
             _clean_clusters(conn, path)
             _check_documents(conn, path)

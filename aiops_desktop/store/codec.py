@@ -35,6 +35,10 @@ _MAX_EXCEPTION_SHARE = 0.1
 _MAX_DECIMALS = 9
 _MAX_EXACT_INT = 2**53
 _ZLEVEL = 6
+#: what a chunk may say it holds: the store writes at most ``chunk_samples`` (at most 4096)
+#: samples of a few columns; a crafted capture's header is not believed beyond that
+MAX_SAMPLES = 4096
+MAX_COLUMNS = 16
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -141,17 +145,42 @@ def encode(timestamps_ms: IntArray, columns: list[FloatArray]) -> bytes:
     return header + body
 
 
+def _most_bytes(count: int, ncols: int) -> int:
+    """The most a chunk of ``count`` samples and ``ncols`` columns decompresses to: the
+    timestamps (9 bytes, then 8 a delta at most) and each column at its widest (15 bytes,
+    8 a difference and 12 an exception, or 1 byte and 8 a value)."""
+    return 9 + 8 * count + ncols * (15 + 20 * count)
+
+
 def decode(blob: bytes) -> tuple[IntArray, list[FloatArray]]:
-    """Decode a chunk written by ``encode``; raises ChunkFormatError on anything else."""
+    """Decode a chunk written by ``encode``; raises ChunkFormatError on anything else (a
+    chunk is a file's content: its header's count is bounded, it decompresses to at most
+    what that count needs, and every part of it must be there)."""
     if len(blob) < _HEADER.size:
         raise ChunkFormatError("chunk too short")
     version, _mode, count, ncols, first_ts = _HEADER.unpack_from(blob)
     if version != FORMAT_VERSION:
         raise ChunkFormatError(f"chunk format {version} is not supported (this app reads 1)")
+    if not (1 <= count <= MAX_SAMPLES and 1 <= ncols <= MAX_COLUMNS):
+        raise ChunkFormatError(f"chunk says {count} samples of {ncols} columns: not one of ours")
+    most = _most_bytes(count, ncols)
     try:
-        raw = memoryview(zlib.decompress(blob[_HEADER.size :]))
+        unzip = zlib.decompressobj()
+        raw = memoryview(unzip.decompress(blob[_HEADER.size :], most))
+        if unzip.unconsumed_tail or not unzip.eof:
+            raise ChunkFormatError("chunk data is longer than its header says, or cut short")
+        return _decoded(raw, count, ncols, first_ts)
     except zlib.error as exc:
         raise ChunkFormatError(f"chunk data is corrupt: {exc}") from exc
+    except (struct.error, ValueError, IndexError, OverflowError) as exc:
+        if isinstance(exc, ChunkFormatError):
+            raise
+        raise ChunkFormatError(f"chunk data does not match its header: {exc}") from exc
+
+
+def _decoded(
+    raw: memoryview, count: int, ncols: int, first_ts: int
+) -> tuple[IntArray, list[FloatArray]]:
     first_delta, ts_code = struct.unpack_from("<qB", raw)
     pos = 9
     ndod = max(count - 2, 0)

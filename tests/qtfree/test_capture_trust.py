@@ -249,6 +249,55 @@ async def test_bad_manifests_and_records_are_refused_by_name(core: Core, tmp_pat
             open_capture(crafted)
 
 
+def _chunk_bomb(conn: sqlite3.Connection) -> None:
+    """One chunk that says 20 million samples of zeros (180 MB once decompressed; 175 KB)."""
+    import struct
+    import zlib
+
+    blob = struct.pack("<BBIHq", 1, 2, 20_000_000, 1, 0) + zlib.compress(bytes(180 << 20), 9)
+    conn.execute("UPDATE chunks SET count = 20000000, data = ? WHERE id = (SELECT min(id) "
+                 "FROM chunks)", (blob,))  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_rows_the_store_would_trip_over_or_believe_are_refused_on_open(
+    core: Core, tmp_path: Path
+) -> None:
+    """Each row a page reads is checked as the capture opens: a chunk that claims more than
+    this app writes (a memory bomb: 1.2 GB for 175 KB), chunks over the same time, labels
+    or samples of the wrong type, health records and firings without a zone are refused by
+    what is wrong, where they used to be a traceback (or the memory) in every page."""
+    out = await exported(core, tmp_path)
+    first = " WHERE id = (SELECT min(id) FROM chunks)"
+
+    def run(sql: str):  # type: ignore[no-untyped-def]
+        return lambda c: c.execute(sql)
+
+    bad = {
+        "bomb": (_chunk_bomb, "samples of 1 columns"),
+        "count": (run("UPDATE chunks SET count = count + 1" + first), "where its row says"),
+        "dense": (run("UPDATE chunks SET end_ms = start_ms" + first + " AND count > 1"),
+                  "samples in 0 ms"),
+        "overlap": (run("INSERT INTO chunks (series_id, resolution_s, start_ms, end_ms, count, "
+                        "data) SELECT series_id, resolution_s, start_ms + 1, end_ms, count, "
+                        "data FROM chunks" + first), "cover the same time"),
+        "orphan": (run("UPDATE chunks SET series_id = 99999" + first), "belong to no series"),
+        "labels": (run("UPDATE series SET labels = '[1, 2]' WHERE id = (SELECT min(id) FROM "
+                       "series)"), "not a set of names"),
+        "sample": (run("INSERT INTO samples_head SELECT id, 1, 'abc' FROM series LIMIT 1"),
+                   "not a time and a number"),
+        "health": (run("UPDATE health_history SET state = 'BOGUS'"), "health record"),
+        "firing": (run("INSERT INTO alert_events VALUES ('east', 'f', '2026-12-04T10:00:00', "
+                       "'A', 'warning', 's', '2026-12-04T10:01:00', NULL)"), "without a zone"),
+    }  # fmt: skip
+    for case, (edit, said) in bad.items():
+        crafted = craft(out, tmp_path / f"rows-{case}.aiops", edit)
+        with pytest.raises(CaptureError, match=said):
+            open_capture(crafted)
+    opened = open_capture(out)  # the export itself passes every check
+    await opened.shutdown()
+
+
 @pytest.mark.asyncio
 async def test_damage_and_odd_files_are_said_and_leave_no_copy(core: Core, tmp_path: Path) -> None:
     out = await exported(core, tmp_path)

@@ -98,3 +98,43 @@ def test_random_chunks_roundtrip() -> None:
         ][pick]
         out_ts, (out,) = codec.decode(codec.encode(ts, [vals]))
         assert np.array_equal(out_ts, ts) and _same_bits(out, vals)
+
+
+def _exception_outside() -> bytes:
+    """A real chunk whose one exception (a NaN) is said to be at sample 99 of 20."""
+    import zlib
+
+    values = np.r_[np.arange(19.0), np.nan]
+    blob = codec.encode(TS[:20], [values])
+    raw = bytearray(zlib.decompress(blob[16:]))
+    at = len(raw) - 8 - 4  # the exception's index, then its value, end the data
+    assert int.from_bytes(raw[at : at + 4], "little") == 19
+    raw[at : at + 4] = (99).to_bytes(4, "little")
+    return blob[:16] + zlib.compress(bytes(raw))
+
+
+def _crafted(count: int, ncols: int, body: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack("<BBIHq", 1, 3, count, ncols, 0) + zlib.compress(body)
+
+
+@pytest.mark.parametrize(
+    ("blob", "said"),
+    [
+        # a header that claims 20 million samples, and 180 MB of zeros behind it
+        (_crafted(20_000_000, 1, bytes(180 << 20)), "not one of ours"),
+        # a believable count, but far more data than it needs: not decompressed past that
+        (_crafted(240, 1, bytes(64 << 20)), "longer than its header says"),
+        (_crafted(240, 1, b"\x00" * 5), "does not match its header"),  # cut short
+        (_crafted(240, 0, b""), "not one of ours"),
+        (_exception_outside(), "does not match"),
+    ],
+    ids=["bomb", "too-long", "cut-short", "no-columns", "exception-index-outside"],
+)
+def test_a_crafted_chunk_is_refused_without_reading_what_it_claims(blob: bytes, said: str) -> None:
+    """A chunk is a capture's content: a header is not believed past what the store writes,
+    and the data never decompresses to more than its header needs."""
+    with pytest.raises(codec.ChunkFormatError, match=said):
+        codec.decode(blob)
