@@ -268,20 +268,25 @@ async def test_rows_the_store_would_trip_over_or_believe_are_refused_on_open(
     or samples of the wrong type, health records and firings without a zone are refused by
     what is wrong, where they used to be a traceback (or the memory) in every page."""
     out = await exported(core, tmp_path)
-    first = " WHERE id = (SELECT min(id) FROM chunks)"
 
     def run(sql: str):  # type: ignore[no-untyped-def]
         return lambda c: c.execute(sql)
 
     bad = {
         "bomb": (_chunk_bomb, "samples of 1 columns"),
-        "count": (run("UPDATE chunks SET count = count + 1" + first), "where its row says"),
-        "dense": (run("UPDATE chunks SET end_ms = start_ms" + first + " AND count > 1"),
+        "count": (run("UPDATE chunks SET count = count + 1 WHERE id = "
+                      "(SELECT min(id) FROM chunks)"),
+                  "where its row says"),
+        "dense": (run("UPDATE chunks SET end_ms = start_ms WHERE count > 1 AND id = "
+                      "(SELECT min(id) FROM chunks)"),
                   "samples in 0 ms"),
         "overlap": (run("INSERT INTO chunks (series_id, resolution_s, start_ms, end_ms, count, "
                         "data) SELECT series_id, resolution_s, start_ms + 1, end_ms, count, "
-                        "data FROM chunks" + first), "cover the same time"),
-        "orphan": (run("UPDATE chunks SET series_id = 99999" + first), "belong to no series"),
+                        "data FROM chunks WHERE id = (SELECT min(id) FROM chunks)"),
+                    "cover the same time"),
+        "orphan": (run("UPDATE chunks SET series_id = 99999 WHERE id = "
+                       "(SELECT min(id) FROM chunks)"),
+                   "belong to no series"),
         "labels": (run("UPDATE series SET labels = '[1, 2]' WHERE id = (SELECT min(id) FROM "
                        "series)"), "not a set of names"),
         "sample": (run("INSERT INTO samples_head SELECT id, 1, 'abc' FROM series LIMIT 1"),
