@@ -203,13 +203,15 @@ def service_calls(trace: Trace) -> dict[tuple[str, str], tuple[int, int]]:
         children.setdefault(span.parent_span_id or "", []).append(span)
 
     def failed_inside(span: Span) -> bool:
-        stack = [span]
+        stack, seen = [span], {span.span_id}  # a span id once: a repeated id or a loop ends
         while stack:
             current = stack.pop()
             if current.status is SpanStatus.ERROR:
                 return True
-            stack += [c for c in children.get(current.span_id, [])
-                      if c.service_name == span.service_name]  # fmt: skip
+            for child in children.get(current.span_id, []):
+                if child.service_name == span.service_name and child.span_id not in seen:
+                    seen.add(child.span_id)
+                    stack.append(child)
         return False
 
     calls: dict[tuple[str, str], tuple[int, int]] = {}

@@ -34,3 +34,15 @@ def test_a_call_fails_when_the_called_service_fails_under_it() -> None:
     assert calls[("front", "cart")] == (1, 1)  # failed inside cart
     assert calls[("front", "pay")] == (1, 0)  # pay's own spans did not fail
     assert calls[("pay", "db")] == (1, 1)
+
+
+def test_a_span_that_is_its_own_parent_ends_the_walk_of_a_call() -> None:
+    """A crafted trace (a capture's, or a server's): span 01 twice, once its own parent in
+    svc-b under the other in svc-a. The graph of calls is read once, not walked forever (the
+    assistant's get_trace and the Traces page hung on it at full CPU)."""
+    trace = Trace(
+        trace_id="a" * 32, cluster="e", spans=[span(1, 1, "svc-b"), span(1, None, "svc-a")]
+    )
+    assert service_calls(trace) == {("svc-a", "svc-b"): (1, 0)}
+    loop = [span(1, None, "a"), span(2, 1, "b"), span(3, 2, "b"), span(2, 3, "b")]
+    assert service_calls(Trace(trace_id="a" * 32, cluster="e", spans=loop)) == {("a", "b"): (1, 0)}
