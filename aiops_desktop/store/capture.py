@@ -26,6 +26,7 @@ from aiops_desktop.models.enums import AuthMethod
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.incidents import Incident
 from aiops_desktop.models.text import time_text
+from aiops_desktop.store.capture_redact import redact_copied
 from aiops_desktop.store.database import owner_only
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import connect
@@ -79,7 +80,11 @@ def _copy_incidents(conn: sqlite3.Connection, since: datetime, until: datetime) 
     for (body,) in rows:
         incident = Incident.model_validate_json(body)
         signals = [
-            s.model_copy(update={"subject": redact(s.subject), "reason": redact(s.reason)})
+            s.model_copy(update={
+                "subject": redact(s.subject), "reason": redact(s.reason), "key": redact(s.key),
+                "entity": redact(s.entity), "topology": [redact(t) for t in s.topology],
+                "earlier": [v.model_copy(update={"reason": redact(v.reason)}) for v in s.earlier],
+            })
             for s in incident.signals if s.cluster in chosen
         ]  # fmt: skip
         if not signals:
@@ -212,6 +217,7 @@ def _copy(
     conn.execute(  # error text a server echoed is kept redacted
         "UPDATE main.health_history SET error = redact_text(error) WHERE error IS NOT NULL"
     )
+    redact_copied(conn)
     members = sorted(r[0] for r in conn.execute("SELECT DISTINCT cluster FROM main.series"))
     manifest = CaptureManifest(
         app_version=app_version,

@@ -100,3 +100,44 @@ async def test_rca_on_a_capture_samples_call_times_as_it_does_live(
     assert len({entity for entity, _ in on_capture}) >= 3
     same = [k for k, v in on_live.items() if k in on_capture and on_capture[k] == pytest.approx(v)]
     assert len(same) >= 0.8 * len(on_live), (len(same), len(on_live), len(on_capture))
+
+
+@pytest.mark.asyncio
+async def test_the_kept_lines_and_traces_carry_no_secret() -> None:
+    """A log line is where a secret is most often written: what an export keeps of the
+    window's error lines and failing traces is redacted (line, labels, span status message,
+    attributes, events)."""
+    from aiops_desktop.models import EndpointKind
+    from aiops_desktop.models.cluster import Cluster, Endpoint
+    from aiops_desktop.models.enums import SpanStatus
+    from aiops_desktop.models.observability import LogEntry, Span, SpanEvent, Trace
+    from aiops_desktop.services.outputs.recorded_logs import (
+        RecordedLogsTraces,
+        RecordedLogsTracesDoc,
+        record_logs_traces,
+    )
+
+    secret = "password=Hunt3r2-pw"
+    at = int((END - timedelta(minutes=1)).timestamp() * 1e9)
+    labels = {"k8s_namespace_name": "db", "k8s_pod_name": "db-0", "dsn": secret}
+    span = Span(trace_id="a" * 32, span_id="b" * 16, service_name="db", operation="q",
+                start_ns=at, duration_ns=1000, status=SpanStatus.ERROR,
+                status_message=f"auth failed {secret}", attributes={"db.url": secret},
+                events=[SpanEvent(timestamp_ns=at, name=f"retry {secret}")])  # fmt: skip
+    doc = RecordedLogsTracesDoc(
+        lines=[
+            LogEntry(cluster="lab", timestamp_ns=at, line=f"ERROR login {secret}", labels=labels)
+        ],
+        traces=[Trace(trace_id="a" * 32, cluster="lab", spans=[span])],
+    )
+    logs = RecordedLogsTraces(doc, lambda: ["lab"])
+    lab = Cluster(
+        name="lab",
+        endpoints=[
+            Endpoint(kind=k, url="http://127.0.0.1:9")
+            for k in (EndpointKind.LOKI, EndpointKind.TEMPO)
+        ],
+    )
+    kept = await record_logs_traces(logs, [lab], END - timedelta(minutes=30), END)
+    assert "ERROR login" in kept and "auth failed" in kept  # what was kept...
+    assert "Hunt3r2-pw" not in kept  # ...without the secret

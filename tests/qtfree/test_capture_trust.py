@@ -16,6 +16,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from aiops_desktop.models import utcnow
@@ -111,6 +112,62 @@ async def test_an_export_carries_no_credential_reference(core: Core, tmp_path: P
         e["credential"] is None and e["auth"] == "NONE" for d in docs for e in d["endpoints"]
     )
     assert b"cluster/" not in raw  # no keyring key of this site's entries
+
+
+@pytest.mark.asyncio
+async def test_what_leaves_the_site_carries_no_secret_a_server_wrote(
+    core: Core, tmp_path: Path
+) -> None:
+    """A site whose alert summary, anomaly (explanation and labels) and series label quote a
+    password and a bearer token: the capture holds neither (it held all three verbatim), and
+    a report made from the capture neither."""
+    import asyncio
+
+    from aiops_desktop.models.alerts import Alert
+    from aiops_desktop.models.anomalies import AnomalyFilter
+    from aiops_desktop.models.reports import ReportType
+    from aiops_desktop.services.outputs.reports import make_report
+    from aiops_desktop.store.series import SeriesBatch
+    from analysis.reports.render_text import to_markdown
+
+    await build_site(core)
+    password, token = "Hunt3r2-pw", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    leak = f"postgres://admin:{password}@db:5432 password={password} Authorization: Bearer {token}"
+    now = utcnow()
+    firing = Alert(fingerprint="f1", cluster="east", name="DbDown",
+                   starts_at=now - timedelta(minutes=5), annotations={"summary": leak})  # fmt: skip
+    await asyncio.wrap_future(core.alert_events.record("east", [firing], now))
+    (found, *_) = await core.anomalies.stored(AnomalyFilter(clusters=("east",), limit=1))
+    planted = found.model_copy(update={"explanation": leak, "labels": {"dsn": leak}})
+    await asyncio.wrap_future(core.anomalies.repo.save([planted]))
+    ts = (now.timestamp() - 60 * (10 - np.arange(10))) * 1000
+    await asyncio.wrap_future(
+        core.series.append(
+            [SeriesBatch("east", "node_cpu", {"instance": "db:9100", "dsn": leak}, ts, np.ones(10))]
+        )
+    )
+    await asyncio.wrap_future(core.series.flush())
+    out = tmp_path / "site.aiops"
+    await export_capture(core, out, clusters=["east"], since=timedelta(hours=2))
+    raw = out.read_bytes()
+    assert password.encode() not in raw and token.encode() not in raw
+    with sqlite3.connect(out) as conn:  # each row is there, without its secret
+        (summary,) = conn.execute(
+            "SELECT summary FROM alert_events WHERE name = 'DbDown'"
+        ).fetchone()
+        (labels,) = conn.execute(
+            "SELECT labels FROM series WHERE labels LIKE '%db:9100%'"
+        ).fetchone()
+    assert "[REDACTED]" in summary and "[REDACTED]" in json.loads(labels)["dsn"]
+    opened = open_capture(out)
+    try:
+        await opened.registry.load()
+        report = await make_report(opened, ReportType.HANDOVER, ["east"], timedelta(hours=2))
+        text = to_markdown(report)
+        assert password not in text and token not in text
+        assert "REDACTED" in text  # the anomaly is there, without its secret
+    finally:
+        await opened.shutdown()
 
 
 @pytest.mark.asyncio

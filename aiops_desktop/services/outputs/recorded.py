@@ -33,6 +33,7 @@ from aiops_desktop.services.intelligence.rca_topology import topology_queries
 from aiops_desktop.services.kube.session import KubeSession
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 from aiops_desktop.store.capture import CaptureError
+from aiops_desktop.store.capture_redact import redact_labels
 from collectors.errors import CollectorError
 
 RECORDED_KEY = "recorded_answers"
@@ -57,11 +58,14 @@ class RecordingQueries(MultiClusterQuery):
         return answer
 
     def dump(self) -> str:
+        """The answers as a capture keeps them (JSON), their labels redacted (what leaves the
+        site carries no secret an exporter put in a label)."""
+
         def values(array: np.ndarray) -> list[float | None]:
             return [None if math.isnan(v) else float(v) for v in array.tolist()]
 
         return json.dumps({
-            key: [[t.cluster, t.series.labels, t.series.timestamps.tolist(),
+            key: [[t.cluster, redact_labels(t.series.labels), t.series.timestamps.tolist(),
                    values(t.series.values)] for t in series]
             for key, series in self.answers.items()
         })  # fmt: skip

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from aiops_desktop.logs import redact
 from aiops_desktop.models import Cluster, EndpointKind
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.errors import AppError, UsageError
@@ -28,6 +29,7 @@ from aiops_desktop.models.observability import (
     LogEntry,
     LogResult,
     LogSeries,
+    Span,
     Trace,
     TraceSummary,
 )
@@ -40,6 +42,7 @@ from aiops_desktop.services.queries.logs_traces import (
 )
 from aiops_desktop.services.queries.trace_sampling import newest_traces
 from aiops_desktop.store.capture import CaptureError
+from aiops_desktop.store.capture_redact import redact_labels
 from analysis.logql import LogQLError, LogSelector, MetricQuery, parse
 from analysis.rca.traces import SAMPLED_PER_STEP, STEP_S
 
@@ -95,7 +98,29 @@ async def record_logs_traces(
     tempo = [c.name for c in clusters if c.endpoint(EndpointKind.TEMPO)]
     if tempo:
         doc.sampled = await _sampled(logs, tempo, start, end)
-    return doc.model_dump_json()
+    return _redacted(doc).model_dump_json()
+
+
+def _redacted(doc: RecordedLogsTracesDoc) -> RecordedLogsTracesDoc:
+    """What leaves the site: every line, label, span status, attribute and event redacted
+    (a log line is where a secret is most often written)."""
+    lines = [e.model_copy(update={"line": redact(e.line), "labels": redact_labels(e.labels)})
+             for e in doc.lines]  # fmt: skip
+
+    def span(s: Span) -> Span:
+        events = [e.model_copy(update={"name": redact(e.name),
+                                       "attributes": redact_labels(e.attributes)})
+                  for e in s.events]  # fmt: skip
+        message = redact(s.status_message) if s.status_message is not None else None
+        return s.model_copy(update={"status_message": message, "events": events,
+                                    "operation": redact(s.operation),
+                                    "attributes": redact_labels(s.attributes)})  # fmt: skip
+
+    def trace(t: Trace) -> Trace:
+        return t.model_copy(update={"spans": [span(s) for s in t.spans]})
+
+    return doc.model_copy(update={"lines": lines, "traces": [trace(t) for t in doc.traces],
+                                  "sampled": [trace(t) for t in doc.sampled]})  # fmt: skip
 
 
 async def _sampled(

@@ -1,0 +1,63 @@
+"""What leaves the site in a capture is redacted: every text a server or an exporter wrote
+that the copy carries (an alert's summary, an anomaly's explanation and labels, a series'
+labels) goes through ``logs.redact``, field by field (redacting a JSON text whole could
+break its quoting and leave a secret in it). A series whose labels, once redacted, are those
+of another is merged into nothing: it is dropped with its samples (two series that differed
+only by a secret cannot both be told apart without it)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from aiops_desktop.logs import redact
+from aiops_desktop.models.anomalies import Anomaly
+from aiops_desktop.store.bodies import DamagedRowError, read_one
+from aiops_desktop.store.series import labels_key
+
+
+def redact_labels(labels: dict[str, str]) -> dict[str, str]:
+    return {k: redact(v) for k, v in labels.items()}
+
+
+def redact_copied(conn: sqlite3.Connection) -> None:
+    """Redact the rows just copied into ``main`` (a capture being written)."""
+    conn.execute("UPDATE main.alert_events SET summary = redact_text(summary)")
+    _redact_anomalies(conn)
+    _redact_series(conn)
+
+
+def _redact_anomalies(conn: sqlite3.Connection) -> None:
+    rows = conn.execute("SELECT * FROM main.anomalies").fetchall()
+    for identity, cluster, metric, severity, kind, at, score, body in rows:
+        try:
+            found = read_one(Anomaly, body, "anomaly")
+        except DamagedRowError:  # never exported as it is
+            conn.execute("DELETE FROM main.anomalies WHERE identity = ?", (identity,))
+            continue
+        clean = found.model_copy(update={
+            "labels": redact_labels(found.labels), "explanation": redact(found.explanation),
+            "related_alerts": [redact(a) for a in found.related_alerts],
+        })  # fmt: skip
+        if clean == found:
+            continue
+        conn.execute("DELETE FROM main.anomalies WHERE identity = ?", (identity,))
+        conn.execute(
+            "INSERT OR REPLACE INTO main.anomalies VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (clean.identity, cluster, metric, severity, kind, at, score, clean.model_dump_json()),
+        )
+
+
+def _redact_series(conn: sqlite3.Connection) -> None:
+    for series_id, text in conn.execute("SELECT id, labels FROM main.series").fetchall():
+        labels = json.loads(text)
+        clean = labels_key(redact_labels(labels))
+        if clean == text:
+            continue
+        try:
+            conn.execute("UPDATE main.series SET labels = ? WHERE id = ?", (clean, series_id))
+        except sqlite3.IntegrityError:  # the same labels as another once redacted
+            for table, column in (("chunks", "series_id"), ("samples_head", "series_id"),
+                                  ("series", "id")):  # fmt: skip
+                # the table and column names are this module's own
+                conn.execute(f"DELETE FROM main.{table} WHERE {column} = ?", (series_id,))  # noqa: S608
