@@ -30,6 +30,7 @@ _NAME_RE = re.compile(CLUSTER_NAME_PATTERN)
 #: a fleet member's name as a hub's ``cluster`` label gives it (ACM, Thanos, VictoriaMetrics
 #: fleets use DNS-style names; some keep capitals, dots or underscores)
 _MEMBER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+MOST_MEMBERS = 10_000  # a hub's members kept
 
 
 def member_name(value: object) -> str | None:
@@ -129,6 +130,13 @@ class ClusterStatus(DomainModel):
     endpoint_health: dict[EndpointKind, bool] = Field(default_factory=dict)
     #: a fleet hub's member clusters (its series' ``cluster`` label values), as polls find them
     members: list[str] = Field(default_factory=list)
+
+    @field_validator("members")
+    @classmethod
+    def _members(cls, value: list[str]) -> list[str]:
+        """Only plausible names, at most MOST_MEMBERS: a capture's record is outside text,
+        and a member's name is shown in views and reports (as a poll keeps them)."""
+        return [m for m in value if member_name(m) is not None][:MOST_MEMBERS]
 
 
 class ClusterCapabilities(DomainModel):

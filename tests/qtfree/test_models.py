@@ -154,3 +154,14 @@ def test_span_ids_are_hex_and_report_range() -> None:
         clusters=[], generated_at=now, summary=[], sections=[], recommendations=[],
     )  # fmt: skip
     assert report.expires_at - report.generated_at == timedelta(days=90)
+
+
+def test_a_hub_s_members_are_plausible_names_and_bounded() -> None:
+    """A hub's members come from its series' labels or a capture's record: outside text shown
+    in views and reports; what is not a plausible cluster name is not a member."""
+    from aiops_desktop.models.cluster import MOST_MEMBERS, ClusterStatus
+
+    crafted = ["ran-east", "<img src='/etc/hostname'><b>ran-west</b>", "x" * 5000, "", "ai-lab"]
+    assert ClusterStatus(members=crafted).members == ["ran-east", "ai-lab"]
+    many = [f"c{i}" for i in range(MOST_MEMBERS + 5)]
+    assert len(ClusterStatus(members=many).members) == MOST_MEMBERS

@@ -34,6 +34,12 @@ def test_the_sample_fleet_page_shows_its_findings(
     listed = [window.cluster_list.list.item(i).text()
               for i in range(window.cluster_list.list.count())]  # fmt: skip
     assert any(t.startswith("  ↳ ran-east") and "CRITICAL" in t for t in listed)
+    # a member's tooltip quotes its worst finding, outside text shown as it is (escaped: a
+    # crafted member or reason would otherwise be read as rich text)
+    tips = [window.cluster_list.list.item(i).toolTip()
+            for i in range(window.cluster_list.list.count())]  # fmt: skip
+    east_tip = next(t for t in tips if t.startswith("<p>ran-east: member of fleet hub"))
+    assert east_tip.endswith("<br/>gpu-0/gpu5: temperature 84 C (critical &gt;= 80 C)</p>")
     window._refresh_status()  # the status bar counts what the truth says (members included)
     assert window.status_clusters.text() == "4 clusters · 1 critical · 2 degraded · 1 ok"
     run_until(qtbot, lambda: sum(t.isVisible() for t in window.fleet.tiles) == 3)

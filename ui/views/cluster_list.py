@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 from aiops_desktop.models import Cluster, ClusterKind
 from aiops_desktop.models.fleet import FleetTruth
 from ui.theme import Theme, state_badge
+from ui.views.text import tip as tip_text
 
 
 class ClusterListView(QWidget):
@@ -77,7 +78,7 @@ class ClusterListView(QWidget):
             self._badges[(colour, mark)] = state_badge(colour, mark)
         item = QListWidgetItem(self._badges[(colour, mark)], text)
         item.setData(Qt.ItemDataRole.UserRole, name)
-        item.setToolTip(tip)
+        item.setToolTip(tip_text(tip))  # names and reasons are outside text: shown as they are
         self.list.addItem(item)
         if name == current:
             self.list.setCurrentItem(item)
