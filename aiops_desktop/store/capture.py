@@ -14,14 +14,14 @@ import sqlite3
 import stat
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aiops_desktop.logs import redact
-from aiops_desktop.models.cluster import Cluster
+from aiops_desktop.models.cluster import Cluster, member_name
 from aiops_desktop.models.enums import AuthMethod
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.incidents import Incident
@@ -253,6 +253,11 @@ def _read_head(path: Path) -> bytes:
         os.close(fd)
 
 
+#: the years a capture's times may fall in, and how far a span may end after it was made
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+CLOCK_SKEW = timedelta(days=1)
+
+
 class _Manifest(BaseModel):
     """The manifest as a capture may state it: typed and bounded."""
 
@@ -274,13 +279,41 @@ class _Manifest(BaseModel):
     )
     label: str = Field(default="", max_length=64)
 
-    @field_validator("since", "until")
+    @field_validator("since", "until", "created_at")
     @classmethod
     def _time(cls, value: str) -> str:
+        if not value:  # created_at may be absent (an old capture's)
+            return value
         when = datetime.fromisoformat(value)
         if when.tzinfo is None:
             raise ValueError("a time without a zone")
+        if not FIRST_YEAR <= when.year <= LAST_YEAR:
+            raise ValueError(f"a time outside {FIRST_YEAR}-{LAST_YEAR}")
         return value
+
+    @field_validator("format", "app_version", "label")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if not value.isprintable():  # printed on the terminal and on every page it opens
+            raise ValueError("a text with a line break or a control character")
+        return value
+
+    @field_validator("clusters", "members")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        wrong = next((n for n in value if member_name(n) is None), None)
+        if wrong is not None:
+            raise ValueError(f"{wrong[:64]!r} is not a cluster name")
+        return value
+
+    @model_validator(mode="after")
+    def _span(self) -> _Manifest:
+        since, until = datetime.fromisoformat(self.since), datetime.fromisoformat(self.until)
+        if since >= until:
+            raise ValueError("its span ends before it starts")
+        if self.created_at and until > datetime.fromisoformat(self.created_at) + CLOCK_SKEW:
+            raise ValueError("its span ends after it was made")
+        return self
 
 
 def read_manifest(path: Path) -> CaptureManifest:

@@ -259,6 +259,15 @@ async def test_bad_manifests_and_records_are_refused_by_name(core: Core, tmp_pat
         "since no time": manifest(json.dumps({**doc, "since": "yesterday"})),
         "deep": manifest("[" * 100_000 + "]" * 100_000),
         "huge": manifest(json.dumps({**doc, "label": "x" * 100_000})),
+        # times a report and an incident id would carry, or that overflow on arithmetic
+        "year 1": manifest(json.dumps({**doc, "until": "0001-01-01T00:00:00+00:00"})),
+        "year 9999": manifest(json.dumps({**doc, "until": "9999-12-31T00:00:00+00:00"})),
+        "backwards": manifest(json.dumps({**doc, "since": doc["until"], "until": doc["since"]})),
+        "after made": manifest(json.dumps({**doc, "created_at": "2020-01-01T00:00:00+00:00"})),
+        # a forged line in `capture info` and the open notice
+        "line break": manifest(json.dumps({**doc, "created_at": "x\nfrom       2020"})),
+        "label break": manifest(json.dumps({**doc, "label": "SAMPLE\nall clear"})),
+        "markup name": manifest(json.dumps({**doc, "members": ["<b>ran-east</b>"]})),
     }
     for case, edit in bad_manifests.items():
         crafted = craft(out, tmp_path / f"m-{case[:6]}.aiops", edit)
