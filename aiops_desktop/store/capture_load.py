@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from aiops_desktop.store.capture import (
     read_manifest,
     safe_cluster,
 )
-from aiops_desktop.store.capture_rows import check_rows
+from aiops_desktop.store.capture_rows import check_not_after, check_rows
 from aiops_desktop.store.migrations import migrate
 from aiops_desktop.store.writer import connect
 
@@ -188,6 +189,7 @@ def load_capture(path: Path, into: Path) -> tuple[CaptureManifest, dict[str, Any
             kept = _copy_meta(conn, path)
             _clean_clusters(conn, path)
             _check_documents(conn, path)
+            check_not_after(conn, path, datetime.fromisoformat(manifest.until))
             conn.execute("COMMIT")
         finally:
             with contextlib.suppress(sqlite3.Error):

@@ -8,7 +8,9 @@ that says 20 million samples), is refused with what is wrong (``CaptureError``).
   and no chunk of a series the capture does not hold: so a read of a window decodes at most
   what that window can hold;
 - series: labels a JSON object of short strings; samples: an integer time and a number;
-- health records and alert firings: times with a zone, states and severities this app knows.
+- health records and alert firings: times with a zone, states and severities this app knows;
+- anomalies and incidents: none after the capture's end (one dated 2030 in a capture of
+  2026 opened an incident that would never resolve).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from aiops_desktop.models import ClusterState
 from aiops_desktop.models.enums import EndpointKind
 from aiops_desktop.store import codec
-from aiops_desktop.store.capture import CaptureError
+from aiops_desktop.store.capture import CLOCK_SKEW, CaptureError
 
 #: the closest two samples of a series may be (the fastest poll is seconds apart)
 MIN_SPACING_MS = 100
@@ -124,3 +126,18 @@ def _check_times(conn: sqlite3.Connection, path: Path) -> None:
         if not (_aware(starts) and _aware(seen) and (resolved is None or _aware(resolved))):
             raise _refuse(path, f"an alert firing of {str(cluster)[:64]!r} has a time without "
                           "a zone, or none")  # fmt: skip
+
+
+def check_not_after(conn: sqlite3.Connection, path: Path, until: datetime) -> None:
+    """No anomaly or incident (their checked bodies) is dated after ``until``, the capture's
+    end (a day's clock skew allowed)."""
+    last = until + CLOCK_SKEW
+    for table, fields in (("anomalies", ("timestamp", "started_at")),
+                          ("incidents", ("opened_at", "updated_at"))):  # fmt: skip
+        # the table name is this module's own
+        for (body,) in conn.execute(f"SELECT body FROM main.{table}"):  # noqa: S608
+            doc = json.loads(body)
+            for name in fields:
+                when = doc.get(name)
+                if _aware(when) and datetime.fromisoformat(when) > last:
+                    raise _refuse(path, f"one of its {table} is dated after the capture's end")

@@ -360,6 +360,9 @@ async def test_rows_the_store_would_trip_over_or_believe_are_refused_on_open(
         "health": (run("UPDATE health_history SET state = 'BOGUS'"), "health record"),
         "firing": (run("INSERT INTO alert_events VALUES ('east', 'f', '2026-12-04T10:00:00', "
                        "'A', 'warning', 's', '2026-12-04T10:01:00', NULL)"), "without a zone"),
+        "future": (run("UPDATE anomalies SET body = json_set(body, '$.timestamp', "
+                       "'2030-01-01T00:00:00Z', '$.started_at', '2030-01-01T00:00:00Z')"),
+                   "anomalies is dated after the capture's end"),
     }  # fmt: skip
     for case, (edit, said) in bad.items():
         crafted = craft(out, tmp_path / f"rows-{case}.aiops", edit)
