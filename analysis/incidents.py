@@ -161,8 +161,11 @@ def _identity(signal: IncidentSignal) -> str:
 
 
 class _Near:
-    """Incidents by their signals' clusters and alert names, in the order they were made: a
-    signal is compared with those only (the same result as with all, without the square)."""
+    """Incidents by their signals' places (cluster and topology token) and alert names, in
+    the order they were made: a signal is compared with those only, the only ones it can
+    belong with (``_belongs``: the same alert, or the same cluster and a shared place); the
+    same result as with all, without the square (5,000 anomalies on the nodes of one
+    cluster took 46 s, compared with every incident of their cluster)."""
 
     def __init__(self, incidents: list[Incident]) -> None:
         self._order: dict[int, int] = {}
@@ -173,7 +176,8 @@ class _Near:
 
     @staticmethod
     def _keys(signal: IncidentSignal) -> list[str]:
-        return [f"c|{signal.cluster}"] + ([f"a|{signal.alert_name}"] if signal.alert_name else [])
+        places = [f"p|{signal.cluster}|{t}" for t in signal.topology]
+        return places + ([f"a|{signal.alert_name}"] if signal.alert_name else [])
 
     def add(self, incident: Incident, signal: IncidentSignal) -> None:
         self._order.setdefault(id(incident), len(self._order))
@@ -231,13 +235,14 @@ def _news(
     return back
 
 
-def _unique(wanted: str, incidents: list[Incident]) -> str:
-    """``wanted``, or with a suffix where an incident already has that id (never replaced)."""
-    taken = {i.id for i in incidents}
+def _unique(wanted: str, taken: set[str]) -> str:
+    """``wanted``, or with a suffix where an incident already has that id (never replaced);
+    taken from now on."""
     n, found = 1, wanted
     while found in taken:
         n += 1
         found = f"{wanted}-{n}"
+    taken.add(found)
     return found
 
 
@@ -278,7 +283,8 @@ def group(
     # the live one's, or the signal would be news again each time and be added again
     live_last = sorted(out, key=lambda i: i.state is not IncidentStatus.RESOLVED)
     by_key = {s.key: (inc, n) for inc in live_last for n, s in enumerate(inc.signals)}
-    near = _Near(out)  # the incidents a signal may belong with: its cluster's, its alert's
+    near = _Near(out)  # the incidents a signal may belong with: its places', its alert's
+    taken = {i.id for i in out}
     for offered in sorted(signals, key=lambda s: (s.first_seen, s.key)):
         signal = _news(offered, by_key, changed)
         if signal is None:
@@ -288,7 +294,7 @@ def group(
         if home is None:
             if signal.severity is FindingSeverity.INFO:
                 continue  # news (a LOW novelty, a sync in progress) joins, never opens one
-            home = Incident(id=_unique(_identity(signal), out), title="",
+            home = Incident(id=_unique(_identity(signal), taken), title="",
                             severity=signal.severity, opened_at=signal.first_seen,
                             updated_at=signal.first_seen)  # fmt: skip
             out.append(home)
