@@ -71,8 +71,9 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
         anomalies=AnomaliesPresenter(
             anomalies=core.anomalies, fleet=core.fleet, bus=core.bus, tasks=tasks
         ),
-        logs=LogsPresenter(logs=core.logs_traces, registry=registry, tasks=tasks),
-        traces=TracesPresenter(logs=core.logs_traces, registry=registry, tasks=tasks),
+        logs=LogsPresenter(logs=core.logs_traces, registry=registry, tasks=tasks, clock=core.now),
+        traces=TracesPresenter(logs=core.logs_traces, registry=registry, tasks=tasks,
+                               clock=core.now),
         gpu=GpuPresenter(readers=readers, tasks=tasks),
         ptp=PtpPresenter(readers=readers, tasks=tasks),
         sriov=SriovPresenter(readers=readers, tasks=tasks),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, cast
@@ -402,7 +401,8 @@ class MainWindow(QMainWindow):
     def open_anomaly(self, cluster: str, panel: str, at: float) -> None:
         """Jump to the cluster's dashboard with a range wide enough to show ``at``."""
         self.show_cluster(cluster)
-        self.dashboard.select_range(preset_covering(timedelta(seconds=time.time() - at)))
+        back = self.presenters.dashboard.now().timestamp() - at  # a capture's now is its end
+        self.dashboard.select_range(preset_covering(timedelta(seconds=back)))
         chart = self.dashboard.charts.get(panel)
         if chart is not None:
             self.dashboard.scroll_to(chart)

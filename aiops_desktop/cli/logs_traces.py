@@ -86,15 +86,16 @@ def add_commands(sub: Any) -> None:
     traces.set_defaults(handler=_traces)
 
 
-def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:
-    end = args.until or datetime.now(UTC)
+def _window(core: Core, args: argparse.Namespace) -> tuple[datetime, datetime]:
+    """``--since`` before ``--until``, else before now: a capture's end when one is open."""
+    end = args.until or core.now()
     return end - args.since, end
 
 
 async def _logs(core: Core, args: argparse.Namespace, io: Io) -> int:
     if args.limit is not None and not 1 <= args.limit <= MOST_LINES_ASKED:
         raise UsageError(f"--limit: 1 to {MOST_LINES_ASKED:,}")
-    start, end = _window(args)
+    start, end = _window(core, args)
     if args.tail:
         return await _tail(core, args, io, start)
     args.limit = args.limit or LOG_DEFAULT_LIMIT
@@ -172,7 +173,7 @@ async def _traces(core: Core, args: argparse.Namespace, io: Io) -> int:
             if span.status_message:
                 io.out.write(f"{'':>26}{'  ' * depth}  {one_line(span.status_message)[:200]}\n")
         return EXIT_OK
-    start, end = _window(args)
+    start, end = _window(core, args)
     traceql = args.traceql
     if args.errors and not traceql:
         traceql = failing_traceql(args.service)

@@ -141,3 +141,24 @@ async def test_the_kept_lines_and_traces_carry_no_secret() -> None:
     kept = await record_logs_traces(logs, [lab], END - timedelta(minutes=30), END)
     assert "ERROR login" in kept and "auth failed" in kept  # what was kept...
     assert "Hunt3r2-pw" not in kept  # ...without the secret
+
+
+def test_logs_and_traces_on_a_capture_search_up_to_its_end(
+    capture: Path,
+    tmp_path: Path,
+    secret_service,  # type: ignore[no-untyped-def]
+) -> None:
+    """`logs` and `traces` on a capture read the window that ends where its data ends: the
+    default window ended at the wall clock's now, so a capture older than it had "no trace
+    matched" though it held them."""
+    from tests.qtfree.cli_runner import run_cli
+
+    env, home = dict(secret_service.env), tmp_path / "home"
+    lines = run_cli(home, env, "--capture", str(capture), "logs", "--cluster", "lab",
+                    "--since", "30m", f'{{k8s_pod_name="{POD}"}} |= "ERROR"')  # fmt: skip
+    assert lines.returncode == 0, lines.stderr
+    assert "ERROR" in lines.stdout
+    traces = run_cli(home, env, "--capture", str(capture), "traces", "--cluster", "lab",
+                     "--errors", "--since", "30m")  # fmt: skip
+    assert traces.returncode == 0, traces.stderr
+    assert "no trace matched" not in traces.stdout + traces.stderr

@@ -131,6 +131,10 @@ class DashboardPresenter(Presenter):
             if start <= a.timestamp.timestamp() <= end
         ]
 
+    def now(self) -> datetime:
+        """The app's now: a capture's end when one is open (its data ends there)."""
+        return self._anomalies.clock()
+
     def _bounds(self) -> tuple[float, float]:
         start, end = self.range.bounds(self._anomalies.clock())
         return start.timestamp(), end.timestamp()

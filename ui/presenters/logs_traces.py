@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from aiops_desktop.models import EndpointKind
+from aiops_desktop.models import EndpointKind, utcnow
 from aiops_desktop.models.observability import LogEntry, Trace
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.clusters.registry import ClusterRegistry
@@ -54,11 +55,12 @@ class _ReadsEndpoint(Presenter):
 
     def __init__(
         self, *, logs: LogsTraces, registry: ClusterRegistry, tasks: TaskSupervisor,
-        parent: QObject | None = None,
+        clock: Callable[[], datetime] = utcnow, parent: QObject | None = None,
     ) -> None:  # fmt: skip
         super().__init__(tasks, parent=parent)
         self._logs = logs
         self._registry = registry
+        self.clock = clock  # "now": a capture's end when one is open (its data ends there)
 
     def clusters(self) -> list[str]:
         """The clusters with the endpoint this page reads."""
@@ -81,9 +83,9 @@ class LogsPresenter(_ReadsEndpoint):
 
     def __init__(
         self, *, logs: LogsTraces, registry: ClusterRegistry, tasks: TaskSupervisor,
-        parent: QObject | None = None,
+        clock: Callable[[], datetime] = utcnow, parent: QObject | None = None,
     ) -> None:  # fmt: skip
-        super().__init__(logs=logs, registry=registry, tasks=tasks, parent=parent)
+        super().__init__(logs=logs, registry=registry, tasks=tasks, clock=clock, parent=parent)
         self._tail: asyncio.Task[None] | None = None
         self._pending: deque[LogEntry] = deque()
         self.tail_state = TailState()
@@ -98,7 +100,7 @@ class LogsPresenter(_ReadsEndpoint):
         async def work() -> None:
             self.sig_busy.emit(True)
             try:
-                start, end = request.range.bounds(datetime.now(UTC))
+                start, end = request.range.bounds(self.clock())
                 lines, volume = await asyncio.gather(
                     self._logs.logs(request.cluster, request.logql, start=start, end=end,
                                     limit=1000, most=MOST_SHOWN, tenant=request.tenant),
@@ -135,8 +137,8 @@ class LogsPresenter(_ReadsEndpoint):
         self.stop_tail()
         self.tail_state = TailState()
         self._pending.clear()
-        start = datetime.now(UTC) - request.range.window if request.range.follows_now else (
-            request.range.bounds(datetime.now(UTC))[0])  # fmt: skip
+        start = self.clock() - request.range.window if request.range.follows_now else (
+            request.range.bounds(self.clock())[0])  # fmt: skip
 
         async def work() -> None:
             batches = self._logs.tail(request.cluster, request.logql, start=start,
@@ -218,7 +220,7 @@ class TracesPresenter(_ReadsEndpoint):
         async def work() -> None:
             self.sig_busy.emit(True)
             try:
-                start, end = request.range.bounds(datetime.now(UTC))
+                start, end = request.range.bounds(self.clock())
                 traceql = failing_traceql(request.service) if request.errors_only else None
                 found = await self._logs.traces(
                     request.cluster, start=start, end=end, service=request.service,
