@@ -820,3 +820,36 @@ def test_a_signal_is_compared_only_with_the_incidents_it_may_belong_with(
     assert len(incidents) == 2000 and calls[0] == 1  # only n7's incident was a candidate
     assert [s.key for s in next(i for i in incidents if len(i.signals) == 2).signals] == [
         "a7", "b"]  # fmt: skip
+
+
+def test_a_finding_whose_value_moves_is_one_signal_in_new_versions() -> None:
+    """A PTP offset read 350, 352, 347, 361 ns over four refreshes is one signal whose reason
+    is the newest (the older ones kept as versions), not four signals ("+3 signals")."""
+    from aiops_desktop.models.fleet import (
+        ClusterTruth,
+        Coverage,
+        Domain,
+        Finding,
+        FleetTruth,
+        Health,
+    )
+    from aiops_desktop.services.intelligence.incidents import finding_kind, finding_signals
+
+    assert finding_kind("offset -350 ns beyond +/-100 ns") == "offset # ns beyond +/# ns"
+    assert finding_kind("XID 79 GPU has fallen off the bus: drain") != finding_kind(
+        "XID 48 double-bit ECC error"
+    )  # a new XID is news, not a new value
+    incidents: list[Incident] = []
+    for n, ns in enumerate((350, 352, 347, 361)):
+        now = T0 + timedelta(seconds=30 * n)
+        finding = Finding(Domain.PTP, FindingSeverity.WARNING, "du-4/ens1f0 (ptp4l)",
+                          f"offset {ns} ns beyond +/-100 ns", since=T0)  # fmt: skip
+        truth = FleetTruth(at=now, clusters=[ClusterTruth(
+            "ran-west", "ran-west", None, Health.DEGRADED, 80, 0, [finding],
+            {"metrics": Coverage.READ})])  # fmt: skip
+        incidents, _ = group(incidents, finding_signals(truth, now), now)
+    (incident,) = incidents
+    (kept,) = incident.signals
+    assert kept.reason == "offset 361 ns beyond +/-100 ns"
+    assert incident.title == "ran-west: du-4/ens1f0 (ptp4l): offset 361 ns beyond +/-100 ns"
+    assert kept.as_of(T0).reason == "offset 350 ns beyond +/-100 ns"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -46,6 +47,17 @@ INCIDENTS_CHANGED = "incidents.changed"  # payload: list[Incident] (all not reso
 KEEP_RESOLVED = timedelta(days=7)  # resolved incidents listed this long
 
 
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+
+def finding_kind(reason: str) -> str:
+    """What a finding is, without what it measured: its reason's first clause with every
+    number as "#" ("temperature # C (critical >= # C)", "offset # ns beyond +/-# ns"), so a
+    value that moves is the same signal in a new version, not a new signal each refresh (an
+    offset of 350, 352, 347 ns was three signals: "+2 signals")."""
+    return _NUMBER.sub("#", reason.split(":", maxsplit=1)[0])
+
+
 def finding_signals(truth: FleetTruth, now: datetime) -> list[IncidentSignal]:
     """GPU, PTP, SR-IOV and Kubernetes findings of every cluster (alerts and anomalies are
     taken from their own sources, with their labels)."""
@@ -56,7 +68,7 @@ def finding_signals(truth: FleetTruth, now: datetime) -> list[IncidentSignal]:
                 continue
             since = f.since or now
             out.append(IncidentSignal(
-                key=f"{f.domain.value}|{t.name}|{f.subject}|{f.reason.split(':')[0]}",
+                key=f"{f.domain.value}|{t.name}|{f.subject}|{finding_kind(f.reason)}",
                 source=f.domain.value, cluster=t.name, subject=f.subject, severity=f.severity,
                 reason=f.reason, first_seen=min(since, now), last_seen=now,
                 topology=place_of(f.subject), entity=_finding_entity(t.name, f.subject),
