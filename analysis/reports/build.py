@@ -257,7 +257,7 @@ def _recommend(facts: ClusterFacts) -> list[Ranked]:
     for a in sorted(high, key=lambda a: (a.severity.rank, -a.score))[:3]:
         # a CRITICAL one (by rule) before any HIGH one, then by score
         out.append((ANOMALY, (a.severity.rank, -a.score), f"{a.explanation} ({a.metric} on "
-                    f"{facts.name} at {_t(a.timestamp)} UTC): investigate."))  # fmt: skip
+                    f"{facts.name} at {_t(a.timestamp)}): investigate."))  # fmt: skip
     return out
 
 
@@ -302,8 +302,10 @@ def timeline(clusters: list[ClusterFacts], limit: int = DEFAULT_ROW_LIMIT) -> Se
     for facts in clusters:
         events += [(w, facts.name, f"{a} -> {b}", e or f"score {s}")
                    for w, a, b, s, e in state_changes(facts)]  # fmt: skip
-        events += [(a.timestamp, facts.name, f"{a.severity.level.value} {a.type.value} {a.metric}",
-                    a.explanation) for a in facts.anomalies]  # fmt: skip
+        # an anomaly where it began (an excursion that began first is listed first)
+        events += [(a.started_at or a.timestamp, facts.name,
+                    f"{a.severity.level.value} {a.type.value} {a.metric}", a.explanation)
+                   for a in facts.anomalies]  # fmt: skip
         for start, end, severity, name, summary in facts.alert_history:
             events.append((start, facts.name, f"alert {name} ({severity}) fired", summary))
             if end is not None:
@@ -312,8 +314,8 @@ def timeline(clusters: list[ClusterFacts], limit: int = DEFAULT_ROW_LIMIT) -> Se
     section = Section("Timeline")
     if events:
         first, last = events[0][0], events[-1][0]
-        section.facts.append(("First event", f"{_t(first)} UTC ({events[0][1]}: {events[0][2]})"))
-        section.facts.append(("Last event", f"{_t(last)} UTC ({events[-1][1]}: {events[-1][2]})"))
+        section.facts.append(("First event", f"{_t(first)} ({events[0][1]}: {events[0][2]})"))
+        section.facts.append(("Last event", f"{_t(last)} ({events[-1][1]}: {events[-1][2]})"))
     rows = [[_t(w), c, what, why] for w, c, what, why in events[:limit]]
     headers = ["When", "Cluster", "What", "Detail"]
     section.tables.append(Table(f"Events ({len(events)})", headers, rows))

@@ -303,6 +303,24 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
     assert any(r.startswith(f"Likely cause of {freerun['id']}: ran-east du-2/ens1f0")
                for r in report["recommendations"])  # fmt: skip
 
+    # a past period (ending 9 minutes before the capture): the excursions going on at its end
+    # are there, each where it began (ran-west's offset began before du-2's FREERUN)
+    from aiops_desktop.store.capture import read_manifest
+
+    end = datetime.fromisoformat(read_manifest(SAMPLE).until) - timedelta(minutes=9)
+    past = tmp_path / "past.md"
+    made = run_cli(home, env, "--capture", str(SAMPLE), "report", "--type", "incident",
+                   "--since", "1h", "--until", end.isoformat(), "--out", str(past),
+                   timeout=180)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    text = past.read_text()
+    assert "UTC UTC" not in text
+    events = text.split("**Events", 1)[1].split("\n\n", 2)[1]
+    what = [line.split(" | ")[1:3] for line in events.splitlines()[2:]]
+    assert what.index(["ran-west", "WARNING THRESHOLD\\_BREACH ptp\\_offset"]) < what.index(
+        ["ran-east", "CRITICAL THRESHOLD\\_BREACH ptp\\_clock\\_state"]
+    )
+
 
 def test_odd_kubernetes_events_are_skipped_and_a_time_without_a_zone_is_utc() -> None:
     now = datetime(2026, 11, 27, 9, 40, tzinfo=UTC)
@@ -853,3 +871,21 @@ def test_a_finding_whose_value_moves_is_one_signal_in_new_versions() -> None:
     assert kept.reason == "offset 361 ns beyond +/-100 ns"
     assert incident.title == "ran-west: du-4/ens1f0 (ptp4l): offset 361 ns beyond +/-100 ns"
     assert kept.as_of(T0).reason == "offset 350 ns beyond +/-100 ns"
+
+
+def test_an_anomaly_s_incident_title_names_its_place() -> None:
+    """'ran-east: node_cpu: 25.3% vs expected…' did not say which node: the title names the
+    anomaly's node (or pod, GPU, port) before its metric."""
+    cpu = signal("anomaly|east|cpu", "ran-east", subject="node_cpu").model_copy(
+        update={
+            "entity": "ran-east node east-1-node-0",
+            "reason": "25.3% vs expected 19.62% (+29 %)",
+        }
+    )
+    (incident,), _ = group([], [cpu], T0)
+    assert (
+        incident.title == "ran-east: node east-1-node-0: node_cpu: 25.3% vs expected 19.62% (+29 %)"
+    )
+    bare = cpu.model_copy(update={"key": "anomaly|east|other", "entity": "ran-east"})
+    (alone,), _ = group([], [bare], T0)
+    assert alone.title == "ran-east: node_cpu: 25.3% vs expected 19.62% (+29 %)"

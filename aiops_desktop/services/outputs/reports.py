@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiops_desktop.models import Cluster, EndpointKind, utcnow
-from aiops_desktop.models.anomalies import AnomalyFilter
+from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.fleet import SEVERITY_RANK, ClusterTruth
 from aiops_desktop.models.gpu import GpuFleet, GpuState
@@ -49,6 +49,8 @@ from analysis.reports.build import (
 
 LIVE_READ_TIMEOUT_S = 20.0
 RCA_IN_REPORT = 3  # incidents analysed in an incident report, the most severe first
+#: how long after a past period's end an excursion that began in it may have been worst
+GOING_ON_WITHIN = timedelta(days=1)
 PAST_AFTER = timedelta(minutes=1)  # a period ending earlier than this before now is past
 PTP_POINTS = 4000  # samples per port over a handover's period, at most (step >= 15 s)
 #: report file name: <type>-<UTC time>.<format>
@@ -184,10 +186,7 @@ async def gather(
             state, score, findings = _judged(judged, cluster.name, own)
             if past and own:  # as the last check before the period's end found it
                 state, score = (health[-1][1], health[-1][2]) if health else ("UNKNOWN", None)
-            anomalies = await asyncio.to_thread(
-                src.anomalies.repo.list,
-                AnomalyFilter(clusters=(name,), since=start.timestamp(), until=until.timestamp()),
-            )
+            anomalies = await asyncio.to_thread(_anomalies_of, src, name, start, until)
             panels = await asyncio.to_thread(_panels, src, name, start_ms, end_ms)
             events = await asyncio.to_thread(src.alert_events.between, [name], start, until)
             fired = [(e.starts_at, e.resolved_at, e.severity, e.name, e.summary) for e in events]
@@ -212,6 +211,20 @@ async def gather(
             src, {f.name for f in facts}, start, until, analyse
         )
     return inputs
+
+
+def _anomalies_of(src: ReportService, name: str, start: datetime, until: datetime) -> list[Anomaly]:
+    """The anomalies of the period: those whose worst point is in it, and those that began in
+    it and were worst after its end, within a day (an excursion going on at the end of a
+    past period)."""
+    repo, mine = src.anomalies.repo, (name,)
+    found = repo.list(AnomalyFilter(clusters=mine, since=start.timestamp(),
+                                    until=until.timestamp()))  # fmt: skip
+    later = repo.list(AnomalyFilter(clusters=mine, since=until.timestamp(),
+                                    until=(until + GOING_ON_WITHIN).timestamp()))  # fmt: skip
+    seen = {a.identity for a in found}
+    return found + [a for a in later if a.identity not in seen and a.started_at is not None
+                    and start <= a.started_at <= until]  # fmt: skip
 
 
 async def _incidents(
