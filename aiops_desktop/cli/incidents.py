@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.cli.args import JSON_HELP, Io, examples, instant
@@ -157,18 +158,26 @@ async def _analysed(
 
 
 def _print(result: RcaResult, io: Io) -> None:
+    """As the RCA page shows it: the window with its times, each cause with when it first
+    changed, its evidence (baseline -> its most deviant value, and when it left its
+    baseline) and its next checks."""
     out = io.out
-    w = result.window
     out.write(f"Root cause analysis: {one_line(result.subject)}\n")
-    out.write(f"{result.signals_read} signals read, {w.before_s / 60:.0f} min before to "
-              f"{w.after_s / 60:.0f} min after the first signal\n")  # fmt: skip
+    out.write(f"{result.signals_read} signals read, {one_line(result.shown().window)}\n")
     if not result.causes:
         out.write("nothing deviated from its baseline in the window\n")
     for n, cause in enumerate(result.causes, start=1):
-        out.write(f"{n:>2}. {one_line(cause.entity)}  confidence {cause.confidence:.2f}\n")
+        began = "" if cause.onset_s is None else f", first changed {_clock(cause.onset_s)}"
+        out.write(f"{n:>2}. {one_line(cause.entity)}  confidence {cause.confidence:.2f}"
+                  f"{began}\n")  # fmt: skip
         for e in cause.evidence[:3]:
-            out.write(f"      {one_line(e.signal)}: z {e.z:.1f} (baseline {e.baseline:.4g}, "
-                      f"peak {e.peak:.4g})\n")  # fmt: skip
+            left = "" if e.first_deviation_s is None else f", from {_clock(e.first_deviation_s)}"
+            out.write(f"      {one_line(e.signal)}: z {e.z:.1f} ({e.baseline:.4g} -> "
+                      f"{e.peak:.4g}{left})\n")  # fmt: skip
         for check in result.checks.get(cause.entity, []):
             out.write(f"      next: {one_line(check.key)}: {one_line(check.check)} "
                       f"Safe action: {one_line(check.safe_action)}\n")  # fmt: skip
+
+
+def _clock(seconds: float) -> str:
+    return time_text(datetime.fromtimestamp(seconds, UTC), seconds=True)

@@ -33,7 +33,9 @@ FLAT_BASELINE_Z = 10.0  # the most a signal flat in its baseline can score
 UPWARD = frozenset({SignalKind.RESOURCE, SignalKind.ERRORS})
 DOWNWARD_WEIGHT = 0.3
 SYMPTOM_WITHIN_S = 300.0  # a later change within this is a symptom candidate
-TOP_FOR_CONFIDENCE = 5
+#: causes a result keeps; a cause's confidence is its share of their scores, so the
+#: confidences shown add up to 1 (a share of the top five's, they added up to 1.38 over ten)
+CAUSES_KEPT = 10
 
 
 def _scale(base: np.ndarray) -> tuple[float, float, bool]:
@@ -112,7 +114,7 @@ def rank(
     _symptoms(causes, calls or {})
     causes.sort(key=lambda c: (-c.score, c.onset_s if c.onset_s is not None else math.inf,
                                c.entity))  # fmt: skip
-    top = sum(c.score for c in causes[:TOP_FOR_CONFIDENCE]) or 1.0
+    top = sum(c.score for c in causes[:CAUSES_KEPT]) or 1.0
     for cause in causes:
         cause.confidence = round(cause.score / top, 3) if cause.score > 0 else 0.0
     return causes

@@ -23,6 +23,7 @@ from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.intelligence.incidents import IncidentService, event_signals
 from aiops_desktop.settings import resources_dir
+from aiops_desktop.store.capture import read_manifest
 from aiops_desktop.store.series import SeriesBatch
 from analysis.incidents import (
     RESOLVE_AFTER,
@@ -277,8 +278,16 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
     assert result["topology_unread"] == []
     top = result["causes"][0]
     assert top["entity"] == "ran-east du-2/ens1f0" and top["confidence"] > 0.5
+    assert 0.99 <= sum(c["confidence"] for c in result["causes"]) <= 1.01  # shares of those kept
     assert any(e["signal"].startswith("ptp_offset") for e in top["evidence"])
     assert [c["key"] for c in top["next_checks"]] == ["clock in FREERUN"]
+    text = run_cli(home, env, "--capture", str(SAMPLE), "rca", "--incident", freerun["id"])
+    lines = text.stdout.splitlines()  # the window and each cause with their times
+    opened, until = freerun["opened_at"], read_manifest(SAMPLE).until
+    assert lines[1].endswith(f"min after {opened[:10]} {opened[11:19]} UTC, read up to "
+                             f"{until[:10]} {until[11:19]} UTC")  # fmt: skip
+    assert lines[2].startswith(" 1. ran-east du-2/ens1f0  confidence ")
+    assert "first changed" in lines[2]
     missing = run_cli(home, env, "--capture", str(SAMPLE), "rca", "--incident", "INC-nope")
     assert missing.returncode == 4 and "no incident 'INC-nope'" in missing.stderr
     bad = run_cli(home, env, "--capture", str(SAMPLE), "rca", "--cluster", "ran-east")
@@ -305,7 +314,6 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
 
     # a past period (ending 9 minutes before the capture): the excursions going on at its end
     # are there, each where it began (ran-west's offset began before du-2's FREERUN)
-    from aiops_desktop.store.capture import read_manifest
 
     end = datetime.fromisoformat(read_manifest(SAMPLE).until) - timedelta(minutes=9)
     past = tmp_path / "past.md"

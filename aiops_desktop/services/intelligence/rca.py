@@ -36,10 +36,10 @@ from aiops_desktop.store.series import SeriesStore
 from analysis.incidents import depends_on, entity_of
 from analysis.rca.model import Cause, Signal, SignalKind, Window
 from analysis.rca.runbook import Runbook, RunbookEntry
-from analysis.rca.score import rank
+from analysis.rca.score import CAUSES_KEPT, rank
 from analysis.rca.traces import FailingTrace, failing_through
 
-SHOWN = 10  # causes kept in a result
+SHOWN = CAUSES_KEPT  # causes kept in a result (their confidences add up to 1)
 QUOTED_CAUSES = 2  # the top causes whose own error lines and failing traces are quoted
 #: a polled panel that RCA also reads from Loki over the whole window: where both are at
 #: hand for a pod, the one read over the window (complete from its start) is kept
