@@ -30,6 +30,13 @@ def test_incidents_and_their_root_cause(sample_desktop: DesktopApp, qtbot, tmp_p
     assert [i.severity.value for i in view._rows][:3] == ["CRITICAL"] * 3  # critical first
     assert freerun.title == "ran-east: du-2/ens1f0 (ptp4l): clock in FREERUN (+3 signals)"
 
+    # a double click on a finding opens its page; on an anomaly, its chart
+    xid = next(i for i in view._rows if "XID 79" in i.title)
+    view.select(xid.id)
+    view._on_timeline_double_clicked(0, 0)
+    assert window.stack.currentWidget() is window.page("gpu")
+    window.show_view("incidents")
+
     view.select(freerun.id)
     assert view.timeline.rowCount() == len(freerun.signals)
     assert view.ack_button.isEnabled() and view.rca_button.isEnabled()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models.enums import IncidentStatus
+from aiops_desktop.models.fleet import Domain
 from aiops_desktop.models.incidents import ExplanationView, Incident, RcaReport
 from aiops_desktop.models.observability import pod_entity, service_of_pod
 from aiops_desktop.models.text import time_text
@@ -230,13 +231,21 @@ class RcaPanel(QWidget):
         )  # fmt: skip
 
 
+#: the page a timeline's signal opens, by its source (an anomaly opens its chart)
+SIGNAL_PAGES = {Domain.GPU.value: "gpu", Domain.PTP.value: "ptp", Domain.SRIOV.value: "sriov",
+                "alert": "alerts"}  # fmt: skip
+
+
 class IncidentsView(QWidget):
-    """Signals: sig_acknowledge(id); sig_analyse(id); sig_open(cluster, panel, epoch s)."""
+    """Signals: sig_acknowledge(id); sig_analyse(id); sig_open(cluster, panel, epoch s);
+    sig_open_view(view name): a finding's page ("gpu", "ptp", "sriov", "alerts") or a
+    cluster's Kubernetes page ("details:NAME")."""
 
     sig_acknowledge = Signal(str)
     sig_analyse = Signal(str)
     sig_logs = Signal(str, dict, float, bool)  # cluster, labels, epoch s, errors only
     sig_open = Signal(str, str, float)
+    sig_open_view = Signal(str)
     HEADERS = ("Opened", "State", "Severity", "Clusters", "Signals", "Title")
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
@@ -406,3 +415,7 @@ class IncidentsView(QWidget):
         s = incident.timeline[self.timeline.source_row(row)]
         if s.source == "anomaly":
             self.sig_open.emit(s.cluster, s.subject, s.first_seen.timestamp())
+        elif s.source in SIGNAL_PAGES:  # a finding or an alert: the page that shows it
+            self.sig_open_view.emit(SIGNAL_PAGES[s.source])
+        elif s.source == Domain.KUBERNETES.value:
+            self.sig_open_view.emit(f"details:{s.cluster}")
