@@ -77,8 +77,13 @@ async def settle(turns: int = 5) -> None:
 
 
 def save_screenshot(window: QWidget, path: str | os.PathLike[str]) -> Path:
+    """``window`` as it is drawn once its pending layouts are done (a label whose text just
+    grew is drawn at its new width, not cut at the old one)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
     if not window.grab().save(str(target), "PNG"):
         raise OSError(f"could not write the screenshot {target}")
     return target
