@@ -36,6 +36,12 @@ class SignalVersion(DomainModel):
 MOST_VERSIONS = 4
 
 
+def worst_first(signal: IncidentSignal) -> tuple[int, bool, datetime]:
+    """Signals by how bad they are: the most severe; of equals, a finding (it names the
+    thing: "du-2/ens1f0: clock in FREERUN") before a series' anomaly, then the first seen."""
+    return SEVERITY_RANK[signal.severity], signal.source == "anomaly", signal.first_seen
+
+
 class IncidentSignal(DomainModel):
     """One signal of an incident: ``key`` identifies it across refreshes; ``topology`` its
     place ("node:du-1", "pod:ran-du/du-l1-0", "ns:ran-du", "gpu:gpu-1/gpu3"). Its severity
@@ -124,10 +130,8 @@ class Incident(DomainModel):
 
     @property
     def worst(self) -> IncidentSignal | None:
-        """The most severe signal; of equals, a finding (it names the thing: "du-2/ens1f0:
-        clock in FREERUN") before a series' anomaly, then the first seen."""
-        return min(self.signals, key=lambda s: (SEVERITY_RANK[s.severity], s.source == "anomaly",
-                                                s.first_seen), default=None)  # fmt: skip
+        """The most severe signal (``worst_first``)."""
+        return min(self.signals, key=worst_first, default=None)
 
     @property
     def first_signal_at(self) -> datetime:

@@ -23,19 +23,25 @@ class RunbookEntry:
     safe_action: str
 
 
+#: what to check for any XID (the table's action is what to do about its code)
+XID_CHECK = ("The GPU's XID history on the GPU page and the node's kernel log (dmesg | grep -i "
+             "xid): the code, when, and the process it hit.")  # fmt: skip
+
+
 class Runbook:
     def __init__(self, document: Mapping[str, Any], xids: Mapping[str, Any]) -> None:
-        """``document``: runbook.json as parsed; ``xids``: xid.json's ``xids`` table."""
+        """``document``: runbook.json as parsed; ``xids``: xid.json's ``xids`` table. An
+        entry with ``as`` ("pod_reason/CrashLoopBackOff") takes that entry's check and safe
+        action (its own meaning stays)."""
         self._tables: dict[str, dict[str, RunbookEntry]] = {}
         for section in SECTIONS:
             self._tables[section] = {
-                str(key): RunbookEntry(_label(section, str(key)), str(e["meaning"]),
-                                       str(e["check"]), str(e["safe_action"]))
+                str(key): _entry(document, section, str(key), e)
                 for key, e in (document.get(section) or {}).items()
             }  # fmt: skip
         self._tables["xid"] = {
-            str(code): RunbookEntry(f"XID {code}", f"{e['name']}: {e['meaning']}",
-                                    str(e["action"]), str(e["action"]))
+            str(code): RunbookEntry(f"XID {code}", f"{e['name']}: {e['meaning']}", XID_CHECK,
+                                    str(e["action"]))
             for code, e in xids.items()
         }  # fmt: skip
 
@@ -44,27 +50,40 @@ class Runbook:
 
     def for_text(self, text: str) -> list[RunbookEntry]:
         """Every entry a finding's or alert's words name: XID codes, clock classes, pod
-        reasons, alert names and findings' reasons (each once, in that order)."""
-        found: list[RunbookEntry] = []
-        for code in _XID.findall(text):
-            found += [e for e in [self.lookup("xid", code)] if e]
-        for cls in _CLASS.findall(text):
-            found += [e for e in [self.lookup("ptp_clock_class", cls)] if e]
+        reasons, alert names and findings' reasons, each once, in the order the text names
+        them ("clock in FREERUN (clock class 248)": the state, then its class)."""
+        found: list[tuple[int, RunbookEntry]] = []
+        for match in _XID.finditer(text):
+            found += [(match.start(), e) for e in [self.lookup("xid", match[1])] if e]
+        for match in _CLASS.finditer(text):
+            found += [(match.start(), e) for e in [self.lookup("ptp_clock_class", match[1])] if e]
         for section in ("pod_reason", "alert", "finding"):
             for key, entry in self._tables[section].items():
-                if re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", text):
-                    found.append(entry)
-        unique: list[RunbookEntry] = []
-        for entry in found:
-            if entry not in unique:
-                unique.append(entry)
-        return unique
+                named = re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", text)
+                if named:
+                    found.append((named.start(), entry))
+        unique: dict[str, RunbookEntry] = {}  # one entry a key: a pod reason before a finding
+        for _, entry in sorted(found, key=lambda f: f[0]):  # stable: sections' order on ties
+            unique.setdefault(entry.key, entry)
+        return list(unique.values())
 
     def for_texts(self, texts: Iterable[str]) -> list[RunbookEntry]:
         out: list[RunbookEntry] = []
         for text in texts:
             out += [e for e in self.for_text(text) if e not in out]
         return out
+
+
+def _entry(
+    document: Mapping[str, Any], section: str, key: str, e: Mapping[str, Any]
+) -> RunbookEntry:
+    """One entry, its check and safe action taken from the entry its ``as`` names."""
+    source = e
+    if "as" in e:
+        where, _, other = str(e["as"]).partition("/")
+        source = (document.get(where) or {})[other]  # a reference that names nothing: a bug
+    return RunbookEntry(_label(section, key), str(e["meaning"]), str(source["check"]),
+                        str(source["safe_action"]))  # fmt: skip
 
 
 def _label(section: str, key: str) -> str:

@@ -108,7 +108,7 @@ async def test_clusters_and_a_clusters_status(box: ToolBox) -> None:
 
     east = await ok(box, "get_cluster_status", {"cluster": "ran-east"})
     assert (east["name"], east["hub"], east["state"]) == ("ran-east", "ran-hub", "CRITICAL")
-    assert any(f["domain"] == "PTP" and f["reason"] == "clock in FREERUN"
+    assert any(f["domain"] == "PTP" and f["reason"] == "clock in FREERUN (clock class 165)"
                for f in east["findings"])  # fmt: skip
     west = await ok(box, "get_cluster_status", {"cluster": "ran-west"})
     assert west["state"] == "DEGRADED"
@@ -180,7 +180,11 @@ async def test_alerts_incidents_and_root_causes(box: ToolBox) -> None:
     rca = await ok(box, "analyze_root_cause", {"incident_id": freerun["id"]})
     top = rca["causes"][0]
     assert top["entity"] == "ran-east du-2/ens1f0" and top["confidence"] > 0.5
-    assert [c["key"] for c in top["next_checks"]] == ["clock in FREERUN"]
+    assert [c["key"] for c in top["next_checks"]] == [
+        "clock in FREERUN",
+        "clock class 165",
+        "offset",
+    ]  # the worst signal's first
     assert rca["causes_total"] >= len(rca["causes"]) > 1
     at = await ok(box, "analyze_root_cause", {"cluster": "ran-east", "at": AT})
     assert at["subject"] == f"ran-east at {DURING_FREERUN:%Y-%m-%d %H:%M} UTC"  # no zone: UTC

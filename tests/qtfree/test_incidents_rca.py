@@ -243,6 +243,20 @@ def test_runbook_lookups(runbook: Runbook) -> None:
         for k in json.loads((resources_dir() / "rca" / "runbook.json").read_text())[s]
     ]
     assert all(e is not None and e.meaning and e.check and e.safe_action for e in every)
+    # no entry sends the engineer elsewhere ("As CrashLoopBackOff."), and an XID's check is
+    # not its action again
+    assert not [e for e in every if e and (e.check.startswith("As ") or
+                                           e.safe_action.startswith("As "))]  # fmt: skip
+    looping = runbook.lookup("alert", "KubePodCrashLooping")
+    assert looping is not None and looping.check == crash.check
+    assert xid.check != xid.safe_action and "Drain" in xid.safe_action
+    # one entry a key, whichever sections name it
+    assert [e.key for e in runbook.for_text("pod x: CrashLoopBackOff")] == ["CrashLoopBackOff"]
+    # what the app's findings and the API server's events say has a check
+    for said in ("offset 350 ns beyond +/-100 ns", "ptp4l is down", "clock class 140",
+                 "BackOff: Back-off restarting failed container", "NodeNotReady: Node is not "
+                 "ready", "OOMKilling: Memory cgroup out of memory"):  # fmt: skip
+        assert runbook.for_text(said), said
 
 
 SAMPLE = resources_dir() / "samples" / "sample.aiops"
@@ -280,7 +294,11 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
     assert top["entity"] == "ran-east du-2/ens1f0" and top["confidence"] > 0.5
     assert 0.99 <= sum(c["confidence"] for c in result["causes"]) <= 1.01  # shares of those kept
     assert any(e["signal"].startswith("ptp_offset") for e in top["evidence"])
-    assert [c["key"] for c in top["next_checks"]] == ["clock in FREERUN"]
+    assert [c["key"] for c in top["next_checks"]] == [
+        "clock in FREERUN",
+        "clock class 165",
+        "offset",
+    ]  # the worst signal's first
     text = run_cli(home, env, "--capture", str(SAMPLE), "rca", "--incident", freerun["id"])
     lines = text.stdout.splitlines()  # the window and each cause with their times
     opened, until = freerun["opened_at"], read_manifest(SAMPLE).until

@@ -28,7 +28,9 @@ def test_incidents_and_their_root_cause(sample_desktop: DesktopApp, qtbot, tmp_p
     assert any(t.startswith("ran-east: gpu-1/gpu3: XID 79") for t in titles)
     assert view.title.text() == f"Incidents · {len(view._rows)} open · 3 critical"
     assert [i.severity.value for i in view._rows][:3] == ["CRITICAL"] * 3  # critical first
-    assert freerun.title == "ran-east: du-2/ens1f0 (ptp4l): clock in FREERUN (+3 signals)"
+    assert freerun.title == (
+        "ran-east: du-2/ens1f0 (ptp4l): clock in FREERUN (clock class 165) (+3 signals)"
+    )
 
     # a double click on a finding opens its page; on an anomaly, its chart
     xid = next(i for i in view._rows if "XID 79" in i.title)

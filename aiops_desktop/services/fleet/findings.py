@@ -47,10 +47,14 @@ def ptp_findings(board: PtpBoard) -> PerCluster:
     for row in board.rows:
         subject = f"{row.node}/{row.iface}" + (f" ({row.process})" if row.process else "")
         found: list[Finding] = []
+        # the clock class says how far the clock can be trusted (and names its runbook entry)
+        cls = "" if row.clock_class is None else f" (clock class {row.clock_class})"
         if row.state is ClockState.FREERUN:
-            found.append(Finding(Domain.PTP, FindingSeverity.CRITICAL, subject, "clock in FREERUN"))
+            found.append(Finding(Domain.PTP, FindingSeverity.CRITICAL, subject,
+                                 f"clock in FREERUN{cls}"))  # fmt: skip
         elif row.state is ClockState.HOLDOVER:
-            found.append(Finding(Domain.PTP, FindingSeverity.WARNING, subject, "clock in HOLDOVER"))
+            found.append(Finding(Domain.PTP, FindingSeverity.WARNING, subject,
+                                 f"clock in HOLDOVER{cls}"))  # fmt: skip
         if row.offset_in is False and row.offset_ns is not None:
             found.append(
                 Finding(

@@ -26,6 +26,7 @@ from aiops_desktop.models.incidents import (
     IncidentSignal,
     RcaCauseRow,
     RcaReport,
+    worst_first,
 )
 from aiops_desktop.models.text import labels_text, time_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
@@ -246,7 +247,8 @@ class RcaService:
         causes = rank(signals, window, calls=depends)[:SHOWN]
         checks: dict[str, list[RunbookEntry]] = {}
         for cause in causes:
-            mine = [s for s in discrete if signal_entity(s) == cause.entity]
+            mine = sorted((s for s in discrete if signal_entity(s) == cause.entity),
+                          key=worst_first)  # its worst signal's checks first  # fmt: skip
             found = self.runbook.for_texts(
                 [f"{s.reason} {s.subject} {s.alert_name or ''}" for s in mine]
             )
