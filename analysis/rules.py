@@ -67,20 +67,20 @@ def _gpu_event(metric: str) -> RuleCheck:
     upper = metric.upper()
 
     def check(value: float, previous: float | None, limit: float) -> RuleHit | None:
+        # an event is a change: a window's first sample has nothing to change from (a gauge
+        # still holding an old XID code is not a new XID at every window's start)
+        if previous is None:
+            return None
         if "XID_ERRORS" in upper:
             if value > 0 and value != previous:
                 return RuleHit(4.0, 0.0, f"GPU reported XID {value:.0f}", critical=True)
             return None
-        rising = previous is not None and value > previous
-        if ("DBE" in upper or "REMAP_FAILURE" in upper) and (
-            rising or (previous is None and value > 0)
-        ):
+        rising = value > previous
+        if ("DBE" in upper or "REMAP_FAILURE" in upper) and rising:
             what = "row-remap failure" if "REMAP" in upper else "double-bit ECC errors"
-            return RuleHit(4.0, previous or 0.0, f"GPU {what}: {value:.0f}")
+            return RuleHit(4.0, previous, f"GPU {what}: {value:.0f}")
         if rising:
-            return RuleHit(
-                1.5, previous or 0.0, f"GPU {metric} rose from {previous:.0f} to {value:.0f}"
-            )
+            return RuleHit(1.5, previous, f"GPU {metric} rose from {previous:.0f} to {value:.0f}")
         return None
 
     return check

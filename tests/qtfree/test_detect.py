@@ -148,6 +148,13 @@ def test_gpu_rules_temperature_limits_and_xid() -> None:
     found = detect_anomalies(series("DCGM_FI_DEV_XID_ERRORS", ts, xid))
     assert len(found) == 1 and "XID 79" in found[0].explanation
     assert found[0].severity is AnomalySeverity.CRITICAL
+    # a gauge still holding an old code is no new XID at the start of every window looked at
+    # (each analysis made a new CRITICAL of it, dated its window's first sample)
+    for start in (0, 30):
+        assert (
+            detect_anomalies(series("DCGM_FI_DEV_XID_ERRORS", ts[start:], xid[start:] * 0 + 79))
+            == []
+        )
 
 
 def test_severity_follows_the_size_of_the_change_and_open_episodes_are_marked() -> None:
