@@ -265,3 +265,34 @@ async def test_the_followed_series_are_what_is_polled_now(core: Core) -> None:
     await core.anomalies._with_history("east", "node_cpu", {gone: (ts, values)})
     await core.anomalies._with_history("east", "node_cpu", {new: (ts, values), gone: empty})
     assert core.anomalies._streamed[("east", "node_cpu")] == {new}
+
+
+@pytest.mark.asyncio
+async def test_a_panel_that_fails_leaves_the_others_judged(
+    core: Core, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A panel whose store read fails (a damaged chunk) is said and skipped: the panels after
+    it are still judged (every panel after it went unjudged, every round, with no word)."""
+    ts, values = _series()
+    for panel in ("gpu_util", "node_cpu"):
+        core.live.append("east", panel, {"instance": "n1"}, ts[:2300], values[:2300])
+    real = core.series.read
+
+    def damaged(metric: str, **kw):  # type: ignore[no-untyped-def]
+        if metric == "gpu_util":
+            raise ValueError("chunk data does not match its header")
+        return real(metric, **kw)
+
+    monkeypatch.setattr(core.series, "read", damaged)
+    await core.anomalies.analyse_live(force=True)
+    for panel in ("gpu_util", "node_cpu"):
+        core.live.append("east", panel, {"instance": "n1"}, ts[2300:], values[2300:])
+    found = await core.anomalies.analyse_live(force=True)
+    assert found >= 1 and core.anomalies.for_panel("east", "node_cpu")
+    assert core.anomalies.failed == {
+        ("east", "gpu_util"): "ValueError: chunk data does not match its header"}  # fmt: skip
+    assert "live detection of gpu_util on east failed" in caplog.text
+    monkeypatch.setattr(core.series, "read", real)
+    core.live.append("east", "gpu_util", {"instance": "n1"}, ts[-1:] + 15, values[-1:])
+    await core.anomalies.analyse_live(force=True)
+    assert core.anomalies.failed == {}  # said only while it fails

@@ -100,6 +100,8 @@ class AnomalyService:
         self._owner = uuid.uuid4().hex  # whose live detectors the worker keeps
         self._history_samples: dict[tuple[str, str], int] = {}
         self._generation = self._worker.generation
+        #: per (cluster, panel), why its last live round failed (cleared when one succeeds)
+        self.failed: dict[tuple[str, str], str] = {}
 
     # -- the one chokepoint to the worker --------------------------------------------------
     async def analyse(
@@ -152,13 +154,24 @@ class AnomalyService:
                 ):
                     continue
                 self._analysed[key] = (version, now)
-                snap = self._live.snapshot(cluster, panel.id)
-                inputs = await self._with_history(cluster, panel.id, snap.series)
-                found = await self.analyse(inputs, unit=panel.unit or None, stream=True)
-                self._by_panel[key] = _still_shown(self._by_panel.get(key, []), found, inputs)
-                self._open[key] = [a for a in found if a.open]
-                count += len(found)
+                try:
+                    count += await self._analyse_panel(cluster, panel)
+                except Exception as exc:  # one panel's failure leaves the others judged
+                    self.failed[key] = f"{type(exc).__name__}: {exc}"
+                    log.exception("live detection of %s on %s failed; the other panels go on",
+                                  panel.id, cluster)  # fmt: skip
+                else:
+                    self.failed.pop(key, None)
         return count
+
+    async def _analyse_panel(self, cluster: str, panel: Panel) -> int:
+        key = (cluster, panel.id)
+        snap = self._live.snapshot(cluster, panel.id)
+        inputs = await self._with_history(cluster, panel.id, snap.series)
+        found = await self.analyse(inputs, unit=panel.unit or None, stream=True)
+        self._by_panel[key] = _still_shown(self._by_panel.get(key, []), found, inputs)
+        self._open[key] = [a for a in found if a.open]
+        return len(found)
 
     def still_open(self) -> list[Anomaly]:
         """The episodes the live rounds last found still going on, however long ago their
