@@ -296,3 +296,33 @@ async def test_a_panel_that_fails_leaves_the_others_judged(
     core.live.append("east", "gpu_util", {"instance": "n1"}, ts[-1:] + 15, values[-1:])
     await core.anomalies.analyse_live(force=True)
     assert core.anomalies.failed == {}  # said only while it fails
+
+
+@pytest.mark.asyncio
+async def test_an_episode_of_a_series_that_stopped_reporting_ends(core: Core) -> None:
+    """n1's clock goes to HOLDOVER, then its exporter goes away while n2 goes on LOCKED: its
+    episode is over as far as anyone can tell (it stayed open, and kept its incident alive,
+    for as long as the app ran); a panel not analysed lately is not known to go on either."""
+    from aiops_desktop.models.anomalies import AnomalyFilter
+    from aiops_desktop.services.intelligence import anomalies as service
+
+    ts = 1_700_000_000 + np.arange(120) * 15.0
+    core.live.append(
+        "east", "ptp_clock_state", {"node": "n1"}, ts[:60], np.r_[np.ones(50), 2 * np.ones(10)]
+    )
+    core.live.append("east", "ptp_clock_state", {"node": "n2"}, ts[:60], np.ones(60))
+    await core.anomalies.analyse_live(force=True)
+    assert [a.labels["node"] for a in core.anomalies.still_open()] == ["n1"]
+    core.live.append("east", "ptp_clock_state", {"node": "n2"}, ts[60:], np.ones(60))  # n1 gone
+    await core.anomalies.analyse_live(force=True)
+    assert core.anomalies.still_open() == []
+    stored = await core.anomalies.stored(AnomalyFilter(clusters=("east",)))
+    assert [(a.labels["node"], a.open) for a in stored] == [("n1", False)]
+
+    core.live.append("east", "ptp_clock_state", {"node": "n2"}, ts[-1:] + 15, np.zeros(1))
+    await core.anomalies.analyse_live(force=True)
+    assert [a.labels["node"] for a in core.anomalies.still_open()] == ["n2"]
+    key = ("east", "ptp_clock_state")
+    version, _ = core.anomalies._analysed[key]  # analysed long ago: not known to go on
+    core.anomalies._analysed[key] = (version, -service.STILL_OPEN_WITHIN_S - 1.0)
+    assert core.anomalies.still_open() == []

@@ -37,6 +37,11 @@ log = logging.getLogger("aiops.services.anomalies")
 
 ANOMALIES_FOUND = "anomalies.found"  # payload: list[Anomaly] (new episodes only)
 LIVE_EVERY_S = 60.0  # a panel is re-analysed at most this often
+#: a series whose last sample is this many of its steps (and at least this long) behind its
+#: panel's newest has stopped reporting: its open episode is over, as far as anyone can tell
+SILENT_STEPS, SILENT_AT_LEAST_S = 5, 300.0
+#: an episode counts as still going on while its panel was analysed this recently
+STILL_OPEN_WITHIN_S = 10 * LIVE_EVERY_S
 CURRENT_MOST = 5000  # stored anomalies read for what counts now, of each kind (recent, open)
 WARM_UP = timedelta(hours=6)  # stored history a new series' live detector learns from, at least
 WARM_UP_MOST = timedelta(hours=48)  # ... and at most: PROBATION samples at a slow step
@@ -53,6 +58,30 @@ def _still_shown(
     kept = {a.identity: a for a in before if a.timestamp.timestamp() >= oldest}
     kept.update((a.identity, a) for a in found)
     return sorted(kept.values(), key=lambda a: a.timestamp)
+
+
+def _silent_ended(
+    found: list[Anomaly], inputs: list[SeriesInput]
+) -> tuple[list[Anomaly], list[Anomaly]]:
+    """``found`` with the open episodes of series that stopped reporting ended (the series'
+    last sample more than SILENT_STEPS of its steps, and SILENT_AT_LEAST_S, before its
+    panel's newest: its exporter went away while the others report), and those ended."""
+    newest = max((float(i.ts[-1]) for i in inputs if i.ts.size), default=None)
+    last: dict[SeriesKey, tuple[float, float]] = {}
+    for i in inputs:
+        if i.ts.size > 1:
+            step = float(np.median(np.diff(i.ts)))
+            last[series_key(i.labels)] = (float(i.ts[-1]), max(SILENT_STEPS * step,
+                                                               SILENT_AT_LEAST_S))  # fmt: skip
+    out, ended = [], []
+    for a in found:
+        seen = last.get(series_key(a.labels))
+        if a.open and newest is not None and seen is not None and newest - seen[0] > seen[1]:
+            ended.append(a.ended())
+            out.append(ended[-1])
+        else:
+            out.append(a)
+    return out, ended
 
 
 def _warm_up_s(stamps: list[np.ndarray]) -> float:
@@ -169,6 +198,9 @@ class AnomalyService:
         snap = self._live.snapshot(cluster, panel.id)
         inputs = await self._with_history(cluster, panel.id, snap.series)
         found = await self.analyse(inputs, unit=panel.unit or None, stream=True)
+        found, silenced = _silent_ended(found, inputs)
+        if silenced:  # stored ended: an episode nothing reports on any more is not going on
+            await asyncio.wrap_future(self.repo.save(silenced))
         self._by_panel[key] = _still_shown(self._by_panel.get(key, []), found, inputs)
         self._open[key] = [a for a in found if a.open]
         return len(found)
@@ -176,8 +208,12 @@ class AnomalyService:
     def still_open(self) -> list[Anomaly]:
         """The episodes the live rounds last found still going on, however long ago their
         worst point was (an incident reads the store's last hour by worst point: a breach
-        that peaked early and lasts was dropped from it after an hour, and resolved)."""
-        return [a for found in self._open.values() for a in found]
+        that peaked early and lasts was dropped from it after an hour, and resolved); only
+        of panels analysed within STILL_OPEN_WITHIN_S (a panel nothing new arrives for is
+        not known to be going on)."""
+        now = time.monotonic()
+        recent = {k for k, (_, at) in self._analysed.items() if now - at <= STILL_OPEN_WITHIN_S}
+        return [a for key, found in self._open.items() if key in recent for a in found]
 
     async def current(self, within: timedelta) -> list[Anomaly]:
         """The anomalies that count now (the fleet's findings, the incidents): the stored
