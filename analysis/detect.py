@@ -214,7 +214,9 @@ def _describe(
     streaming: bool,
     began: float | None = None,
 ) -> Anomaly:
-    peak = max(episode, key=lambda b: b.ratio)
+    # a rule's breach, where the episode has one, is its peak (the detector's ratios are on
+    # another scale: a 60 ns lead-in sample once hid "beyond +/-100 ns" and its severity)
+    peak = max(episode, key=lambda b: (b.reason is not None, b.ratio))
     actual = float(series.values[peak.index])
     expected = peak.expected if math.isfinite(peak.expected) else None
     deviation = 100.0 * (actual - expected) / abs(expected) if expected not in (None, 0.0) else None

@@ -223,3 +223,18 @@ def test_a_live_rule_breach_keeps_its_identity_as_the_polled_window_moves() -> N
     assert {identity for identity, _ in seen} == {seen[0][0]}  # one breach, one identity
     assert seen[0][0].endswith(f"|{ts[20]:.0f}")
     assert seen[-1][1] is False and any(is_open for _, is_open in seen)
+
+
+def test_an_episode_with_a_rule_breach_is_described_by_the_rule() -> None:
+    """A 60 ns offset (new for the series) then 125 ns for 9 points: one episode, whose peak
+    is the rule's breach ("beyond +/-100 ns"), not the detector's larger-scaled 60 ns (which
+    showed a value inside the limit and a severity of its own)."""
+    rng = np.random.default_rng(1)
+    ts = 1_700_000_000 + np.arange(1500) * 15.0
+    offsets = rng.normal(0, 5, 1500).round()
+    offsets[1400] = 60
+    offsets[1401:1410] = 125
+    found = detect_anomalies(series("ptp_offset", ts, offsets))
+    episode = next(a for a in found if a.started_at and a.started_at.timestamp() == ts[1400])
+    assert episode.method is AnomalyMethod.DOMAIN_RULE
+    assert episode.explanation.startswith("PTP offset +125 ns beyond +/-100 ns")
