@@ -37,7 +37,7 @@ from analysis.detectors.live import (
     tail_of,
     z_of,
 )
-from analysis.methods import METHODS, MethodResult, window_points
+from analysis.methods import METHODS, MethodResult, trailing_starts
 from analysis.rules import RuleHit, apply_rule, rule_for
 from analysis.signals import SignalProfile, profile_for
 
@@ -141,9 +141,9 @@ def _context(
     expected = np.full(values.size, np.nan)
     tails = np.full(values.size, np.nan)
     spreads = np.full(values.size, np.nan)
-    window = window_points(ts)
+    starts = trailing_starts(ts)
     for i in np.flatnonzero(np.nan_to_num(raw) > 0):
-        history = values[max(0, i - window) : i]
+        history = values[starts[i] : i]
         history = history[np.isfinite(history)]
         centre = float(np.median(history)) if history.size else float(values[i])
         expected[i] = centre

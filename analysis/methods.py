@@ -43,6 +43,17 @@ def window_points(ts: np.ndarray, seconds: float = 3600.0) -> int:
     return int(min(720, max(ANOMALY_MIN_POINTS, round(seconds / step))))
 
 
+def trailing_starts(ts: np.ndarray, seconds: float = 3600.0) -> np.ndarray:
+    """Where each point's trailing window begins: ``seconds`` back by its own time (at least
+    ANOMALY_MIN_POINTS points, at most 720, where there are), so a later point never moves an
+    earlier one's window (``window_points`` takes one size from the whole series' step: a
+    slower poll later changed an earlier point's expected value and severity)."""
+    index = np.arange(ts.size)
+    start = np.searchsorted(ts, ts - seconds, side="left")
+    start = np.maximum(np.minimum(start, index - ANOMALY_MIN_POINTS), index - 720)
+    return np.maximum(start, 0)
+
+
 def _spread(history: np.ndarray) -> float:
     mad = float(np.median(np.abs(history - np.median(history)))) * MAD_TO_SIGMA
     if mad > 0:
@@ -57,13 +68,14 @@ def _ratio(delta: float, sigma: float) -> float:
 
 
 def _trailing(
-    values: np.ndarray, window: int, judge: Callable[[np.ndarray, float], tuple[float, float]]
+    ts: np.ndarray, values: np.ndarray, judge: Callable[[np.ndarray, float], tuple[float, float]]
 ) -> tuple[np.ndarray, np.ndarray]:
     n = values.size
     scores = np.full(n, np.nan)
     expected = np.full(n, np.nan)
+    starts = trailing_starts(ts)
     for i in range(ANOMALY_MIN_POINTS, n):
-        history = values[max(0, i - window) : i]
+        history = values[starts[i] : i]
         history = history[np.isfinite(history)]
         if history.size < ANOMALY_MIN_POINTS or not math.isfinite(values[i]):
             continue
@@ -76,7 +88,7 @@ def zscore(ts: np.ndarray, values: np.ndarray) -> MethodResult:
         mean = float(h.mean())
         return _ratio(x - mean, float(h.std())), mean
 
-    return MethodResult(AnomalyMethod.ZSCORE, *_trailing(values, window_points(ts), judge))
+    return MethodResult(AnomalyMethod.ZSCORE, *_trailing(ts, values, judge))
 
 
 def mad(ts: np.ndarray, values: np.ndarray) -> MethodResult:
@@ -86,7 +98,7 @@ def mad(ts: np.ndarray, values: np.ndarray) -> MethodResult:
         median = float(np.median(h))
         return _ratio(x - median, _spread(h)), median
 
-    return MethodResult(AnomalyMethod.MAD, *_trailing(values, window_points(ts), judge))
+    return MethodResult(AnomalyMethod.MAD, *_trailing(ts, values, judge))
 
 
 def iqr(ts: np.ndarray, values: np.ndarray) -> MethodResult:
@@ -100,7 +112,7 @@ def iqr(ts: np.ndarray, values: np.ndarray) -> MethodResult:
         edge = q3 if x > q3 else q1
         return _ratio(x - edge, sigma) + math.copysign(0.6745, x - edge), median
 
-    return MethodResult(AnomalyMethod.IQR, *_trailing(values, window_points(ts), judge))
+    return MethodResult(AnomalyMethod.IQR, *_trailing(ts, values, judge))
 
 
 def level_shift(ts: np.ndarray, values: np.ndarray) -> MethodResult:

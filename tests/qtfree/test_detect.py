@@ -238,3 +238,25 @@ def test_an_episode_with_a_rule_breach_is_described_by_the_rule() -> None:
     episode = next(a for a in found if a.started_at and a.started_at.timestamp() == ts[1400])
     assert episode.method is AnomalyMethod.DOMAIN_RULE
     assert episode.explanation.startswith("PTP offset +125 ns beyond +/-100 ns")
+
+
+def test_later_samples_never_change_what_is_said_of_earlier_ones() -> None:
+    """The same 2,000 samples at 15 s, then later ones at a 60 s poll: each earlier episode
+    is said as it was (its expected value, severity, explanation). The reference window
+    was sized from the whole series' median step, so the later, slower samples moved it."""
+    rng = np.random.default_rng(0)
+    ts = 1_700_000_000 + np.arange(2000) * 15.0
+    values = 40 + rng.normal(0, 1, 2000)
+    values[1200:1205] += 12
+    values[1600:1603] -= 9
+    later_ts = ts[-1] + 60.0 * np.arange(1, 3001)
+    later = 40 + rng.normal(0, 1, 3000)
+    alone = detect_anomalies(series("node_cpu", ts, values))
+    more = detect_anomalies(series("node_cpu", np.r_[ts, later_ts], np.r_[values, later]))
+    end = ts[-1] - 600
+
+    def said(found: list) -> list:  # type: ignore[type-arg]
+        return [(a.timestamp, a.severity, a.expected, a.explanation) for a in found
+                if a.timestamp.timestamp() < end]  # fmt: skip
+
+    assert said(alone) and said(alone) == said(more)
