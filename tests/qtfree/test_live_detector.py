@@ -326,3 +326,18 @@ async def test_an_episode_of_a_series_that_stopped_reporting_ends(core: Core) ->
     version, _ = core.anomalies._analysed[key]  # analysed long ago: not known to go on
     core.anomalies._analysed[key] = (version, -service.STILL_OPEN_WITHIN_S - 1.0)
     assert core.anomalies.still_open() == []
+
+
+@pytest.mark.parametrize("bad", [2.0**47, 1e6])
+def test_one_bad_sample_does_not_blind_a_series_for_good(bad: float) -> None:
+    """A gauge at 60 +/- 1 moves +25 at sample 8,000. One bad scrape at sample 1,500 (2**47
+    is a DCGM blank) widened its range for good: every later value fell in one bin and the
+    move was never reported. Once the bad value has left the kept history the range is
+    drawn again over what is kept, and the move is reported."""
+    rng = np.random.default_rng(2)
+    ts = 1_700_000_000 + np.arange(9000) * 15.0
+    values = 60 + rng.normal(0, 1, 9000)
+    values[8000:8100] += 25
+    values[1500] = bad
+    reported = np.flatnonzero(np.nan_to_num(score_series(ts, values)) >= DETECTION_SCORE)
+    assert 8000 in reported
