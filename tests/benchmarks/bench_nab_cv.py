@@ -53,6 +53,7 @@ STEPS: dict[str, tuple[Any, Any]] = {
     "spatial": (0.0, 0.05),
     "warm_up": (100, 300),
     "daily_rare": (0.02, 0.1),
+    "shrink": (0.125, 0.5),
     "orders": ((1, 2, 3, 4), (1, 2, 3, 4, 5, 6, 7, 8)),
     "probation": (0, 375),  # the app's, not the detector's: samples never reported
 }
