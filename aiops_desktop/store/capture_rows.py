@@ -62,17 +62,26 @@ def _check_chunks(conn: sqlite3.Connection, path: Path) -> None:
             raise _refuse(path, f"{where} holds {count} samples of {ncols} columns")
         if resolution < 0 or end < start or count > (end - start) // MIN_SPACING_MS + 1:
             raise _refuse(path, f"{where} holds {count} samples in {end - start} ms")
-    (overlapping,) = conn.execute(
+    _none(
+        conn,
+        path,
+        "chunks cover the same time as another of their series",
         "SELECT count(*) FROM (SELECT start_ms, lag(end_ms) OVER (PARTITION BY series_id, "
-        "resolution_s ORDER BY start_ms) AS before FROM main.chunks) WHERE start_ms <= before"
-    ).fetchone()
-    if overlapping:
-        raise _refuse(path, f"{overlapping} chunks cover the same time as another of their series")
-    (orphans,) = conn.execute(
-        "SELECT count(*) FROM main.chunks WHERE series_id NOT IN (SELECT id FROM main.series)"
-    ).fetchone()
-    if orphans:
-        raise _refuse(path, f"{orphans} chunks belong to no series it holds")
+        "resolution_s ORDER BY start_ms) AS before FROM main.chunks) WHERE start_ms <= before",
+    )
+    _none(
+        conn,
+        path,
+        "chunks belong to no series it holds",
+        "SELECT count(*) FROM main.chunks WHERE series_id NOT IN (SELECT id FROM main.series)",
+    )
+
+
+def _none(conn: sqlite3.Connection, path: Path, what: str, count_sql: str) -> None:
+    """Refused where ``count_sql`` counts any row: "<count> <what>"."""
+    (found,) = conn.execute(count_sql).fetchone()
+    if found:
+        raise _refuse(path, f"{found} {what}")
 
 
 def _check_series(conn: sqlite3.Connection, path: Path) -> None:
@@ -88,12 +97,13 @@ def _check_series(conn: sqlite3.Connection, path: Path) -> None:
                     <= MOST_LABEL_CHARS for k, v in parsed.items())
         ):  # fmt: skip
             raise _refuse(path, f"the labels of series {series_id} are not a set of names")
-    (bad,) = conn.execute(
+    _none(
+        conn,
+        path,
+        "samples are not a time and a number",
         "SELECT count(*) FROM main.samples_head WHERE typeof(ts_ms) != 'integer' "
-        "OR typeof(value) NOT IN ('real', 'integer', 'null')"
-    ).fetchone()
-    if bad:
-        raise _refuse(path, f"{bad} samples are not a time and a number")
+        "OR typeof(value) NOT IN ('real', 'integer', 'null')",
+    )
 
 
 def _aware(text: object) -> bool:

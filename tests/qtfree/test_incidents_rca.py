@@ -17,7 +17,15 @@ import pytest
 
 from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.errors import UsageError
-from aiops_desktop.models.fleet import FindingSeverity
+from aiops_desktop.models.fleet import (
+    ClusterTruth,
+    Coverage,
+    Domain,
+    Finding,
+    FindingSeverity,
+    FleetTruth,
+    Health,
+)
 from aiops_desktop.models.incidents import Incident, IncidentSignal
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.core import Core
@@ -699,14 +707,6 @@ def test_an_incident_of_a_cluster_that_cannot_be_read_is_held_not_resolved() -> 
     """Prometheus down from 10:10 to 10:22: the FREERUN clock is unseen, not ended. Its
     acknowledged incident stays as it is, and the clock seen again after is the same
     incident (resolved, it came back as a new one: acknowledgement lost, start moved)."""
-    from aiops_desktop.models.fleet import (
-        ClusterTruth,
-        Coverage,
-        Domain,
-        Finding,
-        FleetTruth,
-        Health,
-    )
     from aiops_desktop.services.intelligence.incidents import finding_signals
 
     t0 = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
@@ -869,14 +869,6 @@ def test_a_signal_is_compared_only_with_the_incidents_it_may_belong_with(
 def test_a_finding_whose_value_moves_is_one_signal_in_new_versions() -> None:
     """A PTP offset read 350, 352, 347, 361 ns over four refreshes is one signal whose reason
     is the newest (the older ones kept as versions), not four signals ("+3 signals")."""
-    from aiops_desktop.models.fleet import (
-        ClusterTruth,
-        Coverage,
-        Domain,
-        Finding,
-        FleetTruth,
-        Health,
-    )
     from aiops_desktop.services.intelligence.incidents import finding_kind, finding_signals
 
     assert finding_kind("offset -350 ns beyond +/-100 ns") == "offset # ns beyond +/# ns"
