@@ -129,14 +129,20 @@ def _statistical_breaches(
 
 
 def _context(
-    series: SeriesInput, ts: np.ndarray, values: np.ndarray, streams: StreamScorers | None
+    series: SeriesInput,
+    ts: np.ndarray,
+    values: np.ndarray,
+    streams: StreamScorers | None,
+    *,
+    upper_only: bool = False,
 ) -> MethodResult:
     """The benchmarked detector's judgement: a z-equivalent (signed by the side of the trailing
-    median the value is on) where it scored, NaN where it did not judge the sample now."""
+    median the value is on) where it scored, NaN where it did not judge the sample now;
+    ``upper_only``: its variant for types where only a rise is news."""
     if streams is None:
-        raw = score_series(ts, values)
+        raw = score_series(ts, values, upper_only=upper_only)
     else:
-        raw = streams.scores(_stream_key(series), ts, values)
+        raw = streams.scores(_stream_key(series), ts, values, upper_only=upper_only)
     scores = np.where(np.isfinite(raw), 0.0, np.nan)
     expected = np.full(values.size, np.nan)
     tails = np.full(values.size, np.nan)
@@ -308,7 +314,8 @@ def detect_anomalies(
     statistical = [m for m in chosen if m is not AnomalyMethod.DOMAIN_RULE]
     if statistical and values.size >= ANOMALY_MIN_POINTS:
         results = [
-            _context(series, ts, values, streams) if m is AnomalyMethod.CONTEXT
+            _context(series, ts, values, streams, upper_only=profile.upper_only)
+            if m is AnomalyMethod.CONTEXT
             else METHODS[m](ts, values)
             for m in statistical
         ]  # fmt: skip

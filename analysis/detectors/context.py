@@ -43,6 +43,7 @@ adaptive-resonance categories of windowed features are not taken:
 from __future__ import annotations
 
 import math
+import statistics
 import sys
 from collections import Counter, deque
 
@@ -185,7 +186,12 @@ class ContextNoveltyDetector:
         keep: int = 5000,
         grow: float = 0.1,
         shrink: float = 0.25,
+        upper_only: bool = False,
     ) -> None:
+        """``upper_only``: only a rise is news (latencies, error rates: the signal types'
+        documented variant, ``analysis.signals``): a sample below the median of the last
+        ``onset`` samples scores 0 before the reporting rules see it, so a harmless dip
+        neither reports nor silences the rise after it (it did for ``onset`` samples)."""
         self.resolutions = resolutions
         self.orders = orders
         self.warm_up = warm_up
@@ -196,6 +202,8 @@ class ContextNoveltyDetector:
         self.quiet = quiet
         self.grow = grow
         self.shrink = shrink
+        self.upper_only = upper_only
+        self._recent: deque[float] | None = None  # the upper-only variant's last values
         self._kept = _Ring(keep)  # values: replayed when the bins are redrawn
         self._context: deque[Symbol] = deque(maxlen=max(orders))
         self._seen = _Features()
@@ -308,6 +316,12 @@ class ContextNoveltyDetector:
 
     def update(self, timestamp: float, value: float) -> float:
         score = self._raw_score(float(timestamp), float(value))
+        if self.upper_only:
+            if self._recent is None:
+                self._recent = deque(maxlen=self._scores.maxlen)
+            below = bool(self._recent) and value < statistics.median(self._recent)
+            self._recent.append(float(value))
+            score = 0.0 if below else score
         onset = not self._scores or score > max(self._scores)
         self._scores.append(score)
         self._since_fired += 1

@@ -98,7 +98,9 @@ class StreamScorers:
     def __len__(self) -> int:
         return len(self._streams)
 
-    def scores(self, key: Hashable, timestamps: np.ndarray, values: np.ndarray) -> np.ndarray:
+    def scores(
+        self, key: Hashable, timestamps: np.ndarray, values: np.ndarray, *, upper_only: bool = False
+    ) -> np.ndarray:
         """Scores of the samples newer than the last fed for ``key`` (NaN for the others: a
         sample is judged once, when it first arrives; 0 during the probation). A non-finite
         value or time is skipped, and so is a time not after the last judged (repeated, out
@@ -113,7 +115,9 @@ class StreamScorers:
                                 "one is no longer polled", self._max)  # fmt: skip
                 self.declined += 1
                 return out
-            kept = (self._factory(), -math.inf, 0, now)
+            made = self._factory()
+            made.upper_only = upper_only  # a new series' variant (its type's; see context.py)
+            kept = (made, -math.inf, 0, now)
         detector, last, seen, fed = kept
         before = seen
         try:
@@ -143,7 +147,9 @@ class StreamScorers:
         return True
 
 
-def score_series(timestamps: np.ndarray, values: np.ndarray) -> np.ndarray:
+def score_series(
+    timestamps: np.ndarray, values: np.ndarray, *, upper_only: bool = False
+) -> np.ndarray:
     """A fresh detector over a whole series (a one-off analysis of stored history): the same
     loop as a stream, so batch = streaming."""
-    return StreamScorers(1).scores(None, timestamps, values)
+    return StreamScorers(1).scores(None, timestamps, values, upper_only=upper_only)
