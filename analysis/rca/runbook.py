@@ -5,6 +5,7 @@ means, what to check and the safe action."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -34,6 +35,13 @@ class Runbook:
         entry with ``as`` ("pod_reason/CrashLoopBackOff") takes that entry's check and safe
         action (its own meaning stays)."""
         self._tables: dict[str, dict[str, RunbookEntry]] = {}
+        #: entries matched by a pattern of their own ("match"), where their key's words are
+        #: too common ("offset" is also a Kafka consumer's, "is down" anyone's)
+        self._patterns = {
+            (section, str(key)): re.compile(str(e["match"]))
+            for section in SECTIONS for key, e in (document.get(section) or {}).items()
+            if "match" in e
+        }  # fmt: skip
         for section in SECTIONS:
             self._tables[section] = {
                 str(key): _entry(document, section, str(key), e)
@@ -59,7 +67,7 @@ class Runbook:
             found += [(match.start(), e) for e in [self.lookup("ptp_clock_class", match[1])] if e]
         for section in ("pod_reason", "alert", "finding"):
             for key, entry in self._tables[section].items():
-                named = re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", text)
+                named = self._patterns.get((section, key), _words(key)).search(text)
                 if named:
                     found.append((named.start(), entry))
         unique: dict[str, RunbookEntry] = {}  # one entry a key: a pod reason before a finding
@@ -84,6 +92,12 @@ def _entry(
         source = (document.get(where) or {})[other]  # a reference that names nothing: a bug
     return RunbookEntry(_label(section, key), str(e["meaning"]), str(source["check"]),
                         str(source["safe_action"]))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=512)
+def _words(key: str) -> re.Pattern[str]:
+    """``key`` as whole words (a word inside another is not a match: "NotReadyish")."""
+    return re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])")
 
 
 def _label(section: str, key: str) -> str:

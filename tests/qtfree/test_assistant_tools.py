@@ -183,7 +183,7 @@ async def test_alerts_incidents_and_root_causes(box: ToolBox) -> None:
     assert [c["key"] for c in top["next_checks"]] == [
         "clock in FREERUN",
         "clock class 165",
-        "offset",
+        "PTP offset",
     ]  # the worst signal's first
     assert rca["causes_total"] >= len(rca["causes"]) > 1
     at = await ok(box, "analyze_root_cause", {"cluster": "ran-east", "at": AT})

@@ -265,6 +265,9 @@ def test_runbook_lookups(runbook: Runbook) -> None:
                  "BackOff: Back-off restarting failed container", "NodeNotReady: Node is not "
                  "ready", "OOMKilling: Memory cgroup out of memory"):  # fmt: skip
         assert runbook.for_text(said), said
+    # ...and what only shares a word with them, none (a Kafka offset, Redis down)
+    for unrelated in ("consumer offset lag 5000", "Redis is down", "offset 3 of 7"):
+        assert runbook.for_text(unrelated) == [], unrelated
 
 
 SAMPLE = resources_dir() / "samples" / "sample.aiops"
@@ -305,7 +308,7 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
     assert [c["key"] for c in top["next_checks"]] == [
         "clock in FREERUN",
         "clock class 165",
-        "offset",
+        "PTP offset",
     ]  # the worst signal's first
     text = run_cli(home, env, "--capture", str(SAMPLE), "rca", "--incident", freerun["id"])
     lines = text.stdout.splitlines()  # the window and each cause with their times
@@ -872,6 +875,10 @@ def test_a_finding_whose_value_moves_is_one_signal_in_new_versions() -> None:
     from aiops_desktop.services.intelligence.incidents import finding_kind, finding_signals
 
     assert finding_kind("offset -350 ns beyond +/-100 ns") == "offset # ns beyond +/# ns"
+    assert finding_kind("offset 1.23457e+06 ns beyond +/-100 ns") == finding_kind(
+        "offset 999999 ns beyond +/-100 ns"
+    )  # a clock drifting past 1 ms: the same signal
+    assert finding_kind("clock in FREERUN (clock class 248)") == "clock in FREERUN"
     assert finding_kind("XID 79 GPU has fallen off the bus: drain") != finding_kind(
         "XID 48 double-bit ECC error"
     )  # a new XID is news, not a new value

@@ -292,6 +292,7 @@ async def test_a_panel_that_fails_leaves_the_others_judged(
     assert core.anomalies.failed == {
         ("east", "gpu_util"): "ValueError: chunk data does not match its header"}  # fmt: skip
     assert "live detection of gpu_util on east failed" in caplog.text
+    assert all(a.metric != "gpu_util" for a in core.anomalies.still_open())  # not known
     monkeypatch.setattr(core.series, "read", real)
     core.live.append("east", "gpu_util", {"instance": "n1"}, ts[-1:] + 15, values[-1:])
     await core.anomalies.analyse_live(force=True)

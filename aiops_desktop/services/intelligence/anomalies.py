@@ -187,6 +187,7 @@ class AnomalyService:
                     count += await self._analyse_panel(cluster, panel)
                 except Exception as exc:  # one panel's failure leaves the others judged
                     self.failed[key] = f"{type(exc).__name__}: {exc}"
+                    self._open.pop(key, None)  # not known to go on while it cannot be judged
                     log.exception("live detection of %s on %s failed; the other panels go on",
                                   panel.id, cluster)  # fmt: skip
                 else:

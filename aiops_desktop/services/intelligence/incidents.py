@@ -47,15 +47,17 @@ INCIDENTS_CHANGED = "incidents.changed"  # payload: list[Incident] (all not reso
 KEEP_RESOLVED = timedelta(days=7)  # resolved incidents listed this long
 
 
-_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+_CLOCK_CLASS = re.compile(r" \(clock class #\)")
 
 
 def finding_kind(reason: str) -> str:
     """What a finding is, without what it measured: its reason's first clause with every
     number as "#" ("temperature # C (critical >= # C)", "offset # ns beyond +/-# ns"), so a
     value that moves is the same signal in a new version, not a new signal each refresh (an
-    offset of 350, 352, 347 ns was three signals: "+2 signals")."""
-    return _NUMBER.sub("#", reason.split(":", maxsplit=1)[0])
+    offset of 350, 352, 347 ns was three signals: "+2 signals"); the clock class a state
+    names is not what the finding is (a class read or not, the same clock in FREERUN)."""
+    return _CLOCK_CLASS.sub("", _NUMBER.sub("#", reason.split(":", maxsplit=1)[0]))
 
 
 def finding_signals(truth: FleetTruth, now: datetime) -> list[IncidentSignal]:
