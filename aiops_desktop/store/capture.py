@@ -26,7 +26,7 @@ from aiops_desktop.models.enums import AuthMethod
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.incidents import Incident
 from aiops_desktop.models.text import time_text
-from aiops_desktop.store.capture_redact import redact_copied
+from aiops_desktop.store.capture_redact import redact_copied, redact_key
 from aiops_desktop.store.database import owner_only
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import connect
@@ -81,7 +81,8 @@ def _copy_incidents(conn: sqlite3.Connection, since: datetime, until: datetime) 
         incident = Incident.model_validate_json(body)
         signals = [
             s.model_copy(update={
-                "subject": redact(s.subject), "reason": redact(s.reason), "key": redact(s.key),
+                "subject": redact(s.subject), "reason": redact(s.reason),
+                "key": redact_key(s.key, conn),
                 "entity": redact(s.entity), "topology": [redact(t) for t in s.topology],
                 "earlier": [v.model_copy(update={"reason": redact(v.reason)}) for v in s.earlier],
             })

@@ -20,6 +20,30 @@ def redact_labels(labels: dict[str, str]) -> dict[str, str]:
     return {k: redact(v) for k, v in labels.items()}
 
 
+def redacted_anomaly(found: Anomaly) -> Anomaly:
+    """An anomaly as it leaves the site (its identity follows its redacted labels)."""
+    return found.model_copy(update={
+        "labels": redact_labels(found.labels), "explanation": redact(found.explanation),
+        "related_alerts": [redact(a) for a in found.related_alerts],
+    })  # fmt: skip
+
+
+def redact_key(key: str, conn: sqlite3.Connection) -> str:
+    """An incident signal's key as it leaves the site: an anomaly's names the anomaly's
+    redacted identity (as its exported row, so a capture's regrouping finds it again), any
+    other is redacted part by part (a key's '|' are its own: redacting it whole let
+    'password=…|start' swallow the start)."""
+    kind, _, rest = key.partition("|")
+    if kind == "anomaly":
+        row = conn.execute("SELECT body FROM src.anomalies WHERE identity = ?", (rest,)).fetchone()
+        if row is not None:
+            try:
+                return f"anomaly|{redacted_anomaly(read_one(Anomaly, row[0], 'anomaly')).identity}"
+            except DamagedRowError:
+                pass
+    return "|".join(redact(part) for part in key.split("|"))
+
+
 def redact_copied(conn: sqlite3.Connection) -> None:
     """Redact the rows just copied into ``main`` (a capture being written)."""
     conn.execute("UPDATE main.alert_events SET summary = redact_text(summary)")
@@ -35,10 +59,7 @@ def _redact_anomalies(conn: sqlite3.Connection) -> None:
         except DamagedRowError:  # never exported as it is
             conn.execute("DELETE FROM main.anomalies WHERE identity = ?", (identity,))
             continue
-        clean = found.model_copy(update={
-            "labels": redact_labels(found.labels), "explanation": redact(found.explanation),
-            "related_alerts": [redact(a) for a in found.related_alerts],
-        })  # fmt: skip
+        clean = redacted_anomaly(found)
         if clean == found:
             continue
         conn.execute("DELETE FROM main.anomalies WHERE identity = ?", (identity,))

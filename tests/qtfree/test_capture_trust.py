@@ -138,8 +138,14 @@ async def test_what_leaves_the_site_carries_no_secret_a_server_wrote(
                    starts_at=now - timedelta(minutes=5), annotations={"summary": leak})  # fmt: skip
     await asyncio.wrap_future(core.alert_events.record("east", [firing], now))
     (found, *_) = await core.anomalies.stored(AnomalyFilter(clusters=("east",), limit=1))
-    planted = found.model_copy(update={"explanation": leak, "labels": {"dsn": leak}})
+    planted = found.model_copy(update={"explanation": leak, "labels": {
+        "dsn": leak, "url": f"http://db/?password={password}"}})  # fmt: skip
     await asyncio.wrap_future(core.anomalies.repo.save([planted]))
+    from aiops_desktop.services.intelligence.incidents import anomaly_signals
+    from analysis.incidents import group
+
+    (incident,), _ = group([], anomaly_signals([planted], now), now)
+    await asyncio.wrap_future(core.incidents.repo.save([incident]))
     ts = (now.timestamp() - 60 * (10 - np.arange(10))) * 1000
     await asyncio.wrap_future(
         core.series.append(
@@ -158,7 +164,13 @@ async def test_what_leaves_the_site_carries_no_secret_a_server_wrote(
         (labels,) = conn.execute(
             "SELECT labels FROM series WHERE labels LIKE '%db:9100%'"
         ).fetchone()
+        (exported_identity,) = conn.execute(
+            "SELECT identity FROM anomalies WHERE identity LIKE '%dsn=%'"
+        ).fetchone()
+        (body,) = conn.execute("SELECT body FROM incidents").fetchone()
     assert "[REDACTED]" in summary and "[REDACTED]" in json.loads(labels)["dsn"]
+    # the incident's signal still names the anomaly, by its identity as exported
+    assert [s["key"] for s in json.loads(body)["signals"]] == [f"anomaly|{exported_identity}"]
     opened = open_capture(out)
     try:
         await opened.registry.load()
