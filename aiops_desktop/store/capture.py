@@ -218,7 +218,7 @@ def _copy(
     conn.execute(  # error text a server echoed is kept redacted
         "UPDATE main.health_history SET error = redact_text(error) WHERE error IS NOT NULL"
     )
-    redact_copied(conn)
+    redact_copied(conn, hi_ms)
     members = sorted(r[0] for r in conn.execute("SELECT DISTINCT cluster FROM main.series"))
     manifest = CaptureManifest(
         app_version=app_version,

@@ -3,7 +3,8 @@ that the copy carries (an alert's summary, an anomaly's explanation and labels, 
 labels) goes through ``logs.redact``, field by field (redacting a JSON text whole could
 break its quoting and leave a secret in it). A series whose labels, once redacted, are those
 of another is merged into nothing: it is dropped with its samples (two series that differed
-only by a secret cannot both be told apart without it)."""
+only by a secret cannot both be told apart without it). First, an episode stored open whose
+series has no sample near the span's end is marked ended (``_end_the_silent``)."""
 
 from __future__ import annotations
 
@@ -44,11 +45,42 @@ def redact_key(key: str, conn: sqlite3.Connection) -> str:
     return "|".join(redact(part) for part in key.split("|"))
 
 
-def redact_copied(conn: sqlite3.Connection) -> None:
-    """Redact the rows just copied into ``main`` (a capture being written)."""
+def redact_copied(conn: sqlite3.Connection, until_ms: int) -> None:
+    """Redact the rows just copied into ``main`` (a capture being written, whose span ends
+    at ``until_ms``), its stale open episodes ended first (``_end_the_silent``)."""
+    _end_the_silent(conn, until_ms)
     conn.execute("UPDATE main.alert_events SET summary = redact_text(summary)")
     _redact_anomalies(conn)
     _redact_series(conn)
+
+
+#: an episode stored open whose series has no sample this close to the span's end is over,
+#: as far as the capture can tell (the app closed while it ran, its series went away)
+OPEN_NEEDS_SAMPLE_WITHIN_MS = 10 * 60 * 1000
+
+
+def _end_the_silent(conn: sqlite3.Connection, until_ms: int) -> None:
+    """Mark ended the open episodes whose series has no sample near the span's end: "open"
+    in the store means open when last saved, and a capture's regrouping counts every open
+    episode as going on at its end, however long ago it really ended."""
+    rows = conn.execute("SELECT identity, body FROM main.anomalies WHERE "
+                        "json_extract(body, '$.open') = 1").fetchall()  # fmt: skip
+    for identity, body in rows:
+        try:
+            found = read_one(Anomaly, body, "anomaly")
+        except DamagedRowError:
+            continue  # dropped with the redaction's pass
+        newest = conn.execute(
+            "SELECT max(last) FROM (SELECT max(k.end_ms) AS last FROM main.chunks k JOIN "
+            "main.series s ON s.id = k.series_id WHERE s.cluster = ? AND s.metric = ? AND "
+            "s.labels = ? AND k.resolution_s = 0 UNION ALL SELECT max(h.ts_ms) FROM "
+            "main.samples_head h JOIN main.series s ON s.id = h.series_id WHERE s.cluster = ? "
+            "AND s.metric = ? AND s.labels = ?)",
+            (found.cluster, found.metric, labels_key(found.labels)) * 2,
+        ).fetchone()[0]
+        if newest is None or newest < until_ms - OPEN_NEEDS_SAMPLE_WITHIN_MS:
+            conn.execute("UPDATE main.anomalies SET body = ? WHERE identity = ?",
+                         (found.ended().model_dump_json(), identity))  # fmt: skip
 
 
 def _redact_anomalies(conn: sqlite3.Connection) -> None:

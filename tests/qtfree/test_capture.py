@@ -298,3 +298,26 @@ async def test_an_export_records_what_rca_reads_over_its_span(
         assert (await opened.queries.run(never, hub)).status is QueryStatus.ERROR
     finally:
         await opened.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_an_episode_stored_open_whose_series_went_quiet_is_exported_ended(
+    core: Core, tmp_path: Path
+) -> None:
+    """'Open' in the store means open when last saved (the app may have closed while it ran):
+    exported, an open episode whose series has no sample in the span's last 10 minutes is
+    ended, so the capture's incidents do not count it as going on at its end; one whose
+    series reports to the end stays open."""
+    from aiops_desktop.models.anomalies import AnomalyFilter
+
+    await build_site(core)
+    (found, *_) = await core.anomalies.stored(AnomalyFilter(clusters=("east",), limit=1))
+    began = (found.started_at or found.timestamp) - timedelta(seconds=1)  # another episode
+    going = found.model_copy(update={"open": True, "started_at": began})  # east reports on
+    gone = going.model_copy(update={"labels": {"instance": "gone:9100"}})
+    await asyncio.wrap_future(core.anomalies.repo.save([going, gone]))
+    out = tmp_path / "site.aiops"
+    await export_capture(core, out, clusters=["east"], since=timedelta(hours=24))
+    with sqlite3.connect(out) as conn:
+        opened = dict(conn.execute("SELECT identity, json_extract(body, '$.open') FROM anomalies"))
+    assert opened[gone.identity] == 0 and opened[going.identity] == 1
