@@ -27,6 +27,7 @@ from aiops_desktop.store.capture import (
     read_manifest,
     safe_cluster,
 )
+from aiops_desktop.store.capture_redact import end_the_silent
 from aiops_desktop.store.capture_rows import check_not_after, check_rows
 from aiops_desktop.store.migrations import migrate
 from aiops_desktop.store.writer import connect
@@ -189,7 +190,10 @@ def load_capture(path: Path, into: Path) -> tuple[CaptureManifest, dict[str, Any
             kept = _copy_meta(conn, path)
             _clean_clusters(conn, path)
             _check_documents(conn, path)
-            check_not_after(conn, path, datetime.fromisoformat(manifest.until))
+            until = datetime.fromisoformat(manifest.until)
+            check_not_after(conn, path, until)
+            # a capture made before exports did this: its stale open episodes end here
+            end_the_silent(conn, int(until.timestamp() * 1000))
             conn.execute("COMMIT")
         finally:
             with contextlib.suppress(sqlite3.Error):

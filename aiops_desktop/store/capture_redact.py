@@ -4,7 +4,7 @@ labels) goes through ``logs.redact``, field by field (redacting a JSON text whol
 break its quoting and leave a secret in it). A series whose labels, once redacted, are those
 of another is merged into nothing: it is dropped with its samples (two series that differed
 only by a secret cannot both be told apart without it). First, an episode stored open whose
-series has no sample near the span's end is marked ended (``_end_the_silent``)."""
+series has no sample near the span's end is marked ended (``end_the_silent``)."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def redact_key(key: str, conn: sqlite3.Connection) -> str:
 
 def redact_copied(conn: sqlite3.Connection, until_ms: int) -> None:
     """Redact the rows just copied into ``main`` (a capture being written, whose span ends
-    at ``until_ms``), its stale open episodes ended first (``_end_the_silent``)."""
-    _end_the_silent(conn, until_ms)
+    at ``until_ms``), its stale open episodes ended first (``end_the_silent``)."""
+    end_the_silent(conn, until_ms)
     conn.execute("UPDATE main.alert_events SET summary = redact_text(summary)")
     _redact_anomalies(conn)
     _redact_series(conn)
@@ -59,7 +59,7 @@ def redact_copied(conn: sqlite3.Connection, until_ms: int) -> None:
 OPEN_NEEDS_SAMPLE_WITHIN_MS = 10 * 60 * 1000
 
 
-def _end_the_silent(conn: sqlite3.Connection, until_ms: int) -> None:
+def end_the_silent(conn: sqlite3.Connection, until_ms: int) -> None:
     """Mark ended the open episodes whose series has no sample near the span's end: "open"
     in the store means open when last saved, and a capture's regrouping counts every open
     episode as going on at its end, however long ago it really ended."""

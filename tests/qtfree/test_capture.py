@@ -321,3 +321,12 @@ async def test_an_episode_stored_open_whose_series_went_quiet_is_exported_ended(
     with sqlite3.connect(out) as conn:
         opened = dict(conn.execute("SELECT identity, json_extract(body, '$.open') FROM anomalies"))
     assert opened[gone.identity] == 0 and opened[going.identity] == 1
+    # a capture made before exports did this is mended as it opens
+    with sqlite3.connect(out) as conn:
+        conn.execute("UPDATE anomalies SET body = json_set(body, '$.open', json('true'))")
+    reopened = open_capture(out)
+    try:
+        kept = {a.identity: a.open for a in reopened.anomalies.repo.list()}
+        assert kept[gone.identity] is False and kept[going.identity] is True
+    finally:
+        await reopened.shutdown()
