@@ -95,6 +95,8 @@ class AnomalyFilter:
     until: float | None = None
     limit: int = 1000
     open_only: bool = False  # only episodes still going on at the end of their data
+    started_since: float | None = None  # epoch seconds: the episode began then or after
+    started_until: float | None = None  # ... and then or before
 
 
 @dataclass(frozen=True)

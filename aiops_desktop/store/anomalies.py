@@ -66,6 +66,11 @@ class AnomalyRepository:
             params.append(flt.until)
         if flt.open_only:
             where.append("json_extract(body, '$.open') = 1")
+        began = "(julianday(json_extract(body, '$.started_at')) - 2440587.5) * 86400.0"
+        for bound, op in ((flt.started_since, ">="), (flt.started_until, "<=")):
+            if bound is not None:
+                where.append(f"{began} {op} ?")
+                params.append(bound)
         rows = self._db.fetch_all(
             # only "?" placeholders and fixed column names are formatted in: no value is
             f"SELECT body FROM anomalies WHERE {' AND '.join(where)} ORDER BY at DESC LIMIT ?",  # noqa: S608

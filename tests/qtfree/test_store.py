@@ -332,3 +332,22 @@ def test_a_damaged_incident_or_anomaly_row_is_skipped_and_said(db: Database, cap
                                  (naive,)))  # fmt: skip
     db.write(lambda c: c.execute("SELECT 1")).result()
     assert anomalies.list() == []  # neither stops the list (nor the incidents read from it)
+
+
+def test_anomalies_are_listed_by_when_their_episode_began(db: Database) -> None:
+    """A past period's report reads the excursions that began in it and were worst after its
+    end: the store filters on the episode's start (a read of the day after, cut at 1,000 by
+    worst point, lost the ones worst just after the period)."""
+    from aiops_desktop.models.anomalies import AnomalyFilter
+
+    repo = AnomalyRepository(db)
+    ts = 1_700_000_000 + np.arange(60) * 15.0
+    state = np.ones(60)
+    state[50:] = 0.0
+    (base,) = detect_anomalies(SeriesInput("c1", "openshift_ptp_clock_state", {}, ts, state))
+    began = [base.model_copy(update={"started_at": base.timestamp - timedelta(minutes=m),
+                                     "labels": {"n": str(m)}}) for m in (5, 50, 500)]  # fmt: skip
+    repo.save(began).result()
+    t = base.timestamp.timestamp()
+    found = repo.list(AnomalyFilter(started_since=t - 3600, started_until=t - 60))
+    assert sorted(a.labels["n"] for a in found) == ["5", "50"]

@@ -221,10 +221,11 @@ def _anomalies_of(src: ReportService, name: str, start: datetime, until: datetim
     found = repo.list(AnomalyFilter(clusters=mine, since=start.timestamp(),
                                     until=until.timestamp()))  # fmt: skip
     later = repo.list(AnomalyFilter(clusters=mine, since=until.timestamp(),
-                                    until=(until + GOING_ON_WITHIN).timestamp()))  # fmt: skip
+                                    until=(until + GOING_ON_WITHIN).timestamp(),
+                                    started_since=start.timestamp(),
+                                    started_until=until.timestamp()))  # fmt: skip
     seen = {a.identity for a in found}
-    return found + [a for a in later if a.identity not in seen and a.started_at is not None
-                    and start <= a.started_at <= until]  # fmt: skip
+    return found + [a for a in later if a.identity not in seen]
 
 
 async def _incidents(
