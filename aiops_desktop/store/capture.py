@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,10 +66,18 @@ class CaptureManifest:
         )
 
 
-def _copy_incidents(conn: sqlite3.Connection, since: datetime, until: datetime) -> int:
-    """The incidents of the period that involve a chosen cluster (or hub member), each with
-    only the chosen clusters' signals and every text redacted field by field (redacting the
-    JSON text itself could break its quoting and leave a secret in it)."""
+#: an incident as it stood at a moment (``analysis.incidents.as_it_stood``), given by the
+#: service that exports (the store and the analysis layer know nothing of each other)
+AsOf = Callable[[Incident, datetime], Incident | None]
+
+
+def _copy_incidents(
+    conn: sqlite3.Connection, since: datetime, until: datetime, as_of: AsOf | None
+) -> int:
+    """The incidents of the period that involve a chosen cluster (or hub member), each as it
+    stood at the span's end (``as_of``: a past span's capture holds no later signal, state or
+    version), with only the chosen clusters' signals and every text redacted field by field
+    (redacting the JSON text itself could break its quoting and leave a secret in it)."""
     chosen = {r[0] for r in conn.execute("SELECT name FROM chosen")}
     rows = conn.execute(
         "SELECT body FROM src.incidents WHERE (state != 'RESOLVED' OR updated_at >= ?) "
@@ -78,7 +86,12 @@ def _copy_incidents(conn: sqlite3.Connection, since: datetime, until: datetime) 
     ).fetchall()
     kept = []
     for (body,) in rows:
-        incident = Incident.model_validate_json(body)
+        found: Incident | None = Incident.model_validate_json(body)
+        if as_of is not None and found is not None:
+            found = as_of(found, until)
+        if found is None:
+            continue
+        incident = found
         signals = [
             s.model_copy(update={
                 "subject": redact(s.subject), "reason": redact(s.reason),
@@ -113,12 +126,14 @@ def write_capture(
     members: Sequence[str] = (),
     label: str = "",
     extra_meta: dict[str, str] | None = None,
+    incidents_as_of: AsOf | None = None,
 ) -> CaptureManifest:
     """Copy ``clusters`` (registered names) between ``since`` and ``until`` from the cache file
     ``source`` into a new capture at ``out`` (written beside it, then moved into place).
     ``members``: the member clusters of the fleet hubs among them, whose data is stored under
     their own names (not registered clusters). ``extra_meta``:
-    more documents to keep beside the manifest (the live pages' recorded answers)."""
+    more documents to keep beside the manifest (the live pages' recorded answers).
+    ``incidents_as_of``: how an incident stood at the span's end (the service's)."""
     if since >= until:
         raise CaptureError("the capture's time range is empty: --since must be before now")
     tmp = out.with_name(f".{out.name}.partial")
@@ -132,7 +147,7 @@ def write_capture(
         conn.execute("ATTACH DATABASE ? AS src", (f"file:{source}?mode=ro",))
         manifest = _copy(
             conn, clusters=clusters, members=members, since=since, until=until,
-            app_version=app_version, label=label,
+            app_version=app_version, label=label, incidents_as_of=incidents_as_of,
         )  # fmt: skip
         conn.executemany(
             "INSERT INTO main.app_meta (key, value) VALUES (?, ?)", (extra_meta or {}).items()
@@ -157,6 +172,7 @@ def _copy(
     until: datetime,
     app_version: str,
     label: str,
+    incidents_as_of: AsOf | None,
 ) -> CaptureManifest:
     registered = {r[0] for r in conn.execute("SELECT name FROM src.clusters")}
     missing = sorted(set(clusters) - registered)
@@ -208,7 +224,7 @@ def _copy(
             "WHERE cluster IN (SELECT name FROM chosen) AND at BETWEEN ? AND ?",
             (since.timestamp(), until.timestamp()),
         ).rowcount,
-        "incidents": _copy_incidents(conn, since, until),
+        "incidents": _copy_incidents(conn, since, until, incidents_as_of),
     }
     for cluster_id, doc in conn.execute("SELECT id, doc FROM main.clusters").fetchall():
         clean = safe_cluster(str(doc), "the cache")  # no credential reference leaves the site

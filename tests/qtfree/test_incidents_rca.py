@@ -914,3 +914,30 @@ def test_an_anomaly_s_incident_title_names_its_place() -> None:
     bare = cpu.model_copy(update={"key": "anomaly|east|other", "entity": "ran-east"})
     (alone,), _ = group([], [bare], T0)
     assert alone.title == "ran-east: node_cpu: 25.3% vs expected 19.62% (+29 %)"
+
+
+@pytest.mark.asyncio
+async def test_a_past_span_s_capture_holds_each_incident_as_it_stood(
+    core: Core, tmp_path: Path
+) -> None:
+    """Exported for a span that ended while the GPU was only warm, the capture holds the
+    incident OPEN and WARNING with its one signal of then (it held it as it is now:
+    RESOLVED, CRITICAL, two signals, dated after the capture's end)."""
+    from aiops_desktop.models import EndpointKind
+    from aiops_desktop.services.outputs.capture import export_capture, open_capture
+
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    unreachable = {EndpointKind.PROMETHEUS: "http://127.0.0.1:9"}
+    await core.registry.add(ClusterSpec(name="east", endpoint_urls=unreachable), ClusterSecrets())
+    await asyncio.wrap_future(core.incidents.repo.save([_its_life(t0)]))
+    out = tmp_path / "past.aiops"
+    await export_capture(core, out, clusters=["east"], since=timedelta(hours=1),
+                         until=t0 + timedelta(minutes=10))  # fmt: skip
+    opened = open_capture(out)
+    try:
+        (then,) = opened.incidents.repo.list()
+        assert (then.state, then.severity) == (IncidentStatus.OPEN, FindingSeverity.WARNING)
+        assert len(then.signals) == 1 and "XID" not in then.title
+        assert then.updated_at <= t0 + timedelta(minutes=10)
+    finally:
+        await opened.shutdown()

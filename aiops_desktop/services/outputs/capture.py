@@ -38,6 +38,7 @@ from aiops_desktop.services.runtime.outputs import check_output
 from aiops_desktop.settings import AppPaths, Settings
 from aiops_desktop.store.capture import SUFFIX, CaptureError, CaptureManifest, write_capture
 from aiops_desktop.store.capture_load import load_capture
+from analysis.incidents import as_it_stood
 
 RECORD_TIMEOUT_S = 60.0
 
@@ -93,6 +94,7 @@ async def export_capture(
     return await asyncio.to_thread(
         write_capture, core.db.path, out, clusters=clusters, since=end - since, until=end,
         app_version=__version__, members=members, label=label, extra_meta=extra,
+        incidents_as_of=as_it_stood,  # a past span's incidents as they stood at its end
     )  # fmt: skip
 
 
