@@ -144,6 +144,13 @@ def test_alerts_and_diagnostics_views(live_fleet: DesktopApp, qtbot) -> None:  #
     dark = cells[("dark-9", "metrics")]
     assert "unreachable" in diag.item(dark, 8).text()
     assert int(diag.item(cells[("east-1", "metrics")], 5).text()) == 0
+    # a panel whose live detection fails is said here (it is skipped, the others judged)
+    live_fleet.core.anomalies.failed[("east-1", "gpu_util")] = "ValueError: chunk data bad"
+    live_fleet.presenters.diagnostics.refresh()
+    cells = {(diag.item(r, 0).text(), diag.item(r, 1).text()): r for r in range(diag.rowCount())}
+    failing = cells[("east-1", "anomaly detection of gpu_util")]
+    assert diag.item(failing, 8).text() == "ValueError: chunk data bad"
+    live_fleet.core.anomalies.failed.clear()
 
 
 def test_console_runs_across_clusters_and_keeps_history(live_fleet: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Mapping
 
 from PySide6.QtCore import QObject, Signal
 
@@ -53,9 +54,23 @@ class AlertsPresenter(PollerPresenter):
 
 
 class DiagnosticsPresenter(PollerPresenter):
-    """Signals: sig_rows(list[DiagnosticsRow]) once a second: the app's own polling health."""
+    """Signals: sig_rows(list[DiagnosticsRow]) once a second: the app's own polling health,
+    and the panels whose live anomaly detection fails (``detection_failed``: the anomaly
+    service's ``failed``, (cluster, panel) -> why), one row each."""
 
     sig_rows = Signal(list)
+
+    def __init__(
+        self,
+        *,
+        poller: Poller,
+        tasks: TaskSupervisor,
+        detection_failed: Mapping[tuple[str, str], str] | None = None,
+        interval_ms: int = 1000,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(poller=poller, tasks=tasks, interval_ms=interval_ms, parent=parent)
+        self._detection_failed = detection_failed if detection_failed is not None else {}
 
     def rows(self) -> list[DiagnosticsRow]:
         now = utcnow()
@@ -81,6 +96,11 @@ class DiagnosticsPresenter(PollerPresenter):
                     stale=s.stale(now),
                 )
             )
+        for (cluster, panel), why in sorted(dict(self._detection_failed).items()):
+            out.append(DiagnosticsRow(cluster=cluster, source=f"anomaly detection of {panel}",
+                                      last_success="failing", age="", latency_ms=None,
+                                      errors=1, consecutive=1, breaker="", last_error=why,
+                                      stale=False))  # fmt: skip
         return out
 
     def refresh(self) -> None:
