@@ -260,6 +260,13 @@ async def test_a_recorded_answer_is_cut_to_the_moment_asked_about() -> None:
     assert (
         series.series.timestamps.min() >= at.timestamp() - 600 and series.series.values.size == 11
     )
+    # a shorter range ending at the capture's end is cut to its own start (a 30-minute
+    # handover read the recorded hour's PTP compliance as its own)
+    last_half = await recorded.run(MetricQuery(
+        promql="tx", query_type=QueryType.RANGE, start=datetime.fromtimestamp(export - 1800, UTC),
+        end=datetime.fromtimestamp(export, UTC)), east)  # fmt: skip
+    assert last_half.series[0].series.timestamps.min() >= export - 1800
+    assert last_half.series[0].series.values.size == 31
 
 
 @pytest.mark.integration

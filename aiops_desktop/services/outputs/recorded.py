@@ -135,7 +135,11 @@ class RecordedQueries(MultiClusterQuery):
             ]  # fmt: skip
             return QueryAnswer(query, QueryStatus.ERROR, [], outcomes, 0.0)
         kept = list(found)
-        if query.end is not None and self._ends is not None and query.end < self._ends:
+        earlier = query.end is not None and self._ends is not None and query.end < self._ends
+        # a range asked for is cut to its own start too: a handover of the last 30 minutes
+        # read the recorded hour's PTP compliance as its own
+        shorter = query.query_type is QueryType.RANGE and query.start is not None
+        if query.end is not None and (earlier or shorter):
             kept = [t for t in (_within(row, query) for row in found) if t is not None]
             over = self._answers.get(f"{QueryType.RANGE.value} {query.promql}")
             if not kept and query.query_type is QueryType.INSTANT and over:  # as it was then
