@@ -93,13 +93,24 @@ def state_changes(facts: ClusterFacts) -> list[tuple[datetime, str, str, int, st
     return out
 
 
+def _began(a: Anomaly) -> datetime:
+    """Where an anomaly is placed in every section: where its episode began (its worst point
+    may come after a past period's end)."""
+    return a.started_at or a.timestamp
+
+
+def _kind(a: Anomaly) -> str:
+    """Its type in words ("THRESHOLD BREACH"): a narrow column wraps at its space."""
+    return a.type.value.replace("_", " ")
+
+
 def _anomaly_table(facts: ClusterFacts, limit: int) -> Table:
-    ranked = sorted(facts.anomalies, key=lambda a: (-a.score / a.threshold, a.timestamp))[:limit]
+    ranked = sorted(facts.anomalies, key=lambda a: (-a.score / a.threshold, _began(a)))[:limit]
     rows = [
-        [_t(a.timestamp), a.metric, a.severity.level.value, a.type.value,
+        [_t(_began(a)), a.metric, a.severity.level.value, _kind(a),
          f"{a.actual:.1f}" + (f" (expected {a.expected:.1f})" if a.expected is not None else ""),
          a.explanation]
-        for a in sorted(ranked, key=lambda a: a.timestamp)
+        for a in sorted(ranked, key=_began)
     ]  # fmt: skip
     title = f"Anomalies ({len(facts.anomalies)}" + (
         f", the {limit} strongest)" if len(facts.anomalies) > limit else ")"
@@ -257,7 +268,7 @@ def _recommend(facts: ClusterFacts) -> list[Ranked]:
     for a in sorted(high, key=lambda a: (a.severity.rank, -a.score))[:3]:
         # a CRITICAL one (by rule) before any HIGH one, then by score
         out.append((ANOMALY, (a.severity.rank, -a.score), f"{a.explanation} ({a.metric} on "
-                    f"{facts.name} at {_t(a.timestamp)}): investigate."))  # fmt: skip
+                    f"{facts.name} from {_t(_began(a))}): investigate."))  # fmt: skip
     return out
 
 
@@ -303,9 +314,8 @@ def timeline(clusters: list[ClusterFacts], limit: int = DEFAULT_ROW_LIMIT) -> Se
         events += [(w, facts.name, f"{a} -> {b}", e or f"score {s}")
                    for w, a, b, s, e in state_changes(facts)]  # fmt: skip
         # an anomaly where it began (an excursion that began first is listed first)
-        events += [(a.started_at or a.timestamp, facts.name,
-                    f"{a.severity.level.value} {a.type.value} {a.metric}", a.explanation)
-                   for a in facts.anomalies]  # fmt: skip
+        events += [(_began(a), facts.name, f"{a.severity.level.value} {_kind(a)} {a.metric}",
+                    a.explanation) for a in facts.anomalies]  # fmt: skip
         for start, end, severity, name, summary in facts.alert_history:
             events.append((start, facts.name, f"alert {name} ({severity}) fired", summary))
             if end is not None:
