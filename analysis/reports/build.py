@@ -43,6 +43,7 @@ class FleetHw:
     #: (port, state, locked, within, holdover, freerun); None: unread
     ptp: list[tuple[str, str, str, str, str, str]] | None = None
     ptp_ports: int = 0  # ports read
+    uncompared: str = ""  # why GPU health was not compared, where it says more than the default
 
 
 @dataclass
@@ -216,7 +217,8 @@ def _fleet_hw_tables(facts: ClusterFacts) -> list[Table]:
             "GPU health changes in the period", ["GPU", "Was", "Now", "Reasons"],
             [[c.key, c.before.value, c.after.value if c.after else "not reported",
               "; ".join(c.reasons)] for c in facts.hw.gpu_changes or []],
-            empty="no GPU changed health" if facts.hw.gpu_changes is not None else UNCOMPARED_GPU,
+            empty="no GPU changed health" if facts.hw.gpu_changes is not None
+            else facts.hw.uncompared or UNCOMPARED_GPU,
         )  # fmt: skip
         not_ok = Table("GPUs not OK", ["GPU", "State", "Reasons"], [list(g) for g in facts.hw.gpu])
     if facts.hw.ptp is None:

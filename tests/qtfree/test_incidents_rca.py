@@ -355,6 +355,15 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
     # every row of the period is placed where it began: nothing after the period's end
     rows = [line for line in text.splitlines() if line.startswith("| 20")]
     assert rows and all(row[2:18] <= f"{end:%Y-%m-%d %H:%M}" for row in rows), rows
+    # a capture's handover says why GPU health is not compared (it said no GPU was read at
+    # the period's start, though its series were there)
+    handover = tmp_path / "handover.md"
+    made = run_cli(home, env, "--capture", str(SAMPLE), "report", "--type", "handover",
+                   "--since", "30m", "--out", str(handover), timeout=180)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    said = handover.read_text()
+    assert "a capture records the GPUs at its end only" in said
+    assert "no GPU readings at the start" not in said
     events = text.split("**Events", 1)[1].split("\n\n", 2)[1]
     what = [line.split(" | ")[1:3] for line in events.splitlines()[2:]]
     assert what.index(["ran-west", "WARNING THRESHOLD BREACH ptp\\_offset"]) < what.index(

@@ -49,6 +49,7 @@ from analysis.reports.build import (
 
 LIVE_READ_TIMEOUT_S = 20.0
 RCA_IN_REPORT = 3  # incidents analysed in an incident report, the most severe first
+CAPTURE_UNCOMPARED = "not compared: a capture records the GPUs at its end only"
 #: how long after a past period's end an excursion that began in it may have been worst
 GOING_ON_WITHIN = timedelta(days=1)
 PAST_AFTER = timedelta(minutes=1)  # a period ending earlier than this before now is past
@@ -135,6 +136,9 @@ async def _fleet_hw_reads(
                     read_gpu_fleet(src.queries, with_metrics, at=start),
                 )
             _gpu_facts(facts, now, then)
+            if src.capture is not None:
+                for f in facts.values():
+                    f.uncompared = CAPTURE_UNCOMPARED
             profiles, _ = await src.kube.ptp_thresholds()
             window = until - start
             step = timedelta(seconds=max(15, round(window.total_seconds() / PTP_POINTS)))
