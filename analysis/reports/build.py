@@ -4,6 +4,7 @@ and facts each section holds, the summary and the recommendations. Pure: no I/O.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -309,9 +310,17 @@ def _fleet_hw_summary(clusters: list[ClusterFacts]) -> list[str]:
     return out
 
 
-def timeline(clusters: list[ClusterFacts], limit: int = DEFAULT_ROW_LIMIT) -> Section:
-    """Every state change and anomaly of every cluster in time order: what happened when."""
-    events: list[tuple[datetime, str, str, str]] = []
+def timeline(
+    clusters: list[ClusterFacts],
+    incidents: Sequence[Incident] = (),
+    limit: int = DEFAULT_ROW_LIMIT,
+) -> Section:
+    """Every state change, anomaly, alert and incident opened, of every cluster, in time
+    order: what happened when (an incident opened by a finding, an XID, was missing)."""
+    events: list[tuple[datetime, str, str, str]] = [
+        (i.opened_at, ", ".join(i.clusters), f"incident opened ({i.severity.value})", i.title)
+        for i in incidents
+    ]
     for facts in clusters:
         events += [(w, facts.name, f"{a} -> {b}", e or f"score {s}")
                    for w, a, b, s, e in state_changes(facts)]  # fmt: skip
@@ -351,7 +360,7 @@ def rca_section(report: RcaReport) -> tuple[Section, list[Ranked]]:
     section = Section(f"Root cause: {report.subject}")
     section.facts += [("Window", report.window), ("Signals read", str(report.signals_read))]
     rows = [[str(n), c.entity, f"{c.confidence:.2f}",
-             time_text(c.onset, seconds=True) if c.onset else "-", "; ".join(c.evidence[:2])]
+             time_text(c.onset, seconds=True) if c.onset else "-", "; ".join(c.evidence[:3])]
             for n, c in enumerate(report.causes[:5], start=1)]  # fmt: skip
     section.tables.append(Table("Likely causes, best first",
                                 ["#", "Cause", "Confidence", "First change", "Evidence"],
@@ -369,17 +378,20 @@ def rca_section(report: RcaReport) -> tuple[Section, list[Ranked]]:
                                         report.charts[cause.entity]))  # fmt: skip
     ranked: list[Ranked] = []
     for cause in report.causes[:1]:
+        if cause.checks:  # a table of their own, as they matter (notes are printed muted)
+            section.tables.append(Table(f"Next checks for {cause.entity}",
+                                        ["For", "What to check", "Safe action"],
+                                        [list(c) for c in cause.checks]))  # fmt: skip
         for key, check, action in cause.checks:
-            section.notes.append(f"Next check ({key}): {check} Safe action: {action}")
             ranked.append((ACT_NOW, WITHIN, f"Likely cause of {report.subject}: {cause.entity} "
-                           f"({key}): {check}"))  # fmt: skip
+                           f"({key}): {check} Safe action: {action}"))  # fmt: skip
     return section, ranked
 
 
 def build_report(inputs: ReportInputs) -> Report:
     kind = inputs.type
     ranked: list[Ranked] = []
-    sections = [timeline(inputs.clusters)] if kind is ReportType.INCIDENT else []
+    sections = [timeline(inputs.clusters, inputs.incidents)] if kind is ReportType.INCIDENT else []
     if kind is ReportType.INCIDENT:
         sections.append(incidents_section(inputs.incidents))
         for rca in inputs.rca:

@@ -339,7 +339,16 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
     titles = [s["title"] for s in report["sections"]]
     assert "Incidents" in titles and f"Root cause: {freerun['id']}" in titles
     assert any(r.startswith(f"Likely cause of {freerun['id']}: ran-east du-2/ens1f0")
-               for r in report["recommendations"])  # fmt: skip
+               and "Safe action: " in r for r in report["recommendations"])  # fmt: skip
+    # the timeline holds the incidents opened (a GPU's XID opened one: it was missing), and
+    # the top cause's next checks are a table of their own
+    (timeline,) = [s for s in report["sections"] if s["title"] == "Timeline"]
+    events = [row for t in timeline["tables"] for row in t["rows"]]
+    assert any(row[2] == "incident opened (CRITICAL)" and "XID 79" in row[3] for row in events)
+    (rca,) = [s for s in report["sections"] if s["title"] == f"Root cause: {freerun['id']}"]
+    checks = next(t for t in rca["tables"] if t["title"].startswith("Next checks for"))
+    assert [row[0] for row in checks["rows"]] == ["clock in FREERUN", "clock class 165",
+                                                  "PTP offset"]  # fmt: skip
 
     # a past period (ending 9 minutes before the capture): the excursions going on at its end
     # are there, each where it began (ran-west's offset began before du-2's FREERUN)
