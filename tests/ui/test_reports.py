@@ -94,7 +94,7 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     assert "State changes" in detailed and "ONLINE -> OFFLINE" in detailed
     assert "OFFLINE -> ONLINE" in detailed and "east/prometheus unreachable" in detailed
     assert f"{SPIKE_VALUE:.1f}" in detailed  # the spike's value in the anomalies table
-    assert "(node_cpu on east at" in detailed and "investigate." in detailed
+    assert "(node_cpu on east from" in detailed and "investigate." in detailed
     capacity = texts["capacity"]
     assert "30-day forecast" in capacity and "trend (east-node-0)" in capacity
     # east rises 0.5 %/h = 12 %/day from ~30 %: 80 % is within the 30-day horizon
@@ -111,8 +111,9 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     assert "not read (no live GPU metrics)" in handover  # the site exports no DCGM series
     incident = texts["incident"]
     # 2 stored state changes, 2 more found by the report's own poll now (east and west go
-    # OFFLINE: 127.0.0.1:9 answers nothing), 1 spike, the alert fired and resolved
-    assert "Timeline" in incident and "Events (7)" in incident
+    # OFFLINE: 127.0.0.1:9 answers nothing), 1 spike, the alert fired and resolved, and the
+    # incident the spike opened
+    assert "Timeline" in incident and "Events (8)" in incident
     # the period's incidents (the spike on east) and the root cause of each
     assert "Incidents of the period (1)" in incident and "Root cause: INC-" in incident
     assert "alert PrometheusDown (CRITICAL)" in incident
