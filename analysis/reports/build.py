@@ -251,9 +251,9 @@ def _recommend(facts: ClusterFacts) -> list[Ranked]:
         why = f" ({last_error})" if last_error else ""
         out.append((rank, WITHIN, f"{facts.name} is {facts.state}{why}: check its endpoints."))
     out += _finding_recommendations(facts)
-    for gpu, state, reasons in facts.hw.gpu or []:
-        if state == "CRITICAL":
-            out.append((ACT_NOW, WITHIN, f"{reasons} (GPU {gpu}, CRITICAL)."))
+    for gpu, state, reasons in facts.hw.gpu or []:  # each GPU not OK, with what to do
+        rank = ACT_NOW if state == "CRITICAL" else DEGRADING
+        out.append((rank, WITHIN, f"{reasons} (GPU {gpu}, {state}): {_DO['GPU']}."))
     for port, state, *_ in facts.hw.ptp or []:
         where = f"PTP port {port} of {facts.name}"
         if state == "FREERUN":
@@ -343,8 +343,14 @@ def timeline(
     return section
 
 
-def incidents_section(incidents: list[Incident]) -> Section:
+def incidents_section(incidents: list[Incident], analysed: int | None = None) -> Section:
+    """The period's incidents; ``analysed``: how many (the most severe) get a root-cause
+    section, said where that is fewer than all (None: no report of this type has one)."""
     section = Section("Incidents")
+    if analysed is not None and analysed < len(incidents):
+        section.facts.append(("Root cause", f"analysed for the {analysed} most severe of the "
+                              f"{len(incidents)}; the rca command (rca --incident ID) for the "
+                              "others"))  # fmt: skip
     rows = [[_t(i.opened_at), i.state.value, i.severity.value, ", ".join(i.clusters),
              str(i.signal_count), i.title] for i in incidents[:DEFAULT_ROW_LIMIT]]  # fmt: skip
     section.tables.append(Table(
@@ -393,7 +399,7 @@ def build_report(inputs: ReportInputs) -> Report:
     ranked: list[Ranked] = []
     sections = [timeline(inputs.clusters, inputs.incidents)] if kind is ReportType.INCIDENT else []
     if kind is ReportType.INCIDENT:
-        sections.append(incidents_section(inputs.incidents))
+        sections.append(incidents_section(inputs.incidents, len(inputs.rca)))
         for rca in inputs.rca:
             section, recommended = rca_section(rca)
             sections.append(section)

@@ -345,6 +345,9 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
     (timeline,) = [s for s in report["sections"] if s["title"] == "Timeline"]
     events = [row for t in timeline["tables"] for row in t["rows"]]
     assert any(row[2] == "incident opened (CRITICAL)" and "XID 79" in row[3] for row in events)
+    (listed,) = [s for s in report["sections"] if s["title"] == "Incidents"]
+    assert {"label": "Root cause", "value": "analysed for the 3 most severe of the 6; the rca "
+            "command (rca --incident ID) for the others"} in listed["facts"]  # fmt: skip
     (rca,) = [s for s in report["sections"] if s["title"] == f"Root cause: {freerun['id']}"]
     checks = next(t for t in rca["tables"] if t["title"].startswith("Next checks for"))
     assert [row[0] for row in checks["rows"]] == ["clock in FREERUN", "clock class 165",
@@ -372,6 +375,8 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
     assert made.returncode == 0, made.stderr
     said = handover.read_text()
     assert "a capture records the GPUs at its end only" in said
+    # every GPU not OK is a recommendation with what to do (a warning one was left out)
+    assert "(GPU ai-lab/dgx-0/gpu7, WARNING): check the node and the GPU" in said
     assert "no GPU readings at the start" not in said
     events = text.split("**Events", 1)[1].split("\n\n", 2)[1]
     what = [line.split(" | ")[1:3] for line in events.splitlines()[2:]]
