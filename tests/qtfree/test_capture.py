@@ -267,6 +267,15 @@ async def test_a_recorded_answer_is_cut_to_the_moment_asked_about() -> None:
         end=datetime.fromtimestamp(export, UTC)), east)  # fmt: skip
     assert last_half.series[0].series.timestamps.min() >= export - 1800
     assert last_half.series[0].series.values.size == 31
+    # asked at the wall clock's now (a day later), the same half hour of the capture's end
+    late = datetime.fromtimestamp(export + 86400, UTC)
+    at_now = await recorded.run(
+        MetricQuery(
+            promql="tx", query_type=QueryType.RANGE, start=late - timedelta(minutes=30), end=late
+        ),
+        east,
+    )
+    assert at_now.series[0].series.values.size == 31
 
 
 @pytest.mark.integration

@@ -135,6 +135,7 @@ class RecordedQueries(MultiClusterQuery):
             ]  # fmt: skip
             return QueryAnswer(query, QueryStatus.ERROR, [], outcomes, 0.0)
         kept = list(found)
+        query = self._as_of_the_capture(query)
         earlier = query.end is not None and self._ends is not None and query.end < self._ends
         # a range asked for is cut to its own start too: a handover of the last 30 minutes
         # read the recorded hour's PTP compliance as its own
@@ -154,6 +155,16 @@ class RecordedQueries(MultiClusterQuery):
             return QueryAnswer(query, QueryStatus.ERROR, [], outcomes, 0.0)
         outcomes = [ClusterOutcome(c.name, True, 0.0, series=len(kept)) for c in clusters]
         return QueryAnswer(query, QueryStatus.SUCCESS, kept, outcomes, 0.0)
+
+    def _as_of_the_capture(self, query: MetricQuery) -> MetricQuery:
+        """A range that ends after the capture's end (asked at the wall clock's now) is the
+        same length of time ending at the capture's end, its now."""
+        ends = self._ends
+        if query.query_type is not QueryType.RANGE or ends is None or query.end is None:
+            return query
+        if query.end <= ends or query.start is None:
+            return query
+        return query.model_copy(update={"start": query.start - (query.end - ends), "end": ends})
 
 
 #: how far back an instant query finds a series' last sample (Prometheus' lookback delta)
