@@ -321,12 +321,7 @@ def _settled(incident: Incident, now: datetime, unread: Collection[str]) -> bool
     severity, title and held clusters brought up to date, resolved when its signals ended.
     Whether it changed."""
     changed = _let_go(incident, now) > 0
-    worst = incident.worst
-    if worst is not None:
-        incident.severity = worst.severity
-    title = _title(incident)
-    if title != incident.title:
-        incident.title, changed = title, True
+    changed = _headed(incident) or changed
     dark = sorted(c for c in incident.clusters if c in unread)
     if dark != incident.unread:  # said on the page and by the CLI: why it stays open
         incident.unread, changed = dark, True
@@ -334,6 +329,17 @@ def _settled(incident: Incident, now: datetime, unread: Collection[str]) -> bool
     if now - last >= RESOLVE_AFTER and not dark:  # (ended before it was grouped: at once)
         incident.state, incident.resolved_at = IncidentStatus.RESOLVED, now
         changed = True
+    return changed
+
+
+def _headed(incident: Incident) -> bool:
+    """Its severity (its worst signal's) and title brought up to its signals; whether the
+    title changed."""
+    worst = incident.worst
+    if worst is not None:
+        incident.severity = worst.severity
+    title = _title(incident)
+    changed, incident.title = title != incident.title, title
     return changed
 
 
@@ -348,9 +354,7 @@ def as_it_stood(incident: Incident, at: datetime) -> Incident | None:
     if incident.opened_at > at or not kept:
         return None
     signals = [s.as_of(at).model_copy(update={"last_seen": min(s.last_seen, at)}) for s in kept]
-    acknowledged = incident.acknowledged_at
-    acknowledged = acknowledged if acknowledged is not None and acknowledged <= at else None
-    resolved = incident.resolved_at if incident.resolved_at and incident.resolved_at <= at else None
+    acknowledged, resolved = _by(incident.acknowledged_at, at), _by(incident.resolved_at, at)
     state = (IncidentStatus.RESOLVED if resolved else
              IncidentStatus.ACKNOWLEDGED if acknowledged else IncidentStatus.OPEN)  # fmt: skip
     then = incident.model_copy(update={
@@ -358,11 +362,13 @@ def as_it_stood(incident: Incident, at: datetime) -> Incident | None:
         "resolved_at": resolved, "updated_at": min(incident.updated_at, at), "unread": [],
         "signals_dropped": incident.signals_dropped if len(kept) == len(incident.signals) else 0,
     })  # fmt: skip
-    worst = then.worst
-    if worst is not None:
-        then.severity = worst.severity
-    then.title = _title(then)
+    _headed(then)
     return then
+
+
+def _by(when: datetime | None, at: datetime) -> datetime | None:
+    """``when``, if it had happened by ``at``."""
+    return when if when is not None and when <= at else None
 
 
 def acknowledge(incident: Incident, now: datetime) -> Incident:

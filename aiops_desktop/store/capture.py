@@ -26,7 +26,7 @@ from aiops_desktop.models.enums import AuthMethod
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.incidents import Incident
 from aiops_desktop.models.text import time_text
-from aiops_desktop.store.capture_redact import redact_copied, redact_key
+from aiops_desktop.store.capture_redact import end_the_silent, redact_copied, redact_key
 from aiops_desktop.store.database import owner_only
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import connect
@@ -86,12 +86,11 @@ def _copy_incidents(
     ).fetchall()
     kept = []
     for (body,) in rows:
-        found: Incident | None = Incident.model_validate_json(body)
-        if as_of is not None and found is not None:
-            found = as_of(found, until)
-        if found is None:
+        incident = Incident.model_validate_json(body)
+        then = incident if as_of is None else as_of(incident, until)
+        if then is None:  # not opened by the span's end
             continue
-        incident = found
+        incident = then
         signals = [
             s.model_copy(update={
                 "subject": redact(s.subject), "reason": redact(s.reason),
@@ -234,7 +233,8 @@ def _copy(
     conn.execute(  # error text a server echoed is kept redacted
         "UPDATE main.health_history SET error = redact_text(error) WHERE error IS NOT NULL"
     )
-    redact_copied(conn, hi_ms)
+    end_the_silent(conn, hi_ms)  # before redaction: it finds each episode's series by labels
+    redact_copied(conn)
     members = sorted(r[0] for r in conn.execute("SELECT DISTINCT cluster FROM main.series"))
     manifest = CaptureManifest(
         app_version=app_version,

@@ -3,8 +3,10 @@ that the copy carries (an alert's summary, an anomaly's explanation and labels, 
 labels) goes through ``logs.redact``, field by field (redacting a JSON text whole could
 break its quoting and leave a secret in it). A series whose labels, once redacted, are those
 of another is merged into nothing: it is dropped with its samples (two series that differed
-only by a secret cannot both be told apart without it). First, an episode stored open whose
-series has no sample near the span's end is marked ended (``end_the_silent``)."""
+only by a secret cannot both be told apart without it).
+
+Beside it, what an export and an open both tidy: an episode stored open whose series has no
+sample near the span's end is marked ended (``end_the_silent``)."""
 
 from __future__ import annotations
 
@@ -45,10 +47,8 @@ def redact_key(key: str, conn: sqlite3.Connection) -> str:
     return "|".join(redact(part) for part in key.split("|"))
 
 
-def redact_copied(conn: sqlite3.Connection, until_ms: int) -> None:
-    """Redact the rows just copied into ``main`` (a capture being written, whose span ends
-    at ``until_ms``), its stale open episodes ended first (``end_the_silent``)."""
-    end_the_silent(conn, until_ms)
+def redact_copied(conn: sqlite3.Connection) -> None:
+    """Redact the rows just copied into ``main`` (a capture being written)."""
     conn.execute("UPDATE main.alert_events SET summary = redact_text(summary)")
     _redact_anomalies(conn)
     _redact_series(conn)

@@ -8,7 +8,7 @@ that says 20 million samples), is refused with what is wrong (``CaptureError``).
   and no chunk of a series the capture does not hold: so a read of a window decodes at most
   what that window can hold;
 - series: labels a JSON object of short strings; samples: an integer time and a number;
-- health records and alert firings: times with a zone, states and severities this app knows;
+- health records: zoned times, states and endpoints this app knows; alert firings: zoned times;
 - anomalies and incidents: none after the capture's end (one dated 2030 in a capture of
   2026 opened an incident that would never resolve).
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import struct
 from datetime import datetime
 from pathlib import Path
 
@@ -30,7 +29,6 @@ from aiops_desktop.store.capture import CLOCK_SKEW, CaptureError
 MIN_SPACING_MS = 100
 MOST_LABELS = 64
 MOST_LABEL_CHARS = 4096
-_HEADER = struct.Struct("<BBIH")  # version, value mode, count, columns (codec's header)
 
 
 def check_rows(conn: sqlite3.Connection, path: Path) -> None:
@@ -49,17 +47,18 @@ def _check_chunks(conn: sqlite3.Connection, path: Path) -> None:
         "SELECT series_id, start_ms, end_ms, count, substr(data, 1, ?), typeof(data), "
         "typeof(start_ms) || typeof(end_ms) || typeof(count) || typeof(resolution_s), "
         "resolution_s FROM main.chunks",
-        (_HEADER.size,),
+        (codec.HEADER_SIZE,),
     )
     for series_id, start, end, count, head, kind, types, resolution in rows:
         where = f"a chunk of series {series_id}"
-        if kind != "blob" or types != "integer" * 4 or len(head) < _HEADER.size:
+        if kind != "blob" or types != "integer" * 4:
             raise _refuse(path, f"{where} is not a chunk this app writes")
-        version, _mode, said, ncols = _HEADER.unpack(head)
-        if version != codec.FORMAT_VERSION or said != count:
+        try:
+            said, _ncols, _first = codec.read_header(head)
+        except codec.ChunkFormatError as exc:
+            raise _refuse(path, f"{where}: {exc}") from None
+        if said != count:
             raise _refuse(path, f"{where} says {said} samples where its row says {count}")
-        if not (1 <= count <= codec.MAX_SAMPLES and 1 <= ncols <= codec.MAX_COLUMNS):
-            raise _refuse(path, f"{where} holds {count} samples of {ncols} columns")
         if resolution < 0 or end < start or count > (end - start) // MIN_SPACING_MS + 1:
             raise _refuse(path, f"{where} holds {count} samples in {end - start} ms")
     # (two rollups may share the bucket a retention pass split: start where the other ends)

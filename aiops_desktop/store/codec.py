@@ -152,10 +152,13 @@ def _most_bytes(count: int, ncols: int) -> int:
     return 9 + 8 * count + ncols * (15 + 20 * count)
 
 
-def decode(blob: bytes) -> tuple[IntArray, list[FloatArray]]:
-    """Decode a chunk written by ``encode``; raises ChunkFormatError on anything else (a
-    chunk is a file's content: its header's count is bounded, it decompresses to at most
-    what that count needs, and every part of it must be there)."""
+HEADER_SIZE = _HEADER.size
+
+
+def read_header(blob: bytes) -> tuple[int, int, int]:
+    """A chunk's (samples, columns, first timestamp), checked: a header this version writes,
+    at most MAX_SAMPLES samples of at most MAX_COLUMNS columns (a chunk is a file's content:
+    its header is not believed beyond that); ChunkFormatError otherwise."""
     if len(blob) < _HEADER.size:
         raise ChunkFormatError("chunk too short")
     version, _mode, count, ncols, first_ts = _HEADER.unpack_from(blob)
@@ -163,6 +166,14 @@ def decode(blob: bytes) -> tuple[IntArray, list[FloatArray]]:
         raise ChunkFormatError(f"chunk format {version} is not supported (this app reads 1)")
     if not (1 <= count <= MAX_SAMPLES and 1 <= ncols <= MAX_COLUMNS):
         raise ChunkFormatError(f"chunk says {count} samples of {ncols} columns: not one of ours")
+    return count, ncols, first_ts
+
+
+def decode(blob: bytes) -> tuple[IntArray, list[FloatArray]]:
+    """Decode a chunk written by ``encode``; raises ChunkFormatError on anything else (its
+    header checked by ``read_header``; it decompresses to at most what that count needs, and
+    every part of it must be there)."""
+    count, ncols, first_ts = read_header(blob)
     most = _most_bytes(count, ncols)
     try:
         unzip = zlib.decompressobj()
@@ -170,11 +181,11 @@ def decode(blob: bytes) -> tuple[IntArray, list[FloatArray]]:
         if unzip.unconsumed_tail or not unzip.eof:
             raise ChunkFormatError("chunk data is longer than its header says, or cut short")
         return _decoded(raw, count, ncols, first_ts)
+    except ChunkFormatError:
+        raise
     except zlib.error as exc:
         raise ChunkFormatError(f"chunk data is corrupt: {exc}") from exc
     except (struct.error, ValueError, IndexError, OverflowError) as exc:
-        if isinstance(exc, ChunkFormatError):
-            raise
         raise ChunkFormatError(f"chunk data does not match its header: {exc}") from exc
 
 

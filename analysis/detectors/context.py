@@ -276,10 +276,17 @@ class ContextNoveltyDetector:
         for v in self._kept.values().tolist():
             self._novelty(self._symbol(v))
 
-    def _kept_span(self) -> float:
+    def _narrow_to_kept(self, x: float, span: float) -> None:
+        """Redraw the bins over the kept history where it spans less than ``shrink`` of the
+        range (what widened the range has left it)."""
         kept = self._kept.values()
-        # as Python floats: a span past what floats hold is inf, not a numpy overflow warning
-        return float(kept.max()) - float(kept.min()) if kept.size else math.inf
+        if not kept.size:
+            return
+        lo, hi = float(kept.min()), float(kept.max())  # floats: an inf span, not an overflow
+        if hi - lo < self.shrink * span:
+            self._lo, self._hi = min(lo, x), max(hi, x)
+            self._min, self._max = self._lo, self._hi
+            self._redraw_bins()
 
     # -- the score -----------------------------------------------------------------------------
     def _spatial(self, x: float) -> bool:
@@ -302,11 +309,8 @@ class ContextNoveltyDetector:
         if x < self._lo - self.grow * span or x > self._hi + self.grow * span:
             self._lo, self._hi = min(self._lo, x), max(self._hi, x)
             self._redraw_bins()
-        elif self._n % ESTIMATE_EVERY == 0 and self._kept_span() < self.shrink * span:
-            kept = self._kept.values()  # what widened the range has left the kept history
-            self._lo, self._hi = min(float(kept.min()), x), max(float(kept.max()), x)
-            self._min, self._max = self._lo, self._hi
-            self._redraw_bins()
+        elif self._n % ESTIMATE_EVERY == 0:
+            self._narrow_to_kept(x, span)
         self._kept.append(x)
         symbol = self._symbol(x)
         sequence = self._sequence.update(self._novelty(symbol))

@@ -342,3 +342,25 @@ def test_one_bad_sample_does_not_blind_a_series_for_good(bad: float) -> None:
     values[1500] = bad
     reported = np.flatnonzero(np.nan_to_num(score_series(ts, values)) >= DETECTION_SCORE)
     assert 8000 in reported
+
+
+@pytest.mark.asyncio
+async def test_a_panel_whose_detection_fails_has_no_episode_going_on(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """n1's clock is in HOLDOVER (an open episode); then its panel's detection fails: what it
+    last found is not known to go on any more (it kept its incident open while it failed)."""
+    ts = 1_700_000_000 + np.arange(60) * 15.0
+    state = np.r_[np.ones(50), 2 * np.ones(10)]
+    core.live.append("east", "ptp_clock_state", {"node": "n1"}, ts, state)
+    await core.anomalies.analyse_live(force=True)
+    assert [a.labels["node"] for a in core.anomalies.still_open()] == ["n1"]
+
+    async def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ValueError("the worker broke")
+
+    monkeypatch.setattr(core.anomalies, "analyse", broken)
+    core.live.append("east", "ptp_clock_state", {"node": "n1"}, ts[-1:] + 15, np.full(1, 2.0))
+    await core.anomalies.analyse_live(force=True)
+    assert ("east", "ptp_clock_state") in core.anomalies.failed
+    assert core.anomalies.still_open() == []

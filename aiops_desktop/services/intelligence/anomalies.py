@@ -60,12 +60,10 @@ def _still_shown(
     return sorted(kept.values(), key=lambda a: a.timestamp)
 
 
-def _silent_ended(
-    found: list[Anomaly], inputs: list[SeriesInput]
-) -> tuple[list[Anomaly], list[Anomaly]]:
+def _silent_ended(found: list[Anomaly], inputs: list[SeriesInput]) -> list[Anomaly]:
     """``found`` with the open episodes of series that stopped reporting ended (the series'
     last sample more than SILENT_STEPS of its steps, and SILENT_AT_LEAST_S, before its
-    panel's newest: its exporter went away while the others report), and those ended."""
+    panel's newest: its exporter went away while the others report)."""
     newest = max((float(i.ts[-1]) for i in inputs if i.ts.size), default=None)
     last: dict[SeriesKey, tuple[float, float]] = {}
     for i in inputs:
@@ -73,15 +71,12 @@ def _silent_ended(
             step = float(np.median(np.diff(i.ts)))
             last[series_key(i.labels)] = (float(i.ts[-1]), max(SILENT_STEPS * step,
                                                                SILENT_AT_LEAST_S))  # fmt: skip
-    out, ended = [], []
-    for a in found:
+
+    def gone(a: Anomaly) -> bool:
         seen = last.get(series_key(a.labels))
-        if a.open and newest is not None and seen is not None and newest - seen[0] > seen[1]:
-            ended.append(a.ended())
-            out.append(ended[-1])
-        else:
-            out.append(a)
-    return out, ended
+        return newest is not None and seen is not None and newest - seen[0] > seen[1]
+
+    return [a.ended() if a.open and gone(a) else a for a in found]
 
 
 def _warm_up_s(stamps: list[np.ndarray]) -> float:
@@ -155,6 +150,8 @@ class AnomalyService:
             unit,
             self._owner if stream else None,
         )
+        if stream:  # an episode nothing reports on any more is not going on: stored ended
+            found = _silent_ended(found, inputs)
         if found and keep:
             new = await asyncio.wrap_future(self.repo.save(found))
             if new:
@@ -199,9 +196,6 @@ class AnomalyService:
         snap = self._live.snapshot(cluster, panel.id)
         inputs = await self._with_history(cluster, panel.id, snap.series)
         found = await self.analyse(inputs, unit=panel.unit or None, stream=True)
-        found, silenced = _silent_ended(found, inputs)
-        if silenced:  # stored ended: an episode nothing reports on any more is not going on
-            await asyncio.wrap_future(self.repo.save(silenced))
         self._by_panel[key] = _still_shown(self._by_panel.get(key, []), found, inputs)
         self._open[key] = [a for a in found if a.open]
         return len(found)

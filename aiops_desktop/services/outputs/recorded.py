@@ -136,11 +136,7 @@ class RecordedQueries(MultiClusterQuery):
             return QueryAnswer(query, QueryStatus.ERROR, [], outcomes, 0.0)
         kept = list(found)
         query = self._as_of_the_capture(query)
-        earlier = query.end is not None and self._ends is not None and query.end < self._ends
-        # a range asked for is cut to its own start too: a handover of the last 30 minutes
-        # read the recorded hour's PTP compliance as its own
-        shorter = query.query_type is QueryType.RANGE and query.start is not None
-        if query.end is not None and (earlier or shorter):
+        if self._asks_less(query):
             kept = [t for t in (_within(row, query) for row in found) if t is not None]
             over = self._answers.get(f"{QueryType.RANGE.value} {query.promql}")
             if not kept and query.query_type is QueryType.INSTANT and over:  # as it was then
@@ -155,6 +151,16 @@ class RecordedQueries(MultiClusterQuery):
             return QueryAnswer(query, QueryStatus.ERROR, [], outcomes, 0.0)
         outcomes = [ClusterOutcome(c.name, True, 0.0, series=len(kept)) for c in clusters]
         return QueryAnswer(query, QueryStatus.SUCCESS, kept, outcomes, 0.0)
+
+    def _asks_less(self, query: MetricQuery) -> bool:
+        """Whether ``query`` asks for less than what was recorded: a moment before the
+        capture's end, or a range from its own start (a handover of the last 30 minutes read
+        the recorded hour's PTP compliance as its own)."""
+        if query.end is None:
+            return False
+        if query.query_type is QueryType.RANGE and query.start is not None:
+            return True
+        return self._ends is not None and query.end < self._ends
 
     def _as_of_the_capture(self, query: MetricQuery) -> MetricQuery:
         """A range that ends after the capture's end (asked at the wall clock's now) is the

@@ -50,8 +50,6 @@ from analysis.reports.build import (
 LIVE_READ_TIMEOUT_S = 20.0
 RCA_IN_REPORT = 3  # incidents analysed in an incident report, the most severe first
 CAPTURE_UNCOMPARED = "not compared: a capture records the GPUs at its end only"
-#: how long after a past period's end an excursion that began in it may have been worst
-GOING_ON_WITHIN = timedelta(days=1)
 PAST_AFTER = timedelta(minutes=1)  # a period ending earlier than this before now is past
 PTP_POINTS = 4000  # samples per port over a handover's period, at most (step >= 15 s)
 #: report file name: <type>-<UTC time>.<format>
@@ -219,13 +217,11 @@ async def gather(
 
 def _anomalies_of(src: ReportService, name: str, start: datetime, until: datetime) -> list[Anomaly]:
     """The anomalies of the period: those whose worst point is in it, and those that began in
-    it and were worst after its end, within a day (an excursion going on at the end of a
-    past period)."""
+    it and were worst after its end (an excursion going on at the end of a past period)."""
     repo, mine = src.anomalies.repo, (name,)
     found = repo.list(AnomalyFilter(clusters=mine, since=start.timestamp(),
                                     until=until.timestamp()))  # fmt: skip
     later = repo.list(AnomalyFilter(clusters=mine, since=until.timestamp(),
-                                    until=(until + GOING_ON_WITHIN).timestamp(),
                                     started_since=start.timestamp(),
                                     started_until=until.timestamp()))  # fmt: skip
     seen = {a.identity for a in found}
