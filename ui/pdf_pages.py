@@ -1,12 +1,18 @@
 """Page breaks a printed report can be read across: a heading (or a table's or chart's title)
 never ends a page without what it heads, a chart is never cut from its title, and a table row
-is never split between two pages (its header row is repeated on the next).
+is never split between two pages (its header row is repeated on the next). A short table of
+facts right under a heading (a cluster's health score and anomalies) is the heading's lead-in:
+the heading, it and the next heading go to the next page together with the first line they
+head, so a page never ends on a cluster's name and its two facts.
 
 QTextDocument paginates by lines only: it moves a line that would cross the foot of a page to
-the next one, so a heading may be the last line of a page and a row of several lines may start
-on one page and end on the next. After laying the document out at the printed page's size,
+the next one, so a heading may be the last line of a page, the last line of a short paragraph
+or list item may stand alone at the top of the next, and a row of several lines may start on
+one page and end on the next. After laying the document out at the printed page's size,
 this moves the first such place to the next page (a page break before a heading or title, more
-top padding in a split row's cells), lays out again and repeats until none is left."""
+top padding in a split row's cells: just enough that each cell's first line no longer fits
+above the page's foot, so the row starts under the header row repeated there, not a gap lower),
+lays out again and repeats until none is left."""
 
 from __future__ import annotations
 
@@ -22,6 +28,8 @@ from PySide6.QtGui import (
 OBJECT = "\ufffc"  # an image's place in a block's text
 _AUTO = QTextFormat.PageBreakFlag.PageBreak_Auto
 MOST_MOVES = 400  # a bound: every move pushes the rest of the document down
+LEAD_IN_ROWS = 6  # the most rows a table of facts right under a heading has to be its lead-in
+KEPT_LINES = 4  # a paragraph or list item of at most this many lines is never split by a page
 
 
 def _page(y: float, page_h: float) -> int:
@@ -64,23 +72,57 @@ def _in_main_flow(document: QTextDocument, block: QTextBlock) -> bool:
     return block.isValid() and QTextCursor(block).currentFrame() is document.rootFrame()
 
 
+def _lead_in(document: QTextDocument, block: QTextBlock) -> QTextTable | None:
+    """The table ``block`` is in when that table is a heading's lead-in: a few rows of facts
+    that come right after a heading in the main flow."""
+    table = QTextCursor(block).currentTable() if block.isValid() else None
+    if table is None or table.rows() > LEAD_IN_ROWS or table.format().headerRowCount():
+        return None  # a table with a header row holds data, not a heading's facts
+    before = table.firstCursorPosition().block().previous()
+    heading = _in_main_flow(document, before) and before.blockFormat().headingLevel() > 0
+    return table if heading else None
+
+
 def _with_its_heads(document: QTextDocument, block: QTextBlock) -> QTextBlock:
-    """``block`` or, when headings and titles come right before it, the first of them: they
-    go to the next page with what they head."""
-    while _in_main_flow(document, block.previous()) and _heads(block.previous()):
-        block = block.previous()
-    return block
+    """``block`` or, when headings and titles (and a heading's lead-in) come right before it,
+    the first of them: they go to the next page with what they head."""
+    while True:
+        before = block.previous()
+        if _in_main_flow(document, before) and _heads(before):
+            block = before
+            continue
+        table = _lead_in(document, before)
+        if table is None:
+            return block
+        block = table.firstCursorPosition().block().previous()  # the heading it leads in
+
+
+def _headed(document: QTextDocument, block: QTextBlock) -> QTextBlock:
+    """The first block after heading ``block`` that is not a heading, a title or a heading's
+    lead-in: what it heads."""
+    following = block.next()
+    while following.isValid():
+        table = _lead_in(document, following)
+        if table is not None:
+            following = table.lastCursorPosition().block().next()
+        elif _in_main_flow(document, following) and (_heads(following) or not following.text()):
+            following = following.next()  # a heading, a title, or the empty block after a table
+        else:
+            break
+    return following
 
 
 def _must_move(document: QTextDocument, block: QTextBlock, page_h: float) -> bool:
-    """A heading or title whose next line is on a later page, or a block holding a chart
+    """A heading or title whose next line is on a later page (past its lead-in and the
+    headings after it), or a block holding a chart, or of at most ``KEPT_LINES`` lines,
     that crosses the foot of a page."""
     lines = _lines(document, block)
     if not lines or block.blockFormat().pageBreakPolicy() != _AUTO:
         return False
-    if OBJECT in block.text() and _page(lines[-1][1] - 1, page_h) != _page(lines[0][0], page_h):
-        return True
-    following = block.next()
+    crosses = _page(lines[-1][1] - 1, page_h) != _page(lines[0][0], page_h)
+    if crosses and (OBJECT in block.text() or len(lines) <= KEPT_LINES):
+        return True  # a chart, or a short paragraph that would leave a line or two behind
+    following = _headed(document, block) if _heads(block) else block.next()
     if not (_heads(block) and following.isValid()):
         return False
     after = _lines(document, following)
@@ -119,19 +161,39 @@ def _row_span(document: QTextDocument, table: QTextTable, row: int) -> tuple[flo
     return min(tops), max(bottoms)
 
 
+def _first_line_h(document: QTextDocument, table: QTextTable, row: int) -> float:
+    """The shortest first line among a row's cells: the row's lines all leave the page once
+    that one no longer fits above its foot (Qt moves a line that would cross it to the next
+    page, under the header rows it repeats there)."""
+    heights = []
+    for column in range(table.columns()):
+        lines = _lines(document, table.cellAt(row, column).firstCursorPosition().block())
+        heights += [bottom - top for top, bottom in lines[:1]]
+    return min(heights, default=0.0)
+
+
 def _push_first_split_row(document: QTextDocument, page_h: float) -> bool:
-    """Move the first row that crosses the foot of a page down to the next page (by padding
-    its cells' tops); False when no row crosses one (or one is taller than a page)."""
+    """Move the first row that crosses the foot of a page down to the next page; False when
+    no row crosses one (or one is taller than a page). The row above it gets the padding
+    below its text (a row's own top padding would go with it to the next page, a gap under
+    the header row repeated there): just enough that the row's first line no longer fits
+    above the foot, so Qt starts the row on the next page, under its header."""
     for table in _tables(document.rootFrame()):
+        headers = table.format().headerRowCount()
         for row in range(table.rows()):
             top, bottom = _row_span(document, table, row)
             if bottom - top >= page_h or _page(top, page_h) == _page(bottom - 1, page_h):
                 continue
-            push = (_page(top, page_h) + 1) * page_h - top
+            foot = (_page(top, page_h) + 1) * page_h
+            push = max(foot - top - _first_line_h(document, table, row) + 1.0, 1.0)
+            padded, side = (row - 1, "bottom") if row > headers else (row, "top")
             for column in range(table.columns()):
-                cell = table.cellAt(row, column)
+                cell = table.cellAt(padded, column)
                 fmt = cell.format().toTableCellFormat()
-                fmt.setTopPadding(fmt.topPadding() + push)
+                if side == "bottom":
+                    fmt.setBottomPadding(fmt.bottomPadding() + push)
+                else:  # the first row under the header: the header must not stay behind
+                    fmt.setTopPadding(fmt.topPadding() + foot - top)
                 cell.setFormat(fmt)
             return True
     return False

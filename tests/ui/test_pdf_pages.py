@@ -11,11 +11,20 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSizeF
-from PySide6.QtGui import QTextBlock, QTextDocument
+from PySide6.QtGui import QTextBlock, QTextCursor, QTextDocument
 
 from aiops_desktop.models.reports import Chart, Report, ReportType, Section, Table
 from analysis.reports.render_text import to_html
-from ui.pdf_pages import OBJECT, _heads, _in_main_flow, _lines, _row_span, _tables, keep_together
+from ui.pdf_pages import (
+    KEPT_LINES,
+    OBJECT,
+    _heads,
+    _in_main_flow,
+    _lines,
+    _row_span,
+    _tables,
+    keep_together,
+)
 from ui.report_pdf import write_pdf
 from ui.theme import Theme
 
@@ -34,14 +43,35 @@ def _report(lead: int, rows: int = 24) -> Report:
         Section(
             "east",
             "DEGRADED",
-            facts=[("Nodes", "3")],
+            facts=[("Nodes", "3"), ("Anomalies", "2")],
             tables=[table],
             charts=[Chart("GPU temperature", "C", {"gpu0": (t, 60 + np.sin(t / 900))})],
         ),
-        Section("west", "ONLINE", tables=[table]),
+        Section(
+            "west",
+            "ONLINE",
+            facts=[("Nodes", "2")],
+            tables=[table],
+            notes=[reason * 6 for _ in range(4)],
+        ),
     ]
     return Report(ReportType.DETAILED, "Paging", now - timedelta(hours=6), now, ["east", "west"],
                   now, ["one"], sections, ["Do this"])  # fmt: skip
+
+
+def _what_it_heads(document: QTextDocument, block: QTextBlock) -> QTextBlock:
+    """The first block after a heading that is neither a heading, a title, an empty block
+    nor in a table of facts without a header row (a cluster's health score)."""
+    following = block.next()
+    while following.isValid():
+        table = QTextCursor(following).currentTable()
+        if table is not None and not table.format().headerRowCount() and table.rows() <= 2:
+            following = table.lastCursorPosition().block().next()
+        elif _in_main_flow(document, following) and (_heads(following) or not following.text()):
+            following = following.next()
+        else:
+            return following
+    return following
 
 
 def _cuts(document: QTextDocument) -> list[str]:
@@ -52,23 +82,31 @@ def _cuts(document: QTextDocument) -> list[str]:
         lines = _lines(document, block)
         if _in_main_flow(document, block) and lines:
             if _heads(block) and block.next().isValid():
-                after = _lines(document, block.next())
+                after = _lines(document, _what_it_heads(document, block))
                 if after and int(after[0][1] // h) != int(lines[-1][0] // h):
                     found.append(f"heading {block.text()!r} left at a page's foot")
-            if OBJECT in block.text() and int(lines[0][0] // h) != int((lines[-1][1] - 1) // h):
+            crosses = int(lines[0][0] // h) != int((lines[-1][1] - 1) // h)
+            if crosses and OBJECT in block.text():
                 found.append(f"chart {block.text()!r} crosses a page")
+            elif crosses and len(lines) <= KEPT_LINES:
+                found.append(f"{len(lines)} lines of {block.text()[:20]!r} split by a page")
         block = block.next()
     for table in _tables(document.rootFrame()):
+        headers = table.format().headerRowCount()
+        under_header = _row_span(document, table, headers)[0] - _row_span(document, table, 0)[0]
         for row in range(table.rows()):
             top, bottom = _row_span(document, table, row)
             if int(top // h) != int((bottom - 1) // h):
                 found.append(f"row {row} split")
+            previous = _row_span(document, table, row - 1)[1] if row else top
+            if row > headers and int(previous // h) != int(top // h) and top % h > 2 * under_header:
+                found.append(f"row {row} starts {top % h:.0f} below its page's top")
     return found
 
 
 def test_nothing_is_cut_by_a_page_wherever_the_pages_end(qapp) -> None:  # type: ignore[no-untyped-def]
     cut_before = 0
-    for lead in range(0, 60, 3):  # moves everything below down a line at a time
+    for lead in range(0, 60, 1):  # moves everything below down a line at a time
         document = QTextDocument()
         document.setHtml(to_html(_report(lead), lambda _chart: "chart.png", image_width=500))
         document.setPageSize(PAGE)
