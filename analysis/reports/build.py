@@ -76,12 +76,31 @@ class ReportInputs:
     clusters: list[ClusterFacts]
     source: str = "live cache"
     title: str = ""
+    #: where the data begins when that is known (a capture's start): a period that begins
+    #: before it says how much of it nothing is known of, so "nothing in this period" is
+    #: not read as a quiet shift
+    known_from: datetime | None = None
     incidents: list[Incident] = field(default_factory=list)  # of the period (incident report)
     rca: list[RcaReport] = field(default_factory=list)  # of its most severe incidents
 
 
 def _t(when: datetime) -> str:
     return time_text(when)
+
+
+def _span_text(seconds: float) -> str:
+    return f"{round(seconds / 3600, 1):g} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
+def _unknown_part(inputs: ReportInputs) -> list[str]:
+    """A line saying how much of the period comes before the data (none: it is all there)."""
+    known = inputs.known_from
+    if known is None or known <= inputs.since:
+        return []
+    asked = (inputs.until - inputs.since).total_seconds()
+    missing = (min(known, inputs.until) - inputs.since).total_seconds()
+    return [f"The data begins {_t(known)}: the first {_span_text(missing)} of the "
+            f"{_span_text(asked)} asked are not known here"]  # fmt: skip
 
 
 def state_changes(facts: ClusterFacts) -> list[tuple[datetime, str, str, int, str]]:
@@ -417,6 +436,7 @@ def build_report(inputs: ReportInputs) -> Report:
     anomalies = [a for c in inputs.clusters for a in c.anomalies]
     changes = sum(len(state_changes(c)) for c in inputs.clusters)
     summary = [
+        *_unknown_part(inputs),
         f"{len(inputs.clusters)} clusters: "
         + ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
         f"{len(anomalies)} anomalies "
@@ -438,8 +458,7 @@ def build_report(inputs: ReportInputs) -> Report:
         summary.append(f"{len(inputs.incidents)} incidents in the period, {len(live)} not resolved")
     if not recommendations:
         recommendations.append("No action needed: nothing in this period calls for one.")
-    seconds = (inputs.until - inputs.since).total_seconds()
-    span = f"{round(seconds / 3600, 1):g} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+    span = _span_text((inputs.until - inputs.since).total_seconds())
     title = inputs.title or f"{kind.heading}: {', '.join(c.name for c in inputs.clusters)}, {span}"
     return Report(
         type=kind, title=title, since=inputs.since, until=inputs.until,

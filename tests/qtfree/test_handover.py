@@ -18,7 +18,7 @@ from aiops_desktop.models.reports import ReportType
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.outputs.reports import gather, members
 from analysis.gpu_health import health_changes
-from analysis.reports.build import build_report
+from analysis.reports.build import ReportInputs, build_report
 from analysis.reports.render_text import to_markdown
 from tests.qtfree.test_ptp_board import expected
 from tests.servers import gpu_fleet, ptp_fleet
@@ -30,6 +30,20 @@ def _health(key: str, state: GpuState, *reasons: str) -> GpuHealth:
     cluster, node, gpu = key.split("/")
     return GpuHealth(GpuReading(cluster, node, gpu.removeprefix("gpu"), key), state,
                      list(reasons), False)  # fmt: skip
+
+
+def test_a_period_that_begins_before_the_data_says_how_much_of_it_is_not_known() -> None:
+    """A 12 h handover from a capture of 2 h: "nothing in this period" is not a quiet shift."""
+    until = datetime(2026, 12, 5, 19, 30, tzinfo=UTC)
+    inputs = ReportInputs(ReportType.HANDOVER, until - timedelta(hours=12), until, until, [],
+                          known_from=until - timedelta(hours=2))  # fmt: skip
+    summary = build_report(inputs).summary
+    assert summary[0] == ("The data begins 2026-12-05 17:30 UTC: the first 10 h of the 12 h "
+                          "asked are not known here")  # fmt: skip
+    inputs.known_from = until - timedelta(hours=12)  # all of it
+    assert not any("not known" in line for line in build_report(inputs).summary)
+    inputs.known_from = until + timedelta(hours=1)  # none of it
+    assert "the first 12 h of the 12 h asked" in build_report(inputs).summary[0]
 
 
 def test_health_changes_lists_changed_and_vanished_gpus_worst_first() -> None:

@@ -207,6 +207,8 @@ async def gather(
             ))  # fmt: skip
     source = "live cache" if src.capture is None else src.capture.describe()
     inputs = ReportInputs(kind, start, until, utcnow(), facts, source)
+    if src.capture is not None:
+        inputs.known_from = datetime.fromisoformat(src.capture.since)
     if kind in (ReportType.INCIDENT, ReportType.HANDOVER):  # the next shift takes them over
         analyse = RCA_IN_REPORT if kind is ReportType.INCIDENT else 0
         inputs.incidents, inputs.rca = await _incidents(
