@@ -35,6 +35,15 @@ if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
 
 
+ALLOW_EXEC_HELP = (
+    "import contexts whose credential runs a command (an exec plugin, such as oc or "
+    "kubelogin) or asks an identity provider: without it they are skipped, with the command "
+    "they would run"
+)
+#: what a kubeconfig context gives, so ``clusters add --kubeconfig`` refuses them given too
+KUBECONFIG_GIVES = ("api_url", "ca_file")
+
+
 def _values(enum: type[Any]) -> str:
     return ", ".join(e.value for e in enum)
 
@@ -115,6 +124,7 @@ def add_commands(sub: Any) -> None:
         "--client-cert", metavar="FILE", help="client certificate, PEM (with --client-key)"
     )
     add.add_argument("--context", metavar="NAME", help="the kubeconfig context for --kubeconfig")
+    add.add_argument("--allow-exec", action="store_true", help=ALLOW_EXEC_HELP)
     add.add_argument("--client-key", metavar="FILE", help="client key, PEM (with --client-cert)")
     add.add_argument(
         "--endpoints-use-token",
@@ -134,6 +144,7 @@ def add_commands(sub: Any) -> None:
     imp.add_argument("file", help="the kubeconfig file")
     imp.add_argument("--context", action="append", metavar="NAME",
                      help="only this context (repeatable; default: every context)")  # fmt: skip
+    imp.add_argument("--allow-exec", action="store_true", help=ALLOW_EXEC_HELP)
     imp.add_argument("--json", action="store_true", help=JSON_HELP)
 
     rm = clusters.add_parser(
@@ -235,9 +246,23 @@ def _spec_and_secrets(
         path = getattr(args, f"{kind}_token_file")
         if path:
             secrets.endpoint_tokens[EndpointKind(kind.upper())] = read_secret_file(path, "token")
-    if args.kubeconfig and not args.context:
-        raise UsageError("--kubeconfig needs --context NAME")
+    if args.kubeconfig:
+        _kubeconfig_alone(args, secrets)
     return spec, secrets
+
+
+def _kubeconfig_alone(args: argparse.Namespace, secrets: ClusterSecrets) -> None:
+    """``--kubeconfig`` takes what its context gives: given as well, the server, CA and
+    endpoint tokens were silently dropped."""
+    if not args.context:
+        raise UsageError("--kubeconfig needs --context NAME")
+    given = [f"--{o.replace('_', '-')}" for o in KUBECONFIG_GIVES if getattr(args, o)]
+    given += ["--<endpoint>-token-file"] if secrets.endpoint_tokens else []
+    if given:
+        raise UsageError(
+            f"{', '.join(given)}: --kubeconfig takes the server, CA and credentials from its "
+            "context; leave these out, or --kubeconfig"
+        )
 
 
 def _last_check(c: Any, now: datetime) -> str:
@@ -299,7 +324,7 @@ async def _add(core: Core, args: argparse.Namespace, io: Io) -> int:
     warnings: list[str] = []
     if args.kubeconfig:
         cluster, warnings = await core.registry.add_from_kubeconfig(
-            spec, args.kubeconfig, args.context
+            spec, args.kubeconfig, args.context, allow_exec=args.allow_exec
         )
     else:
         cluster = await core.registry.add(spec, secrets)
@@ -317,7 +342,9 @@ async def _import(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     core.access.require(Action.MANAGE_CLUSTERS)  # before the keyring or stdin is touched
     await core.registry.sweep_orphans()  # what a crash may have left in the keyring
-    report = await core.registry.import_kubeconfig(args.file, args.context)
+    report = await core.registry.import_kubeconfig(
+        args.file, args.context, allow_exec=args.allow_exec
+    )
     for warning in report.warnings:
         io.err.write(f"warning: {warning}\n")
     if args.json:

@@ -56,6 +56,10 @@ class KubeconfigContext:
     insecure_skip_tls_verify: bool = False
     auth: str = "none"  # token | client-certificate | exec | auth-provider | basic | none
     exec_command: str | None = None
+    #: what its credential runs or asks whenever it needs a token (an exec plugin's command
+    #: line, an auth provider and its issuer): imported only with the user's say
+    runs: str | None = None
+    files: list[str] = field(default_factory=list)  # the files it references, as read
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
 

@@ -55,7 +55,9 @@ def test_token_leaves_no_trace_outside_the_keyring(tmp_path: Path, env: dict[str
     imported = run(
         home, env, "-v", "clusters", "import-kubeconfig", str(write_kubeconfig(tmp_path))
     )
-    assert imported.returncode == 3, imported.stderr  # partial: two contexts were skipped
+    assert imported.returncode == 3, imported.stderr  # partial: three contexts were skipped
+    # the one that runs a command says which, without the environment's values
+    assert "skipped context 'lab-oidc': its credential runs 'oc get-token" in imported.stdout
     outputs = added.stdout + added.stderr + listed.stdout + imported.stdout + imported.stderr
     assert TOKEN not in outputs
     files = all_bytes(home)
@@ -111,9 +113,18 @@ def test_add_from_kubeconfig_context_warns_about_tls(tmp_path: Path, env: dict[s
         "--environment",
         "lab",
     )
+    assert out.returncode == 2 and "--allow-exec" in out.stderr  # it runs `oc get-token`
+    out = run(home, env, "clusters", "add", "lab-1", "--kubeconfig",
+              str(write_kubeconfig(tmp_path)), "--context", "lab-oidc", "--type", "edge",
+              "--environment", "lab", "--allow-exec")  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "will NOT be verified" in out.stderr
     assert "via exec plugin 'oc'" in out.stdout
+    # what the context gives is not given twice (an --api-url was silently dropped)
+    twice = run(home, env, "clusters", "add", "lab-2", "--kubeconfig",
+                str(write_kubeconfig(tmp_path)), "--context", "admin", "--api-url",
+                "https://api.new.example:6443")  # fmt: skip
+    assert twice.returncode == 2 and "--api-url: --kubeconfig takes the server" in twice.stderr
     listed = run(home, env, "clusters", "list")
     assert "[TLS NOT VERIFIED]" in listed.stdout and "LAB" in listed.stdout
 

@@ -115,7 +115,7 @@ def test_validate_tells_each_outcome_with_its_reason(
 
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(json.dumps(exec_kubeconfig(kube_api, tmp_path)))
-    imported = run_cli(home, env, "clusters", "import-kubeconfig", str(kubeconfig))
+    imported = run_cli(home, env, "clusters", "import-kubeconfig", str(kubeconfig), "--allow-exec")
     assert imported.returncode == 0, imported.stderr
     code, stale_exec = validate(home, env, "oc-login-expired")
     assert code == 1 and stale_exec["outcome"] == "expired"

@@ -140,9 +140,13 @@ def test_a_kubeconfig_that_is_not_a_regular_file_or_too_big(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("user", "reason"),
     [
-        ("{tokenFile: /dev/zero}", "is not a regular file"),
+        ("{tokenFile: /dev/zero}", "outside the kubeconfig's folder"),
+        ("{tokenFile: ~/.git-credentials}", "outside the kubeconfig's folder"),
+        ("{tokenFile: config}", "does not hold a bearer token"),  # the file itself: YAML
         ("{tokenFile: [1, 2]}", "tokenFile is not a file name"),
-        ("{client-certificate: /dev/urandom, client-key: k}", "is not a regular file"),
+        ("{client-certificate: /dev/urandom, client-key: k}", "outside the kubeconfig's folder"),
+        ("{auth-provider: {name: oidc, config: [1]}}", "config is not a mapping"),
+        ("{exec: {command: sh, args: oops}}", "args or env is not a list"),
         ("{exec: oc}", "'exec' is not a mapping"),
         ("{auth-provider: [x]}", "'auth-provider' is not a mapping"),
         ("[not, a, mapping]", ""),
@@ -184,3 +188,46 @@ def test_fields_of_the_wrong_type_are_reasons_not_tracebacks(tmp_path: Path, doc
     path.write_text(doc)
     contexts = read_contexts(path)
     assert contexts and all(not c.usable and c.error for c in contexts)
+
+
+def test_a_kubeconfig_from_elsewhere_is_shown_in_full_and_reads_only_its_own_files(
+    tmp_path: Path,
+) -> None:
+    """What a context runs (the whole command line), the files it read, and no file outside
+    its folder (a link out of it included); a server URL's password is never shown, and an
+    unquoted timestamp stays text."""
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "creds").write_text("https://alice:ghp_Secret123@github.com\n")
+    folder = tmp_path / "given"
+    folder.mkdir()
+    (folder / "token").write_text("sha256~Zk9TZXN0VG9rZW4\n")
+    (folder / "link").symlink_to(tmp_path / "outside" / "creds")
+    path = folder / "config"
+    path.write_text(
+        "clusters:\n  - name: k\n    cluster: {server: 'https://api.k:6443'}\n"
+        "  - name: pw\n    cluster: {server: 'https://admin:Pa55w0rd@api.pw:6443'}\n"
+        "users:\n"
+        "  - name: runner\n    user:\n      exec:\n        command: sh\n"
+        "        args: ['-c', 'id > /tmp/x; echo {}']\n"
+        "        env: [{name: HOOK, value: v}]\n"
+        "  - name: oidc\n    user:\n      auth-provider:\n        name: oidc\n"
+        "        config: {idp-issuer-url: 'https://idp.example', expiry: 2024-05-01T10:00:00Z}\n"
+        "  - name: filed\n    user: {tokenFile: token}\n"
+        "  - name: linked\n    user: {tokenFile: link}\n"
+        "contexts:\n"
+        "  - name: runs\n    context: {cluster: k, user: runner}\n"
+        "  - name: asks\n    context: {cluster: k, user: oidc}\n"
+        "  - name: filed\n    context: {cluster: k, user: filed}\n"
+        "  - name: linked\n    context: {cluster: k, user: linked}\n"
+        "  - name: pw\n    context: {cluster: pw, user: filed}\n"
+    )
+    contexts = {c.context: c for c in read_contexts(path)}
+    assert contexts["runs"].runs == "sh -c 'id > /tmp/x; echo {}' (environment: HOOK)"
+    assert contexts["asks"].runs == "auth-provider oidc: idp-issuer-url https://idp.example"
+    assert contexts["asks"].usable  # the timestamp is text, stored as JSON
+    assert contexts["filed"].runs is None and contexts["filed"].files == [
+        f"tokenFile {folder / 'token'}"
+    ]
+    assert "outside the kubeconfig's folder" in (contexts["linked"].error or "")
+    said = contexts["pw"].error or ""
+    assert "user name or password" in said and "Pa55w0rd" not in said

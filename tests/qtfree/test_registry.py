@@ -70,7 +70,14 @@ async def test_invalid_spec_gives_a_readable_error(core: Core) -> None:
 
 @pytest.mark.asyncio
 async def test_import_every_usable_context(core: Core, tmp_path: Path) -> None:
-    report = await core.registry.import_kubeconfig(write_kubeconfig(tmp_path))
+    # a context whose credential runs a command is skipped, with the command, unless allowed
+    careful = await core.registry.import_kubeconfig(write_kubeconfig(tmp_path))
+    (runs,) = [why for ctx, why in careful.skipped if ctx == "lab-oidc"]
+    assert "runs 'oc get-token (environment: OIDC_SECRET)'" in runs and "--allow-exec" in runs
+    assert "exec-env-secret-value" not in runs  # the environment's names, never its values
+    for cluster in careful.imported:
+        await core.registry.remove(cluster.name)
+    report = await core.registry.import_kubeconfig(write_kubeconfig(tmp_path), allow_exec=True)
     names = sorted(c.name for c in report.imported)
     assert names == ["admin", "default-api-ocp-prod-example-com-6443-kube-admin", "lab-oidc"]
     assert sorted(ctx for ctx, _ in report.skipped) == ["broken-user", "insecure-http"]

@@ -114,6 +114,13 @@ def test_import_dialog_imports_the_checked_contexts(
     texts = [dialog.contexts.item(i).text() for i in range(5)]
     assert any("cannot import" in t and "broken-user" in t for t in texts)
     assert any("NOT be verified" in t for t in texts)
+    # the context that runs a command says the whole command, and is the user's tick
+    (runs,) = [i for i in range(5) if "lab-oidc  →" in dialog.contexts.item(i).text()]
+    said = dialog.contexts.item(runs).text()
+    assert "runs whenever it needs a token: oc get-token (environment: OIDC_SECRET)" in said
+    assert dialog.contexts.item(runs).checkState() == Qt.CheckState.Unchecked
+    assert any("reads client-key " in t for t in texts)  # and the files a context read
+    dialog.contexts.item(runs).setCheckState(Qt.CheckState.Checked)
     dialog.contexts.item(1).setCheckState(Qt.CheckState.Unchecked)  # skip 'admin'
     assert dialog.chosen_contexts() == [
         "default/api-ocp-prod-example-com:6443/kube:admin",

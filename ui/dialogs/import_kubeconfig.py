@@ -1,4 +1,6 @@
-"""Import kubeconfig contexts: every context listed with what it will do, all checked."""
+"""Import kubeconfig contexts: every context listed with what it will do (the command its
+credential runs, the files it reads), each checked but those that run a command: a
+kubeconfig from elsewhere may run anything, so those are the user's tick."""
 
 from __future__ import annotations
 
@@ -81,15 +83,19 @@ class ImportKubeconfigDialog(QDialog):
         for ctx in contexts:
             if ctx.usable:
                 text = f"{ctx.context}  →  {ctx.cluster_name}  ({ctx.server}, {ctx.auth})"
+                if ctx.runs:
+                    text += f"\n    ⚠ runs whenever it needs a token: {ctx.runs}"
+                text += "".join(f"\n    reads {f}" for f in ctx.files)
                 if ctx.warnings:
-                    text += "  ⚠ " + "; ".join(ctx.warnings)
+                    text += "\n    ⚠ " + "; ".join(ctx.warnings)
             else:
                 text = f"{ctx.context}: cannot import: {ctx.error}"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, ctx.context)
             if ctx.usable:
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked)
+                # a context that runs a command is imported only when ticked by the user
+                item.setCheckState(Qt.CheckState.Unchecked if ctx.runs else Qt.CheckState.Checked)
             else:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
             self.contexts.addItem(item)

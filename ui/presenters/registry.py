@@ -100,8 +100,11 @@ class RegistryPresenter(Presenter):
         self._guarded("kubeconfig-preview", work)
 
     def import_kubeconfig(self, path: str, contexts: list[str]) -> None:
+        """Import the contexts the user ticked: one that runs a command was shown with the
+        command and left unticked, so a tick is the user's say (``allow_exec``)."""
+
         async def work() -> None:
-            report = await self._registry.import_kubeconfig(path, contexts)
+            report = await self._registry.import_kubeconfig(path, contexts, allow_exec=True)
             lines = [f"Imported {count(len(report.imported), 'cluster')}."]
             lines += [f"Skipped {ctx}: {why}" for ctx, why in report.skipped]
             lines += [f"Warning: {w}" for w in report.warnings]

@@ -9,8 +9,10 @@ Problems are reported per context with the reason; one broken context does not s
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
+import shlex
 import stat
 from pathlib import Path
 from typing import Any
@@ -64,16 +66,53 @@ def read_bounded(path: Path, limit: int, what: str, *, pipes: bool = False) -> b
     return data
 
 
-def _read_file(base: Path, ref: object, what: str) -> bytes:
+#: where a kubeconfig's file references may point, besides its own folder: the folders kubectl,
+#: ``oc login`` and minikube write a user's credentials to. A kubeconfig handed over by
+#: someone else may name any file of the user's (``tokenFile: ~/.git-credentials`` sent that
+#: file to the server as the bearer token); it is never read outside these.
+REFERENCE_ROOTS = ("~/.kube", "~/.minikube")
+#: what a bearer token is made of (JWTs, OpenShift's sha256~, base64): a file of anything else
+#: (a URL with a password, a key, a config) is not sent to a server as a token
+_TOKEN_TEXT = re.compile(r"[A-Za-z0-9._~+/=-]{8,16384}")
+
+
+def _roots(base: Path) -> list[Path]:
+    return [base.resolve(), *(Path(r).expanduser().resolve() for r in REFERENCE_ROOTS)]
+
+
+def _read_file(base: Path, ref: object, what: str, read: list[str] | None = None) -> bytes:
+    """The bytes of a file a kubeconfig references (relative to its folder), if it lies in
+    the kubeconfig's folder or ``REFERENCE_ROOTS``; ``read`` collects what was read, for the
+    preview to show."""
     if not isinstance(ref, str):
         raise ValueError(f"{what} is not a file name")
     path = Path(ref).expanduser()
     if not path.is_absolute():
         path = base / path
+    resolved = path.resolve()
+    if not any(resolved.is_relative_to(root) for root in _roots(base)):
+        raise ValueError(
+            f"its {what} is the file {path}, outside the kubeconfig's folder, ~/.kube and "
+            "~/.minikube: a kubeconfig may name any file of yours, so it is not read. Copy "
+            "the file beside the kubeconfig, or inline it (kubectl config view --flatten)"
+        )
     try:
-        return read_bounded(path, MAX_REFERENCED_BYTES, f"{what} file")
+        data = read_bounded(path, MAX_REFERENCED_BYTES, f"{what} file")
     except OSError as exc:
         raise ValueError(f"{what} file {path} cannot be read: {exc.strerror or exc}") from exc
+    if read is not None:
+        read.append(f"{what} {path}")
+    return data
+
+
+def _token_from_file(base: Path, ref: object, read: list[str]) -> str:
+    text = _read_file(base, ref, "tokenFile", read).decode("utf-8", errors="replace").strip()
+    if not _TOKEN_TEXT.fullmatch(text):
+        raise ValueError(
+            f"its tokenFile {ref!r} does not hold a bearer token (one line of token "
+            "characters), so it is not sent to the server"
+        )
+    return text
 
 
 def _b64decode(value: object, what: str) -> bytes:
@@ -85,10 +124,11 @@ def _b64decode(value: object, what: str) -> bytes:
         raise ValueError(f"{what} is not valid base64") from exc
 
 
-def _inline(entry: dict[str, Any], base: Path, key: str, what: str) -> None:
+def _inline(entry: dict[str, Any], base: Path, key: str, what: str, read: list[str]) -> None:
     """Replace a file reference ``key`` with ``key-data`` (base64), as kubectl would read it."""
     if entry.get(key) and not entry.get(f"{key}-data"):
-        entry[f"{key}-data"] = base64.b64encode(_read_file(base, entry[key], what)).decode()
+        data = _read_file(base, entry[key], what, read)
+        entry[f"{key}-data"] = base64.b64encode(data).decode()
     entry.pop(key, None)
 
 
@@ -134,6 +174,11 @@ def _bounded_loader() -> type:
     class Loader(yaml.SafeLoader):
         depth = 0
 
+        def construct_as_text(self, node: Any) -> Any:
+            """Timestamps (an unquoted ``expiry:``) and ``!!binary`` stay text, as kubectl
+            reads them: a datetime or bytes cannot be stored as JSON in the keyring."""
+            return self.construct_scalar(node)
+
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
                 raise _Refused("it uses YAML aliases (*name): write the values out")
@@ -145,6 +190,8 @@ def _bounded_loader() -> type:
             finally:
                 Loader.depth -= 1
 
+    for tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"):
+        Loader.add_constructor(tag, Loader.construct_as_text)
     return Loader
 
 
@@ -197,11 +244,17 @@ def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) ->
         )
     server = str(cluster.get("server", ""))
     parts = urlsplit(server)
+    if parts.username is not None or parts.password is not None:  # never shown: a password
+        raise ValueError(
+            f"context {ctx.context!r}: its server URL carries a user name or password "
+            f"(https://…@{parts.hostname}): give the credential as the kubeconfig's user"
+        )
     if parts.scheme != "https" or not parts.hostname:
         raise ValueError(f"context {ctx.context!r}: server {server!r} is not an https URL")
     ctx.server = server.rstrip("/")
+    read = ctx.files
 
-    _inline(cluster, base, "certificate-authority", "certificate-authority")
+    _inline(cluster, base, "certificate-authority", "certificate-authority", read)
     if cluster.get("certificate-authority-data"):
         pem = _b64decode(cluster["certificate-authority-data"], "certificate-authority-data")
         ctx.ca_pem = pem.decode("utf-8", errors="replace")
@@ -217,11 +270,12 @@ def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) ->
         )
 
     if user.get("tokenFile") and not user.get("token"):
-        user["token"] = _read_file(base, user["tokenFile"], "tokenFile").decode().strip()
+        user["token"] = _token_from_file(base, user["tokenFile"], read)
     user.pop("tokenFile", None)
-    _inline(user, base, "client-certificate", "client-certificate")
-    _inline(user, base, "client-key", "client-key")
+    _inline(user, base, "client-certificate", "client-certificate", read)
+    _inline(user, base, "client-key", "client-key", read)
     ctx.auth, ctx.exec_command = _auth_kind(ctx.context, user)
+    ctx.runs = _what_it_runs(ctx.context, user, base, read)
     if ctx.auth == "none":
         ctx.warnings.append(f"context {ctx.context!r} has no credentials (anonymous access)")
 
@@ -238,6 +292,10 @@ def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) ->
         ],
         "current-context": ctx.context,
     }
+    try:  # stored as JSON in the keyring: a value YAML typed otherwise (a set) is refused here
+        json.dumps(ctx.payload)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"context {ctx.context!r} holds a value that is not text ({exc})") from exc
 
 
 def _auth_kind(context: str, user: dict[str, Any]) -> tuple[str, str | None]:
@@ -258,6 +316,33 @@ def _auth_kind(context: str, user: dict[str, Any]) -> tuple[str, str | None]:
     if user.get("username"):
         return "basic", None
     return "none", None
+
+
+def _what_it_runs(context: str, user: dict[str, Any], base: Path, read: list[str]) -> str | None:
+    """What a context's credential runs or asks whenever it needs a token, in full (the
+    command line and the names of the environment it sets; an auth provider and the issuer
+    it asks): shown before the import, which needs the user's say for it. An OIDC
+    provider's ``idp-certificate-authority`` file is inlined like the others."""
+    if user.get("exec"):
+        spec = user["exec"]
+        args = spec.get("args") or []
+        env = spec.get("env") or []
+        if not isinstance(args, list) or not isinstance(env, list):
+            raise ValueError(f"context {context!r}: its exec plugin's args or env is not a list")
+        line = shlex.join([str(spec.get("command", "")), *(str(a) for a in args)])
+        names = [str(e.get("name", "")) for e in env if isinstance(e, dict)]
+        return line + (f" (environment: {', '.join(names)})" if names else "")
+    if user.get("auth-provider"):
+        provider = user["auth-provider"]
+        config = provider.get("config") or {}
+        if not isinstance(config, dict):
+            raise ValueError(f"context {context!r}: its auth-provider's config is not a mapping")
+        _inline(config, base, "idp-certificate-authority", "idp-certificate-authority", read)
+        asks = [f"{k} {config[k]}" for k in ("idp-issuer-url", "cmd-path") if config.get(k)]
+        return f"auth-provider {provider.get('name', '')}" + (
+            f": {', '.join(asks)}" if asks else ""
+        )
+    return None
 
 
 def bearer_token(payload: dict[str, Any] | None) -> str | None:

@@ -301,9 +301,11 @@ class ClusterRegistry:
         return cluster
 
     async def import_kubeconfig(
-        self, path: str | Path, contexts: Iterable[str] | None = None
+        self, path: str | Path, contexts: Iterable[str] | None = None, *, allow_exec: bool = False
     ) -> ImportReport:
-        """Register every (or every chosen) context of a kubeconfig in one step."""
+        """Register every (or every chosen) context of a kubeconfig in one step. A context
+        whose credential runs a command or asks an identity provider (``ctx.runs``) is
+        skipped, with what it runs, unless ``allow_exec``: the user saw it and said yes."""
         self._refuse_changes()
         self._access.require(Action.MANAGE_CLUSTERS)
         found = await asyncio.to_thread(read_contexts, path)  # a bad file says so first
@@ -321,6 +323,9 @@ class ClusterRegistry:
                 report.warnings.extend(ctx.warnings)
                 if not ctx.usable:
                     report.skipped.append((ctx.context, ctx.error or "unusable"))
+                    continue
+                if ctx.runs and not allow_exec:
+                    report.skipped.append((ctx.context, _needs_consent(ctx)))
                     continue
                 try:
                     report.imported.append(await self._import_context(ctx, Path(path)))
@@ -341,9 +346,10 @@ class ClusterRegistry:
                 log.warning("could not take back an imported cluster", exc_info=True)
 
     async def add_from_kubeconfig(
-        self, spec: ClusterSpec, path: str | Path, context: str
+        self, spec: ClusterSpec, path: str | Path, context: str, *, allow_exec: bool = False
     ) -> tuple[Cluster, list[str]]:
-        """Register one context under the name and fields of ``spec``; returns warnings."""
+        """Register one context under the name and fields of ``spec``; returns warnings. As
+        an import, a context that runs a command needs ``allow_exec``."""
         self._refuse_changes()
         self._access.require(Action.MANAGE_CLUSTERS)
         self._ensure_unique(spec.name)
@@ -354,6 +360,8 @@ class ClusterRegistry:
             raise RegistryError(f"context {context!r} is not in {path}")
         if not ctx.usable:
             raise RegistryError(ctx.error or f"context {context!r} cannot be used")
+        if ctx.runs and not allow_exec:
+            raise RegistryError(_needs_consent(ctx))
         spec.api_server_url = spec.api_server_url or ctx.server
         spec.ca_bundle_pem = spec.ca_bundle_pem or ctx.ca_pem
         spec.tls_verify = spec.tls_verify and not ctx.insecure_skip_tls_verify
@@ -573,3 +581,12 @@ def _refs(cluster: Cluster) -> list[CredentialRef]:
     refs = [cluster.credential] if cluster.credential else []
     refs.extend(e.credential for e in cluster.endpoints if e.credential)
     return refs
+
+
+def _needs_consent(ctx: KubeconfigContext) -> str:
+    """Why a context that runs something was not imported, with what it runs."""
+    return (
+        f"its credential runs {ctx.runs!r} whenever it needs a token: a kubeconfig from "
+        "elsewhere may run anything, so it is imported only when you allow it (--allow-exec; "
+        "in the window, tick it)"
+    )
