@@ -13,10 +13,12 @@ import pytest
 
 from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.cluster import ClusterCapabilities
-from aiops_desktop.models.enums import EndpointSource, Platform
+from aiops_desktop.models.credentials import CredentialKind, CredentialRef
+from aiops_desktop.models.enums import AuthMethod, EndpointSource, Platform
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.kube.discovery import (
+    Found,
     cnf_workloads,
     find_stack_gateway,
     interpret,
@@ -146,6 +148,17 @@ def test_gateways_cnf_and_platform_from_objects() -> None:
         namespaces=("tracing",), gateway_names=("tempo-{name}-gateway",),
     )  # fmt: skip
     assert not_watched is None
+    # the cluster's credential goes to a route only in a namespace only the platform makes: a
+    # tenant may make "tracing" and route it to a host of its own
+    ref = CredentialRef(kind=CredentialKind.BEARER_TOKEN, key="cluster/x/api")
+    cluster = Cluster(name="ran-east", api_server_url="https://api:6443", credential=ref)
+    platform = Found(EndpointKind.TEMPO, "https://tempo.apps.x", "route", True, "openshift-tempo")
+    for where, sent in ((found, None), (platform, ref)):
+        discovered = interpret("ran-east", {}, {"gitVersion": "v1.29.8"}, [], [])
+        discovered.endpoints = [where]
+        (endpoint,) = merged(cluster, discovered).endpoints
+        assert endpoint.credential == sent, where.namespace
+        assert (endpoint.auth is AuthMethod.NONE) is (sent is None)
     namespaces = [{"metadata": {"name": n}} for n in ("upf-edge", "cu-7", "5g-lab", "apps")]
     pods = [{"metadata": {"namespace": "5g-lab", "labels": {"app.kubernetes.io/component": "nrf"}}}]
     assert cnf_workloads(namespaces, pods) == {"upf-edge": "UPF", "cu-7": "vCU", "5g-lab": "NRF"}

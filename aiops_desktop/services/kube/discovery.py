@@ -83,6 +83,7 @@ class Found:
     url: str
     how: str
     external: bool  # a route (reachable from the desktop) or only an in-cluster service
+    namespace: str = ""  # where it was found: the cluster's credential goes only to a platform's
 
 
 @dataclass
@@ -176,22 +177,25 @@ def find_metrics_endpoints(routes: list[Obj], services: list[Obj]) -> list[Found
     return found
 
 
-def _first_route(routes: list[Obj], names: tuple[str, ...]) -> tuple[str, str, bool] | None:
+def _first_route(routes: list[Obj], names: tuple[str, ...]) -> tuple[str, str, bool, str] | None:
     for namespace in MONITORING_NAMESPACES:
         for name in names:
             route = _by_name(routes, namespace, name)
             url = _route_url(route) if route else None
             if url:
-                return url, f"route {namespace}/{name}", True
+                return url, f"route {namespace}/{name}", True, namespace
     return None
 
 
-def _first_service(services: list[Obj], names: tuple[str, ...]) -> tuple[str, str, bool] | None:
+def _first_service(
+    services: list[Obj], names: tuple[str, ...]
+) -> tuple[str, str, bool, str] | None:
     for namespace in MONITORING_NAMESPACES:
         for name in names:
             service = _by_name(services, namespace, name)
             if service:
-                return _service_url(service), f"service {namespace}/{name} (in-cluster)", False
+                how = f"service {namespace}/{name} (in-cluster)"
+                return _service_url(service), how, False, namespace
     return None
 
 
@@ -215,12 +219,14 @@ def find_stack_gateway(
             route = _by_name(routes, namespace, candidate)
             url = _route_url(route) if route else None
             if url:
-                return Found(kind, url, f"route {namespace}/{candidate} ({stack['kind']})", True)
+                how = f"route {namespace}/{candidate} ({stack['kind']})"
+                return Found(kind, url, how, True, str(namespace))
         for candidate in candidates:
             service = _by_name(services, namespace, candidate)
             if service:
                 how = f"service {namespace}/{candidate} ({stack['kind']}, in-cluster)"
-                return Found(kind, _service_url(service, prefer=("public", "http")), how, False)
+                url = _service_url(service, prefer=("public", "http"))
+                return Found(kind, url, how, False, str(namespace))
     return None
 
 
@@ -388,10 +394,18 @@ def merged(cluster: Cluster, found: Discovery) -> Cluster:
     return cluster.model_copy(update=update)
 
 
+#: namespaces only the platform can make (OpenShift refuses a project request named so): a
+#: route in one is the platform's. Any other (``monitoring``, ``tracing``) a tenant may make
+#: and route anywhere, so the cluster's credential is never sent to it unasked.
+PLATFORM_NAMESPACES = ("openshift-", "kube-")
+
+
 def _endpoint_for(cluster: Cluster, found: Found) -> Endpoint:
-    """OpenShift routes take the cluster's own credential, over TLS only: a route without
-    TLS gets none (the token would cross the network in clear)."""
-    ref = cluster.credential if credential_may_travel(found.url) else None
+    """OpenShift routes in a platform namespace take the cluster's own credential, over TLS
+    only: a route without TLS gets none (the token would cross the network in clear), nor
+    does one in a namespace a tenant could have made (its host may be anyone's)."""
+    trusted = found.namespace.startswith(PLATFORM_NAMESPACES)
+    ref = cluster.credential if trusted and credential_may_travel(found.url) else None
     return Endpoint(
         kind=found.kind,
         url=found.url,
