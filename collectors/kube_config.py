@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from collectors.deadline import track_sockets
@@ -86,19 +87,52 @@ def _cert_not_after(cert_b64: str) -> float | None:
     return cert.not_valid_after_utc.timestamp()
 
 
+def with_verified_idp(kubeconfig: Mapping[str, Any]) -> dict[str, Any]:
+    """The kubeconfig with the system's CA bundle as each OIDC provider's
+    ``idp-certificate-authority-data`` where it names none: the Kubernetes client refreshes
+    an OIDC token with TLS verification OFF when none is given (so a man in the middle could
+    serve an issuer document that sends the refresh token and client secret to any host)."""
+    import copy
+
+    import certifi  # httpx's CA bundle: the same roots as every other request of the app
+
+    out = copy.deepcopy(dict(kubeconfig))
+    for entry in out.get("users") or []:
+        user = entry.get("user") if isinstance(entry, dict) else None
+        provider = user.get("auth-provider") if isinstance(user, dict) else None
+        config = provider.get("config") if isinstance(provider, dict) else None
+        if not (isinstance(config, dict) and isinstance(provider, dict)):
+            continue
+        if provider.get("name") != "oidc":
+            continue
+        if not config.get("idp-certificate-authority-data") and not config.get(
+            "idp-certificate-authority"
+        ):
+            bundle = Path(certifi.where()).read_bytes()
+            config["idp-certificate-authority-data"] = base64.b64encode(bundle).decode()
+    return out
+
+
 def load_api_client(kubeconfig: Mapping[str, Any], name: str) -> tuple[Any, float | None]:
     """An API client for the kubeconfig, and when its credential expires. Blocking (an exec
     plugin or an OIDC refresh may run)."""
     from kubernetes import client
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.config.kube_config import KubeConfigLoader
+    from urllib3.exceptions import HTTPError
 
     configuration = client.Configuration()
     try:
-        loader = KubeConfigLoader(config_dict=dict(kubeconfig))
+        loader = KubeConfigLoader(config_dict=with_verified_idp(kubeconfig))
         loader.load_and_set(configuration)
     except (ConfigException, ValueError, KeyError, TypeError, OSError) as exc:
         raise KubeConfigInvalid(f"kubeconfig cannot be used: {exc}", backend=name) from exc
+    except HTTPError as exc:  # an OIDC refresh: the issuer unreachable or not trusted
+        raise KubeConfigInvalid(
+            "the kubeconfig's identity provider could not be asked for a token: "
+            f"{getattr(exc, 'reason', None) or exc}",
+            backend=name,
+        ) from exc
     configuration.retries = False  # one attempt per call; the caller decides to retry
     expiry = getattr(loader, "expiry", None)  # set by exec plugins and OIDC
     expires = expiry.timestamp() if expiry is not None else static_expiry(kubeconfig)

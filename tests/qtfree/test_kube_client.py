@@ -17,7 +17,7 @@ from collectors.errors import (
     KubeConfigInvalid,
     ReadOnlyViolation,
 )
-from collectors.kube_config import bearer_expiry, kubeconfig_for_token
+from collectors.kube_config import bearer_expiry, kubeconfig_for_token, with_verified_idp
 from collectors.kubernetes import KubeClient, WatchState, matches_labels
 from tests.servers.kube_api import RunningKubeApi
 from tests.servers.processes import SilentServer, free_port
@@ -212,3 +212,26 @@ async def test_a_401_loads_the_kubeconfig_again_once(kube_api: RunningKubeApi) -
         assert loads == ["still-not-a-token"]
     finally:
         await refused.aclose()
+
+
+def test_an_oidc_refresh_verifies_the_identity_provider() -> None:
+    """The Kubernetes client refreshes an OIDC token with TLS verification off when the
+    kubeconfig names no CA for the issuer: the system's bundle is given instead, and a CA
+    the kubeconfig gives is kept."""
+    import certifi
+
+    def user(config: dict[str, str]) -> dict[str, object]:
+        return {"name": "u", "user": {"auth-provider": {"name": "oidc", "config": config}}}
+
+    given = {"users": [user({"idp-issuer-url": "https://idp"}),
+                       user({"idp-certificate-authority-data": "T1dO"})]}  # fmt: skip
+    out = with_verified_idp(given)
+    first = out["users"][0]["user"]["auth-provider"]["config"]
+    with open(certifi.where(), "rb") as bundle:
+        assert base64.b64decode(first["idp-certificate-authority-data"]) == bundle.read()
+    assert out["users"][1]["user"]["auth-provider"]["config"] == {
+        "idp-certificate-authority-data": "T1dO"
+    }
+    assert (
+        "idp-certificate-authority-data" not in given["users"][0]["user"]["auth-provider"]["config"]
+    )  # the stored kubeconfig is left as it was
