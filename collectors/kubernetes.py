@@ -73,6 +73,7 @@ REVIEW_PATHS = frozenset(
 EXEC_ALLOWED = frozenset({"nvidia-smi"})  # read-only diagnostics the app may run in a pod
 WATCH_TIMEOUT_S = 290  # the server closes a watch after this; we reopen from the last version
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+ERRORS_KEPT = 50  # a watch's last errors kept for the diagnostics
 
 
 # -- label selectors (kmock and some proxies ignore them: filter again here) -------------------
@@ -112,7 +113,14 @@ class WatchState:
     resource_version: str | None = None
     relists: int = 0
     reconnects: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the last ERRORS_KEPT, oldest first
+    skipped: int = 0  # events that were not Kubernetes' (not JSON, too deep, wrong shapes)
+
+    def note(self, error: str) -> None:
+        """Keep an error for the diagnostics, the last ``ERRORS_KEPT`` only: a watch runs
+        for days on a wall and its errors must not grow without bound."""
+        self.errors.append(error)
+        del self.errors[:-ERRORS_KEPT]
 
 
 class KubeClient:
@@ -449,7 +457,7 @@ class KubeClient:
                 state.relists += 1
                 continue
             except CollectorError as exc:
-                state.errors.append(str(exc))
+                state.note(str(exc))
                 state.reconnects += 1
                 delay = backoff[min(failures, len(backoff) - 1)] if backoff else 0
                 failures += 1
@@ -501,13 +509,19 @@ class KubeClient:
                 if lines is None:
                     return
                 for line in lines:
-                    event = _parse_event(line, self.name)
+                    try:
+                        event = _parse_event(line, self.name)
+                    except CollectorBadResponse as exc:  # skipped: a reconnect would replay it
+                        state.skipped += 1
+                        state.note(str(exc))
+                        continue
                     if event is None:
                         continue
                     if event.type == "ERROR":
                         status = event.object
                         raise self._status_error(status.get("code"), status.get("reason"), status)
-                    version = (event.object.get("metadata") or {}).get("resourceVersion")
+                    meta = event.object.get("metadata")
+                    version = meta.get("resourceVersion") if isinstance(meta, dict) else None
                     if isinstance(version, str):
                         state.resource_version = version
                     if event.type != "BOOKMARK":
@@ -614,7 +628,7 @@ def _batches(response: Any) -> Any:
 def _parse_event(line: bytes, name: str) -> WatchEvent | None:
     try:
         data = json.loads(line)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python
         raise CollectorBadResponse(f"{name}: a watch event is not JSON") from exc
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         return None
@@ -641,7 +655,7 @@ def _status_message(body: Any) -> str | None:
     if isinstance(body, bytes | str):
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # a server's error page, or nested too deep
             return None
         return _status_message(data) if isinstance(data, dict) else None
     return None

@@ -235,3 +235,29 @@ def test_an_oidc_refresh_verifies_the_identity_provider() -> None:
     assert (
         "idp-certificate-authority-data" not in given["users"][0]["user"]["auth-provider"]["config"]
     )  # the stored kubeconfig is left as it was
+
+
+def test_a_crafted_watch_event_is_skipped_and_said_not_fatal() -> None:
+    """An event nested deeper than Python parses, a metadata that is a string, a count that is
+    not a number: each is skipped and counted; the timeline keeps the good ones (one such
+    event stopped it for good), and a watch's errors stay bounded over days."""
+    from aiops_desktop.services.kube.inventory import EventTimeline
+    from collectors.errors import CollectorBadResponse
+    from collectors.kubernetes import ERRORS_KEPT, WatchEvent, _parse_event, _status_message
+
+    with pytest.raises(CollectorBadResponse, match="not JSON"):
+        _parse_event(b"[" * 100_000, "hostile")
+    assert _status_message(b"[" * 100_000) is None
+    good = {"metadata": {"uid": "u1", "namespace": "ns"}, "reason": "BackOff", "count": 3}
+    timeline = EventTimeline()
+    timeline.apply(WatchEvent("RELISTED", {"items": [good, {"metadata": "x"}, 7]}))
+    timeline.apply(WatchEvent("ADDED", {"metadata": {"uid": "u2"}, "count": "many"}))
+    timeline.apply(WatchEvent("MODIFIED", {"metadata": "a string", "reason": "x"}))
+    timeline.apply(WatchEvent("RELISTED", {"items": "not a list"}))
+    assert timeline.skipped == 2 and timeline.rows == {}  # 7 and "many"; the last relist: none
+    timeline.apply(WatchEvent("ADDED", good))
+    assert [r.reason for r in timeline.newest_first()] == ["BackOff"]
+    state = WatchState()
+    for i in range(ERRORS_KEPT + 30):
+        state.note(f"error {i}")
+    assert len(state.errors) == ERRORS_KEPT and state.errors[-1] == f"error {ERRORS_KEPT + 29}"

@@ -95,6 +95,36 @@ async def test_partial_answer_tags_clusters_and_names_the_failure(
 
 
 @pytest.mark.asyncio
+async def test_a_defect_met_on_one_cluster_fails_that_cluster_only(
+    core: Core,
+    engine: MultiClusterQuery,
+    member_prometheus,
+    dataset: Dataset,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """An exception no collector names (a RecursionError from an answer nested deeper than
+    Python parses, once) took the whole fleet query down: now it is that cluster's failure."""
+    await add(core, "east-1", member_prometheus["east-1"].url)
+    await add(core, "odd-5", member_prometheus["west-2"].url)
+    real = engine._pool.prometheus
+
+    async def odd(cluster):  # type: ignore[no-untyped-def]
+        if cluster.name == "odd-5":
+            raise RecursionError("maximum recursion depth exceeded")
+        return await real(cluster)
+
+    monkeypatch.setattr(engine._pool, "prometheus", odd)
+    answer = await engine.run(
+        MetricQuery(promql="node_load1", end=datetime.fromtimestamp(dataset.end_s, UTC)),
+        core.registry.clusters(),
+    )
+    assert answer.status is QueryStatus.PARTIAL
+    (failed,) = answer.failures
+    assert failed.cluster == "odd-5" and "RecursionError" in (failed.error or "")
+    assert {t.cluster for t in answer.series} == {"east-1"}
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("hub", ["prometheus", "victoria"])
 async def test_fleet_endpoint_splits_by_cluster_label(
     core: Core,

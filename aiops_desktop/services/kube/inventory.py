@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow
+from collectors.errors import CollectorBadResponse
 from collectors.kubernetes import KubeClient, WatchEvent, WatchState
 from collectors.shapes import malformed_as
 
@@ -181,23 +182,36 @@ class EventTimeline:
     kept: int = EVENTS_KEPT
     rows: dict[str, EventRow] = field(default_factory=dict)
     version: int = 0  # bumps on every change (views redraw when it moves)
+    skipped: int = 0  # objects that were not Kubernetes events
 
     @malformed_as("an event list")
     def apply(self, event: WatchEvent) -> None:
+        """Fold one watch event in; an object that is not a Kubernetes event is skipped and
+        counted (one crafted event stopped the timeline for good)."""
         if event.type == "RELISTED":
             self.rows = {}
-            for obj in event.object.get("items") or []:
-                row = event_row(obj)
-                self.rows[row.uid] = row
+            items = event.object.get("items")
+            for obj in items if isinstance(items, list) else ():
+                row = self._row(obj)
+                if row is not None:
+                    self.rows[row.uid] = row
+        elif (row := self._row(event.object)) is None:
+            pass
         elif event.type == "DELETED":
-            self.rows.pop(event_row(event.object).uid, None)
+            self.rows.pop(row.uid, None)
         else:
-            row = event_row(event.object)
             self.rows[row.uid] = row
         if len(self.rows) > self.kept + self.kept // 10:  # trimmed now and then, not per event
             for row in self.newest_first()[self.kept :]:
                 del self.rows[row.uid]
         self.version += 1
+
+    def _row(self, obj: Any) -> EventRow | None:
+        try:
+            return event_row(obj)
+        except (CollectorBadResponse, ValueError, TypeError, AttributeError):
+            self.skipped += 1
+            return None
 
     def newest_first(self, *, warnings_only: bool = False) -> list[EventRow]:
         epoch = datetime.min.replace(tzinfo=UTC)

@@ -29,6 +29,8 @@ SRIOV_STATES = "/apis/sriovnetwork.openshift.io/v1/sriovnetworknodestates"
 PTPCONFIGS = "/apis/ptp.openshift.io/v1/ptpconfigs"
 NODES = "/api/v1/nodes"
 DCGM_PROBE = "DCGM_FI_DEV_GPU_UTIL"  # exported by every dcgm-exporter configuration
+#: waits before following a cluster's events again after its client could not be opened
+FOLLOW_RETRY_S = (5.0, 15.0, 30.0, 60.0)
 
 
 @malformed_as("a PtpConfig or a node")
@@ -197,8 +199,22 @@ class KubeSession:
             self._followed[name] = (timeline, state, stop)
 
             async def watch() -> None:
-                client = await self._pool.kube(self._registry.get(name))
-                await follow_events(client, timeline, state=state, stop=stop)
+                """Follow until stopped; a failure to open the client (the cluster down, its
+                credential refused) is noted and tried again, so the timeline never stays
+                frozen with nothing said."""
+                failures = 0
+                while not stop.is_set():
+                    try:
+                        client = await self._pool.kube(self._registry.get(name))
+                        await follow_events(client, timeline, state=state, stop=stop)
+                        return
+                    except (CollectorError, AppError) as exc:
+                        state.note(str(exc))
+                        delay = FOLLOW_RETRY_S[min(failures, len(FOLLOW_RETRY_S) - 1)]
+                        failures += 1
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(delay):  # not wait_for: it can lose a cancel
+                                await stop.wait()
 
             self._supervisor.spawn(watch(), name=f"events-{name}")
         timeline, state, _ = self._followed[name]

@@ -9,6 +9,7 @@ timestamps and can be aggregated (SUM, AVG, MAX, MIN) point by point; MERGE keep
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from collectors.errors import CollectorError
 if TYPE_CHECKING:
     from collectors.prometheus import PromResult
 
+log = logging.getLogger(__name__)
 FLEET_LABEL = "cluster"
 _REDUCERS: dict[Aggregation, Any] = {
     Aggregation.SUM: np.nansum,
@@ -117,6 +119,10 @@ class MultiClusterQuery:
                     return self._failed(cluster, t0, "timed_out", f"{cluster.name} timed out"), []
                 except AppError as exc:  # the keyring, for one: this cluster fails, not the query
                     return self._failed(cluster, t0, "error", str(exc)), []
+                except Exception as exc:  # a defect met on one cluster's answer: said, and
+                    # logged with its trace, but the other clusters' answers still come
+                    log.warning("query on %s failed", cluster.name, exc_info=True)
+                    return self._failed(cluster, t0, "error", f"{type(exc).__name__}: {exc}"), []
                 if cluster.kind is ClusterKind.FLEET:
                     tagged = split_fleet(result, cluster)
                 else:
