@@ -6,7 +6,12 @@ import asyncio
 
 import pytest
 
-from aiops_desktop.services.kube.inventory import EventTimeline, follow_events, take_inventory
+from aiops_desktop.services.kube.inventory import (
+    EventTimeline,
+    follow_events,
+    pod_row,
+    take_inventory,
+)
 from collectors.kube_config import kubeconfig_for_token
 from collectors.kubernetes import KubeClient, WatchState
 from tests.servers.kube_api import RunningKubeApi
@@ -114,3 +119,54 @@ async def test_a_cut_watch_resumes_without_losing_or_repeating_events(
     assert seen == ["LISTED:r0", "ADDED:r1", "ADDED:r2", "ADDED:r3"]
     assert asked[:3] == ["20", "21", "22"]  # each reconnect resumed where the last one ended
     assert state.relists == 0 and state.reconnects >= 2 and state.resource_version == "23"
+
+
+def _pod(name: str, phase: str, statuses: list[dict[str, object]], **status: object) -> dict:
+    meta = status.pop("meta", {})
+    init = status.pop("init", None)
+    body = {"phase": phase, "containerStatuses": statuses, **status}
+    if init is not None:
+        body["initContainerStatuses"] = init
+    containers = [{"name": c["name"]} for c in statuses]
+    return {"metadata": {"name": name, "namespace": "ns", **meta},  # type: ignore[dict-item]
+            "spec": {"nodeName": "n1", "containers": containers}, "status": body}  # fmt: skip
+
+
+def test_a_pod_reads_as_kubectl_would_say_it() -> None:
+    """Init containers, the crash-looping container's own last exit (not a sidecar's), a
+    Failed Job pod, a lost node, running but not ready, stuck terminating: each said (all
+    were read as fine, or with another container's exit code)."""
+    crash = {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s"}}
+    error = {"terminated": {"exitCode": 1, "reason": "Error"}}
+    done = {"terminated": {"exitCode": 0, "reason": "Completed"}}
+    cases = {
+        "init-crash": _pod("init-crash", "Pending",
+                           [{"name": "app", "state": {"waiting": {"reason": "PodInitializing"}}}],
+                           init=[{"name": "migrate", "restartCount": 12, "state": crash,
+                                  "lastState": error}]),
+        "two": _pod("two", "Running", [
+            {"name": "side", "ready": True, "restartCount": 1, "state": {"running": {}},
+             "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}},
+            {"name": "app", "restartCount": 40, "state": crash,
+             "lastState": {"terminated": {"exitCode": 2, "reason": "Error"}}}]),
+        "job": _pod("job", "Failed",
+                    [{"name": "main", "state": error}]),
+        "lost": _pod("lost", "Unknown", [{"name": "web", "state": {"running": {}}}],
+                     reason="NodeLost"),
+        "unready": _pod("unready", "Running", [{"name": "web", "state": {"running": {}}}]),
+        "stuck": _pod("stuck", "Running", [{"name": "w", "ready": True, "state": {"running": {}}}],
+                      meta={"deletionTimestamp": "2024-01-01T00:00:00Z"}),
+        "done": _pod("done", "Succeeded",
+                     [{"name": "m", "state": done}]),
+    }  # fmt: skip
+    rows = {name: pod_row(pod) for name, pod in cases.items()}
+    said = {name: (r.crash_looping, r.reason, r.restarts) for name, r in rows.items()}
+    assert said == {
+        "init-crash": (True, "Init:CrashLoopBackOff (last exit code 1, Error)", 12),
+        "two": (True, "CrashLoopBackOff (last exit code 2, Error)", 41),
+        "job": (False, "Error (exit code 1)", 0),
+        "lost": (False, "NodeLost", 0),
+        "unready": (False, "NotReady (0/1 containers ready)", 0),
+        "stuck": (False, "Terminating since 2024-01-01T00:00:00Z", 0),
+        "done": (False, "", 0),
+    }

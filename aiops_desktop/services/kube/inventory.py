@@ -91,43 +91,110 @@ def node_row(node: Obj) -> NodeRow:
     )
 
 
+def _state(container: Obj, key: str = "state") -> tuple[str, Obj]:
+    """A container status's state (``state`` or ``lastState``): ``("waiting" | "running" |
+    "terminated" | "", its details)``."""
+    states = container.get(key) or {}
+    for name in ("waiting", "terminated", "running"):
+        if states.get(name) is not None:
+            return name, states.get(name) or {}
+    return "", {}
+
+
+def _ended(details: Obj) -> str:
+    """How a container ended, in kubectl's words: its reason, else the signal or exit code."""
+    code = details.get("exitCode")
+    reason = details.get("reason") or (
+        f"Signal:{details['signal']}" if details.get("signal") else f"ExitCode:{code}"
+    )
+    return f"{reason} (exit code {code})" if code not in (None, 0) else str(reason)
+
+
+def _crashing(container: Obj, waiting: Obj) -> str:
+    """A crash-looping container's reason with how it last ended (its own last state, not
+    another container's)."""
+    kind, last = _state(container, "lastState")
+    said = str(waiting.get("reason", ""))
+    if kind == "terminated":
+        said += f" (last exit code {last.get('exitCode')}, {last.get('reason', 'Error')})"
+    return said
+
+
+def _init_problem(init: list[Obj], declared: int) -> tuple[bool, str]:
+    """(crash-looping, why) from the init containers, as kubectl's Init:… column: the first
+    that has not finished well says why the pod waits."""
+    for i, container in enumerate(init):
+        kind, details = _state(container)
+        if kind == "terminated" and details.get("exitCode") == 0:
+            continue
+        if kind == "terminated":
+            return False, f"Init:{_ended(details)}"
+        reason = str(details.get("reason", "")) if kind == "waiting" else ""
+        if reason in CRASH_REASONS:
+            return True, f"Init:{_crashing(container, details)}"
+        if reason and reason != "PodInitializing":
+            return False, f"Init:{reason}"
+        return False, f"Init:{i}/{declared or len(init)}"
+    return False, ""
+
+
+def _container_problem(containers: list[Obj]) -> tuple[bool, str]:
+    """(crash-looping, why) from the app containers: a crash-looping one first, then one
+    waiting, then one that ended badly."""
+    states = [(c, *_state(c)) for c in containers]
+    for container, kind, details in states:
+        if kind == "waiting" and details.get("reason") in CRASH_REASONS:
+            return True, _crashing(container, details)
+    for _container, kind, details in states:
+        if kind == "waiting" and details.get("reason") not in (None, "", "PodInitializing"):
+            return False, f"{details.get('reason', '')}: {details.get('message', '')}".strip(": ")
+    for _container, kind, details in states:
+        if kind == "terminated" and details.get("exitCode") not in (None, 0):
+            return False, _ended(details)
+    return False, ""
+
+
+def _phase_problem(phase: str, status: Obj, ready: int, total: int) -> str:
+    """Why a pod whose containers say nothing is not well: unscheduled, failed, lost with
+    its node, or running but not ready."""
+    said = f"{status.get('reason', '')}: {status.get('message', '')}".strip(": ")
+    if phase == "Pending":
+        unscheduled = next(
+            (c for c in status.get("conditions") or []
+             if c.get("type") == "PodScheduled" and c.get("status") == "False"),
+            None,
+        )  # fmt: skip
+        if unscheduled:
+            return f"{unscheduled.get('reason', '')}: {unscheduled.get('message', '')}"
+        return said
+    if phase in ("Failed", "Unknown"):
+        return said or phase
+    if phase == "Running" and ready < total and status.get("containerStatuses"):  # known
+        return f"NotReady ({ready}/{total} containers ready)"
+    return ""
+
+
 @malformed_as("a pod")
 def pod_row(pod: Obj) -> PodRow:
+    """One pod as kubectl's STATUS column reads it (init containers, the crash-looping
+    container's own last exit, a Failed pod's container, a lost node, not ready,
+    terminating), with why it is not running well ("" when it is)."""
     meta, spec, status = _meta(pod), pod.get("spec") or {}, pod.get("status") or {}
+    init = status.get("initContainerStatuses") or []
     containers = status.get("containerStatuses") or []
-    restarts = sum(int(c.get("restartCount", 0)) for c in containers)
+    restarts = sum(int(c.get("restartCount", 0)) for c in [*init, *containers])
     ready = sum(1 for c in containers if c.get("ready"))
     total = len(spec.get("containers") or []) or len(containers)
-    waiting = [
-        (c.get("state") or {}).get("waiting") or {}
-        for c in containers
-        if (c.get("state") or {}).get("waiting")
-    ]
-    crash = any(w.get("reason") in CRASH_REASONS for w in waiting)
     phase = str(status.get("phase", "Unknown"))
-    reason = ""
-    if crash:
-        ended = [(c.get("lastState") or {}).get("terminated") for c in containers]
-        last = next((t for t in ended if t), None)
-        reason = "CrashLoopBackOff"
-        if last:
-            reason += f" (last exit code {last.get('exitCode')}, {last.get('reason', 'Error')})"
-    elif waiting:
-        w = waiting[0]
-        reason = f"{w.get('reason', '')}: {w.get('message', '')}".strip(": ")
-    elif phase == "Pending":
-        unscheduled = next(
-            (
-                c
-                for c in status.get("conditions") or []
-                if c.get("type") == "PodScheduled" and c.get("status") == "False"
-            ),
-            None,
+    crash, reason = _init_problem(init, len(spec.get("initContainers") or []))
+    if not reason and phase != "Succeeded":
+        crash, reason = _container_problem(containers)
+    if not reason:
+        reason = _phase_problem(phase, status, ready, total)
+    if meta.get("deletionTimestamp"):  # stuck there, it needs eyes whatever else it says
+        reason = f"Terminating since {meta['deletionTimestamp']}" + (
+            f"; {reason}" if reason else ""
         )
-        if unscheduled:
-            reason = f"{unscheduled.get('reason', '')}: {unscheduled.get('message', '')}"
-    elif phase == "Failed":
-        reason = f"{status.get('reason', '')}: {status.get('message', '')}".strip(": ")
     return PodRow(
         namespace=str(meta.get("namespace", "")),
         name=str(meta.get("name", "")),
