@@ -12,6 +12,7 @@ import pytest
 
 from collectors.errors import (
     CollectorAuthError,
+    CollectorResponseTooLarge,
     CollectorTimeout,
     CollectorTLSError,
     KubeConfigInvalid,
@@ -261,3 +262,39 @@ def test_a_crafted_watch_event_is_skipped_and_said_not_fatal() -> None:
     for i in range(ERRORS_KEPT + 30):
         state.note(f"error {i}")
     assert len(state.errors) == ERRORS_KEPT and state.errors[-1] == f"error {ERRORS_KEPT + 29}"
+
+
+@pytest.mark.asyncio
+async def test_a_list_is_read_a_page_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """limit/continue as kubectl reads: 1,234 pods in three pages (one answer of 16,000 pods
+    passed the body limit and inventory failed whole); a server that never stops paging is
+    said, not read for ever."""
+    from collectors import kubernetes
+
+    dead = kubeconfig_for_token(f"https://127.0.0.1:{free_port()}", "t")
+    client = await KubeClient.open(dead, name="big", timeout_s=1)
+    pods = [{"metadata": {"name": f"p{i}", "labels": {"app": "du"}}} for i in range(1234)]
+    asked: list[dict[str, object]] = []
+
+    async def pages(path: str, query: dict[str, object]) -> dict[str, object]:
+        asked.append(dict(query))
+        start = int(str(query.get("continue", 0)))
+        end = start + int(str(query["limit"]))
+        more = {"continue": str(end)} if end < len(pods) else {}
+        return {"metadata": {"resourceVersion": "77", **more}, "items": pods[start:end]}
+
+    monkeypatch.setattr(client, "get", pages)
+    try:
+        items, version = await client.list("/api/v1/pods", label_selector="app=du")
+        assert len(items) == 1234 and version == "77"
+        assert [q.get("continue") for q in asked] == [None, "500", "1000"]
+
+        async def endless(path: str, query: dict[str, object]) -> dict[str, object]:
+            return {"metadata": {"continue": "again"}, "items": pods[:10]}
+
+        monkeypatch.setattr(client, "get", endless)
+        monkeypatch.setattr(kubernetes, "MOST_LISTED", 2000)
+        with pytest.raises(CollectorResponseTooLarge, match="more than 2,000 items"):
+            await client.list("/api/v1/pods")
+    finally:
+        await client.aclose()
