@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +241,7 @@ async def test_a_canary_secret_reaches_neither_the_server_nor_the_cache(
         return httpx.Response(200, content=next(replies))
 
     async def client() -> LlmClient:
-        return LlmClient(LlmEndpoint("http://model.invalid/v1", "m"),
+        return LlmClient(LlmEndpoint("http://127.0.0.1:9/v1", "m"),
                          transport=httpx.MockTransport(handler))  # fmt: skip
 
     chat = ChatService(sample_core.tools, ChatRepository(sample_core.db), client)
@@ -276,8 +276,10 @@ def _sse_calls(names: list[str]) -> bytes:
 
 @pytest.mark.asyncio
 async def test_several_calls_per_reply_are_run_and_both_caps_hold(sample_core: Core) -> None:
-    """A model that asks for six tools in every reply: four run per reply (the rest are
-    answered "not run"), and after five rounds it is offered no tools, so it must answer."""
+    """A model that asks for six tools in every reply: four run per reply (the rest are not
+    kept, and the reply says so: a server sending 300 a reply took minutes a turn, each one
+    stored, saved and shown), and after five rounds it is offered no tools, so it must
+    answer."""
     from aiops_desktop.services.assistant.chat import MAX_CALLS_PER_ROUND, MAX_TOOL_ROUNDS
 
     bodies: list[dict[str, Any]] = []
@@ -290,7 +292,7 @@ async def test_several_calls_per_reply_are_run_and_both_caps_hold(sample_core: C
         return httpx.Response(200, content=_sse_calls(["list_clusters"] * 6))
 
     async def client() -> LlmClient:
-        return LlmClient(LlmEndpoint("http://model.invalid/v1", "m"),
+        return LlmClient(LlmEndpoint("http://127.0.0.1:9/v1", "m"),
                          transport=httpx.MockTransport(handler))  # fmt: skip
 
     chat = ChatService(sample_core.tools, ChatRepository(sample_core.db), client)
@@ -298,11 +300,91 @@ async def test_several_calls_per_reply_are_run_and_both_caps_hold(sample_core: C
     await chat.ask(session, "everything, again and again")
     assert len(bodies) == MAX_TOOL_ROUNDS + 1 and "tools" not in bodies[-1]
     results = [m.tool_result for m in session.messages if m.tool_result is not None]
-    assert len(results) == 6 * MAX_TOOL_ROUNDS
-    ran = [r for r in results if not r.is_error]
-    assert len(ran) == MAX_CALLS_PER_ROUND * MAX_TOOL_ROUNDS and "ran-hub" in ran[0].content
-    assert all("at most 4 tool calls" in r.content for r in results if r.is_error)
+    assert len(results) == MAX_CALLS_PER_ROUND * MAX_TOOL_ROUNDS
+    assert not any(r.is_error for r in results) and "ran-hub" in results[0].content
+    asked = [m for m in session.messages if m.tool_calls]
+    assert all(m.content.endswith("[2 more tool calls not run: at most 4 a reply]") for m in asked)
     assert session.messages[-1].content == "Enough."
     # the wire keeps each call with its result (ids matched), 50 messages at most
     last = bodies[-1]["messages"]
     assert len(last) <= 51 and last[0]["role"] == "system" and last[1]["role"] != "tool"
+
+
+@pytest.mark.asyncio
+async def test_arguments_nested_too_deep_are_refused_and_the_session_goes_on(
+    sample_core: Core,
+) -> None:
+    """Arguments 3,000 deep raised RecursionError in the parser (the turn died), 300 deep
+    parsed and then could not be stored (every later turn of the session failed)."""
+    from aiops_desktop.services.assistant.chat import nesting
+
+    assert nesting('{"a": "[[[[\\"[", "b": [[1]]}') == 3  # brackets in strings do not count
+    for depth in (300, 3000):
+        deep = "[" * depth + "]" * depth
+        calls = [
+            {
+                "index": 0,
+                "id": "call_0",
+                "type": "function",
+                "function": {"name": "list_clusters", "arguments": '{"x": ' + deep + "}"},
+            }
+        ]
+        chunk = {"choices": [{"index": 0, "delta": {"tool_calls": calls}, "finish_reason": None}]}
+        end = {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
+        body = f"data: {json.dumps(chunk)}\n\ndata: {json.dumps(end)}\n\ndata: [DONE]\n\n"
+        replies = iter([body.encode(), _sse_text("Fine."), _sse_text("Still fine.")])
+
+        def handler(_r: httpx.Request, replies: Iterator[bytes] = replies) -> httpx.Response:
+            return httpx.Response(200, content=next(replies))
+
+        async def client(handler: Callable[..., httpx.Response] = handler) -> LlmClient:
+            return LlmClient(LlmEndpoint("http://127.0.0.1:9/v1", "m"),
+                             transport=httpx.MockTransport(handler))  # fmt: skip
+
+        chat = ChatService(sample_core.tools, ChatRepository(sample_core.db), client)
+        session = chat.new_session()
+        await chat.ask(session, "list the clusters")
+        (result,) = [m.tool_result for m in session.messages if m.tool_result is not None]
+        assert result.is_error and "nest deeper than 32 levels" in result.content
+        await chat.ask(session, "and now?")  # the session is stored and goes on
+        assert (await chat.load(session.id)).messages[-1].content == "Still fine."
+
+
+@pytest.mark.asyncio
+async def test_a_stop_during_a_tool_run_answers_every_call(sample_core: Core) -> None:
+    """Stopped while a tool runs: the calls that did not run get "not run: stopped", so the
+    next request answers every call it sends (a strict server refuses one left without)."""
+    started, bodies = asyncio.Event(), []
+    replies = iter([_sse_calls(["list_clusters", "list_incidents"]), _sse_text("Here.")])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, content=next(replies))
+
+    async def client() -> LlmClient:
+        return LlmClient(LlmEndpoint("http://127.0.0.1:9/v1", "m"),
+                         transport=httpx.MockTransport(handler))  # fmt: skip
+
+    chat = ChatService(sample_core.tools, ChatRepository(sample_core.db), client)
+    real = chat.toolbox.call
+
+    async def slow(name, arguments, *, allowed=None):  # type: ignore[no-untyped-def]
+        started.set()
+        await asyncio.sleep(30)
+        return await real(name, arguments, allowed=allowed)
+
+    chat.toolbox.call = slow  # type: ignore[method-assign]
+    session = chat.new_session()
+    turn = asyncio.create_task(chat.ask(session, "list the clusters"))
+    await asyncio.wait_for(started.wait(), 10)
+    turn.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await turn
+    chat.toolbox.call = real  # type: ignore[method-assign]
+    results = [m.tool_result.content for m in session.messages if m.tool_result is not None]
+    assert results == ["not run: stopped", "not run: stopped"]
+    await chat.ask(session, "and GPUs?")
+    wire = bodies[-1]["messages"]
+    asked = [c["id"] for m in wire if m.get("tool_calls") for c in m["tool_calls"]]
+    answered = [m["tool_call_id"] for m in wire if m["role"] == "tool"]
+    assert asked == answered == ["call_0", "call_1"]

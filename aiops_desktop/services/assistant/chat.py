@@ -13,6 +13,7 @@ times out or loses its server keeps everything said so far (a stopped reply is m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("aiops.assistant.chat")
 MAX_TOOL_ROUNDS = 5
 MAX_CALLS_PER_ROUND = 4
+MAX_ARGUMENT_DEPTH = 32  # a tool's arguments nest a few levels; deeper is refused unparsed
 MAX_QUESTION_CHARS = 8000
 STOPPED = " [stopped]"
 CUT_OFF = " [cut off]"
@@ -86,11 +88,21 @@ def wire_messages(session: ChatSession, system: str) -> list[dict[str, Any]]:
     while window and window[0].role is ChatRole.TOOL:
         window = window[1:]
     wire: list[dict[str, Any]] = [{"role": "system", "content": system}]
+    unanswered: list[str] = []  # the calls of the last reply that have no result yet
+
+    def answer_the_rest() -> None:  # a call left without a result (a stop, a crash)
+        wire.extend({"role": "tool", "tool_call_id": i, "content": "not run"} for i in unanswered)
+        unanswered.clear()
+
     for m in window:
         if m.role is ChatRole.TOOL and m.tool_result is not None:
             wire.append({"role": "tool", "tool_call_id": m.tool_result.call_id,
                          "content": m.tool_result.content})  # fmt: skip
-        elif m.role is ChatRole.ASSISTANT and m.tool_calls:
+            if m.tool_result.call_id in unanswered:
+                unanswered.remove(m.tool_result.call_id)
+            continue
+        answer_the_rest()
+        if m.role is ChatRole.ASSISTANT and m.tool_calls:
             # "" rather than null when it only called tools: llama.cpp's chat templates
             # read every message's content, and its request schema refuses null there
             said: dict[str, Any] = {"role": "assistant", "content": m.content}
@@ -99,16 +111,39 @@ def wire_messages(session: ChatSession, system: str) -> list[dict[str, Any]]:
                 "arguments": c.raw_arguments if c.raw_arguments is not None
                 else json.dumps(c.arguments)}} for c in m.tool_calls]  # fmt: skip
             wire.append(said)
+            unanswered.extend(c.id for c in m.tool_calls)
         elif m.role in (ChatRole.USER, ChatRole.ASSISTANT):
             wire.append({"role": m.role.value, "content": m.content})
+    answer_the_rest()
     return wire
 
 
+def nesting(text: str) -> int:
+    """How deep JSON text nests (brackets outside strings), read without recursion: a model's
+    arguments nested 3,000 deep raised RecursionError in the parser, and 300 deep parsed but
+    could no longer be stored, so the session failed on every later turn."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def _call_of(raw: LlmToolCall) -> ToolCall:
-    try:
-        parsed = json.loads(raw.arguments) if raw.arguments.strip() else {}
-    except ValueError:
-        parsed = None
+    parsed = None
+    if not raw.arguments.strip():
+        parsed = {}
+    elif nesting(raw.arguments) <= MAX_ARGUMENT_DEPTH:
+        with contextlib.suppress(ValueError):
+            parsed = json.loads(raw.arguments)
     if isinstance(parsed, dict):
         return ToolCall(id=raw.id, name=raw.name[:100], arguments=parsed)
     return ToolCall(id=raw.id, name=raw.name[:100], raw_arguments=raw.arguments[:8000])
@@ -253,10 +288,15 @@ class ChatService:
         raise AppError(f"{client.where} gave no reply")  # pragma: no cover (stream always ends)
 
     def _message_of(self, reply: Reply) -> ChatMessage:
+        """The reply as kept: at most ``MAX_CALLS_PER_ROUND`` of its tool calls (a server sent
+        300 a reply, each stored, saved and shown: minutes a turn), the rest said in its text."""
+        calls = reply.tool_calls[:MAX_CALLS_PER_ROUND]
+        dropped = len(reply.tool_calls) - len(calls)
+        said = f" [{dropped} more tool calls not run: at most {MAX_CALLS_PER_ROUND} a reply]"
         return ChatMessage(
             role=ChatRole.ASSISTANT,
-            content=reply.text,
-            tool_calls=[_call_of(c) for c in reply.tool_calls],
+            content=reply.text + (said if dropped else ""),
+            tool_calls=[_call_of(c) for c in calls],
             tokens_prompt=reply.prompt_tokens,
             tokens_completion=reply.completion_tokens,
             latency_ms=round(reply.total_ms, 1),
@@ -265,24 +305,41 @@ class ChatService:
     async def _run_calls(
         self, session: ChatSession, persona: Persona, calls: list[ToolCall], on_event: OnEvent
     ) -> None:
-        for n, call in enumerate(calls):
-            on_event(ToolStarted(call))
-            if n >= MAX_CALLS_PER_ROUND:
-                outcome_text, error, took = (
-                    f"not run: at most {MAX_CALLS_PER_ROUND} tool calls per reply",
-                    True,
-                    0.0,
+        done = 0
+        try:
+            for call in calls:
+                on_event(ToolStarted(call))
+                if (
+                    call.raw_arguments is not None
+                    and nesting(call.raw_arguments) > MAX_ARGUMENT_DEPTH
+                ):
+                    outcome_text, error, took = (
+                        f"{call.name}: the arguments nest deeper than {MAX_ARGUMENT_DEPTH} "
+                        "levels: not run", True, 0.0,
+                    )  # fmt: skip
+                else:
+                    given: str | dict[str, Any] = (
+                        call.raw_arguments if call.raw_arguments is not None else call.arguments
+                    )
+                    outcome = await self.toolbox.call(
+                        call.name, given, allowed=persona.allowed_tools
+                    )
+                    outcome_text, error = outcome.content, outcome.is_error
+                    took = outcome.elapsed_ms
+                result = ToolResult(call_id=call.id, name=call.name, content=outcome_text,
+                                    is_error=error)  # fmt: skip
+                session.messages.append(
+                    ChatMessage(role=ChatRole.TOOL, tool_result=result, latency_ms=round(took, 1))
                 )
-            else:
-                given: str | dict[str, Any] = (
-                    call.raw_arguments if call.raw_arguments is not None else call.arguments
-                )
-                outcome = await self.toolbox.call(call.name, given, allowed=persona.allowed_tools)
-                outcome_text, error, took = outcome.content, outcome.is_error, outcome.elapsed_ms
-            result = ToolResult(call_id=call.id, name=call.name, content=outcome_text,
-                                is_error=error)  # fmt: skip
-            session.messages.append(
-                ChatMessage(role=ChatRole.TOOL, tool_result=result, latency_ms=round(took, 1))
-            )
-            await self._keep(session)
-            on_event(ToolFinished(call, result, took))
+                done += 1
+                await self._keep(session)
+                on_event(ToolFinished(call, result, took))
+        except asyncio.CancelledError:
+            # stopped: every call asked gets a result (the next request is refused by a
+            # server that checks the chat schema when one is left unanswered)
+            for call in calls[done:]:
+                result = ToolResult(call_id=call.id, name=call.name, content="not run: stopped",
+                                    is_error=True)  # fmt: skip
+                session.messages.append(ChatMessage(role=ChatRole.TOOL, tool_result=result))
+            await asyncio.shield(self._keep(session))
+            raise
