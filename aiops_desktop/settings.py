@@ -136,6 +136,8 @@ class LlmSettings(_Section):
     #: sampling temperature of chat replies (None: the server's default; 0: the same answer to
     #: the same question, as kiosks and screenshots want)
     temperature: float | None = Field(default=None, ge=0, le=2)
+    #: a model off this machine (it receives the fleet's data), over https only
+    allow_remote: bool = False
 
     @property
     def configured(self) -> bool:

@@ -13,6 +13,7 @@ connection, which stops the server's generation.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import time
 from collections.abc import AsyncIterator
@@ -41,6 +42,17 @@ MAX_EVENT_BYTES = 256 * 1024
 MAX_ERROR_BYTES = 64 * 1024
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine: localhost or a loopback address (a name that
+    merely resolves there is not taken on trust)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class LlmEndpoint:
     """Where the model answers: the base URL that ends where ``/chat/completions`` follows
@@ -54,6 +66,9 @@ class LlmEndpoint:
     redact_ips: bool = False
     #: used when a request names none (None: the server's default)
     temperature: float | None = None
+    #: a model off this machine, which then receives the fleet's data: the user's explicit
+    #: say (``llm set --allow-remote``), and over https only
+    allow_remote: bool = False
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -62,6 +77,18 @@ class LlmEndpoint:
                 "the LLM endpoint must be an http(s) URL such as http://127.0.0.1:8080/v1, "
                 f"not {self.base_url[:200]!r}"
             )
+        if not is_loopback(parts.hostname):
+            if not self.allow_remote:
+                raise CollectorError(
+                    f"the LLM endpoint must be on this machine (127.0.0.1, ::1, localhost): "
+                    f"{parts.hostname[:200]} would receive the fleet's data; allow a model "
+                    "elsewhere with `aiops-desktop llm set --allow-remote` (https only)"
+                )
+            if parts.scheme != "https":
+                raise CollectorError(
+                    "a model off this machine is reached over https only: its API key and the "
+                    "fleet's data would cross the network in clear"
+                )
         if parts.username or parts.password:
             raise CollectorError(
                 "LLM endpoint: put the API key in the keyring (`aiops-desktop llm set "

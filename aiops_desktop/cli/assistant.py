@@ -66,6 +66,11 @@ def add_commands(sub: Any) -> None:
     )  # fmt: skip
     set_.add_argument("--redact-ips", action="store_true",
                       help="also replace IP addresses before anything is sent")  # fmt: skip
+    set_.add_argument(
+        "--allow-remote", action="store_true",
+        help="a model off this machine (https only): it receives the fleet's data; without "
+        "it the endpoint must be 127.0.0.1, ::1 or localhost",
+    )  # fmt: skip
     set_.set_defaults(handler=_llm_set)
     show = actions.add_parser(
         "show", help="the endpoint and model in use (never the key)",
@@ -119,7 +124,7 @@ async def _llm_set(core: Core, args: argparse.Namespace, io: Io) -> int:
     key = read_stdin(io.stdin, "API key") if args.key_stdin else None
     chosen = await core.llm.set(
         endpoint=args.endpoint, model=args.model, key=key, forget_key=args.forget_key,
-        verify_tls=not args.insecure, redact_ips=args.redact_ips,
+        verify_tls=not args.insecure, redact_ips=args.redact_ips, allow_remote=args.allow_remote,
     )  # fmt: skip
     io.out.write(f"LLM set: {chosen.endpoint} model {chosen.model}"
                  f"{'; API key stored in the OS keyring' if key else ''}\n")  # fmt: skip
@@ -130,6 +135,7 @@ async def _llm_show(core: Core, args: argparse.Namespace, io: Io) -> int:
     s = core.llm.settings
     doc = {"configured": s.configured, "endpoint": s.endpoint, "model": s.model,
            "verify_tls": s.verify_tls, "redact_ips": s.redact_ips,
+           "allow_remote": s.allow_remote,
            "api_key": "in the OS keyring" if await core.llm.has_key() else "none"}  # fmt: skip
     if args.json:
         io.out.write(json.dumps(doc, indent=2) + "\n")

@@ -163,7 +163,7 @@ def test_llm_set_show_test_and_the_key_stays_in_the_keyring(
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout) == {
         "configured": True, "endpoint": url, "model": MODEL_NAME, "verify_tls": True,
-        "redact_ips": False, "api_key": "none",
+        "redact_ips": False, "allow_remote": False, "api_key": "none",
     }  # fmt: skip
 
     key = "sk-canary-7f3a9c1e5b2d4a60"
@@ -198,6 +198,7 @@ def test_llm_set_show_test_and_the_key_stays_in_the_keyring(
          "'file:///etc/passwd'"),
         ("ftp://127.0.0.1/v1", "must be an http(s) URL such as http://127.0.0.1:8080/v1"),
         ("http://llm-user:hunter2@127.0.0.1:1/v1", "put the API key in the keyring"),
+        ("https://llm.example.net/v1", "must be on this machine"),  # it gets the fleet's data
     ]:  # fmt: skip
         refused = run_cli(home, env, "llm", "set", "--endpoint", bad, "--model", "m")
         assert refused.returncode == 2, (bad, refused.stderr)

@@ -54,7 +54,7 @@ def tool_stream() -> bytes:
 
 
 def client(handler: Any, **kw: Any) -> LlmClient:
-    endpoint = LlmEndpoint("http://model.invalid/v1", "smollm2", **kw)
+    endpoint = LlmEndpoint("http://127.0.0.1:9/v1", "smollm2", **kw)
     return LlmClient(endpoint, transport=httpx.MockTransport(handler))
 
 
@@ -208,7 +208,16 @@ def test_endpoints_are_checked() -> None:
         LlmEndpoint("file:///etc/passwd", "m")
     with pytest.raises(CollectorError, match="keyring"):
         LlmEndpoint("http://user:pw@127.0.0.1:8080/v1", "m")
-    assert "sk-" not in repr(LlmEndpoint("http://h/v1", "m", api_key="sk-abcdefabcdef"))
+    assert "sk-" not in repr(LlmEndpoint("http://127.0.0.1/v1", "m", api_key="sk-abcdefabcdef"))
+    # the model is local: a host elsewhere receives the fleet's data only when the user says
+    # so, and never in clear (the keyring's API key went over plain http to any host)
+    for here in ("http://localhost:11434/v1", "http://[::1]:8080/v1", "http://127.0.0.2/v1"):
+        LlmEndpoint(here, "m")
+    with pytest.raises(CollectorError, match="must be on this machine.*--allow-remote"):
+        LlmEndpoint("https://api.openai.com/v1", "m")
+    with pytest.raises(CollectorError, match="https only"):
+        LlmEndpoint("http://llm.example.net/v1", "m", allow_remote=True)
+    LlmEndpoint("https://llm.example.net/v1", "m", allow_remote=True)
 
 
 @pytest.mark.asyncio

@@ -80,7 +80,7 @@ class LlmService:
                 log.warning("LLM key not read", extra={"why": str(exc)[:200]})
         return LlmEndpoint(
             s.endpoint, s.model, api_key=key, verify=s.verify_tls, redact_ips=s.redact_ips,
-            temperature=s.temperature,
+            temperature=s.temperature, allow_remote=s.allow_remote,
         )  # fmt: skip
 
     async def client(self) -> LlmClient:
@@ -88,7 +88,7 @@ class LlmService:
 
     async def set(
         self, *, endpoint: str, model: str, key: str | None = None, forget_key: bool = False,
-        verify_tls: bool = True, redact_ips: bool = False,
+        verify_tls: bool = True, redact_ips: bool = False, allow_remote: bool = False,
     ) -> LlmSettings:  # fmt: skip
         """Checked (an http(s) URL without credentials in it), kept in settings.json; the
         key goes to the keyring (``forget_key`` removes it)."""
@@ -98,7 +98,7 @@ class LlmService:
         if key or forget_key:
             self._preferences.access.require(Action.CREDENTIALS)
         try:
-            LlmEndpoint(endpoint, model or "-")  # a bad URL, said clearly
+            LlmEndpoint(endpoint, model or "-", allow_remote=allow_remote)  # said clearly
         except CollectorError as exc:
             raise UsageError(str(exc)) from None
         if not model.strip():
@@ -107,6 +107,7 @@ class LlmService:
             chosen = LlmSettings.model_validate({
                 **self.settings.model_dump(), "endpoint": endpoint.strip(),
                 "model": model.strip(), "verify_tls": verify_tls, "redact_ips": redact_ips,
+                "allow_remote": allow_remote,
             })  # fmt: skip
         except ValidationError as exc:
             raise UsageError(f"LLM settings: {exc.errors()[0]['msg']}") from None
