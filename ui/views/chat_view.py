@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models.chat import ChatSession, reply_stats
 from aiops_desktop.models.enums import ChatRole
 from ui.theme import Theme
-from ui.views.text import PlainLabel
+from ui.views.streamed import StreamedText
+from ui.views.text import PlainLabel, tip
 
 RESULT_SHOWN_CHARS = 6000
 
@@ -92,7 +93,7 @@ class ChatView(QWidget):
         super().__init__(parent)
         self._theme = theme
         self._reply: PlainLabel | None = None
-        self._reply_text: list[str] = []
+        self._stream = StreamedText(self._show_streamed, self)
         self._steps: list[ToolStep] = []
         self._last_answer = ""
         outer = QVBoxLayout(self)
@@ -193,7 +194,7 @@ class ChatView(QWidget):
         for session_id, title, persona, _updated in sessions:
             item = QListWidgetItem(f"{title}\n{persona}")
             item.setData(Qt.ItemDataRole.UserRole, str(session_id))
-            item.setToolTip(title)
+            item.setToolTip(tip(title))  # the question's words: never markup
             self.sessions.addItem(item)
 
     def show_session(self, session: ChatSession) -> None:
@@ -224,11 +225,14 @@ class ChatView(QWidget):
 
     def show_chunk(self, text: str) -> None:
         if self._reply is None:
-            self._reply_text = []
+            self._stream.start()
             self._reply = self._bubble("", "assistant")
-        self._reply_text.append(text)
-        self._reply.setText("".join(self._reply_text))
-        self._scroll_to_end()
+        self._stream.add(text)  # shown at most every 50 ms: see StreamedText
+
+    def _show_streamed(self, text: str) -> None:
+        if self._reply is not None:
+            self._reply.setText(text)
+            self._scroll_to_end()
 
     def show_tool_started(self, name: str, arguments: str) -> None:
         self._end_reply()
@@ -242,7 +246,7 @@ class ChatView(QWidget):
 
     def show_reply_done(self, stats: str) -> None:
         if self._reply is not None:
-            self._last_answer = "".join(self._reply_text)
+            self._last_answer = self._stream.text()
         self._end_reply()
         if stats:
             self._note(stats)
@@ -294,6 +298,8 @@ class ChatView(QWidget):
         return step
 
     def _end_reply(self) -> None:
+        if self._reply is not None:
+            self._stream.flush()  # its last chunks, at once
         self._reply = None
 
     def _clear(self) -> None:

@@ -27,6 +27,7 @@ from aiops_desktop.models.text import time_text
 from ui.theme import Theme
 from ui.views.page import page_title, scrolled
 from ui.views.rows_table import Row
+from ui.views.streamed import StreamedText
 from ui.views.tables import make_table
 from ui.views.text import PlainLabel
 
@@ -100,22 +101,22 @@ class RcaPanel(QWidget):
         self.charts_row = QHBoxLayout()
         layout.addLayout(self.charts_row, 3)
         self.charts: list[QWidget] = []
-        self._streamed: list[str] = []
+        self._streamed = StreamedText(self.explanation.setPlainText, self)
 
     def show_explain_state(self, text: str) -> None:
         self.explain_state.setText(text)
         self.explain_button.setEnabled(not text)
         if text.startswith("The model is explaining"):
-            self._streamed = []
+            self._streamed.start()
             self.explanation.setPlainText("")
             self.explanation.setVisible(True)
 
     def show_explain_text(self, text: str) -> None:
-        self._streamed.append(text)
-        self.explanation.setPlainText("".join(self._streamed))
+        self._streamed.add(text)  # shown at most every 50 ms: see StreamedText
 
     def show_explained(self, view: ExplanationView) -> None:
         """The model's words are escaped: its sentences are data, never markup."""
+        self._streamed.start()  # the streamed draft's pending redraw would replace this
         ok, warn = self._theme.status("OK"), self._theme.severity("warning")
         parts = []
         for s in view.sentences:
@@ -152,7 +153,7 @@ class RcaPanel(QWidget):
         self._report = None
         self.ranking.clearSelection()
         self.ranking.set_rows([])
-        self._streamed = []
+        self._streamed.start()  # no pending chunk is drawn over what comes next
         self.explanation.clear()
         self.explanation.setVisible(False)
         self.checks.setText("")
