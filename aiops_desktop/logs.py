@@ -23,17 +23,34 @@ REDACTED = "[REDACTED]"
 LOG_MAX_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 5
 
+#: a quote around a name or a value, also as JSON text writes it inside a string (a quote
+#: after a backslash): a redaction over a JSON document's text must see the password of
+#: ``{"line": "{\\"password\\": \\"x\\"}"}`` as it sees the one of ``{"password": "x"}``
+QUOTE = r"(?:\\?[\"'])"
+#: a value after ``name=``: up to a space, a quote, a comma or a brace; a backslash is part of
+#: it unless it escapes a quote (then the quote ends the value and the JSON text stays whole)
+VALUE = r"(?![\[{])(?:[^\s\"',}\\]|\\\\|\\(?![\"']))+"
+#: names whose value is a secret: token, secret, password and the like, alone or first in a
+#: longer name (``aws_secret_access_key``, ``db_pass``, ``token.value``); a bare ``pass`` only
+#: as a word of its own (not ``bypass``, ``compass``)
+_CREDENTIAL_NAME = (
+    r"(?:token|secret|pass(?:wd|word|phrase)|(?<![a-z])pass|api[_-]?key|access[_-]?key"
+    r"|client[_-]?key|private[_-]?key)(?:[_.-][a-z0-9_.-]*)?"
+)
+
 _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]{8,}"),
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWT
     re.compile(r"sha256~[A-Za-z0-9_-]{20,}"),  # OpenShift OAuth tokens
-    re.compile(
-        r"(?i)((?:token|password|passwd|secret|api[_-]?key|client[_-]?key)[\"']?\s*[:=]\s*[\"']?)"
-        r"[^\s\"',}]+"
-    ),
+    re.compile(rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*{QUOTE}?){VALUE}"),
     re.compile(r"(://[^/\s:@]+:)[^@\s/]+(@)"),  # user:password@host
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+    # a PEM private key, whole; one cut before its END line (a log line cut to its most) is
+    # redacted to the end of the text, or of the JSON string it is in (an unescaped quote)
+    re.compile(
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----"
+        r"(?:[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----|(?:[^\"\\]|\\[\s\S])*)"
+    ),
 ]
 
 _known_secrets: set[str] = set()

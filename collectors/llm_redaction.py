@@ -5,7 +5,13 @@ process, bearer/basic headers, JWTs, OpenShift tokens, ``password=``/``token:`` 
 passwords, PEM private keys) and, for the LLM, also kubeconfig credential data
 (``client-key-data``, ``client-certificate-data``, ``token``), cloud and API keys
 (``AKIA...``, ``sk-...``, ``ghp_...``, ``xox...``, ``glpat-...``), the Authorization header's
-value, and, when the person asks, IPv4 and IPv6 addresses.
+value, and, when the person asks, IPv4 and IPv6 addresses. A name and its value may be quoted
+as JSON text quotes inside a string (``\\"password\\":\\"x\\"``): a document's text is
+redacted as its fields are.
+
+``redact_fields`` redacts a map of names to values (log labels, span attributes) for what leaves
+the site: a value whose name says it is a secret (``db.password``,
+``http.request.header.x-api-key``, ``...cookie``) is redacted whole, whatever its shape.
 """
 
 from __future__ import annotations
@@ -13,21 +19,32 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from aiops_desktop.logs import REDACTED, redact
+from aiops_desktop.logs import QUOTE, REDACTED, redact
 
 _KUBECONFIG_DATA = re.compile(
     r"(?i)((?:client-key-data|client-certificate-data|certificate-authority-data|"
-    r"id-token|refresh-token|access-token|auth-provider|exec-token)[\"']?\s*[:=]\s*[\"']?)"
-    r"[^\s\"',}]+"
+    rf"id-token|refresh-token|access-token|auth-provider|exec-token){QUOTE}?\s*[:=]\s*{QUOTE}?)"
+    r"(?:[^\s\"',}\\]|\\(?![\"']))+"
 )
 _API_KEYS = re.compile(
     r"\b(?:AKIA[0-9A-Z]{16}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|"
     r"xox[abprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,})\b"
 )
-_AUTH_HEADER = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)[^\"'\n,}]+")
+#: the header's whole value (``Token x``, ``Negotiate x``: any scheme), to a quote, a comma, a
+#: brace or the line's end; a backslash before a quote (JSON text) ends it too
+_AUTH_HEADER = re.compile(
+    rf"(?i)(authorization{QUOTE}?\s*[:=]\s*{QUOTE}?)(?:[^\"'\n,}}\\]|\\(?![\"']))+"
+)
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 IP_REDACTED = "[IP]"
+#: the words of a field's name that say its value is a secret (``x-api-key``, ``db.password``,
+#: ``set-cookie``, ``aws_secret_access_key``, ``privateKey``)
+SECRET_WORDS = frozenset({
+    "password", "passwd", "pass", "passphrase", "secret", "secrets", "token", "key", "keys",
+    "apikey", "cookie", "cookies", "authorization", "credential", "credentials",
+})  # fmt: skip
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 
 def _ip(match: re.Match[str]) -> str:
@@ -48,3 +65,16 @@ def redact_for_llm(text: str, *, ips: bool = False) -> str:
         text = _IPV4.sub(_ip, text)
         text = _IPV6.sub(_ip, text)
     return text
+
+
+def names_a_secret(name: str) -> bool:
+    """Whether a field's name says its value is a secret: one of its words (split at
+    punctuation and camelCase) is a SECRET_WORDS word; ``bypass`` or ``keyspace`` are not."""
+    return not SECRET_WORDS.isdisjoint(w.lower() for w in _WORDS.findall(name))
+
+
+def redact_fields(fields: dict[str, str]) -> dict[str, str]:
+    """Labels or attributes as they leave the site: a value named a secret is redacted whole
+    (a cookie or an API key has no shape a pattern knows), any other as text."""
+    return {k: (REDACTED if v and names_a_secret(k) else redact_for_llm(v))
+            for k, v in fields.items()}  # fmt: skip

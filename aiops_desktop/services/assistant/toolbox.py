@@ -7,7 +7,9 @@ every call: a deadline (``CALL_TIMEOUT_S``), at most ``MAX_ROWS`` items in any l
 ``MAX_RESULT_BYTES`` of JSON (lists are cut, and the answer says so: ``"truncated": true``).
 A tool never writes what the person owns (clusters, credentials, settings); every failure comes
 back as a clear message the model can read (``ToolOutcome.is_error``), never as an exception.
-Results are redacted like everything else that leaves for a model (collectors/llm_redaction.py).
+Results are redacted like everything else that leaves for a model (collectors/llm_redaction.py):
+each text in them before it is encoded (in JSON text a quote is escaped and a long text may be
+cut, and a pattern must not depend on either), then the answer's text as a whole.
 """
 
 from __future__ import annotations
@@ -120,12 +122,26 @@ def _cut_rows(value: Any, cut: list[bool], rows: int) -> Any:
     return value
 
 
+def _redacted(value: Any) -> Any:
+    """Every text in ``value`` (a plain JSON-able one) redacted for a model, field by field."""
+    if isinstance(value, str):
+        return redact_for_llm(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
 def bounded_json(value: Any, *, rows: int = MAX_ROWS, limit: int = MAX_RESULT_BYTES) -> str:
-    """``value`` as JSON of at most ``limit`` bytes: every list cut to ``rows`` items, then
-    halved until it fits; ``"truncated": true`` says something was left out."""
-    plain = _jsonable(value)
+    """``value`` as JSON of at most ``limit`` bytes, each text in it redacted: every list cut
+    to ``rows`` items, then halved until it fits; ``"truncated": true`` says something was
+    left out."""
     cut = [False]
-    shown = _cut_rows(plain, cut, rows)
+    # redacted once cut to ``rows`` (the halving below only cuts more): a huge answer's left
+    # out rows cost nothing
+    plain = _redacted(_cut_rows(_jsonable(value), cut, rows))
+    shown = plain
     while True:
         doc = {"result": shown, "truncated": True} if cut[0] else {"result": shown}
         text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))

@@ -30,6 +30,7 @@ from aiops_desktop.services.assistant.toolbox import Tool, ToolError, ToolInput
 from aiops_desktop.services.fleet.state import unread_sources
 from aiops_desktop.services.intelligence.rca import analysis_time, nothing_read, rca_clusters
 from aiops_desktop.services.queries.logs_traces import failing_traceql
+from collectors.llm_redaction import redact_for_llm
 
 if TYPE_CHECKING:
     import numpy as np
@@ -721,6 +722,13 @@ async def get_sriov_status(core: Core, args: DataplaneInput) -> dict[str, Any]:
 LINE_CHARS = 500  # a log line as a tool gives it: enough to read, not a stack trace's megabyte
 
 
+def _said(text: str | None) -> str:
+    """A workload's text (a log line, a span's status) as a tool gives it: redacted whole,
+    then cut to LINE_CHARS (cut first, a key cut before its end or a password's closing
+    quote would no longer look like one)."""
+    return redact_for_llm(text or "")[:LINE_CHARS]
+
+
 def _with_endpoint(core: Core, scope: frozenset[str] | None, kind: EndpointKind) -> list[str]:
     """The registered clusters (in ``scope``) with an endpoint of ``kind``; none: said."""
     names = [c.name for c in core.registry.clusters()
@@ -790,6 +798,7 @@ async def query_logs(core: Core, args: QueryLogsInput) -> Any:
     results, unread = await _each(names, lambda n: core.logs_traces.logs(
         n, args.logql, start=start, end=end, limit=args.limit, most=args.limit))  # fmt: skip
     lines = sorted((e for r in results for e in r.entries), key=lambda e: -e.timestamp_ns)
+    notes = [n for r in results for n in r.notes]  # lines a read had to skip, said
     return {
         "query": args.logql, "from": start.isoformat(timespec="seconds"),
         "to": end.isoformat(timespec="seconds"),
@@ -797,10 +806,10 @@ async def query_logs(core: Core, args: QueryLogsInput) -> Any:
             "cluster": e.cluster,
             "time": datetime.fromtimestamp(e.timestamp_ns / 1e9, UTC).isoformat(),
             "pod": e.labels.get("k8s_pod_name") or e.labels.get("pod"),
-            "level": line_level(e.line), "line": e.line[:LINE_CHARS],
+            "level": line_level(e.line), "line": _said(e.line),
         }) for e in lines[: args.limit]],
         "more": any(r.truncated for r in results) or len(lines) > args.limit,
-        "unread": unread,
+        "unread": unread, **({"notes": notes} if notes else {}),
     }  # fmt: skip
 
 
@@ -848,7 +857,7 @@ async def get_trace(core: Core, args: GetTraceInput) -> Any:
         "cluster": trace.cluster, "trace_id": trace.trace_id, "spans": len(trace.spans),
         "services": sorted({s.service_name for s in trace.spans}),
         "errors": [_compact({"service": s.service_name, "operation": s.operation,
-                             "message": (s.status_message or "")[:LINE_CHARS]})
+                             "message": _said(s.status_message)})
                    for s in failed[:20]],
         "calls": [{"from": a, "to": b, "calls": n, "failed": f}
                   for (a, b), (n, f) in sorted(service_calls(trace).items())],
