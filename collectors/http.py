@@ -38,6 +38,7 @@ from collectors.errors import (
     headers_too_large,
     root_cause,
 )
+from collectors.shapes import JSON_ERRORS, read_json
 from collectors.transport import closing_transport
 
 log = logging.getLogger("aiops.collectors.http")
@@ -47,17 +48,19 @@ OFFLOAD_BYTES = 256 * 1024
 
 
 def upstream_error(body: bytes) -> str:
+    """What a refusal's body says: its JSON error (or message), an HTML page's title, or the
+    start of its text; a body that is no JSON, or JSON nested too deep to read, is text."""
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = read_json(body, "an error body")
+        if isinstance(data, dict):
+            return str(data.get("error") or data.get("message") or data)[:500]
+        return str(data)[:500]
+    except (CollectorBadResponse, RecursionError):  # writing it out recurses as deep
         text = body[:2000].decode("utf-8", "replace").strip()
         title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
         if title:  # an HTML error page (proxies, ingress): its title says it
             return " ".join(title.group(1).split())
         return " ".join(text[:300].split())
-    if isinstance(data, dict):
-        return str(data.get("error") or data.get("message") or data)[:500]
-    return str(data)[:500]
 
 
 class BackendClient:
@@ -328,7 +331,7 @@ class BackendClient:
             )
         try:
             return json.loads(body.decode("utf-8", "replace") if self.text_backend else body)
-        except (ValueError, RecursionError) as exc:
+        except JSON_ERRORS as exc:
             title = _html_title(body)
             if title is not None:  # a login page of a proxy, an ingress's error page
                 raise CollectorBadResponse(
@@ -418,9 +421,10 @@ def _html_title(body: bytes) -> str | None:
 
 
 def _is_json_error(body: bytes) -> bool:
+    """Whether a 400's body is the API's own JSON refusal (``{"error": ...}``)."""
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = read_json(body, "an error body")
+    except CollectorBadResponse:
         return False
     return isinstance(data, dict) and "error" in data
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from aiops_desktop.models.observability import (
     LogSeries,
 )
 from collectors.errors import CollectorBadResponse
+from collectors.shapes import SHAPE_ERRORS
 
 if TYPE_CHECKING:
     from collectors.http import BackendClient
@@ -85,6 +87,8 @@ def parse_streams(result: Any, cluster: str) -> list[LogEntry]:
         for stream in result:
             labels = _labels(stream.get("stream") or {})
             for value in stream.get("values") or []:
+                if not isinstance(value, list):  # [ns, line(, metadata)], nothing else
+                    raise TypeError(f"a line that is not [time, text]: {str(value)[:60]}")
                 at = int(value[0])
                 if not 0 <= at <= NS_MOST:
                     raise ValueError(f"a line's time out of range ({at} ns)")
@@ -96,8 +100,10 @@ def parse_streams(result: Any, cluster: str) -> list[LogEntry]:
                     labels=dict(islice({**labels, **extra}.items(), MOST_LABELS))
                     if extra else labels,  # structured metadata joins, within the bound
                 ))  # fmt: skip
-    except (TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise CollectorBadResponse(f"Loki streams not in the documented shape ({exc})") from exc
+    except SHAPE_ERRORS as exc:
+        raise CollectorBadResponse(
+            f"Loki streams not in the documented shape ({type(exc).__name__}: {exc})"[:300]
+        ) from exc
     return entries
 
 
@@ -172,10 +178,15 @@ class LokiClient:
     ) -> LogResult:  # fmt: skip
         """Lines of ``query`` between its start and end, ``query.limit`` per page, reading
         further pages (from the last line's time on, the boundary's lines not twice) until
-        ``most`` lines (``query.limit`` by default, MOST_LINES at most) or the end."""
-        wanted = min(most or query.limit, MOST_LINES)
+        ``most`` lines (``query.limit`` by default, MOST_LINES at most; 0: none, nothing
+        asked) or the end. More lines at one instant than a page holds cannot be paged
+        through (a page starts at an instant): the rest of them are skipped, and said."""
+        wanted = min(most if most is not None else query.limit, MOST_LINES)
+        if wanted <= 0:
+            return LogResult()
         start, end = query.start_ns, query.end_ns
         entries: list[LogEntry] = []
+        notes: list[str] = []
         backward = query.direction is LogDirection.BACKWARD
         edge: int | None = None  # the last page's last time, and its lines there
         at_edge: set[tuple[int, str, str]] = set()
@@ -196,14 +207,25 @@ class LokiClient:
             )  # fmt: skip
             pages += 1
             if series or not page:
-                return LogResult(entries=entries, series=series, pages=pages)
+                return LogResult(entries=entries, series=series, pages=pages,
+                                 truncated=bool(notes), notes=notes)  # fmt: skip
             # only lines at the edge's time can come again (the next page starts there)
             fresh = [e for e in page if e.timestamp_ns != edge or _key(e) not in at_edge]
             entries += fresh[: wanted - len(entries)]
+            full = len(page) >= query.limit
             if len(entries) >= wanted:
-                return LogResult(entries=entries, truncated=len(page) >= query.limit, pages=pages)
-            if len(page) < query.limit or not fresh:
-                return LogResult(entries=entries, pages=pages)
+                return LogResult(entries=entries, truncated=full or bool(notes), pages=pages,
+                                 notes=notes)  # fmt: skip
+            if not full:
+                return LogResult(entries=entries, pages=pages, truncated=bool(notes),
+                                 notes=notes)  # fmt: skip
+            if not fresh:
+                # a whole page at the edge's instant, every line read before: the lines at it
+                # past the first page's cannot be asked for; read on from the next instant
+                notes.append(_burst_note(page[-1].timestamp_ns, query.limit))
+                start, end = _past(page[-1].timestamp_ns, start, end, backward)
+                edge, at_edge = None, set()
+                continue
             # the next page starts at the last line's time (end is exclusive in Loki: +1 ns
             # keeps the lines that share it; ``at_edge`` drops the ones already read)
             edge = page[-1].timestamp_ns
@@ -240,6 +262,22 @@ class LokiClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def _burst_note(at_ns: int, limit: int) -> str:
+    """Says which lines a paged read skipped: those past a page's worth at one instant."""
+    when = datetime.fromtimestamp(at_ns // 1_000_000_000, UTC).isoformat()
+    return (f"more than {limit:,} lines share one instant ({when}, {at_ns} ns): only "
+            f"{limit:,} of them were read (a narrower query, by a stream's labels or a line "
+            "filter, reads the others)")  # fmt: skip
+
+
+def _past(
+    at_ns: int, start: int | None, end: int | None, backward: bool
+) -> tuple[int | None, int | None]:
+    """The window of the next page once every line readable at ``at_ns`` was read: the
+    lines before it (backward; ``end`` is exclusive) or after it (forward)."""
+    return (start, at_ns) if backward else (at_ns + 1, end)
 
 
 def _span(start_ns: int | None, end_ns: int | None) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Loki's live tail: ``/loki/api/v1/tail`` over a WebSocket, with the endpoint's auth and TLS,
-reconnecting (backing off, 1 s doubling to 30 s) and resuming from the last line's time
-after a cut connection, so no line is lost and none is shown twice.
+reconnecting (backing off, 1 s doubling to 30 s) and resuming from the newest line's time
+after a cut connection, so no line is lost and none is shown twice (``Resume``).
 
 Each frame is bounded (MAX_FRAME_BYTES, no compression), each line cut like a queried one;
 an answer of 400 (a bad LogQL), 401 or 403 ends the tail with the server's reason, and so do
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import ssl
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from collectors.errors import (
     CollectorUnreachable,
 )
 from collectors.loki import LokiPaths, parse_streams
+from collectors.shapes import SHAPE_ERRORS, read_json
 
 if TYPE_CHECKING:
     from collectors.http import BackendClient
@@ -38,6 +38,9 @@ MAX_FRAME_BYTES = 4 * 1024 * 1024
 FRAME_OFFLOAD_BYTES = 1024 * 1024
 MOST_FAILURES = 8
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+#: the lines a tail remembers to tell one sent again (a reconnect's replay, a repeat): the
+#: newest this many, each as a hash (a line may be 16 KiB; lines at one instant, without end)
+RECENT_LINES = 10_000
 
 
 @dataclass
@@ -91,39 +94,64 @@ def _refusal(exc: InvalidStatus, where: str, backend: str) -> Exception | None:
 
 
 def parse_frame(text: str | bytes, cluster: str) -> TailBatch:
+    """A tail frame (``{"streams": [...], "dropped_entries": [...]}``) as its lines, oldest
+    first, and how many the server dropped; anything else is CollectorBadResponse."""
+    frame = read_json(text, "a tail frame")
     try:
-        frame = json.loads(text)
-        dropped = len(frame.get("dropped_entries") or [])
+        dropped = frame.get("dropped_entries") or []
+        if not isinstance(dropped, list):  # a list of the lines' labels and times
+            raise TypeError(f"dropped_entries is not a list: {str(dropped)[:40]}")
         entries = parse_streams(frame.get("streams") or [], cluster)
-    except (ValueError, AttributeError) as exc:
-        raise CollectorBadResponse(f"a tail frame not in Loki's shape ({exc})") from exc
+    except SHAPE_ERRORS as exc:
+        raise CollectorBadResponse(
+            f"a tail frame not in Loki's shape ({type(exc).__name__}: {exc})"[:300]
+        ) from exc
     entries.sort(key=lambda e: e.timestamp_ns)
-    return TailBatch(entries, dropped)
+    return TailBatch(entries, len(dropped))
 
 
 class Resume:
-    """Where a tail is: the last line's time and the lines shown at that time, so that a tail
-    made again from there shows neither a line twice nor misses one."""
+    """Where a tail is, so that one made again shows neither a line twice nor misses one:
+    the newest line's time (a new connection starts there, and Loki sends again the lines
+    from it on) and the newest RECENT_LINES lines shown (as hashes), by which a line sent
+    again is known.
+
+    While a connection lasts every line not shown before is shown, older than the newest
+    or not (Loki takes lines written out of order). Once a connection was made again, a line
+    older than where it resumed is let go: it was read before, or it was written late while
+    the tail was cut and cannot be told from one read before; ``let_go`` counts those."""
 
     def __init__(self, start_ns: int | None) -> None:
         self.last_ns = start_ns
-        self._at_last: set[tuple[str, str]] = set()
+        self.let_go = 0
+        self._resumed_at: int | None = None  # the time a connection made again started at
+        self._recent: dict[int, None] = {}  # hashes of the lines shown, oldest first
+
+    def reconnecting(self) -> None:
+        """The connection was cut; the next one starts at ``last_ns``."""
+        self._resumed_at = self.last_ns
 
     def fresh(self, entries: list[LogEntry]) -> list[LogEntry]:
-        """``entries`` (oldest first) less those shown before."""
+        """``entries`` (oldest first) less those shown before, and less those older than
+        where a connection made again resumed (counted in ``let_go``)."""
         out = []
         for entry in entries:
-            key = (entry.line, repr(sorted(entry.labels.items())))
-            if self.last_ns is not None and (
-                entry.timestamp_ns < self.last_ns
-                or (entry.timestamp_ns == self.last_ns and key in self._at_last)
-            ):
-                continue  # seen before the connection was made again
-            if entry.timestamp_ns != self.last_ns:
-                self.last_ns, self._at_last = entry.timestamp_ns, set()
-            self._at_last.add(key)
+            key = hash((entry.timestamp_ns, entry.line, repr(sorted(entry.labels.items()))))
+            if key in self._recent:
+                continue  # shown before: a reconnect's replay, or the server's repeat
+            if self._resumed_at is not None and entry.timestamp_ns < self._resumed_at:
+                self.let_go += 1
+                continue
+            self._remember(key)
+            if self.last_ns is None or entry.timestamp_ns > self.last_ns:
+                self.last_ns = entry.timestamp_ns
             out.append(entry)
         return out
+
+    def _remember(self, key: int) -> None:
+        self._recent[key] = None
+        if len(self._recent) > RECENT_LINES:  # the oldest goes (dicts keep their order)
+            del self._recent[next(iter(self._recent))]
 
 
 async def tail(
@@ -155,9 +183,11 @@ async def tail(
                     else:
                         batch = parse_frame(message, cluster)
                         await asyncio.sleep(0)
+                    let_go = resume.let_go
                     fresh = resume.fresh(batch.entries)
-                    if fresh or batch.dropped:
-                        yield TailBatch(fresh, batch.dropped)
+                    note = _let_go_note(resume.let_go) if resume.let_go > let_go else ""
+                    if fresh or batch.dropped or note:
+                        yield TailBatch(fresh, batch.dropped, note)
                 reason = "the server closed the tail"
         except InvalidStatus as exc:
             refused = _refusal(exc, where, http.name)
@@ -172,6 +202,13 @@ async def tail(
                 f"{where}: the tail failed {MOST_FAILURES} times in a row ({reason})",
                 backend=http.name,
             )
+        resume.reconnecting()
         wait = BACKOFF_S[min(failures - 1, len(BACKOFF_S) - 1)]
         yield TailBatch(note=f"tail cut ({reason}); reconnecting in {wait:g} s")
         await asyncio.sleep(wait)
+
+
+def _let_go_note(let_go: int) -> str:
+    """Says how many lines a resumed tail let go (see ``Resume``)."""
+    return (f"{let_go:,} line{'s' if let_go != 1 else ''} older than where the tail resumed "
+            "not shown (read before the cut, or written late while it was cut)")  # fmt: skip

@@ -24,6 +24,7 @@ from aiops_desktop.models.enums import SpanKind, SpanStatus
 from aiops_desktop.models.observability import (
     MOST_ATTRIBUTES,
     MOST_EVENTS,
+    NS_MOST,
     LogSeries,
     Span,
     SpanEvent,
@@ -31,6 +32,7 @@ from aiops_desktop.models.observability import (
     TraceSummary,
 )
 from collectors.errors import CollectorBadResponse, CollectorError
+from collectors.shapes import SHAPE_ERRORS
 
 if TYPE_CHECKING:
     from collectors.http import BackendClient
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 MOST_SPANS = 20_000
 MOST_TRACES = 500
 MOST_SERIES = 2_000
+MOST_TAGS = 10_000  # tag names, or one tag's values, read for completion
 #: the longest window one TraceQL metrics query may ask (Tempo's default
 #: ``query_frontend.metrics.max_duration``, 3 h): a longer one is asked in pieces
 RANGE_MOST_S = 3 * 3600
@@ -119,13 +122,15 @@ def _span(raw: dict[str, Any], service: str) -> Span:
 
 
 def parse_trace(payload: Any, trace_id: str, cluster: str) -> Trace:
-    """Tempo's OTLP JSON of one trace as a Trace (at most MOST_SPANS spans)."""
+    """Tempo's OTLP JSON of one trace as a Trace (at most MOST_SPANS spans, each span id
+    once: a span the server repeats is read the first time, so the waterfall, the service
+    graph and the calls count each span once)."""
     if not isinstance(payload, dict):
         raise CollectorBadResponse("a trace that is not a JSON object")
     batches = payload.get("batches")
     if batches is None:
         batches = (payload.get("trace") or {}).get("resourceSpans") or payload.get("resourceSpans")
-    spans: list[Span] = []
+    spans: dict[str, Span] = {}  # by span id, in the order read
     try:
         for batch in batches or []:
             service = _attributes((batch.get("resource") or {}).get("attributes")).get(
@@ -136,30 +141,49 @@ def parse_trace(payload: Any, trace_id: str, cluster: str) -> Trace:
                 for raw in scope.get("spans") or []:
                     if len(spans) >= MOST_SPANS:
                         break
-                    spans.append(_span(raw, service))
+                    span = _span(raw, service)
+                    spans.setdefault(span.span_id, span)
     except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise CollectorBadResponse(
             f"a trace not in OTLP JSON ({exc.__class__.__name__}: {exc})"
         ) from exc
-    return Trace(trace_id=trace_id.lower(), cluster=cluster, spans=spans)
+    return Trace(trace_id=trace_id.lower(), cluster=cluster, spans=list(spans.values()))
 
 
 def parse_search(payload: Any, cluster: str) -> list[TraceSummary]:
+    """Tempo's search answer as summaries (at most MOST_TRACES); a start that is no date
+    (past NS_MOST, before 1970) or a duration that is no number is a bad answer: every
+    view, the CLI and the assistant write the start as a date."""
     if not isinstance(payload, dict):
         raise CollectorBadResponse("a search answer that is not a JSON object")
     out = []
     try:
         for t in (payload.get("traces") or [])[:MOST_TRACES]:
+            start = int(t.get("startTimeUnixNano") or 0)
+            took = float(t.get("durationMs") or 0)
+            if not 0 <= start <= NS_MOST or not (math.isfinite(took) and took >= 0):
+                raise ValueError(f"a trace's start ({start} ns) or duration ({took} ms) "
+                                 "out of range")  # fmt: skip
             out.append(TraceSummary(
                 trace_id=hex_id(t["traceID"], "trace id", 32),
                 root_service=_text(t.get("rootServiceName") or ""),
-                root_name=_text(t.get("rootTraceName") or ""),
-                start_ns=int(t.get("startTimeUnixNano") or 0),
-                duration_ms=float(t.get("durationMs") or 0), cluster=cluster,
+                root_name=_text(t.get("rootTraceName") or ""), start_ns=start,
+                duration_ms=took, cluster=cluster,
             ))  # fmt: skip
-    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-        raise CollectorBadResponse(f"a search answer not in Tempo's shape ({exc})") from exc
+    except (*SHAPE_ERRORS, ArithmeticError) as exc:
+        raise CollectorBadResponse(
+            f"a search answer not in Tempo's shape ({type(exc).__name__}: {exc})"[:300]
+        ) from exc
     return out
+
+
+def _names(payload: Any, key: str) -> list[str]:
+    """A tags answer's list under ``key`` (``tagNames``, ``tagValues``) as text, at most
+    MOST_TAGS; an answer of another shape (a list, a number) is a bad answer."""
+    body = {} if payload is None else payload
+    if not isinstance(body, dict) or not isinstance(body.get(key) or [], list):
+        raise CollectorBadResponse(f"a tags answer not in Tempo's shape: {str(payload)[:80]}")
+    return [_text(v) for v in (body.get(key) or [])[:MOST_TAGS]]
 
 
 def parse_metrics(payload: Any) -> list[LogSeries]:
@@ -281,13 +305,13 @@ class TempoClient:
 
     async def tags(self) -> list[str]:
         payload = await self.http.get_json(f"{self._prefix}/api/search/tags")
-        return [str(t) for t in (payload or {}).get("tagNames") or []]
+        return _names(payload, "tagNames")
 
     async def tag_values(self, tag: str) -> list[str]:
         if not re.fullmatch(r"[A-Za-z0-9_.\-]+", tag):
             raise ValueError(f"{tag!r} is not a tag name")
         payload = await self.http.get_json(f"{self._prefix}/api/search/tag/{tag}/values")
-        return [str(v) for v in (payload or {}).get("tagValues") or []]
+        return _names(payload, "tagValues")
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -42,12 +42,14 @@ class LogEntry(DomainModel):
 
 class LogResult(DomainModel):
     """What a LogQL query gave: log lines (newest first for BACKWARD), or for a metric query
-    (``count_over_time`` ...) its series; ``truncated``: more lines matched than were read."""
+    (``count_over_time`` ...) its series; ``truncated``: more lines matched than were read;
+    ``notes``: what the person should know of how it was read (lines that could not be)."""
 
     entries: list[LogEntry] = Field(default_factory=list)
     series: list[LogSeries] = Field(default_factory=list)
     truncated: bool = False
     pages: int = 0
+    notes: list[str] = Field(default_factory=list)
 
 
 class LogSeries(DomainModel):
@@ -63,8 +65,10 @@ class TraceSummary(DomainModel):
     trace_id: str
     root_service: str = ""
     root_name: str = ""
-    start_ns: int = 0
-    duration_ms: float = 0.0
+    # bounded as a span's times are: a time past NS_MOST is no date (the views, the CLI and
+    # the assistant write it as one)
+    start_ns: int = Field(default=0, ge=0, le=NS_MOST)
+    duration_ms: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
     cluster: str = ""
 
 
@@ -123,6 +127,13 @@ class Trace(DomainModel):
 
 
 # -- reading logs and traces (the pages, the CLI and the signals read them alike) ---------
+def quoted(text: str) -> str:
+    """``text`` inside a LogQL or TraceQL double-quoted string: a quote or a backslash in it
+    cannot end it (here, with the models, so that a view completing a label value can quote
+    it as the services quote theirs)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 _REPLICA_HASHES = re.compile(r"-[a-z0-9]{6,10}-[a-z0-9]{5}$")
 _ENTITY_POD = re.compile(r"^(?P<cluster>\S+) pod (?P<namespace>[^/]+)/(?P<pod>.+)$")
 
@@ -198,28 +209,35 @@ def service_calls(trace: Trace) -> dict[tuple[str, str], tuple[int, int]]:
     another service is a call between them (the service dependency graph); the call failed
     when that span, or one under it in the called service, is an error."""
     by_id = {s.span_id: s for s in trace.spans}
-    children: dict[str, list[Span]] = {}
-    for span in trace.spans:
-        children.setdefault(span.parent_span_id or "", []).append(span)
-
-    def failed_inside(span: Span) -> bool:
-        stack, seen = [span], {span.span_id}  # a span id once: a repeated id or a loop ends
-        while stack:
-            current = stack.pop()
-            if current.status is SpanStatus.ERROR:
-                return True
-            for child in children.get(current.span_id, []):
-                if child.service_name == span.service_name and child.span_id not in seen:
-                    seen.add(child.span_id)
-                    stack.append(child)
-        return False
-
+    failed = _failed_within_service(trace.spans)
     calls: dict[tuple[str, str], tuple[int, int]] = {}
     for span in trace.spans:
         parent = by_id.get(span.parent_span_id or "")
         if parent is None or parent.service_name == span.service_name:
             continue
         key = (parent.service_name, span.service_name)
-        n, failed = calls.get(key, (0, 0))
-        calls[key] = (n + 1, failed + failed_inside(span))
+        n, bad = calls.get(key, (0, 0))
+        calls[key] = (n + 1, bad + ((span.span_id, span.service_name) in failed))
     return calls
+
+
+def _failed_within_service(spans: list[Span]) -> set[tuple[str, str]]:
+    """The (span id, service) of each span that failed or has a failed span under it in its
+    own service: worked out once, up from each error along its parents in that service (each
+    span marked once, so a trace whose ids repeat, or whose parents loop, costs one pass:
+    a walk down from every call cost the square of the spans, 13 s for 10,000)."""
+    by_key: dict[tuple[str, str], list[Span]] = {}
+    for span in spans:
+        by_key.setdefault((span.span_id, span.service_name), []).append(span)
+    failed: set[tuple[str, str]] = set()
+    climb = [(s.span_id, s.service_name) for s in spans if s.status is SpanStatus.ERROR]
+    while climb:
+        key = climb.pop()
+        if key in failed:
+            continue  # marked from another error below it: its parents are marked too
+        failed.add(key)
+        for span in by_key.get(key, []):
+            up = (span.parent_span_id or "", key[1])
+            if up in by_key and up not in failed:
+                climb.append(up)
+    return failed

@@ -10,7 +10,7 @@ file from outside: what it holds is checked (shapes, sizes) before it is read.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import re
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable
@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aiops_desktop.logs import redact
 from aiops_desktop.models import Cluster, EndpointKind
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.errors import AppError, UsageError
 from aiops_desktop.models.observability import (
+    CUT_NOTE_CHARS,
     LOG_DEFAULT_LIMIT,
+    MOST_LINE_CHARS,
     LogEntry,
     LogResult,
     LogSeries,
@@ -42,13 +43,14 @@ from aiops_desktop.services.queries.logs_traces import (
 )
 from aiops_desktop.services.queries.trace_sampling import newest_traces
 from aiops_desktop.store.capture import CaptureError
-from aiops_desktop.store.capture_redact import redact_labels
 from analysis.logql import LogQLError, LogSelector, MetricQuery, parse
 from analysis.rca.traces import SAMPLED_PER_STEP, STEP_S
+from collectors.llm_redaction import redact_fields, redact_for_llm
 
 if TYPE_CHECKING:
     from collectors.loki_tail import TailBatch
 
+log = logging.getLogger("aiops.services.recorded_logs")
 LOGS_TRACES_KEY = "recorded_logs_traces"
 MOST_LINES = 20_000
 MOST_TRACES = 20
@@ -79,42 +81,87 @@ async def record_logs_traces(
     end: datetime,
 ) -> str:  # fmt: skip
     """The window's error lines and failing traces of the clusters with Loki or Tempo, as the
-    capture keeps them (JSON); what cannot be read is left out."""
+    capture keeps them (JSON); what a cluster cannot answer is left out, and logged: one
+    cluster's bad answer is that cluster's gap, not the whole recording's."""
     doc = RecordedLogsTracesDoc()
     for cluster in clusters:
         if cluster.endpoint(EndpointKind.LOKI):
-            with contextlib.suppress(AppError, ValueError):
-                found = await logs.logs(cluster.name, RECORD_ERRORS, start=start, end=end,
-                                        limit=5000, most=MOST_LINES - len(doc.lines))  # fmt: skip
-                doc.lines += found.entries
-        if cluster.endpoint(EndpointKind.TEMPO) and len(doc.traces) < MOST_TRACES:
-            with contextlib.suppress(AppError, ValueError):
-                summaries = await logs.traces(cluster.name, start=start, end=end,
-                                              traceql=failing_traceql(),
-                                              limit=MOST_TRACES - len(doc.traces))  # fmt: skip
-                for summary in summaries:
-                    trace = await logs.trace(cluster.name, summary.trace_id)
-                    doc.traces.append(trace.model_copy(update={"spans": trace.spans[:MOST_SPANS]}))
+            doc.lines += await _error_lines(logs, cluster.name, start, end,
+                                            MOST_LINES - len(doc.lines))  # fmt: skip
+        if cluster.endpoint(EndpointKind.TEMPO):
+            doc.traces += await _failing_traces(logs, cluster.name, start, end,
+                                                MOST_TRACES - len(doc.traces))  # fmt: skip
     tempo = [c.name for c in clusters if c.endpoint(EndpointKind.TEMPO)]
     if tempo:
         doc.sampled = await _sampled(logs, tempo, start, end)
     return _redacted(doc).model_dump_json()
 
 
+def _left_out(what: str, cluster: str, exc: BaseException) -> None:
+    """A cluster's part the capture goes without, said in the app's log (redacted there)."""
+    log.warning("the capture keeps no %s of %s: %s", what, cluster, exc,
+                extra={"cluster": cluster})  # fmt: skip
+
+
+async def _error_lines(
+    logs: LogsTraces | RecordedLogsTraces, cluster: str, start: datetime, end: datetime,
+    room: int,
+) -> list[LogEntry]:  # fmt: skip
+    """At most ``room`` of the cluster's error lines (none asked when there is no room: a
+    document over MOST_LINES could not be opened again)."""
+    if room <= 0:
+        return []
+    try:
+        found = await logs.logs(cluster, RECORD_ERRORS, start=start, end=end, limit=5000,
+                                most=room)  # fmt: skip
+    except (AppError, ValueError) as exc:
+        _left_out("error lines", cluster, exc)
+        return []
+    return found.entries[:room]
+
+
+async def _failing_traces(
+    logs: LogsTraces | RecordedLogsTraces, cluster: str, start: datetime, end: datetime,
+    room: int,
+) -> list[Trace]:  # fmt: skip
+    """At most ``room`` of the cluster's failing traces, each cut to MOST_SPANS spans (a
+    server that answers more than the limit asked is cut too)."""
+    if room <= 0:
+        return []
+    kept: list[Trace] = []
+    try:
+        summaries = await logs.traces(cluster, start=start, end=end,
+                                      traceql=failing_traceql(), limit=room)  # fmt: skip
+        for summary in summaries[:room]:
+            trace = await logs.trace(cluster, summary.trace_id)
+            kept.append(trace.model_copy(update={"spans": trace.spans[:MOST_SPANS]}))
+    except (AppError, ValueError) as exc:
+        _left_out("more failing traces", cluster, exc)  # those read so far are kept
+    return kept
+
+
+#: the longest line a capture holds (LogEntry's own bound): a redaction may lengthen a line
+#: ("pw=x" -> "pw=[REDACTED]"), and a line over it would make the capture unreadable
+_MOST_KEPT_LINE = MOST_LINE_CHARS + CUT_NOTE_CHARS
+
+
 def _redacted(doc: RecordedLogsTracesDoc) -> RecordedLogsTracesDoc:
-    """What leaves the site: every line, label, span status, attribute and event redacted
-    (a log line is where a secret is most often written)."""
-    lines = [e.model_copy(update={"line": redact(e.line), "labels": redact_labels(e.labels)})
+    """What leaves the site, redacted as strongly as what goes to a model (a log line is
+    where a secret is most often written): every line, span status, operation and event as
+    text, and every label and attribute field by field (a value whose name says it is a
+    secret, a cookie or an API key header, whole)."""
+    lines = [e.model_copy(update={"line": redact_for_llm(e.line)[:_MOST_KEPT_LINE],
+                                  "labels": redact_fields(e.labels)})
              for e in doc.lines]  # fmt: skip
 
     def span(s: Span) -> Span:
-        events = [e.model_copy(update={"name": redact(e.name),
-                                       "attributes": redact_labels(e.attributes)})
+        events = [e.model_copy(update={"name": redact_for_llm(e.name),
+                                       "attributes": redact_fields(e.attributes)})
                   for e in s.events]  # fmt: skip
-        message = redact(s.status_message) if s.status_message is not None else None
+        message = redact_for_llm(s.status_message) if s.status_message is not None else None
         return s.model_copy(update={"status_message": message, "events": events,
-                                    "operation": redact(s.operation),
-                                    "attributes": redact_labels(s.attributes)})  # fmt: skip
+                                    "operation": redact_for_llm(s.operation),
+                                    "attributes": redact_fields(s.attributes)})  # fmt: skip
 
     def trace(t: Trace) -> Trace:
         return t.model_copy(update={"spans": [span(s) for s in t.spans]})
@@ -133,6 +180,9 @@ async def _sampled(
     deadline = asyncio.get_running_loop().time() + SAMPLE_WITHIN_S
     samples = await asyncio.gather(*(newest_traces(logs, c, first, end.timestamp(), deadline)
                                      for c in clusters))  # fmt: skip
+    for cluster, sample in zip(clusters, samples, strict=True):
+        if sample.failed:  # the traces read are kept; the first reason is enough to say
+            _left_out(f"{len(sample.failed)} sampled reads", cluster, sample.failed[0])
     return [_slim(t) for sample in samples for t in sample.traces][:MOST_SAMPLED]
 
 
@@ -210,7 +260,7 @@ class RecordedLogsTraces:
     ) -> LogResult:  # fmt: skip
         _, lines = await asyncio.to_thread(self._selected, cluster, logql, start, end)
         lines.sort(key=lambda e: e.timestamp_ns, reverse=direction is LogDirection.BACKWARD)
-        wanted = most or limit
+        wanted = most if most is not None else limit  # most=0: none (not the default)
         return LogResult(entries=lines[:wanted], truncated=len(lines) > wanted, pages=1)
 
     async def volume(

@@ -21,6 +21,7 @@ from aiops_desktop.models.observability import (
     LogSeries,
     Trace,
     TraceSummary,
+    quoted,  # LogQL's and TraceQL's quoting, with the models (a view quotes values with it)
 )
 from aiops_desktop.services.clusters.connections import ClientPool, EndpointNotConfigured
 from aiops_desktop.services.clusters.registry import ClusterRegistry
@@ -68,12 +69,6 @@ def logql_for(labels: dict[str, str], *, errors_only: bool = False) -> str:
     else:
         query = '{k8s_namespace_name=~".+"}'
     return query + (ERRORS if errors_only else "")
-
-
-def quoted(text: str) -> str:
-    """``text`` inside a LogQL or TraceQL double-quoted string: a quote or a backslash in it
-    cannot end it."""
-    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def failing_traceql(service: str | None = None) -> str:

@@ -30,8 +30,9 @@ async def read_within(
     deadline: float, calls: list[Coroutine[Any, Any, _T]]
 ) -> tuple[list[_T], list[BaseException], int]:
     """What ``calls`` read before ``deadline`` (the loop's clock), the reads that failed as
-    a server or a document can, and how many did not finish (cancelled, and waited for).
-    Any other error is a defect: raised."""
+    a server or a document can (its refusal, a bad answer, or an answer nested deeper than
+    Python recurses: each read's own failure, not the whole sample's), and how many did
+    not finish (cancelled, and waited for). Any other error is a defect: raised."""
     tasks = [asyncio.ensure_future(c) for c in calls]
     if not tasks:
         return [], [], 0
@@ -51,7 +52,7 @@ async def read_within(
         error = task.exception()
         if error is None:
             values.append(task.result())
-        elif isinstance(error, AppError | ValueError):
+        elif isinstance(error, AppError | ValueError | RecursionError):
             failed.append(error)
         else:
             raise error
