@@ -1,21 +1,27 @@
 """The Logs and Traces pages' presenters: a LogQL query with the volume of its lines, label
 completion and the live tail (its lines held in a bounded buffer and handed to the view at
 most a few times a second, at most TAIL_MAX_RATE lines a second: the rest are counted, not
-shown); a trace search and one trace, with the services it calls."""
+shown); a trace search and one trace, with the services it calls.
+
+Each question is asked once at a time: asked again (another query, another trace chosen),
+the one still running is stopped, so the answer shown is always the one asked last, never
+the slowest one."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from aiops_desktop.models import EndpointKind, utcnow
-from aiops_desktop.models.observability import LogEntry, Trace
+from aiops_desktop.models.errors import AppError
+from aiops_desktop.models.observability import LogEntry, LogSeries, Trace
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.queries.logs_traces import LogsTraces, failing_traceql
@@ -61,10 +67,33 @@ class _ReadsEndpoint(Presenter):
         self._logs = logs
         self._registry = registry
         self.clock = clock  # "now": a capture's end when one is open (its data ends there)
+        self._asking: dict[str, asyncio.Task[None]] = {}  # each question's running task
 
     def clusters(self) -> list[str]:
         """The clusters with the endpoint this page reads."""
         return [c.name for c in self._registry.clusters() if c.endpoint(self.endpoint)]
+
+    def _ask(self, question: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as the one ``question`` running: the one asked before is stopped
+        (its answer would come after, or instead of, this one's)."""
+        self._stop_asking(question)
+        task = self.spawn(question, work)
+        self._asking[question] = task
+        task.add_done_callback(lambda t: self._asked(question, t))
+
+    def _asked(self, question: str, task: asyncio.Task[None]) -> None:
+        if self._asking.get(question) is task:  # not one stopped for a newer one
+            del self._asking[question]
+
+    def _stop_asking(self, question: str) -> None:
+        running = self._asking.pop(question, None)
+        if running is not None:
+            running.cancel()
+
+    def _latest(self, question: str) -> bool:
+        """Whether the task running now is ``question``'s newest (a stopped one says
+        nothing more, not even that it is no longer busy)."""
+        return self._asking.get(question) is asyncio.current_task()
 
 
 class LogsPresenter(_ReadsEndpoint):
@@ -94,36 +123,55 @@ class LogsPresenter(_ReadsEndpoint):
         self._flush.timeout.connect(self._flush_tail)
 
     def run(self, request: LogRequest) -> None:
-        """The lines of ``request`` (newest first) and their volume over its range."""
+        """The lines of ``request`` (newest first) and their volume over its range: the
+        lines are shown when read; the volume, read beside them, follows (its failure is a
+        note beside the lines, not the query's)."""
         self.stop_tail()
 
         async def work() -> None:
             self.sig_busy.emit(True)
             try:
                 start, end = request.range.bounds(self.clock())
-                lines, volume = await asyncio.gather(
-                    self._logs.logs(request.cluster, request.logql, start=start, end=end,
-                                    limit=1000, most=MOST_SHOWN, tenant=request.tenant),
-                    self._logs.volume(request.cluster, request.logql, start=start, end=end,
-                                      tenant=request.tenant),
-                )  # fmt: skip
-                step, series = volume
-                points = sorted(p for s in series for p in s.points)
-                self.sig_volume.emit(step, points)
+                volume = asyncio.ensure_future(self._logs.volume(
+                    request.cluster, request.logql, start=start, end=end, tenant=request.tenant
+                ))  # fmt: skip
+                try:
+                    lines = await self._logs.logs(
+                        request.cluster, request.logql, start=start, end=end, limit=1000,
+                        most=MOST_SHOWN, tenant=request.tenant,
+                    )  # fmt: skip
+                except BaseException:  # failed, or stopped for a newer query: so is the volume
+                    volume.cancel()
+                    await asyncio.gather(volume, return_exceptions=True)
+                    raise
                 self.sig_lines.emit(lines.entries, lines.truncated)
-                self.sig_error.emit("")
+                notes = [*lines.notes, *await self._volume(volume)]
+                self.sig_error.emit("; ".join(notes))
             finally:
-                self.sig_busy.emit(False)
+                if self._latest("logs query"):
+                    self.sig_busy.emit(False)
 
-        self.spawn("logs query", work())
+        self._ask("logs query", work())
+
+    async def _volume(self, volume: asyncio.Future[tuple[int, list[LogSeries]]]) -> list[str]:
+        """The volume's bars shown, or none and a note saying why."""
+        try:
+            step, series = await volume
+        except (AppError, ValueError) as exc:
+            self.sig_volume.emit(0, [])
+            return [f"the volume of these lines could not be read: {exc}"]
+        self.sig_volume.emit(step, sorted(p for s in series for p in s.points))
+        return []
 
     def complete(self, cluster: str, label: str | None) -> None:
-        """Label names (``label`` None) or one label's values, for the editor's completion."""
+        """Label names (``label`` None) or one label's values, for the editor's completion
+        (only the newest asked is answered: the view files an answer under what it asked
+        last)."""
 
         async def work() -> None:
             self.sig_labels.emit(await self._logs.labels(cluster, label))
 
-        self.spawn("logs labels", work())
+        self._ask("logs labels", work())
 
     # -- the live tail ----------------------------------------------------------------------
     def set_tail(self, request: LogRequest | None) -> None:
@@ -135,6 +183,7 @@ class LogsPresenter(_ReadsEndpoint):
 
     def start_tail(self, request: LogRequest) -> None:
         self.stop_tail()
+        self._stop_asking("logs query")  # its answer would land among the tail's lines
         self.tail_state = TailState()
         self._pending.clear()
         start = self.clock() - request.range.window if request.range.follows_now else (
@@ -229,13 +278,14 @@ class TracesPresenter(_ReadsEndpoint):
                 self.sig_found.emit(found)
                 self.sig_error.emit("")
             finally:
-                self.sig_busy.emit(False)
+                if self._latest("trace search"):
+                    self.sig_busy.emit(False)
 
-        self.spawn("trace search", work())
+        self._ask("trace search", work())
 
     def open(self, cluster: str, trace_id: str) -> None:
         async def work() -> None:
             trace: Trace = await self._logs.trace(cluster, trace_id)
             self.sig_trace.emit(trace)
 
-        self.spawn("trace", work())
+        self._ask("trace", work())

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.models.observability import LogEntry, line_level, trace_id_in
+from aiops_desktop.models.observability import LogEntry, line_level, quoted, trace_id_in
 from aiops_desktop.models.text import count, printable, time_text
 from ui.presenters.logs_traces import MOST_SHOWN, LogRequest, TailState
 from ui.theme import Theme
@@ -35,7 +35,10 @@ from ui.views.text import PlainLabel
 from ui.views.time_range import TimeRangeBar
 
 TENANTS = ("application", "infrastructure", "audit")
-_VALUE_AT_CURSOR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(?:=|!=|=~|!~)\s*"([^"]*)$')
+_VALUE_AT_CURSOR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(=|!=|=~|!~)\s*"([^"]*)$')
+#: what a regular expression (RE2, Loki's) reads as other than itself: escaped in a value
+#: completed after =~ or !~, so the value chosen is matched as it is
+_REGEX_META = re.compile(r"([\\.+*?()|\[\]{}^$])")
 _NAME_AT_CURSOR = re.compile(r"[{,]\s*([A-Za-z_][A-Za-z0-9_]*)?$")
 _LEVEL_COLOURS = {"error": "critical", "warn": "warning"}
 BUILD_CHUNK = 500  # rows built per turn of the loop (about 6 ms)
@@ -61,6 +64,7 @@ class LogsView(QWidget):
         self._generation = 0  # a newer answer stops the building of an older one
         self._label_cache: dict[str | None, list[str]] = {}
         self._asked: str | None = None  # the label whose values were asked (None: names)
+        self._asked_regex = False  # ... after =~ or !~ (a value is completed as a regexp)
         layout = QVBoxLayout(self)
         layout.addLayout(self._top_bar())
         layout.addLayout(self._query_bar())
@@ -266,8 +270,9 @@ class LogsView(QWidget):
         if value is None and name is None:
             return
         label = value.group(1) if value else None
-        self.completer.setCompletionPrefix(value.group(2) if value else (name.group(1) or ""))  # type: ignore[union-attr]
+        self.completer.setCompletionPrefix(value.group(3) if value else (name.group(1) or ""))  # type: ignore[union-attr]
         self._asked = label
+        self._asked_regex = value is not None and value.group(2) in ("=~", "!~")
         cached = self._label_cache.get(label)
         if cached is not None:
             self._offer(cached)
@@ -280,11 +285,16 @@ class LogsView(QWidget):
             self.completer.complete()
 
     def _insert_completion(self, chosen: str) -> None:
+        """The name or value chosen, in place of what was typed of it: a value (it comes
+        from the cluster's Loki) goes in quoted, so a quote in it cannot end the string and
+        add a matcher of its own; after =~ or !~ it is matched as it is, not as a regexp."""
         text, at = self.editor.text(), self.editor.cursorPosition()
         prefix = self.completer.completionPrefix()
         head = text[: at - len(prefix)]
         tail = text[at:]
-        if self._asked is None and not tail.lstrip().startswith(("=", "!")):
+        if self._asked is not None:
+            chosen = quoted(_REGEX_META.sub(r"\\\1", chosen) if self._asked_regex else chosen)
+        elif not tail.lstrip().startswith(("=", "!")):
             chosen += '="'
         self.editor.setText(head + chosen + tail)
         self.editor.setCursorPosition(len(head + chosen))

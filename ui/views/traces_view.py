@@ -43,6 +43,7 @@ from ui.views.combos import choose, refill
 from ui.views.rows_table import Row
 from ui.views.tables import make_table
 from ui.views.text import PlainLabel
+from ui.views.text import tip as escaped_tip
 from ui.views.time_range import TimeRangeBar
 
 ROW_H = 22
@@ -135,6 +136,9 @@ class WaterfallView(QWidget):
 
     @staticmethod
     def tip(span: Span) -> str:
+        """A span's tooltip: its names, status and first events, all the workload's text,
+        escaped (a tooltip reads text that looks like HTML as HTML: an operation named
+        ``<img width=1600>`` would draw, a status ``<h1>ALL CLEAR</h1>`` would shout)."""
         lines = [f"{span.service_name}: {span.operation}", f"{_ms(span.duration_ns)}, "
                  f"{span.kind.value.lower()}, status {span.status.value}"]  # fmt: skip
         if span.status_message:
@@ -142,7 +146,7 @@ class WaterfallView(QWidget):
         for event in span.events[:5]:
             said = event.attributes.get("message") or event.attributes.get("exception.message")
             lines.append(f"· {event.name}: {(said or '')[:200]}")
-        return printable("\n".join(lines))
+        return escaped_tip(printable("\n".join(lines)))
 
 
 class ServiceGraphView(QWidget):
