@@ -43,8 +43,22 @@ _PATTERNS = [
     re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]{8,}"),
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWT
     re.compile(r"sha256~[A-Za-z0-9_-]{20,}"),  # OpenShift OAuth tokens
+    # a quoted value runs to its closing quote, spaces and all ("horse battery staple")
+    re.compile(rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*(\\?[\"']))(?:(?!\2).){{1,512}}?\2"),
     re.compile(rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*{QUOTE}?){VALUE}"),
-    re.compile(r"(://[^/\s:@]+:)[^@\s/]+(@)"),  # user:password@host
+    # user:password@host, the password to the host's @ (it may hold / ! and @ itself)
+    re.compile(r"(://[^/\s:@\"'\\]+:)[^\s\"'\\]*(@)"),
+    # a secret-named flag and the argument after it (--db-password X, "--token", "X")
+    re.compile(
+        r"(?i)(--?[\w-]*(?:password|passwd|token|secret|api-?key)[\w-]*"
+        r"(?:\s+|\\?[\"']\s*,\s*\\?[\"']))(?!-)[^\s\"'\\]+"
+    ),
+    # a cookie header's whole value, and the signature and credential of a signed URL
+    re.compile(r"(?i)((?:set-)?cookie\\?[\"']?\s*:\s*\\?[\"']?)[^\"'\n\\]+"),
+    re.compile(
+        r"(?i)((?:x-amz-(?:signature|credential|security-token)|x-goog-(?:signature|credential)"
+        r"|(?<=[?&])sig|signature)=)[^&\s\"'\\]+"
+    ),
     # a PEM private key, whole; one cut before its END line (a log line cut to its most) is
     # redacted to the end of the text, or of the JSON string it is in (an unescaped quote)
     re.compile(

@@ -27,7 +27,8 @@ _KUBECONFIG_DATA = re.compile(
     r"(?:[^\s\"',}\\]|\\(?![\"']))+"
 )
 _API_KEYS = re.compile(
-    r"\b(?:AKIA[0-9A-Z]{16}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|"
+    r"\b(?:(?:AKIA|ASIA)[0-9A-Z]{16}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|"
+    r"github_pat_[A-Za-z0-9_]{20,}|hf_[A-Za-z0-9]{20,}|"
     r"xox[abprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,})\b"
 )
 #: the header's whole value (``Token x``, ``Negotiate x``: any scheme), to a quote, a comma, a

@@ -53,6 +53,14 @@ def test_redaction_patterns(caplog: pytest.LogCaptureFixture) -> None:
         "https://admin:pa55word@prom.example/api": "pa55word",
         "jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl": "eyJhbGciOiJSUzI1NiJ9",
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----": "MIIEow",
+        # forms a review found passing (each reached the model and the chat store)
+        '{"password":"correct horse battery staple"}': "battery staple",
+        "connecting to postgres://app:Zq/9x!Lm@db.prod:5432/orders": "9x!Lm",
+        "connecting to https://admin:p@ssw0rd@db.example": "ssw0rd",
+        'args: ["--db-password", "Hunter2Hunter2", "--token", "s3cr3tT0ken99"]': "Hunter2",
+        "exec: mysql -u root --password Hunter2Hunter2": "Hunter2",
+        "Cookie: _oauth_proxy=dGhpcy1pcy1hLXNlc3Npb24tY29va2ll; csrf=x": "dGhpcy1pcy1h",
+        "GET /o?X-Amz-Credential=ASIAY34FZKBOKMUTVV7A%2F2024&X-Amz-Signature=9f2c1e7d7b": "9f2c1e",
     }
     for text, secret in samples.items():
         out = redact(text)
@@ -61,6 +69,13 @@ def test_redaction_patterns(caplog: pytest.LogCaptureFixture) -> None:
     assert redact("prometheus https://prom.example:9090 answered 200") == (
         "prometheus https://prom.example:9090 answered 200"
     )
+    for kept in ("bypass: ok", "compass=north", "--verbose --dry-run", "signed by ops"):
+        assert redact(kept) == kept
+    from collectors.llm_redaction import redact_for_llm
+
+    for key in ("github_pat_11ABCDEFG0123456789_abcdefghij", "hf_AbCdEfGhIjKlMnOpQrStUvWxYz01",
+                "ASIAY34FZKBOKMUTVV7A"):  # fmt: skip
+        assert redact_for_llm(f"using {key} now") == f"using {REDACTED} now"
     logging.getLogger("aiops.test").info("nothing secret here")
 
 

@@ -217,6 +217,8 @@ def _arguments(arguments: str | dict[str, Any] | None) -> dict[str, Any]:
         raise ValueError(f"over {MAX_ARGUMENT_BYTES:,} bytes of arguments")
     try:
         parsed = json.loads(arguments)
+    except RecursionError:  # an MCP client's arguments nested past Python's recursion
+        raise ValueError("nested too deep to read") from None
     except ValueError as exc:
         raise ValueError(f"not JSON ({exc.args[0] if exc.args else exc})") from None
     if not isinstance(parsed, dict):
