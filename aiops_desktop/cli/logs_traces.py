@@ -106,7 +106,7 @@ async def _logs(core: Core, args: argparse.Namespace, io: Io) -> int:
     )  # fmt: skip
     if args.json:
         doc = {"cluster": args.cluster, "query": args.logql, "start": start.isoformat(),
-               "end": end.isoformat(), "truncated": result.truncated,
+               "end": end.isoformat(), "truncated": result.truncated, "notes": result.notes,
                "lines": [e.model_dump(mode="json") for e in result.entries],
                "series": [s.model_dump(mode="json") for s in result.series]}  # fmt: skip
         io.out.write(json.dumps(doc, indent=2) + "\n")
@@ -121,6 +121,8 @@ async def _logs(core: Core, args: argparse.Namespace, io: Io) -> int:
     elif result.truncated:
         io.err.write(f"more lines matched: the first {len(result.entries):,} are shown "
                      "(--limit for more)\n")  # fmt: skip
+    for note in result.notes:  # how it was read: lines at one instant cut, for one
+        io.err.write(f"note: {one_line(note)}\n")
     return EXIT_OK
 
 
