@@ -49,22 +49,30 @@ SEVERITY_RANK = {FindingSeverity.CRITICAL: 0, FindingSeverity.WARNING: 1, Findin
 @dataclass(frozen=True)
 class Finding:
     """One thing the app found wrong with a cluster: ``subject`` is what it is about (a GPU,
-    a port, an alert), ``reason`` one line, ``since`` when it began (None: not known)."""
+    a port, an alert), ``reason`` one line, ``since`` when it began (None: not known);
+    ``stale``: the last read of its source failed, so this is what was last known (kept, not
+    dropped: an unread CRITICAL must not read as OK, nor be told as new once read again)."""
 
     domain: Domain
     severity: FindingSeverity
     subject: str
     reason: str
     since: datetime | None = None
+    stale: bool = False
 
-    def as_json(self) -> dict[str, str | None]:
+    def as_json(self) -> dict[str, str | bool | None]:
         return {
             "domain": self.domain.value,
             "severity": self.severity.value,
             "subject": self.subject,
             "reason": self.reason,
             "since": self.since.isoformat() if self.since else None,
+            "stale": self.stale,
         }
+
+    def line(self) -> str:
+        """The finding in one line, as tiles and the CLI quote it ("last known" when stale)."""
+        return f"{self.subject}: {self.reason}" + (" (last known)" if self.stale else "")
 
 
 class Health(StrEnum):
@@ -108,6 +116,14 @@ class ClusterTruth:
     findings: list[Finding]
     coverage: dict[str, Coverage]
     last_error: str | None = None
+    #: when the oldest of its unreachable or stale sources was last read (None: never, or
+    #: none is lost): what "STALE since 14:05" says
+    stale_since: datetime | None = None
+    unread: dict[str, str] = field(default_factory=dict)  # source -> why it was not read
+
+    def lost(self) -> list[str]:
+        """Its sources that are unreachable or stale: what is shown of them is old."""
+        return [k for k, v in self.coverage.items() if v in (Coverage.UNREACHABLE, Coverage.STALE)]
 
     def counts(self) -> dict[Domain, dict[FindingSeverity, int]]:
         out: dict[Domain, dict[FindingSeverity, int]] = {}
@@ -143,6 +159,7 @@ class ClusterTruth:
             "findings": [f.as_json() for f in self.findings],
             "summary": self.summary(),
             "last_error": self.last_error,
+            "stale_since": self.stale_since.isoformat() if self.stale_since else None,
         }
 
 

@@ -8,7 +8,8 @@ anomalies each become ``Finding`` s with a severity, a subject and one line of r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import replace
 
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import Anomaly
@@ -16,10 +17,13 @@ from aiops_desktop.models.cnf import NodeSync
 from aiops_desktop.models.enums import AlertSeverity
 from aiops_desktop.models.fleet import Domain, Finding, FindingSeverity
 from aiops_desktop.models.gpu import GpuFleet, GpuState
-from aiops_desktop.models.metrics import TaggedSeries
+from aiops_desktop.models.metrics import ClusterOutcome, TaggedSeries
 from aiops_desktop.models.ptp import ClockState, PtpBoard
 
 PerCluster = dict[str, list[Finding]]
+#: what a refresh could not read: cluster (as registered: a hub answers for its members) ->
+#: domain -> why
+Unread = dict[str, dict[Domain, str]]
 
 ALERT_SEVERITY = {
     AlertSeverity.CRITICAL: FindingSeverity.CRITICAL,
@@ -135,3 +139,24 @@ def anomaly_findings(anomalies: Iterable[Anomaly]) -> PerCluster:
             Finding(Domain.ANOMALIES, severity, a.metric, a.explanation, since)
         )
     return out
+
+
+def note_unread(unread: Unread, domain: Domain, outcomes: Iterable[ClusterOutcome]) -> None:
+    """Add the clusters whose ``domain`` query failed (a timeout, Thanos' 422, a 503) to
+    ``unread``, each with its first reason: their findings of ``domain`` are not known."""
+    for o in outcomes:
+        if not o.ok:
+            why = o.error or o.reason or "not read"
+            unread.setdefault(o.cluster, {}).setdefault(domain, why)
+
+
+def kept_stale(
+    before: list[Finding], now: list[Finding], lost: Collection[Domain]
+) -> list[Finding]:
+    """``now``'s findings, and those of ``before`` in the ``lost`` domains (not read this time)
+    that ``now`` does not name again, marked stale. Dropping them would turn an unread
+    CRITICAL into OK, and tell it as new once it is read again."""
+    again = {(f.domain, f.subject) for f in now}
+    kept = [replace(f, stale=True) for f in before
+            if f.domain in lost and (f.domain, f.subject) not in again]  # fmt: skip
+    return [*now, *kept]

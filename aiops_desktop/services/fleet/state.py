@@ -14,6 +14,11 @@ The rule (README, "One fleet truth"):
   DEGRADED; a source with no data yet: NO DATA; else OK.
 - health score: 100 - 25 per CRITICAL finding - 10 per WARNING - 2 per INFO - 15 per
   unreachable or stale source, at least 0; none while NO DATA or NOT CONFIGURED; 0 OFFLINE.
+- the findings read over a cluster's Prometheus (for a hub, its members') are a source too:
+  a failed read makes it unreachable and keeps what was found before, marked stale (never
+  dropped: an unread CRITICAL is not OK, nor news when read again); three missed refreshes
+  make it stale. A hub member its hub's answers no longer have is stale from when they last
+  did (listed still, not gone).
 """
 
 from __future__ import annotations
@@ -38,13 +43,16 @@ from aiops_desktop.models.fleet import (
     Health,
 )
 from aiops_desktop.models.metrics import MetricQuery
-from aiops_desktop.models.polling import Source, SourceStatus
+from aiops_desktop.models.polling import STALE_AFTER_INTERVALS, Source, SourceStatus
 from aiops_desktop.services.fleet.findings import (
     PerCluster,
+    Unread,
     alert_findings,
     anomaly_findings,
     gpu_findings,
+    kept_stale,
     kube_findings,
+    note_unread,
     ptp_findings,
     sriov_findings,
 )
@@ -66,9 +74,12 @@ FLEET_CHANGED = "fleet.changed"  # payload: FleetTruth
 REFRESH_EVERY_S = 60.0  # a 200-cluster fleet's GPU and PTP reads: about a second of CPU
 ANOMALIES_WITHIN = timedelta(hours=1)
 PTP_WINDOW = timedelta(minutes=10)  # the board's state and offset now (compliance: the PTP page)
+#: findings not refreshed for this long are stale (three missed refreshes, as a poll's source)
+FINDINGS_STALE_AFTER = timedelta(seconds=3 * REFRESH_EVERY_S)
 PENALTY = {FindingSeverity.CRITICAL: 25, FindingSeverity.WARNING: 10, FindingSeverity.INFO: 2}
 SOURCE_PENALTY = 15
 DOMAIN_ORDER = {d: i for i, d in enumerate(Domain)}
+_READ = (Coverage.READ, Coverage.RECORDED)
 _SOURCES = {"metrics": (EndpointKind.PROMETHEUS, Source.METRICS),
             "alerts": (EndpointKind.ALERTMANAGER, Source.ALERTS)}  # fmt: skip
 
@@ -98,15 +109,17 @@ def judge(  # noqa: PLR0911 (the rule, one rung per state)
 
 async def read_metric_findings(
     queries: MultiClusterQuery, clusters: list[Cluster], now: datetime
-) -> PerCluster:
+) -> tuple[PerCluster, Unread]:
     """GPU health, the PTP board and kube-state-metrics over every cluster's Prometheus at
-    once, as findings (a capture's export runs it too, so the capture holds its answers)."""
+    once, as findings (a capture's export runs it too, so the capture holds its answers); and
+    the clusters whose queries failed, per domain: none found there is not "none there"."""
     from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
     from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
 
     found: PerCluster = {}
+    unread: Unread = {}
     if not clusters:
-        return found
+        return found, unread
     kube = field_queries("kube")
     gpus, board, not_ready, looping = await asyncio.gather(
         read_gpu_fleet(queries, clusters, at=now),
@@ -119,7 +132,10 @@ async def read_metric_findings(
     for part in parts:
         for name, items in part.items():
             found.setdefault(name, []).extend(items)
-    return found
+    note_unread(unread, Domain.GPU, gpus.outcomes)
+    note_unread(unread, Domain.PTP, board.outcomes)
+    note_unread(unread, Domain.KUBERNETES, [*not_ready.failures, *looping.failures])
+    return found, unread
 
 
 def unread_sources(
@@ -128,12 +144,18 @@ def unread_sources(
     """The sources that could not be read, each as "cluster/source: why" (a poll's sources,
     then the Kubernetes APIs), and how many sources there were: what the CLI says on stderr
     and the assistant's tools return, so that "nothing found" is not read as "all clear"."""
+    clusters = list(clusters)
     polled, apis = list(polled), [t for t in clusters if "kubernetes" in t.coverage]
+    # the findings are read over each registered cluster's Prometheus (a hub's for its members)
+    no = Coverage.NOT_CONFIGURED
+    readers = [t for t in clusters if t.hub is None and t.coverage.get("metrics", no) is not no]
     out = [f"{s.cluster}/{s.source}: {s.last_error or 'not read'}"
            for s in polled if s.consecutive_errors]  # fmt: skip
-    out += [f"{t.name}/kubernetes: {t.last_error or 'not read'}"
+    out += [f"{t.name}/kubernetes: {t.unread.get('kubernetes') or t.last_error or 'not read'}"
             for t in apis if t.coverage["kubernetes"] is Coverage.UNREACHABLE]  # fmt: skip
-    return out, len(polled) + len(apis)
+    out += [f"{t.name}/findings: {t.unread.get('findings') or 'not read'}"
+            for t in readers if t.coverage.get("findings") is Coverage.UNREACHABLE]  # fmt: skip
+    return out, len(polled) + len(apis) + len(readers)
 
 
 def _worst_first(t: ClusterTruth) -> tuple[int, int, int, str]:
@@ -176,8 +198,11 @@ class FleetState:
         self._clock = clock
         self._recorded = recorded
         self._found: PerCluster = {}  # the last refresh's GPU, PTP, SR-IOV, anomaly findings
+        self._unread: dict[str, str] = {}  # the last refresh's failed findings reads: why
+        self._read_at: dict[str, datetime] = {}  # each cluster's last good findings read
         self._kube_read: dict[str, Coverage] = {}  # the last refresh's Kubernetes APIs
         self._kube_errors: dict[str, str] = {}
+        self._kube_at: dict[str, datetime] = {}  # each cluster's last good Kubernetes read
         self._refreshed_at: datetime | None = None
         self.last: FleetTruth | None = None
 
@@ -187,9 +212,11 @@ class FleetState:
         publish the new truth."""
         clusters = [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
         now = self._clock()
-        found, (sriov, self._kube_read, self._kube_errors) = await asyncio.gather(
+        (found, unread), (sriov, self._kube_read, self._kube_errors) = await asyncio.gather(
             read_metric_findings(self._queries, clusters, now), self._read_sriov()
         )
+        if self._recorded:  # a query the capture did not record: not counted (as its objects)
+            unread = {}
         for name, items in sriov.items():
             found.setdefault(name, []).extend(items)
         recent = await self._anomalies.current(ANOMALIES_WITHIN)
@@ -197,10 +224,42 @@ class FleetState:
             found.setdefault(name, []).extend(items)
         if self._series is not None:
             self._stored = await asyncio.to_thread(self._series.cluster_names)
-        self._found, self._refreshed_at = found, now
+        self._found = self._keep_unread(found, unread)
+        self._unread = {name: "; ".join(f"{d.value}: {why}" for d, why in per.items())
+                        for name, per in unread.items()}  # fmt: skip
+        self._read_at.update((c.name, now) for c in clusters if c.name not in unread)
+        self._kube_at.update((n, now) for n, c in self._kube_read.items() if c in _READ)
+        self._refreshed_at = now
         truth = self.snapshot()
         self._bus.publish(FLEET_CHANGED, truth)
         return truth
+
+    def _keep_unread(self, found: PerCluster, unread: Unread) -> PerCluster:
+        """``found``, with the last known findings of what could not be read this time (a
+        cluster's failed domains, for a hub each of its members; an unreachable Kubernetes
+        API's SR-IOV) kept, marked stale, rather than dropped."""
+        lost: dict[str, set[Domain]] = {}
+        by_name = {c.name: c for c in self._registry.clusters()}
+        for name, per in unread.items():
+            cluster = by_name.get(name)
+            served = [name] if cluster is None else [name, *self._members(cluster, by_name)]
+            for member in served:
+                lost.setdefault(member, set()).update(per)
+        for name, read in self._kube_read.items():
+            if read is Coverage.UNREACHABLE:
+                lost.setdefault(name, set()).add(Domain.SRIOV)
+        for name, domains in lost.items():
+            if kept := kept_stale(self._found.get(name, []), found.get(name, []), domains):
+                found[name] = kept
+        return found
+
+    def _members(self, hub: Cluster, registered: Iterable[str]) -> list[str]:
+        """A fleet hub's members (none for a cluster): those the registry names, else the
+        names its data has gone by (findings, alerts, the cache) that are not registered."""
+        if hub.kind is not ClusterKind.FLEET:
+            return []
+        known = {*self._found, *self._poller.alerts, *self._stored}
+        return self._registry.members(hub, sorted(known.difference(registered)))
 
     async def current(self) -> FleetTruth:
         """The truth as of the last refresh when that is recent (the window and the wall
@@ -256,11 +315,7 @@ class FleetState:
         owned: set[str] = set()
         for cluster in sorted(registered, key=lambda c: c.name):
             out.append(self._judge(cluster.name, cluster.title, cluster, None, now))
-            if cluster.kind is not ClusterKind.FLEET:
-                continue
-            known = {*self._found, *self._poller.alerts, *self._stored}
-            seen = sorted(n for n in known if n not in names)
-            for member in self._registry.members(cluster, seen):
+            for member in self._members(cluster, names):
                 if member in owned or member in names:
                     continue  # a member of two hubs is listed once, under the first
                 owned.add(member)
@@ -274,32 +329,77 @@ class FleetState:
     ) -> ClusterTruth:
         """``source``: the cluster whose endpoints serve ``name``'s data (itself, or its hub)."""
         coverage: dict[str, Coverage] = {}
-        errors: list[str] = []
+        unread: dict[str, str] = {}  # source -> why it was not read
+        read_at: dict[str, datetime | None] = {}  # source -> when it was last read
         for key, (kind, polled) in _SOURCES.items():
             status = self._poller.status.get((source.name, polled))
             coverage[key] = self._coverage(source, kind, status, now)
+            read_at[key] = status.last_success if status is not None else None
             if status is not None and status.consecutive_errors and status.last_error:
-                errors.append(status.last_error)
+                unread[key] = status.last_error
         if hub is None and (kube := self._kube_read.get(name)) is not None:
             coverage["kubernetes"] = kube
+            read_at["kubernetes"] = self._kube_at.get(name)
             if name in self._kube_errors:
-                errors.append(self._kube_errors[name])
+                unread["kubernetes"] = self._kube_errors[name]
         elif hub is None and self._refreshed_at is None and self._kube and has_kube_api(source):
             coverage["kubernetes"] = Coverage.NO_DATA  # not read yet
-        if self._refreshed_at is None and source.endpoint(EndpointKind.PROMETHEUS):
-            coverage["findings"] = Coverage.NO_DATA  # GPU, PTP, anomalies: not read yet
-        findings: list[Finding] = []
-        if hub is not None or source.kind is not ClusterKind.FLEET:
-            findings = alert_findings(self._poller.alerts.get(name, []))
-            findings += self._found.get(name, [])
-        state, score = judge(coverage, findings)
+        if (findings_read := self._findings_coverage(source, now)) is not None:
+            coverage["findings"] = findings_read
+            read_at["findings"] = self._read_at.get(source.name)
+            if source.name in self._unread:
+                unread["findings"] = self._unread[source.name]
         metrics = self._poller.status.get((source.name, Source.METRICS))
         age = metrics.age_s(now) if metrics is not None else None
-        return ClusterTruth(
+        if hub is not None and coverage["metrics"] is Coverage.READ and metrics is not None:
+            age, lost, read_at["metrics"] = self._member_freshness(source.name, name, now)
+            if lost or (age is not None and age > STALE_AFTER_INTERVALS * metrics.interval_s):
+                coverage["metrics"] = Coverage.STALE
+        # a hub's own alerts (no member's cluster label) are filed under the hub: its own
+        findings = alert_findings(self._poller.alerts.get(name, []))
+        if hub is not None or source.kind is not ClusterKind.FLEET:
+            findings += self._found.get(name, [])
+        state, score = judge(coverage, findings)
+        truth = ClusterTruth(
             name=name, title=title, hub=hub, state=state, health_score=score, data_age_s=age,
             findings=worst_first(findings), coverage=coverage,
-            last_error=errors[0] if errors else source.status.last_error,
+            last_error=next(iter(unread.values()), None) or source.status.last_error,
+            unread=unread,
         )  # fmt: skip
+        read = [at for k in truth.lost() if (at := read_at.get(k)) is not None]
+        truth.stale_since = min(read, default=None)
+        return truth
+
+    def _member_freshness(
+        self, hub: str, member: str, now: datetime
+    ) -> tuple[float | None, bool, datetime | None]:
+        """How old a hub member's data is: since a poll of the hub last had its series (the
+        hub answering does not make a member that stopped reporting fresh); whether it has
+        not been seen since the app started though the hub was polled; and when it was."""
+        marks = self._poller.member_seen.get(hub, {})
+        if member not in marks:  # not polled yet in this run: the hub's poll says
+            metrics = self._poller.status.get((hub, Source.METRICS))
+            if metrics is None:
+                return None, False, None
+            return metrics.age_s(now), False, metrics.last_success
+        seen = marks[member]
+        if seen is None:
+            return None, True, None
+        return max(0.0, (now - seen).total_seconds()), False, seen
+
+    def _findings_coverage(self, source: Cluster, now: datetime) -> Coverage | None:
+        """What is known of the findings read over ``source``'s Prometheus: not read yet,
+        its read failed, or the last good refresh is long past (its task stopped or fails
+        as a whole); None when they are read (not listed: the sources are metrics, alerts)."""
+        if not source.endpoint(EndpointKind.PROMETHEUS):
+            return None
+        if self._refreshed_at is None:
+            return Coverage.NO_DATA  # GPU, PTP, anomalies: not read yet
+        if source.name in self._unread:
+            return Coverage.UNREACHABLE
+        if not self._recorded and now - self._refreshed_at > FINDINGS_STALE_AFTER:
+            return Coverage.STALE
+        return None
 
     def _coverage(
         self, cluster: Cluster, kind: EndpointKind, status: SourceStatus | None, now: datetime
