@@ -288,3 +288,84 @@ async def test_a_cancel_that_wait_for_swallows_still_stops_a_polling_loop() -> N
             assert not done
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+class CountingStore:
+    """The store's writing side: how many series the last poll wrote."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def append(self, batches: list[object]) -> None:
+        self.last = len(batches)
+
+
+@pytest.mark.asyncio
+async def test_pod_churn_does_not_grow_what_is_held_or_written() -> None:
+    """Counted events (Loki's error lines per pod) are zero-filled where a step has none, but
+    only for series answered lately, and the live buffers forget a series idle for longer
+    than it spans: 50 pods alive, 2 replaced a minute, for 6 h of one poll a minute."""
+    from datetime import UTC, datetime, timedelta
+
+    from aiops_desktop.models import Cluster
+    from aiops_desktop.models.cluster import Endpoint
+    from aiops_desktop.services.polling.catalog import load_catalog
+    from aiops_desktop.services.polling.live import LiveBuffers
+    from aiops_desktop.services.polling.poller import Poller
+    from aiops_desktop.services.runtime.bus import EventBus
+
+    panel = next(p for p in load_catalog() if p.id == "error_log_lines")
+    assert panel.empty_is_zero and panel.step_s == 60
+    loki = Endpoint(kind=EndpointKind.LOKI, url="http://loki.invalid:3100")
+    cluster = Cluster(name="ran-east", endpoints=[loki])
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    now = [t0]
+    live, store = LiveBuffers(), CountingStore()
+    poller = Poller(registry=None, pool=None, series=store, live=live, bus=EventBus(),
+                    supervisor=None, catalog=[panel], clock=lambda: now[0])  # fmt: skip
+    alive = [f"du-l1-{i}" for i in range(50)]
+    born = 50
+
+    async def read(_panel: object, start: float, end: float, step: float) -> list[tuple]:
+        grid = np.arange(np.ceil(start / step) * step, end + 1, step)
+        return [({"k8s_namespace_name": "ran-du", "k8s_pod_name": pod}, grid,
+                 np.ones(grid.size)) for pod in alive]  # fmt: skip
+
+    held = []
+    gone: list[str] = []
+    for minute in range(1, 6 * 60 + 1):
+        now[0] = t0 + timedelta(minutes=minute, seconds=1)
+        await poller._read_panels(cluster, EndpointKind.LOKI, read)
+        if minute == 61:  # a pod that just went is 0 where it had no count, not left out
+            ts, values = live.snapshot("ran-east", panel.id).series[
+                (("namespace", "ran-du"), ("pod", gone[0]))
+            ]
+            assert values[-1] == 0.0 and ts[-1] >= now[0].timestamp() - 120
+        gone = alive[:2]
+        alive = [*alive[2:], f"du-l1-{born}", f"du-l1-{born + 1}"]
+        born += 2
+        held.append(len(live.snapshot("ran-east", panel.id).series))
+    # written each poll: the pods alive and those gone within 15 minutes (2 a minute)
+    assert store.last <= 50 + 2 * 15 + 2
+    # held: bounded (the first pods' 13 h backfill spans keep them a while), not growing
+    assert held[-1] <= 260 and max(held[-60:]) <= max(held[120:180]) + 2
+    assert live.points() < 60_000
+
+
+def test_the_live_buffers_forget_idle_series_but_not_a_silent_cluster() -> None:
+    """A series idle for longer than it spans, counted from its panel's newest sample, is
+    dropped; a panel whose series all stopped (its cluster silent) keeps them: stale on
+    the wall, never blank."""
+    from aiops_desktop.services.polling.live import LiveBuffers
+
+    live = LiveBuffers()
+    ts, ones = np.arange(0.0, 600.0, 60.0), np.ones(10)  # 540 s of one a minute
+    live.append("ran-east", "errors", {"pod": "gone"}, ts, ones)
+    live.append("ran-east", "errors", {"pod": "new"}, ts + 480, ones)
+    assert live.prune("ran-east", "errors", at_least_s=300) == 0  # idle 480 s: within its span
+    live.append("ran-east", "errors", {"pod": "new"}, np.array([1100.0]), ones[:1])
+    assert live.prune("ran-east", "errors", at_least_s=3000) == 0  # idle 560 s: within 3000
+    assert live.prune("ran-east", "errors", at_least_s=300) == 1  # idle 560 s > 540 s, 300 s
+    assert [dict(k)["pod"] for k in live.snapshot("ran-east", "errors").series] == ["new"]
+    live.append("ran-west", "errors", {"pod": "quiet"}, ts, ones)
+    assert live.prune("ran-west", "errors", at_least_s=0) == 0

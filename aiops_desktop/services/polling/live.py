@@ -44,6 +44,11 @@ class Ring:
     def last_ts(self) -> float:
         return float(self.ts[self.size - 1]) if self.size else float("-inf")
 
+    @property
+    def span(self) -> float:
+        """The time its points cover, first to last (s)."""
+        return float(self.ts[self.size - 1] - self.ts[0]) if self.size else 0.0
+
     def _make_room(self, needed: int) -> None:
         room = self.ts.size
         if needed <= room or room >= self.capacity:
@@ -139,6 +144,29 @@ class LiveBuffers:
             rings = self._rings.get((cluster, panel), {})
             stamps = [r.last_ts for r in rings.values() if r.size]
             return max(stamps) if stamps else None
+
+    def prune(self, cluster: str, panel: str, *, at_least_s: float) -> int:
+        """Forget the series of a panel that have had no sample for longer than they span
+        (and ``at_least_s``), counted from the panel's newest sample, not the clock: pods
+        come and go, and each one's ring would be kept for ever; a cluster that stops
+        answering keeps all it had (its charts go stale, not blank). How many were dropped."""
+        with self._lock:
+            rings = self._rings.get((cluster, panel))
+            if not rings:
+                return 0
+            newest = max(r.last_ts for r in rings.values())
+            gone = [key for key, r in rings.items()
+                    if newest - r.last_ts > max(at_least_s, r.span)]  # fmt: skip
+            for key in gone:
+                del rings[key]
+            if gone:
+                self.version += 1
+                self._versions[(cluster, panel)] = self._versions.get((cluster, panel), 0) + 1
+            return len(gone)
+
+    def series_count(self) -> int:
+        with self._lock:
+            return sum(len(rings) for rings in self._rings.values())
 
     def clusters(self) -> list[str]:
         with self._lock:

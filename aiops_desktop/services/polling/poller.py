@@ -53,6 +53,17 @@ PROBE_SHARE = 0.8  # a health probe's share of the source timeout: the check alw
 BACKFILL = timedelta(hours=1)
 UNSUPPORTED_RETRY_S = 3600.0  # a source its endpoint does not offer is asked again this late
 MIN_STEP_S = 15.0
+#: a counted series (error lines, failed spans) missing from an answer is 0 for this long
+#: after it was last answered (at least ZERO_FILL_STEPS steps): a pod gone since is not
+#: filled with zeros for ever (50 pods, 2 replaced a minute, held 2,928 series after a day)
+ZERO_FILL_S = 900.0
+ZERO_FILL_STEPS = 4
+#: a series with no new sample for longer than it spans (and this many steps) is forgotten
+#: by the live buffers
+KEEP_IDLE_STEPS = 10
+#: a hub member no poll has had series of for this long is no longer listed (until then it
+#: is, STALE from when it was last seen: a member powered off must not just disappear)
+MEMBER_KEPT = timedelta(days=1)
 
 
 class SourceUnsupported(CollectorError):
@@ -95,7 +106,10 @@ class Poller:
         self.settings = settings or PollerSettings()
         self.status: dict[tuple[str, str], SourceStatus] = {}
         self.alerts: dict[str, list[Alert]] = {}
-        self.hub_age_s: dict[str, float | None] = {}
+        self.hub_age_s: dict[str, float | None] = {}  # a hub's newest sample's age, polled
+        #: hub -> member -> when a poll last had its series (None: not since the app started)
+        self.member_seen: dict[str, dict[str, datetime | None]] = {}
+        self._started = clock()
         #: (cluster, source) -> why its endpoint does not offer it
         self.unsupported: dict[tuple[str, str], str] = {}
         self._tasks: dict[tuple[UUID, str], asyncio.Task[None]] = {}
@@ -105,6 +119,8 @@ class Poller:
         )
         self._unsubscribe: Callable[[], None] | None = None
         self._since: dict[tuple[UUID, str], float] = {}  # newest sample fetched per panel
+        #: per panel, each counted series -> when an answer last had it (zero-filled after)
+        self._answered: dict[tuple[UUID, str], dict[SeriesKey, float]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -136,9 +152,16 @@ class Poller:
         wanted = {(c.id, s): c for c in clusters for s in self._sources(c)}
         for key in [k for k in self._tasks if k not in wanted]:
             self._tasks.pop(key).cancel()
+        ids = {c.id for c in clusters}  # a removed cluster's read marks go with it
+        for marks in (self._since, self._answered):
+            for key in [k for k in marks if k[0] not in ids]:
+                del marks[key]
         known = {c.name for c in clusters}
         for name in [n for n in self.alerts if n not in known]:
             del self.alerts[name]
+        for held in (self.hub_age_s, self.member_seen):  # a removed hub's, with it
+            for name in [n for n in held if n not in known]:
+                del held[name]
         for key, cluster in wanted.items():
             if key not in self._tasks:
                 self._tasks[key] = self._supervisor.spawn(
@@ -278,11 +301,26 @@ class Poller:
         return ok, None if ok else f"{kind.value.lower()}: not ready"
 
     async def _note_members(self, hub: str, seen: set[str], *, complete: bool) -> None:
-        """A hub's members: those with series in a poll every panel answered; after a partial
-        poll, those found are added (a member is not dropped for a panel that failed)."""
+        """A hub's members: those with series in this poll, and those it had before that
+        stopped reporting (powered off, cut off), kept for MEMBER_KEPT after they were last
+        seen (``member_seen``: the truth says them STALE). A poll a panel of failed forgets
+        none (a member is not dropped for a panel that failed)."""
+        now = self._clock()
         try:
-            known = set(self._registry.get(hub).status.members)
-            await self._registry.set_members(hub, sorted(seen if complete else seen | known))
+            known = self._registry.get(hub).status.members
+        except ClusterNotFoundError:
+            return  # removed while we were polling
+        marks = self.member_seen.setdefault(hub, {})
+        for member in known:
+            marks.setdefault(member, None)  # listed before this run: not seen in it yet
+        marks.update(dict.fromkeys(seen, now))
+        if complete:
+            for member in [
+                m for m, at in marks.items() if now - (at or self._started) > MEMBER_KEPT
+            ]:
+                del marks[member]
+        try:
+            await self._registry.set_members(hub, sorted(marks))
         except ClusterNotFoundError:
             return  # removed while we were polling
 
@@ -405,8 +443,8 @@ class Poller:
                 failures.append(f"{panel.id}: {exc.upstream}")
                 continue
             if panel.empty_is_zero:
-                known = self.live.snapshot(cluster.name, panel.id).series
-                found = _zero_filled(panel, found, start, end, step=step, known=known)
+                recent = self._recently_answered(key, panel, found, end, step)
+                found = _zero_filled(panel, found, start, end, step=step, known=recent)
             members = {cluster.name} if not by_member else set()
             for raw, timestamps, values in found:
                 member, labels = cluster.name, panel.relabelled(raw)
@@ -422,12 +460,26 @@ class Poller:
                 self._since[key] = max(self._since.get(key, 0.0), end)
             for member in members:
                 self.live.touch(member, panel.id)
+                self.live.prune(member, panel.id, at_least_s=KEEP_IDLE_STEPS * step)
             seen |= members
         if batches:
             self._series.append(batches)  # the writer thread commits it; nothing waits here
         if failures and len(failures) == len(panels):
             raise CollectorError("every panel query failed: " + "; ".join(failures[:3]))
         return seen, failures
+
+    def _recently_answered(
+        self, key: tuple[UUID, str], panel: Panel, found: list[Read], end: float, step: float
+    ) -> list[SeriesKey]:
+        """The counted series of a panel answered within ZERO_FILL_S of ``end`` (those in
+        ``found`` now): the ones a step without a count is 0 for. Older ones are forgotten."""
+        marks = self._answered.setdefault(key, {})
+        for raw, _, _ in found:
+            marks[series_key(panel.relabelled(raw))] = end
+        oldest = end - max(ZERO_FILL_S, ZERO_FILL_STEPS * step)
+        for gone in [k for k, at in marks.items() if at < oldest]:
+            del marks[gone]
+        return list(marks)
 
 
 #: one series read: its labels, its times (unix s) and values
