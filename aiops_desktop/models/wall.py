@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 RANK = {"CRITICAL": 0, "WARNING": 1, "UNKNOWN": 2, "OK": 3}
+#: the lines a tile has room for under its title: a builder makes no more (the first says
+#: the state in a word, and why, so the reason is never the line that is cut)
+TILE_LINES = 3
 
 
 @dataclass
@@ -16,6 +19,7 @@ class Tile:
     lines: list[str]
     age_s: float | None = None  # how old the data shown is
     stale: bool = False
+    stale_since: datetime | None = None  # when what went stale was last read (None: never)
 
 
 @dataclass

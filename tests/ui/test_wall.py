@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from aiops_desktop.models.wall import TILE_LINES
 from aiops_desktop.models.wall import WALL_PAGES as PAGES
 from aiops_desktop.qt_boot import save_screenshot
 from aiops_desktop.services.outputs.capture import open_capture
@@ -47,13 +48,19 @@ def test_the_wall_over_the_sample_capture(wall, qtbot, tmp_path: Path, theme) ->
     assert [p.worst for p in model.pages][:3] == ["CRITICAL"] * 3  # fleet, GPU, PTP
     pages = {p.name: p for p in model.pages}
     gpu = {t.title: t for t in pages["gpu"].tiles}
-    assert gpu["ran-east"].state == "CRITICAL" and "hottest 84 C" in gpu["ran-east"].lines
-    assert gpu["ran-east"].lines[0].startswith("24 GPUs")
+    # the state in a word and why first (a tile shows TILE_LINES: the reason is never cut),
+    # then the figures; a capture's data is as recorded, not "0 s ago"
+    east = gpu["ran-east"]
+    assert east.state == "CRITICAL" and east.age_s is None and len(east.lines) <= TILE_LINES
+    assert east.lines == ["CRITICAL · gpu-0/gpu5: temperature 84 C (critical >= 80 C)",
+                          "24 GPUs · 17% busy", "hottest 84 C · 1 >= 80 C, 0 >= 70 C"]  # fmt: skip
     # a GPU tile's state is the truth's GPU findings' (remaps, XID...), not only its charts'
     assert gpu["ai-lab"].state == "WARNING"
-    assert gpu["ai-lab"].lines[-1] == "dgx-0/gpu7: 2 rows remapped (uncorrectable errors)"
+    assert gpu["ai-lab"].lines[0] == "WARNING · dgx-0/gpu7: 2 rows remapped (uncorrectable errors)"
     ptp = {t.title: t for t in pages["ptp"].tiles}
-    assert ptp["ran-east"].state == "CRITICAL" and "FREERUN du-2/ens1f0" in ptp["ran-east"].lines
+    assert ptp["ran-east"].state == "CRITICAL" and len(ptp["ran-east"].lines) <= TILE_LINES
+    assert ptp["ran-east"].lines[0].startswith("CRITICAL · du-2/ens1f0 (ptp4l): clock in FREERUN")
+    assert ptp["ran-east"].lines[2] == "FREERUN du-2/ens1f0 · offset 350 ns at du-2/ens1f0"
     assert ptp["ran-west"].state == "WARNING"
     assert any(
         line.startswith("offset") and "du-4/ens1f0" in line for line in ptp["ran-west"].lines

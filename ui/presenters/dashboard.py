@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.models import EndpointKind
+from aiops_desktop.models import EndpointKind, utcnow
 from aiops_desktop.models.anomalies import Anomaly, AnomalyMarker
 from aiops_desktop.models.catalog import Panel
-from aiops_desktop.models.polling import Source
+from aiops_desktop.models.polling import STALE_AFTER_INTERVALS, Source
 from aiops_desktop.models.text import age_text, time_text
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.clusters.registry import ClusterRegistry
@@ -291,9 +291,11 @@ class DashboardPresenter(Presenter):
         if self.cluster is None:
             return
         status = self._poller.status.get((self.cluster, Source.METRICS))
+        hub_name = self.cluster  # whose newest sample's age says how fresh a hub's data is
         if status is None:  # a member of a fleet hub: its hub's status counts
             hub = self._registry.hub_of(self.cluster)
             status = self._poller.status.get((hub.name, Source.METRICS)) if hub else None
+            hub_name = hub.name if hub else self.cluster
         if status is None:  # not polled (a capture, or not yet): what the charts hold says
             newest = self._newest_sample()
             if newest is None:
@@ -304,7 +306,14 @@ class DashboardPresenter(Presenter):
             return
         age = status.age_s()
         stale = status.stale()
+        marks = self._poller.member_seen.get(hub_name, {})
+        if self.cluster in marks:  # the hub answers: does it still have this member?
+            seen = marks[self.cluster]
+            age = None if seen is None else (utcnow() - seen).total_seconds()
+            stale = stale or age is None or age > STALE_AFTER_INTERVALS * status.interval_s
         text = f"data {age_text(age)}" + (" · STALE" if stale else "")
+        if (pushed := self._poller.hub_age_s.get(hub_name)) is not None:
+            text += f" · the hub's newest sample {age_text(pushed)}"  # ACM pushes every 30-300 s
         if status.last_error:
             text += f" · {status.last_error}"
         self.sig_freshness.emit(text, stale)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models import AlertSeverity, ClusterKind
 from aiops_desktop.models.catalog import Panel
-from aiops_desktop.models.fleet import ClusterTruth, Coverage, Domain, Health, TileModel
+from aiops_desktop.models.fleet import ClusterTruth, Coverage, Domain, TileModel
 from aiops_desktop.models.text import age_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.fleet.state import FleetState
@@ -45,9 +45,17 @@ _UNKNOWN = (Coverage.NO_DATA, Coverage.STALE, Coverage.UNREACHABLE, Coverage.NOT
 
 
 def _freshness(truth: ClusterTruth) -> str:
+    """How old its data is, and for one with a source unreachable or stale which sources
+    and since when ("data 20 s ago · alerts unreachable since 14:05 UTC")."""
     if truth.coverage.get("metrics") is Coverage.RECORDED:
         return "data as recorded in the capture"
-    return "no data yet" if truth.data_age_s is None else f"data {age_text(truth.data_age_s)}"
+    age = "no data yet" if truth.data_age_s is None else f"data {age_text(truth.data_age_s)}"
+    lost = truth.lost()
+    if not lost:
+        return age
+    since = truth.stale_since
+    said = " and ".join(f"{k} {truth.coverage[k].value}" for k in lost)
+    return f"{age} · {said}" + (f" since {since:%H:%M} UTC" if since is not None else "")
 
 
 def _alert_counts(truth: ClusterTruth) -> dict[AlertSeverity, int]:
@@ -102,13 +110,14 @@ class FleetPresenter(Presenter):
         return found
 
     def tiles(self) -> list[TileModel]:
-        """One tile per cluster and hub member, as the fleet's one truth judges it (the hubs
-        themselves are not tiles: their members are)."""
+        """One tile per cluster and hub member, as the fleet's one truth judges it (a hub
+        is a tile only for findings of its own, its alerts without a member: its members
+        are the tiles)."""
         truth = self._fleet.snapshot()  # alerts and sources move between its refreshes
         hubs = {c.name for c in self._registry.clusters() if c.kind is ClusterKind.FLEET}
         out = []
         for t in truth.clusters:
-            if t.name in hubs:
+            if t.name in hubs and not t.findings:
                 continue
             spark, spark_title = self._spark(t.name)
             worst = t.worst()
@@ -118,10 +127,10 @@ class FleetPresenter(Presenter):
                     name=t.name, title=t.title, state=t.state.value, health_score=t.health_score,
                     alerts=_alert_counts(t), spark=spark, spark_title=spark_title,
                     freshness=_freshness(t),
-                    stale=t.state in (Health.STALE, Health.OFFLINE),
+                    stale=bool(t.lost()),  # any source unreachable or stale: old data
                     via_hub=t.hub, last_error=t.last_error,
                     findings=t.summary() or ("no findings" if not unknown else ""),
-                    worst=f"{worst.subject}: {worst.reason}" if worst else "; ".join(unknown),
+                    worst=worst.line() if worst else "; ".join(unknown),
                 )
             )  # fmt: skip
         return out

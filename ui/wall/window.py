@@ -4,9 +4,12 @@ shown and stale data badged (never blanked), the wall's own polling health in a 
 locked: no menus, no settings, no credentials; leaving takes Ctrl+Shift+Q twice in 3 s.
 
 Tiles are made once per slot and reused: however long the wall runs, its widgets do not grow.
-The tiles fill the screen (a grid of as many columns as reads best for their number) and the
-type scales with the screen's height (1080 lines: the theme's wall sizes; 4K: twice them),
-so the wall reads from across the room at 1080p and 4K alike.
+The type scales with the screen's height (1080 lines: the theme's wall sizes; 4K: twice them)
+and a tile is never smaller than its type needs (its title, its lines and its age, a dozen
+characters wide): a page's tiles fill the screen in as many columns as read best, fewer tiles
+in larger type; those that do not fit make further screens of the page, shown in turn
+("+N more"). Text from outside (an alert's name, an error) is cut with an ellipsis at its
+tile's width: no label widens the window.
 """
 
 from __future__ import annotations
@@ -14,29 +17,46 @@ from __future__ import annotations
 import math
 import time
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QKeyEvent, QResizeEvent
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QCloseEvent,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QResizeEvent,
+    QTextLayout,
+    QTextOption,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QLayout,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from aiops_desktop.models.text import age_text
-from aiops_desktop.models.wall import Tile, WallModel, WallPage
+from aiops_desktop.models.text import age_text, one_line
+from aiops_desktop.models.wall import TILE_LINES, Tile, WallModel, WallPage
 from ui.theme import Theme
 from ui.views.text import PlainLabel
 
-COLUMNS = 4  # at most
-TILE_LINES = 3
+COLUMNS = 4  # at most, while the tiles fit in them (more when only more columns fit them all)
 REFERENCE_HEIGHT = 1080  # the screen height the theme's wall font sizes are for
 FLASH_MS = 500
 FLASH_STEPS = 6  # three flashes
 EXIT_WINDOW_S = 3.0
 STATUS_KEYS = {"OK": "ONLINE", "WARNING": "DEGRADED", "CRITICAL": "OFFLINE", "UNKNOWN": "UNKNOWN"}
+#: how much larger a page's type is for so few tiles, the last the smallest it goes
+TIERS = ((4, 1.5), (6, 1.25), (16, 1.0), (None, 0.8))
+TILE_EMS = 12  # a tile's least width, in its lines' line heights (about 24 characters)
+TILE_MARGINS = (14, 10, 14, 10)  # left, top, right, bottom
+TILE_SPACING = 4
+TILE_BORDER = 6
+GRID_SPACING = 18
+BADGE_CHARS = 40  # a capture's label in the corner, cut beyond this
 
 
 def wall_font(theme: Theme, role: str, scale: float, *, bold: bool = False) -> QFont:
@@ -51,19 +71,127 @@ def columns_for(tiles: int) -> int:
     return 1 if tiles <= 1 else 2 if tiles <= 4 else 3 if tiles <= 6 else COLUMNS
 
 
+def tile_least(theme: Theme, scale: float) -> tuple[int, int]:
+    """The least width and height a tile needs at ``scale``: its title, TILE_LINES lines and
+    its age one line each, its margins and border; TILE_EMS line heights wide."""
+    title = QFontMetrics(wall_font(theme, "wall_pt", scale, bold=True)).lineSpacing()
+    line = QFontMetrics(wall_font(theme, "wall_line_pt", scale)).lineSpacing()
+    small = QFontMetrics(wall_font(theme, "wall_small_pt", scale)).lineSpacing()
+    left, top, right, bottom = TILE_MARGINS
+    chrome = top + bottom + 2 * TILE_BORDER + TILE_SPACING * (TILE_LINES + 1)
+    return (
+        TILE_EMS * line + left + right + 2 * TILE_BORDER,
+        title + TILE_LINES * line + small + chrome,
+    )
+
+
+def plan_screen(
+    tiles: int, room: tuple[int, int], least: dict[float, tuple[int, int]]
+) -> tuple[int, int, float]:
+    """How a page of ``tiles`` is shown in ``room`` (width, height) px: (columns, tiles a
+    screen, type factor). The largest type of TIERS at which every tile fits on one screen;
+    else the smallest type and as many as fit (the rest on further screens). ``least``:
+    factor -> a tile's least size at it."""
+    for most, factor in TIERS:
+        if most is not None and tiles > most:
+            continue
+        width, height = least[factor]
+        fit_columns = max(1, (room[0] + GRID_SPACING) // (width + GRID_SPACING))
+        fit_rows = max(1, (room[1] + GRID_SPACING) // (height + GRID_SPACING))
+        shown = min(tiles, fit_columns * fit_rows)
+        if shown < tiles and most is not None:
+            continue  # not all at this size: smaller type
+        columns = min(fit_columns, max(columns_for(shown), math.ceil(shown / fit_rows)))
+        return columns, max(1, shown), factor
+    raise AssertionError("the last tier takes any number")  # pragma: no cover
+
+
+class FittedLabel(PlainLabel):
+    """Plain text that never widens its window: broken at words into at most ``max_lines``
+    lines of the width it is given (anywhere in a word longer than that), the last cut with
+    an ellipsis when more is left."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__("", parent)
+        self._full = ""
+        self._max_lines = 1
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(1)
+        self.set_text(text)
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_text(self, text: str) -> None:
+        if text != self._full:
+            self._full = text
+            self._fit()
+
+    def set_max_lines(self, most: int) -> None:
+        if most != self._max_lines:
+            self._max_lines = most
+            self._fit()
+
+    def lines_needed(self) -> int:
+        """How many lines its text takes whole at its width."""
+        return max(1, len(self._broken(self.contentsRect().width(), 1000)))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() is QEvent.Type.FontChange:
+            self._fit()
+
+    def _broken(self, width: int, most: int) -> list[str]:
+        text = self._full
+        if not text or width <= 0:
+            return [text] if text else []
+        layout = QTextLayout(text, self.font())
+        option = QTextOption()
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        layout.setTextOption(option)
+        layout.beginLayout()
+        spans = []
+        while (line := layout.createLine()).isValid():
+            line.setLineWidth(width)
+            spans.append((line.textStart(), line.textLength()))
+        layout.endLayout()
+        lines = [text[start : start + length].rstrip() for start, length in spans]
+        if len(lines) > most:
+            rest = text[spans[most - 1][0] :]
+            cut = self.fontMetrics().elidedText(rest, Qt.TextElideMode.ElideRight, width)
+            lines = [*lines[: most - 1], cut]
+        return lines
+
+    def _fit(self) -> None:
+        shown = "\n".join(self._broken(self.contentsRect().width(), self._max_lines))
+        if shown != self.text():
+            self.setText(shown)
+
+
 class TileWidget(QFrame):
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._theme = theme
+        # as large as the page's grid makes it, never larger for its text
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         layout = QVBoxLayout(self)
-        self.title = PlainLabel()
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        layout.setContentsMargins(*TILE_MARGINS)
+        layout.setSpacing(TILE_SPACING)
+        self.title = FittedLabel()
         layout.addWidget(self.title)
-        self.lines = [PlainLabel() for _ in range(TILE_LINES)]
+        self.lines = [FittedLabel() for _ in range(TILE_LINES)]
         for label in self.lines:
-            label.setWordWrap(True)
             layout.addWidget(label)
         layout.addStretch(1)
-        self.age = PlainLabel()
+        self.age = FittedLabel()
         layout.addWidget(self.age)
         self._shown: tuple[object, ...] = ()
         self.scale = 0.0
@@ -78,87 +206,170 @@ class TileWidget(QFrame):
         for label in self.lines:
             label.setFont(wall_font(theme, "wall_line_pt", scale))
         self.age.setFont(wall_font(theme, "wall_small_pt", scale))
+        self._share_lines()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._share_lines()
+
+    def _share_lines(self) -> None:
+        """Each line one line high, and what room the tile has beyond its least size given
+        to the lines that need more (in order): a long reason wraps where there is room for
+        it, and nothing is pushed out of the tile (its age and STALE badge least of all)."""
+        line = self.lines[0].fontMetrics().lineSpacing()
+        _, top, _, bottom = TILE_MARGINS
+        fixed = top + bottom + 2 * TILE_BORDER + TILE_SPACING * (TILE_LINES + 1)
+        fixed += self.title.fontMetrics().lineSpacing() + self.age.fontMetrics().lineSpacing()
+        spare = max(0, (self.height() - fixed) // line - TILE_LINES)
+        for label in self.lines:
+            label.set_max_lines(1)
+            more = min(spare, label.lines_needed() - 1)
+            label.set_max_lines(1 + more)
+            spare -= more
 
     def show_tile(self, tile: Tile) -> None:
-        shown = (tile.title, tile.state, tuple(tile.lines), tile.stale, tile.age_s is None)
-        age = "" if tile.age_s is None else f"data {age_text(tile.age_s)}"
-        self.age.setText(("STALE · " if tile.stale else "") + age)
+        self.age.set_text(freshness_text(tile))
+        shown = (tile.title, tile.state, tuple(tile.lines), tile.stale)
         if shown == self._shown:
             return
         self._shown = shown
         colour = self._theme.status(STATUS_KEYS.get(tile.state, "UNKNOWN"))
         text = self._theme.color("text")
         self.setStyleSheet(
-            f"TileWidget {{ background: {self._theme.color('panel')}; border: 6px solid {colour};"
-            f" border-radius: 10px; }} QLabel {{ color: {text}; border: none; }}"
+            f"TileWidget {{ background: {self._theme.color('panel')};"
+            f" border: {TILE_BORDER}px solid {colour}; border-radius: 10px; }}"
+            f" QLabel {{ color: {text}; border: none; }}"
         )
-        self.title.setText(tile.title)
+        # the state's shape beside its colour (✖ ▲ ? ●): read without colour too
+        mark = self._theme.mark(tile.state)
+        self.title.set_text(f"{mark} {one_line(tile.title)}" if mark else one_line(tile.title))
         self.title.setStyleSheet(f"color: {colour};")
-        for label, line in zip(self.lines, [*tile.lines, "", "", ""], strict=False):
-            label.setText(line)
+        for label, line in zip(self.lines, [*tile.lines, *[""] * TILE_LINES], strict=False):
+            label.set_text(one_line(line))
+        self._share_lines()
         muted = self._theme.color("text_muted")
         self.age.setStyleSheet(
             f"color: {self._theme.severity('warning') if tile.stale else muted};"
         )
 
 
+def freshness_text(tile: Tile) -> str:
+    """A tile's corner: "STALE since 14:05 UTC · data 3.0 h ago", "data 20 s ago", or ""."""
+    age = "" if tile.age_s is None else f"data {age_text(tile.age_s)}"
+    if not tile.stale:
+        return age
+    since = tile.stale_since
+    badge = "STALE" if since is None else f"STALE since {since:%H:%M} UTC"
+    return f"{badge} · {age}" if age else badge
+
+
 class PageWidget(QWidget):
+    """One page's tiles, as many screens of it as its tiles need (``next_screen``)."""
+
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._theme = theme
-        outer = QVBoxLayout(self)
+        outer = self._outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         self.grid = QGridLayout()
-        self.grid.setSpacing(18)
+        self.grid.setSpacing(GRID_SPACING)
         outer.addLayout(self.grid, 1)  # the tiles take the whole page
         self.tiles: list[TileWidget] = []
         self.empty = PlainLabel("nothing to show on this page")
         self.empty.setFont(QFont(theme.font_family, theme.font_pt("wall_line_pt")))
         outer.addWidget(self.empty)
-        self._placed = 0  # tiles the grid is laid out for
+        self.more = FittedLabel()  # "+184 more: screen 1 of 8"
+        self.more.setFont(QFont(theme.font_family, theme.font_pt("wall_small_pt")))
+        self.more.setAlignment(Qt.AlignmentFlag.AlignRight)
+        outer.addWidget(self.more)
+        self._placed: tuple[int, int] = (0, 0)  # (tiles, columns) the grid is laid out for
+        self._page: WallPage | None = None
+        self._least: dict[float, tuple[int, int]] = {}  # type factor -> a tile's least size
         self.scale = 1.0
+        self.screen = 0  # which screen of the page is shown
+        self.screens = 1
+        self._factor = 1.0
 
     def set_scale(self, scale: float) -> None:
         self.scale = scale
-        for tile in self.tiles:
-            tile.set_scale(self._tile_scale())
+        self._least = {}
+        self.more.setFont(wall_font(self._theme, "wall_small_pt", scale))
+        self._render()
 
-    def _tile_scale(self) -> float:
-        """Fewer tiles are bigger: their type grows with them (four tiles: half again)."""
-        shown = self._placed
-        return self.scale * (1.5 if shown <= 4 else 1.25 if shown <= 6 else 1.0)
+    def _least_size(self, factor: float) -> tuple[int, int]:
+        if factor not in self._least:
+            self._least[factor] = tile_least(self._theme, self.scale * factor)
+        return self._least[factor]
 
-    def _lay_out(self, shown: int) -> None:
-        """The grid for ``shown`` tiles: each one at its place, rows and columns sharing the
-        space equally (only when the number shown changes)."""
-        if shown == self._placed:
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._render()
+
+    def show_page(self, page: WallPage) -> None:
+        self._page = page
+        self._render()
+
+    def next_screen(self) -> bool:
+        """On to this page's next screen; False when its last was shown (the page is done)."""
+        if self.screen + 1 >= self.screens:
+            return False
+        self.screen += 1
+        self._render()
+        return True
+
+    def first_screen(self) -> None:
+        if self.screen:
+            self.screen = 0
+            self._render()
+
+    def _room(self) -> tuple[int, int]:
+        """The grid's room: the page less what its "+N more" line takes."""
+        taken = self.more.sizeHint().height() + self._outer.spacing()
+        return self.width(), max(1, self.height() - taken)
+
+    def _render(self) -> None:
+        """This screen of the page: its slice of the tiles, laid out and shown."""
+        page = self._page
+        if page is None:
             return
-        self._placed = shown
-        columns = columns_for(shown)
+        total = len(page.tiles)
+        least = {factor: self._least_size(factor) for _, factor in TIERS}
+        columns, per_screen, self._factor = plan_screen(max(1, total), self._room(), least)
+        self.screens = max(1, math.ceil(total / per_screen))
+        self.screen = min(self.screen, self.screens - 1)
+        shown = page.tiles[self.screen * per_screen : (self.screen + 1) * per_screen]
+        while len(self.tiles) < len(shown):  # slots grow to the most a screen shows, no more
+            self.tiles.append(TileWidget(self._theme))
+        self._lay_out(len(shown), columns)
+        for slot in self.tiles:
+            slot.set_scale(self.scale * self._factor)
+        for slot, tile in zip(self.tiles, shown, strict=False):
+            slot.show_tile(tile)
+            slot.setVisible(True)
+        for slot in self.tiles[len(shown) :]:
+            slot.setVisible(False)
+        self.empty.setVisible(not page.tiles)
+        hidden = total - len(shown)
+        self.more.set_text(
+            f"+{hidden} more · screen {self.screen + 1} of {self.screens}" if hidden else ""
+        )
+        self.more.setVisible(bool(hidden))
+
+    def _lay_out(self, shown: int, columns: int) -> None:
+        """The grid for ``shown`` tiles in ``columns``: each one at its place, rows and
+        columns sharing the space equally (only when that changes)."""
+        if (shown, columns) == self._placed:
+            return
+        self._placed = (shown, columns)
         for n, tile in enumerate(self.tiles):
             self.grid.removeWidget(tile)
             if n < shown:
                 self.grid.addWidget(tile, n // columns, n % columns)
-        for tile in self.tiles:
-            tile.set_scale(self._tile_scale())
         rows = math.ceil(shown / columns) if shown else 0
         for r in range(self.grid.rowCount()):
             self.grid.setRowStretch(r, 1 if r < rows else 0)
         for c in range(self.grid.columnCount()):
             self.grid.setColumnStretch(c, 1 if c < columns else 0)
-
-    def show_page(self, page: WallPage) -> None:
-        while len(self.tiles) < len(page.tiles):  # slots grow to the most ever shown, no more
-            tile = TileWidget(self._theme)
-            tile.set_scale(self._tile_scale())
-            self.tiles.append(tile)
-        self._lay_out(len(page.tiles))
-        for slot, tile in zip(self.tiles, page.tiles, strict=False):
-            slot.show_tile(tile)
-            slot.setVisible(True)
-        for slot in self.tiles[len(page.tiles) :]:
-            slot.setVisible(False)
-        self.empty.setVisible(not page.tiles)
 
 
 class WallWindow(QWidget):
@@ -196,12 +407,13 @@ class WallWindow(QWidget):
         self.stack = QStackedWidget()
         layout.addWidget(self.stack, 1)
         footer = QHBoxLayout()
-        self.pages_label = PlainLabel()
+        self.pages_label = FittedLabel()
         self.pages_label.setFont(QFont(theme.font_family, theme.font_pt("wall_small_pt")))
         footer.addWidget(self.pages_label, 1)
-        self.health = PlainLabel()
+        self.health = FittedLabel()  # a server's error may be long: cut, never wider
         self.health.setFont(QFont(theme.font_family, theme.font_pt("wall_small_pt")))
-        footer.addWidget(self.health)
+        self.health.setAlignment(Qt.AlignmentFlag.AlignRight)
+        footer.addWidget(self.health, 1)
         layout.addLayout(footer)
         self._pages: dict[str, PageWidget] = {}
         self._order: list[str] = []
@@ -267,11 +479,7 @@ class WallWindow(QWidget):
 
     # -- the model --------------------------------------------------------------------------
     def show_model(self, model: WallModel) -> None:
-        critical = {(p.name, t.title) for p in model.pages for t in p.tiles
-                    if t.state == "CRITICAL"}  # fmt: skip
-        if self._model is not None and critical - self._critical_tiles:
-            self.flash()  # something turned CRITICAL: the room should look up
-        self._critical_tiles = critical
+        self._note_critical(model)
         self._model = model
         for page in model.pages:
             widget = self._pages.get(page.name)
@@ -289,36 +497,63 @@ class WallWindow(QWidget):
         self._critical_first = critical
         if self.current_page() not in self._pages and self._order:
             self.show_page(self._order[0])
-        self.health.setText(model.health)
+        self.health.set_text(one_line(model.health))
         self.clock.setText(model.at.strftime("%H:%M:%S UTC"))
-        self.badge.setText(model.badge)
+        badge = one_line(model.badge)  # a capture's own label: cut, never wider than a third
+        self.badge.setText(badge if len(badge) <= BADGE_CHARS else badge[: BADGE_CHARS - 1] + "…")
         self.badge.setVisible(bool(model.badge))
         self._retitle()
+
+    def _note_critical(self, model: WallModel) -> None:
+        """Flash when a tile turns CRITICAL. One that was CRITICAL and is UNKNOWN for a while
+        (its source unread) stays known as CRITICAL: read again, it is not news."""
+        states = {(p.name, t.title): t.state for p in model.pages for t in p.tiles}
+        critical = {k for k, state in states.items() if state == "CRITICAL"}
+        if self._model is not None and critical - self._critical_tiles:
+            self.flash()  # something turned CRITICAL: the room should look up
+        unknown = {k for k in self._critical_tiles if states.get(k) == "UNKNOWN"}
+        self._critical_tiles = critical | unknown
 
     def current_page(self) -> str:
         widget = self.stack.currentWidget()
         return next((n for n, w in self._pages.items() if w is widget), "")
 
     def show_page(self, name: str) -> None:
-        self.stack.setCurrentWidget(self._pages[name])
+        """Page ``name``, from its first screen when it was not the one shown."""
+        widget = self._pages[name]
+        if widget is not self.stack.currentWidget():
+            widget.first_screen()
+        self.stack.setCurrentWidget(widget)
         self._retitle()
 
     def next_page(self) -> None:
+        """The rotation: the shown page's next screen, else the next page's first."""
         if not self._order:
             return
         current = self.current_page()
+        widget = self._pages.get(current)
+        if widget is not None and widget.next_screen():
+            self._retitle()
+            return
         index = self._order.index(current) + 1 if current in self._order else 0
-        self.show_page(self._order[index % len(self._order)])
+        following = self._order[index % len(self._order)]
+        self._pages[following].first_screen()  # itself again when it is the only page
+        self.show_page(following)
 
     def _retitle(self) -> None:
         current = self.current_page()
-        self.title.setText(self._titles.get(current, "AIOps Desktop"))
-        self.pages_label.setText(
-            "   ".join(
-                ("▶ " if n == current else "") + self._titles[n].split(" · ")[0]
-                for n in self._order
-            )
-        )
+        widget = self._pages.get(current)
+        screen = ""
+        if widget is not None and widget.screens > 1:
+            screen = f" · screen {widget.screen + 1} of {widget.screens}"
+        self.title.setText(self._titles.get(current, "AIOps Desktop") + screen)
+        names = []
+        for n in self._order:
+            name = self._titles[n].split(" · ")[0]
+            if n == current:
+                name = "▶ " + name + (f" {widget.screen + 1}/{widget.screens}" if screen else "")
+            names.append(name)
+        self.pages_label.set_text("   ".join(names))
 
     # -- locked -----------------------------------------------------------------------------
     def allow_close(self) -> None:
@@ -334,7 +569,7 @@ class WallWindow(QWidget):
                 self.sig_exit_requested.emit()
                 return
             self._exit_pressed_at = now
-            self.health.setText("press Ctrl+Shift+Q again within 3 s to leave the wall")
+            self.health.set_text("press Ctrl+Shift+Q again within 3 s to leave the wall")
             return
         event.accept()  # every other key does nothing: no settings, no dialogs
 

@@ -9,14 +9,22 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiops_desktop.models import AlertSeverity, Cluster, ClusterKind, EndpointKind
-from aiops_desktop.models.fleet import Domain, FindingSeverity, Health
+from aiops_desktop.models.fleet import (
+    ClusterTruth,
+    Coverage,
+    Domain,
+    FindingSeverity,
+    FleetTruth,
+    Health,
+)
 from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C
-from aiops_desktop.models.polling import Source
+from aiops_desktop.models.polling import Source, SourceStatus
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
-from aiops_desktop.models.wall import RANK, Tile, WallModel, WallPage
+from aiops_desktop.models.text import age_text, count
+from aiops_desktop.models.wall import RANK, TILE_LINES, Tile, WallModel, WallPage
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.fleet.state import FleetState
 from aiops_desktop.services.polling.live import LiveBuffers
@@ -25,10 +33,17 @@ from aiops_desktop.services.queries.alerts import group_alerts
 from aiops_desktop.store.capture import CaptureManifest
 
 STALE_AFTER_S = 180.0  # live-buffer data older than this is badged stale
+ALERT_GROUPS = 12  # alert groups a page shows; one more tile counts the rest
+ALERT_STATE = {AlertSeverity.CRITICAL: "CRITICAL", AlertSeverity.WARNING: "WARNING"}
 
 
 def _members(src: WallService, cluster: Cluster) -> list[str]:
     return src.registry.members(cluster, src.live.clusters())
+
+
+def _truth(src: WallService) -> FleetTruth:
+    """The fleet's one truth this build judges by (``build_wall`` takes it once for all pages)."""
+    return src.fleet.last if src.fleet.last is not None else src.fleet.snapshot()
 
 
 def _latest(src: WallService, cluster: str, panel: str) -> tuple[dict[str, float], float | None]:
@@ -45,8 +60,11 @@ def _latest(src: WallService, cluster: str, panel: str) -> tuple[dict[str, float
     return last, newest
 
 
-def _age(now: datetime, newest: float | None) -> float | None:
-    return None if newest is None else max(0.0, now.timestamp() - newest)
+def _age(src: WallService, now: datetime, newest: float | None) -> float | None:
+    """How old the newest sample is; none in a capture (its data is as recorded, not old)."""
+    if src.capture is not None or newest is None:
+        return None
+    return max(0.0, now.timestamp() - newest)
 
 
 #: the fleet truth's states in the wall's palette terms (unknown is never OK)
@@ -55,114 +73,187 @@ WALL_STATE = {
     Health.STALE: "UNKNOWN", Health.NO_DATA: "UNKNOWN", Health.NOT_CONFIGURED: "UNKNOWN",
     Health.OK: "OK",
 }  # fmt: skip
+#: states in which the truth does not know what a cluster's GPUs or ports are doing now
+NOT_KNOWN = (Health.OFFLINE, Health.STALE, Health.NO_DATA, Health.NOT_CONFIGURED)
+_READ = (Coverage.READ, Coverage.RECORDED, Coverage.NOT_CONFIGURED)
 
 
 def _fleet_page(src: WallService, now: datetime) -> WallPage:
-    """Every cluster and hub member as the fleet's one truth (services/fleet) judges it."""
+    """Every cluster and hub member as the fleet's one truth judges it, in its order (worst
+    first: the Fleet page's and the CLI's)."""
     page = WallPage("fleet", "Fleet")
-    truth = src.fleet.snapshot()
-    hubs = {c.name for c in src.registry.clusters() if c.kind is ClusterKind.FLEET}
+    truth = _truth(src)
+    hubs = {c.name: c for c in src.registry.clusters() if c.kind is ClusterKind.FLEET}
     for t in truth.clusters:
         score = "–" if t.health_score is None else str(t.health_score)
         lines = [f"{t.state.value} · score {score}"]
-        if t.name in hubs:
-            members = sum(1 for m in truth.clusters if m.hub == t.name)
-            lines.append(f"fleet hub of {members} member clusters")
-        else:
-            lines.append(t.summary() or "no findings")
+        if (hub := hubs.get(t.name)) is not None:
+            seen = [m.name for m in truth.clusters if m.hub == t.name]
+            members = len(src.registry.members(hub, seen))  # a member of two hubs counts in both
+            pushed = None if src.capture is not None else src.poller.hub_age_s.get(t.name)
+            newest = "" if pushed is None else f" · newest sample {age_text(pushed)}"
+            lines.append(f"fleet hub of {count(members, 'member cluster')}{newest}")
+        elif t.summary():
+            lines.append(t.summary())
+        else:  # nothing found: all clear only where every source was read
+            read = all(c in _READ for c in t.coverage.values())
+            lines.append("no findings" if read else "nothing found in what was read")
         worst = t.worst()
         if worst is not None:
-            lines.append(f"{worst.subject}: {worst.reason}")
+            lines.append(worst.line())
         elif t.state is not Health.OK:
             lines.append(", ".join(f"{k} {v.value}" for k, v in t.coverage.items()))
         age = None if src.capture is not None else t.data_age_s
-        stale = t.state in (Health.STALE, Health.OFFLINE)
-        page.tiles.append(Tile(t.name, WALL_STATE[t.state], lines, age, stale))
+        page.tiles.append(Tile(t.name, WALL_STATE[t.state], lines[:TILE_LINES], age,
+                               bool(t.lost()), t.stale_since))  # fmt: skip
     return page
 
 
-def _member_tiles(
-    src: WallService, read: Callable[[str], tuple[str, list[str], float | None] | None]
-) -> list[Tile]:
-    """One tile per (member) cluster that ``read`` finds data for: (state, lines, newest)."""
+#: what a GPU or PTP page's builder finds of a member: (its figures, its newest sample)
+Read = Callable[[str], tuple[list[str], float | None] | None]
+
+
+def _member_tiles(src: WallService, now: datetime, domain: Domain, read: Read) -> list[Tile]:
+    """One tile per (member) cluster that ``read`` finds data for, once however many hubs
+    it reports through, judged by the truth's findings of ``domain``; worst first."""
     tiles = []
+    shown: set[str] = set()
+    truth = _truth(src)
     for cluster in src.registry.clusters():
         for name in _members(src, cluster):
-            found = read(name)
-            if found is not None:
-                state, lines, newest = found
-                age = _age(src.now(), newest)
-                tiles.append(Tile(name, state, lines, age, age is not None and age > STALE_AFTER_S))
+            if name in shown or (found := read(name)) is None:
+                continue
+            shown.add(name)
+            figures, newest = found
+            judged = truth.get(name)
+            state, verdict = _domain_verdict(judged, domain)
+            age = _age(src, now, newest)
+            old = age is not None and age > STALE_AFTER_S
+            lost = judged is not None and bool(judged.lost())
+            since = judged.stale_since if judged is not None and lost else None
+            if since is None and old and newest is not None:
+                since = datetime.fromtimestamp(newest, UTC)
+            lines = [verdict, *figures[: TILE_LINES - 1]]
+            tiles.append(Tile(name, state, lines, age, old or lost, since))
+    tiles.sort(key=lambda t: (RANK[t.state], t.title))
     return tiles
 
 
-def _domain_verdict(
-    src: WallService, name: str, domain: Domain, lines: list[str]
-) -> tuple[str, list[str]]:
-    """A GPU or PTP tile's state: the fleet's one truth's worst finding of that domain (XID,
-    ECC, FREERUN... not only what the charts' series show), its reason as the last line."""
-    judged = src.fleet.last.get(name) if src.fleet.last is not None else None
-    found = [f for f in judged.findings if f.domain is domain] if judged else []
-    if not found:
-        return ("OK" if judged is not None else "UNKNOWN"), lines
-    worst = found[0]  # the truth lists findings worst first
+def _domain_verdict(judged: ClusterTruth | None, domain: Domain) -> tuple[str, str]:
+    """A GPU or PTP tile's state and its first line, the state in a word and why: the fleet's
+    one truth's worst finding of that domain (XID, ECC, FREERUN... not only what the charts'
+    series show). UNKNOWN, never OK, where the truth does not know: the cluster is OFFLINE,
+    STALE or has no data, or its metrics or findings were not read (the last known finding
+    is said, marked so)."""
+    if judged is None:
+        return "UNKNOWN", "UNKNOWN · not judged yet"
+    found = [f for f in judged.findings if f.domain is domain]
+    worst = found[0] if found else None  # the truth lists findings worst first
+    unread = [f"{k} {v.value}" for k, v in judged.coverage.items()
+              if k in ("metrics", "findings") and v not in _READ]  # fmt: skip
+    if judged.state in NOT_KNOWN or unread:
+        why = f"cluster {judged.state.value}" if judged.state in NOT_KNOWN else unread[0]
+        return "UNKNOWN", f"UNKNOWN · {why}" + (f"; {worst.line()}" if worst else "")
+    if worst is None or worst.severity is FindingSeverity.INFO:
+        return "OK", f"OK · {worst.line()}" if worst else f"OK · no {domain.value} findings"
     state = "CRITICAL" if worst.severity is FindingSeverity.CRITICAL else "WARNING"
-    if worst.severity is FindingSeverity.INFO:
-        state = "OK"
-    return state, [*lines, f"{worst.subject}: {worst.reason}"]
+    return state, f"{state} · {worst.line()}"
 
 
 def _gpu_page(src: WallService, now: datetime) -> WallPage:
-    def read(name: str) -> tuple[str, list[str], float | None] | None:
+    def read(name: str) -> tuple[list[str], float | None] | None:
         temps, newest = _latest(src, name, "gpu_temperature")
         utils, _ = _latest(src, name, "gpu_util")
         if not temps and not utils:
             return None
         hot = sum(t >= TEMP_CRITICAL_C for t in temps.values())
         warm = sum(TEMP_WARNING_C <= t < TEMP_CRITICAL_C for t in temps.values())
-        avg = sum(utils.values()) / len(utils) if utils else float("nan")
-        hottest = f"hottest {max(temps.values()):.0f} C" if temps else "no temperatures"
-        limits = f"{hot} >= {TEMP_CRITICAL_C:g} C, {warm} >= {TEMP_WARNING_C:g} C"
-        lines = [f"{max(len(temps), len(utils))} GPUs · {avg:.0f}% busy", limits, hottest]
-        state, lines = _domain_verdict(src, name, Domain.GPU, lines)
-        return state, lines, newest
+        busy = f"{sum(utils.values()) / len(utils):.0f}% busy" if utils else "utilisation not read"
+        gpus = count(max(len(temps), len(utils)), "GPU")
+        heat = (f"hottest {max(temps.values()):.0f} C · {hot} >= {TEMP_CRITICAL_C:g} C, "
+                f"{warm} >= {TEMP_WARNING_C:g} C") if temps else "no temperatures"  # fmt: skip
+        return [f"{gpus} · {busy}", heat], newest
 
-    return WallPage("gpu", "GPUs", _member_tiles(src, read))
+    return WallPage("gpu", "GPUs", _member_tiles(src, now, Domain.GPU, read))
 
 
 def _ptp_page(src: WallService, now: datetime) -> WallPage:
-    def read(name: str) -> tuple[str, list[str], float | None] | None:
+    def read(name: str) -> tuple[list[str], float | None] | None:
         states, newest = _latest(src, name, "ptp_clock_state")
         offsets, _ = _latest(src, name, "ptp_offset")
         if not states:
             return None
-        freerun = [p for p, s in states.items() if s == 0]
-        holdover = [p for p, s in states.items() if s == 2]
-        drifting = [p for p, o in offsets.items() if abs(o) > OFFSET_THRESHOLD_NS]
+        troubles = [f"FREERUN {p}" for p, s in states.items() if s == 0]
+        troubles += [f"HOLDOVER {p}" for p, s in states.items() if s == 2]
+        troubles += [f"offset {o:.0f} ns at {p}" for p, o in offsets.items()
+                     if abs(o) > OFFSET_THRESHOLD_NS]  # fmt: skip
         locked = sum(s == 1 for s in states.values())
         lines = [f"{locked}/{len(states)} ports LOCKED"]
-        lines += [f"FREERUN {p}" for p in freerun[:2]] + [f"HOLDOVER {p}" for p in holdover[:2]]
-        lines += [f"offset {offsets[p]:.0f} ns at {p}" for p in drifting[:2]]
-        state, lines = _domain_verdict(src, name, Domain.PTP, lines[:3])
-        return state, lines, newest
+        if troubles:  # the worst two, and how many more
+            more = f" · +{len(troubles) - 2} more" if len(troubles) > 2 else ""
+            lines.append(" · ".join(troubles[:2]) + more)
+        return lines, newest
 
-    return WallPage("ptp", "PTP timing", _member_tiles(src, read))
+    return WallPage("ptp", "PTP timing", _member_tiles(src, now, Domain.PTP, read))
+
+
+def _alert_sources(src: WallService) -> dict[str, SourceStatus | None]:
+    """Each name alerts are filed under -> the status of the Alertmanager that reads them
+    (its own, or its fleet hub's: a hub's own alerts are filed under the hub)."""
+    registered = {c.name for c in src.registry.clusters()}
+    seen = sorted(set(src.poller.alerts) - registered)
+    out: dict[str, SourceStatus | None] = {}
+    for c in src.registry.clusters():
+        if c.endpoint(EndpointKind.ALERTMANAGER):
+            status = src.poller.status.get((c.name, Source.ALERTS))
+            for name in {c.name, *src.registry.members(c, seen)}:
+                out.setdefault(name, status)
+    return out
+
+
+def _alert_freshness(
+    src: WallService, clusters: list[str], now: datetime
+) -> tuple[float | None, bool, datetime | None]:
+    """An alert group's age (its oldest Alertmanager read), whether any of its Alertmanagers
+    is unreachable or stale (its alerts may have ended meanwhile), and since when."""
+    if src.capture is not None:
+        return None, False, None
+    sources = _alert_sources(src)
+    statuses = [s for c in clusters if (s := sources.get(c)) is not None]
+    ages = [a for s in statuses if (a := s.age_s(now)) is not None]
+    lost = [s for s in statuses if s.consecutive_errors or s.stale(now)]
+    since = min((s.last_success for s in lost if s.last_success is not None), default=None)
+    return max(ages, default=None), bool(lost), since
+
+
+def _lasting(seconds: float) -> str:
+    """How long something has gone on, as the app writes ages: "for 48.3 h", not "for 2895
+    min"."""
+    return "for " + age_text(seconds).removesuffix(" ago")
 
 
 def _alerts_page(src: WallService, now: datetime) -> WallPage:
+    """Alert groups worst first, as many as a page shows, then one tile for the rest."""
     page = WallPage("alerts", "Alerts firing")
     alerts = [a for firing in src.poller.alerts.values() for a in firing]
-    for group in group_alerts(alerts)[:12]:
+    groups = group_alerts(alerts)
+    for group in groups[:ALERT_GROUPS]:
         severity = group.severity.value
-        state = {AlertSeverity.CRITICAL: "CRITICAL", AlertSeverity.WARNING: "WARNING"}.get(
-            group.severity, "OK"
-        )
-        since = min(a.starts_at for a in group.alerts)
-        minutes = (now - since).total_seconds() / 60
+        state = ALERT_STATE.get(group.severity, "OK")
+        began = min(a.starts_at for a in group.alerts)
         lines = [f"{len(group.alerts)} firing · {severity}",
                  ", ".join(group.clusters[:3]) + (" …" if len(group.clusters) > 3 else ""),
-                 f"for {minutes:.0f} min"]  # fmt: skip
-        page.tiles.append(Tile(group.key, state, lines))
+                 _lasting((now - began).total_seconds())]  # fmt: skip
+        page.tiles.append(
+            Tile(group.key, state, lines, *_alert_freshness(src, group.clusters, now))
+        )
+    if rest := groups[ALERT_GROUPS:]:  # said, not silently dropped
+        worst = min((ALERT_STATE.get(g.severity, "OK") for g in rest), key=RANK.__getitem__)
+        critical = sum(g.severity is AlertSeverity.CRITICAL for g in rest)
+        firing = sum(len(g.alerts) for g in rest)
+        lines = [f"{count(len(rest), 'more alert group')} not shown",
+                 f"{count(firing, 'alert')} firing · {critical} critical"]  # fmt: skip
+        page.tiles.append(Tile(f"+{len(rest)} more", worst, lines))
     if not alerts:  # nothing firing: say whether that is known or merely not asked
         managers = [c for c in src.registry.clusters() if c.endpoint(EndpointKind.ALERTMANAGER)]
         read = [
@@ -200,10 +291,11 @@ def poll_health(src: WallService) -> str:
 
 
 def build_wall(src: WallService, pages: list[str], now: datetime | None = None) -> WallModel:
+    """Each page's tiles worst first (each builder orders its own: the fleet page as the
+    truth does, the alerts page as their groups), from one judgement of the fleet."""
     now = now or src.now()
+    src.fleet.snapshot()  # alerts and sources move between the truth's refreshes
     built = [BUILDERS[name](src, now) for name in pages]
-    for page in built:  # worst first; the fleet page keeps the truth's order within a state
-        page.tiles.sort(key=lambda t: (RANK[t.state], "" if page.name == "fleet" else t.title))
     # a page with a CRITICAL item comes first; otherwise the chosen order stays
     ordered = sorted(built, key=lambda p: 0 if p.worst == "CRITICAL" else 1)
     badge = "" if src.capture is None else (src.capture.label or "CAPTURE")
