@@ -213,7 +213,7 @@ def test_endpoints_are_checked() -> None:
     # so, and never in clear (the keyring's API key went over plain http to any host)
     for here in ("http://localhost:11434/v1", "http://[::1]:8080/v1", "http://127.0.0.2/v1"):
         LlmEndpoint(here, "m")
-    with pytest.raises(CollectorError, match="must be on this machine.*--allow-remote"):
+    with pytest.raises(CollectorError, match=r"must be on this machine.*--allow-remote"):
         LlmEndpoint("https://api.openai.com/v1", "m")
     with pytest.raises(CollectorError, match="https only"):
         LlmEndpoint("http://llm.example.net/v1", "m", allow_remote=True)
