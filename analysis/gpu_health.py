@@ -1,11 +1,13 @@
 """GPU health from what the DCGM exporter (or nvidia-smi) reports (docs/architecture.md#rules).
 
-A GPU is OK, WARNING or CRITICAL with the reasons, in words a NOC engineer acts on: its last
-XID decoded to meaning and action (``resources/gpu/xid.json``), double-bit ECC errors, row
-remapping (pending, uncorrectable, failed), PCIe replays and NVLink CRC errors and recoveries
-in the last hour, corrected single-bit ECC errors, clock throttling (power, thermal,
-reliability) for more than 10 % of the last 5 minutes, temperature (warning 70 C, critical
-80 C). Utilisation above 80 % is "high": a fact, not a fault.
+A GPU is OK, WARNING or CRITICAL with the reasons, in words a NOC engineer acts on (UNKNOWN
+where neither its temperature nor any health counter was reported: no data is not health):
+its XIDs (the last, and those seen over the XID window, so a critical XID is not hidden by a
+later mild one) decoded to meaning and action (``resources/gpu/xid.json``), double-bit ECC
+errors, row remapping (pending, uncorrectable, failed), PCIe replays and NVLink CRC errors
+and recoveries in the last hour, corrected single-bit ECC errors, clock throttling (power,
+thermal, reliability) for more than 10 % of the last 5 minutes, temperature (warning 70 C,
+critical 80 C). Utilisation above 80 % is "high": a fact, not a fault.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from aiops_desktop.models.gpu import (
     TEMP_CRITICAL_C,
     TEMP_WARNING_C,
     UTIL_HIGH_PCT,
+    XID_WINDOW_TEXT,
     GpuChange,
     GpuHealth,
     GpuReading,
@@ -76,17 +79,39 @@ def _temperature(g: GpuReading) -> list[tuple[GpuState, str]]:
     return []
 
 
+def _xid(code: int, xids: Mapping[int, XidInfo], when: str = "") -> tuple[GpuState, str]:
+    info = xids.get(code)
+    if info is None:
+        return GpuState.WARNING, f"XID {code} (not in the XID table){when}"
+    return info.severity, f"XID {code} {info.name}: {info.meaning} Action: {info.action}{when}"
+
+
+def _xids(g: GpuReading, xids: Mapping[int, XidInfo]) -> list[tuple[GpuState, str]]:
+    """The last XID, and each other one seen over the XID window, said as such: the gauge
+    holds only the last code, so a 48 (double-bit ECC) followed by a 43 would otherwise read
+    as a mild 43 at once."""
+    found = [_xid(g.xid, xids)] if g.xid else []
+    last = f"; the last XID is {g.xid}" if g.xid else ""
+    found += [_xid(code, xids, f" (seen in {XID_WINDOW_TEXT}{last})")
+              for code in g.recent_xids if code and code != g.xid]  # fmt: skip
+    return found
+
+
+#: health counters: one of them (or a temperature) known is something to judge a GPU on
+_EVIDENCE = ("xid", "dbe_errors", "sbe_errors", "remapped_uncorrectable", "remap_failure",
+             "pcie_replays_1h", "nvlink_crc_1h", "nvlink_recovery_1h")  # fmt: skip
+
+
+def _unknown(g: GpuReading) -> bool:
+    """Neither a temperature nor a health counter: nothing says the GPU is well."""
+    return g.temperature_c is None and all(getattr(g, name) is None for name in _EVIDENCE)
+
+
 def assess(g: GpuReading, xids: Mapping[int, XidInfo]) -> GpuHealth:
-    findings: list[tuple[GpuState, str]] = []
-    if g.xid:
-        info = xids.get(g.xid)
-        if info is None:
-            findings.append((GpuState.WARNING, f"XID {g.xid} (not in the XID table)"))
-        else:
-            text = f"XID {g.xid} {info.name}: {info.meaning} Action: {info.action}"
-            findings.append((info.severity, text))
-    findings += _counted(g) + _throttling(g) + _temperature(g)
+    findings = _xids(g, xids) + _counted(g) + _throttling(g) + _temperature(g)
     findings.sort(key=lambda f: -STATE_RANK[f[0]])  # stable: same-rank reasons keep their order
+    if not findings and _unknown(g):
+        findings = [(GpuState.UNKNOWN, "no temperature and no health counter reported")]
     state = findings[0][0] if findings else GpuState.OK
     high = g.util_pct is not None and g.util_pct > UTIL_HIGH_PCT
     return GpuHealth(g, state, [text for _, text in findings], high)
@@ -108,7 +133,9 @@ def health_changes(before: list[GpuHealth], after: list[GpuHealth]) -> list[GpuC
         elif now[key].state is not was.state:
             out.append(GpuChange(key, was.state, now[key].state, now[key].reasons))
 
+    gone = max(STATE_RANK.values()) + 1  # a GPU no longer reported first, then the worst
+
     def rank(c: GpuChange) -> tuple[int, str]:
-        return (-(STATE_RANK[c.after] if c.after else 3), c.key)
+        return (-(STATE_RANK[c.after] if c.after else gone), c.key)
 
     return sorted(out, key=rank)

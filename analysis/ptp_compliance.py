@@ -2,17 +2,17 @@
 (docs/architecture.md#rules).
 
 Clock state is the metric value (0 FREERUN, 1 LOCKED, 2 HOLDOVER); a faulty port reports an
-offset of 999999 ns. Compliance over a window of evenly stepped samples: the share of samples
-LOCKED, the share of offset samples within the threshold (default +/-100 ns, per profile), the
-time spent in HOLDOVER and FREERUN, and the HOLDOVER episodes that lasted longer than the
-holdover timeout (default 5 s).
+offset of 999999 ns. Compliance over a window of evenly stepped samples: the share of the
+window LOCKED, the share within the threshold (default +/-100 ns, per profile), the time in
+HOLDOVER and FREERUN and the time not known (no sample), and the HOLDOVER episodes that
+lasted longer than the holdover timeout (default 5 s) as far as the step can tell.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from aiops_desktop.models.ptp import DEFAULT_THRESHOLD, Compliance, Threshold
+from aiops_desktop.models.ptp import DEFAULT_THRESHOLD, Compliance, Threshold, metric_code
 
 ROLE_CODES = {0: "PASSIVE", 1: "SLAVE", 2: "MASTER", 3: "FAULTY", 4: "UNKNOWN", 5: "LISTENING"}
 CLASS_MEANING = {
@@ -20,11 +20,21 @@ CLASS_MEANING = {
     7: "PRC unlocked, in spec",
     52: "PRC unlocked, out of spec",
     135: "T-BC holdover, in spec",
+    140: "T-GM holdover, in spec (category 1 frequency source)",
+    150: "T-GM holdover, in spec (category 2 frequency source)",
+    160: "T-GM holdover, in spec (category 3 frequency source)",
     165: "T-BC holdover, out of spec",
     187: "PRC unlocked, out of spec",
-    248: "default",
+    248: "default: free-running, never locked",
     255: "slave only",
 }
+#: the classes of a clock locked to its reference (6) or one that never serves time (255);
+#: every other class says the clock lost its reference (holdover, unlocked, never locked)
+LOCKED_CLASSES = frozenset({6, 255})
+#: GNSS receiver states good enough to serve time from
+GNSS_FIXED = frozenset({"3D fix", "GNSS + dead reckoning", "time only"})
+#: DPLL states that say it lost its reference
+DPLL_LOST = frozenset({"freerun", "holdover", "invalid"})
 
 
 GNSS_CODES = {0: "no fix", 1: "dead reckoning", 2: "2D fix", 3: "3D fix",
@@ -33,16 +43,22 @@ DPLL_CODES = {-1: "unknown", 0: "invalid", 1: "freerun", 2: "locked",
               3: "locked, holdover acquired", 4: "holdover"}  # fmt: skip
 
 
+#: the widest code a status gauge is read as (a larger one is said as "code N" up to this)
+CODE_LIMIT = 1 << 16
+
+
 def code_text(codes: dict[int, str], value: float | None) -> str | None:
-    if value is None or np.isnan(value):
+    """A status gauge's code in words; "code N" for a whole number the table lacks; None
+    for no number at all (NaN, +/-Inf, a fraction): unknown."""
+    code = metric_code(value, -CODE_LIMIT, CODE_LIMIT)
+    if code is None:
         return None
-    return codes.get(int(value), f"code {int(value)}")
+    return codes.get(code, f"code {code}")
 
 
 def role_of(value: float | None) -> str:
-    if value is None or np.isnan(value):
-        return "UNKNOWN"
-    return ROLE_CODES.get(int(value), "UNKNOWN")
+    code = metric_code(value, 0, max(ROLE_CODES))
+    return "UNKNOWN" if code is None else ROLE_CODES[code]
 
 
 def offset_ok(offset_ns: float | None, threshold: Threshold = DEFAULT_THRESHOLD) -> bool | None:
@@ -51,20 +67,12 @@ def offset_ok(offset_ns: float | None, threshold: Threshold = DEFAULT_THRESHOLD)
     return bool(threshold.within(np.array([offset_ns]))[0])
 
 
-def compliance(
-    states: np.ndarray,
-    offsets: np.ndarray,
-    step_s: float,
-    *,
-    threshold: Threshold = DEFAULT_THRESHOLD,
-) -> Compliance:
-    """Over evenly stepped samples (NaN where nothing was recorded): each sample stands for
-    ``step_s`` seconds of its state; offsets are judged against ``threshold``'s band and
-    HOLDOVER episodes against its timeout."""
-    known = states[~np.isnan(states)]
-    locked = float(np.mean(known == 1) * 100) if known.size else None
-    seen = offsets[~np.isnan(offsets)]
-    within = float(np.mean(threshold.within(seen)) * 100) if seen.size else None
+def _pct(count: int, total: int) -> float | None:
+    return float(count / total * 100) if total else None
+
+
+def _holdover_runs(states: np.ndarray) -> list[int]:
+    """Consecutive HOLDOVER samples per episode (a step with no sample ends one)."""
     runs: list[int] = []
     run = 0
     for value in states:
@@ -75,13 +83,40 @@ def compliance(
             run = 0
     if run:
         runs.append(run)
-    durations = [r * step_s for r in runs]
+    return runs
+
+
+def compliance(
+    states: np.ndarray,
+    offsets: np.ndarray,
+    step_s: float,
+    *,
+    threshold: Threshold = DEFAULT_THRESHOLD,
+) -> Compliance:
+    """Over the window's evenly stepped samples (one per step of the window, NaN where
+    nothing was recorded; ``offsets`` on the same steps, or empty where none is exported):
+    each share is of the whole window, so 4 LOCKED samples of an hour's 240 steps are 1.7 %
+    locked and 98 % unknown, not 100 % locked. Each sample stands for ``step_s`` seconds of
+    its state; offsets are judged against ``threshold``'s band and HOLDOVER episodes against
+    its timeout, as finely as the step allows."""
+    steps = int(states.size)
+    known = states[~np.isnan(states)]
+    within = None
+    if offsets.size:
+        seen = offsets[~np.isnan(offsets)]
+        within = _pct(int(np.sum(threshold.within(seen))), max(steps, int(offsets.size)))
+    runs = _holdover_runs(states)
+    timeout = threshold.holdover_timeout_s
     return Compliance(
         samples=int(known.size),
-        locked_pct=locked,
+        locked_pct=_pct(int(np.sum(known == 1)), steps),
         within_pct=within,
         holdover_s=float(np.sum(known == 2) * step_s),
         freerun_s=float(np.sum(known == 0) * step_s),
-        long_holdovers=sum(1 for d in durations if d > threshold.holdover_timeout_s),
-        longest_holdover_s=max(durations, default=0.0),
+        long_holdovers=sum(1 for r in runs if (r - 1) * step_s > timeout),
+        longest_holdover_s=max(runs, default=0) * step_s,
+        steps=steps,
+        unknown_s=float((steps - known.size) * step_s),
+        unsure_holdovers=sum(1 for r in runs if (r - 1) * step_s <= timeout < (r + 1) * step_s),
+        resolution_s=step_s,
     )

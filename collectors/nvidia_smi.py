@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
 from dataclasses import dataclass
 
 from collectors.errors import CollectorBadResponse
@@ -78,12 +80,27 @@ def _unknown(value: str) -> bool:
 
 
 def _number(value: str, field: str) -> float | None:
+    """A reading; None where nvidia-smi says it is unknown, and where it is no finite number
+    (``float()`` takes "nan", "inf" and "1e999": output nvidia-smi never prints, and a NaN
+    temperature would read as a cool GPU)."""
     if _unknown(value) or value == "":
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError as exc:
         raise NvidiaSmiFormatError(f"{field}: {value!r} is not a number") from exc
+    return number if math.isfinite(number) else None
+
+
+#: a GPU index or a process id as nvidia-smi prints them: digits only (no sign, no exponent)
+_WHOLE = re.compile(r"[0-9]{1,9}", re.ASCII)
+
+
+def _whole(value: str, field: str) -> int:
+    """A GPU index or pid: digits, else the output is not nvidia-smi's."""
+    if not _WHOLE.fullmatch(value):
+        raise NvidiaSmiFormatError(f"{field}: {value[:40]!r} is not a whole number")
+    return int(value)
 
 
 def _text(value: str) -> str | None:
@@ -112,12 +129,9 @@ def parse_gpus(text: str) -> list[GpuReading]:
     out = []
     for row in _rows(text, len(GPU_FIELDS), "--query-gpu"):
         values = dict(zip(GPU_FIELDS, row, strict=True))
-        index = _number(values["index"], "index")
-        if index is None:
-            raise NvidiaSmiFormatError("a GPU without an index")
         out.append(
             GpuReading(
-                index=int(index),
+                index=_whole(values["index"], "index"),
                 uuid=values["uuid"],
                 name=values["name"],
                 driver=_text(values["driver_version"]),
@@ -139,8 +153,8 @@ def parse_compute_apps(text: str) -> list[ComputeApp]:
     """The output of APPS_COMMAND (empty when no process uses a GPU)."""
     out = []
     for row in _rows(text, len(APP_FIELDS), "--query-compute-apps"):
-        pid = _number(row[1], "pid")
-        if pid is None:
-            continue
-        out.append(ComputeApp(row[0], int(pid), row[2], _number(row[3], "used_memory")))
+        if _unknown(row[1]) or not row[1]:
+            continue  # a process nvidia-smi cannot name (another container's namespace)
+        pid = _whole(row[1], "pid")
+        out.append(ComputeApp(row[0], pid, row[2], _number(row[3], "used_memory")))
     return out

@@ -40,10 +40,43 @@ def _step(step: timedelta | float) -> str:
 
 
 def _float(text: Any) -> float:
+    """A sample value. "NaN", "+Inf" and "-Inf" are values Prometheus really sends (a
+    ``histogram_quantile`` over nothing, a division by zero): they are kept, and the readers
+    that need a number (``last_value``) take them as unknown."""
     try:
-        return float(text)  # Prometheus sends "NaN", "+Inf", "-Inf" as strings too
+        return float(text)
     except (TypeError, ValueError) as exc:
         raise CollectorBadResponse(f"sample value {text!r} is not a number") from exc
+
+
+def _time(value: Any) -> float:
+    """A sample's timestamp: a finite number, or the answer is not Prometheus' (an infinite
+    time would sort, grid and chart as nonsense far from where it was read)."""
+    t = float(value)
+    if not math.isfinite(t):
+        raise CollectorBadResponse(f"sample time {value!r} is not a finite number")
+    return t
+
+
+#: label values taken as text: Prometheus only sends strings, a proxy may turn "1" into 1
+_SCALARS = (str, int, float, bool)
+
+
+def _labels(metric: Any) -> dict[str, str]:
+    """A series' labels as text. Every reader keys rows, joins and dictionaries on label
+    values, so a list or an object where a string belongs (a broken or hostile endpoint)
+    would raise far from here, for the whole fleet: the answer is refused here instead, and
+    only this cluster's read of this query fails, with the reason."""
+    if metric is None:
+        return {}
+    if not isinstance(metric, dict):
+        raise CollectorBadResponse(f"series labels are not an object: {str(metric)[:80]!r}")
+    labels = {}
+    for key, value in metric.items():
+        if not isinstance(value, _SCALARS) or not isinstance(key, str):
+            raise CollectorBadResponse(f"label {str(key)[:40]!r} is not a string")
+        labels[key] = value if isinstance(value, str) else str(value)
+    return labels
 
 
 def _matrix(result: Any) -> list[PromSeries]:
@@ -52,8 +85,8 @@ def _matrix(result: Any) -> list[PromSeries]:
         values = item.get("values") or []
         out.append(
             PromSeries(
-                dict(item.get("metric") or {}),
-                np.fromiter((float(p[0]) for p in values), dtype=np.float64, count=len(values)),
+                _labels(item.get("metric")),
+                np.fromiter((_time(p[0]) for p in values), dtype=np.float64, count=len(values)),
                 np.fromiter((_float(p[1]) for p in values), dtype=np.float64, count=len(values)),
             )
         )
@@ -65,7 +98,7 @@ def _vector(result: Any) -> list[PromSeries]:
     for item in result or []:
         t, v = item["value"]
         out.append(
-            PromSeries(dict(item.get("metric") or {}), np.array([float(t)]), np.array([_float(v)]))
+            PromSeries(_labels(item.get("metric")), np.array([_time(t)]), np.array([_float(v)]))
         )
     return out
 
@@ -74,7 +107,7 @@ def _scalar(result: Any) -> list[PromSeries]:
     if not isinstance(result, list) or len(result) != 2:
         raise CollectorBadResponse("scalar result is not [time, value]")
     t, v = result
-    return [PromSeries({}, np.array([float(t)]), np.array([_float(v)]))]
+    return [PromSeries({}, np.array([_time(t)]), np.array([_float(v)]))]
 
 
 _PARSERS = {"matrix": _matrix, "vector": _vector, "scalar": _scalar, "string": lambda _r: []}

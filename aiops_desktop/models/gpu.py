@@ -7,6 +7,7 @@ rules, the wall and the heatmap all read them from this module.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -20,10 +21,31 @@ if TYPE_CHECKING:  # annotations only: no numpy at import
 TEMP_WARNING_C = 70.0
 TEMP_CRITICAL_C = 80.0
 UTIL_HIGH_PCT = 80.0
+#: how far back the GPU reader looks for XIDs (``recent_xids`` in resources/gpu/queries.json
+#: asks for this hour), in words for the reasons
+XID_WINDOW_TEXT = "the last hour"
+#: GPU indexes a node can have (NVIDIA's own systems hold 8 or 16; 64 leaves room): the
+#: heatmap is as wide as the largest index, so a label claiming GPU 200000 must not set it
+MAX_GPU_INDEX = 64
+_INDEX = re.compile(r"\d{1,3}", re.ASCII)
+
+
+def gpu_index(label: str) -> int | None:
+    """A GPU's index from its ``gpu`` label: a small decimal (0 to ``MAX_GPU_INDEX - 1``),
+    else None. Sorting and drawing need a number, and a crafted label ("GPU-0", "-1",
+    "200000") from one member must neither raise for the whole fleet nor size the heatmap."""
+    if not isinstance(label, str) or not _INDEX.fullmatch(label):
+        return None
+    index = int(label)
+    return index if index < MAX_GPU_INDEX else None
 
 
 class GpuState(StrEnum):
+    """UNKNOWN: neither a temperature nor a health counter was reported: nothing says the
+    GPU is well (no data must not read as healthy)."""
+
     OK = "OK"
+    UNKNOWN = "UNKNOWN"
     WARNING = "WARNING"
     CRITICAL = "CRITICAL"
 
@@ -60,6 +82,9 @@ class GpuReading:
     mem_clock_mhz: float | None = None
     tensor_active: float | None = None  # 0..1 where profiling metrics are exported
     xid: int | None = None  # the last XID seen (0: none)
+    #: the XIDs seen over the XID window (``XID_WINDOW_TEXT``), oldest first: a critical
+    #: XID followed by a mild one is not hidden by it
+    recent_xids: list[int] = field(default_factory=list)
     pcie_replays_1h: float | None = None
     remapped_uncorrectable: float | None = None
     remapped_correctable: float | None = None
@@ -77,6 +102,11 @@ class GpuReading:
         mig = f"/mig{self.mig_id}" if self.mig_id else ""
         return f"{self.cluster}/{self.node}/gpu{self.gpu}{mig}"
 
+    @property
+    def index(self) -> int | None:
+        """The ``gpu`` label as a small index; None where it is anything else."""
+        return gpu_index(self.gpu)
+
 
 @dataclass
 class GpuHealth:
@@ -86,7 +116,8 @@ class GpuHealth:
     high_utilisation: bool
 
 
-STATE_RANK = {GpuState.OK: 0, GpuState.WARNING: 1, GpuState.CRITICAL: 2}
+#: worse is higher; UNKNOWN above OK (it is not known to be well), under a known fault
+STATE_RANK = {GpuState.OK: 0, GpuState.UNKNOWN: 1, GpuState.WARNING: 2, GpuState.CRITICAL: 3}
 
 
 @dataclass
@@ -104,6 +135,11 @@ class GpuChange:
 class GpuFleet:
     gpus: list[GpuHealth]  # worst first
     outcomes: list[ClusterOutcome]  # per cluster and field: what could not be read
+    #: GPUs an earlier read reported and this one does not (off the bus, node or exporter
+    #: gone), as the GPU page's presenter keeps them: a GPU must not simply vanish
+    gone: list[GpuChange] = field(default_factory=list)
+    #: what was read only in part, said beside the answer (no failure of a cluster)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         by_state: dict[str, int] = {}

@@ -23,6 +23,15 @@ HOLDOVER_TIMEOUT_S = 5.0
 FAULTY_OFFSET_NS = 999999.0
 
 
+def metric_code(value: float | None, lowest: int, highest: int) -> int | None:
+    """A gauge that carries a code (a clock state, class or role): a whole number from
+    ``lowest`` to ``highest``, else None (unknown). ``int()`` of NaN or +/-Inf raises, and
+    one member's odd sample must not fail the board of the whole fleet."""
+    if value is None or not math.isfinite(value) or not value.is_integer():
+        return None
+    return int(value) if lowest <= value <= highest else None
+
+
 class ClockState(StrEnum):
     """linuxptp-daemon clock state, from the metric value: 0 FREERUN, 1 LOCKED, 2 HOLDOVER."""
 
@@ -33,9 +42,8 @@ class ClockState(StrEnum):
 
     @classmethod
     def from_metric(cls, value: float | None) -> ClockState:
-        if value is None or math.isnan(value):  # NaN is unknown, never FREERUN
-            return cls.UNKNOWN
-        return STATE_CODES.get(int(value), cls.UNKNOWN)
+        code = metric_code(value, 0, 2)  # NaN, +/-Inf and other numbers: unknown, never FREERUN
+        return cls.UNKNOWN if code is None else STATE_CODES[code]
 
 
 STATE_CODES = {0: ClockState.FREERUN, 1: ClockState.LOCKED, 2: ClockState.HOLDOVER}
@@ -71,28 +79,52 @@ DEFAULT_THRESHOLD = Threshold()
 
 @dataclass
 class Compliance:
-    samples: int
+    """A port over a window of evenly stepped samples. Shares are of the whole window: time
+    with no sample is unknown (``unknown_s``, ``coverage_pct``), never counted as locked or
+    within the band. A HOLDOVER episode of n samples lasted between (n - 1) and (n + 1)
+    steps (``resolution_s``): it is long only when even the shorter is past the timeout,
+    and "unsure" when only the longer is."""
+
+    samples: int  # steps with a known clock state
     locked_pct: float | None
     within_pct: float | None
     holdover_s: float
     freerun_s: float
-    long_holdovers: int  # HOLDOVER episodes longer than the timeout
+    long_holdovers: int  # HOLDOVER episodes certainly longer than the timeout
     longest_holdover_s: float
+    steps: int = 0  # the window's steps
+    unknown_s: float = 0.0  # the window's time with no clock state
+    unsure_holdovers: int = 0  # episodes the step cannot tell from longer than the timeout
+    resolution_s: float = 0.0  # the step: how finely durations are known
+
+    @property
+    def coverage_pct(self) -> float | None:
+        return self.samples / self.steps * 100 if self.steps else None
 
 
-def severity_rank(state: ClockState, offset_in: bool | None, role: str) -> int:
-    """Worst first: FREERUN, HOLDOVER, faulty port, offset out of threshold, unknown, fine."""
+#: a row ranked under this needs attention; at it, something about it is not known
+RANK_UNKNOWN = 4
+RANK_FINE = 5
+
+
+def severity_rank(
+    state: ClockState, offset_in: bool | None, role: str, *, trouble: bool = False
+) -> int:
+    """Worst first: FREERUN, HOLDOVER, a faulty port or another fault (``trouble``: the PTP
+    process down, a clock class that says the clock is not locked to its reference, GNSS
+    without a fix, a DPLL lost), offset out of threshold, unknown (the state or the offset
+    not reported: no data is not "in sync"), fine."""
     if state is ClockState.FREERUN:
         return 0
     if state is ClockState.HOLDOVER:
         return 1
-    if role == "FAULTY":
+    if role == "FAULTY" or trouble:
         return 2
     if offset_in is False:
         return 3
-    if state is ClockState.UNKNOWN:
-        return 4
-    return 5
+    if state is ClockState.UNKNOWN or offset_in is None:
+        return RANK_UNKNOWN
+    return RANK_FINE
 
 
 @dataclass
@@ -114,6 +146,11 @@ class PtpRow:
     dpll_phase: str | None = None  # the DPLL's phase and frequency lock, where exported
     dpll_frequency: str | None = None
     offset_in: bool | None = None
+    #: a fault beside the state and offset (see ``severity_rank``); said in ``notes``
+    trouble: bool = False
+    #: the PTP process's configs that report it down (a dual-NIC boundary clock runs one
+    #: ptp4l per config, and its status series name the config, not the port)
+    down_configs: list[str] = field(default_factory=list)
     threshold: Threshold = DEFAULT_THRESHOLD
     compliance: Compliance | None = None
     #: the offset over the window (timestamps s, ns), for the per-interface chart
@@ -122,7 +159,11 @@ class PtpRow:
 
     @property
     def rank(self) -> int:
-        return severity_rank(self.state, self.offset_in, self.role)
+        return severity_rank(self.state, self.offset_in, self.role, trouble=self.trouble)
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.rank < RANK_UNKNOWN
 
 
 @dataclass

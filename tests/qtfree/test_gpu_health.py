@@ -30,8 +30,11 @@ def test_rules_temperature_xid_and_unknowns() -> None:
     assert warm.state is GpuState.WARNING and warm.reasons == ["temperature 72 C (warning >= 70 C)"]
     odd = assess(GpuReading("c", "n", "1", "u", xid=999), table)
     assert odd.state is GpuState.WARNING and odd.reasons == ["XID 999 (not in the XID table)"]
-    blank = assess(GpuReading("c", "n", "2", "u"), table)  # nothing known: nothing claimed
-    assert blank.state is GpuState.OK and blank.reasons == [] and not blank.high_utilisation
+    blank = assess(GpuReading("c", "n", "2", "u"), table)  # nothing known: not claimed well
+    assert blank.state is GpuState.UNKNOWN and not blank.high_utilisation
+    assert blank.reasons == ["no temperature and no health counter reported"]
+    cool = assess(GpuReading("c", "n", "2", "u", temperature_c=40), table)
+    assert cool.state is GpuState.OK and cool.reasons == []
     worn = assess(
         GpuReading("c", "n", "3", "u", sbe_errors=4, nvlink_recovery_1h=1, remap_failure=1,
                    throttle_thermal_pct=9.5, throttle_reliability_pct=12.0),

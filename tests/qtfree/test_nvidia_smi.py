@@ -117,3 +117,12 @@ async def test_gpu_readings_come_from_dcgm_else_nvidia_smi(
     assert await core.kube.gpu_source("metrics-1") == "none"
     nodes = await core.kube.gpus_by_exec("smi-1")
     assert sum(len(n.gpus) for n in nodes) == 8
+    # the GPU page's reader: DCGM where it has series, nvidia-smi where Prometheus has none
+    fleet = await core.gpu_cnf.gpu_fleet()
+    by_cluster: dict[str, int] = {}
+    for health in fleet.gpus:
+        by_cluster[health.reading.cluster] = by_cluster.get(health.reading.cluster, 0) + 1
+    assert by_cluster == {"dcgm-1": 1, "smi-1": 8}  # 2 nodes of 4 GPUs; metrics-1: no API
+    hot = next(h for h in fleet.gpus if h.reading.cluster == "smi-1")
+    assert hot.reading.model == "NVIDIA H100 80GB HBM3" and hot.reading.temperature_c == 83
+    assert fleet.outcomes == []

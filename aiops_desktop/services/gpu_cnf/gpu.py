@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from datetime import datetime, timedelta
 from functools import cache
 from string import Template
 
 from aiops_desktop.models import Cluster, QueryType, utcnow
 from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuHistory, GpuReading, XidInfo
-from aiops_desktop.models.metrics import MetricQuery, TaggedSeries
+from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery, PromSeries, TaggedSeries
 from aiops_desktop.services.polling.catalog import field_queries
-from aiops_desktop.services.queries.field_reads import last_value, read_fields, unique_failures
+from aiops_desktop.services.queries.field_reads import (
+    joined_by_time,
+    label,
+    last_value,
+    read_fields,
+    unique_failures,
+)
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesStore
@@ -60,44 +67,93 @@ def xid_table() -> dict[int, XidInfo]:
     return load_xids(json.loads((resources_dir() / "gpu" / "xid.json").read_text()))
 
 
+#: XID codes NVIDIA documents fit well under this; a larger (or fractional) value is no code
+XID_MAX = 1 << 16
+
+
+def xid_code(value: float | None) -> int | None:
+    """An XID gauge's value as a code: a whole number from 0 to ``XID_MAX``, else None
+    (unknown). ``last_value`` already gives None for NaN and +/-Inf."""
+    if value is None or not value.is_integer() or not 0 <= value <= XID_MAX:
+        return None
+    return int(value)
+
+
 def _key(cluster: str, labels: dict[str, str]) -> tuple[str, str, str, str]:
-    node = labels.get("Hostname") or labels.get("instance", "")
-    return cluster, node, labels.get("gpu", ""), labels.get("GPU_I_ID", "")
+    node = label(labels, "Hostname") or label(labels, "instance")
+    return cluster, node, label(labels, "gpu"), label(labels, "GPU_I_ID")
+
+
+def _order(reading: GpuReading) -> tuple[str, str, bool, int, str, str]:
+    """By cluster, node and GPU index (a label that is no small index after the others, by
+    its text: it must not raise for the whole fleet), then MIG instance."""
+    index = reading.index
+    return (
+        reading.cluster,
+        reading.node,
+        index is None,
+        index or 0,
+        reading.gpu,
+        reading.mig_id or "",
+    )
+
+
+def _new_reading(key: tuple[str, str, str, str], labels: dict[str, str]) -> GpuReading:
+    return GpuReading(
+        cluster=key[0],
+        node=key[1],
+        gpu=key[2],
+        uuid=label(labels, "UUID"),
+        model=label(labels, "modelName"),
+        driver=label(labels, "DCGM_FI_DRIVER_VERSION") or None,
+        mig_profile=label(labels, "GPU_I_PROFILE") or None,
+        mig_id=key[3] or None,
+    )
+
+
+def _add_pod(reading: GpuReading, labels: dict[str, str]) -> None:
+    if pod := label(labels, "pod"):
+        pod = f"{label(labels, 'namespace')}/{pod}"
+        if container := label(labels, "container"):
+            pod += f" ({container})"
+        if pod not in reading.pods:
+            reading.pods.append(pod)
+
+
+def _recent_xids(tagged: TaggedSeries) -> list[int]:
+    """The distinct XIDs a window's samples hold, oldest first (0 and non-codes left out)."""
+    seen: dict[int, None] = {}
+    for value in tagged.series.values.tolist():
+        code = xid_code(value) if math.isfinite(value) else None
+        if code:
+            seen.setdefault(code)
+    return list(seen)
 
 
 def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
-    """One reading per GPU / MIG instance from each field's series."""
+    """One reading per GPU / MIG instance from each field's series; ``recent_xids``: the XID
+    gauge over the XID window (a GPU it names and no other field does is still a reading)."""
     readings: dict[tuple[str, str, str, str], GpuReading] = {}
     mem_reserved: dict[tuple[str, str, str, str], float] = {}
-    for fieldname in NUMERIC_FIELDS:
+    for fieldname in (*NUMERIC_FIELDS, "recent_xids"):
         for tagged in answers.get(fieldname, []):
             labels = tagged.series.labels
             key = _key(tagged.cluster, labels)
             reading = readings.get(key)
             if reading is None:
-                reading = readings[key] = GpuReading(
-                    cluster=key[0],
-                    node=key[1],
-                    gpu=key[2],
-                    uuid=labels.get("UUID", ""),
-                    model=labels.get("modelName", ""),
-                    driver=labels.get("DCGM_FI_DRIVER_VERSION"),
-                    mig_profile=labels.get("GPU_I_PROFILE"),
-                    mig_id=labels.get("GPU_I_ID") or None,
-                )
-            if labels.get("pod"):
-                pod = f"{labels.get('namespace', '')}/{labels['pod']}"
-                if labels.get("container"):
-                    pod += f" ({labels['container']})"
-                if pod not in reading.pods:
-                    reading.pods.append(pod)
+                reading = readings[key] = _new_reading(key, labels)
+            _add_pod(reading, labels)
+            if fieldname == "recent_xids":  # series split by pod: every one of them counts
+                reading.recent_xids += [x for x in _recent_xids(tagged)
+                                        if x not in reading.recent_xids]  # fmt: skip
+                continue
             value = last_value(tagged)
             if value is None:
                 continue
             if fieldname == "mem_reserved_mib":
                 mem_reserved[key] = value
             elif fieldname == "xid":
-                reading.xid = int(value)
+                reading.xid = xid_code(value)
             else:
                 setattr(reading, fieldname, value)
     for key, reading in readings.items():
@@ -105,9 +161,7 @@ def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
             reading.mem_total_mib = (
                 reading.mem_used_mib + reading.mem_free_mib + mem_reserved.get(key, 0.0)
             )
-    return sorted(
-        readings.values(), key=lambda r: (r.cluster, r.node, int(r.gpu or 0), r.mig_id or "")
-    )
+    return sorted(readings.values(), key=_order)
 
 
 async def read_gpu_fleet(
@@ -117,13 +171,34 @@ async def read_gpu_fleet(
     and assessed."""
     catalog = gpu_queries()
 
-    answers, failures = await read_fields(queries, clusters, catalog, NUMERIC_FIELDS, at=at)
+    (answers, failures), (window, window_failures) = await asyncio.gather(
+        read_fields(queries, clusters, catalog, NUMERIC_FIELDS, at=at),
+        read_fields(queries, clusters, catalog, WINDOW_FIELDS, at=at),
+    )
+    answers |= window
+    failures, notes = _window_failures(failures, window_failures)
     table = xid_table()
 
     def assess_all() -> list[GpuHealth]:  # thousands of GPUs: off the UI thread
         return worst_first([assess(r, table) for r in join_readings(answers)])
 
-    return GpuFleet(await asyncio.to_thread(assess_all), failures)
+    return GpuFleet(await asyncio.to_thread(assess_all), failures, notes=notes)
+
+
+#: fields read over a window (the XIDs of the last hour), beside the instant ones
+WINDOW_FIELDS = ("recent_xids",)
+
+
+def _window_failures(
+    failures: list[ClusterOutcome], window_failures: list[ClusterOutcome]
+) -> tuple[list[ClusterOutcome], list[str]]:
+    """The window read's failures join the others, except where it was not asked at all (a
+    capture made before this read existed: ``not_configured``): the last XID is still read
+    there, and that is said as a note, not as a cluster that could not be read."""
+    notes = sorted({f"{o.cluster}: only the last XID (the last hour's were not recorded)"
+                    for o in window_failures if o.reason == "not_configured"})  # fmt: skip
+    failed = [o for o in window_failures if o.reason != "not_configured"]
+    return unique_failures([*failures, *failed]), notes
 
 
 def gpu_matchers(reading: GpuReading) -> str:
@@ -159,10 +234,9 @@ async def read_gpu_history(
         )  # fmt: skip
         answer = await queries.run(query, clusters)
         history.outcomes += answer.failures
-        for tagged in answer.series:
-            if tagged.cluster == reading.cluster and tagged.series.values.size:
-                history.series[name] = (tagged.series.timestamps, tagged.series.values)
-                break
+        mine = [t.series for t in answer.series if t.cluster == reading.cluster]
+        if joined := joined_by_time(mine):
+            history.series[name] = joined
 
     await asyncio.gather(*(one(n, t) for n, t in field_queries("gpu", "history").items()))
     history.outcomes = unique_failures(history.outcomes)
@@ -185,11 +259,12 @@ def stored_gpu_history(
     history = GpuHistory(reading, window, note="recorded utilisation and temperature")
     lo, hi = int((end - window).timestamp() * 1000), int(end.timestamp() * 1000)
     for name, panel in STORED_HISTORY.items():
-        for stored in series.read(panel, cluster=reading.cluster, start_ms=lo, end_ms=hi):
-            if (stored.labels.get("Hostname"), stored.labels.get("gpu")) == (
-                reading.node,
-                reading.gpu,
-            ):
-                history.series[name] = (stored.timestamps_ms / 1000.0, stored.values)
-                break
+        mine = [
+            PromSeries(stored.labels, stored.timestamps_ms / 1000.0, stored.values)
+            for stored in series.read(panel, cluster=reading.cluster, start_ms=lo, end_ms=hi)
+            if (label(stored.labels, "Hostname"), label(stored.labels, "gpu"))
+            == (reading.node, reading.gpu)
+        ]
+        if joined := joined_by_time(mine):
+            history.series[name] = joined
     return history

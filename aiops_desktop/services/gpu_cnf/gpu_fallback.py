@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from aiops_desktop.models.gpu import GpuReading as Reading
+from aiops_desktop.models.metrics import ClusterOutcome
 from collectors.errors import CollectorError, KubeNotFound
 from collectors.kubernetes import KubeClient
 from collectors.nvidia_smi import (
@@ -59,8 +61,10 @@ async def read_node(client: KubeClient, namespace: str, pod: str, node: str) -> 
         result.gpus = parse_gpus(text)
         apps = await client.exec_read(namespace, pod, APPS_COMMAND, container=DRIVER_CONTAINER)
         result.apps = parse_compute_apps(apps)
-    except (CollectorError, NvidiaSmiFormatError) as exc:
-        result.error = str(exc)
+    except (CollectorError, NvidiaSmiFormatError, ValueError, OverflowError) as exc:
+        # one node's output (crafted, or a driver that prints something new) is that node's
+        # error: every other node's readings still count
+        result.error = str(exc) or type(exc).__name__
     return result
 
 
@@ -68,3 +72,29 @@ async def read_fleet_gpus(client: KubeClient) -> list[NodeGpus]:
     """Every GPU node's nvidia-smi readings (empty when no driver daemonset runs)."""
     pods = await driver_pods(client)
     return list(await asyncio.gather(*(read_node(client, ns, pod, node) for ns, pod, node in pods)))
+
+
+def node_readings(
+    cluster: str, nodes: list[NodeGpus]
+) -> tuple[list[Reading], list[ClusterOutcome]]:
+    """The nodes' nvidia-smi readings as the GPU page's readings of ``cluster`` (judged by the
+    same rules as DCGM's; nvidia-smi has no XID or ECC counters: a GPU it cannot give a
+    temperature for reads UNKNOWN), and a failure per node that could not answer."""
+    readings = [
+        Reading(
+            cluster=cluster, node=n.node, gpu=str(g.index), uuid=g.uuid, model=g.name,
+            driver=g.driver, util_pct=g.util_gpu_pct, mem_used_mib=g.memory_used_mib,
+            mem_free_mib=g.memory_free_mib, mem_total_mib=g.memory_total_mib,
+            temperature_c=g.temperature_c, power_w=g.power_draw_w,
+        )
+        for n in nodes
+        for g in n.gpus
+    ]  # fmt: skip
+    failed = [
+        ClusterOutcome(
+            cluster, False, 0.0, reason="nvidia_smi", error=f"nvidia-smi on {n.node}: {n.error}"
+        )
+        for n in nodes
+        if n.error
+    ]
+    return readings, failed

@@ -1,5 +1,6 @@
 """What the GPU, PTP, SR-IOV and DPDK readers share: one instant query per field over every
-chosen cluster in parallel, and the last value of a series (None where unknown, never 0)."""
+chosen cluster in parallel, the last value of a series (None where unknown, never 0) and a
+label's value as text."""
 
 from __future__ import annotations
 
@@ -7,19 +8,35 @@ import asyncio
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
 
 from aiops_desktop.models import Cluster
-from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery, TaggedSeries
+from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery, PromSeries, TaggedSeries
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 
 
 def last_value(tagged: TaggedSeries) -> float | None:
+    """The series' last sample; None where it is not a finite number. Prometheus sends NaN
+    and +/-Inf as values, and a hostile or broken member may send them for anything: an
+    infinite XID or clock class is unknown, not a code (``int()`` of it raises, and one
+    cluster's odd sample must not fail the whole fleet's read)."""
     values = tagged.series.values
     if values.size == 0:
         return None
     value = float(values[-1])
-    return None if math.isnan(value) else value
+    return value if math.isfinite(value) else None
+
+
+def label(labels: Mapping[str, Any], name: str) -> str:
+    """A label's value as text ("" where absent). The Prometheus parser already refuses a
+    label that is not a string; series also come from captures and tests, and a list there
+    must not make a row key unhashable for every cluster."""
+    value = labels.get(name)
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
 
 
 def unique_failures(failures: Iterable[ClusterOutcome]) -> list[ClusterOutcome]:
@@ -77,3 +94,21 @@ def join_rows(
             if value is not None:
                 setattr(row, name, value)
     return rows
+
+
+def joined_by_time(series: list[PromSeries]) -> tuple[np.ndarray, np.ndarray] | None:
+    """One entity's series as one, by time. A label that changes splits an entity's history
+    into series: the DCGM exporter's pod mapping gives a GPU a new series each time another
+    pod holds it, a restarted linuxptp-daemon pod gives a port a new one; the chart is of the
+    GPU or the port, not of whichever series was listed first. Where two have a sample at
+    the same time (a handover), the later listed one's is left out. None: no sample."""
+    present = [s for s in series if s.values.size]
+    if not present:
+        return None
+    times = np.concatenate([s.timestamps for s in present])
+    values = np.concatenate([s.values for s in present])
+    order = np.argsort(times, kind="stable")
+    times, values = times[order], values[order]
+    keep = np.ones(times.size, dtype=bool)
+    keep[1:] = times[1:] != times[:-1]
+    return times[keep], values[keep]
