@@ -95,6 +95,9 @@ def alerts(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.tables import AlertsView
 
     view = AlertsView(theme)
+    if p.alerts.clusters is None:  # which clusters have an Alertmanager, and members' hubs
+        p.alerts.clusters = p.registry
+    p.alerts.sig_reads.connect(view.show_reads)
     p.alerts.sig_groups.connect(view.show_groups)
     view.sig_group_by_changed.connect(p.alerts.set_group_by)
     view.sig_analyse.connect(window.analyse_at)

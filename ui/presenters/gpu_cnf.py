@@ -4,16 +4,18 @@ thread) and keep the last complete answer, badged stale, when a read fails."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.models.gpu import GpuReading
+from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuReading
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.gpu_cnf.cnf import cnf_workloads_by_type
 from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders, problems
 from aiops_desktop.services.polling.freshness import LastGood, Shown
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from analysis.gpu_health import health_changes
 from ui.presenters.base import Presenter
 
 READ_EVERY_MS = 30_000
@@ -48,8 +50,16 @@ class ReaderPresenter(Presenter):
         return self._kept.offer(answer, trouble)
 
 
+#: GPUs no longer reported that the GPU page keeps naming, at most (a whole hub gone)
+MAX_GONE = 5000
+
+
 class GpuPresenter(ReaderPresenter):
-    """Signals: sig_fleet(GpuFleet), sig_history(GpuHistory), sig_error(str)."""
+    """Signals: sig_fleet(GpuFleet), sig_history(GpuHistory), sig_error(str).
+
+    A GPU an earlier read reported and a newer one does not (off the bus, its node or its
+    exporter gone) does not just vanish from the page: it stays named in the fleet's ``gone``
+    until it is reported again (or the page is asked another question: ``forget``)."""
 
     sig_fleet = Signal(object)
     sig_history = Signal(object)
@@ -58,13 +68,26 @@ class GpuPresenter(ReaderPresenter):
     def rows(answer: Any) -> int:
         return len(answer.gpus)
 
+    def forget(self) -> None:
+        super().forget()
+        self._seen: dict[str, GpuHealth] = {}  # key -> its last health, gone ones included
+
+    def with_gone(self, fleet: GpuFleet) -> GpuFleet:
+        """``fleet`` with the GPUs seen before and not in it, as ``health_changes`` finds
+        them; remembered for the next read."""
+        before = list(self._seen.values())
+        gone = [c for c in health_changes(before, fleet.gpus) if c.after is None][:MAX_GONE]
+        kept = {h.reading.key: h for h in before}
+        self._seen = {c.key: kept[c.key] for c in gone} | {h.reading.key: h for h in fleet.gpus}
+        return replace(fleet, gone=gone)
+
     async def read(self) -> None:
         if not self._readers.with_metrics():
             return
-        fleet = await self._readers.gpu_fleet()
+        fleet = self.with_gone(await self._readers.gpu_fleet())
         shown = self.shown(fleet, problems(fleet.outcomes))
         self.sig_fleet.emit(shown.value)
-        self.sig_error.emit(shown.badge())
+        self.sig_error.emit("; ".join(filter(None, [shown.badge(), *fleet.notes])))
 
     range = TimeRange()
     _chosen: GpuReading | None = None

@@ -6,16 +6,17 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.models import utcnow
+from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.alerts import AlertGroup
 from aiops_desktop.models.enums import GroupBy
-from aiops_desktop.models.polling import DiagnosticsRow, SourceStatus
+from aiops_desktop.models.polling import DiagnosticsRow, Source, SourceStatus
 from aiops_desktop.models.text import age_text, time_text
 from aiops_desktop.services.polling.poller import Poller
-from aiops_desktop.services.queries.alerts import group_alerts
+from aiops_desktop.services.queries.alerts import AlertReads, alert_reads, group_alerts
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
 
@@ -35,11 +36,27 @@ class PollerPresenter(Presenter):
         self._poller = poller
 
 
-class AlertsPresenter(PollerPresenter):
-    """Signals: sig_groups(list[AlertGroup]) whenever alerts or the grouping change."""
+class AlertClusters(Protocol):
+    """Which clusters have an Alertmanager, and the hub a member's alerts come through (the
+    registry, or the registry's presenter)."""
 
+    def clusters(self) -> list[Cluster]: ...
+    def hub_of(self, name: str) -> Cluster | None: ...
+
+
+class AlertsPresenter(PollerPresenter):
+    """Signals: sig_reads(AlertReads): whether every Alertmanager was read recently, and how
+    old each answer is; then sig_groups(list[AlertGroup]), whenever alerts or the grouping
+    change. What the poller holds is only what was last read: an Alertmanager that stopped
+    answering keeps its last alerts there, and none read is not "nothing firing".
+
+    ``clusters``: where the Alertmanagers are (the page's builder gives the registry's
+    presenter); without it, those the poller has polled."""
+
+    sig_reads = Signal(object)
     sig_groups = Signal(list)
     group_by = GroupBy.ALERTNAME
+    clusters: AlertClusters | None = None
 
     def set_group_by(self, group_by: GroupBy) -> None:
         self.group_by = group_by
@@ -49,7 +66,22 @@ class AlertsPresenter(PollerPresenter):
         alerts = [a for group in self._poller.alerts.values() for a in group]
         return group_alerts(alerts, self.group_by)
 
+    def reads(self) -> AlertReads:
+        """Each Alertmanager's last answer, as the poller keeps its status."""
+        polled = {c: s for (c, source), s in self._poller.status.items() if source == Source.ALERTS}
+        if self.clusters is None:
+            return alert_reads({c: copy.copy(s) for c, s in polled.items()})
+        managers = {c.name: copy.copy(polled.get(c.name)) for c in self.clusters.clusters()
+                    if c.endpoint(EndpointKind.ALERTMANAGER)}  # fmt: skip
+        filed_under = {}
+        for name in self._poller.alerts:
+            hub = self.clusters.hub_of(name) if name not in managers else None
+            if hub is not None:
+                filed_under[name] = hub.name
+        return alert_reads(managers, filed_under)
+
     def refresh(self) -> None:
+        self.sig_reads.emit(self.reads())
         self.sig_groups.emit(self.groups())
 
 

@@ -22,7 +22,7 @@ from aiops_desktop.models.gpu import (
     GpuHistory,
     GpuState,
 )
-from aiops_desktop.models.ptp import ClockState, PtpBoard
+from aiops_desktop.models.ptp import RANK_UNKNOWN, Compliance, PtpBoard, PtpRow
 from aiops_desktop.models.text import count, pct_text
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
@@ -33,6 +33,8 @@ from ui.views.text import PlainLabel
 from ui.views.time_range import TimeRangeBar
 
 HEAT_METRICS = ("Health", "Utilisation", "Temperature")
+#: the heatmap's cells: (cluster, node) -> column -> the GPUs drawn there
+Cells = dict[tuple[str, str], dict[int, list[GpuHealth]]]
 
 
 def _blend(low: QColor, high: QColor, t: float) -> QColor:
@@ -178,68 +180,111 @@ class GpuFleetView(QWidget):
             if r.temperature_c >= TEMP_CRITICAL_C:
                 return bad
             return warn if r.temperature_c >= TEMP_WARNING_C else ok
-        return {GpuState.OK: ok, GpuState.WARNING: warn, GpuState.CRITICAL: bad}[health.state]
+        unknown = QColor(self._theme.status("UNKNOWN"))  # not known to be well: never OK's
+        return {GpuState.OK: ok, GpuState.UNKNOWN: unknown, GpuState.WARNING: warn,
+                GpuState.CRITICAL: bad}[health.state]  # fmt: skip
+
+    def _layout(self, fleet: GpuFleet) -> tuple[Cells, list[int]]:
+        """(cluster, node) -> column -> its GPUs (MIG instances, or those in the "other"
+        column), and the columns in order. A column per GPU index up to the largest seen:
+        an index is a small decimal (``GpuReading.index``), so one member's crafted label
+        ("200000") cannot make the table 200,000 columns wide and freeze the window; any
+        other label (negative, not a number, too large) goes into one "other" column."""
+        cells: dict[tuple[str, str], dict[int, list[GpuHealth]]] = {}
+        for h in fleet.gpus:
+            index = h.reading.index
+            row = cells.setdefault((h.reading.cluster, h.reading.node), {})
+            row.setdefault(OTHER_COLUMN if index is None else index, []).append(h)
+        indexes = {i for row in cells.values() for i in row if i != OTHER_COLUMN}
+        columns = list(range(max(indexes) + 1)) if indexes else []
+        if any(OTHER_COLUMN in row for row in cells.values()):
+            columns.append(OTHER_COLUMN)
+        return cells, columns
+
+    def _cell_text(self, health: GpuHealth, many: int) -> str:
+        g, metric = health.reading, self.metric.currentText()
+        if metric == "Utilisation":
+            text = "-" if g.util_pct is None else f"{g.util_pct:.0f}%"
+        elif metric == "Temperature":
+            text = "-" if g.temperature_c is None else f"{g.temperature_c:.0f} C"
+        else:
+            text = health.state.value
+        return text + (" MIG" if g.mig_profile else "") + (f" (+{many - 1})" if many > 1 else "")
 
     def _redraw(self, _text: str = "") -> None:
         fleet = self._fleet
         if fleet is None:
             return
-        cells: dict[tuple[str, str], dict[int, GpuHealth]] = {}
-        for h in fleet.gpus:
-            row = cells.setdefault((h.reading.cluster, h.reading.node), {})
-            index = int(h.reading.gpu or 0)
-            if index not in row or STATE_RANK[h.state] > STATE_RANK[row[index].state]:
-                row[index] = h  # MIG instances: the worst one speaks for the GPU
+        cells, columns = self._layout(fleet)
         rows = sorted(cells)
-        width = max((max(r) + 1 for r in cells.values()), default=0)
-        metric = self.metric.currentText()
         self._cells = {}
         shown: list[Row] = []
         for r, key in enumerate(rows):
             texts, backgrounds, tips = [], {}, {}
-            for c in range(width):
-                health = cells[key].get(c)
-                if health is None:
+            for c, column in enumerate(columns):
+                found = cells[key].get(column)
+                if not found:
                     texts.append("")
                     continue
+                # MIG instances (and an "other" column's GPUs): the worst speaks for the cell
+                health = max(found, key=lambda h: STATE_RANK[h.state])
                 self._cells[r, c] = health
-                g = health.reading
-                if metric == "Utilisation":
-                    text = "-" if g.util_pct is None else f"{g.util_pct:.0f}%"
-                elif metric == "Temperature":
-                    text = "-" if g.temperature_c is None else f"{g.temperature_c:.0f} C"
-                else:
-                    text = health.state.value
-                texts.append(text + (" MIG" if g.mig_profile else ""))
+                texts.append(self._cell_text(health, len(found) if column == OTHER_COLUMN else 1))
                 backgrounds[c] = self.cell_colour(health).name()
-                tip = [g.key, g.model] + health.reasons + (g.pods or [])
+                tip = []
+                for h in sorted(found, key=lambda h: -STATE_RANK[h.state]):
+                    tip += [h.reading.key, h.reading.model, *h.reasons, *h.reading.pods]
                 tips[c] = "\n".join(t for t in tip if t)
             shown.append(Row(texts, colour="#0b1020", backgrounds=backgrounds, tips=tips,
                              center=True))  # fmt: skip
-        self.heatmap.set_rows(
-            shown, [f"GPU {i}" for i in range(width)], [f"{c} / {n}" for c, n in rows]
-        )
+        headers = [f"GPU {i}" if i != OTHER_COLUMN else "Other" for i in columns]
+        self.heatmap.set_rows(shown, headers, [f"{c} / {n}" for c, n in rows])
         visible = min(len(rows), 12)  # every node row in sight up to 12; more scroll
         self.heatmap.setMinimumHeight(
             self.heatmap.horizontalHeader().height()
             + visible * self.heatmap.verticalHeader().defaultSectionSize()
             + 4
         )
+        self._show_problems(fleet)
+        self.title.setText(gpu_title(fleet))
+
+    def _show_problems(self, fleet: GpuFleet) -> None:
+        """The GPUs not known to be well, worst first, then those no longer reported."""
         problems = self._problems = [h for h in fleet.gpus if h.state is not GpuState.OK]
-        self.problems.set_rows([
+        level = {GpuState.CRITICAL: "critical", GpuState.WARNING: "warning"}
+        rows = [
             Row([h.state.value, h.reading.key, h.reading.model, ", ".join(h.reading.pods) or "—",
                  "; ".join(h.reasons)],
-                colour=self._theme.severity(
-                    "critical" if h.state is GpuState.CRITICAL else "warning"))
+                colour=self._theme.severity(level[h.state]) if h.state in level
+                else self._theme.status("UNKNOWN"))
             for h in problems
-        ])  # fmt: skip
-        s = fleet.summary()
-        bad = [
-            f"{s['by_state'][k]} {k.lower()}" for k in ("CRITICAL", "WARNING") if k in s["by_state"]
-        ]
-        self.title.setText(
-            f"GPU fleet · {s['gpus']} GPUs on {s['nodes']} nodes · {', '.join(bad) or 'all OK'}"
-        )
+        ]  # fmt: skip
+        rows += [
+            Row(["NOT REPORTED", g.key, "", "—",
+                 f"no longer reported (last {g.before.value}"
+                 + (f": {'; '.join(g.reasons)})" if g.reasons else ")")],
+                colour=self._theme.status("UNKNOWN"))
+            for g in fleet.gone
+        ]  # fmt: skip
+        self.problems.set_rows(rows)
+
+
+#: the heatmap column of GPUs whose ``gpu`` label is no small index
+OTHER_COLUMN = -1
+
+
+def gpu_title(fleet: GpuFleet) -> str:
+    """What the fleet's GPUs are, in a line: "all OK" only when every GPU reported is known
+    to be well and none stopped being reported; no GPU at all is said as such."""
+    s = fleet.summary()
+    said = [f"{s['by_state'][k]} {k.lower()}" for k in ("CRITICAL", "WARNING", "UNKNOWN")
+            if k in s["by_state"]]  # fmt: skip
+    if fleet.gone:
+        said.append(f"{count(len(fleet.gone), 'GPU')} no longer reported")
+    if not s["gpus"]:
+        return "GPU fleet · no GPU reported" + (f" · {', '.join(said)}" if said else "")
+    verdict = ", ".join(said) or "all OK"
+    return f"GPU fleet · {count(s['gpus'], 'GPU')} on {count(s['nodes'], 'node')} · {verdict}"
 
 
 class PtpBoardView(QWidget):
@@ -293,34 +338,51 @@ class PtpBoardView(QWidget):
             self.chart.set_series({f"{row.cluster}/{row.node}/{row.iface}": row.history})
         self.band.setRegion((row.threshold.min_ns, row.threshold.max_ns))
 
+    def _row_colour(self, row: PtpRow) -> str | None:
+        """FREERUN red; HOLDOVER, a fault or an offset out of band amber; unknown grey."""
+        if row.rank == 0:
+            return self._theme.severity("critical")
+        if row.needs_attention:
+            return self._theme.severity("warning")
+        return self._theme.status("UNKNOWN") if row.rank == RANK_UNKNOWN else None
+
+    @staticmethod
+    def _compliance_cells(c: Compliance | None) -> list[str]:
+        """Locked, Within, Holdover s, Freerun s, Long holdovers: shares of the whole window,
+        with the part of it nothing was read for said as unknown; holdovers the step cannot
+        tell from long said as unsure."""
+        if c is None:
+            return ["-"] * 5
+        unknown = "" if c.coverage_pct is None or c.coverage_pct >= 100 else (
+            f" · {pct_text(100 - c.coverage_pct)} unknown")  # fmt: skip
+        long = str(c.long_holdovers) + (
+            f" (+{c.unsure_holdovers} unsure at {c.resolution_s:g} s)"
+            if c.unsure_holdovers else "")  # fmt: skip
+        return [pct_text(c.locked_pct) + unknown, pct_text(c.within_pct),
+                f"{c.holdover_s:g}", f"{c.freerun_s:g}", long]  # fmt: skip
+
     def show_board(self, board: PtpBoard) -> None:
         self._board = board
         self.error.setText("; ".join(sorted({f"{o.cluster}: {o.error}" for o in board.outcomes})))
-        colours = {
-            ClockState.FREERUN: self._theme.severity("critical"),
-            ClockState.HOLDOVER: self._theme.severity("warning"),
-        }
         rows: list[tuple[list[str], str | None]] = []
         tips: list[dict[int, str]] = []
         for row in board.rows:
             c = row.compliance
-
             cells = [
                 row.state.value, row.cluster, row.node, row.iface, row.process, row.role,
                 "-" if row.clock_class is None else str(row.clock_class),
                 "-" if row.offset_ns is None else f"{row.offset_ns:g}",
-                pct_text(c.locked_pct) if c else "-", pct_text(c.within_pct) if c else "-",
-                f"{c.holdover_s:g}" if c else "-", f"{c.freerun_s:g}" if c else "-",
-                str(c.long_holdovers) if c else "-", "; ".join(row.notes),
+                *self._compliance_cells(c), "; ".join(row.notes),
             ]  # fmt: skip
-            colour = colours.get(row.state) or (
-                self._theme.severity("warning") if row.offset_in is False else None
-            )
             band = row.threshold.band + (
                 f" (profile {row.threshold.profile})" if row.threshold.profile else " (default)"
             )
-            rows.append((cells, colour))
+            rows.append((cells, self._row_colour(row)))
             tips.append({self.HEADERS.index("Offset ns"): f"judged against {band}"})
+            if c is not None and c.resolution_s:
+                tips[-1][self.HEADERS.index("Holdover s")] = (
+                    f"one sample every {c.resolution_s:g} s: durations known to within that"
+                )
             if row.gnss or row.dpll_phase:
                 tips[-1][self.HEADERS.index("Role")] = (
                     f"GNSS {row.gnss or '-'}; DPLL phase {row.dpll_phase or '-'}, "
@@ -331,10 +393,12 @@ class PtpBoardView(QWidget):
             self.table.selectRow(0)  # the worst port's offset, at once
         else:
             self._on_selection_changed()
-        bad = sum(1 for row in board.rows if row.rank < 5)
+        bad = sum(1 for row in board.rows if row.needs_attention)
+        unknown = sum(1 for row in board.rows if row.rank == RANK_UNKNOWN)
         self.title.setText(
-            f"PTP · {len(board.rows)} ports · {bad} need attention · "
-            f"{board.threshold.band}, {self.time_range.current.label}"
+            f"PTP · {len(board.rows)} ports · {bad} need attention"
+            + (f" · {unknown} unknown" if unknown else "")
+            + f" · {board.threshold.band}, {self.time_range.current.label}"
         )
 
 

@@ -43,7 +43,7 @@ class SriovView(TitledPage):
             self.tabs.addTab(table, name)
         self.body.addWidget(self.tabs, 3)
         self.finish()
-        self._failed = 0
+        self._not_synced: dict[str, int] = {}  # sync status (not Succeeded) -> nodes
         self._configured = 0
         self._troubled = 0
         self._ports_troubled = 0
@@ -51,14 +51,24 @@ class SriovView(TitledPage):
     def _colour(self, bad: bool, level: str = "warning") -> str | None:
         return self._theme.severity(level) if bad else None
 
-    def show_nodes(self, nodes: list[tuple[str, NodeSync]]) -> None:
+    def _sync_colour(self, status: str) -> str | None:
+        """Failed red, InProgress amber, anything but Succeeded (Unknown: the config daemon
+        never said) grey: only Succeeded is synced."""
         levels = {"Failed": "critical", "InProgress": "warning"}
+        if status in levels:
+            return self._theme.severity(levels[status])
+        return None if status == "Succeeded" else self._theme.status("UNKNOWN")
+
+    def show_nodes(self, nodes: list[tuple[str, NodeSync]]) -> None:
         fill_table(self.nodes, [
             ([cluster, row.node, row.status, "; ".join(row.interfaces) or "—", row.error],
-             self._colour(row.status in levels, levels.get(row.status, "warning")))
+             self._sync_colour(row.status))
             for cluster, row in nodes
         ])  # fmt: skip
-        self._failed = sum(1 for _, row in nodes if row.status == "Failed")
+        self._not_synced = {}
+        for _, row in nodes:
+            if row.status != "Succeeded":
+                self._not_synced[row.status] = self._not_synced.get(row.status, 0) + 1
         self._configured = sum(row.vfs_configured for _, row in nodes)
         self._retitle()
 
@@ -109,8 +119,12 @@ class SriovView(TitledPage):
     def _retitle(self) -> None:
         vfs = self.vfs.rowCount()
         nodes = self.nodes.rowCount()
-        if self._failed:
-            synced = f"{self._failed} of {count(nodes, 'node')} not synced"
+        if self._not_synced:  # InProgress and Unknown are not synced either
+            words = {"Failed": "failed", "InProgress": "in progress", "Unknown": "unknown"}
+            synced = f"{sum(self._not_synced.values())} of {count(nodes, 'node')} not synced"
+            if set(self._not_synced) != {"Failed"}:
+                synced += " (" + ", ".join(f"{n} {words.get(s, s)}" for s, n in
+                                            sorted(self._not_synced.items())) + ")"  # fmt: skip
         else:
             synced = f"{count(nodes, 'node')}, all synced" if nodes else "no SR-IOV node"
         dropping = [count(self._troubled, "VF"), count(self._ports_troubled, "DPDK port")]

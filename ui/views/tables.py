@@ -3,13 +3,16 @@ polling."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from aiops_desktop.models.alerts import Alert, AlertGroup
 from aiops_desktop.models.enums import GroupBy
 from aiops_desktop.models.polling import DiagnosticsRow
-from aiops_desktop.models.text import time_text
+from aiops_desktop.models.text import age_text, count, time_text
 from ui.theme import Theme
 from ui.views.rows_table import Row, RowsTable
 from ui.views.text import PlainLabel
@@ -34,15 +37,31 @@ def fill_table(
     )
 
 
+class AlertReads(Protocol):
+    """Whether the alerts shown are what fires now (the alerts presenter's ``sig_reads``)."""
+
+    managers: int
+    unread: list[str]
+
+    @property
+    def complete(self) -> bool: ...
+    def freshness(self, clusters: Iterable[str]) -> tuple[float | None, bool]: ...
+
+
 class AlertsView(QWidget):
-    """Signals: sig_group_by_changed(GroupBy); sig_analyse(cluster, epoch s): the root cause
+    """Each group says how old its alerts are (its Alertmanagers' last answer), badged when
+    one of them is failing or stale (they may have ended meanwhile); "Nothing firing" only
+    when every Alertmanager was read recently, else how many were not.
+
+    Signals: sig_group_by_changed(GroupBy); sig_analyse(cluster, epoch s): the root cause
     of the selected group's first cluster around when it started firing; sig_logs(cluster,
     labels, epoch s, errors only): the logs of its first alert's pod or namespace then."""
 
     sig_group_by_changed = Signal(object)
     sig_analyse = Signal(str, float)
     sig_logs = Signal(str, dict, float, bool)
-    HEADERS = ("Severity", "Count", "Group", "Clusters", "Namespaces", "Since", "Summary")
+    HEADERS = ("Severity", "Count", "Group", "Clusters", "Namespaces", "Since", "Read",
+               "Summary")  # fmt: skip
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,7 +87,8 @@ class AlertsView(QWidget):
         bar.addWidget(self.logs_button)
         layout.addLayout(bar)
         self.table = make_table(list(self.HEADERS))
-        self.table.empty_text = "Nothing firing"
+        # "Nothing firing" only once every Alertmanager is known read recently (show_reads)
+        self.table.empty_text = "Not known: the Alertmanagers have not been read yet"
         self.table.itemSelectionChanged.connect(
             lambda: [
                 b.setEnabled(bool(self.table.selectionModel().selectedRows()))
@@ -76,7 +96,12 @@ class AlertsView(QWidget):
             ]
         )
         layout.addWidget(self.table, 1)
+        self.unread = PlainLabel()  # the Alertmanagers not read recently, and why
+        self.unread.setWordWrap(True)
+        self.unread.setStyleSheet(f"color: {theme.severity('warning')};")
+        layout.addWidget(self.unread)
         self._groups: list[AlertGroup] = []
+        self._reads: AlertReads | None = None  # None: not told (nothing claimed either way)
 
     def _first_alert(self) -> Alert | None:
         """The selected group's first firing alert."""
@@ -97,11 +122,45 @@ class AlertsView(QWidget):
         if first is not None:
             self.sig_analyse.emit(first.cluster, first.starts_at.timestamp())
 
+    def show_reads(self, reads: AlertReads) -> None:
+        """Whether every Alertmanager was read recently; the groups shown next are badged
+        with it (``show_groups``)."""
+        self._reads = reads
+        shown = reads.unread[:5] + ([f"+{len(reads.unread) - 5} more"] if len(reads.unread) > 5
+                                    else [])  # fmt: skip
+        self.unread.setText(
+            f"{self._unread_text(reads)}: " + "; ".join(shown) if reads.unread else ""
+        )
+        if not reads.managers:
+            self.table.empty_text = "No Alertmanager configured: alerts are not read"
+        elif reads.complete:
+            self.table.empty_text = "Nothing firing"
+        else:  # none shown is not none firing
+            self.table.empty_text = f"Not known: {self._unread_text(reads)}"
+        self.table.viewport().update()
+
+    @staticmethod
+    def _unread_text(reads: AlertReads) -> str:
+        return f"{len(reads.unread)} of {count(reads.managers, 'Alertmanager')} not read"
+
+    def _read_cell(self, group: AlertGroup) -> tuple[str, str | None, str | None]:
+        """The group's "Read" cell: its age, its colour and tooltip when it may be over."""
+        if self._reads is None:
+            return "—", None, None
+        age, lost = self._reads.freshness(group.clusters)
+        text = "age unknown" if age is None else age_text(age)
+        if not lost:
+            return text, None, None
+        tip = "its Alertmanager is not answering: these alerts may have ended since"
+        return f"STALE · {text}", self._theme.status("UNKNOWN"), tip
+
     def show_groups(self, groups: list[AlertGroup]) -> None:
         self._groups = list(groups)
         rows = []
+        read_column = self.HEADERS.index("Read")
         for group in groups:
             clusters = group.clusters
+            read, read_colour, read_tip = self._read_cell(group)
             cells = [
                 group.severity.value,
                 str(len(group.alerts)),
@@ -109,12 +168,21 @@ class AlertsView(QWidget):
                 f"{len(clusters)}: {', '.join(clusters)}",
                 ", ".join(group.namespaces) or "—",
                 time_text(group.since),
+                read,
                 group.summary,
             ]
-            rows.append(Row(cells, colours={0: self._theme.severity(group.severity.value)}))
+            colours = {0: self._theme.severity(group.severity.value)}
+            if read_colour is not None:
+                colours[read_column] = read_colour
+            tips = {read_column: read_tip} if read_tip else None
+            rows.append(Row(cells, colours=colours, tips=tips))
         self.table.set_rows(rows)
         total = sum(len(g.alerts) for g in groups)
-        self.title.setText(f"Alerts · {total} firing in {len(groups)} groups")
+        title = f"Alerts · {total} firing in {count(len(groups), 'group')}"
+        if self._reads is not None and not self._reads.complete:
+            title += f" · {self._unread_text(self._reads)}" if self._reads.managers else (
+                " · no Alertmanager configured")  # fmt: skip
+        self.title.setText(title)
 
     def _on_group_by_changed(self, text: str) -> None:
         self.sig_group_by_changed.emit(GroupBy(text))
