@@ -128,3 +128,29 @@ def test_a_failed_sriov_sync_and_an_unreadable_api_reach_the_truth(
     assert sriov[0]["reason"] == "SR-IOV sync Failed: failed to configure VFs"
     dark = by["dark-api"]
     assert dark["state"] == "OFFLINE" and dark["coverage"]["kubernetes"] == "unreachable"
+
+
+def test_what_the_ptp_board_and_the_gpu_page_flag_reaches_the_fleets_findings() -> None:
+    """A LOCKED port whose clock class is out of spec, GNSS without a fix, one ptp4l config
+    down, and a GPU whose health is not known: the pages flagged them and the fleet's truth
+    (the wall, the notifications) said nothing."""
+    from datetime import timedelta
+
+    from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuReading, GpuState
+    from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
+    from aiops_desktop.services.fleet.findings import gpu_findings, ptp_findings
+    from aiops_desktop.services.gpu_cnf.ptp import DEFAULT_THRESHOLD, _annotate
+
+    row = PtpRow("east", "du-1", "ens1f0", "ptp4l", ClockState.LOCKED, offset_ns=12.0,
+                 clock_class=165, process_up=False, down_configs=["ptp4l.1.config"],
+                 gnss="no fix")  # fmt: skip
+    _annotate(row)
+    board = PtpBoard([row], timedelta(hours=1), DEFAULT_THRESHOLD, [])
+    said = [(f.severity, f.reason) for f in ptp_findings(board)["east"]]
+    assert (FindingSeverity.WARNING, "ptp4l is down (ptp4l.1.config)") in said
+    assert any(r.startswith("clock class 165") for _s, r in said)
+    assert (FindingSeverity.WARNING, "GNSS: no fix") in said
+    blank = GpuHealth(GpuReading("east", "gpu-0", "3", "GPU-x"), GpuState.UNKNOWN,
+                      ["no temperature and no health counter reported"], False)  # fmt: skip
+    (found,) = gpu_findings(GpuFleet([blank], []))["east"]
+    assert found.severity is FindingSeverity.WARNING and found.subject == "gpu-0/gpu3"

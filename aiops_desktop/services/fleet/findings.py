@@ -18,7 +18,7 @@ from aiops_desktop.models.enums import AlertSeverity
 from aiops_desktop.models.fleet import Domain, Finding, FindingSeverity
 from aiops_desktop.models.gpu import GpuFleet, GpuState
 from aiops_desktop.models.metrics import ClusterOutcome, TaggedSeries
-from aiops_desktop.models.ptp import ClockState, PtpBoard
+from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
 
 PerCluster = dict[str, list[Finding]]
 #: what a refresh could not read: cluster (as registered: a hub answers for its members) ->
@@ -30,7 +30,13 @@ ALERT_SEVERITY = {
     AlertSeverity.WARNING: FindingSeverity.WARNING,
     AlertSeverity.INFO: FindingSeverity.INFO,
 }
-_GPU = {GpuState.CRITICAL: FindingSeverity.CRITICAL, GpuState.WARNING: FindingSeverity.WARNING}
+#: a GPU whose health is not known (no temperature, no health counter) is a warning: no data
+#: must not read as a healthy GPU
+_GPU = {
+    GpuState.CRITICAL: FindingSeverity.CRITICAL,
+    GpuState.WARNING: FindingSeverity.WARNING,
+    GpuState.UNKNOWN: FindingSeverity.WARNING,
+}
 
 
 def gpu_findings(fleet: GpuFleet) -> PerCluster:
@@ -69,11 +75,28 @@ def ptp_findings(board: PtpBoard) -> PerCluster:
                 )
             )
         if row.process_up is False:
-            found.append(
-                Finding(Domain.PTP, FindingSeverity.WARNING, subject, f"{row.process} is down")
-            )
+            configs = f" ({', '.join(row.down_configs)})" if row.down_configs else ""
+            found.append(Finding(Domain.PTP, FindingSeverity.WARNING, subject,
+                                 f"{row.process} is down{configs}"))  # fmt: skip
+        found += [Finding(Domain.PTP, FindingSeverity.WARNING, subject, trouble)
+                  for trouble in _troubles(row)]  # fmt: skip
         if found:
             out.setdefault(row.cluster, []).extend(found)
+    return out
+
+
+def _troubles(row: PtpRow) -> list[str]:
+    """What the board says is wrong beside the state, offset and process (``_annotate`` in
+    services/gpu_cnf/ptp.py): an out-of-spec clock class while the state says LOCKED, GNSS
+    without a fix, a DPLL that lost its lock. The board coloured them and the fleet's truth
+    said nothing."""
+    out = []
+    for note in row.notes:
+        is_class = note.startswith("clock class ") and "not a class this app knows" not in note
+        if is_class and row.state not in (ClockState.FREERUN, ClockState.HOLDOVER):
+            out.append(note)  # FREERUN and HOLDOVER findings name the class already
+        elif note.startswith(("GNSS: ", "DPLL ")):
+            out.append(note)
     return out
 
 

@@ -105,7 +105,7 @@ def _ptp_facts(facts: dict[str, FleetHw], board: PtpBoard) -> None:
         short = c is not None and (
             (c.locked_pct or 0.0) < 100.0 or (c.within_pct or 0.0) < 100.0 or c.long_holdovers
         )
-        if r.rank < 5 or short:
+        if r.needs_attention or short:
             f.ptp.append((
                 f"{r.node}/{r.iface}", r.state.value,
                 pct_text(c.locked_pct if c else None), pct_text(c.within_pct if c else None),
