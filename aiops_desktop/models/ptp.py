@@ -27,8 +27,8 @@ def metric_code(value: float | None, lowest: int, highest: int) -> int | None:
     """A gauge that carries a code (a clock state, class or role): a whole number from
     ``lowest`` to ``highest``, else None (unknown). ``int()`` of NaN or +/-Inf raises, and
     one member's odd sample must not fail the board of the whole fleet."""
-    if value is None or not math.isfinite(value) or not value.is_integer():
-        return None
+    if value is None or not math.isfinite(value) or not float(value).is_integer():
+        return None  # (an int has no is_integer before Python 3.12)
     return int(value) if lowest <= value <= highest else None
 
 

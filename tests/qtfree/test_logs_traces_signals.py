@@ -218,7 +218,7 @@ async def test_errors_from_loki_and_tempo_are_polled_per_pod(
 
     # a poll within the same minute has nothing whole to read: it asks nothing, adds nothing
     again = _poller(lab_core, at + timedelta(seconds=20))
-    again._since = poller._since
+    again._since, again._answered = poller._since, poller._answered  # the same poller, later
     before_requests = len(loki_tempo.requests())
     await again.run_source(lab_core.registry.get("lab"), Source.LOGS)
     await again.run_source(lab_core.registry.get("lab"), Source.TRACES)
@@ -226,7 +226,7 @@ async def test_errors_from_loki_and_tempo_are_polled_per_pod(
     assert lab_core.live.snapshot("lab", "error_log_lines").series[key][0].size == ts.size
     # the next poll reads on from the newest minute held: nothing twice
     later = _poller(lab_core, at + timedelta(minutes=2))
-    later._since = poller._since
+    later._since, later._answered = poller._since, poller._answered
     before_requests = len(loki_tempo.requests())
     await later.run_source(lab_core.registry.get("lab"), Source.LOGS)
     asked = [r for r in loki_tempo.requests()[before_requests:] if "query_range" in r]

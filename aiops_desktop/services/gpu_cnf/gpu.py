@@ -19,6 +19,7 @@ from string import Template
 from aiops_desktop.models import Cluster, QueryType, utcnow
 from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuHistory, GpuReading, XidInfo
 from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery, PromSeries, TaggedSeries
+from aiops_desktop.models.ptp import metric_code  # a gauge that carries a code
 from aiops_desktop.services.polling.catalog import field_queries
 from aiops_desktop.services.queries.field_reads import (
     joined_by_time,
@@ -74,9 +75,7 @@ XID_MAX = 1 << 16
 def xid_code(value: float | None) -> int | None:
     """An XID gauge's value as a code: a whole number from 0 to ``XID_MAX``, else None
     (unknown). ``last_value`` already gives None for NaN and +/-Inf."""
-    if value is None or not value.is_integer() or not 0 <= value <= XID_MAX:
-        return None
-    return int(value)
+    return metric_code(value, 0, XID_MAX)
 
 
 def _key(cluster: str, labels: dict[str, str]) -> tuple[str, str, str, str]:
