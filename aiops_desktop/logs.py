@@ -30,12 +30,15 @@ QUOTE = r"(?:\\?[\"'])"
 #: a value after ``name=``: up to a space, a quote, a comma or a brace; a backslash is part of
 #: it unless it escapes a quote (then the quote ends the value and the JSON text stays whole)
 VALUE = r"(?![\[{])(?:[^\s\"',}\\]|\\\\|\\(?![\"']))+"
-#: names whose value is a secret: token, secret, password and the like, alone or first in a
-#: longer name (``aws_secret_access_key``, ``db_pass``, ``token.value``); a bare ``pass`` only
-#: as a word of its own (not ``bypass``, ``compass``)
+#: names whose value is a secret: token, secret, password and the like, last in a name
+#: (``db_password``, ``aws_secret_access_key``, ``db_pass``) or before a word that still names
+#: the secret itself (``token.value``), not one that names something about it (``token_count``,
+#: ``secret_name`` are kept); a bare ``pass`` only as a word of its own (not ``bypass``) and
+#: not before a colon (``tests: pass: 12``). Bounded: redaction reads whole log lines
 _CREDENTIAL_NAME = (
-    r"(?:token|secret|pass(?:wd|word|phrase)|(?<![a-z])pass|api[_-]?key|access[_-]?key"
-    r"|client[_-]?key|private[_-]?key)(?:[_.-][a-z0-9_.-]*)?"
+    r"(?:token|secret|pass(?:wd|word|phrase)|(?<![a-z])pass(?![a-z]|\s*:)|api[_-]?key"
+    r"|access[_-]?key|client[_-]?key|private[_-]?key)"
+    r"(?:[_.-](?:value|data|string|secret|key|b64|base64)){0,2}(?![a-z0-9_.-])"
 )
 
 _PATTERNS = [
@@ -44,17 +47,19 @@ _PATTERNS = [
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWT
     re.compile(r"sha256~[A-Za-z0-9_-]{20,}"),  # OpenShift OAuth tokens
     # a quoted value runs to its closing quote, spaces and all ("horse battery staple")
-    re.compile(rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*(\\?[\"']))(?:(?!\2).){{1,512}}?\2"),
+    re.compile(
+        rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*(\\?[\"']))(?:\\.|(?!\2)[^\\\n]){{1,512}}?\2"
+    ),
     re.compile(rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*{QUOTE}?){VALUE}"),
     # user:password@host, the password to the host's @ (it may hold / ! and @ itself)
-    re.compile(r"(://[^/\s:@\"'\\]+:)[^\s\"'\\]*(@)"),
+    re.compile(r"(://[^/\s:@\"'\\]+:)(?!\d{1,5}(?:[/?#\s\"']|$))[^\s\"'\\?#]*(@)"),
     # a secret-named flag and the argument after it (--db-password X, "--token", "X")
     re.compile(
-        r"(?i)(--?[\w-]*(?:password|passwd|token|secret|api-?key)[\w-]*"
+        r"(?i)((?<![\w-])--?[\w-]{0,64}?(?:password|passwd|token|secret|api-?key)[\w-]{0,64}"
         r"(?:\s+|\\?[\"']\s*,\s*\\?[\"']))(?!-)[^\s\"'\\]+"
     ),
     # a cookie header's whole value, and the signature and credential of a signed URL
-    re.compile(r"(?i)((?:set-)?cookie\\?[\"']?\s*:\s*\\?[\"']?)[^\"'\n\\]+"),
+    re.compile(r"(?im)((?:^|(?<=[\"'{]))(?:set-)?cookie\\?[\"']?\s*:\s*\\?[\"']?)[^\"'\n\\]+"),
     re.compile(
         r"(?i)((?:x-amz-(?:signature|credential|security-token)|x-goog-(?:signature|credential)"
         r"|(?<=[?&])sig|signature)=)[^&\s\"'\\]+"

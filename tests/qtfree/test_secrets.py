@@ -69,8 +69,25 @@ def test_redaction_patterns(caplog: pytest.LogCaptureFixture) -> None:
     assert redact("prometheus https://prom.example:9090 answered 200") == (
         "prometheus https://prom.example:9090 answered 200"
     )
-    for kept in ("bypass: ok", "compass=north", "--verbose --dry-run", "signed by ops"):
+    for kept in (
+        "bypass: ok", "compass=north", "--verbose --dry-run", "signed by ops",
+        # what names a secret's count, name or place is kept, and URLs with a port
+        "tests: pass: 12 fail: 0", "usage token_count=1532", "mounted secret_name=db-creds",
+        "missing cookie: session expired for user=bob, retried 3 times",
+        "GET http://prometheus:9090/api/v1/query?query=up&user=bob@corp.com 200",
+    ):  # fmt: skip
         assert redact(kept) == kept
+    # a password holding an escaped quote is redacted whole
+    assert redact('{"password": "ab\\"cd efg"}') == '{"password": "[REDACTED]"}'
+    # bounded: a hostile line of dashes or repeated names is read in linear time (the flag
+    # pattern scanned from every dash to the line's end: 16,384 dashes took 16 s on the UI
+    # thread); a tenth of a second is far above what linear time needs and far below that
+    import time
+
+    for hostile in ("-" * 16_384, "token." * 2_730, "password=" + "a" * 20_000):
+        started = time.perf_counter()
+        redact(hostile)
+        assert time.perf_counter() - started < 0.5, hostile[:20]
     from collectors.llm_redaction import redact_for_llm
 
     for key in ("github_pat_11ABCDEFG0123456789_abcdefghij", "hf_AbCdEfGhIjKlMnOpQrStUvWxYz01",
@@ -110,3 +127,16 @@ def test_encrypted_file_only_on_opt_in(tmp_path, monkeypatch: pytest.MonkeyPatch
     password.write_text("wrong password")
     with pytest.raises(SecretsError, match="could not be opened: wrong password"):
         SecretStore.from_environment(tmp_path)
+
+
+def test_a_field_is_redacted_whole_when_its_name_is_a_secrets() -> None:
+    """Labels and span attributes as they leave the site: the name's last word says whether
+    its value is the secret or something about one (its name, its count, a cache's key)."""
+    from collectors.llm_redaction import names_a_secret
+
+    secret = ["db.password", "http.request.header.x-api-key", "set-cookie", "privateKey",
+              "aws_secret_access_key", "authorization", "token"]  # fmt: skip
+    about = ["k8s.secret.name", "token_count", "cache.key", "messaging.kafka.message.key",
+             "bypass", "keyspace"]  # fmt: skip
+    assert [n for n in secret if not names_a_secret(n)] == []
+    assert [n for n in about if names_a_secret(n)] == []
