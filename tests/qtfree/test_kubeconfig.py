@@ -231,3 +231,29 @@ def test_a_kubeconfig_from_elsewhere_is_shown_in_full_and_reads_only_its_own_fil
     assert "outside the kubeconfig's folder" in (contexts["linked"].error or "")
     said = contexts["pw"].error or ""
     assert "user name or password" in said and "Pa55w0rd" not in said
+
+
+def test_a_kubeconfig_in_the_home_folder_reads_none_of_its_neighbours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its own folder is no root when it is the home folder (``~/.vault-token`` was read as
+    a tokenFile and sent), nor are hidden files below its folder."""
+    home = tmp_path / "home"
+    (home / "project" / ".secrets").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    (home / ".vault-token").write_text("hvs.CAESIJ0secretvaulttoken\n")
+    (home / "project" / ".secrets" / "t").write_text("hvs.CAESIJ0secretvaulttoken\n")
+    (home / "project" / "token").write_text("sha256~Zk9TZXN0VG9rZW4\n")
+    config = (
+        "clusters:\n  - name: k\n    cluster: {server: 'https://api.k:6443'}\n"
+        "users:\n  - name: u\n    user: {tokenFile: %s}\n"
+        "contexts:\n  - name: c\n    context: {cluster: k, user: u}\n"
+    )
+    (home / "cluster.yaml").write_text(config % ".vault-token")
+    (home / "project" / "hidden.yaml").write_text(config % ".secrets/t")
+    (home / "project" / "fine.yaml").write_text(config % "token")
+    for path in (home / "cluster.yaml", home / "project" / "hidden.yaml"):
+        (ctx,) = read_contexts(path)
+        assert "outside the kubeconfig's folder" in (ctx.error or ""), path
+    (ctx,) = read_contexts(home / "project" / "fine.yaml")
+    assert ctx.usable and ctx.files == [f"tokenFile {home / 'project' / 'token'}"]

@@ -77,7 +77,14 @@ async def test_import_every_usable_context(core: Core, tmp_path: Path) -> None:
     assert "exec-env-secret-value" not in runs  # the environment's names, never its values
     for cluster in careful.imported:
         await core.registry.remove(cluster.name)
-    report = await core.registry.import_kubeconfig(write_kubeconfig(tmp_path), allow_exec=True)
+    # the window's tick consents to the command it showed, and to no other: a file changed
+    # between the preview and the import runs something else, and is skipped
+    path = write_kubeconfig(tmp_path)
+    ticked = await core.registry.import_kubeconfig(
+        path, ["lab-oidc"], consented={"lab-oidc": "oc something-else"}
+    )
+    assert ticked.imported == [] and "runs 'oc get-token" in ticked.skipped[0][1]
+    report = await core.registry.import_kubeconfig(path, allow_exec=True)
     names = sorted(c.name for c in report.imported)
     assert names == ["admin", "default-api-ocp-prod-example-com-6443-kube-admin", "lab-oidc"]
     assert sorted(ctx for ctx, _ in report.skipped) == ["broken-user", "insecure-http"]

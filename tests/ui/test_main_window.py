@@ -121,6 +121,7 @@ def test_import_dialog_imports_the_checked_contexts(
     assert dialog.contexts.item(runs).checkState() == Qt.CheckState.Unchecked
     assert any("reads client-key " in t for t in texts)  # and the files a context read
     dialog.contexts.item(runs).setCheckState(Qt.CheckState.Checked)
+    assert dialog.consented() == {"lab-oidc": "oc get-token (environment: OIDC_SECRET)"}
     dialog.contexts.item(1).setCheckState(Qt.CheckState.Unchecked)  # skip 'admin'
     assert dialog.chosen_contexts() == [
         "default/api-ocp-prod-example-com:6443/kube:admin",

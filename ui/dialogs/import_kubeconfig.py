@@ -24,6 +24,8 @@ from aiops_desktop.models.registry import KubeconfigContext
 from ui.presenters.registry import RegistryPresenter
 from ui.views.text import PlainLabel
 
+RUNS_ROLE = Qt.ItemDataRole.UserRole + 1  # an item's data: what its context runs
+
 
 class ImportKubeconfigDialog(QDialog):
     def __init__(
@@ -92,6 +94,7 @@ class ImportKubeconfigDialog(QDialog):
                 text = f"{ctx.context}: cannot import: {ctx.error}"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, ctx.context)
+            item.setData(RUNS_ROLE, ctx.runs)  # what a tick consents to, as shown
             if ctx.usable:
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 # a context that runs a command is imported only when ticked by the user
@@ -110,11 +113,21 @@ class ImportKubeconfigDialog(QDialog):
                 out.append(item.data(Qt.ItemDataRole.UserRole))
         return out
 
+    def consented(self) -> dict[str, str]:
+        """The ticked contexts that run a command, with the command the user saw."""
+        out = {}
+        for row in range(self.contexts.count()):
+            item = self.contexts.item(row)
+            runs = item.data(RUNS_ROLE)
+            if item.checkState() == Qt.CheckState.Checked and runs:
+                out[item.data(Qt.ItemDataRole.UserRole)] = runs
+        return out
+
     def _on_buttons_accepted(self) -> None:
         chosen = self.chosen_contexts()
         if chosen:
             self.buttons.setEnabled(False)
-            self._presenter.import_kubeconfig(self.path.text().strip(), chosen)
+            self._presenter.import_kubeconfig(self.path.text().strip(), chosen, self.consented())
 
     def _on_presenter_import_done(self, summary: str) -> None:
         self.message.setText(summary)

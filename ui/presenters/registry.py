@@ -99,12 +99,16 @@ class RegistryPresenter(Presenter):
 
         self._guarded("kubeconfig-preview", work)
 
-    def import_kubeconfig(self, path: str, contexts: list[str]) -> None:
-        """Import the contexts the user ticked: one that runs a command was shown with the
-        command and left unticked, so a tick is the user's say (``allow_exec``)."""
+    def import_kubeconfig(
+        self, path: str, contexts: list[str], consented: dict[str, str] | None = None
+    ) -> None:
+        """Import the contexts the user ticked. One that runs a command was shown with the
+        command and left unticked, so a tick is the user's say for exactly that command
+        (``consented``); one that runs something else by the time it is read again (the file
+        changed) is skipped and said."""
 
         async def work() -> None:
-            report = await self._registry.import_kubeconfig(path, contexts, allow_exec=True)
+            report = await self._registry.import_kubeconfig(path, contexts, consented=consented)
             lines = [f"Imported {count(len(report.imported), 'cluster')}."]
             lines += [f"Skipped {ctx}: {why}" for ctx, why in report.skipped]
             lines += [f"Warning: {w}" for w in report.warnings]

@@ -76,8 +76,26 @@ REFERENCE_ROOTS = ("~/.kube", "~/.minikube")
 _TOKEN_TEXT = re.compile(r"[A-Za-z0-9._~+/=-]{8,16384}")
 
 
+#: shared folders that are no kubeconfig's own (anyone may write files there)
+SHARED_FOLDERS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))  # noqa: S108 (refused, not used)
+
+
 def _roots(base: Path) -> list[Path]:
-    return [base.resolve(), *(Path(r).expanduser().resolve() for r in REFERENCE_ROOTS)]
+    """Where a kubeconfig's references may point: ``REFERENCE_ROOTS``, and its own folder
+    unless that folder is the home folder (or holds it: ``/``, ``/home``) or a shared one:
+    a kubeconfig saved in ``~`` could otherwise name ``~/.vault-token`` as its tokenFile."""
+    home = Path.home().resolve()
+    own = base.resolve()
+    kept = [Path(r).expanduser().resolve() for r in REFERENCE_ROOTS]
+    if not (home.is_relative_to(own) or own in SHARED_FOLDERS):
+        kept.append(own)
+    return kept
+
+
+def _hidden_below(path: Path, root: Path) -> bool:
+    """A hidden file or folder under ``root`` (``.git/``, ``.vault-token``): a kubeconfig's own
+    certificates are not hidden; credentials of other tools often are."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 def _read_file(base: Path, ref: object, what: str, read: list[str] | None = None) -> bytes:
@@ -90,11 +108,17 @@ def _read_file(base: Path, ref: object, what: str, read: list[str] | None = None
     if not path.is_absolute():
         path = base / path
     resolved = path.resolve()
-    if not any(resolved.is_relative_to(root) for root in _roots(base)):
+    roots = _roots(base)
+    trusted = roots[: len(REFERENCE_ROOTS)]  # ~/.kube and ~/.minikube: hidden files are theirs
+    inside = [r for r in roots if resolved.is_relative_to(r)]
+    if inside and not any(r in trusted for r in inside) and _hidden_below(resolved, inside[0]):
+        inside = []
+    if not inside:
         raise ValueError(
             f"its {what} is the file {path}, outside the kubeconfig's folder, ~/.kube and "
-            "~/.minikube: a kubeconfig may name any file of yours, so it is not read. Copy "
-            "the file beside the kubeconfig, or inline it (kubectl config view --flatten)"
+            "~/.minikube (or hidden, or the kubeconfig is in your home or a shared folder): "
+            "a kubeconfig may name any file of yours, so it is not read. Copy the file beside "
+            "the kubeconfig in a folder of its own, or inline it (kubectl config view --flatten)"
         )
     try:
         data = read_bounded(path, MAX_REFERENCED_BYTES, f"{what} file")

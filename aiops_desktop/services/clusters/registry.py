@@ -301,11 +301,14 @@ class ClusterRegistry:
         return cluster
 
     async def import_kubeconfig(
-        self, path: str | Path, contexts: Iterable[str] | None = None, *, allow_exec: bool = False
-    ) -> ImportReport:
+        self, path: str | Path, contexts: Iterable[str] | None = None, *,
+        allow_exec: bool = False, consented: Mapping[str, str] | None = None,
+    ) -> ImportReport:  # fmt: skip
         """Register every (or every chosen) context of a kubeconfig in one step. A context
         whose credential runs a command or asks an identity provider (``ctx.runs``) is
-        skipped, with what it runs, unless ``allow_exec``: the user saw it and said yes."""
+        skipped, with what it runs, unless ``allow_exec`` (the command line's flag) or the
+        user ticked it having seen exactly that (``consented``: context -> what it runs, as
+        the preview showed it): the file is read again here, and may have changed since."""
         self._refuse_changes()
         self._access.require(Action.MANAGE_CLUSTERS)
         found = await asyncio.to_thread(read_contexts, path)  # a bad file says so first
@@ -324,7 +327,8 @@ class ClusterRegistry:
                 if not ctx.usable:
                     report.skipped.append((ctx.context, ctx.error or "unusable"))
                     continue
-                if ctx.runs and not allow_exec:
+                seen = (consented or {}).get(ctx.context)
+                if ctx.runs and not allow_exec and seen != ctx.runs:
                     report.skipped.append((ctx.context, _needs_consent(ctx)))
                     continue
                 try:
