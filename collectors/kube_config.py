@@ -119,6 +119,8 @@ def load_api_client(kubeconfig: Mapping[str, Any], name: str) -> tuple[Any, floa
     from kubernetes import client
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.config.kube_config import KubeConfigLoader
+    from oauthlib.oauth2.rfc6749.errors import OAuth2Error  # type: ignore[import-untyped]
+    from requests.exceptions import RequestException
     from urllib3.exceptions import HTTPError
 
     configuration = client.Configuration()
@@ -127,7 +129,8 @@ def load_api_client(kubeconfig: Mapping[str, Any], name: str) -> tuple[Any, floa
         loader.load_and_set(configuration)
     except (ConfigException, ValueError, KeyError, TypeError, OSError) as exc:
         raise KubeConfigInvalid(f"kubeconfig cannot be used: {exc}", backend=name) from exc
-    except HTTPError as exc:  # an OIDC refresh: the issuer unreachable or not trusted
+    except (HTTPError, OAuth2Error, RequestException) as exc:  # an OIDC refresh: the issuer
+        # unreachable or not trusted (urllib3, requests), or it refused the refresh token
         raise KubeConfigInvalid(
             "the kubeconfig's identity provider could not be asked for a token: "
             f"{getattr(exc, 'reason', None) or exc}",

@@ -298,3 +298,20 @@ async def test_a_list_is_read_a_page_at_a_time(monkeypatch: pytest.MonkeyPatch) 
             await client.list("/api/v1/pods")
     finally:
         await client.aclose()
+
+
+def test_a_refused_oidc_refresh_is_said_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An identity provider that refuses the refresh token (expired, rotated) raised
+    oauthlib's error out of the client's loader, past every handler."""
+    from kubernetes.config.kube_config import KubeConfigLoader
+    from oauthlib.oauth2.rfc6749.errors import InvalidGrantError  # type: ignore[import-untyped]
+
+    from collectors.kube_config import load_api_client
+
+    def refused(self, configuration):  # type: ignore[no-untyped-def]
+        raise InvalidGrantError("Token is not active")
+
+    monkeypatch.setattr(KubeConfigLoader, "load_and_set", refused)
+    config = kubeconfig_for_token("https://127.0.0.1:1", "t")
+    with pytest.raises(KubeConfigInvalid, match="identity provider could not be asked"):
+        load_api_client(config, "oidc")
