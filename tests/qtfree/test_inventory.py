@@ -159,6 +159,17 @@ def test_a_pod_reads_as_kubectl_would_say_it() -> None:
         "done": _pod("done", "Succeeded",
                      [{"name": "m", "state": done}]),
     }  # fmt: skip
+    # a native sidecar (an init container that restarts always) that started runs beside
+    # the app: kubectl says Running 2/2, it read Init:0/1; a pod deleted a second ago is no
+    # stuck one
+    sidecar = _pod("mesh", "Running", [{"name": "app", "ready": True, "state": {"running": {}}}],
+                   init=[{"name": "proxy", "started": True, "ready": True,
+                          "state": {"running": {}}}])  # fmt: skip
+    sidecar["spec"]["initContainers"] = [{"name": "proxy", "restartPolicy": "Always"}]
+    cases["mesh"] = sidecar
+    cases["leaving"] = _pod("leaving", "Running", [{"name": "w", "ready": True,
+                                                     "state": {"running": {}}}],
+                            meta={"deletionTimestamp": "2099-01-01T00:00:00Z"})  # fmt: skip
     rows = {name: pod_row(pod) for name, pod in cases.items()}
     said = {name: (r.crash_looping, r.reason, r.restarts) for name, r in rows.items()}
     assert said == {
@@ -167,6 +178,8 @@ def test_a_pod_reads_as_kubectl_would_say_it() -> None:
         "job": (False, "Error (exit code 1)", 0),
         "lost": (False, "NodeLost", 0),
         "unready": (False, "NotReady (0/1 containers ready)", 0),
-        "stuck": (False, "Terminating since 2024-01-01T00:00:00Z", 0),
+        "stuck": (False, "Terminating, due to be gone at 2024-01-01T00:00:00Z", 0),
         "done": (False, "", 0),
+        "mesh": (False, "", 0),
+        "leaving": (False, "", 0),
     }

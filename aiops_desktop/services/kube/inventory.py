@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow
@@ -120,10 +120,17 @@ def _crashing(container: Obj, waiting: Obj) -> str:
     return said
 
 
-def _init_problem(init: list[Obj], declared: int) -> tuple[bool, str]:
+def _init_problem(init: list[Obj], specs: list[Obj]) -> tuple[bool, str]:
     """(crash-looping, why) from the init containers, as kubectl's Init:… column: the first
-    that has not finished well says why the pod waits."""
+    that has not finished well says why the pod waits. A sidecar (an init container that
+    restarts always: Kubernetes' native sidecars) that has started runs beside the app and
+    is not waited for (a healthy Istio pod read Init:0/1)."""
+    sidecars = {str(c.get("name")) for c in specs
+                if isinstance(c, dict) and c.get("restartPolicy") == "Always"}  # fmt: skip
+    declared = len(specs)
     for i, container in enumerate(init):
+        if container.get("name") in sidecars and container.get("started"):
+            continue
         kind, details = _state(container)
         if kind == "terminated" and details.get("exitCode") == 0:
             continue
@@ -174,11 +181,16 @@ def _phase_problem(phase: str, status: Obj, ready: int, total: int) -> str:
     return ""
 
 
+#: a pod still there this long after its deletion's deadline (its grace period) is stuck
+STUCK_TERMINATING = timedelta(minutes=1)
+
+
 @malformed_as("a pod")
-def pod_row(pod: Obj) -> PodRow:
+def pod_row(pod: Obj, now: datetime | None = None) -> PodRow:
     """One pod as kubectl's STATUS column reads it (init containers, the crash-looping
     container's own last exit, a Failed pod's container, a lost node, not ready,
     terminating), with why it is not running well ("" when it is)."""
+    now = now or datetime.now(UTC)
     meta, spec, status = _meta(pod), pod.get("spec") or {}, pod.get("status") or {}
     init = status.get("initContainerStatuses") or []
     containers = status.get("containerStatuses") or []
@@ -186,15 +198,15 @@ def pod_row(pod: Obj) -> PodRow:
     ready = sum(1 for c in containers if c.get("ready"))
     total = len(spec.get("containers") or []) or len(containers)
     phase = str(status.get("phase", "Unknown"))
-    crash, reason = _init_problem(init, len(spec.get("initContainers") or []))
+    crash, reason = _init_problem(init, spec.get("initContainers") or [])
     if not reason and phase != "Succeeded":
         crash, reason = _container_problem(containers)
     if not reason:
         reason = _phase_problem(phase, status, ready, total)
-    if meta.get("deletionTimestamp"):  # stuck there, it needs eyes whatever else it says
-        reason = f"Terminating since {meta['deletionTimestamp']}" + (
-            f"; {reason}" if reason else ""
-        )
+    deadline = parse_time(meta.get("deletionTimestamp"))  # when it should be gone by
+    if deadline is not None and now - deadline > STUCK_TERMINATING:  # stuck: it needs eyes
+        since = f"Terminating, due to be gone at {meta['deletionTimestamp']}"
+        reason = f"{since}; {reason}" if reason else since
     return PodRow(
         namespace=str(meta.get("namespace", "")),
         name=str(meta.get("name", "")),
