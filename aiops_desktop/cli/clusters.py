@@ -41,7 +41,7 @@ ALLOW_EXEC_HELP = (
     "they would run"
 )
 #: what a kubeconfig context gives, so ``clusters add --kubeconfig`` refuses them given too
-KUBECONFIG_GIVES = ("api_url", "ca_file")
+KUBECONFIG_GIVES = ("api_url", "ca_file", "endpoints_use_token")
 
 
 def _values(enum: type[Any]) -> str:

@@ -226,3 +226,14 @@ async def test_models_are_listed() -> None:
     c = client(lambda r: httpx.Response(200, json=body))
     assert await c.models() == ["smollm2-135m"]
     await c.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_model_allowed_elsewhere_stays_allowed_when_the_window_saves(core) -> None:  # type: ignore[no-untyped-def]
+    """The window's settings do not ask whether a model may be elsewhere: saving them kept
+    refusing the endpoint `llm set --allow-remote` had set."""
+    await core.llm.set(endpoint="https://llm.example.net/v1", model="m", allow_remote=True)
+    kept = await core.llm.set(endpoint="https://llm.example.net/v1", model="m2")
+    assert kept.allow_remote and kept.model == "m2"
+    local = await core.llm.set(endpoint="http://127.0.0.1:8080/v1", model="m", allow_remote=False)
+    assert not local.allow_remote

@@ -247,6 +247,9 @@ class ChatView(QWidget):
     def show_reply_done(self, stats: str) -> None:
         if self._reply is not None:
             self._last_answer = self._stream.text()
+            self._stream.start()  # no pending redraw of the cut text over the whole
+            self._reply.setText(self._last_answer)  # done: the whole reply, once
+            self._reply = None
         self._end_reply()
         if stats:
             self._note(stats)

@@ -88,7 +88,7 @@ class LlmService:
 
     async def set(
         self, *, endpoint: str, model: str, key: str | None = None, forget_key: bool = False,
-        verify_tls: bool = True, redact_ips: bool = False, allow_remote: bool = False,
+        verify_tls: bool = True, redact_ips: bool = False, allow_remote: bool | None = None,
     ) -> LlmSettings:  # fmt: skip
         """Checked (an http(s) URL without credentials in it), kept in settings.json; the
         key goes to the keyring (``forget_key`` removes it)."""
@@ -97,6 +97,8 @@ class LlmService:
         self._preferences.access.require(Action.SETTINGS)
         if key or forget_key:
             self._preferences.access.require(Action.CREDENTIALS)
+        if allow_remote is None:  # as it was (the window's settings do not ask it)
+            allow_remote = self.settings.allow_remote
         try:
             LlmEndpoint(endpoint, model or "-", allow_remote=allow_remote)  # said clearly
         except CollectorError as exc:
