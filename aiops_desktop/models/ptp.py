@@ -148,6 +148,10 @@ class PtpRow:
     offset_in: bool | None = None
     #: a fault beside the state and offset (see ``severity_rank``); said in ``notes``
     trouble: bool = False
+    #: what that fault is, in words, as the fleet's findings say it: an out-of-spec clock
+    #: class (``class_trouble``), GNSS without a fix or a DPLL that lost its lock
+    class_trouble: list[str] = field(default_factory=list)
+    signal_trouble: list[str] = field(default_factory=list)
     #: the PTP process's configs that report it down (a dual-NIC boundary clock runs one
     #: ptp4l per config, and its status series name the config, not the port)
     down_configs: list[str] = field(default_factory=list)

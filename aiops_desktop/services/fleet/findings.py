@@ -87,17 +87,11 @@ def ptp_findings(board: PtpBoard) -> PerCluster:
 
 def _troubles(row: PtpRow) -> list[str]:
     """What the board says is wrong beside the state, offset and process (``_annotate`` in
-    services/gpu_cnf/ptp.py): an out-of-spec clock class while the state says LOCKED, GNSS
-    without a fix, a DPLL that lost its lock. The board coloured them and the fleet's truth
-    said nothing."""
-    out = []
-    for note in row.notes:
-        is_class = note.startswith("clock class ") and "not a class this app knows" not in note
-        if is_class and row.state not in (ClockState.FREERUN, ClockState.HOLDOVER):
-            out.append(note)  # FREERUN and HOLDOVER findings name the class already
-        elif note.startswith(("GNSS: ", "DPLL ")):
-            out.append(note)
-    return out
+    services/gpu_cnf/ptp.py): an out-of-spec clock class while the state says LOCKED (the
+    FREERUN and HOLDOVER findings name the class already), GNSS without a fix, a DPLL that
+    lost its lock. The board coloured them and the fleet's truth said nothing."""
+    named = row.state in (ClockState.FREERUN, ClockState.HOLDOVER)
+    return [*([] if named else row.class_trouble), *row.signal_trouble]
 
 
 def kube_findings(not_ready: Iterable[TaggedSeries], looping: Iterable[TaggedSeries]) -> PerCluster:

@@ -173,15 +173,17 @@ def _annotate(row: PtpRow) -> None:
     elif row.offset_in is False:
         profile = f" (profile {row.threshold.profile})" if row.threshold.profile else ""
         row.notes.append(f"offset {row.offset_ns:g} ns beyond {row.threshold.band}{profile}")
-    troubles = _class_notes(row.clock_class)
+    row.class_trouble = _class_notes(row.clock_class)
+    down = []
     if row.process_up is False:
         configs = f" ({', '.join(row.down_configs)})" if row.down_configs else ""
-        troubles.append(f"{row.process} is down{configs}")
+        down.append(f"{row.process} is down{configs}")
     if row.gnss is not None and row.gnss not in GNSS_FIXED:
-        troubles.append(f"GNSS: {row.gnss}")
+        row.signal_trouble.append(f"GNSS: {row.gnss}")
     for name, value in (("phase", row.dpll_phase), ("frequency", row.dpll_frequency)):
         if value in DPLL_LOST:
-            troubles.append(f"DPLL {name}: {value}")
+            row.signal_trouble.append(f"DPLL {name}: {value}")
+    troubles = [*row.class_trouble, *down, *row.signal_trouble]
     row.trouble = bool(troubles)
     row.notes += troubles
     if row.clock_class is not None and row.clock_class not in CLASS_MEANING:
