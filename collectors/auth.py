@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import ipaddress
 import os
 import ssl
 import tempfile
@@ -70,3 +71,14 @@ def ssl_context(*, verify: bool, ca_pem: str | None, auth: EndpointAuth) -> ssl.
         with _pem_file(auth.client_cert_pem) as cert, _pem_file(auth.client_key_pem) as key:
             ctx.load_cert_chain(cert, key)
     return ctx
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine: localhost or a loopback address (a name that
+    merely resolves there is not taken on trust)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

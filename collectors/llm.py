@@ -13,7 +13,6 @@ connection, which stops the server's generation.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import time
 from collections.abc import AsyncIterator
@@ -25,7 +24,7 @@ import httpx
 from typing_extensions import Unpack
 
 from aiops_desktop.models.chat import LLM_TIMEOUT_S  # the whole reply, first byte to last
-from collectors.auth import EndpointAuth, ssl_context
+from collectors.auth import EndpointAuth, is_loopback, ssl_context
 from collectors.errors import (
     CollectorAuthError,
     CollectorBadResponse,
@@ -40,17 +39,6 @@ CONNECT_TIMEOUT_S = 5.0
 MAX_STREAM_BYTES = 4 * 1024 * 1024
 MAX_EVENT_BYTES = 256 * 1024
 MAX_ERROR_BYTES = 64 * 1024
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine: localhost or a loopback address (a name that
-    merely resolves there is not taken on trust)."""
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)

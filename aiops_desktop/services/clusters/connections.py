@@ -7,7 +7,6 @@ cluster's clients when its definition changes, and closes everything on shutdown
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ from aiops_desktop.models.errors import UsageError
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters.kubeconfig import bearer_token
 from aiops_desktop.settings import HttpPolicy
-from collectors.auth import EndpointAuth
+from collectors.auth import EndpointAuth, is_loopback
 from collectors.errors import CollectorAuthError
 from collectors.kubernetes import KubeClient
 
@@ -43,15 +42,7 @@ def credential_may_travel(url: str) -> bool:
     """A credential is sent over TLS, or to this machine itself (a port-forward): never in
     clear across a network."""
     parts = urlsplit(url)
-    if parts.scheme == "https":
-        return True
-    host = parts.hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return parts.scheme == "https" or is_loopback(parts.hostname or "")
 
 
 class EndpointNotConfigured(UsageError, LookupError):
