@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,8 @@ from collectors.errors import CollectorBadResponse
 
 if TYPE_CHECKING:
     from collectors.http import BackendClient
+
+log = logging.getLogger(__name__)
 
 _SEVERITY = {
     "critical": AlertSeverity.CRITICAL,
@@ -87,7 +90,31 @@ class AlertmanagerClient:
         payload = await self.http.get_json("/api/v2/alerts", params)
         if not isinstance(payload, list):
             raise CollectorBadResponse(f"{self.name}: /api/v2/alerts did not return a list")
-        return [parse_alert(item, cluster) for item in payload]
+        return self._kept(payload, cluster, suppressed=silenced or inhibited)
+
+    def _kept(self, payload: list[Any], cluster: str, *, suppressed: bool) -> list[Alert]:
+        """The alerts of an answer, each read on its own: one malformed alert is left out and
+        logged (it rejected the cluster's whole list), and a suppressed one (silenced or
+        inhibited) is left out when none was asked for, as Alertmanager itself does. An
+        ``endsAt`` already past is not taken as resolved here: Alertmanager answers only
+        active alerts, and the desktop's clock may run ahead of the server's."""
+        kept, bad = [], []
+        for item in payload:
+            try:
+                alert = parse_alert(item, cluster)
+            except CollectorBadResponse as exc:
+                bad.append(str(exc))
+                continue
+            state = (item.get("status") or {}).get("state") if isinstance(item, dict) else None
+            if state == "suppressed" and not suppressed:
+                continue
+            kept.append(alert)
+        if bad and not kept and len(bad) == len(payload):
+            raise CollectorBadResponse(f"{self.name}: {bad[0]}")
+        if bad:
+            log.warning("alerts left out", extra={"alertmanager": self.name, "count": len(bad),
+                                                  "first": bad[0][:200]})  # fmt: skip
+        return kept
 
     async def alert_groups(self) -> list[dict[str, Any]]:
         payload = await self.http.get_json("/api/v2/alerts/groups")

@@ -486,3 +486,30 @@ def test_a_ports_compliance_and_state_join_the_daemons_pods() -> None:
     c = rows[0].compliance
     assert c is not None and c.samples == 240
     assert c.locked_pct == pytest.approx(100 / 3) and c.freerun_s == 2400
+
+
+@pytest.mark.asyncio
+async def test_one_malformed_alert_leaves_the_others_and_a_suppressed_one_is_left_out() -> None:
+    """A non-standard Alertmanager: one malformed alert rejected the cluster's whole list, and
+    a silenced one (state "suppressed") read as firing though none was asked for."""
+    from collectors.alertmanager import AlertmanagerClient
+    from collectors.errors import CollectorBadResponse
+
+    def alert(name: str, state: str = "active") -> dict[str, object]:
+        return {"fingerprint": name, "labels": {"alertname": name, "severity": "critical"},
+                "status": {"state": state}, "startsAt": "2026-12-05T10:00:00Z"}  # fmt: skip
+
+    class Answers:
+        name = "odd-am"
+
+        def __init__(self, payload: list[object]) -> None:
+            self.payload = payload
+
+        async def get_json(self, path: str, params: dict[str, str]) -> list[object]:
+            return self.payload
+
+    payload = [alert("PtpClockFreerun"), {"fingerprint": 7}, alert("Silenced", "suppressed")]
+    found = await AlertmanagerClient(Answers(payload)).alerts("east")  # type: ignore[arg-type]
+    assert [a.name for a in found] == ["PtpClockFreerun"]
+    with pytest.raises(CollectorBadResponse, match="odd-am"):  # nothing readable at all
+        await AlertmanagerClient(Answers([{"x": 1}])).alerts("east")  # type: ignore[arg-type]
