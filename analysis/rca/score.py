@@ -83,7 +83,13 @@ def _squash(z: float) -> float:
 
 
 def _weighted(ev: Evidence) -> float:
-    return KIND_WEIGHT[ev.kind] * _squash(ev.z)
+    """The evidence's score: its deviation, times its kind's weight. A signal that never left
+    its baseline (no onset) is not boosted by its kind: a count of pod restarts at z 1.0
+    (weight 3) outranked a PTP port whose offset was at z 18 in the sample capture."""
+    weight = KIND_WEIGHT[ev.kind]
+    if ev.first_deviation_s is None:
+        weight = min(weight, 1.0)
+    return weight * _squash(ev.z)
 
 
 def rank(

@@ -200,6 +200,21 @@ def test_a_change_just_before_the_first_signal_is_the_incidents_and_one_error_is
     assert late["a"].onset_s == 1800 and late["a"].evidence[0].z < 6
 
 
+def test_a_signal_that_never_left_its_baseline_is_not_boosted_by_its_kind() -> None:
+    """A count of restarts one above its baseline (z 1, never past the onset) outranked a PTP
+    port whose offset went from 1.5 to 350 ns (z 18): an error count weighs three times a
+    signal of another kind, and that weight was given to a move of no size."""
+    ts = np.arange(0.0, 2160.0, 60.0)
+    restarts = np.where(ts >= 1800, 2.0, 1.0) + np.where(ts % 120 == 0, 0.0, 1.0)
+    offset = np.where(ts >= 1800, 350.0, 1.5) + np.where(ts % 120 == 0, -10.0, 10.0)
+    port = "ran-east du-2/ens1f0"
+    signals = [Signal("ran-east", "pod_restarts", SignalKind.ERRORS, ts, restarts),
+               Signal(port, "ptp_offset", SignalKind.OTHER, ts, offset)]  # fmt: skip
+    causes = rank(signals, Window(1800))
+    assert [c.entity for c in causes] == [port, "ran-east"]
+    assert causes[1].onset_s is None and causes[0].onset_s == 1800
+
+
 @pytest.mark.skipif(not DEFAULT_RCA_DIR.is_dir(), reason="needs ../shared/data/rca")
 def test_a_recorded_sock_shop_case_ranks_its_root_cause_first() -> None:
     case = next(c for c in rcd_cases(DEFAULT_RCA_DIR / "rcd-sockshop")
