@@ -5,6 +5,7 @@ exec plugin or an OIDC refresh may run: blocking)."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -94,8 +95,6 @@ def with_verified_idp(kubeconfig: Mapping[str, Any]) -> dict[str, Any]:
     serve an issuer document that sends the refresh token and client secret to any host)."""
     import copy
 
-    import certifi  # httpx's CA bundle: the same roots as every other request of the app
-
     out = copy.deepcopy(dict(kubeconfig))
     for entry in out.get("users") or []:
         user = entry.get("user") if isinstance(entry, dict) else None
@@ -108,9 +107,17 @@ def with_verified_idp(kubeconfig: Mapping[str, Any]) -> dict[str, Any]:
         if not config.get("idp-certificate-authority-data") and not config.get(
             "idp-certificate-authority"
         ):
-            bundle = Path(certifi.where()).read_bytes()
-            config["idp-certificate-authority-data"] = base64.b64encode(bundle).decode()
+            config["idp-certificate-authority-data"] = _ca_bundle_b64()
     return out
+
+
+@functools.cache
+def _ca_bundle_b64() -> str:
+    """certifi's CA bundle (httpx's: the same roots as every other request of the app), read
+    and encoded once, not at every client load."""
+    import certifi
+
+    return base64.b64encode(Path(certifi.where()).read_bytes()).decode()
 
 
 def load_api_client(kubeconfig: Mapping[str, Any], name: str) -> tuple[Any, float | None]:

@@ -80,22 +80,20 @@ _TOKEN_TEXT = re.compile(r"[A-Za-z0-9._~+/=-]{8,16384}")
 SHARED_FOLDERS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))  # noqa: S108 (refused, not used)
 
 
-def _roots(base: Path) -> list[Path]:
-    """Where a kubeconfig's references may point: ``REFERENCE_ROOTS``, and its own folder
-    unless that folder is the home folder (or holds it: ``/``, ``/home``) or a shared one:
-    a kubeconfig saved in ``~`` could otherwise name ``~/.vault-token`` as its tokenFile."""
-    home = Path.home().resolve()
+def _may_read(resolved: Path, base: Path) -> bool:
+    """Whether a kubeconfig in ``base`` may read ``resolved``: anything in ``REFERENCE_ROOTS``
+    (``~/.kube``, ``~/.minikube``), else a file in its own folder that is not hidden there
+    (``.vault-token``, ``.git/``: other tools' credentials), unless that folder is the home
+    folder (or holds it: ``/``, ``/home``) or a shared one (a kubeconfig saved in ``~`` read
+    ``~/.vault-token`` as its tokenFile)."""
+    if any(resolved.is_relative_to(Path(r).expanduser().resolve()) for r in REFERENCE_ROOTS):
+        return True
     own = base.resolve()
-    kept = [Path(r).expanduser().resolve() for r in REFERENCE_ROOTS]
-    if not (home.is_relative_to(own) or own in SHARED_FOLDERS):
-        kept.append(own)
-    return kept
-
-
-def _hidden_below(path: Path, root: Path) -> bool:
-    """A hidden file or folder under ``root`` (``.git/``, ``.vault-token``): a kubeconfig's own
-    certificates are not hidden; credentials of other tools often are."""
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
+    if Path.home().resolve().is_relative_to(own) or own in SHARED_FOLDERS:
+        return False
+    if not resolved.is_relative_to(own):
+        return False
+    return not any(part.startswith(".") for part in resolved.relative_to(own).parts)
 
 
 def _read_file(base: Path, ref: object, what: str, read: list[str] | None = None) -> bytes:
@@ -107,13 +105,7 @@ def _read_file(base: Path, ref: object, what: str, read: list[str] | None = None
     path = Path(ref).expanduser()
     if not path.is_absolute():
         path = base / path
-    resolved = path.resolve()
-    roots = _roots(base)
-    trusted = roots[: len(REFERENCE_ROOTS)]  # ~/.kube and ~/.minikube: hidden files are theirs
-    inside = [r for r in roots if resolved.is_relative_to(r)]
-    if inside and not any(r in trusted for r in inside) and _hidden_below(resolved, inside[0]):
-        inside = []
-    if not inside:
+    if not _may_read(path.resolve(), base):
         raise ValueError(
             f"its {what} is the file {path}, outside the kubeconfig's folder, ~/.kube and "
             "~/.minikube (or hidden, or the kubeconfig is in your home or a shared folder): "
