@@ -191,6 +191,8 @@ class Registry:
     """The registry's reading side over given clusters, with its real rule for members."""
 
     members = ClusterRegistry.members
+    hubs_of = ClusterRegistry.hubs_of
+    hub_of = ClusterRegistry.hub_of
 
     def __init__(self, clusters: list[Cluster]) -> None:
         self._clusters = {c.id: c for c in clusters}
@@ -344,6 +346,30 @@ def test_an_alert_from_an_unreachable_alertmanager_is_badged_stale() -> None:
     assert east.state == "CRITICAL" and east.stale and east.stale_since == T0
 
 
+def test_the_wall_judges_alerts_as_the_alerts_page_does() -> None:
+    """One rule for both: "nothing firing" only where every Alertmanager answered recently
+    (one that stopped being polled, with no error counted, read as known), and a hub
+    member's alert is as fresh as its hub's Alertmanager, since when it went quiet."""
+    w = make_wall([cluster("ran-east"), cluster("ran-west")])
+    w.poller.alerts = {"ran-east": [], "ran-west": []}
+    w.now[0] = T0 + timedelta(hours=3)
+    polled(w.poller, "ran-east", Source.ALERTS, w.now[0])  # ran-west's last read is 3 h old
+    [tile] = w.page("alerts").tiles
+    assert tile.title == "No alerts firing" and tile.state == "UNKNOWN"
+    assert tile.lines[:1] == ["1 of 2 Alertmanagers read"]
+    assert tile.lines[1].startswith("ran-west: no answer (last read ")
+    polled(w.poller, "ran-west", Source.ALERTS, w.now[0])
+    assert w.page("alerts").tiles[0].state == "OK"
+
+    hub = make_wall([cluster("ran-hub", hub=True, members=("du-east",))])
+    hub.poller.alerts = {"du-east": [alert("PtpClockFreerun", AlertSeverity.CRITICAL, T0,
+                                           where="du-east")]}  # fmt: skip
+    hub.now[0] = T0 + timedelta(hours=1)
+    polled(hub.poller, "ran-hub", Source.ALERTS, hub.now[0], failing=True)
+    [tile] = hub.page("alerts").tiles
+    assert tile.stale and tile.stale_since == T0 and tile.age_s == 3600
+
+
 def test_the_wall_lists_the_fleet_in_the_truths_order() -> None:
     """STALE before DEGRADED, as the Fleet page and `fleet` list them."""
     warn = Finding(Domain.GPU, FindingSeverity.WARNING, "gpu-0/gpu1", "2 rows remapped")
@@ -365,7 +391,7 @@ def test_a_hubs_own_alert_reaches_the_truth() -> None:
     truth = w.fleet.snapshot()
     hub = truth.get("ran-hub")
     assert hub is not None and hub.state is Health.CRITICAL
-    assert ("ran-hub", "alerts", "ThanosReceiveDown") in truth.critical()
+    assert ("ran-hub", "alerts", "ThanosReceiveDownran-hub") in truth.critical()  # fingerprint
     assert w.page("fleet").tiles[0].title == "ran-hub"
 
 

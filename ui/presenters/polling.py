@@ -6,17 +6,22 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
-from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.models import Cluster, EndpointKind, utcnow
+from aiops_desktop.models import utcnow
 from aiops_desktop.models.alerts import AlertGroup
 from aiops_desktop.models.enums import GroupBy
 from aiops_desktop.models.polling import DiagnosticsRow, Source, SourceStatus
 from aiops_desktop.models.text import age_text, time_text
 from aiops_desktop.services.polling.poller import Poller
-from aiops_desktop.services.queries.alerts import AlertReads, alert_reads, group_alerts
+from aiops_desktop.services.queries.alerts import (
+    AlertClusters,
+    AlertReads,
+    alert_reads,
+    fleet_alert_reads,
+    group_alerts,
+)
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
 
@@ -34,14 +39,6 @@ class PollerPresenter(Presenter):
     ) -> None:
         super().__init__(tasks, interval_ms, parent)
         self._poller = poller
-
-
-class AlertClusters(Protocol):
-    """Which clusters have an Alertmanager, and the hub a member's alerts come through (the
-    registry, or the registry's presenter)."""
-
-    def clusters(self) -> list[Cluster]: ...
-    def hub_of(self, name: str) -> Cluster | None: ...
 
 
 class AlertsPresenter(PollerPresenter):
@@ -68,17 +65,11 @@ class AlertsPresenter(PollerPresenter):
 
     def reads(self) -> AlertReads:
         """Each Alertmanager's last answer, as the poller keeps its status."""
-        polled = {c: s for (c, source), s in self._poller.status.items() if source == Source.ALERTS}
         if self.clusters is None:
+            polled = {c: s for (c, source), s in self._poller.status.items()
+                      if source == Source.ALERTS}  # fmt: skip
             return alert_reads({c: copy.copy(s) for c, s in polled.items()})
-        managers = {c.name: copy.copy(polled.get(c.name)) for c in self.clusters.clusters()
-                    if c.endpoint(EndpointKind.ALERTMANAGER)}  # fmt: skip
-        filed_under = {}
-        for name in self._poller.alerts:
-            hub = self.clusters.hub_of(name) if name not in managers else None
-            if hub is not None:
-                filed_under[name] = hub.name
-        return alert_reads(managers, filed_under)
+        return fleet_alert_reads(self.clusters, self._poller.status, self._poller.alerts)
 
     def refresh(self) -> None:
         self.sig_reads.emit(self.reads())

@@ -21,7 +21,6 @@ from aiops_desktop.models.fleet import (
     Health,
 )
 from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C
-from aiops_desktop.models.polling import Source, SourceStatus
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from aiops_desktop.models.text import age_text, count
 from aiops_desktop.models.wall import RANK, TILE_LINES, Tile, WallModel, WallPage
@@ -29,7 +28,7 @@ from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.fleet.state import FleetState
 from aiops_desktop.services.polling.live import LiveBuffers
 from aiops_desktop.services.polling.poller import Poller
-from aiops_desktop.services.queries.alerts import group_alerts
+from aiops_desktop.services.queries.alerts import AlertReads, fleet_alert_reads, group_alerts
 from aiops_desktop.store.capture import CaptureManifest
 
 STALE_AFTER_S = 180.0  # live-buffer data older than this is badged stale
@@ -197,33 +196,12 @@ def _ptp_page(src: WallService, now: datetime) -> WallPage:
     return WallPage("ptp", "PTP timing", _member_tiles(src, now, Domain.PTP, read))
 
 
-def _alert_sources(src: WallService) -> dict[str, SourceStatus | None]:
-    """Each name alerts are filed under -> the status of the Alertmanager that reads them
-    (its own, or its fleet hub's: a hub's own alerts are filed under the hub)."""
-    registered = {c.name for c in src.registry.clusters()}
-    seen = sorted(set(src.poller.alerts) - registered)
-    out: dict[str, SourceStatus | None] = {}
-    for c in src.registry.clusters():
-        if c.endpoint(EndpointKind.ALERTMANAGER):
-            status = src.poller.status.get((c.name, Source.ALERTS))
-            for name in {c.name, *src.registry.members(c, seen)}:
-                out.setdefault(name, status)
-    return out
-
-
-def _alert_freshness(
-    src: WallService, clusters: list[str], now: datetime
-) -> tuple[float | None, bool, datetime | None]:
-    """An alert group's age (its oldest Alertmanager read), whether any of its Alertmanagers
-    is unreachable or stale (its alerts may have ended meanwhile), and since when."""
+def _alert_reads(src: WallService, now: datetime) -> AlertReads | None:
+    """Whether each Alertmanager was read recently, as the Alerts page judges it (None for a
+    capture: what it recorded is all there is, of no age)."""
     if src.capture is not None:
-        return None, False, None
-    sources = _alert_sources(src)
-    statuses = [s for c in clusters if (s := sources.get(c)) is not None]
-    ages = [a for s in statuses if (a := s.age_s(now)) is not None]
-    lost = [s for s in statuses if s.consecutive_errors or s.stale(now)]
-    since = min((s.last_success for s in lost if s.last_success is not None), default=None)
-    return max(ages, default=None), bool(lost), since
+        return None
+    return fleet_alert_reads(src.registry, src.poller.status, src.poller.alerts, now)
 
 
 def _lasting(seconds: float) -> str:
@@ -237,6 +215,7 @@ def _alerts_page(src: WallService, now: datetime) -> WallPage:
     page = WallPage("alerts", "Alerts firing")
     alerts = [a for firing in src.poller.alerts.values() for a in firing]
     groups = group_alerts(alerts)
+    reads = _alert_reads(src, now)
     for group in groups[:ALERT_GROUPS]:
         severity = group.severity.value
         state = ALERT_STATE.get(group.severity, "OK")
@@ -244,9 +223,11 @@ def _alerts_page(src: WallService, now: datetime) -> WallPage:
         lines = [f"{len(group.alerts)} firing · {severity}",
                  ", ".join(group.clusters[:3]) + (" …" if len(group.clusters) > 3 else ""),
                  _lasting((now - began).total_seconds())]  # fmt: skip
-        page.tiles.append(
-            Tile(group.key, state, lines, *_alert_freshness(src, group.clusters, now))
-        )
+        tile = Tile(group.key, state, lines)
+        if reads is not None:  # a group's age and whether its alerts may have ended since
+            tile.age_s, tile.stale = reads.freshness(group.clusters)
+            tile.stale_since = reads.lost_since(group.clusters)
+        page.tiles.append(tile)
     if rest := groups[ALERT_GROUPS:]:  # said, not silently dropped
         worst = min((ALERT_STATE.get(g.severity, "OK") for g in rest), key=RANK.__getitem__)
         critical = sum(g.severity is AlertSeverity.CRITICAL for g in rest)
@@ -256,20 +237,15 @@ def _alerts_page(src: WallService, now: datetime) -> WallPage:
         page.tiles.append(Tile(f"+{len(rest)} more", worst, lines))
     if not alerts:  # nothing firing: say whether that is known or merely not asked
         managers = [c for c in src.registry.clusters() if c.endpoint(EndpointKind.ALERTMANAGER)]
-        read = [
-            c for c in managers
-            if (s := src.poller.status.get((c.name, Source.ALERTS))) is not None
-            and s.polls and not s.consecutive_errors
-        ]  # fmt: skip
         if not managers:
             page.tiles.append(Tile("Alertmanager", "UNKNOWN", ["not configured",
                                    "no cluster has an Alertmanager"]))  # fmt: skip
-        elif src.capture is not None:
+        elif reads is None:
             page.tiles.append(Tile("No alerts firing", "OK", ["in the capture"]))
-        else:
-            state = "OK" if len(read) == len(managers) else "UNKNOWN"
-            said = f"{len(read)} of {len(managers)} Alertmanagers read"
-            page.tiles.append(Tile("No alerts firing", state, [said]))
+        else:  # as the Alerts page: known only where every one was read recently
+            state = "OK" if reads.complete else "UNKNOWN"
+            said = f"{reads.managers - len(reads.lost)} of {reads.managers} Alertmanagers read"
+            page.tiles.append(Tile("No alerts firing", state, [said, *reads.unread[:2]]))
     return page
 
 

@@ -7,15 +7,17 @@ incident, not a wall of duplicates.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
-from aiops_desktop.models import utcnow
+from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.alerts import SEVERITY_RANK, Alert, AlertGroup
 from aiops_desktop.models.enums import GroupBy
-from aiops_desktop.models.polling import SourceStatus
+from aiops_desktop.models.polling import Source, SourceStatus
 from aiops_desktop.models.text import age_text
 
 
@@ -50,6 +52,8 @@ class AlertReads:
     #: Alertmanager (its cluster) -> seconds since it last answered (None: never)
     ages: dict[str, float | None] = field(default_factory=dict)
     lost: set[str] = field(default_factory=set)  # Alertmanagers failing or stale
+    #: Alertmanager -> when it last answered (None: never)
+    last_success: dict[str, datetime | None] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -64,6 +68,40 @@ class AlertReads:
         age = None if not ages or None in ages else max(a for a in ages if a is not None)
         return age, bool(managers & self.lost)
 
+    def lost_since(self, clusters: Iterable[str]) -> datetime | None:
+        """When the first of a group's failing or stale Alertmanagers last answered (None:
+        none is lost, or none ever answered)."""
+        lost = {self.filed_under.get(c, c) for c in clusters} & self.lost
+        return min((t for m in lost if (t := self.last_success.get(m)) is not None), default=None)
+
+
+class AlertClusters(Protocol):
+    """Which clusters have an Alertmanager, and the hub a member's alerts come through (the
+    registry, or the registry's presenter)."""
+
+    def clusters(self) -> list[Cluster]: ...
+    def hub_of(self, name: str) -> Cluster | None: ...
+
+
+def fleet_alert_reads(
+    clusters: AlertClusters,
+    statuses: Mapping[tuple[str, str], SourceStatus],
+    filed: Iterable[str],
+    now: datetime | None = None,
+) -> AlertReads:
+    """The reads of every registered Alertmanager, as the poller keeps its ``statuses``
+    (copied: a snapshot); ``filed``: the names the poller's alerts are filed under (a hub's
+    member's alerts are its hub's Alertmanager's to vouch for). The Alerts page and the wall
+    both judge alerts by it."""
+    managers = {c.name: copy.copy(statuses.get((c.name, Source.ALERTS)))
+                for c in clusters.clusters() if c.endpoint(EndpointKind.ALERTMANAGER)}  # fmt: skip
+    filed_under = {}
+    for name in filed:
+        hub = clusters.hub_of(name) if name not in managers else None
+        if hub is not None:
+            filed_under[name] = hub.name
+    return alert_reads(managers, filed_under, now)
+
 
 def alert_reads(
     statuses: Mapping[str, SourceStatus | None],
@@ -77,6 +115,7 @@ def alert_reads(
     reads = AlertReads(len(statuses), filed_under=dict(filed_under or {}))
     for name, status in sorted(statuses.items()):
         reads.ages[name] = status.age_s(now) if status is not None else None
+        reads.last_success[name] = status.last_success if status is not None else None
         if status is None or status.last_success is None:
             why = (status.last_error if status is not None else None) or "not read yet"
             reads.unread.append(f"{name}: {why} (never read)")
