@@ -22,7 +22,7 @@ from aiops_desktop.services.gpu_cnf.ptp import board_rows, read_ptp_board
 from aiops_desktop.services.queries.field_reads import last_value
 from analysis.gpu_health import assess
 from analysis.ptp_compliance import code_text, role_of
-from collectors.errors import CollectorBadResponse
+from collectors.errors import CollectorBadResponse, KubeForbidden
 from collectors.prometheus import parse_query_data
 
 
@@ -513,3 +513,44 @@ async def test_one_malformed_alert_leaves_the_others_and_a_suppressed_one_is_lef
     assert [a.name for a in found] == ["PtpClockFreerun"]
     with pytest.raises(CollectorBadResponse, match="odd-am"):  # nothing readable at all
         await AlertmanagerClient(Answers([{"x": 1}])).alerts("east")  # type: ignore[arg-type]
+
+
+def test_nvidia_smi_readings_are_reused_for_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fleet's truth and the GPU page both read GPUs every 30-60 s: nvidia-smi (two execs
+    into every GPU node) runs once a minute per cluster, not at every read; a failed read is
+    not kept."""
+    from aiops_desktop.services.gpu_cnf import gpu_fallback
+    from aiops_desktop.services.kube import session as session_module
+
+    execs: list[str] = []
+    failing = [True]
+
+    async def fleet_gpus(client: object) -> list[gpu_fallback.NodeGpus]:
+        execs.append(str(client))
+        if failing[0]:
+            raise KubeForbidden("pods/exec is forbidden")
+        return [gpu_fallback.NodeGpus(node="gpu-0", pod="nvidia-gpu-operator/driver-0")]
+
+    class Registry:
+        def get(self, name: str) -> str:
+            return name
+
+    class Pool:
+        async def kube(self, cluster: str) -> str:
+            return f"client of {cluster}"
+
+    now = [1000.0]
+    monkeypatch.setattr(session_module, "read_fleet_gpus", fleet_gpus)
+    monkeypatch.setattr(session_module.time, "monotonic", lambda: now[0])
+    kube = session_module.KubeSession(Registry(), Pool(), None, None)  # type: ignore[arg-type]
+    with pytest.raises(KubeForbidden):
+        asyncio.run(kube.gpus_by_exec("smi-1"))
+    failing[0] = False
+    first = asyncio.run(kube.gpus_by_exec("smi-1"))  # the failure was not kept: asked again
+    now[0] += 59.0
+    assert asyncio.run(kube.gpus_by_exec("smi-1")) is first
+    assert len(execs) == 2
+    now[0] += 2.0
+    asyncio.run(kube.gpus_by_exec("smi-1"))
+    asyncio.run(kube.gpus_by_exec("smi-2"))
+    assert execs == ["client of smi-1"] * 3 + ["client of smi-2"]

@@ -31,6 +31,9 @@ NODES = "/api/v1/nodes"
 DCGM_PROBE = "DCGM_FI_DEV_GPU_UTIL"  # exported by every dcgm-exporter configuration
 #: waits before following a cluster's events again after its client could not be opened
 FOLLOW_RETRY_S = (5.0, 15.0, 30.0, 60.0)
+#: how long one cluster's nvidia-smi readings are reused: the fleet's truth and the GPU page
+#: each read GPUs every 30-60 s, and each read execs twice into every GPU node
+SMI_MAX_AGE_S = 60.0
 
 
 @malformed_as("a PtpConfig or a node")
@@ -77,6 +80,7 @@ class KubeSession:
         #: while a capture is exported: every object list read, kept (slimmed) for it
         self.recording: dict[str, list[dict[str, Any]]] | None = None
         self._thresholds: tuple[Any, float, Any] | None = None  # (clusters, when, answer)
+        self._smi: dict[str, tuple[float, list[NodeGpus]]] = {}  # name -> (when, readings)
 
     async def validate(self, name: str) -> ValidationResult:
         """Who am I and what may I read; never inside a capture (no connection, no keyring:
@@ -91,9 +95,17 @@ class KubeSession:
         return await take_inventory(client)
 
     async def gpus_by_exec(self, name: str) -> list[NodeGpus]:
-        """nvidia-smi in the driver pods: the fallback where Prometheus has no DCGM series."""
-        client = await self._pool.kube(self._registry.get(name))
-        return await read_fleet_gpus(client)
+        """nvidia-smi in the driver pods: the fallback where Prometheus has no DCGM series;
+        an answer younger than SMI_MAX_AGE_S is answered again (a failure is not kept: the
+        next read tries again)."""
+        cluster = self._registry.get(name)  # a cluster removed meanwhile: not found
+        kept = self._smi.get(name)
+        if kept is not None and time.monotonic() - kept[0] < SMI_MAX_AGE_S:
+            return kept[1]
+        client = await self._pool.kube(cluster)
+        nodes = await read_fleet_gpus(client)
+        self._smi[name] = (time.monotonic(), nodes)
+        return nodes
 
     async def sriov_states(self, name: str) -> list[dict[str, Any]]:
         """The cluster's SriovNetworkNodeState objects ([] where the operator is absent)."""
