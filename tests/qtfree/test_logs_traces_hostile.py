@@ -43,6 +43,8 @@ from aiops_desktop.services.assistant.tools import (
 )
 from aiops_desktop.services.outputs.recorded_logs import (
     MOST_LINES,
+    NotRecorded,
+    RecordedLogsTraces,
     RecordedLogsTracesDoc,
     _redacted,
     read_recorded,
@@ -298,6 +300,16 @@ async def test_one_clusters_bad_answer_is_its_own_gap_in_a_capture(
     text = await record_logs_traces(logs, clusters, *window)  # type: ignore[arg-type]
     assert "ERROR good cluster line" in text
     assert any("keeps no error lines of odd" in said for said in warnings_logged)
+    # opened, the capture says it could not read odd's lines, not that odd wrote no error
+    opened = RecordedLogsTraces(read_recorded(text, "gap.aiops"), lambda: ["odd", "good"])
+    with pytest.raises(NotRecorded, match=r"holds no logs of odd: they could not be read"):
+        await opened.logs("odd", '{k8s_namespace_name="a"}', start=window[0], end=window[1])
+    with pytest.raises(NotRecorded):  # RCA's error counts: that cluster's logs said unread
+        await opened.counts("odd", 'sum(count_over_time({k8s_namespace_name="a"}[1m]))',
+                            start=window[0], end=window[1], step_s=60)  # fmt: skip
+    good_lines = await opened.logs("good", '{app="x"}', start=window[0],
+                                   end=window[1])  # fmt: skip
+    assert [e.line for e in good_lines.entries] == ["ERROR good cluster line"]
 
 
 @pytest.mark.asyncio

@@ -16,9 +16,9 @@ from collections import Counter
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from aiops_desktop.models import Cluster, EndpointKind
 from aiops_desktop.models.enums import LogDirection
@@ -34,6 +34,7 @@ from aiops_desktop.models.observability import (
     Trace,
     TraceSummary,
 )
+from aiops_desktop.models.text import printable
 from aiops_desktop.services.queries.logs_traces import (
     ERRORS,
     LogsTraces,
@@ -68,12 +69,27 @@ SAMPLE_WITHIN_S = 30.0  # the most sampling may take; what was read by then is k
 RECORD_ERRORS = '{k8s_namespace_name=~".+"}' + ERRORS
 
 
+#: the most a capture says of why it holds no lines or traces of a cluster
+GAP_CHARS = 300
+Gap = Annotated[str, StringConstraints(max_length=GAP_CHARS)]
+GapName = Annotated[str, StringConstraints(max_length=253)]  # a cluster's name at most
+
+
 class RecordedLogsTracesDoc(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lines: list[LogEntry] = Field(default_factory=list, max_length=MOST_LINES)
     traces: list[Trace] = Field(default_factory=list, max_length=MOST_TRACES)
     sampled: list[Trace] = Field(default_factory=list, max_length=MOST_SAMPLED)
+    #: cluster -> why its Loki (``logs_unread``) or Tempo (``traces_unread``) could not be
+    #: read when the capture was made: an opened capture says so, not "no errors"
+    logs_unread: dict[GapName, Gap] = Field(default_factory=dict, max_length=1000)
+    traces_unread: dict[GapName, Gap] = Field(default_factory=dict, max_length=1000)
+
+
+class NotRecorded(AppError):
+    """A capture holds none of a cluster's lines or traces: they could not be read when it
+    was made."""
 
 
 async def record_logs_traces(
@@ -86,48 +102,55 @@ async def record_logs_traces(
     doc = RecordedLogsTracesDoc()
     for cluster in clusters:
         if cluster.endpoint(EndpointKind.LOKI):
-            doc.lines += await _error_lines(logs, cluster.name, start, end,
+            lines, why = await _error_lines(logs, cluster.name, start, end,
                                             MOST_LINES - len(doc.lines))  # fmt: skip
+            doc.lines += lines
+            if why is not None:
+                doc.logs_unread[cluster.name] = why
         if cluster.endpoint(EndpointKind.TEMPO):
-            doc.traces += await _failing_traces(logs, cluster.name, start, end,
+            traces, why = await _failing_traces(logs, cluster.name, start, end,
                                                 MOST_TRACES - len(doc.traces))  # fmt: skip
+            doc.traces += traces
+            if why is not None and not traces:  # some read: those are what it kept
+                doc.traces_unread[cluster.name] = why
     tempo = [c.name for c in clusters if c.endpoint(EndpointKind.TEMPO)]
     if tempo:
         doc.sampled = await _sampled(logs, tempo, start, end)
     return _redacted(doc).model_dump_json()
 
 
-def _left_out(what: str, cluster: str, exc: BaseException) -> None:
-    """A cluster's part the capture goes without, said in the app's log (redacted there)."""
+def _left_out(what: str, cluster: str, exc: BaseException) -> str:
+    """A cluster's part the capture goes without, said in the app's log (redacted there);
+    why, as the capture keeps it (redacted, cut)."""
     log.warning("the capture keeps no %s of %s: %s", what, cluster, exc,
                 extra={"cluster": cluster})  # fmt: skip
+    return redact_for_llm(str(exc) or type(exc).__name__)[:GAP_CHARS]
 
 
 async def _error_lines(
     logs: LogsTraces | RecordedLogsTraces, cluster: str, start: datetime, end: datetime,
     room: int,
-) -> list[LogEntry]:  # fmt: skip
+) -> tuple[list[LogEntry], str | None]:  # fmt: skip
     """At most ``room`` of the cluster's error lines (none asked when there is no room: a
-    document over MOST_LINES could not be opened again)."""
+    document over MOST_LINES could not be opened again), and why none could be read."""
     if room <= 0:
-        return []
+        return [], None
     try:
         found = await logs.logs(cluster, RECORD_ERRORS, start=start, end=end, limit=5000,
                                 most=room)  # fmt: skip
     except (AppError, ValueError) as exc:
-        _left_out("error lines", cluster, exc)
-        return []
-    return found.entries[:room]
+        return [], _left_out("error lines", cluster, exc)
+    return found.entries[:room], None
 
 
 async def _failing_traces(
     logs: LogsTraces | RecordedLogsTraces, cluster: str, start: datetime, end: datetime,
     room: int,
-) -> list[Trace]:  # fmt: skip
+) -> tuple[list[Trace], str | None]:  # fmt: skip
     """At most ``room`` of the cluster's failing traces, each cut to MOST_SPANS spans (a
-    server that answers more than the limit asked is cut too)."""
+    server that answers more than the limit asked is cut too), and why no more were read."""
     if room <= 0:
-        return []
+        return [], None
     kept: list[Trace] = []
     try:
         summaries = await logs.traces(cluster, start=start, end=end,
@@ -135,9 +158,9 @@ async def _failing_traces(
         for summary in summaries[:room]:
             trace = await logs.trace(cluster, summary.trace_id)
             kept.append(trace.model_copy(update={"spans": trace.spans[:MOST_SPANS]}))
-    except (AppError, ValueError) as exc:
-        _left_out("more failing traces", cluster, exc)  # those read so far are kept
-    return kept
+    except (AppError, ValueError) as exc:  # those read so far are kept
+        return kept, _left_out("more failing traces", cluster, exc)
+    return kept, None
 
 
 #: the longest line a capture holds (LogEntry's own bound): a redaction may lengthen a line
@@ -237,10 +260,18 @@ class RecordedLogsTraces:
         if cluster not in self._clusters():
             raise UsageError(f"the capture has no cluster named {cluster!r}")
 
+    def _read_then(self, cluster: str, what: str, unread: dict[str, str]) -> None:
+        """A cluster the capture holds, whose ``what`` (logs, traces) it could read when it
+        was made: none kept because none could be read is not "none there"."""
+        self._known(cluster)
+        if cluster in unread:
+            raise NotRecorded(f"the capture holds no {what} of {cluster}: they could not be "
+                              f"read when it was made ({printable(unread[cluster])})")  # fmt: skip
+
     def _selected(self, cluster: str, logql: str, start: datetime, end: datetime
                   ) -> tuple[LogSelector | MetricQuery, list[LogEntry]]:  # fmt: skip
         """The kept lines ``logql`` selects (up to 20,000 read: in a worker thread)."""
-        self._known(cluster)
+        self._read_then(cluster, "logs", self._doc.logs_unread)
         try:
             query = parse(logql)
         except LogQLError as exc:
@@ -303,7 +334,7 @@ class RecordedLogsTraces:
         operation: str | None = None, min_duration: str | None = None,
         max_duration: str | None = None, traceql: str | None = None, limit: int = 20,
     ) -> list[TraceSummary]:  # fmt: skip
-        self._known(cluster)
+        self._read_then(cluster, "traces", self._doc.traces_unread)
         errors_only, named = _answerable(traceql)
         service = service or named
         out = []
