@@ -7,6 +7,7 @@ holds everything (tests and portable installs rely on this).
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aiops_desktop import APP_NAME
 from aiops_desktop.models.enums import Sensitivity, UserRole
+from aiops_desktop.models.errors import UsageError
 
 HOME_ENV = "AIOPS_DESKTOP_HOME"
 DB_FILENAME = "aiops-desktop.sqlite3"
@@ -85,10 +87,14 @@ class _Section(BaseModel):
 
 
 class StoreSettings(_Section):
-    raw_retention: timedelta = Field(default=timedelta(hours=48))
-    rollup_step: timedelta = Field(default=timedelta(minutes=5))
-    rollup_retention: timedelta = Field(default=timedelta(days=30))
-    health_retention: timedelta = Field(default=timedelta(days=7))
+    """The cache's retention. Durations are positive: a negative retention would delete every
+    sample as it is written, and the rollup step divides timestamps (whole buckets of at
+    least a second; a rollup of 0 s would be kept as raw data)."""
+
+    raw_retention: timedelta = Field(default=timedelta(hours=48), gt=timedelta(0))
+    rollup_step: timedelta = Field(default=timedelta(minutes=5), ge=timedelta(seconds=1))
+    rollup_retention: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
+    health_retention: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
     chunk_samples: int = Field(default=240, ge=16, le=4096)
     batch_max_ops: int = Field(default=500, ge=1)
     batch_max_delay_s: float = Field(default=0.05, ge=0)
@@ -175,39 +181,54 @@ class Settings(_Section):
     @classmethod
     def load(cls, path: Path) -> tuple[Settings, str | None]:
         """The settings kept at ``path`` (defaults where there is no file), and what was wrong
-        with the file when it could not be used (it is then left as it is)."""
-        raw: bytes | None = None
-        try:
-            raw = path.read_bytes()[: MAX_SETTINGS_BYTES + 1]
-        except FileNotFoundError:
-            return cls(), None
-        except OSError as exc:
-            problem = f"cannot be read ({exc.strerror})"
-        else:
-            if len(raw) > MAX_SETTINGS_BYTES:
-                problem, raw = "is too large", None
-            else:
-                try:
-                    return cls.model_validate_json(raw), None
-                except ValidationError as exc:
-                    said = "; ".join(
-                        f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}"
-                        for e in exc.errors()[:3]
-                    )
-                    problem = f"is not valid ({said})"
+        with the file when it could not be used (it is then left as it is: ``save`` refuses to
+        write over it)."""
+        settings, problem, raw = _read(path)
+        if problem is None:
+            return settings or cls(), None
         kept = _unusable(raw)
         viewer = " (viewer role until it is fixed)" if kept.access.role is UserRole.VIEWER else ""
         return kept, f"the settings file {path} {problem}; defaults used{viewer}"
 
     def save(self, path: Path) -> None:
-        """Written whole (a temporary file moved into place), readable by its owner only.
-        Blocking: call from a worker thread."""
+        """Written whole (a temporary file moved into place), readable by its owner only; never
+        over a file that cannot be used (UsageError): the settings in use are then defaults,
+        and writing them would lose everything else the person put in it. Blocking: call from
+        a worker thread."""
+        problem = _read(path)[1]
+        if problem is not None:
+            raise UsageError(
+                f"the settings file {path} {problem}: nothing was changed, so that what it "
+                "holds is not lost; correct or remove it, then try again"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(self.model_dump_json(indent=2, exclude_defaults=True) + "\n")
         os.replace(tmp, path)
+
+
+def _read(path: Path) -> tuple[Settings | None, str | None, bytes | None]:
+    """The settings in the file at ``path`` (None where there is none), or what is wrong with
+    it, with the bytes read (for ``_unusable``)."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SETTINGS_BYTES + 1)  # never more, whatever the file's size
+    except FileNotFoundError:
+        return None, None, None
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror})", None
+    if len(raw) > MAX_SETTINGS_BYTES:
+        return None, "is too large", None
+    raw = raw.removeprefix(codecs.BOM_UTF8)  # Notepad starts its UTF-8 files with one
+    try:
+        return Settings.model_validate_json(raw), None, raw
+    except ValidationError as exc:
+        said = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()[:3]
+        )
+        return None, f"is not valid ({said})", raw
 
 
 def _unusable(raw: bytes | None) -> Settings:
@@ -217,6 +238,6 @@ def _unusable(raw: bytes | None) -> Settings:
     try:
         section = json.loads(raw).get("access", {}) if raw is not None else None
         access = AccessSettings.model_validate(section) if section is not None else None
-    except (ValueError, AttributeError, ValidationError):
-        access = None
+    except (ValueError, AttributeError, ValidationError, RecursionError):
+        access = None  # RecursionError: nested too deep for json (the file is not one of ours)
     return Settings(access=access or AccessSettings(role=UserRole.VIEWER))

@@ -92,7 +92,9 @@ class SettingsDialog(QDialog):
         apply.clicked.connect(self._on_apply_clicked)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        presenter.sig_saved.connect(self.status.setText)
+        #: said after each change kept (the changes of one Apply end in any order)
+        self._note = ""
+        presenter.sig_saved.connect(lambda text: self.status.setText(text + self._note))
         presenter.sig_error.connect(self.status.setText)
         presenter.sig_llm_tested.connect(self.status.setText)
 
@@ -133,19 +135,38 @@ class SettingsDialog(QDialog):
         role = str(self.account_role.currentData())
         if role != self._presenter.current.access.role.value:
             self._presenter.set_account_role(role)
+        self._apply_llm()
+
+    def _apply_llm(self) -> None:
+        """The model server's fields. The window cannot turn a server off (setting one needs
+        its endpoint): an emptied endpoint field keeps the server and says so, rather than
+        being ignored, and "Remove the stored API key" removes it whatever that field says."""
         llm = self._presenter.current.llm
         endpoint, model = self.llm_endpoint.text().strip(), self.llm_model.text().strip()
+        forget = self.llm_forget.isChecked()
+        self._note = ""
+        if not endpoint and llm.endpoint:
+            endpoint, model = llm.endpoint, model or llm.model
+            self.llm_endpoint.setText(endpoint)
+            self._note = (
+                f" The endpoint field was empty: the model server {endpoint} stays set (to "
+                'stop using it, remove the "llm" section from settings.json).'
+            )
+        elif not endpoint and (forget or self.llm_key.text()):
+            self._note = (
+                " The API key was not changed: it belongs to a model server; give its "
+                "endpoint and model, then Apply again."
+            )
         changed = (endpoint, model, self.llm_verify.isChecked(), self.llm_ips.isChecked()) != (
             llm.endpoint or "",
             llm.model,
             llm.verify_tls,
             llm.redact_ips,
         )
-        if endpoint and (changed or self.llm_key.text() or self.llm_forget.isChecked()):
+        if endpoint and (changed or self.llm_key.text() or forget):
             self._presenter.set_llm(
-                endpoint=endpoint, model=model, key=self.llm_key.text(),
-                forget_key=self.llm_forget.isChecked(), verify_tls=self.llm_verify.isChecked(),
-                redact_ips=self.llm_ips.isChecked(),
+                endpoint=endpoint, model=model, key=self.llm_key.text(), forget_key=forget,
+                verify_tls=self.llm_verify.isChecked(), redact_ips=self.llm_ips.isChecked(),
             )  # fmt: skip
             self.llm_key.clear()
 

@@ -39,7 +39,9 @@ class SettingsService:
     async def _change(self, section: str, value: object) -> Settings:
         """One section replaced and the whole file written, one change at a time (two
         changes made at once would each start from the same settings and the later write
-        would drop the earlier one)."""
+        would drop the earlier one). A settings file that cannot be used is never written over
+        (``Settings.save`` raises UsageError): the settings in use are then defaults, and
+        the person's other values in it would be lost."""
         self.access.require(Action.SETTINGS)
         async with self._lock:
             changed = self.current.model_copy(update={section: value})
