@@ -72,6 +72,13 @@ def add_commands(sub: Any) -> None:
         "it the endpoint must be 127.0.0.1, ::1 or localhost",
     )  # fmt: skip
     set_.set_defaults(handler=_llm_set)
+    off = actions.add_parser(
+        "off", help="use no model server from now on (the chat and explanations say so)",
+        epilog=examples("aiops-desktop llm off", "aiops-desktop llm off --forget-key"),
+    )  # fmt: skip
+    off.add_argument("--forget-key", action="store_true",
+                     help="also remove the stored API key from the OS keyring")  # fmt: skip
+    off.set_defaults(handler=_llm_off)
     show = actions.add_parser(
         "show", help="the endpoint and model in use (never the key)",
         epilog=examples("aiops-desktop llm show", "aiops-desktop llm show --json"),
@@ -128,6 +135,14 @@ async def _llm_set(core: Core, args: argparse.Namespace, io: Io) -> int:
     )  # fmt: skip
     io.out.write(f"LLM set: {chosen.endpoint} model {chosen.model}"
                  f"{'; API key stored in the OS keyring' if key else ''}\n")  # fmt: skip
+    return EXIT_OK
+
+
+async def _llm_off(core: Core, args: argparse.Namespace, io: Io) -> int:
+    was = core.llm.settings.endpoint
+    await core.llm.turn_off(forget_key=args.forget_key)
+    said = f"LLM off (was {was})" if was else "LLM off (none was set)"
+    io.out.write(f"{said}{'; API key removed from the OS keyring' if args.forget_key else ''}\n")
     return EXIT_OK
 
 

@@ -211,6 +211,26 @@ def test_llm_set_show_test_and_the_key_stays_in_the_keyring(
     assert kept["endpoint"] == url and kept["model"] == MODEL_NAME
 
 
+def test_llm_off_leaves_no_model_server_and_can_remove_its_key(
+    tmp_path: Path, secret_service: SecretService
+) -> None:
+    """A NOC that must not use a model turns it off without editing settings.json; the key
+    goes with it when asked (set never asks the server: none runs here)."""
+    env, home = dict(secret_service.env), tmp_path / "home"
+    url, key = "http://127.0.0.1:1/v1", "sk-canary-off-5b2d4a607f3a9c1e"
+    done = run_cli(home, env, "llm", "set", "--endpoint", url, "--model", "m", "--key-stdin",
+                   stdin=key + "\n")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    off = run_cli(home, env, "llm", "off", "--forget-key")
+    assert off.returncode == 0, off.stderr
+    assert off.stdout == f"LLM off (was {url}); API key removed from the OS keyring\n"
+    shown = json.loads(run_cli(home, env, "llm", "show", "--json").stdout)
+    assert shown["configured"] is False and shown["endpoint"] is None
+    assert shown["model"] == "m" and shown["api_key"] == "none"
+    again = run_cli(home, env, "llm", "off")
+    assert again.returncode == 0 and again.stdout == "LLM off (none was set)\n"
+
+
 def _chat_json(done: Any) -> dict[str, Any]:
     """The turn printed as JSON. The exit code is 0 when the model said something after the
     question, 1 when it only called the tool and then answered nothing (SmolLM2-135M samples

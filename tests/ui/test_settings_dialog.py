@@ -1,6 +1,6 @@
-"""The Settings dialog where a change cannot be made as asked: "Remove the stored API key" acts
-whatever the endpoint field says, and a settings file that cannot be used is not written over
-(the refusal is shown, naming the file)."""
+"""The Settings dialog: an emptied endpoint turns the model server off and "Remove the stored
+API key" acts whatever the endpoint field says; a settings file that cannot be used is not
+written over (the refusal is shown, naming the file)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.ui.conftest import run_coro, run_until
 ENDPOINT = "http://127.0.0.1:8080/v1"
 
 
-def test_the_api_key_is_removed_with_the_endpoint_field_emptied(desktop: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_an_emptied_endpoint_turns_the_model_server_off(desktop: DesktopApp, qtbot) -> None:  # type: ignore[no-untyped-def]
     core = desktop.core
     run_coro(qtbot, core.llm.set(endpoint=ENDPOINT, model="m", key="sk-dialog-0123456789abcdef"))
     assert core.secrets.get(LLM_KEY_REF) is not None
@@ -25,10 +25,11 @@ def test_the_api_key_is_removed_with_the_endpoint_field_emptied(desktop: Desktop
     qtbot.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Apply),
                      Qt.MouseButton.LeftButton)  # fmt: skip
     run_until(qtbot, lambda: core.secrets.get(LLM_KEY_REF) is None)
-    # the window cannot turn the server off: it says so, rather than ignore the empty field
-    run_until(qtbot, lambda: "LLM:" in dialog.status.text())
-    assert f"the model server {ENDPOINT} stays set" in dialog.status.text()
-    assert dialog.llm_endpoint.text() == ENDPOINT and core.llm.settings.endpoint == ENDPOINT
+    run_until(qtbot, lambda: "LLM off" in dialog.status.text())
+    assert "API key was removed from the OS keyring" in dialog.status.text()
+    assert not core.llm.configured and core.llm.settings.model == "m"  # kept for next time
+    saved = json.loads((desktop.core.paths.settings_file).read_text())
+    assert saved["llm"].get("endpoint") is None and saved["llm"]["model"] == "m"
     dialog.reject()
 
 

@@ -138,32 +138,28 @@ class SettingsDialog(QDialog):
         self._apply_llm()
 
     def _apply_llm(self) -> None:
-        """The model server's fields. The window cannot turn a server off (setting one needs
-        its endpoint): an emptied endpoint field keeps the server and says so, rather than
-        being ignored, and "Remove the stored API key" removes it whatever that field says."""
+        """The model server's fields: an endpoint emptied turns the server off (and "Remove
+        the stored API key" removes its key, whatever the endpoint field says)."""
         llm = self._presenter.current.llm
         endpoint, model = self.llm_endpoint.text().strip(), self.llm_model.text().strip()
         forget = self.llm_forget.isChecked()
         self._note = ""
-        if not endpoint and llm.endpoint:
-            endpoint, model = llm.endpoint, model or llm.model
-            self.llm_endpoint.setText(endpoint)
-            self._note = (
-                f" The endpoint field was empty: the model server {endpoint} stays set (to "
-                'stop using it, remove the "llm" section from settings.json).'
-            )
-        elif not endpoint and (forget or self.llm_key.text()):
-            self._note = (
-                " The API key was not changed: it belongs to a model server; give its "
-                "endpoint and model, then Apply again."
-            )
+        if not endpoint:
+            if llm.endpoint or forget:
+                self._presenter.turn_llm_off(forget_key=forget)
+            if self.llm_key.text():
+                self._note = (" The API key typed was not kept: it belongs to a model server; "
+                              "give its endpoint and model, then Apply again.")  # fmt: skip
+                self.llm_key.clear()
+                self.status.setText(self._note.strip())
+            return
         changed = (endpoint, model, self.llm_verify.isChecked(), self.llm_ips.isChecked()) != (
             llm.endpoint or "",
             llm.model,
             llm.verify_tls,
             llm.redact_ips,
         )
-        if endpoint and (changed or self.llm_key.text() or forget):
+        if changed or self.llm_key.text() or forget:
             self._presenter.set_llm(
                 endpoint=endpoint, model=model, key=self.llm_key.text(), forget_key=forget,
                 verify_tls=self.llm_verify.isChecked(), redact_ips=self.llm_ips.isChecked(),

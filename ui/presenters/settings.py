@@ -71,6 +71,19 @@ class SettingsPresenter(Presenter):
 
         self.spawn("LLM settings", work())
 
+    def turn_llm_off(self, *, forget_key: bool) -> None:
+        """No model server from now on (and its key removed from the keyring, if asked)."""
+        llm = self.llm
+        if llm is None:
+            return
+
+        async def work() -> None:
+            await llm.turn_off(forget_key=forget_key)
+            said = "; its API key was removed from the OS keyring" if forget_key else ""
+            self.sig_saved.emit(f"LLM off: the chat and explanations use no model server{said}.")
+
+        self.spawn("LLM settings", work())
+
     def test_llm(self) -> None:
         llm = self.llm
         if llm is None:

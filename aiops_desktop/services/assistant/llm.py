@@ -125,6 +125,21 @@ class LlmService:
         self._bus.publish(LLM_CHANGED, chosen)
         return chosen
 
+    async def turn_off(self, *, forget_key: bool = False) -> LlmSettings:
+        """No model server from now on (its endpoint removed from settings.json; the model's
+        name and the other choices kept for the day it is set again); ``forget_key`` also
+        removes its API key from the keyring."""
+        if not self._persist:
+            raise UsageError("a capture is read-only: set the LLM in the app's own settings")
+        self._preferences.access.require(Action.SETTINGS)
+        if forget_key:
+            self._preferences.access.require(Action.CREDENTIALS)
+            await asyncio.to_thread(self._secrets.delete, LLM_KEY_REF)
+        chosen = self.settings.model_copy(update={"endpoint": None})
+        await self._preferences.set_llm(chosen)
+        self._bus.publish(LLM_CHANGED, chosen)
+        return chosen
+
     async def has_key(self) -> bool:
         if not self._persist:
             return False
