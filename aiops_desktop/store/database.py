@@ -6,6 +6,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -14,10 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from aiops_desktop.store.errors import (
+    StoreBusyError,
     StoreClosedError,
     StoreCorruptError,
+    StoreError,
     StoreForeignError,
     StoreTooNewError,
+    StoreUnavailableError,
 )
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import WriterThread, connect
@@ -28,16 +32,53 @@ if TYPE_CHECKING:
 log = logging.getLogger("aiops.store")
 T = TypeVar("T")
 _SIDE_FILES = ("-wal", "-shm")
+#: How long opening waits for another connection's lock (another window, a cron'd command).
+LOCK_TIMEOUT_S = 5.0
+
+# primary result codes (the low byte of an extended code such as SQLITE_BUSY_RECOVERY)
+_BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+#: what a damaged file says; only these (and a failed quick_check) move a file aside
+_CORRUPT = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+#: a sound file this process cannot use: permissions, a read-only or failing or full disk
+_UNAVAILABLE = frozenset(
+    {
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_AUTH,
+        sqlite3.SQLITE_FULL,
+    }
+)
 
 
-def _probe(path: Path) -> tuple[int, str | None]:
-    """Return (schema version, problem) of an existing file without changing it; a file of
-    another application (tables, no version of ours) is refused untouched."""
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def _refusal(path: Path, exc: sqlite3.Error, waited_s: float) -> StoreError:
+    """The error for a file that may be sound but cannot be used now; it is left as it is."""
+    reason = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+    reason = f"{exc} [{reason}]"
+    if _primary_code(exc) in _BUSY:
+        return StoreBusyError(path, waited_s, reason)
+    return StoreUnavailableError(path, reason)
+
+
+def _probe(path: Path, timeout_s: float = LOCK_TIMEOUT_S) -> tuple[int, str | None]:
+    """Return (schema version, problem) of an existing file without changing it; a problem is
+    damage only (SQLITE_CORRUPT, SQLITE_NOTADB, a failed quick_check). A file of another
+    application (tables, no version of ours) is refused untouched, and so is one that is
+    locked past ``timeout_s`` (StoreBusyError) or cannot be opened (StoreUnavailableError)."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout_s)
     except sqlite3.Error as exc:
-        return 0, str(exc)
+        if _primary_code(exc) in _CORRUPT:
+            return 0, str(exc)
+        raise _refusal(path, exc, timeout_s) from exc
     try:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
         conn.execute("PRAGMA trusted_schema=OFF")
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         rows = conn.execute("PRAGMA quick_check").fetchall()
@@ -47,8 +88,10 @@ def _probe(path: Path) -> tuple[int, str | None]:
             if objects:
                 raise StoreForeignError(path)
         return version, ("; ".join(problems[:3]) if problems else None)
-    except sqlite3.DatabaseError as exc:
-        return 0, str(exc)
+    except sqlite3.Error as exc:
+        if _primary_code(exc) in _CORRUPT:
+            return 0, str(exc)
+        raise _refusal(path, exc, timeout_s) from exc
     finally:
         conn.close()
 
@@ -87,34 +130,71 @@ class Database:
     """The open cache: one writer thread, one read connection per reading thread.
 
     ``recovered`` holds the StoreCorruptError when a damaged file was moved aside on open, so
-    the UI and the CLI can tell the user.
+    the UI and the CLI can tell the user. Opening waits up to ``lock_timeout_s`` for another
+    process's lock (it may be migrating the same file), then raises StoreBusyError; a file that
+    cannot be opened raises StoreUnavailableError. Neither is moved aside.
     """
 
     def __init__(
-        self, path: Path, *, batch_max_ops: int = 500, batch_max_delay_s: float = 0.05
+        self,
+        path: Path,
+        *,
+        batch_max_ops: int = 500,
+        batch_max_delay_s: float = 0.05,
+        lock_timeout_s: float = LOCK_TIMEOUT_S,
     ) -> None:
         self.path = Path(path)
         self.recovered: StoreCorruptError | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + lock_timeout_s
         if self.path.exists() and self.path.stat().st_size > 0:
-            version, problem = _probe(self.path)
+            version, problem = _probe(self.path, lock_timeout_s)
             if problem is None and version > SCHEMA_VERSION:
                 raise StoreTooNewError(self.path, version, SCHEMA_VERSION)
             if problem is not None:
                 backup = _move_aside(self.path)
                 self.recovered = StoreCorruptError(self.path, backup, problem)
                 log.error("cache file damaged, moved aside", extra={"backup": str(backup)})
-        owner_only(self.path)
-        conn = connect(self.path)
         try:
-            self.schema_version = migrate(conn)
-        finally:
-            conn.close()
+            owner_only(self.path)
+        except OSError as exc:
+            raise StoreUnavailableError(self.path, exc.strerror or str(exc)) from exc
+        self.schema_version = self._migrate(deadline, lock_timeout_s)
         self._closed = False
         self._readers: list[tuple[sqlite3.Connection, threading.RLock]] = []
         self._readers_lock = threading.Lock()
         self._local = threading.local()
-        self.writer = WriterThread(self.path, max_ops=batch_max_ops, max_delay_s=batch_max_delay_s)
+        try:
+            self.writer = WriterThread(
+                self.path, max_ops=batch_max_ops, max_delay_s=batch_max_delay_s
+            )
+        except sqlite3.Error as exc:
+            if _primary_code(exc) in _BUSY | _UNAVAILABLE:
+                raise _refusal(self.path, exc, lock_timeout_s) from exc
+            raise
+
+    def _migrate(self, deadline: float, lock_timeout_s: float) -> int:
+        """Bring the file to this app's schema, waiting (until ``deadline``) for a lock that
+        another process holds: it may be migrating the same file right now."""
+        while True:
+            try:
+                conn = connect(self.path)
+                try:
+                    left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+                    conn.execute(f"PRAGMA busy_timeout = {left_ms}")
+                    return migrate(conn)  # re-reads the version under the write lock
+                finally:
+                    conn.close()
+            except sqlite3.Error as exc:
+                code = _primary_code(exc)
+                # SQLite answers some contention at once, without waiting (a journal mode
+                # switch racing another opener's): try again, from a new connection
+                if code in _BUSY and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                    continue
+                if code in _BUSY | _UNAVAILABLE:
+                    raise _refusal(self.path, exc, lock_timeout_s) from exc
+                raise
 
     # -- writes ----------------------------------------------------------------------------
     def write(self, op: Callable[[sqlite3.Connection], T]) -> Future[T]:

@@ -51,3 +51,32 @@ class StoreForeignError(StoreError):
             f"{path} is an SQLite database but not an AIOps Desktop cache; it was not changed. "
             "Start with another data directory (--data-dir)."
         )
+
+
+class StoreBusyError(StoreError):
+    """Another program held the cache's lock for longer than we wait; the file is left as is."""
+
+    def __init__(self, path: Path, waited_s: float, reason: str) -> None:
+        self.path = path
+        self.waited_s = waited_s
+        self.reason = reason
+        super().__init__(
+            f"The cache file {path} is in use by another program (another AIOps Desktop window "
+            f"or command, or a tool that holds it open) and stayed locked for {waited_s:g} s "
+            f"({reason}). It was not changed. Close the other program and try again, or start "
+            "with another data directory (--data-dir)."
+        )
+
+
+class StoreUnavailableError(StoreError):
+    """The cache file cannot be opened (permissions, a read-only or failing disk); it is left
+    where it is, never moved aside as damaged."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"The cache file {path} cannot be opened ({reason}). It was not changed. Check that "
+            "it and its folder can be read and written by this user and that the disk is "
+            "healthy, or start with another data directory (--data-dir)."
+        )

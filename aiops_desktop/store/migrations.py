@@ -173,16 +173,57 @@ MIGRATIONS: tuple[Migration, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
-    """Bring ``conn`` to ``target``; each step runs in its own transaction. Returns the version."""
-    current = conn.execute("PRAGMA user_version").fetchone()[0]
-    for version in range(current + 1, target + 1):
-        body = MIGRATIONS[version - 1]
-        script = f"BEGIN IMMEDIATE;\n{body}\nPRAGMA user_version = {version};\nCOMMIT;"
-        try:
-            conn.executescript(script)
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+#: How long ``migrate`` waits for another connection's write lock when ``conn`` sets no wait.
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+
+def _statements(script: str) -> list[str]:
+    """``script`` split into whole statements (a ``;`` in a string or a comment splits none)."""
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\r\n;"):
+                statements.append(pending)
+            pending = ""
+    return statements
+
+
+def _version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
+    """Bring ``conn`` to ``target``; each step runs in its own transaction. Returns the version.
+
+    Safe when several processes open one file at once: each step takes the write lock first
+    (``BEGIN IMMEDIATE``, waiting up to the connection's busy timeout) and re-reads the version
+    under it, so a step another process has applied meanwhile is never run twice. A lock not
+    had in time raises ``sqlite3.OperationalError`` (SQLITE_BUSY), nothing changed.
+    """
+    if _version(conn) >= target:  # the usual open: nothing to do, no lock taken
+        return _version(conn)
+    waits = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+    if waits <= 0:
+        conn.execute(f"PRAGMA busy_timeout = {DEFAULT_BUSY_TIMEOUT_MS}")
+    try:
+        while True:
+            # one statement at a time: executescript would COMMIT the lock taken here
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = _version(conn)  # under the lock: what no one else can change now
+                if version >= target:
+                    conn.execute("COMMIT")
+                    return version
+                for statement in _statements(MIGRATIONS[version]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+    finally:
+        if waits <= 0:
+            conn.execute(f"PRAGMA busy_timeout = {waits}")
