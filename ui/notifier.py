@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QSystemTrayIcon
 from aiops_desktop.models.fleet import FleetTruth, new_critical
 
 SHOWN_MS = 15_000
+#: notifications remembered in ``told``, at most (the newest): a flapping port all night
+MAX_TOLD = 100
 
 
 class CriticalNotifier(QObject):
@@ -26,7 +28,9 @@ class CriticalNotifier(QObject):
         self.enabled = enabled
         self._before: FleetTruth | None = None
         self._tray: QSystemTrayIcon | None = None
-        self.told: list[str] = []  # every notification sent (what a test or a log reads)
+        #: the notifications sent, the newest ``MAX_TOLD`` (what a test or a log reads); what
+        #: is news is judged against the last truth only, so nothing else is remembered
+        self.told: list[str] = []
 
     def observe(self, truth: FleetTruth) -> list[str]:
         news = new_critical(self._before, truth)
@@ -37,6 +41,7 @@ class CriticalNotifier(QObject):
         self._status(f"New CRITICAL: {text}", SHOWN_MS)
         if self.enabled:
             self.told.append(text)
+            del self.told[:-MAX_TOLD]
             tray = self._tray_icon()
             if tray is not None:
                 tray.showMessage("AIOps Desktop: new CRITICAL", text,

@@ -51,7 +51,10 @@ class Finding:
     """One thing the app found wrong with a cluster: ``subject`` is what it is about (a GPU,
     a port, an alert), ``reason`` one line, ``since`` when it began (None: not known);
     ``stale``: the last read of its source failed, so this is what was last known (kept, not
-    dropped: an unread CRITICAL must not read as OK, nor be told as new once read again)."""
+    dropped: an unread CRITICAL must not read as OK, nor be told as new once read again);
+    ``key``: what tells it from another finding of its domain with the same subject (an
+    alert's fingerprint, an anomaly's series), where the subject alone does not ("" where it
+    does)."""
 
     domain: Domain
     severity: FindingSeverity
@@ -59,6 +62,13 @@ class Finding:
     reason: str
     since: datetime | None = None
     stale: bool = False
+    key: str = ""
+
+    @property
+    def identity(self) -> str:
+        """The same finding, read again, has the same identity (within its cluster and
+        domain); two findings have two."""
+        return self.key or self.subject
 
     def as_json(self) -> dict[str, str | bool | None]:
         return {
@@ -172,10 +182,11 @@ class FleetTruth:
         return next((c for c in self.clusters if c.name == name), None)
 
     def critical(self) -> dict[tuple[str, str, str], str]:
-        """Every CRITICAL finding: (cluster, domain, subject) -> "ran-east: gpu-1/gpu3: XID 79
-        …" (what a notification says)."""
+        """Every CRITICAL finding: (cluster, domain, identity) -> "ran-east: gpu-1/gpu3: XID 79
+        …" (what a notification says). Keyed by identity, not subject: two pods firing one
+        alert, or two ports breaking one rule, are two."""
         return {
-            (c.name, f.domain.value, f.subject): f"{c.name}: {f.subject}: {f.reason}"
+            (c.name, f.domain.value, f.identity): f"{c.name}: {f.subject}: {f.reason}"
             for c in self.clusters
             for f in c.findings
             if f.severity is FindingSeverity.CRITICAL

@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 
 from aiops_desktop.app import DesktopApp
-from aiops_desktop.models.drift import Fact
+from aiops_desktop.models.drift import DriftReport, Fact
 from aiops_desktop.qt_boot import save_screenshot
+from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from analysis.drift import find_drift
-from tests.ui.conftest import add_hub_and_site, run_until
+from tests.ui.conftest import add_hub_and_site, run_coro, run_until
 from tests.ui.references import check_against_reference
+from ui.presenters.gpu_cnf import DriftPresenter
+from ui.theme import Theme
+from ui.views.fleet_hw_views import DriftView
 
 
 def test_find_drift_lists_every_value_most_common_first() -> None:
@@ -46,7 +50,46 @@ def test_drift_view(desktop: DesktopApp, qtbot, gpu_hub, kube_api, tmp_path: Pat
     assert {rows[ptp][3], rows[ptp + 1][3]} == {"-2 -s", "-2 -s --summary_interval -4"}
     sriov = next(i for i, r in enumerate(rows) if r[0] == "SR-IOV policy")
     assert rows[sriov][1:3] == ["du_fh", "numVfs"]
-    assert view.title.text() == "Drift · 3 settings differ · GPU driver, PTP profile, SR-IOV policy"
+    assert view.title.text() == (
+        "Drift · 3 settings differ · 1 cluster not read"  # its own Prometheus is dead: said
+        " · GPU driver, PTP profile, SR-IOV policy"
+    )
+    assert view.error.text().startswith("ran-site: GPU drivers not read: ")
     shot = save_screenshot(window, tmp_path / "drift.png")
     check_against_reference(shot, "drift.png", tolerance=14.0)
     window.show_view("fleet")
+
+
+class KubeOnly:
+    """Clusters with a Kubernetes API and no Prometheus: their operator objects are still
+    compared; one of them could not be read."""
+
+    def with_metrics(self) -> list[object]:
+        return []
+
+    def with_kube(self) -> list[object]:
+        return [object(), object(), object()]
+
+    async def drift(self) -> DriftReport:
+        facts = [Fact("PTP profile", "slave", "ptp4lOpts", "ran-a/du-ptp", "-2 -s"),
+                 Fact("PTP profile", "slave", "ptp4lOpts", "ran-b/du-ptp", "-2")]  # fmt: skip
+        return DriftReport(find_drift(facts), not_compared={"ran-c": "PtpConfigs: unreachable"})
+
+
+def test_drift_is_read_without_prometheus_and_names_what_was_not_compared(
+    qtbot, qloop, theme: Theme
+) -> None:  # type: ignore[no-untyped-def]
+    presenter = DriftPresenter(readers=KubeOnly(), tasks=TaskSupervisor())  # type: ignore[arg-type]
+    view = DriftView(theme)
+    qtbot.addWidget(view)
+    presenter.sig_drift.connect(view.show_drift)
+    presenter.sig_error.connect(view.show_error)
+    try:
+        run_coro(qtbot, presenter.read())
+    finally:
+        presenter.close()
+    assert view.table.rowCount() == 2
+    assert view.title.text() == "Drift · 1 setting differs · 1 cluster not read · PTP profile"
+    assert view.error.text() == "ran-c: not compared: PtpConfigs: unreachable"
+    view.show_drift(DriftReport([], gpu_unread={"ran-b": "timed out"}))
+    assert view.title.text() == "Drift · 0 settings differ · 1 cluster not read"

@@ -56,6 +56,21 @@ def test_the_notifier_tells_when_opted_in(qtbot) -> None:  # type: ignore[no-unt
     assert notifier.told == ["ran-east: gpu-1/gpu3: XID 79 GPU has fallen off (+1 more)"]
 
 
+def test_the_notifier_keeps_a_bounded_record(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QIcon
+
+    from ui.notifier import MAX_TOLD
+
+    notifier = CriticalNotifier(QIcon(), lambda _text, _ms: None, enabled=True)
+    notifier.observe(truth())
+    for i in range(MAX_TOLD + 50):  # a port flapping all night
+        port = Finding(Domain.PTP, FindingSeverity.CRITICAL, f"du-2/ens{i}", "clock in FREERUN")
+        notifier.observe(truth(port))
+        notifier.observe(truth())
+    assert len(notifier.told) == MAX_TOLD
+    assert notifier.told[-1] == f"ran-east: du-2/ens{MAX_TOLD + 49}: clock in FREERUN"
+
+
 def test_the_wall_flashes_when_a_tile_turns_critical(qtbot, theme: Theme) -> None:  # type: ignore[no-untyped-def]
     wall = WallWindow(theme, rotate_s=3600)
     qtbot.addWidget(wall)

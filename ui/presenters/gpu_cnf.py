@@ -166,11 +166,17 @@ class SriovPresenter(ReaderPresenter):
 
 
 class DriftPresenter(ReaderPresenter):
-    """Signals: sig_drift(list[Drift]), sig_error(str)."""
+    """Signals: sig_drift(DriftReport), sig_error(str): the clusters not compared, and why.
 
-    sig_drift = Signal(list)
+    Drift is read where any cluster has metrics (GPU drivers) or a Kubernetes API (PtpConfigs,
+    SR-IOV policies). A comparison is not kept past a read that left clusters out: the page
+    shows what this read compared and names what it did not."""
+
+    sig_drift = Signal(object)
 
     async def read(self) -> None:
-        if not self._readers.with_metrics():
+        if not self._readers.with_metrics() and not self._readers.with_kube():
             return
-        self.sig_drift.emit(await self._readers.drift())
+        report = await self._readers.drift()
+        self.sig_drift.emit(report)
+        self.sig_error.emit("; ".join(report.problems))

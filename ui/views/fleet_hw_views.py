@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aiops_desktop.models.drift import DriftReport
 from aiops_desktop.models.gpu import (
     STATE_RANK,
     TEMP_CRITICAL_C,
@@ -414,7 +415,11 @@ class DriftView(TitledPage):
         self.body.addWidget(self.table, 1)
         self.finish()
 
-    def show_drift(self, drift: list) -> None:  # type: ignore[type-arg]
+    def show_drift(self, report: DriftReport) -> None:
+        """The drift found, and in the title how many clusters were left out of the
+        comparison (which, and why, is said on the error line)."""
+        drift = report.drifts
+        left = {*report.not_compared, *report.gpu_unread}
         rows = [
             (d, index, value, scopes)
             for d in drift
@@ -431,5 +436,6 @@ class DriftView(TitledPage):
         self.title.setText(
             f"Drift · {count(len(drift), 'setting')} "
             f"{'differs' if len(drift) == 1 else 'differ'}"
-            + (f" · {', '.join(kinds)}" if kinds else "")
+            + (f" · {count(len(left), 'cluster')} not read" if left else "")
+            + (f" · {', '.join(kinds)}" if kinds else "")  # last: the table names them too
         )

@@ -141,7 +141,8 @@ def alert_findings(alerts: Iterable[Alert]) -> list[Finding]:
         summary = alert.annotations.get("summary") or alert.annotations.get("description") or ""
         subject = alert.name + (f" ({where})" if where else "")
         severity = ALERT_SEVERITY[alert.severity]
-        out.append(Finding(Domain.ALERTS, severity, subject, summary or "firing", alert.starts_at))
+        out.append(Finding(Domain.ALERTS, severity, subject, summary or "firing",
+                           alert.starts_at, key=alert_identity(alert)))  # fmt: skip
     return out
 
 
@@ -152,10 +153,22 @@ def anomaly_findings(anomalies: Iterable[Anomaly]) -> PerCluster:
     for a in anomalies:
         severity = a.severity.level
         since = a.started_at or a.timestamp
+        key = series_identity(a.metric, a.labels)
         out.setdefault(a.cluster, []).append(
-            Finding(Domain.ANOMALIES, severity, a.metric, a.explanation, since)
+            Finding(Domain.ANOMALIES, severity, a.metric, a.explanation, since, key=key)
         )
     return out
+
+
+def alert_identity(alert: Alert) -> str:
+    """Alertmanager's fingerprint (of the alert's label set); its labels where none came."""
+    return alert.fingerprint or series_identity(alert.name, alert.labels)
+
+
+def series_identity(name: str, labels: dict[str, str]) -> str:
+    """One series: its metric (or alert) name and every label, in order. An anomaly's episodes
+    of one series are one finding (its panel id alone would make every port one)."""
+    return name + "{" + ",".join(f"{k}={v}" for k, v in sorted(labels.items())) + "}"
 
 
 def note_unread(unread: Unread, domain: Domain, outcomes: Iterable[ClusterOutcome]) -> None:
@@ -173,7 +186,7 @@ def kept_stale(
     """``now``'s findings, and those of ``before`` in the ``lost`` domains (not read this time)
     that ``now`` does not name again, marked stale. Dropping them would turn an unread
     CRITICAL into OK, and tell it as new once it is read again."""
-    again = {(f.domain, f.subject) for f in now}
+    again = {(f.domain, f.identity) for f in now}
     kept = [replace(f, stale=True) for f in before
-            if f.domain in lost and (f.domain, f.subject) not in again]  # fmt: skip
+            if f.domain in lost and (f.domain, f.identity) not in again]  # fmt: skip
     return [*now, *kept]

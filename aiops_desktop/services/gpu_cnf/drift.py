@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiops_desktop.models.drift import Drift, Fact
+from aiops_desktop.logs import redact
+from aiops_desktop.models.drift import DriftReport, Fact
+from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.gpu import GpuFleet
 from analysis.drift import find_drift
 from collectors.shapes import malformed_as
@@ -61,12 +63,40 @@ def sriov_policy_facts(cluster: str, policies: list[dict[str, Any]]) -> list[Fac
     return facts
 
 
+#: what each kind of operator object is called where a reason names it
+OBJECT_NAMES = {"ptpconfigs": "PtpConfigs", "sriovnetworknodepolicies": "SriovNetworkNodePolicies"}
+_FACTS = {"ptpconfigs": ptp_profile_facts, "sriovnetworknodepolicies": sriov_policy_facts}
+
+
 def fleet_drift(
-    gpu: GpuFleet | None, objects: dict[str, dict[str, list[dict[str, Any]]]]
-) -> list[Drift]:
-    """``objects``: cluster -> {"ptpconfigs": [...], "sriovnetworknodepolicies": [...]}."""
+    gpu: GpuFleet | None, objects: dict[str, dict[str, list[dict[str, Any]] | AppError]]
+) -> DriftReport:
+    """``objects``: cluster -> {"ptpconfigs": [...], "sriovnetworknodepolicies": [...]}, each
+    list or the error that kept it from being read. Each cluster's lists are parsed on their
+    own: one not read, or not in Kubernetes format, leaves that cluster's other lists and the
+    other clusters compared, and is named in the report with why; so is a cluster whose GPU
+    drivers were not read (``gpu``'s failures)."""
     facts = gpu_driver_facts(gpu) if gpu else []
+    not_compared: dict[str, list[str]] = {}
     for cluster, lists in objects.items():
-        facts += ptp_profile_facts(cluster, lists.get("ptpconfigs", []))
-        facts += sriov_policy_facts(cluster, lists.get("sriovnetworknodepolicies", []))
-    return find_drift(facts)
+        for kind, answer in lists.items():
+            failed: AppError | None = None
+            if isinstance(answer, AppError):  # not read
+                failed = answer
+            else:
+                try:
+                    facts += _FACTS[kind](cluster, answer)
+                except AppError as exc:  # not in Kubernetes format: said, not compared
+                    failed = exc
+            if failed is not None:
+                why = f"{OBJECT_NAMES.get(kind, kind)}: {redact(str(failed))}"
+                not_compared.setdefault(cluster, []).append(why)
+    gpu_unread: dict[str, str] = {}
+    for o in gpu.outcomes if gpu else []:
+        if not o.ok:
+            gpu_unread.setdefault(o.cluster, o.error or o.reason or "not read")
+    return DriftReport(
+        find_drift(facts),
+        not_compared={c: "; ".join(why) for c, why in not_compared.items()},
+        gpu_unread=gpu_unread,
+    )

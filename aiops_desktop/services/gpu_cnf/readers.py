@@ -12,7 +12,7 @@ from typing import Any
 
 from aiops_desktop.models import Cluster, EndpointKind
 from aiops_desktop.models.cnf import DpdkPortRow, SriovObjects, VfRow
-from aiops_desktop.models.drift import Drift
+from aiops_desktop.models.drift import DriftReport
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.gpu import GpuFleet, GpuHistory, GpuReading
 from aiops_desktop.models.metrics import ClusterOutcome
@@ -138,13 +138,25 @@ class GpuCnfReaders:
     async def sriov_objects(self) -> SriovObjects:
         return await read_sriov_objects(self._kube, self._registry.clusters())
 
-    async def drift(self) -> list[Drift]:
-        gpu = await read_gpu_fleet(self._queries, self.with_metrics())
-        objects: dict[str, dict[str, list[dict[str, Any]]]] = {}
-        for cluster in self._registry.clusters():
-            if has_kube_api(cluster):
-                objects[cluster.name] = {
-                    kind: await self._kube.objects(cluster.name, path)
-                    for kind, path in DRIFT_OBJECTS.items()
-                }
+    def with_kube(self) -> list[Cluster]:
+        return [c for c in self._registry.clusters() if has_kube_api(c)]
+
+    async def drift(self) -> DriftReport:
+        """GPU drivers (clusters with metrics) and operator objects (clusters with a
+        Kubernetes API) compared across the fleet, every cluster read at once; what could not
+        be read, or not parsed, is named in the report beside the drift of the rest."""
+        with_metrics = self.with_metrics()
+        kinds = list(DRIFT_OBJECTS)
+        gpu, lists = await asyncio.gather(
+            read_gpu_fleet(self._queries, with_metrics) if with_metrics else _no_gpus(),
+            asyncio.gather(*(self._kube.objects_of_each(DRIFT_OBJECTS[k]) for k in kinds)),
+        )
+        objects: dict[str, dict[str, list[dict[str, Any]] | AppError]] = {}
+        for kind, per_cluster in zip(kinds, lists, strict=True):
+            for name, answer in per_cluster.items():
+                objects.setdefault(name, {})[kind] = answer
         return fleet_drift(gpu, objects)
+
+
+async def _no_gpus() -> GpuFleet:
+    return GpuFleet([], [])
