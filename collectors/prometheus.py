@@ -16,9 +16,41 @@ import numpy as np
 
 from aiops_desktop.models.metrics import PromSeries
 from collectors.errors import CollectorBadResponse, CollectorInvalidQuery
+from collectors.shapes import SHAPE_ERRORS
 
 if TYPE_CHECKING:
     from collectors.http import BackendClient
+
+
+#: the most of a server's own words kept (an error, a warning): as ``upstream_error`` keeps of
+#: a refusal's body. A server (or a proxy before it) may send megabytes of them, and every
+#: reader shows them in a label.
+UPSTREAM_CHARS = 500
+#: the most warnings kept of one answer; the rest are counted
+MOST_WARNINGS = 20
+
+
+def upstream_text(value: Any) -> str:
+    """A server's words as text, cut to ``UPSTREAM_CHARS`` (a long string is cut before it is
+    copied; one too deep or too long to write out is named, not written)."""
+    if isinstance(value, str):
+        return value[:UPSTREAM_CHARS]
+    try:
+        return str(value)[:UPSTREAM_CHARS]
+    except (RecursionError, ValueError):  # nested too deep; an int past str's digit limit
+        return f"({type(value).__name__} too large to show)"
+
+
+def _warnings(value: Any) -> list[str]:
+    """The answer's warnings as text: a list, each cut, at most ``MOST_WARNINGS`` of them."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"warnings are not a list but {type(value).__name__}")
+    kept = [upstream_text(w) for w in value[:MOST_WARNINGS]]
+    if len(value) > MOST_WARNINGS:
+        kept.append(f"… and {len(value) - MOST_WARNINGS} more warnings")
+    return kept
 
 
 @dataclass
@@ -45,14 +77,21 @@ def _float(text: Any) -> float:
     that need a number (``last_value``) take them as unknown."""
     try:
         return float(text)
-    except (TypeError, ValueError) as exc:
-        raise CollectorBadResponse(f"sample value {text!r} is not a number") from exc
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: a JSON int 1e400
+        raise CollectorBadResponse(
+            f"sample value {upstream_text(text)[:80]!r} is not a number"
+        ) from exc
 
 
 def _time(value: Any) -> float:
     """A sample's timestamp: a finite number, or the answer is not Prometheus' (an infinite
     time would sort, grid and chart as nonsense far from where it was read)."""
-    t = float(value)
+    try:
+        t = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: a JSON int 1e400
+        raise CollectorBadResponse(
+            f"sample time {upstream_text(value)[:80]!r} is not a finite number"
+        ) from exc
     if not math.isfinite(t):
         raise CollectorBadResponse(f"sample time {value!r} is not a finite number")
     return t
@@ -79,9 +118,16 @@ def _labels(metric: Any) -> dict[str, str]:
     return labels
 
 
+def _item(item: Any) -> dict[str, Any]:
+    """One series of a vector or matrix: an object, or the answer is not Prometheus'."""
+    if not isinstance(item, dict):
+        raise CollectorBadResponse(f"a series is not an object: {upstream_text(item)[:80]!r}")
+    return item
+
+
 def _matrix(result: Any) -> list[PromSeries]:
     out = []
-    for item in result or []:
+    for item in map(_item, result or []):
         values = item.get("values") or []
         out.append(
             PromSeries(
@@ -95,7 +141,7 @@ def _matrix(result: Any) -> list[PromSeries]:
 
 def _vector(result: Any) -> list[PromSeries]:
     out = []
-    for item in result or []:
+    for item in map(_item, result or []):
         t, v = item["value"]
         out.append(
             PromSeries(_labels(item.get("metric")), np.array([_time(t)]), np.array([_float(v)]))
@@ -118,7 +164,7 @@ def parse_query_data(payload: Any, backend: str = "prometheus") -> PromResult:
     if not isinstance(payload, dict) or payload.get("status") not in ("success", "error"):
         raise CollectorBadResponse(f"{backend}: not a Prometheus API response", backend=backend)
     if payload["status"] == "error":
-        upstream = str(payload.get("error", "unknown error"))
+        upstream = upstream_text(payload.get("error", "unknown error"))
         raise CollectorInvalidQuery(
             f"{backend} refused the query: {upstream}", upstream=upstream, backend=backend
         )
@@ -131,18 +177,22 @@ def parse_query_data(payload: Any, backend: str = "prometheus") -> PromResult:
         raise CollectorBadResponse(f"{backend}: unknown resultType {kind!r}", backend=backend)
     try:
         series = parser(data.get("result"))
-    except CollectorBadResponse:
-        raise
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        warnings = _warnings(payload.get("warnings"))
+    except CollectorBadResponse as exc:  # said without the backend: say whose answer it was
+        raise CollectorBadResponse(f"{backend}: {exc}", backend=backend) from exc
+    except SHAPE_ERRORS as exc:
         raise CollectorBadResponse(
-            f"{backend}: result not in Prometheus format ({exc})", backend=backend
+            f"{backend}: result not in Prometheus format ({upstream_text(exc)[:200]})",
+            backend=backend,
         ) from exc
-    return PromResult(kind, series, [str(w) for w in payload.get("warnings") or []])
+    return PromResult(kind, series, warnings)
 
 
 def _data(payload: Any, backend: str) -> Any:
     if not isinstance(payload, dict) or payload.get("status") != "success":
-        upstream = str(payload.get("error")) if isinstance(payload, dict) else "no envelope"
+        upstream = (
+            upstream_text(payload.get("error")) if isinstance(payload, dict) else "no envelope"
+        )
         raise CollectorBadResponse(f"{backend}: unexpected answer: {upstream}", backend=backend)
     return payload.get("data")
 

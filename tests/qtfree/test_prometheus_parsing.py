@@ -106,3 +106,87 @@ async def test_requests_are_form_posts_with_timeout_and_retries_on_503() -> None
         "timeout": "12s",
     }
     assert seen[-1].url.path == "/api/v1/query_range"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"status": "success", "data": {"resultType": "matrix", "result": [["x"]]}},
+        {"status": "success", "data": {"resultType": "matrix", "result": ["x"]}},
+        {"status": "success", "data": {"resultType": "vector", "result": ["x"]}},
+        {"status": "success", "warnings": 5, "data": {"resultType": "vector", "result": []}},
+        {"status": "success", "warnings": "a", "data": {"resultType": "vector", "result": []}},
+        {"status": "success", "data": {"resultType": "matrix", "result": 7}},
+        {
+            "status": "success",
+            "data": {"resultType": "vector", "result": [{"metric": {}, "value": [10**400, "1"]}]},
+        },
+        {
+            "status": "success",
+            "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, 10**400]}]},
+        },
+        {
+            "status": "success",
+            "data": {"resultType": "matrix", "result": [{"metric": {}, "values": [[10**400, 1]]}]},
+        },
+        {"status": "success", "data": {"resultType": "scalar", "result": [10**400, "1"]}},
+    ],
+    ids=[
+        "matrix-item-list",
+        "matrix-item-string",
+        "vector-item-string",
+        "warnings-number",
+        "warnings-string",
+        "result-number",
+        "vector-time-huge-int",
+        "vector-value-huge-int",
+        "matrix-time-huge-int",
+        "scalar-time-huge-int",
+    ],
+)
+def test_a_malformed_answer_is_a_bad_response_not_a_python_error(payload: dict) -> None:  # type: ignore[type-arg]
+    """A list where a series belongs, a number for the warnings, a JSON integer past a
+    float's range: each raised AttributeError, TypeError or OverflowError, which no caller
+    handling "a bad answer" catches."""
+    with pytest.raises(CollectorBadResponse, match="prometheus"):
+        parse_query_data(payload, "prometheus")
+
+
+def test_a_servers_error_text_is_cut() -> None:
+    """A 200 {"status": "error"} with megabytes of error text kept all of it (a 1 MB one froze
+    the console 2.8 s); a refusal's body (upstream_error) is already cut to 500 characters."""
+    huge = "parse error near " + "x " * 500_000
+    with pytest.raises(CollectorInvalidQuery) as caught:
+        parse_query_data({"status": "error", "errorType": "bad_data", "error": huge}, "prom")
+    assert caught.value.upstream.startswith("parse error near x")
+    assert len(caught.value.upstream) <= 501 and len(str(caught.value)) < 600
+
+
+def test_warnings_are_text_and_bounded() -> None:
+    payload = {
+        "status": "success",
+        "warnings": ["w" * 100_000, {"a": 1}, *[f"w{i}" for i in range(1000)]],
+        "data": {"resultType": "vector", "result": []},
+    }
+    warnings = parse_query_data(payload).warnings
+    assert all(isinstance(w, str) and len(w) <= 501 for w in warnings)
+    assert warnings[1] == "{'a': 1}" and len(warnings) <= 21
+    assert "more" in warnings[-1]
+
+
+@pytest.mark.asyncio
+async def test_an_unexpected_answer_of_the_label_api_is_cut() -> None:
+    body = {"status": "error", "error": "y" * 1_000_000}
+    http = BackendClient(
+        "http://prom.test",
+        name="p",
+        transport=httpx.MockTransport(lambda _r: httpx.Response(200, json=body)),
+        policy=HttpPolicy(retries=0),
+    )
+    client = PrometheusClient(http)
+    try:
+        with pytest.raises(CollectorBadResponse) as caught:
+            await client.labels()
+    finally:
+        await client.aclose()
+    assert len(str(caught.value)) < 600

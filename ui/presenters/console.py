@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from PySide6.QtCore import QObject, Signal
@@ -10,14 +11,25 @@ from aiops_desktop.models import EndpointKind, QueryType
 from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryAnswer
 from aiops_desktop.models.text import labels_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
-from aiops_desktop.services.queries.console import QueryConsole
+from aiops_desktop.services.queries.console import ConsoleAnswer, QueryConsole
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
 
 log = logging.getLogger("aiops.ui.console")
 
+#: the most of a failure's text said (a server's error may run to megabytes)
+FAILURE_CHARS = 500
+
+
+def _cut(text: str, most: int = FAILURE_CHARS) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
 
 def to_result(answer: QueryAnswer) -> ConsoleResult:
+    """The answer as the console shows it: a row for every series, its points for the chart
+    (the view draws a bounded number of each and says so), each failure's text cut, and the
+    notes of a console answer as lines of their own (an empty cluster). Runs in a worker
+    thread: an answer may hold thousands of series."""
     rows = []
     series = {}
     for tagged in answer.series:
@@ -27,13 +39,16 @@ def to_result(answer: QueryAnswer) -> ConsoleResult:
             (tagged.cluster, text, f"{last[1]:.6g}" if last else "—", tagged.series.values.size)
         )
         series[f"{tagged.cluster} · {text}"] = (tagged.series.timestamps, tagged.series.values)
+    failures = [(o.cluster, _cut(f"{o.reason}: {o.error}")) for o in answer.failures]
+    if isinstance(answer, ConsoleAnswer):
+        failures += [("", _cut(note)) for note in answer.notes]
     return ConsoleResult(
         status=answer.status.value,
         duration_ms=answer.duration_ms,
         instant=answer.query.query_type is QueryType.INSTANT,
         rows=rows,
         series=series,
-        failures=[(o.cluster, f"{o.reason}: {o.error}") for o in answer.failures],
+        failures=failures,
     )
 
 
@@ -70,13 +85,17 @@ class ConsolePresenter(Presenter):
             self.sig_busy.emit(True)
             try:
                 answer = await self._console.run(request)
-                self.sig_result.emit(to_result(answer))
-                self.sig_history.emit(await self._console.history())
+                self.sig_result.emit(await asyncio.to_thread(to_result, answer))
             except Exception as exc:  # shown to the user; the query, not the app, failed
                 log.warning("console query failed", extra={"error": str(exc)})
                 self.sig_error.emit(str(exc))
+                return
             finally:
                 self.sig_busy.emit(False)
+            try:  # the answer shown stays shown: a history not read is only logged
+                self.sig_history.emit(await self._console.history())
+            except Exception as exc:
+                log.warning("console history not read", extra={"error": str(exc)})
 
         self.spawn("console-query", work())
 

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from aiops_desktop.models import Cluster, EndpointKind, QueryType, utcnow
+from aiops_desktop.models import Aggregation, Cluster, EndpointKind, QueryType, utcnow
 from aiops_desktop.models.metrics import ConsoleRequest, MetricQuery, QueryAnswer, QueryRecord
 from aiops_desktop.services.clusters.registry import ClusterRegistry
-from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.services.queries.multicluster import MultiClusterQuery, combined
 from aiops_desktop.store.queries import QueryRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ConsoleAnswer(QueryAnswer):
+    """A console query's answer, with what the person should know beside it (``notes``: its
+    history row could not be written, say)."""
+
+    notes: list[str] = field(default_factory=list)
 
 
 class QueryConsole:
@@ -28,7 +39,7 @@ class QueryConsole:
             return chosen, None
         return self._registry.targets(names)
 
-    async def run(self, request: ConsoleRequest) -> QueryAnswer:
+    async def run(self, request: ConsoleRequest) -> ConsoleAnswer:
         clusters, keep = self.targets(request.clusters)
         now = utcnow()
         query = MetricQuery(
@@ -38,12 +49,18 @@ class QueryConsole:
             end=now,
             step=timedelta(seconds=request.step_s),
             clusters=[c.name for c in clusters],
-            aggregation=request.aggregation,
+            aggregation=Aggregation.MERGE,  # combined here, once the members not asked are out
             timeout_s=request.timeout_s,
         )
-        answer = await self._queries.run(query, clusters)
-        if keep is not None:  # members asked for by name: their series of the hub's answer
-            answer = replace(answer, series=[s for s in answer.series if s.cluster in keep])
+        merged = await self._queries.run(query, clusters)
+        answer = ConsoleAnswer(
+            query=merged.query.model_copy(update={"aggregation": request.aggregation}),
+            status=merged.status,
+            series=await combined(merged.series, request.aggregation, keep),
+            outcomes=merged.outcomes,
+            duration_ms=merged.duration_ms,
+            fetched_at=merged.fetched_at,
+        )
         record = QueryRecord(
             promql=request.promql,
             clusters=request.clusters,
@@ -56,7 +73,11 @@ class QueryConsole:
             duration_ms=answer.duration_ms,
             run_at=now.isoformat(),
         )
-        await asyncio.wrap_future(self._repo.record(record))
+        try:
+            await asyncio.wrap_future(self._repo.record(record))
+        except Exception as exc:  # a full disk, a locked database: the answer is fetched, kept
+            log.warning("query history not saved", extra={"error": str(exc)[:200]})
+            answer.notes.append(f"query history not saved: {str(exc)[:200]}")
         return answer
 
     async def history(self, limit: int = 100) -> list[QueryRecord]:
@@ -79,4 +100,4 @@ class QueryConsole:
         return await asyncio.to_thread(self._repo.saved)
 
 
-__all__ = ["ConsoleRequest", "QueryConsole", "QueryRecord"]
+__all__ = ["ConsoleAnswer", "ConsoleRequest", "QueryConsole", "QueryRecord"]
