@@ -300,10 +300,13 @@ def detect_anomalies(
     ptp_limit_ns: float = OFFSET_THRESHOLD_NS,
     streams: StreamScorers | None = None,
 ) -> list[Anomaly]:
-    """Every anomaly episode in ``series`` (at least ANOMALY_MIN_POINTS points needed);
-    ``streams``: the live path's kept detectors (None: a fresh one over the whole series)."""
+    """Every anomaly episode in ``series``: domain rules judge every point, statistics need
+    ANOMALY_MIN_POINTS of them; ``streams``: the live path's kept detectors (None: a fresh one
+    over the whole series)."""
     ts = np.asarray(series.ts, dtype=float)
     values = np.asarray(series.values, dtype=float)
+    if not values.size:
+        return []
     profile = profile_for(series.metric, unit)
     chosen = tuple(methods) if methods is not None else profile.methods
     breaches: list[_Breach] = []
@@ -383,14 +386,15 @@ def detect_all(
     unit: str | None,
     stream: str | None = None,
 ) -> list[Anomaly]:
-    """``detect_anomalies`` over many series (those long enough): what a detection worker
-    runs, in a thread or in its own process (a module-level function, so it can be sent).
+    """``detect_anomalies`` over many series: what a detection worker runs, in a thread or in
+    its own process (a module-level function, so it can be sent). Every series, however
+    short: the domain rules need no history (a clock in FREERUN over 5 minutes), and the
+    statistics skip a series under ANOMALY_MIN_POINTS (its detector is not fed until then).
     ``stream``: the live path's owner: each series' detector is kept in the worker between
     calls (under that owner) and judges only the samples it has not seen."""
     found: list[Anomaly] = []
     streams = _LIVE_STREAMS.setdefault(stream, StreamScorers()) if stream else None
     for series in inputs:
-        if series.values.size >= ANOMALY_MIN_POINTS:
-            found += detect_anomalies(series, sensitivity=sensitivity, methods=methods, unit=unit,
-                                      streams=streams)  # fmt: skip
+        found += detect_anomalies(series, sensitivity=sensitivity, methods=methods, unit=unit,
+                                  streams=streams)  # fmt: skip
     return found

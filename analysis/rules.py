@@ -86,12 +86,19 @@ def _gpu_event(metric: str) -> RuleCheck:
     return check
 
 
+#: the GPU's own temperature (DCGM's gauge, the gpu_temperature panel): the only one the 70/80 C
+#: limits are for (a GPU's memory runs hotter; a query that groups "by (gpu)" is no temperature)
+GPU_TEMPERATURE = re.compile(
+    r"(?<![a-z0-9_])(DCGM_FI_DEV_GPU_TEMP|gpu_temperature)(?![a-z0-9_])", re.IGNORECASE
+)
+
+
 def rule_for(kind: SignalType, metric: str) -> RuleCheck | None:
     if kind is SignalType.PTP_OFFSET:
         return _ptp_offset
     if kind is SignalType.PTP_CLOCK_STATE:
         return _ptp_state
-    if kind is SignalType.TEMPERATURE and re.search("gpu|dcgm", metric, re.IGNORECASE):
+    if kind is SignalType.TEMPERATURE and GPU_TEMPERATURE.search(metric):
         return _gpu_temperature
     if kind is SignalType.GPU_EVENT:
         return _gpu_event(metric)

@@ -64,7 +64,9 @@ _RULES: tuple[tuple[re.Pattern[str], SignalType], ...] = tuple(
         (r"openshift_ptp_clock_state|ptp.*clock_state", SignalType.PTP_CLOCK_STATE),
         (r"openshift_ptp_(max_)?offset_ns|ptp.*offset", SignalType.PTP_OFFSET),
         (r"DCGM_FI_DEV_(XID_ERRORS|ECC_\w+|ROW_REMAP_\w+|RETIRED_\w+)", SignalType.GPU_EVENT),
-        (r"temp|celsius", SignalType.TEMPERATURE),
+        # a word of the metric's name (node_hwmon_temp_celsius, DCGM_FI_DEV_GPU_TEMP,
+        # gpu_temperature), not "temp" inside another (tempo_, attempts, template)
+        (r"(?<![a-z])(temp|temperature|celsius)(?![a-z])", SignalType.TEMPERATURE),
         (r"latency|duration|_seconds(_bucket)?\b|response_time|_ms\b", SignalType.LATENCY),
         (r"\brate\(|\birate\(|\bincrease\(|_total\b", SignalType.COUNTER_RATE),
         (r"percent|utili[sz]ation|_util\b|GPU_UTIL|\* *100", SignalType.PERCENT),

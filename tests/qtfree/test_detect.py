@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
-from analysis.detect import SeriesInput, detect_anomalies
+from analysis.detect import SeriesInput, detect_all, detect_anomalies, forget_streams
 from analysis.detectors.live import StreamScorers, severity_of_tail, tail_of
 from analysis.signals import SignalType, classify
 
@@ -34,6 +34,15 @@ def series(metric: str, ts: np.ndarray, values: np.ndarray) -> SeriesInput:
         ("histogram_quantile(0.99, apiserver_request_duration_seconds_bucket)", SignalType.LATENCY),
         ("DCGM_FI_DEV_GPU_UTIL", SignalType.PERCENT),
         ("node_memory_MemAvailable_bytes", SignalType.GAUGE),
+        # temperatures by their name's words, not a substring of another word
+        ("node_hwmon_temp_celsius", SignalType.TEMPERATURE),
+        ("max by (cluster, Hostname, gpu) (DCGM_FI_DEV_GPU_TEMP)", SignalType.TEMPERATURE),
+        ("DCGM_FI_DEV_MEMORY_TEMP", SignalType.TEMPERATURE),
+        ("gpu_temperature", SignalType.TEMPERATURE),
+        ("rate(tempo_distributor_spans_received_total[1m])", SignalType.COUNTER_RATE),
+        ("sum(rate(grpc_client_attempts_total[5m]))", SignalType.COUNTER_RATE),
+        ("sum by (gpu) (rate(gpu_job_attempts_total[5m]))", SignalType.COUNTER_RATE),
+        ("prometheus_template_text_expansions_total", SignalType.COUNTER_RATE),
     ],
 )
 def test_signal_type_by_name(metric: str, kind: SignalType) -> None:
@@ -176,6 +185,58 @@ def test_severity_follows_the_size_of_the_change_and_open_episodes_are_marked() 
     state[40:50] = 0.0  # FREERUN for 10 samples, then LOCKED again
     clock = detect_anomalies(series("openshift_ptp_clock_state", ts[:60], state))
     assert [(a.severity, a.open) for a in clock] == [(AnomalySeverity.CRITICAL, False)]
+
+
+@pytest.mark.parametrize(
+    ("metric", "unit", "reason"),
+    [
+        ("openshift_ptp_clock_state", None, "PTP clock FREERUN"),
+        ("gpu_temperature", "C", "GPU at 92 C, critical"),
+    ],
+)
+@pytest.mark.parametrize("stream", [None, "owner-short"])
+def test_domain_rules_judge_a_series_too_short_for_statistics(
+    metric: str, unit: str | None, reason: str, stream: str | None
+) -> None:
+    """20 samples (5 min at 15 s: the chat tool's shortest lookback): the detector needs 30,
+    a rule none; detect_all (the worker, the live path, the CLI, the chat tool) applies the
+    rule as detect_anomalies does."""
+    ts = 1_700_000_000 + np.arange(20) * STEP
+    values = (
+        np.r_[np.ones(10), np.zeros(10)] if metric.startswith("openshift") else np.full(20, 92.0)
+    )
+    one = series(metric, ts, values)
+    try:
+        found = detect_all([one], Sensitivity.MEDIUM, None, unit, stream)
+        # an empty or short gauge is still no answer, not an error
+        empty = series("some_gauge", ts[:0], values[:0])
+        short = series("some_gauge", ts, 50 + np.arange(20.0))
+        assert detect_all([empty, short], Sensitivity.MEDIUM, None, None, stream) == []
+    finally:
+        forget_streams("owner-short")
+    assert [a.severity for a in found] == [AnomalySeverity.CRITICAL]
+    assert found[0].explanation.startswith(reason)
+    assert [a.identity for a in found] == [a.identity for a in detect_anomalies(one, unit=unit)]
+
+
+def test_a_counter_named_like_a_gpu_is_no_gpu_temperature() -> None:
+    """Only the GPU's temperature gets its 70/80 C limits: a rate of GPU job attempts at 85/s
+    (its query groups by gpu; or given in C), a GPU's memory or a host sensor named gpu at
+    85 C are no "GPU at 85 C"; DCGM's GPU temperature and its panel still are."""
+    ts = 1_700_000_000 + np.arange(40) * STEP
+    hot = np.full(40, 85.0)
+    for metric, unit in (
+        ("sum by (gpu) (rate(gpu_job_attempts_total[5m]))", None),
+        ("sum by (gpu) (rate(gpu_job_attempts_total[5m]))", "C"),
+        ("max by (gpu) (DCGM_FI_DEV_MEMORY_TEMP)", None),
+        ('node_hwmon_temp_celsius{sensor="gpu"}', None),
+    ):
+        found = detect_anomalies(series(metric, ts, hot), unit=unit)
+        assert not [a for a in found if a.method is AnomalyMethod.DOMAIN_RULE], metric
+    for metric in ("DCGM_FI_DEV_GPU_TEMP", "max by (gpu) (DCGM_FI_DEV_GPU_TEMP)",
+                   "gpu_temperature"):  # fmt: skip
+        [hit] = detect_anomalies(series(metric, ts, hot))
+        assert hit.severity is AnomalySeverity.CRITICAL and "GPU at 85 C" in hit.explanation
 
 
 def test_too_few_points_is_no_answer_not_an_error() -> None:

@@ -31,6 +31,7 @@ class AnomaliesView(QWidget):
         super().__init__(parent)
         self._theme = theme
         self._rows: list[Anomaly] = []
+        self._shown: list[Row] = []  # the table's rows as last set
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
         self.title = PlainLabel("Anomalies")
@@ -84,7 +85,10 @@ class AnomaliesView(QWidget):
         self.error.show()
 
     def show_rows(self, anomalies: list[Anomaly]) -> None:
+        """The presenter's rows, every few seconds: the same ones leave the table as it is;
+        others keep the selected anomaly (by its identity) selected where it now is."""
         self.error.hide()
+        keep = self._selected()
         self._rows = list(anomalies)
         rows = []
         for a in anomalies:
@@ -96,7 +100,10 @@ class AnomaliesView(QWidget):
             rows.append(
                 Row(cells, colours={2: colour}, tips=dict.fromkeys(range(8), a.explanation))
             )
-        self.table.set_rows(rows)
+        if rows != self._shown:  # a reset drops the selection: only when something changed
+            self._shown = rows
+            self.table.set_rows(rows)
+            self._reselect(keep)
         levels = [a.severity.level for a in anomalies]
         critical, warning = (
             levels.count(FindingSeverity.CRITICAL),
@@ -116,6 +123,20 @@ class AnomaliesView(QWidget):
             FindingSeverity(severity) if severity else None,
             AnomalyType(kind) if kind else None,
         )
+
+    def _selected(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self._rows[self.table.source_row(rows[0].row())].identity if rows else None
+
+    def _reselect(self, identity: str | None) -> None:
+        """Select the anomaly ``identity`` again after a reset (gone: none), and the buttons
+        follow (a reset clears the selection without saying so)."""
+        if identity is not None:
+            for shown in range(self.table.rowCount()):
+                if self._rows[self.table.source_row(shown)].identity == identity:
+                    self.table.selectRow(shown)
+                    break
+        self._on_selection_changed()
 
     def _on_selection_changed(self) -> None:
         chosen = bool(self.table.selectionModel().selectedRows())
