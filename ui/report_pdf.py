@@ -2,7 +2,10 @@
 rendered offscreen), the text laid out by QTextDocument at the page's size, moved so that no
 heading, chart or table row is cut by a page's foot (``ui.pdf_pages``), and painted page by
 page to PDF through QPrinter (docs/architecture.md#platform-notes: QPdfWriter needs 96 dpi).
-HTML exports embed the same chart images as PNG data. Paper is white: reports are always in
+HTML exports embed the same chart images as PNG data. Only drawing the charts needs the UI
+thread (a widget is grabbed): given the charts' images (``chart_images``), laying the report
+out and writing it uses QImage, QTextDocument and QPainter on a printer alone, which Qt allows
+in a worker thread, so the app writes its files there. Paper is white: reports are always in
 the light theme, whatever the window's; and set without ligatures, so that an identifier such
 as "ptp_offset" is found and copied from the PDF as it is written ("ff" stays two letters)."""
 
@@ -69,6 +72,15 @@ def chart_image(chart: Chart, theme: Theme) -> QImage:
         widget.deleteLater()
 
 
+#: each chart's image, by the chart's identity (``id``) in the report it was drawn for
+Images = dict[int, QImage]
+
+
+def chart_images(report: Report, theme: Theme) -> Images:
+    """Every chart of ``report`` drawn: a widget is grabbed, so on the UI thread."""
+    return {id(c): chart_image(c, theme) for s in report.sections for c in s.charts}
+
+
 def _png_data(image: QImage) -> str:
     data = QByteArray()
     buffer = QBuffer(data)
@@ -78,9 +90,11 @@ def _png_data(image: QImage) -> str:
     return "data:image/png;base64," + base64.b64encode(bytes(data.data())).decode("ascii")
 
 
-def report_html(report: Report, theme: Theme) -> str:
-    """A self-contained HTML file: the charts as embedded PNG images."""
-    return to_html(report, lambda chart: _png_data(chart_image(chart, theme)))
+def report_html(report: Report, theme: Theme, images: Images | None = None) -> str:
+    """A self-contained HTML file: the charts as embedded PNG images (``images``, else drawn
+    here: then on the UI thread)."""
+    drawn = chart_images(report, theme) if images is None else images
+    return to_html(report, lambda chart: _png_data(drawn[id(chart)]))
 
 
 def _no_ligatures(font: QFont) -> QFont:
@@ -94,8 +108,9 @@ PAGE_MARGIN_MM = 18
 FOOTER_PX = 24
 
 
-def _paged_document(report: Report, theme: Theme, page: QSizeF) -> QTextDocument:
-    """The report laid out on pages of ``page`` size with nothing cut by a page's foot."""
+def _paged_document(report: Report, theme: Theme, page: QSizeF, images: Images) -> QTextDocument:
+    """The report laid out on pages of ``page`` size with nothing cut by a page's foot (its
+    charts: ``images``, QImage resources, so this may run in a worker thread)."""
     document = QTextDocument()
     document.setDefaultFont(_no_ligatures(QFont(paper_theme(theme).font_family, 10)))
     wrap = QTextOption()
@@ -108,7 +123,7 @@ def _paged_document(report: Report, theme: Theme, page: QSizeF) -> QTextDocument
     def image_for(chart: Chart) -> str:
         name = names.setdefault(id(chart), f"chart{len(names)}.png")
         document.addResource(
-            QTextDocument.ResourceType.ImageResource, QUrl(name), chart_image(chart, theme)
+            QTextDocument.ResourceType.ImageResource, QUrl(name), images[id(chart)]
         )
         return name
 
@@ -118,9 +133,11 @@ def _paged_document(report: Report, theme: Theme, page: QSizeF) -> QTextDocument
     return document
 
 
-def write_pdf(report: Report, path: Path, theme: Theme) -> Path:
+def write_pdf(report: Report, path: Path, theme: Theme, images: Images | None = None) -> Path:
     """Print ``report`` on A4, page by page (QTextDocument.print_ would lay it out again and
-    undo what ``keep_together`` moved), each page's foot saying "title · page n of N"."""
+    undo what ``keep_together`` moved), each page's foot saying "title · page n of N". Its
+    charts: ``images`` (then any thread may call this), else drawn here (the UI thread)."""
+    drawn = chart_images(report, theme) if images is None else images
     printer = QPrinter(QPrinter.PrinterMode.ScreenResolution)
     printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
     printer.setOutputFileName(str(path))
@@ -133,7 +150,7 @@ def write_pdf(report: Report, path: Path, theme: Theme) -> Path:
     printer.setCreator("AIOps Desktop")
     area = printer.pageRect(QPrinter.Unit.DevicePixel)
     page = QSizeF(area.width(), area.height() - FOOTER_PX)
-    document = _paged_document(report, theme, page)
+    document = _paged_document(report, theme, page, drawn)
     pages = document.pageCount()
     painter = QPainter()
     if not painter.begin(printer):
@@ -165,23 +182,36 @@ def write_pdf(report: Report, path: Path, theme: Theme) -> Path:
 
 WRITERS = {
     "html": report_html,
-    "md": lambda report, _theme: to_markdown(report),
-    "json": lambda report, _theme: to_json(report),
+    "md": lambda report, _theme, _images: to_markdown(report),
+    "json": lambda report, _theme, _images: to_json(report),
 }
+DRAWN = ("pdf", "html")  # the formats that show the charts' images
 
 
-def write_report_files(report: Report, outs: list[Path], theme: Theme) -> list[Path]:
-    """Write ``report`` to each path in the format its suffix names (.pdf .html .md .json);
-    PDF and HTML draw their charts with Qt, so this runs where Qt may draw (the UI thread)."""
+def needs_images(outs: list[Path]) -> bool:
+    """Whether writing ``outs`` shows charts (so their images are to be drawn first)."""
+    return any(out.suffix.lower().lstrip(".") in DRAWN for out in outs)
+
+
+def write_report_files(
+    report: Report, outs: list[Path], theme: Theme, images: Images | None = None
+) -> list[Path]:
+    """Write ``report`` to each path in the format its suffix names (.pdf .html .md .json).
+    PDF and HTML show the charts: given their ``images`` (``chart_images``, drawn on the UI
+    thread), this may run in a worker thread; without, it draws them, so it runs where Qt
+    may draw (the UI thread)."""
+    for out in outs:
+        if out.suffix.lower().lstrip(".") not in (*DRAWN, *WRITERS):
+            raise ValueError(f"{out}: a report is written as .pdf, .html, .md or .json")
+    if images is None and needs_images(outs):
+        images = chart_images(report, theme)
     written = []
     for out in outs:
         out.parent.mkdir(parents=True, exist_ok=True)
         fmt = out.suffix.lower().lstrip(".")
         if fmt == "pdf":
-            write_pdf(report, out, theme)
-        elif fmt in WRITERS:
-            out.write_text(WRITERS[fmt](report, theme), "utf-8")
+            write_pdf(report, out, theme, images)
         else:
-            raise ValueError(f"{out}: a report is written as .pdf, .html, .md or .json")
+            out.write_text(WRITERS[fmt](report, theme, images), "utf-8")
         written.append(out)
     return written

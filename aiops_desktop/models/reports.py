@@ -5,7 +5,7 @@ data. Reports are kept ``REPORT_RETENTION`` (90 days) in the reports folder."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,11 @@ if TYPE_CHECKING:  # annotations only: no numpy at import
 
 
 REPORT_RETENTION = timedelta(days=90)
+
+
+def _utc(when: datetime) -> datetime:
+    """``when`` in UTC (a time with another offset is converted, not relabelled)."""
+    return when.astimezone(UTC) if when.tzinfo is not None else when
 
 
 class ReportType(StrEnum):
@@ -75,7 +80,8 @@ class Report:
 
     @property
     def period(self) -> str:
-        return f"{self.since:%Y-%m-%d %H:%M} to {self.until:%Y-%m-%d %H:%M} UTC"
+        since, until = _utc(self.since), _utc(self.until)
+        return f"{since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC"
 
     @property
     def expires_at(self) -> datetime:

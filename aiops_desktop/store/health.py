@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 import sqlite3
 from concurrent.futures import Future
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from aiops_desktop.models import ClusterState, EndpointKind, HealthRecord
 from aiops_desktop.store.database import Database
+
+
+def _stored(when: datetime) -> str:
+    """A time as ``checked_at`` is stored and compared (as text): ISO 8601 in UTC, so that
+    times given with another offset compare as the moments they are."""
+    return when.astimezone(UTC).isoformat()
 
 
 class HealthRepository:
@@ -19,7 +25,7 @@ class HealthRepository:
     def record(self, rec: HealthRecord) -> Future[None]:
         params = (
             str(rec.cluster_id),
-            rec.checked_at.isoformat(),
+            _stored(rec.checked_at),
             rec.state.value,
             rec.health_score,
             json.dumps({k.value: v for k, v in rec.endpoint_health.items()}),
@@ -36,7 +42,7 @@ class HealthRepository:
         args: list[str] = [str(cluster_id)]
         if since is not None:
             sql += " AND checked_at >= ?"
-            args.append(since.isoformat())
+            args.append(_stored(since))
         rows = self._db.fetch_all(sql + " ORDER BY checked_at", args)
         return [
             HealthRecord(
@@ -55,7 +61,7 @@ class HealthRepository:
     def prune(self, older_than: datetime) -> Future[int]:
         def op(conn: sqlite3.Connection) -> int:
             cur = conn.execute(
-                "DELETE FROM health_history WHERE checked_at < ?", (older_than.isoformat(),)
+                "DELETE FROM health_history WHERE checked_at < ?", (_stored(older_than),)
             )
             return cur.rowcount
 

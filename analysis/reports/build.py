@@ -24,6 +24,7 @@ DEFAULT_ROW_LIMIT = 50
 UNREAD_GPU = "not read (no live GPU metrics)"
 UNREAD_PTP = "not read (no live PTP metrics)"
 UNCOMPARED_GPU = "not compared: no GPU readings at the start of the period"
+NO_DATA = "no data for this period (not monitored)"
 
 
 @dataclass
@@ -65,6 +66,17 @@ class ClusterFacts:
     #: the fleet's one truth's findings at the end of a period ending now, worst first:
     #: (severity, domain, subject, reason); None: a past period (its findings were not kept)
     findings: list[tuple[str, str, str, str]] | None = None
+    #: whether the period holds anything stored of it (a health check, of it or of its hub; a
+    #: sample; an alert read): without, the period is not a quiet one but one not monitored;
+    #: None: judged from the facts above
+    observed: bool | None = None
+
+    @property
+    def seen(self) -> bool:
+        if self.observed is not None:
+            return self.observed
+        sampled = any(ts.size for p in self.panels.values() for ts, _ in p.series.values())
+        return bool(self.health or self.anomalies or self.alerts or self.alert_history or sampled)
 
 
 @dataclass
@@ -125,7 +137,7 @@ def _kind(a: Anomaly) -> str:
     return a.type.value.replace("_", " ")
 
 
-def _anomaly_table(facts: ClusterFacts, limit: int) -> Table:
+def _anomaly_table(facts: ClusterFacts, limit: int, empty: str = Table.empty) -> Table:
     ranked = sorted(facts.anomalies, key=lambda a: (-a.score / a.threshold, _began(a)))[:limit]
     rows = [
         [_t(_began(a)), a.metric, a.severity.level.value, _kind(a),
@@ -136,23 +148,36 @@ def _anomaly_table(facts: ClusterFacts, limit: int) -> Table:
     title = f"Anomalies ({len(facts.anomalies)}" + (
         f", the {limit} strongest)" if len(facts.anomalies) > limit else ")"
     )
-    return Table(title, ["When", "Signal", "Severity", "Type", "Value", "Why"], rows)
+    return Table(title, ["When", "Signal", "Severity", "Type", "Value", "Why"], rows, empty=empty)
 
 
-def _history_table(facts: ClusterFacts, since: datetime) -> Table:
-    fired = [h for h in facts.alert_history if h[0] >= since]
-    resolved = [h for h in facts.alert_history if h[1] is not None and h[1] >= since]
-    rows = [[_t(start), _t(end) if end else "still firing", sev, name, summary]
-            for start, end, sev, name, summary in facts.alert_history]  # fmt: skip
-    return Table(
-        f"Alerts in the period ({len(fired)} fired, {len(resolved)} resolved)",
-        ["Fired", "Resolved", "Severity", "Alert", "Summary"], rows,
-    )  # fmt: skip
+def _resolved_in(end: datetime | None, since: datetime, until: datetime) -> bool:
+    """Whether an alert's resolution falls in the period (one resolved after its end was
+    still firing at it)."""
+    return end is not None and since <= end <= until
 
 
-def _changes_table(facts: ClusterFacts) -> Table:
+def _cut(title: str, shown: int, total: int) -> str:
+    """A table's title, saying where it holds only the latest of its rows."""
+    return f"{title}; the {shown} latest of {total})" if shown < total else f"{title})"
+
+
+def _history_table(
+    facts: ClusterFacts, since: datetime, until: datetime, limit: int, empty: str
+) -> Table:
+    history = sorted(facts.alert_history, key=lambda h: h[0])
+    fired = sum(h[0] >= since for h in history)
+    resolved = sum(_resolved_in(h[1], since, until) for h in history)
+    rows = [[_t(start), _t(end) if end is not None and end <= until else "still firing", sev,
+             name, summary] for start, end, sev, name, summary in history[-limit:]]  # fmt: skip
+    title = _cut(f"Alerts in the period ({fired} fired, {resolved} resolved", len(rows),
+                 len(history))  # fmt: skip
+    return Table(title, ["Fired", "Resolved", "Severity", "Alert", "Summary"], rows, empty=empty)
+
+
+def _changes_table(facts: ClusterFacts, empty: str) -> Table:
     rows = [[_t(w), f"{a} -> {b}", str(s), e or ""] for w, a, b, s, e in state_changes(facts)]
-    return Table("State changes", ["When", "Change", "Score", "Error"], rows)
+    return Table("State changes", ["When", "Change", "Score", "Error"], rows, empty=empty)
 
 
 def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str]) -> None:
@@ -160,9 +185,7 @@ def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str])
         panel = facts.panels.get(panel_id)
         if panel is None or not panel.series:
             continue
-        worst_name, worst = max(
-            panel.series.items(), key=lambda kv: float(np.nanmean(kv[1][1])) if kv[1][1].size else 0
-        )
+        worst_name, worst = max(panel.series.items(), key=lambda kv: _finite_mean(kv[1][1]))
         found = forecast(*worst, limit=CAPACITY_LIMIT_PCT)
         if found is None:
             section.notes.append(f"{panel.title}: too little history for a trend")
@@ -188,19 +211,35 @@ def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str])
             )
 
 
+def _finite_mean(values: np.ndarray) -> float:
+    """A series' mean over its finite values (0 without any): +Inf samples do not make it
+    the worst."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return float(finite.mean()) if finite.size else 0.0
+
+
 def _section(
-    kind: ReportType, facts: ClusterFacts, recommendations: list[str], since: datetime
+    kind: ReportType,
+    facts: ClusterFacts,
+    recommendations: list[str],
+    since: datetime,
+    until: datetime,
 ) -> Section:
     limit = ROW_LIMIT.get(kind, DEFAULT_ROW_LIMIT)
     checks = Counter(state for _, state, _, _ in facts.health)
     total = sum(checks.values())
     section = Section(facts.name, facts.state)
     section.facts.append(("Health score", "-" if facts.score is None else str(facts.score)))
+    empty = Table.empty if facts.seen else NO_DATA  # nothing found, or nothing looked at
+    if not facts.seen:
+        section.facts.append(("Data", NO_DATA))  # not "0 anomalies": none was looked for
     if total:
         share = ", ".join(f"{s} {100 * n / total:.0f}%" for s, n in checks.most_common())
         section.facts.append(("Checks in the period", f"{total}: {share}"))
     high = sum(a.severity.serious for a in facts.anomalies)
-    section.facts.append(("Anomalies", f"{len(facts.anomalies)} ({high} CRITICAL or WARNING)"))
+    if facts.seen or facts.anomalies:
+        section.facts.append(("Anomalies", f"{len(facts.anomalies)} ({high} CRITICAL or WARNING)"))
     if kind is ReportType.CAPACITY:
         _capacity(facts, section, recommendations)
         return section
@@ -209,14 +248,18 @@ def _section(
             "Findings now", ["Severity", "Domain", "Subject", "Reason"],
             [list(f) for f in facts.findings[:limit]], empty="nothing found",
         ))  # fmt: skip
-    section.tables.append(_changes_table(facts))
-    section.tables.append(_anomaly_table(facts, limit))
+    section.tables.append(_changes_table(facts, empty))
+    section.tables.append(_anomaly_table(facts, limit, empty))
     if kind is not ReportType.EXECUTIVE:
-        section.tables.append(_history_table(facts, since))
+        section.tables.append(_history_table(facts, since, until, limit, empty))
     if facts.alerts or kind is ReportType.HANDOVER:
-        section.tables.append(Table("Alerts firing at the end of the period",
-                                    ["Severity", "Alert", "Summary"],
-                                    [list(a) for a in facts.alerts[:limit]]))  # fmt: skip
+        firing = len(facts.alerts)
+        title = "Alerts firing at the end of the period" + (
+            f" (the first {limit} of {firing})" if firing > limit else ""
+        )
+        section.tables.append(Table(title, ["Severity", "Alert", "Summary"],
+                                    [list(a) for a in facts.alerts[:limit]],
+                                    empty=empty))  # fmt: skip
     if kind is ReportType.HANDOVER:
         section.tables += _fleet_hw_tables(facts)
     if kind is not ReportType.EXECUTIVE:
@@ -333,9 +376,14 @@ def timeline(
     clusters: list[ClusterFacts],
     incidents: Sequence[Incident] = (),
     limit: int = DEFAULT_ROW_LIMIT,
+    *,
+    until: datetime | None,
 ) -> Section:
     """Every state change, anomaly, alert and incident opened, of every cluster, in time
-    order: what happened when (an incident opened by a finding, an XID, was missing)."""
+    order: what happened when (an incident opened by a finding, an XID, was missing); none
+    after ``until`` (a past period's end: an alert resolved later was still firing at it).
+    Past ``limit`` events, the table holds the latest (what led to the incident) and says
+    so."""
     events: list[tuple[datetime, str, str, str]] = [
         (i.opened_at, ", ".join(i.clusters), f"incident opened ({i.severity.value})", i.title)
         for i in incidents
@@ -350,15 +398,18 @@ def timeline(
             events.append((start, facts.name, f"alert {name} ({severity}) fired", summary))
             if end is not None:
                 events.append((end, facts.name, f"alert {name} resolved", ""))
+    if until is not None:
+        events = [e for e in events if e[0] <= until]
     events.sort(key=lambda e: e[0])
     section = Section("Timeline")
     if events:
         first, last = events[0][0], events[-1][0]
         section.facts.append(("First event", f"{_t(first)} ({events[0][1]}: {events[0][2]})"))
         section.facts.append(("Last event", f"{_t(last)} ({events[-1][1]}: {events[-1][2]})"))
-    rows = [[_t(w), c, what, why] for w, c, what, why in events[:limit]]
+    rows = [[_t(w), c, what, why] for w, c, what, why in events[-limit:]] if limit > 0 else []
     headers = ["When", "Cluster", "What", "Detail"]
-    section.tables.append(Table(f"Events ({len(events)})", headers, rows))
+    cut = f"the {len(rows)} latest of " if len(rows) < len(events) else ""
+    section.tables.append(Table(f"Events ({cut}{len(events)})", headers, rows))
     return section
 
 
@@ -413,10 +464,35 @@ def rca_section(report: RcaReport) -> tuple[Section, list[Ranked]]:
     return section, ranked
 
 
+def _found_lines(
+    anomalies: list[Anomaly], changes: int, unseen: list[str], clusters: int
+) -> list[str]:
+    """What the period's data shows, and of which clusters there is none: where none has
+    any, not "0 anomalies and 0 state changes" (nothing was looked at)."""
+    if unseen and len(unseen) == clusters:
+        return [f"Every cluster: {NO_DATA}; no health check, sample or alert read is stored "
+                "of it"]  # fmt: skip
+    serious = sum(a.severity.serious for a in anomalies)
+    found = [f"{len(anomalies)} anomalies ({serious} CRITICAL or WARNING) and {changes} state "
+             "changes in the period"]  # fmt: skip
+    return found + ([f"{', '.join(unseen)}: {NO_DATA}"] if unseen else [])
+
+
+def _closing(recommendations: list[str], unseen: list[str]) -> list[str]:
+    """The last recommendation: what is not known is not said to need nothing."""
+    if unseen:
+        return [f"Nothing can be said of {', '.join(unseen)}: {NO_DATA}; check that the app "
+                "monitors it (its endpoints, and that the app runs)."]  # fmt: skip
+    return [] if recommendations else ["No action needed: nothing in this period calls for one."]
+
+
 def build_report(inputs: ReportInputs) -> Report:
     kind = inputs.type
     ranked: list[Ranked] = []
-    sections = [timeline(inputs.clusters, inputs.incidents)] if kind is ReportType.INCIDENT else []
+    sections = (
+        [timeline(inputs.clusters, inputs.incidents, until=inputs.until)]
+        if kind is ReportType.INCIDENT else []
+    )  # fmt: skip
     if kind is ReportType.INCIDENT:
         sections.append(incidents_section(inputs.incidents, len(inputs.rca)))
         for rca in inputs.rca:
@@ -425,7 +501,7 @@ def build_report(inputs: ReportInputs) -> Report:
             ranked += recommended
     for facts in inputs.clusters:
         capacity: list[str] = []
-        sections.append(_section(kind, facts, capacity, inputs.since))
+        sections.append(_section(kind, facts, capacity, inputs.since, inputs.until))
         ranked += [(CAPACITY, WITHIN, text) for text in capacity]
         ranked += _recommend(facts)
     if kind is ReportType.HANDOVER:  # what the next shift takes over
@@ -435,17 +511,16 @@ def build_report(inputs: ReportInputs) -> Report:
     states = Counter(c.state for c in inputs.clusters)
     anomalies = [a for c in inputs.clusters for a in c.anomalies]
     changes = sum(len(state_changes(c)) for c in inputs.clusters)
+    unseen = [c.name for c in inputs.clusters if not c.seen]
     summary = [
         *_unknown_part(inputs),
         f"{len(inputs.clusters)} clusters: "
         + ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
-        f"{len(anomalies)} anomalies "
-        f"({sum(a.severity.serious for a in anomalies)} CRITICAL or WARNING)"
-        f" and {changes} state changes in the period",
+        *_found_lines(anomalies, changes, unseen, len(inputs.clusters)),
     ]
     history = [h for c in inputs.clusters for h in c.alert_history]
     fired = sum(h[0] >= inputs.since for h in history)
-    resolved = sum(h[1] is not None and h[1] >= inputs.since for h in history)
+    resolved = sum(_resolved_in(h[1], inputs.since, inputs.until) for h in history)
     if history:
         summary.append(f"{fired} alerts fired and {resolved} resolved in the period")
     firing = sum(len(c.alerts) for c in inputs.clusters)
@@ -456,8 +531,7 @@ def build_report(inputs: ReportInputs) -> Report:
     if kind in (ReportType.INCIDENT, ReportType.HANDOVER) and inputs.incidents:
         live = [i for i in inputs.incidents if i.state.value != "RESOLVED"]
         summary.append(f"{len(inputs.incidents)} incidents in the period, {len(live)} not resolved")
-    if not recommendations:
-        recommendations.append("No action needed: nothing in this period calls for one.")
+    recommendations += _closing(recommendations, unseen)
     span = _span_text((inputs.until - inputs.since).total_seconds())
     title = inputs.title or f"{kind.heading}: {', '.join(c.name for c in inputs.clusters)}, {span}"
     return Report(

@@ -21,7 +21,10 @@ class Forecast:
 
 
 def hourly_means(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    keep = ~np.isnan(values)
+    """The mean of each hour's finite values (a gap, NaN, and +/-Inf, which Prometheus gives
+    for a division by zero, are left out: one would make the hour's mean, and the trend,
+    NaN or infinite)."""
+    keep = np.isfinite(values) & np.isfinite(ts)
     ts, values = ts[keep], values[keep]
     if ts.size == 0:
         return ts, values

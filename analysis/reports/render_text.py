@@ -33,7 +33,8 @@ def chart_figures(chart: Chart) -> str:
 
 
 def _number(value: float) -> float | None:
-    return None if math.isnan(value) else round(float(value), 4)
+    """A value as JSON has it: null for NaN and +/-Inf (JSON has no such numbers)."""
+    return round(float(value), 4) if math.isfinite(value) else None
 
 
 def to_json(report: Report) -> str:

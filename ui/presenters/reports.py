@@ -1,5 +1,6 @@
 """Reports in the app: generate one (the cache read and the report built off the UI thread,
-then drawn to PDF/HTML here, where Qt may draw), list the ones kept, prune past 90 days."""
+its charts drawn here, where Qt may draw widgets, the files laid out and written off it
+again), list the ones kept, prune past 90 days."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from aiops_desktop.models.reports import ReportType
 from aiops_desktop.services.outputs.reports import ReportService
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
-from ui.report_pdf import write_report_files
+from ui.report_pdf import Images, chart_image, needs_images, write_report_files
 from ui.theme import Theme
 
 
@@ -60,7 +61,15 @@ class ReportsPresenter(Presenter):
                 self.sig_progress.emit("Drawing the charts and writing the files…", 60)
                 await asyncio.sleep(0)  # let the bar repaint first
                 outs = [self._reports.path_for(report, fmt) for fmt in formats]
-                written = write_report_files(report, outs, self._theme)
+                images: Images = {}
+                if needs_images(outs):  # a chart is a widget grabbed: here, one at a time
+                    for chart in (c for s in report.sections for c in s.charts):
+                        images[id(chart)] = chart_image(chart, self._theme)
+                        await asyncio.sleep(0)
+                # laid out and written off the UI thread: a long report takes seconds
+                written = await asyncio.to_thread(
+                    write_report_files, report, outs, self._theme, images
+                )
                 await asyncio.to_thread(self._reports.prune)
                 self.sig_progress.emit("Done", 100)
                 self.sig_done.emit([str(p) for p in written])

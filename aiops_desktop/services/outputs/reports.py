@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiops_desktop.models import Cluster, EndpointKind, utcnow
@@ -29,6 +29,7 @@ from aiops_desktop.services.intelligence.anomalies import AnomalyService
 from aiops_desktop.services.intelligence.incidents import IncidentService
 from aiops_desktop.services.intelligence.rca import RcaService
 from aiops_desktop.services.kube.session import KubeSession
+from aiops_desktop.services.polling.history import read_panel_history
 from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 from aiops_desktop.services.runtime.access import Access, Action
@@ -62,20 +63,20 @@ def members(src: ReportService, cluster: Cluster) -> list[str]:
     return src.registry.members(cluster, src.series.cluster_names()) or [cluster.name]
 
 
-def _panels(src: ReportService, name: str, start_ms: int, end_ms: int) -> dict[str, PanelData]:
-    step = src.settings.store.rollup_step.total_seconds()
-    raw_kept = src.settings.store.raw_retention.total_seconds() * 1000
-    resolution = int(step) if end_ms - start_ms > raw_kept else 0
+def _panels(
+    src: ReportService, name: str, start: datetime, until: datetime
+) -> dict[str, PanelData]:
+    """The capacity panels over the period as the charts read them (``read_panel_history``):
+    the raw samples the cache still holds and the rollups before them, so a period longer
+    than the raw retention still ends at its end."""
     out = {}
     for panel in src.catalog:
         if panel.id not in CAPACITY_PANELS:
             continue
-        stored = src.series.read(
-            panel.id, cluster=name, start_ms=start_ms, end_ms=end_ms, resolution_s=resolution
-        )
+        stored = read_panel_history(src.series, name, panel.id, start, until)
         out[panel.id] = PanelData(
             panel.title, panel.unit,
-            {panel.legend_for(s.labels): (s.timestamps_ms / 1000.0, s.values) for s in stored},
+            {panel.legend_for(labels): (ts, values) for labels, ts, values in stored.values()},
         )  # fmt: skip
     return out
 
@@ -171,17 +172,24 @@ async def gather(
     and the alerts firing at its end from the stored history, not from what is live now."""
     chosen = [src.registry.get(n) for n in names] if names else src.registry.clusters()
     now = src.now()
-    until = min(until or now, now)
+    # in UTC from here on: the report writes its times in UTC, and the stores compare them so
+    until = min(until or now, now).astimezone(UTC)
     past = until < now - PAST_AFTER
     start = until - since
-    start_ms, end_ms = int(start.timestamp() * 1000), int(until.timestamp() * 1000)
+    slack = _begins_slack(src, chosen, since)
     hw = await _fleet_hw_reads(src, chosen, start, until) if kind is ReportType.HANDOVER else {}
     truth = None if past else await src.fleet.current()
     facts: list[ClusterFacts] = []
+    firsts: list[datetime] = []  # where each cluster's stored data begins, where known
     for cluster in chosen:
         history = await src.registry.health_history(cluster.name, since=start)
         health = [(h.checked_at, h.state.value, h.health_score, h.error or "")
                   for h in history if h.checked_at <= until]  # fmt: skip
+        if history and history[0].checked_at <= start + slack:
+            firsts.append(history[0].checked_at)
+        else:  # no check at the period's start: do the checks begin later, or only pause?
+            every = await src.registry.health_history(cluster.name)
+            firsts += [every[0].checked_at] if every else []
         for name in members(src, cluster):
             own = name == cluster.name
             judged = truth.get(name) if truth is not None else None
@@ -189,7 +197,9 @@ async def gather(
             if past and own:  # as the last check before the period's end found it
                 state, score = (health[-1][1], health[-1][2]) if health else ("UNKNOWN", None)
             anomalies = await asyncio.to_thread(_anomalies_of, src, name, start, until)
-            panels = await asyncio.to_thread(_panels, src, name, start_ms, end_ms)
+            panels = await asyncio.to_thread(_panels, src, name, start, until)
+            sampled = [ts[0] for p in panels.values() for ts, _ in p.series.values() if ts.size]
+            firsts += [datetime.fromtimestamp(float(t), UTC) for t in sampled]
             events = await asyncio.to_thread(src.alert_events.between, [name], start, until)
             fired = [(e.starts_at, e.resolved_at, e.severity, e.name, e.summary) for e in events]
             alerts = (
@@ -204,17 +214,29 @@ async def gather(
                 kind=cluster.kind.value, health=health if own else [],
                 anomalies=anomalies, panels=panels, alerts=alerts, alert_history=fired,
                 hw=hw.get(name, FleetHw()), findings=findings,
+                # a hub's checks read its members too
+                observed=bool(health or sampled or fired or anomalies or alerts),
             ))  # fmt: skip
     source = "live cache" if src.capture is None else src.capture.describe()
     inputs = ReportInputs(kind, start, until, utcnow(), facts, source)
     if src.capture is not None:
         inputs.known_from = datetime.fromisoformat(src.capture.since)
+    elif firsts and min(firsts) > start + slack:  # the cache's data begins in the period
+        inputs.known_from = min(firsts)
     if kind in (ReportType.INCIDENT, ReportType.HANDOVER):  # the next shift takes them over
         analyse = RCA_IN_REPORT if kind is ReportType.INCIDENT else 0
         inputs.incidents, inputs.rca = await _incidents(
             src, {f.name for f in facts}, start, until, analyse
         )
     return inputs
+
+
+def _begins_slack(src: ReportService, chosen: list[Cluster], since: timedelta) -> timedelta:
+    """How long after the period's start its first check or sample may come and still be
+    its start (checks come every check interval, a chart's points every rollup step or
+    every thousandth of the period): later, the data begins in the period."""
+    every = max((c.check_interval_s for c in chosen), default=0)
+    return max(timedelta(seconds=3 * every), 2 * src.settings.store.rollup_step, since / 1000)
 
 
 def _anomalies_of(src: ReportService, name: str, start: datetime, until: datetime) -> list[Anomaly]:
