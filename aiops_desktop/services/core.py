@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import logging
 import shutil
+from concurrent.futures import Future
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiops_desktop.models import utcnow
+from aiops_desktop.models import Cluster, ClusterKind, utcnow
 from aiops_desktop.models.enums import UserRole
 from aiops_desktop.secrets import NoSecrets, SecretStore
 from aiops_desktop.services.clusters.connections import ClientPool
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.runtime.access import Access, resolve_role
-from aiops_desktop.services.runtime.bus import EventBus
+from aiops_desktop.services.runtime.bus import CLUSTER_REMOVED, EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.settings import AppPaths, HttpPolicy, PollerSettings, Settings
 from aiops_desktop.store.clusters import ClusterRepository
@@ -108,6 +109,7 @@ class Core:
         #: a working folder this Core owns and removes on close (an opened capture's copy)
         self.scratch: Path | None = None
         self._isolate_detection = False  # assemble(): detection in a process of its own
+        self.bus.subscribe(CLUSTER_REMOVED, self._on_cluster_removed)
 
     def now(self) -> datetime:
         """The present, or, in a capture, the moment the capture ends."""
@@ -380,6 +382,47 @@ class Core:
         """A service already made, or None (shutdown makes none)."""
         return self.__dict__.get(name)
 
+    # -- a cluster removed ------------------------------------------------------------------
+    def _data_names(self, cluster: Cluster) -> list[str]:
+        """The names a removed cluster's data went by: its own, and a fleet hub's members
+        that are neither registered clusters nor members of a hub still registered (those
+        are still fed, and still someone's)."""
+        others = [c for c in self.registry.clusters() if c.id != cluster.id]
+        kept = {c.name for c in others}
+        kept.update(m for c in others if c.kind is ClusterKind.FLEET for m in c.status.members)
+        members = cluster.status.members if cluster.kind is ClusterKind.FLEET else []
+        return sorted({cluster.name} | {m for m in members if m not in kept})
+
+    def _on_cluster_removed(self, cluster: Cluster) -> None:
+        """What the app keeps by a removed cluster's name goes with it, so a cluster added
+        later under that name inherits none of it (its charts, reports and RCA): its polls
+        and their statuses, its live buffers and clients now, its stored series, anomalies
+        and alert history through the writer thread (nothing waits here). A capture is
+        read-only: nothing of it is deleted."""
+        if self.capture is not None:
+            return
+        names = self._data_names(cluster)
+        if (poller := self._made("poller")) is not None:
+            poller.forget(cluster, names)
+        if (live := self._made("live")) is not None:
+            for name in names:
+                live.drop_cluster(name)
+        try:
+            self.supervisor.spawn(self.pool.forget(cluster.id), name=f"forget-{cluster.name}")
+        except RuntimeError:  # shutting down (or no loop): closing the pool closes them all
+            log.debug("clients of a removed cluster left to the pool's close")
+        from aiops_desktop.store.anomalies import AnomalyRepository
+
+        writes: list[Future[int]] = [
+            self.series.forget_clusters(names),
+            AnomalyRepository(self.db).forget_clusters(names),
+            self.alert_events.forget_clusters(names),
+        ]
+        for write in writes:
+            write.add_done_callback(_log_failed_forget)
+        log.info("removed cluster's data to be deleted", extra={"cluster": cluster.name,
+                                                          "names": len(names)})  # fmt: skip
+
     # -- the end ----------------------------------------------------------------------------
     async def shutdown(self) -> None:
         if (poller := self._made("poller")) is not None:
@@ -399,3 +442,8 @@ class Core:
         self.db.close()
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _log_failed_forget(write: Future[int]) -> None:
+    if not write.cancelled() and (exc := write.exception()) is not None:
+        log.error("a removed cluster's data could not be deleted: %s", exc)

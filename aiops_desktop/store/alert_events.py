@@ -4,6 +4,7 @@ poller's alert polls, so a shift handover can say what fired and what was resolv
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +68,18 @@ class AlertEventRepository:
                        datetime.fromisoformat(r) if r else None)
             for c, n, s, m, a, b, r in rows
         ]  # fmt: skip
+
+    def forget_clusters(self, names: Iterable[str]) -> Future[int]:
+        """Delete the alert history of these clusters (a removed cluster's). How many."""
+        wanted = sorted(set(names))
+
+        def op(conn: sqlite3.Connection) -> int:
+            return sum(
+                conn.execute("DELETE FROM alert_events WHERE cluster = ?", (name,)).rowcount
+                for name in wanted
+            )
+
+        return self._db.write(op)
 
     def prune(self, older_than: datetime) -> Future[int]:
         def op(conn: sqlite3.Connection) -> int:

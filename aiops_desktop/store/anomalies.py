@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from concurrent.futures import Future
 
 from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
@@ -77,6 +78,18 @@ class AnomalyRepository:
             [*params, flt.limit],
         )
         return read_all(Anomaly, (r[0] for r in rows), "anomaly")
+
+    def forget_clusters(self, names: Iterable[str]) -> Future[int]:
+        """Delete every anomaly stored of these clusters (a removed cluster's). How many."""
+        wanted = sorted(set(names))
+
+        def op(conn: sqlite3.Connection) -> int:
+            return sum(
+                conn.execute("DELETE FROM anomalies WHERE cluster = ?", (name,)).rowcount
+                for name in wanted
+            )
+
+        return self._db.write(op)
 
     def purge_before(self, epoch_s: float) -> Future[int]:
         def op(conn: sqlite3.Connection) -> int:

@@ -83,6 +83,28 @@ class SeriesStore:
     def apply_retention(self, now: datetime) -> Future[dict[str, int]]:
         return self._db.write(lambda conn: self._retention(conn, now))
 
+    def forget_clusters(self, names: Iterable[str]) -> Future[int]:
+        """Delete every series stored under these cluster names, with their samples (a
+        removed cluster's: one added later under its name must not inherit them). How many
+        series went."""
+        wanted = sorted(set(names))
+        return self._db.write(lambda conn: self._forget_clusters(conn, wanted))
+
+    def _forget_clusters(self, conn: sqlite3.Connection, names: list[str]) -> int:
+        gone = 0
+        for name in names:
+            sids = [(r[0],) for r in conn.execute("SELECT id FROM series WHERE cluster = ?",
+                                                  (name,))]  # fmt: skip
+            conn.executemany("DELETE FROM samples_head WHERE series_id = ?", sids)
+            conn.executemany("DELETE FROM chunks WHERE series_id = ?", sids)
+            gone += conn.execute("DELETE FROM series WHERE cluster = ?", (name,)).rowcount
+            # the writer's caches: a series made again under the name starts empty
+            for key in [k for k in self._ids if k[0] == name]:
+                del self._ids[key]
+            for (sid,) in sids:
+                self._head_count.pop(sid, None)
+        return gone
+
     def _series_id(
         self, conn: sqlite3.Connection, cluster: str, metric: str, lk: str
     ) -> tuple[int, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -43,6 +43,9 @@ def credential_may_travel(url: str) -> bool:
     clear across a network."""
     parts = urlsplit(url)
     return parts.scheme == "https" or is_loopback(parts.hostname or "")
+
+
+_Key = tuple[UUID, EndpointKind, str]  # cluster, endpoint, role (a plain backend, Loki, ...)
 
 
 class EndpointNotConfigured(UsageError, LookupError):
@@ -90,12 +93,56 @@ class ClientPool:
         self._policy = policy or HttpPolicy()
         self.offline = offline
         self._retired: list[tuple[float, Any]] = []  # (when, client) replaced, closing soon
-        self._clients: dict[tuple[UUID, EndpointKind, str], tuple[str, Any]] = {}
-        self._lock = asyncio.Lock()
+        self._clients: dict[_Key, tuple[str, Any]] = {}
+        #: one lock per client: it is made once, and the slow work of making it (a keyring
+        #: waiting on its unlock prompt, an exec plugin) stalls no other cluster's clients.
+        #: Kept until the pool closes (a lock replaced while waited on would let a second
+        #: maker in): a few small objects per cluster ever used.
+        self._making: dict[_Key, asyncio.Lock] = {}
+        #: bumped when a cluster is forgotten: a client of it made meanwhile is not kept
+        self._forgotten: dict[UUID, int] = {}
+        self._closed = False
 
     def _refuse_offline(self, cluster: Cluster) -> None:
         if self.offline:
             raise EndpointNotConfigured(f"{cluster.name}: {self.offline}")
+
+    def _refuse_closed(self, cluster: Cluster) -> None:
+        if self._closed:
+            raise EndpointNotConfigured(f"{cluster.name}: the connections are closed")
+
+    async def _cached(
+        self,
+        cluster: Cluster,
+        key: _Key,
+        signature: str | None,
+        make: Callable[[], Awaitable[tuple[str, Any]]],
+    ) -> Any:
+        """The client kept under ``key`` while its ``signature`` (the endpoint as configured)
+        holds, else one ``make`` makes (and the one it replaces retired). Only this key's
+        lock is held while it is made."""
+        self._refuse_closed(cluster)
+        cached = self._clients.get(key)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        async with self._making.setdefault(key, asyncio.Lock()):
+            self._refuse_closed(cluster)
+            cached = self._clients.get(key)
+            if cached is not None and cached[0] == signature:
+                return cached[1]  # made while this one waited
+            if cached is not None:  # the endpoint changed: a new client from now on
+                del self._clients[key]
+                await self._retire(cached[1])
+            generation = self._forgotten.get(cluster.id, 0)
+            made_signature, client = await make()
+            if self._closed:  # the pool closed while it was made: nothing may keep it
+                await client.aclose()
+                raise EndpointNotConfigured(f"{cluster.name}: the connections are closed")
+            if self._forgotten.get(cluster.id, 0) != generation:
+                await self._retire(client)  # forgotten meanwhile: serves this call only
+            else:
+                self._clients[key] = (made_signature, client)
+            return client
 
     async def _backend(
         self, cluster: Cluster, kind: EndpointKind, *, url: str | None = None
@@ -141,22 +188,14 @@ class ClientPool:
     ) -> Any:
         """The cached client of ``role`` (a plain backend, a Loki client, ...) on the endpoint
         of ``kind``, made anew when the endpoint changed."""
-        key = (cluster.id, kind, role)
         endpoint = cluster.endpoint(kind)
-        async with self._lock:
-            cached = self._clients.get(key)
-            if (
-                cached is not None
-                and endpoint is not None
-                and cached[0] == endpoint.model_dump_json()
-            ):
-                return cached[1]
-            if cached is not None:  # the endpoint changed: a new client from now on
-                await self._retire(self._clients.pop(key)[1])
+
+        async def make() -> tuple[str, Any]:
             signature, backend = await self._backend(cluster, kind, url=url)
-            client = wrap(backend)
-            self._clients[key] = (signature, client)
-            return client
+            return signature, wrap(backend)
+
+        signature = endpoint.model_dump_json() if endpoint is not None else None
+        return await self._cached(cluster, (cluster.id, kind, role), signature, make)
 
     async def prometheus(self, cluster: Cluster) -> PrometheusClient:
         from collectors.prometheus import PrometheusClient
@@ -212,13 +251,8 @@ class ClientPool:
         signature = cluster.model_dump_json(
             include={"api_server_url", "credential", "ca_bundle_pem", "tls_verify"}
         )
-        async with self._lock:
-            cached = self._clients.get(key)
-            if cached is not None and cached[0] == signature:
-                client: KubeClient = cached[1]
-                return client
-            if cached is not None:  # the endpoint changed: a new client from now on
-                await self._retire(self._clients.pop(key)[1])
+
+        async def make() -> tuple[str, KubeClient]:
             from aiops_desktop.services.kube.validation import kubeconfig_for
 
             kubeconfig = await asyncio.to_thread(kubeconfig_for, cluster, self._secrets)
@@ -226,18 +260,25 @@ class ClientPool:
             async def reload() -> dict[str, Any]:  # the keyring holds the credential of now
                 return await asyncio.to_thread(kubeconfig_for, cluster, self._secrets)
 
-            client = await KubeClient.open(kubeconfig, name=cluster.name, reload=reload)
-            self._clients[key] = (signature, client)
-            return client
+            return signature, await KubeClient.open(kubeconfig, name=cluster.name, reload=reload)
+
+        client: KubeClient = await self._cached(cluster, key, signature, make)
+        return client
 
     async def forget(self, cluster_id: UUID) -> None:
-        async with self._lock:
-            for key in [k for k in self._clients if k[0] == cluster_id]:
-                await self._retire(self._clients.pop(key)[1])
+        """Drop a cluster's clients (retired: requests under way may end); one being made
+        now is not kept either. Waits for no credential."""
+        self._forgotten[cluster_id] = self._forgotten.get(cluster_id, 0) + 1
+        gone = [self._clients.pop(k)[1] for k in [k for k in self._clients if k[0] == cluster_id]]
+        for client in gone:
+            await self._retire(client)
 
     async def _retire(self, client: Any) -> None:
         """A replaced client may still carry requests begun before the change: it is closed
         once they have had time to end (the read timeout), or when the pool closes."""
+        if self._closed:  # nothing would close it later
+            await client.aclose()
+            return
         now = time.monotonic()
         self._retired.append((now, client))
         grace = self._policy.connect_timeout_s + self._policy.read_timeout_s + 5
@@ -245,10 +286,13 @@ class ClientPool:
             await self._retired.pop(0)[1].aclose()
 
     async def aclose(self) -> None:
-        async with self._lock:
-            for _, client in self._clients.values():
-                await client.aclose()
-            self._clients.clear()
-            for _, client in self._retired:
-                await client.aclose()
-            self._retired.clear()
+        """Close every client, and refuse to make more; one being made now is closed once
+        made. Waits for no credential."""
+        self._closed = True
+        clients = [client for _, client in self._clients.values()]
+        clients += [client for _, client in self._retired]
+        self._clients.clear()
+        self._retired.clear()
+        self._making.clear()
+        for client in clients:
+            await client.aclose()

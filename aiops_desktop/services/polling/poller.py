@@ -138,6 +138,29 @@ class Poller:
     def _on_clusters_changed(self, clusters: list[Cluster]) -> None:
         self._reconcile(clusters)
 
+    def forget(self, cluster: Cluster, names: Iterable[str] = ()) -> None:
+        """A removed cluster: its polls stop now (one under way writes nothing more), and
+        what is held by its name goes (its sources' statuses, those its endpoints do not
+        offer, its alerts; ``names``: the names its data went by, a hub's members), so a
+        cluster added later under that name starts afresh."""
+        for task_key in [k for k in self._tasks if k[0] == cluster.id]:
+            self._tasks.pop(task_key).cancel()
+        for marks in (self._since, self._answered):
+            for mark in [k for k in marks if k[0] == cluster.id]:
+                del marks[mark]
+        self._per_cluster.pop(cluster.id, None)
+        gone = {cluster.name, *names}
+        for held in (self.status, self.unsupported):
+            for key in [k for k in held if k[0] in gone]:
+                del held[key]
+        for named in (self.hub_age_s, self.member_seen, self._alerting_members):
+            named.pop(cluster.name, None)
+        alerted = [name for name in gone if name in self.alerts]
+        for name in alerted:
+            del self.alerts[name]
+        if alerted:
+            self._bus.publish(ALERTS_CHANGED, dict(self.alerts))
+
     def _sources(self, cluster: Cluster) -> list[str]:
         sources = [Source.HEALTH]
         if cluster.endpoint(EndpointKind.ALERTMANAGER):

@@ -13,6 +13,10 @@ Callback = Callable[[Any], None]
 #: Topics published by the services.
 CLUSTERS_CHANGED = "clusters.changed"  # payload: list[Cluster]
 TASK_FAILED = "tasks.failed"  # payload: TaskFailure
+#: a cluster was removed (published once its removal is saved); payload: the removed Cluster.
+#: What the app keeps by its name (stored series, anomalies, alert history, live buffers,
+#: clients, poll statuses) goes with it: a cluster added later under that name starts afresh.
+CLUSTER_REMOVED = "cluster.removed"
 
 
 class EventBus:
