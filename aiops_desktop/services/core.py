@@ -409,8 +409,11 @@ class Core:
                 live.drop_cluster(name)
         try:
             self.supervisor.spawn(self.pool.forget(cluster.id), name=f"forget-{cluster.name}")
+            if (anomalies := self._made("anomalies")) is not None:
+                self.supervisor.spawn(anomalies.forget_clusters(names),
+                                      name=f"forget-detectors-{cluster.name}")  # fmt: skip
         except RuntimeError:  # shutting down (or no loop): closing the pool closes them all
-            log.debug("clients of a removed cluster left to the pool's close")
+            log.debug("clients and detectors of a removed cluster left to the shutdown")
         from aiops_desktop.store.anomalies import AnomalyRepository
 
         writes: list[Future[int]] = [

@@ -126,6 +126,10 @@ async def test_a_cluster_added_under_a_removed_ones_name_inherits_nothing(core: 
     poller.unsupported[("lab-1", "traces")] = "no TraceQL metrics"
     client = await core.pool.prometheus(old)
     assert await core.pool.prometheus(old) is client  # kept while the cluster is
+    detection = core.anomalies  # its rounds' state, by (cluster, panel)
+    for name in ("lab-1", "other"):
+        detection.failed[(name, "node_cpu")] = "a round failed"
+        detection._open[(name, "node_cpu")] = [anomaly(name)]
 
     removed = await core.registry.remove("lab-1")
     core.bus.publish(CLUSTER_REMOVED, removed)  # what registry.remove publishes once saved
@@ -137,6 +141,9 @@ async def test_a_cluster_added_under_a_removed_ones_name_inherits_nothing(core: 
     assert ("other", "health") in poller.status
     assert poller.unsupported == {}
     await until(lambda: not any(k[0] == old.id for k in core.pool._clients))
+    await until(lambda: ("lab-1", "node_cpu") not in detection.failed)
+    assert ("lab-1", "node_cpu") not in detection._open
+    assert ("other", "node_cpu") in detection.failed and ("other", "node_cpu") in detection._open
     # the namesake starts afresh: no series, findings or alerts of the one removed before
     new = await core.registry.add(ClusterSpec(name="lab-1", endpoint_urls=PROM))
     assert new.id != old.id and kept(core, "lab-1") == NOTHING

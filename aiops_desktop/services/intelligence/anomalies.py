@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -318,6 +318,18 @@ class AnomalyService:
         """The longest series the last history analysis of this panel read (None: none ran):
         below ``LEARNS_FROM`` the detector only learnt from it."""
         return self._history_samples.get((cluster, panel))
+
+    async def forget_clusters(self, names: Collection[str]) -> None:
+        """A removed cluster's state (``names``: the names its data went by): its panels'
+        episodes, rounds and failures, and the live detectors. Those go all at once (the
+        worker keeps them by series, in its own process; every series then learns again from
+        the store's history, as after a restart): one added later under the name must not
+        go on from the removed one's."""
+        await self.forget_live()
+        for table in (self._by_panel, self._open, self._analysed, self._history_samples,
+                      self.failed):  # fmt: skip
+            for key in [k for k in table if k[0] in names]:
+                del table[key]
 
     async def forget_live(self) -> None:
         """Drop the live detectors the worker keeps for this service (they learn again, from
