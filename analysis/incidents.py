@@ -3,24 +3,50 @@
 A new signal joins an incident that is not resolved when it belongs with one of its signals
 (a signal of a resolved incident offered again is left there: it does not reopen it; seen
 alive after the incident resolved, it is news again and is grouped as a new signal is):
-- the same alert (by name) on any cluster: one incident for an alert firing fleet-wide;
-- the same cluster and a shared place (node, pod, namespace, GPU, port),
-first seen within ``GROUP_WINDOW`` of the incident's last sign of life.
+- the same alert (by name) on any cluster, while the incident is alive (a signal of it seen
+  within ``GROUP_WINDOW``): one incident for an alert firing fleet-wide; an incident holding
+  the alert is preferred to one that only shares a place;
+- the same cluster and the same thing (a GPU, a port, else a pod, else a node) as one of its
+  signals still alive (seen within ``GROUP_WINDOW`` before it began);
+- the same cluster and a shared place (the node of a GPU, a namespace...), when it began
+  within ``GROUP_WINDOW`` of the newest signal of the incident (the last one to begin): an
+  incident whose signals began days ago and still last (a warning on a node firing for
+  three days) does not take a new problem of a GPU of that node; that is an incident of its
+  own.
 Otherwise it opens an incident of its own, so unrelated anomalies stay apart (a signal of INFO
 severity only joins: news opens no incident). A signal seen
 again only moves its ``last_seen``. An incident none of whose signals has been seen for
-``RESOLVE_AFTER`` is resolved; an acknowledged one stays acknowledged until then.
+``RESOLVE_AFTER`` is resolved (not while a cluster of it cannot be read, or was not read yet);
+an acknowledged one stays acknowledged until then, unless a signal that began after the
+acknowledgement makes it worse: then it is OPEN again (``reopened_at``, and why).
+
+Places come from a finding's subject and from labels (``place_of``). Prometheus gives every
+series it scrapes the labels of the scrape *target* (``instance``: its address, ``job``; with
+Kubernetes service discovery also the target's ``namespace``, ``service``, ``pod``,
+``container``, ``endpoint``): an exporter's, not those of the object it reports on. So, in a
+label set with ``instance`` or ``job`` (``object_labels``):
+- ``exported_namespace``/``exported_pod`` (the object's, renamed where they collided with the
+  target's) are the namespace and pod; ``namespace`` otherwise only where the labels name a
+  namespaced object (``pod``, ``deployment``, ... as kube-state-metrics and the kubelet name
+  them), not the exporter's namespace of a node-level alert;
+- ``instance`` is a place (the node, by its host) only where the labels name no object at all
+  (the series is about its target itself: a node exporter's node); never beside one (a
+  kube-state-metrics address shared by every alert it raises);
+- ``service``, ``job``, ``endpoint`` never (the Service the target was found through);
+  ``service`` is a place only of a series that was not scraped (a span's service).
+Two signals narrower than a namespace (a pod, a node, a device, a service) are not one place
+by their namespace alone.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Container, Iterable
 from datetime import datetime, timedelta
 
 from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
-from aiops_desktop.models.incidents import Incident, IncidentSignal
+from aiops_desktop.models.incidents import UNREAD_KEPT, Incident, IncidentSignal
 
 GROUP_WINDOW = timedelta(minutes=15)
 RESOLVE_AFTER = timedelta(minutes=10)
@@ -47,12 +73,49 @@ def pod_of(cluster: str, labels: dict[str, str]) -> str | None:
     return f"{cluster} pod {labels.get('namespace', '?')}/{labels['pod']}"
 
 
+#: labels Prometheus adds to what it scrapes about the scrape target (not the object)
+_SCRAPE = ("instance", "job")
+_TARGET = frozenset({"instance", "job", "service", "endpoint", "namespace", "pod", "container"})
+#: labels naming a Kubernetes object in a namespace (the kind in lower case, as
+#: kube-state-metrics and the kubelet name them): beside one, ``namespace`` is the object's
+_NAMESPACED = frozenset({
+    "pod", "exported_pod", "deployment", "statefulset", "daemonset", "replicaset", "job_name",
+    "cronjob", "persistentvolumeclaim", "horizontalpodautoscaler", "poddisruptionbudget",
+    "resourcequota", "configmap", "secret", "serviceaccount", "ingress", "networkpolicy",
+    "lease", "role", "rolebinding", "endpointslice",
+})  # fmt: skip
+
+
+def object_labels(labels: dict[str, str]) -> dict[str, str]:
+    """The labels of what a series or an alert is about, without the scrape target's (see
+    the module's doc): a label set not scraped (no ``instance``, no ``job``: the app's own
+    aggregated series, a span's) as it is."""
+    if not any(k in labels for k in _SCRAPE):
+        return labels
+    out = {k: v for k, v in labels.items() if k not in _TARGET and not k.startswith("exported_")}
+    namespaced = any(labels.get(k) for k in _NAMESPACED)
+    if labels.get("exported_namespace") or labels.get("exported_pod"):
+        if labels.get("exported_namespace"):
+            out["namespace"] = labels["exported_namespace"]
+        if labels.get("exported_pod"):
+            out["pod"] = labels["exported_pod"]
+    else:
+        if labels.get("pod"):
+            out["pod"] = labels["pod"]
+        if namespaced and labels.get("namespace"):
+            out["namespace"] = labels["namespace"]
+    names_object = namespaced or bool(labels.get("node") or labels.get("Hostname"))
+    if not names_object and labels.get("instance"):  # about the target itself: its host
+        out["instance"] = labels["instance"]
+    return out
+
+
 def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
     """Where a signal is, as topology tokens: from a finding's subject ("gpu-1/gpu3",
     "du-2/ens1f0 (ptp4l)", "node du-1", "pod ran-du/du-l1-0") and a series' or alert's labels
-    (node, instance, namespace, pod, gpu, service)."""
+    (node, instance, its GPU or port there, namespace, pod, a span's service:
+    ``object_labels``)."""
     tokens: list[str] = []
-    labels = labels or {}
     if subject.startswith("node "):
         tokens.append(f"node:{subject[5:]}")
     elif subject.startswith("pod "):
@@ -62,14 +125,19 @@ def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
         node, _, rest = subject.partition("/")
         tokens.append(f"node:{node}")
         tokens.append(f"dev:{node}/{rest.split(' ', 1)[0]}")
+    labels = object_labels(labels or {})
     node = node_of(labels)
     if node:
         tokens.append(f"node:{node}")
+        if labels.get("gpu"):  # named as a finding's subject names it ("gpu-1/gpu3")
+            tokens.append(f"dev:{node}/gpu{labels['gpu']}")
+        if labels.get("iface"):  # "du-2/ens1f0"
+            tokens.append(f"dev:{node}/{labels['iface']}")
     if labels.get("namespace"):
         tokens.append(f"ns:{labels['namespace']}")
         if labels.get("pod"):
             tokens.append(f"pod:{labels['namespace']}/{labels['pod']}")
-    if labels.get("service"):  # a span's service (failed spans, span latency)
+    if labels.get("service"):  # a span's service (failed spans, span latency): not scraped
         tokens.append(f"svc:{labels['service']}")
     return sorted(set(tokens))
 
@@ -107,27 +175,52 @@ def depends_on(cluster: str, labels: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def _belongs(signal: IncidentSignal, incident: Incident) -> bool:
-    """Within the window of the incident's last sign of life (a signal still seen is alive
-    now), and related to one of its signals."""
+    """While the incident is alive (a signal of it seen within GROUP_WINDOW before this one
+    began: still seen is alive now): the same alert as one of its signals; or, on the same
+    cluster, the same thing as one of its signals still alive (``_thing``: its device, pod,
+    node); or, on the same cluster, a shared place (a node a GPU is on, a namespace), begun
+    within GROUP_WINDOW of the incident's newest signal (the last to begin): a warning on a
+    node firing for three days does not make every new problem of that node its own."""
     alive = max((s.last_seen for s in incident.signals), default=incident.updated_at)
     if signal.first_seen - alive > GROUP_WINDOW:
         return False
+    newest = max((s.first_seen for s in incident.signals), default=incident.opened_at)
+    recent = signal.first_seen - newest <= GROUP_WINDOW
+    thing = _thing(signal.topology)
     for other in incident.signals:
         if signal.alert_name and signal.alert_name == other.alert_name:
             return True
-        if signal.cluster == other.cluster and _same_place(signal.topology, other.topology):
+        if signal.cluster != other.cluster:
+            continue
+        if thing & _thing(other.topology) and signal.first_seen - other.last_seen <= GROUP_WINDOW:
+            return True
+        if recent and _same_place(signal.topology, other.topology):
             return True
     return False
 
 
+#: a signal's places from the narrowest: what it is about is its narrowest ones
+_LEVELS = (("dev:",), ("pod:",), ("node:", "svc:", "metric:"), ("ns:",))
+
+
+def _thing(topology: list[str]) -> set[str]:
+    """What a signal is about: its narrowest places (a GPU or a port, else a pod, else a
+    node or a service, else a namespace)."""
+    for level in _LEVELS:
+        found = {t for t in topology if t.startswith(level)}
+        if found:
+            return found
+    return set()
+
+
 def _same_place(a: list[str], b: list[str]) -> bool:
     """A shared node, pod or device; a shared namespace only where one of the two is no
-    narrower than its namespace (two pods of one namespace are not one place)."""
+    narrower than its namespace (two pods, two nodes of one namespace are not one place)."""
     shared = set(a) & set(b)
     if any(not t.startswith("ns:") for t in shared):
         return True
-    narrow_a = any(t.startswith("pod:") for t in a)
-    narrow_b = any(t.startswith("pod:") for t in b)
+    narrow_a = any(not t.startswith("ns:") for t in a)
+    narrow_b = any(not t.startswith("ns:") for t in b)
     return bool(shared) and not (narrow_a and narrow_b)
 
 
@@ -165,11 +258,11 @@ def _identity(signal: IncidentSignal) -> str:
 
 
 class _Near:
-    """Incidents by their signals' places (cluster and topology token) and alert names, in
-    the order they were made: a signal is compared with those only, the only ones it can
-    belong with (``_belongs``: the same alert, or the same cluster and a shared place); the
-    same result as with all, without the square (5,000 anomalies on the nodes of one
-    cluster took 46 s, compared with every incident of their cluster)."""
+    """Incidents by their signals' places (cluster and topology token) and alert names: a
+    signal is compared with those only, the only ones it can belong with (``_belongs``: the
+    same alert, or the same cluster and a shared place); the same result as with all,
+    without the square (5,000 anomalies on the nodes of one cluster took 46 s, compared with
+    every incident of their cluster)."""
 
     def __init__(self, incidents: list[Incident]) -> None:
         self._order: dict[int, int] = {}
@@ -189,10 +282,13 @@ class _Near:
             self._by.setdefault(key, {})[id(incident)] = incident
 
     def of(self, signal: IncidentSignal) -> list[Incident]:
+        """Those holding the signal's alert first (the same alert on another cluster is that
+        incident's, not an older one's of its place), each part in the order they were made."""
+        alert = self._by.get(f"a|{signal.alert_name}", {}) if signal.alert_name else {}
         found: dict[int, Incident] = {}
         for key in self._keys(signal):
             found |= self._by.get(key, {})
-        return sorted(found.values(), key=lambda i: self._order[id(i)])
+        return sorted(found.values(), key=lambda i: (id(i) not in alert, self._order[id(i)]))
 
 
 def _back_after_resolved(incident: Incident, signal: IncidentSignal) -> IncidentSignal | None:
@@ -239,11 +335,12 @@ def _news(
     return back
 
 
-def _unique(wanted: str, taken: set[str]) -> str:
-    """``wanted``, or with a suffix where an incident already has that id (never replaced);
-    taken from now on."""
+def _unique(wanted: str, taken: set[str], stored: Container[str]) -> str:
+    """``wanted``, or with a suffix where an incident already has that id, among those
+    grouped or those stored (never replaced: a resolved incident no longer grouped keeps its
+    record); taken from now on."""
     n, found = 1, wanted
-    while found in taken:
+    while found in taken or found in stored:
         n += 1
         found = f"{wanted}-{n}"
     taken.add(found)
@@ -273,14 +370,18 @@ def group(
     now: datetime,
     *,
     unread: Collection[str] = (),
+    taken: Container[str] = frozenset(),
 ) -> tuple[list[Incident], set[str]]:
     """The incidents after ``signals`` were seen at ``now``, and the ids of those that
     changed. ``incidents`` are not modified (copies are returned). A signal of INFO severity
     joins an incident it belongs with but opens none: on a fleet of drifting series the
     detector's LOW novelties alone would open one every few seconds. ``unread``: clusters
-    whose sources cannot be read now: their incidents do not resolve (a signal unseen because
-    its Prometheus is down has not ended; resolved, it came back as a new incident, its
-    acknowledgement lost and its first signal moved)."""
+    whose sources cannot be read now, or were not read yet: their incidents do not resolve
+    (a signal unseen because its Prometheus is down has not ended; resolved, it came back as a
+    new incident, its acknowledgement lost and its first signal moved). ``taken``: the ids
+    of incidents stored (``incidents`` holds only those still grouped): a new incident's id
+    is none of them (a signal back with its first time, long after its incident resolved,
+    would otherwise replace that incident's record)."""
     out = [i.model_copy(deep=True) for i in incidents]
     changed: set[str] = set()
     # a key held by a resolved incident and a live one (it came back and joined another):
@@ -288,7 +389,7 @@ def group(
     live_last = sorted(out, key=lambda i: i.state is not IncidentStatus.RESOLVED)
     by_key = {s.key: (inc, n) for inc in live_last for n, s in enumerate(inc.signals)}
     near = _Near(out)  # the incidents a signal may belong with: its places', its alert's
-    taken = {i.id for i in out}
+    ids = {i.id for i in out}
     for offered in sorted(signals, key=lambda s: (s.first_seen, s.key)):
         signal = _news(offered, by_key, changed)
         if signal is None:
@@ -298,7 +399,7 @@ def group(
         if home is None:
             if signal.severity is FindingSeverity.INFO:
                 continue  # news (a LOW novelty, a sync in progress) joins, never opens one
-            home = Incident(id=_unique(_identity(signal), taken), title="",
+            home = Incident(id=_unique(_identity(signal), ids, taken), title="",
                             severity=signal.severity, opened_at=signal.first_seen,
                             updated_at=signal.first_seen)  # fmt: skip
             out.append(home)
@@ -318,18 +419,43 @@ def group(
 
 def _settled(incident: Incident, now: datetime, unread: Collection[str]) -> bool:
     """An incident not resolved after this refresh's signals: its record bounded, its
-    severity, title and held clusters brought up to date, resolved when its signals ended.
-    Whether it changed."""
+    severity, title and held clusters brought up to date, OPEN again where a signal begun
+    after its acknowledgement made it worse, resolved when its signals ended. Whether it
+    changed."""
     changed = _let_go(incident, now) > 0
+    before = incident.severity
     changed = _headed(incident) or changed
+    changed = _reopened(incident, before, now) or changed
     dark = sorted(c for c in incident.clusters if c in unread)
-    if dark != incident.unread:  # said on the page and by the CLI: why it stays open
-        incident.unread, changed = dark, True
+    kept, more = dark[:UNREAD_KEPT], max(0, len(dark) - UNREAD_KEPT)
+    if (kept, more) != (incident.unread, incident.unread_more):  # on the page, by the CLI
+        incident.unread, incident.unread_more, changed = kept, more, True
     last = max((s.last_seen for s in incident.signals), default=incident.updated_at)
     if now - last >= RESOLVE_AFTER and not dark:  # (ended before it was grouped: at once)
         incident.state, incident.resolved_at = IncidentStatus.RESOLVED, now
         changed = True
     return changed
+
+
+def _reopened(incident: Incident, before: FindingSeverity, now: datetime) -> bool:
+    """An acknowledged incident made worse than it was (``before``) by a signal that began
+    after the acknowledgement (a new problem, not the one acknowledged getting worse) is
+    OPEN again, and says why; whether it was."""
+    acked = incident.acknowledged_at
+    if incident.state is not IncidentStatus.ACKNOWLEDGED or acked is None:
+        return False
+    rank = SEVERITY_RANK[before]
+    worse = [s for s in incident.signals
+             if SEVERITY_RANK[s.severity] < rank and s.first_seen > acked]  # fmt: skip
+    if not worse:
+        return False
+    news = min(worse, key=lambda s: (SEVERITY_RANK[s.severity], s.first_seen))
+    incident.state, incident.reopened_at = IncidentStatus.OPEN, now
+    incident.reopened_because = (
+        f"open again: {news.severity.value} {news.cluster}: {news.subject}: "
+        f"{_headline(news.reason)} began after the acknowledgement"
+    )
+    return True
 
 
 def _headed(incident: Incident) -> bool:
@@ -355,11 +481,16 @@ def as_it_stood(incident: Incident, at: datetime) -> Incident | None:
         return None
     signals = [s.as_of(at).model_copy(update={"last_seen": min(s.last_seen, at)}) for s in kept]
     acknowledged, resolved = _by(incident.acknowledged_at, at), _by(incident.resolved_at, at)
+    reopened = _by(incident.reopened_at, at)
+    if acknowledged and reopened and reopened >= acknowledged:  # open again by then
+        acknowledged = None
     state = (IncidentStatus.RESOLVED if resolved else
              IncidentStatus.ACKNOWLEDGED if acknowledged else IncidentStatus.OPEN)  # fmt: skip
     then = incident.model_copy(update={
         "signals": signals, "state": state, "acknowledged_at": acknowledged,
         "resolved_at": resolved, "updated_at": min(incident.updated_at, at), "unread": [],
+        "unread_more": 0, "reopened_at": reopened,
+        "reopened_because": incident.reopened_because if reopened else "",
         "signals_dropped": incident.signals_dropped if len(kept) == len(incident.signals) else 0,
     })  # fmt: skip
     _headed(then)

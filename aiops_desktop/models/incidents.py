@@ -90,6 +90,10 @@ class IncidentSignal(DomainModel):
                                        "changed_at": then.since, "earlier": []})  # fmt: skip
 
 
+#: the clusters an incident names as holding it open (``Incident.unread``); more are counted
+UNREAD_KEPT = 1000
+
+
 class Incident(DomainModel):
     id: str
     title: str
@@ -103,17 +107,24 @@ class Incident(DomainModel):
     #: signals long ended and let go (analysis.incidents: an incident open for days keeps its
     #: first, its worst and its recent signals), counted
     signals_dropped: int = Field(default=0, ge=0)
-    #: its clusters whose sources could not be read at the last grouping: it is held open
-    #: (its signals are unseen, not ended) until they can
-    unread: list[str] = Field(default_factory=list, max_length=1000)
+    #: its clusters whose sources could not be read (or were not read yet) at the last
+    #: grouping: it is held open (its signals are unseen, not ended) until they can; the
+    #: first UNREAD_KEPT by name, the rest counted in ``unread_more``
+    unread: list[str] = Field(default_factory=list, max_length=UNREAD_KEPT)
+    unread_more: int = Field(default=0, ge=0)
+    #: when it went back from ACKNOWLEDGED to OPEN (a signal that began after the
+    #: acknowledgement made it worse), and why; ``acknowledged_at`` keeps the acknowledgement
+    reopened_at: AwareDatetime | None = None
+    reopened_because: str = ""
 
     @property
     def held_because(self) -> str:
         """Why it stays open though no signal was seen lately ("" when it is not held)."""
         if not self.unread:
             return ""
-        return (f"held open: {', '.join(self.unread)} cannot be read, so its signals are "
-                "unseen, not ended")  # fmt: skip
+        more = f" and {self.unread_more} more" if self.unread_more else ""
+        return (f"held open: {', '.join(self.unread)}{more} cannot be read (or not read yet), "
+                "so its signals are unseen, not ended")  # fmt: skip
 
     @property
     def signal_count(self) -> int:

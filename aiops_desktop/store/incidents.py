@@ -12,6 +12,8 @@ from aiops_desktop.store.bodies import read_all, read_one
 from aiops_desktop.store.database import Database
 
 LIST_LIMIT = 1000
+_STATE_ORDER = "CASE state WHEN 'OPEN' THEN 0 WHEN 'ACKNOWLEDGED' THEN 1 ELSE 2 END"
+_SEVERITY_ORDER = "CASE severity WHEN 'CRITICAL' THEN 0 WHEN 'WARNING' THEN 1 ELSE 2 END"
 
 
 class IncidentRepository:
@@ -21,11 +23,12 @@ class IncidentRepository:
     def save(self, incidents: list[Incident]) -> Future[int]:
         """Write ``incidents`` (replacing their rows). An acknowledgement already stored is
         kept: one made elsewhere (the CLI, another window) between this writer's read and
-        its write is not undone by an OPEN copy of the same incident."""
+        its write is not undone by an OPEN copy of the same incident; unless that copy was
+        opened again (``reopened_at``) after it: a new, worse signal began since."""
 
         def op(conn: sqlite3.Connection) -> int:
             acked = _acknowledged(conn, [i.id for i in incidents if i.state is IncidentStatus.OPEN])
-            written = [i if i.id not in acked else i.model_copy(update={
+            written = [i if not _still_acknowledged(i, acked) else i.model_copy(update={
                 "state": IncidentStatus.ACKNOWLEDGED, "acknowledged_at": acked[i.id]})
                 for i in incidents]  # fmt: skip
             rows = [(i.id, i.state.value, i.severity.value, i.opened_at.timestamp(),
@@ -46,11 +49,19 @@ class IncidentRepository:
         )
         return read_all(Incident, (r[0] for r in rows), "incident")
 
-    def list(
+    def taken_ids(self) -> _StoredIds:
+        """The ids stored, asked one by one (``analysis.incidents.group``'s ``taken``: a new
+        incident's id is none of them)."""
+        return _StoredIds(self._db)
+
+    def listed(
         self, *, states: tuple[IncidentStatus, ...] = (), since: float | None = None,
         limit: int = LIST_LIMIT,
-    ) -> list[Incident]:  # fmt: skip
-        """Newest first; ``states``: only these (all when empty)."""
+    ) -> tuple[list[Incident], int]:  # fmt: skip
+        """At most ``limit``: open, then acknowledged, then resolved; in each the most severe
+        first, then the newest (the least pressing are cut, never an open critical one for
+        being old); and how many more there were. ``states``: only these (all when empty);
+        ``since``: not resolved, or changed since then."""
         where: list[str] = ["1=1"]
         params: list[object] = []
         if states:
@@ -62,10 +73,25 @@ class IncidentRepository:
         rows = self._db.fetch_all(
             # only "?" placeholders and fixed column names are formatted in: no value is
             f"SELECT body FROM incidents WHERE {' AND '.join(where)} "  # noqa: S608
-            "ORDER BY opened_at DESC LIMIT ?",
-            [*params, limit],
+            f"ORDER BY {_STATE_ORDER}, {_SEVERITY_ORDER}, opened_at DESC LIMIT ?",
+            [*params, limit + 1],
         )
-        return read_all(Incident, (r[0] for r in rows), "incident")
+        left_out = 0
+        if len(rows) > limit:
+            rows = rows[:limit]
+            counted = self._db.fetch_one(
+                f"SELECT COUNT(*) FROM incidents WHERE {' AND '.join(where)}",  # noqa: S608
+                params,
+            )
+            left_out = (int(counted[0]) if counted else limit) - limit
+        return read_all(Incident, (r[0] for r in rows), "incident"), left_out
+
+    def list(
+        self, *, states: tuple[IncidentStatus, ...] = (), since: float | None = None,
+        limit: int = LIST_LIMIT,
+    ) -> list[Incident]:  # fmt: skip
+        """``listed`` without the count of those left out."""
+        return self.listed(states=states, since=since, limit=limit)[0]
 
     def get(self, incident_id: str) -> Incident | None:
         row = self._db.fetch_one("SELECT body FROM incidents WHERE id = ?", (incident_id,))
@@ -85,3 +111,25 @@ def _acknowledged(conn: sqlite3.Connection, ids: list[str]) -> dict[str, datetim
         for stored in read_all(Incident, (body for (body,) in rows), "incident"):
             out[stored.id] = stored.acknowledged_at
     return out
+
+
+def _still_acknowledged(incident: Incident, acked: dict[str, datetime | None]) -> bool:
+    """Whether ``incident`` (an OPEN copy) is stored acknowledged, and not opened again since
+    that acknowledgement."""
+    if incident.id not in acked:
+        return False
+    when, reopened = acked[incident.id], incident.reopened_at
+    return reopened is None or when is None or when > reopened
+
+
+class _StoredIds:
+    """Whether an id is stored, asked of the store (the table may hold many)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def __contains__(self, incident_id: object) -> bool:
+        if not isinstance(incident_id, str):
+            return False
+        found = self._db.fetch_one("SELECT 1 FROM incidents WHERE id = ?", (incident_id,))
+        return found is not None

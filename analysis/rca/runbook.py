@@ -1,7 +1,9 @@
 """Next checks for what RCA and the findings name: a runbook table (``resources/rca/
 runbook.json``) keyed on PTP clock classes, pod failure reasons, alert names and findings'
 reasons, and the XID table (``resources/gpu/xid.json``) for XID codes. Each entry says what it
-means, what to check and the safe action."""
+means, what to check and the safe action. A finding's entry names its domain (GPU, PTP,
+SR-IOV, Kubernetes) and explains only that domain's findings: its key's words ("temperature",
+"throttled") are also a server's inlet or a container's CPU, which no GPU advice fits."""
 
 from __future__ import annotations
 
@@ -52,14 +54,19 @@ class Runbook:
                                     str(e["action"]))
             for code, e in xids.items()
         }  # fmt: skip
+        #: the domain whose findings a finding's entry explains (one without: a bug)
+        self._domains = {str(key): str(e["domain"])
+                         for key, e in (document.get("finding") or {}).items()}  # fmt: skip
 
     def lookup(self, section: str, key: str | int) -> RunbookEntry | None:
         return self._tables.get(section, {}).get(str(key))
 
-    def for_text(self, text: str) -> list[RunbookEntry]:
+    def for_text(self, text: str, domain: str | None = None) -> list[RunbookEntry]:
         """Every entry a finding's or alert's words name: XID codes, clock classes, pod
-        reasons, alert names and findings' reasons, each once, in the order the text names
-        them ("clock in FREERUN (clock class 248)": the state, then its class)."""
+        reasons, alert names and, where ``domain`` is a finding's ("GPU", "PTP", "SR-IOV",
+        "Kubernetes": an incident signal's source), that domain's findings' reasons; each
+        once, in the order the text names them ("clock in FREERUN (clock class 248)": the
+        state, then its class). An alert's or an anomaly's words name no finding's entry."""
         found: list[tuple[int, RunbookEntry]] = []
         for match in _XID.finditer(text):
             found += [(match.start(), e) for e in [self.lookup("xid", match[1])] if e]
@@ -67,6 +74,8 @@ class Runbook:
             found += [(match.start(), e) for e in [self.lookup("ptp_clock_class", match[1])] if e]
         for section in ("pod_reason", "alert", "finding"):
             for key, entry in self._tables[section].items():
+                if section == "finding" and self._domains[key] != domain:
+                    continue
                 named = self._patterns.get((section, key), _words(key)).search(text)
                 if named:
                     found.append((named.start(), entry))
@@ -75,10 +84,11 @@ class Runbook:
             unique.setdefault(entry.key, entry)
         return list(unique.values())
 
-    def for_texts(self, texts: Iterable[str]) -> list[RunbookEntry]:
+    def for_texts(self, texts: Iterable[tuple[str, str | None]]) -> list[RunbookEntry]:
+        """Each (text, domain)'s entries (``for_text``), each once, in their order."""
         out: list[RunbookEntry] = []
-        for text in texts:
-            out += [e for e in self.for_text(text) if e not in out]
+        for text, domain in texts:
+            out += [e for e in self.for_text(text, domain) if e not in out]
         return out
 
 

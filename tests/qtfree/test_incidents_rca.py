@@ -276,13 +276,16 @@ def test_runbook_lookups(runbook: Runbook) -> None:
     # one entry a key, whichever sections name it
     assert [e.key for e in runbook.for_text("pod x: CrashLoopBackOff")] == ["CrashLoopBackOff"]
     # what the app's findings and the API server's events say has a check
-    for said in ("offset 350 ns beyond +/-100 ns", "ptp4l is down", "clock class 140",
-                 "BackOff: Back-off restarting failed container", "NodeNotReady: Node is not "
-                 "ready", "OOMKilling: Memory cgroup out of memory"):  # fmt: skip
-        assert runbook.for_text(said), said
+    # (a finding's words for its own domain: the PTP findings' for PTP's)
+    for said, domain in (("offset 350 ns beyond +/-100 ns", "PTP"), ("ptp4l is down", "PTP"),
+                         ("clock class 140", None),
+                         ("BackOff: Back-off restarting failed container", "Kubernetes"),
+                         ("NodeNotReady: Node is not ready", "Kubernetes"),
+                         ("OOMKilling: Memory cgroup out of memory", "Kubernetes")):  # fmt: skip
+        assert runbook.for_text(said, domain), said
     # ...and what only shares a word with them, none (a Kafka offset, Redis down)
     for unrelated in ("consumer offset lag 5000", "Redis is down", "offset 3 of 7"):
-        assert runbook.for_text(unrelated) == [], unrelated
+        assert runbook.for_text(unrelated, "PTP") == [], unrelated
 
 
 SAMPLE = resources_dir() / "samples" / "sample.aiops"
@@ -463,6 +466,7 @@ async def test_kubernetes_warning_events_become_incident_signals(
     assert sorted((s.subject, s.reason.split(":")[0]) for s in signals) == [
         ("pod ran-du/du-l1-0", "BackOff"), ("pod ran-du/trainer-0", "FailedScheduling"),
     ]  # fmt: skip
+    await core.fleet.refresh()  # read once: a source not read yet holds its incidents open
     grouped = await service.refresh()
     # the BackOff (09:30) is recent; the FailedScheduling ended 15 min ago: resolved at once
     events = sorted((s.subject, i.state.value) for i in grouped for s in i.signals
@@ -714,8 +718,8 @@ def test_incidents_from_sources_that_cannot_be_read_is_no_all_clear(
 
 
 def test_a_signal_back_in_an_older_incident_is_added_once() -> None:
-    """An alert's incident resolves; the alert fires again and joins an older open incident
-    of its node. Each later refresh must see it there, not as news of the resolved one again
+    """An alert's incident resolves; the alert fires again and joins another open incident
+    (its pod's CPU's). Each later refresh must see it there, not as news of the resolved one again
     (a copy was added on every refresh)."""
     t0 = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
     pod = {"namespace": "ran", "pod": "du-0"}
@@ -745,7 +749,9 @@ def test_a_signal_back_in_an_older_incident_is_added_once() -> None:
             offered.append(alert(now - timedelta(seconds=30), now))  # firing again
         incidents, _ = group(sorted(incidents, key=lambda i: i.opened_at), offered, now)
     copies = [sum(s.key == "alert|east|fp" for s in i.signals) for i in incidents]
-    assert sorted(copies) == [1, 1]  # once in the resolved one, once where it came back
+    # once in the resolved one, once where it came back (with the pod's CPU: the node's
+    # finding began 30 min before that, too long for it to join the node's incident)
+    assert sorted(c for c in copies if c) == [1, 1]
 
 
 def test_an_incident_of_a_cluster_that_cannot_be_read_is_held_not_resolved() -> None:

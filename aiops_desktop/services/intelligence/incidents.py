@@ -8,7 +8,8 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,14 @@ from aiops_desktop.models.incidents import Incident, IncidentSignal
 from aiops_desktop.services.fleet.findings import ALERT_SEVERITY
 from aiops_desktop.services.fleet.state import ANOMALIES_WITHIN, FLEET_CHANGED
 from aiops_desktop.services.runtime.access import Access, Action
-from analysis.incidents import OFFERED_AFTER_END, acknowledge, entity_of, group, place_of
+from analysis.incidents import (
+    OFFERED_AFTER_END,
+    acknowledge,
+    entity_of,
+    group,
+    object_labels,
+    place_of,
+)
 
 if TYPE_CHECKING:
     from aiops_desktop.services.fleet.state import FleetState
@@ -93,23 +101,35 @@ def alert_signals(alerts: Mapping[str, list[Alert]], now: datetime) -> list[Inci
                 subject=a.name, severity=ALERT_SEVERITY[a.severity],
                 reason=a.annotations.get("summary") or a.annotations.get("description")
                 or "firing",
-                first_seen=min(a.starts_at, now), last_seen=now,
+                first_seen=_sane(a.starts_at, now), last_seen=now,
                 topology=place_of("", a.labels), alert_name=a.name,
-                entity=entity_of(cluster, a.labels),
+                entity=entity_of(cluster, object_labels(a.labels)),  # not its exporter's
             ))  # fmt: skip
     return out
 
 
+#: a time before this is no source's (Go's zero time, 0001-01-01, is an unset one)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _sane(when: datetime, now: datetime) -> datetime:
+    """A source's time no later than ``now`` (a clock ahead, a crafted capture: a signal
+    "seen" in 2099 would hold its incident open till then) and no earlier than 1970."""
+    return max(min(when, now), EPOCH)
+
+
 def anomaly_signals(anomalies: list[Anomaly], now: datetime) -> list[IncidentSignal]:
-    """Anomalies still open, or ended within the hour (last seen at their worst point)."""
+    """Anomalies still open, or ended within the hour (last seen at their worst point; its
+    times no later than ``now``)."""
     out = []
     for a in anomalies:
-        seen = now if a.open else a.timestamp
+        seen = _sane(now if a.open else a.timestamp, now)
         place = place_of("", a.labels) or [f"metric:{a.metric}"]
         out.append(IncidentSignal(
             key=f"anomaly|{a.identity}", source="anomaly", cluster=a.cluster, subject=a.metric,
             severity=a.severity.level, reason=a.explanation,
-            first_seen=a.started_at or a.timestamp, last_seen=seen, topology=place,
+            first_seen=min(_sane(a.started_at or a.timestamp, now), seen), last_seen=seen,
+            topology=place,
             entity=entity_of(a.cluster, a.labels),
         ))  # fmt: skip
     return out
@@ -118,6 +138,9 @@ def anomaly_signals(anomalies: list[Anomaly], now: datetime) -> list[IncidentSig
 EVENTS = "/api/v1/events"
 WARNINGS = "type=Warning"  # the API server filters: a busy cluster's Normal events stay there
 EVENTS_WITHIN = timedelta(hours=1)
+#: an event's first time taken no earlier than this before its last (a count of repeats
+#: since long ago, or a zero time, would anchor its incident days or centuries back)
+EVENT_SPAN_MOST = timedelta(days=1)
 EVENTS_PER_CLUSTER = 200  # the newest warnings of a cluster taken, at most
 
 
@@ -150,7 +173,9 @@ def event_signals(
         last = _event_time(obj, "lastTimestamp", "eventTime")
         if last is None or now - last > EVENTS_WITHIN:
             continue
+        last = min(last, now)
         first = _event_time(obj, "firstTimestamp", "eventTime") or last
+        first = last if first < EPOCH or first > last else max(first, last - EVENT_SPAN_MOST)
         involved = _dict(obj.get("involvedObject"))
         kind, name = str(involved.get("kind", ""))[:64], str(involved.get("name", "?"))[:253]
         namespace = str(involved.get("namespace") or "")[:63]
@@ -163,11 +188,34 @@ def event_signals(
         out.append(IncidentSignal(
             key=f"event|{cluster}|{uid}", source="Kubernetes", cluster=cluster, subject=subject,
             severity=FindingSeverity.WARNING, reason=reason[:300],
-            first_seen=min(first, now), last_seen=min(last, now), topology=place_of(subject),
+            first_seen=first, last_seen=last, topology=place_of(subject),
             entity=f"{cluster} {subject}",
         ))  # fmt: skip
     out.sort(key=lambda s: s.last_seen, reverse=True)
     return out[:EVENTS_PER_CLUSTER]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What the signals are made of, as read at one moment."""
+
+    truth: FleetTruth
+    alerts: dict[str, list[Alert]]
+    anomalies: list[Anomaly]
+    events: dict[str, list[dict[str, Any]]]
+
+
+def _built(read: _Read, now: datetime) -> list[IncidentSignal]:
+    """Every signal of ``read`` (off the loop: an alert storm's are many)."""
+    events = [s for name, found in read.events.items() for s in event_signals(name, found, now)]
+    return [*finding_signals(read.truth, now), *alert_signals(read.alerts, now),
+            *anomaly_signals(read.anomalies, now), *events]  # fmt: skip
+
+
+def _grouped(
+    read: _Read, active: list[Incident], now: datetime, unread: set[str], taken: Container[str]
+) -> tuple[list[Incident], set[str]]:
+    return group(active, _built(read, now), now, unread=unread, taken=taken)
 
 
 _ORDER = {IncidentStatus.OPEN: 0, IncidentStatus.ACKNOWLEDGED: 1, IncidentStatus.RESOLVED: 2}
@@ -202,36 +250,45 @@ class IncidentService:
         self._bus = bus
         self._clock = clock
         self._lock = asyncio.Lock()
+        #: incidents the last listing left out (beyond the store's LIST_LIMIT)
+        self.left_out = 0
 
     def _unread(self) -> set[str]:
-        """The clusters with a source that cannot be read now (unreachable, or stale): what
-        they show is unknown, so their incidents are held open."""
+        """The clusters with a source that cannot be read now (unreachable, or stale) or was
+        not read yet (no data yet: the first regroup after a start can run before the first
+        poll): what they show is unknown, so their incidents are held open."""
         truth = self._fleet.last or self._fleet.snapshot()
-        gone = (Coverage.UNREACHABLE, Coverage.STALE)
+        gone = (Coverage.UNREACHABLE, Coverage.STALE, Coverage.NO_DATA)
         return {t.name for t in truth.clusters if any(c in gone for c in t.coverage.values())}
 
     async def signals(self) -> list[IncidentSignal]:
         now = self._clock()
+        return await asyncio.to_thread(_built, await self._read(now), now)
+
+    async def _read(self, now: datetime) -> _Read:
+        """What signals are made of, read on the loop (the alerts' lists copied: the poller
+        replaces them there while the signals are built off it)."""
         truth = self._fleet.last or self._fleet.snapshot()
         recent = await self._anomalies.current(ANOMALIES_WITHIN)
-        return [*finding_signals(truth, now), *alert_signals(self._poller.alerts, now),
-                *anomaly_signals(recent, now), *await self._event_signals(now)]  # fmt: skip
+        alerts = {name: list(firing) for name, firing in self._poller.alerts.items()}
+        return _Read(truth, alerts, recent, await self._events())
 
-    async def _event_signals(self, now: datetime) -> list[IncidentSignal]:
+    async def _events(self) -> dict[str, list[dict[str, Any]]]:
         """Warning events of every cluster with a Kubernetes API; a cluster that cannot be
         read (or a capture that did not record them) adds none. Only Warning events are asked
         for (``fieldSelector=type=Warning``, filtered by the API server), and filtered again
-        here (a server may ignore it); the API client bounds the answer's size."""
+        (``event_signals``: a server may ignore it); the API client bounds the answer's
+        size."""
         if self._kube is None:
-            return []
-        out: list[IncidentSignal] = []
+            return {}
+        out: dict[str, list[dict[str, Any]]] = {}
         for name, answer in (
             await self._kube.objects_of_each(EVENTS, field_selector=WARNINGS)
         ).items():
             if isinstance(answer, AppError):
                 log.info("events of %s not read: %s", name, answer)
             else:
-                out += event_signals(name, answer, now)
+                out[name] = answer
         return out
 
     async def regroup(self, *, every: timedelta | None = None) -> None:
@@ -253,15 +310,16 @@ class IncidentService:
         return those grouped)."""
         async with self._lock:
             now = self._clock()
-            signals = await self.signals()
+            read = await self._read(now)
             kept = await self._kept(now)
             # every one not resolved, and those resolved lately (their ended signals are
             # still offered: they must not open the same incident again)
             lately = (now - OFFERED_AFTER_END).timestamp()
             active = await asyncio.to_thread(self.repo.active, resolved_since=lately)
-            # off the loop: a thousand signals against a thousand incidents is a second
+            # off the loop: 20,000 alerts are 20,000 signals to build, and a thousand signals
+            # against a thousand incidents is a second; a new incident's id is none stored
             grouped, changed = await asyncio.to_thread(
-                partial(group, unread=self._unread()), active, signals, now
+                _grouped, read, active, now, self._unread(), self.repo.taken_ids()
             )
             if changed:
                 await asyncio.wrap_future(self.repo.save([i for i in grouped if i.id in changed]))
@@ -275,8 +333,17 @@ class IncidentService:
         return _in_order(await self._kept(self._clock()))
 
     async def _kept(self, now: datetime) -> list[Incident]:
-        """Those not resolved and those resolved within ``KEEP_RESOLVED``, as stored."""
-        return await asyncio.to_thread(self.repo.list, since=(now - KEEP_RESOLVED).timestamp())
+        """Those not resolved and those resolved within ``KEEP_RESOLVED``, as stored: at most
+        the store's LIST_LIMIT, the least pressing cut (open critical ones never for being
+        old); how many were cut is ``left_out`` (and logged)."""
+        found, left_out = await asyncio.to_thread(
+            partial(self.repo.listed, since=(now - KEEP_RESOLVED).timestamp())
+        )
+        if left_out and left_out != self.left_out:
+            log.warning("%d incidents not listed (the least pressing; %d listed)", left_out,
+                        len(found))  # fmt: skip
+        self.left_out = left_out
+        return found
 
     async def get(self, incident_id: str) -> Incident | None:
         return await asyncio.to_thread(self.repo.get, incident_id)

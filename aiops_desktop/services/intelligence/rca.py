@@ -1,8 +1,9 @@
 """Root-cause analysis of an incident (or of a cluster at a moment), off the UI thread: the
-incident's clusters' stored series in the window (30 min before to 5 min after its first
-signal, nothing after the analysis time) and its own discrete signals (an XID, a clock leaving
-LOCKED, a failed SR-IOV sync...) are ranked by ``analysis.rca.score``; each cause carries its
-evidence and the runbook's next checks. Works on a capture (its stored series), offline."""
+incident's clusters' stored series in the window (30 min before to 5 min after the onset of
+its worst signals, ``rca_anchor``; nothing after the analysis time) and its own discrete
+signals (an XID, a clock leaving LOCKED, a failed SR-IOV sync...) are ranked by
+``analysis.rca.score``; each cause carries its evidence and the runbook's next checks. Works
+on a capture (its stored series), offline."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from aiops_desktop.logs import redact
 from aiops_desktop.models import utcnow
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.errors import UsageError
-from aiops_desktop.models.fleet import FindingSeverity
+from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
 from aiops_desktop.models.incidents import (
     RCA_WINDOW_AFTER,
+    RCA_WINDOW_BEFORE,
     Incident,
     IncidentSignal,
     RcaCauseRow,
@@ -173,11 +175,13 @@ class RcaService:
                 f"{incident.id}: its first signal ({began}) is after the analysis "
                 f"time ({time_text(at)}); nothing was known then to explain"
             )
-        first = min(s.first_seen for s in known)
+        first = rca_anchor(known)
+        window = _window(first.timestamp(), at, f"{incident.id}: its RCA window",
+                         "the onset of its worst signal")  # fmt: skip
         clusters = sorted({s.cluster for s in known})
-        around = await self._around(clusters, first, at)
+        around = await self._around(clusters, window)
         result = await asyncio.to_thread(
-            self._analyse, incident.id, clusters, first, at, known, around=around,
+            self._analyse, incident.id, clusters, window, known, around=around,
         )  # fmt: skip
         return await self._quoted(result)
 
@@ -185,11 +189,11 @@ class RcaService:
         """Causes of what changed on ``clusters`` (``name``: a cluster, or a hub and its
         members) around ``at`` (the window ends there)."""
         subject = f"{name} at {time_text(at)}"
-        first = at - RCA_WINDOW_AFTER
-        around = await self._around(clusters, first, at)
-        result = await asyncio.to_thread(
-            self._analyse, subject, clusters, first, at, [], around=around
-        )
+        window = _window(at.timestamp() - RCA_WINDOW_AFTER.total_seconds(), at,
+                         f"{subject}: the RCA window", "5 min before the moment asked")  # fmt: skip
+        around = await self._around(clusters, window)
+        result = await asyncio.to_thread(self._analyse, subject, clusters, window, [],
+                                         around=around)  # fmt: skip
         return await self._quoted(result)
 
     async def _quoted(self, result: RcaResult) -> RcaResult:
@@ -200,10 +204,10 @@ class RcaService:
             )
         return result
 
-    async def _around(self, clusters: list[str], first: datetime, at: datetime) -> TopologyRead:
+    async def _around(self, clusters: list[str], window: Window) -> TopologyRead:
         """The topology (PTP, SR-IOV) and what logs and traces say, where they are read."""
         readers = [r for r in (self._topology, self._logs_traces) if r is not None]
-        reads = await asyncio.gather(*(r.read(clusters, _window(first, at)) for r in readers))
+        reads = await asyncio.gather(*(r.read(clusters, window) for r in readers))
         out = TopologyRead()
         for read in reads:
             out.edges += read.edges
@@ -213,10 +217,9 @@ class RcaService:
         return out
 
     def _analyse(
-        self, subject: str, clusters: list[str], first: datetime, at: datetime,
+        self, subject: str, clusters: list[str], window: Window,
         discrete: list[IncidentSignal], *, around: TopologyRead,
     ) -> RcaResult:  # fmt: skip
-        window = _window(first, at)
         start_ms = int((window.detect_s - window.before_s) * 1000)
         end_ms = int(window.end_s * 1000)
         signals: list[Signal] = []
@@ -249,8 +252,9 @@ class RcaService:
         for cause in causes:
             mine = sorted((s for s in discrete if signal_entity(s) == cause.entity),
                           key=worst_first)  # its worst signal's checks first  # fmt: skip
+            # a finding's entries only for its own domain's signals (source: GPU, PTP...)
             found = self.runbook.for_texts(
-                [f"{s.reason} {s.subject} {s.alert_name or ''}" for s in mine]
+                [(f"{s.reason} {s.subject} {s.alert_name or ''}", s.source) for s in mine]
             )
             if found:
                 checks[cause.entity] = found
@@ -303,8 +307,49 @@ def rca_clusters(registry: ClusterRegistry, name: str) -> list[str]:
     return sorted({n for c in targets for n in (c.name, *registry.members(c))})
 
 
-def _window(first: datetime, at: datetime) -> Window:
-    return Window(first.timestamp(), analysis_s=at.timestamp())
+def rca_anchor(known: list[IncidentSignal]) -> datetime:
+    """The moment an incident's RCA window is built around: the onset (first seen) of its
+    worst signals (``known``: as they were at the analysis time). Of the signals of its worst
+    severity, the newest onset, or the first of those that began within the window's baseline
+    (``RCA_WINDOW_BEFORE``) before it: a cascade of equals is read from its first, and a
+    warning the incident has held for days does not pull the window away from the critical
+    that joined it now (an XID 79 would fall outside it, neither ranked nor given its check).
+    One signal, however long it has run: its first seen."""
+    worst = min(SEVERITY_RANK[s.severity] for s in known)
+    onsets = [s.first_seen for s in known if SEVERITY_RANK[s.severity] == worst]
+    newest = max(onsets)
+    return min(t for t in onsets if newest - t <= RCA_WINDOW_BEFORE)
+
+
+#: the times an RCA window may span (unix s): the series, logs and traces it reads are
+#: stamped after 1970, and a datetime holds no moment past 9999
+EARLIEST_S = 0.0
+LATEST_S = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
+
+
+def _window(detect_s: float, at: datetime, what: str, anchor: str) -> Window:
+    """The window around ``detect_s`` read up to ``at``; one reaching before 1970 or past 9999
+    (a source's zero time, 0001-01-01, taken for when a signal began) is refused in words
+    (``what``: whose window; ``anchor``: what ``detect_s`` is), not a "year 0 is out of
+    range" of the readers."""
+    window = Window(detect_s, analysis_s=at.timestamp())
+    start, end = window.detect_s - window.before_s, window.detect_s + window.after_s
+    if start < EARLIEST_S or end > LATEST_S:
+        raise UsageError(
+            f"{what} ({window.before_s / 60:.0f} min before to {window.after_s / 60:.0f} min "
+            f"after {_moment_text(detect_s)}, {anchor}) cannot be read: it reaches before 1970 "
+            "or past 9999, and nothing is stored then (a zero time such as 0001-01-01 is a "
+            "source's unset one)"
+        )
+    return window
+
+
+def _moment_text(seconds: float) -> str:
+    """``time_text`` of unix seconds, or the seconds where no datetime holds them."""
+    try:
+        return time_text(datetime.fromtimestamp(seconds, UTC))
+    except (ValueError, OverflowError, OSError):
+        return f"{seconds:.0f} s from 1970"
 
 
 def _named(panel: str, labels: dict[str, str]) -> str:
