@@ -28,6 +28,7 @@ from aiops_desktop.models.errors import (
 )
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.models.text import age_text
+from aiops_desktop.services.clusters.registry import CredentialsNotDeletedError
 from aiops_desktop.services.runtime.access import Action
 from collectors.errors import CollectorError
 
@@ -112,8 +113,16 @@ def add_commands(sub: Any) -> None:
                      help="a label, e.g. site=east (repeatable)")  # fmt: skip
     add.add_argument("--ca-file", metavar="FILE", help="custom CA bundle (PEM)")
     auth = add.add_mutually_exclusive_group()
-    auth.add_argument("--token-stdin", action="store_true", help="read the bearer token from stdin")
-    auth.add_argument("--token-file", metavar="FILE", help="read the bearer token from a file")
+    auth.add_argument(
+        "--token-stdin", action="store_true",
+        help="read the bearer token from stdin (the API server's; without --api-url, the "
+        "endpoints')",
+    )  # fmt: skip
+    auth.add_argument(
+        "--token-file", metavar="FILE",
+        help="read the bearer token from a file (the API server's; without --api-url, the "
+        "endpoints')",
+    )  # fmt: skip
     auth.add_argument(
         "--kubeconfig",
         metavar="FILE",
@@ -129,7 +138,8 @@ def add_commands(sub: Any) -> None:
     add.add_argument(
         "--endpoints-use-token",
         action="store_true",
-        help="send the cluster credential to its Prometheus/Alertmanager too",
+        help="send the cluster credential to its Prometheus/Alertmanager too (without "
+        "--api-url they always get it)",
     )
     add.add_argument("--json", action="store_true", help=JSON_HELP)
 
@@ -179,8 +189,10 @@ def add_commands(sub: Any) -> None:
     endpoint.add_argument("url", nargs="?", default=None,
                           help="the endpoint's URL (https); none removes it")  # fmt: skip
     endpoint.add_argument(
-        "--use-cluster-token", action="store_true", help="send the cluster's credential to it"
-    )
+        "--use-cluster-token", action="store_true",
+        help="send the cluster's credential to it (without this, an endpoint's own token "
+        "stays with it at its new URL)",
+    )  # fmt: skip
 
     disc = clusters.add_parser(
         "discover", help="find a cluster's endpoints, operators and CNF workloads (and store them)",
@@ -368,7 +380,12 @@ async def _remove(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     core.access.require(Action.MANAGE_CLUSTERS)  # before the keyring or stdin is touched
     await core.registry.sweep_orphans()  # what a crash may have left in the keyring
-    removed = await core.registry.remove(args.name)
+    try:
+        removed = await core.registry.remove(args.name)
+    except CredentialsNotDeletedError as exc:  # removed; a credential waits for the keyring
+        out.write(f"removed {exc.cluster.name}\n")
+        io.err.write(f"warning: {exc}\n")
+        return exc.exit_code
     out.write(f"removed {removed.name} and its credentials\n")
     return EXIT_OK
 
@@ -400,13 +417,18 @@ async def _set_endpoint(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     if args.kind is EndpointKind.API_SERVER:
         raise UsageError("the API server URL is not an endpoint; register the cluster again")
-    cluster = await core.registry.set_endpoint(
-        args.name, args.kind, args.url, use_cluster_token=args.use_cluster_token
-    )
+    code = EXIT_OK
+    try:
+        cluster = await core.registry.set_endpoint(
+            args.name, args.kind, args.url, use_cluster_token=args.use_cluster_token
+        )
+    except CredentialsNotDeletedError as exc:  # set; its old token waits for the keyring
+        cluster, code = exc.cluster, exc.exit_code
+        io.err.write(f"warning: {exc}\n")
     chosen = cluster.endpoint(args.kind)
     what = f"{chosen.url} (yours: discovery keeps it)" if chosen else "removed"
     out.write(f"{cluster.name} {args.kind.value.lower()}: {what}\n")
-    return EXIT_OK
+    return code
 
 
 async def _discover(core: Core, args: argparse.Namespace, io: Io) -> int:

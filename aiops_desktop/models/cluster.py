@@ -67,22 +67,34 @@ def validate_cluster_name(value: str) -> str:
     return value
 
 
+def without_userinfo(url: str) -> str:
+    """``url`` as it may be shown: whatever stands between ``//`` and the last ``@`` (a user
+    name and password, however mistyped the rest) is left out."""
+    if "@" not in url:
+        return url
+    head, sep, rest = url.partition("//")
+    if not sep:
+        head, rest = "", url
+    return f"{head}{sep}…@{rest.rsplit('@', 1)[1]}"
+
+
 def validate_http_url(value: str, *, require_https: bool, what: str) -> str:
+    """``value`` without a trailing slash, or ValueError; no message echoes a password."""
     parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:  # before anything else
+        raise ValueError(
+            f"{what} {without_userinfo(value)!r} carries a user name or password: credentials "
+            "go to the OS keyring (a token file, --basic-user), never into a URL"
+        )
+    shown = without_userinfo(value)  # a mistyped URL may still hold one (no '//', a '/' in it)
     allowed = ("https",) if require_https else ("http", "https")
     if parts.scheme not in allowed or not parts.hostname:
         need = "https://host[:port]" if require_https else "http(s)://host[:port]"
-        raise ValueError(f"{what} {value!r} is not a valid URL: expected {need}")
-    if parts.username is not None or parts.password is not None:
-        shown = f"{parts.scheme}://{parts.hostname}{parts.path}"  # never echo the password
-        raise ValueError(
-            f"{what} {shown!r} carries a user name or password: credentials go to the OS "
-            "keyring (a token file, --basic-user), never into a URL"
-        )
+        raise ValueError(f"{what} {shown!r} is not a valid URL: expected {need}")
     try:
         _ = parts.port
     except ValueError as exc:
-        raise ValueError(f"{what} {value!r} has an invalid port") from exc
+        raise ValueError(f"{what} {shown!r} has an invalid port") from exc
     return value.rstrip("/")
 
 

@@ -47,6 +47,9 @@ class AddClusterDialog(QDialog):
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText("bearer token (stored in the OS keyring only)")
         self.endpoints_use_token = QCheckBox("Use this token for Prometheus/Alertmanager too")
+        self.endpoints_use_token.setToolTip(
+            "Without an API server URL the token is theirs anyway (a fleet hub's Thanos)"
+        )
         for label, widget in (
             ("Name", self.name),
             ("Display name", self.display_name),

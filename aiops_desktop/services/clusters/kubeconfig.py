@@ -9,12 +9,15 @@ Problems are reported per context with the reason; one broken context does not s
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import re
 import shlex
 import stat
 from pathlib import Path
+from secrets import token_bytes
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -337,7 +340,9 @@ def _auth_kind(context: str, user: dict[str, Any]) -> tuple[str, str | None]:
 def _what_it_runs(context: str, user: dict[str, Any], base: Path, read: list[str]) -> str | None:
     """What a context's credential runs or asks whenever it needs a token, in full (the
     command line and the names of the environment it sets; an auth provider and the issuer
-    it asks): shown before the import, which needs the user's say for it. An OIDC
+    it asks): shown before the import, which needs the user's say for it. The values of
+    secret-named options (``--oidc-client-secret=...``) are not shown; a fingerprint of the
+    exact command is, so a consent given to what was shown binds that command. An OIDC
     provider's ``idp-certificate-authority`` file is inlined like the others."""
     if user.get("exec"):
         spec = user["exec"]
@@ -345,9 +350,17 @@ def _what_it_runs(context: str, user: dict[str, Any], base: Path, read: list[str
         env = spec.get("env") or []
         if not isinstance(args, list) or not isinstance(env, list):
             raise ValueError(f"context {context!r}: its exec plugin's args or env is not a list")
-        line = shlex.join([str(spec.get("command", "")), *(str(a) for a in args)])
+        words = [str(spec.get("command", "")), *(str(a) for a in args)]
         names = [str(e.get("name", "")) for e in env if isinstance(e, dict)]
-        return line + (f" (environment: {', '.join(names)})" if names else "")
+        environment = f" (environment: {', '.join(names)})" if names else ""
+        shown, hidden = _shown_command(words)
+        if not hidden:
+            return shown + environment
+        # the secret values are not shown, yet a tick consents to the exact command: what is
+        # shown carries a fingerprint of it (keyed by this process: it tells nothing of them)
+        exact = shlex.join(words) + environment
+        mark = hmac.new(_CONSENT_KEY, exact.encode(), hashlib.sha256).hexdigest()[:12]
+        return f"{shown}{environment} (secret values hidden; command fingerprint {mark})"
     if user.get("auth-provider"):
         provider = user["auth-provider"]
         config = provider.get("config") or {}
@@ -359,6 +372,42 @@ def _what_it_runs(context: str, user: dict[str, Any], base: Path, read: list[str
             f": {', '.join(asks)}" if asks else ""
         )
     return None
+
+
+#: an option whose value is a secret: ``--oidc-client-secret``, ``--token``, ``--password``,
+#: ``--api-key`` (one or two dashes; ``--name=value`` or ``--name value``)
+_SECRET_OPTION = re.compile(
+    r"-{1,2}[A-Za-z0-9_.-]*(secret|token|password|passwd|key)[A-Za-z0-9_.-]*", re.IGNORECASE
+)
+_OPTION = re.compile(r"--[A-Za-z].*|-[A-Za-z]")  # the next option, not a value
+_URL_USERINFO = re.compile(r"(://)[^/\s]*@")
+_HIDDEN = "<hidden>"
+_CONSENT_KEY = token_bytes(32)
+
+
+def _shown_command(words: list[str]) -> tuple[str, bool]:
+    """A command line as it may be shown: the values of secret-named options and the user
+    info of URLs left out; and whether anything was."""
+    out: list[str] = []
+    hidden = False
+    after_option = False
+    for word in words:
+        if after_option and not _OPTION.fullmatch(word):  # ``--token VALUE``
+            out.append(_HIDDEN)
+            hidden, after_option = True, False
+            continue
+        name, equals, _value = word.partition("=")
+        after_option = False
+        if _SECRET_OPTION.fullmatch(name):
+            if equals:  # ``--token=VALUE``
+                out.append(shlex.quote(name + "=") + _HIDDEN)
+                hidden = True
+                continue
+            after_option = True
+        cleaned = _URL_USERINFO.sub(r"\1" + _HIDDEN + "@", word)
+        hidden = hidden or cleaned != word
+        out.append(shlex.quote(cleaned))
+    return " ".join(out), hidden
 
 
 def bearer_token(payload: dict[str, Any] | None) -> str | None:

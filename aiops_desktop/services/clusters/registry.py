@@ -13,7 +13,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
@@ -35,7 +35,9 @@ from aiops_desktop.models.enums import EndpointSource
 from aiops_desktop.models.errors import (
     EXIT_EXISTS,
     EXIT_NOT_FOUND,
+    EXIT_PARTIAL,
     AlreadyExistsError,
+    AppError,
     NotFoundError,
     UsageError,
 )
@@ -47,9 +49,10 @@ from aiops_desktop.models.registry import (
 )
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters import health
+from aiops_desktop.services.clusters.connections import credential_may_travel
 from aiops_desktop.services.clusters.kubeconfig import read_contexts
 from aiops_desktop.services.runtime.access import Access, Action
-from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
+from aiops_desktop.services.runtime.bus import CLUSTER_REMOVED, CLUSTERS_CHANGED, EventBus
 from aiops_desktop.store.clusters import ClusterRepository
 from aiops_desktop.store.credential_keys import CredentialKeyRepository
 from aiops_desktop.store.health import HealthRepository
@@ -71,6 +74,27 @@ class DuplicateClusterError(RegistryError, AlreadyExistsError):
 
 class ClusterNotFoundError(RegistryError, NotFoundError):
     exit_code = EXIT_NOT_FOUND
+
+
+class CredentialsNotDeletedError(AppError):
+    """The change was made, but keyring entries it no longer needs could not be deleted
+    (the keyring is locked or gone): they stay recorded, and ``sweep_orphans`` deletes them
+    once the keyring answers. ``cluster``: the cluster as the change left it (the removed
+    one, for a removal); ``kept``: the entries left."""
+
+    exit_code = EXIT_PARTIAL
+
+    def __init__(self, done: str, cluster: Cluster, kept: list[CredentialRef], why: str) -> None:
+        self.cluster = cluster
+        self.kept = kept
+        n = len(kept)
+        message = (
+            f"{done}, but {n} credential{'s' if n != 1 else ''} of it could not be deleted from "
+            f"the OS keyring: {'they stay' if n != 1 else 'it stays'} recorded, and the next "
+            "clean-up deletes it once the keyring answers (the app's maintenance, or any "
+            f"`aiops-desktop clusters` change). {why}"
+        )
+        super().__init__(message.rstrip())
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -240,30 +264,45 @@ class ClusterRegistry:
         self, name: str, kind: EndpointKind, url: str | None, *, use_cluster_token: bool = False
     ) -> Cluster:
         """The user's own endpoint of ``kind`` (discovery never replaces it); ``url`` None
-        removes it, so the next discovery may fill it again."""
+        removes it, so the next discovery may fill it again. ``use_cluster_token``: it gets
+        the cluster's credential; else an endpoint that had a token of its own keeps it at
+        its new URL (never one in clear: plain http to another machine is refused). A token
+        of its own that it no longer uses is deleted from the keyring."""
+        self._refuse_changes()
         self._access.require(Action.MANAGE_CLUSTERS)
-        ref = self.get(name).credential if use_cluster_token else None
+        current = self.get(name)
+        before = current.endpoint(kind)
+        ref: CredentialRef | None = None
+        auth = AuthMethod.NONE
+        own = not use_cluster_token and before is not None and _own_credential(current, before)
+        if use_cluster_token and current.credential is not None:
+            ref, auth = current.credential, cluster_credential_auth(current.credential)
+        elif own and before is not None:
+            ref, auth = before.credential, before.auth
         try:
             endpoint = (
-                Endpoint(
-                    kind=kind,
-                    url=url,
-                    source=EndpointSource.USER,
-                    auth=cluster_credential_auth(ref) if ref else AuthMethod.NONE,
-                    credential=ref,
-                )
+                Endpoint(kind=kind, url=url, source=EndpointSource.USER, auth=auth, credential=ref)
                 if url
                 else None
             )
         except ValidationError as exc:
             raise RegistryError(validation_message(exc)) from exc
+        if own and endpoint is not None and not credential_may_travel(endpoint.url):
+            raise RegistryError(
+                f"{name}: its {kind.value.lower()} endpoint has a token of its own, which is "
+                f"never sent over plain http to another machine ({endpoint.url}): give its "
+                "https URL, or remove the endpoint first (set-endpoint without a URL deletes "
+                "its token) and set the http URL then"
+            )
 
         def with_endpoint(cluster: Cluster) -> Cluster:
             endpoints = [e for e in cluster.endpoints if e.kind is not kind]
             endpoints += [endpoint] if endpoint else []
             return cluster.model_copy(update={"endpoints": endpoints})
 
-        return await self.change(name, with_endpoint)
+        cluster = await self.change(name, with_endpoint)
+        await self._drop_unused(current, cluster)
+        return cluster
 
     async def set_members(self, name: str, members: list[str]) -> Cluster:
         """A fleet hub's member clusters, as its latest poll found them (saved on change)."""
@@ -293,11 +332,16 @@ class ClusterRegistry:
         deleted = self._repo.delete(cluster.id)  # after any save queued before it
         del self._clusters[cluster.id]
         await asyncio.wrap_future(deleted)
-        await self._forget(_refs(cluster))
-        if self._keys is not None:
-            await asyncio.wrap_future(self._keys.forget(_refs(cluster)))
+        refs = _refs(cluster)
+        gone, why = await self._forget(refs)
+        if self._keys is not None and gone:  # the rest stay recorded: the sweep retries them
+            await asyncio.wrap_future(self._keys.forget(gone))
         log.info("cluster removed", extra={"cluster": cluster.name})
         self._publish()
+        self._bus.publish(CLUSTER_REMOVED, cluster)  # what the app keeps by its name goes too
+        kept = _unique(r for r in refs if _key(r) not in {_key(g) for g in gone})
+        if kept:
+            raise CredentialsNotDeletedError(f"removed {cluster.name}", cluster, kept, why)
         return cluster
 
     async def import_kubeconfig(
@@ -346,6 +390,9 @@ class ClusterRegistry:
         for cluster in clusters:
             try:
                 await self.remove(cluster.name)
+            except CredentialsNotDeletedError as exc:  # removed; the sweep deletes the rest
+                log.warning("an imported cluster's credential is left to the sweep",
+                            extra={"cluster": exc.cluster.name})  # fmt: skip
             except Exception:  # the sweep of orphan keys finishes what this cannot
                 log.warning("could not take back an imported cluster", exc_info=True)
 
@@ -505,6 +552,9 @@ class ClusterRegistry:
             api_value = {"username": secrets.basic_username, "password": secrets.basic_password}
         if api_ref is not None and api_value is not None:
             writes.append((api_ref, api_value))
+        # without an API server, the cluster's credential has nothing to reach but its
+        # endpoints (a fleet hub's Thanos querier): it is theirs
+        share = secrets.endpoints_use_cluster_token or cluster.api_server_url is None
         endpoints = []
         for original in cluster.endpoints:
             endpoint = original
@@ -517,7 +567,7 @@ class ClusterRegistry:
                 endpoint = endpoint.model_copy(
                     update={"auth": AuthMethod.BEARER, "credential": ref}
                 )
-            elif secrets.endpoints_use_cluster_token and api_ref is not None:
+            elif share and api_ref is not None:
                 auth = cluster_credential_auth(api_ref)
                 endpoint = endpoint.model_copy(update={"auth": auth, "credential": api_ref})
             endpoints.append(endpoint)
@@ -543,9 +593,12 @@ class ClusterRegistry:
                 written.append(ref)
             await asyncio.wrap_future(self._repo.save(cluster))
         except BaseException:
-            await self._forget(written)
-            if refs and self._keys is not None:
-                await asyncio.wrap_future(self._keys.forget(refs))
+            gone, _ = await self._forget(written)
+            # never written, or deleted again: nothing left to sweep; the rest stay recorded
+            left = {_key(r) for r in written} - {_key(r) for r in gone}
+            done = [r for r in refs if _key(r) not in left]
+            if done and self._keys is not None:
+                await asyncio.wrap_future(self._keys.forget(done))
             raise
 
     async def sweep_orphans(self) -> int:
@@ -560,22 +613,48 @@ class ClusterRegistry:
             CredentialRef(kind=CredentialKind.BEARER_TOKEN, service=service, key=key)
             for service, key in unowned
         ]
-        await self._forget(refs)
-        if refs:
-            await asyncio.wrap_future(self._keys.forget(refs))
-            log.info("orphaned keyring entries deleted", extra={"count": len(refs)})
-        return len(refs)
+        gone, _ = await self._forget(refs)
+        if gone:  # what could not be deleted stays recorded: the next sweep retries it
+            await asyncio.wrap_future(self._keys.forget(gone))
+            log.info("orphaned keyring entries deleted", extra={"count": len(gone)})
+        if len(gone) < len(refs):
+            log.warning("orphaned keyring entries kept", extra={"count": len(refs) - len(gone)})
+        return len(gone)
 
-    async def _forget(self, refs: Iterable[CredentialRef]) -> None:
-        seen = set()
-        for ref in refs:
-            if ref.key in seen:
-                continue
-            seen.add(ref.key)
+    async def _drop_unused(self, before: Cluster, after: Cluster) -> None:
+        """Delete the keyring entries ``before`` used and ``after`` no longer does (an
+        endpoint's own token, its endpoint replaced or removed). One that cannot be deleted
+        now is recorded as no cluster's, so the sweep deletes it later; and said."""
+        in_use = {_key(r) for r in _refs(after)}
+        unused = _unique(r for r in _refs(before) if _key(r) not in in_use)
+        if not unused:
+            return
+        gone, why = await self._forget(unused)
+        kept = [r for r in unused if _key(r) not in {_key(g) for g in gone}]
+        if self._keys is not None:
+            if gone:
+                await asyncio.wrap_future(self._keys.forget(gone))
+            if kept:  # no cluster's now: the sweep's, once its grace has passed
+                await asyncio.wrap_future(self._keys.record(kept, uuid4()))
+        if kept:
+            raise CredentialsNotDeletedError(f"changed {after.name}", after, kept, why)
+
+    async def _forget(self, refs: Iterable[CredentialRef]) -> tuple[list[CredentialRef], str]:
+        """Delete keyring entries: those deleted (or already gone), and why the others
+        could not be ("" if none failed)."""
+        gone: list[CredentialRef] = []
+        why = ""
+        for ref in _unique(refs):
             try:
                 await asyncio.to_thread(self._secrets.delete, ref)
-            except Exception:
-                log.exception("could not delete a keyring entry", extra={"key": ref.key})
+            except Exception as exc:
+                why = str(exc) if isinstance(exc, AppError) else type(exc).__name__
+                log.warning(
+                    "could not delete a keyring entry", extra={"key": ref.key, "error": why}
+                )
+            else:
+                gone.append(ref)
+        return gone, why
 
     def _publish(self) -> None:
         self._bus.publish(CLUSTERS_CHANGED, self.clusters())
@@ -585,6 +664,27 @@ def _refs(cluster: Cluster) -> list[CredentialRef]:
     refs = [cluster.credential] if cluster.credential else []
     refs.extend(e.credential for e in cluster.endpoints if e.credential)
     return refs
+
+
+def _unique(refs: Iterable[CredentialRef]) -> list[CredentialRef]:
+    """Each keyring entry once (an endpoint may share the cluster's)."""
+    seen: dict[tuple[str, str], CredentialRef] = {}
+    for ref in refs:
+        seen.setdefault(_key(ref), ref)
+    return list(seen.values())
+
+
+def _key(ref: CredentialRef) -> tuple[str, str]:
+    """A keyring entry's identity: its service and key."""
+    return ref.service, ref.key
+
+
+def _own_credential(cluster: Cluster, endpoint: Endpoint) -> bool:
+    """Whether ``endpoint`` has a credential of its own (not the cluster's)."""
+    if endpoint.credential is None:
+        return False
+    shared = cluster.credential
+    return shared is None or endpoint.credential.key != shared.key
 
 
 def _needs_consent(ctx: KubeconfigContext) -> str:
