@@ -29,6 +29,27 @@ class ClusterRepository:
 
         return self._db.write(op)
 
+    def save_status(self, cluster: Cluster) -> Future[Cluster | None]:
+        """Only ``cluster``'s status written (a health check's), over whatever else the row
+        holds now, and the row as it then is (None: no row, the cluster was removed). Another
+        process (the CLI, the wall) may have changed or removed the cluster since this one
+        loaded it: a whole-document save would put its old endpoints back, or the removed
+        cluster back, without its credentials."""
+        status = cluster.status.model_dump_json()
+        key = str(cluster.id)
+
+        def op(conn: sqlite3.Connection) -> Cluster | None:
+            cur = conn.execute(
+                "UPDATE clusters SET doc = json_set(doc, '$.status', json(?)) WHERE id = ?",
+                (status, key),
+            )
+            if cur.rowcount == 0:
+                return None
+            row = conn.execute("SELECT doc FROM clusters WHERE id = ?", (key,)).fetchone()
+            return Cluster.model_validate_json(row[0])
+
+        return self._db.write(op)
+
     def delete(self, cluster_id: UUID) -> Future[bool]:
         def op(conn: sqlite3.Connection) -> bool:
             cur = conn.execute("DELETE FROM clusters WHERE id = ?", (str(cluster_id),))

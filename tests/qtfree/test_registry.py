@@ -18,6 +18,7 @@ from aiops_desktop.models import (
     HealthRecord,
 )
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
+from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters.registry import (
     ClusterNotFoundError,
     DuplicateClusterError,
@@ -25,6 +26,7 @@ from aiops_desktop.services.clusters.registry import (
 )
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED
+from aiops_desktop.settings import resolve_paths
 from aiops_desktop.store.health import HealthRepository
 from tests.qtfree.kubeconfigs import TOKEN, write_kubeconfig
 
@@ -182,3 +184,33 @@ async def test_a_health_check_folded_in_meanwhile_never_undoes_an_endpoint_chang
     (stored,) = await core.registry.load()
     assert stored.endpoint(PROM).url == "http://127.0.0.1:2"  # type: ignore[union-attr]
     assert stored.status.state is ClusterState.ONLINE
+
+
+@pytest.mark.asyncio
+async def test_a_health_check_never_undoes_what_another_process_changed(
+    core: Core,
+    tmp_path: Path,
+    secret_service,  # type: ignore[no-untyped-def]
+) -> None:
+    """The window and the CLI share one cache: the window's health checks write the status
+    alone, so the CLI's set-endpoint stands and a cluster it removed does not come back
+    (without its credential); the window takes up what the cache now says."""
+    await core.registry.add(ClusterSpec(name="prod-1", endpoint_urls={PROM: "https://old.example"}))
+    await core.registry.add(ClusterSpec(name="lab-2", endpoint_urls={PROM: "https://lab.example"}))
+    cli = Core.open(resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend()))
+    try:
+        await cli.registry.load()
+        await cli.registry.set_endpoint("prod-1", PROM, "https://new.example")
+        await cli.registry.remove("lab-2")
+    finally:
+        await cli.shutdown()
+    checked = await core.registry.apply_check("prod-1", {PROM: True})
+    assert checked.endpoint(PROM).url == "https://new.example"  # type: ignore[union-attr]
+    assert core.registry.get("prod-1").status.state is ClusterState.ONLINE
+    with pytest.raises(ClusterNotFoundError, match="removed meanwhile"):
+        await core.registry.apply_check("lab-2", {API: False, PROM: False})
+    assert [c.name for c in core.registry.clusters()] == ["prod-1"]
+    stored = {c.name: c for c in await core.registry.load()}
+    assert list(stored) == ["prod-1"]
+    assert stored["prod-1"].endpoint(PROM).url == "https://new.example"  # type: ignore[union-attr]
+    assert stored["prod-1"].status.state is ClusterState.ONLINE

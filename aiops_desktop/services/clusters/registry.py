@@ -479,12 +479,25 @@ class ClusterRegistry:
             endpoint_health=dict(results),
             error=error,
         )
-        saved = self._repo.save(cluster)  # queued: saves land in the order they were made
-        recorded = self._history.record(record)
+        saved = self._repo.save_status(cluster)  # queued: saves land in the order made
         self._clusters[cluster.id] = cluster
         self._publish()
-        await asyncio.wrap_future(saved)
-        await asyncio.wrap_future(recorded)
+        stored = await asyncio.wrap_future(saved)
+        if stored is not None:  # a cluster removed elsewhere has no history to add to
+            await asyncio.wrap_future(self._history.record(record))
+        if self._clusters.get(cluster.id) is cluster and stored != cluster:
+            # another process changed (the CLI's set-endpoint) or removed it since this one
+            # read it: its row is the truth (unless this process changed it meanwhile)
+            if stored is None:
+                del self._clusters[cluster.id]
+                log.info("cluster removed elsewhere", extra={"cluster": cluster.name})
+            else:
+                self._clusters[cluster.id] = stored
+                log.info("cluster changed elsewhere", extra={"cluster": cluster.name})
+            self._publish()
+            if stored is None:
+                raise ClusterNotFoundError(f"{name}: removed meanwhile (by another process)")
+            return stored
         return cluster
 
     async def prune_history(self, now: datetime | None = None) -> int:
