@@ -4,9 +4,12 @@ One curve item per series, updated with ``setData`` (never re-created on a redra
 downsampling and clip-to-view so thousands of points stay cheap, a crosshair that reads out
 every series at the cursor, and a legend below the plot in columns (never over the lines;
 the LEGEND_MOST highest series, the rest counted).
-Ten colours, then the same with dashes; the rules' thresholds drawn as lines and an enum
-series' values named (``apply_rules``); dates on the time axis when a range crosses midnight;
-an empty chart says so. Redraws come from the presenter's timer.
+Ten colours, then the same with dashes: a series keeps its style while it lives and a new one
+takes a free one. A period with no value (NaN, +/-Inf) is a gap in the line, never bridged;
+values past +/-PLOT_LIMIT are drawn at it (near the float limits pyqtgraph's ranges overflow),
+the cursor reads them true. The rules' thresholds drawn as lines and an enum series' values
+named (``apply_rules``); dates on the time axis when a range crosses midnight; an empty chart
+says so. Redraws come from the presenter's timer.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ LEGEND_MOST = 8
 LEGEND_ROW_CHARS = 80  # about the text a legend row holds in a dashboard cell
 LEGEND_NAME_CHARS = 28  # a longer name is shortened in its middle (the cursor reads it whole)
 NO_DATA = "No data in this range"
+#: values drawn past this are drawn at it: near the float limits (a -1.7e308 sentinel)
+#: pyqtgraph's autorange overflows ("Cannot set range [-inf, inf]" on every paint)
+PLOT_LIMIT = 1e300
 
 
 def series_pen(index: int, width: float = 1.5) -> Any:
@@ -51,6 +57,15 @@ def series_pen(index: int, width: float = 1.5) -> Any:
     colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
     style = SERIES_STYLES[(index // len(SERIES_COLOURS)) % len(SERIES_STYLES)]
     return pg.mkPen(colour, width=width, style=style)
+
+
+def plotted(values: np.ndarray) -> np.ndarray:
+    """``values`` as a curve draws them (a new array): no value (NaN, +/-Inf) is NaN, a gap
+    (``connect="finite"``), and the rest within +/-PLOT_LIMIT."""
+    values = np.asarray(values, dtype=float)
+    drawn = np.clip(values, -PLOT_LIMIT, PLOT_LIMIT)  # NaN stays NaN, +/-Inf the limit
+    drawn[np.isinf(values)] = np.nan
+    return drawn
 
 
 class TimeAxis(pg.DateAxisItem):
@@ -126,6 +141,8 @@ class TimeSeriesChart(pg.PlotWidget):
         self._theme = theme
         self._unit = unit
         self._curves: dict[str, pg.PlotDataItem] = {}
+        #: each series' style (``series_pen``) while it lives: a new one takes a free one
+        self._styles: dict[str, int] = {}
         self._data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._anomaly_item: pg.ScatterPlotItem | None = None
         self.anomaly_markers: list[AnomalyMarker] = []
@@ -191,16 +208,21 @@ class TimeSeriesChart(pg.PlotWidget):
         plot = self.getPlotItem()
         for name in [n for n in self._curves if n not in series]:
             plot.removeItem(self._curves.pop(name))
+            del self._styles[name]
         peaks: dict[str, float] = {}
-        for index, (name, (ts, values)) in enumerate(sorted(series.items())):
+        taken = set(self._styles.values())
+        for name, (ts, values) in sorted(series.items()):
             curve = self._curves.get(name)
-            if curve is None:
-                curve = plot.plot(name=None, pen=series_pen(index))
+            if curve is None:  # the first free style (new series in name order)
+                index = next(i for i in range(len(taken) + 1) if i not in taken)
+                taken.add(index)
+                self._styles[name] = index
+                curve = plot.plot(name=None, pen=series_pen(index), connect="finite")
                 curve.setDownsampling(auto=True, method="peak")
                 curve.setClipToView(True)
                 self._curves[name] = curve
+            curve.setData(ts, plotted(values))  # every point: a gap stays a gap
             finite = np.isfinite(values)
-            curve.setData(ts[finite], values[finite])
             peaks[name] = float(values[finite].max()) if finite.any() else -np.inf
         self._data = dict(series)
         self._say_empty(not any(np.isfinite(p) for p in peaks.values()))
@@ -273,7 +295,7 @@ class TimeSeriesChart(pg.PlotWidget):
     def add_markers(self, points: list[tuple[float, float]], colour: str) -> pg.ScatterPlotItem:
         """Markers on the chart (anomalies use these)."""
         item = pg.ScatterPlotItem(
-            [p[0] for p in points], [p[1] for p in points], symbol="o", size=9,
+            [p[0] for p in points], plotted(np.array([p[1] for p in points])), symbol="o", size=9,
             brush=pg.mkBrush(QColor(colour)), pen=pg.mkPen(None),
         )  # fmt: skip
         self.getPlotItem().addItem(item)
@@ -291,7 +313,7 @@ class TimeSeriesChart(pg.PlotWidget):
         item.setData(
             [
                 {
-                    "pos": (m.ts, m.value),
+                    "pos": (m.ts, float(np.clip(m.value, -PLOT_LIMIT, PLOT_LIMIT))),
                     "brush": pg.mkBrush(QColor(self._theme.severity(m.level))),
                     "data": m.text,
                 }
@@ -329,4 +351,4 @@ class TimeSeriesChart(pg.PlotWidget):
         self._readout.setVisible(bool(values))
 
 
-__all__ = ["SERIES_COLOURS", "TimeSeriesChart", "configure_pyqtgraph"]
+__all__ = ["PLOT_LIMIT", "SERIES_COLOURS", "TimeSeriesChart", "configure_pyqtgraph", "plotted"]
