@@ -49,9 +49,14 @@ def paper_theme(_window_theme: Theme | None = None) -> Theme:
 PAPER_TICK_PX = 20
 
 
+#: a report chart's lines: drawn once, then scaled down to the page (a screen's 1 px fades)
+PAPER_LINE_PX = 2.0
+
+
 def chart_image(chart: Chart, theme: Theme) -> QImage:
     paper = paper_theme(theme)
     widget = TimeSeriesChart(chart.title, chart.unit, paper)
+    widget.line_width = PAPER_LINE_PX
     try:
         plot = widget.getPlotItem()
         tick = QFont(paper.font_family)
