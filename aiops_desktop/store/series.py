@@ -2,9 +2,10 @@
 
 Writes land in ``samples_head`` (durable at once, deduplicated by timestamp); when a series has
 ``chunk_samples`` head samples they are encoded into one chunk (``codec``) and removed from the
-head, in the same transaction. Retention turns raw chunks older than ``raw_retention`` into
-rollups (avg/min/max/count per ``rollup_step``) and drops rollups past ``rollup_retention``.
-Everything here runs on the writer thread except ``read``.
+head, in the same transaction. Retention turns raw samples older than ``raw_retention`` (in
+chunks, or still in the head of a slow or stopped series) into rollups (avg/min/max/count per
+``rollup_step``), drops rollups past ``rollup_retention``, and forgets the series left with
+no data. Everything here runs on the writer thread except ``read``.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ class SeriesStore:
     def __init__(self, db: Database, settings: StoreSettings | None = None) -> None:
         self._db = db
         self._settings = settings or StoreSettings()
-        # Writer-thread-only caches: series ids and head sizes.
+        # Writer-thread-only caches: series ids (both ways) and head sizes.
         self._ids: dict[tuple[str, str, str], tuple[int, int]] = {}
+        self._keys: dict[int, tuple[str, str, str]] = {}
         self._head_count: dict[int, int] = {}
 
     # -- writes (queued on the writer thread) ------------------------------------------------
@@ -99,11 +101,15 @@ class SeriesStore:
             conn.executemany("DELETE FROM chunks WHERE series_id = ?", sids)
             gone += conn.execute("DELETE FROM series WHERE cluster = ?", (name,)).rowcount
             # the writer's caches: a series made again under the name starts empty
-            for key in [k for k in self._ids if k[0] == name]:
-                del self._ids[key]
-            for (sid,) in sids:
-                self._head_count.pop(sid, None)
+            self._uncache(sid for (sid,) in sids)
         return gone
+
+    def _uncache(self, sids: Iterable[int]) -> None:
+        for sid in sids:
+            key = self._keys.pop(sid, None)
+            if key is not None:
+                self._ids.pop(key, None)
+            self._head_count.pop(sid, None)
 
     def _series_id(
         self, conn: sqlite3.Connection, cluster: str, metric: str, lk: str
@@ -121,6 +127,7 @@ class SeriesStore:
             key,
         ).fetchone()
         self._ids[key] = (sid, until)
+        self._keys[sid] = key
         if sid not in self._head_count:
             self._head_count[sid] = conn.execute(
                 "SELECT COUNT(*) FROM samples_head WHERE series_id = ?", (sid,)
@@ -161,13 +168,26 @@ class SeriesStore:
             rows.clear()
         return count
 
-    def _compact(self, conn: sqlite3.Connection, sid: int, *, force: bool) -> int:
-        rows = conn.execute(
-            "SELECT ts_ms, value FROM samples_head WHERE series_id = ? ORDER BY ts_ms", (sid,)
-        ).fetchall()
+    def _compact(
+        self, conn: sqlite3.Connection, sid: int, *, force: bool, before_ms: int | None = None
+    ) -> int:
+        """Head samples into chunks: whole chunks, or (``force``) all of them; only those
+        before ``before_ms`` when given. Returns how many samples were compacted."""
+        if before_ms is None:
+            rows = conn.execute(
+                "SELECT ts_ms, value FROM samples_head WHERE series_id = ? ORDER BY ts_ms", (sid,)
+            ).fetchall()
+        else:
+            rows = conn.execute(
+                "SELECT ts_ms, value FROM samples_head WHERE series_id = ? AND ts_ms < ? "
+                "ORDER BY ts_ms",
+                (sid, before_ms),
+            ).fetchall()
         size = self._settings.chunk_samples
         usable = len(rows) if force else len(rows) - len(rows) % size
         if usable == 0:
+            if before_ms is None:  # the count was an upper bound (re-sent samples replace)
+                self._head_count[sid] = len(rows)
             return 0
         ts = np.fromiter((r[0] for r in rows[:usable]), dtype=np.int64, count=usable)
         vals = np.fromiter(
@@ -184,10 +204,15 @@ class SeriesStore:
         last = int(ts[-1])
         conn.execute("DELETE FROM samples_head WHERE series_id = ? AND ts_ms <= ?", (sid, last))
         conn.execute("UPDATE series SET chunked_until_ms = ? WHERE id = ?", (last, sid))
-        for key, (cached_sid, _) in list(self._ids.items()):
-            if cached_sid == sid:
-                self._ids[key] = (sid, last)
-        self._head_count[sid] = len(rows) - usable
+        key = self._keys.get(sid)
+        if key is not None:
+            self._ids[key] = (sid, last)
+        if before_ms is None:
+            self._head_count[sid] = len(rows) - usable
+        else:  # samples after before_ms stay in the head
+            self._head_count[sid] = conn.execute(
+                "SELECT COUNT(*) FROM samples_head WHERE series_id = ?", (sid,)
+            ).fetchone()[0]
         return usable
 
     def _flush(self, conn: sqlite3.Connection) -> int:
@@ -200,6 +225,14 @@ class SeriesStore:
         raw_cut = now_ms - int(self._settings.raw_retention.total_seconds() * 1000)
         raw_cut -= raw_cut % step_ms
         rollup_cut = now_ms - int(self._settings.rollup_retention.total_seconds() * 1000)
+        # Head samples past raw retention (a series too slow to fill a chunk in that time, or
+        # one that stopped) become chunks first, so they are rolled up below, not lost.
+        stale = conn.execute(
+            "SELECT DISTINCT series_id FROM samples_head WHERE ts_ms < ?", (raw_cut,)
+        ).fetchall()
+        rolled_head = sum(
+            self._compact(conn, sid, force=True, before_ms=raw_cut) for (sid,) in stale
+        )
         old = conn.execute(
             "SELECT series_id, start_ms, data FROM chunks WHERE resolution_s = 0 AND end_ms < ? "
             "ORDER BY series_id, start_ms",
@@ -226,19 +259,7 @@ class SeriesStore:
                     np.maximum.reduceat(vals, idx),
                     counts,
                 ]
-                for s in range(0, starts.size, self._settings.chunk_samples):
-                    e = s + self._settings.chunk_samples
-                    conn.execute(
-                        _INSERT_CHUNK,
-                        (
-                            sid,
-                            step_s,
-                            int(starts[s]),
-                            int(starts[min(e, starts.size) - 1]),
-                            int(starts[s:e].size),
-                            codec.encode(starts[s:e], [c[s:e] for c in cols]),
-                        ),
-                    )
+                self._add_rollups(conn, sid, step_s, starts, cols)
             conn.executemany(
                 "DELETE FROM chunks WHERE series_id = ? AND resolution_s = 0 AND start_ms = ?",
                 [(sid, start) for start, _ in chunks],
@@ -246,9 +267,90 @@ class SeriesStore:
         dropped = conn.execute(
             "DELETE FROM chunks WHERE resolution_s > 0 AND end_ms < ?", (rollup_cut,)
         ).rowcount
-        head = conn.execute("DELETE FROM samples_head WHERE ts_ms < ?", (raw_cut,)).rowcount
-        self._head_count.clear()
-        return {"downsampled_chunks": len(old), "dropped_rollups": dropped, "dropped_head": head}
+        # series with nothing left (their rollups expired): the row and the caches go; one
+        # written again is made afresh
+        empty = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM series s WHERE NOT EXISTS "
+                "(SELECT 1 FROM chunks c WHERE c.series_id = s.id) AND NOT EXISTS "
+                "(SELECT 1 FROM samples_head h WHERE h.series_id = s.id)"
+            )
+        ]
+        conn.executemany("DELETE FROM series WHERE id = ?", [(sid,) for sid in empty])
+        self._uncache(empty)
+        return {
+            "downsampled_chunks": len(old),
+            "dropped_rollups": dropped,
+            "rolled_head": rolled_head,
+            "forgotten_series": len(empty),
+        }
+
+    def _add_rollups(
+        self,
+        conn: sqlite3.Connection,
+        sid: int,
+        step_s: int,
+        starts: np.ndarray,
+        cols: list[np.ndarray],
+    ) -> None:
+        """Store rollup buckets (sorted, unique) with the series' rollup chunks, each bucket
+        once: a stored chunk holding one of these buckets (an earlier pass rolled up a raw
+        chunk that ended inside it) is merged with them, as is the chunk just before them
+        while it is not full (so chunks fill up to ``chunk_samples`` buckets, where each pass
+        used to add a small one), and written again."""
+        size = self._settings.chunk_samples
+        lo, hi = int(starts[0]), int(starts[-1])
+        where = "FROM chunks WHERE series_id = ? AND resolution_s = ?"
+        found = conn.execute(  # chunks are in time order: only the one before can reach in
+            f"SELECT id, start_ms, end_ms, count, data {where} AND start_ms < ? "
+            "ORDER BY start_ms DESC LIMIT 1",
+            (sid, step_s, lo),
+        ).fetchall()
+        found = [
+            (cid, blob)
+            for cid, start, end, count, blob in found
+            if end >= lo or (count < size and lo - start < size * step_s * 1000)
+        ]
+        found += conn.execute(
+            f"SELECT id, data {where} AND start_ms BETWEEN ? AND ?",
+            (sid, step_s, lo, hi),
+        ).fetchall()
+        taken: dict[int, tuple[np.ndarray, list[np.ndarray]]] = {}
+        while found:
+            for cid, blob in found:
+                taken[cid] = codec.decode(blob)
+            parts = [(starts, cols), *taken.values()]
+            merged_ts, merged = _combine(
+                np.concatenate([p[0] for p in parts]),
+                *(np.concatenate([p[1][i] for p in parts]) for i in range(4)),
+            )
+            # a chunk written anew may not start where another one (not merged) starts
+            firsts = merged_ts[::size].tolist()
+            found = [
+                r
+                for r in conn.execute(
+                    f"SELECT id, data {where} AND start_ms IN ({','.join('?' * len(firsts))})",
+                    (sid, step_s, *firsts),
+                )
+                if r[0] not in taken
+            ]
+        if taken:
+            conn.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in taken])
+            starts, cols = merged_ts, merged
+        for s in range(0, starts.size, size):
+            e = min(s + size, starts.size)
+            conn.execute(
+                _INSERT_CHUNK,
+                (
+                    sid,
+                    step_s,
+                    int(starts[s]),
+                    int(starts[e - 1]),
+                    e - s,
+                    codec.encode(starts[s:e], [c[s:e] for c in cols]),
+                ),
+            )
 
     # -- reads (any thread) -----------------------------------------------------------------
     def read(
@@ -345,26 +447,39 @@ def _merge_rollups(
     start_ms: int,
     end_ms: int,
 ) -> SeriesData:
-    """Join rollup chunks; a bucket split across two retention passes is merged exactly."""
+    """Join rollup chunks; a bucket stored twice (by an older version) is merged exactly."""
     if not parts:
         empty = np.zeros(0)
         return SeriesData(cluster, metric, labels, empty.astype(np.int64), empty, resolution_s)
-    ts = np.concatenate([p[0] for p in parts])
-    avg, mn, mx, cnt = (np.concatenate([p[1][i] for p in parts]) for i in range(4))
-    order = np.argsort(ts, kind="stable")
-    ts, avg, mn, mx, cnt = ts[order], avg[order], mn[order], mx[order], cnt[order]
-    uniq, idx = np.unique(ts, return_index=True)
-    total = np.add.reduceat(avg * cnt, idx)
-    counts = np.add.reduceat(cnt, idx)
+    uniq, (avg, mn, mx, counts) = _combine(
+        np.concatenate([p[0] for p in parts]),
+        *(np.concatenate([p[1][i] for p in parts]) for i in range(4)),
+    )
     sel = (uniq >= start_ms) & (uniq <= end_ms)
     return SeriesData(
         cluster,
         metric,
         labels,
         uniq[sel],
-        (total / counts)[sel],
+        avg[sel],
         resolution_s,
-        np.minimum.reduceat(mn, idx)[sel],
-        np.maximum.reduceat(mx, idx)[sel],
+        mn[sel],
+        mx[sel],
         counts[sel],
     )
+
+
+def _combine(
+    ts: np.ndarray, avg: np.ndarray, mn: np.ndarray, mx: np.ndarray, cnt: np.ndarray
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Rollup buckets in time order, one per start: those given more than once merged (the
+    count-weighted average, the least minimum, the greatest maximum, the summed count); one
+    given once keeps its values bit for bit."""
+    order = np.argsort(ts, kind="stable")
+    ts, avg, mn, mx, cnt = ts[order], avg[order], mn[order], mx[order], cnt[order]
+    uniq, idx = np.unique(ts, return_index=True)
+    counts = np.add.reduceat(cnt, idx)
+    merged = np.diff(np.append(idx, ts.size)) > 1
+    means = avg[idx]
+    means[merged] = (np.add.reduceat(avg * cnt, idx) / counts)[merged]
+    return uniq, [means, np.minimum.reduceat(mn, idx), np.maximum.reduceat(mx, idx), counts]
