@@ -183,10 +183,21 @@ def view_action(name: str) -> Callable[[DesktopApp], None] | None:
 
 async def _gui(args: argparse.Namespace, core: Core, theme: Theme) -> int:
     desktop = DesktopApp(core, theme)
+    # listened for before the window is shown: a person may close it while the app loads
+    # (then the app ends once loaded, instead of polling on with no window)
+    closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_closed() -> None:
+        if not closed.done():
+            closed.set_result(None)
+
+    desktop.window.sig_closed.connect(on_closed)
     try:
         desktop.window.resize(*args.size)
         desktop.window.show()
         await desktop.load()
+        if closed.done():
+            return 0
         action = view_action(args.view)
         assert action is not None
         action(desktop)
@@ -195,9 +206,10 @@ async def _gui(args: argparse.Namespace, core: Core, theme: Theme) -> int:
             await settle()  # let layouts settle and paint once
             save_screenshot(desktop.window, args.screenshot)
             return 0
-        await wait_signal(desktop.window.sig_closed, timeout=None)
+        await closed
         return 0
     finally:
+        desktop.window.sig_closed.disconnect(on_closed)
         await desktop.close()
 
 

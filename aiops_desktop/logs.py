@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.text import printable
 
 REDACTED = "[REDACTED]"
@@ -83,10 +84,13 @@ def register_secret(value: str) -> None:
             _known_secrets.add(value)
 
 
-def redact(text: str) -> str:
+def _known() -> list[str]:
     with _known_lock:
-        known = sorted(_known_secrets, key=len, reverse=True)
-    for secret in known:
+        return sorted(_known_secrets, key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    for secret in _known():
         text = text.replace(secret, REDACTED)
     for pattern in _PATTERNS:
         if pattern.groups >= 1:
@@ -98,7 +102,22 @@ def redact(text: str) -> str:
     return text
 
 
+def _redact_escaped(text: str) -> str:
+    """Each known secret as JSON text writes it (a quote, a backslash or a control character
+    escaped, non-ASCII as is or as \\u escapes) redacted from a JSON document's text."""
+    for secret in _known():
+        for form in {json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(secret)[1:-1]}:
+            if form != secret:
+                text = text.replace(form, REDACTED)
+    return text
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON line a record. Its message, extras and exception text are redacted each as
+    it is, before JSON escapes them (a secret holding a quote, a backslash or a tab is not
+    found verbatim in JSON text); the line is then redacted once more as a whole (patterns
+    that span a name and its value, and each known secret's escaped form)."""
+
     _SKIP: ClassVar[set[str]] = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
     def format(self, record: logging.LogRecord) -> str:
@@ -106,14 +125,15 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact(record.getMessage()),
         }
         for key, value in vars(record).items():
             if key not in self._SKIP and not key.startswith("_"):
-                entry[key] = value if isinstance(value, int | float | bool | None) else str(value)
+                keep = isinstance(value, int | float | bool | None)
+                entry[key] = value if keep else redact(str(value))
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return redact(json.dumps(entry, ensure_ascii=False))
+            entry["exc"] = redact(self.formatException(record.exc_info))
+        return _redact_escaped(redact(json.dumps(entry, ensure_ascii=False)))
 
 
 class RedactingFormatter(logging.Formatter):
@@ -133,15 +153,19 @@ class _OwnerOnlyFileHandler(logging.handlers.RotatingFileHandler):
 
 
 def configure_logging(log_file: Path, *, level: int = logging.INFO, stderr: bool = False) -> None:
-    """Send the app's logs to ``log_file`` as JSON lines (rotating), optionally to stderr."""
+    """Send the app's logs to ``log_file`` as JSON lines (rotating), optionally to stderr; a
+    log file that cannot be opened is a ``UsageError``."""
     root = logging.getLogger("aiops")
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    file_handler = _OwnerOnlyFileHandler(
-        log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
-    )
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = _OwnerOnlyFileHandler(
+            log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+        )
+    except OSError as exc:  # the data folder's place is wrong: said in a line, no traceback
+        raise UsageError(f"cannot write the log file {log_file}: {exc.strerror or exc}") from exc
     file_handler.setFormatter(JsonFormatter())
     root.addHandler(file_handler)
     if stderr:

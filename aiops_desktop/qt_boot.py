@@ -3,14 +3,19 @@ qasync loop, logging, and the Core opened off the UI thread (the cache, or a cap
 
 ``run_qt(args, paths, program)`` runs ``await program(core, theme)`` on the qasync loop and
 returns its exit code; a cache or capture that cannot be opened ends it with the error's own
-exit code (and a message box where a person is looking).
+exit code (and a message box where a person is looking). SIGTERM (a service manager's stop)
+and SIGINT (Ctrl+C) close it in order, as closing its window does: the program is cancelled
+and its own ``finally`` closes what it opened (the Core's shutdown drains the cache's writer).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.models.enums import UserRole
-from aiops_desktop.models.errors import AppError
+from aiops_desktop.models.errors import AppError, UsageError
 from aiops_desktop.settings import AppPaths, resources_dir
 
 if TYPE_CHECKING:
@@ -29,6 +34,14 @@ if TYPE_CHECKING:
     from ui.theme import Theme
 
 Program = Callable[["Core", "Theme"], Awaitable[int]]
+
+log = logging.getLogger("aiops.app")
+
+#: the signals that close the app in order, and the exit code each leaves once it has: a
+#: stop asked for (a service manager's) is a success, as closing the window is; Ctrl+C the
+#: shell's 130, so that a script's loop stops too
+STOP_SIGNALS: dict[signal.Signals, int] = {signal.SIGTERM: 0, signal.SIGINT: 130}
+WAKE_MS = 250  # where Python's own handler is used: how often Qt lets Python run it
 
 
 def prepare_qt_environment(*, offscreen: bool) -> None:
@@ -82,10 +95,15 @@ def save_screenshot(window: QWidget, path: str | os.PathLike[str]) -> Path:
     from PySide6.QtCore import QCoreApplication, QEvent
 
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write the screenshot {target}: {exc.strerror or exc}") from exc
+    if target.is_dir():
+        raise UsageError(f"cannot write the screenshot {target}: it is a folder")
     QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
     if not window.grab().save(str(target), "PNG"):
-        raise OSError(f"could not write the screenshot {target}")
+        raise UsageError(f"cannot write the screenshot {target}: it could not be saved there")
     return target
 
 
@@ -118,9 +136,15 @@ async def _open_core(args: argparse.Namespace, paths: AppPaths) -> Core:
 async def run_program(
     args: argparse.Namespace, paths: AppPaths, theme: Theme, program: Program, *, explain: bool
 ) -> int:
-    """Open the Core (the cache, or ``--capture``) off the UI thread and run ``program``."""
+    """Open the Core (the cache, or ``--capture``) off the UI thread and run ``program``; an
+    ``AppError`` it raises (a screenshot that cannot be written) is said in a line."""
+    opening = asyncio.ensure_future(_open_core(args, paths))
     try:
-        core = await _open_core(args, paths)
+        core = await asyncio.shield(opening)
+    except asyncio.CancelledError:  # stopped (a signal) while it opened: closed once open
+        with contextlib.suppress(AppError):
+            await (await opening).shutdown()
+        raise
     except AppError as exc:
         sys.stderr.write(f"aiops-desktop: error: {exc}\n")
         if explain and not args.offscreen:
@@ -129,14 +153,79 @@ async def run_program(
             what = "the capture" if args.capture else "its cache"
             QMessageBox.critical(None, f"AIOps Desktop cannot open {what}", str(exc))
         return exc.exit_code
-    return await program(core, theme)
+    try:
+        return await program(core, theme)
+    except AppError as exc:  # the program has closed what it opened (its ``finally``)
+        sys.stderr.write(f"aiops-desktop: error: {exc}\n")
+        return exc.exit_code
+
+
+class StopOnSignals:
+    """SIGTERM and SIGINT cancel the running program ``task``, once: its own ``finally``
+    closes the window or the wall and shuts the Core down, as closing the window does.
+
+    The loop's own signal handling where it has it (Unix: the signal's wakeup fd wakes Qt's
+    loop through a socket notifier, and the handler runs as a loop callback); else Python's
+    handler, with a short timer so that Python gets to run it while Qt waits in C++."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, task: asyncio.Future[int]) -> None:
+        self.received: signal.Signals | None = None
+        self._loop, self._task = loop, task
+        self._by_loop: list[signal.Signals] = []
+        self._previous: dict[signal.Signals, Any] = {}
+        self._timer: Any = None
+        for sig in STOP_SIGNALS:
+            try:
+                loop.add_signal_handler(sig, self._on_signal, sig)
+                self._by_loop.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                with contextlib.suppress(ValueError, OSError):  # not the main thread
+                    self._previous[sig] = signal.signal(sig, self._python_handler)
+        if self._previous:
+            from PySide6.QtCore import QTimer
+
+            self._timer = QTimer()
+            self._timer.timeout.connect(lambda: None)  # Python runs between Qt's events
+            self._timer.start(WAKE_MS)
+
+    def _python_handler(self, signum: int, _frame: object) -> None:
+        self._loop.call_soon_threadsafe(self._on_signal, signal.Signals(signum))
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self.received is not None:
+            log.warning("%s while closing: the app is already closing", sig.name)
+            return
+        self.received = sig
+        log.info("%s: closing in order", sig.name)
+        self._task.cancel()
+
+    def remove(self) -> None:
+        for sig in self._by_loop:
+            self._loop.remove_signal_handler(sig)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        if self._timer is not None:
+            self._timer.stop()
 
 
 def run_qt(
     args: argparse.Namespace, paths: AppPaths, program: Program, *, explain: bool = True
 ) -> int:
     """``explain``: show a message box when the cache cannot be opened (not on the wall: an
-    unattended screen has nobody to close it)."""
+    unattended screen has nobody to close it). A data folder that cannot be made is said in
+    a line (exit 2); SIGTERM and SIGINT close the program in order (exit 0 and 130)."""
+    try:
+        configure_logging(paths.ensure().log_file, stderr=args.verbose)
+    except AppError as exc:
+        sys.stderr.write(f"aiops-desktop: error: {exc}\n")
+        return exc.exit_code
+    try:
+        return _run_qt(args, paths, program, explain=explain)
+    finally:
+        shutdown_logging()
+
+
+def _run_qt(args: argparse.Namespace, paths: AppPaths, program: Program, *, explain: bool) -> int:
     prepare_qt_environment(offscreen=args.offscreen)
     import qasync
     from PySide6.QtGui import QIcon
@@ -145,7 +234,6 @@ def run_qt(
     from aiops_desktop.settings import Settings
     from ui.theme import apply_theme, chosen_theme, load_theme
 
-    configure_logging(paths.ensure().log_file, stderr=args.verbose)
     app = QApplication.instance() or QApplication(["aiops-desktop"])
     assert isinstance(app, QApplication)
     app.setApplicationName("aiops-desktop")
@@ -156,9 +244,19 @@ def run_qt(
     theme = apply_theme(app, load_theme(chosen_theme(look.theme), look.font_scale))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    task = loop.create_task(run_program(args, paths, theme, program, explain=explain))
+    stops = StopOnSignals(loop, task)
     try:
-        return loop.run_until_complete(run_program(args, paths, theme, program, explain=explain))
+        try:
+            code = loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            if stops.received is None:
+                raise
+        if stops.received is None:
+            return code
+        log.info("closed in order after %s", stops.received.name)
+        return STOP_SIGNALS[stops.received]
     finally:
+        stops.remove()
         loop.close()
         asyncio.set_event_loop(None)
-        shutdown_logging()

@@ -55,11 +55,18 @@ class AppPaths:
 
     def ensure(self) -> AppPaths:
         """The app's folders, made and kept readable by their owner only (0700): the cache,
-        logs, reports and captures say what a site runs and where."""
+        logs, reports and captures say what a site runs and where. A folder that cannot be
+        made or kept so (a file in its place, a read-only or missing parent) is a
+        ``UsageError`` that names it: ``--data-dir`` or ``AIOPS_DESKTOP_HOME`` is wrong."""
         for folder in (self.data_dir, self.log_dir, self.reports_dir):
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if folder.stat().st_mode & 0o077:
-                folder.chmod(0o700)
+            try:
+                if folder.exists() and not folder.is_dir():
+                    raise UsageError(f"{folder} is not a folder (a file is in its place)")
+                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if folder.stat().st_mode & 0o077:
+                    folder.chmod(0o700)
+            except OSError as exc:
+                raise UsageError(f"cannot make the folder {folder}: {exc.strerror or exc}") from exc
         return self
 
 

@@ -41,6 +41,7 @@ class WallApp:
         )
         self.window = WallWindow(theme, rotate_s)
         self.presenter.sig_model.connect(self.window.show_model)
+        self.presenter.sig_stale.connect(self.window.show_stale)
 
     def place(self, screen: int, size: tuple[int, int] | None = None) -> None:
         """Full screen on monitor ``screen`` (0 is the first); ``size`` instead for a fixed

@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     gui.add_argument(
         "--size", type=size, default=(1400, 900), metavar="WxH",
-        help="window size in pixels, at least 200x150 (default: 1400x900)",
+        help="window size in pixels, at least 200x150, at most 7680x4320 (default: 1400x900)",
     )  # fmt: skip
     sub = parser.add_subparsers(
         dest="command", metavar="COMMAND", help="what to run (none: open the window)"
@@ -148,7 +148,10 @@ def main(
         from aiops_desktop.wall_app import run_wall
 
         return run_wall(args, paths)
-    configure_logging(paths.ensure().log_file, stderr=args.verbose)
+    try:
+        configure_logging(paths.ensure().log_file, stderr=args.verbose)
+    except AppError as exc:
+        _fail(str(exc), exc.exit_code)
     io = Io(Printable(out or sys.stdout), stdin or sys.stdin, Printable(sys.stderr))
     try:
         code = _run_command(args, paths, io)

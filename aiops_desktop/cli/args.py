@@ -237,6 +237,11 @@ def promql(text: str) -> str:
     return query
 
 
+#: the largest window ``--size`` makes (8K UHD): a screenshot of 40000x40000 took 89 s and
+#: 12.6 GB, and a larger one failed inside Qt
+MAX_SIZE = (7680, 4320)
+
+
 def size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(p) for p in text.lower().split("x"))
@@ -244,6 +249,10 @@ def size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"{text!r}: use WIDTHxHEIGHT, e.g. 1400x900") from None
     if w < 200 or h < 150:
         raise argparse.ArgumentTypeError("the size must be at least 200x150")
+    if w > MAX_SIZE[0] or h > MAX_SIZE[1]:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the size must be at most {MAX_SIZE[0]}x{MAX_SIZE[1]}"
+        )
     return w, h
 
 

@@ -21,6 +21,7 @@ import pytest_asyncio
 
 from aiops_desktop.models import AlertSeverity, Cluster, ClusterKind, EndpointKind
 from aiops_desktop.models.alerts import Alert
+from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.cluster import Endpoint
 from aiops_desktop.models.fleet import (
     Coverage,
@@ -41,7 +42,7 @@ from aiops_desktop.services.outputs.capture import open_capture
 from aiops_desktop.services.outputs.wall import WallService
 from aiops_desktop.services.polling.live import LiveBuffers
 from aiops_desktop.services.runtime.bus import EventBus
-from aiops_desktop.settings import resources_dir
+from aiops_desktop.settings import PollerSettings, resources_dir
 
 SAMPLE = resources_dir() / "samples" / "sample.aiops"
 MEMBERS = ("ran-east", "ran-west", "ai-lab")
@@ -50,12 +51,18 @@ MEMBERS = ("ran-east", "ran-west", "ai-lab")
 @dataclass
 class Poller:
     """What the truth and the wall read of the poller: its sources' statuses, the alerts
-    firing, each hub's newest sample's age and when each member was last seen."""
+    firing, each hub's newest sample's age and when each member was last seen, and how
+    often it reads a cluster (the wall's staleness)."""
 
     status: dict[tuple[str, str], SourceStatus] = field(default_factory=dict)
     alerts: dict[str, list[Alert]] = field(default_factory=dict)
     hub_age_s: dict[str, float | None] = field(default_factory=dict)
     member_seen: dict[str, dict[str, datetime | None]] = field(default_factory=dict)
+    settings: PollerSettings = field(default_factory=PollerSettings)
+    catalog: list[Panel] = field(default_factory=list)
+
+    def interval_s(self, cluster: Cluster, source: str) -> float:
+        return float(cluster.check_interval_s)
 
 
 class NoAnomalies:

@@ -1,7 +1,9 @@
 """The wall window: frameless and full screen on its monitor, tiles readable across a room in
 the status palette, pages rotating (a page with a CRITICAL item first), each tile's data age
-shown and stale data badged (never blanked), the wall's own polling health in a corner. It is
-locked: no menus, no settings, no credentials; leaving takes Ctrl+Shift+Q twice in 3 s.
+shown and stale data badged (never blanked), the wall's own polling health in a corner; a
+wall that could not be built afresh keeps what it shows, badged "display not updated since
+HH:MM", its clock going on. It is locked: no menus, no settings, no credentials; leaving
+takes Ctrl+Shift+Q twice in 3 s.
 
 Tiles are made once per slot and reused: however long the wall runs, its widgets do not grow.
 The type scales with the screen's height (1080 lines: the theme's wall sizes; 4K: twice them)
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
+from datetime import datetime
 
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -391,14 +395,9 @@ class WallWindow(QWidget):
             QFont(theme.font_family, theme.font_pt("wall_title_pt"), QFont.Weight.Bold)
         )
         header.addWidget(self.title, 1)
-        self.badge = PlainLabel()
-        self.badge.setFont(QFont(theme.font_family, theme.font_pt("wall_pt"), QFont.Weight.Bold))
-        self.badge.setStyleSheet(
-            f"color: {theme.color('window')}; background: {theme.severity('warning')};"
-            " padding: 4px 16px; border-radius: 6px;"
-        )
-        self.badge.setVisible(False)
-        header.addWidget(self.badge)
+        self.badge = self._header_badge(header, "warning")  # what the data is: "CAPTURE"
+        # the wall could not be built afresh: what it shows is as old as this says
+        self.stale = self._header_badge(header, "critical")
         header.addSpacing(24)
         self.clock = PlainLabel()
         self.clock.setFont(QFont(theme.font_family, theme.font_pt("wall_line_pt")))
@@ -428,6 +427,19 @@ class WallWindow(QWidget):
         self._may_close = False
         self.scale = 1.0
         self._setup_flash()
+
+    def _header_badge(self, header: QHBoxLayout, severity: str) -> PlainLabel:
+        """A hidden badge in the header, in the window's colour on the severity's."""
+        theme = self._theme
+        badge = PlainLabel()
+        badge.setFont(QFont(theme.font_family, theme.font_pt("wall_pt"), QFont.Weight.Bold))
+        badge.setStyleSheet(
+            f"color: {theme.color('window')}; background: {theme.severity(severity)};"
+            " padding: 4px 16px; border-radius: 6px;"
+        )
+        badge.setVisible(False)
+        header.addWidget(badge)
+        return badge
 
     # -- a new CRITICAL: the wall flashes its frame a few times ---------------------------------
     def _setup_flash(self) -> None:
@@ -471,6 +483,7 @@ class WallWindow(QWidget):
         theme = self._theme
         self.title.setFont(wall_font(theme, "wall_title_pt", scale, bold=True))
         self.badge.setFont(wall_font(theme, "wall_pt", scale, bold=True))
+        self.stale.setFont(wall_font(theme, "wall_pt", scale, bold=True))
         self.clock.setFont(wall_font(theme, "wall_line_pt", scale))
         for label in (self.pages_label, self.health):
             label.setFont(wall_font(theme, "wall_small_pt", scale))
@@ -502,7 +515,26 @@ class WallWindow(QWidget):
         badge = one_line(model.badge)  # a capture's own label: cut, never wider than a third
         self.badge.setText(badge if len(badge) <= BADGE_CHARS else badge[: BADGE_CHARS - 1] + "…")
         self.badge.setVisible(bool(model.badge))
+        self.stale.setVisible(False)
         self._retitle()
+
+    def show_stale(self, now: datetime, why: str) -> None:
+        """The wall could not be built afresh: what is shown stays, badged with since when
+        (the last model's time), its tiles' data ages going on with the clock, and the
+        corner says why in a word."""
+        self.clock.setText(now.strftime("%H:%M:%S UTC"))
+        model = self._model
+        since = model.at if model is not None else None
+        if model is not None and (later := (now - model.at).total_seconds()) > 0:
+            for page in model.pages:  # "data 20 s ago" is older now: said so
+                aged = [replace(t, age_s=None if t.age_s is None else t.age_s + later)
+                        for t in page.tiles]  # fmt: skip
+                self._pages[page.name].show_page(replace(page, tiles=aged))
+        self.stale.setText(
+            "display not updated" + (f" since {since:%H:%M} UTC" if since is not None else "")
+        )
+        self.stale.setVisible(True)
+        self.health.set_text(one_line(f"display not updated: {why} · see the app log"))
 
     def _note_critical(self, model: WallModel) -> None:
         """Flash when a tile turns CRITICAL. One that was CRITICAL and is UNKNOWN for a while

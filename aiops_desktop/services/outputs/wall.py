@@ -21,17 +21,18 @@ from aiops_desktop.models.fleet import (
     Health,
 )
 from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C
+from aiops_desktop.models.polling import Source
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from aiops_desktop.models.text import age_text, count
 from aiops_desktop.models.wall import RANK, TILE_LINES, Tile, WallModel, WallPage
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.fleet.state import FleetState
 from aiops_desktop.services.polling.live import LiveBuffers
-from aiops_desktop.services.polling.poller import Poller
+from aiops_desktop.services.polling.poller import MIN_STEP_S, Poller
 from aiops_desktop.services.queries.alerts import AlertReads, fleet_alert_reads, group_alerts
 from aiops_desktop.store.capture import CaptureManifest
 
-STALE_AFTER_S = 180.0  # live-buffer data older than this is badged stale
+STALE_AFTER_S = 180.0  # live-buffer data older than this is badged stale, at the least
 ALERT_GROUPS = 12  # alert groups a page shows; one more tile counts the rest
 ALERT_STATE = {AlertSeverity.CRITICAL: "CRITICAL", AlertSeverity.WARNING: "WARNING"}
 
@@ -108,13 +109,29 @@ def _fleet_page(src: WallService, now: datetime) -> WallPage:
     return page
 
 
+def stale_after_s(src: WallService, cluster: Cluster, panels: tuple[str, ...]) -> float:
+    """How old the newest sample of ``panels`` read from ``cluster`` (a member's hub, or
+    itself) may be while its polling is healthy: the poller reads it every interval (and
+    jitter) in steps of the cluster's interval at least, the newest sample up to a step
+    before the read, and a step's margin. STALE_AFTER_S at the least: a FAR_EDGE
+    cluster's (120 s +-10 %, 120 s steps) 372 s, a HUB's (15 s) 180 s."""
+    poller = src.poller
+    steps = [float(p.step_s) for p in poller.catalog if p.id in panels]
+    step = max(MIN_STEP_S, float(cluster.check_interval_s), *steps)
+    interval = poller.interval_s(cluster, Source.METRICS) * (1 + poller.settings.jitter)
+    return max(STALE_AFTER_S, 2 * step + interval)
+
+
 #: what a GPU or PTP page's builder finds of a member: (its figures, its newest sample)
 Read = Callable[[str], tuple[list[str], float | None] | None]
 
 
-def _member_tiles(src: WallService, now: datetime, domain: Domain, read: Read) -> list[Tile]:
+def _member_tiles(
+    src: WallService, now: datetime, domain: Domain, read: Read, panels: tuple[str, ...]
+) -> list[Tile]:
     """One tile per (member) cluster that ``read`` finds data for, once however many hubs
-    it reports through, judged by the truth's findings of ``domain``; worst first."""
+    it reports through, judged by the truth's findings of ``domain``; worst first. Its data
+    is stale when older than the polled cluster's polling allows (``stale_after_s``)."""
     tiles = []
     shown: set[str] = set()
     truth = _truth(src)
@@ -127,7 +144,7 @@ def _member_tiles(src: WallService, now: datetime, domain: Domain, read: Read) -
             judged = truth.get(name)
             state, verdict = _domain_verdict(judged, domain)
             age = _age(src, now, newest)
-            old = age is not None and age > STALE_AFTER_S
+            old = age is not None and age > stale_after_s(src, cluster, panels)
             lost = judged is not None and bool(judged.lost())
             since = judged.stale_since if judged is not None and lost else None
             if since is None and old and newest is not None:
@@ -159,6 +176,10 @@ def _domain_verdict(judged: ClusterTruth | None, domain: Domain) -> tuple[str, s
     return state, f"{state} · {worst.line()}"
 
 
+GPU_PANELS = ("gpu_temperature", "gpu_util")
+PTP_PANELS = ("ptp_clock_state", "ptp_offset")
+
+
 def _gpu_page(src: WallService, now: datetime) -> WallPage:
     def read(name: str) -> tuple[list[str], float | None] | None:
         temps, newest = _latest(src, name, "gpu_temperature")
@@ -173,7 +194,7 @@ def _gpu_page(src: WallService, now: datetime) -> WallPage:
                 f"{warm} >= {TEMP_WARNING_C:g} C") if temps else "no temperatures"  # fmt: skip
         return [f"{gpus} · {busy}", heat], newest
 
-    return WallPage("gpu", "GPUs", _member_tiles(src, now, Domain.GPU, read))
+    return WallPage("gpu", "GPUs", _member_tiles(src, now, Domain.GPU, read, GPU_PANELS))
 
 
 def _ptp_page(src: WallService, now: datetime) -> WallPage:
@@ -193,7 +214,7 @@ def _ptp_page(src: WallService, now: datetime) -> WallPage:
             lines.append(" · ".join(troubles[:2]) + more)
         return lines, newest
 
-    return WallPage("ptp", "PTP timing", _member_tiles(src, now, Domain.PTP, read))
+    return WallPage("ptp", "PTP timing", _member_tiles(src, now, Domain.PTP, read, PTP_PANELS))
 
 
 def _alert_reads(src: WallService, now: datetime) -> AlertReads | None:
