@@ -1,6 +1,9 @@
 """Keeps the cache bounded: health history past 7 days, raw samples into rollups, old rollups.
 
-Runs under the task supervisor while the app is open: once at start, then every interval.
+Runs under the task supervisor while the app is open: once at start, then every interval. A
+pass that fails (the CLI holding the cache's write lock, a full disk) is logged and tried
+again, sooner at first (RETRY_S, doubling up to the interval): the loop never ends on an
+error, for the supervisor restarts nothing and the app runs for weeks.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from aiops_desktop.store.series import SeriesStore
 
 log = logging.getLogger("aiops.services.maintenance")
 DEFAULT_INTERVAL_S = 3600.0
+RETRY_S = 60.0  # a failed pass is tried again this soon, then twice as late, up to the interval
 
 
 @dataclass
@@ -53,6 +57,20 @@ async def maintenance_loop(
     alert_events: AlertEventRepository | None = None,
     interval_s: float = DEFAULT_INTERVAL_S,
 ) -> None:
+    failures = 0
     while True:
-        await maintain_once(registry, series, alert_events)
-        await asyncio.sleep(interval_s)
+        try:
+            await maintain_once(registry, series, alert_events)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # any failure: logged, tried again; never ends
+            failures += 1
+            delay = min(interval_s, RETRY_S * 2 ** min(failures - 1, 16))
+            log.warning(
+                "cache maintenance failed; tried again later",
+                extra={"error": f"{type(exc).__name__}: {exc}", "failures": failures,
+                       "retry_in_s": delay},
+            )  # fmt: skip
+        else:
+            failures, delay = 0, interval_s
+        await asyncio.sleep(delay)
