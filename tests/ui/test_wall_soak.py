@@ -49,6 +49,7 @@ def census(app: WallApp) -> dict[str, int]:
         "qobjects": len(app.window.findChildren(QObject))
         + len(app.presenter.findChildren(QObject)),
         "tasks": len(asyncio.all_tasks()),
+        "fds": len(list(Path("/proc/self/fd").iterdir())),  # sockets, files: none accumulate
         "threads": threading.active_count(),
         "polls": sum(s.polls for s in app.core.poller.status.values()),
         "by_source": {f"{k[0]}/{k[1]}": s.polls for k, s in app.core.poller.status.items()},
@@ -59,6 +60,16 @@ def census(app: WallApp) -> dict[str, int]:
     }
 
 
+# A request cut off by a poll's timeout (every 2 s here, at 200 times the speed, with the
+# endpoint switched 18 times) can leave its connection to the garbage collector, which warns
+# once about it (seen in CI twice). What would matter, sockets that accumulate, is bounded by
+# the census's open descriptors (``fds``) below: replaced clients live out a 45 s grace, so
+# some are open at any time (78 at warm-up, 90 at the end in one run).
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning",
+    "ignore:Exception ignored in. <function _SelectorTransport.__del__"
+    ":pytest.PytestUnraisableExceptionWarning",
+)
 def test_wall_soak(qtbot, qloop, theme, secret_service, prometheus, tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
     # pytest keeps every captured log record in memory: the failing polls' warnings would
     # grow the test, not the wall (which logs to its rotating file)
@@ -113,6 +124,7 @@ def test_wall_soak(qtbot, qloop, theme, secret_service, prometheus, tmp_path: Pa
     (tmp_path / "soak.json").write_text(json.dumps(figures, indent=2))
     print("soak:", json.dumps(figures))
     assert end["polls"] >= MIN_POLLS, figures
+    assert end["fds"] <= warm["fds"] + 40, figures  # sockets and files do not pile up
     assert end["rss_kb"] <= warm["rss_kb"] * 1.05, figures
     assert end["qobjects"] == warm["qobjects"], figures
     assert end["task_names"] == warm["task_names"], figures
