@@ -11,10 +11,12 @@ so each fault is exactly what a broken proxy or a hostile host sends.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import ssl
 import struct
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -238,3 +240,58 @@ class FaultServer:
         for worker in self._threads:
             worker.join(5)
         time.sleep(0)
+
+
+class FaultProcess:
+    """Fault servers run in a child process, for tests that time the app's own event loop:
+    a server thread in the test's process takes the GIL from the loop it measures (every
+    drip byte, TLS handshake and huge-body block). ``servers``: name -> (fault, tls); each
+    name then has a ``url`` and a ``cert`` like a FaultServer's."""
+
+    def __init__(self, servers: dict[str, tuple[str, bool]], *, workdir: Path) -> None:
+        spec = json.dumps({"workdir": str(workdir), "servers": servers})
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.servers.faults", spec],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=Path(__file__).parents[2],
+        )  # fmt: skip
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if not line:
+            self._proc.wait(10)
+            raise RuntimeError(f"the fault servers' process ended: {self._proc.returncode}")
+        self.urls: dict[str, str] = {}
+        self.certs: dict[str, Path | None] = {}
+        for name, (url, cert) in json.loads(line).items():
+            self.urls[name] = url
+            self.certs[name] = Path(cert) if cert else None
+
+    def stop(self) -> None:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        with contextlib.suppress(OSError):
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(10)
+        self._proc.stdout.close()
+
+
+def _serve_in_child(spec: str) -> None:
+    """The child of a FaultProcess: start the servers, print their addresses, serve until
+    the parent closes stdin."""
+    wanted = json.loads(spec)
+    workdir = Path(wanted["workdir"])
+    servers = {
+        name: FaultServer(fault, workdir=workdir, tls=tls)
+        for name, (fault, tls) in wanted["servers"].items()
+    }
+    answer = {n: (s.url, str(s.cert) if s.cert else "") for n, s in servers.items()}
+    print(json.dumps(answer), flush=True)
+    sys.stdin.read()
+    for server in servers.values():
+        server.stop()
+
+
+if __name__ == "__main__":
+    _serve_in_child(sys.argv[1])
