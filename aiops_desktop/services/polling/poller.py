@@ -6,20 +6,27 @@ where a cluster has Loki or Tempo, ``logs`` and ``traces`` (the catalog's LogQL 
 metrics panels: error log lines, failed spans and span latency per pod). Intervals
 come from the cluster type (HUB 15 s ... FAR_EDGE 120 s), with jitter; failures back off
 exponentially and trip a circuit breaker per cluster and source; a global and a per-cluster
-semaphore cap concurrency. Metrics are fetched as range queries from the newest sample held,
-so after an outage the gap is filled, not left blank. Results go to the live buffers (charts)
-and through the writer thread to the store; every value keeps the time it was fetched.
+semaphore cap concurrency; a source's panels are read one after another, the stalest first.
+Metrics are fetched as range queries from the newest sample held, so after an outage the gap
+is filled, not left blank, as far back as a first read goes (BACKFILL, or the panel's own);
+an older stretch stays a gap. Results go to the live buffers (charts) and through the writer
+thread to the store as each panel is read (a write the store refuses moves the panel's read
+mark back: read again); every value keeps the time it was fetched. Counts per step (Loki,
+Tempo) are read once a step has ended SETTLE_S ago, so lines ingested late are in it. A
+clock set back (read marks ahead of it) is logged and the cluster's panels are read afresh.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import random
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -42,7 +49,14 @@ from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.settings import PollerSettings
 from aiops_desktop.store.alert_events import AlertEventRepository
 from aiops_desktop.store.series import SeriesBatch, SeriesStore
-from collectors.errors import CollectorError, CollectorInvalidQuery
+from collectors.errors import (
+    CollectorAuthError,
+    CollectorError,
+    CollectorInvalidQuery,
+    CollectorRateLimited,
+    CollectorTimeout,
+    CollectorUnreachable,
+)
 
 log = logging.getLogger("aiops.services.poller")
 
@@ -53,6 +67,11 @@ PROBE_SHARE = 0.8  # a health probe's share of the source timeout: the check alw
 BACKFILL = timedelta(hours=1)
 UNSUPPORTED_RETRY_S = 3600.0  # a source its endpoint does not offer is asked again this late
 MIN_STEP_S = 15.0
+#: the most points a series a range read asks for (Prometheus and Loki refuse more)
+MAX_POINTS = 11_000
+#: a panel read in whole steps reads a step once it ended this long ago: Loki and Tempo make
+#: a line or span queryable some seconds after it happened, and a step is read only once
+SETTLE_S = 30.0
 #: a counted series (error lines, failed spans) missing from an answer is 0 for this long
 #: after it was last answered (at least ZERO_FILL_STEPS steps): a pod gone since is not
 #: filled with zeros for ever (50 pods, 2 replaced a minute, held 2,928 series after a day)
@@ -70,6 +89,12 @@ class SourceUnsupported(CollectorError):
     """The endpoint does not offer what a source reads (Tempo before 2.4: no TraceQL
     metrics): not a failure, the source is left alone (its panels hidden) and asked again
     after UNSUPPORTED_RETRY_S."""
+
+
+#: a panel's read failure that says the endpoint is down or refuses every query: the poll
+#: starts no further panel (they are read first next time)
+_ENDPOINT_DOWN = (CollectorUnreachable, CollectorTimeout, CollectorAuthError,
+                  CollectorRateLimited, SourceUnsupported)  # fmt: skip
 
 
 #: the poller's source that reads an endpoint's panels
@@ -106,7 +131,8 @@ class Poller:
         self.settings = settings or PollerSettings()
         self.status: dict[tuple[str, str], SourceStatus] = {}
         self.alerts: dict[str, list[Alert]] = {}
-        self.hub_age_s: dict[str, float | None] = {}  # a hub's newest sample's age, polled
+        #: when a fleet hub's newest sample was, as its last metrics poll said
+        self.hub_newest: dict[str, datetime | None] = {}
         #: hub -> member -> when a poll last had its series (None: not since the app started)
         self.member_seen: dict[str, dict[str, datetime | None]] = {}
         self._started = clock()
@@ -135,6 +161,12 @@ class Poller:
             task.cancel()
         self._tasks.clear()
 
+    def hub_age_s(self, hub: str, now: datetime | None = None) -> float | None:
+        """How old a fleet hub's newest sample is ``now`` (it ages between polls: one
+        stored as an age said "5 s old" for as long as the hub went unread)."""
+        newest = self.hub_newest.get(hub)
+        return None if newest is None else max(0.0, ((now or utcnow()) - newest).total_seconds())
+
     def _on_clusters_changed(self, clusters: list[Cluster]) -> None:
         self._reconcile(clusters)
 
@@ -153,7 +185,7 @@ class Poller:
         for held in (self.status, self.unsupported):
             for key in [k for k in held if k[0] in gone]:
                 del held[key]
-        for named in (self.hub_age_s, self.member_seen, self._alerting_members):
+        for named in (self.hub_newest, self.member_seen, self._alerting_members):
             named.pop(cluster.name, None)
         alerted = [name for name in gone if name in self.alerts]
         for name in alerted:
@@ -180,11 +212,15 @@ class Poller:
             for key in [k for k in marks if k[0] not in ids]:
                 del marks[key]
         known = {c.name for c in clusters}
-        for name in [n for n in self.alerts if n not in known]:
-            del self.alerts[name]
-        for held in (self.hub_age_s, self.member_seen):  # a removed hub's, with it
-            for name in [n for n in held if n not in known]:
+        for held in (self.hub_newest, self.member_seen, self._alerting_members):
+            for name in [n for n in held if n not in known]:  # a removed hub's, with it
                 del held[name]
+        # the alerts of a name neither registered nor a registered hub's member (those its
+        # alert poll files alerts under): a removed cluster's, or a removed hub's members'
+        members = {m for c in clusters if c.kind is ClusterKind.FLEET for m in c.status.members}
+        members.update(*self._alerting_members.values())
+        for name in [n for n in self.alerts if n not in known | members]:
+            del self.alerts[name]
         for key, cluster in wanted.items():
             if key not in self._tasks:
                 self._tasks[key] = self._supervisor.spawn(
@@ -400,7 +436,9 @@ class Poller:
 
         seen, failures = await self._read_panels(cluster, EndpointKind.PROMETHEUS, read)
         if cluster.kind is ClusterKind.FLEET:
-            self.hub_age_s[cluster.name] = await client.newest_sample_age()
+            age = await client.newest_sample_age()
+            newest = None if age is None else utcnow() - timedelta(seconds=age)
+            self.hub_newest[cluster.name] = newest
             await self._note_members(cluster.name, seen, complete=not failures)
 
     async def _logs(self, cluster: Cluster) -> None:
@@ -440,69 +478,176 @@ class Poller:
         read: Callable[[Panel, float, float, float], Awaitable[list[Read]]],
     ) -> tuple[set[str], list[str]]:
         """Each of the catalog's panels on ``source``, from the newest sample held (the last
-        BACKFILL at first) to now, into the live buffers and the store. A fleet hub's
-        Prometheus series go to the member their labels name. (The members seen, the panels
-        whose query was refused.) Raises when every panel failed."""
+        BACKFILL at first, and at most that far back after an outage) to now, into the live
+        buffers and the store. A fleet hub's Prometheus series go to the member their labels
+        name. (The members seen, the panels whose query was refused.)
+
+        Panels are read one after another (a lost endpoint leaves one request open), those
+        read longest ago first: a poll cut short by its time limit goes on next time where it
+        stopped, so however slow the endpoint no panel is starved. Each panel's samples go to
+        the store as soon as it is read, and its read mark moves with them: a panel that
+        fails or a poll cut short loses nothing of the panels read before; a write the store
+        refuses moves the mark back (read again next time). A failure saying the endpoint is
+        down or refuses every query (unreachable, no answer in time, denied, rate limited,
+        not offered) starts no further panel; any other is raised once the rest are read (a
+        refused query only when every panel's was)."""
         panels = [p for p in self.catalog if p.source is source]
         now = self._clock().timestamp()
-        batches: list[SeriesBatch] = []
+        self._check_clock(cluster, panels, now)
+        panels.sort(key=lambda p: self._since.get((cluster.id, p.id), -math.inf))
         failures: list[str] = []
+        errors: list[Exception] = []
         seen: set[str] = set()  # a fleet hub's members with series in this poll
-        by_member = cluster.kind is ClusterKind.FLEET and source is EndpointKind.PROMETHEUS
-        for panel in panels:  # one at a time: a lost endpoint leaves one request open
-            step = max(MIN_STEP_S, float(cluster.check_interval_s), float(panel.step_s))
-            # a panel with its own step is read in whole steps (a count per minute is only
-            # complete when the minute is)
-            end = now - now % step if panel.step_s else now
-            key = (cluster.id, panel.id)
-            since = self._since.get(key)
-            back = panel.backfill_h * 3600 or BACKFILL.total_seconds()
-            start = min(since + step if since is not None else end - back, end)
-            if panel.step_s and since is not None and since >= end:
-                continue  # no whole step has ended since the last read
+        for panel in panels:
             try:
-                found = await read(panel, start, end, step)
+                seen.update(await self._read_panel(cluster, panel, now, read))
             except CollectorInvalidQuery as exc:
                 failures.append(f"{panel.id}: {exc.upstream}")
-                continue
-            if panel.empty_is_zero:
-                recent = self._recently_answered(key, panel, found, end, step)
-                found = _zero_filled(panel, found, start, end, step=step, known=recent)
-            members = {cluster.name} if not by_member else set()
-            for raw, timestamps, values in found:
-                member, labels = cluster.name, panel.relabelled(raw)
-                if by_member:
-                    member, labels = fleet_member(labels, cluster.name)
-                members.add(member)
-                self.live.append(member, panel.id, labels, timestamps, values)
-                millis = (timestamps * 1000).astype(np.int64)
-                batches.append(SeriesBatch(member, panel.id, labels, millis, values))
-                if timestamps.size:
-                    self._since[key] = max(self._since.get(key, 0.0), float(timestamps[-1]))
-            if panel.step_s:  # whole steps up to ``end`` are read: one without a sample had none
-                self._since[key] = max(self._since.get(key, 0.0), end)
-            for member in members:
-                self.live.touch(member, panel.id)
-                self.live.prune(member, panel.id, at_least_s=KEEP_IDLE_STEPS * step)
-            seen |= members
-        if batches:
-            self._series.append(batches)  # the writer thread commits it; nothing waits here
+            except _ENDPOINT_DOWN:
+                raise  # the panels not read are read first next time
+            except CollectorError as exc:  # this panel's (a 503, a malformed answer)
+                errors.append(exc)
+        if errors:
+            raise errors[0]
         if failures and len(failures) == len(panels):
             raise CollectorError("every panel query failed: " + "; ".join(failures[:3]))
         return seen, failures
 
+    def _window(self, cluster: Cluster, panel: Panel, now: float) -> tuple[float, float]:
+        """A panel's step and the end of its next read: now, or for a panel read in whole
+        steps (a count per minute is only complete when the minute is) the last step that
+        ended SETTLE_S ago at least (Loki and Tempo make a line or span queryable seconds
+        after it happened: a minute read the moment it ends misses its last lines for good)."""
+        step = max(MIN_STEP_S, float(cluster.check_interval_s), float(panel.step_s))
+        if not panel.step_s:
+            return step, now
+        settled = now - SETTLE_S
+        return step, settled - settled % step
+
+    def _check_clock(self, cluster: Cluster, panels: list[Panel], now: float) -> None:
+        """A read mark more than a step past the end of the next read: the clock went back
+        (it was ahead and was set right). Every read would be skipped (and each poll a
+        success) until the clock caught up with it, and the live buffers, holding points from
+        the "future", would take nothing newer: the cluster's marks and buffers start afresh,
+        as at start (each panel reads its backfill again; the store keeps what it has)."""
+        for panel in panels:
+            step, end = self._window(cluster, panel, now)
+            since = self._since.get((cluster.id, panel.id))
+            if since is None or since <= end + step:
+                continue
+            log.warning(
+                "the clock went back: reading afresh",
+                extra={"cluster": cluster.name, "panel": panel.id,
+                       "ahead_s": round(since - end)},
+            )  # fmt: skip
+            for marks in (self._since, self._answered):
+                for key in [k for k in marks if k[0] == cluster.id]:
+                    del marks[key]
+            names = {cluster.name, *cluster.status.members,
+                     *self.member_seen.get(cluster.name, {})}  # fmt: skip
+            for name in names:
+                self.live.drop_cluster(name)
+            return
+
+    async def _read_panel(
+        self,
+        cluster: Cluster,
+        panel: Panel,
+        now: float,
+        read: Callable[[Panel, float, float, float], Awaitable[list[Read]]],
+    ) -> set[str]:
+        """One panel's read (see _read_panels); the members it had series of."""
+        step, end = self._window(cluster, panel, now)
+        key = (cluster.id, panel.id)
+        since = self._since.get(key)
+        # at first the panel's backfill; after an outage as far back as that at most: a longer
+        # range may be past what the endpoint answers (Prometheus and Loki: 11,000 points a
+        # series), refused every time until the app is restarted; the stretch before stays a gap
+        back = panel.backfill_h * 3600 or BACKFILL.total_seconds()
+        reach = min(back, (MAX_POINTS - 1) * step)
+        if since is not None and since + step < end - reach:
+            log.info(
+                "catching up after an outage: the oldest stretch stays a gap",
+                extra={"cluster": cluster.name, "panel": panel.id,
+                       "gap_s": round(end - reach - since)},
+            )  # fmt: skip
+        start = min(max(since + step, end - reach) if since is not None else end - reach, end)
+        if panel.step_s and since is not None and since >= end:
+            return set()  # no whole step has ended since the last read: the data is current
+        found = [_until(r, end) for r in await read(panel, start, end, step)]
+        if panel.empty_is_zero:
+            # zeros for quiet steps only up to the zero-fill span past the newest count ever
+            # answered: a clock ahead must not store hours of zeros the endpoint never had
+            recent, upto = self._recently_answered(key, panel, found, end, step)
+            found = _zero_filled(panel, found, start, min(end, upto), step=step, known=recent)
+        by_member = cluster.kind is ClusterKind.FLEET and panel.source is EndpointKind.PROMETHEUS
+        members = {cluster.name} if not by_member else set()
+        batches: list[SeriesBatch] = []
+        newest = -math.inf
+        for raw, timestamps, values in found:
+            member, labels = cluster.name, panel.relabelled(raw)
+            if by_member:
+                member, labels = fleet_member(labels, cluster.name)
+            members.add(member)
+            self.live.append(member, panel.id, labels, timestamps, values)
+            millis = (timestamps * 1000).astype(np.int64)
+            batches.append(SeriesBatch(member, panel.id, labels, millis, values))
+            if timestamps.size:
+                newest = max(newest, float(timestamps[-1]))
+        for member in members:
+            self.live.touch(member, panel.id)
+            self.live.prune(member, panel.id, at_least_s=KEEP_IDLE_STEPS * step)
+        if panel.step_s:  # whole steps up to ``end`` are read: one without a sample had none
+            newest = max(newest, end)
+        if newest > -math.inf:
+            self._since[key] = max(self._since.get(key, -math.inf), newest)
+        if batches:  # the writer thread commits it; nothing waits here
+            written = self._series.append(batches)
+            if isinstance(written, Future):  # (a test's stand-in store may return nothing)
+                self._on_refused_write(written, cluster, panel.id, since)
+        return members
+
+    def _on_refused_write(
+        self, written: Future[int], cluster: Cluster, panel: str, since: float | None
+    ) -> None:
+        """Should the store refuse the write (a locked or full disk), the panel's read mark
+        goes back to where it was (the live buffers ignore what they hold already): the next
+        poll reads the samples again instead of leaving a hole in the history."""
+        loop = asyncio.get_running_loop()
+        key = (cluster.id, panel)
+
+        def rewind() -> None:
+            log.warning("the store refused a poll's samples: they are read again",
+                        extra={"cluster": cluster.name, "panel": panel})  # fmt: skip
+            if since is None:
+                self._since.pop(key, None)
+            elif key in self._since:
+                self._since[key] = min(self._since[key], since)
+
+        def done(future: Future[int]) -> None:  # the writer thread's: the loop rewinds
+            if not future.cancelled() and future.exception() is not None:
+                with contextlib.suppress(RuntimeError):  # the loop closed: nothing to rewind
+                    loop.call_soon_threadsafe(rewind)
+
+        written.add_done_callback(done)
+
     def _recently_answered(
         self, key: tuple[UUID, str], panel: Panel, found: list[Read], end: float, step: float
-    ) -> list[SeriesKey]:
-        """The counted series of a panel answered within ZERO_FILL_S of ``end`` (those in
-        ``found`` now): the ones a step without a count is 0 for. Older ones are forgotten."""
+    ) -> tuple[list[SeriesKey], float]:
+        """The counted series of a panel with a count within ZERO_FILL_S of ``end`` (those in
+        ``found`` now, marked by their newest step): the ones a step without a count is 0 for.
+        Older ones are forgotten. And how far zeros may go: ZERO_FILL_S past the newest count
+        answered (not the clock's ``end``: no zeros where the endpoint has shown nothing)."""
         marks = self._answered.setdefault(key, {})
-        for raw, _, _ in found:
-            marks[series_key(panel.relabelled(raw))] = end
-        oldest = end - max(ZERO_FILL_S, ZERO_FILL_STEPS * step)
-        for gone in [k for k, at in marks.items() if at < oldest]:
+        for raw, ts, _ in found:
+            if ts.size:
+                held = series_key(panel.relabelled(raw))
+                marks[held] = max(marks.get(held, -math.inf), float(ts[-1]))
+        hold = max(ZERO_FILL_S, ZERO_FILL_STEPS * step)
+        upto = max(marks.values(), default=-math.inf) + hold
+        for gone in [k for k, at in marks.items() if at < end - hold]:
             del marks[gone]
-        return list(marks)
+        return list(marks), upto
 
 
 #: one series read: its labels, its times (unix s) and values
@@ -521,7 +666,8 @@ def _zero_filled(
     """Counted events (error lines, failed spans): Loki and Tempo leave out a step with none,
     which is 0, not unknown. Each series answered, and each already known that had none this
     time, gets a value at every whole step from ``start`` to ``end``."""
-    grid = np.arange(math.ceil(start / step) * step, end + step / 2, step)
+    first = math.ceil(start / step) * step
+    grid = np.arange(first, end + step / 2, step) if end >= first else np.zeros(0)
     out: dict[SeriesKey, Read] = {}
     for raw, ts, values in found:
         filled = np.zeros(grid.size)
@@ -535,6 +681,16 @@ def _zero_filled(
             raw = {renamed_back.get(k, k): v for k, v in key}
             out[key] = (raw, grid, np.zeros(grid.size))
     return list(out.values())
+
+
+def _until(found: Read, end: float) -> Read:
+    """A series without its points past ``end`` (Tempo's, labelled by the end of their
+    step, may be a step past it): nothing is held from after the read's end."""
+    raw, ts, values = found
+    if ts.size and ts[-1] > end:
+        keep = ts <= end
+        return raw, ts[keep], values[keep]
+    return found
 
 
 def _points(labels: dict[str, str], points: list[tuple[float, float]]) -> Read:
