@@ -34,6 +34,7 @@ from aiops_desktop.models.fleet import (
 )
 from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery, QueryAnswer, QueryStatus
 from aiops_desktop.models.polling import Source, SourceStatus
+from aiops_desktop.models.text import age_text
 from aiops_desktop.models.wall import TILE_LINES, WallPage
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.core import Core
@@ -41,6 +42,7 @@ from aiops_desktop.services.fleet.state import FleetState, unread_sources
 from aiops_desktop.services.outputs.capture import open_capture
 from aiops_desktop.services.outputs.wall import WallService
 from aiops_desktop.services.polling.live import LiveBuffers
+from aiops_desktop.services.polling.poller import Poller as RealPoller
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.settings import PollerSettings, resources_dir
 
@@ -56,7 +58,8 @@ class Poller:
 
     status: dict[tuple[str, str], SourceStatus] = field(default_factory=dict)
     alerts: dict[str, list[Alert]] = field(default_factory=dict)
-    hub_age_s: dict[str, float | None] = field(default_factory=dict)
+    hub_newest: dict[str, datetime | None] = field(default_factory=dict)
+    hub_age_s = RealPoller.hub_age_s  # the poller's own rule: the age at the time asked
     member_seen: dict[str, dict[str, datetime | None]] = field(default_factory=dict)
     settings: PollerSettings = field(default_factory=PollerSettings)
     catalog: list[Panel] = field(default_factory=list)
@@ -313,9 +316,12 @@ def test_a_member_of_two_hubs_has_one_tile_and_each_hub_counts_it() -> None:
     assert [t.title for t in w.page("ptp").tiles] == ["ran-east"]
     fleet = {t.title: t for t in w.page("fleet").tiles}
     assert fleet["ptp-hub"].lines[1] == "fleet hub of 1 member cluster"
-    w.poller.hub_age_s["gpu-hub"] = 45.0  # how fresh the hub's data is (ACM pushes)
+    w.poller.hub_newest["gpu-hub"] = T0 - timedelta(seconds=45)  # as its last poll said
     fleet = {t.title: t for t in w.page("fleet").tiles}
     assert fleet["gpu-hub"].lines[1] == "fleet hub of 1 member cluster · newest sample 45 s ago"
+    w.now[0] = T0 + timedelta(minutes=10)  # not polled since: the sample only gets older
+    fleet = {t.title: t for t in w.page("fleet").tiles}
+    assert fleet["gpu-hub"].lines[1].endswith(f"newest sample {age_text(645)}")
 
 
 def alert(name: str, severity: AlertSeverity, began: datetime, where: str = "ran-east") -> Alert:

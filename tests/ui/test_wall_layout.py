@@ -185,7 +185,7 @@ def test_a_members_dashboard_says_when_its_hub_last_had_it(qtbot) -> None:  # ty
 
     poller, now = Poller(), utcnow()
     polled(poller, "ran-hub", Source.METRICS, now)
-    poller.hub_age_s["ran-hub"] = 45.0
+    poller.hub_newest["ran-hub"] = now - timedelta(seconds=45)
     poller.member_seen["ran-hub"] = {"ran-east": now - timedelta(minutes=10), "ai-lab": now}
     presenter = DashboardPresenter(
         registry=Hubs([hub]), poller=poller, live=LiveBuffers(), anomalies=None, catalog=[],

@@ -312,7 +312,7 @@ class DashboardPresenter(Presenter):
             age = None if seen is None else (utcnow() - seen).total_seconds()
             stale = stale or age is None or age > STALE_AFTER_INTERVALS * status.interval_s
         text = f"data {age_text(age)}" + (" · STALE" if stale else "")
-        if (pushed := self._poller.hub_age_s.get(hub_name)) is not None:
+        if (pushed := self._poller.hub_age_s(hub_name)) is not None:
             text += f" · the hub's newest sample {age_text(pushed)}"  # ACM pushes every 30-300 s
         if status.last_error:
             text += f" · {status.last_error}"

@@ -90,7 +90,7 @@ def _fleet_page(src: WallService, now: datetime) -> WallPage:
         if (hub := hubs.get(t.name)) is not None:
             seen = [m.name for m in truth.clusters if m.hub == t.name]
             members = len(src.registry.members(hub, seen))  # a member of two hubs counts in both
-            pushed = None if src.capture is not None else src.poller.hub_age_s.get(t.name)
+            pushed = None if src.capture is not None else src.poller.hub_age_s(t.name, now)
             newest = "" if pushed is None else f" · newest sample {age_text(pushed)}"
             lines.append(f"fleet hub of {count(members, 'member cluster')}{newest}")
         elif t.summary():
