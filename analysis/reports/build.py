@@ -18,7 +18,8 @@ from aiops_desktop.models.text import time_text
 from analysis.reports.forecast import forecast
 
 CAPACITY_LIMIT_PCT = 80.0
-CAPACITY_PANELS = ("node_cpu", "node_memory")
+CAPACITY_PANELS = ("node_cpu", "node_memory")  # percentages
+PERCENT = (0.0, 100.0)
 ROW_LIMIT = {ReportType.EXECUTIVE: 5, ReportType.HANDOVER: 20}
 DEFAULT_ROW_LIMIT = 50
 UNREAD_GPU = "not read (no live GPU metrics)"
@@ -186,7 +187,7 @@ def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str])
         if panel is None or not panel.series:
             continue
         worst_name, worst = max(panel.series.items(), key=lambda kv: _finite_mean(kv[1][1]))
-        found = forecast(*worst, limit=CAPACITY_LIMIT_PCT)
+        found = forecast(*worst, limit=CAPACITY_LIMIT_PCT, bounds=PERCENT)
         if found is None:
             section.notes.append(f"{panel.title}: too little history for a trend")
             continue

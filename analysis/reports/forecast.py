@@ -36,9 +36,16 @@ def hourly_means(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def forecast(
-    ts: np.ndarray, values: np.ndarray, *, limit: float, horizon_days: float = 30.0
+    ts: np.ndarray,
+    values: np.ndarray,
+    *,
+    limit: float,
+    horizon_days: float = 30.0,
+    bounds: tuple[float, float] | None = None,
 ) -> Forecast | None:
-    """None where there is too little history for a trend (under 6 hourly means)."""
+    """None where there is too little history for a trend (under 6 hourly means).
+    ``bounds``: the values the signal can take (a percentage: 0 to 100); the line ahead and
+    its band stay inside them (a straight trend does not know a disk cannot be 130 % full)."""
     hx, hy = hourly_means(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
     if hx.size < MIN_HOURS:
         return None
@@ -60,10 +67,13 @@ def forecast(
     elif level >= limit:
         crossing = 0.0
     stamps = hx[0] + future * 86400.0
+    ahead = [frame[c].to_numpy() for c in ("mean", "obs_ci_lower", "obs_ci_upper")]
+    if bounds is not None:
+        ahead = [np.clip(a, *bounds) for a in ahead]
+        level = float(np.clip(level, *bounds))
     return Forecast(
         slope_per_day=slope,
         last=level,
-        ahead=(stamps, frame["mean"].to_numpy(), frame["obs_ci_lower"].to_numpy(),
-               frame["obs_ci_upper"].to_numpy()),
+        ahead=(stamps, ahead[0], ahead[1], ahead[2]),
         days_to_limit=crossing,
-    )  # fmt: skip
+    )

@@ -228,6 +228,20 @@ async def test_a_period_the_app_did_not_watch_says_so(core: Core) -> None:
     assert summary[0].endswith("the first 10 h of the 12 h asked are not known here")
 
 
+def test_a_percentage_forecast_stays_within_0_and_100() -> None:
+    """A steep climb's straight trend went past 100 % in the chart (130 % memory used)."""
+    t = np.arange(SINCE.timestamp() - 86_400, UNTIL.timestamp(), 300.0)
+    values = np.linspace(60, 95, t.size)
+    panels = {"node_memory": PanelData("Node memory used", "percent", {"n1": (t, values)})}
+    facts = ClusterFacts("ran-east", "ONLINE", 100, panels=panels)
+    report = _report(ReportType.CAPACITY, facts, since=SINCE - timedelta(days=1))
+    [chart] = report.sections[0].charts
+    ahead = [v for name, (_, v) in chart.series.items() if "(" in name]
+    assert ahead and all(np.nanmax(v) <= 100.0 for v in ahead)
+    assert max(np.nanmax(v) for v in ahead) == 100.0  # it does reach the top
+    assert forecast(t, values, limit=80.0).ahead[1].max() > 100  # unbounded, it would not stop  # type: ignore[union-attr]
+
+
 # -- 7: non-finite samples ---------------------------------------------------------------------
 
 
