@@ -125,6 +125,8 @@ class DesktopApp:
                 maintenance_loop(self.core.registry, self.core.series, self.core.alert_events),
                 name="cache-maintenance",
             )
+            # a cluster the CLI adds while this runs is polled without a restart
+            self.core.supervisor.spawn(self.core.registry.follow_store(), name="clusters-added")
             self.core.poller.start()
             self.core.supervisor.spawn(self.core.anomalies.run_live(), name="anomaly-detection")
             self.core.supervisor.spawn(self.core.discovery.run_periodic(), name="discovery")

@@ -67,6 +67,8 @@ class WallApp:
                 maintenance_loop(self.core.registry, self.core.series, self.core.alert_events),
                 name="cache-maintenance",
             )
+            # a cluster the CLI adds while this runs is polled without a restart
+            self.core.supervisor.spawn(self.core.registry.follow_store(), name="clusters-added")
             self.core.poller.start()
         # the fleet's one truth: findings read every minute (a capture's recorded answers too)
         self.core.supervisor.spawn(self.core.fleet.run(), name="fleet-truth")

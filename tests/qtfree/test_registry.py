@@ -214,3 +214,34 @@ async def test_a_health_check_never_undoes_what_another_process_changed(
     assert list(stored) == ["prod-1"]
     assert stored["prod-1"].endpoint(PROM).url == "https://new.example"  # type: ignore[union-attr]
     assert stored["prod-1"].status.state is ClusterState.ONLINE
+
+
+@pytest.mark.asyncio
+async def test_a_cluster_the_cli_adds_is_taken_in_by_the_running_app(
+    core: Core,
+    tmp_path: Path,
+    secret_service,  # type: ignore[no-untyped-def]
+) -> None:
+    """A cluster added by another process sharing the cache (the CLI) reached a running
+    window only after a restart; now it is taken in (and published: polling starts), once,
+    and a cluster this process removed is not taken back from a read made before its
+    deletion committed."""
+    await core.registry.add(ClusterSpec(name="prod-1", endpoint_urls={PROM: "https://a.example"}))
+    published: list[list[str]] = []
+    core.bus.subscribe(CLUSTERS_CHANGED, lambda cs: published.append([c.name for c in cs]))
+    cli = Core.open(resolve_paths(tmp_path / "home"), secrets=SecretStore(secret_service.backend()))
+    try:
+        await cli.registry.load()
+        await cli.registry.add(ClusterSpec(name="edge-9", endpoint_urls={PROM: "https://e.example"},
+                                           ), ClusterSecrets(token="t-0k3n-9"))  # fmt: skip
+    finally:
+        await cli.shutdown()
+    assert [c.name for c in await core.registry.adopt_added()] == ["edge-9"]
+    assert [c.name for c in core.registry.clusters()] == ["edge-9", "prod-1"]
+    assert published[-1] == ["edge-9", "prod-1"]
+    assert await core.registry.adopt_added() == []  # once
+    stale = await asyncio.to_thread(core.registry._repo.list)  # read before a removal lands
+    await core.registry.remove("prod-1")
+    core.registry._repo.list = lambda: stale  # type: ignore[method-assign]
+    assert await core.registry.adopt_added() == []
+    assert [c.name for c in core.registry.clusters()] == ["edge-9"]

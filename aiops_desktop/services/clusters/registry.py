@@ -59,6 +59,8 @@ from aiops_desktop.store.health import HealthRepository
 
 log = logging.getLogger("aiops.services.registry")
 HEALTH_RETENTION = timedelta(days=7)
+#: how often a running app looks for clusters another process added to its cache
+ADOPT_INTERVAL_S = 15.0
 #: how long a keyring entry without its cluster may be a cluster being added (by this process
 #: or another) before the sweep takes it for an orphan; an add takes milliseconds
 ORPHAN_GRACE = timedelta(minutes=2)
@@ -139,6 +141,9 @@ class ClusterRegistry:
         self._secrets = secrets
         self._bus = bus
         self._clusters: dict[UUID, Cluster] = {}
+        #: the clusters this process removed: one read from the cache before its deletion
+        #: committed is not taken back in (``adopt_added``)
+        self._removed: set[UUID] = set()
         self._reachability: dict[UUID, deque[bool]] = defaultdict(
             lambda: deque(maxlen=health.CONNECTIVITY_WINDOW)
         )
@@ -152,6 +157,35 @@ class ClusterRegistry:
 
     def clusters(self) -> list[Cluster]:
         return sorted(self._clusters.values(), key=lambda c: c.name)
+
+    async def adopt_added(self) -> list[Cluster]:
+        """The clusters another process sharing the cache (the CLI's ``clusters add``,
+        ``import-kubeconfig``) registered since this one read it, taken in (their polling
+        starts). What another process changed or removed is taken in at the cluster's next
+        health check (``apply_check``)."""
+        stored = await asyncio.to_thread(self._repo.list)
+        names = {c.name for c in self._clusters.values()}
+        added = [c for c in stored if c.id not in self._clusters
+                 and c.id not in self._removed and c.name not in names]  # fmt: skip
+        for cluster in added:
+            self._clusters[cluster.id] = cluster
+            log.info("cluster added elsewhere", extra={"cluster": cluster.name})
+        if added:
+            self._publish()
+        return added
+
+    async def follow_store(self, interval_s: float = ADOPT_INTERVAL_S) -> None:
+        """``adopt_added`` every ``interval_s`` while the app runs (a failed read is logged
+        and tried again: the loop never ends on an error)."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.adopt_added()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a locked or damaged cache: the next round
+                log.warning("clusters added elsewhere not read",
+                            extra={"error": f"{type(exc).__name__}: {exc}"})  # fmt: skip
 
     def get(self, name: str) -> Cluster:
         for cluster in self._clusters.values():
@@ -331,6 +365,7 @@ class ClusterRegistry:
         cluster = self.get(name)
         deleted = self._repo.delete(cluster.id)  # after any save queued before it
         del self._clusters[cluster.id]
+        self._removed.add(cluster.id)
         await asyncio.wrap_future(deleted)
         refs = _refs(cluster)
         gone, why = await self._forget(refs)
