@@ -81,6 +81,8 @@ async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
         if done is None:
             raise NotFoundError(f"no incident {args.ack!r}; `aiops-desktop incidents` lists them")
     shown = await core.incidents.listed()
+    if core.incidents.left_out:  # the store's limit: the least pressing are not listed
+        io.err.write(f"{core.incidents.left_out} less pressing incidents not listed\n")
     if args.json:
         out.write(json.dumps([i.model_dump(mode="json") for i in shown], indent=2) + "\n")
         return EXIT_OK if whole else EXIT_PARTIAL
@@ -90,8 +92,9 @@ async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
     for i in shown:
         out.write(f"{i.id}  {i.state.value:<12} {i.severity.value:<8} "
                   f"{time_text(i.opened_at)}  {one_line(i.title)}\n")  # fmt: skip
-        if i.held_because:
-            out.write(f"    {one_line(i.held_because)}\n")
+        for why in (i.reopened_because, i.held_because):
+            if why:
+                out.write(f"    {one_line(why)}\n")
         for s in i.timeline[:5]:
             out.write(f"    {time_text(s.first_seen, seconds=True)} {s.cluster} {s.source}: "
                       f"{one_line(s.subject)}: {one_line(s.reason)}\n")  # fmt: skip

@@ -121,3 +121,22 @@ def test_logs_of_an_alert_and_an_anomaly(sample_desktop: DesktopApp, qtbot) -> N
     qtbot.mouseClick(anomalies.logs_button, Qt.MouseButton.LeftButton)
     assert window.stack.currentWidget() is logs and logs.editor.text().startswith("{k8s_")
     window.show_view("fleet")
+
+
+def test_why_an_incident_is_open_again_and_how_many_are_not_listed(
+    sample_desktop: DesktopApp, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    """An incident reopened by a new, worse signal said why nowhere on the page, and the
+    incidents past the store's limit were left out of the list silently."""
+    window = sample_desktop.window
+    window.show_view("incidents")
+    view = window.page("incidents")
+    run_until(qtbot, lambda: bool(view._all), timeout=20)
+    because = "open again: CRITICAL ran-east: gpu-1/gpu3: XID 79 began after the acknowledgement"
+    first = view._all[0].model_copy(update={"reopened_because": because})
+    view.show_rows([first, *view._all[1:]], 7)
+    assert view.title.text().endswith(" · 7 less pressing not listed")
+    row = next(r for r in range(view.table.rowCount())
+               if view._rows[view.table.source_row(r)].id == first.id)  # fmt: skip
+    state = view.table.item(row, 1)
+    assert state is not None and state.toolTip() == because

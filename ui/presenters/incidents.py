@@ -30,7 +30,8 @@ Analysed = tuple[RcaResult, Incident | None]
 
 
 class IncidentsPresenter(Presenter):
-    """Signals: sig_rows(list[Incident]) when they change and on show; sig_rca_busy(str): an
+    """Signals: sig_rows(list[Incident], int) when they change and on show, with how many
+    were left out of the list (the least pressing, past the store's limit); sig_rca_busy(str): an
     analysis started (what it analyses) or ended (""); sig_rca(RcaReport); sig_rca_failed(str):
     the analysis asked last could not be made (why); sig_explain_text(str): the explanation as
     it streams; sig_explained(ExplanationView); sig_explain_state(str): what Explain can do now
@@ -40,7 +41,7 @@ class IncidentsPresenter(Presenter):
     the analysis asked last (a slow one never lands over a newer one); an explanation still
     streaming is stopped when a new analysis is shown."""
 
-    sig_rows = Signal(list)
+    sig_rows = Signal(list, int)
     sig_rca = Signal(object)
     sig_rca_busy = Signal(str)
     sig_rca_failed = Signal(str)
@@ -71,13 +72,15 @@ class IncidentsPresenter(Presenter):
         self._explaining: asyncio.Task[None] | None = None
         #: the analysis shown, and its incident (None: a cluster at a moment)
         self._shown: Analysed | None = None
-        self.listen(bus, INCIDENTS_CHANGED, self.sig_rows.emit)
+        self.listen(bus, INCIDENTS_CHANGED, self._emit_rows)
         self.listen(bus, LLM_CHANGED, lambda _s: self._say_explain_state())
 
     async def read(self) -> None:
-        rows = await self._incidents.listed()
-        self.sig_rows.emit(rows)
+        self._emit_rows(await self._incidents.listed())
         self._say_explain_state()
+
+    def _emit_rows(self, rows: list[Incident]) -> None:
+        self.sig_rows.emit(rows, self._incidents.left_out)
 
     def acknowledge(self, incident_id: str) -> None:
         async def work() -> None:

@@ -248,6 +248,7 @@ class IncidentsView(QWidget):
     sig_open = Signal(str, str, float)
     sig_open_view = Signal(str)
     HEADERS = ("Opened", "State", "Severity", "Clusters", "Signals", "Title")
+    _left_out = 0  # how many the store holds but does not list (the least pressing)
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -305,9 +306,11 @@ class IncidentsView(QWidget):
         self._update_buttons()
 
     # -- showing ---------------------------------------------------------------------------
-    def show_rows(self, incidents: list[Incident]) -> None:
+    def show_rows(self, incidents: list[Incident], left_out: int = 0) -> None:
+        """``left_out``: how many more the store holds than it lists (the least pressing)."""
         self.error.hide()
         self._all = list(incidents)
+        self._left_out = left_out
         self._fill()
 
     def show_error(self, text: str) -> None:
@@ -343,7 +346,8 @@ class IncidentsView(QWidget):
                  ", ".join(f"{c} (unread)" if c in i.unread else c for c in i.clusters),
                  str(i.signal_count), i.title],
                 colours={2: colour}, colour=self._theme.status("UNKNOWN") if muted else None,
-                tips={3: i.held_because, 5: i.title},  # ("" where not held: no tip)
+                # ("" where not held or not reopened: no tip)
+                tips={1: i.reopened_because, 3: i.held_because, 5: i.title},
             ))  # fmt: skip
         self.table.set_rows(rows)
         live = [i for i in self._all if i.state is not IncidentStatus.RESOLVED]
@@ -353,6 +357,7 @@ class IncidentsView(QWidget):
         self.title.setText(
             f"Incidents · {opened} open · {critical} critical"
             + (f" · {acknowledged} acknowledged" if acknowledged else "")
+            + (f" · {self._left_out} less pressing not listed" if self._left_out else "")
         )
         self._selected_id = keep
         if keep is not None:
