@@ -232,11 +232,7 @@ def _title(incident: Incident) -> str:
     if worst.alert_name and len(clusters) > 1:
         head = f"{worst.alert_name} on {len(clusters)} clusters"
     else:
-        place = worst.subject  # a finding names its thing ("gpu-1/gpu3"), an anomaly a metric
-        narrower = worst.entity.removeprefix(f"{worst.cluster} ")
-        if worst.source == "anomaly" and narrower != worst.entity:  # ...and its node, pod...
-            place = f"{narrower}: {worst.subject}"
-        head = f"{worst.cluster}: {place}: {_headline(worst.reason)}"
+        head = f"{worst.cluster}: {worst.place}: {_headline(worst.reason)}"
     more = incident.signal_count - 1
     return head + (f" (+{more} signal{'s' if more > 1 else ''})" if more else "")
 

@@ -97,7 +97,7 @@ async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
                 out.write(f"    {one_line(why)}\n")
         for s in i.timeline[:5]:
             out.write(f"    {time_text(s.first_seen, seconds=True)} {s.cluster} {s.source}: "
-                      f"{one_line(s.subject)}: {one_line(s.reason)}\n")  # fmt: skip
+                      f"{one_line(s.place)}: {one_line(s.reason)}\n")  # fmt: skip
     return EXIT_OK if whole else EXIT_PARTIAL
 
 

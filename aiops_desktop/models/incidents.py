@@ -64,6 +64,16 @@ class IncidentSignal(DomainModel):
     changed_at: AwareDatetime | None = None  # when severity and reason became these
     earlier: list[SignalVersion] = Field(default_factory=list, max_length=MOST_VERSIONS)
 
+    @property
+    def place(self) -> str:
+        """What it is about, as a timeline or a title says it: a finding's or alert's subject
+        names its thing ("gpu-1/gpu3"); an anomaly's is its metric, so its GPU, pod or node
+        goes before it ("gpu-1/gpu3: gpu_temperature")."""
+        narrower = self.entity.removeprefix(f"{self.cluster} ")
+        if self.source == "anomaly" and narrower != self.entity:
+            return f"{narrower}: {self.subject}"
+        return self.subject
+
     def changed(self, severity: FindingSeverity, reason: str, at: datetime) -> IncidentSignal:
         """This signal saying ``severity`` and ``reason`` from ``at``: what it said until then
         is kept as an earlier version (at most MOST_VERSIONS: the first and the newest)."""

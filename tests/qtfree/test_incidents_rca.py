@@ -962,6 +962,8 @@ def test_an_anomaly_s_incident_title_names_its_place() -> None:
     bare = cpu.model_copy(update={"key": "anomaly|east|other", "entity": "ran-east"})
     (alone,), _ = group([], [bare], T0)
     assert alone.title == "ran-east: node_cpu: 25.3% vs expected 19.62% (+29 %)"
+    # the timeline's rows (the page, `incidents`) name it alike: the metric alone did not
+    assert cpu.place == "node east-1-node-0: node_cpu" and bare.place == "node_cpu"
 
 
 @pytest.mark.asyncio

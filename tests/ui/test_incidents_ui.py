@@ -41,6 +41,10 @@ def test_incidents_and_their_root_cause(sample_desktop: DesktopApp, qtbot, tmp_p
 
     view.select(freerun.id)
     assert view.timeline.rowCount() == len(freerun.signals)
+    subjects = [view.timeline.item(r, 4).text() for r in range(view.timeline.rowCount())]  # type: ignore[union-attr]
+    anomaly = next(s for s in freerun.timeline if s.source == "anomaly")
+    # an anomaly's row names its port, not its metric alone
+    assert f"{anomaly.entity.removeprefix('ran-east ')}: {anomaly.subject}" in subjects
     assert view.ack_button.isEnabled() and view.rca_button.isEnabled()
     shot = save_screenshot(window, tmp_path / "incidents_sample.png")
     check_against_reference(shot, "incidents_sample.png", tolerance=12.0)

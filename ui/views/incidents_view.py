@@ -373,7 +373,7 @@ class IncidentsView(QWidget):
         for s in incident.timeline if incident else []:
             rows.append(Row(
                 [time_text(s.first_seen, seconds=True), s.cluster, s.source,
-                 s.severity.value, s.subject, s.reason],
+                 s.severity.value, s.place, s.reason],
                 colours={3: self._theme.severity(s.severity.value)},
                 tips={5: s.reason},
             ))  # fmt: skip

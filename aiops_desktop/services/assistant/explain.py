@@ -44,7 +44,7 @@ def evidence_of(result: RcaResult, incident: Incident | None = None) -> list[Evi
         )))  # fmt: skip
         for n, s in enumerate(incident.timeline[:8], start=2):
             items.append(EvidenceItem(f"I{n}", (
-                f"{s.source} signal on {s.cluster} {s.subject}: {s.reason} "
+                f"{s.source} signal on {s.cluster} {s.place}: {s.reason} "
                 f"(first seen {time_text(s.first_seen, seconds=True)}, "
                 f"severity {s.severity.value})."
             )))  # fmt: skip
