@@ -1,4 +1,8 @@
-"""A cluster's Kubernetes page: identity and access ("what I can see"), nodes, pods, events."""
+"""A cluster's Kubernetes page: identity and access ("what I can see"), nodes, pods, events.
+
+One page serves every cluster: the presenter clears it when another cluster is shown (None
+for the validation and the inventory), the nodes and pods say when they were read (STALE when
+a later read failed), and the events tab says when its watch is not live."""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow, Vali
 from aiops_desktop.models.text import time_text
 from ui.theme import Theme
 from ui.views.rows_table import Row, RowsTable
-from ui.views.text import PlainLabel
+from ui.views.text import PlainLabel, tip
 
 
 def _when(at: datetime | None) -> float:
@@ -62,13 +66,22 @@ class FilteredTable(QWidget):
         self.filter.textChanged.connect(self.apply_filter)
         self.bar.addWidget(self.filter, 1)
         layout.addLayout(self.bar)
+        self.note = PlainLabel()  # a line about the rows (plain text), hidden while empty
+        self.note.setWordWrap(True)
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note.hide()
+        layout.addWidget(self.note)
         self.table = RowsTable(headers)
         # rows keep the presenter's order (worst first) until the user clicks a header
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
         layout.addWidget(self.table, 1)
 
-    def fill(self, rows: list[Row]) -> None:
+    def fill(self, rows: list[Row], unread: str = "") -> None:
+        """``unread``: what the table says while it is empty because nothing was read ("Not
+        read yet"); "": an empty answer ("Nothing to show · checked 5 s ago")."""
+        self.table.empty_says_when = not unread
+        self.table.empty_text = unread or "Nothing to show"
         self.table.set_rows(rows)
 
     def apply_filter(self, _text: str = "") -> None:
@@ -103,9 +116,16 @@ class ClusterKubeView(QWidget):
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._theme = theme
-        self._events: list[EventRow] = []
-        self._pods: list[PodRow] = []
+        self._events: list[EventRow] = []  # the newest events (as many as the presenter gives)
+        self._warnings: list[EventRow] = []  # the newest warnings, filtered before they were cut
+        self._event_total = 0  # events the timeline holds
+        self._warning_total = 0  # warnings the timeline holds
+        self._events_trouble = ""  # why the events are not live ("" when they are)
         self._events_drawn = False
+        self._inventory: Inventory | None = None  # what the nodes and pods tables show
+        self._stale = False  # a read after it failed
+        self._unread = "Not read yet"  # what the empty nodes and pods tables say ("": read)
+        self._pods: list[PodRow] = []
         self._setup_ui()
 
     def _setup_ui(self) -> None:
@@ -115,6 +135,9 @@ class ClusterKubeView(QWidget):
         self.status.setWordWrap(True)
         self.status.setStyleSheet(f"color: {self._theme.color('text_muted')};")
         bar.addWidget(self.status, 1)
+        self.read_at = PlainLabel("nodes and pods: not read yet")  # when the inventory was read
+        self.read_at.setStyleSheet(f"color: {self._theme.color('text_muted')};")
+        bar.addWidget(self.read_at)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.sig_refresh)
         bar.addWidget(self.refresh_button)
@@ -148,6 +171,7 @@ class ClusterKubeView(QWidget):
         self.warnings_only = QCheckBox("Warnings only")
         self.warnings_only.toggled.connect(self._show_events)
         self.events.bar.addWidget(self.warnings_only)
+        self.events_note = self.events.note  # why the events are not live, or how many shown
         self.access = FilteredTable(list(self.ACCESS_HEADERS), "filter reads")
         self.tabs.addTab(self.nodes, "Nodes")
         self.tabs.addTab(self.pods, "Pods")
@@ -160,7 +184,16 @@ class ClusterKubeView(QWidget):
     def show_status(self, text: str) -> None:
         self.status.setText(text)
 
-    def show_validation(self, result: ValidationResult) -> None:
+    def show_validation(self, result: ValidationResult | None) -> None:
+        """Who the credentials are and what they may read; None: not checked (yet) for the
+        cluster shown, nothing of another cluster stays."""
+        if result is None:
+            for label in self.fields.values():
+                label.setText("—")
+            self.fields["Access"].setStyleSheet("")
+            self.access.fill([], unread="Not checked yet")
+            self._tab_text(3, "What I can see")
+            return
         ok = result.outcome is ValidationOutcome.VALID
         colour = self._theme.status("ONLINE") if ok else self._theme.severity("critical")
         access = self.fields["Access"]
@@ -184,13 +217,47 @@ class ClusterKubeView(QWidget):
         can = sum(1 for p in result.permissions if p.allowed)
         self.tabs.setTabText(3, f"What I can see ({can}/{len(result.permissions)})")
 
-    def show_inventory(self, inventory: Inventory) -> None:
-        self._show_nodes(inventory.nodes)
-        self._pods = inventory.pods
-        self._show_pods()
+    def show_inventory(self, inventory: Inventory | None, problem: str = "") -> None:
+        """Nodes and pods, and when they were read. ``(None, "")``: not read yet (the tables
+        are emptied); ``(None, why)``: they could not be read; ``(inventory, why)``: a later
+        read failed, what is shown is stale."""
+        stale = inventory is not None and bool(problem)
+        unread = "" if inventory is not None else "Not read" if problem else "Not read yet"
+        if inventory is not self._inventory or (stale, unread) != (self._stale, self._unread):
+            self._inventory, self._stale, self._unread = inventory, stale, unread
+            self._show_nodes(inventory.nodes if inventory is not None else [])
+            self._pods = inventory.pods if inventory is not None else []
+            self._show_pods()
+        muted, warn = self._theme.color("text_muted"), self._theme.severity("warning")
+        if inventory is None:
+            text = "nodes and pods: not read" if problem else "nodes and pods: not read yet"
+        else:
+            read = time_text(inventory.taken_at, seconds=True)
+            text = f"STALE: nodes and pods read {read}" if stale else f"nodes and pods read {read}"
+        self.read_at.setText(text)
+        self.read_at.setToolTip(tip(f"the last refresh failed: {problem}" if stale else problem))
+        self.read_at.setStyleSheet(
+            f"color: {warn}; font-weight: bold;" if stale else f"color: {muted};"
+        )
 
-    def show_events(self, events: list[EventRow]) -> None:
+    def show_events(
+        self,
+        events: list[EventRow],
+        warnings: list[EventRow] | None = None,
+        total: int | None = None,
+        warning_total: int | None = None,
+        trouble: str = "",
+    ) -> None:
+        """The newest events, the newest warnings (each cut by the presenter after it was
+        filtered), how many of each the timeline holds, and why they are not live ("" when
+        they are). Given only ``events``: the warnings and the counts are theirs."""
         self._events = events
+        self._warnings = (
+            warnings if warnings is not None else [e for e in events if e.type == "Warning"]
+        )
+        self._event_total = total if total is not None else len(events)
+        self._warning_total = warning_total if warning_total is not None else len(self._warnings)
+        self._events_trouble = trouble
         self._show_events()
 
     # -- rendering ----------------------------------------------------------------------------
@@ -204,9 +271,12 @@ class ClusterKubeView(QWidget):
                 colour=bad if n.ready is False or n.problems else None,
                 keys={3: n.gpus, 5: n.memory_gib, 7: _when(n.created)})
             for n in nodes
-        ])  # fmt: skip
+        ], unread=self._unread)  # fmt: skip
         not_ready = sum(1 for n in nodes if n.ready is False)
-        self._tab_text(0, f"Nodes ({len(nodes)}, {not_ready} not ready)")
+        stale = ", stale" if self._stale else ""
+        self._tab_text(
+            0, f"Nodes ({len(nodes)}, {not_ready} not ready{stale})" if self._inventory else "Nodes"
+        )
 
     def _show_pods(self, _checked: bool = False) -> None:
         pods = [p for p in self._pods if p.reason or not self.problems_only.isChecked()]
@@ -218,9 +288,15 @@ class ClusterKubeView(QWidget):
                 colour=critical if p.crash_looping else warning if p.reason else None,
                 keys={4: p.restarts, 6: _when(p.created)})
             for p in pods
-        ])  # fmt: skip
+        ], unread=self._unread)  # fmt: skip
         troubled = sum(1 for p in self._pods if p.reason)
-        self._tab_text(1, f"Pods ({len(self._pods)}, {troubled} with a problem)")
+        stale = ", stale" if self._stale else ""
+        self._tab_text(
+            1,
+            f"Pods ({len(self._pods)}, {troubled} with a problem{stale})"
+            if self._inventory
+            else "Pods",
+        )
 
     def _on_pod_double_clicked(self, row: int, _col: int) -> None:
         cells = self.pods.table.rows_model.row(self.pods.table.source_row(row)).cells
@@ -229,21 +305,34 @@ class ClusterKubeView(QWidget):
     def _show_events(self, _checked: bool = False) -> None:
         """The events tab: drawn while it is in sight (the presenter redraws it at most once a
         second while the watch moves it; a hidden tab is drawn when it is opened), its title
-        always."""
-        warnings = sum(1 for e in self._events if e.type == "Warning")
-        self._tab_text(2, f"Events ({len(self._events)}, {warnings} warnings)")
-        self._events_drawn = self.events.isVisible()
+        always, and why they are not live. The counts are the timeline's (all its warnings,
+        not those of the newest events only)."""
+        trouble = self._events_trouble
+        live = ", not live" if trouble else ""
+        self._tab_text(2, f"Events ({self._event_total}, {self._warning_total} warnings{live})")
+        only = self.warnings_only.isChecked()
+        events = self._warnings if only else self._events
+        held = self._warning_total if only else self._event_total
+        warn = self._theme.severity("warning")
+        if trouble:
+            note, colour = trouble, f"color: {warn}; font-weight: bold;"
+        elif len(events) < held:
+            kind = "warnings" if only else "events"
+            note, colour = f"the newest {len(events):,} of {held:,} {kind} shown", ""
+        else:
+            note, colour = "", ""
+        self.events_note.setText(note)
+        self.events_note.setStyleSheet(colour or f"color: {self._theme.color('text_muted')};")
+        self.events_note.setVisible(bool(note))
+        # a hidden tab is drawn when opened; emptied at once (another cluster's rows never stay)
+        self._events_drawn = self.events.isVisible() or not events
         if not self._events_drawn:
             return
-        events = [
-            e for e in self._events if e.type == "Warning" or not self.warnings_only.isChecked()
-        ]
-        warn = self._theme.severity("warning")
         self.events.fill([
             Row([_stamp(e.at), e.type, e.reason, e.object, str(e.count), e.message],
                 colour=warn if e.type == "Warning" else None, keys={4: e.count})
             for e in events
-        ])  # fmt: skip
+        ], unread="Not live: see above" if trouble else "")  # fmt: skip
 
     def _on_tab_changed(self, _index: int) -> None:
         if self.tabs.currentWidget() is self.events and not self._events_drawn:
