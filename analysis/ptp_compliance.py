@@ -15,22 +15,71 @@ import numpy as np
 from aiops_desktop.models.ptp import DEFAULT_THRESHOLD, Compliance, Threshold, metric_code
 
 ROLE_CODES = {0: "PASSIVE", 1: "SLAVE", 2: "MASTER", 3: "FAULTY", 4: "UNKNOWN", 5: "LISTENING"}
+#: What a clock class says, as linuxptp-daemon publishes it (``openshift_ptp_clock_class``: its
+#: help text names 6, 7, 52, 135, 165, 187, 248, 255) and ITU-T G.8275.1 defines it (clause
+#: 6.4, table 3 of the 2022 edition, as upstream's pkg/protocol cites it). 140, 150 and 160
+#: are a T-GM in holdover OUT of its holdover specification, its frequency traceable to a
+#: category 1, 2 or 3 source (category 1 is PRC/PRS quality, 2 SSU-A/ST2): upstream names
+#: 140 ``ClockClassOutOfSpec`` ("T-GM in holdover, out of holdover specification"); within
+#: its specification a holdover T-GM announces 7 and a T-BC 135. Not checked against the
+#: Recommendation's own text (not at hand): read from upstream and public restatements of its
+#: table, which agree. An operator may set the in-spec holdover time to 0 so that a clock
+#: announces 140-165 as soon as it loses its reference: the class is what the clock tells
+#: its clients, and they take it as out of spec either way.
 CLASS_MEANING = {
     6: "locked to PRC",
     7: "PRC unlocked, in spec",
     52: "PRC unlocked, out of spec",
     135: "T-BC holdover, in spec",
-    140: "T-GM holdover, in spec (category 1 frequency source)",
-    150: "T-GM holdover, in spec (category 2 frequency source)",
-    160: "T-GM holdover, in spec (category 3 frequency source)",
+    140: "T-GM holdover, out of spec (category 1 frequency source)",
+    150: "T-GM holdover, out of spec (category 2 frequency source)",
+    160: "T-GM holdover, out of spec (category 3 frequency source)",
     165: "T-BC holdover, out of spec",
     187: "PRC unlocked, out of spec",
-    248: "default: free-running, never locked",
+    248: "default: free-running, no time reference",
     255: "slave only",
 }
 #: the classes of a clock locked to its reference (6) or one that never serves time (255);
-#: every other class says the clock lost its reference (holdover, unlocked, never locked)
+#: every other class says the clock lost its reference (holdover, unlocked, free-running)
 LOCKED_CLASSES = frozenset({6, 255})
+#: the known classes of a clock still within its holdover specification
+IN_SPEC_CLASSES = frozenset({7, 135})
+
+
+def class_badness(clock_class: int) -> tuple[int, int]:
+    """How bad a clock class is, to pick the worst of several (one ptp4l per config, each
+    announcing its own): locked (6, 255), in-spec holdover (7, 135) or a class this app does
+    not know, out of spec (52, 140, 150, 160, 165, 187), free-running (248); then the higher
+    number (G.8275.1 numbers them from best to worst)."""
+    if clock_class in LOCKED_CLASSES:
+        level = 0
+    elif clock_class in IN_SPEC_CLASSES or clock_class not in CLASS_MEANING:
+        level = 1
+    elif clock_class == 248:
+        level = 3
+    else:
+        level = 2
+    return level, clock_class
+
+
+#: the processes linuxptp-daemon names a clock's overall state by (its clock type: a T-GM's
+#: "GM", a boundary or ordinary clock's "BC", "OC"): a clock state on the leading port's alias,
+#: and by design no offset of its own (its sources, ts2phc, dpll, gnss, ptp4l, report theirs)
+CLOCK_TYPE_PROCESSES = frozenset({"GM", "BC", "OC"})
+#: the note of a clock type's row without an offset (``CLOCK_TYPE_PROCESSES``)
+CLOCK_TYPE_NOTE = "the clock's overall state: no offset of its own"
+
+#: the note of a board row made for a port that has an interface role but no clock state of
+#: its own: linuxptp-daemon reports a clock state and offset only for the port its clock
+#: follows (under the NIC's alias, ens2fx), so a MASTER, PASSIVE or FAULTY port has a role only
+PORT_ONLY_NOTE = "port role only: no clock state or offset of its own (its NIC's clock has them)"
+
+
+def is_port_only(notes: list[str]) -> bool:
+    """Whether a row's notes say it is a port with a role only (``PORT_ONLY_NOTE``)."""
+    return PORT_ONLY_NOTE in notes
+
+
 #: GNSS receiver states good enough to serve time from
 GNSS_FIXED = frozenset({"3D fix", "GNSS + dead reckoning", "time only"})
 #: DPLL states that say it lost its reference

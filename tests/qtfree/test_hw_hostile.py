@@ -214,7 +214,7 @@ def test_out_of_spec_classes_a_stopped_ptp4l_and_no_gnss_fix_need_attention() ->
     assert attention == {"down", "c165", "c248", "c140", "c150", "c160", "c52", "gnss"}
     assert rows["nooffset"].rank == 4 and "no offset reported" in rows["nooffset"].notes
     assert rows["ok"].rank == 5 and rows["ok"].notes == []
-    assert "clock class 150: T-GM holdover, in spec (category 2 frequency source)" in (
+    assert "clock class 150: T-GM holdover, out of spec (category 2 frequency source)" in (
         rows["c150"].notes
     )
     assert {140, 150, 160} <= set(CLASS_MEANING)

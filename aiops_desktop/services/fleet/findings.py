@@ -1,7 +1,8 @@
 """What the app's readers found, as findings per cluster (or hub member).
 
 GPU health (XID, ECC, remaps, temperature, throttling), PTP (clock state, offset beyond its
-profile's band, a stopped process), SR-IOV node sync (SriovNetworkNodeState), Kubernetes
+profile's band, a stopped process, a FAULTY port, a clock state or offset not reported),
+SR-IOV node sync (SriovNetworkNodeState), Kubernetes
 (NotReady nodes, crash-looping pods, from kube-state-metrics), firing alerts and recent
 anomalies each become ``Finding`` s with a severity, a subject and one line of reason.
 """
@@ -19,6 +20,7 @@ from aiops_desktop.models.fleet import Domain, Finding, FindingSeverity
 from aiops_desktop.models.gpu import GpuFleet, GpuState
 from aiops_desktop.models.metrics import ClusterOutcome, TaggedSeries
 from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
+from analysis.ptp_compliance import CLOCK_TYPE_PROCESSES, is_port_only
 
 PerCluster = dict[str, list[Finding]]
 #: what a refresh could not read: cluster (as registered: a hub answers for its members) ->
@@ -53,7 +55,16 @@ def gpu_findings(fleet: GpuFleet) -> PerCluster:
 
 
 def ptp_findings(board: PtpBoard) -> PerCluster:
+    """Per port: FREERUN is critical; HOLDOVER, an offset beyond the band, a stopped process,
+    a FAULTY port, an out-of-spec clock class, GNSS or DPLL trouble and a port whose clock
+    state or offset is not reported are warnings (no data must not read as a port in sync,
+    as an unknown GPU is a warning). A clock class is the node's process's, on each of its
+    rows: said once per node (by the worst row with a clock state of its own, or by its
+    FREERUN or HOLDOVER finding)."""
     out: PerCluster = {}
+    named = {(r.cluster, r.node, r.clock_class) for r in board.rows
+             if r.state in (ClockState.FREERUN, ClockState.HOLDOVER)}  # fmt: skip
+    speakers = _class_speakers(board.rows)
     for row in board.rows:
         subject = f"{row.node}/{row.iface}" + (f" ({row.process})" if row.process else "")
         found: list[Finding] = []
@@ -74,24 +85,68 @@ def ptp_findings(board: PtpBoard) -> PerCluster:
                     f"offset {row.offset_ns:g} ns beyond {row.threshold.band}",
                 )
             )
+        unknown = _not_reported(row)
+        if unknown:
+            found.append(Finding(Domain.PTP, FindingSeverity.WARNING, subject, unknown))
+        if row.role == "FAULTY":
+            found.append(Finding(Domain.PTP, FindingSeverity.WARNING, subject, "port FAULTY"))
         if row.process_up is False:
             configs = f" ({', '.join(row.down_configs)})" if row.down_configs else ""
             found.append(Finding(Domain.PTP, FindingSeverity.WARNING, subject,
                                  f"{row.process} is down{configs}"))  # fmt: skip
-        found += [Finding(Domain.PTP, FindingSeverity.WARNING, subject, trouble)
-                  for trouble in _troubles(row)]  # fmt: skip
+        for trouble in _troubles(row, named, speakers):
+            found.append(Finding(Domain.PTP, FindingSeverity.WARNING, subject, trouble))
         if found:
             out.setdefault(row.cluster, []).extend(found)
     return out
 
 
-def _troubles(row: PtpRow) -> list[str]:
+def _not_reported(row: PtpRow) -> str:
+    """What a port does not report of its clock: its state (the daemon's 3, an odd value, or
+    none) or its offset; "" where both are there, or where the row is a port with a role
+    only (a MASTER port: the daemon reports a clock state and offset for the port its clock
+    follows, not for it). A clock type's overall state (GM, BC, OC) has no offset of its
+    own by design: only its state is asked of it."""
+    if is_port_only(row.notes):
+        return ""
+    missing = []
+    if row.state is ClockState.UNKNOWN:
+        missing.append("PTP state unknown")
+    if row.offset_ns is None and row.process not in CLOCK_TYPE_PROCESSES:
+        missing.append("no offset reported")
+    return "; ".join(missing)
+
+
+def _class_speakers(rows: list[PtpRow]) -> dict[tuple[str, str, str], int]:
+    """Which row says each node's clock class trouble: the first (worst) with a clock state
+    of its own, or the first port with a role only where the node has none. The class is
+    the clock's, on every row of its process: said once, by the clock's row."""
+    speakers: dict[tuple[str, str, str], PtpRow] = {}
+    for row in rows:
+        for trouble in row.class_trouble:
+            key = (row.cluster, row.node, trouble)
+            if key not in speakers or (
+                is_port_only(speakers[key].notes) and not is_port_only(row.notes)
+            ):
+                speakers[key] = row
+    return {key: id(row) for key, row in speakers.items()}
+
+
+def _troubles(
+    row: PtpRow,
+    named: set[tuple[str, str, int | None]],
+    speakers: dict[tuple[str, str, str], int],
+) -> list[str]:
     """What the board says is wrong beside the state, offset and process (``_annotate`` in
-    services/gpu_cnf/ptp.py): an out-of-spec clock class while the state says LOCKED (the
-    FREERUN and HOLDOVER findings name the class already), GNSS without a fix, a DPLL that
-    lost its lock. The board coloured them and the fleet's truth said nothing."""
-    named = row.state in (ClockState.FREERUN, ClockState.HOLDOVER)
-    return [*([] if named else row.class_trouble), *row.signal_trouble]
+    services/gpu_cnf/ptp.py): an out-of-spec clock class (by the row that says it for its
+    node: ``speakers``; none where a FREERUN or HOLDOVER finding of the node names it
+    already: ``named``), GNSS without a fix, a DPLL that lost its lock. The board coloured
+    them and the fleet's truth said nothing."""
+    classes = []
+    if (row.cluster, row.node, row.clock_class) not in named:
+        classes = [t for t in row.class_trouble
+                   if speakers.get((row.cluster, row.node, t)) == id(row)]  # fmt: skip
+    return [*classes, *row.signal_trouble]
 
 
 def kube_findings(not_ready: Iterable[TaggedSeries], looping: Iterable[TaggedSeries]) -> PerCluster:

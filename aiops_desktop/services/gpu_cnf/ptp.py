@@ -4,12 +4,20 @@ Every (cluster, node, interface, process) that reports a clock state becomes a r
 offset, clock class, interface role, process status and restarts, worst first; compliance over
 a window (``analysis.ptp_compliance``) comes from range queries of the clock state and offset.
 Queries live in ``resources/ptp/queries.json``.
+
+linuxptp-daemon does not label every series alike: the clock state and offset name the port
+its clock follows by the NIC's alias (ens2f0 -> ens2fx, ``port_aliases``), the interface role
+names each real port (ens2f0, ens2f1), and the clock class names no port at all (``process``,
+``node`` and, since 2025, ``config``). So a role joins the row of its alias (the SLAVE port
+where several ports share one), a port with a role and no row of its own is a row of its own
+(a MASTER or FAULTY port), and a clock class joins every row of its node's process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
@@ -38,13 +46,18 @@ from aiops_desktop.services.queries.field_reads import (
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 from analysis.ptp_compliance import (
     CLASS_MEANING,
+    CLOCK_TYPE_NOTE,
+    CLOCK_TYPE_PROCESSES,
     DPLL_CODES,
     DPLL_LOST,
     GNSS_CODES,
     GNSS_FIXED,
     LOCKED_CLASSES,
+    PORT_ONLY_NOTE,
+    class_badness,
     code_text,
     compliance,
+    is_port_only,
     offset_ok,
     role_of,
 )
@@ -68,8 +81,9 @@ def board_rows(
     default: Threshold = DEFAULT_THRESHOLD,
     thresholds: Thresholds | None = None,
 ) -> list[PtpRow]:
-    """One row per port and process that reports a clock state, worst first; each judged
-    against its node's profile threshold (``default`` where the node has none)."""
+    """One row per port and process that reports a clock state, and one per port that has
+    an interface role but no row (``_join_roles``), worst first; each judged against its
+    node's profile threshold (``default`` where the node has none)."""
     rows: dict[Key, PtpRow] = {}
     newest: dict[Key, float] = {}  # a port's series split by a changed label: the newest
     for tagged in answers.get("clock_state", []):
@@ -81,25 +95,157 @@ def board_rows(
         rows[key] = PtpRow(
             *key, state=ClockState.from_metric(last_value(tagged)), threshold=threshold
         )
+    _join_roles(rows, answers.get("role", []), default, thresholds or {})
     _join_values(rows, answers)
+    _join_clock_class(rows, answers.get("clock_class", []))
     for row in rows.values():
         _annotate(row)
     return sorted(rows.values(), key=lambda r: (r.rank, r.cluster, r.node, r.iface, r.process))
+
+
+#: linuxptp-daemon's alias since 2025-09 (``utils.GetAlias``): the last digits, and a
+#: Mellanox ``np`` suffix, masked; a VLAN suffix kept
+_ALIAS = re.compile(r"^(.+?)(\d+)(?:np\d+)?(\..+)?$")
+
+
+def port_aliases(iface: str) -> frozenset[str]:
+    """The names linuxptp-daemon may give port ``iface``'s clock in its clock state and
+    offset series; its rule changed over releases, so every one of them: the name with its
+    last character masked (ens2f0 -> ens2fx: to 2025-04), the same before a VLAN suffix
+    (ens2f0.100 -> ens2fx.100), the last digits and an ``np`` suffix masked (enP2s2f0np0 ->
+    enP2s2fx: since 2025-09), and the name itself (since 2026 a NIC whose ports do not alias
+    to one name, or two NICs that would share one, keep their names)."""
+    if not iface:
+        return frozenset()
+    names = {iface, iface[:-1] + "x"}
+    head, dot, vlan = iface.partition(".")
+    if dot and head:
+        names.add(head[:-1] + "x" + dot + vlan)
+    match = _ALIAS.match(iface)
+    if match:
+        names.add(match[1] + "x" + (match[3] or ""))
+    return frozenset(names)
+
+
+def _join_roles(
+    rows: dict[Key, PtpRow],
+    series: list[TaggedSeries],
+    default: Threshold,
+    thresholds: Thresholds,
+) -> None:
+    """Each port's role (its newest series) onto the row of its own name or, failing that,
+    of its alias (same cluster, node and process). Several ports of one NIC share its alias
+    (a boundary clock's SLAVE port and its MASTER ports): the row is the clock the SLAVE port
+    follows, so the SLAVE joins it, or the only port there is; every other port becomes a row
+    of its own (a FAULTY port must be seen by its name, not lost behind its NIC's row), with
+    no clock state or offset: the daemon reports those for the followed port only."""
+    ports: dict[Key, tuple[float, str]] = {}  # (cluster, node, iface, process) -> (when, role)
+    for tagged in series:
+        key, when = _key(tagged), _newest(tagged)
+        if key not in ports or when >= ports[key][0]:
+            ports[key] = (when, role_of(last_value(tagged)))
+    exact = {key for key in ports if key in rows}
+    for key in exact:
+        rows[key].role = ports[key][1]
+    sharing: dict[Key, list[Key]] = {}  # a row -> the ports whose alias names it
+    own: list[Key] = []
+    for key in sorted(ports.keys() - exact):
+        cluster, node, iface, process = key
+        if not iface:
+            continue  # a role of no port
+        aliased = [a for name in sorted(port_aliases(iface) - {iface})
+                   if (a := (cluster, node, name, process)) in rows]  # fmt: skip
+        if aliased and aliased[0] not in exact:
+            sharing.setdefault(aliased[0], []).append(key)
+        else:
+            own.append(key)
+    for target, keys in sharing.items():
+        slaves = [k for k in keys if ports[k][1] == "SLAVE"]
+        joined = keys[0] if len(keys) == 1 else slaves[0] if len(slaves) == 1 else None
+        if joined is not None:
+            rows[target].role = ports[joined][1]
+        own += [k for k in keys if k != joined]
+    for key in own:
+        threshold = thresholds.get(key[:2], default)
+        row = PtpRow(*key, state=ClockState.UNKNOWN, role=ports[key][1], threshold=threshold)
+        row.notes.append(PORT_ONLY_NOTE)
+        rows[key] = row
+
+
+#: a clock class series' newest value: ("port", cluster, node, iface, process) for one that
+#: names a row's port, ("process", cluster, node, process, config) for one that does not
+ClassSeen = dict[tuple[str, ...], tuple[float, int | None]]
+
+
+def _join_clock_class(rows: dict[Key, PtpRow], series: list[TaggedSeries]) -> None:
+    """The clock class onto every row of its node's process (linuxptp-daemon labels it by
+    ``process``, ``node`` and, since 2025, ``config``: never by port), or, where the node has
+    no row of that process (a grandmaster whose ptp4l reports no port), onto every row of the
+    node. A process with several configs (a dual-NIC boundary clock: one ptp4l per config)
+    announces one class per config and which config drives which port is not in the metrics:
+    each row gets the worst, with a note of each config's. A series that does name a port of
+    a row (older exports, captures) joins that row only; the newest series of one config (a
+    daemon pod restarted: a new ``pod`` label) is its class."""
+    by_port: dict[tuple[str, str, str], list[PtpRow]] = {}
+    for row in rows.values():
+        by_port.setdefault((row.cluster, row.node, row.iface), []).append(row)
+    seen: ClassSeen = {}
+    for tagged in series:
+        key, when = _key(tagged), _newest(tagged)
+        value = metric_code(last_value(tagged), 0, 255)  # an octet (IEEE 1588)
+        if key in rows or (key[2] and key[:3] in by_port):
+            where: tuple[str, ...] = ("port", *key)
+        else:
+            where = ("process", *key[:2], key[3], label(tagged.series.labels, "config"))
+        if where not in seen or when >= seen[where][0]:
+            seen[where] = (when, value)
+    _class_per_process(rows, seen)
+    set_at: dict[int, float] = {}
+    for where, (when, value) in seen.items():  # a port's own class: it says more
+        if where[0] != "port":
+            continue
+        key = (where[1], where[2], where[3], where[4])
+        for row in [rows[key]] if key in rows else by_port[key[:3]]:
+            if when >= set_at.get(id(row), -math.inf):
+                row.clock_class, set_at[id(row)] = value, when
+
+
+def _class_per_process(rows: dict[Key, PtpRow], seen: ClassSeen) -> None:
+    """The worst of each process's configs' classes onto its rows (``_join_clock_class``)."""
+    by_process: dict[tuple[str, str, str], list[PtpRow]] = {}
+    by_node: dict[tuple[str, str], list[PtpRow]] = {}
+    for row in rows.values():
+        by_process.setdefault((row.cluster, row.node, row.process), []).append(row)
+        by_node.setdefault((row.cluster, row.node), []).append(row)
+    per_process: dict[tuple[str, str, str], dict[str, int]] = {}
+    for where, (_when, value) in seen.items():
+        if where[0] == "process" and value is not None:
+            cluster, node, process, config = where[1:]
+            per_process.setdefault((cluster, node, process), {})[config] = value
+    for (cluster, node, process), classes in per_process.items():
+        worst = max(classes.values(), key=class_badness)
+        note = ""
+        if len(set(classes.values())) > 1:
+            each = ", ".join(f"{c or '?'} {v}" for c, v in sorted(classes.items()))
+            note = f"clock class per {process} config: {each}; the worst shown"
+        for row in by_process.get((cluster, node, process)) or by_node.get((cluster, node), []):
+            row.clock_class = worst
+            if note:
+                row.notes.append(note)
 
 
 def _same(value: float | None) -> float | None:
     return value
 
 
-#: query field -> (row attribute, what the row holds of the value)
+#: query field -> (row attribute, what the row holds of the value); the interface role and
+#: the clock class are labelled otherwise (``_join_roles``, ``_join_clock_class``)
 FIELDS: dict[str, tuple[str, Callable[[float | None], Any]]] = {
     "offset": ("offset_ns", _same),
     "max_offset": ("max_offset_ns", _same),
     "delay": ("delay_ns", _same),
     "freq_adj": ("freq_adj_ns", _same),
     "restarts": ("restarts", _same),
-    "clock_class": ("clock_class", lambda v: metric_code(v, 0, 255)),  # an octet (IEEE 1588)
-    "role": ("role", role_of),
     "gnss": ("gnss", partial(code_text, GNSS_CODES)),
     "dpll_phase": ("dpll_phase", partial(code_text, DPLL_CODES)),
     "dpll_frequency": ("dpll_frequency", partial(code_text, DPLL_CODES)),
@@ -167,12 +313,17 @@ def _annotate(row: PtpRow) -> None:
     """The row's notes, and whether it is in trouble beside its state and offset."""
     row.offset_in = offset_ok(row.offset_ns, row.threshold)
     if row.offset_ns is None:
-        row.notes.append("no offset reported")
+        if row.process in CLOCK_TYPE_PROCESSES:
+            row.notes.append(CLOCK_TYPE_NOTE)
+        elif not is_port_only(row.notes):  # a port with a role only has no offset to report
+            row.notes.append("no offset reported")
     elif row.offset_ns == FAULTY_OFFSET_NS:
         row.notes.append("faulty port (offset 999999)")
     elif row.offset_in is False:
         profile = f" (profile {row.threshold.profile})" if row.threshold.profile else ""
         row.notes.append(f"offset {row.offset_ns:g} ns beyond {row.threshold.band}{profile}")
+    if row.role == "FAULTY":
+        row.notes.append("port FAULTY")
     row.class_trouble = _class_notes(row.clock_class)
     down = []
     if row.process_up is False:
@@ -191,8 +342,9 @@ def _annotate(row: PtpRow) -> None:
 
 
 def _class_notes(clock_class: int | None) -> list[str]:
-    """A known clock class that says the clock is not locked to its reference (holdover,
-    unlocked, never locked: 7, 52, 135, 140, 150, 160, 165, 187, 248) is trouble."""
+    """A known clock class that says the clock is not locked to its reference (holdover in
+    or out of spec, unlocked, free-running: 7, 52, 135, 140, 150, 160, 165, 187, 248) is
+    trouble."""
     if clock_class is None or clock_class in LOCKED_CLASSES:
         return []
     meaning = CLASS_MEANING.get(clock_class)
