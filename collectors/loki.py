@@ -211,11 +211,14 @@ class LokiClient:
                                  truncated=bool(notes), notes=notes)  # fmt: skip
             # only lines at the edge's time can come again (the next page starts there)
             fresh = [e for e in page if e.timestamp_ns != edge or _key(e) not in at_edge]
-            entries += fresh[: wanted - len(entries)]
+            room = wanted - len(entries)
+            entries += fresh[:room]
             full = len(page) >= query.limit
             if len(entries) >= wanted:
-                return LogResult(entries=entries, truncated=full or bool(notes), pages=pages,
-                                 notes=notes)  # fmt: skip
+                # more matched: this page's lines past the room (read, not kept), or a full
+                # page (the next one may hold more)
+                cut = full or len(fresh) > room or bool(notes)
+                return LogResult(entries=entries, truncated=cut, pages=pages, notes=notes)
             if not full:
                 return LogResult(entries=entries, pages=pages, truncated=bool(notes),
                                  notes=notes)  # fmt: skip

@@ -1,18 +1,32 @@
 """Loki's live tail: ``/loki/api/v1/tail`` over a WebSocket, with the endpoint's auth and TLS,
-reconnecting (backing off, 1 s doubling to 30 s) and resuming from the newest line's time
-after a cut connection, so no line is lost and none is shown twice (``Resume``).
+reconnecting (backing off, 1 s doubling to 30 s) after a cut connection.
+
+A connection made again asks from the newest line's time; Loki answers with the NEWEST
+``limit`` lines since then (its querier reads that history backward), so the tail reads the
+rest of the gap back itself: from the newest line shown up to the first line the new
+connection sent, with ``query_range`` (forward, paged), before any new line is shown. The
+lines already shown are not shown twice (``Resume``). A gap of more than BACKFILL_MOST lines
+is shown up to that many, and the rest are counted (a LogQL count, to the millisecond) and
+said in the batch's note; a gap that cannot be read back is said too (where Loki's replay
+was full). The first connection shows the newest ``limit`` lines since ``start_ns``, as Loki
+sends them (a tail is about what comes next: a query reads the past).
 
 Each frame is bounded (MAX_FRAME_BYTES, no compression), each line cut like a queried one;
-an answer of 400 (a bad LogQL), 401 or 403 ends the tail with the server's reason, and so do
-MOST_FAILURES failed connections in a row. Never through a proxy (the app is air-gapped)."""
+an answer of 400 (a bad LogQL), 401 or 403 ends the tail with the server's reason. A tail
+Loki refuses after the upgrade (a Close 1011 before any frame: "max concurrent tail requests
+limit exceeded", a query limit) is a failed connection, backed off like one; MOST_FAILURES
+failed connections in a row (none of them sent a frame or lasted HEALTHY_S) end the tail,
+with the server's reason. Never through a proxy (the app is air-gapped)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import ssl
+import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -20,15 +34,18 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from aiops_desktop.models import AuthMethod
-from aiops_desktop.models.observability import LogEntry
+from aiops_desktop.models.enums import LogDirection
+from aiops_desktop.models.observability import LogEntry, LogQuery
 from collectors.auth import ssl_context
 from collectors.errors import (
     CollectorAuthError,
     CollectorBadResponse,
+    CollectorError,
     CollectorInvalidQuery,
+    CollectorServerError,
     CollectorUnreachable,
 )
-from collectors.loki import LokiPaths, parse_streams
+from collectors.loki import LokiClient, LokiPaths, parse_streams
 from collectors.shapes import SHAPE_ERRORS, read_json
 
 if TYPE_CHECKING:
@@ -38,6 +55,14 @@ MAX_FRAME_BYTES = 4 * 1024 * 1024
 FRAME_OFFLOAD_BYTES = 1024 * 1024
 MOST_FAILURES = 8
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+#: a connection that lasted this long worked, frame or none (a quiet stream sends none)
+HEALTHY_S = 30.0
+#: the most lines a reconnect reads back of what was written while the tail was cut, and
+#: how many a page of that read holds
+BACKFILL_MOST = 10_000
+BACKFILL_PAGE = 1_000
+#: the most lines Loki puts in one tail frame (its querier's maxEntriesPerTailResponse)
+LOKI_FRAME_LINES = 100
 #: the lines a tail remembers to tell one sent again (a reconnect's replay, a repeat): the
 #: newest this many, each as a hash (a line may be 16 KiB; lines at one instant, without end)
 RECENT_LINES = 10_000
@@ -111,10 +136,10 @@ def parse_frame(text: str | bytes, cluster: str) -> TailBatch:
 
 
 class Resume:
-    """Where a tail is, so that one made again shows neither a line twice nor misses one:
-    the newest line's time (a new connection starts there, and Loki sends again the lines
-    from it on) and the newest RECENT_LINES lines shown (as hashes), by which a line sent
-    again is known.
+    """Where a tail is, so that one made again shows no line twice: the newest line's time
+    (a new connection starts there; Loki sends again the newest of the lines from it on, and
+    the tail reads back the others, see the module) and the newest RECENT_LINES lines shown
+    (as hashes), by which a line sent or read again is known.
 
     While a connection lasts every line not shown before is shown, older than the newest
     or not (Loki takes lines written out of order). Once a connection was made again, a line
@@ -161,51 +186,183 @@ async def tail(
 ) -> AsyncGenerator[TailBatch, None]:  # fmt: skip
     """Batches of new lines of ``logql`` until cancelled (see the module)."""
     where = f"{http.name} ({http.base_url})"
-    resume = Resume(start_ns)
+    shown = _Shown(http, paths, logql, cluster, tenant, limit, Resume(start_ns))
     failures = 0
     while True:
         params = {"query": logql, "limit": str(limit), "delay_for": str(delay_for_s)}
-        if resume.last_ns is not None:
-            params["start"] = str(resume.last_ns)
+        if shown.resume.last_ns is not None:
+            params["start"] = str(shown.resume.last_ns)
         url = _ws_url(http.base_url, paths.path("tail", tenant), params)
+        framed = False  # a frame came on this connection: it works
+        opened: float | None = None
+        refused = ""  # the server's reason, when it refused the tail after the upgrade
         try:
             async with connect(
                 url, additional_headers=_headers(http), user_agent_header="aiops-desktop",
                 proxy=None, ssl=_tls(http), compression=None, max_size=MAX_FRAME_BYTES,
                 open_timeout=http.policy.connect_timeout_s, close_timeout=5,
             ) as socket:  # fmt: skip
-                failures = 0
+                opened = time.monotonic()
                 async for message in socket:
-                    # a big frame is read in a worker; either way the loop gets its turn
-                    # between frames that arrived together
-                    if len(message) > FRAME_OFFLOAD_BYTES:
-                        batch = await asyncio.to_thread(parse_frame, message, cluster)
-                    else:
-                        batch = parse_frame(message, cluster)
-                        await asyncio.sleep(0)
-                    let_go = resume.let_go
-                    fresh = resume.fresh(batch.entries)
-                    note = _let_go_note(resume.let_go) if resume.let_go > let_go else ""
-                    if fresh or batch.dropped or note:
-                        yield TailBatch(fresh, batch.dropped, note)
+                    framed, failures = True, 0
+                    for batch in await shown.frame(message):
+                        yield batch
                 reason = "the server closed the tail"
         except InvalidStatus as exc:
-            refused = _refusal(exc, where, http.name)
-            if refused is not None:
-                raise refused from exc
+            denied = _refusal(exc, where, http.name)
+            if denied is not None:
+                raise denied from exc
             reason = f"HTTP {exc.response.status_code}"
-        except (ConnectionClosed, InvalidHandshake, OSError, TimeoutError) as exc:
-            reason = f"{exc.__class__.__name__}: {str(exc)[:160]}"
+        except ConnectionClosed as exc:
+            refused = "" if framed else _refused(exc)
+            reason = f"refused: {refused}" if refused else _cut(exc)
+        except (InvalidHandshake, OSError, TimeoutError) as exc:
+            reason = _cut(exc)
+        if not framed and opened is not None and time.monotonic() - opened >= HEALTHY_S:
+            failures = 0  # a quiet stream, cut after a while (an idle timeout): it worked
         failures += 1
-        if failures > MOST_FAILURES:
+        if failures >= MOST_FAILURES:
+            if refused:
+                raise CollectorServerError(
+                    f"{where} refused the tail {MOST_FAILURES} times in a row: {refused}",
+                    backend=http.name,
+                )
             raise CollectorUnreachable(
                 f"{where}: the tail failed {MOST_FAILURES} times in a row ({reason})",
                 backend=http.name,
             )
-        resume.reconnecting()
+        shown.reconnecting()
         wait = BACKOFF_S[min(failures - 1, len(BACKOFF_S) - 1)]
         yield TailBatch(note=f"tail cut ({reason}); reconnecting in {wait:g} s")
         await asyncio.sleep(wait)
+
+
+def _refused(exc: ConnectionClosed) -> str:
+    """The server's reason when it closed with 1011 (Loki's querier could not start the tail:
+    a limit, an error; said in the close frame, before any line), else empty."""
+    if exc.rcvd is None or exc.rcvd.code != 1011:
+        return ""
+    return exc.rcvd.reason.strip()[:200] or "no reason given"
+
+
+def _cut(exc: Exception) -> str:
+    return f"{exc.__class__.__name__}: {str(exc)[:160]}"
+
+
+@dataclass
+class _Shown:
+    """What a tail showed (``resume``), and after a cut where the lines written meanwhile
+    start (``gap_from``): read back when the new connection's first lines come."""
+
+    http: BackendClient
+    paths: LokiPaths
+    logql: str
+    cluster: str
+    tenant: str | None
+    limit: int
+    resume: Resume
+    gap_from: int | None = None
+
+    def reconnecting(self) -> None:
+        if self.gap_from is None:  # (a connection that sent no line leaves the gap as it was)
+            self.gap_from = self.resume.last_ns  # None: nothing shown yet, nothing to read
+        self.resume.reconnecting()
+
+    async def frame(self, message: str | bytes) -> list[TailBatch]:
+        """A frame's batches to show: the lines read back after a cut first, if any, then
+        the frame's lines not shown before."""
+        # a big frame is read in a worker; either way the loop gets its turn between frames
+        # that arrived together
+        if len(message) > FRAME_OFFLOAD_BYTES:
+            batch = await asyncio.to_thread(parse_frame, message, self.cluster)
+        else:
+            batch = parse_frame(message, self.cluster)
+            await asyncio.sleep(0)
+        out = []
+        if self.gap_from is not None and batch.entries:
+            # the first lines since the cut: what Loki did not send again of the lines
+            # written meanwhile (it sends the newest ``limit``) is read back, shown first
+            filled, note = await _backfill(
+                self.http, self.paths, self.logql, cluster=self.cluster, tenant=self.tenant,
+                from_ns=self.gap_from, to_ns=batch.entries[0].timestamp_ns,
+                replay_full=len(batch.entries) >= min(self.limit, LOKI_FRAME_LINES),
+            )  # fmt: skip
+            self.gap_from = None
+            filled = self.resume.fresh(filled)
+            if filled or note:
+                out.append(TailBatch(filled, 0, note))
+        let_go = self.resume.let_go
+        fresh = self.resume.fresh(batch.entries)
+        note = _let_go_note(self.resume.let_go) if self.resume.let_go > let_go else ""
+        if fresh or batch.dropped or note:
+            out.append(TailBatch(fresh, batch.dropped, note))
+        return out
+
+
+async def _backfill(
+    http: BackendClient, paths: LokiPaths, logql: str, *, cluster: str, tenant: str | None,
+    from_ns: int, to_ns: int, replay_full: bool,
+) -> tuple[list[LogEntry], str]:  # fmt: skip
+    """The lines written while the tail was cut, those from ``from_ns`` (the newest line
+    shown) to ``to_ns`` (the oldest the new connection sent), both included, oldest first and
+    at most BACKFILL_MOST; and a note saying what of them cannot be shown, if any.
+
+    Where they cannot be read back, the note says lines may be missing if the new
+    connection's first frame was full (``replay_full``: Loki sent ``limit`` lines again, or
+    a frame's most, so it may have left older ones out); a frame less full held all."""
+    if to_ns < from_ns:
+        return [], ""
+    client = LokiClient(http, cluster, paths)
+    query = LogQuery(logql=logql, start_ns=from_ns, end_ns=to_ns + 1,
+                     direction=LogDirection.FORWARD, limit=BACKFILL_PAGE)  # fmt: skip
+    try:
+        got = await client.query_range(query, most=BACKFILL_MOST, tenant=tenant)
+    except CollectorError as exc:
+        if not replay_full:
+            return [], ""
+        return [], (f"lines written while the tail was cut, after {_when(from_ns)}, may be "
+                    f"missing: Loki sent only the newest again, and reading the others back "
+                    f"failed ({str(exc)[:200]})")  # fmt: skip
+    notes = list(got.notes)  # lines at one instant past a page's worth
+    if got.truncated and len(got.entries) >= BACKFILL_MOST:
+        last = got.entries[-1].timestamp_ns
+        span = f"between {_when(last)} and {_when(to_ns)}"
+        try:
+            missed = await _count_missed(client, logql, tenant, after_ns=last, before_ns=to_ns)
+        except CollectorError as exc:
+            missed, why = None, f"counting them failed: {str(exc)[:160]}"
+        else:
+            why = "too close together to count"
+        if missed is None:
+            notes.insert(0, f"more lines were written while the tail was cut than the "
+                            f"{BACKFILL_MOST:,} read back: those {span} are not shown ({why}; "
+                            "a query over that time shows them)")  # fmt: skip
+        elif missed:
+            notes.insert(0, f"at least {missed:,} line{'s' if missed != 1 else ''} written "
+                            f"while the tail was cut, {span}, not shown: more than the "
+                            f"{BACKFILL_MOST:,} read back (a query over that time shows "
+                            "them)")  # fmt: skip
+    return got.entries, "; ".join(notes)
+
+
+async def _count_missed(
+    client: LokiClient, logql: str, tenant: str | None, *, after_ns: int, before_ns: int
+) -> int | None:
+    """At least how many lines of ``logql`` lie after ``after_ns`` and before ``before_ns``
+    (neither end's lines): a LogQL count over whole milliseconds (the finest a LogQL range
+    takes) inside that time, so what the first part of a millisecond holds goes uncounted;
+    None where that time holds no whole millisecond."""
+    at = before_ns - 1
+    span_ms = (at - after_ns - 1) // 1_000_000  # the range starts after ``after_ns``
+    if span_ms < 1:
+        return None
+    result = await client.query(f"sum(count_over_time({logql} [{span_ms}ms]))", at_ns=at,
+                                tenant=tenant)  # fmt: skip
+    return round(sum(series.points[-1][1] for series in result.series if series.points))
+
+
+def _when(at_ns: int) -> str:
+    return datetime.fromtimestamp(at_ns / 1e9, UTC).isoformat(timespec="milliseconds")
 
 
 def _let_go_note(let_go: int) -> str:
