@@ -97,11 +97,11 @@ class _ReadsEndpoint(Presenter):
 
 
 class LogsPresenter(_ReadsEndpoint):
-    """Signals: sig_lines(list[LogEntry], bool truncated), sig_volume(int step s, list of
-    (unix s, count)), sig_labels(list[str]), sig_tail_lines(list[LogEntry]),
-    sig_tail_state(TailState), sig_busy(bool)."""
+    """Signals: sig_lines(list[LogEntry], bool truncated, list[LogSeries]: a metric query's
+    answer), sig_volume(int step s, list of (unix s, count)), sig_labels(list[str]),
+    sig_tail_lines(list[LogEntry]), sig_tail_state(TailState), sig_busy(bool)."""
 
-    sig_lines = Signal(list, bool)
+    sig_lines = Signal(list, bool, list)
     sig_volume = Signal(int, list)
     sig_labels = Signal(list)
     sig_tail_lines = Signal(list)
@@ -125,7 +125,8 @@ class LogsPresenter(_ReadsEndpoint):
     def run(self, request: LogRequest) -> None:
         """The lines of ``request`` (newest first) and their volume over its range: the
         lines are shown when read; the volume, read beside them, follows (its failure is a
-        note beside the lines, not the query's)."""
+        note beside the lines, not the query's). A metric query is answered with series:
+        those are shown, and no volume (a count of a metric query is no query)."""
         self.stop_tail()
 
         async def work() -> None:
@@ -144,8 +145,9 @@ class LogsPresenter(_ReadsEndpoint):
                     volume.cancel()
                     await asyncio.gather(volume, return_exceptions=True)
                     raise
-                self.sig_lines.emit(lines.entries, lines.truncated)
-                notes = [*lines.notes, *await self._volume(volume)]
+                self.sig_lines.emit(lines.entries, lines.truncated, lines.series)
+                shown = self._no_volume(volume) if lines.series else self._volume(volume)
+                notes = [*lines.notes, *await shown]
                 self.sig_error.emit("; ".join(notes))
             finally:
                 if self._latest("logs query"):
@@ -161,6 +163,13 @@ class LogsPresenter(_ReadsEndpoint):
             self.sig_volume.emit(0, [])
             return [f"the volume of these lines could not be read: {exc}"]
         self.sig_volume.emit(step, sorted(p for s in series for p in s.points))
+        return []
+
+    async def _no_volume(self, volume: asyncio.Future[tuple[int, list[LogSeries]]]) -> list[str]:
+        """A metric query's answer has no lines to count: its volume stopped, no bars."""
+        volume.cancel()
+        await asyncio.gather(volume, return_exceptions=True)
+        self.sig_volume.emit(0, [])  # no bars of an earlier query stay
         return []
 
     def complete(self, cluster: str, label: str | None) -> None:

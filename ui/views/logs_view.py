@@ -1,7 +1,8 @@
 """The log explorer: a LogQL editor that completes label names and values, the page's time
 range, the volume of matching lines over it (a histogram), the lines with their level
 coloured, a filter as you type, and the live tail with pause. A line that names a trace
-opens it (double click).
+opens it (double click). A metric query's answer (``sum by (level) (count_over_time(...))``)
+is its series: a table of them in place of the lines.
 
 Signals: sig_run(LogRequest), sig_tail(LogRequest | None: stop), sig_pause(bool),
 sig_complete(cluster, label | None), sig_open_trace(cluster, trace id)."""
@@ -24,8 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.models.observability import LogEntry, line_level, quoted, trace_id_in
-from aiops_desktop.models.text import count, printable, time_text
+from aiops_desktop.models.observability import (
+    LogEntry,
+    LogSeries,
+    line_level,
+    quoted,
+    trace_id_in,
+)
+from aiops_desktop.models.text import count, labels_text, one_line, printable, time_text
 from ui.presenters.logs_traces import MOST_SHOWN, LogRequest, TailState
 from ui.theme import Theme
 from ui.views.combos import choose, refill
@@ -35,6 +42,9 @@ from ui.views.text import PlainLabel
 from ui.views.time_range import TimeRangeBar
 
 TENANTS = ("application", "infrastructure", "audit")
+#: the Tenant combo's first choice: none sent, so the endpoint's own is asked (the one in its
+#: URL, .../api/logs/v1/infrastructure), as label completion and the CLI ask it
+ENDPOINTS_TENANT = "endpoint's"
 _VALUE_AT_CURSOR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(=|!=|=~|!~)\s*"([^"]*)$')
 #: what a regular expression (RE2, Loki's) reads as other than itself: escaped in a value
 #: completed after =~ or !~, so the value chosen is matched as it is
@@ -78,8 +88,12 @@ class LogsView(QWidget):
         self.cluster = QComboBox()
         self.cluster.setToolTip("The cluster whose Loki is asked")
         self.tenant = QComboBox()
-        self.tenant.addItems(TENANTS)
-        self.tenant.setToolTip("The LokiStack tenant (a plain Loki has one)")
+        self.tenant.addItem(ENDPOINTS_TENANT, None)
+        for tenant in TENANTS:
+            self.tenant.addItem(tenant, tenant)
+        self.tenant.setToolTip("The LokiStack tenant: the endpoint's (the one its URL names, "
+                               "else application) unless another is picked; a plain Loki "
+                               "has one")  # fmt: skip
         self.time_range = TimeRangeBar("1 h")
         for widget in (PlainLabel("Cluster"), self.cluster, PlainLabel("Tenant"), self.tenant,
                        self.time_range):  # fmt: skip
@@ -138,6 +152,11 @@ class LogsView(QWidget):
         self.table.empty_says_when = False
         self.table.cellDoubleClicked.connect(self._on_double_clicked)
         layout.addWidget(self.table, 1)
+        self.series_table = make_table(["Series", "Latest", "Peak", "Points"])
+        self.series_table.empty_text = "No series"
+        self.series_table.empty_says_when = False
+        self.series_table.hide()
+        layout.addWidget(self.series_table, 1)
 
     def _on_filter(self, text: str) -> None:
         self.table.rows_model.set_needle(text)
@@ -148,7 +167,7 @@ class LogsView(QWidget):
 
     def request(self) -> LogRequest:
         return LogRequest(self.cluster.currentText(), self.editor.text().strip(),
-                          self.time_range.current, self.tenant.currentText())  # fmt: skip
+                          self.time_range.current, self.tenant.currentData())  # fmt: skip
 
     def show_query(self, cluster: str, logql: str, start: datetime, end: datetime) -> None:
         """A jump from elsewhere (an anomaly, an incident, a pod): its query and window."""
@@ -157,16 +176,49 @@ class LogsView(QWidget):
         self.time_range.show_span(start, end)
         self._on_run()
 
-    def show_lines(self, entries: list[LogEntry], truncated: bool) -> None:
+    def show_lines(
+        self, entries: list[LogEntry], truncated: bool, series: list[LogSeries] | None = None
+    ) -> None:
         """A query's lines: their rows built a chunk per turn of the loop (the first at once),
-        so thousands of lines never stall the window."""
+        so thousands of lines never stall the window; a metric query's ``series`` in a table
+        of their own."""
         self.error.hide()
+        self._show_series_table(bool(series))
+        if series:
+            self._show_series(series)
+            return
         self._entries = entries[:MOST_SHOWN]
         self._rows = []
         self._generation += 1
         self._build_more(self._generation)
         more = " (more matched: narrow the query or the range)" if truncated else ""
         self.status.setText(f"{count(len(self._entries), 'line')} shown{more}")
+
+    def _show_series(self, series: list[LogSeries]) -> None:
+        """Each series' latest value, its peak and how many points it has; the lines' table
+        is emptied (a query's answer is lines or series, never both)."""
+        self._generation += 1  # an older answer's lines still being built stop
+        self._entries, self._rows = [], []
+        self.table.set_rows([])
+        rows = []
+        for one in series[:MOST_SHOWN]:
+            latest = max(one.points, default=None)  # the newest point (points are (t, value))
+            values = [v for _, v in one.points]
+            rows.append(Row([one_line(labels_text(one.labels)),
+                             f"{latest[1]:.6g}" if latest else "—",
+                             f"{max(values):.6g}" if values else "—", f"{len(values):,}"],
+                            keys={1: latest[1] if latest else 0.0,
+                                  2: max(values, default=0.0), 3: len(values)}))  # fmt: skip
+        self.series_table.set_rows(rows)
+        left_out = len(series) - len(rows)
+        more = f" ({left_out:,} more not shown)" if left_out > 0 else ""
+        self.status.setText(f"{count(len(series), 'series', 'series')} (a metric query){more}")
+
+    def _show_series_table(self, series: bool) -> None:
+        """The series' table in place of the lines' (and their filter), or back."""
+        self.series_table.setVisible(series)
+        self.table.setVisible(not series)
+        self.filter.setVisible(not series)
 
     def show_volume(self, step: int, points: list[tuple[float, float]]) -> None:
         plot = self.volume.getPlotItem()
@@ -258,6 +310,7 @@ class LogsView(QWidget):
         self.pause_button.setChecked(False)
         self.tail_button.setText("Stop tail" if on else "Live tail")
         if on:
+            self._show_series_table(False)
             self._generation += 1
             self._entries, self._rows = [], []
             self.table.set_rows([])

@@ -367,4 +367,5 @@ class TracesView(QWidget):
         if rows:
             chosen = self._found[self.table.source_row(rows[0])]
             self.heading.setText(f"Trace {chosen.trace_id}: reading …")
-            self.sig_open.emit(self.cluster.currentText(), chosen.trace_id)
+            # the cluster it was found on: the combo may name the next search's already
+            self.sig_open.emit(chosen.cluster, chosen.trace_id)
