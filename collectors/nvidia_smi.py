@@ -9,11 +9,12 @@ values in the order asked, separated by ", ". ``[N/A]`` (and ``[Not Supported]``
 from __future__ import annotations
 
 import csv
-import io
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from aiops_desktop.models.gpu import MAX_GPU_INDEX
 from collectors.errors import CollectorBadResponse
 
 #: The fields asked, in this order (docs/architecture.md#rules).
@@ -46,6 +47,17 @@ APPS_COMMAND = [
 ]
 
 
+#: GPUs one node can hold (the GPU page's own bound, ``aiops_desktop.models.gpu``): more rows
+#: from one ``nvidia-smi`` is no output of a real node (crafted, or a runaway loop), and an
+#: index at or past it would size the heatmap
+MAX_GPUS_PER_NODE = MAX_GPU_INDEX
+#: processes one node's ``--query-compute-apps`` may list (MPS allows 48 clients per GPU:
+#: 64 GPUs of them fit); more is no node's output
+MAX_APPS_PER_NODE = MAX_GPUS_PER_NODE * 64
+#: a uuid ("GPU-" and 36 characters), a model, driver or process name is cut to this
+MAX_TEXT_CHARS = 128
+
+
 class NvidiaSmiFormatError(CollectorBadResponse, ValueError):
     """The output is not what the command prints (wrong field count, not numbers)."""
 
@@ -71,7 +83,7 @@ class GpuReading:
 class ComputeApp:
     gpu_uuid: str
     pid: int
-    process: str
+    process: str  # "" where nvidia-smi cannot name it ([N/A])
     used_memory_mib: float | None
 
 
@@ -103,37 +115,61 @@ def _whole(value: str, field: str) -> int:
     return int(value)
 
 
+def _cut(value: str) -> str:
+    """A name or uuid, at most ``MAX_TEXT_CHARS`` long (a crafted 100 kB "model name" is
+    carried to every view, report and tool answer otherwise)."""
+    return value[:MAX_TEXT_CHARS]
+
+
 def _text(value: str) -> str | None:
-    return None if _unknown(value) else value
+    return None if _unknown(value) else _cut(value)
 
 
-def _rows(text: str, width: int, what: str) -> list[list[str]]:
+def _lines(text: str) -> Iterator[str]:
+    """``text``'s lines (their ends kept), one at a time: no copy of what is not read."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def _rows(text: str, width: int, what: str, most: int) -> list[list[str]]:
+    """The CSV rows of ``text``, each ``width`` values; more than ``most`` rows is no output
+    of this command (read no further than that: a runaway answer costs no more)."""
+    rows: list[list[str]] = []
     try:
-        read = list(csv.reader(io.StringIO(text), skipinitialspace=True))
+        for n, row in enumerate(csv.reader(_lines(text), skipinitialspace=True), start=1):
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) != width:
+                raise NvidiaSmiFormatError(
+                    f"{what} line {n} has {len(row)} values, expected {width}: "
+                    f"{','.join(row)[:120]}"
+                )
+            if len(rows) == most:
+                raise NvidiaSmiFormatError(f"{what} lists more than {most} rows for one node")
+            rows.append([c.strip() for c in row])
     except csv.Error as exc:  # a stray line break or NUL inside a field
         raise NvidiaSmiFormatError(f"{what} is not CSV ({exc})") from exc
-    rows = []
-    for n, row in enumerate(read, start=1):
-        if not row or all(not c.strip() for c in row):
-            continue
-        if len(row) != width:
-            raise NvidiaSmiFormatError(
-                f"{what} line {n} has {len(row)} values, expected {width}: {','.join(row)[:120]}"
-            )
-        rows.append([c.strip() for c in row])
     return rows
 
 
 def parse_gpus(text: str) -> list[GpuReading]:
-    """The output of GPU_COMMAND."""
+    """The output of GPU_COMMAND: at most ``MAX_GPUS_PER_NODE`` GPUs, each index under it."""
     out = []
-    for row in _rows(text, len(GPU_FIELDS), "--query-gpu"):
+    for row in _rows(text, len(GPU_FIELDS), "--query-gpu", MAX_GPUS_PER_NODE):
         values = dict(zip(GPU_FIELDS, row, strict=True))
+        index = _whole(values["index"], "index")
+        if index >= MAX_GPUS_PER_NODE:
+            raise NvidiaSmiFormatError(f"index: {index} is past the {MAX_GPUS_PER_NODE} GPUs "
+                                       "a node can hold")  # fmt: skip
         out.append(
             GpuReading(
-                index=_whole(values["index"], "index"),
-                uuid=values["uuid"],
-                name=values["name"],
+                index=index,
+                uuid=_cut(values["uuid"]),
+                name=_cut(values["name"]),
                 driver=_text(values["driver_version"]),
                 memory_total_mib=_number(values["memory.total"], "memory.total"),
                 memory_used_mib=_number(values["memory.used"], "memory.used"),
@@ -150,11 +186,14 @@ def parse_gpus(text: str) -> list[GpuReading]:
 
 
 def parse_compute_apps(text: str) -> list[ComputeApp]:
-    """The output of APPS_COMMAND (empty when no process uses a GPU)."""
+    """The output of APPS_COMMAND (empty when no process uses a GPU), at most
+    ``MAX_APPS_PER_NODE`` processes."""
     out = []
-    for row in _rows(text, len(APP_FIELDS), "--query-compute-apps"):
+    for row in _rows(text, len(APP_FIELDS), "--query-compute-apps", MAX_APPS_PER_NODE):
         if _unknown(row[1]) or not row[1]:
             continue  # a process nvidia-smi cannot name (another container's namespace)
         pid = _whole(row[1], "pid")
-        out.append(ComputeApp(row[0], pid, row[2], _number(row[3], "used_memory")))
+        out.append(
+            ComputeApp(_cut(row[0]), pid, _text(row[2]) or "", _number(row[3], "used_memory"))
+        )
     return out

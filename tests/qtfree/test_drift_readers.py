@@ -58,10 +58,10 @@ def readers(clusters: list[Cluster], recorded: dict[str, list[dict[str, Any]]]) 
 def gpu_fleet(monkeypatch: pytest.MonkeyPatch) -> list[GpuFleet]:
     answers = [GpuFleet([], [])]
 
-    async def read_gpu_fleet(_queries: object, clusters: list[Cluster], **_kw: object) -> GpuFleet:
+    async def read_gpus(*_args: object, **_kw: object) -> GpuFleet:  # DCGM, else nvidia-smi
         return answers[0]
 
-    monkeypatch.setattr(readers_module, "read_gpu_fleet", read_gpu_fleet)
+    monkeypatch.setattr(readers_module, "read_gpus", read_gpus)
     return answers
 
 

@@ -61,6 +61,7 @@ from aiops_desktop.services.polling.catalog import field_queries
 
 if TYPE_CHECKING:
     from aiops_desktop.services.clusters.registry import ClusterRegistry
+    from aiops_desktop.services.gpu_cnf.gpu_fallback import ExecReader
     from aiops_desktop.services.intelligence.anomalies import AnomalyService
     from aiops_desktop.services.kube.session import KubeSession
     from aiops_desktop.services.polling.poller import Poller
@@ -108,24 +109,32 @@ def judge(  # noqa: PLR0911 (the rule, one rung per state)
 
 
 async def read_metric_findings(
-    queries: MultiClusterQuery, clusters: list[Cluster], now: datetime
+    queries: MultiClusterQuery,
+    clusters: list[Cluster],
+    now: datetime,
+    *,
+    kube: ExecReader | None = None,
+    recorded: bool = False,
 ) -> tuple[PerCluster, Unread]:
     """GPU health, the PTP board and kube-state-metrics over every cluster's Prometheus at
     once, as findings (a capture's export runs it too, so the capture holds its answers); and
-    the clusters whose queries failed, per domain: none found there is not "none there"."""
-    from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
+    the clusters whose queries failed, per domain: none found there is not "none there".
+    The GPUs are read as the GPU page reads them (``read_gpus``: DCGM, else nvidia-smi in the
+    driver pods through ``kube``; a cluster known to have GPUs that neither can read is GPU
+    "not read", never OK); ``recorded``: a capture's answers, no exec."""
+    from aiops_desktop.services.gpu_cnf.gpu_fallback import read_gpus
     from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
 
     found: PerCluster = {}
     unread: Unread = {}
     if not clusters:
         return found, unread
-    kube = field_queries("kube")
+    kube_ql = field_queries("kube")
     gpus, board, not_ready, looping = await asyncio.gather(
-        read_gpu_fleet(queries, clusters, at=now),
+        read_gpus(queries, clusters, kube, at=now, recorded=recorded),
         read_ptp_board(queries, clusters, window=PTP_WINDOW, step=timedelta(seconds=30), end=now),
-        queries.run(MetricQuery(promql=kube["not_ready"], end=now), clusters),
-        queries.run(MetricQuery(promql=kube["crash_looping"], end=now), clusters),
+        queries.run(MetricQuery(promql=kube_ql["not_ready"], end=now), clusters),
+        queries.run(MetricQuery(promql=kube_ql["crash_looping"], end=now), clusters),
     )
     parts = (gpu_findings(gpus), ptp_findings(board),
              kube_findings(not_ready.series, looping.series))  # fmt: skip
@@ -213,7 +222,10 @@ class FleetState:
         clusters = [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
         now = self._clock()
         (found, unread), (sriov, self._kube_read, self._kube_errors) = await asyncio.gather(
-            read_metric_findings(self._queries, clusters, now), self._read_sriov()
+            read_metric_findings(
+                self._queries, clusters, now, kube=self._kube, recorded=self._recorded
+            ),
+            self._read_sriov(),
         )
         if self._recorded:  # a query the capture did not record: not counted (as its objects)
             unread = {}

@@ -1,14 +1,26 @@
 """GPUs read by ``nvidia-smi`` in the NVIDIA driver daemonset's pods, for clusters whose
 Prometheus has no DCGM exporter series (docs/architecture.md#rules). One exec per GPU node, in
-parallel; a node that cannot answer is reported with its reason, the others still count."""
+parallel; a node that cannot answer is reported with its reason, the others still count.
+
+``read_gpus`` is the one GPU reader (DCGM, else nvidia-smi): the GPU page, the fleet's
+findings (tiles, wall, CLI, notifications) and drift all read the GPUs through it."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol
 
+from aiops_desktop.models import Cluster, ClusterKind
+from aiops_desktop.models.errors import AppError
+from aiops_desktop.models.gpu import GpuFleet
 from aiops_desktop.models.gpu import GpuReading as Reading
 from aiops_desktop.models.metrics import ClusterOutcome
+from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet, xid_table
+from aiops_desktop.services.kube.validation import has_kube_api
+from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from analysis.gpu_health import assess, worst_first
 from collectors.errors import CollectorError, KubeNotFound
 from collectors.kubernetes import KubeClient
 from collectors.nvidia_smi import (
@@ -24,6 +36,10 @@ from collectors.nvidia_smi import (
 DRIVER_NAMESPACES = ("nvidia-gpu-operator", "gpu-operator")
 DRIVER_SELECTOR = "app=nvidia-driver-daemonset"
 DRIVER_CONTAINER = "nvidia-driver-ctr"
+#: a reason taken from a pod's status (a waiting container's, the pod's) is cut to this
+REASON_CHARS = 80
+#: the processes shown on one GPU; more are counted ("and 12 more processes")
+PROCESSES_SHOWN = 32
 
 
 @dataclass
@@ -35,8 +51,57 @@ class NodeGpus:
     error: str | None = None
 
 
-async def driver_pods(client: KubeClient) -> list[tuple[str, str, str]]:
-    """(namespace, pod, node) of the running driver pods, in the first namespace that has any."""
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _word(value: Any) -> str:
+    return value[:REASON_CHARS] if isinstance(value, str) else ""
+
+
+def _container_reason(statuses: Any) -> str:
+    """The first reason a container is not running: waiting (CrashLoopBackOff,
+    ImagePullBackOff...) or terminated with a failure (Error, OOMKilled)."""
+    for status in _list(statuses):
+        state = _dict(_dict(status).get("state"))
+        if reason := _word(_dict(state.get("waiting")).get("reason")):
+            return reason
+        ended = _dict(state.get("terminated"))
+        if ended and ended.get("exitCode") != 0 and (reason := _word(ended.get("reason"))):
+            return reason
+    return ""
+
+
+def not_running(pod: dict[str, Any]) -> str | None:
+    """Why a driver pod cannot be exec'd into ("driver pod Pending: CrashLoopBackOff"), or
+    None while it runs (a pod without a phase is taken as running: the exec will say)."""
+    status = _dict(pod.get("status"))
+    phase = status.get("phase", "Running")
+    if phase == "Running":
+        return None
+    conditions = status.get("conditions")
+    unscheduled = next((_word(c.get("reason")) for c in _list(conditions)
+                        if isinstance(c, dict) and c.get("type") == "PodScheduled"
+                        and c.get("status") == "False"), "")  # fmt: skip
+    why = (
+        _container_reason(status.get("initContainerStatuses"))
+        or _container_reason(status.get("containerStatuses"))
+        or _word(status.get("reason"))
+        or unscheduled
+    )
+    phase = _word(phase) or "not running"
+    return f"driver pod {phase}: {why}" if why else f"driver pod {phase}"
+
+
+async def driver_pods(client: KubeClient) -> list[tuple[str, str, str, str | None]]:
+    """(namespace, pod, node, why it is not running) of the driver pods, one per node (a
+    running one where the node has one), in the first namespace that has any. A node whose
+    driver is not running (it failed to build or load: Init:CrashLoopBackOff) is listed with
+    why, never left out: its GPUs are not read, and that must be said."""
     for namespace in DRIVER_NAMESPACES:
         try:
             pods, _ = await client.list(
@@ -44,18 +109,29 @@ async def driver_pods(client: KubeClient) -> list[tuple[str, str, str]]:
             )
         except KubeNotFound:
             continue
-        found = [
-            (namespace, p["metadata"]["name"], (p.get("spec") or {}).get("nodeName", ""))
-            for p in pods
-            if (p.get("status") or {}).get("phase", "Running") == "Running"
-        ]
-        if found:
-            return sorted(found, key=lambda f: f[2])
+        per_node: dict[str, tuple[str, str, str, str | None]] = {}
+        named = [p for p in pods if isinstance(p, dict)]
+        for p in sorted(named, key=lambda p: str(_dict(p.get("metadata")).get("name", ""))):
+            name = str(_dict(p.get("metadata")).get("name", ""))
+            why = not_running(p)
+            # a pod not bound to a node yet is named by itself
+            node = str(_dict(p.get("spec")).get("nodeName") or f"pod {name}")
+            kept = per_node.get(node)
+            if kept is None or (kept[3] is not None and why is None):
+                per_node[node] = (namespace, name, node, why)
+        if per_node:
+            return sorted(per_node.values(), key=lambda f: f[2])
     return []
 
 
-async def read_node(client: KubeClient, namespace: str, pod: str, node: str) -> NodeGpus:
-    result = NodeGpus(node=node, pod=f"{namespace}/{pod}")
+async def read_node(
+    client: KubeClient, namespace: str, pod: str, node: str, down: str | None = None
+) -> NodeGpus:
+    """One node's GPUs and processes; ``down``: why its driver pod is not running (then
+    nothing is exec'd, and that is the node's error)."""
+    result = NodeGpus(node=node, pod=f"{namespace}/{pod}", error=down)
+    if down is not None:
+        return result
     try:
         text = await client.exec_read(namespace, pod, GPU_COMMAND, container=DRIVER_CONTAINER)
         result.gpus = parse_gpus(text)
@@ -69,9 +145,24 @@ async def read_node(client: KubeClient, namespace: str, pod: str, node: str) -> 
 
 
 async def read_fleet_gpus(client: KubeClient) -> list[NodeGpus]:
-    """Every GPU node's nvidia-smi readings (empty when no driver daemonset runs)."""
+    """Every GPU node's nvidia-smi readings (empty when no driver daemonset has pods); a node
+    whose driver pod is not running is listed with that as its error."""
     pods = await driver_pods(client)
-    return list(await asyncio.gather(*(read_node(client, ns, pod, node) for ns, pod, node in pods)))
+    return list(await asyncio.gather(*(read_node(client, *found) for found in pods)))
+
+
+def process_text(app: ComputeApp) -> str:
+    """One process as the GPU's pods are shown: "pid 48211 /usr/bin/python3 (71000 MiB)"."""
+    name = f" {app.process}" if app.process else ""
+    memory = "" if app.used_memory_mib is None else f" ({app.used_memory_mib:.0f} MiB)"
+    return f"pid {app.pid}{name}{memory}"
+
+
+def _processes(apps: list[ComputeApp]) -> list[str]:
+    shown = [process_text(a) for a in apps[:PROCESSES_SHOWN]]
+    if len(apps) > PROCESSES_SHOWN:
+        shown.append(f"and {len(apps) - PROCESSES_SHOWN} more processes")
+    return shown
 
 
 def node_readings(
@@ -79,17 +170,24 @@ def node_readings(
 ) -> tuple[list[Reading], list[ClusterOutcome]]:
     """The nodes' nvidia-smi readings as the GPU page's readings of ``cluster`` (judged by the
     same rules as DCGM's; nvidia-smi has no XID or ECC counters: a GPU it cannot give a
-    temperature for reads UNKNOWN), and a failure per node that could not answer."""
-    readings = [
-        Reading(
-            cluster=cluster, node=n.node, gpu=str(g.index), uuid=g.uuid, model=g.name,
-            driver=g.driver, util_pct=g.util_gpu_pct, mem_used_mib=g.memory_used_mib,
-            mem_free_mib=g.memory_free_mib, mem_total_mib=g.memory_total_mib,
-            temperature_c=g.temperature_c, power_w=g.power_draw_w,
-        )
-        for n in nodes
-        for g in n.gpus
-    ]  # fmt: skip
+    temperature for reads UNKNOWN), each with the processes ``--query-compute-apps`` lists on
+    it (joined by the GPU's uuid) where DCGM's readings have their pods, and a failure per
+    node that could not answer."""
+    readings = []
+    for n in nodes:
+        on: dict[str, list[ComputeApp]] = {}
+        for app in n.apps:
+            on.setdefault(app.gpu_uuid, []).append(app)
+        readings += [
+            Reading(
+                cluster=cluster, node=n.node, gpu=str(g.index), uuid=g.uuid, model=g.name,
+                driver=g.driver, pods=_processes(on.get(g.uuid, [])), util_pct=g.util_gpu_pct,
+                mem_used_mib=g.memory_used_mib, mem_free_mib=g.memory_free_mib,
+                mem_total_mib=g.memory_total_mib, temperature_c=g.temperature_c,
+                power_w=g.power_draw_w,
+            )
+            for g in n.gpus
+        ]  # fmt: skip
     failed = [
         ClusterOutcome(
             cluster, False, 0.0, reason="nvidia_smi", error=f"nvidia-smi on {n.node}: {n.error}"
@@ -98,3 +196,79 @@ def node_readings(
         if n.error
     ]
     return readings, failed
+
+
+# -- the one GPU reader: DCGM, else nvidia-smi ----------------------------------------------------
+class ExecReader(Protocol):
+    """Where nvidia-smi runs (``KubeSession``): every GPU node's readings of a cluster."""
+
+    async def gpus_by_exec(self, name: str) -> list[NodeGpus]: ...
+
+
+def may_have_gpus(cluster: Cluster) -> bool:
+    """Not discovered yet, or discovered with GPUs or the GPU operator."""
+    found = cluster.capabilities
+    return found.discovered_at is None or found.gpu_count > 0 or found.has_gpu_operator
+
+
+def known_gpus(cluster: Cluster) -> bool:
+    """Discovery found GPUs or the GPU operator on it."""
+    found = cluster.capabilities
+    return found.gpu_count > 0 or found.has_gpu_operator
+
+
+async def by_exec(kube: ExecReader, name: str) -> tuple[list[Reading], list[ClusterOutcome]]:
+    """One cluster's GPUs by nvidia-smi; what failed, as that cluster's failure."""
+    try:
+        nodes = await kube.gpus_by_exec(name)
+    except (CollectorError, AppError) as exc:
+        return [], [ClusterOutcome(name, False, 0.0, reason="nvidia_smi",
+                                   error=f"nvidia-smi: {exc}")]  # fmt: skip
+    return node_readings(name, nodes)
+
+
+async def read_gpus(
+    queries: MultiClusterQuery,
+    clusters: list[Cluster],
+    kube: ExecReader | None,
+    *,
+    at: datetime | None = None,
+    recorded: bool = False,
+) -> GpuFleet:
+    """Every cluster's GPUs from its DCGM exporter series; a cluster whose Prometheus
+    answered without any (no DCGM exporter) and that has a Kubernetes API is read by
+    ``nvidia-smi`` in its driver pods instead, so its GPUs are not a silent 0 (unless
+    discovery found it has no GPU and no GPU operator: nothing to exec into). Where that
+    cannot run (no session to exec through; no Kubernetes API though discovery found GPUs),
+    the cluster's GPUs are "not read", never OK. ``recorded``: a capture is open: no exec
+    into anything (nor a failure for what it did not record). ``at``: the DCGM read's moment
+    (nvidia-smi reads now)."""
+    fleet = await read_gpu_fleet(queries, clusters, at=at)
+    if recorded:
+        return fleet
+    seen = {h.reading.cluster for h in fleet.gpus} | {o.cluster for o in fleet.outcomes}
+    # a fleet hub's GPUs are its members' series (their nvidia-smi runs where each is
+    # registered): a failed exec into the hub would mark every member's findings unread
+    without = [c for c in clusters if c.name not in seen and c.kind is not ClusterKind.FLEET
+               and may_have_gpus(c)]  # fmt: skip
+    execs = [c.name for c in without if has_kube_api(c)] if kube is not None else []
+    # what nvidia-smi would read but cannot (no session to exec through), and what discovery
+    # found GPUs on but has no Kubernetes API: not read, which is not "no GPU" nor OK
+    cannot = [
+        ClusterOutcome(c.name, False, 0.0, reason="nvidia_smi", error=(
+            "no DCGM exporter series, and nvidia-smi cannot run there ("
+            + ("no Kubernetes session" if has_kube_api(c) else "no Kubernetes API")
+            + "): its GPUs are not read"))
+        for c in without
+        if c.name not in execs and (has_kube_api(c) or known_gpus(c))
+    ]  # fmt: skip
+    if not execs and not cannot:
+        return fleet
+    found = (
+        await asyncio.gather(*(by_exec(kube, name) for name in execs)) if kube is not None else []
+    )
+    table = xid_table()
+    added = [assess(r, table) for readings, _ in found for r in readings]
+    failed = [o for _, outcomes in found for o in outcomes]
+    return replace(fleet, gpus=worst_first(fleet.gpus + added),
+                   outcomes=fleet.outcomes + failed + cannot)  # fmt: skip

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -23,28 +22,18 @@ from aiops_desktop.services.gpu_cnf.cnf import read_sriov_objects
 from aiops_desktop.services.gpu_cnf.drift import DRIFT_OBJECTS, fleet_drift
 from aiops_desktop.services.gpu_cnf.gpu import (
     GPU_HISTORY_STEP,
-    read_gpu_fleet,
     read_gpu_history,
     stored_gpu_history,
-    xid_table,
 )
-from aiops_desktop.services.gpu_cnf.gpu_fallback import node_readings
+from aiops_desktop.services.gpu_cnf.gpu_fallback import read_gpus
 from aiops_desktop.services.gpu_cnf.ptp import PTP_STEP, read_ptp_board
 from aiops_desktop.services.gpu_cnf.sriov import read_dataplane
 from aiops_desktop.services.kube.session import KubeSession
 from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 from aiops_desktop.store.series import SeriesStore
-from analysis.gpu_health import assess, worst_first
-from collectors.errors import CollectorError
 
 PROFILES_MAX_AGE_S = 300.0  # the board reads PtpConfigs and node labels again after this
-
-
-def _may_have_gpus(cluster: Cluster) -> bool:
-    """Not discovered yet, or discovered with GPUs or the GPU operator."""
-    found = cluster.capabilities
-    return found.discovered_at is None or found.gpu_count > 0 or found.has_gpu_operator
 
 
 def problems(outcomes: list[ClusterOutcome]) -> list[str]:
@@ -77,33 +66,10 @@ class GpuCnfReaders:
         return [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
 
     async def gpu_fleet(self) -> GpuFleet:
-        """Every cluster's GPUs from its DCGM exporter series; a cluster whose Prometheus
-        answered without any (no DCGM exporter) and that has a Kubernetes API is read by
-        ``nvidia-smi`` in its driver pods instead, so its GPUs are not a silent 0 (unless
-        discovery found it has no GPU and no GPU operator: nothing to exec into)."""
-        fleet = await read_gpu_fleet(self._queries, self.with_metrics())
-        if self._recorded:  # a capture: no exec into anything
-            return fleet
-        seen = {h.reading.cluster for h in fleet.gpus} | {o.cluster for o in fleet.outcomes}
-        without = [c.name for c in self.with_metrics()
-                   if c.name not in seen and has_kube_api(c) and _may_have_gpus(c)]  # fmt: skip
-        if not without:
-            return fleet
-        found = await asyncio.gather(*(self._by_exec(name) for name in without))
-        table = xid_table()
-        added = [assess(r, table) for readings, _ in found for r in readings]
-        failed = [o for _, outcomes in found for o in outcomes]
-        return replace(fleet, gpus=worst_first(fleet.gpus + added),
-                       outcomes=fleet.outcomes + failed)  # fmt: skip
-
-    async def _by_exec(self, name: str) -> tuple[list[GpuReading], list[ClusterOutcome]]:
-        """One cluster's GPUs by nvidia-smi; what failed, as that cluster's failure."""
-        try:
-            nodes = await self._kube.gpus_by_exec(name)
-        except (CollectorError, AppError) as exc:
-            return [], [ClusterOutcome(name, False, 0.0, reason="nvidia_smi",
-                                       error=f"nvidia-smi: {exc}")]  # fmt: skip
-        return node_readings(name, nodes)
+        """Every cluster's GPUs: DCGM, else nvidia-smi (``read_gpus``: the fleet's findings
+        and drift read them the same way)."""
+        return await read_gpus(self._queries, self.with_metrics(), self._kube,
+                               recorded=self._recorded)  # fmt: skip
 
     async def gpu_history(self, reading: GpuReading, shown: TimeRange | None = None) -> GpuHistory:
         """One GPU's history over ``shown`` (the last hour by default), for the charts under
@@ -142,13 +108,16 @@ class GpuCnfReaders:
         return [c for c in self._registry.clusters() if has_kube_api(c)]
 
     async def drift(self) -> DriftReport:
-        """GPU drivers (clusters with metrics) and operator objects (clusters with a
-        Kubernetes API) compared across the fleet, every cluster read at once; what could not
-        be read, or not parsed, is named in the report beside the drift of the rest."""
+        """GPU drivers (clusters with metrics: DCGM's labels, else nvidia-smi's) and operator
+        objects (clusters with a Kubernetes API) compared across the fleet, every cluster
+        read at once; what could not be read, or not parsed, is named in the report beside
+        the drift of the rest."""
         with_metrics = self.with_metrics()
         kinds = list(DRIFT_OBJECTS)
         gpu, lists = await asyncio.gather(
-            read_gpu_fleet(self._queries, with_metrics) if with_metrics else _no_gpus(),
+            read_gpus(self._queries, with_metrics, self._kube, recorded=self._recorded)
+            if with_metrics
+            else _no_gpus(),
             asyncio.gather(*(self._kube.objects_of_each(DRIFT_OBJECTS[k]) for k in kinds)),
         )
         objects: dict[str, dict[str, list[dict[str, Any]] | AppError]] = {}
