@@ -105,3 +105,10 @@ class Inventory:
     nodes: list[NodeRow]
     pods: list[PodRow]
     taken_at: datetime
+    skipped_nodes: int = 0  # objects of the wrong shape, not shown (the rest are)
+    skipped_pods: int = 0
+    skipped_reason: str = ""  # why the first one was skipped
+
+    @property
+    def skipped(self) -> int:
+        return self.skipped_nodes + self.skipped_pods

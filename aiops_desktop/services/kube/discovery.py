@@ -74,6 +74,22 @@ CNF_PREFIXES: dict[str, CNFType] = {
 }
 _COMPONENTS = {t.value.lower().lstrip("v"): t for t in CNFType if t is not CNFType.OTHER}
 
+#: each capability (by ClusterCapabilities.present()'s name): its fields and the reads (of
+#: READS) it is concluded from. Not found while one of those reads was denied (403) says
+#: nothing: the capability is "unreadable", and the value known before is kept.
+CAPABILITY_SOURCES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "gpus": (("gpu_nodes", "gpu_count", "gpu_types"), ("nodes",)),
+    "gpu operator": (("has_gpu_operator",), ("clusterpolicies",)),
+    "ptp": (("has_ptp",), ("ptpconfigs", "nodeptpdevices")),
+    "sr-iov": (("has_sriov",), ("sriovnetworknodestates", "sriovnetworks")),
+    "prometheus": (("has_prometheus",), ("routes", "services")),
+    "thanos": (("has_thanos",), ("routes", "services")),
+    "loki": (("has_loki",), ("lokistacks", "routes", "services")),
+    "tempo": (("has_tempo",), ("tempostacks", "routes", "services")),
+    "service mesh": (("has_service_mesh",), ("namespaces",)),
+    "cnf": (("has_cnf", "cnf_types"), ("namespaces", "pods")),
+}
+
 
 @dataclass
 class Found:
@@ -101,6 +117,8 @@ class Discovery:
     absent: list[str] = field(default_factory=list)  # APIs not served (operator not installed)
     denied: list[str] = field(default_factory=list)  # reads the credentials may not do
     vanished: list[str] = field(default_factory=list)
+    #: capabilities not found while a read they come from was denied: not known, kept as before
+    unreadable: list[str] = field(default_factory=list)
     checked_at: datetime = field(default_factory=utcnow)
 
     def to_json(self) -> dict[str, Any]:
@@ -359,6 +377,19 @@ def interpret(
         cnf_namespaces=cnf,
         absent=absent,
         denied=denied,
+        unreadable=unreadable_capabilities(capabilities, denied),
+    )
+
+
+def unreadable_capabilities(found: ClusterCapabilities, denied: list[str]) -> list[str]:
+    """The capabilities ``found`` does not have while a read they come from was denied: an
+    empty answer to a read we may not do says nothing (a narrower role is not a smaller
+    cluster). One found all the same (Prometheus from its service, routes denied) is known."""
+    present = found.present()
+    return sorted(
+        name
+        for name, (_fields, reads) in CAPABILITY_SOURCES.items()
+        if name not in present and any(r in denied for r in reads)
     )
 
 
@@ -373,7 +404,10 @@ async def discover(client: KubeClient) -> Discovery:
 # -- applying it to the registered cluster -------------------------------------------------------
 def merged(cluster: Cluster, found: Discovery) -> Cluster:
     """The cluster with the discovery applied: capabilities and platform replaced, vanished
-    capabilities flagged, external endpoints added or refreshed unless the user set that kind."""
+    capabilities flagged, external endpoints added or refreshed unless the user set that kind.
+    A capability ``found.unreadable`` (a read it comes from was denied) keeps its value from
+    before and is not flagged vanished: a 403 is no answer ("no GPUs" from a role that may
+    not list nodes turned a GPU cluster into a plain one)."""
     endpoints = list(cluster.endpoints)
     for f in found.endpoints:
         if not f.external:
@@ -383,11 +417,17 @@ def merged(cluster: Cluster, found: Discovery) -> Cluster:
             continue  # the user's override wins
         endpoints = [e for e in endpoints if e.kind is not f.kind]
         endpoints.append(_endpoint_for(cluster, f))
-    vanished = sorted(cluster.capabilities.present() - found.capabilities.present())
-    if cluster.capabilities.discovered_at is None:
+    before = cluster.capabilities
+    kept: dict[str, object] = {}  # what a denied read would have told: as known before
+    for name in found.unreadable:
+        fields, _reads = CAPABILITY_SOURCES.get(name, ((), ()))
+        kept |= {f: getattr(before, f) for f in fields}
+    capabilities = found.capabilities.model_copy(update=kept)
+    vanished = sorted(before.present() - capabilities.present())
+    if before.discovered_at is None:
         vanished = []  # the first discovery: nothing was known before
     found.vanished = vanished
-    capabilities = found.capabilities.model_copy(update={"vanished": vanished})
+    capabilities = capabilities.model_copy(update={"vanished": vanished})
     update: dict[str, object] = {"endpoints": endpoints, "capabilities": capabilities}
     if "clusterversions" not in found.denied:  # unreadable: the platform is not known better
         update |= {"platform": found.platform, "platform_version": found.platform_version}
@@ -442,6 +482,10 @@ class DiscoveryService:
         await self._registry.change(name, lambda now: merged(now, found))  # as it is by now
         if found.vanished:
             log.warning("capabilities vanished", extra={"cluster": name, "gone": found.vanished})
+        if found.unreadable:
+            log.info("capabilities unreadable, kept as before",
+                     extra={"cluster": name, "unreadable": found.unreadable,
+                            "denied": found.denied})  # fmt: skip
         return found
 
     def due(self, now: float) -> list[str]:

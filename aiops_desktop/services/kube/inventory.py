@@ -9,17 +9,19 @@ backoff: the collector's ``watch``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow
+from aiops_desktop.models.text import age_text
 from collectors.errors import CollectorBadResponse
 from collectors.kubernetes import KubeClient, WatchEvent, WatchState
 from collectors.shapes import malformed_as
 
 Obj = dict[str, Any]
+Row = TypeVar("Row")
 EVENTS_KEPT = 2000
 CRASH_REASONS = {"CrashLoopBackOff"}
 PROBLEM_CONDITIONS = {"MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}
@@ -183,6 +185,35 @@ def _phase_problem(phase: str, status: Obj, ready: int, total: int) -> str:
 
 #: a pod still there this long after its deletion's deadline (its grace period) is stuck
 STUCK_TERMINATING = timedelta(minutes=1)
+#: a container that last ended badly (OOMKilled, a non-zero exit) this recently and runs again
+#: is still a problem: a leak that OOMs every 20-30 min never sits in CrashLoopBackOff long
+RECENT_RESTART = timedelta(hours=1)
+
+
+def _recent_restart(containers: list[Obj], now: datetime) -> str:
+    """Why a pod whose containers run again is not well: the container that most recently
+    ended badly within RECENT_RESTART (its ``lastState``), as "restarted 14x, last OOMKilled
+    (exit code 137) 3 min ago"; "" when none did."""
+    worst: tuple[datetime, Obj, Obj] | None = None
+    for container in containers:
+        kind, last = _state(container, "lastState")
+        if kind != "terminated":
+            continue
+        if last.get("reason") != "OOMKilled" and last.get("exitCode") in (None, 0):
+            continue
+        finished = parse_time(last.get("finishedAt"))
+        if finished is None or now - finished > RECENT_RESTART:
+            continue
+        if worst is None or finished > worst[0]:
+            worst = (finished, container, last)
+    if worst is None:
+        return ""
+    finished, container, last = worst
+    said = (
+        f"restarted {int(container.get('restartCount') or 0)}x, last {_ended(last)} "
+        f"{age_text(max(0.0, (now - finished).total_seconds()))}"
+    )
+    return said + (f" (container {container.get('name')})" if len(containers) > 1 else "")
 
 
 @malformed_as("a pod")
@@ -201,8 +232,13 @@ def pod_row(pod: Obj, now: datetime | None = None) -> PodRow:
     crash, reason = _init_problem(init, spec.get("initContainers") or [])
     if not reason and phase != "Succeeded":
         crash, reason = _container_problem(containers)
-    if not reason:
-        reason = _phase_problem(phase, status, ready, total)
+    if not reason:  # running again after an OOM kill or a crash, and maybe not ready yet
+        sidecars = {str(c.get("name")) for c in spec.get("initContainers") or []
+                    if isinstance(c, dict) and c.get("restartPolicy") == "Always"}  # fmt: skip
+        running = [*(c for c in init if c.get("name") in sidecars), *containers]
+        restarted = "" if phase == "Succeeded" else _recent_restart(running, now)
+        said = (restarted, _phase_problem(phase, status, ready, total))
+        reason = "; ".join(r for r in said if r)
     deadline = parse_time(meta.get("deletionTimestamp"))  # when it should be gone by
     if deadline is not None and now - deadline > STUCK_TERMINATING:  # stuck: it needs eyes
         since = f"Terminating, due to be gone at {meta['deletionTimestamp']}"
@@ -235,9 +271,11 @@ def event_row(event: Obj) -> EventRow:
     meta = _meta(event)
     involved = event.get("involvedObject") or event.get("regarding") or {}
     at = (
+        # kubectl's LAST SEEN: an events.k8s.io event (the scheduler's FailedScheduling) has
+        # no lastTimestamp, and its eventTime is its first occurrence, not its latest
         parse_time(event.get("lastTimestamp"))
-        or parse_time(event.get("eventTime"))
         or parse_time((event.get("series") or {}).get("lastObservedTime"))
+        or parse_time(event.get("eventTime"))
         or parse_time(event.get("firstTimestamp"))
         or parse_time(meta.get("creationTimestamp"))
     )
@@ -320,9 +358,30 @@ async def take_inventory(client: KubeClient) -> Inventory:
 
 
 def inventory_of(cluster: str, nodes: list[Obj], pods: list[Obj]) -> Inventory:
+    """The rows of every node and pod; an object of the wrong shape is skipped and counted
+    (one odd pod among thousands failed the whole read), the first one's reason kept."""
+    now = datetime.now(UTC)
+    node_rows, skipped_nodes, why_nodes = _rows(nodes, node_row)
+    pod_rows, skipped_pods, why_pods = _rows(pods, lambda p: pod_row(p, now))
     return Inventory(
         cluster=cluster,
-        nodes=sorted((node_row(n) for n in nodes), key=lambda r: (r.ready is not False, r.name)),
-        pods=worst_pods_first(pod_row(p) for p in pods),
-        taken_at=datetime.now(UTC),
+        nodes=sorted(node_rows, key=lambda r: (r.ready is not False, r.name)),
+        pods=worst_pods_first(pod_rows),
+        taken_at=now,
+        skipped_nodes=skipped_nodes,
+        skipped_pods=skipped_pods,
+        skipped_reason=why_nodes or why_pods,
     )
+
+
+def _rows(objects: Iterable[Obj], row: Callable[[Obj], Row]) -> tuple[list[Row], int, str]:
+    """(rows, objects skipped, the first skip's reason)."""
+    rows: list[Row] = []
+    skipped, why = 0, ""
+    for obj in objects:
+        try:
+            rows.append(row(obj))
+        except CollectorBadResponse as exc:
+            skipped += 1
+            why = why or str(exc)
+    return rows, skipped, why

@@ -129,12 +129,11 @@ async def _permissions(client: KubeClient) -> list[Permission]:
             "spec": {"namespace": "default"},
         },
     )
-    status = review.get("status") or {}
-    rules = status.get("resourceRules") or []
+    rules, incomplete = _rules_of(review)
     out: list[Permission] = []
     for need in NEEDS:
         allowed = allowed_by_rules(rules, need)
-        if not allowed and status.get("incomplete"):
+        if not allowed and incomplete:
             allowed = await _access_review(client, need)  # the rules may not say it all
         why = need.why
         if allowed and need.essential and need.group == "":
@@ -145,6 +144,43 @@ async def _permissions(client: KubeClient) -> list[Permission]:
                 allowed, why = False, f"{need.why} (the API server answered 403)"
         out.append(Permission(need.label, why, allowed, need.essential))
     return out
+
+
+@malformed_as("the API server's SelfSubjectRulesReview")
+def _rules_of(review: Mapping[str, Any]) -> tuple[list[Any], bool]:
+    """(resource rules, whether they may be incomplete) of a SelfSubjectRulesReview."""
+    status = review.get("status") or {}
+    rules = status.get("resourceRules") or []
+    if not isinstance(rules, list):
+        raise TypeError(f"resourceRules is a {type(rules).__name__}, not a list")
+    return rules, bool(status.get("incomplete"))
+
+
+@malformed_as("the API server's SelfSubjectAccessReview")
+def _allowed_of(answer: Mapping[str, Any]) -> bool:
+    return (answer.get("status") or {}).get("allowed") is True
+
+
+@malformed_as("the API server's SelfSubjectReview")
+def _who_of(review: Mapping[str, Any]) -> tuple[str | None, list[str]]:
+    """(user name, groups) of a SelfSubjectReview: only strings are kept (a number in the
+    groups broke every ', '.join of them)."""
+    info = (review.get("status") or {}).get("userInfo") or {}
+    user, groups = info.get("username"), info.get("groups") or []
+    if not isinstance(groups, list):
+        raise TypeError(f"userInfo.groups is a {type(groups).__name__}, not a list")
+    return _text(user), [g for g in groups if isinstance(g, str)]
+
+
+@malformed_as("the API server's /version")
+def _version_of(version: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(gitVersion, platform) of ``/version``, each a string or None."""
+    return _text(version.get("gitVersion")), _text(version.get("platform"))
+
+
+def _text(value: object) -> str | None:
+    """A non-empty string as it is; anything else None."""
+    return value if isinstance(value, str) and value else None
 
 
 async def _access_review(client: KubeClient, need: Need) -> bool:
@@ -160,7 +196,7 @@ async def _access_review(client: KubeClient, need: Need) -> bool:
             "spec": {"resourceAttributes": attributes},
         },
     )
-    return bool((answer.get("status") or {}).get("allowed"))
+    return _allowed_of(answer)
 
 
 def _failure(name: str, client: KubeClient, exc: CollectorError) -> ValidationResult:
@@ -214,22 +250,21 @@ async def _identify(client: KubeClient) -> ValidationResult:
         version = await client.get("/version")
     except KubeForbidden:
         version = {}  # /version closed to this user: the reviews still tell
+    git_version, platform = _version_of(version)
     result = ValidationResult(
         client.name,
         ValidationOutcome.VALID,
         "",
         server=client.server,
-        version=version.get("gitVersion"),
-        platform=version.get("platform"),
+        version=git_version,
+        platform=platform,
     )
     try:
         review = await client.review(
             SELF_SUBJECT_REVIEW,
             {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
         )
-        info = (review.get("status") or {}).get("userInfo") or {}
-        result.user = info.get("username")
-        result.groups = list(info.get("groups") or [])
+        result.user, result.groups = _who_of(review)  # CollectorBadResponse: invalid
     except KubeNotFound:
         pass  # before Kubernetes 1.28 who-am-I is not served; the rules still tell
     result.permissions = await _permissions(client)
