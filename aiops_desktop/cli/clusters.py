@@ -464,6 +464,8 @@ async def _discover(core: Core, args: argparse.Namespace, io: Io) -> int:
         out.write(f"  not installed {', '.join(found.absent)}\n")
     if found.denied:
         out.write(f"  not readable  {', '.join(found.denied)}\n")
+    if found.unreadable:  # a read they come from was denied: what was known is kept
+        out.write(f"  unreadable    {', '.join(found.unreadable)} (kept as before)\n")
     if found.vanished:
         out.write(f"  VANISHED      {', '.join(found.vanished)} (found before, not now)\n")
     return EXIT_OK

@@ -3,8 +3,15 @@ have told keep their value from before and are reported unreadable, never vanish
 
 from __future__ import annotations
 
+import argparse
+import io
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
+from aiops_desktop.cli import clusters as clusters_cli
+from aiops_desktop.cli.args import Io
 from aiops_desktop.models import Cluster, utcnow
 from aiops_desktop.models.cluster import ClusterCapabilities
 from aiops_desktop.services.kube.discovery import READS, interpret, merged
@@ -82,3 +89,21 @@ def test_an_absent_api_is_an_answer() -> None:
     assert found.unreadable == []
     after = merged(cluster(), found).capabilities
     assert not after.has_ptp and "ptp" in after.vanished  # the PTP operator was removed
+
+
+@pytest.mark.asyncio
+async def test_clusters_discover_says_what_it_could_not_read_and_kept() -> None:
+    """The text of `clusters discover` said "not readable nodes, ..." but not which
+    capabilities that left as they were (the JSON did)."""
+    objects: dict[str, list[dict[str, Any]]] = {name: [] for name in READS}
+    found = interpret("ran-east", objects, {"gitVersion": "v1.29.8"}, [], RAN_READS)
+
+    async def run(_name: str) -> object:
+        return found
+
+    said = Io(out=io.StringIO(), stdin=io.StringIO(), err=io.StringIO())
+    core = SimpleNamespace(discovery=SimpleNamespace(run=run))
+    args = argparse.Namespace(name="ran-east", json=False)
+    assert await clusters_cli._discover(core, args, said) == 0  # type: ignore[arg-type]
+    out = said.out.getvalue()  # type: ignore[attr-defined]
+    assert "  unreadable    gpu operator, gpus, ptp, sr-iov (kept as before)\n" in out

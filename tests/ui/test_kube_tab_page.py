@@ -436,3 +436,16 @@ def test_a_watch_already_failing_when_the_tab_opens_is_not_live(page: Page) -> N
     assert view.events_note.text() == (
         "events not live: c1: cannot reach https://c:6443: connection refused"
     )
+
+
+def test_objects_of_the_wrong_shape_are_counted_not_lost_unsaid(page: Page) -> None:
+    """An inventory that skipped a malformed pod (the rest are shown) says so, and why."""
+    kube, view, p = page.kube, page.view, page.presenter
+    taken = inventory("prod-a", "a-node-1", "a-pod")
+    taken.skipped_pods, taken.skipped_reason = 2, "a pod is not in Kubernetes format"
+    kube.inventories["prod-a"] = [taken]
+    p.show_cluster("prod-a")
+    page.settle()
+    assert cells(view.pods.table, 1) == ["a-pod"]
+    assert view.read_at.text().endswith(" · 0 nodes and 2 pods not shown (malformed)")
+    assert "not shown: a pod is not in Kubernetes format" in view.read_at.toolTip()

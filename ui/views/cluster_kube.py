@@ -234,8 +234,14 @@ class ClusterKubeView(QWidget):
         else:
             read = time_text(inventory.taken_at, seconds=True)
             text = f"STALE: nodes and pods read {read}" if stale else f"nodes and pods read {read}"
+            if inventory.skipped:  # objects of the wrong shape: left out, not lost unsaid
+                text += (f" · {inventory.skipped_nodes} nodes and {inventory.skipped_pods} "
+                         "pods not shown (malformed)")  # fmt: skip
         self.read_at.setText(text)
-        self.read_at.setToolTip(tip(f"the last refresh failed: {problem}" if stale else problem))
+        said = f"the last refresh failed: {problem}" if stale else problem
+        if inventory is not None and inventory.skipped_reason:
+            said = "\n".join(filter(None, (said, f"not shown: {inventory.skipped_reason}")))
+        self.read_at.setToolTip(tip(said))
         self.read_at.setStyleSheet(
             f"color: {warn}; font-weight: bold;" if stale else f"color: {muted};"
         )
