@@ -26,13 +26,15 @@ from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
 
+STILL_ANSWERING = "A reply is still coming: wait for it, or Stop it, then ask again."
+
 
 class ChatPresenter(Presenter):
     """Signals: sig_sessions(list[(id, title, persona, updated_at)]); sig_session(ChatSession):
     show this one whole; sig_chunk(str): reply text as it streams; sig_tool_started(name,
     arguments); sig_tool_finished(name, result, is_error, ms); sig_reply_done(stats);
-    sig_busy(bool): a turn runs (Stop enabled); sig_configured(str): "" or why there is no
-    model; sig_error(str)."""
+    sig_busy(bool): a turn runs (Stop enabled), said as it is asked for, and until its task is
+    done; sig_configured(str): "" or why there is no model; sig_error(str)."""
 
     sig_sessions = Signal(list)
     sig_session = Signal(object)
@@ -80,34 +82,50 @@ class ChatPresenter(Presenter):
         self.spawn("open chat", work())
 
     def delete_session(self, session_id: str) -> None:
+        answering = self._turn if str(self.session.id) == session_id else None
+        if answering is not None:
+            self.stop()
+
         async def work() -> None:
+            if answering is not None:  # its last save and redraw first: the delete comes last
+                await asyncio.wait([answering])
             await self._chat.delete(UUID(session_id))
             if str(self.session.id) == session_id:
                 self.session = self._chat.new_session(self.session.persona)
                 self.sig_session.emit(self.session)
+                self.sig_error.emit("")  # a "Stopped: … kept" of its turn no longer holds
             self.sig_sessions.emit(await self._chat.sessions())
 
         self.spawn("delete chat", work())
 
     def ask(self, question: str, *, tool_choice: str | None = None) -> None:
         """One turn; ``tool_choice``: a tool the model must call first (tests, scripts)."""
-        if self._turn is not None and not self._turn.done():
+        if self.busy:
+            self.sig_error.emit(STILL_ANSWERING)
             return
         forced = {"type": "function", "function": {"name": tool_choice}} if tool_choice else None
+        session = self.session
+
+        def on_event(event: ChatEvent) -> None:
+            if self.session is session:  # never into the chat shown in its place
+                self._on_event(event)
 
         async def work() -> None:
-            self.sig_busy.emit(True)
             try:
-                await self._chat.ask(self.session, question, self._on_event, tool_choice=forced)
+                await self._chat.ask(session, question, on_event, tool_choice=forced)
             except asyncio.CancelledError:
                 self.sig_error.emit("Stopped: what was said so far is kept.")
                 raise
             finally:
-                self.sig_busy.emit(False)
                 self.sig_session.emit(self.session)  # the whole turn, as it was kept
                 self.sig_sessions.emit(await asyncio.shield(self._chat.sessions()))
 
         self._turn = self.spawn("chat", work(), on_error=self._failed)
+        # busy at once, so the view lets the question go from its box only when a turn
+        # started; idle when the task is done, however it ended (even stopped before it ran,
+        # when none of ``work`` runs), so Send comes back only when a question is taken
+        self.sig_busy.emit(True)
+        self._turn.add_done_callback(lambda _t: self.sig_busy.emit(False))
 
     def _failed(self, text: str) -> None:
         self.sig_error.emit(text.removeprefix("chat failed: "))

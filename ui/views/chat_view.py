@@ -32,6 +32,10 @@ from ui.views.streamed import StreamedText
 from ui.views.text import PlainLabel, tip
 
 RESULT_SHOWN_CHARS = 6000
+#: the chat service's own limit (services.assistant.chat, which views may not import): checked
+#: here so that a question too long stays in the box, said, instead of being refused by the turn
+MAX_QUESTION_CHARS = 8000
+ANSWERING = "The model is answering…"
 
 
 class ToolStep(QWidget):
@@ -96,6 +100,8 @@ class ChatView(QWidget):
         self._stream = StreamedText(self._show_streamed, self)
         self._steps: list[ToolStep] = []
         self._last_answer = ""
+        self._busy = False
+        self._sending = ""  # the question being handed over: it leaves the box if a turn starts
         outer = QVBoxLayout(self)
         self.notice = PlainLabel()
         self.notice.setWordWrap(True)
@@ -172,6 +178,7 @@ class ChatView(QWidget):
         buttons.addWidget(self.status, 1)
         self.copy_button = QPushButton("Copy answer")
         self.copy_button.clicked.connect(self._on_copy)
+        self.copy_button.setEnabled(False)  # no answer yet
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.sig_stop.emit)
@@ -187,7 +194,7 @@ class ChatView(QWidget):
     def show_configured(self, why_not: str) -> None:
         self.notice.setText(why_not)
         self.notice.setVisible(bool(why_not))
-        self.send_button.setEnabled(not why_not)
+        self.send_button.setEnabled(not why_not and not self._busy)
 
     def show_sessions(self, sessions: list[tuple[object, str, str, float]]) -> None:
         self.sessions.clear()
@@ -212,7 +219,7 @@ class ChatView(QWidget):
             elif m.role is ChatRole.ASSISTANT:
                 if m.content:
                     self._bubble(m.content, "assistant")
-                    self._last_answer = m.content
+                    self._set_answer(m.content)
                 for call in m.tool_calls:
                     shown = call.raw_arguments or _arguments_text(call.arguments)
                     steps[call.id] = self._step(call.name, shown)
@@ -246,7 +253,7 @@ class ChatView(QWidget):
 
     def show_reply_done(self, stats: str) -> None:
         if self._reply is not None:
-            self._last_answer = self._stream.text()
+            self._set_answer(self._stream.text())
             self._stream.start()  # no pending redraw of the cut text over the whole
             self._reply.setText(self._last_answer)  # done: the whole reply, once
             self._reply = None
@@ -255,9 +262,17 @@ class ChatView(QWidget):
             self._note(stats)
 
     def show_busy(self, busy: bool) -> None:
+        self._busy = busy
+        if busy and self._sending:  # its turn started: the question moves to the chat
+            self._bubble(self._sending, "user")
+            self.question.clear()
+            self._sending = ""
         self.stop_button.setEnabled(busy)
         self.send_button.setEnabled(not busy and not self.notice.isVisible())
-        self.status.setText("The model is answering…" if busy else "")
+        if busy:
+            self.status.setText(ANSWERING)
+        elif self.status.text() == ANSWERING:  # what went wrong, or a stop, stays said
+            self.status.setText("")
         if not busy:
             self._end_reply()
 
@@ -305,8 +320,13 @@ class ChatView(QWidget):
             self._stream.flush()  # its last chunks, at once
         self._reply = None
 
+    def _set_answer(self, text: str) -> None:
+        self._last_answer = text
+        self.copy_button.setEnabled(bool(text))
+
     def _clear(self) -> None:
         self._end_reply()
+        self._set_answer("")  # another chat's answer is never this one's
         self._steps.clear()
         while self.lines.count() > 1:
             item = self.lines.takeAt(0)
@@ -322,12 +342,26 @@ class ChatView(QWidget):
     # -- what the person does ---------------------------------------------------------------
     def _on_send(self) -> None:
         text = self.question.toPlainText().strip()
-        if not text or not self.send_button.isEnabled():
+        if not text or self.notice.isVisible():  # the notice says why there is no model
+            return
+        if self._busy:
+            self.status.setText(
+                "A reply is still coming: wait for it, or Stop it, then send; your question "
+                "stays in the box."
+            )
+            return
+        if len(text) > MAX_QUESTION_CHARS:
+            self.status.setText(
+                f"The question is {len(text):,} characters: at most {MAX_QUESTION_CHARS:,} "
+                "can be sent. Shorten it (it stays in the box) and send again."
+            )
             return
         self._end_reply()
-        self._bubble(text, "user")
-        self.question.clear()
-        self.sig_ask.emit(text)
+        self._sending = text
+        try:
+            self.sig_ask.emit(text)  # a turn that starts says so at once: see show_busy
+        finally:
+            self._sending = ""  # refused: it stays in the box, and the presenter says why
 
     def _on_new(self) -> None:
         clusters = [c.strip() for c in self.clusters.text().split(",") if c.strip()]
@@ -342,8 +376,11 @@ class ChatView(QWidget):
             self.sig_delete.emit(str(item.data(Qt.ItemDataRole.UserRole)))
 
     def _on_copy(self) -> None:
+        if not self._last_answer:  # what the clipboard holds is the person's: left alone
+            self.status.setText("No answer to copy yet.")
+            return
         QGuiApplication.clipboard().setText(self._last_answer)
-        self.status.setText("Answer copied." if self._last_answer else "No answer to copy yet.")
+        self.status.setText("Answer copied.")
 
 
 def _arguments_text(arguments: dict[str, object]) -> str:
