@@ -1,15 +1,15 @@
 """Tempo HTTP API client (read-only): a trace by id (``/api/traces/<id>``, OTLP JSON: the
 ``batches`` of Tempo 1/2 or the ``trace.resourceSpans`` of ``/api/v2/traces``), search
-(``/api/search``: service, operation, min/max duration, tags, TraceQL ``q``), tags and tag
-values, and TraceQL metrics (``/api/metrics/query_range``: the error and slow-span rates the
-poller records). Span and trace ids come base64 in OTLP JSON and are shown hex; status code 2
-(``STATUS_CODE_ERROR``) is an error; span events are kept (the trace view shows them as log
-lines).
+(``/api/search``: service, operation, min/max duration, tags, or a TraceQL ``q`` that the
+others are written into), tags and tag values, and TraceQL metrics
+(``/api/metrics/query_range``: the error and slow-span rates the poller records). Span and
+trace ids come base64 in OTLP JSON and are shown hex; status code 2 (``STATUS_CODE_ERROR``)
+is an error; span events are kept (the trace view shows them as log lines).
 
 Paths: Tempo's own (``/api/...``) or a TempoStack gateway's for one tenant, when the URL is
 given with it (``https://gw/api/traces/v1/<tenant>`` -> ``.../tempo/api/...``). Everything is
-bounded: at most MOST_SPANS spans per trace, MOST_TRACES per search and MOST_SERIES series
-per metrics query are read."""
+bounded: at most MOST_SPANS spans per trace (a trace cut says how many it had, and keeps its
+errors), MOST_TRACES per search and MOST_SERIES series per metrics query are read."""
 
 from __future__ import annotations
 
@@ -28,8 +28,11 @@ from aiops_desktop.models.observability import (
     LogSeries,
     Span,
     SpanEvent,
+    SpanKey,
     Trace,
     TraceSummary,
+    quoted,
+    spans_to_keep,
 )
 from collectors.errors import CollectorBadResponse, CollectorError
 from collectors.shapes import SHAPE_ERRORS
@@ -122,9 +125,11 @@ def _span(raw: dict[str, Any], service: str) -> Span:
 
 
 def parse_trace(payload: Any, trace_id: str, cluster: str) -> Trace:
-    """Tempo's OTLP JSON of one trace as a Trace (at most MOST_SPANS spans, each span id
-    once: a span the server repeats is read the first time, so the waterfall, the service
-    graph and the calls count each span once)."""
+    """Tempo's OTLP JSON of one trace as a Trace, each span id once (a span the server
+    repeats is read the first time, so the waterfall, the service graph and the calls count
+    each span once). A trace of more than MOST_SPANS spans is cut as every trace is
+    (``spans_to_keep``: its errors and their parents first, then the earliest; only those
+    are read), and says how many it had (``spans_total``), never "20,000 spans, 0 errors"."""
     if not isinstance(payload, dict):
         raise CollectorBadResponse("a trace that is not a JSON object")
     batches = payload.get("batches")
@@ -132,22 +137,41 @@ def parse_trace(payload: Any, trace_id: str, cluster: str) -> Trace:
         batches = (payload.get("trace") or {}).get("resourceSpans") or payload.get("resourceSpans")
     spans: dict[str, Span] = {}  # by span id, in the order read
     try:
-        for batch in batches or []:
-            service = _attributes((batch.get("resource") or {}).get("attributes")).get(
-                "service.name", "unknown"
-            )
-            scopes = batch.get("scopeSpans") or batch.get("instrumentationLibrarySpans") or []
-            for scope in scopes:
-                for raw in scope.get("spans") or []:
-                    if len(spans) >= MOST_SPANS:
-                        break
-                    span = _span(raw, service)
-                    spans.setdefault(span.span_id, span)
+        found = [(batch, raw) for batch in batches or []
+                 for scope in batch.get("scopeSpans") or batch.get("instrumentationLibrarySpans")
+                 or [] for raw in scope.get("spans") or []]  # fmt: skip
+        total = None  # how many it had, where it is cut
+        if len(found) > MOST_SPANS:  # more than are read: the spans kept alone are read
+            keys = [_raw_key(raw) for _, raw in found]
+            ids = len({key[0] for key in keys})  # each id once
+            if ids > MOST_SPANS:
+                total = ids
+                found = [found[at] for at in spans_to_keep(keys, MOST_SPANS)]
+        services: dict[int, str] = {}  # each batch's service, read once
+        for batch, raw in found:
+            if id(batch) not in services:
+                services[id(batch)] = _attributes(
+                    (batch.get("resource") or {}).get("attributes")
+                ).get("service.name", "unknown")
+            span = _span(raw, services[id(batch)])
+            spans.setdefault(span.span_id, span)
     except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise CollectorBadResponse(
             f"a trace not in OTLP JSON ({exc.__class__.__name__}: {exc})"
         ) from exc
-    return Trace(trace_id=trace_id.lower(), cluster=cluster, spans=list(spans.values()))
+    return Trace(trace_id=trace_id.lower(), cluster=cluster, spans=list(spans.values()),
+                 spans_total=total)  # fmt: skip
+
+
+def _raw_key(raw: dict[str, Any]) -> SpanKey:
+    """What ``spans_to_keep`` reads of a span not read yet: its ids as sent (a trace's ids
+    come in one form, base64 in OTLP JSON: not decoded for a span that is not kept), a start
+    that is no number last."""
+    start, parent = raw.get("startTimeUnixNano"), raw.get("parentSpanId")
+    status = (raw.get("status") or {}).get("code")
+    return (str(raw.get("spanId") or ""), str(parent) if parent else None,
+            _STATUS.get(status) is SpanStatus.ERROR,
+            int(str(start)) if str(start).isdigit() else NS_MOST)  # fmt: skip
 
 
 def parse_search(payload: Any, cluster: str) -> list[TraceSummary]:
@@ -247,9 +271,17 @@ class TempoClient:
         tags: dict[str, str] | None = None, traceql: str | None = None, limit: int = 20,
         start_s: int | None = None, end_s: int | None = None,
     ) -> list[TraceSummary]:  # fmt: skip
+        """Traces by service, operation (a span's name), duration and tags, or by a TraceQL
+        query: with one, the other filters are written into it (Tempo's TraceQL search
+        reads ``q`` alone: ``tags``, ``minDuration`` and ``maxDuration`` beside it are
+        ignored, so "errors only, slower than 500ms" answered fast traces too)."""
         params: dict[str, str] = {"limit": str(max(1, min(limit, MOST_TRACES)))}
+        shortest = _duration(min_duration, "the minimum duration")
+        longest = _duration(max_duration, "the maximum duration")
         if traceql:
-            params["q"] = traceql
+            params["q"] = with_filters(traceql, service=service, operation=operation,
+                                       tags=tags, min_duration=shortest,
+                                       max_duration=longest)  # fmt: skip
         else:
             pairs = dict(tags or {})
             if service:
@@ -258,9 +290,8 @@ class TempoClient:
                 pairs["name"] = operation
             if pairs:  # logfmt: a value with a space or a quote is quoted
                 params["tags"] = " ".join(f"{k}={_logfmt(v)}" for k, v in pairs.items())
-        bounds = {"minDuration": _duration(min_duration, "the minimum duration"),
-                  "maxDuration": _duration(max_duration, "the maximum duration")}  # fmt: skip
-        params.update({k: v for k, v in bounds.items() if v})
+            bounds = {"minDuration": shortest, "maxDuration": longest}
+            params.update({k: v for k, v in bounds.items() if v})
         for key, when in (("start", start_s), ("end", end_s)):
             if when is not None:
                 params[key] = str(when)
@@ -315,6 +346,77 @@ class TempoClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+_TAG = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+
+
+def with_filters(
+    traceql: str, *, service: str | None = None, operation: str | None = None,
+    tags: dict[str, str] | None = None, min_duration: str | None = None,
+    max_duration: str | None = None,
+) -> str:  # fmt: skip
+    """``traceql`` with the search's other filters written into it, as one TraceQL query:
+    ``{ status = error }`` with service shop, operation checkout and 500ms at least reads
+    ``{ status = error && resource.service.name = "shop" && name = "checkout" &&
+    traceDuration >= 500ms }`` (the durations are the trace's, as ``minDuration`` and
+    ``maxDuration`` are: at least, at most; values quoted by ``quoted``). A filter the
+    query holds already is not written twice. Only a query of one ``{ ... }`` takes them:
+    one of several spansets or a pipeline (``| count() > 2``) is refused with them, not
+    sent without them."""
+    wanted = []
+    if service:
+        wanted.append(f'resource.service.name = "{quoted(service)}"')
+    if operation:
+        wanted.append(f'name = "{quoted(operation)}"')
+    for key, value in (tags or {}).items():
+        if not _TAG.fullmatch(key):
+            raise ValueError(f"{key!r} is not a tag name TraceQL can filter on")
+        wanted.append(f'.{key} = "{quoted(value)}"')
+    if min_duration:
+        wanted.append(f"traceDuration >= {min_duration}")
+    if max_duration:
+        wanted.append(f"traceDuration <= {max_duration}")
+    query = traceql.strip()
+    if not wanted:
+        return query
+    inner = _one_spanset(query)
+    if inner is None:
+        raise ValueError(
+            f"the TraceQL query {query[:200]!r} is not one {{ ... }} (it joins spansets or "
+            f"pipes them): write the other filters into it ({' && '.join(wanted)})"
+        )
+    if "||" in _outside_strings(inner):  # an or kept whole: "a || b && c" is not meant
+        parts, have = [f"({inner.strip()})"], set()
+    else:
+        parts = [p for p in (p.strip() for p in _split_and(inner)) if p]
+        have = {" ".join(p.split()) for p in parts}
+    parts += [w for w in wanted if w not in have]
+    return "{ " + " && ".join(parts) + " }"
+
+
+def _outside_strings(text: str) -> str:
+    """``text`` with each TraceQL string ("...", with its escapes, or `...`) blanked out: what
+    is left is the query's own syntax."""
+    return re.sub(r'"(?:[^"\\]|\\.)*"?|`[^`]*`?', lambda m: " " * len(m.group()), text)
+
+
+def _one_spanset(query: str) -> str | None:
+    """What is inside the braces of a query of one ``{ ... }`` (None for any other)."""
+    bare = _outside_strings(query)
+    if not (bare.startswith("{") and bare.endswith("}")):
+        return None
+    if "{" in bare[1:-1] or "}" in bare[1:-1]:
+        return None
+    return query[1:-1]
+
+
+def _split_and(inner: str) -> list[str]:
+    """``inner`` split at each ``&&`` outside its strings."""
+    bare = _outside_strings(inner)
+    cuts = [m.start() for m in re.finditer("&&", bare)]
+    ends = [0, *(c + 2 for c in cuts)]
+    return [inner[a : (cuts[i] if i < len(cuts) else len(inner))] for i, a in enumerate(ends)]
 
 
 def _logfmt(value: str) -> str:

@@ -164,7 +164,7 @@ async def _traces(core: Core, args: argparse.Namespace, io: Io) -> int:
             return EXIT_OK
         first = min((s.start_ns for s in trace.spans), default=0)
         errors = sum(s.status is SpanStatus.ERROR for s in trace.spans)
-        io.out.write(f"trace {trace.trace_id}: {count(len(trace.spans), 'span')}, "
+        io.out.write(f"trace {trace.trace_id}: {trace.spans_said}, "
                      f"{count(errors, 'error')}\n")  # fmt: skip
         for depth, span in depth_first(trace):
             mark = " ERROR" if span.status is SpanStatus.ERROR else ""

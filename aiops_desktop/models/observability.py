@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pydantic import Field, field_validator
 
@@ -115,6 +116,10 @@ class Trace(DomainModel):
     trace_id: str
     cluster: str
     spans: list[Span] = Field(default_factory=list)
+    #: how many spans the trace had where it was cut (the client's MOST_SPANS, a capture's
+    #: bound): then ``spans`` holds fewer, chosen by ``spans_to_keep``; None: not cut (or a
+    #: capture written before it was said, which cut without saying)
+    spans_total: int | None = Field(default=None, ge=0, le=NS_MOST)
 
     @property
     def root(self) -> Span | None:
@@ -124,6 +129,66 @@ class Trace(DomainModel):
     @property
     def has_error(self) -> bool:
         return any(s.status is SpanStatus.ERROR for s in self.spans)
+
+    @property
+    def cut(self) -> bool:
+        """Whether spans were left out (``spans_total`` says how many it had)."""
+        return self.spans_total is not None and self.spans_total > len(self.spans)
+
+    @property
+    def spans_said(self) -> str:
+        """Its span count as every view, the CLI and the assistant write it: "3 spans", or
+        "20,000 of 25,000 spans" when it was cut."""
+        kept = len(self.spans)
+        if not self.cut:
+            return f"{kept:,} {'span' if kept == 1 else 'spans'}"
+        return f"{kept:,} of {self.spans_total:,} spans"
+
+    def cut_to(self, most: int) -> Trace:
+        """This trace with at most ``most`` spans (``spans_to_keep``: its errors and their
+        parents first, then the earliest), saying how many it had; itself when they fit."""
+        if len(self.spans) <= most:
+            return self
+        keys = [(s.span_id, s.parent_span_id, s.status is SpanStatus.ERROR, s.start_ns)
+                for s in self.spans]  # fmt: skip
+        kept = [self.spans[i] for i in spans_to_keep(keys, most)]
+        total = max(self.spans_total or 0, len(self.spans))
+        return self.model_copy(update={"spans": kept, "spans_total": total})
+
+
+#: what ``spans_to_keep`` reads of a span: (span id, parent span id, failed, start in ns)
+SpanKey = tuple[str, str | None, bool, int]
+
+
+def spans_to_keep(keys: Sequence[SpanKey], most: int) -> list[int]:
+    """Which of a trace's spans to keep when it holds more than ``most`` (their indices, in
+    the order given): the failed spans, each with the chain of its parents up to the root
+    (the earliest errors first), so a failing trace cut short still shows its failure and
+    where it was called from; then the earliest spans by start. The one way a trace is cut:
+    a client reading one (``collectors.tempo``) and a capture keeping one alike."""
+    if len(keys) <= most:
+        return list(range(len(keys)))
+    if most <= 0:
+        return []
+    first: dict[str, int] = {}
+    for index, (span_id, *_) in enumerate(keys):
+        first.setdefault(span_id, index)
+    kept: dict[int, None] = {}  # ordered: each index once
+    errors = sorted((at for at, key in enumerate(keys) if key[2]), key=lambda at: keys[at][3])
+    for error in errors:
+        # the error, then its parents while they are not kept already (a loop stops there)
+        at: int | None = error
+        while at is not None and at not in kept and len(kept) < most:
+            kept[at] = None
+            parent = keys[at][1]
+            at = first.get(parent) if parent is not None else None
+        if len(kept) >= most:
+            break
+    for earliest in sorted(range(len(keys)), key=lambda at: keys[at][3]):
+        if len(kept) >= most:
+            break
+        kept.setdefault(earliest, None)
+    return sorted(kept)
 
 
 # -- reading logs and traces (the pages, the CLI and the signals read them alike) ---------

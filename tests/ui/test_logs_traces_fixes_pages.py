@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aiops_desktop.models.observability import LogResult, LogSeries, TraceSummary
+from aiops_desktop.models.observability import LogResult, LogSeries, Span, Trace, TraceSummary
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from tests.ui.conftest import run_until
 from ui.presenters.logs_traces import LogRequest, LogsPresenter
@@ -95,3 +95,13 @@ def test_a_metric_querys_series_are_shown(qtbot, qloop, theme: Theme) -> None:  
     view.show_lines([], False)  # a log query's answer after it: the lines' table again
     assert table.isHidden() and not view.table.isHidden()
     assert view.status.text() == "0 lines shown"
+
+
+def test_a_cut_trace_says_how_many_spans_it_had(qtbot, theme: Theme) -> None:  # type: ignore[no-untyped-def]
+    """A trace past the client's span limit read as complete ("20,000 spans, 0 errors")."""
+    view = TracesView(theme)
+    qtbot.addWidget(view)
+    spans = [Span(trace_id="c" * 32, span_id=f"{i:016x}", service_name="shop", operation="op",
+                  start_ns=T_S * 10**9 + i, duration_ns=1000) for i in range(3)]  # fmt: skip
+    view.show_trace(Trace(trace_id="c" * 32, cluster="prod-east-1", spans=spans, spans_total=25))
+    assert view.heading.text() == "Trace " + "c" * 32 + " · 3 of 25 spans · 1 service · 0 errors"

@@ -349,7 +349,8 @@ class TracesView(QWidget):
     def show_trace(self, trace: Trace) -> None:
         errors = sum(s.status is SpanStatus.ERROR for s in trace.spans)
         services = len({s.service_name for s in trace.spans})
-        said = [count(len(trace.spans), "span"), count(services, "service"), count(errors, "error")]
+        # "20,000 of 25,000 spans" where the trace was cut (its errors are kept)
+        said = [trace.spans_said, count(services, "service"), count(errors, "error")]
         self.heading.setText(f"Trace {trace.trace_id} · " + " · ".join(said))
         self.waterfall.set_trace(trace)
         self.graph.set_trace(trace)

@@ -1,8 +1,9 @@
 """Logs and traces in a capture: what a capture keeps of its clusters' Loki and Tempo (the
 error lines of its window, at most MOST_LINES, and its failing traces, at most MOST_TRACES of
-at most MOST_SPANS spans each; and, for the time calls spend outside the pod they call, the
-newest SAMPLED_PER_STEP traces of each of its last SAMPLED_MINUTES minutes, as RCA samples
-them live, at most SAMPLED_SPANS spans each), and how an opened capture answers from them,
+at most MOST_SPANS spans each, each cluster its share of them: one busy cluster does not
+leave the next none, said as "no errors"; and, for the time calls spend outside the pod they
+call, the newest SAMPLED_PER_STEP traces of each of its last SAMPLED_MINUTES minutes, as RCA
+samples them live, at most SAMPLED_SPANS spans each), and how an opened capture answers from them,
 offline, as the live clients answer: LogQL selectors with line filters and the metric
 queries the app asks (``analysis.logql``), trace searches and traces by id. A capture is a
 file from outside: what it holds is checked (shapes, sizes) before it is read."""
@@ -71,8 +72,20 @@ RECORD_ERRORS = '{k8s_namespace_name=~".+"}' + ERRORS
 
 #: the most a capture says of why it holds no lines or traces of a cluster
 GAP_CHARS = 300
+MOST_NOTES = 20  # what a cluster's read said, at most
 Gap = Annotated[str, StringConstraints(max_length=GAP_CHARS)]
 GapName = Annotated[str, StringConstraints(max_length=253)]  # a cluster's name at most
+
+
+class LinesRead(BaseModel):
+    """How a cluster's error lines were read when the capture was made, where it was not
+    "all of them, nothing to say": more matched than it kept (the newest were kept), and
+    what the reading said (lines that could not be read)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    truncated: bool = False
+    notes: list[Gap] = Field(default_factory=list, max_length=MOST_NOTES)
 
 
 class RecordedLogsTracesDoc(BaseModel):
@@ -85,6 +98,9 @@ class RecordedLogsTracesDoc(BaseModel):
     #: read when the capture was made: an opened capture says so, not "no errors"
     logs_unread: dict[GapName, Gap] = Field(default_factory=dict, max_length=1000)
     traces_unread: dict[GapName, Gap] = Field(default_factory=dict, max_length=1000)
+    #: cluster -> how its lines were read, where more matched than were kept or the read
+    #: said something (a capture without it, older: not known, read as all kept)
+    logs_read: dict[GapName, LinesRead] = Field(default_factory=dict, max_length=1000)
 
 
 class NotRecorded(AppError):
@@ -100,16 +116,23 @@ async def record_logs_traces(
     capture keeps them (JSON); what a cluster cannot answer is left out, and logged: one
     cluster's bad answer is that cluster's gap, not the whole recording's."""
     doc = RecordedLogsTracesDoc()
+    # each cluster its share of what is left, what one leaves passed on to the next
+    loki_left = sum(1 for c in clusters if c.endpoint(EndpointKind.LOKI))
+    tempo_left = sum(1 for c in clusters if c.endpoint(EndpointKind.TEMPO))
     for cluster in clusters:
         if cluster.endpoint(EndpointKind.LOKI):
-            lines, why = await _error_lines(logs, cluster.name, start, end,
-                                            MOST_LINES - len(doc.lines))  # fmt: skip
+            room = _share(MOST_LINES - len(doc.lines), loki_left)
+            loki_left -= 1
+            lines, why, read = await _error_lines(logs, cluster.name, start, end, room)
             doc.lines += lines
             if why is not None:
                 doc.logs_unread[cluster.name] = why
+            if read is not None:
+                doc.logs_read[cluster.name] = read
         if cluster.endpoint(EndpointKind.TEMPO):
-            traces, why = await _failing_traces(logs, cluster.name, start, end,
-                                                MOST_TRACES - len(doc.traces))  # fmt: skip
+            room = _share(MOST_TRACES - len(doc.traces), tempo_left)
+            tempo_left -= 1
+            traces, why = await _failing_traces(logs, cluster.name, start, end, room)
             doc.traces += traces
             if why is not None and not traces:  # some read: those are what it kept
                 doc.traces_unread[cluster.name] = why
@@ -117,6 +140,20 @@ async def record_logs_traces(
     if tempo:
         doc.sampled = await _sampled(logs, tempo, start, end)
     return _redacted(doc).model_dump_json()
+
+
+def _share(room: int, clusters: int) -> int:
+    """A cluster's share of ``room`` among the ``clusters`` still to be read (rounded up: 20
+    traces among 3 clusters are 7, 7 and 6); none when there is no room left."""
+    return -(-room // clusters) if room > 0 and clusters > 0 else 0
+
+
+def _no_room(what: str, most: int, cluster: str) -> str:
+    """Why a capture keeps none of a cluster's ``what``: the clusters before it took them."""
+    log.warning("the capture keeps no %s of %s: its %s were taken by other clusters", what,
+                cluster, f"{most:,}", extra={"cluster": cluster})  # fmt: skip
+    return (f"not kept: the capture keeps at most {most:,} {what} in all, and the clusters "
+            "before it took them")  # fmt: skip
 
 
 def _left_out(what: str, cluster: str, exc: BaseException) -> str:
@@ -130,34 +167,40 @@ def _left_out(what: str, cluster: str, exc: BaseException) -> str:
 async def _error_lines(
     logs: LogsTraces | RecordedLogsTraces, cluster: str, start: datetime, end: datetime,
     room: int,
-) -> tuple[list[LogEntry], str | None]:  # fmt: skip
-    """At most ``room`` of the cluster's error lines (none asked when there is no room: a
-    document over MOST_LINES could not be opened again), and why none could be read."""
+) -> tuple[list[LogEntry], str | None, LinesRead | None]:  # fmt: skip
+    """At most ``room`` of the cluster's error lines, the newest (none asked when there is no
+    room: a document over MOST_LINES could not be opened again), why none were kept, and how
+    they were read when that is more than "all of them" (more matched, notes)."""
     if room <= 0:
-        return [], None
+        return [], _no_room("error lines", MOST_LINES, cluster), None
     try:
         found = await logs.logs(cluster, RECORD_ERRORS, start=start, end=end, limit=5000,
                                 most=room)  # fmt: skip
     except (AppError, ValueError) as exc:
-        return [], _left_out("error lines", cluster, exc)
-    return found.entries[:room], None
+        return [], _left_out("error lines", cluster, exc), None
+    truncated = found.truncated or len(found.entries) > room
+    notes = [redact_for_llm(n)[:GAP_CHARS] for n in found.notes[:MOST_NOTES]]
+    read = LinesRead(truncated=truncated, notes=notes) if truncated or notes else None
+    return found.entries[:room], None, read
 
 
 async def _failing_traces(
     logs: LogsTraces | RecordedLogsTraces, cluster: str, start: datetime, end: datetime,
     room: int,
 ) -> tuple[list[Trace], str | None]:  # fmt: skip
-    """At most ``room`` of the cluster's failing traces, each cut to MOST_SPANS spans (a
-    server that answers more than the limit asked is cut too), and why no more were read."""
+    """At most ``room`` of the cluster's failing traces, each cut to MOST_SPANS spans as every
+    trace is cut (``Trace.cut_to``: its errors and their parents first, then the earliest;
+    saying how many it had), a server that answers more than the limit asked cut too; and
+    why no more were read."""
     if room <= 0:
-        return [], None
+        return [], _no_room("failing traces", MOST_TRACES, cluster)
     kept: list[Trace] = []
     try:
         summaries = await logs.traces(cluster, start=start, end=end,
                                       traceql=failing_traceql(), limit=room)  # fmt: skip
         for summary in summaries[:room]:
             trace = await logs.trace(cluster, summary.trace_id)
-            kept.append(trace.model_copy(update={"spans": trace.spans[:MOST_SPANS]}))
+            kept.append(trace.cut_to(MOST_SPANS))
     except (AppError, ValueError) as exc:  # those read so far are kept
         return kept, _left_out("more failing traces", cluster, exc)
     return kept, None
@@ -210,8 +253,11 @@ async def _sampled(
 
 
 def _slim(trace: Trace) -> Trace:
-    """What a sampled trace keeps: its first SAMPLED_SPANS spans, each with its pod only."""
-    spans = sorted(trace.spans, key=lambda s: s.start_ns)[:SAMPLED_SPANS]
+    """What a sampled trace keeps: SAMPLED_SPANS spans at most, cut as every trace is
+    (``Trace.cut_to``: its errors and their parents, then the earliest), by start, each with
+    its pod only."""
+    trace = trace.cut_to(SAMPLED_SPANS)
+    spans = sorted(trace.spans, key=lambda s: s.start_ns)
     return trace.model_copy(update={"spans": [s.model_copy(update={
         "attributes": {k: v for k, v in s.attributes.items() if k in SAMPLED_ATTRIBUTES},
         "events": [], "status_message": None,
@@ -255,6 +301,15 @@ class RecordedLogsTraces:
                                    if (t.cluster, t.trace_id) not in failing]  # fmt: skip
         self._kept = sorted((_Kept.of(t) for t in kept if t.spans), key=lambda k: -k.first)
         self._by_id = {(k.trace.cluster, k.trace.trace_id): k.trace for k in self._kept}
+        # a cut cluster's oldest line kept: the capture kept the newest, so a query reaching
+        # back to it may miss lines (one after it misses none)
+        self._oldest: dict[str, int] = {}
+        self._lines_kept: Counter[str] = Counter()
+        for e in self._doc.lines:
+            if e.cluster in self._doc.logs_read:
+                self._lines_kept[e.cluster] += 1
+                at = self._oldest.get(e.cluster, e.timestamp_ns)
+                self._oldest[e.cluster] = min(at, e.timestamp_ns)
 
     def _known(self, cluster: str) -> None:
         if cluster not in self._clusters():
@@ -292,7 +347,25 @@ class RecordedLogsTraces:
         _, lines = await asyncio.to_thread(self._selected, cluster, logql, start, end)
         lines.sort(key=lambda e: e.timestamp_ns, reverse=direction is LogDirection.BACKWARD)
         wanted = most if most is not None else limit  # most=0: none (not the default)
-        return LogResult(entries=lines[:wanted], truncated=len(lines) > wanted, pages=1)
+        cut, notes = self._as_read(cluster, start)
+        return LogResult(entries=lines[:wanted], truncated=len(lines) > wanted or cut,
+                         pages=1, notes=notes)  # fmt: skip
+
+    def _as_read(self, cluster: str, start: datetime) -> tuple[bool, list[str]]:
+        """Whether a query of the cluster's kept lines from ``start`` may lack lines the
+        capture did not keep (more matched than it kept: the older ones), and what its read
+        said then."""
+        read = self._doc.logs_read.get(cluster)
+        if read is None:
+            return False, []
+        notes = [printable(n) for n in read.notes]
+        oldest = self._oldest.get(cluster)
+        cut = read.truncated and (oldest is None or ns(start) <= oldest)
+        if cut:
+            notes.append(f"the capture kept the newest {self._lines_kept[cluster]:,} of "
+                         f"{cluster}'s error lines: more matched, the older ones were not "
+                         "kept")  # fmt: skip
+        return cut, notes
 
     async def volume(
         self, cluster: str, logql: str, *, start: datetime, end: datetime,
