@@ -410,6 +410,11 @@ def transport_errors(
         raise CollectorUnreachable(
             f"{where} broke the connection: {root_cause(exc)}", backend=backend
         ) from exc
+    except httpx.DecodingError as exc:  # a corrupt gzip/deflate/brotli body
+        raise CollectorBadResponse(
+            f"{where} sent a body that cannot be decoded ({root_cause(exc)})",
+            backend=backend,
+        ) from exc
 
 
 def _html_title(body: bytes) -> str | None:

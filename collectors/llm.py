@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -39,6 +40,17 @@ CONNECT_TIMEOUT_S = 5.0
 MAX_STREAM_BYTES = 4 * 1024 * 1024
 MAX_EVENT_BYTES = 256 * 1024
 MAX_ERROR_BYTES = 64 * 1024
+#: the most decoded bytes parsed at once: a few hundred gzip bytes on the wire can decode to
+#: megabytes, parsed on the event loop (the UI thread) with no await in between
+MAX_FEED_BYTES = 16 * 1024
+#: a UTF-16 surrogate: JSON's "\ud83d" escape decodes to one when the pair is cut in half
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (half an emoji) replaced by U+FFFD: one cannot be
+    encoded as UTF-8, so a session holding it could never be saved again."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)
@@ -153,7 +165,10 @@ class _Sse:
 
     def __init__(self, where: str) -> None:
         self._where = where
-        self._buffer = b""
+        #: the unfinished line, in the pieces it came in (joined once it ends: joining at
+        #: every chunk would copy it again and again)
+        self._partial: list[bytes] = []
+        self._partial_size = 0
         self._data: list[bytes] = []
         self._size = 0
         self.total = 0
@@ -164,11 +179,21 @@ class _Sse:
             raise CollectorResponseTooLarge(
                 f"{self._where} streamed more than {MAX_STREAM_BYTES:,} bytes for one reply"
             )
-        self._buffer += chunk
+        end = chunk.find(b"\n")
+        if end == -1:
+            self._partial.append(chunk)
+            self._partial_size += len(chunk)
+            self._check(self._partial_size)
+            return []
+        # scanned by index: splitting off one line at a time copied the rest of the buffer
+        # for each line (a chunk of blank lines took seconds)
+        buffer = b"".join([*self._partial, chunk])
+        start, end = 0, end + self._partial_size
         events: list[str] = []
-        while b"\n" in self._buffer:
-            line, self._buffer = self._buffer.split(b"\n", 1)
-            line = line.rstrip(b"\r")
+        while end != -1:
+            line = buffer[start:end].rstrip(b"\r")
+            start = end + 1
+            end = buffer.find(b"\n", start)
             if not line:
                 if self._data:
                     events.append(b"\n".join(self._data).decode("utf-8", "replace"))
@@ -177,16 +202,22 @@ class _Sse:
                 piece = line[5:].removeprefix(b" ")
                 self._size += len(piece)
                 self._data.append(piece)
+                self._check(self._size)
             # comments (":"), "event:", "id:", "retry:" carry nothing this client uses
-            if self._size > MAX_EVENT_BYTES or len(self._buffer) > MAX_EVENT_BYTES:
-                raise CollectorResponseTooLarge(
-                    f"{self._where} sent one event over {MAX_EVENT_BYTES:,} bytes"
-                )
+        rest = buffer[start:]
+        self._partial, self._partial_size = ([rest] if rest else []), len(rest)
+        self._check(self._partial_size)
         return events
+
+    def _check(self, size: int) -> None:
+        if size > MAX_EVENT_BYTES:
+            raise CollectorResponseTooLarge(
+                f"{self._where} sent one event over {MAX_EVENT_BYTES:,} bytes"
+            )
 
     def close(self) -> list[str]:
         """What a stream that ended without its last blank line still holds."""
-        rest = self.feed(b"\n\n") if self._buffer or self._data else []
+        rest = self.feed(b"\n\n") if self._partial or self._data else []
         return rest
 
 
@@ -222,7 +253,7 @@ class _Assembly:
                 break
         added = ""
         if isinstance(delta.get("content"), str) and delta["content"]:
-            added = delta["content"]
+            added = without_surrogates(delta["content"])
             self.text.append(added)
             self.chunks += 1
         self._take_calls(delta.get("tool_calls"))
@@ -236,15 +267,15 @@ class _Assembly:
             index: int = call["index"] if isinstance(call.get("index"), int) else n
             slot = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
             if isinstance(call.get("id"), str) and call["id"]:
-                slot["id"] = call["id"]
+                slot["id"] = without_surrogates(call["id"])
             function: dict[str, Any] = (
                 call["function"] if isinstance(call.get("function"), dict) else {}
             )
             if isinstance(function.get("name"), str) and function["name"]:
-                slot["name"] = function["name"]
+                slot["name"] = without_surrogates(function["name"])
             arguments = function.get("arguments")
             if isinstance(arguments, str):
-                slot["arguments"] += arguments
+                slot["arguments"] += without_surrogates(arguments)
             elif isinstance(arguments, dict):  # some servers send the object itself
                 slot["arguments"] += json.dumps(arguments)
             self.chunks += 1
@@ -335,15 +366,18 @@ class LlmClient:
                     await self._refuse(response)
                 done = False
                 async for chunk in response.aiter_bytes():
-                    for event in sse.feed(chunk):
-                        if event.strip() == "[DONE]":
-                            done = True
-                            continue
-                        added = reply.take(self._decode(event))
-                        if first is None and reply.chunks:
-                            first = (time.perf_counter() - started) * 1000
-                        if added:
-                            yield TextDelta(added)
+                    for at in range(0, len(chunk), MAX_FEED_BYTES):
+                        if at:  # a large decoded chunk: let the loop (and the deadline) run
+                            await asyncio.sleep(0)
+                        for event in sse.feed(chunk[at : at + MAX_FEED_BYTES]):
+                            if event.strip() == "[DONE]":
+                                done = True
+                                continue
+                            added = reply.take(self._decode(event))
+                            if first is None and reply.chunks:
+                                first = (time.perf_counter() - started) * 1000
+                            if added:
+                                yield TextDelta(added)
                 for event in sse.close():
                     if event.strip() == "[DONE]":
                         done = True
@@ -388,7 +422,7 @@ class LlmClient:
         try:
             data = json.loads(body)
             return [str(m["id"]) for m in data["data"] if isinstance(m, dict) and "id" in m]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, RecursionError, KeyError, TypeError) as exc:
             raise CollectorBadResponse(
                 f"{self.where} answered /models with something other than a model list",
                 backend="llm",
@@ -397,7 +431,7 @@ class LlmClient:
     def _decode(self, event: str) -> dict[str, Any]:
         try:
             data = json.loads(event)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
             raise CollectorBadResponse(
                 f"{self.where} sent an event that is not JSON: {event[:120]!r}", backend="llm"
             ) from exc

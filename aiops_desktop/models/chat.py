@@ -12,6 +12,9 @@ from aiops_desktop.models.base import DomainModel, utcnow
 from aiops_desktop.models.enums import ChatRole, PersonaName
 
 MAX_CONTEXT_MESSAGES = 50
+#: what one request may carry besides its newest turn (~6k tokens at ~4 bytes a token): a
+#: small local model refuses or silently cuts a longer context (services/assistant/chat.py)
+MAX_CONTEXT_BYTES = 24 * 1024
 LLM_TIMEOUT_S = 120.0
 
 #: The read-only tools of the chat and the MCP server (docs/architecture.md#rules).
@@ -87,7 +90,8 @@ class ChatSession(DomainModel):
     updated_at: datetime = Field(default_factory=utcnow)
 
     def context_window(self) -> list[ChatMessage]:
-        """The messages sent to the model: at most the last 50."""
+        """The messages sent to the model: at most the last 50 (and ``MAX_CONTEXT_BYTES`` of
+        them besides the newest turn: services/assistant/chat.py ``within_budget``)."""
         return self.messages[-MAX_CONTEXT_MESSAGES:]
 
 

@@ -19,18 +19,25 @@ KEEP_MESSAGES = 1000
 class ChatRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        #: the sessions deleted in this run: a turn still answering in one saves it at each
+        #: step, which would bring it back
+        self._deleted: set[UUID] = set()
 
     def save(self, session: ChatSession) -> Future[None]:
+        """Keep ``session``; a deleted one stays deleted."""
         kept = session.model_copy(update={"messages": session.messages[-KEEP_MESSAGES:]})
         row = (str(session.id), session.title, session.persona.value,
                session.updated_at.timestamp(), kept.model_dump_json())  # fmt: skip
 
         def op(conn: sqlite3.Connection) -> None:
-            conn.execute("INSERT OR REPLACE INTO chat_sessions VALUES (?,?,?,?,?)", row)
+            if session.id not in self._deleted:  # read on the writer thread, after any delete
+                conn.execute("INSERT OR REPLACE INTO chat_sessions VALUES (?,?,?,?,?)", row)
 
         return self._db.write(op)
 
     def delete(self, session_id: UUID) -> Future[None]:
+        self._deleted.add(session_id)
+
         def op(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM chat_sessions WHERE id = ?", (str(session_id),))
 

@@ -1,7 +1,8 @@
 """Chat with the local model over the app's read-only tools.
 
 One turn (``ChatService.ask``): the person's question joins the session; the model gets the
-persona's system prompt, the clusters in focus and the session's last 50 messages, and may ask
+persona's system prompt, the clusters in focus and the session's last 50 messages (older tool
+results left out past ``MAX_CONTEXT_BYTES``, then older turns; the newest turn whole), and may ask
 for tools (only the persona's; several per reply, at most ``MAX_CALLS_PER_ROUND``, for at most
 ``MAX_TOOL_ROUNDS`` replies, then it must answer). Each call runs through the ``ToolBox``
 (validated, bounded, redacted); a malformed call comes back to the model as a clear error and
@@ -23,14 +24,21 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from aiops_desktop.models.base import utcnow
-from aiops_desktop.models.chat import ChatMessage, ChatSession, Persona, ToolCall, ToolResult
+from aiops_desktop.models.chat import (
+    MAX_CONTEXT_BYTES,
+    ChatMessage,
+    ChatSession,
+    Persona,
+    ToolCall,
+    ToolResult,
+)
 from aiops_desktop.models.enums import ChatRole, PersonaName
 from aiops_desktop.models.errors import AppError, NotFoundError, UsageError
 from aiops_desktop.models.text import time_text
 from aiops_desktop.services.assistant.personas import load_personas
 from aiops_desktop.services.assistant.toolbox import ToolBox
 from aiops_desktop.services.runtime.access import Access, Action
-from collectors.llm import LlmClient, LlmToolCall, Reply, TextDelta
+from collectors.llm import LlmClient, LlmToolCall, Reply, TextDelta, without_surrogates
 from collectors.llm_redaction import redact_for_llm
 
 if TYPE_CHECKING:
@@ -44,6 +52,7 @@ MAX_QUESTION_CHARS = 8000
 STOPPED = " [stopped]"
 CUT_OFF = " [cut off]"
 TITLE_CHARS = 60
+LEFT_OUT = "[older tool result left out to keep the request small: call the tool again if needed]"
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,8 @@ OnEvent = Callable[[ChatEvent], None]
 
 def wire_messages(session: ChatSession, system: str) -> list[dict[str, Any]]:
     """The OpenAI messages of a session: the system prompt and the last 50 messages, never
-    starting with a tool result whose call was cut off (servers refuse an orphan)."""
+    starting with a tool result whose call was cut off (servers refuse an orphan), trimmed to
+    ``MAX_CONTEXT_BYTES`` (``within_budget``)."""
     window = session.context_window()
     while window and window[0].role is ChatRole.TOOL:
         window = window[1:]
@@ -115,7 +125,38 @@ def wire_messages(session: ChatSession, system: str) -> list[dict[str, Any]]:
         elif m.role in (ChatRole.USER, ChatRole.ASSISTANT):
             wire.append({"role": m.role.value, "content": m.content})
     answer_the_rest()
-    return wire
+    return within_budget(wire, MAX_CONTEXT_BYTES)
+
+
+def within_budget(wire: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """``wire`` cut to about ``budget`` bytes: every tool result was re-sent with each later
+    request (16 KiB each, a follow-up of one tool-heavy turn ~23k tokens: a small local model
+    refused it or silently dropped the system prompt). Older tool results go first, each for a
+    one-line stub (its call is still answered), then the oldest turns whole; the system prompt
+    and the newest turn (from the last question on) always stay."""
+    sizes = [len(json.dumps(m)) for m in wire]
+    total = sum(sizes)
+    if total <= budget:
+        return wire
+    questions = [i for i, m in enumerate(wire) if m["role"] == "user"]
+    newest = questions[-1] if questions else 1  # no question in sight: all is the newest turn
+    wire = list(wire)
+    for i in range(1, newest):
+        if total <= budget:
+            break
+        if wire[i]["role"] == "tool" and wire[i]["content"] != LEFT_OUT:
+            wire[i] = {**wire[i], "content": LEFT_OUT}
+            stub = len(json.dumps(wire[i]))
+            total, sizes[i] = total - sizes[i] + stub, stub
+    # still over: the oldest turn goes whole, up to the next question (a result never
+    # outlives its call, a reply never its question)
+    starts = [i for i in questions if 1 < i < newest]
+    cut = 1
+    while total > budget and cut < newest:
+        end = starts.pop(0) if starts else newest
+        total -= sum(sizes[cut:end])
+        cut = end
+    return wire[:1] + wire[cut:]
 
 
 def nesting(text: str) -> int:
@@ -137,6 +178,18 @@ def nesting(text: str) -> int:
     return deepest
 
 
+def _without_surrogates(value: Any) -> Any:
+    """Parsed arguments with each lone surrogate replaced (a "\\ud800" escape parses to one,
+    which no session holding it could be saved with); as deep as ``MAX_ARGUMENT_DEPTH``."""
+    if isinstance(value, str):
+        return without_surrogates(value)
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def _call_of(raw: LlmToolCall) -> ToolCall:
     parsed = None
     if not raw.arguments.strip():
@@ -145,7 +198,7 @@ def _call_of(raw: LlmToolCall) -> ToolCall:
         with contextlib.suppress(ValueError):
             parsed = json.loads(raw.arguments)
     if isinstance(parsed, dict):
-        return ToolCall(id=raw.id, name=raw.name[:100], arguments=parsed)
+        return ToolCall(id=raw.id, name=raw.name[:100], arguments=_without_surrogates(parsed))
     return ToolCall(id=raw.id, name=raw.name[:100], raw_arguments=raw.arguments[:8000])
 
 
