@@ -1,8 +1,8 @@
 """Structured JSON logs to a rotating file, with secrets redacted before anything is written.
 
 Two layers of redaction: patterns that look like credentials (bearer tokens, JWTs, passwords,
-PEM keys, user:password in URLs), and the exact values the secrets store has handled in this
-process (``register_secret``), so a token of any shape never reaches a log line.
+PEM keys, user:password in URLs and command lines), and the exact values the secrets store has
+handled in this process (``register_secret``), so a token of any shape never reaches a log line.
 """
 
 from __future__ import annotations
@@ -52,12 +52,22 @@ _PATTERNS = [
         rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*(\\?[\"']))(?:\\.|(?!\2)[^\\\n]){{1,512}}?\2"
     ),
     re.compile(rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*{QUOTE}?){VALUE}"),
-    # user:password@host, the password to the host's @ (it may hold / ! and @ itself)
-    re.compile(r"(://[^/\s:@\"'\\]+:)(?!\d{1,5}(?:[/?#\s\"']|$))[^\s\"'\\?#]*(@)"),
+    # user:password@host, the password to the host's @ (it may hold / ! and @ itself); the
+    # user may be empty (redis://:pw@host). The password stops at the next "://": a line of
+    # "://a:" repeated is then read once, not once from each of its starts (seconds a line)
+    re.compile(r"(://[^/\s:@\"'\\]*:)(?!\d{1,5}(?:[/?#\s\"']|$))(?:(?!://)[^\s\"'\\?#])*(@)"),
     # a secret-named flag and the argument after it (--db-password X, "--token", "X")
     re.compile(
         r"(?i)((?<![\w-])--?[\w-]{0,64}?(?:password|passwd|token|secret|api-?key)[\w-]{0,64}"
         r"(?:\s+|\\?[\"']\s*,\s*\\?[\"']))(?!-)[^\s\"'\\]+"
+    ),
+    # a login's password flag (oc login -u kubeadmin -p X, podman login -p=X): -p only after
+    # "login" in the same line (mkdir -p, kubectl logs -p are none); and curl's -u user:pw
+    # (not a uid:gid, docker run -u 1000:1000)
+    re.compile(r"((?<![\w-])login\b[^\n]{0,200}?(?<![\w-])-p(?:\s+|=))[^\s\"'\\]+"),
+    re.compile(
+        r"((?<![\w-])(?:-u|--user)(?:\s+|=)\\?[\"']?[^\s:\"'\\]*:)"
+        r"(?!\d+(?:[\s\"'\\]|$))[^\s\"'\\]+"
     ),
     # a cookie header's whole value, and the signature and credential of a signed URL
     re.compile(r"(?im)((?:^|(?<=[\"'{]))(?:set-)?cookie\\?[\"']?\s*:\s*\\?[\"']?)[^\"'\n\\]+"),
@@ -66,10 +76,12 @@ _PATTERNS = [
         r"|(?<=[?&])sig|signature)=)[^&\s\"'\\]+"
     ),
     # a PEM private key, whole; one cut before its END line (a log line cut to its most) is
-    # redacted to the end of the text, or of the JSON string it is in (an unescaped quote)
+    # redacted to the end of the text, or of the JSON string it is in (an unescaped quote).
+    # Its END is looked for before that quote only (a key holds none): a line of BEGIN lines
+    # and quotes is then read once, not once from each BEGIN to the text's end
     re.compile(
         r"-----BEGIN [A-Z ]*PRIVATE KEY-----"
-        r"(?:[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----|(?:[^\"\\]|\\[\s\S])*)"
+        r"(?:(?:[^\"\\]|\\[\s\S])*?-----END [A-Z ]*PRIVATE KEY-----|(?:[^\"\\]|\\[\s\S])*)"
     ),
 ]
 

@@ -5,9 +5,9 @@ process, bearer/basic headers, JWTs, OpenShift tokens, ``password=``/``token:`` 
 passwords, PEM private keys) and, for the LLM, also kubeconfig credential data
 (``client-key-data``, ``client-certificate-data``, ``token``), cloud and API keys
 (``AKIA...``, ``sk-...``, ``ghp_...``, ``xox...``, ``glpat-...``), the Authorization header's
-value, and, when the person asks, IPv4 and IPv6 addresses. A name and its value may be quoted
-as JSON text quotes inside a string (``\\"password\\":\\"x\\"``): a document's text is
-redacted as its fields are.
+value, a pull secret's ``auth`` and ``.dockerconfigjson``, and, when the person asks, IPv4 and
+IPv6 addresses. A name and its value may be quoted as JSON text quotes inside a string
+(``\\"password\\":\\"x\\"``): a document's text is redacted as its fields are.
 
 ``redact_fields`` redacts a map of names to values (log labels, span attributes) for what leaves
 the site: a value whose name says it is a secret (``db.password``,
@@ -21,9 +21,12 @@ import re
 
 from aiops_desktop.logs import QUOTE, REDACTED, redact
 
+#: kubeconfig credential data, and a pull secret's: its ``.dockerconfigjson`` (base64 JSON) and
+#: each registry's ``auth`` in it (base64 of user:password: no shape says it is a secret)
 _KUBECONFIG_DATA = re.compile(
     r"(?i)((?:client-key-data|client-certificate-data|certificate-authority-data|"
-    rf"id-token|refresh-token|access-token|auth-provider|exec-token){QUOTE}?\s*[:=]\s*{QUOTE}?)"
+    r"id-token|refresh-token|access-token|auth-provider|exec-token|dockerconfigjson|dockercfg|"
+    rf"(?<![\w-])auth){QUOTE}?\s*[:=]\s*{QUOTE}?)"
     r"(?:[^\s\"',}\\]|\\(?![\"']))+"
 )
 _API_KEYS = re.compile(
@@ -36,7 +39,8 @@ _API_KEYS = re.compile(
 _AUTH_HEADER = re.compile(
     rf"(?i)(authorization{QUOTE}?\s*[:=]\s*{QUOTE}?)(?:[^\"'\n,}}\\]|\\(?![\"']))+"
 )
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+#: not part of a longer dotted number (a version 1.2.3.4.5), but one that ends a sentence is
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 IP_REDACTED = "[IP]"
 #: the words of a field's name that say its value is a secret (``x-api-key``, ``db.password``,

@@ -223,3 +223,22 @@ async def test_a_chat_deleted_while_it_answers_stays_deleted(sample_core: Core) 
     await chat.delete(session.id)
     await turn
     assert session.id not in [s[0] for s in await chat.sessions()]
+
+
+@pytest.mark.asyncio
+async def test_one_chat_turn_writes_one_report_at_most(sample_core: Core) -> None:
+    """A model steered by text in a tool result ("a report of every kind") wrote 15 report
+    files in one turn; the turn's second write is refused, and the model is told why."""
+    kinds = [("executive", "md"), ("capacity", "json"), ("handover", "html")]
+    server = Scripted([
+        sse(*(call(i, f"c{i}", "generate_report", json.dumps({"type": t, "format": f}))
+              for i, (t, f) in enumerate(kinds)), finish("tool_calls"), b"[DONE]"),
+        answer("done"),
+    ])  # fmt: skip
+    chat = chat_over(sample_core, server)
+    session = chat.new_session()
+    await chat.ask(session, "what is firing on ran-east?")
+    assert len(list(sample_core.reports.folder.glob("*.*"))) == 1
+    results = [m.tool_result for m in (await chat.load(session.id)).messages if m.tool_result]
+    assert [r.is_error for r in results] == [False, True, True]
+    assert all("one file is written a turn at most" in r.content for r in results[1:])

@@ -36,7 +36,7 @@ from aiops_desktop.models.enums import ChatRole, PersonaName
 from aiops_desktop.models.errors import AppError, NotFoundError, UsageError
 from aiops_desktop.models.text import time_text
 from aiops_desktop.services.assistant.personas import load_personas
-from aiops_desktop.services.assistant.toolbox import ToolBox
+from aiops_desktop.services.assistant.toolbox import ToolBox, Turn
 from aiops_desktop.services.runtime.access import Access, Action
 from collectors.llm import LlmClient, LlmToolCall, Reply, TextDelta, without_surrogates
 from collectors.llm_redaction import redact_for_llm
@@ -300,6 +300,7 @@ class ChatService:
         tool_choice: str | dict[str, Any] | None, max_tokens: int | None,
     ) -> None:  # fmt: skip
         tools = self.toolbox.specs(persona.allowed_tools)
+        turn = Turn()  # what the turn's tool calls did (one file written a turn at most)
         for round_ in range(MAX_TOOL_ROUNDS + 1):
             last = round_ == MAX_TOOL_ROUNDS  # then it must answer: no tools offered
             reply = await self._one_reply(
@@ -308,7 +309,7 @@ class ChatService:
             )  # fmt: skip
             if not reply.tool_calls:
                 return
-            await self._run_calls(session, persona, reply.tool_calls, on_event)
+            await self._run_calls(session, persona, reply.tool_calls, on_event, turn)
 
     async def _one_reply(
         self, session: ChatSession, client: LlmClient, on_event: OnEvent, *,
@@ -356,7 +357,12 @@ class ChatService:
         )
 
     async def _run_calls(
-        self, session: ChatSession, persona: Persona, calls: list[ToolCall], on_event: OnEvent
+        self,
+        session: ChatSession,
+        persona: Persona,
+        calls: list[ToolCall],
+        on_event: OnEvent,
+        turn: Turn,
     ) -> None:
         done = 0
         try:
@@ -375,7 +381,7 @@ class ChatService:
                         call.raw_arguments if call.raw_arguments is not None else call.arguments
                     )
                     outcome = await self.toolbox.call(
-                        call.name, given, allowed=persona.allowed_tools
+                        call.name, given, allowed=persona.allowed_tools, turn=turn
                     )
                     outcome_text, error = outcome.content, outcome.is_error
                     took = outcome.elapsed_ms

@@ -5,8 +5,9 @@ what the model and MCP clients see; the arguments are validated against it befor
 runs) and an async ``run(core, arguments)`` that returns JSON-able data. ``ToolBox.call`` bounds
 every call: a deadline (``CALL_TIMEOUT_S``), at most ``MAX_ROWS`` items in any list and at most
 ``MAX_RESULT_BYTES`` of JSON (lists are cut, and the answer says so: ``"truncated": true``).
-A tool never writes what the person owns (clusters, credentials, settings); every failure comes
-back as a clear message the model can read (``ToolOutcome.is_error``), never as an exception.
+A tool never writes what the person owns (clusters, credentials, settings), and a chat turn
+writes one file at most (``Turn``); every failure comes back as a clear message the model can
+read (``ToolOutcome.is_error``), never as an exception.
 Results are redacted like everything else that leaves for a model (collectors/llm_redaction.py):
 each text in them before it is encoded (in JSON text a quote is escaped and a long text may be
 cut, and a pattern must not depend on either), then the answer's text as a whole.
@@ -27,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from aiops_desktop.models.errors import AppError
-from collectors.llm_redaction import redact_for_llm
+from collectors.llm import without_surrogates
+from collectors.llm_redaction import REDACTED, names_a_secret, redact_for_llm
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
@@ -123,14 +125,20 @@ def _cut_rows(value: Any, cut: list[bool], rows: int) -> Any:
 
 
 def _redacted(value: Any) -> Any:
-    """Every text in ``value`` (a plain JSON-able one) redacted for a model, field by field."""
+    """Every text in ``value`` (a plain JSON-able one) redacted for a model, field by field; a
+    field whose name says it is a secret (a label ``credentials``, ``x-api-key``) whole,
+    whatever its value's shape (a flag such as ``use_cluster_token: true`` holds none)."""
     if isinstance(value, str):
         return redact_for_llm(value)
     if isinstance(value, dict):
-        return {k: _redacted(v) for k, v in value.items()}
+        return {k: REDACTED if _secret(k, v) else _redacted(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_redacted(v) for v in value]
     return value
+
+
+def _secret(name: str, value: Any) -> bool:
+    return value not in (None, "", [], {}) and not isinstance(value, bool) and names_a_secret(name)
 
 
 def bounded_json(value: Any, *, rows: int = MAX_ROWS, limit: int = MAX_RESULT_BYTES) -> str:
@@ -144,7 +152,8 @@ def bounded_json(value: Any, *, rows: int = MAX_ROWS, limit: int = MAX_RESULT_BY
     shown = plain
     while True:
         doc = {"result": shown, "truncated": True} if cut[0] else {"result": shown}
-        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        # a lone surrogate in a server's text (half an emoji) would not encode: replaced
+        text = without_surrogates(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
         if len(text.encode()) <= limit or rows <= 1:
             break
         rows = max(1, rows // 2)
@@ -161,6 +170,16 @@ class ToolError(AppError):
     configured)."""
 
 
+@dataclass
+class Turn:
+    """One chat turn's calls, as ``ToolBox.call`` counts them: a file-writing tool runs once a
+    turn at most. The chat runs every call its model asks for (20 a turn), and text in a tool
+    result (a log line, an alert's summary) may ask for a report of every kind: the person
+    asked one question, not for a folder of files."""
+
+    wrote_file: bool = False
+
+
 class ToolBox:
     def __init__(self, core: Core, tools: Iterable[Tool], *, timeout_s: float = CALL_TIMEOUT_S):
         self.core = core
@@ -175,10 +194,24 @@ class ToolBox:
         keep = set(self.tools) if allowed is None else set(allowed)
         return [t.openai_spec() for name, t in self.tools.items() if name in keep]
 
+    def _refusal(
+        self, name: str, tool: Tool | None, allowed: Iterable[str] | None, turn: Turn | None
+    ) -> str:
+        """Why ``name`` is not run, said for the model; "" when it may run."""
+        if tool is None or (allowed is not None and name not in set(allowed)):
+            known = ", ".join(sorted(self.tools if allowed is None else allowed))
+            return f"no tool named {name[:80]!r} here; the tools are: {known}"
+        if tool.writes_file and turn is not None and turn.wrote_file:
+            return (f"{name}: not run: one file is written a turn at most, and this turn has "
+                    "written one; say what it holds, the person may ask for another")  # fmt: skip
+        return ""
+
     async def call(
         self, name: str, arguments: str | dict[str, Any] | None, *,
-        allowed: Iterable[str] | None = None,
+        allowed: Iterable[str] | None = None, turn: Turn | None = None,
     ) -> ToolOutcome:  # fmt: skip
+        """``turn``: the chat's turn this call is part of (a file-writing tool runs once in it);
+        none (an MCP client's call: its client asks the person) sets no such limit."""
         loop = asyncio.get_running_loop()
         started = loop.time()
 
@@ -187,20 +220,25 @@ class ToolBox:
             return ToolOutcome(name, redact_for_llm(content), is_error=error, elapsed_ms=took)
 
         tool = self.tools.get(name)
-        if tool is None or (allowed is not None and name not in set(allowed)):
-            known = ", ".join(sorted(self.tools if allowed is None else allowed))
-            return done(f"no tool named {name[:80]!r} here; the tools are: {known}", error=True)
+        refused = self._refusal(name, tool, allowed, turn)
+        if tool is None or refused:
+            return done(refused, error=True)
         try:
             parsed = _arguments(arguments)
             given = tool.input.model_validate(parsed)
         except (ValueError, ValidationError) as exc:
             return done(f"{name}: the arguments are not valid: {_said(exc)}", error=True)
+        writer = turn if tool.writes_file else None
+        if writer is not None:
+            writer.wrote_file = True  # before it runs: a second call at once is refused too
         try:
             async with asyncio.timeout(self.timeout_s):
                 result = await tool.run(self.core, given)
-        except TimeoutError:
+        except TimeoutError:  # its worker thread may still write: the turn's file is spent
             return done(f"{name} did not finish within {self.timeout_s:g} s", error=True)
         except AppError as exc:
+            if writer is not None:  # refused before writing (a wrong name): it may try again
+                writer.wrote_file = False
             return done(f"{name}: {exc}", error=True)
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             log.warning("tool failed", extra={"tool": name, "error": repr(exc)[:300]})

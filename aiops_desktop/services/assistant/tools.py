@@ -26,13 +26,15 @@ from aiops_desktop.models.enums import ClusterKind, SpanStatus
 from aiops_desktop.models.errors import AppError, NotFoundError
 from aiops_desktop.models.observability import depth_first, line_level, service_calls
 from aiops_desktop.models.time_range import TimeRange
-from aiops_desktop.services.assistant.toolbox import Tool, ToolError, ToolInput
+from aiops_desktop.services.assistant.toolbox import MAX_ROWS, Tool, ToolError, ToolInput
 from aiops_desktop.services.fleet.state import unread_sources
 from aiops_desktop.services.intelligence.rca import analysis_time, nothing_read, rca_clusters
 from aiops_desktop.services.queries.logs_traces import failing_traceql
 from collectors.llm_redaction import redact_for_llm
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
 
     from aiops_desktop.models.catalog import Panel
@@ -579,8 +581,9 @@ async def get_gpu_processes(core: Core, args: GpuProcessesInput) -> dict[str, An
     }) for h in chosen if h.reading.pods]  # fmt: skip
     return {
         "gpus_with_pods": rows, "gpus": len(chosen), "idle_gpus": len(chosen) - len(rows),
-        "note": "pods as the DCGM exporter maps them (its pod mapping); a GPU without one "
-        "runs no pod that the exporter sees",
+        "note": "pods as the DCGM exporter maps them (its pod mapping), or where the GPUs "
+        "are read by nvidia-smi, its processes (pid, command, memory); a GPU without any "
+        "runs nothing that these see",
         "unread": problems(fleet.outcomes),
     }  # fmt: skip
 
@@ -720,13 +723,17 @@ async def get_sriov_status(core: Core, args: DataplaneInput) -> dict[str, Any]:
 
 # -- logs and traces (Loki, Tempo) -------------------------------------------------------------
 LINE_CHARS = 500  # a log line as a tool gives it: enough to read, not a stack trace's megabyte
+#: what is redacted past LINE_CHARS: a secret across the cut is still whole (a quoted password
+#: runs 512 chars at most, a URL's to its "@"), a JWT still has the dots that make it one
+REDACT_MARGIN = 1024
 
 
 def _said(text: str | None) -> str:
-    """A workload's text (a log line, a span's status) as a tool gives it: redacted whole,
-    then cut to LINE_CHARS (cut first, a key cut before its end or a password's closing
-    quote would no longer look like one)."""
-    return redact_for_llm(text or "")[:LINE_CHARS]
+    """A workload's text (a log line, a span's status) as a tool gives it: cut with a margin,
+    redacted, then cut to LINE_CHARS. Not redacted whole: that is 1,000 lines of 16 KiB on the
+    event loop, where the tool's deadline cannot stop it; nor cut to LINE_CHARS first: a key
+    cut before its end or a password's closing quote would no longer look like one."""
+    return redact_for_llm((text or "")[: LINE_CHARS + REDACT_MARGIN])[:LINE_CHARS]
 
 
 def _with_endpoint(core: Core, scope: frozenset[str] | None, kind: EndpointKind) -> list[str]:
@@ -799,6 +806,9 @@ async def query_logs(core: Core, args: QueryLogsInput) -> Any:
         n, args.logql, start=start, end=end, limit=args.limit, most=args.limit))  # fmt: skip
     lines = sorted((e for r in results for e in r.entries), key=lambda e: -e.timestamp_ns)
     notes = [n for r in results for n in r.notes]  # lines a read had to skip, said
+    # an answer lists MAX_ROWS at most (bounded_json): the lines past them are not redacted on
+    # the event loop only to be left out
+    shown = lines[: min(args.limit, MAX_ROWS)]
     return {
         "query": args.logql, "from": start.isoformat(timespec="seconds"),
         "to": end.isoformat(timespec="seconds"),
@@ -807,8 +817,8 @@ async def query_logs(core: Core, args: QueryLogsInput) -> Any:
             "time": datetime.fromtimestamp(e.timestamp_ns / 1e9, UTC).isoformat(),
             "pod": e.labels.get("k8s_pod_name") or e.labels.get("pod"),
             "level": line_level(e.line), "line": _said(e.line),
-        }) for e in lines[: args.limit]],
-        "more": any(r.truncated for r in results) or len(lines) > args.limit,
+        }) for e in shown],
+        "more": any(r.truncated for r in results) or len(lines) > len(shown),
         "unread": unread, **({"notes": notes} if notes else {}),
     }  # fmt: skip
 
@@ -854,7 +864,7 @@ async def get_trace(core: Core, args: GetTraceInput) -> Any:
     first = min((s.start_ns for s in trace.spans), default=0)
     failed = [s for _, s in rows if s.status is SpanStatus.ERROR]
     return {
-        "cluster": trace.cluster, "trace_id": trace.trace_id, "spans": len(trace.spans),
+        "cluster": trace.cluster, "trace_id": trace.trace_id, "spans": trace.spans_said,
         "services": sorted({s.service_name for s in trace.spans}),
         "errors": [_compact({"service": s.service_name, "operation": s.operation,
                              "message": _said(s.status_message)})
@@ -975,6 +985,9 @@ async def analyze_root_cause(core: Core, args: RootCauseInput) -> dict[str, obje
     return doc
 
 
+MAX_SAME_NAME = 100  # reports of one kind and format made in the same second
+
+
 class ReportInput(ToolInput):
     type: Literal["executive", "detailed", "incident", "capacity", "handover"] = Field(
         "handover", description="the kind of report"
@@ -1010,14 +1023,23 @@ async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
         ReportType(args.type), list(args.clusters or []) or None, timedelta(hours=args.since_hours)
     )
     render = {"md": to_markdown, "html": to_html, "json": to_json}[args.format]
-    path = core.reports.path_for(report, args.format)
+    named = core.reports.path_for(report, args.format)  # to the second: two calls share it
 
-    def write() -> int:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(report), "utf-8")
-        return path.stat().st_size
+    def write() -> tuple[Path, int]:
+        """Into a file of its own: ``named``, else ``named-2`` ... (never another's)."""
+        named.parent.mkdir(parents=True, exist_ok=True)
+        text = render(report)
+        for n in range(1, MAX_SAME_NAME + 1):
+            path = named if n == 1 else named.with_name(f"{named.stem}-{n}{named.suffix}")
+            try:
+                with path.open("x", encoding="utf-8") as file:
+                    file.write(text)
+            except FileExistsError:
+                continue
+            return path, path.stat().st_size
+        raise ToolError(f"{MAX_SAME_NAME} reports named {named.name} already: try in a second")
 
-    size = await asyncio.to_thread(write)
+    path, size = await asyncio.to_thread(write)
     return {
         "path": str(path), "format": args.format, "bytes": size, "title": report.title,
         "period": report.period, "clusters": report.clusters, "source": report.source,
