@@ -117,6 +117,7 @@ class GpuFleetView(QWidget):
         super().__init__(parent)
         self._theme = theme
         self._fleet: GpuFleet | None = None
+        #: (row in the order given to the heatmap, column) -> the GPU drawn there
         self._cells: dict[tuple[int, int], GpuHealth] = {}
         self._problems: list[GpuHealth] = []
         layout = QVBoxLayout(self)
@@ -137,12 +138,10 @@ class GpuFleetView(QWidget):
         self.heatmap = RowsTable([])
         self.heatmap.verticalHeader().setVisible(True)
         self.heatmap.setSelectionMode(RowsTable.SelectionMode.NoSelection)
-        self.heatmap.cellClicked.connect(lambda r, c: self._choose(self._cells.get((r, c))))
+        self.heatmap.cellClicked.connect(self._on_cell_clicked)
         layout.addWidget(self.heatmap, 3)
         self.problems = make_table(["State", "GPU", "Model", "Pods", "Reasons"])
-        self.problems.cellClicked.connect(
-            lambda r, _c: self._choose(self._problems[r] if r < len(self._problems) else None)
-        )
+        self.problems.cellClicked.connect(self._on_problem_clicked)
         layout.addWidget(self.problems, 2)
         self.detail = GpuDetail(theme)
         layout.addWidget(self.detail)
@@ -152,6 +151,17 @@ class GpuFleetView(QWidget):
 
     def show_error(self, text: str) -> None:
         self.error.setText(text)
+
+    def _on_cell_clicked(self, row: int, column: int) -> None:
+        """A row as shown (the heatmap sorts by a header click): its node is the one
+        ``_cells`` was filled for at its place in the order ``set_rows`` gave."""
+        self._choose(self._cells.get((self.heatmap.source_row(row), column)))
+
+    def _on_problem_clicked(self, row: int, _column: int) -> None:
+        """The GPU of the row as shown, however the list is sorted; a GPU no longer reported
+        (after the problems) has no history to show."""
+        source = self.problems.source_row(row)
+        self._choose(self._problems[source] if source < len(self._problems) else None)
 
     def _choose(self, health: GpuHealth | None) -> None:
         if health is not None:
@@ -326,15 +336,24 @@ class PtpBoardView(QWidget):
         self.error.setStyleSheet(f"color: {theme.severity('critical')};")
         layout.addWidget(self.error)
         self._board: PtpBoard | None = None
+        self._chosen_key: tuple[str, str, str, str] | None = None  # the port chosen last
 
     def show_error(self, text: str) -> None:
         self.error.setText(text)
 
-    def _on_selection_changed(self) -> None:
-        rows = {i.row() for i in self.table.selectedItems()}
+    def _chosen(self) -> PtpRow | None:
+        """The port of the first row selected as shown (the table sorts by a header click)."""
+        rows = self.table.selected_rows()
         if self._board is None or not rows:
+            return None
+        source = self.table.source_row(rows[0])
+        return self._board.rows[source] if source < len(self._board.rows) else None
+
+    def _on_selection_changed(self) -> None:
+        row = self._chosen()
+        if row is None:
             return
-        row = self._board.rows[min(rows)]
+        self._chosen_key = _port_key(row)
         if row.history is not None:
             self.chart.set_series({f"{row.cluster}/{row.node}/{row.iface}": row.history})
         self.band.setRegion((row.threshold.min_ns, row.threshold.max_ns))
@@ -363,6 +382,9 @@ class PtpBoardView(QWidget):
                 f"{c.holdover_s:g}", f"{c.freerun_s:g}", long]  # fmt: skip
 
     def show_board(self, board: PtpBoard) -> None:
+        """The board; the port chosen before stays chosen (where it is now shown), else
+        the first port shown."""
+        chosen = self._chosen_key
         self._board = board
         self.error.setText("; ".join(sorted({f"{o.cluster}: {o.error}" for o in board.outcomes})))
         rows: list[tuple[list[str], str | None]] = []
@@ -390,10 +412,15 @@ class PtpBoardView(QWidget):
                     f"frequency {row.dpll_frequency or '-'}"
                 )
         fill_table(self.table, rows, tips)
-        if board.rows and not self.table.selectedItems():
-            self.table.selectRow(0)  # the worst port's offset, at once
-        else:
-            self._on_selection_changed()
+        keys = [_port_key(row) for row in board.rows]
+        source = keys.index(chosen) if chosen in keys else None
+        shown = next((r for r in range(self.table.rowCount())
+                      if self.table.source_row(r) == source), None)  # fmt: skip
+        if shown is not None:
+            self.table.selectRow(shown)
+        elif self.table.rowCount():
+            self.table.selectRow(0)  # the worst port's offset (as sorted), at once
+        self._on_selection_changed()
         bad = sum(1 for row in board.rows if row.needs_attention)
         unknown = sum(1 for row in board.rows if row.rank == RANK_UNKNOWN)
         self.title.setText(
@@ -401,6 +428,10 @@ class PtpBoardView(QWidget):
             + (f" · {unknown} unknown" if unknown else "")
             + f" · {board.threshold.band}, {self.time_range.current.label}"
         )
+
+
+def _port_key(row: PtpRow) -> tuple[str, str, str, str]:
+    return row.cluster, row.node, row.iface, row.process
 
 
 class DriftView(TitledPage):

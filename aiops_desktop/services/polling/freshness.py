@@ -1,17 +1,22 @@
-"""Stale data is badged, never blanked: the last complete answer of a periodic read stays
-shown, with its age, while the reads that would replace it fail."""
+"""Stale data is badged, never blanked: what the last good read said stays shown, with its
+age, while the reads that would replace it fail.
+
+``LastGoodRows`` keeps it per part of the fleet (the GPU, PTP and SR-IOV pages): only the rows
+of the clusters that could not be read come from an earlier read; every other cluster's rows
+are the new read's. ``LastGood`` keeps a whole answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from aiops_desktop.models import utcnow
-from aiops_desktop.models.text import age_text, time_text
+from aiops_desktop.models.text import age_text, count, time_text
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -31,9 +36,10 @@ class Shown(Generic[T]):
 
 
 class LastGood(Generic[T]):
-    """Keeps the last answer read without trouble. A new answer replaces it unless its read
-    failed somewhere and it holds fewer rows (``size``) than the kept one: then the kept one
-    stays, marked stale, with the reasons."""
+    """Keeps the last answer read without trouble, whole. A new answer replaces it unless its
+    read failed somewhere and it holds fewer rows (``size``) than the kept one: then the kept
+    one stays, marked stale, with the reasons. (Rows from many clusters are kept per cluster,
+    ``LastGoodRows``: one cluster's failure must not bring back the others' old rows.)"""
 
     def __init__(self, size: Callable[[T], int]) -> None:
         self._size = size
@@ -46,3 +52,87 @@ class LastGood(Generic[T]):
             return Shown(kept.value, kept.as_of, True, problems)
         self._kept = Shown(answer, now, False)
         return Shown(answer, now, False, problems)
+
+
+@dataclass(frozen=True)
+class Aged(Generic[R]):
+    """A row as shown: from the newest read, or (``stale``) kept from the read at ``as_of``
+    because the part of the fleet it comes from could not be read since."""
+
+    row: R
+    as_of: datetime
+    stale: bool = False
+
+
+#: the clusters a badge names by name, at most (a hub gone can take hundreds with it)
+BADGE_NAMES = 5
+
+
+@dataclass
+class ShownRows(Generic[R]):
+    rows: list[Aged[R]]  # the new read's, then those kept from earlier reads
+    problems: list[str]  # what could not be read this time
+    #: cluster -> when the oldest of its rows kept from an earlier read was read
+    stale: dict[str, datetime] = field(default_factory=dict)
+
+    @property
+    def values(self) -> list[R]:
+        return [a.row for a in self.rows]
+
+    def badge(self, now: datetime | None = None) -> str:
+        """ "" for a clean read; the problems where nothing shown is older than this read;
+        else which clusters' rows are older, and how old, then the problems."""
+        said = "; ".join(self.problems)
+        if not self.stale:
+            return said
+        now = now or utcnow()
+        by_time: dict[datetime, list[str]] = {}
+        for name, as_of in self.stale.items():
+            by_time.setdefault(as_of, []).append(name)
+        parts = []
+        for as_of, names in sorted(by_time.items()):
+            age = age_text((now - as_of).total_seconds())
+            parts.append(f"from {time_text(as_of, seconds=True)} ({age}) for {_names(names)}")
+        return "STALE: showing data " + "; ".join(parts) + (f": {said}" if said else "")
+
+
+def _names(names: list[str]) -> str:
+    names = sorted(names)
+    if len(names) <= BADGE_NAMES:
+        return ", ".join(names)
+    shown = ", ".join(names[:BADGE_NAMES])
+    return f"{count(len(names), 'cluster')} ({shown} and {len(names) - BADGE_NAMES} more)"
+
+
+class LastGoodRows(Generic[R]):
+    """Each row's last reading, kept per cluster (``where``). A new read's rows are shown as
+    they came, whatever failed elsewhere. A row an earlier read gave (by ``key``) and this one
+    does not stays shown, stale, with the time it was read, only while ``failed`` says its
+    cluster (or the hub that answers for it) could not be read: a row of a cluster read fine
+    that is no longer there is gone, and a failure elsewhere never hides a fresh row behind an
+    older one."""
+
+    def __init__(self, key: Callable[[R], Hashable], where: Callable[[R], str]) -> None:
+        self._key = key
+        self._where = where
+        self._kept: list[Aged[R]] = []
+
+    def offer(
+        self,
+        rows: Sequence[R],
+        problems: list[str],
+        failed: Callable[[str], bool],
+        now: datetime | None = None,
+    ) -> ShownRows[R]:
+        """``failed(cluster)``: whether that cluster's rows could not all be read this time."""
+        now = now or utcnow()
+        fresh = [Aged(row, now) for row in rows]
+        there = {self._key(row) for row in rows}
+        kept = [Aged(a.row, a.as_of, True) for a in self._kept
+                if self._key(a.row) not in there and failed(self._where(a.row))]  # fmt: skip
+        stale: dict[str, datetime] = {}
+        for a in kept:
+            name = self._where(a.row)
+            stale[name] = min(a.as_of, stale.get(name, a.as_of))
+        self._kept = fresh + kept
+        return ShownRows(fresh + kept, list(problems), stale)
