@@ -368,10 +368,10 @@ async def test_a_stop_during_a_tool_run_answers_every_call(sample_core: Core) ->
     chat = ChatService(sample_core.tools, ChatRepository(sample_core.db), client)
     real = chat.toolbox.call
 
-    async def slow(name, arguments, *, allowed=None):  # type: ignore[no-untyped-def]
+    async def slow(name, arguments, *, allowed=None, turn=None):  # type: ignore[no-untyped-def]
         started.set()
         await asyncio.sleep(30)
-        return await real(name, arguments, allowed=allowed)
+        return await real(name, arguments, allowed=allowed, turn=turn)
 
     chat.toolbox.call = slow  # type: ignore[method-assign]
     session = chat.new_session()
