@@ -3,7 +3,8 @@ age, while the reads that would replace it fail.
 
 ``LastGoodRows`` keeps it per part of the fleet (the GPU, PTP and SR-IOV pages): only the rows
 of the clusters that could not be read come from an earlier read; every other cluster's rows
-are the new read's. ``LastGood`` keeps a whole answer."""
+are the new read's (a whole answer kept instead let one cluster's failure bring back every
+other cluster's old rows, and hide a fresh CRITICAL behind them)."""
 
 from __future__ import annotations
 
@@ -15,43 +16,7 @@ from typing import Generic, TypeVar
 from aiops_desktop.models import utcnow
 from aiops_desktop.models.text import age_text, count, time_text
 
-T = TypeVar("T")
 R = TypeVar("R")
-
-
-@dataclass
-class Shown(Generic[T]):
-    value: T
-    as_of: datetime  # when this answer was read
-    stale: bool  # an older answer kept because the newest read failed
-    problems: list[str] = field(default_factory=list)
-
-    def badge(self, now: datetime | None = None) -> str:
-        """ "" for a fresh, clean answer; else what is wrong and how old the data shown is."""
-        if not self.stale:
-            return "; ".join(self.problems)
-        age = ((now or utcnow()) - self.as_of).total_seconds()
-        when = time_text(self.as_of, seconds=True)
-        return f"STALE: showing data from {when} ({age_text(age)}): " + "; ".join(self.problems)
-
-
-class LastGood(Generic[T]):
-    """Keeps the last answer read without trouble, whole. A new answer replaces it unless its
-    read failed somewhere and it holds fewer rows (``size``) than the kept one: then the kept
-    one stays, marked stale, with the reasons. (Rows from many clusters are kept per cluster,
-    ``LastGoodRows``: one cluster's failure must not bring back the others' old rows.)"""
-
-    def __init__(self, size: Callable[[T], int]) -> None:
-        self._size = size
-        self._kept: Shown[T] | None = None
-
-    def offer(self, answer: T, problems: list[str], now: datetime | None = None) -> Shown[T]:
-        now = now or utcnow()
-        kept = self._kept
-        if problems and kept is not None and self._size(answer) < self._size(kept.value):
-            return Shown(kept.value, kept.as_of, True, problems)
-        self._kept = Shown(answer, now, False)
-        return Shown(answer, now, False, problems)
 
 
 @dataclass(frozen=True)
