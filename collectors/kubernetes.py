@@ -16,7 +16,9 @@ import functools
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.client import HTTPException
@@ -76,6 +78,12 @@ BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 ERRORS_KEPT = 50  # a watch's last errors kept for the diagnostics
 LIST_PAGE = 500  # items a list request asks for (kubectl asks 500)
 MOST_LISTED = 200_000  # items a list reads at most (the scale benchmark's cluster: 20,000 pods)
+#: the longest watch event line kept: etcd stores an object of at most ~1.5 MiB, its JSON with
+#: the event around it a little more; a longer line is skipped (and said), never kept whole
+MOST_EVENT_BYTES = 8 * 2**20
+#: the most of an exec's output (stdout and stderr, characters) kept: nvidia-smi prints a few
+#: hundred a GPU; past it the exec is ended and said to have printed too much, never parsed
+MOST_EXEC_OUTPUT = 2**20
 
 
 # -- label selectors (kmock and some proxies ignore them: filter again here) -------------------
@@ -100,6 +108,10 @@ def matches_labels(labels: Mapping[str, str], selector: str | None) -> bool:
         elif term not in labels:
             return False
     return True
+
+
+class _ContinueExpired(KubeGone):
+    """410 for a list's next page: its continue token expired."""
 
 
 @dataclass
@@ -210,16 +222,41 @@ class KubeClient:
         deadline_s: float | None,
         on_expire: Callable[[], None] | None,
     ) -> T:
+        """The deadline counts from when a worker thread starts ``fn``, not from when it was
+        queued: many calls at once (an exec into every GPU node, discovery's lists beside a
+        watch) wait for one of ``KUBE_THREADS`` threads, and that wait is not the server's.
+        A call whose caller gave up while it waited is never sent."""
         limit = deadline_s or self.deadline_s
         deadline = Deadline()
+        loop = asyncio.get_running_loop()
+        started: asyncio.Future[None] = loop.create_future()
+        lock = threading.Lock()
+        begun, gave_up = False, False
+
+        def mark_started() -> None:
+            if not started.done():
+                started.set_result(None)
 
         def work() -> T:
+            nonlocal begun
+            with lock:
+                if gave_up:  # the caller stopped waiting while this call was queued
+                    raise CollectorTimeout(f"{self.name}: not sent, its caller gave up")
+                begun = True
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(mark_started)
             with deadline:
                 return self._translate(fn)
 
         future = _in_worker(self._workers, work)
 
         async def end_it() -> None:
+            nonlocal gave_up
+            with lock:
+                gave_up, running = True, begun
+            if not running:  # still queued: it will not be sent; nothing to wait for
+                future.cancel()
+                return
             deadline.expire()
             if on_expire is not None:
                 on_expire()
@@ -227,6 +264,9 @@ class KubeClient:
                 await asyncio.wait_for(asyncio.shield(future), ENDS_WITHIN_S)
 
         try:
+            # queued for a thread: as long as the threads ahead take (each bounded by its own
+            # deadline); the caller may give up meanwhile
+            await asyncio.wait((started, future), return_when=asyncio.FIRST_COMPLETED)
             # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancel that comes
             # as the answer (or its error) does, and the caller's loop would run on
             async with asyncio.timeout(limit):
@@ -401,6 +441,42 @@ class KubeClient:
             raise CollectorBadResponse(f"{self.name}: {path} is not a JSON object")
         return data
 
+    async def _list_pages(
+        self, path: str, query: dict[str, Any], label_selector: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        kept: list[dict[str, Any]] = []
+        read = 0  # items the server sent (kept or not): a server that ignores ``limit`` is
+        # refused as soon as these pass MOST_LISTED, not after MOST_LISTED pages of any size
+        version: object = None
+        for _page in range(MOST_LISTED // LIST_PAGE + 1):  # a server that pages without end
+            try:
+                data = await self.get(path, query)
+            except KubeGone as exc:
+                if "continue" not in query:
+                    raise
+                raise _ContinueExpired(str(exc), backend=self.name, status=exc.status) from exc
+            items = data.get("items")
+            if not isinstance(items, list):
+                raise CollectorBadResponse(f"{self.name}: {path} is not a list (no items)")
+            read += len(items)
+            if read > MOST_LISTED:
+                break
+            kept += [
+                i
+                for i in items
+                if isinstance(i, dict) and matches_labels(_labels_of(i), label_selector)
+            ]
+            meta = data.get("metadata")
+            meta = meta if isinstance(meta, dict) else {}
+            version, more = meta.get("resourceVersion"), meta.get("continue")
+            if not (isinstance(more, str) and more):
+                return kept, version if isinstance(version, str) else None
+            query["continue"] = more
+        raise CollectorResponseTooLarge(
+            f"{self.name}: {path} holds more than {MOST_LISTED:,} items; not read",
+            backend=self.name,
+        )
+
     async def list(
         self, path: str, *, label_selector: str | None = None, field_selector: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
@@ -413,28 +489,18 @@ class KubeClient:
             query["labelSelector"] = label_selector
         if field_selector:
             query["fieldSelector"] = field_selector
-        kept: list[dict[str, Any]] = []
-        version: object = None
-        for _page in range(MOST_LISTED // LIST_PAGE + 1):
-            data = await self.get(path, query)
-            items = data.get("items")
-            if not isinstance(items, list):
-                raise CollectorBadResponse(f"{self.name}: {path} is not a list (no items)")
-            kept += [
-                i
-                for i in items
-                if isinstance(i, dict)
-                and matches_labels((i.get("metadata") or {}).get("labels") or {}, label_selector)
-            ]
-            meta = data.get("metadata")
-            meta = meta if isinstance(meta, dict) else {}
-            version, more = meta.get("resourceVersion"), meta.get("continue")
-            if not (isinstance(more, str) and more):
-                return kept, version if isinstance(version, str) else None
-            query["continue"] = more
-        raise CollectorResponseTooLarge(
-            f"{self.name}: {path} holds more than {MOST_LISTED:,} items; not read"
-        )
+        restarted = False
+        while True:
+            try:
+                return await self._list_pages(path, dict(query), label_selector)
+            except _ContinueExpired as exc:
+                # a continue token expired (the server compacted past it while we paged): read
+                # the list once more from its start, as client-go's pager falls back to a
+                # full list; a second time it is the caller's (a watch backs off)
+                if restarted:
+                    raise
+                restarted = True
+                log.info("list %s: its continue token expired, listing again: %s", path, exc)
 
     async def watch(
         self,
@@ -446,14 +512,26 @@ class KubeClient:
     ) -> AsyncIterator[WatchEvent]:
         """List, then watch from the list's resourceVersion, for as long as the caller reads.
 
-        A 410 Gone (an expired resourceVersion) lists again and yields one RELISTED event
-        holding the fresh items; other errors reconnect after a growing backoff. Each watch
-        response is closed when it ends, fails, or the caller stops reading.
+        A 410 Gone (an expired resourceVersion) lists again at once and yields one RELISTED
+        event holding the fresh items; a second 410 before any event came (a watch cache
+        already past every list's version, continue tokens that keep expiring) and other
+        errors retry after a growing backoff, each noted in ``state``. Each watch response
+        is closed when it ends, fails, or the caller stops reading.
         """
         state = state or WatchState()
         stop = stop or asyncio.Event()
         failures = 0
         need_list = True
+        gone = False  # a 410 came, and no event since: another one backs off
+
+        async def pause() -> None:
+            nonlocal failures
+            delay = backoff[min(failures, len(backoff) - 1)] if backoff else 0
+            failures += 1
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):  # not wait_for: it can lose a cancel
+                    await stop.wait()
+
         while not stop.is_set():
             try:
                 if need_list:
@@ -463,31 +541,32 @@ class KubeClient:
                     need_list = False
                 delivered = 0
                 async for event in self._watch_once(path, state, stop):
-                    failures, delivered = 0, delivered + 1
+                    failures, delivered, gone = 0, delivered + 1, False
                     yield event
                     if stop.is_set():
                         return
-            except KubeGone:
+            except KubeGone as exc:
                 need_list = True
                 state.relists += 1
+                # the usual 410 (a watch resumed past compaction): list at once; a list that
+                # has already started over once (its continue token expired twice) backs off
+                if not gone and not isinstance(exc, _ContinueExpired):
+                    gone = True
+                    continue
+                state.note(str(exc))
+                state.reconnects += 1
+                log.info("watch %s: 410 again, listing again after a backoff: %s", path, exc)
+                await pause()
                 continue
             except CollectorError as exc:
                 state.note(str(exc))
                 state.reconnects += 1
-                delay = backoff[min(failures, len(backoff) - 1)] if backoff else 0
-                failures += 1
-                log.info("watch %s failed, retrying in %.0f s: %s", path, delay, exc)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):  # not wait_for: it can lose a cancel
-                        await stop.wait()
+                log.info("watch %s failed, retrying after a backoff: %s", path, exc)
+                await pause()
                 continue
             state.reconnects += 1  # the server ended the watch (its timeout, a cut): resume
             if not delivered and not stop.is_set():  # ended at once, empty: do not spin
-                delay = backoff[min(failures, len(backoff) - 1)] if backoff else 0
-                failures += 1
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):  # not wait_for: it can lose a cancel
-                        await stop.wait()
+                await pause()
 
     async def _watch_once(
         self, path: str, state: WatchState, stop: asyncio.Event
@@ -505,9 +584,9 @@ class KubeClient:
                 "GET", path, query, None, read_timeout=WATCH_TIMEOUT_S + self.timeout_s
             )
         )
-        batches = _batches(response)
+        batches = _events(response, self.name)  # read and parsed in the worker thread
         stopped = asyncio.ensure_future(stop.wait())
-        reading: asyncio.Future[list[bytes] | None] | None = None
+        reading: asyncio.Future[list[WatchEvent | CollectorError] | None] | None = None
         try:
             while True:
                 reading = asyncio.ensure_future(
@@ -520,17 +599,13 @@ class KubeClient:
                 await asyncio.wait({reading, stopped}, return_when=asyncio.FIRST_COMPLETED)
                 if not reading.done():
                     return  # stopped while waiting for the server: the finally unblocks the read
-                lines = reading.result()
-                if lines is None:
+                events = reading.result()
+                if events is None:
                     return
-                for line in lines:
-                    try:
-                        event = _parse_event(line, self.name)
-                    except CollectorBadResponse as exc:  # skipped: a reconnect would replay it
+                for event in events:
+                    if isinstance(event, CollectorError):  # skipped: a reconnect would replay it
                         state.skipped += 1
-                        state.note(str(exc))
-                        continue
-                    if event is None:
+                        state.note(str(event))
                         continue
                     if event.type == "ERROR":
                         status = event.object
@@ -583,14 +658,8 @@ class KubeClient:
             except ApiException as exc:
                 raise self._handshake_error(exc, namespace, pod) from exc
             try:
-                ws.run_forever(timeout=self.timeout_s)
-                if ws.is_open():
-                    raise CollectorTimeout(
-                        f"{self.name}: {command[0]} in {namespace}/{pod} did not finish "
-                        f"within {self.timeout_s:.0f} s",
-                        backend=self.name,
-                    )
-                out, err, code = ws.read_stdout(), ws.read_stderr(), ws.returncode
+                out, err = self._exec_output(ws, f"{command[0]} in {namespace}/{pod}")
+                code = ws.returncode
             finally:
                 ws.close()
                 with contextlib.suppress(Exception):  # close() skips a peer-closed socket
@@ -599,12 +668,53 @@ class KubeClient:
             if code:
                 raise CollectorError(
                     f"{self.name}: {command[0]} in {namespace}/{pod} exited {code}: "
-                    f"{(err or '').strip()[:300]}",
+                    f"{err.strip()[:300]}",
                     backend=self.name,
                 )
-            return str(out)
+            return out
 
         return await self._run(run)
+
+    def _exec_output(self, ws: Any, what: str) -> tuple[str, str]:
+        """(stdout, stderr) of an exec, read until it ends, within ``timeout_s``. At most
+        ``MOST_EXEC_OUTPUT`` characters of the two together: past that the exec is ended and
+        refused with an error, never kept whole (a runaway nvidia-smi printed 47 MB) nor cut
+        short silently (fewer rows that parse as fewer GPUs)."""
+        from kubernetes.stream.ws_client import STDERR_CHANNEL, STDOUT_CHANNEL
+
+        # one frame a read: update() otherwise takes every frame already waiting (kubernetes
+        # 37; earlier, one frame is all it reads), and a pod that prints fast would be held
+        # whole before its size is looked at. A frame TLS has already decrypted is still seen:
+        # update() asks the TLS socket for pending bytes before it polls
+        ws._frames_immediately_available = lambda: False
+        out: list[str] = []
+        err: list[str] = []
+        printed = 0
+        ends = time.monotonic() + self.timeout_s
+        while True:
+            left = ends - time.monotonic()
+            if ws.is_open():
+                if left <= 0:
+                    raise CollectorTimeout(
+                        f"{self.name}: {what} did not finish within {self.timeout_s:.0f} s",
+                        backend=self.name,
+                    )
+                ws.update(timeout=left)
+            stdout = ws.read_channel(STDOUT_CHANNEL, timeout=0)
+            stderr = ws.read_channel(STDERR_CHANNEL, timeout=0)
+            printed += len(stdout) + len(stderr)
+            if printed > MOST_EXEC_OUTPUT:
+                raise CollectorResponseTooLarge(
+                    f"{self.name}: {what} printed more than {MOST_EXEC_OUTPUT // 1024} KiB; "
+                    "ended there, its output not read",
+                    backend=self.name,
+                )
+            if stdout:
+                out.append(stdout)
+            if stderr:
+                err.append(stderr)
+            if not ws.is_open() and not (stdout or stderr):
+                return "".join(out), "".join(err)
 
     def _handshake_error(self, exc: Any, namespace: str, pod: str) -> CollectorError:
         """The WebSocket client reports an HTTP refusal as text: take the status back out."""
@@ -624,20 +734,91 @@ class KubeClient:
         self._workers.shutdown(wait=False, cancel_futures=True)  # reads end by their deadline
 
 
-def _batches(response: Any) -> Any:
+def _batches(response: Any, name: str = "") -> Iterator[list[bytes | CollectorError]]:
     """The complete lines (one JSON watch event each) of each chunk a streaming response
     gives, a list at a time: a watch that replays a thousand events crosses from its worker
-    thread to the loop once per chunk, not once per line."""
-    pending = b""
+    thread to the loop once per chunk, not once per line. A line longer than
+    ``MOST_EVENT_BYTES`` is refused: an error in its place."""
+    lines = _Lines(name)
     for chunk in response.stream(64 * 1024, decode_content=True):
-        *lines, pending = (pending + chunk).split(b"\n")  # one pass: linear in the chunk
-        if len(pending) > MAX_BODY_BYTES:
-            raise CollectorResponseTooLarge("a watch event is larger than the limit")
-        complete = [line for line in lines if line.strip()]
-        if complete:
-            yield complete
-    if pending.strip():
-        yield [pending]
+        batch = lines.feed(chunk)
+        if batch:
+            yield batch
+    last = lines.end()
+    if last:
+        yield last
+
+
+class _Lines:
+    """A stream's bytes cut into lines. A line's pieces are kept apart and joined once, when
+    its newline comes (linear in its length: joining at each chunk was quadratic, 8 s of CPU
+    for a 32 MiB line); one that grows past ``MOST_EVENT_BYTES`` is dropped up to its
+    newline, never kept whole, and an error stands in its place."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.pending: list[bytes] = []  # the start of a line whose newline has not come yet
+        self.size = 0
+        self.dropping = False  # inside a line already refused
+
+    def feed(self, chunk: bytes) -> list[bytes | CollectorError]:
+        if b"\n" not in chunk:
+            return self._grow(chunk)
+        head, *lines, tail = chunk.split(b"\n")
+        if self.dropping:
+            self.dropping = False  # the refused line ends here
+        else:
+            lines.insert(0, b"".join([*self.pending, head]))
+        self.pending, self.size = [], 0
+        batch: list[bytes | CollectorError] = [
+            self._too_long() if len(line) > MOST_EVENT_BYTES else line
+            for line in lines
+            if len(line) > MOST_EVENT_BYTES or line.strip()  # (a decoded chunk may be long)
+        ]
+        return batch + self._grow(tail)
+
+    def end(self) -> list[bytes | CollectorError]:
+        line = b"".join(self.pending)
+        self.pending, self.size = [], 0
+        return [line] if line.strip() and not self.dropping else []
+
+    def _grow(self, piece: bytes) -> list[bytes | CollectorError]:
+        if self.dropping or not piece:
+            return []
+        self.pending.append(piece)
+        self.size += len(piece)
+        if self.size <= MOST_EVENT_BYTES:
+            return []
+        self.pending, self.size, self.dropping = [], 0, True
+        return [self._too_long()]
+
+    def _too_long(self) -> CollectorError:
+        return CollectorResponseTooLarge(
+            f"{self.name}: a watch event is larger than {MOST_EVENT_BYTES // 2**20} MiB "
+            "(etcd holds objects of at most 1.5 MiB); skipped, not read",
+            backend=self.name,
+        )
+
+
+def _events(response: Any, name: str) -> Iterator[list[WatchEvent | CollectorError]]:
+    """``_batches`` parsed, in the thread that reads them (a large event's JSON is decoded
+    there, not on the event loop): events, and in place of a line that is not one, its
+    error. Lines that are JSON but not events are left out."""
+    for lines in _batches(response, name):
+        events: list[WatchEvent | CollectorError] = []
+        for line in lines:
+            if isinstance(line, CollectorError):
+                events.append(line)
+                continue
+            try:
+                event = _parse_event(line, name)
+            except CollectorBadResponse as exc:
+                events.append(exc)
+                continue
+            if event is not None:
+                events.append(event)
+        if events:
+            yield events
 
 
 def _parse_event(line: bytes, name: str) -> WatchEvent | None:
@@ -661,6 +842,12 @@ def _close(response: Any) -> None:
         response.close()
     finally:
         response.release_conn()
+
+
+def _labels_of(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = item.get("metadata")
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    return labels if isinstance(labels, dict) else {}
 
 
 def _status_message(body: Any) -> str | None:
