@@ -16,6 +16,9 @@ MAX_CONTEXT_MESSAGES = 50
 #: small local model refuses or silently cuts a longer context (services/assistant/chat.py)
 MAX_CONTEXT_BYTES = 24 * 1024
 LLM_TIMEOUT_S = 120.0
+#: the longest question a chat takes (the service refuses a longer one; the Chat page says so
+#: before it sends, keeping the text in the box)
+MAX_QUESTION_CHARS = 8000
 
 #: The read-only tools of the chat and the MCP server (docs/architecture.md#rules).
 TOOL_NAMES: tuple[str, ...] = (

@@ -25,16 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.models.chat import ChatSession, reply_stats
+from aiops_desktop.models.chat import MAX_QUESTION_CHARS, ChatSession, reply_stats
 from aiops_desktop.models.enums import ChatRole
 from ui.theme import Theme
 from ui.views.streamed import StreamedText
 from ui.views.text import PlainLabel, tip
 
 RESULT_SHOWN_CHARS = 6000
-#: the chat service's own limit (services.assistant.chat, which views may not import): checked
-#: here so that a question too long stays in the box, said, instead of being refused by the turn
-MAX_QUESTION_CHARS = 8000
 ANSWERING = "The model is answering…"
 
 

@@ -26,6 +26,7 @@ from uuid import UUID
 from aiops_desktop.models.base import utcnow
 from aiops_desktop.models.chat import (
     MAX_CONTEXT_BYTES,
+    MAX_QUESTION_CHARS,
     ChatMessage,
     ChatSession,
     Persona,
@@ -48,7 +49,6 @@ log = logging.getLogger("aiops.assistant.chat")
 MAX_TOOL_ROUNDS = 5
 MAX_CALLS_PER_ROUND = 4
 MAX_ARGUMENT_DEPTH = 32  # a tool's arguments nest a few levels; deeper is refused unparsed
-MAX_QUESTION_CHARS = 8000
 STOPPED = " [stopped]"
 CUT_OFF = " [cut off]"
 TITLE_CHARS = 60
