@@ -60,7 +60,7 @@ class Readers:
         board = self.answers.pop(0)
         return board, problems(board.outcomes)
 
-    async def dataplane(self) -> tuple[list[VfRow], list[DpdkPortRow], list[str]]:
+    async def dataplane(self) -> tuple[list[VfRow], list[DpdkPortRow], list[ClusterOutcome]]:
         return self.answers.pop(0)
 
     async def sriov_objects(self) -> SriovObjects:
@@ -137,9 +137,9 @@ def test_a_hub_that_fails_keeps_its_members_rows_only(qtbot, qloop) -> None:  # 
     assert is_down("m3")  # not listed yet (not polled), not registered: a hub answered for it
     assert not failed_clusters([hub, site], {"site"})("m3")
     assert not failed_clusters([hub, site], set())("site")
-    # a problem's head names a source that failed (the SR-IOV readers give text)
-    from_text = failed_clusters([hub, site], (), ["site: timed out", "elsewhere: refused"])
-    assert from_text("site") and not from_text("elsewhere") and not from_text("m1")
+    # the SR-IOV read's outcomes name the clusters that failed, as the GPU and PTP reads do
+    from_reads = failed_clusters([hub, site], {o.cluster for o in [failed("site", "timed out")]})
+    assert from_reads("site") and not from_reads("elsewhere") and not from_reads("m1")
 
     first = GpuFleet([gpu("m1", "n", 0), gpu("m2", "n", 0), gpu("site", "n", 0)], [])
     then = GpuFleet([gpu("site", "n", 0, temperature_c=95.0)], [failed("hub", "unreachable")])
@@ -214,7 +214,7 @@ def test_a_cluster_down_keeps_its_vfs_and_ports_stale(qtbot, qloop) -> None:  # 
     port_a = DpdkPortRow("ran-a", "n", "0", pod="cnf/du-0")
     dropping = VfRow("ran-b", "n", "p", "1", "y", rx_drops_ps=40.0)
     readers = Readers(([vf_a, vf_b], [port_a], []),
-                      ([dropping], [], ["ran-a: timed out after 30 s"]))  # fmt: skip
+                      ([dropping], [], [failed("ran-a", "timed out after 30 s")]))  # fmt: skip
     presenter = SriovPresenter(readers=readers, tasks=TaskSupervisor())  # type: ignore[arg-type]
     vfs, ports = listen(presenter.sig_vfs), listen(presenter.sig_ports)
     errors = listen(presenter.sig_error)

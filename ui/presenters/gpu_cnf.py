@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from aiops_desktop.models import ClusterKind, utcnow
 from aiops_desktop.models.cnf import DpdkPortRow, VfRow
 from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuReading, GpuState
+from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
 from aiops_desktop.models.text import age_text, time_text
 from aiops_desktop.models.time_range import TimeRange
@@ -56,16 +57,13 @@ def stale_note(as_of: datetime, was: str, now: datetime | None = None) -> str:
     return f"STALE: {was} as read at {time_text(as_of, seconds=True)} ({age})"
 
 
-def failed_clusters(
-    sources: Sequence[Any], failed: Iterable[str], problems: Iterable[str] = ()
-) -> Callable[[str], bool]:
+def failed_clusters(sources: Sequence[Any], failed: Iterable[str]) -> Callable[[str], bool]:
     """Whether a row of the cluster named could not be read this time: ``failed`` names the
-    sources that failed (a cluster, or a hub: its outcomes are under its own name); a source
-    named at the head of a problem ("ran-a: timed out") failed too. A hub's failure covers its
-    members (those it lists, or a cluster no hub lists and not registered itself: one a hub
-    answered for before polls named it)."""
+    sources that failed (a cluster, or a hub: its outcomes are under its own name). A hub's
+    failure covers its members (those it lists, or a cluster no hub lists and not registered
+    itself: one a hub answered for before polls named it)."""
     names = {name for c in sources if isinstance(name := getattr(c, "name", None), str)}
-    down = set(failed) | {n for n in names for p in problems if p.startswith(f"{n}: ")}
+    down = set(failed)
     if not down:
         return lambda _name: False
     hubs = [c for c in sources if getattr(c, "kind", None) is ClusterKind.FLEET]
@@ -250,14 +248,15 @@ class SriovPresenter(ReaderPresenter):
         self,
         read_vfs: list[VfRow],
         read_ports: list[DpdkPortRow],
-        failures: list[str],
+        outcomes: list[ClusterOutcome],
         now: datetime | None = None,
     ) -> tuple[list[VfRow], list[DpdkPortRow], str]:
-        """The VFs and ports read, with those of the clusters that could not be read kept
-        from earlier reads (the badge names those clusters and how old their rows are),
-        trouble first; the other clusters' rows are this read's."""
+        """The VFs and ports read, with those of the clusters that could not be read
+        (``outcomes``) kept from earlier reads (the badge names those clusters and how old
+        their rows are), trouble first; the other clusters' rows are this read's."""
         now = now or utcnow()
-        down = failed_clusters(self._readers.with_metrics(), (), failures)
+        failures = problems(outcomes)
+        down = failed_clusters(self._readers.with_metrics(), {o.cluster for o in outcomes})
         vfs = self._vfs.offer(read_vfs, failures, down, now)
         ports = self._ports.offer(read_ports, failures, down, now)
         stale = vfs.stale | {c: min(t, vfs.stale.get(c, t)) for c, t in ports.stale.items()}

@@ -97,9 +97,10 @@ class GpuCnfReaders:
         )  # fmt: skip
         return board, problems(board.outcomes) + unread
 
-    async def dataplane(self) -> tuple[list[VfRow], list[DpdkPortRow], list[str]]:
-        vfs, ports, failures = await read_dataplane(self._queries, self.with_metrics())
-        return vfs, ports, problems(failures)
+    async def dataplane(self) -> tuple[list[VfRow], list[DpdkPortRow], list[ClusterOutcome]]:
+        """The VFs and DPDK ports, and the clusters that could not be read (``problems``
+        says them)."""
+        return await read_dataplane(self._queries, self.with_metrics())
 
     async def sriov_objects(self) -> SriovObjects:
         return await read_sriov_objects(self._kube, self._registry.clusters())
