@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from aiops_desktop.logs import register_secret
 from aiops_desktop.models.enums import ChatRole, PersonaName
@@ -27,7 +26,6 @@ from aiops_desktop.services.assistant.chat import (
     TextChunk,
 )
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.outputs.capture import open_capture
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.chats import ChatRepository
 from collectors.errors import CollectorError, CollectorTimeout
@@ -41,14 +39,6 @@ pytestmark = pytest.mark.integration
 
 def forced(name: str) -> dict[str, Any]:
     return {"type": "function", "function": {"name": name}}
-
-
-@pytest_asyncio.fixture
-async def sample_core() -> AsyncIterator[Core]:
-    core = await asyncio.to_thread(open_capture, SAMPLE)
-    await core.registry.load()
-    yield core
-    await core.shutdown()
 
 
 def chat_over(core: Core, url: str, **endpoint: Any) -> ChatService:

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from aiops_desktop.models.chat import (
     MAX_CONTEXT_BYTES,
@@ -32,7 +31,6 @@ from aiops_desktop.services.assistant.chat import (
     wire_messages,
 )
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.outputs.capture import open_capture
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.chats import ChatRepository
 from collectors.errors import CollectorBadResponse
@@ -89,14 +87,6 @@ class Scripted:
             return LlmClient(endpoint, transport=httpx.MockTransport(self.handler))
 
         return make
-
-
-@pytest_asyncio.fixture
-async def sample_core() -> AsyncIterator[Core]:
-    core = await asyncio.to_thread(open_capture, SAMPLE)
-    await core.registry.load()
-    yield core
-    await core.shutdown()
 
 
 def chat_over(core: Core, server: Scripted) -> ChatService:
