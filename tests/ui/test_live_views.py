@@ -51,6 +51,8 @@ def live_fleet(
         run_coro(qtbot, registry.add(spec))
     run_coro(qtbot, desktop.first_poll())
     run_until(qtbot, lambda: "east-1" in desktop.core.poller.alerts)
+    # a cluster the CLI adds while the window runs is taken in (registry.adopt_added)
+    assert "clusters-added" in desktop.core.supervisor.names()
     desktop.window.resize(1400, 900)
     return desktop
 

@@ -88,6 +88,8 @@ def test_wall_soak(qtbot, qloop, theme, secret_service, prometheus, tmp_path: Pa
     app = WallApp(core, theme, pages=list(PAGES), rotate_s=1.0, refresh_ms=250)
     app.place(0, (1280, 720))
     run_coro(qtbot, app.load())
+    # a cluster the CLI adds while the wall runs is taken in (registry.adopt_added)
+    assert "clusters-added" in core.supervisor.names()
     hub_a: list[tuple[str, bool]] = []  # hub-a's fleet tile: (state, stale) as the wall shows it
     app.presenter.sig_model.connect(lambda model: hub_a.extend(
         (t.state, t.stale) for p in model.pages if p.name == "fleet" for t in p.tiles
