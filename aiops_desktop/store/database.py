@@ -80,6 +80,11 @@ def _probe(path: Path, timeout_s: float = LOCK_TIMEOUT_S) -> tuple[int, str | No
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
         conn.execute("PRAGMA trusted_schema=OFF")
+        # one read snapshot for the version and the objects: read apart, another process's
+        # first migration could commit between them (its tables, then "version 0") and a
+        # cache being made read as another application's
+        conn.isolation_level = None
+        conn.execute("BEGIN")
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         rows = conn.execute("PRAGMA quick_check").fetchall()
         problems = [r[0] for r in rows if r[0] != "ok"]
