@@ -3,7 +3,9 @@
 A GPU is OK, WARNING or CRITICAL with the reasons, in words a NOC engineer acts on (UNKNOWN
 where neither its temperature nor any health counter was reported: no data is not health):
 its XIDs (the last, and those seen over the XID window, so a critical XID is not hidden by a
-later mild one) decoded to meaning and action (``resources/gpu/xid.json``), double-bit ECC
+later mild one) decoded to meaning and action (``resources/gpu/xid.json``; a last XID the
+gauge has held since before that window, on a GPU that answers again, is a WARNING: DCGM keeps
+the code until the exporter restarts), double-bit ECC
 errors, row remapping (pending, uncorrectable, failed), PCIe replays and NVLink CRC errors
 and recoveries in the last hour, corrected single-bit ECC errors, clock throttling (power,
 thermal, reliability) for more than 10 % of the last 5 minutes, temperature (warning 70 C,
@@ -86,11 +88,32 @@ def _xid(code: int, xids: Mapping[int, XidInfo], when: str = "") -> tuple[GpuSta
     return info.severity, f"XID {code} {info.name}: {info.meaning} Action: {info.action}{when}"
 
 
+#: what a GPU reports while it answers: one of them read means it is up
+_LIVE = ("temperature_c", "util_pct", "power_w", "sm_clock_mhz")
+BEFORE_WINDOW = (
+    f" (held since before {XID_WINDOW_TEXT}: the exporter keeps the last code until it"
+    " restarts; the GPU answers again)"
+)
+
+
+def _last_xid(g: GpuReading, xids: Mapping[int, XidInfo]) -> tuple[GpuState, str]:
+    """The last XID at its code's severity while it is recent, or while the GPU answers
+    nothing else (it may still be off the bus); one the gauge has held since before the XID
+    window on a GPU that reports again is history: a WARNING, so a days-old XID no longer
+    marks its GPU (and the fleet, the wall, the notifications) CRITICAL. Counters a reset
+    clears (double-bit ECC, remap failure) keep their own findings."""
+    state, text = _xid(g.xid or 0, xids)
+    answering = any(getattr(g, name) is not None for name in _LIVE)
+    if not (g.xid_before_window and answering):
+        return state, text
+    return min(state, GpuState.WARNING, key=STATE_RANK.__getitem__), text + BEFORE_WINDOW
+
+
 def _xids(g: GpuReading, xids: Mapping[int, XidInfo]) -> list[tuple[GpuState, str]]:
     """The last XID, and each other one seen over the XID window, said as such: the gauge
     holds only the last code, so a 48 (double-bit ECC) followed by a 43 would otherwise read
     as a mild 43 at once."""
-    found = [_xid(g.xid, xids)] if g.xid else []
+    found = [_last_xid(g, xids)] if g.xid else []
     last = f"; the last XID is {g.xid}" if g.xid else ""
     found += [_xid(code, xids, f" (seen in {XID_WINDOW_TEXT}{last})")
               for code in g.recent_xids if code and code != g.xid]  # fmt: skip

@@ -24,6 +24,8 @@ UTIL_HIGH_PCT = 80.0
 #: how far back the GPU reader looks for XIDs (``recent_xids`` in resources/gpu/queries.json
 #: asks for this hour), in words for the reasons
 XID_WINDOW_TEXT = "the last hour"
+XID_WINDOW_S = 3600.0  # the same hour in seconds, and the window's step
+XID_STEP_S = 15.0
 #: GPU indexes a node can have (NVIDIA's own systems hold 8 or 16; 64 leaves room): the
 #: heatmap is as wide as the largest index, so a label claiming GPU 200000 must not set it
 MAX_GPU_INDEX = 64
@@ -85,6 +87,10 @@ class GpuReading:
     #: the XIDs seen over the XID window (``XID_WINDOW_TEXT``), oldest first: a critical
     #: XID followed by a mild one is not hidden by it
     recent_xids: list[int] = field(default_factory=list)
+    #: the gauge held the last XID over the whole XID window: the XID happened before it
+    #: (DCGM keeps a gauge's last code until the exporter restarts, so a days-old XID reads
+    #: as the last one); False where the window was not read
+    xid_before_window: bool = False
     pcie_replays_1h: float | None = None
     remapped_uncorrectable: float | None = None
     remapped_correctable: float | None = None

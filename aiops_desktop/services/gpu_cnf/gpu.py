@@ -10,6 +10,7 @@ from ``analysis.gpu_health`` with the XID table in ``resources/gpu/xid.json``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 from datetime import datetime, timedelta
@@ -17,7 +18,15 @@ from functools import cache
 from string import Template
 
 from aiops_desktop.models import Cluster, QueryType, utcnow
-from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuHistory, GpuReading, XidInfo
+from aiops_desktop.models.gpu import (
+    XID_STEP_S,
+    XID_WINDOW_S,
+    GpuFleet,
+    GpuHealth,
+    GpuHistory,
+    GpuReading,
+    XidInfo,
+)
 from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery, PromSeries, TaggedSeries
 from aiops_desktop.models.ptp import metric_code  # a gauge that carries a code
 from aiops_desktop.services.polling.catalog import field_queries
@@ -129,11 +138,24 @@ def _recent_xids(tagged: TaggedSeries) -> list[int]:
     return list(seen)
 
 
+def _held_whole_window(tagged: TaggedSeries, code: int) -> bool:
+    """The series held ``code`` at every step of the XID window: it was set before the
+    window began (a series that starts inside the window, or holds another code first,
+    changed to it in the window)."""
+    ts, values = tagged.series.timestamps.tolist(), tagged.series.values.tolist()
+    if not values or not all(xid_code(v) == code for v in values):
+        return False
+    if any(b - a > 2 * XID_STEP_S for a, b in itertools.pairwise(ts)):
+        return False  # a hole: the gauge was 0 (or away) in between, so it changed since
+    return ts[-1] - ts[0] >= XID_WINDOW_S - 2 * XID_STEP_S
+
+
 def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
     """One reading per GPU / MIG instance from each field's series; ``recent_xids``: the XID
     gauge over the XID window (a GPU it names and no other field does is still a reading)."""
     readings: dict[tuple[str, str, str, str], GpuReading] = {}
     mem_reserved: dict[tuple[str, str, str, str], float] = {}
+    windows: dict[tuple[str, str, str, str], list[TaggedSeries]] = {}
     for fieldname in (*NUMERIC_FIELDS, "recent_xids"):
         for tagged in answers.get(fieldname, []):
             labels = tagged.series.labels
@@ -143,6 +165,7 @@ def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
                 reading = readings[key] = _new_reading(key, labels)
             _add_pod(reading, labels)
             if fieldname == "recent_xids":  # series split by pod: every one of them counts
+                windows.setdefault(key, []).append(tagged)
                 reading.recent_xids += [x for x in _recent_xids(tagged)
                                         if x not in reading.recent_xids]  # fmt: skip
                 continue
@@ -156,6 +179,10 @@ def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
             else:
                 setattr(reading, fieldname, value)
     for key, reading in readings.items():
+        held = windows.get(key, [])
+        reading.xid_before_window = bool(
+            reading.xid and held and all(_held_whole_window(t, reading.xid) for t in held)
+        )
         if reading.mem_used_mib is not None and reading.mem_free_mib is not None:
             reading.mem_total_mib = (
                 reading.mem_used_mib + reading.mem_free_mib + mem_reserved.get(key, 0.0)
