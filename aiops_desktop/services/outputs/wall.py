@@ -46,18 +46,35 @@ def _truth(src: WallService) -> FleetTruth:
     return src.fleet.last if src.fleet.last is not None else src.fleet.snapshot()
 
 
-def _latest(src: WallService, cluster: str, panel: str) -> tuple[dict[str, float], float | None]:
-    """Each series' last value, and the newest sample's time."""
+@dataclass
+class Latest:
+    """A panel's series as the wall counts them: each reporting series' last value, the
+    newest sample's time, and how many series stopped reporting (their last sample more than
+    the cluster's staleness limit before the newest: ptp4l died, a GPU fell off, and the
+    series is gone; its last value says nothing of now, so it is not counted as if it did)."""
+
+    last: dict[str, float]
+    newest: float | None
+    stopped: int
+
+
+def _latest(src: WallService, cluster: str, panel: str, stale_s: float) -> Latest:
     snap = src.live.snapshot(cluster, panel)
-    last: dict[str, float] = {}
-    newest = None
+    found: dict[str, tuple[float, float]] = {}
     for key, (ts, values) in snap.series.items():
         if ts.size and not math.isnan(float(values[-1])):
             labels = dict(key)
             named = [labels[k] for k in ("node", "Hostname", "iface", "gpu") if k in labels]
-            last["/".join(named or labels.values())] = float(values[-1])
-            newest = max(newest or ts[-1], ts[-1])
-    return last, newest
+            found["/".join(named or labels.values())] = (float(ts[-1]), float(values[-1]))
+    newest = max((t for t, _ in found.values()), default=None)
+    if newest is None:
+        return Latest({}, None, 0)
+    last = {name: v for name, (t, v) in found.items() if newest - t <= stale_s}
+    return Latest(last, newest, len(found) - len(last))
+
+
+def _stopped(latest: Latest, what: str) -> str:
+    return f" · {count(latest.stopped, what)} stopped reporting" if latest.stopped else ""
 
 
 def _age(src: WallService, now: datetime, newest: float | None) -> float | None:
@@ -122,8 +139,9 @@ def stale_after_s(src: WallService, cluster: Cluster, panels: tuple[str, ...]) -
     return max(STALE_AFTER_S, 2 * step + interval)
 
 
-#: what a GPU or PTP page's builder finds of a member: (its figures, its newest sample)
-Read = Callable[[str], tuple[list[str], float | None] | None]
+#: what a GPU or PTP page's builder finds of a member (its name, the staleness limit of the
+#: cluster polled for it): (its figures, its newest sample)
+Read = Callable[[str, float], tuple[list[str], float | None] | None]
 
 
 def _member_tiles(
@@ -137,14 +155,17 @@ def _member_tiles(
     truth = _truth(src)
     for cluster in src.registry.clusters():
         for name in _members(src, cluster):
-            if name in shown or (found := read(name)) is None:
+            if name in shown:
+                continue
+            limit = stale_after_s(src, cluster, panels)
+            if (found := read(name, limit)) is None:
                 continue
             shown.add(name)
             figures, newest = found
             judged = truth.get(name)
             state, verdict = _domain_verdict(judged, domain)
             age = _age(src, now, newest)
-            old = age is not None and age > stale_after_s(src, cluster, panels)
+            old = age is not None and age > limit
             lost = judged is not None and bool(judged.lost())
             since = judged.stale_since if judged is not None and lost else None
             if since is None and old and newest is not None:
@@ -181,10 +202,11 @@ PTP_PANELS = ("ptp_clock_state", "ptp_offset")
 
 
 def _gpu_page(src: WallService, now: datetime) -> WallPage:
-    def read(name: str) -> tuple[list[str], float | None] | None:
-        temps, newest = _latest(src, name, "gpu_temperature")
-        utils, _ = _latest(src, name, "gpu_util")
-        if not temps and not utils:
+    def read(name: str, stale_s: float) -> tuple[list[str], float | None] | None:
+        heat_read = _latest(src, name, "gpu_temperature", stale_s)
+        utils = _latest(src, name, "gpu_util", stale_s).last
+        temps, newest = heat_read.last, heat_read.newest
+        if newest is None and not utils:
             return None
         hot = sum(t >= TEMP_CRITICAL_C for t in temps.values())
         warm = sum(TEMP_WARNING_C <= t < TEMP_CRITICAL_C for t in temps.values())
@@ -192,23 +214,24 @@ def _gpu_page(src: WallService, now: datetime) -> WallPage:
         gpus = count(max(len(temps), len(utils)), "GPU")
         heat = (f"hottest {max(temps.values()):.0f} C · {hot} >= {TEMP_CRITICAL_C:g} C, "
                 f"{warm} >= {TEMP_WARNING_C:g} C") if temps else "no temperatures"  # fmt: skip
-        return [f"{gpus} · {busy}", heat], newest
+        return [f"{gpus} · {busy}", heat + _stopped(heat_read, "GPU")], newest
 
     return WallPage("gpu", "GPUs", _member_tiles(src, now, Domain.GPU, read, GPU_PANELS))
 
 
 def _ptp_page(src: WallService, now: datetime) -> WallPage:
-    def read(name: str) -> tuple[list[str], float | None] | None:
-        states, newest = _latest(src, name, "ptp_clock_state")
-        offsets, _ = _latest(src, name, "ptp_offset")
-        if not states:
+    def read(name: str, stale_s: float) -> tuple[list[str], float | None] | None:
+        state_read = _latest(src, name, "ptp_clock_state", stale_s)
+        offsets = _latest(src, name, "ptp_offset", stale_s).last
+        states, newest = state_read.last, state_read.newest
+        if newest is None:
             return None
         troubles = [f"FREERUN {p}" for p, s in states.items() if s == 0]
         troubles += [f"HOLDOVER {p}" for p, s in states.items() if s == 2]
         troubles += [f"offset {o:.0f} ns at {p}" for p, o in offsets.items()
                      if abs(o) > OFFSET_THRESHOLD_NS]  # fmt: skip
         locked = sum(s == 1 for s in states.values())
-        lines = [f"{locked}/{len(states)} ports LOCKED"]
+        lines = [f"{locked}/{len(states)} ports LOCKED" + _stopped(state_read, "port")]
         if troubles:  # the worst two, and how many more
             more = f" · +{len(troubles) - 2} more" if len(troubles) > 2 else ""
             lines.append(" · ".join(troubles[:2]) + more)
