@@ -47,7 +47,9 @@ def _gpu(cluster: str, node: str, gpu: int, extra: dict[str, str] | None = None)
     return labels | (extra or {})
 
 
-def gpu_fleet_series() -> list[SeriesSpec]:
+def gpu_fleet_series(xid_at: int = 0) -> list[SeriesSpec]:
+    """``xid_at``: the sample from which ran-east/gpu-1 GPU 3 reports XID 79 (0 before it:
+    the XID window tells an XID that came from one the gauge held all along)."""
     out: list[SeriesSpec] = []
     for (cluster, node), count in NODES.items():
         for gpu in range(count):
@@ -80,7 +82,8 @@ def gpu_fleet_series() -> list[SeriesSpec]:
                     ("DCGM_FI_DEV_POWER_USAGE", labels, const(120.0 + 5 * gpu)),
                     ("DCGM_FI_DEV_SM_CLOCK", labels, const(1980.0)),
                     ("DCGM_FI_DEV_MEM_CLOCK", labels, const(2619.0)),
-                    ("DCGM_FI_DEV_XID_ERRORS", labels, const(xid)),
+                    ("DCGM_FI_DEV_XID_ERRORS", labels,
+                     lambda i, x=xid: x if i >= xid_at else 0.0),
                     ("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", labels, const(0.0)),
                     ("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", labels, const(rows)),
                     ("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", labels, const(0.0)),
