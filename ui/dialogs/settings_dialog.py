@@ -92,10 +92,15 @@ class SettingsDialog(QDialog):
         apply.clicked.connect(self._on_apply_clicked)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        #: said after each change kept (the changes of one Apply end in any order)
-        self._note = ""
-        presenter.sig_saved.connect(lambda text: self.status.setText(text + self._note))
-        presenter.sig_error.connect(self.status.setText)
+        #: what the changes of this Apply said, refusals first: they end in any order, and a
+        #: change kept must not hide one refused (nor the key typed be lost with it)
+        self._said: list[str] = []
+        self._refusals = 0
+        #: the API key sent with the model server's settings: cleared once they are kept
+        self._key_sent = ""
+        presenter.sig_saved.connect(self._say)
+        presenter.sig_error.connect(self._refused)
+        presenter.sig_llm_saved.connect(self._on_llm_saved)
         presenter.sig_llm_tested.connect(self.status.setText)
 
     def _llm_group(self, presenter: SettingsPresenter) -> QGroupBox:
@@ -124,47 +129,74 @@ class SettingsDialog(QDialog):
         group.setEnabled(presenter.llm is not None)
         return group
 
+    def _say(self, text: str) -> None:
+        self._said.append(text)
+        self.status.setText("\n".join(self._said))
+
+    def _refused(self, text: str) -> None:
+        if text:
+            self._said.insert(self._refusals, text)
+            self._refusals += 1
+            self.status.setText("\n".join(self._said))
+
+    def _on_llm_saved(self) -> None:
+        if self._key_sent and self.llm_key.text() == self._key_sent:  # not one typed since
+            self.llm_key.clear()
+        self._key_sent = ""
+
     def _on_apply_clicked(self) -> None:
+        """Only what changed is saved: each change says what it kept, and a change not made
+        would say it was kept whatever else was refused."""
+        self._said, self._refusals = [], 0
         self.status.setText("Saving …")
-        self._presenter.set_sensitivity(Sensitivity(self.sensitivity.currentData()))
+        started = False
+        sensitivity = Sensitivity(self.sensitivity.currentData())
+        if sensitivity is not self._presenter.current.detection.sensitivity:
+            self._presenter.set_sensitivity(sensitivity)
+            started = True
         look = self._presenter.current.ui
         chosen = (str(self.theme.currentData()), round(self.font_scale.value(), 2),
                   self.notify.isChecked())  # fmt: skip
         if chosen != (look.theme, look.font_scale, look.notify_critical):
             self._presenter.set_look(*chosen)
+            started = True
         role = str(self.account_role.currentData())
         if role != self._presenter.current.access.role.value:
             self._presenter.set_account_role(role)
-        self._apply_llm()
+            started = True
+        if not self._apply_llm() and not started and not self._said:
+            self.status.setText("Nothing was changed.")
 
-    def _apply_llm(self) -> None:
+    def _apply_llm(self) -> bool:
         """The model server's fields: an endpoint emptied turns the server off (and "Remove
-        the stored API key" removes its key, whatever the endpoint field says)."""
+        the stored API key" removes its key, whatever the endpoint field says). Whether a
+        change was started. The key typed stays in its field until the change is kept."""
         llm = self._presenter.current.llm
         endpoint, model = self.llm_endpoint.text().strip(), self.llm_model.text().strip()
         forget = self.llm_forget.isChecked()
-        self._note = ""
         if not endpoint:
+            if self.llm_key.text():
+                self.llm_key.clear()
+                self._say("The API key typed was not kept: it belongs to a model server; "
+                          "give its endpoint and model, then Apply again.")  # fmt: skip
             if llm.endpoint or forget:
                 self._presenter.turn_llm_off(forget_key=forget)
-            if self.llm_key.text():
-                self._note = (" The API key typed was not kept: it belongs to a model server; "
-                              "give its endpoint and model, then Apply again.")  # fmt: skip
-                self.llm_key.clear()
-                self.status.setText(self._note.strip())
-            return
+                return True
+            return False
         changed = (endpoint, model, self.llm_verify.isChecked(), self.llm_ips.isChecked()) != (
             llm.endpoint or "",
             llm.model,
             llm.verify_tls,
             llm.redact_ips,
         )
-        if changed or self.llm_key.text() or forget:
-            self._presenter.set_llm(
-                endpoint=endpoint, model=model, key=self.llm_key.text(), forget_key=forget,
-                verify_tls=self.llm_verify.isChecked(), redact_ips=self.llm_ips.isChecked(),
-            )  # fmt: skip
-            self.llm_key.clear()
+        if not (changed or self.llm_key.text() or forget):
+            return False
+        self._key_sent = self.llm_key.text()
+        self._presenter.set_llm(
+            endpoint=endpoint, model=model, key=self._key_sent, forget_key=forget,
+            verify_tls=self.llm_verify.isChecked(), redact_ips=self.llm_ips.isChecked(),
+        )  # fmt: skip
+        return True
 
     def _on_test_clicked(self) -> None:
         self.status.setText("Asking the model server …")

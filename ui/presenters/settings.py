@@ -14,10 +14,12 @@ from ui.presenters.base import Presenter
 
 
 class SettingsPresenter(Presenter):
-    """Signals: sig_saved(str): what was changed and where it is kept; sig_llm_tested(str):
+    """Signals: sig_saved(str): what was changed and where it is kept; sig_llm_saved(): the
+    model server's settings (and key) were kept, after its sig_saved; sig_llm_tested(str):
     what the model server answered; sig_error(str)."""
 
     sig_saved = Signal(str)
+    sig_llm_saved = Signal()
     sig_llm_tested = Signal(str)
     sig_notify = Signal(bool)
 
@@ -68,6 +70,7 @@ class SettingsPresenter(Presenter):
                                    redact_ips=redact_ips)  # fmt: skip
             said = "; the API key is in the OS keyring" if key else ""
             self.sig_saved.emit(f"LLM: {chosen.endpoint}, model {chosen.model}{said}.")
+            self.sig_llm_saved.emit()
 
         self.spawn("LLM settings", work())
 
