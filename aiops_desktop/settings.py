@@ -13,10 +13,10 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from aiops_desktop import APP_NAME
 from aiops_desktop.models.enums import Sensitivity, UserRole
@@ -93,15 +93,31 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: the longest a retention may be: 10 years is far past what a desktop cache is for, and each
+#: maintenance pass subtracts the retention from now (a "keep for ever" of a million days falls
+#: before year 1: OverflowError on every pass, so nothing was pruned and no orphan swept again)
+MAX_RETENTION = timedelta(days=3650)
+
+
+def _at_most_10_years(value: timedelta) -> timedelta:
+    if value > MAX_RETENTION:
+        raise ValueError("at most 10 years (P3650D)")
+    return value
+
+
+Retention = Annotated[timedelta, Field(gt=timedelta(0)), AfterValidator(_at_most_10_years)]
+
+
 class StoreSettings(_Section):
     """The cache's retention. Durations are positive: a negative retention would delete every
     sample as it is written, and the rollup step divides timestamps (whole buckets of at
-    least a second; a rollup of 0 s would be kept as raw data)."""
+    least a second; a rollup of 0 s would be kept as raw data). Retentions are at most 10
+    years (``MAX_RETENTION``)."""
 
-    raw_retention: timedelta = Field(default=timedelta(hours=48), gt=timedelta(0))
+    raw_retention: Retention = timedelta(hours=48)
     rollup_step: timedelta = Field(default=timedelta(minutes=5), ge=timedelta(seconds=1))
-    rollup_retention: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
-    health_retention: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    rollup_retention: Retention = timedelta(days=30)
+    health_retention: Retention = timedelta(days=7)
     chunk_samples: int = Field(default=240, ge=16, le=4096)
     batch_max_ops: int = Field(default=500, ge=1)
     batch_max_delay_s: float = Field(default=0.05, ge=0)
@@ -233,7 +249,9 @@ def _read(path: Path) -> tuple[Settings | None, str | None, bytes | None]:
         return Settings.model_validate_json(raw), None, raw
     except ValidationError as exc:
         said = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()[:3]
+            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: "
+            f"{str(e['msg']).removeprefix('Value error, ')}"
+            for e in exc.errors()[:3]
         )
         return None, f"is not valid ({said})", raw
 

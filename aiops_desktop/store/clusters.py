@@ -68,3 +68,7 @@ class ClusterRepository:
     def by_name(self, name: str) -> Cluster | None:
         row = self._db.fetch_one("SELECT doc FROM clusters WHERE name = ?", (name,))
         return Cluster.model_validate_json(row[0]) if row else None
+
+    def names(self) -> set[str]:
+        """Every registered cluster's name (those another process added too)."""
+        return {str(r[0]) for r in self._db.fetch_all("SELECT name FROM clusters")}

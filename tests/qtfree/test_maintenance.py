@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -49,3 +50,50 @@ def test_catalog_aggregations_keep_the_cluster_label() -> None:
     for panel in panels:
         for clause in re.findall(r"\bby \(([^)]*)\)", panel.promql):
             assert "cluster" in [c.strip() for c in clause.split(",")], (panel.id, clause)
+
+
+@pytest.mark.asyncio
+async def test_health_history_is_kept_as_long_as_the_setting_says(
+    tmp_path: Path,
+    secret_service: object,  # the keyring Core.open finds
+) -> None:
+    """The registry pruned health history at a 7-day constant, whatever
+    store.health_retention said (the alert events beside it followed the setting)."""
+    paths = resolve_paths(tmp_path / "home").ensure()
+    paths.settings_file.write_text(json.dumps({"store": {"health_retention": "P30D"}}))
+    core = Core.open(paths)
+    try:
+        await core.registry.add(ClusterSpec(name="c-1", api_server_url="https://a:6443"))
+        now = utcnow()
+        for days in (40, 10):
+            await core.registry.apply_check(
+                "c-1", {EndpointKind.API_SERVER: True}, at=now - timedelta(days=days)
+            )
+        report = await maintain_once(core.registry, core.series, core.alert_events)
+        assert report.health_pruned == 1  # the 40-day-old one only
+        (kept,) = await core.registry.health_history("c-1")
+        assert now - kept.checked_at == timedelta(days=10)
+    finally:
+        await core.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_the_longest_retention_allowed_still_maintains(
+    tmp_path: Path,
+    secret_service: object,  # the keyring Core.open finds
+) -> None:
+    """Each retention at its maximum: a pass runs (no OverflowError) and keeps everything."""
+    paths = resolve_paths(tmp_path / "home").ensure()
+    longest = {f: "P3650D" for f in ("raw_retention", "rollup_retention", "health_retention")}
+    paths.settings_file.write_text(json.dumps({"store": longest}))
+    core = Core.open(paths)
+    try:
+        await core.registry.add(ClusterSpec(name="c-1", api_server_url="https://a:6443"))
+        await core.registry.apply_check(
+            "c-1", {EndpointKind.API_SERVER: True}, at=utcnow() - timedelta(days=400)
+        )
+        report = await maintain_once(core.registry, core.series, core.alert_events)
+        assert report.health_pruned == 0
+        assert len(await core.registry.health_history("c-1")) == 1
+    finally:
+        await core.shutdown()

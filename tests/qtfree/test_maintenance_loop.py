@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sqlite3
 from concurrent.futures import Future
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from aiops_desktop.settings import StoreSettings
 
 
 class Registry:
-    async def prune_history(self, _now: datetime) -> int:
+    async def prune_history(self, _now: datetime, _keep: timedelta) -> int:
         return 0
 
     async def sweep_orphans(self) -> int:

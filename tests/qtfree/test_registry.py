@@ -149,7 +149,7 @@ async def test_health_state_machine_and_history(core: Core) -> None:
     assert summary.average_health == 15
     old = await core.registry.apply_check("edge-7", {API: True}, at=t0 - timedelta(days=8))
     assert old.status.state is ClusterState.ONLINE
-    assert await core.registry.prune_history() == 1
+    assert await core.registry.prune_history(datetime.now(UTC), timedelta(days=7)) == 1
 
 
 @pytest.mark.asyncio

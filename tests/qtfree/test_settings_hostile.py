@@ -100,6 +100,21 @@ def test_store_durations_must_be_positive(
     assert settings.store == Settings().store
 
 
+@pytest.mark.parametrize("field", ["raw_retention", "rollup_retention", "health_retention"])
+def test_store_retentions_have_a_maximum(tmp_path: Path, field: str) -> None:
+    """A "keep for ever" written as a huge duration was accepted, and then every maintenance
+    pass failed (now minus it is before year 1): nothing was pruned again, the keyring's
+    orphans were never swept."""
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"store": {field: "P1000000D"}}))
+    settings, problem = Settings.load(path)
+    assert problem is not None and f"store.{field}" in problem and "at most 10 years" in problem
+    assert settings.store == Settings().store
+    path.write_text(json.dumps({"store": {field: "P3650D"}}))
+    settings, problem = Settings.load(path)
+    assert problem is None and getattr(settings.store, field).days == 3650
+
+
 def test_store_durations_at_their_least(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"store": {"rollup_step": "PT1S", "raw_retention": "PT1M"}}))

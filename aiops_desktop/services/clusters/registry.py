@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -58,12 +59,14 @@ from aiops_desktop.store.credential_keys import CredentialKeyRepository
 from aiops_desktop.store.health import HealthRepository
 
 log = logging.getLogger("aiops.services.registry")
-HEALTH_RETENTION = timedelta(days=7)
 #: how often a running app looks for clusters another process added to its cache
 ADOPT_INTERVAL_S = 15.0
 #: how long a keyring entry without its cluster may be a cluster being added (by this process
 #: or another) before the sweep takes it for an orphan; an add takes milliseconds
 ORPHAN_GRACE = timedelta(minutes=2)
+#: names an imported context tries when the cache holds names this process has not read yet
+#: (each retry reads them all: only a name taken again meanwhile needs another)
+IMPORT_NAME_TRIES = 3
 
 
 class RegistryError(UsageError):
@@ -457,25 +460,39 @@ class ClusterRegistry:
     async def _import_context(
         self, ctx: KubeconfigContext, path: Path, spec: ClusterSpec | None = None
     ) -> Cluster:
-        cluster = self._build(
-            spec
-            or ClusterSpec(
-                name=self._free_name(ctx.cluster_name),
-                display_name=ctx.context[:128],
-                api_server_url=ctx.server,
-                ca_bundle_pem=ctx.ca_pem,
-                tls_verify=not ctx.insecure_skip_tls_verify,
+        """Register one context: under ``spec``'s name (a duplicate is refused), or under a
+        free name made from its cluster's."""
+        stored: set[str] = set()
+        for attempt in range(IMPORT_NAME_TRIES):
+            cluster = self._build(
+                spec
+                or ClusterSpec(
+                    name=self._free_name(ctx.cluster_name, stored),
+                    display_name=ctx.context[:128],
+                    api_server_url=ctx.server,
+                    ca_bundle_pem=ctx.ca_pem,
+                    tls_verify=not ctx.insecure_skip_tls_verify,
+                )
             )
-        )
-        ref = CredentialRef(
-            kind=CredentialKind.KUBECONFIG_CONTEXT,
-            key=f"cluster/{cluster.id}/kubeconfig",
-            context=ctx.context,
-            source_path=str(Path(path).expanduser().resolve()),
-            exec_command=ctx.exec_command,
-        )
-        cluster = cluster.model_copy(update={"credential": ref})
-        await self._save_with_secrets(cluster, [(ref, ctx.payload or {})])
+            ref = CredentialRef(
+                kind=CredentialKind.KUBECONFIG_CONTEXT,
+                key=f"cluster/{cluster.id}/kubeconfig",
+                context=ctx.context,
+                source_path=str(Path(path).expanduser().resolve()),
+                exec_command=ctx.exec_command,
+            )
+            cluster = cluster.model_copy(update={"credential": ref})
+            try:
+                await self._save_with_secrets(cluster, [(ref, ctx.payload or {})])
+            except DuplicateClusterError:
+                # the name was free in this process's copy of the registry, which can be
+                # behind the cache (another process's add): a name free in the cache too,
+                # rather than a failure that takes back the whole import
+                if spec is not None or attempt == IMPORT_NAME_TRIES - 1:
+                    raise
+                stored = await asyncio.to_thread(self._repo.names)
+                continue
+            break
         self._clusters[cluster.id] = cluster
         self._publish()
         return cluster
@@ -535,8 +552,9 @@ class ClusterRegistry:
             return stored
         return cluster
 
-    async def prune_history(self, now: datetime | None = None) -> int:
-        cutoff = (now or utcnow()) - HEALTH_RETENTION
+    async def prune_history(self, now: datetime, keep: timedelta) -> int:
+        """Delete the health records older than ``keep`` (store.health_retention)."""
+        cutoff = now - keep
         return await asyncio.wrap_future(self._history.prune(cutoff))
 
     # -- helpers -----------------------------------------------------------------------------
@@ -549,8 +567,9 @@ class ClusterRegistry:
             if cluster.name == name and cluster.id != allow:
                 raise DuplicateClusterError(f"a cluster named {name!r} is already registered")
 
-    def _free_name(self, base: str) -> str:
-        taken = {c.name for c in self._clusters.values()}
+    def _free_name(self, base: str, stored: Iterable[str] = ()) -> str:
+        """``base``, or ``base-N``: a name neither this registry nor ``stored`` has."""
+        taken = {c.name for c in self._clusters.values()} | set(stored)
         if base not in taken:
             return base
         n = 2
@@ -639,7 +658,17 @@ class ClusterRegistry:
                 else:
                     await asyncio.to_thread(self._secrets.put, ref, value)
                 written.append(ref)
-            await asyncio.wrap_future(self._repo.save(cluster))
+            try:
+                await asyncio.wrap_future(self._repo.save(cluster))
+            except sqlite3.IntegrityError as exc:
+                if "clusters.name" not in str(exc):
+                    raise
+                # another process (the CLI, another window) registered the name since this
+                # one read the cache (``adopt_added`` takes it in up to ADOPT_INTERVAL_S later)
+                raise DuplicateClusterError(
+                    f"a cluster named {cluster.name!r} is already registered (by another "
+                    "process, meanwhile)"
+                ) from exc
         except BaseException:
             gone, _ = await self._forget(written)
             # never written, or deleted again: nothing left to sweep; the rest stay recorded

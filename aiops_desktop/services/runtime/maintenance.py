@@ -1,4 +1,5 @@
-"""Keeps the cache bounded: health history past 7 days, raw samples into rollups, old rollups.
+"""Keeps the cache bounded: health history past store.health_retention, raw samples into
+rollups, old rollups.
 
 Runs under the task supervisor while the app is open: once at start, then every interval. A
 pass that fails (the CLI holding the cache's write lock, a full disk) is logged and tried
@@ -36,10 +37,10 @@ async def maintain_once(
     registry: ClusterRegistry, series: SeriesStore, alert_events: AlertEventRepository | None = None
 ) -> MaintenanceReport:
     now = utcnow()
-    pruned = await registry.prune_history(now)
+    kept = series.settings.health_retention  # the store's settings, as the app started
+    pruned = await registry.prune_history(now, kept)
     retention = await asyncio.wrap_future(series.apply_retention(now))
     if alert_events is not None:  # kept as long as the health history
-        kept = series.settings.health_retention
         retention["alert_events"] = await asyncio.wrap_future(alert_events.prune(now - kept))
     try:
         orphans = await registry.sweep_orphans()
