@@ -415,6 +415,14 @@ def transport_errors(
             f"{where} sent a body that cannot be decoded ({root_cause(exc)})",
             backend=backend,
         ) from exc
+    except (httpx.LocalProtocolError, UnicodeEncodeError) as exc:
+        # a header h11 or httpx will not send (a token of two lines, or not ASCII): h11's words
+        # quote the header, credential and all, so they are neither repeated nor chained
+        raise CollectorAuthError(
+            f"{where}: the request was not sent ({type(exc).__name__}): a request header, the "
+            "credential most likely, holds characters HTTP does not allow; store it again",
+            backend=backend,
+        ) from None
 
 
 def _html_title(body: bytes) -> str | None:

@@ -52,6 +52,10 @@ def kubeconfig_for_token(
     }
 
 
+#: 9999-12-31T23:59:59Z, the last second a datetime holds
+LATEST_EPOCH = 253402300799
+
+
 def bearer_expiry(token: str | None) -> float | None:
     """The ``exp`` claim (epoch seconds) of a JWT bearer token, else None (opaque tokens)."""
     if not token or token.count(".") != 2:
@@ -60,9 +64,11 @@ def bearer_expiry(token: str | None) -> float | None:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         exp = claims.get("exp") if isinstance(claims, dict) else None
-        return float(exp) if isinstance(exp, int | float) else None
-    except (ValueError, UnicodeDecodeError):
-        return None
+        value = float(exp) if isinstance(exp, int | float) else None
+    except (ValueError, UnicodeDecodeError, OverflowError, TypeError):  # OverflowError: an
+        return None  # "exp" of hundreds of digits, past a float
+    # a time a date can say (NaN, infinities and 1e300 are none: formatting one failed)
+    return value if value is not None and 0 <= value <= LATEST_EPOCH else None
 
 
 def static_expiry(kubeconfig: Mapping[str, Any]) -> float | None:
@@ -130,6 +136,16 @@ def load_api_client(kubeconfig: Mapping[str, Any], name: str) -> tuple[Any, floa
     from requests.exceptions import RequestException
     from urllib3.exceptions import HTTPError
 
+    for entry in kubeconfig.get("clusters") or []:
+        cluster = entry.get("cluster") if isinstance(entry, Mapping) else None
+        if isinstance(cluster, Mapping) and cluster.get("proxy-url"):
+            # stored before the import refused it: never followed (the credential would go
+            # through a host the kubeconfig chose)
+            raise KubeConfigInvalid(
+                "kubeconfig cannot be used: it sets proxy-url, and API servers are reached "
+                "directly, never through a proxy a kubeconfig names; import it again without",
+                backend=name,
+            )
     configuration = client.Configuration()
     try:
         loader = KubeConfigLoader(config_dict=with_verified_idp(kubeconfig))

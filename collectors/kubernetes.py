@@ -334,6 +334,17 @@ class KubeClient:
             raise CollectorUnreachable(
                 f"{self.name}: cannot reach {self.server}: {root_cause(exc)}", backend=self.name
             ) from exc
+        except ValueError as exc:
+            # a header http.client will not send (a token of two lines, or not Latin-1): its
+            # words quote the header, credential and all, so they are neither repeated nor
+            # chained
+            if not (isinstance(exc, UnicodeEncodeError) or str(exc).startswith("Invalid header")):
+                raise
+            raise KubeConfigInvalid(
+                f"{self.name}: the request to {self.server} was not sent: a request header, the "
+                "credential most likely, holds characters HTTP does not allow; store it again",
+                backend=self.name,
+            ) from None
 
     def _status_error(self, status: int | None, reason: str | None, body: Any) -> CollectorError:
         message = _status_message(body) or reason or "error"

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from aiops_desktop.models import Cluster, EndpointKind
+from aiops_desktop.models.credentials import TOKEN_RULE, is_token_text
 from aiops_desktop.models.errors import NotFoundError, UsageError
 from aiops_desktop.models.text import printable
 
@@ -279,10 +279,10 @@ MAX_SECRET_BYTES = 2**20
 
 def read_secret_file(path: str, what: str) -> str:
     """A regular file's or a pipe's text, at most a megabyte (a device is refused)."""
-    from aiops_desktop.services.clusters.kubeconfig import read_bounded
+    from aiops_desktop.services.clusters.kubeconfig import expand_home, read_bounded
 
     try:
-        value = read_bounded(Path(path).expanduser(), MAX_SECRET_BYTES, f"{what} file", pipes=True)
+        value = read_bounded(expand_home(path), MAX_SECRET_BYTES, f"{what} file", pipes=True)
         text = value.decode("utf-8").strip()
     except OSError as exc:
         raise UsageError(f"cannot read {what} file {path}: {exc.strerror or exc}") from exc
@@ -292,7 +292,7 @@ def read_secret_file(path: str, what: str) -> str:
         raise UsageError(str(exc)) from None
     if not text:
         raise UsageError(f"{what} file {path} is empty")
-    return text
+    return _one_token(text, what, f"{what} file {path}")
 
 
 def read_stdin(stdin: TextIO, what: str) -> str:
@@ -305,4 +305,12 @@ def read_stdin(stdin: TextIO, what: str) -> str:
     value = value.strip()
     if not value:
         raise UsageError(f"no {what} on standard input")
-    return value
+    return _one_token(value, what, f"the {what} on standard input")
+
+
+def _one_token(text: str, what: str, where: str) -> str:
+    """A token as read, if it is one (a file of two lines was stored whole, and every request
+    then failed with an error quoting it); other secrets (a CA bundle, a key) as they are."""
+    if what == "token" and not is_token_text(text):
+        raise UsageError(f"{where} is not a bearer token: a token is {TOKEN_RULE}")
+    return text

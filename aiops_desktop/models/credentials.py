@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pydantic import Field
@@ -10,6 +11,17 @@ from aiops_desktop.models.base import DomainModel, utcnow
 from aiops_desktop.models.enums import CredentialKind
 
 KEYRING_SERVICE = "aiops-desktop"
+
+#: what a bearer token is made of (JWTs, OpenShift's sha256~, base64), on one line: anything
+#: else (a second line, a URL with a password, a key, a config) is not sent to a server as a
+#: token (a line break in a header ends the request in an error that quotes the header)
+TOKEN_TEXT = re.compile(r"[A-Za-z0-9._~+/=-]{1,16384}")
+TOKEN_RULE = "one line of at most 16384 letters, digits and . _ ~ + / = -"  # noqa: S105
+
+
+def is_token_text(value: str) -> bool:
+    """Whether ``value`` can be sent as a bearer token (``TOKEN_TEXT``)."""
+    return TOKEN_TEXT.fullmatch(value) is not None
 
 
 class CredentialRef(DomainModel):

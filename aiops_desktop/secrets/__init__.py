@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.logs import register_secret
-from aiops_desktop.models import CredentialRef
+from aiops_desktop.models import CredentialKind, CredentialRef
+from aiops_desktop.models.credentials import TOKEN_RULE, is_token_text
 from aiops_desktop.models.errors import AppError
 
 if TYPE_CHECKING:  # keyring loads its backends: imported where the keyring is used
@@ -158,6 +159,9 @@ class SecretStore:
     def put(self, ref: CredentialRef, secret: str) -> None:
         import keyring.errors
 
+        if ref.kind is CredentialKind.BEARER_TOKEN and not is_token_text(secret):
+            # every request would fail with an error quoting it (a token file of two lines)
+            raise SecretsError(f"the bearer token is not stored: a token is {TOKEN_RULE}")
         register_secret(secret)
         try:
             self.backend.set_password(ref.service, ref.key, secret)

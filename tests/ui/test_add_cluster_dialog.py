@@ -52,3 +52,20 @@ def test_a_removal_the_keyring_cannot_finish_is_said_in_the_window(
     assert desktop.presenter.clusters() == []
     assert "removed prod-1" in status.currentMessage()
     assert HUB_TOKEN not in status.currentMessage()
+
+
+def test_a_token_of_two_lines_is_refused_in_the_dialog_and_never_stored(
+    desktop: DesktopApp, qtbot
+) -> None:
+    second = "k7Qz9SECRETLINE2xYw3"
+    dialog = desktop.window.open_add_dialog()
+    dialog.name.setText("lab-1")
+    dialog.api_url.setText("https://api.lab-1.example:6443")
+    dialog.token.setText("sha256~AbCdEfGhIjKlMnOpQrStUv\n" + second)  # a paste of two lines
+    act(dialog.buttons.accepted.emit)
+    assert "one line" in dialog.error.text() and second not in dialog.error.text()
+    assert dialog.buttons.isEnabled() and dialog.isVisible()  # the user can correct it
+    assert desktop.presenter.clusters() == []
+    dialog.token.setText("sha256~AbCdEfGhIjKlMnOpQrStUv")
+    act(dialog.buttons.accepted.emit)
+    run_until(qtbot, lambda: [c.name for c in desktop.presenter.clusters()] == ["lab-1"])

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models import ClusterType, EndpointKind, Environment, Platform
+from aiops_desktop.models.credentials import TOKEN_RULE, is_token_text
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from ui.presenters.registry import RegistryPresenter
 from ui.views.text import PlainLabel
@@ -90,8 +91,12 @@ class AddClusterDialog(QDialog):
             environment=Environment(self.environment.currentText()),
             endpoint_urls={k: v for k, v in urls.items() if v},
         )
+        token = self.token.text().strip()
+        if token and not is_token_text(token):  # a paste of two lines: refused before the keyring
+            self.error.setText(f"The token is not a bearer token: a token is {TOKEN_RULE}.")
+            return
         secrets = ClusterSecrets(
-            token=self.token.text().strip() or None,
+            token=token or None,
             endpoints_use_cluster_token=self.endpoints_use_token.isChecked(),
         )
         self.buttons.setEnabled(False)

@@ -16,12 +16,14 @@ import os
 import re
 import shlex
 import stat
+import sys
 from pathlib import Path
 from secrets import token_bytes
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiops_desktop.models import CLUSTER_NAME_PATTERN
+from aiops_desktop.models.credentials import is_token_text
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.registry import KubeconfigContext
 
@@ -69,14 +71,23 @@ def read_bounded(path: Path, limit: int, what: str, *, pipes: bool = False) -> b
     return data
 
 
+def expand_home(path: str | Path) -> Path:
+    """``path`` with ``~`` or ``~user`` expanded; ValueError (saying so) where that user or
+    home folder is not known (pathlib raises RuntimeError, which ended a whole read)."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        user = str(path).split("/", 1)[0]
+        raise ValueError(f"{path}: the home folder of {user} is not known") from None
+
+
 #: where a kubeconfig's file references may point, besides its own folder: the folders kubectl,
 #: ``oc login`` and minikube write a user's credentials to. A kubeconfig handed over by
 #: someone else may name any file of the user's (``tokenFile: ~/.git-credentials`` sent that
 #: file to the server as the bearer token); it is never read outside these.
 REFERENCE_ROOTS = ("~/.kube", "~/.minikube")
-#: what a bearer token is made of (JWTs, OpenShift's sha256~, base64): a file of anything else
-#: (a URL with a password, a key, a config) is not sent to a server as a token
-_TOKEN_TEXT = re.compile(r"[A-Za-z0-9._~+/=-]{8,16384}")
+#: a tokenFile of fewer characters ("yes", a PIN) holds no bearer token
+MIN_FILE_TOKEN = 8
 
 
 #: shared folders that are no kubeconfig's own (anyone may write files there)
@@ -105,7 +116,10 @@ def _read_file(base: Path, ref: object, what: str, read: list[str] | None = None
     preview to show."""
     if not isinstance(ref, str):
         raise ValueError(f"{what} is not a file name")
-    path = Path(ref).expanduser()
+    try:
+        path = expand_home(ref)
+    except ValueError as exc:
+        raise ValueError(f"its {what} {exc}") from None
     if not path.is_absolute():
         path = base / path
     if not _may_read(path.resolve(), base):
@@ -126,7 +140,7 @@ def _read_file(base: Path, ref: object, what: str, read: list[str] | None = None
 
 def _token_from_file(base: Path, ref: object, read: list[str]) -> str:
     text = _read_file(base, ref, "tokenFile", read).decode("utf-8", errors="replace").strip()
-    if not _TOKEN_TEXT.fullmatch(text):
+    if len(text) < MIN_FILE_TOKEN or not is_token_text(text):
         raise ValueError(
             f"its tokenFile {ref!r} does not hold a bearer token (one line of token "
             "characters), so it is not sent to the server"
@@ -154,7 +168,7 @@ def _inline(entry: dict[str, Any], base: Path, key: str, what: str, read: list[s
 def load_kubeconfig(path: str | Path) -> dict[str, Any]:
     import yaml  # only where a kubeconfig is read
 
-    source = Path(path).expanduser()
+    source = _expand_source(path)
     try:
         text = read_bounded(source, MAX_KUBECONFIG_BYTES, "kubeconfig").decode("utf-8")
     except FileNotFoundError as exc:
@@ -169,6 +183,11 @@ def load_kubeconfig(path: str | Path) -> dict[str, Any]:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
         raise KubeconfigError(f"kubeconfig {source} is not valid YAML{line}") from exc
+    except ValueError:  # an integer of more than 4300 digits: Python's int() refuses it
+        raise KubeconfigError(
+            f"kubeconfig {source} holds a number too long to read "
+            f"(over {sys.get_int_max_str_digits()} digits)"
+        ) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("contexts"), list):
         raise KubeconfigError(f"{source} is not a kubeconfig: it has no 'contexts' list")
     if not doc["contexts"]:
@@ -179,6 +198,13 @@ def load_kubeconfig(path: str | Path) -> dict[str, Any]:
             "are read at once"
         )
     return doc
+
+
+def _expand_source(path: str | Path) -> Path:
+    try:
+        return expand_home(path)
+    except ValueError as exc:
+        raise KubeconfigError(f"kubeconfig {exc}") from None
 
 
 class _Refused(Exception):
@@ -227,7 +253,7 @@ def _named(doc: dict[str, Any], section: str, name: str) -> dict[str, Any] | Non
 
 def read_contexts(path: str | Path) -> list[KubeconfigContext]:
     """Every context of a kubeconfig, each usable or carrying the reason it is not."""
-    source = Path(path).expanduser().resolve()
+    source = _expand_source(path).resolve()
     doc = load_kubeconfig(source)
     out = []
     for item in doc["contexts"]:
@@ -270,6 +296,7 @@ def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) ->
         )
     if parts.scheme != "https" or not parts.hostname:
         raise ValueError(f"context {ctx.context!r}: server {server!r} is not an https URL")
+    _refuse_proxy(ctx.context, cluster)
     ctx.server = server.rstrip("/")
     read = ctx.files
 
@@ -317,6 +344,19 @@ def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) ->
         raise ValueError(f"context {ctx.context!r} holds a value that is not text ({exc})") from exc
 
 
+def _refuse_proxy(context: str, cluster: dict[str, Any]) -> None:
+    """The Kubernetes client would send all of a context's traffic, its credential included,
+    through the host its ``proxy-url`` names, a host the file chose; the app uses no proxy
+    (nor the environment's), so such a context is refused, with where it pointed."""
+    if cluster.get("proxy-url"):
+        where = urlsplit(str(cluster["proxy-url"])).netloc.rpartition("@")[2]  # no password
+        raise ValueError(
+            f"context {context!r} sets proxy-url (through {where}): this app reaches API "
+            "servers directly, never through a proxy a kubeconfig names; remove proxy-url to "
+            "import it"
+        )
+
+
 def _auth_kind(context: str, user: dict[str, Any]) -> tuple[str, str | None]:
     """How a kubeconfig user authenticates, and the helper command where there is one."""
     for section in ("exec", "auth-provider"):
@@ -353,25 +393,48 @@ def _what_it_runs(context: str, user: dict[str, Any], base: Path, read: list[str
         words = [str(spec.get("command", "")), *(str(a) for a in args)]
         names = [str(e.get("name", "")) for e in env if isinstance(e, dict)]
         environment = f" (environment: {', '.join(names)})" if names else ""
-        shown, hidden = _shown_command(words)
-        if not hidden:
-            return shown + environment
-        # the secret values are not shown, yet a tick consents to the exact command: what is
-        # shown carries a fingerprint of it (keyed by this process: it tells nothing of them)
-        exact = shlex.join(words) + environment
-        mark = hmac.new(_CONSENT_KEY, exact.encode(), hashlib.sha256).hexdigest()[:12]
-        return f"{shown}{environment} (secret values hidden; command fingerprint {mark})"
+        return _consented(words, environment)
     if user.get("auth-provider"):
         provider = user["auth-provider"]
         config = provider.get("config") or {}
         if not isinstance(config, dict):
             raise ValueError(f"context {context!r}: its auth-provider's config is not a mapping")
         _inline(config, base, "idp-certificate-authority", "idp-certificate-authority", read)
-        asks = [f"{k} {config[k]}" for k in ("idp-issuer-url", "cmd-path") if config.get(k)]
+        asks = (
+            [f"idp-issuer-url {config['idp-issuer-url']}"] if config.get("idp-issuer-url") else []
+        )
+        if config.get("cmd-path"):  # gcp: run to get a token, with its arguments
+            asks.append("cmd-path " + _provider_command(context, config))
         return f"auth-provider {provider.get('name', '')}" + (
             f": {', '.join(asks)}" if asks else ""
         )
     return None
+
+
+def _provider_command(context: str, config: dict[str, Any]) -> str:
+    """An auth provider's ``cmd-path`` command as the Kubernetes client runs it: with
+    ``cmd-args`` split on spaces, else ``cmd-path`` itself split (and the keys it reads from
+    the answer), for the consent."""
+    command, args = config["cmd-path"], config.get("cmd-args")
+    if not isinstance(command, str) or ("cmd-args" in config and not isinstance(args, str)):
+        raise ValueError(
+            f"context {context!r}: its auth-provider's cmd-path or cmd-args is not text"
+        )
+    words = [command, *args.split()] if isinstance(args, str) else command.split()
+    keys = [f"{k} {config[k]}" for k in ("token-key", "expiry-key") if config.get(k)]
+    return _consented(words, f" ({', '.join(keys)})" if keys else "")
+
+
+def _consented(words: list[str], details: str) -> str:
+    """A command line as the consent shows it: in full, or with its secret values hidden and
+    a fingerprint of the exact command (keyed by this process: it tells nothing of them), so
+    that a tick consents to that command only."""
+    shown, hidden = _shown_command(words)
+    if not hidden:
+        return shown + details
+    exact = shlex.join(words) + details
+    mark = hmac.new(_CONSENT_KEY, exact.encode(), hashlib.sha256).hexdigest()[:12]
+    return f"{shown}{details} (secret values hidden; command fingerprint {mark})"
 
 
 #: an option whose value is a secret: ``--oidc-client-secret``, ``--token``, ``--password``,
