@@ -96,3 +96,17 @@ async def test_a_named_kubeconfig_context_taken_meanwhile_is_a_duplicate(
             ClusterSpec(name="prod-1"), write_kubeconfig(tmp_path), "admin"
         )
     assert len({r.key for r in written}) == 1 and core.secrets.get_json(written[0]) is None
+
+
+@pytest.mark.asyncio
+async def test_a_rename_to_a_name_another_process_just_took_is_a_duplicate(
+    core: Core, cli: Core
+) -> None:
+    """The rename was kept in memory before the cache refused it: the window showed prod-2
+    while the cache still held prod-1 under that id."""
+    await core.registry.add(ClusterSpec(name="prod-1", api_server_url=API))
+    await cli.registry.add(ClusterSpec(name="prod-2", api_server_url=API))
+    with pytest.raises(DuplicateClusterError, match="'prod-2' is already registered"):
+        await core.registry.change("prod-1", lambda c: c.model_copy(update={"name": "prod-2"}))
+    assert core.registry.get("prod-1").name == "prod-1"
+    assert [c.name for c in core.registry.clusters()] == ["prod-1"]

@@ -14,6 +14,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 from uuid import UUID, uuid4
 
 from pydantic import ValidationError
@@ -67,6 +68,17 @@ ORPHAN_GRACE = timedelta(minutes=2)
 #: names an imported context tries when the cache holds names this process has not read yet
 #: (each retry reads them all: only a name taken again meanwhile needs another)
 IMPORT_NAME_TRIES = 3
+
+
+def _taken_meanwhile(name: str, exc: sqlite3.IntegrityError) -> NoReturn:
+    """A save the cache refused because another process (the CLI, another window) registered
+    ``name`` since this one read it (``adopt_added`` takes it in up to ADOPT_INTERVAL_S
+    later) is a DuplicateClusterError; any other refusal is raised as it is."""
+    if "clusters.name" not in str(exc):
+        raise exc
+    raise DuplicateClusterError(
+        f"a cluster named {name!r} is already registered (by another process, meanwhile)"
+    ) from exc
 
 
 class RegistryError(UsageError):
@@ -294,7 +306,13 @@ class ClusterRegistry:
         saved = self._repo.save(cluster)  # queued: saves land in the order they were made
         self._clusters[cluster.id] = cluster
         self._publish()
-        await asyncio.wrap_future(saved)
+        try:
+            await asyncio.wrap_future(saved)
+        except sqlite3.IntegrityError as exc:
+            if self._clusters.get(cluster.id) is cluster:  # not changed again since: as stored
+                self._clusters[cluster.id] = current
+                self._publish()
+            _taken_meanwhile(cluster.name, exc)
         return cluster
 
     async def set_endpoint(
@@ -661,14 +679,7 @@ class ClusterRegistry:
             try:
                 await asyncio.wrap_future(self._repo.save(cluster))
             except sqlite3.IntegrityError as exc:
-                if "clusters.name" not in str(exc):
-                    raise
-                # another process (the CLI, another window) registered the name since this
-                # one read the cache (``adopt_added`` takes it in up to ADOPT_INTERVAL_S later)
-                raise DuplicateClusterError(
-                    f"a cluster named {cluster.name!r} is already registered (by another "
-                    "process, meanwhile)"
-                ) from exc
+                _taken_meanwhile(cluster.name, exc)
         except BaseException:
             gone, _ = await self._forget(written)
             # never written, or deleted again: nothing left to sweep; the rest stay recorded
