@@ -132,10 +132,7 @@ class AnomaliesView(QWidget):
         """Select the anomaly ``identity`` again after a reset (gone: none), and the buttons
         follow (a reset clears the selection without saying so)."""
         if identity is not None:
-            for shown in range(self.table.rowCount()):
-                if self._rows[self.table.source_row(shown)].identity == identity:
-                    self.table.selectRow(shown)
-                    break
+            self.table.select_source(lambda row: self._rows[row].identity == identity)
         self._on_selection_changed()
 
     def _on_selection_changed(self) -> None:

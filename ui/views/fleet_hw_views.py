@@ -413,12 +413,8 @@ class PtpBoardView(QWidget):
                 )
         fill_table(self.table, rows, tips)
         keys = [_port_key(row) for row in board.rows]
-        source = keys.index(chosen) if chosen in keys else None
-        shown = next((r for r in range(self.table.rowCount())
-                      if self.table.source_row(r) == source), None)  # fmt: skip
-        if shown is not None:
-            self.table.selectRow(shown)
-        elif self.table.rowCount():
+        kept = self.table.select_source(lambda row: keys[row] == chosen)
+        if not kept and self.table.rowCount():
             self.table.selectRow(0)  # the worst port's offset (as sorted), at once
         self._on_selection_changed()
         bad = sum(1 for row in board.rows if row.needs_attention)

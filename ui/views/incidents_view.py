@@ -394,10 +394,7 @@ class IncidentsView(QWidget):
 
     # -- the user ----------------------------------------------------------------------------
     def select(self, incident_id: str) -> None:
-        for shown in range(self.table.rowCount()):
-            if self._rows[self.table.source_row(shown)].id == incident_id:
-                self.table.selectRow(shown)
-                return
+        self.table.select_source(lambda row: self._rows[row].id == incident_id)
 
     def _on_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()

@@ -430,6 +430,16 @@ class RowsTable(QTableView):
         """The row in the order ``set_rows`` gave, of a row as shown (sorted, filtered)."""
         return self.rows_model.source_row(row)
 
+    def select_source(self, matches: Callable[[int], bool]) -> bool:
+        """Select the first row shown whose row in ``set_rows``' order ``matches`` (a row kept
+        by its identity across a refresh, wherever sorting or filtering put it); False where
+        none is shown."""
+        for shown in range(self.rowCount()):
+            if matches(self.source_row(shown)):
+                self.selectRow(shown)
+                return True
+        return False
+
     # -- QTableWidget's words --------------------------------------------------------------
     def rowCount(self) -> int:
         return self.rows_model.rowCount()
