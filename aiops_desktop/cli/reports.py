@@ -73,7 +73,7 @@ async def _report(core: Core, args: argparse.Namespace, io: Io) -> int:
     if now and core.capture is None:  # a period ending now: read it now
         await core.poller.poll_once()  # (the window's poller has; this process has not)
     report = await reports.make(ReportType(args.type), chosen, args.since, args.until)
-    outs = asked or [reports.path_for(report, "pdf")]
+    outs = asked or reports.new_paths(report, ["pdf"])  # its own file, not one of this second's
     # Qt draws the charts on this thread: the CLI has no window to keep responsive
     written = write_report_files(report, outs, headless_theme())
     reports.prune()

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 
@@ -15,13 +16,16 @@ from aiops_desktop.models.gpu import GpuChange
 from aiops_desktop.models.incidents import Incident, RcaReport
 from aiops_desktop.models.reports import Chart, Report, ReportType, Section, Table
 from aiops_desktop.models.text import time_text
-from analysis.reports.forecast import forecast
+from analysis.reports.forecast import Trend, forecast, trend
 
 CAPACITY_LIMIT_PCT = 80.0
 CAPACITY_PANELS = ("node_cpu", "node_memory")  # percentages
 PERCENT = (0.0, 100.0)
 ROW_LIMIT = {ReportType.EXECUTIVE: 5, ReportType.HANDOVER: 20}
 DEFAULT_ROW_LIMIT = 50
+#: a PTP port sampled for less of a handover's period than this is counted apart: its
+#: compliance is not known for the rest
+LOW_COVERAGE_PCT = 90.0
 UNREAD_GPU = "not read (no live GPU metrics)"
 UNREAD_PTP = "not read (no live PTP metrics)"
 UNCOMPARED_GPU = "not compared: no GPU readings at the start of the period"
@@ -42,11 +46,25 @@ class FleetHw:
     gpu: list[tuple[str, str, str]] | None = None  # (gpu, state, reasons) not OK; None: unread
     #: GPUs whose health changed over the period; None: no GPU readings at its start
     gpu_changes: list[GpuChange] | None = None
-    #: PTP ports needing attention or short of full compliance over the period:
-    #: (port, state, locked, within, holdover, freerun); None: unread
-    ptp: list[tuple[str, str, str, str, str, str]] | None = None
+    #: PTP ports needing attention, short of full compliance over the time sampled, or
+    #: sampled for too little of the period to tell: (port, state, sampled, locked, within,
+    #: holdover, freerun), shares of the time sampled; None: unread
+    ptp: list[tuple[str, str, str, str, str, str, str]] | None = None
     ptp_ports: int = 0  # ports read
+    ptp_short: int = 0  # of them, needing attention or short of full compliance
+    ptp_low: int = 0  # of them, sampled for too little of the period (the rest unknown)
     uncompared: str = ""  # why GPU health was not compared, where it says more than the default
+
+
+class Found(NamedTuple):
+    """One of the fleet's one truth's findings, as a report says it."""
+
+    severity: str
+    domain: str
+    subject: str
+    reason: str
+    #: its source could not be read now: what was last known of it (said so, as tiles do)
+    stale: bool = False
 
 
 @dataclass
@@ -59,14 +77,20 @@ class ClusterFacts:
     anomalies: list[Anomaly] = field(default_factory=list)  # in range, newest first
     panels: dict[str, PanelData] = field(default_factory=dict)  # panel id -> data
     alerts: list[tuple[str, str, str]] = field(default_factory=list)  # severity, name, summary
+    #: why the alerts firing now were not read ("" where they were): ``alerts`` are then the
+    #: stored history's unresolved ones, the last known
+    alerts_unread: str = ""
     #: alert firings that overlap the period: (fired, resolved or None, severity, name, summary)
     alert_history: list[tuple[datetime, datetime | None, str, str, str]] = field(
         default_factory=list
     )
     hw: FleetHw = field(default_factory=FleetHw)  # a handover's live reads
+    members: list[str] = field(default_factory=list)  # a fleet hub's: each has its section
     #: the fleet's one truth's findings at the end of a period ending now, worst first:
-    #: (severity, domain, subject, reason); None: a past period (its findings were not kept)
-    findings: list[tuple[str, str, str, str]] | None = None
+    #: (severity, domain, subject, reason[, stale]); None: a past period (its findings were
+    #: not kept)
+    findings: Sequence[tuple[str, str, str, str] | Found] | None = None
+    unread: list[str] = field(default_factory=list)  # its sources not read now: "source (why)"
     #: whether the period holds anything stored of it (a health check, of it or of its hub; a
     #: sample; an alert read): without, the period is not a quiet one but one not monitored;
     #: None: judged from the facts above
@@ -181,15 +205,29 @@ def _changes_table(facts: ClusterFacts, empty: str) -> Table:
     return Table("State changes", ["When", "Change", "Score", "Error"], rows, empty=empty)
 
 
+def _soonest(item: tuple[str, Trend]) -> tuple[float, float]:
+    """A series' place in the capacity plan: the soonest to reach the limit first, then the
+    highest now."""
+    days = item[1].days_to_limit
+    return (float("inf") if days is None else days), -item[1].last
+
+
 def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str]) -> None:
+    """Each panel's series that reaches the limit first (every series' trend is fitted: the
+    highest one may be flat while a lower one climbs), forecast in full and charted."""
     for panel_id in CAPACITY_PANELS:
         panel = facts.panels.get(panel_id)
         if panel is None or not panel.series:
             continue
-        worst_name, worst = max(panel.series.items(), key=lambda kv: _finite_mean(kv[1][1]))
-        found = forecast(*worst, limit=CAPACITY_LIMIT_PCT, bounds=PERCENT)
-        if found is None:
+        trends = {name: t for name, series in panel.series.items()
+                  if (t := trend(*series, limit=CAPACITY_LIMIT_PCT)) is not None}  # fmt: skip
+        if not trends:
             section.notes.append(f"{panel.title}: too little history for a trend")
+            continue
+        worst_name = min(trends.items(), key=_soonest)[0]
+        worst = panel.series[worst_name]
+        found = forecast(*worst, limit=CAPACITY_LIMIT_PCT, bounds=PERCENT)
+        if found is None:  # not reached: trend() found enough hourly means
             continue
         stamps, mean, _, upper = found.ahead
         section.charts.append(Chart(f"{panel.title}: {worst_name}, 30-day forecast", panel.unit, {
@@ -200,24 +238,24 @@ def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str])
             "not within 30 days" if found.days_to_limit is None
             else "now" if found.days_to_limit == 0 else f"in {found.days_to_limit:.0f} days"
         )  # fmt: skip
-        trend = (
+        trend_text = (
             f"{found.last:.1f} {panel.unit} now, {found.slope_per_day:+.2f} a day; "
             f"reaches {CAPACITY_LIMIT_PCT:g} {panel.unit} {when}"
         )
-        section.facts.append((f"{panel.title} trend ({worst_name})", trend))
+        section.facts.append((f"{panel.title} trend ({worst_name})", trend_text))
+        reaching = sum(t.days_to_limit is not None for t in trends.values())
+        within = f"reach {CAPACITY_LIMIT_PCT:g} {panel.unit} within 30 days"
+        section.facts.append(
+            (f"{panel.title} series forecast", f"{len(trends)}: {reaching} {within}")
+        )
         if found.days_to_limit is not None:
+            more = reaching - 1
+            others = (f"; {more} more series reach{'es' if more == 1 else ''} it within 30 days"
+                      if more > 0 else "")  # fmt: skip
             recommendations.append(
                 f"Plan capacity on {facts.name}: {panel.title} of {worst_name} reaches "
-                f"{CAPACITY_LIMIT_PCT:g} {panel.unit} {when} at the present trend."
+                f"{CAPACITY_LIMIT_PCT:g} {panel.unit} {when} at the present trend{others}."
             )
-
-
-def _finite_mean(values: np.ndarray) -> float:
-    """A series' mean over its finite values (0 without any): +Inf samples do not make it
-    the worst."""
-    finite = np.asarray(values, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    return float(finite.mean()) if finite.size else 0.0
 
 
 def _section(
@@ -244,23 +282,37 @@ def _section(
     if kind is ReportType.CAPACITY:
         _capacity(facts, section, recommendations)
         return section
+    if facts.unread:  # what its findings now are not read from: theirs are the last known
+        section.facts.append(("Not read now", ", ".join(facts.unread)))
     if facts.findings is not None:
+        found = _found(facts)  # worst first
+        cut = f" (the {limit} worst of {len(found)})" if len(found) > limit else ""
         section.tables.append(Table(
-            "Findings now", ["Severity", "Domain", "Subject", "Reason"],
-            [list(f) for f in facts.findings[:limit]], empty="nothing found",
+            f"Findings now{cut}", ["Severity", "Domain", "Subject", "Reason"],
+            [[f.severity, f.domain, f.subject, f.reason + (" (last known)" if f.stale else "")]
+             for f in found[:limit]],
+            empty="nothing found",
         ))  # fmt: skip
     section.tables.append(_changes_table(facts, empty))
     section.tables.append(_anomaly_table(facts, limit, empty))
     if kind is not ReportType.EXECUTIVE:
         section.tables.append(_history_table(facts, since, until, limit, empty))
-    if facts.alerts or kind is ReportType.HANDOVER:
+    if facts.alerts or facts.alerts_unread or kind is ReportType.HANDOVER:
         firing = len(facts.alerts)
-        title = "Alerts firing at the end of the period" + (
-            f" (the first {limit} of {firing})" if firing > limit else ""
+        title = (
+            "Alerts firing at the end of the period"
+            # not read now: those the stored history holds unresolved, said so (none: the
+            # table says why, not "nothing")
+            + (
+                f", last known (now {facts.alerts_unread})"
+                if facts.alerts_unread and firing
+                else ""
+            )
+            + (f" (the first {limit} of {firing})" if firing > limit else "")
         )
         section.tables.append(Table(title, ["Severity", "Alert", "Summary"],
                                     [list(a) for a in facts.alerts[:limit]],
-                                    empty=empty))  # fmt: skip
+                                    empty=facts.alerts_unread or empty))  # fmt: skip
     if kind is ReportType.HANDOVER:
         section.tables += _fleet_hw_tables(facts)
     if kind is not ReportType.EXECUTIVE:
@@ -272,10 +324,13 @@ def _section(
 
 
 def _fleet_hw_tables(facts: ClusterFacts) -> list[Table]:
-    """A handover's GPU health changes, GPUs not OK and PTP compliance over the period."""
+    """A handover's GPU health changes, GPUs not OK and PTP compliance over the period (a
+    fleet hub's GPUs and ports are its members', in their sections)."""
+    per_member = f"read per member cluster: {', '.join(facts.members)} (their sections)"
+    unread_gpu, unread_ptp = (per_member, per_member) if facts.members else (UNREAD_GPU, UNREAD_PTP)
     if facts.hw.gpu is None:
-        changes = Table("GPU health changes in the period", [], [], empty=UNREAD_GPU)
-        not_ok = Table("GPUs not OK", [], [], empty=UNREAD_GPU)
+        changes = Table("GPU health changes in the period", [], [], empty=unread_gpu)
+        not_ok = Table("GPUs not OK", [], [], empty=unread_gpu)
     else:
         changes = Table(
             "GPU health changes in the period", ["GPU", "Was", "Now", "Reasons"],
@@ -286,14 +341,14 @@ def _fleet_hw_tables(facts: ClusterFacts) -> list[Table]:
         )  # fmt: skip
         not_ok = Table("GPUs not OK", ["GPU", "State", "Reasons"], [list(g) for g in facts.hw.gpu])
     if facts.hw.ptp is None:
-        ptp = Table("PTP compliance in the period", [], [], empty=UNREAD_PTP)
+        ptp = Table("PTP compliance in the period", [], [], empty=unread_ptp)
     else:
         ptp = Table(
-            f"PTP compliance in the period ({facts.hw.ptp_ports} ports)",
-            ["Port", "State", "Locked", "Within", "Holdover", "Freerun"],
+            f"PTP compliance in the period ({facts.hw.ptp_ports} ports; shares of the time "
+            "sampled)", ["Port", "State", "Sampled", "Locked", "Within", "Holdover", "Freerun"],
             [list(p) for p in facts.hw.ptp],
-            empty="every port locked and within its band the whole period",
-        )
+            empty="every port sampled, locked and within its band the whole period",
+        )  # fmt: skip
     return [changes, not_ok, ptp]
 
 
@@ -313,7 +368,6 @@ def _recommend(facts: ClusterFacts) -> list[Ranked]:
         rank = ACT_NOW if facts.state == "OFFLINE" else DEGRADING
         why = f" ({last_error})" if last_error else ""
         out.append((rank, WITHIN, f"{facts.name} is {facts.state}{why}: check its endpoints."))
-    out += _finding_recommendations(facts)
     for gpu, state, reasons in facts.hw.gpu or []:  # each GPU not OK, with what to do
         rank = ACT_NOW if state == "CRITICAL" else DEGRADING
         out.append((rank, WITHIN, f"{reasons} (GPU {gpu}, {state}): {_DO['GPU']}."))
@@ -331,33 +385,67 @@ def _recommend(facts: ClusterFacts) -> list[Ranked]:
                         f"{change.before.value}): check the node, the GPU and its DCGM "
                         "exporter."))  # fmt: skip
     high = [a for a in facts.anomalies if a.severity.serious]
-    for a in sorted(high, key=lambda a: (a.severity.rank, -a.score))[:3]:
+    recommended = sorted(high, key=lambda a: (a.severity.rank, -a.score))[:3]
+    for a in recommended:
         # a CRITICAL one (by rule) before any HIGH one, then by score
         out.append((ANOMALY, (a.severity.rank, -a.score), f"{a.explanation} ({a.metric} on "
                     f"{facts.name} from {_t(_began(a))}): investigate."))  # fmt: skip
+    out += _finding_recommendations(facts, {a.metric for a in recommended})
     return out
 
 
-#: what to do about a finding, by its domain (GPU and PTP: where a handover's own reads of them
-#: are absent; they say more)
+#: what to do about a finding, by its domain
 _DO = {
     "GPU": "check the node and the GPU (nvidia-smi, the driver's logs)",
     "PTP": "check its grandmaster and GNSS",
     "SR-IOV": "check the node's SriovNetworkNodeState and the config daemon's logs",
     "Kubernetes": "check the node or pod (its events and logs)",
     "alerts": "see the alert's runbook",
+    "anomalies": "investigate",
 }
 
 
-def _finding_recommendations(facts: ClusterFacts) -> list[Ranked]:
+def _said_otherwise(facts: ClusterFacts, f: Found, metrics: set[str]) -> bool:
+    """Whether another of the cluster's recommendations already says this finding: a
+    handover's own line for the GPU (its reasons are the finding's), its FREERUN or HOLDOVER
+    line for the port's clock state (not the port's other findings: a stopped ptp4l, an
+    offset out of band), a recommended anomaly of the period of the same signal."""
+    if f.domain == "GPU":
+        return any(key == f.subject or key.endswith(f"/{f.subject}") for key, *_ in
+                   facts.hw.gpu or [])  # fmt: skip
+    if f.domain == "PTP":
+        port = f.subject.split(" (")[0]  # "du-2/ens1f0 (ptp4l)": the port
+        return any(p == port and state in ("FREERUN", "HOLDOVER")
+                   and f.reason.startswith(f"clock in {state}")
+                   for p, state, *_ in facts.hw.ptp or [])  # fmt: skip
+    return f.domain == "anomalies" and f.subject in metrics
+
+
+def _found(facts: ClusterFacts) -> list[Found]:
+    return [Found(*f) for f in facts.findings or []]
+
+
+def _last_known(f: Found) -> str:
+    return ", last known" if f.stale else ""
+
+
+def _finding_recommendations(facts: ClusterFacts, metrics: set[str]) -> list[Ranked]:
+    """Every CRITICAL or WARNING finding nothing else recommended says (``metrics``: the
+    signals of the anomalies recommended): the cluster is judged by them, so none is left
+    out (an anomaly going on since before the period, a PTP port's stopped ptp4l)."""
     out: list[Ranked] = []
-    read = {"GPU": facts.hw.gpu is not None, "PTP": facts.hw.ptp is not None}
-    for severity, domain, subject, reason in facts.findings or []:
-        if domain not in _DO or read.get(domain) or severity == "INFO":
-            continue  # anomalies are ranked below, by their own severity and score
-        rank = ACT_NOW if severity == "CRITICAL" else DEGRADING
-        out.append((rank, WITHIN, f"{reason} ({domain} {subject} on {facts.name}, {severity}): "
-                    f"{_DO[domain]}."))  # fmt: skip
+    for f in _found(facts):
+        if f.severity not in ("CRITICAL", "WARNING") or _said_otherwise(facts, f, metrics):
+            continue
+        critical = f.severity == "CRITICAL"
+        if f.domain == "anomalies":  # ranked with the period's anomalies, CRITICAL first
+            rank, within = ANOMALY, (0 if critical else 1, 0.0)
+        else:
+            rank, within = (ACT_NOW if critical else DEGRADING), WITHIN
+        what = "anomaly" if f.domain == "anomalies" else f.domain
+        do = _DO.get(f.domain, "investigate")
+        out.append((rank, within, f"{f.reason} ({what} {f.subject} on {facts.name}, "
+                    f"{f.severity}{_last_known(f)}): {do}."))  # fmt: skip
     return out
 
 
@@ -368,8 +456,14 @@ def _fleet_hw_summary(clusters: list[ClusterFacts]) -> list[str]:
         out.append(f"{changed} GPUs changed health in the period")
     ports = sum(c.hw.ptp_ports for c in clusters)
     if ports:
-        short = sum(len(c.hw.ptp or []) for c in clusters)
-        out.append(f"{short} of {ports} PTP ports need attention or fell short of full compliance")
+        short = sum(c.hw.ptp_short for c in clusters)
+        out.append(f"{short} of {ports} PTP ports need attention or fell short of full "
+                   "compliance in the time sampled")  # fmt: skip
+        if low := sum(c.hw.ptp_low for c in clusters):
+            out.append(
+                f"{low} of {ports} PTP ports were sampled for under "
+                f"{LOW_COVERAGE_PCT:g}% of the period (the rest of it is unknown)"
+            )
     return out
 
 
@@ -479,12 +573,25 @@ def _found_lines(
     return found + ([f"{', '.join(unseen)}: {NO_DATA}"] if unseen else [])
 
 
-def _closing(recommendations: list[str], unseen: list[str]) -> list[str]:
-    """The last recommendation: what is not known is not said to need nothing."""
+#: a cluster's states that say something needs a hand, whatever the period's data shows
+NOT_WELL = ("CRITICAL", "DEGRADED")
+
+
+def _closing(
+    recommendations: list[str], unseen: list[str], clusters: list[ClusterFacts]
+) -> list[str]:
+    """The last recommendation: what is not known is not said to need nothing, nor is a
+    cluster judged CRITICAL or DEGRADED (by findings a past period did not keep)."""
     if unseen:
         return [f"Nothing can be said of {', '.join(unseen)}: {NO_DATA}; check that the app "
                 "monitors it (its endpoints, and that the app runs)."]  # fmt: skip
-    return [] if recommendations else ["No action needed: nothing in this period calls for one."]
+    if recommendations:
+        return []
+    unwell = [f"{c.name} is {c.state}" for c in clusters if c.state in NOT_WELL]
+    if unwell:
+        return [f"{', '.join(unwell)}, though nothing in this period says why: see its "
+                "findings on the fleet page (or the fleet command) and act on them."]  # fmt: skip
+    return ["No action needed: nothing in this period calls for one."]
 
 
 def build_report(inputs: ReportInputs) -> Report:
@@ -525,14 +632,18 @@ def build_report(inputs: ReportInputs) -> Report:
     if history:
         summary.append(f"{fired} alerts fired and {resolved} resolved in the period")
     firing = sum(len(c.alerts) for c in inputs.clusters)
+    unread = [c.name for c in inputs.clusters if c.alerts_unread]
     if firing:
-        summary.append(f"{firing} alerts firing at the end of the period")
+        summary.append(f"{firing} alerts firing at the end of the period" + (
+            f" (last known for {', '.join(unread)}: not read now)" if unread else ""))  # fmt: skip
+    elif unread:
+        summary.append(f"Alerts firing now not read for {', '.join(unread)}")
     if kind is ReportType.HANDOVER:
         summary += _fleet_hw_summary(inputs.clusters)
     if kind in (ReportType.INCIDENT, ReportType.HANDOVER) and inputs.incidents:
         live = [i for i in inputs.incidents if i.state.value != "RESOLVED"]
         summary.append(f"{len(inputs.incidents)} incidents in the period, {len(live)} not resolved")
-    recommendations += _closing(recommendations, unseen)
+    recommendations += _closing(recommendations, unseen, inputs.clusters)
     span = _span_text((inputs.until - inputs.since).total_seconds())
     title = inputs.title or f"{kind.heading}: {', '.join(c.name for c in inputs.clusters)}, {span}"
     return Report(

@@ -35,6 +35,41 @@ def hourly_means(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nda
     return unique * HOUR_S + HOUR_S / 2, sums / counts
 
 
+@dataclass
+class Trend:
+    """A series' straight trend alone (no band): what ranks a panel's series by when each
+    reaches the limit, cheaply, before the one that does first is forecast in full."""
+
+    slope_per_day: float
+    last: float
+    days_to_limit: float | None
+
+
+def _crossing(level: float, slope: float, limit: float, horizon_days: float) -> float | None:
+    """In how many days a straight trend at ``level`` reaches ``limit`` (0: it is there);
+    None: not within the horizon."""
+    if level >= limit:
+        return 0.0
+    if slope > 0:
+        days = (limit - level) / slope
+        return days if days <= horizon_days else None
+    return None
+
+
+def trend(
+    ts: np.ndarray, values: np.ndarray, *, limit: float, horizon_days: float = 30.0
+) -> Trend | None:
+    """The least-squares line of the hourly means (the one ``forecast`` fits, without its
+    prediction band); None with under 6 hourly means."""
+    hx, hy = hourly_means(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
+    if hx.size < MIN_HOURS:
+        return None
+    days = (hx - hx[0]) / 86400.0
+    slope, intercept = (float(v) for v in np.polyfit(days, hy, 1))
+    level = intercept + slope * float(days[-1])
+    return Trend(slope, level, _crossing(level, slope, limit, horizon_days))
+
+
 def forecast(
     ts: np.ndarray,
     values: np.ndarray,
@@ -60,12 +95,7 @@ def forecast(
     )
     slope = float(fit.params[1])
     level = float(fit.params[0] + slope * days[-1])
-    crossing = None
-    if slope > 0 and level < limit:
-        crossing = (limit - level) / slope
-        crossing = crossing if crossing <= horizon_days else None
-    elif level >= limit:
-        crossing = 0.0
+    crossing = _crossing(level, slope, limit, horizon_days)
     stamps = hx[0] + future * 86400.0
     ahead = [frame[c].to_numpy() for c in ("mean", "obs_ci_lower", "obs_ci_upper")]
     if bounds is not None:

@@ -94,7 +94,7 @@ async def test_handover_lists_the_gpu_that_changed_health_in_the_period(
     until = datetime.fromtimestamp(gpu_hub.first_sample_s + 39 * gpu_fleet.STEP_S, UTC)
     inputs = await gather(core, ReportType.HANDOVER, ["gpu-hub"], timedelta(minutes=8), until)
     by_name = {f.name: f for f in inputs.clusters}
-    assert sorted(by_name) == ["ai-lab", "ran-east", "ran-west"]
+    assert list(by_name) == ["gpu-hub", "ai-lab", "ran-east", "ran-west"]  # the hub's own first
     changes = {n: f.hw.gpu_changes for n, f in by_name.items()}
     assert changes["ran-east"] == [] and changes["ran-west"] == []
     (change,) = changes["ai-lab"] or []
@@ -110,7 +110,7 @@ async def test_handover_lists_the_gpu_that_changed_health_in_the_period(
         "ran-west/gpu-1/gpu2",
     ]  # fmt: skip
     report = build_report(inputs)
-    assert report.title == "Shift handover: ai-lab, ran-east, ran-west, 8 min"
+    assert report.title == "Shift handover: gpu-hub, ai-lab, ran-east, ran-west, 8 min"
     assert "1 GPUs changed health in the period" in report.summary
     text = to_markdown(report)
     assert "GPU health changes in the period" in text
@@ -130,21 +130,27 @@ async def test_handover_gives_ptp_compliance_over_the_period(
     period = timedelta(seconds=ptp_fleet.COUNT * ptp_fleet.STEP_S)
     inputs = await gather(core, ReportType.HANDOVER, ["ran-hub"], period, until)
     by_name = {f.name: f for f in inputs.clusters}
-    assert {n: f.hw.ptp_ports for n, f in by_name.items()} == {"ran-east": 7, "ran-west": 7}
+    assert {n: f.hw.ptp_ports for n, f in by_name.items()} == {
+        "ran-hub": 0,
+        "ran-east": 7,
+        "ran-west": 7,
+    }  # the hub's ports are its members'
 
     def row(cluster: str, node: str, state: str) -> tuple[str, ...]:
         want = expected(cluster, node)
         return (
-            f"{node}/ens1f0", state, f"{want['locked_pct']:.1f}%", f"{want['within_pct']:.1f}%",
+            f"{node}/ens1f0", state, "100.0%",  # every step sampled: shares of the whole hour
+            f"{want['locked_pct']:.1f}%", f"{want['within_pct']:.1f}%",
             f"{want['holdover_s']:.0f} s", f"{want['freerun_s']:.0f} s",
         )  # fmt: skip
 
     # only the two ports short of full compliance; the 12 others held all hour
     assert by_name["ran-east"].hw.ptp == [row("ran-east", "du-2", "FREERUN")]
     assert by_name["ran-west"].hw.ptp == [row("ran-west", "du-4", "LOCKED")]
-    assert by_name["ran-east"].hw.ptp[0][2:5] == ("83.3%", "83.3%", "180 s")  # the 3 min
+    assert by_name["ran-east"].hw.ptp[0][3:6] == ("83.3%", "83.3%", "180 s")  # the 3 min
     report = build_report(inputs)
-    assert "2 of 14 PTP ports need attention or fell short of full compliance" in report.summary
+    assert ("2 of 14 PTP ports need attention or fell short of full compliance in the time "
+            "sampled") in report.summary  # fmt: skip
     assert report.recommendations[0].startswith("Clock in FREERUN on PTP port du-2/ens1f0")
     assert "GPUs changed health" not in " ".join(report.summary)  # no GPU here: nothing read
 
@@ -187,4 +193,4 @@ async def test_each_hub_keeps_its_own_members(
     (reloaded,) = [c for c in await core.registry.load() if c.name == "ptp-hub"]
     assert reloaded.status.members == ["ran-east", "ran-west"]  # kept in the cache
     inputs = await gather(core, ReportType.EXECUTIVE, ["ptp-hub"], timedelta(hours=1))
-    assert [f.name for f in inputs.clusters] == ["ran-east", "ran-west"]
+    assert [f.name for f in inputs.clusters] == ["ptp-hub", "ran-east", "ran-west"]

@@ -14,6 +14,7 @@ import numpy as np
 
 import ui.presenters.reports as presenter_module
 from aiops_desktop.models.reports import Report, ReportType
+from aiops_desktop.services.outputs.reports import claim_paths
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from analysis.reports.build import (
     DEFAULT_ROW_LIMIT,
@@ -61,6 +62,9 @@ class _Reports:
 
     def path_for(self, report: Report, fmt: str) -> Path:
         return self.folder / f"{report.type.value}.{fmt}"
+
+    def new_paths(self, report: Report, formats: list[str]) -> list[Path]:
+        return claim_paths([self.path_for(report, fmt) for fmt in formats])
 
     def prune(self) -> list[Path]:
         return []

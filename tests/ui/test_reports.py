@@ -77,12 +77,13 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
         doc = json.loads(outs[2].read_text())
         clusters = [s for s in doc["sections"] if s["state"]]  # not Timeline, Incidents, RCA
         titles = [s["title"] for s in clusters]
-        assert doc["type"] == kind and titles == ["east", "ran-a", "ran-b", "west"]
+        # the hub has its own section (its own checks and alerts) before its members'
+        assert doc["type"] == kind and titles == ["east", "hub", "ran-a", "ran-b", "west"]
         states = [s["state"] for s in clusters]
         # the state now is the fleet's one truth's: the site's endpoints (127.0.0.1:9) answer
         # nothing now, and the hub's members are judged through it; the period's own changes
         # come from the stored checks (below)
-        assert states == ["OFFLINE"] * 4
+        assert states == ["OFFLINE"] * 5
         assert "east is OFFLINE" in text
         assert ("Findings now" in text) is (kind != "capacity")
         assert outs[1].read_text().startswith("# ")
@@ -110,10 +111,10 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     assert "PTP compliance in the period" in handover
     assert "not read (no live GPU metrics)" in handover  # the site exports no DCGM series
     incident = texts["incident"]
-    # 2 stored state changes, 2 more found by the report's own poll now (east and west go
-    # OFFLINE: 127.0.0.1:9 answers nothing), 1 spike, the alert fired and resolved, and the
-    # incident the spike opened
-    assert "Timeline" in incident and "Events (8)" in incident
+    # 2 stored state changes, 3 more found by the report's own poll now (east, west and the
+    # hub, in its own section, go OFFLINE: 127.0.0.1:9 answers nothing), 1 spike, the alert
+    # fired and resolved, and the incident the spike opened
+    assert "Timeline" in incident and "Events (9)" in incident
     # the period's incidents (the spike on east) and the root cause of each
     assert "Incidents of the period (1)" in incident and "Root cause: INC-" in incident
     assert "alert PrometheusDown (CRITICAL)" in incident

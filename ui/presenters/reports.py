@@ -60,7 +60,8 @@ class ReportsPresenter(Presenter):
                 report = await self._reports.make(kind, names, since)
                 self.sig_progress.emit("Drawing the charts and writing the files…", 60)
                 await asyncio.sleep(0)  # let the bar repaint first
-                outs = [self._reports.path_for(report, fmt) for fmt in formats]
+                # files of its own: another report of this second (the CLI's) keeps its own
+                outs = await asyncio.to_thread(self._reports.new_paths, report, formats)
                 images: Images = {}
                 if needs_images(outs):  # a chart is a widget grabbed: here, one at a time
                     for chart in (c for s in report.sections for c in s.charts):

@@ -985,9 +985,6 @@ async def analyze_root_cause(core: Core, args: RootCauseInput) -> dict[str, obje
     return doc
 
 
-MAX_SAME_NAME = 100  # reports of one kind and format made in the same second
-
-
 class ReportInput(ToolInput):
     type: Literal["executive", "detailed", "incident", "capacity", "handover"] = Field(
         "handover", description="the kind of report"
@@ -1023,21 +1020,16 @@ async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
         ReportType(args.type), list(args.clusters or []) or None, timedelta(hours=args.since_hours)
     )
     render = {"md": to_markdown, "html": to_html, "json": to_json}[args.format]
-    named = core.reports.path_for(report, args.format)  # to the second: two calls share it
 
     def write() -> tuple[Path, int]:
-        """Into a file of its own: ``named``, else ``named-2`` ... (never another's)."""
-        named.parent.mkdir(parents=True, exist_ok=True)
+        """Into a file of its own (named to the second: never another report's)."""
         text = render(report)
-        for n in range(1, MAX_SAME_NAME + 1):
-            path = named if n == 1 else named.with_name(f"{named.stem}-{n}{named.suffix}")
-            try:
-                with path.open("x", encoding="utf-8") as file:
-                    file.write(text)
-            except FileExistsError:
-                continue
-            return path, path.stat().st_size
-        raise ToolError(f"{MAX_SAME_NAME} reports named {named.name} already: try in a second")
+        try:
+            (path,) = core.reports.new_paths(report, [args.format])
+        except FileExistsError as e:
+            raise ToolError(str(e)) from e
+        path.write_text(text, "utf-8")
+        return path, path.stat().st_size
 
     path, size = await asyncio.to_thread(write)
     return {

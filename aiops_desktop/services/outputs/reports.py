@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
 from aiops_desktop.models.catalog import Panel
-from aiops_desktop.models.fleet import SEVERITY_RANK, ClusterTruth
+from aiops_desktop.models.fleet import SEVERITY_RANK, ClusterTruth, Coverage
 from aiops_desktop.models.gpu import GpuFleet, GpuState
 from aiops_desktop.models.incidents import Incident, RcaReport
 from aiops_desktop.models.ptp import PtpBoard
@@ -41,8 +42,10 @@ from analysis.gpu_health import health_changes
 from analysis.incidents import as_it_stood
 from analysis.reports.build import (
     CAPACITY_PANELS,
+    LOW_COVERAGE_PCT,
     ClusterFacts,
     FleetHw,
+    Found,
     PanelData,
     ReportInputs,
     build_report,
@@ -52,9 +55,11 @@ LIVE_READ_TIMEOUT_S = 20.0
 RCA_IN_REPORT = 3  # incidents analysed in an incident report, the most severe first
 CAPTURE_UNCOMPARED = "not compared: a capture records the GPUs at its end only"
 PAST_AFTER = timedelta(minutes=1)  # a period ending earlier than this before now is past
+FULL_PCT = 99.95  # "100.0%" as written: a share that rounds to it is full compliance
 PTP_POINTS = 4000  # samples per port over a handover's period, at most (step >= 15 s)
 #: report file name: <type>-<UTC time>.<format>
 FORMATS = ("pdf", "html", "md", "json")
+MAX_SAME_NAME = 100  # reports of one kind made in the same second
 
 
 def members(src: ReportService, cluster: Cluster) -> list[str]:
@@ -96,22 +101,37 @@ def _gpu_facts(facts: dict[str, FleetHw], now: GpuFleet, then: GpuFleet) -> None
 
 
 def _ptp_facts(facts: dict[str, FleetHw], board: PtpBoard) -> None:
-    """Per (member) cluster: the ports needing attention now or short of full compliance
-    over the period (locked and within the band all the time, no long holdover)."""
+    """Per (member) cluster: the ports needing attention now, short of full compliance over
+    the time sampled (locked and within the band all of it, no long holdover), or sampled for
+    too little of the period to tell (counted apart: time with no sample is unknown, not out
+    of compliance). Shares are of the time sampled, beside how much of the period that is."""
     for r in board.rows:
         f = facts.setdefault(r.cluster, FleetHw())
         f.ptp = f.ptp or []
         f.ptp_ports += 1
         c = r.compliance
-        short = c is not None and (
-            (c.locked_pct or 0.0) < 100.0 or (c.within_pct or 0.0) < 100.0 or c.long_holdovers
+        sampled = c.coverage_pct if c is not None else None
+        locked, within = (_of_sampled(c.locked_pct, sampled), _of_sampled(c.within_pct, sampled)
+                          ) if c is not None else (None, None)  # fmt: skip
+        short = c is not None and bool(
+            (locked or 0.0) < FULL_PCT or (within or 0.0) < FULL_PCT or c.long_holdovers
         )
-        if r.needs_attention or short:
+        low = sampled is None or sampled < LOW_COVERAGE_PCT
+        f.ptp_short += short or r.needs_attention
+        f.ptp_low += low
+        if r.needs_attention or short or low:
             f.ptp.append((
-                f"{r.node}/{r.iface}", r.state.value,
-                pct_text(c.locked_pct if c else None), pct_text(c.within_pct if c else None),
-                f"{c.holdover_s:.0f} s" if c else "-", f"{c.freerun_s:.0f} s" if c else "-",
+                f"{r.node}/{r.iface}", r.state.value, pct_text(sampled), pct_text(locked),
+                pct_text(within), f"{c.holdover_s:.0f} s" if c else "-",
+                f"{c.freerun_s:.0f} s" if c else "-",
             ))  # fmt: skip
+
+
+def _of_sampled(pct: float | None, sampled: float | None) -> float | None:
+    """A share of the whole period as a share of the time sampled (None: none sampled)."""
+    if pct is None or not sampled:
+        return None
+    return min(100.0, pct / sampled * 100)
 
 
 async def _fleet_hw_reads(
@@ -149,15 +169,35 @@ async def _fleet_hw_reads(
     return facts
 
 
-def _judged(
-    judged: ClusterTruth | None, hub: str, own: bool
-) -> tuple[str, int | None, list[tuple[str, str, str, str]] | None]:
+class Judged(NamedTuple):
+    state: str
+    score: int | None
+    findings: list[Found] | None  # None: not judged
+    unread: list[str]  # its sources not read now: "source (why)"
+
+
+def _judged(judged: ClusterTruth | None, hub: str, own: bool) -> Judged:
     """A cluster's (or hub member's) state, score and findings as the fleet's one truth
-    judges them now."""
+    judges them now, each finding whose source could not be read marked stale (what was last
+    known, as tiles and the CLI say it), and those sources."""
     if judged is None:
-        return ("NOT JUDGED" if own else f"via {hub}"), None, None
-    found = [(f.severity.value, f.domain.value, f.subject, f.reason) for f in judged.findings]
-    return judged.state.value, judged.health_score, found
+        return Judged("NOT JUDGED" if own else f"via {hub}", None, None, [])
+    found = [Found(f.severity.value, f.domain.value, f.subject, f.reason, f.stale)
+             for f in judged.findings]  # fmt: skip
+    unread = [f"{source} ({judged.unread.get(source) or judged.coverage[source].value})"
+              for source in judged.lost()]  # fmt: skip
+    return Judged(judged.state.value, judged.health_score, found, unread)
+
+
+def _alerts_unread(judged: ClusterTruth | None) -> str:
+    """Why the alerts firing now were not read ("" where they were, or where the truth does
+    not judge the cluster): an Alertmanager that does not answer, not yet polled, or none."""
+    read = judged.coverage.get("alerts") if judged is not None else None
+    if judged is None or read in (None, Coverage.READ, Coverage.RECORDED):
+        return ""
+    if read is Coverage.NOT_CONFIGURED:
+        return "not read (no Alertmanager configured)"
+    return f"not read ({judged.unread.get('alerts') or read.value})"
 
 
 async def gather(
@@ -190,10 +230,13 @@ async def gather(
         else:  # no check at the period's start: do the checks begin later, or only pause?
             every = await src.registry.health_history(cluster.name)
             firsts += [every[0].checked_at] if every else []
-        for name in members(src, cluster):
+        # a hub's own section first (its checks, its own alerts: filed under its name), then
+        # each member's
+        served = [n for n in members(src, cluster) if n != cluster.name]
+        for name in [cluster.name, *served]:
             own = name == cluster.name
             judged = truth.get(name) if truth is not None else None
-            state, score, findings = _judged(judged, cluster.name, own)
+            state, score, findings, unread = _judged(judged, cluster.name, own)
             if past and own:  # as the last check before the period's end found it
                 state, score = (health[-1][1], health[-1][2]) if health else ("UNKNOWN", None)
             anomalies = await asyncio.to_thread(_anomalies_of, src, name, start, until)
@@ -202,10 +245,13 @@ async def gather(
             firsts += [datetime.fromtimestamp(float(t), UTC) for t in sampled]
             events = await asyncio.to_thread(src.alert_events.between, [name], start, until)
             fired = [(e.starts_at, e.resolved_at, e.severity, e.name, e.summary) for e in events]
+            # firing at a past period's end, or now where the alerts were not read now: as the
+            # stored history has them (the last known), never none for want of a read
+            unread_alerts = "" if past else _alerts_unread(judged)
             alerts = (
                 [(e.severity, e.name, e.summary) for e in events
                  if e.resolved_at is None or e.resolved_at > until]
-                if past
+                if past or unread_alerts
                 else [(a.severity.value, a.name, a.annotations.get("summary", ""))
                       for a in src.poller.alerts.get(name, [])]
             )  # fmt: skip
@@ -213,7 +259,9 @@ async def gather(
                 name=name, state=state, score=score,
                 kind=cluster.kind.value, health=health if own else [],
                 anomalies=anomalies, panels=panels, alerts=alerts, alert_history=fired,
-                hw=hw.get(name, FleetHw()), findings=findings,
+                hw=hw.get(name, FleetHw()), findings=findings, unread=unread,
+                members=served if own else [],
+                alerts_unread=unread_alerts,
                 # a hub's checks read its members too
                 observed=bool(health or sampled or fired or anomalies or alerts),
             ))  # fmt: skip
@@ -285,6 +333,28 @@ def report_path(folder: Path, report: Report, fmt: str) -> Path:
     return folder / f"{report.type.value}-{report.generated_at:%Y%m%dT%H%M%SZ}.{fmt}"
 
 
+def claim_paths(named: list[Path]) -> list[Path]:
+    """Files of one report's own, one per format: ``named`` (one name, each format's
+    suffix), else ``<name>-2`` ... where none of them is there yet. Each is created empty
+    (mode "x"), to be written next: reports are named to the second, and the window's, the
+    CLI's and the assistant's, made in the same second, must never overwrite one another."""
+    for n in range(1, MAX_SAME_NAME + 1):
+        paths = [p if n == 1 else p.with_name(f"{p.stem}-{n}{p.suffix}") for p in named]
+        made: list[Path] = []
+        try:
+            for path in paths:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.open("x").close()
+                made.append(path)
+        except FileExistsError:
+            for path in made:  # one format's name taken: none of this name is ours
+                path.unlink(missing_ok=True)
+            continue
+        return paths
+    raise FileExistsError(f"{MAX_SAME_NAME} reports named {named[0].stem} already: try again "
+                          "in a second")  # fmt: skip
+
+
 def list_reports(folder: Path) -> list[Path]:
     """Reports kept in the app's folder, newest first."""
     found = [p for p in folder.glob("*-*.*") if p.suffix.lstrip(".") in FORMATS]
@@ -340,6 +410,11 @@ class ReportService:
 
     def path_for(self, report: Report, fmt: str) -> Path:
         return report_path(self.folder, report, fmt)
+
+    def new_paths(self, report: Report, formats: list[str]) -> list[Path]:
+        """Blocking (the file system): ``report``'s files, one per format, claimed (created
+        empty, never another report's: ``claim_paths``); write them next."""
+        return claim_paths([self.path_for(report, fmt) for fmt in formats])
 
     def kept(self) -> list[Path]:
         """Blocking (the file system): call from a worker thread."""
