@@ -129,12 +129,25 @@ class WatchState:
     reconnects: int = 0
     errors: list[str] = field(default_factory=list)  # the last ERRORS_KEPT, oldest first
     skipped: int = 0  # events that were not Kubernetes' (not JSON, too deep, wrong shapes)
+    #: the watch failed (``failure`` says how) and has shown no sign of life since: a list,
+    #: an event, a bookmark, or a watch the server ended without an error (an event skipped
+    #: as malformed is noted, but the watch that delivered it runs on: not a failure)
+    failing: bool = False
+    failure: str = ""
 
     def note(self, error: str) -> None:
         """Keep an error for the diagnostics, the last ``ERRORS_KEPT`` only: a watch runs
         for days on a wall and its errors must not grow without bound."""
         self.errors.append(error)
         del self.errors[:-ERRORS_KEPT]
+
+    def failed(self, error: str) -> None:
+        """The watch (or opening its client) failed: not live until it shows life again."""
+        self.note(error)
+        self.failing, self.failure = True, error
+
+    def alive(self) -> None:
+        self.failing = False
 
 
 class KubeClient:
@@ -548,6 +561,7 @@ class KubeClient:
                 if need_list:
                     items, version = await self.list(path)
                     state.resource_version = version
+                    state.alive()
                     yield WatchEvent("RELISTED", {"items": items})
                     need_list = False
                 delivered = 0
@@ -564,18 +578,19 @@ class KubeClient:
                 if not gone and not isinstance(exc, _ContinueExpired):
                     gone = True
                     continue
-                state.note(str(exc))
+                state.failed(str(exc))
                 state.reconnects += 1
                 log.info("watch %s: 410 again, listing again after a backoff: %s", path, exc)
                 await pause()
                 continue
             except CollectorError as exc:
-                state.note(str(exc))
+                state.failed(str(exc))
                 state.reconnects += 1
                 log.info("watch %s failed, retrying after a backoff: %s", path, exc)
                 await pause()
                 continue
             state.reconnects += 1  # the server ended the watch (its timeout, a cut): resume
+            state.alive()
             if not delivered and not stop.is_set():  # ended at once, empty: do not spin
                 await pause()
 
@@ -625,6 +640,7 @@ class KubeClient:
                     version = meta.get("resourceVersion") if isinstance(meta, dict) else None
                     if isinstance(version, str):
                         state.resource_version = version
+                    state.alive()
                     if event.type != "BOOKMARK":
                         yield event
         finally:

@@ -115,6 +115,7 @@ async def test_watch_lists_then_streams_and_closes(kube_api: RunningKubeApi) -> 
     assert seen[0] == "RELISTED:4"
     assert sorted(seen[1:]) == ["ADDED:gpu-0", "ADDED:gpu-1", "ADDED:master-0", "ADDED:worker-0"]
     assert state.errors == [] and state.resource_version == "1001"
+    assert not state.failing  # listed and streaming: live
 
 
 @pytest.mark.asyncio
@@ -135,6 +136,7 @@ async def test_a_failing_watch_reconnects_with_backoff(kube_api: RunningKubeApi)
     await client.aclose()
     assert state.reconnects >= 3
     assert "cannot reach" in state.errors[0]
+    assert state.failing and "cannot reach" in state.failure  # no sign of life since
 
 
 def test_selectors_and_token_expiry() -> None:

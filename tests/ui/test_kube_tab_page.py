@@ -358,35 +358,28 @@ def test_an_events_watch_that_is_not_live_says_why_on_the_events_tab(page: Page)
     assert note.text() == "events not read yet (listing …)"
     assert view.tabs.tabText(2) == "Events (0, 0 warnings, not live)"
 
-    # a credential that may not read events: the list answers 403, again and again
-    state.note(FORBIDDEN)
-    state.reconnects += 1
+    # a credential that may not read events: the list answers 403, again and again (the
+    # collector's WatchState says when a watch failed and when it shows life again)
+    state.failed(FORBIDDEN)
     run_until(qtbot, lambda: note.text() == f"events not live: {FORBIDDEN}")
     assert note.isVisible() and view.tabs.tabText(2) == "Events (0, 0 warnings, not live)"
     assert view.events.table.empty_message() == "Not live: see above"
 
     # allowed at last: listed
     state.resource_version = "10"
+    state.alive()
     timeline.apply(WatchEvent("RELISTED", {"items": [event("e1", "Warning", "BackOff", NOW)]}))
     run_until(qtbot, lambda: not note.isVisible())
     assert view.tabs.tabText(2) == "Events (1, 1 warnings)"
 
     # the API server went away: the last events stay, said not to be live
-    state.note("c1: cannot reach https://c:6443: connection refused")
-    state.reconnects += 1
+    state.failed("c1: cannot reach https://c:6443: connection refused")
     run_until(qtbot, lambda: note.text().startswith("events not live: c1: cannot reach"))
     assert view.events.table.rowCount() == 1
     assert view.tabs.tabText(2) == "Events (1, 1 warnings, not live)"
 
-    # back: a bookmark moves the watch's resourceVersion (no event needed)
-    state.resource_version = "11"
-    run_until(qtbot, lambda: not note.isVisible())
-
-    # cut again; back, and the server ends that watch at its timeout without an error
-    state.note("c1: cannot reach https://c:6443: connection reset")
-    state.reconnects += 1
-    run_until(qtbot, lambda: note.text().endswith("connection reset"))
-    state.reconnects += 1
+    # back
+    state.alive()
     run_until(qtbot, lambda: not note.isVisible())
 
     # an event skipped as malformed is noted, but the watch goes on
@@ -395,15 +388,13 @@ def test_an_events_watch_that_is_not_live_says_why_on_the_events_tab(page: Page)
     qtbot.wait(100)
     assert not note.isVisible() and view.tabs.tabText(2) == "Events (1, 1 warnings)"
 
-    # failures past the ones kept (the list keeps its length): each is seen
+    # failures past the ones kept (the list keeps its length): the last is said
     for i in range(ERRORS_KEPT + 5):
-        state.note(f"c1: cannot reach https://c:6443 (try {i})")
-    state.reconnects += 1
+        state.failed(f"c1: cannot reach https://c:6443 (try {i})")
     run_until(qtbot, lambda: note.text().endswith(f"(try {ERRORS_KEPT + 4})"))
-    state.resource_version = "12"
+    state.alive()
     run_until(qtbot, lambda: not note.isVisible())
-    state.note("c1: cannot reach https://c:6443 (again)")
-    state.reconnects += 1
+    state.failed("c1: cannot reach https://c:6443 (again)")
     run_until(qtbot, lambda: note.text().endswith("(again)"))
 
 
@@ -416,11 +407,11 @@ def test_what_the_events_tab_says_of_a_watch_is_one_redacted_line_of_plain_text(
     _, state = kube.followed["ran-c"]
     note = view.events_note
     # not a collector's error (those are redacted where they are made): opening the client
-    state.note("c: the kubeconfig was refused: token: sekret-value-1234 <b>bold</b>\nline 2")
+    state.failed("c: the kubeconfig was refused: token: sekret-value-1234 <b>bold</b>\nline 2")
     run_until(page.qtbot, lambda: note.text().startswith("events not live: "))
     assert "sekret-value-1234" not in note.text() and "line 2" not in note.text()
     assert "<b>bold</b>" in note.text() and note.textFormat() == Qt.TextFormat.PlainText
-    state.note("c: " + "x" * 1000)
+    state.failed("c: " + "x" * 1000)
     run_until(page.qtbot, lambda: note.text().endswith("…"))
     assert len(note.text()) < 400
 
@@ -431,7 +422,7 @@ def test_a_watch_already_failing_when_the_tab_opens_is_not_live(page: Page) -> N
     timeline, state = kube.follow("ran-c")  # followed before (the session kept it)
     timeline.apply(WatchEvent("RELISTED", {"items": []}))
     state.resource_version = "3"
-    state.note("c1: cannot reach https://c:6443: connection refused")
+    state.failed("c1: cannot reach https://c:6443: connection refused")
     p.show_cluster("ran-c")
     assert view.events_note.text() == (
         "events not live: c1: cannot reach https://c:6443: connection refused"

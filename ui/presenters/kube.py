@@ -29,9 +29,9 @@ class WatchHealth(Protocol):
     """What the page reads of an events watch's state (the collector's ``WatchState``)."""
 
     resource_version: str | None
-    reconnects: int
-    skipped: int
     errors: list[str]
+    failing: bool
+    failure: str
 
 
 def _one_line(text: str) -> str:
@@ -85,9 +85,6 @@ class KubePresenter(Presenter):
         self._inventory: Inventory | None = None
         self._validation: ValidationResult | None = None
         self._trouble = ""  # what the events tab was last told of the watch
-        self._failing = False  # the watch failed and has not moved since
-        self._alive_mark: tuple[str | None, int, int] = (None, 0, 0)  # signs of life, as failed
-        self._seen: tuple[int, str | None, int, int] = (0, None, 0, 0)  # errors at the last tick
 
     def show_cluster(self, name: str) -> None:
         if name == self.cluster and self._timeline is not None:
@@ -109,9 +106,7 @@ class KubePresenter(Presenter):
         self.sig_inventory.emit(self._inventory, "")
         self.reload()
         self._timeline, self._watch = self._kube.follow(name)
-        self._drawn, self._trouble, self._failing = -1, "", False
-        # errors a watch followed already holds are new to this page: it is not live yet
-        self._seen = (0, None, self._watch.reconnects, self._watch.skipped)
+        self._drawn, self._trouble = -1, ""
         self.start()
 
     def _unreadable(self, name: str) -> str:
@@ -206,24 +201,15 @@ class KubePresenter(Presenter):
 
     def _watch_trouble(self, timeline: EventTimeline) -> str:
         """Why the timeline is not live: never listed (with the last error, if any), or its
-        watch failed and has shown no sign of life since (an event, a bookmark moving its
-        resourceVersion, a watch the server ended without an error); "" when it is live. An
-        event skipped as malformed is noted as an error but leaves the watch running."""
+        watch failed and has shown no sign of life since (the collector's ``WatchState``
+        says: an event skipped as malformed is noted but leaves the watch running); "" when
+        it is live."""
         state = self._watch
         if state is None:
             return ""
-        errors = state.errors
-        last = errors[-1] if errors else None
-        seen_count, seen_last, reconnects, skipped = self._seen
-        self._seen = (len(errors), last, state.reconnects, state.skipped)
-        mark = (state.resource_version, timeline.version, state.reconnects)
-        if last is not None and (len(errors) != seen_count or last is not seen_last):
-            skipped_only = state.skipped > skipped and state.reconnects == reconnects
-            if not skipped_only:
-                self._failing, self._alive_mark = True, mark
-        elif self._failing and mark != self._alive_mark:
-            self._failing = False  # it moved since, without a new error: live again
+        if state.failing:
+            return f"events not live: {_one_line(state.failure)}"
         listed = timeline.version > 0 or state.resource_version is not None
-        if last is not None and (self._failing or not listed):
-            return f"events not live: {_one_line(last)}"
+        if not listed and state.errors:
+            return f"events not live: {_one_line(state.errors[-1])}"
         return "" if listed else NOT_LISTED

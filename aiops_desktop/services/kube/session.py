@@ -221,7 +221,7 @@ class KubeSession:
                         await follow_events(client, timeline, state=state, stop=stop)
                         return
                     except (CollectorError, AppError) as exc:
-                        state.note(str(exc))
+                        state.failed(str(exc))
                         delay = FOLLOW_RETRY_S[min(failures, len(FOLLOW_RETRY_S) - 1)]
                         failures += 1
                         with contextlib.suppress(TimeoutError):
