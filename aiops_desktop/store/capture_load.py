@@ -46,6 +46,12 @@ META_KEYS = {
 #: document at its size limit holds about 3 million; "[{},{},...]" would hold 85 million,
 #: and read into Python they took 21 times the document's size (5.5 GiB)
 MOST_CONTAINERS = 4_000_000
+#: and the items (numbers, strings, objects: counted as its commas, an over-count) an
+#: untyped document may hold, counted before it is parsed: a number is 32 bytes once parsed,
+#: more as it is read, so "1.5,1.5,..." (4 bytes an item, six containers) took 10 times its
+#: size; at this bound one takes about 250 MB at most (at the sample capture's density, an
+#: item per 15 bytes, a document of 90 MB holds this many)
+MOST_ITEMS = 6_000_000
 
 
 #: tables a capture never brings in: its metadata (read on its own) and the person's chats
@@ -186,11 +192,11 @@ def load_capture(path: Path, into: Path) -> tuple[CaptureManifest, dict[str, Any
             _check_objects(conn, path, expected)
             conn.execute("BEGIN")
             _copy_tables(conn, expected)
-            check_rows(conn, path)
+            until = datetime.fromisoformat(manifest.until)
+            check_rows(conn, path, datetime.fromisoformat(manifest.since), until)
             kept = _copy_meta(conn, path)
             _clean_clusters(conn, path)
             _check_documents(conn, path)
-            until = datetime.fromisoformat(manifest.until)
             check_not_after(conn, path, until)
             # a capture made before exports did this: its stale open episodes end here
             end_the_silent(conn, int(until.timestamp() * 1000))
@@ -212,6 +218,9 @@ def load_capture(path: Path, into: Path) -> tuple[CaptureManifest, dict[str, Any
             if kept[key].count("{") + kept[key].count("[") > MOST_CONTAINERS:
                 raise CaptureError(f"{path}: its {key} holds more JSON objects and lists than "
                                    "this app writes; not opened")  # fmt: skip
+            if kept[key].count(",") > MOST_ITEMS:
+                raise CaptureError(f"{path}: its {key} holds more values than this app reads "
+                                   f"(at most {MOST_ITEMS:,}); not opened")  # fmt: skip
             try:
                 documents[key] = json.loads(kept[key])
             except (ValueError, RecursionError) as exc:

@@ -392,7 +392,8 @@ def _rollups_sharing_a_bucket(conn: sqlite3.Connection) -> None:
     from aiops_desktop.store import codec
 
     (series_id,) = conn.execute("SELECT min(id) FROM series").fetchone()
-    for start in (1_700_000_000_000, 1_700_000_600_000):
+    (first,) = conn.execute("SELECT max(start_ms) FROM chunks").fetchone()  # in its span
+    for start in (first, first + 600_000):
         ts = start + np.arange(3, dtype=np.int64) * 300_000
         columns = [np.array([1.0, 2.0, 3.0])] * 3 + [np.array([10.0, 10.0, 10.0])]
         conn.execute("INSERT INTO chunks (series_id, resolution_s, start_ms, end_ms, count, data) "

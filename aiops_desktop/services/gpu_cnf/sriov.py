@@ -10,6 +10,7 @@ docs/architecture.md#signals shows. DPDK port rates are ``resources/dpdk/queries
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiops_desktop.models import Cluster
@@ -114,24 +115,25 @@ def join_ports(answers: dict[str, list[TaggedSeries]]) -> list[DpdkPortRow]:
 
 
 async def read_vfs(
-    queries: MultiClusterQuery, clusters: list[Cluster]
+    queries: MultiClusterQuery, clusters: list[Cluster], *, at: datetime | None = None
 ) -> tuple[list[VfRow], list[ClusterOutcome]]:
-    answers, failures = await read_fields(queries, clusters, sriov_queries(), RATE_FIELDS)
+    answers, failures = await read_fields(queries, clusters, sriov_queries(), RATE_FIELDS, at=at)
     return join_vfs(answers), failures
 
 
 async def read_dpdk_ports(
-    queries: MultiClusterQuery, clusters: list[Cluster]
+    queries: MultiClusterQuery, clusters: list[Cluster], *, at: datetime | None = None
 ) -> tuple[list[DpdkPortRow], list[ClusterOutcome]]:
     catalog = field_queries("dpdk")
-    answers, failures = await read_fields(queries, clusters, catalog, DPDK_FIELDS)
+    answers, failures = await read_fields(queries, clusters, catalog, DPDK_FIELDS, at=at)
     return join_ports(answers), failures
 
 
 async def read_dataplane(
-    queries: MultiClusterQuery, clusters: list[Cluster]
+    queries: MultiClusterQuery, clusters: list[Cluster], *, at: datetime | None = None
 ) -> tuple[list[VfRow], list[DpdkPortRow], list[ClusterOutcome]]:
-    """VFs and DPDK ports together; a cluster that fails both is named once."""
-    vfs, vf_failed = await read_vfs(queries, clusters)
-    ports, port_failed = await read_dpdk_ports(queries, clusters)
+    """VFs and DPDK ports together (as they are now, or were ``at``); a cluster that fails
+    both is named once."""
+    vfs, vf_failed = await read_vfs(queries, clusters, at=at)
+    ports, port_failed = await read_dpdk_ports(queries, clusters, at=at)
     return vfs, ports, unique_failures([*vf_failed, *port_failed])

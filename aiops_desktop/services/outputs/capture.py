@@ -70,11 +70,12 @@ async def export_capture(
     ]
     extra = {}
     live = await _answering(core, [c for c in chosen if c.endpoint(EndpointKind.PROMETHEUS)])
-    if core.capture is None and live:  # the GPU/PTP/SR-IOV pages as they are now
+    if core.capture is None and live:  # the GPU/PTP/SR-IOV pages as they are at its end
         recorder = RecordingQueries(core.queries, core.pool)
+        past = until if until is not None and until < utcnow() else None
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(RECORD_TIMEOUT_S):
-                await record_pages(recorder, live, (end - since, end))
+                await record_pages(recorder, live, (end - since, end), at=past)
         extra[RECORDED_KEY] = recorder.dump()
     with_api = [c for c in chosen if has_kube_api(c)]
     if core.capture is None and with_api:  # the objects those pages read from the API
@@ -145,13 +146,17 @@ def open_capture(
 
 
 def prime_live(core: Core) -> int:
-    """Fill the charts' buffers from the capture's stored series (their latest points, as
-    many as a buffer holds), as the poller fills them on a live site; samples loaded."""
+    """Fill the charts' buffers from the capture's stored series over its span (their latest
+    points, as many as a buffer holds), as the poller fills them on a live site; samples
+    loaded. Up to its end only: a past span's chunks may hold later samples, and a crafted
+    capture's dated after it are not read."""
     assert core.capture is not None
     since = datetime.fromisoformat(core.capture.since)
+    until = datetime.fromisoformat(core.capture.until)
     loaded = 0
     for panel in core.catalog:
-        for data in core.series.read(panel.id, start_ms=int(since.timestamp() * 1000)):
+        for data in core.series.read(panel.id, start_ms=int(since.timestamp() * 1000),
+                                     end_ms=int(until.timestamp() * 1000)):  # fmt: skip
             loaded += core.live.append(
                 data.cluster, panel.id, data.labels, data.timestamps_ms / 1000.0, data.values
             )

@@ -201,17 +201,22 @@ async def record_pages(
     queries: RecordingQueries,
     clusters: list[Cluster],
     span: tuple[datetime, datetime] | None = None,
+    *,
+    at: datetime | None = None,
 ) -> None:
     """Run the GPU, PTP and SR-IOV/DPDK readers and the fleet's findings once, so their
-    answers are recorded; with ``span`` (the capture's), what root-cause analysis reads beside
-    the stored series over it too (the PTP ports' roles, the SR-IOV VFs' drops and errors), so
-    an analysis of any moment in it reads them as they were then."""
+    answers are recorded, as they are now or as they were ``at`` (a past span's end: an
+    opened capture answers them as its pages' "now", and a report of it reads them at its
+    end; they were the export's now, a GPU hot since shown hot at the span's end); with
+    ``span`` (the capture's), what root-cause analysis reads beside the stored series over it
+    too (the PTP ports' roles, the SR-IOV VFs' drops and errors), so an analysis of any
+    moment in it reads them as they were then."""
     from aiops_desktop.services.fleet.state import read_metric_findings
 
-    await read_metric_findings(queries, clusters, utcnow())
-    await read_gpu_fleet(queries, clusters)
-    await read_ptp_board(queries, clusters, window=timedelta(hours=1))
-    await read_dataplane(queries, clusters)
+    await read_metric_findings(queries, clusters, at or utcnow())
+    await read_gpu_fleet(queries, clusters, at=at)
+    await read_ptp_board(queries, clusters, window=timedelta(hours=1), end=at)
+    await read_dataplane(queries, clusters, at=at)
     if span is not None:
         start, end = span
         step = max(SPAN_STEP, (end - start) / MOST_SPAN_SAMPLES)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from aiops_desktop.models import Cluster, EndpointKind
@@ -66,6 +67,14 @@ SAMPLED_ATTRIBUTES = ("k8s.pod.name", "k8s.namespace.name")
 #: the most a capture's logs and traces document may hold: its lines and traces at their
 #: bounds (a Train Ticket half hour is about 9 MB)
 MOST_DOC_CHARS = 64 * 1024 * 1024
+#: the spans a capture's document may hold in all (its failing traces' and sampled traces'
+#: at their bounds), and the JSON objects (spans, their attributes and events, lines and
+#: their labels: those spans' and lines' with room for events): counted before the document
+#: is parsed, for pydantic checks a list's length only after it built every item (710,000
+#: spans in one trace of a 63 MiB document were 1.3 GB of memory, and 21 s, before the
+#: trace's MOST_SPANS was checked)
+MOST_ALL_SPANS = MOST_TRACES * MOST_SPANS + MOST_SAMPLED * SAMPLED_SPANS
+MOST_OBJECTS = 1_000_000
 SAMPLE_WITHIN_S = 30.0  # the most sampling may take; what was read by then is kept
 RECORD_ERRORS = '{k8s_namespace_name=~".+"}' + ERRORS
 
@@ -273,6 +282,13 @@ def read_recorded(text: str | None, where: str) -> RecordedLogsTracesDoc | None:
         raise CaptureError(f"{where}: its recorded logs and traces are larger than this "
                            f"app writes ({len(text):,} characters; at most "
                            f"{MOST_DOC_CHARS:,})")  # fmt: skip
+    objects, spans = _counted(text)
+    if spans > MOST_ALL_SPANS:
+        raise CaptureError(f"{where}: its recorded logs and traces hold more spans than this "
+                           f"app writes ({spans:,}; at most {MOST_ALL_SPANS:,})")  # fmt: skip
+    if objects > MOST_OBJECTS:
+        raise CaptureError(f"{where}: its recorded logs and traces hold more objects than "
+                           f"this app reads ({objects:,}; at most {MOST_OBJECTS:,})")  # fmt: skip
     try:
         doc = RecordedLogsTracesDoc.model_validate_json(text)
     except ValidationError as exc:
@@ -283,6 +299,47 @@ def read_recorded(text: str | None, where: str) -> RecordedLogsTracesDoc | None:
     if any(len(t.spans) > SAMPLED_SPANS for t in doc.sampled):
         raise CaptureError(f"{where}: a sampled trace holds more than {SAMPLED_SPANS} spans")
     return doc
+
+
+_LEVEL = np.zeros(256, dtype=np.int8)  # what a byte does to the depth: { and [ open, } and ] close
+_LEVEL[[ord("{"), ord("[")]] = 1
+_LEVEL[[ord("}"), ord("]")]] = -1
+_QUOTE, _OPEN = ord('"'), ord("{")
+#: where the document's spans are: {"traces": [{"spans": [{...}]}]} (and "sampled" alike)
+_SPAN_DEPTH = 5
+_BLOCK = 1 << 20  # counted a block at a time: a few MB of memory, whatever the document's size
+
+
+def _counted(text: str) -> tuple[int, int]:
+    """The JSON objects of ``text`` outside its strings (a JSON log line is no object of the
+    document) and the spans among them (objects at a span's depth), counted without parsing
+    it: numpy over its brackets, a block at a time, each bracket's depth and whether it is in
+    a string (the quotes before it, escaped ones left out) carried from block to block."""
+    braces = text.count("{")
+    if braces <= MOST_ALL_SPANS:  # an over-count of both, and within both
+        return braces, braces
+    objects = spans = depth = quotes = 0
+    at = 0
+    while at < len(text):
+        end = min(at + _BLOCK, len(text))
+        while end < len(text) and text[end - 1] == "\\":  # an escape is not split
+            end += 1
+        # escapes out (pairs of backslashes, then escaped quotes): every quote left opens
+        # or closes a string
+        block = text[at:end].replace("\\\\", "").replace('\\"', "")
+        raw = np.frombuffer(block.encode("utf-8", "replace"), dtype=np.uint8)
+        marks = np.flatnonzero(raw == _QUOTE)
+        brackets = np.flatnonzero(_LEVEL[raw])
+        outside = (np.searchsorted(marks, brackets) + quotes) % 2 == 0
+        brackets = brackets[outside]
+        levels = depth + np.cumsum(_LEVEL[raw[brackets]], dtype=np.int64)
+        opened = raw[brackets] == _OPEN
+        objects += int(opened.sum())
+        spans += int((opened & (levels == _SPAN_DEPTH)).sum())
+        depth = int(levels[-1]) if levels.size else depth
+        quotes += marks.size
+        at = end
+    return objects, spans
 
 
 class RecordedLogsTraces:
