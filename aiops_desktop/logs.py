@@ -114,6 +114,31 @@ def redact(text: str) -> str:
     return text
 
 
+#: the words of a field's name that say its value is a secret (``x-api-key``, ``db.password``,
+#: ``set-cookie``, ``aws_secret_access_key``, ``privateKey``)
+SECRET_WORDS = frozenset({
+    "password", "passwd", "pass", "passphrase", "secret", "secrets", "token", "apikey",
+    "cookie", "cookies", "authorization", "credential", "credentials",
+})  # fmt: skip
+#: a "key" is a secret after these words (``x-api-key``, ``privateKey``), not alone
+#: (``cache.key``, ``messaging.kafka.message.key``)
+KEY_KINDS = frozenset({"api", "private", "access", "secret", "client", "signing", "encryption"})
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def names_a_secret(name: str) -> bool:
+    """Whether a field's name says its value is a secret: its last word (split at punctuation
+    and camelCase) is a SECRET_WORDS word, or "key" after a word that makes it one
+    (``db.password``, ``x-api-key``, ``set-cookie``); a name about a secret is not one
+    (``k8s.secret.name``, ``token_count``), nor ``bypass`` or ``cache.key``."""
+    words = [w.lower() for w in _WORDS.findall(name)]
+    if not words:
+        return False
+    if words[-1] in ("key", "keys"):
+        return len(words) > 1 and words[-2] in KEY_KINDS
+    return words[-1] in SECRET_WORDS
+
+
 def _redact_escaped(text: str) -> str:
     """Each known secret as JSON text writes it (a quote, a backslash or a control character
     escaped, non-ASCII as is or as \\u escapes) redacted from a JSON document's text."""

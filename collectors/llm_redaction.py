@@ -19,7 +19,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from aiops_desktop.logs import QUOTE, REDACTED, redact
+# the rule of which names hold a secret is the logs' (a capture's series labels follow it too)
+from aiops_desktop.logs import QUOTE, REDACTED, names_a_secret, redact
 
 #: kubeconfig credential data, and a pull secret's: its ``.dockerconfigjson`` (base64 JSON) and
 #: each registry's ``auth`` in it (base64 of user:password: no shape says it is a secret)
@@ -43,16 +44,6 @@ _AUTH_HEADER = re.compile(
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 IP_REDACTED = "[IP]"
-#: the words of a field's name that say its value is a secret (``x-api-key``, ``db.password``,
-#: ``set-cookie``, ``aws_secret_access_key``, ``privateKey``)
-SECRET_WORDS = frozenset({
-    "password", "passwd", "pass", "passphrase", "secret", "secrets", "token", "apikey",
-    "cookie", "cookies", "authorization", "credential", "credentials",
-})  # fmt: skip
-#: a "key" is a secret after these words (``x-api-key``, ``privateKey``), not alone
-#: (``cache.key``, ``messaging.kafka.message.key``)
-KEY_KINDS = frozenset({"api", "private", "access", "secret", "client", "signing", "encryption"})
-_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 
 def _ip(match: re.Match[str]) -> str:
@@ -73,19 +64,6 @@ def redact_for_llm(text: str, *, ips: bool = False) -> str:
         text = _IPV4.sub(_ip, text)
         text = _IPV6.sub(_ip, text)
     return text
-
-
-def names_a_secret(name: str) -> bool:
-    """Whether a field's name says its value is a secret: its last word (split at punctuation
-    and camelCase) is a SECRET_WORDS word, or "key" after a word that makes it one
-    (``db.password``, ``x-api-key``, ``set-cookie``); a name about a secret is not one
-    (``k8s.secret.name``, ``token_count``), nor ``bypass`` or ``cache.key``."""
-    words = [w.lower() for w in _WORDS.findall(name)]
-    if not words:
-        return False
-    if words[-1] in ("key", "keys"):
-        return len(words) > 1 and words[-2] in KEY_KINDS
-    return words[-1] in SECRET_WORDS
 
 
 def redact_fields(fields: dict[str, str]) -> dict[str, str]:

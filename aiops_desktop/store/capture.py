@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aiops_desktop.logs import redact
@@ -26,7 +27,8 @@ from aiops_desktop.models.enums import AuthMethod
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.incidents import Incident
 from aiops_desktop.models.text import time_text
-from aiops_desktop.store.capture_redact import end_the_silent, redact_copied, redact_key
+from aiops_desktop.store import codec
+from aiops_desktop.store.capture_redact import end_the_silent, redact_copied, redacted_incident
 from aiops_desktop.store.database import owner_only
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import connect
@@ -77,7 +79,8 @@ def _copy_incidents(
     """The incidents of the period that involve a chosen cluster (or hub member), each as it
     stood at the span's end (``as_of``: a past span's capture holds no later signal, state or
     version), with only the chosen clusters' signals and every text redacted field by field
-    (redacting the JSON text itself could break its quoting and leave a secret in it)."""
+    (``redacted_incident``: redacting the JSON text itself could break its quoting and leave
+    a secret in it)."""
     chosen = {r[0] for r in conn.execute("SELECT name FROM chosen")}
     rows = conn.execute(
         "SELECT body FROM src.incidents WHERE (state != 'RESOLVED' OR updated_at >= ?) "
@@ -90,24 +93,58 @@ def _copy_incidents(
         then = incident if as_of is None else as_of(incident, until)
         if then is None:  # not opened by the span's end
             continue
-        incident = then
-        signals = [
-            s.model_copy(update={
-                "subject": redact(s.subject), "reason": redact(s.reason),
-                "key": redact_key(s.key, conn),
-                "entity": redact(s.entity), "topology": [redact(t) for t in s.topology],
-                "earlier": [v.model_copy(update={"reason": redact(v.reason)}) for v in s.earlier],
-            })
-            for s in incident.signals if s.cluster in chosen
-        ]  # fmt: skip
+        signals = [s for s in then.signals if s.cluster in chosen]
         if not signals:
             continue
-        clean = incident.model_copy(update={"title": redact(incident.title), "signals": signals})
+        clean = redacted_incident(then.model_copy(update={"signals": signals}), conn)
         kept.append((clean.id, clean.state.value, clean.severity.value,
                      clean.opened_at.timestamp(), clean.updated_at.timestamp(),
                      clean.model_dump_json()))  # fmt: skip
     conn.executemany("INSERT INTO main.incidents VALUES (?,?,?,?,?,?)", kept)
     return len(kept)
+
+
+#: the last moment a chunk's sample or rollup bucket covers: a bucket (its start stored)
+#: sums its whole step
+_LAST_MS = "max(resolution_s * 1000 - 1, 0)"
+
+
+def _cut_to_span(conn: sqlite3.Connection, lo_ms: int, hi_ms: int) -> int:
+    """Cut the copied chunks that reach over the span's edges to the span (a chunk holds
+    hours: copied whole, a past span's capture held hours of what came after its end), the
+    store's own codec writing them again; a rollup bucket reaching over an edge goes whole
+    (it sums what lies outside). Returns the chunks dropped: nothing of them was inside, or
+    one the site itself cannot read (it cannot be cut, and is not exported as it is)."""
+    rows = conn.execute(
+        f"SELECT id, resolution_s, data FROM main.chunks WHERE start_ms < ? "  # noqa: S608
+        f"OR end_ms + {_LAST_MS} > ?",  # the expression is this module's own
+        (lo_ms, hi_ms),
+    ).fetchall()
+    dropped = 0
+    for chunk_id, step_s, blob in rows:
+        try:
+            ts, columns = codec.decode(blob)
+        except codec.ChunkFormatError:
+            inside = np.zeros(0, dtype=bool)
+        else:
+            inside = (ts >= lo_ms) & (ts + max(step_s * 1000 - 1, 0) <= hi_ms)
+        if not inside.any():
+            conn.execute("DELETE FROM main.chunks WHERE id = ?", (chunk_id,))
+            dropped += 1
+            continue
+        kept = ts[inside]
+        try:
+            conn.execute(
+                "UPDATE main.chunks SET start_ms = ?, end_ms = ?, count = ?, data = ? "
+                "WHERE id = ?",
+                (int(kept[0]), int(kept[-1]), int(kept.size),
+                 codec.encode(kept, [c[inside] for c in columns]), chunk_id),
+            )  # fmt: skip
+        except sqlite3.IntegrityError:  # all it kept is the bucket a retention pass split:
+            # the next rollup starts with that bucket's other part
+            conn.execute("DELETE FROM main.chunks WHERE id = ?", (chunk_id,))
+            dropped += 1
+    return dropped
 
 
 def _iso(when: datetime) -> str:
@@ -135,6 +172,14 @@ def write_capture(
     ``incidents_as_of``: how an incident stood at the span's end (the service's)."""
     if since >= until:
         raise CaptureError("the capture's time range is empty: --since must be before now")
+    # the manifest as it will be, checked as an open checks it: a span the app itself refuses
+    # (ending days after now, reaching before 2000) is never written (its members and counts
+    # are checked again once known)
+    openable(CaptureManifest(
+        app_version=app_version, schema_version=SCHEMA_VERSION, clusters=list(clusters),
+        since=_iso(since), until=_iso(until), created_at=_iso(datetime.now(UTC)),
+        members=sorted({*clusters, *members}), label=label,
+    ), out)  # fmt: skip
     tmp = out.with_name(f".{out.name}.partial")
     tmp.unlink(missing_ok=True)
     owner_only(tmp)  # a capture says what a site runs: its owner's alone (0600)
@@ -145,7 +190,7 @@ def write_capture(
         conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         conn.execute("ATTACH DATABASE ? AS src", (f"file:{source}?mode=ro",))
         manifest = _copy(
-            conn, clusters=clusters, members=members, since=since, until=until,
+            conn, out, clusters=clusters, members=members, since=since, until=until,
             app_version=app_version, label=label, incidents_as_of=incidents_as_of,
         )  # fmt: skip
         conn.executemany(
@@ -153,9 +198,11 @@ def write_capture(
         )
         conn.execute("DETACH DATABASE src")
         conn.execute("VACUUM")
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, CaptureError) as exc:
         conn.close()
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, CaptureError):  # an unknown cluster, a manifest no open takes
+            raise
         raise CaptureError(f"could not write the capture {out}: {exc}") from exc
     conn.close()
     os.replace(tmp, out)
@@ -164,6 +211,7 @@ def write_capture(
 
 def _copy(
     conn: sqlite3.Connection,
+    out: Path,
     *,
     clusters: list[str],
     members: Sequence[str],
@@ -225,6 +273,7 @@ def _copy(
         ).rowcount,
         "incidents": _copy_incidents(conn, since, until, incidents_as_of),
     }
+    counts["chunks"] -= _cut_to_span(conn, lo_ms, hi_ms)
     for cluster_id, doc in conn.execute("SELECT id, doc FROM main.clusters").fetchall():
         clean = safe_cluster(str(doc), "the cache")  # no credential reference leaves the site
         conn.execute(
@@ -247,6 +296,7 @@ def _copy(
         members=members,
         label=label,
     )
+    openable(manifest, out)
     conn.execute(
         "INSERT INTO main.app_meta (key, value) VALUES (?, ?)",
         (MANIFEST_KEY, json.dumps(asdict(manifest), sort_keys=True)),
@@ -270,6 +320,9 @@ def _read_head(path: Path) -> bytes:
         os.close(fd)
 
 
+#: the tables a manifest counts (``_copy``'s)
+TABLES = frozenset({"clusters", "health_history", "series", "samples", "chunks", "alert_events",
+                    "anomalies", "incidents"})  # fmt: skip
 #: the years a capture's times may fall in, and how far a span may end after it was made
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 CLOCK_SKEW = timedelta(days=1)
@@ -288,8 +341,8 @@ class _Manifest(BaseModel):
     since: str = Field(max_length=64)
     until: str = Field(max_length=64)
     created_at: str = Field(default="", max_length=64)
-    counts: dict[Annotated[str, Field(max_length=64)], int] = Field(
-        default_factory=dict, max_length=64
+    counts: dict[Annotated[str, Field(max_length=64)], Annotated[int, Field(ge=0, lt=2**63)]] = (
+        Field(default_factory=dict, max_length=64)
     )
     members: list[Annotated[str, Field(max_length=128)]] = Field(
         default_factory=list, max_length=10_000
@@ -315,6 +368,15 @@ class _Manifest(BaseModel):
             raise ValueError("a text with a line break or a control character")
         return value
 
+    @field_validator("counts")
+    @classmethod
+    def _tables(cls, value: dict[str, int]) -> dict[str, int]:
+        # printed as they are by `capture info`: a table's name, never a line of its own
+        wrong = next((t for t in value if t not in TABLES), None)
+        if wrong is not None:
+            raise ValueError(f"{wrong[:64]!r} is not a table a capture holds")
+        return value
+
     @field_validator("clusters", "members")
     @classmethod
     def _names(cls, value: list[str]) -> list[str]:
@@ -331,6 +393,27 @@ class _Manifest(BaseModel):
         if self.created_at and until > datetime.fromisoformat(self.created_at) + CLOCK_SKEW:
             raise ValueError("its span ends after it was made")
         return self
+
+
+def _problem(exc: ValidationError) -> str:
+    """What is wrong with a manifest, where: a place named by the file (a key of ``counts``)
+    is quoted, so it cannot print a line of its own."""
+    err = exc.errors()[0]
+    where = ".".join(
+        str(p) if isinstance(p, int) or p.isidentifier() else repr(p[:64]) for p in err["loc"]
+    )
+    return f"{where or 'manifest'}: {err['msg']}"
+
+
+def openable(manifest: CaptureManifest, out: Path) -> None:
+    """Refuse (CaptureError) to write a capture whose manifest an open would refuse."""
+    try:
+        _Manifest.model_validate_json(json.dumps(asdict(manifest)))
+    except ValidationError as exc:
+        raise CaptureError(
+            f"{out} not written: a capture of {manifest.since} to {manifest.until} would be "
+            f"refused when opened ({_problem(exc)})"
+        ) from exc
 
 
 def read_manifest(path: Path) -> CaptureManifest:
@@ -364,10 +447,8 @@ def read_manifest(path: Path) -> CaptureManifest:
     try:
         doc = _Manifest.model_validate_json(raw if isinstance(raw, str | bytes) else "")
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "manifest"
         raise CaptureError(
-            f"{path} has a manifest that is not valid ({where}: {err['msg']}); not opened"
+            f"{path} has a manifest that is not valid ({_problem(exc)}); not opened"
         ) from exc
     if doc.format != FORMAT:
         raise CaptureError(f"{path} is not an AIOps Desktop capture (format {doc.format!r})")

@@ -1,9 +1,10 @@
 """What leaves the site in a capture is redacted: every text a server or an exporter wrote
 that the copy carries (an alert's summary, an anomaly's explanation and labels, a series'
-labels) goes through ``logs.redact``, field by field (redacting a JSON text whole could
-break its quoting and leave a secret in it). A series whose labels, once redacted, are those
-of another is merged into nothing: it is dropped with its samples (two series that differed
-only by a secret cannot both be told apart without it).
+labels, every text of an incident) goes through ``logs.redact``, field by field (redacting a
+JSON text whole could break its quoting and leave a secret in it); a label whose name says
+it is a secret (``db_password``, ``api_key``) is redacted whole, as a log line's is. A series
+whose labels, once redacted, are those of another is merged into nothing: it is dropped with
+its samples (two series that differed only by a secret cannot both be told apart without it).
 
 Beside it, what an export and an open both tidy: an episode stored open whose series has no
 sample near the span's end is marked ended (``end_the_silent``)."""
@@ -12,15 +13,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any
 
-from aiops_desktop.logs import redact
+from aiops_desktop.logs import REDACTED, names_a_secret, redact
 from aiops_desktop.models.anomalies import Anomaly
+from aiops_desktop.models.incidents import Incident
 from aiops_desktop.store.bodies import DamagedRowError, read_one
 from aiops_desktop.store.series import labels_key
 
 
 def redact_labels(labels: dict[str, str]) -> dict[str, str]:
-    return {k: redact(v) for k, v in labels.items()}
+    """Labels as they leave the site: a value whose label's name says it is a secret goes
+    whole (an API key has no shape a pattern knows; the rule a log line's labels follow),
+    any other is redacted as text."""
+    return {k: (REDACTED if v and names_a_secret(k) else redact(v)) for k, v in labels.items()}
 
 
 def redacted_anomaly(found: Anomaly) -> Anomaly:
@@ -45,6 +51,28 @@ def redact_key(key: str, conn: sqlite3.Connection) -> str:
             except DamagedRowError:
                 pass
     return "|".join(redact(part) for part in key.split("|"))
+
+
+def redacted_incident(incident: Incident, conn: sqlite3.Connection) -> Incident:
+    """An incident as it leaves the site: every text it carries redacted, whatever field holds
+    it (its title, why it was reopened, which quotes a signal's reason, and each signal's
+    subject, reason, entity, places and earlier reasons: a field added later too), each
+    signal's key as ``redact_key`` says."""
+    clean = _redact_strings(incident.model_dump())
+    for signal, original in zip(clean["signals"], incident.signals, strict=True):
+        signal["key"] = redact_key(original.key, conn)
+    return Incident.model_validate(clean)
+
+
+def _redact_strings(value: Any) -> Any:
+    """Every string in a model's dump redacted (times, numbers and the like as they are)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_strings(v) for v in value]
+    return value
 
 
 def redact_copied(conn: sqlite3.Connection) -> None:
