@@ -70,8 +70,12 @@ class WallApp:
             # a cluster the CLI adds while this runs is polled without a restart
             self.core.supervisor.spawn(self.core.registry.follow_store(), name="clusters-added")
             self.core.poller.start()
-        # the fleet's one truth: findings read every minute (a capture's recorded answers too)
+        # the fleet's one truth: findings read every minute (a capture's recorded answers too),
+        # incidents regrouped after each (the window does too: they share the cache's store)
+        # and read for the incidents page
+        self.core.incidents.follow(self.core.supervisor)
         self.core.supervisor.spawn(self.core.fleet.run(), name="fleet-truth")
+        self.core.supervisor.spawn(self.core.wall.follow_incidents(), name="wall-incidents")
         self.presenter.start()
         self.gc_guard.freeze()  # what start-up made lives on: full collections skip it
 

@@ -42,4 +42,4 @@ class WallModel:
     badge: str = ""  # what the data is when it is not live: "SAMPLE DATA", "CAPTURE"
 
 
-WALL_PAGES = ("fleet", "gpu", "ptp", "alerts")
+WALL_PAGES = ("fleet", "gpu", "ptp", "incidents", "alerts")

@@ -308,8 +308,9 @@ class Core:
         from aiops_desktop.services.outputs.wall import WallService
 
         return WallService(
-            self.registry, self.poller, self.live, self.fleet, self.now, self.capture
-        )
+            self.registry, self.poller, self.live, self.fleet, self.now, self.capture,
+            incidents=self.incidents,
+        )  # fmt: skip
 
     @cached_property
     def reports(self) -> ReportService:

@@ -6,12 +6,17 @@ it the same way."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from aiops_desktop.models import AlertSeverity, Cluster, ClusterKind, EndpointKind
+from aiops_desktop.models.enums import IncidentStatus
+from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.fleet import (
     ClusterTruth,
     Coverage,
@@ -32,7 +37,16 @@ from aiops_desktop.services.polling.poller import MIN_STEP_S, Poller
 from aiops_desktop.services.queries.alerts import AlertReads, fleet_alert_reads, group_alerts
 from aiops_desktop.store.capture import CaptureManifest
 
+if TYPE_CHECKING:
+    from aiops_desktop.models.incidents import Incident
+    from aiops_desktop.services.intelligence.incidents import IncidentService
+
+log = logging.getLogger("aiops.services.wall")
+
 STALE_AFTER_S = 180.0  # live-buffer data older than this is badged stale, at the least
+INCIDENT_TILES = 12  # incidents a page shows; one more tile counts the rest
+INCIDENTS_READ_S = 30.0  # how often the wall reads the incidents (grouped every minute)
+INCIDENTS_STALE_S = 180.0  # incidents not read for this long are badged stale
 ALERT_GROUPS = 12  # alert groups a page shows; one more tile counts the rest
 ALERT_STATE = {AlertSeverity.CRITICAL: "CRITICAL", AlertSeverity.WARNING: "WARNING"}
 
@@ -293,7 +307,45 @@ def _alerts_page(src: WallService, now: datetime) -> WallPage:
     return page
 
 
-BUILDERS = {"fleet": _fleet_page, "gpu": _gpu_page, "ptp": _ptp_page, "alerts": _alerts_page}
+#: an incident's severity in the wall's palette terms
+INCIDENT_STATE = {FindingSeverity.CRITICAL: "CRITICAL", FindingSeverity.WARNING: "WARNING",
+                  FindingSeverity.INFO: "OK"}  # fmt: skip
+
+
+def _incidents_page(src: WallService, now: datetime) -> WallPage:
+    """The incidents not resolved, as the Incidents page lists them (open first, the most
+    severe first), as many as a page shows, then one tile for the rest; UNKNOWN until they
+    were read. Their age is that of the last read (they are grouped from the fleet's truth,
+    by this process or another sharing the cache)."""
+    page = WallPage("incidents", "Incidents")
+    if src.incidents_read is None:
+        page.tiles.append(Tile("Incidents", "UNKNOWN", ["UNKNOWN · not read yet"]))
+        return page
+    read_at, found = src.incidents_read
+    age = None if src.capture is not None else max(0.0, (now - read_at).total_seconds())
+    stale = age is not None and age > INCIDENTS_STALE_S
+    live = [i for i in found if i.state is not IncidentStatus.RESOLVED]
+    for i in live[:INCIDENT_TILES]:
+        acknowledged = " · acknowledged" if i.state is IncidentStatus.ACKNOWLEDGED else ""
+        clusters = i.clusters
+        lines = [f"{i.severity.value} · {count(i.signal_count, 'signal')}{acknowledged}",
+                 ", ".join(clusters[:3]) + (" …" if len(clusters) > 3 else ""),
+                 _lasting((now - i.opened_at).total_seconds())]  # fmt: skip
+        page.tiles.append(Tile(i.title, INCIDENT_STATE[i.severity], lines, age, stale))
+    if rest := live[INCIDENT_TILES:]:  # said, not silently dropped
+        worst = min((INCIDENT_STATE[i.severity] for i in rest), key=RANK.__getitem__)
+        critical = sum(i.severity is FindingSeverity.CRITICAL for i in rest)
+        lines = [f"{count(len(rest), 'more incident')} not shown", f"{critical} critical"]
+        page.tiles.append(Tile(f"+{len(rest)} more", worst, lines, age, stale))
+    if not live:
+        resolved = len(found) - len(live)
+        lines = ["OK · none open", f"{count(resolved, 'incident')} resolved in the last week"]
+        page.tiles.append(Tile("No open incidents", "OK", lines, age, stale))
+    return page
+
+
+BUILDERS = {"fleet": _fleet_page, "gpu": _gpu_page, "ptp": _ptp_page,
+            "incidents": _incidents_page, "alerts": _alerts_page}  # fmt: skip
 
 
 def poll_health(src: WallService) -> str:
@@ -332,9 +384,27 @@ class WallService:
     fleet: FleetState
     clock: Callable[[], datetime]
     capture: CaptureManifest | None = None
+    incidents: IncidentService | None = None
+    #: the incidents as last read, and when (None: not read yet)
+    incidents_read: tuple[datetime, list[Incident]] | None = None
 
     def now(self) -> datetime:
         return self.clock()
+
+    async def read_incidents(self) -> None:
+        """The incidents as listed now (from the store: another process may group them)."""
+        if self.incidents is not None:
+            self.incidents_read = (self.now(), await self.incidents.listed())
+
+    async def follow_incidents(self, every_s: float = INCIDENTS_READ_S) -> None:
+        """Read the incidents every ``every_s`` for as long as the wall runs; a read that
+        fails (the store busy) leaves the last one, aged, and is tried again."""
+        while True:
+            try:
+                await self.read_incidents()
+            except AppError as exc:
+                log.warning("the wall could not read the incidents: %s", exc)
+            await asyncio.sleep(every_s)
 
     def build(self, pages: list[str], now: datetime | None = None) -> WallModel:
         return build_wall(self, pages, now)
