@@ -9,7 +9,8 @@ takes a free one. A period with no value (NaN, +/-Inf) is a gap in the line, nev
 values past +/-PLOT_LIMIT are drawn at it (near the float limits pyqtgraph's ranges overflow),
 the cursor reads them true. The rules' thresholds drawn as lines and an enum series' values
 named (``apply_rules``); dates on the time axis when a range crosses midnight; an empty chart
-says so. Redraws come from the presenter's timer.
+says so. A dashboard's chart spans the range chosen (``set_span``: hours without data are seen
+empty), unless the user zoomed or panned it. Redraws come from the presenter's timer.
 """
 
 from __future__ import annotations
@@ -155,6 +156,10 @@ class TimeSeriesChart(pg.PlotWidget):
         self.thresholds: list[tuple[float, str]] = []
         self.enum_names: dict[int, str] = {}
         self._title = title
+        #: the time range the chart spans (``set_span``), and whether the user's own zoom or
+        #: pan (the mouse) is shown instead
+        self._span: tuple[float, float] | None = None
+        self._zoomed = False
         self.setBackground(theme.chart("background"))
         plot = self.getPlotItem()
         plot.setClipToView(True)
@@ -191,10 +196,40 @@ class TimeSeriesChart(pg.PlotWidget):
         self._vline.hide()
         self._readout.hide()
         self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        self._connect_view(plot)
+
+    def _connect_view(self, plot: pg.PlotItem) -> None:
+        """The context menu's analysis, and the user's zoom and pan (``set_span``)."""
         menu = plot.getViewBox().menu
         menu.addSeparator()
         self.analyse_action = menu.addAction(ANALYSE_HISTORY_TEXT)
         self.analyse_action.triggered.connect(self.sig_analyse_history)
+        plot.getViewBox().sigRangeChangedManually.connect(self._on_range_changed_manually)
+        plot.autoBtn.clicked.connect(self.reset_zoom)  # after pyqtgraph's own: "show all"
+
+    def set_span(self, start: float, end: float) -> None:
+        """The time axis spans ``start`` to ``end`` (s; a dashboard's range, sliding with
+        now), not just the data's own extent: hours of the range without data are seen empty.
+        A zoom or pan of the user's stays until ``reset_zoom`` (another range, the auto
+        button)."""
+        self._span = (start, end)
+        if not self._zoomed:
+            self.getPlotItem().setXRange(start, end, padding=0)
+
+    def reset_zoom(self) -> None:
+        """Span the range again (``set_span``'s), whatever the user zoomed to."""
+        self._zoomed = False
+        if self._span is not None:
+            self.getPlotItem().setXRange(*self._span, padding=0)
+
+    def _on_range_changed_manually(self, _mask: object) -> None:
+        """The mouse zoomed or panned: the user's time axis is kept if it moved off the span
+        (a zoom of the values alone leaves the range followed)."""
+        if self._span is not None:
+            shown = self.getPlotItem().getViewBox().viewRange()[0]
+            width = max(self._span[1] - self._span[0], 1.0)
+            moved = max(abs(shown[0] - self._span[0]), abs(shown[1] - self._span[1]))
+            self._zoomed = moved > 1e-6 * width
 
     def set_title_size(self, size: str) -> None:
         """Draw the title at ``size`` (the PDF's is smaller). pyqtgraph reads a title and a

@@ -56,6 +56,7 @@ def cluster_page(p: Presenters, theme: Theme, window: PageHost) -> ClusterPage:
     from ui.views.dashboard_view import DashboardView
 
     dashboard = DashboardView(theme)
+    dashboard.time_range.clock = p.dashboard.now  # a capture's now is its end
     p.dashboard.sig_panels.connect(dashboard.set_panels)
     p.dashboard.sig_panel_data.connect(dashboard.show_panel)
     p.dashboard.sig_panel_anomalies.connect(dashboard.show_panel_anomalies)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aiops_desktop.services.polling.live import FIRST_ROOM, Ring
+from aiops_desktop.services.polling.live import FIRST_ROOM, LiveBuffers, Ring
 
 
 def points(start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -32,3 +32,17 @@ def test_overlapping_and_huge_answers() -> None:
     assert ring.extend(*points(20, 1000)) == 980  # more than the capacity at once
     ts, _ = ring.view()
     assert ts.size == 100 and ts[0] == 900 and ts[-1] == 999
+
+
+def test_how_far_back_full_buffers_reach() -> None:
+    """A cluster's full buffers say the time they cover (a step a point): a dashboard's
+    range past it is read from the cache; while none is full they hold all they were given."""
+    live = LiveBuffers(capacity=720)
+    ts = np.arange(0, 6 * 3600, 15.0)  # six hours of a hub's 15 s polls
+    live.append("hub-1", "node_cpu", {"instance": "n1"}, ts[-100:], ts[-100:])
+    assert live.full_span("hub-1") is None and live.capacity == 720
+    live.append("hub-1", "node_cpu", {"instance": "n2"}, ts, ts)  # keeps its last 720
+    live.append("spoke-1", "node_cpu", {"instance": "n1"}, ts[::2], ts[::2])  # 30 s
+    assert live.full_span("hub-1") == 3 * 3600
+    assert live.full_span("spoke-1") == 6 * 3600
+    assert live.full_span("other") is None

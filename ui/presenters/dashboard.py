@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -26,7 +27,7 @@ from aiops_desktop.services.intelligence.anomalies import (
 )
 from aiops_desktop.services.polling.history import PanelHistory
 from aiops_desktop.services.polling.live import LiveBuffers
-from aiops_desktop.services.polling.poller import PANEL_SOURCES, Poller
+from aiops_desktop.services.polling.poller import MIN_STEP_S, PANEL_SOURCES, Poller
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
@@ -57,23 +58,25 @@ class DashboardPresenter(Presenter):
     """Signals:
 
     sig_panels(list[Panel]): the panels of the catalog (once per cluster shown).
-    sig_panel_data(str, dict): one panel's series, legend -> (timestamps, values).
+    sig_panel_data(str, dict, float, float): one panel's series, legend -> (timestamps,
+    values), and the range's start and end (s): a chart spans the range, hours without data
+    shown empty.
     sig_panel_anomalies(str, list): one panel's anomaly markers (list[AnomalyMarker]).
     sig_freshness(str, bool): how old the cluster's metrics are, and whether they are stale.
     sig_analysis(str): the one-line result of an on-demand analysis of stored history.
     """
 
     sig_panels = Signal(list)
-    sig_panel_data = Signal(str, dict)
+    sig_panel_data = Signal(str, dict, float, float)
     sig_panel_anomalies = Signal(str, list)
     sig_freshness = Signal(str, bool)
     sig_analysis = Signal(str)
 
     HISTORY_HOURS = 24
 
-    #: the longest range the live buffers show (following now); a longer or absolute range
-    #: is read from the cache, off the UI thread, and read again every STORED_REFRESH_S
-    LIVE_SPAN_S = 21600
+    #: a range longer than the live buffers hold for the cluster shown (``live_span_s``), or
+    #: an absolute one, is read from the cache, off the UI thread, and read again every
+    #: STORED_REFRESH_S while it follows now
     STORED_REFRESH_S = 60.0
 
     #: Chart updates per tick: a poll that changes every panel is painted over a few ticks,
@@ -106,6 +109,7 @@ class DashboardPresenter(Presenter):
         self.range = TimeRange()
         self._stored_read_at: float | None = None  # monotonic: when the cache was last read
         self._newest_at: tuple[object, float | None] = (None, None)
+        self._full_at: tuple[object, float | None] = (None, None)
         self._drawn_version = -1
         self._drawn_panels: dict[str, int] = {}
         self.listen(bus, ANOMALIES_FOUND, self._on_anomalies_found)
@@ -143,8 +147,27 @@ class DashboardPresenter(Presenter):
     def from_store(self) -> bool:
         """Whether the range is read from the cache (longer than the live buffers, or fixed)."""
         return self._history is not None and (
-            not self.range.follows_now or self.range.seconds > self.LIVE_SPAN_S
+            not self.range.follows_now or self.range.seconds > self.live_span_s()
         )
+
+    def live_span_s(self) -> float:
+        """How far back the live buffers hold the cluster shown: their capacity at its poll
+        step (720 points: 3 h at a hub's 15 s, 6 h at a spoke's 30 s; a member is polled at
+        its hub's), or less where a full buffer spans less (a capture's own step). A fixed
+        span drew a hub's "6 h" as its last 3 h, though the cache holds all six."""
+        name = self.cluster or ""
+        found = next((c for c in self._registry.clusters() if c.name == name), None)
+        if found is None and name:
+            found = self._registry.hub_of(name)
+        step = MIN_STEP_S  # not known here: the shortest step any cluster is polled at
+        if found is not None:
+            step = max(step, float(found.check_interval_s))
+        key = (name, self._live.version)  # the full buffers' span, per version
+        if self._full_at[0] != key:
+            self._full_at = (key, self._live.full_span(name))
+        full = self._full_at[1]
+        span = self._live.capacity * step
+        return span if full is None else min(span, full)
 
     @property
     def panels(self) -> list[Panel]:
@@ -160,15 +183,28 @@ class DashboardPresenter(Presenter):
         return [p for p in self._catalog if p.source in kinds]
 
     def show_cluster(self, name: str) -> None:
+        if name != self.cluster:
+            self.sig_analysis.emit("")  # the last cluster's analysis is not this one's
         self.cluster = name
         self._drawn_version = -1
         self._drawn_panels.clear()
+        self._stored_read_at = None
         self.sig_panels.emit(self.panels)
         self.redraw()
         self.start()
         if self.from_store:
             self._read_stored()
-        self.spawn(f"anomalies-load {name}", self._load_stored(name), self.sig_analysis.emit)
+        self.spawn(f"anomalies-load {name}", self._load_stored(name), self._said_of(name))
+
+    def _said_of(self, cluster: str) -> Callable[[str], None]:
+        """Say ``text`` (an analysis' line, a read's failure) of ``cluster`` only while it is
+        the one shown: work still running for the last one would write on the next's page."""
+
+        def say(text: str) -> None:
+            if cluster == self.cluster:
+                self.sig_analysis.emit(text)
+
+        return say
 
     async def _load_stored(self, cluster: str) -> None:
         await self._anomalies.load_stored(cluster)
@@ -183,10 +219,11 @@ class DashboardPresenter(Presenter):
             return
         panels = [p for p in self.panels if panel_ids is None or p.id in panel_ids]
         hours = self.HISTORY_HOURS
+        say = self._said_of(cluster)
 
         async def work() -> None:
             for panel in panels:
-                self.sig_analysis.emit(f"{panel.title}: analysing the last {hours} h ...")
+                say(f"{panel.title}: analysing the last {hours} h ...")
                 found = await self._anomalies.analyse_history(
                     cluster, panel.id, since=timedelta(hours=hours)
                 )
@@ -196,9 +233,9 @@ class DashboardPresenter(Presenter):
                     shown = len(markers)
                     self.sig_panel_anomalies.emit(panel.id, markers)
                 samples = self._anomalies.history_samples(cluster, panel.id)
-                self.sig_analysis.emit(history_summary(panel.title, found, shown, hours, samples))
+                say(history_summary(panel.title, found, shown, hours, samples))
 
-        self.spawn(f"analyse {cluster}", work(), self.sig_analysis.emit)
+        self.spawn(f"analyse {cluster}", work(), say)
 
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
@@ -210,6 +247,7 @@ class DashboardPresenter(Presenter):
         self.range = chosen
         self._drawn_version = -1
         self._drawn_panels.clear()
+        self._stored_read_at = None  # a range that outgrows the buffers is read at once
         if self.from_store:
             self._read_stored()
         else:
@@ -222,6 +260,7 @@ class DashboardPresenter(Presenter):
             return
         self._stored_read_at = time.monotonic()
         start, end = self.range.bounds(self._anomalies.clock())
+        span = (start.timestamp(), end.timestamp())
         panels = self.panels
 
         def read() -> dict[str, Series]:
@@ -239,11 +278,11 @@ class DashboardPresenter(Presenter):
             if cluster != self.cluster or shown != self.range:
                 return  # another cluster or range was chosen meanwhile
             for panel_id, panel_series in stored.items():
-                self.sig_panel_data.emit(panel_id, panel_series)
+                self.sig_panel_data.emit(panel_id, panel_series, *span)
             for panel in panels:
                 self.sig_panel_anomalies.emit(panel.id, self.panel_anomalies(panel))
 
-        self.spawn(f"stored range {cluster}", work(), self.sig_analysis.emit)
+        self.spawn(f"stored range {cluster}", work(), self._said_of(cluster))
 
     def refresh(self) -> None:
         """A redraw tick: the panels whose data moved, a few per tick (a range read from
@@ -283,7 +322,7 @@ class DashboardPresenter(Presenter):
             self._drawn_version = self._live.version  # everything is drawn now
         for panel, version in pending[:budget]:
             self._drawn_panels[panel.id] = version
-            self.sig_panel_data.emit(panel.id, self.panel_series(panel))
+            self.sig_panel_data.emit(panel.id, self.panel_series(panel), *self._bounds())
             self.sig_panel_anomalies.emit(panel.id, self.panel_anomalies(panel))
         self._emit_freshness()
 

@@ -58,6 +58,8 @@ class ClusterOverviewView(QWidget):
         self._removable = removable
         self._theme = theme
         self._name: str | None = None
+        #: whose endpoint rows the table shows, and them (``_show_endpoints``)
+        self._endpoint_rows: tuple[str, list[Row]] = ("", [])
         self._setup_ui()
 
     def _setup_ui(self) -> None:
@@ -154,10 +156,8 @@ class ClusterOverviewView(QWidget):
         for key, value in values.items():
             self.fields[key].setText(value)
         self._show_judged(judged, f"member of {hub.name} · ")
-        self.endpoints.set_rows(
-            [Row([e.kind.value, e.url, e.auth.value, f"{hub.name} (hub)", "—"])
-             for e in hub.endpoints]
-        )  # fmt: skip
+        self._show_endpoints(name, [Row([e.kind.value, e.url, e.auth.value, f"{hub.name} (hub)",
+                                         "—"]) for e in hub.endpoints])  # fmt: skip
 
     def show_cluster(self, cluster: Cluster, judged: ClusterTruth | None = None) -> None:
         """A registered cluster: its registration, its endpoint checks, and its state as the
@@ -203,7 +203,23 @@ class ClusterOverviewView(QWidget):
             up = checks.get(kind)
             check = "not checked" if up is None else "up" if up else "DOWN"
             shown.append(Row([*cells, check], colour=bad if up is False else None))
-        self.endpoints.set_rows(shown)
+        self._show_endpoints(cluster.name, shown)
+
+    def _show_endpoints(self, name: str, rows: list[Row]) -> None:
+        """The endpoint rows of ``name``. They are shown again at each fleet-truth refresh
+        (each minute) and health check: the row the user selected (to copy a URL) stays
+        selected, by its kind where the rows changed (a check went down)."""
+        if (name, rows) == self._endpoint_rows:
+            return
+        kinds: set[str] = set()
+        if name == self._endpoint_rows[0]:
+            before = self._endpoint_rows[1]
+            kinds = {before[self.endpoints.source_row(r)].cells[0]
+                     for r in self.endpoints.selected_rows()}  # fmt: skip
+        self._endpoint_rows = (name, rows)
+        self.endpoints.set_rows(rows)
+        if kinds:
+            self.endpoints.select_source(lambda i: rows[i].cells[0] in kinds)
 
     def _on_remove_clicked(self) -> None:
         if self._name:

@@ -48,7 +48,7 @@ class DashboardView(QWidget):
         bar.addWidget(self.freshness, 1)
         self.time_range = TimeRangeBar("1 h")
         self.range = self.time_range.range
-        self.time_range.sig_changed.connect(self.sig_range_changed)
+        self.time_range.sig_changed.connect(self._on_range_chosen)
         bar.addWidget(self.time_range)
         self.pause = QPushButton("Pause")
         self.pause.setCheckable(True)
@@ -85,6 +85,8 @@ class DashboardView(QWidget):
     def set_panels(self, panels: list[Panel]) -> None:
         self.no_charts.setVisible(not panels)
         if list(self.charts) == [p.id for p in panels]:
+            for chart in self.charts.values():  # another cluster: the range, not a zoom
+                chart.reset_zoom()
             return
         for chart in self.charts.values():
             self.grid.removeWidget(chart)
@@ -94,6 +96,7 @@ class DashboardView(QWidget):
             chart = self._made.get(panel.id) or self._make_chart(panel)
             chart.set_series({})  # what another cluster showed in it is not this one's
             chart.set_anomalies([])
+            chart.reset_zoom()
             self.grid.addWidget(chart, index // COLUMNS, index % COLUMNS)
             chart.show()
             self.charts[panel.id] = chart
@@ -108,10 +111,20 @@ class DashboardView(QWidget):
         self._made[panel.id] = chart
         return chart
 
-    def show_panel(self, panel_id: str, series: dict) -> None:  # type: ignore[type-arg]
+    def show_panel(
+        self,
+        panel_id: str,
+        series: dict,  # type: ignore[type-arg]
+        start: float | None = None,
+        end: float | None = None,
+    ) -> None:
+        """A panel's series over the range from ``start`` to ``end`` (s), which its chart
+        spans: the hours of the range without data are shown empty, not left out."""
         chart = self.charts.get(panel_id)
         if chart is not None:
             chart.set_series(series)
+            if start is not None and end is not None:
+                chart.set_span(start, end)
 
     def show_panel_anomalies(self, panel_id: str, markers: list) -> None:  # type: ignore[type-arg]
         chart = self.charts.get(panel_id)
@@ -131,6 +144,11 @@ class DashboardView(QWidget):
         self.freshness.setText(text)
         colour = self._theme.severity("warning") if stale else self._theme.color("text_muted")
         self.freshness.setStyleSheet(f"color: {colour};")
+
+    def _on_range_chosen(self, chosen: object) -> None:
+        for chart in self.charts.values():  # the range chosen, not the user's last zoom
+            chart.reset_zoom()
+        self.sig_range_changed.emit(chosen)
 
     def _on_pause_toggled(self, paused: bool) -> None:
         self.pause.setText("Resume" if paused else "Pause")

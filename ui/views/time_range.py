@@ -1,9 +1,11 @@
 """The time range bar a page's panels share: the last 15 min ... 7 d, or an absolute span
 (two UTC moments). A span that cannot be (ends before it starts, longer than the cache
-keeps) is said beside the fields and changes nothing."""
+keeps) is said beside the fields and changes nothing. The fields open on the range shown,
+which ends at the bar's clock: the app's now (a capture's end, not the wall clock's)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QDateTime, QTimeZone, Signal
@@ -29,8 +31,16 @@ class TimeRangeBar(QWidget):
 
     sig_changed = Signal(object)
 
-    def __init__(self, initial: str = "1 h", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        initial: str = "1 h",
+        parent: QWidget | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         super().__init__(parent)
+        #: the app's now, where a range that follows now ends (a capture's: its end)
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.range = QComboBox()
@@ -77,7 +87,7 @@ class TimeRangeBar(QWidget):
             self._show_absolute(False)
             self._emit(TimeRange.preset(text))
             return
-        end = self.current.end or datetime.now(UTC).replace(second=0, microsecond=0)
+        end = self.current.end or self.clock().replace(second=0, microsecond=0)
         self.start.setDateTime(_to_qt(end - self.current.window))
         self.end.setDateTime(_to_qt(end))
         self._show_absolute(True)

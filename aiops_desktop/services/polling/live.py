@@ -119,6 +119,21 @@ class LiveBuffers:
                 self._versions[(cluster, panel)] = self._versions.get((cluster, panel), 0) + 1
             return added
 
+    @property
+    def capacity(self) -> int:
+        """The points a series' buffer keeps: at a cluster's step, how far back they reach."""
+        return self._capacity
+
+    def full_span(self, cluster: str) -> float | None:
+        """The shortest time a full buffer of ``cluster`` covers (s; its points a step each:
+        720 at 30 s cover 6 h): a range longer than that misses its oldest points here (the
+        cache has them); None while none is full (they hold every point they were given)."""
+        with self._lock:
+            spans = [ring.span * ring.size / (ring.size - 1)
+                     for (name, _), rings in self._rings.items() if name == cluster
+                     for ring in rings.values() if ring.size >= max(2, ring.capacity)]  # fmt: skip
+            return min(spans) if spans else None
+
     def panel_version(self, cluster: str, panel: str) -> int:
         """Bumps when this cluster's panel got new samples: charts redraw only then."""
         with self._lock:
