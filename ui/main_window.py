@@ -38,7 +38,7 @@ from ui.page_views import ClusterPage
 from ui.pages import PAGES, Runs, page_key
 from ui.presenters import Presenters
 from ui.theme import Theme
-from ui.views.cluster_list import ClusterListView
+from ui.views.cluster_list import ClusterListView, on_pick
 from ui.views.empty_state import EmptyStateView
 from ui.views.text import PlainLabel
 from ui.views.time_range import preset_covering
@@ -156,9 +156,7 @@ class MainWindow(QMainWindow):
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
             self.nav.addItem(item)
         self.nav.setFixedHeight(34 * len(self.pages))
-        self.nav.itemClicked.connect(
-            lambda item: self.show_view(item.data(Qt.ItemDataRole.UserRole))
-        )
+        on_pick(self.nav, lambda item: self.show_view(item.data(Qt.ItemDataRole.UserRole)))
 
     @property
     def truth(self) -> FleetTruth | None:
@@ -168,6 +166,26 @@ class MainWindow(QMainWindow):
     @property
     def clusters(self) -> list[Cluster]:
         return self._clusters
+
+    def cluster_names(self) -> list[str]:
+        """What the window offers to show (the sidebar's rows): the clusters registered now,
+        each fleet hub followed by its members as the fleet's one truth last named them. The
+        truth is refreshed every minute: a cluster removed since (or a removed hub's member)
+        is not among them."""
+        members: dict[str, list[str]] = {}
+        for t in self._truth.clusters if self._truth is not None else []:
+            if t.hub:
+                members.setdefault(t.hub, []).append(t.name)
+        registered = {c.name for c in self._clusters}
+        names: list[str] = []
+        for cluster in self._clusters:
+            names.append(cluster.name)
+            if cluster.kind is ClusterKind.FLEET:
+                names += [m for m in members.get(cluster.name, []) if m not in registered]
+        return list(dict.fromkeys(names))  # a member of two hubs once
+
+    def _known(self, name: str) -> bool:
+        return name in self.cluster_names() or self._presenter.hub_of(name) is not None
 
     # -- pages, built the first time they are shown --------------------------------------
     def page(self, key: str) -> QWidget:
@@ -324,10 +342,21 @@ class MainWindow(QMainWindow):
         self._refresh_status()
         self.cluster_list.show_clusters(clusters, self._truth)
         self.sidebar.setVisible(bool(clusters))
+        shown = self.presenters.dashboard.cluster
+        on_cluster = self.stack.currentWidget() is self._cluster_page  # False until it is built
         if not clusters:
+            if not first:  # the last one removed: nothing is left to read
+                self._stop_readers()
+                self._stop_cluster_readers()
             self.stack.setCurrentWidget(self.empty_state)
         elif first or self.stack.currentWidget() is self.empty_state:
             self.show_view("fleet")
+        elif on_cluster and shown and not self._known(shown):
+            # the cluster shown was removed: its page would go on reading it, and its Details
+            # offer to remove it (or, shown for another, that other)
+            self._show_overview(shown)
+            self.show_view("fleet")
+            self.statusBar().showMessage(f"{shown} is no longer registered", 15000)
         else:
             self._show_overview()
         self._refresh_status()
@@ -345,6 +374,8 @@ class MainWindow(QMainWindow):
             self.overview.show_cluster(cluster, judged)
         elif name and (hub := self._presenter.hub_of(name)) is not None:
             self.overview.show_member(name, hub, judged)
+        elif name:
+            self.overview.show_unregistered(name)
 
     def show_view(self, name: str) -> None:
         """A page by key or alias (``ui.pages``), ``cluster:NAME`` or ``details:NAME`` (also
@@ -366,29 +397,43 @@ class MainWindow(QMainWindow):
             return
         widget = self.page(key)
         self._stop_readers(except_key=key)
+        self._stop_cluster_readers()
         self._on_page_shown(key)
         presenter = self.presenters.page(key)
         if RUNS[key] is Runs.WHILE_SHOWN:
             presenter.start()  # it reads while shown, on its timer
         else:
             presenter.refresh()  # at once, not at the next tick
-        if self.stack.currentWidget() is not widget:
-            self.commands.page_changed()
-        self.stack.setCurrentWidget(widget)
+        self.stack.setCurrentWidget(widget)  # the filter of the page left is cleared then
         self.cluster_list.list.clearSelection()
+        # the list's highlight follows Ctrl+N and the palette (a current row does not navigate)
+        self.nav.setCurrentRow(next(i for i, s in enumerate(self.pages) if s.key == key))
 
     def _stop_readers(self, except_key: str | None = None) -> None:
         for spec in PAGES:
             if spec.runs is Runs.WHILE_SHOWN and spec.key != except_key:
                 self.presenters.page(spec.key).stop()
 
+    def _stop_cluster_readers(self) -> None:
+        """The cluster page's: its Kubernetes watch and its dashboard's redraws run only while
+        it is shown (show_cluster starts them again)."""
+        self.presenters.kube.stop()
+        self.presenters.dashboard.stop()
+
     def show_cluster(self, name: str) -> None:
         self._stop_readers()
         self._build_cluster_page()  # wired before the presenter speaks
+        if (
+            self.stack.currentWidget() is self._cluster_page
+            and name != self.presenters.dashboard.cluster
+        ):
+            self.commands.page_changed()  # another cluster: the filter was the last one's
         self._show_overview(name)  # a hub's member: what is known of it through the hub
         self.presenters.dashboard.show_cluster(name)
         self.stack.setCurrentWidget(self.cluster_page)
         self.cluster_page.setCurrentWidget(self.dashboard)
+        self.nav.setCurrentRow(-1)  # no page of the list is shown
+        self.cluster_list.select(name)
 
     def on_cluster_tab_changed(self, _index: int) -> None:
         """The Kubernetes page asks the API server only while it is shown."""
@@ -448,11 +493,13 @@ class MainWindow(QMainWindow):
     def _refresh_status(self) -> None:
         """How many clusters, and in which states: the fleet's one truth's (hub members
         included); until it has spoken, only how many are registered."""
-        judged = {t.name for t in self._truth.clusters} if self._truth is not None else set()
+        offered = set(self.cluster_names())  # a cluster removed since the truth spoke is not
+        truths = [t for t in self._truth.clusters if t.name in offered] if self._truth else []
+        judged = {t.name for t in truths}
         new = [c for c in self._clusters if c.name not in judged and c.kind is ClusterKind.CLUSTER]
         if self._truth is not None:
-            counts = Counter(t.state.value for t in self._truth.clusters)
-            parts = [count(len(self._truth.clusters) + len(new), "cluster")]
+            counts = Counter(t.state.value for t in truths)
+            parts = [count(len(truths) + len(new), "cluster")]
             parts += [f"{n} {state.lower()}" for state, n in sorted(counts.items())]
             parts += [f"{len(new)} not judged yet"] if new else []  # added since it spoke
         else:

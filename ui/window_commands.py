@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLineEdit, QMenu, QMessageBox
+from PySide6.QtWidgets import QLineEdit, QMenu, QMessageBox, QWidget
 
 from aiops_desktop import __version__
 from aiops_desktop.services.runtime.access import Action
@@ -42,7 +42,10 @@ class WindowCommands(QObject):
         super().__init__(window)
         self.window = window
         self.filter_bar = filter_bar
-        self.keys: list[tuple[str, str]] = []  # for the sheet, in menu order
+        #: (action, its keys, what it does) for the sheet, in menu order
+        self._keyed: list[tuple[QAction, str, str]] = []
+        self.menus: list[QMenu] = []  # File, View, Settings, Help: what the palette offers
+        self._filtered: QWidget | None = None  # the page whose tables the filter hides rows of
         self._gpus: GpuFleet | None = None
         self._incidents: list[Incident] = []
         p = window.presenters
@@ -53,6 +56,8 @@ class WindowCommands(QObject):
         filter_bar.setVisible(False)
         filter_bar.textChanged.connect(self.apply_filter)
         self._menus()
+        # whatever shows another page (the list, a key, the palette, a cluster or a link)
+        window.stack.currentChanged.connect(self.page_changed)
         self._shortcut("/", self.start_filter)
         self._shortcut("Esc", self.clear_filter)
         self._shortcut("F1", self.show_shortcuts)
@@ -72,7 +77,7 @@ class WindowCommands(QObject):
             action.setShortcut(sequence)
             shown = sequence.toString(QKeySequence.SequenceFormat.NativeText)
             if shown:
-                self.keys.append((shown, text.replace("&", "").rstrip("…")))
+                self._keyed.append((action, shown, text.replace("&", "").rstrip("…")))
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
@@ -80,6 +85,7 @@ class WindowCommands(QObject):
     def _menus(self) -> None:
         w, bar = self.window, self.window.menuBar()
         file = bar.addMenu("&File")
+        self.menus.append(file)
         self.import_action = self._action(file, "&Import kubeconfig…", "Ctrl+I",
                                           w.open_import_dialog)  # fmt: skip
         self.add_action = self._action(file, "&Add cluster…", "Ctrl+N", w.open_add_dialog)
@@ -92,6 +98,7 @@ class WindowCommands(QObject):
         file.addSeparator()
         self._action(file, "&Quit", QKeySequence.StandardKey.Quit, w.close)
         view = bar.addMenu("&View")
+        self.menus.append(view)
         self._action(view, "&Command palette…", "Ctrl+K", self.open_palette)
         self._action(view, "&Filter tables", None, self.start_filter)
         view.addSeparator()
@@ -99,6 +106,7 @@ class WindowCommands(QObject):
             keys = f"Ctrl+{n}" if n <= 9 else None
             self._action(view, spec.title, keys, lambda _on=False, k=spec.key: w.show_view(k))
         settings = bar.addMenu("&Settings")
+        self.menus.append(settings)
         self.settings_action = self._action(
             settings, "&Settings…", QKeySequence.StandardKey.Preferences, w.open_settings_dialog
         )
@@ -106,6 +114,7 @@ class WindowCommands(QObject):
         if not self.settings_action.isEnabled():
             self.settings_action.setText("Settings… (an admin's)")
         help_ = bar.addMenu("&Help")
+        self.menus.append(help_)
         self._action(help_, "&Keyboard shortcuts", None, self.show_shortcuts)
         self._action(help_, "&About AIOps Desktop", None, self.show_about)
 
@@ -135,9 +144,15 @@ class WindowCommands(QObject):
     def apply_filter(self, text: str) -> None:
         for table in self._tables():
             table.set_filter(text)
+        self._filtered = self.window.stack.currentWidget() if text else None
 
-    def page_changed(self) -> None:
-        """A new page shows all its rows: the filter is the old page's."""
+    def page_changed(self, _index: int = -1) -> None:
+        """A new page shows all its rows, and the page left shows all of its own when it is
+        shown again: the filter was the page's it was typed on, so it is cleared there (by
+        now the stack may show the new page already)."""
+        left, self._filtered = self._filtered, None
+        for table in left.findChildren(RowsTable) if left is not None else []:
+            table.set_filter("")
         if self.filter_bar.text():
             self.clear_filter()
 
@@ -153,14 +168,17 @@ class WindowCommands(QObject):
     def commands(self) -> list[Command]:
         w = self.window
         found = [Command(s.title, "Page", self._go(s.key)) for s in w.pages]
+        # the actions of the menus named (not the menu bar's overflow menu, not a menu's own
+        # entry: those open nothing), those this window answers
         found += [Command(a.text().replace("&", "").rstrip("…"), "Action", a.trigger)
-                  for menu in w.menuBar().findChildren(QMenu) for a in menu.actions()
-                  if a.isVisible() and a.isEnabled() and a.text() and not a.isSeparator()
+                  for menu in self.menus for a in menu.actions()
+                  if a.menu() is None and a.isVisible() and a.isEnabled() and a.text()
+                  and not a.isSeparator()
                   and a.text().replace("&", "") not in {s.title for s in PAGES}]  # fmt: skip
         truth = w.truth
-        names = [t.name for t in truth.clusters] if truth is not None else [
-            c.name for c in w.clusters]  # fmt: skip
-        found += [Command(n, "Cluster", lambda n=n: w.show_view(f"cluster:{n}")) for n in names]
+        # the clusters registered now and their hubs' members: the truth may be a minute old
+        found += [Command(n, "Cluster", lambda n=n: w.show_view(f"cluster:{n}"))
+                  for n in w.cluster_names()]  # fmt: skip
         seen: set[tuple[str, str]] = set()
 
         def add(kind: str, title: str, page: str, needle: str) -> None:
@@ -197,7 +215,10 @@ class WindowCommands(QObject):
 
     # -- help -------------------------------------------------------------------------------
     def shortcut_sheet(self) -> str:
-        rows = [*FIXED_KEYS, *self.keys]
+        """The keys this window answers: a hidden or disabled action's keys do nothing (a
+        capture's window has no Import kubeconfig or Add cluster)."""
+        keys = [(k, what) for a, k, what in self._keyed if a.isVisible() and a.isEnabled()]
+        rows = [*FIXED_KEYS, *keys]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {what}" for k, what in rows)
 

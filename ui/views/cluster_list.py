@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QStyle, QVBoxLayout, QWidget
 
 from aiops_desktop.models import Cluster, ClusterKind
 from aiops_desktop.models.fleet import FleetTruth
 from ui.theme import Theme, state_badge
 from ui.views.text import tip as tip_text
+
+
+def on_pick(items: QListWidget, slot: Callable[[QListWidgetItem], object]) -> None:
+    """``slot`` on an item clicked or activated (Enter: keyboard users move with the arrows).
+    Where the style activates an item on a single click, a click is taken once."""
+    items.itemActivated.connect(slot)
+    single = QStyle.StyleHint.SH_ItemView_ActivateItemOnSingleClick
+    if not items.style().styleHint(single, None, items):
+        items.itemClicked.connect(slot)
 
 
 class ClusterListView(QWidget):
@@ -29,7 +40,7 @@ class ClusterListView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.list = QListWidget()
         self.list.setObjectName("clusterList")
-        self.list.itemClicked.connect(self._on_list_item_clicked)
+        on_pick(self.list, self._on_list_item_clicked)
         layout.addWidget(self.list)
 
     def show_clusters(self, clusters: list[Cluster], truth: FleetTruth | None = None) -> None:
@@ -82,6 +93,13 @@ class ClusterListView(QWidget):
         self.list.addItem(item)
         if name == current:
             self.list.setCurrentItem(item)
+
+    def select(self, name: str) -> None:
+        """Highlight the cluster shown (opened from the palette, a tile or a link)."""
+        for row in range(self.list.count()):
+            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == name:
+                self.list.setCurrentRow(row)
+                return
 
     def selected_name(self) -> str | None:
         item = self.list.currentItem()

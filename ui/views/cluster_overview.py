@@ -159,6 +159,21 @@ class ClusterOverviewView(QWidget):
         self._show_endpoints(name, [Row([e.kind.value, e.url, e.auth.value, f"{hub.name} (hub)",
                                          "—"]) for e in hub.endpoints])  # fmt: skip
 
+    def show_unregistered(self, name: str) -> None:
+        """A name the registry does not know (removed, or never added): that, and nothing of
+        the cluster shown before it (its fields, its endpoints, its Remove button)."""
+        self._name = ""
+        self.remove_button.setVisible(False)
+        self.title.setText(f"{name}: not registered")
+        self.state.setText("")
+        self.state.setStyleSheet("")
+        self.tls_warning.setVisible(False)
+        values = dict.fromkeys(self.fields, "—")
+        values |= {"Name": name, "Type": "not registered (removed, or never added)"}
+        for key, value in values.items():
+            self.fields[key].setText(value)
+        self._show_endpoints(name, [])
+
     def show_cluster(self, cluster: Cluster, judged: ClusterTruth | None = None) -> None:
         """A registered cluster: its registration, its endpoint checks, and its state as the
         fleet's one truth judges it."""
