@@ -18,7 +18,6 @@ from aiops_desktop.qt_boot import run_program, run_qt, save_screenshot, settle, 
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.intelligence.rca import rca_clusters
 from aiops_desktop.services.polling.history import PanelHistory
-from aiops_desktop.services.runtime.maintenance import maintenance_loop
 from aiops_desktop.settings import AppPaths
 
 if TYPE_CHECKING:
@@ -122,7 +121,7 @@ class DesktopApp:
         await loaded
         if self.core.capture is None:  # a capture is read as it is: no polling, no discovery
             self.core.supervisor.spawn(
-                maintenance_loop(self.core.registry, self.core.series, self.core.alert_events),
+                self.core.maintain(),
                 name="cache-maintenance",
             )
             # a cluster the CLI adds while this runs is polled without a restart

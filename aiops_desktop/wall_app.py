@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from aiops_desktop.models.errors import AppError, UsageError
 from aiops_desktop.qt_boot import run_qt, save_screenshot, settle, wait_signal
 from aiops_desktop.services.core import Core
-from aiops_desktop.services.runtime.maintenance import maintenance_loop
 from aiops_desktop.settings import AppPaths
 
 if TYPE_CHECKING:
@@ -64,7 +63,7 @@ class WallApp:
         await self.core.registry.load()
         if self.core.capture is None:
             self.core.supervisor.spawn(
-                maintenance_loop(self.core.registry, self.core.series, self.core.alert_events),
+                self.core.maintain(),
                 name="cache-maintenance",
             )
             # a cluster the CLI adds while this runs is polled without a restart

@@ -303,6 +303,19 @@ class Core:
             recorded=self.capture is not None,
         )  # fmt: skip
 
+    async def maintain(self) -> None:
+        """Keep the cache bounded for as long as the app (or the wall) runs: health history,
+        samples and rollups, alert firings, anomalies and resolved incidents past their
+        retention (``maintenance_loop``)."""
+        from aiops_desktop.services.runtime.maintenance import maintenance_loop
+        from aiops_desktop.store.anomalies import AnomalyRepository
+        from aiops_desktop.store.incidents import IncidentRepository
+
+        await maintenance_loop(
+            self.registry, self.series, self.alert_events,
+            anomalies=AnomalyRepository(self.db), incidents=IncidentRepository(self.db),
+        )  # fmt: skip
+
     @cached_property
     def wall(self) -> WallService:
         from aiops_desktop.services.outputs.wall import WallService

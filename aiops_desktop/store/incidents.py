@@ -97,6 +97,17 @@ class IncidentRepository:
         row = self._db.fetch_one("SELECT body FROM incidents WHERE id = ?", (incident_id,))
         return read_one(Incident, row[0], f"incident {incident_id}") if row else None
 
+    def prune_resolved(self, before: float) -> Future[int]:
+        """Delete the incidents resolved (and not changed since) before ``before`` (unix s);
+        one not resolved stays, however old. How many."""
+
+        def op(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "DELETE FROM incidents WHERE state = 'RESOLVED' AND updated_at < ?", (before,)
+            ).rowcount
+
+        return self._db.write(op)
+
 
 def _acknowledged(conn: sqlite3.Connection, ids: list[str]) -> dict[str, datetime | None]:
     """Of ``ids``, those stored as acknowledged, and when."""

@@ -1,5 +1,5 @@
 """Keeps the cache bounded: health history past store.health_retention, raw samples into
-rollups, old rollups.
+rollups, old rollups; anomalies, and incidents resolved, past store.rollup_retention.
 
 Runs under the task supervisor while the app is open: once at start, then every interval. A
 pass that fails (the CLI holding the cache's write lock, a full disk) is logged and tried
@@ -18,6 +18,8 @@ from aiops_desktop.models import utcnow
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.store.alert_events import AlertEventRepository
+from aiops_desktop.store.anomalies import AnomalyRepository
+from aiops_desktop.store.incidents import IncidentRepository
 from aiops_desktop.store.series import SeriesStore
 
 log = logging.getLogger("aiops.services.maintenance")
@@ -34,7 +36,12 @@ class MaintenanceReport:
 
 
 async def maintain_once(
-    registry: ClusterRegistry, series: SeriesStore, alert_events: AlertEventRepository | None = None
+    registry: ClusterRegistry,
+    series: SeriesStore,
+    alert_events: AlertEventRepository | None = None,
+    *,
+    anomalies: AnomalyRepository | None = None,
+    incidents: IncidentRepository | None = None,
 ) -> MaintenanceReport:
     now = utcnow()
     kept = series.settings.health_retention  # the store's settings, as the app started
@@ -42,6 +49,13 @@ async def maintain_once(
     retention = await asyncio.wrap_future(series.apply_retention(now))
     if alert_events is not None:  # kept as long as the health history
         retention["alert_events"] = await asyncio.wrap_future(alert_events.prune(now - kept))
+    # anomalies and resolved incidents kept as long as the rollups they were found in; an
+    # incident not resolved stays, however old
+    cut = (now - series.settings.rollup_retention).timestamp()
+    if anomalies is not None:
+        retention["anomalies"] = await asyncio.wrap_future(anomalies.purge_before(cut))
+    if incidents is not None:
+        retention["incidents"] = await asyncio.wrap_future(incidents.prune_resolved(cut))
     try:
         orphans = await registry.sweep_orphans()
     except AppError as exc:  # the keyring is locked or gone: next time
@@ -57,11 +71,16 @@ async def maintenance_loop(
     series: SeriesStore,
     alert_events: AlertEventRepository | None = None,
     interval_s: float = DEFAULT_INTERVAL_S,
+    *,
+    anomalies: AnomalyRepository | None = None,
+    incidents: IncidentRepository | None = None,
 ) -> None:
     failures = 0
     while True:
         try:
-            await maintain_once(registry, series, alert_events)
+            await maintain_once(
+                registry, series, alert_events, anomalies=anomalies, incidents=incidents
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any failure: logged, tried again; never ends

@@ -1,0 +1,117 @@
+"""The maintenance pass keeps the anomalies and incidents tables bounded too: anomalies older
+than store.rollup_retention and incidents resolved before it are deleted (an incident not
+resolved stays, however old)."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from aiops_desktop.models import utcnow
+from aiops_desktop.models.anomalies import Anomaly, AnomalyMethod, AnomalySeverity, AnomalyType
+from aiops_desktop.models.enums import FindingSeverity, IncidentStatus
+from aiops_desktop.models.incidents import Incident
+from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.core import Core
+from aiops_desktop.services.runtime.maintenance import maintain_once
+from aiops_desktop.settings import StoreSettings
+from aiops_desktop.store.alert_events import AlertEventRepository
+from aiops_desktop.store.anomalies import AnomalyRepository
+from aiops_desktop.store.database import Database
+from aiops_desktop.store.incidents import IncidentRepository
+from aiops_desktop.store.series import SeriesStore
+
+KEPT = timedelta(days=30)
+
+
+class _Registry:
+    """The registry's two maintenance calls, with no clusters or keyring behind them."""
+
+    async def prune_history(self, now: datetime, keep: timedelta) -> int:
+        return 0
+
+    async def sweep_orphans(self) -> int:
+        return 0
+
+
+def _anomaly(metric: str, at: datetime) -> Anomaly:
+    return Anomaly(cluster="site-a", metric=metric, method=AnomalyMethod.DOMAIN_RULE,
+                   timestamp=at, score=10, threshold=2.5, severity=AnomalySeverity.CRITICAL,
+                   confidence=1, type=AnomalyType.THRESHOLD_BREACH, actual=99,
+                   explanation="CPU pegged")  # fmt: skip
+
+
+def _incident(name: str, state: IncidentStatus, changed: datetime) -> Incident:
+    return Incident(
+        id=name, title=name, severity=FindingSeverity.WARNING, state=state,
+        opened_at=changed - timedelta(days=1), updated_at=changed,
+        resolved_at=changed if state is IncidentStatus.RESOLVED else None,
+    )  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_old_anomalies_and_long_resolved_incidents_are_pruned(tmp_path: Path) -> None:
+    db = Database(tmp_path / "cache.sqlite3")
+    try:
+        now = utcnow()
+        old, recent = now - KEPT - timedelta(days=1), now - KEPT + timedelta(days=1)
+        anomalies, incidents = AnomalyRepository(db), IncidentRepository(db)
+        anomalies.save([_anomaly("old", old), _anomaly("recent", recent)]).result()
+        incidents.save([
+            _incident("resolved-long-ago", IncidentStatus.RESOLVED, old),
+            _incident("resolved-lately", IncidentStatus.RESOLVED, recent),
+            _incident("open-long", IncidentStatus.OPEN, old),
+            _incident("acknowledged-long", IncidentStatus.ACKNOWLEDGED, old),
+        ]).result()  # fmt: skip
+        series = SeriesStore(db, StoreSettings(rollup_retention=KEPT))
+        report = await maintain_once(
+            cast(ClusterRegistry, _Registry()), series, AlertEventRepository(db),
+            anomalies=anomalies, incidents=incidents,
+        )  # fmt: skip
+        assert report.retention["anomalies"] == 1
+        assert report.retention["incidents"] == 1
+        assert [a.metric for a in anomalies.list()] == ["recent"]
+        assert sorted(i.id for i in incidents.list()) == [
+            "acknowledged-long", "open-long", "resolved-lately",
+        ]  # fmt: skip
+    finally:
+        db.close()
+
+
+def test_prune_resolved_keeps_those_not_resolved_whatever_their_age(tmp_path: Path) -> None:
+    db = Database(tmp_path / "cache.sqlite3")
+    try:
+        now = utcnow()
+        incidents = IncidentRepository(db)
+        incidents.save([
+            _incident("resolved", IncidentStatus.RESOLVED, now - timedelta(days=400)),
+            _incident("open", IncidentStatus.OPEN, now - timedelta(days=400)),
+        ]).result()  # fmt: skip
+        assert incidents.prune_resolved((now - KEPT).timestamp()).result() == 1
+        assert [i.id for i in incidents.list()] == ["open"]
+    finally:
+        db.close()
+
+
+@pytest.mark.asyncio
+async def test_the_apps_maintenance_prunes_anomalies_and_incidents_too(core: Core) -> None:
+    """What the window and the wall run (``Core.maintain``) is given both repositories."""
+    import asyncio
+
+    old = utcnow() - core.settings.store.rollup_retention - timedelta(days=1)
+    anomalies, incidents = AnomalyRepository(core.db), IncidentRepository(core.db)
+    anomalies.save([_anomaly("old", old)]).result()
+    incidents.save([_incident("resolved-long-ago", IncidentStatus.RESOLVED, old)]).result()
+    running = asyncio.create_task(core.maintain())
+    try:
+        async with asyncio.timeout(20):
+            while anomalies.list() or incidents.list():
+                await asyncio.sleep(0.05)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
