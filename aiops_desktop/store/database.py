@@ -23,7 +23,7 @@ from aiops_desktop.store.errors import (
     StoreTooNewError,
     StoreUnavailableError,
 )
-from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
+from aiops_desktop.store.migrations import APPLICATION_ID, SCHEMA_VERSION, migrate, tables_at
 from aiops_desktop.store.writer import WriterThread, connect
 
 if TYPE_CHECKING:
@@ -66,10 +66,29 @@ def _refusal(path: Path, exc: sqlite3.Error, waited_s: float) -> StoreError:
     return StoreUnavailableError(path, reason)
 
 
+def _ours(conn: sqlite3.Connection, version: int) -> bool:
+    """Whether the file read in ``conn`` is a cache of this app: it carries APPLICATION_ID, or
+    it is empty, or (made before caches carried the id) it holds exactly the tables of its
+    version. Anything else is another application's file, whatever its user_version says."""
+    if version < 0:
+        return False
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    if app_id != 0:
+        return app_id == APPLICATION_ID
+    if version == 0:
+        return not conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if version > SCHEMA_VERSION:  # every release newer than this one sets the id
+        return False
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )
+    return {r[0] for r in rows} == tables_at(version)
+
+
 def _probe(path: Path, timeout_s: float = LOCK_TIMEOUT_S) -> tuple[int, str | None]:
     """Return (schema version, problem) of an existing file without changing it; a problem is
     damage only (SQLITE_CORRUPT, SQLITE_NOTADB, a failed quick_check). A file of another
-    application (tables, no version of ours) is refused untouched, and so is one that is
+    application (``_ours``: not ours) is refused untouched, and so is one that is
     locked past ``timeout_s`` (StoreBusyError) or cannot be opened (StoreUnavailableError)."""
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout_s)
@@ -80,18 +99,16 @@ def _probe(path: Path, timeout_s: float = LOCK_TIMEOUT_S) -> tuple[int, str | No
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
         conn.execute("PRAGMA trusted_schema=OFF")
-        # one read snapshot for the version and the objects: read apart, another process's
-        # first migration could commit between them (its tables, then "version 0") and a
-        # cache being made read as another application's
+        # one read snapshot for the version, the id and the objects: read apart, another
+        # process's first migration could commit between them (its tables, then "version 0")
+        # and a cache being made read as another application's
         conn.isolation_level = None
         conn.execute("BEGIN")
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         rows = conn.execute("PRAGMA quick_check").fetchall()
         problems = [r[0] for r in rows if r[0] != "ok"]
-        if not problems and version == 0:
-            objects = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if objects:
-                raise StoreForeignError(path)
+        if not problems and not _ours(conn, version):
+            raise StoreForeignError(path)
         return version, ("; ".join(problems[:3]) if problems else None)
     except sqlite3.Error as exc:
         if _primary_code(exc) in _CORRUPT:

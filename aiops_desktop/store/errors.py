@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from aiops_desktop.models.errors import AppError
@@ -80,3 +81,33 @@ class StoreUnavailableError(StoreError):
             "it and its folder can be read and written by this user and that the disk is "
             "healthy, or start with another data directory (--data-dir)."
         )
+
+
+class StoreWriteError(StoreError):
+    """A write could not be saved: the disk is full, the file became read-only, another
+    program held the lock too long, or the disk failed. Nothing of it was kept; the cache is
+    as it was before it. ``__cause__`` is SQLite's own error."""
+
+    def __init__(self, path: Path, reason: str, code: int | None) -> None:
+        self.path = path
+        self.reason = reason
+        self.code = code
+        super().__init__(f"{_WRITE_TROUBLE.get(code, _OTHER_TROUBLE).format(path=path)} ({reason})")
+
+
+_OTHER_TROUBLE = (
+    "A change could not be saved to the cache file {path}; it was not kept. Check the disk it is "
+    "on and try again"
+)
+_WRITE_TROUBLE: dict[int | None, str] = {
+    sqlite3.SQLITE_FULL: "The disk holding the cache file {path} is full; the change was not "
+    "saved. Free some space and try again",
+    sqlite3.SQLITE_READONLY: "The cache file {path} cannot be written (it or its disk became "
+    "read-only); the change was not saved. Check its permissions and the disk",
+    sqlite3.SQLITE_BUSY: "The cache file {path} is locked by another program (another AIOps "
+    "Desktop window or command, or a tool that holds it open); the change was not saved. Try "
+    "again once it is done",
+    sqlite3.SQLITE_IOERR: "The disk holding the cache file {path} failed to write; the change "
+    "was not saved. Check the disk and try again",
+}
+_WRITE_TROUBLE[sqlite3.SQLITE_LOCKED] = _WRITE_TROUBLE[sqlite3.SQLITE_BUSY]

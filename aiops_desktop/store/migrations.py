@@ -7,6 +7,7 @@ earlier version, with data in it, to the newest.
 from __future__ import annotations
 
 import sqlite3
+from functools import cache
 
 #: A migration is one SQL script; the runner wraps it with its version bump in one transaction.
 Migration = str
@@ -159,6 +160,36 @@ CREATE TABLE chat_sessions (
 CREATE INDEX chat_sessions_updated ON chat_sessions (updated_at);
 """
 
+# A series id is never given twice (AUTOINCREMENT): a series row deleted (a removed cluster,
+# one retention forgot) may still be named by a write another process queued from its cache;
+# with the id reused, a new series would show those samples as its own. Samples of an id no
+# series row has (left so by older versions' caches after a failed write) are unreadable;
+# they go, and no new series is given their id (a window of the older version still running
+# may write more of them).
+_V10_SERIES_IDS = """
+CREATE TABLE series_v10 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    cluster TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    labels TEXT NOT NULL,           -- canonical JSON, sorted keys
+    chunked_until_ms INTEGER NOT NULL DEFAULT -9223372036854775808,
+    UNIQUE (cluster, metric, labels)
+);
+INSERT INTO series_v10 (id, cluster, metric, labels, chunked_until_ms)
+    SELECT id, cluster, metric, labels, chunked_until_ms FROM series;
+DROP TABLE series;
+ALTER TABLE series_v10 RENAME TO series;
+CREATE INDEX series_by_metric ON series (metric, cluster);
+INSERT INTO sqlite_sequence (name, seq) SELECT 'series', 0
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'series');
+UPDATE sqlite_sequence SET seq = MAX(seq,
+        (SELECT COALESCE(MAX(series_id), 0) FROM samples_head),
+        (SELECT COALESCE(MAX(series_id), 0) FROM chunks))
+    WHERE name = 'series';
+DELETE FROM samples_head WHERE series_id NOT IN (SELECT id FROM series);
+DELETE FROM chunks WHERE series_id NOT IN (SELECT id FROM series);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_REGISTRY,
     _V2_SERIES,
@@ -169,8 +200,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V7_CREDENTIAL_KEYS,
     _V8_INCIDENTS,
     _V9_CHATS,
+    _V10_SERIES_IDS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: ``PRAGMA application_id`` of every cache (and capture) this app makes: "AIOP". A file with
+#: another id, whatever its ``user_version``, is another application's.
+APPLICATION_ID = 0x41494F50
 
 
 #: How long ``migrate`` waits for another connection's write lock when ``conn`` sets no wait.
@@ -194,6 +229,27 @@ def _version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def _application_id(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA application_id").fetchone()[0])
+
+
+@cache
+def tables_at(version: int) -> frozenset[str]:
+    """The tables a cache of ``version`` (1 to SCHEMA_VERSION) holds: how one made before
+    caches carried APPLICATION_ID is told from another application's file."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for script in MIGRATIONS[:version]:
+            for statement in _statements(script):
+                conn.execute(statement)
+        rows = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+        return frozenset(r[0] for r in rows)
+    finally:
+        conn.close()
+
+
 def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
     """Bring ``conn`` to ``target``; each step runs in its own transaction. Returns the version.
 
@@ -201,9 +257,12 @@ def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
     (``BEGIN IMMEDIATE``, waiting up to the connection's busy timeout) and re-reads the version
     under it, so a step another process has applied meanwhile is never run twice. A lock not
     had in time raises ``sqlite3.OperationalError`` (SQLITE_BUSY), nothing changed.
+
+    Each step also sets APPLICATION_ID, in its transaction: no state committed has our tables
+    without it. A cache made before the id (the caller has checked it is ours) is given it.
     """
-    if _version(conn) >= target:  # the usual open: nothing to do, no lock taken
-        return _version(conn)
+    if _version(conn) >= target and _application_id(conn) == APPLICATION_ID:
+        return _version(conn)  # the usual open: nothing to do, no lock taken
     waits = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
     if waits <= 0:
         conn.execute(f"PRAGMA busy_timeout = {DEFAULT_BUSY_TIMEOUT_MS}")
@@ -213,12 +272,17 @@ def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 version = _version(conn)  # under the lock: what no one else can change now
+                if version < 0:  # no cache of ours: never index MIGRATIONS from the end
+                    raise ValueError(f"user_version {version} is no version of this schema")
                 if version >= target:
+                    if _application_id(conn) != APPLICATION_ID:
+                        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     conn.execute("COMMIT")
                     return version
                 for statement in _statements(MIGRATIONS[version]):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {version + 1}")
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:

@@ -68,10 +68,19 @@ class SeriesStore:
     def __init__(self, db: Database, settings: StoreSettings | None = None) -> None:
         self._db = db
         self._settings = settings or StoreSettings()
-        # Writer-thread-only caches: series ids (both ways) and head sizes.
+        # Writer-thread-only caches: series ids (both ways), how far each is chunked, and head
+        # sizes. They hold only what is committed: the writer drops them when a write rolls
+        # back or another process (a second window, the CLI) has committed since our last
+        # write, so that none points at a series row that is gone or has moved on.
         self._ids: dict[tuple[str, str, str], tuple[int, int]] = {}
         self._keys: dict[int, tuple[str, str, str]] = {}
         self._head_count: dict[int, int] = {}
+        db.writer.on_cache_reset(self._drop_caches)
+
+    def _drop_caches(self) -> None:
+        self._ids.clear()
+        self._keys.clear()
+        self._head_count.clear()
 
     # -- writes (queued on the writer thread) ------------------------------------------------
     def append(self, batches: Iterable[SeriesBatch]) -> Future[int]:
@@ -244,8 +253,9 @@ class SeriesStore:
         step_s = step_ms // 1000
         for sid, chunks in by_series.items():
             decoded = [codec.decode(blob) for _, blob in chunks]
-            ts = np.concatenate([d[0] for d in decoded])
-            vals = np.concatenate([d[1][0] for d in decoded])
+            ts, vals = _each_once(
+                np.concatenate([d[0] for d in decoded]), np.concatenate([d[1][0] for d in decoded])
+            )
             keep = ~np.isnan(vals)
             ts, vals = ts[keep], vals[keep]
             if ts.size:
@@ -389,6 +399,7 @@ class SeriesStore:
                         [p[1][0] for p in parts]
                         + [np.array([np.nan if r[1] is None else r[1] for r in head], dtype=float)]
                     )
+                    ts, vals = _each_once(ts, vals)
                     sel = (ts >= start_ms) & (ts <= end_ms)
                     data = SeriesData(cl, metric, json.loads(lk), ts[sel], vals[sel])
                 else:
@@ -435,6 +446,18 @@ def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
         yield
     finally:
         conn.execute("COMMIT")
+
+
+def _each_once(ts: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Raw samples in time order, each timestamp once (the last given: the head's, the newest).
+    Stored samples are that already; a file an older version wrote from two processes at once
+    may hold some twice, in overlapping chunks."""
+    if ts.size < 2 or bool(np.all(ts[1:] > ts[:-1])):
+        return ts, vals
+    order = np.argsort(ts, kind="stable")
+    ts, vals = ts[order], vals[order]
+    last = np.append(ts[1:] != ts[:-1], True)
+    return ts[last], vals[last]
 
 
 def _merge_rollups(

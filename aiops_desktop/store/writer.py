@@ -4,7 +4,8 @@ Callers submit a function that takes the write connection; they get a ``concurre
 Future (``asyncio.wrap_future`` makes it awaitable), so no caller, least of all the UI thread,
 waits on SQLite. Operations queued together share one transaction; each runs in a SAVEPOINT so
 that one failing operation fails alone and the rest of its batch still commits. A future
-resolves only after its transaction has committed: a resolved write survives a crash.
+resolves only after its transaction has committed: a resolved write survives a crash. A write
+the disk or the file refuses (full, read-only, locked, failing) fails as a StoreWriteError.
 """
 
 from __future__ import annotations
@@ -19,13 +20,25 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiops_desktop.store.errors import StoreClosedError
+from aiops_desktop.store.errors import StoreClosedError, StoreWriteError
 
 log = logging.getLogger("aiops.store.writer")
 T = TypeVar("T")
 WriteOp = Callable[[sqlite3.Connection], Any]
 _STOP = object()
 PAGE_SIZE = 16384
+#: SQLite's primary codes for a write the file or its disk refused (the write itself was sound)
+_WRITE_REFUSALS = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PERM,
+    }
+)
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -54,6 +67,8 @@ class WriterThread:
         self._closed = threading.Event()
         self._ready: Future[None] = Future()
         self.batches_committed = 0
+        self._cache_resets: list[Callable[[], None]] = []
+        self._data_version: int | None = None
         self._thread = threading.Thread(target=self._run, name="aiops-store-writer", daemon=True)
         self._thread.start()
         self._ready.result()
@@ -64,6 +79,12 @@ class WriterThread:
         future: Future[T] = Future()
         self._queue.put((op, future))
         return future
+
+    def on_cache_reset(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` (on the writer thread, between writes) whenever what a cache read
+        from the file may no longer be true: a write was rolled back, or another connection
+        (another process) committed. Whoever caches rows across writes drops them there."""
+        self._cache_resets.append(hook)
 
     def close(self, timeout: float = 30.0) -> None:
         """Commit what is queued, then stop the thread."""
@@ -76,6 +97,7 @@ class WriterThread:
     def _run(self) -> None:
         try:
             conn = connect(self._path)
+            self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
         except BaseException as exc:
             self._ready.set_exception(exc)
             return
@@ -105,6 +127,12 @@ class WriterThread:
         outcomes: list[tuple[Future[Any], bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
+            # under the write lock: whether another connection (another window, the CLI) has
+            # committed since our last batch; if so, what the caches hold may be gone or moved
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                self._data_version = version
+                self._reset_caches()
             for op, future in batch:
                 if not future.set_running_or_notify_cancel():
                     continue
@@ -112,20 +140,19 @@ class WriterThread:
                 try:
                     result = op(conn)
                 except Exception as exc:  # one bad write fails alone
-                    conn.execute("ROLLBACK TO op")
-                    conn.execute("RELEASE op")
-                    outcomes.append((future, False, exc))
+                    self._reset_caches()  # it may have cached what is now undone
+                    if not _undo_op(conn):
+                        # SQLite undid the whole transaction itself (SQLITE_FULL, an I/O
+                        # error): the writes before this one are gone too, so all fail, with
+                        # this first error
+                        raise
+                    outcomes.append((future, False, _as_store_error(self._path, exc)))
                 else:
                     conn.execute("RELEASE op")
                     outcomes.append((future, True, result))
             conn.execute("COMMIT")
         except Exception as exc:
-            log.exception("store batch of %d writes failed", len(batch))
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            for _op, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            self._fail_batch(conn, batch, exc)
             return
         self.batches_committed += 1
         for future, ok, value in outcomes:
@@ -133,3 +160,57 @@ class WriterThread:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+    def _fail_batch(
+        self, conn: sqlite3.Connection, batch: list[tuple[WriteOp, Future[Any]]], exc: Exception
+    ) -> None:
+        """Nothing of the batch was kept: every write of it fails with ``exc``, the first
+        error (one that rolling back raises too would hide it)."""
+        log.exception("store batch of %d writes failed", len(batch))
+        self._reset_caches()
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                log.exception("rolling back the failed batch failed")
+        error = _as_store_error(self._path, exc)
+        for _op, future in batch:
+            if not future.done():
+                future.set_exception(error)
+
+    def _reset_caches(self) -> None:
+        for hook in tuple(self._cache_resets):
+            try:
+                hook()
+            except Exception:  # a hook's bug must not stop the writer
+                log.exception("a store cache reset failed")
+
+
+def _undo_op(conn: sqlite3.Connection) -> bool:
+    """Roll back the failed operation's savepoint; False when that cannot be done (no
+    transaction is left, or the rollback itself failed)."""
+    if not conn.in_transaction:
+        return False
+    try:
+        conn.execute("ROLLBACK TO op")
+        conn.execute("RELEASE op")
+    except sqlite3.Error:
+        log.exception("rolling back a failed write failed")
+        return False
+    return True
+
+
+def _as_store_error(path: Path, exc: Exception) -> Exception:
+    """SQLite's refusal of a write for want of space, permission, a lock or a working disk,
+    as the StoreWriteError that says so (SQLite's error as its cause); any other error (an
+    operation's own, a constraint a caller handles) as it is."""
+    if not isinstance(exc, sqlite3.Error):
+        return exc
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF
+    if primary not in _WRITE_REFUSALS:
+        return exc
+    name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+    error = StoreWriteError(path, f"{exc} [{name}]", primary)
+    error.__cause__ = exc
+    return error
