@@ -189,11 +189,18 @@ class BackendClient:
         attempt = 0
         authenticated_again = False
         where = f"{self.name} ({self.base_url})"
+        # one deadline for the request and its retries: what one exchange may take (a read
+        # bound and a connect), so a server that never answers is given up on when the
+        # timeout said, not once per retry (4 x 30 s where "did not answer in time (30 s)")
+        loop = asyncio.get_running_loop()
+        connect_s = self.policy.connect_timeout_s
+        deadline = loop.time() + (timeout_s or self.policy.read_timeout_s) + connect_s
         while True:
             try:
                 status, body, headers = await self._send(
-                    method, path, params=params, data=data, timeout_s=timeout_s
-                )
+                    method, path, params=params, data=data, timeout_s=timeout_s,
+                    left_s=deadline - loop.time(),
+                )  # fmt: skip
                 self._refuse_status(status, headers, where)
                 if len(body) > OFFLOAD_BYTES:  # decode big answers off the event loop
                     return await asyncio.to_thread(self._finish, status, body, where, then)
@@ -217,6 +224,8 @@ class BackendClient:
                     self.policy.backoff_max_s, self.policy.backoff_base_s * 2 ** (attempt - 1)
                 )
                 delay *= random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
+                if deadline - (loop.time() + delay) <= connect_s:
+                    raise  # no time left for another exchange before the deadline
                 log.info(
                     "retrying request",
                     extra={
@@ -254,18 +263,23 @@ class BackendClient:
         params: Any,
         data: Any,
         timeout_s: float | None,
+        left_s: float | None = None,
     ) -> tuple[int, bytes, httpx.Headers]:
+        """One exchange; ``left_s``: what is left of the request's deadline (a retry's
+        bounds are cut to it)."""
         where = f"{self.name} ({self.base_url})"
         timeout: Any = httpx.USE_CLIENT_DEFAULT
-        if timeout_s is not None:
-            timeout = httpx.Timeout(timeout_s, connect=self.policy.connect_timeout_s)
+        read_s, connect_s = timeout_s or self.policy.read_timeout_s, self.policy.connect_timeout_s
         # httpx bounds each read; this bounds the whole answer (a byte every few seconds
         # would otherwise never end)
-        whole = (timeout_s or self.policy.read_timeout_s) + self.policy.connect_timeout_s
+        whole = read_s + connect_s
+        bound = whole if left_s is None else max(0.001, min(whole, left_s))
+        if timeout_s is not None or bound < whole:
+            timeout = httpx.Timeout(min(read_s, bound), connect=min(connect_s, bound))
         with transport_errors(where, self.name, whole=whole,
                               connect_s=self.policy.connect_timeout_s,
                               read_s=timeout_s or self.policy.read_timeout_s):  # fmt: skip
-            async with asyncio.timeout(whole):
+            async with asyncio.timeout(bound):
                 request = self.client.build_request(
                     method, path, params=params, data=data, timeout=timeout
                 )

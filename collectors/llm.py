@@ -77,6 +77,15 @@ class LlmEndpoint:
                 "the LLM endpoint must be an http(s) URL such as http://127.0.0.1:8080/v1, "
                 f"not {self.base_url[:200]!r}"
             )
+        try:  # a port that is no port (abc, 99999) fails every later request, unsaid
+            port = parts.port
+        except ValueError:
+            port = -1
+        if port is not None and not 1 <= port <= 65535:
+            raise CollectorError(
+                "the LLM endpoint's port must be a number from 1 to 65535, as in "
+                f"http://127.0.0.1:8080/v1: not {self.base_url[:200]!r}"
+            )
         if not is_loopback(parts.hostname):
             if not self.allow_remote:
                 raise CollectorError(

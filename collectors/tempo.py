@@ -34,7 +34,7 @@ from aiops_desktop.models.observability import (
     quoted,
     spans_to_keep,
 )
-from collectors.errors import CollectorBadResponse, CollectorError
+from collectors.errors import CollectorBadResponse, CollectorError, CollectorInvalidQuery
 from collectors.shapes import SHAPE_ERRORS
 
 if TYPE_CHECKING:
@@ -49,7 +49,10 @@ MOST_TAGS = 10_000  # tag names, or one tag's values, read for completion
 RANGE_MOST_S = 3 * 3600
 MAX_ATTRIBUTE_CHARS = 2_000
 _GATEWAY = re.compile(r"/api/traces/v1/[A-Za-z0-9_-]+/?$")
-_DURATION = re.compile(r"^\d+(\.\d+)?(ns|us|µs|ms|s|m|h)$")
+#: a duration as Tempo reads one (``minDuration``, TraceQL's ``traceDuration``): 500ms, 1.5s
+DURATION = re.compile(r"\d+(\.\d+)?(ns|us|µs|ms|s|m|h)")
+#: a trace id as asked: up to 32 hex digits (Tempo's search writes them without leading zeros)
+TRACE_ID = re.compile(r"[0-9a-f]{1,32}")
 _KINDS = {
     "SPAN_KIND_INTERNAL": SpanKind.INTERNAL, "SPAN_KIND_SERVER": SpanKind.SERVER,
     "SPAN_KIND_CLIENT": SpanKind.CLIENT, "SPAN_KIND_PRODUCER": SpanKind.PRODUCER,
@@ -233,11 +236,18 @@ def parse_metrics(payload: Any) -> list[LogSeries]:
     return out
 
 
+class TempoInputError(CollectorInvalidQuery, ValueError):
+    """A search or a trace id this client will not send: a duration Tempo cannot read, an id
+    that is no hex, filters a TraceQL query cannot take. The asker's input, never sent (an
+    invalid query, exit 2 on the command line); a ValueError too, as the callers that check
+    what they were given catch."""
+
+
 def _duration(text: str | None, what: str) -> str | None:
     if text is None:
         return None
-    if not _DURATION.match(text):
-        raise ValueError(f"{what} {text!r} is not a duration such as 500ms, 2s or 1m")
+    if not DURATION.fullmatch(text):
+        raise TempoInputError(f"{what} {text!r} is not a duration such as 500ms, 2s or 1m")
     return text
 
 
@@ -253,8 +263,8 @@ class TempoClient:
 
     async def trace(self, trace_id: str) -> Trace:
         wanted = trace_id.strip().lower()
-        if not re.fullmatch(r"[0-9a-f]{1,32}", wanted):
-            raise ValueError(f"{trace_id!r} is not a trace id (up to 32 hex digits)")
+        if not TRACE_ID.fullmatch(wanted):
+            raise TempoInputError(f"{trace_id!r} is not a trace id (up to 32 hex digits)")
         wanted = wanted.zfill(32)
         try:
             payload = await self.http.get_json(f"{self._prefix}/api/traces/{wanted}")
@@ -354,24 +364,25 @@ _TAG = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 def with_filters(
     traceql: str, *, service: str | None = None, operation: str | None = None,
     tags: dict[str, str] | None = None, min_duration: str | None = None,
-    max_duration: str | None = None,
+    max_duration: str | None = None, errors: bool = False,
 ) -> str:  # fmt: skip
     """``traceql`` with the search's other filters written into it, as one TraceQL query:
     ``{ status = error }`` with service shop, operation checkout and 500ms at least reads
     ``{ status = error && resource.service.name = "shop" && name = "checkout" &&
     traceDuration >= 500ms }`` (the durations are the trace's, as ``minDuration`` and
-    ``maxDuration`` are: at least, at most; values quoted by ``quoted``). A filter the
+    ``maxDuration`` are: at least, at most; values quoted by ``quoted``); ``errors``: only
+    traces with a failed span (``status = error``). A filter the
     query holds already is not written twice. Only a query of one ``{ ... }`` takes them:
     one of several spansets or a pipeline (``| count() > 2``) is refused with them, not
     sent without them."""
-    wanted = []
+    wanted = ["status = error"] if errors else []
     if service:
         wanted.append(f'resource.service.name = "{quoted(service)}"')
     if operation:
         wanted.append(f'name = "{quoted(operation)}"')
     for key, value in (tags or {}).items():
         if not _TAG.fullmatch(key):
-            raise ValueError(f"{key!r} is not a tag name TraceQL can filter on")
+            raise TempoInputError(f"{key!r} is not a tag name TraceQL can filter on")
         wanted.append(f'.{key} = "{quoted(value)}"')
     if min_duration:
         wanted.append(f"traceDuration >= {min_duration}")
@@ -382,7 +393,7 @@ def with_filters(
         return query
     inner = _one_spanset(query)
     if inner is None:
-        raise ValueError(
+        raise TempoInputError(
             f"the TraceQL query {query[:200]!r} is not one {{ ... }} (it joins spansets or "
             f"pipes them): write the other filters into it ({' && '.join(wanted)})"
         )

@@ -33,7 +33,8 @@ from aiops_desktop.cli import (
 from aiops_desktop.cli.args import Io, Parser, Printable, enum_arg, examples, size
 from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.models.enums import UserRole
-from aiops_desktop.models.errors import EXIT_CODES_TEXT, AppError
+from aiops_desktop.models.errors import EXIT_CODES_TEXT, EXIT_USAGE, AppError
+from aiops_desktop.models.text import one_line
 from aiops_desktop.settings import AppPaths, resolve_paths
 
 COMMAND_GROUPS = (
@@ -94,8 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    Printable(sys.stderr).write(f"aiops-desktop: error: {message}\n")
+    # one line: the message often quotes a server (an error body), whose line breaks would
+    # otherwise print as lines of their own
+    Printable(sys.stderr).write(f"aiops-desktop: error: {one_line(message)}\n")
     raise SystemExit(code)
+
+
+def _exit_code(exc: AppError) -> int:
+    """An error's exit code; a query the server refused is invalid input (2), as a capture
+    that cannot answer it says (a UsageError), not a runtime failure."""
+    from collectors.errors import CollectorInvalidQuery
+
+    return EXIT_USAGE if isinstance(exc, CollectorInvalidQuery) else exc.exit_code
 
 
 def _run_command(args: argparse.Namespace, paths: AppPaths, io: Io) -> int:
@@ -128,7 +139,7 @@ def _run_command(args: argparse.Namespace, paths: AppPaths, io: Io) -> int:
             io.err.write(f"aiops-desktop: {notice}\n")
         return asyncio.run(run())
     except AppError as exc:
-        _fail(str(exc), exc.exit_code)
+        _fail(str(exc), _exit_code(exc))
     finally:
         core.close()
 

@@ -222,6 +222,30 @@ def bounded(low: float, high: float, unit: str) -> Callable[[str], float]:
     return parse
 
 
+def trace_duration(text: str) -> str:
+    """A trace's duration as Tempo reads it (500ms, 1.5s, 2m): checked here, so a bad one is
+    a usage error before anything is asked, live or on a capture."""
+    from collectors.tempo import DURATION
+
+    if not DURATION.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r}: use e.g. 500ms, 2s, 1m (ns, us, ms, s, m, h)")
+    return text
+
+
+def trace_id(text: str) -> str:
+    """A trace id: up to 32 hex digits."""
+    from collectors.tempo import TRACE_ID
+
+    wanted = text.strip().lower()
+    if not TRACE_ID.fullmatch(wanted):
+        raise argparse.ArgumentTypeError(f"{text!r}: a trace id is up to 32 hex digits")
+    return wanted
+
+
+#: a command's own deadline (every ``--timeout``): more than nothing, at most five minutes
+TIMEOUT = bounded(0, 300, "seconds")
+
+
 #: PromQL as an argument: Prometheus takes queries of kilobytes; an empty one is no query
 MAX_PROMQL = 16 * 1024
 

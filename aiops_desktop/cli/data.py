@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.cli.args import (
     JSON_HELP,
+    TIMEOUT,
     Io,
-    bounded,
     chosen_clusters,
     default_text,
     duration,
@@ -23,7 +23,7 @@ from aiops_desktop.cli.args import (
 )
 from aiops_desktop.models import Aggregation, EndpointKind, QueryStatus
 from aiops_desktop.models.anomalies import ANOMALY_LOOKBACK
-from aiops_desktop.models.enums import AnomalyMethod, GroupBy, Sensitivity
+from aiops_desktop.models.enums import AnomalyMethod, GroupBy, Sensitivity, UserRole
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFoundError
 from aiops_desktop.models.fleet import ClusterTruth, Health
 from aiops_desktop.models.text import age_text, labels_text, one_line, time_text
@@ -32,10 +32,6 @@ if TYPE_CHECKING:
     from aiops_desktop.models.metrics import QueryAnswer
     from aiops_desktop.models.polling import SourceStatus
     from aiops_desktop.services.core import Core
-
-
-#: a command's own deadline: more than nothing, at most five minutes
-TIMEOUT = bounded(0, 300, "seconds")
 
 
 def add_commands(sub: Any) -> None:
@@ -312,8 +308,11 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
         )
         for t in answer.series
     ]
+    # a viewer only reads: what its look finds is said, not stored (stored, it would join an
+    # incident), as the assistant's read-only tool does
+    keep = core.access.role is not UserRole.VIEWER
     found = await core.anomalies.analyse(
-        inputs, sensitivity=args.sensitivity, unit=args.unit, methods=args.methods
+        inputs, sensitivity=args.sensitivity, unit=args.unit, methods=args.methods, keep=keep
     )
     found.sort(key=lambda a: a.timestamp)
     if args.json:
@@ -323,6 +322,7 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
                     "query": args.query,
                     "sensitivity": args.sensitivity.value,
                     "series": len(inputs),
+                    "kept": keep,
                     "anomalies": [a.model_dump(mode="json") for a in found],
                 },
                 indent=2,
@@ -330,7 +330,9 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
             + "\n"
         )
     else:
-        out.write(f"{len(found)} anomalies in {len(inputs)} series over {args.since}\n")
+        unkept = "" if keep else " (not kept: viewer)"
+        out.write(f"{len(found)} anomalies in {len(inputs)} series over "
+                  f"{default_text(args.since)}{unkept}\n")  # fmt: skip
         for a in found:
             out.write(
                 f"{time_text(a.timestamp, seconds=True)}  {a.cluster:<14} "

@@ -19,7 +19,7 @@ from aiops_desktop.cli.args import (
 )
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
-from aiops_desktop.models.text import pct_text
+from aiops_desktop.models.text import one_line, pct_text
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 def add_commands(sub: Any) -> None:
     gpu = sub.add_parser(
-        "gpu", help="every GPU's state and health reasons (DCGM), worst first",
+        "gpu", help="every GPU's state and health reasons (DCGM, else nvidia-smi), worst first",
         epilog=examples(
             "aiops-desktop gpu",
             "aiops-desktop gpu --clusters ran-east --json",
@@ -71,18 +71,27 @@ def _unreadable(outcomes: list[Any]) -> list[str]:
     return sorted({f"{o.cluster}: {o.error}" for o in outcomes})
 
 
-def _reader_exit(failed: list[str], *, found: bool) -> int:
+def _reader_exit(
+    failed: list[str], *, found: bool, clusters: list[Any], outcomes: list[Any]
+) -> int:
+    """0 all read; 3 (partial) where something failed and something was read: a chosen
+    cluster that answered (with no GPU or PTP port, found nothing is not read nothing), as
+    ``query`` says; 1 where nothing was."""
     if not failed:
         return EXIT_OK
-    return EXIT_PARTIAL if found else EXIT_ERROR
+    unread = {o.cluster for o in outcomes if not o.ok}
+    read_some = found or any(c.name not in unread for c in clusters)
+    return EXIT_PARTIAL if read_some else EXIT_ERROR
 
 
 async def _gpu(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     clusters, keep = chosen_clusters(core, args.clusters)
-    from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
+    from aiops_desktop.services.gpu_cnf.gpu_fallback import read_gpus
 
-    fleet = await read_gpu_fleet(core.queries, clusters)
+    # the GPU page's and the fleet's reader: DCGM, else nvidia-smi in the driver pods, else
+    # "not read" (a cluster without DCGM is not a silent 0 GPUs); a capture execs nothing
+    fleet = await read_gpus(core.queries, clusters, core.kube, recorded=core.capture is not None)
     if keep is not None:  # members asked for by name: their GPUs of the hub's answer
         fleet = replace(fleet, gpus=[h for h in fleet.gpus if h.reading.cluster in keep])
     failed = _unreadable(fleet.outcomes)
@@ -103,6 +112,7 @@ async def _gpu(core: Core, args: argparse.Namespace, io: Io) -> int:
         out.write(f"{s['gpus']} GPUs on {s['nodes']} nodes of {s['clusters']} clusters: {states}\n")
         for h in fleet.gpus:
             r = h.reading
+            # labels are any text a server sends: one line each, so none can forge a row
             mig = f" MIG {r.mig_profile}" if r.mig_profile else ""
             util = (
                 "-"
@@ -111,13 +121,14 @@ async def _gpu(core: Core, args: argparse.Namespace, io: Io) -> int:
             )
             temp = "-" if r.temperature_c is None else f"{r.temperature_c:g}C"
             pods = ", ".join(r.pods) or "-"
-            out.write(f"{h.state.value:<8} {r.key:<34} {r.model + mig:<32} util {util:<9} "
-                      f"temp {temp:<5} pods {pods}\n")  # fmt: skip
+            out.write(f"{h.state.value:<8} {one_line(r.key):<34} {one_line(r.model + mig):<32} "
+                      f"util {util:<9} temp {temp:<5} pods {one_line(pods)}\n")  # fmt: skip
             for reason in h.reasons:
-                out.write(f"         - {reason}\n")
+                out.write(f"         - {one_line(reason)}\n")
         for line in failed:
-            out.write(f"unreadable: {line}\n")
-    return _reader_exit(failed, found=bool(fleet.gpus))
+            out.write(f"unreadable: {one_line(line)}\n")
+    return _reader_exit(failed, found=bool(fleet.gpus), clusters=clusters,
+                        outcomes=fleet.outcomes)  # fmt: skip
 
 
 async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
@@ -128,8 +139,10 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
     clusters, keep = chosen_clusters(core, args.clusters)
     profiles, unread = await core.kube.ptp_thresholds()
     band = OFFSET_THRESHOLD_NS if args.threshold_ns is None else args.threshold_ns
+    # the window ends at now: a capture's end while one is open (as the PTP page's does), not
+    # the wall clock, which has moved on since the capture was made
     board = await read_ptp_board(
-        core.queries, clusters, window=args.window, end=args.until,
+        core.queries, clusters, window=args.window, end=args.until or core.now(),
         threshold=Threshold.symmetric(band), thresholds=profiles,
     )  # fmt: skip
     if keep is not None:  # members asked for by name: their ports of the hub's answer
@@ -164,13 +177,16 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
                 if c
                 else "no history"
             )
-            out.write(f"{r.state.value:<9} {r.cluster}/{r.node}/{r.iface} ({r.process}) "
-                      f"{r.role} class {r.clock_class} offset {offset} | {figures}\n")  # fmt: skip
+            # labels are any text a server sends: one line each, so none can forge a row
+            port = one_line(f"{r.cluster}/{r.node}/{r.iface} ({r.process}) {r.role}")
+            out.write(f"{r.state.value:<9} {port} class {r.clock_class} offset {offset} "
+                      f"| {figures}\n")  # fmt: skip
             for note in r.notes:
-                out.write(f"          - {note}\n")
+                out.write(f"          - {one_line(note)}\n")
         for line in failed:
-            out.write(f"unreadable: {line}\n")
-    return _reader_exit(failed, found=bool(board.rows))
+            out.write(f"unreadable: {one_line(line)}\n")
+    return _reader_exit(failed, found=bool(board.rows), clusters=clusters,
+                        outcomes=board.outcomes)  # fmt: skip
 
 
 COMMANDS = {"gpu": _gpu, "ptp": _ptp}

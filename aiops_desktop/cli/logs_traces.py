@@ -7,21 +7,35 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from collections.abc import Awaitable
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from aiops_desktop.cli.args import JSON_HELP, Io, bounded, duration, examples, instant
+from aiops_desktop.cli.args import (
+    JSON_HELP,
+    TIMEOUT,
+    Io,
+    bounded,
+    duration,
+    examples,
+    instant,
+    trace_duration,
+    trace_id,
+)
 from aiops_desktop.models.enums import LogDirection, SpanStatus
 from aiops_desktop.models.errors import EXIT_OK, UsageError
 from aiops_desktop.models.observability import LOG_DEFAULT_LIMIT, LOG_MAX_LIMIT, depth_first
 from aiops_desktop.models.text import count, one_line, time_text
 from aiops_desktop.services.queries.logs_traces import failing_traceql
+from collectors.errors import CollectorTimeout
+from collectors.tempo import with_filters
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
 
 MOST_LINES_ASKED = 50_000
+T = TypeVar("T")
 
 
 def add_commands(sub: Any) -> None:
@@ -55,6 +69,8 @@ def add_commands(sub: Any) -> None:
     logs.add_argument("--tail", action="store_true",
                       help="follow new lines live (Ctrl+C ends it), starting at --since "
                       "ago")  # fmt: skip
+    logs.add_argument("--timeout", type=TIMEOUT, default=60.0, metavar="SECONDS",
+                      help="give up after this long, at most 300 (not --tail)")  # fmt: skip
     logs.add_argument("--json", action="store_true", help=JSON_HELP)
     logs.set_defaults(handler=_logs)
 
@@ -67,14 +83,17 @@ def add_commands(sub: Any) -> None:
         ),
     )  # fmt: skip
     traces.add_argument("--cluster", required=True, metavar="NAME", help="the registered cluster")
-    traces.add_argument("--id", metavar="TRACE_ID", help="show this trace (hex id) as a span tree")
+    traces.add_argument("--id", type=trace_id, metavar="TRACE_ID",
+                        help="show this trace (hex id) as a span tree")  # fmt: skip
     traces.add_argument("--service", metavar="NAME", help="traces through this service")
     traces.add_argument("--operation", metavar="NAME", help="traces with this span name")
-    traces.add_argument("--min-duration", metavar="DURATION", help="at least this long, e.g. 500ms")
-    traces.add_argument("--max-duration", metavar="DURATION", help="at most this long, e.g. 2s")
+    traces.add_argument("--min-duration", type=trace_duration, metavar="DURATION",
+                        help="at least this long, e.g. 500ms")  # fmt: skip
+    traces.add_argument("--max-duration", type=trace_duration, metavar="DURATION",
+                        help="at most this long, e.g. 2s")  # fmt: skip
     traces.add_argument("--errors", action="store_true", help="only traces with an error span")
     traces.add_argument("--traceql", metavar="QUERY",
-                        help="a TraceQL query instead of the fields above, e.g. "
+                        help="a TraceQL query, the fields above written into it, e.g. "
                         "'{ resource.service.name = \"checkout\" && duration > 1s }'")  # fmt: skip
     traces.add_argument("--since", type=duration, default=timedelta(hours=1), metavar="DURATION",
                         help="how far back from --until")  # fmt: skip
@@ -82,8 +101,21 @@ def add_commands(sub: Any) -> None:
                         help="the window's end, ISO 8601 or Unix time (default: now)")  # fmt: skip
     traces.add_argument("--limit", type=bounded(0, 500, "traces"), default=20, metavar="N",
                         help="the most traces to list (1 to 500)")  # fmt: skip
+    traces.add_argument("--timeout", type=TIMEOUT, default=30.0, metavar="SECONDS",
+                        help="give up after this long, at most 300")  # fmt: skip
     traces.add_argument("--json", action="store_true", help=JSON_HELP)
     traces.set_defaults(handler=_traces)
+
+
+async def _within(args: argparse.Namespace, asked: Awaitable[T]) -> T:
+    """``asked`` given up on after ``--timeout``: a read of many pages, or retries, would
+    otherwise go on as long as each request's own bounds allow."""
+    try:
+        async with asyncio.timeout(args.timeout):
+            return await asked
+    except TimeoutError:
+        raise CollectorTimeout(f"{args.cluster} did not answer within {args.timeout:g} s "
+                               "(--timeout)") from None  # fmt: skip
 
 
 def _window(core: Core, args: argparse.Namespace) -> tuple[datetime, datetime]:
@@ -99,11 +131,11 @@ async def _logs(core: Core, args: argparse.Namespace, io: Io) -> int:
     if args.tail:
         return await _tail(core, args, io, start)
     args.limit = args.limit or LOG_DEFAULT_LIMIT
-    result = await core.logs_traces.logs(
+    result = await _within(args, core.logs_traces.logs(
         args.cluster, args.logql, start=start, end=end, limit=min(args.limit, LOG_MAX_LIMIT),
         most=args.limit, direction=LogDirection.FORWARD if args.forward else LogDirection.BACKWARD,
         tenant=args.tenant,
-    )  # fmt: skip
+    ))  # fmt: skip
     if args.json:
         doc = {"cluster": args.cluster, "query": args.logql, "start": start.isoformat(),
                "end": end.isoformat(), "truncated": result.truncated, "notes": result.notes,
@@ -158,7 +190,7 @@ async def _tail(core: Core, args: argparse.Namespace, io: Io, start: datetime) -
 
 async def _traces(core: Core, args: argparse.Namespace, io: Io) -> int:
     if args.id:
-        trace = await core.logs_traces.trace(args.cluster, args.id)
+        trace = await _within(args, core.logs_traces.trace(args.cluster, args.id))
         if args.json:
             io.out.write(json.dumps(trace.model_dump(mode="json"), indent=2) + "\n")
             return EXIT_OK
@@ -177,13 +209,13 @@ async def _traces(core: Core, args: argparse.Namespace, io: Io) -> int:
         return EXIT_OK
     start, end = _window(core, args)
     traceql = args.traceql
-    if args.errors and not traceql:
-        traceql = failing_traceql(args.service)
-    found = await core.logs_traces.traces(
+    if args.errors:  # written into a query given, as --service and the durations are
+        traceql = with_filters(traceql, errors=True) if traceql else failing_traceql(args.service)
+    found = await _within(args, core.logs_traces.traces(
         args.cluster, start=start, end=end, service=args.service, operation=args.operation,
         min_duration=args.min_duration, max_duration=args.max_duration, traceql=traceql,
         limit=int(args.limit),
-    )  # fmt: skip
+    ))  # fmt: skip
     if args.json:
         io.out.write(json.dumps([t.model_dump(mode="json") for t in found], indent=2) + "\n")
         return EXIT_OK

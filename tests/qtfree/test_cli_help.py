@@ -110,7 +110,7 @@ def test_every_default_is_said(name: str) -> None:
 def test_a_default_is_said_once() -> None:
     help_text = PARSERS["aiops-desktop wall"].format_help()
     assert "(default: 20)" in help_text and "(default: 0)" in help_text
-    assert "(default: fleet,gpu,ptp,alerts)" in help_text
+    assert "(default: fleet,gpu,ptp,incidents,alerts)" in help_text
     ptp = " ".join(PARSERS["aiops-desktop ptp"].format_help().split())
     assert "(default: 1h)" in ptp and "(default: 100, the PTP operator's)" in ptp
     assert "(default: 100, the PTP operator's) (default" not in ptp

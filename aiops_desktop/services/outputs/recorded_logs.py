@@ -545,7 +545,7 @@ class _Kept:
 def _ms(text: str) -> float:
     found = re.fullmatch(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", text.strip())
     if found is None:
-        raise ValueError(f"{text!r} is not a duration such as 500ms, 2s or 1m")
+        raise UsageError(f"{text!r} is not a duration such as 500ms, 2s or 1m")
     scale = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}
     return float(found.group(1)) * scale[found.group(2)]
 
