@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.qtfree.cli_runner import add_unreachable, run_cli
+from tests.servers.fixtures import fresh_dataset, members_of
+from tests.servers.prometheus import RunningPrometheus
 
 run = run_cli
 
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(scope="module")
+def fresh_members(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, RunningPrometheus]]:
+    """The members' Prometheus with an hour ending now: these tests ask for "now" (instant
+    queries, freshness), which the session's data, made when the session began, has left
+    behind when the suite reaches them minutes later on a busy machine."""
+    yield from members_of(tmp_path_factory, fresh_dataset())
+
+
 @pytest.fixture
 def fleet_home(
-    tmp_path: Path, secret_service, member_prometheus, alertmanager
+    tmp_path: Path, secret_service, fresh_members, alertmanager
 ) -> tuple[Path, dict[str, str]]:  # type: ignore[no-untyped-def]
     env = dict(secret_service.env)
     home = tmp_path / "home"
@@ -54,7 +67,7 @@ def fleet_home(
             "add",
             name,
             "--prometheus-url",
-            member_prometheus[name].url,
+            fresh_members[name].url,
             "--alertmanager-url",
             alertmanager.url,
         )

@@ -131,8 +131,7 @@ def backfill_text(dataset: Dataset, fleet: list[SeriesSpec], platform: list[Seri
 
 @pytest.fixture(scope="session")
 def dataset() -> Dataset:
-    end = int(time.time()) // STEP_S * STEP_S - STEP_S
-    return Dataset(start_s=end - (COUNT - 1) * STEP_S, end_s=end)
+    return fresh_dataset()
 
 
 @pytest.fixture(scope="session")
@@ -177,6 +176,20 @@ def member_prometheus(
     tmp_path_factory: pytest.TempPathFactory, dataset: Dataset
 ) -> Iterator[dict[str, RunningPrometheus]]:
     """east-1 and west-2 each with their own Prometheus (no cluster label in the data)."""
+    yield from members_of(tmp_path_factory, dataset)
+
+
+def fresh_dataset() -> Dataset:
+    """The hour ending one step before now (the session's ``dataset`` ends when the session
+    began: an instant query minutes later, past Prometheus' 5-minute lookback, finds none)."""
+    end = int(time.time()) // STEP_S * STEP_S - STEP_S
+    return Dataset(start_s=end - (COUNT - 1) * STEP_S, end_s=end)
+
+
+def members_of(
+    tmp_path_factory: pytest.TempPathFactory, dataset: Dataset
+) -> Iterator[dict[str, RunningPrometheus]]:
+    """east-1 and west-2 each with their own Prometheus holding ``dataset``."""
     servers = {}
     try:
         for cluster in ("east-1", "west-2"):
