@@ -63,7 +63,11 @@ _RULES: tuple[tuple[re.Pattern[str], SignalType], ...] = tuple(
     for pattern, kind in (
         (r"openshift_ptp_clock_state|ptp.*clock_state", SignalType.PTP_CLOCK_STATE),
         (r"openshift_ptp_(max_)?offset_ns|ptp.*offset", SignalType.PTP_OFFSET),
-        (r"DCGM_FI_DEV_(XID_ERRORS|ECC_\w+|ROW_REMAP_\w+|RETIRED_\w+)", SignalType.GPU_EVENT),
+        # (and the catalog's XID panel, gpu_xid_errors: a live series is named by its panel)
+        (
+            r"DCGM_FI_DEV_(XID_ERRORS|ECC_\w+|ROW_REMAP_\w+|RETIRED_\w+)|gpu_xid_errors",
+            SignalType.GPU_EVENT,
+        ),
         # a word of the metric's name (node_hwmon_temp_celsius, DCGM_FI_DEV_GPU_TEMP,
         # gpu_temperature), not "temp" inside another (tempo_, attempts, template)
         (r"(?<![a-z])(temp|temperature|celsius)(?![a-z])", SignalType.TEMPERATURE),
