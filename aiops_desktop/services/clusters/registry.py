@@ -373,11 +373,16 @@ class ClusterRegistry:
     def members(self, cluster: Cluster, seen: Iterable[str] = ()) -> list[str]:
         """The names a cluster's data goes by: its own, or a fleet hub's members that are not
         registered clusters themselves (those have their own place); for a hub no poll of
-        this version has named members of, ``seen`` names instead."""
+        this version has named members of, those of ``seen`` no other hub names (a hub that
+        never answered claimed every other hub's members, and showed them OFFLINE)."""
         if cluster.kind is not ClusterKind.FLEET:
             return [cluster.name]
         registered = {c.name for c in self._clusters.values()}
-        named = cluster.status.members or seen
+        named = cluster.status.members
+        if not named:
+            others = {n for c in self._clusters.values()
+                      if c.kind is ClusterKind.FLEET for n in c.status.members}  # fmt: skip
+            named = [n for n in seen if n not in others]
         return [n for n in named if n not in registered]
 
     async def remove(self, name: str) -> Cluster:

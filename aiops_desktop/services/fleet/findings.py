@@ -235,6 +235,21 @@ def note_unread(unread: Unread, domain: Domain, outcomes: Iterable[ClusterOutcom
             unread.setdefault(o.cluster, {}).setdefault(domain, why)
 
 
+def distinct(findings: Iterable[Finding]) -> list[Finding]:
+    """Each finding once, in order: a cluster read twice (registered itself and a hub's
+    member, or a member of two hubs over one fleet) had each finding twice, and its score
+    penalised twice. The same finding is the same domain, identity, severity and reason: a
+    PTP port's FREERUN and its FAULTY role share the port as identity and are two."""
+    seen: set[tuple[Domain, str, FindingSeverity, str]] = set()
+    out = []
+    for f in findings:
+        said = (f.domain, f.identity, f.severity, f.reason)
+        if said not in seen:
+            seen.add(said)
+            out.append(f)
+    return out
+
+
 def kept_stale(
     before: list[Finding], now: list[Finding], lost: Collection[Domain]
 ) -> list[Finding]:

@@ -12,7 +12,8 @@ The rule (README, "One fleet truth"):
 - no source configured: NOT CONFIGURED; every configured source unreachable: OFFLINE;
 - else a CRITICAL finding: CRITICAL; a source unreachable or stale: STALE; a WARNING finding:
   DEGRADED; a source with no data yet: NO DATA; else OK.
-- health score: 100 - 25 per CRITICAL finding - 10 per WARNING - 2 per INFO - 15 per
+- health score: 100 - 25 per CRITICAL finding - 10 per WARNING - 2 per INFO (9 at most in
+  all: an OK cluster scores above any DEGRADED one, whose one WARNING costs 10) - 15 per
   unreachable or stale source, at least 0; none while NO DATA or NOT CONFIGURED; 0 OFFLINE.
 - the findings read over a cluster's Prometheus (for a hub, its members') are a source too:
   a failed read makes it unreachable and keeps what was found before, marked stale (never
@@ -49,6 +50,7 @@ from aiops_desktop.services.fleet.findings import (
     Unread,
     alert_findings,
     anomaly_findings,
+    distinct,
     gpu_findings,
     kept_stale,
     kube_findings,
@@ -78,9 +80,14 @@ PTP_WINDOW = timedelta(minutes=10)  # the board's state and offset now (complian
 #: findings not refreshed for this long are stale (three missed refreshes, as a poll's source)
 FINDINGS_STALE_AFTER = timedelta(seconds=3 * REFRESH_EVERY_S)
 PENALTY = {FindingSeverity.CRITICAL: 25, FindingSeverity.WARNING: 10, FindingSeverity.INFO: 2}
+#: what every INFO finding together costs at most: drift alone makes LOW anomalies by the
+#: hundred, and 50 of them scored an OK cluster 0, below a DEGRADED one's 90
+INFO_PENALTY_CAP = PENALTY[FindingSeverity.WARNING] - 1
 SOURCE_PENALTY = 15
 DOMAIN_ORDER = {d: i for i, d in enumerate(Domain)}
 _READ = (Coverage.READ, Coverage.RECORDED)
+#: what the findings read over a cluster's Prometheus can be said to be, least lost first
+_FINDINGS_WORST = (Coverage.NO_DATA, Coverage.STALE, Coverage.UNREACHABLE)
 _SOURCES = {"metrics": (EndpointKind.PROMETHEUS, Source.METRICS),
             "alerts": (EndpointKind.ALERTMANAGER, Source.ALERTS)}  # fmt: skip
 
@@ -92,7 +99,9 @@ def judge(  # noqa: PLR0911 (the rule, one rung per state)
     configured = [c for c in coverage.values() if c is not Coverage.NOT_CONFIGURED]
     worst = {f.severity for f in findings}
     lost = sum(1 for c in configured if c in (Coverage.UNREACHABLE, Coverage.STALE))
-    score = max(0, 100 - sum(PENALTY[f.severity] for f in findings) - SOURCE_PENALTY * lost)
+    info = sum(PENALTY[f.severity] for f in findings if f.severity is FindingSeverity.INFO)
+    worse = sum(PENALTY[f.severity] for f in findings if f.severity is not FindingSeverity.INFO)
+    score = max(0, 100 - worse - min(info, INFO_PENALTY_CAP) - SOURCE_PENALTY * lost)
     if not configured:
         return Health.NOT_CONFIGURED, None
     if all(c is Coverage.UNREACHABLE for c in configured):
@@ -141,6 +150,7 @@ async def read_metric_findings(
     for part in parts:
         for name, items in part.items():
             found.setdefault(name, []).extend(items)
+    found = {name: distinct(items) for name, items in found.items()}  # a cluster read twice
     note_unread(unread, Domain.GPU, gpus.outcomes)
     note_unread(unread, Domain.PTP, board.outcomes)
     note_unread(unread, Domain.KUBERNETES, [*not_ready.failures, *looping.failures])
@@ -266,12 +276,20 @@ class FleetState:
         return found
 
     def _members(self, hub: Cluster, registered: Iterable[str]) -> list[str]:
-        """A fleet hub's members (none for a cluster): those the registry names, else the
-        names its data has gone by (findings, alerts, the cache) that are not registered."""
+        """A fleet hub's members (none for a cluster): those the registry names or its polls
+        were seen serving; for a hub that has named none, the names its data has gone by
+        (findings, alerts, the cache) that are neither registered nor another hub's (one
+        that never answered took every other hub's members, and showed them OFFLINE)."""
         if hub.kind is not ClusterKind.FLEET:
             return []
+        registered = set(registered)
+        marks = self._poller.member_seen
+        own = [n for n in marks.get(hub.name, {}) if n not in registered]
+        others = {n for name, seen in marks.items() if name != hub.name for n in seen}
         known = {*self._found, *self._poller.alerts, *self._stored}
-        return self._registry.members(hub, sorted(known.difference(registered)))
+        unnamed = [] if own else sorted(known.difference(registered, others))
+        named = self._registry.members(hub, unnamed)
+        return [*named, *(n for n in own if n not in named)]
 
     async def current(self) -> FleetTruth:
         """The truth as of the last refresh when that is recent (the window and the wall
@@ -324,22 +342,45 @@ class FleetState:
         registered = self._registry.clusters()
         names = {c.name for c in registered}
         out: list[ClusterTruth] = []
-        owned: set[str] = set()
+        serving: dict[str, list[Cluster]] = {}  # member -> its hubs, by name
         for cluster in sorted(registered, key=lambda c: c.name):
             out.append(self._judge(cluster.name, cluster.title, cluster, None, now))
             for member in self._members(cluster, names):
-                if member in owned or member in names:
-                    continue  # a member of two hubs is listed once, under the first
-                owned.add(member)
-                out.append(self._judge(member, member, cluster, cluster.name, now))
+                if member not in names:
+                    serving.setdefault(member, []).append(cluster)
+        for member, hubs in serving.items():
+            # a member of two hubs is listed once, judged from the one serving it now (the
+            # first by name of those): the first hub being down made it OFFLINE while the
+            # other read it; OFFLINE only when every hub serving it is unreachable
+            hub = min(hubs, key=lambda h: self._serving(h, member, now))
+            out.append(self._judge(member, member, hub, hub.name, now, hubs=hubs))
         out.sort(key=_worst_first)
         self.last = FleetTruth(at=now, clusters=out)
         return self.last
 
+    def _serving(self, hub: Cluster, member: str, now: datetime) -> int:
+        """How well ``hub`` serves ``member`` now, best first: its metrics read and its last
+        poll had the member's series (or the member is not polled yet in this run); read
+        without them; some source of the hub reachable; none."""
+        status = self._poller.status.get((hub.name, Source.METRICS))
+        if self._coverage(hub, EndpointKind.PROMETHEUS, status, now) in _READ:
+            age, lost, _ = self._member_freshness(hub.name, member, now)
+            limit = STALE_AFTER_INTERVALS * status.interval_s if status is not None else None
+            old = age is not None and limit is not None and age > limit
+            return 1 if lost or old else 0
+        configured = [
+            self._coverage(hub, kind, self._poller.status.get((hub.name, polled)), now)
+            for kind, polled in _SOURCES.values()
+            if hub.endpoint(kind)
+        ]
+        return 3 if all(c is Coverage.UNREACHABLE for c in configured) else 2
+
     def _judge(
-        self, name: str, title: str, source: Cluster, hub: str | None, now: datetime
-    ) -> ClusterTruth:
-        """``source``: the cluster whose endpoints serve ``name``'s data (itself, or its hub)."""
+        self, name: str, title: str, source: Cluster, hub: str | None, now: datetime, *,
+        hubs: Iterable[Cluster] = (),
+    ) -> ClusterTruth:  # fmt: skip
+        """``source``: the cluster whose endpoints serve ``name``'s data (itself, or its hub);
+        ``hubs``: every hub serving a member, whose findings are read over each of them."""
         coverage: dict[str, Coverage] = {}
         unread: dict[str, str] = {}  # source -> why it was not read
         read_at: dict[str, datetime | None] = {}  # source -> when it was last read
@@ -356,21 +397,25 @@ class FleetState:
                 unread["kubernetes"] = self._kube_errors[name]
         elif hub is None and self._refreshed_at is None and self._kube and has_kube_api(source):
             coverage["kubernetes"] = Coverage.NO_DATA  # not read yet
-        if (findings_read := self._findings_coverage(source, now)) is not None:
-            coverage["findings"] = findings_read
-            read_at["findings"] = self._read_at.get(source.name)
-            if source.name in self._unread:
-                unread["findings"] = self._unread[source.name]
+        # a member's findings are read over each of its hubs: one whose read failed keeps
+        # its last findings (``_keep_unread``), so the member's findings source is lost
+        readers = [source, *(h for h in hubs if h is not source)]
+        said = [(c, cov) for c in readers if (cov := self._findings_coverage(c, now)) is not None]
+        if said:
+            reader, coverage["findings"] = max(said, key=lambda x: _FINDINGS_WORST.index(x[1]))
+            read_at["findings"] = self._read_at.get(reader.name)
+            if reader.name in self._unread:
+                unread["findings"] = self._unread[reader.name]
         metrics = self._poller.status.get((source.name, Source.METRICS))
         age = metrics.age_s(now) if metrics is not None else None
         if hub is not None and coverage["metrics"] is Coverage.READ and metrics is not None:
             age, lost, read_at["metrics"] = self._member_freshness(source.name, name, now)
             if lost or (age is not None and age > STALE_AFTER_INTERVALS * metrics.interval_s):
                 coverage["metrics"] = Coverage.STALE
-        # a hub's own alerts (no member's cluster label) are filed under the hub: its own
+        # a hub's own alerts and series (no member's cluster label) are filed under the hub:
+        # its own findings, judged as any cluster's (an XID of the hub's own GPU is CRITICAL)
         findings = alert_findings(self._poller.alerts.get(name, []))
-        if hub is not None or source.kind is not ClusterKind.FLEET:
-            findings += self._found.get(name, [])
+        findings = distinct([*findings, *self._found.get(name, [])])
         state, score = judge(coverage, findings)
         truth = ClusterTruth(
             name=name, title=title, hub=hub, state=state, health_score=score, data_age_s=age,

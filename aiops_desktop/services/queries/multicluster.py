@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -61,10 +62,18 @@ def fleet_member(labels: dict[str, str], hub: str) -> tuple[str, dict[str, str]]
     return member, {k: v for k, v in labels.items() if k != FLEET_LABEL}
 
 
-def split_fleet(result: PromResult, hub: Cluster) -> list[TaggedSeries]:
+def split_fleet(
+    result: PromResult, hub: Cluster, asked: Collection[str] = ()
+) -> list[TaggedSeries]:
+    """A hub's series, each tagged with its member (the hub's own: the hub). A member in
+    ``asked`` (the clusters the query went to) is read from its own Prometheus: its series
+    in the hub's answer are left out, or it had each twice (a SUM doubled, a NotReady node
+    was two findings)."""
     out = []
     for series in result.series:
         member, labels = fleet_member(series.labels, hub.name)
+        if member != hub.name and member in asked:
+            continue
         out.append(TaggedSeries(member, PromSeries(labels, series.timestamps, series.values)))
     return out
 
@@ -113,6 +122,7 @@ class MultiClusterQuery:
         started = time.perf_counter()
         limit = asyncio.Semaphore(self._parallel)
         window = aligned_range(query) if query.query_type is QueryType.RANGE else None
+        asked = {c.name for c in clusters}  # a hub's member asked itself: not from the hub
 
         async def one(cluster: Cluster) -> tuple[ClusterOutcome, list[TaggedSeries]]:
             async with limit:
@@ -138,7 +148,7 @@ class MultiClusterQuery:
                     log.warning("query on %s failed", cluster.name, exc_info=True)
                     return self._failed(cluster, t0, "error", f"{type(exc).__name__}: {exc}"), []
                 if cluster.kind is ClusterKind.FLEET:
-                    tagged = split_fleet(result, cluster)
+                    tagged = split_fleet(result, cluster, asked)
                 else:
                     tagged = [TaggedSeries(cluster.name, s) for s in result.series]
                 ms = (time.perf_counter() - t0) * 1000
