@@ -3,22 +3,25 @@
 A new signal joins an incident that is not resolved when it belongs with one of its signals
 (a signal of a resolved incident offered again is left there: it does not reopen it; seen
 alive after the incident resolved, it is news again and is grouped as a new signal is):
-- the same alert (by name) on any cluster, while the incident is alive (a signal of it seen
-  within ``GROUP_WINDOW``): one incident for an alert firing fleet-wide; an incident holding
-  the alert is preferred to one that only shares a place;
+- the same alert (its name and what it is about: ``alert_labels``) on any cluster, while the
+  incident is alive (a signal of it seen within ``GROUP_WINDOW``): one incident for an alert
+  firing fleet-wide; an incident holding the alert is preferred to one that only shares a
+  place (KubePodCrashLooping of two unrelated pods is two alerts, not one);
 - the same cluster and the same thing (a GPU, a port, else a pod, else a node) as one of its
   signals still alive (seen within ``GROUP_WINDOW`` before it began);
 - the same cluster and a shared place (the node of a GPU, a namespace...), when it began
-  within ``GROUP_WINDOW`` of the newest signal of the incident (the last one to begin): an
-  incident whose signals began days ago and still last (a warning on a node firing for
-  three days) does not take a new problem of a GPU of that node; that is an incident of its
-  own.
+  within ``GROUP_WINDOW`` of the newest signal of the incident (the last one to begin), before
+  or after it: an incident whose signals began days ago and still last (a warning on a node
+  firing for three days) does not take a new problem of a GPU of that node, nor a new
+  incident a signal that began days before it (OpenShift's Watchdog, firing for ever in
+  openshift-monitoring); each is an incident of its own.
 Otherwise it opens an incident of its own, so unrelated anomalies stay apart (a signal of INFO
-severity only joins: news opens no incident). A signal seen
-again only moves its ``last_seen``. An incident none of whose signals has been seen for
-``RESOLVE_AFTER`` is resolved (not while a cluster of it cannot be read, or was not read yet);
-an acknowledged one stays acknowledged until then, unless a signal that began after the
-acknowledgement makes it worse: then it is OPEN again (``reopened_at``, and why).
+severity only joins: news opens no incident; nor does it keep one alive). A signal seen
+again only moves its ``last_seen``. An incident none of whose signals above INFO has been
+seen for ``RESOLVE_AFTER`` is resolved (not while a cluster of it cannot be read, or was not
+read yet); an acknowledged one stays acknowledged until then, unless a signal first grouped
+into it after the acknowledgement (``grouped_at``: the app had not seen it, whenever it
+began) makes it worse: then it is OPEN again (``reopened_at``, and why).
 
 Places come from a finding's subject and from labels (``place_of``). Prometheus gives every
 series it scrapes the labels of the scrape *target* (``instance``: its address, ``job``; with
@@ -110,6 +113,16 @@ def object_labels(labels: dict[str, str]) -> dict[str, str]:
     return out
 
 
+#: labels of an alert that are not what it is about: its name, how bad, where it was raised
+_NOT_ABOUT = ("alertname", "severity", "cluster")
+
+
+def alert_labels(labels: dict[str, str]) -> dict[str, str]:
+    """What an alert is about, by its labels: its ``object_labels`` without its name, its
+    severity or its cluster; with its name, the same on two clusters is the same alert."""
+    return {k: v for k, v in object_labels(labels).items() if k not in _NOT_ABOUT}
+
+
 def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
     """Where a signal is, as topology tokens: from a finding's subject ("gpu-1/gpu3",
     "du-2/ens1f0 (ptp4l)", "node du-1", "pod ran-du/du-l1-0") and a series' or alert's labels
@@ -175,20 +188,22 @@ def depends_on(cluster: str, labels: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def _belongs(signal: IncidentSignal, incident: Incident) -> bool:
-    """While the incident is alive (a signal of it seen within GROUP_WINDOW before this one
-    began: still seen is alive now): the same alert as one of its signals; or, on the same
-    cluster, the same thing as one of its signals still alive (``_thing``: its device, pod,
-    node); or, on the same cluster, a shared place (a node a GPU is on, a namespace), begun
-    within GROUP_WINDOW of the incident's newest signal (the last to begin): a warning on a
-    node firing for three days does not make every new problem of that node its own."""
-    alive = max((s.last_seen for s in incident.signals), default=incident.updated_at)
+    """While the incident is alive (a signal of it above INFO seen within GROUP_WINDOW before
+    this one began: still seen is alive now): the same alert as one of its signals; or, on
+    the same cluster, the same thing as one of its signals still alive (``_thing``: its
+    device, pod, node); or, on the same cluster, a shared place (a node a GPU is on, a
+    namespace), begun within GROUP_WINDOW of the incident's newest signal (the last to begin),
+    before or after it: a warning on a node firing for three days does not make every new
+    problem of that node its own, nor an alert firing for 30 days a new incident its own."""
+    alive = _last_seen(incident, default=incident.updated_at)
     if signal.first_seen - alive > GROUP_WINDOW:
         return False
     newest = max((s.first_seen for s in incident.signals), default=incident.opened_at)
-    recent = signal.first_seen - newest <= GROUP_WINDOW
+    recent = abs(signal.first_seen - newest) <= GROUP_WINDOW
     thing = _thing(signal.topology)
+    alert = _alert(signal)
     for other in incident.signals:
-        if signal.alert_name and signal.alert_name == other.alert_name:
+        if alert is not None and alert == _alert(other):
             return True
         if signal.cluster != other.cluster:
             continue
@@ -197,6 +212,21 @@ def _belongs(signal: IncidentSignal, incident: Incident) -> bool:
         if recent and _same_place(signal.topology, other.topology):
             return True
     return False
+
+
+def _alert(signal: IncidentSignal) -> str | None:
+    """Which alert a signal is, on any cluster: its name and what it is about (None: not an
+    alert)."""
+    if not signal.alert_name:
+        return None
+    return f"{signal.alert_name}|{sorted(signal.alert_labels.items())}"
+
+
+def _last_seen(incident: Incident, *, default: datetime) -> datetime:
+    """When a signal of it above INFO was last seen (``default`` where none is): an INFO one
+    does not keep it alive (OpenShift's Watchdog fires for ever; a LOW novelty is news)."""
+    seen = (s.last_seen for s in incident.signals if s.severity is not FindingSeverity.INFO)
+    return max(seen, default=default)
 
 
 #: a signal's places from the narrowest: what it is about is its narrowest ones
@@ -254,9 +284,9 @@ def _identity(signal: IncidentSignal) -> str:
 
 
 class _Near:
-    """Incidents by their signals' places (cluster and topology token) and alert names: a
-    signal is compared with those only, the only ones it can belong with (``_belongs``: the
-    same alert, or the same cluster and a shared place); the same result as with all,
+    """Incidents by their signals' places (cluster and topology token) and alerts: a signal
+    is compared with those only, the only ones it can belong with (``_belongs``: the same
+    alert, or the same cluster and a shared place); the same result as with all,
     without the square (5,000 anomalies on the nodes of one cluster took 46 s, compared with
     every incident of their cluster)."""
 
@@ -270,7 +300,8 @@ class _Near:
     @staticmethod
     def _keys(signal: IncidentSignal) -> list[str]:
         places = [f"p|{signal.cluster}|{t}" for t in signal.topology]
-        return places + ([f"a|{signal.alert_name}"] if signal.alert_name else [])
+        alert = _alert(signal)
+        return places + ([f"a|{alert}"] if alert is not None else [])
 
     def add(self, incident: Incident, signal: IncidentSignal) -> None:
         self._order.setdefault(id(incident), len(self._order))
@@ -280,7 +311,8 @@ class _Near:
     def of(self, signal: IncidentSignal) -> list[Incident]:
         """Those holding the signal's alert first (the same alert on another cluster is that
         incident's, not an older one's of its place), each part in the order they were made."""
-        alert = self._by.get(f"a|{signal.alert_name}", {}) if signal.alert_name else {}
+        named = _alert(signal)
+        alert = self._by.get(f"a|{named}", {}) if named is not None else {}
         found: dict[int, Incident] = {}
         for key in self._keys(signal):
             found |= self._by.get(key, {})
@@ -399,6 +431,8 @@ def group(
                             severity=signal.severity, opened_at=signal.first_seen,
                             updated_at=signal.first_seen)  # fmt: skip
             out.append(home)
+        # when the app first saw it here: an acknowledgement before that did not see it
+        signal = signal.model_copy(update={"grouped_at": now})
         near.add(home, signal)
         home.signals.append(signal)
         home.updated_at = max(home.updated_at, signal.first_seen)
@@ -415,9 +449,9 @@ def group(
 
 def _settled(incident: Incident, now: datetime, unread: Collection[str]) -> bool:
     """An incident not resolved after this refresh's signals: its record bounded, its
-    severity, title and held clusters brought up to date, OPEN again where a signal begun
-    after its acknowledgement made it worse, resolved when its signals ended. Whether it
-    changed."""
+    severity, title and held clusters brought up to date, OPEN again where a signal first
+    grouped after its acknowledgement made it worse, resolved when its signals above INFO
+    ended. Whether it changed."""
     changed = _let_go(incident, now) > 0
     before = incident.severity
     changed = _headed(incident) or changed
@@ -426,7 +460,7 @@ def _settled(incident: Incident, now: datetime, unread: Collection[str]) -> bool
     kept, more = dark[:UNREAD_KEPT], max(0, len(dark) - UNREAD_KEPT)
     if (kept, more) != (incident.unread, incident.unread_more):  # on the page, by the CLI
         incident.unread, incident.unread_more, changed = kept, more, True
-    last = max((s.last_seen for s in incident.signals), default=incident.updated_at)
+    last = _last_seen(incident, default=incident.opened_at)
     if now - last >= RESOLVE_AFTER and not dark:  # (ended before it was grouped: at once)
         incident.state, incident.resolved_at = IncidentStatus.RESOLVED, now
         changed = True
@@ -434,24 +468,32 @@ def _settled(incident: Incident, now: datetime, unread: Collection[str]) -> bool
 
 
 def _reopened(incident: Incident, before: FindingSeverity, now: datetime) -> bool:
-    """An acknowledged incident made worse than it was (``before``) by a signal that began
-    after the acknowledgement (a new problem, not the one acknowledged getting worse) is
-    OPEN again, and says why; whether it was."""
+    """An acknowledged incident made worse than it was (``before``) by a signal first grouped
+    into it after the acknowledgement (a problem the user had not seen, whenever it began: an
+    alert that started a minute before may be polled a minute after; not the one
+    acknowledged getting worse) is OPEN again, and says why; whether it was. A signal stored
+    without ``grouped_at`` counts from when it began."""
     acked = incident.acknowledged_at
     if incident.state is not IncidentStatus.ACKNOWLEDGED or acked is None:
         return False
     rank = SEVERITY_RANK[before]
     worse = [s for s in incident.signals
-             if SEVERITY_RANK[s.severity] < rank and s.first_seen > acked]  # fmt: skip
+             if SEVERITY_RANK[s.severity] < rank and _grouped(s) > acked]  # fmt: skip
     if not worse:
         return False
-    news = min(worse, key=lambda s: (SEVERITY_RANK[s.severity], s.first_seen))
+    news = min(worse, key=lambda s: (SEVERITY_RANK[s.severity], _grouped(s)))
     incident.state, incident.reopened_at = IncidentStatus.OPEN, now
     incident.reopened_because = (
         f"open again: {news.severity.value} {news.cluster}: {news.subject}: "
-        f"{_headline(news.reason)} began after the acknowledgement"
+        f"{_headline(news.reason)} first seen after the acknowledgement"
     )
     return True
+
+
+def _grouped(signal: IncidentSignal) -> datetime:
+    """When a signal was first grouped into its incident (stored before that was kept: when
+    it began)."""
+    return signal.grouped_at or signal.first_seen
 
 
 def _headed(incident: Incident) -> bool:

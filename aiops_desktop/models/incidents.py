@@ -58,11 +58,20 @@ class IncidentSignal(DomainModel):
     last_seen: AwareDatetime
     topology: list[str] = Field(default_factory=list)
     alert_name: str | None = None
+    #: an alert's: the labels of what it is about (``analysis.incidents.alert_labels``: not its
+    #: scrape target's, its cluster's or its severity); with its name, what makes two alerts
+    #: "the same alert" (one incident across clusters): KubePodCrashLooping of two unrelated
+    #: pods is not. Stored before it was kept: none
+    alert_labels: dict[str, str] = Field(default_factory=dict)
     #: what it is about, named as RCA names causes ("ran-east du-2/ens1f0", "ran-east node
     #: du-1", "ran-east pod ran-du/du-l1-0"; the cluster alone when nothing narrower is known)
     entity: str = ""
     changed_at: AwareDatetime | None = None  # when severity and reason became these
     earlier: list[SignalVersion] = Field(default_factory=list, max_length=MOST_VERSIONS)
+    #: when it was first grouped into its incident (the app first saw it: an alert that began
+    #: before an acknowledgement may be polled after it); None where stored before this was
+    #: kept (its ``first_seen`` stands in)
+    grouped_at: AwareDatetime | None = None
 
     @property
     def place(self) -> str:

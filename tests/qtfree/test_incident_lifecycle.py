@@ -346,11 +346,13 @@ async def test_the_list_never_hides_an_open_critical_incident(tmp_path: Path) ->
 
 # -- 6: the same alert on two clusters ---------------------------------------------------------
 def test_the_same_alert_on_two_clusters_is_one_incident_whatever_else_is_on_its_node() -> None:
-    disk = alert("c2", "NodeDiskPressure", {"node": "w1"}, fp="d")
-    ptp_a = alert("c1", "PtpClockUnlocked", {"node": "du-1"}, starts=T0 + timedelta(minutes=30),
-                  fp="p1")  # fmt: skip
-    ptp_b = alert("c2", "PtpClockUnlocked", {"node": "w1"}, starts=T0 + timedelta(minutes=31),
-                  fp="p2")  # fmt: skip
+    """The same alert about the same thing (node du-1 of each cluster: their object labels
+    are equal) joins the incident holding it, not the one of its node on its cluster."""
+    disk = alert("c2", "NodeDiskPressure", {"node": "du-1"}, fp="d")
+    ptp_a = alert("c1", "PtpClockUnlocked", {"node": "du-1", "cluster": "c1"},
+                  starts=T0 + timedelta(minutes=30), fp="p1")  # fmt: skip
+    ptp_b = alert("c2", "PtpClockUnlocked", {"node": "du-1", "cluster": "c2"},
+                  starts=T0 + timedelta(minutes=31), fp="p2")  # fmt: skip
     now = T0 + timedelta(minutes=30, seconds=10)
     incidents, _ = group([], alert_signals({"c2": [disk], "c1": [ptp_a]}, now), now)
     now = T0 + timedelta(minutes=31, seconds=10)

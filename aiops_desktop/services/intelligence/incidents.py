@@ -34,6 +34,7 @@ from aiops_desktop.services.runtime.access import Access, Action
 from analysis.incidents import (
     OFFERED_AFTER_END,
     acknowledge,
+    alert_labels,
     entity_of,
     group,
     object_labels,
@@ -103,6 +104,7 @@ def alert_signals(alerts: Mapping[str, list[Alert]], now: datetime) -> list[Inci
                 or "firing",
                 first_seen=_sane(a.starts_at, now), last_seen=now,
                 topology=place_of("", a.labels), alert_name=a.name,
+                alert_labels=alert_labels(a.labels),  # with its name: which alert it is
                 entity=entity_of(cluster, object_labels(a.labels)),  # not its exporter's
             ))  # fmt: skip
     return out
