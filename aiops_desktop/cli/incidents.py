@@ -15,7 +15,7 @@ from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFo
 from aiops_desktop.models.text import one_line, time_text
 
 if TYPE_CHECKING:
-    from aiops_desktop.models.incidents import Incident, IncidentSignal
+    from aiops_desktop.models.incidents import Incident
     from aiops_desktop.services.core import Core
     from aiops_desktop.services.intelligence.rca import RcaResult
 
@@ -95,25 +95,17 @@ async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
         for why in (i.reopened_because, i.held_because):
             if why:
                 out.write(f"    {one_line(why)}\n")
-        for s in _most_telling(i):
+        shown, more = i.most_telling(TIMELINE_SHOWN)
+        for s in shown:
             out.write(f"    {time_text(s.first_seen, seconds=True)} {s.cluster} {s.source}: "
                       f"{one_line(s.place)}: {one_line(s.reason)}\n")  # fmt: skip
-        if (more := i.signal_count - min(len(i.signals), TIMELINE_SHOWN)) > 0:
+        if more > 0:
             out.write(f"    … and {more} more signal{'s' if more > 1 else ''}\n")
     return EXIT_OK if whole else EXIT_PARTIAL
 
 
 #: the signals of an incident listed under it (the rest are counted)
 TIMELINE_SHOWN = 5
-
-
-def _most_telling(incident: Incident) -> list[IncidentSignal]:
-    """The TIMELINE_SHOWN worst signals of ``incident`` (``worst_first``), in time order: the
-    first five to begin may all be warnings and its critical the sixth."""
-    from aiops_desktop.models.incidents import worst_first
-
-    shown = sorted(incident.signals, key=worst_first)[:TIMELINE_SHOWN]
-    return [s for s in incident.timeline if any(s is t for t in shown)]
 
 
 async def _rca(core: Core, args: argparse.Namespace, io: Io) -> int:

@@ -158,6 +158,14 @@ class Incident(DomainModel):
     def timeline(self) -> list[IncidentSignal]:
         return sorted(self.signals, key=lambda s: (s.first_seen, SEVERITY_RANK[s.severity]))
 
+    def most_telling(self, count: int) -> tuple[list[IncidentSignal], int]:
+        """Its ``count`` worst signals (``worst_first``) in time order, and how many more it
+        has had (those let go included): the first to begin may all be warnings and its
+        critical a later one, so a cut timeline is cut by how bad, not by when."""
+        shown = sorted(self.signals, key=worst_first)[:count]
+        kept = [s for s in self.timeline if any(s is t for t in shown)]
+        return kept, self.signal_count - len(kept)
+
     @property
     def worst(self) -> IncidentSignal | None:
         """The most severe signal (``worst_first``)."""

@@ -225,3 +225,27 @@ async def test_the_cli_shows_an_incident_s_worst_signal_and_counts_the_rest(
     assert any("du-2/ens2f0 (ptp4l): clock in FREERUN" in line for line in lines[1:])
     assert lines[-1] == "    … and 2 more signals"
     assert len(lines) == 1 + 5 + 1
+
+
+def test_an_explanation_is_given_an_incident_s_worst_signals_and_the_rest_counted() -> None:
+    """The model explaining an incident was given its first eight signals: a CRITICAL that
+    began ninth was never among its facts."""
+    from aiops_desktop.services.assistant.explain import SIGNALS_TOLD, evidence_of
+    from aiops_desktop.services.intelligence.rca import RcaResult
+    from analysis.rca.model import Window
+
+    warning, critical = FindingSeverity.WARNING, FindingSeverity.CRITICAL
+    items = [(warning, f"du-2/ens1f{n} (ptp4l)", f"offset {300 + n} ns") for n in range(10)]
+    items.insert(9, (critical, "du-2/ens2f0 (ptp4l)", "clock in FREERUN"))
+    found = [Finding(Domain.PTP, severity, subject, reason, T0 + n * MINUTE)
+             for n, (severity, subject, reason) in enumerate(items)]  # fmt: skip
+    now = T0 + 12 * MINUTE
+    [incident], _ = group([], finding_signals(_truth(now, found), now), now)
+    shown, more = incident.most_telling(SIGNALS_TOLD)
+    assert len(shown) == SIGNALS_TOLD and more == len(items) - SIGNALS_TOLD
+    assert shown == sorted(shown, key=lambda s: s.first_seen)  # in time order
+    end = now.timestamp()
+    facts = [i.text for i in evidence_of(RcaResult("INC", Window(end), []),
+                                         incident)]  # fmt: skip
+    assert any("clock in FREERUN" in text for text in facts)
+    assert f"{more} more signals of the incident, none worse than those above." in facts

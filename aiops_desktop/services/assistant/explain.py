@@ -32,6 +32,10 @@ def _when(seconds: float | None) -> str:
     return time_text(datetime.fromtimestamp(seconds, UTC), seconds=True)
 
 
+#: the incident's signals an explanation is given (its worst; the rest are counted)
+SIGNALS_TOLD = 8
+
+
 def evidence_of(result: RcaResult, incident: Incident | None = None) -> list[EvidenceItem]:
     """The facts, numbered: I (the incident), C (ranked causes), E (their evidence signals),
     K (next checks from the runbook). The app's own words and figures, nothing else."""
@@ -42,11 +46,17 @@ def evidence_of(result: RcaResult, incident: Incident | None = None) -> list[Evi
             f"opened {time_text(incident.opened_at, seconds=True)}; clusters "
             f"{', '.join(incident.clusters)}; {len(incident.signals)} signals."
         )))  # fmt: skip
-        for n, s in enumerate(incident.timeline[:8], start=2):
+        shown, more = incident.most_telling(SIGNALS_TOLD)  # its worst, not its first 8
+        for n, s in enumerate(shown, start=2):
             items.append(EvidenceItem(f"I{n}", (
                 f"{s.source} signal on {s.cluster} {s.place}: {s.reason} "
                 f"(first seen {time_text(s.first_seen, seconds=True)}, "
                 f"severity {s.severity.value})."
+            )))  # fmt: skip
+        if more > 0:
+            items.append(EvidenceItem(f"I{len(shown) + 2}", (
+                f"{more} more signal{'s' if more > 1 else ''} of the incident, none worse "
+                "than those above."
             )))  # fmt: skip
     e = k = 0
     for rank, cause in enumerate(result.causes[:5], start=1):
