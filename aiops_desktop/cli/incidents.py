@@ -95,8 +95,8 @@ async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
         for why in (i.reopened_because, i.held_because):
             if why:
                 out.write(f"    {one_line(why)}\n")
-        shown, more = i.most_telling(TIMELINE_SHOWN)
-        for s in shown:
+        told, more = i.most_telling(TIMELINE_SHOWN)
+        for s in told:
             out.write(f"    {time_text(s.first_seen, seconds=True)} {s.cluster} {s.source}: "
                       f"{one_line(s.place)}: {one_line(s.reason)}\n")  # fmt: skip
         if more > 0:
