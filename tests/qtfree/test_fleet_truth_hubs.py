@@ -31,6 +31,7 @@ from aiops_desktop.services.polling.catalog import field_queries
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery, split_fleet
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.settings import PollerSettings
+from collectors.errors import CollectorUnreachable
 from collectors.prometheus import PromResult
 
 T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
@@ -243,6 +244,32 @@ async def test_a_hubs_series_of_a_member_asked_itself_are_not_taken_twice() -> N
     assert got == [("acm-hub", "hub-0"), ("ran-east", "du-1"), ("ran-west", "du-2")]
     alone = await engine.run(MetricQuery(promql="up", end=T0), [hub])  # the hub alone: all
     assert sorted(t.cluster for t in alone.series) == ["acm-hub", "ran-east", "ran-west"]
+
+
+class DeadOwn:
+    """ran-east's own Prometheus, down."""
+
+    async def query(
+        self, promql: str, at: Any = None, timeout_s: float | None = None
+    ) -> PromResult:
+        raise CollectorUnreachable("ran-east: connection refused", backend="ran-east")
+
+
+class DeadOwnPool:
+    async def prometheus(self, c: Cluster) -> Hub | DeadOwn:
+        return Hub() if c.kind is ClusterKind.FLEET else DeadOwn()
+
+
+@pytest.mark.asyncio
+async def test_a_member_whose_own_read_failed_keeps_its_hubs_series() -> None:
+    """Its own Prometheus down, the hub's copy is all there is: dropping it (as a copy of a
+    member asked itself) emptied the SR-IOV page of a site whose metrics go through a hub."""
+    east, hub = cluster("ran-east"), cluster("acm-hub", hub=True, members=("ran-east",))
+    engine = MultiClusterQuery(DeadOwnPool())  # type: ignore[arg-type]
+    both = await engine.run(MetricQuery(promql="up", end=T0), [east, hub])
+    got = sorted((t.cluster, t.series.labels["node"]) for t in both.series)
+    assert got == [("acm-hub", "hub-0"), ("ran-east", "du-1"), ("ran-west", "du-2")]
+    assert both.status is QueryStatus.PARTIAL
 
 
 def test_an_ok_clusters_score_stays_above_any_degraded_ones() -> None:

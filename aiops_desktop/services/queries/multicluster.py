@@ -13,6 +13,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -62,19 +63,29 @@ def fleet_member(labels: dict[str, str], hub: str) -> tuple[str, dict[str, str]]
     return member, {k: v for k, v in labels.items() if k != FLEET_LABEL}
 
 
-def split_fleet(
-    result: PromResult, hub: Cluster, asked: Collection[str] = ()
-) -> list[TaggedSeries]:
-    """A hub's series, each tagged with its member (the hub's own: the hub). A member in
-    ``asked`` (the clusters the query went to) is read from its own Prometheus: its series
-    in the hub's answer are left out, or it had each twice (a SUM doubled, a NotReady node
-    was two findings)."""
+def split_fleet(result: PromResult, hub: Cluster) -> list[TaggedSeries]:
+    """A hub's series, each tagged with its member (the hub's own: the hub)."""
     out = []
     for series in result.series:
         member, labels = fleet_member(series.labels, hub.name)
-        if member != hub.name and member in asked:
-            continue
         out.append(TaggedSeries(member, PromSeries(labels, series.timestamps, series.values)))
+    return out
+
+
+def read_once(
+    results: list[tuple[ClusterOutcome, list[TaggedSeries]]], hubs: Collection[str]
+) -> list[tuple[ClusterOutcome, list[TaggedSeries]]]:
+    """A member the query also read from its own Prometheus is not taken from its hubs'
+    answers too (it had each series twice: a SUM doubled, a NotReady node was two
+    findings); where its own read failed, its hubs' copies are all there is, and stay."""
+    answered = {o.cluster for o, _ in results if o.ok}
+    out = []
+    for outcome, tagged in results:
+        if outcome.cluster not in hubs:
+            out.append((outcome, tagged))
+            continue
+        kept = [t for t in tagged if t.cluster == outcome.cluster or t.cluster not in answered]
+        out.append((replace(outcome, series=len(kept)) if outcome.ok else outcome, kept))
     return out
 
 
@@ -122,7 +133,6 @@ class MultiClusterQuery:
         started = time.perf_counter()
         limit = asyncio.Semaphore(self._parallel)
         window = aligned_range(query) if query.query_type is QueryType.RANGE else None
-        asked = {c.name for c in clusters}  # a hub's member asked itself: not from the hub
 
         async def one(cluster: Cluster) -> tuple[ClusterOutcome, list[TaggedSeries]]:
             async with limit:
@@ -148,13 +158,14 @@ class MultiClusterQuery:
                     log.warning("query on %s failed", cluster.name, exc_info=True)
                     return self._failed(cluster, t0, "error", f"{type(exc).__name__}: {exc}"), []
                 if cluster.kind is ClusterKind.FLEET:
-                    tagged = split_fleet(result, cluster, asked)
+                    tagged = split_fleet(result, cluster)
                 else:
                     tagged = [TaggedSeries(cluster.name, s) for s in result.series]
                 ms = (time.perf_counter() - t0) * 1000
                 return ClusterOutcome(cluster.name, True, ms, series=len(tagged)), tagged
 
-        results = await asyncio.gather(*(one(c) for c in clusters))
+        hubs = {c.name for c in clusters if c.kind is ClusterKind.FLEET}
+        results = read_once(await asyncio.gather(*(one(c) for c in clusters)), hubs)
         outcomes = [o for o, _ in results]
         series = [s for _, found in results for s in found]
         ok = sum(o.ok for o in outcomes)
