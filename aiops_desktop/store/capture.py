@@ -170,6 +170,10 @@ def write_capture(
     their own names (not registered clusters). ``extra_meta``:
     more documents to keep beside the manifest (the live pages' recorded answers).
     ``incidents_as_of``: how an incident stood at the span's end (the service's)."""
+    # its start in whole seconds, as the manifest says it: a sample on the second it names was
+    # left out when the start asked was a fraction later (its end stays exact: what happened
+    # in its last second, an incident opened then, is held)
+    since = since.replace(microsecond=0)
     if since >= until:
         raise CaptureError("the capture's time range is empty: --since must be before now")
     # the manifest as it will be, checked as an open checks it: a span the app itself refuses

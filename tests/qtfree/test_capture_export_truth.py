@@ -249,3 +249,25 @@ async def test_a_span_starting_on_a_split_rollup_bucket_is_exported(
                          since=timedelta(seconds=900), until=until)  # fmt: skip
     (kept,) = _chunks(out)
     assert kept[:4] == (300, (t0 + 600) * 1000, (t0 + 1200) * 1000, 3)
+
+
+@pytest.mark.asyncio
+async def test_a_sample_on_the_second_the_span_starts_at_is_held(
+    core: Core, tmp_path: Path
+) -> None:
+    """The manifest names its span in whole seconds; the cut used the exact times, so a span
+    starting at 10:00:00.4 said 10:00:00 and left out the sample taken at 10:00:00."""
+    await build_site(core)
+    site = core.series.read("node_cpu", cluster="east")
+    minute = int(site[0].timestamps_ms[len(site[0].timestamps_ms) // 2])  # a sample's time
+    since = datetime.fromtimestamp(minute / 1000 + 0.4, UTC)
+    out = tmp_path / "edge.aiops"
+    manifest = await export_capture(core, out, clusters=["east"], since=timedelta(hours=1),
+                                    until=since + timedelta(hours=1))  # fmt: skip
+    assert datetime.fromisoformat(manifest.since).timestamp() * 1000 == minute
+    opened = open_capture(out)
+    try:
+        inside = opened.series.read("node_cpu", cluster="east")
+    finally:
+        await opened.shutdown()
+    assert int(inside[0].timestamps_ms[0]) == minute
