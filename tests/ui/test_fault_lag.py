@@ -47,6 +47,14 @@ def faulty(tmp_path: Path) -> Iterator[FaultProcess]:
     servers.stop()
 
 
+async def _show_each(window: object, names: list[str], dwell_s: float) -> None:
+    """Every page once, whatever building it takes (a page skipped here, because the pages
+    before it took their turns' time, was built in the measured pass: its charts, 0.7 s)."""
+    for name in names:
+        window.show_view(name)  # type: ignore[attr-defined]
+        await asyncio.sleep(dwell_s)
+
+
 async def _lag_while_paging(window: object, names: list[str], seconds: float) -> list[float]:
     lags: list[float] = []
     end = time.monotonic() + seconds
@@ -100,7 +108,7 @@ def test_the_window_stays_responsive_under_every_fault(
         names = [p.key for p in PAGES] + ["details:kube-drip", "cluster:fault-04", "fleet"]
         # each page once first: building a page (its imports, its charts) is measured by
         # the start-up benchmark; this measures the loop while the faults go on
-        run_coro(qtbot, _lag_while_paging(app.window, names, 0.3 * len(names)), timeout=60)
+        run_coro(qtbot, _show_each(app.window, names, 0.3), timeout=60)
         lags = run_coro(
             qtbot, _lag_while_paging(app.window, names, MEASURE_S), timeout=MEASURE_S + 30
         )
