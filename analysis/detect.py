@@ -24,7 +24,7 @@ from functools import partial
 
 import numpy as np
 
-from aiops_desktop.models.anomalies import ANOMALY_MIN_POINTS, STILL_OPEN_NOTE, Anomaly
+from aiops_desktop.models.anomalies import ANOMALY_MIN_POINTS, LASTED, STILL_OPEN_NOTE, Anomaly
 from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from analysis.detectors.base import MAD_TO_SIGMA
@@ -59,6 +59,10 @@ class SeriesInput:
     labels: dict[str, str]
     ts: np.ndarray  # epoch seconds, ascending
     values: np.ndarray
+    #: (first, last point) of this series' episodes found before (stored; inf: still going
+    #: on when last found): an episode reaching back to the first sample read keeps the
+    #: start of the one that covered that moment (its identity), however the read was cut
+    episodes: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass
@@ -153,12 +157,25 @@ def _context(
         history = history[np.isfinite(history)]
         centre = float(np.median(history)) if history.size else float(values[i])
         expected[i] = centre
-        spread = float(np.median(np.abs(history - centre))) * MAD_TO_SIGMA if history.size else 0
-        spreads[i] = abs(values[i] - centre) / spread if spread > 0 else np.inf
+        spreads[i] = abs(values[i] - centre) / spread if (spread := _spread(history)) else np.inf
         side = -1.0 if values[i] < centre else 1.0
         scores[i] = side * z_of(float(raw[i])) * CONTEXT_SCALE
         tails[i] = tail_of(float(raw[i]))
     return MethodResult(AnomalyMethod.CONTEXT, scores, expected, tails, spreads)
+
+
+def _spread(history: np.ndarray) -> float:
+    """The robust spread (MAD as sigma) of recent values; where most are one value (errors,
+    restarts, alerts at 0; an idle GPU) their standard deviation (as ``analysis.methods``
+    does), and for a count no less than its step of 1: 1 against a run of 0 is one step,
+    not infinitely many spreads (which made a stray error line HIGH)."""
+    if not history.size:
+        return 0.0
+    mad = float(np.median(np.abs(history - np.median(history)))) * MAD_TO_SIGMA
+    if mad > 0:
+        return mad
+    counts = bool(np.all(history == np.round(history)))
+    return max(float(np.std(history)), 1.0 if counts else 0.0)
 
 
 def _rule_breaches(hits: Sequence[RuleHit | None]) -> list[_Breach]:
@@ -227,11 +244,13 @@ def _describe(
     expected = peak.expected if math.isfinite(peak.expected) else None
     deviation = 100.0 * (actual - expected) / abs(expected) if expected not in (None, 0.0) else None
     kind = _type(episode, peak, actual)
-    start = datetime.fromtimestamp(
-        float(series.ts[episode[0].index]) if began is None else began, UTC
-    )
+    first_at = float(series.ts[episode[0].index])
+    start = datetime.fromtimestamp(first_at if began is None else began, UTC)
     at = datetime.fromtimestamp(float(series.ts[peak.index]), UTC)
     lasted = len(episode)
+    if began is not None and began < first_at and series.ts.size > 1:
+        # it began before what was read: its points before, at the series' step
+        lasted += round((first_at - began) / float(np.median(np.diff(series.ts))))
     if peak.reason is not None:
         explanation = peak.reason
         critical = any(b.critical for b in episode)
@@ -246,7 +265,10 @@ def _describe(
         score = abs(peak.score)
         # how far it moved bounds how bad it is: in percent and in its own spreads (a new
         # extreme of plain noise is new, but small)
-        caps = (AnomalySeverity.from_change(deviation), AnomalySeverity.from_spreads(peak.spreads))
+        change = deviation
+        if change is None and expected == 0.0 and profile.unit == "%":
+            change = actual  # a percentage from 0: its move in points (2 % of an idle GPU)
+        caps = (AnomalySeverity.from_change(change), AnomalySeverity.from_spreads(peak.spreads))
         severity = max((severity_of_tail(peak.tail), *caps), key=lambda s: s.rank)
     else:
         side = "above" if peak.score > 0 else "below"
@@ -267,7 +289,7 @@ def _describe(
         streaming and episode[-1].method is AnomalyMethod.CONTEXT
     )
     if lasted > 1:
-        explanation += f"; lasted {lasted} points from {start:%H:%M:%S}"
+        explanation += f"{LASTED}{lasted} points from {start:%H:%M:%S}"
     if still_open:
         explanation += STILL_OPEN_NOTE
     return Anomaly(
@@ -278,6 +300,7 @@ def _describe(
         sensitivity=sensitivity,
         timestamp=at,
         started_at=start,
+        last_at=datetime.fromtimestamp(float(series.ts[episode[-1].index]), UTC),
         score=score,
         threshold=sensitivity.threshold,
         severity=severity,
@@ -331,37 +354,57 @@ def detect_anomalies(
     clean = SeriesInput(series.cluster, series.metric, series.labels, ts, values)
     episodes = [e for e in _episodes(breaches) if _believed(e)]
     if streams is None:
+        spans = list(series.episodes)
         return [
-            _describe(clean, e, sensitivity, profile, len(statistical), streaming=False)
+            _describe(
+                clean,
+                e,
+                sensitivity,
+                profile,
+                len(statistical),
+                streaming=False,
+                began=_began(clean, e, spans),
+            )
             for e in episodes
         ]
     describe = partial(_describe, sensitivity=sensitivity, profile=profile,
                        methods=len(statistical), streaming=True)  # fmt: skip
-    return _live_episodes(clean, episodes, streams, describe)
+    return _live_episodes(clean, series.episodes, episodes, streams, describe)
+
+
+def _began(
+    series: SeriesInput, episode: list[_Breach], spans: list[tuple[float, float]]
+) -> float | None:
+    """Where an episode that reaches back to the start of what was read (its first breach
+    within EPISODE_GAP points of it) began: the start of an episode found before that
+    covered that moment (it was going on before the read began: the same breach, not a new
+    anomaly each time the read moves); None: at its own first point."""
+    if episode[0].index > EPISODE_GAP or not spans:
+        return None
+    at = float(series.ts[episode[0].index])
+    # an episode may pause EPISODE_GAP points: that far past its last breach it still covers
+    slack = (EPISODE_GAP + 1) * float(np.median(np.diff(series.ts))) if series.ts.size > 1 else 0
+    return min((s for s, e in spans if s <= at <= e + slack), default=None)
 
 
 def _live_episodes(
     series: SeriesInput,
+    stored: Sequence[tuple[float, float]],
     episodes: list[list[_Breach]],
     streams: StreamScorers,
     describe: Callable[..., Anomaly],
 ) -> list[Anomaly]:
     """The live path's episodes: one that reaches back to the polled window's first sample
-    was going on before it, so it keeps the start of the episode that covered that moment
-    last round (its identity: the same breach, not a new anomaly each time the window
-    moves); the spans of this round's episodes at the window's edges are kept for the next."""
+    keeps the start of the episode that covered that moment last round, or in the store
+    (``stored``: a new detector, after a restart, has no last round). The spans of every
+    episode in this round's window are kept for the next: the window slides past an
+    episode's first sample while the rest of it can still be seen."""
     key = _stream_key(series)
-    before = streams.episode_spans.pop(key, [])
-    first_at, last = float(series.ts[0]), series.values.size - 1
-    # an episode may pause EPISODE_GAP points: that far past its last breach it still covers
-    slack = (EPISODE_GAP + 1) * float(np.median(np.diff(series.ts))) if last else 0.0
+    before = [*streams.episode_spans.pop(key, []), *stored]
     out, spans = [], []
     for episode in episodes:
-        began = None
-        if episode[0].index == 0:
-            began = next((s for s, e in before if s <= first_at <= e + slack), None)
-        found = describe(series, episode, began=began)
-        if found.started_at is not None and (episode[0].index == 0 or episode[-1].index == last):
+        found = describe(series, episode, began=_began(series, episode, before))
+        if found.started_at is not None:
             spans.append((found.started_at.timestamp(), float(series.ts[episode[-1].index])))
         out.append(found)
     if spans:

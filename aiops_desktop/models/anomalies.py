@@ -15,6 +15,8 @@ from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyTy
 ANOMALY_LOOKBACK = timedelta(hours=24)
 #: what an explanation says of an episode still going at the end of the data
 STILL_OPEN_NOTE = "; still open at the end of the data"
+#: what begins the part of an explanation that says how long its episode lasted
+LASTED = "; lasted "
 
 
 ANOMALY_MIN_POINTS = 30
@@ -30,6 +32,9 @@ class Anomaly(DomainModel):
     # times with a zone: a stored or captured one without is refused (a damaged row, skipped)
     timestamp: AwareDatetime = Field(description="the episode's worst point")
     started_at: AwareDatetime | None = Field(default=None, description="the episode's first point")
+    last_at: AwareDatetime | None = Field(
+        default=None, description="the episode's last point found (None: stored before it was kept)"
+    )
     score: float = Field(ge=0, description="z-equivalent score")
     threshold: float = Field(gt=0)
     severity: AnomalySeverity
@@ -77,6 +82,16 @@ class Anomaly(DomainModel):
             update={"open": False, "explanation": self.explanation.replace(STILL_OPEN_NOTE, "")}
         )
 
+    def extended(self, later: Anomaly) -> Anomaly:
+        """This finding of an episode (its worst point, kept) with how far a later finding
+        of it saw it go: its last point, whether it is still going on, how long it lasted."""
+        head = self.explanation.replace(STILL_OPEN_NOTE, "").split(LASTED, 1)[0]
+        at = later.explanation.find(LASTED)
+        extent = later.explanation[at:] if at >= 0 else STILL_OPEN_NOTE if later.open else ""
+        last = [t for t in (self.last_at, later.last_at) if t is not None]
+        return self.model_copy(update={"open": later.open, "explanation": head + extent,
+                                       "last_at": max(last, default=None)})  # fmt: skip
+
     @property
     def identity(self) -> str:
         """The same episode of the same series is the same anomaly, however often it is found."""
@@ -97,6 +112,9 @@ class AnomalyFilter:
     open_only: bool = False  # only episodes still going on at the end of their data
     started_since: float | None = None  # epoch seconds: the episode began then or after
     started_until: float | None = None  # ... and then or before
+    #: epoch seconds: its last point found was then or after, or it is still open (the
+    #: stored episodes that may reach into a read that begins then)
+    lasting_since: float | None = None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from concurrent.futures import Future
+from datetime import datetime
 
 from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
 from aiops_desktop.store.bodies import read_all
@@ -16,19 +17,15 @@ class AnomalyRepository:
         self._db = db
 
     def save(self, anomalies: list[Anomaly]) -> Future[set[str]]:
-        """Insert new episodes; a known one is updated when found worse, and marked ended
-        when found ended (an open episode stored open would stay so, and keep its incident
-        alive). Returns the identities that were new."""
-        rows = [
-            (a.identity, a.cluster, a.metric, a.severity.value, a.type.value,
-             a.timestamp.timestamp(), a.score, a.model_dump_json())
-            for a in anomalies
-        ]  # fmt: skip
-        ended = {a.identity for a in anomalies if not a.open}
+        """Insert new episodes; a known one is updated when found worse, and follows its
+        episode when found longer or ended (its worst point kept): the list and the reports
+        say how long it lasted, and an open episode stored open would stay so, and keep its
+        incident alive. Returns the identities that were new."""
+        found = [(a, _row(a)) for a in anomalies]
 
         def op(conn: sqlite3.Connection) -> set[str]:
             new = set()
-            for row in rows:
+            for a, row in found:
                 cur = conn.execute("INSERT OR IGNORE INTO anomalies VALUES (?,?,?,?,?,?,?,?)", row)
                 if cur.rowcount:
                     new.add(row[0])
@@ -38,8 +35,8 @@ class AnomalyRepository:
                     " WHERE identity=? AND score < ?",
                     (row[3], row[4], row[5], row[6], row[7], row[0], row[6]),
                 )
-                if not cur.rowcount and row[0] in ended:
-                    _mark_ended(conn, row[0])
+                if not cur.rowcount:
+                    _follow(conn, a)
             return new
 
         return self._db.write(op)
@@ -72,6 +69,11 @@ class AnomalyRepository:
             if bound is not None:
                 where.append(f"{began} {op} ?")
                 params.append(bound)
+        if flt.lasting_since is not None:  # rows stored before last_at was kept: their worst
+            last = "coalesce(json_extract(body, '$.last_at'), json_extract(body, '$.timestamp'))"
+            where.append(f"(json_extract(body, '$.open') = 1"
+                         f" OR (julianday({last}) - 2440587.5) * 86400.0 >= ?)")  # fmt: skip
+            params.append(flt.lasting_since)
         rows = self._db.fetch_all(
             # only "?" placeholders and fixed column names are formatted in: no value is
             f"SELECT body FROM anomalies WHERE {' AND '.join(where)} ORDER BY at DESC LIMIT ?",  # noqa: S608
@@ -98,12 +100,27 @@ class AnomalyRepository:
         return self._db.write(op)
 
 
-def _mark_ended(conn: sqlite3.Connection, identity: str) -> None:
-    """The stored (worse) finding of an episode now found ended, marked ended."""
-    (body,) = conn.execute("SELECT body FROM anomalies WHERE identity=?", (identity,)).fetchone()
+def _row(a: Anomaly) -> tuple[str, str, str, str, str, float, float, str]:
+    return (a.identity, a.cluster, a.metric, a.severity.value, a.type.value,
+            a.timestamp.timestamp(), a.score, a.model_dump_json())  # fmt: skip
+
+
+def _follow(conn: sqlite3.Connection, later: Anomaly) -> None:
+    """The stored (worse) finding of an episode, extended to what ``later`` saw of it when
+    that is more: a later last point (a rule's score does not rise as its breach goes on),
+    or its end."""
+    (body, last, was_open) = conn.execute(
+        "SELECT body, json_extract(body, '$.last_at'), json_extract(body, '$.open')"
+        " FROM anomalies WHERE identity=?",
+        (later.identity,),
+    ).fetchone()
+    grew = later.last_at is not None and (
+        last is None or later.last_at > datetime.fromisoformat(last)
+    )
+    if not grew and not (was_open and not later.open):
+        return  # nothing more seen: no write, no parse
     for stored in read_all(Anomaly, [body], "anomaly"):
-        if stored.open:
-            conn.execute(
-                "UPDATE anomalies SET body=? WHERE identity=?",
-                (stored.ended().model_dump_json(), identity),
-            )
+        conn.execute(
+            "UPDATE anomalies SET body=? WHERE identity=?",
+            (stored.extended(later).model_dump_json(), later.identity),
+        )

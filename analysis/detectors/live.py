@@ -89,10 +89,11 @@ class StreamScorers:
         #: key -> (its detector, the last sample's time, samples fed, when it was last fed)
         self._streams: dict[Hashable, tuple[ContextNoveltyDetector, float, int, float]] = {}
         self.declined = 0  # calls for a new series while the set was full of fresh ones
-        #: key -> (first, last sample time) of the episodes its last round saw at the edges of
-        #: its polled window. Rules judge the whole window again each round: an episode
-        #: reaching back to the window's first sample is the one that covered that moment
-        #: last round, and keeps its start (its identity) while it can be seen
+        #: key -> (first, last sample time) of every episode its last round saw in its polled
+        #: window. Rules judge the whole window again each round: an episode reaching back to
+        #: the window's first sample is the one that covered that moment last round, and
+        #: keeps its start (its identity) while it can be seen (the window slides past a
+        #: short one's first sample while the rest of it is still in the window)
         self.episode_spans: dict[Hashable, list[tuple[float, float]]] = {}
 
     def __len__(self) -> int:

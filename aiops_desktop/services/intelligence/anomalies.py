@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable
@@ -46,6 +47,9 @@ CURRENT_MOST = 5000  # stored anomalies read for what counts now, of each kind (
 WARM_UP = timedelta(hours=6)  # stored history a new series' live detector learns from, at least
 WARM_UP_MOST = timedelta(hours=48)  # ... and at most: PROBATION samples at a slow step
 LEARNS_FROM = PROBATION  # a series' first samples: learnt from, never reported
+#: how far before a read's first sample a stored episode's last point may be and still reach
+#: into it (detection allows a pause of a few of the series' steps; this bounds the read)
+REACH_S = 3600.0
 
 
 def _still_shown(
@@ -63,11 +67,15 @@ def _still_shown(
 def _silent_ended(found: list[Anomaly], inputs: list[SeriesInput]) -> list[Anomaly]:
     """``found`` with the open episodes of series that stopped reporting ended (the series'
     last sample more than SILENT_STEPS of its steps, and SILENT_AT_LEAST_S, before its
-    panel's newest: its exporter went away while the others report)."""
+    panel's newest: its exporter went away while the others report). It runs on the event
+    loop: only the series with an open episode have their step worked out."""
+    going = {series_key(a.labels) for a in found if a.open}
+    if not going:
+        return found
     newest = max((float(i.ts[-1]) for i in inputs if i.ts.size), default=None)
     last: dict[SeriesKey, tuple[float, float]] = {}
     for i in inputs:
-        if i.ts.size > 1:
+        if i.ts.size > 1 and series_key(i.labels) in going:
             step = float(np.median(np.diff(i.ts)))
             last[series_key(i.labels)] = (float(i.ts[-1]), max(SILENT_STEPS * step,
                                                                SILENT_AT_LEAST_S))  # fmt: skip
@@ -243,22 +251,54 @@ class AnomalyService:
                 self._series.read, panel, cluster=cluster,
                 start_ms=int((first - back) * 1000), end_ms=int(first * 1000),
             )  # fmt: skip
+            # for the new series only: one pod appearing does not make the panel's followed
+            # series judge hours of history again (their detectors saw it)
+            wanted = set(fresh)
             history = {
-                series_key(s.labels): (s.timestamps_ms / 1000.0, np.asarray(s.values))
+                key: (s.timestamps_ms / 1000.0, np.asarray(s.values))
                 for s in stored
+                if (key := series_key(s.labels)) in wanted
             }
         self._streamed[(cluster, panel)] = {k for k, (ts, _) in buffers.items() if ts.size}
         inputs = []
+        reads: dict[SeriesKey, tuple[np.ndarray, np.ndarray]] = {}
         for labels, (ts, values) in buffers.items():
             before = history.get(labels)
             if before is not None and ts.size:
                 older = before[0] < ts[0]
-                whole = (np.concatenate((before[0][older], ts)),
-                         np.concatenate((before[1][older], values)))  # fmt: skip
+                reads[labels] = (np.concatenate((before[0][older], ts)),
+                                 np.concatenate((before[1][older], values)))  # fmt: skip
             else:
-                whole = (ts, values)
-            inputs.append(SeriesInput(cluster, panel, dict(labels), *whole))
+                reads[labels] = (ts, values)
+        # a fresh series' detector has no last round: an episode its read cuts goes on with
+        # the stored one that covered the read's first sample (a restart, a worker fallback)
+        cut = {k: reads[k][0] for k in fresh}
+        episodes = await self._stored_episodes(cluster, panel, cut) if cut else {}
+        for labels, whole in reads.items():
+            inputs.append(SeriesInput(cluster, panel, dict(labels), *whole,
+                                      episodes=episodes.get(labels, ())))  # fmt: skip
         return inputs
+
+    async def _stored_episodes(
+        self, cluster: str, panel: str, reads: dict[SeriesKey, np.ndarray]
+    ) -> dict[SeriesKey, tuple[tuple[float, float], ...]]:
+        """The stored episodes of the series read (``reads``: their times) that may reach
+        into the read, by series: (first point, last point found; inf while still open: it
+        was going on when last found, and nothing since said it ended)."""
+        times = [ts for ts in reads.values() if ts.size]
+        if not times:
+            return {}
+        flt = AnomalyFilter(clusters=(cluster,), metric=panel,
+                            started_until=max(float(ts[-1]) for ts in times),
+                            lasting_since=min(float(ts[0]) for ts in times) - REACH_S,
+                            limit=CURRENT_MOST)  # fmt: skip
+        out: dict[SeriesKey, list[tuple[float, float]]] = {}
+        for a in await self.stored(flt):
+            key = series_key(a.labels)
+            if a.started_at is not None and key in reads:
+                end = math.inf if a.open else (a.last_at or a.timestamp).timestamp()
+                out.setdefault(key, []).append((a.started_at.timestamp(), end))
+        return {k: tuple(v) for k, v in out.items()}
 
     async def run_live(self, interval_s: float = LIVE_EVERY_S / 4) -> None:
         """The supervisor's task: keep analysing what the poller brings. A round that fails
@@ -304,8 +344,19 @@ class AnomalyService:
         stored = await asyncio.to_thread(
             self._series.read, panel, cluster=cluster, start_ms=start_ms
         )
+        reads = {series_key(s.labels): s.timestamps_ms / 1000.0 for s in stored}
+        # an episode the read's start cuts is the stored one that covered that moment (each
+        # click reads from a later "24 h ago": else a new anomaly each click)
+        episodes = await self._stored_episodes(cluster, panel, reads)
         inputs = [
-            SeriesInput(cluster, panel, s.labels, s.timestamps_ms / 1000.0, np.asarray(s.values))
+            SeriesInput(
+                cluster,
+                panel,
+                s.labels,
+                s.timestamps_ms / 1000.0,
+                np.asarray(s.values),
+                episodes=episodes.get(series_key(s.labels), ()),
+            )
             for s in stored
         ]
         unit = self._panels[panel].unit if panel in self._panels else None
