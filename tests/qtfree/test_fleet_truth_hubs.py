@@ -12,9 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from aiops_desktop.models import Cluster, ClusterKind, EndpointKind
+from aiops_desktop.models import Cluster, ClusterKind
 from aiops_desktop.models.alerts import Alert
-from aiops_desktop.models.cluster import Endpoint
 from aiops_desktop.models.fleet import Coverage, Domain, Finding, FindingSeverity, Health
 from aiops_desktop.models.metrics import (
     ClusterOutcome,
@@ -25,7 +24,6 @@ from aiops_desktop.models.metrics import (
     TaggedSeries,
 )
 from aiops_desktop.models.polling import Source, SourceStatus
-from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.fleet.state import FleetState, judge, read_metric_findings
 from aiops_desktop.services.polling.catalog import field_queries
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery, split_fleet
@@ -33,6 +31,7 @@ from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.settings import PollerSettings
 from collectors.errors import CollectorUnreachable
 from collectors.prometheus import PromResult
+from tests.qtfree.test_fleet_truth_failures import Registry, cluster
 
 T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
 XID = Finding(Domain.GPU, FindingSeverity.CRITICAL, "gpu-1/gpu3", "XID 79: GPU has fallen off")
@@ -51,28 +50,6 @@ class Poller:
 class NoAnomalies:
     async def current(self, within: timedelta) -> list[object]:
         return []
-
-
-class Registry:
-    """The registry's reading side over given clusters, with its real rule for members."""
-
-    members = ClusterRegistry.members
-
-    def __init__(self, clusters: list[Cluster]) -> None:
-        self._clusters = {c.id: c for c in clusters}
-
-    def clusters(self) -> list[Cluster]:
-        return list(self._clusters.values())
-
-
-def cluster(name: str, *, hub: bool = False, members: tuple[str, ...] = ()) -> Cluster:
-    made = Cluster(
-        name=name, kind=ClusterKind.FLEET if hub else ClusterKind.CLUSTER,
-        endpoints=[Endpoint(kind=EndpointKind.PROMETHEUS, url=f"http://{name}.invalid:9090"),
-                   Endpoint(kind=EndpointKind.ALERTMANAGER, url=f"http://{name}.invalid:9093")],
-    )  # fmt: skip
-    made.status.members = list(members)
-    return made
 
 
 def polled(poller: Poller, name: str, *, failing: bool = False) -> None:
