@@ -210,13 +210,21 @@ def write_report_files(
             raise ValueError(f"{out}: a report is written as .pdf, .html, .md or .json")
     if images is None and needs_images(outs):
         images = chart_images(report, theme)
-    written = []
-    for out in outs:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fmt = out.suffix.lower().lstrip(".")
-        if fmt == "pdf":
-            write_pdf(report, out, theme, images)
-        else:
-            out.write_text(WRITERS[fmt](report, theme, images), "utf-8")
-        written.append(out)
+    written: list[Path] = []
+    try:
+        for out in outs:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            fmt = out.suffix.lower().lstrip(".")
+            if fmt == "pdf":
+                write_pdf(report, out, theme, images)
+            else:
+                out.write_text(WRITERS[fmt](report, theme, images), "utf-8")
+            written.append(out)
+    except BaseException:
+        # the names claimed for it (``claim_paths`` makes them empty) and not written: left,
+        # they were listed among the reports as empty files
+        for out in outs:
+            if out not in written and out.is_file() and out.stat().st_size == 0:
+                out.unlink(missing_ok=True)
+        raise
     return written

@@ -104,3 +104,25 @@ def test_a_long_report_is_written_off_the_ui_thread(  # type: ignore[no-untyped-
     assert "Pod du-1/vdu-249 is restarting" not in text
     html = (tmp_path / "detailed.html").read_text()
     assert html.count("data:image/png;base64,") == 2  # each cluster's chart
+
+
+def test_a_report_that_fails_midway_leaves_no_empty_claimed_file(
+    tmp_path: Path, theme: Theme, monkeypatch: Any
+) -> None:
+    """Its files are claimed empty first (``claim_paths``); one not written because writing
+    failed was listed among the reports as an empty file."""
+    import pytest
+
+    import ui.report_pdf as writing
+
+    report = _long_report(alerts=3)
+    md, js = claim_paths([tmp_path / "r.md", tmp_path / "r.json"])
+
+    def broken(*_args: Any) -> str:
+        raise OSError("disk full")
+
+    monkeypatch.setitem(writing.WRITERS, "json", broken)
+    with pytest.raises(OSError, match="disk full"):
+        writing.write_report_files(report, [md, js], theme)
+    assert md.stat().st_size > 0  # written before the failure: kept
+    assert not js.exists()
