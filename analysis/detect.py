@@ -63,6 +63,11 @@ class SeriesInput:
     #: on when last found): an episode reaching back to the first sample read keeps the
     #: start of the one that covered that moment (its identity), however the read was cut
     episodes: tuple[tuple[float, float], ...] = ()
+    #: the live path: the newest sample an earlier run judged (None: none did). An episode
+    #: that ended by then and is not one found before is not reported: its samples were
+    #: judged when they arrived, and a detector started since (a restart) that learns from
+    #: them again would report what was not found then
+    judged_until: float | None = None
 
 
 @dataclass
@@ -351,7 +356,8 @@ def detect_anomalies(
             for b in _statistical_breaches(results, sensitivity.threshold, profile)
             if b.index not in ruled
         ]
-    clean = SeriesInput(series.cluster, series.metric, series.labels, ts, values)
+    clean = SeriesInput(series.cluster, series.metric, series.labels, ts, values,
+                        judged_until=series.judged_until)  # fmt: skip
     episodes = [e for e in _episodes(breaches) if _believed(e)]
     if streams is None:
         spans = list(series.episodes)
@@ -402,14 +408,27 @@ def _live_episodes(
     key = _stream_key(series)
     before = [*streams.episode_spans.pop(key, []), *stored]
     out, spans = [], []
+    known = {s for s, _e in before}
     for episode in episodes:
         found = describe(series, episode, began=_began(series, episode, before))
+        if _judged_before(series, episode, found, known):
+            continue
         if found.started_at is not None:
             spans.append((found.started_at.timestamp(), float(series.ts[episode[-1].index])))
         out.append(found)
     if spans:
         streams.episode_spans[key] = spans
     return out
+
+
+def _judged_before(
+    series: SeriesInput, episode: list[_Breach], found: Anomaly, known: set[float]
+) -> bool:
+    """An episode that ended by ``series.judged_until`` and is none found before (its start
+    not a known episode's): judged, and not found, when its samples arrived."""
+    if series.judged_until is None or float(series.ts[episode[-1].index]) > series.judged_until:
+        return False
+    return found.started_at is None or found.started_at.timestamp() not in known
 
 
 def _stream_key(series: SeriesInput) -> tuple[str, str, tuple[tuple[str, str], ...]]:

@@ -81,11 +81,36 @@ class AnomalyRepository:
         )
         return read_all(Anomaly, (r[0] for r in rows), "anomaly")
 
+    def judged_until(self, cluster: str, panel: str) -> float | None:
+        """The newest sample live detection has judged of this panel (None: none yet)."""
+        row = self._db.fetch_one(
+            "SELECT until_s FROM anomalies_judged WHERE cluster = ? AND panel = ?",
+            (cluster, panel),
+        )
+        return float(row[0]) if row is not None else None
+
+    def mark_judged(self, marks: Iterable[tuple[str, str, float]]) -> Future[None]:
+        """Live detection has judged each ``(cluster, panel, until_s)`` up to ``until_s`` (a
+        mark never goes back: two windows on one cache each judge as far as they have)."""
+        rows = list(marks)
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO anomalies_judged VALUES (?, ?, ?) ON CONFLICT (cluster, panel)"
+                " DO UPDATE SET until_s = max(until_s, excluded.until_s)",
+                rows,
+            )
+
+        return self._db.write(op)
+
     def forget_clusters(self, names: Iterable[str]) -> Future[int]:
-        """Delete every anomaly stored of these clusters (a removed cluster's). How many."""
+        """Delete every anomaly stored of these clusters (a removed cluster's), and how far
+        they were judged. How many anomalies."""
         wanted = sorted(set(names))
 
         def op(conn: sqlite3.Connection) -> int:
+            for name in wanted:
+                conn.execute("DELETE FROM anomalies_judged WHERE cluster = ?", (name,))
             return sum(
                 conn.execute("DELETE FROM anomalies WHERE cluster = ?", (name,)).rowcount
                 for name in wanted

@@ -190,6 +190,19 @@ DELETE FROM samples_head WHERE series_id NOT IN (SELECT id FROM series);
 DELETE FROM chunks WHERE series_id NOT IN (SELECT id FROM series);
 """
 
+# How far live detection has judged each (cluster, panel): the newest sample of its last
+# round. A restarted app (or a detection worker started again) learns from the history
+# before it but reports no episode that ended by then: those samples were judged once, when
+# they arrived, and what was not found then is not news later.
+_V11_JUDGED = """
+CREATE TABLE anomalies_judged (
+    cluster TEXT NOT NULL,
+    panel TEXT NOT NULL,
+    until_s REAL NOT NULL,          -- unix s of the newest sample judged
+    PRIMARY KEY (cluster, panel)
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_REGISTRY,
     _V2_SERIES,
@@ -201,6 +214,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V8_INCIDENTS,
     _V9_CHATS,
     _V10_SERIES_IDS,
+    _V11_JUDGED,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: ``PRAGMA application_id`` of every cache (and capture) this app makes: "AIOP". A file with

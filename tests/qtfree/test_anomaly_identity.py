@@ -131,6 +131,43 @@ async def test_a_breach_going_on_over_a_restart_is_the_stored_one(
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("judged", [True, False])
+async def test_a_restarted_app_reports_nothing_its_last_run_judged(
+    tmp_path: Path, apps: list[App], judged: bool
+) -> None:
+    """The last run judged the panel up to hour 3 and found nothing (here: a rule this
+    version adds would have). Restarted, the app reads that hour again (the poller's
+    backfill) and learns from it: a breach that ended by hour 3 is not news, one after it
+    is. With no mark stored (the first run ever), both are reported."""
+    ts = T0 + np.arange(4 * 60 * 4) * STEP
+    state = np.ones(ts.size)
+    state[540:580] = 0.0  # FREERUN 10 min at hour 2.25: judged by the last run
+    state[740:780] = 0.0  # and at hour 3.08, after it
+    old = _open(apps, tmp_path)
+    await old.store_history("ptp_clock_state", CLOCK, ts[:720], state[:720])
+    if judged:
+        await asyncio.wrap_future(old.svc.repo.mark_judged([("east", "ptp_clock_state",
+                                                             float(ts[719]))]))  # fmt: skip
+    app = _open(apps, tmp_path)
+    app.live.append("east", "ptp_clock_state", CLOCK, ts[480:800], state[480:800])
+    await app.svc.analyse_live(force=True)
+    published = sorted(a.started_at.timestamp() for a in app.published if a.started_at)
+    assert published == ([ts[740]] if judged else [ts[540], ts[740]])
+    assert app.svc.repo.judged_until("east", "ptp_clock_state") == ts[799]  # marked for the next
+
+
+@pytest.mark.asyncio
+async def test_a_removed_cluster_leaves_no_mark(tmp_path: Path, apps: list[App]) -> None:
+    """A cluster added again under a removed one's name starts unjudged; marks never go back
+    (a second window that judged less does not undo the first's)."""
+    repo = _open(apps, tmp_path).svc.repo
+    await asyncio.wrap_future(repo.mark_judged([("east", "p", T0), ("west", "p", T0)]))
+    await asyncio.wrap_future(repo.mark_judged([("west", "p", T0 - 60)]))
+    assert await asyncio.wrap_future(repo.forget_clusters(["east"])) == 0
+    assert (repo.judged_until("east", "p"), repo.judged_until("west", "p")) == (None, T0)
+
+
+@pytest.mark.asyncio
 async def test_analysing_24_h_again_finds_the_stored_breach_not_a_new_one(
     tmp_path: Path, apps: list[App]
 ) -> None:

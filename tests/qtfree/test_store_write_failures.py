@@ -172,12 +172,12 @@ def test_a_forgotten_series_id_is_never_given_again(db: Database) -> None:
 def test_upgrade_makes_series_ids_never_reused_and_drops_orphaned_samples(
     tmp_path: Path,
 ) -> None:
-    """A file of the previous version: its series are kept; samples of a series id no row has
+    """A file of version 9: its series are kept; samples of a series id no row has
     (left by the old cache bug) go, and no new series is given such an id (a window of the
     previous version still running may write more of them)."""
     path = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(path, isolation_level=None)
-    assert migrate(conn, target=SCHEMA_VERSION - 1) == SCHEMA_VERSION - 1
+    assert migrate(conn, target=9) == 9  # the version before series ids were never reused
     conn.execute("INSERT INTO series (id, cluster, metric, labels) VALUES (1, 'a', 'm', '{}')")
     conn.execute("INSERT INTO series (id, cluster, metric, labels) VALUES (2, 'b', 'm', '{}')")
     conn.execute("INSERT INTO samples_head VALUES (1, ?, 1.0)", (T0,))

@@ -131,6 +131,12 @@ class AnomalyService:
         self._streamed: dict[tuple[str, str], set[SeriesKey]] = {}
         self._owner = uuid.uuid4().hex  # whose live detectors the worker keeps
         self._history_samples: dict[tuple[str, str], int] = {}
+        #: per (cluster, panel), how far earlier runs judged it (the store's mark when this
+        #: service's detectors started): episodes that ended by then and were not found then
+        #: are not reported (``SeriesInput.judged_until``)
+        self._judged_before: dict[tuple[str, str], float | None] = {}
+        #: per (cluster, panel), the newest sample this service's live rounds judged, to mark
+        self._judged: dict[tuple[str, str], float] = {}
         self._generation = self._worker.generation
         #: per (cluster, panel), why its last live round failed (cleared when one succeeds)
         self.failed: dict[tuple[str, str], str] = {}
@@ -197,13 +203,26 @@ class AnomalyService:
                                   panel.id, cluster)  # fmt: skip
                 else:
                     self.failed.pop(key, None)
+        await self._mark_judged()
         return count
+
+    async def _mark_judged(self) -> None:
+        """Store how far each panel has been judged (only what moved since the last mark)."""
+        if self._judged:
+            moved = [(c, p, t) for (c, p), t in self._judged.items()]
+            self._judged.clear()
+            await asyncio.wrap_future(self.repo.mark_judged(moved))
 
     async def _analyse_panel(self, cluster: str, panel: Panel) -> int:
         key = (cluster, panel.id)
         snap = self._live.snapshot(cluster, panel.id)
+        if key not in self._judged_before:
+            self._judged_before[key] = await asyncio.to_thread(self.repo.judged_until, *key)
         inputs = await self._with_history(cluster, panel.id, snap.series)
         found = await self.analyse(inputs, unit=panel.unit or None, stream=True)
+        newest = max((float(i.ts[-1]) for i in inputs if i.ts.size), default=None)
+        if newest is not None:
+            self._judged[key] = newest
         self._by_panel[key] = _still_shown(self._by_panel.get(key, []), found, inputs)
         self._open[key] = [a for a in found if a.open]
         return len(found)
@@ -274,9 +293,11 @@ class AnomalyService:
         # the stored one that covered the read's first sample (a restart, a worker fallback)
         cut = {k: reads[k][0] for k in fresh}
         episodes = await self._stored_episodes(cluster, panel, cut) if cut else {}
+        judged = self._judged_before.get((cluster, panel))
         for labels, whole in reads.items():
             inputs.append(SeriesInput(cluster, panel, dict(labels), *whole,
-                                      episodes=episodes.get(labels, ())))  # fmt: skip
+                                      episodes=episodes.get(labels, ()),
+                                      judged_until=judged))  # fmt: skip
         return inputs
 
     async def _stored_episodes(
@@ -378,13 +399,14 @@ class AnomalyService:
         go on from the removed one's."""
         await self.forget_live()
         for table in (self._by_panel, self._open, self._analysed, self._history_samples,
-                      self.failed):  # fmt: skip
+                      self._judged, self.failed):  # fmt: skip
             for key in [k for k in table if k[0] in names]:
                 del table[key]
 
     async def forget_live(self) -> None:
         """Drop the live detectors the worker keeps for this service (they learn again, from
         the store's history, when the series are next analysed)."""
+        self._judged_before.clear()  # new detectors: judged until where the store says
         if self._streamed:  # else the worker holds none (and need not be started)
             await self._worker.run(forget_streams, self._owner)
             self._streamed.clear()
