@@ -86,13 +86,23 @@ class WriterThread:
         (another process) committed. Whoever caches rows across writes drops them there."""
         self._cache_resets.append(hook)
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Commit what is queued, then stop the thread."""
+    def close(self, timeout: float = 30.0) -> bool:
+        """Commit what is queued, then stop the thread. False (and a warning in the log, with
+        how many writes were still waiting) when that took longer than ``timeout``: the
+        thread goes on committing, but what it has not committed when the process ends is
+        lost."""
         if self._closed.is_set():
-            return
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
         self._closed.set()
         self._queue.put(_STOP)
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("the store's writes were not all committed within %g s of closing "
+                        "(%d still waiting); what is not committed when the app exits is "
+                        "lost", timeout, max(self._queue.qsize() - 1, 0))  # fmt: skip
+            return False
+        return True
 
     def _run(self) -> None:
         try:

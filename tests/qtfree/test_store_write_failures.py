@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -320,3 +321,24 @@ def test_cli_on_a_failing_disk_says_so_without_a_traceback(tmp_path: Path) -> No
     listed = subprocess.run([*cli, "clusters", "list", "--json"], capture_output=True,
                             text=True, env=env, timeout=90, check=False)  # fmt: skip
     assert listed.returncode == 0 and "abc" not in listed.stdout
+
+
+def test_closing_with_writes_still_waiting_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Closing waits for what is queued; when that takes too long it says how many writes
+    were still waiting (they are lost if the app exits now), instead of returning as if all
+    were kept. The thread goes on and commits them."""
+    from aiops_desktop.store.writer import WriterThread
+
+    writer = WriterThread(tmp_path / "w.sqlite3", max_ops=1)
+    release = threading.Event()
+    writer.submit(lambda conn: release.wait(5))
+    later = [writer.submit(lambda conn: conn.execute("SELECT 1")) for _ in range(3)]
+    with caplog.at_level("WARNING", logger="aiops.store.writer"):
+        assert writer.close(timeout=0.2) is False
+    assert "not all committed within 0.2 s of closing (3 still waiting)" in caplog.text
+    release.set()
+    for future in later:
+        future.result(timeout=5)
+    assert writer.close() is True
