@@ -68,9 +68,46 @@ def ssl_context(*, verify: bool, ca_pem: str | None, auth: EndpointAuth) -> ssl.
     if auth.method is AuthMethod.MTLS:
         if not (auth.client_cert_pem and auth.client_key_pem):
             raise CollectorAuthError("mTLS needs a client certificate and key")
-        with _pem_file(auth.client_cert_pem) as cert, _pem_file(auth.client_key_pem) as key:
-            ctx.load_cert_chain(cert, key)
+        _load_pair(ctx, auth.client_cert_pem, auth.client_key_pem)
     return ctx
+
+
+def _no_passphrase() -> bytes:
+    """Asked for a key's passphrase: there is none to give (without this, OpenSSL asks on
+    the terminal the app was started from, and the thread waits there for good)."""
+    raise CollectorAuthError(LOCKED_KEY)
+
+
+LOCKED_KEY = (
+    "the client key is protected by a passphrase, which the app cannot ask for: "
+    "give it the key decrypted (openssl pkey -in KEY -out PLAIN)"
+)
+
+
+def _load_pair(ctx: ssl.SSLContext, cert_pem: str, key_pem: str) -> None:
+    """``ctx`` with the client certificate and key, or a CollectorAuthError saying what is
+    wrong with them (never quoting them)."""
+    if "-----BEGIN CERTIFICATE-----" not in cert_pem:
+        raise CollectorAuthError("the client certificate is not a PEM certificate")
+    if "PRIVATE KEY-----" not in key_pem:
+        raise CollectorAuthError("the client key is not a PEM private key")
+    if "ENCRYPTED" in key_pem:
+        raise CollectorAuthError(LOCKED_KEY)
+    with _pem_file(cert_pem) as cert, _pem_file(key_pem) as key:
+        try:
+            ctx.load_cert_chain(cert, key, password=_no_passphrase)
+        except ssl.SSLError as exc:
+            if exc.reason == "KEY_VALUES_MISMATCH":
+                raise CollectorAuthError("the client key is not the client certificate's "
+                                         "(they do not belong together)") from None  # fmt: skip
+            raise CollectorAuthError("the client certificate or key cannot be read "
+                                     f"({exc.reason or 'not PEM'})") from None  # fmt: skip
+
+
+def check_client_pair(cert_pem: str, key_pem: str) -> None:
+    """Raise CollectorAuthError if the client certificate and key cannot be used (where
+    they are given, not at the first connection)."""
+    _load_pair(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), cert_pem, key_pem)
 
 
 def is_loopback(host: str) -> bool:

@@ -58,6 +58,8 @@ from aiops_desktop.services.runtime.bus import CLUSTER_REMOVED, CLUSTERS_CHANGED
 from aiops_desktop.store.clusters import ClusterRepository
 from aiops_desktop.store.credential_keys import CredentialKeyRepository
 from aiops_desktop.store.health import HealthRepository
+from collectors.auth import check_client_pair
+from collectors.errors import CollectorAuthError
 
 log = logging.getLogger("aiops.services.registry")
 #: how often a running app looks for clusters another process added to its cache
@@ -277,6 +279,7 @@ class ClusterRegistry:
         self._access.require(Action.MANAGE_CLUSTERS)
         secrets = secrets or ClusterSecrets()
         self._ensure_unique(spec.name)
+        await _check_client_pair(secrets)
         cluster, writes = self._plan_secrets(self._build(spec), secrets)
         if writes:  # any secret at all, the cluster's or an endpoint's
             await self.check_keyring()
@@ -787,3 +790,18 @@ def _needs_consent(ctx: KubeconfigContext) -> str:
         "elsewhere may run anything, so it is imported only when you allow it (--allow-exec; "
         "in the window, tick it)"
     )
+
+
+async def _check_client_pair(secrets: ClusterSecrets) -> None:
+    """A client certificate and key given are a usable pair (PEM, belonging together, no
+    passphrase), or a RegistryError saying what is wrong: at the first connection it was
+    an SSL error on every poll, and a passphrase was asked for on the terminal."""
+    cert, key = secrets.client_cert_pem, secrets.client_key_pem
+    if not cert and not key:
+        return
+    if not (cert and key):
+        raise RegistryError("a client certificate needs its key, and a key its certificate")
+    try:
+        await asyncio.to_thread(check_client_pair, cert, key)
+    except CollectorAuthError as exc:
+        raise RegistryError(str(exc)) from None
