@@ -4,9 +4,10 @@ The app hands the model numbered evidence items (``E1`` ...), never raw data, an
 short explanation that cites them in brackets (``[E2]``). ``verify`` then reads the answer
 sentence by sentence: a sentence is *verified* when it cites at least one item that exists and
 every number in it matches a number of the items it cites (as written: "7.3" matches 7.31,
-"0.8" matches 0.82, "10:03" matches 10:03:12); anything else is *unverified*, with the reason,
-and the page shows it so. Nothing here trusts the model's words: ids and numbers are matched,
-never interpreted.
+"0.8" matches 0.82, "82" matches a fraction 0.82, "10:03" matches 10:03:12; a whole number
+must be exact once rounded, so a wrong year or count does not pass); anything else is
+*unverified*, with the reason, and the page shows it so. Nothing here trusts the model's
+words: ids and numbers are matched, never interpreted.
 """
 
 from __future__ import annotations
@@ -103,16 +104,19 @@ def _decimals(raw: str) -> int:
 
 
 def _matches(written: str, value: float, known: list[float]) -> bool:
-    """``written`` as the model wrote it matches a known number rounded the same way (or
-    within 1 % of it, for "about 30 %" of 29.7), or its percentage form (0.82 -> 82)."""
+    """``written`` as the model wrote it matches a known number rounded the same way ("92" of
+    92.4, "0.8" of 0.82), or a fraction's percentage form (0.82 -> 82). Only a number written
+    with decimals may also be within 1 % of it (its own rounding, "1.52e+04" of 15240): an
+    integer must be the value as displayed, or a wrong year, date part or count would pass."""
     places = _decimals(written)
     for k in known:
-        for candidate in (k, k * 100):
+        # the x100 form only for fractions: else a baseline of 45 would verify "4500"
+        for candidate in (k, k * 100) if 0 < abs(k) <= 1 else (k,):
             if not math.isfinite(candidate):
                 continue
             if round(candidate, places) == round(value, places):
                 return True
-            if candidate and abs(value - candidate) <= 0.01 * abs(candidate):
+            if places and candidate and abs(value - candidate) <= 0.01 * abs(candidate):
                 return True
     return False
 

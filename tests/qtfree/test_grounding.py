@@ -58,3 +58,33 @@ def test_ids_in_citation_groups_and_sentence_splitting() -> None:
 def test_a_rambling_reply_is_cut_and_says_so() -> None:
     result = verify("Confidence 0.82 [C1]. " * 400, EVIDENCE)
     assert result.truncated and result.as_json()["truncated"] is True
+
+
+def test_no_tolerance_lets_a_wrong_integer_count_or_date_through() -> None:
+    # review r3: the x100 percentage form was tried for every number (baseline 45 -> "4500",
+    # 3 signals -> "300") and 1 % tolerance was applied to integers (2026 -> "2025")
+    items = [
+        EvidenceItem("I1", "Incident INC-1: GPU hot; severity CRITICAL; opened 2026-12-04 "
+                     "20:51:44 UTC; clusters ran-east; 3 signals."),
+        EvidenceItem("E1", "DCGM_FI_DEV_GPU_TEMP on ran-east/gpu-3: robust z 6.2, baseline 45, "
+                     "peak 92, first deviation 2026-12-04 20:50:10 UTC."),
+        EvidenceItem("E2", "DCGM_FI_DEV_GPU_TEMP on ran-east/gpu-4: peak 92.4."),
+        EvidenceItem("C1", "Likely cause number 1: ran-east/gpu-3, confidence 0.82."),
+    ]  # fmt: skip
+    wrong = ["gpu-3 reached 9200 degrees [E1].",
+             "The GPU ran 4500 degrees above normal [E1].",
+             "300 signals were raised [I1].",
+             "The incident opened on 2025-12-04 [I1].",
+             "gpu-3 peaked at 93 degrees [E1]."]  # fmt: skip
+    right = ["gpu-3 peaked at 92 degrees [E1].",
+             "gpu-4 peaked at 92 degrees [E2].",
+             "gpu-4 peaked at 92.4 degrees [E2].",
+             "It is the likely cause with 82 % confidence [C1].",
+             "3 signals were raised [I1].",
+             "The incident opened on 2026-12-04 [I1]."]  # fmt: skip
+    for text in wrong:
+        assert verify(text, items).sentences[0].verdict is Verdict.UNVERIFIED, text
+    for text in right:
+        assert verify(text, items).sentences[0].verdict is Verdict.VERIFIED, text
+    reasons = verify("The incident opened on 2025-12-04 [I1].", items).sentences[0].reasons
+    assert reasons == ["the number 2025 is in none of the items it cites"]
