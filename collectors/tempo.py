@@ -48,6 +48,10 @@ MOST_TAGS = 10_000  # tag names, or one tag's values, read for completion
 #: ``query_frontend.metrics.max_duration``, 3 h): a longer one is asked in pieces
 RANGE_MOST_S = 3 * 3600
 MAX_ATTRIBUTE_CHARS = 2_000
+#: a batch's resource attributes that each of its spans carries: OpenTelemetry's
+#: k8sattributes processor names the pod in the resource, not in each span, and RCA names a
+#: span's pod as Loki and the stored series do (``analysis.rca.traces.span_entity``)
+RESOURCE_ON_SPANS = ("k8s.pod.name", "k8s.namespace.name", "k8s.node.name")
 _GATEWAY = re.compile(r"/api/traces/v1/[A-Za-z0-9_-]+/?$")
 #: a duration as Tempo reads one (``minDuration``, TraceQL's ``traceDuration``): 500ms, 1.5s
 DURATION = re.compile(r"\d+(\.\d+)?(ns|us|µs|ms|s|m|h)")
@@ -107,7 +111,32 @@ def _attributes(items: Any) -> dict[str, str]:
     return {str(a.get("key")): _value(a.get("value")) for a in islice(found, MOST_ATTRIBUTES)}
 
 
-def _span(raw: dict[str, Any], service: str) -> Span:
+def _with_resource(own: dict[str, str], resource: dict[str, str]) -> dict[str, str]:
+    """A span's attributes with its resource's RESOURCE_ON_SPANS that it does not set itself,
+    still at most MOST_ATTRIBUTES: a span at the bound gives up its last others for them."""
+    added = {k: v for k, v in resource.items() if k not in own}
+    if len(own) + len(added) <= MOST_ATTRIBUTES:
+        return {**own, **added}
+    named = {k: v for k, v in own.items() if k in RESOURCE_ON_SPANS}
+    others = ((k, v) for k, v in own.items() if k not in RESOURCE_ON_SPANS)
+    return {**dict(islice(others, MOST_ATTRIBUTES - len(named) - len(added))), **named, **added}
+
+
+def _resource(batch: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """A batch's service and the RESOURCE_ON_SPANS its resource sets, looked for among all
+    its attributes (k8sattributes may add many of a pod's labels before them); the first of
+    each name is read."""
+    wanted = ("service.name", *RESOURCE_ON_SPANS)
+    found: dict[str, str] = {}
+    for a in (batch.get("resource") or {}).get("attributes") or []:
+        key = a.get("key") if isinstance(a, dict) else None
+        if key in wanted and key not in found:
+            found[key] = _value(a.get("value"))
+    service = found.pop("service.name", None)
+    return service if service is not None else "unknown", {k: v for k, v in found.items() if v}
+
+
+def _span(raw: dict[str, Any], service: str, resource: dict[str, str]) -> Span:
     start, end = int(raw["startTimeUnixNano"]), int(raw["endTimeUnixNano"])
     status = raw.get("status") or {}
     parent = raw.get("parentSpanId") or None
@@ -123,7 +152,7 @@ def _span(raw: dict[str, Any], service: str) -> Span:
         kind=_KINDS.get(raw.get("kind"), SpanKind.UNSPECIFIED), start_ns=start,
         duration_ns=max(0, end - start), status=_STATUS.get(status.get("code"), SpanStatus.UNSET),
         status_message=_text(status["message"]) if status.get("message") else None,
-        attributes=_attributes(raw.get("attributes")), events=events,
+        attributes=_with_resource(_attributes(raw.get("attributes")), resource), events=events,
     )  # fmt: skip
 
 
@@ -132,7 +161,9 @@ def parse_trace(payload: Any, trace_id: str, cluster: str) -> Trace:
     repeats is read the first time, so the waterfall, the service graph and the calls count
     each span once). A trace of more than MOST_SPANS spans is cut as every trace is
     (``spans_to_keep``: its errors and their parents first, then the earliest; only those
-    are read), and says how many it had (``spans_total``), never "20,000 spans, 0 errors"."""
+    are read), and says how many it had (``spans_total``), never "20,000 spans, 0 errors".
+    Each span carries its batch's pod, namespace and node (RESOURCE_ON_SPANS) where it does
+    not name its own: RCA and the views read a span's pod from its attributes."""
     if not isinstance(payload, dict):
         raise CollectorBadResponse("a trace that is not a JSON object")
     batches = payload.get("batches")
@@ -150,13 +181,12 @@ def parse_trace(payload: Any, trace_id: str, cluster: str) -> Trace:
             if ids > MOST_SPANS:
                 total = ids
                 found = [found[at] for at in spans_to_keep(keys, MOST_SPANS)]
-        services: dict[int, str] = {}  # each batch's service, read once
+        # each batch's service and the resource attributes its spans carry, read once
+        resources: dict[int, tuple[str, dict[str, str]]] = {}
         for batch, raw in found:
-            if id(batch) not in services:
-                services[id(batch)] = _attributes(
-                    (batch.get("resource") or {}).get("attributes")
-                ).get("service.name", "unknown")
-            span = _span(raw, services[id(batch)])
+            if id(batch) not in resources:
+                resources[id(batch)] = _resource(batch)
+            span = _span(raw, *resources[id(batch)])
             spans.setdefault(span.span_id, span)
     except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise CollectorBadResponse(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Protocol, TypeVar
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from aiops_desktop.logs import redact
 from aiops_desktop.models.enums import SpanStatus
 from aiops_desktop.models.observability import Span, Trace
+from aiops_desktop.models.text import printable
 from analysis.rca.model import Signal, SignalKind
 from analysis.rca.topology import Edge
 
@@ -110,10 +112,12 @@ class FailingTrace:
     error: str  # the cause's failed span: its status message, else its operation
 
 
-def failing_through(traces: Iterable[Trace], entity: str, end_s: float,
-                    most: int = 3) -> list[FailingTrace]:  # fmt: skip
-    """The first ``most`` traces (by start) in which ``entity``'s own span failed by
-    ``end_s`` (a span's failure is known when it ends)."""
+def failing_through(traces: Iterable[Trace], entity: str, end_s: float, most: int = 3,
+                    around: float | None = None) -> list[FailingTrace]:  # fmt: skip
+    """At most ``most`` traces in which ``entity``'s own span failed by ``end_s`` (a span's
+    failure is known when it ends), by start: the first ones, or, ``around`` a time (the
+    window's change: its first traces are the baseline's noise), the nearest starting at or
+    after it, then the nearest before it. Their texts are a server's: redacted, printable."""
     out = []
     for trace in traces:
         if not trace.spans:
@@ -127,11 +131,19 @@ def failing_through(traces: Iterable[Trace], entity: str, end_s: float,
         ended = [s.end_ns for s in trace.spans if s.end_ns / 1e9 <= end_s]
         failed = min(mine, key=lambda s: s.start_ns)
         out.append(FailingTrace(
-            first.start_ns / 1e9, trace.trace_id, f"{first.service_name} {first.operation}",
+            first.start_ns / 1e9, trace.trace_id,
+            # a server's texts (an operation may be a URL with a token): no secret, and no
+            # control character that could split one from its redaction
+            redact(printable(f"{first.service_name} {first.operation}")),
             (max(ended) - first.start_ns) / 1e6,  # as far as it was known by the end
-            redact(failed.status_message or failed.operation),  # a server's text: no secret
+            redact(printable(failed.status_message or failed.operation)),
         ))  # fmt: skip
-    return sorted(out, key=lambda t: (t.start_s, t.trace_id))[:most]
+    by_start = attrgetter("start_s", "trace_id")
+    if around is not None:  # those at or after it first, nearest first; then before it
+        after = sorted((t for t in out if t.start_s >= around), key=by_start)
+        before = sorted((t for t in out if t.start_s < around), key=by_start, reverse=True)
+        out = (after + before)[:most]
+    return sorted(out, key=by_start)[:most]
 
 
 class SpanLike(Protocol):
