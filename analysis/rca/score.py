@@ -71,7 +71,11 @@ def deviation(signal: Signal, window: Window) -> Evidence | None:
     if signal.kind in UPWARD:  # a resource that falls is relieved, not the cause
         z = np.where(z < 0, z * DOWNWARD_WEIGHT, z)
     worst = int(np.argmax(np.abs(z)))
-    beyond = np.flatnonzero(np.abs(z) >= ONSET_Z)
+    # only a rise of an UPWARD kind marks an onset: with one, a fall got its kind's full
+    # weight, and a flat error count that stopped (clipped to z 10, times 0.3 = ONSET_Z)
+    # outranked a CPU that rose 57 spreads
+    moved = z if signal.kind in UPWARD else np.abs(z)
+    beyond = np.flatnonzero(moved >= ONSET_Z)
     onset = float(after_ts[beyond[0]]) if beyond.size else None
     return Evidence(signal.name, signal.kind, float(abs(z[worst])), onset, median,
                     float(after[worst]))  # fmt: skip
