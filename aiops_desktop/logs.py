@@ -34,19 +34,34 @@ VALUE = r"(?![\[{])(?:[^\s\"',}\\]|\\\\|\\(?![\"']))+"
 #: names whose value is a secret: token, secret, password and the like, last in a name
 #: (``db_password``, ``aws_secret_access_key``, ``db_pass``) or before a word that still names
 #: the secret itself (``token.value``), not one that names something about it (``token_count``,
-#: ``secret_name`` are kept); a bare ``pass`` only as a word of its own (not ``bypass``) and
-#: not before a colon (``tests: pass: 12``). Bounded: redaction reads whole log lines
+#: ``secret_name`` are kept); a bare ``pass`` only as a word of its own (not ``bypass``, but
+#: ``dbPass`` as names_a_secret splits it) and not before a colon (``tests: pass: 12``). The
+#: words are names_a_secret's (SECRET_WORDS, a KEY_KINDS key) but a header's, whose value holds
+#: spaces: a cookie's and an Authorization's have patterns of their own. A key's kind is glued
+#: or joined by - or _, not a dot (``private.key: permission denied`` names a file). Bounded:
+#: redaction reads whole log lines
 _CREDENTIAL_NAME = (
-    r"(?:token|secret|pass(?:wd|word|phrase)|(?<![a-z])pass(?![a-z]|\s*:)|api[_-]?key"
-    r"|access[_-]?key|client[_-]?key|private[_-]?key)"
+    r"(?:token|secrets?|credentials?|pass(?:wd|word|phrase)|(?<![a-z])pass(?![a-z]|\s*:)"
+    r"|(?-i:(?<=[a-z0-9])Pass)(?![a-z]|\s*:)"
+    r"|(?:api|access|client|private|secret|signing|encryption)[_-]?keys?)"
     r"(?:[_.-](?:value|data|string|secret|key|b64|base64)){0,2}(?![a-z0-9_.-])"
 )
+#: the programs of MySQL and MariaDB that take a password glued to -p (-pPASSWORD; a bare -p
+#: asks for it): their -p only, a -p elsewhere is mostly a port (nc -p8080)
+_MYSQL = (
+    r"(?:mysql(?:admin|dump|import|check|show|slap)?"
+    r"|mariadb(?:-?(?:admin|dump|import|check|show|slap))?)(?![\w.-])"
+)
+#: an argument of the same command, up to a dozen before the password (mysql -h db -P 3306
+#: -u root -pX): a shell's ; | & ends the command. Bounded: each start reads at most these
+_SAME_COMMAND_ARGS = r"(?:\s+[^\s;|&]+){0,12}?\s+"
 
 _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]{8,}"),
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWT
     re.compile(r"sha256~[A-Za-z0-9_-]{20,}"),  # OpenShift OAuth tokens
+    re.compile(r"(?<![\w.])hv[sbr]\.[A-Za-z0-9_-]{20,}"),  # Vault service, batch, recovery
     # a quoted value runs to its closing quote, spaces and all ("horse battery staple")
     re.compile(
         rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*(\\?[\"']))(?:\\.|(?!\2)[^\\\n]){{1,512}}?\2"
@@ -65,12 +80,15 @@ _PATTERNS = [
     # "login" in the same line (mkdir -p, kubectl logs -p are none); and curl's -u user:pw
     # (not a uid:gid, docker run -u 1000:1000)
     re.compile(r"((?<![\w-])login\b[^\n]{0,200}?(?<![\w-])-p(?:\s+|=))[^\s\"'\\]+"),
+    # mysql's -p with its password glued (mysql -uroot -pX), redis-cli's -a X and --pass X
+    re.compile(rf"((?<![\w-]){_MYSQL}{_SAME_COMMAND_ARGS}-p\\?[\"']?)[^\s\"'\\]+"),
+    re.compile(rf"((?<![\w-])redis-cli{_SAME_COMMAND_ARGS}(?:-a|--pass)\s+\\?[\"']?)[^\s\"'\\]+"),
     re.compile(
         r"((?<![\w-])(?:-u|--user)(?:\s+|=)\\?[\"']?[^\s:\"'\\]*:)"
         r"(?!\d+(?:[\s\"'\\]|$))[^\s\"'\\]+"
     ),
     # a cookie header's whole value, and the signature and credential of a signed URL
-    re.compile(r"(?im)((?:^|(?<=[\"'{]))(?:set-)?cookie\\?[\"']?\s*:\s*\\?[\"']?)[^\"'\n\\]+"),
+    re.compile(r"(?im)((?:^|(?<=[\"'{]))(?:set-)?cookies?\\?[\"']?\s*:\s*\\?[\"']?)[^\"'\n\\]+"),
     re.compile(
         r"(?i)((?:x-amz-(?:signature|credential|security-token)|x-goog-(?:signature|credential)"
         r"|(?<=[?&])sig|signature)=)[^&\s\"'\\]+"
