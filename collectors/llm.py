@@ -43,6 +43,8 @@ MAX_ERROR_BYTES = 64 * 1024
 #: the most decoded bytes parsed at once: a few hundred gzip bytes on the wire can decode to
 #: megabytes, parsed on the event loop (the UI thread) with no await in between
 MAX_FEED_BYTES = 16 * 1024
+#: the most tokens a usage count may say (more than any context): a larger one is no count
+MAX_TOKENS = 2**31 - 1
 #: a UTF-16 surrogate: JSON's "\ud83d" escape decodes to one when the pair is cut in half
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -230,6 +232,12 @@ class _Sse:
         return rest
 
 
+def _a_count(value: Any) -> bool:
+    """``value`` is a token count: a server's usage said -1 (or true, or 10**30), which no
+    reply could be kept with (the chat turn died, its text lost)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS
+
+
 class _Assembly:
     """One reply put together from its chunks."""
 
@@ -246,8 +254,8 @@ class _Assembly:
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-            self.prompt_tokens = prompt if isinstance(prompt, int) else self.prompt_tokens
-            if isinstance(completion, int):
+            self.prompt_tokens = prompt if _a_count(prompt) else self.prompt_tokens
+            if _a_count(completion):
                 self.completion_tokens = completion
         choices = chunk.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):

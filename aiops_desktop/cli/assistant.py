@@ -12,12 +12,15 @@ from uuid import UUID
 
 from aiops_desktop.cli.args import JSON_HELP, Io, examples, names, read_stdin
 from aiops_desktop.models.enums import PersonaName
-from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, UsageError
+from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, NotFoundError, UsageError
 from aiops_desktop.models.text import one_line
 
 if TYPE_CHECKING:
     from aiops_desktop.services.assistant.chat import ChatEvent
     from aiops_desktop.services.core import Core
+
+#: a capture's chats live in its temporary working copy, removed when it closes
+NOT_KEPT = "this chat is not kept after the capture is closed"
 
 MCP_EXAMPLE = """\
 Client configuration (Claude Desktop's claude_desktop_config.json, or any MCP client):
@@ -189,7 +192,13 @@ async def _chat(core: Core, args: argparse.Namespace, io: Io) -> int:
     from aiops_desktop.services.assistant.chat import TextChunk, ToolFinished, ToolStarted
 
     if args.session:
-        session = await core.chat.load(args.session)
+        try:
+            session = await core.chat.load(args.session)
+        except NotFoundError as exc:
+            if core.capture is None:
+                raise
+            said = "chats over a capture are not kept after the capture is closed"
+            raise NotFoundError(f"{exc}: {said}") from None
     else:
         session = core.chat.new_session(args.persona, names(args.clusters))
     if args.tool and args.tool not in core.tools.tools:
@@ -216,7 +225,10 @@ async def _chat(core: Core, args: argparse.Namespace, io: Io) -> int:
                                  "messages": turn}, indent=2) + "\n")  # fmt: skip
     else:
         io.out.write("\n")
-        io.err.write(f"session {session.id} (continue with --session)\n")
+        if core.capture is None:
+            io.err.write(f"session {session.id} (continue with --session)\n")
+    if core.capture is not None:  # its --session would find nothing: never offered
+        io.err.write(f"aiops-desktop: {NOT_KEPT}\n")
     answered = any(m.content for m in session.messages[before + 1 :] if not m.tool_result)
     if not answered:
         io.err.write("aiops-desktop: the model gave no answer in words (its steps are kept)\n")

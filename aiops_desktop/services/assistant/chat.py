@@ -4,11 +4,12 @@ One turn (``ChatService.ask``): the person's question joins the session; the mod
 persona's system prompt, the clusters in focus and the session's last 50 messages (older tool
 results left out past ``MAX_CONTEXT_BYTES``, then older turns; the newest turn whole), and may ask
 for tools (only the persona's; several per reply, at most ``MAX_CALLS_PER_ROUND``, for at most
-``MAX_TOOL_ROUNDS`` replies, then it must answer). Each call runs through the ``ToolBox``
-(validated, bounded, redacted); a malformed call comes back to the model as a clear error and
-the turn goes on. Every step is reported as it happens (``on_event``) and kept in the store:
-the question at once, each reply and tool result as it arrives, so a turn that is stopped,
-times out or loses its server keeps everything said so far (a stopped reply is marked so).
+``MAX_TOOL_ROUNDS`` replies, then it must answer: a call it still asks for is not run). Each
+call runs through the ``ToolBox`` (validated, bounded, redacted); a malformed call comes back to
+the model as a clear error and the turn goes on. Every step is reported as it happens
+(``on_event``) and kept in the store: the question at once, each reply and tool result as it
+arrives, so a turn that is stopped, times out or loses its server keeps everything said so far
+(a stopped reply is marked so).
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ from aiops_desktop.models.enums import ChatRole, PersonaName
 from aiops_desktop.models.errors import AppError, NotFoundError, UsageError
 from aiops_desktop.models.text import time_text
 from aiops_desktop.services.assistant.personas import load_personas
-from aiops_desktop.services.assistant.toolbox import ToolBox, Turn
+from aiops_desktop.services.assistant.toolbox import MAX_ARGUMENT_BYTES, ToolBox, Turn
 from aiops_desktop.services.runtime.access import Access, Action
+from collectors.errors import CollectorBadResponse
 from collectors.llm import LlmClient, LlmToolCall, Reply, TextDelta, without_surrogates
 from collectors.llm_redaction import redact_for_llm
 
@@ -49,6 +51,10 @@ log = logging.getLogger("aiops.assistant.chat")
 MAX_TOOL_ROUNDS = 5
 MAX_CALLS_PER_ROUND = 4
 MAX_ARGUMENT_DEPTH = 32  # a tool's arguments nest a few levels; deeper is refused unparsed
+MAX_CALL_ID_CHARS = 128  # a call's id, as kept and sent back (servers make ~40)
+#: ends the kept text of arguments over ``MAX_ARGUMENT_BYTES``: the call is refused unread
+ARGUMENTS_CUT = " [cut: over the size limit]"
+ROUNDS_SPENT = "not run: this turn's tool rounds are spent"
 STOPPED = " [stopped]"
 CUT_OFF = " [cut off]"
 TITLE_CHARS = 60
@@ -191,6 +197,12 @@ def _without_surrogates(value: Any) -> Any:
 
 
 def _call_of(raw: LlmToolCall) -> ToolCall:
+    call_id, name = raw.id[:MAX_CALL_ID_CHARS], raw.name[:100]
+    if len(raw.arguments.encode()) > MAX_ARGUMENT_BYTES:
+        # measured before parsing: valid JSON of megabytes was kept whole in the session and
+        # sent back with every later request; only its start is kept, to show
+        cut = raw.arguments.encode()[:MAX_ARGUMENT_BYTES].decode(errors="ignore") + ARGUMENTS_CUT
+        return ToolCall(id=call_id, name=name, raw_arguments=cut)
     parsed = None
     if not raw.arguments.strip():
         parsed = {}
@@ -198,8 +210,19 @@ def _call_of(raw: LlmToolCall) -> ToolCall:
         with contextlib.suppress(ValueError):
             parsed = json.loads(raw.arguments)
     if isinstance(parsed, dict):
-        return ToolCall(id=raw.id, name=raw.name[:100], arguments=_without_surrogates(parsed))
-    return ToolCall(id=raw.id, name=raw.name[:100], raw_arguments=raw.arguments[:8000])
+        return ToolCall(id=call_id, name=name, arguments=_without_surrogates(parsed))
+    return ToolCall(id=call_id, name=name, raw_arguments=raw.arguments[:8000])
+
+
+def _refusal(call: ToolCall) -> str:
+    """Why ``call``'s arguments are not even read ("" when they may be)."""
+    if call.raw_arguments is None:
+        return ""
+    if call.raw_arguments.endswith(ARGUMENTS_CUT):
+        return f"{call.name}: the arguments are over {MAX_ARGUMENT_BYTES:,} bytes: not run"
+    if nesting(call.raw_arguments) > MAX_ARGUMENT_DEPTH:
+        return f"{call.name}: the arguments nest deeper than {MAX_ARGUMENT_DEPTH} levels: not run"
+    return ""
 
 
 class ChatService:
@@ -309,6 +332,9 @@ class ChatService:
             )  # fmt: skip
             if not reply.tool_calls:
                 return
+            if last:  # asked for all the same: not run (the turn ends with what it said)
+                await self._answer_unrun(session, reply.tool_calls, on_event)
+                return
             await self._run_calls(session, persona, reply.tool_calls, on_event, turn)
 
     async def _one_reply(
@@ -326,7 +352,15 @@ class ChatService:
                     text.append(event.text)
                     on_event(TextChunk(event.text))
                 elif isinstance(event, Reply):
-                    message = self._message_of(event)
+                    try:
+                        message = self._message_of(event)
+                    except (ValueError, TypeError) as exc:  # pydantic's ValidationError too
+                        # a reply no message holds: the turn fails as for a malformed one,
+                        # keeping its text (below)
+                        log.warning("reply not kept", extra={"error": repr(exc)[:300]})
+                        raise CollectorBadResponse(
+                            f"{client.where} sent a reply that could not be kept", backend="llm"
+                        ) from None
                     session.messages.append(message)
                     await self._keep(session)
                     on_event(ReplyDone(message))
@@ -368,14 +402,9 @@ class ChatService:
         try:
             for call in calls:
                 on_event(ToolStarted(call))
-                if (
-                    call.raw_arguments is not None
-                    and nesting(call.raw_arguments) > MAX_ARGUMENT_DEPTH
-                ):
-                    outcome_text, error, took = (
-                        f"{call.name}: the arguments nest deeper than {MAX_ARGUMENT_DEPTH} "
-                        "levels: not run", True, 0.0,
-                    )  # fmt: skip
+                refused = _refusal(call)
+                if refused:
+                    outcome_text, error, took = refused, True, 0.0
                 else:
                     given: str | dict[str, Any] = (
                         call.raw_arguments if call.raw_arguments is not None else call.arguments
@@ -402,3 +431,17 @@ class ChatService:
                 session.messages.append(ChatMessage(role=ChatRole.TOOL, tool_result=result))
             await asyncio.shield(self._keep(session))
             raise
+
+    async def _answer_unrun(
+        self, session: ChatSession, calls: list[ToolCall], on_event: OnEvent
+    ) -> None:
+        """The calls of the last round's reply (no tools were offered; a server sent some
+        anyway, and they ran: six rounds, 24 calls), each answered as not run, so the next
+        request still answers every call it sends."""
+        for call in calls:
+            on_event(ToolStarted(call))
+            result = ToolResult(call_id=call.id, name=call.name, content=ROUNDS_SPENT,
+                                is_error=True)  # fmt: skip
+            session.messages.append(ChatMessage(role=ChatRole.TOOL, tool_result=result))
+            on_event(ToolFinished(call, result, 0.0))
+        await self._keep(session)

@@ -249,7 +249,15 @@ class ToolBox:
 def _arguments(arguments: str | dict[str, Any] | None) -> dict[str, Any]:
     if arguments is None or arguments == "":
         return {}
-    if isinstance(arguments, dict):
+    if isinstance(arguments, dict):  # an MCP client's, parsed by its SDK: measured the same
+        try:
+            size = len(json.dumps(arguments, ensure_ascii=False).encode())
+        except RecursionError:
+            raise ValueError("nested too deep to read") from None
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"not JSON ({exc})") from None
+        if size > MAX_ARGUMENT_BYTES:
+            raise ValueError(f"over {MAX_ARGUMENT_BYTES:,} bytes of arguments")
         return arguments
     if len(arguments.encode()) > MAX_ARGUMENT_BYTES:
         raise ValueError(f"over {MAX_ARGUMENT_BYTES:,} bytes of arguments")
