@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models.chat import MAX_QUESTION_CHARS, ChatSession, reply_stats
 from aiops_desktop.models.enums import ChatRole
 from ui.theme import Theme
-from ui.views.streamed import StreamedText
+from ui.views.streamed import SHOWN_CHARS, StreamedText
 from ui.views.text import PlainLabel, tip
 
 RESULT_SHOWN_CHARS = 6000
@@ -215,7 +215,7 @@ class ChatView(QWidget):
                 self._bubble(m.content, "user")
             elif m.role is ChatRole.ASSISTANT:
                 if m.content:
-                    self._bubble(m.content, "assistant")
+                    self._bubble(_shown(m.content), "assistant")
                     self._set_answer(m.content)
                 for call in m.tool_calls:
                     shown = call.raw_arguments or _arguments_text(call.arguments)
@@ -252,7 +252,7 @@ class ChatView(QWidget):
         if self._reply is not None:
             self._set_answer(self._stream.text())
             self._stream.start()  # no pending redraw of the cut text over the whole
-            self._reply.setText(self._last_answer)  # done: the whole reply, once
+            self._reply.setText(_shown(self._last_answer))  # done: Copy copies the whole
             self._reply = None
         self._end_reply()
         if stats:
@@ -378,6 +378,16 @@ class ChatView(QWidget):
             return
         QGuiApplication.clipboard().setText(self._last_answer)
         self.status.setText("Answer copied.")
+
+
+def _shown(reply: str) -> str:
+    """At most ``SHOWN_CHARS`` of a reply, cut as while it streamed (StreamedText.flush): a
+    server may ignore any token limit, and a word-wrapped label of megabytes holds the UI
+    thread for seconds. The whole reply is kept (Copy answer, the store)."""
+    if len(reply) <= SHOWN_CHARS:
+        return reply
+    rest = len(reply) - SHOWN_CHARS
+    return f"{reply[:SHOWN_CHARS]}\n… {rest:,} more characters (the whole reply is kept)"
 
 
 def _arguments_text(arguments: dict[str, object]) -> str:
