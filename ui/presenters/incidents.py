@@ -20,7 +20,7 @@ from aiops_desktop.models.incidents import (
 from aiops_desktop.services.assistant.explain import explain
 from aiops_desktop.services.assistant.llm import LLM_CHANGED, NOT_CONFIGURED, LlmService
 from aiops_desktop.services.intelligence.incidents import INCIDENTS_CHANGED, IncidentService
-from aiops_desktop.services.intelligence.rca import RcaResult, RcaService
+from aiops_desktop.services.intelligence.rca import RcaResult, RcaService, nothing_read
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
@@ -123,6 +123,14 @@ class IncidentsPresenter(Presenter):
             self.sig_rca_busy.emit(f"Analysing {what}…")
             found = await result()  # a failure: on_error below says it in the panel
             self._stop_explaining()
+            # no cause and nothing read: "nothing deviated" would pass for an all-clear (the
+            # CLI refuses it too)
+            empty = None if found[0].causes else nothing_read(found[0])
+            if empty is not None:
+                self._shown = None  # nothing to explain
+                self.sig_rca_failed.emit(f"{empty} (analysing {what})")
+                self._say_explain_state()
+                return
             self._shown = found
             self.sig_rca.emit(found[0].shown())
             self._say_explain_state()

@@ -36,7 +36,7 @@ from aiops_desktop.services.intelligence.rca_logs_traces import LogsTracesAround
 from aiops_desktop.services.intelligence.rca_topology import RcaTopology, TopologyRead
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesStore
-from analysis.incidents import depends_on, entity_of
+from analysis.incidents import RESOLVE_AFTER, depends_on, entity_of
 from analysis.rca.model import Cause, Signal, SignalKind, Window
 from analysis.rca.runbook import Runbook, RunbookEntry
 from analysis.rca.score import CAUSES_KEPT, rank
@@ -314,9 +314,22 @@ def rca_anchor(known: list[IncidentSignal]) -> datetime:
     (``RCA_WINDOW_BEFORE``) before it: a cascade of equals is read from its first, and a
     warning the incident has held for days does not pull the window away from the critical
     that joined it now (an XID 79 would fall outside it, neither ranked nor given its check).
-    One signal, however long it has run: its first seen."""
+    One signal, however long it has run: its first seen. A signal about a place that one of
+    the same severity about that place covered (still seen within RESOLVE_AFTER of it) is no
+    new onset: a capture's findings are first seen at its end, and the anomaly they repeat,
+    begun an hour before, is the onset (read from the finding, the GPU at 84 C throughout
+    showed no change)."""
     worst = min(SEVERITY_RANK[s.severity] for s in known)
-    onsets = [s.first_seen for s in known if SEVERITY_RANK[s.severity] == worst]
+    onsets: list[datetime] = []
+    covered: dict[str, datetime] = {}  # place -> until when its open run was seen
+    for s in sorted((s for s in known if SEVERITY_RANK[s.severity] == worst),
+                    key=lambda s: s.first_seen):  # fmt: skip
+        place = signal_entity(s)
+        until = covered.get(place)
+        if until is None or s.first_seen - until > RESOLVE_AFTER:
+            onsets.append(s.first_seen)  # the place's first, or its first since one ended
+            until = s.last_seen
+        covered[place] = max(until, s.last_seen)
     newest = max(onsets)
     return min(t for t in onsets if newest - t <= RCA_WINDOW_BEFORE)
 

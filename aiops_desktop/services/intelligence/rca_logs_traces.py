@@ -17,7 +17,7 @@ from aiops_desktop.logs import redact
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.errors import AppError
-from aiops_desktop.models.observability import TraceSummary, pod_entity
+from aiops_desktop.models.observability import Trace, TraceSummary, pod_entity
 from aiops_desktop.models.text import printable
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.intelligence.rca_topology import TopologyRead
@@ -28,7 +28,7 @@ from aiops_desktop.services.queries.logs_traces import (
     pod_logql,
 )
 from aiops_desktop.services.queries.trace_sampling import newest_traces, read_within
-from analysis.rca.model import Window
+from analysis.rca.model import Signal, Window
 
 if TYPE_CHECKING:
     from aiops_desktop.services.outputs.recorded_logs import RecordedLogsTraces
@@ -98,18 +98,22 @@ class LogsTracesAround:
     async def quotes(
         self, entities: list[str], window: Window
     ) -> dict[str, list[tuple[float, str]]]:
-        """The first error lines of each pod among ``entities`` in the window (its cluster's
-        Loki), to quote beside the ranking; a pod whose lines cannot be read is left out."""
-        start = datetime.fromtimestamp(window.detect_s - window.before_s, UTC)
-        end = datetime.fromtimestamp(window.end_s, UTC)
+        """The first error lines of each pod among ``entities`` from the window's change on
+        (its cluster's Loki), to quote beside the ranking: the burst that ranked it, not the
+        baseline's trickle; none then: its last lines before the change. A pod whose lines
+        cannot be read is left out."""
+        start_s, end_s = window.detect_s - window.before_s, window.end_s
+        start, end = (datetime.fromtimestamp(t, UTC) for t in (start_s, end_s))
+        change = datetime.fromtimestamp(min(max(window.change_s, start_s), end_s), UTC)
         out: dict[str, list[tuple[float, str]]] = {}
         with contextlib.suppress(TimeoutError):  # what was read by then is quoted
             async with asyncio.timeout(QUOTES_WITHIN_S):
-                await self._quote_into(out, entities, start, end)
+                await self._quote_into(out, entities, start, change, end)
         return out
 
     async def _quote_into(self, out: dict[str, list[tuple[float, str]]], entities: list[str],
-                          start: datetime, end: datetime) -> None:  # fmt: skip
+                          start: datetime, change: datetime,
+                          end: datetime) -> None:  # fmt: skip
         for entity in entities:
             found = pod_entity(entity)
             if found is None or not self._with([found[0]], EndpointKind.LOKI):
@@ -118,15 +122,22 @@ class LogsTracesAround:
             query = pod_logql(namespace, pod, errors_only=True)
             try:
                 result = await self._logs.logs(
-                    cluster, query, start=start, end=end, limit=QUOTES,
+                    cluster, query, start=change, end=end, limit=QUOTES,
                     direction=LogDirection.FORWARD,
                 )  # fmt: skip
+                entries = result.entries
+                if not entries and start < change:  # the nearest before it, oldest first
+                    result = await self._logs.logs(
+                        cluster, query, start=start, end=change, limit=QUOTES,
+                        direction=LogDirection.BACKWARD,
+                    )  # fmt: skip
+                    entries = sorted(result.entries, key=lambda e: e.timestamp_ns)
             except (AppError, ValueError):
                 continue
-            if result.entries:
+            if entries:
                 # redacted before it is cut: a cut must not leave part of a secret behind
                 out[entity] = [(e.timestamp_ns / 1e9, printable(redact(e.line))[:QUOTE_CHARS])
-                               for e in result.entries]  # fmt: skip
+                               for e in entries]  # fmt: skip
 
     async def _error_logs(self, cluster: str, start: datetime, end: datetime,
                           out: TopologyRead) -> None:  # fmt: skip
@@ -160,7 +171,9 @@ class LogsTracesAround:
             why = str(failed[0]) if failed else f"not within {TRACES_WITHIN_S:g} s"
             out.unread.append(f"{cluster} traces: {len(failed) + late} of {len(ids)} failing "
                               f"traces could not be read ({why})")  # fmt: skip
-        signals, edges = trace_signals(traces, start.timestamp(), end.timestamp())
+        # every span of every trace (up to 20,000 each): off the event loop, the UI's thread
+        signals, edges = await asyncio.to_thread(trace_signals, traces, start.timestamp(),
+                                                 end.timestamp())  # fmt: skip
         out.signals += signals
         out.edges += edges
         out.traces += traces
@@ -184,7 +197,14 @@ class LogsTracesAround:
             out.unread.append(f"{cluster} traces' call times: {len(failed)} of {got.asked} "
                               f"reads failed ({failed[0]}; ranked with {len(read)} "
                               "traces)")  # fmt: skip
-        samples = [(span_entity(cluster, span), span.start_ns / 1e9, ms)
-                   for trace in read
-                   for span, ms in time_outside(trace.spans, int(end_s * 1e9))]  # fmt: skip
-        out.signals += call_time_signals(samples, start_s, end_s)
+        # every span of up to 560 traces: off the event loop (the UI's thread under qasync)
+        out.signals += await asyncio.to_thread(_call_time_signals, cluster, read, start_s, end_s)
+
+
+def _call_time_signals(cluster: str, read: list[Trace], start_s: float,
+                       end_s: float) -> list[Signal]:  # fmt: skip
+    """The time calls into each pod of ``read`` spent outside it, per step (a worker's)."""
+    samples = [(span_entity(cluster, span), span.start_ns / 1e9, ms)
+               for trace in read
+               for span, ms in time_outside(trace.spans, int(end_s * 1e9))]  # fmt: skip
+    return call_time_signals(samples, start_s, end_s)

@@ -435,14 +435,18 @@ class RecordedLogsTraces:
         self, cluster: str, metric_logql: str, *, start: datetime, end: datetime, step_s: int,
         tenant: str | None = None,
     ) -> list[LogSeries]:  # fmt: skip
-        """The kept lines counted per step (by the labels a ``sum by`` names)."""
+        """The kept lines counted per step (by the labels a ``sum by`` names), stamped as
+        Loki's points are: on its steps from ``start`` (``start + k * step_s``), a line in
+        the first at or after it (a point counts the step before it); the last, cut short, at
+        ``end`` (a clock minute's end could fall after it: its lines were not read)."""
         parsed, lines = await asyncio.to_thread(self._selected, cluster, metric_logql, start, end)
         by = parsed.by if isinstance(parsed, MetricQuery) else []
         counts: dict[tuple[tuple[str, str], ...], Counter[float]] = {}
+        lo, hi, step = ns(start), ns(end), step_s * 1_000_000_000
         for e in lines:
             key = tuple(sorted((k, e.labels.get(k, "")) for k in by or [] if k in e.labels))
-            at = (e.timestamp_ns // 1_000_000_000) // step_s * step_s + step_s
-            counts.setdefault(key, Counter())[float(at)] += 1
+            at = min(lo - (lo - e.timestamp_ns) // step * step, hi)  # lo + ceil(...) * step
+            counts.setdefault(key, Counter())[at / 1e9] += 1
         return [LogSeries(labels=dict(k), points=sorted(c.items())) for k, c in counts.items()]
 
     async def labels(self, cluster: str, name: str | None = None) -> list[str]:
