@@ -13,6 +13,7 @@ errors), MOST_TRACES per search and MOST_SERIES series per metrics query are rea
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import math
@@ -303,7 +304,8 @@ class TempoClient:
                 raise CollectorError(f"{self.name}: no trace {wanted} (HTTP 404)",
                                      backend=self.name, status=404) from exc  # fmt: skip
             raise
-        return parse_trace(payload, wanted, self.cluster)
+        # up to 20,000 spans: parsed off the event loop (the UI's thread under qasync)
+        return await asyncio.to_thread(parse_trace, payload, wanted, self.cluster)
 
     async def search(
         self, *, service: str | None = None, operation: str | None = None,

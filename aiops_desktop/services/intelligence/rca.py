@@ -263,7 +263,8 @@ class RcaService:
         for s in series:
             if s.name in named.get(s.entity, set()):
                 charts.setdefault(s.entity, {})[s.name] = (s.timestamps, s.values)
-        traces = {c.entity: failing_through(around.traces, c.entity, window.end_s)
+        traces = {c.entity: failing_through(around.traces, c.entity, window.end_s,
+                                               around=window.change_s)
                   for c in causes[:QUOTED_CAUSES]}  # fmt: skip
         return RcaResult(subject, window, causes, checks, len(signals), charts, around.unread,
                          traces={e: t for e, t in traces.items() if t})  # fmt: skip
