@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import random
@@ -27,7 +28,7 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import numpy as np
@@ -36,14 +37,15 @@ from aiops_desktop.logs import redact
 from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.catalog import Panel
+from aiops_desktop.models.metrics import MetricQuery
 from aiops_desktop.models.observability import LogQuery
-from aiops_desktop.models.polling import Source, SourceStatus
+from aiops_desktop.models.polling import STALE_AFTER_INTERVALS, Source, SourceStatus
 from aiops_desktop.services.clusters.connections import ClientPool
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.polling.breaker import CircuitBreaker
 from aiops_desktop.services.polling.live import LiveBuffers, SeriesKey, series_key
-from aiops_desktop.services.queries.multicluster import fleet_member
+from aiops_desktop.services.queries.multicluster import aligned_range, fleet_member
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.settings import PollerSettings
@@ -122,6 +124,8 @@ class Poller:
         self._registry = registry
         self._alert_events = alert_events
         self._alerting_members: dict[str, set[str]] = defaultdict(set)  # hub -> members
+        #: name -> the cluster whose Alertmanager's answer ``alerts[name]`` is
+        self._alerts_from: dict[str, str] = {}
         self._pool = pool
         self._series = series
         self.live = live
@@ -190,6 +194,8 @@ class Poller:
         alerted = [name for name in gone if name in self.alerts]
         for name in alerted:
             del self.alerts[name]
+        for name in [n for n, by in self._alerts_from.items() if n in gone or by in gone]:
+            del self._alerts_from[name]
         if alerted:
             self._bus.publish(ALERTS_CHANGED, dict(self.alerts))
 
@@ -207,11 +213,12 @@ class Poller:
         wanted = {(c.id, s): c for c in clusters for s in self._sources(c)}
         for key in [k for k in self._tasks if k not in wanted]:
             self._tasks.pop(key).cancel()
+        dropped = self._drop_unpolled(clusters)
+        known = {c.name for c in clusters}
         ids = {c.id for c in clusters}  # a removed cluster's read marks go with it
         for marks in (self._since, self._answered):
             for key in [k for k in marks if k[0] not in ids]:
                 del marks[key]
-        known = {c.name for c in clusters}
         for held in (self.hub_newest, self.member_seen, self._alerting_members):
             for name in [n for n in held if n not in known]:  # a removed hub's, with it
                 del held[name]
@@ -221,11 +228,32 @@ class Poller:
         members.update(*self._alerting_members.values())
         for name in [n for n in self.alerts if n not in known | members]:
             del self.alerts[name]
+            self._alerts_from.pop(name, None)
+            dropped = True
+        if dropped:
+            self._bus.publish(ALERTS_CHANGED, dict(self.alerts))
         for key, cluster in wanted.items():
             if key not in self._tasks:
                 self._tasks[key] = self._supervisor.spawn(
                     self._loop(cluster.id, key[1]), name=f"poll-{cluster.name}-{key[1]}"
                 )
+
+    def _drop_unpolled(self, clusters: list[Cluster]) -> bool:
+        """A source a cluster no longer has (its endpoint removed): what its polls held goes
+        with it (its alerts stayed FIRING for good, with no Alertmanager left to vouch for
+        them, and nothing badged them stale). Whether alerts went."""
+        polled = {(c.name, s) for c in clusters for s in self._sources(c)}
+        known = {c.name for c in clusters}
+        for held in (self.status, self.unsupported):
+            for key in [k for k in held if k[0] in known and k not in polled]:
+                del held[key]
+        dropped = False
+        for manager in {n for n in known if (n, Source.ALERTS) not in polled}:
+            self._alerting_members.pop(manager, None)
+            for name in [n for n, by in self._alerts_from.items() if by == manager]:
+                del self._alerts_from[name]
+                dropped = self.alerts.pop(name, None) is not None or dropped
+        return dropped
 
     # -- the loop ------------------------------------------------------------------------------
     def interval_s(self, cluster: Cluster, source: str) -> float:
@@ -378,10 +406,21 @@ class Poller:
                 m for m, at in marks.items() if now - (at or self._started) > MEMBER_KEPT
             ]:
                 del marks[member]
+                self._drop_member(member)
         try:
             await self._registry.set_members(hub, sorted(marks))
         except ClusterNotFoundError:
             return  # removed while we were polling
+
+    def _drop_member(self, member: str) -> None:
+        """A member no hub lists any more: its live buffers go (they were kept for as long as
+        the app ran, one more set for every member that ever reported), unless it is a
+        registered cluster (its own place) or another hub still lists it."""
+        if any(c.name == member for c in self._registry.clusters()):
+            return
+        if any(member in seen for seen in self.member_seen.values()):
+            return
+        self.live.drop_cluster(member)
 
     async def _health(self, cluster: Cluster) -> None:
         kinds = [e.kind for e in cluster.endpoints]
@@ -411,15 +450,23 @@ class Poller:
             by_member: dict[str, list[Alert]] = defaultdict(list)
             for alert in alerts:
                 by_member[alert.cluster].append(alert)
-            # a member whose alerts all ended has none now (not the last ones it had)
-            answered = sorted(self._alerting_members[cluster.name] | set(by_member))
+            # a member whose alerts all ended has none now (not the last ones it had); one
+            # it names whose alerts another Alertmanager filed, taken over, has this one's
+            named = {*self.member_seen.get(cluster.name, {}), *cluster.status.members}
+            taken = {n for n, by in self._alerts_from.items() if by != cluster.name and n in named}
+            # filed only where this hub serves the member now, as its series are (_files)
+            files = self._files(cluster, Source.ALERTS)
+            held = self._alerting_members[cluster.name] | set(by_member) | taken
+            answered = sorted(n for n in held if files(n))
             self._alerting_members[cluster.name] = set(by_member)
             for name in answered:
                 self.alerts[name] = by_member.get(name, [])
+                self._alerts_from[name] = cluster.name
         else:
             self.alerts[cluster.name] = [
                 a.model_copy(update={"cluster": cluster.name}) for a in alerts
             ]
+            self._alerts_from[cluster.name] = cluster.name
             answered = [cluster.name]
         if self._alert_events is not None:  # the history (the writer thread; nothing waits)
             now = utcnow()
@@ -480,7 +527,8 @@ class Poller:
         """Each of the catalog's panels on ``source``, from the newest sample held (the last
         BACKFILL at first, and at most that far back after an outage) to now, into the live
         buffers and the store. A fleet hub's Prometheus series go to the member their labels
-        name. (The members seen, the panels whose query was refused.)
+        name, where the hub serves it (_files). (The members seen, the panels whose query was
+        refused.)
 
         Panels are read one after another (a lost endpoint leaves one request open), those
         read longest ago first: a poll cut short by its time limit goes on next time where it
@@ -514,13 +562,18 @@ class Poller:
         return seen, failures
 
     def _window(self, cluster: Cluster, panel: Panel, now: float) -> tuple[float, float]:
-        """A panel's step and the end of its next read: now, or for a panel read in whole
-        steps (a count per minute is only complete when the minute is) the last step that
-        ended SETTLE_S ago at least (Loki and Tempo make a line or span queryable seconds
-        after it happened: a minute read the moment it ends misses its last lines for good)."""
-        step = max(MIN_STEP_S, float(cluster.check_interval_s), float(panel.step_s))
+        """A panel's step and the end of its next read: now (on the step's grid), or for a
+        panel read in whole steps (a count per minute is only complete when the minute is)
+        the last step that ended SETTLE_S ago at least (Loki and Tempo make a line or span
+        queryable seconds after it happened: a minute read the moment it ends misses its last
+        lines for good)."""
         if not panel.step_s:
-            return step, now
+            step = max(MIN_STEP_S, float(cluster.check_interval_s))
+            return step, _on_grid(panel, now, now, step)[1]
+        # a panel with its own step counts over a fixed range at each step (Loki's
+        # count_over_time(...[1m])): read a step at a time whatever the cluster's interval,
+        # or a FAR_EDGE cluster's 120 s step left every other minute uncounted
+        step = max(MIN_STEP_S, float(panel.step_s))
         settled = now - SETTLE_S
         return step, settled - settled % step
 
@@ -572,6 +625,7 @@ class Poller:
                        "gap_s": round(end - reach - since)},
             )  # fmt: skip
         start = min(max(since + step, end - reach) if since is not None else end - reach, end)
+        start = _on_grid(panel, start, end, step)[0]
         if panel.step_s and since is not None and since >= end:
             return set()  # no whole step has ended since the last read: the data is current
         found = [_until(r, end) for r in await read(panel, start, end, step)]
@@ -582,19 +636,24 @@ class Poller:
             found = _zero_filled(panel, found, start, min(end, upto), step=step, known=recent)
         by_member = cluster.kind is ClusterKind.FLEET and panel.source is EndpointKind.PROMETHEUS
         members = {cluster.name} if not by_member else set()
+        filed = set(members)  # those whose series are written here
+        files = self._files(cluster, Source.METRICS) if by_member else None
         batches: list[SeriesBatch] = []
         newest = -math.inf
         for raw, timestamps, values in found:
             member, labels = cluster.name, panel.relabelled(raw)
             if by_member:
                 member, labels = fleet_member(labels, cluster.name)
-            members.add(member)
+            members.add(member)  # the hub has it, written or not (its serving is judged by it)
+            if timestamps.size:  # read up to here, written or not: not read again next time
+                newest = max(newest, float(timestamps[-1]))
+            if files is not None and not files(member):
+                continue
+            filed.add(member)
             self.live.append(member, panel.id, labels, timestamps, values)
             millis = (timestamps * 1000).astype(np.int64)
             batches.append(SeriesBatch(member, panel.id, labels, millis, values))
-            if timestamps.size:
-                newest = max(newest, float(timestamps[-1]))
-        for member in members:
+        for member in filed:
             self.live.touch(member, panel.id)
             self.live.prune(member, panel.id, at_least_s=KEEP_IDLE_STEPS * step)
         if panel.step_s:  # whole steps up to ``end`` are read: one without a sample had none
@@ -630,6 +689,43 @@ class Poller:
                     loop.call_soon_threadsafe(rewind)
 
         written.add_done_callback(done)
+
+    def _files(self, hub: Cluster, source: str) -> Callable[[str], bool]:
+        """Whether a fleet hub's answer of ``source`` (its Prometheus' series, its
+        Alertmanager's alerts) for a name is filed under that name now: one source a name,
+        or two time grids interleave in one series (two hubs' values a zig-zag) and two
+        Alertmanagers overwrite each other's alerts each poll. As a fleet query has it
+        (multicluster.read_once, the registry's members), not for a registered cluster that
+        reads the source itself: it has its own place. And as the fleet truth has it (a
+        member of two hubs is listed under the first, judged from the first serving it:
+        fleet/state.py _serving), not for a member a hub before this one by name reads now:
+        only while every such one fails is this hub's copy all there is, and taken."""
+        kind = EndpointKind.ALERTMANAGER if source == Source.ALERTS else EndpointKind.PROMETHEUS
+        registered = self._registry.clusters()
+        own = {c.name for c in registered if c.endpoint(kind)}
+        hubs = [c for c in registered if c.kind is ClusterKind.FLEET and c.endpoint(kind)]
+        before = [c for c in hubs if c.name < hub.name]
+        now = self._clock()
+
+        def reads(other: Cluster, member: str) -> bool:
+            """``other`` (a hub) read ``member`` in its last poll, and that poll is recent."""
+            status = self.status.get((other.name, source))
+            if status is None or status.last_success is None or status.consecutive_errors:
+                return False
+            seen = self.member_seen.get(other.name, {})
+            if source == Source.ALERTS:  # it names the member (an alert-free one has none)
+                return member in seen or member in other.status.members
+            at = seen.get(member)
+            limit = STALE_AFTER_INTERVALS * status.interval_s
+            return at is not None and (now - at).total_seconds() <= limit
+
+        @functools.cache
+        def files(member: str) -> bool:
+            if member == hub.name:
+                return True
+            return member not in own and not any(reads(other, member) for other in before)
+
+        return files
 
     def _recently_answered(
         self, key: tuple[UUID, str], panel: Panel, found: list[Read], end: float, step: float
@@ -681,6 +777,24 @@ def _zero_filled(
             raw = {renamed_back.get(k, k): v for k, v in key}
             out[key] = (raw, grid, np.zeros(grid.size))
     return list(out.values())
+
+
+def _on_grid(panel: Panel, start: float, end: float, step: float) -> tuple[float, float]:
+    """A Prometheus range read's start and end on its step's grid (multiples of it), as the
+    charts' own queries are: a poller started afresh (the app restarted, each CLI run) reads
+    its backfill on the timestamps the store holds already, not on a grid of its own beside
+    them (the store keeps one sample a timestamp: two grids kept both, each step twice). A
+    panel read in whole steps is on its grid already."""
+    if panel.step_s:
+        return start, end
+    query = MetricQuery(
+        promql=panel.promql,
+        start=datetime.fromtimestamp(start, UTC),
+        end=datetime.fromtimestamp(end, UTC),
+        step=timedelta(seconds=step),
+    )
+    first, last, _ = aligned_range(query)
+    return first, last
 
 
 def _until(found: Read, end: float) -> Read:
