@@ -91,6 +91,9 @@ class GpuReading:
     #: (DCGM keeps a gauge's last code until the exporter restarts, so a days-old XID reads
     #: as the last one); False where the window was not read
     xid_before_window: bool = False
+    #: when the last XID came (unix s: the first step of the gauge's last run of that code in
+    #: the XID window); None where it came before the window or the window was not read
+    xid_since: float | None = None
     pcie_replays_1h: float | None = None
     remapped_uncorrectable: float | None = None
     remapped_correctable: float | None = None

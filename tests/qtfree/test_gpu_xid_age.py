@@ -115,3 +115,22 @@ def test_the_gpu_command_tells_an_old_xid_from_a_new_one_on_a_real_prometheus(
     assert "held since before" not in gpus["1"]["reasons"][0]
     assert (gpus["0"]["state"], gpus["0"]["xid"]) == ("WARNING", 79)
     assert "held since before the last hour" in gpus["0"]["reasons"][0]
+
+
+def test_the_finding_of_an_xid_inside_the_window_begins_when_it_came() -> None:
+    """Its incident then begins with the XID (beside the anomaly the gauge's panel made of
+    it), not when the app first read the finding: on a capture, its end, 20 min later."""
+    from datetime import UTC, datetime
+
+    from aiops_desktop.models.gpu import GpuFleet
+    from aiops_desktop.services.fleet.findings import gpu_findings
+
+    def since(*recent: TaggedSeries) -> datetime | None:
+        (finding,) = gpu_findings(GpuFleet([health(list(recent), temperature_c=41)], []))["c"]
+        return finding.since
+
+    came = datetime.fromtimestamp(T0 + 160 * 15, UTC)
+    assert since(window((0, 160), (79, 81))) == came
+    assert since(window((79, 100), (0, 10), (79, 131))) == datetime.fromtimestamp(T0 + 1650, UTC)
+    assert since(window((0, 200), (79, 41)), window((0, 160), (79, 81))) == came  # the first pod
+    assert since(window((79, 241))) is None  # held since before the window: not known

@@ -32,11 +32,19 @@ from tests.servers.sriov_fleet import sriov_fleet_series
 
 HUB = "ran-hub"
 STEP_S, COUNT = 15, 240 + 40  # an hour, and 10 minutes before it for rate()'s first windows
-#: the XID 79 comes 20 minutes before the end (COUNT - 80): an XID held all along would read
-#: as one from before the XID window
+#: the XID 79 comes 10 minutes before the end (COUNT - 40): an XID held all along would read
+#: as one from before the XID window; and 10 minutes after the PTP client's FREERUN, past the
+#: 5 minutes an RCA window reads after it (two faults of one minute read as one cascade)
 #: the platform fixture's cluster names -> the sample's (the GPU/PTP fixtures' own names)
 NAMES = {"east-1": "ran-east", "west-2": "ran-west", "edge-7": "ai-lab"}
-ANALYSED = ("node_cpu", "node_memory", "gpu_temperature", "ptp_offset", "ptp_clock_state")
+ANALYSED = (
+    "node_cpu",
+    "node_memory",
+    "gpu_temperature",
+    "gpu_xid_errors",
+    "ptp_offset",
+    "ptp_clock_state",
+)
 
 
 def sample_series() -> list[SeriesSpec]:
@@ -45,7 +53,7 @@ def sample_series() -> list[SeriesSpec]:
         series += [
             (m, labels | {"cluster": name}, fn) for m, labels, fn in platform_series(fixture_name)
         ]
-    return series + gpu_fleet_series(xid_at=COUNT - 80) + ptp_fleet_series() + sriov_fleet_series()
+    return series + gpu_fleet_series(xid_at=COUNT - 40) + ptp_fleet_series() + sriov_fleet_series()
 
 
 async def record(core: Core, server_url: str, out: Path) -> None:

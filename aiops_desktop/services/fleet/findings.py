@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.cnf import NodeSync
 from aiops_desktop.models.enums import AlertSeverity
 from aiops_desktop.models.fleet import Domain, Finding, FindingSeverity
-from aiops_desktop.models.gpu import GpuFleet, GpuState
+from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuState
 from aiops_desktop.models.metrics import ClusterOutcome, TaggedSeries
 from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
 from analysis.ptp_compliance import CLOCK_TYPE_PROCESSES, is_port_only
@@ -50,8 +51,19 @@ def gpu_findings(fleet: GpuFleet) -> PerCluster:
         r = health.reading
         subject = f"{r.node}/gpu{r.gpu}" + (f" MIG {r.mig_id}" if r.mig_profile else "")
         reason = "; ".join(health.reasons) or health.state.value
-        out.setdefault(r.cluster, []).append(Finding(Domain.GPU, severity, subject, reason))
+        out.setdefault(r.cluster, []).append(Finding(Domain.GPU, severity, subject, reason,
+                                                     _xid_since(health)))  # fmt: skip
     return out
+
+
+def _xid_since(health: GpuHealth) -> datetime | None:
+    """When the finding began, where its worst reason is an XID that came in the XID window
+    (its incident then begins with it, beside the anomaly the gauge's panel made of it, not
+    when the app first read it: on a capture, its end)."""
+    r = health.reading
+    if r.xid and r.xid_since is not None and health.reasons[0].startswith(f"XID {r.xid} "):
+        return datetime.fromtimestamp(r.xid_since, UTC)
+    return None
 
 
 def ptp_findings(board: PtpBoard) -> PerCluster:

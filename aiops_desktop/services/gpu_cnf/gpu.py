@@ -150,6 +150,21 @@ def _held_whole_window(tagged: TaggedSeries, code: int) -> bool:
     return ts[-1] - ts[0] >= XID_WINDOW_S - 2 * XID_STEP_S
 
 
+def _came_at(tagged: TaggedSeries, code: int) -> float | None:
+    """The first step of the series' last unbroken run of ``code`` (a hole of more than two
+    steps breaks it: the gauge was away or 0 in between); None if it does not end on it."""
+    ts, values = tagged.series.timestamps.tolist(), tagged.series.values.tolist()
+    since, last = None, -math.inf
+    for at, value in zip(ts, values, strict=True):
+        held = math.isfinite(value) and xid_code(value) == code
+        if not held:
+            since = None
+        elif since is None or at - last > 2 * XID_STEP_S:
+            since = at
+        last = at
+    return since
+
+
 def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
     """One reading per GPU / MIG instance from each field's series; ``recent_xids``: the XID
     gauge over the XID window (a GPU it names and no other field does is still a reading)."""
@@ -183,6 +198,9 @@ def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
         reading.xid_before_window = bool(
             reading.xid and held and all(_held_whole_window(t, reading.xid) for t in held)
         )
+        if reading.xid and held and not reading.xid_before_window:
+            came = [t for t in (_came_at(w, reading.xid) for w in held) if t is not None]
+            reading.xid_since = min(came) if came else None
         if reading.mem_used_mib is not None and reading.mem_free_mib is not None:
             reading.mem_total_mib = (
                 reading.mem_used_mib + reading.mem_free_mib + mem_reserved.get(key, 0.0)
