@@ -526,6 +526,13 @@ def incidents_section(incidents: list[Incident], analysed: int | None = None) ->
     return section
 
 
+def _no_cause(report: RcaReport) -> str:
+    """What an empty ranking says: an all-clear only where something was read."""
+    if report.signals_read:
+        return "nothing deviated from its baseline"
+    return "nothing was read in the window: no stored series or signal there to explain"
+
+
 def rca_section(report: RcaReport) -> tuple[Section, list[Ranked]]:
     """One incident's root-cause analysis, and what it recommends (its top cause's checks)."""
     section = Section(f"Root cause: {report.subject}")
@@ -535,7 +542,7 @@ def rca_section(report: RcaReport) -> tuple[Section, list[Ranked]]:
             for n, c in enumerate(report.causes[:5], start=1)]  # fmt: skip
     section.tables.append(Table("Likely causes, best first",
                                 ["#", "Cause", "Confidence", "First change", "Evidence"],
-                                rows, empty="nothing deviated from its baseline"))  # fmt: skip
+                                rows, empty=_no_cause(report)))  # fmt: skip
     for entity, lines in report.quotes.items():
         section.tables.append(Table(f"Error lines of {entity}", ["When", "Line"],
                                     [[when, line] for when, line in lines]))  # fmt: skip
