@@ -126,6 +126,7 @@ def test_capture_commands(tmp_path: Path, secret_service) -> None:  # type: igno
     assert listed.returncode == 0, listed.stderr
     assert [c["name"] for c in json.loads(listed.stdout)] == ["east"]
     assert "Opened a capture of east" in listed.stderr and "read-only, offline" in listed.stderr
+    assert "chats about it are not kept after it is closed" in listed.stderr
     bad = tmp_path / "bad.aiops"
     bad.write_text("not a capture")
     refused = run_cli(home, env, "--capture", str(bad), "clusters", "list")

@@ -141,7 +141,9 @@ def open_capture(
     except BaseException:
         core.close()
         raise
-    core.notices.append(f"Opened a {manifest.describe()}; read-only, offline.")
+    # its working copy (chats included) goes when it closes: said where a chat begins
+    core.notices.append(f"Opened a {manifest.describe()}; read-only, offline; chats about it "
+                        "are not kept after it is closed.")  # fmt: skip
     return core
 
 
