@@ -40,11 +40,24 @@ VALUE = r"(?![\[{])(?:[^\s\"',}\\]|\\\\|\\(?![\"']))+"
 #: spaces: a cookie's and an Authorization's have patterns of their own. A key's kind is glued
 #: or joined by - or _, not a dot (``private.key: permission denied`` names a file). Bounded:
 #: redaction reads whole log lines
+_NAME_TAIL = r"(?:[_.-](?:value|data|string|secret|key|b64|base64)){0,2}(?![a-z0-9_.-])"
 _CREDENTIAL_NAME = (
     r"(?:token|secrets?|credentials?|pass(?:wd|word|phrase)|(?<![a-z])pass(?![a-z]|\s*:)"
     r"|(?-i:(?<=[a-z0-9])Pass)(?![a-z]|\s*:)"
-    r"|(?:api|access|client|private|secret|signing|encryption)[_-]?keys?)"
-    r"(?:[_.-](?:value|data|string|secret|key|b64|base64)){0,2}(?![a-z0-9_.-])"
+    r"|(?:api|access|client|private|secret|signing|encryption)[_-]?keys?)" + _NAME_TAIL
+)
+#: of those, the names whose unquoted value is mostly prose or a count in a log line
+#: ("credentials: permission denied", "secrets=12", "firstPass=3"): theirs is taken after "="
+#: where it is no plain number, after ":" where it holds a digit or a symbol (a word of
+#: letters is prose); a quoted value, JSON's, is taken whatever it is
+_PROSE_NAME = (
+    r"(?:secrets|credentials?|(?-i:(?<=[a-z0-9])Pass)(?![a-z]|\s*:)"
+    r"|(?:api|access|client|private|secret|signing|encryption)[_-]?keys)" + _NAME_TAIL
+)
+#: the others, whose unquoted value is taken after a colon too (token: X, password: X)
+_SECRET_NAME = (
+    r"(?:token|secret|pass(?:wd|word|phrase)|(?<![a-z])pass(?![a-z]|\s*:)"
+    r"|(?:api|access|client|private|secret|signing|encryption)[_-]?key)" + _NAME_TAIL
 )
 #: the programs of MySQL and MariaDB that take a password glued to -p (-pPASSWORD; a bare -p
 #: asks for it): their -p only, a -p elsewhere is mostly a port (nc -p8080)
@@ -66,7 +79,12 @@ _PATTERNS = [
     re.compile(
         rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*(\\?[\"']))(?:\\.|(?!\2)[^\\\n]){{1,512}}?\2"
     ),
-    re.compile(rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*{QUOTE}?){VALUE}"),
+    re.compile(rf"(?i)({_SECRET_NAME}{QUOTE}?\s*[:=]\s*{QUOTE}?){VALUE}"),
+    re.compile(
+        rf"(?i)({_PROSE_NAME}{QUOTE}?\s*(?:=\s*{QUOTE}?(?!\d+(?:[\s,;}}\"']|$))"
+        rf"|:\s*{QUOTE}?(?=[^\s\"',}}]*?[0-9!@#$%^&*+/=~_])))"
+        rf"{VALUE}"
+    ),
     # user:password@host, the password to the host's @ (it may hold / ! and @ itself); the
     # user may be empty (redis://:pw@host). The password stops at the next "://": a line of
     # "://a:" repeated is then read once, not once from each of its starts (seconds a line)

@@ -67,6 +67,12 @@ def test_each_form_is_redacted_and_the_rest_of_the_line_kept(text: str) -> None:
         "credential_id=42",  # about a credential
         "missing cookie: session expired for user=bob, retried 3 times",
         "bypass=on compass=north",
+        # prose and counts after the plural and camel-case names: an error's meaning is kept
+        "grpc: credentials: transport: authentication handshake failed",
+        "failed to load credentials: permission denied",
+        "Credentials: none configured; using anonymous access",
+        "pool stats client_keys=3 secrets=12 tokens=5",
+        "upload firstPass=3 secondPass=4",
     ],
 )
 def test_what_only_looks_like_them_is_kept(text: str) -> None:
