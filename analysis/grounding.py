@@ -105,13 +105,14 @@ def _decimals(raw: str) -> int:
 
 def _matches(written: str, value: float, known: list[float]) -> bool:
     """``written`` as the model wrote it matches a known number rounded the same way ("92" of
-    92.4, "0.8" of 0.82), or a fraction's percentage form (0.82 -> 82). Only a number written
-    with decimals may also be within 1 % of it (its own rounding, "1.52e+04" of 15240): an
-    integer must be the value as displayed, or a wrong year, date part or count would pass."""
+    92.4, "0.8" of 0.82), or a fraction's percentage form (0.82 -> 82; not 1: a count of 1
+    is no "100"). Only a number written with decimals may also be within 1 % of it (its own
+    rounding, "1.52e+04" of 15240): an integer must be the value as displayed, or a wrong
+    year, date part or count would pass."""
     places = _decimals(written)
     for k in known:
         # the x100 form only for fractions: else a baseline of 45 would verify "4500"
-        for candidate in (k, k * 100) if 0 < abs(k) <= 1 else (k,):
+        for candidate in (k, k * 100) if 0 < abs(k) < 1 else (k,):
             if not math.isfinite(candidate):
                 continue
             if round(candidate, places) == round(value, places):

@@ -70,8 +70,10 @@ def test_no_tolerance_lets_a_wrong_integer_count_or_date_through() -> None:
                      "peak 92, first deviation 2026-12-04 20:50:10 UTC."),
         EvidenceItem("E2", "DCGM_FI_DEV_GPU_TEMP on ran-east/gpu-4: peak 92.4."),
         EvidenceItem("C1", "Likely cause number 1: ran-east/gpu-3, confidence 0.82."),
+        EvidenceItem("P1", "Pod ran-du/du-l1-0 restarted 1 time in the window."),
     ]  # fmt: skip
     wrong = ["gpu-3 reached 9200 degrees [E1].",
+             "The pod restarted 100 times in the window [P1].",  # 1 is a count, no fraction
              "The GPU ran 4500 degrees above normal [E1].",
              "300 signals were raised [I1].",
              "The incident opened on 2025-12-04 [I1].",
