@@ -168,6 +168,30 @@ async def test_a_removed_cluster_leaves_no_mark(tmp_path: Path, apps: list[App])
 
 
 @pytest.mark.asyncio
+async def test_a_cluster_removed_during_a_round_is_not_marked(
+    tmp_path: Path, apps: list[App]
+) -> None:
+    """Removed while its round runs (its buffers go at once, its marks' delete is queued):
+    the round's mark, written after that delete, would hide the first hour of a cluster
+    added again under the name."""
+    app = _open(apps, tmp_path)
+    ts = T0 + np.arange(100) * STEP
+    app.live.append("east", "ptp_clock_state", CLOCK, ts, np.ones(100))
+    real = app.svc.analyse
+
+    async def removed_meanwhile(inputs: list[SeriesInput], **kw: object) -> list[Anomaly]:
+        found = await real(inputs, **kw)  # type: ignore[arg-type]
+        if inputs:  # the clock's panel (the others hold no series)
+            app.live.drop_cluster("east")  # as Core does on removal
+            await asyncio.wrap_future(app.svc.repo.forget_clusters(["east"]))
+        return found
+
+    app.svc.analyse = removed_meanwhile  # type: ignore[method-assign]
+    await app.svc.analyse_live(force=True)
+    assert app.svc.repo.judged_until("east", "ptp_clock_state") is None
+
+
+@pytest.mark.asyncio
 async def test_analysing_24_h_again_finds_the_stored_breach_not_a_new_one(
     tmp_path: Path, apps: list[App]
 ) -> None:

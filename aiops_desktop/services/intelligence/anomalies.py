@@ -208,9 +208,12 @@ class AnomalyService:
 
     async def _mark_judged(self) -> None:
         """Store how far each panel has been judged (only what moved since the last mark)."""
-        if self._judged:
-            moved = [(c, p, t) for (c, p), t in self._judged.items()]
-            self._judged.clear()
+        polled = set(self._live.clusters())  # a cluster removed during the round is not:
+        # its buffers go at once, its marks' delete is queued then, and a mark written after
+        # it would hide a cluster added again under its name's first hour
+        moved = [(c, p, t) for (c, p), t in self._judged.items() if c in polled]
+        self._judged.clear()
+        if moved:
             await asyncio.wrap_future(self.repo.mark_judged(moved))
 
     async def _analyse_panel(self, cluster: str, panel: Panel) -> int:
