@@ -36,10 +36,12 @@ GPU = "east gpu-0/gpu5"
 
 
 def _signal(key: str, entity: str, first: datetime, last: datetime = NOW, *,
-            severity: FindingSeverity = FindingSeverity.CRITICAL) -> IncidentSignal:  # fmt: skip
+            severity: FindingSeverity = FindingSeverity.CRITICAL,
+            grouped: datetime | None = None) -> IncidentSignal:  # fmt: skip
+    """``grouped``: when the app first grouped it (equal to ``first``: dated when read)."""
     return IncidentSignal(key=key, source="GPU", cluster="east", subject=entity.partition(" ")[2],
                           severity=severity, reason="GPU at 84 C", first_seen=first,
-                          last_seen=last, entity=entity)  # fmt: skip
+                          last_seen=last, entity=entity, grouped_at=grouped)  # fmt: skip
 
 
 def test_a_place_s_later_signal_is_no_new_onset() -> None:
@@ -47,8 +49,13 @@ def test_a_place_s_later_signal_is_no_new_onset() -> None:
     about the same GPU, first seen at the capture's end, repeats it: the window is the
     anomaly's onset, not the finding's (it read the GPU at 84 C before and after: z 0)."""
     anomaly = _signal("anomaly|gpu5", GPU, NOW - timedelta(hours=1))
-    finding = _signal("GPU|gpu5", GPU, NOW)
+    finding = _signal("GPU|gpu5", GPU, NOW, grouped=NOW)  # no "since": dated when read
     assert rca_anchor([anomaly, finding]) == anomaly.first_seen
+    # one with an onset of its own is one: an XID 79 that came now on a GPU hot for two days
+    # (review D2: the window was the heat's, two days before the XID)
+    hot = _signal("anomaly|gpu5|hot", GPU, NOW - timedelta(days=2))
+    xid = _signal("GPU|gpu5|xid", GPU, NOW - timedelta(minutes=2), grouped=NOW)
+    assert rca_anchor([hot, xid]) == xid.first_seen
     # a place's signal that ended long before the new one began is no cover: the new one's
     # onset (an XID 79 today is not read from the same GPU's XID of three days ago)
     ended = _signal("GPU|gpu5|old", GPU, NOW - timedelta(days=3), NOW - timedelta(days=3))

@@ -315,11 +315,13 @@ def rca_anchor(known: list[IncidentSignal]) -> datetime:
     (``RCA_WINDOW_BEFORE``) before it: a cascade of equals is read from its first, and a
     warning the incident has held for days does not pull the window away from the critical
     that joined it now (an XID 79 would fall outside it, neither ranked nor given its check).
-    One signal, however long it has run: its first seen. A signal about a place that one of
-    the same severity about that place covered (still seen within RESOLVE_AFTER of it) is no
-    new onset: a capture's findings are first seen at its end, and the anomaly they repeat,
-    begun an hour before, is the onset (read from the finding, the GPU at 84 C throughout
-    showed no change)."""
+    One signal, however long it has run: its first seen. A signal whose onset is not known
+    (dated when the app first read it: a finding with no "since", first seen when grouped)
+    about a place that one of the same severity about that place covered (still seen within
+    RESOLVE_AFTER of it) is no new onset: a capture's findings are first seen at its end,
+    and the anomaly they repeat, begun an hour before, is the onset (read from the finding,
+    the GPU at 84 C throughout showed no change). One with an onset of its own (an XID 79
+    that came now on a GPU hot for two days) is one."""
     worst = min(SEVERITY_RANK[s.severity] for s in known)
     onsets: list[datetime] = []
     covered: dict[str, datetime] = {}  # place -> until when its open run was seen
@@ -327,7 +329,8 @@ def rca_anchor(known: list[IncidentSignal]) -> datetime:
                     key=lambda s: s.first_seen):  # fmt: skip
         place = signal_entity(s)
         until = covered.get(place)
-        if until is None or s.first_seen - until > RESOLVE_AFTER:
+        dated_when_read = s.grouped_at is not None and s.first_seen >= s.grouped_at
+        if until is None or not dated_when_read or s.first_seen - until > RESOLVE_AFTER:
             onsets.append(s.first_seen)  # the place's first, or its first since one ended
             until = s.last_seen
         covered[place] = max(until, s.last_seen)
