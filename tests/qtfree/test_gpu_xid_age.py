@@ -60,10 +60,18 @@ def test_an_xid_set_inside_the_window_is_critical() -> None:
     assert health([gone_and_back], temperature_c=41).state is GpuState.CRITICAL
 
 
-def test_every_series_of_the_gpu_must_have_held_it() -> None:
-    """Series split by pod: one pod's series begun inside the window is a change there."""
+def test_a_gpus_series_split_by_pod_are_one_gauge() -> None:
+    """The gauge is the GPU's; a new pod holding the GPU begins a series, the gauge did not
+    change (review D3: a pod change read a days-old XID as new, dated the window's start).
+    A missed scrape (a hole of up to 60 s) is no change either."""
     other_pod = window((0, 200), (79, 41))
-    assert health([window((79, 241)), other_pod], temperature_c=41).state is GpuState.CRITICAL
+    assert health([window((79, 241)), other_pod], temperature_c=41).state is GpuState.WARNING
+    moved = [window((79, 120)), window((0, 120), (79, 121))]  # the pod changed half-way
+    assert health(moved, temperature_c=41).state is GpuState.WARNING
+    missed = window((79, 150), (0, 3), (79, 88))  # a 30 s scrape failed once: 60 s
+    assert health([missed], temperature_c=41).state is GpuState.WARNING
+    new = [window((0, 160), (79, 81)), window((0, 200), (79, 41))]  # it came at step 160
+    assert health(new, temperature_c=41).state is GpuState.CRITICAL
 
 
 def test_an_old_xid_stays_critical_while_the_gpu_answers_nothing_else() -> None:
@@ -132,5 +140,6 @@ def test_the_finding_of_an_xid_inside_the_window_begins_when_it_came() -> None:
     came = datetime.fromtimestamp(T0 + 160 * 15, UTC)
     assert since(window((0, 160), (79, 81))) == came
     assert since(window((79, 100), (0, 10), (79, 131))) == datetime.fromtimestamp(T0 + 1650, UTC)
-    assert since(window((0, 200), (79, 41)), window((0, 160), (79, 81))) == came  # the first pod
+    assert since(window((0, 200), (79, 41)), window((0, 160), (79, 81))) == came  # as one gauge
+    assert since(window((0, 160), (79, 30)), window((0, 190), (79, 51))) == came  # pod changed
     assert since(window((79, 241))) is None  # held since before the window: not known

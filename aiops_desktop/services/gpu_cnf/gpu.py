@@ -138,28 +138,47 @@ def _recent_xids(tagged: TaggedSeries) -> list[int]:
     return list(seen)
 
 
-def _held_whole_window(tagged: TaggedSeries, code: int) -> bool:
-    """The series held ``code`` at every step of the XID window: it was set before the
-    window began (a series that starts inside the window, or holds another code first,
-    changed to it in the window)."""
-    ts, values = tagged.series.timestamps.tolist(), tagged.series.values.tolist()
-    if not values or not all(xid_code(v) == code for v in values):
+#: a hole in the XID gauge's window longer than this is a change (it was 0, or the exporter
+#: restarted, in between); one as short is a missed scrape (Prometheus marks a target's series
+#: stale when a scrape fails: a 30 s scrape missed once leaves a hole of up to 60 s)
+XID_HOLE_S = 4 * XID_STEP_S
+
+
+def _one_gauge(windows: list[TaggedSeries], code: int) -> tuple[list[float], list[bool]]:
+    """A GPU's XID window as one gauge: its series split by pod (the pod holding the GPU
+    changed: a new series begins, the gauge did not change) merged by time, each step
+    holding ``code`` if any of them does."""
+    held: dict[float, bool] = {}
+    for tagged in windows:
+        for at, value in zip(tagged.series.timestamps.tolist(), tagged.series.values.tolist(),
+                             strict=True):  # fmt: skip
+            same = math.isfinite(value) and xid_code(value) == code
+            held[at] = held.get(at, False) or same
+    steps = sorted(held)
+    return steps, [held[t] for t in steps]
+
+
+def _held_whole_window(windows: list[TaggedSeries], code: int) -> bool:
+    """The GPU's gauge held ``code`` at every step of the XID window: it was set before the
+    window began (one that starts inside the window, or holds another code first, changed
+    to it in the window)."""
+    ts, held = _one_gauge(windows, code)
+    if not ts or not all(held):
         return False
-    if any(b - a > 2 * XID_STEP_S for a, b in itertools.pairwise(ts)):
+    if any(b - a > XID_HOLE_S for a, b in itertools.pairwise(ts)):
         return False  # a hole: the gauge was 0 (or away) in between, so it changed since
     return ts[-1] - ts[0] >= XID_WINDOW_S - 2 * XID_STEP_S
 
 
-def _came_at(tagged: TaggedSeries, code: int) -> float | None:
-    """The first step of the series' last unbroken run of ``code`` (a hole of more than two
-    steps breaks it: the gauge was away or 0 in between); None if it does not end on it."""
-    ts, values = tagged.series.timestamps.tolist(), tagged.series.values.tolist()
+def _came_at(windows: list[TaggedSeries], code: int) -> float | None:
+    """The first step of the GPU's gauge's last unbroken run of ``code`` (a hole longer than
+    XID_HOLE_S breaks it); None if it does not end on it."""
+    ts, held = _one_gauge(windows, code)
     since, last = None, -math.inf
-    for at, value in zip(ts, values, strict=True):
-        held = math.isfinite(value) and xid_code(value) == code
-        if not held:
+    for at, same in zip(ts, held, strict=True):
+        if not same:
             since = None
-        elif since is None or at - last > 2 * XID_STEP_S:
+        elif since is None or at - last > XID_HOLE_S:
             since = at
         last = at
     return since
@@ -196,11 +215,10 @@ def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
     for key, reading in readings.items():
         held = windows.get(key, [])
         reading.xid_before_window = bool(
-            reading.xid and held and all(_held_whole_window(t, reading.xid) for t in held)
+            reading.xid and held and _held_whole_window(held, reading.xid)
         )
         if reading.xid and held and not reading.xid_before_window:
-            came = [t for t in (_came_at(w, reading.xid) for w in held) if t is not None]
-            reading.xid_since = min(came) if came else None
+            reading.xid_since = _came_at(held, reading.xid)
         if reading.mem_used_mib is not None and reading.mem_free_mib is not None:
             reading.mem_total_mib = (
                 reading.mem_used_mib + reading.mem_free_mib + mem_reserved.get(key, 0.0)
