@@ -6,7 +6,12 @@ where a cluster has Loki or Tempo, ``logs`` and ``traces`` (the catalog's LogQL 
 metrics panels: error log lines, failed spans and span latency per pod). Intervals
 come from the cluster type (HUB 15 s ... FAR_EDGE 120 s), with jitter; failures back off
 exponentially and trip a circuit breaker per cluster and source; a global and a per-cluster
-semaphore cap concurrency; a source's panels are read one after another, the stalest first.
+semaphore cap concurrency (a failing source takes its global slot from a small share of them:
+black-holed endpoints, each holding a slot a whole poll timeout, leave the healthy clusters
+slots); a source's panels are read one after another, the stalest first (one whose read
+failed after those read since), each ending before the poll does. A poll that read some
+panels is a success of its source (those that failed are said in its status' last_error);
+only one that read none backs off.
 Metrics are fetched as range queries from the newest sample held, so after an outage the gap
 is filled, not left blank, as far back as a first read goes (BACKFILL, or the panel's own);
 an older stretch stays a gap. Results go to the live buffers (charts) and through the writer
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import math
@@ -28,6 +34,7 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -85,12 +92,44 @@ KEEP_IDLE_STEPS = 10
 #: a hub member no poll has had series of for this long is no longer listed (until then it
 #: is, STALE from when it was last seen: a member powered off must not just disappear)
 MEMBER_KEPT = timedelta(days=1)
+#: a panel read has what its poll has left but a tenth (it ends before the poll does, its
+#: failure said); none starts with less than this share of the poll's limit left: it could
+#: hardly land (it is read first next time)
+PANEL_MIN_LEFT = 0.1
+#: a panel with no answer in this share of the poll's limit at least is slow (a
+#: histogram_quantile over a big cluster's buckets slower than the whole poll): it is read
+#: after the others next time, not first in every poll with every poll ending in it. One cut
+#: shorter (its poll near its end) was not given its chance: it is read first next time.
+PANEL_FAIR_SHARE = 0.5
+#: the share of the global slots that failing sources (in backoff, a breaker's trial) take
+#: theirs from: a site's black-holed endpoints each hold a slot for a whole poll timeout
+FAILING_SHARE = 0.25
+
+
+@dataclass
+class _PollNote:
+    """What one poll of a source did: run_source's, filled in by _read_panels."""
+
+    deadline: float | None = None  # the event loop's time the poll's limit ends
+    read: int = 0  # panels read
+    failed: list[str] = field(default_factory=list)  # "panel: why", those not read
+
+
+#: the poll under way in this task (each poll runs in its own task: its own note)
+_POLL: contextvars.ContextVar[_PollNote | None] = contextvars.ContextVar("poll", default=None)
 
 
 class SourceUnsupported(CollectorError):
     """The endpoint does not offer what a source reads (Tempo before 2.4: no TraceQL
     metrics): not a failure, the source is left alone (its panels hidden) and asked again
     after UNSUPPORTED_RETRY_S."""
+
+
+class _SlowPanel(CollectorError):
+    """A panel's query that did not answer within the time its poll gave it: that query is
+    slow (the endpoint may answer the others), not the endpoint down."""
+
+    fair = False  # given PANEL_FAIR_SHARE of the poll at least: it is slow, not cut short
 
 
 #: a panel's read failure that says the endpoint is down or refuses every query: the poll
@@ -144,6 +183,7 @@ class Poller:
         self.unsupported: dict[tuple[str, str], str] = {}
         self._tasks: dict[tuple[UUID, str], asyncio.Task[None]] = {}
         self._global = asyncio.Semaphore(self.settings.global_cap)
+        self._failing = asyncio.Semaphore(max(1, int(FAILING_SHARE * self.settings.global_cap)))
         self._per_cluster: dict[UUID, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(self.settings.per_cluster_cap)
         )
@@ -151,6 +191,10 @@ class Poller:
         self._since: dict[tuple[UUID, str], float] = {}  # newest sample fetched per panel
         #: per panel, each counted series -> when an answer last had it (zero-filled after)
         self._answered: dict[tuple[UUID, str], dict[SeriesKey, float]] = {}
+        #: per panel, when its read last failed (the poll's "now"): it goes after the panels
+        #: read since, as if read then (one slower than the poll first in every poll held
+        #: every other panel; its read mark, never moving, put it first)
+        self._failed: dict[tuple[UUID, str], float] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -181,7 +225,7 @@ class Poller:
         cluster added later under that name starts afresh."""
         for task_key in [k for k in self._tasks if k[0] == cluster.id]:
             self._tasks.pop(task_key).cancel()
-        for marks in (self._since, self._answered):
+        for marks in (self._since, self._answered, self._failed):
             for mark in [k for k in marks if k[0] == cluster.id]:
                 del marks[mark]
         self._per_cluster.pop(cluster.id, None)
@@ -216,7 +260,7 @@ class Poller:
         dropped = self._drop_unpolled(clusters)
         known = {c.name for c in clusters}
         ids = {c.id for c in clusters}  # a removed cluster's read marks go with it
-        for marks in (self._since, self._answered):
+        for marks in (self._since, self._answered, self._failed):
             for key in [k for k in marks if k[0] not in ids]:
                 del marks[key]
         for held in (self.hub_newest, self.member_seen, self._alerting_members):
@@ -298,7 +342,10 @@ class Poller:
     async def run_source(
         self, cluster: Cluster, source: str, breaker: CircuitBreaker | None = None
     ) -> bool:
-        """One poll of one source; records timing, errors and breaker state. Never raises."""
+        """One poll of one source; records timing, errors and breaker state. Never raises.
+        Whether the source answered: a poll that read some of its panels did (those that
+        failed are its last_error); only one that read none backs off and trips the breaker
+        (and the health check says Prometheus' queries fail)."""
         status = self._status(cluster, source, self.interval_s(cluster, source))
         work: Callable[[Cluster], Awaitable[None]] = {
             Source.HEALTH: self._health,
@@ -310,11 +357,18 @@ class Poller:
         started = time.perf_counter()
         status.last_attempt = utcnow()
         status.polls += 1
+        # a source failing now (black-holed endpoints wait out each poll's limit) takes its
+        # slot from a small share of them: the healthy clusters always have the rest
+        failing = self._failing if status.consecutive_errors else contextlib.nullcontext()
+        note = _PollNote()
+        token = _POLL.set(note)
+        why: str | None = None  # why the poll failed
         try:
-            async with self._global, self._per_cluster[cluster.id]:
+            async with failing, self._global, self._per_cluster[cluster.id]:
                 # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancel that
                 # comes as the poll ends, and the loop would sleep through the app's shutdown
-                async with asyncio.timeout(self.settings.timeout_s):
+                async with asyncio.timeout(self.settings.timeout_s) as limit:
+                    note.deadline = limit.when()
                     await work(cluster)
         except asyncio.CancelledError:
             raise
@@ -326,29 +380,51 @@ class Poller:
             self.status.pop((cluster.name, source), None)
             return True
         except Exception as exc:  # every failure is recorded and shown, none kills the loop
-            status.consecutive_errors += 1
-            status.total_errors += 1
-            status.last_error = redact(str(exc)) or type(exc).__name__
-            if breaker is not None:
-                breaker.record_failure()
-            log.warning(
-                "poll failed",
-                extra={"cluster": cluster.name, "source": source, "error": status.last_error},
-            )
-            ok = False
-        else:
-            self.unsupported.pop((cluster.name, source), None)
-            status.consecutive_errors = 0
-            status.last_error = None
-            status.last_success = utcnow()
-            if breaker is not None:
-                breaker.record_success()
-            ok = True
+            why = redact(str(exc)) or type(exc).__name__
+            if isinstance(exc, TimeoutError):
+                why = f"the poll's time limit ({self.settings.timeout_s:g} s) ended it"
+        finally:
+            _POLL.reset(token)
+        ok = self._record(cluster, source, status, breaker, note=note, why=why)
         status.latency_ms = (time.perf_counter() - started) * 1000
         if breaker is not None:
             status.breaker = breaker.state
         self._bus.publish(POLL_STATUS_CHANGED, status)
         return ok
+
+    def _record(
+        self,
+        cluster: Cluster,
+        source: str,
+        status: SourceStatus,
+        breaker: CircuitBreaker | None,
+        *,
+        note: _PollNote,
+        why: str | None,
+    ) -> bool:
+        """A poll's outcome in its status and breaker; whether the source answered. A poll
+        that failed (``why``) before any panel was read counts against the source; one that
+        read panels is a success, what it could not read said in last_error (a heavy query's
+        503 throttled every panel and had the health check say Prometheus down)."""
+        if why is not None and not note.read:
+            status.consecutive_errors += 1
+            status.total_errors += 1
+            status.last_error = why
+            if breaker is not None:
+                breaker.record_failure()
+            log.warning(
+                "poll failed", extra={"cluster": cluster.name, "source": source, "error": why}
+            )
+            return False
+        if why is not None:
+            note.failed.append(why)
+        self.unsupported.pop((cluster.name, source), None)
+        status.consecutive_errors = 0
+        status.last_error = _said(note.failed)
+        status.last_success = utcnow()
+        if breaker is not None:
+            breaker.record_success()
+        return True
 
     async def poll_once(self, clusters: list[Cluster] | None = None) -> list[SourceStatus]:
         """Every source of every cluster once (the CLI's `fleet`): metrics and alerts in
@@ -531,35 +607,84 @@ class Poller:
         refused.)
 
         Panels are read one after another (a lost endpoint leaves one request open), those
-        read longest ago first: a poll cut short by its time limit goes on next time where it
-        stopped, so however slow the endpoint no panel is starved. Each panel's samples go to
+        read longest ago first: a poll that ran out of time goes on next time where it
+        stopped. Each read ends before the poll does, and a panel whose read failed (one
+        slower than the whole poll) counts as read then (it goes after those read since), so
+        however slow the endpoint or one query no panel is starved. Each panel's samples go to
         the store as soon as it is read, and its read mark moves with them: a panel that
         fails or a poll cut short loses nothing of the panels read before; a write the store
         refuses moves the mark back (read again next time). A failure saying the endpoint is
         down or refuses every query (unreachable, no answer in time, denied, rate limited,
-        not offered) starts no further panel; any other is raised once the rest are read (a
-        refused query only when every panel's was)."""
+        not offered) starts no further panel. The panels that failed ("panel: why") go to
+        the poll's note (its status says them); the first failure is raised only when no
+        panel was read (the source did not answer)."""
         panels = [p for p in self.catalog if p.source is source]
         now = self._clock().timestamp()
         self._check_clock(cluster, panels, now)
-        panels.sort(key=lambda p: self._since.get((cluster.id, p.id), -math.inf))
+        panels.sort(key=lambda p: self._turn(cluster.id, p.id))
+        loop = asyncio.get_running_loop()
+        note = _POLL.get()
+        deadline = note.deadline if note is not None else None
+        if deadline is None:  # (read outside a poll: a test's)
+            deadline = loop.time() + self.settings.timeout_s
         failures: list[str] = []
         errors: list[Exception] = []
         seen: set[str] = set()  # a fleet hub's members with series in this poll
+        done = 0
         for panel in panels:
+            left = deadline - loop.time()
+            if left < PANEL_MIN_LEFT * self.settings.timeout_s:
+                break  # the rest are the stalest next time, read first
             try:
-                seen.update(await self._read_panel(cluster, panel, now, read))
-            except CollectorInvalidQuery as exc:
-                failures.append(f"{panel.id}: {exc.upstream}")
-            except _ENDPOINT_DOWN:
-                raise  # the panels not read are read first next time
-            except CollectorError as exc:  # this panel's (a 503, a malformed answer)
-                errors.append(exc)
-        if errors:
-            raise errors[0]
-        if failures and len(failures) == len(panels):
-            raise CollectorError("every panel query failed: " + "; ".join(failures[:3]))
+                seen.update(await self._read_within(cluster, panel, now, read, 0.9 * left))
+            except SourceUnsupported:
+                raise
+            except CollectorError as exc:  # this panel's (a 503, a malformed answer, slow)
+                down = isinstance(exc, _ENDPOINT_DOWN)
+                if down and not done:
+                    raise  # the panels not read are read first next time
+                if not isinstance(exc, CollectorInvalidQuery):
+                    errors.append(exc)
+                why = exc.upstream if isinstance(exc, CollectorInvalidQuery) else str(exc)
+                failures.append(f"{panel.id}: {redact(why)}")
+                if not isinstance(exc, _SlowPanel) or exc.fair:  # (else first next time)
+                    self._failed[(cluster.id, panel.id)] = now
+                if down:
+                    break  # down or refusing every query now: no further panel
+            else:
+                done += 1
+                self._failed.pop((cluster.id, panel.id), None)
+        if note is not None:
+            note.read += done
+            note.failed += failures
+        if not done and panels:  # the source did not answer
+            raise _unread(errors, failures)
         return seen, failures
+
+    def _turn(self, cluster_id: UUID, panel: str) -> tuple[float, bool]:
+        """A panel's place in its source's next poll: the stalest first, one whose read
+        failed as if read when it failed (after one read up to that time)."""
+        key = (cluster_id, panel)
+        since, failed = self._since.get(key, -math.inf), self._failed.get(key, -math.inf)
+        return max(since, failed), failed >= since
+
+    async def _read_within(
+        self,
+        cluster: Cluster,
+        panel: Panel,
+        now: float,
+        read: Callable[[Panel, float, float, float], Awaitable[list[Read]]],
+        limit: float,
+    ) -> set[str]:
+        """_read_panel within ``limit`` s of its own (the poll's limit ends it as a cancel):
+        a query slower than the poll no longer ends every poll inside it."""
+        try:
+            async with asyncio.timeout(limit):
+                return await self._read_panel(cluster, panel, now, read)
+        except TimeoutError:
+            slow = _SlowPanel(f"no answer within {limit:.3g} s", backend=panel.source.value.lower())
+            slow.fair = limit >= PANEL_FAIR_SHARE * self.settings.timeout_s
+            raise slow from None
 
     def _window(self, cluster: Cluster, panel: Panel, now: float) -> tuple[float, float]:
         """A panel's step and the end of its next read: now (on the step's grid), or for a
@@ -593,7 +718,7 @@ class Poller:
                 extra={"cluster": cluster.name, "panel": panel.id,
                        "ahead_s": round(since - end)},
             )  # fmt: skip
-            for marks in (self._since, self._answered):
+            for marks in (self._since, self._answered, self._failed):
                 for key in [k for k in marks if k[0] == cluster.id]:
                     del marks[key]
             names = {cluster.name, *cluster.status.members,
@@ -748,6 +873,24 @@ class Poller:
 
 #: one series read: its labels, its times (unix s) and values
 Read = tuple[dict[str, str], np.ndarray, np.ndarray]
+
+
+def _unread(errors: list[Exception], failures: list[str]) -> Exception:
+    """Why a poll read no panel: the first failure that was not a refused query, or every
+    query refused, or none started (what came before the panels took the poll's time)."""
+    if errors:
+        return errors[0]
+    if failures:
+        return CollectorError("every panel query failed: " + "; ".join(failures[:3]))
+    return CollectorTimeout("no time left in the poll to read a panel")
+
+
+def _said(failed: list[str]) -> str | None:
+    """What a poll that answered could not read (its first few), or None."""
+    if not failed:
+        return None
+    more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
+    return "; ".join(failed[:3]) + more
 
 
 def _zero_filled(
