@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow, ValidationResult
-from aiops_desktop.models.text import time_text
+from aiops_desktop.models.text import one_line, printable, time_text
 from ui.theme import Theme
 from ui.views.rows_table import Row, RowsTable
 from ui.views.text import PlainLabel, tip
@@ -40,6 +40,16 @@ def _when(at: datetime | None) -> float:
 def _stamp(at: datetime | None) -> str:
     """An event's time as the table shows it (the same events are drawn again and again)."""
     return time_text(at, seconds=True) if at else "—"
+
+
+def _tips(cells: dict[int, str]) -> dict[int, str] | None:
+    """Server text's tooltips, by column: the whole text, its lines kept and made printable,
+    where it had line breaks (the cell shows it as one line, ``one_line``); the others keep the
+    table's own (a long cell's whole text)."""
+    tips = {
+        col: printable(text) for col, text in cells.items() if one_line(text) != printable(text)
+    }
+    return tips or None
 
 
 def age(at: datetime | None, now: datetime | None = None) -> str:
@@ -289,10 +299,12 @@ class ClusterKubeView(QWidget):
         critical, warning = self._theme.severity("critical"), self._theme.severity("warning")
         now = datetime.now(UTC)
         self.pods.fill([
+            # "Why" is the API's words (a container's message): one line, no control or
+            # bidi character, so none can forge a row or read other than it is
             Row([p.namespace, p.name, p.phase, p.ready, str(p.restarts), p.node,
-                 age(p.created, now), p.reason],
+                 age(p.created, now), one_line(p.reason)],
                 colour=critical if p.crash_looping else warning if p.reason else None,
-                keys={4: p.restarts, 6: _when(p.created)})
+                tips=_tips({7: p.reason}), keys={4: p.restarts, 6: _when(p.created)})
             for p in pods
         ], unread=self._unread)  # fmt: skip
         troubled = sum(1 for p in self._pods if p.reason)
@@ -335,8 +347,12 @@ class ClusterKubeView(QWidget):
         if not self._events_drawn:
             return
         self.events.fill([
-            Row([_stamp(e.at), e.type, e.reason, e.object, str(e.count), e.message],
-                colour=warn if e.type == "Warning" else None, keys={4: e.count})
+            # an event's words are whatever a tenant that may create events chose: one line,
+            # no control or bidi character (the Logs and Traces views' rule)
+            Row([_stamp(e.at), one_line(e.type), one_line(e.reason), one_line(e.object),
+                 str(e.count), one_line(e.message)],
+                colour=warn if e.type == "Warning" else None,
+                tips=_tips({2: e.reason, 3: e.object, 5: e.message}), keys={4: e.count})
             for e in events
         ], unread="Not live: see above" if trouble else "")  # fmt: skip
 

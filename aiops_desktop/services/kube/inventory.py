@@ -163,19 +163,23 @@ def _container_problem(containers: list[Obj]) -> tuple[bool, str]:
     return False, ""
 
 
-def _phase_problem(phase: str, status: Obj, ready: int, total: int) -> str:
+def _phase_problem(phase: str, spec: Obj, status: Obj, ready: int, total: int) -> str:
     """Why a pod whose containers say nothing is not well: unscheduled, failed, lost with
     its node, or running but not ready."""
     said = f"{status.get('reason', '')}: {status.get('message', '')}".strip(": ")
     if phase == "Pending":
-        unscheduled = next(
-            (c for c in status.get("conditions") or []
-             if c.get("type") == "PodScheduled" and c.get("status") == "False"),
-            None,
-        )  # fmt: skip
-        if unscheduled:
+        scheduled = {
+            c.get("status"): c for c in status.get("conditions") or []
+            if c.get("type") == "PodScheduled"
+        }  # fmt: skip
+        if unscheduled := scheduled.get("False"):
             return f"{unscheduled.get('reason', '')}: {unscheduled.get('message', '')}"
-        return said
+        if said or spec.get("nodeName") or "True" in scheduled:
+            return said
+        # no scheduler has looked at it (its scheduler is down, or its name misspelt): it
+        # waits for good, saying nothing; "" hid it from "Only pods with a problem"
+        by = str(spec.get("schedulerName") or "default-scheduler")
+        return f"Pending (not scheduled{'' if by == 'default-scheduler' else f' by {by}'})"
     if phase in ("Failed", "Unknown"):
         return said or phase
     if phase == "Running" and ready < total and status.get("containerStatuses"):  # known
@@ -237,9 +241,15 @@ def pod_row(pod: Obj, now: datetime | None = None) -> PodRow:
                     if isinstance(c, dict) and c.get("restartPolicy") == "Always"}  # fmt: skip
         running = [*(c for c in init if c.get("name") in sidecars), *containers]
         restarted = "" if phase == "Succeeded" else _recent_restart(running, now)
-        said = (restarted, _phase_problem(phase, status, ready, total))
+        said = (restarted, _phase_problem(phase, spec, status, ready, total))
         reason = "; ".join(r for r in said if r)
     deadline = parse_time(meta.get("deletionTimestamp"))  # when it should be gone by
+    if meta.get("deletionTimestamp"):  # being deleted: kubectl's STATUS says so at once
+        phase = "Terminating"
+        if deadline is not None and now - deadline <= STUCK_TERMINATING:
+            # within its grace period a pod going away is no problem: what it says as it
+            # shuts down (not ready, exit code 143) is the deletion's doing
+            crash, reason = False, ""
     if deadline is not None and now - deadline > STUCK_TERMINATING:  # stuck: it needs eyes
         since = f"Terminating, due to be gone at {meta['deletionTimestamp']}"
         reason = f"{since}; {reason}" if reason else since
