@@ -66,3 +66,14 @@ def test_plain_text_gets_no_tip_of_its_own(qtbot: Any, theme: Any) -> None:
     view.show_events([event])
     assert cell(view.events, 5) == event.message
     assert cell(view.events, 5, RAW_TIP) is None
+
+
+def test_a_nodes_problems_are_one_printable_line(qtbot: Any, theme: Any) -> None:
+    """A node condition's message is the kubelet's (or anyone's who can patch the node)."""
+    from aiops_desktop.models.kube import NodeRow
+
+    view = view_of(qtbot, theme)
+    node = NodeRow(name="worker-3", roles=["worker"], ready=False, problems=[FORGED], cpu="8",
+                   memory_gib=31.0, gpus=0, kubelet="v1.29", created=None)  # fmt: skip
+    view.show_inventory(Inventory(cluster="c1", nodes=[node], pods=[], taken_at=datetime.now(UTC)))
+    assert cell(view.nodes, 8) == SHOWN

@@ -283,7 +283,8 @@ class ClusterKubeView(QWidget):
         self.nodes.fill([
             Row([n.name, {True: "Ready", False: "NotReady", None: "Unknown"}[n.ready],
                  ", ".join(n.roles), str(n.gpus) if n.gpus else "", n.cpu,
-                 f"{n.memory_gib:.1f}", n.kubelet, age(n.created, now), "; ".join(n.problems)],
+                 f"{n.memory_gib:.1f}", n.kubelet, age(n.created, now),
+                 one_line("; ".join(n.problems))],  # a condition's message: server text
                 colour=bad if n.ready is False or n.problems else None,
                 keys={3: n.gpus, 5: n.memory_gib, 7: _when(n.created)})
             for n in nodes
