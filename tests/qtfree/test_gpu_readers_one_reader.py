@@ -56,6 +56,9 @@ class Kube:
         self.drivers, self.fail = drivers, fail
         self.asked: list[str] = []
 
+    async def ptp_thresholds(self, **_kw: Any) -> tuple[dict[Any, Any], list[str]]:
+        return {}, []  # no PtpConfig profiles
+
     async def gpus_by_exec(self, name: str) -> list[NodeGpus]:
         self.asked.append(name)
         if name in self.fail:

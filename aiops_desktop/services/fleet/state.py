@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -62,8 +62,10 @@ from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.polling.catalog import field_queries
 
 if TYPE_CHECKING:
+    from aiops_desktop.models.ptp import PtpBoard
     from aiops_desktop.services.clusters.registry import ClusterRegistry
     from aiops_desktop.services.gpu_cnf.gpu_fallback import ExecReader
+    from aiops_desktop.services.gpu_cnf.ptp import Thresholds
     from aiops_desktop.services.intelligence.anomalies import AnomalyService
     from aiops_desktop.services.kube.session import KubeSession
     from aiops_desktop.services.polling.poller import Poller
@@ -124,13 +126,16 @@ async def read_metric_findings(
     *,
     kube: ExecReader | None = None,
     recorded: bool = False,
+    thresholds: Callable[[], Awaitable[Thresholds]] | None = None,
 ) -> tuple[PerCluster, Unread]:
     """GPU health, the PTP board and kube-state-metrics over every cluster's Prometheus at
     once, as findings (a capture's export runs it too, so the capture holds its answers); and
     the clusters whose queries failed, per domain: none found there is not "none there".
     The GPUs are read as the GPU page reads them (``read_gpus``: DCGM, else nvidia-smi in the
     driver pods through ``kube``; a cluster known to have GPUs that neither can read is GPU
-    "not read", never OK); ``recorded``: a capture's answers, no exec."""
+    "not read", never OK); ``recorded``: a capture's answers, no exec; ``thresholds``: the
+    nodes' PtpConfig profile bands (as the PTP page judges them; the default band without),
+    read while the GPUs and kube-state-metrics are."""
     from aiops_desktop.services.gpu_cnf.gpu_fallback import read_gpus
     from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
 
@@ -139,9 +144,17 @@ async def read_metric_findings(
     if not clusters:
         return found, unread
     kube_ql = field_queries("kube")
+
+    async def ptp_board() -> PtpBoard:
+        profiles = None if thresholds is None else await thresholds()
+        return await read_ptp_board(
+            queries, clusters, window=PTP_WINDOW, step=timedelta(seconds=30),
+            thresholds=profiles, end=now,
+        )  # fmt: skip
+
     gpus, board, not_ready, looping = await asyncio.gather(
         read_gpus(queries, clusters, kube, at=now, recorded=recorded),
-        read_ptp_board(queries, clusters, window=PTP_WINDOW, step=timedelta(seconds=30), end=now),
+        ptp_board(),
         queries.run(MetricQuery(promql=kube_ql["not_ready"], end=now), clusters),
         queries.run(MetricQuery(promql=kube_ql["crash_looping"], end=now), clusters),
     )
@@ -233,7 +246,12 @@ class FleetState:
         now = self._clock()
         (found, unread), (sriov, self._kube_read, self._kube_errors) = await asyncio.gather(
             read_metric_findings(
-                self._queries, clusters, now, kube=self._kube, recorded=self._recorded
+                self._queries,
+                clusters,
+                now,
+                kube=self._kube,
+                recorded=self._recorded,
+                thresholds=self._ptp_thresholds,
             ),
             self._read_sriov(),
         )
@@ -299,6 +317,23 @@ class FleetState:
         ):
             return self.snapshot()
         return await self.refresh()
+
+    async def _ptp_thresholds(self) -> Thresholds:
+        """The nodes' PtpConfig profile bands, read as the PTP page reads them (kept a while:
+        they change rarely); a cluster whose profiles cannot be read, or all of them, keep
+        the default band (the PTP page says which; here it is logged)."""
+        from aiops_desktop.models.errors import AppError
+        from aiops_desktop.services.gpu_cnf.readers import PROFILES_MAX_AGE_S
+
+        if self._kube is None:
+            return {}
+        try:
+            profiles, unread = await self._kube.ptp_thresholds(max_age_s=PROFILES_MAX_AGE_S)
+        except AppError as exc:
+            profiles, unread = {}, [redact(str(exc))]
+        if unread:
+            log.debug("PTP offsets judged against the default band: %s", "; ".join(unread))
+        return profiles
 
     async def _read_sriov(self) -> tuple[PerCluster, dict[str, Coverage], dict[str, str]]:
         """SriovNetworkNodeState of every cluster with a Kubernetes API, all at once; an API that

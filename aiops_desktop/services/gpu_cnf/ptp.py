@@ -265,16 +265,21 @@ def _newest(tagged: TaggedSeries) -> float:
 def _join_values(rows: dict[Key, PtpRow], answers: dict[str, list[TaggedSeries]]) -> None:
     """Each field's last value onto its rows: a series of the row's own port and process;
     one without a process label onto every process of its port; a per-process one (status,
-    restarts: one series per config) judged over all of the process's configs. Where two
-    series give the same row a field (a daemon pod restarted: a new ``pod`` label), the one
-    sampled last wins, not the one Prometheus happened to list last."""
+    restarts: one series per config) judged over all of the process's configs. A series of
+    another process of the port that has no row of its own (the GNSS status of ``gnss``, the
+    DPLL's of ``dpll``, a ts2phc offset) fills a row only where neither of those gave the
+    field anything: a ptp4l port 4000 ns off never shows ts2phc's 12 ns. Where two series
+    of one rank give the same row a field (a daemon pod restarted: a new ``pod`` label), the
+    one sampled last wins, not the one Prometheus happened to list last."""
     by_port: dict[tuple[str, str, str], list[PtpRow]] = {}
     by_process: dict[tuple[str, str, str], list[PtpRow]] = {}
     for row in rows.values():
         by_port.setdefault((row.cluster, row.node, row.iface), []).append(row)
         by_process.setdefault((row.cluster, row.node, row.process), []).append(row)
 
-    set_at: dict[tuple[int, str], float] = {}  # (row, attribute) -> when its value was sampled
+    # (row, attribute) -> (the value's rank: 1 its own process's or of no process, 0 another
+    # process's; when it was sampled)
+    set_at: dict[tuple[int, str], tuple[int, float]] = {}
     for name, (attr, convert) in FIELDS.items():
         configs: dict[tuple[str, str, str], list[tuple[str, float | None]]] = {}
         for tagged in answers.get(name, []):
@@ -286,9 +291,10 @@ def _join_values(rows: dict[Key, PtpRow], answers: dict[str, list[TaggedSeries]]
                 )
                 continue
             targets = [rows[key]] if key in rows else by_port.get(key[:3], [])
-            value, when = convert(last_value(tagged)), _newest(tagged)
+            rank = 1 if key in rows or not key[3] else 0
+            value, when = convert(last_value(tagged)), (rank, _newest(tagged))
             for row in targets:
-                if when >= set_at.get((id(row), attr), -math.inf):
+                if when >= set_at.get((id(row), attr), (0, -math.inf)):
                     setattr(row, attr, value)
                     set_at[id(row), attr] = when
         for (cluster, node, process), values in configs.items():
