@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.client import HTTPException
 from typing import Any, TypeVar
@@ -62,6 +62,107 @@ KUBE_THREADS = 8
 
 def _in_worker(workers: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
     return asyncio.get_running_loop().run_in_executor(workers, functools.partial(fn, *args))
+
+
+#: the most loading a kubeconfig may take where the caller gives no deadline: an exec plugin
+#: (kubelogin waiting for a browser login or an MFA prompt) or an OIDC refresh may never answer
+LOAD_WITHIN_S = 30.0
+#: kubeconfigs load in threads of their own, at most this many at once: a plugin that never
+#: answers holds one of them for good (a thread cannot be stopped from Python), never one of
+#: asyncio's default executor (the keyring's reads, the cache's)
+LOAD_THREADS = 4
+LOAD_THREAD_PREFIX = "kube-load"
+
+
+class _Loaders:
+    """At most ``LOAD_THREADS`` daemon threads, each started when work waits and ended when
+    none does: one stuck in a plugin holds neither the app's exit (a ThreadPoolExecutor's
+    threads are joined at exit) nor idle threads while nothing loads."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._work: list[tuple[Future[Any], Callable[[], Any]]] = []
+        self._threads = 0
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        with self._lock:
+            self._work.append((future, fn))
+            if self._threads < self._size:
+                self._threads += 1
+                thread = threading.Thread(
+                    target=self._serve, name=f"{LOAD_THREAD_PREFIX}-{self._threads}", daemon=True
+                )
+                thread.start()
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            with self._lock:
+                if not self._work:
+                    self._threads -= 1
+                    return
+                future, fn = self._work.pop(0)
+            if not future.set_running_or_notify_cancel():  # its caller gave up meanwhile
+                continue
+            try:
+                result = fn()
+            except BaseException as exc:  # handed to the caller, as an executor would
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+
+_loaders = _Loaders(LOAD_THREADS)
+
+
+async def load_client(
+    kubeconfig: Mapping[str, Any], name: str, *, within_s: float = LOAD_WITHIN_S
+) -> tuple[Any, float | None]:
+    """``load_api_client`` in a loader thread, within ``within_s``: past it the caller has
+    ``CollectorTimeout``, and the thread is left to end when the plugin does (its client, if
+    one comes, is closed then)."""
+    done = _loaders.submit(functools.partial(load_api_client, kubeconfig, name))
+    try:
+        async with asyncio.timeout(within_s):  # not wait_for: it can lose a cancel
+            return await asyncio.wrap_future(done)
+    except TimeoutError:
+        if done.cancel():  # never started: every loader thread waits on a plugin
+            raise CollectorTimeout(
+                f"{name}: the kubeconfig was not loaded within {within_s:.0f} s: "
+                f"{LOAD_THREADS} other credential plugins have not answered yet",
+                backend=name,
+            ) from None
+        done.add_done_callback(_close_unused)
+        raise CollectorTimeout(
+            f"{name}: {_credential_helper(kubeconfig)} did not answer within {within_s:.0f} s "
+            "(it may wait for a login in a browser or a terminal: log in with it outside the "
+            "app first)",
+            backend=name,
+        ) from None
+    except asyncio.CancelledError:
+        if not done.cancel():
+            done.add_done_callback(_close_unused)
+        raise
+
+
+def _close_unused(done: Future[Any]) -> None:
+    """A client loaded after its caller stopped waiting: closed, never used."""
+    if not done.cancelled() and done.exception() is None:
+        with contextlib.suppress(Exception):
+            done.result()[0].close()
+
+
+def _credential_helper(kubeconfig: Mapping[str, Any]) -> str:
+    """What runs while a kubeconfig loads, in words: its context's exec plugin or identity
+    provider."""
+    users = [u.get("user") for u in kubeconfig.get("users") or [] if isinstance(u, Mapping)]
+    if any(isinstance(u, Mapping) and u.get("exec") for u in users):
+        return "the credential plugin"
+    if any(isinstance(u, Mapping) and u.get("auth-provider") for u in users):
+        return "the identity provider"
+    return "loading the kubeconfig"
 
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -162,6 +263,7 @@ class KubeClient:
         expires_at: float | None = None,
         reload: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
         deadline_s: float | None = None,
+        load_within_s: float = LOAD_WITHIN_S,
     ) -> None:
         """``reload``: reads the kubeconfig again (the keyring holds the current credential;
         an exec plugin runs again): a 401 asks it once per call, and the call is tried once
@@ -174,6 +276,7 @@ class KubeClient:
         self.expires_at = expires_at
         self._reload = reload
         self._deadline_s = deadline_s
+        self._load_within_s = load_within_s
         self._retired: list[Any] = []  # API clients replaced after a reload, closed at aclose
         self._workers = ThreadPoolExecutor(KUBE_THREADS, thread_name_prefix=f"kube-{name}")
 
@@ -186,14 +289,16 @@ class KubeClient:
         timeout_s: float = TIMEOUT_S,
         reload: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
         deadline_s: float | None = None,
+        load_within_s: float = LOAD_WITHIN_S,
     ) -> KubeClient:
-        """Load the kubeconfig in a worker thread (an exec plugin or OIDC refresh may run).
-        ``timeout_s`` bounds the connect and each read, ``deadline_s`` a whole request (by
-        default 3 x ``timeout_s``, at least 30 s)."""
-        api, expires = await asyncio.to_thread(load_api_client, kubeconfig, name)
+        """Load the kubeconfig in a loader thread (an exec plugin or OIDC refresh may run),
+        within ``load_within_s`` (``CollectorTimeout`` past it; so is loading it again after a
+        401). ``timeout_s`` bounds the connect and each read, ``deadline_s`` a whole request
+        (by default 3 x ``timeout_s``, at least 30 s)."""
+        api, expires = await load_client(kubeconfig, name, within_s=load_within_s)
         return cls(
             api, name=name, timeout_s=timeout_s, expires_at=expires, reload=reload,
-            deadline_s=deadline_s,
+            deadline_s=deadline_s, load_within_s=load_within_s,
         )  # fmt: skip
 
     # -- the chokepoint ----------------------------------------------------------------------
@@ -300,7 +405,7 @@ class KubeClient:
         assert self._reload is not None
         try:
             kubeconfig = await self._reload()
-            api, expires = await _in_worker(self._workers, load_api_client, kubeconfig, self.name)
+            api, expires = await load_client(kubeconfig, self.name, within_s=self._load_within_s)
         except KubeConfigInvalid as exc:
             raise CollectorAuthError(
                 f"{rejected}; the credential could not be read again: {exc}",
@@ -359,8 +464,17 @@ class KubeClient:
                 backend=self.name,
             ) from None
 
-    def _status_error(self, status: int | None, reason: str | None, body: Any) -> CollectorError:
+    def _status_error(self, status: object, reason: object, body: Any) -> CollectorError:
+        """The error for an answer's status. ``status`` may come from the server's JSON (a watch
+        ERROR event's Status ``code``): one that is not an int (``"410"``, ``true``) is a bad
+        answer, never compared as a number (a TypeError there ended the events watch)."""
         message = _status_message(body) or reason or "error"
+        if status is not None and (not isinstance(status, int) or isinstance(status, bool)):
+            return CollectorBadResponse(
+                f"{self.name}: API server answered an error whose status code is not a number "
+                f"({str(status)[:20]!r}): {message}",
+                backend=self.name,
+            )
         what = f"{self.name}: API server answered {status}: {message}"
         kind: type[CollectorError]
         if status == 401:

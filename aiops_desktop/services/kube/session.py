@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import Any
 
+from aiops_desktop.logs import redact
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.kube import Inventory, ValidationResult
@@ -24,6 +26,8 @@ from analysis.ptp_profiles import node_thresholds
 from collectors.errors import CollectorError, KubeNotFound
 from collectors.kubernetes import WatchState
 from collectors.shapes import malformed_as
+
+log = logging.getLogger("aiops.services.kube.session")
 
 SRIOV_STATES = "/apis/sriovnetwork.openshift.io/v1/sriovnetworknodestates"
 PTPCONFIGS = "/apis/ptp.openshift.io/v1/ptpconfigs"
@@ -212,8 +216,8 @@ class KubeSession:
 
             async def watch() -> None:
                 """Follow until stopped; a failure to open the client (the cluster down, its
-                credential refused) is noted and tried again, so the timeline never stays
-                frozen with nothing said."""
+                credential refused), or any other error, is noted and tried again, so the
+                timeline never stays frozen with nothing said (a cancel still ends it)."""
                 failures = 0
                 while not stop.is_set():
                     try:
@@ -222,11 +226,15 @@ class KubeSession:
                         return
                     except (CollectorError, AppError) as exc:
                         state.failed(str(exc))
-                        delay = FOLLOW_RETRY_S[min(failures, len(FOLLOW_RETRY_S) - 1)]
-                        failures += 1
-                        with contextlib.suppress(TimeoutError):
-                            async with asyncio.timeout(delay):  # not wait_for: it can lose a cancel
-                                await stop.wait()
+                    except Exception as exc:  # a bug: logged, said, tried again (it ended the
+                        # task for good, the timeline frozen and still shown as live)
+                        log.exception("events watch of %s failed", name)
+                        state.failed(redact(f"{type(exc).__name__}: {exc}"))
+                    delay = FOLLOW_RETRY_S[min(failures, len(FOLLOW_RETRY_S) - 1)]
+                    failures += 1
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(delay):  # not wait_for: it can lose a cancel
+                            await stop.wait()
 
             self._supervisor.spawn(watch(), name=f"events-{name}")
         timeline, state, _ = self._followed[name]

@@ -228,9 +228,16 @@ async def validate(
     name = cluster.name
     try:
         kubeconfig = await asyncio.to_thread(kubeconfig_for, cluster, secrets)
-        client = await KubeClient.open(kubeconfig, name=name, timeout_s=timeout_s)
+        # an exec plugin may never answer (kubelogin waiting for a browser login): bounded too
+        client = await KubeClient.open(
+            kubeconfig, name=name, timeout_s=timeout_s, load_within_s=timeout_s
+        )
     except KubeConfigInvalid as exc:
         return ValidationResult(name, ValidationOutcome.INVALID, str(exc))
+    except CollectorTimeout as exc:
+        result = ValidationResult(name, ValidationOutcome.UNREACHABLE, str(exc))
+        result.elapsed_s = time.monotonic() - t0
+        return result
     try:
         async with asyncio.timeout(timeout_s):
             result = await _identify(client)
