@@ -5,8 +5,12 @@ exec plugin or an OIDC refresh may run: blocking)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
+import re
+import ssl
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -126,9 +130,52 @@ def _ca_bundle_b64() -> str:
     return base64.b64encode(Path(certifi.where()).read_bytes()).decode()
 
 
+#: the attribute of a client's Configuration that holds its client pair (PEM texts) in memory
+CLIENT_PAIR = "aiops_client_pair"
+
+
+def exec_refusal(exec_spec: Any) -> str | None:
+    """Why an exec plugin's spec may not run, else None. Its environment may not say where
+    binaries or libraries are found (PATH, LD_PRELOAD, DYLD_*: a binary shipped beside the
+    kubeconfig would run as the ``kubectl`` the user consented to; the plugin is found on the
+    user's own PATH); and no word may hold a cmd.exe metacharacter (the Kubernetes client runs
+    plugins through the shell on Windows, where ``--id=a&calc.exe`` runs calc; real plugins
+    never need one, so it is refused on every platform, as the same file may move)."""
+    if not isinstance(exec_spec, Mapping):
+        return None
+    for item in exec_spec.get("env") or []:
+        name = str(item.get("name", "")) if isinstance(item, Mapping) else ""
+        if _LOADER_ENV.fullmatch(name):
+            return (
+                f"its exec plugin sets {name} in its environment, which decides which binary "
+                "or library runs: the plugin must be found on your own PATH (remove the "
+                f"{name} entry from exec.env to use it)"
+            )
+    args = exec_spec.get("args") or []
+    for word in [exec_spec.get("command", ""), *(args if isinstance(args, list) else [])]:
+        if _CMD_META.search(str(word)):
+            return (
+                f"its exec plugin's command line holds {str(word)[:80]!r}, with a character "
+                "cmd.exe reads as a command (& | < > ^ % or a line break): refused, as a "
+                "plugin never needs one"
+            )
+    return None
+
+
+#: environment variables that choose the binary or the libraries a command runs with
+_LOADER_ENV = re.compile(r"PATH|PATHEXT|LD_\w*|DYLD_\w*", re.IGNORECASE)
+_CMD_META = re.compile(r"[&|<>^%\r\n]")
+
+
 def load_api_client(kubeconfig: Mapping[str, Any], name: str) -> tuple[Any, float | None]:
     """An API client for the kubeconfig, and when its credential expires. Blocking (an exec
-    plugin or an OIDC refresh may run)."""
+    plugin or an OIDC refresh may run).
+
+    No key or certificate is left in a file: the Kubernetes client would write each ``-data``
+    field to a temp file kept for the whole process (and left behind by a crash). A client
+    certificate and key go into the TLS context in memory instead (the user's entry stripped of
+    them before loading; an exec plugin's deleted as soon as loaded), and the CA is handed over
+    as data."""
     from kubernetes import client
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.config.kube_config import KubeConfigLoader
@@ -146,10 +193,22 @@ def load_api_client(kubeconfig: Mapping[str, Any], name: str) -> tuple[Any, floa
                 "directly, never through a proxy a kubeconfig names; import it again without",
                 backend=name,
             )
+    for entry in kubeconfig.get("users") or []:
+        user = entry.get("user") if isinstance(entry, Mapping) else None
+        refusal = exec_refusal(user.get("exec")) if isinstance(user, Mapping) else None
+        if refusal:  # stored before the import refused it: never run
+            raise KubeConfigInvalid(f"kubeconfig cannot be used: {refusal}", backend=name)
     configuration = client.Configuration()
     try:
-        loader = KubeConfigLoader(config_dict=with_verified_idp(kubeconfig))
-        loader.load_and_set(configuration)
+        ca_pem = _cluster_ca_pem(kubeconfig)
+        loaded, pair = _in_memory(with_verified_idp(kubeconfig))
+        with contextlib.ExitStack() as held:  # an OIDC refresh's CA, open while it may run
+            _idp_ca_in_memory(loaded, held)
+            loader = KubeConfigLoader(config_dict=loaded)
+            try:
+                loader.load_and_set(configuration)
+            finally:
+                plugin_pair = _take_written(configuration, ca_pem)
     except (ConfigException, ValueError, KeyError, TypeError, OSError) as exc:
         raise KubeConfigInvalid(f"kubeconfig cannot be used: {exc}", backend=name) from exc
     except (HTTPError, OAuth2Error, RequestException) as exc:  # an OIDC refresh: the issuer
@@ -159,9 +218,138 @@ def load_api_client(kubeconfig: Mapping[str, Any], name: str) -> tuple[Any, floa
             f"{getattr(exc, 'reason', None) or exc}",
             backend=name,
         ) from exc
+    if ca_pem:
+        configuration.ca_cert_data = ca_pem
     configuration.retries = False  # one attempt per call; the caller decides to retry
     expiry = getattr(loader, "expiry", None)  # set by exec plugins and OIDC
     expires = expiry.timestamp() if expiry is not None else static_expiry(kubeconfig)
+    pair = plugin_pair or pair
+    context = _client_context(configuration, pair, name) if pair else None
+    setattr(configuration, CLIENT_PAIR, pair)  # for pods/exec's WebSocket (files in memory)
     api = client.ApiClient(configuration)
+    if context is not None:  # the pools' own context, with the pair in memory (urllib3 loads
+        # cert_file and key_file again at each connection, which needs them in files)
+        api.rest_client.pool_manager.connection_pool_kw["ssl_context"] = context
     track_sockets(api.rest_client.pool_manager)  # each request's deadline can end its reads
     return api, expires
+
+
+def _active_user(kubeconfig: Mapping[str, Any]) -> Any:
+    """The ``user`` mapping of the current context, or None."""
+    users = _current(kubeconfig, "user", "users")
+    return users[0] if users else None
+
+
+def _in_memory(kubeconfig: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, str] | None]:
+    """The kubeconfig without what the Kubernetes client would write to temp files: its
+    current user's client certificate and key (returned as PEM text) and, unless the user runs
+    an exec plugin (which is given the cluster's entry as it is), its cluster's CA data (handed
+    over as data by the caller)."""
+    found = _active_user(kubeconfig)
+    user: dict[str, Any] = found if isinstance(found, dict) else {}
+    if not user.get("exec"):
+        for cluster in _current(kubeconfig, "cluster", "clusters"):
+            if cluster.get("certificate-authority-data"):
+                cluster.pop("certificate-authority-data")
+                cluster.pop("certificate-authority", None)  # else read instead
+    if not (user.get("client-certificate-data") and user.get("client-key-data")):
+        return kubeconfig, None
+    try:
+        cert = base64.b64decode(user["client-certificate-data"]).decode()
+        key = base64.b64decode(user["client-key-data"]).decode()
+    except (ValueError, TypeError) as exc:  # binascii.Error, UnicodeDecodeError: ValueErrors
+        raise ValueError("its client certificate or key is not base64 PEM text") from exc
+    for field in ("client-certificate-data", "client-key-data", "client-certificate", "client-key"):
+        user.pop(field, None)  # a file path beside the data would be read instead
+    return kubeconfig, (cert, key)
+
+
+def _idp_ca_in_memory(kubeconfig: dict[str, Any], held: contextlib.ExitStack) -> None:
+    """Each OIDC provider's CA data as a file in memory (memfd; elsewhere a temp file deleted
+    after the load), held open by ``held``: the Kubernetes client would write it to a temp
+    file of its own at each refresh."""
+    from collectors.auth import _pem_file
+
+    for entry in kubeconfig.get("users") or []:
+        user = entry.get("user") if isinstance(entry, dict) else None
+        provider = user.get("auth-provider") if isinstance(user, dict) else None
+        config = provider.get("config") if isinstance(provider, dict) else None
+        if isinstance(config, dict) and config.get("idp-certificate-authority-data"):
+            pem = base64.b64decode(config.pop("idp-certificate-authority-data")).decode()
+            config["idp-certificate-authority"] = held.enter_context(_pem_file(pem))
+
+
+#: the temp files are the Kubernetes client's, shared by every load (cached by content)
+_TEMP_LOCK = threading.Lock()
+
+
+def _take_written(configuration: Any, ca_pem: str | None) -> tuple[str, str] | None:
+    """Delete the temp files the Kubernetes client wrote for ``configuration`` at once rather
+    than at exit (an exec plugin's client certificate and key, the CA given to a plugin's
+    user), and the plugin's pair as PEM text where it gave one. The CA (``ca_pem``) is handed
+    over as data by the caller, so no file is needed after the load."""
+    from kubernetes.config import kube_config
+
+    pair = None
+    with _TEMP_LOCK:
+        written = {path: content for content, path in kube_config._temp_files.items()}
+        cert, key = configuration.cert_file, configuration.key_file
+        if cert in written and key in written:
+            pair = Path(cert).read_text(), Path(key).read_text()
+            configuration.cert_file = configuration.key_file = None
+        taken = [cert, key] if pair else []
+        if ca_pem and configuration.ssl_ca_cert:  # only the library writes it from the data
+            taken.append(configuration.ssl_ca_cert)
+            configuration.ssl_ca_cert = None
+        for path in taken:
+            if path in written:
+                kube_config._temp_files.pop(written[path], None)
+                Path(path).unlink(missing_ok=True)
+    return pair
+
+
+def _current(kubeconfig: Mapping[str, Any], field: str, section: str) -> list[Any]:
+    """The ``field`` entry (``cluster``, ``user``) of the current context, as a one-item list
+    (none where missing)."""
+    current = kubeconfig.get("current-context")
+    wanted = None
+    for entry in kubeconfig.get("contexts") or []:
+        if isinstance(entry, Mapping) and entry.get("name") == current:
+            spec = entry.get("context")
+            wanted = spec.get(field) if isinstance(spec, Mapping) else None
+    for entry in kubeconfig.get(section) or []:
+        value = entry.get(field) if isinstance(entry, Mapping) else None
+        if entry.get("name") == wanted and isinstance(value, Mapping):
+            return [value]
+    return []
+
+
+def _cluster_ca_pem(kubeconfig: Mapping[str, Any]) -> str | None:
+    """The current context's cluster CA as PEM text, where it is given as data."""
+    for cluster in _current(kubeconfig, "cluster", "clusters"):
+        data = cluster.get("certificate-authority-data")
+        try:
+            return base64.b64decode(data).decode() if data else None
+        except (ValueError, TypeError) as exc:
+            raise ValueError("its certificate-authority-data is not base64 PEM text") from exc
+    return None
+
+
+def _client_context(configuration: Any, pair: tuple[str, str], name: str) -> ssl.SSLContext:
+    """The TLS context urllib3 would make for ``configuration``, with the client pair loaded
+    (through memfd where there is one: collectors.auth), so no file holds it afterwards."""
+    from urllib3.util.ssl_ import create_urllib3_context
+
+    from collectors.auth import _load_pair
+    from collectors.errors import CollectorAuthError
+
+    context = create_urllib3_context(
+        cert_reqs=ssl.CERT_REQUIRED if configuration.verify_ssl else ssl.CERT_NONE
+    )
+    if not (configuration.ssl_ca_cert or configuration.ca_cert_data):
+        context.load_default_certs()  # urllib3 does so only for a context of its own
+    try:
+        _load_pair(context, *pair)
+    except CollectorAuthError as exc:
+        raise KubeConfigInvalid(f"kubeconfig cannot be used: {exc}", backend=name) from exc
+    return context

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import functools
 import json
 import logging
@@ -44,6 +45,7 @@ from collectors.errors import (
     root_cause,
 )
 from collectors.kube_config import (
+    CLIENT_PAIR,
     load_api_client,
 )
 
@@ -782,22 +784,25 @@ class KubeClient:
             from kubernetes.client.exceptions import ApiException
             from kubernetes.stream import stream
 
-            api = k8s.ApiClient(self._api.configuration)  # stream() patches its client: own one
-            try:
-                ws = stream(
-                    k8s.CoreV1Api(api).connect_get_namespaced_pod_exec,
-                    pod,
-                    namespace,
-                    command=[*command],
-                    container=container,
-                    stderr=True,
-                    stdin=False,
-                    stdout=True,
-                    tty=False,
-                    _preload_content=False,
-                )
-            except ApiException as exc:
-                raise self._handshake_error(exc, namespace, pod) from exc
+            conf = copy.copy(self._api.configuration)
+            with contextlib.ExitStack() as files:  # open while the WebSocket connects
+                _exec_files(conf, files)
+                api = k8s.ApiClient(conf)  # stream() patches its client: its own one
+                try:
+                    ws = stream(
+                        k8s.CoreV1Api(api).connect_get_namespaced_pod_exec,
+                        pod,
+                        namespace,
+                        command=[*command],
+                        container=container,
+                        stderr=True,
+                        stdin=False,
+                        stdout=True,
+                        tty=False,
+                        _preload_content=False,
+                    )
+                except ApiException as exc:
+                    raise self._handshake_error(exc, namespace, pod) from exc
             try:
                 out, err = self._exec_output(ws, f"{command[0]} in {namespace}/{pod}")
                 code = ws.returncode
@@ -1002,3 +1007,31 @@ def _status_message(body: Any) -> str | None:
             return None
         return _status_message(data) if isinstance(data, dict) else None
     return None
+
+
+def _exec_files(conf: Any, files: contextlib.ExitStack) -> None:
+    """The CA and client pair that ``conf`` holds in memory (kube_config.load_api_client
+    keeps them out of files) as files in memory (memfd), open while ``files`` is: the
+    Kubernetes client's WebSocket (pods/exec) reads them from files only. Its loader's
+    refresh hook sets the file fields again before each request (to the none it was given):
+    they are set back after it."""
+    from collectors.auth import _pem_file
+
+    ca = conf.ca_cert_data
+    if ca and not conf.ssl_ca_cert:
+        conf.ssl_ca_cert = files.enter_context(
+            _pem_file(ca if isinstance(ca, str) else ca.decode())
+        )
+    pair = getattr(conf, CLIENT_PAIR, None)
+    if pair and not conf.cert_file:
+        conf.cert_file = files.enter_context(_pem_file(pair[0]))
+        conf.key_file = files.enter_context(_pem_file(pair[1]))
+    kept = conf.ssl_ca_cert, conf.cert_file, conf.key_file
+    hook = conf.refresh_api_key_hook
+    if hook is not None:
+
+        def refresh(c: Any) -> None:
+            hook(c)
+            c.ssl_ca_cert, c.cert_file, c.key_file = kept
+
+        conf.refresh_api_key_hook = refresh

@@ -208,7 +208,7 @@ def test_a_kubeconfig_from_elsewhere_is_shown_in_full_and_reads_only_its_own_fil
         "  - name: pw\n    cluster: {server: 'https://admin:Pa55w0rd@api.pw:6443'}\n"
         "users:\n"
         "  - name: runner\n    user:\n      exec:\n        command: sh\n"
-        "        args: ['-c', 'id > /tmp/x; echo {}']\n"
+        "        args: ['-c', 'id; echo {}']\n"
         "        env: [{name: HOOK, value: v}]\n"
         "  - name: oidc\n    user:\n      auth-provider:\n        name: oidc\n"
         "        config: {idp-issuer-url: 'https://idp.example', expiry: 2024-05-01T10:00:00Z}\n"
@@ -222,7 +222,7 @@ def test_a_kubeconfig_from_elsewhere_is_shown_in_full_and_reads_only_its_own_fil
         "  - name: pw\n    context: {cluster: pw, user: filed}\n"
     )
     contexts = {c.context: c for c in read_contexts(path)}
-    assert contexts["runs"].runs == "sh -c 'id > /tmp/x; echo {}' (environment: HOOK)"
+    assert contexts["runs"].runs == "sh -c 'id; echo {}' (environment: HOOK=v)"
     assert contexts["asks"].runs == "auth-provider oidc: idp-issuer-url https://idp.example"
     assert contexts["asks"].usable  # the timestamp is text, stored as JSON
     assert contexts["filed"].runs is None and contexts["filed"].files == [

@@ -75,8 +75,9 @@ async def test_import_every_usable_context(core: Core, tmp_path: Path) -> None:
     # a context whose credential runs a command is skipped, with the command, unless allowed
     careful = await core.registry.import_kubeconfig(write_kubeconfig(tmp_path))
     (runs,) = [why for ctx, why in careful.skipped if ctx == "lab-oidc"]
-    assert "runs 'oc get-token (environment: OIDC_SECRET)'" in runs and "--allow-exec" in runs
-    assert "exec-env-secret-value" not in runs  # the environment's names, never its values
+    assert "runs 'oc get-token (environment: OIDC_SECRET=<hidden>) (secret values hidden; " in runs
+    assert "--allow-exec" in runs
+    assert "exec-env-secret-value" not in runs  # a secret-named variable's value is hidden
     for cluster in careful.imported:
         await core.registry.remove(cluster.name)
     # the window's tick consents to the command it showed, and to no other: a file changed

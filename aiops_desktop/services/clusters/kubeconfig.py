@@ -22,10 +22,12 @@ from secrets import token_bytes
 from typing import Any
 from urllib.parse import urlsplit
 
+from aiops_desktop.logs import names_a_secret
 from aiops_desktop.models import CLUSTER_NAME_PATTERN
 from aiops_desktop.models.credentials import is_token_text
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.registry import KubeconfigContext
+from collectors.kube_config import exec_refusal
 
 
 class KubeconfigError(UsageError):
@@ -379,21 +381,32 @@ def _auth_kind(context: str, user: dict[str, Any]) -> tuple[str, str | None]:
 
 def _what_it_runs(context: str, user: dict[str, Any], base: Path, read: list[str]) -> str | None:
     """What a context's credential runs or asks whenever it needs a token, in full (the
-    command line and the names of the environment it sets; an auth provider and the issuer
-    it asks): shown before the import, which needs the user's say for it. The values of
-    secret-named options (``--oidc-client-secret=...``) are not shown; a fingerprint of the
-    exact command is, so a consent given to what was shown binds that command. An OIDC
-    provider's ``idp-certificate-authority`` file is inlined like the others."""
+    command line and the environment it sets, values included; an auth provider and the
+    issuer it asks): shown before the import, which needs the user's say for it. The values
+    of secret-named options (``--oidc-client-secret=...``) and variables are not shown; a
+    fingerprint of the exact command and environment is, so a consent given to what was
+    shown binds them. A plugin whose environment chooses the binary that runs (PATH,
+    LD_PRELOAD) or whose words cmd.exe would read as commands is refused (exec_refusal). An
+    OIDC provider's ``idp-certificate-authority`` file is inlined like the others."""
     if user.get("exec"):
         spec = user["exec"]
         args = spec.get("args") or []
         env = spec.get("env") or []
         if not isinstance(args, list) or not isinstance(env, list):
             raise ValueError(f"context {context!r}: its exec plugin's args or env is not a list")
+        refusal = exec_refusal(spec)
+        if refusal:
+            raise ValueError(f"context {context!r}: {refusal}")
         words = [str(spec.get("command", "")), *(str(a) for a in args)]
-        names = [str(e.get("name", "")) for e in env if isinstance(e, dict)]
-        environment = f" (environment: {', '.join(names)})" if names else ""
-        return _consented(words, environment)
+        pairs = [
+            (str(e.get("name", "")), str(e.get("value", ""))) for e in env if isinstance(e, dict)
+        ]
+        shown = [_shown_variable(name, value) for name, value in pairs]
+        exact = [shlex.quote(f"{name}={value}") for name, value in pairs]
+        environment = f" (environment: {', '.join(shown)})" if pairs else ""
+        return _consented(
+            words, environment, f" (environment: {', '.join(exact)})" if pairs else ""
+        )
     if user.get("auth-provider"):
         provider = user["auth-provider"]
         config = provider.get("config") or {}
@@ -425,14 +438,16 @@ def _provider_command(context: str, config: dict[str, Any]) -> str:
     return _consented(words, f" ({', '.join(keys)})" if keys else "")
 
 
-def _consented(words: list[str], details: str) -> str:
-    """A command line as the consent shows it: in full, or with its secret values hidden and
-    a fingerprint of the exact command (keyed by this process: it tells nothing of them), so
-    that a tick consents to that command only."""
+def _consented(words: list[str], details: str, exact_details: str | None = None) -> str:
+    """A command line as the consent shows it: in full, or with its secret values hidden (in
+    the words, or in ``details`` where they differ from ``exact_details``) and a fingerprint
+    of the exact command (keyed by this process: it tells nothing of them), so that a tick
+    consents to that command only."""
     shown, hidden = _shown_command(words)
-    if not hidden:
+    exact_details = details if exact_details is None else exact_details
+    if not hidden and details == exact_details:
         return shown + details
-    exact = shlex.join(words) + details
+    exact = shlex.join(words) + exact_details
     mark = hmac.new(_CONSENT_KEY, exact.encode(), hashlib.sha256).hexdigest()[:12]
     return f"{shown}{details} (secret values hidden; command fingerprint {mark})"
 
@@ -446,6 +461,19 @@ _OPTION = re.compile(r"--[A-Za-z].*|-[A-Za-z]")  # the next option, not a value
 _URL_USERINFO = re.compile(r"(://)[^/\s]*@")
 _HIDDEN = "<hidden>"
 _CONSENT_KEY = token_bytes(32)
+
+
+def _shown_variable(name: str, value: str) -> str:
+    """An exec plugin's environment variable as the consent shows it: ``NAME=value``, the
+    value hidden where the name says it is a secret, never where the variable steers what
+    loads (``PYTHONPATH``, ``NODE_OPTIONS``: a value the user must see)."""
+    if names_a_secret(name) and not _STEERS_LOADING.search(name):
+        return shlex.quote(name + "=") + _HIDDEN
+    return shlex.quote(f"{name}={value}")
+
+
+#: a variable that chooses the code a command loads (shown whatever its name says)
+_STEERS_LOADING = re.compile(r"PATH|^LD_|^DYLD_|PYTHON|^NODE_|^PERL|^RUBY|JAVA|OPTIONS", re.I)
 
 
 def _shown_command(words: list[str]) -> tuple[str, bool]:
