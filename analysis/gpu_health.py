@@ -120,14 +120,21 @@ def _xids(g: GpuReading, xids: Mapping[int, XidInfo]) -> list[tuple[GpuState, st
     return found
 
 
-#: health counters: one of them (or a temperature) known is something to judge a GPU on
-_EVIDENCE = ("xid", "dbe_errors", "sbe_errors", "remapped_uncorrectable", "remap_failure",
+#: health counters: one of them (or a temperature) known is something to judge a GPU on.
+#: Not the XID gauge: DCGM reads 0 on every GPU that never had one, so its 0 says nothing
+#: about the GPU being well (a non-zero XID is a finding of its own)
+_EVIDENCE = ("dbe_errors", "sbe_errors", "remapped_uncorrectable", "remap_failure",
              "pcie_replays_1h", "nvlink_crc_1h", "nvlink_recovery_1h")  # fmt: skip
 
 
 def _unknown(g: GpuReading) -> bool:
-    """Neither a temperature nor a health counter: nothing says the GPU is well."""
-    return g.temperature_c is None and all(getattr(g, name) is None for name in _EVIDENCE)
+    """Neither a temperature nor a health counter (nor an XID): nothing says the GPU is
+    well."""
+    return (
+        g.temperature_c is None
+        and not g.xid
+        and all(getattr(g, name) is None for name in _EVIDENCE)
+    )
 
 
 def assess(g: GpuReading, xids: Mapping[int, XidInfo]) -> GpuHealth:
@@ -137,7 +144,7 @@ def assess(g: GpuReading, xids: Mapping[int, XidInfo]) -> GpuHealth:
         findings = [(GpuState.UNKNOWN, "no temperature and no health counter reported")]
     state = findings[0][0] if findings else GpuState.OK
     high = g.util_pct is not None and g.util_pct > UTIL_HIGH_PCT
-    return GpuHealth(g, state, [text for _, text in findings], high)
+    return GpuHealth(g, state, [text for _, text in findings], high, [s for s, _ in findings])
 
 
 def worst_first(health: list[GpuHealth]) -> list[GpuHealth]:

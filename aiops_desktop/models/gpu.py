@@ -112,6 +112,12 @@ class GpuReading:
         return f"{self.cluster}/{self.node}/gpu{self.gpu}{mig}"
 
     @property
+    def physical(self) -> tuple[str, str, str, str]:
+        """The physical GPU: its MIG instances share it (DCGM repeats the device's fields,
+        its temperature, XID and ECC counters, on each of them)."""
+        return self.cluster, self.node, self.gpu, self.uuid
+
+    @property
     def index(self) -> int | None:
         """The ``gpu`` label as a small index; None where it is anything else."""
         return gpu_index(self.gpu)
@@ -123,6 +129,8 @@ class GpuHealth:
     state: GpuState
     reasons: list[str]
     high_utilisation: bool
+    #: each reason's own state, in order (empty where not known: each is then the GPU's)
+    reason_states: list[GpuState] = field(default_factory=list)
 
 
 #: worse is higher; UNKNOWN above OK (it is not known to be well), under a known fault
@@ -151,13 +159,24 @@ class GpuFleet:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        by_state: dict[str, int] = {}
+        """Physical GPUs: a GPU split into MIG instances is one GPU (in its worst instance's
+        state, at its temperature), not one per instance."""
+        worst: dict[tuple[str, str, str, str], GpuState] = {}
+        temp: dict[tuple[str, str, str, str], float] = {}
         for h in self.gpus:
-            by_state[h.state.value] = by_state.get(h.state.value, 0) + 1
+            r = h.reading
+            was = worst.get(r.physical)
+            if was is None or STATE_RANK[h.state] > STATE_RANK[was]:
+                worst[r.physical] = h.state
+            if r.temperature_c is not None:
+                temp[r.physical] = max(temp.get(r.physical, r.temperature_c), r.temperature_c)
+        by_state: dict[str, int] = {}
+        for state in worst.values():
+            by_state[state.value] = by_state.get(state.value, 0) + 1
         utils = [h.reading.util_pct for h in self.gpus if h.reading.util_pct is not None]
-        temps = [h.reading.temperature_c for h in self.gpus if h.reading.temperature_c is not None]
+        temps = list(temp.values())
         return {
-            "gpus": len(self.gpus),
+            "gpus": len(worst),
             "nodes": len({(h.reading.cluster, h.reading.node) for h in self.gpus}),
             "clusters": len({h.reading.cluster for h in self.gpus}),
             "by_state": by_state,

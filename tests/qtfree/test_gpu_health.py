@@ -61,8 +61,8 @@ def test_gpu_command_finds_exactly_the_known_events(
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     summary = doc["summary"]
-    assert (summary["gpus"], summary["nodes"], summary["clusters"]) == (65, 8, 3)
-    assert summary["by_state"] == {"CRITICAL": 2, "WARNING": 3, "OK": 60}
+    assert (summary["gpus"], summary["nodes"], summary["clusters"]) == (64, 8, 3)  # MIG: one
+    assert summary["by_state"] == {"CRITICAL": 2, "WARNING": 3, "OK": 59}
     gpus = doc["gpus"]
     first, second, third, fourth, fifth = gpus[:5]
     assert (first["cluster"], first["node"], first["gpu"]) == ("ran-east", "gpu-0", "5")
@@ -88,6 +88,6 @@ def test_gpu_command_finds_exactly_the_known_events(
     text = run_cli(home, env, "gpu")
     assert text.returncode == 0
     lines = text.stdout.splitlines()
-    assert lines[0] == "65 GPUs on 8 nodes of 3 clusters: 2 CRITICAL, 60 OK, 3 WARNING"
+    assert lines[0] == "64 GPUs on 8 nodes of 3 clusters: 2 CRITICAL, 59 OK, 3 WARNING"
     assert lines[1].startswith("CRITICAL ran-east/gpu-0/gpu5")
     assert "util 95% (high)" in text.stdout and "pods ml/trainer-0 (pytorch)" in text.stdout

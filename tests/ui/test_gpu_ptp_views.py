@@ -35,7 +35,7 @@ def test_gpu_heatmap_and_ptp_board(
     window.show_view("gpu")
     view = window.gpu
     run_until(qtbot, lambda: view.heatmap.rowCount() == 8, timeout=20)
-    assert view.title.text() == "GPU fleet · 65 GPUs on 8 nodes · 2 critical, 3 warning"
+    assert view.title.text() == "GPU fleet · 64 GPUs on 8 nodes · 2 critical, 3 warning"
     rows = [view.heatmap.verticalHeaderItem(r).text() for r in range(8)]
     assert rows == [
         "ai-lab / dgx-0", "ai-lab / dgx-1", "ai-lab / dgx-2", "ran-east / gpu-0",

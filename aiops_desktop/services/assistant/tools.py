@@ -548,7 +548,7 @@ async def get_gpu_nodes(core: Core, args: GpuInput) -> dict[str, Any]:
         temps = [h.reading.temperature_c for h in gpus if h.reading.temperature_c is not None]
         worst = max(gpus, key=lambda h: STATE_RANK[h.state])
         rows.append(_compact({
-            "cluster": cluster, "node": node, "gpus": len(gpus),
+            "cluster": cluster, "node": node, "gpus": len({h.reading.physical for h in gpus}),
             "models": sorted({h.reading.model for h in gpus if h.reading.model}),
             "driver": next((h.reading.driver for h in gpus if h.reading.driver), None),
             "mig_instances": sum(1 for h in gpus if h.reading.mig_id),

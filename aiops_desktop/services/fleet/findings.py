@@ -18,7 +18,7 @@ from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.cnf import NodeSync
 from aiops_desktop.models.enums import AlertSeverity
 from aiops_desktop.models.fleet import Domain, Finding, FindingSeverity
-from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuState
+from aiops_desktop.models.gpu import STATE_RANK, GpuFleet, GpuHealth, GpuReading, GpuState
 from aiops_desktop.models.metrics import ClusterOutcome, TaggedSeries
 from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
 from analysis.ptp_compliance import CLOCK_TYPE_PROCESSES, is_port_only
@@ -43,17 +43,70 @@ _GPU = {
 
 
 def gpu_findings(fleet: GpuFleet) -> PerCluster:
+    """One finding per GPU that is not OK. A physical GPU split into MIG instances has its
+    device's state (DCGM repeats the temperature, XID and ECC counters on every instance)
+    said once, naming the instances; a reason only some instances have stays with each."""
     out: PerCluster = {}
+    physical: dict[tuple[str, str, str, str], list[GpuHealth]] = {}
     for health in fleet.gpus:
-        severity = _GPU.get(health.state)
-        if severity is None:
-            continue
-        r = health.reading
-        subject = f"{r.node}/gpu{r.gpu}" + (f" MIG {r.mig_id}" if r.mig_profile else "")
-        reason = "; ".join(health.reasons) or health.state.value
-        out.setdefault(r.cluster, []).append(Finding(Domain.GPU, severity, subject, reason,
-                                                     _xid_since(health)))  # fmt: skip
+        if health.state in _GPU:
+            physical.setdefault(health.reading.physical, []).append(health)
+    for group in physical.values():
+        found = _one_gpu(group[0]) if len(group) == 1 else _mig_gpu(group)
+        out.setdefault(group[0].reading.cluster, []).extend(found)
     return out
+
+
+def _reasons(health: GpuHealth) -> list[tuple[GpuState, str]]:
+    """A GPU's reasons, each with its state (the GPU's where not known)."""
+    states = health.reason_states
+    if len(states) != len(health.reasons):
+        states = [health.state] * len(health.reasons)
+    return list(zip(states, health.reasons, strict=True)) or [(health.state, health.state.value)]
+
+
+def _finding(
+    subject: str, reasons: list[tuple[GpuState, str]], since: datetime | None, suffix: str = ""
+) -> Finding:
+    worst = max((state for state, _ in reasons), key=STATE_RANK.__getitem__)
+    reason = "; ".join(text for _, text in reasons) + suffix
+    return Finding(Domain.GPU, _GPU[worst], subject, reason, since)
+
+
+def _subject(r: GpuReading) -> str:
+    return f"{r.node}/gpu{r.gpu}" + (f" MIG {r.mig_id}" if r.mig_profile else "")
+
+
+def _one_gpu(health: GpuHealth) -> list[Finding]:
+    return [_finding(_subject(health.reading), _reasons(health), _xid_since(health))]
+
+
+def _mig_gpu(group: list[GpuHealth]) -> list[Finding]:
+    """The reasons every instance has (the device's) as one finding about the physical GPU;
+    each instance's others as its own."""
+    each = [_reasons(h) for h in group]
+    common = [reason for reason in each[0] if all(reason in other for other in each[1:])]
+    found = []
+    if common:
+        first = group[0]
+        r = first.reading
+        ids = sorted(
+            {h.reading.mig_id for h in group if h.reading.mig_id}, key=lambda i: (len(i), i)
+        )
+        named = f" (MIG instances {', '.join(ids)})" if ids else ""
+        since = (
+            _xid_since(first)
+            if first.reasons and first.reasons[0] in {t for _, t in common}
+            else None
+        )
+        found.append(_finding(f"{r.node}/gpu{r.gpu}", common, since, named))
+    for health, reasons in zip(group, each, strict=True):
+        if own := [reason for reason in reasons if reason not in common]:
+            since = (
+                _xid_since(health) if health.reasons and own[0][1] == health.reasons[0] else None
+            )
+            found.append(_finding(_subject(health.reading), own, since))
+    return found
 
 
 def _xid_since(health: GpuHealth) -> datetime | None:
@@ -181,7 +234,9 @@ def kube_findings(not_ready: Iterable[TaggedSeries], looping: Iterable[TaggedSer
 
 def sriov_findings(cluster: str, nodes: Iterable[NodeSync]) -> PerCluster:
     """A node whose SR-IOV configuration failed to apply is critical (its VFs are not what the
-    policies ask: CNF pods that need them cannot start there); one still applying is news."""
+    policies ask: CNF pods that need them cannot start there); one still applying is news;
+    one whose sync state is unknown (the config daemon never reported) is a warning: no
+    data must not read as a node in sync, as an unknown GPU is a warning."""
     found = []
     for row in nodes:
         if row.status == "Failed":
@@ -196,6 +251,15 @@ def sriov_findings(cluster: str, nodes: Iterable[NodeSync]) -> PerCluster:
                     FindingSeverity.INFO,
                     f"node {row.node}",
                     "SR-IOV sync in progress",
+                )
+            )
+        elif row.status != "Succeeded":  # no syncStatus (or one of no known meaning)
+            found.append(
+                Finding(
+                    Domain.SRIOV,
+                    FindingSeverity.WARNING,
+                    f"node {row.node}",
+                    "SR-IOV sync state unknown",
                 )
             )
     return {cluster: found} if found else {}

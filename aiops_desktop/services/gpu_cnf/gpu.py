@@ -184,12 +184,33 @@ def _came_at(windows: list[TaggedSeries], code: int) -> float | None:
     return since
 
 
+#: fields that are a counter's increase (or rate) over a window (``increase(...[1h])``,
+#: ``rate(...[5m])`` in resources/gpu/queries.json): a GPU whose pod changed in the window
+#: has one series per pod it had, each its part of the window
+WINDOWED_COUNTERS = frozenset({
+    "pcie_replays_1h", "throttle_power_pct", "throttle_thermal_pct",
+    "throttle_reliability_pct", "nvlink_crc_1h", "nvlink_recovery_1h",
+})  # fmt: skip
+
+
+def _windowed(parts: dict[str, float]) -> float:
+    """A windowed counter from its series' parts (``vgpu`` label -> the sum of its series).
+    The series of one pod after another hold the window's parts: they add up (rate() too
+    divides each part's increase by the whole window). dcgm-exporter's
+    ``--kubernetes-virtual-gpus`` copies every series to each pod sharing the GPU, told apart
+    by ``vgpu``: copies of one counter, so the largest of them, not their sum."""
+    return max(parts.values())
+
+
 def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
     """One reading per GPU / MIG instance from each field's series; ``recent_xids``: the XID
-    gauge over the XID window (a GPU it names and no other field does is still a reading)."""
+    gauge over the XID window (a GPU it names and no other field does is still a reading).
+    The pods using a GPU are those of the instant fields: a windowed one (the XID window, an
+    increase over the last hour) names every pod the GPU had in the window."""
     readings: dict[tuple[str, str, str, str], GpuReading] = {}
     mem_reserved: dict[tuple[str, str, str, str], float] = {}
     windows: dict[tuple[str, str, str, str], list[TaggedSeries]] = {}
+    counters: dict[tuple[tuple[str, str, str, str], str], dict[str, float]] = {}
     for fieldname in (*NUMERIC_FIELDS, "recent_xids"):
         for tagged in answers.get(fieldname, []):
             labels = tagged.series.labels
@@ -197,33 +218,40 @@ def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
             reading = readings.get(key)
             if reading is None:
                 reading = readings[key] = _new_reading(key, labels)
-            _add_pod(reading, labels)
             if fieldname == "recent_xids":  # series split by pod: every one of them counts
                 windows.setdefault(key, []).append(tagged)
                 reading.recent_xids += [x for x in _recent_xids(tagged)
                                         if x not in reading.recent_xids]  # fmt: skip
                 continue
+            if fieldname not in WINDOWED_COUNTERS:
+                _add_pod(reading, labels)
             value = last_value(tagged)
             if value is None:
                 continue
-            if fieldname == "mem_reserved_mib":
+            if fieldname in WINDOWED_COUNTERS:  # series split by pod: joined below
+                parts = counters.setdefault((key, fieldname), {})
+                copy = label(labels, "vgpu")
+                parts[copy] = parts.get(copy, 0.0) + value
+            elif fieldname == "mem_reserved_mib":
                 mem_reserved[key] = value
             elif fieldname == "xid":
                 reading.xid = xid_code(value)
             else:
                 setattr(reading, fieldname, value)
+    for (key, fieldname), parts in counters.items():
+        setattr(readings[key], fieldname, _windowed(parts))
     for key, reading in readings.items():
-        held = windows.get(key, [])
-        reading.xid_before_window = bool(
-            reading.xid and held and _held_whole_window(held, reading.xid)
-        )
-        if reading.xid and held and not reading.xid_before_window:
-            reading.xid_since = _came_at(held, reading.xid)
-        if reading.mem_used_mib is not None and reading.mem_free_mib is not None:
-            reading.mem_total_mib = (
-                reading.mem_used_mib + reading.mem_free_mib + mem_reserved.get(key, 0.0)
-            )
+        _finish(reading, windows.get(key, []), mem_reserved.get(key, 0.0))
     return sorted(readings.values(), key=_order)
+
+
+def _finish(reading: GpuReading, held: list[TaggedSeries], mem_reserved: float) -> None:
+    """What a reading's joined fields tell: when its last XID came, its total memory."""
+    reading.xid_before_window = bool(reading.xid and held and _held_whole_window(held, reading.xid))
+    if reading.xid and held and not reading.xid_before_window:
+        reading.xid_since = _came_at(held, reading.xid)
+    if reading.mem_used_mib is not None and reading.mem_free_mib is not None:
+        reading.mem_total_mib = reading.mem_used_mib + reading.mem_free_mib + mem_reserved
 
 
 async def read_gpu_fleet(
