@@ -117,11 +117,17 @@ def test_import_dialog_imports_the_checked_contexts(
     # the context that runs a command says the whole command, and is the user's tick
     (runs,) = [i for i in range(5) if "lab-oidc  →" in dialog.contexts.item(i).text()]
     said = dialog.contexts.item(runs).text()
-    assert "runs whenever it needs a token: oc get-token (environment: OIDC_SECRET)" in said
+    # the environment's values are bound (a secret-named one's hidden, with a fingerprint)
+    assert (
+        "runs whenever it needs a token: oc get-token (environment: OIDC_SECRET=<hidden>)" in said
+    )
+    assert "exec-env-secret-value" not in said
     assert dialog.contexts.item(runs).checkState() == Qt.CheckState.Unchecked
     assert any("reads client-key " in t for t in texts)  # and the files a context read
     dialog.contexts.item(runs).setCheckState(Qt.CheckState.Checked)
-    assert dialog.consented() == {"lab-oidc": "oc get-token (environment: OIDC_SECRET)"}
+    (consent,) = dialog.consented().values()
+    assert consent.startswith("oc get-token (environment: OIDC_SECRET=<hidden>) (secret values")
+    assert list(dialog.consented()) == ["lab-oidc"]
     dialog.contexts.item(1).setCheckState(Qt.CheckState.Unchecked)  # skip 'admin'
     assert dialog.chosen_contexts() == [
         "default/api-ocp-prod-example-com:6443/kube:admin",
