@@ -88,13 +88,41 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+#: the private bus: the session bus's policy, with no service directories, so nothing is
+#: activated on it. With the standard ones, a client asking for the Secret Service after
+#: the test daemon had gone would start a fresh gnome-keyring whose login keyring is locked
+#: ("Failed to unlock the collection" for every later test, as one CI run saw).
+_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <keep_umask/>
+  <listen>unix:dir={run}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+_KEYRING_PASSWORD = b"test-keyring-password"
+
+
 class SecretService:
-    """A private D-Bus session bus with an unlocked gnome-keyring (the real Secret Service)."""
+    """A private D-Bus session bus with an unlocked gnome-keyring (the real Secret Service).
+
+    The daemon is looked at whenever a test asks for the backend: one that has exited, or
+    whose default collection is locked, is started again on the same keyrings (same
+    password, so they open unlocked), and what happened is written to stderr; its own
+    output goes to ``keyring.log`` beside them.
+    """
 
     def __init__(self, workdir: Path) -> None:
         dbus = require_binary("dbus-daemon")
-        keyring_daemon = require_binary("gnome-keyring-daemon")
-        self.env = {
+        self._keyring_daemon = require_binary("gnome-keyring-daemon")
+        self._workdir = workdir
+        self._env = {
             **os.environ,
             "XDG_RUNTIME_DIR": str(workdir / "run"),
             "XDG_DATA_HOME": str(workdir / "data"),
@@ -102,27 +130,36 @@ class SecretService:
         }
         (workdir / "run").mkdir(mode=0o700)
         (workdir / "data").mkdir()
+        config = workdir / "bus.conf"
+        config.write_text(_BUS_CONFIG.format(run=workdir / "run"), encoding="utf-8")
         self._bus = subprocess.Popen(
-            [dbus, "--session", "--nofork", "--print-address=1"],
+            [dbus, f"--config-file={config}", "--nofork", "--print-address=1"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
-            env=self.env,
+            env=self._env,
         )
         assert self._bus.stdout is not None
         self.address = self._bus.stdout.readline().strip()
-        self.env["DBUS_SESSION_BUS_ADDRESS"] = self.address
-        self._keyring = subprocess.Popen(
-            [keyring_daemon, "--foreground", "--unlock", "--components=secrets"],
+        if not self.address:
+            raise RuntimeError(f"dbus-daemon did not start (exit {self._bus.poll()})")
+        self._env["DBUS_SESSION_BUS_ADDRESS"] = self.address
+        self._log = (workdir / "keyring.log").open("ab")
+        self._keyring = self._start_keyring()
+
+    def _start_keyring(self) -> subprocess.Popen[bytes]:
+        keyring = subprocess.Popen(
+            [self._keyring_daemon, "--foreground", "--unlock", "--components=secrets"],
             stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=self.env,
+            stdout=self._log,
+            stderr=self._log,
+            env=self._env,
         )
-        assert self._keyring.stdin is not None
-        self._keyring.stdin.write(b"test-keyring-password")
-        self._keyring.stdin.close()
+        assert keyring.stdin is not None
+        keyring.stdin.write(_KEYRING_PASSWORD)
+        keyring.stdin.close()
         self._wait_ready()
+        return keyring
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 20
@@ -137,7 +174,7 @@ class SecretService:
                     "org.freedesktop.DBus.NameHasOwner",
                     "string:org.freedesktop.secrets",
                 ],
-                env=self.env,
+                env=self._env,
                 capture_output=True,
                 text=True,
                 check=False,
@@ -147,21 +184,64 @@ class SecretService:
             time.sleep(0.1)
         raise RuntimeError("gnome-keyring did not register org.freedesktop.secrets")
 
+    def _trouble(self) -> str | None:
+        """Why the daemon cannot serve the next test, or None."""
+        code = self._keyring.poll()
+        if code is not None:
+            return f"gnome-keyring-daemon exited ({code})"
+        import secretstorage
+        from jeepney.io.blocking import open_dbus_connection
+
+        connection = open_dbus_connection(self.address)
+        try:
+            if secretstorage.get_default_collection(connection).is_locked():
+                return "its default collection is locked"
+        except secretstorage.exceptions.SecretStorageException as exc:
+            return f"it does not answer ({exc})"
+        finally:
+            connection.close()
+        return None
+
+    def _heal(self) -> None:
+        trouble = self._trouble()
+        if trouble is None:
+            return
+        import sys
+
+        print(
+            f"\nsecret_service: {trouble}; started again (see {self._workdir}/keyring.log)",
+            file=sys.stderr,
+        )
+        self._stop(self._keyring)
+        self._keyring = self._start_keyring()
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of a process that is to use this Secret Service."""
+        self._heal()
+        return self._env
+
     def backend(self):  # type: ignore[no-untyped-def]
         from keyring.backends.SecretService import Keyring
 
+        self._heal()
         return Keyring()
+
+    @staticmethod
+    def _stop(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
     def stop(self) -> None:
         for proc in (self._keyring, self._bus):
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            self._stop(proc)
         if self._bus.stdout:
             self._bus.stdout.close()
+        self._log.close()
 
 
 @pytest.fixture(scope="session")
