@@ -11,6 +11,7 @@ SAMPLE DATA.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 import tempfile
 import time
@@ -71,7 +72,20 @@ async def record(core: Core, server_url: str, out: Path) -> None:
     manifest = await export_capture(
         core, out, clusters=[HUB], since=timedelta(hours=2), label="SAMPLE DATA"
     )
-    print(f"wrote {out}: {manifest.describe()}; {manifest.counts}")
+    _compact(out)
+    print(f"wrote {out} ({out.stat().st_size:,} bytes): {manifest.describe()}; {manifest.counts}")
+
+
+def _compact(path: Path) -> None:
+    """Vacuumed with 4 KiB pages: the store's 16 KiB pages suit its writes, but a capture's
+    small tables leave most of theirs part-filled (the bundled sample: 1.1 MB -> about
+    0.7 MB, the same content)."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("VACUUM")
+    finally:
+        conn.close()
 
 
 def main(out: Path) -> int:
