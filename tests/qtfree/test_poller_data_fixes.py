@@ -7,9 +7,8 @@ at a time on any cluster (fakes and an injected clock; no servers)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -27,12 +26,13 @@ from aiops_desktop.services.polling.poller import ALERTS_CHANGED, MEMBER_KEPT, P
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.settings import PollerSettings
-from aiops_desktop.store.database import Database
 from aiops_desktop.store.series import SeriesStore
 from collectors.errors import CollectorServerError
 from collectors.prometheus import PromResult
+from tests.qtfree.poller_fakes import Clock, series_store
 
 T0 = datetime(2024, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)  # "now" has a fraction of a second
+store = pytest.fixture(series_store)
 PROM, LOKI, AM = EndpointKind.PROMETHEUS, EndpointKind.LOKI, EndpointKind.ALERTMANAGER
 LOAD = Panel(id="node_load", title="load", promql="node_load1")
 
@@ -105,26 +105,6 @@ class FakeAM:
                 for f, on in self.firing.items()]  # fmt: skip
 
 
-class Clock:
-    def __init__(self, at: datetime = T0) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **kw: float) -> None:
-        self.at += timedelta(**kw)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SeriesStore]:
-    db = Database(tmp_path / "cache.db")
-    try:
-        yield SeriesStore(db)
-    finally:
-        db.close()
-
-
 def cluster(name: str, kinds: tuple[EndpointKind, ...] = (PROM,), **kw: object) -> Cluster:
     endpoints = [Endpoint(kind=k, url=f"http://127.0.0.1:9/{k.value.lower()}") for k in kinds]
     return Cluster(name=name, endpoints=endpoints, **kw)
@@ -170,7 +150,7 @@ async def test_a_registered_cluster_is_not_written_from_its_hubs_answer(
     hub_prom = FakeProm({(("cluster", "east-1"), ("instance", "n1")): 2.0,
                          (("cluster", "east-1"), ("instance", "n1"), ("receive", "true")): 2.0,
                          (("cluster", "edge-7"), ("instance", "n1")): 7.0})  # fmt: skip
-    clock = Clock()
+    clock = Clock(T0)
     poller = make_poller([east, acm], Pool(**{"east-1": FakeProm(), "acm-hub": hub_prom}),
                          store, clock, [LOAD])  # fmt: skip
     for i in range(8):
@@ -198,7 +178,7 @@ async def test_a_member_of_two_hubs_is_written_from_the_one_serving_it(
     a = FakeProm({(("cluster", "edge-7"), ("instance", "n1")): 40.0})
     b = FakeProm({(("cluster", "edge-7"), ("instance", "n1")): 90.0})
     hub_a, hub_b = fleet_hub("thanos-a"), fleet_hub("thanos-b")
-    clock = Clock()
+    clock = Clock(T0)
     poller = make_poller([hub_a, hub_b], Pool(**{"thanos-a": a, "thanos-b": b}), store, clock,
                          [LOAD])  # fmt: skip
 
@@ -243,7 +223,7 @@ async def test_a_shared_members_alerts_come_from_one_alertmanager() -> None:
     ams = {"east-1": FakeAM({"own": "east-1"}),
            "thanos-a": FakeAM({"a-edge": "edge-7", "a-east": "east-1"}),
            "thanos-b": FakeAM({"b-edge": "edge-7", "b-east": "east-1"})}  # fmt: skip
-    poller = make_poller([east, hub_a, hub_b], Pool(**ams), None, Clock(), [])
+    poller = make_poller([east, hub_a, hub_b], Pool(**ams), None, Clock(T0), [])
 
     async def rounds(n: int) -> None:
         for _ in range(n):
@@ -275,7 +255,7 @@ async def test_the_alerts_of_a_removed_alertmanager_go_with_it() -> None:
     published: list[dict[str, list[Alert]]] = []
     bus.subscribe(ALERTS_CHANGED, published.append)
     ams = {"east-1": FakeAM({"f1": "east-1"}), "acm-hub": FakeAM({"f2": "edge-7"})}
-    poller = make_poller([east, acm], Pool(**ams), None, Clock(), [], bus, supervisor)
+    poller = make_poller([east, acm], Pool(**ams), None, Clock(T0), [], bus, supervisor)
     try:
         await poller.run_source(east, Source.ALERTS)
         await poller.run_source(acm, Source.ALERTS)
@@ -299,7 +279,7 @@ async def test_the_alerts_of_a_removed_alertmanager_go_with_it() -> None:
 async def test_a_restarted_poller_reads_on_the_grid_the_store_holds(store: SeriesStore) -> None:
     """Each new Poller (the app restarted, each CLI run) read its backfill from now - 1 h,
     off the step's grid: the store kept both grids' samples, the same minutes twice."""
-    east, prom, clock = cluster("east-1"), FakeProm(), Clock()
+    east, prom, clock = cluster("east-1"), FakeProm(), Clock(T0)
     first = make_poller([east], Pool(**{"east-1": prom}), store, clock, [LOAD])
     for _ in range(60):
         assert await first.run_source(east, Source.METRICS)
@@ -323,7 +303,7 @@ async def test_a_forgotten_members_live_buffers_are_dropped() -> None:
     acm, east = fleet_hub("acm-hub"), cluster("east-1")
     prom = FakeProm({(("cluster", "old-1"), ("instance", "n1")): 1.0,
                      (("cluster", "east-1"), ("instance", "n1")): 1.0})  # fmt: skip
-    clock = Clock()
+    clock = Clock(T0)
     poller = make_poller([acm, east], Pool(**{"acm-hub": prom, "east-1": FakeProm()}),
                          SimpleNamespace(append=lambda _b: None), clock, [LOAD])  # fmt: skip
     assert await poller.run_source(acm, Source.METRICS)
@@ -367,7 +347,7 @@ async def test_a_count_over_a_minute_is_read_a_minute_at_a_time_on_a_far_edge_cl
     [1m] was read at a 120 s step: the minute between two points was never counted."""
     panel = next(p for p in load_catalog() if p.id == "error_log_lines")
     site = cluster("site-1", (LOKI,), cluster_type=ClusterType.FAR_EDGE)
-    loki, clock, got = Loki(), Clock(), dict[int, float]()
+    loki, clock, got = Loki(), Clock(T0), dict[int, float]()
 
     def append(batches: list[object]) -> None:
         for b in batches:

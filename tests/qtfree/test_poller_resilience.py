@@ -8,11 +8,10 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -30,14 +29,15 @@ from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.settings import PollerSettings
-from aiops_desktop.store.database import Database
 from aiops_desktop.store.series import SeriesBatch, SeriesStore
 from collectors.errors import CollectorInvalidQuery, CollectorServerError
 from collectors.http import BackendClient, HttpPolicy
 from collectors.prometheus import PrometheusClient, PromResult
+from tests.qtfree.poller_fakes import Clock, series_store
 from tests.servers.prometheus import RunningPrometheus
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+store = pytest.fixture(series_store)
 PROM, LOKI, AM = EndpointKind.PROMETHEUS, EndpointKind.LOKI, EndpointKind.ALERTMANAGER
 
 
@@ -101,26 +101,6 @@ class FakeProm:
         return 0.0
 
 
-class Clock:
-    def __init__(self, at: datetime = T0) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **kw: float) -> None:
-        self.at += timedelta(**kw)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SeriesStore]:
-    db = Database(tmp_path / "cache.db")
-    try:
-        yield SeriesStore(db)
-    finally:
-        db.close()
-
-
 def make_poller(
     clusters: list[Cluster],
     pool: Pool,
@@ -153,7 +133,7 @@ async def stored(series: SeriesStore, panel: str, name: str = "east-1") -> np.nd
 async def test_a_panel_that_fails_does_not_lose_what_the_others_read(store: SeriesStore) -> None:
     """A later panel's 503 used to drop the earlier panels' batches while their read marks
     had moved: node_load's stored samples had a 630 s hole the live buffer did not."""
-    clock, prom = Clock(), FakeProm()
+    clock, prom = Clock(T0), FakeProm()
     east = cluster()
     poller = make_poller([east], Pool(prom=prom), store, clock)
     assert await poller.run_source(east, Source.METRICS)
@@ -189,7 +169,7 @@ class LockedOnce:
 async def test_a_refused_store_write_is_read_again(store: SeriesStore) -> None:
     """The write's outcome used to be ignored: a locked database lost a panel's samples for
     good (its read mark had moved). Now the mark goes back and the next poll reads them."""
-    clock, prom = Clock(), FakeProm()
+    clock, prom = Clock(T0), FakeProm()
     east = cluster()
     node_load = [p for p in load_catalog() if p.id == "node_load"]
     poller = make_poller([east], Pool(prom=prom), LockedOnce(store), clock, catalog=node_load)
@@ -212,7 +192,7 @@ async def test_a_slow_prometheus_still_gets_every_panel_read(store: SeriesStore)
     out of time after the same first panels (the rest never read, nothing stored). Each panel
     read is stored at once and the next poll starts with those not read, so two polls store
     all."""
-    clock, prom = Clock(), FakeProm(delay_s=0.2)
+    clock, prom = Clock(T0), FakeProm(delay_s=0.2)
     east = cluster()
     catalog = load_catalog()
     assert sum(p.source is PROM for p in catalog) * 0.2 > 1.9  # one poll cannot read them all
@@ -231,7 +211,7 @@ async def test_a_poll_cut_short_keeps_what_it_read_and_goes_on_where_it_stopped(
 ) -> None:
     """A poll out of time writes each panel it finished; the next starts with those read
     longest ago, so however slow the endpoint no panel is starved."""
-    clock, prom = Clock(), FakeProm(delay_s=0.2)
+    clock, prom = Clock(T0), FakeProm(delay_s=0.2)
     east = cluster()
     catalog = [p for p in load_catalog() if p.source is PROM][:4]
     poller = make_poller([east], Pool(prom=prom), store, clock, catalog=catalog, timeout_s=0.35)
@@ -248,7 +228,7 @@ async def test_after_a_two_day_outage_metrics_are_read_again(store: SeriesStore)
     """The catch-up read went from the newest sample held: 2 days at 15 s is past
     Prometheus's 11,000 points, refused for ever. Now it reaches back as far as a first read
     does; the stretch before that stays a gap."""
-    clock, prom = Clock(), FakeProm()
+    clock, prom = Clock(T0), FakeProm()
     hub = cluster(cluster_type=ClusterType.HUB)  # 15 s
     node_load = [p for p in load_catalog() if p.id == "node_load"]
     poller = make_poller([hub], Pool(prom=prom), store, clock, catalog=node_load)
@@ -279,7 +259,7 @@ async def test_a_hubs_member_alerts_outlive_another_clusters_health_check() -> N
     hub.status.members = ["east-1", "edge-7"]
     spoke = cluster("spoke-9")
     supervisor = TaskSupervisor()
-    poller = make_poller([hub, spoke], Pool(am=HubAlerts()), None, Clock(), catalog=[],
+    poller = make_poller([hub, spoke], Pool(am=HubAlerts()), None, Clock(T0), catalog=[],
                          supervisor=supervisor)  # fmt: skip
     try:
         await poller.run_source(hub, Source.ALERTS)
@@ -319,7 +299,7 @@ async def test_a_clock_jump_reads_again_and_invents_no_zeros(
 ) -> None:
     """The clock 6 h ahead, then set right: the read mark, 6 h in the future, used to skip
     every read for 6 h (each poll a success) after zero-filling 6 h Loki had nothing of."""
-    real = Clock()
+    real = Clock(T0)
     skew = [timedelta(hours=6)]
     loki = Loki(real)
     east = cluster(kinds=(PROM, LOKI))
@@ -416,6 +396,6 @@ async def test_a_quiet_cluster_with_no_count_at_all_is_read_without_error(
 
     east = cluster(kinds=(PROM, LOKI))
     errors = [p for p in load_catalog() if p.id == "error_log_lines"]
-    poller = make_poller([east], Pool(loki_client=Quiet()), store, Clock(), catalog=errors)
+    poller = make_poller([east], Pool(loki_client=Quiet()), store, Clock(T0), catalog=errors)
     assert await poller.run_source(east, Source.LOGS)
     assert not poller.live.snapshot("east-1", "error_log_lines").series

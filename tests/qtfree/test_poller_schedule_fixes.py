@@ -10,7 +10,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -27,6 +27,7 @@ from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.settings import PollerSettings
 from collectors.errors import CollectorServerError
 from collectors.prometheus import PromResult
+from tests.qtfree.poller_fakes import Clock
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 PROM = EndpointKind.PROMETHEUS
@@ -98,17 +99,6 @@ class NoStore:
         pass
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.at = T0
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **kw: float) -> None:
-        self.at += timedelta(**kw)
-
-
 def cluster(name: str = "east-1", **kw: object) -> Cluster:
     return Cluster(name=name, endpoints=[Endpoint(kind=PROM, url="http://127.0.0.1:9/p")], **kw)
 
@@ -123,7 +113,7 @@ def make_poller(
     registry = Registry(clusters)
     poller = Poller(registry, Pool(proms), series=NoStore(), live=LiveBuffers(), bus=EventBus(),  # type: ignore[arg-type]
                     supervisor=None, catalog=catalog, settings=PollerSettings(**settings),  # type: ignore[arg-type]
-                    clock=clock or Clock())  # fmt: skip
+                    clock=clock or Clock(T0))  # fmt: skip
     return poller, registry
 
 
@@ -134,7 +124,7 @@ async def test_a_panel_slower_than_the_poll_does_not_starve_the_others() -> None
     never moved, so "stalest first" put it first in every later poll, each ending in it: no
     other panel was read again. Now its read has a limit of its own, it goes to the back of
     the next poll's order, and its failure is said."""
-    clock, prom, east = Clock(), FakeProm(slow_s=60), cluster()
+    clock, prom, east = Clock(T0), FakeProm(slow_s=60), cluster()
     poller, _ = make_poller([east], {"east-1": prom}, clock, timeout_s=0.4)
     polls = []
     for _ in range(6):
@@ -156,7 +146,7 @@ async def test_a_slow_endpoint_reads_every_panel_in_turn() -> None:
     where the last stopped, none is left out for good (a panel cut at the poll's end is not
     sent to the back for ever), and the poll is a success of its source."""
     catalog = [Panel(id=f"p{i:02d}", title="p", promql=f"p{i:02d}_query") for i in range(13)]
-    clock, prom, east = Clock(), FakeProm(each_s=0.04), cluster()
+    clock, prom, east = Clock(T0), FakeProm(each_s=0.04), cluster()
     poller, _ = make_poller([east], {"east-1": prom}, clock, catalog, timeout_s=0.4)
     for _ in range(8):
         assert await poller.run_source(east, Source.METRICS)
