@@ -8,8 +8,12 @@ holds everything (tests and portable installs rely on this).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import os
+import sys
+import tempfile
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +25,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from aiops_desktop import APP_NAME
 from aiops_desktop.models.enums import Sensitivity, UserRole
 from aiops_desktop.models.errors import UsageError
+
+if sys.platform == "win32":
+    import msvcrt
+else:
+    import fcntl
 
 HOME_ENV = "AIOPS_DESKTOP_HOME"
 DB_FILENAME = "aiops-desktop.sqlite3"
@@ -90,7 +99,10 @@ def resources_dir() -> Path:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    #: every number finite: json here reads Infinity and NaN, which pass no limit's purpose (an
+    #: infinite delay killed the store's writer thread at its first write, every later write
+    #: then waited for ever)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 #: the longest a retention may be: 10 years is far past what a desktop cache is for, and each
@@ -111,39 +123,47 @@ Retention = Annotated[timedelta, Field(gt=timedelta(0)), AfterValidator(_at_most
 class StoreSettings(_Section):
     """The cache's retention. Durations are positive: a negative retention would delete every
     sample as it is written, and the rollup step divides timestamps (whole buckets of at
-    least a second; a rollup of 0 s would be kept as raw data). Retentions are at most 10
-    years (``MAX_RETENTION``)."""
+    least a second, at most a day: reports double it, and a huge one overflowed; a rollup of
+    0 s would be kept as raw data). Retentions are at most 10 years (``MAX_RETENTION``).
+    ``batch_max_delay_s``: how long the writer waits to fill a batch (at most 10 s, far past
+    any use: the writer thread died on a timeout too large for the OS, and every write with
+    it)."""
 
     raw_retention: Retention = timedelta(hours=48)
-    rollup_step: timedelta = Field(default=timedelta(minutes=5), ge=timedelta(seconds=1))
+    rollup_step: timedelta = Field(
+        default=timedelta(minutes=5), ge=timedelta(seconds=1), le=timedelta(days=1)
+    )
     rollup_retention: Retention = timedelta(days=30)
     health_retention: Retention = timedelta(days=7)
     chunk_samples: int = Field(default=240, ge=16, le=4096)
     batch_max_ops: int = Field(default=500, ge=1)
-    batch_max_delay_s: float = Field(default=0.05, ge=0)
+    batch_max_delay_s: float = Field(default=0.05, ge=0, le=10)
 
 
 class HttpPolicy(_Section):
     """Every HTTP request's limits: connect and read timeouts, retries with backoff on
-    connection errors and 5xx, and the largest answer held."""
+    connection errors and 5xx (a first wait of at most a minute, none longer than 5 minutes,
+    the read timeout's own limit), and the largest answer held."""
 
     connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
     read_timeout_s: float = Field(default=30.0, gt=0, le=300)
     retries: int = Field(default=3, ge=0, le=10)
-    backoff_base_s: float = Field(default=0.5, ge=0)
-    backoff_max_s: float = Field(default=8.0, ge=0)
+    backoff_base_s: float = Field(default=0.5, ge=0, le=60)
+    backoff_max_s: float = Field(default=8.0, ge=0, le=300)
     max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024)
 
 
 class PollerSettings(_Section):
-    """The polling engine: ``speed`` multiplies every interval (tests and soaks run fast)."""
+    """The polling engine: ``speed`` multiplies every interval (tests and soaks run fast;
+    0.001 to 100: a speed near 0 makes every interval nothing, a busy loop). A failing
+    cluster is retried at most an hour apart, and a poll is given at most 5 minutes."""
 
-    speed: float = Field(default=1.0, gt=0)
+    speed: float = Field(default=1.0, ge=0.001, le=100)
     jitter: float = Field(default=0.1, ge=0, lt=1)
     global_cap: int = Field(default=32, ge=1)
     per_cluster_cap: int = Field(default=4, ge=1)
-    max_backoff_s: float = Field(default=300.0, gt=0)
-    timeout_s: float = Field(default=30.0, gt=0)
+    max_backoff_s: float = Field(default=300.0, gt=0, le=3600)
+    timeout_s: float = Field(default=30.0, gt=0, le=300)
 
 
 class DetectionSettings(_Section):
@@ -213,23 +233,68 @@ class Settings(_Section):
         viewer = " (viewer role until it is fixed)" if kept.access.role is UserRole.VIEWER else ""
         return kept, f"the settings file {path} {problem}; defaults used{viewer}"
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, sections: Collection[str] | None = None) -> None:
         """Written whole (a temporary file moved into place), readable by its owner only; never
         over a file that cannot be used (UsageError): the settings in use are then defaults,
         and writing them would lose everything else the person put in it. Blocking: call from
-        a worker thread."""
-        problem = _read(path)[1]
-        if problem is not None:
-            raise UsageError(
-                f"the settings file {path} {problem}: nothing was changed, so that what it "
-                "holds is not lost; correct or remove it, then try again"
-            )
+        a worker thread.
+
+        ``sections``: only these are written, the others kept as the file has them now (None:
+        all). Another process may have saved since this one read the file (the CLI's ``llm
+        set`` while the window is open, or a hand edit): its sections must not be put back as
+        they were. Read and written under an OS lock, so two processes saving at once cannot
+        both start from the same file."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with _locked(path):
+            on_disk, problem, _ = _read(path)
+            if problem is not None:
+                raise UsageError(
+                    f"the settings file {path} {problem}: nothing was changed, so that what it "
+                    "holds is not lost; correct or remove it, then try again"
+                )
+            kept = self
+            if sections is not None:
+                changed = {section: getattr(self, section) for section in sections}
+                kept = (on_disk or Settings()).model_copy(update=changed)
+            _write(path, kept.model_dump_json(indent=2, exclude_defaults=True) + "\n")
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Held by one process at a time (the window, the CLI, the wall) while it reads, changes
+    and writes the settings file. On a lock file beside it: the settings file itself is
+    replaced by each save, so a lock on it would be on the file no longer in place."""
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if sys.platform == "win32":
+            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # its first byte; OSError after 10 s of tries
+            try:
+                yield
+            finally:
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield  # closing the file releases it
+    finally:
+        os.close(fd)
+
+
+def _write(path: Path, text: str) -> None:
+    """``text`` in a new file of its own name beside ``path`` (0600), on disk, then moved into
+    place: a reader sees the old file or the new one, never a part of it, and two writers never
+    share a temporary file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(self.model_dump_json(indent=2, exclude_defaults=True) + "\n")
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _read(path: Path) -> tuple[Settings | None, str | None, bytes | None]:

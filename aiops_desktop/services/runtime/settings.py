@@ -37,16 +37,18 @@ class SettingsService:
         self._lock = asyncio.Lock()
 
     async def _change(self, section: str, value: object) -> Settings:
-        """One section replaced and the whole file written, one change at a time (two
-        changes made at once would each start from the same settings and the later write
-        would drop the earlier one). A settings file that cannot be used is never written over
+        """One section replaced, one change at a time (two changes made at once would each
+        start from the same settings and the later write would drop the earlier one). Only
+        that section is written: the file's others are kept as they are on disk, since
+        another process (the CLI's ``llm set``, a hand edit) may have saved them after this
+        one started. A settings file that cannot be used is never written over
         (``Settings.save`` raises UsageError): the settings in use are then defaults, and
         the person's other values in it would be lost."""
         self.access.require(Action.SETTINGS)
         async with self._lock:
             changed = self.current.model_copy(update={section: value})
             if self.persist:
-                await asyncio.to_thread(changed.save, self.path)
+                await asyncio.to_thread(changed.save, self.path, [section])
             self.current = changed
         self._bus.publish(SETTINGS_CHANGED, changed)
         return changed
