@@ -155,6 +155,11 @@ class BackendClient:
             self._client = None
         log.info("credential read again after a 401", extra={"backend": self.name})
 
+    async def authenticate_again(self, rejected: CollectorAuthError) -> None:
+        """The same, for a connection this client does not make itself (the live tail's
+        WebSocket upgrade): its 401 reads the keyring again as a request's does."""
+        await self._authenticate_again(rejected)
+
     async def get_json(
         self,
         path: str,

@@ -9,10 +9,12 @@ lines already shown are not shown twice (``Resume``). A gap of more than BACKFIL
 is shown up to that many, and the rest are counted (a LogQL count, to the millisecond) and
 said in the batch's note; a gap that cannot be read back is said too (where Loki's replay
 was full). The first connection shows the newest ``limit`` lines since ``start_ns``, as Loki
-sends them (a tail is about what comes next: a query reads the past).
+sends them (a tail is about what comes next: a query reads the past); so does a first
+connection made again because the first failed (refused, never made) before any line.
 
 Each frame is bounded (MAX_FRAME_BYTES, no compression), each line cut like a queried one;
-an answer of 400 (a bad LogQL), 401 or 403 ends the tail with the server's reason. A tail
+an answer of 400 (a bad LogQL), 401 or 403 ends the tail with the server's reason (a 401
+first reads the credential again, once a connection, as the HTTP requests do). A tail
 Loki refuses after the upgrade (a Close 1011 before any frame: "max concurrent tail requests
 limit exceeded", a query limit) is a failed connection, backed off like one; MOST_FAILURES
 failed connections in a row (none of them sent a frame or lasted HEALTHY_S) end the tail,
@@ -49,6 +51,7 @@ from collectors.loki import LokiClient, LokiPaths, parse_streams
 from collectors.shapes import SHAPE_ERRORS, read_json
 
 if TYPE_CHECKING:
+    from collectors.auth import EndpointAuth
     from collectors.http import BackendClient
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
@@ -105,7 +108,11 @@ def _tls(http: BackendClient) -> ssl.SSLContext | None:
     return unverified
 
 
-def _refusal(exc: InvalidStatus, where: str, backend: str) -> Exception | None:
+def _refusal(
+    exc: InvalidStatus, where: str, backend: str, *, read_again: bool
+) -> CollectorError | None:
+    """What an answer to the upgrade that ends the tail says; ``read_again``: the credential
+    was read again (after a 401) for this upgrade."""
     status = exc.response.status_code
     said = bytes(exc.response.body or b"")[:500].decode("utf-8", "replace").strip()
     if status == 400:
@@ -113,9 +120,25 @@ def _refusal(exc: InvalidStatus, where: str, backend: str) -> Exception | None:
                                      backend=backend, status=status)  # fmt: skip
     if status in (401, 403):
         what = "rejected the credentials" if status == 401 else "denied access"
-        return CollectorAuthError(f"{where} {what} (HTTP {status}): check the token",
+        again = "; the credential read again from the keyring was refused too"
+        return CollectorAuthError(f"{where} {what} (HTTP {status}): check the token"
+                                  f"{again if read_again and status == 401 else ''}",
                                   backend=backend, status=status)  # fmt: skip
     return None
+
+
+async def _authenticate_again(
+    http: BackendClient, offered: EndpointAuth, denied: CollectorError, exc: InvalidStatus,
+    *, done: bool,
+) -> None:  # fmt: skip
+    """After the tail's upgrade was refused (``denied``): a 401 reads the credential again
+    (the token may have been renewed), once a connection (``done``: it was), as the HTTP
+    requests do; where one of them already did (the client's is no longer the one
+    ``offered``), that one is tried. Anything else, or nothing new to try, ends the tail."""
+    if not isinstance(denied, CollectorAuthError) or denied.status != 401 or done:
+        raise denied from exc
+    if http.auth == offered:
+        await http.authenticate_again(denied)  # raises where the keyring has nothing new
 
 
 def parse_frame(text: str | bytes, cluster: str) -> TailBatch:
@@ -148,6 +171,7 @@ class Resume:
 
     def __init__(self, start_ns: int | None) -> None:
         self.last_ns = start_ns
+        self.shown_any = False  # ``last_ns`` is a line's time, not only the start asked for
         self.let_go = 0
         self._resumed_at: int | None = None  # the time a connection made again started at
         self._recent: dict[int, None] = {}  # hashes of the lines shown, oldest first
@@ -168,6 +192,7 @@ class Resume:
                 self.let_go += 1
                 continue
             self._remember(key)
+            self.shown_any = True
             if self.last_ns is None or entry.timestamp_ns > self.last_ns:
                 self.last_ns = entry.timestamp_ns
             out.append(entry)
@@ -188,6 +213,7 @@ async def tail(
     where = f"{http.name} ({http.base_url})"
     shown = _Shown(http, paths, logql, cluster, tenant, limit, Resume(start_ns))
     failures = 0
+    authenticated_again = False  # on a 401, since the last upgrade the server accepted
     while True:
         params = {"query": logql, "limit": str(limit), "delay_for": str(delay_for_s)}
         if shown.resume.last_ns is not None:
@@ -196,29 +222,33 @@ async def tail(
         framed = False  # a frame came on this connection: it works
         opened: float | None = None
         refused = ""  # the server's reason, when it refused the tail after the upgrade
+        offered = http.auth  # the credential this upgrade carries
         try:
             async with connect(
                 url, additional_headers=_headers(http), user_agent_header="aiops-desktop",
                 proxy=None, ssl=_tls(http), compression=None, max_size=MAX_FRAME_BYTES,
                 open_timeout=http.policy.connect_timeout_s, close_timeout=5,
             ) as socket:  # fmt: skip
-                opened = time.monotonic()
+                opened, authenticated_again = time.monotonic(), False
                 async for message in socket:
                     framed, failures = True, 0
                     for batch in await shown.frame(message):
                         yield batch
                 reason = "the server closed the tail"
         except InvalidStatus as exc:
-            denied = _refusal(exc, where, http.name)
-            if denied is not None:
-                raise denied from exc
+            denied = _refusal(exc, where, http.name, read_again=authenticated_again)
+            if denied is not None:  # ends the tail, unless a 401 with a credential to try
+                await _authenticate_again(http, offered, denied, exc, done=authenticated_again)
+                authenticated_again = True
+                continue  # asked again at once, with the credential read again
             reason = f"HTTP {exc.response.status_code}"
         except ConnectionClosed as exc:
             refused = "" if framed else _refused(exc)
             reason = f"refused: {refused}" if refused else _cut(exc)
         except (InvalidHandshake, OSError, TimeoutError) as exc:
             reason = _cut(exc)
-        if not framed and opened is not None and time.monotonic() - opened >= HEALTHY_S:
+        lasted = opened is not None and time.monotonic() - opened >= HEALTHY_S
+        if not framed and lasted:
             failures = 0  # a quiet stream, cut after a while (an idle timeout): it worked
         failures += 1
         if failures >= MOST_FAILURES:
@@ -231,7 +261,7 @@ async def tail(
                 f"{where}: the tail failed {MOST_FAILURES} times in a row ({reason})",
                 backend=http.name,
             )
-        shown.reconnecting()
+        shown.reconnecting(worked=(framed or lasted) and not refused)
         wait = BACKOFF_S[min(failures - 1, len(BACKOFF_S) - 1)]
         yield TailBatch(note=f"tail cut ({reason}); reconnecting in {wait:g} s")
         await asyncio.sleep(wait)
@@ -263,9 +293,15 @@ class _Shown:
     resume: Resume
     gap_from: int | None = None
 
-    def reconnecting(self) -> None:
-        if self.gap_from is None:  # (a connection that sent no line leaves the gap as it was)
-            self.gap_from = self.resume.last_ns  # None: nothing shown yet, nothing to read
+    def reconnecting(self, worked: bool) -> None:
+        """The connection was cut; ``worked``: it was made (a frame came, or it lasted), so
+        Loki's replay from the start was sent, and what is there now was written since.
+        With no line shown, one that never worked leaves no gap: the next is a first
+        connection again (Loki's newest since the start; the window is not read back as
+        lines "written while the tail was cut")."""
+        if self.gap_from is None and (self.resume.shown_any or worked):
+            # (a connection that sent no line leaves the gap as it was)
+            self.gap_from = self.resume.last_ns  # None: no start, nothing to read from
         self.resume.reconnecting()
 
     async def frame(self, message: str | bytes) -> list[TailBatch]:
