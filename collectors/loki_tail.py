@@ -74,11 +74,13 @@ RECENT_LINES = 10_000
 @dataclass
 class TailBatch:
     """Lines of one frame (oldest first), how many the server dropped (it said so), and a
-    note for the person when the connection was cut and is being made again."""
+    note for the person; ``cut``: the note says the connection was cut and is being made
+    again (true only until the next connection's lines come)."""
 
     entries: list[LogEntry] = field(default_factory=list)
     dropped: int = 0
     note: str = ""
+    cut: bool = False
 
 
 def _ws_url(base: str, path: str, params: dict[str, str]) -> str:
@@ -263,7 +265,7 @@ async def tail(
             )
         shown.reconnecting(worked=(framed or lasted) and not refused)
         wait = BACKOFF_S[min(failures - 1, len(BACKOFF_S) - 1)]
-        yield TailBatch(note=f"tail cut ({reason}); reconnecting in {wait:g} s")
+        yield TailBatch(note=f"tail cut ({reason}); reconnecting in {wait:g} s", cut=True)
         await asyncio.sleep(wait)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pydantic import Field, field_validator
 
@@ -215,13 +215,26 @@ def pod_entity(entity: str) -> tuple[str, str, str] | None:
     return (found["cluster"], found["namespace"], found["pod"]) if found else None
 
 
-TRACE_ID = re.compile(r"\b(?:trace_?id[=: \"]+)?([0-9a-f]{32})\b", re.IGNORECASE)
+#: an id the text says is the trace's (``trace_id=``, ``TraceID: ``, ``"traceId": "``)
+TRACE_ID = re.compile(r"trace_?id[=: \"']+([0-9a-f]{32})\b", re.IGNORECASE)
+_BARE_ID = re.compile(r"\b[0-9a-f]{32}\b", re.IGNORECASE)
+_ID_LABEL = re.compile(r"trace_?id", re.IGNORECASE)
+_LABEL_ID = re.compile(r"[0-9a-f]{1,32}", re.IGNORECASE)  # as Tempo takes one (collectors.tempo)
 
 
-def trace_id_in(line: str) -> str | None:
-    """The trace id a log line names (``TraceID: 51de...``, ``trace_id=...``), if any."""
-    found = TRACE_ID.search(line)
-    return found.group(1).lower() if found else None
+def trace_id_in(line: str, labels: Mapping[str, str] | None = None) -> str | None:
+    """The trace id a log line names, if any: its entry's ``trace_id`` label (Loki's
+    structured metadata), else an id its text labels (``TraceID: 51de...``,
+    ``trace_id=...``), else its first bare 32-hex token. A labelled one goes first: an ETag
+    or an MD5 earlier in the line is 32 hex digits too, and names no trace."""
+    for key, value in (labels or {}).items():
+        if _ID_LABEL.fullmatch(key) and _LABEL_ID.fullmatch(value.strip()):
+            return value.strip().lower()
+    labelled = TRACE_ID.search(line)
+    if labelled:
+        return labelled.group(1).lower()
+    bare = _BARE_ID.search(line)
+    return bare.group(0).lower() if bare else None
 
 
 _LEVEL = re.compile(

@@ -51,6 +51,9 @@ class TailState:
     skipped: int = 0
     dropped: int = 0
     note: str = ""
+    #: the note says the tail was cut and is reconnecting: true until the new connection's
+    #: lines come, unlike what a resumed tail says it left out
+    note_is_cut: bool = False
     paused: bool = False
 
 
@@ -98,12 +101,13 @@ class _ReadsEndpoint(Presenter):
 
 class LogsPresenter(_ReadsEndpoint):
     """Signals: sig_lines(list[LogEntry], bool truncated, list[LogSeries]: a metric query's
-    answer), sig_volume(int step s, list of (unix s, count)), sig_labels(list[str]),
+    answer), sig_volume(int step s, list of (unix s, count)), sig_labels(cluster, label
+    | None, list[str]: the names or values it answers),
     sig_tail_lines(list[LogEntry]), sig_tail_state(TailState), sig_busy(bool)."""
 
     sig_lines = Signal(list, bool, list)
     sig_volume = Signal(int, list)
-    sig_labels = Signal(list)
+    sig_labels = Signal(str, object, list)
     sig_tail_lines = Signal(list)
     sig_tail_state = Signal(object)
     sig_busy = Signal(bool)
@@ -174,11 +178,11 @@ class LogsPresenter(_ReadsEndpoint):
 
     def complete(self, cluster: str, label: str | None) -> None:
         """Label names (``label`` None) or one label's values, for the editor's completion
-        (only the newest asked is answered: the view files an answer under what it asked
-        last)."""
+        (only the newest asked is answered), said with the cluster and label they answer:
+        the view files them under those, not under what it asks when they land."""
 
         async def work() -> None:
-            self.sig_labels.emit(await self._logs.labels(cluster, label))
+            self.sig_labels.emit(cluster, label, await self._logs.labels(cluster, label))
 
         self._ask("logs labels", work())
 
@@ -203,17 +207,23 @@ class LogsPresenter(_ReadsEndpoint):
                                       tenant=request.tenant)  # fmt: skip
             async with aclosing(batches):
                 async for batch in batches:
-                    self._take(batch.entries, batch.dropped, batch.note)
+                    self._take(batch.entries, batch.dropped, batch.note, cut=batch.cut)
 
         self._flush.start()
         self._tail = self.spawn("logs tail", work())
 
-    def _take(self, entries: list[LogEntry], dropped: int, note: str) -> None:
+    def _take(self, entries: list[LogEntry], dropped: int, note: str, *, cut: bool = False) -> None:
         """New lines wait to be shown, at most two seconds' worth: when more come than can be
         shown, the oldest waiting ones are let go (counted), so the page stays near now."""
         state = self.tail_state
         state.dropped += dropped
-        state.note = note or state.note
+        if note:
+            state.note, state.note_is_cut = note, cut
+        elif entries and state.note_is_cut:
+            state.note, state.note_is_cut = (
+                "",
+                False,
+            )  # lines again: it reconnected (no longer "reconnecting in 1 s")
         if state.paused:
             state.skipped += len(entries)
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from time import monotonic
 
 import pyqtgraph as pg
 from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
@@ -55,6 +56,8 @@ BUILD_CHUNK = 500  # rows built per turn of the loop (about 6 ms)
 #: the live tail keeps its newest lines (fewer than a query's: the table is redrawn 4 times a
 #: second; Pause holds them for reading)
 TAIL_KEPT = 2000
+#: a label's completions are asked again after this (a namespace made since is offered)
+LABEL_CACHE_S = 60.0
 
 
 class LogsView(QWidget):
@@ -72,7 +75,8 @@ class LogsView(QWidget):
         self._rows: list[Row] = []  # one per entry, built once
         self._seconds: dict[int, str] = {}  # second -> its time text (lines come in bursts)
         self._generation = 0  # a newer answer stops the building of an older one
-        self._label_cache: dict[str | None, list[str]] = {}
+        # (cluster, label: None for the names) -> (when answered, its names or values)
+        self._label_cache: dict[tuple[str, str | None], tuple[float, list[str]]] = {}
         self._asked: str | None = None  # the label whose values were asked (None: names)
         self._asked_regex = False  # ... after =~ or !~ (a value is completed as a regexp)
         layout = QVBoxLayout(self)
@@ -234,9 +238,17 @@ class LogsView(QWidget):
         plot.addItem(self._bars)
         plot.enableAutoRange()
 
-    def show_labels(self, values: list[str]) -> None:
-        self._label_cache[self._asked] = values
-        self._offer(values)
+    def show_labels(self, cluster: str, label: str | None, values: list[str]) -> None:
+        """The label names (``label`` None) or one label's values on ``cluster``: filed
+        under what they answer, offered only if that is what the editor completes now (an
+        answer can land after the cursor moved on to another label, or the page to another
+        cluster)."""
+        now = monotonic()
+        for key in [k for k, (at, _) in self._label_cache.items() if now - at > LABEL_CACHE_S]:
+            del self._label_cache[key]  # the expired go: the cache is not grown for a day
+        self._label_cache[(cluster, label)] = (now, values)
+        if (cluster, label) == (self.cluster.currentText(), self._asked):
+            self._offer(values)
 
     def show_tail_lines(self, entries: list[LogEntry]) -> None:
         """New lines on top (the newest TAIL_KEPT kept): only their rows are built."""
@@ -293,7 +305,7 @@ class LogsView(QWidget):
 
     def _on_double_clicked(self, row: int, _col: int) -> None:
         entry = self._entries[self.table.source_row(row)]
-        trace_id = trace_id_in(entry.line) or entry.labels.get("trace_id")
+        trace_id = trace_id_in(entry.line, entry.labels)
         if trace_id:
             self.sig_open_trace.emit(entry.cluster, trace_id)
 
@@ -326,11 +338,12 @@ class LogsView(QWidget):
         self.completer.setCompletionPrefix(value.group(3) if value else (name.group(1) or ""))  # type: ignore[union-attr]
         self._asked = label
         self._asked_regex = value is not None and value.group(2) in ("=~", "!~")
-        cached = self._label_cache.get(label)
-        if cached is not None:
-            self._offer(cached)
-        elif self.cluster.currentText():
-            self.sig_complete.emit(self.cluster.currentText(), label)
+        cluster = self.cluster.currentText()
+        cached = self._label_cache.get((cluster, label))
+        if cached is not None and monotonic() - cached[0] <= LABEL_CACHE_S:
+            self._offer(cached[1])
+        elif cluster:
+            self.sig_complete.emit(cluster, label)
 
     def _offer(self, values: list[str]) -> None:
         self.completions.setStringList(values)

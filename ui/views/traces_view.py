@@ -49,6 +49,9 @@ from ui.views.time_range import TimeRangeBar
 ROW_H = 22
 LABEL_W = 360
 ERROR_MARK = "✖"
+#: the services a service graph draws at most (those nearest the callers): more is no graph
+#: one reads, and each costs a paint
+MOST_DRAWN = 50
 
 
 def _ms(ns: float) -> str:
@@ -152,7 +155,8 @@ class WaterfallView(QWidget):
 class ServiceGraphView(QWidget):
     """The services of a trace in columns by call depth (who calls at the left), an arrow
     for each caller → called pair with its number of calls (and failed ones); a service
-    with a failed span is ringed in the error colour and marked ✖."""
+    with a failed span is ringed in the error colour and marked ✖. The first MOST_DRAWN by
+    call depth are drawn, and the view says so where a trace has more."""
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -160,43 +164,69 @@ class ServiceGraphView(QWidget):
         self.services: list[str] = []
         self.calls: dict[tuple[str, str], tuple[int, int]] = {}
         self.failing: set[str] = set()
+        self._column: dict[str, int] = {}
+        self.drawn: list[str] = []  # by column, then name
+        self.drawn_calls: list[tuple[tuple[str, str], tuple[int, int]]] = []
+        self.note = ""  # "the first 50 of 20,000 services (by call depth)", else empty
         self.setMinimumHeight(420)
 
     def set_trace(self, trace: Trace | None) -> None:
+        """Laid out here, once: a paint only places what this chose (laid out on every
+        paint, a trace through 20,000 services held the UI thread for a minute)."""
         spans = trace.spans if trace else []
         self.calls = service_calls(trace) if trace else {}
         self.services = sorted({s.service_name for s in spans})
         self.failing = {s.service_name for s in spans if s.status is SpanStatus.ERROR}
+        self._column = self._layers()
+        by_depth = sorted(self._column, key=lambda name: (self._column[name], name))
+        self.drawn = by_depth[:MOST_DRAWN]
+        shown = set(self.drawn)
+        self.drawn_calls = [(pair, n) for pair, n in self.calls.items()
+                            if pair[0] in shown and pair[1] in shown]  # fmt: skip
+        left_out = len(self.services) > len(self.drawn)
+        self.note = (f"the first {len(self.drawn)} of {len(self.services):,} services "
+                     "(by call depth)") if left_out else ""  # fmt: skip
         self.update()
 
     def layers(self) -> dict[str, int]:
         """Each service's column: how many calls from a service nobody calls (the callers at
         the left, what they call to the right; a loop does not move a service twice)."""
-        called = {b for _, b in self.calls}
+        return self._column
+
+    def _layers(self) -> dict[str, int]:
+        """``layers``, breadth first over each service's callees: each call read once (a
+        scan of every call for each service reached was the square of a call chain's)."""
+        callees: dict[str, list[str]] = {}
+        called: set[str] = set()
+        for caller, callee in self.calls:
+            callees.setdefault(caller, []).append(callee)
+            called.add(callee)
         column = {name: 0 for name in self.services if name not in called} or (
             {self.services[0]: 0} if self.services else {})  # fmt: skip
         frontier = list(column)
         while frontier:
             step = []
             for caller in frontier:
-                for a, b in self.calls:
-                    if a == caller and b not in column:
-                        column[b] = column[caller] + 1
-                        step.append(b)
+                for callee in callees.get(caller, ()):
+                    if callee not in column:
+                        column[callee] = column[caller] + 1
+                        step.append(callee)
             frontier = step
         for name in self.services:  # reached from nowhere: at the left
             column.setdefault(name, 0)
         return column
 
     def _places(self) -> dict[str, QPointF]:
-        column = self.layers()
-        columns = max(column.values(), default=0) + 1
+        by_column: dict[int, list[str]] = {}
+        for name in self.drawn:  # in order of column, then name
+            by_column.setdefault(self._column[name], []).append(name)
+        columns = sorted(by_column)  # those drawn: the columns of the first MOST_DRAWN
         out = {}
         margin_x, margin_y = 110.0, 30.0
-        for c in range(columns):
-            names = sorted(n for n, at in column.items() if at == c)
+        for c, at in enumerate(columns):
+            names = by_column[at]
             x = margin_x + (self.width() - 2 * margin_x) * (
-                c / (columns - 1) if columns > 1 else 0.5
+                c / (len(columns) - 1) if len(columns) > 1 else 0.5
             )
             for i, name in enumerate(names):
                 y = margin_y + (self.height() - 2 * margin_y) * ((i + 0.5) / len(names))
@@ -210,7 +240,11 @@ class ServiceGraphView(QWidget):
         text = QColor(self._theme.color("text"))
         edge = QColor(self._theme.color("text_muted"))
         bad = QColor(self._theme.severity("critical"))
-        for (caller, called), (calls, failed) in self.calls.items():
+        if self.note:
+            painter.setPen(edge)
+            painter.drawText(QRectF(6, 4, self.width() - 12, 20), Qt.AlignmentFlag.AlignLeft,
+                             self.note)  # fmt: skip
+        for (caller, called), (calls, failed) in self.drawn_calls:
             a, b = places[caller], places[called]
             colour = bad if failed else edge
             painter.setPen(QPen(colour, 1.5))
