@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
@@ -39,9 +39,11 @@ from aiops_desktop.models.observability import (
 from aiops_desktop.models.text import printable
 from aiops_desktop.services.queries.logs_traces import (
     ERRORS,
+    NS,
     LogsTraces,
     failing_traceql,
     ns,
+    volume_query,
     volume_step,
 )
 from aiops_desktop.services.queries.trace_sampling import newest_traces
@@ -382,15 +384,21 @@ class RecordedLogsTraces:
 
     def _selected(self, cluster: str, logql: str, start: datetime, end: datetime
                   ) -> tuple[LogSelector | MetricQuery, list[LogEntry]]:  # fmt: skip
-        """The kept lines ``logql`` selects (up to 20,000 read: in a worker thread)."""
+        """The kept lines ``logql`` selects (up to 20,000 read: in a worker thread): a log
+        query's from ``start`` to before ``end``, a metric query's every step's window reads
+        (its range before ``start`` to ``end``, as Loki reads them)."""
         self._read_then(cluster, "logs", self._doc.logs_unread)
         try:
             query = parse(logql)
         except LogQLError as exc:
             raise UsageError(f"the capture cannot answer that query: {exc}") from exc
-        selector = query.selector if isinstance(query, MetricQuery) else query
-        keep = selector.line_filter()
         lo, hi = ns(start), ns(end)
+        if isinstance(query, MetricQuery):
+            selector = query.selector
+            lo, hi = lo - query.range_s * NS + 1, hi + 1  # (start - range, end]
+        else:
+            selector = query
+        keep = selector.line_filter()
         lines = [e for e in self._doc.lines
                  if e.cluster == cluster and lo <= e.timestamp_ns < hi
                  and selector.matches(e.labels) and keep(e.line)]  # fmt: skip
@@ -401,7 +409,13 @@ class RecordedLogsTraces:
         limit: int = LOG_DEFAULT_LIMIT, most: int | None = None,
         direction: LogDirection = LogDirection.BACKWARD, tenant: str | None = None,
     ) -> LogResult:  # fmt: skip
-        _, lines = await asyncio.to_thread(self._selected, cluster, logql, start, end)
+        query, lines = await asyncio.to_thread(self._selected, cluster, logql, start, end)
+        if isinstance(query, MetricQuery):
+            # series, as Loki answers a metric query (asked without a step: Loki's default)
+            step = max(int((end - start).total_seconds() // 250), 1)
+            series = await asyncio.to_thread(_series, query, lines, ns(start), ns(end), step)
+            cut, notes = self._as_read(cluster, start - timedelta(seconds=query.range_s))
+            return LogResult(series=series, truncated=cut, pages=1, notes=notes)
         lines.sort(key=lambda e: e.timestamp_ns, reverse=direction is LogDirection.BACKWARD)
         wanted = most if most is not None else limit  # most=0: none (not the default)
         cut, notes = self._as_read(cluster, start)
@@ -429,25 +443,23 @@ class RecordedLogsTraces:
         tenant: str | None = None,
     ) -> tuple[int, list[LogSeries]]:  # fmt: skip
         step = volume_step(end - start)
-        return step, await self.counts(cluster, logql, start=start, end=end, step_s=step)
+        query = volume_query(logql, step)  # as the live volume asks it
+        return step, await self.counts(cluster, query, start=start, end=end, step_s=step)
 
     async def counts(
         self, cluster: str, metric_logql: str, *, start: datetime, end: datetime, step_s: int,
         tenant: str | None = None,
     ) -> list[LogSeries]:  # fmt: skip
-        """The kept lines counted per step (by the labels a ``sum by`` names), stamped as
-        Loki's points are: on its steps from ``start`` (``start + k * step_s``), a line in
-        the first at or after it (a point counts the step before it); the last, cut short, at
-        ``end`` (a clock minute's end could fall after it: its lines were not read)."""
-        parsed, lines = await asyncio.to_thread(self._selected, cluster, metric_logql, start, end)
-        by = parsed.by if isinstance(parsed, MetricQuery) else []
-        counts: dict[tuple[tuple[str, str], ...], Counter[float]] = {}
-        lo, hi, step = ns(start), ns(end), step_s * 1_000_000_000
-        for e in lines:
-            key = tuple(sorted((k, e.labels.get(k, "")) for k in by or [] if k in e.labels))
-            at = min(lo - (lo - e.timestamp_ns) // step * step, hi)  # lo + ceil(...) * step
-            counts.setdefault(key, Counter())[at / 1e9] += 1
-        return [LogSeries(labels=dict(k), points=sorted(c.items())) for k, c in counts.items()]
+        """A metric query's series from the kept lines, as Loki answers it (``_series``)."""
+        if step_s <= 0:
+            raise UsageError(f"the capture cannot answer a step of {step_s} s: Loki takes "
+                             "only a step over zero")  # fmt: skip
+        query, lines = await asyncio.to_thread(self._selected, cluster, metric_logql, start, end)
+        if not isinstance(query, MetricQuery):
+            raise UsageError("the capture counts lines of a metric query such as "
+                             f"sum(count_over_time({metric_logql.strip()} [1m])), not of "
+                             "a log query")  # fmt: skip
+        return await asyncio.to_thread(_series, query, lines, ns(start), ns(end), step_s)
 
     async def labels(self, cluster: str, name: str | None = None) -> list[str]:
         self._known(cluster)
@@ -504,6 +516,63 @@ class RecordedLogsTraces:
             return found
         raise UsageError(f"the capture did not keep trace {wanted} (it keeps failing traces "
                          "and a sample of each minute's newest)")  # fmt: skip
+
+
+#: what each range function makes of a window's lines: (weighed by their UTF-8 bytes, not
+#: counted; per second of the range, not in all), as Loki's range_vector.go (the bytes of a
+#: line as the capture kept it: redacted, cut at MOST_LINE_CHARS); any other function is
+#: refused, not counted
+_FUNCTIONS = {"count_over_time": (False, False), "rate": (False, True),
+              "bytes_over_time": (True, False), "bytes_rate": (True, True)}  # fmt: skip
+MOST_POINTS = 11_000  # the most points Loki answers a series
+
+
+def _series(query: MetricQuery, lines: list[LogEntry], lo: int, hi: int, step_s: int
+            ) -> list[LogSeries]:  # fmt: skip
+    """``query``'s series over ``lines`` from ``lo`` to ``hi`` (ns), as Loki evaluates it: at
+    each step ``t = lo + k * step`` up to ``hi``, its function over the lines of the window
+    ``(t - range, t]`` (left open, right closed), a series a stream (labels summed by what a
+    ``sum by`` names, all in one for a ``sum``); a point whose window holds no line is left
+    out, as Loki leaves it out. Where ``hi`` is not on a step, a last point is stamped at it:
+    the next step's window, its lines up to ``hi`` (a clock minute's end could fall after
+    the window: its lines would be read by no step)."""
+    if query.function not in _FUNCTIONS:
+        raise UsageError(f"the capture cannot answer {query.function}: it computes "
+                         f"{', '.join(_FUNCTIONS)}")  # fmt: skip
+    weighed, per_second = _FUNCTIONS[query.function]
+    step, span = step_s * NS, query.range_s * NS
+    if hi < lo:
+        return []
+    if (hi - lo) // step + 2 > MOST_POINTS:
+        raise UsageError(f"the capture cannot answer more than {MOST_POINTS:,} points a "
+                         f"series, as Loki: a step over {step_s} s answers it")  # fmt: skip
+    at = np.arange(lo, hi + 1, step, dtype=np.int64)  # each point's time, its window's end
+    since = at - span  # its window's start (not in it)
+    if at[-1] < hi:  # the last step, cut short
+        since = np.append(since, at[-1] + step - span)
+        at = np.append(at, hi)
+    streams: dict[tuple[tuple[str, str], ...], list[LogEntry]] = {}
+    for e in lines:
+        if query.by is None:
+            key = tuple(sorted(e.labels.items()))
+        else:
+            key = tuple(sorted({k: e.labels[k] for k in query.by if k in e.labels}.items()))
+        streams.setdefault(key, []).append(e)
+    out = []
+    for key, mine in sorted(streams.items()):
+        mine.sort(key=lambda e: e.timestamp_ns)
+        times = np.array([e.timestamp_ns for e in mine], dtype=np.int64)
+        weights = [len(e.line.encode("utf-8")) if weighed else 1 for e in mine]
+        total = np.concatenate(([0.0], np.cumsum(weights, dtype=np.float64)))
+        upto = np.searchsorted(times, at, side="right")  # the lines at or before a point
+        before = np.searchsorted(times, since, side="right")  # and at or before its start
+        values = (total[upto] - total[before]) / (query.range_s if per_second else 1)
+        held = upto > before
+        if not held.any():  # its lines between windows (a range shorter than the step)
+            continue
+        out.append(LogSeries(labels=dict(key), points=list(zip(
+            (at[held] / 1e9).tolist(), values[held].tolist(), strict=True))))  # fmt: skip
+    return out
 
 
 _ERRORS_ONLY = re.compile(r"status\s*=\s*error")
