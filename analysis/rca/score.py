@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import Literal
 
 import numpy as np
 
@@ -36,23 +37,34 @@ SYMPTOM_WITHIN_S = 300.0  # a later change within this is a symptom candidate
 #: causes a result keeps; a cause's confidence is its share of their scores, so the
 #: confidences shown add up to 1 (a share of the top five's, they added up to 1.38 over ten)
 CAUSES_KEPT = 10
+Spread = Literal["mad", "iqr"]
 
 
-def _scale(base: np.ndarray) -> tuple[float, float, bool]:
-    """Median and a robust spread of a baseline: the IQR, else the MAD, else the standard
-    deviation; ``False`` when the baseline is (nearly) flat, so no spread can be measured."""
+def _scale(base: np.ndarray, spread_by: Spread = "mad") -> tuple[float, float, bool]:
+    """Median and a robust spread of a baseline: twice the MAD (the IQR of a symmetric
+    distribution, so a clean baseline's z is BARO's), else the IQR, else the standard
+    deviation; ``False`` when the baseline is (nearly) flat, so no spread can be measured.
+
+    The MAD first: a baseline often holds an earlier incident (faults minutes apart, a
+    30-minute window), and the MAD stands up to half of its samples being off where the IQR
+    stands a quarter; an earlier fault of the same entity widened the IQR until its next
+    fault no longer stood out (development cases: Online Boutique 08-22 AC@1 0.46 -> 0.50,
+    the truth's mean reciprocal rank up on Train Ticket too). ``spread_by="iqr"``: the IQR
+    first, as BARO's robust scaler (the benchmark's robust-z baseline)."""
     median = float(np.median(base))
     q1, q3 = np.percentile(base, [25, 75])
-    spread = float(q3 - q1)
+    iqr = float(q3 - q1)
+    mad = float(np.median(np.abs(base - median)))
+    spread = 2.0 * mad if spread_by == "mad" else iqr
     if spread <= 0:
-        spread = 1.4826 * float(np.median(np.abs(base - median)))
+        spread = iqr if spread_by == "mad" else 1.4826 * mad
     if spread <= 0:
         spread = float(np.std(base))
     floor = max(abs(median) * 1e-3, 1e-12)
     return median, max(spread, floor), spread > floor
 
 
-def deviation(signal: Signal, window: Window) -> Evidence | None:
+def deviation(signal: Signal, window: Window, spread_by: Spread = "mad") -> Evidence | None:
     """How far ``signal`` left its baseline in the window (None: too little data)."""
     ts, values = signal.timestamps, signal.values
     ok = np.isfinite(values)
@@ -62,7 +74,7 @@ def deviation(signal: Signal, window: Window) -> Evidence | None:
     after, after_ts = values[during], ts[during]
     if base.size < MIN_BASELINE or after.size == 0:
         return None
-    median, spread, measured = _scale(base)
+    median, spread, measured = _scale(base, spread_by)
     if spread < signal.resolution:  # a count: its spread is at least one event
         spread, measured = signal.resolution, True
     z = (after - median) / spread
@@ -101,12 +113,13 @@ def rank(
     window: Window,
     *,
     calls: Mapping[str, Iterable[str]] | None = None,
+    spread_by: Spread = "mad",
 ) -> list[Cause]:
     """Entities ranked as likely causes, best first. ``calls``: caller -> callees (traces or
-    a dependency list), where known."""
+    a dependency list), where known; ``spread_by``: see ``_scale``."""
     found: list[tuple[str, Evidence]] = []
     for signal in signals:
-        ev = deviation(signal, window)
+        ev = deviation(signal, window, spread_by)
         if ev is not None and math.isfinite(ev.z):
             found.append((signal.entity, ev))
     found.sort(key=lambda item: -_weighted(item[1]))

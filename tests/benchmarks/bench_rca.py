@@ -41,8 +41,8 @@ def baseline(case: Case) -> list[str]:
     flat = [s.__class__(s.entity, s.name, SignalKind.OTHER, s.timestamps, s.values)
             for s in metrics]  # fmt: skip
     return [
-        c.entity for c in rank(flat, Window(case.detect_s, lead_s=0.0))
-    ]  # as BARO: at detection
+        c.entity for c in rank(flat, Window(case.detect_s, lead_s=0.0), spread_by="iqr")
+    ]  # as BARO: at detection, scaled by the IQR
 
 
 def random_ranking(case: Case) -> list[str]:
