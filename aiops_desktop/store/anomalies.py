@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 
 from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
+from aiops_desktop.models.enums import AnomalySeverity
 from aiops_desktop.store.bodies import read_all
 from aiops_desktop.store.database import Database
 
@@ -41,45 +42,41 @@ class AnomalyRepository:
 
         return self._db.write(op)
 
-    def list(self, flt: AnomalyFilter | None = None) -> list[Anomaly]:
-        flt = flt or AnomalyFilter()
-        where: list[str] = ["1=1"]
-        params: list[object] = []
-        for column, values in (
-            ("cluster", flt.clusters),
-            ("severity", tuple(s.value for s in flt.severities)),
-            ("type", tuple(t.value for t in flt.types)),
-        ):
-            if values:
-                where.append(f"{column} IN ({','.join('?' * len(values))})")
-                params += list(values)
-        if flt.metric:
-            where.append("metric = ?")
-            params.append(flt.metric)
-        if flt.since is not None:
-            where.append("at >= ?")
-            params.append(flt.since)
-        if flt.until is not None:
-            where.append("at <= ?")
-            params.append(flt.until)
-        if flt.open_only:
-            where.append("json_extract(body, '$.open') = 1")
-        began = "(julianday(json_extract(body, '$.started_at')) - 2440587.5) * 86400.0"
-        for bound, op in ((flt.started_since, ">="), (flt.started_until, "<=")):
-            if bound is not None:
-                where.append(f"{began} {op} ?")
-                params.append(bound)
-        if flt.lasting_since is not None:  # rows stored before last_at was kept: their worst
-            last = "coalesce(json_extract(body, '$.last_at'), json_extract(body, '$.timestamp'))"
-            where.append(f"(json_extract(body, '$.open') = 1"
-                         f" OR (julianday({last}) - 2440587.5) * 86400.0 >= ?)")  # fmt: skip
-            params.append(flt.lasting_since)
+    def most_severe(self, flt: AnomalyFilter) -> list[Anomaly]:
+        """The ``flt.limit`` most severe anomalies ``flt`` selects, CRITICAL first, then by
+        score: a period's many HIGH flaps never push its one CRITICAL (an older one) out."""
+        rank = " ".join("WHEN ? THEN ?" for _ in AnomalySeverity)
+        ranks = [v for s in AnomalySeverity for v in (s.value, s.rank)]
+        return self._select(flt, f"CASE severity {rank} END, score DESC, at DESC", ranks)
+
+    def count_by_severity(self, flt: AnomalyFilter) -> dict[AnomalySeverity, int]:
+        """How many anomalies ``flt`` selects, per severity (``flt.limit`` aside): counted
+        in SQL, none read."""
+        where, params = _where(flt)
         rows = self._db.fetch_all(
             # only "?" placeholders and fixed column names are formatted in: no value is
-            f"SELECT body FROM anomalies WHERE {' AND '.join(where)} ORDER BY at DESC LIMIT ?",  # noqa: S608
-            [*params, flt.limit],
+            f"SELECT severity, COUNT(*) FROM anomalies WHERE {where} GROUP BY severity",  # noqa: S608
+            params,
+        )
+        return {AnomalySeverity(s): int(n) for s, n in rows}
+
+    def _select(
+        self, flt: AnomalyFilter, order: str, ordered_by: Sequence[object]
+    ) -> list[Anomaly]:
+        """``flt``'s anomalies in ``order`` (its parameters: ``ordered_by``), ``flt.limit`` at
+        most."""
+        where, params = _where(flt)
+        rows = self._db.fetch_all(
+            # only "?" placeholders and fixed column names are formatted in: no value is
+            f"SELECT body FROM anomalies WHERE {where} ORDER BY {order} LIMIT ?",  # noqa: S608
+            [*params, *ordered_by, flt.limit],
         )
         return read_all(Anomaly, (r[0] for r in rows), "anomaly")
+
+    def list(self, flt: AnomalyFilter | None = None) -> list[Anomaly]:
+        """The newest ``flt.limit`` anomalies that ``flt`` selects, newest first."""
+        flt = flt or AnomalyFilter()
+        return self._select(flt, "at DESC", [])
 
     def judged_until(self, cluster: str, panel: str) -> float | None:
         """The newest sample live detection has judged of this panel (None: none yet)."""
@@ -149,3 +146,39 @@ def _follow(conn: sqlite3.Connection, later: Anomaly) -> None:
             "UPDATE anomalies SET body=? WHERE identity=?",
             (stored.extended(later).model_dump_json(), later.identity),
         )
+
+
+def _where(flt: AnomalyFilter) -> tuple[str, list[object]]:
+    """The WHERE clause of what ``flt`` selects (its limit aside), and its parameters."""
+    where: list[str] = ["1=1"]
+    params: list[object] = []
+    for column, values in (
+        ("cluster", flt.clusters),
+        ("severity", tuple(s.value for s in flt.severities)),
+        ("type", tuple(t.value for t in flt.types)),
+    ):
+        if values:
+            where.append(f"{column} IN ({','.join('?' * len(values))})")
+            params += list(values)
+    if flt.metric:
+        where.append("metric = ?")
+        params.append(flt.metric)
+    if flt.since is not None:
+        where.append("at >= ?")
+        params.append(flt.since)
+    if flt.until is not None:
+        where.append("at <= ?")
+        params.append(flt.until)
+    if flt.open_only:
+        where.append("json_extract(body, '$.open') = 1")
+    began = "(julianday(json_extract(body, '$.started_at')) - 2440587.5) * 86400.0"
+    for bound, op in ((flt.started_since, ">="), (flt.started_until, "<=")):
+        if bound is not None:
+            where.append(f"{began} {op} ?")
+            params.append(bound)
+    if flt.lasting_since is not None:  # rows stored before last_at was kept: their worst
+        last = "coalesce(json_extract(body, '$.last_at'), json_extract(body, '$.timestamp'))"
+        where.append(f"(json_extract(body, '$.open') = 1"
+                     f" OR (julianday({last}) - 2440587.5) * 86400.0 >= ?)")  # fmt: skip
+        params.append(flt.lasting_since)
+    return " AND ".join(where), params

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from aiops_desktop.models.anomalies import Anomaly
+from aiops_desktop.models.enums import AnomalySeverity
 from aiops_desktop.models.gpu import GpuChange
 from aiops_desktop.models.incidents import Incident, RcaReport
 from aiops_desktop.models.reports import Chart, Report, ReportType, Section, Table
@@ -54,6 +55,10 @@ class FleetHw:
     ptp_short: int = 0  # of them, needing attention or short of full compliance
     ptp_low: int = 0  # of them, sampled for too little of the period (the rest unknown)
     uncompared: str = ""  # why GPU health was not compared, where it says more than the default
+    #: why the GPUs, the PTP ports were not read, where it is not for want of live metrics
+    #: (the reads ran past their time limit): "" for the default
+    gpu_unread: str = ""
+    ptp_unread: str = ""
 
 
 class Found(NamedTuple):
@@ -74,7 +79,11 @@ class ClusterFacts:
     score: int | None
     kind: str = ""  # "CLUSTER" or "FLEET"; type and environment beside it
     health: list[tuple[datetime, str, int, str]] = field(default_factory=list)  # in range
-    anomalies: list[Anomaly] = field(default_factory=list)  # in range, newest first
+    #: in range: all of them, or the most severe where ``anomaly_counts`` counts more
+    anomalies: list[Anomaly] = field(default_factory=list)
+    #: how many of each severity the period holds (a report reads a bounded number of the
+    #: most severe); None: ``anomalies`` are all of them
+    anomaly_counts: dict[AnomalySeverity, int] | None = None
     panels: dict[str, PanelData] = field(default_factory=dict)  # panel id -> data
     alerts: list[tuple[str, str, str]] = field(default_factory=list)  # severity, name, summary
     #: why the alerts firing now were not read ("" where they were): ``alerts`` are then the
@@ -95,6 +104,19 @@ class ClusterFacts:
     #: sample; an alert read): without, the period is not a quiet one but one not monitored;
     #: None: judged from the facts above
     observed: bool | None = None
+
+    @property
+    def anomaly_count(self) -> int:
+        """How many anomalies the period holds, listed or not."""
+        counts = self.anomaly_counts
+        return len(self.anomalies) if counts is None else sum(counts.values())
+
+    @property
+    def serious_count(self) -> int:
+        """How many of them are CRITICAL or HIGH."""
+        if self.anomaly_counts is None:
+            return sum(a.severity.serious for a in self.anomalies)
+        return sum(n for severity, n in self.anomaly_counts.items() if severity.serious)
 
     @property
     def seen(self) -> bool:
@@ -163,15 +185,19 @@ def _kind(a: Anomaly) -> str:
 
 
 def _anomaly_table(facts: ClusterFacts, limit: int, empty: str = Table.empty) -> Table:
-    ranked = sorted(facts.anomalies, key=lambda a: (-a.score / a.threshold, _began(a)))[:limit]
+    """The most severe (CRITICAL first: many HIGH never push one out), then the strongest."""
+    ranked = sorted(
+        facts.anomalies, key=lambda a: (a.severity.rank, -a.score / a.threshold, _began(a))
+    )[:limit]
     rows = [
         [_t(_began(a)), a.metric, a.severity.level.value, _kind(a),
          f"{a.actual:.1f}" + (f" (expected {a.expected:.1f})" if a.expected is not None else ""),
          a.explanation]
         for a in sorted(ranked, key=_began)
     ]  # fmt: skip
-    title = f"Anomalies ({len(facts.anomalies)}" + (
-        f", the {limit} strongest)" if len(facts.anomalies) > limit else ")"
+    total = facts.anomaly_count
+    title = f"Anomalies ({total}" + (
+        f", the {len(rows)} most severe)" if len(rows) < total else ")"
     )
     return Table(title, ["When", "Signal", "Severity", "Type", "Value", "Why"], rows, empty=empty)
 
@@ -276,9 +302,14 @@ def _section(
     if total:
         share = ", ".join(f"{s} {100 * n / total:.0f}%" for s, n in checks.most_common())
         section.facts.append(("Checks in the period", f"{total}: {share}"))
-    high = sum(a.severity.serious for a in facts.anomalies)
-    if facts.seen or facts.anomalies:
-        section.facts.append(("Anomalies", f"{len(facts.anomalies)} ({high} CRITICAL or WARNING)"))
+    total = facts.anomaly_count
+    if facts.seen or total:
+        section.facts.append(("Anomalies", f"{total} ({facts.serious_count} CRITICAL or WARNING)"))
+    if (left := total - len(facts.anomalies)) > 0:  # said: the rest is not in tables nor advice
+        section.notes.append(
+            f"{left} of its {total} anomalies are not listed in this report: it reads the "
+            f"{len(facts.anomalies)} most severe (CRITICAL first, then by score)"
+        )
     if kind is ReportType.CAPACITY:
         _capacity(facts, section, recommendations)
         return section
@@ -327,7 +358,11 @@ def _fleet_hw_tables(facts: ClusterFacts) -> list[Table]:
     """A handover's GPU health changes, GPUs not OK and PTP compliance over the period (a
     fleet hub's GPUs and ports are its members', in their sections)."""
     per_member = f"read per member cluster: {', '.join(facts.members)} (their sections)"
-    unread_gpu, unread_ptp = (per_member, per_member) if facts.members else (UNREAD_GPU, UNREAD_PTP)
+    unread_gpu, unread_ptp = (
+        (per_member, per_member)
+        if facts.members
+        else (facts.hw.gpu_unread or UNREAD_GPU, facts.hw.ptp_unread or UNREAD_PTP)
+    )
     if facts.hw.gpu is None:
         changes = Table("GPU health changes in the period", [], [], empty=unread_gpu)
         not_ok = Table("GPUs not OK", [], [], empty=unread_gpu)
@@ -464,6 +499,16 @@ def _fleet_hw_summary(clusters: list[ClusterFacts]) -> list[str]:
                 f"{low} of {ports} PTP ports were sampled for under "
                 f"{LOW_COVERAGE_PCT:g}% of the period (the rest of it is unknown)"
             )
+    # reads cut short are said (their tables say so too): not a fleet with nothing to read
+    for what, unread in (
+        ("GPU health", [(c.name, c.hw.gpu_unread) for c in clusters]),
+        ("PTP compliance", [(c.name, c.hw.ptp_unread) for c in clusters]),
+    ):
+        why: dict[str, list[str]] = {}
+        for name, reason in unread:
+            if reason:
+                why.setdefault(reason, []).append(name)
+        out += [f"{what} {reason}: {', '.join(names)}" for reason, names in why.items()]
     return out
 
 
@@ -497,6 +542,9 @@ def timeline(
         events = [e for e in events if e[0] <= until]
     events.sort(key=lambda e: e[0])
     section = Section("Timeline")
+    if (left := sum(c.anomaly_count - len(c.anomalies) for c in clusters)) > 0:
+        section.facts.append(("Not in the timeline", f"{left} less severe anomalies (each "
+                              "cluster's section says how many)"))  # fmt: skip
     if events:
         first, last = events[0][0], events[-1][0]
         section.facts.append(("First event", f"{_t(first)} ({events[0][1]}: {events[0][2]})"))
@@ -567,15 +615,14 @@ def rca_section(report: RcaReport) -> tuple[Section, list[Ranked]]:
 
 
 def _found_lines(
-    anomalies: list[Anomaly], changes: int, unseen: list[str], clusters: int
+    anomalies: int, serious: int, changes: int, unseen: list[str], clusters: int
 ) -> list[str]:
     """What the period's data shows, and of which clusters there is none: where none has
     any, not "0 anomalies and 0 state changes" (nothing was looked at)."""
     if unseen and len(unseen) == clusters:
         return [f"Every cluster: {NO_DATA}; no health check, sample or alert read is stored "
                 "of it"]  # fmt: skip
-    serious = sum(a.severity.serious for a in anomalies)
-    found = [f"{len(anomalies)} anomalies ({serious} CRITICAL or WARNING) and {changes} state "
+    found = [f"{anomalies} anomalies ({serious} CRITICAL or WARNING) and {changes} state "
              "changes in the period"]  # fmt: skip
     return found + ([f"{', '.join(unseen)}: {NO_DATA}"] if unseen else [])
 
@@ -624,14 +671,15 @@ def build_report(inputs: ReportInputs) -> Report:
     # worst first across the clusters (a stable sort: a cluster's order stays within a rank)
     recommendations = [text for _, _, text in sorted(ranked, key=lambda r: (r[0], r[1]))]
     states = Counter(c.state for c in inputs.clusters)
-    anomalies = [a for c in inputs.clusters for a in c.anomalies]
+    anomalies = sum(c.anomaly_count for c in inputs.clusters)
+    serious = sum(c.serious_count for c in inputs.clusters)
     changes = sum(len(state_changes(c)) for c in inputs.clusters)
     unseen = [c.name for c in inputs.clusters if not c.seen]
     summary = [
         *_unknown_part(inputs),
         f"{len(inputs.clusters)} clusters: "
         + ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
-        *_found_lines(anomalies, changes, unseen, len(inputs.clusters)),
+        *_found_lines(anomalies, serious, changes, unseen, len(inputs.clusters)),
     ]
     history = [h for c in inputs.clusters for h in c.alert_history]
     fired = sum(h[0] >= inputs.since for h in history)

@@ -6,7 +6,8 @@ Qt-free (``analysis.reports``); the UI layer draws its PDF."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from typing import NamedTuple
 from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
 from aiops_desktop.models.catalog import Panel
+from aiops_desktop.models.enums import AnomalySeverity
 from aiops_desktop.models.fleet import SEVERITY_RANK, ClusterTruth, Coverage
 from aiops_desktop.models.gpu import GpuFleet, GpuState
 from aiops_desktop.models.incidents import Incident, RcaReport
@@ -52,6 +54,8 @@ from analysis.reports.build import (
 )
 
 LIVE_READ_TIMEOUT_S = 20.0
+#: the most severe anomalies of a cluster a report reads and lists (every one is counted)
+REPORT_ANOMALIES = 1000
 RCA_IN_REPORT = 3  # incidents analysed in an incident report, the most severe first
 CAPTURE_UNCOMPARED = "not compared: a capture records the GPUs at its end only"
 PAST_AFTER = timedelta(minutes=1)  # a period ending earlier than this before now is past
@@ -144,7 +148,8 @@ async def _fleet_hw_reads(
     facts: dict[str, FleetHw] = {}
     if not with_metrics:
         return facts
-    with contextlib.suppress(TimeoutError):
+    gpu_read = False
+    try:
         async with asyncio.timeout(LIVE_READ_TIMEOUT_S):
             if src.capture is not None:
                 now = await read_gpu_fleet(src.queries, with_metrics, at=until)
@@ -155,6 +160,7 @@ async def _fleet_hw_reads(
                     read_gpu_fleet(src.queries, with_metrics, at=start),
                 )
             _gpu_facts(facts, now, then)
+            gpu_read = True
             if src.capture is not None:
                 for f in facts.values():
                     f.uncompared = CAPTURE_UNCOMPARED
@@ -166,6 +172,14 @@ async def _fleet_hw_reads(
                 end=until,
             )  # fmt: skip
             _ptp_facts(facts, board)
+    except TimeoutError:  # said where they were not read: not "no live metrics" (a slow Thanos)
+        late = (f"not read within {LIVE_READ_TIMEOUT_S:g} s (the time limit on a handover's "
+                "live reads)")  # fmt: skip
+        for cluster in with_metrics:
+            for name in {cluster.name, *members(src, cluster)}:
+                f = facts.setdefault(name, FleetHw())
+                f.gpu_unread = "" if gpu_read else late
+                f.ptp_unread = late  # the last read: cut short, it was never done
     return facts
 
 
@@ -239,7 +253,7 @@ async def gather(
             state, score, findings, unread = _judged(judged, cluster.name, own)
             if past and own:  # as the last check before the period's end found it
                 state, score = (health[-1][1], health[-1][2]) if health else ("UNKNOWN", None)
-            anomalies = await asyncio.to_thread(_anomalies_of, src, name, start, until)
+            anomalies, counted = await asyncio.to_thread(_anomalies_of, src, name, start, until)
             panels = await asyncio.to_thread(_panels, src, name, start, until)
             sampled = [ts[0] for p in panels.values() for ts, _ in p.series.values() if ts.size]
             firsts += [datetime.fromtimestamp(float(t), UTC) for t in sampled]
@@ -258,7 +272,8 @@ async def gather(
             facts.append(ClusterFacts(
                 name=name, state=state, score=score,
                 kind=cluster.kind.value, health=health if own else [],
-                anomalies=anomalies, panels=panels, alerts=alerts, alert_history=fired,
+                anomalies=anomalies, anomaly_counts=counted, panels=panels, alerts=alerts,
+                alert_history=fired,
                 hw=hw.get(name, FleetHw()), findings=findings, unread=unread,
                 members=served if own else [],
                 alerts_unread=unread_alerts,
@@ -287,17 +302,30 @@ def _begins_slack(src: ReportService, chosen: list[Cluster], since: timedelta) -
     return max(timedelta(seconds=3 * every), 2 * src.settings.store.rollup_step, since / 1000)
 
 
-def _anomalies_of(src: ReportService, name: str, start: datetime, until: datetime) -> list[Anomaly]:
+def _anomalies_of(
+    src: ReportService, name: str, start: datetime, until: datetime
+) -> tuple[list[Anomaly], dict[AnomalySeverity, int]]:
     """The anomalies of the period: those whose worst point is in it, and those that began in
-    it and were worst after its end (an excursion going on at the end of a past period)."""
-    repo, mine = src.anomalies.repo, (name,)
-    found = repo.list(AnomalyFilter(clusters=mine, since=start.timestamp(),
-                                    until=until.timestamp()))  # fmt: skip
-    later = repo.list(AnomalyFilter(clusters=mine, since=until.timestamp(),
-                                    started_since=start.timestamp(),
-                                    started_until=until.timestamp()))  # fmt: skip
-    seen = {a.identity for a in found}
-    return found + [a for a in later if a.identity not in seen]
+    it and were worst after its end (an excursion going on at the end of a past period). The
+    ``REPORT_ANOMALIES`` most severe of them (CRITICAL first, then by score: a flapping
+    signal's many never push out an older CRITICAL), and how many of each severity there are
+    in all (counted in SQL: a month of a flapping signal's is never loaded)."""
+    mine = (name,)
+    # strictly after the end: one worst at its very end is the first filter's, counted once
+    after = math.nextafter(until.timestamp(), math.inf)
+    wanted = (
+        AnomalyFilter(clusters=mine, since=start.timestamp(), until=until.timestamp(),
+                      limit=REPORT_ANOMALIES),
+        AnomalyFilter(clusters=mine, since=after, started_since=start.timestamp(),
+                      started_until=until.timestamp(), limit=REPORT_ANOMALIES),
+    )  # fmt: skip
+    repo = src.anomalies.repo
+    found = [a for flt in wanted for a in repo.most_severe(flt)]
+    found.sort(key=lambda a: (a.severity.rank, -a.score, -a.timestamp.timestamp()))
+    counts: Counter[AnomalySeverity] = Counter()
+    for flt in wanted:
+        counts.update(repo.count_by_severity(flt))
+    return found[:REPORT_ANOMALIES], dict(counts)
 
 
 async def _incidents(
