@@ -27,6 +27,10 @@ class WallPage:
     name: str
     title: str
     tiles: list[Tile] = field(default_factory=list)
+    #: what is CRITICAL on the page, shown or counted in its last tile (an alert group's key,
+    #: an incident's id): a new one is news, whatever tiles show; None: its CRITICAL tiles'
+    #: titles
+    critical: frozenset[str] | None = None
 
     @property
     def worst(self) -> str:

@@ -337,7 +337,7 @@ def test_the_alerts_page_says_what_it_leaves_out_and_how_old() -> None:
         for i in range(20)
     ]  # fmt: skip
     tiles = w.page("alerts").tiles
-    assert len(tiles) == 13 and tiles[-1].title == "+8 more"
+    assert len(tiles) == 13 and tiles[-1].title == "More alert groups"
     assert tiles[-1].lines == ["8 more alert groups not shown", "8 alerts firing · 0 critical"]
     assert tiles[0].lines[2] == "for 48.3 h"  # not "for 2895 min"
     assert tiles[0].age_s == 0 and not tiles[0].stale

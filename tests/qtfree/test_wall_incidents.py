@@ -100,7 +100,7 @@ async def test_more_incidents_than_a_page_shows_are_counted(core: Core) -> None:
     built = page(core)
     assert len(built.tiles) == INCIDENT_TILES + 1
     rest = built.tiles[-1]
-    assert rest.title == "+6 more" and rest.lines[0] == "6 more incidents not shown"
+    assert rest.title == "More incidents" and rest.lines[0] == "6 more incidents not shown"
 
 
 @pytest.mark.asyncio

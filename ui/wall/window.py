@@ -376,6 +376,13 @@ class PageWidget(QWidget):
             self.grid.setColumnStretch(c, 1 if c < columns else 0)
 
 
+def _critical_keys(page: WallPage) -> frozenset[str]:
+    """What is CRITICAL on ``page``, as its builder names it, or its CRITICAL tiles' titles."""
+    if page.critical is not None:
+        return page.critical
+    return frozenset(t.title for t in page.tiles if t.state == "CRITICAL")
+
+
 class WallWindow(QWidget):
     """Signals: sig_exit_requested(): the exit sequence was typed."""
 
@@ -537,10 +544,13 @@ class WallWindow(QWidget):
         self.health.set_text(one_line(f"display not updated: {why} · see the app log"))
 
     def _note_critical(self, model: WallModel) -> None:
-        """Flash when a tile turns CRITICAL. One that was CRITICAL and is UNKNOWN for a while
-        (its source unread) stays known as CRITICAL: read again, it is not news."""
+        """Flash when something turns CRITICAL: judged on what the page says is CRITICAL
+        (every alert group and incident, shown or counted in the last tile), not on the
+        tiles shown, so a CRITICAL group resolving (the count changes, a hidden one comes
+        into view) is not news. One that was CRITICAL and is UNKNOWN for a while (its source
+        unread) stays known as CRITICAL: read again, it is not news."""
         states = {(p.name, t.title): t.state for p in model.pages for t in p.tiles}
-        critical = {k for k, state in states.items() if state == "CRITICAL"}
+        critical = {(p.name, key) for p in model.pages for key in _critical_keys(p)}
         if self._model is not None and critical - self._critical_tiles:
             self.flash()  # something turned CRITICAL: the room should look up
         unknown = {k for k in self._critical_tiles if states.get(k) == "UNKNOWN"}

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiops_desktop.models import AlertSeverity, Cluster, ClusterKind, EndpointKind
+from aiops_desktop.models.cluster import ClusterCapabilities
 from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.fleet import (
@@ -98,6 +99,29 @@ def _age(src: WallService, now: datetime, newest: float | None) -> float | None:
     return max(0.0, now.timestamp() - newest)
 
 
+def _judged_at(src: WallService, now: datetime, *reads: Latest) -> float | None:
+    """The time a tile's panels are judged old from: now; in a capture (its data is as
+    recorded, of no age) its newest sample, so a panel recorded long before the rest is said."""
+    if src.capture is None:
+        return now.timestamp()
+    return max((r.newest for r in reads if r.newest is not None), default=None)
+
+
+def _oldest(*reads: Latest) -> float | None:
+    """A tile's data is as old as the oldest of its panels' newest samples: one panel whose
+    query keeps failing ages the tile, however fresh the others are."""
+    return min((r.newest for r in reads if r.newest is not None), default=None)
+
+
+def _late(src: WallService, latest: Latest, at: float | None, stale_s: float) -> str:
+    """The mark after a panel's figures, " (6.0 h ago)", when its newest sample is older
+    than ``stale_s``: they are its last, not of now (shown all the same, never blanked)."""
+    if latest.newest is None or at is None or at - latest.newest <= stale_s:
+        return ""
+    late = age_text(at - latest.newest)
+    return f" ({late})" if src.capture is None else f" ({late.removesuffix(' ago')} older)"
+
+
 #: the fleet truth's states in the wall's palette terms (unknown is never OK)
 WALL_STATE = {
     Health.CRITICAL: "CRITICAL", Health.OFFLINE: "CRITICAL", Health.DEGRADED: "WARNING",
@@ -154,16 +178,26 @@ def stale_after_s(src: WallService, cluster: Cluster, panels: tuple[str, ...]) -
 
 
 #: what a GPU or PTP page's builder finds of a member (its name, the staleness limit of the
-#: cluster polled for it): (its figures, its newest sample)
+#: cluster polled for it): (its figures, the oldest of its panels' newest samples)
 Read = Callable[[str, float], tuple[list[str], float | None] | None]
 
 
 def _member_tiles(
-    src: WallService, now: datetime, domain: Domain, read: Read, panels: tuple[str, ...]
+    src: WallService,
+    now: datetime,
+    domain: Domain,
+    read: Read,
+    panels: tuple[str, ...],
+    *,
+    expected: Callable[[ClusterCapabilities], bool],
 ) -> list[Tile]:
     """One tile per (member) cluster that ``read`` finds data for, once however many hubs
     it reports through, judged by the truth's findings of ``domain``; worst first. Its data
-    is stale when older than the polled cluster's polling allows (``stale_after_s``)."""
+    is stale when older than the polled cluster's polling allows (``stale_after_s``). A
+    cluster ``expected`` to have some (its capabilities, or the truth's findings of
+    ``domain``) that has none (the live buffers start empty: down when the wall started)
+    has its tile all the same, never left out: UNKNOWN, or the truth's finding where it has
+    a WARNING or CRITICAL one."""
     tiles = []
     shown: set[str] = set()
     truth = _truth(src)
@@ -186,6 +220,18 @@ def _member_tiles(
                 since = datetime.fromtimestamp(newest, UTC)
             lines = [verdict, *figures[: TILE_LINES - 1]]
             tiles.append(Tile(name, state, lines, age, old or lost, since))
+    expect = {c.name for c in src.registry.clusters()
+              if c.kind is not ClusterKind.FLEET and expected(c.capabilities)}  # fmt: skip
+    expect |= {t.name for t in truth.clusters if any(f.domain is domain for f in t.findings)}
+    none = f"no {domain.value} data " + ("since start" if src.capture is None else "recorded")
+    for name in sorted(expect - shown):
+        judged = truth.get(name)
+        state, verdict = _domain_verdict(judged, domain)
+        if state == "OK":  # no finding, but no figure either: not known to be well
+            state, verdict = "UNKNOWN", verdict.replace("OK", "UNKNOWN", 1)
+        lost = judged is not None and bool(judged.lost())
+        since = judged.stale_since if judged is not None and lost else None
+        tiles.append(Tile(name, state, [verdict, none], None, lost, since))
     tiles.sort(key=lambda t: (RANK[t.state], t.title))
     return tiles
 
@@ -218,40 +264,56 @@ PTP_PANELS = ("ptp_clock_state", "ptp_offset")
 def _gpu_page(src: WallService, now: datetime) -> WallPage:
     def read(name: str, stale_s: float) -> tuple[list[str], float | None] | None:
         heat_read = _latest(src, name, "gpu_temperature", stale_s)
-        utils = _latest(src, name, "gpu_util", stale_s).last
-        temps, newest = heat_read.last, heat_read.newest
-        if newest is None and not utils:
+        util_read = _latest(src, name, "gpu_util", stale_s)
+        temps, utils = heat_read.last, util_read.last
+        if heat_read.newest is None and util_read.newest is None:
             return None
+        at = _judged_at(src, now, heat_read, util_read)  # each panel aged: one may be old
         hot = sum(t >= TEMP_CRITICAL_C for t in temps.values())
         warm = sum(TEMP_WARNING_C <= t < TEMP_CRITICAL_C for t in temps.values())
-        busy = f"{sum(utils.values()) / len(utils):.0f}% busy" if utils else "utilisation not read"
+        busy = (f"{sum(utils.values()) / len(utils):.0f}% busy" + _late(src, util_read, at, stale_s)
+                if utils else "utilisation not read")  # fmt: skip
         gpus = count(max(len(temps), len(utils)), "GPU")
         heat = (f"hottest {max(temps.values()):.0f} C · {hot} >= {TEMP_CRITICAL_C:g} C, "
-                f"{warm} >= {TEMP_WARNING_C:g} C") if temps else "no temperatures"  # fmt: skip
-        return [f"{gpus} · {busy}", heat + _stopped(heat_read, "GPU")], newest
+                f"{warm} >= {TEMP_WARNING_C:g} C" + _late(src, heat_read, at, stale_s)
+                if temps else "no temperatures")  # fmt: skip
+        oldest = _oldest(heat_read, util_read)  # the tile is as old as its oldest panel
+        return [f"{gpus} · {busy}", heat + _stopped(heat_read, "GPU")], oldest
 
-    return WallPage("gpu", "GPUs", _member_tiles(src, now, Domain.GPU, read, GPU_PANELS))
+    def gpus(caps: ClusterCapabilities) -> bool:
+        return caps.gpu_count > 0 or caps.gpu_nodes > 0
+
+    tiles = _member_tiles(src, now, Domain.GPU, read, GPU_PANELS, expected=gpus)
+    return WallPage("gpu", "GPUs", tiles)
 
 
 def _ptp_page(src: WallService, now: datetime) -> WallPage:
     def read(name: str, stale_s: float) -> tuple[list[str], float | None] | None:
         state_read = _latest(src, name, "ptp_clock_state", stale_s)
-        offsets = _latest(src, name, "ptp_offset", stale_s).last
-        states, newest = state_read.last, state_read.newest
-        if newest is None:
+        offset_read = _latest(src, name, "ptp_offset", stale_s)
+        states, offsets = state_read.last, offset_read.last
+        if state_read.newest is None and offset_read.newest is None:
             return None
+        at = _judged_at(src, now, state_read, offset_read)  # each panel aged: one may be old
+        late = _late(src, offset_read, at, stale_s)
         troubles = [f"FREERUN {p}" for p, s in states.items() if s == 0]
         troubles += [f"HOLDOVER {p}" for p, s in states.items() if s == 2]
-        troubles += [f"offset {o:.0f} ns at {p}" for p, o in offsets.items()
+        troubles += [f"offset {o:.0f} ns at {p}{late}" for p, o in offsets.items()
                      if abs(o) > OFFSET_THRESHOLD_NS]  # fmt: skip
         locked = sum(s == 1 for s in states.values())
-        lines = [f"{locked}/{len(states)} ports LOCKED" + _stopped(state_read, "port")]
+        ports = (f"{locked}/{len(states)} ports LOCKED" + _late(src, state_read, at, stale_s)
+                 if states else "clock states not read")  # fmt: skip
+        lines = [ports + _stopped(state_read, "port")]
         if troubles:  # the worst two, and how many more
             more = f" · +{len(troubles) - 2} more" if len(troubles) > 2 else ""
             lines.append(" · ".join(troubles[:2]) + more)
-        return lines, newest
+        return lines, _oldest(state_read, offset_read)
 
-    return WallPage("ptp", "PTP timing", _member_tiles(src, now, Domain.PTP, read, PTP_PANELS))
+    def ptp(caps: ClusterCapabilities) -> bool:
+        return caps.has_ptp
+
+    tiles = _member_tiles(src, now, Domain.PTP, read, PTP_PANELS, expected=ptp)
+    return WallPage("ptp", "PTP timing", tiles)
 
 
 def _alert_reads(src: WallService, now: datetime) -> AlertReads | None:
@@ -273,6 +335,9 @@ def _alerts_page(src: WallService, now: datetime) -> WallPage:
     page = WallPage("alerts", "Alerts firing")
     alerts = [a for firing in src.poller.alerts.values() for a in firing]
     groups = group_alerts(alerts)
+    # every CRITICAL group, shown or not: the wall flashes for a new one, not for a group
+    # that resolved (the rest's count changing, a hidden one coming into view)
+    page.critical = frozenset(g.key for g in groups if g.severity is AlertSeverity.CRITICAL)
     reads = _alert_reads(src, now)
     for group in groups[:ALERT_GROUPS]:
         severity = group.severity.value
@@ -292,7 +357,7 @@ def _alerts_page(src: WallService, now: datetime) -> WallPage:
         firing = sum(len(g.alerts) for g in rest)
         lines = [f"{count(len(rest), 'more alert group')} not shown",
                  f"{count(firing, 'alert')} firing · {critical} critical"]  # fmt: skip
-        page.tiles.append(Tile(f"+{len(rest)} more", worst, lines))
+        page.tiles.append(Tile("More alert groups", worst, lines))  # its count: in its lines
     if not alerts:  # nothing firing: say whether that is known or merely not asked
         managers = [c for c in src.registry.clusters() if c.endpoint(EndpointKind.ALERTMANAGER)]
         if not managers:
@@ -325,6 +390,8 @@ def _incidents_page(src: WallService, now: datetime) -> WallPage:
     age = None if src.capture is not None else max(0.0, (now - read_at).total_seconds())
     stale = age is not None and age > INCIDENTS_STALE_S
     live = [i for i in found if i.state is not IncidentStatus.RESOLVED]
+    # by id, shown or not (incidents may share a title): the wall flashes for a new one
+    page.critical = frozenset(i.id for i in live if i.severity is FindingSeverity.CRITICAL)
     for i in live[:INCIDENT_TILES]:
         acknowledged = " · acknowledged" if i.state is IncidentStatus.ACKNOWLEDGED else ""
         clusters = i.clusters
@@ -336,7 +403,7 @@ def _incidents_page(src: WallService, now: datetime) -> WallPage:
         worst = min((INCIDENT_STATE[i.severity] for i in rest), key=RANK.__getitem__)
         critical = sum(i.severity is FindingSeverity.CRITICAL for i in rest)
         lines = [f"{count(len(rest), 'more incident')} not shown", f"{critical} critical"]
-        page.tiles.append(Tile(f"+{len(rest)} more", worst, lines, age, stale))
+        page.tiles.append(Tile("More incidents", worst, lines, age, stale))  # its count: in lines
     if not live:
         resolved = len(found) - len(live)
         lines = ["OK · none open", f"{count(resolved, 'incident')} resolved in the last week"]
