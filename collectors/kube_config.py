@@ -10,7 +10,10 @@ import functools
 import json
 import re
 import ssl
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -167,7 +170,143 @@ _LOADER_ENV = re.compile(r"PATH|PATHEXT|LD_\w*|DYLD_\w*", re.IGNORECASE)
 _CMD_META = re.compile(r"[&|<>^%\r\n]")
 
 
-def load_api_client(kubeconfig: Mapping[str, Any], name: str) -> tuple[Any, float | None]:
+#: the most an exec plugin may print (stdout and stderr, bytes each): an ExecCredential is a
+#: few kilobytes; past it the plugin is ended and its answer refused, never held whole
+MOST_PLUGIN_OUTPUT = 1 << 20
+#: how long an exec plugin may run where the caller gives no limit
+PLUGIN_WITHIN_S = 30.0
+_plugin_limit = threading.local()  # the limit of the plugin this thread's load may run
+
+
+def _read_bounded(stream: Any, into: list[bytes], over: threading.Event) -> None:
+    """``stream`` read into ``into`` until it ends, or until it passed MOST_PLUGIN_OUTPUT
+    bytes (``over`` set; the rest never read)."""
+    size = 0
+    while chunk := stream.read1(65536):
+        size += len(chunk)
+        if size > MOST_PLUGIN_OUTPUT:
+            over.set()
+            return
+        into.append(chunk)
+
+
+def _run_plugin(process: subprocess.Popen[bytes], within_s: float) -> tuple[str, str]:
+    """(stdout, stderr) of a plugin that ended within ``within_s`` having printed at most
+    MOST_PLUGIN_OUTPUT bytes on each; else it is ended (ConfigException). Its streams are
+    read as it prints, so a full pipe never stops it."""
+    from kubernetes.config.config_exception import ConfigException
+
+    out: list[bytes] = []
+    err: list[bytes] = []
+    over = threading.Event()
+    readers = [threading.Thread(target=_read_bounded, args=(stream, into, over),
+                                name="kube-load-plugin-output", daemon=True)
+               for stream, into in ((process.stdout, out), (process.stderr, err))
+               if stream is not None]  # fmt: skip
+    for reader in readers:
+        reader.start()
+    deadline = time.monotonic() + within_s
+    try:
+        while process.poll() is None and not over.is_set():
+            if time.monotonic() >= deadline:
+                raise ConfigException(
+                    f"exec: the credential plugin did not answer within {within_s:g} s and "
+                    "was ended (it may wait for a login in a browser or a terminal: log in "
+                    "with it outside the app first)"
+                )
+            over.wait(0.05)
+        if over.is_set():
+            raise ConfigException(
+                f"exec: the credential plugin printed more than {MOST_PLUGIN_OUTPUT:,} bytes "
+                "and was ended; its answer was not read"
+            )
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for reader in readers:
+            reader.join(5)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+    return b"".join(out).decode("utf-8", "replace"), b"".join(err).decode("utf-8", "replace")
+
+
+def _plugin_status(code: int, stdout: str, stderr: str, api_version: str) -> Any:
+    """The ``status`` of a plugin's ExecCredential, checked as the Kubernetes client does."""
+    from kubernetes.config.config_exception import ConfigException
+
+    if code != 0:
+        said = stderr.strip()
+        raise ConfigException(f"exec: process returned {code}" + (f". {said}" if said else ""))
+    try:
+        data = json.loads(stdout)
+    except ValueError as exc:
+        raise ConfigException(f"exec: failed to decode process output: {exc}") from exc
+    for key in ("apiVersion", "kind", "status"):
+        if not isinstance(data, dict) or key not in data:
+            raise ConfigException(f"exec: malformed response. missing key '{key}'")
+    if data["apiVersion"] != api_version:
+        raise ConfigException(
+            f"exec: plugin api version {data['apiVersion']} does not match {api_version}"
+        )
+    return data["status"]
+
+
+def _bounded_exec_provider() -> None:
+    """The Kubernetes client's exec plugin runner, with limits (put in place once per
+    process): the plugin is ended when its load's caller stops waiting (the limit
+    ``load_api_client`` was given), and when it prints more than ``MOST_PLUGIN_OUTPUT``.
+    The client's own waited for ever (a plugin waiting on a browser login held a loader
+    thread and its process for good; four of them, every later load) and held all it
+    printed. Otherwise as the client's (kubernetes 37: interactive only from a terminal,
+    its answer checked the same way)."""
+    from kubernetes.config import kube_config
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.exec_provider import ExecProvider
+
+    if getattr(kube_config.ExecProvider, "bounded", False):
+        return
+
+    class BoundedExecProvider(ExecProvider):
+        bounded = True
+
+        def run(self, previous_response: Any = None) -> Any:
+            interactive = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+            spec: dict[str, Any] = {"interactive": interactive}
+            if previous_response:
+                spec["response"] = previous_response
+            if self.cluster:
+                spec["cluster"] = self.cluster.value
+                for extension in self.cluster.value.get("extensions") or ():
+                    if extension["name"] == "client.authentication.k8s.io/exec":
+                        spec["cluster"]["config"] = extension["extension"]
+                        break
+            info = {"apiVersion": self.api_version, "kind": "ExecCredential", "spec": spec}
+            self.env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
+            process = subprocess.Popen(
+                self.args,
+                stdout=subprocess.PIPE,
+                stderr=sys.stderr if interactive else subprocess.PIPE,
+                stdin=sys.stdin if interactive else subprocess.DEVNULL,
+                cwd=self.cwd,
+                env=self.env,
+                shell=self.shell,
+            )
+            within_s = getattr(_plugin_limit, "within_s", PLUGIN_WITHIN_S)
+            try:
+                stdout, stderr = _run_plugin(process, within_s)
+                return _plugin_status(process.returncode, stdout, stderr, self.api_version)
+            except ConfigException as exc:  # the client logs it and goes on with no credential:
+                _plugin_limit.failed = str(exc)  # the load says it (load_api_client)
+                raise
+
+    setattr(kube_config, "ExecProvider", BoundedExecProvider)  # noqa: B010 (a module's name)
+
+
+def load_api_client(
+    kubeconfig: Mapping[str, Any], name: str, *, plugin_within_s: float = PLUGIN_WITHIN_S
+) -> tuple[Any, float | None]:
     """An API client for the kubeconfig, and when its credential expires. Blocking (an exec
     plugin or an OIDC refresh may run).
 
@@ -175,7 +314,7 @@ def load_api_client(kubeconfig: Mapping[str, Any], name: str) -> tuple[Any, floa
     field to a temp file kept for the whole process (and left behind by a crash). A client
     certificate and key go into the TLS context in memory instead (the user's entry stripped of
     them before loading; an exec plugin's deleted as soon as loaded), and the CA is handed over
-    as data."""
+    as data. An exec plugin is ended past ``plugin_within_s`` (``_bounded_exec_provider``)."""
     from kubernetes import client
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.config.kube_config import KubeConfigLoader
@@ -205,10 +344,16 @@ def load_api_client(kubeconfig: Mapping[str, Any], name: str) -> tuple[Any, floa
         with contextlib.ExitStack() as held:  # an OIDC refresh's CA, open while it may run
             _idp_ca_in_memory(loaded, held)
             loader = KubeConfigLoader(config_dict=loaded)
+            _bounded_exec_provider()
+            _plugin_limit.within_s, _plugin_limit.failed = plugin_within_s, None
             try:
                 loader.load_and_set(configuration)
             finally:
+                failed = _plugin_limit.failed
+                del _plugin_limit.within_s, _plugin_limit.failed
                 plugin_pair = _take_written(configuration, ca_pem)
+            if failed:  # the client went on without a credential: every call a 401
+                raise ConfigException(failed)
     except (ConfigException, ValueError, KeyError, TypeError, OSError) as exc:
         raise KubeConfigInvalid(f"kubeconfig cannot be used: {exc}", backend=name) from exc
     except (HTTPError, OAuth2Error, RequestException) as exc:  # an OIDC refresh: the issuer

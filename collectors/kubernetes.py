@@ -123,9 +123,10 @@ async def load_client(
     kubeconfig: Mapping[str, Any], name: str, *, within_s: float = LOAD_WITHIN_S
 ) -> tuple[Any, float | None]:
     """``load_api_client`` in a loader thread, within ``within_s``: past it the caller has
-    ``CollectorTimeout``, and the thread is left to end when the plugin does (its client, if
-    one comes, is closed then)."""
-    done = _loaders.submit(functools.partial(load_api_client, kubeconfig, name))
+    ``CollectorTimeout``, and the plugin is ended then too (its client, if one came just
+    before, is closed)."""
+    load = functools.partial(load_api_client, kubeconfig, name, plugin_within_s=within_s)
+    done = _loaders.submit(load)
     try:
         async with asyncio.timeout(within_s):  # not wait_for: it can lose a cancel
             return await asyncio.wrap_future(done)
