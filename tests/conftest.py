@@ -190,7 +190,7 @@ class SecretService:
         if code is not None:
             return f"gnome-keyring-daemon exited ({code})"
         import secretstorage
-        from jeepney.io.blocking import open_dbus_connection
+        from jeepney.io.blocking import open_dbus_connection  # type: ignore[import-untyped]
 
         connection = open_dbus_connection(self.address)
         try:
@@ -228,7 +228,7 @@ class SecretService:
         return Keyring()
 
     @staticmethod
-    def _stop(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    def _stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
         proc.terminate()
         try:
             proc.wait(5)
