@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.cli.args import JSON_HELP, Io, examples, instant
 from aiops_desktop.cli.data import say_unread
+from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFoundError, UsageError
 from aiops_desktop.models.text import one_line, time_text
 
@@ -77,9 +78,7 @@ async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
         raise UsageError("a capture is read-only: acknowledge incidents in the live cache")
     whole = await _regroup(core, io)
     if args.ack is not None:
-        done = await core.incidents.acknowledge(args.ack)
-        if done is None:
-            raise NotFoundError(f"no incident {args.ack!r}; `aiops-desktop incidents` lists them")
+        await _acknowledge(core, args.ack, io)
     shown = await core.incidents.listed()
     if core.incidents.left_out:  # the store's limit: the least pressing are not listed
         io.err.write(f"{core.incidents.left_out} less pressing incidents not listed\n")
@@ -102,6 +101,22 @@ async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
         if more > 0:
             out.write(f"    … and {more} more signal{'s' if more > 1 else ''}\n")
     return EXIT_OK if whole else EXIT_PARTIAL
+
+
+async def _acknowledge(core: Core, incident_id: str, io: Io) -> None:
+    """Acknowledge an open incident. One acknowledged already is said (nothing to do: the
+    list follows); one resolved fails (a script acknowledging what it pages on must learn
+    that nothing was acknowledged: it ended, or was grouped again under another id)."""
+    before = await core.incidents.get(incident_id)
+    done = await core.incidents.acknowledge(incident_id)  # whoever may not is refused here
+    if done is None:
+        raise NotFoundError(f"no incident {incident_id!r}; `aiops-desktop incidents` lists them")
+    if done.state is IncidentStatus.RESOLVED:  # resolved before, or by a grouping since
+        raise UsageError(f"{incident_id} is RESOLVED: nothing to acknowledge "
+                         "(`aiops-desktop incidents` lists those open)")  # fmt: skip
+    if before is not None and before.state is IncidentStatus.ACKNOWLEDGED:
+        at = "" if done.acknowledged_at is None else f" at {time_text(done.acknowledged_at)}"
+        io.err.write(f"{one_line(incident_id)} is already acknowledged{at}: nothing to do\n")
 
 
 #: the signals of an incident listed under it (the rest are counted)

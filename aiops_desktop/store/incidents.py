@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Container, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 
@@ -12,6 +13,12 @@ from aiops_desktop.store.bodies import read_all, read_one
 from aiops_desktop.store.database import Database
 
 LIST_LIMIT = 1000
+_ACTIVE = (
+    "SELECT body FROM incidents WHERE state != 'RESOLVED' OR updated_at >= ? ORDER BY opened_at"
+)
+#: a grouping (``analysis.incidents.group`` with its signals): the incidents active and the
+#: ids stored in, the incidents as grouped and the ids of those changed out
+Grouping = Callable[[list[Incident], Container[str]], tuple[list[Incident], set[str]]]
 _STATE_ORDER = "CASE state WHEN 'OPEN' THEN 0 WHEN 'ACKNOWLEDGED' THEN 1 ELSE 2 END"
 _SEVERITY_ORDER = "CASE severity WHEN 'CRITICAL' THEN 0 WHEN 'WARNING' THEN 1 ELSE 2 END"
 
@@ -27,14 +34,28 @@ class IncidentRepository:
         opened again (``reopened_at``) after it: a new, worse signal began since."""
 
         def op(conn: sqlite3.Connection) -> int:
-            acked = _acknowledged(conn, [i.id for i in incidents if i.state is IncidentStatus.OPEN])
-            written = [i if not _still_acknowledged(i, acked) else i.model_copy(update={
-                "state": IncidentStatus.ACKNOWLEDGED, "acknowledged_at": acked[i.id]})
-                for i in incidents]  # fmt: skip
-            rows = [(i.id, i.state.value, i.severity.value, i.opened_at.timestamp(),
-                     i.updated_at.timestamp(), i.model_dump_json()) for i in written]  # fmt: skip
-            conn.executemany("INSERT OR REPLACE INTO incidents VALUES (?,?,?,?,?,?)", rows)
-            return len(rows)
+            return len(_write(conn, incidents))
+
+        return self._db.write(op)
+
+    def regroup(
+        self, grouping: Grouping, *, resolved_since: float
+    ) -> Future[tuple[list[Incident], set[str]]]:
+        """``grouping`` of the incidents ``active`` (with the ids stored as ``taken``), and
+        those it changed written: the incidents as grouped, and the ids of those changed.
+        Read, grouping and write are one write transaction (the writer's BEGIN IMMEDIATE):
+        another process grouping the same cache (the window and the wall, the CLI) waits for
+        this one's commit and groups over what it wrote. Read apart, each would open an
+        incident for the same new signal, the second under the first's id with "-2": two
+        live incidents for one signal, acknowledged apart."""
+
+        def op(conn: sqlite3.Connection) -> tuple[list[Incident], set[str]]:
+            rows = conn.execute(_ACTIVE, (resolved_since,))
+            active = read_all(Incident, (body for (body,) in rows), "incident")
+            stored = _StoredIds(lambda sql, params: conn.execute(sql, params).fetchone())
+            grouped, changed = grouping(active, stored)
+            written = {i.id: i for i in _write(conn, [i for i in grouped if i.id in changed])}
+            return [written.get(i.id, i) for i in grouped], changed
 
         return self._db.write(op)
 
@@ -42,17 +63,13 @@ class IncidentRepository:
         """Every incident not resolved, and those resolved since ``resolved_since``, with no
         limit (what grouping needs: one left out would never resolve, and its signals would
         open it again under its own id)."""
-        rows = self._db.fetch_all(
-            "SELECT body FROM incidents WHERE state != 'RESOLVED' OR updated_at >= ? "
-            "ORDER BY opened_at",
-            (resolved_since,),
-        )
+        rows = self._db.fetch_all(_ACTIVE, (resolved_since,))
         return read_all(Incident, (r[0] for r in rows), "incident")
 
     def taken_ids(self) -> _StoredIds:
         """The ids stored, asked one by one (``analysis.incidents.group``'s ``taken``: a new
         incident's id is none of them)."""
-        return _StoredIds(self._db)
+        return _StoredIds(self._db.fetch_one)
 
     def listed(
         self, *, states: tuple[IncidentStatus, ...] = (), since: float | None = None,
@@ -133,14 +150,27 @@ def _still_acknowledged(incident: Incident, acked: dict[str, datetime | None]) -
     return reopened is None or when is None or when > reopened
 
 
-class _StoredIds:
-    """Whether an id is stored, asked of the store (the table may hold many)."""
+def _write(conn: sqlite3.Connection, incidents: list[Incident]) -> list[Incident]:
+    """``incidents`` written (``save``), as written."""
+    acked = _acknowledged(conn, [i.id for i in incidents if i.state is IncidentStatus.OPEN])
+    written = [i if not _still_acknowledged(i, acked) else i.model_copy(update={
+        "state": IncidentStatus.ACKNOWLEDGED, "acknowledged_at": acked[i.id]})
+        for i in incidents]  # fmt: skip
+    rows = [(i.id, i.state.value, i.severity.value, i.opened_at.timestamp(),
+             i.updated_at.timestamp(), i.model_dump_json()) for i in written]  # fmt: skip
+    conn.executemany("INSERT OR REPLACE INTO incidents VALUES (?,?,?,?,?,?)", rows)
+    return written
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+
+class _StoredIds:
+    """Whether an id is stored, asked of the store (the table may hold many) through
+    ``fetch_one`` (a read connection's, or the writer's inside its transaction)."""
+
+    def __init__(self, fetch_one: Callable[[str, Sequence[object]], object | None]) -> None:
+        self._fetch_one = fetch_one
 
     def __contains__(self, incident_id: object) -> bool:
         if not isinstance(incident_id, str):
             return False
-        found = self._db.fetch_one("SELECT 1 FROM incidents WHERE id = ?", (incident_id,))
+        found = self._fetch_one("SELECT 1 FROM incidents WHERE id = ?", (incident_id,))
         return found is not None

@@ -28,6 +28,7 @@ from aiops_desktop.models.fleet import (
     FleetTruth,
 )
 from aiops_desktop.models.incidents import Incident, IncidentSignal
+from aiops_desktop.models.text import one_line
 from aiops_desktop.services.fleet.findings import ALERT_SEVERITY
 from aiops_desktop.services.fleet.state import ANOMALIES_WITHIN, FLEET_CHANGED
 from aiops_desktop.services.runtime.access import Access, Action
@@ -93,17 +94,26 @@ def _finding_entity(cluster: str, subject: str) -> str:
     return f"{cluster} {subject.split(' (', 1)[0]}"
 
 
+#: the most of a server's name (an alert's, an event's reason) and of its words (an alert's
+#: annotation, an event's message) a signal keeps: each is stored and rewritten every refresh
+NAME_MOST = 128
+REASON_MOST = 300
+
+
 def alert_signals(alerts: Mapping[str, list[Alert]], now: datetime) -> list[IncidentSignal]:
+    """Every alert firing; its name and annotation one printable line, cut as an event's
+    are (a crafted answer's 200,000 characters of escapes would be stored, and shown)."""
     out = []
     for cluster, firing in alerts.items():
         for a in firing:
+            name = one_line(a.name)[:NAME_MOST]
+            said = a.annotations.get("summary") or a.annotations.get("description") or ""
             out.append(IncidentSignal(
                 key=f"alert|{cluster}|{a.fingerprint}", source="alert", cluster=cluster,
-                subject=a.name, severity=ALERT_SEVERITY[a.severity],
-                reason=a.annotations.get("summary") or a.annotations.get("description")
-                or "firing",
+                subject=name, severity=ALERT_SEVERITY[a.severity],
+                reason=one_line(said)[:REASON_MOST].strip() or "firing",
                 first_seen=_sane(a.starts_at, now), last_seen=now,
-                topology=place_of("", a.labels), alert_name=a.name,
+                topology=place_of("", a.labels), alert_name=name,
                 alert_labels=alert_labels(a.labels),  # with its name: which alert it is
                 entity=entity_of(cluster, object_labels(a.labels)),  # not its exporter's
             ))  # fmt: skip
@@ -146,12 +156,18 @@ EVENT_SPAN_MOST = timedelta(days=1)
 EVENTS_PER_CLUSTER = 200  # the newest warnings of a cluster taken, at most
 
 
+#: ``_event_time``'s key for an events.k8s.io event's latest repeat
+SERIES_LAST = "series.lastObservedTime"
+
+
 def _event_time(obj: dict[str, Any], *keys: str) -> datetime | None:
-    """An event's time (a server's text: a time without a zone is taken as UTC)."""
-    series = obj.get("series")
+    """An event's time: the first of ``keys`` that holds one (a server's text: a time without
+    a zone is taken as UTC). ``SERIES_LAST`` is the latest repeat of an events.k8s.io event:
+    a last time only (its first is ``eventTime``: a FailedScheduling repeated for 40 minutes
+    began then, not at its latest repeat)."""
+    series = _dict(obj.get("series"))
     for key in keys:
-        text = obj.get(key) or (series.get("lastObservedTime") if isinstance(series, dict)
-                                else None)  # fmt: skip
+        text = series.get("lastObservedTime") if key == SERIES_LAST else obj.get(key)
         if isinstance(text, str) and len(text) <= 64:
             with contextlib.suppress(ValueError):
                 when = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -172,7 +188,7 @@ def event_signals(
     for obj in events:
         if not isinstance(obj, dict) or obj.get("type") != "Warning":
             continue
-        last = _event_time(obj, "lastTimestamp", "eventTime")
+        last = _event_time(obj, "lastTimestamp", SERIES_LAST, "eventTime")
         if last is None or now - last > EVENTS_WITHIN:
             continue
         last = min(last, now)
@@ -189,7 +205,7 @@ def event_signals(
         uid = str(meta.get("uid") or meta.get("name"))[:128]
         out.append(IncidentSignal(
             key=f"event|{cluster}|{uid}", source="Kubernetes", cluster=cluster, subject=subject,
-            severity=FindingSeverity.WARNING, reason=reason[:300],
+            severity=FindingSeverity.WARNING, reason=reason[:REASON_MOST],
             first_seen=first, last_seen=last, topology=place_of(subject),
             entity=f"{cluster} {subject}",
         ))  # fmt: skip
@@ -215,9 +231,10 @@ def _built(read: _Read, now: datetime) -> list[IncidentSignal]:
 
 
 def _grouped(
-    read: _Read, active: list[Incident], now: datetime, unread: set[str], taken: Container[str]
-) -> tuple[list[Incident], set[str]]:
-    return group(active, _built(read, now), now, unread=unread, taken=taken)
+    signals: list[IncidentSignal], now: datetime, unread: set[str],
+    active: list[Incident], taken: Container[str],
+) -> tuple[list[Incident], set[str]]:  # fmt: skip
+    return group(active, signals, now, unread=unread, taken=taken)
 
 
 _ORDER = {IncidentStatus.OPEN: 0, IncidentStatus.ACKNOWLEDGED: 1, IncidentStatus.RESOLVED: 2}
@@ -314,17 +331,18 @@ class IncidentService:
             now = self._clock()
             read = await self._read(now)
             kept = await self._kept(now)
+            # off the loop: 20,000 alerts are 20,000 signals to build
+            signals = await asyncio.to_thread(_built, read, now)
+            # grouped on the store's writer thread, in the transaction that reads the
+            # incidents and writes those changed (another process's grouping waits for it):
             # every one not resolved, and those resolved lately (their ended signals are
-            # still offered: they must not open the same incident again)
-            lately = (now - OFFERED_AFTER_END).timestamp()
-            active = await asyncio.to_thread(self.repo.active, resolved_since=lately)
-            # off the loop: 20,000 alerts are 20,000 signals to build, and a thousand signals
+            # still offered: they must not open the same incident again); a thousand signals
             # against a thousand incidents is a second; a new incident's id is none stored
-            grouped, changed = await asyncio.to_thread(
-                _grouped, read, active, now, self._unread(), self.repo.taken_ids()
+            lately = (now - OFFERED_AFTER_END).timestamp()
+            grouping = partial(_grouped, signals, now, self._unread())
+            grouped, _ = await asyncio.wrap_future(
+                self.repo.regroup(grouping, resolved_since=lately)
             )
-            if changed:
-                await asyncio.wrap_future(self.repo.save([i for i in grouped if i.id in changed]))
             shown = {i.id: i for i in kept} | {i.id: i for i in grouped}
             self._bus.publish(INCIDENTS_CHANGED, _in_order(list(shown.values())))
             return grouped
