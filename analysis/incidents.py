@@ -27,7 +27,8 @@ Places come from a finding's subject and from labels (``place_of``). Prometheus 
 series it scrapes the labels of the scrape *target* (``instance``: its address, ``job``; with
 Kubernetes service discovery also the target's ``namespace``, ``service``, ``pod``,
 ``container``, ``endpoint``): an exporter's, not those of the object it reports on. So, in a
-label set with ``instance`` or ``job`` (``object_labels``):
+label set with ``instance`` (``object_labels``; without it, the labels were aggregated away:
+TargetDown's ``count(up == 0) by (job, namespace, service)`` names the target that is down):
 - ``exported_namespace``/``exported_pod`` (the object's, renamed where they collided with the
   target's) are the namespace and pod; ``namespace`` otherwise only where the labels name a
   namespaced object (``pod``, ``deployment``, ... as kube-state-metrics and the kubelet name
@@ -35,8 +36,11 @@ label set with ``instance`` or ``job`` (``object_labels``):
 - ``instance`` is a place (the node, by its host) only where the labels name no object at all
   (the series is about its target itself: a node exporter's node); never beside one (a
   kube-state-metrics address shared by every alert it raises);
+- ``pod`` is not the object where it is the target's own, an exporter reporting on its node
+  (``exporters_pod``: node-exporter under a ServiceMonitor: its instance is the node's name);
 - ``service``, ``job``, ``endpoint`` never (the Service the target was found through);
-  ``service`` is a place only of a series that was not scraped (a span's service).
+  ``service`` is a place only of labels not scraped or aggregated (a span's service, the
+  Service TargetDown names).
 Two signals narrower than a namespace (a pod, a node, a device, a service) are not one place
 by their namespace alone.
 """
@@ -44,12 +48,14 @@ by their namespace alone.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Collection, Container, Iterable
 from datetime import datetime, timedelta
 
 from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
 from aiops_desktop.models.incidents import UNREAD_KEPT, Incident, IncidentSignal
+from aiops_desktop.models.text import one_line
 
 GROUP_WINDOW = timedelta(minutes=15)
 RESOLVE_AFTER = timedelta(minutes=10)
@@ -70,14 +76,14 @@ def node_of(labels: dict[str, str]) -> str:
 
 
 def pod_of(cluster: str, labels: dict[str, str]) -> str | None:
-    """The entity name of the pod a series or alert is about (None where none)."""
-    if not labels.get("pod"):
+    """The entity name of the pod a series or alert is about (None where none: an exporter's
+    own pod is not, ``exporters_pod``)."""
+    if not labels.get("pod") or exporters_pod(labels):
         return None
     return f"{cluster} pod {labels.get('namespace', '?')}/{labels['pod']}"
 
 
 #: labels Prometheus adds to what it scrapes about the scrape target (not the object)
-_SCRAPE = ("instance", "job")
 _TARGET = frozenset({"instance", "job", "service", "endpoint", "namespace", "pod", "container"})
 #: labels naming a Kubernetes object in a namespace (the kind in lower case, as
 #: kube-state-metrics and the kubelet name them): beside one, ``namespace`` is the object's
@@ -89,21 +95,48 @@ _NAMESPACED = frozenset({
 })  # fmt: skip
 
 
+def exporters_pod(labels: dict[str, str]) -> bool:
+    """Whether the labels' ``pod`` is the scrape target's own, an exporter reporting on its
+    node, not a pod the series is about: node-exporter under a ServiceMonitor (kube-prometheus,
+    OpenShift) gives every series and alert its target's pod, namespace, service, endpoint and
+    container, with ``instance`` relabelled to the node's name. So: found through a Service
+    (``service`` or ``endpoint``), named after its job or Service (a workload's pod
+    "<name>-<hash>"; the kubelet's series of a workload pod are not), with an instance that
+    names a host, not an address (an app's own series: its instance is its pod's IP and port,
+    and the pod is what it is about) nor the pod itself; no ``exported_pod`` beside it."""
+    pod = labels.get("pod", "")
+    if not pod or labels.get("exported_pod") or not (labels.get("service")
+                                                     or labels.get("endpoint")):  # fmt: skip
+        return False
+    if not any(pod.startswith(f"{labels[k]}-") for k in ("job", "service") if labels.get(k)):
+        return False
+    instance = labels.get("instance", "")
+    if not instance or instance.startswith("[") or instance.count(":") > 1:  # an IPv6 address
+        return False
+    host = instance.split(":")[0]
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host != pod
+    return False
+
+
 def object_labels(labels: dict[str, str]) -> dict[str, str]:
     """The labels of what a series or an alert is about, without the scrape target's (see
-    the module's doc): a label set not scraped (no ``instance``, no ``job``: the app's own
-    aggregated series, a span's) as it is."""
-    if not any(k in labels for k in _SCRAPE):
+    the module's doc): a label set not scraped, or aggregated (no ``instance``: the app's own
+    aggregated series, a span's, TargetDown's job, namespace and service), as it is."""
+    if "instance" not in labels:
         return labels
     out = {k: v for k, v in labels.items() if k not in _TARGET and not k.startswith("exported_")}
-    namespaced = any(labels.get(k) for k in _NAMESPACED)
+    exporter = exporters_pod(labels)  # the node is the place, by its instance
+    namespaced = any(labels.get(k) for k in _NAMESPACED if not (exporter and k == "pod"))
     if labels.get("exported_namespace") or labels.get("exported_pod"):
         if labels.get("exported_namespace"):
             out["namespace"] = labels["exported_namespace"]
         if labels.get("exported_pod"):
             out["pod"] = labels["exported_pod"]
     else:
-        if labels.get("pod"):
+        if labels.get("pod") and not exporter:
             out["pod"] = labels["pod"]
         if namespaced and labels.get("namespace"):
             out["namespace"] = labels["namespace"]
@@ -113,13 +146,20 @@ def object_labels(labels: dict[str, str]) -> dict[str, str]:
     return out
 
 
-#: labels of an alert that are not what it is about: its name, how bad, where it was raised
-_NOT_ABOUT = ("alertname", "severity", "cluster")
+#: labels of an alert that are not what it is about: its name, how bad, where it was raised:
+#: its cluster (by name; by id where an ACM hub forwards it, ``managed_cluster``, or evaluates
+#: it, ``clusterID``; a Thanos or Observatorium tenant's) and the Prometheus that raised it
+#: (an HA pair's replica): they differ per cluster, and the same alert on two is one incident
+_NOT_ABOUT = frozenset({
+    "alertname", "severity", "cluster", "managed_cluster", "clusterID", "cluster_id",
+    "tenant_id", "prometheus", "prometheus_replica", "replica",
+})  # fmt: skip
 
 
 def alert_labels(labels: dict[str, str]) -> dict[str, str]:
     """What an alert is about, by its labels: its ``object_labels`` without its name, its
-    severity or its cluster; with its name, the same on two clusters is the same alert."""
+    severity, its cluster or the Prometheus that raised it (``_NOT_ABOUT``); with its name,
+    the same on two clusters is the same alert."""
     return {k: v for k, v in object_labels(labels).items() if k not in _NOT_ABOUT}
 
 
@@ -255,27 +295,41 @@ def _same_place(a: list[str], b: list[str]) -> bool:
 
 
 def _title(incident: Incident) -> str:
+    """Its worst signal's alert "on N clusters" where that alert fires on several (not where
+    only another alert of it does), else its cluster, place and reason; one printable line of
+    at most TITLE_CHARS (an alert's name is a server's text: a crafted one held 200,000
+    characters of terminal escapes)."""
     worst = incident.worst
     if worst is None:
         return "incident"
-    clusters = incident.clusters
-    if worst.alert_name and len(clusters) > 1:
-        head = f"{worst.alert_name} on {len(clusters)} clusters"
+    alert = _alert(worst)
+    firing = {s.cluster for s in incident.signals if alert is not None and _alert(s) == alert}
+    if worst.alert_name and len(firing) > 1:
+        head = f"{_cut(worst.alert_name)} on {len(firing)} clusters"
     else:
-        head = f"{worst.cluster}: {worst.place}: {_headline(worst.reason)}"
+        head = f"{_cut(worst.cluster)}: {_cut(worst.place)}: {_headline(worst.reason)}"
     more = incident.signal_count - 1
-    return head + (f" (+{more} signal{'s' if more > 1 else ''})" if more else "")
+    tail = f" (+{more} signal{'s' if more > 1 else ''})" if more else ""
+    return _cut(head, TITLE_CHARS - len(tail)) + tail
 
 
 TITLE_REASON_CHARS = 80
+TITLE_NAME_CHARS = 80  # a title's cluster, place, alert name
+TITLE_CHARS = 200
+
+
+def _cut(text: str, most: int = TITLE_NAME_CHARS) -> str:
+    """``text`` as one printable line of at most ``most`` characters ("…" where cut)."""
+    line = one_line(text)
+    return line if len(line) <= most else line[: most - 1] + "…"
 
 
 def _headline(reason: str) -> str:
     """A reason's first clause ("XID 79 GPU has fallen off the bus", not its advice)."""
+    reason = one_line(reason)
     marks = (reason.find(": ", 12), reason.find(". ", 12), reason.find("; ", 12))
     cut = min((i for i in marks if i > 0), default=len(reason))
-    head = reason[:cut]
-    return head if len(head) <= TITLE_REASON_CHARS else head[: TITLE_REASON_CHARS - 1] + "…"
+    return _cut(reason[:cut], TITLE_REASON_CHARS)
 
 
 def _identity(signal: IncidentSignal) -> str:
