@@ -160,6 +160,7 @@ class Core:
             core.notices.append(str(db.recovered))
         if problem is not None:
             core.notices.append(problem)
+        core.notices.extend(ClusterRepository(db).damaged())  # skipped by every cluster list
         log.info("cache opened", extra={"path": str(paths.db_path), "schema": db.schema_version})
         return core
 

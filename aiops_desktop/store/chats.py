@@ -9,6 +9,7 @@ from concurrent.futures import Future
 from uuid import UUID
 
 from aiops_desktop.models.chat import ChatSession
+from aiops_desktop.store.bodies import read_one
 from aiops_desktop.store.database import Database
 
 LIST_LIMIT = 200
@@ -53,5 +54,6 @@ class ChatRepository:
         return [(UUID(r[0]), r[1], r[2], r[3]) for r in rows]
 
     def get(self, session_id: UUID) -> ChatSession | None:
+        """The session; a damaged row (store/bodies.py): DamagedRowError naming it."""
         row = self._db.fetch_one("SELECT body FROM chat_sessions WHERE id = ?", (str(session_id),))
-        return ChatSession.model_validate_json(row[0]) if row else None
+        return read_one(ChatSession, row[0], f"chat session {session_id}") if row else None

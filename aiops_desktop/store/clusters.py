@@ -1,30 +1,75 @@
-"""Registered clusters. The row holds the Cluster model's JSON: references only, no secret."""
+"""Registered clusters. The row holds the Cluster model's JSON: references only, no secret.
+A damaged row (a hand edit, a disk error inside the JSON, a field a newer version added) is
+skipped by every list, named in the log and to the person (``damaged``), and never written
+over or deleted here: the person may want to repair it (store/bodies.py)."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections.abc import Iterable
 from concurrent.futures import Future
 from uuid import UUID
 
 from aiops_desktop.models import Cluster
+from aiops_desktop.store.bodies import DamagedRowError, read_one
 from aiops_desktop.store.database import Database
+
+log = logging.getLogger("aiops.store")
+
+
+def _what(cluster_id: object, name: object) -> str:
+    # the row's id and name, quoted (a hand-edited one may hold a line break); never its doc
+    return f"cluster {str(name)!r} (id {str(cluster_id)!r})"
+
+
+def _read(row: Iterable[object]) -> Cluster:
+    """A (id, name, doc) row as its Cluster; damaged: DamagedRowError naming it."""
+    cluster_id, name, doc = row
+    return read_one(Cluster, doc, _what(cluster_id, name))
 
 
 class ClusterRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        #: the damaged rows already logged: a running app lists the clusters every
+        #: ADOPT_INTERVAL_S, and one line per row is enough
+        self._logged: set[str] = set()
 
     def save(self, cluster: Cluster) -> Future[Cluster]:
+        """Insert or update ``cluster``; a damaged row with its id or its name is left as it
+        is and the save fails with DamagedRowError (never a silent overwrite)."""
         doc = cluster.model_dump_json()
-        params = (str(cluster.id), cluster.name, doc, cluster.updated_at.isoformat())
+        key = str(cluster.id)
+        params = (key, cluster.name, doc, cluster.updated_at.isoformat())
 
         def op(conn: sqlite3.Connection) -> Cluster:
-            conn.execute(
-                "INSERT INTO clusters (id, name, doc, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET name=excluded.name, doc=excluded.doc, "
-                "updated_at=excluded.updated_at",
-                params,
-            )
+            old = conn.execute("SELECT id, name, doc FROM clusters WHERE id = ?", (key,))
+            for row in old.fetchall():
+                _read(row)
+            try:
+                conn.execute(
+                    "INSERT INTO clusters (id, name, doc, updated_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET name=excluded.name, doc=excluded.doc, "
+                    "updated_at=excluded.updated_at",
+                    params,
+                )
+            except sqlite3.IntegrityError:
+                # the name is taken; by a damaged row (which the registry cannot have read),
+                # that is the error to give: "registered meanwhile" would send the person
+                # looking for a cluster no list shows
+                taken = conn.execute(
+                    "SELECT id, name, doc FROM clusters WHERE name = ?", (cluster.name,)
+                ).fetchone()
+                if taken is not None:
+                    try:
+                        _read(taken)
+                    except DamagedRowError as exc:
+                        raise DamagedRowError(
+                            f"the name {cluster.name!r} is taken: {exc}. The row was left as "
+                            "it is: repair or remove it in the cache, or choose another name"
+                        ) from None
+                raise
             return cluster
 
         return self._db.write(op)
@@ -34,19 +79,28 @@ class ClusterRepository:
         holds now, and the row as it then is (None: no row, the cluster was removed). Another
         process (the CLI, the wall) may have changed or removed the cluster since this one
         loaded it: a whole-document save would put its old endpoints back, or the removed
-        cluster back, without its credentials."""
+        cluster back, without its credentials. A row damaged since: DamagedRowError, the
+        row left as it was."""
         status = cluster.status.model_dump_json()
         key = str(cluster.id)
 
         def op(conn: sqlite3.Connection) -> Cluster | None:
-            cur = conn.execute(
-                "UPDATE clusters SET doc = json_set(doc, '$.status', json(?)) WHERE id = ?",
-                (status, key),
-            )
+            try:
+                cur = conn.execute(
+                    "UPDATE clusters SET doc = json_set(doc, '$.status', json(?)) WHERE id = ?",
+                    (status, key),
+                )
+            except sqlite3.OperationalError:  # the row's doc is not JSON (malformed JSON)
+                row = conn.execute(
+                    "SELECT id, name, doc FROM clusters WHERE id = ?", (key,)
+                ).fetchone()
+                if row is not None:
+                    _read(row)
+                raise
             if cur.rowcount == 0:
                 return None
-            row = conn.execute("SELECT doc FROM clusters WHERE id = ?", (key,)).fetchone()
-            return Cluster.model_validate_json(row[0])
+            row = conn.execute("SELECT id, name, doc FROM clusters WHERE id = ?", (key,))
+            return _read(row.fetchone())  # damaged: raised, the update undone (a savepoint)
 
         return self._db.write(op)
 
@@ -57,17 +111,37 @@ class ClusterRepository:
 
         return self._db.write(op)
 
+    def _read_all(self, say: bool = True) -> tuple[list[Cluster], list[DamagedRowError]]:
+        rows = self._db.fetch_all("SELECT id, name, doc FROM clusters ORDER BY name")
+        good, damaged = [], []
+        for row in rows:
+            try:
+                good.append(_read(row))
+            except DamagedRowError as exc:
+                damaged.append(exc)
+                if say and str(row[0]) not in self._logged:
+                    self._logged.add(str(row[0]))
+                    log.warning("%s; skipped, left in place", exc)
+        return good, damaged
+
+    def damaged(self) -> list[str]:
+        """For each damaged row, a sentence for the person naming it (never its doc)."""
+        return [f"{str(exc)[:1].upper()}{str(exc)[1:]}; it is not listed, and left as it is "
+                "for repair" for exc in self._read_all(say=False)[1]]  # fmt: skip
+
     def list(self) -> list[Cluster]:
-        rows = self._db.fetch_all("SELECT doc FROM clusters ORDER BY name")
-        return [Cluster.model_validate_json(r[0]) for r in rows]
+        """The readable clusters; a damaged row is skipped and logged (``damaged``)."""
+        return self._read_all()[0]
 
     def get(self, cluster_id: UUID) -> Cluster | None:
-        row = self._db.fetch_one("SELECT doc FROM clusters WHERE id = ?", (str(cluster_id),))
-        return Cluster.model_validate_json(row[0]) if row else None
+        row = self._db.fetch_one(
+            "SELECT id, name, doc FROM clusters WHERE id = ?", (str(cluster_id),)
+        )
+        return _read(row) if row else None
 
     def by_name(self, name: str) -> Cluster | None:
-        row = self._db.fetch_one("SELECT doc FROM clusters WHERE name = ?", (name,))
-        return Cluster.model_validate_json(row[0]) if row else None
+        row = self._db.fetch_one("SELECT id, name, doc FROM clusters WHERE name = ?", (name,))
+        return _read(row) if row else None
 
     def names(self) -> set[str]:
         """Every registered cluster's name (those another process added too)."""
