@@ -65,6 +65,10 @@ class WriterThread:
         self._max_delay_s = max_delay_s
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = threading.Event()
+        # held across submit's check of _closed and its queueing, and across close's setting of
+        # it and queueing _STOP: a write is either refused or queued ahead of the stop, never
+        # after it (where the writer would never run it, nor fail it)
+        self._closing = threading.Lock()
         self._ready: Future[None] = Future()
         self.batches_committed = 0
         self._cache_resets: list[Callable[[], None]] = []
@@ -74,10 +78,11 @@ class WriterThread:
         self._ready.result()
 
     def submit(self, op: Callable[[sqlite3.Connection], T]) -> Future[T]:
-        if self._closed.is_set():
-            raise StoreClosedError("the store is closed; the write was not accepted")
         future: Future[T] = Future()
-        self._queue.put((op, future))
+        with self._closing:
+            if self._closed.is_set():
+                raise StoreClosedError("the store is closed; the write was not accepted")
+            self._queue.put((op, future))
         return future
 
     def on_cache_reset(self, hook: Callable[[], None]) -> None:
@@ -91,12 +96,14 @@ class WriterThread:
         how many writes were still waiting) when that took longer than ``timeout``: the
         thread goes on committing, but what it has not committed when the process ends is
         lost."""
-        if self._closed.is_set():
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        self._closed.set()
-        self._queue.put(_STOP)
+        with self._closing:
+            already = self._closed.is_set()
+            self._closed.set()
+            if not already:
+                self._queue.put(_STOP)
         self._thread.join(timeout)
+        if already:
+            return not self._thread.is_alive()
         if self._thread.is_alive():
             log.warning("the store's writes were not all committed within %g s of closing "
                         "(%d still waiting); what is not committed when the app exits is "
@@ -131,7 +138,24 @@ class WriterThread:
                     batch.append(nxt)
                 self._commit(conn, batch)
         finally:
+            self._refuse_the_rest()
             conn.close()
+
+    def _refuse_the_rest(self) -> None:
+        """The writer is done: nothing is accepted any more, and a write still queued (behind
+        the stop, or left when the loop ended on an error) fails as StoreClosedError rather
+        than leaving whoever awaits it waiting for ever."""
+        with self._closing:
+            self._closed.set()
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _STOP and item[1].set_running_or_notify_cancel():
+                item[1].set_exception(
+                    StoreClosedError("the store closed before this write was committed")
+                )
 
     def _commit(self, conn: sqlite3.Connection, batch: list[tuple[WriteOp, Future[Any]]]) -> None:
         outcomes: list[tuple[Future[Any], bool, Any]] = []
