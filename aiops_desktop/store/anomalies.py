@@ -116,8 +116,18 @@ class AnomalyRepository:
         return self._db.write(op)
 
     def purge_before(self, epoch_s: float) -> Future[int]:
+        """Delete the episodes that ended, by their last point, before ``epoch_s``. One still
+        open stays however old its worst point (``at``): the services treat it as current,
+        and its next report would otherwise be saved (and notified) as a new one."""
+
         def op(conn: sqlite3.Connection) -> int:
-            return conn.execute("DELETE FROM anomalies WHERE at < ?", (epoch_s,)).rowcount
+            return conn.execute(
+                # the last point is never before the worst: "at < ?" narrows by the index
+                "DELETE FROM anomalies WHERE at < ? AND json_extract(body, '$.open') IS NOT 1"
+                " AND (julianday(coalesce(json_extract(body, '$.last_at'),"
+                " json_extract(body, '$.timestamp'))) - 2440587.5) * 86400.0 < ?",
+                (epoch_s, epoch_s),
+            ).rowcount
 
         return self._db.write(op)
 

@@ -6,12 +6,18 @@ head, in the same transaction. Retention turns raw samples older than ``raw_rete
 chunks, or still in the head of a slow or stopped series) into rollups (avg/min/max/count per
 ``rollup_step``), drops rollups past ``rollup_retention``, and forgets the series left with
 no data. Everything here runs on the writer thread except ``read``.
+
+Retention is measured from the time it is given: maintenance gives it the newest sample's
+(``newest_ms``) when the clock is past that, as Prometheus measures from its newest block. A
+chunk that cannot be decoded (bit rot inside a BLOB passes ``PRAGMA quick_check``) is left out
+of reads and deleted by retention, with a warning, so that it costs its own samples only.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -32,6 +38,9 @@ _INSERT_CHUNK = (
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
 _MIN_TS = -(2**63)
+
+log = logging.getLogger("aiops.store.series")
+_ChunkAt = tuple[int, int, int, int]  # a chunk's series id, resolution, first and last time
 
 
 def labels_key(labels: dict[str, str]) -> str:
@@ -75,6 +84,8 @@ class SeriesStore:
         self._ids: dict[tuple[str, str, str], tuple[int, int]] = {}
         self._keys: dict[int, tuple[str, str, str]] = {}
         self._head_count: dict[int, int] = {}
+        # damaged chunks reads have warned of (once each: a chart reads every few seconds)
+        self._damaged: set[int] = set()
         db.writer.on_cache_reset(self._drop_caches)
 
     def _drop_caches(self) -> None:
@@ -92,6 +103,8 @@ class SeriesStore:
         return self._db.write(self._flush)
 
     def apply_retention(self, now: datetime) -> Future[dict[str, int]]:
+        """Roll up and drop what is older than the retentions before ``now``: not the clock
+        where that is past ``newest_ms`` (a clock days ahead would delete what it should not)."""
         return self._db.write(lambda conn: self._retention(conn, now))
 
     def forget_clusters(self, names: Iterable[str]) -> Future[int]:
@@ -243,18 +256,25 @@ class SeriesStore:
             self._compact(conn, sid, force=True, before_ms=raw_cut) for (sid,) in stale
         )
         old = conn.execute(
-            "SELECT series_id, start_ms, data FROM chunks WHERE resolution_s = 0 AND end_ms < ? "
-            "ORDER BY series_id, start_ms",
+            "SELECT series_id, start_ms, end_ms, data FROM chunks WHERE resolution_s = 0 "
+            "AND end_ms < ? ORDER BY series_id, start_ms",
             (raw_cut,),
         ).fetchall()
-        by_series: dict[int, list[tuple[int, bytes]]] = {}
-        for sid, start, blob in old:
-            by_series.setdefault(sid, []).append((start, blob))
+        by_series: dict[int, list[tuple[int, int, bytes]]] = {}
+        for sid, start, end, blob in old:
+            by_series.setdefault(sid, []).append((start, end, blob))
         step_s = step_ms // 1000
         for sid, chunks in by_series.items():
-            decoded = [codec.decode(blob) for _, blob in chunks]
+            # a damaged chunk is deleted with the others (it can never be read again), its
+            # samples lost; the series' other chunks are rolled up as usual
+            decoded = [
+                d
+                for start, end, blob in chunks
+                if (d := _decoded(conn, blob, (sid, RAW, start, end))) is not None
+            ]
             ts, vals = _each_once(
-                np.concatenate([d[0] for d in decoded]), np.concatenate([d[1][0] for d in decoded])
+                np.concatenate([d[0] for d in decoded] or [np.zeros(0, np.int64)]),
+                np.concatenate([d[1][0] for d in decoded] or [np.zeros(0)]),
             )
             keep = ~np.isnan(vals)
             ts, vals = ts[keep], vals[keep]
@@ -272,7 +292,7 @@ class SeriesStore:
                 self._add_rollups(conn, sid, step_s, starts, cols)
             conn.executemany(
                 "DELETE FROM chunks WHERE series_id = ? AND resolution_s = 0 AND start_ms = ?",
-                [(sid, start) for start, _ in chunks],
+                [(sid, start) for start, _, _ in chunks],
             )
         dropped = conn.execute(
             "DELETE FROM chunks WHERE resolution_s > 0 AND end_ms < ?", (rollup_cut,)
@@ -318,18 +338,21 @@ class SeriesStore:
             (sid, step_s, lo),
         ).fetchall()
         found = [
-            (cid, blob)
+            (cid, start, end, blob)
             for cid, start, end, count, blob in found
             if end >= lo or (count < size and lo - start < size * step_s * 1000)
         ]
         found += conn.execute(
-            f"SELECT id, data {where} AND start_ms BETWEEN ? AND ?",
+            f"SELECT id, start_ms, end_ms, data {where} AND start_ms BETWEEN ? AND ?",
             (sid, step_s, lo, hi),
         ).fetchall()
         taken: dict[int, tuple[np.ndarray, list[np.ndarray]]] = {}
         while found:
-            for cid, blob in found:
-                taken[cid] = codec.decode(blob)
+            for cid, start, end, blob in found:
+                # a damaged one is deleted with those merged (its buckets lost), so that the
+                # new chunks can take its place
+                d = _decoded(conn, blob, (sid, step_s, start, end))
+                taken[cid] = d if d is not None else (np.zeros(0, np.int64), [np.zeros(0)] * 4)
             parts = [(starts, cols), *taken.values()]
             merged_ts, merged = _combine(
                 np.concatenate([p[0] for p in parts]),
@@ -340,7 +363,8 @@ class SeriesStore:
             found = [
                 r
                 for r in conn.execute(
-                    f"SELECT id, data {where} AND start_ms IN ({','.join('?' * len(firsts))})",
+                    f"SELECT id, start_ms, end_ms, data {where} "
+                    f"AND start_ms IN ({','.join('?' * len(firsts))})",
                     (sid, step_s, *firsts),
                 )
                 if r[0] not in taken
@@ -381,11 +405,16 @@ class SeriesStore:
             out = []
             for sid, cl, lk in conn.execute(sql, args).fetchall():
                 chunk_rows = conn.execute(
-                    "SELECT data FROM chunks WHERE series_id = ? AND resolution_s = ? "
-                    "AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms",
+                    "SELECT id, start_ms, end_ms, data FROM chunks WHERE series_id = ? "
+                    "AND resolution_s = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms",
                     (sid, resolution_s, start_ms, end_ms),
                 ).fetchall()
-                parts = [codec.decode(r[0]) for r in chunk_rows]
+                parts = [
+                    d
+                    for cid, c_start, c_end, blob in chunk_rows
+                    if (d := self._read_chunk(conn, cid, blob, (sid, resolution_s, c_start, c_end)))
+                    is not None
+                ]
                 if resolution_s == RAW:
                     head = conn.execute(
                         "SELECT ts_ms, value FROM samples_head WHERE series_id = ? "
@@ -416,9 +445,61 @@ class SeriesStore:
                     out.append(data)
         return out
 
+    def _read_chunk(
+        self,
+        conn: sqlite3.Connection,
+        cid: int,
+        blob: bytes,
+        at: _ChunkAt,
+    ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """A chunk decoded, or None when it is damaged: a read leaves it out (the series'
+        other samples are still shown) and warns once a chunk; retention deletes it."""
+        try:
+            return codec.decode(blob)
+        except codec.ChunkFormatError as exc:
+            if cid not in self._damaged:
+                self._damaged.add(cid)
+                _warn_damaged(conn, exc, at, "left out of reads")
+            return None
+
     @property
     def settings(self) -> StoreSettings:
         return self._settings
+
+    @property
+    def db(self) -> Database:
+        """The cache this store keeps its series in (maintenance finds the newest row of the
+        other tables there)."""
+        return self._db
+
+    def newest_ms(self) -> int | None:
+        """The newest sample stored (raw, or a rollup bucket's start), None when none is."""
+        step_s = int(self._settings.rollup_step.total_seconds())
+        with self._db.reading() as conn, _snapshot(conn):
+            found = [
+                conn.execute("SELECT MAX(ts_ms) FROM samples_head").fetchone()[0],
+                *(
+                    conn.execute(
+                        "SELECT MAX(end_ms) FROM chunks WHERE resolution_s = ?", (res,)
+                    ).fetchone()[0]
+                    for res in (RAW, step_s)
+                ),
+            ]
+        return max((t for t in found if t is not None), default=None)
+
+    def rollup_resolutions(
+        self, metric: str, *, cluster: str, start_ms: int = _MIN_TS, end_ms: int = 2**62
+    ) -> list[int]:
+        """The rollup steps (s) stored for ``metric``'s series on ``cluster`` with buckets in
+        [start_ms, end_ms], finest first: those of an earlier ``rollup_step`` too, which stay
+        until retention ends them."""
+        rows = self._db.fetch_all(
+            "SELECT DISTINCT c.resolution_s FROM series s JOIN chunks c ON c.series_id = s.id "
+            "WHERE s.metric = ? AND s.cluster = ? AND c.resolution_s > 0 "
+            "AND c.end_ms >= ? AND c.start_ms <= ? ORDER BY c.resolution_s",
+            (metric, cluster, start_ms, end_ms),
+        )
+        return [int(r[0]) for r in rows]
 
     def cluster_names(self) -> list[str]:
         """Every cluster name stored series carry (a fleet hub's members among them)."""
@@ -446,6 +527,31 @@ def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
         yield
     finally:
         conn.execute("COMMIT")
+
+
+def _decoded(
+    conn: sqlite3.Connection, blob: bytes, at: _ChunkAt
+) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """A chunk retention reads, decoded; None, with a warning, when it is damaged (the caller
+    deletes it)."""
+    try:
+        return codec.decode(blob)
+    except codec.ChunkFormatError as exc:
+        _warn_damaged(conn, exc, at, "deleted")
+        return None
+
+
+def _warn_damaged(conn: sqlite3.Connection, exc: Exception, at: _ChunkAt, done: str) -> None:
+    """A warning naming the damaged chunk's series and time range."""
+    sid, resolution_s, start_ms, end_ms = at
+    row = conn.execute("SELECT cluster, metric, labels FROM series WHERE id = ?", (sid,)).fetchone()
+    cluster, metric, labels = row if row is not None else (None, None, None)
+    log.warning(
+        f"damaged chunk {done}: its samples are lost",
+        extra={"cluster": cluster, "metric": metric, "labels": labels,
+               "resolution_s": resolution_s, "start_ms": start_ms, "end_ms": end_ms,
+               "error": str(exc)},
+    )  # fmt: skip
 
 
 def _each_once(ts: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

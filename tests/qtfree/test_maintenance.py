@@ -28,7 +28,7 @@ async def test_maintenance_bounds_the_cache(tmp_path: Path, secret_service) -> N
         )
         await core.registry.apply_check("c-1", {EndpointKind.API_SERVER: True}, at=now)
         start = int((now - timedelta(days=3)).timestamp() * 1000)
-        ts = start + np.arange(2000) * 60_000
+        ts = start + np.arange(3 * 1440) * 60_000  # up to now: retention runs from the newest
         core.series.append([SeriesBatch("c-1", "up", {}, ts, np.ones(ts.size))]).result()
         report = await maintain_once(core.registry, core.series, core.alert_events)
         assert report.health_pruned == 1 and report.retention["alert_events"] == 0
@@ -65,14 +65,14 @@ async def test_health_history_is_kept_as_long_as_the_setting_says(
     try:
         await core.registry.add(ClusterSpec(name="c-1", api_server_url="https://a:6443"))
         now = utcnow()
-        for days in (40, 10):
+        for days in (40, 10, 0):  # and one now: retention is measured from the newest check
             await core.registry.apply_check(
                 "c-1", {EndpointKind.API_SERVER: True}, at=now - timedelta(days=days)
             )
         report = await maintain_once(core.registry, core.series, core.alert_events)
         assert report.health_pruned == 1  # the 40-day-old one only
-        (kept,) = await core.registry.health_history("c-1")
-        assert now - kept.checked_at == timedelta(days=10)
+        kept = await core.registry.health_history("c-1")
+        assert [now - k.checked_at for k in kept] == [timedelta(days=10), timedelta(0)]
     finally:
         await core.shutdown()
 

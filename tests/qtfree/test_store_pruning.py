@@ -60,10 +60,13 @@ async def test_old_anomalies_and_long_resolved_incidents_are_pruned(tmp_path: Pa
         now = utcnow()
         old, recent = now - KEPT - timedelta(days=1), now - KEPT + timedelta(days=1)
         anomalies, incidents = AnomalyRepository(db), IncidentRepository(db)
-        anomalies.save([_anomaly("old", old), _anomaly("recent", recent)]).result()
+        # and one each now: each table's retention is measured from its newest row
+        found = [_anomaly("old", old), _anomaly("recent", recent), _anomaly("now", now)]
+        anomalies.save(found).result()
         incidents.save([
             _incident("resolved-long-ago", IncidentStatus.RESOLVED, old),
             _incident("resolved-lately", IncidentStatus.RESOLVED, recent),
+            _incident("resolved-now", IncidentStatus.RESOLVED, now),
             _incident("open-long", IncidentStatus.OPEN, old),
             _incident("acknowledged-long", IncidentStatus.ACKNOWLEDGED, old),
         ]).result()  # fmt: skip
@@ -74,9 +77,9 @@ async def test_old_anomalies_and_long_resolved_incidents_are_pruned(tmp_path: Pa
         )  # fmt: skip
         assert report.retention["anomalies"] == 1
         assert report.retention["incidents"] == 1
-        assert [a.metric for a in anomalies.list()] == ["recent"]
+        assert [a.metric for a in anomalies.list()] == ["now", "recent"]
         assert sorted(i.id for i in incidents.list()) == [
-            "acknowledged-long", "open-long", "resolved-lately",
+            "acknowledged-long", "open-long", "resolved-lately", "resolved-now",
         ]  # fmt: skip
     finally:
         db.close()
@@ -102,15 +105,22 @@ async def test_the_apps_maintenance_prunes_anomalies_and_incidents_too(core: Cor
     """What the window and the wall run (``Core.maintain``) is given both repositories."""
     import asyncio
 
-    old = utcnow() - core.settings.store.rollup_retention - timedelta(days=1)
+    now = utcnow()
+    old = now - core.settings.store.rollup_retention - timedelta(days=1)
     anomalies, incidents = AnomalyRepository(core.db), IncidentRepository(core.db)
-    anomalies.save([_anomaly("old", old)]).result()
-    incidents.save([_incident("resolved-long-ago", IncidentStatus.RESOLVED, old)]).result()
+    # and one each now: each table's retention is measured from its newest row
+    anomalies.save([_anomaly("old", old), _anomaly("now", now)]).result()
+    incidents.save([
+        _incident("resolved-long-ago", IncidentStatus.RESOLVED, old),
+        _incident("resolved-now", IncidentStatus.RESOLVED, now),
+    ]).result()  # fmt: skip
     running = asyncio.create_task(core.maintain())
     try:
         async with asyncio.timeout(20):
-            while anomalies.list() or incidents.list():
+            while len(anomalies.list()) > 1 or len(incidents.list()) > 1:
                 await asyncio.sleep(0.05)
+        assert [a.metric for a in anomalies.list()] == ["now"]
+        assert [i.id for i in incidents.list()] == ["resolved-now"]
     finally:
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -38,27 +38,49 @@ def read_panel_history(
     series: SeriesStore, cluster: str, panel: str, start: datetime, end: datetime
 ) -> dict[str, tuple[dict[str, str], np.ndarray, np.ndarray]]:
     """Each stored series of ``panel`` on ``cluster`` between ``start`` and ``end``, as
-    labels key -> (labels, timestamps s, values): rollups where the raw samples are gone."""
+    labels key -> (labels, timestamps s, values): rollups where the raw samples are gone.
+    Rollups of every step the cache holds are read, not only the current ``rollup_step``'s:
+    those made before the setting changed stay in the file until retention drops them, and
+    hiding them shrank a week's chart to the raw window. Each raw sample is rolled up once, so
+    two steps' buckets hold different samples; at the seam (or after a step changed back) a
+    bucket starting inside a finer bucket already taken is left out, so that each moment is
+    shown at one step, the finer."""
     lo, hi = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-    step_s = int(series.settings.rollup_step.total_seconds())
     parts: dict[str, list[SeriesData]] = {}
     raw = series.read(panel, cluster=cluster, start_ms=lo, end_ms=hi, resolution_s=RAW)
     first_raw = {labels_key(d.labels): int(d.timestamps_ms[0]) for d in raw}
-    for data in series.read(panel, cluster=cluster, start_ms=lo, end_ms=hi, resolution_s=step_s):
-        before = data.timestamps_ms < first_raw.get(labels_key(data.labels), hi + 1)
-        if before.any():
-            kept = SeriesData(data.cluster, data.metric, data.labels,
-                              data.timestamps_ms[before], data.values[before])  # fmt: skip
-            parts.setdefault(labels_key(data.labels), []).append(kept)
+    taken: dict[str, list[tuple[np.ndarray, int]]] = {}  # rollup buckets kept: starts, width
+    steps = series.rollup_resolutions(panel, cluster=cluster, start_ms=lo, end_ms=hi)
+    for step_s in steps:  # finest first
+        for data in series.read(panel, cluster=cluster, start_ms=lo, end_ms=hi,
+                                resolution_s=step_s):  # fmt: skip
+            key = labels_key(data.labels)
+            keep = data.timestamps_ms < first_raw.get(key, hi + 1)
+            for starts, taken_width in taken.get(key, []):
+                keep &= ~_inside(data.timestamps_ms, starts, taken_width)
+            if keep.any():
+                kept = SeriesData(data.cluster, data.metric, data.labels,
+                                  data.timestamps_ms[keep], data.values[keep])  # fmt: skip
+                parts.setdefault(key, []).append(kept)
+                taken.setdefault(key, []).append((kept.timestamps_ms, step_s * 1000))
     for data in raw:
         parts.setdefault(labels_key(data.labels), []).append(data)
     out = {}
     for key, found in parts.items():
         ts = np.concatenate([d.timestamps_ms for d in found]) / 1000.0
         values = np.concatenate([d.values for d in found])
-        ts, values = thinned(ts, values)
+        order = np.argsort(ts, kind="stable")  # steps taken in turn may interleave in time
+        ts, values = thinned(ts[order], values[order])
         out[key] = (found[0].labels, ts, values)
     return out
+
+
+def _inside(starts: np.ndarray, taken: np.ndarray, taken_width: int) -> np.ndarray:
+    """Which ``starts`` fall inside one of the ``taken`` buckets (sorted starts, each
+    ``taken_width`` ms long)."""
+    return np.searchsorted(taken, starts, side="right") > np.searchsorted(
+        taken, starts - taken_width, side="right"
+    )
 
 
 class PanelHistory:

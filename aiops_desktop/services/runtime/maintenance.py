@@ -4,27 +4,43 @@ rollups, old rollups; anomalies, and incidents resolved, past store.rollup_reten
 Runs under the task supervisor while the app is open: once at start, then every interval. A
 pass that fails (the CLI holding the cache's write lock, a full disk) is logged and tried
 again, sooner at first (RETRY_S, doubling up to the interval): the loop never ends on an
-error, for the supervisor restarts nothing and the app runs for weeks.
+error, for the supervisor restarts nothing and the app runs for weeks. Each step of a pass
+runs whatever the others did (a locked table or a damaged row stops its own step only); a pass
+with a step failed raises once all have run, naming each failure.
+
+Each table's retention (the samples' too) is measured from its newest row, not the clock
+where the clock is past it, as Prometheus measures from its newest block: one pass with the
+clock days ahead (a dead CMOS battery, NTP broken) deleted history that nothing brought back
+once the clock was set right. The cost: a cache nothing is written to keeps its last rows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from aiops_desktop.models import utcnow
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.store.alert_events import AlertEventRepository
 from aiops_desktop.store.anomalies import AnomalyRepository
+from aiops_desktop.store.database import Database
 from aiops_desktop.store.incidents import IncidentRepository
 from aiops_desktop.store.series import SeriesStore
 
 log = logging.getLogger("aiops.services.maintenance")
 DEFAULT_INTERVAL_S = 3600.0
 RETRY_S = 60.0  # a failed pass is tried again this soon, then twice as late, up to the interval
+# the clock this far past the newest sample or health check (both written every poll): a warning
+CLOCK_AHEAD_WARN = timedelta(days=1)
+# the newest row of each table, as ISO 8601 or unix seconds (None: the table is empty)
+_NEWEST_HEALTH = "SELECT MAX(checked_at) FROM health_history"  # ISO 8601 UTC: ordered as text
+_NEWEST_ALERT = "SELECT (MAX(julianday(last_seen)) - 2440587.5) * 86400.0 FROM alert_events"
+_NEWEST_ANOMALY = "SELECT MAX(at) FROM anomalies"
+_NEWEST_INCIDENT = "SELECT MAX(updated_at) FROM incidents"
 
 
 @dataclass
@@ -33,6 +49,15 @@ class MaintenanceReport:
     health_pruned: int
     retention: dict[str, int]
     orphans_deleted: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # step: its error
+
+
+class MaintenanceError(Exception):
+    """Some steps of a pass failed (the others ran: ``report``)."""
+
+    def __init__(self, report: MaintenanceReport) -> None:
+        super().__init__("; ".join(f"{step}: {error}" for step, error in report.failed.items()))
+        self.report = report
 
 
 async def maintain_once(
@@ -43,27 +68,102 @@ async def maintain_once(
     anomalies: AnomalyRepository | None = None,
     incidents: IncidentRepository | None = None,
 ) -> MaintenanceReport:
+    """One pass; MaintenanceError (after all steps ran) when a step failed."""
     now = utcnow()
     kept = series.settings.health_retention  # the store's settings, as the app started
-    pruned = await registry.prune_history(now, kept)
-    retention = await asyncio.wrap_future(series.apply_retention(now))
+    retention: dict[str, int] = {}
+    report = MaintenanceReport(now, 0, retention)
+
+    async def step(name: str, run: Callable[[], Awaitable[int]]) -> int:
+        try:
+            return await run()
+        except Exception as exc:  # the next steps still run; the pass fails at the end
+            report.failed[name] = f"{type(exc).__name__}: {exc}"
+            return 0
+
+    async def health() -> int:
+        since = await _measured_from(series.db, _NEWEST_HEALTH, now)
+        _warn_if_far_past(now, since, "health check")
+        return await registry.prune_history(since, kept)
+
+    async def samples() -> int:
+        newest_ms = await asyncio.to_thread(series.newest_ms)
+        since = now if newest_ms is None else min(now, _from_unix(newest_ms / 1000))
+        _warn_if_far_past(now, since, "sample")
+        done: dict[str, int] = await asyncio.wrap_future(series.apply_retention(since))
+        retention.update(done)
+        return 0
+
+    report.health_pruned = await step("health", health)
+    await step("retention", samples)
     if alert_events is not None:  # kept as long as the health history
-        retention["alert_events"] = await asyncio.wrap_future(alert_events.prune(now - kept))
+        events = alert_events
+
+        async def alerts() -> int:
+            since = await _measured_from(series.db, _NEWEST_ALERT, now)
+            return await asyncio.wrap_future(events.prune(since - kept))
+
+        retention["alert_events"] = await step("alert_events", alerts)
     # anomalies and resolved incidents kept as long as the rollups they were found in; an
-    # incident not resolved stays, however old
-    cut = (now - series.settings.rollup_retention).timestamp()
+    # incident not resolved, or an anomaly still open, stays, however old
+    rollups_kept = series.settings.rollup_retention
     if anomalies is not None:
-        retention["anomalies"] = await asyncio.wrap_future(anomalies.purge_before(cut))
+        found = anomalies
+
+        async def purge_anomalies() -> int:
+            since = await _measured_from(series.db, _NEWEST_ANOMALY, now)
+            return await asyncio.wrap_future(found.purge_before((since - rollups_kept).timestamp()))
+
+        retention["anomalies"] = await step("anomalies", purge_anomalies)
     if incidents is not None:
-        retention["incidents"] = await asyncio.wrap_future(incidents.prune_resolved(cut))
-    try:
-        orphans = await registry.sweep_orphans()
-    except AppError as exc:  # the keyring is locked or gone: next time
-        log.warning("keyring sweep skipped", extra={"error": str(exc)})
-        orphans = 0
-    report = MaintenanceReport(now, pruned, retention, orphans)
-    log.info("cache maintenance", extra={"health_pruned": pruned, **retention})
+        grouped = incidents
+
+        async def prune_incidents() -> int:
+            since = await _measured_from(series.db, _NEWEST_INCIDENT, now)
+            cut = (since - rollups_kept).timestamp()
+            return await asyncio.wrap_future(grouped.prune_resolved(cut))
+
+        retention["incidents"] = await step("incidents", prune_incidents)
+
+    async def sweep() -> int:
+        try:
+            return await registry.sweep_orphans()
+        except AppError as exc:  # the keyring is locked or gone: next time
+            log.warning("keyring sweep skipped", extra={"error": str(exc)})
+            return 0
+
+    report.orphans_deleted = await step("keyring", sweep)
+    if report.failed:
+        raise MaintenanceError(report)
+    log.info("cache maintenance", extra={"health_pruned": report.health_pruned, **retention})
     return report
+
+
+async def _measured_from(db: Database, newest_sql: str, now: datetime) -> datetime:
+    """The time a table's retention is measured from: its newest row (``newest_sql``, as text
+    or unix seconds), or ``now`` when that is earlier or the table is empty."""
+    row = await asyncio.to_thread(db.fetch_one, newest_sql)
+    value = row[0] if row is not None else None
+    if value is None:
+        return now
+    newest = datetime.fromisoformat(value) if isinstance(value, str) else _from_unix(value)
+    return min(now, newest)
+
+
+def _from_unix(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _warn_if_far_past(now: datetime, since: datetime, what: str) -> None:
+    """A warning when the clock is far past the newest ``what`` (written every poll): the
+    clock is ahead, or nothing was written for a while (the app closed, or no cluster
+    answering)."""
+    if now - since > CLOCK_AHEAD_WARN:
+        log.warning(
+            f"the clock is far past the newest {what} stored: retention measured from it "
+            "(is the clock ahead?)",
+            extra={"newest": since.isoformat(), "now": now.isoformat()},
+        )
 
 
 async def maintenance_loop(
