@@ -92,6 +92,6 @@ def test_a_plugins_answer_is_read_as_the_client_reads_it(tmp_path: Path) -> None
     finally:
         api.close()
     failing = _with_plugin(tmp_path, "import sys\nsys.stderr.write('no login yet')\nsys.exit(3)\n")
-    with pytest.raises(KubeConfigInvalid, match="process returned 3. no login yet"):
+    with pytest.raises(KubeConfigInvalid, match=r"process returned 3\. no login yet"):
         load_api_client(failing, "lab-1")
     assert kube_config.MOST_PLUGIN_OUTPUT == 1 << 20
