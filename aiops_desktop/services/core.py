@@ -404,6 +404,9 @@ class Core:
         are still fed, and still someone's)."""
         others = [c for c in self.registry.clusters() if c.id != cluster.id]
         kept = {c.name for c in others}
+        # every row's name too: a damaged one is in no list, but still registered (left for
+        # repair), and its data is its own
+        kept.update(ClusterRepository(self.db).names() - {cluster.name})
         kept.update(m for c in others if c.kind is ClusterKind.FLEET for m in c.status.members)
         members = cluster.status.members if cluster.kind is ClusterKind.FLEET else []
         return sorted({cluster.name} | {m for m in members if m not in kept})

@@ -120,3 +120,50 @@ def test_clusters_list_on_the_command_line_skips_a_damaged_row(tmp_path: Path) -
     with closing(sqlite3.connect(path)) as conn:
         (doc,) = conn.execute("SELECT doc FROM clusters WHERE name = 'prod-west-2'").fetchone()
     assert PRIVATE in doc and "prom2.example" in doc
+
+
+@pytest.mark.asyncio
+async def test_removing_a_hub_keeps_the_data_of_a_damaged_member_still_registered(
+    tmp_path: Path, secret_service
+) -> None:  # type: ignore[no-untyped-def]
+    """A damaged row is in no cluster list, but still registered: removing a hub that named
+    it as a member deleted its series (the removal took it for a member nobody registered)."""
+    import asyncio
+
+    import numpy as np
+
+    from aiops_desktop.models import ClusterKind
+    from aiops_desktop.models.cluster import ClusterStatus
+    from aiops_desktop.secrets import SecretStore
+    from aiops_desktop.services.core import Core
+    from aiops_desktop.store.series import SeriesBatch
+
+    paths = resolve_paths(tmp_path / "home")
+    core = Core.open(paths, secrets=SecretStore(secret_service.backend()))
+    repo = ClusterRepository(core.db)
+    repo.save(Cluster(name="ran-east", api_server_url="https://a.invalid:6443")).result()
+    repo.save(Cluster(name="hub", kind=ClusterKind.FLEET, api_server_url="https://h.invalid:6443",
+                      status=ClusterStatus(members=["ran-east", "ran-west"]))).result()  # fmt: skip
+    ts = np.arange(10, dtype=np.int64) * 15_000 + 1_700_000_000_000
+    for member in ("ran-east", "ran-west"):
+        batch = SeriesBatch(member, "cpu", {"node": "n1"}, ts, np.ones(10))
+        core.series.append([batch]).result()
+    core.series.flush().result()
+    await core.shutdown()
+    with closing(sqlite3.connect(paths.db_path)) as conn:
+        conn.execute("UPDATE clusters SET doc = json_set(doc, '$.future', 1) WHERE name = ?",
+                     ("ran-east",))  # fmt: skip
+        conn.commit()
+    core = Core.open(paths, secrets=SecretStore(secret_service.backend()))
+    try:
+        await core.registry.load()
+        await core.registry.remove("hub")
+        for _ in range(100):  # the removal's deletes go through the writer thread
+            await asyncio.sleep(0.02)
+            core.db.write(lambda c: None).result()
+            if not core.series.read("cpu", cluster="ran-west"):
+                break
+        assert not core.series.read("cpu", cluster="ran-west")  # nobody's: gone with the hub
+        assert len(core.series.read("cpu", cluster="ran-east")) == 1  # its own, kept
+    finally:
+        await core.shutdown()
