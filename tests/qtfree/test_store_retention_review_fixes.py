@@ -335,3 +335,56 @@ def test_an_open_episode_is_never_purged_by_the_age_of_its_worst_point(tmp_path:
         assert repo.save([again]).result() == set()  # the same episode, not a new one
     finally:
         db.close()
+
+
+@pytest.mark.asyncio
+async def test_rows_written_at_a_clock_ahead_do_not_move_retention_on_the_next_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first pass with the clock 31 days ahead kept everything, but the running app wrote
+    an alert event and an incident at its own clock, and the next pass measured from them: a
+    real week of alert history and incidents gone. The samples' time is their endpoint's (the
+    query grid), and no table is measured from past it."""
+    db = Database(tmp_path / "c.sqlite3")
+    try:
+        series, events, incidents = (
+            SeriesStore(db),
+            AlertEventRepository(db),
+            IncidentRepository(db),
+        )
+
+        class Registry:
+            async def prune_history(self, now: datetime, keep: timedelta) -> int:
+                return 0
+
+            async def sweep_orphans(self) -> int:
+                return 0
+
+        def resolved(name: str, at: datetime) -> Incident:
+            return Incident(id=name, title=name, severity=FindingSeverity.WARNING,
+                            state=IncidentStatus.RESOLVED, opened_at=at - timedelta(hours=1),
+                            updated_at=at, resolved_at=at)  # fmt: skip
+
+        for day in range(7):  # a real week
+            at = NOW - timedelta(days=day, hours=1)
+            fired = Alert(name="NodeDown", cluster="c1", starts_at=at - timedelta(minutes=5),
+                          fingerprint=f"f{day}")  # fmt: skip
+            events.record("c1", [fired], at).result()
+            incidents.save([resolved(f"i{day}", at)]).result()
+        ts = NOW_MS - np.arange(20, dtype=np.int64)[::-1] * 15_000  # polled up to now
+        series.append([SeriesBatch("c1", "cpu", {"node": "n1"}, ts, np.ones(20))]).result()
+        series.flush().result()
+        ahead = NOW + timedelta(days=31)
+        for at in (ahead, ahead + timedelta(hours=1)):
+            monkeypatch.setattr(maintenance, "utcnow", lambda at=at: at)
+            report = await maintain_once(Registry(), series, events, incidents=incidents)  # type: ignore[arg-type]
+            assert report.retention["alert_events"] == report.retention["incidents"] == 0
+            # the app goes on: what fires and what resolves, stamped with its clock
+            new = Alert(name="KubePodCrashLooping", cluster="c1", starts_at=at, fingerprint="n")
+            events.record("c1", [new], at).result()
+            incidents.save([resolved(f"new-{at.hour}", at)]).result()
+        assert len(events.between(["c1"], NOW - timedelta(days=8), NOW)) == 7
+        assert {f"i{d}" for d in range(7)} <= {i.id for i in incidents.list()}
+        assert len(series.read("cpu", cluster="c1")[0].values) == 20
+    finally:
+        db.close()

@@ -11,7 +11,11 @@ with a step failed raises once all have run, naming each failure.
 Each table's retention (the samples' too) is measured from its newest row, not the clock
 where the clock is past it, as Prometheus measures from its newest block: one pass with the
 clock days ahead (a dead CMOS battery, NTP broken) deleted history that nothing brought back
-once the clock was set right. The cost: a cache nothing is written to keeps its last rows.
+once the clock was set right. And never from past the newest sample: the app goes on writing
+health checks, alert events and incidents at its own clock, so a table's newest row is ahead
+with it by the next pass, while a sample's time is its endpoint's (the query grid: nothing
+is answered for times the endpoint has not reached). The cost: a cache nothing is written to
+keeps its last rows; one with no samples is kept safe for one pass only.
 """
 
 from __future__ import annotations
@@ -81,16 +85,21 @@ async def maintain_once(
             report.failed[name] = f"{type(exc).__name__}: {exc}"
             return 0
 
+    try:  # the endpoints' time, as far as the samples say it (None: no sample)
+        newest_ms = await asyncio.to_thread(series.newest_ms)
+    except Exception as exc:  # each step then reads its own table's newest row
+        log.warning("the newest sample could not be read", extra={"error": str(exc)})
+        newest_ms = None
+    sampled = now if newest_ms is None else min(now, _from_unix(newest_ms / 1000))
+
     async def health() -> int:
-        since = await _measured_from(series.db, _NEWEST_HEALTH, now)
+        since = await _measured_from(series.db, _NEWEST_HEALTH, sampled)
         _warn_if_far_past(now, since, "health check")
         return await registry.prune_history(since, kept)
 
     async def samples() -> int:
-        newest_ms = await asyncio.to_thread(series.newest_ms)
-        since = now if newest_ms is None else min(now, _from_unix(newest_ms / 1000))
-        _warn_if_far_past(now, since, "sample")
-        done: dict[str, int] = await asyncio.wrap_future(series.apply_retention(since))
+        _warn_if_far_past(now, sampled, "sample")
+        done: dict[str, int] = await asyncio.wrap_future(series.apply_retention(sampled))
         retention.update(done)
         return 0
 
@@ -100,7 +109,7 @@ async def maintain_once(
         events = alert_events
 
         async def alerts() -> int:
-            since = await _measured_from(series.db, _NEWEST_ALERT, now)
+            since = await _measured_from(series.db, _NEWEST_ALERT, sampled)
             return await asyncio.wrap_future(events.prune(since - kept))
 
         retention["alert_events"] = await step("alert_events", alerts)
@@ -111,7 +120,7 @@ async def maintain_once(
         found = anomalies
 
         async def purge_anomalies() -> int:
-            since = await _measured_from(series.db, _NEWEST_ANOMALY, now)
+            since = await _measured_from(series.db, _NEWEST_ANOMALY, sampled)
             return await asyncio.wrap_future(found.purge_before((since - rollups_kept).timestamp()))
 
         retention["anomalies"] = await step("anomalies", purge_anomalies)
@@ -119,7 +128,7 @@ async def maintain_once(
         grouped = incidents
 
         async def prune_incidents() -> int:
-            since = await _measured_from(series.db, _NEWEST_INCIDENT, now)
+            since = await _measured_from(series.db, _NEWEST_INCIDENT, sampled)
             cut = (since - rollups_kept).timestamp()
             return await asyncio.wrap_future(grouped.prune_resolved(cut))
 
@@ -141,7 +150,8 @@ async def maintain_once(
 
 async def _measured_from(db: Database, newest_sql: str, now: datetime) -> datetime:
     """The time a table's retention is measured from: its newest row (``newest_sql``, as text
-    or unix seconds), or ``now`` when that is earlier or the table is empty."""
+    or unix seconds), or ``now`` (the clock, or the newest sample where that is earlier) when
+    that is earlier or the table is empty."""
     row = await asyncio.to_thread(db.fetch_one, newest_sql)
     value = row[0] if row is not None else None
     if value is None:
