@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import to_jsonable_python
 
 from aiops_desktop import APP_NAME
 from aiops_desktop.models.enums import Sensitivity, UserRole
@@ -223,12 +225,14 @@ class Settings(_Section):
 
     @classmethod
     def load(cls, path: Path) -> tuple[Settings, str | None]:
-        """The settings kept at ``path`` (defaults where there is no file), and what was wrong
-        with the file when it could not be used (it is then left as it is: ``save`` refuses to
-        write over it)."""
-        settings, problem, raw = _read(path)
+        """The settings kept at ``path`` (defaults where there is no file), and what to tell
+        the person about the file: what was wrong with it when it could not be used (it is
+        then left as it is: ``save`` refuses to write over it), or the numbers past their
+        limits that were used at the limit (``_clamped``)."""
+        settings, problem, raw, clamped = _read(path)
         if problem is None:
-            return settings or cls(), None
+            notice = f"the settings file {path}: {'; '.join(clamped)}" if clamped else None
+            return settings or cls(), notice
         kept = _unusable(raw)
         viewer = " (viewer role until it is fixed)" if kept.access.role is UserRole.VIEWER else ""
         return kept, f"the settings file {path} {problem}; defaults used{viewer}"
@@ -242,21 +246,28 @@ class Settings(_Section):
         ``sections``: only these are written, the others kept as the file has them now (None:
         all). Another process may have saved since this one read the file (the CLI's ``llm
         set`` while the window is open, or a hand edit): its sections must not be put back as
-        they were. Read and written under an OS lock, so two processes saving at once cannot
-        both start from the same file."""
+        they were. Kept as the file's own text, not as read: a number used at its limit
+        (``_clamped``) stays the person's in the sections not changed. Read and written under
+        an OS lock, so two processes saving at once cannot both start from the same file."""
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path):
-            on_disk, problem, _ = _read(path)
+            _, problem, raw, _ = _read(path)
             if problem is not None:
                 raise UsageError(
                     f"the settings file {path} {problem}: nothing was changed, so that what it "
                     "holds is not lost; correct or remove it, then try again"
                 )
-            kept = self
-            if sections is not None:
-                changed = {section: getattr(self, section) for section in sections}
-                kept = (on_disk or Settings()).model_copy(update=changed)
-            _write(path, kept.model_dump_json(indent=2, exclude_defaults=True) + "\n")
+            if sections is None:
+                _write(path, self.model_dump_json(indent=2, exclude_defaults=True) + "\n")
+                return
+            kept = json.loads(raw) if raw is not None else {}  # valid: an object of sections
+            changed = self.model_dump(mode="json", include=set(sections), exclude_defaults=True)
+            for section in sections:
+                if section in changed:
+                    kept[section] = changed[section]
+                else:
+                    kept.pop(section, None)  # all defaults, as a whole save leaves it out
+            _write(path, json.dumps(kept, indent=2, ensure_ascii=False) + "\n")
 
 
 @contextlib.contextmanager
@@ -297,28 +308,86 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
-def _read(path: Path) -> tuple[Settings | None, str | None, bytes | None]:
+def _read(path: Path) -> tuple[Settings | None, str | None, bytes | None, list[str]]:
     """The settings in the file at ``path`` (None where there is none), or what is wrong with
-    it, with the bytes read (for ``_unusable``)."""
+    it, with the bytes read (for ``_unusable`` and ``save``) and the numbers used at their
+    limits (``_clamped``)."""
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_SETTINGS_BYTES + 1)  # never more, whatever the file's size
     except FileNotFoundError:
-        return None, None, None
+        return None, None, None, []
     except OSError as exc:
-        return None, f"cannot be read ({exc.strerror})", None
+        return None, f"cannot be read ({exc.strerror})", None, []
     if len(raw) > MAX_SETTINGS_BYTES:
-        return None, "is too large", None
+        return None, "is too large", None, []
     raw = raw.removeprefix(codecs.BOM_UTF8)  # Notepad starts its UTF-8 files with one
     try:
-        return Settings.model_validate_json(raw), None, raw
+        return Settings.model_validate_json(raw), None, raw, []
     except ValidationError as exc:
-        said = "; ".join(
+        clamped = _clamped(raw, exc)
+        if clamped is not None:
+            text, said = clamped
+            try:
+                return Settings.model_validate_json(text), None, raw, said
+            except ValidationError as again:
+                exc = again
+        said_wrong = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'file'}: "
             f"{str(e['msg']).removeprefix('Value error, ')}"
             for e in exc.errors()[:3]
         )
-        return None, f"is not valid ({said})", raw
+        return None, f"is not valid ({said_wrong})", raw, []
+
+
+#: the errors of a finite value past an inclusive limit, and the limit's name in the field's
+#: constraints (annotated_types' Ge and Le). A strict limit (gt, lt) is not one: the value on it
+#: is what it excludes, and the nearest one inside (a timeout of 5e-324 s, a jitter of
+#: 0.9999999999999999) is no more usable than the value given; those limits were all in the
+#: versions before, so no file one of them accepted is past them.
+_INCLUSIVE = {"less_than_equal": "le", "greater_than_equal": "ge"}
+
+
+def _clamped(raw: bytes, exc: ValidationError) -> tuple[str, list[str]] | None:
+    """The file's text with each finite number past an inclusive limit set to that limit, and
+    what was done, when that is all that is wrong with it (else None: the file is refused).
+    Limits were added to numbers an earlier version took (a slow fleet's 600 s poll timeout):
+    refusing the whole file for one of them dropped every other choice in it to defaults."""
+    errors = exc.errors()
+    if not all(e["type"] in _INCLUSIVE for e in errors):
+        return None  # NaN, Infinity, a wrong type or a strict limit: as wrong as before
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    said = []
+    for error in errors:
+        *within, name = error["loc"]
+        try:  # the limit from the field itself: the error's ctx has a duration as text
+            model: type[BaseModel] = Settings
+            for step in within:
+                model = model.model_fields[str(step)].annotation  # type: ignore[assignment]
+            metadata = model.model_fields[str(name)].metadata
+            place = data
+            for step in within:
+                place = place[step]
+            value = place[name]
+        except (AttributeError, KeyError, IndexError, TypeError):
+            return None  # not a field of a section: no limit of ours to use
+        kind = _INCLUSIVE[error["type"]]
+        limit = next(
+            (getattr(m, kind) for m in metadata if getattr(m, kind, None) is not None), None
+        )
+        if limit is None:
+            return None  # a limit of a validator's own, not the field's: no value to use
+        if isinstance(value, float) and not math.isfinite(value):
+            return None  # never reached: allow_inf_nan refuses them first
+        used = to_jsonable_python(limit)
+        place[name] = used
+        said.append(
+            f"{'.'.join(map(str, error['loc']))} {value} is past its limit {used}: {used} used"
+        )
+    return json.dumps(data), said
 
 
 def _unusable(raw: bytes | None) -> Settings:

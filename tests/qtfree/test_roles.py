@@ -150,7 +150,7 @@ def test_the_command_line_takes_the_role_and_says_a_refusal(tmp_path: Path, secr
 
 def test_a_settings_file_that_cannot_be_used_never_raises_the_role(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
-    path.write_text(json.dumps({"access": {"role": "viewer"}, "ui": {"font_scale": 9}}))
+    path.write_text(json.dumps({"access": {"role": "viewer"}, "ui": {"font_scale": "big"}}))
     kept, problem = Settings.load(path)
     assert problem is not None and "font_scale" in problem
     assert kept.access.role is UserRole.VIEWER  # its own valid section survives the typo

@@ -5,6 +5,7 @@ at start), a Notepad BOM accepted, and store durations that would wreck retentio
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,6 @@ def test_a_utf8_bom_is_accepted(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("store", "field"),
     [
-        ({"rollup_step": "PT0S"}, "store.rollup_step"),  # every retention pass divided by it
-        ({"rollup_step": "PT0.5S"}, "store.rollup_step"),  # kept as resolution 0: raw
         ({"raw_retention": "-PT1H"}, "store.raw_retention"),  # every raw sample deleted
         ({"raw_retention": "PT0S"}, "store.raw_retention"),
         ({"rollup_retention": "-P1D"}, "store.rollup_retention"),
@@ -98,6 +97,17 @@ def test_store_durations_must_be_positive(
     settings, problem = Settings.load(path)
     assert problem is not None and field in problem and "defaults used" in problem
     assert settings.store == Settings().store
+
+
+@pytest.mark.parametrize("step", ["PT0S", "PT0.5S"])
+def test_a_rollup_step_under_a_second_is_a_second(tmp_path: Path, step: str) -> None:
+    """0 s: every retention pass divided by it; under a second: kept as resolution 0 (raw).
+    Past its bound, it is the bound, and said (the rest of the file kept)."""
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"store": {"rollup_step": step}, "ui": {"theme": "dark"}}))
+    settings, problem = Settings.load(path)
+    assert problem is not None and "store.rollup_step" in problem and "PT1S used" in problem
+    assert settings.store.rollup_step == timedelta(seconds=1) and settings.ui.theme == "dark"
 
 
 @pytest.mark.parametrize("field", ["raw_retention", "rollup_retention", "health_retention"])

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,33 +134,28 @@ def test_a_section_save_never_writes_over_a_file_that_cannot_be_used(tmp_path: P
 
 # --- every number finite and bounded -----------------------------------------------------------
 
-TOO_FAR: list[tuple[str, str, str]] = [
-    ("store", "batch_max_delay_s", "1e10"),  # the writer thread died on its first write
-    ("store", "batch_max_delay_s", "Infinity"),
+NOT_FINITE: list[tuple[str, str, str]] = [
+    ("store", "batch_max_delay_s", "Infinity"),  # the writer thread died on its first write
     ("store", "batch_max_delay_s", "NaN"),
-    ("store", "batch_max_delay_s", "10.5"),
-    ("store", "rollup_step", '"P1000000D"'),  # twice it overflows (the report's window)
     ("http", "backoff_base_s", "Infinity"),
-    ("http", "backoff_base_s", "1e9"),
     ("http", "backoff_max_s", "Infinity"),
-    ("http", "backoff_max_s", "1e9"),
     ("http", "connect_timeout_s", "NaN"),
     ("poller", "speed", "Infinity"),
-    ("poller", "speed", "1e-300"),  # every interval divided down to nothing: a busy loop
-    ("poller", "speed", "0.0009"),
-    ("poller", "speed", "100.5"),
     ("poller", "speed", "NaN"),
     ("poller", "timeout_s", "Infinity"),
-    ("poller", "timeout_s", "301"),
     ("poller", "max_backoff_s", "Infinity"),
-    ("poller", "max_backoff_s", "3601"),
     ("llm", "temperature", "NaN"),
     ("ui", "font_scale", "Infinity"),
+    # past a strict bound: the value on it is what is excluded, and the nearest one inside (a
+    # timeout of 5e-324 s, a jitter of 0.9999999999999999) is no more usable
+    ("poller", "timeout_s", "0"),
+    ("poller", "jitter", "1.5"),
+    ("poller", "timeout_s", '"a minute"'),  # the wrong type
 ]
 
 
-@pytest.mark.parametrize(("section", "field", "value"), TOO_FAR)
-def test_a_number_out_of_range_is_said_and_defaults_used(
+@pytest.mark.parametrize(("section", "field", "value"), NOT_FINITE)
+def test_a_number_not_finite_is_said_and_defaults_used(
     tmp_path: Path, section: str, field: str, value: str
 ) -> None:
     path = tmp_path / "settings.json"
@@ -170,6 +166,89 @@ def test_a_number_out_of_range_is_said_and_defaults_used(
     assert f"{section}.{field}" in problem
     assert settings == Settings()
     assert path.read_text() == content  # left as it is, for the person to correct
+
+
+#: (section, field, in the file, the limit used, its value in the settings)
+PAST_A_LIMIT: list[tuple[str, str, str, str, object]] = [
+    ("store", "batch_max_delay_s", "1e10", "10", 10),
+    ("store", "batch_max_delay_s", "10.5", "10", 10),
+    ("store", "rollup_step", '"P1000000D"', "P1D", timedelta(days=1)),
+    ("store", "rollup_step", '"PT0.1S"', "PT1S", timedelta(seconds=1)),
+    ("http", "backoff_base_s", "1e9", "60", 60),
+    ("http", "backoff_max_s", "1e9", "300", 300),
+    ("poller", "speed", "1e-300", "0.001", 0.001),  # every interval divided down to nothing
+    ("poller", "speed", "0.0009", "0.001", 0.001),
+    ("poller", "speed", "100.5", "100", 100),
+    ("poller", "timeout_s", "301", "300", 300),
+    ("poller", "max_backoff_s", "3601", "3600", 3600),
+]
+
+
+@pytest.mark.parametrize(("section", "field", "value", "limit", "used"), PAST_A_LIMIT)
+def test_a_finite_number_past_its_limit_is_clamped_and_said(
+    tmp_path: Path, section: str, field: str, value: str, limit: str, used: object
+) -> None:
+    path = tmp_path / "settings.json"
+    content = f'{{"{section}": {{"{field}": {value}}}, "ui": {{"theme": "dark"}}}}'
+    path.write_text(content)
+    settings, notice = Settings.load(path)
+    shown = json.loads(value)
+    assert notice is not None and "defaults used" not in notice
+    assert f"{section}.{field} {shown} is past its limit {limit}: {limit} used" in notice
+    assert getattr(getattr(settings, section), field) == used
+    assert settings.ui.theme == "dark"  # the rest of the file kept
+    assert path.read_text() == content  # the file is the person's: not rewritten by a load
+
+
+def test_an_old_file_past_the_new_limits_keeps_everything_else(tmp_path: Path) -> None:
+    """A file the previous version accepted (a slow fleet's 10-minute poll timeout, a failing
+    cluster retried every 2 h): the LLM endpoint, the theme and the rest are used, the two
+    numbers clamped to their limits and said, and later changes are saved."""
+    path = tmp_path / "settings.json"
+    path.write_text(
+        json.dumps(
+            {
+                "poller": {"timeout_s": 600, "max_backoff_s": 7200, "global_cap": 8},
+                "llm": {"endpoint": "http://llm.noc.local:8000/v1", "model": "granite"},
+                "ui": {"theme": "dark"},
+            }
+        )
+    )
+    settings, notice = Settings.load(path)
+    assert settings.llm.endpoint == "http://llm.noc.local:8000/v1"
+    assert settings.llm.model == "granite" and settings.ui.theme == "dark"
+    assert settings.poller.timeout_s == 300 and settings.poller.max_backoff_s == 3600
+    assert settings.poller.global_cap == 8
+    assert notice is not None and str(path) in notice and "defaults used" not in notice
+    assert "poller.timeout_s 600 is past its limit 300: 300 used" in notice
+    assert "poller.max_backoff_s 7200 is past its limit 3600: 3600 used" in notice
+    # a change of another section is saved, and the file's poller section kept as it has it
+    settings.model_copy(update={"ui": UiSettings(theme="light")}).save(path, ["ui"])
+    on_disk = json.loads(path.read_text())
+    assert on_disk["ui"] == {"theme": "light"}
+    assert on_disk["llm"] == {"endpoint": "http://llm.noc.local:8000/v1", "model": "granite"}
+    assert on_disk["poller"] == {"timeout_s": 600, "max_backoff_s": 7200, "global_cap": 8}
+    again, notice = Settings.load(path)
+    assert again.ui.theme == "light" and again.poller.timeout_s == 300
+    assert notice is not None and "poller.timeout_s 600" in notice
+    # a change of the poller section itself writes what is in use
+    poller = again.poller.model_copy(update={"global_cap": 4})
+    again.model_copy(update={"poller": poller}).save(path, ["poller"])
+    on_disk = json.loads(path.read_text())
+    assert on_disk["poller"] == {"timeout_s": 300, "max_backoff_s": 3600, "global_cap": 4}
+    assert Settings.load(path)[1] is None
+
+
+def test_a_file_past_a_limit_and_not_finite_elsewhere_is_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    content = '{"poller": {"timeout_s": 600, "speed": NaN}, "llm": {"model": "granite"}}'
+    path.write_text(content)
+    settings, problem = Settings.load(path)
+    assert problem is not None and "defaults used" in problem and "poller.speed" in problem
+    assert settings == Settings()
+    with pytest.raises(UsageError, match=r"poller\.speed"):
+        settings.model_copy(update={"ui": UiSettings(theme="dark")}).save(path, ["ui"])
+    assert path.read_text() == content
 
 
 AT_THE_LIMIT: dict[str, dict[str, Any]] = {
