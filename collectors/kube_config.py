@@ -8,7 +8,9 @@ import base64
 import contextlib
 import functools
 import json
+import os
 import re
+import signal
 import ssl
 import subprocess
 import sys
@@ -180,22 +182,40 @@ _plugin_limit = threading.local()  # the limit of the plugin this thread's load 
 
 def _read_bounded(stream: Any, into: list[bytes], over: threading.Event) -> None:
     """``stream`` read into ``into`` until it ends, or until it passed MOST_PLUGIN_OUTPUT
-    bytes (``over`` set; the rest never read)."""
+    bytes (``over`` set; the rest never read). The stream is closed here, by its only reader:
+    closed from another thread, the close would wait on this read, and so on whatever process
+    still holds the pipe."""
     size = 0
-    while chunk := stream.read1(65536):
-        size += len(chunk)
-        if size > MOST_PLUGIN_OUTPUT:
-            over.set()
-            return
-        into.append(chunk)
+    try:
+        while chunk := stream.read1(65536):
+            size += len(chunk)
+            if size > MOST_PLUGIN_OUTPUT:
+                over.set()
+                return
+            into.append(chunk)
+    finally:
+        stream.close()
+
+
+#: how long a plugin's output may stay open after the plugin exited: held longer, by a child it
+#: left running (an agent started with ``&``), that child is ended with the plugin's group
+_PLUGIN_GRACE_S = 1.0
 
 
 def _run_plugin(process: subprocess.Popen[bytes], within_s: float) -> tuple[str, str]:
     """(stdout, stderr) of a plugin that ended within ``within_s`` having printed at most
     MOST_PLUGIN_OUTPUT bytes on each; else it is ended (ConfigException). Its streams are
-    read as it prints, so a full pipe never stops it."""
+    read as it prints, so a full pipe never stops it.
+
+    Ending it ends what it started too: a wrapper script's plugin, or a child left holding its
+    output after it exited, would hold the output open and the load with it. Where it leads a
+    process group of its own (``_bounded_exec_provider`` starts it in a session of its own
+    unless interactive), that group is killed; on Windows its process tree. A process that
+    still holds the output after that (one that left the group) is left to its reader, never
+    waited for."""
     from kubernetes.config.config_exception import ConfigException
 
+    own_group = _leads_own_group(process)
     out: list[bytes] = []
     err: list[bytes] = []
     over = threading.Event()
@@ -206,30 +226,84 @@ def _run_plugin(process: subprocess.Popen[bytes], within_s: float) -> tuple[str,
     for reader in readers:
         reader.start()
     deadline = time.monotonic() + within_s
+    timed_out = False
     try:
         while process.poll() is None and not over.is_set():
             if time.monotonic() >= deadline:
-                raise ConfigException(
-                    f"exec: the credential plugin did not answer within {within_s:g} s and "
-                    "was ended (it may wait for a login in a browser or a terminal: log in "
-                    "with it outside the app first)"
-                )
+                timed_out = True
+                break
             over.wait(0.05)
-        if over.is_set():
-            raise ConfigException(
-                f"exec: the credential plugin printed more than {MOST_PLUGIN_OUTPUT:,} bytes "
-                "and was ended; its answer was not read"
-            )
+        if not timed_out and not over.is_set():  # it exited: its output ends unless held
+            _join(readers, _PLUGIN_GRACE_S)
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        for reader in readers:
-            reader.join(5)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
-    return b"".join(out).decode("utf-8", "replace"), b"".join(err).decode("utf-8", "replace")
+        ended = False
+        if process.poll() is None or over.is_set() or any(r.is_alive() for r in readers):
+            ended = _end_plugin(process, own_group)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(_PLUGIN_GRACE_S)
+        _join(readers, _PLUGIN_GRACE_S if ended else 0)  # at once unless a holder was killed
+    held = any(reader.is_alive() for reader in readers)
+    said = "was ended" + (", but a process it started still runs" if held else "")
+    if timed_out:
+        raise ConfigException(
+            f"exec: the credential plugin did not answer within {within_s:g} s and {said} "
+            "(it may wait for a login in a browser or a terminal: log in with it outside the "
+            "app first)"
+        )
+    if over.is_set():
+        raise ConfigException(
+            f"exec: the credential plugin printed more than {MOST_PLUGIN_OUTPUT:,} bytes and "
+            f"{said}; its answer was not read"
+        )
+    # all the plugin printed is read even where a process it left still holds the output (its
+    # last write was in the pipe when it exited, and the reader had the grace to take it)
+    stdout, stderr = b"".join(list(out)), b"".join(list(err))
+    return stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace")
+
+
+def _join(readers: list[threading.Thread], within_s: float) -> None:
+    """Wait for ``readers`` to end, ``within_s`` in all."""
+    end = time.monotonic() + within_s
+    for reader in readers:
+        reader.join(max(0.0, end - time.monotonic()))
+
+
+def _leads_own_group(process: subprocess.Popen[bytes]) -> bool:
+    """Whether ``process`` leads a process group of its own (started in a session of its own),
+    which can then be killed whole without touching this process's own group."""
+    if sys.platform == "win32":
+        return False
+    try:
+        return os.getpgid(process.pid) == process.pid
+    except ProcessLookupError:  # already reaped: cannot tell, so not killed as a group
+        return False
+
+
+def _end_plugin(process: subprocess.Popen[bytes], own_group: bool) -> bool:
+    """Kill the plugin and what it started: its process group where it leads one (the group
+    outlives its leader while a member runs, and its id is not reused meanwhile, so a plugin
+    that exited is no obstacle); on Windows its process tree while it runs (``shell=True``
+    makes it cmd.exe, the plugin its child; best effort); else the plugin alone. Whether any
+    of it may have been killed."""
+    running = process.poll() is None
+    if sys.platform == "win32":
+        if running:
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run(
+                    ["taskkill", "/T", "/F", "/PID", str(process.pid)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=_PLUGIN_GRACE_S,
+                    creationflags=subprocess.CREATE_NO_WINDOW,
+                    check=False,
+                )
+    elif own_group:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    if process.poll() is None:
+        process.kill()
+    return running or own_group
 
 
 def _plugin_status(code: int, stdout: str, stderr: str, api_version: str) -> Any:
@@ -292,6 +366,11 @@ def _bounded_exec_provider() -> None:
                 cwd=self.cwd,
                 env=self.env,
                 shell=self.shell,
+                # a group of its own, killed whole when it is ended (_run_plugin): a wrapper's
+                # plugin, or a child left on its output, would hold the load. Not when
+                # interactive: it must stay in the terminal's foreground group to read from it
+                # (and get its Ctrl-C), as the client runs it
+                start_new_session=not interactive and sys.platform != "win32",
             )
             within_s = getattr(_plugin_limit, "within_s", PLUGIN_WITHIN_S)
             try:

@@ -95,3 +95,85 @@ def test_a_plugins_answer_is_read_as_the_client_reads_it(tmp_path: Path) -> None
     with pytest.raises(KubeConfigInvalid, match=r"process returned 3\. no login yet"):
         load_api_client(failing, "lab-1")
     assert kube_config.MOST_PLUGIN_OUTPUT == 1 << 20
+
+
+_CREDENTIAL = (
+    '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",'
+    '"status":{"token":"tok-from-plugin"}}'
+)
+
+
+def _with_script(tmp_path: Path, body: str) -> dict[str, Any]:
+    """A kubeconfig whose exec plugin is a shell script (given ``tmp_path`` as $1)."""
+    plugin = tmp_path / "plugin.sh"
+    plugin.write_text("#!/bin/sh\n" + body)
+    plugin.chmod(0o700)
+    config = kubeconfig_for_token("https://127.0.0.1:6443")
+    config["users"][0]["user"] = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": str(plugin),
+            "args": [str(tmp_path)],
+            "interactiveMode": "Never",
+        }
+    }
+    return config
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie left to a PID 1 that does not reap counts as ended)."""
+    if not Path("/proc/self/stat").exists():
+        return _alive(pid)
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _leftover_ended(pid_file: Path) -> bool:
+    """Whether the process the plugin left (its pid in ``pid_file``) has ended; ended here
+    when not, so a failing run leaves nothing behind."""
+    pid = int(pid_file.read_text())
+    end = time.monotonic() + 2
+    while _running(pid) and time.monotonic() < end:
+        time.sleep(0.05)
+    if _running(pid):
+        os.kill(pid, 9)
+        return False
+    return True
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell script as the plugin")
+def test_a_wrapper_plugins_own_plugin_is_ended_at_the_limit(tmp_path: Path) -> None:
+    """A wrapper script (aws or kubelogin behind #!/bin/sh): only the wrapper used to be
+    killed, the plugin it ran held the output pipe, and the load waited for it (40 s for a
+    2 s limit), then said it was ended when it was not."""
+    config = _with_script(
+        tmp_path, 'sh -c \'echo $$ > "$1/pid"; exec sleep 40\' plugin "$1"\necho never\n'
+    )
+    start = time.monotonic()
+    with pytest.raises(KubeConfigInvalid, match="did not answer within 2 s"):
+        load_api_client(config, "lab-1", plugin_within_s=2)
+    took = time.monotonic() - start
+    assert _leftover_ended(tmp_path / "pid"), "the wrapped plugin is still running"
+    assert took < 4, f"the load took {took:.1f} s for a 2 s limit"
+    assert not _loaders()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell script as the plugin")
+def test_a_plugin_that_answers_and_leaves_a_child_on_its_output(tmp_path: Path) -> None:
+    """A plugin that prints its credential and exits 0, leaving a background child on its
+    stdout (``agent &``): the load used to wait for that child (40 s for a 3 s limit). Its
+    answer is used, and the child is ended."""
+    config = _with_script(tmp_path, f"sleep 40 &\necho $! > \"$1/pid\"\necho '{_CREDENTIAL}'\n")
+    start = time.monotonic()
+    api, _ = load_api_client(config, "lab-1", plugin_within_s=3)
+    took = time.monotonic() - start
+    try:
+        assert api.configuration.api_key["BearerToken"] == "Bearer tok-from-plugin"
+    finally:
+        api.close()
+    assert _leftover_ended(tmp_path / "pid"), "the plugin's child is still running"
+    assert took < 5, f"the load took {took:.1f} s for a 3 s limit"
+    assert not _loaders()
