@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Callable, Container, Sequence
 from concurrent.futures import Future
 from datetime import datetime
+from functools import partial
 
 from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.incidents import Incident
@@ -16,6 +17,13 @@ LIST_LIMIT = 1000
 _ACTIVE = (
     "SELECT body FROM incidents WHERE state != 'RESOLVED' OR updated_at >= ? ORDER BY opened_at"
 )
+#: what changes with every write to the incidents, of any process: ``_write``'s INSERT OR
+#: REPLACE gives each row written (a grouping's, an acknowledgement's: its updated_at kept) a
+#: rowid above every one stored, and a prune lowers the count
+_FINGERPRINT = "SELECT COUNT(*), MAX(rowid), TOTAL(rowid), TOTAL(updated_at) FROM incidents"
+#: groupings done outside the write transaction before one is done in it (another process
+#: grouping the same cache writes at each of its refreshes: one lost race is no rarity)
+OPTIMISTIC_ROUNDS = 2
 #: a grouping (``analysis.incidents.group`` with its signals): the incidents active and the
 #: ids stored in, the incidents as grouped and the ids of those changed out
 Grouping = Callable[[list[Incident], Container[str]], tuple[list[Incident], set[str]]]
@@ -40,24 +48,37 @@ class IncidentRepository:
 
     def regroup(
         self, grouping: Grouping, *, resolved_since: float
-    ) -> Future[tuple[list[Incident], set[str]]]:
+    ) -> tuple[list[Incident], set[str]]:
         """``grouping`` of the incidents ``active`` (with the ids stored as ``taken``), and
         those it changed written: the incidents as grouped, and the ids of those changed.
-        Read, grouping and write are one write transaction (the writer's BEGIN IMMEDIATE):
-        another process grouping the same cache (the window and the wall, the CLI) waits for
-        this one's commit and groups over what it wrote. Read apart, each would open an
-        incident for the same new signal, the second under the first's id with "-2": two
-        live incidents for one signal, acknowledged apart."""
+        Blocking (it groups here, and waits for the write): call off the event loop.
 
-        def op(conn: sqlite3.Connection) -> tuple[list[Incident], set[str]]:
-            rows = conn.execute(_ACTIVE, (resolved_since,))
-            active = read_all(Incident, (body for (body,) in rows), "incident")
-            stored = _StoredIds(lambda sql, params: conn.execute(sql, params).fetchone())
-            grouped, changed = grouping(active, stored)
-            written = {i.id: i for i in _write(conn, [i for i in grouped if i.id in changed])}
-            return [written.get(i.id, i) for i in grouped], changed
-
-        return self._db.write(op)
+        Grouped outside the write transaction (a fleet's alert storm is seconds of grouping:
+        held under BEGIN IMMEDIATE, this process's series writes waited for it and another
+        process's failed past its 5 s busy timeout), and written only over what it read:
+        the write re-reads the incidents' ``_FINGERPRINT`` and, changed since (another
+        process grouping the same cache, the window and the wall or the CLI, wrote the same
+        new signal's incident meanwhile), groups again over what is stored. Written over a
+        stale read, each would open an incident for that signal, the second under the
+        first's id with "-2": two live incidents for one signal, acknowledged apart. Raced
+        ``OPTIMISTIC_ROUNDS`` times, the last grouping is done in the write transaction."""
+        for round_ in range(1, OPTIMISTIC_ROUNDS + 1):
+            with self._db.reading() as conn:
+                # one read snapshot: the rows are those the fingerprint describes
+                conn.execute("BEGIN")
+                try:
+                    seen = tuple(conn.execute(_FINGERPRINT).fetchone())
+                    active = _active(conn, resolved_since)
+                finally:
+                    conn.execute("COMMIT")
+            grouped = grouping(active, self.taken_ids())
+            done = self._db.write(partial(
+                _write_grouped, grouping=grouping, resolved_since=resolved_since, seen=seen,
+                grouped=grouped, last=round_ == OPTIMISTIC_ROUNDS,
+            )).result()  # fmt: skip
+            if done is not None:
+                return done
+        raise AssertionError("the last round groups in the write transaction")  # unreachable
 
     def active(self, *, resolved_since: float) -> list[Incident]:
         """Every incident not resolved, and those resolved since ``resolved_since``, with no
@@ -124,6 +145,28 @@ class IncidentRepository:
             ).rowcount
 
         return self._db.write(op)
+
+
+def _active(conn: sqlite3.Connection, resolved_since: float) -> list[Incident]:
+    rows = conn.execute(_ACTIVE, (resolved_since,))
+    return read_all(Incident, (body for (body,) in rows), "incident")
+
+
+def _write_grouped(
+    conn: sqlite3.Connection, *, grouping: Grouping, resolved_since: float,
+    seen: tuple[object, ...], grouped: tuple[list[Incident], set[str]], last: bool,
+) -> tuple[list[Incident], set[str]] | None:  # fmt: skip
+    """``grouped`` written, if the incidents are still as ``seen`` (their fingerprint); if
+    not: None (grouped again outside), or on the ``last`` round grouped again here, under the
+    write lock, over what is stored now."""
+    if tuple(conn.execute(_FINGERPRINT).fetchone()) != seen:
+        if not last:
+            return None
+        stored = _StoredIds(lambda sql, params: conn.execute(sql, params).fetchone())
+        grouped = grouping(_active(conn, resolved_since), stored)
+    incidents, changed = grouped
+    written = {i.id: i for i in _write(conn, [i for i in incidents if i.id in changed])}
+    return [written.get(i.id, i) for i in incidents], changed
 
 
 def _acknowledged(conn: sqlite3.Connection, ids: list[str]) -> dict[str, datetime | None]:

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import io
 import threading
+from collections.abc import Container
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,8 +30,10 @@ from aiops_desktop.services.intelligence.incidents import (
     event_signals,
 )
 from aiops_desktop.settings import DB_FILENAME
+from aiops_desktop.store import incidents as store_incidents
 from aiops_desktop.store.database import Database
 from aiops_desktop.store.incidents import IncidentRepository
+from analysis.incidents import acknowledge, group
 from tests.qtfree.cli_runner import call_main
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -117,6 +120,175 @@ async def test_two_groupers_of_one_cache_open_one_incident_for_a_new_signal(
     finally:
         db_window.close()
         db_wall.close()
+
+
+# -- 4b: grouping outside the write transaction ------------------------------------------------
+def _firing(now: datetime, key: str = "alert|c1|fp1") -> IncidentSignal:
+    return IncidentSignal(key=key, source="alert", cluster="c1", subject="GpuXid79",
+                          severity=FindingSeverity.CRITICAL, reason="GPU has fallen off the bus",
+                          first_seen=T0, last_seen=now, topology=["node:du-1"],
+                          alert_name="GpuXid79", entity="c1 node du-1")  # fmt: skip
+
+
+def test_grouping_holds_no_write_lock_while_it_runs(tmp_path: Path) -> None:
+    """While a regroup groups (seconds for a fleet's alert storm), this process's other writes
+    (series, health, anomalies) and another process's are committed; the grouping's result
+    is written after."""
+    path = tmp_path / "cache.sqlite3"
+    db, other = Database(path), Database(path)
+    repo = IncidentRepository(db)
+    now = T0 + timedelta(minutes=1)
+    grouping_runs, release = threading.Event(), threading.Event()
+
+    def grouping(active: list[Incident], taken: Container[str]) -> tuple[list[Incident], set[str]]:
+        grouping_runs.set()
+        release.wait(timeout=30)
+        return group(active, [_firing(now)], now, taken=taken)
+
+    done: list[tuple[list[Incident], set[str]]] = []
+    regrouping = threading.Thread(
+        target=lambda: done.append(repo.regroup(grouping, resolved_since=0))
+    )
+    try:
+        regrouping.start()
+        try:
+            assert grouping_runs.wait(timeout=10)
+            db.write(lambda c: c.execute("CREATE TABLE mine (x)")).result(timeout=3)
+            other.write(lambda c: c.execute("CREATE TABLE theirs (x)")).result(timeout=3)
+        finally:
+            release.set()
+            regrouping.join(timeout=30)
+        [(grouped, changed)] = done
+        [inc] = grouped
+        assert changed == {inc.id} and [s.key for s in inc.signals] == ["alert|c1|fp1"]
+        assert [i.id for i in repo.list()] == [inc.id]
+    finally:
+        db.close()
+        other.close()
+
+
+def test_an_incident_written_while_grouping_is_grouped_over_not_opened_twice(
+    tmp_path: Path,
+) -> None:
+    """The wall (another process) opens an incident for a new alert while the window groups
+    the same alert over what it read before: the window's write sees the incidents changed,
+    groups again over the wall's, and joins it; no second incident ("-2") for one signal."""
+    path = tmp_path / "cache.sqlite3"
+    db_window, db_wall = Database(path), Database(path)
+    window, wall = IncidentRepository(db_window), IncidentRepository(db_wall)
+    now = T0 + timedelta(minutes=1)
+    seen: list[list[str]] = []
+
+    def wall_grouping(active: list[Incident], taken: Container[str]) -> Any:
+        return group(active, [_firing(now)], now, taken=taken)
+
+    def window_grouping(active: list[Incident], taken: Container[str]) -> Any:
+        seen.append([i.id for i in active])
+        if len(seen) == 1:  # the wall groups and writes meanwhile
+            wall.regroup(wall_grouping, resolved_since=0)
+        return group(active, [_firing(now)], now, taken=taken)
+
+    try:
+        grouped, _ = window.regroup(window_grouping, resolved_since=0)
+        stored = window.list()
+        assert len(stored) == 1, [i.id for i in stored]
+        [wall_id] = [i.id for i in stored]
+        assert seen == [[], [wall_id]]  # grouped again, over the wall's incident
+        assert [i.id for i in grouped] == [wall_id]
+        assert [s.key for s in stored[0].signals] == ["alert|c1|fp1"]
+    finally:
+        db_window.close()
+        db_wall.close()
+
+
+def _kept(now: datetime) -> tuple[Incident, Incident]:
+    """An open incident (its alert firing) and one resolved a month ago."""
+    [opened], _ = group([], [_firing(T0)], T0)
+    s = _signal(now - timedelta(days=30))
+    old = Incident(id="INC-OLD-1", title="c1: du-1/gpu0: XID 79",
+                   severity=FindingSeverity.CRITICAL, state=IncidentStatus.RESOLVED,
+                   opened_at=s.first_seen, updated_at=now - timedelta(days=30),
+                   resolved_at=now - timedelta(days=30), signals=[s])  # fmt: skip
+    return opened, old
+
+
+@pytest.mark.parametrize("write", ["save", "acknowledge", "prune"])
+def test_every_write_of_another_process_meanwhile_is_grouped_over(
+    tmp_path: Path, write: str
+) -> None:
+    """Whatever the other process writes to the incidents while this one groups (an incident
+    saved, one acknowledged: its updated_at unchanged, old ones pruned), the grouping is done
+    again over what is stored then."""
+    path = tmp_path / "cache.sqlite3"
+    db, other_db = Database(path), Database(path)
+    repo, other = IncidentRepository(db), IncidentRepository(other_db)
+    now = T0 + timedelta(minutes=5)
+    opened, old = _kept(now)
+    repo.save([opened, old]).result()
+    newcomer = opened.model_copy(update={"id": "INC-NEW-1"})
+    views: list[tuple[list[tuple[str, IncidentStatus]], bool]] = []
+
+    def grouping(active: list[Incident], taken: Container[str]) -> Any:
+        views.append((sorted((i.id, i.state) for i in active), old.id in taken))
+        if len(views) == 1:
+            if write == "save":
+                other.save([newcomer]).result()
+            elif write == "acknowledge":
+                other.save([acknowledge(opened, now)]).result()
+            else:
+                assert other.prune_resolved((now - timedelta(days=7)).timestamp()).result() == 1
+        return group(active, [_firing(now)], now, taken=taken)
+
+    try:
+        repo.regroup(grouping, resolved_since=(now - timedelta(hours=2)).timestamp())
+        assert views[0] == ([(opened.id, IncidentStatus.OPEN)], True)
+        assert len(views) == 2, views
+        expected = {
+            "save": ([(newcomer.id, IncidentStatus.OPEN), (opened.id, IncidentStatus.OPEN)],
+                     True),
+            "acknowledge": ([(opened.id, IncidentStatus.ACKNOWLEDGED)], True),
+            "prune": ([(opened.id, IncidentStatus.OPEN)], False),
+        }[write]  # fmt: skip
+        assert views[1] == (sorted(expected[0]), expected[1])
+        assert max(i.updated_at for i in repo.list()) == now  # the second grouping, written
+        stored = repo.get(opened.id)
+        assert stored is not None
+        if write == "acknowledge":
+            assert stored.state is IncidentStatus.ACKNOWLEDGED
+    finally:
+        db.close()
+        other_db.close()
+
+
+def test_a_grouping_raced_every_time_is_done_inside_the_write_transaction(
+    tmp_path: Path,
+) -> None:
+    """Another process writes incidents during each optimistic round: the last grouping is
+    done in the write transaction (on the writer thread, as it was before), over them all."""
+    path = tmp_path / "cache.sqlite3"
+    db, other_db = Database(path), Database(path)
+    repo, other = IncidentRepository(db), IncidentRepository(other_db)
+    now = T0 + timedelta(minutes=5)
+    opened, _ = _kept(now)
+    views: list[tuple[list[str], str]] = []
+
+    def grouping(active: list[Incident], taken: Container[str]) -> Any:
+        views.append((sorted(i.id for i in active), threading.current_thread().name))
+        if len(views) <= store_incidents.OPTIMISTIC_ROUNDS:
+            other.save([opened.model_copy(update={"id": f"INC-RACE-{len(views)}"})]).result()
+        return group(active, [_firing(now)], now, taken=taken)
+
+    try:
+        grouped, _ = repo.regroup(grouping, resolved_since=0)
+        rounds = store_incidents.OPTIMISTIC_ROUNDS
+        assert len(views) == rounds + 1
+        assert views[-1][0] == [f"INC-RACE-{n}" for n in range(1, rounds + 1)]
+        assert views[-1][1] != views[0][1]  # the writer's thread, not the caller's
+        assert sorted(i.id for i in grouped) == views[-1][0]  # joined, none opened
+        assert len(repo.list()) == rounds
+    finally:
+        db.close()
+        other_db.close()
 
 
 # -- 6: a repeated events.k8s.io warning --------------------------------------------------------

@@ -333,16 +333,14 @@ class IncidentService:
             kept = await self._kept(now)
             # off the loop: 20,000 alerts are 20,000 signals to build
             signals = await asyncio.to_thread(_built, read, now)
-            # grouped on the store's writer thread, in the transaction that reads the
-            # incidents and writes those changed (another process's grouping waits for it):
+            # grouped off the loop and outside the write transaction, written only if no
+            # other grouping wrote the incidents meanwhile (else grouped again over them):
             # every one not resolved, and those resolved lately (their ended signals are
             # still offered: they must not open the same incident again); a thousand signals
             # against a thousand incidents is a second; a new incident's id is none stored
             lately = (now - OFFERED_AFTER_END).timestamp()
             grouping = partial(_grouped, signals, now, self._unread())
-            grouped, _ = await asyncio.wrap_future(
-                self.repo.regroup(grouping, resolved_since=lately)
-            )
+            grouped, _ = await asyncio.to_thread(self.repo.regroup, grouping, resolved_since=lately)
             shown = {i.id: i for i in kept} | {i.id: i for i in grouped}
             self._bus.publish(INCIDENTS_CHANGED, _in_order(list(shown.values())))
             return grouped
