@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models import Cluster, ClusterKind
 from aiops_desktop.models.fleet import FleetTruth
 from aiops_desktop.models.text import count
+from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.queries.logs_traces import JUMP_AFTER, JUMP_BEFORE, logql_for
 from aiops_desktop.services.runtime.access import Action
 from aiops_desktop.settings import resources_dir
@@ -61,6 +62,8 @@ if TYPE_CHECKING:
 CAPTURE_FILTER = "AIOps Desktop captures (*.aiops);;All files (*)"
 RUNS = {spec.key: spec.runs for spec in PAGES}
 SAMPLE_CAPTURE = resources_dir() / "samples" / "sample.aiops"
+#: an anomaly older than the longest preset opens this much either side of it (absolute)
+AROUND_OLD_ANOMALY = timedelta(hours=12)
 
 
 class MainWindow(QMainWindow):
@@ -444,10 +447,20 @@ class MainWindow(QMainWindow):
             self.presenters.kube.stop()
 
     def open_anomaly(self, cluster: str, panel: str, at: float) -> None:
-        """Jump to the cluster's dashboard with a range wide enough to show ``at``."""
+        """Jump to the cluster's dashboard with a range wide enough to show ``at``: the
+        shortest preset that does, else (anomalies are kept 30 days, the longest preset is
+        7 d) a fixed span around it."""
         self.show_cluster(cluster)
-        back = self.presenters.dashboard.now().timestamp() - at  # a capture's now is its end
-        self.dashboard.select_range(preset_covering(timedelta(seconds=back)))
+        now = self.presenters.dashboard.now()  # a capture's now is its end
+        back = timedelta(seconds=now.timestamp() - at)
+        label = preset_covering(back)
+        if TimeRange.preset(label).window >= back * 1.1:  # preset_covering's margin
+            self.dashboard.select_range(label)
+        else:
+            moment = datetime.fromtimestamp(at, UTC)
+            self.dashboard.time_range.show_span(
+                moment - AROUND_OLD_ANOMALY, moment + AROUND_OLD_ANOMALY
+            )
         chart = self.dashboard.charts.get(panel)
         if chart is not None:
             self.dashboard.scroll_to(chart)

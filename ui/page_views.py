@@ -4,7 +4,6 @@ with the first page that draws one."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -74,9 +73,10 @@ def cluster_page(p: Presenters, theme: Theme, window: PageHost) -> ClusterPage:
     p.kube.sig_status.connect(kube.show_status)
     kube.sig_refresh.connect(p.kube.reload)
     kube.sig_discover.connect(p.kube.discover)
-    kube.sig_pod_logs.connect(
+    kube.sig_pod_logs.connect(  # around the app's now: a capture's end, not the wall clock's
         lambda namespace, pod: window.open_logs(p.dashboard.cluster or "",
-                                                {"namespace": namespace, "pod": pod}, time.time())
+                                                {"namespace": namespace, "pod": pod},
+                                                p.dashboard.now().timestamp())
     )  # fmt: skip
     page = ClusterPage(dashboard, overview, kube)
     page.currentChanged.connect(window.on_cluster_tab_changed)
@@ -147,6 +147,7 @@ def gpu(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.fleet_hw_views import GpuFleetView
 
     view = GpuFleetView(theme)
+    view.time_range.clock = p.dashboard.now  # a capture's now is its end
     p.gpu.sig_fleet.connect(view.show_fleet)
     p.gpu.sig_history.connect(view.show_history)
     p.gpu.sig_error.connect(view.show_error)
@@ -159,6 +160,7 @@ def ptp(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.fleet_hw_views import PtpBoardView
 
     view = PtpBoardView(theme)
+    view.time_range.clock = p.dashboard.now  # a capture's now is its end
     p.ptp.sig_board.connect(view.show_board)
     p.ptp.sig_error.connect(view.show_error)
     view.sig_range_changed.connect(p.ptp.set_range)

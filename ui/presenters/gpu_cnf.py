@@ -149,14 +149,21 @@ class GpuPresenter(ReaderPresenter):
 
     range = TimeRange()
     _chosen: GpuReading | None = None
+    _asked = 0  # the history reads asked for: only the last one's answer is shown
 
     def read_history(self, reading: GpuReading) -> None:
-        """One GPU's history over the page's range, for the charts under the heatmap."""
+        """One GPU's history over the page's range, for the charts under the heatmap. An
+        answer to an earlier question (another GPU, another range: a longer range's read
+        may end last) is dropped: the charts show what the page now asks."""
         self._chosen = reading
         shown = self.range
+        self._asked += 1
+        asked = self._asked
 
         async def work() -> None:
-            self.sig_history.emit(await self._readers.gpu_history(reading, shown))
+            history = await self._readers.gpu_history(reading, shown)
+            if asked == self._asked:
+                self.sig_history.emit(history)
 
         self.spawn("gpu history", work())
 
@@ -172,6 +179,7 @@ class PtpPresenter(ReaderPresenter):
 
     sig_board = Signal(object)
     range = TimeRange()
+    _ranges = 0  # the ranges chosen: a read's answer counts only for the one it was asked
 
     def forget(self) -> None:
         self._kept: LastGoodRows[PtpRow] = LastGoodRows(
@@ -194,13 +202,18 @@ class PtpPresenter(ReaderPresenter):
     def set_range(self, chosen: TimeRange) -> None:
         """The board's compliance window and its offset charts."""
         self.range = chosen
+        self._ranges += 1
         self.forget()  # another range: another answer
         self.refresh()
 
     async def read(self) -> None:
         if not self._readers.with_metrics():
             return
-        board, badge = self.merged(*await self._readers.ptp_board(self.range))
+        asked = self._ranges
+        answer = await self._readers.ptp_board(self.range)
+        if asked != self._ranges:
+            return  # read over the range left: not shown, not kept (a read of the new follows)
+        board, badge = self.merged(*answer)
         self.sig_board.emit(board)
         self.sig_error.emit(badge)
 

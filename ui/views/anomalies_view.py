@@ -78,6 +78,8 @@ class AnomaliesView(QWidget):
         self.cluster.addItems([ALL, *names])
         self.cluster.setCurrentText(current if current in names else ALL)
         self.cluster.blockSignals(False)
+        if self.cluster.currentText() != current:  # the cluster chosen left the fleet: the
+            self._on_filter_changed(ALL)  # rows are filtered as the box says (All), not by it
 
     def show_error(self, text: str) -> None:
         """A failed read keeps the rows shown before, with the reason above them."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
@@ -25,6 +27,7 @@ from aiops_desktop.models.gpu import (
 )
 from aiops_desktop.models.ptp import RANK_UNKNOWN, Compliance, PtpBoard, PtpRow
 from aiops_desktop.models.text import count, pct_text
+from aiops_desktop.models.time_range import TimeRange
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.page import TitledPage
@@ -77,6 +80,7 @@ class GpuDetail(QWidget):
             grid.addWidget(chart, 0, i)
         layout.addLayout(grid)
         self._key: str | None = None  # the GPU whose history is awaited or shown
+        self._heading = ""  # what the GPU is: an answer's notes are said after it, once
         self.setVisible(False)
 
     def show_loading(self, health: GpuHealth) -> None:
@@ -84,22 +88,33 @@ class GpuDetail(QWidget):
         mig = f" MIG {g.mig_profile}" if g.mig_profile else ""
         pods = f" · {', '.join(g.pods)}" if g.pods else ""
         reasons = f" · {'; '.join(health.reasons)}" if health.reasons else ""
-        self.heading.setText(f"{g.key} · {g.model}{mig} · {health.state.value}{pods}{reasons}")
+        self._heading = f"{g.key} · {g.model}{mig} · {health.state.value}{pods}{reasons}"
+        self.heading.setText(self._heading)
         self._key = g.key
         for chart in self.charts.values():
             chart.set_series({})
+            chart.reset_zoom()  # another GPU: its range, not the zoom on the last one
         self.setVisible(True)
 
-    def show_history(self, history: GpuHistory) -> None:
+    def show_history(self, history: GpuHistory, end: datetime | None = None) -> None:
+        """The GPU's history; the charts span its window up to ``end`` (the range's end:
+        the app's now for a range that follows it; the wall clock's when not said), so the
+        part of the range without data is seen empty."""
         if history.reading.key != self._key:
             return  # an answer for a GPU no longer chosen
+        end_s = (end or datetime.now(UTC)).timestamp()
         for name, chart in self.charts.items():
             data = history.series.get(name)
             chart.set_series({history.reading.key: data} if data is not None else {})
+            chart.set_span(end_s - history.window.total_seconds(), end_s)
             chart.setVisible(data is not None or name != "tensor_active_pct")
         said = [o.error for o in history.outcomes] + ([history.note] if history.note else [])
-        if said:
-            self.heading.setText(self.heading.text() + " · " + "; ".join(said))
+        # each answer (another range, a re-read) says its own notes: never the last one's too
+        self.heading.setText(" · ".join([self._heading, *(["; ".join(said)] if said else [])]))
+
+    def reset_zoom(self) -> None:
+        for chart in self.charts.values():
+            chart.reset_zoom()
 
 
 class GpuFleetView(QWidget):
@@ -132,7 +147,7 @@ class GpuFleetView(QWidget):
         bar.addWidget(self.metric)
         bar.addWidget(PlainLabel("History"))
         self.time_range = TimeRangeBar("1 h")
-        self.time_range.sig_changed.connect(self.sig_range_changed)
+        self.time_range.sig_changed.connect(self._on_range_chosen)
         bar.addWidget(self.time_range)
         layout.addLayout(bar)
         self.heatmap = RowsTable([])
@@ -168,8 +183,15 @@ class GpuFleetView(QWidget):
             self.detail.show_loading(health)
             self.sig_gpu_chosen.emit(health)
 
+    def _on_range_chosen(self, chosen: TimeRange) -> None:
+        self.detail.reset_zoom()  # the range chosen, not the user's last zoom
+        self.sig_range_changed.emit(chosen)
+
     def show_history(self, history: GpuHistory) -> None:
-        self.detail.show_history(history)
+        """The chosen GPU's history, its charts spanning the range chosen (its end: the
+        bar's clock, the app's now, when it follows now)."""
+        chosen = self.time_range.current
+        self.detail.show_history(history, chosen.end or self.time_range.clock())
 
     def show_fleet(self, fleet: GpuFleet) -> None:
         self._fleet = fleet
@@ -317,7 +339,7 @@ class PtpBoardView(QWidget):
         bar.addWidget(self.title, 1)
         bar.addWidget(PlainLabel("Compliance over"))
         self.time_range = TimeRangeBar("1 h")
-        self.time_range.sig_changed.connect(self.sig_range_changed)
+        self.time_range.sig_changed.connect(self._on_range_chosen)
         bar.addWidget(self.time_range)
         layout.addLayout(bar)
         self.table = make_table(list(self.HEADERS))
@@ -341,6 +363,10 @@ class PtpBoardView(QWidget):
     def show_error(self, text: str) -> None:
         self.error.setText(text)
 
+    def _on_range_chosen(self, chosen: TimeRange) -> None:
+        self.chart.reset_zoom()  # the range chosen, not the user's last zoom
+        self.sig_range_changed.emit(chosen)
+
     def _chosen(self) -> PtpRow | None:
         """The port of the first row selected as shown (the table sorts by a header click)."""
         rows = self.table.selected_rows()
@@ -354,8 +380,10 @@ class PtpBoardView(QWidget):
         if row is None:
             return
         self._chosen_key = _port_key(row)
-        if row.history is not None:
-            self.chart.set_series({f"{row.cluster}/{row.node}/{row.iface}": row.history})
+        # a port without an offset series (a FREERUN port's ptp4l not exporting) shows none:
+        # never the port chosen before's under this one's band
+        name = f"{row.cluster}/{row.node}/{row.iface}"
+        self.chart.set_series({name: row.history} if row.history is not None else {})
         self.band.setRegion((row.threshold.min_ns, row.threshold.max_ns))
 
     def _row_colour(self, row: PtpRow) -> str | None:
@@ -386,6 +414,10 @@ class PtpBoardView(QWidget):
         the first port shown."""
         chosen = self._chosen_key
         self._board = board
+        # the chart spans the board's window up to the range's end (the app's now when it
+        # follows now): the part of the window without samples is seen empty
+        end = (self.time_range.current.end or self.time_range.clock()).timestamp()
+        self.chart.set_span(end - board.window.total_seconds(), end)
         self.error.setText("; ".join(sorted({f"{o.cluster}: {o.error}" for o in board.outcomes})))
         rows: list[tuple[list[str], str | None]] = []
         tips: list[dict[int, str]] = []
