@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -52,6 +52,32 @@ def history_summary(
     if shown < len(found):
         text += f"; {len(found) - shown} outside this range: see Anomalies"
     return text
+
+
+def named_series(
+    panel: Panel, found: Iterable[tuple[dict[str, str], np.ndarray, np.ndarray]]
+) -> Series:
+    """Each series (labels, timestamps, values) under its legend. Where two legends read the
+    same (error_spans is by service, namespace and pod but named by pod: services without a
+    pod all read "?"; same-named pods of two namespaces), the labels that tell them apart
+    are added to each: a dict keyed by legend alone kept one line of them and hid the rest."""
+    by_legend: dict[str, list[tuple[dict[str, str], np.ndarray, np.ndarray]]] = {}
+    for labels, ts, values in found:
+        by_legend.setdefault(panel.legend_for(labels), []).append((labels, ts, values))
+    out: Series = {}
+    for legend, same in by_legend.items():
+        if len(same) == 1:
+            out[legend] = (same[0][1], same[0][2])
+            continue
+        keys = sorted({k for labels, _, _ in same for k in labels} - {"__name__"})
+        differ = [k for k in keys if len({labels.get(k) for labels, _, _ in same}) > 1]
+        for labels, ts, values in same:
+            inner = ", ".join(f'{k}="{labels[k]}"' for k in differ if k in labels)
+            name = f"{legend} {{{inner}}}" if inner else legend  # it lacks the others' labels
+            while name in out or (name != legend and name in by_legend):  # never lost
+                name += "\u2032"  # a prime
+            out[name] = (ts, values)
+    return out
 
 
 class DashboardPresenter(Presenter):
@@ -108,6 +134,8 @@ class DashboardPresenter(Presenter):
         self.paused = False
         self.range = TimeRange()
         self._stored_read_at: float | None = None  # monotonic: when the cache was last read
+        #: the cluster and range whose read from the cache the charts show
+        self._stored_drawn: tuple[str, TimeRange] | None = None
         self._newest_at: tuple[object, float | None] = (None, None)
         self._full_at: tuple[object, float | None] = (None, None)
         self._drawn_version = -1
@@ -189,10 +217,11 @@ class DashboardPresenter(Presenter):
         self._drawn_version = -1
         self._drawn_panels.clear()
         self._stored_read_at = None
-        self.sig_panels.emit(self.panels)
+        self._stored_drawn = None
+        self.sig_panels.emit(self.panels)  # its charts are cleared: nothing of the last one's
         self.redraw()
-        self.start()
-        if self.from_store:
+        self.start()  # a range read from the cache: its first read (paused, or fixed: not)
+        if self.from_store and self._stored_read_at is None:
             self._read_stored()
         self.spawn(f"anomalies-load {name}", self._load_stored(name), self._said_of(name))
 
@@ -267,22 +296,30 @@ class DashboardPresenter(Presenter):
             out: dict[str, Series] = {}
             for panel in panels:
                 found = history.read(cluster, panel.id, start, end)
-                out[panel.id] = {
-                    panel.legend_for(labels): (ts, values) for labels, ts, values in found.values()
-                }
+                out[panel.id] = named_series(panel, found.values())
             return out
 
         async def work() -> None:
-            shown = self.range
             stored = await asyncio.to_thread(read)
             if cluster != self.cluster or shown != self.range:
                 return  # another cluster or range was chosen meanwhile
             for panel_id, panel_series in stored.items():
                 self.sig_panel_data.emit(panel_id, panel_series, *span)
+            self._stored_drawn = (cluster, shown)
             for panel in panels:
                 self.sig_panel_anomalies.emit(panel.id, self.panel_anomalies(panel))
 
-        self.spawn(f"stored range {cluster}", work(), self._said_of(cluster))
+        def failed(text: str) -> None:
+            """Charts waiting for this cluster's range (another cluster's lines were cleared)
+            say there is none, and the line says why; a later read's failure leaves the range
+            shown as it was read."""
+            self._said_of(cluster)(text)
+            if (cluster, shown) == (self.cluster, self.range) != self._stored_drawn:
+                for panel in panels:
+                    self.sig_panel_data.emit(panel.id, {}, *span)
+
+        shown = self.range
+        self.spawn(f"stored range {cluster}", work(), failed)
 
     def refresh(self) -> None:
         """A redraw tick: the panels whose data moved, a few per tick (a range read from
@@ -301,11 +338,11 @@ class DashboardPresenter(Presenter):
         assert self.cluster is not None
         snap = self._live.snapshot(self.cluster, panel.id)
         cutoff = self._anomalies.clock().timestamp() - self.range.seconds
-        out: Series = {}
+        found: list[tuple[dict[str, str], np.ndarray, np.ndarray]] = []
         for key, (ts, values) in snap.series.items():
             keep = ts >= cutoff
-            out[panel.legend_for(dict(key))] = (ts[keep], values[keep])
-        return out
+            found.append((dict(key), ts[keep], values[keep]))
+        return named_series(panel, found)
 
     def redraw(self, budget: int | None = None) -> None:
         """Emit the panels whose data changed since they were last drawn, at most ``budget``

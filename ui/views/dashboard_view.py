@@ -83,23 +83,23 @@ class DashboardView(QWidget):
         layout.addWidget(scroll, 1)
 
     def set_panels(self, panels: list[Panel]) -> None:
+        """A cluster's panels: each chart empty, saying its data is being read, until the
+        presenter shows it (at once from the live buffers; a range read from the cache when
+        the read answers): the last cluster's lines and markers are never left in it."""
         self.no_charts.setVisible(not panels)
-        if list(self.charts) == [p.id for p in panels]:
-            for chart in self.charts.values():  # another cluster: the range, not a zoom
-                chart.reset_zoom()
-            return
+        if list(self.charts) != [p.id for p in panels]:
+            for chart in self.charts.values():
+                self.grid.removeWidget(chart)
+                chart.hide()
+            self.charts.clear()
+            for index, panel in enumerate(panels):
+                chart = self._made.get(panel.id) or self._make_chart(panel)
+                self.grid.addWidget(chart, index // COLUMNS, index % COLUMNS)
+                chart.show()
+                self.charts[panel.id] = chart
         for chart in self.charts.values():
-            self.grid.removeWidget(chart)
-            chart.hide()
-        self.charts.clear()
-        for index, panel in enumerate(panels):
-            chart = self._made.get(panel.id) or self._make_chart(panel)
-            chart.set_series({})  # what another cluster showed in it is not this one's
-            chart.set_anomalies([])
-            chart.reset_zoom()
-            self.grid.addWidget(chart, index // COLUMNS, index % COLUMNS)
-            chart.show()
-            self.charts[panel.id] = chart
+            chart.clear_series(reading=True)  # what another cluster showed in it is not this one's
+            chart.reset_zoom()  # another cluster: the range, not a zoom
 
     def _make_chart(self, panel: Panel) -> TimeSeriesChart:
         chart = TimeSeriesChart(panel.title, panel.unit, self._theme)

@@ -104,9 +104,10 @@ class ClusterTile(QFrame):
             shown = tile.worst if len(tile.worst) <= 64 else tile.worst[:63] + "…"
             self.worst.setText(shown)
             self.worst.setToolTip(tip(tile.worst))
-        stamp = (
-            (tile.spark_title, tile.spark[0].size, float(tile.spark[0][-1])) if tile.spark else None
-        )
+        stamp = (  # whose: tiles are reused worst first, and a hub's members share stamps
+            (tile.name, tile.spark_title, tile.spark[0].size, float(tile.spark[0][-1]))
+            if tile.spark else None
+        )  # fmt: skip
         if self._changed("spark", stamp):  # repaint the sparkline only when its data moved
             self.spark.set_series(tile.spark)
             self.spark.setToolTip(tip(tile.spark_title))
