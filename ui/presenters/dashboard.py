@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -25,7 +25,7 @@ from aiops_desktop.services.intelligence.anomalies import (
     LEARNS_FROM,
     AnomalyService,
 )
-from aiops_desktop.services.polling.history import PanelHistory
+from aiops_desktop.services.polling.history import PanelHistory, named_series
 from aiops_desktop.services.polling.live import LiveBuffers
 from aiops_desktop.services.polling.poller import MIN_STEP_S, PANEL_SOURCES, Poller
 from aiops_desktop.services.runtime.bus import EventBus
@@ -52,32 +52,6 @@ def history_summary(
     if shown < len(found):
         text += f"; {len(found) - shown} outside this range: see Anomalies"
     return text
-
-
-def named_series(
-    panel: Panel, found: Iterable[tuple[dict[str, str], np.ndarray, np.ndarray]]
-) -> Series:
-    """Each series (labels, timestamps, values) under its legend. Where two legends read the
-    same (error_spans is by service, namespace and pod but named by pod: services without a
-    pod all read "?"; same-named pods of two namespaces), the labels that tell them apart
-    are added to each: a dict keyed by legend alone kept one line of them and hid the rest."""
-    by_legend: dict[str, list[tuple[dict[str, str], np.ndarray, np.ndarray]]] = {}
-    for labels, ts, values in found:
-        by_legend.setdefault(panel.legend_for(labels), []).append((labels, ts, values))
-    out: Series = {}
-    for legend, same in by_legend.items():
-        if len(same) == 1:
-            out[legend] = (same[0][1], same[0][2])
-            continue
-        keys = sorted({k for labels, _, _ in same for k in labels} - {"__name__"})
-        differ = [k for k in keys if len({labels.get(k) for labels, _, _ in same}) > 1]
-        for labels, ts, values in same:
-            inner = ", ".join(f'{k}="{labels[k]}"' for k in differ if k in labels)
-            name = f"{legend} {{{inner}}}" if inner else legend  # it lacks the others' labels
-            while name in out or (name != legend and name in by_legend):  # never lost
-                name += "\u2032"  # a prime
-            out[name] = (ts, values)
-    return out
 
 
 class DashboardPresenter(Presenter):

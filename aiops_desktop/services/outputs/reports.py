@@ -32,7 +32,7 @@ from aiops_desktop.services.intelligence.anomalies import AnomalyService
 from aiops_desktop.services.intelligence.incidents import IncidentService
 from aiops_desktop.services.intelligence.rca import RcaService
 from aiops_desktop.services.kube.session import KubeSession
-from aiops_desktop.services.polling.history import read_panel_history
+from aiops_desktop.services.polling.history import named_series, read_panel_history
 from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 from aiops_desktop.services.runtime.access import Access, Action
@@ -85,7 +85,7 @@ def _panels(
         stored = read_panel_history(src.series, name, panel.id, start, until)
         out[panel.id] = PanelData(
             panel.title, panel.unit,
-            {panel.legend_for(labels): (ts, values) for labels, ts, values in stored.values()},
+            named_series(panel, stored.values()),
         )  # fmt: skip
     return out
 

@@ -4,10 +4,12 @@ points a chart can show. Blocking (SQLite): call from a worker thread."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import numpy as np
 
+from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.time_range import MOST_POINTS
 from aiops_desktop.store.series import RAW, SeriesData, SeriesStore, labels_key
 
@@ -94,3 +96,30 @@ class PanelHistory:
     ) -> dict[str, tuple[dict[str, str], np.ndarray, np.ndarray]]:
         """``read_panel_history`` (blocking: call from a worker thread)."""
         return read_panel_history(self._series, cluster, panel, start, end)
+
+
+def named_series(
+    panel: Panel, found: Iterable[tuple[dict[str, str], np.ndarray, np.ndarray]]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each series (labels, timestamps, values) under its legend. Where two legends read the
+    same (error_spans is by service, namespace and pod but named by pod: services without a
+    pod all read "?"; same-named pods of two namespaces), the labels that tell them apart
+    are added to each: a dict keyed by legend alone kept one line of them and hid the rest
+    (on the dashboard's charts and in the reports' alike)."""
+    by_legend: dict[str, list[tuple[dict[str, str], np.ndarray, np.ndarray]]] = {}
+    for labels, ts, values in found:
+        by_legend.setdefault(panel.legend_for(labels), []).append((labels, ts, values))
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for legend, same in by_legend.items():
+        if len(same) == 1:
+            out[legend] = (same[0][1], same[0][2])
+            continue
+        keys = sorted({k for labels, _, _ in same for k in labels} - {"__name__"})
+        differ = [k for k in keys if len({labels.get(k) for labels, _, _ in same}) > 1]
+        for labels, ts, values in same:
+            inner = ", ".join(f'{k}="{labels[k]}"' for k in differ if k in labels)
+            name = f"{legend} {{{inner}}}" if inner else legend  # it lacks the others' labels
+            while name in out or (name != legend and name in by_legend):  # never lost
+                name += "\u2032"  # a prime
+            out[name] = (ts, values)
+    return out
