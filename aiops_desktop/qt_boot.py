@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.models.enums import UserRole
 from aiops_desktop.models.errors import AppError, UsageError
+from aiops_desktop.services.runtime.outputs import check_output
 from aiops_desktop.settings import AppPaths, resources_dir
 
 if TYPE_CHECKING:
@@ -95,16 +96,27 @@ def save_screenshot(window: QWidget, path: str | os.PathLike[str]) -> Path:
     from PySide6.QtCore import QCoreApplication, QEvent
 
     target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot write the screenshot {target}: {exc.strerror or exc}") from exc
+    # a folder that is not there is said, not made: a mistyped path made a tree of folders
+    if not target.parent.is_dir():
+        raise UsageError(
+            f"cannot write the screenshot {target}: the folder {target.parent} does not exist"
+        )
     if target.is_dir():
         raise UsageError(f"cannot write the screenshot {target}: it is a folder")
     QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
     if not window.grab().save(str(target), "PNG"):
         raise UsageError(f"cannot write the screenshot {target}: it could not be saved there")
     return target
+
+
+def checked_screenshot(path: str | os.PathLike[str], paths: AppPaths) -> Path:
+    """``--screenshot PATH`` made absolute once it is safe to write: never the cache, the
+    settings or a log (a PNG over the cache lost every registered cluster), never a folder or a
+    device, and in a folder that exists. A ``UsageError`` (exit 2) says why not."""
+    try:
+        return check_output(Path(path), paths)
+    except UsageError as exc:
+        raise UsageError(f"cannot write the screenshot: {exc}") from exc
 
 
 def requested_role(args: argparse.Namespace) -> UserRole | None:
@@ -212,14 +224,21 @@ def run_qt(
     args: argparse.Namespace, paths: AppPaths, program: Program, *, explain: bool = True
 ) -> int:
     """``explain``: show a message box when the cache cannot be opened (not on the wall: an
-    unattended screen has nobody to close it). A data folder that cannot be made is said in
-    a line (exit 2); SIGTERM and SIGINT close the program in order (exit 0 and 130)."""
+    unattended screen has nobody to close it). A data folder that cannot be made, or a
+    ``--screenshot`` that may not be written, is said in a line (exit 2); SIGTERM and SIGINT
+    close the program in order (exit 0 and 130)."""
     try:
         configure_logging(paths.ensure().log_file, stderr=args.verbose)
     except AppError as exc:
         sys.stderr.write(f"aiops-desktop: error: {exc}\n")
         return exc.exit_code
     try:
+        if args.screenshot:  # checked before the window opens, as any file asked for is
+            try:
+                args.screenshot = checked_screenshot(args.screenshot, paths)
+            except UsageError as exc:
+                sys.stderr.write(f"aiops-desktop: error: {exc}\n")
+                return exc.exit_code
         return _run_qt(args, paths, program, explain=explain)
     finally:
         shutdown_logging()

@@ -82,6 +82,13 @@ class AppPaths:
 
 
 def resolve_paths(data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
+    """The app's folders. An empty ``data_dir`` or ``AIOPS_DESKTOP_HOME`` is a ``UsageError``:
+    it is a script's unset variable (``--data-dir "$SCRATCH"``), and taking it for "not given"
+    worked on the person's real cache."""
+    if data_dir is not None and not os.fspath(data_dir):
+        raise UsageError("--data-dir is empty: give a folder (is a variable unset?)")
+    if data_dir is None and os.environ.get(HOME_ENV) == "":
+        raise UsageError(f"{HOME_ENV} is set but empty: give a folder, or unset it")
     chosen = data_dir or os.environ.get(HOME_ENV)
     if chosen:
         root = Path(chosen).expanduser().resolve()

@@ -148,7 +148,21 @@ def main(
     argv: list[str] | None = None, *, stdin: TextIO | None = None, out: TextIO | None = None
 ) -> int:
     args = build_parser().parse_args(argv)
-    paths = resolve_paths(args.data_dir)
+    try:
+        return _main(args, stdin, out)
+    except KeyboardInterrupt:
+        # Ctrl+C (a command waiting on a dead cluster takes minutes): asyncio.run has
+        # cancelled the command, and every ``finally`` on the way (the pool, the supervisor,
+        # the cache, the log) has closed what it opened; what is left to say is one line
+        Printable(sys.stderr).write("aiops-desktop: interrupted\n")
+        return 130
+
+
+def _main(args: argparse.Namespace, stdin: TextIO | None, out: TextIO | None) -> int:
+    try:
+        paths = resolve_paths(args.data_dir)
+    except AppError as exc:  # an empty --data-dir: never the person's real cache instead
+        _fail(str(exc), exc.exit_code)
     if args.command == "capture" and args.action == "open":
         args.capture, args.command = args.file, None
     if args.command is None:
@@ -163,7 +177,8 @@ def main(
         configure_logging(paths.ensure().log_file, stderr=args.verbose)
     except AppError as exc:
         _fail(str(exc), exc.exit_code)
-    io = Io(Printable(out or sys.stdout), stdin or sys.stdin, Printable(sys.stderr))
+    answer = _Answer(out or sys.stdout)
+    io = Io(answer, stdin or sys.stdin, Printable(sys.stderr))
     try:
         code = _run_command(args, paths, io)
         io.out.flush()  # here, where a closed pipe can be caught
@@ -171,8 +186,37 @@ def main(
     except BrokenPipeError:  # `... | head`: the reader has all it wanted
         _quiet_stdout()
         return 1
+    except OSError as exc:  # stdout on a full disk, a device that refuses it, ...
+        if exc is not answer.failed:
+            raise
+        if out is None:
+            _quiet_stdout()  # else the interpreter's last flush fails on it again
+        _fail(f"cannot write the answer to stdout: {exc.strerror or exc}", 1)
     finally:
         shutdown_logging()
+
+
+class _Answer(Printable):
+    """stdout, which remembers the error its write or flush raised: that one is said in a
+    line (exit 1), as a full disk is; any other ``OSError`` is a command's own to say."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.failed: OSError | None = None
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except OSError as exc:
+            self.failed = exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError as exc:
+            self.failed = exc
+            raise
 
 
 def _quiet_stdout() -> None:
