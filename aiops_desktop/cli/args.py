@@ -5,6 +5,7 @@ input/output a handler writes to."""
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import textwrap
 from collections.abc import Callable
@@ -131,6 +132,24 @@ class Parser(argparse.ArgumentParser):
 JSON_HELP = "print JSON instead of text"
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every NaN and infinity as None: JSON has no such numbers (a bare NaN is
+    refused by jq, JSON.parse and Go), and null is its "no number" (as pydantic writes them)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def json_text(doc: Any, *, indent: int | None = 2) -> str:
+    """What a ``--json`` prints: strict JSON, non-finite numbers as null; allow_nan=False, so
+    one that slips past :func:`finite` (a new type) fails loudly rather than printing NaN."""
+    return json.dumps(finite(doc), indent=indent, allow_nan=False)
+
+
 def examples(*lines: str) -> str:
     """An epilog of example command lines, each ``aiops-desktop ...`` and, after ``  # ``,
     what it does: indented, so they print as written (and a test parses every one)."""
@@ -219,6 +238,22 @@ def bounded(low: float, high: float, unit: str) -> Callable[[str], float]:
         return value
 
     parse.__name__ = "number"
+    return parse
+
+
+def whole(low: int, high: int, unit: str) -> Callable[[str], int]:
+    """A whole number from low to high: a count (``traces --limit``), never 0.5 of one."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r}: a whole number of {unit}, {low} to {high}")
+        return value
+
+    parse.__name__ = "count"
     return parse
 
 

@@ -4,7 +4,6 @@ validate, set an endpoint, discover)."""
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -13,6 +12,7 @@ from aiops_desktop.cli.args import (
     Io,
     enum_arg,
     examples,
+    json_text,
     read_secret_file,
     read_stdin,
 )
@@ -138,8 +138,8 @@ def add_commands(sub: Any) -> None:
     add.add_argument(
         "--endpoints-use-token",
         action="store_true",
-        help="send the cluster credential to its Prometheus/Alertmanager too (without "
-        "--api-url they always get it)",
+        help="also send the cluster credential to every endpoint given without a token of "
+        "its own: Prometheus, Alertmanager, Loki, Tempo (without --api-url they always get it)",
     )
     add.add_argument("--json", action="store_true", help=JSON_HELP)
 
@@ -312,8 +312,7 @@ async def _list(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     clusters = core.registry.clusters()
     if args.json:
-        json.dump([_listed(c) for c in clusters], out, indent=2)
-        out.write("\n")
+        out.write(json_text([_listed(c) for c in clusters]) + "\n")
     elif not clusters:
         out.write(
             "No clusters registered. Add one with `aiops-desktop clusters add` or "
@@ -365,7 +364,7 @@ async def _import(core: Core, args: argparse.Namespace, io: Io) -> int:
             "skipped": [{"context": c, "reason": r} for c, r in report.skipped],
             "warnings": report.warnings,
         }
-        out.write(json.dumps(payload, indent=2) + "\n")
+        out.write(json_text(payload) + "\n")
     else:
         for c in report.imported:
             out.write(f"imported {c.name} (context {c.display_name!r})\n")
@@ -395,7 +394,7 @@ async def _validate(core: Core, args: argparse.Namespace, io: Io) -> int:
     cluster = core.registry.get(args.name)
     result = await core.kube.validate(cluster.name)
     if args.json:
-        out.write(json.dumps(result.to_json(), indent=2) + "\n")
+        out.write(json_text(result.to_json()) + "\n")
     else:
         out.write(f"{result.cluster}: {result.outcome.value} - {result.reason}\n")
         if result.server:
@@ -438,7 +437,7 @@ async def _discover(core: Core, args: argparse.Namespace, io: Io) -> int:
     except CollectorError as exc:
         raise AppError(f"discovery of {args.name} failed: {exc}") from exc
     if args.json:
-        out.write(json.dumps(found.to_json(), indent=2) + "\n")
+        out.write(json_text(found.to_json()) + "\n")
         return EXIT_OK
     caps = found.capabilities
     out.write(f"{found.cluster}: {found.platform.value} {found.platform_version or ''}\n")

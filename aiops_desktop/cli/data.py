@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,13 +17,20 @@ from aiops_desktop.cli.args import (
     duration,
     enum_arg,
     examples,
+    json_text,
     names,
     promql,
 )
 from aiops_desktop.models import Aggregation, EndpointKind, QueryStatus
 from aiops_desktop.models.anomalies import ANOMALY_LOOKBACK
 from aiops_desktop.models.enums import AnomalyMethod, GroupBy, Sensitivity, UserRole
-from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFoundError
+from aiops_desktop.models.errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    NotFoundError,
+    UsageError,
+)
 from aiops_desktop.models.fleet import ClusterTruth, Health
 from aiops_desktop.models.text import age_text, labels_text, one_line, time_text
 
@@ -122,8 +128,10 @@ def add_commands(sub: Any) -> None:
         help="low (3.0), medium (2.5, default), high (2.0), extreme (1.5)",
     )
     analyse.add_argument(
-        "--unit", help="override the signal type by unit: %%, s, ns, celsius (default: guessed)"
-    )
+        "--unit", type=_unit,
+        help=f"override the signal type by unit: {', '.join(UNITS).replace('%', '%%')} "
+        "(default: guessed)",
+    )  # fmt: skip
     analyse.add_argument(
         "--methods",
         type=_methods,
@@ -149,12 +157,19 @@ async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     from aiops_desktop.models.metrics import ConsoleRequest
 
+    range_s = int(args.range.total_seconds()) if args.range else None
+    step_s = max(1, int(args.step.total_seconds()))
+    if range_s is not None and range_s < step_s:  # 0 s was an instant query, said nowhere
+        raise UsageError(f"--range {default_text(args.range)} is shorter than one step "
+                         f"(--step {default_text(args.step)}, whole seconds): give a longer "
+                         "--range, a shorter --step, or no --range for an instant "
+                         "query")  # fmt: skip
     chosen_clusters(core, args.clusters)  # says so when there is nothing to ask
     request = ConsoleRequest(
         promql=args.promql,
         clusters=names(args.clusters),
-        range_s=int(args.range.total_seconds()) if args.range else None,
-        step_s=max(1, int(args.step.total_seconds())),
+        range_s=range_s,
+        step_s=step_s,
         aggregation=args.agg,
         timeout_s=args.timeout,
     )
@@ -202,7 +217,7 @@ async def _alerts(core: Core, args: argparse.Namespace, io: Io) -> int:
             ],
             "failed": [c.name for c, ok in zip(sources, results, strict=True) if not ok],
         }
-        out.write(json.dumps(payload, indent=2) + "\n")
+        out.write(json_text(payload) + "\n")
     else:
         out.write(f"{'SEVERITY':<9} {'COUNT':>5}  {args.group_by.value.upper():<28} CLUSTERS\n")
         for g in groups:
@@ -243,7 +258,7 @@ async def _fleet(core: Core, args: argparse.Namespace, io: Io) -> int:
     polled = await core.poller.poll_once() if core.capture is None else []
     truth = await core.fleet.refresh()
     if args.json:
-        out.write(json.dumps([t.as_json() for t in truth.clusters], indent=2) + "\n")
+        out.write(json_text([t.as_json() for t in truth.clusters]) + "\n")
     else:
         for line in fleet_table(truth.clusters):
             out.write(line + "\n")
@@ -262,6 +277,20 @@ def say_unread(polled: list[SourceStatus], clusters: list[ClusterTruth], io: Io)
     if unread:
         io.err.write(f"{len(unread)} of {sources} sources could not be read\n")
     return bool(unread)
+
+
+#: the units ``analyse --unit`` names in its help (analysis/signals.py classify() knows each)
+UNITS = ("%", "percent", "ratio", "s", "seconds", "ms", "ns", "celsius", "c", "errors",
+         "errors/s", "errors/min")  # fmt: skip
+
+
+def _unit(text: str) -> str:
+    """A unit the detector knows: any other was taken and silently ignored (type guessed)."""
+    from analysis.signals import SignalType, classify
+
+    if classify("", text) is SignalType.GAUGE:  # no unit chooses the fallback type
+        raise argparse.ArgumentTypeError(f"{text!r}: choose one of {', '.join(UNITS)}")
+    return text
 
 
 def _methods(text: str) -> tuple[AnomalyMethod, ...]:
@@ -317,15 +346,14 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     found.sort(key=lambda a: a.timestamp)
     if args.json:
         out.write(
-            json.dumps(
+            json_text(
                 {
                     "query": args.query,
                     "sensitivity": args.sensitivity.value,
                     "series": len(inputs),
                     "kept": keep,
                     "anomalies": [a.model_dump(mode="json") for a in found],
-                },
-                indent=2,
+                }
             )
             + "\n"
         )

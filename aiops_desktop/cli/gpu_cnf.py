@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from aiops_desktop.cli.args import (
     duration,
     examples,
     instant,
+    json_text,
 )
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
@@ -105,7 +105,7 @@ async def _gpu(core: Core, args: argparse.Namespace, io: Io) -> int:
             ],
             "errors": failed,
         }  # fmt: skip
-        out.write(json.dumps(doc, indent=2) + "\n")
+        out.write(json_text(doc) + "\n")
     else:
         s = fleet.summary()
         states = ", ".join(f"{n} {k}" for k, n in sorted(s["by_state"].items())) or "none"
@@ -125,8 +125,8 @@ async def _gpu(core: Core, args: argparse.Namespace, io: Io) -> int:
                       f"util {util:<9} temp {temp:<5} pods {one_line(pods)}\n")  # fmt: skip
             for reason in h.reasons:
                 out.write(f"         - {one_line(reason)}\n")
-        for line in failed:
-            out.write(f"unreadable: {one_line(line)}\n")
+        for line in failed:  # on stderr, as every command says what it could not read
+            io.err.write(f"unreadable: {one_line(line)}\n")
     return _reader_exit(failed, found=bool(fleet.gpus), clusters=clusters,
                         outcomes=fleet.outcomes)  # fmt: skip
 
@@ -161,7 +161,7 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
             "rows": rows,
             "errors": failed,
         }
-        out.write(json.dumps(doc, indent=2) + "\n")
+        out.write(json_text(doc) + "\n")
     else:
         hours = board.window.total_seconds() / 3600
         out.write(
@@ -183,8 +183,8 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
                       f"| {figures}\n")  # fmt: skip
             for note in r.notes:
                 out.write(f"          - {one_line(note)}\n")
-        for line in failed:
-            out.write(f"unreadable: {one_line(line)}\n")
+        for line in failed:  # on stderr, as every command says what it could not read
+            io.err.write(f"unreadable: {one_line(line)}\n")
     return _reader_exit(failed, found=bool(board.rows), clusters=clusters,
                         outcomes=board.outcomes)  # fmt: skip
 

@@ -5,18 +5,25 @@ moment), as text or JSON; from the cache or a capture, offline."""
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from aiops_desktop.cli.args import JSON_HELP, Io, examples, instant
+from aiops_desktop.cli.args import JSON_HELP, Io, examples, instant, json_text
 from aiops_desktop.cli.data import say_unread
 from aiops_desktop.models.enums import IncidentStatus
-from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, NotFoundError, UsageError
+from aiops_desktop.models.errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    AppError,
+    NotFoundError,
+    UsageError,
+)
 from aiops_desktop.models.text import one_line, time_text
 
 if TYPE_CHECKING:
     from aiops_desktop.models.incidents import Incident
+    from aiops_desktop.services.assistant.explain import Explained
     from aiops_desktop.services.core import Core
     from aiops_desktop.services.intelligence.rca import RcaResult
 
@@ -83,7 +90,7 @@ async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
     if core.incidents.left_out:  # the store's limit: the least pressing are not listed
         io.err.write(f"{core.incidents.left_out} less pressing incidents not listed\n")
     if args.json:
-        out.write(json.dumps([i.model_dump(mode="json") for i in shown], indent=2) + "\n")
+        out.write(json_text([i.model_dump(mode="json") for i in shown]) + "\n")
         return EXIT_OK if whole else EXIT_PARTIAL
     if not shown:
         out.write("no incidents: nothing the fleet shows belongs to one\n" if whole else
@@ -134,19 +141,22 @@ async def _rca(core: Core, args: argparse.Namespace, io: Io) -> int:
     for what in result.unread:  # ranked without them: not the whole picture
         io.err.write(f"unread: {one_line(what)}\n")
     said = EXIT_PARTIAL if result.unread else EXIT_OK
-    explained = None
-    if args.explain:
-        from aiops_desktop.services.assistant.explain import explain
-
-        explained = await explain(result, core.llm.client, incident)
-    if args.json:
+    if args.json:  # one document: the explanation, or why there is none, inside it
         doc = result.as_json()
-        if explained is not None:
-            doc["explanation"] = explained.explanation.as_json()
-        io.out.write(json.dumps(doc, indent=2) + "\n")
+        if args.explain:
+            explained, failed = await _explained(core, result, incident, io)
+            if explained is not None:
+                doc["explanation"] = explained.explanation.as_json()
+            else:
+                doc["explanation_error"], said = failed, EXIT_PARTIAL
+        io.out.write(json_text(doc) + "\n")
         return said
-    _print(result, io)
-    if explained is not None:
+    _print(result, io)  # the analysis first: it stands whether or not a model explains it
+    if args.explain:
+        io.out.flush()  # shown while the model writes
+        explained, _ = await _explained(core, result, incident, io)
+        if explained is None:
+            return EXIT_PARTIAL
         e = explained.explanation
         out = io.out
         out.write(f"\nExplanation by the local model: {e.verified} of {len(e.sentences)} "
@@ -157,6 +167,21 @@ async def _rca(core: Core, args: argparse.Namespace, io: Io) -> int:
             for reason in s.reasons:
                 out.write(f"               {one_line(reason)}\n")
     return said
+
+
+async def _explained(
+    core: Core, result: RcaResult, incident: Incident | None, io: Io
+) -> tuple[Explained | None, str]:
+    """The model's explanation of ``result``; else None and why (said on stderr): no model
+    set, its server down or refusing. The analysis is whole without it (exit 3, partial)."""
+    from aiops_desktop.services.assistant.explain import explain
+
+    try:
+        return await explain(result, core.llm.client, incident), ""
+    except AppError as exc:  # a bug is no model failure: it keeps its traceback
+        failed = str(exc)
+    io.err.write(f"no explanation: {one_line(failed)}\n")
+    return None, failed
 
 
 async def _analysed(

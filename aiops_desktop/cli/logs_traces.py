@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from collections.abc import Awaitable
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
@@ -16,12 +15,13 @@ from aiops_desktop.cli.args import (
     JSON_HELP,
     TIMEOUT,
     Io,
-    bounded,
     duration,
     examples,
     instant,
+    json_text,
     trace_duration,
     trace_id,
+    whole,
 )
 from aiops_desktop.models.enums import LogDirection, SpanStatus
 from aiops_desktop.models.errors import EXIT_OK, UsageError
@@ -99,7 +99,7 @@ def add_commands(sub: Any) -> None:
                         help="how far back from --until")  # fmt: skip
     traces.add_argument("--until", type=instant, metavar="TIME",
                         help="the window's end, ISO 8601 or Unix time (default: now)")  # fmt: skip
-    traces.add_argument("--limit", type=bounded(0, 500, "traces"), default=20, metavar="N",
+    traces.add_argument("--limit", type=whole(1, 500, "traces"), default=20, metavar="N",
                         help="the most traces to list (1 to 500)")  # fmt: skip
     traces.add_argument("--timeout", type=TIMEOUT, default=30.0, metavar="SECONDS",
                         help="give up after this long, at most 300")  # fmt: skip
@@ -141,7 +141,7 @@ async def _logs(core: Core, args: argparse.Namespace, io: Io) -> int:
                "end": end.isoformat(), "truncated": result.truncated, "notes": result.notes,
                "lines": [e.model_dump(mode="json") for e in result.entries],
                "series": [s.model_dump(mode="json") for s in result.series]}  # fmt: skip
-        io.out.write(json.dumps(doc, indent=2) + "\n")
+        io.out.write(json_text(doc) + "\n")  # a ratio over an idle window: NaN as null
         return EXIT_OK
     for entry in result.entries:
         io.out.write(_line_text(entry.timestamp_ns, entry.labels, entry.line))
@@ -176,7 +176,7 @@ async def _tail(core: Core, args: argparse.Namespace, io: Io, start: datetime) -
                     io.err.write(f"the server dropped {batch.dropped} lines (too many to send)\n")
                 for entry in batch.entries[: None if args.limit is None else args.limit - shown]:
                     if args.json:
-                        io.out.write(json.dumps(entry.model_dump(mode="json")) + "\n")
+                        io.out.write(json_text(entry.model_dump(mode="json"), indent=None) + "\n")
                     else:
                         io.out.write(_line_text(entry.timestamp_ns, entry.labels, entry.line))
                     shown += 1
@@ -192,7 +192,7 @@ async def _traces(core: Core, args: argparse.Namespace, io: Io) -> int:
     if args.id:
         trace = await _within(args, core.logs_traces.trace(args.cluster, args.id))
         if args.json:
-            io.out.write(json.dumps(trace.model_dump(mode="json"), indent=2) + "\n")
+            io.out.write(json_text(trace.model_dump(mode="json")) + "\n")
             return EXIT_OK
         first = min((s.start_ns for s in trace.spans), default=0)
         errors = sum(s.status is SpanStatus.ERROR for s in trace.spans)
@@ -214,10 +214,10 @@ async def _traces(core: Core, args: argparse.Namespace, io: Io) -> int:
     found = await _within(args, core.logs_traces.traces(
         args.cluster, start=start, end=end, service=args.service, operation=args.operation,
         min_duration=args.min_duration, max_duration=args.max_duration, traceql=traceql,
-        limit=int(args.limit),
+        limit=args.limit,
     ))  # fmt: skip
     if args.json:
-        io.out.write(json.dumps([t.model_dump(mode="json") for t in found], indent=2) + "\n")
+        io.out.write(json_text([t.model_dump(mode="json") for t in found]) + "\n")
         return EXIT_OK
     io.out.write(f"{'START':<23} {'DURATION':>10}  {'TRACE ID':<32}  ROOT\n")
     for t in found:

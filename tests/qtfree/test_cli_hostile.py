@@ -171,7 +171,7 @@ def test_gpus_without_dcgm_are_said_not_read(tmp_path: Path, stubs: Any) -> None
          "--prometheus-url", prom.url)  # fmt: skip
     code, out, err = call_main(tmp_path, "gpu")
     assert code == 1, out + err
-    assert "unreadable: smi-1: nvidia-smi: " in out
+    assert "unreadable: smi-1: nvidia-smi: " in err
     doc = json.loads(call_main(tmp_path, "gpu", "--clusters", "smi-1", "--json")[1])
     assert doc["gpus"] == [] and doc["errors"][0].startswith("smi-1: nvidia-smi: ")
 
@@ -188,10 +188,10 @@ def test_line_breaks_from_a_server_forge_no_rows(tmp_path: Path, stubs: Any) -> 
     refused_home = tmp_path / "refused"
     _add(refused_home, "err-1", "--prometheus-url", refusing.url, "--loki-url", refusing.url)
     unreadable = call_main(refused_home, "gpu")
-    assert "unreadable: err-1: " in unreadable[1], unreadable
+    assert "unreadable: err-1: " in unreadable[2], unreadable
     logs = call_main(refused_home, "logs", "--cluster", "err-1", '{a="b"}')
     assert logs[0] != 0 and "aiops-desktop: error: " in logs[2], logs
-    for said in (gpu[1], ptp[1], unreadable[1], logs[2]):
+    for said in (gpu[1], ptp[1], unreadable[2], logs[2]):
         assert not _forged_rows(said), said
 
 
@@ -304,7 +304,7 @@ def test_a_partial_read_is_partial(tmp_path: Path, stubs: Any) -> None:
         assert code == 3, (command, out, err)
     for command in ("gpu", "ptp"):
         code, out, err = call_main(tmp_path, command, "--clusters", "down-2")
-        assert code == 1 and "unreadable: down-2: " in out, (command, out, err)
+        assert code == 1 and "unreadable: down-2: " in err, (command, out, err)
 
 
 @pytest.fixture

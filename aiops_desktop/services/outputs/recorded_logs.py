@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from aiops_desktop.models import Cluster, EndpointKind
 from aiops_desktop.models.enums import LogDirection
-from aiops_desktop.models.errors import AppError, UsageError
+from aiops_desktop.models.errors import AppError, NotFoundError, UsageError
 from aiops_desktop.models.observability import (
     CUT_NOTE_CHARS,
     LOG_DEFAULT_LIMIT,
@@ -372,7 +372,8 @@ class RecordedLogsTraces:
 
     def _known(self, cluster: str) -> None:
         if cluster not in self._clusters():
-            raise UsageError(f"the capture has no cluster named {cluster!r}")
+            # as an unknown cluster is everywhere else (exit 4): the name, not the query, is wrong
+            raise NotFoundError(f"the capture has no cluster named {cluster!r}")
 
     def _read_then(self, cluster: str, what: str, unread: dict[str, str]) -> None:
         """A cluster the capture holds, whose ``what`` (logs, traces) it could read when it
