@@ -79,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument(
         "--view", default="main", metavar="NAME",
         help="view to open or screenshot: main, a page (fleet, alerts, incidents, anomalies, "
-        "gpu, ptp, sriov, drift, reports, chat, console, diagnostics), cluster:NAME or "
-        "details:NAME (default: main)",
+        "gpu, ptp, sriov, drift, logs, traces, reports, chat, console, diagnostics), "
+        "cluster:NAME or details:NAME (default: main)",
     )  # fmt: skip
     gui.add_argument(
         "--size", type=size, default=(1400, 900), metavar="WxH",
