@@ -12,6 +12,8 @@ as "ptp_offset" is found and copied from the PDF as it is written ("ff" stays tw
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF, Qt, QUrl
@@ -28,6 +30,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtPrintSupport import QPrinter
 
+from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.reports import Chart, Report
 from aiops_desktop.models.text import printable
 from analysis.reports.render_text import to_html, to_json, to_markdown
@@ -159,7 +162,7 @@ def write_pdf(report: Report, path: Path, theme: Theme, images: Images | None = 
     pages = document.pageCount()
     painter = QPainter()
     if not painter.begin(printer):
-        raise OSError(f"could not write the PDF {path}")
+        raise PdfNotWritten(f"could not write the PDF {path}")
     try:
         footer_font = _no_ligatures(QFont(paper_theme(theme).font_family, 8))
         title = printable(report.title)
@@ -180,9 +183,26 @@ def write_pdf(report: Report, path: Path, theme: Theme, images: Images | None = 
             painter.drawText(foot, int(corner), f"{title} · page {index + 1} of {pages}")
     finally:
         painter.end()
-    if not path.exists() or path.stat().st_size == 0:
-        raise OSError(f"could not write the PDF {path}")
+    if not path.exists() or not _ends_whole(path):
+        raise PdfNotWritten(f"could not write the PDF {path}")
     return path
+
+
+class PdfNotWritten(OSError):
+    """Qt wrote no PDF, or not all of one, and says no why (a full disk cuts it short)."""
+
+
+def _ends_whole(path: Path) -> bool:
+    """Whether the PDF at ``path`` ends as a PDF ends (its "%%EOF" line): one cut short by a
+    full disk does not, and Qt does not say so."""
+    with path.open("rb") as f:
+        f.seek(max(0, f.seek(0, os.SEEK_END) - 64))
+        return b"%%EOF" in f.read()
+
+
+class ReportNotWritten(AppError, OSError):
+    """A report file that could not be written (a full disk, a folder that cannot be
+    written), named: one line on the command line (an AppError, exit 1)."""
 
 
 WRITERS = {
@@ -213,12 +233,7 @@ def write_report_files(
     written: list[Path] = []
     try:
         for out in outs:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            fmt = out.suffix.lower().lstrip(".")
-            if fmt == "pdf":
-                write_pdf(report, out, theme, images)
-            else:
-                out.write_text(WRITERS[fmt](report, theme, images), "utf-8")
+            _write_whole(report, out, theme, images)
             written.append(out)
     except BaseException:
         # the names claimed for it (``claim_paths`` makes them empty) and not written: left,
@@ -228,3 +243,28 @@ def write_report_files(
                 out.unlink(missing_ok=True)
         raise
     return written
+
+
+def _write_whole(report: Report, out: Path, theme: Theme, images: Images | None) -> None:
+    """``out`` written whole or not at all: beside it first, then moved into place (written
+    in place, a full disk left part of a report, and what the file held before was lost).
+    ReportNotWritten names it and says why."""
+    fmt = out.suffix.lower().lstrip(".")
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "pdf":
+            partial.open("wb").close()  # the folder's own error (read-only...): Qt says none
+            write_pdf(report, partial, theme, images)
+        else:
+            partial.write_text(WRITERS[fmt](report, theme, images), "utf-8")
+        os.replace(partial, out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        why = exc.strerror or (
+            "the PDF was not written whole (is the disk full?)"
+            if isinstance(exc, PdfNotWritten)
+            else str(exc)
+        )
+        raise ReportNotWritten(f"could not write {out}: {why}") from exc

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.cli.args import Io, Printable, duration, examples, instant, names
-from aiops_desktop.store.capture import SUFFIX, read_manifest
+from aiops_desktop.services.runtime.outputs import check_output
+from aiops_desktop.store.capture import SUFFIX, read_manifest, replaceable
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
@@ -82,6 +83,8 @@ async def _capture(core: Core, args: argparse.Namespace, io: Io) -> int:
         return 0
     from aiops_desktop.services.outputs.capture import export_capture
 
+    # refused before the minutes its live pages may take to record (the export checks again)
+    replaceable(check_output(args.out, core.paths))
     manifest = await export_capture(
         core, args.out, clusters=names(args.clusters), since=args.since, until=args.until
     )

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.cli.args import Io, duration, examples, instant, names
+from aiops_desktop.models.errors import EXIT_OK, EXIT_PARTIAL, AlreadyExistsError
 from aiops_desktop.models.reports import ReportType
+from aiops_desktop.models.text import one_line
 from aiops_desktop.services.runtime.outputs import check_output
 
 if TYPE_CHECKING:
@@ -53,6 +55,10 @@ def add_commands(sub: Any) -> None:
         help="where; the ending picks the format: .pdf .html .md .json (repeat for several; "
         "default: a PDF in the reports folder)",
     )  # fmt: skip
+    report.add_argument(
+        "--force", action="store_true",
+        help="replace an --out file that is there already (without, it is refused)",
+    )  # fmt: skip
     report.set_defaults(handler=_report)
     kept = sub.add_parser(
         "reports", help="list the reports kept (90 days) in the reports folder",
@@ -68,18 +74,28 @@ async def _report(core: Core, args: argparse.Namespace, io: Io) -> int:
 
     reports = core.reports
     asked = [check_output(o, core.paths) for o in args.out or []]  # before any work
+    for path in asked:  # a file of the person's, last night's handover: not written over unasked
+        if not args.force and path.is_file() and path.stat().st_size:
+            raise AlreadyExistsError(f"{path} already exists: give --force to replace it")
     chosen = names(args.clusters) or None
     now = args.until is None or args.until >= core.now()
     if now and core.capture is None:  # a period ending now: read it now
         await core.poller.poll_once()  # (the window's poller has; this process has not)
-    report = await reports.make(ReportType(args.type), chosen, args.since, args.until)
+    report, unread = await reports.make_told(ReportType(args.type), chosen, args.since, args.until)
     outs = asked or reports.new_paths(report, ["pdf"])  # its own file, not one of this second's
-    # Qt draws the charts on this thread: the CLI has no window to keep responsive
+    # Qt draws the charts on this thread: the CLI has no window to keep responsive; a file
+    # that cannot be written is an AppError naming it (ReportNotWritten)
     written = write_report_files(report, outs, headless_theme())
     reports.prune()
     for path in written:
         out.write(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)\n")
-    return 0
+    # written all the same, and said: a report of sources not read is not a quiet shift's
+    for line in unread:
+        io.err.write(f"unread: {one_line(line)}\n")
+    if unread:
+        io.err.write(f"{len(unread)} sources could not be read: the report shows them as not "
+                     "read\n")  # fmt: skip
+    return EXIT_PARTIAL if unread else EXIT_OK
 
 
 async def _reports(core: Core, args: argparse.Namespace, io: Io) -> int:

@@ -8,6 +8,7 @@ of the app is refused with a message that says which.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from aiops_desktop.logs import redact
 from aiops_desktop.models.cluster import Cluster, member_name
 from aiops_desktop.models.enums import AuthMethod
-from aiops_desktop.models.errors import UsageError
+from aiops_desktop.models.errors import AlreadyExistsError, AppError, UsageError
 from aiops_desktop.models.incidents import Incident
 from aiops_desktop.models.text import time_text
 from aiops_desktop.store import codec
@@ -42,6 +43,11 @@ SUFFIX = ".aiops"
 
 class CaptureError(UsageError):
     """A capture that cannot be written or opened, with why in words a person acts on."""
+
+
+class CaptureNotWritten(AppError):
+    """A capture that could not be written where asked (a full disk, a folder that cannot be
+    written): a runtime failure, the file named."""
 
 
 @dataclass
@@ -184,12 +190,14 @@ def write_capture(
         since=_iso(since), until=_iso(until), created_at=_iso(datetime.now(UTC)),
         members=sorted({*clusters, *members}), label=label,
     ), out)  # fmt: skip
+    replaceable(out)
     tmp = out.with_name(f".{out.name}.partial")
-    tmp.unlink(missing_ok=True)
-    owner_only(tmp)  # a capture says what a site runs: its owner's alone (0600)
-    conn = connect(tmp)
-    conn.create_function("redact_text", 1, redact, deterministic=True)
+    conn = None
     try:
+        _remove(tmp)
+        owner_only(tmp)  # a capture says what a site runs: its owner's alone (0600)
+        conn = connect(tmp)
+        conn.create_function("redact_text", 1, redact, deterministic=True)
         migrate(conn)
         conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         conn.execute("ATTACH DATABASE ? AS src", (f"file:{source}?mode=ro",))
@@ -202,15 +210,58 @@ def write_capture(
         )
         conn.execute("DETACH DATABASE src")
         conn.execute("VACUUM")
-    except (sqlite3.Error, CaptureError) as exc:
         conn.close()
-        tmp.unlink(missing_ok=True)
+        conn = None
+        os.replace(tmp, out)
+    except (OSError, sqlite3.Error, CaptureError) as exc:
+        if conn is not None:
+            conn.close()
+        # nothing part-written is left (nor SQLite's side files, made before the journal
+        # became one file): a full disk's, a read-only folder's
+        _remove(tmp, quiet=True)
         if isinstance(exc, CaptureError):  # an unknown cluster, a manifest no open takes
             raise
-        raise CaptureError(f"could not write the capture {out}: {exc}") from exc
-    conn.close()
-    os.replace(tmp, out)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise CaptureNotWritten(f"could not write the capture {out}: {why}") from exc
     return manifest
+
+
+def _remove(tmp: Path, *, quiet: bool = False) -> None:
+    """A partial capture and its SQLite side files, where any is left (``quiet``: each that
+    can be, the error being said already)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(*((OSError,) if quiet else ())):
+            Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+
+
+def is_capture(path: Path) -> bool:
+    """Whether ``path`` is a capture (an SQLite file holding a capture's manifest), as far as
+    it can be read: what ``replaceable`` lets an export replace."""
+    try:
+        if _read_head(path) != SQLITE_MAGIC:
+            return False
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    except (CaptureError, sqlite3.Error):
+        return False
+    try:
+        conn.execute("PRAGMA trusted_schema=OFF")
+        row = conn.execute("SELECT 1 FROM app_meta WHERE key = ?", (MANIFEST_KEY,)).fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    return row is not None
+
+
+def replaceable(out: Path) -> None:
+    """Refuse (AlreadyExistsError) to replace an existing file that is not a capture: ``--out``
+    naming a kubeconfig, a database, last night's notes replaced them with this SQLite file.
+    An empty one (a name made by mktemp) has nothing to lose."""
+    if out.is_file() and out.stat().st_size and not is_capture(out):
+        raise AlreadyExistsError(
+            f"{out} already exists and is not a capture: not replaced (give a new name, or "
+            "remove it first)"
+        )
 
 
 def _copy(

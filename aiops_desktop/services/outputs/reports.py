@@ -203,6 +203,9 @@ def _judged(judged: ClusterTruth | None, hub: str, own: bool) -> Judged:
     return Judged(judged.state.value, judged.health_score, found, unread)
 
 
+NO_ALERTMANAGER = "not read (no Alertmanager configured)"  # none to read: nothing failed
+
+
 def _alerts_unread(judged: ClusterTruth | None) -> str:
     """Why the alerts firing now were not read ("" where they were, or where the truth does
     not judge the cluster): an Alertmanager that does not answer, not yet polled, or none."""
@@ -210,7 +213,7 @@ def _alerts_unread(judged: ClusterTruth | None) -> str:
     if judged is None or read in (None, Coverage.READ, Coverage.RECORDED):
         return ""
     if read is Coverage.NOT_CONFIGURED:
-        return "not read (no Alertmanager configured)"
+        return NO_ALERTMANAGER
     return f"not read ({judged.unread.get('alerts') or read.value})"
 
 
@@ -346,6 +349,27 @@ async def _incidents(
     return mine, analysed
 
 
+def unread_of(inputs: ReportInputs) -> list[str]:
+    """What the report could not read, where its pages say "not read": each (member)
+    cluster's sources not read now (their last known is shown), its alerts firing now, a
+    handover's GPU and PTP reads cut short by their time limit; "cluster: what (why)" each.
+    Not what is not there to read (no Alertmanager, no GPU metrics)."""
+    out: list[str] = []
+    for c in inputs.clusters:
+        out += [f"{c.name}: {source}" for source in c.unread]
+        told = any(source.startswith("alerts (") for source in c.unread)
+        if c.alerts_unread and c.alerts_unread != NO_ALERTMANAGER and not told:
+            out.append(f"{c.name}: alerts firing now {c.alerts_unread}")
+        for what, why in (("GPU health", c.hw.gpu_unread), ("PTP compliance", c.hw.ptp_unread)):
+            out += [f"{c.name}: {what} {why}"] if why else []
+    return out
+
+
+class Made(NamedTuple):
+    report: Report
+    unread: list[str]  # ``unread_of`` its inputs
+
+
 async def make_report(
     src: ReportService,
     kind: ReportType,
@@ -353,8 +377,19 @@ async def make_report(
     since: timedelta,
     until: datetime | None = None,
 ) -> Report:
+    return (await make_report_told(src, kind, names, since, until)).report
+
+
+async def make_report_told(
+    src: ReportService,
+    kind: ReportType,
+    names: list[str] | None,
+    since: timedelta,
+    until: datetime | None = None,
+) -> Made:
+    """The report, and what it could not read (``unread_of``)."""
     inputs = await gather(src, kind, names, since, until)
-    return await asyncio.to_thread(build_report, inputs)
+    return Made(await asyncio.to_thread(build_report, inputs), unread_of(inputs))
 
 
 def report_path(folder: Path, report: Report, fmt: str) -> Path:
@@ -430,8 +465,19 @@ class ReportService:
         since: timedelta,
         until: datetime | None = None,
     ) -> Report:
+        return (await self.make_told(kind, names, since, until)).report
+
+    async def make_told(
+        self,
+        kind: ReportType,
+        names: list[str] | None,
+        since: timedelta,
+        until: datetime | None = None,
+    ) -> Made:
+        """The report, and what it could not read (``unread_of``): the CLI says it on stderr
+        and exits 3, as ``fleet`` does for its sources."""
         self.access.require(Action.WRITE_REPORTS)
-        return await make_report(self, kind, names, since, until)
+        return await make_report_told(self, kind, names, since, until)
 
     def cluster_names(self) -> list[str]:
         return [c.name for c in self.registry.clusters()]

@@ -1,6 +1,7 @@
 """Where the app writes what a person asked for (captures, reports): a file name in an
-existing folder, never a folder, never a device or a pipe, and never one of the app's own
-files (the cache and its journal, the settings, the logs, the credential file)."""
+existing folder, never a folder, never a device or a pipe, never a symbolic link, and never
+one of the app's own files (the cache and its journal, the settings, the logs, the credential
+file)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ def check_output(path: Path, paths: AppPaths) -> Path:
     logs = {paths.log_dir.resolve(), resolve_paths().log_dir.resolve()}
     if resolved in protected_files(paths) or resolved.parent in logs:
         raise UsageError(f"{target} is one of the app's own files; choose another name")
-    if target.exists() or target.is_symlink():
-        mode = target.stat().st_mode if target.exists() else 0
+    if target.is_symlink():  # followed, the file written was the link's target (a kubeconfig
+        # under a report's name), in the format its own name asked, not the one given
+        raise UsageError(f"{target} is a symbolic link: give the file itself, or a new name")
+    if target.exists():
+        mode = target.stat().st_mode
         if stat.S_ISDIR(mode):
             raise UsageError(f"{target} is a folder: give a file name inside it")
         if not stat.S_ISREG(mode):
