@@ -93,9 +93,9 @@ async def maintain_once(
     sampled = now if newest_ms is None else min(now, _from_unix(newest_ms / 1000))
 
     async def health() -> int:
-        since = await _measured_from(series.db, _NEWEST_HEALTH, sampled)
-        _warn_if_far_past(now, since, "health check")
-        return await registry.prune_history(since, kept)
+        newest = await _measured_from(series.db, _NEWEST_HEALTH, now)
+        _warn_if_far_past(now, newest, "health check")  # its own: not the samples' age
+        return await registry.prune_history(min(newest, sampled), kept)
 
     async def samples() -> int:
         _warn_if_far_past(now, sampled, "sample")
