@@ -144,10 +144,10 @@ def finite(value: Any) -> Any:
     return value
 
 
-def json_text(doc: Any, *, indent: int | None = 2) -> str:
+def json_text(doc: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:
     """What a ``--json`` prints: strict JSON, non-finite numbers as null; allow_nan=False, so
     one that slips past :func:`finite` (a new type) fails loudly rather than printing NaN."""
-    return json.dumps(finite(doc), indent=indent, allow_nan=False)
+    return json.dumps(finite(doc), indent=indent, sort_keys=sort_keys, allow_nan=False)
 
 
 def examples(*lines: str) -> str:

@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from aiops_desktop.cli.args import JSON_HELP, Io, examples, names, read_stdin
+from aiops_desktop.cli.args import JSON_HELP, Io, examples, json_text, names, read_stdin
 from aiops_desktop.models.enums import PersonaName
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, NotFoundError, UsageError
 from aiops_desktop.models.text import one_line
@@ -156,7 +156,7 @@ async def _llm_show(core: Core, args: argparse.Namespace, io: Io) -> int:
            "allow_remote": s.allow_remote,
            "api_key": "in the OS keyring" if await core.llm.has_key() else "none"}  # fmt: skip
     if args.json:
-        io.out.write(json.dumps(doc, indent=2) + "\n")
+        io.out.write(json_text(doc) + "\n")
     elif not s.configured:
         from aiops_desktop.services.assistant.llm import NOT_CONFIGURED
 
@@ -178,7 +178,7 @@ async def _llm_test(core: Core, args: argparse.Namespace, io: Io) -> int:
         "tokens_per_s": None if r.tokens_per_s is None else round(r.tokens_per_s, 1),
     }
     if args.json:
-        io.out.write(json.dumps(doc, indent=2) + "\n")
+        io.out.write(json_text(doc) + "\n")
         return EXIT_OK
     io.out.write(f"models: {', '.join(one_line(m) for m in check.models) or 'none listed'}\n")
     io.out.write(f"reply: {one_line(r.text)!r}\n")
@@ -221,8 +221,8 @@ async def _chat(core: Core, args: argparse.Namespace, io: Io) -> int:
     await core.chat.ask(session, args.question, show, tool_choice=forced)
     if args.json:
         turn = [m.model_dump(mode="json") for m in session.messages[before:]]
-        io.out.write(json.dumps({"session": str(session.id), "persona": session.persona.value,
-                                 "messages": turn}, indent=2) + "\n")  # fmt: skip
+        io.out.write(json_text({"session": str(session.id), "persona": session.persona.value,
+                                "messages": turn}) + "\n")  # fmt: skip
     else:
         io.out.write("\n")
         if core.capture is None:

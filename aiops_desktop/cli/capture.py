@@ -4,13 +4,13 @@ on an air-gapped workstation."""
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiops_desktop.cli.args import Io, Printable, duration, examples, instant, names
+from aiops_desktop.cli.args import Io, Printable, duration, examples, instant, json_text, names
+from aiops_desktop.models.errors import EXIT_PARTIAL
 from aiops_desktop.services.runtime.outputs import check_output
 from aiops_desktop.store.capture import SUFFIX, read_manifest, replaceable
 
@@ -64,7 +64,7 @@ def add_commands(sub: Any) -> None:
 
 def _print_manifest(doc: dict[str, Any], out: Printable, as_json: bool) -> None:
     if as_json:
-        out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        out.write(json_text(doc, sort_keys=True) + "\n")
         return
     out.write(f"clusters   {', '.join(doc['clusters'])}\n")
     if doc["members"] != doc["clusters"]:
@@ -91,4 +91,9 @@ async def _capture(core: Core, args: argparse.Namespace, io: Io) -> int:
     if not args.json:
         out.write(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)\n")
     _print_manifest(asdict(manifest), out, args.json)
+    if manifest.counts.get("chunks", 0) == 0:  # written all the same: its events may matter
+        io.err.write(f"aiops-desktop: the capture holds no samples of "
+                     f"{', '.join(manifest.clusters)} from {manifest.since} to {manifest.until} "
+                     f"(was anything polled then?)\n")  # fmt: skip
+        return EXIT_PARTIAL
     return 0

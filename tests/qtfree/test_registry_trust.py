@@ -131,7 +131,7 @@ def test_what_the_app_writes_is_its_owners_alone(
     )
     out = tmp_path / "site.aiops"
     assert run_cli(home, env, "capture", "export", "--clusters", "own-1", "--since", "1h",
-                   "--out", str(out)).returncode == 0  # fmt: skip
+                   "--out", str(out)).returncode == 3  # fmt: skip  # written; no samples (3)
     paths = resolve_paths(home)
     for folder in (home, paths.log_dir, paths.reports_dir):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
