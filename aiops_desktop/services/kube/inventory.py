@@ -9,6 +9,10 @@ backoff: the collector's ``watch``).
 from __future__ import annotations
 
 import asyncio
+import heapq
+import math
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,7 +28,27 @@ Obj = dict[str, Any]
 Row = TypeVar("Row")
 EVENTS_KEPT = 2000
 CRASH_REASONS = {"CrashLoopBackOff"}
-PROBLEM_CONDITIONS = {"MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}
+#: an event dated further than this past when it arrived is ordered and trimmed as arriving
+#: then: whoever may create events in a namespace sets their dates, and 2,000 dated 2099 held
+#: the timeline for good (every real event the oldest, trimmed at once)
+CLOCK_SKEW = timedelta(minutes=5)
+#: the most of the kept events one namespace holds while other namespaces' events need the
+#: room: half, so one tenant's flood (or hostile dates) cannot push every other namespace out,
+#: yet a namespace that is truly busy still gets the larger part; with no one else to make
+#: room for, it fills the rest
+NAMESPACE_SHARE = 0.5
+EPOCH = datetime.min.replace(tzinfo=UTC)
+#: events sorted at a time in a relist's thread, then merged: one sort of 100,000 holds the GIL
+#: (and the UI thread waiting on it) for ~120 ms; one of this many, a few ms
+SORTED_AT_ONCE = 5000
+#: Kubernetes' quantity suffixes (resource.Quantity): binary, decimal, and milli
+QUANTITY_FACTORS = {
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+}  # fmt: skip
+QUANTITY = re.compile(
+    r"([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?)"
+)
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -42,17 +66,17 @@ def _meta(obj: Obj) -> Obj:
 
 
 def _memory_gib(quantity: str) -> float:
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 1e3, "M": 1e6, "G": 1e9}
-    for suffix, factor in units.items():
-        if quantity.endswith(suffix):
-            try:
-                return float(quantity[: -len(suffix)]) * factor / 2**30
-            except ValueError:
-                return 0.0
-    try:
-        return float(quantity) / 2**30
-    except ValueError:
+    """A memory quantity in GiB, in any of Kubernetes' forms ("512G", "1Pi", "1e9",
+    "500000000k"); 0 when it is none of them."""
+    found = QUANTITY.fullmatch(quantity.strip())
+    if found is None:
         return 0.0
+    number, exponent, suffix = found.groups()
+    if exponent:
+        gib = float(number + exponent) / 2**30
+    else:
+        gib = float(number) * QUANTITY_FACTORS[suffix or ""] / 2**30
+    return gib if math.isfinite(gib) else 0.0  # "1e999" is no memory a node has
 
 
 @malformed_as("a node")
@@ -70,7 +94,8 @@ def node_row(node: Obj) -> NodeRow:
             ready = value == "True"
             if not ready:
                 problems.append(f"NotReady: {cond.get('reason', '')} {cond.get('message', '')}")
-        elif kind in PROBLEM_CONDITIONS and value == "True":
+        elif value == "True":  # every other condition (the kubelet's pressures, the node-
+            # problem-detector's KernelDeadlock, ReadonlyFilesystem...) is True when wrong
             problems.append(f"{kind}: {cond.get('reason', '')}")
     if (node.get("spec") or {}).get("unschedulable"):
         problems.append("SchedulingDisabled (cordoned)")
@@ -230,16 +255,20 @@ def pod_row(pod: Obj, now: datetime | None = None) -> PodRow:
     init = status.get("initContainerStatuses") or []
     containers = status.get("containerStatuses") or []
     restarts = sum(int(c.get("restartCount", 0)) for c in [*init, *containers])
-    ready = sum(1 for c in containers if c.get("ready"))
-    total = len(spec.get("containers") or []) or len(containers)
+    # kubectl's READY: native sidecars (init containers that restart always) run beside the
+    # app and count, ready once started and ready (a failing istio-proxy read 1/1, healthy)
+    sidecars = {str(c.get("name")) for c in spec.get("initContainers") or []
+                if isinstance(c, dict) and c.get("restartPolicy") == "Always"}  # fmt: skip
+    running = [*(c for c in init if c.get("name") in sidecars), *containers]
+    ready = sum(1 for c in containers if c.get("ready")) + sum(
+        1 for c in init if c.get("name") in sidecars and c.get("started") and c.get("ready")
+    )
+    total = (len(spec.get("containers") or []) or len(containers)) + len(sidecars)
     phase = str(status.get("phase", "Unknown"))
     crash, reason = _init_problem(init, spec.get("initContainers") or [])
     if not reason and phase != "Succeeded":
         crash, reason = _container_problem(containers)
     if not reason:  # running again after an OOM kill or a crash, and maybe not ready yet
-        sidecars = {str(c.get("name")) for c in spec.get("initContainers") or []
-                    if isinstance(c, dict) and c.get("restartPolicy") == "Always"}  # fmt: skip
-        running = [*(c for c in init if c.get("name") in sidecars), *containers]
         restarted = "" if phase == "Succeeded" else _recent_restart(running, now)
         said = (restarted, _phase_problem(phase, spec, status, ready, total))
         reason = "; ".join(r for r in said if r)
@@ -302,6 +331,49 @@ def event_row(event: Obj) -> EventRow:
     )
 
 
+def _ordered_at(row: EventRow, received: datetime) -> datetime:
+    """When an event is ordered and trimmed by: its own time, unless that is later than its
+    arrival (and the clock skew): then its arrival (its own time is still what is shown)."""
+    at = row.at or EPOCH
+    return received if at > received + CLOCK_SKEW else at
+
+
+def _newest(rows: Iterable[EventRow], order: dict[str, datetime], kept: int) -> list[EventRow]:
+    """The ``kept`` newest rows by ``order``, no namespace holding more than its
+    NAMESPACE_SHARE while other namespaces' rows are left out; room still left goes to the
+    newest of those over their share."""
+
+    def when(row: EventRow) -> float:
+        return (order.get(row.uid) or row.at or EPOCH).timestamp()
+
+    share = max(1, int(kept * NAMESPACE_SHARE))
+    held: Counter[str] = Counter()
+    chosen: list[EventRow] = []
+    over: list[EventRow] = []
+    every = list(rows)
+    runs = [
+        sorted(every[i : i + SORTED_AT_ONCE], key=when, reverse=True)
+        for i in range(0, len(every), SORTED_AT_ONCE)
+    ]
+    for row in heapq.merge(*runs, key=when, reverse=True):
+        if len(chosen) >= kept:
+            break
+        if held[row.namespace] < share:
+            held[row.namespace] += 1
+            chosen.append(row)
+        else:
+            over.append(row)
+    return chosen + over[: kept - len(chosen)]
+
+
+def _parsed(obj: Any) -> EventRow | None:
+    """The row of one event; None for an object that is not a Kubernetes event."""
+    try:
+        return event_row(obj)
+    except (CollectorBadResponse, ValueError, TypeError, AttributeError):
+        return None
+
+
 @dataclass
 class EventTimeline:
     """A cluster's recent events, newest first, one row per event object (updates replace)."""
@@ -310,40 +382,67 @@ class EventTimeline:
     rows: dict[str, EventRow] = field(default_factory=dict)
     version: int = 0  # bumps on every change (views redraw when it moves)
     skipped: int = 0  # objects that were not Kubernetes events
+    #: uid -> when the row is ordered and trimmed by (``_ordered_at``)
+    order: dict[str, datetime] = field(default_factory=dict, repr=False)
 
     @malformed_as("an event list")
     def apply(self, event: WatchEvent) -> None:
         """Fold one watch event in; an object that is not a Kubernetes event is skipped and
         counted (one crafted event stopped the timeline for good)."""
         if event.type == "RELISTED":
-            self.rows = {}
-            items = event.object.get("items")
-            for obj in items if isinstance(items, list) else ():
-                row = self._row(obj)
-                if row is not None:
-                    self.rows[row.uid] = row
-        elif (row := self._row(event.object)) is None:
-            pass
+            self._relisted(self.listed(event, datetime.now(UTC)))
+            return
+        received = datetime.now(UTC)
+        if (row := _parsed(event.object)) is None:
+            self.skipped += 1
         elif event.type == "DELETED":
             self.rows.pop(row.uid, None)
+            self.order.pop(row.uid, None)
         else:
             self.rows[row.uid] = row
+            self.order[row.uid] = _ordered_at(row, received)
         if len(self.rows) > self.kept + self.kept // 10:  # trimmed now and then, not per event
-            for row in self.newest_first()[self.kept :]:
-                del self.rows[row.uid]
+            self._keep(_newest(self.rows.values(), self.order, self.kept))
         self.version += 1
 
-    def _row(self, obj: Any) -> EventRow | None:
-        try:
-            return event_row(obj)
-        except (CollectorBadResponse, ValueError, TypeError, AttributeError):
-            self.skipped += 1
-            return None
+    async def relist(self, event: WatchEvent) -> None:
+        """``apply`` of a RELISTED event, its items (up to the collector's MOST_LISTED, 200,000)
+        parsed and trimmed in a thread: not on the event loop, which is the UI thread."""
+        self._relisted(await asyncio.to_thread(self.listed, event, datetime.now(UTC)))
+
+    @malformed_as("an event list")
+    def listed(
+        self, event: WatchEvent, received: datetime
+    ) -> tuple[list[EventRow], dict[str, datetime], int]:
+        """(the rows of a relist to keep, their order, objects skipped); changes nothing (it
+        runs in a thread while the timeline is read)."""
+        rows: dict[str, EventRow] = {}
+        order: dict[str, datetime] = {}
+        skipped = 0
+        items = event.object.get("items")
+        for obj in items if isinstance(items, list) else ():
+            if (row := _parsed(obj)) is None:
+                skipped += 1
+                continue
+            rows[row.uid] = row
+            order[row.uid] = _ordered_at(row, received)
+        kept = _newest(rows.values(), order, self.kept)
+        return kept, {r.uid: order[r.uid] for r in kept}, skipped
+
+    def _relisted(self, listed: tuple[list[EventRow], dict[str, datetime], int]) -> None:
+        rows, self.order, skipped = listed
+        self.rows = {r.uid: r for r in rows}
+        self.skipped += skipped
+        self.version += 1
+
+    def _keep(self, rows: list[EventRow]) -> None:
+        self.rows = {r.uid: r for r in rows}
+        self.order = {r.uid: self.order[r.uid] for r in rows if r.uid in self.order}
 
     def newest_first(self, *, warnings_only: bool = False) -> list[EventRow]:
-        epoch = datetime.min.replace(tzinfo=UTC)
+        """Ordered by when each happened, an event dated in the future by when it arrived."""
         rows = [r for r in self.rows.values() if not warnings_only or r.type == "Warning"]
-        return sorted(rows, key=lambda r: r.at or epoch, reverse=True)
+        return sorted(rows, key=lambda r: self.order.get(r.uid) or r.at or EPOCH, reverse=True)
 
 
 async def follow_events(
@@ -354,9 +453,14 @@ async def follow_events(
     stop: asyncio.Event | None = None,
     path: str = "/api/v1/events",
 ) -> None:
-    """Feed ``timeline`` from the cluster's events until ``stop`` is set (a supervised task)."""
+    """Feed ``timeline`` from the cluster's events until ``stop`` is set (a supervised task).
+    A relist is parsed in a thread; the watch is not read meanwhile, so no later event is
+    applied before the relist it follows."""
     async for event in client.watch(path, state=state, stop=stop):
-        timeline.apply(event)
+        if event.type == "RELISTED":
+            await timeline.relist(event)
+        else:
+            timeline.apply(event)
 
 
 async def take_inventory(client: KubeClient) -> Inventory:
