@@ -10,7 +10,11 @@ import pytest
 from aiops_desktop.models import Cluster
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.services.kube import validation
-from aiops_desktop.services.kube.validation import RULES_REVIEW, SELF_SUBJECT_REVIEW
+from aiops_desktop.services.kube.validation import (
+    ACCESS_REVIEW,
+    RULES_REVIEW,
+    SELF_SUBJECT_REVIEW,
+)
 
 ALL_RULES = {"status": {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"],
                                            "resources": ["*"]}]}}  # fmt: skip
@@ -45,6 +49,10 @@ async def check(monkeypatch: pytest.MonkeyPatch, client: FakeClient) -> validati
     return await validation.validate(cluster, None)  # type: ignore[arg-type]
 
 
+#: the cluster-scope SelfSubjectAccessReview's answer for a read the rules allow
+ALLOWED = {"status": {"allowed": True}}
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
     "status",
@@ -63,7 +71,7 @@ async def test_a_self_subject_review_of_the_wrong_shape_is_invalid(
 async def test_only_string_users_and_groups_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     info = {"username": 7, "groups": [1, "system:authenticated", None, ["x"], "noc"]}
     client = FakeClient({SELF_SUBJECT_REVIEW: {"status": {"userInfo": info}},
-                         RULES_REVIEW: ALL_RULES})  # fmt: skip
+                         RULES_REVIEW: ALL_RULES, ACCESS_REVIEW: ALLOWED})  # fmt: skip
     result = await check(monkeypatch, client)
     assert result.outcome is ValidationOutcome.VALID
     assert result.user is None and result.groups == ["system:authenticated", "noc"]
@@ -105,7 +113,8 @@ async def test_an_access_review_of_the_wrong_shape_is_invalid(
 @pytest.mark.asyncio
 async def test_a_version_of_the_wrong_shape_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     review = {"status": {"userInfo": {"username": "noc", "groups": ["ops"]}}}
-    client = FakeClient({SELF_SUBJECT_REVIEW: review, RULES_REVIEW: ALL_RULES},
+    client = FakeClient({SELF_SUBJECT_REVIEW: review, RULES_REVIEW: ALL_RULES,
+                         ACCESS_REVIEW: ALLOWED},
                         version={"gitVersion": 129, "platform": ["linux"]})  # fmt: skip
     result = await check(monkeypatch, client)
     assert result.outcome is ValidationOutcome.VALID

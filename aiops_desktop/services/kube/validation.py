@@ -1,10 +1,11 @@
 """A cluster's Kubernetes API: its client (from the keyring's credential) and its validation.
 
 Validation answers, without any typing, what the cluster is and what the credentials may read:
-``/version``, then SelfSubjectReview (user, groups), then SelfSubjectRulesReview (or one
-SelfSubjectAccessReview per need where the rules are incomplete) for every resource the app
-reads. The outcome is one of valid / invalid / unreachable / expired / insufficient_permissions
-with the reason (docs/architecture.md#rules); a missing optional permission is listed, not fatal.
+``/version``, then SelfSubjectReview (user, groups), then SelfSubjectRulesReview for every
+resource the app reads, each read it allows (or may allow: incomplete rules) across the cluster
+confirmed by a SelfSubjectAccessReview at cluster scope (the rules are one namespace's). The
+outcome is one of valid / invalid / unreachable / expired / insufficient_permissions with the
+reason (docs/architecture.md#rules); a missing optional permission is listed, not fatal.
 """
 
 from __future__ import annotations
@@ -120,7 +121,14 @@ def allowed_by_rules(rules: Iterable[Mapping[str, Any]], need: Need) -> bool:
 
 
 # -- validation ----------------------------------------------------------------------------------
+#: needs the app uses in one namespace (an exec into the GPU driver pod, in its own namespace);
+#: every other one it reads across the cluster (/api/v1/events, every PtpConfig)
+IN_ONE_NAMESPACE = frozenset({"pods/exec"})
+
+
 async def _permissions(client: KubeClient) -> list[Permission]:
+    # a rules review answers for one namespace: its rules are the cluster-wide ones plus those
+    # of the RoleBindings in "default", so it can say no for a cluster-wide read, never yes
     review = await client.review(
         RULES_REVIEW,
         {
@@ -130,20 +138,33 @@ async def _permissions(client: KubeClient) -> list[Permission]:
         },
     )
     rules, incomplete = _rules_of(review)
-    out: list[Permission] = []
-    for need in NEEDS:
-        allowed = allowed_by_rules(rules, need)
-        if not allowed and incomplete:
-            allowed = await _access_review(client, need)  # the rules may not say it all
-        why = need.why
-        if allowed and need.essential and need.group == "":
-            # an authorizer beyond RBAC (a webhook) may still refuse: try the read itself
-            try:
-                await client.get(f"/api/v1/{need.resource}", {"limit": "1"})
-            except KubeForbidden:
-                allowed, why = False, f"{need.why} (the API server answered 403)"
-        out.append(Permission(need.label, why, allowed, need.essential))
-    return out
+    # one need at a time took a round trip each: all at once, within validate()'s time; one
+    # that fails has the others cancelled (gather left them running), its error raised as is
+    try:
+        async with asyncio.TaskGroup() as group:
+            asked = [group.create_task(_permission(client, n, rules, incomplete)) for n in NEEDS]
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return [task.result() for task in asked]
+
+
+async def _permission(
+    client: KubeClient, need: Need, rules: list[Any], incomplete: bool
+) -> Permission:
+    allowed = allowed_by_rules(rules, need)
+    if need.resource not in IN_ONE_NAMESPACE:
+        if allowed or incomplete:  # the rule may be a RoleBinding's in "default": ask
+            allowed = await _access_review(client, need)  # at cluster scope
+    elif not allowed and incomplete:
+        allowed = await _access_review(client, need)  # the rules may not say it all
+    why = need.why
+    if allowed and need.essential and need.group == "":
+        # an authorizer beyond RBAC (a webhook) may still refuse: try the read itself
+        try:
+            await client.get(f"/api/v1/{need.resource}", {"limit": "1"})
+        except KubeForbidden:
+            allowed, why = False, f"{need.why} (the API server answered 403)"
+    return Permission(need.label, why, allowed, need.essential)
 
 
 @malformed_as("the API server's SelfSubjectRulesReview")
@@ -184,6 +205,7 @@ def _text(value: object) -> str | None:
 
 
 async def _access_review(client: KubeClient, need: Need) -> bool:
+    """Whether the API server allows ``need`` at cluster scope (no namespace: every one)."""
     resource, _, sub = need.resource.partition("/")
     attributes = {"group": need.group, "resource": resource, "verb": need.verb}
     if sub:
