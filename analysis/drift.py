@@ -4,7 +4,8 @@ Each fact is (kind, subject, setting, scope, value): for example ("GPU driver", 
 "driver", "ran-east/gpu-0", "550.90.07") or ("PTP profile", "slave", "ptp4lOpts",
 "ran-east/du-ptp-slave", "-2 -s"). Facts with the same kind, subject and setting should agree;
 where they take more than one value, the drift lists every value with the scopes that hold it,
-the most common value first (the likely intended one).
+the most common value first (the likely intended one; where the most common values tie, none
+is: ``Drift.majority`` says which, and the order among them is only alphabetical).
 """
 
 from __future__ import annotations

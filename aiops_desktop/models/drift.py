@@ -22,8 +22,23 @@ class Drift:
     values: list[tuple[str, list[str]]]  # (value, scopes), most common first
 
     @property
+    def majority(self) -> bool:
+        """Whether one value is held by more scopes than any other. On a tie (one cluster
+        against one) nothing tells which side is intended: the first value is then only the
+        first in order, not the likely intended one."""
+        return len(self.values) < 2 or len(self.values[0][1]) > len(self.values[1][1])
+
+    @property
+    def intended(self) -> str | None:
+        """The likely intended value (the one most scopes hold); None with no majority."""
+        return self.values[0][0] if self.values and self.majority else None
+
+    @property
     def outliers(self) -> list[str]:
-        """Scopes that hold a value other than the most common one."""
+        """Scopes that hold a value other than the most common one; none with no majority
+        (no side of a tie is the outlier)."""
+        if not self.majority:
+            return []
         return [scope for _, scopes in self.values[1:] for scope in scopes]
 
 

@@ -14,6 +14,9 @@ from collectors.shapes import malformed_as
 
 PTP_OPTIONS = ("interface", "ptp4lOpts", "phc2sysOpts", "ptpSchedulingPolicy")
 SRIOV_SETTINGS = ("numVfs", "mtu", "deviceType", "isRdma", "priority")
+#: the value of a setting an object leaves out (the operator then applies its own default,
+#: which is not said here: it is the operator's, and may change with its version)
+NOT_SET = "(not set: the operator's default)"
 #: the operator objects compared across clusters: kind -> API path
 DRIFT_OBJECTS = {
     "ptpconfigs": "/apis/ptp.openshift.io/v1/ptpconfigs",
@@ -40,11 +43,10 @@ def ptp_profile_facts(cluster: str, ptpconfigs: list[dict[str, Any]]) -> list[Fa
         name = (config.get("metadata") or {}).get("name", "")
         for profile in (config.get("spec") or {}).get("profile") or []:
             for option in PTP_OPTIONS:
-                if option in profile:
-                    facts.append(
-                        Fact("PTP profile", str(profile.get("name", "")), option,
-                             f"{cluster}/{name}", str(profile[option]))
-                    )  # fmt: skip
+                facts.append(
+                    Fact("PTP profile", str(profile.get("name", "")), option,
+                         f"{cluster}/{name}", _value(profile, option))
+                )  # fmt: skip
     return facts
 
 
@@ -55,12 +57,19 @@ def sriov_policy_facts(cluster: str, policies: list[dict[str, Any]]) -> list[Fac
         name = (policy.get("metadata") or {}).get("name", "")
         spec = policy.get("spec") or {}
         for setting in SRIOV_SETTINGS:
-            if setting in spec:
-                facts.append(
-                    Fact("SR-IOV policy", str(spec.get("resourceName", name)), setting,
-                         f"{cluster}/{name}", str(spec[setting]))
-                )  # fmt: skip
+            facts.append(
+                Fact("SR-IOV policy", str(spec.get("resourceName", name)), setting,
+                     f"{cluster}/{name}", _value(spec, setting))
+            )  # fmt: skip
     return facts
+
+
+def _value(settings: dict[str, Any], name: str) -> str:
+    """A setting's value as text, or NOT_SET where it is left out (or null): a setting one
+    cluster sets and another leaves to the operator's default is drift too (SCHED_FIFO on one,
+    the default on the other), and a setting no object sets is one value, no drift."""
+    value = settings.get(name)
+    return NOT_SET if value is None else str(value)
 
 
 #: what each kind of operator object is called where a reason names it
