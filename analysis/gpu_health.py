@@ -5,11 +5,13 @@ where neither its temperature nor any health counter was reported: no data is no
 its XIDs (the last, and those seen over the XID window, so a critical XID is not hidden by a
 later mild one) decoded to meaning and action (``resources/gpu/xid.json``; a last XID the
 gauge has held since before that window, on a GPU that answers again, is a WARNING: DCGM keeps
-the code until the exporter restarts), double-bit ECC
-errors, row remapping (pending, uncorrectable, failed), PCIe replays and NVLink CRC errors
-and recoveries in the last hour, corrected single-bit ECC errors, clock throttling (power,
-thermal, reliability) for more than 10 % of the last 5 minutes, temperature (warning 70 C,
-critical 80 C). Utilisation above 80 % is "high": a fact, not a fault.
+the code until the exporter restarts), double-bit ECC errors, row remapping (rows remapped
+for uncorrectable errors, a remap that failed; whether a remap is pending is not read), PCIe
+replays and NVLink CRC errors and recoveries in the last hour, corrected single-bit ECC
+errors, clock throttling (power, thermal, reliability) for more than 10 % of the last 5
+minutes, temperature (warning 70 C, critical 80 C). Utilisation above 80 % is "high": a fact,
+not a fault. A field DCGM reports as a blank ("not supported": ECC off, no row remapping
+before Ampere) was never read (``analysis.rules.is_dcgm_blank``): no finding.
 """
 
 from __future__ import annotations

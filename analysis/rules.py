@@ -3,7 +3,8 @@
 PTP offset beyond the threshold (default +/-100 ns; 999999 is linuxptp's faulty-port value),
 clock state not LOCKED, GPU temperature warning 70 C / critical 80 C, and GPU health events:
 an XID code reported, double-bit ECC errors or row-remap failures rising, single-bit ECC rising.
-Each breaching point gets a ratio (how far past the limit, >= 1) and a one-line reason.
+Each breaching point gets a ratio (how far past the limit, >= 1) and a one-line reason. A GPU
+series' DCGM blanks ("not supported", "not found": ``is_dcgm_blank``) are no points.
 """
 
 from __future__ import annotations
@@ -30,6 +31,23 @@ class RuleHit:
 
 #: (value, previous value, limit) -> a hit or None
 RuleCheck = Callable[[float, float | None, float], RuleHit | None]
+
+#: DCGM's placeholders for a value it does not have (dcgm_structs.h): DCGM_INT32_BLANK
+#: 0x7ffffff0 and, one up each, its NOT_FOUND, NOT_SUPPORTED and NOT_PERMISSIONED;
+#: DCGM_INT64_BLANK 0x7ffffffffffffff0 and its three (as a float each is 2**63);
+#: DCGM_FP64_BLANK 2**47 and its three (+1.0, +2.0, +3.0). dcgm-exporter prints them as
+#: they are: an ECC counter of a GPU with ECC off reads 9223372036854775794 (NOT_SUPPORTED).
+DCGM_INT32_BLANK = 0x7FFFFFF0
+DCGM_INT32_MAX = 0x7FFFFFFF
+DCGM_FP64_BLANK = 140737488355328.0  # 2**47: every int64 blank is above it too
+
+
+def is_dcgm_blank(value: float) -> bool:
+    """Whether a DCGM exporter value is one of DCGM's blanks, not a reading: as DCGM's own
+    DCGM_INT32_IS_BLANK / DCGM_INT64_IS_BLANK / DCGM_FP64_IS_BLANK say, any value from a
+    blank's base up (an int32 field to its maximum; a value from 2**47 up: an fp64 or int64
+    one). No GPU field this app reads comes near either as a reading."""
+    return value >= DCGM_FP64_BLANK or DCGM_INT32_BLANK <= value <= DCGM_INT32_MAX
 
 
 def _ptp_offset(value: float, previous: float | None, limit: float) -> RuleHit | None:
@@ -93,15 +111,26 @@ GPU_TEMPERATURE = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class DcgmCheck:
+    """A rule over a DCGM exporter series: ``apply_rule`` passes its blanks over as it does
+    NaN (no reading, nor a change from or to one)."""
+
+    check: RuleCheck
+
+    def __call__(self, value: float, previous: float | None, limit: float) -> RuleHit | None:
+        return self.check(value, previous, limit)
+
+
 def rule_for(kind: SignalType, metric: str) -> RuleCheck | None:
     if kind is SignalType.PTP_OFFSET:
         return _ptp_offset
     if kind is SignalType.PTP_CLOCK_STATE:
         return _ptp_state
     if kind is SignalType.TEMPERATURE and GPU_TEMPERATURE.search(metric):
-        return _gpu_temperature
+        return DcgmCheck(_gpu_temperature)
     if kind is SignalType.GPU_EVENT:
-        return _gpu_event(metric)
+        return DcgmCheck(_gpu_event(metric))
     return None
 
 
@@ -110,9 +139,10 @@ def apply_rule(
 ) -> list[RuleHit | None]:
     hits: list[RuleHit | None] = []
     previous: float | None = None
+    dcgm = isinstance(check, DcgmCheck)  # a PTP offset 2**47 ns off is a reading
     for v in values:
         value = float(v)
-        if not math.isfinite(value):
+        if not math.isfinite(value) or (dcgm and is_dcgm_blank(value)):
             hits.append(None)
             continue
         hits.append(check(value, previous, limit))

@@ -1,6 +1,7 @@
 """What the app's readers found, as findings per cluster (or hub member).
 
-GPU health (XID, ECC, remaps, temperature, throttling), PTP (clock state, offset beyond its
+GPU health (XID, ECC, remaps, temperature, throttling; a GPU that was not OK and is no longer
+reported), PTP (clock state, offset beyond its
 profile's band, a stopped process, a FAULTY port, a clock state or offset not reported),
 SR-IOV node sync (SriovNetworkNodeState), Kubernetes
 (NotReady nodes, crash-looping pods, from kube-state-metrics), firing alerts and recent
@@ -55,6 +56,58 @@ def gpu_findings(fleet: GpuFleet) -> PerCluster:
         found = _one_gpu(group[0]) if len(group) == 1 else _mig_gpu(group)
         out.setdefault(group[0].reading.cluster, []).extend(found)
     return out
+
+
+#: a physical GPU (``GpuReading.physical``)
+GpuKey = tuple[str, str, str, str]
+
+
+class GpusGone:
+    """The GPUs each cluster reported that were not OK, as last seen, so that one no longer
+    reported is said as such at its last severity rather than dropped: after an XID 79 the
+    exporter restarts and DCGM no longer lists the GPU, and the cluster's CRITICAL turned OK.
+    Said until the GPU is reported again; only GPUs that were not OK are kept (one that was
+    OK and is gone has nothing to say), so the memory is as large as the findings."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, dict[GpuKey, GpuHealth]] = {}
+
+    def findings(
+        self, fleet: GpuFleet, unread: Collection[str], served: Collection[str]
+    ) -> PerCluster:
+        """A finding per GPU kept that ``fleet`` no longer has. ``unread``: the clusters whose
+        GPU read failed (the failure path keeps and marks their last findings: nothing is
+        said here, and what is kept stays); ``served``: the clusters and hub members known
+        now (what is kept of any other is forgotten)."""
+        seen: dict[str, set[GpuKey]] = {}
+        bad: dict[str, dict[GpuKey, GpuHealth]] = {}
+        for health in fleet.gpus:
+            r = health.reading
+            seen.setdefault(r.cluster, set()).add(r.physical)
+            if health.state in _GPU:  # its worst MIG instance stands for it
+                was = bad.setdefault(r.cluster, {}).get(r.physical)
+                if was is None or STATE_RANK[health.state] > STATE_RANK[was.state]:
+                    bad[r.cluster][r.physical] = health
+        out: PerCluster = {}
+        last: dict[str, dict[GpuKey, GpuHealth]] = {}
+        for cluster in {*self._last, *bad}:
+            if cluster not in served:
+                continue
+            now = seen.get(cluster, set())
+            gone = {k: h for k, h in self._last.get(cluster, {}).items() if k not in now}
+            if gone and cluster not in unread:
+                out[cluster] = [_gone(h) for _, h in sorted(gone.items())]
+            if kept := gone | bad.get(cluster, {}):
+                last[cluster] = kept
+        self._last = last
+        return out
+
+
+def _gone(health: GpuHealth) -> Finding:
+    r = health.reading
+    reason = f"no longer reported (last: {health.state.value}: {'; '.join(health.reasons)})"
+    return Finding(Domain.GPU, _GPU[health.state], f"{r.node}/gpu{r.gpu}", reason,
+                   _xid_since(health))  # fmt: skip
 
 
 def _reasons(health: GpuHealth) -> list[tuple[GpuState, str]]:

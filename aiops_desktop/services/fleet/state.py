@@ -46,6 +46,7 @@ from aiops_desktop.models.fleet import (
 from aiops_desktop.models.metrics import MetricQuery
 from aiops_desktop.models.polling import STALE_AFTER_INTERVALS, Source, SourceStatus
 from aiops_desktop.services.fleet.findings import (
+    GpusGone,
     PerCluster,
     Unread,
     alert_findings,
@@ -62,6 +63,7 @@ from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.polling.catalog import field_queries
 
 if TYPE_CHECKING:
+    from aiops_desktop.models.gpu import GpuFleet
     from aiops_desktop.models.ptp import PtpBoard
     from aiops_desktop.services.clusters.registry import ClusterRegistry
     from aiops_desktop.services.gpu_cnf.gpu_fallback import ExecReader
@@ -136,13 +138,29 @@ async def read_metric_findings(
     "not read", never OK); ``recorded``: a capture's answers, no exec; ``thresholds``: the
     nodes' PtpConfig profile bands (as the PTP page judges them; the default band without),
     read while the GPUs and kube-state-metrics are."""
+    found, unread, _ = await _read_metric_findings(
+        queries, clusters, now, kube=kube, recorded=recorded, thresholds=thresholds
+    )
+    return found, unread
+
+
+async def _read_metric_findings(
+    queries: MultiClusterQuery,
+    clusters: list[Cluster],
+    now: datetime,
+    *,
+    kube: ExecReader | None = None,
+    recorded: bool = False,
+    thresholds: Callable[[], Awaitable[Thresholds]] | None = None,
+) -> tuple[PerCluster, Unread, GpuFleet | None]:
+    """``read_metric_findings``, and the GPUs read (None: no cluster to read)."""
     from aiops_desktop.services.gpu_cnf.gpu_fallback import read_gpus
     from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
 
     found: PerCluster = {}
     unread: Unread = {}
     if not clusters:
-        return found, unread
+        return found, unread, None
     kube_ql = field_queries("kube")
 
     async def ptp_board() -> PtpBoard:
@@ -167,7 +185,7 @@ async def read_metric_findings(
     note_unread(unread, Domain.GPU, gpus.outcomes)
     note_unread(unread, Domain.PTP, board.outcomes)
     note_unread(unread, Domain.KUBERNETES, [*not_ready.failures, *looping.failures])
-    return found, unread
+    return found, unread, gpus
 
 
 def unread_sources(
@@ -236,6 +254,7 @@ class FleetState:
         self._kube_errors: dict[str, str] = {}
         self._kube_at: dict[str, datetime] = {}  # each cluster's last good Kubernetes read
         self._refreshed_at: datetime | None = None
+        self._gpus_gone = GpusGone()  # the GPUs not OK at the last read, to say one gone
         self.last: FleetTruth | None = None
 
     # -- reading -------------------------------------------------------------------------------
@@ -244,8 +263,8 @@ class FleetState:
         publish the new truth."""
         clusters = [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
         now = self._clock()
-        (found, unread), (sriov, self._kube_read, self._kube_errors) = await asyncio.gather(
-            read_metric_findings(
+        (found, unread, gpus), (sriov, self._kube_read, self._kube_errors) = await asyncio.gather(
+            _read_metric_findings(
                 self._queries,
                 clusters,
                 now,
@@ -257,6 +276,8 @@ class FleetState:
         )
         if self._recorded:  # a query the capture did not record: not counted (as its objects)
             unread = {}
+        if gpus is not None:
+            self._add_gone(found, gpus, unread)
         for name, items in sriov.items():
             found.setdefault(name, []).extend(items)
         recent = await self._anomalies.current(ANOMALIES_WITHIN)
@@ -274,10 +295,21 @@ class FleetState:
         self._bus.publish(FLEET_CHANGED, truth)
         return truth
 
-    def _keep_unread(self, found: PerCluster, unread: Unread) -> PerCluster:
-        """``found``, with the last known findings of what could not be read this time (a
-        cluster's failed domains, for a hub each of its members; an unreachable Kubernetes
-        API's SR-IOV) kept, marked stale, rather than dropped."""
+    def _add_gone(self, found: PerCluster, gpus: GpuFleet, unread: Unread) -> None:
+        """A finding in ``found`` for each GPU that was not OK and is no longer reported
+        (``GpusGone``); none where the GPU read failed (the failure path says that)."""
+        lost = self._lost(unread)
+        registered = self._registry.clusters()
+        names = {c.name for c in registered}
+        # what is kept of a cluster neither registered, a hub's member nor reporting is dropped
+        reporting = {h.reading.cluster for h in gpus.gpus}
+        served = names.union(reporting, *(self._members(c, names) for c in registered))
+        not_read = {name for name, domains in lost.items() if Domain.GPU in domains}
+        for name, items in self._gpus_gone.findings(gpus, not_read, served).items():
+            found.setdefault(name, []).extend(items)
+
+    def _lost(self, unread: Unread) -> dict[str, set[Domain]]:
+        """The domains not read this time of each cluster (a hub's, each of its members')."""
         lost: dict[str, set[Domain]] = {}
         by_name = {c.name: c for c in self._registry.clusters()}
         for name, per in unread.items():
@@ -285,6 +317,13 @@ class FleetState:
             served = [name] if cluster is None else [name, *self._members(cluster, by_name)]
             for member in served:
                 lost.setdefault(member, set()).update(per)
+        return lost
+
+    def _keep_unread(self, found: PerCluster, unread: Unread) -> PerCluster:
+        """``found``, with the last known findings of what could not be read this time (a
+        cluster's failed domains, for a hub each of its members; an unreachable Kubernetes
+        API's SR-IOV) kept, marked stale, rather than dropped."""
+        lost = self._lost(unread)
         for name, read in self._kube_read.items():
             if read is Coverage.UNREACHABLE:
                 lost.setdefault(name, set()).add(Domain.SRIOV)

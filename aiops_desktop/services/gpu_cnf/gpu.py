@@ -3,8 +3,11 @@
 One instant query per field (``resources/gpu/queries.json``) runs over every chosen cluster in
 parallel (fleet hubs split by their ``cluster`` label); the series are joined per GPU by the
 exporter's own labels (``Hostname``, ``gpu``, ``UUID``, ``GPU_I_ID``), with the pod mapping
-(``pod``, ``namespace``, ``container``) and MIG profile where exported. Health per GPU comes
-from ``analysis.gpu_health`` with the XID table in ``resources/gpu/xid.json``.
+(``exported_pod``, ``exported_namespace``, ``exported_container`` where Prometheus renamed the
+exporter's own, else ``pod``, ``namespace``, ``container``) and MIG profile where exported.
+DCGM's blanks ("not supported", "not found": ``analysis.rules.is_dcgm_blank``) are no readings.
+Health per GPU comes from ``analysis.gpu_health`` with the XID table in
+``resources/gpu/xid.json``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import math
 from datetime import datetime, timedelta
 from functools import cache
 from string import Template
+
+import numpy as np
 
 from aiops_desktop.models import Cluster, QueryType, utcnow
 from aiops_desktop.models.gpu import (
@@ -41,6 +46,7 @@ from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesStore
 from analysis.gpu_health import assess, load_xids, worst_first
+from analysis.rules import is_dcgm_blank
 
 #: reading field -> the ``queries.json`` key (numbers), in the order the table shows them
 NUMERIC_FIELDS = (
@@ -83,8 +89,25 @@ XID_MAX = 1 << 16
 
 def xid_code(value: float | None) -> int | None:
     """An XID gauge's value as a code: a whole number from 0 to ``XID_MAX``, else None
-    (unknown). ``last_value`` already gives None for NaN and +/-Inf."""
+    (unknown). ``last_value`` already gives None for NaN and +/-Inf; DCGM's blanks are all
+    above ``XID_MAX``."""
     return metric_code(value, 0, XID_MAX)
+
+
+def dcgm_value(tagged: TaggedSeries) -> float | None:
+    """A DCGM exporter series' last value (``last_value``), None also where it is one of
+    DCGM's blanks: a T4 with ECC off reports its ECC counters as 9223372036854775794
+    (DCGM_INT64_NOT_SUPPORTED), which is no count of errors."""
+    value = last_value(tagged)
+    return None if value is None or is_dcgm_blank(value) else value
+
+
+def _without_blanks(series: PromSeries) -> PromSeries:
+    """A DCGM series with its blanks as NaN (a gap in a chart, not a spike to 2**47)."""
+    blank = np.array([is_dcgm_blank(v) for v in series.values.tolist()], dtype=bool)
+    if not blank.any():
+        return series
+    return PromSeries(series.labels, series.timestamps, np.where(blank, np.nan, series.values))
 
 
 def _key(cluster: str, labels: dict[str, str]) -> tuple[str, str, str, str]:
@@ -119,13 +142,41 @@ def _new_reading(key: tuple[str, str, str, str], labels: dict[str, str]) -> GpuR
     )
 
 
+#: the DCGM exporter's container in gpu-operator's daemonset (the dcgm-exporter chart's is
+#: "exporter", in a pod named after its Service)
+EXPORTER_CONTAINERS = frozenset({"nvidia-dcgm-exporter", "dcgm-exporter"})
+
+
+def _exporters_own(labels: dict[str, str]) -> bool:
+    """Whether a series' ``pod`` is the DCGM exporter's own (the scrape target's, which
+    Prometheus gives every series that has no pod of its own: an idle GPU), not a workload:
+    its container is the exporter's, or the pod is named after the target's job or Service
+    ("nvidia-dcgm-exporter-7xk2p" of the Service "nvidia-dcgm-exporter")."""
+    pod = label(labels, "pod")
+    if label(labels, "container") in EXPORTER_CONTAINERS:
+        return True
+    return any(pod.startswith(f"{name}-") for k in ("job", "service") if (name := label(labels, k)))
+
+
 def _add_pod(reading: GpuReading, labels: dict[str, str]) -> None:
-    if pod := label(labels, "pod"):
-        pod = f"{label(labels, 'namespace')}/{pod}"
-        if container := label(labels, "container"):
-            pod += f" ({container})"
-        if pod not in reading.pods:
-            reading.pods.append(pod)
+    """The workload holding the GPU: gpu-operator's ServiceMonitor does not honour the
+    exporter's labels, so Prometheus keeps the target's pod/namespace/container (the
+    exporter's) and renames the workload's ``exported_*``; with honorLabels the workload's
+    are ``pod``/... and an idle GPU's are the exporter's, which is no workload."""
+    if pod := label(labels, "exported_pod"):
+        namespace, container = (
+            label(labels, "exported_namespace"),
+            label(labels, "exported_container"),
+        )
+    elif (pod := label(labels, "pod")) and not _exporters_own(labels):
+        namespace, container = label(labels, "namespace"), label(labels, "container")
+    else:
+        return
+    pod = f"{namespace}/{pod}"
+    if container:
+        pod += f" ({container})"
+    if pod not in reading.pods:
+        reading.pods.append(pod)
 
 
 def _recent_xids(tagged: TaggedSeries) -> list[int]:
@@ -225,7 +276,7 @@ def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
                 continue
             if fieldname not in WINDOWED_COUNTERS:
                 _add_pod(reading, labels)
-            value = last_value(tagged)
+            value = dcgm_value(tagged)
             if value is None:
                 continue
             if fieldname in WINDOWED_COUNTERS:  # series split by pod: joined below
@@ -324,7 +375,7 @@ async def read_gpu_history(
         )  # fmt: skip
         answer = await queries.run(query, clusters)
         history.outcomes += answer.failures
-        mine = [t.series for t in answer.series if t.cluster == reading.cluster]
+        mine = [_without_blanks(t.series) for t in answer.series if t.cluster == reading.cluster]
         if joined := joined_by_time(mine):
             history.series[name] = joined
 
@@ -350,7 +401,7 @@ def stored_gpu_history(
     lo, hi = int((end - window).timestamp() * 1000), int(end.timestamp() * 1000)
     for name, panel in STORED_HISTORY.items():
         mine = [
-            PromSeries(stored.labels, stored.timestamps_ms / 1000.0, stored.values)
+            _without_blanks(PromSeries(stored.labels, stored.timestamps_ms / 1000.0, stored.values))
             for stored in series.read(panel, cluster=reading.cluster, start_ms=lo, end_ms=hi)
             if (label(stored.labels, "Hostname"), label(stored.labels, "gpu"))
             == (reading.node, reading.gpu)

@@ -8,6 +8,7 @@ findings (tiles, wall, CLI, notifications) and drift all read the GPUs through i
 from __future__ import annotations
 
 import asyncio
+import itertools
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -34,7 +35,13 @@ from collectors.nvidia_smi import (
 )
 
 DRIVER_NAMESPACES = ("nvidia-gpu-operator", "gpu-operator")
-DRIVER_SELECTOR = "app=nvidia-driver-daemonset"
+#: the driver pods' labels, tried in turn: gpu-operator's component label (its own
+#: anti-affinity selects on it), set in every variant: OpenShift's Driver Toolkit renames the
+#: daemonset per RHCOS version and sets ``app`` to that name
+#: ("nvidia-driver-daemonset-418.94.202509100653-0"), as do NVIDIADriver resources; then the
+#: ``app`` of the plain daemonset, for an operator older than that label
+DRIVER_SELECTORS = ("app.kubernetes.io/component=nvidia-driver", "app=nvidia-driver-daemonset")
+DRIVER_SELECTOR = DRIVER_SELECTORS[0]
 DRIVER_CONTAINER = "nvidia-driver-ctr"
 #: a reason taken from a pod's status (a waiting container's, the pod's) is cut to this
 REASON_CHARS = 80
@@ -99,13 +106,14 @@ def not_running(pod: dict[str, Any]) -> str | None:
 
 async def driver_pods(client: KubeClient) -> list[tuple[str, str, str, str | None]]:
     """(namespace, pod, node, why it is not running) of the driver pods, one per node (a
-    running one where the node has one), in the first namespace that has any. A node whose
-    driver is not running (it failed to build or load: Init:CrashLoopBackOff) is listed with
-    why, never left out: its GPUs are not read, and that must be said."""
-    for namespace in DRIVER_NAMESPACES:
+    running one where the node has one), in the first namespace that has any (by the first of
+    ``DRIVER_SELECTORS`` that finds any there). A node whose driver is not running (it failed
+    to build or load: Init:CrashLoopBackOff) is listed with why, never left out: its GPUs are
+    not read, and that must be said."""
+    for namespace, selector in itertools.product(DRIVER_NAMESPACES, DRIVER_SELECTORS):
         try:
             pods, _ = await client.list(
-                f"/api/v1/namespaces/{namespace}/pods", label_selector=DRIVER_SELECTOR
+                f"/api/v1/namespaces/{namespace}/pods", label_selector=selector
             )
         except KubeNotFound:
             continue
@@ -217,13 +225,26 @@ def known_gpus(cluster: Cluster) -> bool:
     return found.gpu_count > 0 or found.has_gpu_operator
 
 
-async def by_exec(kube: ExecReader, name: str) -> tuple[list[Reading], list[ClusterOutcome]]:
-    """One cluster's GPUs by nvidia-smi; what failed, as that cluster's failure."""
+#: why a cluster known to have GPUs had none read by nvidia-smi
+NO_DRIVER_PODS = (
+    f"nvidia-smi: no driver pods found with selector {' or '.join(DRIVER_SELECTORS)}"
+    f" in {' or '.join(DRIVER_NAMESPACES)}: its GPUs are not read"
+)
+
+
+async def by_exec(
+    kube: ExecReader, name: str, *, gpus_known: bool = False
+) -> tuple[list[Reading], list[ClusterOutcome]]:
+    """One cluster's GPUs by nvidia-smi; what failed, as that cluster's failure. No driver
+    pod where discovery found GPUs (``gpus_known``) is a failure too, not a silent 0: the
+    pods are labelled in a way this reader does not know, or not there."""
     try:
         nodes = await kube.gpus_by_exec(name)
     except (CollectorError, AppError) as exc:
         return [], [ClusterOutcome(name, False, 0.0, reason="nvidia_smi",
                                    error=f"nvidia-smi: {exc}")]  # fmt: skip
+    if not nodes and gpus_known:
+        return [], [ClusterOutcome(name, False, 0.0, reason="nvidia_smi", error=NO_DRIVER_PODS)]
     return node_readings(name, nodes)
 
 
@@ -264,8 +285,11 @@ async def read_gpus(
     ]  # fmt: skip
     if not execs and not cannot:
         return fleet
+    known = {c.name for c in without if known_gpus(c)}
     found = (
-        await asyncio.gather(*(by_exec(kube, name) for name in execs)) if kube is not None else []
+        await asyncio.gather(*(by_exec(kube, name, gpus_known=name in known) for name in execs))
+        if kube is not None
+        else []
     )
     table = xid_table()
     added = [assess(r, table) for readings, _ in found for r in readings]

@@ -21,7 +21,8 @@ def last_value(tagged: TaggedSeries) -> float | None:
     """The series' last sample; None where it is not a finite number. Prometheus sends NaN
     and +/-Inf as values, and a hostile or broken member may send them for anything: an
     infinite XID or clock class is unknown, not a code (``int()`` of it raises, and one
-    cluster's odd sample must not fail the whole fleet's read)."""
+    cluster's odd sample must not fail the whole fleet's read). DCGM's blanks are finite:
+    the GPU readers take ``gpu.dcgm_value``, which leaves them out too."""
     values = tagged.series.values
     if values.size == 0:
         return None
