@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aiops_desktop.models.metrics import PromSeries
+from aiops_desktop.models.text import labels_text
 from collectors.errors import CollectorBadResponse, CollectorInvalidQuery
 from collectors.shapes import SHAPE_ERRORS
 
@@ -125,38 +126,75 @@ def _item(item: Any) -> dict[str, Any]:
     return item
 
 
-def _matrix(result: Any) -> list[PromSeries]:
+#: the most native-histogram series named in the one warning that says they were left out
+MOST_NAMED = 5
+
+
+def _left_out(histograms: list[dict[str, str]]) -> list[str]:
+    """The one warning for the native histograms left out (none: none), naming the first few
+    series they were of (a series' float samples before or after them are kept).
+    Their buckets are no number a chart or a table holds; a query that wants one asks for it
+    (``histogram_count``, ``histogram_sum``, ``histogram_quantile``)."""
+    if not histograms:
+        return []
+    named = ", ".join(upstream_text(labels_text(h))[:120] for h in histograms[:MOST_NAMED])
+    more = f" and {len(histograms) - MOST_NAMED} more" if len(histograms) > MOST_NAMED else ""
+    return [
+        f"the native histogram samples of {len(histograms)} series left out (not charted: ask for "
+        f"histogram_count(), histogram_sum() or histogram_quantile() of them): {named}{more}"
+    ]
+
+
+def _matrix(result: Any) -> tuple[list[PromSeries], list[str]]:
     out = []
+    histograms = []
     for item in map(_item, result or []):
         values = item.get("values") or []
+        labels = _labels(item.get("metric"))
+        if item.get("histograms"):  # a series that was (or became) a native histogram
+            histograms.append(labels)
+            if not values:  # nothing but histograms: no series with no points
+                continue
         out.append(
             PromSeries(
-                _labels(item.get("metric")),
+                labels,
                 np.fromiter((_time(p[0]) for p in values), dtype=np.float64, count=len(values)),
                 np.fromiter((_float(p[1]) for p in values), dtype=np.float64, count=len(values)),
             )
         )
-    return out
+    return out, _left_out(histograms)
 
 
-def _vector(result: Any) -> list[PromSeries]:
+def _vector(result: Any) -> tuple[list[PromSeries], list[str]]:
     out = []
+    histograms = []
     for item in map(_item, result or []):
+        if "value" not in item and "histogram" in item:  # one native histogram: not the others
+            histograms.append(_labels(item.get("metric")))
+            continue
         t, v = item["value"]
         out.append(
             PromSeries(_labels(item.get("metric")), np.array([_time(t)]), np.array([_float(v)]))
         )
-    return out
+    return out, _left_out(histograms)
 
 
-def _scalar(result: Any) -> list[PromSeries]:
+def _scalar(result: Any) -> tuple[list[PromSeries], list[str]]:
     if not isinstance(result, list) or len(result) != 2:
         raise CollectorBadResponse("scalar result is not [time, value]")
     t, v = result
-    return [PromSeries({}, np.array([_time(t)]), np.array([_float(v)]))]
+    return [PromSeries({}, np.array([_time(t)]), np.array([_float(v)]))], []
 
 
-_PARSERS = {"matrix": _matrix, "vector": _vector, "scalar": _scalar, "string": lambda _r: []}
+def _string(result: Any) -> tuple[list[PromSeries], list[str]]:
+    """A string expression's answer (``"text"`` in PromQL) is no series: its text is said, as
+    a warning, not answered as nothing at all."""
+    if not isinstance(result, list) or len(result) != 2:
+        raise CollectorBadResponse("string result is not [time, text]")
+    return [], [f"a string result, not a series: {upstream_text(result[1])[:200]!r}"]
+
+
+_PARSERS = {"matrix": _matrix, "vector": _vector, "scalar": _scalar, "string": _string}
 
 
 def parse_query_data(payload: Any, backend: str = "prometheus") -> PromResult:
@@ -176,8 +214,8 @@ def parse_query_data(payload: Any, backend: str = "prometheus") -> PromResult:
     if parser is None:
         raise CollectorBadResponse(f"{backend}: unknown resultType {kind!r}", backend=backend)
     try:
-        series = parser(data.get("result"))
-        warnings = _warnings(payload.get("warnings"))
+        series, left_out = parser(data.get("result"))
+        warnings = _warnings(payload.get("warnings")) + left_out
     except CollectorBadResponse as exc:  # said without the backend: say whose answer it was
         raise CollectorBadResponse(f"{backend}: {exc}", backend=backend) from exc
     except SHAPE_ERRORS as exc:

@@ -148,14 +148,22 @@ def add_commands(sub: Any) -> None:
 
 
 def _say_failures(answer: QueryAnswer, io: Io) -> None:
+    """On stderr: each cluster not read, each warning beside an answer (a partial response:
+    what is printed may not be all), and the notes (a coarser step than the one asked)."""
     for failed in answer.failures:
         error = one_line(failed.error or "")
         io.err.write(f"{answer.status.value}: {failed.cluster}: {failed.reason}: {error}\n")
+    for outcome in answer.outcomes:
+        for warning in outcome.warnings:
+            said = one_line(warning)
+            io.err.write(f"{answer.status.value}: {outcome.cluster}: warning: {said}\n")
+    for note in answer.notes:
+        io.err.write(f"note: {one_line(note)}\n")
 
 
 async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
-    from aiops_desktop.models.metrics import ConsoleRequest
+    from aiops_desktop.models.metrics import ConsoleRequest, value_text
 
     range_s = int(args.range.total_seconds()) if args.range else None
     step_s = max(1, int(args.step.total_seconds()))
@@ -180,7 +188,7 @@ async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
         out.write(f"{'CLUSTER':<20} {'POINTS':>6} {'LAST':>14}  SERIES\n")
         for tagged in answer.series:
             last = tagged.series.last
-            value = f"{last[1]:.6g}" if last else "-"
+            value = value_text(last[1]) if last else "-"
             out.write(
                 f"{tagged.cluster:<20} {tagged.series.values.size:>6} {value:>14}  "
                 f"{labels_text(tagged.series.labels)}\n"

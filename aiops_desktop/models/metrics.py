@@ -4,6 +4,7 @@ arrays), each tagged with its cluster, and the console's requests and history.""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -68,11 +69,18 @@ class ClusterQueryError(DomainModel):
     reason: str
 
 
+class ClusterQueryWarning(DomainModel):
+    cluster: str
+    warning: str
+
+
 class MetricResult(DomainModel):
     query: MetricQuery
     status: QueryStatus
     series: list[MetricSeries] = Field(default_factory=list)
     errors: list[ClusterQueryError] = Field(default_factory=list)
+    warnings: list[ClusterQueryWarning] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
     fetched_at: datetime = Field(default_factory=utcnow)
     duration_ms: float | None = None
 
@@ -105,6 +113,24 @@ class PromSeries:
         )
 
 
+#: the largest integer a float64 holds exactly: past it an integer's last digits are not known
+_EXACT_INTEGER = 2.0**53
+
+
+def value_text(value: float) -> str:
+    """A sample value as the console and the CLI show it: an integer whole (a counter's
+    1234567 and 1234568 both read "1.23457e+06" at six digits), another number to 15
+    significant digits (what a float64 holds for certain), NaN and infinities as Prometheus
+    writes them."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value.is_integer() and abs(value) < _EXACT_INTEGER:
+        return str(int(value))
+    return f"{value:.15g}"
+
+
 @dataclass
 class ClusterOutcome:
     cluster: str
@@ -113,6 +139,9 @@ class ClusterOutcome:
     series: int = 0
     reason: str | None = None  # the collector's reason code: timed_out, auth_failed, ...
     error: str | None = None
+    #: what the server said beside its answer (a Thanos partial response: a store was not
+    #: read), and what of it could not be read (a native histogram): the series may not be all
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -129,6 +158,8 @@ class QueryAnswer:
     outcomes: list[ClusterOutcome]
     duration_ms: float
     fetched_at: datetime = field(default_factory=utcnow)
+    #: what the person should know of how it was asked (a coarser step than the one chosen)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[ClusterOutcome]:
@@ -142,6 +173,12 @@ class QueryAnswer:
             errors=[
                 ClusterQueryError(cluster=o.cluster, reason=o.error or "") for o in self.failures
             ],
+            warnings=[
+                ClusterQueryWarning(cluster=o.cluster, warning=w)
+                for o in self.outcomes
+                for w in o.warnings
+            ],
+            notes=list(self.notes),
             fetched_at=self.fetched_at,
             duration_ms=self.duration_ms,
         )

@@ -8,10 +8,10 @@ import logging
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models import EndpointKind, QueryType
-from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryAnswer
+from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryAnswer, value_text
 from aiops_desktop.models.text import labels_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
-from aiops_desktop.services.queries.console import ConsoleAnswer, QueryConsole
+from aiops_desktop.services.queries.console import QueryConsole
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
 
@@ -27,21 +27,22 @@ def _cut(text: str, most: int = FAILURE_CHARS) -> str:
 
 def to_result(answer: QueryAnswer) -> ConsoleResult:
     """The answer as the console shows it: a row for every series, its points for the chart
-    (the view draws a bounded number of each and says so), each failure's text cut, and the
-    notes of a console answer as lines of their own (an empty cluster). Runs in a worker
-    thread: an answer may hold thousands of series."""
+    (the view draws a bounded number of each and says so), each failure's and each warning's
+    text cut (a partial response: the rows may not be all), and the answer's notes as lines
+    of their own (an empty cluster). Runs in a worker thread: an answer may hold thousands
+    of series."""
     rows = []
     series = {}
     for tagged in answer.series:
         text = labels_text(tagged.series.labels)
         last = tagged.series.last
         rows.append(
-            (tagged.cluster, text, f"{last[1]:.6g}" if last else "—", tagged.series.values.size)
+            (tagged.cluster, text, value_text(last[1]) if last else "—", tagged.series.values.size)
         )
         series[f"{tagged.cluster} · {text}"] = (tagged.series.timestamps, tagged.series.values)
     failures = [(o.cluster, _cut(f"{o.reason}: {o.error}")) for o in answer.failures]
-    if isinstance(answer, ConsoleAnswer):
-        failures += [("", _cut(note)) for note in answer.notes]
+    failures += [(o.cluster, _cut(f"warning: {w}")) for o in answer.outcomes for w in o.warnings]
+    failures += [("", _cut(note)) for note in answer.notes]
     return ConsoleResult(
         status=answer.status.value,
         duration_ms=answer.duration_ms,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from aiops_desktop.models import Aggregation, Cluster, EndpointKind, QueryType, utcnow
@@ -18,10 +18,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ConsoleAnswer(QueryAnswer):
-    """A console query's answer, with what the person should know beside it (``notes``: its
-    history row could not be written, say)."""
-
-    notes: list[str] = field(default_factory=list)
+    """A console query's answer, with what the person should know beside it (``notes``: a
+    coarser step than asked, its history row could not be written, say)."""
 
 
 class QueryConsole:
@@ -60,6 +58,7 @@ class QueryConsole:
             outcomes=merged.outcomes,
             duration_ms=merged.duration_ms,
             fetched_at=merged.fetched_at,
+            notes=list(merged.notes),  # a coarser step than asked (11,000 points at most)
         )
         record = QueryRecord(
             promql=request.promql,

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from aiops_desktop.models.metrics import (
     QueryAnswer,
     TaggedSeries,
 )
+from aiops_desktop.models.text import one_line
 from aiops_desktop.services.clusters.connections import ClientPool, EndpointNotConfigured
 from collectors.errors import CollectorError
 
@@ -39,12 +41,47 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FLEET_LABEL = "cluster"
+#: the most of a cluster's warnings kept beside its answer (the rest counted), each one line
+#: of at most so many characters: every reader shows them in a line of its own
+MOST_OUTCOME_WARNINGS = 5
+OUTCOME_WARNING_CHARS = 300
+#: the most points a series Prometheus answers a range read (``exceeded maximum resolution
+#: of 11,000 points per timeseries``); the step is raised so that no read asks for more
+MOST_POINTS = 11_000
 _REDUCERS: dict[Aggregation, Any] = {
     Aggregation.SUM: np.nansum,
     Aggregation.AVG: np.nanmean,
     Aggregation.MAX: np.nanmax,
     Aggregation.MIN: np.nanmin,
 }
+
+
+def within_points(query: MetricQuery) -> tuple[MetricQuery, str | None]:
+    """``query`` at a step coarse enough that Prometheus answers it, and the note that says
+    so (None: it was). A range past 11,000 of its steps (8 days at a minute) was refused by
+    every cluster: the whole query failed. The range aligned to the step may hold one step
+    more than range/step, so the step is at least range/10,999, in whole seconds."""
+    if query.query_type is not QueryType.RANGE:
+        return query, None
+    first, last, step = aligned_range(query)
+    if (last - first) / step <= MOST_POINTS:
+        return query, None
+    end = (query.end or utcnow()).timestamp()
+    start = (query.start or datetime.fromtimestamp(end, UTC) - DEFAULT_RANGE).timestamp()
+    coarser = float(math.ceil((end - start) / (MOST_POINTS - 1)))
+    note = (
+        f"read at a step of {coarser:g}s, not {step:g}s: Prometheus answers at most "
+        f"{MOST_POINTS:,} points a series"
+    )
+    return query.model_copy(update={"step": timedelta(seconds=coarser)}), note
+
+
+def outcome_warnings(warnings: list[str]) -> list[str]:
+    """A cluster's warnings as its outcome keeps them: a few, each one line, cut."""
+    kept = [one_line(w)[:OUTCOME_WARNING_CHARS] for w in warnings[:MOST_OUTCOME_WARNINGS]]
+    if len(warnings) > MOST_OUTCOME_WARNINGS:
+        kept.append(f"… and {len(warnings) - MOST_OUTCOME_WARNINGS} more warnings")
+    return kept
 
 
 def aligned_range(query: MetricQuery) -> tuple[float, float, float]:
@@ -77,14 +114,32 @@ def read_once(
 ) -> list[tuple[ClusterOutcome, list[TaggedSeries]]]:
     """A member the query also read from its own Prometheus is not taken from its hubs'
     answers too (it had each series twice: a SUM doubled, a NotReady node was two
-    findings); where its own read failed, its hubs' copies are all there is, and stay."""
+    findings); where its own read failed, its hubs' copies are all there is. A member two
+    hubs name (an ACM hub and a Thanos querier over the same fleet) is taken from one: each
+    series of it from the first hub by name that has it (a series only the other has stays)."""
     answered = {o.cluster for o, _ in results if o.ok}
+    taken: set[tuple[str, tuple[tuple[str, str], ...]]] = set()  # (member, labels) of a hub
+    kept_of: dict[int, list[TaggedSeries]] = {}
+    for at in sorted(
+        (i for i, (o, _) in enumerate(results) if o.cluster in hubs),
+        key=lambda i: results[i][0].cluster,
+    ):
+        kept = []
+        for t in results[at][1]:
+            if t.cluster == results[at][0].cluster:  # the hub's own series
+                kept.append(t)
+                continue
+            key = (t.cluster, tuple(sorted(t.series.labels.items())))
+            if t.cluster not in answered and key not in taken:
+                kept.append(t)
+        taken.update((t.cluster, tuple(sorted(t.series.labels.items()))) for t in kept)
+        kept_of[at] = kept
     out = []
-    for outcome, tagged in results:
-        if outcome.cluster not in hubs:
+    for at, (outcome, tagged) in enumerate(results):
+        if at not in kept_of:
             out.append((outcome, tagged))
             continue
-        kept = [t for t in tagged if t.cluster == outcome.cluster or t.cluster not in answered]
+        kept = kept_of[at]
         out.append((replace(outcome, series=len(kept)) if outcome.ok else outcome, kept))
     return out
 
@@ -103,8 +158,14 @@ def aggregate(series: list[TaggedSeries], how: Aggregation) -> list[TaggedSeries
         grid = np.full((len(members), stamps.size), np.nan)
         for row, member in enumerate(members):
             grid[row, np.searchsorted(stamps, member.series.timestamps)] = member.series.values
-        with np.errstate(all="ignore"):
-            values = np.asarray(reducer(grid, axis=0), dtype=np.float64)
+        # a step no cluster has a value at (none answered it, or each said NaN) has none: a
+        # p99 that does not exist is no 0 (np.nansum of nothing); elsewhere the clusters
+        # with a value are combined (one that has no sample or a NaN there is left out)
+        valued = ~np.isnan(grid).all(axis=0)
+        values = np.full(stamps.size, np.nan)
+        if valued.any():
+            with np.errstate(all="ignore"):
+                values[valued] = reducer(grid[:, valued], axis=0)
         clusters = sorted({m.cluster for m in members})
         out.append(TaggedSeries(",".join(clusters), PromSeries(dict(key), stamps, values)))
     return out
@@ -131,6 +192,7 @@ class MultiClusterQuery:
 
     async def run(self, query: MetricQuery, clusters: list[Cluster]) -> QueryAnswer:
         started = time.perf_counter()
+        query, note = within_points(query)
         limit = asyncio.Semaphore(self._parallel)
         window = aligned_range(query) if query.query_type is QueryType.RANGE else None
 
@@ -162,14 +224,16 @@ class MultiClusterQuery:
                 else:
                     tagged = [TaggedSeries(cluster.name, s) for s in result.series]
                 ms = (time.perf_counter() - t0) * 1000
-                return ClusterOutcome(cluster.name, True, ms, series=len(tagged)), tagged
+                said = outcome_warnings(result.warnings)
+                return ClusterOutcome(cluster.name, True, ms, len(tagged), warnings=said), tagged
 
         hubs = {c.name for c in clusters if c.kind is ClusterKind.FLEET}
         results = read_once(await asyncio.gather(*(one(c) for c in clusters)), hubs)
         outcomes = [o for o, _ in results]
         series = [s for _, found in results for s in found]
         ok = sum(o.ok for o in outcomes)
-        if ok == len(outcomes) and outcomes:
+        # an answer with warnings (a Thanos partial response: a store not read) may not be all
+        if ok == len(outcomes) and outcomes and not any(o.warnings for o in outcomes):
             status = QueryStatus.SUCCESS
         elif ok:
             status = QueryStatus.PARTIAL
@@ -181,6 +245,7 @@ class MultiClusterQuery:
             series=await combined(series, query.aggregation),
             outcomes=outcomes,
             duration_ms=(time.perf_counter() - started) * 1000,
+            notes=[note] if note else [],
         )
 
     @staticmethod
