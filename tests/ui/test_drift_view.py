@@ -40,16 +40,16 @@ def test_drift_view(desktop: DesktopApp, qtbot, gpu_hub, kube_api, tmp_path: Pat
         [view.table.item(r, c).text() for c in range(view.table.columnCount())]
         for r in range(view.table.rowCount())
     ]
-    kinds = [r[0] for r in rows if r[0]]
+    kinds = list(dict.fromkeys(r[0] for r in rows))  # every row names its kind
     assert kinds == ["GPU driver", "PTP profile", "SR-IOV policy"]
     driver = rows[0:2]
     assert driver[0][2:4] == ["driver version", "550.90.07"] and driver[1][3] == "535.183.01"
     assert "ai-lab/dgx-0" in driver[1][4]
     ptp = next(i for i, r in enumerate(rows) if r[0] == "PTP profile")
-    assert rows[ptp][1:3] == ["slave", "ptp4lOpts"]
+    assert rows[ptp][1:3] == ["slave", "ptp4lOpts (no majority)"]  # one cluster against one
     assert {rows[ptp][3], rows[ptp + 1][3]} == {"-2 -s", "-2 -s --summary_interval -4"}
     sriov = next(i for i, r in enumerate(rows) if r[0] == "SR-IOV policy")
-    assert rows[sriov][1:3] == ["du_fh", "numVfs"]
+    assert rows[sriov][1:3] == ["du_fh", "numVfs (no majority)"]
     assert view.title.text() == (
         "Drift · 3 settings differ · 1 cluster not read"  # its own Prometheus is dead: said
         " · GPU driver, PTP profile, SR-IOV policy"

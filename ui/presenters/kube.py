@@ -6,12 +6,17 @@ they are stale when a later read failed), and the events say when their watch is
 
 from __future__ import annotations
 
-from typing import Protocol
+import asyncio
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.logs import redact
-from aiops_desktop.models.kube import Inventory, ValidationResult
+from aiops_desktop.models.kube import Inventory, NodeRow, PodRow, ValidationResult
+from aiops_desktop.models.text import one_line, printable
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.kube.discovery import DiscoveryService
 from aiops_desktop.services.kube.inventory import EventTimeline
@@ -39,6 +44,108 @@ def _one_line(text: str) -> str:
     own errors; a session's error opening the client is not a collector's)."""
     line = redact(text).strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= TROUBLE_CHARS else line[: TROUBLE_CHARS - 1] + "…"
+
+
+# -- the nodes and pods tables as text ----------------------------------------------------------
+#: a table row as text: its cells, its tooltips by column (None: the table's own), its sort
+#: keys by column, and how bad it is ("critical", "warning", "")
+TextRow = tuple[list[str], dict[int, str] | None, dict[int, Any], str]
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryText:
+    """An inventory's tables as text, worked out once (for 100,000 pods, seconds: off the UI
+    thread, ``ShownInventory``): the nodes, the pods, and which pods have a problem (what
+    "Only pods with a problem" keeps, without working any row out again)."""
+
+    nodes: list[TextRow]
+    pods: list[TextRow]
+    troubled: list[bool]
+
+
+@dataclass
+class ShownInventory(Inventory):
+    """An inventory with its tables' text, worked out before it was emitted."""
+
+    text: InventoryText | None = field(default=None, repr=False, compare=False)
+
+
+def line(text: str) -> str:
+    """Server text as one printable line (``one_line``: a node name, a kubelet version, a
+    namespace can carry an RTL override, ESC or a line break, and forge a row where a row is
+    copied or exported); text with nothing to clean, nearly all, is returned as it is at the
+    cost of one ``isprintable`` (every character ``one_line`` drops or folds is one it says
+    is not printable)."""
+    return text if text.isprintable() else one_line(text)
+
+
+def tips(cells: dict[int, str]) -> dict[int, str] | None:
+    """Server text's tooltips, by column: the whole text, its lines kept and made printable,
+    where it had line breaks (the cell shows it as one line); the others keep the table's
+    own (a long cell's whole text)."""
+    found = {
+        col: printable(text)
+        for col, text in cells.items()
+        if not text.isprintable() and one_line(text) != printable(text)
+    }
+    return found or None
+
+
+def when(at: datetime | None) -> float:
+    """A time as sorting compares it (none first)."""
+    return at.timestamp() if at is not None else float("-inf")
+
+
+def age(at: datetime | None, now: datetime | None = None) -> str:
+    if at is None:
+        return "—"
+    seconds = max(0, int(((now or datetime.now(UTC)) - at).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _node_text(n: NodeRow, now: datetime) -> TextRow:
+    problems = "; ".join(n.problems)  # a condition's message: server text
+    roles = ", ".join(n.roles)
+    return (
+        [line(n.name), {True: "Ready", False: "NotReady", None: "Unknown"}[n.ready], line(roles),
+         str(n.gpus) if n.gpus else "", line(n.cpu), f"{n.memory_gib:.1f}", line(n.kubelet),
+         age(n.created, now), line(problems)],
+        tips({0: n.name, 2: roles, 4: n.cpu, 6: n.kubelet, 8: problems}),
+        {3: n.gpus, 5: n.memory_gib, 7: when(n.created)},
+        "critical" if n.ready is False or n.problems else "",
+    )  # fmt: skip
+
+
+def _pod_text(p: PodRow, now: datetime) -> TextRow:
+    return (
+        [line(p.namespace), line(p.name), line(p.phase), p.ready, str(p.restarts), line(p.node),
+         age(p.created, now), line(p.reason)],
+        tips({0: p.namespace, 1: p.name, 2: p.phase, 5: p.node, 7: p.reason}),
+        {4: p.restarts, 6: when(p.created)},
+        "critical" if p.crash_looping else "warning" if p.reason else "",
+    )  # fmt: skip
+
+
+def inventory_text(inventory: Inventory) -> InventoryText:
+    """The nodes' and pods' rows as text: every string the API server gave as one printable
+    line (the whole text, lines kept, is the tooltip where a break was folded); ages as of
+    the read (what is shown says when that was)."""
+    now = inventory.taken_at
+    return InventoryText(
+        [_node_text(n, now) for n in inventory.nodes],
+        [_pod_text(p, now) for p in inventory.pods],
+        [bool(p.reason) for p in inventory.pods],
+    )
+
+
+async def shown_inventory(inventory: Inventory) -> ShownInventory:
+    """``inventory`` with its tables' text, worked out on a worker thread."""
+    text = await asyncio.to_thread(inventory_text, inventory)
+    fields = {f.name: getattr(inventory, f.name) for f in dataclasses.fields(Inventory)}
+    return ShownInventory(**fields, text=text)
 
 
 class KubePresenter(Presenter):
@@ -85,6 +192,9 @@ class KubePresenter(Presenter):
         self._inventory: Inventory | None = None
         self._validation: ValidationResult | None = None
         self._trouble = ""  # what the events tab was last told of the watch
+        #: reloads asked for: the answers of one that a later Refresh (or another cluster)
+        #: superseded are dropped (a slow older read must not replace, or mark stale, a newer)
+        self._reloads = 0
 
     def show_cluster(self, name: str) -> None:
         if name == self.cluster and self._timeline is not None:
@@ -131,27 +241,32 @@ class KubePresenter(Presenter):
         if name is None:
             return
         self.sig_status.emit(f"asking {name}'s API server ...")
+        self._reloads += 1
+        reload = self._reloads
 
-        def report(text: str) -> None:  # a failure of a cluster no longer shown is not said
-            if name == self.cluster:
+        def latest() -> bool:  # of the cluster shown, and no Refresh asked since
+            return name == self.cluster and reload == self._reloads
+
+        def report(text: str) -> None:  # a failure of a read superseded is not said
+            if latest():
                 self.sig_status.emit(text)
 
         async def check() -> None:
             result = await self._kube.validate(name)
-            if name == self.cluster:
+            if latest():
                 self._validation = result
                 self.sig_validation.emit(result)
                 self.sig_status.emit(f"{result.outcome.value}: {result.reason}")
 
         async def inventory() -> None:
             try:
-                taken = await self._kube.inventory(name)
+                taken = await shown_inventory(await self._kube.inventory(name))
             except Exception as exc:
-                if name == self.cluster:  # what is shown stays, marked stale (or: not read)
+                if latest():  # what is shown stays, marked stale (or: not read)
                     why = _one_line(str(exc)) or type(exc).__name__
                     self.sig_inventory.emit(self._inventory, why)
                 raise  # and the status line says why
-            if name == self.cluster:
+            if latest():
                 self._inventory = taken
                 self.sig_inventory.emit(taken, "")
 

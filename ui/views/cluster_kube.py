@@ -7,7 +7,7 @@ a later read failed), and the events tab says when its watch is not live."""
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
+from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -25,41 +25,17 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow, ValidationResult
-from aiops_desktop.models.text import one_line, printable, time_text
+from aiops_desktop.models.text import one_line, time_text
+from ui.presenters.kube import ShownInventory, TextRow, inventory_text, tips
 from ui.theme import Theme
 from ui.views.rows_table import Row, RowsTable
 from ui.views.text import PlainLabel, tip
-
-
-def _when(at: datetime | None) -> float:
-    """A time as sorting compares it (none first)."""
-    return at.timestamp() if at is not None else float("-inf")
 
 
 @functools.lru_cache(maxsize=4096)
 def _stamp(at: datetime | None) -> str:
     """An event's time as the table shows it (the same events are drawn again and again)."""
     return time_text(at, seconds=True) if at else "—"
-
-
-def _tips(cells: dict[int, str]) -> dict[int, str] | None:
-    """Server text's tooltips, by column: the whole text, its lines kept and made printable,
-    where it had line breaks (the cell shows it as one line, ``one_line``); the others keep the
-    table's own (a long cell's whole text)."""
-    tips = {
-        col: printable(text) for col, text in cells.items() if one_line(text) != printable(text)
-    }
-    return tips or None
-
-
-def age(at: datetime | None, now: datetime | None = None) -> str:
-    if at is None:
-        return "—"
-    seconds = max(0, int(((now or datetime.now(UTC)) - at).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 class FilteredTable(QWidget):
@@ -135,7 +111,12 @@ class ClusterKubeView(QWidget):
         self._inventory: Inventory | None = None  # what the nodes and pods tables show
         self._stale = False  # a read after it failed
         self._unread = "Not read yet"  # what the empty nodes and pods tables say ("": read)
+        self._nodes: list[NodeRow] = []
         self._pods: list[PodRow] = []
+        self._node_rows: list[Row] = []
+        self._pod_rows: list[Row] = []  # the inventory's pods as rows, built once per inventory
+        self._troubled: list[bool] = []  # which of them have a problem
+        self._shown_pods: list[PodRow] = []  # the pods of the pods table, as its rows are
         self._setup_ui()
 
     def _setup_ui(self) -> None:
@@ -207,15 +188,18 @@ class ClusterKubeView(QWidget):
         ok = result.outcome is ValidationOutcome.VALID
         colour = self._theme.status("ONLINE") if ok else self._theme.severity("critical")
         access = self.fields["Access"]
-        access.setText(f"{result.outcome.value.upper()} — {result.reason}")
+        # the reason, version, platform, user and groups are the API server's words: one line
+        # each, no control or bidi character
+        access.setText(f"{result.outcome.value.upper()} — {one_line(result.reason)}")
         access.setStyleSheet(f"color: {colour}; font-weight: bold;")
-        self.fields["API server"].setText(result.server or "—")
-        version = result.version or "—"
-        self.fields["Version"].setText(
-            f"{version} ({result.platform})" if result.platform else version
+        self.fields["API server"].setText(one_line(result.server or "") or "—")
+        version = one_line(result.version or "") or "—"
+        platform = one_line(result.platform or "")
+        self.fields["Version"].setText(f"{version} ({platform})" if platform else version)
+        self.fields["User"].setText(
+            one_line(result.user or "") or "— (not told by this API server)"
         )
-        self.fields["User"].setText(result.user or "— (not told by this API server)")
-        self.fields["Groups"].setText(", ".join(result.groups) or "—")
+        self.fields["Groups"].setText(", ".join(one_line(g) for g in result.groups) or "—")
         denied = sorted(result.permissions, key=lambda p: (p.allowed, not p.essential))
         self.access.fill([
             Row([p.need, "yes" if p.allowed else ("NO (essential)" if p.essential else "no"),
@@ -234,9 +218,11 @@ class ClusterKubeView(QWidget):
         stale = inventory is not None and bool(problem)
         unread = "" if inventory is not None else "Not read" if problem else "Not read yet"
         if inventory is not self._inventory or (stale, unread) != (self._stale, self._unread):
-            self._inventory, self._stale, self._unread = inventory, stale, unread
-            self._show_nodes(inventory.nodes if inventory is not None else [])
-            self._pods = inventory.pods if inventory is not None else []
+            if inventory is not self._inventory:
+                self._inventory = inventory
+                self._build_rows(inventory)
+            self._stale, self._unread = stale, unread
+            self._show_nodes()
             self._show_pods()
         muted, warn = self._theme.color("text_muted"), self._theme.severity("warning")
         if inventory is None:
@@ -277,18 +263,29 @@ class ClusterKubeView(QWidget):
         self._show_events()
 
     # -- rendering ----------------------------------------------------------------------------
-    def _show_nodes(self, nodes: list[NodeRow]) -> None:
-        bad = self._theme.severity("critical")
-        now = datetime.now(UTC)
-        self.nodes.fill([
-            Row([n.name, {True: "Ready", False: "NotReady", None: "Unknown"}[n.ready],
-                 ", ".join(n.roles), str(n.gpus) if n.gpus else "", n.cpu,
-                 f"{n.memory_gib:.1f}", n.kubelet, age(n.created, now),
-                 one_line("; ".join(n.problems))],  # a condition's message: server text
-                colour=bad if n.ready is False or n.problems else None,
-                keys={3: n.gpus, 5: n.memory_gib, 7: _when(n.created)})
-            for n in nodes
-        ], unread=self._unread)  # fmt: skip
+    def _build_rows(self, inventory: Inventory | None) -> None:
+        """The inventory's rows, once: their text was worked out off the UI thread (the
+        presenter's ``ShownInventory``), or is here for an inventory given as it is."""
+        if inventory is None:
+            self._nodes, self._pods, self._troubled = [], [], []
+            self._node_rows, self._pod_rows = [], []
+            return
+        shown = isinstance(inventory, ShownInventory) and inventory.text
+        text = shown or inventory_text(inventory)
+        colours = {"critical": self._theme.severity("critical"),
+                   "warning": self._theme.severity("warning"), "": None}  # fmt: skip
+        self._nodes, self._pods = inventory.nodes, inventory.pods
+        self._node_rows = self._rows(text.nodes, colours)
+        self._pod_rows, self._troubled = self._rows(text.pods, colours), text.troubled
+
+    @staticmethod
+    def _rows(text: list[TextRow], colours: dict[str, str | None]) -> list[Row]:
+        return [Row(cells, colour=colours[level], tips=tips_, keys=keys)
+                for cells, tips_, keys, level in text]  # fmt: skip
+
+    def _show_nodes(self) -> None:
+        nodes = self._nodes
+        self.nodes.fill(self._node_rows, unread=self._unread)
         not_ready = sum(1 for n in nodes if n.ready is False)
         stale = ", stale" if self._stale else ""
         self._tab_text(
@@ -296,19 +293,16 @@ class ClusterKubeView(QWidget):
         )
 
     def _show_pods(self, _checked: bool = False) -> None:
-        pods = [p for p in self._pods if p.reason or not self.problems_only.isChecked()]
-        critical, warning = self._theme.severity("critical"), self._theme.severity("warning")
-        now = datetime.now(UTC)
-        self.pods.fill([
-            # "Why" is the API's words (a container's message): one line, no control or
-            # bidi character, so none can forge a row or read other than it is
-            Row([p.namespace, p.name, p.phase, p.ready, str(p.restarts), p.node,
-                 age(p.created, now), one_line(p.reason)],
-                colour=critical if p.crash_looping else warning if p.reason else None,
-                tips=_tips({7: p.reason}), keys={4: p.restarts, 6: _when(p.created)})
-            for p in pods
-        ], unread=self._unread)  # fmt: skip
-        troubled = sum(1 for p in self._pods if p.reason)
+        """The pods' rows, built once per inventory: the "Only pods with a problem" toggle
+        filters them (100,000 pods were seconds of work out again on each toggle)."""
+        if self.problems_only.isChecked():
+            kept = [i for i, troubled in enumerate(self._troubled) if troubled]
+            rows = [self._pod_rows[i] for i in kept]
+            self._shown_pods = [self._pods[i] for i in kept]
+        else:
+            rows, self._shown_pods = self._pod_rows, self._pods
+        self.pods.fill(rows, unread=self._unread)
+        troubled = sum(self._troubled)
         stale = ", stale" if self._stale else ""
         self._tab_text(
             1,
@@ -318,8 +312,9 @@ class ClusterKubeView(QWidget):
         )
 
     def _on_pod_double_clicked(self, row: int, _col: int) -> None:
-        cells = self.pods.table.rows_model.row(self.pods.table.source_row(row)).cells
-        self.sig_pod_logs.emit(cells[0], cells[1])
+        # the pod as the API server named it (its cells are made printable)
+        pod = self._shown_pods[self.pods.table.source_row(row)]
+        self.sig_pod_logs.emit(pod.namespace, pod.name)
 
     def _show_events(self, _checked: bool = False) -> None:
         """The events tab: drawn while it is in sight (the presenter redraws it at most once a
@@ -353,7 +348,7 @@ class ClusterKubeView(QWidget):
             Row([_stamp(e.at), one_line(e.type), one_line(e.reason), one_line(e.object),
                  str(e.count), one_line(e.message)],
                 colour=warn if e.type == "Warning" else None,
-                tips=_tips({2: e.reason, 3: e.object, 5: e.message}), keys={4: e.count})
+                tips=tips({2: e.reason, 3: e.object, 5: e.message}), keys={4: e.count})
             for e in events
         ], unread="Not live: see above" if trouble else "")  # fmt: skip
 

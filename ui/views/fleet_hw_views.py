@@ -464,7 +464,9 @@ def _port_key(row: PtpRow) -> tuple[str, str, str, str]:
 
 class DriftView(TitledPage):
     """Settings that should match and do not: one row per differing value, the most common
-    value first (the likely intended one), the outliers highlighted."""
+    value first (the likely intended one), the outliers highlighted. Where the most common
+    values tie (one cluster against one), no side is the intended one: the setting says
+    "no majority" and no value is highlighted."""
 
     HEADERS = ("Kind", "Subject", "Setting", "Value", "Where")
 
@@ -484,11 +486,14 @@ class DriftView(TitledPage):
             for d in drift
             for index, (value, scopes) in enumerate(d.values)
         ]
-        warn = self._theme.severity("warning")
+        warn, muted = self._theme.severity("warning"), self._theme.color("text_muted")
+        # every row names its setting (an outlier's greyed under the most common value's): a
+        # header click sorts rows apart, and a value must never read under another setting
         self.table.set_rows([
-            Row([d.kind, d.subject, d.setting, value, ", ".join(scopes)] if index == 0 else
-                ["", "", "", value, ", ".join(scopes)],
-                colour=None if index == 0 else warn)
+            Row([d.kind, d.subject, d.setting if d.majority else f"{d.setting} (no majority)",
+                 value, ", ".join(scopes)],
+                colour=None if index == 0 or not d.majority else warn,
+                colours=None if index == 0 else dict.fromkeys((0, 1, 2), muted))
             for d, index, value, scopes in rows
         ])  # fmt: skip
         kinds = sorted({d.kind for d in drift})
