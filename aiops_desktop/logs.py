@@ -39,12 +39,18 @@ VALUE = r"(?![\[{])(?:[^\s\"',}\\]|\\\\|\\(?![\"']))+"
 #: words are names_a_secret's (SECRET_WORDS, a KEY_KINDS key) but a header's, whose value holds
 #: spaces: a cookie's and an Authorization's have patterns of their own. A key's kind is glued
 #: or joined by - or _, not a dot (``private.key: permission denied`` names a file). Bounded:
-#: redaction reads whole log lines
-_NAME_TAIL = r"(?:[_.-](?:value|data|string|secret|key|b64|base64)){0,2}(?![a-z0-9_.-])"
+#: redaction reads whole log lines. Text only (names_a_secret does not know them): a connection
+#: string's ``Pwd=`` (ODBC, SQL Server) and Azure's ``AccountKey=``, and Rails'
+#: ``SECRET_KEY_BASE`` (a key's ``_base``). A bare ``pwd`` only as a name of its own (not
+#: ``OLDPWD``, ``pwd_hash_rounds``), not before a colon (the shell's ``pwd: command not found``)
+#: and not with a path for its value (an environment's ``PWD=/home/bob``: the working folder)
+_NAME_TAIL = r"(?:[_.-](?:value|data|string|secret|key|base64|base|b64)){0,2}(?![a-z0-9_.-])"
+_PWD = rf"(?<![a-z])pwd(?![a-z]|\s*:|{QUOTE}?\s*[:=]\s*{QUOTE}?[/~])"
+_KEY_KINDS = r"(?:api|access|client|private|secret|signing|encryption|account)"
 _CREDENTIAL_NAME = (
     r"(?:token|secrets?|credentials?|pass(?:wd|word|phrase)|(?<![a-z])pass(?![a-z]|\s*:)"
-    r"|(?-i:(?<=[a-z0-9])Pass)(?![a-z]|\s*:)"
-    r"|(?:api|access|client|private|secret|signing|encryption)[_-]?keys?)" + _NAME_TAIL
+    rf"|(?-i:(?<=[a-z0-9])Pass)(?![a-z]|\s*:)|{_PWD}"
+    rf"|{_KEY_KINDS}[_-]?keys?)" + _NAME_TAIL
 )
 #: of those, the names whose unquoted value is mostly prose or a count in a log line
 #: ("credentials: permission denied", "secrets=12", "firstPass=3"): theirs is taken after "="
@@ -52,12 +58,12 @@ _CREDENTIAL_NAME = (
 #: letters is prose); a quoted value, JSON's, is taken whatever it is
 _PROSE_NAME = (
     r"(?:secrets|credentials?|(?-i:(?<=[a-z0-9])Pass)(?![a-z]|\s*:)"
-    r"|(?:api|access|client|private|secret|signing|encryption)[_-]?keys)" + _NAME_TAIL
+    rf"|{_KEY_KINDS}[_-]?keys)" + _NAME_TAIL
 )
 #: the others, whose unquoted value is taken after a colon too (token: X, password: X)
 _SECRET_NAME = (
-    r"(?:token|secret|pass(?:wd|word|phrase)|(?<![a-z])pass(?![a-z]|\s*:)"
-    r"|(?:api|access|client|private|secret|signing|encryption)[_-]?key)" + _NAME_TAIL
+    rf"(?:token|secret|pass(?:wd|word|phrase)|(?<![a-z])pass(?![a-z]|\s*:)|{_PWD}"
+    rf"|{_KEY_KINDS}[_-]?key)" + _NAME_TAIL
 )
 #: the programs of MySQL and MariaDB that take a password glued to -p (-pPASSWORD; a bare -p
 #: asks for it): their -p only, a -p elsewhere is mostly a port (nc -p8080)

@@ -20,7 +20,7 @@ import ipaddress
 import re
 
 # the rule of which names hold a secret is the logs' (a capture's series labels follow it too)
-from aiops_desktop.logs import QUOTE, REDACTED, names_a_secret, redact
+from aiops_desktop.logs import QUOTE, REDACTED, _known, names_a_secret, redact
 
 #: kubeconfig credential data, and a pull secret's: its ``.dockerconfigjson`` (base64 JSON) and
 #: each registry's ``auth`` in it (base64 of user:password: no shape says it is a secret)
@@ -34,6 +34,30 @@ _API_KEYS = re.compile(
     r"\b(?:(?:AKIA|ASIA)[0-9A-Z]{16}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|"
     r"github_pat_[A-Za-z0-9_]{20,}|hf_[A-Za-z0-9]{20,}|"
     r"xox[abprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,})\b"
+)
+#: a kubeadm bootstrap token (``abcdef.0123456789abcdef``: [a-z0-9]{6}.[a-z0-9]{16}), not part
+#: of a longer name (a host ``abcdef.0123456789abcdef.svc``) and with a digit in it: a random
+#: one has (all 22 characters letters: 1 in 1,300), a dotted pair of words
+#: (``status.readinessprobeok``) mostly not
+_BOOTSTRAP_TOKEN = re.compile(
+    r"(?<![\w.-])(?=[a-z0-9.]{0,22}[0-9])[a-z0-9]{6}\.[a-z0-9]{16}(?![\w-]|\.\w)"
+)
+#: an incoming webhook's URL is its credential (whoever holds it posts to the channel): all of
+#: it after the service's fixed part, to a space or a quote (Slack, Teams, Discord)
+_WEBHOOK = re.compile(
+    r"(?i)((?:hooks\.slack\.com/(?:services|workflows|triggers)/"
+    r"|(?<![\w.-])[\w.-]*\.webhook\.office\.com/webhookb2/"
+    r"|discord(?:app)?\.com/api/webhooks/))[^\s\"'\\<>]+"
+)
+#: a password said in prose, "password Winter2026!" (a space and no "=" or ":"): the next word
+#: only, and only one with a digit or a symbol in it (a "!" that ends it is the sentence's). A
+#: word of letters is the sentence going on ("password reset succeeded", PostgreSQL's "password
+#: authentication failed for user", "the password is wrong", "password changed!"): kept. Not
+#: a path's or a flag's (``/etc/passwd /etc/shadow``, ``passwd -l bob``), nor across a line's
+#: end
+_PROSE_PASSWORD = re.compile(
+    r"(?i)((?<![a-z0-9/.-])pass(?:word|wd|phrase)[ \t]+\\?[\"']?)"
+    r"(?![-/])(?=[^\s\"'\\]*?(?:[0-9@#$%^&*+=~]|![^\s\"'\\]))[^\s\"'\\]+"
 )
 #: the header's whole value (``Token x``, ``Negotiate x``: any scheme), to a quote, a comma, a
 #: brace or the line's end; a backslash before a quote (JSON text) ends it too
@@ -55,11 +79,20 @@ def _ip(match: re.Match[str]) -> str:
     return IP_REDACTED
 
 
+def secrets_known() -> int:
+    """How many secrets the redaction knows by value (``register_secret``): they are only ever
+    added, so a text redacted while this was N is redacted the same while it still is."""
+    return len(_known())
+
+
 def redact_for_llm(text: str, *, ips: bool = False) -> str:
     text = redact(text)
     text = _KUBECONFIG_DATA.sub(lambda m: m.group(1) + REDACTED, text)
     text = _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
     text = _API_KEYS.sub(REDACTED, text)
+    text = _BOOTSTRAP_TOKEN.sub(REDACTED, text)
+    text = _WEBHOOK.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _PROSE_PASSWORD.sub(lambda m: m.group(1) + REDACTED, text)
     if ips:
         text = _IPV4.sub(_ip, text)
         text = _IPV6.sub(_ip, text)
