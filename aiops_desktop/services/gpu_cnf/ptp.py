@@ -11,6 +11,10 @@ names each real port (ens2f0, ens2f1), and the clock class names no port at all 
 ``node`` and, since 2025, ``config``). So a role joins the row of its alias (the SLAVE port
 where several ports share one), a port with a role and no row of its own is a row of its own
 (a MASTER or FAULTY port), and a clock class joins every row of its node's process.
+
+The daemon sets a clock state from ptp4l's offset log lines only: a ptp4l that fails at start
+never has one. A process reported down with no row of its own, and a bad clock class, GNSS or
+DPLL status with no row to join, each make a row (``_orphan_rows``) rather than vanish.
 """
 
 from __future__ import annotations
@@ -61,9 +65,11 @@ from analysis.ptp_compliance import (
     offset_ok,
     role_of,
 )
+from analysis.ptp_profiles import NodeThresholds, tightest
 
 Key = tuple[str, str, str, str]  # cluster, node, iface, process
-#: (cluster, node) -> the threshold of the node's PtpConfig profile
+#: (cluster, node) -> the threshold of the node's PtpConfig profile; a node that runs several
+#: profiles (``NodeThresholds``) has one per port
 Thresholds = Mapping[tuple[str, str], Threshold]
 
 
@@ -81,9 +87,10 @@ def board_rows(
     default: Threshold = DEFAULT_THRESHOLD,
     thresholds: Thresholds | None = None,
 ) -> list[PtpRow]:
-    """One row per port and process that reports a clock state, and one per port that has
-    an interface role but no row (``_join_roles``), worst first; each judged against its
-    node's profile threshold (``default`` where the node has none)."""
+    """One row per port and process that reports a clock state, one per port that has an
+    interface role but no row (``_join_roles``), and one per process down, or bad signal,
+    with no row to join (``_orphan_rows``), worst first; each judged against its port's
+    profile threshold (``port_threshold``: ``default`` where the node has none)."""
     rows: dict[Key, PtpRow] = {}
     newest: dict[Key, float] = {}  # a port's series split by a changed label: the newest
     for tagged in answers.get("clock_state", []):
@@ -91,11 +98,12 @@ def board_rows(
         if _newest(tagged) < newest.get(key, -math.inf):
             continue
         newest[key] = _newest(tagged)
-        threshold = (thresholds or {}).get(key[:2], default)
+        threshold = port_threshold(thresholds or {}, default, key)
         rows[key] = PtpRow(
             *key, state=ClockState.from_metric(last_value(tagged)), threshold=threshold
         )
     _join_roles(rows, answers.get("role", []), default, thresholds or {})
+    _orphan_rows(rows, answers, default, thresholds or {})
     _join_values(rows, answers)
     _join_clock_class(rows, answers.get("clock_class", []))
     for row in rows.values():
@@ -106,6 +114,19 @@ def board_rows(
 #: linuxptp-daemon's alias since 2025-09 (``utils.GetAlias``): the last digits, and a
 #: Mellanox ``np`` suffix, masked; a VLAN suffix kept
 _ALIAS = re.compile(r"^(.+?)(\d+)(?:np\d+)?(\..+)?$")
+
+
+def port_threshold(thresholds: Thresholds, default: Threshold, key: Key) -> Threshold:
+    """The band port ``key`` is judged by: its node's profile's; where the node runs several
+    (``NodeThresholds``: one per NIC), that of the profile naming the port, by its name or as
+    the alias its clock state goes by (ens2fx for ens2f0), else the tightest of the node's."""
+    found = thresholds.get((key[0], key[1]), default)
+    if not isinstance(found, NodeThresholds):
+        return found
+    own = [t for name, t in found.ports if name == key[2]] or [
+        t for name, t in found.ports if key[2] and key[2] in port_aliases(name)
+    ]
+    return tightest(own) if own else found.fallback
 
 
 def port_aliases(iface: str) -> frozenset[str]:
@@ -166,10 +187,53 @@ def _join_roles(
             rows[target].role = ports[joined][1]
         own += [k for k in keys if k != joined]
     for key in own:
-        threshold = thresholds.get(key[:2], default)
+        threshold = port_threshold(thresholds, default, key)
         row = PtpRow(*key, state=ClockState.UNKNOWN, role=ports[key][1], threshold=threshold)
         row.notes.append(PORT_ONLY_NOTE)
         rows[key] = row
+
+
+#: the signal series that say a clock is in trouble whatever its state, and how (``_orphan_rows``)
+_SIGNALS: dict[str, Callable[[float | None], bool]] = {
+    "gnss": lambda v: code_text(GNSS_CODES, v) not in (None, *GNSS_FIXED),
+    "dpll_phase": lambda v: code_text(DPLL_CODES, v) in DPLL_LOST,
+    "dpll_frequency": lambda v: code_text(DPLL_CODES, v) in DPLL_LOST,
+}
+
+
+def _orphan_rows(
+    rows: dict[Key, PtpRow],
+    answers: dict[str, list[TaggedSeries]],
+    default: Threshold,
+    thresholds: Thresholds,
+) -> None:
+    """A row of its own, state UNKNOWN, for what would join no row and says trouble: a process
+    reported down (any of its configs) with no row on its node (the daemon sets a clock state
+    from ptp4l's offset log lines: a ptp4l that fails at start never has one; its restarts
+    then join the row); a clock class out of spec on a node with no row at all; a GNSS or
+    DPLL status that lost its lock on a port with no row. Only trouble: a process up with no
+    clock state of its own (a grandmaster's ptp4l, gpsd) is no row."""
+    processes = {(r.cluster, r.node, r.process) for r in rows.values()}
+    made: set[Key] = set()
+    for tagged in answers.get("process_status", []):
+        key, value = _key(tagged), last_value(tagged)
+        orphan = not key[2] and key[3] and (key[0], key[1], key[3]) not in processes
+        if orphan and value is not None and value != 1:
+            made.add(key)
+    nodes = {(c, n) for c, n, _ in processes} | {(k[0], k[1]) for k in made}
+    for tagged in answers.get("clock_class", []):
+        key, value = _key(tagged), metric_code(last_value(tagged), 0, 255)
+        if (key[0], key[1]) not in nodes and _class_notes(value):
+            made.add(key)
+    ports = {(r.cluster, r.node, r.iface) for r in rows.values()}
+    for name, bad in _SIGNALS.items():
+        for tagged in answers.get(name, []):
+            key = _key(tagged)
+            if key[2] and key[:3] not in ports and bad(last_value(tagged)):
+                made.add(key)
+    for key in made - rows.keys():
+        threshold = port_threshold(thresholds, default, key)
+        rows[key] = PtpRow(*key, state=ClockState.UNKNOWN, threshold=threshold)
 
 
 #: a clock class series' newest value: ("port", cluster, node, iface, process) for one that
@@ -284,7 +348,7 @@ def _join_values(rows: dict[Key, PtpRow], answers: dict[str, list[TaggedSeries]]
         configs: dict[tuple[str, str, str], list[tuple[str, float | None]]] = {}
         for tagged in answers.get(name, []):
             key = _key(tagged)
-            if key not in rows and not key[2] and name in PER_PROCESS:
+            if not key[2] and name in PER_PROCESS:  # a row of no port (``_orphan_rows``) too
                 config = label(tagged.series.labels, "config")
                 configs.setdefault((key[0], key[1], key[3]), []).append(
                     (config, last_value(tagged))

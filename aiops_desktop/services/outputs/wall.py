@@ -37,6 +37,7 @@ from aiops_desktop.services.polling.live import LiveBuffers
 from aiops_desktop.services.polling.poller import MIN_STEP_S, Poller
 from aiops_desktop.services.queries.alerts import AlertReads, fleet_alert_reads, group_alerts
 from aiops_desktop.store.capture import CaptureManifest
+from analysis.rules import is_dcgm_blank
 
 if TYPE_CHECKING:
     from aiops_desktop.models.incidents import Incident
@@ -73,14 +74,19 @@ class Latest:
     stopped: int
 
 
-def _latest(src: WallService, cluster: str, panel: str, stale_s: float) -> Latest:
+def _latest(
+    src: WallService, cluster: str, panel: str, stale_s: float, *, dcgm: bool = False
+) -> Latest:
+    """``dcgm``: the panel is DCGM exporter's, whose blanks (2147483632, 2**47 ...) are no
+    reading, as NaN is none: "hottest 2147483632 C" is a GPU that did not say."""
     snap = src.live.snapshot(cluster, panel)
     found: dict[str, tuple[float, float]] = {}
     for key, (ts, values) in snap.series.items():
-        if ts.size and not math.isnan(float(values[-1])):
+        value = float(values[-1]) if ts.size else math.nan
+        if not math.isnan(value) and not (dcgm and is_dcgm_blank(value)):
             labels = dict(key)
             named = [labels[k] for k in ("node", "Hostname", "iface", "gpu") if k in labels]
-            found["/".join(named or labels.values())] = (float(ts[-1]), float(values[-1]))
+            found["/".join(named or labels.values())] = (float(ts[-1]), value)
     newest = max((t for t, _ in found.values()), default=None)
     if newest is None:
         return Latest({}, None, 0)
@@ -263,8 +269,8 @@ PTP_PANELS = ("ptp_clock_state", "ptp_offset")
 
 def _gpu_page(src: WallService, now: datetime) -> WallPage:
     def read(name: str, stale_s: float) -> tuple[list[str], float | None] | None:
-        heat_read = _latest(src, name, "gpu_temperature", stale_s)
-        util_read = _latest(src, name, "gpu_util", stale_s)
+        heat_read = _latest(src, name, "gpu_temperature", stale_s, dcgm=True)
+        util_read = _latest(src, name, "gpu_util", stale_s, dcgm=True)
         temps, utils = heat_read.last, util_read.last
         if heat_read.newest is None and util_read.newest is None:
             return None
@@ -273,7 +279,7 @@ def _gpu_page(src: WallService, now: datetime) -> WallPage:
         warm = sum(TEMP_WARNING_C <= t < TEMP_CRITICAL_C for t in temps.values())
         busy = (f"{sum(utils.values()) / len(utils):.0f}% busy" + _late(src, util_read, at, stale_s)
                 if utils else "utilisation not read")  # fmt: skip
-        gpus = count(max(len(temps), len(utils)), "GPU")
+        gpus = count(len(temps.keys() | utils.keys()), "GPU")  # one blank on each: still 2
         heat = (f"hottest {max(temps.values()):.0f} C · {hot} >= {TEMP_CRITICAL_C:g} C, "
                 f"{warm} >= {TEMP_WARNING_C:g} C" + _late(src, heat_read, at, stale_s)
                 if temps else "no temperatures")  # fmt: skip
