@@ -236,7 +236,13 @@ async def _chat(core: Core, args: argparse.Namespace, io: Io) -> int:
 
 
 async def _mcp(core: Core, args: argparse.Namespace, io: Io) -> int:
-    from aiops_desktop.services.assistant.mcp_server import serve_stdio
+    from aiops_desktop.services.assistant import mcp_server
+    from aiops_desktop.services.assistant.toolbox import ToolBox
 
-    await serve_stdio(core.tools)
+    # the person's "replace IP addresses before anything is sent" holds for another assistant
+    # too (often a cloud model): only the app's own model client applied it
+    tools = core.tools
+    served = ToolBox(core, tools.tools.values(), timeout_s=tools.timeout_s,
+                     redact_ips=core.llm.settings.redact_ips)  # fmt: skip
+    await mcp_server.serve_stdio(served)
     return EXIT_OK

@@ -1,8 +1,10 @@
 """``aiops-desktop mcp``: the app's read-only tools served over stdio with the official MCP SDK
 (the low-level ``Server``: each tool's input schema is its pydantic model's), so another
 assistant (Claude Desktop, an IDE, a script) can read the fleet. The calls go through the same
-``ToolBox`` as the chat: validated, bounded (30 s, 100 rows, 16 KiB), redacted, and announced
-with ``readOnlyHint`` (all but ``generate_report``, which writes a report file of its own).
+``ToolBox`` as the chat: validated, bounded (30 s, 100 rows, 16 KiB), redacted (IP addresses
+too when ``llm.redact_ips`` says so: ``aiops-desktop mcp`` gives its ToolBox the setting), and
+announced with ``readOnlyHint`` (all but ``generate_report``, which writes a report file of its
+own).
 stdout is the protocol: nothing else is written to it.
 """
 

@@ -10,7 +10,9 @@ writes one file at most (``Turn``); every failure comes back as a clear message 
 read (``ToolOutcome.is_error``), never as an exception.
 Results are redacted like everything else that leaves for a model (collectors/llm_redaction.py):
 each text in them before it is encoded (in JSON text a quote is escaped and a long text may be
-cut, and a pattern must not depend on either), then the answer's text as a whole.
+cut, and a pattern must not depend on either), then the answer's text as a whole; IP addresses
+too for a ToolBox made with ``redact_ips`` (the MCP server's, as ``llm.redact_ips`` says). An
+answer is encoded in a worker thread: a big one's rows held the event loop (the Qt thread).
 """
 
 from __future__ import annotations
@@ -124,16 +126,17 @@ def _cut_rows(value: Any, cut: list[bool], rows: int) -> Any:
     return value
 
 
-def _redacted(value: Any) -> Any:
+def _redacted(value: Any, *, ips: bool = False) -> Any:
     """Every text in ``value`` (a plain JSON-able one) redacted for a model, field by field; a
     field whose name says it is a secret (a label ``credentials``, ``x-api-key``) whole,
-    whatever its value's shape (a flag such as ``use_cluster_token: true`` holds none)."""
+    whatever its value's shape (a flag such as ``use_cluster_token: true`` holds none);
+    ``ips``: IP addresses too."""
     if isinstance(value, str):
-        return redact_for_llm(value)
+        return redact_for_llm(value, ips=ips)
     if isinstance(value, dict):
-        return {k: REDACTED if _secret(k, v) else _redacted(v) for k, v in value.items()}
+        return {k: REDACTED if _secret(k, v) else _redacted(v, ips=ips) for k, v in value.items()}
     if isinstance(value, list):
-        return [_redacted(v) for v in value]
+        return [_redacted(v, ips=ips) for v in value]
     return value
 
 
@@ -141,14 +144,16 @@ def _secret(name: str, value: Any) -> bool:
     return value not in (None, "", [], {}) and not isinstance(value, bool) and names_a_secret(name)
 
 
-def bounded_json(value: Any, *, rows: int = MAX_ROWS, limit: int = MAX_RESULT_BYTES) -> str:
-    """``value`` as JSON of at most ``limit`` bytes, each text in it redacted: every list cut
-    to ``rows`` items, then halved until it fits; ``"truncated": true`` says something was
-    left out."""
+def bounded_json(
+    value: Any, *, rows: int = MAX_ROWS, limit: int = MAX_RESULT_BYTES, ips: bool = False
+) -> str:
+    """``value`` as JSON of at most ``limit`` bytes, each text in it redacted (``ips``: IP
+    addresses too): every list cut to ``rows`` items, then halved until it fits;
+    ``"truncated": true`` says something was left out."""
     cut = [False]
     # redacted once cut to ``rows`` (the halving below only cuts more): a huge answer's left
     # out rows cost nothing
-    plain = _redacted(_cut_rows(_jsonable(value), cut, rows))
+    plain = _redacted(_cut_rows(_jsonable(value), cut, rows), ips=ips)
     shown = plain
     while True:
         doc = {"result": shown, "truncated": True} if cut[0] else {"result": shown}
@@ -181,10 +186,17 @@ class Turn:
 
 
 class ToolBox:
-    def __init__(self, core: Core, tools: Iterable[Tool], *, timeout_s: float = CALL_TIMEOUT_S):
+    def __init__(
+        self, core: Core, tools: Iterable[Tool], *, timeout_s: float = CALL_TIMEOUT_S,
+        redact_ips: bool = False,
+    ) -> None:  # fmt: skip
+        """``redact_ips``: IP addresses replaced in every answer too (``llm.redact_ips``: the
+        MCP server's answers go to another assistant, often a cloud model, that no
+        ``LlmClient`` redacts for; the chat's go through the app's own, which does)."""
         self.core = core
         self.tools = {t.name: t for t in tools}
         self.timeout_s = timeout_s
+        self.redact_ips = redact_ips
 
     def names(self) -> list[str]:
         return list(self.tools)
@@ -217,7 +229,8 @@ class ToolBox:
 
         def done(content: str, *, error: bool = False) -> ToolOutcome:
             took = (loop.time() - started) * 1000
-            return ToolOutcome(name, redact_for_llm(content), is_error=error, elapsed_ms=took)
+            said = redact_for_llm(content, ips=self.redact_ips)
+            return ToolOutcome(name, said, is_error=error, elapsed_ms=took)
 
         tool = self.tools.get(name)
         refused = self._refusal(name, tool, allowed, turn)
@@ -234,6 +247,9 @@ class ToolBox:
         try:
             async with asyncio.timeout(self.timeout_s):
                 result = await tool.run(self.core, given)
+                # in a worker thread, within the deadline: converting and redacting a big
+                # answer's rows held the event loop (the Qt thread) for seconds
+                text = await asyncio.to_thread(bounded_json, result, ips=self.redact_ips)
         except TimeoutError:  # its worker thread may still write: the turn's file is spent
             return done(f"{name} did not finish within {self.timeout_s:g} s", error=True)
         except AppError as exc:
@@ -243,7 +259,7 @@ class ToolBox:
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             log.warning("tool failed", extra={"tool": name, "error": repr(exc)[:300]})
             return done(f"{name} failed: {type(exc).__name__}: {str(exc)[:300]}", error=True)
-        return done(bounded_json(result))
+        return done(text)
 
 
 def _arguments(arguments: str | dict[str, Any] | None) -> dict[str, Any]:

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
+import weakref
 from collections import Counter
-from dataclasses import asdict
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from aiops_desktop.models.catalog import Panel
+    from aiops_desktop.models.fleet import FleetTruth
     from aiops_desktop.models.incidents import Incident
     from aiops_desktop.models.metrics import TaggedSeries
     from aiops_desktop.services.core import Core
@@ -59,10 +63,23 @@ PROMQL = Field(
     "(e.g. gpu_temperature)",
 )  # fmt: skip
 
+log = logging.getLogger("aiops.assistant.tools")
+#: how long a tool waits for a headless process's first read of the sources (the MCP server,
+#: ``aiops-desktop chat``): well within its deadline (CALL_TIMEOUT_S), so that it answers
+#: from what was read, the rest said unread
+FIRST_POLL_S = 20.0
+#: how long a tool waits for the fleet's findings to be read again (every cluster's
+#: Prometheus at once: a wedged one holds them to its own timeout, 30 s and retries); with
+#: FIRST_POLL_S, within a tool's deadline
+FLEET_READ_S = 6.0
 #: how often the tools regroup incidents themselves (the window regroups after every refresh)
 REGROUP_EVERY = timedelta(minutes=1)
 #: values of one label get_metric_labels shows by default
 LABEL_VALUES = 20
+#: what detect_anomalies submits at most: its series, and each one's points over the lookback
+#: (a job is then a few seconds of the one detection worker, well within the tool's deadline)
+DETECT_SERIES = 25
+DETECT_POINTS = 720
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -146,19 +163,104 @@ def _kept(scope: frozenset[str] | None, cluster: str) -> bool:
     return scope is None or cluster in scope
 
 
-async def _polled(core: Core) -> None:
+@dataclass
+class _Read:
+    task: asyncio.Task[Any]
+    until: float  # the loop's time after which the tools no longer wait for it
+
+
+#: per poller, the reads the tools started in this process and may still wait for ("poll":
+#: every source, once; "alerts": the Alertmanagers, once; "truth", "regroup": the findings)
+_READS: weakref.WeakKeyDictionary[object, dict[str, _Read]] = weakref.WeakKeyDictionary()
+
+
+def _read_ended(task: asyncio.Task[Any]) -> None:
+    """Its exception retrieved: a read no call waited for to its end is said in the log."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("a tool's read failed", extra={"error": repr(task.exception())[:300]})
+
+
+async def _waited(
+    core: Core, what: str, read: Callable[[], Coroutine[Any, Any, Any]], wait_s: float, *,
+    once: bool = False,
+) -> asyncio.Task[Any] | None:  # fmt: skip
+    """``read()`` in a task of its own (``what`` names it), waited for ``wait_s``: the task
+    once it has ended (its result or exception is the caller's), None while it goes on. The
+    wait ends, not the read (cancelled, a poll recorded nothing and each call polled again):
+    what it reads later, the calls after see; they wait for the same one, never start a
+    second beside it. ``once``: never another after it (the first poll: the sources' status
+    says the rest), and ``wait_s`` counts from its start (a wedged one is not waited for
+    again by every call); else each call waits ``wait_s``, and one after it ended reads
+    again."""
+    loop = asyncio.get_running_loop()
+    reads = _READS.setdefault(core.poller, {})
+    held = reads.get(what)
+    if held is None or (held.task.done() and not once):
+        held = reads[what] = _Read(loop.create_task(read()), loop.time() + wait_s)
+        held.task.add_done_callback(_read_ended)
+    elif not once:
+        held.until = loop.time() + wait_s
+    left = held.until - loop.time()
+    if not held.task.done() and left > 0:
+        await asyncio.wait({held.task}, timeout=left)
+    return held.task if held.task.done() else None
+
+
+def _pending(core: Core, source: str | None = None) -> list[str]:
+    """The sources a first read has not heard from yet, each as "cluster/source: why"."""
+    return [f"{s.cluster}/{s.source}: not answered within {FIRST_POLL_S:g} s (still being "
+            "read: a later call sees what it reads)"
+            for s in core.poller.status.values()
+            if s.last_success is None and not s.total_errors
+            and (source is None or s.source == source)]  # fmt: skip
+
+
+async def _polled(core: Core) -> list[str]:
     """A live site's sources, read once in this process when nothing has read them yet (the
     window's poller has; a headless process has not), as the CLI does; a capture is never
-    polled: its sources are what it recorded."""
-    if core.capture is None and not core.poller.status:
-        await core.poller.poll_once()
+    polled: its sources are what it recorded. The poll has FIRST_POLL_S, well within a
+    tool's deadline (one wedged endpoint, 30 s a read and retries, made every tool time
+    out): the sources that have not answered by then, each as "cluster/source: why"."""
+    if core.capture is not None:
+        return []
+    if "poll" not in _READS.get(core.poller, {}) and core.poller.status:
+        return []  # the window's poller has read them
+    if await _waited(core, "poll", core.poller.poll_once, FIRST_POLL_S, once=True):
+        return []  # ended: each source's status says how it went
+    return _pending(core)
 
 
-async def _grouped(core: Core) -> None:
+#: what a tool says when the fleet's findings were not read again within FLEET_READ_S
+FINDINGS_PENDING = (
+    f"findings: not read again within {FLEET_READ_S:g} s (a Prometheus is slow to answer; "
+    "still being read: a later call sees them): this is the fleet as last read"
+)
+
+
+async def _truth(core: Core) -> tuple[FleetTruth, list[str]]:
+    """The fleet's truth now (the sources polled first, ``_polled``), and what was not read:
+    its findings are read over every cluster's Prometheus at once, and a wedged one held
+    them (and the tool) to its own timeout; past FLEET_READ_S, the fleet as last read."""
+    pending = await _polled(core)
+    read = await _waited(core, "truth", core.fleet.current, FLEET_READ_S)
+    if read is not None:
+        truth: FleetTruth = read.result()
+        return truth, pending
+    return core.fleet.last or core.fleet.snapshot(), [*pending, FINDINGS_PENDING]
+
+
+async def _grouped(core: Core) -> list[str]:
     """The incidents grouped from what the fleet shows now (as ``aiops-desktop incidents``),
-    at most once a minute by the tools."""
-    await _polled(core)
-    await core.incidents.regroup(every=REGROUP_EVERY)
+    at most once a minute by the tools; what was not read (``_truth``): past FLEET_READ_S,
+    the incidents as last grouped."""
+    pending = await _polled(core)
+    regrouped = await _waited(
+        core, "regroup", lambda: core.incidents.regroup(every=REGROUP_EVERY), FLEET_READ_S
+    )
+    if regrouped is None:
+        return [*pending, FINDINGS_PENDING]
+    regrouped.result()  # its failure is the tool's
+    return pending
 
 
 def _panel(core: Core, promql: str) -> Panel | None:
@@ -204,10 +306,19 @@ async def _stored(
     ]
 
 
+@dataclass
+class _SeriesRead:
+    source: str  # where the series came from: "prometheus", "recorded", "stored"
+    series: list[TaggedSeries]
+    unread: list[str]  # "cluster: why" for those not read
+    notes: list[str]  # what the person should know beside it (a coarser step than asked)
+    step_s: float | None  # the step a live range was read at
+
+
 async def _series(
     core: Core, promql: str, names: list[str] | None, minutes: int | None, step_s: int | None
-) -> tuple[str, list[TaggedSeries], list[str]]:
-    """(where the series came from, the series, "cluster: why" for those not read).
+) -> _SeriesRead:
+    """The series of ``promql``, where they came from, and those not read.
 
     A live site is asked (a stored metric's name runs its PromQL); a capture answers what it
     recorded, and a stored metric from its stored series."""
@@ -218,7 +329,8 @@ async def _series(
     panel = _panel(core, promql)
     if panel is not None and (core.capture is not None or not panel.promql):
         # a capture, or a metric the poller reads from Loki or Tempo: what was stored
-        return "stored", await _stored(core, panel, scope, minutes or 60), []
+        return _SeriesRead("stored", await _stored(core, panel, scope, minutes or 60), [], [],
+                            None)  # fmt: skip
     clusters, keep = core.console.targets(names or [])
     if not clusters:
         raise ToolError("no cluster with a Prometheus endpoint is registered")
@@ -244,7 +356,10 @@ async def _series(
             f"metrics over time: {stored}"
         )
     kept = [s for s in answer.series if (keep is None or s.cluster in keep)]
-    return ("recorded" if core.capture is not None else "prometheus"), kept, failed
+    source = "recorded" if core.capture is not None else "prometheus"
+    # a range past 11,000 points is read at a coarser step (the query layer's notes say so)
+    step = answer.query.step.total_seconds() if span else None
+    return _SeriesRead(source, kept, failed, list(answer.notes), step)
 
 
 # -- clusters ----------------------------------------------------------------------------------
@@ -277,13 +392,14 @@ class ClusterStatusInput(ToolInput):
 
 async def get_cluster_status(core: Core, args: ClusterStatusInput) -> dict[str, object]:
     await _scope(core, args.cluster)  # an unknown name is said with the names there are
-    await _polled(core)
-    truth = await core.fleet.current()
+    truth, pending = await _truth(core)
     found = truth.get(args.cluster)
     if found is None:
         raise await _unknown(core, args.cluster)
     doc = found.as_json()
     doc["as_of"] = truth.at.isoformat(timespec="seconds")
+    if pending:
+        doc["unread"] = pending
     return doc
 
 
@@ -300,17 +416,46 @@ class QueryMetricsInput(ToolInput):
     )
 
 
+def _series_key(t: TaggedSeries) -> tuple[str, str]:
+    """A series' place in an answer: by cluster, then labels."""
+    labels = {k: v for k, v in t.series.labels.items() if k != "__name__"}
+    return t.cluster, json.dumps(labels, sort_keys=True)
+
+
+def _first(series: list[TaggedSeries], count: int) -> list[TaggedSeries]:
+    """The first ``count`` series by cluster and labels (in a worker thread: a query may
+    answer 100,000 series)."""
+    import heapq
+
+    return heapq.nsmallest(count, series, key=_series_key)
+
+
+def _summaries(series: list[TaggedSeries]) -> list[dict[str, Any]]:
+    """The first MAX_ROWS series as figures: an answer lists MAX_ROWS at most (bounded_json),
+    and a summary of each of 100,000 series took 18 s."""
+    return [_summary(t.cluster, t.series.labels, t.series.timestamps, t.series.values)
+            for t in _first(series, MAX_ROWS)]  # fmt: skip
+
+
 async def query_metrics(core: Core, args: QueryMetricsInput) -> dict[str, Any]:
-    source, series, failed = await _series(
-        core, args.promql, args.clusters, args.range_minutes, args.step_seconds
-    )
-    rows = sorted(
-        (_summary(t.cluster, t.series.labels, t.series.timestamps, t.series.values)
-         for t in series),
-        key=lambda r: (r["cluster"], json.dumps(r["labels"], sort_keys=True)),
-    )  # fmt: skip
-    return {"query": args.promql, "source": source, "series_count": len(rows),
-            "series": rows, "unread": failed}  # fmt: skip
+    read = await _series(core, args.promql, args.clusters, args.range_minutes, args.step_seconds)
+    series = read.series
+    # off the event loop (the Qt thread): a query may answer 100,000 series
+    rows = await asyncio.to_thread(_summaries, series)
+    doc: dict[str, Any] = {"query": args.promql, "source": read.source,
+                           "series_count": len(series), "series": rows,
+                           "unread": read.unread}  # fmt: skip
+    if read.step_s is not None:
+        doc["step_seconds"] = int(read.step_s) if read.step_s.is_integer() else read.step_s
+    notes = list(read.notes)
+    if len(series) > len(rows):
+        doc["series_left_out"] = len(series) - len(rows)
+        notes.append(f"the first {len(rows)} series by cluster and labels are summarised, "
+                     f"{len(series) - len(rows):,} left out: narrow the query (a cluster, a "
+                     "label matcher, topk or an aggregation) to see others")  # fmt: skip
+    if notes:
+        doc["note"] = "; ".join(notes)
+    return doc
 
 
 class MetricLabelsInput(ToolInput):
@@ -399,14 +544,19 @@ async def _firing_live(core: Core) -> list[str]:
     sources = [c for c in core.registry.clusters() if c.endpoint(EndpointKind.ALERTMANAGER)]
     if not sources:
         raise ToolError("no cluster with an Alertmanager endpoint is registered")
-    if not any(key[1] == Source.ALERTS for key in core.poller.status):
+
+    async def read() -> None:
         await asyncio.gather(*(core.poller.run_source(c, Source.ALERTS) for c in sources))
+
+    reading = "alerts" in _READS.get(core.poller, {})
+    if reading or not any(key[1] == Source.ALERTS for key in core.poller.status):
+        await _waited(core, "alerts", read, FIRST_POLL_S, once=True)  # as the first poll
     unread = []
     for c in sources:
         status = core.poller.status.get((c.name, Source.ALERTS))
         if status is not None and status.consecutive_errors:
             unread.append(f"{c.name}: {status.last_error or 'not read'}")
-    return unread
+    return unread + _pending(core, Source.ALERTS)
 
 
 async def list_alerts(core: Core, args: ListAlertsInput) -> dict[str, Any]:
@@ -478,7 +628,7 @@ async def list_incidents(core: Core, args: ListIncidentsInput) -> dict[str, Any]
     """The incidents, and the sources that could not be read (none listed is not an
     all-clear when some were not read)."""
     scope = await _scope(core, args.cluster)
-    await _grouped(core)
+    pending = await _grouped(core)
     shown = [
         i for i in await core.incidents.listed()
         if (args.state is None or i.state.value == args.state)
@@ -487,7 +637,7 @@ async def list_incidents(core: Core, args: ListIncidentsInput) -> dict[str, Any]
     truth = core.fleet.last or core.fleet.snapshot()
     unread, _ = unread_sources(core.poller.status.values(), truth.clusters)  # as the CLI says
     return {"count": len(shown), "incidents": [_incident_row(i) for i in shown],
-            "unread": unread}  # fmt: skip
+            "unread": unread + pending}  # fmt: skip
 
 
 class GetIncidentInput(ToolInput):
@@ -652,18 +802,23 @@ class PtpInput(ToolInput):
     window_minutes: int = Field(
         60, ge=5, le=1440, description="the compliance window: this many minutes before now"
     )
-    problems_only: bool = Field(False, description="only ports not LOCKED within the threshold")
+    problems_only: bool = Field(
+        False, description="only the ports that need attention, as the PTP page and the fleet "
+        "flag them: FREERUN, HOLDOVER, a FAULTY port, ptp4l down, an out-of-spec clock class, "
+        "GNSS or DPLL lost, or an offset out of the threshold; ports in state UNKNOWN (no "
+        "data) are not included: by_state counts them",
+    )  # fmt: skip
 
 
 async def get_ptp_status(core: Core, args: PtpInput) -> dict[str, Any]:
-    from aiops_desktop.models.ptp import ClockState
-
     scope = await _scope(core, args.cluster)
     board, unread = await core.gpu_cnf.ptp_board(TimeRange(args.window_minutes * 60))
     shown = [r for r in board.rows if _kept(scope, r.cluster)]
     rows = []
     for r in shown:
-        if args.problems_only and r.state is ClockState.LOCKED and r.offset_in is not False:
+        # the row's own judgement: a LOCKED port that is FAULTY, whose ptp4l is down or whose
+        # clock class says free-running is one the board and the findings flag
+        if args.problems_only and not r.needs_attention:
             continue
         row = asdict(r)
         row.pop("history")  # the chart's data, not a figure
@@ -895,22 +1050,40 @@ class DetectAnomaliesInput(ToolInput):
         return _upper(value)
 
 
+def _thinned(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At most DETECT_POINTS points over the same span, every n-th back from the newest (as a
+    coarser step reads them: a capture's stored series are at the poll's step)."""
+    if values.size <= DETECT_POINTS:
+        return ts, values
+    import numpy as np
+
+    every = math.ceil(values.size / DETECT_POINTS)
+    return (np.ascontiguousarray(ts[::-1][::every][::-1]),
+            np.ascontiguousarray(values[::-1][::every][::-1]))  # fmt: skip
+
+
 async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, Any]:
-    """As ``aiops-desktop analyse``: the benchmarked detector over the query's series."""
+    """As ``aiops-desktop analyse``: the benchmarked detector over the query's series, at most
+    DETECT_SERIES of them at DETECT_POINTS points each (the answer says so)."""
     from aiops_desktop.models.enums import Sensitivity
     from analysis.detect import SeriesInput
 
     since_s = args.since_minutes * 60
-    source, series, failed = await _series(
-        core, args.promql, args.clusters, args.since_minutes, max(15, since_s // 2000)
-    )
+    read = await _series(
+        core, args.promql, args.clusters, args.since_minutes,
+        max(15, math.ceil(since_s / DETECT_POINTS)),
+    )  # fmt: skip
+    source, series, failed = read.source, read.series, read.unread
     panel = _panel(core, args.promql)
     metric = panel.id if panel is not None else args.promql
+    # the job is bounded before it is submitted: the tool's deadline stops its wait, not the
+    # job, and the one detection worker it holds is live detection's
+    chosen = await asyncio.to_thread(_first, series, DETECT_SERIES)
     inputs = [
         SeriesInput(t.cluster, metric,
                     {k: v for k, v in t.series.labels.items() if k != "__name__"},
-                    t.series.timestamps, t.series.values)
-        for t in series
+                    *_thinned(t.series.timestamps, t.series.values))
+        for t in chosen
     ]  # fmt: skip
     found = await core.anomalies.analyse(  # read-only: kept nowhere, so it joins no incident
         inputs,
@@ -921,6 +1094,9 @@ async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, 
     found.sort(key=lambda a: a.timestamp)
     return {
         "query": args.promql, "source": source, "series": len(inputs),
+        "series_found": len(series),
+        "limits": f"at most {DETECT_SERIES} series (the first by cluster and labels; narrow the "
+        f"query for others) at {DETECT_POINTS} points each over the lookback",
         "since_minutes": args.since_minutes,
         "by_severity": dict(Counter(a.severity.level.value for a in found)),
         "anomalies": [_compact({
@@ -1015,7 +1191,7 @@ async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
             raise ToolError(
                 f"{name!r} is a member of the fleet hub {hub.name if hub else '?'!r}: name the hub"
             )
-    await _polled(core)
+    pending = await _polled(core)
     report = await core.reports.make(
         ReportType(args.type), list(args.clusters or []) or None, timedelta(hours=args.since_hours)
     )
@@ -1037,6 +1213,7 @@ async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
         "period": report.period, "clusters": report.clusters, "source": report.source,
         "summary": report.summary[:10], "recommendations": report.recommendations[:10],
         "sections": [s.title for s in report.sections],
+        **({"unread": pending} if pending else {}),
     }  # fmt: skip
 
 
