@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import html
-from itertools import islice
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models import Aggregation
 from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryRecord
+from aiops_desktop.models.text import time_text
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.rows_table import Row
@@ -36,6 +37,25 @@ MOST_CURVES = 100
 MOST_ROWS = 5_000
 
 
+def highest_curves(
+    series: dict[str, tuple[np.ndarray, np.ndarray]], most: int = MOST_CURVES
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The ``most`` series that rose highest, ranked as a chart's legend ranks them (peak,
+    then name): the ones a chart draws where it cannot draw all (the console's, a
+    dashboard panel's), so the lines left out are the lowest, not the last listed."""
+    if len(series) <= most:
+        return series
+
+    def peak(name: str) -> float:
+        values = series[name][1]
+        finite = values[np.isfinite(values)]
+        return float(finite.max()) if finite.size else -np.inf
+
+    peaks = {name: peak(name) for name in series}
+    kept = set(sorted(peaks, key=lambda n: (-peaks[n], n))[:most])
+    return {name: one for name, one in series.items() if name in kept}
+
+
 class ConsoleView(QWidget):
     """Signals: sig_run(ConsoleRequest)."""
 
@@ -45,6 +65,8 @@ class ConsoleView(QWidget):
         super().__init__(parent)
         self._theme = theme
         self._history: list[QueryRecord] = []
+        #: what the status line last said of a history entry's clusters that are gone
+        self._gone_note = ""
         self._setup_ui()
 
     def _setup_ui(self) -> None:
@@ -138,8 +160,8 @@ class ConsoleView(QWidget):
             self.status.setText("Running…")
 
     def show_result(self, result: ConsoleResult) -> None:
-        """The answer: at most MOST_ROWS rows and MOST_CURVES curves, the first of each, and
-        how many of the series those are; each failure (or note: no cluster) on a line."""
+        """The answer: at most MOST_ROWS rows (the first) and MOST_CURVES curves (the highest),
+        and how many of the series those are; each failure (or note: no cluster) on a line."""
         colour = {
             "SUCCESS": self._theme.status("ONLINE"),
             "PARTIAL": self._theme.severity("warning"),
@@ -164,8 +186,7 @@ class ConsoleView(QWidget):
         self.status.setText("<br>".join(lines))
         self.table.set_rows([Row([str(value) for value in cells])
                              for cells in result.rows[:MOST_ROWS]])  # fmt: skip
-        drawn = dict(islice(result.series.items(), MOST_CURVES))
-        self.chart.set_series({} if result.instant else drawn)
+        self.chart.set_series({} if result.instant else highest_curves(result.series))
         self.results.setCurrentWidget(self.table if result.instant else self.chart)
 
     def show_error(self, message: str) -> None:
@@ -179,7 +200,7 @@ class ConsoleView(QWidget):
         for rec in records:
             where = ", ".join(rec.clusters) or "all clusters"
             item = QListWidgetItem(
-                f"{rec.status:<8} {rec.promql}\n   {where} · {rec.run_at[11:19]}"
+                f"{rec.status:<8} {rec.promql}\n   {where} · {time_text(rec.run_at, seconds=True)}"
             )
             self.history.addItem(item)
 
@@ -189,3 +210,16 @@ class ConsoleView(QWidget):
         mode = next((k for k, v in MODES.items() if v == rec.range_s), "Instant")
         self.mode.setCurrentText(mode)
         self.aggregation.setCurrentText(rec.aggregation)
+        # the clusters it ran on (none listed: every one), not whichever are checked now; one
+        # no longer registered is said, not asked
+        listed = set(rec.clusters)
+        shown = {self.clusters.item(i).text() for i in range(self.clusters.count())}
+        for i in range(self.clusters.count()):
+            item = self.clusters.item(i)
+            ticked = not listed or item.text() in listed
+            item.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
+        gone = [name for name in rec.clusters if name not in shown]
+        note = html.escape(f"Not registered any more, left out: {', '.join(gone)}") if gone else ""
+        if note or self.status.text() == self._gone_note:  # the last entry's note: not kept
+            self.status.setText(note)
+        self._gone_note = note

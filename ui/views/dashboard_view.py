@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models.catalog import Panel
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
+from ui.views.console_view import highest_curves
 from ui.views.text import PlainLabel
 from ui.views.time_range import TimeRangeBar
 
@@ -39,6 +42,9 @@ class DashboardView(QWidget):
         #: 15-25 ms on the UI thread, and a cluster's 17 panels froze the window 0.4 s each
         #: time it followed a cluster with other endpoints)
         self._made: dict[str, TimeSeriesChart] = {}
+        #: each chart's title as its chart shows it: with how many of its series it draws
+        #: where it cannot draw all
+        self._titles: dict[str, tuple[str, str]] = {}
         self._setup_ui()
 
     def _setup_ui(self) -> None:
@@ -97,9 +103,10 @@ class DashboardView(QWidget):
                 self.grid.addWidget(chart, index // COLUMNS, index % COLUMNS)
                 chart.show()
                 self.charts[panel.id] = chart
-        for chart in self.charts.values():
+        for panel_id, chart in self.charts.items():
             chart.clear_series(reading=True)  # what another cluster showed in it is not this one's
             chart.reset_zoom()  # another cluster: the range, not a zoom
+            self._say_drawn(panel_id, chart, 0, 0)
 
     def _make_chart(self, panel: Panel) -> TimeSeriesChart:
         chart = TimeSeriesChart(panel.title, panel.unit, self._theme)
@@ -109,7 +116,17 @@ class DashboardView(QWidget):
             lambda panel_id=panel.id: self.sig_analyse_history.emit([panel_id])
         )
         self._made[panel.id] = chart
+        self._titles[panel.id] = (panel.title, panel.title)
         return chart
+
+    def _say_drawn(self, panel_id: str, chart: TimeSeriesChart, drawn: int, total: int) -> None:
+        """The chart's title says how many of the panel's series it draws, where not all."""
+        title = self._titles[panel_id][0]
+        shown = f"{title} · {drawn:,} of {total:,} series shown" if drawn < total else title
+        if shown != self._titles[panel_id][1]:  # set only when it changed (a layout pass)
+            self._titles[panel_id] = (title, shown)
+            # the title's colour and size stay the chart's own (the label keeps them)
+            chart.getPlotItem().setTitle(html.escape(shown))
 
     def show_panel(
         self,
@@ -119,10 +136,15 @@ class DashboardView(QWidget):
         end: float | None = None,
     ) -> None:
         """A panel's series over the range from ``start`` to ``end`` (s), which its chart
-        spans: the hours of the range without data are shown empty, not left out."""
+        spans: the hours of the range without data are shown empty, not left out. At most
+        MOST_CURVES of them are drawn, the highest, as in the console: each curve costs some
+        4 ms on the UI thread to add and as much at every repaint (a panel of 1,000 GPUs held
+        the window 6 s at every poll)."""
         chart = self.charts.get(panel_id)
         if chart is not None:
-            chart.set_series(series)
+            drawn = highest_curves(series)
+            chart.set_series(drawn)
+            self._say_drawn(panel_id, chart, len(drawn), len(series))
             if start is not None and end is not None:
                 chart.set_span(start, end)
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aiops_desktop.models.metrics import value_text
 from aiops_desktop.models.observability import (
     LogEntry,
     LogSeries,
@@ -209,8 +210,8 @@ class LogsView(QWidget):
             latest = max(one.points, default=None)  # the newest point (points are (t, value))
             values = [v for _, v in one.points]
             rows.append(Row([one_line(labels_text(one.labels)),
-                             f"{latest[1]:.6g}" if latest else "—",
-                             f"{max(values):.6g}" if values else "—", f"{len(values):,}"],
+                             value_text(latest[1]) if latest else "—",
+                             value_text(max(values)) if values else "—", f"{len(values):,}"],
                             keys={1: latest[1] if latest else 0.0,
                                   2: max(values, default=0.0), 3: len(values)}))  # fmt: skip
         self.series_table.set_rows(rows)
