@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import ipaddress
 import os
 import ssl
 import tempfile
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aiops_desktop.models import AuthMethod
 from collectors.errors import CollectorAuthError
@@ -56,20 +61,62 @@ def _verifying(ca_pem: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
 
 
+#: client-pair contexts kept (most recently used last), by CA, verification and the pair's
+#: digest (the cache holds no PEM text of its own)
+_paired: OrderedDict[tuple[bool, str | None, bytes], ssl.SSLContext] = OrderedDict()
+_paired_lock = threading.Lock()
+PAIRED_KEPT = 64
+
+
 def ssl_context(*, verify: bool, ca_pem: str | None, auth: EndpointAuth) -> ssl.SSLContext | bool:
+    """The TLS context of an endpoint. Blocking the first time for a CA or a client pair
+    (tens of milliseconds): an event loop calls it in a worker thread."""
     if not verify and auth.method is not AuthMethod.MTLS:
         return False
     if auth.method is not AuthMethod.MTLS:
         return _verifying(ca_pem or None)
+    if not (auth.client_cert_pem and auth.client_key_pem):
+        raise CollectorAuthError("mTLS needs a client certificate and key")
+    return _paired_context(verify, ca_pem or None, auth.client_cert_pem, auth.client_key_pem)
+
+
+def _paired_context(
+    verify: bool, ca_pem: str | None, cert_pem: str, key_pem: str
+) -> ssl.SSLContext:
+    """A context with the client pair loaded, made once per CA and pair and shared (by the
+    cluster's endpoints, a client made again): as for ``_verifying``, loading the system's
+    CAs is what takes the time, and a context cannot be copied with another pair in it."""
+    key = (verify, ca_pem, hashlib.sha256(f"{cert_pem}\0{key_pem}".encode()).digest())
+    with _paired_lock:
+        if key in _paired:
+            _paired.move_to_end(key)
+            return _paired[key]
     ctx = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
     if not verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-    if auth.method is AuthMethod.MTLS:
-        if not (auth.client_cert_pem and auth.client_key_pem):
-            raise CollectorAuthError("mTLS needs a client certificate and key")
-        _load_pair(ctx, auth.client_cert_pem, auth.client_key_pem)
+    _load_pair(ctx, cert_pem, key_pem)  # a pair that cannot be used is never kept
+    with _paired_lock:
+        ctx = _paired.setdefault(key, ctx)  # one made meanwhile by another thread wins
+        while len(_paired) > PAIRED_KEPT:
+            _paired.popitem(last=False)
     return ctx
+
+
+REIMPORT = (
+    "import the cluster's kubeconfig context again (aiops-desktop clusters import-kubeconfig "
+    "FILE --context NAME, or File > Import kubeconfig…): that replaces the credential it holds"
+)
+
+
+def refused_advice(expires_at: float | None, *, what: str = "token") -> str:
+    """What a person is told of a credential refused (HTTP 401) that is the one the keyring
+    holds: when it expired, where that is known and past, and how to replace it. Never the
+    credential itself."""
+    if expires_at is not None and expires_at <= time.time():
+        when = datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"the {what} expired at {when}; {REIMPORT}"
+    return f"the {what} was revoked or has expired; {REIMPORT}"
 
 
 def _no_passphrase() -> bytes:

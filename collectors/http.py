@@ -23,7 +23,7 @@ import httpx
 
 from aiops_desktop.models import AuthMethod
 from aiops_desktop.settings import HttpPolicy
-from collectors.auth import EndpointAuth, ssl_context
+from collectors.auth import EndpointAuth, refused_advice, ssl_context
 from collectors.errors import (
     CollectorAuthError,
     CollectorBadResponse,
@@ -38,6 +38,7 @@ from collectors.errors import (
     headers_too_large,
     root_cause,
 )
+from collectors.kube_config import bearer_expiry
 from collectors.shapes import JSON_ERRORS, read_json
 from collectors.transport import closing_transport
 
@@ -96,7 +97,8 @@ class BackendClient:
         self._client: httpx.AsyncClient | None = None
         self._retired: list[httpx.AsyncClient] = []  # replaced after a re-read credential
 
-    def _build(self) -> httpx.AsyncClient:
+    def _build(self, verify: ssl.SSLContext | bool) -> httpx.AsyncClient:
+        """The client, with ``verify`` (``ssl_context``'s, made beforehand)."""
         headers = {"Accept": "application/json", "User-Agent": "aiops-desktop"}
         auth: httpx.Auth | None = None
         if self.auth.method is AuthMethod.BEARER:
@@ -106,7 +108,6 @@ class BackendClient:
         elif self.auth.method is AuthMethod.BASIC:
             auth = httpx.BasicAuth(self.auth.username or "", self.auth.password or "")
         timeout = httpx.Timeout(self.policy.read_timeout_s, connect=self.policy.connect_timeout_s)
-        verify = ssl_context(verify=self.verify, ca_pem=self.ca_pem, auth=self.auth)
         return httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers,
@@ -120,8 +121,23 @@ class BackendClient:
 
     @property
     def client(self) -> httpx.AsyncClient:
+        """The client, made here if need be (blocking: requests use ``ready_client``)."""
         if self._client is None:
-            self._client = self._build()
+            verify = ssl_context(verify=self.verify, ca_pem=self.ca_pem, auth=self.auth)
+            self._client = self._build(verify)
+        return self._client
+
+    async def ready_client(self) -> httpx.AsyncClient:
+        """The client, its TLS context made in a worker thread: loading CAs and a client key
+        pair takes tens of milliseconds, which the event loop (the UI thread) must not wait."""
+        while self._client is None:
+            auth = self.auth
+            verify = await asyncio.to_thread(
+                ssl_context, verify=self.verify, ca_pem=self.ca_pem, auth=auth
+            )
+            # meanwhile another request may have made it, or a 401 replaced the credential
+            if self._client is None and self.auth is auth:
+                self._client = self._build(verify)
         return self._client
 
     async def aclose(self) -> None:
@@ -144,8 +160,8 @@ class BackendClient:
             ) from rejected
         if fresh is None or fresh == self.auth:
             raise CollectorAuthError(
-                f"{rejected} (the credential in the keyring is the one refused: it was revoked "
-                "or has expired; store a new one)",
+                f"{rejected} (the credential in the keyring is the one refused: "
+                f"{self._refused_advice()})",
                 backend=self.name,
                 status=401,
             ) from rejected
@@ -154,6 +170,12 @@ class BackendClient:
             self._retired.append(self._client)
             self._client = None
         log.info("credential read again after a 401", extra={"backend": self.name})
+
+    def _refused_advice(self) -> str:
+        """What to do about the credential in use, refused: its expiry, where its JWT says."""
+        bearer = self.auth.method is AuthMethod.BEARER
+        return refused_advice(bearer_expiry(self.auth.token) if bearer else None,
+                              what="token" if bearer else "credential")  # fmt: skip
 
     async def authenticate_again(self, rejected: CollectorAuthError) -> None:
         """The same, for a connection this client does not make itself (the live tail's
@@ -215,7 +237,8 @@ class BackendClient:
                     raise
                 if authenticated_again:
                     raise CollectorAuthError(
-                        f"{exc}; the credential read again from the keyring was refused too",
+                        f"{exc}; the credential read again from the keyring was refused too: "
+                        f"{self._refused_advice()}",
                         backend=self.name,
                         status=401,
                     ) from exc
@@ -285,10 +308,11 @@ class BackendClient:
                               connect_s=self.policy.connect_timeout_s,
                               read_s=timeout_s or self.policy.read_timeout_s):  # fmt: skip
             async with asyncio.timeout(bound):
-                request = self.client.build_request(
+                client = await self.ready_client()
+                request = client.build_request(
                     method, path, params=params, data=data, timeout=timeout
                 )
-                response = await self.client.send(request, stream=True)
+                response = await client.send(request, stream=True)
                 try:
                     body = await self._read_limited(response, where)
                 finally:

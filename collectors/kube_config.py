@@ -417,6 +417,10 @@ def load_api_client(
         if refusal:  # stored before the import refused it: never run
             raise KubeConfigInvalid(f"kubeconfig cannot be used: {refusal}", backend=name)
     configuration = client.Configuration()
+    # the Kubernetes client takes HTTPS_PROXY and NO_PROXY from the environment (and again
+    # when the host is set, unless a proxy was set): API servers are reached directly, as by
+    # every httpx client (trust_env=False), so no credential goes through a proxy
+    configuration.proxy = configuration.no_proxy = None
     try:
         ca_pem = _cluster_ca_pem(kubeconfig)
         loaded, pair = _in_memory(with_verified_idp(kubeconfig))

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from http.client import HTTPException
 from typing import Any, TypeVar
 
+from collectors.auth import refused_advice
 from collectors.deadline import Deadline
 from collectors.errors import (
     CollectorAuthError,
@@ -331,8 +332,10 @@ class KubeClient:
         except CollectorAuthError as exc:
             if exc.status != 401:
                 raise
+            pair = getattr(self._api.configuration, CLIENT_PAIR, None)
+            advice = refused_advice(self.expires_at, what="client certificate" if pair else "token")
             raise CollectorAuthError(
-                f"{exc}; the credential read again from the keyring was refused too",
+                f"{exc}; the credential read again from the keyring was refused too: {advice}",
                 backend=self.name,
                 status=401,
             ) from exc
