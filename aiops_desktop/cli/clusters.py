@@ -17,6 +17,7 @@ from aiops_desktop.cli.args import (
     read_stdin,
 )
 from aiops_desktop.models import ClusterKind, ClusterType, EndpointKind, Environment, Platform
+from aiops_desktop.models.cluster import validate_ca_bundle
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.errors import (
     EXIT_ERROR,
@@ -208,6 +209,19 @@ def add_commands(sub: Any) -> None:
         clusters.choices[action].set_defaults(handler=handler)
 
 
+def _ca_bundle(path: str) -> str:
+    """The CA bundle ``--ca-file`` names: PEM certificates, and no key (a combined
+    certificate + key PEM would put the key into the cache and ``clusters list --json``)."""
+    ca_pem = read_secret_file(path, "CA bundle")
+    if "BEGIN CERTIFICATE" not in ca_pem:
+        raise UsageError(f"{path} is not a PEM certificate bundle")
+    try:
+        validate_ca_bundle(ca_pem)
+    except ValueError as exc:
+        raise UsageError(f"{path}: {exc}; give a file of the CA certificates alone") from None
+    return ca_pem
+
+
 def _spec_and_secrets(
     args: argparse.Namespace, stdin: TextIO
 ) -> tuple[ClusterSpec, ClusterSecrets]:
@@ -217,11 +231,7 @@ def _spec_and_secrets(
         if not sep or not key:
             raise UsageError(f"--label {item!r}: use KEY=VALUE")
         labels[key] = value
-    ca_pem = None
-    if args.ca_file:
-        ca_pem = read_secret_file(args.ca_file, "CA bundle")
-        if "BEGIN CERTIFICATE" not in ca_pem:
-            raise UsageError(f"{args.ca_file} is not a PEM certificate bundle")
+    ca_pem = _ca_bundle(args.ca_file) if args.ca_file else None
     urls = {
         EndpointKind.PROMETHEUS: args.prometheus_url,
         EndpointKind.ALERTMANAGER: args.alertmanager_url,

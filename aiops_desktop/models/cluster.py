@@ -98,6 +98,15 @@ def validate_http_url(value: str, *, require_https: bool, what: str) -> str:
     return value.rstrip("/")
 
 
+def validate_ca_bundle(value: str | None) -> str | None:
+    """A CA bundle as the cache may hold it: certificates only. A combined PEM (a
+    ``bundle.pem`` of certificate and key) would put the private key into the cache and into
+    ``clusters list --json``; it is refused whole, never trimmed to its certificates."""
+    if value is not None and "PRIVATE KEY" in value:
+        raise ValueError("a CA bundle must hold certificates only, not a private key")
+    return value
+
+
 ClusterName = Annotated[str, Field(min_length=3, max_length=63)]
 
 
@@ -122,9 +131,7 @@ class Endpoint(DomainModel):
     @field_validator("ca_bundle_pem")
     @classmethod
     def _ca(cls, value: str | None) -> str | None:
-        if value is not None and "PRIVATE KEY" in value:
-            raise ValueError("a CA bundle must hold certificates only, not a private key")
-        return value
+        return validate_ca_bundle(value)
 
     @model_validator(mode="after")
     def _auth_needs_credential(self) -> Endpoint:
@@ -205,7 +212,9 @@ class Cluster(DomainModel):
     tls_verify: bool = Field(
         default=True, description="False only when the kubeconfig says insecure-skip-tls-verify."
     )
-    ca_bundle_pem: str | None = None
+    ca_bundle_pem: str | None = Field(
+        default=None, description="Custom CA bundle (public certificates only, never a key)."
+    )
     endpoints: list[Endpoint] = Field(default_factory=list)
     status: ClusterStatus = Field(default_factory=ClusterStatus)
     capabilities: ClusterCapabilities = Field(default_factory=ClusterCapabilities)
@@ -223,6 +232,11 @@ class Cluster(DomainModel):
         if value is None:
             return None
         return validate_http_url(value, require_https=True, what="API server URL")
+
+    @field_validator("ca_bundle_pem")
+    @classmethod
+    def _ca(cls, value: str | None) -> str | None:
+        return validate_ca_bundle(value)
 
     @model_validator(mode="after")
     def _reachable_somehow(self) -> Cluster:

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiops_desktop.logs import register_secret
+from aiops_desktop.logs import names_a_secret, register_secret
 from aiops_desktop.models import CredentialKind, CredentialRef
 from aiops_desktop.models.credentials import TOKEN_RULE, is_token_text
 from aiops_desktop.models.errors import AppError
@@ -222,15 +222,21 @@ _SECRET_KEYS = frozenset(
         "refresh-token",
         "client-secret",
         "access-token",
-        "value",  # exec plugin env entries: {"name": ..., "value": ...}
     }
 )
 
 
 def _strings(value: Any, key: str = "") -> list[str]:
-    """The secret leaves of a payload (values under secret-bearing keys), for the redactor."""
+    """The secret leaves of a payload (values under secret-bearing keys), for the redactor.
+    An exec plugin's environment entry (``{"name": ..., "value": ...}``) counts only where
+    its name says it holds a secret (``AWS_SESSION_TOKEN``): every value registered blanked
+    ``default`` and ``us-east-1`` (``AWS_PROFILE``, ``AWS_REGION``) in every log line."""
     if isinstance(value, dict):
-        return [s for k, v in value.items() for s in _strings(v, str(k))]
+        found = [s for k, v in value.items() for s in _strings(v, str(k))]
+        name, env_value = value.get("name"), value.get("value")
+        if isinstance(name, str) and isinstance(env_value, str) and names_a_secret(name):
+            found.append(env_value)
+        return found
     if isinstance(value, list):
         return [s for v in value for s in _strings(v, key)]
     if isinstance(value, str) and key in _SECRET_KEYS:

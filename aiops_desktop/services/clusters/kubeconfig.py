@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from aiops_desktop.logs import names_a_secret
 from aiops_desktop.models import CLUSTER_NAME_PATTERN
+from aiops_desktop.models.cluster import validate_ca_bundle
 from aiops_desktop.models.credentials import is_token_text
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.registry import KubeconfigContext
@@ -46,8 +47,16 @@ def cluster_name_for(context: str) -> str:
     return name if _NAME_OK.match(name) else "cluster-" + str(abs(hash(context)) % 10**6)
 
 
-MAX_KUBECONFIG_BYTES = 4 * 2**20  # kubeconfigs are kilobytes; a big one is a few hundred
+#: kubeconfigs are kilobytes: 50 clusters, each with its own CA bundle and client certificate
+#: and key inline (~10 KB a context), are about 500 KB. A file of small entries costs ~2 s of
+#: CPU a MiB to parse even with libyaml (~14 s with the pure-Python loader); 4 MiB was allowed
+MAX_KUBECONFIG_BYTES = 1 * 2**20
 MAX_REFERENCED_BYTES = 1 * 2**20  # a token, a certificate or a key a kubeconfig points to
+#: what one read of a kubeconfig may inline from the files it names, all its contexts
+#: together: each context holds its own copy (its keyring entry), so 500 contexts naming one
+#: 1 MiB file held 1.5 GB (a client certificate, key and CA of a few KB each, ~5 KB a
+#: context, leave room for over 1,000 contexts)
+MAX_REFERENCED_TOTAL = 8 * 2**20
 MAX_CONTEXTS = 500
 MAX_DEPTH = 32  # YAML nesting; a kubeconfig needs about six
 
@@ -112,36 +121,92 @@ def _may_read(resolved: Path, base: Path) -> bool:
     return not any(part.startswith(".") for part in resolved.relative_to(own).parts)
 
 
-def _read_file(base: Path, ref: object, what: str, read: list[str] | None = None) -> bytes:
-    """The bytes of a file a kubeconfig references (relative to its folder), if it lies in
-    the kubeconfig's folder or ``REFERENCE_ROOTS``; ``read`` collects what was read, for the
-    preview to show."""
-    if not isinstance(ref, str):
-        raise ValueError(f"{what} is not a file name")
-    try:
-        path = expand_home(ref)
-    except ValueError as exc:
-        raise ValueError(f"its {what} {exc}") from None
-    if not path.is_absolute():
-        path = base / path
-    if not _may_read(path.resolve(), base):
-        raise ValueError(
-            f"its {what} is the file {path}, outside the kubeconfig's folder, ~/.kube and "
-            "~/.minikube (or hidden, or the kubeconfig is in your home or a shared folder): "
-            "a kubeconfig may name any file of yours, so it is not read. Copy the file beside "
-            "the kubeconfig in a folder of its own, or inline it (kubectl config view --flatten)"
-        )
-    try:
-        data = read_bounded(path, MAX_REFERENCED_BYTES, f"{what} file")
-    except OSError as exc:
-        raise ValueError(f"{what} file {path} cannot be read: {exc.strerror or exc}") from exc
-    if read is not None:
+class _Files:
+    """The files one read of a kubeconfig (``source``) references, relative to its folder
+    (``base``). Each is read from disk once, however many contexts name it (500 contexts
+    naming one file read it 1,500 times), and the contexts may hold at most
+    MAX_REFERENCED_TOTAL bytes of them in all: each holds its own copy."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.base = source.parent
+        self._bytes: dict[Path, bytes | ValueError] = {}  # by resolved path
+        self._base64: dict[Path, str] = {}
+        self._pem: dict[str, str] = {}  # a CA's base64 text, decoded once
+        self.inlined = 0
+
+    def read(self, ref: object, what: str, read: list[str]) -> bytes:
+        """The bytes of a file a kubeconfig references, if it lies in the kubeconfig's
+        folder or ``REFERENCE_ROOTS``, counted against MAX_REFERENCED_TOTAL; ``read``
+        collects what was read, for the preview to show."""
+        return self._take(ref, what, read)[1]
+
+    def as_base64(self, ref: object, what: str, read: list[str]) -> str:
+        """A referenced file as base64 text (``key-data``), one text for every context that
+        names it."""
+        resolved, data = self._take(ref, what, read)
+        if resolved not in self._base64:
+            self._base64[resolved] = base64.b64encode(data).decode()
+        return self._base64[resolved]
+
+    def pem(self, data: object, what: str) -> str:
+        """``certificate-authority-data`` as PEM text, decoded once for every context that
+        shares it."""
+        if isinstance(data, str) and data in self._pem:
+            return self._pem[data]
+        pem = _b64decode(data, what).decode("utf-8", errors="replace")
+        self._pem[str(data)] = pem
+        return pem
+
+    def _take(self, ref: object, what: str, read: list[str]) -> tuple[Path, bytes]:
+        path, resolved, data = self._read(ref, what)
+        if self.inlined + len(data) > MAX_REFERENCED_TOTAL:
+            raise ValueError(
+                f"kubeconfig {self.source}: the files its contexts reference add up to more "
+                f"than {MAX_REFERENCED_TOTAL:,} bytes (each context holds its own copy), so "
+                f"this context's {what} {path} ({len(data):,} bytes) is not read. Import it "
+                "from a kubeconfig of fewer contexts, or with smaller files"
+            )
+        self.inlined += len(data)
         read.append(f"{what} {path}")
-    return data
+        return resolved, data
+
+    def _read(self, ref: object, what: str) -> tuple[Path, Path, bytes]:
+        """The file's path as named, as resolved, and its bytes (from disk once)."""
+        if not isinstance(ref, str):
+            raise ValueError(f"{what} is not a file name")
+        try:
+            path = expand_home(ref)
+        except ValueError as exc:
+            raise ValueError(f"its {what} {exc}") from None
+        if not path.is_absolute():
+            path = self.base / path
+        resolved = path.resolve()
+        if not _may_read(resolved, self.base):
+            raise ValueError(
+                f"its {what} is the file {path}, outside the kubeconfig's folder, ~/.kube and "
+                "~/.minikube (or hidden, or the kubeconfig is in your home or a shared folder): "
+                "a kubeconfig may name any file of yours, so it is not read. Copy the file "
+                "beside the kubeconfig in a folder of its own, or inline it (kubectl config "
+                "view --flatten)"
+            )
+        if resolved not in self._bytes:
+            try:
+                self._bytes[resolved] = read_bounded(path, MAX_REFERENCED_BYTES, f"{what} file")
+            except OSError as exc:
+                self._bytes[resolved] = ValueError(
+                    f"{what} file {path} cannot be read: {exc.strerror or exc}"
+                )
+            except ValueError as exc:  # not a regular file, too large: once is enough
+                self._bytes[resolved] = exc
+        data = self._bytes[resolved]
+        if isinstance(data, ValueError):
+            raise ValueError(str(data))
+        return path, resolved, data
 
 
-def _token_from_file(base: Path, ref: object, read: list[str]) -> str:
-    text = _read_file(base, ref, "tokenFile", read).decode("utf-8", errors="replace").strip()
+def _token_from_file(files: _Files, ref: object, read: list[str]) -> str:
+    text = files.read(ref, "tokenFile", read).decode("utf-8", errors="replace").strip()
     if len(text) < MIN_FILE_TOKEN or not is_token_text(text):
         raise ValueError(
             f"its tokenFile {ref!r} does not hold a bearer token (one line of token "
@@ -159,11 +224,10 @@ def _b64decode(value: object, what: str) -> bytes:
         raise ValueError(f"{what} is not valid base64") from exc
 
 
-def _inline(entry: dict[str, Any], base: Path, key: str, what: str, read: list[str]) -> None:
+def _inline(entry: dict[str, Any], files: _Files, key: str, what: str, read: list[str]) -> None:
     """Replace a file reference ``key`` with ``key-data`` (base64), as kubectl would read it."""
     if entry.get(key) and not entry.get(f"{key}-data"):
-        data = _read_file(base, entry[key], what, read)
-        entry[f"{key}-data"] = base64.b64encode(data).decode()
+        entry[f"{key}-data"] = files.as_base64(entry[key], what, read)
     entry.pop(key, None)
 
 
@@ -178,7 +242,7 @@ def load_kubeconfig(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise KubeconfigError(f"kubeconfig {source} cannot be read: {exc}") from exc
     try:
-        doc = yaml.load(text, Loader=_bounded_loader())  # noqa: S506 (a SafeLoader, bounded)
+        doc = _parse(text)
     except _Refused as exc:
         raise KubeconfigError(f"kubeconfig {source} is refused: {exc}") from exc
     except yaml.YAMLError as exc:
@@ -213,78 +277,141 @@ class _Refused(Exception):
     pass
 
 
-def _bounded_loader() -> type:
-    """PyYAML's SafeLoader with no aliases (a few bytes of &/* expand into gigabytes: the
-    alias bomb) and a limit on nesting."""
+def _parse(text: str) -> Any:
+    """The YAML document ``text``, with no aliases (a few bytes of &/* expand into gigabytes:
+    the alias bomb) and at most MAX_DEPTH levels of nesting; timestamps and ``!!binary`` as
+    text. Parsed by libyaml where PyYAML has it: the pure-Python loader took 100 s for a
+    4 MB file. libyaml composes in C, past the hooks the pure-Python loader refuses in, so
+    its events are checked first (libyaml's own limit is 1,000 levels, and none on aliases)."""
     import yaml
 
-    class Loader(yaml.SafeLoader):
-        depth = 0
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is None:
+        return yaml.load(text, Loader=_bounded_loader())  # noqa: S506 (a SafeLoader, bounded)
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=fast):
+            if isinstance(event, yaml.AliasEvent):
+                raise _Refused(_ALIASES)
+            if isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.NodeEvent):  # a scalar or a collection's start
+                if depth + 1 > MAX_DEPTH:
+                    raise _Refused(_TOO_DEEP)
+                depth += isinstance(event, yaml.CollectionStartEvent)
+    except yaml.MarkedYAMLError as exc:
+        # libyaml's scanner looks ahead past 1,000 '[' before the event that is too deep
+        if exc.problem == "exceeded maximum nesting depth":
+            raise _Refused(_TOO_DEEP) from None
+        raise
+    return yaml.load(text, Loader=_text_constructors(fast))  # noqa: S506 (a CSafeLoader)
 
+
+_ALIASES = "it uses YAML aliases (*name): write the values out"
+_TOO_DEEP = f"it nests deeper than {MAX_DEPTH} levels"
+
+
+def _text_constructors(loader: type) -> type:
+    """``loader`` reading timestamps (an unquoted ``expiry:``) and ``!!binary`` as text, as
+    kubectl reads them: a datetime or bytes cannot be stored as JSON in the keyring."""
+
+    class Loader(loader):
         def construct_as_text(self, node: Any) -> Any:
-            """Timestamps (an unquoted ``expiry:``) and ``!!binary`` stay text, as kubectl
-            reads them: a datetime or bytes cannot be stored as JSON in the keyring."""
             return self.construct_scalar(node)
-
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            if self.check_event(yaml.AliasEvent):
-                raise _Refused("it uses YAML aliases (*name): write the values out")
-            Loader.depth += 1
-            try:
-                if Loader.depth > MAX_DEPTH:
-                    raise _Refused(f"it nests deeper than {MAX_DEPTH} levels")
-                return super().compose_node(parent, index)
-            finally:
-                Loader.depth -= 1
 
     for tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"):
         Loader.add_constructor(tag, Loader.construct_as_text)
     return Loader
 
 
-def _named(doc: dict[str, Any], section: str, name: str) -> dict[str, Any] | None:
+def _bounded_loader() -> type:
+    """PyYAML's pure-Python SafeLoader with no aliases and a limit on nesting (where PyYAML
+    is built without libyaml)."""
+    import yaml
+
+    class Loader(_text_constructors(yaml.SafeLoader)):  # type: ignore[misc]
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                raise _Refused(_ALIASES)
+            Loader.depth += 1
+            try:
+                if Loader.depth > MAX_DEPTH:
+                    raise _Refused(_TOO_DEEP)
+                return super().compose_node(parent, index)
+            finally:
+                Loader.depth -= 1
+
+    return Loader
+
+
+def _index(doc: dict[str, Any], section: str) -> dict[str, Any] | None:
+    """A section's entries by name, the first of a name kept (as a lookup in order finds
+    it), built once: 500 contexts each searching 150,000 users took seconds. None: the
+    section is not a list."""
     items = doc.get(section) or []
     if not isinstance(items, list):
-        raise ValueError(f"the kubeconfig's {section!r} is not a list")
+        return None
+    index: dict[str, Any] = {}
     for item in items:
-        if isinstance(item, dict) and item.get("name") == name:
-            body = item.get(section[:-1])
-            return dict(body) if isinstance(body, dict) else {}
-    return None
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            index.setdefault(item["name"], item.get(section[:-1]))
+    return index
+
+
+def _named(
+    index: dict[str, dict[str, Any] | None], section: str, name: str
+) -> dict[str, Any] | None:
+    """A copy of the ``section`` entry named ``name`` (a context inlines files into it)."""
+    entries = index[section]
+    if entries is None:
+        raise ValueError(f"the kubeconfig's {section!r} is not a list")
+    if name not in entries:
+        return None
+    body = entries[name]
+    return dict(body) if isinstance(body, dict) else {}
 
 
 def read_contexts(path: str | Path) -> list[KubeconfigContext]:
     """Every context of a kubeconfig, each usable or carrying the reason it is not."""
     source = _expand_source(path).resolve()
     doc = load_kubeconfig(source)
+    files = _Files(source)
+    index = {section: _index(doc, section) for section in ("clusters", "users")}
     out = []
     for item in doc["contexts"]:
         name = str(item.get("name", ""))[:253] if isinstance(item, dict) else ""
         ctx = KubeconfigContext(context=name, cluster_name=cluster_name_for(name), server=None)
         out.append(ctx)
+        inlined = files.inlined
         try:
-            _fill(ctx, doc, item, source.parent)
+            _fill(ctx, index, item, files)
         except ValueError as exc:
             ctx.error = str(exc)
         except (TypeError, AttributeError, KeyError) as exc:  # a field of the wrong type
             ctx.error = f"context {name!r} is not a valid kubeconfig entry ({exc})"
+        if ctx.error:  # a context refused holds no copy: the budget is the others'
+            files.inlined = inlined
     return out
 
 
-def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) -> None:
+def _fill(
+    ctx: KubeconfigContext, index: dict[str, dict[str, Any] | None], item: Any, files: _Files
+) -> None:
     if not ctx.context:
         raise ValueError("a context without a name")
     spec = item.get("context") if isinstance(item, dict) else None
     if not isinstance(spec, dict):
         raise ValueError(f"context {ctx.context!r} has no 'context' section")
-    cluster = _named(doc, "clusters", str(spec.get("cluster", "")))
+    cluster = _named(index, "clusters", str(spec.get("cluster", "")))
     if cluster is None:
         raise ValueError(
             f"context {ctx.context!r} names cluster {spec.get('cluster')!r}, "
             "which is not in the file"
         )
     user_name = str(spec.get("user", ""))
-    user = _named(doc, "users", user_name) if user_name else {}
+    user = _named(index, "users", user_name) if user_name else {}
     if user is None:
         raise ValueError(
             f"context {ctx.context!r} names user {user_name!r}, which is not in the file"
@@ -302,14 +429,7 @@ def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) ->
     ctx.server = server.rstrip("/")
     read = ctx.files
 
-    _inline(cluster, base, "certificate-authority", "certificate-authority", read)
-    if cluster.get("certificate-authority-data"):
-        pem = _b64decode(cluster["certificate-authority-data"], "certificate-authority-data")
-        ctx.ca_pem = pem.decode("utf-8", errors="replace")
-        if "BEGIN CERTIFICATE" not in ctx.ca_pem:
-            raise ValueError(
-                f"context {ctx.context!r}: certificate-authority-data is not a PEM certificate"
-            )
+    ctx.ca_pem = _ca_pem(ctx.context, cluster, files, read)
     if cluster.get("insecure-skip-tls-verify"):
         ctx.insecure_skip_tls_verify = True
         ctx.warnings.append(
@@ -318,12 +438,12 @@ def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) ->
         )
 
     if user.get("tokenFile") and not user.get("token"):
-        user["token"] = _token_from_file(base, user["tokenFile"], read)
+        user["token"] = _token_from_file(files, user["tokenFile"], read)
     user.pop("tokenFile", None)
-    _inline(user, base, "client-certificate", "client-certificate", read)
-    _inline(user, base, "client-key", "client-key", read)
+    _inline(user, files, "client-certificate", "client-certificate", read)
+    _inline(user, files, "client-key", "client-key", read)
     ctx.auth, ctx.exec_command = _auth_kind(ctx.context, user)
-    ctx.runs = _what_it_runs(ctx.context, user, base, read)
+    ctx.runs = _what_it_runs(ctx.context, user, files, read)
     if ctx.auth == "none":
         ctx.warnings.append(f"context {ctx.context!r} has no credentials (anonymous access)")
 
@@ -344,6 +464,29 @@ def _fill(ctx: KubeconfigContext, doc: dict[str, Any], item: Any, base: Path) ->
         json.dumps(ctx.payload)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"context {ctx.context!r} holds a value that is not text ({exc})") from exc
+
+
+def _ca_pem(context: str, cluster: dict[str, Any], files: _Files, read: list[str]) -> str | None:
+    """A cluster's CA bundle (its ``certificate-authority`` file inlined), PEM certificates
+    only: a combined certificate + key PEM (a ``bundle.pem``) is refused whole, as its key
+    would go into the cache and ``clusters list --json`` with the bundle."""
+    named_file = cluster.get("certificate-authority") and not cluster.get(
+        "certificate-authority-data"
+    )
+    _inline(cluster, files, "certificate-authority", "certificate-authority", read)
+    if not cluster.get("certificate-authority-data"):
+        return None
+    pem = files.pem(cluster["certificate-authority-data"], "certificate-authority-data")
+    what = "certificate-authority file" if named_file else "certificate-authority-data"
+    if "BEGIN CERTIFICATE" not in pem:
+        raise ValueError(f"context {context!r}: {what} is not a PEM certificate")
+    try:
+        return validate_ca_bundle(pem)
+    except ValueError as exc:
+        raise ValueError(
+            f"context {context!r}: its {what} holds a private key ({exc}); point it at a "
+            "file of the CA certificates alone"
+        ) from None
 
 
 def _refuse_proxy(context: str, cluster: dict[str, Any]) -> None:
@@ -379,7 +522,7 @@ def _auth_kind(context: str, user: dict[str, Any]) -> tuple[str, str | None]:
     return "none", None
 
 
-def _what_it_runs(context: str, user: dict[str, Any], base: Path, read: list[str]) -> str | None:
+def _what_it_runs(context: str, user: dict[str, Any], files: _Files, read: list[str]) -> str | None:
     """What a context's credential runs or asks whenever it needs a token, in full (the
     command line and the environment it sets, values included; an auth provider and the
     issuer it asks): shown before the import, which needs the user's say for it. The values
@@ -412,7 +555,7 @@ def _what_it_runs(context: str, user: dict[str, Any], base: Path, read: list[str
         config = provider.get("config") or {}
         if not isinstance(config, dict):
             raise ValueError(f"context {context!r}: its auth-provider's config is not a mapping")
-        _inline(config, base, "idp-certificate-authority", "idp-certificate-authority", read)
+        _inline(config, files, "idp-certificate-authority", "idp-certificate-authority", read)
         asks = (
             [f"idp-issuer-url {config['idp-issuer-url']}"] if config.get("idp-issuer-url") else []
         )
