@@ -93,7 +93,7 @@ async def test_the_gpu_page_and_the_fleets_findings_read_the_same_nvidia_smi_gpu
     assert gpu.state is GpuState.CRITICAL and gpu.reading.key == "edge-1/gpu-node-1/gpu0"
     assert gpu.reading.pods == ["pid 48211 /usr/bin/python3 (71000 MiB)"]
 
-    found, unread = await read_metric_findings(NoDcgm(), [edge], NOW, kube=kube)  # type: ignore[arg-type]
+    found, unread, _ = await read_metric_findings(NoDcgm(), [edge], NOW, kube=kube)  # type: ignore[arg-type]
     (finding,) = [f for f in found["edge-1"] if f.domain is Domain.GPU]
     assert finding.severity is FindingSeverity.CRITICAL
     assert finding.subject == "gpu-node-1/gpu0" and "86 C" in finding.reason
@@ -147,7 +147,7 @@ async def test_where_nvidia_smi_cannot_run_the_gpus_are_not_read() -> None:
     assert "no Kubernetes session" in (unread["no-session"] or "")
     assert "no Kubernetes API" in (unread["no-api-gpus"] or "")
 
-    _, not_read = await read_metric_findings(NoDcgm(), clusters, NOW)  # type: ignore[arg-type]
+    _, not_read, _ = await read_metric_findings(NoDcgm(), clusters, NOW)  # type: ignore[arg-type]
     assert set(not_read) == {"no-session", "no-api-gpus"}
     assert all(Domain.GPU in per for per in not_read.values())
 

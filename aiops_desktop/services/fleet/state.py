@@ -129,31 +129,16 @@ async def read_metric_findings(
     kube: ExecReader | None = None,
     recorded: bool = False,
     thresholds: Callable[[], Awaitable[Thresholds]] | None = None,
-) -> tuple[PerCluster, Unread]:
+) -> tuple[PerCluster, Unread, GpuFleet | None]:
     """GPU health, the PTP board and kube-state-metrics over every cluster's Prometheus at
-    once, as findings (a capture's export runs it too, so the capture holds its answers); and
-    the clusters whose queries failed, per domain: none found there is not "none there".
+    once, as findings (a capture's export runs it too, so the capture holds its answers); the
+    clusters whose queries failed, per domain: none found there is not "none there"; and the
+    GPUs read (None: no cluster to read: ``GpusGone`` compares them with the last read's).
     The GPUs are read as the GPU page reads them (``read_gpus``: DCGM, else nvidia-smi in the
     driver pods through ``kube``; a cluster known to have GPUs that neither can read is GPU
     "not read", never OK); ``recorded``: a capture's answers, no exec; ``thresholds``: the
     nodes' PtpConfig profile bands (as the PTP page judges them; the default band without),
     read while the GPUs and kube-state-metrics are."""
-    found, unread, _ = await _read_metric_findings(
-        queries, clusters, now, kube=kube, recorded=recorded, thresholds=thresholds
-    )
-    return found, unread
-
-
-async def _read_metric_findings(
-    queries: MultiClusterQuery,
-    clusters: list[Cluster],
-    now: datetime,
-    *,
-    kube: ExecReader | None = None,
-    recorded: bool = False,
-    thresholds: Callable[[], Awaitable[Thresholds]] | None = None,
-) -> tuple[PerCluster, Unread, GpuFleet | None]:
-    """``read_metric_findings``, and the GPUs read (None: no cluster to read)."""
     from aiops_desktop.services.gpu_cnf.gpu_fallback import read_gpus
     from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
 
@@ -264,7 +249,7 @@ class FleetState:
         clusters = [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
         now = self._clock()
         (found, unread, gpus), (sriov, self._kube_read, self._kube_errors) = await asyncio.gather(
-            _read_metric_findings(
+            read_metric_findings(
                 self._queries,
                 clusters,
                 now,
