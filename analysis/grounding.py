@@ -3,11 +3,14 @@
 The app hands the model numbered evidence items (``E1`` ...), never raw data, and asks for a
 short explanation that cites them in brackets (``[E2]``). ``verify`` then reads the answer
 sentence by sentence: a sentence is *verified* when it cites at least one item that exists and
-every number in it matches a number of the items it cites (as written: "7.3" matches 7.31,
-"0.8" matches 0.82, "82" matches a fraction 0.82, "10:03" matches 10:03:12; a whole number
-must be exact once rounded, so a wrong year or count does not pass); anything else is
-*unverified*, with the reason, and the page shows it so. Nothing here trusts the model's
-words: ids and numbers are matched, never interpreted.
+every number, time, date and name in it matches those of the items it cites (as written: "7.3"
+matches 7.31, "0.8" matches 0.82, "82 %" matches a fraction 0.82, "10:03" matches 10:03:12,
+"2026-12-04" or "December 4" a date 2026-12-04, "du-2" a name du-2; a whole number must be
+exact once rounded, and a date's parts or a name's digits are no count, so a wrong year or
+count does not pass). A sentence that cites real items but has no number, time or date is
+*cited, not checked*: nothing in it could be matched. Anything else is *unverified*, with the
+reason, and the page shows it so. Nothing here trusts the model's words: ids and numbers are
+matched, never interpreted.
 """
 
 from __future__ import annotations
@@ -21,8 +24,19 @@ from enum import StrEnum
 _ID = r"[A-Z]\d{1,3}"
 _CITATION = re.compile(rf"\[\s*({_ID}(?:\s*[,;]\s*{_ID})*)\s*\]")
 _CITED_ID = re.compile(_ID)
-#: a clock time (10:03, 10:03:12), a date part, or a number (-1.5e-3, 12,345, 99.9%)
+#: a clock time (10:03, 10:03:12), a date (2026-12-04; "December 4, 2026", "4 Dec"), a name
+#: with digits ("du-2", "INC-20261204-205144-44416e"; matched whole, as "gpu-3" of
+#: "ran-east/gpu-3"), or a number (-1.5e-3, 12,345, 99.9%)
 _TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+_DATE = re.compile(r"(?<![\w.-])(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_MONTH = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+          r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")  # fmt: skip
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_WORD_DATE = re.compile(rf"\b(?:{_MONTH}\s+{_DAY}|{_DAY}\s+{_MONTH})(?:,?\s+(\d{{4}}))?\b")
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_NAME = re.compile(r"(?<![\w-])[A-Za-z]\w*(?:-\w+)+")
+#: after a number, what makes it a percentage (only then is 0.82 written "82")
+_PERCENT = re.compile(r"\s?(?:%|percent\b|per cent\b)")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[(\"'])|\n+")
 #: the reply's length the app reads (a model that rambles is cut, and says so)
@@ -31,7 +45,14 @@ MAX_EXPLANATION_CHARS = 4000
 
 class Verdict(StrEnum):
     VERIFIED = "verified"
+    #: cites real items, but has no number, time or date: nothing in it could be matched
+    CITED = "cited, not checked"
     UNVERIFIED = "unverified"
+
+
+#: the reason a cited sentence gives: a page that reads "no reasons" as verified must not
+#: say so of a claim nothing checked ("a failed power supply [C1]")
+NOT_CHECKED = "nothing in it (a number, time or date) could be checked against the items it cites"
 
 
 @dataclass(frozen=True)
@@ -51,7 +72,7 @@ class Sentence:
     text: str
     verdict: Verdict
     cited: list[str] = field(default_factory=list)
-    #: why it is unverified ("cites E9, which is not in the evidence"); empty when verified
+    #: why it is not verified ("cites E9, which is not in the evidence"); empty when verified
     reasons: list[str] = field(default_factory=list)
 
 
@@ -65,12 +86,18 @@ class Explanation:
         return sum(s.verdict is Verdict.VERIFIED for s in self.sentences)
 
     @property
+    def unchecked(self) -> int:
+        """Sentences that are cited, not checked (``Verdict.CITED``)."""
+        return sum(s.verdict is Verdict.CITED for s in self.sentences)
+
+    @property
     def unverified(self) -> int:
-        return len(self.sentences) - self.verified
+        return sum(s.verdict is Verdict.UNVERIFIED for s in self.sentences)
 
     def as_json(self) -> dict[str, object]:
         return {
             "verified": self.verified,
+            "unchecked": self.unchecked,
             "unverified": self.unverified,
             "truncated": self.truncated,
             "sentences": [
@@ -86,11 +113,27 @@ def evidence_text(items: list[EvidenceItem]) -> str:
     return "\n".join(f"[{i.id}] {i.text}" for i in items)
 
 
+def _bare(text: str) -> str:
+    """``text`` without what is matched whole (citations, dates, times, names): the numbers
+    left are counts and measures. A date's month or an id's digits counted as numbers once,
+    so "12 signals" was verified by a date in December."""
+    for pattern in (_CITATION, _WORD_DATE, _DATE, _TIME, _NAME):
+        text = pattern.sub(" ", text)
+    return text
+
+
+def _dates_in(text: str) -> set[tuple[int, int, int]]:
+    return {(int(y), int(m), int(d)) for y, m, d in _DATE.findall(text)}
+
+
+def _names_in(text: str) -> set[str]:
+    return {n.lower() for n in _NAME.findall(text) if any(c.isdigit() for c in n)}
+
+
 def _numbers_in(text: str) -> list[float]:
-    """The numbers of a text, clock times and citation ids left out."""
-    text = _CITATION.sub(" ", _TIME.sub(" ", text))
+    """The numbers of a text, clock times, dates, names and citation ids left out."""
     found = []
-    for raw in _NUMBER.findall(text):
+    for raw in _NUMBER.findall(_bare(text)):
         try:
             found.append(float(raw.replace(",", "")))
         except ValueError:  # pragma: no cover (the pattern only matches numbers)
@@ -103,16 +146,17 @@ def _decimals(raw: str) -> int:
     return len(mantissa.split(".")[1]) if "." in mantissa else 0
 
 
-def _matches(written: str, value: float, known: list[float]) -> bool:
+def _matches(written: str, value: float, known: list[float], *, percent: bool = False) -> bool:
     """``written`` as the model wrote it matches a known number rounded the same way ("92" of
-    92.4, "0.8" of 0.82), or a fraction's percentage form (0.82 -> 82; not 1: a count of 1
-    is no "100"). Only a number written with decimals may also be within 1 % of it (its own
-    rounding, "1.52e+04" of 15240): an integer must be the value as displayed, or a wrong
-    year, date part or count would pass."""
+    92.4, "0.8" of 0.82), or, written as a percentage (``percent``), a fraction's percentage
+    form (0.82 -> "82 %"; not 1: a count of 1 is no "100 %"). Only a number written with
+    decimals may also be within 1 % of it (its own rounding, "1.52e+04" of 15240): an integer
+    must be the value as displayed, or a wrong year or count would pass."""
     places = _decimals(written)
     for k in known:
-        # the x100 form only for fractions: else a baseline of 45 would verify "4500"
-        for candidate in (k, k * 100) if 0 < abs(k) < 1 else (k,):
+        # the x100 form only for fractions written as a percentage: else a baseline of 45
+        # would verify "4500", a confidence of 0.50 "50 pods"
+        for candidate in (k, k * 100) if percent and 0 < abs(k) < 1 else (k,):
             if not math.isfinite(candidate):
                 continue
             if round(candidate, places) == round(value, places):
@@ -122,19 +166,42 @@ def _matches(written: str, value: float, known: list[float]) -> bool:
     return False
 
 
-def _check_numbers(sentence: str, cited: list[EvidenceItem]) -> list[str]:
+def _check_numbers(sentence: str, cited: list[EvidenceItem]) -> tuple[list[str], bool]:
+    """Why ``sentence``'s numbers, times, dates and names are not those of the items it
+    cites, and whether it had a number, time or date to check at all (a name is no check:
+    "du-2 has a failed power supply" says nothing the items confirm)."""
     known = [n for item in cited for n in item.numbers]
     times = {t for item in cited for t in _TIME.findall(item.text)}
+    dates = {d for item in cited for d in _dates_in(item.text)}
+    names = {n for item in cited for n in _names_in(item.text)}
     reasons = []
-    for t in _TIME.findall(sentence):
+    text = _CITATION.sub(" ", sentence)
+    checked = False
+    for t in _TIME.findall(text):
+        checked = True
         if not any(k == t or k.startswith(t + ":") for k in times):
             reasons.append(f"the time {t} is in none of the items it cites")
-    bare = _CITATION.sub(" ", _TIME.sub(" ", sentence))
-    for raw in _NUMBER.findall(bare):
-        value = float(raw.replace(",", ""))
-        if not _matches(raw.replace(",", ""), value, known):
-            reasons.append(f"the number {raw} is in none of the items it cites")
-    return reasons
+    for m in _DATE.finditer(text):
+        checked = True
+        if (int(m[1]), int(m[2]), int(m[3])) not in dates:
+            reasons.append(f"the date {m[0]} is in none of the items it cites")
+    for m in _WORD_DATE.finditer(text):
+        checked = True
+        month = _MONTHS.index((m[1] or m[4])[:3]) + 1
+        day, year = int(m[2] or m[3]), m[5]
+        if not any((mo, d) == (month, day) and year in (None, str(y)) for y, mo, d in dates):
+            reasons.append(f"the date {m[0]} is in none of the items it cites")
+    for name in _NAME.findall(text):
+        if any(c.isdigit() for c in name) and name.lower() not in names:
+            reasons.append(f"the name {name} is in none of the items it cites")
+    bare = _bare(text)
+    for m in _NUMBER.finditer(bare):
+        checked = True
+        raw = m[0].replace(",", "")
+        percent = _PERCENT.match(bare, m.end()) is not None
+        if not _matches(raw, float(raw), known, percent=percent):
+            reasons.append(f"the number {m[0]} is in none of the items it cites")
+    return reasons, checked
 
 
 def split_sentences(text: str) -> list[str]:
@@ -151,10 +218,17 @@ def verify(text: str, evidence: list[EvidenceItem]) -> Explanation:
         cited = list(dict.fromkeys(cited))
         reasons = [f"cites {i}, which is not in the evidence" for i in cited if i not in by_id]
         real = [by_id[i] for i in cited if i in by_id]
+        checked = False
         if not cited:
             reasons.append("cites no evidence item")
         else:
-            reasons += _check_numbers(sentence, real)
-        verdict = Verdict.UNVERIFIED if reasons else Verdict.VERIFIED
+            wrong, checked = _check_numbers(sentence, real)
+            reasons += wrong
+        if reasons:
+            verdict = Verdict.UNVERIFIED
+        elif not checked:
+            verdict, reasons = Verdict.CITED, [NOT_CHECKED]
+        else:
+            verdict = Verdict.VERIFIED
         sentences.append(Sentence(sentence, verdict, cited, reasons))
     return Explanation(sentences, truncated)

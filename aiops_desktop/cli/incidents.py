@@ -63,7 +63,9 @@ def add_commands(sub: Any) -> None:
     rca.add_argument(
         "--explain", action="store_true",
         help="also ask the local model (`llm set`) to explain it; each sentence is checked "
-        "against the evidence and marked verified or unverified",
+        "against the evidence and marked verified (its numbers, times, dates and names match "
+        "the items it cites), not checked (it cites items but holds nothing to match) or "
+        "unverified",
     )  # fmt: skip
     rca.set_defaults(handler=_rca)
 
@@ -132,6 +134,7 @@ TIMELINE_SHOWN = 5
 
 async def _rca(core: Core, args: argparse.Namespace, io: Io) -> int:
     from aiops_desktop.services.intelligence.rca import nothing_read
+    from analysis.grounding import Verdict
 
     result, incident = await _analysed(core, args, io)
     empty = nothing_read(result)
@@ -160,12 +163,15 @@ async def _rca(core: Core, args: argparse.Namespace, io: Io) -> int:
         e = explained.explanation
         out = io.out
         out.write(f"\nExplanation by the local model: {e.verified} of {len(e.sentences)} "
-                  "sentences verified against the evidence\n")  # fmt: skip
+                  f"sentences verified against the evidence; {e.unchecked} cited, not checked; "
+                  f"{e.unverified} unverified\n")  # fmt: skip
+        # a sentence that cites real items but holds nothing to match is not checked, never
+        # "verified"; a verdict not known here is said as the worst
+        marks = {Verdict.VERIFIED: "verified", Verdict.CITED: "NOT CHECKED"}
         for s in e.sentences:
-            mark = "verified  " if not s.reasons else "UNVERIFIED"
-            out.write(f"  [{mark}] {one_line(s.text)}\n")
+            out.write(f"  [{marks.get(s.verdict, 'UNVERIFIED'):11}] {one_line(s.text)}\n")
             for reason in s.reasons:
-                out.write(f"               {one_line(reason)}\n")
+                out.write(f"                {one_line(reason)}\n")
     return said
 
 

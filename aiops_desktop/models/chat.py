@@ -93,8 +93,9 @@ class ChatSession(DomainModel):
     updated_at: datetime = Field(default_factory=utcnow)
 
     def context_window(self) -> list[ChatMessage]:
-        """The messages sent to the model: at most the last 50 (and ``MAX_CONTEXT_BYTES`` of
-        them besides the newest turn: services/assistant/chat.py ``within_budget``)."""
+        """The messages sent to the model: at most the last 50, then cut to
+        ``MAX_CONTEXT_BYTES`` (the newest turn last, its current round's results cut with a
+        note: services/assistant/chat.py ``within_budget``)."""
         return self.messages[-MAX_CONTEXT_MESSAGES:]
 
 

@@ -208,8 +208,11 @@ class RcaReport:
 @dataclass(frozen=True)
 class ExplainedSentence:
     text: str
-    verified: bool
+    verified: bool  # its verdict is "verified": it cites evidence and its facts match
     reasons: list[str] = field(default_factory=list)  # why not verified
+    #: analysis/grounding.py's verdict ("verified", "cited, not checked", "unverified");
+    #: shown by it, but a sentence is shown verified only when ``verified`` says so
+    verdict: str = ""
 
 
 @dataclass(frozen=True)

@@ -89,4 +89,4 @@ def test_no_tolerance_lets_a_wrong_integer_count_or_date_through() -> None:
     for text in right:
         assert verify(text, items).sentences[0].verdict is Verdict.VERIFIED, text
     reasons = verify("The incident opened on 2025-12-04 [I1].", items).sentences[0].reasons
-    assert reasons == ["the number 2025 is in none of the items it cites"]
+    assert reasons == ["the date 2025-12-04 is in none of the items it cites"]

@@ -158,7 +158,9 @@ async def test_a_follow_up_after_a_tool_heavy_turn_stays_within_the_budget(
     session = chat.new_session()
     await chat.ask(session, "GPU and PTP health?")
     turn = server.requests[-1]["messages"]
-    assert len(json.dumps(turn)) > MAX_CONTEXT_BYTES  # the turn itself is sent whole
+    # the turn itself is cut to the budget too: its earlier rounds' results left out
+    assert len(json.dumps(turn)) <= MAX_CONTEXT_BYTES
+    assert any(m["role"] == "tool" and m["content"] == LEFT_OUT for m in turn)
     await chat.ask(session, "and since when?")
     follow_up = server.requests[-1]["messages"]
     assert len(json.dumps(follow_up)) <= MAX_CONTEXT_BYTES
@@ -187,8 +189,9 @@ def test_older_turns_are_dropped_whole_when_stubs_are_not_enough() -> None:
     newest = tool_turn("now", MAX_CONTEXT_BYTES * 2)
     wire = wire_messages(ChatSession(messages=older + newest), "system prompt")
     assert wire[0] == {"role": "system", "content": "system prompt"}
-    # the newest turn whole, however large; older turns only while they fit
-    assert wire[-4]["content"] == "now" and wire[-2]["content"] == "r" * MAX_CONTEXT_BYTES * 2
+    # the newest turn's question and call kept; its result, too large alone, cut with a note
+    assert wire[-4]["content"] == "now" and wire[-2]["role"] == "tool"
+    assert wire[-2]["content"].endswith(f"of {MAX_CONTEXT_BYTES * 2:,} characters]")
     assert wire[1]["role"] == "user"  # never a reply or a result without its question
     small = wire_messages(ChatSession(messages=older + tool_turn("now", 10)), "system prompt")
     assert len(json.dumps(small)) <= MAX_CONTEXT_BYTES

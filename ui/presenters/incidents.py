@@ -23,6 +23,7 @@ from aiops_desktop.services.intelligence.incidents import INCIDENTS_CHANGED, Inc
 from aiops_desktop.services.intelligence.rca import RcaResult, RcaService, nothing_read
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from analysis.grounding import Verdict
 from ui.presenters.base import Presenter
 
 #: an analysis and the incident it is of (None: a cluster at a moment)
@@ -178,7 +179,8 @@ class IncidentsPresenter(Presenter):
                                  on_text=self.sig_explain_text.emit)  # fmt: skip
             e = done.explanation
             self.sig_explained.emit(ExplanationView(
-                [ExplainedSentence(s.text, not s.reasons, s.reasons) for s in e.sentences],
+                [ExplainedSentence(s.text, s.verdict is Verdict.VERIFIED, s.reasons,
+                                   s.verdict.value) for s in e.sentences],
                 [(i.id, i.text) for i in done.evidence],
                 reply_stats(done.reply.completion_tokens, done.reply.total_ms),
                 e.truncated,

@@ -24,6 +24,7 @@ from aiops_desktop.models.fleet import Domain
 from aiops_desktop.models.incidents import ExplanationView, Incident, RcaReport
 from aiops_desktop.models.observability import pod_entity, service_of_pod
 from aiops_desktop.models.text import time_text
+from analysis.grounding import Verdict
 from ui.theme import Theme
 from ui.views.page import page_title, scrolled
 from ui.views.rows_table import Row
@@ -42,8 +43,9 @@ EXPLANATION_MIN_HEIGHT = 200
 class RcaPanel(QWidget):
     """The root-cause analysis of one incident: ranked causes, their evidence charts and the
     runbook's next checks; "Explain" asks the local model to tell it, each of its sentences
-    marked verified (it cites evidence, its numbers match) or not. A cause that is a pod has
-    its error logs and its service's failing traces one click away. Signals: sig_explain(),
+    marked verified (it cites evidence, its numbers, times, dates and names match), cited, not
+    checked (it cites evidence but holds nothing to match) or unverified. A cause that is a pod
+    has its error logs and its service's failing traces one click away. Signals: sig_explain(),
     sig_logs(cluster, labels, epoch s, errors only), sig_traces(cluster, service, epoch s)."""
 
     sig_explain = Signal()
@@ -118,18 +120,23 @@ class RcaPanel(QWidget):
         """The model's words are escaped: its sentences are data, never markup."""
         self._streamed.start()  # the streamed draft's pending redraw would replace this
         ok, warn = self._theme.status("OK"), self._theme.severity("warning")
+        muted = self._theme.color("text_muted")
         parts = []
         for s in view.sentences:
-            text = html.escape(s.text)
+            text, why = html.escape(s.text), html.escape("; ".join(s.reasons))
             if s.verified:
                 parts.append(f'<p><span style="color:{ok}">&#10003; verified</span> {text}</p>')
-            else:
-                why = html.escape("; ".join(s.reasons))
+            elif s.verdict == Verdict.CITED:  # neither checked true nor found false: neutral
+                parts.append(f'<p><span style="color:{muted}">&#9675; {Verdict.CITED.value}'
+                             f"</span> {text}<br/><small>{why}</small></p>")  # fmt: skip
+            else:  # unverified, or a verdict this page does not know: the warning
                 parts.append(f'<p><span style="color:{warn}">&#9888; unverified</span> {text}'
                              f'<br/><small>{why}</small></p>')  # fmt: skip
         verified = sum(s.verified for s in view.sentences)
+        cited = sum(not s.verified and s.verdict == Verdict.CITED for s in view.sentences)
         head = (f"<p><b>{verified} of {len(view.sentences)} sentences verified against the "
-                f"evidence</b> ({html.escape(view.stats)})"
+                "evidence" + (f" ({cited} {Verdict.CITED.value})" if cited else "")
+                + f"</b> · {html.escape(view.stats)}"
                 + (" · cut at its length limit" if view.truncated else "") + "</p>")  # fmt: skip
         evidence = "".join(f"<li><b>{html.escape(i)}</b> {html.escape(t)}</li>"
                            for i, t in view.evidence)  # fmt: skip

@@ -1,8 +1,9 @@
 """Chat with the local model over the app's read-only tools.
 
 One turn (``ChatService.ask``): the person's question joins the session; the model gets the
-persona's system prompt, the clusters in focus and the session's last 50 messages (older tool
-results left out past ``MAX_CONTEXT_BYTES``, then older turns; the newest turn whole), and may ask
+persona's system prompt, the clusters in focus and the session's last 50 messages (past
+``MAX_CONTEXT_BYTES``: older tool results left out, then older turns, then the newest turn's
+earlier rounds' results; a round's results too large alone are cut, with a note), and may ask
 for tools (only the persona's; several per reply, at most ``MAX_CALLS_PER_ROUND``, for at most
 ``MAX_TOOL_ROUNDS`` replies, then it must answer: a call it still asks for is not run). Each
 call runs through the ``ToolBox`` (validated, bounded, redacted); a malformed call comes back to
@@ -59,6 +60,8 @@ STOPPED = " [stopped]"
 CUT_OFF = " [cut off]"
 TITLE_CHARS = 60
 LEFT_OUT = "[older tool result left out to keep the request small: call the tool again if needed]"
+#: ends a result of the current round cut to fit the request (the session keeps it whole)
+RESULT_CUT = " [cut to keep the request small: the first {kept:,} of {whole:,} characters]"
 
 
 @dataclass(frozen=True)
@@ -135,34 +138,86 @@ def wire_messages(session: ChatSession, system: str) -> list[dict[str, Any]]:
 
 
 def within_budget(wire: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
-    """``wire`` cut to about ``budget`` bytes: every tool result was re-sent with each later
+    """``wire`` cut to ``budget`` bytes of JSON: every tool result was re-sent with each later
     request (16 KiB each, a follow-up of one tool-heavy turn ~23k tokens: a small local model
     refused it or silently dropped the system prompt). Older tool results go first, each for a
-    one-line stub (its call is still answered), then the oldest turns whole; the system prompt
-    and the newest turn (from the last question on) always stay."""
+    one-line stub (its call is still answered), then the oldest turns whole, then the newest
+    turn's earlier rounds' results (4 calls a round of 16 KiB each sent 64 KiB after one round,
+    320 KiB after five: the turn failed before any answer); the current round's results are
+    cut last, each to an even share, with a note. The system prompt, the questions, replies
+    and calls are never cut: past what they take, the budget holds."""
     sizes = [len(json.dumps(m)) for m in wire]
-    total = sum(sizes)
+    total = sum(sizes) + 2 * len(wire)  # as json.dumps(wire) writes it: "[", ", ", "]"
     if total <= budget:
         return wire
     questions = [i for i, m in enumerate(wire) if m["role"] == "user"]
     newest = questions[-1] if questions else 1  # no question in sight: all is the newest turn
-    wire = list(wire)
-    for i in range(1, newest):
-        if total <= budget:
-            break
+
+    def left_out(i: int) -> None:
+        nonlocal total
         if wire[i]["role"] == "tool" and wire[i]["content"] != LEFT_OUT:
             wire[i] = {**wire[i], "content": LEFT_OUT}
             stub = len(json.dumps(wire[i]))
             total, sizes[i] = total - sizes[i] + stub, stub
+
+    wire = list(wire)
+    for i in range(1, newest):
+        if total <= budget:
+            break
+        left_out(i)
     # still over: the oldest turn goes whole, up to the next question (a result never
     # outlives its call, a reply never its question)
     starts = [i for i in questions if 1 < i < newest]
     cut = 1
     while total > budget and cut < newest:
         end = starts.pop(0) if starts else newest
-        total -= sum(sizes[cut:end])
+        total -= sum(sizes[cut:end]) + 2 * (end - cut)
         cut = end
-    return wire[:1] + wire[cut:]
+    wire, sizes = wire[:1] + wire[cut:], sizes[:1] + sizes[cut:]
+    # still over: the newest turn itself, its earlier rounds' results first, oldest first
+    rounds = [i for i, m in enumerate(wire) if m["role"] == "assistant" and m.get("tool_calls")]
+    current = rounds[-1] if rounds else len(wire)
+    for i in range(1, current):
+        if total <= budget:
+            break
+        left_out(i)
+    if total > budget:
+        _cut_results(wire, sizes, [i for i in range(current, len(wire))
+                                   if wire[i]["role"] == "tool"], total - budget)  # fmt: skip
+    return wire
+
+
+def _cut_results(wire: list[dict[str, Any]], sizes: list[int], results: list[int],
+                 over: int) -> None:  # fmt: skip
+    """The current round's ``results`` cut by ``over`` bytes in all (``wire`` changed in
+    place, its messages replaced): what is left is shared evenly, a result that needs less
+    than its share kept whole (an error line is not cut to make room for a large answer)."""
+    need = {i: sizes[i] for i in results}
+    room = sum(need.values()) - over
+    for n, i in enumerate(sorted(results, key=need.__getitem__)):
+        share = room // (len(results) - n)
+        if need[i] > share:
+            shell = len(json.dumps({**wire[i], "content": ""}))
+            wire[i] = {**wire[i], "content": _start_of(wire[i]["content"], share - shell)}
+            need[i] = len(json.dumps(wire[i]))
+        room -= need[i]
+
+
+def _start_of(text: str, room: int) -> str:
+    """The longest start of ``text`` that, with ``RESULT_CUT`` after it, is at most ``room``
+    characters of JSON (escapes counted; only the note when even none of it fits)."""
+
+    def cut(kept: int) -> str:
+        return text[:kept] + RESULT_CUT.format(kept=kept, whole=len(text))
+
+    low, high = 0, len(text)
+    while low < high:  # the most it keeps that fits
+        mid = (low + high + 1) // 2
+        if len(json.dumps(cut(mid))) - 2 <= room:
+            low = mid
+        else:
+            high = mid - 1
+    return cut(low)
 
 
 def nesting(text: str) -> int:

@@ -1,7 +1,8 @@
 """ "Explain" on an incident or an RCA result: the model gets the evidence the app stands behind
 (numbered items, not raw data) and writes a short explanation that cites them; every sentence
-is then checked against the items (analysis/grounding.py) and shown verified or not. Without
-a model configured, nothing is sent and the analysis stands on its own."""
+is then checked against the items (analysis/grounding.py) and shown verified, cited but not
+checked (nothing in it to match), or unverified. Without a model configured, nothing is sent
+and the analysis stands on its own."""
 
 from __future__ import annotations
 

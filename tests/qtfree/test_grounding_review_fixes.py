@@ -1,0 +1,83 @@
+"""Review fixes to grounded explanations: a date's parts, an id's digits and a fraction's x100
+form are no evidence for a count; a sentence with no number that cites a real item is "cited,
+not checked", never "verified"."""
+
+from __future__ import annotations
+
+from analysis.grounding import EvidenceItem, Verdict, verify
+
+ITEMS = [
+    EvidenceItem("I1", "Incident INC-20261204-205144-44416e: PTP holdover on ran-east; severity "
+                 "CRITICAL; opened 2026-12-04 20:51:44 UTC; clusters ran-east; 3 signals."),
+    EvidenceItem("C1", "Likely cause number 1: node du-2, confidence 0.50, first change "
+                 "2026-12-04 20:49:10 UTC."),
+    EvidenceItem("E1", "openshift_ptp_offset_ns on ran-east du-2/ens1f0: robust z 7.3, "
+                 "baseline 12, peak 1.524e+04, first deviation 2026-12-04 20:49:10 UTC."),
+]  # fmt: skip
+
+
+def verdict(text: str) -> Verdict:
+    return verify(text, ITEMS).sentences[0].verdict
+
+
+def test_a_date_part_or_an_id_digit_is_no_evidence_for_a_count() -> None:
+    wrong = {
+        "The incident has 12 signals [I1].": "the number 12",  # 12 is the month
+        "It started on 4 clusters [I1].": "the number 4",  # 4 is the day
+        "2026 pods restarted [C1].": "the number 2026",  # a year, not a count
+        "205144 rows were read [I1].": "the number 205144",  # a part of the incident's id
+        "2 NICs failed [C1].": "the number 2",  # the 2 of du-2
+        "The incident opened on 2026-12-05 [I1].": "the date 2026-12-05",
+        "It opened on December 5 [I1].": "the date December 5",
+        "gpu-9 drifted by 12 ns [E1].": "the name gpu-9",  # a name is matched whole
+    }
+    for text, said in wrong.items():
+        sentence = verify(text, ITEMS).sentences[0]
+        assert sentence.verdict is Verdict.UNVERIFIED, text
+        assert sentence.reasons == [f"{said} is in none of the items it cites"], text
+
+
+def test_dates_times_names_and_real_counts_still_verify() -> None:
+    right = [
+        "The incident has 3 signals [I1].",
+        "The incident opened on 2026-12-04 at 20:51 [I1].",
+        "It opened on December 4, 2026 [I1].",
+        "It opened on 4 Dec 2026 [I1].",
+        "The offset on du-2 left its baseline of 12 on 2026-12-04 [E1].",
+        "INC-20261204-205144-44416e has 3 signals [I1].",
+        "du-2/ens1f0 reached 1.524e+04 ns from 12 [E1].",
+    ]
+    for text in right:
+        assert verdict(text) is Verdict.VERIFIED, (text, verify(text, ITEMS).sentences[0])
+
+
+def test_the_percentage_form_needs_a_percent_sign() -> None:
+    assert verdict("50 pods were affected on du-2 [C1].") is Verdict.UNVERIFIED
+    assert verdict("Its confidence is 0.50 [C1].") is Verdict.VERIFIED
+    for text in ("Its confidence is 50% [C1].", "Its confidence is 50 % [C1].",
+                 "Its confidence is 50 percent [C1]."):  # fmt: skip
+        assert verdict(text) is Verdict.VERIFIED, text
+    # a percent sign does not turn a count into a fraction's form
+    assert verdict("300% more signals [I1].") is Verdict.UNVERIFIED
+
+
+def test_a_cited_sentence_without_a_number_is_cited_not_checked() -> None:
+    text = ("The cause is a failed power supply on the hub [C1]. "
+            "The incident has 3 signals [I1]. "
+            "The hub is on fire. "
+            "A cable was cut [C9].")  # fmt: skip
+    result = verify(text, ITEMS)
+    assert [s.verdict for s in result.sentences] == [
+        Verdict.CITED, Verdict.VERIFIED, Verdict.UNVERIFIED, Verdict.UNVERIFIED
+    ]  # fmt: skip
+    assert Verdict.CITED.value == "cited, not checked"
+    assert (result.verified, result.unchecked, result.unverified) == (1, 1, 2)
+    # a reason, so that a page reading "no reasons" as "verified" never says so of it
+    assert result.sentences[0].reasons == [
+        "nothing in it (a number, time or date) could be checked against the items it cites"
+    ]
+    shown = result.as_json()
+    assert (shown["verified"], shown["unchecked"], shown["unverified"]) == (1, 1, 2)
+    assert shown["sentences"][0]["verdict"] == "cited, not checked"  # type: ignore[index]
+    # a name alone is no check either
+    assert verdict("du-2 is the likely cause [C1].") is Verdict.CITED
