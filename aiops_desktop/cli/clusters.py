@@ -371,6 +371,7 @@ async def _import(core: Core, args: argparse.Namespace, io: Io) -> int:
     if args.json:
         payload = {
             "imported": [c.name for c in report.imported],
+            "replaced": [c.name for c in report.replaced],
             "skipped": [{"context": c, "reason": r} for c, r in report.skipped],
             "warnings": report.warnings,
         }
@@ -378,9 +379,12 @@ async def _import(core: Core, args: argparse.Namespace, io: Io) -> int:
     else:
         for c in report.imported:
             out.write(f"imported {c.name} (context {c.display_name!r})\n")
+        for c in report.replaced:  # registered by an import before: the same cluster
+            context = c.credential.context if c.credential else c.display_name
+            out.write(f"credential replaced: {c.name} (context {context!r})\n")
         for ctx, reason in report.skipped:
             out.write(f"skipped context {ctx!r}: {reason}\n")
-    if not report.imported:
+    if not report.imported and not report.replaced:
         return EXIT_USAGE
     return EXIT_PARTIAL if report.skipped else EXIT_OK
 

@@ -42,6 +42,8 @@ class ClusterSpec:
 @dataclass
 class ImportReport:
     imported: list[Cluster] = field(default_factory=list)
+    #: clusters a context of the file had registered before: their credential replaced
+    replaced: list[Cluster] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (context, reason)
     warnings: list[str] = field(default_factory=list)
 

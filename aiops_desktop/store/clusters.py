@@ -6,13 +6,17 @@ over or deleted here: the person may want to repair it (store/bodies.py)."""
 from __future__ import annotations
 
 import logging
+import re
+import shlex
 import sqlite3
 from collections.abc import Iterable
 from concurrent.futures import Future
 from uuid import UUID
 
+from pydantic import ValidationError
+
 from aiops_desktop.models import Cluster
-from aiops_desktop.store.bodies import DamagedRowError, read_one
+from aiops_desktop.store.bodies import DamagedRowError
 from aiops_desktop.store.database import Database
 
 log = logging.getLogger("aiops.store")
@@ -23,10 +27,38 @@ def _what(cluster_id: object, name: object) -> str:
     return f"cluster {str(name)!r} (id {str(cluster_id)!r})"
 
 
+#: a quoted value in a model's own message (a name, a URL): a damaged row may hold anything
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _why(exc: ValidationError) -> str:
+    """Why a row cannot be read, in one line: where, and the first error's message; never
+    a value from the row (pydantic's own messages hold none; the model's may quote one)."""
+    errors = exc.errors()
+    if not errors:
+        return type(exc).__name__
+    first = errors[0]
+    where = ".".join(str(p)[:40] for p in first["loc"]) or "the record"
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] in ("value_error", "assertion_error"):
+        msg = _QUOTED.sub("…", msg)
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return " ".join(f"{where}: {msg[:160]}{more}".split())
+
+
 def _read(row: Iterable[object]) -> Cluster:
-    """A (id, name, doc) row as its Cluster; damaged: DamagedRowError naming it."""
+    """A (id, name, doc) row as its Cluster; damaged: DamagedRowError naming it and why."""
     cluster_id, name, doc = row
-    return read_one(Cluster, doc, _what(cluster_id, name))
+    try:
+        return Cluster.model_validate_json(doc if isinstance(doc, str | bytes) else "")
+    except ValidationError as exc:
+        why = _why(exc)
+    except ValueError as exc:
+        why = type(exc).__name__
+    raise DamagedRowError(
+        f"the cache's record of {_what(cluster_id, name)} is damaged and cannot be read "
+        f"({why}); the rest of the cache is unaffected"
+    )
 
 
 class ClusterRepository:
@@ -104,6 +136,35 @@ class ClusterRepository:
 
         return self._db.write(op)
 
+    def delete_damaged(self, name: str) -> Future[tuple[UUID, list[tuple[str, str]]] | None]:
+        """Delete the damaged row named ``name`` (the person's ``clusters remove NAME``; a
+        row that reads is left: None, as for no row), with the record of the keyring entries
+        written for it; its id and those entries (service, key), for the keyring."""
+
+        def op(conn: sqlite3.Connection) -> tuple[UUID, list[tuple[str, str]]] | None:
+            row = conn.execute("SELECT id, name, doc FROM clusters WHERE name = ?", (name,))
+            found = row.fetchone()
+            if found is None:
+                return None
+            try:
+                _read(found)
+            except DamagedRowError:
+                pass
+            else:
+                return None
+            key = str(found[0])
+            keys = conn.execute(
+                "SELECT service, key FROM credential_keys WHERE cluster_id = ?", (key,)
+            ).fetchall()
+            conn.execute("DELETE FROM clusters WHERE id = ?", (key,))
+            try:
+                cluster_id = UUID(key)
+            except ValueError:  # a hand-edited id: the entries recorded under it are all
+                cluster_id = UUID(int=0)
+            return cluster_id, [(str(s), str(k)) for s, k in keys]
+
+        return self._db.write(op)
+
     def delete(self, cluster_id: UUID) -> Future[bool]:
         def op(conn: sqlite3.Connection) -> bool:
             cur = conn.execute("DELETE FROM clusters WHERE id = ?", (str(cluster_id),))
@@ -111,23 +172,43 @@ class ClusterRepository:
 
         return self._db.write(op)
 
-    def _read_all(self, say: bool = True) -> tuple[list[Cluster], list[DamagedRowError]]:
+    def _read_all(
+        self, say: bool = True
+    ) -> tuple[list[Cluster], list[tuple[str, DamagedRowError]]]:
+        """The readable clusters; and the damaged rows, by name."""
         rows = self._db.fetch_all("SELECT id, name, doc FROM clusters ORDER BY name")
         good, damaged = [], []
         for row in rows:
             try:
                 good.append(_read(row))
             except DamagedRowError as exc:
-                damaged.append(exc)
+                damaged.append((str(row[1]), exc))
                 if say and str(row[0]) not in self._logged:
                     self._logged.add(str(row[0]))
                     log.warning("%s; skipped, left in place", exc)
         return good, damaged
 
     def damaged(self) -> list[str]:
-        """For each damaged row, a sentence for the person naming it (never its doc)."""
-        return [f"{str(exc)[:1].upper()}{str(exc)[1:]}; it is not listed, and left as it is "
-                "for repair" for exc in self._read_all(say=False)[1]]  # fmt: skip
+        """For each damaged row, a sentence for the person naming it, why, and how to remove
+        it (never its doc)."""
+        out = []
+        for name, exc in self._read_all(say=False)[1]:
+            # a hand-edited name may hold a line break: the sentence stays one line
+            named = shlex.quote(name) if name.isprintable() else "NAME"
+            out.append(f"{str(exc)[:1].upper()}{str(exc)[1:]}; it is not listed, and left as "
+                       f"it is for repair (`aiops-desktop clusters remove {named}` removes it, "
+                       "its credentials and its data)")  # fmt: skip
+        return out
+
+    def ids(self) -> set[UUID]:
+        """Every row's id, a damaged row's too (it is still registered)."""
+        out = set()
+        for (key,) in self._db.fetch_all("SELECT id FROM clusters"):
+            try:
+                out.add(UUID(str(key)))
+            except ValueError:  # a hand-edited id: no cluster in memory has it
+                continue
+        return out
 
     def list(self) -> list[Cluster]:
         """The readable clusters; a damaged row is skipped and logged (``damaged``)."""

@@ -97,12 +97,13 @@ async def test_import_every_usable_context(core: Core, tmp_path: Path) -> None:
     assert lab.credential is not None and lab.credential.exec_command == "oc"
     payload = core.secrets.get_json(lab.credential)
     assert payload and payload["users"][0]["user"]["exec"]["command"] == "oc"
-    # importing again adds suffixed names instead of failing
+    # importing again replaces the context's credential: the same cluster, no admin-2
+    admin = core.registry.get("admin")
     again = await core.registry.import_kubeconfig(write_kubeconfig(tmp_path), ["admin"])
-    assert [c.name for c in again.imported] == ["admin-2"]
+    assert again.imported == [] and [c.id for c in again.replaced] == [admin.id]
     # the registry reloads from the store as it was
     reloaded = await core.registry.load()
-    assert len(reloaded) == 4
+    assert len(reloaded) == 3
 
 
 @pytest.mark.asyncio

@@ -110,6 +110,7 @@ class RegistryPresenter(Presenter):
         async def work() -> None:
             report = await self._registry.import_kubeconfig(path, contexts, consented=consented)
             lines = [f"Imported {count(len(report.imported), 'cluster')}."]
+            lines += [f"Credential replaced: {c.name}" for c in report.replaced]
             lines += [f"Skipped {ctx}: {why}" for ctx, why in report.skipped]
             lines += [f"Warning: {w}" for w in report.warnings]
             self.sig_import_done.emit("\n".join(lines))

@@ -178,9 +178,19 @@ class ClusterRegistry:
     async def adopt_added(self) -> list[Cluster]:
         """The clusters another process sharing the cache (the CLI's ``clusters add``,
         ``import-kubeconfig``) registered since this one read it, taken in (their polling
-        starts). What another process changed or removed is taken in at the cluster's next
-        health check (``apply_check``)."""
-        stored = await asyncio.to_thread(self._repo.list)
+        starts); and those it removed (``clusters remove``), let go with CLUSTER_REMOVED, as
+        a removal here (a row damaged since is still registered: kept). What another
+        process changed is taken in at the cluster's next health check (``apply_check``)."""
+        known = set(self._clusters)  # one added here while the cache is read is not gone
+        stored, ids = await asyncio.to_thread(lambda: (self._repo.list(), self._repo.ids()))
+        gone = [self._clusters[i] for i in known - ids if i in self._clusters]
+        for cluster in gone:
+            del self._clusters[cluster.id]
+            log.info("cluster removed elsewhere", extra={"cluster": cluster.name})
+        if gone:
+            self._publish()
+        for cluster in gone:
+            self._bus.publish(CLUSTER_REMOVED, cluster)
         names = {c.name for c in self._clusters.values()}
         added = [c for c in stored if c.id not in self._clusters
                  and c.id not in self._removed and c.name not in names]  # fmt: skip
@@ -391,7 +401,10 @@ class ClusterRegistry:
     async def remove(self, name: str) -> Cluster:
         self._refuse_changes()
         self._access.require(Action.MANAGE_CLUSTERS)
-        cluster = self.get(name)
+        try:
+            cluster = self.get(name)
+        except ClusterNotFoundError:  # in no list, but maybe a damaged row by that name
+            return await self._remove_damaged(name)
         deleted = self._repo.delete(cluster.id)  # after any save queued before it
         del self._clusters[cluster.id]
         self._removed.add(cluster.id)
@@ -406,6 +419,32 @@ class ClusterRegistry:
         kept = _unique(r for r in refs if _key(r) not in {_key(g) for g in gone})
         if kept:
             raise CredentialsNotDeletedError(f"removed {cluster.name}", cluster, kept, why)
+        return cluster
+
+    async def _remove_damaged(self, name: str) -> Cluster:
+        """Remove the cluster row named ``name`` that cannot be read (the notice of it says
+        how): the keyring entries recorded for it (and those its id's usual names held)
+        and what the app keeps by its name go with it. Not one: ClusterNotFoundError."""
+        found = await asyncio.wrap_future(self._repo.delete_damaged(name))
+        if found is None:
+            raise ClusterNotFoundError(f"no cluster named {name!r} is registered")
+        cluster_id, recorded = found
+        # its row cannot be read: the id and name are all that what it left is known by
+        cluster = Cluster.model_construct(id=cluster_id, name=name)
+        usual = ["api", "kubeconfig", *(kind.value.lower() for kind in EndpointKind)]
+        refs = [CredentialRef(kind=CredentialKind.BEARER_TOKEN, service=service, key=key)
+                for service, key in recorded]  # fmt: skip
+        refs += [CredentialRef(kind=CredentialKind.BEARER_TOKEN, key=f"cluster/{cluster_id}/{u}")
+                 for u in usual]  # fmt: skip
+        gone, why = await self._forget(refs)
+        if self._keys is not None and gone:  # the rest stay recorded: the sweep retries them
+            await asyncio.wrap_future(self._keys.forget(gone))
+        log.info("damaged cluster row removed", extra={"cluster": name})
+        self._bus.publish(CLUSTER_REMOVED, cluster)
+        done = {_key(g) for g in gone}
+        kept = [r for r in refs[: len(recorded)] if _key(r) not in done]
+        if kept:
+            raise CredentialsNotDeletedError(f"removed {name}", cluster, kept, why)
         return cluster
 
     async def import_kubeconfig(
@@ -440,15 +479,108 @@ class ClusterRegistry:
                     report.skipped.append((ctx.context, _needs_consent(ctx)))
                     continue
                 try:
-                    report.imported.append(await self._import_context(ctx, Path(path)))
+                    registered = self._registered_from(ctx)
+                    if registered:  # imported before (its token expired since): refreshed
+                        for cluster in registered:
+                            replaced = await self._replace_credential(cluster, ctx, Path(path))
+                            report.replaced.append(replaced)
+                    else:
+                        report.imported.append(await self._import_context(ctx, Path(path)))
                 except RegistryError as exc:
                     report.skipped.append((ctx.context, str(exc)))
         except BaseException:
             # One step: a failure that is not about one context (keyring, disk, a cancel)
-            # takes back the contexts this import already registered.
+            # takes back the contexts this import already registered. A credential already
+            # replaced stays replaced: the one it replaced is deleted (it had expired).
             await asyncio.shield(self._take_back(report.imported))
             raise
         return report
+
+    def _registered_from(self, ctx: KubeconfigContext) -> list[Cluster]:
+        """The clusters an import of this context registered before: a kubeconfig credential
+        of the same context name, to the same API server. The context's name is what
+        kubeconfigs key a credential by (`oc login` writes the refreshed token under the
+        same one, and names it after the user: ``default/api-x:6443/kube:admin``), so two
+        users' contexts to one server are two clusters; the server guards against a context
+        name reused for another cluster (``admin`` in every installer's kubeconfig). The
+        file it was read from is not part of it: the same context copied elsewhere is the
+        same credential, refreshed."""
+        return [
+            c for c in self.clusters()
+            if c.credential is not None
+            and c.credential.kind is CredentialKind.KUBECONFIG_CONTEXT
+            and c.credential.context == ctx.context
+            and c.api_server_url is not None
+            and c.api_server_url == ctx.server
+        ]  # fmt: skip
+
+    async def _replace_credential(
+        self, current: Cluster, ctx: KubeconfigContext, path: Path
+    ) -> Cluster:
+        """The cluster with ``ctx``'s credential in place of the one it has: its id, name,
+        history and endpoints kept (those that shared the old credential share the new one).
+        The new credential goes under a keyring entry of its own, and the cluster names it
+        in one save: until that save the old one is in use, and a failure leaves it so; the
+        old entry is deleted after. Shielded: a cancel never parts the row from its entry.
+        TLS verification the cluster has is never turned off by a file that now skips it."""
+        if ctx.insecure_skip_tls_verify and current.tls_verify:
+            raise RegistryError(
+                f"{current.name} verifies its API server's TLS certificate, and this context "
+                "now sets insecure-skip-tls-verify: its credential was not replaced (a "
+                "re-import never turns verification off); remove insecure-skip-tls-verify "
+                "from the file and import it again"
+            )
+        return await asyncio.shield(self._swap_credential(current, ctx, path))
+
+    async def _swap_credential(
+        self, current: Cluster, ctx: KubeconfigContext, path: Path
+    ) -> Cluster:
+        old = current.credential
+        ref = CredentialRef(
+            kind=CredentialKind.KUBECONFIG_CONTEXT,
+            key=f"cluster/{current.id}/kubeconfig-{uuid4().hex[:12]}",
+            context=ctx.context,
+            source_path=str(path.expanduser().resolve()),
+            exec_command=ctx.exec_command,
+        )
+
+        def with_credential(cluster: Cluster) -> Cluster:
+            endpoints = [
+                e.model_copy(update={"credential": ref})
+                if e.credential is not None and old is not None and _key(e.credential) == _key(old)
+                else e
+                for e in cluster.endpoints
+            ]
+            return cluster.model_copy(update={
+                "credential": ref,
+                "endpoints": endpoints,
+                # the stored context is loaded as it is (its CA, its TLS setting): the row
+                # says the same; a file that gives no CA says nothing about the routes'
+                "ca_bundle_pem": ctx.ca_pem or cluster.ca_bundle_pem,
+                "tls_verify": not ctx.insecure_skip_tls_verify,
+            })  # fmt: skip
+
+        if self._keys is not None:
+            await asyncio.wrap_future(self._keys.record([ref], current.id))
+        try:
+            await asyncio.to_thread(self._secrets.put_json, ref, ctx.payload or {})
+            cluster = await self.change(current.name, with_credential)
+        except BaseException:
+            now = self._clusters.get(current.id)
+            if now is not None and now.credential is not None and _key(now.credential) == _key(ref):
+                self._clusters[current.id] = current  # the save failed: as stored
+                self._publish()
+            gone, _ = await self._forget([ref])
+            if gone and self._keys is not None:
+                await asyncio.wrap_future(self._keys.forget(gone))
+            raise
+        log.info("cluster credential replaced", extra={"cluster": cluster.name})
+        try:
+            await self._drop_unused(current, cluster)
+        except CredentialsNotDeletedError:  # recorded as no cluster's: the sweep deletes it
+            log.warning("a replaced credential is left to the sweep",
+                        extra={"cluster": cluster.name})  # fmt: skip
+        return cluster
 
     async def _take_back(self, clusters: list[Cluster]) -> None:
         for cluster in clusters:
@@ -574,6 +706,8 @@ class ClusterRegistry:
                 log.info("cluster changed elsewhere", extra={"cluster": cluster.name})
             self._publish()
             if stored is None:
+                # what the app keeps by its name goes too, as when removed here
+                self._bus.publish(CLUSTER_REMOVED, cluster)
                 raise ClusterNotFoundError(f"{name}: removed meanwhile (by another process)")
             return stored
         return cluster
