@@ -22,8 +22,16 @@ from typing import IO
 
 import numpy as np
 
-from analysis.rca.model import Signal, SignalKind
-from analysis.rca.traces import CALL_TIME, SAMPLED_PER_STEP, call_time_signals, time_outside
+from analysis.rca.model import Signal, SignalKind, Window
+from analysis.rca.traces import (
+    CALL_TIME,
+    ERROR_TEMPLATE,
+    SAMPLED_PER_STEP,
+    call_time_signals,
+    error_template_signals,
+    log_template,
+    time_outside,
+)
 
 DEFAULT_RCA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "rca"
 csv.field_size_limit(1 << 24)  # a log line can be long
@@ -155,7 +163,8 @@ def _nezha_metrics(folder: Path) -> list[Signal]:
 ERROR_LINES, SPANS, SPAN_P50, CALLS_OUT = (
     "error log lines/min", "spans/min", "span duration p50", "calls out per span")  # fmt: skip
 #: the signals read from logs and traces, not metrics (the robust-z baseline leaves them out)
-LOG_TRACE_SIGNALS = frozenset({ERROR_LINES, SPANS, SPAN_P50, CALLS_OUT, CALL_TIME})
+LOG_TRACE_SIGNALS = frozenset({ERROR_LINES, ERROR_TEMPLATE, SPANS, SPAN_P50, CALLS_OUT,
+                               CALL_TIME})  # fmt: skip
 
 
 def _minute_files(folder: Path, kind: str) -> list[Path]:
@@ -170,9 +179,35 @@ def _open_text(path: Path) -> IO[str]:
     return path.open(newline="")
 
 
-def _log_errors(folder: Path) -> list[Signal]:
+def _log_line(raw: str) -> str:
+    """The line a pod wrote, out of the container runtime's JSON record where it is one."""
+    try:
+        line = json.loads(raw)
+    except ValueError:
+        return raw
+    return str(line.get("log", raw)) if isinstance(line, dict) else raw
+
+
+@dataclass
+class _ErrorLines:
+    """A day's error lines as ``(service, minute, template)`` (templated once a day, not
+    once a case: a template's template is itself) and the minutes whose logs were read."""
+
+    lines: list[tuple[str, float, str]] = field(default_factory=list)
+    minutes: list[float] = field(default_factory=list)
+
+    def signals(self, window: Window) -> list[Signal]:
+        """Each service's error lines per template in ``window``, as the app reads them
+        (``analysis.rca.traces.error_template_signals``: what it keeps is chosen on the
+        window's lines, so the day's later lines cannot change a case's ranking)."""
+        return error_template_signals(self.lines, self.minutes,
+                                      window.detect_s - window.before_s, window.end_s)  # fmt: skip
+
+
+def _log_errors(folder: Path, errors: _ErrorLines) -> list[Signal]:
     """Error lines per pod per minute from the minute log files: a line whose level is ERROR
-    or that carries an exception. Minutes without a file are absent, not zero."""
+    or that carries an exception; the lines themselves (their templates) into ``errors``.
+    Minutes without a file are absent, not zero."""
     if not folder.is_dir():
         return []
     counts: dict[str, dict[float, int]] = {}
@@ -191,8 +226,10 @@ def _log_errors(folder: Path) -> list[Signal]:
                 per.setdefault(minute, 0)
                 if error.search(row["Log"]):
                     per[minute] += 1
+                    errors.lines.append((service, minute, log_template(_log_line(row["Log"]))))
             if stamp is not None:
                 minutes.append(stamp)
+    errors.minutes += minutes
     out = []
     for service, per in counts.items():
         ts = np.array(sorted(set(per) | set(minutes)))
@@ -283,15 +320,18 @@ def nezha_cases(day: Path, system: str, *, logs: bool = True) -> Iterator[Case]:
     faults_file = next(day.glob("*fault_list.json"))
     faults = [f for hour in json.loads(faults_file.read_text()).values() for f in hour]
     signals = _nezha_metrics(day / "metric")
+    errors = _ErrorLines()
     if logs:
-        signals += _log_errors(day / "log")
+        signals += _log_errors(day / "log", errors)
     calls = _calls(day)
     if logs:
         signals += _traces(day / "trace", calls)
     for f in sorted(faults, key=lambda f: f["inject_time"]):
         detect = _utc(f["inject_time"])
+        # the window bench_rca ranks the case in (the robust-z baseline's: the same span)
+        mine = signals + errors.signals(Window(detect))
         yield Case(f"{day.name} {f['inject_time'][11:]}", system, f["inject_type"],
-                   pod_service(f["inject_pod"]), detect, signals, calls)  # fmt: skip
+                   pod_service(f["inject_pod"]), detect, mine, calls)  # fmt: skip
 
 
 def is_nezha_day(folder: Path) -> bool:

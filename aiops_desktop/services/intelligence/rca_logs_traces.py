@@ -1,5 +1,6 @@
 """What RCA reads from logs and traces where a cluster has Loki or Tempo: each pod's error
-log lines a minute over the window; the failing traces of the window (at most MOST_TRACES
+log lines a minute over the window, in all and per kind of message (the window's newest
+ERROR_LINES_READ lines, templated); the failing traces of the window (at most MOST_TRACES
 searched, MOST_OPENED read): their spans' failures and slowness per pod, and the service
 calls they show (a caller depends on what it calls); and the newest SAMPLED_PER_STEP traces
 of each minute, for the time calls into each pod spend outside it (a delay on its network).
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aiops_desktop.logs import redact
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 from analysis.rca.traces import (
     STEP_S,
     call_time_signals,
+    error_line_signals,
     error_log_signals,
     span_entity,
     time_outside,
@@ -52,6 +54,10 @@ ERROR_VOLUME = (
     f'sum by (k8s_namespace_name, k8s_pod_name) (count_over_time({{k8s_namespace_name=~".+"}}'
     f"{ERRORS} [{STEP_S:.0f}s]))"
 )
+#: the same lines themselves, for their templates: the newest ERROR_LINES_READ of a
+#: cluster's window (one page of Loki's, whose default cap on a query's lines is 5,000)
+ERROR_LINES = f'{{k8s_namespace_name=~".+"}}{ERRORS}'
+ERROR_LINES_READ = 5_000
 
 
 def spread(items: list[TraceSummary], most: int) -> list[TraceSummary]:
@@ -149,6 +155,35 @@ class LogsTracesAround:
             return
         pairs = [(s.labels, s.points) for s in series]
         out.signals += error_log_signals(cluster, pairs, start.timestamp(), end.timestamp())
+        await self._error_lines(cluster, start, end, out)
+
+    async def _error_lines(self, cluster: str, start: datetime, end: datetime,
+                           out: TopologyRead) -> None:  # fmt: skip
+        """The window's newest ERROR_LINES_READ error lines, as each pod's lines per kind of
+        message (``error_line_signals``): a kind a pod never wrote before stands out where
+        its other errors, written all along, hid it in the count. From a step before the
+        start (the first count's step); a read cut by the limit says so, and the steps
+        before its oldest line are left out."""
+        try:
+            result = await self._logs.logs(
+                cluster, ERROR_LINES, start=start - timedelta(seconds=STEP_S), end=end,
+                limit=ERROR_LINES_READ, direction=LogDirection.BACKWARD,
+            )  # fmt: skip
+        except (AppError, ValueError) as exc:
+            out.unread.append(f"{cluster} error lines: {exc}")
+            return
+        read_from = None
+        if result.truncated and result.entries:
+            read_from = min(e.timestamp_ns for e in result.entries) / 1e9
+            since = datetime.fromtimestamp(read_from, UTC).strftime("%H:%M:%S UTC")
+            out.unread.append(f"{cluster} error lines: the newest {len(result.entries):,} "
+                              f"read, more matched: their kinds ranked from {since} "
+                              "on")  # fmt: skip
+        lines = [(e.labels, e.timestamp_ns / 1e9, e.line) for e in result.entries]
+        # thousands of lines templated: off the event loop (the UI's thread under qasync)
+        out.signals += await asyncio.to_thread(error_line_signals, cluster, lines,
+                                               start.timestamp(), end.timestamp(),
+                                               read_from_s=read_from)  # fmt: skip
 
     async def _failing_traces(self, cluster: str, start: datetime, end: datetime,
                               out: TopologyRead) -> None:  # fmt: skip
