@@ -226,15 +226,37 @@ _SECRET_KEYS = frozenset(
 )
 
 
+#: exec plugin variables that hold a setting, never a secret: their values stay in the logs
+#: (every value registered blanked ``us-east-1`` and ``default`` from every error). An endpoint
+#: is not one (a URL may carry a password or a signed query), nor any other name: a credential's
+#: name need not say it is one (``GITHUB_PAT``, ``TF_TOKEN_app_terraform_io``, ``HUAWEICLOUD_SK``)
+_SETTING_NAMES = frozenset({"KUBECONFIG", "HOME", "LANG", "LANGUAGE", "TZ", "NO_COLOR", "TERM"})
+_SETTING_SUFFIXES = ("_REGION", "_PROFILE", "_LOG_LEVEL")
+
+
+def _env_secret(name: str, value: str) -> bool:
+    """Whether an exec plugin's environment value is redacted: always under a secret's name
+    (``VSPHERE_PASS=sunshine``); else unless the name is a setting's (``AWS_REGION``,
+    ``LC_ALL``) or the value a plain word (``regional``, ``true``: up to 12 lowercase letters,
+    no digit, capital or mark, as no generated credential is, and blanking such a word wherever
+    it is written would empty the logs). No rule by length alone: ``hunter2`` is a password."""
+    if names_a_secret(name):
+        return True
+    upper = name.upper()
+    if upper in _SETTING_NAMES or upper.startswith("LC_") or upper.endswith(_SETTING_SUFFIXES):
+        return False
+    plain_word = value.isascii() and value.isalpha() and value.islower() and len(value) <= 12
+    return not plain_word
+
+
 def _strings(value: Any, key: str = "") -> list[str]:
-    """The secret leaves of a payload (values under secret-bearing keys), for the redactor.
-    An exec plugin's environment entry (``{"name": ..., "value": ...}``) counts only where
-    its name says it holds a secret (``AWS_SESSION_TOKEN``): every value registered blanked
-    ``default`` and ``us-east-1`` (``AWS_PROFILE``, ``AWS_REGION``) in every log line."""
+    """The secret leaves of a payload (values under secret-bearing keys), for the redactor,
+    and an exec plugin's environment values (``{"name": ..., "value": ...}``) but settings'
+    and plain words (see ``_env_secret``)."""
     if isinstance(value, dict):
         found = [s for k, v in value.items() for s in _strings(v, str(k))]
         name, env_value = value.get("name"), value.get("value")
-        if isinstance(name, str) and isinstance(env_value, str) and names_a_secret(name):
+        if isinstance(name, str) and isinstance(env_value, str) and _env_secret(name, env_value):
             found.append(env_value)
         return found
     if isinstance(value, list):

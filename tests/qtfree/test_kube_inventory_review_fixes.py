@@ -82,6 +82,57 @@ def test_node_problem_detector_conditions_that_are_true_are_problems() -> None:
     ]
 
 
+EKS_AGENT_CONDITIONS = (  # the EKS node monitoring agent's: True when the node is healthy
+    "KernelReady", "NetworkingReady", "StorageReady", "ContainerRuntimeReady",
+    "AcceleratedHardwareReady",
+)  # fmt: skip
+
+
+def eks_node(**statuses: str) -> dict[str, Any]:
+    conditions = [
+        {"type": "Ready", "status": "True", "reason": "KubeletReady"},
+        {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory"},
+        {"type": "NetworkUnavailable", "status": "False", "reason": "RouteCreated"},
+    ] + [
+        {"type": kind, "status": statuses.get(kind, "True"), "reason": f"{kind}Reason"}
+        for kind in EKS_AGENT_CONDITIONS
+    ]
+    return {"metadata": {"name": "ip-10-0-1-5"}, "status": {"conditions": conditions}}
+
+
+def test_positive_conditions_that_are_true_are_no_problems() -> None:
+    row = node_row(eks_node())
+    assert row.ready is True
+    assert row.problems == []
+
+
+@pytest.mark.parametrize("kind", EKS_AGENT_CONDITIONS)
+@pytest.mark.parametrize("status", ["False", "Unknown"])
+def test_a_positive_condition_not_true_is_a_problem(kind: str, status: str) -> None:
+    row = node_row(eks_node(**{kind: status}))
+    assert row.ready is True
+    assert row.problems == [f"{kind}={status}: {kind}Reason"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "problem"),
+    [
+        ("NetworkUnavailable", "True", "NetworkUnavailable: NoRouteCreated"),  # not "…Available"
+        ("KernelDeadlock", "True", "KernelDeadlock: NoRouteCreated"),
+        ("KubeletNotReady", "True", "KubeletNotReady: NoRouteCreated"),  # a negated "…Ready"
+        ("DiskHealthy", "False", "DiskHealthy=False: NoRouteCreated"),
+        ("GPUOK", "Unknown", "GPUOK=Unknown: NoRouteCreated"),
+        ("ServiceAvailable", "False", "ServiceAvailable=False: NoRouteCreated"),
+    ],
+)
+def test_each_condition_is_read_in_its_polarity(kind: str, status: str, problem: str) -> None:
+    node = {"metadata": {"name": "n"}, "status": {"conditions": [
+        {"type": "Ready", "status": "True"},
+        {"type": kind, "status": status, "reason": "NoRouteCreated"},
+    ]}}  # fmt: skip
+    assert node_row(node).problems == [problem]
+
+
 @pytest.mark.parametrize(
     ("memory", "gib"),
     [

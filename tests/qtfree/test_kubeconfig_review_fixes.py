@@ -309,3 +309,60 @@ def test_only_secret_named_exec_variables_are_redacted(monkeypatch: pytest.Monke
     monkeypatch.setattr(logs, "_known_secrets", set())
     assert store.get_json(ref) == payload  # a stored payload read back: the same rule
     assert logs.redact(line) == "namespace default in us-east-1: [REDACTED] [REDACTED]"
+
+
+#: credential variables whose names have no secret word (a reviewer's list): each is redacted
+UNMARKED_CREDENTIALS = (
+    "TF_TOKEN_app_terraform_io", "GITHUB_PAT", "KUBE_BEARER", "TELEPORT_IDENTITY",
+    "KUBECTL_OIDC_REFRESH", "HUAWEICLOUD_SK", "OCI_CLI_KEY_CONTENT", "STACKIT_SERVICE_ACCOUNT_KEY",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", UNMARKED_CREDENTIALS)
+def test_exec_credentials_without_a_secret_word_are_redacted(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs, "_known_secrets", set())
+    value = f"v-{name}-Zz9Q7xK2mW"
+    env = [
+        {"name": name, "value": value},
+        {"name": "AWS_REGION", "value": "us-east-1"},
+        {"name": "AWS_PROFILE", "value": "default"},
+    ]
+    payload = {"users": [{"name": "u", "user": {"exec": {"command": "auth", "env": env}}}]}
+    SecretStore(MemoryKeyring()).put_json(
+        CredentialRef(kind=CredentialKind.KUBECONFIG_CONTEXT, key="cluster/x/kubeconfig"), payload
+    )
+    # the value quoted alone (a NAME=value pair is caught by the redactor's patterns as well)
+    line = f"exec plugin failed: profile default in us-east-1: credential {value} rejected"
+    assert logs.redact(line) == (
+        "exec plugin failed: profile default in us-east-1: credential [REDACTED] rejected"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "redacted"),
+    [
+        ("AWS_DEFAULT_REGION", "eu-west-2", False),  # a setting's name
+        ("GOOGLE_CLOUD_REGION", "europe-west4", False),
+        ("OCI_CLI_PROFILE", "prod-admin-01", False),
+        ("AZURE_LOG_LEVEL", "verbose", False),
+        ("LC_ALL", "en_US.UTF-8", False),
+        ("KUBECONFIG", "/home/ann/.kube/config", False),
+        ("AWS_STS_REGIONAL_ENDPOINTS", "regional", False),  # a plain word is no secret
+        ("AWS_SDK_LOAD_CONFIG", "true", False),
+        ("AZURE_ENDPOINT", "https://u:Pa55w0rd@login.example", True),  # a URL may carry one
+        ("VSPHERE_PASS", "sunshine", True),  # a secret's name: even a plain word
+        ("OKTA_PRIVATE_KEY", "abcdefghijklmnop", True),
+        ("ROSA_OFFLINE_TOKEN", "short1", True),
+    ],
+)
+def test_exec_values_are_kept_only_by_a_setting_name_or_a_plain_word(
+    name: str, value: str, redacted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs, "_known_secrets", set())
+    payload = {"users": [{"user": {"exec": {"env": [{"name": name, "value": value}]}}}]}
+    SecretStore(MemoryKeyring()).put_json(
+        CredentialRef(kind=CredentialKind.KUBECONFIG_CONTEXT, key="cluster/x/kubeconfig"), payload
+    )
+    assert (logs.redact(f"<{value}>") == "<[REDACTED]>") is redacted

@@ -79,6 +79,11 @@ def _memory_gib(quantity: str) -> float:
     return gib if math.isfinite(gib) else 0.0  # "1e999" is no memory a node has
 
 
+#: a node condition named for health (``KernelReady``, ``DiskHealthy``), not for a fault: True is
+#: well; not a negated one (``KubeletNotReady``), nor ``NetworkUnavailable`` (case tells it)
+POSITIVE_CONDITION = re.compile(r"(?<!Not)(?:Ready|OK|Healthy|Available)$")
+
+
 @malformed_as("a node")
 def node_row(node: Obj) -> NodeRow:
     meta, status = _meta(node), node.get("status") or {}
@@ -94,6 +99,10 @@ def node_row(node: Obj) -> NodeRow:
             ready = value == "True"
             if not ready:
                 problems.append(f"NotReady: {cond.get('reason', '')} {cond.get('message', '')}")
+        elif POSITIVE_CONDITION.search(str(kind)):  # True when well (the EKS node monitoring
+            # agent's KernelReady, NetworkingReady...): False or Unknown is the problem
+            if value != "True":
+                problems.append(f"{kind}={value}: {cond.get('reason', '')}")
         elif value == "True":  # every other condition (the kubelet's pressures, the node-
             # problem-detector's KernelDeadlock, ReadonlyFilesystem...) is True when wrong
             problems.append(f"{kind}: {cond.get('reason', '')}")
