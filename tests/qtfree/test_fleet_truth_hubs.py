@@ -174,7 +174,7 @@ async def test_a_cluster_read_twice_has_each_finding_once() -> None:
     (the score was penalised twice: 80, not 90)."""
     a = cluster("acm-hub", hub=True, members=("ran-east",))
     b = cluster("thanos-hub", hub=True, members=("ran-east",))
-    found, unread = await read_metric_findings(Queries(), [a, b], T0, recorded=True)  # type: ignore[arg-type]
+    found, unread, _ = await read_metric_findings(Queries(), [a, b], T0, recorded=True)  # type: ignore[arg-type]
     assert unread == {}
     assert [f.line() for f in found["ran-east"]] == ["node du-1: NotReady"]
     fleet, _ = fleet_of([a, b], {"ran-east": [*found["ran-east"]] * 2})  # as merged before

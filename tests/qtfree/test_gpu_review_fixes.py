@@ -284,11 +284,13 @@ async def test_no_driver_pods_where_gpus_are_known_is_a_failure() -> None:
 
 
 class Gpus:
-    """A Prometheus whose DCGM answers are ``now`` (field -> [(gpu, value)]); ``fail``: every
-    query of the cluster fails."""
+    """A Prometheus whose DCGM answers are ``now`` (field -> [(gpu, value)]); ``labels``: a
+    GPU's own labels (gpu -> label -> value: its UUID, its node); ``fail``: every query of the
+    cluster fails."""
 
     def __init__(self) -> None:
         self.now: dict[str, list[tuple[str, float]]] = {}
+        self.labels: dict[str, dict[str, str]] = {}
         self.fail = False
         self.fields = {q: name for name, q in gpu_queries().items()}
 
@@ -305,7 +307,7 @@ class Gpus:
                 1.0,
             )
         name = self.fields.get(query.promql, "")
-        series = [dcgm(gpu, v) for gpu, v in self.now.get(name, [])]
+        series = [dcgm(gpu, v, **self.labels.get(gpu, {})) for gpu, v in self.now.get(name, [])]
         return QueryAnswer(
             query,
             QueryStatus.SUCCESS,
@@ -365,7 +367,7 @@ async def test_a_gpu_no_longer_reported_keeps_its_critical_until_it_is_reported_
     east, (gone,) = await refresh()
     assert east.state is Health.CRITICAL
     assert gone.subject == "gpu-node-1/gpu1" and gone.severity is FindingSeverity.CRITICAL
-    assert gone.reason.startswith("no longer reported (last: CRITICAL")
+    assert gone.reason.startswith("no longer reported since 12:02 UTC (last: CRITICAL")
     assert "XID 79" in gone.reason and not gone.stale
     east, (still,) = await refresh()  # said until it is reported again
     assert still.reason == gone.reason
@@ -382,4 +384,97 @@ async def test_a_gpu_no_longer_reported_keeps_its_critical_until_it_is_reported_
     assert found == [] and east.state is not Health.CRITICAL
     queries.now = {"temperature_c": [("0", 40)], "xid": [("0", 0)]}
     east, found = await refresh()
+    assert found == [] and east.state is not Health.CRITICAL
+
+
+async def _east(fleet: FleetState, clock: list[datetime], after: timedelta) -> Any:
+    """The east cluster and its GPU findings, read ``after`` the last read."""
+    clock[0] += after
+    east = (await fleet.refresh()).get("east")
+    assert east is not None
+    return east, [f for f in east.findings if f.domain is Domain.GPU]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("gone_first", [False, True], ids=["at-once", "after-gone"])
+async def test_a_gpu_swapped_after_an_xid_79_clears_its_no_longer_reported_at_once(
+    gone_first: bool,
+) -> None:
+    """The usual action after an XID 79 is to replace the GPU: the same slot then reports a
+    new UUID, healthy. The slot speaks for itself now: the old GPU's CRITICAL is no more,
+    whether the swap shows at the next read or after the old GPU was said gone."""
+    queries = Gpus()
+    clock = [NOW]
+    fakes: Any = (Registry([cluster("east", api=False)]), Poller(), queries, Anomalies(), Bus())
+    fleet = FleetState(*fakes, clock=lambda: clock[0])
+    minute = timedelta(minutes=1)
+    queries.now = {"temperature_c": [("0", 40), ("1", 41)], "xid": [("0", 0), ("1", 79)]}
+    east, (xid,) = await _east(fleet, clock, minute)
+    assert east.state is Health.CRITICAL and xid.subject == "gpu-node-1/gpu1"
+    if gone_first:  # the exporter restarted without the GPU; the node drained, swapped
+        queries.now = {"temperature_c": [("0", 40)], "xid": [("0", 0)]}
+        east, (gone,) = await _east(fleet, clock, minute)
+        assert gone.reason.startswith("no longer reported since 12:02 UTC")
+        assert east.state is Health.CRITICAL
+    queries.labels = {"1": {"UUID": "GPU-1-replacement"}}
+    queries.now = {"temperature_c": [("0", 40), ("1", 38)], "xid": [("0", 0), ("1", 0)]}
+    east, found = await _east(fleet, clock, timedelta(hours=2))
+    assert found == [] and east.state is not Health.CRITICAL
+    east, found = await _east(fleet, clock, minute)
+    assert found == [] and east.state is not Health.CRITICAL
+
+
+@pytest.mark.asyncio
+async def test_a_gpu_gone_with_no_replacement_is_said_for_24_hours_then_forgotten() -> None:
+    """A node that reports no GPU at all any more (retired, or down): its GPU that was not OK
+    is said gone, at its last severity, since when, for 24 h (a shift handover sees it), then
+    forgotten; the GPUs of the node that still reports are untouched."""
+    queries = Gpus()
+    clock = [NOW]
+    fakes: Any = (Registry([cluster("east", api=False)]), Poller(), queries, Anomalies(), Bus())
+    fleet = FleetState(*fakes, clock=lambda: clock[0])
+    queries.labels = {"1": {"Hostname": "gpu-node-2"}}
+    queries.now = {"temperature_c": [("0", 40), ("1", 41)], "xid": [("0", 0), ("1", 79)]}
+    east, (xid,) = await _east(fleet, clock, timedelta(minutes=1))
+    assert xid.subject == "gpu-node-2/gpu1"
+
+    queries.now = {"temperature_c": [("0", 40)], "xid": [("0", 0)]}  # gpu-node-2 is gone
+    east, (gone,) = await _east(fleet, clock, timedelta(minutes=14))  # 12:15
+    assert gone.subject == "gpu-node-2/gpu1" and gone.severity is FindingSeverity.CRITICAL
+    assert gone.reason.startswith("no longer reported since 12:15 UTC (last: CRITICAL: XID 79")
+    assert east.state is Health.CRITICAL
+    east, (still,) = await _east(fleet, clock, timedelta(hours=23, minutes=59))
+    assert still.reason == gone.reason and east.state is Health.CRITICAL
+    east, found = await _east(fleet, clock, timedelta(minutes=1))  # 24 h after it went
+    assert found == [] and east.state is not Health.CRITICAL
+    east, found = await _east(fleet, clock, timedelta(minutes=1))
+    assert found == [] and east.state is not Health.CRITICAL
+
+
+@pytest.mark.asyncio
+async def test_a_gpu_gone_whose_index_a_renumbered_neighbour_takes_stays_said() -> None:
+    """A GPU off the bus is not enumerated when the node's driver reloads: the next GPU takes
+    its index. That GPU was on the node before, so it is no replacement: the lost GPU's
+    CRITICAL stays (for 24 h, as any GPU gone), until a new GPU reports in its slot."""
+    queries = Gpus()
+    clock = [NOW]
+    fakes: Any = (Registry([cluster("east", api=False)]), Poller(), queries, Anomalies(), Bus())
+    fleet = FleetState(*fakes, clock=lambda: clock[0])
+    minute = timedelta(minutes=1)
+    three: list[tuple[str, float]] = [("0", 40), ("1", 41), ("2", 42)]
+    queries.now = {"temperature_c": three, "xid": [("0", 0), ("1", 79), ("2", 0)]}
+    east, (xid,) = await _east(fleet, clock, minute)
+    assert xid.subject == "gpu-node-1/gpu1"
+
+    queries.labels = {"1": {"UUID": "GPU-2"}}  # GPU-2 is now index 1; index 2 is not reported
+    queries.now = {"temperature_c": [("0", 40), ("1", 42)], "xid": [("0", 0), ("1", 0)]}
+    for _ in range(3):
+        east, (gone,) = await _east(fleet, clock, minute)
+        assert gone.subject == "gpu-node-1/gpu1" and gone.severity is FindingSeverity.CRITICAL
+        assert gone.reason.startswith("no longer reported since 12:02 UTC (last: CRITICAL")
+
+    # the board swapped and the node rebooted: a new GPU at index 1, GPU-2 back at 2
+    queries.labels = {"1": {"UUID": "GPU-1-replacement"}}
+    queries.now = {"temperature_c": three, "xid": [("0", 0), ("1", 0), ("2", 0)]}
+    east, found = await _east(fleet, clock, minute)
     assert found == [] and east.state is not Health.CRITICAL

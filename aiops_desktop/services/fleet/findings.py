@@ -11,8 +11,8 @@ anomalies each become ``Finding`` s with a severity, a subject and one line of r
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import Anomaly
@@ -62,50 +62,88 @@ def gpu_findings(fleet: GpuFleet) -> PerCluster:
 GpuKey = tuple[str, str, str, str]
 
 
+#: how long a GPU no longer reported, and not replaced, is said gone: long enough for the next
+#: shift to see it at its handover (a node retired or down stays CRITICAL no longer than that)
+GONE_FOR = timedelta(hours=24)
+
+
+@dataclass
+class _Kept:
+    """A GPU not OK as last reported: ``uuids``: every UUID its node reported then (a GPU
+    that takes its index later and is one of them is a neighbour renumbered, no replacement);
+    ``went``: the first read (of its cluster) that no longer reported it."""
+
+    health: GpuHealth
+    uuids: frozenset[str]
+    went: datetime | None = None
+
+
 class GpusGone:
     """The GPUs each cluster reported that were not OK, as last seen, so that one no longer
     reported is said as such at its last severity rather than dropped: after an XID 79 the
     exporter restarts and DCGM no longer lists the GPU, and the cluster's CRITICAL turned OK.
-    Said until the GPU is reported again; only GPUs that were not OK are kept (one that was
-    OK and is gone has nothing to say), so the memory is as large as the findings."""
+    Said until a GPU is reported in its slot (node, index) again: the GPU itself, or a new
+    one (the board replaced: the slot speaks for itself now; a neighbour the node already had,
+    renumbered into the index when the lost GPU was no longer enumerated, is none), or else
+    for ``GONE_FOR`` after it went (the node retired or down for good). Only GPUs that were
+    not OK are kept (one that was OK and is gone has nothing to say), so the memory is as
+    large as the findings."""
 
     def __init__(self) -> None:
-        self._last: dict[str, dict[GpuKey, GpuHealth]] = {}
+        self._last: dict[str, dict[GpuKey, _Kept]] = {}
 
     def findings(
-        self, fleet: GpuFleet, unread: Collection[str], served: Collection[str]
+        self, fleet: GpuFleet, unread: Collection[str], served: Collection[str], now: datetime
     ) -> PerCluster:
         """A finding per GPU kept that ``fleet`` no longer has. ``unread``: the clusters whose
         GPU read failed (the failure path keeps and marks their last findings: nothing is
-        said here, and what is kept stays); ``served``: the clusters and hub members known
-        now (what is kept of any other is forgotten)."""
+        said here, and what is kept stays, its time gone not begun); ``served``: the clusters
+        and hub members known now (what is kept of any other is forgotten); ``now``: when
+        ``fleet`` was read."""
         seen: dict[str, set[GpuKey]] = {}
+        uuids: dict[tuple[str, str], set[str]] = {}  # (cluster, node) -> its UUIDs now
         bad: dict[str, dict[GpuKey, GpuHealth]] = {}
         for health in fleet.gpus:
             r = health.reading
             seen.setdefault(r.cluster, set()).add(r.physical)
+            uuids.setdefault((r.cluster, r.node), set()).add(r.uuid)
             if health.state in _GPU:  # its worst MIG instance stands for it
                 was = bad.setdefault(r.cluster, {}).get(r.physical)
                 if was is None or STATE_RANK[health.state] > STATE_RANK[was.state]:
                     bad[r.cluster][r.physical] = health
         out: PerCluster = {}
-        last: dict[str, dict[GpuKey, GpuHealth]] = {}
+        last: dict[str, dict[GpuKey, _Kept]] = {}
         for cluster in {*self._last, *bad}:
             if cluster not in served:
                 continue
-            now = seen.get(cluster, set())
-            gone = {k: h for k, h in self._last.get(cluster, {}).items() if k not in now}
+            reported = seen.get(cluster, set())
+            # the UUIDs reported in each slot now
+            slots: dict[tuple[str, str, str], set[str]] = {}
+            for c, node, gpu, uuid in reported:
+                slots.setdefault((c, node, gpu), set()).add(uuid)
+            gone: dict[GpuKey, _Kept] = {}
+            for key, kept in self._last.get(cluster, {}).items():
+                if key in reported or slots.get(key[:3], set()) - kept.uuids:
+                    continue  # reported again, or a new GPU in its slot
+                went = kept.went if kept.went is not None or cluster in unread else now
+                if went is not None and now - went >= GONE_FOR:
+                    continue
+                gone[key] = replace(kept, went=went)
             if gone and cluster not in unread:
-                out[cluster] = [_gone(h) for _, h in sorted(gone.items())]
-            if kept := gone | bad.get(cluster, {}):
-                last[cluster] = kept
+                out[cluster] = [_gone(kept) for _, kept in sorted(gone.items())]
+            kept_now = {key: _Kept(h, frozenset(uuids[key[:2]]))
+                        for key, h in bad.get(cluster, {}).items()}  # fmt: skip
+            if kept_all := gone | kept_now:
+                last[cluster] = kept_all
         self._last = last
         return out
 
 
-def _gone(health: GpuHealth) -> Finding:
+def _gone(kept: _Kept) -> Finding:
+    health = kept.health
     r = health.reading
-    reason = f"no longer reported (last: {health.state.value}: {'; '.join(health.reasons)})"
+    since = "" if kept.went is None else f" since {kept.went.astimezone(UTC):%H:%M} UTC"
+    reason = f"no longer reported{since} (last: {health.state.value}: {'; '.join(health.reasons)})"
     return Finding(Domain.GPU, _GPU[health.state], f"{r.node}/gpu{r.gpu}", reason,
                    _xid_since(health))  # fmt: skip
 

@@ -262,7 +262,7 @@ class FleetState:
         if self._recorded:  # a query the capture did not record: not counted (as its objects)
             unread = {}
         if gpus is not None:
-            self._add_gone(found, gpus, unread)
+            self._add_gone(found, gpus, unread, now)
         for name, items in sriov.items():
             found.setdefault(name, []).extend(items)
         recent = await self._anomalies.current(ANOMALIES_WITHIN)
@@ -280,7 +280,7 @@ class FleetState:
         self._bus.publish(FLEET_CHANGED, truth)
         return truth
 
-    def _add_gone(self, found: PerCluster, gpus: GpuFleet, unread: Unread) -> None:
+    def _add_gone(self, found: PerCluster, gpus: GpuFleet, unread: Unread, now: datetime) -> None:
         """A finding in ``found`` for each GPU that was not OK and is no longer reported
         (``GpusGone``); none where the GPU read failed (the failure path says that)."""
         lost = self._lost(unread)
@@ -290,7 +290,7 @@ class FleetState:
         reporting = {h.reading.cluster for h in gpus.gpus}
         served = names.union(reporting, *(self._members(c, names) for c in registered))
         not_read = {name for name, domains in lost.items() if Domain.GPU in domains}
-        for name, items in self._gpus_gone.findings(gpus, not_read, served).items():
+        for name, items in self._gpus_gone.findings(gpus, not_read, served, now).items():
             found.setdefault(name, []).extend(items)
 
     def _lost(self, unread: Unread) -> dict[str, set[Domain]]:
