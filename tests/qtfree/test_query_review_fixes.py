@@ -119,6 +119,47 @@ async def test_an_answer_without_warnings_stays_success() -> None:
     assert answer.to_model().warnings == []
 
 
+# -- a Prometheus info annotation is not a partial answer ------------------------------------------
+#: what Prometheus 2.52 (OpenShift 4.16) sends with rate() of a DCGM gauge-named counter
+PROMQL_INFO = (
+    "PromQL info: metric might not be a counter, name does not end in "
+    '_total/_sum/_count/_bucket: "DCGM_FI_DEV_POWER_VIOLATION" (1:6)'
+)
+THANOS_PARTIAL = "receive-1: rpc error: code = Unavailable desc = store not reachable"
+
+
+async def _annotated(warnings: list[str]) -> QueryAnswer:
+    payload = {"status": "success", "warnings": warnings, "data": {"resultType": "vector",
+               "result": [{"metric": {"Hostname": "gpu-0"}, "value": [T0, "0.0"]}]}}  # fmt: skip
+    engine = MultiClusterQuery(_Pool({"east-1": _Prom(parse_query_data(payload, "east-1"))}))  # type: ignore[arg-type]
+    promql = "rate(DCGM_FI_DEV_POWER_VIOLATION[5m])"
+    return await engine.run(MetricQuery(promql=promql), [_cluster("east-1")])
+
+
+@pytest.mark.asyncio
+async def test_a_promql_info_annotation_is_shown_but_the_answer_stays_success() -> None:
+    """Prometheus 2.4x-2.5x send their query annotations (how the query reads, not data
+    missing) in ``warnings``: a complete answer read PARTIAL, amber, and the CLI exited 3."""
+    notice = "PromQL warning: encountered a mix of histograms and floats for aggregation"
+    answer = await _annotated([PROMQL_INFO, notice])
+    assert answer.status is QueryStatus.SUCCESS
+    assert answer.outcomes[0].warnings == [PROMQL_INFO, notice]  # still shown
+    out, err = io.StringIO(), io.StringIO()
+    code = await _query(_Core(answer), _args(False), Io(out, io.StringIO(), err))  # type: ignore[arg-type]
+    assert code == 0  # EXIT_OK
+    assert f"SUCCESS: east-1: warning: {PROMQL_INFO}" in err.getvalue()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("other", [PARTIAL, THANOS_PARTIAL])
+async def test_a_store_warning_beside_an_info_annotation_still_makes_it_partial(
+    other: str,
+) -> None:
+    answer = await _annotated([PROMQL_INFO, other])
+    assert answer.status is QueryStatus.PARTIAL
+    assert answer.outcomes[0].warnings == [PROMQL_INFO, other]
+
+
 # -- 2: a member two hubs name -------------------------------------------------------------------
 @pytest.mark.asyncio
 async def test_a_member_two_hubs_name_is_counted_once() -> None:

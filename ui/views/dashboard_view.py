@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models.catalog import Panel
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
-from ui.views.console_view import highest_curves
+from ui.views.console_view import outlying_curves
 from ui.views.text import PlainLabel
 from ui.views.time_range import TimeRangeBar
 
@@ -137,12 +137,13 @@ class DashboardView(QWidget):
     ) -> None:
         """A panel's series over the range from ``start`` to ``end`` (s), which its chart
         spans: the hours of the range without data are shown empty, not left out. At most
-        MOST_CURVES of them are drawn, the highest, as in the console: each curve costs some
-        4 ms on the UI thread to add and as much at every repaint (a panel of 1,000 GPUs held
-        the window 6 s at every poll)."""
+        MOST_CURVES of them are drawn, those furthest from the rest (a FREERUN PTP port is its
+        panel's lowest curve), as in the console: each curve costs some 4 ms on the UI thread
+        to add and as much at every repaint (a panel of 1,000 GPUs held the window 6 s at every
+        poll)."""
         chart = self.charts.get(panel_id)
         if chart is not None:
-            drawn = highest_curves(series)
+            drawn = outlying_curves(series)
             chart.set_series(drawn)
             self._say_drawn(panel_id, chart, len(drawn), len(series))
             if start is not None and end is not None:
