@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
+
+from aiops_desktop.models.enums import Verdict
 
 #: an id as the app writes it: a capital letter and a number ("E3", "C1", "K2")
 _ID = r"[A-Z]\d{1,3}"
@@ -41,13 +42,6 @@ _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[(\"'])|\n+")
 #: the reply's length the app reads (a model that rambles is cut, and says so)
 MAX_EXPLANATION_CHARS = 4000
-
-
-class Verdict(StrEnum):
-    VERIFIED = "verified"
-    #: cites real items, but has no number, time or date: nothing in it could be matched
-    CITED = "cited, not checked"
-    UNVERIFIED = "unverified"
 
 
 #: the reason a cited sentence gives: a page that reads "no reasons" as verified must not

@@ -276,3 +276,13 @@ class UserRole(StrEnum):
     ADMIN = "admin"
     OPERATOR = "operator"
     VIEWER = "viewer"
+
+
+class Verdict(StrEnum):
+    """A sentence of a model's explanation, checked against the evidence it cites
+    (analysis/grounding.py)."""
+
+    VERIFIED = "verified"
+    #: cites real items, but has no number, time or date: nothing in it could be matched
+    CITED = "cited, not checked"
+    UNVERIFIED = "unverified"

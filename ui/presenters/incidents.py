@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models.chat import reply_stats
+from aiops_desktop.models.enums import Verdict
 from aiops_desktop.models.incidents import (
     RCA_WINDOW_AFTER,
     ExplainedSentence,
@@ -23,7 +24,6 @@ from aiops_desktop.services.intelligence.incidents import INCIDENTS_CHANGED, Inc
 from aiops_desktop.services.intelligence.rca import RcaResult, RcaService, nothing_read
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
-from analysis.grounding import Verdict
 from ui.presenters.base import Presenter
 
 #: an analysis and the incident it is of (None: a cluster at a moment)

@@ -19,12 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.models.enums import IncidentStatus
+from aiops_desktop.models.enums import IncidentStatus, Verdict
 from aiops_desktop.models.fleet import Domain
 from aiops_desktop.models.incidents import ExplanationView, Incident, RcaReport
 from aiops_desktop.models.observability import pod_entity, service_of_pod
 from aiops_desktop.models.text import time_text
-from analysis.grounding import Verdict
 from ui.theme import Theme
 from ui.views.page import page_title, scrolled
 from ui.views.rows_table import Row
