@@ -5,7 +5,8 @@ short explanation that cites them in brackets (``[E2]``). ``verify`` then reads 
 sentence by sentence: a sentence is *verified* when it cites at least one item that exists and
 every number, time, date and name in it matches those of the items it cites (as written: "7.3"
 matches 7.31, "0.8" matches 0.82, "82 %" matches a fraction 0.82, "10:03" matches 10:03:12,
-"2026-12-04" or "December 4" a date 2026-12-04, "du-2" a name du-2; a whole number must be
+"2026-12-04" or "December 4" a date 2026-12-04, "2026-12-04T10:03Z" the date and time
+2026-12-04 10:03:12 (together, an offset taken off), "du-2" a name du-2; a whole number must be
 exact once rounded, and a date's parts or a name's digits are no count, so a wrong year or
 count does not pass). A sentence that cites real items but has no number, time or date is
 *cited, not checked*: nothing in it could be matched. Anything else is *unverified*, with the
@@ -18,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from aiops_desktop.models.enums import Verdict
 
@@ -25,9 +27,17 @@ from aiops_desktop.models.enums import Verdict
 _ID = r"[A-Z]\d{1,3}"
 _CITATION = re.compile(rf"\[\s*({_ID}(?:\s*[,;]\s*{_ID})*)\s*\]")
 _CITED_ID = re.compile(_ID)
-#: a clock time (10:03, 10:03:12), a date (2026-12-04; "December 4, 2026", "4 Dec"), a name
-#: with digits ("du-2", "INC-20261204-205144-44416e"; matched whole, as "gpu-3" of
-#: "ran-east/gpu-3"), or a number (-1.5e-3, 12,345, 99.9%)
+#: a date-time (ISO 8601, "2026-12-04T10:03:12Z", "2026-12-04 10:03", "...+02:00"), a clock
+#: time (10:03, 10:03:12), a date (2026-12-04; "December 4, 2026", "4 Dec"), a name with
+#: digits ("du-2", "INC-20261204-205144-44416e"; matched whole, as "gpu-3" of
+#: "ran-east/gpu-3"), or a number (-1.5e-3, 12,345, 99.9%). A date-time is one unit: read as
+#: a date and a time, its hour was skipped (no word boundary after "T") and its minutes and
+#: seconds checked as counts, so a wrong time whose parts were counts verified. An offset's
+#: minutes are those zones have (00, 30, 45): "14:03-14:07" is a range, not 14:03 at -14:07.
+_DATETIME = re.compile(
+    r"(?<![\w.-])(\d{4})-(\d{2})-(\d{2})[Tt ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"([Zz]|[-+]\d{2}(?::?(?:00|30|45))?)?(?![\w:])"
+)
 _TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _DATE = re.compile(r"(?<![\w.-])(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _MONTH = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
@@ -35,7 +45,9 @@ _MONTH = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Au
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _WORD_DATE = re.compile(rf"\b(?:{_MONTH}\s+{_DAY}|{_DAY}\s+{_MONTH})(?:,?\s+(\d{{4}}))?\b")
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-_NAME = re.compile(r"(?<![\w-])[A-Za-z]\w*(?:-\w+)+")
+#: not a name: a rank ("top-3", "Bottom-5") says a count, as "top 3" does, and is checked so
+#: (only the rank alone: "top-3-east" is a name)
+_NAME = re.compile(r"(?<![\w-])(?!(?i:top|bottom)-\d+(?![\w-]))[A-Za-z]\w*(?:-\w+)+")
 #: after a number, what makes it a percentage (only then is 0.82 written "82")
 _PERCENT = re.compile(r"\s?(?:%|percent\b|per cent\b)")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -111,9 +123,41 @@ def _bare(text: str) -> str:
     """``text`` without what is matched whole (citations, dates, times, names): the numbers
     left are counts and measures. A date's month or an id's digits counted as numbers once,
     so "12 signals" was verified by a date in December."""
-    for pattern in (_CITATION, _WORD_DATE, _DATE, _TIME, _NAME):
+    for pattern in (_CITATION, _DATETIME, _WORD_DATE, _DATE, _TIME, _NAME):
         text = pattern.sub(" ", text)
     return text
+
+
+def _moment(m: re.Match[str]) -> tuple[datetime, str] | None:
+    """A date-time as UTC to the minute, and its seconds as written ("12", "12.5", ""): an
+    offset moves the hour and the date ("16:05+02:00" is 14:05 UTC, as the items write it),
+    never the seconds. None for no such moment (February 30, 25:05): it is in no item."""
+    try:
+        at = datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]))
+    except ValueError:
+        return None
+    zone = m[8] or "Z"
+    if zone not in "Zz":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        at -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+    seconds = m[6] or ""
+    return at, f"{seconds}.{m[7]}" if m[7] else seconds
+
+
+def _same_moment(written: tuple[datetime, str] | None, known: tuple[datetime, str]) -> bool:
+    """``written`` is ``known`` to its own precision: "14:05" of 14:05:12, "14:05:12" of
+    14:05:12.345, "14:05:12.000" of 14:05:12 (its zeros are no claim), not "14:05:12.5"."""
+    if written is None:
+        return False
+    (at, seconds), (k_at, k_seconds) = written, known
+    if at != k_at:
+        return False
+    if not seconds:
+        return True
+    whole, _, fraction = seconds.partition(".")
+    k_whole, _, k_fraction = k_seconds.partition(".")
+    return whole == k_whole and k_fraction.ljust(len(fraction), "0").startswith(fraction)
 
 
 def _dates_in(text: str) -> set[tuple[int, int, int]]:
@@ -165,12 +209,21 @@ def _check_numbers(sentence: str, cited: list[EvidenceItem]) -> tuple[list[str],
     cites, and whether it had a number, time or date to check at all (a name is no check:
     "du-2 has a failed power supply" says nothing the items confirm)."""
     known = [n for item in cited for n in item.numbers]
+    moments = [k for item in cited for m in _DATETIME.finditer(item.text) if (k := _moment(m))]
+    # an item's date-time written with a "T" has no time _TIME finds: its clock time counts
     times = {t for item in cited for t in _TIME.findall(item.text)}
+    times |= {f"{at:%H:%M}:{s}" if s else f"{at:%H:%M}" for at, s in moments}
     dates = {d for item in cited for d in _dates_in(item.text)}
     names = {n for item in cited for n in _names_in(item.text)}
     reasons = []
     text = _CITATION.sub(" ", sentence)
     checked = False
+    # its date and time together, and then no longer a date, a time or counts
+    for m in _DATETIME.finditer(text):
+        checked = True
+        if not any(_same_moment(_moment(m), k) for k in moments):
+            reasons.append(f"the time {m[0]} is in none of the items it cites")
+    text = _DATETIME.sub(" ", text)
     for t in _TIME.findall(text):
         checked = True
         if not any(k == t or k.startswith(t + ":") for k in times):

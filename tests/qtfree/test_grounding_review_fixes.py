@@ -81,3 +81,79 @@ def test_a_cited_sentence_without_a_number_is_cited_not_checked() -> None:
     assert shown["sentences"][0]["verdict"] == "cited, not checked"  # type: ignore[index]
     # a name alone is no check either
     assert verdict("du-2 is the likely cause [C1].") is Verdict.CITED
+
+
+ISO_ITEMS = [
+    EvidenceItem("I1", "Incident INC-1: latency; severity critical; opened 2026-12-04 14:05:12 "
+                 "UTC; clusters ran-east; 5 signals."),
+    EvidenceItem("C1", "Likely cause number 1: east pod shop/checkout-7d9f, confidence 0.82, "
+                 "first change 2026-12-04 14:03:40 UTC."),
+    EvidenceItem("C2", "Likely cause number 2: east pod shop/cart-5c1a, confidence 0.41, "
+                 "first change 2026-12-04 14:04:02 UTC."),
+    EvidenceItem("C3", "Likely cause number 3: east node du-2, confidence 0.20, first change "
+                 "2026-12-04 14:04:30 UTC."),
+]  # fmt: skip
+
+
+def test_an_iso_date_time_is_checked_whole_never_as_counts() -> None:
+    """An ISO-8601 date-time ("2026-12-04T14:05:12Z") was read as a date and two counts (its
+    hour skipped): a wrong time whose minutes and seconds were counts of the item verified,
+    the right one did not."""
+    right = [
+        "The incident opened at 2026-12-04T14:05:12Z [I1].",
+        "The incident opened at 2026-12-04T14:05Z [I1].",
+        "The incident opened at 2026-12-04 14:05:12 [I1].",
+        "The incident opened at 2026-12-04T14:05:12.000Z [I1].",
+        "The incident opened at 2026-12-04T16:05:12+02:00 [I1].",  # the same moment
+        "The incident opened at 2026-12-04T14:05:12+00:00 and has 5 signals [I1].",
+    ]
+    for text in right:
+        sentence = verify(text, ISO_ITEMS).sentences[0]
+        assert sentence.verdict is Verdict.VERIFIED, (text, sentence.reasons)
+    wrong = {
+        # its minutes and seconds are the item's count of 5 signals
+        "The incident opened at 2026-12-04T23:05:05Z [I1].": "2026-12-04T23:05:05Z",
+        "The incident opened at 2026-12-04T14:05:05Z [I1].": "2026-12-04T14:05:05Z",
+        "The incident opened at 2026-12-05T14:05:12Z [I1].": "2026-12-05T14:05:12Z",
+        # the item's wall-clock digits, but two hours off
+        "The incident opened at 2026-12-04T14:05:12+02:00 [I1].": "2026-12-04T14:05:12+02:00",
+        "The incident opened at 2026-12-04T14:05:12.5Z [I1].": "2026-12-04T14:05:12.5Z",
+        # a date of one item with a time of another is no date-time of either
+        "It began at 2026-12-04 14:03:40 [I1].": "2026-12-04 14:03:40",
+    }
+    for text, said in wrong.items():
+        sentence = verify(text, ISO_ITEMS).sentences[0]
+        assert sentence.verdict is Verdict.UNVERIFIED, text
+        assert sentence.reasons == [f"the time {said} is in none of the items it cites"], text
+    # an item's date-time written the ISO way still verifies a plain time and date
+    iso_item = [EvidenceItem("I1", "Incident opened 2026-12-04T14:05:12Z; 5 signals.")]
+    for text in ("It opened at 14:05 [I1].", "It opened at 2026-12-04T14:05:12Z [I1].",
+                 "It opened on 2026-12-04 with 5 signals [I1]."):  # fmt: skip
+        assert verify(text, iso_item).sentences[0].verdict is Verdict.VERIFIED, text
+    assert verify("It opened at 05:12 [I1].", iso_item).sentences[0].reasons == [
+        "the time 05:12 is in none of the items it cites"
+    ]
+    # no such day or hour: in no item, and no crash
+    for text in ("It opened at 2026-02-30T14:05Z [I1].", "It opened at 2026-12-04T25:05Z [I1]."):
+        assert verify(text, ISO_ITEMS).sentences[0].verdict is Verdict.UNVERIFIED, text
+    # a range's end is no offset ("-14:07" is no zone): its start and end are checked
+    ranged = verify("It ran 2026-12-04 14:05-14:07 [I1].", ISO_ITEMS).sentences[0]
+    assert ranged.reasons == ["the time 14:07 is in none of the items it cites"]
+
+
+def test_a_rank_like_top_3_is_a_number_not_a_name() -> None:
+    """A rank like "top-3" has a count in it, as "top 3" does: it is checked as the number 3,
+    never refused as a name with digits that no item has."""
+    text = "The top-3 suspects all include checkout-7d9f [C1, C2, C3]."
+    sentence = verify(text, ISO_ITEMS).sentences[0]
+    assert sentence.verdict is Verdict.VERIFIED, sentence.reasons
+    # citing one cause says nothing of three: the count is what is unverified, not a name
+    sentence = verify("The top-3 suspects all include checkout-7d9f [C1].", ISO_ITEMS).sentences[0]
+    assert sentence.reasons == ["the number 3 is in none of the items it cites"]
+    assert verify("The Top-5 pods [C1, C2, C3].", ISO_ITEMS).sentences[0].reasons == [
+        "the number 5 is in none of the items it cites"
+    ]
+    # only the rank alone: a name that merely starts so is still a name
+    assert verify("top-3-east restarted [C1].", ISO_ITEMS).sentences[0].reasons == [
+        "the name top-3-east is in none of the items it cites"
+    ]
