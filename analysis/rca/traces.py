@@ -20,7 +20,7 @@ import numpy as np
 from aiops_desktop.logs import redact
 from aiops_desktop.models.enums import SpanStatus
 from aiops_desktop.models.observability import Span, Trace
-from aiops_desktop.models.text import printable
+from aiops_desktop.models.text import one_line, printable
 from analysis.rca.model import Signal, SignalKind
 from analysis.rca.topology import Edge
 
@@ -107,7 +107,11 @@ def error_log_signals(
     return out
 
 
-ERROR_TEMPLATE = "error lines of one template"
+#: what the name of each template's signal begins with; the template follows (the evidence,
+#: the RCA's charts and the model's facts are keyed by name: they say which kind rose)
+ERROR_TEMPLATE = "error lines: "
+#: characters of a template its signal's name shows (a row's and a chart legend's width)
+TEMPLATE_NAME_CHARS = 80
 #: words of a log line that make its template (ids, hashes and numbers masked): chosen on
 #: the RCA benchmark's development cases (README; 8 to 20 gave the same rankings there)
 TEMPLATE_WORDS = 12
@@ -129,6 +133,26 @@ def log_template(line: str) -> str:
     template's template is itself (the masks leave nothing they would mask again)."""
     masked = _DIGITS.sub("<N>", _HEX.sub("<H>", line[:TEMPLATE_CHARS]))
     return " ".join(masked.split()[:TEMPLATE_WORDS])
+
+
+def _template_names(templates: Iterable[str]) -> dict[str, str]:
+    """Each of an entity's templates' signal name: ``ERROR_TEMPLATE`` and the template as
+    one printable line, redacted (it is a server's text: a line's first words can hold a
+    secret), cut to ``TEMPLATE_NAME_CHARS``. Two that cutting or redaction made alike get
+    " (2)", " (3)"... in the order given: two of one name would share one chart."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for template in templates:
+        shown = redact(one_line(template))  # redacted before it is cut: no secret half-cut
+        if len(shown) > TEMPLATE_NAME_CHARS:
+            shown = shown[: TEMPLATE_NAME_CHARS - 1] + "…"
+        name, n = ERROR_TEMPLATE + shown, 1
+        while name in taken:
+            n += 1
+            name = f"{ERROR_TEMPLATE}{shown} ({n})"
+        taken.add(name)
+        names[template] = name
+    return names
 
 
 def error_template_signals(
@@ -155,10 +179,11 @@ def error_template_signals(
     for entity, templates in sorted(per.items()):
         most = sorted(templates, key=lambda t: (-max(templates[t].values()),
                                                 -sum(templates[t].values()), t))  # fmt: skip
-        for template in sorted(most[:TEMPLATES_KEPT]):
+        names = _template_names(sorted(most[:TEMPLATES_KEPT]))
+        for template, name in names.items():
             counts = templates[template]
             ts = np.array(sorted(read | set(counts)))
-            out.append(Signal(entity, ERROR_TEMPLATE, SignalKind.ERRORS, ts,
+            out.append(Signal(entity, name, SignalKind.ERRORS, ts,
                               np.array([float(counts.get(t, 0)) for t in ts]),
                               resolution=1.0))  # fmt: skip
     return out

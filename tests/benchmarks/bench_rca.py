@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from analysis.rca.model import SignalKind, Window
 from analysis.rca.score import rank
-from tests.benchmarks.rca_cases import DEFAULT_RCA_DIR, LOG_TRACE_SIGNALS, Case, load_cases
+from tests.benchmarks.rca_cases import DEFAULT_RCA_DIR, Case, from_logs_or_traces, load_cases
 
 Ranker = Callable[[Case], list[str]]
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -37,7 +37,7 @@ def ours(case: Case) -> list[str]:
 
 def baseline(case: Case) -> list[str]:
     """Robust z of the metrics alone, max per service (what BARO does after detection)."""
-    metrics = [s for s in case.signals if s.name not in LOG_TRACE_SIGNALS]
+    metrics = [s for s in case.signals if not from_logs_or_traces(s.name)]
     flat = [s.__class__(s.entity, s.name, SignalKind.OTHER, s.timestamps, s.values)
             for s in metrics]  # fmt: skip
     return [

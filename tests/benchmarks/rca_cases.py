@@ -162,9 +162,16 @@ def _nezha_metrics(folder: Path) -> list[Signal]:
 
 ERROR_LINES, SPANS, SPAN_P50, CALLS_OUT = (
     "error log lines/min", "spans/min", "span duration p50", "calls out per span")  # fmt: skip
+
+
 #: the signals read from logs and traces, not metrics (the robust-z baseline leaves them out)
-LOG_TRACE_SIGNALS = frozenset({ERROR_LINES, ERROR_TEMPLATE, SPANS, SPAN_P50, CALLS_OUT,
-                               CALL_TIME})  # fmt: skip
+LOG_TRACE_SIGNALS = frozenset({ERROR_LINES, SPANS, SPAN_P50, CALLS_OUT, CALL_TIME})
+
+
+def from_logs_or_traces(name: str) -> bool:
+    """Whether a signal was read from logs or traces (a kind of error line's is named
+    ``ERROR_TEMPLATE`` and its template, each its own), not from metrics."""
+    return name in LOG_TRACE_SIGNALS or name.startswith(ERROR_TEMPLATE)
 
 
 def _minute_files(folder: Path, kind: str) -> list[Path]:

@@ -18,21 +18,26 @@ from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.observability import LogResult
 from aiops_desktop.services.intelligence import rca_logs_traces
+from aiops_desktop.services.intelligence.rca import RcaService
 from aiops_desktop.services.intelligence.rca_logs_traces import (
     ERROR_LINES,
     ERROR_LINES_READ,
     LogsTracesAround,
 )
+from aiops_desktop.services.intelligence.rca_topology import TopologyRead
 from analysis.rca.model import Signal, SignalKind, Window
 from analysis.rca.score import rank
 from analysis.rca.traces import (
     ERROR_TEMPLATE,
+    TEMPLATE_NAME_CHARS,
     TEMPLATE_WORDS,
     TEMPLATES_KEPT,
+    error_line_signals,
     error_template_signals,
     log_template,
 )
 from collectors.loki import _page, parse_matrix
+from tests.benchmarks.rca_cases import from_logs_or_traces
 
 D = 1_675_000_000.0  # a detection, on a minute
 W = Window(D)
@@ -85,7 +90,11 @@ def test_a_new_kind_of_error_stands_out_over_a_service_s_steady_other_errors() -
     # the total count alone: the steady errors hide the new kind, front's CPU ranks first
     assert rank(signals, W)[0].entity == "front"
     templates = error_template_signals(lines, STAMPS, START, W.end_s)
-    assert len(templates) == 2 and {s.name for s in templates} == {ERROR_TEMPLATE}
+    # each named after its template: the evidence and the chart say which kind rose
+    assert sorted(s.name for s in templates) == [
+        f"{ERROR_TEMPLATE}ERROR cache miss for key user-<N> after <N> ms",
+        f"{ERROR_TEMPLATE}java.lang.NullPointerException at Order.pay(Order.java:<N>)",
+    ]
     new = next(s for s in templates if s.values.max() == 5)
     assert new.values[new.timestamps < CHANGE].sum() == 0  # read minutes without it: 0
     causes = rank(signals + templates, W)
@@ -198,7 +207,7 @@ def test_the_app_ranks_each_pod_s_kinds_of_error_from_loki_s_lines() -> None:
         "limit": ERROR_LINES_READ,
         "direction": LogDirection.BACKWARD,
     }
-    kinds = [s for s in read.signals if s.name == ERROR_TEMPLATE]
+    kinds = [s for s in read.signals if s.name.startswith(ERROR_TEMPLATE)]
     assert {s.entity for s in kinds} == {"east pod shop/cart-0"} and len(kinds) == 2
     [total] = [s for s in read.signals if s.name == "error log lines"]
     new = next(s for s in kinds if s.values.max() == 4)
@@ -207,7 +216,9 @@ def test_the_app_ranks_each_pod_s_kinds_of_error_from_loki_s_lines() -> None:
     assert new.timestamps.max() <= D + 300 and new.values[new.timestamps <= CHANGE].sum() == 0
     assert sum(s.values.sum() for s in kinds) == total.values.sum()  # the same lines
     [cause] = rank(read.signals, window)
-    [kind] = [e for e in cause.evidence if e.signal == ERROR_TEMPLATE and e.z > 0]
+    [kind] = [e for e in cause.evidence if e.signal.startswith(ERROR_TEMPLATE) and e.z > 0]
+    assert kind.signal == (f"{ERROR_TEMPLATE}java.lang.NullPointerException: order <N> at "
+                           "Order.pay(Order.java:<N>)")  # fmt: skip
     assert kind.baseline == 0 and kind.peak == 4 and kind.first_deviation_s is not None
 
 
@@ -221,9 +232,67 @@ def test_a_read_cut_by_its_limit_says_so_and_leaves_the_steps_it_did_not_reach(
     [said] = read.unread
     assert said.startswith("east error lines: the newest 60 read, more matched: their kinds "
                            "ranked from ")  # fmt: skip
-    kinds = [s for s in read.signals if s.name == ERROR_TEMPLATE]
+    kinds = [s for s in read.signals if s.name.startswith(ERROR_TEMPLATE)]
     oldest = min(t for t, _ in _lines() if t >= START - 60 and t < D + 300
                  and sum(1 for u, _ in _lines() if t <= u < D + 300) <= 60)  # fmt: skip
     # no step that began before the oldest line read is a zero of a kind
     assert kinds and all(s.timestamps.min() - 60 >= oldest for s in kinds)
     assert sum(s.values.sum() for s in kinds) <= 60
+
+
+# -- each kind named: the evidence, the chart and the model's facts say which rose ----------
+def _pod_lines(*kinds: tuple[str, int, bool]) -> list[tuple[dict[str, str], float, str]]:
+    """checkout's lines over the window: each ``(line, per minute, from the change only)``."""
+    labels = {"k8s_pod_name": "checkout-7d9f", "k8s_namespace_name": "shop"}
+    out = []
+    for t in [START - 59, *(s + 1 for s in STAMPS[:-1])]:
+        for line, per_minute, new in kinds:
+            if not new or t >= CHANGE:
+                out += [(labels, t + k * 0.1, line) for k in range(per_minute)]
+    return out
+
+
+def test_the_chart_and_evidence_of_a_cause_are_its_deviating_template_s() -> None:
+    """A steady warning all along (1 a minute, last alphabetically) and a new burst (30 a
+    minute): the cause's evidence names the burst, and its chart is the burst's curve."""
+    lines = _pod_lines(("zz steady warning: cache miss ratio high", 1, False),
+                       ("ERROR connection refused to payments-db", 30, True))  # fmt: skip
+    signals = error_line_signals("east", lines, START, W.end_s)
+    service = RcaService(cast(Any, None), [])  # no stored series: what logs say alone
+    result = service._analyse("x", ["east"], W, [], around=TopologyRead(signals=signals))
+    [cause] = result.causes
+    burst = f"{ERROR_TEMPLATE}ERROR connection refused to payments-db"
+    steady = f"{ERROR_TEMPLATE}zz steady warning: cache miss ratio high"
+    assert [(e.signal, e.peak) for e in cause.evidence] == [(burst, 30.0), (steady, 1.0)]
+    chart = result.charts[cause.entity]
+    assert set(chart) == {burst, steady}
+    assert chart[burst][1].max() == 30 and chart[steady][1].max() == 1
+    [row] = result.shown().causes  # and the page's row says which kind rose
+    assert row.evidence[0].startswith(f"{burst}: z ")
+
+
+def test_a_template_s_name_is_redacted_printable_short_and_its_own() -> None:
+    secret = "ERROR login failed \x1b]0;owned\x07password=hunter2 \x1b[31mfor user bob"
+    long = "ERROR " + "x" * 200
+    lines = [("cart", STAMPS[-1], line) for line in (
+        secret, f"{long} first", f"{long} second",
+        # two that differ only in their secret: redacted, they would read the same
+        "ERROR bad token=abcdefghijklmnopqrstu", "ERROR bad token=uvwxyzabcdefghijklmno",
+    )]  # fmt: skip
+    names = [s.name for s in error_template_signals(lines, STAMPS, START, W.end_s)]
+    assert len(names) == 5 and len(set(names)) == 5  # never two of one name
+    assert all(n.startswith(ERROR_TEMPLATE) and n.isprintable() for n in names)
+    assert all(len(n) <= len(ERROR_TEMPLATE) + TEMPLATE_NAME_CHARS + 4 for n in names)
+    assert not any("hunter" in n or "abcdefghij" in n or "uvwxyz" in n for n in names)
+    [login] = [n for n in names if "login" in n]
+    assert "password=[REDACTED]" in login and "for user bob" in login
+    assert sum("x" * 40 in n for n in names) == 2 and sum("REDACTED" in n for n in names) == 3
+
+
+def test_the_benchmark_s_metric_baseline_still_leaves_each_template_out() -> None:
+    """BARO's baseline ranks the metrics alone (``from_logs_or_traces``): a template's
+    signal, whatever its template, is read from logs."""
+    _, lines = _steady_and_new()
+    templates = error_template_signals(lines, STAMPS, START, W.end_s)
+    assert templates and all(from_logs_or_traces(s.name) for s in templates)
+    assert not from_logs_or_traces("cpu") and from_logs_or_traces("error log lines/min")
