@@ -212,6 +212,138 @@ def test_cli_import_says_which_credentials_were_replaced(
     assert code == 0 and "prod-east-2" not in out
 
 
+@pytest.mark.asyncio
+async def test_a_window_edit_after_the_cli_reimport_keeps_the_new_credential(
+    core: Core, tmp_path: Path
+) -> None:
+    """The CLI re-imports (the old keyring entry deleted) while the window still holds the
+    cluster with the old credential: an edit in the window saves the new one, not the old."""
+    path = tmp_path / "config"
+    path.write_text(kubeconfig(OLD))
+    await core.registry.import_kubeconfig(path)
+    old_ref = core.registry.get("prod-east").credential
+    cli = other_process(core)
+    await cli.load()
+    path.write_text(kubeconfig(NEW))
+    assert [c.name for c in (await cli.import_kubeconfig(path, ["prod-east"])).replaced] == [
+        "prod-east"
+    ]
+    new_ref = cli.get("prod-east").credential
+    assert new_ref is not None and new_ref != old_ref
+    assert core.registry.get("prod-east").credential == old_ref  # the window is behind
+
+    east = await core.registry.set_endpoint(
+        "prod-east", PROM, "https://thanos.east", use_cluster_token=True
+    )
+    assert east.credential == new_ref and token_of(core, east) == NEW
+    prom = east.endpoint(PROM)
+    assert prom is not None and prom.credential == new_ref  # the cluster's: the new one
+    assert core.registry.get("prod-east") == east  # the window's copy refreshed
+    stored = ClusterRepository(core.db).get(east.id)
+    assert stored is not None and stored.credential == new_ref
+    assert stored.endpoint(PROM) == prom
+    assert token_of(core, stored) == NEW
+    # a restarted app reads the fresh token
+    fresh = other_process(core)
+    await fresh.load()
+    assert token_of(core, fresh.get("prod-east")) == NEW
+
+
+@pytest.mark.asyncio
+async def test_an_edit_that_replaces_the_credential_itself_is_kept(
+    core: Core, tmp_path: Path
+) -> None:
+    """The window's own re-import after the CLI's: its credential is the one saved."""
+    path = tmp_path / "config"
+    path.write_text(kubeconfig(OLD))
+    await core.registry.import_kubeconfig(path, ["prod-east"])
+    cli = other_process(core)
+    await cli.load()
+    path.write_text(kubeconfig(NEW))
+    await cli.import_kubeconfig(path, ["prod-east"])
+    path.write_text(kubeconfig("sha256~NEWERTOKEN222222222"))
+    (east,) = (await core.registry.import_kubeconfig(path, ["prod-east"])).replaced
+    assert token_of(core, east) == "sha256~NEWERTOKEN222222222"
+    stored = ClusterRepository(core.db).get(east.id)
+    assert stored is not None and stored.credential == east.credential
+
+
+OTHER_CA = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUOTHERCA\n-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.asyncio
+async def test_reimport_never_swaps_the_certificate_authority(core: Core, tmp_path: Path) -> None:
+    """A file that brings another CA for the same context and server: trusting it is as bad
+    as verification off, so it is skipped with why; the cluster keeps its CA and token."""
+    path = tmp_path / "config"
+    path.write_text(kubeconfig(OLD))
+    await core.registry.import_kubeconfig(path, ["prod-east"])
+    ours = base64.b64encode(CA_PEM.encode()).decode()
+    theirs = base64.b64encode(OTHER_CA.encode()).decode()
+    (tmp_path / "vendor.yaml").write_text(kubeconfig(NEW).replace(ours, theirs, 1))
+    report = await core.registry.import_kubeconfig(tmp_path / "vendor.yaml", ["prod-east"])
+    assert report.replaced == [] and report.imported == []
+    ((ctx, why),) = report.skipped
+    assert ctx == "prod-east"
+    assert "certificate authority differs" in why and "not replaced" in why
+    assert "remove the cluster and import it again" in why
+    east = core.registry.get("prod-east")
+    assert east.ca_bundle_pem == CA_PEM and east.tls_verify is True
+    assert token_of(core, east) == OLD
+    payload = core.secrets.get_json(east.credential) if east.credential else None
+    assert payload is not None
+    assert payload["clusters"][0]["cluster"]["certificate-authority-data"] == ours
+    # a file that names no CA where one was pinned: any CA the system trusts would then do
+    (tmp_path / "bare.yaml").write_text(
+        kubeconfig(NEW).replace(f", certificate-authority-data: {ours}", "", 1)
+    )
+    report = await core.registry.import_kubeconfig(tmp_path / "bare.yaml", ["prod-east"])
+    assert report.replaced == [] and "certificate authority differs" in report.skipped[0][1]
+    assert token_of(core, core.registry.get("prod-east")) == OLD
+
+
+@pytest.mark.asyncio
+async def test_reimport_with_the_same_or_no_certificate_authority_replaces(
+    core: Core, tmp_path: Path
+) -> None:
+    path = tmp_path / "config"
+    path.write_text(kubeconfig(OLD))
+    await core.registry.import_kubeconfig(path, ["prod-east"])
+    path.write_text(kubeconfig(NEW))  # the same CA, the same bytes
+    (east,) = (await core.registry.import_kubeconfig(path, ["prod-east"])).replaced
+    assert token_of(core, east) == NEW and east.ca_bundle_pem == CA_PEM
+    # the same CA, as another tool writes it (CRLF line ends, no final newline)
+    crlf = base64.b64encode(CA_PEM.strip().replace("\n", "\r\n").encode()).decode()
+    ours = base64.b64encode(CA_PEM.encode()).decode()
+    path.write_text(kubeconfig("sha256~THIRDTOKEN3333333333").replace(ours, crlf, 1))
+    (east,) = (await core.registry.import_kubeconfig(path, ["prod-east"])).replaced
+    assert token_of(core, east) == "sha256~THIRDTOKEN3333333333"
+
+    # a cluster registered with no CA (its server's certificate publicly trusted), and a
+    # file that gives none either
+    public = "https://api.public.example:6443"
+    no_ca = f"""apiVersion: v1
+kind: Config
+clusters:
+- name: pub
+  cluster: {{server: "{public}"}}
+users:
+- name: u
+  user: {{token: "TOKEN"}}
+contexts:
+- name: pub
+  context: {{cluster: pub, user: u}}
+current-context: pub
+"""
+    path.write_text(no_ca.replace("TOKEN", OLD))
+    (pub,) = (await core.registry.import_kubeconfig(path, ["pub"])).imported
+    assert pub.ca_bundle_pem is None
+    path.write_text(no_ca.replace("TOKEN", NEW))
+    report = await core.registry.import_kubeconfig(path, ["pub"])
+    assert report.skipped == [] and [c.name for c in report.replaced] == ["pub"]
+    assert token_of(core, report.replaced[0]) == NEW
+
+
 # -- 5: a cluster removed by another process -----------------------------------------------------
 def other_process(core: Core) -> ClusterRegistry:
     """The CLI's registry on the same cache (its own bus: the window hears nothing)."""

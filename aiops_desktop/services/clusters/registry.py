@@ -55,6 +55,7 @@ from aiops_desktop.services.clusters.connections import credential_may_travel
 from aiops_desktop.services.clusters.kubeconfig import read_contexts
 from aiops_desktop.services.runtime.access import Access, Action
 from aiops_desktop.services.runtime.bus import CLUSTER_REMOVED, CLUSTERS_CHANGED, EventBus
+from aiops_desktop.store.bodies import DamagedRowError
 from aiops_desktop.store.clusters import ClusterRepository
 from aiops_desktop.store.credential_keys import CredentialKeyRepository
 from aiops_desktop.store.health import HealthRepository
@@ -304,12 +305,17 @@ class ClusterRegistry:
         Read, edit, queued save and the copy in memory come with no await in between (the
         writer thread saves in queue order); only then is the save awaited. So a health check
         folded in while the user sets an endpoint never writes back the cluster as it was,
-        and no change waits on another."""
+        and no change waits on another. The stored row is read first: a credential another
+        process put in since this one read the cluster (the CLI's re-import, which deleted
+        the old keyring entry) is kept, never the old one saved back over it."""
         self._refuse_changes()
+        stored = await self._stored(self.get(name).id)
         current = self.get(name)
         cluster = edit(current)
         if cluster.id != current.id:
             raise RegistryError(f"an edit of {name!r} may not change its id")
+        if stored is not None and stored.id == current.id:
+            cluster = _newer_credential(current, cluster, stored)
         self._ensure_unique(cluster.name, allow=cluster.id)
         try:
             cluster = cluster.model_copy(update={"updated_at": utcnow()})
@@ -327,6 +333,13 @@ class ClusterRegistry:
                 self._publish()
             _taken_meanwhile(cluster.name, exc)
         return cluster
+
+    async def _stored(self, cluster_id: UUID) -> Cluster | None:
+        """The cluster's row as stored now (None: none, or damaged: the save says so)."""
+        try:
+            return await asyncio.to_thread(self._repo.get, cluster_id)
+        except DamagedRowError:
+            return None
 
     async def set_endpoint(
         self, name: str, kind: EndpointKind, url: str | None, *, use_cluster_token: bool = False
@@ -522,13 +535,24 @@ class ClusterRegistry:
         The new credential goes under a keyring entry of its own, and the cluster names it
         in one save: until that save the old one is in use, and a failure leaves it so; the
         old entry is deleted after. Shielded: a cancel never parts the row from its entry.
-        TLS verification the cluster has is never turned off by a file that now skips it."""
+        TLS verification the cluster has is never turned off by a file that now skips it,
+        nor pointed at another certificate authority."""
         if ctx.insecure_skip_tls_verify and current.tls_verify:
             raise RegistryError(
                 f"{current.name} verifies its API server's TLS certificate, and this context "
                 "now sets insecure-skip-tls-verify: its credential was not replaced (a "
                 "re-import never turns verification off); remove insecure-skip-tls-verify "
                 "from the file and import it again"
+            )
+        if current.tls_verify and not _same_pem(ctx.ca_pem or "", current.ca_bundle_pem or ""):
+            # trusting whatever CA a file names is as bad as verification off (an attacker's
+            # CA reads every request, the token included), and so is a file that names none
+            # where one was pinned (any CA the system trusts would then do); a cluster that
+            # verified nothing before loses nothing by verifying against it
+            raise RegistryError(
+                f"its certificate authority differs from the one stored for {current.name}: "
+                "not replaced; remove the cluster and import it again if the API server's CA "
+                "really changed"
             )
         return await asyncio.shield(self._swap_credential(current, ctx, path))
 
@@ -907,6 +931,41 @@ def _unique(refs: Iterable[CredentialRef]) -> list[CredentialRef]:
 def _key(ref: CredentialRef) -> tuple[str, str]:
     """A keyring entry's identity: its service and key."""
     return ref.service, ref.key
+
+
+def _newer_credential(current: Cluster, edited: Cluster, stored: Cluster) -> Cluster:
+    """``edited`` (an edit of the in-memory ``current``) with the credential of ``stored``,
+    the row as saved since by another process (its re-import: the credential ``current``
+    names is deleted from the keyring); as it is if the row is not newer or the edit itself
+    changed the credential. Endpoints that shared the old credential share the new one, and
+    the CA and TLS setting that came with it are kept unless the edit changed them."""
+    old = current.credential
+    if (
+        stored.credential is None
+        or stored.credential == old
+        or edited.credential != old
+        or stored.updated_at <= current.updated_at  # this process's save, not yet committed
+    ):
+        return edited
+    endpoints = [
+        e.model_copy(update={"credential": stored.credential})
+        if e.credential is not None and old is not None and _key(e.credential) == _key(old)
+        else e
+        for e in edited.endpoints
+    ]
+    same_ca = edited.ca_bundle_pem == current.ca_bundle_pem
+    same_tls = edited.tls_verify == current.tls_verify
+    return edited.model_copy(update={
+        "credential": stored.credential,
+        "endpoints": endpoints,
+        "ca_bundle_pem": stored.ca_bundle_pem if same_ca else edited.ca_bundle_pem,
+        "tls_verify": stored.tls_verify if same_tls else edited.tls_verify,
+    })  # fmt: skip
+
+
+def _same_pem(a: str, b: str) -> bool:
+    """The same certificates, however the line ends and spacing were written."""
+    return "".join(a.split()) == "".join(b.split())
 
 
 def _own_credential(cluster: Cluster, endpoint: Endpoint) -> bool:
