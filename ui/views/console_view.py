@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -22,7 +21,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models import Aggregation
 from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryRecord
 from aiops_desktop.models.text import time_text
-from ui.charts import TimeSeriesChart
+from ui.charts import MOST_CURVES, TimeSeriesChart, outlying_curves
 from ui.theme import Theme
 from ui.views.rows_table import Row
 from ui.views.tables import make_table
@@ -30,42 +29,8 @@ from ui.views.text import PlainLabel, rich_label
 
 MODES = {"Instant": None, "Range 15 min": 900, "Range 1 h": 3600, "Range 6 h": 21600}
 STEPS = {900: 15, 3600: 30, 21600: 120}
-#: the most curves drawn: each costs some 4 ms on the UI thread to add, and as much again at
-#: every repaint (500 held it 2 s, 8,000 38 s), and no one reads a hundred lines apart
-MOST_CURVES = 100
 #: the most rows in the table (cheap, but an answer may hold hundreds of thousands)
 MOST_ROWS = 5_000
-
-
-def outlying_curves(
-    series: dict[str, tuple[np.ndarray, np.ndarray]], most: int = MOST_CURVES
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The ``most`` series that strayed furthest from the rest: the ones a chart draws where it
-    cannot draw all (the console's, a dashboard panel's). Each is ranked by its point furthest
-    from the median of every value of every series over the range (then by name), so a
-    series' worst may lie either side of the crowd: a FREERUN PTP port (0) among LOCKED ones
-    (1), a port 4 us behind among ones within 20 ns, an idle GPU among busy ones and a hot one
-    among cool ones are all drawn; keeping the highest peaks left the first two out. In the
-    console the busiest and the idlest of a ``sum by (cluster)`` are drawn, the ordinary
-    middle left out. A series without a value is ranked last."""
-    if len(series) <= most:
-        return series
-    names = list(series)
-    values = [np.asarray(series[name][1], dtype=float).ravel() for name in names]
-    every = np.concatenate(values)
-    finite = np.isfinite(every)
-    # one median for the panel (numpy throughout: 1,000 series of 240 points take some 5 ms)
-    typical = float(np.median(every[finite])) if finite.any() else 0.0
-    away = np.where(finite, np.abs(every - typical), -np.inf)
-    lengths = np.array([v.size for v in values])
-    furthest = np.full(len(names), -np.inf)
-    held = lengths > 0  # reduceat cannot take an empty series
-    if held.any():
-        starts = (np.cumsum(lengths) - lengths)[held]
-        furthest[held] = np.maximum.reduceat(away, starts)
-    ranked = sorted(range(len(names)), key=lambda i: (-furthest[i], names[i]))
-    kept = {names[i] for i in ranked[:most]}
-    return {name: one for name, one in series.items() if name in kept}
 
 
 class ConsoleView(QWidget):

@@ -15,9 +15,8 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models.catalog import Panel
-from ui.charts import TimeSeriesChart
+from ui.charts import TimeSeriesChart, outlying_curves
 from ui.theme import Theme
-from ui.views.console_view import outlying_curves
 from ui.views.text import PlainLabel
 from ui.views.time_range import TimeRangeBar
 

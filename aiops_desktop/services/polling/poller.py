@@ -52,7 +52,7 @@ from aiops_desktop.services.clusters.registry import ClusterNotFoundError, Clust
 from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.polling.breaker import CircuitBreaker
 from aiops_desktop.services.polling.live import LiveBuffers, SeriesKey, series_key
-from aiops_desktop.services.queries.multicluster import aligned_range, fleet_member
+from aiops_desktop.services.queries.multicluster import MOST_POINTS, aligned_range, fleet_member
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.settings import PollerSettings
@@ -76,8 +76,6 @@ PROBE_SHARE = 0.8  # a health probe's share of the source timeout: the check alw
 BACKFILL = timedelta(hours=1)
 UNSUPPORTED_RETRY_S = 3600.0  # a source its endpoint does not offer is asked again this late
 MIN_STEP_S = 15.0
-#: the most points a series a range read asks for (Prometheus and Loki refuse more)
-MAX_POINTS = 11_000
 #: a panel read in whole steps reads a step once it ended this long ago: Loki and Tempo make
 #: a line or span queryable some seconds after it happened, and a step is read only once
 SETTLE_S = 30.0
@@ -742,7 +740,7 @@ class Poller:
         # range may be past what the endpoint answers (Prometheus and Loki: 11,000 points a
         # series), refused every time until the app is restarted; the stretch before stays a gap
         back = panel.backfill_h * 3600 or BACKFILL.total_seconds()
-        reach = min(back, (MAX_POINTS - 1) * step)
+        reach = min(back, (MOST_POINTS - 1) * step)  # Prometheus and Loki refuse more
         if since is not None and since + step < end - reach:
             log.info(
                 "catching up after an outage: the oldest stretch stays a gap",
