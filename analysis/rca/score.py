@@ -162,10 +162,11 @@ def _symptoms(causes: list[Cause], calls: Mapping[str, Iterable[str]]) -> None:
         mine = by.get(caller)
         if mine is None or mine.onset_s is None:
             continue
+        own = mine.score  # what each callee is weighed against: its own evidence's score
         for callee in sorted(callees):
             theirs = by.get(callee)
             if theirs is None or theirs.onset_s is None or callee == caller:
                 continue
             later = 0 <= mine.onset_s - theirs.onset_s <= SYMPTOM_WITHIN_S
-            if later and theirs.score >= 0.5 * mine.score:
+            if later and theirs.score >= 0.5 * own:
                 mine.score = min(mine.score, theirs.score * 0.9)

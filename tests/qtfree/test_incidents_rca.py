@@ -182,6 +182,25 @@ def test_the_earlier_change_ranks_first_and_a_later_one_is_its_symptom() -> None
     assert 0 < causes[0].confidence <= 1 and causes[-1].entity == "web"
 
 
+def test_a_caller_gives_way_to_each_callee_weighed_against_its_own_evidence() -> None:
+    """A caller gives way to a callee that changed first only where that callee is at least
+    half as strong as the caller's own evidence: after giving way to one, the next callee is
+    not weighed against the lowered score (a frontend at z 95 fell below a callee at z 4)."""
+    ts = np.arange(0.0, 3600.0, 60.0)
+
+    def step(entity: str, at: float, size: float) -> Signal:
+        values = 10 + np.where(np.arange(ts.size) % 2, 0.5, -0.5)  # a MAD of 0.5
+        return Signal(entity, f"{entity} cpu", SignalKind.RESOURCE, ts,
+                      np.where(ts >= at, values + size, values))  # fmt: skip
+
+    # callees are weighed in name order: the strong one first
+    caller, strong, weak = step("web", 1800, 95), step("api", 1740, 40), step("db", 1740, 3)
+    causes = {c.entity: c for c in rank([caller, strong, weak], Window(1800),
+                                        calls={"web": {"api", "db"}})}  # fmt: skip
+    assert causes["web"].score == pytest.approx(0.9 * causes["api"].score)
+    assert causes["web"].score > causes["db"].score  # not 0.9 x the weak callee's
+
+
 def test_a_change_just_before_the_first_signal_is_the_incidents_and_one_error_is_one() -> None:
     """A change is seen after it began: one that began within the lead before the first signal
     is read as the incident's, not as its baseline. And errors are counted: after a quiet
