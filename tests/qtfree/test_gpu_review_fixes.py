@@ -478,3 +478,25 @@ async def test_a_gpu_gone_whose_index_a_renumbered_neighbour_takes_stays_said() 
     queries.now = {"temperature_c": three, "xid": [("0", 0), ("1", 0), ("2", 0)]}
     east, found = await _east(fleet, clock, minute)
     assert found == [] and east.state is not Health.CRITICAL
+
+
+@pytest.mark.asyncio
+async def test_a_gpu_renumbered_itself_is_not_said_gone() -> None:
+    """The GPU that was not OK is renumbered (a neighbour below it is no longer enumerated):
+    it reports under its UUID at another index. It is not gone: what it reports now is what
+    is said, not a 'no longer reported' at its old index for 24 h."""
+    queries = Gpus()
+    clock = [NOW]
+    fakes: Any = (Registry([cluster("east", api=False)]), Poller(), queries, Anomalies(), Bus())
+    fleet = FleetState(*fakes, clock=lambda: clock[0])
+    minute = timedelta(minutes=1)
+    three: list[tuple[str, float]] = [("0", 40), ("1", 41), ("2", 42)]
+    queries.now = {"temperature_c": three, "xid": [("0", 0), ("1", 79), ("2", 0)]}
+    east, (xid,) = await _east(fleet, clock, minute)
+    assert xid.subject == "gpu-node-1/gpu1"
+
+    # GPU-0 is not enumerated: GPU-1 is index 0 now, GPU-2 index 1; GPU-1 recovered
+    queries.labels = {"0": {"UUID": "GPU-1"}, "1": {"UUID": "GPU-2"}}
+    queries.now = {"temperature_c": [("0", 41), ("1", 42)], "xid": [("0", 0), ("1", 0)]}
+    east, found = await _east(fleet, clock, minute)
+    assert found == [] and east.state is not Health.CRITICAL

@@ -84,7 +84,8 @@ class GpusGone:
     exporter restarts and DCGM no longer lists the GPU, and the cluster's CRITICAL turned OK.
     Said until a GPU is reported in its slot (node, index) again: the GPU itself, or a new
     one (the board replaced: the slot speaks for itself now; a neighbour the node already had,
-    renumbered into the index when the lost GPU was no longer enumerated, is none), or else
+    renumbered into the index when the lost GPU was no longer enumerated, is none), until the
+    GPU itself is reported under another index (renumbered: it speaks for itself), or else
     for ``GONE_FOR`` after it went (the node retired or down for good). Only GPUs that were
     not OK are kept (one that was OK and is gone has nothing to say), so the memory is as
     large as the findings."""
@@ -121,10 +122,13 @@ class GpusGone:
             slots: dict[tuple[str, str, str], set[str]] = {}
             for c, node, gpu, uuid in reported:
                 slots.setdefault((c, node, gpu), set()).add(uuid)
+            here = {uuid for *_, uuid in reported if uuid}  # wherever each is numbered now
             gone: dict[GpuKey, _Kept] = {}
             for key, kept in self._last.get(cluster, {}).items():
                 if key in reported or slots.get(key[:3], set()) - kept.uuids:
                     continue  # reported again, or a new GPU in its slot
+                if key[3] and key[3] in here:
+                    continue  # renumbered itself: what it reports now speaks for it
                 went = kept.went if kept.went is not None or cluster in unread else now
                 if went is not None and now - went >= GONE_FOR:
                     continue
