@@ -245,6 +245,9 @@ def write_report_files(
     return written
 
 
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows (O_EXCL refuses a link there)
+
+
 def _write_whole(report: Report, out: Path, theme: Theme, images: Images | None) -> None:
     """``out`` written whole or not at all: beside it first, then moved into place (written
     in place, a full disk left part of a report, and what the file held before was lost).
@@ -253,11 +256,17 @@ def _write_whole(report: Report, out: Path, theme: Theme, images: Images | None)
     partial = out.with_name(f".{out.name}.partial")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+        # made anew, never opened through what its name holds: a link planted under it (a
+        # shared folder) had the report written over the link's target
+        partial.unlink(missing_ok=True)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW, 0o666)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            # a PDF is written by Qt into the file made here (the folder's own error, a
+            # read-only one..., is said by the open above: Qt says none)
+            if fmt != "pdf":
+                file.write(WRITERS[fmt](report, theme, images))
         if fmt == "pdf":
-            partial.open("wb").close()  # the folder's own error (read-only...): Qt says none
             write_pdf(report, partial, theme, images)
-        else:
-            partial.write_text(WRITERS[fmt](report, theme, images), "utf-8")
         os.replace(partial, out)
     except OSError as exc:
         with contextlib.suppress(OSError):

@@ -126,3 +126,26 @@ def test_a_report_that_fails_midway_leaves_no_empty_claimed_file(
         writing.write_report_files(report, [md, js], theme)
     assert md.stat().st_size > 0  # written before the failure: kept
     assert not js.exists()
+
+
+def test_a_link_planted_under_the_partial_name_is_never_written_through(
+    tmp_path: Path, theme: Theme
+) -> None:
+    """A report is written beside its name first (``.NAME.partial``), then moved into place:
+    a link planted under that name (a shared folder) had the report written over the link's
+    target, and the report's own name became the link."""
+    from ui.report_pdf import write_report_files
+
+    victim = tmp_path / "victim"
+    victim.write_text("the person's kubeconfig\n")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    outs = [shared / "r.md", shared / "r.pdf"]
+    for out in outs:
+        (shared / f".{out.name}.partial").symlink_to(victim)
+    write_report_files(_long_report(alerts=3), outs, theme)
+    assert victim.read_text() == "the person's kubeconfig\n"
+    for out in outs:
+        assert not out.is_symlink() and out.stat().st_size > 1000
+        assert not (shared / f".{out.name}.partial").exists()
+    assert "KubePodCrashLooping" in pdf_text(shared / "r.pdf")
