@@ -18,11 +18,11 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 import platformdirs
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import to_jsonable_python
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails, to_jsonable_python
 
 from aiops_desktop import APP_NAME
 from aiops_desktop.models.enums import Sensitivity, UserRole
@@ -116,17 +116,12 @@ class _Section(BaseModel):
 
 #: the longest a retention may be: 10 years is far past what a desktop cache is for, and each
 #: maintenance pass subtracts the retention from now (a "keep for ever" of a million days falls
-#: before year 1: OverflowError on every pass, so nothing was pruned and no orphan swept again)
+#: before year 1: OverflowError on every pass, so nothing was pruned and no orphan swept again).
+#: An inclusive bound of the field (``le``), not a validator of its own: earlier versions took
+#: any retention, and a file past it is used at it (``_usable``), not refused whole.
 MAX_RETENTION = timedelta(days=3650)
 
-
-def _at_most_10_years(value: timedelta) -> timedelta:
-    if value > MAX_RETENTION:
-        raise ValueError("at most 10 years (P3650D)")
-    return value
-
-
-Retention = Annotated[timedelta, Field(gt=timedelta(0)), AfterValidator(_at_most_10_years)]
+Retention = Annotated[timedelta, Field(gt=timedelta(0), le=MAX_RETENTION)]
 
 
 class StoreSettings(_Section):
@@ -234,11 +229,14 @@ class Settings(_Section):
     def load(cls, path: Path) -> tuple[Settings, str | None]:
         """The settings kept at ``path`` (defaults where there is no file), and what to tell
         the person about the file: what was wrong with it when it could not be used (it is
-        then left as it is: ``save`` refuses to write over it), or the numbers past their
-        limits that were used at the limit (``_clamped``)."""
-        settings, problem, raw, clamped = _read(path)
+        then left as it is: ``save`` refuses to write over it), or what of it was used
+        otherwise than it says (``_usable``: a number past its limit used at the limit, a
+        field this version does not know ignored, a theme it does not know the default)."""
+        settings, problem, raw, said, _ = _read(path)
+        if len(said) > 10:  # a file of a thousand fields this version does not know
+            said = [*said[:10], f"and {len(said) - 10} more"]
         if problem is None:
-            notice = f"the settings file {path}: {'; '.join(clamped)}" if clamped else None
+            notice = f"the settings file {path}: {'; '.join(said)}" if said else None
             return settings or cls(), notice
         kept = _unusable(raw)
         viewer = " (viewer role until it is fixed)" if kept.access.role is UserRole.VIEWER else ""
@@ -254,24 +252,31 @@ class Settings(_Section):
         all). Another process may have saved since this one read the file (the CLI's ``llm
         set`` while the window is open, or a hand edit): its sections must not be put back as
         they were. Kept as the file's own text, not as read: a number used at its limit
-        (``_clamped``) stays the person's in the sections not changed. Read and written under
-        an OS lock, so two processes saving at once cannot both start from the same file."""
+        (``_usable``) stays the person's in the sections not changed. Read and written under
+        an OS lock, so two processes saving at once cannot both start from the same file.
+
+        What this version did not understand (``_usable``) is kept as the file has it, in the
+        sections written too: a newer version sharing the file (or the one the person goes
+        back to) finds its own fields, sections and theme where it left them. A theme kept so
+        gives way only to one the person chose here (not the default standing in for it)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path):
-            _, problem, raw, _ = _read(path)
+            _, problem, raw, _, foreign = _read(path)
             if problem is not None:
                 raise UsageError(
                     f"the settings file {path} {problem}: nothing was changed, so that what it "
                     "holds is not lost; correct or remove it, then try again"
                 )
-            if sections is None:
-                _write(path, self.model_dump_json(indent=2, exclude_defaults=True) + "\n")
-                return
+            written = list(type(self).model_fields) if sections is None else sections
             kept = json.loads(raw) if raw is not None else {}  # valid: an object of sections
-            changed = self.model_dump(mode="json", include=set(sections), exclude_defaults=True)
-            for section in sections:
-                if section in changed:
-                    kept[section] = changed[section]
+            changed = self.model_dump(mode="json", include=set(written), exclude_defaults=True)
+            for section in written:
+                own = changed.get(section, {})
+                for place in foreign:  # (section, field): a section of ours is an object
+                    if len(place) == 2 and place[0] == section and place[1] not in own:
+                        own[place[1]] = kept[section][place[1]]
+                if own:
+                    kept[section] = own
                 else:
                     kept.pop(section, None)  # all defaults, as a whole save leaves it out
             _write(path, json.dumps(kept, indent=2, ensure_ascii=False) + "\n")
@@ -315,36 +320,49 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
-def _read(path: Path) -> tuple[Settings | None, str | None, bytes | None, list[str]]:
-    """The settings in the file at ``path`` (None where there is none), or what is wrong with
-    it, with the bytes read (for ``_unusable`` and ``save``) and the numbers used at their
-    limits (``_clamped``)."""
+class _Read(NamedTuple):
+    """The settings in a file (None where there is none), or what is wrong with it; the bytes
+    read (for ``_unusable`` and ``save``); what was used otherwise than the file says, to tell
+    the person; and the places (section, or section and field) this version did not
+    understand, for ``save`` to keep as they are (``_usable``)."""
+
+    settings: Settings | None
+    problem: str | None
+    raw: bytes | None
+    said: list[str]
+    foreign: list[tuple[str, ...]]
+
+
+def _read(path: Path) -> _Read:
+    """The file at ``path`` read and checked (``_Read``)."""
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_SETTINGS_BYTES + 1)  # never more, whatever the file's size
     except FileNotFoundError:
-        return None, None, None, []
+        return _Read(None, None, None, [], [])
     except OSError as exc:
-        return None, f"cannot be read ({exc.strerror})", None, []
+        return _Read(None, f"cannot be read ({exc.strerror})", None, [], [])
     if len(raw) > MAX_SETTINGS_BYTES:
-        return None, "is too large", None, []
+        return _Read(None, "is too large", None, [], [])
     raw = raw.removeprefix(codecs.BOM_UTF8)  # Notepad starts its UTF-8 files with one
     try:
-        return Settings.model_validate_json(raw), None, raw, []
+        return _Read(Settings.model_validate_json(raw), None, raw, [], [])
     except ValidationError as exc:
-        clamped = _clamped(raw, exc)
-        if clamped is not None:
-            text, said = clamped
+        usable = _usable(raw, exc)
+        if usable is not None:
+            text, said, foreign = usable
             try:
-                return Settings.model_validate_json(text), None, raw, said
+                return _Read(Settings.model_validate_json(text), None, raw, said, foreign)
             except ValidationError as again:
                 exc = again
+        # the damage said, not what is only newer than this version (taken when alone)
+        errors = [e for e in exc.errors() if not _newer(e)] or exc.errors()
         said_wrong = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'file'}: "
             f"{str(e['msg']).removeprefix('Value error, ')}"
-            for e in exc.errors()[:3]
+            for e in errors[:3]
         )
-        return None, f"is not valid ({said_wrong})", raw, []
+        return _Read(None, f"is not valid ({said_wrong})", raw, [], [])
 
 
 #: the errors of a finite value past an inclusive limit, and the limit's name in the field's
@@ -354,47 +372,94 @@ def _read(path: Path) -> tuple[Settings | None, str | None, bytes | None, list[s
 #: versions before, so no file one of them accepted is past them.
 _INCLUSIVE = {"less_than_equal": "le", "greater_than_equal": "ge"}
 
+#: the choices a newer version may add names to, where a name this version does not know is
+#: its default alone: the theme only changes the look. Not the role (a name it cannot read
+#: must never become the default admin: the file is refused and runs as viewer, ``_unusable``)
+#: nor the sensitivity (the live detector's threshold, not to be changed unseen).
+_NEWER_CHOICES = {("ui", "theme")}
 
-def _clamped(raw: bytes, exc: ValidationError) -> tuple[str, list[str]] | None:
-    """The file's text with each finite number past an inclusive limit set to that limit, and
-    what was done, when that is all that is wrong with it (else None: the file is refused).
-    Limits were added to numbers an earlier version took (a slow fleet's 600 s poll timeout):
-    refusing the whole file for one of them dropped every other choice in it to defaults."""
+
+def _newer(error: ErrorDetails) -> bool:
+    """A field this version does not know, or a name of a choice it does not know
+    (``_NEWER_CHOICES``): what a newer version wrote, not damage."""
+    return error["type"] == "extra_forbidden" or (
+        error["type"] == "literal_error"
+        and error["loc"] in _NEWER_CHOICES
+        and isinstance(error["input"], str)
+    )
+
+
+def _shown(name: str) -> str:
+    """A name from the file as a notice shows it: as it is when short and printable, else
+    quoted with its control and direction characters escaped (it is shown and logged)."""
+    return name if name.isprintable() and len(name) <= 80 else repr(name[:80])
+
+
+def _usable(
+    raw: bytes, exc: ValidationError
+) -> tuple[str, list[str], list[tuple[str, ...]]] | None:
+    """The file's text made valid, what was done to it and the places this version did not
+    understand, when all that is wrong with it is this (else None: the file is refused):
+
+    - a finite number past an inclusive limit is set to that limit. Limits were added to
+      numbers an earlier version took (a slow fleet's 600 s poll timeout, a 20-year
+      retention): refusing the whole file for one of them dropped every other choice in it
+      to defaults, and every save was refused until a hand edit;
+    - a field or section this version does not know (a newer version's, or one the person
+      goes back from) is left out, and a theme name it does not know (``_NEWER_CHOICES``) is
+      left to its default; ``save`` keeps both as the file has them. A field is named, never
+      its value (a notice is logged, and a field we do not know may hold anything). Not in
+      an ``access`` section without its role: the role left out is admin, and that was a
+      typo's way to it (``"rolle": "viewer"``); the file is refused, and runs as viewer."""
     errors = exc.errors()
-    if not all(e["type"] in _INCLUSIVE for e in errors):
+    if not all(e["type"] in _INCLUSIVE or _newer(e) for e in errors):
         return None  # NaN, Infinity, a wrong type or a strict limit: as wrong as before
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
-    said = []
+    said, foreign = [], []
     for error in errors:
         *within, name = error["loc"]
-        try:  # the limit from the field itself: the error's ctx has a duration as text
-            model: type[BaseModel] = Settings
-            for step in within:
-                model = model.model_fields[str(step)].annotation  # type: ignore[assignment]
-            metadata = model.model_fields[str(name)].metadata
+        where = _shown(".".join(map(str, error["loc"])))
+        try:
             place = data
             for step in within:
                 place = place[step]
             value = place[name]
+            if error["type"] == "extra_forbidden":
+                if within == ["access"] and "role" not in place:
+                    return None
+                del place[name]
+                said.append(f"{where} is not known to this version: ignored")
+                foreign.append(tuple(map(str, error["loc"])))
+                continue
+            model: type[BaseModel] = Settings  # the field itself, for its limit or default
+            for step in within:
+                model = model.model_fields[str(step)].annotation  # type: ignore[assignment]
+            field = model.model_fields[str(name)]
         except (AttributeError, KeyError, IndexError, TypeError):
             return None  # not a field of a section: no limit of ours to use
-        kind = _INCLUSIVE[error["type"]]
+        if error["type"] == "literal_error":  # a theme's name: repr escapes what is unprintable
+            del place[name]
+            said.append(
+                f"{where} {value[:40]!r} is not one this version knows: {field.default!r} used"
+            )
+            foreign.append(tuple(map(str, error["loc"])))
+            continue
+        kind = _INCLUSIVE[error["type"]]  # the limit from the field: ctx has a duration as text
         limit = next(
-            (getattr(m, kind) for m in metadata if getattr(m, kind, None) is not None), None
+            (getattr(m, kind) for m in field.metadata if getattr(m, kind, None) is not None),
+            None,
         )
-        if limit is None:
-            return None  # a limit of a validator's own, not the field's: no value to use
-        if isinstance(value, float) and not math.isfinite(value):
-            return None  # never reached: allow_inf_nan refuses them first
+        # None: a limit of a validator's own, not the field's, no value to use; not finite:
+        # never reached, allow_inf_nan refuses them first
+        if limit is None or (isinstance(value, float) and not math.isfinite(value)):
+            return None
         used = to_jsonable_python(limit)
         place[name] = used
-        said.append(
-            f"{'.'.join(map(str, error['loc']))} {value} is past its limit {used}: {used} used"
-        )
-    return json.dumps(data), said
+        said.append(f"{where} {value} is past its limit {used}: {used} used")
+    return json.dumps(data), said, foreign
 
 
 def _unusable(raw: bytes | None) -> Settings:

@@ -155,9 +155,15 @@ class SettingsDialog(QDialog):
             self._presenter.set_sensitivity(sensitivity)
             started = True
         look = self._presenter.current.ui
-        chosen = (str(self.theme.currentData()), round(self.font_scale.value(), 2),
-                  self.notify.isChecked())  # fmt: skip
-        if chosen != (look.theme, look.font_scale, look.notify_critical):
+        scale = self.font_scale.value()
+        chosen = (str(self.theme.currentData()), scale, self.notify.isChecked())
+        # the stored scale as the box shows it (rounded by the box itself: Qt rounds half
+        # away from zero, Python's round() to even): one set by hand with more decimals
+        # (1.125, shown 1.13) is no change while the box is not touched, and is kept as is
+        shown = self.font_scale.valueFromText(self.font_scale.textFromValue(look.font_scale))
+        if chosen != (look.theme, shown, look.notify_critical):
+            if scale == shown:
+                chosen = (chosen[0], look.font_scale, chosen[2])
             self._presenter.set_look(*chosen)
             started = True
         role = str(self.account_role.currentData())
@@ -199,5 +205,10 @@ class SettingsDialog(QDialog):
         return True
 
     def _on_test_clicked(self) -> None:
+        """The server as typed, before it is applied."""
         self.status.setText("Asking the model server …")
-        self._presenter.test_llm()
+        self._presenter.test_llm(
+            endpoint=self.llm_endpoint.text(), model=self.llm_model.text(),
+            key=self.llm_key.text(), forget_key=self.llm_forget.isChecked(),
+            verify_tls=self.llm_verify.isChecked(),
+        )  # fmt: skip

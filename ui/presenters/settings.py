@@ -87,13 +87,18 @@ class SettingsPresenter(Presenter):
 
         self.spawn("LLM settings", work())
 
-    def test_llm(self) -> None:
+    def test_llm(
+        self, *, endpoint: str, model: str, key: str, forget_key: bool, verify_tls: bool
+    ) -> None:
+        """The server typed (not the one saved: the person tests before Apply), with the key
+        typed, or else the stored one if it is the saved server; nothing is saved."""
         llm = self.llm
         if llm is None:
             return
 
         async def work() -> None:
-            check = await llm.test()
+            check = await llm.test(endpoint=endpoint, model=model, verify_tls=verify_tls,
+                                   key=key or None, forget_key=forget_key)  # fmt: skip
             r = check.reply
             first = "-" if r.first_token_ms is None else f"{r.first_token_ms:.0f} ms"
             self.sig_llm_tested.emit(

@@ -1,19 +1,22 @@
 """The person's model server: endpoint and model in ``settings.json``, the API key in the OS
 keyring only (one fixed entry; never read from a file, never a reference a file supplies),
-and a client made from them. ``test`` says whether the server answers and how fast."""
+and a client made from them. ``test`` says whether the server answers and how fast (the one
+saved, or one typed in Settings before it is saved)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from aiops_desktop.models.credentials import CredentialRef
+from aiops_desktop.models.credentials import TOKEN_RULE, CredentialRef, is_token_text
 from aiops_desktop.models.enums import CredentialKind
 from aiops_desktop.models.errors import AppError, UsageError
-from aiops_desktop.secrets import SecretStore, SecretsUnavailableError
+from aiops_desktop.secrets import SecretsError, SecretStore, SecretsUnavailableError
 from aiops_desktop.services.runtime.access import Action
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.settings import SettingsService
@@ -70,18 +73,49 @@ class LlmService:
         s = self.settings
         if not s.configured or s.endpoint is None:
             raise LlmNotConfigured(NOT_CONFIGURED)
-        key = None
-        if self._persist:
-            try:
-                key = self._secrets.get(LLM_KEY_REF)
-            except SecretsUnavailableError as exc:
-                # a local server mostly needs no key; one that does answers 401, and the
-                # client says what to do
-                log.warning("LLM key not read", extra={"why": str(exc)[:200]})
         return LlmEndpoint(
-            s.endpoint, s.model, api_key=key, verify=s.verify_tls, redact_ips=s.redact_ips,
-            temperature=s.temperature, allow_remote=s.allow_remote,
+            s.endpoint, s.model, api_key=self._stored_key(), verify=s.verify_tls,
+            redact_ips=s.redact_ips, temperature=s.temperature, allow_remote=s.allow_remote,
         )  # fmt: skip
+
+    def _stored_key(self) -> str | None:
+        """Blocking: the key in the keyring (None in a capture, or with no keyring)."""
+        if not self._persist:
+            return None
+        try:
+            return self._secrets.get(LLM_KEY_REF)
+        except SecretsUnavailableError as exc:
+            # a local server mostly needs no key; one that does answers 401, and the
+            # client says what to do
+            log.warning("LLM key not read", extra={"why": str(exc)[:200]})
+            return None
+
+    def typed_endpoint(
+        self, *, endpoint: str, model: str, verify_tls: bool, key: str | None = None,
+        forget_key: bool = False,
+    ) -> LlmEndpoint:  # fmt: skip
+        """Blocking (may read the keyring): the server typed in Settings, not yet saved, with
+        the key typed or else the stored one, but the stored key only when the endpoint is
+        the saved one: a key belongs to its server, and one typed could be anybody's
+        (``forget_key``: the stored key is being removed, so none)."""
+        s = self.settings
+        endpoint, model = endpoint.strip(), model.strip()
+        if not endpoint:
+            raise LlmNotConfigured(NOT_CONFIGURED)
+        if not model:
+            raise UsageError("give the model's name (as the server lists it: `llm test`)")
+        if key and not is_token_text(key):
+            raise UsageError(f"the API key typed cannot be sent: a key is {TOKEN_RULE}")
+        try:  # checked before the keyring is read
+            typed = LlmEndpoint(
+                endpoint, model, verify=verify_tls, redact_ips=s.redact_ips,
+                temperature=s.temperature, allow_remote=s.allow_remote,
+            )  # fmt: skip
+        except CollectorError as exc:
+            raise UsageError(str(exc)) from None
+        if not key and not forget_key and endpoint == s.endpoint:
+            key = self._stored_key()
+        return dataclasses.replace(typed, api_key=key or None)
 
     async def client(self) -> LlmClient:
         return LlmClient(await asyncio.to_thread(self.endpoint))
@@ -114,16 +148,44 @@ class LlmService:
         except ValidationError as exc:
             raise UsageError(f"LLM settings: {exc.errors()[0]['msg']}") from None
 
-        def keep_key() -> None:
-            if key:
-                self._secrets.put(LLM_KEY_REF, key)
-            elif forget_key:
-                self._secrets.delete(LLM_KEY_REF)
-
-        await asyncio.to_thread(keep_key)
+        if key and not is_token_text(key):  # refused before anything is changed
+            raise UsageError(f"the API key is not kept: a key is {TOKEN_RULE}")
+        previous = self.settings
+        # the settings first, the key once they are kept: a save refused (the file changed
+        # meanwhile) then leaves the key of the server still in use as it was
         await self._preferences.set_llm(chosen)
+        if key:
+            await self._key_or_back(previous, lambda: self._secrets.put(LLM_KEY_REF, key),
+                                    "could not be kept in")  # fmt: skip
+        elif forget_key:
+            await self._key_or_back(previous, lambda: self._secrets.delete(LLM_KEY_REF),
+                                    "could not be removed from")  # fmt: skip
         self._bus.publish(LLM_CHANGED, chosen)
         return chosen
+
+    async def _key_or_back(
+        self, previous: LlmSettings, change: Callable[[], object], failed: str
+    ) -> None:
+        """The key changed in the keyring, the settings already kept; the keyring refusing,
+        ``previous`` is put back, so that a server never receives a key that is not its own
+        (nor keeps one the person removed)."""
+        try:
+            await asyncio.to_thread(change)
+        except Exception as exc:
+            try:
+                await self._preferences.set_llm(previous)
+            except Exception as back:
+                log.error("LLM settings not put back", extra={"why": str(back)[:200]})
+                raise SecretsError(
+                    f"The API key {failed} the OS keyring ({exc}), and the model server's "
+                    f"settings could not be put back either ({back}): settings.json names "
+                    "the new server while the keyring holds the old key. Set the LLM again "
+                    "(or turn it off and remove its key) once both can be written."
+                ) from exc
+            raise SecretsError(
+                f"The API key {failed} the OS keyring, so the model server's settings were "
+                f"put back as they were (nothing was changed): {exc}"
+            ) from exc
 
     async def turn_off(self, *, forget_key: bool = False) -> LlmSettings:
         """No model server from now on (its endpoint removed from settings.json; the model's
@@ -134,9 +196,13 @@ class LlmService:
         self._preferences.access.require(Action.SETTINGS)
         if forget_key:
             self._preferences.access.require(Action.CREDENTIALS)
-            await asyncio.to_thread(self._secrets.delete, LLM_KEY_REF)
-        chosen = self.settings.model_copy(update={"endpoint": None})
+        previous = self.settings
+        chosen = previous.model_copy(update={"endpoint": None})
+        # off first, the key removed once that is kept (as in ``set``)
         await self._preferences.set_llm(chosen)
+        if forget_key:
+            await self._key_or_back(previous, lambda: self._secrets.delete(LLM_KEY_REF),
+                                    "could not be removed from")  # fmt: skip
         self._bus.publish(LLM_CHANGED, chosen)
         return chosen
 
@@ -148,8 +214,19 @@ class LlmService:
         except SecretsUnavailableError:
             return False
 
-    async def test(self) -> LlmCheck:
-        client = await self.client()
+    async def test(
+        self, *, endpoint: str | None = None, model: str = "", verify_tls: bool = True,
+        key: str | None = None, forget_key: bool = False,
+    ) -> LlmCheck:  # fmt: skip
+        """The saved server; or, ``endpoint`` given, the one typed (``typed_endpoint``),
+        nothing saved."""
+        if endpoint is None:
+            client = await self.client()
+        else:
+            client = LlmClient(await asyncio.to_thread(
+                self.typed_endpoint, endpoint=endpoint, model=model, verify_tls=verify_tls,
+                key=key, forget_key=forget_key,
+            ))  # fmt: skip
         try:
             models = await client.models()
             reply = await client.complete(
