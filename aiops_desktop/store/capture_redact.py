@@ -1,7 +1,8 @@
 """What leaves the site in a capture is redacted: every text a server or an exporter wrote
 that the copy carries (an alert's summary, an anomaly's explanation and labels, a series'
-labels, every text of an incident) goes through ``logs.redact``, field by field (redacting a
-JSON text whole could break its quoting and leave a secret in it); a label whose name says
+labels, every text of an incident, the Kubernetes objects recorded) goes through
+``logs.redact``, field by field (redacting a JSON text whole could break its quoting and
+leave a secret in it); a label whose name says
 it is a secret (``db_password``, ``api_key``) is redacted whole, as a log line's is. A series
 whose labels, once redacted, are those of another is merged into nothing: it is dropped with
 its samples (two series that differed only by a secret cannot both be told apart without it).
@@ -27,6 +28,31 @@ def redact_labels(labels: dict[str, str]) -> dict[str, str]:
     whole (an API key has no shape a pattern knows; the rule a log line's labels follow),
     any other is redacted as text."""
     return {k: (REDACTED if v and names_a_secret(k) else redact(v)) for k, v in labels.items()}
+
+
+#: how deep a recorded document is walked; past it a value leaves as REDACTED (a Kubernetes
+#: object is a dozen levels deep; its reader bounds the depth before this sees it)
+MOST_DEPTH = 64
+
+
+def redacted_document(doc: Any, depth: int = 0) -> Any:
+    """A recorded document (the Kubernetes objects a capture keeps) as it leaves the site,
+    field by field: a text redacted as a log line is, a text under a name that says it is a
+    secret (a label ``db_password``) whole, as ``redact_labels`` does."""
+    if depth > MOST_DEPTH:
+        return REDACTED
+    if isinstance(doc, str):
+        return redact(doc)
+    if isinstance(doc, list):
+        return [redacted_document(item, depth + 1) for item in doc]
+    if isinstance(doc, dict):
+        return {
+            key: REDACTED
+            if isinstance(value, str) and value and names_a_secret(str(key))
+            else redacted_document(value, depth + 1)
+            for key, value in doc.items()
+        }
+    return doc
 
 
 def redacted_anomaly(found: Anomaly) -> Anomaly:

@@ -184,8 +184,10 @@ async def test_the_kubernetes_objects_the_pages_read_travel_with_the_capture(
 ) -> None:
     """PtpConfig thresholds, SR-IOV node states and networks, CNF pods and drift objects are
     answered inside the capture as the API answered at export; pods keep no spec."""
+    from aiops_desktop.logs import REDACTED
     from aiops_desktop.services.gpu_cnf.cnf import read_sriov_objects
     from aiops_desktop.services.gpu_cnf.drift import DRIFT_OBJECTS
+    from aiops_desktop.store.capture_redact import redact_labels
 
     await core.registry.add(
         ClusterSpec(name="ran-east", api_server_url=kube_api.url, ca_bundle_pem=kube_api.ca_pem),
@@ -197,6 +199,7 @@ async def test_the_kubernetes_objects_the_pages_read_travel_with_the_capture(
     await export_capture(core, out, clusters=["ran-east"], since=timedelta(hours=1))
     raw = out.read_bytes()
     assert b"admin-token" not in raw and b'"containers"' not in raw  # pods: metadata only
+    assert b"Hunter2-s3cr3t" not in raw  # a secret-named label leaves the site redacted
 
     opened = open_capture(out)
     try:
@@ -206,9 +209,12 @@ async def test_the_kubernetes_objects_the_pages_read_travel_with_the_capture(
         assert inside.problems == [] and inside.nodes == live_sriov.nodes
         assert inside.networks == live_sriov.networks
         assert [p["metadata"] for _, p in inside.pods] == [
-            {k: p["metadata"][k] for k in ("name", "namespace", "labels")}
+            {k: p["metadata"][k] for k in ("name", "namespace")}
+            | {"labels": redact_labels(p["metadata"]["labels"])}
             for _, p in live_sriov.pods
         ]
+        du = next(p for _, p in inside.pods if p["metadata"]["name"] == "du-0")
+        assert du["metadata"]["labels"]["db_password"] == REDACTED
         assert await opened.kube.ptp_thresholds() == live_thresholds
         assert live_thresholds[0]  # the fixture's PtpConfigs name nodes: something to compare
         policies = await opened.kube.objects("ran-east", DRIFT_OBJECTS["ptpconfigs"])

@@ -180,7 +180,9 @@ def discovery_objects() -> list[dict[str, Any]]:
                       "spoofChk": "off", "trust": "on"}),
         _namespace("du-site1"),
         _namespace("core-5g"),
-        _pod("du-site1", "du-0", **{"app.kubernetes.io/component": "du"}),
+        # a label whose name says it is a secret: a capture carries it as [REDACTED]
+        _pod("du-site1", "du-0", **{"app.kubernetes.io/component": "du",
+                                    "db_password": "Hunter2-s3cr3t"}),
         _pod("core-5g", "amf-0", **{"app.kubernetes.io/component": "amf"}),
         _pod("core-5g", "smf-0", **{"app.kubernetes.io/component": "smf"}),
     ]  # fmt: skip

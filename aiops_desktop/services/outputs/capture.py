@@ -38,6 +38,7 @@ from aiops_desktop.services.runtime.outputs import check_output
 from aiops_desktop.settings import AppPaths, Settings
 from aiops_desktop.store.capture import SUFFIX, CaptureError, CaptureManifest, write_capture
 from aiops_desktop.store.capture_load import load_capture
+from aiops_desktop.store.capture_redact import redacted_document
 from analysis.incidents import as_it_stood
 
 RECORD_TIMEOUT_S = 60.0
@@ -83,7 +84,9 @@ async def export_capture(
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(RECORD_TIMEOUT_S):
                 await record_objects(core.kube, with_api, objects)
-        extra[OBJECTS_KEY] = json.dumps(objects)
+        # labels and operator objects' texts redacted as every other text that leaves the
+        # site: a pod's 'db_password' label left in clear; off the loop (a fleet's objects)
+        extra[OBJECTS_KEY] = await asyncio.to_thread(lambda: json.dumps(redacted_document(objects)))
     with_logs = [c for c in chosen
                  if c.endpoint(EndpointKind.LOKI) or c.endpoint(EndpointKind.TEMPO)]  # fmt: skip
     if core.capture is None and with_logs:  # the window's error lines and failing traces
