@@ -12,6 +12,7 @@ at most MOST_LINES; bytes that are not UTF-8 read as U+FFFD (the backend is a te
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,9 +37,14 @@ from collectors.shapes import SHAPE_ERRORS
 if TYPE_CHECKING:
     from collectors.http import BackendClient
 
+log = logging.getLogger("aiops.collectors.loki")
+
 TENANTS = ("application", "infrastructure", "audit")
 #: the most lines one paged read holds, whatever was asked
 MOST_LINES = 50_000
+#: label names, or one label's values, read for completion (as Tempo's MOST_TAGS): a label
+#: of a pod per build job can have hundreds of thousands, more than a completer can offer
+MOST_COMPLETIONS = 10_000
 _GATEWAY = re.compile(r"^(?P<root>.*?)/api/logs/v1/(?P<tenant>[a-z0-9-]+)/?$")
 
 
@@ -243,7 +249,7 @@ class LokiClient:
     ) -> list[str]:
         params = _span(start_ns, end_ns)
         data = _data(await self.http.get_json(self.paths.path("labels", tenant), params))
-        return [str(x) for x in data.get("list") or []]
+        return _completions(data, "label names")
 
     async def label_values(
         self, name: str, start_ns: int | None = None, end_ns: int | None = None,
@@ -253,7 +259,7 @@ class LokiClient:
             raise ValueError(f"{name!r} is not a label name")
         path = self.paths.path(f"label/{name}/values", tenant)
         data = _data(await self.http.get_json(path, _span(start_ns, end_ns)))
-        return [str(x) for x in data.get("list") or []]
+        return _completions(data, f"values of {name}")
 
     async def series(
         self, match: Iterable[str], start_ns: int | None = None, end_ns: int | None = None,
@@ -265,6 +271,18 @@ class LokiClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def _completions(data: dict[str, Any], what: str) -> list[str]:
+    """Label names or values as text, sorted: at most MOST_COMPLETIONS (the first Loki gave),
+    and a cut answer says so in the log."""
+    found = data.get("list") or []
+    if not isinstance(found, list):
+        raise CollectorBadResponse(f"Loki's {what} are not a list: {str(found)[:80]}")
+    if len(found) > MOST_COMPLETIONS:
+        log.info("Loki answered %s %s: the first %s are offered for completion",
+                 f"{len(found):,}", what, f"{MOST_COMPLETIONS:,}")  # fmt: skip
+    return sorted(str(x) for x in found[:MOST_COMPLETIONS])
 
 
 def _burst_note(at_ns: int, limit: int) -> str:

@@ -55,6 +55,8 @@ class TailState:
     #: lines come, unlike what a resumed tail says it left out
     note_is_cut: bool = False
     paused: bool = False
+    #: the tail failed (the page's error says why): it is over, the view unchecks it
+    ended: bool = False
 
 
 class _ReadsEndpoint(Presenter):
@@ -76,11 +78,15 @@ class _ReadsEndpoint(Presenter):
         """The clusters with the endpoint this page reads."""
         return [c.name for c in self._registry.clusters() if c.endpoint(self.endpoint)]
 
-    def _ask(self, question: str, work: Coroutine[Any, Any, None]) -> None:
+    def _ask(
+        self, question: str, work: Coroutine[Any, Any, None],
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:  # fmt: skip
         """Run ``work`` as the one ``question`` running: the one asked before is stopped
-        (its answer would come after, or instead of, this one's)."""
+        (its answer would come after, or instead of, this one's). Its failure is the page's
+        error unless ``on_error`` says where."""
         self._stop_asking(question)
-        task = self.spawn(question, work)
+        task = self.spawn(question, work, on_error)
         self._asking[question] = task
         task.add_done_callback(lambda t: self._asked(question, t))
 
@@ -102,12 +108,13 @@ class _ReadsEndpoint(Presenter):
 class LogsPresenter(_ReadsEndpoint):
     """Signals: sig_lines(list[LogEntry], bool truncated, list[LogSeries]: a metric query's
     answer), sig_volume(int step s, list of (unix s, count)), sig_labels(cluster, label
-    | None, list[str]: the names or values it answers),
-    sig_tail_lines(list[LogEntry]), sig_tail_state(TailState), sig_busy(bool)."""
+    | None, list[str]: the names or values it answers, str: why there are none, a failed
+    read, "" when read), sig_tail_lines(list[LogEntry]), sig_tail_state(TailState),
+    sig_busy(bool)."""
 
     sig_lines = Signal(list, bool, list)
     sig_volume = Signal(int, list)
-    sig_labels = Signal(str, object, list)
+    sig_labels = Signal(str, object, list, str)
     sig_tail_lines = Signal(list)
     sig_tail_state = Signal(object)
     sig_busy = Signal(bool)
@@ -179,12 +186,15 @@ class LogsPresenter(_ReadsEndpoint):
     def complete(self, cluster: str, label: str | None) -> None:
         """Label names (``label`` None) or one label's values, for the editor's completion
         (only the newest asked is answered), said with the cluster and label they answer:
-        the view files them under those, not under what it asks when they land."""
+        the view files them under those, not under what it asks when they land. A failure
+        is said with them, not as the page's error: a completion is a help to typing, and
+        the page's error stays until the next query and stops the live tail."""
 
         async def work() -> None:
-            self.sig_labels.emit(cluster, label, await self._logs.labels(cluster, label))
+            self.sig_labels.emit(cluster, label, await self._logs.labels(cluster, label), "")
 
-        self._ask("logs labels", work())
+        self._ask("label completion", work(),
+                  on_error=lambda text: self.sig_labels.emit(cluster, label, [], text))  # fmt: skip
 
     # -- the live tail ----------------------------------------------------------------------
     def set_tail(self, request: LogRequest | None) -> None:
@@ -210,7 +220,15 @@ class LogsPresenter(_ReadsEndpoint):
                     self._take(batch.entries, batch.dropped, batch.note, cut=batch.cut)
 
         self._flush.start()
-        self._tail = self.spawn("logs tail", work())
+        self._tail = self.spawn("logs tail", work(), on_error=self._tail_failed)
+
+    def _tail_failed(self, text: str) -> None:
+        """The tail's own failure: said as the page's error, and the tail is over (the only
+        error that ends it: the view unchecks Live tail when the state says so)."""
+        self._flush.stop()
+        self.tail_state.ended = True
+        self.sig_error.emit(text)
+        self.sig_tail_state.emit(self.tail_state)
 
     def _take(self, entries: list[LogEntry], dropped: int, note: str, *, cut: bool = False) -> None:
         """New lines wait to be shown, at most two seconds' worth: when more come than can be

@@ -13,6 +13,8 @@ import html
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
+from aiops_desktop.models.text import printable
+
 
 class PlainLabel(QLabel):
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
@@ -30,5 +32,8 @@ def rich_label(text: str = "") -> QLabel:
 def tip(text: str | None) -> str:
     """A tooltip that shows ``text`` as it is: tooltips guess like labels do, so outside text
     goes in escaped, inside the app's own paragraph (which makes Qt read it as rich text); its
-    line breaks stay line breaks (rich text would join the lines)."""
-    return f"<p>{html.escape(text).replace(chr(10), '<br/>')}</p>" if text else ""
+    line breaks stay line breaks (rich text would join the lines). Its other controls and the
+    bidi marks go (``printable``): a tip shows a log line or a server's error whole, and a
+    right-to-left override in it would make it read other than it is."""
+    shown = printable(text) if text else ""
+    return f"<p>{html.escape(shown).replace(chr(10), '<br/>')}</p>" if shown else ""

@@ -52,10 +52,17 @@ ERROR_MARK = "✖"
 #: the services a service graph draws at most (those nearest the callers): more is no graph
 #: one reads, and each costs a paint
 MOST_DRAWN = 50
+#: the characters of a service's name a graph's box shows: a longer one is cut (and ends in
+#: "…") before it is measured, so a name of megabytes is neither measured nor drawn whole
+NAME_CHARS = 60
 
 
 def _ms(ns: float) -> str:
     return f"{ns / 1e6:,.1f} ms"
+
+
+def _cut(name: str) -> str:
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
 
 
 class WaterfallView(QWidget):
@@ -149,7 +156,7 @@ class WaterfallView(QWidget):
         for event in span.events[:5]:
             said = event.attributes.get("message") or event.attributes.get("exception.message")
             lines.append(f"· {event.name}: {(said or '')[:200]}")
-        return escaped_tip(printable("\n".join(lines)))
+        return escaped_tip("\n".join(lines))  # made printable there
 
 
 class ServiceGraphView(QWidget):
@@ -166,6 +173,7 @@ class ServiceGraphView(QWidget):
         self.failing: set[str] = set()
         self._column: dict[str, int] = {}
         self.drawn: list[str] = []  # by column, then name
+        self.shown: dict[str, str] = {}  # a drawn service's name as its box says it
         self.drawn_calls: list[tuple[tuple[str, str], tuple[int, int]]] = []
         self.note = ""  # "the first 50 of 20,000 services (by call depth)", else empty
         self.setMinimumHeight(420)
@@ -180,6 +188,9 @@ class ServiceGraphView(QWidget):
         self._column = self._layers()
         by_depth = sorted(self._column, key=lambda name: (self._column[name], name))
         self.drawn = by_depth[:MOST_DRAWN]
+        # what a box says, once: the workload's name printable (no bidi override, no escape
+        # sequence, as in the waterfall), cut before a paint measures it
+        self.shown = {name: _cut(printable(name)) for name in self.drawn}
         shown = set(self.drawn)
         self.drawn_calls = [(pair, n) for pair, n in self.calls.items()
                             if pair[0] in shown and pair[1] in shown]  # fmt: skip
@@ -263,14 +274,14 @@ class ServiceGraphView(QWidget):
             )
         metrics = QFontMetrics(self.font())
         for name, at in places.items():
-            width = metrics.horizontalAdvance(name) + 16
+            width = metrics.horizontalAdvance(self.shown[name]) + 16
             box = QRectF(at.x() - width / 2, at.y() - 12, width, 24)
             failing = name in self.failing
             painter.setBrush(QColor(self._theme.color("panel")))
             painter.setPen(QPen(bad if failing else edge, 2.5 if failing else 1))
             painter.drawRoundedRect(box, 6, 6)
             painter.setPen(bad if failing else text)
-            label = f"{ERROR_MARK} {name}" if failing else name
+            label = f"{ERROR_MARK} {self.shown[name]}" if failing else self.shown[name]
             painter.drawText(box.adjusted(-20, 0, 20, 0), Qt.AlignmentFlag.AlignCenter, label)
         painter.end()
 
