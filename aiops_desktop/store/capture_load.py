@@ -28,7 +28,7 @@ from aiops_desktop.store.capture import (
     safe_cluster,
 )
 from aiops_desktop.store.capture_redact import end_the_silent
-from aiops_desktop.store.capture_rows import check_not_after, check_rows
+from aiops_desktop.store.capture_rows import check_dated, check_rows
 from aiops_desktop.store.migrations import migrate
 from aiops_desktop.store.writer import connect
 
@@ -148,9 +148,13 @@ def _clean_clusters(conn: sqlite3.Connection, path: Path) -> None:
 MAX_DOCUMENT_BYTES = 1 << 20  # one anomaly's or incident's JSON body
 
 
-def _check_documents(conn: sqlite3.Connection, path: Path) -> None:
+def _check_documents(
+    conn: sqlite3.Connection, path: Path, since: datetime, until: datetime
+) -> None:
     """Every anomaly and incident body must be what this app writes (the lists would fail
-    on it later); an incident's columns are rewritten from its checked body."""
+    on it later), dated within the span from ``since`` to ``until`` (``check_dated``); the
+    columns the lists select and count by are rewritten from the checked body (a crafted
+    severity 'BOGUS' failed the executive report's count; another cluster's filed it there)."""
     from pydantic import ValidationError
 
     from aiops_desktop.models.anomalies import Anomaly
@@ -169,13 +173,26 @@ def _check_documents(conn: sqlite3.Connection, path: Path) -> None:
             except ValidationError as exc:
                 raise CaptureError(f"{where}: not a record this app reads ({exc.error_count()} "
                                    "problems)") from None  # fmt: skip
-            if isinstance(doc, Incident):
-                conn.execute(
-                    "UPDATE main.incidents SET id = ?, state = ?, severity = ?, opened_at = ?, "
-                    "updated_at = ? WHERE id = ?",
-                    (doc.id, doc.state.value, doc.severity.value, doc.opened_at.timestamp(),
-                     doc.updated_at.timestamp(), ident),
-                )  # fmt: skip
+            check_dated(path, table, doc, since, until)
+            try:
+                if isinstance(doc, Incident):
+                    conn.execute(
+                        "UPDATE main.incidents SET id = ?, state = ?, severity = ?, "
+                        "opened_at = ?, updated_at = ? WHERE id = ?",
+                        (doc.id, doc.state.value, doc.severity.value, doc.opened_at.timestamp(),
+                         doc.updated_at.timestamp(), ident),
+                    )  # fmt: skip
+                else:  # as the store writes them (store.anomalies)
+                    conn.execute(
+                        "UPDATE main.anomalies SET identity = ?, cluster = ?, metric = ?, "
+                        "severity = ?, type = ?, at = ?, score = ? WHERE identity = ?",
+                        (doc.identity, doc.cluster, doc.metric, doc.severity.value,
+                         doc.type.value, doc.timestamp.timestamp(), doc.score, ident),
+                    )  # fmt: skip
+            except sqlite3.IntegrityError:  # its key is another row's
+                same = str(getattr(doc, key))[:64]
+                raise CaptureError(f"{where}: two of its {table} are the same ({key} "
+                                   f"{same!r}); not opened") from None  # fmt: skip
 
 
 def load_capture(path: Path, into: Path) -> tuple[CaptureManifest, dict[str, Any]]:
@@ -197,8 +214,7 @@ def load_capture(path: Path, into: Path) -> tuple[CaptureManifest, dict[str, Any
             check_rows(conn, path, datetime.fromisoformat(manifest.since), until)
             kept = _copy_meta(conn, path)
             _clean_clusters(conn, path)
-            _check_documents(conn, path)
-            check_not_after(conn, path, until)
+            _check_documents(conn, path, datetime.fromisoformat(manifest.since), until)
             # a capture made before exports did this: its stale open episodes end here
             end_the_silent(conn, int(until.timestamp() * 1000))
             conn.execute("COMMIT")

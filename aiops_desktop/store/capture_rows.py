@@ -2,35 +2,46 @@
 would trip over later (a traceback in every page), or believe to its cost (a chunk header
 that says 20 million samples), is refused with what is wrong (``CaptureError``).
 
-- chunks: a header this app writes (its version, at most ``codec.MAX_SAMPLES`` samples of at
-  most ``codec.MAX_COLUMNS`` columns, the row's own count), a time span that holds its
-  samples at least ``MIN_SPACING_MS`` apart, no two chunks of a series over the same time,
-  and no chunk of a series the capture does not hold: so a read of a window decodes at most
-  what that window can hold; none outside the capture's span (one ending before its start,
-  or starting after its end and the clock skew allowed: 2,000 chunks of zeros dated 2089,
-  154 bytes each, were 1.3 GB decoded as it opened), at most ``MOST_VALUES`` values in all,
-  and each decoded (a damaged body is refused here, not a codec error in a page later),
-  its samples those its row says;
-- series: labels a JSON object of short strings; samples: an integer time and a number,
-  within the capture's span;
-- health records: zoned times, states and endpoints this app knows; alert firings: zoned times;
-- anomalies and incidents: none after the capture's end (one dated 2030 in a capture of
-  2026 opened an incident that would never resolve).
+- series: at most ``MOST_SERIES``, their names and labels at most ``MOST_SERIES_ROW`` bytes
+  each and ``MOST_SERIES_TEXT`` in all (counted in SQL, before any is read: opening reads
+  every series, and 400,000 of one sample each took 31 s and 943 MiB); labels a JSON object
+  of short strings; samples: an integer time and a number, within the capture's span;
+- chunks: a header this app writes (its version, at most ``codec.MAX_SAMPLES`` samples of
+  at most ``codec.MAX_COLUMNS`` columns, a rollup's four; the row's own count), a time
+  span that holds its samples at least ``MIN_SPACING_MS`` apart, no two chunks of a series
+  over the same time, and no chunk of a series the capture does not hold: so a read of a
+  window decodes at most what that window can hold; none outside the capture's span (one
+  starting before its start: an export cuts its chunks to it, and a crafted one of the
+  evening before was charted and trended; or ending after its end and the clock skew
+  allowed: 2,000 chunks of zeros dated 2089, 154 bytes each, were 1.3 GB decoded as it
+  opened), at most ``MOST_VALUES`` values in all, and each decoded (a damaged body is
+  refused here, not a codec error in a page later), its samples those its row says;
+- health records: what ``HealthRecord`` holds (a score of 0-100: 500 failed every report),
+  checked within the capture's span; alert firings: zoned times, seen within it;
+- anomalies and incidents (their checked bodies, ``check_dated``): none after the capture's
+  end (one dated 2030 in a capture of 2026 opened an incident that would never resolve),
+  an anomaly none before its start, and no time of either outside FIRST_YEAR-LAST_YEAR
+  (anomalies dated 0001-01-01 made an incident whose report could not be written).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import numpy as np
+from pydantic import BaseModel
 
-from aiops_desktop.models import ClusterState
-from aiops_desktop.models.enums import EndpointKind
+from aiops_desktop.models import ClusterState, HealthRecord
+from aiops_desktop.models.anomalies import Anomaly
+from aiops_desktop.models.enums import EndpointKind, IncidentStatus
+from aiops_desktop.models.incidents import Incident
 from aiops_desktop.store import codec
-from aiops_desktop.store.capture import CLOCK_SKEW, CaptureError
+from aiops_desktop.store.capture import CLOCK_SKEW, FIRST_YEAR, LAST_YEAR, CaptureError
 
 #: the closest two samples of a series may be (the fastest poll is seconds apart)
 MIN_SPACING_MS = 100
@@ -40,14 +51,30 @@ MOST_LABEL_CHARS = 4096
 #: numbers decoded (a day of 15 s samples of 5,800 series); a crafted file declaring more is
 #: refused before any of it is decoded
 MOST_VALUES = 2**25
+#: the series a capture may hold: opening reads each (the charts' buffers are filled series
+#: by series), so its cost follows their number, not the file's size (400,000 of one sample,
+#: 58 MiB of file, took 31 s and 943 MiB). The largest fleet the app is measured at (the
+#: scale benchmark's: 200 clusters behind one hub) stores 50,600; an export copies every
+#: series the cache still holds of its clusters (those gone since, until their rollups
+#: expire, too): four times that. 200,000 of one sample took 39 s and +473 MiB to open here
+MOST_SERIES = 200_000
+#: the bytes of one series' cluster, metric and labels (a labels object of MOST_LABELS names
+#: of MOST_LABEL_CHARS each would be 256 KiB: the sample's longest is under 100 bytes) ...
+MOST_SERIES_ROW = 16 * 1024
+#: ... and of every series' in all (the benchmark fleet's 50,600 are about 7 MB)
+MOST_SERIES_TEXT = 64 * 2**20
+#: the earliest and latest a record's time may be, as a manifest's (``capture.FIRST_YEAR``)
+_FIRST = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+_LAST = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)
 
 
 def check_rows(conn: sqlite3.Connection, path: Path, since: datetime, until: datetime) -> None:
     """Check the rows copied into ``main`` from the capture at ``path``, of the span from
     ``since`` to ``until`` (its manifest's; see the module)."""
+    _count_series(conn, path)  # first: the other checks read every series
     _check_chunks(conn, path, _ms(since), _ms(until + CLOCK_SKEW))
     _check_series(conn, path, _ms(since), _ms(until + CLOCK_SKEW))
-    _check_times(conn, path)
+    _check_times(conn, path, since - CLOCK_SKEW, until + CLOCK_SKEW)
 
 
 def _refuse(path: Path, what: str) -> CaptureError:
@@ -58,17 +85,33 @@ def _ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
 
 
+def _count_series(conn: sqlite3.Connection, path: Path) -> None:
+    """How many series, and how much text they name, in SQL: none is read if too many."""
+    count, text, longest = conn.execute(
+        "SELECT count(*), sum(size), max(size) FROM (SELECT length(CAST(cluster AS BLOB)) + "
+        "length(CAST(metric AS BLOB)) + length(CAST(labels AS BLOB)) AS size FROM main.series)"
+    ).fetchone()
+    if count > MOST_SERIES:
+        raise _refuse(path, f"it holds {count:,} series, more than {MOST_SERIES:,} series "
+                      "(four times what the largest fleet it is measured at stores)")  # fmt: skip
+    if (longest or 0) > MOST_SERIES_ROW:
+        raise _refuse(path, f"it holds a series whose names are longer than {MOST_SERIES_ROW:,} "
+                      "bytes")  # fmt: skip
+    if (text or 0) > MOST_SERIES_TEXT:
+        raise _refuse(path, f"it holds more series text than {MOST_SERIES_TEXT:,} bytes")
+
+
 def _check_chunks(conn: sqlite3.Connection, path: Path, first_ms: int, last_ms: int) -> None:
     """``first_ms`` to ``last_ms``: the capture's span (its end with the clock skew allowed);
-    an export copies each chunk that reaches into it, so one may start before it (by its own
-    span) and, for a past span, hold samples after its end."""
+    an export cuts its chunks to the span (a rollup's bucket reaching over an edge goes
+    whole), so none starts before it."""
     # what the rows say, in SQL, before a chunk is decoded: a crafted file of many small
     # chunks outside the span, or over the same time, costs nothing to refuse
     _none(
         conn,
         path,
         "chunks lie outside the capture's span",
-        "SELECT count(*) FROM main.chunks WHERE end_ms < ? OR start_ms > ?",
+        "SELECT count(*) FROM main.chunks WHERE start_ms < ? OR end_ms > ?",
         (first_ms, last_ms),
     )
     # (two rollups may share the bucket a retention pass split: start where the other ends)
@@ -103,6 +146,12 @@ def _check_chunks(conn: sqlite3.Connection, path: Path, first_ms: int, last_ms: 
             raise _refuse(path, f"{where}: {exc}") from None
         if said != count:
             raise _refuse(path, f"{where} says {said} samples where its row says {count}")
+        # a store read takes a rollup's four columns (avg, min, max, count): one of one column
+        # failed every read of its series' history. (A raw read takes its first column, which
+        # every header has; more cost what MOST_VALUES counts)
+        if resolution > 0 and ncols != 4:
+            raise _refuse(path, f"{where} holds {ncols} columns where a {resolution} s rollup "
+                          "holds 4")  # fmt: skip
         if resolution < 0 or end < start or count > (end - start) // MIN_SPACING_MS + 1:
             raise _refuse(path, f"{where} holds {count} samples in {end - start} ms")
         values += count * ncols
@@ -161,49 +210,82 @@ def _check_series(conn: sqlite3.Connection, path: Path, first_ms: int, last_ms: 
     )
 
 
-def _aware(text: object) -> bool:
+def _aware(text: object) -> datetime | None:
+    """The time with a zone ``text`` says (None: anything else)."""
     if not isinstance(text, str) or len(text) > 64:
-        return False
+        return None
     try:
-        return datetime.fromisoformat(text).tzinfo is not None
+        when = datetime.fromisoformat(text)
     except ValueError:
-        return False
+        return None
+    return when if when.tzinfo is not None else None
 
 
-def _check_times(conn: sqlite3.Connection, path: Path) -> None:
-    states = {s.value for s in ClusterState}
-    kinds = {k.value for k in EndpointKind}
-    for checked_at, state, score, endpoints in conn.execute(
-        "SELECT checked_at, state, health_score, endpoint_health FROM main.health_history"
+def _check_times(conn: sqlite3.Connection, path: Path, first: datetime, last: datetime) -> None:
+    """``first`` to ``last``: the capture's span, the clock skew allowed both sides (an export
+    copies the health records checked within it, and the firings seen within it: one may
+    have begun before it, and a past span's may be seen after it)."""
+    for cluster_id, checked_at, state, score, endpoints in conn.execute(
+        "SELECT cluster_id, checked_at, state, health_score, endpoint_health "
+        "FROM main.health_history"
     ):
-        try:
-            health = json.loads(endpoints)
-        except (TypeError, ValueError, RecursionError):
-            health = None
-        if not (
-            _aware(checked_at) and state in states and isinstance(score, int)
-            and isinstance(health, dict) and set(health) <= kinds
-        ):  # fmt: skip
-            raise _refuse(path, f"a health record ({str(checked_at)[:40]!r}) is not one it writes")
+        where = f"a health record ({str(checked_at)[:40]!r})"
+        try:  # as the health history reads it (store.health): a report reads every record
+            HealthRecord(
+                cluster_id=UUID(str(cluster_id)[:64]), checked_at=checked_at,
+                state=ClusterState(state), health_score=score,
+                endpoint_health={EndpointKind(k): v for k, v in json.loads(endpoints).items()},
+            )  # fmt: skip
+        except (TypeError, ValueError, AttributeError, RecursionError):  # ValidationError too
+            raise _refuse(path, f"{where} is not one it writes") from None
+        when = _aware(checked_at)
+        if when is None:
+            raise _refuse(path, f"{where} is not one it writes")
+        if not first <= when <= last:
+            raise _refuse(path, f"{where} is dated outside the capture's span")
     for cluster, starts, seen, resolved in conn.execute(
         "SELECT cluster, starts_at, last_seen, resolved_at FROM main.alert_events"
     ):
-        if not (_aware(starts) and _aware(seen) and (resolved is None or _aware(resolved))):
+        times = [_aware(starts), _aware(seen), _aware(resolved) if resolved is not None else None]
+        began, last_seen, ended = times
+        if began is None or last_seen is None or (resolved is not None and ended is None):
             raise _refuse(path, f"an alert firing of {str(cluster)[:64]!r} has a time without "
                           "a zone, or none")  # fmt: skip
+        if (began > last or last_seen < first
+                or not all(_FIRST <= t < _LAST for t in times if t is not None)):  # fmt: skip
+            raise _refuse(path, f"an alert firing of {str(cluster)[:64]!r} is dated outside "
+                          "the capture's span")  # fmt: skip
 
 
-def check_not_after(conn: sqlite3.Connection, path: Path, until: datetime) -> None:
-    """No anomaly or incident (their checked bodies) is dated after ``until``, the capture's
-    end (a day's clock skew allowed)."""
-    last = until + CLOCK_SKEW
-    # (an incident's updated_at may be later: an export of a past span copies one still going)
-    for table, fields in (("anomalies", ("timestamp", "started_at")),
-                          ("incidents", ("opened_at",))):  # fmt: skip
-        # the table name is this module's own
-        for (body,) in conn.execute(f"SELECT body FROM main.{table}"):  # noqa: S608
-            doc = json.loads(body)
-            for name in fields:
-                when = doc.get(name)
-                if _aware(when) and datetime.fromisoformat(when) > last:
-                    raise _refuse(path, f"one of its {table} is dated after the capture's end")
+def _times(value: Any) -> list[datetime]:
+    """Every time in a record's fields (``model_dump``), its signals' and versions' too."""
+    if isinstance(value, datetime):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [t for v in value for t in _times(v)]
+    return []
+
+
+def check_dated(path: Path, table: str, doc: BaseModel, since: datetime, until: datetime) -> None:
+    """An anomaly or incident (its checked body) is dated as an export of the span from
+    ``since`` to ``until`` writes it (a day's clock skew allowed): every time of it within
+    FIRST_YEAR-LAST_YEAR; an anomaly's worst point within the span (its episode may have
+    begun before it) and begun by its end; an incident opened by its end, and one resolved
+    last changed within it (one still open may have opened, and last changed, long before;
+    an incident's updated_at may be later: an export of a past span copies one still going)."""
+    first, last = since - CLOCK_SKEW, until + CLOCK_SKEW
+    if not all(_FIRST <= t < _LAST for t in _times(doc.model_dump())):
+        raise _refuse(path, f"one of its {table} is dated outside {FIRST_YEAR}-{LAST_YEAR}")
+    later: list[datetime] = []
+    earlier: list[datetime] = []
+    if isinstance(doc, Anomaly):
+        later, earlier = [doc.timestamp, doc.started_at or doc.timestamp], [doc.timestamp]
+    elif isinstance(doc, Incident):
+        later = [doc.opened_at]
+        earlier = [doc.updated_at] if doc.state is IncidentStatus.RESOLVED else []
+    if any(t > last for t in later):
+        raise _refuse(path, f"one of its {table} is dated after the capture's end")
+    if any(t < first for t in earlier):
+        raise _refuse(path, f"one of its {table} is dated before the capture's start")
