@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.polling import Source
-from aiops_desktop.qt_boot import run_program, run_qt, save_screenshot, settle, wait_signal
+from aiops_desktop.qt_boot import (
+    WINDOW_SIZE,
+    run_program,
+    run_qt,
+    save_screenshot,
+    settle,
+    wait_signal,
+)
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.intelligence.rca import rca_clusters
 from aiops_desktop.services.polling.history import PanelHistory
@@ -194,12 +201,12 @@ async def _gui(args: argparse.Namespace, core: Core, theme: Theme) -> int:
 
     desktop.window.sig_closed.connect(on_closed)
     try:
-        desktop.window.resize(*args.size)
+        desktop.window.resize(*(args.size or WINDOW_SIZE))
         desktop.window.show()
         await desktop.load()
         if closed.done():
             return 0
-        action = view_action(args.view)
+        action = view_action(args.view or "main")
         assert action is not None
         action(desktop)
         if args.screenshot:
@@ -222,7 +229,7 @@ async def gui_main(args: argparse.Namespace, paths: AppPaths, theme: Theme) -> i
 
 
 def run_gui(args: argparse.Namespace, paths: AppPaths) -> int:
-    if view_action(args.view) is None:
+    if view_action(args.view or "main") is None:
         from ui.pages import view_choices
 
         choices = view_choices()

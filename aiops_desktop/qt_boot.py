@@ -44,6 +44,9 @@ log = logging.getLogger("aiops.app")
 STOP_SIGNALS: dict[signal.Signals, int] = {signal.SIGTERM: 0, signal.SIGINT: 130}
 WAKE_MS = 250  # where Python's own handler is used: how often Qt lets Python run it
 
+#: the window's size unless ``--size`` says (the wall's: full screen unless it says)
+WINDOW_SIZE = (1400, 900)
+
 
 def prepare_qt_environment(*, offscreen: bool) -> None:
     """One binding everywhere; offscreen needs no display."""

@@ -7,8 +7,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from aiops_desktop.models.errors import AppError, UsageError
-from aiops_desktop.qt_boot import run_qt, save_screenshot, settle, wait_signal
+from aiops_desktop.models.errors import EXIT_USAGE, AppError, UsageError
+from aiops_desktop.qt_boot import WINDOW_SIZE, run_qt, save_screenshot, settle, wait_signal
 from aiops_desktop.services.core import Core
 from aiops_desktop.settings import AppPaths
 
@@ -91,7 +91,7 @@ class WallApp:
 async def _wall(args: argparse.Namespace, core: Core, theme: Theme) -> int:
     wall = WallApp(core, theme, pages=args.pages, rotate_s=args.rotate)
     try:
-        wall.place(args.screen, args.size if args.screenshot else None)
+        wall.place(args.screen, window_size(args))
         await wall.load()
         if args.screenshot:
             await wait_signal(wall.presenter.sig_model, FIRST_MODEL_WAIT_S)
@@ -107,7 +107,20 @@ async def _wall(args: argparse.Namespace, core: Core, theme: Theme) -> int:
         await wall.close()
 
 
+def window_size(args: argparse.Namespace) -> tuple[int, int] | None:
+    """The wall's window: full screen (None), or ``--size`` where one is given (a window of
+    that size on the chosen screen); a screenshot's, the window's size unless given."""
+    if args.size is not None:
+        return tuple(args.size)  # type: ignore[return-value]
+    return WINDOW_SIZE if args.screenshot else None
+
+
 def run_wall(args: argparse.Namespace, paths: AppPaths) -> int:
     """The wall as its own program; a cache that cannot be opened is said on stderr only
-    (an unattended screen has nobody to close a message box)."""
+    (an unattended screen has nobody to close a message box). ``--view`` is the window's:
+    refused, not ignored."""
+    if args.view is not None:
+        sys.stderr.write("aiops-desktop: error: --view is the window's: the wall shows its "
+                         "own pages, chosen with --pages\n")  # fmt: skip
+        return EXIT_USAGE
     return run_qt(args, paths, lambda core, theme: _wall(args, core, theme), explain=False)

@@ -77,14 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--offscreen", action="store_true", help="render without a display")
     gui.add_argument("--screenshot", metavar="PATH", help="save the window as PNG and exit")
     gui.add_argument(
-        "--view", default="main", metavar="NAME",
+        "--view", default=None, metavar="NAME",
         help="view to open or screenshot: main, a page (fleet, alerts, incidents, anomalies, "
         "gpu, ptp, sriov, drift, logs, traces, reports, chat, console, diagnostics), "
         "cluster:NAME or details:NAME (default: main)",
     )  # fmt: skip
     gui.add_argument(
-        "--size", type=size, default=(1400, 900), metavar="WxH",
-        help="window size in pixels, at least 200x150, at most 7680x4320 (default: 1400x900)",
+        "--size", type=size, default=None, metavar="WxH",
+        help="window size in pixels, at least 200x150, at most 7680x4320 (default: 1400x900; "
+        "the wall: full screen)",
     )  # fmt: skip
     sub = parser.add_subparsers(
         dest="command", metavar="COMMAND", help="what to run (none: open the window)"

@@ -17,6 +17,11 @@ def parse_pages(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(
             f"{text!r}: pages are a comma-separated choice of {', '.join(WALL_PAGES)}"
         )
+    # a page twice would be two turns of one page, and the rotation would lose its place
+    if twice := sorted({p for p in pages if pages.count(p) > 1}):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {', '.join(twice)} named more than once: name each page once"
+        )
     return pages
 
 

@@ -40,7 +40,7 @@ class WallPage:
 
 @dataclass
 class WallModel:
-    pages: list[WallPage]  # the order to show them in: a page with a CRITICAL item first
+    pages: list[WallPage]  # the order to show them in: worst first (else as asked)
     health: str  # the wall's own polling health, for its corner
     at: datetime
     badge: str = ""  # what the data is when it is not live: "SAMPLE DATA", "CAPTURE"

@@ -379,8 +379,9 @@ def test_the_wall_judges_alerts_as_the_alerts_page_does() -> None:
                                            where="du-east")]}  # fmt: skip
     hub.now[0] = T0 + timedelta(hours=1)
     polled(hub.poller, "ran-hub", Source.ALERTS, hub.now[0], failing=True)
-    [tile] = hub.page("alerts").tiles
+    tile, unread = hub.page("alerts").tiles  # the hub's Alertmanager is failing: said too
     assert tile.stale and tile.stale_since == T0 and tile.age_s == 3600
+    assert unread.title == "Alertmanagers not read"
 
 
 def test_the_wall_lists_the_fleet_in_the_truths_order() -> None:

@@ -1,9 +1,9 @@
 """The wall window: frameless and full screen on its monitor, tiles readable across a room in
-the status palette, pages rotating (a page with a CRITICAL item first), each tile's data age
-shown and stale data badged (never blanked), the wall's own polling health in a corner; a
-wall that could not be built afresh keeps what it shows, badged "display not updated since
-HH:MM", its clock going on. It is locked: no menus, no settings, no credentials; leaving
-takes Ctrl+Shift+Q twice in 3 s.
+the status palette, pages rotating (the worst first; the page where something turns CRITICAL
+is shown at once, for a whole turn), each tile's data age shown and stale data badged (never
+blanked), the wall's own polling health in a corner; a wall that could not be built afresh
+keeps what it shows, badged "display not updated since HH:MM", its clock going on. It is
+locked: no menus, no settings, no credentials; leaving takes Ctrl+Shift+Q twice in 3 s.
 
 Tiles are made once per slot and reused: however long the wall runs, its widgets do not grow.
 The type scales with the screen's height (1080 lines: the theme's wall sizes; 4K: twice them)
@@ -11,7 +11,7 @@ and a tile is never smaller than its type needs (its title, its lines and its ag
 characters wide): a page's tiles fill the screen in as many columns as read best, fewer tiles
 in larger type; those that do not fit make further screens of the page, shown in turn
 ("+N more"). Text from outside (an alert's name, an error) is cut with an ellipsis at its
-tile's width: no label widens the window.
+tile's width: no label widens the window, and none lays out more than TEXT_CHARS of it.
 """
 
 from __future__ import annotations
@@ -61,6 +61,21 @@ TILE_SPACING = 4
 TILE_BORDER = 6
 GRID_SPACING = 18
 BADGE_CHARS = 40  # a capture's label in the corner, cut beyond this
+#: the most of a text a label keeps: a server's text (an alert's name or summary, an error) may
+#: be megabytes, and laying it out took the UI thread seconds at each refresh; a tile's line
+#: shows a few dozen characters a line, on the few lines it has room for
+TEXT_CHARS = 512
+
+
+def clipped(text: str) -> str:
+    """``text`` cut to TEXT_CHARS, with an ellipsis where it was cut (before anything else
+    reads it whole: one_line, a layout)."""
+    return text if len(text) <= TEXT_CHARS else text[: TEXT_CHARS - 1] + "…"
+
+
+def line_text(text: str) -> str:
+    """Text from outside as a label shows it: cut, then one printable line."""
+    return one_line(clipped(text))
 
 
 def wall_font(theme: Theme, role: str, scale: float, *, bold: bool = False) -> QFont:
@@ -113,7 +128,7 @@ def plan_screen(
 class FittedLabel(PlainLabel):
     """Plain text that never widens its window: broken at words into at most ``max_lines``
     lines of the width it is given (anywhere in a word longer than that), the last cut with
-    an ellipsis when more is left."""
+    an ellipsis when more is left. It keeps TEXT_CHARS of a text at most."""
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__("", parent)
@@ -127,6 +142,7 @@ class FittedLabel(PlainLabel):
         return self._full
 
     def set_text(self, text: str) -> None:
+        text = clipped(text)
         if text != self._full:
             self._full = text
             self._fit()
@@ -136,9 +152,10 @@ class FittedLabel(PlainLabel):
             self._max_lines = most
             self._fit()
 
-    def lines_needed(self) -> int:
-        """How many lines its text takes whole at its width."""
-        return max(1, len(self._broken(self.contentsRect().width(), 1000)))
+    def lines_needed(self, most: int) -> int:
+        """How many lines its text takes whole at its width, ``most`` at the most (no more
+        are laid out)."""
+        return max(1, len(self._broken(self.contentsRect().width(), most)))
 
     def minimumSizeHint(self) -> QSize:
         return QSize(0, super().minimumSizeHint().height())
@@ -161,16 +178,18 @@ class FittedLabel(PlainLabel):
         option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         layout.setTextOption(option)
         layout.beginLayout()
-        spans = []
-        while (line := layout.createLine()).isValid():
+        spans: list[tuple[int, int]] = []
+        # the lines it may show and no more: what is left is only looked at to say so
+        while len(spans) < most and (line := layout.createLine()).isValid():
             line.setLineWidth(width)
             spans.append((line.textStart(), line.textLength()))
         layout.endLayout()
         lines = [text[start : start + length].rstrip() for start, length in spans]
-        if len(lines) > most:
-            rest = text[spans[most - 1][0] :]
+        end = sum(spans[-1]) if spans else 0
+        if end < len(text) and not text[end:].isspace():  # more is left: the last one cut
+            rest = text[spans[-1][0] :]
             cut = self.fontMetrics().elidedText(rest, Qt.TextElideMode.ElideRight, width)
-            lines = [*lines[: most - 1], cut]
+            lines[-1] = cut
         return lines
 
     def _fit(self) -> None:
@@ -225,9 +244,8 @@ class TileWidget(QFrame):
         fixed = top + bottom + 2 * TILE_BORDER + TILE_SPACING * (TILE_LINES + 1)
         fixed += self.title.fontMetrics().lineSpacing() + self.age.fontMetrics().lineSpacing()
         spare = max(0, (self.height() - fixed) // line - TILE_LINES)
-        for label in self.lines:
-            label.set_max_lines(1)
-            more = min(spare, label.lines_needed() - 1)
+        for label in self.lines:  # each fitted once, no more lines laid out than it may take
+            more = label.lines_needed(1 + spare) - 1 if spare else 0
             label.set_max_lines(1 + more)
             spare -= more
 
@@ -246,10 +264,11 @@ class TileWidget(QFrame):
         )
         # the state's shape beside its colour (✖ ▲ ? ●): read without colour too
         mark = self._theme.mark(tile.state)
-        self.title.set_text(f"{mark} {one_line(tile.title)}" if mark else one_line(tile.title))
+        title = line_text(tile.title)  # a server's (an alert's name): cut before anything
+        self.title.set_text(f"{mark} {title}" if mark else title)
         self.title.setStyleSheet(f"color: {colour};")
         for label, line in zip(self.lines, [*tile.lines, *[""] * TILE_LINES], strict=False):
-            label.set_text(one_line(line))
+            label.set_text(line_text(line))
         self._share_lines()
         muted = self._theme.color("text_muted")
         self.age.setStyleSheet(
@@ -424,7 +443,6 @@ class WallWindow(QWidget):
         self._pages: dict[str, PageWidget] = {}
         self._order: list[str] = []
         self._titles: dict[str, str] = {}
-        self._critical_first = ""
         self._model: WallModel | None = None
         self.rotation = QTimer(self)
         self.rotation.setInterval(int(rotate_s * 1000))
@@ -499,7 +517,7 @@ class WallWindow(QWidget):
 
     # -- the model --------------------------------------------------------------------------
     def show_model(self, model: WallModel) -> None:
-        self._note_critical(model)
+        news = self._note_critical(model)
         self._model = model
         for page in model.pages:
             widget = self._pages.get(page.name)
@@ -510,16 +528,14 @@ class WallWindow(QWidget):
             widget.show_page(page)
             self._titles[page.name] = f"{page.title} · {page.worst}"
         self._order = [p.name for p in model.pages]
-        first = model.pages[0] if model.pages else None
-        critical = first.name if first is not None and first.worst == "CRITICAL" else ""
-        if critical and critical != self._critical_first:
-            self.show_page(critical)  # a page with a CRITICAL item comes to the front at once
-        self._critical_first = critical
+        if news:  # the page of what turned CRITICAL comes to the front at once, for a turn
+            self.show_page(news[0])
+            self.rotation.start()  # restarted: not gone when the running turn ends
         if self.current_page() not in self._pages and self._order:
             self.show_page(self._order[0])
-        self.health.set_text(one_line(model.health))
+        self.health.set_text(line_text(model.health))
         self.clock.setText(model.at.strftime("%H:%M:%S UTC"))
-        badge = one_line(model.badge)  # a capture's own label: cut, never wider than a third
+        badge = line_text(model.badge)  # a capture's own label: cut, never wider than a third
         self.badge.setText(badge if len(badge) <= BADGE_CHARS else badge[: BADGE_CHARS - 1] + "…")
         self.badge.setVisible(bool(model.badge))
         self.stale.setVisible(False)
@@ -541,20 +557,24 @@ class WallWindow(QWidget):
             "display not updated" + (f" since {since:%H:%M} UTC" if since is not None else "")
         )
         self.stale.setVisible(True)
-        self.health.set_text(one_line(f"display not updated: {why} · see the app log"))
+        self.health.set_text(f"display not updated: {line_text(why)} · see the app log")
 
-    def _note_critical(self, model: WallModel) -> None:
+    def _note_critical(self, model: WallModel) -> list[str]:
         """Flash when something turns CRITICAL: judged on what the page says is CRITICAL
         (every alert group and incident, shown or counted in the last tile), not on the
         tiles shown, so a CRITICAL group resolving (the count changes, a hidden one comes
         into view) is not news. One that was CRITICAL and is UNKNOWN for a while (its source
-        unread) stays known as CRITICAL: read again, it is not news."""
+        unread) stays known as CRITICAL: read again, it is not news. The pages with news, in
+        the model's order (on the first model: those with anything CRITICAL, not flashed)."""
         states = {(p.name, t.title): t.state for p in model.pages for t in p.tiles}
         critical = {(p.name, key) for p in model.pages for key in _critical_keys(p)}
-        if self._model is not None and critical - self._critical_tiles:
+        new = critical - self._critical_tiles
+        if self._model is not None and new:
             self.flash()  # something turned CRITICAL: the room should look up
         unknown = {k for k in self._critical_tiles if states.get(k) == "UNKNOWN"}
         self._critical_tiles = critical | unknown
+        pages = {name for name, _ in new}
+        return [p.name for p in model.pages if p.name in pages]
 
     def current_page(self) -> str:
         widget = self.stack.currentWidget()

@@ -360,14 +360,23 @@ def sriov_findings(cluster: str, nodes: Iterable[NodeSync]) -> PerCluster:
     return {cluster: found} if found else {}
 
 
+#: the most of an alert's name and summary a finding keeps: an Alertmanager's labels and
+#: annotations come whole (a summary of 1 MB was seen to freeze the wall quoting it)
+ALERT_TEXT_CHARS = 512
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= ALERT_TEXT_CHARS else text[: ALERT_TEXT_CHARS - 1] + "…"
+
+
 def alert_findings(alerts: Iterable[Alert]) -> list[Finding]:
     out = []
     for alert in alerts:
         where = alert.labels.get("namespace") or alert.labels.get("instance") or ""
         summary = alert.annotations.get("summary") or alert.annotations.get("description") or ""
-        subject = alert.name + (f" ({where})" if where else "")
+        subject = _cut(alert.name + (f" ({where})" if where else ""))
         severity = ALERT_SEVERITY[alert.severity]
-        out.append(Finding(Domain.ALERTS, severity, subject, summary or "firing",
+        out.append(Finding(Domain.ALERTS, severity, subject, _cut(summary) or "firing",
                            alert.starts_at, key=alert_identity(alert)))  # fmt: skip
     return out
 
