@@ -190,6 +190,11 @@ def write_capture(
         since=_iso(since), until=_iso(until), created_at=_iso(datetime.now(UTC)),
         members=sorted({*clusters, *members}), label=label,
     ), out)  # fmt: skip
+    for key, text in (extra_meta or {}).items():  # and a document an open would refuse
+        refused = unopenable_document(key, text)
+        if refused is not None:
+            raise CaptureError(f"{out} not written: its {key} would be refused when opened "
+                               f"({refused})")  # fmt: skip
     replaceable(out)
     tmp = out.with_name(f".{out.name}.partial")
     conn = None
@@ -469,6 +474,35 @@ def openable(manifest: CaptureManifest, out: Path) -> None:
             f"{out} not written: a capture of {manifest.since} to {manifest.until} would be "
             f"refused when opened ({_problem(exc)})"
         ) from exc
+
+
+#: the documents an open parses as untyped JSON, their objects and values counted first
+#: (``load_capture``)
+_UNTYPED = ("recorded_answers", "recorded_objects")
+
+
+def unopenable_document(key: str, text: str) -> str | None:
+    """Why an open would refuse the document ``key`` kept beside the manifest, by the open's
+    own bounds (``capture_load``'s, read when asked: never a second copy of them): its size
+    in bytes, and an untyped one's JSON objects and lists and its values, counted as the open
+    counts them; None when it would read it."""
+    from aiops_desktop.store import capture_load  # it imports this module
+
+    limit = capture_load.META_KEYS.get(key)
+    if limit is None:
+        return "not a document a capture keeps"
+    size = len(text.encode("utf-8"))
+    if size > limit:
+        return f"{size:,} bytes; at most {limit:,}"
+    if key in _UNTYPED:
+        containers = text.count("{") + text.count("[")
+        if containers > capture_load.MOST_CONTAINERS:
+            return (f"{containers:,} JSON objects and lists; at most "
+                    f"{capture_load.MOST_CONTAINERS:,}")  # fmt: skip
+        values = text.count(",")
+        if values > capture_load.MOST_ITEMS:
+            return f"{values:,} values; at most {capture_load.MOST_ITEMS:,}"
+    return None
 
 
 def read_manifest(path: Path) -> CaptureManifest:

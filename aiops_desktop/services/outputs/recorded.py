@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,10 +33,12 @@ from aiops_desktop.services.gpu_cnf.sriov import read_dataplane
 from aiops_desktop.services.intelligence.rca_topology import topology_queries
 from aiops_desktop.services.kube.session import KubeSession
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
-from aiops_desktop.store.capture import CaptureError
+from aiops_desktop.store import capture_load
+from aiops_desktop.store.capture import CaptureError, unopenable_document
 from aiops_desktop.store.capture_redact import redact_labels
 from collectors.errors import CollectorError
 
+log = logging.getLogger("aiops.services.recorded")
 RECORDED_KEY = "recorded_answers"
 OBJECTS_KEY = "recorded_objects"
 
@@ -51,24 +54,129 @@ class RecordingQueries(MultiClusterQuery):
         super().__init__(pool)
         self._inner = inner
         self.answers: dict[str, list[TaggedSeries]] = {}
+        self._steps: dict[str, float] = {}  # a range answer's step (s)
+        #: the range answers the last ``dump`` kept at a coarser step: one in how many steps
+        self.thinned: dict[str, int] = {}
 
     async def run(self, query: MetricQuery, clusters: list[Cluster]) -> QueryAnswer:
         answer = await self._inner.run(query, clusters)
         self.answers[_key(query)] = answer.series
+        if query.query_type is QueryType.RANGE:
+            self._steps[_key(query)] = query.step.total_seconds()
         return answer
 
     def dump(self) -> str:
         """The answers as a capture keeps them (JSON), their labels redacted (what leaves the
-        site carries no secret an exporter put in a label)."""
+        site carries no secret an exporter put in a label), within what an open reads: the
+        longest range answers at a coarser step where their samples are more values than
+        that (a week of 120 VFs a minute held 7.2 million; an open reads 6 million), said in
+        the log and in ``thinned``; CaptureError where even one sample a series would not
+        open."""
+        rows = {key: [(t.cluster, redact_labels(t.series.labels), t.series) for t in series]
+                for key, series in self.answers.items()}  # fmt: skip
+        grids = {key: _grid(self.answers[key], step) for key, step in self._steps.items()}
+        steps = {key: max((int(g.max()) + 1 for g in found if g.size), default=1)
+                 for key, found in grids.items()}  # fmt: skip
+        most = _most_samples(rows, grids, steps)
+        every = _thinning(steps, most)
+        text = _json(rows, grids, every)
+        why = _unopenable(text, rows)
+        while why is not None and most > 1:  # within its values, not its bytes
+            most = max(most // 2, 1)
+            every = _thinning(steps, most)
+            text = _json(rows, grids, every)
+            why = _unopenable(text, rows)
+        if why is not None:
+            raise CaptureError(f"the capture's recorded answers would be refused when opened, "
+                               f"even at one sample a series ({why}): not written; export a "
+                               "shorter span or fewer clusters")  # fmt: skip
+        self.thinned = {key: n for key, n in every.items() if n > 1}
+        if self.thinned:
+            steps_s = sorted({(self._steps[key], n) for key, n in self.thinned.items()})
+            log.warning("the capture keeps %d recorded range answers at a coarser step (%s): "
+                        "at their own step they hold more values than an open reads (at most "
+                        "%s)", len(self.thinned),
+                        ", ".join(f"every {timedelta(seconds=round(step * n))} instead of "
+                                  f"{timedelta(seconds=round(step))}" for step, n in steps_s),
+                        f"{capture_load.MOST_ITEMS:,}")  # fmt: skip
+        return text
 
-        def values(array: np.ndarray) -> list[float | None]:
-            return [None if math.isnan(v) else float(v) for v in array.tolist()]
 
-        return json.dumps({
-            key: [[t.cluster, redact_labels(t.series.labels), t.series.timestamps.tolist(),
-                   values(t.series.values)] for t in series]
-            for key, series in self.answers.items()
-        })  # fmt: skip
+def _values(array: np.ndarray) -> list[float | None]:
+    return [None if math.isnan(v) else float(v) for v in array.tolist()]
+
+
+def _grid(series: list[TaggedSeries], step: float) -> list[np.ndarray]:
+    """Each series' samples as steps before the answer's newest sample (0 its newest; the
+    same step of every series the same number): thinned by it, the series of an answer keep
+    the same moments, and the newest."""
+    if not series:
+        return []
+    newest = max(float(t.series.timestamps.max(initial=-math.inf)) for t in series)
+    return [np.floor((newest - t.series.timestamps) / step + 1e-6).astype(np.int64)
+            for t in series]  # fmt: skip
+
+
+def _thinning(steps: dict[str, int], most: int) -> dict[str, int]:
+    """One in how many steps each range answer keeps (``steps``: how many it spans) for at
+    most ``most`` samples a series: only those longer than that are thinned."""
+    return {key: -(-n // most) for key, n in steps.items()}
+
+
+Rows = dict[str, list[tuple[str, dict[str, str], PromSeries]]]
+
+
+def _most_samples(rows: Rows, grids: dict[str, list[np.ndarray]], steps: dict[str, int]) -> int:
+    """The most samples a range series may keep (``_thinning``) for the document to hold no
+    more values than an open reads, counted as the open counts them: its commas, those of
+    the document without samples and two a sample but the first of each series (1 where
+    none is: what is still over is refused)."""
+    fixed = _json(rows, {}, {}, samples=False).count(",")
+    instant = sum(2 * max(s.timestamps.size - 1, 0) for key, found in rows.items()
+                  if key not in grids for _, _, s in found)  # fmt: skip
+
+    def within(most: int) -> bool:
+        every = _thinning(steps, most)
+        kept = sum(2 * max(int((g % every[key] == 0).sum()) - 1, 0)
+                   for key, found in grids.items() for g in found if g.size)  # fmt: skip
+        return fixed + instant + kept <= capture_load.MOST_ITEMS
+
+    low, high = 1, max(steps.values(), default=1)
+    while low < high:  # the longest answer whole, or the least thinning that is within
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if within(middle) else (low, middle - 1)
+    return low
+
+
+def _json(
+    rows: Rows, grids: dict[str, list[np.ndarray]], every: dict[str, int], *, samples: bool = True
+) -> str:
+    """The recorded answers' document, a range answer's samples one in its ``every`` steps
+    (``grids``: theirs), or none at all (``samples=False``: what the rest of it holds)."""
+
+    def row(cluster: str, labels: dict[str, str], series: PromSeries,
+            grid: np.ndarray | None, every: int) -> list[Any]:  # fmt: skip
+        if not samples:
+            return [cluster, labels, [], []]
+        ts, vs = series.timestamps, series.values
+        if grid is not None and every > 1:
+            keep = grid % every == 0
+            ts, vs = ts[keep], vs[keep]
+        return [cluster, labels, ts.tolist(), _values(vs)]
+
+    return json.dumps({
+        key: [row(c, labels, s, grids[key][i] if key in grids else None, every.get(key, 1))
+              for i, (c, labels, s) in enumerate(found)]
+        for key, found in rows.items()
+    })  # fmt: skip
+
+
+def _unopenable(text: str, rows: Rows) -> str | None:
+    """Why an open would refuse the recorded answers ``text`` (of ``rows``), or None."""
+    count = sum(len(found) for found in rows.values())
+    if count > MAX_RECORDED_SERIES:
+        return f"{count:,} series; at most {MAX_RECORDED_SERIES:,}"
+    return unopenable_document(RECORDED_KEY, text)
 
 
 MAX_RECORDED_SERIES = 200_000  # series a capture's recorded answers may hold, all queries

@@ -47,7 +47,8 @@ from aiops_desktop.services.queries.logs_traces import (
     volume_step,
 )
 from aiops_desktop.services.queries.trace_sampling import newest_traces
-from aiops_desktop.store.capture import CaptureError
+from aiops_desktop.store import capture_load
+from aiops_desktop.store.capture import CaptureError, unopenable_document
 from analysis.logql import LogQLError, LogSelector, MetricQuery, parse
 from analysis.rca.traces import SAMPLED_PER_STEP, STEP_S
 from collectors.llm_redaction import redact_fields, redact_for_llm
@@ -150,7 +151,57 @@ async def record_logs_traces(
     tempo = [c.name for c in clusters if c.endpoint(EndpointKind.TEMPO)]
     if tempo:
         doc.sampled = await _sampled(logs, tempo, start, end)
-    return _redacted(doc).model_dump_json()
+    doc = _redacted(doc)
+    text = doc.model_dump_json()
+    # within what an open reads (its characters, and its bytes as the capture holds them):
+    # 20,000 lines of Java stack traces were 76 MiB, and the whole capture was refused
+    most = min(MOST_DOC_CHARS, capture_load.META_KEYS[LOGS_TRACES_KEY])
+    if len(text.encode("utf-8")) > most:
+        text = _newest_within(doc, most).model_dump_json()
+    why = _unreadable(text) or unopenable_document(LOGS_TRACES_KEY, text)
+    if why is not None:
+        raise CaptureError(f"the capture's recorded logs and traces would be refused when "
+                           f"opened (they {why}): not written; export a shorter span or fewer "
+                           "clusters")  # fmt: skip
+    return text
+
+
+#: what a cluster's note that its older lines were not kept may add to the document (its
+#: name, the note, and the JSON around them)
+_NOTE_BYTES = 4 * (253 + GAP_CHARS) + 64
+
+
+def _newest_within(doc: RecordedLogsTracesDoc, most: int) -> RecordedLogsTracesDoc:
+    """``doc`` with each cluster's newest lines that keep it within ``most`` bytes, each
+    cluster its share of the room (what one leaves passed on to the next, as their counts
+    are shared), and a cluster's lines left out said (more matched than it kept; why)."""
+    sizes = [len(e.model_dump_json().encode("utf-8")) + 1 for e in doc.lines]  # and a comma
+    rest = len(doc.model_copy(update={"lines": []}).model_dump_json().encode("utf-8"))
+    mine: dict[str, list[int]] = {}
+    for i, e in enumerate(doc.lines):
+        mine.setdefault(e.cluster, []).append(i)
+    room = most - rest - len(mine) * _NOTE_BYTES
+    kept: set[int] = set()
+    read = dict(doc.logs_read)
+    for after, (cluster, lines) in enumerate(mine.items(), start=1):
+        share, used = _share(room, len(mine) - after + 1), 0
+        for i in sorted(lines, key=lambda i: -doc.lines[i].timestamp_ns):
+            if used + sizes[i] > share:
+                break
+            used += sizes[i]
+            kept.add(i)
+        room -= used
+        dropped = sum(1 for i in lines if i not in kept)
+        if dropped:
+            log.warning("the capture keeps %s of %s's error lines, the newest: the rest are "
+                        "over the %s characters an open reads", f"{len(lines) - dropped:,}",
+                        cluster, f"{most:,}", extra={"cluster": cluster})  # fmt: skip
+            notes = read[cluster].notes if cluster in read else []
+            note = (f"{dropped:,} older error lines not kept: a capture holds at most "
+                    f"{most:,} characters of logs and traces")  # fmt: skip
+            read[cluster] = LinesRead(truncated=True, notes=[*notes[: MOST_NOTES - 1], note])
+    newest = [e for i, e in enumerate(doc.lines) if i in kept]
+    return doc.model_copy(update={"lines": newest, "logs_read": read})
 
 
 def _share(room: int, clusters: int) -> int:
@@ -280,17 +331,9 @@ def read_recorded(text: str | None, where: str) -> RecordedLogsTracesDoc | None:
     MOST_DOC_CHARS, and every list, map and time within the models' bounds."""
     if text is None:
         return None
-    if len(text) > MOST_DOC_CHARS:
-        raise CaptureError(f"{where}: its recorded logs and traces are larger than this "
-                           f"app writes ({len(text):,} characters; at most "
-                           f"{MOST_DOC_CHARS:,})")  # fmt: skip
-    objects, spans = _counted(text)
-    if spans > MOST_ALL_SPANS:
-        raise CaptureError(f"{where}: its recorded logs and traces hold more spans than this "
-                           f"app writes ({spans:,}; at most {MOST_ALL_SPANS:,})")  # fmt: skip
-    if objects > MOST_OBJECTS:
-        raise CaptureError(f"{where}: its recorded logs and traces hold more objects than "
-                           f"this app reads ({objects:,}; at most {MOST_OBJECTS:,})")  # fmt: skip
+    why = _unreadable(text)
+    if why is not None:
+        raise CaptureError(f"{where}: its recorded logs and traces {why}")
     try:
         doc = RecordedLogsTracesDoc.model_validate_json(text)
     except ValidationError as exc:
@@ -301,6 +344,20 @@ def read_recorded(text: str | None, where: str) -> RecordedLogsTracesDoc | None:
     if any(len(t.spans) > SAMPLED_SPANS for t in doc.sampled):
         raise CaptureError(f"{where}: a sampled trace holds more than {SAMPLED_SPANS} spans")
     return doc
+
+
+def _unreadable(text: str) -> str | None:
+    """Why the logs and traces document ``text`` is refused before it is parsed (its
+    characters, its spans, its objects), or None: what an open checks, and an export too."""
+    if len(text) > MOST_DOC_CHARS:
+        return (f"are larger than this app writes ({len(text):,} characters; at most "
+                f"{MOST_DOC_CHARS:,})")  # fmt: skip
+    objects, spans = _counted(text)
+    if spans > MOST_ALL_SPANS:
+        return f"hold more spans than this app writes ({spans:,}; at most {MOST_ALL_SPANS:,})"
+    if objects > MOST_OBJECTS:
+        return f"hold more objects than this app reads ({objects:,}; at most {MOST_OBJECTS:,})"
+    return None
 
 
 _LEVEL = np.zeros(256, dtype=np.int8)  # what a byte does to the depth: { and [ open, } and ] close
