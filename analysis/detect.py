@@ -59,9 +59,10 @@ class SeriesInput:
     labels: dict[str, str]
     ts: np.ndarray  # epoch seconds, ascending
     values: np.ndarray
-    #: (first, last point) of this series' episodes found before (stored; inf: still going
-    #: on when last found): an episode reaching back to the first sample read keeps the
-    #: start of the one that covered that moment (its identity), however the read was cut
+    #: (first, last point found) of this series' episodes found before (stored; one still
+    #: open too: open says it went on when last found, not since): an episode reaching back
+    #: to the first sample read keeps the start of the one that covered that moment (its
+    #: identity), however the read was cut
     episodes: tuple[tuple[float, float], ...] = ()
     #: the live path: the newest sample an earlier run judged (None: none did). An episode
     #: that ended by then and is not one found before is not reported: its samples were
@@ -241,7 +242,10 @@ def _describe(
     *,
     streaming: bool,
     began: float | None = None,
+    ruled: bool = False,
 ) -> Anomaly:
+    """One anomaly for ``episode``; ``ruled``: the series' signal has a domain rule (a PTP
+    offset's +/-100 ns, a GPU's 70/80 C), whose breach outranks any excursion inside it."""
     # a rule's breach, where the episode has one, is its peak (the detector's ratios are on
     # another scale: a 60 ns lead-in sample once hid "beyond +/-100 ns" and its severity)
     peak = max(episode, key=lambda b: (b.reason is not None, b.ratio))
@@ -258,8 +262,10 @@ def _describe(
         lasted += round((first_at - began) / float(np.median(np.diff(series.ts))))
     if peak.reason is not None:
         explanation = peak.reason
+        # past a critical limit CRITICAL, past a warning one HIGH, however far: graded by
+        # its ratio, a +150 ns breach of +/-100 ns was LOW where +60 ns inside it was HIGH
         critical = any(b.critical for b in episode)
-        severity = AnomalySeverity.CRITICAL if critical else AnomalySeverity.from_ratio(peak.ratio)
+        severity = AnomalySeverity.CRITICAL if critical else AnomalySeverity.HIGH
         score = sensitivity.threshold * peak.ratio
     elif peak.tail is not None:  # the benchmarked detector
         explanation = (
@@ -288,6 +294,10 @@ def _describe(
         by_score = AnomalySeverity.from_ratio(score / sensitivity.threshold)
         cap = AnomalySeverity.from_change(deviation)  # how far it moved bounds how bad it is
         severity = by_score if by_score.rank >= cap.rank else cap
+    if ruled and peak.reason is None and severity.rank < AnomalySeverity.MEDIUM.rank:
+        # inside a rule's limits: below what a breach of them is (a signed offset's median
+        # is 0, with no percentage to cap how far it moved)
+        severity = AnomalySeverity.MEDIUM
     # open: it reaches the end of the data and a later analysis will judge that data again
     # to say when it ends; the live detector judges a sample once (its novelty is a moment)
     still_open = episode[-1].index == series.values.size - 1 and not (
@@ -338,10 +348,9 @@ def detect_anomalies(
     profile = profile_for(series.metric, unit)
     chosen = tuple(methods) if methods is not None else profile.methods
     breaches: list[_Breach] = []
-    if AnomalyMethod.DOMAIN_RULE in chosen:
-        check = rule_for(profile.type, series.metric)
-        if check is not None:
-            breaches += _rule_breaches(apply_rule(check, values, limit=ptp_limit_ns))
+    check = rule_for(profile.type, series.metric)
+    if AnomalyMethod.DOMAIN_RULE in chosen and check is not None:
+        breaches += _rule_breaches(apply_rule(check, values, limit=ptp_limit_ns))
     statistical = [m for m in chosen if m is not AnomalyMethod.DOMAIN_RULE]
     if statistical and values.size >= ANOMALY_MIN_POINTS:
         results = [
@@ -370,27 +379,40 @@ def detect_anomalies(
                 len(statistical),
                 streaming=False,
                 began=_began(clean, e, spans),
+                ruled=check is not None,
             )
             for e in episodes
         ]
     describe = partial(_describe, sensitivity=sensitivity, profile=profile,
-                       methods=len(statistical), streaming=True)  # fmt: skip
+                       methods=len(statistical), streaming=True,
+                       ruled=check is not None)  # fmt: skip
     return _live_episodes(clean, series.episodes, episodes, streams, describe)
 
 
 def _began(
-    series: SeriesInput, episode: list[_Breach], spans: list[tuple[float, float]]
+    series: SeriesInput,
+    episode: list[_Breach],
+    spans: Sequence[tuple[float, float]],
+    *,
+    anywhere: bool = False,
 ) -> float | None:
     """Where an episode that reaches back to the start of what was read (its first breach
     within EPISODE_GAP points of it) began: the start of an episode found before that
     covered that moment (it was going on before the read began: the same breach, not a new
-    anomaly each time the read moves); None: at its own first point."""
-    if episode[0].index > EPISODE_GAP or not spans:
+    anomaly each time the read moves); None: at its own first point. ``anywhere``: the live
+    path, whose detector judges a sample once: an episode found in an earlier round is not
+    in this round's breaches, and one that begins within EPISODE_GAP points of its last
+    breach goes on with it wherever it is (as one batch over the same samples groups them)."""
+    if (episode[0].index > EPISODE_GAP and not anywhere) or not spans:
         return None
     at = float(series.ts[episode[0].index])
-    # an episode may pause EPISODE_GAP points: that far past its last breach it still covers
-    slack = (EPISODE_GAP + 1) * float(np.median(np.diff(series.ts))) if series.ts.size > 1 else 0
-    return min((s for s, e in spans if s <= at <= e + slack), default=None)
+    return min((s for s, e in spans if s <= at <= e + _slack(series)), default=None)
+
+
+def _slack(series: SeriesInput) -> float:
+    """How far past its last breach an episode still goes on: it may pause EPISODE_GAP
+    points (at the series' step)."""
+    return (EPISODE_GAP + 1) * float(np.median(np.diff(series.ts))) if series.ts.size > 1 else 0
 
 
 def _live_episodes(
@@ -400,24 +422,33 @@ def _live_episodes(
     streams: StreamScorers,
     describe: Callable[..., Anomaly],
 ) -> list[Anomaly]:
-    """The live path's episodes: one that reaches back to the polled window's first sample
-    keeps the start of the episode that covered that moment last round, or in the store
-    (``stored``: a new detector, after a restart, has no last round). The spans of every
-    episode in this round's window are kept for the next: the window slides past an
-    episode's first sample while the rest of it can still be seen."""
+    """The live path's episodes: one that begins within EPISODE_GAP points of an episode
+    found last round, or in the store (``stored``: a new detector, after a restart, has no
+    last round), goes on with it (keeps its start: its identity). Kept for the next round:
+    the spans of every episode in this round's window (the window slides past an episode's
+    first sample while the rest of it can still be seen), and those of earlier rounds that
+    a next breach may still go on with (a sample is judged once: an episode of the
+    detector's is in no later round's breaches)."""
     key = _stream_key(series)
     before = [*streams.episode_spans.pop(key, []), *stored]
-    out, spans = [], []
+    out: list[Anomaly] = []
+    spans: dict[float, float] = {}
     known = {s for s, _e in before}
     for episode in episodes:
-        found = describe(series, episode, began=_began(series, episode, before))
+        began = _began(series, episode, before, anywhere=True)
+        found = describe(series, episode, began=began)
         if _judged_before(series, episode, found, known):
             continue
         if found.started_at is not None:
-            spans.append((found.started_at.timestamp(), float(series.ts[episode[-1].index])))
+            start, last = found.started_at.timestamp(), float(series.ts[episode[-1].index])
+            spans[start] = max(last, spans.get(start, last))
         out.append(found)
+    newest = float(series.ts[-1]) - _slack(series)
+    for start, last in before:
+        if last >= newest and start not in spans:  # a breach after this round may join it
+            spans[start] = last
     if spans:
-        streams.episode_spans[key] = spans
+        streams.episode_spans[key] = sorted(spans.items())
     return out
 
 

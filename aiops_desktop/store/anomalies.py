@@ -18,11 +18,14 @@ class AnomalyRepository:
         self._db = db
 
     def save(self, anomalies: list[Anomaly]) -> Future[set[str]]:
-        """Insert new episodes; a known one is updated when found worse, and follows its
-        episode when found longer or ended (its worst point kept): the list and the reports
-        say how long it lasted, and an open episode stored open would stay so, and keep its
-        incident alive. Returns the identities that were new."""
+        """Insert new episodes; a known one is updated when found worse (more severe, or as
+        severe by a higher score: an episode never gets less severe while it lasts), and
+        follows its episode when found longer or ended (its worst point kept): the list and
+        the reports say how long it lasted, and an open episode stored open would stay so,
+        and keep its incident alive. Returns the identities that were new."""
         found = [(a, _row(a)) for a in anomalies]
+        rank = " ".join("WHEN ? THEN ?" for _ in AnomalySeverity)
+        ranks = [v for s in AnomalySeverity for v in (s.value, s.rank)]
 
         def op(conn: sqlite3.Connection) -> set[str]:
             new = set()
@@ -32,9 +35,10 @@ class AnomalyRepository:
                     new.add(row[0])
                     continue
                 cur = conn.execute(
-                    "UPDATE anomalies SET severity=?, type=?, at=?, score=?, body=?"
-                    " WHERE identity=? AND score < ?",
-                    (row[3], row[4], row[5], row[6], row[7], row[0], row[6]),
+                    # only "?" placeholders are formatted in: no value is
+                    "UPDATE anomalies SET severity=?, type=?, at=?, score=?, body=?"  # noqa: S608
+                    f" WHERE identity=? AND (CASE severity {rank} END, -score) > (?, ?)",
+                    (*row[3:8], row[0], *ranks, a.severity.rank, -row[6]),
                 )
                 if not cur.rowcount:
                     _follow(conn, a)
@@ -116,14 +120,16 @@ class AnomalyRepository:
         return self._db.write(op)
 
     def purge_before(self, epoch_s: float) -> Future[int]:
-        """Delete the episodes that ended, by their last point, before ``epoch_s``. One still
-        open stays however old its worst point (``at``): the services treat it as current,
-        and its next report would otherwise be saved (and notified) as a new one."""
+        """Delete the episodes whose last point found is before ``epoch_s``. One still open
+        stays however old its worst point (``at``) while it was found lately (each round
+        that finds it moves its last point: its next report would otherwise be saved, and
+        notified, as a new one); one open whose last point is that old too is not going on
+        (the app closed, or the cluster stopped answering, while it was): it goes too."""
 
         def op(conn: sqlite3.Connection) -> int:
             return conn.execute(
                 # the last point is never before the worst: "at < ?" narrows by the index
-                "DELETE FROM anomalies WHERE at < ? AND json_extract(body, '$.open') IS NOT 1"
+                "DELETE FROM anomalies WHERE at < ?"
                 " AND (julianday(coalesce(json_extract(body, '$.last_at'),"
                 " json_extract(body, '$.timestamp'))) - 2440587.5) * 86400.0 < ?",
                 (epoch_s, epoch_s),

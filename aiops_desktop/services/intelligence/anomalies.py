@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -31,7 +30,7 @@ from aiops_desktop.services.polling.live import LiveBuffers, SeriesKey, series_k
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.store.anomalies import AnomalyRepository
 from aiops_desktop.store.series import SeriesStore
-from analysis.detect import SeriesInput, detect_all, forget_streams
+from analysis.detect import EPISODE_GAP, SeriesInput, detect_all, forget_streams
 from analysis.detectors.live import PROBATION
 
 log = logging.getLogger("aiops.services.anomalies")
@@ -87,6 +86,57 @@ def _silent_ended(found: list[Anomaly], inputs: list[SeriesInput]) -> list[Anoma
     return [a.ended() if a.open and gone(a) else a for a in found]
 
 
+def _not_found_again(
+    stored: Sequence[Anomaly], found: list[Anomaly], inputs: list[SeriesInput]
+) -> list[Anomaly]:
+    """The stored open episodes of the series read that the read went past (by more than the
+    pause an episode may take, ``EPISODE_GAP`` of its steps) without finding them go on,
+    ended at their last point: the app closed, or the cluster stopped answering, while
+    they went on, and nothing since said they ended (else open for good: current in every
+    incident and capture, never purged, and a breach days later taken for their sequel)."""
+    again = {a.identity for a in found}
+    reads = {(i.cluster, i.metric, series_key(i.labels)): i.ts for i in inputs}
+    out = []
+    for a in stored:
+        ts = reads.get((a.cluster, a.metric, series_key(a.labels)))
+        if not a.open or a.identity in again or ts is None or ts.size < 2:
+            continue
+        step = float(np.median(np.diff(ts)))
+        if float(ts[-1]) > (a.last_at or a.timestamp).timestamp() + (EPISODE_GAP + 1) * step:
+            out.append(a.ended())
+    return out
+
+
+def _never_less_severe(found: list[Anomaly], earlier: Iterable[Anomaly]) -> list[Anomaly]:
+    """``found`` with each episode that an ``earlier`` finding of it (a round before, the
+    store) graded more severely kept at that finding, worst point and reason, as far as
+    ``found`` saw it go: a round sees the buffer only, and once an episode's worst part
+    (a GPU at 85 C, CRITICAL) has left it, the rest (75 C for hours) would grade it lower
+    on the chart and in what counts now than in the list."""
+    worst: dict[str, Anomaly] = {}
+    for a in earlier:
+        if (was := worst.get(a.identity)) is None or a.severity.rank < was.severity.rank:
+            worst[a.identity] = a
+    return [
+        was.extended(a)
+        if (was := worst.get(a.identity)) is not None and was.severity.rank < a.severity.rank
+        else a
+        for a in found
+    ]
+
+
+def _spans(stored: list[Anomaly]) -> tuple[tuple[float, float], ...]:
+    """Stored episodes as detection takes them (``SeriesInput.episodes``): (first point,
+    last point found). One still open too ends at its last point found (detection joins a
+    breach that far and ``EPISODE_GAP`` of the series' steps past it): open is what it was
+    when last found, not that it went on since (a breach a week later is another)."""
+    return tuple(
+        (a.started_at.timestamp(), (a.last_at or a.timestamp).timestamp())
+        for a in stored
+        if a.started_at is not None
+    )
+
+
 def _warm_up_s(stamps: list[np.ndarray]) -> float:
     """How far back new series learn from: WARM_UP, or what holds PROBATION samples at
     their slowest step (a cluster polled every 2 min needs 25 h), at most WARM_UP_MOST."""
@@ -140,6 +190,10 @@ class AnomalyService:
         self._generation = self._worker.generation
         #: per (cluster, panel), why its last live round failed (cleared when one succeeds)
         self.failed: dict[tuple[str, str], str] = {}
+        #: clusters removed (``forget_clusters``), each with the count of removals then: a
+        #: round that began before a removal keeps nothing of the removed cluster's
+        self._removals = 0
+        self._removed: dict[str, int] = {}
 
     # -- the one chokepoint to the worker --------------------------------------------------
     async def analyse(
@@ -151,11 +205,15 @@ class AnomalyService:
         unit: str | None = None,
         stream: bool = False,
         keep: bool = True,
+        stored: Sequence[Anomaly] = (),
     ) -> list[Anomaly]:
         """Detect off the loop, store, publish the new ones; returns every anomaly found.
         ``stream``: the live path (each series' detector judges only samples it has not seen,
         and is kept in the worker between calls); ``keep``: False for a look that must
-        change nothing (the assistant's read-only tool: what it finds joins no incident)."""
+        change nothing (the assistant's read-only tool: what it finds joins no incident);
+        ``stored``: the stored episodes that may reach into the read (``_stored_episodes``):
+        an open one the read does not find going on is stored ended (``_not_found_again``)."""
+        removals = self._removals
         found = await self._worker.run(
             detect_all,
             inputs,
@@ -164,14 +222,31 @@ class AnomalyService:
             unit,
             self._owner if stream else None,
         )
+        # a cluster removed while the worker ran: its stored anomalies' delete is queued
+        # already, and what this round saved after it would come back (to a cluster added
+        # later under the name too)
+        gone = self._removed_since(removals, {i.cluster for i in inputs} if stream else ())
+        found = [a for a in found if a.cluster not in gone]
         if stream:  # an episode nothing reports on any more is not going on: stored ended
             found = _silent_ended(found, inputs)
-        if found and keep:
-            new = await asyncio.wrap_future(self.repo.save(found))
+        ended = [a for a in _not_found_again(stored, found, inputs) if a.cluster not in gone]
+        panels = {(i.cluster, i.metric) for i in inputs}
+        held = [a for k in panels for a in (*self._open.get(k, ()), *self._by_panel.get(k, ()))]
+        found = _never_less_severe(found, [*stored, *held])
+        if (found or ended) and keep:
+            new = await asyncio.wrap_future(self.repo.save([*found, *ended]))
             if new:
                 log.info("anomalies found", extra={"new": len(new), "found": len(found)})
                 self._bus.publish(ANOMALIES_FOUND, [a for a in found if a.identity in new])
         return found
+
+    def _removed_since(self, removals: int, polled: Collection[str] = ()) -> set[str]:
+        """The clusters removed since the count of removals was ``removals``, and those of
+        ``polled`` (a live round's, read from the buffers) no longer polled: Core drops a
+        removed cluster's buffers at once, and spawns ``forget_clusters``, which may run
+        after the round resumes."""
+        gone = {name for name, at in self._removed.items() if at > removals}
+        return gone | (set(polled) - set(self._live.clusters()))
 
     # -- live: the polled panels -----------------------------------------------------------
     async def analyse_live(self, *, force: bool = False) -> int:
@@ -218,11 +293,15 @@ class AnomalyService:
 
     async def _analyse_panel(self, cluster: str, panel: Panel) -> int:
         key = (cluster, panel.id)
+        removals = self._removals
         snap = self._live.snapshot(cluster, panel.id)
         if key not in self._judged_before:
             self._judged_before[key] = await asyncio.to_thread(self.repo.judged_until, *key)
-        inputs = await self._with_history(cluster, panel.id, snap.series)
-        found = await self.analyse(inputs, unit=panel.unit or None, stream=True)
+        inputs, stored = await self._with_history(cluster, panel.id, snap.series)
+        found = await self.analyse(inputs, unit=panel.unit or None, stream=True, stored=stored)
+        if cluster in self._removed_since(removals, (cluster,)):  # removed meanwhile
+            self._judged_before.pop(key, None)  # read before its delete: not the new one's
+            return 0
         newest = max((float(i.ts[-1]) for i in inputs if i.ts.size), default=None)
         if newest is not None:
             self._judged[key] = newest
@@ -252,17 +331,20 @@ class AnomalyService:
         if self._recorded:
             going += await self.stored(AnomalyFilter(open_only=True, limit=CURRENT_MOST))
         out: dict[str, Anomaly] = {}
-        for a in [*going, *recent]:  # the live round's own copy first
-            out.setdefault(a.identity, a)
+        for a in [*going, *recent]:  # the live round's own copy first ...
+            if (held := out.get(a.identity)) is None:
+                out[a.identity] = a
+            elif a.severity.rank < held.severity.rank:  # ... unless stored more severe
+                out[a.identity] = a.extended(held)
         return list(out.values())
 
     async def _with_history(
         self, cluster: str, panel: str, buffers: dict[SeriesKey, tuple[np.ndarray, np.ndarray]]
-    ) -> list[SeriesInput]:
+    ) -> tuple[list[SeriesInput], list[Anomaly]]:
         """The buffers as detection inputs; a series the live detector has not followed yet
         gets the store's history before its buffer too (``_warm_up_s``), so its detector
         learns from history instead of reporting nothing for its first ``PROBATION``
-        samples."""
+        samples. With them, the stored episodes that may reach into those series' reads."""
         followed = self._streamed.get((cluster, panel), set())
         fresh = [k for k in buffers if k not in followed and buffers[k][0].size]
         history: dict[SeriesKey, tuple[np.ndarray, np.ndarray]] = {}
@@ -299,16 +381,15 @@ class AnomalyService:
         judged = self._judged_before.get((cluster, panel))
         for labels, whole in reads.items():
             inputs.append(SeriesInput(cluster, panel, dict(labels), *whole,
-                                      episodes=episodes.get(labels, ()),
+                                      episodes=_spans(episodes.get(labels, [])),
                                       judged_until=judged))  # fmt: skip
-        return inputs
+        return inputs, [a for found in episodes.values() for a in found]
 
     async def _stored_episodes(
         self, cluster: str, panel: str, reads: dict[SeriesKey, np.ndarray]
-    ) -> dict[SeriesKey, tuple[tuple[float, float], ...]]:
+    ) -> dict[SeriesKey, list[Anomaly]]:
         """The stored episodes of the series read (``reads``: their times) that may reach
-        into the read, by series: (first point, last point found; inf while still open: it
-        was going on when last found, and nothing since said it ended)."""
+        into the read, by series."""
         times = [ts for ts in reads.values() if ts.size]
         if not times:
             return {}
@@ -316,13 +397,12 @@ class AnomalyService:
                             started_until=max(float(ts[-1]) for ts in times),
                             lasting_since=min(float(ts[0]) for ts in times) - REACH_S,
                             limit=CURRENT_MOST)  # fmt: skip
-        out: dict[SeriesKey, list[tuple[float, float]]] = {}
+        out: dict[SeriesKey, list[Anomaly]] = {}
         for a in await self.stored(flt):
             key = series_key(a.labels)
             if a.started_at is not None and key in reads:
-                end = math.inf if a.open else (a.last_at or a.timestamp).timestamp()
-                out.setdefault(key, []).append((a.started_at.timestamp(), end))
-        return {k: tuple(v) for k, v in out.items()}
+                out.setdefault(key, []).append(a)
+        return out
 
     async def run_live(self, interval_s: float = LIVE_EVERY_S / 4) -> None:
         """The supervisor's task: keep analysing what the poller brings. A round that fails
@@ -379,13 +459,14 @@ class AnomalyService:
                 s.labels,
                 s.timestamps_ms / 1000.0,
                 np.asarray(s.values),
-                episodes=episodes.get(series_key(s.labels), ()),
+                episodes=_spans(episodes.get(series_key(s.labels), [])),
             )
             for s in stored
         ]
         unit = self._panels[panel].unit if panel in self._panels else None
         self._history_samples[(cluster, panel)] = max((i.values.size for i in inputs), default=0)
-        found = await self.analyse(inputs, sensitivity=sensitivity, unit=unit or None)
+        found = await self.analyse(inputs, sensitivity=sensitivity, unit=unit or None,
+                                   stored=[a for e in episodes.values() for a in e])  # fmt: skip
         self._by_panel[(cluster, panel)] = found
         return found
 
@@ -400,6 +481,8 @@ class AnomalyService:
         worker keeps them by series, in its own process; every series then learns again from
         the store's history, as after a restart): one added later under the name must not
         go on from the removed one's."""
+        self._removals += 1  # before any wait: a round resuming meanwhile keeps none of it
+        self._removed.update(dict.fromkeys(names, self._removals))
         await self.forget_live()
         for table in (self._by_panel, self._open, self._analysed, self._history_samples,
                       self._judged, self.failed):  # fmt: skip

@@ -114,7 +114,8 @@ async def maintain_once(
 
         retention["alert_events"] = await step("alert_events", alerts)
     # anomalies and resolved incidents kept as long as the rollups they were found in; an
-    # incident not resolved, or an anomaly still open, stays, however old
+    # incident not resolved stays, however old (an anomaly left open goes once its last
+    # point is: nothing judges it again after that)
     rollups_kept = series.settings.rollup_retention
     if anomalies is not None:
         found = anomalies
