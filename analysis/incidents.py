@@ -52,7 +52,10 @@ import ipaddress
 from collections.abc import Collection, Container, Iterable
 from datetime import datetime, timedelta
 
-from aiops_desktop.models.enums import IncidentStatus
+from aiops_desktop.models.alerts import SEVERITY_RANK as ALERT_RANK
+from aiops_desktop.models.alerts import Alert
+from aiops_desktop.models.anomalies import RELATED_KEPT, Anomaly
+from aiops_desktop.models.enums import AlertSeverity, IncidentStatus
 from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
 from aiops_desktop.models.incidents import UNREAD_KEPT, Incident, IncidentSignal
 from aiops_desktop.models.text import one_line
@@ -193,6 +196,35 @@ def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
     if labels.get("service"):  # a span's service (failed spans, span latency): not scraped
         tokens.append(f"svc:{labels['service']}")
     return sorted(set(tokens))
+
+
+#: how far apart in time an alert and an anomaly may be and be related (an alert fires
+#: minutes after what it watches moved: its ``for``), as a later symptom's within RCA's 300 s
+RELATED_WITHIN = timedelta(minutes=5)
+_ALERT_NAME_MOST = 128
+
+
+def related_alerts(anomaly: Anomaly, alerts: Iterable[Alert]) -> list[str]:
+    """The names of ``alerts`` (its cluster's) related to ``anomaly``: firing while it went on
+    (within ``RELATED_WITHIN``) at the same place (a shared node, pod or device: the rule of
+    incidents, ``_same_place``; a cluster-wide alert for a cluster-wide series), most severe
+    first. An INFO alert (OpenShift's Watchdog, always firing) is related to nothing."""
+    start = (anomaly.started_at or anomaly.timestamp) - RELATED_WITHIN
+    end = (anomaly.last_at or anomaly.timestamp) + RELATED_WITHIN
+    mine = place_of("", anomaly.labels)
+    found: dict[str, int] = {}
+    for alert in alerts:
+        if alert.severity is AlertSeverity.INFO or alert.cluster != anomaly.cluster:
+            continue
+        if alert.starts_at > end or (alert.ends_at is not None and alert.ends_at < start):
+            continue
+        theirs = place_of("", alert.labels)
+        if not (_same_place(mine, theirs) if mine or theirs else True):
+            continue
+        name = one_line(alert.name)[:_ALERT_NAME_MOST]
+        rank = ALERT_RANK[alert.severity]
+        found[name] = min(rank, found.get(name, rank))
+    return sorted(found, key=lambda n: (found[n], n))[:RELATED_KEPT]
 
 
 def entity_of(cluster: str, labels: dict[str, str]) -> str:

@@ -373,7 +373,7 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
             out.write(
                 f"{time_text(a.timestamp, seconds=True)}  {a.cluster:<14} "
                 f"{a.severity.level.value:<8} "
-                f"{a.type.value:<16} {labels_text(a.labels)}  {a.explanation}\n"
+                f"{a.type.value:<16} {labels_text(a.labels)}  {a.described}\n"
             )
     return EXIT_PARTIAL if answer.status is QueryStatus.PARTIAL else EXIT_OK
 

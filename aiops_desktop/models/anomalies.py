@@ -22,6 +22,9 @@ LASTED = "; lasted "
 ANOMALY_MIN_POINTS = 30
 
 
+RELATED_KEPT = 10  # related alerts an anomaly names, the most severe first
+
+
 class Anomaly(DomainModel):
     id: UUID = Field(default_factory=uuid4)
     cluster: str
@@ -44,7 +47,8 @@ class Anomaly(DomainModel):
     actual: float
     deviation_pct: float | None = None
     explanation: str
-    related_alerts: list[str] = Field(default_factory=list)
+    #: the alerts firing with it at its place (``analysis.incidents.related_alerts``)
+    related_alerts: list[str] = Field(default_factory=list, max_length=RELATED_KEPT)
     open: bool = Field(
         default=False,
         description="still going at the end of the data (not ended there), where a later "
@@ -91,8 +95,18 @@ class Anomaly(DomainModel):
         at = later.explanation.find(LASTED)
         extent = later.explanation[at:] if at >= 0 else STILL_OPEN_NOTE if later.open else ""
         last = [t for t in (self.last_at, later.last_at) if t is not None]
+        # alerts related to any part of it (an alert fires minutes after what it watches)
+        related = list(dict.fromkeys([*self.related_alerts, *later.related_alerts]))
         return self.model_copy(update={"open": later.open, "explanation": head + extent,
-                                       "last_at": max(last, default=None)})  # fmt: skip
+                                       "last_at": max(last, default=None),
+                                       "related_alerts": related[:RELATED_KEPT]})  # fmt: skip
+
+    @property
+    def described(self) -> str:
+        """Its explanation, with the alerts firing with it where there are any."""
+        if not self.related_alerts:
+            return self.explanation
+        return f"{self.explanation}; alerts firing with it: {', '.join(self.related_alerts)}"
 
     @property
     def identity(self) -> str:

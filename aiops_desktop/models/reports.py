@@ -14,6 +14,8 @@ if TYPE_CHECKING:  # annotations only: no numpy at import
 
 
 REPORT_RETENTION = timedelta(days=90)
+#: a capacity report's period unless asked: a trend is claimed from 3 days or more
+CAPACITY_DAYS = 7
 
 
 def _utc(when: datetime) -> datetime:
@@ -27,6 +29,14 @@ class ReportType(StrEnum):
     INCIDENT = "incident"
     CAPACITY = "capacity"
     HANDOVER = "handover"
+
+    @property
+    def default_period(self) -> timedelta:
+        """The period a report covers unless asked: a shift's, a capacity report's
+        ``CAPACITY_DAYS`` (a trend needs 3 days or more: half a day's cycle is no trend)."""
+        if self is ReportType.CAPACITY:
+            return timedelta(days=CAPACITY_DAYS)
+        return timedelta(hours=12)
 
     @property
     def heading(self) -> str:

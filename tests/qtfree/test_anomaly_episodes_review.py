@@ -18,16 +18,18 @@ import pytest_asyncio
 
 from aiops_desktop.models import utcnow
 from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
-from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, Sensitivity
+from aiops_desktop.models.enums import AlertSeverity, AnomalyMethod, AnomalySeverity, Sensitivity
 from aiops_desktop.services.intelligence.anomalies import ANOMALIES_FOUND, AnomalyService
 from aiops_desktop.services.polling.catalog import load_catalog
 from aiops_desktop.services.polling.live import LiveBuffers
+from aiops_desktop.services.polling.poller import ALERTS_CHANGED
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.store.anomalies import AnomalyRepository
 from aiops_desktop.store.database import Database
 from aiops_desktop.store.series import SeriesBatch, SeriesStore
 from analysis.detect import SeriesInput, detect_anomalies
 from analysis.detectors.live import StreamScorers
+from tests.qtfree.test_anomaly_related_alerts import alert as _alert
 
 STEP = 15.0
 T0 = 1_700_000_000.0
@@ -385,3 +387,33 @@ def test_a_classic_methods_in_spec_excursion_is_capped_too() -> None:
     assert graded[60.0].severity is AnomalySeverity.MEDIUM
     assert graded[150.0].severity is AnomalySeverity.HIGH
     assert Anomaly.model_validate_json(graded[60.0].model_dump_json()) == graded[60.0]
+
+
+# -- related alerts (PRODUCT.md section 5) ------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_the_live_path_names_the_alerts_firing_with_an_episode_and_keeps_them(
+    tmp_path: Path, apps: list[App]
+) -> None:
+    """The clock goes FREERUN; the PTP alert fires minutes later on the same port's node: the
+    stored episode names it as it goes on, and the list shows it."""
+    app = _open(apps, tmp_path)
+    ts = T0 + np.arange(400) * STEP
+    state = np.ones(400)
+    state[380:] = 0.0
+    await _round(app, ts, state)
+    (row,) = await app.stored()
+    assert row.related_alerts == []
+    fired = datetime.fromtimestamp(ts[385], UTC)
+    app.bus.publish(ALERTS_CHANGED, {"east": [
+        _alert("PtpClockFreerun", {"node": "n1", "iface": "ens1f0"}, starts=fired,
+              severity=AlertSeverity.CRITICAL),
+        _alert("Watchdog", {}, starts=fired, severity=AlertSeverity.INFO),
+    ]})  # fmt: skip
+    more = T0 + np.arange(400, 420) * STEP
+    await _round(app, more, np.zeros(20))
+    (row,) = await app.stored()
+    assert row.open and row.related_alerts == ["PtpClockFreerun"]
+    assert row.described.endswith("; alerts firing with it: PtpClockFreerun")
+    assert row.labels == CLOCK

@@ -131,7 +131,7 @@ class DashboardPresenter(Presenter):
                 a.actual,
                 a.severity.level.value.lower(),
                 f"{time_text(a.timestamp, seconds=True)} {a.severity.level.value} "
-                f"{a.type.value}: {a.explanation}",
+                f"{a.type.value}: {a.described}",
             )
             for a in self._anomalies.for_panel(self.cluster, panel.id)
             if start <= a.timestamp.timestamp() <= end

@@ -97,11 +97,9 @@ class AnomaliesView(QWidget):
             series = ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items())) or "—"
             level = a.severity.level
             cells = [time_text(a.timestamp, seconds=True), a.cluster, level.value,
-                     a.type.value, a.metric, series, a.method.value, a.explanation]  # fmt: skip
+                     a.type.value, a.metric, series, a.method.value, a.described]  # fmt: skip
             colour = self._theme.severity(level.value)
-            rows.append(
-                Row(cells, colours={2: colour}, tips=dict.fromkeys(range(8), a.explanation))
-            )
+            rows.append(Row(cells, colours={2: colour}, tips=dict.fromkeys(range(8), a.described)))
         if rows != self._shown:  # a reset drops the selection: only when something changed
             self._shown = rows
             self.table.set_rows(rows)

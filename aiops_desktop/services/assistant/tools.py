@@ -1103,7 +1103,7 @@ async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, 
             "timestamp": a.timestamp.isoformat(timespec="seconds"), "cluster": a.cluster,
             "labels": a.labels, "severity": a.severity.level.value, "grade": a.severity.value,
             "type": a.type.value,
-            "explanation": a.explanation,
+            "explanation": a.explanation, "related_alerts": a.related_alerts,
         }) for a in found],
         "unread": failed,
     }  # fmt: skip
@@ -1168,13 +1168,26 @@ class ReportInput(ToolInput):
     clusters: list[ClusterName] | None = Field(
         None, max_length=50, description="cluster names (default: every cluster)"
     )
-    since_hours: int = Field(12, ge=1, le=720, description="the period: this many hours to now")
+    since_hours: int | None = Field(
+        None, ge=1, le=720,
+        description="the period: this many hours to now (default 12; a capacity report 168: "
+        "a trend needs 3 days or more)",
+    )  # fmt: skip
     format: Literal["md", "html", "json"] = Field("md", description="the file's format")
 
     @field_validator("type", "format", mode="before")
     @classmethod
     def _choices(cls, value: object) -> object:
         return _lower(value)
+
+
+def _report_period(args: ReportInput) -> timedelta:
+    """The period asked, else the type's own (a capacity report's week)."""
+    from aiops_desktop.models.reports import ReportType
+
+    if args.since_hours is not None:
+        return timedelta(hours=args.since_hours)
+    return ReportType(args.type).default_period
 
 
 async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
@@ -1193,7 +1206,7 @@ async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
             )
     pending = await _polled(core)
     report = await core.reports.make(
-        ReportType(args.type), list(args.clusters or []) or None, timedelta(hours=args.since_hours)
+        ReportType(args.type), list(args.clusters or []) or None, _report_period(args)
     )
     render = {"md": to_markdown, "html": to_html, "json": to_json}[args.format]
 

@@ -18,8 +18,10 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from aiops_desktop.models import utcnow
+from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import (
     ANOMALY_LOOKBACK,
+    RELATED_KEPT,
     Anomaly,
     AnomalyFilter,
 )
@@ -27,11 +29,13 @@ from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.enums import AnomalyMethod, Sensitivity
 from aiops_desktop.services.intelligence.detect_worker import DetectWorker
 from aiops_desktop.services.polling.live import LiveBuffers, SeriesKey, series_key
+from aiops_desktop.services.polling.poller import ALERTS_CHANGED
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.store.anomalies import AnomalyRepository
 from aiops_desktop.store.series import SeriesStore
 from analysis.detect import EPISODE_GAP, SeriesInput, detect_all, forget_streams
 from analysis.detectors.live import PROBATION
+from analysis.incidents import related_alerts
 
 log = logging.getLogger("aiops.services.anomalies")
 
@@ -194,6 +198,13 @@ class AnomalyService:
         #: round that began before a removal keeps nothing of the removed cluster's
         self._removals = 0
         self._removed: dict[str, int] = {}
+        #: the alerts firing now per cluster (the poller's last answers): an anomaly names
+        #: those firing with it at its place (PRODUCT: "related alerts")
+        self._alerts: dict[str, list[Alert]] = {}
+        bus.subscribe(ALERTS_CHANGED, self._alerts_now)
+
+    def _alerts_now(self, alerts: dict[str, list[Alert]]) -> None:
+        self._alerts = alerts
 
     # -- the one chokepoint to the worker --------------------------------------------------
     async def analyse(
@@ -233,6 +244,7 @@ class AnomalyService:
         panels = {(i.cluster, i.metric) for i in inputs}
         held = [a for k in panels for a in (*self._open.get(k, ()), *self._by_panel.get(k, ()))]
         found = _never_less_severe(found, [*stored, *held])
+        found = [_with_related(a, self._alerts.get(a.cluster, ())) for a in found]
         if (found or ended) and keep:
             new = await asyncio.wrap_future(self.repo.save([*found, *ended]))
             if new:
@@ -499,3 +511,12 @@ class AnomalyService:
 
     def close(self) -> None:
         self._worker.close()
+
+
+def _with_related(found: Anomaly, alerts: Iterable[Alert]) -> Anomaly:
+    """``found`` naming the alerts firing with it at its place, beside those it named."""
+    related = related_alerts(found, alerts)
+    if not related:
+        return found
+    named = list(dict.fromkeys([*found.related_alerts, *related]))[:RELATED_KEPT]
+    return found.model_copy(update={"related_alerts": named})
