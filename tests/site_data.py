@@ -1,5 +1,5 @@
 """A small site written through the app's own store API, for the capture and report tests:
-clusters east and west and a fleet hub (members ran-a, ran-b), 48 h of node CPU and memory at
+clusters east and west and a fleet hub (members ran-a, ran-b), 4 days of node CPU and memory at
 one sample a minute (east's CPU rising 0.5 % an hour, with a spike half an hour before the end),
 health checks every 30 minutes with east DEGRADED (Prometheus down) for the 3rd hour before
 the end, and east's anomalies found by the app's own detection."""
@@ -19,7 +19,7 @@ from aiops_desktop.services.core import Core
 from aiops_desktop.store.series import SeriesBatch
 
 TOKEN = "tok-3f9a1c7e-never-in-a-capture"
-STEP_S, HOURS = 60, 48
+STEP_S, HOURS = 60, 96
 SPIKE_VALUE = 160.0
 
 

@@ -12,7 +12,9 @@ one page and end on the next. After laying the document out at the printed page'
 this moves the first such place to the next page (a page break before a heading or title, more
 top padding in a split row's cells: just enough that each cell's first line no longer fits
 above the page's foot, so the row starts under the header row repeated there, not a gap lower),
-lays out again and repeats until none is left."""
+lays out again what follows it and goes on from there, in one pass down the document: a move
+changes nothing above it (laying the whole document out again after each one took minutes for
+a large fleet's report)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from PySide6.QtGui import (
 
 OBJECT = "\ufffc"  # an image's place in a block's text
 _AUTO = QTextFormat.PageBreakFlag.PageBreak_Auto
-MOST_MOVES = 400  # a bound: every move pushes the rest of the document down
+MOST_MOVES = 400  # a bound, at the least: each block or row is moved once at most
 LEAD_IN_ROWS = 6  # the most rows a table of facts right under a heading has to be its lead-in
 KEPT_LINES = 4  # a paragraph or list item of at most this many lines is never split by a page
 
@@ -129,17 +131,13 @@ def _must_move(document: QTextDocument, block: QTextBlock, page_h: float) -> boo
     return bool(after) and _page(after[0][1] - 1, page_h) != _page(lines[-1][0], page_h)
 
 
-def _first_stranded(document: QTextDocument, page_h: float) -> QTextBlock | None:
-    """The first block of the main flow that must start a new page (with its headings)."""
-    block = document.rootFrame().firstCursorPosition().block()
-    while block.isValid():
-        if _in_main_flow(document, block) and _must_move(document, block, page_h):
-            first = _with_its_heads(document, block)
-            return (
-                first if first.blockFormat().pageBreakPolicy() == _AUTO else block
-            )  # its headings already start a page
-        block = block.next()
-    return None
+def _stranded(document: QTextDocument, block: QTextBlock, page_h: float) -> QTextBlock | None:
+    """Where a page must start for ``block`` of the main flow to be read whole: before it or
+    its headings; None when it is not cut."""
+    if not (_in_main_flow(document, block) and _must_move(document, block, page_h)):
+        return None
+    first = _with_its_heads(document, block)
+    return first if first.blockFormat().pageBreakPolicy() == _AUTO else block  # they start one
 
 
 def _tables(frame: QTextFrame) -> list[QTextTable]:
@@ -172,46 +170,111 @@ def _first_line_h(document: QTextDocument, table: QTextTable, row: int) -> float
     return min(heights, default=0.0)
 
 
-def _push_first_split_row(document: QTextDocument, page_h: float) -> bool:
-    """Move the first row that crosses the foot of a page down to the next page; False when
-    no row crosses one (or one is taller than a page). The row above it gets the padding
-    below its text (a row's own top padding would go with it to the next page, a gap under
-    the header row repeated there): just enough that the row's first line no longer fits
-    above the foot, so Qt starts the row on the next page, under its header."""
-    for table in _tables(document.rootFrame()):
-        headers = table.format().headerRowCount()
-        for row in range(table.rows()):
-            top, bottom = _row_span(document, table, row)
-            if bottom - top >= page_h or _page(top, page_h) == _page(bottom - 1, page_h):
-                continue
-            foot = (_page(top, page_h) + 1) * page_h
-            push = max(foot - top - _first_line_h(document, table, row) + 1.0, 1.0)
-            padded, side = (row - 1, "bottom") if row > headers else (row, "top")
-            for column in range(table.columns()):
-                cell = table.cellAt(padded, column)
-                fmt = cell.format().toTableCellFormat()
-                if side == "bottom":
-                    fmt.setBottomPadding(fmt.bottomPadding() + push)
-                else:  # the first row under the header: the header must not stay behind
-                    fmt.setTopPadding(fmt.topPadding() + foot - top)
-                cell.setFormat(fmt)
-            return True
-    return False
+def _push_split_row(
+    document: QTextDocument, table: QTextTable, row: int, page_h: float
+) -> QTextBlock | None:
+    """Move ``row`` down to the next page when it crosses the foot of a page (and is not
+    taller than a page); returns the first block of the row padded for it, None when the row
+    is not cut. The row above it gets the padding below its text (a row's own top padding
+    would go with it to the next page, a gap under the header row repeated there): just
+    enough that the row's first line no longer fits above the foot, so Qt starts the row on
+    the next page, under its header."""
+    headers = table.format().headerRowCount()
+    top, bottom = _row_span(document, table, row)
+    if bottom - top >= page_h or _page(top, page_h) == _page(bottom - 1, page_h):
+        return None
+    foot = (_page(top, page_h) + 1) * page_h
+    push = max(foot - top - _first_line_h(document, table, row) + 1.0, 1.0)
+    padded, side = (row - 1, "bottom") if row > headers else (row, "top")
+    for column in range(table.columns()):
+        cell = table.cellAt(padded, column)
+        fmt = cell.format().toTableCellFormat()
+        if side == "bottom":
+            fmt.setBottomPadding(fmt.bottomPadding() + push)
+        else:  # the first row under the header: the header must not stay behind
+            fmt.setTopPadding(fmt.topPadding() + foot - top)
+        cell.setFormat(fmt)
+    return table.cellAt(padded, 0).firstCursorPosition().block()
+
+
+def _row_starting(block: QTextBlock) -> tuple[QTextTable, int] | None:
+    """The table and row whose first cell ``block`` starts, if it does."""
+    cursor = QTextCursor(block)
+    table = cursor.currentTable()
+    if table is None:
+        return None
+    cell = table.cellAt(cursor)
+    if cell.column() or cell.firstPosition() != block.position():
+        return None
+    return table, cell.row()
+
+
+def _first_cut(document: QTextDocument, block: QTextBlock, page_h: float) -> QTextBlock | None:
+    """Move the first place from ``block`` on that a page cuts (see the module); returns the
+    first block it moved (or padded), None when nothing from ``block`` on is cut."""
+    while block.isValid():
+        moved = _stranded(document, block, page_h)
+        if moved is not None:
+            _break_before(moved)
+            return moved
+        row = _row_starting(block)
+        if row is not None:
+            padded = _push_split_row(document, *row, page_h)
+            if padded is not None:
+                return padded
+        block = block.next()
+    return None
+
+
+def _checked_from(document: QTextDocument, block: QTextBlock) -> QTextBlock:
+    """The first block whose check may change when ``block`` moves: ``block``, or the
+    headings, titles, empty blocks and headings' lead-ins right before it (a heading is kept
+    with the first line past them), and a table's header rows (Qt moves them with the first
+    row under them, and a heading is kept with them)."""
+    while True:
+        before = block.previous()
+        if _in_main_flow(document, before) and (_heads(before) or not before.text()):
+            block = before
+            continue
+        table = _lead_in(document, before) or _header_of(before)
+        if table is None:
+            return block
+        block = table.firstCursorPosition().block()  # then what is before the table
+
+
+def _header_of(block: QTextBlock) -> QTextTable | None:
+    """The table whose header rows ``block`` is in, if it is."""
+    cursor = QTextCursor(block)
+    table = cursor.currentTable() if block.isValid() else None
+    if table is None or table.cellAt(cursor).row() >= table.format().headerRowCount():
+        return None
+    return table
 
 
 def keep_together(document: QTextDocument) -> int:
     """Move headings, titles, charts and table rows that a page would cut (see the module);
     ``document`` must have its page size set. Returns how many were moved."""
     page_h = document.pageSize().height()
-    moves = 0
-    while moves < MOST_MOVES:
-        stranded = _first_stranded(document, page_h)
-        if stranded is not None:
-            _break_before(stranded)
-        elif not _push_first_split_row(document, page_h):
-            break
-        moves += 1
-        # a changed format is laid out again lazily, and not always to the end (blocks after
-        # it were left without lines): lay out the whole document again
-        document.markContentsDirty(0, document.characterCount())
+    moves, most = 0, max(MOST_MOVES, document.blockCount())
+    block = document.rootFrame().firstCursorPosition().block()
+    edit = QTextCursor(document)
+    while moves < most:
+        # a move's format changes and the layout of what follows them, as one change: Qt
+        # lays out each change at once (each cell's format: a second or more on a large
+        # report), and a changed format alone was laid out again only in part (blocks after
+        # it were left without lines, or where they had been). Inside an edit block a change
+        # waits for its end, and markContentsDirty lays it out with the rest, once
+        edit.beginEditBlock()
+        try:
+            moved = _first_cut(document, block, page_h)
+            if moved is None:
+                break
+            moves += 1
+            # nothing above what moved changed: look again from it (and what heads it), and
+            # lay out again only from there; Qt lays the rest out as it is asked for
+            block = _checked_from(document, moved)
+            start = block.position()
+            document.markContentsDirty(start, document.characterCount() - start)
+        finally:
+            edit.endEditBlock()
     return moves

@@ -93,7 +93,7 @@ def _png_data(image: QImage) -> str:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # the stubs say bytes: Qt refuses them
     buffer.close()
     return "data:image/png;base64," + base64.b64encode(bytes(data.data())).decode("ascii")
 
@@ -180,7 +180,12 @@ def write_pdf(report: Report, path: Path, theme: Theme, images: Images | None = 
             painter.setPen(QColor(paper_theme(theme).color("text_muted")))
             foot = QRectF(0, page.height(), page.width(), FOOTER_PX)
             corner = Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight
-            painter.drawText(foot, int(corner), f"{title} · page {index + 1} of {pages}")
+            number = f" · page {index + 1} of {pages}"
+            # one line, right-aligned: a title longer than the page (a fleet's every cluster
+            # named) is shortened at its end, else it ran off the page's left edge
+            room = page.width() - painter.fontMetrics().horizontalAdvance(number)
+            shown = painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight, int(room))
+            painter.drawText(foot, int(corner), shown + number)
     finally:
         painter.end()
     if not path.exists() or not _ends_whole(path):

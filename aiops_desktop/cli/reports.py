@@ -4,7 +4,6 @@ or a capture, and list the ones kept."""
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +43,11 @@ def add_commands(sub: Any) -> None:
     )  # fmt: skip
     report.add_argument("--clusters", metavar="NAMES",
                         help="comma-separated names (default: every cluster)")  # fmt: skip
-    report.add_argument("--since", type=duration, default=timedelta(hours=12), metavar="DURATION",
-                        help="the period before --until, e.g. 12h, 7d")  # fmt: skip
+    report.add_argument(
+        "--since", type=duration, metavar="DURATION",
+        help="the period before --until, e.g. 12h, 7d (default: 12h; 7d for a capacity plan, "
+        "whose trend needs days of history)",
+    )  # fmt: skip
     report.add_argument(
         "--until", type=instant, metavar="TIME",
         help="the period's end, ISO 8601 or Unix time (default: now): a past shift's handover",
@@ -81,7 +83,9 @@ async def _report(core: Core, args: argparse.Namespace, io: Io) -> int:
     now = args.until is None or args.until >= core.now()
     if now and core.capture is None:  # a period ending now: read it now
         await core.poller.poll_once()  # (the window's poller has; this process has not)
-    report, unread = await reports.make_told(ReportType(args.type), chosen, args.since, args.until)
+    kind = ReportType(args.type)
+    since = args.since if args.since is not None else kind.default_period
+    report, unread = await reports.make_told(kind, chosen, since, args.until)
     outs = asked or reports.new_paths(report, ["pdf"])  # its own file, not one of this second's
     # Qt draws the charts on this thread: the CLI has no window to keep responsive; a file
     # that cannot be written is an AppError naming it (ReportNotWritten)

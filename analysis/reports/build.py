@@ -12,18 +12,29 @@ from typing import NamedTuple
 import numpy as np
 
 from aiops_desktop.models.anomalies import Anomaly
-from aiops_desktop.models.enums import AnomalySeverity
+from aiops_desktop.models.enums import AnomalySeverity, IncidentStatus
+from aiops_desktop.models.fleet import SEVERITY_RANK
 from aiops_desktop.models.gpu import GpuChange
 from aiops_desktop.models.incidents import Incident, RcaReport
-from aiops_desktop.models.reports import Chart, Report, ReportType, Section, Table
+from aiops_desktop.models.reports import (
+    CAPACITY_DAYS,
+    Chart,
+    Report,
+    ReportType,
+    Section,
+    Table,
+)
 from aiops_desktop.models.text import time_text
-from analysis.reports.forecast import Trend, forecast, trend
+from analysis.reports.forecast import MIN_HISTORY_DAYS, Trend, forecast, history_days, trend
 
 CAPACITY_LIMIT_PCT = 80.0
+#: a capacity report's default period: a week, days more than a trend needs (and its daily
+#: cycles average out)
 CAPACITY_PANELS = ("node_cpu", "node_memory")  # percentages
 PERCENT = (0.0, 100.0)
 ROW_LIMIT = {ReportType.EXECUTIVE: 5, ReportType.HANDOVER: 20}
 DEFAULT_ROW_LIMIT = 50
+TITLE_NAMES = 3  # a report's default title names this many clusters at most, else counts them
 #: a PTP port sampled for less of a handover's period than this is counted apart: its
 #: compliance is not known for the rest
 LOW_COVERAGE_PCT = 90.0
@@ -192,7 +203,7 @@ def _anomaly_table(facts: ClusterFacts, limit: int, empty: str = Table.empty) ->
     rows = [
         [_t(_began(a)), a.metric, a.severity.level.value, _kind(a),
          f"{a.actual:.1f}" + (f" (expected {a.expected:.1f})" if a.expected is not None else ""),
-         a.explanation]
+         a.described]
         for a in sorted(ranked, key=_began)
     ]  # fmt: skip
     total = facts.anomaly_count
@@ -238,9 +249,23 @@ def _soonest(item: tuple[str, Trend]) -> tuple[float, float]:
     return (float("inf") if days is None else days), -item[1].last
 
 
+def _days_text(days: float) -> str:
+    """A span ahead in words: under a day in hours (a limit 9 hours away is not "in 0
+    days")."""
+    hours = days * 24
+    if hours < 1:
+        return "within the hour"
+    if days < 1:
+        return f"in {hours:.0f} hour{'' if round(hours) == 1 else 's'}"
+    return f"in {days:.0f} day{'' if round(days) == 1 else 's'}"
+
+
 def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str]) -> None:
     """Each panel's series that reaches the limit first (every series' trend is fitted: the
-    highest one may be flat while a lower one climbs), forecast in full and charted."""
+    highest one may be flat while a lower one climbs), forecast in full and charted. A panel
+    with too short a history for a trend says so (and the plan asks for a longer period):
+    hours of a daily cycle's rising half are no trend to project a month ahead."""
+    short: list[float] = []  # the history of each panel with too little for a trend, days
     for panel_id in CAPACITY_PANELS:
         panel = facts.panels.get(panel_id)
         if panel is None or not panel.series:
@@ -248,21 +273,28 @@ def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str])
         trends = {name: t for name, series in panel.series.items()
                   if (t := trend(*series, limit=CAPACITY_LIMIT_PCT)) is not None}  # fmt: skip
         if not trends:
-            section.notes.append(f"{panel.title}: too little history for a trend")
+            held = max(history_days(*series) for series in panel.series.values())
+            short.append(held)
+            section.facts.append((f"{panel.title} trend", (
+                f"none claimed: {_span_text(held * 86400)} of history; a trend needs "
+                f"{MIN_HISTORY_DAYS:g} days or more (a daily cycle is not one)"
+            )))  # fmt: skip
             continue
         worst_name = min(trends.items(), key=_soonest)[0]
         worst = panel.series[worst_name]
         found = forecast(*worst, limit=CAPACITY_LIMIT_PCT, bounds=PERCENT)
-        if found is None:  # not reached: trend() found enough hourly means
+        if found is None:  # not reached: trend() found enough history
             continue
+        horizon = f"{found.horizon_days:.0f} days"  # a few times the history, 30 at most
         stamps, mean, _, upper = found.ahead
-        section.charts.append(Chart(f"{panel.title}: {worst_name}, 30-day forecast", panel.unit, {
-            worst_name: worst, f"{worst_name} (forecast)": (stamps, mean),
-            f"{worst_name} (95% upper)": (stamps, upper),
-        }))  # fmt: skip
+        section.charts.append(Chart(
+            f"{panel.title}: {worst_name}, {found.horizon_days:.0f}-day forecast", panel.unit, {
+                worst_name: worst, f"{worst_name} (forecast)": (stamps, mean),
+                f"{worst_name} (95% upper)": (stamps, upper),
+            }))  # fmt: skip
         when = (
-            "not within 30 days" if found.days_to_limit is None
-            else "now" if found.days_to_limit == 0 else f"in {found.days_to_limit:.0f} days"
+            f"not within {horizon}" if found.days_to_limit is None
+            else "now" if found.days_to_limit == 0 else _days_text(found.days_to_limit)
         )  # fmt: skip
         trend_text = (
             f"{found.last:.1f} {panel.unit} now, {found.slope_per_day:+.2f} a day; "
@@ -270,18 +302,24 @@ def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str])
         )
         section.facts.append((f"{panel.title} trend ({worst_name})", trend_text))
         reaching = sum(t.days_to_limit is not None for t in trends.values())
-        within = f"reach {CAPACITY_LIMIT_PCT:g} {panel.unit} within 30 days"
+        within = f"reach {CAPACITY_LIMIT_PCT:g} {panel.unit} within {horizon}"
         section.facts.append(
             (f"{panel.title} series forecast", f"{len(trends)}: {reaching} {within}")
         )
         if found.days_to_limit is not None:
             more = reaching - 1
-            others = (f"; {more} more series reach{'es' if more == 1 else ''} it within 30 days"
-                      if more > 0 else "")  # fmt: skip
+            others = (f"; {more} more series reach{'es' if more == 1 else ''} it within "
+                      f"{horizon}" if more > 0 else "")  # fmt: skip
             recommendations.append(
                 f"Plan capacity on {facts.name}: {panel.title} of {worst_name} reaches "
                 f"{CAPACITY_LIMIT_PCT:g} {panel.unit} {when} at the present trend{others}."
             )
+    if short:  # the plan was not made: not "No action needed"
+        recommendations.append(
+            f"No capacity plan for {facts.name}: its data covers "
+            f"{_span_text(max(short) * 86400)}, and a trend needs {MIN_HISTORY_DAYS:g} days or "
+            f"more: make the capacity report over {CAPACITY_DAYS} days or more."
+        )
 
 
 def _section(
@@ -345,7 +383,7 @@ def _section(
                                     [list(a) for a in facts.alerts[:limit]],
                                     empty=facts.alerts_unread or empty))  # fmt: skip
     if kind is ReportType.HANDOVER:
-        section.tables += _fleet_hw_tables(facts)
+        section.tables += _fleet_hw_tables(facts, limit)
     if kind is not ReportType.EXECUTIVE:
         section.charts += [
             Chart(p.title, p.unit, p.series) for pid, p in facts.panels.items()
@@ -354,9 +392,20 @@ def _section(
     return section
 
 
-def _fleet_hw_tables(facts: ClusterFacts) -> list[Table]:
+#: the worst first in a handover's hardware tables: a GPU's state, a PTP port's clock state
+_GPU_WORST = {"CRITICAL": 0, "WARNING": 1}
+_PTP_WORST = {"FREERUN": 0, "HOLDOVER": 1}
+
+
+def _worst(title: str, shown: int, total: int) -> str:
+    """A table's title (its parenthesis left open), saying where it holds only the worst."""
+    return f"{title}; the {shown} worst of {total})" if shown < total else f"{title})"
+
+
+def _fleet_hw_tables(facts: ClusterFacts, limit: int) -> list[Table]:
     """A handover's GPU health changes, GPUs not OK and PTP compliance over the period (a
-    fleet hub's GPUs and ports are its members', in their sections)."""
+    fleet hub's GPUs and ports are its members', in their sections); each the ``limit``
+    worst, saying so (a cluster of 300 unwell GPUs is not 15 pages)."""
     per_member = f"read per member cluster: {', '.join(facts.members)} (their sections)"
     unread_gpu, unread_ptp = (
         (per_member, per_member)
@@ -367,21 +416,30 @@ def _fleet_hw_tables(facts: ClusterFacts) -> list[Table]:
         changes = Table("GPU health changes in the period", [], [], empty=unread_gpu)
         not_ok = Table("GPUs not OK", [], [], empty=unread_gpu)
     else:
+        changed = sorted(facts.hw.gpu_changes or [], key=lambda c: (
+            c.after is not None, _GPU_WORST.get(c.after.value if c.after else "", 2)))  # fmt: skip
         changes = Table(
-            "GPU health changes in the period", ["GPU", "Was", "Now", "Reasons"],
+            "GPU health changes in the period"
+            + (f" (the {limit} worst of {len(changed)})" if len(changed) > limit else ""),
+            ["GPU", "Was", "Now", "Reasons"],
             [[c.key, c.before.value, c.after.value if c.after else "not reported",
-              "; ".join(c.reasons)] for c in facts.hw.gpu_changes or []],
+              "; ".join(c.reasons)] for c in changed[:limit]],
             empty="no GPU changed health" if facts.hw.gpu_changes is not None
             else facts.hw.uncompared or UNCOMPARED_GPU,
         )  # fmt: skip
-        not_ok = Table("GPUs not OK", ["GPU", "State", "Reasons"], [list(g) for g in facts.hw.gpu])
+        gpus = sorted(facts.hw.gpu, key=lambda g: _GPU_WORST.get(g[1], 2))
+        cut = f" (the {limit} worst of {len(gpus)})" if len(gpus) > limit else ""
+        not_ok = Table(f"GPUs not OK{cut}", ["GPU", "State", "Reasons"],
+                       [list(g) for g in gpus[:limit]])  # fmt: skip
     if facts.hw.ptp is None:
         ptp = Table("PTP compliance in the period", [], [], empty=unread_ptp)
     else:
+        ports = sorted(facts.hw.ptp, key=lambda p: _PTP_WORST.get(p[1], 2))
         ptp = Table(
-            f"PTP compliance in the period ({facts.hw.ptp_ports} ports; shares of the time "
-            "sampled)", ["Port", "State", "Sampled", "Locked", "Within", "Holdover", "Freerun"],
-            [list(p) for p in facts.hw.ptp],
+            _worst(f"PTP compliance in the period ({facts.hw.ptp_ports} ports; shares of the "
+                   "time sampled", min(limit, len(ports)), len(ports)),
+            ["Port", "State", "Sampled", "Locked", "Within", "Holdover", "Freerun"],
+            [list(p) for p in ports[:limit]],
             empty="every port sampled, locked and within its band the whole period",
         )  # fmt: skip
     return [changes, not_ok, ptp]
@@ -394,37 +452,108 @@ Ranked = tuple[int, tuple[int, float], str]  # rank, then within it (lower first
 WITHIN = (0, 0.0)  # no order within the rank but the clusters' own
 
 
+#: per cluster and kind, the GPUs or ports a grouped recommendation names (the rest counted:
+#: its table lists them); the findings a cluster's recommendations name one by one
+NAMED = 3
+FINDINGS_RECOMMENDED = 5
+#: the recommendations of a report, at most: the most urgent first, the rest counted (5
+#: clusters of 300 unwell GPUs each gave 1,500 lines)
+MAX_RECOMMENDATIONS = 40
+
+
+def _names(keys: list[str]) -> str:
+    """The first ``NAMED`` of them, and how many more."""
+    more = len(keys) - NAMED
+    return ", ".join(keys[:NAMED]) + (f" and {more} more" if more > 0 else "")
+
+
+#: GPUs or ports of one state on one cluster given a line each; more share one line
+OWN_LINES = 3
+
+
+def _gpu_lines(facts: ClusterFacts) -> list[Ranked]:
+    """Each GPU not OK with what to do (its own reasons: an XID, a temperature), or, where
+    more than ``OWN_LINES`` are of one state, one line for them all (naming a few: the table
+    lists them)."""
+    out: list[Ranked] = []
+    gpus = facts.hw.gpu or []
+    for state in ("CRITICAL", *dict.fromkeys(s for _, s, _ in gpus if s != "CRITICAL")):
+        rank = ACT_NOW if state == "CRITICAL" else DEGRADING
+        these = [(gpu, reasons) for gpu, s, reasons in gpus if s == state]
+        if len(these) <= OWN_LINES:
+            out += [(rank, WITHIN, f"{reasons} (GPU {gpu}, {state}): {_DO['GPU']}.")
+                    for gpu, reasons in these]  # fmt: skip
+        else:
+            out.append((rank, WITHIN, f"{len(these)} GPUs of {facts.name} are {state} "
+                        f"({_names([g for g, _ in these])}; their table says why): "
+                        f"{_DO['GPU']}."))  # fmt: skip
+    went = [c for c in facts.hw.gpu_changes or [] if c.after is None]
+    gone = [c.key for c in went]
+    if len(went) <= OWN_LINES:
+        out += [(DEGRADING, WITHIN, f"GPU {change.key} is no longer reported (it was "
+                 f"{change.before.value}): check the node, the GPU and its DCGM "
+                 "exporter.") for change in went]  # fmt: skip
+    else:
+        out.append((DEGRADING, WITHIN, f"{len(gone)} GPUs of {facts.name} are no longer "
+                    f"reported ({_names(gone)}): check their nodes, the GPUs and their DCGM "
+                    "exporters."))  # fmt: skip
+    return out
+
+
+def _ptp_lines(facts: ClusterFacts) -> list[Ranked]:
+    """A clock in FREERUN or HOLDOVER, per port, or one line for the ports of each state."""
+    out: list[Ranked] = []
+    kinds = (("FREERUN", ACT_NOW, ""), ("HOLDOVER", DEGRADING, " before the holdover runs out"))
+    for state, rank, then in kinds:
+        ports = [port for port, s, *_ in facts.hw.ptp or [] if s == state]
+        if len(ports) <= OWN_LINES:
+            out += [(rank, WITHIN, f"Clock in {state} on PTP port {port} of {facts.name}: "
+                     f"check its grandmaster and GNSS{then}.") for port in ports]  # fmt: skip
+        else:
+            out.append((rank, WITHIN, f"Clock in {state} on {len(ports)} PTP ports of "
+                        f"{facts.name} ({_names(ports)}): check their grandmasters and "
+                        f"GNSS{then}."))  # fmt: skip
+    return out
+
+
+def _alert_lines(facts: ClusterFacts) -> list[Ranked]:
+    """A period with no findings (a past one: they were not kept) is judged by its alerts
+    firing at its end: each CRITICAL or WARNING one, a few by name and the rest counted."""
+    serious = sorted(
+        (a for a in facts.alerts if a[0].upper() in ("CRITICAL", "WARNING")),
+        key=lambda a: a[0].upper() != "CRITICAL",
+    )
+    out: list[Ranked] = []
+    for severity, name, summary in serious[:FINDINGS_RECOMMENDED]:
+        level = severity.upper()
+        out.append((ACT_NOW if level == "CRITICAL" else DEGRADING, WITHIN,
+                    f"{summary or 'firing'} (alert {name} on {facts.name}, {level}, firing at "
+                    f"the end of the period): {_DO['alerts']}."))  # fmt: skip
+    if (left := len(serious) - FINDINGS_RECOMMENDED) > 0:
+        rank = ACT_NOW if serious[FINDINGS_RECOMMENDED][0].upper() == "CRITICAL" else DEGRADING
+        out.append((rank, (1, 0.0), f"{left} more CRITICAL or WARNING alerts fire at the end "
+                    f"of the period on {facts.name}: see its alerts table."))  # fmt: skip
+    return out
+
+
 def _recommend(facts: ClusterFacts) -> list[Ranked]:
     """This cluster's recommendations, ranked; each says what was found first, then what to
-    do."""
+    do. Bounded: many GPUs or ports of one kind are one line, findings a few and a count."""
     out: list[Ranked] = []
     if facts.state in ("OFFLINE", "STALE"):
         last_error = next((e for _, _, _, e in reversed(facts.health) if e), "")
         rank = ACT_NOW if facts.state == "OFFLINE" else DEGRADING
         why = f" ({last_error})" if last_error else ""
         out.append((rank, WITHIN, f"{facts.name} is {facts.state}{why}: check its endpoints."))
-    for gpu, state, reasons in facts.hw.gpu or []:  # each GPU not OK, with what to do
-        rank = ACT_NOW if state == "CRITICAL" else DEGRADING
-        out.append((rank, WITHIN, f"{reasons} (GPU {gpu}, {state}): {_DO['GPU']}."))
-    for port, state, *_ in facts.hw.ptp or []:
-        where = f"PTP port {port} of {facts.name}"
-        if state == "FREERUN":
-            out.append((ACT_NOW, WITHIN, f"Clock in FREERUN on {where}: check its grandmaster "
-                        "and GNSS."))  # fmt: skip
-        elif state == "HOLDOVER":
-            out.append((DEGRADING, WITHIN, f"Clock in HOLDOVER on {where}: check its grandmaster "
-                        "and GNSS before the holdover runs out."))  # fmt: skip
-    for change in facts.hw.gpu_changes or []:
-        if change.after is None:
-            out.append((DEGRADING, WITHIN, f"GPU {change.key} is no longer reported (it was "
-                        f"{change.before.value}): check the node, the GPU and its DCGM "
-                        "exporter."))  # fmt: skip
+    out += _gpu_lines(facts) + _ptp_lines(facts)
     high = [a for a in facts.anomalies if a.severity.serious]
     recommended = sorted(high, key=lambda a: (a.severity.rank, -a.score))[:3]
     for a in recommended:
         # a CRITICAL one (by rule) before any HIGH one, then by score
         out.append((ANOMALY, (a.severity.rank, -a.score), f"{a.explanation} ({a.metric} on "
                     f"{facts.name} from {_t(_began(a))}): investigate."))  # fmt: skip
+    if facts.findings is None:
+        out += _alert_lines(facts)
     out += _finding_recommendations(facts, {a.metric for a in recommended})
     return out
 
@@ -467,10 +596,15 @@ def _last_known(f: Found) -> str:
 def _finding_recommendations(facts: ClusterFacts, metrics: set[str]) -> list[Ranked]:
     """Every CRITICAL or WARNING finding nothing else recommended says (``metrics``: the
     signals of the anomalies recommended): the cluster is judged by them, so none is left
-    out (an anomaly going on since before the period, a PTP port's stopped ptp4l)."""
+    out (an anomaly going on since before the period, a PTP port's stopped ptp4l). The
+    ``FINDINGS_RECOMMENDED`` worst by name, the rest counted (its findings table lists them)."""
     out: list[Ranked] = []
-    for f in _found(facts):
+    left: list[Found] = []
+    for f in _found(facts):  # worst first
         if f.severity not in ("CRITICAL", "WARNING") or _said_otherwise(facts, f, metrics):
+            continue
+        if len(out) == FINDINGS_RECOMMENDED:
+            left.append(f)
             continue
         critical = f.severity == "CRITICAL"
         if f.domain == "anomalies":  # ranked with the period's anomalies, CRITICAL first
@@ -481,6 +615,11 @@ def _finding_recommendations(facts: ClusterFacts, metrics: set[str]) -> list[Ran
         do = _DO.get(f.domain, "investigate")
         out.append((rank, within, f"{f.reason} ({what} {f.subject} on {facts.name}, "
                     f"{f.severity}{_last_known(f)}): {do}."))  # fmt: skip
+    if left:
+        rank = ACT_NOW if any(f.severity == "CRITICAL" for f in left) else DEGRADING
+        out.append((rank, (1, 0.0), f"{len(left)} more CRITICAL or WARNING findings on "
+                    f"{facts.name}: see its Findings now table, and the fleet page (or the "
+                    "fleet command) for all of them."))  # fmt: skip
     return out
 
 
@@ -533,7 +672,7 @@ def timeline(
                    for w, a, b, s, e in state_changes(facts)]  # fmt: skip
         # an anomaly where it began (an excursion that began first is listed first)
         events += [(_began(a), facts.name, f"{a.severity.level.value} {_kind(a)} {a.metric}",
-                    a.explanation) for a in facts.anomalies]  # fmt: skip
+                    a.described) for a in facts.anomalies]  # fmt: skip
         for start, end, severity, name, summary in facts.alert_history:
             events.append((start, facts.name, f"alert {name} ({severity}) fired", summary))
             if end is not None:
@@ -564,10 +703,17 @@ def incidents_section(incidents: list[Incident], analysed: int | None = None) ->
         section.facts.append(("Root cause", f"analysed for the {analysed} most severe of the "
                               f"{len(incidents)}; the rca command (rca --incident ID) for the "
                               "others"))  # fmt: skip
+    # the unresolved first (what the next shift takes over), the most severe, the latest: a
+    # cut table keeps them, and says so
+    ranked = sorted(incidents, key=lambda i: (
+        i.state is IncidentStatus.RESOLVED, SEVERITY_RANK[i.severity], -i.opened_at.timestamp()
+    ))  # fmt: skip
     rows = [[_t(i.opened_at), i.state.value, i.severity.value, ", ".join(i.clusters),
-             str(i.signal_count), i.title] for i in incidents[:DEFAULT_ROW_LIMIT]]  # fmt: skip
+             str(i.signal_count), i.title] for i in ranked[:DEFAULT_ROW_LIMIT]]  # fmt: skip
+    count = (f"the {len(rows)} most severe of {len(incidents)}, unresolved first"
+             if len(rows) < len(incidents) else str(len(incidents)))  # fmt: skip
     section.tables.append(Table(
-        f"Incidents of the period ({len(incidents)})",
+        f"Incidents of the period ({count})",
         ["Opened", "State", "Severity", "Clusters", "Signals", "Title"], rows,
         empty="no incident in this period",
     ))  # fmt: skip
@@ -635,7 +781,8 @@ def _closing(
     recommendations: list[str], unseen: list[str], clusters: list[ClusterFacts]
 ) -> list[str]:
     """The last recommendation: what is not known is not said to need nothing, nor is a
-    cluster judged CRITICAL or DEGRADED (by findings a past period did not keep)."""
+    cluster judged CRITICAL or DEGRADED (by findings a past period did not keep), nor one
+    with alerts firing at the period's end (of no severity recommended on its own)."""
     if unseen:
         return [f"Nothing can be said of {', '.join(unseen)}: {NO_DATA}; check that the app "
                 "monitors it (its endpoints, and that the app runs)."]  # fmt: skip
@@ -645,6 +792,11 @@ def _closing(
     if unwell:
         return [f"{', '.join(unwell)}, though nothing in this period says why: see its "
                 "findings on the fleet page (or the fleet command) and act on them."]  # fmt: skip
+    if firing := [c for c in clusters if c.alerts]:
+        count = sum(len(c.alerts) for c in firing)
+        return [f"{count} alerts still fire at the end of the period on "
+                f"{', '.join(c.name for c in firing)}: see their tables, and the alerts' "
+                "runbooks."]  # fmt: skip
     return ["No action needed: nothing in this period calls for one."]
 
 
@@ -668,8 +820,15 @@ def build_report(inputs: ReportInputs) -> Report:
         ranked += _recommend(facts)
     if kind is ReportType.HANDOVER:  # what the next shift takes over
         sections.append(incidents_section(inputs.incidents))
-    # worst first across the clusters (a stable sort: a cluster's order stays within a rank)
+    # worst first across the clusters (a stable sort: a cluster's order stays within a rank),
+    # the least urgent past the bound counted
     recommendations = [text for _, _, text in sorted(ranked, key=lambda r: (r[0], r[1]))]
+    if (left := len(recommendations) - MAX_RECOMMENDATIONS) > 0:
+        recommendations = [
+            *recommendations[:MAX_RECOMMENDATIONS],
+            f"{left} more recommendations, less urgent than those above: see each cluster's "
+            "section.",
+        ]
     states = Counter(c.state for c in inputs.clusters)
     anomalies = sum(c.anomaly_count for c in inputs.clusters)
     serious = sum(c.serious_count for c in inputs.clusters)
@@ -700,7 +859,13 @@ def build_report(inputs: ReportInputs) -> Report:
         summary.append(f"{len(inputs.incidents)} incidents in the period, {len(live)} not resolved")
     recommendations += _closing(recommendations, unseen, inputs.clusters)
     span = _span_text((inputs.until - inputs.since).total_seconds())
-    title = inputs.title or f"{kind.heading}: {', '.join(c.name for c in inputs.clusters)}, {span}"
+    # the clusters chosen (a fleet hub, not its members: they are its), a few by name; a
+    # fleet's forty would fill half the first page (and every footer)
+    served = {m for c in inputs.clusters for m in c.members}
+    names = [c.name for c in inputs.clusters if c.name not in served]
+    named = (", ".join(names) if len(names) <= TITLE_NAMES
+             else f"{len(inputs.clusters)} clusters")  # fmt: skip
+    title = inputs.title or f"{kind.heading}: {named}, {span}"
     return Report(
         type=kind, title=title, since=inputs.since, until=inputs.until,
         clusters=[c.name for c in inputs.clusters], generated_at=inputs.generated_at,

@@ -1,5 +1,7 @@
 """Capacity: the trend of a utilisation signal and where it is heading (statsmodels OLS on
-hourly means, with its 95 % prediction band), and when it would cross a limit."""
+hourly means, with its 95 % prediction band), and when it would cross a limit. A trend is
+claimed only from days of history (hours of a daily cycle's rising half would read as one),
+and looks ahead only a few times the history it is fitted on."""
 
 from __future__ import annotations
 
@@ -9,6 +11,12 @@ import numpy as np
 
 HOUR_S = 3600.0
 MIN_HOURS = 6  # fewer hourly means than this: no trend claimed
+#: less history than this (from the first hourly mean to the last): no trend claimed; a
+#: daily cycle read over a day or less is its rising or falling half, not a trend
+MIN_HISTORY_DAYS = 3.0
+#: the furthest a trend looks ahead: this many times its history, and never past
+#: ``horizon_days`` (a line fitted on 3 days says little of the month after)
+HORIZON_TIMES = 4.0
 
 
 @dataclass
@@ -18,6 +26,7 @@ class Forecast:
     #: hourly (timestamps s, mean, lower 95 %, upper 95 %) ahead of the data
     ahead: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     days_to_limit: float | None  # None: not heading there within the horizon (or falling)
+    horizon_days: float = 30.0  # how far ahead it looks (its history's ``HORIZON_TIMES``)
 
 
 def hourly_means(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +52,27 @@ class Trend:
     slope_per_day: float
     last: float
     days_to_limit: float | None
+    horizon_days: float = 30.0
+
+
+def history_days(ts: np.ndarray, values: np.ndarray) -> float:
+    """How many days of history a series' hourly means span (each mean stands for its hour:
+    3 days of samples span 3 days)."""
+    hx, _ = hourly_means(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
+    return _span_days(hx)
+
+
+def _span_days(hx: np.ndarray) -> float:
+    return float(hx[-1] - hx[0] + HOUR_S) / 86400.0 if hx.size else 0.0
+
+
+def _horizon(hx: np.ndarray, horizon_days: float) -> float | None:
+    """How far ahead a trend of these hourly means may look; None: no trend is claimed (too
+    few of them, or too short a history)."""
+    span = _span_days(hx)
+    if hx.size < MIN_HOURS or span < MIN_HISTORY_DAYS:
+        return None
+    return min(horizon_days, HORIZON_TIMES * span)
 
 
 def _crossing(level: float, slope: float, limit: float, horizon_days: float) -> float | None:
@@ -60,14 +90,16 @@ def trend(
     ts: np.ndarray, values: np.ndarray, *, limit: float, horizon_days: float = 30.0
 ) -> Trend | None:
     """The least-squares line of the hourly means (the one ``forecast`` fits, without its
-    prediction band); None with under 6 hourly means."""
+    prediction band); None with under 6 hourly means or 3 days of history. It looks ahead
+    ``HORIZON_TIMES`` its history, ``horizon_days`` at most."""
     hx, hy = hourly_means(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
-    if hx.size < MIN_HOURS:
+    ahead = _horizon(hx, horizon_days)
+    if ahead is None:
         return None
     days = (hx - hx[0]) / 86400.0
     slope, intercept = (float(v) for v in np.polyfit(days, hy, 1))
     level = intercept + slope * float(days[-1])
-    return Trend(slope, level, _crossing(level, slope, limit, horizon_days))
+    return Trend(slope, level, _crossing(level, slope, limit, ahead), ahead)
 
 
 def forecast(
@@ -78,24 +110,26 @@ def forecast(
     horizon_days: float = 30.0,
     bounds: tuple[float, float] | None = None,
 ) -> Forecast | None:
-    """None where there is too little history for a trend (under 6 hourly means).
-    ``bounds``: the values the signal can take (a percentage: 0 to 100); the line ahead and
-    its band stay inside them (a straight trend does not know a disk cannot be 130 % full)."""
+    """None where there is too little history for a trend (under 6 hourly means or 3 days);
+    it looks ahead ``HORIZON_TIMES`` its history, ``horizon_days`` at most. ``bounds``: the
+    values the signal can take (a percentage: 0 to 100); the line ahead and its band stay
+    inside them (a straight trend does not know a disk cannot be 130 % full)."""
     hx, hy = hourly_means(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
-    if hx.size < MIN_HOURS:
+    ahead_days = _horizon(hx, horizon_days)
+    if ahead_days is None:
         return None
     import statsmodels.api as sm  # heavy (scipy, pandas): only where a trend is fitted
 
     days = (hx - hx[0]) / 86400.0
     fit = sm.OLS(hy, sm.add_constant(days)).fit()
     step = HOUR_S / 86400.0
-    future = np.arange(days[-1] + step, days[-1] + horizon_days + step / 2, step)
+    future = np.arange(days[-1] + step, days[-1] + ahead_days + step / 2, step)
     frame = fit.get_prediction(sm.add_constant(future, has_constant="add")).summary_frame(
         alpha=0.05
     )
     slope = float(fit.params[1])
     level = float(fit.params[0] + slope * days[-1])
-    crossing = _crossing(level, slope, limit, horizon_days)
+    crossing = _crossing(level, slope, limit, ahead_days)
     stamps = hx[0] + future * 86400.0
     ahead = [frame[c].to_numpy() for c in ("mean", "obs_ci_lower", "obs_ci_upper")]
     if bounds is not None:
@@ -106,4 +140,5 @@ def forecast(
         last=level,
         ahead=(stamps, ahead[0], ahead[1], ahead[2]),
         days_to_limit=crossing,
+        horizon_days=ahead_days,
     )

@@ -241,13 +241,13 @@ def test_the_capacity_plan_finds_the_series_that_crosses_the_limit_first() -> No
     report = build_report(ReportInputs(ReportType.CAPACITY, UNTIL - timedelta(days=7), UNTIL,
                                        UNTIL, [facts]))  # fmt: skip
     (chart,) = report.sections[0].charts
-    assert chart.title == "Memory use: node-b, 30-day forecast"
+    assert chart.title == "Memory use: node-b, 28-day forecast"  # 4 times its 7 days
     facts_said = dict(report.sections[0].facts)
     assert "reaches 80 % in 3 days" in facts_said["Memory use trend (node-b)"]
-    assert facts_said["Memory use series forecast"] == "3: 2 reach 80 % within 30 days"
+    assert facts_said["Memory use series forecast"] == "3: 2 reach 80 % within 28 days"
     (said,) = report.recommendations
     assert said.startswith("Plan capacity on ran-east: Memory use of node-b reaches 80 % in 3 days")
-    assert "1 more series reaches it within 30 days" in said
+    assert "1 more series reaches it within 28 days" in said
 
 
 # -- 7: a cut findings table says so ----------------------------------------------------------

@@ -230,11 +230,11 @@ async def test_a_period_the_app_did_not_watch_says_so(core: Core) -> None:
 
 def test_a_percentage_forecast_stays_within_0_and_100() -> None:
     """A steep climb's straight trend went past 100 % in the chart (130 % memory used)."""
-    t = np.arange(SINCE.timestamp() - 86_400, UNTIL.timestamp(), 300.0)
+    t = np.arange(SINCE.timestamp() - 3 * 86_400, UNTIL.timestamp(), 300.0)  # 3 days or more
     values = np.linspace(60, 95, t.size)
     panels = {"node_memory": PanelData("Node memory used", "percent", {"n1": (t, values)})}
     facts = ClusterFacts("ran-east", "ONLINE", 100, panels=panels)
-    report = _report(ReportType.CAPACITY, facts, since=SINCE - timedelta(days=1))
+    report = _report(ReportType.CAPACITY, facts, since=SINCE - timedelta(days=3))
     [chart] = report.sections[0].charts
     ahead = [v for name, (_, v) in chart.series.items() if "(" in name]
     assert ahead and all(np.nanmax(v) <= 100.0 for v in ahead)
@@ -246,7 +246,7 @@ def test_a_percentage_forecast_stays_within_0_and_100() -> None:
 
 
 def test_infinite_samples_give_no_nan_trend_and_valid_json() -> None:
-    t = np.arange(SINCE.timestamp() - 86_400, UNTIL.timestamp(), 300.0)
+    t = np.arange(SINCE.timestamp() - 3 * 86_400, UNTIL.timestamp(), 300.0)  # 3 days or more
     values = 40 + np.linspace(0, 10, t.size)
     values[100], values[200] = np.inf, -np.inf
     hx, hy = hourly_means(t, values)
@@ -256,7 +256,7 @@ def test_infinite_samples_give_no_nan_trend_and_valid_json() -> None:
     panels = {"node_memory": PanelData("Node memory used", "percent", {"n1": (t, values)})}
     facts = ClusterFacts("ran-east", "ONLINE", 100, panels=panels)
     for kind in (ReportType.CAPACITY, ReportType.DETAILED):
-        report = _report(kind, facts, since=SINCE - timedelta(days=1))
+        report = _report(kind, facts, since=SINCE - timedelta(days=3))
         trend = " ".join(v for _, v in report.sections[0].facts)
         assert "nan" not in trend and "inf" not in trend
 

@@ -61,7 +61,7 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     env = dict(secret_service.env)
     texts = {}
     for kind in TYPES:
-        since = "48h" if kind == "capacity" else "24h"
+        since = "96h" if kind == "capacity" else "24h"  # a trend needs 3 days or more
         outs = [tmp_path / f"{kind}.{fmt}" for fmt in ("pdf", "md", "json", "html")]
         args = [a for out in outs for a in ("--out", str(out))]
         done = run_cli(site_home, env, "report", "--type", kind, "--since", since, *args,
@@ -98,8 +98,8 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     assert f"{SPIKE_VALUE:.1f}" in detailed  # the spike's value in the anomalies table
     assert "(node_cpu on east from" in detailed and "investigate." in detailed
     capacity = texts["capacity"]
-    assert "30-day forecast" in capacity and "trend (east-node-0)" in capacity
-    # east rises 0.5 %/h = 12 %/day from ~30 %: 80 % is within the 30-day horizon
+    assert "16-day forecast" in capacity and "trend (east-node-0)" in capacity
+    # east rises 0.5 %/h = 12 %/day to ~78 %: 80 % is within the horizon (4 x 4 days)
     assert "Plan capacity on east" in capacity
     assert "Alerts in the period (1 fired, 1 resolved)" in detailed
     assert "PrometheusDown" in detailed and "east's Prometheus is" in detailed

@@ -20,12 +20,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.models.reports import ReportType
+from aiops_desktop.models.reports import CAPACITY_DAYS, ReportType
 from ui.presenters.reports import ReportsPresenter
 from ui.views.text import PlainLabel
 
 PERIODS = {"1 h": 1, "6 h": 6, "12 h": 12, "24 h": 24, "48 h": 48, "7 days": 168, "30 days": 720}
 FORMATS = ("pdf", "html", "md", "json")
+#: the period a report type asks for unless another is chosen (the command line's too): a
+#: capacity plan's trend needs days of history, a shift's report its last 12 h
+DEFAULT_PERIODS = {
+    ReportType.CAPACITY: next(k for k, h in PERIODS.items() if h >= CAPACITY_DAYS * 24)
+}
+DEFAULT_PERIOD = "12 h"
+BUSY = "A report is already being made: try again when it is written."
+
+
+def default_period(kind: ReportType) -> str:
+    return DEFAULT_PERIODS.get(kind, DEFAULT_PERIOD)
 
 
 class ReportDialog(QDialog):
@@ -42,7 +53,9 @@ class ReportDialog(QDialog):
         form.addRow("Type", self.kind)
         self.period = QComboBox()
         self.period.addItems(list(PERIODS))
-        self.period.setCurrentText("12 h")
+        self._kind_shown = ReportType.HANDOVER
+        self.period.setCurrentText(default_period(self._kind_shown))
+        self.kind.currentIndexChanged.connect(self._on_kind_changed)
         form.addRow("Last", self.period)
         self.clusters = QListWidget()
         for name in presenter.cluster_names():
@@ -74,9 +87,12 @@ class ReportDialog(QDialog):
         self.generate_button.clicked.connect(self._on_generate_clicked)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
+        # the presenter's signals are about its request being made: this dialog's, or one
+        # asked in a dialog closed since (or beside it), whose files are not this one's
+        self._request: int | None = None
         presenter.sig_progress.connect(self._on_progress)
         presenter.sig_done.connect(self._on_done)
-        presenter.sig_error.connect(self._on_error)
+        presenter.sig_failed.connect(self._on_error)
 
     def chosen_clusters(self) -> list[str] | None:
         names = [
@@ -92,22 +108,42 @@ class ReportDialog(QDialog):
         if not formats or names == []:
             self.status.setText("Choose at least one cluster and one format.")
             return
+        hours = PERIODS[self.period.currentText()]
+        kind = ReportType(self.kind.currentData())
+        request = self._presenter.generate(kind, names, timedelta(hours=hours), formats)
+        if request is None:  # one asked before (a dialog closed since) is being made
+            self.status.setText(BUSY)
+            return
+        self._request = request
         self.generate_button.setEnabled(False)
         self.progress.setVisible(True)
         self.progress.setValue(0)
-        hours = PERIODS[self.period.currentText()]
+
+    def _on_kind_changed(self) -> None:
+        """The new type's period, unless one was chosen (not the last type's own)."""
         kind = ReportType(self.kind.currentData())
-        self._presenter.generate(kind, names, timedelta(hours=hours), formats)
+        if self.period.currentText() == default_period(self._kind_shown):
+            self.period.setCurrentText(default_period(kind))
+        self._kind_shown = kind
+
+    def _mine(self) -> bool:
+        return self._request is not None and self._presenter.request == self._request
 
     def _on_progress(self, text: str, percent: int) -> None:
+        if not self._mine():
+            return
         self.status.setText(text)
         self.progress.setValue(percent)
 
     def _on_done(self, paths: list[str]) -> None:
+        if not self._mine():
+            return
         self.generate_button.setEnabled(True)
         self.status.setText("Written:\n" + "\n".join(paths))
 
     def _on_error(self, text: str) -> None:
+        if not self._mine():
+            return
         self.generate_button.setEnabled(True)
         self.progress.setVisible(False)
         self.status.setText(f"The report could not be made: {text}")

@@ -20,11 +20,14 @@ from ui.theme import Theme
 
 class ReportsPresenter(Presenter):
     """Signals: sig_progress(str, int): a step and how far (0-100); sig_done(list[str]): the
-    files written; sig_listed(list[tuple[str, int, float]]): name, bytes, modified (epoch s);
-    sig_error(str)."""
+    files written; sig_failed(str): the report could not be made, why (in sig_error too);
+    sig_listed(list[tuple[str, int, float]]): name, bytes, modified (epoch s); sig_error(str).
+    The first three are about request number ``request`` as they are emitted (a dialog
+    takes only its own request's)."""
 
     sig_progress = Signal(str, int)
     sig_done = Signal(list)
+    sig_failed = Signal(str)
     sig_listed = Signal(list)
 
     def __init__(
@@ -39,6 +42,7 @@ class ReportsPresenter(Presenter):
         self._reports = reports
         self._theme = theme
         self.busy = False
+        self.request = 0  # the number of the request being made (or made last)
 
     @property
     def folder(self) -> Path:
@@ -49,10 +53,13 @@ class ReportsPresenter(Presenter):
 
     def generate(
         self, kind: ReportType, names: list[str] | None, since: timedelta, formats: list[str]
-    ) -> None:
+    ) -> int | None:
+        """Make a report; returns its request's number, or None when one is being made
+        already (then nothing is started: the one being made is not another's answer)."""
         if self.busy:
-            return
+            return None
         self.busy = True
+        self.request += 1
 
         async def work() -> None:
             try:
@@ -76,9 +83,14 @@ class ReportsPresenter(Presenter):
                 self.sig_done.emit([str(p) for p in written])
             finally:
                 self.busy = False
-            await self.read()
+            self.refresh()  # the list of reports: a failure to read it is not the report's
 
-        self.spawn("report", work())
+        self.spawn("report", work(), on_error=self._failed)
+        return self.request
+
+    def _failed(self, text: str) -> None:
+        self.sig_failed.emit(text)
+        self.sig_error.emit(text)
 
     async def read(self) -> None:
         """The reports kept, newest first."""

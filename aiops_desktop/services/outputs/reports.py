@@ -18,6 +18,7 @@ from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.enums import AnomalySeverity
+from aiops_desktop.models.errors import NotFoundError
 from aiops_desktop.models.fleet import SEVERITY_RANK, ClusterTruth, Coverage
 from aiops_desktop.models.gpu import GpuFleet, GpuState
 from aiops_desktop.models.incidents import Incident, RcaReport
@@ -54,6 +55,8 @@ from analysis.reports.build import (
 )
 
 LIVE_READ_TIMEOUT_S = 20.0
+
+
 #: the most severe anomalies of a cluster a report reads and lists (every one is counted)
 REPORT_ANOMALIES = 1000
 RCA_IN_REPORT = 3  # incidents analysed in an incident report, the most severe first
@@ -226,8 +229,11 @@ async def gather(
 ) -> ReportInputs:
     """Everything a report of ``kind`` over ``since`` before ``until`` (now by default)
     needs (off the UI thread). A period that ended in the past takes each cluster's state
-    and the alerts firing at its end from the stored history, not from what is live now."""
+    and the alerts firing at its end from the stored history, not from what is live now.
+    ``NotFoundError`` where no cluster is registered."""
     chosen = [src.registry.get(n) for n in names] if names else src.registry.clusters()
+    if not chosen:  # a report of nothing is no all-clear (a fresh install, a mistyped data dir)
+        raise NotFoundError("no cluster is registered: add one first (aiops-desktop clusters add)")
     now = src.now()
     # in UTC from here on: the report writes its times in UTC, and the stores compare them so
     until = min(until or now, now).astimezone(UTC)
