@@ -36,7 +36,9 @@ class MethodResult:
 
 
 def window_points(ts: np.ndarray, seconds: float = 3600.0) -> int:
-    """How many points make ``seconds`` of this series (at least ANOMALY_MIN_POINTS)."""
+    """How many points make ``seconds`` at the median step of ``ts`` (at least
+    ANOMALY_MIN_POINTS): give it the stretch before a point, never the whole series, or later
+    samples change the point's window."""
     if ts.size < 2:
         return ANOMALY_MIN_POINTS
     step = float(np.median(np.diff(ts))) or 1.0
@@ -46,7 +48,7 @@ def window_points(ts: np.ndarray, seconds: float = 3600.0) -> int:
 def trailing_starts(ts: np.ndarray, seconds: float = 3600.0) -> np.ndarray:
     """Where each point's trailing window begins: ``seconds`` back by its own time (at least
     ANOMALY_MIN_POINTS points, at most 720, where there are), so a later point never moves an
-    earlier one's window (``window_points`` takes one size from the whole series' step: a
+    earlier one's window (one size from the whole series' step, as before: a
     slower poll later changed an earlier point's expected value and severity)."""
     index = np.arange(ts.size)
     start = np.searchsorted(ts, ts - seconds, side="left")
@@ -117,12 +119,17 @@ def iqr(ts: np.ndarray, values: np.ndarray) -> MethodResult:
 
 def level_shift(ts: np.ndarray, values: np.ndarray) -> MethodResult:
     """The median of the last k points against the median and spread of the window before."""
-    window = window_points(ts)
-    k = max(5, window // 12)
     n = values.size
     scores = np.full(n, np.nan)
     expected = np.full(n, np.nan)
-    for i in range(ANOMALY_MIN_POINTS + k, n):
+    starts = trailing_starts(ts)
+    for i in range(ANOMALY_MIN_POINTS + 5, n):
+        # sized by the poll step of the hour up to this point: a later, slower poll must not
+        # resize (and rescore) an earlier point's window
+        window = window_points(ts[starts[i] : i + 1])
+        k = max(5, window // 12)
+        if i < ANOMALY_MIN_POINTS + k:
+            continue
         recent = values[i - k + 1 : i + 1]
         before = values[max(0, i - k + 1 - window) : i - k + 1]
         if before.size < ANOMALY_MIN_POINTS:
@@ -159,29 +166,54 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def _blocks(ts: np.ndarray, values: np.ndarray) -> Iterator[tuple[int, int, np.ndarray]]:
-    """(block start, block end, trailing history): a model is fitted on four hours' points
-    before each block of an hour and judges that block."""
-    window = window_points(ts)
-    train = 4 * window
+def _block_seconds(ts_before: np.ndarray) -> float:
+    """An hour, or the power of two times it that holds ANOMALY_MIN_POINTS to 720 points at
+    the poll step seen so far (a slow poll gets longer blocks, a fast one shorter: what a fit
+    costs); powers of two so a jittered step keeps one grid."""
+    step = float(np.median(np.diff(ts_before[-721:]))) if ts_before.size >= 2 else 0.0
+    step = step if step > 0 else 1.0
+    seconds = 3600.0
+    while seconds < ANOMALY_MIN_POINTS * step:
+        seconds *= 2
+    while seconds > 720 * step:
+        seconds /= 2
+    return seconds
+
+
+def _blocks(ts: np.ndarray, values: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """(block start, block end, history start): a model is fitted on the four blocks' time
+    before each block (at least 4 * ANOMALY_MIN_POINTS points, at most 2880) and judges that
+    block. Blocks end on a grid of whole blocks from the epoch, and each block's length and
+    history come from the points before it, so a later sample never moves an earlier block
+    (blocks sized by the whole series' step and started at n // 2 rescored earlier points)."""
     n = values.size
-    for block_start in range(max(ANOMALY_MIN_POINTS * 2, min(train, n // 2)), n, window):
-        history = values[max(0, block_start - train) : block_start]
+    block_start = 2 * ANOMALY_MIN_POINTS
+    while block_start < n:
+        seconds = _block_seconds(ts[:block_start])
+        grid_end = (math.floor(ts[block_start] / seconds) + 1) * seconds
+        block_end = max(block_start + 1, int(np.searchsorted(ts, grid_end, side="left")))
+        block_end = min(n, block_end)
+        begin = int(np.searchsorted(ts, ts[block_start] - 4 * seconds, side="left"))
+        begin = max(0, block_start - 2880, min(begin, block_start - 4 * ANOMALY_MIN_POINTS))
+        history = values[begin:block_start]
         if history.size >= 2 * ANOMALY_MIN_POINTS and np.all(np.isfinite(history)):
-            yield block_start, min(n, block_start + window), history
+            yield block_start, block_end, begin
+        block_start = block_end
 
 
 def _blocked_model(
     method: AnomalyMethod,
     ts: np.ndarray,
     values: np.ndarray,
-    fit: Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]],
+    fit: Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]],
 ) -> MethodResult:
-    """Refit on the trailing history of each block, judge the block against the forecast."""
+    """Refit on the trailing history of each block (its times, its values, the block's
+    length), judge the block against the forecast."""
     scores = np.full(values.size, np.nan)
     expected = np.full(values.size, np.nan)
-    for block_start, block_end, history in _blocks(ts, values):
-        predicted, residuals = fit(history, block_end - block_start)
+    for block_start, block_end, begin in _blocks(ts, values):
+        history = values[begin:block_start]
+        predicted, residuals = fit(ts[begin:block_start], history, block_end - block_start)
         sigma = _spread(residuals[np.isfinite(residuals)])
         for j, i in enumerate(range(block_start, block_end)):
             expected[i] = predicted[j]
@@ -198,7 +230,8 @@ def ets(ts: np.ndarray, values: np.ndarray) -> MethodResult:
 
     scores = np.full(values.size, np.nan)
     expected = np.full(values.size, np.nan)
-    for block_start, block_end, history in _blocks(ts, values):
+    for block_start, block_end, begin in _blocks(ts, values):
+        history = values[begin:block_start]
         with _quiet():
             fitted = ExponentialSmoothing(
                 history, trend="add", damped_trend=True, initialization_method="estimated"
@@ -256,8 +289,10 @@ def stl(ts: np.ndarray, values: np.ndarray) -> MethodResult:
     """Seasonal decomposition of the trailing window (STL, or MSTL with two cycles); the
     expected value is the last trend plus the season carried forward one cycle."""
 
-    def fit(history: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-        periods = seasonal_periods(ts, history.size)
+    def fit(
+        history_ts: np.ndarray, history: np.ndarray, horizon: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        periods = seasonal_periods(history_ts, history.size)  # the step it was polled at
         if not periods:
             median = float(np.median(history))
             return np.full(horizon, median), history - median
