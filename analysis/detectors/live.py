@@ -29,11 +29,21 @@ from analysis.detectors.context import ContextNoveltyDetector
 
 log = logging.getLogger("aiops.analysis.live")
 
-DETECTION_SCORE = 0.5132  # make bench-nab's standard-profile threshold (see above)
+DETECTION_SCORE = 0.5107  # make bench-nab's standard-profile threshold (see above)
 LOG_FLOOR = 1e-20  # ContextNoveltyDetector's log_floor: a score of 1 is a tail of 1e-20
-#: detectors kept (a mature one holds up to about 0.7 MB: its likelihood and replay rings and
-#: at most two generations of sequence features; 2.5 times the fleet scale of `make bench-live`)
-MAX_SERIES = 5_000
+#: the most one detector holds (the default configuration): its kept values (5,000 float64),
+#: its two likelihoods' histories (8,640 float32 each), at most two generations of 32,768
+#: sequence features (int32) and a set of up to 512 new ones; 431 KiB measured with all of
+#: them at their most (tests/qtfree/test_context_detector_review.py). A young series' holds
+#: far less: the rings grow as samples come
+DETECTOR_BYTES = 440 * 1024
+#: what the detection worker's kept detectors may take together (they could take 3.3 GiB:
+#: 0.7 MB a detector at the former cap of 5,000 series; the window's own process stays under
+#: 600 MB at fleet scale)
+DETECTORS_BUDGET = 1 << 30
+#: detectors kept: as many as the budget holds at their most (2,383; `make bench-live`'s
+#: fleet scale is 2,000 series)
+MAX_SERIES = DETECTORS_BUDGET // DETECTOR_BYTES
 #: a full set makes room for a new series only by dropping one not fed for this long (its pod
 #: gone, its panel no longer polled): series that are still fed are never dropped for new
 #: ones, which would make every series learn again each cycle and none ever report
