@@ -77,7 +77,7 @@ async def export_capture(
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(RECORD_TIMEOUT_S):
                 await record_pages(recorder, live, (end - since, end), at=past)
-        extra[RECORDED_KEY] = recorder.dump()
+        extra[RECORDED_KEY] = await asyncio.to_thread(recorder.dump)  # thinned, checked: a thread
     with_api = [c for c in chosen if has_kube_api(c)]
     if core.capture is None and with_api:  # the objects those pages read from the API
         objects: dict[str, list[dict[str, Any]]] = {}
