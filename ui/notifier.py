@@ -4,6 +4,7 @@ was already CRITICAL when the window opened is on screen, not news."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject
@@ -11,8 +12,11 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from aiops_desktop.models.fleet import FleetTruth, new_critical
+from aiops_desktop.models.text import one_line
 
 SHOWN_MS = 15_000
+#: the most of a notification's text shown (a server's alert summary may be any length)
+MOST_CHARS = 300
 #: notifications remembered in ``told``, at most (the newest): a flapping port all night
 MAX_TOLD = 100
 
@@ -37,14 +41,18 @@ class CriticalNotifier(QObject):
         self._before = truth
         if not news:
             return []
-        text = news[0] if len(news) == 1 else f"{news[0]} (+{len(news) - 1} more)"
+        # one printable line, cut: its cluster, alert name and summary are a server's words
+        first = one_line(news[0])[:MOST_CHARS]
+        text = first if len(news) == 1 else f"{first} (+{len(news) - 1} more)"
         self._status(f"New CRITICAL: {text}", SHOWN_MS)
         if self.enabled:
             self.told.append(text)
             del self.told[:-MAX_TOLD]
             tray = self._tray_icon()
             if tray is not None:
-                tray.showMessage("AIOps Desktop: new CRITICAL", text,
+                # escaped: a desktop's notification server reads the body as markup (a
+                # PrometheusRule's summary could put a link or a tracking image in it)
+                tray.showMessage("AIOps Desktop: new CRITICAL", html.escape(text),
                                  QSystemTrayIcon.MessageIcon.Critical, SHOWN_MS)  # fmt: skip
         return news
 

@@ -71,6 +71,32 @@ def test_the_notifier_keeps_a_bounded_record(qtbot) -> None:  # type: ignore[no-
     assert notifier.told[-1] == f"ran-east: du-2/ens{MAX_TOLD + 49}: clock in FREERUN"
 
 
+def test_a_notification_carries_no_markup_or_controls_of_a_server(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An alert's summary is a server's words: the notification server reads the body as
+    markup (a link, a tracking image), and a right-to-left override makes it read otherwise;
+    the body is one printable line, escaped, and cut."""
+    from PySide6.QtGui import QIcon
+
+    sent: list[str] = []
+
+    class Tray:  # what a desktop's tray is handed (the offscreen platform has none)
+        def showMessage(self, _title: str, body: str, *_args: object) -> None:
+            sent.append(body)
+
+    monkeypatch.setattr(CriticalNotifier, "_tray_icon", lambda _self: Tray())
+    said: list[str] = []
+    notifier = CriticalNotifier(QIcon(), lambda text, _ms: said.append(text), enabled=True)
+    notifier.observe(truth())
+    forged = Finding(Domain.ALERTS, FindingSeverity.CRITICAL, "KubeAPIDown",
+                     'down: <a href="https://evil.example/sso">re-login</a>\n\u202edrowssap'
+                     + "x" * 5000)  # fmt: skip
+    notifier.observe(truth(forged))
+    (body,) = sent
+    assert "<a" not in body and "&lt;a href=" in body
+    assert "\u202e" not in body and "\n" not in body and len(body) < 500
+    assert "\u202e" not in said[0] and "\n" not in said[0]
+
+
 def test_the_wall_flashes_when_a_tile_turns_critical(qtbot, theme: Theme) -> None:  # type: ignore[no-untyped-def]
     wall = WallWindow(theme, rotate_s=3600)
     qtbot.addWidget(wall)
