@@ -12,8 +12,9 @@ as "ptp_offset" is found and copied from the PDF as it is written ("ff" stays tw
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF, Qt, QUrl
@@ -250,35 +251,33 @@ def write_report_files(
     return written
 
 
-_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows (O_EXCL refuses a link there)
-
-
 def _write_whole(report: Report, out: Path, theme: Theme, images: Images | None) -> None:
     """``out`` written whole or not at all: beside it first, then moved into place (written
     in place, a full disk left part of a report, and what the file held before was lost).
-    ReportNotWritten names it and says why."""
+    ReportNotWritten names it and says why.
+
+    Beside it means in a folder of its own made there (0700, a fresh name): in a shared
+    folder, a link planted under the file's name had the report written over the link's
+    target, and a file made safely but reopened by name (Qt writes a PDF by its path) could
+    be swapped for one while a fleet's report was laid out."""
     fmt = out.suffix.lower().lstrip(".")
-    partial = out.with_name(f".{out.name}.partial")
+    private: Path | None = None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        # made anew, never opened through what its name holds: a link planted under it (a
-        # shared folder) had the report written over the link's target
-        partial.unlink(missing_ok=True)
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW, 0o666)
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            # a PDF is written by Qt into the file made here (the folder's own error, a
-            # read-only one..., is said by the open above: Qt says none)
-            if fmt != "pdf":
-                file.write(WRITERS[fmt](report, theme, images))
+        private = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        partial = private / out.name
         if fmt == "pdf":
             write_pdf(report, partial, theme, images)
+        else:
+            partial.write_text(WRITERS[fmt](report, theme, images), "utf-8")
         os.replace(partial, out)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
         why = exc.strerror or (
             "the PDF was not written whole (is the disk full?)"
             if isinstance(exc, PdfNotWritten)
             else str(exc)
         )
         raise ReportNotWritten(f"could not write {out}: {why}") from exc
+    finally:
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
