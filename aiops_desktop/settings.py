@@ -359,9 +359,10 @@ def _read(path: Path) -> _Read:
         errors = [e for e in exc.errors() if not _newer(e)] or exc.errors()
         said_wrong = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'file'}: "
-            f"{str(e['msg']).removeprefix('Value error, ')}"
+            + (_LLM_UNKNOWN if _unknown_to_the_llm(e) else
+               str(e["msg"]).removeprefix("Value error, "))
             for e in errors[:3]
-        )
+        )  # fmt: skip
         return _Read(None, f"is not valid ({said_wrong})", raw, [], [])
 
 
@@ -379,10 +380,27 @@ _INCLUSIVE = {"less_than_equal": "le", "greater_than_equal": "ge"}
 _NEWER_CHOICES = {("ui", "theme")}
 
 
+#: why a field of the llm section this version does not know refuses the file
+_LLM_UNKNOWN = (
+    "not a field this version knows, so the LLM stays off until it is corrected or removed "
+    "(a choice of what the model may receive, such as redact_ips, is never ignored)"
+)
+
+
+def _unknown_to_the_llm(error: ErrorDetails) -> bool:
+    """A field of the llm section this version does not know. Not ignored as elsewhere: it
+    may say what the model must not receive (``"redact_ip": true``, a typo of redact_ips, or
+    a newer version's privacy choice), and the rest applied without it turned the model
+    server on with the fleet's IP addresses sent as they are. The file is refused (damage):
+    defaults, so no model server, until it is fixed."""
+    return error["type"] == "extra_forbidden" and error["loc"][:1] == ("llm",)
+
+
 def _newer(error: ErrorDetails) -> bool:
-    """A field this version does not know, or a name of a choice it does not know
-    (``_NEWER_CHOICES``): what a newer version wrote, not damage."""
-    return error["type"] == "extra_forbidden" or (
+    """A field this version does not know (but one of the llm section's,
+    ``_unknown_to_the_llm``), or a name of a choice it does not know (``_NEWER_CHOICES``):
+    what a newer version wrote, not damage."""
+    return (error["type"] == "extra_forbidden" and not _unknown_to_the_llm(error)) or (
         error["type"] == "literal_error"
         and error["loc"] in _NEWER_CHOICES
         and isinstance(error["input"], str)
@@ -410,7 +428,8 @@ def _usable(
       left to its default; ``save`` keeps both as the file has them. A field is named, never
       its value (a notice is logged, and a field we do not know may hold anything). Not in
       an ``access`` section without its role: the role left out is admin, and that was a
-      typo's way to it (``"rolle": "viewer"``); the file is refused, and runs as viewer."""
+      typo's way to it (``"rolle": "viewer"``); the file is refused, and runs as viewer. Nor
+      in the ``llm`` section (``_unknown_to_the_llm``): the file is refused, the LLM off."""
     errors = exc.errors()
     if not all(e["type"] in _INCLUSIVE or _newer(e) for e in errors):
         return None  # NaN, Infinity, a wrong type or a strict limit: as wrong as before

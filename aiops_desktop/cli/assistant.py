@@ -132,12 +132,14 @@ def add_commands(sub: Any) -> None:
 
 async def _llm_set(core: Core, args: argparse.Namespace, io: Io) -> int:
     key = read_stdin(io.stdin, "API key") if args.key_stdin else None
-    chosen = await core.llm.set(
+    made = await core.llm.change(
         endpoint=args.endpoint, model=args.model, key=key, forget_key=args.forget_key,
         verify_tls=not args.insecure, redact_ips=args.redact_ips, allow_remote=args.allow_remote,
     )  # fmt: skip
+    chosen = made.settings
     io.out.write(f"LLM set: {chosen.endpoint} model {chosen.model}"
-                 f"{'; API key stored in the OS keyring' if key else ''}\n")  # fmt: skip
+                 f"{'; API key stored in the OS keyring' if key else ''}"
+                 f"{f'; {made.said}' if made.said else ''}\n")  # fmt: skip
     return EXIT_OK
 
 

@@ -231,6 +231,24 @@ def test_llm_off_leaves_no_model_server_and_can_remove_its_key(
     assert again.returncode == 0 and again.stdout == "LLM off (none was set)\n"
 
 
+def test_llm_set_to_another_server_says_the_key_of_the_one_before_is_removed(
+    tmp_path: Path, secret_service: SecretService
+) -> None:
+    """A key belongs to its server: set to another endpoint without a key of its own, the
+    stored one is removed, and the command says so (no server runs: set never asks one)."""
+    env, home = dict(secret_service.env), tmp_path / "home"
+    old, new, key = "http://127.0.0.1:1/v1", "http://127.0.0.1:2/v1", "sk-canary-move-9c1e5b2d"
+    done = run_cli(home, env, "llm", "set", "--endpoint", old, "--model", "m", "--key-stdin",
+                   stdin=key + "\n")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    moved = run_cli(home, env, "llm", "set", "--endpoint", new, "--model", "m")
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.startswith(f"LLM set: {new} model m; the stored API key was for {old}")
+    assert "removed" in moved.stdout and key not in moved.stdout
+    shown = json.loads(run_cli(home, env, "llm", "show", "--json").stdout)
+    assert shown["endpoint"] == new and shown["api_key"] == "none"
+
+
 def _chat_json(done: Any) -> dict[str, Any]:
     """The turn printed as JSON. The exit code is 0 when the model said something after the
     question, 1 when it only called the tool and then answered nothing (SmolLM2-135M samples

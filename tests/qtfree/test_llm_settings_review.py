@@ -196,3 +196,141 @@ async def test_a_test_of_what_cannot_be_asked_says_why(
     assert asked == []
     await llm.test()  # as saved (the CLI's `llm test`)
     assert [(e.base_url, e.api_key) for e in asked] == [(OLD, OLD_KEY)]
+
+
+# --- review #4: a key belongs to its server ------------------------------------------------------
+
+#: the saved server OLD as it may be typed again: still OLD, its key kept and sent
+OLD_TYPED = [OLD + "/", " " + OLD + "// ", "HTTP://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1/"]
+
+
+@pytest.mark.asyncio
+async def test_apply_of_another_server_without_a_key_removes_the_stored_one(
+    tmp_path: Path,
+) -> None:
+    """Apply of a new endpoint with the key field left empty kept the old server's key, and
+    every chat sent it to the new server (anybody's, with --allow-remote)."""
+    llm, keys, path, changed = _service(tmp_path)
+    result = await llm.change(endpoint=NEW, model="b")
+    assert result.settings.endpoint == NEW and len(changed) == 1
+    assert result.said is not None
+    assert f"the stored API key was for {OLD}: removed" in result.said
+    assert "give the new server's key" in result.said
+    assert LLM_KEY_REF.key not in keys.keys
+    in_use = llm.endpoint()
+    assert (in_use.base_url, in_use.api_key) == (NEW, None)
+    assert json.loads(path.read_text())["llm"]["endpoint"] == NEW
+
+
+@pytest.mark.asyncio
+async def test_apply_of_another_server_with_its_key_replaces_the_stored_one(
+    tmp_path: Path,
+) -> None:
+    llm, keys, _path, _changed = _service(tmp_path)
+    result = await llm.change(endpoint=NEW, model="b", key=NEW_KEY)
+    assert result.said is None and keys.keys[LLM_KEY_REF.key] == NEW_KEY
+    assert llm.endpoint().api_key == NEW_KEY
+    # ``set`` is the same change, its settings alone (the CLI's and the window's)
+    chosen = await llm.set(endpoint=OLD, model="a")
+    assert chosen.endpoint == OLD and LLM_KEY_REF.key not in keys.keys
+
+
+@pytest.mark.parametrize("typed", OLD_TYPED)
+@pytest.mark.asyncio
+async def test_the_same_server_typed_otherwise_keeps_its_key(tmp_path: Path, typed: str) -> None:
+    """Scheme and host in any case, a trailing '/' or spaces: the same server, its key kept
+    (a model, TLS or redaction changed is no other server)."""
+    llm, keys, _path, _changed = _service(tmp_path)
+    result = await llm.change(endpoint=typed, model="c", verify_tls=False, redact_ips=True)
+    assert result.said is None and keys.keys[LLM_KEY_REF.key] == OLD_KEY
+    assert llm.endpoint().api_key == OLD_KEY and llm.settings.model == "c"
+
+
+@pytest.mark.asyncio
+async def test_another_port_or_path_is_another_server(tmp_path: Path) -> None:
+    for other in (
+        "http://127.0.0.1:8081/v1",
+        "http://127.0.0.1:8080/v2",
+        "https://127.0.0.1:8080/v1",
+    ):
+        llm, keys, _path, _changed = _service(tmp_path)
+        result = await llm.change(endpoint=other, model="a")
+        assert result.said is not None and LLM_KEY_REF.key not in keys.keys, other
+
+
+@pytest.mark.asyncio
+async def test_no_key_stored_nothing_is_said(tmp_path: Path) -> None:
+    llm, keys, _path, _changed = _service(tmp_path)
+    del keys.keys[LLM_KEY_REF.key]
+    result = await llm.change(endpoint=NEW, model="b")
+    assert result.said is None and llm.settings.endpoint == NEW
+
+
+@pytest.mark.asyncio
+async def test_a_server_set_again_after_off_does_not_get_the_key_of_the_one_before(
+    tmp_path: Path,
+) -> None:
+    """Turned off without removing its key, the key's server is no longer known: any server
+    set then without a key of its own gets none."""
+    llm, keys, _path, _changed = _service(tmp_path)
+    await llm.turn_off()
+    assert keys.keys[LLM_KEY_REF.key] == OLD_KEY
+    result = await llm.change(endpoint=NEW, model="b")
+    assert result.said is not None and "removed" in result.said
+    assert LLM_KEY_REF.key not in keys.keys and llm.endpoint().api_key is None
+
+
+@pytest.mark.asyncio
+async def test_a_key_that_cannot_be_removed_for_another_server_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    llm, keys, path, changed = _service(tmp_path)
+    keys.broken = True  # its key still read, but not removed
+    with pytest.raises(AppError, match="put back"):
+        await llm.change(endpoint=NEW, model="b")
+    assert llm.settings.endpoint == OLD and json.loads(path.read_text())["llm"]["endpoint"] == OLD
+    assert changed == []
+
+
+@pytest.mark.asyncio
+async def test_no_keyring_at_all_a_keyless_server_is_still_set(tmp_path: Path) -> None:
+    """A machine without a keyring (a local server needs no key) can still change its server:
+    no key can be read there either."""
+
+    class NoKeyring(Keyring):
+        def get(self, ref: CredentialRef) -> str | None:
+            raise SecretsUnavailableError("none")
+
+        def delete(self, ref: CredentialRef) -> bool:
+            raise SecretsUnavailableError("none")
+
+    llm, _keys, _path, _changed = _service(tmp_path)
+    llm._secrets = NoKeyring()  # type: ignore[assignment]
+    result = await llm.change(endpoint=NEW, model="b")
+    assert result.settings.endpoint == NEW and llm.settings.endpoint == NEW
+
+
+@pytest.mark.parametrize("typed", OLD_TYPED)
+@pytest.mark.asyncio
+async def test_a_test_of_the_saved_server_typed_otherwise_sends_its_key(
+    tmp_path: Path, asked: list[LlmEndpoint], typed: str
+) -> None:
+    llm, *_ = _service(tmp_path)
+    await llm.test(endpoint=typed, model="a")
+    assert asked[-1].api_key == OLD_KEY
+
+
+@pytest.mark.asyncio
+async def test_a_test_without_the_saved_tls_verification_sends_no_stored_key(
+    tmp_path: Path, asked: list[LlmEndpoint]
+) -> None:
+    """'Verify TLS' unticked and not yet applied: the stored key is not sent where the
+    server's certificate is not checked (it may not be that server)."""
+    llm, *_ = _service(tmp_path)
+    await llm.test(endpoint=OLD, model="a", verify_tls=False)
+    assert (asked[-1].verify, asked[-1].api_key) == (False, None)
+    await llm.test(endpoint=OLD, model="a", verify_tls=False, key=NEW_KEY)  # one typed: sent
+    assert asked[-1].api_key == NEW_KEY
+    await llm.change(endpoint=OLD, model="a", verify_tls=False)  # applied: its own choice
+    await llm.test(endpoint=OLD, model="a", verify_tls=False)
+    assert asked[-1].api_key == OLD_KEY

@@ -141,10 +141,53 @@ def test_an_unknown_fields_value_is_never_said(tmp_path: Path) -> None:
     """Notices are shown and logged: a field this version does not know is named, its value
     (it may be a secret a newer version or a hand edit put there) is not."""
     secret = "sk-a-key-put-here-by-hand-0123456789"
-    path, _ = _file(tmp_path, {"llm": {**LLM, "api_key": secret}})
+    path, _ = _file(tmp_path, {"ui": {"api_key": secret}, "llm": LLM})
     settings, notice = Settings.load(path)
-    assert notice is not None and "llm.api_key is not known" in notice
+    assert notice is not None and "ui.api_key is not known" in notice
     assert secret not in notice and settings.llm.model == "qwen"
+    # in the llm section the file is refused (below): still named, never its value
+    path, _ = _file(tmp_path, {"llm": {**LLM, "api_key": secret}})
+    settings, problem = Settings.load(path)
+    assert problem is not None and "llm.api_key" in problem and "defaults used" in problem
+    assert secret not in problem and not settings.llm.configured
+
+
+# --- review #3: an unknown field of the llm section fails closed --------------------------------
+
+#: what a hand edit's typo (or a newer version's privacy choice) next to the LLM looks like
+REMOTE = {"endpoint": "https://llm.corp.example/v1", "model": "m", "allow_remote": True}
+
+
+@pytest.mark.parametrize(
+    "beside",
+    [
+        {},
+        {"ui": {"density": "compact"}},  # a newer field elsewhere, ignored alone
+        {"store": {"a": 1, "b": 2, "c": 3}, "ui": {"theme": "solarized"}},  # many named first
+    ],
+)
+def test_an_unknown_llm_field_refuses_the_file_and_the_llm_stays_off(
+    tmp_path: Path, beside: dict[str, Any]
+) -> None:
+    """``"redact_ip": true`` (a typo of redact_ips) or a newer version's privacy field: ignoring
+    it while the rest applied turned the model server on with IP addresses sent unredacted.
+    The file is refused as any damaged one (the LLM off, nothing sent), said with the field,
+    left as it is, and the role it gives kept."""
+    doc = {**beside, "llm": {**REMOTE, "redact_ip": True}, "access": {"role": "operator"}}
+    path, content = _file(tmp_path, doc)
+    settings, problem = Settings.load(path)
+    assert problem is not None and "defaults used" in problem
+    assert "llm.redact_ip" in problem and "LLM stays off" in problem
+    assert not settings.llm.configured and settings.llm.endpoint is None
+    assert settings.access.role is UserRole.OPERATOR  # no higher, no lower than the file's
+    with pytest.raises(UsageError, match="nothing was changed"):
+        Settings().save(path, ["ui"])
+    assert path.read_text() == content
+    # corrected, the file is used whole again
+    path, _ = _file(tmp_path, {**doc, "llm": {**REMOTE, "redact_ips": True}})
+    settings, notice = Settings.load(path)
+    assert settings.llm.configured and settings.llm.redact_ips
+    assert notice is None or "defaults used" not in notice
 
 
 def test_an_unknown_field_never_raises_the_role(tmp_path: Path) -> None:

@@ -112,7 +112,11 @@ class SettingsDialog(QDialog):
         self.llm_model = QLineEdit(llm.model)
         self.llm_key = QLineEdit()
         self.llm_key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.llm_key.setPlaceholderText("kept in the OS keyring; empty keeps the one stored")
+        # a key belongs to its server: another endpoint applied with this field empty
+        # removes the stored key (LlmService.change)
+        self.llm_key.setPlaceholderText(
+            "kept in the OS keyring; empty keeps the one stored, for the same server only"
+        )
         self.llm_forget = QCheckBox("Remove the stored API key")
         self.llm_verify = QCheckBox("Verify the server's TLS certificate")
         self.llm_verify.setChecked(llm.verify_tls)

@@ -65,10 +65,12 @@ class SettingsPresenter(Presenter):
             return
 
         async def work() -> None:
-            chosen = await llm.set(endpoint=endpoint, model=model, key=key or None,
-                                   forget_key=forget_key, verify_tls=verify_tls,
-                                   redact_ips=redact_ips)  # fmt: skip
+            made = await llm.change(endpoint=endpoint, model=model, key=key or None,
+                                    forget_key=forget_key, verify_tls=verify_tls,
+                                    redact_ips=redact_ips)  # fmt: skip
+            chosen = made.settings
             said = "; the API key is in the OS keyring" if key else ""
+            said += f"; {made.said}" if made.said else ""  # the key of the server before
             self.sig_saved.emit(f"LLM: {chosen.endpoint}, model {chosen.model}{said}.")
             self.sig_llm_saved.emit()
 

@@ -10,6 +10,8 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -25,6 +27,7 @@ from collectors.errors import CollectorError
 from collectors.llm import LlmClient, LlmEndpoint, Reply
 
 log = logging.getLogger("aiops.assistant.llm")
+T = TypeVar("T")  # what a keyring change returns (``_key_or_back``)
 #: the keyring entry of the model server's API key (this app's own name, never a file's)
 LLM_KEY_REF = CredentialRef(kind=CredentialKind.BEARER_TOKEN, key="llm/api-key")
 LLM_CHANGED = "llm.changed"  # payload: LlmSettings
@@ -37,6 +40,38 @@ NOT_CONFIGURED = (
 
 class LlmNotConfigured(AppError):
     exit_code = 2
+
+
+#: the port a URL without one reaches, so that ``:443`` written or not is one server
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _server(endpoint: str) -> tuple[str, ...]:
+    """An endpoint as the server it names: scheme and host in lower case (they are case-blind),
+    the port (the scheme's own when none is written), the path without its trailing '/' and
+    the query. A text that is no URL stands for itself."""
+    text = endpoint.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return (text,)
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), str(port),
+            parts.path.rstrip("/"), parts.query)  # fmt: skip
+
+
+def same_server(a: str | None, b: str | None) -> bool:
+    """Whether two endpoints name one model server (its API key is sent to no other)."""
+    return a is not None and b is not None and _server(a) == _server(b)
+
+
+@dataclass(frozen=True)
+class LlmChange:
+    """What ``LlmService.change`` kept, and what to tell the person beyond it (the API key
+    stored for the server before removed: it is sent to no other), else None."""
+
+    settings: LlmSettings
+    said: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,8 +131,9 @@ class LlmService:
     ) -> LlmEndpoint:  # fmt: skip
         """Blocking (may read the keyring): the server typed in Settings, not yet saved, with
         the key typed or else the stored one, but the stored key only when the endpoint is
-        the saved one: a key belongs to its server, and one typed could be anybody's
-        (``forget_key``: the stored key is being removed, so none)."""
+        the saved server (``same_server``) with its TLS verification as saved: a key belongs
+        to its server, and one typed could be anybody's (``forget_key``: the stored key is
+        being removed, so none)."""
         s = self.settings
         endpoint, model = endpoint.strip(), model.strip()
         if not endpoint:
@@ -113,7 +149,10 @@ class LlmService:
             )  # fmt: skip
         except CollectorError as exc:
             raise UsageError(str(exc)) from None
-        if not key and not forget_key and endpoint == s.endpoint:
+        # the stored key with the saved server only, and only as saved: not with "Verify TLS"
+        # unticked before it is applied (whoever answers may not be that server)
+        saved = same_server(endpoint, s.endpoint) and verify_tls == s.verify_tls
+        if not key and not forget_key and saved:
             key = self._stored_key()
         return dataclasses.replace(typed, api_key=key or None)
 
@@ -124,8 +163,22 @@ class LlmService:
         self, *, endpoint: str, model: str, key: str | None = None, forget_key: bool = False,
         verify_tls: bool = True, redact_ips: bool = False, allow_remote: bool | None = None,
     ) -> LlmSettings:  # fmt: skip
+        """``change``, its settings alone."""
+        changed = await self.change(
+            endpoint=endpoint, model=model, key=key, forget_key=forget_key,
+            verify_tls=verify_tls, redact_ips=redact_ips, allow_remote=allow_remote,
+        )  # fmt: skip
+        return changed.settings
+
+    async def change(
+        self, *, endpoint: str, model: str, key: str | None = None, forget_key: bool = False,
+        verify_tls: bool = True, redact_ips: bool = False, allow_remote: bool | None = None,
+    ) -> LlmChange:  # fmt: skip
         """Checked (an http(s) URL without credentials in it), kept in settings.json; the
-        key goes to the keyring (``forget_key`` removes it)."""
+        key goes to the keyring (``forget_key`` removes it). A key belongs to its server:
+        another server (``same_server``) given without a key of its own gets none, the one
+        stored removed and said (kept, every chat sent the old server's key to the new one);
+        so does any server set while none was (the stored key's server is no longer known)."""
         if not self._persist:
             raise UsageError("a capture is read-only: set the LLM in the app's own settings")
         self._preferences.access.require(Action.SETTINGS)
@@ -154,23 +207,41 @@ class LlmService:
         # the settings first, the key once they are kept: a save refused (the file changed
         # meanwhile) then leaves the key of the server still in use as it was
         await self._preferences.set_llm(chosen)
+        said = None
         if key:
             await self._key_or_back(previous, lambda: self._secrets.put(LLM_KEY_REF, key),
                                     "could not be kept in")  # fmt: skip
         elif forget_key:
             await self._key_or_back(previous, lambda: self._secrets.delete(LLM_KEY_REF),
                                     "could not be removed from")  # fmt: skip
+        elif not same_server(chosen.endpoint, previous.endpoint):
+            removed = await self._key_or_back(previous, self._drop_key,
+                                              "could not be removed from")  # fmt: skip
+            if removed:
+                was = previous.endpoint or "the server turned off before"
+                said = (f"the stored API key was for {was}: removed; give the new server's key "
+                        "if it needs one")  # fmt: skip
+                log.info("LLM key of another server removed")
         self._bus.publish(LLM_CHANGED, chosen)
-        return chosen
+        return LlmChange(chosen, said)
 
-    async def _key_or_back(
-        self, previous: LlmSettings, change: Callable[[], object], failed: str
-    ) -> None:
+    def _drop_key(self) -> bool:
+        """Blocking: the stored key removed, as another server's; whether there was one. With
+        no keyring to reach, none can be read either (``endpoint`` sends none): a keyless
+        local server is still set on such a machine; a key read but not removed is refused."""
+        try:
+            return self._secrets.delete(LLM_KEY_REF)
+        except SecretsUnavailableError:
+            if self._stored_key() is not None:
+                raise
+            return False
+
+    async def _key_or_back(self, previous: LlmSettings, change: Callable[[], T], failed: str) -> T:
         """The key changed in the keyring, the settings already kept; the keyring refusing,
         ``previous`` is put back, so that a server never receives a key that is not its own
         (nor keeps one the person removed)."""
         try:
-            await asyncio.to_thread(change)
+            return await asyncio.to_thread(change)
         except Exception as exc:
             try:
                 await self._preferences.set_llm(previous)
