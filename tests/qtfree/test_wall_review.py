@@ -1,9 +1,9 @@
 """The wall's model, found in review: an alert's text from the server is cut before it reaches
 a tile; one build reads the live buffers' cluster list and indexes the truth once, not once
-per cluster; the alerts page says unread Alertmanagers whatever fires, and an INFO group is
-not drawn OK; GPU and PTP figures hours old are not OK; the incidents reader survives any
-error; pages are shown worst first; ``--pages`` names each page once; ``wall`` refuses
-``--view`` and honours ``--size``."""
+per cluster; the alerts page says unread Alertmanagers whatever fires, and an INFO group does
+not set its state (only INFO firing, every Alertmanager read: OK); GPU and PTP figures hours
+old are not OK; the incidents reader survives any error; pages are shown worst first;
+``--pages`` names each page once; ``wall`` refuses ``--view`` and honours ``--size``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from aiops_desktop.models.registry import ClusterSpec
 from aiops_desktop.models.wall import RANK
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.fleet import findings
+from aiops_desktop.services.outputs.wall import ALERT_GROUPS
 from tests.qtfree.cli_runner import call_main
 
 NOW = utcnow().replace(microsecond=0)
@@ -109,7 +110,7 @@ async def test_a_build_does_not_scan_per_cluster(
     assert calls["get"] == 0  # the truth indexed by name once (was a scan a cluster)
 
 
-# -- #3: unread Alertmanagers said while something fires; an INFO group is not OK ------------
+# -- #3: unread Alertmanagers said while something fires ------------------------------------
 @pytest.mark.asyncio
 async def test_unread_alertmanagers_are_said_while_alerts_fire(core: Core) -> None:
     await add(core, "east-1", "west-2", alertmanager=True)
@@ -122,7 +123,7 @@ async def test_unread_alertmanagers_are_said_while_alerts_fire(core: Core) -> No
         labels={"alertname": "Watchdog", "severity": "none"}, starts_at=NOW)]  # fmt: skip
     (page,) = core.wall.build(["alerts"], now=NOW).pages
     shown = {t.title: t for t in page.tiles}
-    assert shown["Watchdog"].state == "UNKNOWN"  # INFO: not drawn green OK
+    assert shown["Watchdog"].state == "OK"  # INFO: neutral, the page's state is not its
     unread = shown["Alertmanagers not read"]
     assert unread.state == "UNKNOWN"
     assert unread.lines[0] == "1 of 2 Alertmanagers read"
@@ -133,6 +134,34 @@ async def test_unread_alertmanagers_are_said_while_alerts_fire(core: Core) -> No
         "west-2", Source.ALERTS, 10, NOW, NOW, 5.0, 0, 0, 3)  # fmt: skip
     (page,) = core.wall.build(["alerts"], now=NOW).pages
     assert [t.title for t in page.tiles] == ["Watchdog"]
+
+
+# -- review of the above: Watchdog alone firing on a fleet read whole is OK ---------------------
+@pytest.mark.asyncio
+async def test_only_info_firing_on_a_fleet_read_whole_is_ok(core: Core) -> None:
+    """OpenShift's Watchdog fires for ever by design: an INFO group does not set the page's
+    state (it was UNKNOWN for ever, so the page never read OK and stayed ahead of OK pages);
+    what was not read still does."""
+    names = [f"c{i:02d}" for i in range(ALERT_GROUPS + 2)]
+    await add(core, *names, alertmanager=True)
+    for i, name in enumerate(names):
+        core.poller.status[(name, Source.ALERTS)] = SourceStatus(
+            name, Source.ALERTS, 10, NOW, NOW, 5.0, 0, 0, 3)  # fmt: skip
+        core.poller.alerts[name] = [Alert(  # one INFO group each, more than a page shows
+            fingerprint=f"w-{name}", cluster=name, name=f"Info{i:02d}",
+            severity=AlertSeverity.INFO, labels={"severity": "none"}, starts_at=NOW)]  # fmt: skip
+    model = core.wall.build(["alerts"], now=NOW)
+    (page,) = model.pages
+    assert page.worst == "OK", [(t.title, t.state) for t in page.tiles]
+    assert {t.state for t in page.tiles} == {"OK"}
+    assert page.tiles[-1].title == "More alert groups"  # counted in, OK as they are
+    assert all(t.lines[0] == "1 firing · INFO" for t in page.tiles[:-1])  # still said
+    # one Alertmanager not read: what fires is not all that may, UNKNOWN
+    core.poller.status[("c00", Source.ALERTS)] = SourceStatus(
+        "c00", Source.ALERTS, 10, NOW, None, None, 30, 30, 30, "connect timeout")  # fmt: skip
+    (page,) = core.wall.build(["alerts"], now=NOW).pages
+    assert page.worst == "UNKNOWN"
+    assert page.tiles[-1].title == "Alertmanagers not read"
 
 
 # -- #5: GPU and PTP figures hours old are not OK -----------------------------------------------

@@ -1,9 +1,10 @@
 """The wall window: frameless and full screen on its monitor, tiles readable across a room in
-the status palette, pages rotating (the worst first; the page where something turns CRITICAL
-is shown at once, for a whole turn), each tile's data age shown and stale data badged (never
-blanked), the wall's own polling health in a corner; a wall that could not be built afresh
-keeps what it shows, badged "display not updated since HH:MM", its clock going on. It is
-locked: no menus, no settings, no credentials; leaving takes Ctrl+Shift+Q twice in 3 s.
+the status palette, pages rotating (the worst first, the order held for a whole turn of the
+pages; the page where something turns CRITICAL is shown at once, for a turn of its own, then
+the page it interrupted), each tile's data age shown and stale data badged (never blanked),
+the wall's own polling health in a corner; a wall that could not be built afresh keeps what
+it shows, badged "display not updated since HH:MM", its clock going on. It is locked: no
+menus, no settings, no credentials; leaving takes Ctrl+Shift+Q twice in 3 s.
 
 Tiles are made once per slot and reused: however long the wall runs, its widgets do not grow.
 The type scales with the screen's height (1080 lines: the theme's wall sizes; 4K: twice them)
@@ -184,10 +185,18 @@ class FittedLabel(PlainLabel):
             line.setLineWidth(width)
             spans.append((line.textStart(), line.textLength()))
         layout.endLayout()
-        lines = [text[start : start + length].rstrip() for start, length in spans]
+        # Qt's offsets count UTF-16 units, not a str's code points: an emoji is two of them
+        units = text.encode("utf-16-le")
+
+        def part(start: int, end: int | None = None) -> str:
+            return units[2 * start : None if end is None else 2 * end].decode(
+                "utf-16-le", errors="replace"
+            )
+
+        lines = [part(start, start + length).rstrip() for start, length in spans]
         end = sum(spans[-1]) if spans else 0
-        if end < len(text) and not text[end:].isspace():  # more is left: the last one cut
-            rest = text[spans[-1][0] :]
+        if 2 * end < len(units) and not part(end).isspace():  # more is left: the last one cut
+            rest = part(spans[-1][0])
             cut = self.fontMetrics().elidedText(rest, Qt.TextElideMode.ElideRight, width)
             lines[-1] = cut
         return lines
@@ -441,7 +450,13 @@ class WallWindow(QWidget):
         footer.addWidget(self.health, 1)
         layout.addLayout(footer)
         self._pages: dict[str, PageWidget] = {}
-        self._order: list[str] = []
+        self._order: list[str] = []  # the last model's order: worst first
+        # the order of this turn of the pages, taken from the model's only as a turn begins:
+        # re-sorted at every model (2 s), a page whose state flaps was shown again and again
+        # while others never came round
+        self._cycle: list[str] = []
+        self._turns = 0  # the rotation's steps so far: the wall's own clock of turns
+        self._resume = ""  # the page one brought forward interrupted: shown again after it
         self._titles: dict[str, str] = {}
         self._model: WallModel | None = None
         self.rotation = QTimer(self)
@@ -469,6 +484,12 @@ class WallWindow(QWidget):
     # -- a new CRITICAL: the wall flashes its frame a few times ---------------------------------
     def _setup_flash(self) -> None:
         self._critical_tiles: set[tuple[str, str]] = set()
+        # (page, key) -> the step of the rotation it was last CRITICAL at; page -> the step it
+        # was last brought forward at: a page comes forward for what was not CRITICAL in the
+        # last turn of the pages, at most once a turn (a flapping alert, an alert storm:
+        # every page still has its turn)
+        self._critical_at: dict[tuple[str, str], int] = {}
+        self._forward_at: dict[str, int] = {}
         self.flashes = 0  # how many times the wall has flashed (a test reads it)
         self._flash_left = 0
         self._flash_timer = QTimer(self)
@@ -517,6 +538,7 @@ class WallWindow(QWidget):
 
     # -- the model --------------------------------------------------------------------------
     def show_model(self, model: WallModel) -> None:
+        first = self._model is None
         news = self._note_critical(model)
         self._model = model
         for page in model.pages:
@@ -528,11 +550,14 @@ class WallWindow(QWidget):
             widget.show_page(page)
             self._titles[page.name] = f"{page.title} · {page.worst}"
         self._order = [p.name for p in model.pages]
-        if news:  # the page of what turned CRITICAL comes to the front at once, for a turn
+        if set(self._cycle) != set(self._order):  # pages came or went: the new order at once
+            self._cycle = list(self._order)
+        if first and news:
             self.show_page(news[0])
-            self.rotation.start()  # restarted: not gone when the running turn ends
-        if self.current_page() not in self._pages and self._order:
-            self.show_page(self._order[0])
+        elif news:  # the page of what turned CRITICAL comes to the front at once, for a turn
+            self._bring_forward(news)
+        if self.current_page() not in self._pages and self._cycle:
+            self.show_page(self._cycle[0])
         self.health.set_text(line_text(model.health))
         self.clock.setText(model.at.strftime("%H:%M:%S UTC"))
         badge = line_text(model.badge)  # a capture's own label: cut, never wider than a third
@@ -564,8 +589,10 @@ class WallWindow(QWidget):
         (every alert group and incident, shown or counted in the last tile), not on the
         tiles shown, so a CRITICAL group resolving (the count changes, a hidden one comes
         into view) is not news. One that was CRITICAL and is UNKNOWN for a while (its source
-        unread) stays known as CRITICAL: read again, it is not news. The pages with news, in
-        the model's order (on the first model: those with anything CRITICAL, not flashed)."""
+        unread) stays known as CRITICAL: read again, it is not news. The pages to bring
+        forward, in the model's order: those with something CRITICAL that was not in the last
+        turn of the pages (one flapping flashes each time, but its page is not brought
+        forward each time); on the first model: those with anything CRITICAL, not flashed."""
         states = {(p.name, t.title): t.state for p in model.pages for t in p.tiles}
         critical = {(p.name, key) for p in model.pages for key in _critical_keys(p)}
         new = critical - self._critical_tiles
@@ -573,8 +600,40 @@ class WallWindow(QWidget):
             self.flash()  # something turned CRITICAL: the room should look up
         unknown = {k for k in self._critical_tiles if states.get(k) == "UNKNOWN"}
         self._critical_tiles = critical | unknown
-        pages = {name for name, _ in new}
+        turn = self._turn_steps(model)
+        seen = self._critical_at
+        pages = {name for name, key in new if self._turns - seen.get((name, key), -turn) >= turn}
+        for key in self._critical_tiles:
+            seen[key] = self._turns
+        for key in [k for k, at in seen.items() if self._turns - at > turn]:
+            del seen[key]  # not CRITICAL for a turn: forgotten, as it is news again
         return [p.name for p in model.pages if p.name in pages]
+
+    def _turn_steps(self, model: WallModel) -> int:
+        """A turn of the pages in steps of the rotation: a step for each screen of each."""
+        screens = sum(w.screens for n, w in self._pages.items() if n in self._cycle)
+        return max(1, len(self._cycle), len(model.pages), screens)
+
+    def _bring_forward(self, names: list[str]) -> None:
+        """The first of pages ``names`` not brought forward in the last turn of the pages,
+        now, for a turn of its own (the rotation restarted: not gone when the running turn
+        ends), then the page it interrupted: news after news on one page does not hold the
+        wall on it."""
+        assert self._model is not None
+        steps = self._turn_steps(self._model)
+        name = next((n for n in names if self._turns - self._forward_at.get(n, -steps) >= steps),
+                    "")  # fmt: skip
+        if not name:
+            return
+        self._forward_at[name] = self._turns
+        current = self.current_page()
+        if name != current:
+            if name == self._resume:  # the page interrupted itself: its turn is this one
+                self._resume = ""
+            elif not self._resume:  # one brought forward over another: back to the first's
+                self._resume = current
+            self.show_page(name)
+        self.rotation.start()
 
     def current_page(self) -> str:
         widget = self.stack.currentWidget()
@@ -589,16 +648,29 @@ class WallWindow(QWidget):
         self._retitle()
 
     def next_page(self) -> None:
-        """The rotation: the shown page's next screen, else the next page's first."""
-        if not self._order:
+        """The rotation: the shown page's next screen, else the page a page brought forward
+        interrupted, else the next page of this turn's order; after its last, a turn in the
+        order the last model has (worst first)."""
+        if not self._cycle:
             return
+        self._turns += 1
         current = self.current_page()
         widget = self._pages.get(current)
         if widget is not None and widget.next_screen():
             self._retitle()
             return
-        index = self._order.index(current) + 1 if current in self._order else 0
-        following = self._order[index % len(self._order)]
+        resume, self._resume = self._resume, ""
+        if resume in self._cycle:
+            self._pages[resume].first_screen()
+            self.show_page(resume)
+            return
+        cycle = self._cycle
+        index = cycle.index(current) + 1 if current in cycle else 0
+        if index >= len(cycle):  # a new turn of the pages, in the order judged now
+            cycle = self._cycle = list(self._order)
+            # the page just shown, first now: its turn in this one was just had
+            index = 1 if len(cycle) > 1 and cycle[0] == current else 0
+        following = cycle[index]
         self._pages[following].first_screen()  # itself again when it is the only page
         self.show_page(following)
 
@@ -610,7 +682,7 @@ class WallWindow(QWidget):
             screen = f" · screen {widget.screen + 1} of {widget.screens}"
         self.title.setText(self._titles.get(current, "AIOps Desktop") + screen)
         names = []
-        for n in self._order:
+        for n in self._cycle:  # the order they are shown in
             name = self._titles[n].split(" · ")[0]
             if n == current:
                 name = "▶ " + name + (f" {widget.screen + 1}/{widget.screens}" if screen else "")
