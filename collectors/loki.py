@@ -42,9 +42,12 @@ log = logging.getLogger("aiops.collectors.loki")
 TENANTS = ("application", "infrastructure", "audit")
 #: the most lines one paged read holds, whatever was asked
 MOST_LINES = 50_000
-#: label names, or one label's values, read for completion (as Tempo's MOST_TAGS): a label
-#: of a pod per build job can have hundreds of thousands, more than a completer can offer
-MOST_COMPLETIONS = 10_000
+#: label names, or one label's values, read for completion: a label of a pod per build job
+#: can have hundreds of thousands. Loki answers them sorted, so a cut keeps the start of the
+#: alphabet whatever is typed: the cap is as high as the completer's sorted model allows
+#: (100,000: a few MB, sorted once per answer in about a third of a second, then a prefix
+#: looked up in milliseconds a keystroke), and a cut answer says so by the query box
+MOST_COMPLETIONS = 100_000
 _GATEWAY = re.compile(r"^(?P<root>.*?)/api/logs/v1/(?P<tenant>[a-z0-9-]+)/?$")
 
 
@@ -246,7 +249,7 @@ class LokiClient:
 
     async def labels(
         self, start_ns: int | None = None, end_ns: int | None = None, tenant: str | None = None
-    ) -> list[str]:
+    ) -> Completions:
         params = _span(start_ns, end_ns)
         data = _data(await self.http.get_json(self.paths.path("labels", tenant), params))
         return _completions(data, "label names")
@@ -254,7 +257,7 @@ class LokiClient:
     async def label_values(
         self, name: str, start_ns: int | None = None, end_ns: int | None = None,
         tenant: str | None = None,
-    ) -> list[str]:  # fmt: skip
+    ) -> Completions:  # fmt: skip
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ValueError(f"{name!r} is not a label name")
         path = self.paths.path(f"label/{name}/values", tenant)
@@ -273,16 +276,26 @@ class LokiClient:
         await self.http.aclose()
 
 
-def _completions(data: dict[str, Any], what: str) -> list[str]:
+class Completions(list[str]):
+    """Label names or one label's values, sorted, for completion: a list (what a caller of
+    ``labels`` always had), and ``answered``, how many Loki answered; more than the list
+    holds: it was cut at MOST_COMPLETIONS, and the editor says so by the query box."""
+
+    def __init__(self, values: Iterable[str] = (), *, answered: int | None = None) -> None:
+        super().__init__(values)
+        self.answered = len(self) if answered is None else answered
+
+
+def _completions(data: dict[str, Any], what: str) -> Completions:
     """Label names or values as text, sorted: at most MOST_COMPLETIONS (the first Loki gave),
-    and a cut answer says so in the log."""
+    and a cut answer says so in the log and in ``answered``."""
     found = data.get("list") or []
     if not isinstance(found, list):
         raise CollectorBadResponse(f"Loki's {what} are not a list: {str(found)[:80]}")
     if len(found) > MOST_COMPLETIONS:
         log.info("Loki answered %s %s: the first %s are offered for completion",
                  f"{len(found):,}", what, f"{MOST_COMPLETIONS:,}")  # fmt: skip
-    return sorted(str(x) for x in found[:MOST_COMPLETIONS])
+    return Completions(sorted(str(x) for x in found[:MOST_COMPLETIONS]), answered=len(found))
 
 
 def _burst_note(at_ns: int, limit: int) -> str:

@@ -19,6 +19,7 @@ from aiops_desktop.models.enums import SpanStatus
 from aiops_desktop.models.observability import LogEntry, Span, Trace
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from collectors.errors import CollectorTimeout, CollectorUnreachable
+from collectors.loki import Completions
 from collectors.loki_tail import TailBatch
 from tests.ui.conftest import run_until
 from ui.presenters.logs_traces import LogsPresenter
@@ -52,7 +53,7 @@ class _Loki:
     async def labels(self, cluster: str, name: str | None = None) -> list[str]:
         if self.answer is None:
             raise CollectorTimeout("loki did not answer in time (30 s)")
-        return self.answer
+        return self.answer  # a plain list, as a capture's: whole
 
 
 def _page(theme: Theme, qtbot: Any, loki: _Loki) -> tuple[LogsPresenter, LogsView, TaskSupervisor]:
@@ -147,6 +148,67 @@ def test_the_completer_looks_a_prefix_up_in_a_sorted_model(qtbot: Any, theme: Th
         want = sorted((x for x in values if x.lower().startswith(prefix.lower())), key=str.lower)
         assert sorted(found, key=str.lower) == want, prefix
     assert v.completions.stringList() == values  # what was given, as given
+
+
+class _BusyLoki(_Loki):
+    """A busy label's values as the service hands them back: Loki answered ``answered``,
+    the collector kept the first MOST_COMPLETIONS (a list that says how many were answered)."""
+
+    def __init__(self, values: list[str], answered: int) -> None:
+        super().__init__()
+        self.values, self.answered = values, answered
+
+    async def labels(self, cluster: str, name: str | None = None) -> Completions:
+        return Completions(self.values, answered=self.answered)
+
+
+def test_a_cut_completion_is_said_by_the_editor_and_values_past_10000_are_offered(
+    qtbot: Any, qloop: Any, theme: Theme
+) -> None:
+    # Loki answered 150,000 pods, sorted: the first 100,000 are offered, the cut is said
+    pods = sorted([f"build-job-{i:06d}" for i in range(95_000)]
+                  + [f"checkout-{i:04d}" for i in range(5_000)])  # fmt: skip
+    loki = _BusyLoki(pods, answered=150_000)
+    _, v, tasks = _page(theme, qtbot, loki)
+    _typed(v, '{k8s_pod_name="')
+    run_until(qtbot, lambda: v.completion_note.isVisibleTo(v))
+    run_until(qtbot, lambda: tasks.running == 0)
+    assert v.completion_note.text() == "the first 100,000 of 150,000 values are offered"
+    assert v.completions.stringList() == pods
+    # 'checkout-' is past the old cut of 10,000: every one of its 5,000 is offered
+    v.completer.setCompletionPrefix("checkout-")
+    assert v.completer.completionCount() == 5_000
+    # the cut is said again when the filed answer is offered again (no new read)
+    _typed(v, "{")
+    v.show_labels("prod", None, ["app"], "", 1)
+    assert not v.completion_note.isVisibleTo(v)
+    _typed(v, '{k8s_pod_name="check')
+    assert v.completion_note.text() == "the first 100,000 of 150,000 values are offered"
+    # a whole answer says nothing
+    v.show_labels("prod", "k8s_pod_name", ["a", "b"], "", 2)
+    assert not v.completion_note.isVisibleTo(v)
+
+
+def test_a_filed_answer_is_not_set_into_the_model_again_per_keystroke(
+    qtbot: Any, theme: Theme
+) -> None:
+    """Setting 100,000 values re-sorts the completer's model (most of a second): a keystroke
+    that offers the answer already offered leaves the model as it is."""
+    v = LogsView(theme)
+    qtbot.addWidget(v)
+    v.set_clusters(["c"])
+    _typed(v, '{k8s_pod_name="')
+    v.show_labels("c", "k8s_pod_name", [f"pod-{i}" for i in range(100)], "", 100)
+    resets: list[int] = []
+    v.completions.modelReset.connect(lambda: resets.append(1))
+    for typed in ("p", "po", "pod", "pod-1"):
+        _typed(v, '{k8s_pod_name="' + typed)
+    assert not resets and v.completer.completionPrefix() == "pod-1"
+    _typed(v, "{")  # the names: another answer, set
+    v.show_labels("c", None, ["app", "k8s_pod_name"], "", 2)
+    assert resets == [1] and v.completions.stringList() == ["app", "k8s_pod_name"]
+    _typed(v, '{k8s_pod_name="pod')  # the values again: set again
+    assert resets == [1, 1] and len(v.completions.stringList()) == 100
 
 
 # -- the service graph -----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.observability import LogEntry, LogSeries, Trace
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.clusters.registry import ClusterRegistry
-from aiops_desktop.services.queries.logs_traces import LogsTraces, failing_traceql
+from aiops_desktop.services.queries.logs_traces import LogsTraces, answered, failing_traceql
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
 
@@ -109,12 +109,12 @@ class LogsPresenter(_ReadsEndpoint):
     """Signals: sig_lines(list[LogEntry], bool truncated, list[LogSeries]: a metric query's
     answer), sig_volume(int step s, list of (unix s, count)), sig_labels(cluster, label
     | None, list[str]: the names or values it answers, str: why there are none, a failed
-    read, "" when read), sig_tail_lines(list[LogEntry]), sig_tail_state(TailState),
-    sig_busy(bool)."""
+    read, "" when read, int: how many Loki answered, more than the list when it was cut),
+    sig_tail_lines(list[LogEntry]), sig_tail_state(TailState), sig_busy(bool)."""
 
     sig_lines = Signal(list, bool, list)
     sig_volume = Signal(int, list)
-    sig_labels = Signal(str, object, list, str)
+    sig_labels = Signal(str, object, list, str, int)
     sig_tail_lines = Signal(list)
     sig_tail_state = Signal(object)
     sig_busy = Signal(bool)
@@ -191,10 +191,13 @@ class LogsPresenter(_ReadsEndpoint):
         the page's error stays until the next query and stops the live tail."""
 
         async def work() -> None:
-            self.sig_labels.emit(cluster, label, await self._logs.labels(cluster, label), "")
+            found = await self._logs.labels(cluster, label)
+            self.sig_labels.emit(cluster, label, found, "", answered(found))
 
-        self._ask("label completion", work(),
-                  on_error=lambda text: self.sig_labels.emit(cluster, label, [], text))  # fmt: skip
+        def failed(text: str) -> None:
+            self.sig_labels.emit(cluster, label, [], text, 0)
+
+        self._ask("label completion", work(), on_error=failed)
 
     # -- the live tail ----------------------------------------------------------------------
     def set_tail(self, request: LogRequest | None) -> None:

@@ -77,9 +77,11 @@ class LogsView(QWidget):
         self._rows: list[Row] = []  # one per entry, built once
         self._seconds: dict[int, str] = {}  # second -> its time text (lines come in bursts)
         self._generation = 0  # a newer answer stops the building of an older one
-        # (cluster, label: None for the names) -> (when answered, its names or values)
-        self._label_cache: dict[tuple[str, str | None], tuple[float, list[str]]] = {}
+        # (cluster, label: None for the names) -> (when answered, its names or values, what
+        # the editor says of a cut answer)
+        self._label_cache: dict[tuple[str, str | None], tuple[float, list[str], str]] = {}
         self._asked: str | None = None  # the label whose values were asked (None: names)
+        self._offered: list[str] | None = None  # the answer the completer's model holds
         self._asked_regex = False  # ... after =~ or !~ (a value is completed as a regexp)
         layout = QVBoxLayout(self)
         layout.addLayout(self._top_bar())
@@ -258,23 +260,26 @@ class LogsView(QWidget):
         plot.enableAutoRange()
 
     def show_labels(
-        self, cluster: str, label: str | None, values: list[str], failed: str = ""
-    ) -> None:
+        self, cluster: str, label: str | None, values: list[str], failed: str = "",
+        answered: int = 0,
+    ) -> None:  # fmt: skip
         """The label names (``label`` None) or one label's values on ``cluster``: filed
         under what they answer, offered only if that is what the editor completes now (an
         answer can land after the cursor moved on to another label, or the page to another
         cluster). ``failed``: why none could be read, said by the editor (not filed: the
-        next keystroke asks again)."""
+        next keystroke asks again). ``answered``: how many Loki answered; more than
+        ``values`` (it was cut), the editor says which are offered."""
         if failed:
             if (cluster, label) == (self.cluster.currentText(), self._asked):
                 self._note_completion(failed)
             return
         now = monotonic()
-        for key in [k for k, (at, _) in self._label_cache.items() if now - at > LABEL_CACHE_S]:
+        for key in [k for k, (at, *_) in self._label_cache.items() if now - at > LABEL_CACHE_S]:
             del self._label_cache[key]  # the expired go: the cache is not grown for a day
-        self._label_cache[(cluster, label)] = (now, values)
+        cut = _cut_note(label, len(values), answered)
+        self._label_cache[(cluster, label)] = (now, values, cut)
         if (cluster, label) == (self.cluster.currentText(), self._asked):
-            self._offer(values)
+            self._offer(values, cut)
 
     def show_tail_lines(self, entries: list[LogEntry]) -> None:
         """New lines on top (the newest TAIL_KEPT kept): only their rows are built."""
@@ -369,7 +374,7 @@ class LogsView(QWidget):
         cluster = self.cluster.currentText()
         cached = self._label_cache.get((cluster, label))
         if cached is not None and monotonic() - cached[0] <= LABEL_CACHE_S:
-            self._offer(cached[1])
+            self._offer(cached[1], cached[2])
         elif cluster:
             self.sig_complete.emit(cluster, label)
 
@@ -380,9 +385,14 @@ class LogsView(QWidget):
         self.completion_note.setToolTip(tip(text))
         self.completion_note.setVisible(bool(line))
 
-    def _offer(self, values: list[str]) -> None:
-        self._note_completion("")
-        self.completions.setStringList(values)
+    def _offer(self, values: list[str], cut: str = "") -> None:
+        """``values`` offered; ``cut``: which they are of a cut answer, said by the editor
+        ("" hides the note: what is offered is the whole answer)."""
+        self._note_completion(cut)
+        if values is not self._offered:  # a filed answer is offered again per keystroke:
+            # set anew, its model is sorted anew (most of a second at 100,000 values)
+            self.completions.setStringList(values)
+            self._offered = values
         if self.editor.hasFocus():
             self.completer.complete()
 
@@ -400,3 +410,12 @@ class LogsView(QWidget):
             chosen += '="'
         self.editor.setText(head + chosen + tail)
         self.editor.setCursorPosition(len(head + chosen))
+
+
+def _cut_note(label: str | None, offered: int, answered: int) -> str:
+    """What the editor says of an answer cut to ``offered`` of ``answered`` ("" if whole):
+    the values past the cut cannot be completed (typed, they are still matched)."""
+    if answered <= offered:
+        return ""
+    what = "label names" if label is None else "values"
+    return f"the first {offered:,} of {answered:,} {what} are offered"

@@ -27,6 +27,7 @@ from aiops_desktop.services.clusters.connections import ClientPool, EndpointNotC
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 
 if TYPE_CHECKING:
+    from collectors.loki import Completions
     from collectors.loki_tail import TailBatch
 
 NS = 1_000_000_000
@@ -69,6 +70,15 @@ def logql_for(labels: dict[str, str], *, errors_only: bool = False) -> str:
     else:
         query = '{k8s_namespace_name=~".+"}'
     return query + (ERRORS if errors_only else "")
+
+
+def answered(values: list[str]) -> int:
+    """How many label names or values Loki answered for ``values`` (from ``labels``): more
+    than they are when the read was cut (a ``Completions`` says); a capture's, read from
+    the lines it kept (a list), are whole."""
+    from collectors.loki import Completions
+
+    return values.answered if isinstance(values, Completions) else len(values)
 
 
 def failing_traceql(service: str | None = None) -> str:
@@ -131,8 +141,9 @@ class LogsTraces:
         query = LogQuery(logql=metric_logql, start_ns=ns(start), end_ns=ns(end))
         return (await client.query_range(query, step_s=step_s, tenant=tenant)).series
 
-    async def labels(self, cluster: str, name: str | None = None) -> list[str]:
-        """The label names (``name`` None) or one label's values, for completion."""
+    async def labels(self, cluster: str, name: str | None = None) -> Completions:
+        """The label names (``name`` None) or one label's values, for completion (a list;
+        its ``answered``: how many Loki answered, more when it was cut)."""
         client = await self._pool.loki(self._with(cluster, EndpointKind.LOKI))
         return await (client.labels() if name is None else client.label_values(name))
 
