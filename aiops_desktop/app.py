@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 LOAD_TIMEOUT_S = 30.0
 FIRST_POLL_TIMEOUT_S = 20.0
+#: the window, unless --size says, takes at most this share of its screen's free area
+SCREEN_SHARE = 0.9
 
 
 def build_presenters(core: Core, theme: Theme) -> Presenters:
@@ -189,6 +191,21 @@ def view_action(name: str) -> Callable[[DesktopApp], None] | None:
     return (lambda app: None) if name == "main" else (lambda app: app.window.show_view(name))
 
 
+def window_size(args: argparse.Namespace, window: MainWindow) -> tuple[int, int]:
+    """--size as given (a screenshot's); else WINDOW_SIZE, shrunk to fit the screen's free
+    area (a 1366x768 laptop's would hide the status bar). A screenshot without --size keeps
+    WINDOW_SIZE: it is drawn for a file, on no screen."""
+    if args.size:
+        width, height = args.size
+        return int(width), int(height)
+    screen = window.screen()
+    if args.screenshot or screen is None:
+        return WINDOW_SIZE
+    free = screen.availableGeometry()
+    return (min(WINDOW_SIZE[0], int(free.width() * SCREEN_SHARE)),
+            min(WINDOW_SIZE[1], int(free.height() * SCREEN_SHARE)))  # fmt: skip
+
+
 async def _gui(args: argparse.Namespace, core: Core, theme: Theme) -> int:
     desktop = DesktopApp(core, theme)
     # listened for before the window is shown: a person may close it while the app loads
@@ -201,7 +218,7 @@ async def _gui(args: argparse.Namespace, core: Core, theme: Theme) -> int:
 
     desktop.window.sig_closed.connect(on_closed)
     try:
-        desktop.window.resize(*(args.size or WINDOW_SIZE))
+        desktop.window.resize(*window_size(args, desktop.window))
         desktop.window.show()
         await desktop.load()
         if closed.done():

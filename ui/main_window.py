@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import tempfile
+import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
-from PySide6.QtCore import QProcess, Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -64,6 +68,36 @@ RUNS = {spec.key: spec.runs for spec in PAGES}
 SAMPLE_CAPTURE = resources_dir() / "samples" / "sample.aiops"
 #: an anomaly older than the longest preset opens this much either side of it (absolute)
 AROUND_OLD_ANOMALY = timedelta(hours=12)
+#: a capture's window that ends within this long of its start did not open (its error, an
+#: unknown argument say, is said in the status bar: nothing else would say it)
+QUICK_EXIT_S = 10.0
+WATCH_MS = 500
+
+
+def _packaged(flags: Any = sys.flags) -> bool:
+    """Whether sys.executable is the packaged app's launcher, not a Python interpreter. The
+    briefcase bootstrap (packaging/briefcase-template/.../bootstrap/main.c) embeds Python
+    from an isolated config without the site module, runs aiops_desktop itself and takes its
+    arguments as the app's: ``-m aiops_desktop`` would be an unknown command there. A Python
+    interpreter started so (-I -S) could not import this app at all."""
+    return bool(flags.isolated and flags.no_site)
+
+
+def app_command(*args: str) -> list[str]:
+    """The command line that runs this app with ``args``, as this process was run."""
+    if _packaged():
+        return [sys.executable, *args]
+    return [sys.executable, "-m", "aiops_desktop", *args]
+
+
+@dataclass
+class _Launched:
+    """A capture's window started by this one: watched for an early end (then its stderr's
+    last line says why), and reaped when it ends."""
+
+    child: subprocess.Popen[bytes]
+    errors: IO[bytes] | None
+    started: float
 
 
 class MainWindow(QMainWindow):
@@ -80,6 +114,10 @@ class MainWindow(QMainWindow):
         self._cluster_page: ClusterPage | None = None
         self._clusters: list[Cluster] = []
         self._truth: FleetTruth | None = None
+        self._launched: list[_Launched] = []  # the capture windows started, until they end
+        self._launch_watch = QTimer(self)
+        self._launch_watch.setInterval(WATCH_MS)
+        self._launch_watch.timeout.connect(self._watch_launched)
         #: the pages this role is offered (the Chat page needs a role that may chat)
         self.pages = [s for s in PAGES if s.needs is None or presenters.registry.allows(s.needs)]
         self.setWindowTitle("AIOps Desktop")
@@ -270,10 +308,20 @@ class MainWindow(QMainWindow):
         return cast("DiagnosticsView", self.page("diagnostics"))
 
     def _on_page_shown(self, key: str) -> None:
+        """A page's cluster picker offers the clusters registered now (its choice kept): one
+        added since it was built, not one removed."""
         if key == "anomalies":
             self.anomalies.set_clusters(self.presenters.anomalies.clusters())
         elif key == "console":
             self.console.set_clusters(self.presenters.console.cluster_names())
+        elif key == "logs":
+            self.logs.set_clusters(self.presenters.logs.clusters())
+        elif key == "traces":
+            self.traces.set_clusters(self.presenters.traces.clusters())
+
+    def _shown_page(self) -> str | None:
+        shown = self.stack.currentWidget()
+        return next((key for key, widget in self._built.items() if widget is shown), None)
 
     # -- user actions --------------------------------------------------------------------
     def open_report_dialog(self) -> ReportDialog:
@@ -299,9 +347,40 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_capture(self, path: str) -> bool:
-        """Start ``aiops-desktop capture open PATH`` as its own process."""
-        args = ["-m", "aiops_desktop", "capture", "open", path]
-        return bool(QProcess.startDetached(sys.executable, args))
+        """Start ``aiops-desktop capture open PATH`` as its own process, in a session of its
+        own (it outlives this window). One that cannot start, or ends at once with an error,
+        is said in the status bar (a detached start would only tell that it started)."""
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 (kept until the window is up)
+        try:
+            child = subprocess.Popen(
+                app_command("capture", "open", path), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True,
+            )  # fmt: skip
+        except OSError as exc:
+            errors.close()
+            self.statusBar().showMessage(f"The capture window did not open: {exc}", 15000)
+            return False
+        self._launched.append(_Launched(child, errors, time.monotonic()))
+        self._launch_watch.start()
+        return True
+
+    def _watch_launched(self) -> None:
+        for launched in list(self._launched):
+            code = launched.child.poll()
+            early = time.monotonic() - launched.started < QUICK_EXIT_S
+            if code and early and launched.errors is not None:
+                launched.errors.seek(0)
+                said = launched.errors.read().decode(errors="replace").strip().splitlines()
+                reason = said[-1][:300] if said else f"it ended with exit code {code}"
+                self.statusBar().showMessage(f"The capture window did not open: {reason}",
+                                             30000)  # fmt: skip
+            if (code is not None or not early) and launched.errors is not None:
+                launched.errors.close()  # the window is up: what it says later is its own
+                launched.errors = None
+            if code is not None:
+                self._launched.remove(launched)
+        if not self._launched:
+            self._launch_watch.stop()
 
     def open_add_dialog(self) -> AddClusterDialog:
         dialog = AddClusterDialog(self._presenter, self)
@@ -326,6 +405,9 @@ class MainWindow(QMainWindow):
     # -- presenter updates ---------------------------------------------------------------
     def _on_presenter_clusters_changed(self, clusters: list[Cluster]) -> None:
         self._show_clusters(clusters)
+        key = self._shown_page()
+        if key is not None:  # the page shown offers the clusters registered now
+            self._on_page_shown(key)
 
     def _on_notify_changed(self, enabled: bool) -> None:
         self.notifier.enabled = enabled
@@ -408,6 +490,9 @@ class MainWindow(QMainWindow):
         else:
             presenter.refresh()  # at once, not at the next tick
         self.stack.setCurrentWidget(widget)  # the filter of the page left is cleared then
+        # no cluster is shown: not its highlight, nor its current row (a rebuild of the list
+        # would highlight that row again)
+        self.cluster_list.list.setCurrentRow(-1)
         self.cluster_list.list.clearSelection()
         # the list's highlight follows Ctrl+N and the palette (a current row does not navigate)
         self.nav.setCurrentRow(next(i for i, s in enumerate(self.pages) if s.key == key))

@@ -186,7 +186,10 @@ class WindowCommands(QObject):
                 seen.add((kind, title))
                 found.append(Command(title, kind, self._go(page, needle)))
 
+        offered = set(w.cluster_names())
         for t in truth.clusters if truth is not None else []:
+            if t.name not in offered:  # removed since the truth spoke
+                continue
             for f in t.findings:
                 domain = f.domain.value
                 add(domain, f"{t.name} {f.subject}: {f.reason}", DOMAIN_PAGE.get(domain, "fleet"),
