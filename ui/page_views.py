@@ -116,7 +116,9 @@ def incidents(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     p.incidents.sig_rca_busy.connect(view.show_rca_busy)
     p.incidents.sig_rca_failed.connect(view.show_rca_failed)
     view.sig_acknowledge.connect(p.incidents.acknowledge)
-    view.ack_button.setVisible(p.registry.allows(Action.ACKNOWLEDGE))
+    # an opened capture is read-only: an acknowledgement would go into its temporary copy and
+    # be gone when it closes (the CLI refuses it)
+    view.ack_button.setVisible(p.registry.allows(Action.ACKNOWLEDGE) and not p.registry.read_only)
     view.sig_analyse.connect(p.incidents.analyse)
     view.sig_logs.connect(window.open_logs)
     p.incidents.sig_explain_state.connect(view.rca.show_explain_state)

@@ -123,7 +123,10 @@ async def _acknowledge(core: Core, incident_id: str, io: Io) -> None:
     if done.state is IncidentStatus.RESOLVED:  # resolved before, or by a grouping since
         raise UsageError(f"{incident_id} is RESOLVED: nothing to acknowledge "
                          "(`aiops-desktop incidents` lists those open)")  # fmt: skip
-    if before is not None and before.state is IncidentStatus.ACKNOWLEDGED:
+    # acknowledged by someone before (not by this call: another process may have reopened
+    # it meanwhile, and this one acknowledged that)
+    if (before is not None and before.state is IncidentStatus.ACKNOWLEDGED
+            and done.acknowledged_at == before.acknowledged_at):  # fmt: skip
         at = "" if done.acknowledged_at is None else f" at {time_text(done.acknowledged_at)}"
         io.err.write(f"{one_line(incident_id)} is already acknowledged{at}: nothing to do\n")
 

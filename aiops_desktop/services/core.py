@@ -266,6 +266,7 @@ class Core:
         return IncidentService(
             IncidentRepository(self.db), self.fleet, self.anomalies, self.poller, self.bus,
             kube=self.kube, clock=self.now, access=self.access,
+            recorded=self.capture is not None,  # a capture is read-only: no acknowledgement
         )  # fmt: skip
 
     @cached_property

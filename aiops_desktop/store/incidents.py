@@ -46,6 +46,30 @@ class IncidentRepository:
 
         return self._db.write(op)
 
+    def acknowledge(self, incident_id: str, now: datetime) -> Future[Incident | None]:
+        """Acknowledge ``incident_id`` at ``now`` if it is OPEN, read and written in the
+        writer's transaction: another process's grouping (the wall, the CLI, a second window)
+        lands before the read or after the write, never between them (a copy read before it
+        and written back revived an incident resolved meanwhile, or erased a re-opening for a
+        new CRITICAL). The incident as stored after: acknowledged now, or, not OPEN, as it
+        was, nothing written (its state says why: ACKNOWLEDGED already, or RESOLVED); None:
+        no such incident."""
+
+        def op(conn: sqlite3.Connection) -> Incident | None:
+            row = conn.execute("SELECT body FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+            if row is None:
+                return None
+            stored = read_one(Incident, row[0], f"incident {incident_id}")
+            if stored.state is not IncidentStatus.OPEN:
+                return stored
+            # as analysis.incidents.acknowledge does it (its updated_at kept: an
+            # acknowledgement is no change of what the incident shows)
+            done = stored.model_copy(update={"state": IncidentStatus.ACKNOWLEDGED,
+                                             "acknowledged_at": now})  # fmt: skip
+            return _write(conn, [done])[0]
+
+        return self._db.write(op)
+
     def regroup(
         self, grouping: Grouping, *, resolved_since: float
     ) -> tuple[list[Incident], set[str]]:

@@ -10,7 +10,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from aiops_desktop.app import DesktopApp
-from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.qt_boot import save_screenshot
 from tests.ui.conftest import run_until
 from tests.ui.references import check_against_reference
@@ -45,17 +44,11 @@ def test_incidents_and_their_root_cause(sample_desktop: DesktopApp, qtbot, tmp_p
     anomaly = next(s for s in freerun.timeline if s.source == "anomaly")
     # an anomaly's row names its port, not its metric alone
     assert f"{anomaly.entity.removeprefix('ran-east ')}: {anomaly.subject}" in subjects
-    assert view.ack_button.isEnabled() and view.rca_button.isEnabled()
+    # a capture is read-only: its incidents are analysed, never acknowledged (an
+    # acknowledgement went into its temporary copy and was lost on close)
+    assert view.ack_button.isHidden() and view.rca_button.isEnabled()
     shot = save_screenshot(window, tmp_path / "incidents_sample.png")
     check_against_reference(shot, "incidents_sample.png", tolerance=12.0)
-
-    qtbot.mouseClick(view.ack_button, Qt.MouseButton.LeftButton)
-    run_until(qtbot, lambda: next(i for i in view._all if i.id == freerun.id).state
-              is IncidentStatus.ACKNOWLEDGED)  # fmt: skip
-    assert not view.ack_button.isEnabled()
-    assert (
-        view.title.text() == f"Incidents · {len(view._rows) - 1} open · 3 critical · 1 acknowledged"
-    )
 
     qtbot.mouseClick(view.rca_button, Qt.MouseButton.LeftButton)
     run_until(qtbot, lambda: view.rca.ranking.rowCount() > 0, timeout=20)

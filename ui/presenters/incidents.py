@@ -39,8 +39,8 @@ class IncidentsPresenter(Presenter):
     ("" ready, or why not: no analysis yet, no model configured, working); sig_error(str).
 
     One analysis at a time: asking another stops the one running, so what is shown is always
-    the analysis asked last (a slow one never lands over a newer one); an explanation still
-    streaming is stopped when a new analysis is shown."""
+    the analysis asked last (a slow one never lands over a newer one); asking one clears what
+    was shown: an explanation still streaming is stopped, and Explain waits for the new one."""
 
     sig_rows = Signal(list, int)
     sig_rca = Signal(object)
@@ -73,12 +73,23 @@ class IncidentsPresenter(Presenter):
         self._explaining: asyncio.Task[None] | None = None
         #: the analysis shown, and its incident (None: a cluster at a moment)
         self._shown: Analysed | None = None
-        self.listen(bus, INCIDENTS_CHANGED, self._emit_rows)
+        #: how many times the bus brought the rows (an acknowledgement's, a regrouping's)
+        self._published = 0
+        self.listen(bus, INCIDENTS_CHANGED, self._on_changed)
         self.listen(bus, LLM_CHANGED, lambda _s: self._say_explain_state())
 
     async def read(self) -> None:
-        self._emit_rows(await self._incidents.listed())
+        published = self._published
+        rows = await self._incidents.listed()
+        # the bus brought newer rows while this read ran (an acknowledgement): they stay, the
+        # incident just acknowledged never shows OPEN again until the next read
+        if published == self._published:
+            self._emit_rows(rows)
         self._say_explain_state()
+
+    def _on_changed(self, rows: list[Incident]) -> None:
+        self._published += 1
+        self._emit_rows(rows)
 
     def _emit_rows(self, rows: list[Incident]) -> None:
         self.sig_rows.emit(rows, self._incidents.left_out)
@@ -119,11 +130,15 @@ class IncidentsPresenter(Presenter):
         leaves no coroutine never awaited)."""
         if self._analysis is not None:
             self._analysis.cancel()  # asked again: only the newest is shown
+        # what was shown goes now, whether this one is shown or fails: its explanation stops
+        # (it streamed on under a failure) and Explain no longer acts on it
+        self._stop_explaining()
+        self._shown = None
+        self._say_explain_state()
 
         async def work() -> None:
             self.sig_rca_busy.emit(f"Analysing {what}…")
             found = await result()  # a failure: on_error below says it in the panel
-            self._stop_explaining()
             # no cause and nothing read: "nothing deviated" would pass for an all-clear (the
             # CLI refuses it too)
             empty = None if found[0].causes else nothing_read(found[0])

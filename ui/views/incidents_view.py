@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models.enums import IncidentStatus, Verdict
-from aiops_desktop.models.fleet import Domain
+from aiops_desktop.models.fleet import SEVERITY_RANK, Domain
 from aiops_desktop.models.incidents import ExplanationView, Incident, RcaReport
 from aiops_desktop.models.observability import pod_entity, service_of_pod
-from aiops_desktop.models.text import time_text
+from aiops_desktop.models.text import one_line, time_text
 from ui.theme import Theme
 from ui.views.page import page_title, scrolled
 from ui.views.rows_table import Row
@@ -37,6 +37,17 @@ RANKING_MIN_HEIGHT = 150  # pixels: the header and four causes
 CHART_MIN_HEIGHT = 170  # pixels: a plot squeezed under its two-line legend showed nothing
 CHART_MAX_HEIGHT = 260
 EXPLANATION_MIN_HEIGHT = 200
+CELL_CHARS = 300  # a cell's most: a 200,000-character message was drawn and measured whole
+CHART_TITLE_CHARS = 100  # a chart title's most (an entity names a pod whole below it)
+TIP_CHARS = 4000  # a tooltip's most
+
+
+def _line(text: str, most: int = CELL_CHARS) -> str:
+    """Outside text (an event's message, a label value a tenant chose) as a cell or a title
+    shows it: one printable line (no line break forging a row, no ESC, no right-to-left
+    override: the Kubernetes page's rule), cut to ``most`` characters."""
+    line = one_line(text)
+    return line if len(line) <= most else line[: most - 1] + "…"
 
 
 class RcaPanel(QWidget):
@@ -145,7 +156,10 @@ class RcaPanel(QWidget):
         self.explanation.setVisible(True)
 
     def show_busy(self, text: str) -> None:
+        """An analysis started (``text``: what it analyses): nothing of the last one stays under
+        it (its ranking read as the new one's, its buttons acted on the last one's causes)."""
         if text:
+            self._clear()
             self.summary.setText(text)
 
     def show_failed(self, text: str) -> None:
@@ -213,16 +227,17 @@ class RcaPanel(QWidget):
                 c.evidence
                 + (["", "Its error lines:", *quoted] if quoted else [])
                 + (["", "Its failing traces:", *traced] if traced else [])
-            )
-            rows.append(Row([str(n), c.entity, f"{c.confidence:.2f}", onset,
-                             "; ".join(c.evidence)], tips={1: tip, 4: tip}))  # fmt: skip
+            )[:TIP_CHARS]
+            rows.append(Row([str(n), _line(c.entity), f"{c.confidence:.2f}", onset,
+                             _line("; ".join(c.evidence))], tips={1: tip, 4: tip},
+                            keys={0: n, 2: c.confidence}))  # fmt: skip
         self.ranking.set_rows(rows)
         self._report = report
         for cause in report.causes[:SHOWN_CHARTS]:
             series = report.charts.get(cause.entity)
             if not series:
                 continue
-            chart = TimeSeriesChart(cause.entity, "", self._theme)
+            chart = TimeSeriesChart(_line(cause.entity, CHART_TITLE_CHARS), "", self._theme)
             chart.setMinimumHeight(CHART_MIN_HEIGHT)  # its legend below leaves the plot room
             chart.setMaximumHeight(CHART_MAX_HEIGHT)
             chart.set_series(series)
@@ -232,7 +247,7 @@ class RcaPanel(QWidget):
                   in c.checks]  # fmt: skip
         self.checks.setText(
             "Next checks:\n" + "\n".join(
-                f"• {entity}: {key}: {check} Safe action: {action}"
+                f"• {_line(entity)}: {key}: {check} Safe action: {action}"
                 for entity, key, check, action in checks
             ) if checks else "No runbook entry names these causes."
         )  # fmt: skip
@@ -255,6 +270,7 @@ class IncidentsView(QWidget):
     sig_open_view = Signal(str)
     HEADERS = ("Opened", "State", "Severity", "Clusters", "Signals", "Title")
     _left_out = 0  # how many the store holds but does not list (the least pressing)
+    _selected_id: str | None = None  # the incident chosen, selected again after a refresh
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -295,6 +311,7 @@ class IncidentsView(QWidget):
         self.table.empty_text = "No incident open or recently resolved"
         self.table.widest = {1: max((s.value for s in IncidentStatus), key=len)}
         self.table.itemSelectionChanged.connect(self._on_selected)
+        self.table.rows_model.modelReset.connect(self._on_reset)
         split.addWidget(self.table)
         self.tabs = QTabWidget()
         self.timeline = make_table(["When", "Cluster", "Source", "Severity", "Subject",
@@ -308,7 +325,6 @@ class IncidentsView(QWidget):
         split.addWidget(self.tabs)
         split.setSizes([300, 500])
         layout.addWidget(split, 1)
-        self._selected_id: str | None = None
         self._update_buttons()
 
     # -- showing ---------------------------------------------------------------------------
@@ -337,7 +353,6 @@ class IncidentsView(QWidget):
         self.tabs.setCurrentWidget(self.rca)
 
     def _fill(self) -> None:
-        keep = self._selected_id  # set_rows clears the selection
         state, severity = self.state.currentText(), self.severity.currentText()
         self._rows = [
             i for i in self._all
@@ -350,12 +365,13 @@ class IncidentsView(QWidget):
             rows.append(Row(
                 [time_text(i.opened_at, seconds=True), i.state.value, i.severity.value,
                  ", ".join(f"{c} (unread)" if c in i.unread else c for c in i.clusters),
-                 str(i.signal_count), i.title],
+                 str(i.signal_count), _line(i.title)],
                 colours={2: colour}, colour=self._theme.status("UNKNOWN") if muted else None,
                 # ("" where not held or not reopened: no tip)
                 tips={1: i.reopened_because, 3: i.held_because, 5: i.title},
+                keys={2: SEVERITY_RANK[i.severity], 4: i.signal_count},
             ))  # fmt: skip
-        self.table.set_rows(rows)
+        self.table.set_rows(rows)  # its reset selects the row kept again, if shown: _on_reset
         live = [i for i in self._all if i.state is not IncidentStatus.RESOLVED]
         opened = sum(1 for i in live if i.state is IncidentStatus.OPEN)
         critical = sum(1 for i in live if i.severity.value == "CRITICAL")
@@ -365,23 +381,31 @@ class IncidentsView(QWidget):
             + (f" · {acknowledged} acknowledged" if acknowledged else "")
             + (f" · {self._left_out} less pressing not listed" if self._left_out else "")
         )
-        self._selected_id = keep
-        if keep is not None:
-            self.select(keep)
+
+    def _on_reset(self) -> None:
+        """The table was filled again or filtered ("/"): the incident selected stays selected
+        where its row is still shown; one a filter hides is no longer selected (its timeline
+        and buttons go with it)."""
+        if self._selected_id is not None and not self.select(self._selected_id):
+            self._selected_id = None
         self._show_timeline()
 
     def _current(self) -> Incident | None:
-        return next((i for i in self._rows if i.id == self._selected_id), None)
+        """The incident whose row is shown and selected: a button never acts on a row the
+        user cannot see."""
+        rows = self.table.selected_rows()
+        at = self.table.source_row(rows[0]) if rows else -1
+        return self._rows[at] if 0 <= at < len(self._rows) else None
 
     def _show_timeline(self) -> None:
         incident = self._current()
         rows = []
         for s in incident.timeline if incident else []:
             rows.append(Row(
-                [time_text(s.first_seen, seconds=True), s.cluster, s.source,
-                 s.severity.value, s.place, s.reason],
+                [time_text(s.first_seen, seconds=True), _line(s.cluster), s.source,
+                 s.severity.value, _line(s.place), _line(s.reason)],
                 colours={3: self._theme.severity(s.severity.value)},
-                tips={5: s.reason},
+                tips={4: s.place[:TIP_CHARS], 5: s.reason[:TIP_CHARS]},
             ))  # fmt: skip
         self.timeline.set_rows(rows)
         self._update_buttons()
@@ -399,8 +423,9 @@ class IncidentsView(QWidget):
             self.sig_logs.emit(incident.clusters[0], {}, incident.opened_at.timestamp(), True)
 
     # -- the user ----------------------------------------------------------------------------
-    def select(self, incident_id: str) -> None:
-        self.table.select_source(lambda row: self._rows[row].id == incident_id)
+    def select(self, incident_id: str) -> bool:
+        """False where its row is not shown (filtered out, or gone)."""
+        return self.table.select_source(lambda row: self._rows[row].id == incident_id)
 
     def _on_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()
@@ -410,12 +435,14 @@ class IncidentsView(QWidget):
         self._show_timeline()
 
     def _on_ack(self) -> None:
-        if self._selected_id:
-            self.sig_acknowledge.emit(self._selected_id)
+        incident = self._current()
+        if incident is not None:
+            self.sig_acknowledge.emit(incident.id)
 
     def _on_analyse(self) -> None:
-        if self._selected_id:
-            self.sig_analyse.emit(self._selected_id)
+        incident = self._current()
+        if incident is not None:
+            self.sig_analyse.emit(incident.id)
 
     def _on_timeline_double_clicked(self, row: int, _col: int) -> None:
         incident = self._current()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Container, Mapping
@@ -19,7 +20,7 @@ from aiops_desktop.models import utcnow
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.enums import IncidentStatus
-from aiops_desktop.models.errors import AppError
+from aiops_desktop.models.errors import AppError, UsageError
 from aiops_desktop.models.fleet import (
     SEVERITY_RANK,
     Coverage,
@@ -34,7 +35,6 @@ from aiops_desktop.services.fleet.state import ANOMALIES_WITHIN, FLEET_CHANGED
 from aiops_desktop.services.runtime.access import Access, Action
 from analysis.incidents import (
     OFFERED_AFTER_END,
-    acknowledge,
     alert_labels,
     entity_of,
     group,
@@ -55,6 +55,8 @@ log = logging.getLogger("aiops.services.incidents")
 
 INCIDENTS_CHANGED = "incidents.changed"  # payload: list[Incident] (all not resolved, newest first)
 KEEP_RESOLVED = timedelta(days=7)  # resolved incidents listed this long
+#: why an acknowledgement is refused over a capture (the CLI's words)
+CAPTURE_READ_ONLY = "a capture is read-only: acknowledge incidents in the live cache"
 
 
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
@@ -98,6 +100,27 @@ def _finding_entity(cluster: str, subject: str) -> str:
 #: annotation, an event's message) a signal keeps: each is stored and rewritten every refresh
 NAME_MOST = 128
 REASON_MOST = 300
+#: the most of what a signal or a cause is about (an event's object with its namespace and
+#: cluster, a series' labels' entity): a Kubernetes name is at most 253 characters, and with
+#: its cluster and namespace this holds any real one
+ENTITY_MOST = 400
+#: the hash a name changed to fit ends with: "… #" and 8 hex digits
+_TAG = 11
+
+
+def fitted_name(text: str, most: int = ENTITY_MOST) -> str:
+    """A name from outside (an object's, a label's: what a signal or a cause is about) as one
+    printable line of at most ``most`` characters. One that had to change for it (cut, or rid
+    of a line break, an escape, a bidi override) ends with a short hash of the whole: two
+    names alike in what is kept ("du-0<RLO>0-ud" and the real "du-00-ud", two 200,000-character
+    names alike in their first 400) stay two things, never one cause with the other's
+    signals and checks. One that fits is kept as it is."""
+    if len(text) <= most and one_line(text) == text:
+        return text
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+    # cut before it is cleaned (a name may be megabytes); a few times ``most`` leaves enough
+    # after the controls are taken out of any real one
+    return f"{one_line(text[: most * 4])[: most - _TAG]}… #{digest}"
 
 
 def alert_signals(alerts: Mapping[str, list[Alert]], now: datetime) -> list[IncidentSignal]:
@@ -115,7 +138,8 @@ def alert_signals(alerts: Mapping[str, list[Alert]], now: datetime) -> list[Inci
                 first_seen=_sane(a.starts_at, now), last_seen=now,
                 topology=place_of("", a.labels), alert_name=name,
                 alert_labels=alert_labels(a.labels),  # with its name: which alert it is
-                entity=entity_of(cluster, object_labels(a.labels)),  # not its exporter's
+                # not its exporter's; a label is any text: one printable line, cut
+                entity=fitted_name(entity_of(cluster, object_labels(a.labels))),
             ))  # fmt: skip
     return out
 
@@ -142,7 +166,7 @@ def anomaly_signals(anomalies: list[Anomaly], now: datetime) -> list[IncidentSig
             severity=a.severity.level, reason=a.explanation,
             first_seen=min(_sane(a.started_at or a.timestamp, now), seen), last_seen=seen,
             topology=place,
-            entity=entity_of(a.cluster, a.labels),
+            entity=fitted_name(entity_of(a.cluster, a.labels)),  # as RCA names it
         ))  # fmt: skip
     return out
 
@@ -195,17 +219,21 @@ def event_signals(
         first = _event_time(obj, "firstTimestamp", "eventTime") or last
         first = last if first < EPOCH or first > last else max(first, last - EVENT_SPAN_MOST)
         involved = _dict(obj.get("involvedObject"))
-        kind, name = str(involved.get("kind", ""))[:64], str(involved.get("name", "?"))[:253]
-        namespace = str(involved.get("namespace") or "")[:63]
+        # a server's words and names (any writer of events chooses them): one printable line
+        # each, cut; a name changed for it keeps a hash of the whole (``fitted_name``)
+        kind = one_line(str(involved.get("kind", ""))[:64])
+        name = fitted_name(str(involved.get("name", "?")), 253)  # Kubernetes' most
+        namespace = fitted_name(str(involved.get("namespace") or ""), 63)
         subject = (f"pod {namespace}/{name}" if kind == "Pod" else f"node {name}" if kind == "Node"
                    else f"{kind.lower() or 'object'} {name}")  # fmt: skip
-        reason = f"{str(obj.get('reason', 'Warning'))[:128]}: {str(obj.get('message', ''))[:300]}"
-        reason = redact(reason.strip(": "))  # a server's words
+        said = (f"{one_line(str(obj.get('reason', 'Warning'))[:NAME_MOST])}: "
+                f"{one_line(str(obj.get('message', ''))[:REASON_MOST])}")  # fmt: skip
+        reason = redact(said.strip(": "))  # a server's words
         meta = _dict(obj.get("metadata"))
         uid = str(meta.get("uid") or meta.get("name"))[:128]
         out.append(IncidentSignal(
             key=f"event|{cluster}|{uid}", source="Kubernetes", cluster=cluster, subject=subject,
-            severity=FindingSeverity.WARNING, reason=reason[:REASON_MOST],
+            severity=FindingSeverity.WARNING, reason=reason[:REASON_MOST].strip(),
             first_seen=first, last_seen=last, topology=place_of(subject),
             entity=f"{cluster} {subject}",
         ))  # fmt: skip
@@ -257,8 +285,11 @@ class IncidentService:
         kube: KubeSession | None = None,
         clock: Callable[[], datetime] = utcnow,
         access: Access | None = None,
+        recorded: bool = False,
     ) -> None:
-        """``kube``: where Kubernetes warning events are read (none: not read)."""
+        """``kube``: where Kubernetes warning events are read (none: not read);
+        ``recorded``: over a capture (read-only: its store is a working copy, gone on
+        close, so nothing is acknowledged there)."""
         self.repo = repo
         self._access = access or Access()
         self._regrouped_at: datetime | None = None
@@ -268,6 +299,7 @@ class IncidentService:
         self._poller = poller
         self._bus = bus
         self._clock = clock
+        self._recorded = recorded
         self._lock = asyncio.Lock()
         #: incidents the last listing left out (beyond the store's LIST_LIMIT)
         self.left_out = 0
@@ -367,13 +399,20 @@ class IncidentService:
         return await asyncio.to_thread(self.repo.get, incident_id)
 
     async def acknowledge(self, incident_id: str) -> Incident | None:
+        """Acknowledge an open incident: as stored after (its state ACKNOWLEDGED now, or, not
+        open when the store's write read it, as it was: ACKNOWLEDGED already, or RESOLVED);
+        None: no such incident. Read and written in one write transaction (the store's
+        ``acknowledge``): this process's lock does not hold off another's grouping."""
         self._access.require(Action.ACKNOWLEDGE)
+        if self._recorded:  # it "succeeded" into the working copy, and was gone on close
+            raise UsageError(CAPTURE_READ_ONLY)
         async with self._lock:
-            found = await self.get(incident_id)
-            if found is None:
-                return None
-            done = acknowledge(found, self._clock())
-            await asyncio.wrap_future(self.repo.save([done]))
+            now = self._clock()
+            done = await asyncio.wrap_future(self.repo.acknowledge(incident_id, now))
+        if done is None:
+            return None
+        if done.state is not IncidentStatus.ACKNOWLEDGED or done.acknowledged_at != now:
+            log.info("%s not acknowledged: it is %s", incident_id, done.state.value)
         self._bus.publish(INCIDENTS_CHANGED, await self.listed())
         return done
 

@@ -8,6 +8,7 @@ on a capture (its stored series), offline."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from aiops_desktop.models.incidents import (
 )
 from aiops_desktop.models.text import labels_text, time_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.intelligence.incidents import fitted_name
 from aiops_desktop.services.intelligence.rca_logs_traces import LogsTracesAround
 from aiops_desktop.services.intelligence.rca_topology import RcaTopology, TopologyRead
 from aiops_desktop.settings import resources_dir
@@ -134,8 +136,9 @@ def _iso(seconds: float) -> str:
 
 
 def signal_entity(s: IncidentSignal) -> str:
-    """An incident's signal placed as the series are."""
-    return s.entity or s.cluster
+    """An incident's signal placed as the series are (named as they are: ``fitted_name``;
+    one stored before its entity was fitted too)."""
+    return fitted_name(s.entity or s.cluster)
 
 
 class RcaService:
@@ -224,7 +227,8 @@ class RcaService:
         end_ms = int(window.end_s * 1000)
         signals: list[Signal] = []
         depends: dict[str, set[str]] = {}  # dependent -> what it depends on (labels say)
-        asked = {(s.entity, s.name) for s in around.signals}
+        read_around = [_fitted(s) for s in around.signals]
+        asked = {(s.entity, s.name) for s in read_around}
         for panel in self._catalog:
             kind = SignalKind(panel.rca_kind)
             again = ASKED_AGAIN.get(panel.id)
@@ -232,19 +236,24 @@ class RcaService:
                 for data in self._series.read(panel.id, cluster=cluster, start_ms=start_ms,
                                               end_ms=end_ms):  # fmt: skip
                     labels = {str(k): str(v) for k, v in data.labels.items()}
-                    entity = entity_of(cluster, labels)
+                    # a label is any text (200,000 characters, escapes): every name a cause,
+                    # its evidence and its charts carry is one printable line, cut, and two
+                    # names cut alike stay two causes (``fitted_name``)
+                    entity = fitted_name(entity_of(cluster, labels))
                     if again is not None and (entity, again) in asked:
                         continue
                     for dependent, dependency in depends_on(cluster, labels):
-                        depends.setdefault(dependent, set()).add(dependency)
+                        depends.setdefault(fitted_name(dependent), set()).add(
+                            fitted_name(dependency)
+                        )
                     signals.append(Signal(
                         entity, _named(panel.id, labels),
                         kind, data.timestamps_ms / 1000.0, data.values,
                         resolution=1.0 if panel.counted else 0.0,
                     ))  # fmt: skip
-        signals += around.signals
+        signals += read_around
         for dependent, dependency in around.edges:
-            depends.setdefault(dependent, set()).add(dependency)
+            depends.setdefault(fitted_name(dependent), set()).add(fitted_name(dependency))
         series = list(signals)  # what can be charted (the discrete signals are steps)
         signals += [_step(s, window) for s in discrete if s.first_seen.timestamp() <= window.end_s]
         causes = rank(signals, window, calls=depends)[:SHOWN]
@@ -372,7 +381,8 @@ def _moment_text(seconds: float) -> str:
 def _named(panel: str, labels: dict[str, str]) -> str:
     """A series as the evidence names it: its panel and labels (the cluster's is the cause's)."""
     rest = {k: v for k, v in labels.items() if k != "cluster"}
-    return f"{panel} {redact(labels_text(rest))}" if rest else panel  # a label can hold one
+    # a label can hold a secret, and any text: one printable line, cut (``fitted_name``)
+    return fitted_name(f"{panel} {redact(labels_text(rest))}") if rest else panel
 
 
 def _step(s: IncidentSignal, window: Window) -> Signal:
@@ -381,5 +391,14 @@ def _step(s: IncidentSignal, window: Window) -> Signal:
     start = window.detect_s - window.before_s
     ts = np.arange(start, window.end_s + 1, 60.0)
     values = (ts >= s.first_seen.timestamp()).astype(float)
-    name = redact(f"{s.source}: {s.reason}")  # a server's words (an alert's summary)
+    name = fitted_name(redact(f"{s.source}: {s.reason}"))  # a server's words (an alert's)
     return Signal(signal_entity(s), name, _DISCRETE[s.severity], ts, values)
+
+
+def _fitted(s: Signal) -> Signal:
+    """A signal read around the window (a log line's template, a VF's drops) named as the
+    series are: its entity and name one printable line each, cut."""
+    entity, name = fitted_name(s.entity), fitted_name(s.name)
+    if (entity, name) == (s.entity, s.name):
+        return s
+    return dataclasses.replace(s, entity=entity, name=name)
