@@ -38,7 +38,7 @@ from analysis.detectors.live import (
     z_of,
 )
 from analysis.methods import METHODS, MethodResult, trailing_starts
-from analysis.rules import RuleHit, apply_rule, rule_for
+from analysis.rules import RuleHit, apply_rule, rule_for, rule_judges
 from analysis.signals import SignalProfile, profile_for
 
 EPISODE_GAP = 2
@@ -81,7 +81,7 @@ class _Breach:
     agreeing: int
     reason: str | None = None
     methods: frozenset[AnomalyMethod] = frozenset()
-    critical: bool = False  # a rule that makes it CRITICAL
+    grade: AnomalySeverity | None = None  # a rule's breach: how bad (``RuleHit.grade``)
     tail: float | None = None  # CONTEXT: the tail probability its score stands for
     spreads: float = math.inf  # CONTEXT: robust spreads the value moved from its window
 
@@ -194,7 +194,7 @@ def _rule_breaches(hits: Sequence[RuleHit | None]) -> list[_Breach]:
             h.expected,
             1,
             h.reason,
-            critical=h.critical,
+            grade=h.grade,
         )
         for i, h in enumerate(hits)
         if h is not None
@@ -242,10 +242,11 @@ def _describe(
     *,
     streaming: bool,
     began: float | None = None,
-    ruled: bool = False,
+    judged: np.ndarray | None = None,
 ) -> Anomaly:
-    """One anomaly for ``episode``; ``ruled``: the series' signal has a domain rule (a PTP
-    offset's +/-100 ns, a GPU's 70/80 C), whose breach outranks any excursion inside it."""
+    """One anomaly for ``episode``; ``judged``: which of the series' values a domain rule
+    judged (a PTP offset's +/-100 ns, a GPU's 70/80 C; None: no rule ran on them), whose
+    breach outranks any excursion it found inside its limits."""
     # a rule's breach, where the episode has one, is its peak (the detector's ratios are on
     # another scale: a 60 ns lead-in sample once hid "beyond +/-100 ns" and its severity)
     peak = max(episode, key=lambda b: (b.reason is not None, b.ratio))
@@ -262,10 +263,9 @@ def _describe(
         lasted += round((first_at - began) / float(np.median(np.diff(series.ts))))
     if peak.reason is not None:
         explanation = peak.reason
-        # past a critical limit CRITICAL, past a warning one HIGH, however far: graded by
-        # its ratio, a +150 ns breach of +/-100 ns was LOW where +60 ns inside it was HIGH
-        critical = any(b.critical for b in episode)
-        severity = AnomalySeverity.CRITICAL if critical else AnomalySeverity.HIGH
+        # its rule's grade, however far past the limit (its worst breach's): graded by its
+        # ratio, a +150 ns breach of +/-100 ns was LOW where +60 ns inside it was HIGH
+        severity = min((b.grade for b in episode if b.grade is not None), key=lambda g: g.rank)
         score = sensitivity.threshold * peak.ratio
     elif peak.tail is not None:  # the benchmarked detector
         explanation = (
@@ -294,9 +294,11 @@ def _describe(
         by_score = AnomalySeverity.from_ratio(score / sensitivity.threshold)
         cap = AnomalySeverity.from_change(deviation)  # how far it moved bounds how bad it is
         severity = by_score if by_score.rank >= cap.rank else cap
-    if ruled and peak.reason is None and severity.rank < AnomalySeverity.MEDIUM.rank:
-        # inside a rule's limits: below what a breach of them is (a signed offset's median
-        # is 0, with no percentage to cap how far it moved)
+    inside = judged is not None and all(judged[b.index] for b in episode)
+    if inside and peak.reason is None and severity.rank < AnomalySeverity.MEDIUM.rank:
+        # the rule judged it and found it inside its limits: below what a breach of them is
+        # (a signed offset's median is 0, with no percentage to cap how far it moved); where
+        # no rule ran (``--methods MAD``), +5000 ns is not known to be inside +/-100 ns
         severity = AnomalySeverity.MEDIUM
     # open: it reaches the end of the data and a later analysis will judge that data again
     # to say when it ends; the live detector judges a sample once (its novelty is a moment)
@@ -349,8 +351,10 @@ def detect_anomalies(
     chosen = tuple(methods) if methods is not None else profile.methods
     breaches: list[_Breach] = []
     check = rule_for(profile.type, series.metric)
+    judged = None  # which values the rule judged (a breach or inside its limits)
     if AnomalyMethod.DOMAIN_RULE in chosen and check is not None:
         breaches += _rule_breaches(apply_rule(check, values, limit=ptp_limit_ns))
+        judged = rule_judges(check, values)
     statistical = [m for m in chosen if m is not AnomalyMethod.DOMAIN_RULE]
     if statistical and values.size >= ANOMALY_MIN_POINTS:
         results = [
@@ -379,13 +383,13 @@ def detect_anomalies(
                 len(statistical),
                 streaming=False,
                 began=_began(clean, e, spans),
-                ruled=check is not None,
+                judged=judged,
             )
             for e in episodes
         ]
     describe = partial(_describe, sensitivity=sensitivity, profile=profile,
                        methods=len(statistical), streaming=True,
-                       ruled=check is not None)  # fmt: skip
+                       judged=judged)  # fmt: skip
     return _live_episodes(clean, series.episodes, episodes, streams, describe)
 
 

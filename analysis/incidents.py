@@ -49,7 +49,9 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from bisect import bisect_right
 from collections.abc import Collection, Container, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiops_desktop.models.alerts import SEVERITY_RANK as ALERT_RANK
@@ -208,23 +210,83 @@ def related_alerts(anomaly: Anomaly, alerts: Iterable[Alert]) -> list[str]:
     """The names of ``alerts`` (its cluster's) related to ``anomaly``: firing while it went on
     (within ``RELATED_WITHIN``) at the same place (a shared node, pod or device: the rule of
     incidents, ``_same_place``; a cluster-wide alert for a cluster-wide series), most severe
-    first. An INFO alert (OpenShift's Watchdog, always firing) is related to nothing."""
-    start = (anomaly.started_at or anomaly.timestamp) - RELATED_WITHIN
-    end = (anomaly.last_at or anomaly.timestamp) + RELATED_WITHIN
-    mine = place_of("", anomaly.labels)
-    found: dict[str, int] = {}
-    for alert in alerts:
-        if alert.severity is AlertSeverity.INFO or alert.cluster != anomaly.cluster:
-            continue
-        if alert.starts_at > end or (alert.ends_at is not None and alert.ends_at < start):
-            continue
-        theirs = place_of("", alert.labels)
-        if not (_same_place(mine, theirs) if mine or theirs else True):
-            continue
-        name = one_line(alert.name)[:_ALERT_NAME_MOST]
-        rank = ALERT_RANK[alert.severity]
-        found[name] = min(rank, found.get(name, rank))
-    return sorted(found, key=lambda n: (found[n], n))[:RELATED_KEPT]
+    first. An INFO alert (OpenShift's Watchdog, always firing) is related to nothing. For
+    many anomalies, ``RelatedAlerts`` places the alerts once."""
+    return RelatedAlerts(alerts).of(anomaly)
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """An alert as related anomalies look at it: its place (``place_of``) worked out once."""
+
+    starts: datetime
+    ends: datetime | None
+    place: list[str]
+    name: str
+    rank: int
+
+
+class RelatedAlerts:
+    """``related_alerts`` for many anomalies over one set of alerts: each alert's place is
+    worked out once, and the alerts are grouped by cluster and place token, each group by
+    when they began, so an anomaly looks only at the alerts that can be related to it (300
+    anomalies over 3,000 alerts parsed every alert's labels 300 times: 16 s on the loop):
+    those sharing a node, pod, device or service token with it, or its namespace where one
+    of the two is no narrower (``_same_place``); a cluster-wide one, the cluster-wide
+    alerts; of those, the ones that began by its end."""
+
+    def __init__(self, alerts: Iterable[Alert]) -> None:
+        groups: dict[tuple[str, str], list[_Placed]] = {}
+        for alert in alerts:
+            if alert.severity is AlertSeverity.INFO:
+                continue
+            placed = _Placed(alert.starts_at, alert.ends_at, place_of("", alert.labels),
+                             one_line(alert.name)[:_ALERT_NAME_MOST],
+                             ALERT_RANK[alert.severity])  # fmt: skip
+            for token in _keys(placed.place, looking=False):
+                groups.setdefault((alert.cluster, token), []).append(placed)
+        self._groups: dict[tuple[str, str], tuple[list[datetime], list[_Placed]]] = {}
+        for key, group in groups.items():
+            group.sort(key=lambda p: p.starts)
+            self._groups[key] = ([p.starts for p in group], group)
+
+    def of(self, anomaly: Anomaly) -> list[str]:
+        """The names of the alerts related to ``anomaly``, most severe first."""
+        start = (anomaly.started_at or anomaly.timestamp) - RELATED_WITHIN
+        end = (anomaly.last_at or anomaly.timestamp) + RELATED_WITHIN
+        mine = place_of("", anomaly.labels)
+        seen: set[int] = set()
+        found: dict[str, int] = {}
+        for key in _keys(mine, looking=True):
+            starts, group = self._groups.get((anomaly.cluster, key), ((), []))
+            for alert in group[: bisect_right(starts, end)]:  # began by its end
+                if id(alert) in seen or (alert.ends is not None and alert.ends < start):
+                    continue
+                seen.add(id(alert))
+                if mine and not _same_place(mine, alert.place):
+                    continue
+                found[alert.name] = min(alert.rank, found.get(alert.name, alert.rank))
+        return sorted(found, key=lambda n: (found[n], n))[:RELATED_KEPT]
+
+
+def _keys(place: list[str], *, looking: bool) -> list[str]:
+    """The groups of ``RelatedAlerts`` an alert at ``place`` is in (``looking``: False) or an
+    anomaly at ``place`` looks in (True), as ``_same_place`` relates them: "" for no place
+    (a cluster-wide one is related only to another), each node, pod, device or service
+    token, and a namespace's ("ns:x" holds every alert in it; "ns:x!" those no narrower than
+    it, which are all a narrower anomaly's namespace may relate it to)."""
+    if not place:
+        return [""]
+    narrow = any(not t.startswith("ns:") for t in place)
+    keys = []
+    for token in place:
+        if not token.startswith("ns:"):
+            keys.append(token)
+        elif looking:
+            keys.append(f"{token}!" if narrow else token)
+        else:
+            keys += [token] if narrow else [token, f"{token}!"]
+    return keys
 
 
 def entity_of(cluster: str, labels: dict[str, str]) -> str:

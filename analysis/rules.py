@@ -3,8 +3,10 @@
 PTP offset beyond the threshold (default +/-100 ns; 999999 is linuxptp's faulty-port value),
 clock state not LOCKED, GPU temperature warning 70 C / critical 80 C, and GPU health events:
 an XID code reported, double-bit ECC errors or row-remap failures rising, single-bit ECC rising.
-Each breaching point gets a ratio (how far past the limit, >= 1) and a one-line reason. A GPU
-series' DCGM blanks ("not supported", "not found": ``is_dcgm_blank``) are no points.
+Each breaching point gets a ratio (how far past the limit, >= 1), a one-line reason and its
+grade: past a warning limit HIGH, past a critical one CRITICAL, corrected errors growing MEDIUM
+(routine on a big fleet: watch their growth). A GPU series' DCGM blanks ("not supported", "not
+found": ``is_dcgm_blank``) are no points.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aiops_desktop.models.enums import AnomalySeverity
 from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C
 from aiops_desktop.models.ptp import FAULTY_OFFSET_NS, OFFSET_THRESHOLD_NS, ClockState
 from analysis.signals import SignalType
@@ -23,10 +26,13 @@ from analysis.signals import SignalType
 
 @dataclass(frozen=True)
 class RuleHit:
-    ratio: float  # >= 1: how far past the limit; the severity follows from it
+    ratio: float  # >= 1: how far past the limit (its score)
     expected: float
     reason: str
-    critical: bool = False  # CRITICAL whatever the ratio: a clock not LOCKED, an XID, 80 C
+    #: how bad the breach is, however far past the limit: a warning limit's HIGH, a critical
+    #: one's CRITICAL (a clock not LOCKED, an XID, 80 C), corrected errors growing MEDIUM (no
+    #: lower: an excursion inside a rule's limits is MEDIUM at most, ``analysis.detect``)
+    grade: AnomalySeverity = AnomalySeverity.HIGH
 
 
 #: (value, previous value, limit) -> a hit or None
@@ -65,14 +71,14 @@ def _ptp_state(value: float, previous: float | None, limit: float) -> RuleHit | 
     if state in (ClockState.LOCKED, ClockState.UNKNOWN):
         return None
     ratio = 4.0 if state is ClockState.FREERUN else 2.5
-    return RuleHit(ratio, 1.0, f"PTP clock {state.value}, not LOCKED", critical=True)
+    return RuleHit(ratio, 1.0, f"PTP clock {state.value}, not LOCKED", AnomalySeverity.CRITICAL)
 
 
 def _gpu_temperature(value: float, previous: float | None, limit: float) -> RuleHit | None:
     if value >= TEMP_CRITICAL_C:
         return RuleHit(
             4.0, TEMP_WARNING_C, f"GPU at {value:.0f} C, critical (>= {TEMP_CRITICAL_C:g} C)",
-            critical=True,
+            AnomalySeverity.CRITICAL,
         )  # fmt: skip
     if value >= TEMP_WARNING_C:
         return RuleHit(
@@ -91,14 +97,17 @@ def _gpu_event(metric: str) -> RuleCheck:
             return None
         if "XID_ERRORS" in upper:
             if value > 0 and value != previous:
-                return RuleHit(4.0, 0.0, f"GPU reported XID {value:.0f}", critical=True)
+                return RuleHit(4.0, 0.0, f"GPU reported XID {value:.0f}", AnomalySeverity.CRITICAL)
             return None
         rising = value > previous
         if ("DBE" in upper or "REMAP_FAILURE" in upper) and rising:
             what = "row-remap failure" if "REMAP" in upper else "double-bit ECC errors"
             return RuleHit(4.0, previous, f"GPU {what}: {value:.0f}")
-        if rising:
-            return RuleHit(1.5, previous, f"GPU {metric} rose from {previous:.0f} to {value:.0f}")
+        if rising:  # corrected errors (single-bit ECC, pages retired for them): watch growth
+            return RuleHit(
+                1.5, previous, f"GPU {metric} rose from {previous:.0f} to {value:.0f}",
+                AnomalySeverity.MEDIUM,
+            )  # fmt: skip
         return None
 
     return check
@@ -134,15 +143,32 @@ def rule_for(kind: SignalType, metric: str) -> RuleCheck | None:
     return None
 
 
+def rule_judges(check: RuleCheck, values: np.ndarray) -> np.ndarray:
+    """Which of ``values`` ``apply_rule`` judges with ``check`` (``_reading``), at once."""
+    values = np.asarray(values, dtype=float)
+    judged = np.isfinite(values)
+    if isinstance(check, DcgmCheck):  # is_dcgm_blank's bounds
+        blank = (values >= DCGM_FP64_BLANK) | (
+            (values >= DCGM_INT32_BLANK) & (values <= DCGM_INT32_MAX)
+        )
+        judged &= ~blank
+    return judged
+
+
+def _reading(check: RuleCheck, value: float) -> bool:
+    """Whether ``apply_rule`` judges ``value``: not NaN, nor a DCGM series' blank (a PTP
+    offset 2**47 ns off is a reading)."""
+    return math.isfinite(value) and not (isinstance(check, DcgmCheck) and is_dcgm_blank(value))
+
+
 def apply_rule(
     check: RuleCheck, values: np.ndarray, *, limit: float = OFFSET_THRESHOLD_NS
 ) -> list[RuleHit | None]:
     hits: list[RuleHit | None] = []
     previous: float | None = None
-    dcgm = isinstance(check, DcgmCheck)  # a PTP offset 2**47 ns off is a reading
     for v in values:
         value = float(v)
-        if not math.isfinite(value) or (dcgm and is_dcgm_blank(value)):
+        if not _reading(check, value):
             hits.append(None)
             continue
         hits.append(check(value, previous, limit))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 
-from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
+from aiops_desktop.models.anomalies import RELATED_KEPT, Anomaly, AnomalyFilter
 from aiops_desktop.models.enums import AnomalySeverity
 from aiops_desktop.store.bodies import read_all
 from aiops_desktop.store.database import Database
@@ -22,7 +23,9 @@ class AnomalyRepository:
         severe by a higher score: an episode never gets less severe while it lasts), and
         follows its episode when found longer or ended (its worst point kept): the list and
         the reports say how long it lasted, and an open episode stored open would stay so,
-        and keep its incident alive. Returns the identities that were new."""
+        and keep its incident alive. Found worse, it names the alerts both findings named (an
+        alert that fired with it and resolved since is still related). Returns the
+        identities that were new."""
         found = [(a, _row(a)) for a in anomalies]
         rank = " ".join("WHEN ? THEN ?" for _ in AnomalySeverity)
         ranks = [v for s in AnomalySeverity for v in (s.value, s.rank)]
@@ -34,14 +37,21 @@ class AnomalyRepository:
                 if cur.rowcount:
                     new.add(row[0])
                     continue
-                cur = conn.execute(
+                worse = conn.execute(
                     # only "?" placeholders are formatted in: no value is
-                    "UPDATE anomalies SET severity=?, type=?, at=?, score=?, body=?"  # noqa: S608
+                    "SELECT json_extract(body, '$.related_alerts') FROM anomalies"  # noqa: S608
                     f" WHERE identity=? AND (CASE severity {rank} END, -score) > (?, ?)",
-                    (*row[3:8], row[0], *ranks, a.severity.rank, -row[6]),
-                )
-                if not cur.rowcount:
+                    (row[0], *ranks, a.severity.rank, -row[6]),
+                ).fetchone()
+                if worse is None:
                     _follow(conn, a)
+                    continue
+                body = _naming(a, json.loads(worse[0] or "[]")).model_dump_json()
+                conn.execute(
+                    "UPDATE anomalies SET severity=?, type=?, at=?, score=?, body=?"
+                    " WHERE identity=?",
+                    (*row[3:7], body, row[0]),
+                )
             return new
 
         return self._db.write(op)
@@ -141,6 +151,15 @@ class AnomalyRepository:
 def _row(a: Anomaly) -> tuple[str, str, str, str, str, float, float, str]:
     return (a.identity, a.cluster, a.metric, a.severity.value, a.type.value,
             a.timestamp.timestamp(), a.score, a.model_dump_json())  # fmt: skip
+
+
+def _naming(found: Anomaly, named: Iterable[str]) -> Anomaly:
+    """``found`` naming also the alerts an earlier finding of it ``named``, those first (a
+    name keeps its place), RELATED_KEPT at most."""
+    related = list(dict.fromkeys([*named, *found.related_alerts]))[:RELATED_KEPT]
+    if related == found.related_alerts:
+        return found
+    return found.model_copy(update={"related_alerts": related})
 
 
 def _follow(conn: sqlite3.Connection, later: Anomaly) -> None:

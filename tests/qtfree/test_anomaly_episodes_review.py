@@ -7,6 +7,7 @@ rule's limits."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from aiops_desktop.models import utcnow
-from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
+from aiops_desktop.models.anomalies import RELATED_KEPT, Anomaly, AnomalyFilter
 from aiops_desktop.models.enums import AlertSeverity, AnomalyMethod, AnomalySeverity, Sensitivity
 from aiops_desktop.services.intelligence.anomalies import ANOMALIES_FOUND, AnomalyService
 from aiops_desktop.services.polling.catalog import load_catalog
@@ -27,6 +28,7 @@ from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.store.anomalies import AnomalyRepository
 from aiops_desktop.store.database import Database
 from aiops_desktop.store.series import SeriesBatch, SeriesStore
+from analysis import incidents
 from analysis.detect import SeriesInput, detect_anomalies
 from analysis.detectors.live import StreamScorers
 from tests.qtfree.test_anomaly_related_alerts import alert as _alert
@@ -417,3 +419,162 @@ async def test_the_live_path_names_the_alerts_firing_with_an_episode_and_keeps_t
     assert row.open and row.related_alerts == ["PtpClockFreerun"]
     assert row.described.endswith("; alerts firing with it: PtpClockFreerun")
     assert row.labels == CLOCK
+
+
+# -- review of the above: related alerts kept when found worse; the in-limit cap and the
+# -- grades of rule breaches ------------------------------------------------------------------
+
+
+def _finding(severity: str, score: float, related: list[str], minutes: int) -> Anomaly:
+    start = datetime.fromtimestamp(T0, UTC)
+    return Anomaly(cluster="east", metric="node_load1", labels={"instance": "w1:9100"},
+                   method="DOMAIN_RULE", timestamp=start + timedelta(minutes=minutes),
+                   started_at=start, last_at=start + timedelta(minutes=minutes), score=score,
+                   threshold=2.5, severity=severity, confidence=1.0, type="THRESHOLD_BREACH",
+                   actual=9.0, explanation="x", related_alerts=related)  # fmt: skip
+
+
+def test_the_store_keeps_an_episodes_related_alerts_when_it_is_found_worse(
+    tmp_path: Path,
+) -> None:
+    """A round names the alert firing with an episode; the alert resolves, and a later round
+    finds the episode worse (naming what fires then): the stored episode names both, the
+    earlier first, at most RELATED_KEPT."""
+    db = Database(tmp_path / "cache.sqlite3")
+    try:
+        repo = AnomalyRepository(db)
+        repo.save([_finding("MEDIUM", 6.0, ["NodeHighLoad"], 1)]).result()
+        repo.save([_finding("HIGH", 9.0, [], 2)]).result()
+        (row,) = repo.list()
+        assert (row.severity, row.related_alerts) == (AnomalySeverity.HIGH, ["NodeHighLoad"])
+        repo.save([_finding("CRITICAL", 9.0, ["NodeDown", "NodeHighLoad"], 3)]).result()
+        (row,) = repo.list()
+        assert (row.severity, row.related_alerts) == (
+            AnomalySeverity.CRITICAL, ["NodeHighLoad", "NodeDown"]
+        )  # fmt: skip
+        many = [f"A{i:02d}" for i in range(RELATED_KEPT)]
+        repo.save([_finding("CRITICAL", 12.0, many, 4)]).result()
+        (row,) = repo.list()
+        assert row.related_alerts == ["NodeHighLoad", "NodeDown", *many][:RELATED_KEPT]
+    finally:
+        db.close()
+
+
+@pytest.mark.asyncio
+async def test_the_live_path_keeps_an_episodes_related_alerts_when_it_is_found_worse(
+    tmp_path: Path, apps: list[App]
+) -> None:
+    """A GPU past its 70 C warning (HIGH) while its alert fires; the alert resolves and the
+    GPU goes on to 85 C (CRITICAL): the episode names the alert in the store, in what counts
+    now and on the chart."""
+    app = _open(apps, tmp_path)
+    labels = {"Hostname": "n1", "gpu": "0"}
+    ts = T0 + np.arange(420) * STEP
+    temp = np.full(420, 55.0)
+    temp[380:400] = 74.0
+    temp[400:] = 85.0
+    app.bus.publish(ALERTS_CHANGED, {"east": [
+        _alert("GpuTempWarning", labels, starts=datetime.fromtimestamp(ts[382], UTC)),
+    ]})  # fmt: skip
+    for part in (slice(0, 400), slice(400, 420)):
+        await app.store_history("gpu_temperature", labels, ts[part], temp[part])
+        app.live.append("east", "gpu_temperature", labels, ts[part], temp[part])
+        await app.svc.analyse_live(force=True)
+        (row,) = await app.stored()
+        assert row.related_alerts == ["GpuTempWarning"], row
+        app.bus.publish(ALERTS_CHANGED, {"east": []})  # resolved after the first round
+    assert row.severity is AnomalySeverity.CRITICAL and row.actual == 85.0
+    now = await app.svc.current(timedelta(days=9999))
+    marks = app.svc.for_panel("east", "gpu_temperature")
+    assert [a.related_alerts for a in (*now, *marks)] == [["GpuTempWarning"]] * 2
+
+
+def test_an_excursion_is_capped_only_where_the_rule_judged_it() -> None:
+    """``--methods MAD`` on a PTP offset runs no rule: +5000 ns (50x past +/-100 ns) is not
+    'inside the rule's limits' and keeps its HIGH; with the rule it is the rule's breach."""
+    rng = np.random.default_rng(1)
+    ts = T0 + np.arange(300) * STEP
+    offset = rng.normal(0, 10, 300)
+    offset[250:256] = 5000.0
+    series = SeriesInput("c", "openshift_ptp_offset_ns", {"iface": "ens1f0"}, ts, offset)
+    (alone,) = detect_anomalies(series, methods=[AnomalyMethod.MAD])
+    assert (alone.method, alone.severity) == (AnomalyMethod.MAD, AnomalySeverity.HIGH)
+    (ruled,) = detect_anomalies(series, methods=[AnomalyMethod.MAD, AnomalyMethod.DOMAIN_RULE])
+    assert (ruled.method, ruled.severity) == (AnomalyMethod.DOMAIN_RULE, AnomalySeverity.HIGH)
+
+
+@pytest.mark.parametrize(
+    ("metric", "after", "grade"),
+    [
+        # corrected errors growing: routine on a big fleet ("corrected; watch growth")
+        ("DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", 1.0, AnomalySeverity.MEDIUM),
+        ("DCGM_FI_DEV_ECC_SBE_AGG_TOTAL", 3.0, AnomalySeverity.MEDIUM),
+        ("DCGM_FI_DEV_RETIRED_SBE", 1.0, AnomalySeverity.MEDIUM),
+        # uncorrectable: past a warning limit
+        ("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", 1.0, AnomalySeverity.HIGH),
+        ("DCGM_FI_DEV_ROW_REMAP_FAILURE", 1.0, AnomalySeverity.HIGH),
+        # past a critical limit
+        ("DCGM_FI_DEV_XID_ERRORS", 79.0, AnomalySeverity.CRITICAL),
+        ("openshift_ptp_clock_state", 0.0, AnomalySeverity.CRITICAL),
+        ("gpu_temperature", 85.0, AnomalySeverity.CRITICAL),
+        # past a warning limit, however little
+        ("gpu_temperature", 71.0, AnomalySeverity.HIGH),
+        ("openshift_ptp_offset_ns", 101.0, AnomalySeverity.HIGH),
+    ],
+)
+def test_a_rule_breach_carries_its_own_grade(
+    metric: str, after: float, grade: AnomalySeverity
+) -> None:
+    """A corrected single-bit ECC error is not graded as an uncorrectable double-bit one:
+    each rule says how bad its breach is."""
+    ts = T0 + np.arange(60) * STEP
+    values = np.full(60, 1.0 if "clock_state" in metric else 50.0 if "temp" in metric else 0.0)
+    values[30:] = after
+    found = detect_anomalies(SeriesInput("c", metric, {"gpu": "0"}, ts, values),
+                             methods=[AnomalyMethod.DOMAIN_RULE])  # fmt: skip
+    assert [(a.method, a.severity) for a in found] == [(AnomalyMethod.DOMAIN_RULE, grade)], [
+        a.explanation for a in found
+    ]
+
+
+@pytest.mark.asyncio
+async def test_related_alerts_are_matched_off_the_loop_each_alert_placed_once(
+    tmp_path: Path, apps: list[App], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round that finds many anomalies on a cluster firing many alerts: each alert's place
+    is worked out once (not once per anomaly: 300 x 3,000 held the UI 16 s), off the event
+    loop (the UI thread), and each anomaly still names the alert at its own pod."""
+    app = _open(apps, tmp_path)
+    at = datetime.fromtimestamp(T0, UTC)
+    found = [
+        Anomaly(cluster="east", metric="pod_cpu", labels={"namespace": f"ns{i % 20}",
+                "pod": f"web-{i}", "instance": "10.0.0.2:10250"}, method="CONTEXT",
+                timestamp=at, started_at=at, last_at=at, score=9.0, threshold=2.5,
+                severity="LOW", confidence=0.9, type="SPIKE", actual=1.0, explanation="x")
+        for i in range(100)
+    ]  # fmt: skip
+    alerts = [
+        _alert("KubePodNotReady", {"namespace": f"ns{i % 20}", "pod": f"web-{i}",
+               "instance": "10.0.0.1:8443", "job": "kube-state-metrics"},
+               starts=at - timedelta(hours=3))
+        for i in range(1000)
+    ]  # fmt: skip
+    app.bus.publish(ALERTS_CHANGED, {"east": alerts})
+
+    async def run(fn: Callable[..., Any], *args: Any) -> Any:
+        return list(found)
+
+    app.svc._worker.run = run  # type: ignore[method-assign]
+    loop = threading.get_ident()
+    placed: list[int] = []
+    real = incidents.place_of
+
+    def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
+        placed.append(threading.get_ident())
+        return real(subject, labels)
+
+    monkeypatch.setattr(incidents, "place_of", place_of)
+    named = await app.svc.analyse([], keep=False)
+    assert [a.related_alerts for a in named] == [["KubePodNotReady"]] * len(found)
+    assert len(placed) <= len(alerts) + len(found)
+    assert loop not in placed

@@ -35,7 +35,7 @@ from aiops_desktop.store.anomalies import AnomalyRepository
 from aiops_desktop.store.series import SeriesStore
 from analysis.detect import EPISODE_GAP, SeriesInput, detect_all, forget_streams
 from analysis.detectors.live import PROBATION
-from analysis.incidents import related_alerts
+from analysis.incidents import RelatedAlerts
 
 log = logging.getLogger("aiops.services.anomalies")
 
@@ -116,17 +116,24 @@ def _never_less_severe(found: list[Anomaly], earlier: Iterable[Anomaly]) -> list
     store) graded more severely kept at that finding, worst point and reason, as far as
     ``found`` saw it go: a round sees the buffer only, and once an episode's worst part
     (a GPU at 85 C, CRITICAL) has left it, the rest (75 C for hours) would grade it lower
-    on the chart and in what counts now than in the list."""
+    on the chart and in what counts now than in the list. Found worse, an episode names the
+    alerts the earlier findings named too (one that fired with it and resolved since is
+    still related), as the store keeps them."""
     worst: dict[str, Anomaly] = {}
+    named: dict[str, list[str]] = {}
     for a in earlier:
         if (was := worst.get(a.identity)) is None or a.severity.rank < was.severity.rank:
             worst[a.identity] = a
-    return [
-        was.extended(a)
-        if (was := worst.get(a.identity)) is not None and was.severity.rank < a.severity.rank
-        else a
-        for a in found
-    ]
+        named.setdefault(a.identity, []).extend(a.related_alerts)
+    out = []
+    for a in found:
+        if (was := worst.get(a.identity)) is not None and was.severity.rank < a.severity.rank:
+            kept = was.extended(a)
+        else:
+            kept = a
+        # the earlier ones' first, as the store keeps them (a name keeps its place)
+        out.append(_named(kept, [*named.get(a.identity, ()), *a.related_alerts]))
+    return out
 
 
 def _spans(stored: list[Anomaly]) -> tuple[tuple[float, float], ...]:
@@ -233,6 +240,7 @@ class AnomalyService:
             unit,
             self._owner if stream else None,
         )
+        found = await self._with_related(found)
         # a cluster removed while the worker ran: its stored anomalies' delete is queued
         # already, and what this round saved after it would come back (to a cluster added
         # later under the name too)
@@ -244,13 +252,21 @@ class AnomalyService:
         panels = {(i.cluster, i.metric) for i in inputs}
         held = [a for k in panels for a in (*self._open.get(k, ()), *self._by_panel.get(k, ()))]
         found = _never_less_severe(found, [*stored, *held])
-        found = [_with_related(a, self._alerts.get(a.cluster, ())) for a in found]
         if (found or ended) and keep:
             new = await asyncio.wrap_future(self.repo.save([*found, *ended]))
             if new:
                 log.info("anomalies found", extra={"new": len(new), "found": len(found)})
                 self._bus.publish(ANOMALIES_FOUND, [a for a in found if a.identity in new])
         return found
+
+    async def _with_related(self, found: list[Anomaly]) -> list[Anomaly]:
+        """``found``, each naming the alerts firing with it at its place (beside those it
+        named), matched in a thread: hundreds of anomalies over thousands of alerts is
+        seconds of work, and this loop is the UI's."""
+        alerts = [a for c in {a.cluster for a in found} for a in self._alerts.get(c, ())]
+        if not alerts:
+            return found
+        return await asyncio.to_thread(_with_related, found, alerts)
 
     def _removed_since(self, removals: int, polled: Collection[str] = ()) -> set[str]:
         """The clusters removed since the count of removals was ``removals``, and those of
@@ -513,10 +529,17 @@ class AnomalyService:
         self._worker.close()
 
 
-def _with_related(found: Anomaly, alerts: Iterable[Alert]) -> Anomaly:
-    """``found`` naming the alerts firing with it at its place, beside those it named."""
-    related = related_alerts(found, alerts)
-    if not related:
+def _with_related(found: list[Anomaly], alerts: Iterable[Alert]) -> list[Anomaly]:
+    """``found``, each naming the ``alerts`` firing with it at its place, beside those it
+    named (each alert placed once, ``RelatedAlerts``)."""
+    related = RelatedAlerts(alerts)
+    return [_named(a, [*a.related_alerts, *related.of(a)]) for a in found]
+
+
+def _named(found: Anomaly, names: Iterable[str]) -> Anomaly:
+    """``found`` naming the alerts ``names`` names, once each in their order (a name keeps
+    its place), RELATED_KEPT at most."""
+    named = list(dict.fromkeys(names))[:RELATED_KEPT]
+    if named == found.related_alerts:
         return found
-    named = list(dict.fromkeys([*found.related_alerts, *related]))[:RELATED_KEPT]
     return found.model_copy(update={"related_alerts": named})
