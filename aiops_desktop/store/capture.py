@@ -305,9 +305,16 @@ def _copy(
             "AND julianday(h.checked_at) BETWEEN julianday(?) AND julianday(?)",
             (lo, hi),
         ).rowcount,
+        # only those with data in the span: the cache keeps the series of pods gone long
+        # before it (until their rollups expire), and a hub whose members churn pods held
+        # more than an open reads
         "series": conn.execute(
-            "INSERT INTO main.series SELECT * FROM src.series "
-            "WHERE cluster IN (SELECT name FROM chosen)"
+            "INSERT INTO main.series SELECT s.* FROM src.series s "
+            "WHERE s.cluster IN (SELECT name FROM chosen) AND (EXISTS (SELECT 1 FROM "
+            "src.samples_head h WHERE h.series_id = s.id AND h.ts_ms BETWEEN ? AND ?) OR EXISTS "
+            "(SELECT 1 FROM src.chunks k WHERE k.series_id = s.id AND k.end_ms >= ? "
+            "AND k.start_ms <= ?))",
+            (lo_ms, hi_ms, lo_ms, hi_ms),
         ).rowcount,
         "samples": conn.execute(
             "INSERT INTO main.samples_head SELECT h.* FROM src.samples_head h "
@@ -334,6 +341,10 @@ def _copy(
         "incidents": _copy_incidents(conn, since, until, incidents_as_of),
     }
     counts["chunks"] -= _cut_to_span(conn, lo_ms, hi_ms)
+    counts["series"] -= conn.execute(  # those whose chunks held nothing inside it
+        "DELETE FROM main.series WHERE id NOT IN (SELECT series_id FROM main.chunks) "
+        "AND id NOT IN (SELECT series_id FROM main.samples_head)"
+    ).rowcount
     for cluster_id, doc in conn.execute("SELECT id, doc FROM main.clusters").fetchall():
         clean = safe_cluster(str(doc), "the cache")  # no credential reference leaves the site
         conn.execute(
@@ -344,6 +355,7 @@ def _copy(
     )
     end_the_silent(conn, hi_ms)  # before redaction: it finds each episode's series by labels
     redact_copied(conn)
+    _openable_series(conn, out, since, until)
     members = sorted(r[0] for r in conn.execute("SELECT DISTINCT cluster FROM main.series"))
     manifest = CaptureManifest(
         app_version=app_version,
@@ -363,6 +375,22 @@ def _copy(
     )
     conn.execute("COMMIT")
     return manifest
+
+
+def _openable_series(conn: sqlite3.Connection, out: Path, since: datetime, until: datetime) -> None:
+    """Refuse (CaptureError) the copied series an open would refuse, by the open's own checks
+    (``capture_rows``': their number, their text, their labels): a fleet's cache may hold
+    more than a capture may."""
+    from aiops_desktop.store import capture_rows  # it imports this module
+
+    try:
+        capture_rows._count_series(conn, out)
+        capture_rows._check_series(
+            conn, out, capture_rows._ms(since), capture_rows._ms(until + CLOCK_SKEW)
+        )
+    except CaptureError as exc:
+        why = str(exc).removeprefix(f"{out}: ").removesuffix("; not opened")
+        raise CaptureError(f"{out} not written: it would be refused when opened ({why})") from exc
 
 
 def _read_head(path: Path) -> bytes:

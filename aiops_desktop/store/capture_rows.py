@@ -54,9 +54,9 @@ MOST_VALUES = 2**25
 #: the series a capture may hold: opening reads each (the charts' buffers are filled series
 #: by series), so its cost follows their number, not the file's size (400,000 of one sample,
 #: 58 MiB of file, took 31 s and 943 MiB). The largest fleet the app is measured at (the
-#: scale benchmark's: 200 clusters behind one hub) stores 50,600; an export copies every
-#: series the cache still holds of its clusters (those gone since, until their rollups
-#: expire, too): four times that. 200,000 of one sample took 39 s and +473 MiB to open here
+#: scale benchmark's: 200 clusters behind one hub) stores 50,600; an export copies the
+#: series with data in its span (a day's churned pods too): four times that leaves room, and
+#: an export checks it before writing. 200,000 of one sample took 39 s and +473 MiB to open
 MOST_SERIES = 200_000
 #: the bytes of one series' cluster, metric and labels (a labels object of MOST_LABELS names
 #: of MOST_LABEL_CHARS each would be 256 KiB: the sample's longest is under 100 bytes) ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 import numpy as np
@@ -25,7 +25,16 @@ from aiops_desktop.models.reports import (
     Table,
 )
 from aiops_desktop.models.text import time_text
-from analysis.reports.forecast import MIN_HISTORY_DAYS, Trend, forecast, history_days, trend
+from analysis.reports.forecast import (
+    HOUR_S,
+    MIN_HISTORY_DAYS,
+    MIN_HOURS,
+    Trend,
+    forecast,
+    history_days,
+    hourly_means,
+    trend,
+)
 
 CAPACITY_LIMIT_PCT = 80.0
 #: a capacity report's default period: a week, days more than a trend needs (and its daily
@@ -260,12 +269,78 @@ def _days_text(days: float) -> str:
     return f"in {days:.0f} day{'' if round(days) == 1 else 's'}"
 
 
-def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str]) -> None:
+class _NoTrend(NamedTuple):
+    """Why a panel's series with the most history have no trend: how much history, in how
+    many hours of samples, from when (None: no sample)."""
+
+    days: float
+    hours: int
+    first: float | None  # its first sample, s
+
+
+def _no_trend(panel: PanelData) -> _NoTrend:
+    """Its series with the longest history, as ``trend`` counts it (its hourly means)."""
+    held = []
+    for ts, values in panel.series.values():
+        hx, _ = hourly_means(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
+        first = float(np.min(ts)) if np.size(ts) else None
+        held.append(_NoTrend(history_days(ts, values), int(hx.size), first))
+    return max(held, key=lambda h: (h.days, h.hours))
+
+
+def _no_trend_text(held: _NoTrend) -> tuple[str, str]:
+    """Why no trend, as ``trend`` refused it: (what the data holds, what a trend needs): too
+    short a history, or too few hours of samples in a long enough one (an app run an hour a
+    day)."""
+    span = _span_text(held.days * 86400)
+    if held.days >= MIN_HISTORY_DAYS:
+        return f"only {held.hours} hours of samples in {span}", f"{MIN_HOURS} hours or more"
+    return span, f"{MIN_HISTORY_DAYS:g} days or more"
+
+
+def _no_plan(
+    name: str, held: _NoTrend, since: datetime, until: datetime, known_from: datetime | None
+) -> str:
+    """Why a cluster has no capacity plan, and what would make one: a longer period only
+    where the one asked is shorter than ``CAPACITY_DAYS`` and its data may reach further
+    back (it reaches the period's start, and the store is not known to begin there); else
+    the data begins too late, or is too sparse, for a trend, however long the period."""
+    asked = (until - since).total_seconds()
+    start = since.timestamp()
+    reaches = (held.first is None or held.first <= start + HOUR_S) and (
+        known_from is None or known_from < since
+    )
+    what, needs = _no_trend_text(held)
+    sparse = held.days >= MIN_HISTORY_DAYS
+    if asked < CAPACITY_DAYS * 86400 and reaches:
+        return (f"No capacity plan for {name}: its data {'holds' if sparse else 'covers'} "
+                f"{what}, and a trend needs {needs}: make the capacity report over "
+                f"{CAPACITY_DAYS} days or more.")  # fmt: skip
+    if sparse:
+        return (f"No capacity plan for {name}: its data holds {what}, and a trend needs "
+                f"{needs}: the data is too sparse; make the report again once more is "
+                "collected.")  # fmt: skip
+    begins = (f"begins {_t(datetime.fromtimestamp(held.first, UTC))} and "
+              if held.first is not None and held.first > start + HOUR_S else "")  # fmt: skip
+    return (f"No capacity plan for {name}: its data {begins}covers "
+            f"{_span_text(held.days * 86400)} of the {_span_text(asked)} asked, and a trend "
+            f"needs {MIN_HISTORY_DAYS:g} days or more: make the report again once "
+            f"{MIN_HISTORY_DAYS:g} days or more are collected.")  # fmt: skip
+
+
+def _capacity(
+    facts: ClusterFacts,
+    section: Section,
+    recommendations: list[str],
+    period: tuple[datetime, datetime, datetime | None],
+) -> None:
     """Each panel's series that reaches the limit first (every series' trend is fitted: the
     highest one may be flat while a lower one climbs), forecast in full and charted. A panel
-    with too short a history for a trend says so (and the plan asks for a longer period):
-    hours of a daily cycle's rising half are no trend to project a month ahead."""
-    short: list[float] = []  # the history of each panel with too little for a trend, days
+    with too little history for a trend says why (too short a history, or too few hours of
+    samples in it), and the plan says what would make one (``_no_plan``): hours of a daily
+    cycle's rising half are no trend to project a month ahead. ``period``: the report's
+    since, until, and where its data is known to begin (``ReportInputs.known_from``)."""
+    short: list[_NoTrend] = []  # of each panel with too little for a trend
     for panel_id in CAPACITY_PANELS:
         panel = facts.panels.get(panel_id)
         if panel is None or not panel.series:
@@ -273,12 +348,12 @@ def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str])
         trends = {name: t for name, series in panel.series.items()
                   if (t := trend(*series, limit=CAPACITY_LIMIT_PCT)) is not None}  # fmt: skip
         if not trends:
-            held = max(history_days(*series) for series in panel.series.values())
+            held = _no_trend(panel)
             short.append(held)
-            section.facts.append((f"{panel.title} trend", (
-                f"none claimed: {_span_text(held * 86400)} of history; a trend needs "
-                f"{MIN_HISTORY_DAYS:g} days or more (a daily cycle is not one)"
-            )))  # fmt: skip
+            what, needs = _no_trend_text(held)
+            cycle = "" if held.days >= MIN_HISTORY_DAYS else " (a daily cycle is not one)"
+            section.facts.append((f"{panel.title} trend", f"none claimed: {what} of history; "
+                                  f"a trend needs {needs}{cycle}"))  # fmt: skip
             continue
         worst_name = min(trends.items(), key=_soonest)[0]
         worst = panel.series[worst_name]
@@ -315,11 +390,8 @@ def _capacity(facts: ClusterFacts, section: Section, recommendations: list[str])
                 f"{CAPACITY_LIMIT_PCT:g} {panel.unit} {when} at the present trend{others}."
             )
     if short:  # the plan was not made: not "No action needed"
-        recommendations.append(
-            f"No capacity plan for {facts.name}: its data covers "
-            f"{_span_text(max(short) * 86400)}, and a trend needs {MIN_HISTORY_DAYS:g} days or "
-            f"more: make the capacity report over {CAPACITY_DAYS} days or more."
-        )
+        held = max(short, key=lambda h: (h.days, h.hours))
+        recommendations.append(_no_plan(facts.name, held, *period))
 
 
 def _section(
@@ -328,6 +400,8 @@ def _section(
     recommendations: list[str],
     since: datetime,
     until: datetime,
+    *,
+    known_from: datetime | None = None,
 ) -> Section:
     limit = ROW_LIMIT.get(kind, DEFAULT_ROW_LIMIT)
     checks = Counter(state for _, state, _, _ in facts.health)
@@ -349,7 +423,7 @@ def _section(
             f"{len(facts.anomalies)} most severe (CRITICAL first, then by score)"
         )
     if kind is ReportType.CAPACITY:
-        _capacity(facts, section, recommendations)
+        _capacity(facts, section, recommendations, (since, until, known_from))
         return section
     if facts.unread:  # what its findings now are not read from: theirs are the last known
         section.facts.append(("Not read now", ", ".join(facts.unread)))
@@ -516,13 +590,20 @@ def _ptp_lines(facts: ClusterFacts) -> list[Ranked]:
     return out
 
 
+#: the alerts something is to be done about; the others (INFO, none: OpenShift's Watchdog
+#: fires always, by design) stay in their cluster's table
+ACTED_ON = ("CRITICAL", "WARNING")
+
+
+def _acted_on(facts: ClusterFacts) -> list[tuple[str, str, str]]:
+    """Its alerts firing at the period's end that are CRITICAL or WARNING."""
+    return [a for a in facts.alerts if a[0].upper() in ACTED_ON]
+
+
 def _alert_lines(facts: ClusterFacts) -> list[Ranked]:
     """A period with no findings (a past one: they were not kept) is judged by its alerts
     firing at its end: each CRITICAL or WARNING one, a few by name and the rest counted."""
-    serious = sorted(
-        (a for a in facts.alerts if a[0].upper() in ("CRITICAL", "WARNING")),
-        key=lambda a: a[0].upper() != "CRITICAL",
-    )
+    serious = sorted(_acted_on(facts), key=lambda a: a[0].upper() != "CRITICAL")
     out: list[Ranked] = []
     for severity, name, summary in serious[:FINDINGS_RECOMMENDED]:
         level = severity.upper()
@@ -782,7 +863,8 @@ def _closing(
 ) -> list[str]:
     """The last recommendation: what is not known is not said to need nothing, nor is a
     cluster judged CRITICAL or DEGRADED (by findings a past period did not keep), nor one
-    with alerts firing at the period's end (of no severity recommended on its own)."""
+    with CRITICAL or WARNING alerts firing at the period's end (a cluster judged now is
+    recommended by its findings, not its alerts); an INFO one is nothing to act on."""
     if unseen:
         return [f"Nothing can be said of {', '.join(unseen)}: {NO_DATA}; check that the app "
                 "monitors it (its endpoints, and that the app runs)."]  # fmt: skip
@@ -792,8 +874,8 @@ def _closing(
     if unwell:
         return [f"{', '.join(unwell)}, though nothing in this period says why: see its "
                 "findings on the fleet page (or the fleet command) and act on them."]  # fmt: skip
-    if firing := [c for c in clusters if c.alerts]:
-        count = sum(len(c.alerts) for c in firing)
+    if firing := [c for c in clusters if _acted_on(c)]:
+        count = sum(len(_acted_on(c)) for c in firing)
         return [f"{count} alerts still fire at the end of the period on "
                 f"{', '.join(c.name for c in firing)}: see their tables, and the alerts' "
                 "runbooks."]  # fmt: skip
@@ -815,7 +897,11 @@ def build_report(inputs: ReportInputs) -> Report:
             ranked += recommended
     for facts in inputs.clusters:
         capacity: list[str] = []
-        sections.append(_section(kind, facts, capacity, inputs.since, inputs.until))
+        sections.append(
+            _section(
+                kind, facts, capacity, inputs.since, inputs.until, known_from=inputs.known_from
+            )
+        )
         ranked += [(CAPACITY, WITHIN, text) for text in capacity]
         ranked += _recommend(facts)
     if kind is ReportType.HANDOVER:  # what the next shift takes over

@@ -8,9 +8,10 @@ The limits are patched down (the open reads the same ones), so each shape is sma
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,13 @@ from aiops_desktop.services.outputs.recorded_logs import (
     record_logs_traces,
 )
 from aiops_desktop.settings import resources_dir
-from aiops_desktop.store import capture_load
+from aiops_desktop.store import capture_load, capture_rows
 from aiops_desktop.store.capture import CaptureError, read_manifest, write_capture
 from aiops_desktop.store.capture_load import load_capture
 
 SAMPLE = resources_dir() / "samples" / "sample.aiops"
 VFS = 12
+MEMBERS = ["ai-lab", "ran-east", "ran-west"]  # the sample hub's
 
 
 class FakeProm:
@@ -213,3 +215,74 @@ async def test_logs_and_traces_that_would_not_open_are_refused(
     end = datetime.fromtimestamp(T0 / 1e9).astimezone()
     with pytest.raises(CaptureError, match=r"logs and traces.*refused when opened.*at most 60"):
         await record_logs_traces(FakeLoki(), [_loki("ran-east")], end - timedelta(hours=1), end)  # type: ignore[arg-type]
+
+
+def _churned(source: Path, many: int) -> None:
+    """Series of a member cluster's pods gone before the span (their names kept in the cache
+    until their rollups expire): none has data in it, one a sample a day before it."""
+    with sqlite3.connect(source) as conn:
+        conn.executemany(
+            "INSERT INTO series (cluster, metric, labels) VALUES ('ran-east', 'pod_cpu', ?)",
+            [(f'{{"pod":"du-l1-{i}"}}',) for i in range(many)],
+        )
+        (gone,) = conn.execute("SELECT max(id) FROM series").fetchone()
+        (first,) = conn.execute("SELECT min(start_ms) FROM chunks").fetchone()
+        conn.execute("INSERT INTO samples_head VALUES (?, ?, 1.0)", (gone, first - 86_400_000))
+
+
+def test_series_with_nothing_in_the_span_are_not_exported_so_the_capture_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: an export copied every series the cache held of its clusters, those
+    of pods gone long before the span too; two hours of a hub whose members churned pods
+    wrote 200,001 series, which the open then refused (its limit, patched down here)."""
+    monkeypatch.setattr(capture_rows, "MOST_SERIES", 300)  # the sample holds 276
+    source, _, until = _source(tmp_path)
+    _churned(source, 100)
+    out = tmp_path / "two-hours.aiops"
+    manifest = write_capture(source, out, clusters=["ran-hub"], since=until - timedelta(hours=2),
+                             until=until, app_version="0.1.0", members=MEMBERS)  # fmt: skip
+    load_capture(out, tmp_path / "opened.db")  # opens
+    with sqlite3.connect(out) as conn:
+        held = conn.execute("SELECT count(*) FROM series").fetchone()[0]
+        churned = conn.execute("SELECT count(*) FROM series WHERE metric = 'pod_cpu'").fetchone()
+        empty = conn.execute(
+            "SELECT count(*) FROM series WHERE id NOT IN (SELECT series_id FROM chunks) "
+            "AND id NOT IN (SELECT series_id FROM samples_head)"
+        ).fetchone()
+    assert manifest.counts["series"] == held == 276 and churned == (0,) and empty == (0,)
+
+    # a span between two of its samples (30 s apart): their chunks reach over it, nothing of
+    # them is inside
+    with sqlite3.connect(source) as conn:
+        (first_ms,) = conn.execute("SELECT min(start_ms) FROM chunks").fetchone()
+    first = datetime.fromtimestamp(first_ms / 1000, UTC)
+    between = tmp_path / "between.aiops"
+    manifest = write_capture(source, between, clusters=["ran-hub"],
+                             since=first + timedelta(seconds=1),
+                             until=first + timedelta(seconds=20), app_version="0.1.0",
+                             members=MEMBERS)  # fmt: skip
+    assert manifest.counts["series"] == manifest.counts["chunks"] == 0
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "said"),
+    [
+        ("MOST_SERIES", 100, r"276 series, more than 100"),
+        ("MOST_SERIES_ROW", 40, r"longer than 40 bytes"),
+        ("MOST_SERIES_TEXT", 5_000, r"more series text than 5,000 bytes"),
+    ],
+)
+def test_series_the_open_would_refuse_are_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: str, value: int, said: str
+) -> None:
+    """The open's own series limits (``capture_rows``'s, patched down: the sample's two hours
+    hold 276 series of up to 70 bytes), checked on the copy before it is moved into place."""
+    monkeypatch.setattr(capture_rows, limit, value)
+    source, _, until = _source(tmp_path)
+    out = tmp_path / "refused.aiops"
+    where = re.escape(str(out))
+    with pytest.raises(CaptureError, match=rf"{where} not written: .*refused when opened.*{said}"):
+        write_capture(source, out, clusters=["ran-hub"], since=until - timedelta(hours=2),
+                      until=until, app_version="0.1.0", members=MEMBERS)  # fmt: skip
+    assert not out.exists() and not list(tmp_path.glob(".refused*"))

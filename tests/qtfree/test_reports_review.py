@@ -24,6 +24,7 @@ from aiops_desktop.models.errors import EXIT_NOT_FOUND, NotFoundError
 from aiops_desktop.models.incidents import Incident, IncidentSignal
 from aiops_desktop.models.registry import ClusterSpec
 from aiops_desktop.models.reports import Report, ReportType, Table
+from aiops_desktop.models.text import time_text
 from aiops_desktop.secrets import NoSecrets
 from aiops_desktop.services.core import Core
 from aiops_desktop.settings import resolve_paths
@@ -83,11 +84,27 @@ def test_a_past_shift_recommends_each_serious_alert_firing_at_its_end() -> None:
     assert not any("Watchdog" in line for line in said)  # information: not a thing to do
 
 
-def test_a_past_shift_with_only_information_alerts_firing_is_not_an_all_clear() -> None:
-    report = _report(ReportType.HANDOVER, _past([("INFO", "Watchdog", "always firing")]))
-    (said,) = report.recommendations
-    assert said != ALL_CLEAR
-    assert said.startswith("1 alerts still fire at the end of the period on ran-east")
+def test_information_alerts_alone_firing_are_the_all_clear() -> None:
+    """Found in review: OpenShift's Watchdog fires always (INFO, by design): counted by the
+    closing, no report could ever end with the all-clear. Only the CRITICAL and WARNING ones
+    (those a past period recommends) keep it back; an INFO one stays in its cluster's table."""
+    watchdog = ("INFO", "Watchdog", "An alert that should always be firing")
+    live = ClusterFacts("ran-east", "OK", 100, findings=[], alerts=[watchdog],
+                        health=[(UNTIL - timedelta(minutes=1), "ONLINE", 100, "")])  # fmt: skip
+    for facts in (_past([watchdog, ("none", "Heartbeat", "")]), live):
+        for kind in (ReportType.HANDOVER, ReportType.EXECUTIVE):
+            report = _report(kind, facts)
+            assert report.recommendations == [ALL_CLEAR], (kind, facts.findings)
+            table = _table(report, "ran-east", "Alerts firing at the end of the period")
+            assert ["INFO", "Watchdog", "An alert that should always be firing"] in table.rows
+    # a WARNING one beside it on a cluster judged now (its findings, not its alerts,
+    # recommend): not the all-clear, and the Watchdog not counted among those that fire
+    warned = ClusterFacts("ran-east", "OK", 100, findings=[], health=live.health,
+                          alerts=[watchdog, ("warning", "KubePodCrashLooping", "")])  # fmt: skip
+    assert _report(ReportType.HANDOVER, warned).recommendations == [
+        "1 alerts still fire at the end of the period on ran-east: see their tables, and the "
+        "alerts' runbooks."
+    ]
 
 
 @pytest.mark.asyncio
@@ -189,6 +206,68 @@ def test_half_a_daily_cycle_is_no_trend() -> None:
     assert report.recommendations == [
         "No capacity plan for ran-east: its data covers 12 h, and a trend needs 3 days or "
         "more: make the capacity report over 7 days or more."
+    ]
+
+
+def _hour_a_day(days: int) -> PanelData:
+    """An hour of samples a minute apart on each of the last ``days`` + 1 days (the app ran
+    an hour a day), climbing."""
+    ts = np.concatenate([np.arange(60) * 60.0 + (UNTIL - timedelta(days=d, hours=1)).timestamp()
+                         for d in range(days, -1, -1)])  # fmt: skip
+    return PanelData("CPU", "%", {"node-1": (ts, 40 + np.arange(ts.size) * 0.01)})
+
+
+def test_days_of_sparse_history_say_it_is_sparse_not_short() -> None:
+    """Found in review: 5 hourly means over 4 days (97 h) is refused a trend for too few
+    hours, but the report said 97 h was too short a history, and asked a week's report for a
+    longer period (it covered a week)."""
+    facts = ClusterFacts("ran-east", "ONLINE", 100, observed=True,
+                         panels={"node_cpu": _hour_a_day(4)})  # fmt: skip
+    report = _report(ReportType.CAPACITY, facts, since=timedelta(days=7))
+    said = dict(report.sections[0].facts)["CPU trend"]
+    assert said == ("none claimed: only 5 hours of samples in 97 h of history; a trend needs "
+                    "6 hours or more")  # fmt: skip
+    assert report.recommendations == [
+        "No capacity plan for ran-east: its data holds only 5 hours of samples in 97 h, and a "
+        "trend needs 6 hours or more: the data is too sparse; make the report again once more "
+        "is collected."
+    ]
+    # a shorter period asked, of data that reaches further back: a longer one may hold more
+    facts.panels = {"node_cpu": _hour_a_day(3)}
+    (advice,) = _report(
+        ReportType.CAPACITY, facts, since=timedelta(days=3, hours=1)
+    ).recommendations
+    assert advice.endswith("make the capacity report over 7 days or more."), advice
+
+
+def _cycle_facts(hours: float) -> ClusterFacts:
+    """A daily cycle sampled a minute apart over the period's last ``hours``."""
+    ts = np.arange((UNTIL - timedelta(hours=hours)).timestamp(), UNTIL.timestamp(), 60.0)
+    panel = PanelData("CPU", "%", {"node-1": (ts, _daily_cycle(ts))})
+    return ClusterFacts("ran-east", "ONLINE", 100, observed=True, panels={"node_cpu": panel})
+
+
+def test_data_that_begins_late_in_the_period_says_so() -> None:
+    """36 h of samples at the end of a week's report: no longer period is asked for (it
+    covers a week), nor of a day's report on a capture that begins with it (nothing earlier
+    is held); the 12 h of a shorter period of a cache that may hold more are (above)."""
+    report = _report(ReportType.CAPACITY, _cycle_facts(36), since=timedelta(days=7))
+    assert dict(report.sections[0].facts)["CPU trend"] == (
+        "none claimed: 36 h of history; a trend needs 3 days or more (a daily cycle is not one)"
+    )
+    begins = time_text(UNTIL - timedelta(hours=36))
+    assert report.recommendations == [
+        f"No capacity plan for ran-east: its data begins {begins} and covers 36 h of the 168 h "
+        "asked, and a trend needs 3 days or more: make the report again once 3 days or more "
+        "are collected."
+    ]
+    # a day's report of a capture that begins with it: its data reaches the period's start,
+    # and nothing before it is held
+    report = _report(ReportType.CAPACITY, _cycle_facts(24), since=timedelta(days=1),
+                     known_from=UNTIL - timedelta(days=1))  # fmt: skip
+    assert report.recommendations == [
+        "No capacity plan for ran-east: its data covers 24 h of the 24 h asked, and a trend "
+        "needs 3 days or more: make the report again once 3 days or more are collected."
     ]
 
 
