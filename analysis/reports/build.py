@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from aiops_desktop.models.anomalies import Anomaly
+from aiops_desktop.models.curves import outlying_curves
 from aiops_desktop.models.enums import AnomalySeverity, IncidentStatus
 from aiops_desktop.models.fleet import SEVERITY_RANK
 from aiops_desktop.models.gpu import GpuChange
@@ -460,10 +461,24 @@ def _section(
         section.tables += _fleet_hw_tables(facts, limit)
     if kind is not ReportType.EXECUTIVE:
         section.charts += [
-            Chart(p.title, p.unit, p.series) for pid, p in facts.panels.items()
-            if pid in CAPACITY_PANELS and p.series
-        ]  # fmt: skip
+            _drawn(p) for pid, p in facts.panels.items() if pid in CAPACITY_PANELS and p.series
+        ]
     return section
+
+
+#: the series a report's chart draws: as many as its legend names (paper has no cursor to
+#: read the others by); 300 nodes' lines were one tangle, and the report's JSON held 37 MB
+CHART_SERIES = 8
+
+
+def _drawn(panel: PanelData) -> Chart:
+    """A panel's chart as a report draws it: its series that strayed furthest from the rest
+    (``outlying_curves``: an idle node among busy ones as well as a hot one), said so."""
+    drawn = outlying_curves(panel.series, CHART_SERIES)
+    title = panel.title
+    if len(drawn) < len(panel.series):
+        title += f" (the {len(drawn)} of {len(panel.series):,} series furthest from the rest)"
+    return Chart(title, panel.unit, drawn)
 
 
 #: the worst first in a handover's hardware tables: a GPU's state, a PTP port's clock state

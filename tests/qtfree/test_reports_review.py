@@ -404,3 +404,22 @@ def test_a_capacity_report_asked_of_the_assistant_covers_a_week_unless_told() ->
     assert _report_period(ReportInput(type="capacity")) == timedelta(days=7)
     assert _report_period(ReportInput(type="handover")) == timedelta(hours=12)
     assert _report_period(ReportInput(type="capacity", since_hours=48)) == timedelta(hours=48)
+
+
+def test_a_report_chart_draws_the_few_series_furthest_from_the_rest_and_says_so() -> None:
+    """Paper has no cursor: a chart of 300 nodes was one tangle whose legend counted the
+    rest "(the cursor reads each)", and the report's JSON held 37 MB. It draws as many as
+    its legend names, those that strayed furthest (an idle node as well as a hot one)."""
+    t = UNTIL.timestamp() - np.arange(720)[::-1] * 60.0
+    series = {f"node-{i:03d}": (t, 50 + np.sin(t / 900 + i)) for i in range(300)}
+    series["node-hot"] = (t, np.full(t.size, 99.0))
+    series["node-idle"] = (t, np.full(t.size, 1.0))
+    cpu = PanelData("Node CPU used", "percent", series)
+    facts = ClusterFacts("ran-east", "ONLINE", 100, observed=True, panels={"node_cpu": cpu})
+    (chart,) = _report(ReportType.DETAILED, facts).sections[0].charts
+    assert len(chart.series) == 8 and {"node-hot", "node-idle"} <= set(chart.series)
+    assert chart.title == "Node CPU used (the 8 of 302 series furthest from the rest)"
+    few = {k: series[k] for k in ("node-000", "node-001")}
+    facts.panels["node_cpu"] = PanelData("Node CPU used", "percent", few)
+    (chart,) = _report(ReportType.DETAILED, facts).sections[0].charts
+    assert chart.title == "Node CPU used" and set(chart.series) == set(few)

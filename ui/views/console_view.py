@@ -19,9 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models import Aggregation
+from aiops_desktop.models.curves import MOST_CURVES, outlying_curves
 from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryRecord
 from aiops_desktop.models.text import time_text
-from ui.charts import MOST_CURVES, TimeSeriesChart, outlying_curves
+from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.rows_table import Row
 from ui.views.tables import make_table

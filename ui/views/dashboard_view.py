@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models.catalog import Panel
-from ui.charts import TimeSeriesChart, outlying_curves
+from aiops_desktop.models.curves import outlying_curves
+from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.text import PlainLabel
 from ui.views.time_range import TimeRangeBar
