@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,11 +28,105 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models.chat import MAX_QUESTION_CHARS, ChatSession, reply_stats
 from aiops_desktop.models.enums import ChatRole
 from ui.theme import Theme
-from ui.views.streamed import SHOWN_CHARS, StreamedText
+from ui.views.streamed import SHOWN_CHARS, StreamedText, more_text
 from ui.views.text import PlainLabel, tip
 
 RESULT_SHOWN_CHARS = 6000
 ANSWERING = "The model is answering…"
+PART_CHARS = 1500  # a streamed reply's labels hold about this much: only the last one grows
+
+
+class _Part(PlainLabel):
+    """A label that remembers its height for a width until its text or look changes: a
+    streamed reply's labels are asked it twice on each redraw (the page's layout, at two
+    widths), and a word-wrapped label lays its whole text out to answer."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self._heights: dict[int, int] = {}
+
+    def setText(self, text: str) -> None:
+        self._heights.clear()
+        super().setText(text)
+
+    def heightForWidth(self, width: int) -> int:
+        height = self._heights.get(width)
+        if height is None:
+            if len(self._heights) > 8:  # a window resized by dragging asks many widths
+                self._heights.clear()
+            height = self._heights[width] = super().heightForWidth(width)
+        return height
+
+    def changeEvent(self, event: QEvent) -> None:
+        self._heights.clear()  # a font, a style sheet or margins change the height
+        super().changeEvent(event)
+
+
+def bubble(text: str, who: str, label_type: type[PlainLabel] = PlainLabel) -> PlainLabel:
+    """A turn's words, as plain text: a reply can be crafted."""
+    label = label_type(text)
+    label.setWordWrap(True)
+    label.setProperty("chat", who)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return label
+
+
+def _cut(text: str) -> tuple[str, str]:
+    """``text`` (over PART_CHARS) as a part of at most PART_CHARS and the rest, cut at a line
+    break in its second half, else between words: the break between the two labels stands
+    for the character cut at."""
+    at = text.rfind("\n", PART_CHARS // 2, PART_CHARS + 1)
+    if at < 0:
+        at = text.rfind(" ", 1, PART_CHARS + 1)
+    if at < 0:
+        return text[:PART_CHARS], text[PART_CHARS:]
+    return text[:at], text[at + 1 :]
+
+
+class StreamedReply(QWidget):
+    """A reply as it streams: its text in labels of about PART_CHARS, so that a redraw lays
+    out only the last one (one word-wrapped label of 20,000 characters took longer to lay out
+    again than the 50 ms between redraws); past SHOWN_CHARS only the small count of what is
+    not shown changes. Done, it is one label again (``settle``): one layout, and the text
+    selectable as a whole."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
+        self.parts = [bubble("", "assistant", _Part)]
+        self._layout.addWidget(self.parts[0])
+        self.more = PlainLabel()
+        self.more.setProperty("muted", True)
+        self.more.setVisible(False)
+        self._layout.addWidget(self.more)
+        self._tail = ""  # the last label's text
+
+    def grow(self, new: str, rest: int) -> None:
+        """Add ``new`` to what is shown; ``rest``: the characters past SHOWN_CHARS."""
+        if new:
+            tail = self._tail + new
+            while len(tail) > PART_CHARS:
+                done, tail = _cut(tail)
+                self.parts[-1].setText(done)
+                self.parts.append(bubble("", "assistant", _Part))
+                self._layout.insertWidget(len(self.parts) - 1, self.parts[-1])
+            self._tail = tail
+            self.parts[-1].setText(tail)
+        if rest:
+            self.more.setText(more_text(rest))
+            self.more.setVisible(True)
+
+    def settle(self, text: str) -> None:
+        """Show ``text`` (the reply as done, cut as ``_shown`` cuts it) in one label."""
+        for widget in (*self.parts[1:], self.more):
+            self._layout.removeWidget(widget)
+            widget.setParent(None)
+            widget.deleteLater()
+        del self.parts[1:]
+        self.parts[0].setText(text)
 
 
 class ToolStep(QWidget):
@@ -93,8 +187,8 @@ class ChatView(QWidget):
     ) -> None:
         super().__init__(parent)
         self._theme = theme
-        self._reply: PlainLabel | None = None
-        self._stream = StreamedText(self._show_streamed, self)
+        self._reply: StreamedReply | None = None
+        self._stream = StreamedText(None, self, grow=self._grow_streamed)
         self._steps: list[ToolStep] = []
         self._last_answer = ""
         self._busy = False
@@ -230,12 +324,13 @@ class ChatView(QWidget):
     def show_chunk(self, text: str) -> None:
         if self._reply is None:
             self._stream.start()
-            self._reply = self._bubble("", "assistant")
+            self._reply = StreamedReply()
+            self._add(self._reply)
         self._stream.add(text)  # shown at most every 50 ms: see StreamedText
 
-    def _show_streamed(self, text: str) -> None:
+    def _grow_streamed(self, new: str, rest: int) -> None:
         if self._reply is not None:
-            self._reply.setText(text)
+            self._reply.grow(new, rest)
             self._scroll_to_end()
 
     def show_tool_started(self, name: str, arguments: str) -> None:
@@ -250,10 +345,7 @@ class ChatView(QWidget):
 
     def show_reply_done(self, stats: str) -> None:
         if self._reply is not None:
-            self._set_answer(self._stream.text())
-            self._stream.start()  # no pending redraw of the cut text over the whole
-            self._reply.setText(_shown(self._last_answer))  # done: Copy copies the whole
-            self._reply = None
+            self._set_answer(self._stream.text())  # done: Copy copies the whole
         self._end_reply()
         if stats:
             self._note(stats)
@@ -284,11 +376,7 @@ class ChatView(QWidget):
         self._scroll_to_end()
 
     def _bubble(self, text: str, who: str) -> PlainLabel:
-        label = PlainLabel(text)
-        label.setWordWrap(True)
-        label.setProperty("chat", who)
-        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        label = bubble(text, who)
         self._add(label)
         return label
 
@@ -313,8 +401,10 @@ class ChatView(QWidget):
         return step
 
     def _end_reply(self) -> None:
+        """The reply streaming (if any) ends: shown whole (as cut) in one label, at once."""
         if self._reply is not None:
-            self._stream.flush()  # its last chunks, at once
+            self._reply.settle(_shown(self._stream.text()))
+            self._stream.start()  # no pending redraw over it
         self._reply = None
 
     def _set_answer(self, text: str) -> None:
@@ -386,8 +476,7 @@ def _shown(reply: str) -> str:
     thread for seconds. The whole reply is kept (Copy answer, the store)."""
     if len(reply) <= SHOWN_CHARS:
         return reply
-    rest = len(reply) - SHOWN_CHARS
-    return f"{reply[:SHOWN_CHARS]}\n… {rest:,} more characters (the whole reply is kept)"
+    return f"{reply[:SHOWN_CHARS]}\n{more_text(len(reply) - SHOWN_CHARS)}"
 
 
 def _arguments_text(arguments: dict[str, object]) -> str:

@@ -22,6 +22,8 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QItemSelection,
+    QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
@@ -142,6 +144,10 @@ class RowsModel(QAbstractTableModel):
         self._row_headers = list(row_headers) if row_headers is not None else None
         self._shown = self._order()
         self.endResetModel()
+
+    def same_rows(self, rows: Sequence[Row]) -> bool:
+        """Whether ``set_rows(rows)`` would show what is shown."""
+        return self._row_headers is None and list(rows) == self._rows
 
     def set_needle(self, needle: str) -> None:
         needle = needle.strip().lower()
@@ -422,6 +428,17 @@ class RowsTable(QTableView):
                 wanted = self.fontMetrics().horizontalAdvance(text) + self.CELL_PADDING
                 self.setColumnWidth(column, max(self.columnWidth(column), wanted))
 
+    def set_rows_if_changed(self, rows: Sequence[Row]) -> bool:
+        """``set_rows`` unless ``rows`` are those shown (a page re-sent every second): a reset
+        clears the selection without a selection signal, so a button would act on nothing.
+        An empty table still says it was checked now. True where the rows were set."""
+        if self._filled_at is not None and self.rows_model.same_rows(rows):
+            self._filled_at = time.monotonic()
+            self.viewport().update()
+            return False
+        self.set_rows(rows)
+        return True
+
     def set_filter(self, text: str) -> None:
         """Show only the rows whose text contains ``text`` (any case); "" shows all."""
         self.rows_model.set_needle(text)
@@ -429,6 +446,26 @@ class RowsTable(QTableView):
     def source_row(self, row: int) -> int:
         """The row in the order ``set_rows`` gave, of a row as shown (sorted, filtered)."""
         return self.rows_model.source_row(row)
+
+    def selected_sources(self) -> list[int]:
+        """The selected rows, in ``set_rows``' order."""
+        return [self.source_row(r) for r in self.selected_rows()]
+
+    def select_sources(self, matches: Callable[[int], bool]) -> bool:
+        """Select every row shown whose row in ``set_rows``' order ``matches`` (rows kept by
+        their identity across a refresh); False where none is shown."""
+        flags = QItemSelectionModel.SelectionFlag
+        chosen = QItemSelection()
+        for shown in range(self.rowCount()):
+            if matches(self.source_row(shown)):
+                index = self.rows_model.index(shown, 0)
+                chosen.select(index, index)
+        if chosen.isEmpty():
+            return False
+        model = self.selectionModel()
+        model.select(chosen, flags.ClearAndSelect | flags.Rows)
+        model.setCurrentIndex(chosen.indexes()[0], flags.NoUpdate)
+        return True
 
     def select_source(self, matches: Callable[[int], bool]) -> bool:
         """Select the first row shown whose row in ``set_rows``' order ``matches`` (a row kept

@@ -3,7 +3,7 @@ polling."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from PySide6.QtCore import Signal
@@ -35,6 +35,14 @@ def fill_table(
             for r, (cells, colour) in enumerate(rows)
         ]
     )
+
+
+def keep_selection(table: RowsTable, rows: list[Row], kept: Callable[[int], bool]) -> None:
+    """Show ``rows`` in a table refreshed on a timer: not set again when they are the same;
+    else the rows that ``kept`` (a row's identity, by its index in ``rows``) are selected
+    again, as the reset cleared the selection."""
+    if table.set_rows_if_changed(rows):
+        table.select_sources(kept)
 
 
 class AlertReads(Protocol):
@@ -89,12 +97,7 @@ class AlertsView(QWidget):
         self.table = make_table(list(self.HEADERS))
         # "Nothing firing" only once every Alertmanager is known read recently (show_reads)
         self.table.empty_text = "Not known: the Alertmanagers have not been read yet"
-        self.table.itemSelectionChanged.connect(
-            lambda: [
-                b.setEnabled(bool(self.table.selectionModel().selectedRows()))
-                for b in (self.rca_button, self.logs_button)
-            ]
-        )
+        self.table.itemSelectionChanged.connect(self._on_selection_changed)
         layout.addWidget(self.table, 1)
         self.unread = PlainLabel()  # the Alertmanagers not read recently, and why
         self.unread.setWordWrap(True)
@@ -102,6 +105,11 @@ class AlertsView(QWidget):
         layout.addWidget(self.unread)
         self._groups: list[AlertGroup] = []
         self._reads: AlertReads | None = None  # None: not told (nothing claimed either way)
+
+    def _on_selection_changed(self) -> None:
+        chosen = bool(self.table.selectionModel().selectedRows())
+        for button in (self.rca_button, self.logs_button):
+            button.setEnabled(chosen)
 
     def _first_alert(self) -> Alert | None:
         """The selected group's first firing alert."""
@@ -155,6 +163,9 @@ class AlertsView(QWidget):
         return f"STALE · {text}", self._theme.status("UNKNOWN"), tip
 
     def show_groups(self, groups: list[AlertGroup]) -> None:
+        """Shown again every second: the groups selected stay selected (by their key), wherever
+        their rows are now; the buttons follow."""
+        kept = {self._groups[s].key for s in self.table.selected_sources()}
         self._groups = list(groups)
         rows = []
         read_column = self.HEADERS.index("Read")
@@ -176,7 +187,8 @@ class AlertsView(QWidget):
                 colours[read_column] = read_colour
             tips = {read_column: read_tip} if read_tip else None
             rows.append(Row(cells, colours=colours, tips=tips))
-        self.table.set_rows(rows)
+        keep_selection(self.table, rows, lambda s: self._groups[s].key in kept)
+        self._on_selection_changed()  # a reset clears the selection without saying so
         total = sum(len(g.alerts) for g in groups)
         title = f"Alerts · {total} firing in {count(len(groups), 'group')}"
         if self._reads is not None and not self._reads.complete:
@@ -201,8 +213,14 @@ class DiagnosticsView(QWidget):
         layout.addWidget(title)
         self.table = make_table(list(self.HEADERS))
         layout.addWidget(self.table, 1)
+        self._rows: list[DiagnosticsRow] = []
 
     def show_rows(self, rows: list[DiagnosticsRow]) -> None:
+        """Shown again every second: the rows selected stay selected (by cluster and source),
+        so Ctrl+C copies them."""
+        kept = {(self._rows[s].cluster, self._rows[s].source)
+                for s in self.table.selected_sources()}  # fmt: skip
+        self._rows = list(rows)
         warn = self._theme.severity("warning")
         bad = self._theme.severity("critical")
         shown = []
@@ -212,4 +230,5 @@ class DiagnosticsView(QWidget):
                      str(r.consecutive), r.breaker, r.last_error]  # fmt: skip
             colours = {6: bad, 8: bad} if r.consecutive else {3: warn} if r.stale else None
             shown.append(Row(cells, colours=colours))
-        self.table.set_rows(shown)
+        keep_selection(self.table, shown,
+                       lambda s: (self._rows[s].cluster, self._rows[s].source) in kept)  # fmt: skip
