@@ -30,11 +30,13 @@ adaptive-resonance categories of windowed features are not taken:
    three folds chose no weight, so the constant is gone: ``make bench-nab-cv``);
 5. spatial: a value beyond the range seen so far by more than ``spatial`` of its span scores 1.
    The range narrows again (checked every 100 samples) when the kept values (``keep``
-   samples) from the second-lowest to the second-highest span less than ``shrink`` of it:
-   then the bins are redrawn over them (one bad scrape, 2**47 from a DCGM blank, put every
-   later value in one bin and blinded the series for good; then, while it stayed in the
-   kept history, about 21 h at a 15 s poll). One value alone never holds the range open; a
-   value seen twice, a spike that recurs, does. See ``_narrow_to_kept``;
+   samples) less a glitch at either end span less than ``shrink`` of it: then the bins are
+   redrawn over them (one bad scrape, 2**47 from a DCGM blank, put every later value in one
+   bin and blinded the series for good; then, while it stayed in the kept history, about
+   21 h at a 15 s poll). A glitch is a run of at most ``quiet`` consecutive values beyond
+   all the others: one occurrence, like a single bad value. A spike that recurs apart
+   in time holds the range, and so does a longer run (a daily plateau). See
+   ``_glitchless``;
 6. reporting: a score is passed on only when it beats every score of the last ``onset``
    samples, and after a score of ``fire`` or more the next ``quiet`` samples are silent, so an
    episode yields one early detection instead of a run of false positives.
@@ -84,6 +86,36 @@ class _Ring:
             return self._data[: self._n]
         start = self._n % self._data.size
         return np.concatenate((self._data[start:], self._data[:start]))
+
+
+def _glitchless(kept: np.ndarray, most: int) -> tuple[float, float]:
+    """The lowest and highest of ``kept`` (oldest first) less a glitch at either end: the
+    widest run of at most ``most`` consecutive values that all lie beyond every other one.
+    A run counts as one occurrence, as the reporting rules count one episode within their
+    silence (``quiet``, passed as ``most``): a bad scrape read twice held the range open
+    where one read once did not. So what holds the range recurs apart in time, or lasts
+    longer than a glitch: a daily plateau (a job's hours, entered by a jump) is seen once in
+    the kept history, and dropped like a glitch it narrowed the range every day after it,
+    so that every day's plateau was out of range again."""
+    n = kept.size
+    ranks = min(most, n - 2) + 1  # the values looked at from either end: a run and one more
+    part = np.argpartition(kept, sorted({ranks - 1, n - ranks}))
+    lowest, highest = part[:ranks], part[n - ranks :]
+    return (
+        _past_run(kept, lowest[np.argsort(kept[lowest])]),
+        _past_run(kept, highest[np.argsort(-kept[highest])]),
+    )
+
+
+def _past_run(kept: np.ndarray, inward: np.ndarray) -> float:
+    """The first value past the widest run among ``inward[:-1]`` (indices of kept values,
+    from an extreme inward): the extreme itself where none is a run (it recurs apart)."""
+    ranked = kept[inward]
+    first, last = np.minimum.accumulate(inward)[:-1], np.maximum.accumulate(inward)[:-1]
+    # the first j + 1 are consecutive, and beyond the rest (no tie of the last one left out)
+    run = (last - first + 1 == np.arange(1, inward.size)) & (ranked[:-1] != ranked[1:])
+    hits = np.flatnonzero(run)
+    return float(ranked[hits[-1] + 1] if hits.size else ranked[0])
 
 
 class _Features:
@@ -287,19 +319,18 @@ class ContextNoveltyDetector:
             self._novelty(self._symbol(v))
 
     def _narrow_to_kept(self, x: float, span: float) -> None:
-        """Redraw the bins from the second-lowest to the second-highest kept value where
-        those span less than ``shrink`` of the range: what widened it was one value alone
-        (one bad scrape), or has left the kept history. One value never holds the range open
-        (it did until it left the kept history: about 21 h at a 15 s poll, a doubling of the
-        value meanwhile missed); a value seen twice does, so a spike that recurs is
+        """Redraw the bins over the kept values less a glitch at either end (``_glitchless``)
+        where those span less than ``shrink`` of the range: what widened it was a glitch (a
+        bad scrape of one poll or a few), or has left the kept history. A glitch held the
+        range open until it left the kept history (about 21 h at a 15 s poll, a doubling of
+        the value meanwhile missed); a spike that recurs apart in time does hold it, so it is
         remembered. Not a quantile: 0.5 % of the kept history forgot a spike that recurs
         fewer than 25 times in it, and reported each one as out of range."""
         kept = self._kept.values()
         if kept.size < 3:
             return
-        ends = np.partition(kept, (1, kept.size - 2))
-        lo, hi = float(ends[1]), float(ends[-2])  # floats: an inf span, not an overflow
-        if hi - lo < self.shrink * span:
+        lo, hi = _glitchless(kept, self.quiet)
+        if hi - lo < self.shrink * span:  # floats: an inf span, not an overflow
             self._lo, self._hi = min(lo, x), max(hi, x)
             self._min, self._max = self._lo, self._hi
             self._redraw_bins()

@@ -43,6 +43,61 @@ def test_one_bad_sample_stops_mattering_within_a_redraw(bad: float) -> None:
     assert any(2000 <= i < 2040 for i in found), found
 
 
+@pytest.mark.parametrize(
+    "glitch",
+    [
+        (1e12, 1e12),
+        (2.0**47,) * 3,
+        (1e12, 3e11, 8e11),
+        (-1e9, -1e9),
+        (-1e9, -2e9, -5e8),
+        (2.0**47,) * 20,  # five minutes: the longest glitch (the detector's ``quiet``)
+    ],
+)
+def test_a_glitch_of_a_few_polls_stops_mattering_within_a_redraw(
+    glitch: tuple[float, ...],
+) -> None:
+    """A bad scrape held for a few polls (a DCGM blank read twice) is one occurrence, like
+    one bad sample: with two or three the doubling 8 h later was missed (the range was drawn
+    again without only the single lowest and highest kept value, so the second bad value
+    held it open until it left the kept history, about 21 h)."""
+    ts, values = _load(3000)
+    values[2000:2040] += 50
+    values[1000 : 1000 + len(glitch)] = glitch
+    found = _reported(ts, values)
+    assert any(2000 <= i < 2040 for i in found), found
+
+
+def _range_after(values: np.ndarray) -> tuple[float, float]:
+    detector = ContextNoveltyDetector()
+    for i, value in enumerate(values.tolist()):
+        detector.update(T0 + i * STEP, value)
+    return detector._lo, detector._hi
+
+
+@pytest.mark.parametrize("noise", [1.0, 0.0])
+def test_a_daily_plateau_seen_once_keeps_its_range(noise: float) -> None:
+    """A job that lifts the value from 20 to 80 for 8 h a day (15 s polls): the kept history
+    (about 21 h) holds one plateau, a run of consecutive values, entered by a jump, above all
+    the others, which ends before the check. Dropped like a glitch, the range would narrow
+    to the values around 20, and every day's plateau would be out of range again: the range
+    keeps it (it is far longer than a glitch)."""
+    rng = np.random.default_rng(5)
+    values = 20 + rng.normal(0, noise, 4500)
+    values[1000:2920] += 60
+    lo, hi = _range_after(values)
+    assert hi >= 80 - 3 * noise and lo <= 20 + 3 * noise, (lo, hi)
+
+
+def test_a_held_step_keeps_both_levels() -> None:
+    """A gauge that steps from 3 to 5 and stays (replicas scaled up): each level is a run of
+    equal values beyond all the others, but far longer than a glitch (the new one is the
+    present): the range keeps both."""
+    values = np.full(4000, 3.0)
+    values[2500:] = 5.0
+    assert _range_after(values) == (3.0, 5.0)
+
+
 def test_a_real_change_of_level_is_still_learnt() -> None:
     """The load moves from 50 to 150 for good at sample 1,500: the move is reported once,
     and the new level is learnt (the range keeps it: it is not news again at every check)."""
@@ -135,3 +190,20 @@ def test_sequence_novelty_is_what_a_set_of_seen_contexts_says() -> None:
         assert detector._novelty(symbol) == expected / total
     symbol = (4, 9)  # the highest symbols of each resolution
     assert detector._novelty(symbol) == 1.0
+
+
+def test_the_threshold_is_explained_by_the_scores_it_was_set_from() -> None:
+    """live.py's docstring gives the dev sweep's best score and the next lower one, the
+    threshold sits halfway between them; the README gives its tail probability (the
+    docstring still explained the former 0.5132, the README its tail of about 5e-11)."""
+    import re
+    from pathlib import Path
+
+    assert live.__doc__ is not None
+    best, lower = (float(x) for x in re.findall(r"\((0\.5\d+)", live.__doc__)[:2])
+    assert best > DETECTION_SCORE > lower
+    assert round((best + lower) / 2, 4) == DETECTION_SCORE
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    tail = re.search(r"tail probability's threshold \(about ([0-9.]+e-\d+)\)", readme)
+    assert tail is not None
+    assert float(tail[1]) == pytest.approx(live.DETECTION_TAIL, rel=0.02)
