@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument(
         "--size", type=size, default=None, metavar="WxH",
         help="window size in pixels, at least 200x150, at most 7680x4320 (default: 1400x900; "
-        "at most 90 % of the screen; the wall: full screen)",
+        "at most 90 %% of the screen; the wall: full screen)",
     )  # fmt: skip
     sub = parser.add_subparsers(
         dest="command", metavar="COMMAND", help="what to run (none: open the window)"
