@@ -3,6 +3,7 @@ filter the anomaly list and the reports read them with."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID, uuid4
@@ -96,10 +97,16 @@ class Anomaly(DomainModel):
         extent = later.explanation[at:] if at >= 0 else STILL_OPEN_NOTE if later.open else ""
         last = [t for t in (self.last_at, later.last_at) if t is not None]
         # alerts related to any part of it (an alert fires minutes after what it watches)
-        related = list(dict.fromkeys([*self.related_alerts, *later.related_alerts]))
-        return self.model_copy(update={"open": later.open, "explanation": head + extent,
-                                       "last_at": max(last, default=None),
-                                       "related_alerts": related[:RELATED_KEPT]})  # fmt: skip
+        return self.model_copy(update={
+            "open": later.open, "explanation": head + extent, "last_at": max(last, default=None),
+        }).naming([*self.related_alerts, *later.related_alerts])  # fmt: skip
+
+    def naming(self, names: Iterable[str]) -> Anomaly:
+        """This anomaly naming ``names`` as its related alerts, once each in their order (a
+        name keeps its place), ``RELATED_KEPT`` at most."""
+        named = list(dict.fromkeys(names))[:RELATED_KEPT]
+        return self if named == self.related_alerts else self.model_copy(
+            update={"related_alerts": named})  # fmt: skip
 
     @property
     def described(self) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 
-from aiops_desktop.models.anomalies import RELATED_KEPT, Anomaly, AnomalyFilter
+from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
 from aiops_desktop.models.enums import AnomalySeverity
 from aiops_desktop.store.bodies import read_all
 from aiops_desktop.store.database import Database
@@ -46,7 +46,9 @@ class AnomalyRepository:
                 if worse is None:
                     _follow(conn, a)
                     continue
-                body = _naming(a, json.loads(worse[0] or "[]")).model_dump_json()
+                body = a.naming(
+                    [*json.loads(worse[0] or "[]"), *a.related_alerts]
+                ).model_dump_json()
                 conn.execute(
                     "UPDATE anomalies SET severity=?, type=?, at=?, score=?, body=?"
                     " WHERE identity=?",
@@ -151,15 +153,6 @@ class AnomalyRepository:
 def _row(a: Anomaly) -> tuple[str, str, str, str, str, float, float, str]:
     return (a.identity, a.cluster, a.metric, a.severity.value, a.type.value,
             a.timestamp.timestamp(), a.score, a.model_dump_json())  # fmt: skip
-
-
-def _naming(found: Anomaly, named: Iterable[str]) -> Anomaly:
-    """``found`` naming also the alerts an earlier finding of it ``named``, those first (a
-    name keeps its place), RELATED_KEPT at most."""
-    related = list(dict.fromkeys([*named, *found.related_alerts]))[:RELATED_KEPT]
-    if related == found.related_alerts:
-        return found
-    return found.model_copy(update={"related_alerts": related})
 
 
 def _follow(conn: sqlite3.Connection, later: Anomaly) -> None:

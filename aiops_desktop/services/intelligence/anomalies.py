@@ -21,7 +21,6 @@ from aiops_desktop.models import utcnow
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import (
     ANOMALY_LOOKBACK,
-    RELATED_KEPT,
     Anomaly,
     AnomalyFilter,
 )
@@ -132,7 +131,7 @@ def _never_less_severe(found: list[Anomaly], earlier: Iterable[Anomaly]) -> list
         else:
             kept = a
         # the earlier ones' first, as the store keeps them (a name keeps its place)
-        out.append(_named(kept, [*named.get(a.identity, ()), *a.related_alerts]))
+        out.append(kept.naming([*named.get(a.identity, ()), *a.related_alerts]))
     return out
 
 
@@ -533,13 +532,4 @@ def _with_related(found: list[Anomaly], alerts: Iterable[Alert]) -> list[Anomaly
     """``found``, each naming the ``alerts`` firing with it at its place, beside those it
     named (each alert placed once, ``RelatedAlerts``)."""
     related = RelatedAlerts(alerts)
-    return [_named(a, [*a.related_alerts, *related.of(a)]) for a in found]
-
-
-def _named(found: Anomaly, names: Iterable[str]) -> Anomaly:
-    """``found`` naming the alerts ``names`` names, once each in their order (a name keeps
-    its place), RELATED_KEPT at most."""
-    named = list(dict.fromkeys(names))[:RELATED_KEPT]
-    if named == found.related_alerts:
-        return found
-    return found.model_copy(update={"related_alerts": named})
+    return [a.naming([*a.related_alerts, *related.of(a)]) for a in found]
