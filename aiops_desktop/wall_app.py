@@ -111,7 +111,7 @@ def window_size(args: argparse.Namespace) -> tuple[int, int] | None:
     """The wall's window: full screen (None), or ``--size`` where one is given (a window of
     that size on the chosen screen); a screenshot's, the window's size unless given."""
     if args.size is not None:
-        return tuple(args.size)  # type: ignore[return-value]
+        return args.size  # the parser's size(): a (w, h)
     return WINDOW_SIZE if args.screenshot else None
 
 
