@@ -60,6 +60,16 @@ def _unavailable() -> tuple[type[BaseException], ...]:
     return (*found, SecretServiceNotAvailableException)
 
 
+def _vanished() -> tuple[type[BaseException], ...]:
+    """What the Secret Service library raises when the item it found was deleted (by another
+    thread or process) before it was read or deleted: the credential is simply not there."""
+    try:
+        from secretstorage.exceptions import ItemNotFoundException
+    except ImportError:  # pragma: no cover (not Linux)
+        return ()
+    return (ItemNotFoundException,)
+
+
 OPT_IN_ENV = "AIOPS_DESKTOP_SECRETS"
 PASSWORD_FILE_ENV = "AIOPS_DESKTOP_SECRETS_PASSWORD_FILE"  # noqa: S105 (a variable name)
 ENCRYPTED_FILE = "encrypted-file"
@@ -175,6 +185,8 @@ class SecretStore:
 
         try:
             value = self.backend.get_password(ref.service, ref.key)
+        except _vanished():
+            return None
         except _unavailable() as exc:
             raise SecretsUnavailableError(str(exc) or type(exc).__name__) from exc
         except (keyring.errors.KeyringError, ValueError) as exc:
@@ -188,7 +200,7 @@ class SecretStore:
 
         try:
             self.backend.delete_password(ref.service, ref.key)
-        except keyring.errors.PasswordDeleteError:
+        except (keyring.errors.PasswordDeleteError, *_vanished()):
             return False
         except _unavailable() as exc:
             raise SecretsUnavailableError(str(exc) or type(exc).__name__) from exc

@@ -140,3 +140,28 @@ def test_a_field_is_redacted_whole_when_its_name_is_a_secrets() -> None:
              "bypass", "keyspace"]  # fmt: skip
     assert [n for n in secret if not names_a_secret(n)] == []
     assert [n for n in about if names_a_secret(n)] == []
+
+
+class _VanishingItemKeyring(fail.Keyring):
+    """A Secret Service whose item is deleted by another thread between the search and the read
+    (or the delete): secretstorage raises its own ItemNotFoundException, not a keyring error.
+    CI met it when the settings dialog removed a key while the key was being read."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        from secretstorage.exceptions import ItemNotFoundException
+
+        raise ItemNotFoundException("Item does not exist!")
+
+    def delete_password(self, service: str, username: str) -> None:
+        from secretstorage.exceptions import ItemNotFoundException
+
+        raise ItemNotFoundException("Item does not exist!")
+
+
+def test_a_credential_deleted_while_it_is_read_is_gone_not_an_error() -> None:
+    store = SecretStore(_VanishingItemKeyring())
+    ref = CredentialRef(kind=CredentialKind.BEARER_TOKEN, key="cluster/gone/api")
+    assert store.get(ref) is None  # it was deleted: there is no credential
+    assert store.delete(ref) is False  # someone else deleted it first
