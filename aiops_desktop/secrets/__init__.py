@@ -200,7 +200,9 @@ class SecretStore:
 
         try:
             self.backend.delete_password(ref.service, ref.key)
-        except (keyring.errors.PasswordDeleteError, *_vanished()):
+        except keyring.errors.PasswordDeleteError:
+            return False
+        except _vanished():
             return False
         except _unavailable() as exc:
             raise SecretsUnavailableError(str(exc) or type(exc).__name__) from exc
