@@ -4,7 +4,6 @@ the fleet's state after one poll, and anomalies in a query's series (no LLM)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +32,7 @@ from aiops_desktop.models.errors import (
 )
 from aiops_desktop.models.fleet import ClusterTruth, Health
 from aiops_desktop.models.text import age_text, labels_text, one_line, time_text
+from aiops_desktop.services.runtime.gathering import gather_all
 
 if TYPE_CHECKING:
     from aiops_desktop.models.metrics import QueryAnswer
@@ -207,7 +207,7 @@ async def _alerts(core: Core, args: argparse.Namespace, io: Io) -> int:
     sources = [c for c in core.registry.clusters() if c.endpoint(EndpointKind.ALERTMANAGER)]
     if not sources:
         raise NotFoundError("no cluster with an Alertmanager endpoint is registered")
-    results = await asyncio.gather(*(core.poller.run_source(c, Source.ALERTS) for c in sources))
+    results = await gather_all(*(core.poller.run_source(c, Source.ALERTS) for c in sources))
     alerts = [a for group in core.poller.alerts.values() for a in group]
     groups = group_alerts(alerts, args.group_by)
     if args.json:

@@ -33,6 +33,7 @@ from aiops_desktop.services.assistant.toolbox import MAX_ROWS, Tool, ToolError, 
 from aiops_desktop.services.fleet.state import unread_sources
 from aiops_desktop.services.intelligence.rca import analysis_time, nothing_read, rca_clusters
 from aiops_desktop.services.queries.logs_traces import failing_traceql
+from aiops_desktop.services.runtime.gathering import gather_all
 from collectors.llm_redaction import redact_for_llm
 
 if TYPE_CHECKING:
@@ -546,7 +547,7 @@ async def _firing_live(core: Core) -> list[str]:
         raise ToolError("no cluster with an Alertmanager endpoint is registered")
 
     async def read() -> None:
-        await asyncio.gather(*(core.poller.run_source(c, Source.ALERTS) for c in sources))
+        await gather_all(*(core.poller.run_source(c, Source.ALERTS) for c in sources))
 
     reading = "alerts" in _READS.get(core.poller, {})
     if reading or not any(key[1] == Source.ALERTS for key in core.poller.status):

@@ -61,6 +61,7 @@ from aiops_desktop.services.fleet.findings import (
 )
 from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.polling.catalog import field_queries
+from aiops_desktop.services.runtime.gathering import gather_all
 
 if TYPE_CHECKING:
     from aiops_desktop.models.gpu import GpuFleet
@@ -155,7 +156,7 @@ async def read_metric_findings(
             thresholds=profiles, end=now,
         )  # fmt: skip
 
-    gpus, board, not_ready, looping = await asyncio.gather(
+    gpus, board, not_ready, looping = await gather_all(
         read_gpus(queries, clusters, kube, at=now, recorded=recorded),
         ptp_board(),
         queries.run(MetricQuery(promql=kube_ql["not_ready"], end=now), clusters),
@@ -248,7 +249,7 @@ class FleetState:
         publish the new truth."""
         clusters = [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
         now = self._clock()
-        (found, unread, gpus), (sriov, self._kube_read, self._kube_errors) = await asyncio.gather(
+        (found, unread, gpus), (sriov, self._kube_read, self._kube_errors) = await gather_all(
             read_metric_findings(
                 self._queries,
                 clusters,

@@ -43,6 +43,7 @@ from aiops_desktop.services.queries.field_reads import (
     unique_failures,
 )
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.services.runtime.gathering import gather_all
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesStore
 from analysis.gpu_health import assess, load_xids, worst_first
@@ -312,7 +313,7 @@ async def read_gpu_fleet(
     and assessed."""
     catalog = gpu_queries()
 
-    (answers, failures), (window, window_failures) = await asyncio.gather(
+    (answers, failures), (window, window_failures) = await gather_all(
         read_fields(queries, clusters, catalog, NUMERIC_FIELDS, at=at),
         read_fields(queries, clusters, catalog, WINDOW_FIELDS, at=at),
     )
@@ -379,7 +380,7 @@ async def read_gpu_history(
         if joined := joined_by_time(mine):
             history.series[name] = joined
 
-    await asyncio.gather(*(one(n, t) for n, t in field_queries("gpu", "history").items()))
+    await gather_all(*(one(n, t) for n, t in field_queries("gpu", "history").items()))
     history.outcomes = unique_failures(history.outcomes)
     return history
 

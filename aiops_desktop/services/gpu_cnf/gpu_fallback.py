@@ -7,7 +7,6 @@ findings (tiles, wall, CLI, notifications) and drift all read the GPUs through i
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -21,6 +20,7 @@ from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet, xid_table
 from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.services.runtime.gathering import gather_all
 from analysis.gpu_health import assess, worst_first
 from collectors.errors import CollectorError, KubeNotFound
 from collectors.kubernetes import KubeClient
@@ -156,7 +156,7 @@ async def read_fleet_gpus(client: KubeClient) -> list[NodeGpus]:
     """Every GPU node's nvidia-smi readings (empty when no driver daemonset has pods); a node
     whose driver pod is not running is listed with that as its error."""
     pods = await driver_pods(client)
-    return list(await asyncio.gather(*(read_node(client, *found) for found in pods)))
+    return list(await gather_all(*(read_node(client, *found) for found in pods)))
 
 
 def process_text(app: ComputeApp) -> str:
@@ -287,7 +287,7 @@ async def read_gpus(
         return fleet
     known = {c.name for c in without if known_gpus(c)}
     found = (
-        await asyncio.gather(*(by_exec(kube, name, gpus_known=name in known) for name in execs))
+        await gather_all(*(by_exec(kube, name, gpus_known=name in known) for name in execs))
         if kube is not None
         else []
     )

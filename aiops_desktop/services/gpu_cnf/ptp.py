@@ -48,6 +48,7 @@ from aiops_desktop.services.queries.field_reads import (
     unique_failures,
 )
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.services.runtime.gathering import gather_all
 from analysis.ptp_compliance import (
     CLASS_MEANING,
     CLOCK_TYPE_NOTE,
@@ -456,7 +457,7 @@ async def read_ptp_board(
         return name, answer.series, answer.failures
 
     names = [n for n in catalog if n not in ("clock_state", "offset")]
-    results = await asyncio.gather(
+    results = await gather_all(
         *(instant(n) for n in ("clock_state", "offset", *names)),
         ranged("clock_state"),
         ranged("offset"),

@@ -31,6 +31,7 @@ from aiops_desktop.services.gpu_cnf.sriov import read_dataplane
 from aiops_desktop.services.kube.session import KubeSession
 from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.services.runtime.gathering import gather_all
 from aiops_desktop.store.series import SeriesStore
 
 PROFILES_MAX_AGE_S = 300.0  # the board reads PtpConfigs and node labels again after this
@@ -115,11 +116,11 @@ class GpuCnfReaders:
         the drift of the rest."""
         with_metrics = self.with_metrics()
         kinds = list(DRIFT_OBJECTS)
-        gpu, lists = await asyncio.gather(
+        gpu, lists = await gather_all(
             read_gpus(self._queries, with_metrics, self._kube, recorded=self._recorded)
             if with_metrics
             else _no_gpus(),
-            asyncio.gather(*(self._kube.objects_of_each(DRIFT_OBJECTS[k]) for k in kinds)),
+            gather_all(*(self._kube.objects_of_each(DRIFT_OBJECTS[k]) for k in kinds)),
         )
         objects: dict[str, dict[str, list[dict[str, Any]] | AppError]] = {}
         for kind, per_cluster in zip(kinds, lists, strict=True):

@@ -36,6 +36,7 @@ from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.intelligence.incidents import fitted_name
 from aiops_desktop.services.intelligence.rca_logs_traces import LogsTracesAround
 from aiops_desktop.services.intelligence.rca_topology import RcaTopology, TopologyRead
+from aiops_desktop.services.runtime.gathering import gather_all
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesStore
 from analysis.incidents import RESOLVE_AFTER, depends_on, entity_of
@@ -210,7 +211,7 @@ class RcaService:
     async def _around(self, clusters: list[str], window: Window) -> TopologyRead:
         """The topology (PTP, SR-IOV) and what logs and traces say, where they are read."""
         readers = [r for r in (self._topology, self._logs_traces) if r is not None]
-        reads = await asyncio.gather(*(r.read(clusters, window) for r in readers))
+        reads = await gather_all(*(r.read(clusters, window) for r in readers))
         out = TopologyRead()
         for read in reads:
             out.edges += read.edges

@@ -8,7 +8,6 @@ recorded); what cannot be read is said in the result and the ranking goes on wit
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +19,7 @@ from aiops_desktop.services.gpu_cnf.ptp import ptp_queries
 from aiops_desktop.services.gpu_cnf.sriov import sriov_queries
 from aiops_desktop.services.queries.field_reads import last_value, unique_failures
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.services.runtime.gathering import gather_all
 from analysis.incidents import node_of, pod_of
 from analysis.ptp_compliance import role_of
 from analysis.rca.model import Signal, SignalKind, Window
@@ -90,7 +90,7 @@ class RcaTopology:
         end = datetime.fromtimestamp(window.end_s, UTC)
         start = datetime.fromtimestamp(window.detect_s - window.before_s, UTC)
         queries = topology_queries(start, end)
-        answers = await asyncio.gather(*(self._queries.run(q, clusters) for q in queries))
+        answers = await gather_all(*(self._queries.run(q, clusters) for q in queries))
         out = TopologyRead()
         ports = []
         for tagged in answers[0].series:

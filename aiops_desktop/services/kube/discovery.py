@@ -37,6 +37,7 @@ from aiops_desktop.services.clusters.registry import (
 )
 from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
+from aiops_desktop.services.runtime.gathering import gather_all
 from collectors.errors import CollectorError, KubeForbidden, KubeNotFound
 from collectors.kubernetes import KubeClient
 from collectors.shapes import malformed_as
@@ -143,7 +144,7 @@ async def read_all(client: KubeClient) -> tuple[dict[str, list[Obj]], list[str],
             return name, None, "denied"
         return name, items, None
 
-    answers = await asyncio.gather(*(one(n, p) for n, p in READS.items()))
+    answers = await gather_all(*(one(n, p) for n, p in READS.items()))
     objects = {name: items or [] for name, items, _ in answers}
     absent = [name for name, _, why in answers if why == "absent"]
     denied = [name for name, _, why in answers if why == "denied"]

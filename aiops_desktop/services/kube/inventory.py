@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow
 from aiops_desktop.models.text import age_text
+from aiops_desktop.services.runtime.gathering import gather_all
 from collectors.errors import CollectorBadResponse
 from collectors.kubernetes import KubeClient, WatchEvent, WatchState
 from collectors.shapes import malformed_as
@@ -473,7 +474,7 @@ async def follow_events(
 
 
 async def take_inventory(client: KubeClient) -> Inventory:
-    (nodes, _), (pods, _) = await asyncio.gather(
+    (nodes, _), (pods, _) = await gather_all(
         client.list("/api/v1/nodes"), client.list("/api/v1/pods")
     )
     # 20,000 pods take a few hundred ms to read: not on the UI thread

@@ -34,6 +34,7 @@ from aiops_desktop.services.outputs.recorded_logs import (
     record_logs_traces,
 )
 from aiops_desktop.services.runtime.access import Action
+from aiops_desktop.services.runtime.gathering import gather_all
 from aiops_desktop.services.runtime.outputs import check_output
 from aiops_desktop.settings import AppPaths, Settings
 from aiops_desktop.store.capture import SUFFIX, CaptureError, CaptureManifest, write_capture
@@ -107,7 +108,7 @@ async def _answering(core: Core, clusters: list[Cluster]) -> list[Cluster]:
     if core.capture is not None:
         return []
     probe = MetricQuery(promql="vector(1)")
-    answers = await asyncio.gather(*(core.queries.run(probe, [c]) for c in clusters))
+    answers = await gather_all(*(core.queries.run(probe, [c]) for c in clusters))
     return [c for c, answer in zip(clusters, answers, strict=True) if not answer.failures]
 
 

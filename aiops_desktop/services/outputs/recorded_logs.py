@@ -47,6 +47,7 @@ from aiops_desktop.services.queries.logs_traces import (
     volume_step,
 )
 from aiops_desktop.services.queries.trace_sampling import newest_traces
+from aiops_desktop.services.runtime.gathering import gather_all
 from aiops_desktop.store import capture_load
 from aiops_desktop.store.capture import CaptureError, unopenable_document
 from analysis.logql import LogQLError, LogSelector, MetricQuery, parse
@@ -313,7 +314,7 @@ async def _sampled(
     SAMPLED_SPANS spans; what cannot be read, or not within SAMPLE_WITHIN_S, is left out."""
     first = max(start.timestamp(), end.timestamp() - SAMPLED_MINUTES * STEP_S)
     deadline = asyncio.get_running_loop().time() + SAMPLE_WITHIN_S
-    samples = await asyncio.gather(*(newest_traces(logs, c, first, end.timestamp(), deadline)
+    samples = await gather_all(*(newest_traces(logs, c, first, end.timestamp(), deadline)
                                      for c in clusters))  # fmt: skip
     for cluster, sample in zip(clusters, samples, strict=True):
         if sample.failed:  # the traces read are kept; the first reason is enough to say

@@ -37,6 +37,7 @@ from aiops_desktop.services.polling.history import named_series, read_panel_hist
 from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 from aiops_desktop.services.runtime.access import Access, Action
+from aiops_desktop.services.runtime.gathering import gather_all
 from aiops_desktop.settings import Settings
 from aiops_desktop.store.alert_events import AlertEventRepository
 from aiops_desktop.store.capture import CaptureManifest
@@ -158,7 +159,7 @@ async def _fleet_hw_reads(
                 now = await read_gpu_fleet(src.queries, with_metrics, at=until)
                 then = GpuFleet([], [])
             else:
-                now, then = await asyncio.gather(
+                now, then = await gather_all(
                     read_gpu_fleet(src.queries, with_metrics, at=until),
                     read_gpu_fleet(src.queries, with_metrics, at=start),
                 )

@@ -54,6 +54,7 @@ from aiops_desktop.services.polling.breaker import CircuitBreaker
 from aiops_desktop.services.polling.live import LiveBuffers, SeriesKey, series_key
 from aiops_desktop.services.queries.multicluster import MOST_POINTS, aligned_range, fleet_member
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
+from aiops_desktop.services.runtime.gathering import gather_all
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.settings import PollerSettings
 from aiops_desktop.store.alert_events import AlertEventRepository
@@ -430,8 +431,8 @@ class Poller:
         sources polled, each saying whether it could be read."""
         chosen = clusters if clusters is not None else self._registry.clusters()
         data = [(c, s) for c in chosen for s in self._sources(c) if s != Source.HEALTH]
-        await asyncio.gather(*(self.run_source(c, s) for c, s in data))
-        await asyncio.gather(*(self.run_source(c, Source.HEALTH) for c in chosen))
+        await gather_all(*(self.run_source(c, s) for c, s in data))
+        await gather_all(*(self.run_source(c, Source.HEALTH) for c in chosen))
         return [self.status[(c.name, s)] for c in chosen for s in self._sources(c)
                 if (c.name, s) in self.status]  # fmt: skip
 
@@ -502,7 +503,7 @@ class Poller:
             kinds.insert(0, EndpointKind.API_SERVER)
         if not kinds:
             return
-        verdicts = await asyncio.gather(*(self._probe(cluster, k) for k in kinds))
+        verdicts = await gather_all(*(self._probe(cluster, k) for k in kinds))
         results = {k: ok for k, (ok, _) in zip(kinds, verdicts, strict=True)}
         errors = [e for _, e in verdicts if e]
         metrics = self.status.get((cluster.name, Source.METRICS))

@@ -4,7 +4,6 @@ label's value as text."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -15,6 +14,7 @@ import numpy as np
 from aiops_desktop.models import Cluster
 from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery, PromSeries, TaggedSeries
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.services.runtime.gathering import gather_all
 
 
 def last_value(tagged: TaggedSeries) -> float | None:
@@ -60,7 +60,7 @@ async def read_fields(
         answer = await queries.run(MetricQuery(promql=catalog[name], end=at), clusters)
         return name, answer.series, answer.failures
 
-    results = await asyncio.gather(*(one(n) for n in names if n in catalog))
+    results = await gather_all(*(one(n) for n in names if n in catalog))
     answers = {name: series for name, series, _ in results}
     return answers, unique_failures(o for _, _, failed in results for o in failed)
 

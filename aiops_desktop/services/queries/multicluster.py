@@ -34,6 +34,7 @@ from aiops_desktop.models.metrics import (
 )
 from aiops_desktop.models.text import one_line
 from aiops_desktop.services.clusters.connections import ClientPool, EndpointNotConfigured
+from aiops_desktop.services.runtime.gathering import gather_all
 from collectors.errors import CollectorError
 
 if TYPE_CHECKING:
@@ -228,7 +229,7 @@ class MultiClusterQuery:
                 return ClusterOutcome(cluster.name, True, ms, len(tagged), warnings=said), tagged
 
         hubs = {c.name for c in clusters if c.kind is ClusterKind.FLEET}
-        results = read_once(await asyncio.gather(*(one(c) for c in clusters)), hubs)
+        results = read_once(await gather_all(*(one(c) for c in clusters)), hubs)
         outcomes = [o for o, _ in results]
         series = [s for _, found in results for s in found]
         ok = sum(o.ok for o in outcomes)
