@@ -72,6 +72,17 @@ class GpuCnfReaders:
         return await read_gpus(self._queries, self.with_metrics(), self._kube,
                                recorded=self._recorded)  # fmt: skip
 
+    def sources_of(self, name: str) -> list[Cluster]:
+        """Where a cluster's series come from: itself (none where it has no Prometheus: its
+        GPUs were read by nvidia-smi), else the fleet hubs that name it, else (a name no hub
+        lists any more) every cluster with metrics. One GPU's history asked of every cluster
+        cost 5 queries on each of 200 for one click, and every other cluster's failure was
+        said under that GPU's charts as its own."""
+        if any(c.name == name for c in self._registry.clusters()):
+            return [c for c in self.with_metrics() if c.name == name]
+        hubs = self._registry.hubs_of(name)
+        return [h for h in hubs if h.endpoint(EndpointKind.PROMETHEUS)] or self.with_metrics()
+
     async def gpu_history(self, reading: GpuReading, shown: TimeRange | None = None) -> GpuHistory:
         """One GPU's history over ``shown`` (the last hour by default), for the charts under
         the heatmap."""
@@ -82,7 +93,7 @@ class GpuCnfReaders:
                 stored_gpu_history, self._series, reading, end, shown.window
             )
         return await read_gpu_history(
-            self._queries, self.with_metrics(), reading, window=shown.window,
+            self._queries, self.sources_of(reading.cluster), reading, window=shown.window,
             step=shown.step(GPU_HISTORY_STEP), end=shown.end,
         )  # fmt: skip
 
