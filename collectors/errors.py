@@ -65,6 +65,17 @@ class CollectorBadResponse(CollectorError):
     reason = "bad_response"
 
 
+class ExecExited(CollectorError):
+    """A command run in a pod ended with a non-zero exit code; ``output``: what it printed on
+    stdout before (nvidia-smi prints every GPU it can read, then exits 14 where one GPU's
+    infoROM is corrupted: the caller decides whether those rows count)."""
+
+    def __init__(self, message: str, *, backend: str, code: int, output: str) -> None:
+        super().__init__(message, backend=backend)
+        self.code = code
+        self.output = output
+
+
 def headers_too_large(where: str, cause: str, backend: str) -> CollectorBadResponse:
     """A server whose answer's headers pass the HTTP library's own limits (h11, http.client):
     the same words from every client."""

@@ -37,6 +37,7 @@ from collectors.errors import (
     CollectorTimeout,
     CollectorTLSError,
     CollectorUnreachable,
+    ExecExited,
     KubeConfigInvalid,
     KubeForbidden,
     KubeGone,
@@ -816,10 +817,12 @@ class KubeClient:
                     ws.sock.shutdown()
                 api.close()
             if code:
-                raise CollectorError(
+                raise ExecExited(
                     f"{self.name}: {command[0]} in {namespace}/{pod} exited {code}: "
                     f"{err.strip()[:300]}",
                     backend=self.name,
+                    code=int(code),
+                    output=out,
                 )
             return out
 

@@ -416,6 +416,25 @@ async def test_an_exec_that_prints_too_much_is_refused_not_cut() -> None:
             await client.exec_read("gpu-op", "drv", GPU_COMMAND)
 
 
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_nvidia_smi_exiting_14_after_its_rows_keeps_them_and_says_why() -> None:
+    """nvidia-smi prints every GPU it can read and exits 14 where one GPU's infoROM is
+    corrupted (15: a GPU fell off the bus): the rows it printed count, with the exit said as
+    the node's note (they were thrown away, a GPU at 88 C with them)."""
+    from aiops_desktop.services.gpu_cnf.gpu_fallback import read_node
+
+    hot = GPU_LINE.format(i=0).replace(" 33, ", " 88, ")
+    exited = {
+        "metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
+        "details": {"causes": [{"reason": "ExitCode", "message": "14"}]},
+    }  # fmt: skip
+    async with exec_server((hot + GPU_LINE.format(i=1)).encode(), exited) as client:
+        node = await read_node(client, "gpu-op", "drv", "gpu-node-7")
+    assert [g.temperature_c for g in node.gpus] == [88.0, 33.0]
+    assert "exited 14: some warning" in (node.error or "")
+
+
 @pytest.mark.asyncio
 async def test_a_slow_exec_is_still_ended_at_its_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     """The exec's own timeout still holds with its output read a frame at a time."""

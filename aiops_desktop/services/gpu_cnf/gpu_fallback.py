@@ -22,7 +22,7 @@ from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
 from aiops_desktop.services.runtime.gathering import gather_all
 from analysis.gpu_health import assess, worst_first
-from collectors.errors import CollectorError, KubeNotFound
+from collectors.errors import CollectorError, ExecExited, KubeNotFound
 from collectors.kubernetes import KubeClient
 from collectors.nvidia_smi import (
     APPS_COMMAND,
@@ -140,9 +140,19 @@ async def read_node(
     result = NodeGpus(node=node, pod=f"{namespace}/{pod}", error=down)
     if down is not None:
         return result
+    exited = None
     try:
-        text = await client.exec_read(namespace, pod, GPU_COMMAND, container=DRIVER_CONTAINER)
+        try:
+            text = await client.exec_read(namespace, pod, GPU_COMMAND, container=DRIVER_CONTAINER)
+        except ExecExited as exc:
+            # nvidia-smi prints every GPU it can read and exits 14 where one GPU's infoROM is
+            # corrupted, 15 where one fell off the bus: the rows printed count (a GPU at 88 C
+            # among them), and the exit is the node's note
+            text, exited = exc.output, str(exc)
+            if not text.strip():
+                raise
         result.gpus = parse_gpus(text)
+        result.error = exited
         apps = await client.exec_read(namespace, pod, APPS_COMMAND, container=DRIVER_CONTAINER)
         result.apps = parse_compute_apps(apps)
     except (CollectorError, NvidiaSmiFormatError, ValueError, OverflowError) as exc:
