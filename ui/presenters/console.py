@@ -4,33 +4,62 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models import EndpointKind, QueryType
+from aiops_desktop.models.curves import outlying_curves
 from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryAnswer, value_text
 from aiops_desktop.models.text import labels_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.queries.console import QueryConsole
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
+from ui.presenters.kube import line, tips
+from ui.views.rows_table import Row
 
 log = logging.getLogger("aiops.ui.console")
 
 #: the most of a failure's text said (a server's error may run to megabytes)
 FAILURE_CHARS = 500
+#: the most rows in the table (cheap, but an answer may hold hundreds of thousands)
+MOST_ROWS = 5_000
 
 
 def _cut(text: str, most: int = FAILURE_CHARS) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
-def to_result(answer: QueryAnswer) -> ConsoleResult:
+@dataclass
+class ShownResult(ConsoleResult):
+    """A result with what the view draws worked out with it, off the UI thread (for 100,000
+    series, ranking the curves held the UI thread 2 s): the table's rows and the chart's
+    curves."""
+
+    table: list[Row] = field(default_factory=list, repr=False, compare=False)
+    curves: dict[str, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+
+def table_rows(rows: list[tuple[str, str, str, int]]) -> list[Row]:
+    """The first MOST_ROWS rows as the table shows them: a cluster's name and a series' labels
+    (anyone's text: a CR, a tab, ESC or an RTL override in a label value forged rows and cells
+    where a row was copied) as one printable line, their whole text the tooltip."""
+    return [Row([line(cluster), line(series), value, str(points)],
+                tips=tips({0: cluster, 1: series}))
+            for cluster, series, value, points in rows[:MOST_ROWS]]  # fmt: skip
+
+
+def to_result(answer: QueryAnswer) -> ShownResult:
     """The answer as the console shows it: a row for every series, its points for the chart
     (the view draws a bounded number of each and says so), each failure's and each warning's
     text cut (a partial response: the rows may not be all), and the answer's notes as lines
-    of their own (an empty cluster). Runs in a worker thread: an answer may hold thousands
-    of series."""
+    of their own (an empty cluster); with the table's rows and the curves drawn (the
+    MOST_CURVES furthest from the rest; none for an instant query). Runs in a worker thread:
+    an answer may hold thousands of series."""
     rows = []
     series = {}
     for tagged in answer.series:
@@ -43,20 +72,23 @@ def to_result(answer: QueryAnswer) -> ConsoleResult:
     failures = [(o.cluster, _cut(f"{o.reason}: {o.error}")) for o in answer.failures]
     failures += [(o.cluster, _cut(f"warning: {w}")) for o in answer.outcomes for w in o.warnings]
     failures += [("", _cut(note)) for note in answer.notes]
-    return ConsoleResult(
+    instant = answer.query.query_type is QueryType.INSTANT
+    return ShownResult(
         status=answer.status.value,
         duration_ms=answer.duration_ms,
-        instant=answer.query.query_type is QueryType.INSTANT,
+        instant=instant,
         rows=rows,
         series=series,
         failures=failures,
+        table=table_rows(rows),
+        curves={} if instant else outlying_curves(series),
     )
 
 
 class ConsolePresenter(Presenter):
     """Signals:
 
-    sig_result(ConsoleResult): a query finished (SUCCESS, PARTIAL or ERROR).
+    sig_result(ShownResult): a query finished (SUCCESS, PARTIAL or ERROR).
     sig_history(list[QueryRecord]): the query history, newest first.
     sig_busy(bool): a query is running.
     sig_error(str): the query could not be run at all.

@@ -23,15 +23,13 @@ from aiops_desktop.models.curves import MOST_CURVES, outlying_curves
 from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryRecord
 from aiops_desktop.models.text import time_text
 from ui.charts import TimeSeriesChart
+from ui.presenters.console import MOST_ROWS, ShownResult, table_rows
 from ui.theme import Theme
-from ui.views.rows_table import Row
 from ui.views.tables import make_table
 from ui.views.text import PlainLabel, rich_label
 
 MODES = {"Instant": None, "Range 15 min": 900, "Range 1 h": 3600, "Range 6 h": 21600}
 STEPS = {900: 15, 3600: 30, 21600: 120}
-#: the most rows in the table (cheap, but an answer may hold hundreds of thousands)
-MOST_ROWS = 5_000
 
 
 class ConsoleView(QWidget):
@@ -140,7 +138,8 @@ class ConsoleView(QWidget):
     def show_result(self, result: ConsoleResult) -> None:
         """The answer: at most MOST_ROWS rows (the first) and MOST_CURVES curves (those furthest
         from the rest), and how many of the series those are; each failure (or note: no
-        cluster) on a line."""
+        cluster) on a line. The rows and curves were worked out off the UI thread (the
+        presenter's ``ShownResult``), or are here for a result given as it is."""
         colour = {
             "SUCCESS": self._theme.status("ONLINE"),
             "PARTIAL": self._theme.severity("warning"),
@@ -163,9 +162,13 @@ class ConsoleView(QWidget):
             for cluster, why in result.failures
         ]
         self.status.setText("<br>".join(lines))
-        self.table.set_rows([Row([str(value) for value in cells])
-                             for cells in result.rows[:MOST_ROWS]])  # fmt: skip
-        self.chart.set_series({} if result.instant else outlying_curves(result.series))
+        if isinstance(result, ShownResult):
+            rows, curves = result.table, result.curves
+        else:
+            rows = table_rows(result.rows)
+            curves = {} if result.instant else outlying_curves(result.series)
+        self.table.set_rows(rows)
+        self.chart.set_series(curves)
         self.results.setCurrentWidget(self.table if result.instant else self.chart)
 
     def show_error(self, message: str) -> None:
