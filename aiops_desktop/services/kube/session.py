@@ -21,6 +21,7 @@ from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.gpu_cnf.gpu_fallback import NodeGpus, read_fleet_gpus
 from aiops_desktop.services.kube.inventory import EventTimeline, follow_events, take_inventory
 from aiops_desktop.services.kube.validation import has_kube_api, validate
+from aiops_desktop.services.runtime.gathering import gather_all
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from analysis.ptp_profiles import node_thresholds
 from collectors.errors import CollectorError, KubeNotFound
@@ -38,6 +39,9 @@ FOLLOW_RETRY_S = (5.0, 15.0, 30.0, 60.0)
 #: how long one cluster's nvidia-smi readings are reused: the fleet's truth and the GPU page
 #: each read GPUs every 30-60 s, and each read execs twice into every GPU node
 SMI_MAX_AGE_S = 60.0
+#: the most one cluster's PtpConfigs and nodes may take before the PTP board is drawn without
+#: them (its last profiles kept): the board itself is Prometheus's, and refreshes often
+PROFILES_WITHIN_S = 10.0
 
 
 @malformed_as("a PtpConfig or a node")
@@ -85,6 +89,8 @@ class KubeSession:
         self.recording: dict[str, list[dict[str, Any]]] | None = None
         self._thresholds: tuple[Any, float, Any] | None = None  # (clusters, when, answer)
         self._smi: dict[str, tuple[float, list[NodeGpus]]] = {}  # name -> (when, readings)
+        #: cluster -> the PtpConfig thresholds last read from it (kept while it cannot be read)
+        self._last_thresholds: dict[str, dict[str, Threshold]] = {}
 
     async def validate(self, name: str) -> ValidationResult:
         """Who am I and what may I read; never inside a capture (no connection, no keyring:
@@ -178,23 +184,43 @@ class KubeSession:
         return answer
 
     async def _read_thresholds(self) -> tuple[dict[tuple[str, str], Threshold], list[str]]:
+        """Every cluster's at once, each within PROFILES_WITHIN_S: one that cannot be read (its
+        API server silent, its keyring entry locked) is named, and keeps the profiles last read
+        from it. The board waited for each cluster in turn, and one keyring error failed it."""
+        clusters = [c for c in self._registry.clusters() if has_kube_api(c)]
+        answers = await gather_all(*(self._cluster_thresholds(c.name) for c in clusters))
         found: dict[tuple[str, str], Threshold] = {}
         failed: list[str] = []
-        for cluster in self._registry.clusters():
-            if not has_kube_api(cluster):
-                continue
-            try:
-                configs = await self.objects(cluster.name, PTPCONFIGS)
-                if not configs:
-                    continue
-                nodes = await self.objects(cluster.name, NODES)
-                thresholds = thresholds_of(configs, nodes)
-            except CollectorError as exc:
-                failed.append(f"{cluster.name}: PtpConfig profiles unreadable ({exc})")
-                continue
-            for node, threshold in thresholds.items():
+        for cluster, (read, failure) in zip(clusters, answers, strict=True):
+            thresholds = read
+            if failure is not None:
+                thresholds = self._last_thresholds.get(cluster.name)
+                failed.append(f"{failure}; its last profiles used" if thresholds else failure)
+            else:
+                self._last_thresholds[cluster.name] = thresholds or {}
+            for node, threshold in (thresholds or {}).items():
                 found[cluster.name, node] = threshold
+        self._last_thresholds = {
+            c.name: self._last_thresholds[c.name]
+            for c in clusters
+            if c.name in self._last_thresholds
+        }  # a removed cluster's are forgotten
         return found, failed
+
+    async def _cluster_thresholds(
+        self, name: str
+    ) -> tuple[dict[str, Threshold] | None, str | None]:
+        try:
+            async with asyncio.timeout(PROFILES_WITHIN_S):
+                configs = await self.objects(name, PTPCONFIGS)
+                if not configs:
+                    return {}, None
+                nodes = await self.objects(name, NODES)
+            return thresholds_of(configs, nodes), None
+        except TimeoutError:
+            return None, f"{name}: PtpConfig profiles not read within {PROFILES_WITHIN_S:g} s"
+        except AppError as exc:
+            return None, f"{name}: PtpConfig profiles unreadable ({exc})"
 
     async def gpu_source(self, name: str) -> str:
         """Where this cluster's GPU readings come from: "dcgm" when its Prometheus has DCGM
