@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models.registry import KubeconfigContext
+from aiops_desktop.models.text import one_line
 from ui.presenters.registry import RegistryPresenter
 from ui.views.text import PlainLabel
 
@@ -83,15 +84,22 @@ class ImportKubeconfigDialog(QDialog):
         self.contexts.clear()
         self.message.clear()
         for ctx in contexts:
+            # all of it is the file's text, each part one printable line: a line separator
+            # or a bidi override in a name, a server or a word made a line read other than it
+            # is (a "reads ~/.kube/..." line of its own, a name that reads backwards)
+            name = one_line(ctx.context)
             if ctx.usable:
-                text = f"{ctx.context}  →  {ctx.cluster_name}  ({ctx.server}, {ctx.auth})"
+                text = (
+                    f"{name}  →  {one_line(ctx.cluster_name)}  "
+                    f"({one_line(ctx.server or '')}, {one_line(ctx.auth)})"
+                )
                 if ctx.runs:
-                    text += f"\n    ⚠ runs whenever it needs a token: {ctx.runs}"
-                text += "".join(f"\n    reads {f}" for f in ctx.files)
+                    text += f"\n    ⚠ runs whenever it needs a token: {one_line(ctx.runs)}"
+                text += "".join(f"\n    reads {one_line(f)}" for f in ctx.files)
                 if ctx.warnings:
-                    text += "\n    ⚠ " + "; ".join(ctx.warnings)
+                    text += "\n    ⚠ " + "; ".join(one_line(w) for w in ctx.warnings)
             else:
-                text = f"{ctx.context}: cannot import: {ctx.error}"
+                text = f"{name}: cannot import: {one_line(ctx.error or '')}"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, ctx.context)
             item.setData(RUNS_ROLE, ctx.runs)  # what a tick consents to, as shown

@@ -17,6 +17,7 @@ import re
 import shlex
 import stat
 import sys
+from collections import Counter
 from pathlib import Path
 from secrets import token_bytes
 from typing import Any
@@ -28,6 +29,7 @@ from aiops_desktop.models.cluster import validate_ca_bundle
 from aiops_desktop.models.credentials import is_token_text
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.registry import KubeconfigContext
+from aiops_desktop.models.text import one_line
 from collectors.kube_config import exec_refusal
 
 
@@ -380,10 +382,23 @@ def read_contexts(path: str | Path) -> list[KubeconfigContext]:
     files = _Files(source)
     index = {section: _index(doc, section) for section in ("clusters", "users")}
     out = []
-    for item in doc["contexts"]:
-        name = str(item.get("name", ""))[:253] if isinstance(item, dict) else ""
+    names = [
+        str(item.get("name", ""))[:253] if isinstance(item, dict) else ""
+        for item in doc["contexts"]
+    ]
+    # a context is chosen, consented to and registered by its name: of two of one name, the
+    # one the user left out went in with the one ticked (another API server, as `prod`)
+    counts = Counter(names)
+    for item, name in zip(doc["contexts"], names, strict=True):
         ctx = KubeconfigContext(context=name, cluster_name=cluster_name_for(name), server=None)
         out.append(ctx)
+        if name and counts[name] > 1:
+            ctx.error = (
+                f"the kubeconfig has {counts[name]} contexts named {name!r}, and a context "
+                "is known by its name alone: none of them is imported (which one is meant "
+                "cannot be told); give each its own name to import them"
+            )
+            continue
         inlined = files.inlined
         try:
             _fill(ctx, index, item, files)
@@ -526,11 +541,13 @@ def _what_it_runs(context: str, user: dict[str, Any], files: _Files, read: list[
     """What a context's credential runs or asks whenever it needs a token, in full (the
     command line and the environment it sets, values included; an auth provider and the
     issuer it asks): shown before the import, which needs the user's say for it. The values
-    of secret-named options (``--oidc-client-secret=...``) and variables are not shown; a
-    fingerprint of the exact command and environment is, so a consent given to what was
-    shown binds them. A plugin whose environment chooses the binary that runs (PATH,
-    LD_PRELOAD) or whose words cmd.exe would read as commands is refused (exec_refusal). An
-    OIDC provider's ``idp-certificate-authority`` file is inlined like the others."""
+    of secret-named options (``--oidc-client-secret=...``) and variables are not shown (but
+    for a variable the command line names: its value is part of what runs); a fingerprint of
+    the exact command and environment is, so a consent given to what was shown binds them.
+    Every word is shown as one printable line (no bidi override, no line separator). A
+    plugin whose environment chooses the binary that runs (PATH, LD_PRELOAD) or whose words
+    cmd.exe would read as commands is refused (exec_refusal). An OIDC provider's
+    ``idp-certificate-authority`` file is inlined like the others."""
     if user.get("exec"):
         spec = user["exec"]
         args = spec.get("args") or []
@@ -544,7 +561,7 @@ def _what_it_runs(context: str, user: dict[str, Any], files: _Files, read: list[
         pairs = [
             (str(e.get("name", "")), str(e.get("value", ""))) for e in env if isinstance(e, dict)
         ]
-        shown = [_shown_variable(name, value) for name, value in pairs]
+        shown = [_shown_variable(name, value, words) for name, value in pairs]
         exact = [shlex.quote(f"{name}={value}") for name, value in pairs]
         environment = f" (environment: {', '.join(shown)})" if pairs else ""
         return _consented(
@@ -583,16 +600,22 @@ def _provider_command(context: str, config: dict[str, Any]) -> str:
 
 def _consented(words: list[str], details: str, exact_details: str | None = None) -> str:
     """A command line as the consent shows it: in full, or with its secret values hidden (in
-    the words, or in ``details`` where they differ from ``exact_details``) and a fingerprint
-    of the exact command (keyed by this process: it tells nothing of them), so that a tick
-    consents to that command only."""
-    shown, hidden = _shown_command(words)
+    the words, or in ``details`` where they differ from ``exact_details``) or what does not
+    print left out (a bidi override, a line separator: they make a line read other than it
+    is), and a fingerprint of the exact command (keyed by this process: it tells nothing of
+    them), so that a tick consents to that command only, not to one that reads the same."""
+    shown, hidden, cleaned = _shown_command(words)
     exact_details = details if exact_details is None else exact_details
-    if not hidden and details == exact_details:
+    hidden = hidden or details != exact_details
+    cleaned = cleaned or one_line(details) != details
+    details = one_line(details)
+    if not hidden and not cleaned:
         return shown + details
     exact = shlex.join(words) + exact_details
     mark = hmac.new(_CONSENT_KEY, exact.encode(), hashlib.sha256).hexdigest()[:12]
-    return f"{shown}{details} (secret values hidden; command fingerprint {mark})"
+    said = ["secret values hidden"] if hidden else []
+    said += ["line breaks and characters that do not print left out"] if cleaned else []
+    return f"{shown}{details} ({'; '.join(said)}; command fingerprint {mark})"
 
 
 #: an option whose value is a secret: ``--oidc-client-secret``, ``--token``, ``--password``,
@@ -606,22 +629,36 @@ _HIDDEN = "<hidden>"
 _CONSENT_KEY = token_bytes(32)
 
 
-def _shown_variable(name: str, value: str) -> str:
+def _shown_variable(name: str, value: str, words: list[str]) -> str:
     """An exec plugin's environment variable as the consent shows it: ``NAME=value``, the
     value hidden where the name says it is a secret, never where the variable steers what
-    loads (``PYTHONPATH``, ``NODE_OPTIONS``: a value the user must see)."""
-    if names_a_secret(name) and not _STEERS_LOADING.search(name):
+    loads (``PYTHONPATH``, ``NODE_OPTIONS``: a value the user must see), nor where the command
+    line (``words``) names it: ``sh -c 'eval "$OIDC_CLIENT_SECRET"'`` runs that value."""
+    if names_a_secret(name) and not _STEERS_LOADING.search(name) and not _named_in(name, words):
         return shlex.quote(name + "=") + _HIDDEN
     return shlex.quote(f"{name}={value}")
+
+
+def _named_in(name: str, words: list[str]) -> bool:
+    """Whether a command line refers to the environment variable ``name`` as a shell does:
+    ``$NAME``, ``${NAME}``, PowerShell's ``$env:name`` (of any case): its value is then run,
+    or is what runs gets. A bare word (``--client-secret-env=NAME``, a plugin told where its
+    secret is) does not show it: that value is a real credential, and the consent's text is
+    printed where the context is skipped."""
+    if not name:
+        return False
+    as_reference = re.compile(rf"\$\{{?(env:)?{re.escape(name)}(?!\w)", re.IGNORECASE)
+    return any(as_reference.search(w) for w in words)
 
 
 #: a variable that chooses the code a command loads (shown whatever its name says)
 _STEERS_LOADING = re.compile(r"PATH|^LD_|^DYLD_|PYTHON|^NODE_|^PERL|^RUBY|JAVA|OPTIONS", re.I)
 
 
-def _shown_command(words: list[str]) -> tuple[str, bool]:
+def _shown_command(words: list[str]) -> tuple[str, bool, bool]:
     """A command line as it may be shown: the values of secret-named options and the user
-    info of URLs left out; and whether anything was."""
+    info of URLs left out, each word one printable line; whether anything was hidden, and
+    whether a word was not printable as it is."""
     out: list[str] = []
     hidden = False
     after_option = False
@@ -641,7 +678,8 @@ def _shown_command(words: list[str]) -> tuple[str, bool]:
         cleaned = _URL_USERINFO.sub(r"\1" + _HIDDEN + "@", word)
         hidden = hidden or cleaned != word
         out.append(shlex.quote(cleaned))
-    return " ".join(out), hidden
+    shown = " ".join(out)
+    return one_line(shown), hidden, one_line(shown) != shown
 
 
 def bearer_token(payload: dict[str, Any] | None) -> str | None:
