@@ -70,6 +70,18 @@ def one_line(text: str) -> str:
     return printable(_BREAKS.sub(" ", text))
 
 
+def cut(text: str, most: int) -> str:
+    """``text`` cut to ``most`` characters, the cut marked "…"."""
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def cut_line(text: str, most: int) -> str:
+    """Outside text (an event's message, a label value a tenant chose, a server's error) as a
+    cell, a heading or a title shows it: one printable line (no line break forging a row, no
+    ESC, no right-to-left override), cut to ``most`` characters."""
+    return cut(one_line(text), most)
+
+
 #: what Markdown reads as markup inside a line: emphasis, code, links and images, raw HTML,
 #: entities, table cells, strike-through, and escapes themselves
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>!|&~#])")

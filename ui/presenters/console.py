@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from aiops_desktop.models import EndpointKind, QueryType
 from aiops_desktop.models.curves import outlying_curves
 from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryAnswer, value_text
-from aiops_desktop.models.text import labels_text
+from aiops_desktop.models.text import cut, labels_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.queries.console import QueryConsole
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
@@ -29,7 +29,7 @@ MOST_ROWS = 5_000
 
 
 def _cut(text: str, most: int = FAILURE_CHARS) -> str:
-    return text if len(text) <= most else text[: most - 1] + "…"
+    return cut(text, most)
 
 
 @dataclass

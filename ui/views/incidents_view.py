@@ -23,7 +23,7 @@ from aiops_desktop.models.enums import IncidentStatus, Verdict
 from aiops_desktop.models.fleet import SEVERITY_RANK, Domain
 from aiops_desktop.models.incidents import ExplanationView, Incident, RcaReport
 from aiops_desktop.models.observability import pod_entity, service_of_pod
-from aiops_desktop.models.text import one_line, time_text
+from aiops_desktop.models.text import cut_line, time_text
 from ui.theme import Theme
 from ui.views.page import page_title, scrolled
 from ui.views.rows_table import Row
@@ -43,11 +43,7 @@ TIP_CHARS = 4000  # a tooltip's most
 
 
 def _line(text: str, most: int = CELL_CHARS) -> str:
-    """Outside text (an event's message, a label value a tenant chose) as a cell or a title
-    shows it: one printable line (no line break forging a row, no ESC, no right-to-left
-    override: the Kubernetes page's rule), cut to ``most`` characters."""
-    line = one_line(text)
-    return line if len(line) <= most else line[: most - 1] + "…"
+    return cut_line(text, most)
 
 
 class RcaPanel(QWidget):

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models.enums import SpanStatus
 from aiops_desktop.models.observability import Span, Trace, TraceSummary, depth_first, service_calls
-from aiops_desktop.models.text import count, printable, time_text
+from aiops_desktop.models.text import count, cut, printable, time_text
 from ui.charts import SERIES_COLOURS
 from ui.presenters.logs_traces import TraceRequest
 from ui.theme import Theme
@@ -62,7 +62,7 @@ def _ms(ns: float) -> str:
 
 
 def _cut(name: str) -> str:
-    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
+    return cut(name, NAME_CHARS)
 
 
 class WaterfallView(QWidget):
