@@ -25,20 +25,35 @@ from aiops_desktop.models.gpu import (
     GpuHistory,
     GpuState,
 )
+from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.models.ptp import RANK_UNKNOWN, Compliance, PtpBoard, PtpRow
-from aiops_desktop.models.text import count, pct_text
+from aiops_desktop.models.text import count, cut_line, pct_text
 from aiops_desktop.models.time_range import TimeRange
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.page import TitledPage
 from ui.views.rows_table import Row, RowsTable
 from ui.views.tables import fill_table, make_table
-from ui.views.text import PlainLabel
+from ui.views.text import PlainLabel, tip
 from ui.views.time_range import TimeRangeBar
 
 HEAT_METRICS = ("Health", "Utilisation", "Temperature")
 #: the heatmap's cells: (cluster, node) -> column -> the GPUs drawn there
 Cells = dict[tuple[str, str], dict[int, list[GpuHealth]]]
+CELL_CHARS = 300  # a cell's most (the Incidents view's): a huge reason was drawn and measured
+TIP_CHARS = 4000  # a tooltip's most
+
+
+def _line(text: str, most: int = CELL_CHARS) -> str:
+    return cut_line(text, most)
+
+
+def _errors(outcomes: list[ClusterOutcome], label: PlainLabel) -> None:
+    """The clusters' read errors on the error line, each one cut line; their whole text in
+    its tooltip."""
+    said = sorted({f"{o.cluster}: {o.error}" for o in outcomes})
+    label.setText("; ".join(_line(s) for s in said))
+    label.setToolTip(tip("\n".join(said)[:TIP_CHARS]))
 
 
 def _blend(low: QColor, high: QColor, t: float) -> QColor:
@@ -85,10 +100,12 @@ class GpuDetail(QWidget):
 
     def show_loading(self, health: GpuHealth) -> None:
         g = health.reading
-        mig = f" MIG {g.mig_profile}" if g.mig_profile else ""
-        pods = f" · {', '.join(g.pods)}" if g.pods else ""
-        reasons = f" · {'; '.join(health.reasons)}" if health.reasons else ""
-        self._heading = f"{g.key} · {g.model}{mig} · {health.state.value}{pods}{reasons}"
+        mig = f" MIG {_line(g.mig_profile)}" if g.mig_profile else ""
+        pods = f" · {_line(', '.join(g.pods))}" if g.pods else ""
+        reasons = f" · {_line('; '.join(health.reasons))}" if health.reasons else ""
+        self._heading = (
+            f"{_line(g.key)} · {_line(g.model)}{mig} · {health.state.value}{pods}{reasons}"
+        )
         self.heading.setText(self._heading)
         self._key = g.key
         for chart in self.charts.values():
@@ -110,7 +127,8 @@ class GpuDetail(QWidget):
             chart.setVisible(data is not None or name != "tensor_active_pct")
         said = [o.error for o in history.outcomes] + ([history.note] if history.note else [])
         # each answer (another range, a re-read) says its own notes: never the last one's too
-        self.heading.setText(" · ".join([self._heading, *(["; ".join(said)] if said else [])]))
+        notes = [_line("; ".join(said))] if said else []
+        self.heading.setText(" · ".join([self._heading, *notes]))
 
     def reset_zoom(self) -> None:
         for chart in self.charts.values():
@@ -195,7 +213,7 @@ class GpuFleetView(QWidget):
 
     def show_fleet(self, fleet: GpuFleet) -> None:
         self._fleet = fleet
-        self.error.setText("; ".join(sorted({f"{o.cluster}: {o.error}" for o in fleet.outcomes})))
+        _errors(fleet.outcomes, self.error)
         self._redraw()
 
     def cell_colour(self, health: GpuHealth) -> QColor:
@@ -271,7 +289,7 @@ class GpuFleetView(QWidget):
             shown.append(Row(texts, colour="#0b1020", backgrounds=backgrounds, tips=tips,
                              center=True))  # fmt: skip
         headers = [f"GPU {i}" if i != OTHER_COLUMN else "Other" for i in columns]
-        self.heatmap.set_rows(shown, headers, [f"{c} / {n}" for c, n in rows])
+        self.heatmap.set_rows(shown, headers, [_line(f"{c} / {n}") for c, n in rows])
         visible = min(len(rows), 12)  # every node row in sight up to 12; more scroll
         self.heatmap.setMinimumHeight(
             self.heatmap.horizontalHeader().height()
@@ -285,18 +303,23 @@ class GpuFleetView(QWidget):
         """The GPUs not known to be well, worst first, then those no longer reported."""
         problems = self._problems = [h for h in fleet.gpus if h.state is not GpuState.OK]
         level = {GpuState.CRITICAL: "critical", GpuState.WARNING: "warning"}
+        # a GPU's key, model, pods and reasons are label values and nvidia-smi's text: one cut
+        # line each, the whole text (escaped by the table) as its tooltip
         rows = [
-            Row([h.state.value, h.reading.key, h.reading.model, ", ".join(h.reading.pods) or "—",
-                 "; ".join(h.reasons)],
+            Row([h.state.value, _line(h.reading.key), _line(h.reading.model),
+                 _line(", ".join(h.reading.pods)) or "—", _line("; ".join(h.reasons))],
                 colour=self._theme.severity(level[h.state]) if h.state in level
-                else self._theme.status("UNKNOWN"))
+                else self._theme.status("UNKNOWN"),
+                tips=_tips({1: h.reading.key, 2: h.reading.model, 3: ", ".join(h.reading.pods),
+                            4: "; ".join(h.reasons)}))
             for h in problems
         ]  # fmt: skip
         rows += [
-            Row(["NOT REPORTED", g.key, "", "—",
-                 f"no longer reported (last {g.before.value}"
-                 + (f": {'; '.join(g.reasons)})" if g.reasons else ")")],
-                colour=self._theme.status("UNKNOWN"))
+            Row(["NOT REPORTED", _line(g.key), "", "—",
+                 _line(f"no longer reported (last {g.before.value}"
+                       + (f": {'; '.join(g.reasons)})" if g.reasons else ")"))],
+                colour=self._theme.status("UNKNOWN"),
+                tips=_tips({1: g.key, 4: "; ".join(g.reasons)}))
             for g in fleet.gone
         ]  # fmt: skip
         self.problems.set_rows(rows)
@@ -304,6 +327,12 @@ class GpuFleetView(QWidget):
 
 #: the heatmap column of GPUs whose ``gpu`` label is no small index
 OTHER_COLUMN = -1
+
+
+def _tips(texts: dict[int, str]) -> dict[int, str]:
+    """Cells' whole outside text as their tooltips (the table escapes it and keeps its line
+    breaks), by column: where the cell cut it or made it one line; a tooltip's most kept."""
+    return {c: t[:TIP_CHARS] for c, t in texts.items() if _line(t) != t}
 
 
 def gpu_title(fleet: GpuFleet) -> str:
@@ -382,7 +411,7 @@ class PtpBoardView(QWidget):
         self._chosen_key = _port_key(row)
         # a port without an offset series (a FREERUN port's ptp4l not exporting) shows none:
         # never the port chosen before's under this one's band
-        name = f"{row.cluster}/{row.node}/{row.iface}"
+        name = _line(f"{row.cluster}/{row.node}/{row.iface}")
         self.chart.set_series({name: row.history} if row.history is not None else {})
         self.band.setRegion((row.threshold.min_ns, row.threshold.max_ns))
 
@@ -418,22 +447,27 @@ class PtpBoardView(QWidget):
         # follows now): the part of the window without samples is seen empty
         end = (self.time_range.current.end or self.time_range.clock()).timestamp()
         self.chart.set_span(end - board.window.total_seconds(), end)
-        self.error.setText("; ".join(sorted({f"{o.cluster}: {o.error}" for o in board.outcomes})))
+        _errors(board.outcomes, self.error)
         rows: list[tuple[list[str], str | None]] = []
         tips: list[dict[int, str]] = []
         for row in board.rows:
             c = row.compliance
+            # names, role and notes are label values: one cut line each (the Notes' whole
+            # text its tooltip)
+            notes = "; ".join(row.notes)
             cells = [
-                row.state.value, row.cluster, row.node, row.iface, row.process, row.role,
+                row.state.value, _line(row.cluster), _line(row.node), _line(row.iface),
+                _line(row.process), _line(row.role),
                 "-" if row.clock_class is None else str(row.clock_class),
                 "-" if row.offset_ns is None else f"{row.offset_ns:g}",
-                *self._compliance_cells(c), "; ".join(row.notes),
+                *self._compliance_cells(c), _line(notes),
             ]  # fmt: skip
             band = row.threshold.band + (
                 f" (profile {row.threshold.profile})" if row.threshold.profile else " (default)"
             )
             rows.append((cells, self._row_colour(row)))
-            tips.append({self.HEADERS.index("Offset ns"): f"judged against {band}"})
+            tips.append({self.HEADERS.index("Offset ns"): f"judged against {band}",
+                         **_tips({self.HEADERS.index("Notes"): notes})})  # fmt: skip
             if c is not None and c.resolution_s:
                 tips[-1][self.HEADERS.index("Holdover s")] = (
                     f"one sample every {c.resolution_s:g} s: durations known to within that"
@@ -490,8 +524,10 @@ class DriftView(TitledPage):
         # every row names its setting (an outlier's greyed under the most common value's): a
         # header click sorts rows apart, and a value must never read under another setting
         self.table.set_rows([
-            Row([d.kind, d.subject, d.setting if d.majority else f"{d.setting} (no majority)",
-                 value, ", ".join(scopes)],
+            # subjects, settings, values and scopes are the clusters' own text: one cut line
+            Row([_line(d.kind), _line(d.subject),
+                 _line(d.setting) if d.majority else f"{_line(d.setting)} (no majority)",
+                 _line(value), _line(", ".join(scopes))],
                 colour=None if index == 0 or not d.majority else warn,
                 colours=None if index == 0 else dict.fromkeys((0, 1, 2), muted))
             for d, index, value, scopes in rows

@@ -22,6 +22,7 @@ from aiops_desktop.models.fleet import Domain, Finding, FindingSeverity
 from aiops_desktop.models.gpu import STATE_RANK, GpuFleet, GpuHealth, GpuReading, GpuState
 from aiops_desktop.models.metrics import ClusterOutcome, TaggedSeries
 from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
+from aiops_desktop.models.text import cut, one_line
 from analysis.ptp_compliance import CLOCK_TYPE_PROCESSES, is_port_only
 
 PerCluster = dict[str, list[Finding]]
@@ -335,7 +336,10 @@ def sriov_findings(cluster: str, nodes: Iterable[NodeSync]) -> PerCluster:
     found = []
     for row in nodes:
         if row.status == "Failed":
-            reason = "SR-IOV sync Failed" + (f": {row.error}" if row.error else "")
+            # the operator's error as one line (a finding is one line of reason), bounded as
+            # an alert's (cut where it was read, ``node_sync_rows``; again for any other row)
+            said = f": {one_line(row.error)}" if row.error else ""
+            reason = cut_reason("SR-IOV sync Failed" + said)
             found.append(
                 Finding(Domain.SRIOV, FindingSeverity.CRITICAL, f"node {row.node}", reason)
             )
@@ -365,8 +369,9 @@ def sriov_findings(cluster: str, nodes: Iterable[NodeSync]) -> PerCluster:
 ALERT_TEXT_CHARS = 512
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= ALERT_TEXT_CHARS else text[: ALERT_TEXT_CHARS - 1] + "…"
+def cut_reason(text: str) -> str:
+    """``text`` cut to ``ALERT_TEXT_CHARS``, the cut marked "…" (a finding's reason's most)."""
+    return cut(text, ALERT_TEXT_CHARS)
 
 
 def alert_findings(alerts: Iterable[Alert]) -> list[Finding]:
@@ -374,9 +379,9 @@ def alert_findings(alerts: Iterable[Alert]) -> list[Finding]:
     for alert in alerts:
         where = alert.labels.get("namespace") or alert.labels.get("instance") or ""
         summary = alert.annotations.get("summary") or alert.annotations.get("description") or ""
-        subject = _cut(alert.name + (f" ({where})" if where else ""))
+        subject = cut_reason(alert.name + (f" ({where})" if where else ""))
         severity = ALERT_SEVERITY[alert.severity]
-        out.append(Finding(Domain.ALERTS, severity, subject, _cut(summary) or "firing",
+        out.append(Finding(Domain.ALERTS, severity, subject, cut_reason(summary) or "firing",
                            alert.starts_at, key=alert_identity(alert)))  # fmt: skip
     return out
 

@@ -5,15 +5,17 @@ each with its data plane."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiops_desktop.models import Cluster, CNFType
 from aiops_desktop.models.cnf import CnfWorkload, DpdkPortRow, SriovObjects, VfRow
+from aiops_desktop.models.errors import AppError
 from aiops_desktop.services.gpu_cnf.sriov import network_rows, node_sync_rows
 from aiops_desktop.services.kube.discovery import component_cnf_type, namespace_cnf_type
 from aiops_desktop.services.kube.session import KubeSession
 from aiops_desktop.services.kube.validation import has_kube_api
-from collectors.errors import CollectorError
+from aiops_desktop.services.runtime.gathering import gather_all
 
 SRIOV_NETWORKS = "/apis/sriovnetwork.openshift.io/v1/sriovnetworks"
 PODS = "/api/v1/pods"
@@ -72,20 +74,36 @@ def cnf_workloads_by_type(
 
 async def read_sriov_objects(kube: KubeSession, clusters: list[Cluster]) -> SriovObjects:
     """Node states, SriovNetworks and component-labelled pods of every cluster with a
-    Kubernetes API; a cluster that cannot be read is named with why, the others still shown."""
+    Kubernetes API, every cluster and list read at once; a cluster that cannot be read (its
+    API's error, a locked keyring, an offline pool: any ``AppError``) is named with why, the
+    others still shown."""
+
+    async def one(name: str) -> SriovObjects:
+        states, networks, pods = await gather_all(
+            kube.sriov_states(name),
+            kube.objects(name, SRIOV_NETWORKS),
+            kube.objects(name, PODS, label_selector=COMPONENT_LABEL),
+        )
+        # objects not in Kubernetes format raise CollectorError here: that cluster unread
+        nodes, nets = node_sync_rows(states), network_rows(networks)
+        return SriovObjects(
+            nodes=[(name, row) for row in nodes],
+            networks=[(name, row) for row in nets],
+            pods=[(name, pod) for pod in pods],
+        )
+
+    names = [c.name for c in clusters if has_kube_api(c)]
+    # each cluster's error kept as its answer (as KubeSession.objects_of_each): one locked
+    # keyring or offline pool must not blank the others' Failed nodes
+    answers = await asyncio.gather(*(one(n) for n in names), return_exceptions=True)
     out = SriovObjects()
-    for cluster in clusters:
-        if not has_kube_api(cluster):
-            continue
-        try:
-            states = await kube.sriov_states(cluster.name)
-            networks = await kube.objects(cluster.name, SRIOV_NETWORKS)
-            pods = await kube.objects(cluster.name, PODS, label_selector=COMPONENT_LABEL)
-            nodes, nets = node_sync_rows(states), network_rows(networks)
-        except CollectorError as exc:  # unreadable, or objects not in Kubernetes format
-            out.problems.append(f"{cluster.name}: {exc}")
-            continue
-        out.nodes += [(cluster.name, row) for row in nodes]
-        out.networks += [(cluster.name, row) for row in nets]
-        out.pods += [(cluster.name, pod) for pod in pods]
+    for name, answer in zip(names, answers, strict=True):
+        if isinstance(answer, AppError):
+            out.problems.append(f"{name}: {answer}")
+        elif isinstance(answer, BaseException):
+            raise answer  # a bug, not an unreadable cluster
+        else:
+            out.nodes += answer.nodes
+            out.networks += answer.networks
+            out.pods += answer.pods
     return out

@@ -16,6 +16,7 @@ from typing import Any
 from aiops_desktop.models import Cluster
 from aiops_desktop.models.cnf import DpdkPortRow, NetworkRow, NodeSync, VfRow
 from aiops_desktop.models.metrics import ClusterOutcome, TaggedSeries
+from aiops_desktop.services.fleet.findings import cut_reason
 from aiops_desktop.services.polling.catalog import field_queries
 from aiops_desktop.services.queries.field_reads import join_rows, read_fields, unique_failures
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
@@ -59,7 +60,9 @@ def node_sync_rows(states: list[dict[str, Any]]) -> list[NodeSync]:
             NodeSync(
                 node=str((obj.get("metadata") or {}).get("name", "")),
                 status=str(status.get("syncStatus", "Unknown")),
-                error=str(status.get("lastSyncError", "")),
+                # cut here: an operator's error was seen at 1 MB, and is quoted whole by the
+                # SR-IOV page and the fleet's findings (an alert's reason's bound)
+                error=cut_reason(str(status.get("lastSyncError", ""))),
                 interfaces=[_interface_text(i) for i in nics],
                 vfs_configured=sum(int(i.get("numVfs") or 0) for i in nics),
             )
