@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.logs import redact
 from aiops_desktop.models.kube import Inventory, NodeRow, PodRow, ValidationResult
-from aiops_desktop.models.text import one_line, printable
+from aiops_desktop.models.text import cut, cut_line, one_line, printable
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.kube.discovery import DiscoveryService
 from aiops_desktop.services.kube.inventory import EventTimeline
@@ -27,6 +27,11 @@ from ui.presenters.base import Presenter
 
 EVENTS_SHOWN = 500  # rows handed to the table, of all events and of the warnings each
 TROUBLE_CHARS = 300  # an error as the events tab shows it: its first line, this long at most
+#: an identity card field (a version, a user, the groups) this long at most: the API server's
+#: words, and a 100 KB gitVersion made the page 925,525 px wide
+CARD_CHARS = 200
+#: the most of a text redacted for a line that shows TROUBLE_CHARS of it
+REDACTED_CHARS = 4096
 NOT_LISTED = "events not read yet (listing …)"
 
 
@@ -39,11 +44,32 @@ class WatchHealth(Protocol):
     failure: str
 
 
+def _redacted(text: str) -> str:
+    """``text`` redacted, as much of it as a short line can show (redacting 100 KB holds the
+    UI thread ~200 ms: a hostile gitVersion, on every Refresh); past REDACTED_CHARS it ends
+    in "…"."""
+    return redact(cut(text, REDACTED_CHARS))
+
+
 def _one_line(text: str) -> str:
     """A message as one short line of plain text, redacted (again: the collector redacts its
     own errors; a session's error opening the client is not a collector's)."""
-    line = redact(text).strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= TROUBLE_CHARS else line[: TROUBLE_CHARS - 1] + "…"
+    text = _redacted(text)
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return cut_line(line, TROUBLE_CHARS)
+
+
+def said(text: str) -> str:
+    """What the status line says: one printable line (no control or bidi character), redacted,
+    TROUBLE_CHARS at most. Its line breaks are folded, not cut at: a validation's reason holds
+    the API server's user name, and a user named "system:admin", a line break and more must
+    not read as system:admin."""
+    return cut(one_line(_redacted(text)).strip(), TROUBLE_CHARS)
+
+
+def card(text: str) -> str:
+    """An identity card field: the API server's words as one printable line, cut."""
+    return cut_line(text, CARD_CHARS)
 
 
 # -- the nodes and pods tables as text ----------------------------------------------------------
@@ -119,12 +145,24 @@ def _node_text(n: NodeRow, now: datetime) -> TextRow:
     )  # fmt: skip
 
 
+def ready_key(ready: str) -> float | None:
+    """A pod's READY ("9/12") as sorting compares it: the share ready, then (a tie) how many
+    containers (as text, "10/12" sorted before "2/2"); None (its text) when it is not a/b."""
+    done, _, total = ready.partition("/")
+    if not (done.isdigit() and total.isdigit()):
+        return None
+    containers = int(total)
+    # a share differs from another by 1/(b*d) at least; the tie-break adds less than that
+    # for any pod of fewer than 10,000 containers
+    return (int(done) / containers if containers else 0.0) + containers * 1e-13
+
+
 def _pod_text(p: PodRow, now: datetime) -> TextRow:
     return (
         [line(p.namespace), line(p.name), line(p.phase), p.ready, str(p.restarts), line(p.node),
          age(p.created, now), line(p.reason)],
         tips({0: p.namespace, 1: p.name, 2: p.phase, 5: p.node, 7: p.reason}),
-        {4: p.restarts, 6: when(p.created)},
+        {3: ready_key(p.ready), 4: p.restarts, 6: when(p.created)},
         "critical" if p.crash_looping else "warning" if p.reason else "",
     )  # fmt: skip
 
@@ -206,7 +244,7 @@ class KubePresenter(Presenter):
         why = self._unreadable(name)
         if why:
             self._inventory = self._validation = None
-            self.sig_status.emit(why)
+            self._say(why)
             self.sig_validation.emit(None)
             self.sig_inventory.emit(None, why)
             self.sig_events.emit([], [], 0, 0, f"events not read: {why}")
@@ -240,7 +278,7 @@ class KubePresenter(Presenter):
         name = self.cluster
         if name is None:
             return
-        self.sig_status.emit(f"asking {name}'s API server ...")
+        self._say(f"asking {name}'s API server ...")
         self._reloads += 1
         reload = self._reloads
 
@@ -249,14 +287,14 @@ class KubePresenter(Presenter):
 
         def report(text: str) -> None:  # a failure of a read superseded is not said
             if latest():
-                self.sig_status.emit(text)
+                self._say(text)
 
         async def check() -> None:
             result = await self._kube.validate(name)
             if latest():
                 self._validation = result
                 self.sig_validation.emit(result)
-                self.sig_status.emit(f"{result.outcome.value}: {result.reason}")
+                self._say(f"{result.outcome.value}: {result.reason}")
 
         async def inventory() -> None:
             try:
@@ -277,7 +315,7 @@ class KubePresenter(Presenter):
         name = self.cluster
         if name is None:
             return
-        self.sig_status.emit(f"discovering {name} ...")
+        self._say(f"discovering {name} ...")
 
         async def work() -> None:
             found = await self._discovery.run(name)
@@ -288,9 +326,13 @@ class KubePresenter(Presenter):
             )
             if found.vanished:
                 text += f"; VANISHED: {', '.join(found.vanished)}"
-            self.sig_status.emit(text)
+            self._say(text)
 
-        self.spawn(f"discover {name}", work(), self.sig_status.emit)
+        self.spawn(f"discover {name}", work(), self._say)
+
+    def _say(self, text: str) -> None:
+        """The status line: every text goes through ``said`` (a server's words are in most)."""
+        self.sig_status.emit(said(text))
 
     def stop(self) -> None:
         super().stop()

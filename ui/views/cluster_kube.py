@@ -7,6 +7,7 @@ a later read failed), and the events tab says when its watch is not live."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Hashable
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow, ValidationResult
 from aiops_desktop.models.text import one_line, time_text
-from ui.presenters.kube import ShownInventory, TextRow, inventory_text, tips
+from ui.presenters.kube import ShownInventory, TextRow, card, inventory_text, tips
 from ui.theme import Theme
 from ui.views.rows_table import Row, RowsTable
 from ui.views.text import PlainLabel, tip
@@ -58,17 +59,26 @@ class FilteredTable(QWidget):
         self.note.hide()
         layout.addWidget(self.note)
         self.table = RowsTable(headers)
+        self._keys: list[Hashable] = []  # the identity of each row shown (``fill``)
         # rows keep the presenter's order (worst first) until the user clicks a header
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
         layout.addWidget(self.table, 1)
 
-    def fill(self, rows: list[Row], unread: str = "") -> None:
+    def fill(self, rows: list[Row], unread: str = "", keys: list[Hashable] | None = None) -> None:
         """``unread``: what the table says while it is empty because nothing was read ("Not
-        read yet"); "": an empty answer ("Nothing to show · checked 5 s ago")."""
+        read yet"); "": an empty answer ("Nothing to show · checked 5 s ago"). ``keys``: each
+        row's identity (an event's uid, a pod's namespace and name): the rows selected stay
+        selected when the table is drawn again (the events once a second, the pods on every
+        Refresh), wherever they moved. The rows are set again whatever they are: comparing
+        100,000 pods' rows with those shown cost more than setting them."""
         self.table.empty_says_when = not unread
         self.table.empty_text = unread or "Nothing to show"
+        kept = {self._keys[s] for s in self.table.selected_sources()} if self._keys else set()
+        self._keys = keys or []
         self.table.set_rows(rows)
+        if kept and keys:
+            self.table.select_sources(lambda s: keys[s] in kept)
 
     def apply_filter(self, _text: str = "") -> None:
         self.table.set_filter(self.filter.text())
@@ -124,6 +134,9 @@ class ClusterKubeView(QWidget):
         bar = QHBoxLayout()
         self.status = PlainLabel()
         self.status.setWordWrap(True)
+        # the API server's words, cut but possibly one unbreakable run: it wraps where it can
+        # and is clipped where it cannot, never widening the page past the window
+        self.status.setMinimumWidth(1)
         self.status.setStyleSheet(f"color: {self._theme.color('text_muted')};")
         bar.addWidget(self.status, 1)
         self.read_at = PlainLabel("nodes and pods: not read yet")  # when the inventory was read
@@ -145,6 +158,7 @@ class ClusterKubeView(QWidget):
         for key in ("Access", "API server", "Version", "User", "Groups"):
             label = PlainLabel("—")
             label.setWordWrap(True)
+            label.setMinimumWidth(1)  # as the status line
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.fields[key] = label
             form.addRow(f"{key}:", label)
@@ -189,17 +203,16 @@ class ClusterKubeView(QWidget):
         colour = self._theme.status("ONLINE") if ok else self._theme.severity("critical")
         access = self.fields["Access"]
         # the reason, version, platform, user and groups are the API server's words: one line
-        # each, no control or bidi character
-        access.setText(f"{result.outcome.value.upper()} — {one_line(result.reason)}")
+        # each, no control or bidi character, cut (a 100 KB gitVersion made the page 925,525 px
+        # wide)
+        access.setText(f"{result.outcome.value.upper()} — {card(result.reason)}")
         access.setStyleSheet(f"color: {colour}; font-weight: bold;")
-        self.fields["API server"].setText(one_line(result.server or "") or "—")
-        version = one_line(result.version or "") or "—"
-        platform = one_line(result.platform or "")
+        self.fields["API server"].setText(card(result.server or "") or "—")
+        version = card(result.version or "") or "—"
+        platform = card(result.platform or "")
         self.fields["Version"].setText(f"{version} ({platform})" if platform else version)
-        self.fields["User"].setText(
-            one_line(result.user or "") or "— (not told by this API server)"
-        )
-        self.fields["Groups"].setText(", ".join(one_line(g) for g in result.groups) or "—")
+        self.fields["User"].setText(card(result.user or "") or "— (not told by this API server)")
+        self.fields["Groups"].setText(card(", ".join(result.groups)) or "—")
         denied = sorted(result.permissions, key=lambda p: (p.allowed, not p.essential))
         self.access.fill([
             Row([p.need, "yes" if p.allowed else ("NO (essential)" if p.essential else "no"),
@@ -285,7 +298,7 @@ class ClusterKubeView(QWidget):
 
     def _show_nodes(self) -> None:
         nodes = self._nodes
-        self.nodes.fill(self._node_rows, unread=self._unread)
+        self.nodes.fill(self._node_rows, unread=self._unread, keys=[n.name for n in nodes])
         not_ready = sum(1 for n in nodes if n.ready is False)
         stale = ", stale" if self._stale else ""
         self._tab_text(
@@ -301,7 +314,8 @@ class ClusterKubeView(QWidget):
             self._shown_pods = [self._pods[i] for i in kept]
         else:
             rows, self._shown_pods = self._pod_rows, self._pods
-        self.pods.fill(rows, unread=self._unread)
+        keys: list[Hashable] = [(p.namespace, p.name) for p in self._shown_pods]
+        self.pods.fill(rows, unread=self._unread, keys=keys)
         troubled = sum(self._troubled)
         stale = ", stale" if self._stale else ""
         self._tab_text(
@@ -350,7 +364,8 @@ class ClusterKubeView(QWidget):
                 colour=warn if e.type == "Warning" else None,
                 tips=tips({2: e.reason, 3: e.object, 5: e.message}), keys={4: e.count})
             for e in events
-        ], unread="Not live: see above" if trouble else "")  # fmt: skip
+        ], unread="Not live: see above" if trouble else "",
+           keys=[e.uid for e in events])  # fmt: skip
 
     def _on_tab_changed(self, _index: int) -> None:
         if self.tabs.currentWidget() is self.events and not self._events_drawn:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow
-from aiops_desktop.models.text import age_text
+from aiops_desktop.models.text import age_text, cut
 from aiops_desktop.services.runtime.gathering import gather_all
 from collectors.errors import CollectorBadResponse
 from collectors.kubernetes import KubeClient, WatchEvent, WatchState
@@ -42,6 +42,10 @@ EPOCH = datetime.min.replace(tzinfo=UTC)
 #: events sorted at a time in a relist's thread, then merged: one sort of 100,000 holds the GIL
 #: (and the UI thread waiting on it) for ~120 ms; one of this many, a few ms
 SORTED_AT_ONCE = 5000
+#: the most of an event's message, reason and object kept (with "…" where cut): whoever may
+#: create events in a namespace writes them, core/v1 sets no limit, and 500 messages of
+#: 100 KB held the UI thread 4 s on every redraw of the events tab (once a second)
+EVENT_TEXT_CHARS = 2048
 #: Kubernetes' quantity suffixes (resource.Quantity): binary, decimal, and milli
 QUANTITY_FACTORS = {
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
@@ -315,6 +319,10 @@ def worst_pods_first(rows: Iterable[PodRow]) -> list[PodRow]:
     return sorted(rows, key=key)
 
 
+def _cut(text: str) -> str:
+    return cut(text, EVENT_TEXT_CHARS)
+
+
 @malformed_as("an event")
 def event_row(event: Obj) -> EventRow:
     meta = _meta(event)
@@ -332,10 +340,10 @@ def event_row(event: Obj) -> EventRow:
     return EventRow(
         uid=str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}"),
         at=at,
-        type=str(event.get("type", "Normal")),
-        reason=str(event.get("reason", "")),
-        object=f"{involved.get('kind', '?')}/{where}",
-        message=str(event.get("message") or event.get("note") or ""),
+        type=_cut(str(event.get("type", "Normal"))),
+        reason=_cut(str(event.get("reason", ""))),
+        object=_cut(f"{involved.get('kind', '?')}/{where}"),
+        message=_cut(str(event.get("message") or event.get("note") or "")),
         count=int(event.get("count") or (event.get("series") or {}).get("count") or 1),
         namespace=str(meta.get("namespace", "")),
     )
