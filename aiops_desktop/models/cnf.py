@@ -100,3 +100,4 @@ class SriovObjects:
     networks: list[tuple[str, NetworkRow]] = field(default_factory=list)
     pods: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # labelled CNF pods
     problems: list[str] = field(default_factory=list)  # "cluster: why" where unreadable
+    unread: dict[str, str] = field(default_factory=dict)  # cluster -> why, where unreadable

@@ -5,21 +5,26 @@ thread) and keep a cluster's last rows, marked stale with their age, while it ca
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models import ClusterKind, utcnow
-from aiops_desktop.models.cnf import DpdkPortRow, VfRow
-from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuReading, GpuState
+from aiops_desktop.models.cnf import CnfWorkload, DpdkPortRow, NodeSync, SriovObjects, VfRow
+from aiops_desktop.models.gpu import STATE_RANK, GpuFleet, GpuHealth, GpuReading, GpuState
 from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
 from aiops_desktop.models.text import age_text, time_text
 from aiops_desktop.models.time_range import TimeRange
+from aiops_desktop.services.fleet.findings import GONE_FOR
 from aiops_desktop.services.gpu_cnf.cnf import cnf_workloads_by_type
+from aiops_desktop.services.gpu_cnf.gpu import gpu_queries
+from aiops_desktop.services.gpu_cnf.ptp import FIELDS as PTP_VALUE_FIELDS
 from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders, problems
 from aiops_desktop.services.polling.freshness import LastGoodRows, ShownRows
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
@@ -98,6 +103,70 @@ def stale_port(row: PtpRow, as_of: datetime, now: datetime) -> PtpRow:
     return replace(row, state=state, notes=[stale_note(as_of, row.state.value, now), *row.notes])
 
 
+def _known(value: object) -> bool:
+    return value is not None and value != []
+
+
+@cache
+def _gpu_fields() -> tuple[str, ...]:
+    """The reading's fields that each come from a query of their own (``gpu_queries``)."""
+    own = {f.name for f in fields(GpuReading)}
+    return tuple(name for name in gpu_queries() if name in own)
+
+
+def gpu_says_less(new: GpuHealth, kept: GpuHealth) -> bool:
+    """Whether ``new`` (of a cluster whose read failed in part) lacks a field ``kept`` had
+    and is no worse: its temperature's query timed out, and a GPU CRITICAL at 85 C would be
+    judged OK on what is left (``LastGoodRows`` keeps ``kept``, stale, as the fleet's findings
+    keep its CRITICAL). A state as bad or worse is news, shown as read (as the fleet's
+    findings show a GPU's new finding), but for OK: a GPU read OK in part is not known OK."""
+    if new.state is not GpuState.OK and STATE_RANK[new.state] >= STATE_RANK[kept.state]:
+        return False
+    was, now = kept.reading, new.reading
+    return any(_known(getattr(was, f)) and not _known(getattr(now, f)) for f in _gpu_fields())
+
+
+#: a port's fields that each come from a query of their own (beside its clock state and role)
+_PTP_FIELDS = ("clock_class", *(attr for attr, _ in PTP_VALUE_FIELDS.values()))
+
+
+def port_says_less(new: PtpRow, kept: PtpRow) -> bool:
+    """``gpu_says_less`` for a PTP port: a clock class 248 (free-running) whose query failed
+    does not make the port fine; one needing attention as much or more (a rank as low or
+    lower) is news."""
+    if new.needs_attention and new.rank <= kept.rank:
+        return False
+    if kept.state is not ClockState.UNKNOWN and new.state is ClockState.UNKNOWN:
+        return True
+    if kept.role != "UNKNOWN" and new.role == "UNKNOWN":
+        return True
+    return any(getattr(kept, f) is not None and getattr(new, f) is None for f in _PTP_FIELDS)
+
+
+NodeLine = tuple[str, NodeSync]  # (cluster, node)
+#: node sync states in the order the page lists them: trouble first
+_SYNC_ORDER = {"Failed": 0, "InProgress": 1, "Unknown": 2, "Succeeded": 3}
+
+
+def stale_node(line: NodeLine, as_of: datetime, now: datetime) -> NodeLine:
+    """A node sync state kept from the read at ``as_of``: Failed or InProgress stays shown as
+    read; Succeeded is Unknown now (its cluster cannot say it still is); said stale first in
+    its error."""
+    cluster, row = line
+    note = stale_note(as_of, row.status, now)
+    status = "Unknown" if row.status == "Succeeded" else row.status
+    return cluster, replace(row, status=status, error="; ".join(filter(None, [note, row.error])))
+
+
+def served_names(sources: Sequence[Any]) -> set[str]:
+    """The clusters registered (with metrics) and the members their hubs list."""
+    names = {name for c in sources if isinstance(name := getattr(c, "name", None), str)}
+    for hub in sources:
+        if getattr(hub, "kind", None) is ClusterKind.FLEET:
+            names.update(hub.status.members)
+    return names
+
+
 #: GPUs no longer reported that the GPU page keeps naming, at most (a whole hub gone)
 MAX_GONE = 5000
 
@@ -107,16 +176,20 @@ class GpuPresenter(ReaderPresenter):
 
     A GPU an earlier read reported and a newer one does not (off the bus, its node or its
     exporter gone) does not just vanish from the page: it stays named in the fleet's ``gone``
-    until it is reported again (or the page is asked another question: ``forget``)."""
+    until it is reported again, for ``GONE_FOR`` at most (as long as the fleet's findings say
+    it: a node retired is not named for the life of the app), and no longer once its cluster
+    is removed from the app (or the page is asked another question: ``forget``)."""
 
     sig_fleet = Signal(object)
     sig_history = Signal(object)
 
     def forget(self) -> None:
         self._kept: LastGoodRows[GpuHealth] = LastGoodRows(
-            lambda h: h.reading.key, lambda h: h.reading.cluster
+            lambda h: h.reading.key, lambda h: h.reading.cluster, gpu_says_less
         )
         self._seen: dict[str, GpuHealth] = {}  # key -> its last health, gone ones included
+        self._went: dict[str, datetime] = {}  # key -> the first read that did not report it
+        self._served: set[str] = set()  # the clusters registered (and listed) at the last read
 
     def merged(self, fleet: GpuFleet, now: datetime | None = None) -> tuple[GpuFleet, str]:
         """``fleet`` with the GPUs of the clusters that could not be read (all of them, or
@@ -130,20 +203,32 @@ class GpuPresenter(ReaderPresenter):
         gpus = [a.row if not a.stale else stale_gpu(a.row, a.as_of, now) for a in shown.rows]
         return replace(fleet, gpus=worst_first(gpus)), shown.badge(now)
 
-    def with_gone(self, fleet: GpuFleet) -> GpuFleet:
-        """``fleet`` with the GPUs seen before and not in it, as ``health_changes`` finds
-        them; remembered for the next read."""
-        before = list(self._seen.values())
-        gone = [c for c in health_changes(before, fleet.gpus) if c.after is None][:MAX_GONE]
+    def with_gone(self, fleet: GpuFleet, now: datetime | None = None) -> GpuFleet:
+        """``fleet`` (read at ``now``) with the GPUs seen before and not in it, as
+        ``health_changes`` finds them, for ``GONE_FOR`` from the first read without them;
+        remembered for the next read. Those of a cluster removed from the app since the last
+        read (registered, or listed by a hub, then; neither, nor reporting, now) are
+        forgotten: its GPUs are not gone, they are no longer the app's."""
+        now = now or utcnow()
+        served = served_names(self._readers.with_metrics())
+        left = self._served - served - {h.reading.cluster for h in fleet.gpus}
+        self._served = served
+        before = [h for h in self._seen.values() if h.reading.cluster not in left]
+        missing = [c for c in health_changes(before, fleet.gpus) if c.after is None]
+        went = {c.key: self._went.get(c.key, now) for c in missing}
+        gone = [c for c in missing if now - went[c.key] < GONE_FOR][:MAX_GONE]
         kept = {h.reading.key: h for h in before}
         self._seen = {c.key: kept[c.key] for c in gone} | {h.reading.key: h for h in fleet.gpus}
+        self._went = {c.key: went[c.key] for c in gone}
         return replace(fleet, gone=gone)
 
     async def read(self) -> None:
         if not self._readers.with_metrics():
             return
-        fleet, badge = self.merged(await self._readers.gpu_fleet())
-        fleet = self.with_gone(fleet)  # a GPU kept stale is not gone
+        fleet = await self._readers.gpu_fleet()
+        now = utcnow()
+        fleet, badge = self.merged(fleet, now)
+        fleet = self.with_gone(fleet, now)  # a GPU kept stale is not gone
         self.sig_fleet.emit(fleet)
         self.sig_error.emit("; ".join(filter(None, [badge, *fleet.notes])))
 
@@ -183,7 +268,7 @@ class PtpPresenter(ReaderPresenter):
 
     def forget(self) -> None:
         self._kept: LastGoodRows[PtpRow] = LastGoodRows(
-            lambda r: (r.cluster, r.node, r.iface, r.process), lambda r: r.cluster
+            lambda r: (r.cluster, r.node, r.iface, r.process), lambda r: r.cluster, port_says_less
         )
 
     def merged(
@@ -221,7 +306,12 @@ class PtpPresenter(ReaderPresenter):
 class SriovPresenter(ReaderPresenter):
     """The SR-IOV / DPDK / CNF page. Signals: sig_vfs(list[VfRow]), sig_ports(list[DpdkPortRow]),
     sig_nodes(list[tuple[str, NodeSync]]), sig_networks(list[tuple[str, NetworkRow]]),
-    sig_workloads(list[CnfWorkload]), sig_error(str)."""
+    sig_workloads(list[CnfWorkload]), sig_error(str).
+
+    A cluster whose Kubernetes API cannot be read keeps its node sync states, stale (a Failed
+    node does not vanish), and is said as a row of its own with no node: its cluster, not read,
+    and why. The merges and the CNF join (hundreds of nodes, tens of VFs each) are done off the
+    UI thread; the view gets rows ready to show."""
 
     sig_vfs = Signal(list)
     sig_ports = Signal(list)
@@ -236,6 +326,9 @@ class SriovPresenter(ReaderPresenter):
         self._ports: LastGoodRows[DpdkPortRow] = LastGoodRows(
             lambda r: (r.cluster, r.node, r.pod, r.port), lambda r: r.cluster
         )
+        self._nodes: LastGoodRows[NodeLine] = LastGoodRows(
+            lambda line: (line[0], line[1].node), lambda line: line[0]
+        )
 
     async def read(self) -> None:
         """The VFs' and DPDK ports' rates come from metrics (read where a cluster has them);
@@ -248,14 +341,39 @@ class SriovPresenter(ReaderPresenter):
         ports: list[DpdkPortRow] = []
         badge = ""
         if metrics:
-            vfs, ports, badge = self.merged(*await self._readers.dataplane())
+            read_vfs, read_ports, outcomes = await self._readers.dataplane()
+            vfs, ports, badge = await asyncio.to_thread(
+                self.merged, read_vfs, read_ports, outcomes, None, metrics
+            )
             self.sig_vfs.emit(vfs)
             self.sig_ports.emit(ports)
         objects = await self._readers.sriov_objects()
-        self.sig_nodes.emit(objects.nodes)
+        kube = [c.name for c in self._readers.with_kube()]
+        nodes, workloads = await asyncio.to_thread(self._objects_shown, objects, kube, vfs, ports)
+        self.sig_nodes.emit(nodes)
         self.sig_networks.emit(objects.networks)
-        self.sig_workloads.emit(cnf_workloads_by_type(vfs, ports, objects.pods))
+        self.sig_workloads.emit(workloads)
         self.sig_error.emit("; ".join(filter(None, [badge, *objects.problems])))
+
+    def _objects_shown(
+        self, objects: SriovObjects, kube: list[str], vfs: list[VfRow], ports: list[DpdkPortRow]
+    ) -> tuple[list[NodeLine], list[CnfWorkload]]:
+        """The node rows (``nodes_merged``) and the CNF workloads by type: off the UI thread."""
+        return self.nodes_merged(objects, kube), cnf_workloads_by_type(vfs, ports, objects.pods)
+
+    def nodes_merged(
+        self, objects: SriovObjects, kube: list[str], now: datetime | None = None
+    ) -> list[NodeLine]:
+        """The node sync states read, with those of the clusters (of ``kube``) whose API
+        could not be read kept from earlier reads (``stale_node``), and a row of no node for
+        each of those clusters saying why; trouble first."""
+        now = now or utcnow()
+        unread = {name: why for name, why in objects.unread.items() if name in kube}
+        shown = self._nodes.offer(objects.nodes, [], unread.__contains__, now)
+        lines = [a.row if not a.stale else stale_node(a.row, a.as_of, now) for a in shown.rows]
+        lines += [(c, NodeSync("", "Unknown", f"not read: {why}")) for c, why in unread.items()]
+        return sorted(lines, key=lambda line: (_SYNC_ORDER.get(line[1].status, 2), line[0],
+                                               line[1].node))  # fmt: skip
 
     def merged(
         self,
@@ -263,13 +381,17 @@ class SriovPresenter(ReaderPresenter):
         read_ports: list[DpdkPortRow],
         outcomes: list[ClusterOutcome],
         now: datetime | None = None,
+        sources: Sequence[Any] | None = None,
     ) -> tuple[list[VfRow], list[DpdkPortRow], str]:
         """The VFs and ports read, with those of the clusters that could not be read
         (``outcomes``) kept from earlier reads (the badge names those clusters and how old
-        their rows are), trouble first; the other clusters' rows are this read's."""
+        their rows are), trouble first; the other clusters' rows are this read's.
+        ``sources``: the clusters with metrics (asked of the readers where not given: off the
+        UI thread they are given, as read on it)."""
         now = now or utcnow()
         failures = problems(outcomes)
-        down = failed_clusters(self._readers.with_metrics(), {o.cluster for o in outcomes})
+        sources = self._readers.with_metrics() if sources is None else sources
+        down = failed_clusters(sources, {o.cluster for o in outcomes})
         vfs = self._vfs.offer(read_vfs, failures, down, now)
         ports = self._ports.offer(read_ports, failures, down, now)
         stale = vfs.stale | {c: min(t, vfs.stale.get(c, t)) for c, t in ports.stale.items()}

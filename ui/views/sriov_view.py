@@ -1,19 +1,34 @@
 """The SR-IOV / DPDK page: node sync state on top; VFs with their pods, DPDK ports, CNF
-workloads by type and the SriovNetworks in tabs under it (trouble first in each)."""
+workloads by type and the SriovNetworks in tabs under it (trouble first in each). Text from
+the clusters (names, an operator's last sync error) is shown as one printable line, cut."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from aiops_desktop.models.cnf import CnfWorkload, DpdkPortRow, NetworkRow, NodeSync, VfRow
-from aiops_desktop.models.text import count
+from aiops_desktop.models.text import count, cut, cut_line
 from ui.theme import Theme
 from ui.views.page import TitledPage
+from ui.views.rows_table import RowsTable
 from ui.views.tables import fill_table, make_table
+
+CELL_CHARS = 300  # a cell's most: an operator's sync error was seen at 1 MB
 
 
 def _num(v: float | None, scale: float = 1.0) -> str:
     return "-" if v is None else f"{v / scale:.1f}"
+
+
+def _cell(text: str) -> str:
+    """Outside text as a cell shows it: one printable line (no line break forging a row, no
+    ESC, no right-to-left override), cut to ``CELL_CHARS``. Most is printable already: the
+    tables run to tens of thousands of cells."""
+    return cut(text, CELL_CHARS) if text.isprintable() else cut_line(text, CELL_CHARS)
+
+
+def _fill(table: RowsTable, rows: list[tuple[list[str], str | None]]) -> None:
+    fill_table(table, [([_cell(c) for c in cells], colour) for cells, colour in rows])
 
 
 class SriovView(TitledPage):
@@ -44,6 +59,8 @@ class SriovView(TitledPage):
         self.body.addWidget(self.tabs, 3)
         self.finish()
         self._not_synced: dict[str, int] = {}  # sync status (not Succeeded) -> nodes
+        self._nodes = 0
+        self._unread = 0  # clusters whose node sync states could not be read
         self._configured = 0
         self._troubled = 0
         self._ports_troubled = 0
@@ -60,20 +77,24 @@ class SriovView(TitledPage):
         return None if status == "Succeeded" else self._theme.status("UNKNOWN")
 
     def show_nodes(self, nodes: list[tuple[str, NodeSync]]) -> None:
-        fill_table(self.nodes, [
-            ([cluster, row.node, row.status, "; ".join(row.interfaces) or "—", row.error],
+        """``nodes``: (cluster, node sync state); a row of no node is its cluster, not read
+        (every Kubernetes object has a name), its error why."""
+        _fill(self.nodes, [
+            ([cluster, row.node or "—", row.status, "; ".join(row.interfaces) or "—", row.error],
              self._sync_colour(row.status))
             for cluster, row in nodes
         ])  # fmt: skip
         self._not_synced = {}
+        self._unread = sum(1 for _, row in nodes if not row.node)
+        self._nodes = len(nodes) - self._unread
         for _, row in nodes:
-            if row.status != "Succeeded":
+            if row.node and row.status != "Succeeded":
                 self._not_synced[row.status] = self._not_synced.get(row.status, 0) + 1
         self._configured = sum(row.vfs_configured for _, row in nodes)
         self._retitle()
 
     def show_vfs(self, vfs: list[VfRow]) -> None:
-        fill_table(self.vfs, [
+        _fill(self.vfs, [
             ([row.cluster, row.node, row.pf, row.vf, row.pci, row.pod or "—",
               _num(row.rx_bps, 1e6), _num(row.tx_bps, 1e6), _num(row.rx_drops_ps),
               _num(row.tx_drops_ps), _num(row.tx_errors_ps)], self._colour(row.trouble > 0))
@@ -83,7 +104,7 @@ class SriovView(TitledPage):
         self._retitle()
 
     def show_ports(self, ports: list[DpdkPortRow]) -> None:
-        fill_table(self.ports, [
+        _fill(self.ports, [
             ([row.cluster, row.node, row.pod or "—", row.port, _num(row.rx_pps, 1e3),
               _num(row.tx_pps, 1e3), _num(row.rx_bps, 1e6), _num(row.tx_bps, 1e6),
               _num(row.rx_missed_ps), _num(row.rx_nombuf_ps), _num(row.rx_errors_ps),
@@ -95,7 +116,7 @@ class SriovView(TitledPage):
         self._retitle()
 
     def show_workloads(self, workloads: list[CnfWorkload]) -> None:
-        fill_table(self.workloads, [
+        _fill(self.workloads, [
             ([w.cnf_type.value, w.cluster, w.namespace, w.pod, w.component or "—",
               w.phase or "—", str(w.vfs), str(w.dpdk_ports), _num(w.rx_bps, 1e6),
               _num(w.tx_bps, 1e6), _num(w.trouble_ps)], self._colour(w.trouble_ps > 0))
@@ -109,7 +130,7 @@ class SriovView(TitledPage):
         self._retitle()
 
     def show_networks(self, networks: list[tuple[str, NetworkRow]]) -> None:
-        fill_table(self.networks, [
+        _fill(self.networks, [
             ([cluster, n.name, n.resource, n.target_namespace or "—",
               "—" if n.vlan is None else str(n.vlan), n.spoof_chk or "—", n.trust or "—"], None)
             for cluster, n in networks
@@ -118,15 +139,19 @@ class SriovView(TitledPage):
 
     def _retitle(self) -> None:
         vfs = self.vfs.rowCount()
-        nodes = self.nodes.rowCount()
+        nodes = self._nodes
         if self._not_synced:  # InProgress and Unknown are not synced either
             words = {"Failed": "failed", "InProgress": "in progress", "Unknown": "unknown"}
             synced = f"{sum(self._not_synced.values())} of {count(nodes, 'node')} not synced"
             if set(self._not_synced) != {"Failed"}:
                 synced += " (" + ", ".join(f"{n} {words.get(s, s)}" for s, n in
                                             sorted(self._not_synced.items())) + ")"  # fmt: skip
+        elif self._unread:  # not "all": the nodes of a cluster not read are not known
+            synced = f"{count(nodes, 'node')} synced" if nodes else "no SR-IOV node read"
         else:
             synced = f"{count(nodes, 'node')}, all synced" if nodes else "no SR-IOV node"
+        if self._unread:
+            synced += f" · {count(self._unread, 'cluster')} not read"
         dropping = [count(self._troubled, "VF"), count(self._ports_troubled, "DPDK port")]
         self.title.setText(f"SR-IOV · {synced} · {' and '.join(dropping)} dropping")
         self.tabs.setTabText(0, f"VFs ({vfs} in pods, {self._configured} configured)")

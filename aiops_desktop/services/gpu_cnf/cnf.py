@@ -100,6 +100,7 @@ async def read_sriov_objects(kube: KubeSession, clusters: list[Cluster]) -> Srio
     for name, answer in zip(names, answers, strict=True):
         if isinstance(answer, AppError):
             out.problems.append(f"{name}: {answer}")
+            out.unread[name] = str(answer)
         elif isinstance(answer, BaseException):
             raise answer  # a bug, not an unreadable cluster
         else:

@@ -10,6 +10,7 @@ docs/architecture.md#signals shows. DPDK port rates are ``resources/dpdk/queries
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -121,7 +122,7 @@ async def read_vfs(
     queries: MultiClusterQuery, clusters: list[Cluster], *, at: datetime | None = None
 ) -> tuple[list[VfRow], list[ClusterOutcome]]:
     answers, failures = await read_fields(queries, clusters, sriov_queries(), RATE_FIELDS, at=at)
-    return join_vfs(answers), failures
+    return await asyncio.to_thread(join_vfs, answers), failures  # 19,200 VFs: 180 ms
 
 
 async def read_dpdk_ports(
@@ -129,7 +130,7 @@ async def read_dpdk_ports(
 ) -> tuple[list[DpdkPortRow], list[ClusterOutcome]]:
     catalog = field_queries("dpdk")
     answers, failures = await read_fields(queries, clusters, catalog, DPDK_FIELDS, at=at)
-    return join_ports(answers), failures
+    return await asyncio.to_thread(join_ports, answers), failures
 
 
 async def read_dataplane(

@@ -75,11 +75,23 @@ class LastGoodRows(Generic[R]):
     does not stays shown, stale, with the time it was read, only while ``failed`` says its
     cluster (or the hub that answers for it) could not be read: a row of a cluster read fine
     that is no longer there is gone, and a failure elsewhere never hides a fresh row behind an
-    older one."""
+    older one.
 
-    def __init__(self, key: Callable[[R], Hashable], where: Callable[[R], str]) -> None:
+    Each field has its own query, so a row can come back from a cluster whose read failed in
+    part without the field that judged it (a GPU's temperature, a port's clock class), and
+    would pass for fresh and fine. ``says_less(new, kept)``: whether ``new`` lacks what the
+    row kept said and says nothing worse; while its cluster failed, such a row does not
+    replace the kept one, which stays shown, stale (a worse one is shown: it is news)."""
+
+    def __init__(
+        self,
+        key: Callable[[R], Hashable],
+        where: Callable[[R], str],
+        says_less: Callable[[R, R], bool] | None = None,
+    ) -> None:
         self._key = key
         self._where = where
+        self._says_less = says_less
         self._kept: list[Aged[R]] = []
 
     def offer(
@@ -91,10 +103,19 @@ class LastGoodRows(Generic[R]):
     ) -> ShownRows[R]:
         """``failed(cluster)``: whether that cluster's rows could not all be read this time."""
         now = now or utcnow()
-        fresh = [Aged(row, now) for row in rows]
+        before = {self._key(a.row): a for a in self._kept} if self._says_less else {}
+        fresh: list[Aged[R]] = []
+        kept: list[Aged[R]] = []
+        for row in rows:
+            was = before.get(self._key(row))
+            if (was is not None and self._says_less is not None and failed(self._where(row))
+                    and self._says_less(row, was.row)):  # fmt: skip
+                kept.append(Aged(was.row, was.as_of, True))  # read in part: the whole stands
+            else:
+                fresh.append(Aged(row, now))
         there = {self._key(row) for row in rows}
-        kept = [Aged(a.row, a.as_of, True) for a in self._kept
-                if self._key(a.row) not in there and failed(self._where(a.row))]  # fmt: skip
+        kept += [Aged(a.row, a.as_of, True) for a in self._kept
+                 if self._key(a.row) not in there and failed(self._where(a.row))]  # fmt: skip
         stale: dict[str, datetime] = {}
         for a in kept:
             name = self._where(a.row)
