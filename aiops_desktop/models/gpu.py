@@ -75,11 +75,14 @@ class GpuReading:
     mig_id: str | None = None
     pods: list[str] = field(default_factory=list)  # namespace/pod (container)
     util_pct: float | None = None
+    util_memory_pct: float | None = None  # memory controller busy (nvidia-smi utilization.memory)
     mem_used_mib: float | None = None
     mem_free_mib: float | None = None
     mem_total_mib: float | None = None
     temperature_c: float | None = None
     power_w: float | None = None
+    #: nvidia-smi's power.limit; DCGM's default counters have none, so unknown there
+    power_limit_w: float | None = None
     sm_clock_mhz: float | None = None
     mem_clock_mhz: float | None = None
     tensor_active: float | None = None  # 0..1 where profiling metrics are exported
@@ -175,6 +178,7 @@ class GpuFleet:
             by_state[state.value] = by_state.get(state.value, 0) + 1
         utils = [h.reading.util_pct for h in self.gpus if h.reading.util_pct is not None]
         temps = list(temp.values())
+        total, used, unknown = self._memory()
         return {
             "gpus": len(worst),
             "nodes": len({(h.reading.cluster, h.reading.node) for h in self.gpus}),
@@ -182,7 +186,26 @@ class GpuFleet:
             "by_state": by_state,
             "avg_util_pct": round(sum(utils) / len(utils), 1) if utils else None,
             "avg_temperature_c": round(sum(temps) / len(temps), 1) if temps else None,
+            "mem_total_mib": total,
+            "mem_used_mib": used,
+            "mem_unknown_gpus": unknown,
         }
+
+    def _memory(self) -> tuple[float | None, float | None, int]:
+        """The memory (MiB) of the GPUs whose memory is known, total and used (None where no
+        GPU's is: unknown, never 0), and how many physical GPUs are left out of them. A MIG
+        instance holds its own slice of its GPU's memory: the instances add up."""
+        total = used = 0.0
+        known, missing = False, set()
+        for h in self.gpus:
+            r = h.reading
+            if r.mem_total_mib is None or r.mem_used_mib is None:
+                missing.add(r.physical)
+                continue
+            known = True
+            total += r.mem_total_mib
+            used += r.mem_used_mib
+        return (total, used, len(missing)) if known else (None, None, len(missing))
 
 
 @dataclass

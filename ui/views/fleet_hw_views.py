@@ -23,6 +23,7 @@ from aiops_desktop.models.gpu import (
     GpuFleet,
     GpuHealth,
     GpuHistory,
+    GpuReading,
     GpuState,
 )
 from aiops_desktop.models.metrics import ClusterOutcome
@@ -65,6 +66,31 @@ def _blend(low: QColor, high: QColor, t: float) -> QColor:
     )
 
 
+def _n(value: float | None) -> str:
+    """A reading as the page shows it: "—" where unknown (nvidia-smi's ``[N/A]``, no DCGM
+    series), never 0."""
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def memory_power(g: GpuReading) -> str:
+    """A GPU's memory and power in a line: "memory 71,234 / 81,559 MiB · power 612 / 700 W"."""
+    memory = f"memory {_n(g.mem_used_mib)} / {_n(g.mem_total_mib)} MiB"
+    return f"{memory} · power {_n(g.power_w)} / {_n(g.power_limit_w)} W"
+
+
+def gpu_facts(g: GpuReading) -> str:
+    """What a GPU is and reads, in a line: its uuid and driver (label values: one cut line
+    each), memory, utilisation, power and clocks, each "—" where unknown."""
+    return " · ".join([
+        f"uuid {_line(g.uuid) or '—'}",
+        f"driver {_line(g.driver or '') or '—'}",
+        f"memory {_n(g.mem_used_mib)} / {_n(g.mem_total_mib)} MiB used ({_n(g.mem_free_mib)} free)",
+        f"utilisation GPU {_n(g.util_pct)} % / memory {_n(g.util_memory_pct)} %",
+        f"power {_n(g.power_w)} / {_n(g.power_limit_w)} W",
+        f"clocks SM {_n(g.sm_clock_mhz)} / memory {_n(g.mem_clock_mhz)} MHz",
+    ])  # fmt: skip
+
+
 HISTORY_CHARTS = (
     ("util_pct", "Utilisation", "%"),
     ("temperature_c", "Temperature", "C"),
@@ -85,6 +111,10 @@ class GpuDetail(QWidget):
         self.heading = PlainLabel()
         self.heading.setWordWrap(True)
         layout.addWidget(self.heading)
+        # what the GPU reads, under what it is (the heading says an answer's notes after it)
+        self.facts = PlainLabel()
+        self.facts.setWordWrap(True)
+        layout.addWidget(self.facts)
         grid = QGridLayout()
         self.charts: dict[str, TimeSeriesChart] = {}
         for i, (name, title, unit) in enumerate(HISTORY_CHARTS):
@@ -107,6 +137,7 @@ class GpuDetail(QWidget):
             f"{_line(g.key)} · {_line(g.model)}{mig} · {health.state.value}{pods}{reasons}"
         )
         self.heading.setText(self._heading)
+        self.facts.setText(gpu_facts(g))
         self._key = g.key
         for chart in self.charts.values():
             chart.set_series({})
@@ -158,6 +189,8 @@ class GpuFleetView(QWidget):
         self.title = PlainLabel("GPU fleet")
         self.title.setProperty("role", "title")
         bar.addWidget(self.title, 1)
+        self.summary = PlainLabel()  # the fleet's memory totals and averages
+        bar.addWidget(self.summary)
         bar.addWidget(PlainLabel("Colour by"))
         self.metric = QComboBox()
         self.metric.addItems(list(HEAT_METRICS))
@@ -284,7 +317,13 @@ class GpuFleetView(QWidget):
                 backgrounds[c] = self.cell_colour(health).name()
                 tip = []
                 for h in sorted(found, key=lambda h: -STATE_RANK[h.state]):
-                    tip += [h.reading.key, h.reading.model, *h.reasons, *h.reading.pods]
+                    tip += [
+                        h.reading.key,
+                        h.reading.model,
+                        memory_power(h.reading),
+                        *h.reasons,
+                        *h.reading.pods,
+                    ]
                 tips[c] = "\n".join(t for t in tip if t)
             shown.append(Row(texts, colour="#0b1020", backgrounds=backgrounds, tips=tips,
                              center=True))  # fmt: skip
@@ -298,6 +337,7 @@ class GpuFleetView(QWidget):
         )
         self._show_problems(fleet)
         self.title.setText(gpu_title(fleet))
+        self.summary.setText(gpu_summary(fleet))
 
     def _show_problems(self, fleet: GpuFleet) -> None:
         """The GPUs not known to be well, worst first, then those no longer reported."""
@@ -347,6 +387,24 @@ def gpu_title(fleet: GpuFleet) -> str:
         return "GPU fleet · no GPU reported" + (f" · {', '.join(said)}" if said else "")
     verdict = ", ".join(said) or "all OK"
     return f"GPU fleet · {count(s['gpus'], 'GPU')} on {count(s['nodes'], 'node')} · {verdict}"
+
+
+def gpu_summary(fleet: GpuFleet) -> str:
+    """The fleet's memory totals and averages in a line: "memory 72,534 / 243,118 MiB used
+    (1 GPU unknown) · average 55 % utilisation, 61 C"; nothing where no GPU is reported. A
+    GPU whose memory is not known is said, never counted as 0 MiB."""
+    s = fleet.summary()
+    if not s["gpus"]:
+        return ""
+    unknown = s["mem_unknown_gpus"]
+    if s["mem_total_mib"] is None:
+        memory = "memory unknown"
+    else:
+        memory = f"memory {_n(s['mem_used_mib'])} / {_n(s['mem_total_mib'])} MiB used" + (
+            f" ({count(unknown, 'GPU')} unknown)" if unknown else ""
+        )
+    util, temp = s["avg_util_pct"], s["avg_temperature_c"]
+    return f"{memory} · average {_n(util)} % utilisation, {_n(temp)} C"
 
 
 class PtpBoardView(QWidget):

@@ -52,6 +52,7 @@ from analysis.rules import is_dcgm_blank
 #: reading field -> the ``queries.json`` key (numbers), in the order the table shows them
 NUMERIC_FIELDS = (
     "util_pct",
+    "util_memory_pct",
     "mem_used_mib",
     "mem_free_mib",
     "mem_reserved_mib",
@@ -313,12 +314,19 @@ async def read_gpu_fleet(
     and assessed."""
     catalog = gpu_queries()
 
-    (answers, failures), (window, window_failures) = await gather_all(
-        read_fields(queries, clusters, catalog, NUMERIC_FIELDS, at=at),
+    instant = [f for f in NUMERIC_FIELDS if f not in LATER_FIELDS]
+    (answers, failures), (window, window_failures), (later, later_failures) = await gather_all(
+        read_fields(queries, clusters, catalog, instant, at=at),
         read_fields(queries, clusters, catalog, WINDOW_FIELDS, at=at),
+        read_fields(queries, clusters, catalog, LATER_FIELDS, at=at),
     )
-    answers |= window
+    answers |= window | later
     failures, notes = _window_failures(failures, window_failures)
+    # a capture made before these were read has none: its GPUs' are unknown, which is no
+    # cluster that could not be read (nor worth a note)
+    failures = unique_failures(
+        [*failures, *(o for o in later_failures if o.reason != "not_configured")]
+    )
     table = xid_table()
 
     def assess_all() -> list[GpuHealth]:  # thousands of GPUs: off the UI thread
@@ -329,6 +337,8 @@ async def read_gpu_fleet(
 
 #: fields read over a window (the XIDs of the last hour), beside the instant ones
 WINDOW_FIELDS = ("recent_xids",)
+#: instant fields read since captures were first made (the bundled sample has none of them)
+LATER_FIELDS = ("util_memory_pct",)
 
 
 def _window_failures(

@@ -200,9 +200,10 @@ def node_readings(
             Reading(
                 cluster=cluster, node=n.node, gpu=str(g.index), uuid=g.uuid, model=g.name,
                 driver=g.driver, pods=_processes(on.get(g.uuid, [])), util_pct=g.util_gpu_pct,
-                mem_used_mib=g.memory_used_mib, mem_free_mib=g.memory_free_mib,
-                mem_total_mib=g.memory_total_mib, temperature_c=g.temperature_c,
-                power_w=g.power_draw_w,
+                util_memory_pct=g.util_memory_pct, mem_used_mib=g.memory_used_mib,
+                mem_free_mib=g.memory_free_mib, mem_total_mib=g.memory_total_mib,
+                temperature_c=g.temperature_c, power_w=g.power_draw_w,
+                power_limit_w=g.power_limit_w,
             )
             for g in n.gpus
         ]  # fmt: skip
