@@ -6,7 +6,7 @@ refresh). Damaged rows are skipped, said in the log, and left in place (nothing 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -16,23 +16,36 @@ from aiops_desktop.store.errors import StoreError
 log = logging.getLogger("aiops.store")
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 class DamagedRowError(StoreError):
     """One row of the cache cannot be read back."""
 
 
-def read_all(model: type[M], bodies: Iterable[object], what: str) -> list[M]:
-    """Each body as ``model``; a damaged one is skipped and logged."""
+def read_rows(rows: Iterable[R], read: Callable[[R], T], what: str) -> list[T]:
+    """Each row read by ``read``; a damaged one (``read`` raises ValueError, pydantic's
+    ValidationError among them, or TypeError: a hand edit left a number where text was) is
+    skipped, and all of them are counted in one warning (never their text)."""
     out, damaged = [], 0
-    for body in bodies:
+    for row in rows:
         try:
-            out.append(model.model_validate_json(body if isinstance(body, str | bytes) else ""))
-        except (ValidationError, ValueError):
+            out.append(read(row))
+        except (ValidationError, ValueError, TypeError):
             damaged += 1
     if damaged:
         log.warning("%d damaged %s rows in the cache were skipped (left in place)", damaged, what)
     return out
+
+
+def read_all(model: type[M], bodies: Iterable[object], what: str) -> list[M]:
+    """Each body as ``model``; a damaged one is skipped and logged."""
+    return read_rows(
+        bodies,
+        lambda body: model.model_validate_json(body if isinstance(body, str | bytes) else ""),
+        what,
+    )
 
 
 def read_one(model: type[M], body: object, what: str) -> M:

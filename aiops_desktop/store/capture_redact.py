@@ -157,14 +157,22 @@ def _redact_anomalies(conn: sqlite3.Connection) -> None:
 
 def _redact_series(conn: sqlite3.Connection) -> None:
     for series_id, text in conn.execute("SELECT id, labels FROM main.series").fetchall():
-        labels = json.loads(text)
-        clean = labels_key(redact_labels(labels))
-        if clean == text:
-            continue
         try:
-            conn.execute("UPDATE main.series SET labels = ? WHERE id = ?", (clean, series_id))
-        except sqlite3.IntegrityError:  # the same labels as another once redacted
-            for table, column in (("chunks", "series_id"), ("samples_head", "series_id"),
-                                  ("series", "id")):  # fmt: skip
-                # the table and column names are this module's own
-                conn.execute(f"DELETE FROM main.{table} WHERE {column} = ?", (series_id,))  # noqa: S608
+            labels = json.loads(text)
+            clean = labels_key(redact_labels(labels)) if isinstance(labels, dict) else None
+        except (ValueError, TypeError):  # damaged text (a disk error, a hand edit)
+            clean = None
+        if clean is None:  # never exported as it is: left out, with its samples
+            _drop_series(conn, series_id)
+        elif clean != text:
+            try:
+                conn.execute("UPDATE main.series SET labels = ? WHERE id = ?", (clean, series_id))
+            except sqlite3.IntegrityError:  # the same labels as another once redacted
+                _drop_series(conn, series_id)
+
+
+def _drop_series(conn: sqlite3.Connection, series_id: int) -> None:
+    for table, column in (("chunks", "series_id"), ("samples_head", "series_id"),
+                          ("series", "id")):  # fmt: skip
+        # the table and column names are this module's own
+        conn.execute(f"DELETE FROM main.{table} WHERE {column} = ?", (series_id,))  # noqa: S608

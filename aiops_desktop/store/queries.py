@@ -1,22 +1,32 @@
-"""Query history (every console and CLI run) and saved queries."""
+"""Query history (every console and CLI run) and saved queries. A damaged row (a disk error
+or a hand edit in its text) is skipped by the lists, said in the log, and left in place
+(store/bodies.py)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from concurrent.futures import Future
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from aiops_desktop.models.metrics import QueryRecord
+from aiops_desktop.store.bodies import read_rows
 from aiops_desktop.store.database import Database
 
 HISTORY_KEEP = 1000
 
+log = logging.getLogger("aiops.store")
+_CLUSTERS = TypeAdapter(list[str])
+
 
 def _record(row: sqlite3.Row, **extra: Any) -> QueryRecord:
+    text = row["clusters"]
     return QueryRecord(
         promql=row["promql"],
-        clusters=json.loads(row["clusters"]),
+        clusters=_CLUSTERS.validate_json(text if isinstance(text, str | bytes) else ""),
         query_type=row["query_type"],
         range_s=row["range_s"],
         step_s=row["step_s"],
@@ -48,16 +58,17 @@ class QueryRepository:
 
     def history(self, limit: int = 100) -> list[QueryRecord]:
         rows = self._db.fetch_all("SELECT * FROM query_history ORDER BY id DESC LIMIT ?", (limit,))
-        return [
-            _record(
+        return read_rows(
+            rows,
+            lambda r: _record(
                 r,
                 status=r["status"],
                 series=r["series"],
                 duration_ms=r["duration_ms"],
                 run_at=r["run_at"],
-            )
-            for r in rows
-        ]
+            ),
+            "query history",
+        )
 
     def save(self, rec: QueryRecord) -> Future[None]:
         params = (rec.name, rec.promql, json.dumps(rec.clusters), rec.query_type, rec.range_s,
@@ -70,7 +81,8 @@ class QueryRepository:
 
     def saved(self) -> list[QueryRecord]:
         rows = self._db.fetch_all("SELECT * FROM saved_queries ORDER BY name")
-        return [_record(r, name=r["name"], run_at=r["saved_at"]) for r in rows]
+        return read_rows(rows, lambda r: _record(r, name=r["name"], run_at=r["saved_at"]),
+                         "saved query")  # fmt: skip
 
     def delete_saved(self, name: str) -> Future[bool]:
         def op(conn: sqlite3.Connection) -> bool:

@@ -10,7 +10,9 @@ no data. Everything here runs on the writer thread except ``read``.
 Retention is measured from the time it is given: maintenance gives it the newest sample's
 (``newest_ms``) when the clock is past that, as Prometheus measures from its newest block. A
 chunk that cannot be decoded (bit rot inside a BLOB passes ``PRAGMA quick_check``) is left out
-of reads and deleted by retention, with a warning, so that it costs its own samples only.
+of reads and deleted by retention, with a warning, so that it costs its own samples only; a
+series whose labels text is damaged is left out of reads, with a warning, and left in place
+(store/bodies.py). No sample more than ``FUTURE_ALLOWANCE`` past the clock is stored.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ import itertools
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
+from pydantic import TypeAdapter
 
 from aiops_desktop.settings import StoreSettings
 from aiops_desktop.store import codec
@@ -38,9 +42,17 @@ _INSERT_CHUNK = (
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
 _MIN_TS = -(2**63)
+#: How far past this machine's clock a sample may be and still be stored. A series' samples up
+#: to its newest compacted one are never written again (``chunked_until_ms``), so one sample
+#: far ahead (a hostile or broken server) would drop every later one for good; a server whose
+#: clock runs ahead of ours (hosts' clocks differ by seconds, by minutes where NTP is off) must
+#: still be stored. 10 minutes, as Mimir's and Cortex's ``creation_grace_period``: at most
+#: that much is lost when a sample inside it pins a series.
+FUTURE_ALLOWANCE = timedelta(minutes=10)
 
 log = logging.getLogger("aiops.store.series")
 _ChunkAt = tuple[int, int, int, int]  # a chunk's series id, resolution, first and last time
+_LABELS = TypeAdapter(dict[str, str])
 
 
 def labels_key(labels: dict[str, str]) -> str:
@@ -86,6 +98,10 @@ class SeriesStore:
         self._head_count: dict[int, int] = {}
         # damaged chunks reads have warned of (once each: a chart reads every few seconds)
         self._damaged: set[int] = set()
+        # series whose labels reads have warned of, and those written samples far ahead (once
+        # each: a chart reads every few seconds, a poller writes every few)
+        self._damaged_labels: set[int] = set()
+        self._ahead: set[int] = set()
         db.writer.on_cache_reset(self._drop_caches)
 
     def _drop_caches(self) -> None:
@@ -162,10 +178,14 @@ class SeriesStore:
         rows: list[tuple[int, int, float]] = []
         touched: dict[int, int] = {}
         written = 0
+        latest = int(time.time() * 1000 + FUTURE_ALLOWANCE.total_seconds() * 1000)
         for item in items:
             sid, until = self._series_id(conn, item.cluster, item.metric, labels_key(item.labels))
             ts = np.asarray(item.timestamps_ms, dtype=np.int64)
-            keep = ts > until
+            ahead = ts > latest
+            if ahead.any():
+                self._refuse_ahead(sid, item, int(np.count_nonzero(ahead)))
+            keep = (ts > until) & ~ahead
             if not keep.any():
                 continue
             kept_ts = ts[keep].tolist()
@@ -181,6 +201,18 @@ class SeriesStore:
             if self._head_count[sid] >= self._settings.chunk_samples:
                 self._compact(conn, sid, force=False)
         return written
+
+    def _refuse_ahead(self, sid: int, item: SeriesBatch, count: int) -> None:
+        """Samples past the clock are not stored (once compacted, one would stop every later
+        sample of its series); a warning once a series."""
+        if sid in self._ahead:
+            return
+        self._ahead.add(sid)
+        log.warning(
+            "samples more than %s past this machine's clock were not stored (a server's clock "
+            "far ahead, or a broken answer); said once a series", FUTURE_ALLOWANCE,
+            extra={"cluster": item.cluster, "metric": item.metric, "refused": count},
+        )  # fmt: skip
 
     @staticmethod
     def _insert_head(conn: sqlite3.Connection, rows: list[tuple[int, int, float]]) -> int:
@@ -404,6 +436,9 @@ class SeriesStore:
                 args.append(cluster)
             out = []
             for sid, cl, lk in conn.execute(sql, args).fetchall():
+                labels = self._labels(sid, cl, metric, lk)
+                if labels is None:
+                    continue
                 chunk_rows = conn.execute(
                     "SELECT id, start_ms, end_ms, data FROM chunks WHERE series_id = ? "
                     "AND resolution_s = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms",
@@ -430,12 +465,12 @@ class SeriesStore:
                     )
                     ts, vals = _each_once(ts, vals)
                     sel = (ts >= start_ms) & (ts <= end_ms)
-                    data = SeriesData(cl, metric, json.loads(lk), ts[sel], vals[sel])
+                    data = SeriesData(cl, metric, labels, ts[sel], vals[sel])
                 else:
                     data = _merge_rollups(
                         cl,
                         metric=metric,
-                        labels=json.loads(lk),
+                        labels=labels,
                         resolution_s=resolution_s,
                         parts=parts,
                         start_ms=start_ms,
@@ -460,6 +495,22 @@ class SeriesStore:
             if cid not in self._damaged:
                 self._damaged.add(cid)
                 _warn_damaged(conn, exc, at, "left out of reads")
+            return None
+
+    def _labels(self, sid: int, cluster: str, metric: str, text: object) -> dict[str, str] | None:
+        """A series' labels, or None when its row's text is damaged (a disk error or a hand
+        edit passes ``PRAGMA quick_check``): reads leave that series out, not every series
+        beside it, and warn once a series (never with what the row holds); the row is left in
+        place (store/bodies.py)."""
+        try:
+            return _LABELS.validate_json(text if isinstance(text, str | bytes) else "")
+        except ValueError:  # pydantic's ValidationError among them
+            if sid not in self._damaged_labels:
+                self._damaged_labels.add(sid)
+                log.warning(
+                    "damaged series row left out of reads (its labels cannot be read); left "
+                    "in place", extra={"cluster": cluster, "metric": metric, "series_id": sid},
+                )  # fmt: skip
             return None
 
     @property
