@@ -250,14 +250,16 @@ async def test_a_tempo_without_traceql_metrics_is_left_alone_not_failing(
     lab_core: Core, loki_tempo: RunningLokiTempo
 ) -> None:
     """Tempo before 2.4 answers 404 to TraceQL metrics: the traces source is not a failing
-    one (no status row, the wall counts nothing failing), its panels are not offered, and it
+    one (no error counted: the wall counts nothing failing), its status says why (it was
+    deleted, and nothing told why the trace panels went), its panels are not offered, and it
     is asked again later."""
     poller = _poller(lab_core, INJECTED)
     lab = lab_core.registry.get("lab")
     loki_tempo.fault("404")
     assert await poller.run_source(lab, Source.TRACES)
     assert "Tempo 2.4 or later" in poller.unsupported[("lab", Source.TRACES)]
-    assert ("lab", Source.TRACES) not in poller.status
+    status = poller.status[("lab", Source.TRACES)]
+    assert status.consecutive_errors == 0 and status.last_error.startswith("not offered: ")
     assert await poller.run_source(lab, Source.TRACES)  # an upgraded Tempo: read again
     assert not poller.unsupported and poller.status[("lab", Source.TRACES)].last_error is None
 

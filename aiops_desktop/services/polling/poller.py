@@ -36,15 +36,16 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import numpy as np
 
 from aiops_desktop.logs import redact
-from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
+from aiops_desktop.models import Cluster, ClusterKind, Endpoint, EndpointKind, utcnow
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.catalog import Panel
-from aiops_desktop.models.metrics import MetricQuery
+from aiops_desktop.models.metrics import MetricQuery, PromSeries
 from aiops_desktop.models.observability import LogQuery
 from aiops_desktop.models.polling import STALE_AFTER_INTERVALS, Source, SourceStatus
 from aiops_desktop.services.clusters.connections import ClientPool
@@ -67,6 +68,10 @@ from collectors.errors import (
     CollectorTimeout,
     CollectorUnreachable,
 )
+
+if TYPE_CHECKING:
+    from collectors.prometheus import PrometheusClient
+    from collectors.tempo import TempoClient
 
 log = logging.getLogger("aiops.services.poller")
 
@@ -103,6 +108,17 @@ PANEL_FAIR_SHARE = 0.5
 #: the share of the global slots that failing sources (in backoff, a breaker's trial) take
 #: theirs from: a site's black-holed endpoints each hold a slot for a whole poll timeout
 FAILING_SHARE = 0.25
+#: the series a panel's answer is read for (the first ones; the cut said in its source's
+#: status): a fleet hub of 2,000 GPU nodes of 8 GPUs each answers 16,000 a GPU panel, read
+#: whole. A runaway label (a fresh value each scrape) or a hostile server answered 200,000:
+#: 8 s of the event loop (the UI's thread) a poll, and the app grew to 850 MB.
+PANEL_MOST_SERIES = 50_000
+#: the share of a poll's limit a fleet hub's freshness query (its newest sample's age, a
+#: subquery over an hour of a big hub's series) is given, after its panels
+AGE_SHARE = 0.2
+#: a panel's series filed between two turns of the event loop (a series ~30 us: a few ms);
+#: an answer with more is sorted out in a worker thread first
+FILE_SLICE = 200
 
 
 @dataclass
@@ -120,8 +136,13 @@ _POLL: contextvars.ContextVar[_PollNote | None] = contextvars.ContextVar("poll",
 
 class SourceUnsupported(CollectorError):
     """The endpoint does not offer what a source reads (Tempo before 2.4: no TraceQL
-    metrics): not a failure, the source is left alone (its panels hidden) and asked again
-    after UNSUPPORTED_RETRY_S."""
+    metrics): not a failure, the source is left alone (its panels hidden, its status says
+    why) and asked again after UNSUPPORTED_RETRY_S, or at once when its endpoint changes."""
+
+
+class EndpointNotFound(CollectorError):
+    """A 404 from every path of the endpoint's API asked (not only the one a source reads):
+    its URL is wrong; no further panel is started."""
 
 
 class _SlowPanel(CollectorError):
@@ -134,7 +155,7 @@ class _SlowPanel(CollectorError):
 #: a panel's read failure that says the endpoint is down or refuses every query: the poll
 #: starts no further panel (they are read first next time)
 _ENDPOINT_DOWN = (CollectorUnreachable, CollectorTimeout, CollectorAuthError,
-                  CollectorRateLimited, SourceUnsupported)  # fmt: skip
+                  CollectorRateLimited, SourceUnsupported, EndpointNotFound)  # fmt: skip
 
 
 #: the poller's source that reads an endpoint's panels
@@ -181,6 +202,8 @@ class Poller:
         #: (cluster, source) -> why its endpoint does not offer it
         self.unsupported: dict[tuple[str, str], str] = {}
         self._tasks: dict[tuple[UUID, str], asyncio.Task[None]] = {}
+        #: each task's endpoints as it was started with (changed: it is started afresh)
+        self._polled_with: dict[tuple[UUID, str], list[Endpoint]] = {}
         self._global = asyncio.Semaphore(self.settings.global_cap)
         self._failing = asyncio.Semaphore(max(1, int(FAILING_SHARE * self.settings.global_cap)))
         self._per_cluster: dict[UUID, asyncio.Semaphore] = defaultdict(
@@ -207,6 +230,7 @@ class Poller:
         for task in self._tasks.values():
             task.cancel()
         self._tasks.clear()
+        self._polled_with.clear()
 
     def hub_age_s(self, hub: str, now: datetime | None = None) -> float | None:
         """How old a fleet hub's newest sample is ``now`` (it ages between polls: one
@@ -224,6 +248,7 @@ class Poller:
         cluster added later under that name starts afresh."""
         for task_key in [k for k in self._tasks if k[0] == cluster.id]:
             self._tasks.pop(task_key).cancel()
+            self._polled_with.pop(task_key, None)
         for marks in (self._since, self._answered, self._failed):
             for mark in [k for k in marks if k[0] == cluster.id]:
                 del marks[mark]
@@ -256,6 +281,7 @@ class Poller:
         wanted = {(c.id, s): c for c in clusters for s in self._sources(c)}
         for key in [k for k in self._tasks if k not in wanted]:
             self._tasks.pop(key).cancel()
+            self._polled_with.pop(key, None)
         dropped = self._drop_unpolled(clusters)
         known = {c.name for c in clusters}
         ids = {c.id for c in clusters}  # a removed cluster's read marks go with it
@@ -276,10 +302,26 @@ class Poller:
         if dropped:
             self._bus.publish(ALERTS_CHANGED, dict(self.alerts))
         for key, cluster in wanted.items():
+            endpoints = self._endpoints_of(cluster, key[1])
+            if key in self._tasks and self._polled_with.get(key) != endpoints:
+                # its endpoint changed (a URL fixed): read now, not after the hour a source
+                # not offered waits or a failing one's backoff; the new one may offer it
+                self._tasks.pop(key).cancel()
+                self.unsupported.pop((cluster.name, key[1]), None)
             if key not in self._tasks:
+                self._polled_with[key] = endpoints
                 self._tasks[key] = self._supervisor.spawn(
                     self._loop(cluster.id, key[1]), name=f"poll-{cluster.name}-{key[1]}"
                 )
+
+    @staticmethod
+    def _endpoints_of(cluster: Cluster, source: str) -> list[Endpoint]:
+        """The endpoints a source of a cluster reads (the health check: every one)."""
+        if source == Source.HEALTH:
+            return list(cluster.endpoints)
+        kind = next((k for k, s in PANEL_SOURCES.items() if s == source),
+                    EndpointKind.ALERTMANAGER)  # fmt: skip
+        return [e for e in cluster.endpoints if e.kind is kind]
 
     def _drop_unpolled(self, clusters: list[Cluster]) -> bool:
         """A source a cluster no longer has (its endpoint removed): what its polls held goes
@@ -376,7 +418,12 @@ class Poller:
                 log.info("source not offered", extra={"cluster": cluster.name, "source": source,
                                                       "reason": str(exc)})  # fmt: skip
             self.unsupported[(cluster.name, source)] = str(exc)
-            self.status.pop((cluster.name, source), None)
+            # not a failure (its panels hidden, asked again after UNSUPPORTED_RETRY_S), but
+            # said: the row was deleted, nothing anywhere told why the trace panels went
+            status.consecutive_errors = 0
+            status.last_error = f"not offered: {exc}"
+            status.latency_ms = (time.perf_counter() - started) * 1000
+            self._bus.publish(POLL_STATUS_CHANGED, status)
             return True
         except Exception as exc:  # every failure is recorded and shown, none kills the loop
             why = redact(str(exc)) or type(exc).__name__
@@ -537,6 +584,7 @@ class Poller:
             for name in answered:
                 self.alerts[name] = by_member.get(name, [])
                 self._alerts_from[name] = cluster.name
+            self._drop_ended(cluster.name, held | named)
         else:
             self.alerts[cluster.name] = [
                 a.model_copy(update={"cluster": cluster.name}) for a in alerts
@@ -549,19 +597,61 @@ class Poller:
                 self._alert_events.record(name, self.alerts.get(name, []), now)
         self._bus.publish(ALERTS_CHANGED, dict(self.alerts))
 
+    def _drop_ended(self, hub: str, held: set[str]) -> None:
+        """A name a hub's alerts filed, whose alerts ended (its empty list published once, the
+        poll before) goes where nothing keeps it: not ``held`` (answered now, or listed by the
+        hub), not registered, no hub's member. Each short-lived cluster a hub's alerts named
+        (CI, hosted control planes) was kept for good, published every poll."""
+        registered = self._registry.clusters()
+        kept = held | {c.name for c in registered}
+        kept.update(m for c in registered if c.kind is ClusterKind.FLEET for m in c.status.members)
+        for name in [n for n, by in self._alerts_from.items()
+                     if by == hub and n not in kept and not self.alerts.get(n)]:  # fmt: skip
+            del self._alerts_from[name]
+            self.alerts.pop(name, None)
+
     async def _metrics(self, cluster: Cluster) -> None:
         client = await self._pool.prometheus(cluster)
 
+        def rows(series: list[PromSeries]) -> list[Read]:
+            return [(dict(s.labels), s.timestamps, s.values) for s in series]
+
         async def read(panel: Panel, start: float, end: float, step: float) -> list[Read]:
-            result = await client.query_range(panel.promql, start, end, step)
-            return [(dict(s.labels), s.timestamps, s.values) for s in result.series]
+            series = (await client.query_range(panel.promql, start, end, step)).series
+            if len(series) > FILE_SLICE:  # in a worker thread, as its other work (_sorted_out)
+                return await asyncio.to_thread(rows, series)
+            return rows(series)
 
         seen, failures = await self._read_panels(cluster, EndpointKind.PROMETHEUS, read)
         if cluster.kind is ClusterKind.FLEET:
-            age = await client.newest_sample_age()
-            newest = None if age is None else utcnow() - timedelta(seconds=age)
-            self.hub_newest[cluster.name] = newest
+            # the members first: a freshness query failing (or slow) on a big hub left the
+            # members read never noted, those noted before shown STALE with their data fresh
             await self._note_members(cluster.name, seen, complete=not failures)
+            await self._note_newest(cluster, client)
+
+    async def _note_newest(self, hub: Cluster, client: PrometheusClient) -> None:
+        """When a fleet hub's newest sample was, asked within AGE_SHARE of the poll's limit
+        (and before the poll ends). One that fails leaves what was known (or nothing), said
+        in the poll's note: the panels were read all the same."""
+        loop = asyncio.get_running_loop()
+        note = _POLL.get()
+        limit = AGE_SHARE * self.settings.timeout_s
+        if note is not None and note.deadline is not None:
+            limit = max(0.0, min(limit, 0.9 * (note.deadline - loop.time())))
+        try:
+            async with asyncio.timeout(limit):
+                age = await client.newest_sample_age()
+        except TimeoutError:
+            why = f"no answer within {limit:.3g} s"
+        except Exception as exc:  # any failure of it is said, none undoes the panels read
+            why = redact(str(exc)) or type(exc).__name__
+        else:
+            newest = None if age is None else utcnow() - timedelta(seconds=age)
+            self.hub_newest[hub.name] = newest
+            return
+        log.warning("a hub's newest sample unknown", extra={"cluster": hub.name, "error": why})
+        if note is not None:
+            note.failed.append(f"newest sample: {why}")
 
     async def _logs(self, cluster: Cluster) -> None:
         """The Loki panels: LogQL metric queries (error lines a minute per pod)."""
@@ -587,7 +677,7 @@ class Poller:
                 )
             except CollectorError as exc:
                 if exc.status == 404:
-                    raise SourceUnsupported(str(exc), backend=exc.backend, status=404) from exc
+                    raise await _not_found(client, exc) from exc
                 raise
             return [_points(s.labels, [(t + step, v) for t, v in s.points]) for s in found]
 
@@ -614,9 +704,10 @@ class Poller:
         fails or a poll cut short loses nothing of the panels read before; a write the store
         refuses moves the mark back (read again next time). A failure saying the endpoint is
         down or refuses every query (unreachable, no answer in time, denied, rate limited,
-        not offered) starts no further panel. The panels that failed ("panel: why") go to
-        the poll's note (its status says them); the first failure is raised only when no
-        panel was read (the source did not answer)."""
+        not offered, not there) starts no further panel. The panels that failed ("panel:
+        why"), and those whose answer was cut, go to the poll's note (its status says them);
+        the first failure is raised only when no panel was read (the source did not
+        answer)."""
         panels = [p for p in self.catalog if p.source is source]
         now = self._clock().timestamp()
         self._check_clock(cluster, panels, now)
@@ -635,7 +726,7 @@ class Poller:
             if left < PANEL_MIN_LEFT * self.settings.timeout_s:
                 break  # the rest are the stalest next time, read first
             try:
-                seen.update(await self._read_within(cluster, panel, now, read, 0.9 * left))
+                had, cut = await self._read_within(cluster, panel, now, read, 0.9 * left)
             except SourceUnsupported:
                 raise
             except CollectorError as exc:  # this panel's (a 503, a malformed answer, slow)
@@ -652,7 +743,9 @@ class Poller:
                     break  # down or refusing every query now: no further panel
             else:
                 done += 1
+                seen.update(had)
                 self._failed.pop((cluster.id, panel.id), None)
+                failures += cut  # read, not whole: said (and a hub's members not forgotten)
         if note is not None:
             note.read += done
             note.failed += failures
@@ -674,7 +767,7 @@ class Poller:
         now: float,
         read: Callable[[Panel, float, float, float], Awaitable[list[Read]]],
         limit: float,
-    ) -> set[str]:
+    ) -> tuple[set[str], list[str]]:
         """_read_panel within ``limit`` s of its own (the poll's limit ends it as a cancel):
         a query slower than the poll no longer ends every poll inside it."""
         try:
@@ -732,8 +825,9 @@ class Poller:
         panel: Panel,
         now: float,
         read: Callable[[Panel, float, float, float], Awaitable[list[Read]]],
-    ) -> set[str]:
-        """One panel's read (see _read_panels); the members it had series of."""
+    ) -> tuple[set[str], list[str]]:
+        """One panel's read (see _read_panels); the members it had series of, and the cut
+        ("panel: why") where its answer had more series than are read (else none)."""
         step, end = self._window(cluster, panel, now)
         key = (cluster.id, panel.id)
         since = self._since.get(key)
@@ -751,23 +845,23 @@ class Poller:
         start = min(max(since + step, end - reach) if since is not None else end - reach, end)
         start = _on_grid(panel, start, end, step)[0]
         if panel.step_s and since is not None and since >= end:
-            return set()  # no whole step has ended since the last read: the data is current
-        found = [_until(r, end) for r in await read(panel, start, end, step)]
-        if panel.empty_is_zero:
-            # zeros for quiet steps only up to the zero-fill span past the newest count ever
-            # answered: a clock ahead must not store hours of zeros the endpoint never had
-            recent, upto = self._recently_answered(key, panel, found, end, step)
-            found = _zero_filled(panel, found, start, min(end, upto), step=step, known=recent)
+            return set(), []  # no whole step has ended since the last read: the data is current
         by_member = cluster.kind is ClusterKind.FLEET and panel.source is EndpointKind.PROMETHEUS
+        found, cut = await self._sorted_out(
+            cluster, panel, await read(panel, start, end, step), (start, end, step), by_member
+        )
         members = {cluster.name} if not by_member else set()
         filed = set(members)  # those whose series are written here
         files = self._files(cluster, Source.METRICS) if by_member else None
         batches: list[SeriesBatch] = []
         newest = -math.inf
-        for raw, timestamps, values in found:
-            member, labels = cluster.name, panel.relabelled(raw)
-            if by_member:
-                member, labels = fleet_member(labels, cluster.name)
+        # filed on the loop (what the live buffers and the store are given, and the read mark,
+        # move together there: a poll cancelled, its cluster forgotten, files nothing more),
+        # FILE_SLICE series at a time with the loop's other work between them
+        for at, (member_of, labels, timestamps, values, millis) in enumerate(found):
+            if at and not at % FILE_SLICE:
+                await asyncio.sleep(0)
+            member = member_of or cluster.name
             members.add(member)  # the hub has it, written or not (its serving is judged by it)
             if timestamps.size:  # read up to here, written or not: not read again next time
                 newest = max(newest, float(timestamps[-1]))
@@ -775,7 +869,6 @@ class Poller:
                 continue
             filed.add(member)
             self.live.append(member, panel.id, labels, timestamps, values)
-            millis = (timestamps * 1000).astype(np.int64)
             batches.append(SeriesBatch(member, panel.id, labels, millis, values))
         for member in filed:
             self.live.touch(member, panel.id)
@@ -788,7 +881,39 @@ class Poller:
             written = self._series.append(batches)
             if isinstance(written, Future):  # (a test's stand-in store may return nothing)
                 self._on_refused_write(written, cluster, panel.id, since)
-        return members
+        return members, cut
+
+    async def _sorted_out(
+        self,
+        cluster: Cluster,
+        panel: Panel,
+        answer: list[Read],
+        window: tuple[float, float, float],
+        by_member: bool,
+    ) -> tuple[list[Sorted], list[str]]:
+        """A panel's answer as _read_panel files it (_sorted_out), its first PANEL_MOST_SERIES
+        series; and the cut where it had more (none else). The per-series work, which touches
+        nothing shared, runs in a worker thread for a big answer (20,000 series held the event
+        loop, the UI's thread under qasync, 0.65 s); a counted panel's marks as a copy, held
+        again here unless they were dropped meanwhile (a clock set back: read afresh)."""
+        key = (cluster.id, panel.id)
+        answered = len(answer)
+        answer = answer[:PANEL_MOST_SERIES]
+        held = self._answered.get(key)
+        marks = dict(held or {}) if panel.empty_is_zero else None
+        start, end, step = window
+        hub = cluster.name if by_member else None
+        prepare = functools.partial(_sorted_out, panel, answer, start=start, end=end, step=step,
+                                    marks=marks, hub=hub)  # fmt: skip
+        found = await asyncio.to_thread(prepare) if len(answer) > FILE_SLICE else prepare()
+        if marks is not None and self._answered.get(key) is held:
+            self._answered[key] = marks
+        if (most := max(answered, len(found))) <= PANEL_MOST_SERIES:  # (or with quiet ones)
+            return found, []
+        log.warning("a panel's answer cut", extra={"cluster": cluster.name, "panel": panel.id,
+                                                   "series": most})  # fmt: skip
+        cut = f"{panel.id}: {most:,} series answered, only the first {PANEL_MOST_SERIES:,} read"
+        return found[:PANEL_MOST_SERIES], [cut]
 
     def _on_refused_write(
         self, written: Future[int], cluster: Cluster, panel: str, since: float | None
@@ -851,27 +976,74 @@ class Poller:
 
         return files
 
-    def _recently_answered(
-        self, key: tuple[UUID, str], panel: Panel, found: list[Read], end: float, step: float
-    ) -> tuple[list[SeriesKey], float]:
-        """The counted series of a panel with a count within ZERO_FILL_S of ``end`` (those in
-        ``found`` now, marked by their newest step): the ones a step without a count is 0 for.
-        Older ones are forgotten. And how far zeros may go: ZERO_FILL_S past the newest count
-        answered (not the clock's ``end``: no zeros where the endpoint has shown nothing)."""
-        marks = self._answered.setdefault(key, {})
-        for raw, ts, _ in found:
-            if ts.size:
-                held = series_key(panel.relabelled(raw))
-                marks[held] = max(marks.get(held, -math.inf), float(ts[-1]))
-        hold = max(ZERO_FILL_S, ZERO_FILL_STEPS * step)
-        upto = max(marks.values(), default=-math.inf) + hold
-        for gone in [k for k, at in marks.items() if at < end - hold]:
-            del marks[gone]
-        return list(marks), upto
-
 
 #: one series read: its labels, its times (unix s) and values
 Read = tuple[dict[str, str], np.ndarray, np.ndarray]
+#: one series as it is filed: its member (None: the cluster read), labels, times (unix s),
+#: values and times in ms
+Sorted = tuple[str | None, dict[str, str], np.ndarray, np.ndarray, np.ndarray]
+
+
+def _recently_answered(
+    marks: dict[SeriesKey, float], panel: Panel, found: list[Read], end: float, step: float
+) -> tuple[list[SeriesKey], float]:
+    """The counted series of a panel with a count within ZERO_FILL_S of ``end`` (those in
+    ``found`` now, marked by their newest step in its ``marks``): the ones a step without a
+    count is 0 for. Older ones are forgotten. And how far zeros may go: ZERO_FILL_S past the
+    newest count answered (not the clock's ``end``: no zeros where the endpoint has shown
+    nothing)."""
+    for raw, ts, _ in found:
+        if ts.size:
+            held = series_key(panel.relabelled(raw))
+            marks[held] = max(marks.get(held, -math.inf), float(ts[-1]))
+    hold = max(ZERO_FILL_S, ZERO_FILL_STEPS * step)
+    upto = max(marks.values(), default=-math.inf) + hold
+    for gone in [k for k, at in marks.items() if at < end - hold]:
+        del marks[gone]
+    return list(marks), upto
+
+
+def _sorted_out(
+    panel: Panel,
+    answer: list[Read],
+    *,
+    start: float,
+    end: float,
+    step: float,
+    marks: dict[SeriesKey, float] | None,
+    hub: str | None,
+) -> list[Sorted]:
+    """A panel's answer as it is filed: each series' member (a fleet ``hub``'s answer: the
+    one its labels name; else None), labels, times, values and times in ms, its points
+    within the read (_within); a counted panel's (``marks``: its series answered, updated)
+    with zeros for its quiet steps. Touches nothing but ``marks`` (run in a worker thread)."""
+    found = [_within(r, start, end, step) for r in answer]
+    if marks is not None:
+        # zeros for quiet steps only up to the zero-fill span past the newest count ever
+        # answered: a clock ahead must not store hours of zeros the endpoint never had
+        recent, upto = _recently_answered(marks, panel, found, end, step)
+        found = _zero_filled(panel, found, start, min(end, upto), step=step, known=recent)
+    out = []
+    for raw, ts, values in found:
+        member, labels = None, panel.relabelled(raw)
+        if hub is not None:
+            member, labels = fleet_member(labels, hub)
+        out.append((member, labels, ts, values, (ts * 1000).astype(np.int64)))
+    return out
+
+
+async def _not_found(client: TempoClient, exc: CollectorError) -> CollectorError:
+    """What Tempo's 404 to a TraceQL metrics query says: where its search answers at the
+    same URL, a Tempo without them (before 2.4): not offered. Else the URL is wrong (a path
+    prefix missing, an ingress mid-rollout): a failure shown and retried as any other (every
+    404 hid the trace panels for an hour, no error shown anywhere)."""
+    try:
+        await client.tags()
+    except CollectorError as other:
+        return EndpointNotFound(f"{exc.backend or 'tempo'}: HTTP 404 to TraceQL metrics, and its "
+                                f"search does not answer either ({other}): is the URL right?",
+                                backend=exc.backend, status=404)  # fmt: skip
+    return SourceUnsupported(str(exc), backend=exc.backend, status=404)
 
 
 def _unread(errors: list[Exception], failures: list[str]) -> Exception:
@@ -939,14 +1111,20 @@ def _on_grid(panel: Panel, start: float, end: float, step: float) -> tuple[float
     return first, last
 
 
-def _until(found: Read, end: float) -> Read:
-    """A series without its points past ``end`` (Tempo's, labelled by the end of their
-    step, may be a step past it): nothing is held from after the read's end."""
+def _within(found: Read, start: float, end: float, step: float) -> Read:
+    """A series with only its points from a step before ``start`` to ``end`` (Tempo's,
+    labelled by the end of their step, may be a step past it), in order, each time once (the
+    first): nothing is held from after the read's end. A server's stray point (one far ahead
+    placed first, the last still in range) went into the live ring out of order, which then
+    took nothing newer, and into the store's head, which after compaction dropped every later
+    sample of the series."""
     raw, ts, values = found
-    if ts.size and ts[-1] > end:
-        keep = ts <= end
-        return raw, ts[keep], values[keep]
-    return found
+    if not ts.size or (ts[0] >= start - step and ts[-1] <= end and np.all(np.diff(ts) > 0)):
+        return found
+    keep = (ts >= start - step) & (ts <= end)  # (a NaN time is neither)
+    ts, values = ts[keep], values[keep]
+    ts, first = np.unique(ts, return_index=True)  # sorted, each time once
+    return raw, ts, values[first]
 
 
 def _points(labels: dict[str, str], points: list[tuple[float, float]]) -> Read:
