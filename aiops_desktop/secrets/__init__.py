@@ -62,12 +62,26 @@ def _unavailable() -> tuple[type[BaseException], ...]:
 
 def _vanished() -> tuple[type[BaseException], ...]:
     """What the Secret Service library raises when the item it found was deleted (by another
-    thread or process) before it was read or deleted: the credential is simply not there."""
+    thread or process) before it was read or deleted: the credential is simply not there.
+    Not its subclass PromptDismissedException (``_dismissed``)."""
     try:
         from secretstorage.exceptions import ItemNotFoundException
     except ImportError:  # pragma: no cover (not Linux)
         return ()
     return (ItemNotFoundException,)
+
+
+def _dismissed() -> tuple[type[BaseException], ...]:
+    """What it raises when the keyring asked the user to confirm (unlock, delete) and the user
+    said no: the credential is there, untouched."""
+    try:
+        from secretstorage.exceptions import PromptDismissedException
+    except ImportError:  # pragma: no cover (not Linux)
+        return ()
+    return (PromptDismissedException,)
+
+
+DISMISSED = "the keyring asked for confirmation and it was dismissed"
 
 
 OPT_IN_ENV = "AIOPS_DESKTOP_SECRETS"
@@ -185,6 +199,8 @@ class SecretStore:
 
         try:
             value = self.backend.get_password(ref.service, ref.key)
+        except _dismissed() as exc:
+            raise SecretsError(f"the credential was not read: {DISMISSED}") from exc
         except _vanished():
             return None
         except _unavailable() as exc:
@@ -202,6 +218,8 @@ class SecretStore:
             self.backend.delete_password(ref.service, ref.key)
         except keyring.errors.PasswordDeleteError:
             return False
+        except _dismissed() as exc:  # still there: a caller that forgets it must not
+            raise SecretsError(f"the credential was not deleted: {DISMISSED}") from exc
         except _vanished():
             return False
         except _unavailable() as exc:

@@ -55,15 +55,40 @@ async def test_a_cancel_stops_and_waits_for_every_read() -> None:
         try:
             await asyncio.sleep(30)
         finally:
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02 * i)  # one ends at once, one takes a while (an aclose)
             ended.append(i)
 
-    task = asyncio.ensure_future(gather_all(slow(1), slow(2)))
+    task = asyncio.ensure_future(gather_all(slow(0), slow(5)))
     await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert sorted(ended) == [1, 2] and not _others()
+    assert sorted(ended) == [0, 5] and not _others()
+    ended.clear()
+    with pytest.raises(TimeoutError):  # as a poll's limit ends it
+        async with asyncio.timeout(0.01):
+            await gather_all(slow(0), slow(5))
+    assert sorted(ended) == [0, 5] and not _others()
+
+
+@pytest.mark.asyncio
+async def test_a_reads_own_cancel_stops_and_waits_for_the_others() -> None:
+    ended: list[str] = []
+    shared = asyncio.get_running_loop().create_future()
+
+    async def awaits_shared() -> None:
+        await shared  # cancelled by someone else
+
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(30)
+        finally:
+            ended.append("slow")
+
+    asyncio.get_running_loop().call_later(0.01, shared.cancel)
+    with pytest.raises(asyncio.CancelledError):
+        await gather_all(slow(), awaits_shared())
+    assert ended == ["slow"] and not _others()
 
 
 class _Client:

@@ -9,7 +9,7 @@ from keyring.backends import fail
 
 from aiops_desktop.logs import REDACTED, redact
 from aiops_desktop.models import CredentialKind, CredentialRef
-from aiops_desktop.secrets import SecretStore, SecretsUnavailableError
+from aiops_desktop.secrets import SecretsError, SecretStore, SecretsUnavailableError
 
 
 @pytest.fixture
@@ -158,6 +158,33 @@ class _VanishingItemKeyring(fail.Keyring):
         from secretstorage.exceptions import ItemNotFoundException
 
         raise ItemNotFoundException("Item does not exist!")
+
+
+class _DismissingKeyring(fail.Keyring):
+    """A Secret Service that asks before it unlocks or deletes (KWallet, KeePassXC), and the
+    user says no: secretstorage's PromptDismissedException, a subclass of
+    ItemNotFoundException; the credential is still there."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        from secretstorage.exceptions import PromptDismissedException
+
+        raise PromptDismissedException("Prompt dismissed.")
+
+    def delete_password(self, service: str, username: str) -> None:
+        from secretstorage.exceptions import PromptDismissedException
+
+        raise PromptDismissedException("Prompt dismissed.")
+
+
+def test_a_dismissed_prompt_is_an_error_not_a_credential_gone() -> None:
+    store = SecretStore(_DismissingKeyring())
+    ref = CredentialRef(kind=CredentialKind.BEARER_TOKEN, key="cluster/kept/api")
+    with pytest.raises(SecretsError, match="not deleted: the keyring asked for confirmation"):
+        store.delete(ref)  # False ("not there") made the registry forget the entry for good
+    with pytest.raises(SecretsError, match="not read: the keyring asked for confirmation"):
+        store.get(ref)
 
 
 def test_a_credential_deleted_while_it_is_read_is_gone_not_an_error() -> None:
