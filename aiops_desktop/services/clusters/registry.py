@@ -485,7 +485,9 @@ class ClusterRegistry:
                     continue
                 report.warnings.extend(ctx.warnings)
                 if not ctx.usable:
-                    report.skipped.append((ctx.context, ctx.error or "unusable"))
+                    skipped = (ctx.context, ctx.error or "unusable")
+                    if skipped not in report.skipped:  # contexts of one name: said once
+                        report.skipped.append(skipped)
                     continue
                 seen = (consented or {}).get(ctx.context)
                 if ctx.runs and not allow_exec and seen != ctx.runs:
