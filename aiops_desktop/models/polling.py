@@ -40,6 +40,9 @@ class SourceStatus:
     polls: int = 0  # attempts since the app started
     last_error: str | None = None
     breaker: BreakerState = BreakerState.CLOSED
+    #: why its endpoint does not offer the source (Tempo before 2.4: no TraceQL metrics),
+    #: until it is read again: not failing, not waiting for an answer, and not stale
+    not_offered: str | None = None
 
     def age_s(self, now: datetime | None = None) -> float | None:
         if self.last_success is None:
@@ -47,6 +50,8 @@ class SourceStatus:
         return ((now or utcnow()) - self.last_success).total_seconds()
 
     def stale(self, now: datetime | None = None) -> bool:
+        if self.not_offered is not None:
+            return False  # nothing to read there: no data is coming, none is late
         age = self.age_s(now)
         return age is None or age > STALE_AFTER_INTERVALS * self.interval_s
 

@@ -208,11 +208,12 @@ async def _waited(
 
 
 def _pending(core: Core, source: str | None = None) -> list[str]:
-    """The sources a first read has not heard from yet, each as "cluster/source: why"."""
+    """The sources a first read has not heard from yet, each as "cluster/source: why" (one
+    whose endpoint does not offer it was heard from: it is not coming)."""
     return [f"{s.cluster}/{s.source}: not answered within {FIRST_POLL_S:g} s (still being "
             "read: a later call sees what it reads)"
             for s in core.poller.status.values()
-            if s.last_success is None and not s.total_errors
+            if s.last_success is None and not s.total_errors and s.not_offered is None
             and (source is None or s.source == source)]  # fmt: skip
 
 

@@ -42,7 +42,7 @@ from uuid import UUID
 import numpy as np
 
 from aiops_desktop.logs import redact
-from aiops_desktop.models import Cluster, ClusterKind, Endpoint, EndpointKind, utcnow
+from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.metrics import MetricQuery, PromSeries
@@ -113,9 +113,6 @@ FAILING_SHARE = 0.25
 #: whole. A runaway label (a fresh value each scrape) or a hostile server answered 200,000:
 #: 8 s of the event loop (the UI's thread) a poll, and the app grew to 850 MB.
 PANEL_MOST_SERIES = 50_000
-#: the share of a poll's limit a fleet hub's freshness query (its newest sample's age, a
-#: subquery over an hour of a big hub's series) is given, after its panels
-AGE_SHARE = 0.2
 #: a panel's series filed between two turns of the event loop (a series ~30 us: a few ms);
 #: an answer with more is sorted out in a worker thread first
 FILE_SLICE = 200
@@ -202,8 +199,8 @@ class Poller:
         #: (cluster, source) -> why its endpoint does not offer it
         self.unsupported: dict[tuple[str, str], str] = {}
         self._tasks: dict[tuple[UUID, str], asyncio.Task[None]] = {}
-        #: each task's endpoints as it was started with (changed: it is started afresh)
-        self._polled_with: dict[tuple[UUID, str], list[Endpoint]] = {}
+        #: what each task reads with as it was started (changed: it is started afresh)
+        self._polled_with: dict[tuple[UUID, str], _Uses] = {}
         self._global = asyncio.Semaphore(self.settings.global_cap)
         self._failing = asyncio.Semaphore(max(1, int(FAILING_SHARE * self.settings.global_cap)))
         self._per_cluster: dict[UUID, asyncio.Semaphore] = defaultdict(
@@ -302,26 +299,37 @@ class Poller:
         if dropped:
             self._bus.publish(ALERTS_CHANGED, dict(self.alerts))
         for key, cluster in wanted.items():
-            endpoints = self._endpoints_of(cluster, key[1])
-            if key in self._tasks and self._polled_with.get(key) != endpoints:
+            uses = self._uses(cluster, key[1])
+            if key in self._tasks and self._polled_with.get(key) != uses:
                 # its endpoint changed (a URL fixed): read now, not after the hour a source
                 # not offered waits or a failing one's backoff; the new one may offer it
                 self._tasks.pop(key).cancel()
                 self.unsupported.pop((cluster.name, key[1]), None)
             if key not in self._tasks:
-                self._polled_with[key] = endpoints
+                self._polled_with[key] = uses
                 self._tasks[key] = self._supervisor.spawn(
                     self._loop(cluster.id, key[1]), name=f"poll-{cluster.name}-{key[1]}"
                 )
 
     @staticmethod
-    def _endpoints_of(cluster: Cluster, source: str) -> list[Endpoint]:
-        """The endpoints a source of a cluster reads (the health check: every one)."""
+    def _uses(cluster: Cluster, source: str) -> _Uses:
+        """What a source of a cluster reads with, in no order: its endpoint as the client
+        pool tells it apart, and the cluster's CA bundle it falls back to; the health check
+        every endpoint and the API server (its URL, credential, CA and TLS check, as the
+        pool's). A re-discovery listing the same endpoints in another order restarted the
+        health check mid-check; a rotated kubeconfig credential left it to its backoff."""
+        api: str | None
         if source == Source.HEALTH:
-            return list(cluster.endpoints)
-        kind = next((k for k, s in PANEL_SOURCES.items() if s == source),
-                    EndpointKind.ALERTMANAGER)  # fmt: skip
-        return [e for e in cluster.endpoints if e.kind is kind]
+            endpoints = cluster.endpoints
+            api = cluster.model_dump_json(
+                include={"api_server_url", "credential", "ca_bundle_pem", "tls_verify"}
+            )
+        else:
+            kind = next((k for k, s in PANEL_SOURCES.items() if s == source),
+                        EndpointKind.ALERTMANAGER)  # fmt: skip
+            endpoints = [e for e in cluster.endpoints if e.kind is kind]
+            api = cluster.ca_bundle_pem
+        return frozenset(e.model_dump_json() for e in endpoints), api
 
     def _drop_unpolled(self, clusters: list[Cluster]) -> bool:
         """A source a cluster no longer has (its endpoint removed): what its polls held goes
@@ -419,8 +427,10 @@ class Poller:
                                                       "reason": str(exc)})  # fmt: skip
             self.unsupported[(cluster.name, source)] = str(exc)
             # not a failure (its panels hidden, asked again after UNSUPPORTED_RETRY_S), but
-            # said: the row was deleted, nothing anywhere told why the trace panels went
+            # said: the row was deleted, nothing anywhere told why the trace panels went. Its
+            # status says so itself: never read, no error, it was stale and "still being read"
             status.consecutive_errors = 0
+            status.not_offered = str(exc)
             status.last_error = f"not offered: {exc}"
             status.latency_ms = (time.perf_counter() - started) * 1000
             self._bus.publish(POLL_STATUS_CHANGED, status)
@@ -452,6 +462,7 @@ class Poller:
         that failed (``why``) before any panel was read counts against the source; one that
         read panels is a success, what it could not read said in last_error (a heavy query's
         503 throttled every panel and had the health check say Prometheus down)."""
+        status.not_offered = None  # read again: answered or failing, offered or not, it says
         if why is not None and not note.read:
             status.consecutive_errors += 1
             status.total_errors += 1
@@ -630,14 +641,16 @@ class Poller:
             await self._note_newest(cluster, client)
 
     async def _note_newest(self, hub: Cluster, client: PrometheusClient) -> None:
-        """When a fleet hub's newest sample was, asked within AGE_SHARE of the poll's limit
-        (and before the poll ends). One that fails leaves what was known (or nothing), said
-        in the poll's note: the panels were read all the same."""
+        """When a fleet hub's newest sample was, asked within the poll's time left (less a
+        margin: it ends before the poll does). One that fails leaves what was known (or
+        nothing), said in the poll's note: the panels were read all the same. (A share of the
+        poll's limit, 6 s, failed a big hub's every poll: its query, a subquery over an hour
+        of its series, takes longer, and it had the poll's time left before.)"""
         loop = asyncio.get_running_loop()
         note = _POLL.get()
-        limit = AGE_SHARE * self.settings.timeout_s
+        limit = self.settings.timeout_s
         if note is not None and note.deadline is not None:
-            limit = max(0.0, min(limit, 0.9 * (note.deadline - loop.time())))
+            limit = max(0.0, 0.9 * (note.deadline - loop.time()))
         try:
             async with asyncio.timeout(limit):
                 age = await client.newest_sample_age()
@@ -894,8 +907,10 @@ class Poller:
         """A panel's answer as _read_panel files it (_sorted_out), its first PANEL_MOST_SERIES
         series; and the cut where it had more (none else). The per-series work, which touches
         nothing shared, runs in a worker thread for a big answer (20,000 series held the event
-        loop, the UI's thread under qasync, 0.65 s); a counted panel's marks as a copy, held
-        again here unless they were dropped meanwhile (a clock set back: read afresh)."""
+        loop, the UI's thread under qasync, 0.65 s), or where a counted panel holds many
+        series (each zero-filled: 10 series answered beside 60,000 held took the loop 1 s);
+        its marks as a copy, held again here unless they were dropped meanwhile (a clock set
+        back: read afresh). The cut says the server's count, not the series zero-filled."""
         key = (cluster.id, panel.id)
         answered = len(answer)
         answer = answer[:PANEL_MOST_SERIES]
@@ -905,14 +920,17 @@ class Poller:
         hub = cluster.name if by_member else None
         prepare = functools.partial(_sorted_out, panel, answer, start=start, end=end, step=step,
                                     marks=marks, hub=hub)  # fmt: skip
-        found = await asyncio.to_thread(prepare) if len(answer) > FILE_SLICE else prepare()
+        work = len(answer) + len(marks or ())  # (the series held are zero-filled too)
+        found = await asyncio.to_thread(prepare) if work > FILE_SLICE else prepare()
         if marks is not None and self._answered.get(key) is held:
             self._answered[key] = marks
-        if (most := max(answered, len(found))) <= PANEL_MOST_SERIES:  # (or with quiet ones)
+        if answered <= PANEL_MOST_SERIES and len(found) <= PANEL_MOST_SERIES:
             return found, []
         log.warning("a panel's answer cut", extra={"cluster": cluster.name, "panel": panel.id,
-                                                   "series": most})  # fmt: skip
-        cut = f"{panel.id}: {most:,} series answered, only the first {PANEL_MOST_SERIES:,} read"
+                                                   "series": answered})  # fmt: skip
+        quiet = f" ({len(found):,} with those quiet now)" if len(found) > answered else ""
+        cut = (f"{panel.id}: {answered:,} series answered{quiet}, only the first "
+               f"{PANEL_MOST_SERIES:,} read")  # fmt: skip
         return found[:PANEL_MOST_SERIES], [cut]
 
     def _on_refused_write(
@@ -977,6 +995,8 @@ class Poller:
         return files
 
 
+#: what a source reads with (Poller._uses): its endpoints, and the API server's settings
+_Uses = tuple[frozenset[str], str | None]
 #: one series read: its labels, its times (unix s) and values
 Read = tuple[dict[str, str], np.ndarray, np.ndarray]
 #: one series as it is filed: its member (None: the cluster read), labels, times (unix s),
@@ -989,9 +1009,10 @@ def _recently_answered(
 ) -> tuple[list[SeriesKey], float]:
     """The counted series of a panel with a count within ZERO_FILL_S of ``end`` (those in
     ``found`` now, marked by their newest step in its ``marks``): the ones a step without a
-    count is 0 for. Older ones are forgotten. And how far zeros may go: ZERO_FILL_S past the
-    newest count answered (not the clock's ``end``: no zeros where the endpoint has shown
-    nothing)."""
+    count is 0 for. Older ones are forgotten, and past PANEL_MOST_SERIES the oldest (a
+    runaway label's fresh series each poll, each zero-filled every poll, grew without bound).
+    And how far zeros may go: ZERO_FILL_S past the newest count answered (not the clock's
+    ``end``: no zeros where the endpoint has shown nothing)."""
     for raw, ts, _ in found:
         if ts.size:
             held = series_key(panel.relabelled(raw))
@@ -1000,6 +1021,9 @@ def _recently_answered(
     upto = max(marks.values(), default=-math.inf) + hold
     for gone in [k for k, at in marks.items() if at < end - hold]:
         del marks[gone]
+    if (over := len(marks) - PANEL_MOST_SERIES) > 0:
+        for gone in sorted(marks, key=marks.__getitem__)[:over]:  # (a tie: the longer held)
+            del marks[gone]
     return list(marks), upto
 
 
