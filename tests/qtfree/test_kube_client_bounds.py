@@ -346,16 +346,21 @@ async def test_an_oversized_watch_event_is_skipped_and_said() -> None:
 
 # -- 4. an exec's output ------------------------------------------------------------------------
 @contextlib.asynccontextmanager
-async def exec_server(stdout: bytes, status: dict[str, Any]) -> AsyncIterator[KubeClient]:
-    """pods/exec in the v4 channel protocol: ``stdout`` in 32 KiB frames, then the Status."""
+async def exec_server(
+    stdout: bytes, status: dict[str, Any], apps: bytes | None = None
+) -> AsyncIterator[KubeClient]:
+    """pods/exec in the v4 channel protocol: ``stdout`` in 32 KiB frames, then the Status;
+    ``apps``: what ``--query-compute-apps`` prints instead, where given."""
     from aiohttp import WSMsgType, web
 
     async def handle(request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(protocols=("v4.channel.k8s.io",))
         await ws.prepare(request)
+        asked = " ".join(request.query.getall("command", []))
+        out = apps if apps is not None and "--query-compute-apps" in asked else stdout
         with contextlib.suppress(ConnectionError):  # the client gave up on a runaway output
-            for at in range(0, len(stdout), 32 * 1024):
-                await ws.send_bytes(b"\x01" + stdout[at : at + 32 * 1024])
+            for at in range(0, len(out), 32 * 1024):
+                await ws.send_bytes(b"\x01" + out[at : at + 32 * 1024])
             await ws.send_bytes(b"\x02" + b"some warning\n")
             await ws.send_bytes(b"\x03" + json.dumps(status).encode())
             await ws.close()
@@ -429,10 +434,12 @@ async def test_nvidia_smi_exiting_14_after_its_rows_keeps_them_and_says_why() ->
         "metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
         "details": {"causes": [{"reason": "ExitCode", "message": "14"}]},
     }  # fmt: skip
-    async with exec_server((hot + GPU_LINE.format(i=1)).encode(), exited) as client:
+    app = b"GPU-00000000-aaaa-bbbb-cccc-dddddddddddd, 48211, /usr/bin/python3, 71000\n"
+    async with exec_server((hot + GPU_LINE.format(i=1)).encode(), exited, apps=app) as client:
         node = await read_node(client, "gpu-op", "drv", "gpu-node-7")
     assert [g.temperature_c for g in node.gpus] == [88.0, 33.0]
-    assert "exited 14: some warning" in (node.error or "")
+    assert [a.pid for a in node.apps] == [48211]  # the apps command exits 14 too
+    assert node.error is None and "exited 14: some warning" in (node.note or "")
 
 
 @pytest.mark.asyncio

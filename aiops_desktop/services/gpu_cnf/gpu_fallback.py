@@ -55,7 +55,10 @@ class NodeGpus:
     pod: str
     gpus: list[GpuReading] = field(default_factory=list)
     apps: list[ComputeApp] = field(default_factory=list)
-    error: str | None = None
+    error: str | None = None  # its GPUs were not read (the node's failure)
+    #: nvidia-smi exited non-zero after printing every row it could read (14: a corrupted
+    #: infoROM): said beside the readings, which count; not a failed read
+    note: str | None = None
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -140,7 +143,6 @@ async def read_node(
     result = NodeGpus(node=node, pod=f"{namespace}/{pod}", error=down)
     if down is not None:
         return result
-    exited = None
     try:
         try:
             text = await client.exec_read(namespace, pod, GPU_COMMAND, container=DRIVER_CONTAINER)
@@ -148,17 +150,22 @@ async def read_node(
             # nvidia-smi prints every GPU it can read and exits 14 where one GPU's infoROM is
             # corrupted, 15 where one fell off the bus: the rows printed count (a GPU at 88 C
             # among them), and the exit is the node's note
-            text, exited = exc.output, str(exc)
+            text, result.note = exc.output, str(exc)
             if not text.strip():
                 raise
         result.gpus = parse_gpus(text)
-        result.error = exited
-        apps = await client.exec_read(namespace, pod, APPS_COMMAND, container=DRIVER_CONTAINER)
+        try:
+            apps = await client.exec_read(namespace, pod, APPS_COMMAND, container=DRIVER_CONTAINER)
+        except ExecExited as exc:
+            # the same exit on the same node: the processes printed count too (none printed:
+            # none run), or its GPUs show no pods
+            apps, result.note = exc.output, result.note or str(exc)
         result.apps = parse_compute_apps(apps)
     except (CollectorError, NvidiaSmiFormatError, ValueError, OverflowError) as exc:
         # one node's output (crafted, or a driver that prints something new) is that node's
         # error: every other node's readings still count
         result.error = str(exc) or type(exc).__name__
+        result.note = None
     return result
 
 
@@ -190,7 +197,8 @@ def node_readings(
     same rules as DCGM's; nvidia-smi has no XID or ECC counters: a GPU it cannot give a
     temperature for reads UNKNOWN), each with the processes ``--query-compute-apps`` lists on
     it (joined by the GPU's uuid) where DCGM's readings have their pods, and a failure per
-    node that could not answer."""
+    node that could not answer (a node whose rows were read, with an exit said, is none:
+    ``node_notes``)."""
     readings = []
     for n in nodes:
         on: dict[str, list[ComputeApp]] = {}
@@ -215,6 +223,13 @@ def node_readings(
         if n.error
     ]
     return readings, failed
+
+
+def node_notes(cluster: str, nodes: list[NodeGpus]) -> list[str]:
+    """What the nodes read whole said beside their rows (nvidia-smi's exit 14 or 15), for
+    the fleet's notes: a failed read would keep a GPU's last reading, a CRITICAL that has
+    since cooled, as the cluster's "last known" finding."""
+    return [f"{cluster}: nvidia-smi on {n.node}: {n.note}" for n in nodes if n.note]
 
 
 # -- the one GPU reader: DCGM, else nvidia-smi ----------------------------------------------------
@@ -245,18 +260,20 @@ NO_DRIVER_PODS = (
 
 async def by_exec(
     kube: ExecReader, name: str, *, gpus_known: bool = False
-) -> tuple[list[Reading], list[ClusterOutcome]]:
-    """One cluster's GPUs by nvidia-smi; what failed, as that cluster's failure. No driver
-    pod where discovery found GPUs (``gpus_known``) is a failure too, not a silent 0: the
-    pods are labelled in a way this reader does not know, or not there."""
+) -> tuple[list[Reading], list[ClusterOutcome], list[str]]:
+    """One cluster's GPUs by nvidia-smi; what failed, as that cluster's failure; and its
+    nodes' notes. No driver pod where discovery found GPUs (``gpus_known``) is a failure
+    too, not a silent 0: the pods are labelled in a way this reader does not know, or not
+    there."""
     try:
         nodes = await kube.gpus_by_exec(name)
     except (CollectorError, AppError) as exc:
         return [], [ClusterOutcome(name, False, 0.0, reason="nvidia_smi",
-                                   error=f"nvidia-smi: {exc}")]  # fmt: skip
+                                   error=f"nvidia-smi: {exc}")], []  # fmt: skip
     if not nodes and gpus_known:
-        return [], [ClusterOutcome(name, False, 0.0, reason="nvidia_smi", error=NO_DRIVER_PODS)]
-    return node_readings(name, nodes)
+        failed = ClusterOutcome(name, False, 0.0, reason="nvidia_smi", error=NO_DRIVER_PODS)
+        return [], [failed], []
+    return (*node_readings(name, nodes), node_notes(name, nodes))
 
 
 async def read_gpus(
@@ -303,7 +320,9 @@ async def read_gpus(
         else []
     )
     table = xid_table()
-    added = [assess(r, table) for readings, _ in found for r in readings]
-    failed = [o for _, outcomes in found for o in outcomes]
+    added = [assess(r, table) for readings, _, _ in found for r in readings]
+    failed = [o for _, outcomes, _ in found for o in outcomes]
+    notes = [n for _, _, said in found for n in said]
     return replace(fleet, gpus=worst_first(fleet.gpus + added),
-                   outcomes=fleet.outcomes + failed + cannot)  # fmt: skip
+                   outcomes=fleet.outcomes + failed + cannot,
+                   notes=fleet.notes + notes)  # fmt: skip

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from aiops_desktop.models import Cluster, EndpointKind
+from aiops_desktop.models import Cluster, ClusterKind, EndpointKind
 from aiops_desktop.models.cnf import DpdkPortRow, SriovObjects, VfRow
 from aiops_desktop.models.drift import DriftReport
 from aiops_desktop.models.errors import AppError
@@ -73,15 +73,22 @@ class GpuCnfReaders:
                                recorded=self._recorded)  # fmt: skip
 
     def sources_of(self, name: str) -> list[Cluster]:
-        """Where a cluster's series come from: itself (none where it has no Prometheus: its
-        GPUs were read by nvidia-smi), else the fleet hubs that name it, else (a name no hub
-        lists any more) every cluster with metrics. One GPU's history asked of every cluster
-        cost 5 queries on each of 200 for one click, and every other cluster's failure was
-        said under that GPU's charts as its own."""
-        if any(c.name == name for c in self._registry.clusters()):
-            return [c for c in self.with_metrics() if c.name == name]
-        hubs = self._registry.hubs_of(name)
-        return [h for h in hubs if h.endpoint(EndpointKind.PROMETHEUS)] or self.with_metrics()
+        """Where a cluster's series come from: itself (where it has a Prometheus) and every
+        fleet hub that lists it (the GPU read keeps a hub's copy of a member's series where
+        the member has no Prometheus, or its own is down), else (a name no registered
+        cluster nor hub knows any more) every cluster with metrics. One GPU's history asked
+        of every cluster cost 5 queries on each of 200 for one click, and every other
+        cluster's failure was said under that GPU's charts as its own."""
+        clusters = self._registry.clusters()
+        # hubs_of() is [] for a registered name: a hub's status.members is read here too
+        hubs = {h.name: h for h in self._registry.hubs_of(name)} | {
+            c.name: c for c in clusters
+            if c.kind is ClusterKind.FLEET and name in c.status.members and c.name != name
+        }  # fmt: skip
+        served = [h for h in hubs.values() if h.endpoint(EndpointKind.PROMETHEUS)]
+        if any(c.name == name for c in clusters):
+            return [c for c in self.with_metrics() if c.name == name] + served
+        return served or self.with_metrics()
 
     async def gpu_history(self, reading: GpuReading, shown: TimeRange | None = None) -> GpuHistory:
         """One GPU's history over ``shown`` (the last hour by default), for the charts under

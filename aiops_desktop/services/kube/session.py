@@ -169,26 +169,33 @@ class KubeSession:
         return items
 
     async def ptp_thresholds(
-        self, *, max_age_s: float = 0.0
+        self, *, max_age_s: float = 0.0, bounded: bool = True
     ) -> tuple[dict[tuple[str, str], Threshold], list[str]]:
         """(cluster, node) -> the threshold of the PtpConfig profile the node runs, for every
         cluster with a Kubernetes API; and the clusters that could not be read, with why.
         ``max_age_s``: an answer read without trouble that recently, for the same clusters,
-        is given again (PtpConfigs and node labels change rarely; a board refreshes often)."""
+        is given again (PtpConfigs and node labels change rarely; a board refreshes often).
+        ``bounded``: each cluster within PROFILES_WITHIN_S (the board); False: as long as
+        the caller allows (a capture's export, which has its own bound: a big fleet's node
+        list may take longer, and a capture without it judges that cluster's ports against
+        the default band)."""
         clusters = tuple((c.id, c.updated_at) for c in self._registry.clusters())
         kept = self._thresholds
         if kept and kept[0] == clusters and time.monotonic() - kept[1] <= max_age_s:
             return kept[2]
-        answer = await self._read_thresholds()
+        answer = await self._read_thresholds(PROFILES_WITHIN_S if bounded else None)
         self._thresholds = (clusters, time.monotonic(), answer) if not answer[1] else None
         return answer
 
-    async def _read_thresholds(self) -> tuple[dict[tuple[str, str], Threshold], list[str]]:
-        """Every cluster's at once, each within PROFILES_WITHIN_S: one that cannot be read (its
-        API server silent, its keyring entry locked) is named, and keeps the profiles last read
-        from it. The board waited for each cluster in turn, and one keyring error failed it."""
+    async def _read_thresholds(
+        self, within_s: float | None
+    ) -> tuple[dict[tuple[str, str], Threshold], list[str]]:
+        """Every cluster's at once, each within ``within_s`` (None: unbounded): one that cannot
+        be read (its API server silent, its keyring entry locked) is named, and keeps the
+        profiles last read from it. The board waited for each cluster in turn, and one
+        keyring error failed it."""
         clusters = [c for c in self._registry.clusters() if has_kube_api(c)]
-        answers = await gather_all(*(self._cluster_thresholds(c.name) for c in clusters))
+        answers = await gather_all(*(self._cluster_thresholds(c.name, within_s) for c in clusters))
         found: dict[tuple[str, str], Threshold] = {}
         failed: list[str] = []
         for cluster, (read, failure) in zip(clusters, answers, strict=True):
@@ -208,17 +215,17 @@ class KubeSession:
         return found, failed
 
     async def _cluster_thresholds(
-        self, name: str
+        self, name: str, within_s: float | None
     ) -> tuple[dict[str, Threshold] | None, str | None]:
         try:
-            async with asyncio.timeout(PROFILES_WITHIN_S):
+            async with asyncio.timeout(within_s):
                 configs = await self.objects(name, PTPCONFIGS)
                 if not configs:
                     return {}, None
                 nodes = await self.objects(name, NODES)
             return thresholds_of(configs, nodes), None
         except TimeoutError:
-            return None, f"{name}: PtpConfig profiles not read within {PROFILES_WITHIN_S:g} s"
+            return None, f"{name}: PtpConfig profiles not read within {within_s:g} s"
         except AppError as exc:
             return None, f"{name}: PtpConfig profiles unreadable ({exc})"
 

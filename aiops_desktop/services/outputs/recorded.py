@@ -347,7 +347,8 @@ async def record_objects(
     names = {c.name for c in clusters}
     kube.recording = {}
     try:
-        await kube.ptp_thresholds()
+        # not the board's bound per cluster: the export's own bounds the whole
+        await kube.ptp_thresholds(bounded=False)
         await read_sriov_objects(kube, clusters)
         for cluster in clusters:
             for path in DRIFT_OBJECTS.values():
