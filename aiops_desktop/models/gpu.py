@@ -193,19 +193,58 @@ class GpuFleet:
 
     def _memory(self) -> tuple[float | None, float | None, int]:
         """The memory (MiB) of the GPUs whose memory is known, total and used (None where no
-        GPU's is: unknown, never 0), and how many physical GPUs are left out of them. A MIG
-        instance holds its own slice of its GPU's memory: the instances add up."""
-        total = used = 0.0
-        known, missing = False, set()
+        GPU's is: unknown, never 0), and how many physical GPUs are left out of them. Each
+        physical GPU's memory is counted once: a MIG instance holding its own slice (DCGM
+        since 3.1.3; nvidia-smi) adds its slice, equal or not to its neighbours' (four 1g.6gb
+        of an A30 each say 6 GB); where every instance reports one total, larger than its
+        profile's slice ("3g.40gb": 40 GB), each repeats its device's memory (the bundled
+        sample: 81,559 MiB on each of two 3g.40gb) and the device is taken once. A GPU with
+        an instance of unknown memory is left out, what its others hold still counted,
+        unless they repeat the device's."""
+        by_gpu: dict[tuple[str, str, str, str], list[GpuReading]] = {}
         for h in self.gpus:
-            r = h.reading
-            if r.mem_total_mib is None or r.mem_used_mib is None:
-                missing.add(r.physical)
+            by_gpu.setdefault(h.reading.physical, []).append(h.reading)
+        total = used = 0.0
+        known, missing = False, 0
+        for readings in by_gpu.values():
+            told = [
+                r for r in readings if r.mem_total_mib is not None and r.mem_used_mib is not None
+            ]
+            if _repeats_device(told):
+                total += max(r.mem_total_mib or 0.0 for r in told)
+                used += max(r.mem_used_mib or 0.0 for r in told)
+                known = True
                 continue
-            known = True
-            total += r.mem_total_mib
-            used += r.mem_used_mib
-        return (total, used, len(missing)) if known else (None, None, len(missing))
+            if len(told) < len(readings):
+                missing += 1
+            for r in told:
+                known = True
+                total += r.mem_total_mib or 0.0
+                used += r.mem_used_mib or 0.0
+        return (total, used, missing) if known else (None, None, missing)
+
+
+#: a MIG profile's memory ("3g.40gb", "1g.10gb+me", "1c.3g.40gb": GB)
+_PROFILE_GB = re.compile(r"(\d+)gb", re.ASCII | re.IGNORECASE)
+#: an instance reporting more than its profile's memory by this much reports its device's: a
+#: slice reports a little over its nominal size (3g.40gb: 40,320 MiB), the smallest device
+#: split into instances holds at least twice any slice but a whole-device one (7g.80gb)
+_SLICE_SLACK = 1.25
+
+
+def _repeats_device(instances: list[GpuReading]) -> bool:
+    """Whether MIG instances of one GPU each report the whole device's memory: all the same
+    total, each above what its profile holds. Not where a profile says no size: equal totals
+    are then slices of one size (DCGM's MIG memory is per instance since 3.1.3)."""
+    if not instances or any(r.mig_id is None for r in instances):
+        return False
+    if len({r.mem_total_mib for r in instances}) != 1:
+        return False
+    for r in instances:
+        size = _PROFILE_GB.search(r.mig_profile or "")
+        if size is None or (r.mem_total_mib or 0.0) <= int(size[1]) * 1024 * _SLICE_SLACK:
+            return False
+    return True
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -16,12 +16,12 @@ from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models import ClusterKind, utcnow
 from aiops_desktop.models.cnf import CnfWorkload, DpdkPortRow, NodeSync, SriovObjects, VfRow
-from aiops_desktop.models.gpu import STATE_RANK, GpuFleet, GpuHealth, GpuReading, GpuState
+from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuReading, GpuState
 from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
 from aiops_desktop.models.text import age_text, time_text
 from aiops_desktop.models.time_range import TimeRange
-from aiops_desktop.services.fleet.findings import GONE_FOR
+from aiops_desktop.services.fleet.findings import GONE_FOR, ptp_findings
 from aiops_desktop.services.gpu_cnf.cnf import cnf_workloads_by_type
 from aiops_desktop.services.gpu_cnf.gpu import gpu_queries
 from aiops_desktop.services.gpu_cnf.ptp import FIELDS as PTP_VALUE_FIELDS
@@ -103,10 +103,6 @@ def stale_port(row: PtpRow, as_of: datetime, now: datetime) -> PtpRow:
     return replace(row, state=state, notes=[stale_note(as_of, row.state.value, now), *row.notes])
 
 
-def _known(value: object) -> bool:
-    return value is not None and value != []
-
-
 @cache
 def _gpu_fields() -> tuple[str, ...]:
     """The reading's fields that each come from a query of their own (``gpu_queries``)."""
@@ -114,16 +110,23 @@ def _gpu_fields() -> tuple[str, ...]:
     return tuple(name for name in gpu_queries() if name in own)
 
 
+# The pages' rule for a row read again while its cluster's read failed in part is the fleet's
+# (``kept_stale`` in services/fleet/findings): what is read of a GPU or a port replaces what
+# was kept of it, whatever its rank; only a row the fleet finds nothing wrong with (no finding
+# to replace the kept one) and that lacks a field its kept row had keeps the kept row, stale.
+
+
 def gpu_says_less(new: GpuHealth, kept: GpuHealth) -> bool:
-    """Whether ``new`` (of a cluster whose read failed in part) lacks a field ``kept`` had
-    and is no worse: its temperature's query timed out, and a GPU CRITICAL at 85 C would be
-    judged OK on what is left (``LastGoodRows`` keeps ``kept``, stale, as the fleet's findings
-    keep its CRITICAL). A state as bad or worse is news, shown as read (as the fleet's
-    findings show a GPU's new finding), but for OK: a GPU read OK in part is not known OK."""
-    if new.state is not GpuState.OK and STATE_RANK[new.state] >= STATE_RANK[kept.state]:
+    """Whether ``new`` (of a cluster whose read failed in part) reads OK and lacks a field
+    ``kept`` had: its temperature's query timed out, and a GPU CRITICAL at 85 C would be judged
+    OK on what is left (``LastGoodRows`` keeps ``kept``, stale, as the fleet keeps its
+    CRITICAL). A GPU not OK (WARNING after CRITICAL included: every state but OK is a finding
+    of the fleet's, which replaces the kept one) is news, shown as read. An empty XID list is
+    known (the XIDs aged out of the window), not a field lost."""
+    if new.state is not GpuState.OK:
         return False
     was, now = kept.reading, new.reading
-    return any(_known(getattr(was, f)) and not _known(getattr(now, f)) for f in _gpu_fields())
+    return any(getattr(was, f) is not None and getattr(now, f) is None for f in _gpu_fields())
 
 
 #: a port's fields that each come from a query of their own (beside its clock state and role)
@@ -131,10 +134,11 @@ _PTP_FIELDS = ("clock_class", *(attr for attr, _ in PTP_VALUE_FIELDS.values()))
 
 
 def port_says_less(new: PtpRow, kept: PtpRow) -> bool:
-    """``gpu_says_less`` for a PTP port: a clock class 248 (free-running) whose query failed
-    does not make the port fine; one needing attention as much or more (a rank as low or
-    lower) is news."""
-    if new.needs_attention and new.rank <= kept.rank:
+    """``gpu_says_less`` for a PTP port: a port the fleet finds nothing wrong with
+    (``ptp_findings`` of it alone) whose clock class query failed does not make a port read
+    free-running fine; a port it finds anything wrong with (HOLDOVER after FREERUN, no
+    offset reported) is news."""
+    if ptp_findings(PtpBoard([new], timedelta(0), new.threshold, [])):
         return False
     if kept.state is not ClockState.UNKNOWN and new.state is ClockState.UNKNOWN:
         return True
@@ -149,13 +153,13 @@ _SYNC_ORDER = {"Failed": 0, "InProgress": 1, "Unknown": 2, "Succeeded": 3}
 
 
 def stale_node(line: NodeLine, as_of: datetime, now: datetime) -> NodeLine:
-    """A node sync state kept from the read at ``as_of``: Failed or InProgress stays shown as
-    read; Succeeded is Unknown now (its cluster cannot say it still is); said stale first in
-    its error."""
+    """A node sync state kept from the read at ``as_of``: its status as read then (not the
+    config daemon's own "Unknown": the page counts the nodes of a cluster not read apart, as
+    not read, and a Failed one stays shown as read, as the fleet keeps its finding), said
+    stale first in its error."""
     cluster, row = line
     note = stale_note(as_of, row.status, now)
-    status = "Unknown" if row.status == "Succeeded" else row.status
-    return cluster, replace(row, status=status, error="; ".join(filter(None, [note, row.error])))
+    return cluster, replace(row, error="; ".join(filter(None, [note, row.error])))
 
 
 def served_names(sources: Sequence[Any]) -> set[str]:
@@ -366,14 +370,21 @@ class SriovPresenter(ReaderPresenter):
     ) -> list[NodeLine]:
         """The node sync states read, with those of the clusters (of ``kube``) whose API
         could not be read kept from earlier reads (``stale_node``), and a row of no node for
-        each of those clusters saying why; trouble first."""
+        each of those clusters saying why (the view counts the nodes of such a cluster as not
+        read); trouble first."""
         now = now or utcnow()
         unread = {name: why for name, why in objects.unread.items() if name in kube}
         shown = self._nodes.offer(objects.nodes, [], unread.__contains__, now)
-        lines = [a.row if not a.stale else stale_node(a.row, a.as_of, now) for a in shown.rows]
-        lines += [(c, NodeSync("", "Unknown", f"not read: {why}")) for c, why in unread.items()]
-        return sorted(lines, key=lambda line: (_SYNC_ORDER.get(line[1].status, 2), line[0],
-                                               line[1].node))  # fmt: skip
+        # a kept Succeeded is not known to be synced now: listed with the unknown, above those
+        # read Succeeded
+        ranked = [(2 if a.stale and a.row[1].status == "Succeeded" else
+                   _SYNC_ORDER.get(a.row[1].status, 2),
+                   a.row if not a.stale else stale_node(a.row, a.as_of, now))
+                  for a in shown.rows]  # fmt: skip
+        ranked += [(2, (c, NodeSync("", "Unknown", f"not read: {why}")))
+                   for c, why in unread.items()]  # fmt: skip
+        ranked.sort(key=lambda r: (r[0], r[1][0], r[1][1].node))
+        return [line for _, line in ranked]
 
     def merged(
         self,

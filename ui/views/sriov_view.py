@@ -59,8 +59,10 @@ class SriovView(TitledPage):
         self.body.addWidget(self.tabs, 3)
         self.finish()
         self._not_synced: dict[str, int] = {}  # sync status (not Succeeded) -> nodes
-        self._nodes = 0
+        self._nodes = 0  # the nodes of the clusters read
         self._unread = 0  # clusters whose node sync states could not be read
+        self._kept_nodes = 0  # their nodes, kept from an earlier read
+        self._kept: dict[str, int] = {}  # their sync status as last read (not Succeeded) -> nodes
         self._configured = 0
         self._troubled = 0
         self._ports_troubled = 0
@@ -68,27 +70,42 @@ class SriovView(TitledPage):
     def _colour(self, bad: bool, level: str = "warning") -> str | None:
         return self._theme.severity(level) if bad else None
 
-    def _sync_colour(self, status: str) -> str | None:
+    def _sync_colour(self, status: str, *, read: bool = True) -> str | None:
         """Failed red, InProgress amber, anything but Succeeded (Unknown: the config daemon
-        never said) grey: only Succeeded is synced."""
+        never said) grey: only Succeeded is synced. A node of a cluster not read (``read``
+        False) is grey as Succeeded: not known synced now; a fault stays coloured as read."""
         levels = {"Failed": "critical", "InProgress": "warning"}
         if status in levels:
             return self._theme.severity(levels[status])
-        return None if status == "Succeeded" else self._theme.status("UNKNOWN")
+        return None if status == "Succeeded" and read else self._theme.status("UNKNOWN")
 
     def show_nodes(self, nodes: list[tuple[str, NodeSync]]) -> None:
         """``nodes``: (cluster, node sync state); a row of no node is its cluster, not read
-        (every Kubernetes object has a name), its error why."""
+        (every Kubernetes object has a name), its error why. The other rows of such a cluster
+        are kept from an earlier read (their last status, said stale): counted as not read,
+        never as synced or not synced, so the title says the same of a cluster not read
+        whether or not it was read before (the fleet has no finding for one last read
+        Succeeded; a fault as last read is said beside)."""
+        unread = {cluster for cluster, row in nodes if not row.node}
         _fill(self.nodes, [
             ([cluster, row.node or "—", row.status, "; ".join(row.interfaces) or "—", row.error],
-             self._sync_colour(row.status))
+             self._sync_colour(row.status, read=cluster not in unread))
             for cluster, row in nodes
         ])  # fmt: skip
         self._not_synced = {}
-        self._unread = sum(1 for _, row in nodes if not row.node)
-        self._nodes = len(nodes) - self._unread
-        for _, row in nodes:
-            if row.node and row.status != "Succeeded":
+        self._kept = {}
+        self._unread = len(unread)
+        self._nodes = self._kept_nodes = 0
+        for cluster, row in nodes:
+            if not row.node:
+                continue
+            if cluster in unread:
+                self._kept_nodes += 1
+                if row.status != "Succeeded":
+                    self._kept[row.status] = self._kept.get(row.status, 0) + 1
+                continue
+            self._nodes += 1
+            if row.status != "Succeeded":
                 self._not_synced[row.status] = self._not_synced.get(row.status, 0) + 1
         self._configured = sum(row.vfs_configured for _, row in nodes)
         self._retitle()
@@ -141,17 +158,26 @@ class SriovView(TitledPage):
         vfs = self.vfs.rowCount()
         nodes = self._nodes
         if self._not_synced:  # InProgress and Unknown are not synced either
-            words = {"Failed": "failed", "InProgress": "in progress", "Unknown": "unknown"}
             synced = f"{sum(self._not_synced.values())} of {count(nodes, 'node')} not synced"
             if set(self._not_synced) != {"Failed"}:
-                synced += " (" + ", ".join(f"{n} {words.get(s, s)}" for s, n in
-                                            sorted(self._not_synced.items())) + ")"  # fmt: skip
+                synced += f" ({_statuses(self._not_synced)})"
         elif self._unread:  # not "all": the nodes of a cluster not read are not known
             synced = f"{count(nodes, 'node')} synced" if nodes else "no SR-IOV node read"
         else:
             synced = f"{count(nodes, 'node')}, all synced" if nodes else "no SR-IOV node"
-        if self._unread:
+        if self._kept_nodes:
+            synced += (f" · {count(self._kept_nodes, 'node')} of "
+                       f"{count(self._unread, 'cluster')} not read")  # fmt: skip
+            if self._kept:
+                synced += f" ({_statuses(self._kept)} when last read)"
+        elif self._unread:  # none known from an earlier read
             synced += f" · {count(self._unread, 'cluster')} not read"
         dropping = [count(self._troubled, "VF"), count(self._ports_troubled, "DPDK port")]
         self.title.setText(f"SR-IOV · {synced} · {' and '.join(dropping)} dropping")
         self.tabs.setTabText(0, f"VFs ({vfs} in pods, {self._configured} configured)")
+
+
+def _statuses(counted: dict[str, int]) -> str:
+    """Sync statuses counted, in words: "1 failed, 2 unknown"."""
+    words = {"Failed": "failed", "InProgress": "in progress", "Unknown": "unknown"}
+    return ", ".join(f"{n} {words.get(s, s)}" for s, n in sorted(counted.items()))

@@ -79,9 +79,12 @@ class LastGoodRows(Generic[R]):
 
     Each field has its own query, so a row can come back from a cluster whose read failed in
     part without the field that judged it (a GPU's temperature, a port's clock class), and
-    would pass for fresh and fine. ``says_less(new, kept)``: whether ``new`` lacks what the
-    row kept said and says nothing worse; while its cluster failed, such a row does not
-    replace the kept one, which stays shown, stale (a worse one is shown: it is news)."""
+    would pass for fresh and fine. ``says_less(new, kept)``: whether ``new`` reads fine and
+    lacks a field the row kept had; while its cluster failed, such a row does not replace the
+    kept one, which stays shown, stale. A row that reads any trouble is news, shown as read
+    whatever its rank (a WARNING after a CRITICAL too), as the fleet's findings replace what
+    they kept of a thing by what is read of it (``kept_stale``): the page and the fleet tell
+    one state."""
 
     def __init__(
         self,
