@@ -20,8 +20,8 @@ from aiops_desktop.cli.args import (
     names,
     promql,
 )
-from aiops_desktop.models import Aggregation, EndpointKind, QueryStatus
-from aiops_desktop.models.anomalies import ANOMALY_LOOKBACK
+from aiops_desktop.models import Aggregation, EndpointKind, QueryStatus, QueryType
+from aiops_desktop.models.anomalies import ANOMALY_LOOKBACK, ANOMALY_MIN_POINTS
 from aiops_desktop.models.enums import AnomalyMethod, GroupBy, Sensitivity, UserRole
 from aiops_desktop.models.errors import (
     EXIT_ERROR,
@@ -35,7 +35,8 @@ from aiops_desktop.models.text import age_text, labels_text, one_line, time_text
 from aiops_desktop.services.runtime.gathering import gather_all
 
 if TYPE_CHECKING:
-    from aiops_desktop.models.metrics import QueryAnswer
+    from aiops_desktop.models.anomalies import Anomaly
+    from aiops_desktop.models.metrics import ConsoleRequest, QueryAnswer
     from aiops_desktop.models.polling import SourceStatus
     from aiops_desktop.services.core import Core
 
@@ -161,6 +162,32 @@ def _say_failures(answer: QueryAnswer, io: Io) -> None:
         io.err.write(f"note: {one_line(note)}\n")
 
 
+#: the recorded queries a capture's "cannot answer" names, at most (it records about 50)
+NAMED_RECORDED = 10
+
+
+def _unanswerable(core: Core, request: ConsoleRequest, answer: QueryAnswer) -> None:
+    """A capture that cannot answer a query: invalid input (2, as ``cli._exit_code`` has it),
+    not a source that failed (1). A UsageError naming what it does answer: the queries its
+    export recorded, of the kind asked, and its stored series. Nothing where live."""
+    if core.capture is None or answer.status is not QueryStatus.ERROR:
+        return
+    kind = QueryType.RANGE if request.range_s else QueryType.INSTANT
+    recorded = core.console.recorded(kind) or []  # None: a capture that recorded no answers
+    why = one_line(answer.failures[0].error or "") if answer.failures else "not recorded"
+    named = ", ".join(repr(q) for q in recorded[:NAMED_RECORDED])
+    more = len(recorded) - NAMED_RECORDED
+    named += f" and {more} more" if more > 0 else ""
+    what = f"these {kind.value.lower()} queries: {named}" if recorded else "none of them"
+    stored = core.series.stats()["series"]
+    raise UsageError(
+        f"this capture cannot answer {request.promql!r} "
+        f"{'over a range' if request.range_s else 'as an instant query'} ({why}): it answers "
+        f"only the queries its export recorded, {what}; its {stored} stored series are the "
+        "charts' panels, which the window (aiops-desktop --capture FILE) and `report` read"
+    )
+
+
 async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     from aiops_desktop.models.metrics import ConsoleRequest, value_text
@@ -195,6 +222,7 @@ async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
             )
     _say_failures(answer, io)
     if answer.status is QueryStatus.ERROR:
+        _unanswerable(core, request, answer)
         return EXIT_ERROR
     return EXIT_PARTIAL if answer.status is QueryStatus.PARTIAL else EXIT_OK
 
@@ -331,9 +359,18 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     )
     answer = await core.console.run(request)
     _say_failures(answer, io)
+    # a viewer only reads: what its look finds is said, not stored (stored, it would join an
+    # incident), as the assistant's read-only tool does
+    keep = core.access.role is not UserRole.VIEWER
     if answer.status is QueryStatus.ERROR:
+        if args.json:  # the document all the same, with its errors, as `query --json` does
+            out.write(
+                json_text(_analysed(args, answer, kept=keep, series=0, found=[], short=0)) + "\n"
+            )
+        _unanswerable(core, request, answer)
         return EXIT_ERROR
     from analysis.detect import SeriesInput
+    from analysis.signals import profile_for
 
     inputs = [
         SeriesInput(
@@ -345,37 +382,65 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
         )
         for t in answer.series
     ]
-    # a viewer only reads: what its look finds is said, not stored (stored, it would join an
-    # incident), as the assistant's read-only tool does
-    keep = core.access.role is not UserRole.VIEWER
     found = await core.anomalies.analyse(
         inputs, sensitivity=args.sensitivity, unit=args.unit, methods=args.methods, keep=keep
     )
     found.sort(key=lambda a: a.timestamp)
+    # the statistics skip a series shorter than they need (analysis/detect.py): counted and
+    # said, never a quiet "0 anomalies"; the domain rules judge every point of any series
+    chosen = args.methods or profile_for(args.query, args.unit).methods
+    ruled = AnomalyMethod.DOMAIN_RULE in chosen
+    statistical = any(m is not AnomalyMethod.DOMAIN_RULE for m in chosen)
+    short = sum(i.values.size < ANOMALY_MIN_POINTS for i in inputs) if statistical else 0
     if args.json:
         out.write(
             json_text(
-                {
-                    "query": args.query,
-                    "sensitivity": args.sensitivity.value,
-                    "series": len(inputs),
-                    "kept": keep,
-                    "anomalies": [a.model_dump(mode="json") for a in found],
-                }
+                _analysed(args, answer, kept=keep, series=len(inputs), found=found, short=short)
             )
             + "\n"
         )
     else:
         unkept = "" if keep else " (not kept: viewer)"
+        skipped = f", {short} too short to analyse" if short else ""
         out.write(f"{len(found)} anomalies in {len(inputs)} series over "
-                  f"{default_text(args.since)}{unkept}\n")  # fmt: skip
+                  f"{default_text(args.since)}{skipped}{unkept}\n")  # fmt: skip
         for a in found:
             out.write(
                 f"{time_text(a.timestamp, seconds=True)}  {a.cluster:<14} "
                 f"{a.severity.level.value:<8} "
                 f"{a.type.value:<16} {labels_text(a.labels)}  {a.described}\n"
             )
-    return EXIT_PARTIAL if answer.status is QueryStatus.PARTIAL else EXIT_OK
+    if short:
+        judged = "judged by the domain rules alone" if ruled else "not analysed"
+        io.err.write(f"partial: {short} of {len(inputs)} series had fewer than "
+                     f"{ANOMALY_MIN_POINTS} points, the least the detectors need: {judged}; a "
+                     "longer --since or a shorter --step gives more\n")  # fmt: skip
+    partial = answer.status is QueryStatus.PARTIAL or short
+    return EXIT_PARTIAL if partial else EXIT_OK
+
+
+def _analysed(
+    args: argparse.Namespace,
+    answer: QueryAnswer,
+    *,
+    kept: bool,
+    series: int,
+    found: list[Anomaly],
+    short: int,
+) -> dict[str, Any]:
+    """`analyse --json`'s document: what was found, the series too short to analyse
+    (``too_short``, under ``min_points``) and the clusters not read (``errors``)."""
+    return {
+        "query": args.query,
+        "sensitivity": args.sensitivity.value,
+        "status": answer.status.value,
+        "series": series,
+        "too_short": short,
+        "min_points": ANOMALY_MIN_POINTS,
+        "kept": kept,
+        "anomalies": [a.model_dump(mode="json") for a in found],
+        "errors": [{"cluster": o.cluster, "reason": o.error or ""} for o in answer.failures],
+    }
 
 
 COMMANDS = {"query": _query, "alerts": _alerts, "fleet": _fleet, "analyse": _analyse}

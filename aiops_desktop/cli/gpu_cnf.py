@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.cli.args import (
@@ -17,11 +17,12 @@ from aiops_desktop.cli.args import (
     instant,
     json_text,
 )
-from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
+from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, UsageError
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
-from aiops_desktop.models.text import one_line, pct_text
+from aiops_desktop.models.text import one_line, pct_text, time_text
 
 if TYPE_CHECKING:
+    from aiops_desktop.models.ptp import PtpBoard
     from aiops_desktop.services.core import Core
 
 
@@ -104,6 +105,7 @@ async def _gpu(core: Core, args: argparse.Namespace, io: Io) -> int:
                 for h in fleet.gpus
             ],
             "errors": failed,
+            "notes": fleet.notes,
         }  # fmt: skip
         out.write(json_text(doc) + "\n")
     else:
@@ -127,6 +129,8 @@ async def _gpu(core: Core, args: argparse.Namespace, io: Io) -> int:
                 out.write(f"         - {one_line(reason)}\n")
         for line in failed:  # on stderr, as every command says what it could not read
             io.err.write(f"unreadable: {one_line(line)}\n")
+        for note in fleet.notes:  # read, with something to know (nvidia-smi's exit 14)
+            io.err.write(f"note: {one_line(note)}\n")
     return _reader_exit(failed, found=bool(fleet.gpus), clusters=clusters,
                         outcomes=fleet.outcomes)  # fmt: skip
 
@@ -136,18 +140,28 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
     from aiops_desktop.models.ptp import Threshold
     from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
 
+    now = core.now()
+    if args.until is not None and args.until > now:  # time nothing can have sampled yet
+        later = "after the capture's end" if core.capture is not None else "in the future"
+        raise UsageError(f"--until {time_text(args.until, seconds=True)} is {later} "
+                         f"({time_text(now, seconds=True)}): give an earlier time, or no "
+                         "--until for a window ending now")  # fmt: skip
     clusters, keep = chosen_clusters(core, args.clusters)
     profiles, unread = await core.kube.ptp_thresholds()
     band = OFFSET_THRESHOLD_NS if args.threshold_ns is None else args.threshold_ns
     # the window ends at now: a capture's end while one is open (as the PTP page's does), not
     # the wall clock, which has moved on since the capture was made
+    end = args.until or now
     board = await read_ptp_board(
-        core.queries, clusters, window=args.window, end=args.until or core.now(),
+        core.queries, clusters, window=args.window, end=end,
         threshold=Threshold.symmetric(band), thresholds=profiles,
     )  # fmt: skip
     if keep is not None:  # members asked for by name: their ports of the hub's answer
         board = replace(board, rows=[r for r in board.rows if r.cluster in keep])
     failed = _unreadable(board.outcomes) + unread
+    unrecorded = _unrecorded(board, end) if core.capture is not None else None
+    if unrecorded:  # on stderr, beside the figures (the JSON's "notes" too)
+        io.err.write(f"note: {unrecorded}\n")
     if args.json:
         rows = []
         for r in board.rows:
@@ -160,6 +174,7 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
             "threshold_ns": board.threshold.max_ns,
             "rows": rows,
             "errors": failed,
+            "notes": [unrecorded] if unrecorded else [],
         }
         out.write(json_text(doc) + "\n")
     else:
@@ -171,8 +186,11 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
         for r in board.rows:
             c = r.compliance
             offset = "-" if r.offset_ns is None else f"{r.offset_ns:g} ns"
+            # shares of the whole window, beside how much of it was sampled: time with no
+            # sample is unknown, not out of lock (a port LOCKED at every sample read 50%)
             figures = (
-                f"locked {pct_text(c.locked_pct)} within {pct_text(c.within_pct)} "
+                f"locked {pct_text(c.locked_pct)} within {pct_text(c.within_pct)} of the "
+                f"window, sampled {pct_text(c.coverage_pct)} ({c.unknown_s:g} s unknown) "
                 f"holdover {c.holdover_s:g} s freerun {c.freerun_s:g} s"
                 if c
                 else "no history"
@@ -187,6 +205,26 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
             io.err.write(f"unreadable: {one_line(line)}\n")
     return _reader_exit(failed, found=bool(board.rows), clusters=clusters,
                         outcomes=board.outcomes)  # fmt: skip
+
+
+def _unrecorded(board: PtpBoard, end: datetime) -> str | None:
+    """In a capture: where the window begins before the PTP history it recorded (its export
+    read the board over its own window), what it recorded; None where it covers the window.
+    The time before has no sample: every port's figures count it unknown."""
+    from aiops_desktop.services.gpu_cnf.ptp import PTP_STEP
+
+    firsts = [float(r.history[0][0]) for r in board.rows
+              if r.history is not None and r.history[0].size]  # fmt: skip
+    if not firsts:
+        return None
+    first, start = min(firsts), (end - board.window).timestamp()
+    if first - start <= 2 * PTP_STEP.total_seconds():  # the steps' own alignment
+        return None
+    since = time_text(datetime.fromtimestamp(first, UTC), seconds=True)
+    return (f"the capture recorded PTP history from {since} only: the window's first "
+            f"{(first - start) / 60:.0f} min has no sample, counted unknown, not out of lock "
+            f"(a --window of {(end.timestamp() - first) / 60:.0f} min or less is all "
+            "recorded)")  # fmt: skip
 
 
 COMMANDS = {"gpu": _gpu, "ptp": _ptp}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -222,3 +223,28 @@ async def test_a_capture_records_ptp_profiles_slower_than_the_boards_bound(
     opened.recorded = into
     found, unread = await opened.ptp_thresholds()
     assert unread == [] and found[("ran-east", "du-1")].profile == "du-oc"
+
+
+def test_the_gpu_command_says_the_fleets_notes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node read whole whose nvidia-smi exited 14 is a note (not a failed read): `gpu` says
+    it on stderr and in its JSON, as the GPU page shows it."""
+    import json
+
+    from aiops_desktop.models.gpu import GpuFleet
+    from aiops_desktop.services.gpu_cnf import gpu_fallback
+    from aiops_desktop.settings import resources_dir
+    from tests.qtfree.cli_runner import call_main
+
+    note = "ran-east: nvidia-smi on gpu-node-7: exited 14: WARNING: infoROM is corrupted"
+
+    async def read_gpus(*_a: object, **_kw: object) -> GpuFleet:
+        return GpuFleet(gpus=[], outcomes=[], notes=[note])
+
+    monkeypatch.setattr(gpu_fallback, "read_gpus", read_gpus)
+    sample = str(resources_dir() / "samples" / "sample.aiops")
+    _code, _out, err = call_main(tmp_path, "--capture", sample, "gpu")
+    assert f"note: {note}" in err
+    _code, out, _err = call_main(tmp_path, "--capture", sample, "gpu", "--json")
+    assert json.loads(out)["notes"] == [note]

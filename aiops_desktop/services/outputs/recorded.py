@@ -233,6 +233,11 @@ class RecordedQueries(MultiClusterQuery):
             raise CaptureError("the capture records more series than this app reads")
         self._answers = {str(key): [_tagged(row) for row in rows] for key, rows in doc.items()}
 
+    def promql(self, kind: QueryType) -> list[str]:
+        """The PromQL of ``kind`` recorded (those the capture answers), sorted."""
+        prefix = f"{kind.value} "  # as ``_key`` writes them
+        return sorted(k.removeprefix(prefix) for k in self._answers if k.startswith(prefix))
+
     async def run(self, query: MetricQuery, clusters: list[Cluster]) -> QueryAnswer:
         found = self._answers.get(_key(query))
         if found is None:

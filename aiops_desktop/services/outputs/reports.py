@@ -231,8 +231,9 @@ async def gather(
     """Everything a report of ``kind`` over ``since`` before ``until`` (now by default)
     needs (off the UI thread). A period that ended in the past takes each cluster's state
     and the alerts firing at its end from the stored history, not from what is live now.
-    ``NotFoundError`` where no cluster is registered."""
-    chosen = [src.registry.get(n) for n in names] if names else src.registry.clusters()
+    ``NotFoundError`` where no cluster is registered. ``names`` as the other commands take
+    them: a fleet hub's member through its hub, the report of that member alone."""
+    chosen, keep = src.registry.targets(names) if names else (src.registry.clusters(), None)
     if not chosen:  # a report of nothing is no all-clear (a fresh install, a mistyped data dir)
         raise NotFoundError("no cluster is registered: add one first (aiops-desktop clusters add)")
     now = src.now()
@@ -258,6 +259,8 @@ async def gather(
         # each member's
         served = [n for n in members(src, cluster) if n != cluster.name]
         for name in [cluster.name, *served]:
+            if keep is not None and name not in keep:  # a member asked for: not its hub's own
+                continue
             own = name == cluster.name
             judged = truth.get(name) if truth is not None else None
             state, score, findings, unread = _judged(judged, cluster.name, own)

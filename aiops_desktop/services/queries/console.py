@@ -37,6 +37,15 @@ class QueryConsole:
             return chosen, None
         return self._registry.targets(names)
 
+    def recorded(self, kind: QueryType) -> list[str] | None:
+        """The PromQL of ``kind`` a capture answers (those its export recorded), sorted; None
+        where the queries are not a capture's (live: any may be asked)."""
+        from aiops_desktop.services.outputs.recorded import RecordedQueries
+
+        if not isinstance(self._queries, RecordedQueries):
+            return None
+        return self._queries.promql(kind)
+
     async def run(self, request: ConsoleRequest) -> ConsoleAnswer:
         clusters, keep = self.targets(request.clusters)
         now = utcnow()
