@@ -76,6 +76,13 @@ class LlmEndpoint:
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
+        if "?" in self.base_url or "#" in self.base_url:  # before any message quotes the URL
+            # ?api_key=… would be shown by `llm show`, and the client appends
+            # /chat/completions after the query: a request to the wrong path
+            raise CollectorError(
+                "LLM endpoint: a URL is a base path only (no '?…' or '#…'): put the API key "
+                "in the keyring (`aiops-desktop llm set --key-stdin`), not in the URL"
+            )
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise CollectorError(
                 "the LLM endpoint must be an http(s) URL such as http://127.0.0.1:8080/v1, "

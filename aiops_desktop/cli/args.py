@@ -5,6 +5,7 @@ input/output a handler writes to."""
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import math
 import textwrap
@@ -355,6 +356,19 @@ def read_secret_file(path: str, what: str) -> str:
 
 
 def read_stdin(stdin: TextIO, what: str) -> str:
+    """A secret piped in; on a terminal it is asked for with a prompt and without echo (a
+    plain read waited silently while the terminal showed what was typed)."""
+    if _is_terminal(stdin):
+        try:
+            value = getpass.getpass(f"{what[:1].upper()}{what[1:]} (not shown as typed): ")
+        except EOFError:  # Ctrl-D
+            value = ""
+        if len(value) > MAX_SECRET_BYTES:
+            raise UsageError(f"the {what} typed is longer than {MAX_SECRET_BYTES:,}")
+        value = value.strip()
+        if not value:
+            raise UsageError(f"no {what} typed on the terminal")
+        return _one_token(value, what, f"the {what} typed")
     try:
         value = stdin.read(MAX_SECRET_BYTES + 1)
     except UnicodeDecodeError:
@@ -365,6 +379,13 @@ def read_stdin(stdin: TextIO, what: str) -> str:
     if not value:
         raise UsageError(f"no {what} on standard input")
     return _one_token(value, what, f"the {what} on standard input")
+
+
+def _is_terminal(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except ValueError:  # a closed stream
+        return False
 
 
 def _one_token(text: str, what: str, where: str) -> str:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from aiops_desktop.cli.args import JSON_HELP, Io, examples, json_text, names, read_stdin
+from aiops_desktop.models.cluster import shown_url
 from aiops_desktop.models.enums import PersonaName
 from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, NotFoundError, UsageError
 from aiops_desktop.models.text import one_line
@@ -146,14 +147,16 @@ async def _llm_set(core: Core, args: argparse.Namespace, io: Io) -> int:
 async def _llm_off(core: Core, args: argparse.Namespace, io: Io) -> int:
     was = core.llm.settings.endpoint
     await core.llm.turn_off(forget_key=args.forget_key)
-    said = f"LLM off (was {was})" if was else "LLM off (none was set)"
+    said = f"LLM off (was {shown_url(was)})" if was else "LLM off (none was set)"
     io.out.write(f"{said}{'; API key removed from the OS keyring' if args.forget_key else ''}\n")
     return EXIT_OK
 
 
 async def _llm_show(core: Core, args: argparse.Namespace, io: Io) -> int:
     s = core.llm.settings
-    doc = {"configured": s.configured, "endpoint": s.endpoint, "model": s.model,
+    # an endpoint an older version saved with a key in it (?api_key=…, user:pass@) shows none
+    endpoint = shown_url(s.endpoint) if s.endpoint else s.endpoint
+    doc = {"configured": s.configured, "endpoint": endpoint, "model": s.model,
            "verify_tls": s.verify_tls, "redact_ips": s.redact_ips,
            "allow_remote": s.allow_remote,
            "api_key": "in the OS keyring" if await core.llm.has_key() else "none"}  # fmt: skip

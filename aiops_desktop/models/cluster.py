@@ -78,6 +78,15 @@ def without_userinfo(url: str) -> str:
     return f"{head}{sep}…@{rest.rsplit('@', 1)[1]}"
 
 
+def shown_url(url: str) -> str:
+    """``url`` as it may be shown: no user info (``without_userinfo``), and no query or
+    fragment (``?access_token=…``), each left out as "…"; what an older version stored may
+    hold them."""
+    shown = without_userinfo(url)
+    base = shown.split("?", 1)[0].split("#", 1)[0]
+    return base if base == shown else base + "…"
+
+
 def validate_http_url(value: str, *, require_https: bool, what: str) -> str:
     """``value`` without a trailing slash, or ValueError; no message echoes a password."""
     parts = urlsplit(value)
@@ -87,6 +96,14 @@ def validate_http_url(value: str, *, require_https: bool, what: str) -> str:
             "go to the OS keyring (a token file, --basic-user), never into a URL"
         )
     shown = without_userinfo(value)  # a mistyped URL may still hold one (no '//', a '/' in it)
+    if "?" in shown or "#" in shown:
+        # ?access_token=… would be shown by every list and exported with captures, and a
+        # client appends its API path after the query (/prom?x=1/api/v1/query): never right
+        raise ValueError(
+            f"{what} {shown_url(value)!r} has a query or fragment (? or #): a URL is a base path "
+            "only; credentials go to the OS keyring (a token file, --basic-user), never into "
+            "a URL"
+        )
     allowed = ("https",) if require_https else ("http", "https")
     if parts.scheme not in allowed or not parts.hostname:
         need = "https://host[:port]" if require_https else "http(s)://host[:port]"
