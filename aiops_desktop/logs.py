@@ -138,6 +138,13 @@ def register_secret(value: str) -> None:
             _known_secrets.add(value)
 
 
+def longest_secret() -> int:
+    """The length of the longest secret registered (0 for none): what a text cut before it
+    is redacted must keep beyond its cut, so no secret straddling the cut is missed."""
+    with _known_lock:
+        return max(map(len, _known_secrets), default=0)
+
+
 def _known() -> list[str]:
     with _known_lock:
         return sorted(_known_secrets, key=len, reverse=True)

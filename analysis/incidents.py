@@ -60,7 +60,7 @@ from aiops_desktop.models.anomalies import RELATED_KEPT, Anomaly
 from aiops_desktop.models.enums import AlertSeverity, IncidentStatus
 from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
 from aiops_desktop.models.incidents import UNREAD_KEPT, Incident, IncidentSignal
-from aiops_desktop.models.text import one_line
+from aiops_desktop.models.text import cut_line, one_line
 
 GROUP_WINDOW = timedelta(minutes=15)
 RESOLVE_AFTER = timedelta(minutes=10)
@@ -414,8 +414,7 @@ TITLE_CHARS = 200
 
 def _cut(text: str, most: int = TITLE_NAME_CHARS) -> str:
     """``text`` as one printable line of at most ``most`` characters ("…" where cut)."""
-    line = one_line(text)
-    return line if len(line) <= most else line[: most - 1] + "…"
+    return cut_line(text, most)
 
 
 def _headline(reason: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.logs import redact
+from aiops_desktop.logs import longest_secret, redact
 from aiops_desktop.models.kube import Inventory, NodeRow, PodRow, ValidationResult
 from aiops_desktop.models.text import cut, cut_line, one_line, printable
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
@@ -32,6 +32,10 @@ TROUBLE_CHARS = 300  # an error as the events tab shows it: its first line, this
 CARD_CHARS = 200
 #: the most of a text redacted for a line that shows TROUBLE_CHARS of it
 REDACTED_CHARS = 4096
+#: how far past REDACTED_CHARS a text is redacted, then dropped (at least: the longest secret
+#: registered, if longer): a secret straddling a cut is not found whole
+REDACTED_MARGIN = 4096
+GROUPS_SHOWN = 50  # an identity card's groups, then "+N more" (all in its tooltip)
 NOT_LISTED = "events not read yet (listing …)"
 
 
@@ -47,8 +51,16 @@ class WatchHealth(Protocol):
 def _redacted(text: str) -> str:
     """``text`` redacted, as much of it as a short line can show (redacting 100 KB holds the
     UI thread ~200 ms: a hostile gitVersion, on every Refresh); past REDACTED_CHARS it ends
-    in "…"."""
-    return redact(cut(text, REDACTED_CHARS))
+    in "…". Redacted before it is cut: cut first, a registered secret across the cut was not
+    found whole and its start stayed, and what redaction shrank before it brought that start
+    into the line shown. So a margin past the cut, longer than any secret, is redacted too,
+    then as much dropped from the end: a secret's start left unredacted at the window's end
+    is within it, wherever redaction moved it."""
+    margin = max(REDACTED_MARGIN, longest_secret())
+    if len(text) <= REDACTED_CHARS + margin:
+        return redact(text)
+    window = redact(text[: REDACTED_CHARS + margin])
+    return window[: max(len(window) - margin, 0)] + "…"
 
 
 def _one_line(text: str) -> str:
@@ -70,6 +82,14 @@ def said(text: str) -> str:
 def card(text: str) -> str:
     """An identity card field: the API server's words as one printable line, cut."""
     return cut_line(text, CARD_CHARS)
+
+
+def groups_card(groups: list[str]) -> str:
+    """The identity card's groups: each one cut (cut all together, 14 ordinary groups lost
+    "cluster-admins"), GROUPS_SHOWN of them, then how many more; "—" for none."""
+    shown = ", ".join(card(g) for g in groups[:GROUPS_SHOWN])
+    more = len(groups) - GROUPS_SHOWN
+    return f"{shown}, +{more} more" if more > 0 else shown or "—"
 
 
 # -- the nodes and pods tables as text ----------------------------------------------------------

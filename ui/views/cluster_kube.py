@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow, ValidationResult
 from aiops_desktop.models.text import one_line, time_text
-from ui.presenters.kube import ShownInventory, TextRow, card, inventory_text, tips
+from ui.presenters.kube import ShownInventory, TextRow, card, groups_card, inventory_text, tips
 from ui.theme import Theme
-from ui.views.rows_table import Row, RowsTable
+from ui.views.rows_table import TIP_CHARS, TIP_LINES, Row, RowsTable, tip_lines, tip_text
 from ui.views.text import PlainLabel, tip
 
 
@@ -195,6 +195,7 @@ class ClusterKubeView(QWidget):
         if result is None:
             for label in self.fields.values():
                 label.setText("—")
+                label.setToolTip("")
             self.fields["Access"].setStyleSheet("")
             self.access.fill([], unread="Not checked yet")
             self._tab_text(3, "What I can see")
@@ -206,13 +207,21 @@ class ClusterKubeView(QWidget):
         # each, no control or bidi character, cut (a 100 KB gitVersion made the page 925,525 px
         # wide)
         access.setText(f"{result.outcome.value.upper()} — {card(result.reason)}")
+        # the card cuts the reason and the groups: their tooltips hold them whole, bounded
+        access.setToolTip(tip(tip_text(one_line(result.reason[: TIP_CHARS + 1]))))
         access.setStyleSheet(f"color: {colour}; font-weight: bold;")
         self.fields["API server"].setText(card(result.server or "") or "—")
         version = card(result.version or "") or "—"
         platform = card(result.platform or "")
         self.fields["Version"].setText(f"{version} ({platform})" if platform else version)
         self.fields["User"].setText(card(result.user or "") or "— (not told by this API server)")
-        self.fields["Groups"].setText(card(", ".join(result.groups)) or "—")
+        groups = self.fields["Groups"]
+        groups.setText(groups_card(result.groups))
+        # one group a line, each one line (a group "system:masters\nx" is not two)
+        groups.setToolTip(tip(tip_lines([
+            f"{len(result.groups)} group{'' if len(result.groups) == 1 else 's'}:",
+            *(one_line(g[: TIP_CHARS + 1]) for g in result.groups[:TIP_LINES]),
+        ])) if result.groups else "")  # fmt: skip
         denied = sorted(result.permissions, key=lambda p: (p.allowed, not p.essential))
         self.access.fill([
             Row([p.need, "yes" if p.allowed else ("NO (essential)" if p.essential else "no"),

@@ -33,7 +33,7 @@ from aiops_desktop.models.time_range import TimeRange
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme
 from ui.views.page import TitledPage
-from ui.views.rows_table import Row, RowsTable
+from ui.views.rows_table import TIP_CHARS, Row, RowsTable, tip_lines
 from ui.views.tables import fill_table, make_table
 from ui.views.text import PlainLabel, tip
 from ui.views.time_range import TimeRangeBar
@@ -42,7 +42,6 @@ HEAT_METRICS = ("Health", "Utilisation", "Temperature")
 #: the heatmap's cells: (cluster, node) -> column -> the GPUs drawn there
 Cells = dict[tuple[str, str], dict[int, list[GpuHealth]]]
 CELL_CHARS = 300  # a cell's most (the Incidents view's): a huge reason was drawn and measured
-TIP_CHARS = 4000  # a tooltip's most
 
 
 def _line(text: str, most: int = CELL_CHARS) -> str:
@@ -50,11 +49,11 @@ def _line(text: str, most: int = CELL_CHARS) -> str:
 
 
 def _errors(outcomes: list[ClusterOutcome], label: PlainLabel) -> None:
-    """The clusters' read errors on the error line, each one cut line; their whole text in
-    its tooltip."""
+    """The clusters' read errors on the error line, each one cut line; in its tooltip, one a
+    line, the longest cut alike to fit (cut as one text, the first errors hid the others)."""
     said = sorted({f"{o.cluster}: {o.error}" for o in outcomes})
     label.setText("; ".join(_line(s) for s in said))
-    label.setToolTip(tip("\n".join(said)[:TIP_CHARS]))
+    label.setToolTip(tip(tip_lines(said)))  # each cluster's error, cut alike to fit
 
 
 def _blend(low: QColor, high: QColor, t: float) -> QColor:

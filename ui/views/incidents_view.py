@@ -26,7 +26,7 @@ from aiops_desktop.models.observability import pod_entity, service_of_pod
 from aiops_desktop.models.text import cut_line, time_text
 from ui.theme import Theme
 from ui.views.page import page_title, scrolled
-from ui.views.rows_table import Row
+from ui.views.rows_table import TIP_CHARS, Row, tip_lines
 from ui.views.streamed import StreamedText
 from ui.views.tables import make_table
 from ui.views.text import PlainLabel
@@ -39,7 +39,6 @@ CHART_MAX_HEIGHT = 260
 EXPLANATION_MIN_HEIGHT = 200
 CELL_CHARS = 300  # a cell's most: a 200,000-character message was drawn and measured whole
 CHART_TITLE_CHARS = 100  # a chart title's most (an entity names a pod whole below it)
-TIP_CHARS = 4000  # a tooltip's most
 
 
 def _line(text: str, most: int = CELL_CHARS) -> str:
@@ -219,11 +218,13 @@ class RcaPanel(QWidget):
             quoted = [f"{when}  {line}" for when, line in report.quotes.get(c.entity, [])]
             traced = [f"{when}  {trace}  {root}: {error}"
                       for when, trace, root, error in report.traces.get(c.entity, [])]  # fmt: skip
-            tip = "\n".join(
+            # its longest lines cut alike to fit the table's tooltip: cut as one text, its
+            # quoted lines (300 characters each) hid its failing traces
+            tip = tip_lines(
                 c.evidence
                 + (["", "Its error lines:", *quoted] if quoted else [])
                 + (["", "Its failing traces:", *traced] if traced else [])
-            )[:TIP_CHARS]
+            )
             rows.append(Row([str(n), _line(c.entity), f"{c.confidence:.2f}", onset,
                              _line("; ".join(c.evidence))], tips={1: tip, 4: tip},
                             keys={0: n, 2: c.confidence}))  # fmt: skip
