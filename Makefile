@@ -120,7 +120,7 @@ package-test: system-packages $(STAMP)
 	$(BIN)/python -m pytest tests/package -p no:randomly
 
 screenshots: $(STAMP)
-	$(BIN)/aiops-desktop --data-dir "$$(mktemp -d)" --offscreen --screenshot tests/reference/first_run.png --size 1280x800
+	$(BIN)/aiops-desktop --data-dir "$$(mktemp -d)" --offscreen --screenshot tests/reference/first_run.png --force --size 1280x800
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache bench-results

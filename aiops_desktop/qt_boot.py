@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.logs import configure_logging, shutdown_logging
 from aiops_desktop.models.enums import UserRole
-from aiops_desktop.models.errors import AppError, UsageError
+from aiops_desktop.models.errors import AlreadyExistsError, AppError, UsageError
 from aiops_desktop.services.runtime.outputs import check_output
 from aiops_desktop.settings import AppPaths, resources_dir
 
@@ -112,14 +112,23 @@ def save_screenshot(window: QWidget, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def checked_screenshot(path: str | os.PathLike[str], paths: AppPaths) -> Path:
+def checked_screenshot(
+    path: str | os.PathLike[str], paths: AppPaths, *, force: bool = False,
+    capture: Path | None = None,
+) -> Path:  # fmt: skip
     """``--screenshot PATH`` made absolute once it is safe to write: never the cache, the
     settings or a log (a PNG over the cache lost every registered cluster), never a folder or a
-    device, and in a folder that exists. A ``UsageError`` (exit 2) says why not."""
+    device, and in a folder that exists; never ``capture``, the file being shown, and a file
+    with something in it only with ``force`` (as ``report --out``: a person's notes were
+    written over). A ``UsageError`` (exit 2), or ``AlreadyExistsError`` (5), says why not."""
     try:
-        return check_output(Path(path), paths)
+        target = check_output(Path(path), paths, capture=capture)
     except UsageError as exc:
         raise UsageError(f"cannot write the screenshot: {exc}") from exc
+    if not force and target.is_file() and target.stat().st_size:
+        raise AlreadyExistsError(f"cannot write the screenshot: {target} already exists: "
+                                 "give --force to replace it")  # fmt: skip
+    return target
 
 
 def requested_role(args: argparse.Namespace) -> UserRole | None:
@@ -238,8 +247,12 @@ def run_qt(
     try:
         if args.screenshot:  # checked before the window opens, as any file asked for is
             try:
-                args.screenshot = checked_screenshot(args.screenshot, paths)
-            except UsageError as exc:
+                force = getattr(args, "force", False)  # the window's, where the parser has it
+                capture = Path(args.capture) if args.capture else None
+                args.screenshot = checked_screenshot(
+                    args.screenshot, paths, force=force, capture=capture
+                )
+            except AppError as exc:
                 sys.stderr.write(f"aiops-desktop: error: {exc}\n")
                 return exc.exit_code
         return _run_qt(args, paths, program, explain=explain)

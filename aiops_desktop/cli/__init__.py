@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--offscreen", action="store_true", help="render without a display")
     gui.add_argument("--screenshot", metavar="PATH", help="save the window as PNG and exit")
     gui.add_argument(
+        "--force", action="store_true",
+        help="with --screenshot: replace a file that is there already (without, it is "
+        "refused; the --capture file never is)",
+    )  # fmt: skip
+    gui.add_argument(
         "--view", default=None, metavar="NAME",
         help="view to open or screenshot: main, a page (fleet, alerts, incidents, anomalies, "
         "gpu, ptp, sriov, drift, logs, traces, reports, chat, console, diagnostics), "

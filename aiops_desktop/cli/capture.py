@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.cli.args import Io, Printable, duration, examples, instant, json_text, names
-from aiops_desktop.models.errors import EXIT_PARTIAL
+from aiops_desktop.models.errors import EXIT_PARTIAL, UsageError
 from aiops_desktop.services.runtime.outputs import check_output
 from aiops_desktop.store.capture import SUFFIX, read_manifest, replaceable
 
@@ -81,8 +81,10 @@ async def _capture(core: Core, args: argparse.Namespace, io: Io) -> int:
     if args.action == "info":
         _print_manifest(asdict(read_manifest(args.file)), out, args.json)
         return 0
-    from aiops_desktop.services.outputs.capture import export_capture
+    from aiops_desktop.services.outputs.capture import CAPTURE_NOT_EXPORTED, export_capture
 
+    if core.capture is not None:  # before the --out file is looked at (the export checks too)
+        raise UsageError(CAPTURE_NOT_EXPORTED)
     # refused before the minutes its live pages may take to record (the export checks again)
     replaceable(check_output(args.out, core.paths))
     manifest = await export_capture(

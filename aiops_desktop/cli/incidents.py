@@ -20,6 +20,7 @@ from aiops_desktop.models.errors import (
     UsageError,
 )
 from aiops_desktop.models.text import one_line, time_text
+from aiops_desktop.services.runtime.access import Action
 
 if TYPE_CHECKING:
     from aiops_desktop.models.incidents import Incident
@@ -83,8 +84,12 @@ async def _regroup(core: Core, io: Io) -> bool:
 
 async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
-    if args.ack is not None and core.capture is not None:
-        raise UsageError("a capture is read-only: acknowledge incidents in the live cache")
+    if args.ack is not None:  # refused before the poll: a minute and more on a dead endpoint
+        if core.capture is not None:
+            raise UsageError("a capture is read-only: acknowledge incidents in the live cache")
+        core.access.require(Action.ACKNOWLEDGE)
+        if await core.incidents.get(args.ack) is None:  # one grouped now was never listed
+            raise NotFoundError(f"no incident {args.ack!r}; `aiops-desktop incidents` lists them")
     whole = await _regroup(core, io)
     if args.ack is not None:
         await _acknowledge(core, args.ack, io)

@@ -75,7 +75,8 @@ async def _report(core: Core, args: argparse.Namespace, io: Io) -> int:
     from ui.report_pdf import write_report_files
 
     reports = core.reports
-    asked = [check_output(o, core.paths) for o in args.out or []]  # before any work
+    shown = Path(args.capture) if getattr(args, "capture", None) else None
+    asked = [check_output(o, core.paths, capture=shown) for o in args.out or []]  # first
     for path in asked:  # a file of the person's, last night's handover: not written over unasked
         if not args.force and path.is_file() and path.stat().st_size:
             raise AlreadyExistsError(f"{path} already exists: give --force to replace it")

@@ -29,6 +29,7 @@ from aiops_desktop.services.intelligence.incidents import (
     alert_signals,
     event_signals,
 )
+from aiops_desktop.services.runtime.access import Access
 from aiops_desktop.settings import DB_FILENAME
 from aiops_desktop.store import incidents as store_incidents
 from aiops_desktop.store.database import Database
@@ -396,7 +397,7 @@ async def test_acknowledging_an_acknowledged_incident_says_so_and_lists(
     out, err = io.StringIO(), io.StringIO()
     said = Io(out=Printable(out), stdin=io.StringIO(), err=Printable(err))
     incidents = _Incidents(acked)
-    core = SimpleNamespace(incidents=incidents, capture=None)
+    core = SimpleNamespace(incidents=incidents, capture=None, access=Access())
     args = argparse.Namespace(ack="INC-ACKED-1", json=False)
     assert await cli._incidents(core, args, said) == 0  # type: ignore[arg-type]
     assert "INC-ACKED-1 is already acknowledged" in err.getvalue()

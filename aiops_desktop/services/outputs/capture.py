@@ -17,6 +17,7 @@ from typing import Any
 from aiops_desktop import __version__
 from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
 from aiops_desktop.models.enums import UserRole
+from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.metrics import MetricQuery
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
@@ -44,6 +45,13 @@ from analysis.incidents import as_it_stood
 
 RECORD_TIMEOUT_S = 60.0
 
+#: why an opened capture is not exported again: written from its working copy, it held the
+#: wall clock's last day (not its span) and none of its recorded answers, objects or logs
+CAPTURE_NOT_EXPORTED = (
+    "a capture is not exported again: it is re-shared by copying its file "
+    "(`capture export` writes the live cache's data)"
+)
+
 __all__ = ["SUFFIX", "CaptureError", "export_capture", "open_capture"]
 
 
@@ -60,6 +68,8 @@ async def export_capture(
     pending samples are written to the cache first. ``label``: shown wherever the capture's
     data is (the sample capture's "SAMPLE DATA")."""
     core.access.require(Action.EXPORT_CAPTURE)
+    if core.capture is not None:
+        raise UsageError(CAPTURE_NOT_EXPORTED)
     out = check_output(out, core.paths)  # never the cache itself, a folder or a device
     for name in clusters:
         core.registry.get(name)  # ClusterNotFoundError names an unknown one
@@ -72,7 +82,7 @@ async def export_capture(
     ]
     extra = {}
     live = await _answering(core, [c for c in chosen if c.endpoint(EndpointKind.PROMETHEUS)])
-    if core.capture is None and live:  # the GPU/PTP/SR-IOV pages as they are at its end
+    if live:  # the GPU/PTP/SR-IOV pages as they are at its end
         recorder = RecordingQueries(core.queries, core.pool)
         past = until if until is not None and until < utcnow() else None
         with contextlib.suppress(TimeoutError):
@@ -80,7 +90,7 @@ async def export_capture(
                 await record_pages(recorder, live, (end - since, end), at=past)
         extra[RECORDED_KEY] = await asyncio.to_thread(recorder.dump)  # thinned, checked: a thread
     with_api = [c for c in chosen if has_kube_api(c)]
-    if core.capture is None and with_api:  # the objects those pages read from the API
+    if with_api:  # the objects those pages read from the API
         objects: dict[str, list[dict[str, Any]]] = {}
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(RECORD_TIMEOUT_S):
@@ -90,7 +100,7 @@ async def export_capture(
         extra[OBJECTS_KEY] = await asyncio.to_thread(lambda: json.dumps(redacted_document(objects)))
     with_logs = [c for c in chosen
                  if c.endpoint(EndpointKind.LOKI) or c.endpoint(EndpointKind.TEMPO)]  # fmt: skip
-    if core.capture is None and with_logs:  # the window's error lines and failing traces
+    if with_logs:  # the window's error lines and failing traces
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(RECORD_TIMEOUT_S):
                 extra[LOGS_TRACES_KEY] = await record_logs_traces(
@@ -105,8 +115,6 @@ async def export_capture(
 
 async def _answering(core: Core, clusters: list[Cluster]) -> list[Cluster]:
     """The clusters whose Prometheus answers now (one cheap query each, in parallel)."""
-    if core.capture is not None:
-        return []
     probe = MetricQuery(promql="vector(1)")
     answers = await gather_all(*(core.queries.run(probe, [c]) for c in clusters))
     return [c for c, answer in zip(clusters, answers, strict=True) if not answer.failures]

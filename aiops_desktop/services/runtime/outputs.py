@@ -1,10 +1,11 @@
 """Where the app writes what a person asked for (captures, reports): a file name in an
 existing folder, never a folder, never a device or a pipe, never a symbolic link, and never
 one of the app's own files (the cache and its journal, the settings, the logs, the credential
-file)."""
+file), and never the capture being shown."""
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -24,13 +25,16 @@ def protected_files(paths: AppPaths) -> list[Path]:
     return [f.resolve() for f in files]
 
 
-def check_output(path: Path, paths: AppPaths) -> Path:
-    """``path`` made absolute, once it is safe to write; UsageError says why not."""
+def check_output(path: Path, paths: AppPaths, *, capture: Path | None = None) -> Path:
+    """``path`` made absolute, once it is safe to write; UsageError says why not. Never
+    ``capture``, the capture being shown (any spelling of it, a hard link too)."""
     target = Path(path).expanduser()
     resolved = target.resolve()
     logs = {paths.log_dir.resolve(), resolve_paths().log_dir.resolve()}
     if resolved in protected_files(paths) or resolved.parent in logs:
         raise UsageError(f"{target} is one of the app's own files; choose another name")
+    if capture is not None and _same_file(resolved, capture):
+        raise UsageError(f"{target} is the capture being shown; choose another name")
     if target.is_symlink():  # followed, the file written was the link's target (a kubeconfig
         # under a report's name), in the format its own name asked, not the one given
         raise UsageError(f"{target} is a symbolic link: give the file itself, or a new name")
@@ -43,3 +47,10 @@ def check_output(path: Path, paths: AppPaths) -> Path:
     if not resolved.parent.is_dir():
         raise UsageError(f"the folder {target.parent} does not exist")
     return resolved
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either is not there (nothing written over), or cannot be read
+        return a == Path(b).expanduser().resolve()
