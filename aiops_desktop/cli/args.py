@@ -363,22 +363,21 @@ def read_stdin(stdin: TextIO, what: str) -> str:
             value = getpass.getpass(f"{what[:1].upper()}{what[1:]} (not shown as typed): ")
         except EOFError:  # Ctrl-D
             value = ""
-        if len(value) > MAX_SECRET_BYTES:
-            raise UsageError(f"the {what} typed is longer than {MAX_SECRET_BYTES:,}")
-        value = value.strip()
-        if not value:
-            raise UsageError(f"no {what} typed on the terminal")
-        return _one_token(value, what, f"the {what} typed")
+        return _one_secret(value, what, "typed on the terminal", f"the {what} typed")
     try:
         value = stdin.read(MAX_SECRET_BYTES + 1)
     except UnicodeDecodeError:
         raise UsageError(f"the {what} on standard input is not text") from None
+    return _one_secret(value, what, "on standard input", f"the {what} on standard input")
+
+
+def _one_secret(value: str, what: str, where: str, source: str) -> str:
     if len(value) > MAX_SECRET_BYTES:
-        raise UsageError(f"the {what} on standard input is longer than {MAX_SECRET_BYTES:,}")
+        raise UsageError(f"the {what} {where} is longer than {MAX_SECRET_BYTES:,}")
     value = value.strip()
     if not value:
-        raise UsageError(f"no {what} on standard input")
-    return _one_token(value, what, f"the {what} on standard input")
+        raise UsageError(f"no {what} {where}")
+    return _one_token(value, what, source)
 
 
 def _is_terminal(stream: TextIO | None) -> bool:
