@@ -87,23 +87,39 @@ def shown_url(url: str) -> str:
     return base if base == shown else base + "…"
 
 
+def has_query(url: str) -> bool:
+    """Whether ``url`` holds a query or a fragment (``?access_token=…``, ``#…``)."""
+    parts = urlsplit(url)
+    return bool(parts.query or parts.fragment) or "?" in url or "#" in url
+
+
+def refuse_query(url: str, what: str) -> None:
+    """A URL given by a person (added, set, imported) is a base path only: ``?access_token=…``
+    would be listed and exported with captures, and a client appends its API path after the
+    query (``/prom?x=1/api/v1/query``): never right. ValueError says so (never the query)."""
+    if has_query(url):
+        raise ValueError(
+            f"{what} {shown_url(url)!r} has a query or fragment (? or #): a URL is a base path "
+            "only; credentials go to the OS keyring (a token file, --basic-user), never into "
+            "a URL"
+        )
+
+
 def validate_http_url(value: str, *, require_https: bool, what: str) -> str:
-    """``value`` without a trailing slash, or ValueError; no message echoes a password."""
+    """``value`` without a trailing slash, query or fragment, or ValueError; no message echoes
+    a password. A query or fragment is refused where a person gives a URL (``refuse_query``,
+    the registry's add and set); one stored by an older version, or a Route's path that
+    holds one, is dropped here, so what was saved still loads (a capture, the registry)."""
     parts = urlsplit(value)
     if parts.username is not None or parts.password is not None:  # before anything else
         raise ValueError(
             f"{what} {without_userinfo(value)!r} carries a user name or password: credentials "
             "go to the OS keyring (a token file, --basic-user), never into a URL"
         )
+    if has_query(value):
+        value = value.split("?", 1)[0].split("#", 1)[0]
+        parts = urlsplit(value)
     shown = without_userinfo(value)  # a mistyped URL may still hold one (no '//', a '/' in it)
-    if "?" in shown or "#" in shown:
-        # ?access_token=… would be shown by every list and exported with captures, and a
-        # client appends its API path after the query (/prom?x=1/api/v1/query): never right
-        raise ValueError(
-            f"{what} {shown_url(value)!r} has a query or fragment (? or #): a URL is a base path "
-            "only; credentials go to the OS keyring (a token file, --basic-user), never into "
-            "a URL"
-        )
     allowed = ("https",) if require_https else ("http", "https")
     if parts.scheme not in allowed or not parts.hostname:
         need = "https://host[:port]" if require_https else "http(s)://host[:port]"

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from aiops_desktop.models.cluster import shown_url
 from aiops_desktop.models.credentials import TOKEN_RULE, CredentialRef, is_token_text
 from aiops_desktop.models.enums import CredentialKind
 from aiops_desktop.models.errors import AppError, UsageError
@@ -218,7 +219,12 @@ class LlmService:
             removed = await self._key_or_back(previous, self._drop_key,
                                               "could not be removed from")  # fmt: skip
             if removed:
-                was = previous.endpoint or "the server turned off before"
+                # shown as `llm show` shows it: an older version's ?api_key= never printed
+                was = (
+                    shown_url(previous.endpoint)
+                    if previous.endpoint
+                    else "the server turned off before"
+                )
                 said = (f"the stored API key was for {was}: removed; give the new server's key "
                         "if it needs one")  # fmt: skip
                 log.info("LLM key of another server removed")

@@ -32,7 +32,7 @@ from aiops_desktop.models import (
     HealthRecord,
     utcnow,
 )
-from aiops_desktop.models.cluster import Endpoint
+from aiops_desktop.models.cluster import Endpoint, refuse_query
 from aiops_desktop.models.enums import EndpointSource
 from aiops_desktop.models.errors import (
     EXIT_EXISTS,
@@ -289,6 +289,11 @@ class ClusterRegistry:
         self._refuse_changes()
         self._access.require(Action.MANAGE_CLUSTERS)
         secrets = secrets or ClusterSecrets()
+        given = {"API server URL": spec.api_server_url}
+        given |= {f"{k.value.lower()} URL": u for k, u in spec.endpoint_urls.items()}
+        for what, url in given.items():
+            if url:
+                _refuse_query(url, what)
         self._ensure_unique(spec.name)
         await _check_client_pair(secrets)
         cluster, writes = self._plan_secrets(self._build(spec), secrets)
@@ -351,6 +356,8 @@ class ClusterRegistry:
         of its own that it no longer uses is deleted from the keyring."""
         self._refuse_changes()
         self._access.require(Action.MANAGE_CLUSTERS)
+        if url:
+            _refuse_query(url, f"{kind.value.lower()} URL")
         current = self.get(name)
         before = current.endpoint(kind)
         ref: CredentialRef | None = None
@@ -999,4 +1006,11 @@ async def _check_client_pair(secrets: ClusterSecrets) -> None:
     try:
         await asyncio.to_thread(check_client_pair, cert, key)
     except CollectorAuthError as exc:
+        raise RegistryError(str(exc)) from None
+
+
+def _refuse_query(url: str, what: str) -> None:
+    try:
+        refuse_query(url, what)
+    except ValueError as exc:
         raise RegistryError(str(exc)) from None
