@@ -17,6 +17,7 @@ import numpy as np
 
 from aiops_desktop.models import Cluster, QueryStatus, utcnow
 from aiops_desktop.models.enums import QueryType
+from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.metrics import (
     ClusterOutcome,
     MetricQuery,
@@ -33,10 +34,10 @@ from aiops_desktop.services.gpu_cnf.sriov import read_dataplane
 from aiops_desktop.services.intelligence.rca_topology import topology_queries
 from aiops_desktop.services.kube.session import KubeSession
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.services.runtime.gathering import gather_all
 from aiops_desktop.store import capture_load
 from aiops_desktop.store.capture import CaptureError, unopenable_document
 from aiops_desktop.store.capture_redact import redact_labels
-from collectors.errors import CollectorError
 
 log = logging.getLogger("aiops.services.recorded")
 RECORDED_KEY = "recorded_answers"
@@ -351,14 +352,19 @@ async def record_objects(
     of ``clusters``, keeping them (slimmed) in ``into`` as they arrive."""
     names = {c.name for c in clusters}
     kube.recording = {}
+
+    async def drift(name: str, path: str) -> None:
+        with contextlib.suppress(AppError):  # that list unrecorded, never the others
+            await kube.objects(name, path)
+
     try:
-        # not the board's bound per cluster: the export's own bounds the whole
-        await kube.ptp_thresholds(bounded=False)
-        await read_sriov_objects(kube, clusters)
-        for cluster in clusters:
-            for path in DRIFT_OBJECTS.values():
-                with contextlib.suppress(CollectorError):
-                    await kube.objects(cluster.name, path)
+        # all at once, within the export's own bound (not the board's per cluster): one slow
+        # cluster's node list, read first, left no time for any cluster's SR-IOV or drift
+        await gather_all(
+            kube.ptp_thresholds(bounded=False),
+            read_sriov_objects(kube, clusters),
+            *(drift(c.name, path) for c in clusters for path in DRIFT_OBJECTS.values()),
+        )
     finally:
         into.update(
             (key, items) for key, items in kube.recording.items() if key.split(" ")[0] in names
