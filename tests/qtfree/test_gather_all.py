@@ -5,6 +5,7 @@ inventory had failed: asyncio.gather returns at the first error and leaves the r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -116,3 +117,27 @@ async def test_an_inventory_whose_nodes_fail_leaves_no_pods_read_running() -> No
     with pytest.raises(PermissionError):
         await take_inventory(client)  # type: ignore[arg-type]
     assert client.pods_ended and not _others()
+
+
+@pytest.mark.asyncio
+async def test_a_read_that_swallows_its_cancel_holds_no_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aiops_desktop.services.runtime import gathering
+
+    monkeypatch.setattr(gathering, "ENDS_WITHIN_S", 0.1)
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not release.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await release.wait()
+
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await gather_all(stubborn())
+    assert asyncio.get_running_loop().time() - started < 2.0
+    release.set()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
