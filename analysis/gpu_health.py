@@ -118,7 +118,7 @@ def _xids(g: GpuReading, xids: Mapping[int, XidInfo]) -> list[tuple[GpuState, st
     found = [_last_xid(g, xids)] if g.xid else []
     last = f"; the last XID is {g.xid}" if g.xid else ""
     found += [_xid(code, xids, f" (seen in {XID_WINDOW_TEXT}{last})")
-              for code in g.recent_xids if code and code != g.xid]  # fmt: skip
+              for code in g.recent_xids or () if code and code != g.xid]  # fmt: skip
     return found
 
 

@@ -88,8 +88,9 @@ class GpuReading:
     tensor_active: float | None = None  # 0..1 where profiling metrics are exported
     xid: int | None = None  # the last XID seen (0: none)
     #: the XIDs seen over the XID window (``XID_WINDOW_TEXT``), oldest first: a critical
-    #: XID followed by a mild one is not hidden by it
-    recent_xids: list[int] = field(default_factory=list)
+    #: XID followed by a mild one is not hidden by it; None where the window's query failed
+    #: (unknown: not "none seen")
+    recent_xids: list[int] | None = field(default_factory=list)
     #: the gauge held the last XID over the whole XID window: the XID happened before it
     #: (DCGM keeps a gauge's last code until the exporter restarts, so a days-old XID reads
     #: as the last one); False where the window was not read

@@ -122,7 +122,8 @@ def gpu_says_less(new: GpuHealth, kept: GpuHealth) -> bool:
     OK on what is left (``LastGoodRows`` keeps ``kept``, stale, as the fleet keeps its
     CRITICAL). A GPU not OK (WARNING after CRITICAL included: every state but OK is a finding
     of the fleet's, which replaces the kept one) is news, shown as read. An empty XID list is
-    known (the XIDs aged out of the window), not a field lost."""
+    known (the XIDs aged out of the window), not a field lost; None is (the window's query
+    failed: an XID 79 in it would read OK)."""
     if new.state is not GpuState.OK:
         return False
     was, now = kept.reading, new.reading

@@ -16,13 +16,14 @@ import asyncio
 import itertools
 import json
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
 from string import Template
 
 import numpy as np
 
-from aiops_desktop.models import Cluster, QueryType, utcnow
+from aiops_desktop.models import Cluster, ClusterKind, QueryType, utcnow
 from aiops_desktop.models.gpu import (
     XID_STEP_S,
     XID_WINDOW_S,
@@ -255,9 +256,13 @@ def _windowed(parts: dict[str, float]) -> float:
     return max(parts.values())
 
 
-def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
+def join_readings(
+    answers: dict[str, list[TaggedSeries]], window_unread: Callable[[str], bool] | None = None
+) -> list[GpuReading]:
     """One reading per GPU / MIG instance from each field's series; ``recent_xids``: the XID
-    gauge over the XID window (a GPU it names and no other field does is still a reading).
+    gauge over the XID window (a GPU it names and no other field does is still a reading),
+    None (unknown) for a GPU of a cluster whose window was not read (``window_unread``): a
+    window answered without a series of the GPU is "no XID", a failed one is not.
     The pods using a GPU are those of the instant fields: a windowed one (the XID window, an
     increase over the last hour) names every pod the GPU had in the window."""
     readings: dict[tuple[str, str, str, str], GpuReading] = {}
@@ -273,8 +278,9 @@ def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
                 reading = readings[key] = _new_reading(key, labels)
             if fieldname == "recent_xids":  # series split by pod: every one of them counts
                 windows.setdefault(key, []).append(tagged)
-                reading.recent_xids += [x for x in _recent_xids(tagged)
-                                        if x not in reading.recent_xids]  # fmt: skip
+                known = reading.recent_xids or []
+                known += [x for x in _recent_xids(tagged) if x not in known]
+                reading.recent_xids = known
                 continue
             if fieldname not in WINDOWED_COUNTERS:
                 _add_pod(reading, labels)
@@ -293,13 +299,21 @@ def join_readings(answers: dict[str, list[TaggedSeries]]) -> list[GpuReading]:
                 setattr(reading, fieldname, value)
     for (key, fieldname), parts in counters.items():
         setattr(readings[key], fieldname, _windowed(parts))
+    unread = window_unread or (lambda _cluster: False)
     for key, reading in readings.items():
-        _finish(reading, windows.get(key, []), mem_reserved.get(key, 0.0))
+        _finish(reading, windows.get(key, []), mem_reserved.get(key, 0.0), unread(reading.cluster))
     return sorted(readings.values(), key=_order)
 
 
-def _finish(reading: GpuReading, held: list[TaggedSeries], mem_reserved: float) -> None:
-    """What a reading's joined fields tell: when its last XID came, its total memory."""
+def _finish(
+    reading: GpuReading, held: list[TaggedSeries], mem_reserved: float, window_unread: bool
+) -> None:
+    """What a reading's joined fields tell: when its last XID came, its total memory, and
+    whether its XID window is known."""
+    if window_unread and not held:
+        # [] would be "no XID in the last hour": a GPU CRITICAL from an XID 79 in the
+        # window would read OK and, the page taking [] as known, fresh
+        reading.recent_xids = None
     reading.xid_before_window = bool(reading.xid and held and _held_whole_window(held, reading.xid))
     if reading.xid and held and not reading.xid_before_window:
         reading.xid_since = _came_at(held, reading.xid)
@@ -321,6 +335,7 @@ async def read_gpu_fleet(
         read_fields(queries, clusters, catalog, LATER_FIELDS, at=at),
     )
     answers |= window | later
+    unread = window_unread(clusters, window_failures)
     failures, notes = _window_failures(failures, window_failures)
     # a capture made before these were read has none: its GPUs' are unknown, which is no
     # cluster that could not be read (nor worth a note)
@@ -330,7 +345,7 @@ async def read_gpu_fleet(
     table = xid_table()
 
     def assess_all() -> list[GpuHealth]:  # thousands of GPUs: off the UI thread
-        return worst_first([assess(r, table) for r in join_readings(answers)])
+        return worst_first([assess(r, table) for r in join_readings(answers, unread)])
 
     return GpuFleet(await asyncio.to_thread(assess_all), failures, notes=notes)
 
@@ -353,6 +368,30 @@ def _window_failures(
     return unique_failures([*failures, *failed]), notes
 
 
+def window_unread(
+    clusters: list[Cluster], window_failures: list[ClusterOutcome]
+) -> Callable[[str], bool]:
+    """Whether the XID window of the GPUs of the cluster named was not read. A failure is
+    under the name of the source asked (``_window_failures``): a hub's covers its members. A
+    cluster asked itself is read where its own answered, else through a hub listing it that
+    answered (``read_once`` takes a hub's copy only where the member's own failed); a member
+    of a hub that lists no such name (its series' ``cluster`` label names it) may be any
+    hub's. A capture made before the window was read (``not_configured``) has none."""
+    failed = {o.cluster for o in window_failures}
+    asked = {c.name for c in clusters}
+    hubs = [c for c in clusters if c.kind is ClusterKind.FLEET]
+
+    def unread(name: str) -> bool:
+        if name not in failed and name in asked:
+            return False
+        listing = [h.name for h in hubs if name in h.status.members and h.name != name]
+        if name in asked or listing:
+            return all(h in failed for h in listing)
+        return any(h.name in failed for h in hubs)
+
+    return unread
+
+
 def gpu_matchers(reading: GpuReading) -> str:
     """PromQL label matchers for one GPU (its UUID is unique across a fleet) or MIG instance."""
     labels = {"UUID": reading.uuid}
@@ -373,20 +412,38 @@ async def read_gpu_history(
     window: timedelta = timedelta(hours=1),
     step: timedelta = GPU_HISTORY_STEP,
     end: datetime | None = None,
+    hubs: list[Cluster] | None = None,
 ) -> GpuHistory:
-    """One GPU's last ``window`` of each history field, from the cluster that reported it."""
+    """One GPU's last ``window`` of each history field, from the cluster that reported it
+    (``clusters``); each field from ``hubs`` (those listing it) only where it has no
+    Prometheus or its own failed that query: asked always, a hub not needed held the charts
+    for its timeout and its failure was said under them. The failures said are those of
+    the answer used (the own one's too where no hub answered either)."""
     end = end or utcnow()
     matchers = gpu_matchers(reading)
     history = GpuHistory(reading, window)
+
+    async def read(query: MetricQuery) -> tuple[list[TaggedSeries], list[ClusterOutcome]]:
+        """The series of the answer used, and the failures said."""
+        if not hubs:
+            answer = await queries.run(query, clusters)
+            return answer.series, answer.failures
+        own = await queries.run(query, clusters) if clusters else None
+        if own is not None and not own.failures:
+            return own.series, []
+        answer = await queries.run(query, hubs)
+        # where no hub answered either, the cluster's own failure is as much why
+        lost = [] if own is None or any(o.ok for o in answer.outcomes) else own.failures
+        return answer.series, [*lost, *answer.failures]
 
     async def one(name: str, template: str) -> None:
         query = MetricQuery(
             promql=Template(template).substitute(gpu=matchers),
             query_type=QueryType.RANGE, start=end - window, end=end, step=step,
         )  # fmt: skip
-        answer = await queries.run(query, clusters)
-        history.outcomes += answer.failures
-        mine = [_without_blanks(t.series) for t in answer.series if t.cluster == reading.cluster]
+        series, failures = await read(query)
+        history.outcomes += failures
+        mine = [_without_blanks(t.series) for t in series if t.cluster == reading.cluster]
         if joined := joined_by_time(mine):
             history.series[name] = joined
 

@@ -55,9 +55,11 @@ class NodeGpus:
     pod: str
     gpus: list[GpuReading] = field(default_factory=list)
     apps: list[ComputeApp] = field(default_factory=list)
-    error: str | None = None  # its GPUs were not read (the node's failure)
-    #: nvidia-smi exited non-zero after printing every row it could read (14: a corrupted
-    #: infoROM): said beside the readings, which count; not a failed read
+    #: the node's failure: its GPUs were not read, or not all of them (nvidia-smi exited 15,
+    #: a GPU lost, after printing the rows of those still answering: they are kept)
+    error: str | None = None
+    #: nvidia-smi exited 14 (a corrupted infoROM) after printing every GPU's row: said beside
+    #: the readings, which count; not a failed read
     note: str | None = None
 
 
@@ -149,17 +151,19 @@ async def read_node(
         except ExecExited as exc:
             # nvidia-smi prints every GPU it can read and exits 14 where one GPU's infoROM is
             # corrupted, 15 where one fell off the bus: the rows printed count (a GPU at 88 C
-            # among them), and the exit is the node's note
-            text, result.note = exc.output, str(exc)
+            # among them), and the exit is said (``_exited``)
+            text = exc.output
             if not text.strip():
                 raise
+            _exited(result, exc)
         result.gpus = parse_gpus(text)
         try:
             apps = await client.exec_read(namespace, pod, APPS_COMMAND, container=DRIVER_CONTAINER)
         except ExecExited as exc:
             # the same exit on the same node: the processes printed count too (none printed:
             # none run), or its GPUs show no pods
-            apps, result.note = exc.output, result.note or str(exc)
+            apps = exc.output
+            _exited(result, exc)
         result.apps = parse_compute_apps(apps)
     except (CollectorError, NvidiaSmiFormatError, ValueError, OverflowError) as exc:
         # one node's output (crafted, or a driver that prints something new) is that node's
@@ -167,6 +171,23 @@ async def read_node(
         result.error = str(exc) or type(exc).__name__
         result.note = None
     return result
+
+
+#: nvidia-smi's exit where one GPU's infoROM is corrupted: every GPU's row was printed
+INFOROM_CORRUPTED = 14
+
+
+def _exited(result: NodeGpus, exc: ExecExited) -> None:
+    """An nvidia-smi exit after it printed rows: 14 (a corrupted infoROM, every GPU printed)
+    is the node's note; any other (15: a GPU fell off the bus, and its row is missing) is
+    the node's failure, its rows still shown: a note would make the read whole, and the lost
+    GPU vanish with no finding while the fleet dropped what it knew of it. The first of each
+    is said; a failure replaces a note."""
+    if exc.code == INFOROM_CORRUPTED:
+        if result.error is None:
+            result.note = result.note or str(exc)
+    else:
+        result.error, result.note = result.error or str(exc), None
 
 
 async def read_fleet_gpus(client: KubeClient) -> list[NodeGpus]:
@@ -197,8 +218,9 @@ def node_readings(
     same rules as DCGM's; nvidia-smi has no XID or ECC counters: a GPU it cannot give a
     temperature for reads UNKNOWN), each with the processes ``--query-compute-apps`` lists on
     it (joined by the GPU's uuid) where DCGM's readings have their pods, and a failure per
-    node that could not answer (a node whose rows were read, with an exit said, is none:
-    ``node_notes``)."""
+    node that could not answer, or not whole (a GPU lost: the rows of the others are
+    readings too); a node whose every row was read, with exit 14 said, is none
+    (``node_notes``)."""
     readings = []
     for n in nodes:
         on: dict[str, list[ComputeApp]] = {}
@@ -226,7 +248,7 @@ def node_readings(
 
 
 def node_notes(cluster: str, nodes: list[NodeGpus]) -> list[str]:
-    """What the nodes read whole said beside their rows (nvidia-smi's exit 14 or 15), for
+    """What the nodes read whole said beside their rows (nvidia-smi's exit 14), for
     the fleet's notes: a failed read would keep a GPU's last reading, a CRITICAL that has
     since cooled, as the cluster's "last known" finding."""
     return [f"{cluster}: nvidia-smi on {n.node}: {n.note}" for n in nodes if n.note]

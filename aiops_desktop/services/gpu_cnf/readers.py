@@ -72,13 +72,15 @@ class GpuCnfReaders:
         return await read_gpus(self._queries, self.with_metrics(), self._kube,
                                recorded=self._recorded)  # fmt: skip
 
-    def sources_of(self, name: str) -> list[Cluster]:
-        """Where a cluster's series come from: itself (where it has a Prometheus) and every
-        fleet hub that lists it (the GPU read keeps a hub's copy of a member's series where
-        the member has no Prometheus, or its own is down), else (a name no registered
-        cluster nor hub knows any more) every cluster with metrics. One GPU's history asked
-        of every cluster cost 5 queries on each of 200 for one click, and every other
-        cluster's failure was said under that GPU's charts as its own."""
+    def sources_of(self, name: str) -> tuple[list[Cluster], list[Cluster]]:
+        """Where a cluster's series come from, and the fleet hubs listing it that are asked
+        only where it has no Prometheus or its own failed a query (the GPU read keeps a
+        hub's copy of a member's series only then: asked always, a hub not needed held the
+        charts and its failure was said under them). A name no registered cluster knows:
+        the hubs that list it, else (no hub knows it any more) every cluster with metrics.
+        One GPU's history asked of every cluster cost 5 queries on each of 200 for one
+        click, and every other cluster's failure was said under that GPU's charts as its
+        own."""
         clusters = self._registry.clusters()
         # hubs_of() is [] for a registered name: a hub's status.members is read here too
         hubs = {h.name: h for h in self._registry.hubs_of(name)} | {
@@ -87,8 +89,8 @@ class GpuCnfReaders:
         }  # fmt: skip
         served = [h for h in hubs.values() if h.endpoint(EndpointKind.PROMETHEUS)]
         if any(c.name == name for c in clusters):
-            return [c for c in self.with_metrics() if c.name == name] + served
-        return served or self.with_metrics()
+            return [c for c in self.with_metrics() if c.name == name], served
+        return served or self.with_metrics(), []
 
     async def gpu_history(self, reading: GpuReading, shown: TimeRange | None = None) -> GpuHistory:
         """One GPU's history over ``shown`` (the last hour by default), for the charts under
@@ -99,9 +101,10 @@ class GpuCnfReaders:
             return await asyncio.to_thread(
                 stored_gpu_history, self._series, reading, end, shown.window
             )
+        own, hubs = self.sources_of(reading.cluster)
         return await read_gpu_history(
-            self._queries, self.sources_of(reading.cluster), reading, window=shown.window,
-            step=shown.step(GPU_HISTORY_STEP), end=shown.end,
+            self._queries, own, reading, window=shown.window,
+            step=shown.step(GPU_HISTORY_STEP), end=shown.end, hubs=hubs,
         )  # fmt: skip
 
     async def ptp_board(self, shown: TimeRange) -> tuple[PtpBoard, list[str]]:
