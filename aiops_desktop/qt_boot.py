@@ -247,7 +247,9 @@ def run_qt(
     try:
         if args.screenshot:  # checked before the window opens, as any file asked for is
             try:
-                force = getattr(args, "force", False)  # the window's, where the parser has it
+                # the window's own (a command's ``force`` is never the screenshot's); absent
+                # where a namespace is not the parser's
+                force = getattr(args, "screenshot_force", False)
                 capture = Path(args.capture) if args.capture else None
                 args.screenshot = checked_screenshot(
                     args.screenshot, paths, force=force, capture=capture

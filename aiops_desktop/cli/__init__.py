@@ -76,8 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     gui = parser.add_argument_group("window")
     gui.add_argument("--offscreen", action="store_true", help="render without a display")
     gui.add_argument("--screenshot", metavar="PATH", help="save the window as PNG and exit")
+    # a dest of its own: argparse copies a command's defaults over the window's, so a shared
+    # ``force`` dropped `aiops-desktop --force report --out X`'s (the report's own is False)
     gui.add_argument(
-        "--force", action="store_true",
+        "--force", action="store_true", dest="screenshot_force",
         help="with --screenshot: replace a file that is there already (without, it is "
         "refused; the --capture file never is)",
     )  # fmt: skip
@@ -153,7 +155,11 @@ def _run_command(args: argparse.Namespace, paths: AppPaths, io: Io) -> int:
 def main(
     argv: list[str] | None = None, *, stdin: TextIO | None = None, out: TextIO | None = None
 ) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.screenshot_force and not args.screenshot:  # else accepted and never used
+        parser.error("--force before a command replaces --screenshot's file: give it with "
+                     "--screenshot; a command's own --force goes after the command")  # fmt: skip
     try:
         return _main(args, stdin, out)
     except KeyboardInterrupt:

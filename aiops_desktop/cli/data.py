@@ -35,6 +35,8 @@ from aiops_desktop.models.text import age_text, labels_text, one_line, time_text
 from aiops_desktop.services.runtime.gathering import gather_all
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from aiops_desktop.models.anomalies import Anomaly
     from aiops_desktop.models.metrics import ConsoleRequest, QueryAnswer
     from aiops_desktop.models.polling import SourceStatus
@@ -341,6 +343,16 @@ def _methods(text: str) -> tuple[AnomalyMethod, ...]:
     return tuple(chosen)
 
 
+def unjudged(values: np.ndarray) -> bool:
+    """Whether the statistical detectors judge none of ``values``: a point only against at
+    least ANOMALY_MIN_POINTS values before it (analysis/methods.py ``_trailing``; a NaN is
+    no value), so a series of that many values or fewer has no point judged (one of exactly
+    that many was said "0 anomalies")."""
+    import numpy as np
+
+    return int(np.isfinite(values).sum()) <= ANOMALY_MIN_POINTS
+
+
 async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     from aiops_desktop.models.metrics import ConsoleRequest
@@ -391,7 +403,7 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     chosen = args.methods or profile_for(args.query, args.unit).methods
     ruled = AnomalyMethod.DOMAIN_RULE in chosen
     statistical = any(m is not AnomalyMethod.DOMAIN_RULE for m in chosen)
-    short = sum(i.values.size < ANOMALY_MIN_POINTS for i in inputs) if statistical else 0
+    short = sum(unjudged(i.values) for i in inputs) if statistical else 0
     if args.json:
         out.write(
             json_text(
@@ -412,9 +424,11 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
             )
     if short:
         judged = "judged by the domain rules alone" if ruled else "not analysed"
-        io.err.write(f"partial: {short} of {len(inputs)} series had fewer than "
-                     f"{ANOMALY_MIN_POINTS} points, the least the detectors need: {judged}; a "
-                     "longer --since or a shorter --step gives more\n")  # fmt: skip
+        io.err.write(f"partial: {short} of {len(inputs)} series had at most "
+                     f"{ANOMALY_MIN_POINTS} points with a value: the detectors judge a point "
+                     f"only against the {ANOMALY_MIN_POINTS} or more before it, never from "
+                     f"fewer than {ANOMALY_MIN_POINTS} points: {judged}; a longer --since or a "
+                     "shorter --step gives more\n")  # fmt: skip
     partial = answer.status is QueryStatus.PARTIAL or short
     return EXIT_PARTIAL if partial else EXIT_OK
 
@@ -429,7 +443,8 @@ def _analysed(
     short: int,
 ) -> dict[str, Any]:
     """`analyse --json`'s document: what was found, the series too short to analyse
-    (``too_short``, under ``min_points``) and the clusters not read (``errors``)."""
+    (``too_short``: at most ``min_points`` values, none judged) and the clusters not read
+    (``errors``)."""
     return {
         "query": args.query,
         "sensitivity": args.sensitivity.value,

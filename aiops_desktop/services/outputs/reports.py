@@ -261,6 +261,10 @@ async def gather(
         for name in [cluster.name, *served]:
             if keep is not None and name not in keep:  # a member asked for: not its hub's own
                 continue
+            # a member two hubs name: once, under the first (its data is one cluster's, and
+            # targets() gives every hub naming it)
+            if any(f.name == name for f in facts):
+                continue
             own = name == cluster.name
             judged = truth.get(name) if truth is not None else None
             state, score, findings, unread = _judged(judged, cluster.name, own)
