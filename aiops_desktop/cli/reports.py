@@ -71,9 +71,6 @@ def add_commands(sub: Any) -> None:
 
 async def _report(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
-    from aiops_desktop.qt_boot import headless_theme
-    from ui.report_pdf import write_report_files
-
     reports = core.reports
     shown = Path(args.capture) if getattr(args, "capture", None) else None
     asked = [check_output(o, core.paths, capture=shown) for o in args.out or []]  # first
@@ -88,6 +85,9 @@ async def _report(core: Core, args: argparse.Namespace, io: Io) -> int:
     since = args.since if args.since is not None else kind.default_period
     report, unread = await reports.make_told(kind, chosen, since, args.until)
     outs = asked or reports.new_paths(report, ["pdf"])  # its own file, not one of this second's
+    from aiops_desktop.qt_boot import headless_theme  # Qt, once the outputs are known good
+    from ui.report_pdf import write_report_files
+
     # Qt draws the charts on this thread: the CLI has no window to keep responsive; a file
     # that cannot be written is an AppError naming it (ReportNotWritten)
     written = write_report_files(report, outs, headless_theme())
