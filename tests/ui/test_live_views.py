@@ -121,7 +121,12 @@ def test_cluster_dashboard_charts_and_screenshot(
     assert cpu.curve("east-1-node-0:9100").getData()[0].size == xs.size  # paused: not redrawn  # type: ignore[union-attr]
     assert live_fleet.core.live.version > version
     live_fleet.presenters.dashboard.set_paused(False)
-    run_until(qtbot, lambda: cpu.curve("east-1-node-0:9100").getData()[0].size == xs.size + 1)  # type: ignore[union-attr]
+
+    def drawn() -> bool:  # unpaused: redrawn with it (a poll may have added its own since)
+        new_xs, new_ys = cpu.curve("east-1-node-0:9100").getData()  # type: ignore[union-attr]
+        return bool(np.any((new_xs == xs[-1] + 30) & (new_ys == 99.0)))
+
+    run_until(qtbot, drawn)
 
 
 def test_a_dashboard_shown_again_reuses_its_charts_and_drops_the_last_clusters_data(
