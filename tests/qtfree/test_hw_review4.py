@@ -17,8 +17,7 @@ import numpy as np
 import pytest
 
 from aiops_desktop.models import Cluster, ClusterKind
-from aiops_desktop.models.cluster import Endpoint
-from aiops_desktop.models.enums import EndpointKind, QueryStatus
+from aiops_desktop.models.enums import QueryStatus
 from aiops_desktop.models.fleet import Domain
 from aiops_desktop.models.gpu import GpuReading, GpuState
 from aiops_desktop.models.metrics import ClusterOutcome, PromSeries, QueryAnswer, TaggedSeries
@@ -28,12 +27,9 @@ from aiops_desktop.services.gpu_cnf.gpu_fallback import by_exec, read_gpus, read
 from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders
 from collectors.errors import ExecExited
 from collectors.nvidia_smi import APPS_COMMAND, GPU_COMMAND
+from tests.qtfree.test_hw_review3 import _prom, _Registry
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-
-
-def _prom(name: str) -> list[Endpoint]:
-    return [Endpoint(kind=EndpointKind.PROMETHEUS, url=f"https://prom.{name}.example")]
 
 
 # -- 1. nvidia-smi's exit 15 is the node's failure, its rows kept --------------------------------
@@ -191,22 +187,6 @@ async def test_a_capture_without_the_window_has_an_unknown_window() -> None:
 
 
 # -- 3. a GPU's history asks the hubs only where its own Prometheus cannot answer ----------------
-class _Registry:
-    """As ClusterRegistry: hubs_of() is [] for a registered name."""
-
-    def __init__(self, clusters: list[Cluster]) -> None:
-        self._clusters = clusters
-
-    def clusters(self) -> list[Cluster]:
-        return list(self._clusters)
-
-    def hubs_of(self, name: str) -> list[Cluster]:
-        if any(c.name == name for c in self._clusters):
-            return []
-        return [c for c in self._clusters
-                if c.kind is ClusterKind.FLEET and name in c.status.members]  # fmt: skip
-
-
 class _History:
     """``answers``: the sources that answer (ran-hub with ran-east's series); any other is
     refused, a hub after ``hub_s`` (a timeout)."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -40,9 +39,8 @@ from tests.qtfree.test_poller_data_fixes import (
     fleet_hub,
     make_poller,
 )
-from tests.qtfree.test_poller_review2 import FakeTempo, tempo_poller
+from tests.qtfree.test_poller_review2 import T0, FakeTempo, tempo_poller
 
-T0 = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
 ERRORS = next(p for p in load_catalog() if p.id == "error_log_lines")  # a counted panel
 
 
