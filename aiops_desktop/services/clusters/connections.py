@@ -248,9 +248,7 @@ class ClientPool:
         """The cluster's Kubernetes API client (kubeconfig from the keyring, in a thread)."""
         self._refuse_offline(cluster)
         key = (cluster.id, EndpointKind.API_SERVER, "")
-        signature = cluster.model_dump_json(
-            include={"api_server_url", "credential", "ca_bundle_pem", "tls_verify"}
-        )
+        signature = kube_signature(cluster)
 
         async def make() -> tuple[str, KubeClient]:
             from aiops_desktop.services.kube.validation import kubeconfig_for
@@ -296,3 +294,11 @@ class ClientPool:
         self._making.clear()
         for client in clients:
             await client.aclose()
+
+
+def kube_signature(cluster: Cluster) -> str:
+    """What a cluster's Kubernetes API client is made of (its URL, credential, CA and TLS
+    check): changed, the client is made again, and the poller's health check restarted."""
+    return cluster.model_dump_json(
+        include={"api_server_url", "credential", "ca_bundle_pem", "tls_verify"}
+    )

@@ -48,7 +48,7 @@ from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.metrics import MetricQuery, PromSeries
 from aiops_desktop.models.observability import LogQuery
 from aiops_desktop.models.polling import STALE_AFTER_INTERVALS, Source, SourceStatus
-from aiops_desktop.services.clusters.connections import ClientPool
+from aiops_desktop.services.clusters.connections import ClientPool, kube_signature
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.polling.breaker import CircuitBreaker
@@ -321,9 +321,7 @@ class Poller:
         api: str | None
         if source == Source.HEALTH:
             endpoints = cluster.endpoints
-            api = cluster.model_dump_json(
-                include={"api_server_url", "credential", "ca_bundle_pem", "tls_verify"}
-            )
+            api = kube_signature(cluster)
         else:
             kind = next((k for k, s in PANEL_SOURCES.items() if s == source),
                         EndpointKind.ALERTMANAGER)  # fmt: skip
