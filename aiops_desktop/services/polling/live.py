@@ -6,8 +6,10 @@ most ``capacity`` points (a ring), so memory stays flat however long the app run
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +23,8 @@ def series_key(labels: dict[str, str]) -> SeriesKey:
     return tuple(sorted(labels.items()))
 
 
+#: rings a prune judges at a time, the lock (and the loop) free between: ~2.6 ms each
+PRUNE_SLICE = 2000
 FIRST_ROOM = 64  # a ring starts this big and doubles up to its capacity
 
 
@@ -165,19 +169,32 @@ class LiveBuffers:
         (and ``at_least_s``), counted from the panel's newest sample, not the clock: pods
         come and go, and each one's ring would be kept for ever; a cluster that stops
         answering keeps all it had (its charts go stale, not blank). How many were dropped."""
+        return sum(self.prune_slices(cluster, panel, at_least_s=at_least_s))
+
+    def prune_slices(self, cluster: str, panel: str, *, at_least_s: float) -> Iterator[int]:
+        """``prune``, ``PRUNE_SLICE`` rings at a time with the lock free between them (a
+        hub's 110,000 series took 145 ms in one go): each slice's count dropped. A ring that
+        gets a sample meanwhile is judged as it is then."""
         with self._lock:
-            rings = self._rings.get((cluster, panel))
-            if not rings:
-                return 0
-            newest = max(r.last_ts for r in rings.values())
-            gone = [key for key, r in rings.items()
-                    if newest - r.last_ts > max(at_least_s, r.span)]  # fmt: skip
-            for key in gone:
-                del rings[key]
-            if gone:
-                self.version += 1
-                self._versions[(cluster, panel)] = self._versions.get((cluster, panel), 0) + 1
-            return len(gone)
+            rings = self._rings.get((cluster, panel)) or {}
+            keys = list(rings)
+        newest = -math.inf
+        for at in range(0, len(keys), PRUNE_SLICE):
+            with self._lock:
+                newest = max([newest, *(r.last_ts for key in keys[at : at + PRUNE_SLICE]
+                                        if (r := rings.get(key)) is not None)])  # fmt: skip
+            yield 0
+        for at in range(0, len(keys), PRUNE_SLICE):
+            with self._lock:
+                gone = [key for key in keys[at : at + PRUNE_SLICE]
+                        if (r := rings.get(key)) is not None
+                        and newest - r.last_ts > max(at_least_s, r.span)]  # fmt: skip
+                for key in gone:
+                    del rings[key]
+                if gone and self._rings.get((cluster, panel)) is rings:
+                    self.version += 1
+                    self._versions[(cluster, panel)] = self._versions.get((cluster, panel), 0) + 1
+            yield len(gone)
 
     def series_count(self) -> int:
         with self._lock:
