@@ -31,6 +31,7 @@ from analysis.detectors.base import MAD_TO_SIGMA
 from analysis.detectors.live import (
     DETECTION_Z,
     LOG_FLOOR,
+    PROBATION,
     StreamScorers,
     score_series,
     severity_of_tail,
@@ -49,6 +50,32 @@ CONTEXT_SCALE = Sensitivity.MEDIUM.threshold / DETECTION_Z  # the benchmarked th
 #: the live paths' detectors, kept where detection runs (a worker process or thread), one
 #: set per owner (an app's anomaly service), so two owners in one process never share one
 _LIVE_STREAMS: dict[str, StreamScorers] = {}
+#: the samples each method reads before the first it judges (its trailing history, its
+#: first block's fit, the detector's learning; at the worst, a level shift's recent run at a
+#: 1 s step): a one-off analysis reads this many before the window it is asked about, else
+#: the window's first part is only learnt from (720 points: none judged by the detector)
+LEAD_POINTS = {
+    AnomalyMethod.CONTEXT: PROBATION,
+    AnomalyMethod.ZSCORE: ANOMALY_MIN_POINTS,
+    AnomalyMethod.MAD: ANOMALY_MIN_POINTS,
+    AnomalyMethod.IQR: ANOMALY_MIN_POINTS,
+    AnomalyMethod.LEVEL_SHIFT: ANOMALY_MIN_POINTS + 720 // 12,
+    AnomalyMethod.ETS: 2 * ANOMALY_MIN_POINTS,
+    AnomalyMethod.STL: 2 * ANOMALY_MIN_POINTS,
+    AnomalyMethod.MSTL: 2 * ANOMALY_MIN_POINTS,
+    AnomalyMethod.SEASONAL_ESD: 0,  # a batch review of the whole stretch
+    AnomalyMethod.DOMAIN_RULE: 0,  # every point, against its rule
+}
+
+
+def lead_points(methods: Sequence[AnomalyMethod]) -> tuple[int, int]:
+    """(fewest, most) samples the chosen statistical methods read before they judge one:
+    a series with no more than the fewest has no point judged by any of them, one with
+    the most before a window has all of it judged by all. (0, 0): rules alone."""
+    leads = [LEAD_POINTS[m] for m in methods if m is not AnomalyMethod.DOMAIN_RULE]
+    return (min(leads), max(leads)) if leads else (0, 0)
+
+
 SEASONAL = {AnomalyMethod.STL, AnomalyMethod.MSTL, AnomalyMethod.ETS, AnomalyMethod.SEASONAL_ESD}
 
 

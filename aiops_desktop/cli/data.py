@@ -343,28 +343,44 @@ def _methods(text: str) -> tuple[AnomalyMethod, ...]:
     return tuple(chosen)
 
 
-def unjudged(values: np.ndarray) -> bool:
-    """Whether the statistical detectors judge none of ``values``: a point only against at
-    least ANOMALY_MIN_POINTS values before it (analysis/methods.py ``_trailing``; a NaN is
-    no value), so a series of that many values or fewer has no point judged (one of exactly
-    that many was said "0 anomalies")."""
+def unjudged(values: np.ndarray, fewest: int = ANOMALY_MIN_POINTS) -> bool:
+    """Whether the statistical detectors judge none of ``values``: each reads ``fewest`` or
+    more before the first it judges (``analysis.detect.LEAD_POINTS``; ANOMALY_MIN_POINTS for
+    the trailing statistics, ``analysis/methods.py`` ``_trailing``; a NaN is no value), so a
+    series of that many values or fewer has no point judged (one of exactly that many was
+    said "0 anomalies")."""
     import numpy as np
 
-    return int(np.isfinite(values).sum()) <= ANOMALY_MIN_POINTS
+    return int(np.isfinite(values).sum()) <= fewest
+
+
+def learnt_in_window(ts: np.ndarray, values: np.ndarray, lead: int, window_from: float) -> bool:
+    """Whether part of the window from ``window_from`` was only learnt from: fewer than
+    ``lead`` values came before it (a series that began within the lead: a new pod)."""
+    import numpy as np
+
+    return int((np.isfinite(values) & (ts < window_from)).sum()) < lead
 
 
 async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     from aiops_desktop.models.metrics import ConsoleRequest
+    from analysis.detect import lead_points
+    from analysis.signals import profile_for
 
     chosen_clusters(core, args.clusters)  # says so when there is nothing to ask
     args.since = args.since or ANOMALY_LOOKBACK
     since = int(args.since.total_seconds())
     step = int(args.step.total_seconds()) if args.step else max(15, since // 2000)
+    chosen = args.methods or profile_for(args.query, args.unit).methods
+    # the detectors learn from a series' first samples (the benchmarked one from 750) before
+    # they judge one: those are read before the window asked about, or its first part (all
+    # of it, at 750 points or fewer) is never judged and said "0 anomalies"
+    fewest, lead = lead_points(chosen)
     request = ConsoleRequest(
         promql=args.query,
         clusters=names(args.clusters),
-        range_s=since,
+        range_s=since + lead * max(1, step),
         step_s=max(1, step),
         aggregation=Aggregation.MERGE,
         timeout_s=args.timeout,
@@ -376,13 +392,11 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     keep = core.access.role is not UserRole.VIEWER
     if answer.status is QueryStatus.ERROR:
         if args.json:  # the document all the same, with its errors, as `query --json` does
-            out.write(
-                json_text(_analysed(args, answer, kept=keep, series=0, found=[], short=0)) + "\n"
-            )
+            out.write(json_text(_analysed(args, answer, kept=keep, series=0, found=[], short=0,
+                                          partly=0, leads=(fewest, lead))) + "\n")  # fmt: skip
         _unanswerable(core, request, answer)
         return EXIT_ERROR
     from analysis.detect import SeriesInput
-    from analysis.signals import profile_for
 
     inputs = [
         SeriesInput(
@@ -397,20 +411,24 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     found = await core.anomalies.analyse(
         inputs, sensitivity=args.sensitivity, unit=args.unit, methods=args.methods, keep=keep
     )
+    end = answer.query.end.timestamp() if answer.query.end else None
+    window_from = (end if end is not None else max(
+        (float(i.ts[-1]) for i in inputs if i.ts.size), default=0.0)) - since  # fmt: skip
+    # what lies in the lead was read to learn from, not asked about
+    found = [a for a in found if (a.last_at or a.timestamp).timestamp() >= window_from]
     found.sort(key=lambda a: a.timestamp)
     # the statistics skip a series shorter than they need (analysis/detect.py): counted and
     # said, never a quiet "0 anomalies"; the domain rules judge every point of any series
-    chosen = args.methods or profile_for(args.query, args.unit).methods
     ruled = AnomalyMethod.DOMAIN_RULE in chosen
     statistical = any(m is not AnomalyMethod.DOMAIN_RULE for m in chosen)
-    short = sum(unjudged(i.values) for i in inputs) if statistical else 0
+    short = sum(unjudged(i.values, fewest) for i in inputs) if statistical else 0
+    partly = sum(not unjudged(i.values, fewest) and learnt_in_window(i.ts, i.values, lead,
+                                                                   window_from)
+                 for i in inputs) if statistical else 0  # fmt: skip
     if args.json:
-        out.write(
-            json_text(
-                _analysed(args, answer, kept=keep, series=len(inputs), found=found, short=short)
-            )
-            + "\n"
-        )
+        out.write(json_text(_analysed(args, answer, kept=keep, series=len(inputs), found=found,
+                                      short=short, partly=partly, leads=(fewest, lead)))
+                  + "\n")  # fmt: skip
     else:
         unkept = "" if keep else " (not kept: viewer)"
         skipped = f", {short} too short to analyse" if short else ""
@@ -425,10 +443,15 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     if short:
         judged = "judged by the domain rules alone" if ruled else "not analysed"
         io.err.write(f"partial: {short} of {len(inputs)} series had at most "
-                     f"{ANOMALY_MIN_POINTS} points with a value: the detectors judge a point "
-                     f"only against the {ANOMALY_MIN_POINTS} or more before it, never from "
-                     f"fewer than {ANOMALY_MIN_POINTS} points: {judged}; a longer --since or a "
+                     f"{fewest} points with a value: the detectors judge a point "
+                     f"only after the {fewest} or more before it, never from "
+                     f"fewer than {fewest} points: {judged}; a longer --since or a "
                      "shorter --step gives more\n")  # fmt: skip
+    if partly:
+        io.err.write(f"note: {partly} of {len(inputs)} series began less than {lead} points "
+                     f"before the window: the detectors learn from a series' first {lead} "
+                     "before they judge one, so the start of the window was learnt from, "
+                     "not judged, in those\n")  # fmt: skip
     partial = answer.status is QueryStatus.PARTIAL or short
     return EXIT_PARTIAL if partial else EXIT_OK
 
@@ -441,17 +464,22 @@ def _analysed(
     series: int,
     found: list[Anomaly],
     short: int,
+    partly: int,
+    leads: tuple[int, int],
 ) -> dict[str, Any]:
     """`analyse --json`'s document: what was found, the series too short to analyse
-    (``too_short``: at most ``min_points`` values, none judged) and the clusters not read
-    (``errors``)."""
+    (``too_short``: at most ``min_points`` values, none judged), those whose window's start
+    was only learnt from (``partly_judged``: fewer than ``lead_points`` values before it)
+    and the clusters not read (``errors``)."""
     return {
         "query": args.query,
         "sensitivity": args.sensitivity.value,
         "status": answer.status.value,
         "series": series,
         "too_short": short,
-        "min_points": ANOMALY_MIN_POINTS,
+        "min_points": leads[0],
+        "partly_judged": partly,
+        "lead_points": leads[1],
         "kept": kept,
         "anomalies": [a.model_dump(mode="json") for a in found],
         "errors": [{"cluster": o.cluster, "reason": o.error or ""} for o in answer.failures],

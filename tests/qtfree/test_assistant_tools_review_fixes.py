@@ -31,6 +31,7 @@ from aiops_desktop.services.assistant.toolbox import (
     ToolInput,
 )
 from aiops_desktop.services.gpu_cnf.ptp import board_rows
+from analysis.detectors.live import PROBATION
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -226,7 +227,7 @@ async def test_detect_anomalies_submits_a_bounded_job() -> None:
     (query,) = core.queries.asked
     assert query.step.total_seconds() >= 1440 * 60 / tools.DETECT_POINTS
     assert 0 < len(given) <= tools.DETECT_SERIES
-    assert all(s.values.size <= tools.DETECT_POINTS for s in given)
+    assert all(s.values.size <= tools.DETECT_POINTS + PROBATION for s in given)
     assert all(s.ts[-1] == NOW.timestamp() for s in given)  # the newest point kept
     assert (doc["series"], doc["series_found"]) == (len(given), 200)
     assert f"{tools.DETECT_SERIES} series" in doc["limits"]
@@ -349,3 +350,35 @@ async def test_a_range_query_asks_at_most_11000_points() -> None:
     doc = await tools.query_metrics(core, tools.QueryMetricsInput(promql="up", range_minutes=60,
                                                                   step_seconds=5))  # fmt: skip
     assert pool.prom.ranges[-1] == 5 and doc["step_seconds"] == 5 and "note" not in doc
+
+
+@pytest.mark.asyncio
+async def test_detect_anomalies_reads_what_the_detector_learns_from_before_the_window() -> None:
+    """The detector learns from a series' first 750 samples: the tool read at most 720 over
+    the lookback and so judged none, every call "no anomalies". It reads them before the
+    window and reports only what lies in the window."""
+    from aiops_desktop.models.enums import Sensitivity
+    from analysis.detect import detect_all
+
+    lead = PROBATION
+    values = 40 + np.random.default_rng(3).normal(0, 1, 1000)
+    values[[755, 900]] = 400.0  # one in what is read to learn from, one 25 min ago
+    stamps = NOW.timestamp() - 15.0 * np.arange(1000)[::-1]
+    series = [TaggedSeries("c0", PromSeries({"pod": "p0"}, stamps, values))]
+
+    async def analyse(inputs: list[Any], **kwargs: Any) -> list[Any]:
+        return detect_all(inputs, Sensitivity.MEDIUM, None, None, None)
+
+    core = _core(series, anomalies=SimpleNamespace(analyse=analyse))
+    doc = await tools.detect_anomalies(
+        core, tools.DetectAnomaliesInput(promql="app_queue_depth", since_minutes=60)
+    )
+    (query,) = core.queries.asked
+    assert query.start == NOW - timedelta(minutes=60) - timedelta(seconds=lead * 15)
+    found = [a for a in doc["anomalies"] if a["grade"] == "HIGH"]
+    assert [a["timestamp"] for a in found] == [
+        datetime.fromtimestamp(stamps[900], UTC).isoformat(timespec="seconds")
+    ]
+    assert all(a["timestamp"] >= (NOW - timedelta(minutes=60)).isoformat(timespec="seconds")
+               for a in doc["anomalies"])  # fmt: skip
+    assert doc["partly_judged"] == 0 and doc["too_short"] == 0

@@ -123,3 +123,33 @@ def test_analyse_runs_the_classic_methods_on_demand(  # type: ignore[no-untyped-
     assert found and {a["method"] for a in found} <= {"MAD", "LEVEL_SHIFT"}
     bad = run_cli(home, env, *args, "--methods", "magic")
     assert bad.returncode == 2 and "'magic': choose from CONTEXT, ZSCORE" in bad.stderr
+
+
+def test_analyse_of_a_short_window_judges_all_of_it(
+    tmp_path: Path, secret_service, incident_prometheus
+) -> None:  # type: ignore[no-untyped-def]
+    """The detector learns from a series' first 750 samples: `analyse --since 70m` (280
+    points) judged none of them and said "0 anomalies" over a spike of 35 in a noise of 1.
+    The samples it learns from are read before the window; what they hold is not reported,
+    and a series that began within them is said to be judged only in part."""
+    server, _ = incident_prometheus
+    env = dict(secret_service.env)
+    home = tmp_path / "home"
+    run_cli(home, env, "clusters", "add", "east-1", "--prometheus-url", server.url)
+    args = ("--role", "viewer", "analyse", "--clusters", "east-1", "--query", "app_queue_depth")
+    short = run_cli(home, env, *args, "--since", "70m", "--json")
+    assert short.returncode == 0, short.stderr
+    doc = json.loads(short.stdout)
+    spikes = [a for a in doc["anomalies"] if a["type"] == "SPIKE" and a["severity"] == "HIGH"]
+    assert len(spikes) == 1 and spikes[0]["actual"] == pytest.approx(75, abs=4)
+    assert doc["partly_judged"] == 0 and doc["lead_points"] == 750 and "note:" not in short.stderr
+    asked_from = time.time() - 70 * 60 - 60
+    for a in doc["anomalies"]:  # nothing from the samples read only to learn from
+        last = a["last_at"] or a["timestamp"]
+        at = time.mktime(time.strptime(last[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        assert at >= asked_from, a
+    # all six hours: the first 750 samples (about 3 h) were there only to learn from
+    whole = run_cli(home, env, *args, "--since", "6h", "--json")
+    assert whole.returncode == 0, whole.stderr
+    assert json.loads(whole.stdout)["partly_judged"] == 1
+    assert "note: 1 of 1 series began less than 750 points before the window" in whole.stderr

@@ -43,9 +43,13 @@ def capture(tmp_path: Path) -> Path:
 
 class _Prometheus:
     """A Prometheus that answers every range query with one series over the range asked: a
-    steady ~10 with a spike of 1000 three steps before its end."""
+    steady ~10 with a spike of 1000 three steps before its end. ``history``: a query's
+    series has only the samples of its last that many seconds (it began then: a new pod),
+    however far back the range asks."""
 
-    def __init__(self) -> None:
+    def __init__(self, history: dict[str, float] | None = None) -> None:
+        began = dict(history or {})
+
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
@@ -61,6 +65,9 @@ class _Prometheus:
                     n = int((end - start) // step) + 1
                     values = [[start + i * step, "1000" if i == n - 3 else f"{10 + i % 3 / 10}"]
                               for i in range(n)]  # fmt: skip
+                    if asked["query"] in began:  # a second's slack: the grid ends at ``end``
+                        since = end - began[asked["query"]] - 1
+                        values = [v for v in values if v[0] >= since]
                     data = {"resultType": "matrix", "result": [
                         {"metric": {"__name__": asked["query"], "pod": "api-0"},
                          "values": values}]}  # fmt: skip
@@ -87,7 +94,7 @@ class _Prometheus:
 
 @pytest.fixture
 def prometheus() -> Iterator[_Prometheus]:
-    server = _Prometheus()
+    server = _Prometheus({"errors_total": 20 * 60})  # 21 points a minute apart
     yield server
     server.stop()
 
@@ -111,8 +118,8 @@ def test_analyse_says_a_series_too_short_to_analyse(tmp_path: Path, prometheus: 
     doc = json.loads(out)
     assert doc["series"] == 1 and doc["too_short"] == 1 and doc["anomalies"] == []
     assert doc["min_points"] == ANOMALY_MIN_POINTS
-    # 41 points: analysed, the spike found, nothing said short
-    code, out, err = _analyse(tmp_path, "errors_total", "40m", "--json")
+    # a series of 41 points and more: analysed, the spike found, nothing said short
+    code, out, err = _analyse(tmp_path, "requests_total", "40m", "--json")
     assert code == EXIT_OK, err
     doc = json.loads(out)
     assert doc["too_short"] == 0 and len(doc["anomalies"]) == 1

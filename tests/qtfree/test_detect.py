@@ -337,3 +337,38 @@ def test_a_dip_of_a_latency_neither_reports_nor_hides_the_rise_after_it() -> Non
     rise = [a for a in found if a.actual == 2.0]
     assert len(rise) == 1 and rise[0].severity is AnomalySeverity.HIGH
     assert all(a.actual > 0.05 for a in found)  # the dip is no anomaly of a latency
+
+
+def test_each_method_judges_no_point_before_its_lead_and_one_right_after() -> None:
+    """``LEAD_POINTS``: what a caller reads before the window it asks about, so the window
+    is judged (a one-off analysis of 720 points judged nothing: the detector learns from a
+    series' first 750). Checked against every method's own scores, at a 1 s step (level
+    shift's longest recent run)."""
+    from analysis.detect import LEAD_POINTS, lead_points
+    from analysis.detectors.live import PROBATION, score_series
+    from analysis.methods import METHODS
+
+    rng = np.random.default_rng(7)
+    for method, lead in LEAD_POINTS.items():
+        if method in (AnomalyMethod.DOMAIN_RULE, AnomalyMethod.SEASONAL_ESD):
+            assert lead == 0
+            continue
+        n = lead + 1
+        ts = 1.7e9 + np.arange(n, dtype=float)
+        values = 10 + rng.normal(0, 1, n)
+        if method is AnomalyMethod.CONTEXT:
+            assert lead == PROBATION
+            late = values.copy()
+            late[lead] = 1e6  # the first judged sample
+            early = values.copy()
+            early[lead - 1] = 1e6
+            assert score_series(ts, late)[lead] > 0 and score_series(ts, early)[lead - 1] == 0
+            continue
+        scores = METHODS[method](ts, values).scores
+        assert not np.isfinite(scores[:lead]).any(), method
+        assert np.isfinite(scores[lead]), method
+    assert lead_points([AnomalyMethod.MAD, AnomalyMethod.DOMAIN_RULE]) == (
+        LEAD_POINTS[AnomalyMethod.MAD], LEAD_POINTS[AnomalyMethod.MAD])
+    assert lead_points([AnomalyMethod.MAD, AnomalyMethod.CONTEXT]) == (
+        LEAD_POINTS[AnomalyMethod.MAD], PROBATION)
+    assert lead_points([AnomalyMethod.DOMAIN_RULE]) == (0, 0)

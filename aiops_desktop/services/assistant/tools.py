@@ -292,13 +292,14 @@ def _summary(cluster: str, labels: dict[str, str], ts: np.ndarray, values: np.nd
 
 
 async def _stored(
-    core: Core, panel: Panel, scope: frozenset[str] | None, minutes: int
+    core: Core, panel: Panel, scope: frozenset[str] | None, minutes: int, lead_s: float = 0.0
 ) -> list[TaggedSeries]:
-    """A catalog panel's stored series over the last ``minutes`` (before ``core.now()``)."""
+    """A catalog panel's stored series over the last ``minutes`` (before ``core.now()``) and
+    ``lead_s`` before them."""
     from aiops_desktop.models.metrics import PromSeries, TaggedSeries
 
     end = core.now()
-    start_ms = int((end - timedelta(minutes=minutes)).timestamp() * 1000)
+    start_ms = int((end - timedelta(minutes=minutes, seconds=lead_s)).timestamp() * 1000)
     end_ms = int(end.timestamp() * 1000)
     found = await asyncio.to_thread(core.series.read, panel.id, start_ms=start_ms, end_ms=end_ms)
     return [
@@ -318,9 +319,16 @@ class _SeriesRead:
 
 
 async def _series(
-    core: Core, promql: str, names: list[str] | None, minutes: int | None, step_s: int | None
+    core: Core,
+    promql: str,
+    names: list[str] | None,
+    minutes: int | None,
+    step_s: int | None,
+    *,
+    lead_s: float = 0.0,
 ) -> _SeriesRead:
-    """The series of ``promql``, where they came from, and those not read.
+    """The series of ``promql``, where they came from, and those not read; a range reaches
+    ``lead_s`` before the last ``minutes`` (what a detector learns from before it judges).
 
     A live site is asked (a stored metric's name runs its PromQL); a capture answers what it
     recorded, and a stored metric from its stored series."""
@@ -331,8 +339,8 @@ async def _series(
     panel = _panel(core, promql)
     if panel is not None and (core.capture is not None or not panel.promql):
         # a capture, or a metric the poller reads from Loki or Tempo: what was stored
-        return _SeriesRead("stored", await _stored(core, panel, scope, minutes or 60), [], [],
-                            None)  # fmt: skip
+        return _SeriesRead("stored", await _stored(core, panel, scope, minutes or 60, lead_s),
+                           [], [], None)  # fmt: skip
     clusters, keep = core.console.targets(names or [])
     if not clusters:
         raise ToolError("no cluster with a Prometheus endpoint is registered")
@@ -341,7 +349,7 @@ async def _series(
     query = MetricQuery(
         promql=panel.promql if panel is not None else promql,
         query_type=QueryType.RANGE if span else QueryType.INSTANT,
-        start=end - span if span else None,
+        start=end - span - timedelta(seconds=lead_s) if span else None,
         end=end,
         step=timedelta(seconds=step_s or max(15, int(span.total_seconds()) // 240 if span else 60)),
         clusters=[c.name for c in clusters],
@@ -1052,54 +1060,73 @@ class DetectAnomaliesInput(ToolInput):
         return _upper(value)
 
 
-def _thinned(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """At most DETECT_POINTS points over the same span, every n-th back from the newest (as a
+def _thinned(
+    ts: np.ndarray, values: np.ndarray, most: int = DETECT_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``most`` points over the same span, every n-th back from the newest (as a
     coarser step reads them: a capture's stored series are at the poll's step)."""
-    if values.size <= DETECT_POINTS:
+    if values.size <= most:
         return ts, values
     import numpy as np
 
-    every = math.ceil(values.size / DETECT_POINTS)
+    every = math.ceil(values.size / most)
     return (np.ascontiguousarray(ts[::-1][::every][::-1]),
             np.ascontiguousarray(values[::-1][::every][::-1]))  # fmt: skip
 
 
 async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, Any]:
     """As ``aiops-desktop analyse``: the benchmarked detector over the query's series, at most
-    DETECT_SERIES of them at DETECT_POINTS points each (the answer says so)."""
+    DETECT_SERIES of them at DETECT_POINTS points each over the lookback, and the points the
+    detectors learn from before it (``analysis.detect.lead_points``: 750 for the default
+    detector, which judged none of a lookback's 720 points), not reported (the answer says
+    so)."""
+    from aiops_desktop.cli.data import learnt_in_window, unjudged
     from aiops_desktop.models.enums import Sensitivity
-    from analysis.detect import SeriesInput
+    from analysis.detect import SeriesInput, lead_points
+    from analysis.signals import profile_for
 
     since_s = args.since_minutes * 60
-    read = await _series(
-        core, args.promql, args.clusters, args.since_minutes,
-        max(15, math.ceil(since_s / DETECT_POINTS)),
-    )  # fmt: skip
-    source, series, failed = read.source, read.series, read.unread
+    step = max(15, math.ceil(since_s / DETECT_POINTS))
     panel = _panel(core, args.promql)
     metric = panel.id if panel is not None else args.promql
+    unit = panel.unit if panel else None
+    fewest, lead = lead_points(profile_for(metric, unit).methods)
+    read = await _series(core, args.promql, args.clusters, args.since_minutes, step,
+                         lead_s=lead * step)  # fmt: skip
+    source, series, failed = read.source, read.series, read.unread
     # the job is bounded before it is submitted: the tool's deadline stops its wait, not the
     # job, and the one detection worker it holds is live detection's
     chosen = await asyncio.to_thread(_first, series, DETECT_SERIES)
     inputs = [
         SeriesInput(t.cluster, metric,
                     {k: v for k, v in t.series.labels.items() if k != "__name__"},
-                    *_thinned(t.series.timestamps, t.series.values))
+                    *_thinned(t.series.timestamps, t.series.values, DETECT_POINTS + lead))
         for t in chosen
     ]  # fmt: skip
     found = await core.anomalies.analyse(  # read-only: kept nowhere, so it joins no incident
         inputs,
         sensitivity=Sensitivity(args.sensitivity),
-        unit=panel.unit if panel else None,
+        unit=unit,
         keep=False,
     )
+    window_from = core.now().timestamp() - since_s  # what came before was read to learn from
+    found = [a for a in found if (a.last_at or a.timestamp).timestamp() >= window_from]
     found.sort(key=lambda a: a.timestamp)
+    short = sum(unjudged(i.values, fewest) for i in inputs) if lead else 0
+    partly = sum(not unjudged(i.values, fewest) and learnt_in_window(i.ts, i.values, lead,
+                                                                   window_from)
+                 for i in inputs) if lead else 0  # fmt: skip
     return {
         "query": args.promql, "source": source, "series": len(inputs),
         "series_found": len(series),
         "limits": f"at most {DETECT_SERIES} series (the first by cluster and labels; narrow the "
-        f"query for others) at {DETECT_POINTS} points each over the lookback",
+        f"query for others) at {DETECT_POINTS} points each over the lookback, and the "
+        f"{lead} before it that the detectors learn from (not reported)",
         "since_minutes": args.since_minutes,
+        "too_short": short, "partly_judged": partly,
+        **({"judged_note": f"{short} series too short to judge (at most {fewest} points), "
+            f"{partly} begun within the {lead} points before the lookback: its start only "
+            "learnt from"} if short or partly else {}),
         "by_severity": dict(Counter(a.severity.level.value for a in found)),
         "anomalies": [_compact({
             "timestamp": a.timestamp.isoformat(timespec="seconds"), "cluster": a.cluster,
