@@ -368,7 +368,11 @@ def test_each_method_judges_no_point_before_its_lead_and_one_right_after() -> No
         assert not np.isfinite(scores[:lead]).any(), method
         assert np.isfinite(scores[lead]), method
     assert lead_points([AnomalyMethod.MAD, AnomalyMethod.DOMAIN_RULE]) == (
-        LEAD_POINTS[AnomalyMethod.MAD], LEAD_POINTS[AnomalyMethod.MAD])
+        LEAD_POINTS[AnomalyMethod.MAD],
+        LEAD_POINTS[AnomalyMethod.MAD],
+    )
     assert lead_points([AnomalyMethod.MAD, AnomalyMethod.CONTEXT]) == (
-        LEAD_POINTS[AnomalyMethod.MAD], PROBATION)
+        LEAD_POINTS[AnomalyMethod.MAD],
+        PROBATION,
+    )
     assert lead_points([AnomalyMethod.DOMAIN_RULE]) == (0, 0)
