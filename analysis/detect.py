@@ -76,6 +76,21 @@ def lead_points(methods: Sequence[AnomalyMethod]) -> tuple[int, int]:
     return (min(leads), max(leads)) if leads else (0, 0)
 
 
+def unjudged(values: np.ndarray, fewest: int = ANOMALY_MIN_POINTS) -> bool:
+    """Whether the statistical detectors judge none of ``values``: each reads ``fewest`` or
+    more before the first it judges (``analysis.detect.LEAD_POINTS``; ANOMALY_MIN_POINTS for
+    the trailing statistics, ``analysis/methods.py`` ``_trailing``; a NaN is no value), so a
+    series of that many values or fewer has no point judged (one of exactly that many was
+    said "0 anomalies")."""
+    return int(np.isfinite(values).sum()) <= fewest
+
+
+def learnt_in_window(ts: np.ndarray, values: np.ndarray, lead: int, window_from: float) -> bool:
+    """Whether part of the window from ``window_from`` was only learnt from: fewer than
+    ``lead`` values came before it (a series that began within the lead: a new pod)."""
+    return int((np.isfinite(values) & (ts < window_from)).sum()) < lead
+
+
 SEASONAL = {AnomalyMethod.STL, AnomalyMethod.MSTL, AnomalyMethod.ETS, AnomalyMethod.SEASONAL_ESD}
 
 

@@ -21,7 +21,7 @@ from aiops_desktop.cli.args import (
     promql,
 )
 from aiops_desktop.models import Aggregation, EndpointKind, QueryStatus, QueryType
-from aiops_desktop.models.anomalies import ANOMALY_LOOKBACK, ANOMALY_MIN_POINTS
+from aiops_desktop.models.anomalies import ANOMALY_LOOKBACK
 from aiops_desktop.models.enums import AnomalyMethod, GroupBy, Sensitivity, UserRole
 from aiops_desktop.models.errors import (
     EXIT_ERROR,
@@ -35,8 +35,6 @@ from aiops_desktop.models.text import age_text, labels_text, one_line, time_text
 from aiops_desktop.services.runtime.gathering import gather_all
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from aiops_desktop.models.anomalies import Anomaly
     from aiops_desktop.models.metrics import ConsoleRequest, QueryAnswer
     from aiops_desktop.models.polling import SourceStatus
@@ -343,29 +341,10 @@ def _methods(text: str) -> tuple[AnomalyMethod, ...]:
     return tuple(chosen)
 
 
-def unjudged(values: np.ndarray, fewest: int = ANOMALY_MIN_POINTS) -> bool:
-    """Whether the statistical detectors judge none of ``values``: each reads ``fewest`` or
-    more before the first it judges (``analysis.detect.LEAD_POINTS``; ANOMALY_MIN_POINTS for
-    the trailing statistics, ``analysis/methods.py`` ``_trailing``; a NaN is no value), so a
-    series of that many values or fewer has no point judged (one of exactly that many was
-    said "0 anomalies")."""
-    import numpy as np
-
-    return int(np.isfinite(values).sum()) <= fewest
-
-
-def learnt_in_window(ts: np.ndarray, values: np.ndarray, lead: int, window_from: float) -> bool:
-    """Whether part of the window from ``window_from`` was only learnt from: fewer than
-    ``lead`` values came before it (a series that began within the lead: a new pod)."""
-    import numpy as np
-
-    return int((np.isfinite(values) & (ts < window_from)).sum()) < lead
-
-
 async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     from aiops_desktop.models.metrics import ConsoleRequest
-    from analysis.detect import lead_points
+    from analysis.detect import lead_points, learnt_in_window, unjudged
     from analysis.signals import profile_for
 
     chosen_clusters(core, args.clusters)  # says so when there is nothing to ask

@@ -124,7 +124,7 @@ def test_the_window_reads_the_screenshots_own_force(
 @pytest.mark.parametrize("gaps", [0, 10], ids=["whole", "with-gaps"])
 def test_unjudged_is_what_the_detectors_judge_none_of(finite: int, gaps: int) -> None:
     """Counted by the points with a value (a NaN is none), as the detectors count them."""
-    from aiops_desktop.cli.data import unjudged
+    from analysis.detect import unjudged
 
     values = np.r_[np.full(finite - 1, 10.0), 1000.0]
     values = np.insert(values, range(0, 2 * gaps, 2)[:gaps], np.nan) if gaps else values

@@ -1080,9 +1080,8 @@ async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, 
     detectors learn from before it (``analysis.detect.lead_points``: 750 for the default
     detector, which judged none of a lookback's 720 points), not reported (the answer says
     so)."""
-    from aiops_desktop.cli.data import learnt_in_window, unjudged
     from aiops_desktop.models.enums import Sensitivity
-    from analysis.detect import SeriesInput, lead_points
+    from analysis.detect import SeriesInput, lead_points, learnt_in_window, unjudged
     from analysis.signals import profile_for
 
     since_s = args.since_minutes * 60
