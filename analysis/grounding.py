@@ -6,7 +6,9 @@ sentence by sentence: a sentence is *verified* when it cites at least one item t
 every number, time, date and name in it matches those of the items it cites (as written: "7.3"
 matches 7.31, "0.8" matches 0.82, "82 %" matches a fraction 0.82, "10:03" matches 10:03:12,
 "2026-12-04" or "December 4" a date 2026-12-04, "2026-12-04T10:03Z" the date and time
-2026-12-04 10:03:12 (together, an offset taken off), "du-2" a name du-2; a whole number must be
+2026-12-04 10:03:12 (together, an offset taken off), "10:03 PM" 22:03 (a time in a named zone
+other than UTC matches none), "du-2" a name du-2 (as "gpu5", "worker3.ocp.example.com": a
+word with a digit); a whole number must be
 exact once rounded, and a date's parts or a name's digits are no count, so a wrong year or
 count does not pass). A sentence that cites real items but has no number, time or date is
 *cited, not checked*: nothing in it could be matched. Anything else is *unverified*, with the
@@ -46,8 +48,22 @@ _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _WORD_DATE = re.compile(rf"\b(?:{_MONTH}\s+{_DAY}|{_DAY}\s+{_MONTH})(?:,?\s+(\d{{4}}))?\b")
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 #: not a name: a rank ("top-3", "Bottom-5") says a count, as "top 3" does, and is checked so
-#: (only the rank alone: "top-3-east" is a name)
-_NAME = re.compile(r"(?<![\w-])(?!(?i:top|bottom)-\d+(?![\w-]))[A-Za-z]\w*(?:-\w+)+")
+#: (only the rank alone: "top-3-east" is a name). A name is hyphenated ("du-2") or a word
+#: with a digit ("gpu5", "ens1f0", "worker3"), with its dotted parts ("worker3.ocp.example.com"):
+#: only hyphenated ones were checked, so a wrong GPU, interface or node FQDN verified. Not a
+#: name: an item's id ("E3") or a quantile ("p99": a latency's, whatever its metric is called)
+_NAME = re.compile(
+    r"(?<![\w.-])(?!(?i:top|bottom)-\d+(?![\w-]))(?![A-Z]\d{1,3}\b|[pP]\d{1,3}\b)"
+    r"(?:[A-Za-z]\w*(?:-\w+)+|[A-Za-z][A-Za-z_]*\d\w*)(?:\.[A-Za-z0-9][\w-]*)*"
+)
+#: what may follow a clock time: 12-hour form ("10:03 PM", "10:05 p.m.") or a zone's name.
+#: The items write UTC; "10:03 PM" is 22:03, and a time in another named zone cannot be
+#: matched (it verified as if it were UTC)
+_MERIDIEM = re.compile(r"\s*([AaPp])\.?[Mm]\b\.?")
+_ZONE = re.compile(
+    r"\s*(EST|EDT|CST|CDT|MST|MDT|PST|PDT|AKST|AKDT|HST|CET|CEST|EET|EEST|WET|WEST|BST|IST|"
+    r"MSK|JST|KST|HKT|SGT|AEST|AEDT|ACST|AWST|NZST|NZDT|SAST|WIB|BRT|ART|local time)\b"
+)
 #: after a number, what makes it a percentage (only then is 0.82 written "82")
 _PERCENT = re.compile(r"\s?(?:%|percent\b|per cent\b)")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -204,6 +220,27 @@ def _matches(written: str, value: float, known: list[float], *, percent: bool = 
     return False
 
 
+def _time_reasons(text: str, times: set[str]) -> tuple[bool, list[str]]:
+    """Whether ``text`` (no date-times left) has a clock time, and why each is in none of
+    ``times`` (the cited items' clock times, UTC)."""
+    reasons = []
+    found = False
+    for m in _TIME.finditer(text):
+        found = True
+        t = m[0]
+        if zone := _ZONE.match(text, m.end()):
+            reasons.append(f"the time {t} {zone[1]} is not in UTC, as the items it cites are")
+            continue
+        if half := _MERIDIEM.match(text, m.end()):
+            hour, rest = t.split(":", 1)
+            hour24 = int(hour) % 12 + (12 if half[1] in "Pp" else 0)
+            t = f"{hour24:02d}:{rest}" if int(hour) <= 12 else t
+        if not any(k == t or k.startswith(t + ":") or k.zfill(len(t)) == t
+                   or k.startswith("0" + t + ":") for k in times):  # fmt: skip
+            reasons.append(f"the time {m[0]} is in none of the items it cites")
+    return found, reasons
+
+
 def _check_numbers(sentence: str, cited: list[EvidenceItem]) -> tuple[list[str], bool]:
     """Why ``sentence``'s numbers, times, dates and names are not those of the items it
     cites, and whether it had a number, time or date to check at all (a name is no check:
@@ -224,10 +261,9 @@ def _check_numbers(sentence: str, cited: list[EvidenceItem]) -> tuple[list[str],
         if not any(_same_moment(_moment(m), k) for k in moments):
             reasons.append(f"the time {m[0]} is in none of the items it cites")
     text = _DATETIME.sub(" ", text)
-    for t in _TIME.findall(text):
-        checked = True
-        if not any(k == t or k.startswith(t + ":") for k in times):
-            reasons.append(f"the time {t} is in none of the items it cites")
+    found, reasons_of_times = _time_reasons(text, times)
+    checked = checked or found
+    reasons += reasons_of_times
     for m in _DATE.finditer(text):
         checked = True
         if (int(m[1]), int(m[2]), int(m[3])) not in dates:

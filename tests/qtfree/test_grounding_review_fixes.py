@@ -157,3 +157,57 @@ def test_a_rank_like_top_3_is_a_number_not_a_name() -> None:
     assert verify("top-3-east restarted [C1].", ISO_ITEMS).sentences[0].reasons == [
         "the name top-3-east is in none of the items it cites"
     ]
+
+
+# -- review 4: names without a hyphen, and times in another zone --------------------------------
+def _verdict(text: str, items: list[EvidenceItem]) -> tuple[str, list[str]]:
+    s = verify(text, items).sentences[0]
+    return s.verdict.value, s.reasons
+
+
+def test_a_gpu_a_dotted_host_or_an_interface_named_wrong_is_not_verified() -> None:
+    """Only hyphenated names were checked: "gpu7" where the item says gpu5, a node's FQDN,
+    an interface passed as verified (RCA names a GPU ``worker-3/gpu5``)."""
+    items = [
+        EvidenceItem("C1", "Likely cause number 1: ran-east worker-3/gpu5, confidence 0.82."),
+        EvidenceItem(
+            "C2",
+            "Likely cause number 2: ran-east node worker3.ocp.example.com, "
+            "confidence 0.40; port ens1f0.",
+        ),
+    ]
+    assert _verdict("The likely cause is gpu7 on worker-3, confidence 0.82 [C1].", items)[0] == (
+        "unverified"
+    )
+    assert "gpu7" in _verdict("gpu7 on worker-3 at 0.82 [C1].", items)[1][0]
+    assert _verdict("Node worker9.ocp.example.com follows, confidence 0.40 [C2].", items)[0] == (
+        "unverified"
+    )
+    assert _verdict("Port ens2f1 follows, confidence 0.40 [C2].", items)[0] == "unverified"
+    # the right ones still verify, and a name's digits are still no count
+    assert _verdict("The likely cause is gpu5 on worker-3, confidence 0.82 [C1].", items)[0] == (
+        "verified"
+    )
+    assert _verdict("Node worker3.ocp.example.com, port ens1f0, confidence 0.40 [C2].",
+                    items)[0] == "verified"  # fmt: skip
+    assert _verdict("It is worker3.ocp.example.com [C2].", items)[0] == "cited, not checked"
+
+
+def test_a_time_in_twelve_hour_form_or_another_zone_is_read_as_such() -> None:
+    """ "10:03 PM" and "10:03 EST" verified against an item's 10:03:12 UTC: a PM time is
+    read as 22:03, and a time in a named zone other than UTC cannot be matched."""
+    items = [EvidenceItem("E1", "PTP offset on ran-east du-2/ens1f0: robust z 8.1, first "
+                          "deviation 2026-12-04 10:03:12 UTC; peak at 22:05.")]  # fmt: skip
+    assert _verdict("It began at 10:03 PM [E1].", items)[0] == "unverified"
+    assert _verdict("It began at 10:03 AM [E1].", items)[0] == "verified"
+    assert _verdict("It peaked at 10:05 pm [E1].", items)[0] == "verified"
+    verdict, reasons = _verdict("It began at 10:03 EST [E1].", items)
+    assert verdict == "unverified" and "EST" in reasons[0]
+    assert _verdict("It began at 10:03 CET on December 4 [E1].", items)[0] == "unverified"
+    assert _verdict("It began at 10:03 UTC [E1].", items)[0] == "verified"
+    assert _verdict("At 10:03 PTP offset rose [E1].", items)[0] == "verified"  # not a zone
+
+
+def test_a_quantile_is_no_name() -> None:
+    items = [EvidenceItem("E1", "PodClientLatencyP99(s) on checkout: robust z 8.1, peak 2.5.")]
+    assert _verdict("The p99 latency peaked at 2.5 [E1].", items)[0] == "verified"
