@@ -88,3 +88,53 @@ def test_a_value_most_scopes_hold_is_the_intended_one() -> None:
     ] + [Fact("GPU driver", "H100", "driver version", "c/n9", "1000.10.01")])  # fmt: skip
     assert (drift.majority, drift.intended) == (True, "550.90.07")
     assert drift.outliers == ["c/n9"]
+
+
+# -- review 4: what a profile's config says, and options that differ only in spacing ----------
+CONF = "[global]\n#comment\ndomainNumber 24\nclockClass 255\n\n[ens1f0]\nmasterOnly 0\n"
+
+
+def test_a_profile_config_key_or_threshold_that_differs_is_drift() -> None:
+    """``ptp4lConf`` (the domain: clients of another never lock) and ``ptpClockThreshold``
+    were never compared: a domain of 24 against 25 showed no drift."""
+    west_conf = CONF.replace("domainNumber 24", "domainNumber 25").replace("ens1f0", "ens2f0")
+    objects: dict[str, Any] = {
+        "ran-east": {"ptpconfigs": [ptpconfig("du", ptp4lOpts="-2 -s", ptp4lConf=CONF)]},
+        "ran-north": {"ptpconfigs": [ptpconfig("du", ptp4lOpts="-2 -s", ptp4lConf=CONF)]},
+        "ran-west": {"ptpconfigs": [ptpconfig(
+            "du", ptp4lOpts="-2 -s", ptp4lConf=west_conf + "logSyncInterval -4\n",
+            ptpClockThreshold={"maxOffsetThreshold": 1500, "minOffsetThreshold": -1500})]},
+    }  # fmt: skip
+    found = {d.setting: d for d in fleet_drift(None, objects).drifts}
+    # an interface's own section is no drift: nodes name their ports differently
+    assert sorted(found) == ["ptp4lConf [global] domainNumber",
+                             "ptpClockThreshold maxOffsetThreshold",
+                             "ptpClockThreshold minOffsetThreshold"]  # fmt: skip
+    assert found["ptp4lConf [global] domainNumber"].values == [
+        ("24", ["ran-east/du", "ran-north/du"]),
+        ("25", ["ran-west/du"]),
+    ]
+    assert found["ptpClockThreshold maxOffsetThreshold"].values == [
+        (NOT_SET, ["ran-east/du", "ran-north/du"]),
+        ("1500", ["ran-west/du"]),
+    ]
+
+
+def test_options_that_differ_only_in_spacing_are_no_drift() -> None:
+    objects: dict[str, Any] = {
+        "ran-east": {"ptpconfigs": [ptpconfig("du", ptp4lOpts="-2 -s", phc2sysOpts="-a -r")]},
+        "ran-west": {"ptpconfigs": [ptpconfig("du", ptp4lOpts="-2  -s\n", phc2sysOpts=" -a -r")]},
+    }
+    assert fleet_drift(None, objects).drifts == []
+
+
+def test_a_hostile_config_is_bounded() -> None:
+    """A 2 MB config of a million keys is read to its first keys, each value one short line."""
+    huge = "[global]\n" + "".join(f"key{i} {'x' * 300}\n" for i in range(200_000))
+    objects: dict[str, Any] = {
+        c: {"ptpconfigs": [ptpconfig("du", ptp4lConf=huge if c == "a" else "[global]\n")]}
+        for c in ("a", "b")
+    }
+    drifts = fleet_drift(None, objects).drifts
+    assert 0 < len(drifts) <= 200
+    assert all(len(v) <= 200 for d in drifts for v, _ in d.values)

@@ -9,10 +9,22 @@ from aiops_desktop.logs import redact
 from aiops_desktop.models.drift import DriftReport, Fact
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.gpu import GpuFleet
+from aiops_desktop.models.text import cut_line
 from analysis.drift import find_drift
 from collectors.shapes import malformed_as
 
 PTP_OPTIONS = ("interface", "ptp4lOpts", "phc2sysOpts", "ptpSchedulingPolicy")
+#: command lines, compared word by word: "-2  -s\n" (a YAML block scalar) is "-2 -s"
+PTP_COMMAND_LINES = frozenset({"ptp4lOpts", "phc2sysOpts"})
+#: linuxptp configs in a profile, compared key by key in their [global] section (the domain:
+#: clients of another never lock); an interface's own section is not (nodes name their ports
+#: differently)
+PTP_CONFS = ("ptp4lConf", "phc2sysConf")
+PTP_THRESHOLD = "ptpClockThreshold"
+#: what is read of an object's text: a config's first characters and keys, a value's length
+CONF_CHARS = 65_536
+CONF_KEYS = 200
+VALUE_CHARS = 200
 SRIOV_SETTINGS = ("numVfs", "mtu", "deviceType", "isRdma", "priority")
 #: the value of a setting an object leaves out (the operator then applies its own default,
 #: which is not said here: it is the operator's, and may change with its version)
@@ -38,16 +50,63 @@ def gpu_driver_facts(fleet: GpuFleet) -> list[Fact]:
 
 @malformed_as("a PtpConfig")
 def ptp_profile_facts(cluster: str, ptpconfigs: list[dict[str, Any]]) -> list[Fact]:
+    """Each profile's options, its configs' [global] keys and its offset thresholds; a key
+    or threshold one profile sets and another leaves out is made NOT_SET by ``fleet_drift``."""
     facts = []
     for config in ptpconfigs:
         name = (config.get("metadata") or {}).get("name", "")
         for profile in (config.get("spec") or {}).get("profile") or []:
+            subject, scope = str(profile.get("name", "")), f"{cluster}/{name}"
             for option in PTP_OPTIONS:
-                facts.append(
-                    Fact("PTP profile", str(profile.get("name", "")), option,
-                         f"{cluster}/{name}", _value(profile, option))
-                )  # fmt: skip
+                value = _value(profile, option)
+                if option in PTP_COMMAND_LINES and value != NOT_SET:
+                    value = " ".join(value.split())
+                facts.append(Fact("PTP profile", subject, option, scope, value))
+            for conf in PTP_CONFS:
+                for key, value in _global_keys(profile.get(conf)).items():
+                    facts.append(Fact("PTP profile", subject, f"{conf} [global] {key}", scope,
+                                      value))  # fmt: skip
+            threshold = profile.get(PTP_THRESHOLD)
+            limits = threshold if isinstance(threshold, dict) else {}
+            for key, value in list(limits.items())[:CONF_KEYS]:
+                setting = f"{PTP_THRESHOLD} {cut_line(str(key), 64)}"
+                value_text = cut_line(str(value), VALUE_CHARS)
+                facts.append(Fact("PTP profile", subject, setting, scope, value_text))
     return facts
+
+
+def _global_keys(text: object) -> dict[str, str]:
+    """A linuxptp config's [global] settings (``key value`` lines; ``#`` starts a comment),
+    its first CONF_KEYS of its first CONF_CHARS characters, each value's words one space
+    apart."""
+    if not isinstance(text, str):
+        return {}
+    found: dict[str, str] = {}
+    section = None
+    for raw in text[:CONF_CHARS].splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif line and section == "global" and len(found) < CONF_KEYS:
+            key, _, value = line.partition(" ")
+            found[cut_line(key, 64)] = cut_line(" ".join(value.split()), VALUE_CHARS)
+    return found
+
+
+def _unset_filled(facts: list[Fact]) -> list[Fact]:
+    """``facts`` and a NOT_SET fact for each setting of a subject that some of its scopes
+    give and others leave out (a config key, a threshold): left out, the daemon's default
+    applies, which is drift from one that sets it."""
+    scopes: dict[tuple[str, str], set[str]] = {}
+    given: dict[tuple[str, str, str], set[str]] = {}
+    for f in facts:
+        scopes.setdefault((f.kind, f.subject), set()).add(f.scope)
+        given.setdefault((f.kind, f.subject, f.setting), set()).add(f.scope)
+    filled = list(facts)
+    for (kind, subject, setting), have in given.items():
+        for scope in sorted(scopes[kind, subject] - have):
+            filled.append(Fact(kind, subject, setting, scope, NOT_SET))
+    return filled
 
 
 @malformed_as("a SriovNetworkNodePolicy")
@@ -69,7 +128,7 @@ def _value(settings: dict[str, Any], name: str) -> str:
     cluster sets and another leaves to the operator's default is drift too (SCHED_FIFO on one,
     the default on the other), and a setting no object sets is one value, no drift."""
     value = settings.get(name)
-    return NOT_SET if value is None else str(value)
+    return NOT_SET if value is None else cut_line(str(value), VALUE_CHARS)
 
 
 #: what each kind of operator object is called where a reason names it
@@ -105,7 +164,7 @@ def fleet_drift(
         if not o.ok:
             gpu_unread.setdefault(o.cluster, o.error or o.reason or "not read")
     return DriftReport(
-        find_drift(facts),
+        find_drift(_unset_filled(facts)),
         not_compared={c: "; ".join(why) for c, why in not_compared.items()},
         gpu_unread=gpu_unread,
     )
