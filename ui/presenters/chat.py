@@ -31,7 +31,8 @@ STILL_ANSWERING = "A reply is still coming: wait for it, or Stop it, then ask ag
 
 class ChatPresenter(Presenter):
     """Signals: sig_sessions(list[(id, title, persona, updated_at)]); sig_session(ChatSession):
-    show this one whole; sig_chunk(str): reply text as it streams; sig_tool_started(name,
+    show this one (the one shown, again after a turn: the view draws only its new messages);
+    sig_chunk(str): reply text as it streams; sig_tool_started(name,
     arguments); sig_tool_finished(name, result, is_error, ms); sig_reply_done(stats);
     sig_busy(bool): a turn runs (Stop enabled), said as it is asked for, and until its task is
     done; sig_configured(str): "" or why there is no model; sig_error(str)."""
@@ -117,7 +118,9 @@ class ChatPresenter(Presenter):
                 self.sig_error.emit("Stopped: what was said so far is kept.")
                 raise
             finally:
-                self.sig_session.emit(self.session)  # the whole turn, as it was kept
+                # the turn as it was kept (a stop marked, the question as redacted): the view
+                # draws only its messages again, never the whole chat (seconds in a long one)
+                self.sig_session.emit(self.session)
                 self.sig_sessions.emit(await asyncio.shield(self._chat.sessions()))
 
         self._turn = self.spawn("chat", work(), on_error=self._failed)

@@ -1,11 +1,14 @@
 """The Chat page: sessions on the left; the conversation (the person's questions, the model's
 replies as they stream, each tool call as a collapsible step with its arguments and result,
 tokens and latency under each reply); a question box (Ctrl+Enter sends), Stop and Copy. The
-model's words are shown as plain text, never as HTML (a reply can be crafted)."""
+model's words are shown as plain text, never as HTML (a reply can be crafted), and without
+controls or bidi overrides (``printable``: a reply quoting a log line could show a command in
+another order than Copy gives)."""
 
 from __future__ import annotations
 
 import json
+from uuid import UUID
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
@@ -25,8 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.models.chat import MAX_QUESTION_CHARS, ChatSession, reply_stats
+from aiops_desktop.models.chat import MAX_QUESTION_CHARS, ChatMessage, ChatSession, reply_stats
 from aiops_desktop.models.enums import ChatRole
+from aiops_desktop.models.text import printable
 from ui.theme import Theme
 from ui.views.streamed import SHOWN_CHARS, StreamedText, more_text
 from ui.views.text import PlainLabel, tip
@@ -63,8 +67,8 @@ class _Part(PlainLabel):
 
 
 def bubble(text: str, who: str, label_type: type[PlainLabel] = PlainLabel) -> PlainLabel:
-    """A turn's words, as plain text: a reply can be crafted."""
-    label = label_type(text)
+    """A turn's words, as plain text with no control or bidi override: a reply can be crafted."""
+    label = label_type(printable(text))
     label.setWordWrap(True)
     label.setProperty("chat", who)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -107,7 +111,7 @@ class StreamedReply(QWidget):
     def grow(self, new: str, rest: int) -> None:
         """Add ``new`` to what is shown; ``rest``: the characters past SHOWN_CHARS."""
         if new:
-            tail = self._tail + new
+            tail = self._tail + printable(new)
             while len(tail) > PART_CHARS:
                 done, tail = _cut(tail)
                 self.parts[-1].setText(done)
@@ -126,7 +130,7 @@ class StreamedReply(QWidget):
             widget.setParent(None)
             widget.deleteLater()
         del self.parts[1:]
-        self.parts[0].setText(text)
+        self.parts[0].setText(printable(text))
 
 
 class ToolStep(QWidget):
@@ -134,8 +138,8 @@ class ToolStep(QWidget):
 
     def __init__(self, name: str, arguments: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.name = name
-        self.arguments = arguments
+        self.name = name  # as the presenter names it (``show_tool_finished`` finds it so)
+        self.arguments = printable(arguments)  # as shown: a model's or a log's words
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 2, 0, 2)
         self.header = QToolButton()
@@ -157,13 +161,14 @@ class ToolStep(QWidget):
 
     def _set_header(self, outcome: str) -> None:
         shown = self.arguments if len(self.arguments) <= 80 else self.arguments[:79] + "…"
-        self.header.setText(f"Tool {self.name}({shown}) · {outcome}")
+        self.header.setText(f"Tool {printable(self.name)}({shown}) · {outcome}")
 
     def finish(self, result: str, is_error: bool, elapsed_ms: float) -> None:
         self.result, self.is_error = result, is_error
         word = "error" if is_error else f"{len(result):,} bytes"
         self._set_header(f"{word} · {elapsed_ms:.0f} ms")
         shown = result if len(result) <= RESULT_SHOWN_CHARS else result[:RESULT_SHOWN_CHARS] + "…"
+        shown = printable(shown)
         self.details.setPlainText(f"arguments: {self.arguments}\n\nresult: {shown}")
         self.header.setProperty("status", "error" if is_error else "ok")
 
@@ -190,6 +195,15 @@ class ChatView(QWidget):
         self._reply: StreamedReply | None = None
         self._stream = StreamedText(None, self, grow=self._grow_streamed)
         self._steps: list[ToolStep] = []
+        # what ``show_session`` drew, so that the same chat shown again after a turn draws
+        # only its new messages: the layout's first ``_drawn_widgets`` widgets show the
+        # session's first ``_drawn`` messages (the last of them ``_drawn_last``); its tool
+        # steps by call id (a result may come in a later show)
+        self._session_id: UUID | None = None
+        self._drawn = 0
+        self._drawn_last: ChatMessage | None = None
+        self._drawn_widgets = 0
+        self._call_steps: dict[str, ToolStep] = {}
         self._last_answer = ""
         self._busy = False
         self._sending = ""  # the question being handed over: it leaves the box if a turn starts
@@ -296,15 +310,30 @@ class ChatView(QWidget):
             self.sessions.addItem(item)
 
     def show_session(self, session: ChatSession) -> None:
-        self._clear()
+        """Show ``session``. The chat already shown, once more after a turn (the presenter
+        says so after each), keeps what was drawn of it: only what the live turn showed goes,
+        for the turn's messages as kept (a stop marked, the question as redacted). Drawing the
+        whole of it again held the UI thread for seconds after every reply in a long chat."""
+        messages = session.messages
+        drawn = self._drawn
+        if (
+            session.id == self._session_id
+            and drawn <= len(messages)
+            and (drawn == 0 or messages[drawn - 1] == self._drawn_last)
+        ):
+            self._drop_live()
+        else:
+            self._clear()
+            drawn = 0
+        self._session_id = session.id
         self.title.setText(f"{session.title} · {session.persona.value}"
                            + (f" · {', '.join(session.cluster_context)}"
                               if session.cluster_context else ""))  # fmt: skip
         index = self.persona.findData(session.persona.value)
         if index >= 0:
             self.persona.setCurrentIndex(index)
-        steps: dict[str, ToolStep] = {}
-        for m in session.messages:
+        steps = self._call_steps
+        for m in messages[drawn:]:
             if m.role is ChatRole.USER:
                 self._bubble(m.content, "user")
             elif m.role is ChatRole.ASSISTANT:
@@ -320,6 +349,9 @@ class ChatView(QWidget):
                 step = steps.get(r.call_id)
                 if step is not None:
                     step.finish(r.content, r.is_error, m.latency_ms or 0.0)
+        self._drawn = len(messages)
+        self._drawn_last = messages[-1] if messages else None
+        self._drawn_widgets = self.lines.count() - 1  # all but the stretch
 
     def show_chunk(self, text: str) -> None:
         if self._reply is None:
@@ -408,19 +440,29 @@ class ChatView(QWidget):
         self._reply = None
 
     def _set_answer(self, text: str) -> None:
-        self._last_answer = text
-        self.copy_button.setEnabled(bool(text))
+        self._last_answer = printable(text)  # what is shown: the same characters
+        self.copy_button.setEnabled(bool(self._last_answer))
 
     def _clear(self) -> None:
-        self._end_reply()
         self._set_answer("")  # another chat's answer is never this one's
-        self._steps.clear()
-        while self.lines.count() > 1:
-            item = self.lines.takeAt(0)
+        self._call_steps.clear()
+        self._session_id, self._drawn, self._drawn_last = None, 0, None
+        self._drawn_widgets = 0
+        self._drop_live()
+
+    def _drop_live(self) -> None:
+        """Remove what was shown past the drawn messages (a turn as it streamed, notes)."""
+        self._stream.start()  # the reply streaming, if any, goes: no redraw over it
+        self._reply = None
+        gone: set[QWidget] = set()
+        while self.lines.count() > self._drawn_widgets + 1:
+            item = self.lines.takeAt(self._drawn_widgets)
             widget = item.widget() if item is not None else None
             if widget is not None:
+                gone.add(widget)
                 widget.setParent(None)
                 widget.deleteLater()
+        self._steps = [step for step in self._steps if step not in gone]
 
     def _scroll_to_end(self) -> None:
         bar = self.scroll.verticalScrollBar()

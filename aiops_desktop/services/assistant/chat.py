@@ -399,6 +399,7 @@ class ChatService:
     ) -> ChatMessage:  # fmt: skip
         wire = wire_messages(session, self.system_prompt(session))
         text: list[str] = []
+        added = False  # the reply is in the session: a stop while it is saved adds no other
         try:
             async for event in client.stream(
                 wire, tools=tools or None, tool_choice=tool_choice, max_tokens=max_tokens
@@ -417,11 +418,13 @@ class ChatService:
                             f"{client.where} sent a reply that could not be kept", backend="llm"
                         ) from None
                     session.messages.append(message)
+                    added = True
                     await self._keep(session)
                     on_event(ReplyDone(message))
                     return message
         except (asyncio.CancelledError, AppError) as exc:
-            if text:  # what was said before the stop, the timeout or the lost server stays
+            if text and not added:  # what was said before the stop, the timeout or the lost
+                # server stays (once: a stop during the reply's own save kept it twice)
                 mark = STOPPED if isinstance(exc, asyncio.CancelledError) else CUT_OFF
                 session.messages.append(
                     ChatMessage(role=ChatRole.ASSISTANT, content="".join(text) + mark)
