@@ -225,11 +225,13 @@ def _print(result: RcaResult, io: Io) -> None:
     """As the RCA page shows it: the window with its times, each cause with when it first
     changed, its evidence (baseline -> its most deviant value, and when it left its
     baseline) and its next checks."""
+    from aiops_desktop.services.intelligence.rca import NO_BASELINE
+
     out = io.out
     out.write(f"Root cause analysis: {one_line(result.subject)}\n")
     out.write(f"{result.signals_read} signals read, {one_line(result.shown().window)}\n")
-    if not result.causes:
-        out.write("nothing deviated from its baseline in the window\n")
+    if not result.causes:  # `rca` refuses it first (``nothing_read``): no all-clear
+        out.write(f"{NO_BASELINE} in the window: nothing can be said to have deviated\n")
     for n, cause in enumerate(result.causes, start=1):
         began = "" if cause.onset_s is None else f", first changed {_clock(cause.onset_s)}"
         out.write(f"{n:>2}. {one_line(cause.entity)}  confidence {cause.confidence:.2f}"

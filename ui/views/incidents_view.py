@@ -210,7 +210,10 @@ class RcaPanel(QWidget):
         self._clear()  # first: a row chosen in the last analysis is not one of this one's
         self.summary.setText(
             f"Root cause analysis of {report.subject}: {report.signals_read} signals read, "
-            f"{report.window}." + ("" if report.causes else " Nothing deviated from its baseline.")
+            # an empty ranking compared nothing (every signal with a baseline is ranked): no
+            # all-clear (the presenter says the service's ``nothing_read`` instead of one)
+            f"{report.window}."
+            + ("" if report.causes else " No signal had a baseline to compare against.")
         )
         rows = []
         for n, c in enumerate(report.causes, start=1):

@@ -38,7 +38,7 @@ from aiops_desktop.services.intelligence.rca_logs_traces import LogsTracesAround
 from aiops_desktop.services.intelligence.rca_topology import RcaTopology, TopologyRead
 from aiops_desktop.services.runtime.gathering import gather_all
 from aiops_desktop.settings import resources_dir
-from aiops_desktop.store.series import SeriesStore
+from aiops_desktop.store.series import SeriesData, SeriesStore, labels_key
 from analysis.incidents import RESOLVE_AFTER, depends_on, entity_of
 from analysis.rca.model import Cause, Signal, SignalKind, Window
 from analysis.rca.runbook import Runbook, RunbookEntry
@@ -172,7 +172,7 @@ class RcaService:
         # what was known at the analysis time: a signal (and the cluster it brought) that
         # joined later must not rank a cause or add a next check
         # and each as it was then (a WARNING that became an XID later reads as the WARNING)
-        known = [s.as_of(at) for s in incident.signals if s.first_seen <= at]
+        known = [as_known(s, at) for s in incident.signals if s.first_seen <= at]
         if not known:
             began = time_text(incident.first_signal_at)
             raise UsageError(
@@ -234,8 +234,7 @@ class RcaService:
             kind = SignalKind(panel.rca_kind)
             again = ASKED_AGAIN.get(panel.id)
             for cluster in clusters:
-                for data in self._series.read(panel.id, cluster=cluster, start_ms=start_ms,
-                                              end_ms=end_ms):  # fmt: skip
+                for data in window_series(self._series, panel.id, cluster, start_ms, end_ms):
                     labels = {str(k): str(v) for k, v in data.labels.items()}
                     # a label is any text (200,000 characters, escapes): every name a cause,
                     # its evidence and its charts carry is one printable line, cut, and two
@@ -298,14 +297,92 @@ def analysis_time(now: datetime, given: object) -> datetime:
 
 
 def nothing_read(result: RcaResult) -> str | None:
-    """What to say when an analysis read nothing in its window (no stored series, no signal:
-    "nothing deviated" would pass for an all-clear); None when it read something."""
-    if result.signals_read:
+    """What to say when an analysis read nothing in its window (no stored series, no signal),
+    or read series none of which had a baseline to compare against (a pod begun minutes
+    before, a panel added, a poller's gap): "nothing deviated" would pass for an all-clear;
+    None when something was compared. ``rank`` makes every signal with a baseline a cause
+    (one that did not move at confidence 0): no cause is nothing compared."""
+    if result.signals_read and result.causes:
         return None
     w = result.window
     start, end = (datetime.fromtimestamp(t, UTC) for t in (w.detect_s - w.before_s, w.end_s))
+    if result.signals_read:
+        return (f"{result.signals_read} signals read between {time_text(start)} and "
+                f"{time_text(end)}, but {NO_BASELINE}: too few samples before the change, or "
+                "none after it; nothing can be said to have deviated or not")  # fmt: skip
     return (f"nothing was read between {time_text(start)} and {time_text(end)}: no stored "
             "series or signal there to explain")  # fmt: skip
+
+
+#: what an analysis that compared nothing says (``nothing_read``; the CLI and the RCA page
+#: say it of an empty ranking too)
+NO_BASELINE = "no signal had a baseline to compare against"
+
+
+def as_known(s: IncidentSignal, at: datetime) -> IncidentSignal:
+    """``s`` as it was known at ``at``: its version then (``as_of``) and seen no later than
+    ``at`` (as ``analysis.incidents.as_it_stood``): a signal seen again after it ran on, in
+    ``rca_anchor``, over a later onset at its place, and moved the window of the same moment.
+
+    An anomaly found after ``at`` (a capture's are found as it is opened, a history
+    detector's later) is named by its metric and start only: its explanation is its whole
+    episode's (its worst point, "lasted 40 points", "still open at the end of the data"),
+    all of it after ``at``. It is kept, not left out: its onset is in the stored data by then
+    (read causally, as the series beside it are), and a capture analysed at any moment before
+    its end would have nothing left to explain. A finding's or an alert's words are kept:
+    they name a state that held from its first seen (what first seen means for them: "in
+    HOLDOVER since"), and its runbook checks are read from them."""
+    then = s.as_of(at)
+    update: dict[str, object] = {"last_seen": min(s.last_seen, at)}
+    if s.source == "anomaly" and s.grouped_at is not None and s.grouped_at > at:
+        update["reason"] = f"{s.subject} from {time_text(s.first_seen, seconds=True)}"
+    return then.model_copy(update=update)
+
+
+#: a series whose raw samples begin within this of the window's start is read from them
+#: (polled every 15 s to a minute); where one begins later, or none was read, retention may
+#: have rolled the raw samples up: the rollups are asked for
+RAW_COVERS_MS = 60_000
+
+
+def window_series(
+    store: SeriesStore, metric: str, cluster: str, start_ms: int, end_ms: int
+) -> list[SeriesData]:
+    """``metric``'s series on ``cluster`` in [start_ms, end_ms]: the raw samples, and before
+    them the rollups where retention left only those (raw samples are kept 48 h, rollups 30
+    days; a resolved incident is listed 7 days, and a report of the period analyses each).
+    A rollup bucket (its average) is stamped at its end, when all its samples were in: one
+    ending after ``end_ms`` (the analysis time) holds what came later and is not read, and
+    the baseline's buckets hold nothing of a change after them. A series rolled up at two
+    steps (the setting changed) is read at its finest."""
+    raw = store.read(metric, cluster=cluster, start_ms=start_ms, end_ms=end_ms)
+    first = {labels_key(d.labels): int(d.timestamps_ms[0]) for d in raw}
+    if raw and max(first.values()) <= start_ms + RAW_COVERS_MS:
+        return raw  # the common case: the window is younger than raw retention
+    parts = {labels_key(d.labels): d for d in raw}
+    rolled: set[str] = set()
+    for step_s in store.rollup_resolutions(metric, cluster=cluster, start_ms=start_ms,
+                                           end_ms=end_ms):  # finest first  # fmt: skip
+        step_ms = step_s * 1000
+        for data in store.read(metric, cluster=cluster, start_ms=start_ms - step_ms,
+                               end_ms=end_ms, resolution_s=step_s):  # fmt: skip
+            key = labels_key(data.labels)
+            if key in rolled:
+                continue
+            # its raw samples take over where they begin (a bucket holds only what was
+            # rolled up, all of it before them)
+            since = first.get(key, end_ms + 1)
+            stamps = np.minimum(data.timestamps_ms + step_ms, since)
+            keep = (data.timestamps_ms < since) & (stamps >= start_ms) & (stamps <= end_ms)
+            if not keep.any():
+                continue
+            rolled.add(key)
+            ts, values = stamps[keep], data.values[keep]
+            if key in parts:
+                ts = np.concatenate([ts, parts[key].timestamps_ms])
+                values = np.concatenate([values, parts[key].values])
+            parts[key] = SeriesData(cluster, metric, data.labels, ts, values)
+    return list(parts.values())
 
 
 def rca_clusters(registry: ClusterRegistry, name: str) -> list[str]:
