@@ -817,9 +817,11 @@ def incidents_section(incidents: list[Incident], analysed: int | None = None) ->
 
 
 def _no_cause(report: RcaReport) -> str:
-    """What an empty ranking says: an all-clear only where something was read."""
+    """What an empty ranking says: never an all-clear (every signal with a baseline is
+    ranked, at confidence 0 if it did not move: none ranked is none compared)."""
     if report.signals_read:
-        return "nothing deviated from its baseline"
+        return (f"{report.signals_read} signals read, but no signal had a baseline to compare "
+                "against: nothing can be said to have deviated or not")
     return "nothing was read in the window: no stored series or signal there to explain"
 
 

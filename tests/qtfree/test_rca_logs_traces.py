@@ -343,14 +343,16 @@ async def test_quoted_lines_and_span_errors_carry_no_secret() -> None:
     assert "hunter2" not in quoted.error and "[REDACTED]" in quoted.error
 
 
-def test_an_empty_ranking_in_the_report_is_an_all_clear_only_where_something_was_read() -> None:
-    """An incident report's RCA section that read nothing does not say "nothing deviated"
-    (the CLI and the page refuse that all-clear too)."""
+def test_an_empty_ranking_in_the_report_is_never_an_all_clear() -> None:
+    """An incident report's RCA section that read nothing, or read series none of which had a
+    baseline (every signal with one is ranked, at confidence 0 if it did not move), does not
+    say "nothing deviated" (the CLI and the page refuse that all-clear too)."""
     from aiops_desktop.models.incidents import RcaReport
 
     def empty(read: int) -> str:
         section, _ = rca_section(RcaReport("INC-1", "30 min before to 5 min after", read, []))
         return section.tables[0].empty
 
-    assert empty(12) == "nothing deviated from its baseline"
+    assert empty(12) == ("12 signals read, but no signal had a baseline to compare against: "
+                         "nothing can be said to have deviated or not")
     assert empty(0).startswith("nothing was read in the window")
