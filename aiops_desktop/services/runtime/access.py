@@ -4,8 +4,11 @@ but clusters, credentials and settings (acknowledges incidents, writes reports a
 viewer only reads (the wall always runs as one).
 
 The role is chosen at start: ``--role``, at most the role this OS account's settings give
-(``access.role`` in settings.json, 0600; admin by default, changed only by an admin), so a
-shared NOC workstation set to viewer cannot be raised from the command line. The app's own
+(``access.role`` in settings.json, 0600; admin by default, changed in the app only by an
+admin), so a wall or a shared NOC session set to viewer is not raised by ``--role``. It guards
+against a slip, not against the account's own user: whoever runs as the account can edit its
+settings file, or point ``--data-dir`` at a folder of their own; the OS account, and the
+keyring it unlocks, is the boundary (a viewer's desk gets an account of its own). The app's own
 upkeep (polling, health checks, discovery's findings) is not a person's change and runs for
 every role.
 """
