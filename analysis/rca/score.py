@@ -34,6 +34,12 @@ KIND_WEIGHT = {  # chosen on the benchmark's development cases (README, "RCA ben
     SignalKind.TRAFFIC: 0.3,
     SignalKind.OTHER: 0.5,
 }
+#: the z of a sample at +-Inf after the baseline (histogram_quantile's answer for a latency
+#: past the largest bucket: the worst there is), where no finite sample went further: past
+#: what a largest bucket reads (an apiserver p99 of 0.2 s +- 0.01 at its 60 s bucket: z
+#: ~4,000), yet finite: its kind's weight still counts (at the largest float, a latency
+#: that is a symptom would outrank every cause and never give way to it, ``_symptoms``)
+INFINITE_Z = 10_000.0
 #: kinds whose rise, not fall, marks a cause (a resource freed or errors that stop are news,
 #: not a cause); a fall counts at DOWNWARD_WEIGHT of its size
 FLAT_BASELINE_Z = 10.0  # the most a signal flat in its baseline can score
@@ -73,7 +79,8 @@ def _scale(base: np.ndarray, spread_by: Spread = "mad") -> tuple[float, float, b
 def deviation(signal: Signal, window: Window, spread_by: Spread = "mad") -> Evidence | None:
     """How far ``signal`` left its baseline in the window (None: too little data)."""
     ts, values = signal.timestamps, signal.values
-    ok = np.isfinite(values)
+    # NaN is no sample; +-Inf is one: histogram_quantile's latency past the largest bucket
+    ok = ~np.isnan(values)
     ts, values = ts[ok], values[ok]
     base = values[(ts >= window.detect_s - window.before_s) & (ts < window.change_s)]
     during = (ts >= window.change_s) & (ts <= window.end_s)
@@ -85,10 +92,19 @@ def deviation(signal: Signal, window: Window, spread_by: Spread = "mad") -> Evid
             base = early
     if base.size < least or after.size == 0:
         return None
+    infinite = np.isinf(base)
+    if infinite.all():  # no finite sample to measure from
+        return None
+    if infinite.any():  # at the baseline's own extremes: a finite median and spread
+        base = np.clip(base, base[~infinite].min(), base[~infinite].max())
     median, spread, measured = _scale(base, spread_by)
     if spread < signal.resolution:  # a count: its spread is at least one event
         spread, measured = signal.resolution, True
     z = (after - median) / spread
+    beyond = np.isinf(after)
+    if beyond.any():  # the largest move: no less than INFINITE_Z, nor any finite sample's
+        most = max(INFINITE_Z, float(np.abs(z[~beyond]).max(initial=0.0)))
+        z = np.where(beyond, np.sign(after) * most, z)
     if not measured:  # flat before: a move is news, but its size in spreads means nothing
         z = np.clip(z, -FLAT_BASELINE_Z, FLAT_BASELINE_Z)
     if signal.kind in UPWARD:  # a resource that falls is relieved, not the cause
@@ -98,8 +114,8 @@ def deviation(signal: Signal, window: Window, spread_by: Spread = "mad") -> Evid
     # weight, and a flat error count that stopped (clipped to z 10, times 0.3 = ONSET_Z)
     # outranked a CPU that rose 57 spreads
     moved = z if signal.kind in UPWARD else np.abs(z)
-    beyond = np.flatnonzero(moved >= ONSET_Z)
-    onset = float(after_ts[beyond[0]]) if beyond.size else None
+    left = np.flatnonzero(moved >= ONSET_Z)
+    onset = float(after_ts[left[0]]) if left.size else None
     return Evidence(signal.name, signal.kind, float(abs(z[worst])), onset, median,
                     float(after[worst]))  # fmt: skip
 

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from aiops_desktop.logs import redact
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.errors import AppError
-from aiops_desktop.models.observability import Trace, TraceSummary, pod_entity
+from aiops_desktop.models.observability import LogSeries, Trace, TraceSummary, pod_entity
 from aiops_desktop.models.text import printable
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.intelligence.rca_topology import TopologyRead
+from aiops_desktop.services.outputs.recorded_logs import RecordedLogsTraces
 from aiops_desktop.services.queries.logs_traces import (
     ERRORS,
     LogsTraces,
@@ -30,9 +31,6 @@ from aiops_desktop.services.queries.logs_traces import (
 )
 from aiops_desktop.services.queries.trace_sampling import newest_traces, read_within
 from analysis.rca.model import Signal, Window
-
-if TYPE_CHECKING:
-    from aiops_desktop.services.outputs.recorded_logs import RecordedLogsTraces
 from analysis.rca.traces import (
     STEP_S,
     call_time_signals,
@@ -148,14 +146,37 @@ class LogsTracesAround:
     async def _error_logs(self, cluster: str, start: datetime, end: datetime,
                           out: TopologyRead) -> None:  # fmt: skip
         try:
-            series = await self._logs.counts(cluster, ERROR_VOLUME, start=start, end=end,
-                                             step_s=int(STEP_S))  # fmt: skip
+            series, known_from = await self._counts(cluster, start, end)
         except (AppError, ValueError) as exc:
             out.unread.append(f"{cluster} logs: {exc}")
             return
         pairs = [(s.labels, s.points) for s in series]
-        out.signals += error_log_signals(cluster, pairs, start.timestamp(), end.timestamp())
+        signals = error_log_signals(cluster, pairs, start.timestamp(), end.timestamp())
+        if known_from is not None:  # as the lines per kind: a step begun before it is not read
+            signals = [s for s in (_counted_from(s, known_from) for s in signals)
+                       if s.timestamps.size]  # fmt: skip
+            since = datetime.fromtimestamp(known_from, UTC).strftime("%H:%M:%S UTC")
+            out.unread.append(f"{cluster} error log lines: the capture kept the newest lines "
+                              f"only: counted from {since} on")  # fmt: skip
+        out.signals += signals
         await self._error_lines(cluster, start, end, out)
+
+    async def _counts(self, cluster: str, start: datetime,
+                      end: datetime) -> tuple[list[LogSeries], float | None]:  # fmt: skip
+        """Each pod's error lines a minute (``ERROR_VOLUME``), and from when they are known
+        in full (None: all along). Loki counts every line; a capture counts the lines it
+        kept, the newest: where it cut them, a pod that erred steadily all along read none
+        before its oldest kept line and ranked first for a rise that was none."""
+        if not isinstance(self._logs, RecordedLogsTraces):
+            series = await self._logs.counts(cluster, ERROR_VOLUME, start=start, end=end,
+                                             step_s=int(STEP_S))  # fmt: skip
+            return series, None
+        found = await self._logs.counted(cluster, ERROR_VOLUME, start=start, end=end,
+                                         step_s=int(STEP_S))  # fmt: skip
+        if not found.truncated:
+            return found.series, None
+        oldest = self._logs.kept_from(cluster)  # none kept: no step is known in full
+        return found.series, oldest if oldest is not None else end.timestamp()
 
     async def _error_lines(self, cluster: str, start: datetime, end: datetime,
                            out: TopologyRead) -> None:  # fmt: skip
@@ -234,6 +255,13 @@ class LogsTracesAround:
                               "traces)")  # fmt: skip
         # every span of up to 560 traces: off the event loop (the UI's thread under qasync)
         out.signals += await asyncio.to_thread(_call_time_signals, cluster, read, start_s, end_s)
+
+
+def _counted_from(signal: Signal, known_from: float) -> Signal:
+    """``signal``'s steps that began at or after ``known_from`` (a point counts the step
+    before its stamp, as ``error_line_signals`` reads a cut read)."""
+    known = signal.timestamps - STEP_S >= known_from
+    return replace(signal, timestamps=signal.timestamps[known], values=signal.values[known])
 
 
 def _call_time_signals(cluster: str, read: list[Trace], start_s: float,

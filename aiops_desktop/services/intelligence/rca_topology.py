@@ -66,25 +66,38 @@ def _link(tagged: TaggedSeries) -> VfLink:
     return VfLink(tagged.cluster, node_of(labels), labels.get("pf", ""), labels.get("vf", ""), pod)
 
 
+def kept(series: list[TaggedSeries], keep: frozenset[str] | None) -> list[TaggedSeries]:
+    """The series of the clusters in ``keep`` (None: all)."""
+    return series if keep is None else [t for t in series if t.cluster in keep]
+
+
 class RcaTopology:
     def __init__(self, queries: MultiClusterQuery, registry: ClusterRegistry) -> None:
         self._queries = queries
         self._registry = registry
 
-    def _asked(self, names: list[str]) -> list[Cluster]:
+    def _asked(self, names: list[str]) -> tuple[list[Cluster], frozenset[str] | None]:
         """Each registered cluster named, and the hubs a member named comes through (a name
-        no longer registered is skipped: its stored series still rank)."""
+        no longer registered is skipped: its stored series still rank); and whose answers to
+        keep (None: all). A member is asked through its hub, which answers for every member:
+        only the named member's are kept (the others' VFs and PTP ports took places among
+        the ranked signals and were ranked as causes of its change). A cluster or hub named
+        itself keeps all it answers."""
         out: dict[str, Cluster] = {}
+        keep: set[str] = set()
+        whole = False
         for name in names:
             try:
-                targets, _ = self._registry.targets([name])
+                targets, kept = self._registry.targets([name])
             except ClusterNotFoundError:
                 continue
             out.update((c.name, c) for c in targets)
-        return list(out.values())
+            whole = whole or kept is None
+            keep.update(kept or ())
+        return list(out.values()), None if whole else frozenset(keep)
 
     async def read(self, names: list[str], window: Window) -> TopologyRead:
-        clusters = self._asked(names)
+        clusters, keep = self._asked(names)
         if not clusters:
             return TopologyRead()
         end = datetime.fromtimestamp(window.end_s, UTC)
@@ -93,14 +106,14 @@ class RcaTopology:
         answers = await gather_all(*(self._queries.run(q, clusters) for q in queries))
         out = TopologyRead()
         ports = []
-        for tagged in answers[0].series:
+        for tagged in kept(answers[0].series, keep):
             labels = tagged.series.labels
             role = role_of(last_value(tagged))
             ports.append(PtpPort(tagged.cluster, node_of(labels), labels.get("iface", ""), role,
                                  labels.get("process", "ptp4l")))  # fmt: skip
         links: set[VfLink] = set()
         for name, answer in zip(VF_SIGNALS, answers[1:], strict=True):
-            for tagged in answer.series:
+            for tagged in kept(answer.series, keep):
                 link = _link(tagged)
                 links.add(link)
                 s = tagged.series

@@ -516,7 +516,18 @@ class RecordedLogsTraces:
         self, cluster: str, metric_logql: str, *, start: datetime, end: datetime, step_s: int,
         tenant: str | None = None,
     ) -> list[LogSeries]:  # fmt: skip
-        """A metric query's series from the kept lines, as Loki answers it (``_series``)."""
+        """A metric query's series from the kept lines, as Loki answers it (``_series``);
+        whether the capture's cut leaves lines out of them: ``counted``."""
+        found = await self.counted(cluster, metric_logql, start=start, end=end, step_s=step_s)
+        return found.series
+
+    async def counted(
+        self, cluster: str, metric_logql: str, *, start: datetime, end: datetime, step_s: int
+    ) -> LogResult:
+        """``counts``' series, and as ``logs`` says it (``_as_read``) whether they may lack
+        lines the capture did not keep: counted from the kept lines only, a pod that erred
+        steadily all along reads none before the oldest kept line (``kept_from``) and its
+        lines after it, a rise that is none."""
         if step_s <= 0:
             raise UsageError(f"the capture cannot answer a step of {step_s} s: Loki takes "
                              "only a step over zero")  # fmt: skip
@@ -525,7 +536,16 @@ class RecordedLogsTraces:
             raise UsageError("the capture counts lines of a metric query such as "
                              f"sum(count_over_time({metric_logql.strip()} [1m])), not of "
                              "a log query")  # fmt: skip
-        return await asyncio.to_thread(_series, query, lines, ns(start), ns(end), step_s)
+        series = await asyncio.to_thread(_series, query, lines, ns(start), ns(end), step_s)
+        cut, notes = self._as_read(cluster, start - timedelta(seconds=query.range_s))
+        return LogResult(series=series, truncated=cut, pages=1, notes=notes)
+
+    def kept_from(self, cluster: str) -> float | None:
+        """The oldest kept line of a cluster whose lines the capture cut (unix s): counts
+        from before it lack the lines not kept. None: none cut (or none kept)."""
+        oldest = self._oldest.get(cluster)
+        read = self._doc.logs_read.get(cluster)
+        return oldest / 1e9 if oldest is not None and read and read.truncated else None
 
     async def labels(self, cluster: str, name: str | None = None) -> list[str]:
         self._known(cluster)
