@@ -4,7 +4,8 @@ A ``Tool`` is a name, a description for the model, a pydantic input model (its J
 what the model and MCP clients see; the arguments are validated against it before anything
 runs) and an async ``run(core, arguments)`` that returns JSON-able data. ``ToolBox.call`` bounds
 every call: a deadline (``CALL_TIMEOUT_S``), at most ``MAX_ROWS`` items in any list and at most
-``MAX_RESULT_BYTES`` of JSON (lists are cut, and the answer says so: ``"truncated": true``).
+``MAX_RESULT_BYTES`` of JSON (long texts shortened and lists cut, and the answer says so:
+``"truncated": true``).
 A tool never writes what the person owns (clusters, credentials, settings), and a chat turn
 writes one file at most (``Turn``); every failure comes back as a clear message the model can
 read (``ToolOutcome.is_error``), never as an exception.
@@ -22,7 +23,7 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,10 @@ CALL_TIMEOUT_S = 30.0
 MAX_ROWS = 100
 MAX_RESULT_BYTES = 16 * 1024
 MAX_ARGUMENT_BYTES = 8 * 1024
+#: the characters a text in an answer is shortened to, in turn, before (and once one row
+#: alone is too big, while) its lists are cut: a long alert summary or log line costs a few
+#: thousand characters, not the other rows
+TEXT_CHARS = (2000, 500, 100)
 
 
 class ToolInput(BaseModel):
@@ -97,9 +102,12 @@ class ToolOutcome:
 
 
 def _jsonable(value: Any) -> Any:
-    """Models, times, enums, numpy scalars and dataclass-free containers as plain JSON."""
+    """Models, dataclasses, times, enums, numpy scalars and containers as plain JSON (a
+    dataclass a reader returned, such as a cluster's outcome, failed the whole answer)."""
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
+    elif is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in fields(value)}
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -144,30 +152,79 @@ def _secret(name: str, value: Any) -> bool:
     return value not in (None, "", [], {}) and not isinstance(value, bool) and names_a_secret(name)
 
 
+def _cut_texts(value: Any, chars: int, cut: list[bool]) -> Any:
+    """``value`` with each text longer than ``chars`` shortened to it, the cut said in it."""
+    if isinstance(value, str) and len(value) > chars:
+        cut[0] = True
+        return f"{value[:chars]} … [{len(value) - chars:,} more characters cut]"
+    if isinstance(value, dict):
+        return {k: _cut_texts(v, chars, cut) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut_texts(v, chars, cut) for v in value]
+    return value
+
+
+def _encoded(result: Any, truncated: bool) -> str:
+    doc = {"result": result, "truncated": True} if truncated else {"result": result}
+    # a lone surrogate in a server's text (half an emoji) would not encode: replaced
+    return without_surrogates(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
+
+
+def _fits(text: str, limit: int) -> bool:
+    return len(text.encode()) <= limit
+
+
 def bounded_json(
     value: Any, *, rows: int = MAX_ROWS, limit: int = MAX_RESULT_BYTES, ips: bool = False
 ) -> str:
-    """``value`` as JSON of at most ``limit`` bytes, each text in it redacted (``ips``: IP
-    addresses too): every list cut to ``rows`` items, then halved until it fits;
-    ``"truncated": true`` says something was left out."""
+    """``value`` as JSON of at most ``limit`` bytes (as UTF-8), each text in it redacted
+    (``ips``: IP addresses too): every list cut to ``rows`` items; then, while it does not
+    fit, its long texts shortened (TEXT_CHARS, each said in the text) and its lists halved
+    (one long text no longer costs the other rows); ``"truncated": true`` says something was
+    left out. Still an object where even that is too big (a dict of thousands of keys): a note
+    and the start of the answer's JSON text."""
     cut = [False]
     # redacted once cut to ``rows`` (the halving below only cuts more): a huge answer's left
     # out rows cost nothing
     plain = _redacted(_cut_rows(_jsonable(value), cut, rows), ips=ips)
-    shown = plain
-    while True:
-        doc = {"result": shown, "truncated": True} if cut[0] else {"result": shown}
-        # a lone surrogate in a server's text (half an emoji) would not encode: replaced
-        text = without_surrogates(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
-        if len(text.encode()) <= limit or rows <= 1:
-            break
-        rows = max(1, rows // 2)
-        cut = [False]
-        shown = _cut_rows(plain, cut, rows)
-        cut[0] = True  # halving at all means something was left out
-    if len(text.encode()) > limit:  # one row alone is too big: say so, cut the text
-        text = json.dumps({"result": text[: limit // 2], "truncated": True})
-    return text
+    text = _encoded(plain, cut[0])
+    if _fits(text, limit):
+        return text
+    for chars in TEXT_CHARS:
+        short = _cut_texts(plain, chars, [False])
+        most = rows
+        while True:  # halving at all means something was left out: truncated either way
+            shown = short if most >= rows else _cut_rows(short, [False], most)
+            text = _encoded(shown, True)
+            if _fits(text, limit) or most <= 1:
+                break
+            most = max(1, most // 2)
+        if _fits(text, limit):
+            return text
+    return _last_resort(text, limit)
+
+
+def _last_resort(text: str, limit: int) -> str:
+    """An answer too big even with one row and short texts, as an object: a note, and as much
+    of its JSON text as fits (measured encoded: a CJK character is 3 bytes, an escaped quote
+    2)."""
+    note = (f"the answer is over {limit:,} bytes even with its lists cut to one item and its "
+            f"texts to {TEXT_CHARS[-1]} characters; the start of its JSON text is below: ask "
+            "for less (a cluster, a node, a narrower query)")  # fmt: skip
+    low, high = 0, min(len(text), limit)  # a character is at least a byte
+    while low < high:  # the longest start that fits
+        middle = (low + high + 1) // 2
+        whole = _fits(_encoded({"note": note, "start": text[:middle]}, True), limit)
+        low, high = (middle, high) if whole else (low, middle - 1)
+    return _encoded({"note": note, "start": text[:low]}, True)
+
+
+def fits(value: Any, *, rows: int = MAX_ROWS, limit: int = MAX_RESULT_BYTES) -> bool:
+    """Whether ``bounded_json`` gives ``value`` whole, nothing cut: a tool that says what it
+    left out of a list sizes the list with it (its count said is then the one shown)."""
+    cut = [False]
+    plain = _redacted(_cut_rows(_jsonable(value), cut, rows))
+    return not cut[0] and _fits(_encoded(plain, False), limit)
 
 
 class ToolError(AppError):

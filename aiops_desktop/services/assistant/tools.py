@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import math
+import re
 import weakref
 from collections import Counter
 from collections.abc import Callable, Coroutine
@@ -24,12 +25,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from aiops_desktop.models import EndpointKind
+from aiops_desktop.models import Aggregation, EndpointKind, QueryType
 from aiops_desktop.models.enums import ClusterKind, SpanStatus
 from aiops_desktop.models.errors import AppError, NotFoundError
 from aiops_desktop.models.observability import depth_first, line_level, service_calls
 from aiops_desktop.models.time_range import TimeRange
-from aiops_desktop.services.assistant.toolbox import MAX_ROWS, Tool, ToolError, ToolInput
+from aiops_desktop.services.assistant.toolbox import MAX_ROWS, Tool, ToolError, ToolInput, fits
 from aiops_desktop.services.fleet.state import unread_sources
 from aiops_desktop.services.intelligence.rca import analysis_time, nothing_read, rca_clusters
 from aiops_desktop.services.queries.logs_traces import failing_traceql
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from aiops_desktop.models.catalog import Panel
-    from aiops_desktop.models.fleet import FleetTruth
+    from aiops_desktop.models.fleet import ClusterTruth, FleetTruth
     from aiops_desktop.models.incidents import Incident
     from aiops_desktop.models.metrics import TaggedSeries
     from aiops_desktop.services.core import Core
@@ -81,6 +82,14 @@ LABEL_VALUES = 20
 #: (a job is then a few seconds of the one detection worker, well within the tool's deadline)
 DETECT_SERIES = 25
 DETECT_POINTS = 720
+#: how long the logs and traces tools wait for each cluster's Loki or Tempo: one that never
+#: answers held every cluster's answer to its own HTTP timeout (30 s, the tool's deadline);
+#: well within CALL_TIMEOUT_S, so the others' answers are given, the late one said unread
+CLUSTER_READ_S = 20.0
+#: the nodes a refusal of an unknown node names at most
+NODES_LISTED = 50
+#: the members a fleet hub's status lists at most (worst first)
+HUB_MEMBERS = 50
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -332,7 +341,6 @@ async def _series(
 
     A live site is asked (a stored metric's name runs its PromQL); a capture answers what it
     recorded, and a stored metric from its stored series."""
-    from aiops_desktop.models import Aggregation, QueryType
     from aiops_desktop.models.metrics import MetricQuery
 
     scope = await _scope(core, names)
@@ -360,6 +368,8 @@ async def _series(
     failed = [f"{o.cluster}: {o.error or o.reason}" for o in answer.failures]
     if core.capture is not None and answer.failures and not answer.series:
         stored = ", ".join(p.id for p in core.catalog)
+        if span and promql.strip() in (core.console.recorded(QueryType.INSTANT) or []):
+            raise ToolError(_instant_only(core, promql.strip(), stored))
         raise ToolError(
             f"this capture did not record {promql[:200]!r}; it answers the queries its pages "
             f"recorded (e.g. DCGM_FI_DEV_GPU_TEMP, openshift_ptp_offset_ns) and its stored "
@@ -370,6 +380,26 @@ async def _series(
     # a range past 11,000 points is read at a coarser step (the query layer's notes say so)
     step = answer.query.step.total_seconds() if span else None
     return _SeriesRead(source, kept, failed, list(answer.notes), step)
+
+
+_NAME = re.compile(r"\s*([A-Za-z_:][A-Za-z0-9_:]*)\s*(\{.*\})?\s*", re.DOTALL)
+
+
+def _instant_only(core: Core, promql: str, stored: str) -> str:
+    """Why a capture cannot answer a range of ``promql``, which it recorded as an instant
+    query: it answers it only as at its end; over time, the stored metric reading its metric
+    (the catalog panel whose PromQL reads it), if there is one."""
+    said = (f"this capture recorded {promql[:200]!r} only as at its end (an instant query: "
+            "omit range_minutes for it), not over time")  # fmt: skip
+    simple = _NAME.fullmatch(promql)
+    if simple is not None:
+        name = re.compile(rf"(?<![A-Za-z0-9_:]){re.escape(simple.group(1))}(?![A-Za-z0-9_:])")
+        found = [p for p in core.catalog if p.promql and name.search(p.promql)]
+        if found:
+            which = "; ".join(f"{p.id} ({p.promql[:200]})" for p in found[:5])
+            return (f"{said}; its history is stored as {which}: query_metrics with that name "
+                    "as promql and range_minutes")  # fmt: skip
+    return f"{said}; over time it answers its stored metrics: {stored}"
 
 
 # -- clusters ----------------------------------------------------------------------------------
@@ -401,16 +431,47 @@ class ClusterStatusInput(ToolInput):
 
 
 async def get_cluster_status(core: Core, args: ClusterStatusInput) -> dict[str, object]:
-    await _scope(core, args.cluster)  # an unknown name is said with the names there are
+    # an unknown name is said with the names there are; a fleet hub's scope is its members
+    members = sorted((await _scope(core, args.cluster) or frozenset()) - {args.cluster})
     truth, pending = await _truth(core)
     found = truth.get(args.cluster)
     if found is None:
         raise await _unknown(core, args.cluster)
     doc = found.as_json()
     doc["as_of"] = truth.at.isoformat(timespec="seconds")
+    if members:
+        doc.update(_members(truth, members))
     if pending:
         doc["unread"] = pending
     return doc
+
+
+def _members(truth: FleetTruth, names: list[str]) -> dict[str, object]:
+    """A fleet hub's members (``names``) as the fleet judges them, worst first: the hub's own
+    state and findings are of the hub alone (its members' are kept per member), and "OK,
+    100" over a CRITICAL member read as an all-clear. One the fleet has not judged yet is
+    NO DATA, as its tile says."""
+    from aiops_desktop.models.fleet import HEALTH_RANK, Health
+
+    judged = [(n, truth.get(n)) for n in names]
+
+    def worst_first(member: tuple[str, ClusterTruth | None]) -> tuple[int, int, str]:
+        name, c = member
+        score = c.health_score if c is not None and c.health_score is not None else 101
+        return HEALTH_RANK[c.state if c is not None else Health.NO_DATA], score, name
+
+    rows = [_compact({
+        "name": name, "state": (c.state if c else Health.NO_DATA).value,
+        "health_score": c.health_score if c else None,
+        "findings": len(c.findings) if c else None,
+        "worst": w.line() if c and (w := c.worst()) else None,
+    }) for name, c in sorted(judged, key=worst_first)]  # fmt: skip
+    return {
+        "members": rows[:HUB_MEMBERS], "members_total": len(rows),
+        "note": "a fleet hub's findings are kept per member: the state, health score and "
+        "findings above are the hub's own; each member's are below (worst first, its worst "
+        "finding), get_cluster_status of a member gives all of them",
+    }  # fmt: skip
 
 
 # -- metrics -----------------------------------------------------------------------------------
@@ -447,25 +508,44 @@ def _summaries(series: list[TaggedSeries]) -> list[dict[str, Any]]:
             for t in _first(series, MAX_ROWS)]  # fmt: skip
 
 
+def _fitted(most: int, doc_for: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
+    """``doc_for(n)`` for the most rows ``n`` (up to ``most``) whose answer ``bounded_json``
+    gives whole: the answer's own count of what it left out is then what it shows (cut
+    after, its note said 100 series shown of 50). In a worker thread: each try is encoded."""
+    whole = doc_for(most)
+    if fits(whole):
+        return whole
+    low, high = 1, most
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if fits(doc_for(middle)) else (low, middle - 1)
+    return doc_for(low)
+
+
 async def query_metrics(core: Core, args: QueryMetricsInput) -> dict[str, Any]:
     read = await _series(core, args.promql, args.clusters, args.range_minutes, args.step_seconds)
     series = read.series
     # off the event loop (the Qt thread): a query may answer 100,000 series
-    rows = await asyncio.to_thread(_summaries, series)
-    doc: dict[str, Any] = {"query": args.promql, "source": read.source,
-                           "series_count": len(series), "series": rows,
-                           "unread": read.unread}  # fmt: skip
-    if read.step_s is not None:
-        doc["step_seconds"] = int(read.step_s) if read.step_s.is_integer() else read.step_s
-    notes = list(read.notes)
-    if len(series) > len(rows):
-        doc["series_left_out"] = len(series) - len(rows)
-        notes.append(f"the first {len(rows)} series by cluster and labels are summarised, "
-                     f"{len(series) - len(rows):,} left out: narrow the query (a cluster, a "
-                     "label matcher, topk or an aggregation) to see others")  # fmt: skip
-    if notes:
-        doc["note"] = "; ".join(notes)
-    return doc
+    summaries = await asyncio.to_thread(_summaries, series)
+
+    def doc_for(shown: int) -> dict[str, Any]:
+        rows = summaries[:shown]
+        doc: dict[str, Any] = {"query": args.promql, "source": read.source,
+                               "series_count": len(series), "series": rows,
+                               "unread": read.unread}  # fmt: skip
+        if read.step_s is not None:
+            doc["step_seconds"] = int(read.step_s) if read.step_s.is_integer() else read.step_s
+        notes = list(read.notes)
+        if len(series) > len(rows):
+            doc["series_left_out"] = len(series) - len(rows)
+            notes.append(f"the first {len(rows)} series by cluster and labels are summarised, "
+                         f"{len(series) - len(rows):,} left out: narrow the query (a cluster, "
+                         "a label matcher, topk or an aggregation) to see others")  # fmt: skip
+        if notes:
+            doc["note"] = "; ".join(notes)
+        return doc
+
+    return await asyncio.to_thread(_fitted, len(summaries), doc_for)
 
 
 class MetricLabelsInput(ToolInput):
@@ -601,6 +681,15 @@ async def list_alerts(core: Core, args: ListAlertsInput) -> dict[str, Any]:
             ]  # fmt: skip
             doc["firing_counts"] = [
                 c for c in counts if args.severity is None or c["severity"] == args.severity
+            ]
+        if not any(c.endpoint(EndpointKind.ALERTMANAGER) for c in core.registry.clusters()):
+            # no firing was recorded: an empty list is not "no alerts" (as the live path and
+            # the CLI refuse)
+            doc["unread"] = [
+                "alerts: no cluster in this capture has an Alertmanager endpoint, so no alert "
+                "firing was recorded; firing_counts are the firing alerts its Prometheus "
+                "counted (ALERTS), per cluster and severity"
+                + ("" if panel is not None else " (none stored in this capture)")
             ]
     rank = {"CRITICAL": 0, "WARNING": 1, "INFO": 2}
     rows = [r for r in rows if _kept(scope, r["cluster"])
@@ -787,6 +876,7 @@ class CnfWorkloadsInput(ToolInput):
 
 async def get_cnf_workloads(core: Core, args: CnfWorkloadsInput) -> dict[str, Any]:
     from aiops_desktop.services.gpu_cnf.cnf import cnf_workloads_by_type
+    from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
     vfs, ports, unread = await core.gpu_cnf.dataplane()
@@ -803,7 +893,7 @@ async def get_cnf_workloads(core: Core, args: CnfWorkloadsInput) -> dict[str, An
     return {
         "by_type": dict(Counter(w.cnf_type.value for w in workloads)),
         "workloads": rows,
-        "unread": unread + objects.problems,
+        "unread": problems(unread) + objects.problems,
     }
 
 
@@ -851,11 +941,27 @@ class DataplaneInput(ToolInput):
     node: str | None = NODE
 
 
+def _no_node(node: str | None, known: set[str], what: str, unread: list[str]) -> None:
+    """A node asked for that none of ``known`` is (a typo, an FQDN, another case) is refused
+    with the nodes there are: an empty answer read as "no drops there"."""
+    if node is None or node in known:
+        return
+    names = sorted(known)
+    listed = ", ".join(names[:NODES_LISTED]) + (
+        f" (+{len(names) - NODES_LISTED} more)" if len(names) > NODES_LISTED else "")  # fmt: skip
+    also = f"; not read: {'; '.join(unread[:5])}" if unread else ""  # it may be there
+    raise ToolError(f"no node named {node!r} has {what}; those that do: {listed or 'none'}{also}")
+
+
 async def get_dpdk_stats(core: Core, args: DataplaneInput) -> dict[str, Any]:
+    from aiops_desktop.services.gpu_cnf.readers import problems
+
     scope = await _scope(core, args.cluster)
-    _, ports, unread = await core.gpu_cnf.dataplane()
-    chosen = [p for p in ports if _kept(scope, p.cluster)
-              and (args.node is None or p.node == args.node)]  # fmt: skip
+    _, ports, outcomes = await core.gpu_cnf.dataplane()
+    unread = problems(outcomes)
+    mine = [p for p in ports if _kept(scope, p.cluster)]
+    _no_node(args.node, {p.node for p in mine}, "DPDK ports", unread)
+    chosen = [p for p in mine if args.node is None or p.node == args.node]
     rows = [_compact({**asdict(p), "drops_errors_ps": p.trouble}) for p in chosen]
     return {
         "ports": rows, "count": len(rows),
@@ -866,9 +972,15 @@ async def get_dpdk_stats(core: Core, args: DataplaneInput) -> dict[str, Any]:
 
 
 async def get_sriov_status(core: Core, args: DataplaneInput) -> dict[str, Any]:
+    from aiops_desktop.services.gpu_cnf.readers import problems
+
     scope = await _scope(core, args.cluster)
-    vfs, _, unread = await core.gpu_cnf.dataplane()
+    vfs, _, outcomes = await core.gpu_cnf.dataplane()
     objects = await core.gpu_cnf.sriov_objects()
+    unread = problems(outcomes) + objects.problems
+    known = {v.node for v in vfs if _kept(scope, v.cluster)}
+    known.update(n.node for c, n in objects.nodes if _kept(scope, c))
+    _no_node(args.node, known, "SR-IOV VFs or a node state", unread)
 
     def mine(cluster: str, node: str) -> bool:
         return _kept(scope, cluster) and (args.node is None or node == args.node)
@@ -882,7 +994,7 @@ async def get_sriov_status(core: Core, args: DataplaneInput) -> dict[str, Any]:
         "vfs": [_compact({**asdict(v), "drops_errors_ps": v.trouble}) for v in chosen],
         "vf_count": len(chosen),
         "vfs_with_drops_or_errors": sum(1 for v in chosen if v.trouble > 0),
-        "unread": unread + objects.problems,
+        "unread": unread,
     }  # fmt: skip
 
 
@@ -915,15 +1027,34 @@ def _with_endpoint(core: Core, scope: frozenset[str] | None, kind: EndpointKind)
     return names
 
 
+class _Late:
+    """A cluster's answer that did not come within CLUSTER_READ_S."""
+
+
 async def _each(names: list[str], ask: Any) -> tuple[list[Any], list[str]]:
-    """``ask(name)`` for each cluster at once: the answers, and what each failure said."""
-    answers = await asyncio.gather(*(ask(n) for n in names), return_exceptions=True)
+    """``ask(name)`` for each cluster at once, each within CLUSTER_READ_S (a late one is
+    cancelled, and waited for, when its time is up): the answers, and what each failure
+    said. Another error ends the rest and is the tool's (``gather_all``)."""
+    budget = CLUSTER_READ_S
+
+    async def one(name: str) -> Any:
+        try:
+            async with asyncio.timeout(budget) as limit:
+                return await ask(name)
+        except TimeoutError:
+            if not limit.expired():  # the read's own (an HTTP timeout): its words
+                raise
+            return _Late()
+        except (AppError, ValueError) as exc:
+            return exc
+
+    answers = await gather_all(*(one(n) for n in names))
     got, unread = [], []
     for name, answer in zip(names, answers, strict=True):
-        if isinstance(answer, (AppError, ValueError)):
+        if isinstance(answer, _Late):
+            unread.append(f"{name}: not answered within {budget:g} s")
+        elif isinstance(answer, (AppError, ValueError)):
             unread.append(f"{name}: {answer}")
-        elif isinstance(answer, BaseException):
-            raise answer
         else:
             got.append(answer)
     return got, unread
@@ -1016,7 +1147,22 @@ async def search_traces(core: Core, args: SearchTracesInput) -> Any:
 
 class GetTraceInput(ToolInput):
     cluster: str | None = CLUSTER
-    trace_id: str = Field(pattern=r"^[0-9a-fA-F]{32}$", description="32 hex characters")
+    trace_id: str = Field(
+        min_length=1, max_length=32,
+        description="up to 32 hex digits (a 64-bit id's 16 too), as a log line or search_traces "
+        "gives it",
+    )  # fmt: skip
+
+    @field_validator("trace_id")
+    @classmethod
+    def _trace_id(cls, value: str) -> str:
+        """As the Tempo client and ``aiops-desktop traces --id`` take one (its TRACE_ID)."""
+        from collectors.tempo import TRACE_ID
+
+        wanted = value.strip().lower()
+        if not TRACE_ID.fullmatch(wanted):
+            raise ValueError("a trace id is up to 32 hex digits")
+        return wanted
 
 
 async def get_trace(core: Core, args: GetTraceInput) -> Any:
