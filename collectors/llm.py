@@ -252,7 +252,10 @@ class _Assembly:
 
     def __init__(self) -> None:
         self.text: list[str] = []
-        self.calls: dict[int, dict[str, str]] = {}
+        #: each call by the index its first fragment gave, in the order they came
+        self.calls: list[tuple[int, _Call]] = []
+        #: the call an index's next fragments join: its latest
+        self._open: dict[int, _Call] = {}
         self.finish: str | None = None
         self.prompt_tokens: int | None = None
         self.completion_tokens: int | None = None
@@ -286,32 +289,67 @@ class _Assembly:
         return added
 
     def _take_calls(self, calls: Any) -> None:
-        """Tool-call fragments: joined by index (ids and names come once, arguments in parts)."""
+        """Tool-call fragments: joined by index (ids and names come once, arguments in parts).
+        Ollama gives every call index 0 (ollama/ollama#15457): a fragment with an id of its
+        own, or with a name once the index's arguments are whole JSON, starts another call."""
         for n, call in enumerate(calls if isinstance(calls, list) else []):
             if not isinstance(call, dict):
                 continue
             index: int = call["index"] if isinstance(call.get("index"), int) else n
-            slot = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
-            if isinstance(call.get("id"), str) and call["id"]:
-                slot["id"] = without_surrogates(call["id"])
             function: dict[str, Any] = (
                 call["function"] if isinstance(call.get("function"), dict) else {}
             )
-            if isinstance(function.get("name"), str) and function["name"]:
-                slot["name"] = without_surrogates(function["name"])
+            call_id = call["id"] if isinstance(call.get("id"), str) else ""
+            name = function["name"] if isinstance(function.get("name"), str) else ""
+            slot = self._open.get(index)
+            if slot is None or slot.another(without_surrogates(call_id), name):
+                slot = _Call()
+                self._open[index] = slot
+                self.calls.append((index, slot))
+            if call_id:
+                slot.id = without_surrogates(call_id)
+            if name:
+                slot.name = without_surrogates(name)
             arguments = function.get("arguments")
             if isinstance(arguments, str):
-                slot["arguments"] += without_surrogates(arguments)
+                slot.arguments += without_surrogates(arguments)
             elif isinstance(arguments, dict):  # some servers send the object itself
-                slot["arguments"] += json.dumps(arguments)
+                slot.arguments += json.dumps(arguments)
             self.chunks += 1
 
     def tool_calls(self) -> list[LlmToolCall]:
         return [
-            LlmToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"])
-            for i, c in sorted(self.calls.items())
-            if c["name"]
+            LlmToolCall(c.id or f"call_{i}", c.name, c.arguments)
+            for i, (_, c) in enumerate(sorted(self.calls, key=lambda indexed: indexed[0]))
+            if c.name
         ]
+
+
+class _Call:
+    """A tool call as its fragments come."""
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.name = ""
+        self.arguments = ""
+        #: its arguments were read as JSON once, and were not whole: a name that came then
+        #: is the same call's (read again at each fragment, a crafted stream costs its square)
+        self._read = False
+
+    def another(self, call_id: str, name: str) -> bool:
+        """Whether a fragment at this call's index is a call of its own: it has an id, not
+        this call's (a server may repeat the id on each fragment), or a name after this
+        call's arguments are whole (a server with no ids)."""
+        if call_id and self.id and call_id != self.id:
+            return True
+        if not name or not self.name or not self.arguments or self._read:
+            return False
+        self._read = True
+        try:
+            json.loads(self.arguments)
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
+            return False  # its arguments go on
+        return True
 
 
 class LlmClient:

@@ -64,8 +64,40 @@ _PROSE_PASSWORD = re.compile(
 _AUTH_HEADER = re.compile(
     rf"(?i)(authorization{QUOTE}?\s*[:=]\s*{QUOTE}?)(?:[^\"'\n,}}\\]|\\(?![\"']))+"
 )
-#: not part of a longer dotted number (a version 1.2.3.4.5), but one that ends a sentence is
+#: a variable written as its name and its value, whose name (names_a_secret's) says the value
+#: is a secret: as JSON writes it (a pod's ``{"name": "DB_PASSWORD", "value": "x"}``, its text
+#: inside a JSON string too), as the kubelet prints a container (Go's
+#: ``EnvVar{Name:DB_PASSWORD,Value:x,ValueFrom:nil,}``, or ``%+v``'s spaces) and as YAML (``-
+#: name: DB_PASSWORD`` and ``value: x`` on the next line). The name is group "name", the value
+#: follows group 1 (and its quote, group "quote"). Bounded: each start reads at most a name,
+#: an indent and 512 characters
+_NAME = r"(?P<name>[\w.-]{1,256})"
+_GAP = r"(?:\s|\\[nrt]){0,128}"  # a newline in JSON text is "\n"
+_JSON_PAIR = re.compile(
+    rf"(?i)({QUOTE}name{QUOTE}{_GAP}:{_GAP}{QUOTE}{_NAME}{QUOTE}{_GAP},{_GAP}"
+    rf"{QUOTE}value{QUOTE}{_GAP}:{_GAP})(?P<quote>{QUOTE})"
+    r"(?!(?P=quote))(?:\\.|(?!(?P=quote))[^\\\n]){1,512}?(?P=quote)"
+)
+#: Go's value runs to its ValueFrom (a value may hold a comma or a space), else to a comma, a
+#: brace or a space; an empty one (a secretKeyRef's) is none
+_GO_PAIR = re.compile(
+    rf"((?<![\w.-])Name:{_NAME}[,\s]\s{{0,16}}Value:)"
+    r"(?:(?![,\s]ValueFrom:)[^\n]{1,512}?(?=[,\s]ValueFrom:)|[^\s,}]+)"
+)
+#: YAML's value, quoted, runs to its quote; else to the line's end (or, in JSON text, to its
+#: "\n" or to the string's quote)
+_YAML_PAIR = re.compile(
+    rf"((?<![\w.-])name:[ \t]{{0,16}}(?P<q1>{QUOTE}?){_NAME}(?P=q1)[ \t]{{0,16}}"
+    r"(?:\r?\n|(?:\\r)?\\n)[ \t]{0,128}value:[ \t]{0,16})"
+    rf"(?:(?P<quote>{QUOTE})(?!(?P=quote))(?:\\.|(?!(?P=quote))[^\\\n]){{1,512}}?(?P=quote)"
+    r"|(?:[^\s\\]|[ \t]+(?=[^\s\\])|\\(?![nr\"']))+)"
+)
+#: not part of a longer dotted number (a version 1.2.3.4.5), but one that ends a sentence is;
+#: zero-padded (``010.000.001.023``) too
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
+#: an address in a node's hostname: AWS's (and OpenShift's on AWS) ``ip-10-0-1-23.ec2.internal``
+#: and ``ec2-203-0-113-5.compute-1.amazonaws.com``; not one more number on (ip-1-2-3-4-5)
+_IPV4_LABEL = re.compile(r"(?i)(?<![\w-])((?:ip|ec2)-)(\d{1,3}(?:-\d{1,3}){3})(?!\w|-\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 IP_REDACTED = "[IP]"
 
@@ -75,8 +107,27 @@ def _ip(match: re.Match[str]) -> str:
     try:
         ipaddress.ip_address(text)
     except ValueError:
-        return text  # a version string, a time "12:30:00"
+        # zero-padded (ipaddress takes none): an address once its zeros are dropped
+        unpadded = ".".join(str(int(octet)) for octet in text.split(".")) if "." in text else ""
+        try:
+            ipaddress.IPv4Address(unpadded)
+        except ValueError:
+            return text  # a version string, a time "12:30:00"
     return IP_REDACTED
+
+
+def _ip_label(match: re.Match[str]) -> str:
+    if any(int(octet) > 255 for octet in match.group(2).split("-")):
+        return match.group(0)
+    return match.group(1) + IP_REDACTED
+
+
+def _pair(match: re.Match[str]) -> str:
+    """The value of a pair whose name says it is a secret, redacted (its quotes kept)."""
+    if not names_a_secret(match.group("name")):
+        return match.group(0)
+    quote = match.groupdict().get("quote") or ""
+    return match.group(1) + quote + REDACTED + quote
 
 
 def secrets_known() -> int:
@@ -93,7 +144,10 @@ def redact_for_llm(text: str, *, ips: bool = False) -> str:
     text = _BOOTSTRAP_TOKEN.sub(REDACTED, text)
     text = _WEBHOOK.sub(lambda m: m.group(1) + REDACTED, text)
     text = _PROSE_PASSWORD.sub(lambda m: m.group(1) + REDACTED, text)
+    for pair in (_JSON_PAIR, _GO_PAIR, _YAML_PAIR):
+        text = pair.sub(_pair, text)
     if ips:
+        text = _IPV4_LABEL.sub(_ip_label, text)
         text = _IPV4.sub(_ip, text)
         text = _IPV6.sub(_ip, text)
     return text

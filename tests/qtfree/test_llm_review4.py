@@ -1,0 +1,268 @@
+"""Review 4 of the model client and its redaction: Ollama's tool calls, all sent at index 0,
+are kept apart; a secret-named variable written as a name and a value (a pod spec's JSON or
+YAML, the kubelet's Go form) has its value redacted; and with IPs redacted, an address written
+in a node's hostname (``ip-10-0-1-23``) or zero-padded (``010.000.001.023``) is too."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from collectors.llm import LlmClient, LlmEndpoint, LlmToolCall
+from collectors.llm_redaction import IP_REDACTED, REDACTED, redact_for_llm
+
+SECRET = "hunter2-Prod"
+
+
+def sse(*chunks: dict[str, Any]) -> bytes:
+    events = [f"data: {json.dumps(c)}\n\n" for c in chunks]
+    return ("".join(events) + "data: [DONE]\n\n").encode()
+
+
+def fragment(index: int, *, id: str = "", name: str = "", arguments: str = "") -> dict[str, Any]:
+    function = {k: v for k, v in (("name", name), ("arguments", arguments)) if v}
+    call: dict[str, Any] = {"index": index, "type": "function", "function": function}
+    if id:
+        call["id"] = id
+    return {"choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]}
+
+
+FINISH = {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
+
+
+async def calls_of(*chunks: dict[str, Any]) -> list[LlmToolCall]:
+    body = sse(*chunks, FINISH)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    llm = LlmClient(
+        LlmEndpoint("http://127.0.0.1:9/v1", "m"), transport=httpx.MockTransport(handler)
+    )
+    try:
+        reply = await llm.complete([{"role": "user", "content": "PTP east and GPUs west?"}])
+    finally:
+        await llm.aclose()
+    return reply.tool_calls
+
+
+def said(calls: list[LlmToolCall]) -> list[tuple[str, str, Any]]:
+    return [(c.id, c.name, json.loads(c.arguments)) for c in calls]
+
+
+EAST, WEST = '{"cluster": "ran-east"}', '{"cluster": "ran-west"}'
+
+
+# 1. tool calls ------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_ollama_calls_all_at_index_0_with_their_ids_are_kept_apart() -> None:
+    calls = await calls_of(
+        fragment(0, id="call_a1", name="get_ptp_status", arguments=EAST),
+        fragment(0, id="call_b2", name="get_gpu_summary", arguments=WEST),
+    )
+    assert said(calls) == [
+        ("call_a1", "get_ptp_status", {"cluster": "ran-east"}),
+        ("call_b2", "get_gpu_summary", {"cluster": "ran-west"}),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_calls_at_index_0_without_ids_are_kept_apart_once_the_arguments_are_whole() -> None:
+    calls = await calls_of(
+        fragment(0, name="get_ptp_status", arguments=EAST),
+        fragment(0, name="get_ptp_status", arguments=WEST),  # the same tool, called again
+    )
+    assert [(c.name, json.loads(c.arguments)) for c in calls] == [
+        ("get_ptp_status", {"cluster": "ran-east"}),
+        ("get_ptp_status", {"cluster": "ran-west"}),
+    ]
+    assert len({c.id for c in calls}) == 2
+
+
+@pytest.mark.asyncio
+async def test_one_call_in_many_fragments_with_its_id_in_the_first_is_one_call() -> None:
+    calls = await calls_of(
+        fragment(0, id="call_a1", name="get_ptp_status"),
+        fragment(0, arguments='{"clus'),
+        fragment(0, arguments='ter": '),
+        fragment(0, arguments='"ran-east"}'),
+    )
+    assert said(calls) == [("call_a1", "get_ptp_status", {"cluster": "ran-east"})]
+
+
+@pytest.mark.asyncio
+async def test_a_server_that_repeats_the_id_on_each_fragment_gives_one_call() -> None:
+    calls = await calls_of(
+        fragment(0, id="call_a1", name="get_ptp_status", arguments='{"cluster": '),
+        fragment(0, id="call_a1", arguments='"ran-east"}'),
+    )
+    assert said(calls) == [("call_a1", "get_ptp_status", {"cluster": "ran-east"})]
+
+
+@pytest.mark.asyncio
+async def test_calls_at_their_own_indexes_interleaved_are_joined_by_index() -> None:
+    calls = await calls_of(
+        fragment(0, id="call_a1", name="get_ptp_status", arguments='{"cluster": '),
+        fragment(1, id="call_b2", name="get_gpu_summary", arguments='{"cluster": '),
+        fragment(0, arguments='"ran-east"}'),
+        fragment(1, arguments='"ran-west"}'),
+    )
+    assert said(calls) == [
+        ("call_a1", "get_ptp_status", {"cluster": "ran-east"}),
+        ("call_b2", "get_gpu_summary", {"cluster": "ran-west"}),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_a_name_after_arguments_nested_thousands_deep_is_no_crash() -> None:
+    calls = await calls_of(
+        fragment(0, id="call_a1", name="get_ptp_status", arguments="[" * 100_000),
+        fragment(0, name="get_gpu_summary"),
+    )
+    assert [c.id for c in calls] == ["call_a1"]
+
+
+@pytest.mark.asyncio
+async def test_names_after_arguments_that_never_end_cost_no_square() -> None:
+    # each name would have the arguments read again: 10,000 reads of up to 100,000 numbers
+    chunks = [fragment(0, name="get_ptp_status", arguments='{"q": [')]
+    chunks += [fragment(0, name="get_ptp_status", arguments="1," * 10) for _ in range(10_000)]
+    started = time.perf_counter()
+    calls = await calls_of(*chunks)
+    assert len(calls) == 1 and len(calls[0].arguments) > 200_000
+    assert time.perf_counter() - started < 3
+
+
+# 2. name and value pairs --------------------------------------------------------------------
+
+PAIRS = [
+    '{"env":[{"name":"DB_PASSWORD","value":"hunter2-Prod"},{"name":"LOG_LEVEL","value":"debug"}]}',
+    '{\n  "name": "DB_PASSWORD",\n  "value": "hunter2-Prod"\n}',
+    'err="container &Container{Name:du-app,Env:[]EnvVar{EnvVar{Name:DB_PASSWORD,'
+    'Value:hunter2-Prod,ValueFrom:nil,},},} start failed"',
+    "{Name:DB_PASSWORD Value:hunter2-Prod ValueFrom:nil}",  # Go's %+v
+    "env:\n- name: DB_PASSWORD\n  value: hunter2-Prod\n- name: LOG_LEVEL\n  value: debug",
+    '- name: "DB_PASSWORD"\n  value: "hunter2-Prod"',
+    "  - name: dbPassword\r\n    value: 'hunter2-Prod'",
+]
+
+
+@pytest.mark.parametrize("text", PAIRS)
+def test_a_secret_named_variables_value_is_redacted(text: str) -> None:
+    out = redact_for_llm(text)
+    assert SECRET not in out and REDACTED in out
+    # the variable's name stays (what the model reasons about), and a plain one's value too
+    assert "DB_PASSWORD" in out or "dbPassword" in out
+    assert ("debug" in out) == ("debug" in text)
+    # as a tool's result holds it: the text JSON-escaped inside a document
+    assert SECRET not in redact_for_llm(json.dumps({"lines": [{"line": text}]}))
+
+
+def test_a_redacted_value_keeps_its_quotes_once() -> None:
+    pairs = '[{"name":"DB_PASSWORD","value":"a b"},{"name":"API_TOKEN", "value": \'t\'}]'
+    assert redact_for_llm(pairs) == (
+        f'[{{"name":"DB_PASSWORD","value":"{REDACTED}"}},'
+        f'{{"name":"API_TOKEN", "value": \'{REDACTED}\'}}]'
+    )
+    document = json.dumps({"line": pairs})
+    assert json.loads(redact_for_llm(document)) == {"line": redact_for_llm(pairs)}
+    yaml = '- name: DB_PASSWORD\n  value: "a b"\n- name: API_TOKEN\n  value: t t\n'
+    assert redact_for_llm(yaml) == (
+        f'- name: DB_PASSWORD\n  value: "{REDACTED}"\n- name: API_TOKEN\n  value: {REDACTED}\n'
+    )
+    assert json.loads(redact_for_llm(json.dumps(yaml))) == redact_for_llm(yaml)
+
+
+def test_a_go_value_with_spaces_and_commas_is_redacted_to_value_from() -> None:
+    out = redact_for_llm("EnvVar{Name:API_TOKEN,Value:tok 9f8e, 7d6c,ValueFrom:nil,}")
+    assert out == f"EnvVar{{Name:API_TOKEN,Value:{REDACTED},ValueFrom:nil,}}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"name":"LOG_LEVEL","value":"debug"}',
+        '{"name":"TOKEN_COUNT","value":"12"}',  # about a token, not one
+        # an empty value (a secretKeyRef's) is none, and the next variable's is not its
+        "EnvVar{Name:DB_PASSWORD,Value:,ValueFrom:&EnvVarSource{SecretKeyRef:nil},},"
+        "EnvVar{Name:LOG_LEVEL,Value:debug,ValueFrom:nil,}",
+        "{Name:DB_PASSWORD Value: ValueFrom:&EnvVarSource{}} {Name:A Value:b ValueFrom:nil}",
+        json.dumps('[{"name":"DB_PASSWORD","value":""},{"name":"LOG_LEVEL","value":"debug"}]'),
+        "- name: k8s.secret.name\n  value: db-creds",
+        "- name: DB_HOST\n  value: db.example",
+    ],
+)
+def test_a_plain_variable_is_kept(text: str) -> None:
+    assert redact_for_llm(text) == text
+
+
+# 3. IPs in hostnames ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "node ip-10-0-1-23.ec2.internal NotReady",
+        "node ip-10-0-1-23.us-east-2.compute.internal NotReady",
+        "node IP-10-0-1-23 NotReady",
+        "peer 010.000.001.023 unreachable",
+        "peer 10.0.1.023 unreachable",
+    ],
+)
+def test_an_ip_in_a_hostname_or_zero_padded_is_redacted(text: str) -> None:
+    out = redact_for_llm(text, ips=True)
+    assert IP_REDACTED in out
+    assert "10-0-1-23" not in out and "001" not in out and "023" not in out
+    assert redact_for_llm(text) == text  # only when asked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kernel 1.2.3 and v1.28.3", "on 2024-01-02 and 2024.01.02", "build 1.2.3.4.5",
+        "node ip-300-0-1-23.ec2.internal", "ip-10-0-1", "ip-1-2-3-4-5", "zip-10-0-1-23",
+        "version 010.000.001", "999.000.001.023",
+    ],
+)  # fmt: skip
+def test_versions_dates_and_no_addresses_are_kept(text: str) -> None:
+    assert redact_for_llm(text, ips=True) == text
+
+
+# the work a crafted line costs -----------------------------------------------------------------
+
+SIZE = 1 << 17  # 128 KiB: a rescan per start (quadratic) costs thousands of times a plain line
+#: each repeated to SIZE: starts of the new patterns that never end in a match
+NEAR_MISSES = [
+    '{"name":"DB_PASSWORD","value":"', '\\"name\\":\\"DB_PASSWORD\\",\\"value\\":\\"a\\\\',
+    '"name": "DB_PASSWORD" ', '"name":"' + "a" * 300, "Name:DB_PASSWORD,Value:",
+    "Name:DB_PASSWORD,Value:a ", "name: DB_PASSWORD\n  ", "- name: DB_PASSWORD ",
+    "name: DB_PASSWORD\\n  value: ", "ip-10-0-1-", "ip-1-", "010.000.001.", "0.",
+]  # fmt: skip
+#: a crafted line may cost this many times a plain line; a rescan per start costs hundreds
+MOST_RATIO = 8
+
+
+def _cost(text: str) -> float:
+    started = time.perf_counter()
+    redact_for_llm(text, ips=True)
+    return time.perf_counter() - started
+
+
+@pytest.fixture(scope="module")
+def plain_cost() -> float:
+    return _cost(("lorem ipsum " * (SIZE // 12 + 1))[:SIZE])
+
+
+@pytest.mark.parametrize("piece", NEAR_MISSES)
+def test_a_line_of_near_misses_costs_about_what_a_plain_one_does(
+    piece: str, plain_cost: float
+) -> None:
+    crafted = (piece * (SIZE // len(piece) + 1))[:SIZE]
+    ratio = _cost(crafted) / plain_cost
+    assert ratio < MOST_RATIO, f"{piece!r}: {ratio:.0f} times a plain line's work"
