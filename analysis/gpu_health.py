@@ -7,11 +7,14 @@ later mild one) decoded to meaning and action (``resources/gpu/xid.json``; a las
 gauge has held since before that window, on a GPU that answers again, is a WARNING: DCGM keeps
 the code until the exporter restarts), double-bit ECC errors, row remapping (rows remapped
 for uncorrectable errors, a remap that failed; whether a remap is pending is not read), PCIe
-replays and NVLink CRC errors and recoveries in the last hour, corrected single-bit ECC
-errors, clock throttling (power, thermal, reliability) for more than 10 % of the last 5
-minutes, temperature (warning 70 C, critical 80 C). Utilisation above 80 % is "high": a fact,
-not a fault. A field DCGM reports as a blank ("not supported": ECC off, no row remapping
-before Ampere) was never read (``analysis.rules.is_dcgm_blank``): no finding.
+replays and NVLink CRC errors and recoveries in the last hour, clock throttling (power,
+thermal, reliability) for more than 10 % of the last 5 minutes, temperature (warning 70 C,
+critical 80 C). Corrected single-bit ECC errors are a note of an OK GPU, not a fault: DCGM's
+total counts them since the driver loaded, so one error would mark the GPU (and its cluster)
+for days; their growth is the anomaly rules' (``analysis.rules``: MEDIUM), a high rate XID 92.
+Utilisation above 80 % is "high": a fact, not a fault. A field DCGM reports as a blank ("not
+supported": ECC off, no row remapping before Ampere) was never read
+(``analysis.rules.is_dcgm_blank``): no finding.
 """
 
 from __future__ import annotations
@@ -46,12 +49,13 @@ def load_xids(document: Mapping[str, Any]) -> dict[int, XidInfo]:
 
 
 def _counted(g: GpuReading) -> list[tuple[GpuState, str]]:
-    """Error counters: any count is a finding."""
+    """Error counters: any count is a finding (a corrected one's total a note: ``GpuState.OK``)."""
     rules: list[tuple[float | None, GpuState, str]] = [
         (g.dbe_errors, GpuState.CRITICAL, "{:g} double-bit ECC errors"),
         (g.remapped_uncorrectable, GpuState.WARNING, "{:g} rows remapped (uncorrectable errors)"),
         (g.pcie_replays_1h, GpuState.WARNING, "{:g} PCIe replays in the last hour"),
-        (g.sbe_errors, GpuState.WARNING, "{:g} single-bit ECC errors (corrected; watch growth)"),
+        # a total since the driver loaded, not its growth (not read here): said, not a fault
+        (g.sbe_errors, GpuState.OK, "{:g} single-bit ECC errors (corrected; watch growth)"),
         (g.nvlink_recovery_1h, GpuState.WARNING, "{:.0f} NVLink recoveries in the last hour"),
         (g.nvlink_crc_1h, GpuState.WARNING, "{:.0f} NVLink CRC errors in the last hour"),
     ]

@@ -43,9 +43,9 @@ def test_rules_temperature_xid_and_unknowns() -> None:
     assert worn.state is GpuState.CRITICAL
     assert worn.reasons == [
         "row remapping failed: memory errors not contained",
-        "4 single-bit ECC errors (corrected; watch growth)",
         "1 NVLink recoveries in the last hour",
         "throttled 12% of the last 5 min (reliability limit)",  # thermal 9.5 % is under 10 %
+        "4 single-bit ECC errors (corrected; watch growth)",  # a note: after the faults
     ]
 
 

@@ -84,8 +84,8 @@ def page_and_fleet(first: GpuHealth, second: GpuHealth, failure: str) -> tuple[A
 
 def test_a_critical_gpu_read_warning_in_part_is_the_warning_on_page_and_fleet(qtbot) -> None:  # type: ignore[no-untyped-def]
     page, fleet = page_and_fleet(
-        gpu(temperature_c=86.0, sbe_errors=3.0),
-        gpu(sbe_errors=3.0),  # the temperature's query timed out: the ECC warning is news
+        gpu(temperature_c=86.0, pcie_replays_1h=3.0),
+        gpu(pcie_replays_1h=3.0),  # the temperature's query timed out: the replays are news
         "query timed out: DCGM_FI_DEV_GPU_TEMP",
     )
     assert fleet == [(FindingSeverity.WARNING, False)]

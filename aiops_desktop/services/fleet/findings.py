@@ -1,8 +1,9 @@
 """What the app's readers found, as findings per cluster (or hub member).
 
 GPU health (XID, ECC, remaps, temperature, throttling; a GPU that was not OK and is no longer
-reported), PTP (clock state, offset beyond its
-profile's band, a stopped process, a FAULTY port, a clock state or offset not reported),
+reported; a corrected ECC total is a note), PTP (clock state, offset beyond its profile's
+band, a stopped process, a FAULTY port, a clock state or offset not reported; a port that was
+not OK and whose node is no longer reported),
 SR-IOV node sync (SriovNetworkNodeState), Kubernetes
 (NotReady nodes, crash-looping pods, from kube-state-metrics), firing alerts and recent
 anomalies each become ``Finding`` s with a severity, a subject and one line of reason.
@@ -10,15 +11,16 @@ anomalies each become ``Finding`` s with a severity, a subject and one line of r
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.cnf import NodeSync
 from aiops_desktop.models.enums import AlertSeverity
-from aiops_desktop.models.fleet import Domain, Finding, FindingSeverity
+from aiops_desktop.models.fleet import SEVERITY_RANK, Domain, Finding, FindingSeverity
 from aiops_desktop.models.gpu import STATE_RANK, GpuFleet, GpuHealth, GpuReading, GpuState
 from aiops_desktop.models.metrics import ClusterOutcome, TaggedSeries
 from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
@@ -42,16 +44,20 @@ _GPU = {
     GpuState.WARNING: FindingSeverity.WARNING,
     GpuState.UNKNOWN: FindingSeverity.WARNING,
 }
+#: a reason of a GPU that is OK (a corrected ECC total since the driver loaded) is a note:
+#: shown, not degrading its cluster
+_SEVERITY = {**_GPU, GpuState.OK: FindingSeverity.INFO}
 
 
 def gpu_findings(fleet: GpuFleet) -> PerCluster:
-    """One finding per GPU that is not OK. A physical GPU split into MIG instances has its
-    device's state (DCGM repeats the temperature, XID and ECC counters on every instance)
-    said once, naming the instances; a reason only some instances have stays with each."""
+    """One finding per GPU that is not OK, or OK with a note (INFO). A physical GPU split into
+    MIG instances has its device's state (DCGM repeats the temperature, XID and ECC counters
+    on every instance) said once, naming the instances; a reason only some instances have
+    stays with each."""
     out: PerCluster = {}
     physical: dict[tuple[str, str, str, str], list[GpuHealth]] = {}
     for health in fleet.gpus:
-        if health.state in _GPU:
+        if health.state in _GPU or health.reasons:
             physical.setdefault(health.reading.physical, []).append(health)
     for group in physical.values():
         found = _one_gpu(group[0]) if len(group) == 1 else _mig_gpu(group)
@@ -61,96 +67,165 @@ def gpu_findings(fleet: GpuFleet) -> PerCluster:
 
 #: a physical GPU (``GpuReading.physical``)
 GpuKey = tuple[str, str, str, str]
+#: a PTP board's row: (cluster, node, iface, process)
+PortKey = tuple[str, str, str, str]
 
 
-#: how long a GPU no longer reported, and not replaced, is said gone: long enough for the next
-#: shift to see it at its handover (a node retired or down stays CRITICAL no longer than that)
+#: how long a GPU or port no longer reported, and not replaced, is said gone: long enough for
+#: the next shift to see it at its handover (a node retired or down stays CRITICAL no longer
+#: than that)
 GONE_FOR = timedelta(hours=24)
+
+K = TypeVar("K", bound=tuple[str, ...])  # what is kept, its cluster first
+T = TypeVar("T")
 
 
 @dataclass
-class _Kept:
-    """A GPU not OK as last reported: ``uuids``: every UUID its node reported then (a GPU
-    that takes its index later and is one of them is a neighbour renumbered, no replacement);
-    ``went``: the first read (of its cluster) that no longer reported it."""
+class _Kept(Generic[T]):
+    """A thing not OK as last reported (``last``); ``went``: the first read (of its cluster)
+    that no longer reported it."""
 
-    health: GpuHealth
-    uuids: frozenset[str]
+    last: T
     went: datetime | None = None
 
 
-class GpusGone:
-    """The GPUs each cluster reported that were not OK, as last seen, so that one no longer
-    reported is said as such at its last severity rather than dropped: after an XID 79 the
-    exporter restarts and DCGM no longer lists the GPU, and the cluster's CRITICAL turned OK.
-    Said until a GPU is reported in its slot (node, index) again: the GPU itself, or a new
-    one (the board replaced: the slot speaks for itself now; a neighbour the node already had,
-    renumbered into the index when the lost GPU was no longer enumerated, is none), until the
-    GPU itself is reported under another index (renumbered: it speaks for itself), or else
-    for ``GONE_FOR`` after it went (the node retired or down for good). Only GPUs that were
-    not OK are kept (one that was OK and is gone has nothing to say), so the memory is as
-    large as the findings."""
+class _Gone(Generic[K, T]):
+    """What each cluster reported that was not OK, as last seen, so that one no longer
+    reported is said as such at its last severity rather than dropped; said until it is
+    reported again (or something reported speaks for it: ``back``), or else for ``GONE_FOR``
+    after it went. Only what was not OK is kept (what was OK and is gone has nothing to say),
+    so the memory is as large as the findings. ``GpusGone`` and ``PortsGone`` say what is
+    reported of GPUs and ports, and how one is said gone (``_said``)."""
 
     def __init__(self) -> None:
-        self._last: dict[str, dict[GpuKey, _Kept]] = {}
+        self._last: dict[str, dict[K, _Kept[T]]] = {}
 
-    def findings(
-        self, fleet: GpuFleet, unread: Collection[str], served: Collection[str], now: datetime
+    def _said(self, last: T, went: datetime | None) -> Finding:
+        raise NotImplementedError
+
+    def _gone(
+        self,
+        bad: Mapping[str, Mapping[K, T]],
+        back: Callable[[K, T], bool],
+        unread: Collection[str],
+        served: Collection[str],
+        now: datetime,
     ) -> PerCluster:
-        """A finding per GPU kept that ``fleet`` no longer has. ``unread``: the clusters whose
-        GPU read failed (the failure path keeps and marks their last findings: nothing is
-        said here, and what is kept stays, its time gone not begun); ``served``: the clusters
-        and hub members known now (what is kept of any other is forgotten); ``now``: when
-        ``fleet`` was read."""
-        seen: dict[str, set[GpuKey]] = {}
-        uuids: dict[tuple[str, str], set[str]] = {}  # (cluster, node) -> its UUIDs now
-        bad: dict[str, dict[GpuKey, GpuHealth]] = {}
-        for health in fleet.gpus:
-            r = health.reading
-            seen.setdefault(r.cluster, set()).add(r.physical)
-            uuids.setdefault((r.cluster, r.node), set()).add(r.uuid)
-            if health.state in _GPU:  # its worst MIG instance stands for it
-                was = bad.setdefault(r.cluster, {}).get(r.physical)
-                if was is None or STATE_RANK[health.state] > STATE_RANK[was.state]:
-                    bad[r.cluster][r.physical] = health
+        """A finding per thing kept that is no longer reported. ``bad``: what each cluster
+        reported now that is not OK; ``back``: whether a kept thing is reported again or
+        spoken for; ``unread``: the clusters whose read failed (the failure path keeps and
+        marks their last findings: nothing is said here, and what is kept stays, its time
+        gone not begun); ``served``: the clusters and hub members known now (what is kept of
+        any other is forgotten); ``now``: when it was read."""
         out: PerCluster = {}
-        last: dict[str, dict[GpuKey, _Kept]] = {}
+        last: dict[str, dict[K, _Kept[T]]] = {}
         for cluster in {*self._last, *bad}:
             if cluster not in served:
                 continue
-            reported = seen.get(cluster, set())
-            # the UUIDs reported in each slot now
-            slots: dict[tuple[str, str, str], set[str]] = {}
-            for c, node, gpu, uuid in reported:
-                slots.setdefault((c, node, gpu), set()).add(uuid)
-            here = {uuid for *_, uuid in reported if uuid}  # wherever each is numbered now
-            gone: dict[GpuKey, _Kept] = {}
+            gone: dict[K, _Kept[T]] = {}
             for key, kept in self._last.get(cluster, {}).items():
-                if key in reported or slots.get(key[:3], set()) - kept.uuids:
-                    continue  # reported again, or a new GPU in its slot
-                if key[3] and key[3] in here:
-                    continue  # renumbered itself: what it reports now speaks for it
+                if back(key, kept.last):
+                    continue
                 went = kept.went if kept.went is not None or cluster in unread else now
                 if went is not None and now - went >= GONE_FOR:
                     continue
                 gone[key] = replace(kept, went=went)
             if gone and cluster not in unread:
-                out[cluster] = [_gone(kept) for _, kept in sorted(gone.items())]
-            kept_now = {key: _Kept(h, frozenset(uuids[key[:2]]))
-                        for key, h in bad.get(cluster, {}).items()}  # fmt: skip
-            if kept_all := gone | kept_now:
+                out[cluster] = [self._said(gone[key].last, gone[key].went) for key in sorted(gone)]
+            if kept_all := gone | {key: _Kept(v) for key, v in bad.get(cluster, {}).items()}:
                 last[cluster] = kept_all
         self._last = last
         return out
 
 
-def _gone(kept: _Kept) -> Finding:
-    health = kept.health
-    r = health.reading
-    since = "" if kept.went is None else f" since {kept.went.astimezone(UTC):%H:%M} UTC"
-    reason = f"no longer reported{since} (last: {health.state.value}: {'; '.join(health.reasons)})"
-    return Finding(Domain.GPU, _GPU[health.state], f"{r.node}/gpu{r.gpu}", reason,
-                   _xid_since(health))  # fmt: skip
+@dataclass(frozen=True)
+class _GpuSeen:
+    """A GPU not OK as last reported, and every UUID its node reported then (a GPU that takes
+    its index later and is one of them is a neighbour renumbered, no replacement)."""
+
+    health: GpuHealth
+    uuids: frozenset[str]
+
+
+class GpusGone(_Gone[GpuKey, _GpuSeen]):
+    """The GPUs each cluster reported that were not OK: after an XID 79 the exporter restarts
+    and DCGM no longer lists the GPU, and the cluster's CRITICAL turned OK. Said until a GPU
+    is reported in its slot (node, index) again: the GPU itself, or a new one (the board
+    replaced: the slot speaks for itself now; a neighbour the node already had, renumbered
+    into the index when the lost GPU was no longer enumerated, is none), until the GPU itself
+    is reported under another index (renumbered: it speaks for itself), or else for
+    ``GONE_FOR`` after it went (the node retired or down for good)."""
+
+    def findings(
+        self, fleet: GpuFleet, unread: Collection[str], served: Collection[str], now: datetime
+    ) -> PerCluster:
+        """A finding per GPU kept that ``fleet`` no longer has (``_Gone._gone``)."""
+        seen: set[GpuKey] = set()
+        uuids: dict[tuple[str, str], set[str]] = {}  # (cluster, node) -> its UUIDs now
+        bad: dict[str, dict[GpuKey, GpuHealth]] = {}
+        for health in fleet.gpus:
+            r = health.reading
+            seen.add(r.physical)
+            uuids.setdefault((r.cluster, r.node), set()).add(r.uuid)
+            if health.state in _GPU:  # its worst MIG instance stands for it
+                was = bad.setdefault(r.cluster, {}).get(r.physical)
+                if was is None or STATE_RANK[health.state] > STATE_RANK[was.state]:
+                    bad[r.cluster][r.physical] = health
+        slots: dict[tuple[str, str, str], set[str]] = {}  # the UUIDs reported in each slot now
+        here: set[tuple[str, str]] = set()  # (cluster, UUID): wherever each is numbered now
+        for cluster, node, gpu, uuid in seen:
+            slots.setdefault((cluster, node, gpu), set()).add(uuid)
+            if uuid:
+                here.add((cluster, uuid))
+
+        def back(key: GpuKey, last: _GpuSeen) -> bool:
+            # reported again, a new GPU in its slot, or renumbered itself: what it reports now
+            # speaks for it
+            return (key in seen or bool(slots.get(key[:3], set()) - last.uuids)
+                    or (bool(key[3]) and (key[0], key[3]) in here))  # fmt: skip
+
+        now_bad = {cluster: {key: _GpuSeen(h, frozenset(uuids[key[:2]])) for key, h in gpus.items()}
+                   for cluster, gpus in bad.items()}  # fmt: skip
+        return self._gone(now_bad, back, unread, served, now)
+
+    def _said(self, last: _GpuSeen, went: datetime | None) -> Finding:
+        health = last.health
+        r = health.reading
+        said = f"{health.state.value}: {'; '.join(health.reasons)}"
+        reason = f"no longer reported{_since(went)} (last: {said})"
+        return Finding(Domain.GPU, _GPU[health.state], f"{r.node}/gpu{r.gpu}", reason,
+                       _xid_since(health))  # fmt: skip
+
+
+class PortsGone(_Gone[PortKey, tuple[Finding, ...]]):
+    """The PTP ports each cluster reported that were not OK, with their findings as last read:
+    when a node's linuxptp-daemon pod crashes (or is evicted) every openshift_ptp_* series of
+    the node goes, the queries still answer, and a FREERUN port's CRITICAL turned OK. Said
+    until its node is reported again (any row of it: the daemon answers for the node, and
+    what it says now speaks for the port; a process reported down, a row of its own, comes
+    back with its ports' rows), or else for ``GONE_FOR`` after it went."""
+
+    def findings(
+        self, board: PtpBoard, unread: Collection[str], served: Collection[str], now: datetime
+    ) -> PerCluster:
+        """A finding per port kept whose node ``board`` no longer has (``_Gone._gone``)."""
+        nodes = {(r.cluster, r.node) for r in board.rows}
+        bad: dict[str, dict[PortKey, tuple[Finding, ...]]] = {}
+        for row, found in _port_findings(board):
+            if found:
+                key = (row.cluster, row.node, row.iface, row.process)
+                bad.setdefault(row.cluster, {})[key] = tuple(found)
+        return self._gone(bad, lambda key, _last: key[:2] in nodes, unread, served, now)
+
+    def _said(self, last: tuple[Finding, ...], went: datetime | None) -> Finding:
+        worst = min((f.severity for f in last), key=SEVERITY_RANK.__getitem__)
+        said = "; ".join(f.reason for f in last)
+        return Finding(Domain.PTP, worst, last[0].subject,
+                       f"no longer reported{_since(went)} (last: {said})")  # fmt: skip
+
+
+def _since(went: datetime | None) -> str:
+    return "" if went is None else f" since {went.astimezone(UTC):%H:%M} UTC"
 
 
 def _reasons(health: GpuHealth) -> list[tuple[GpuState, str]]:
@@ -166,7 +241,7 @@ def _finding(
 ) -> Finding:
     worst = max((state for state, _ in reasons), key=STATE_RANK.__getitem__)
     reason = "; ".join(text for _, text in reasons) + suffix
-    return Finding(Domain.GPU, _GPU[worst], subject, reason, since)
+    return Finding(Domain.GPU, _SEVERITY[worst], subject, reason, since)
 
 
 def _subject(r: GpuReading) -> str:
@@ -215,6 +290,10 @@ def _xid_since(health: GpuHealth) -> datetime | None:
     return None
 
 
+#: how a port's clock state finding begins (``kept_stale`` knows a clock state by it)
+_CLOCK_IN = "clock in "
+
+
 def ptp_findings(board: PtpBoard) -> PerCluster:
     """Per port: FREERUN is critical; HOLDOVER, an offset beyond the band, a stopped process,
     a FAULTY port, an out-of-spec clock class, GNSS or DPLL trouble and a port whose clock
@@ -223,6 +302,15 @@ def ptp_findings(board: PtpBoard) -> PerCluster:
     rows: said once per node (by the worst row with a clock state of its own, or by its
     FREERUN or HOLDOVER finding)."""
     out: PerCluster = {}
+    for row, found in _port_findings(board):
+        if found:
+            out.setdefault(row.cluster, []).extend(found)
+    return out
+
+
+def _port_findings(board: PtpBoard) -> list[tuple[PtpRow, list[Finding]]]:
+    """Each row of ``board`` with its findings (``ptp_findings``)."""
+    out = []
     named = {(r.cluster, r.node, r.clock_class) for r in board.rows
              if r.state in (ClockState.FREERUN, ClockState.HOLDOVER)}  # fmt: skip
     speakers = _class_speakers(board.rows)
@@ -233,10 +321,10 @@ def ptp_findings(board: PtpBoard) -> PerCluster:
         cls = "" if row.clock_class is None else f" (clock class {row.clock_class})"
         if row.state is ClockState.FREERUN:
             found.append(Finding(Domain.PTP, FindingSeverity.CRITICAL, subject,
-                                 f"clock in FREERUN{cls}"))  # fmt: skip
+                                 f"{_CLOCK_IN}FREERUN{cls}"))  # fmt: skip
         elif row.state is ClockState.HOLDOVER:
             found.append(Finding(Domain.PTP, FindingSeverity.WARNING, subject,
-                                 f"clock in HOLDOVER{cls}"))  # fmt: skip
+                                 f"{_CLOCK_IN}HOLDOVER{cls}"))  # fmt: skip
         if row.offset_in is False and row.offset_ns is not None:
             found.append(
                 Finding(
@@ -257,8 +345,7 @@ def ptp_findings(board: PtpBoard) -> PerCluster:
                                  f"{row.process} is down{configs}"))  # fmt: skip
         for trouble in _troubles(row, named, speakers):
             found.append(Finding(Domain.PTP, FindingSeverity.WARNING, subject, trouble))
-        if found:
-            out.setdefault(row.cluster, []).extend(found)
+        out.append((row, found))
     return out
 
 
@@ -439,9 +526,32 @@ def kept_stale(
     before: list[Finding], now: list[Finding], lost: Collection[Domain]
 ) -> list[Finding]:
     """``now``'s findings, and those of ``before`` in the ``lost`` domains (not read this time)
-    that ``now`` does not name again, marked stale. Dropping them would turn an unread
-    CRITICAL into OK, and tell it as new once it is read again."""
-    again = {(f.domain, f.identity) for f in now}
-    kept = [replace(f, stale=True) for f in before
-            if f.domain in lost and (f.domain, f.identity) not in again]  # fmt: skip
+    that ``now`` does not replace, marked stale. Dropping them would turn an unread CRITICAL
+    into OK, and tell it as new once it is read again. A finding of the same identity read
+    now replaces a kept one where it is trouble (a WARNING or worse) of the same kind, read
+    now and so news whatever its rank (a port's HOLDOVER after its FREERUN; a GPU's one
+    finding), or where it is as severe (the subject reads no better than it was); no other
+    does: a port's offset warning read again while its clock state query failed says nothing
+    of its FREERUN, nor a GPU's corrected ECC note of its temperature not read."""
+    again: dict[tuple[Domain, str], list[Finding]] = {}
+    for f in now:
+        again.setdefault((f.domain, f.identity), []).append(f)
+    kept = [replace(f, stale=True) for f in before if f.domain in lost and not any(
+        _replaces(g, f) for g in again.get((f.domain, f.identity), []))]  # fmt: skip
     return [*now, *kept]
+
+
+def _replaces(new: Finding, old: Finding) -> bool:
+    """Whether ``new``, read now, replaces ``old``, kept (``kept_stale``)."""
+    if SEVERITY_RANK[new.severity] <= SEVERITY_RANK[old.severity]:  # as severe, or more
+        return True
+    return new.severity is not FindingSeverity.INFO and _kind(new) == _kind(old)
+
+
+def _kind(f: Finding) -> str:
+    """What a finding is of, among those of its identity: a PTP port's clock state (FREERUN,
+    HOLDOVER), or each of its other findings (its offset, role, process: one port, many
+    findings); any other identity has one finding (a GPU's reasons are one)."""
+    if f.domain is not Domain.PTP:
+        return ""
+    return "clock state" if f.reason.startswith(_CLOCK_IN) else f.reason

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -48,6 +49,7 @@ from aiops_desktop.models.polling import STALE_AFTER_INTERVALS, Source, SourceSt
 from aiops_desktop.services.fleet.findings import (
     GpusGone,
     PerCluster,
+    PortsGone,
     Unread,
     alert_findings,
     anomaly_findings,
@@ -97,6 +99,15 @@ _SOURCES = {"metrics": (EndpointKind.PROMETHEUS, Source.METRICS),
             "alerts": (EndpointKind.ALERTMANAGER, Source.ALERTS)}  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Readings:
+    """What a refresh's findings were read from: ``GpusGone`` and ``PortsGone`` compare them
+    with the last read's."""
+
+    gpus: GpuFleet
+    board: PtpBoard
+
+
 def judge(  # noqa: PLR0911 (the rule, one rung per state)
     coverage: dict[str, Coverage], findings: list[Finding]
 ) -> tuple[Health, int | None]:
@@ -130,11 +141,11 @@ async def read_metric_findings(
     kube: ExecReader | None = None,
     recorded: bool = False,
     thresholds: Callable[[], Awaitable[Thresholds]] | None = None,
-) -> tuple[PerCluster, Unread, GpuFleet | None]:
+) -> tuple[PerCluster, Unread, Readings | None]:
     """GPU health, the PTP board and kube-state-metrics over every cluster's Prometheus at
     once, as findings (a capture's export runs it too, so the capture holds its answers); the
     clusters whose queries failed, per domain: none found there is not "none there"; and the
-    GPUs read (None: no cluster to read: ``GpusGone`` compares them with the last read's).
+    GPUs and PTP board read (None: no cluster to read).
     The GPUs are read as the GPU page reads them (``read_gpus``: DCGM, else nvidia-smi in the
     driver pods through ``kube``; a cluster known to have GPUs that neither can read is GPU
     "not read", never OK); ``recorded``: a capture's answers, no exec; ``thresholds``: the
@@ -171,7 +182,7 @@ async def read_metric_findings(
     note_unread(unread, Domain.GPU, gpus.outcomes)
     note_unread(unread, Domain.PTP, board.outcomes)
     note_unread(unread, Domain.KUBERNETES, [*not_ready.failures, *looping.failures])
-    return found, unread, gpus
+    return found, unread, Readings(gpus, board)
 
 
 def unread_sources(
@@ -241,6 +252,7 @@ class FleetState:
         self._kube_at: dict[str, datetime] = {}  # each cluster's last good Kubernetes read
         self._refreshed_at: datetime | None = None
         self._gpus_gone = GpusGone()  # the GPUs not OK at the last read, to say one gone
+        self._ports_gone = PortsGone()  # the PTP ports not OK at the last read, likewise
         self.last: FleetTruth | None = None
 
     # -- reading -------------------------------------------------------------------------------
@@ -249,7 +261,7 @@ class FleetState:
         publish the new truth."""
         clusters = [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
         now = self._clock()
-        (found, unread, gpus), (sriov, self._kube_read, self._kube_errors) = await gather_all(
+        (found, unread, read), (sriov, self._kube_read, self._kube_errors) = await gather_all(
             read_metric_findings(
                 self._queries,
                 clusters,
@@ -262,8 +274,8 @@ class FleetState:
         )
         if self._recorded:  # a query the capture did not record: not counted (as its objects)
             unread = {}
-        if gpus is not None:
-            self._add_gone(found, gpus, unread, now)
+        if read is not None:
+            self._add_gone(found, read, unread, now)
         for name, items in sriov.items():
             found.setdefault(name, []).extend(items)
         recent = await self._anomalies.current(ANOMALIES_WITHIN)
@@ -281,18 +293,27 @@ class FleetState:
         self._bus.publish(FLEET_CHANGED, truth)
         return truth
 
-    def _add_gone(self, found: PerCluster, gpus: GpuFleet, unread: Unread, now: datetime) -> None:
-        """A finding in ``found`` for each GPU that was not OK and is no longer reported
-        (``GpusGone``); none where the GPU read failed (the failure path says that)."""
+    def _add_gone(self, found: PerCluster, read: Readings, unread: Unread, now: datetime) -> None:
+        """A finding in ``found`` for each GPU or PTP port that was not OK and is no longer
+        reported (``GpusGone``, ``PortsGone``); none where its domain's read failed (the
+        failure path says that)."""
         lost = self._lost(unread)
         registered = self._registry.clusters()
         names = {c.name for c in registered}
         # what is kept of a cluster neither registered, a hub's member nor reporting is dropped
-        reporting = {h.reading.cluster for h in gpus.gpus}
+        reporting = {h.reading.cluster for h in read.gpus.gpus}.union(
+            r.cluster for r in read.board.rows
+        )
         served = names.union(reporting, *(self._members(c, names) for c in registered))
-        not_read = {name for name, domains in lost.items() if Domain.GPU in domains}
-        for name, items in self._gpus_gone.findings(gpus, not_read, served, now).items():
-            found.setdefault(name, []).extend(items)
+
+        def not_read(domain: Domain) -> set[str]:
+            return {name for name, domains in lost.items() if domain in domains}
+
+        gpus = self._gpus_gone.findings(read.gpus, not_read(Domain.GPU), served, now)
+        ports = self._ports_gone.findings(read.board, not_read(Domain.PTP), served, now)
+        for part in (gpus, ports):
+            for name, items in part.items():
+                found.setdefault(name, []).extend(items)
 
     def _lost(self, unread: Unread) -> dict[str, set[Domain]]:
         """The domains not read this time of each cluster (a hub's, each of its members')."""
