@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -18,13 +19,17 @@ from aiops_desktop.store.errors import (
     StoreBusyError,
     StoreClosedError,
     StoreCorruptError,
+    StoreDamagedBusyError,
     StoreError,
     StoreForeignError,
     StoreTooNewError,
     StoreUnavailableError,
 )
 from aiops_desktop.store.migrations import APPLICATION_ID, SCHEMA_VERSION, migrate, tables_at
-from aiops_desktop.store.writer import WriterThread, connect
+from aiops_desktop.store.writer import MAX_QUEUED_WRITES, WriterThread, connect
+
+if sys.platform != "win32":
+    import fcntl
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -34,6 +39,11 @@ T = TypeVar("T")
 _SIDE_FILES = ("-wal", "-shm")
 #: How long opening waits for another connection's lock (another window, a cron'd command).
 LOCK_TIMEOUT_S = 5.0
+#: How long an opener that found the file damaged waits for the other openers to let go of it
+#: (another window opening it at the same moment) before it says it is open elsewhere.
+MOVE_WAIT_S = 1.0
+#: The first bytes of every SQLite file; the header is the first 100.
+_MAGIC = b"SQLite format 3\x00"
 
 # primary result codes (the low byte of an extended code such as SQLITE_BUSY_RECOVERY)
 _BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
@@ -85,11 +95,44 @@ def _ours(conn: sqlite3.Connection, version: int) -> bool:
     return {r[0] for r in rows} == tables_at(version)
 
 
+def _header(path: Path) -> tuple[int, int] | None:
+    """(user_version, application_id) as the file's header says (bytes 60-63 and 68-71, big
+    endian); None where it has no SQLite header (damaged, or no SQLite file)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+    except OSError:
+        return None  # the probe's open says why
+    if len(head) < 100 or not head.startswith(_MAGIC):
+        return None
+    return int.from_bytes(head[60:64], "big", signed=True), int.from_bytes(head[68:72], "big")
+
+
+def _refuse_by_header(path: Path) -> None:
+    """A newer release's cache (StoreTooNewError) or another application's file
+    (StoreForeignError), as its header says, before any SQL: SQL parses the schema first, and
+    a newer release's, written by a newer SQLite with syntax this one cannot parse, reads as
+    SQLITE_CORRUPT: a sound file moved aside as damaged. (The header may be older than the
+    file's write-ahead log; what it says of the version and the id never is newer.)"""
+    header = _header(path)
+    if header is None:
+        return
+    version, app_id = header
+    if app_id not in (0, APPLICATION_ID):
+        raise StoreForeignError(path)
+    if version > SCHEMA_VERSION:
+        if app_id == APPLICATION_ID:
+            raise StoreTooNewError(path, version, SCHEMA_VERSION)
+        raise StoreForeignError(path)  # every release newer than this one sets the id
+
+
 def _probe(path: Path, timeout_s: float = LOCK_TIMEOUT_S) -> tuple[int, str | None]:
     """Return (schema version, problem) of an existing file without changing it; a problem is
     damage only (SQLITE_CORRUPT, SQLITE_NOTADB, a failed quick_check). A file of another
-    application (``_ours``: not ours) is refused untouched, and so is one that is
-    locked past ``timeout_s`` (StoreBusyError) or cannot be opened (StoreUnavailableError)."""
+    application (``_ours``: not ours) is refused untouched, and so is a newer release's
+    (StoreTooNewError, as its header says), one that is locked past ``timeout_s``
+    (StoreBusyError) or cannot be opened (StoreUnavailableError)."""
+    _refuse_by_header(path)
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout_s)
     except sqlite3.Error as exc:
@@ -148,13 +191,216 @@ def _move_aside(path: Path) -> Path:
     return backup
 
 
+# -- what still reads in a damaged cache --------------------------------------------------------
+#: what a person made and the clusters cannot give back, copied out of a damaged cache into the
+#: new one, each table on its own: the clusters registered; the keyring entries written for
+#: them (without their record, the orphan sweep never deletes the tokens of the clusters
+#: lost); the incidents (acknowledged, resolved). Samples, health checks, anomalies and alerts
+#: come again from the clusters. The columns are those every version holding the table has.
+_SALVAGED = {
+    "clusters": "id, name, doc, updated_at",
+    "credential_keys": "service, key, cluster_id, written_at",
+    "incidents": "id, state, severity, opened_at, updated_at, body",
+}
+
+
+def _row_reads(table: str, row: tuple[object, ...]) -> bool:
+    """Whether ``row`` reads as the app reads it (store/clusters.py, store/incidents.py): a
+    damaged row is not copied (it stays in the moved file, for a person to repair)."""
+    from pydantic import BaseModel, ValidationError
+
+    from aiops_desktop.models import Cluster
+    from aiops_desktop.models.incidents import Incident
+
+    model: type[BaseModel]
+    if table == "clusters":
+        texts, body, model = row, row[2], Cluster
+    elif table == "incidents":
+        texts, body, model = row[:3] + row[5:], row[5], Incident
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in row[3:5]):
+            return False
+    else:
+        texts, body = row, None
+    if not all(isinstance(v, str) for v in texts):
+        return False
+    if body is None:
+        return True
+    try:
+        model.model_validate_json(str(body))
+    except (ValidationError, ValueError):
+        return False
+    return True
+
+
+def _header_restored(backup: Path) -> Path | None:
+    """A copy of ``backup`` with SQLite's 16-byte magic put back, where that is what is wrong
+    with its header (the rest of it is an SQLite header's); None otherwise. The caller removes
+    it."""
+    try:
+        with open(backup, "rb") as f:
+            head = f.read(100)
+    except OSError:
+        return None
+    if len(head) < 100 or head.startswith(_MAGIC):
+        return None
+    page = int.from_bytes(head[16:18], "big")
+    if not (page == 1 or (512 <= page <= 32768 and page & (page - 1) == 0)):
+        return None
+    if head[21:24] != b"\x40\x20\x20":  # the payload fractions, fixed in every SQLite file
+        return None
+    copy = backup.with_name(f"{backup.name}.salvage")
+    try:
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "wb") as dst, open(backup, "rb") as src:
+            dst.write(_MAGIC)
+            src.seek(len(_MAGIC))
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+    except OSError:  # a full disk: nothing read of it then
+        copy.unlink(missing_ok=True)
+        return None
+    return copy
+
+
+#: (the rows that read, by table; the tables that failed to read, and why; the damaged rows
+#: left out, by table)
+_Read = tuple[dict[str, list[tuple[object, ...]]], dict[str, str], dict[str, int]]
+
+
+def _read_tables(source: Path) -> _Read:
+    """Each table of ``_SALVAGED`` read from ``source`` (read only), whole or not at all."""
+    rows: dict[str, list[tuple[object, ...]]] = {}
+    unread: dict[str, str] = {}
+    left_out: dict[str, int] = {}
+    try:
+        conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=0.1)
+    except sqlite3.Error as exc:
+        return {}, {t: str(exc) for t in _SALVAGED}, {}
+    try:
+        conn.execute("PRAGMA trusted_schema=OFF")
+        for table, columns in _SALVAGED.items():
+            try:
+                known = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+                ).fetchone()
+                if known is None:  # made before this table was
+                    continue
+                found = conn.execute(f"SELECT {columns} FROM {table}").fetchall()  # noqa: S608
+            except sqlite3.Error as exc:
+                unread[table] = str(exc)
+                continue
+            rows[table] = [r for r in found if _row_reads(table, r)]
+            if len(found) > len(rows[table]):
+                left_out[table] = len(found) - len(rows[table])
+    finally:
+        conn.close()
+    return rows, unread, left_out
+
+
+def salvage(backup: Path, path: Path, problem: str) -> StoreCorruptError:
+    """What still reads in the damaged file moved to ``backup`` copied into the new cache at
+    ``path``: each table on its own, a damaged row left out. The error that says what was
+    kept. ``backup`` is only read (read only; or a copy, its header put right)."""
+    rows, unread, left_out = _read_tables(backup)
+    if not rows:  # nothing read: if its header lacks only SQLite's magic, read it with that
+        restored = _header_restored(backup)
+        if restored is not None:
+            try:
+                rows, unread, left_out = _read_tables(restored)
+            finally:
+                for suffix in ("", *_SIDE_FILES):
+                    Path(f"{restored}{suffix}").unlink(missing_ok=True)
+    if not rows:  # nothing of it reads: the damage said is the reason
+        unread = {}
+    kept = {table: len(found) for table, found in rows.items()}
+    if any(rows.values()):
+        conn = None
+        try:
+            conn = connect(path)
+            conn.execute("BEGIN IMMEDIATE")
+            for table, found in rows.items():
+                if found:
+                    marks = ", ".join("?" * len(found[0]))
+                    columns = _SALVAGED[table]  # the names: _SALVAGED's own
+                    insert = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
+                    conn.executemany(insert, found)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.exception("copying what still read in the damaged cache failed")
+            kept, unread = {}, {t: f"not copied: {exc}" for t in rows}
+        finally:
+            if conn is not None:
+                conn.close()  # rolls back what was not committed
+    log.info("what still read in the damaged cache was kept",
+             extra={"kept": kept, "unread": sorted(unread), "left_out": left_out})  # fmt: skip
+    return StoreCorruptError(path, backup, problem, kept=kept, unread=unread, left_out=left_out)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class _OpenLock:
+    """A lock file beside the cache, held shared by every Database for as long as it is open
+    and exclusively by one moving a damaged cache aside: never from under another window or
+    command that has it open (that one would go on writing into the moved file, and what it
+    was told was committed would be missing from the new cache). SQLite's own locks cannot
+    tell: a connection between transactions holds none that another one's would wait for.
+    On Windows there is nothing to do: a file open elsewhere cannot be moved at all."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd: int | None = None
+        if sys.platform == "win32":
+            return
+        lock = path.with_name(f".{path.name}.lock")
+        try:
+            self._fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise StoreUnavailableError(path, f"{lock}: {exc.strerror or exc}") from exc
+
+    def _take(self, fd: int, how: int, wait_s: float) -> bool:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, how | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.02)
+
+    def shared(self, wait_s: float) -> bool:
+        """Held shared; False when another held it exclusively past ``wait_s``."""
+        return self._fd is None or self._take(self._fd, fcntl.LOCK_SH, wait_s)
+
+    def exclusive(self, wait_s: float) -> bool:
+        """Held exclusively; False when another kept it past ``wait_s`` (this one then holds
+        none: two openers of one damaged file, each letting go of its shared lock, one wins)."""
+        if self._fd is None:
+            return True
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        return self._take(self._fd, fcntl.LOCK_EX, wait_s)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # lets go of the lock
+            self._fd = None
+
+
 class Database:
     """The open cache: one writer thread, one read connection per reading thread.
 
     ``recovered`` holds the StoreCorruptError when a damaged file was moved aside on open, so
-    the UI and the CLI can tell the user. Opening waits up to ``lock_timeout_s`` for another
-    process's lock (it may be migrating the same file), then raises StoreBusyError; a file that
-    cannot be opened raises StoreUnavailableError. Neither is moved aside.
+    the UI and the CLI can tell the user; what still read in it was copied into the new cache
+    (``salvage``). Opening waits up to ``lock_timeout_s`` for another process's lock (it may be
+    migrating the same file), then raises StoreBusyError; a file that cannot be opened raises
+    StoreUnavailableError; a damaged file that another window or command has open raises
+    StoreDamagedBusyError. None of them is moved aside. At most ``max_queued_writes`` writes
+    wait for the writer; past them a write fails at once (StoreWriteError).
     """
 
     def __init__(
@@ -164,36 +410,76 @@ class Database:
         batch_max_ops: int = 500,
         batch_max_delay_s: float = 0.05,
         lock_timeout_s: float = LOCK_TIMEOUT_S,
+        max_queued_writes: int = MAX_QUEUED_WRITES,
     ) -> None:
         self.path = Path(path)
         self.recovered: StoreCorruptError | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + lock_timeout_s
-        if self.path.exists() and self.path.stat().st_size > 0:
-            version, problem = _probe(self.path, lock_timeout_s)
-            if problem is None and version > SCHEMA_VERSION:
-                raise StoreTooNewError(self.path, version, SCHEMA_VERSION)
-            if problem is not None:
-                backup = _move_aside(self.path)
-                self.recovered = StoreCorruptError(self.path, backup, problem)
-                log.error("cache file damaged, moved aside", extra={"backup": str(backup)})
+        self._open_lock = _OpenLock(self.path)
         try:
-            owner_only(self.path)
-        except OSError as exc:
-            raise StoreUnavailableError(self.path, exc.strerror or str(exc)) from exc
-        self.schema_version = self._migrate(deadline, lock_timeout_s)
-        self._closed = False
-        self._readers: list[tuple[sqlite3.Connection, threading.RLock]] = []
-        self._readers_lock = threading.Lock()
-        self._local = threading.local()
-        try:
-            self.writer = WriterThread(
-                self.path, max_ops=batch_max_ops, max_delay_s=batch_max_delay_s
-            )
-        except sqlite3.Error as exc:
-            if _primary_code(exc) in _BUSY | _UNAVAILABLE:
-                raise _refusal(self.path, exc, lock_timeout_s) from exc
+            # another opener may be moving the damaged file aside and copying what still
+            # reads in it: the new cache is used once that is done
+            if not self._open_lock.shared(lock_timeout_s):
+                raise StoreBusyError(self.path, lock_timeout_s, "another window or command is "
+                                     "moving the damaged file aside")  # fmt: skip
+            damaged = self._move_aside_if_damaged(lock_timeout_s)
+            try:
+                owner_only(self.path)
+            except OSError as exc:
+                raise StoreUnavailableError(self.path, exc.strerror or str(exc)) from exc
+            self.schema_version = self._migrate(deadline, lock_timeout_s)
+            if damaged is not None:
+                backup, problem = damaged
+                self.recovered = salvage(backup, self.path, problem)
+                self._open_lock.shared(lock_timeout_s)  # held exclusively: cannot fail
+            self._closed = False
+            self._readers: list[tuple[sqlite3.Connection, threading.RLock]] = []
+            self._readers_lock = threading.Lock()
+            self._local = threading.local()
+            try:
+                self.writer = WriterThread(self.path, max_ops=batch_max_ops,
+                                           max_delay_s=batch_max_delay_s,
+                                           max_queued=max_queued_writes)  # fmt: skip
+            except sqlite3.Error as exc:
+                if _primary_code(exc) in _BUSY | _UNAVAILABLE:
+                    raise _refusal(self.path, exc, lock_timeout_s) from exc
+                raise
+        except BaseException:
+            self._open_lock.release()
             raise
+
+    def _move_aside_if_damaged(self, lock_timeout_s: float) -> tuple[Path, str] | None:
+        """The file probed; damaged, moved aside under the open lock held exclusively: (where
+        to, the damage). Another window or command that has it open: StoreDamagedBusyError,
+        the file left where it is."""
+        for _attempt in range(3):
+            if not self.path.exists() or self.path.stat().st_size == 0:
+                return None
+            probed = _identity(self.path)
+            version, problem = _probe(self.path, lock_timeout_s)
+            if problem is None:
+                if version > SCHEMA_VERSION:
+                    raise StoreTooNewError(self.path, version, SCHEMA_VERSION)
+                return None
+            wait_s = min(MOVE_WAIT_S, lock_timeout_s)
+            if not self._open_lock.exclusive(wait_s):
+                raise StoreDamagedBusyError(self.path, wait_s, problem)
+            if _identity(self.path) != probed:
+                # another opener moved it aside and made a new one meanwhile: probe that one
+                self._open_lock.shared(lock_timeout_s)
+                continue
+            try:
+                backup = _move_aside(self.path)
+            except OSError as exc:
+                if sys.platform == "win32" and isinstance(exc, PermissionError):
+                    # a file open elsewhere cannot be moved there
+                    raise StoreDamagedBusyError(self.path, 0.0, problem) from exc
+                why = f"damaged ({problem}), and it could not be moved aside: {exc.strerror}"
+                raise StoreUnavailableError(self.path, why) from exc
+            log.error("cache file damaged, moved aside", extra={"backup": str(backup)})
+            return backup, problem
+        raise StoreDamagedBusyError(self.path, 0.0, "replaced again and again while opened")
 
     def _migrate(self, deadline: float, lock_timeout_s: float) -> int:
         """Bring the file to this app's schema, waiting (until ``deadline``) for a lock that
@@ -276,3 +562,4 @@ class Database:
             with lock:
                 conn.close()
         self._local = threading.local()
+        self._open_lock.release()

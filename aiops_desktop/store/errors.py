@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 
 from aiops_desktop.models.errors import AppError
@@ -12,17 +13,54 @@ class StoreError(AppError):
     """Base of the store's errors."""
 
 
-class StoreCorruptError(StoreError):
-    """The cache file was unreadable; it was moved aside (never deleted) and a new one made."""
+#: what each table copied out of a damaged cache is, said to the person (``kept``'s keys)
+KEPT_TABLES = {
+    "clusters": "registered clusters",
+    "credential_keys": "keyring records",
+    "incidents": "incidents",
+}
 
-    def __init__(self, path: Path, backup: Path, reason: str) -> None:
+
+class StoreCorruptError(StoreError):
+    """The cache file was unreadable; it was moved aside (never deleted) and a new one made,
+    with what still read in it copied over: ``kept`` (rows copied, by table), ``unread`` (the
+    tables that failed to read, and why), ``left_out`` (damaged rows not copied, by table)."""
+
+    def __init__(
+        self,
+        path: Path,
+        backup: Path,
+        reason: str,
+        *,
+        kept: Mapping[str, int] | None = None,
+        unread: Mapping[str, str] | None = None,
+        left_out: Mapping[str, int] | None = None,
+    ) -> None:
         self.path = path
         self.backup = backup
         self.reason = reason
-        super().__init__(
-            f"The cache file {path} was damaged ({reason}). It was moved to {backup} and a new, "
-            "empty cache was created; registered clusters must be added again."
-        )
+        self.kept = dict(kept or {})
+        self.unread = dict(unread or {})
+        self.left_out = dict(left_out or {})
+        said = [f"The cache file {path} was damaged ({reason}). It was moved to {backup} and a "
+                "new cache was created"]  # fmt: skip
+        if self.kept:
+            copied = ", ".join(f"{_name(t)}: {n}" for t, n in self.kept.items())
+            damaged = ", ".join(f"{_name(t)} {n}" for t, n in self.left_out.items())
+            said.append(f" with what still read in it ({copied}")
+            said.append(f"; damaged rows left out: {damaged})" if damaged else ")")
+            said.append("; its metric history, health checks, anomalies and alerts start empty")
+        else:
+            said.append("; nothing in it could be read, and it starts empty")
+        for table, why in self.unread.items():
+            said.append(f". The {_name(table)} could not be read ({why})")
+        if "clusters" not in self.kept:  # (a damaged row left out: unread before it, too)
+            said.append("; registered clusters must be added again")
+        super().__init__("".join(said) + ".")
+
+
+def _name(table: str) -> str:
+    return KEPT_TABLES.get(table, table)
 
 
 class StoreTooNewError(StoreError):
@@ -66,6 +104,23 @@ class StoreBusyError(StoreError):
             f"or command, or a tool that holds it open) and stayed locked for {waited_s:g} s "
             f"({reason}). It was not changed. Close the other program and try again, or start "
             "with another data directory (--data-dir)."
+        )
+
+
+class StoreDamagedBusyError(StoreBusyError):
+    """The cache file is damaged, and open in another window or command: it is not moved aside
+    from under it (that one would go on writing into the moved file, its writes lost to the
+    new cache); it is left as it is."""
+
+    def __init__(self, path: Path, waited_s: float, reason: str) -> None:
+        self.path = path
+        self.waited_s = waited_s
+        self.reason = reason
+        StoreError.__init__(
+            self,
+            f"The cache file {path} is damaged ({reason}), and open in another AIOps Desktop "
+            "window or command. It was not changed. Close it first and start again: the damaged "
+            "file is then moved aside and a new cache made with what still reads in it.",
         )
 
 

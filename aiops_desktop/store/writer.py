@@ -27,6 +27,11 @@ T = TypeVar("T")
 WriteOp = Callable[[sqlite3.Connection], Any]
 _STOP = object()
 PAGE_SIZE = 16384
+#: the most writes waiting for the writer. Past it a write fails at once (StoreWriteError):
+#: while another program holds the cache's lock, or its disk is slow, the queue grew without
+#: end (each poll's samples held in memory: 270 MiB in 12 s). A poll refused reads its samples
+#: again next time; nothing waits in ``submit``, which the UI thread calls.
+MAX_QUEUED_WRITES = 1000
 #: SQLite's primary codes for a write the file or its disk refused (the write itself was sound)
 _WRITE_REFUSALS = frozenset(
     {
@@ -59,10 +64,18 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 class WriterThread:
-    def __init__(self, path: Path, *, max_ops: int = 500, max_delay_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_ops: int = 500,
+        max_delay_s: float = 0.05,
+        max_queued: int = MAX_QUEUED_WRITES,
+    ) -> None:
         self._path = path
         self._max_ops = max_ops
         self._max_delay_s = max_delay_s
+        self._max_queued = max_queued
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = threading.Event()
         # held across submit's check of _closed and its queueing, and across close's setting of
@@ -78,11 +91,21 @@ class WriterThread:
         self._ready.result()
 
     def submit(self, op: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        """Queue ``op``; its future fails at once (StoreWriteError, ``op`` never run) when
+        ``max_queued`` writes are waiting already."""
         future: Future[T] = Future()
         with self._closing:
             if self._closed.is_set():
                 raise StoreClosedError("the store is closed; the write was not accepted")
-            self._queue.put((op, future))
+            waiting = self._queue.qsize()
+            if waiting < self._max_queued:
+                self._queue.put((op, future))
+                return future
+        if future.set_running_or_notify_cancel():
+            future.set_exception(StoreWriteError(
+                self._path, f"the cache's writes are behind: {waiting} writes are waiting "
+                "already (another program holding its lock, or a slow disk)", None,
+            ))  # fmt: skip
         return future
 
     def on_cache_reset(self, hook: Callable[[], None]) -> None:

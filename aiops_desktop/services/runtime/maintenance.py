@@ -40,11 +40,24 @@ DEFAULT_INTERVAL_S = 3600.0
 RETRY_S = 60.0  # a failed pass is tried again this soon, then twice as late, up to the interval
 # the clock this far past the newest sample or health check (both written every poll): a warning
 CLOCK_AHEAD_WARN = timedelta(days=1)
-# the newest row of each table, as ISO 8601 or unix seconds (None: the table is empty)
-_NEWEST_HEALTH = "SELECT MAX(checked_at) FROM health_history"  # ISO 8601 UTC: ordered as text
+# the newest row of each table that reads as a time, as ISO 8601 or unix seconds (none: the
+# table is empty). Not MAX(): a damaged row sorts first ('r026-…' above every year; text above
+# every number, a REAL column keeping what it cannot convert as TEXT; a REAL past year 9999)
+# and, read back, failed its step on every pass, for good: retention stopped. Each scans from
+# the newest down (by its index where it has one) and skips such a row, which stays.
+_NEWEST_HEALTH = (  # ISO 8601 UTC: ordered as text; julianday() is NULL for text that is no time
+    "SELECT checked_at FROM health_history WHERE julianday(checked_at) IS NOT NULL "
+    "ORDER BY checked_at DESC LIMIT 1"
+)
 _NEWEST_ALERT = "SELECT (MAX(julianday(last_seen)) - 2440587.5) * 86400.0 FROM alert_events"
-_NEWEST_ANOMALY = "SELECT MAX(at) FROM anomalies"
-_NEWEST_INCIDENT = "SELECT MAX(updated_at) FROM incidents"
+_NEWEST_ANOMALY = (
+    "SELECT at FROM anomalies WHERE typeof(at) IN ('real', 'integer') "
+    "AND at < 253402300800 ORDER BY at DESC LIMIT 1"  # unix s of year 10000: no datetime
+)
+_NEWEST_INCIDENT = (
+    "SELECT updated_at FROM incidents WHERE typeof(updated_at) IN ('real', 'integer') "
+    "AND updated_at < 253402300800 ORDER BY updated_at DESC LIMIT 1"
+)
 
 
 @dataclass
@@ -150,15 +163,27 @@ async def maintain_once(
 
 
 async def _measured_from(db: Database, newest_sql: str, now: datetime) -> datetime:
-    """The time a table's retention is measured from: its newest row (``newest_sql``, as text
-    or unix seconds), or ``now`` (the clock, or the newest sample where that is earlier) when
-    that is earlier or the table is empty."""
+    """The time a table's retention is measured from: its newest row that reads as a time
+    (``newest_sql``, as text or unix seconds), or ``now`` (the clock, or the newest sample
+    where that is earlier) when that is earlier, the table is empty, or what it gives does
+    not read as a time after all (a row damaged otherwise than SQL can tell)."""
     row = await asyncio.to_thread(db.fetch_one, newest_sql)
-    value = row[0] if row is not None else None
-    if value is None:
-        return now
-    newest = datetime.fromisoformat(value) if isinstance(value, str) else _from_unix(value)
-    return min(now, newest)
+    newest = _as_time(row[0] if row is not None else None)
+    return now if newest is None else min(now, newest)
+
+
+def _as_time(value: object) -> datetime | None:
+    """An ISO 8601 time with its offset, or unix seconds, as a datetime; None for anything
+    else (none; a damaged row: text that is no time, a time without its offset)."""
+    try:
+        if isinstance(value, str):
+            at = datetime.fromisoformat(value)
+            return at if at.tzinfo is not None else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return _from_unix(value)
+    except (ValueError, OverflowError, OSError):
+        pass
+    return None
 
 
 def _from_unix(seconds: float) -> datetime:
