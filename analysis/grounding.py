@@ -184,6 +184,12 @@ def _names_in(text: str) -> set[str]:
     return {n.lower() for n in _NAME.findall(text) if any(c.isdigit() for c in n)}
 
 
+def _named(name: str, names: set[str]) -> bool:
+    """``name`` is one of ``names``, or a cited host's short form ("worker-3" of
+    "worker-3.ocp.example.com", as people write a node)."""
+    return name in names or any(n.startswith(name + ".") for n in names)
+
+
 def _numbers_in(text: str) -> list[float]:
     """The numbers of a text, clock times, dates, names and citation ids left out."""
     found = []
@@ -232,6 +238,10 @@ def _time_reasons(text: str, times: set[str]) -> tuple[bool, list[str]]:
             reasons.append(f"the time {t} {zone[1]} is not in UTC, as the items it cites are")
             continue
         if half := _MERIDIEM.match(text, m.end()):
+            if zone := _ZONE.match(text, half.end()):
+                reasons.append(f"the time {t} {half[0].strip()} {zone[1]} is not in UTC, as "
+                               "the items it cites are")  # fmt: skip
+                continue
             hour, rest = t.split(":", 1)
             hour24 = int(hour) % 12 + (12 if half[1] in "Pp" else 0)
             t = f"{hour24:02d}:{rest}" if int(hour) <= 12 else t
@@ -258,7 +268,9 @@ def _check_numbers(sentence: str, cited: list[EvidenceItem]) -> tuple[list[str],
     # its date and time together, and then no longer a date, a time or counts
     for m in _DATETIME.finditer(text):
         checked = True
-        if not any(_same_moment(_moment(m), k) for k in moments):
+        if not m[8] and (zone := _ZONE.match(text, m.end())):
+            reasons.append(f"the time {m[0]} {zone[1]} is not in UTC, as the items it cites are")
+        elif not any(_same_moment(_moment(m), k) for k in moments):
             reasons.append(f"the time {m[0]} is in none of the items it cites")
     text = _DATETIME.sub(" ", text)
     found, reasons_of_times = _time_reasons(text, times)
@@ -275,7 +287,7 @@ def _check_numbers(sentence: str, cited: list[EvidenceItem]) -> tuple[list[str],
         if not any((mo, d) == (month, day) and year in (None, str(y)) for y, mo, d in dates):
             reasons.append(f"the date {m[0]} is in none of the items it cites")
     for name in _NAME.findall(text):
-        if any(c.isdigit() for c in name) and name.lower() not in names:
+        if any(c.isdigit() for c in name) and not _named(name.lower(), names):
             reasons.append(f"the name {name} is in none of the items it cites")
     bare = _bare(text)
     for m in _NUMBER.finditer(bare):

@@ -4,6 +4,7 @@ the fleet's state after one poll, and anomalies in a query's series (no LLM)."""
 from __future__ import annotations
 
 import argparse
+import math
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -344,6 +345,7 @@ def _methods(text: str) -> tuple[AnomalyMethod, ...]:
 async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     from aiops_desktop.models.metrics import ConsoleRequest
+    from aiops_desktop.services.queries.multicluster import MOST_POINTS
     from analysis.detect import lead_points, learnt_in_window, unjudged
     from analysis.signals import profile_for
 
@@ -356,11 +358,21 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     # they judge one: those are read before the window asked about, or its first part (all
     # of it, at 750 points or fewer) is never judged and said "0 anomalies"
     fewest, lead = lead_points(chosen)
+    step = max(1, step)
+    # the window and the lead in one read of at most MOST_POINTS: a coarser step asked here
+    # keeps all 750 (the query layer's own coarsening cut the lead, and said the series began
+    # late)
+    fitting = max(step, math.ceil(since / max(1, MOST_POINTS - 2 - lead)))
+    if fitting > step:
+        io.err.write(f"note: read at a step of {fitting}s, not {step}s: the window and the "
+                     f"{lead} samples the detectors learn from before it fit one read of at "
+                     f"most {MOST_POINTS:,} points\n")  # fmt: skip
+        step = fitting
     request = ConsoleRequest(
         promql=args.query,
         clusters=names(args.clusters),
-        range_s=since + lead * max(1, step),
-        step_s=max(1, step),
+        range_s=since + lead * step,
+        step_s=step,
         aggregation=Aggregation.MERGE,
         timeout_s=args.timeout,
     )
@@ -387,14 +399,13 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
         )
         for t in answer.series
     ]
-    found = await core.anomalies.analyse(
-        inputs, sensitivity=args.sensitivity, unit=args.unit, methods=args.methods, keep=keep
-    )
     end = answer.query.end.timestamp() if answer.query.end else None
     window_from = (end if end is not None else max(
         (float(i.ts[-1]) for i in inputs if i.ts.size), default=0.0)) - since  # fmt: skip
-    # what lies in the lead was read to learn from, not asked about
-    found = [a for a in found if (a.last_at or a.timestamp).timestamp() >= window_from]
+    # what lies in the lead was read to learn from, not asked about: neither kept nor said
+    found = await core.anomalies.analyse(inputs, sensitivity=args.sensitivity, unit=args.unit,
+                                         methods=args.methods, keep=keep,
+                                         report_from=window_from)  # fmt: skip
     found.sort(key=lambda a: a.timestamp)
     # the statistics skip a series shorter than they need (analysis/detect.py): counted and
     # said, never a quiet "0 anomalies"; the domain rules judge every point of any series

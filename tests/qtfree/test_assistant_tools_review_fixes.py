@@ -352,8 +352,11 @@ async def test_a_range_query_asks_at_most_11000_points() -> None:
     assert pool.prom.ranges[-1] == 5 and doc["step_seconds"] == 5 and "note" not in doc
 
 
+@pytest.mark.parametrize("minutes", [60, 180, 1440])
 @pytest.mark.asyncio
-async def test_detect_anomalies_reads_what_the_detector_learns_from_before_the_window() -> None:
+async def test_detect_anomalies_reads_what_the_detector_learns_from_before_the_window(
+    minutes: int,
+) -> None:
     """The detector learns from a series' first 750 samples: the tool read at most 720 over
     the lookback and so judged none, every call "no anomalies". It reads them before the
     window and reports only what lies in the window."""
@@ -361,24 +364,63 @@ async def test_detect_anomalies_reads_what_the_detector_learns_from_before_the_w
     from analysis.detect import detect_all
 
     lead = PROBATION
-    values = 40 + np.random.default_rng(3).normal(0, 1, 1000)
-    values[[755, 900]] = 400.0  # one in what is read to learn from, one 25 min ago
-    stamps = NOW.timestamp() - 15.0 * np.arange(1000)[::-1]
+    step = max(15, -(-minutes * 60 // tools.DETECT_POINTS))
+    # as Prometheus answers the range: both its ends (at 3 h and more, 720 + 750 + 1 points
+    # were thinned to every second one, under the 750 the detector learns from: none judged)
+    count = minutes * 60 // step + lead + 1
+    values = 40 + np.random.default_rng(3).normal(0, 1, count)
+    spike = count - 1 - 1500 // step  # 25 min ago
+    values[[lead - 3, spike]] = 400.0  # one in what is read to learn from, one in the window
+    stamps = NOW.timestamp() - step * np.arange(count)[::-1]
     series = [TaggedSeries("c0", PromSeries({"pod": "p0"}, stamps, values))]
 
     async def analyse(inputs: list[Any], **kwargs: Any) -> list[Any]:
-        return detect_all(inputs, Sensitivity.MEDIUM, None, None, None)
+        assert all(i.values.size == count for i in inputs)  # none thinned away
+        found = detect_all(inputs, Sensitivity.MEDIUM, None, None, None)
+        asked = kwargs["report_from"]  # as the service: what lies before is not reported
+        return [a for a in found if (a.last_at or a.timestamp).timestamp() >= asked]
 
     core = _core(series, anomalies=SimpleNamespace(analyse=analyse))
     doc = await tools.detect_anomalies(
-        core, tools.DetectAnomaliesInput(promql="app_queue_depth", since_minutes=60)
+        core, tools.DetectAnomaliesInput(promql="app_queue_depth", since_minutes=minutes)
     )
     (query,) = core.queries.asked
-    assert query.start == NOW - timedelta(minutes=60) - timedelta(seconds=lead * 15)
+    assert query.start == NOW - timedelta(minutes=minutes) - timedelta(seconds=lead * step)
     found = [a for a in doc["anomalies"] if a["grade"] == "HIGH"]
     assert [a["timestamp"] for a in found] == [
-        datetime.fromtimestamp(stamps[900], UTC).isoformat(timespec="seconds")
+        datetime.fromtimestamp(stamps[spike], UTC).isoformat(timespec="seconds")
     ]
-    assert all(a["timestamp"] >= (NOW - timedelta(minutes=60)).isoformat(timespec="seconds")
-               for a in doc["anomalies"])  # fmt: skip
+    asked_from = (NOW - timedelta(minutes=minutes)).isoformat(timespec="seconds")
+    assert all(a["timestamp"] >= asked_from for a in doc["anomalies"])
     assert doc["partly_judged"] == 0 and doc["too_short"] == 0
+
+
+@pytest.mark.asyncio
+async def test_a_stored_series_lead_is_read_at_the_slowest_poll_step() -> None:
+    """A capture's stored series are at the poll's step (30 s), not the tool's (15 s for an
+    hour): the lead read at the tool's step held 375 samples, and every series was too
+    short to judge."""
+    from aiops_desktop.models.catalog import Panel
+
+    asked: list[tuple[int, int]] = []
+
+    def read(panel: str, *, start_ms: int, end_ms: int, **_: Any) -> list[Any]:
+        asked.append((start_ms, end_ms))
+        return []
+
+    async def analyse(inputs: list[Any], **kwargs: Any) -> list[Any]:
+        return []
+
+    core = SimpleNamespace(
+        catalog=[Panel(id="gpu_temperature", title="GPU temperature",
+                       promql="DCGM_FI_DEV_GPU_TEMP")],
+        capture=object(), now=lambda: NOW, series=SimpleNamespace(read=read),
+        anomalies=SimpleNamespace(analyse=analyse),
+    )  # fmt: skip
+    doc = await tools.detect_anomalies(
+        core, tools.DetectAnomaliesInput(promql="gpu_temperature", since_minutes=60)
+    )
+    assert doc["source"] == "stored"
+    [(start_ms, end_ms)] = asked
+    reach_s = (end_ms - start_ms) / 1000
+    assert reach_s >= 3600 + PROBATION * tools.STORED_STEP_S

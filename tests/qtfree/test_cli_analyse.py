@@ -153,3 +153,24 @@ def test_analyse_of_a_short_window_judges_all_of_it(
     assert whole.returncode == 0, whole.stderr
     assert json.loads(whole.stdout)["partly_judged"] == 1
     assert "note: 1 of 1 series began less than 750 points before the window" in whole.stderr
+
+
+def test_analyse_keeps_nothing_found_in_what_it_read_only_to_learn_from(
+    tmp_path: Path, secret_service, incident_prometheus
+) -> None:  # type: ignore[no-untyped-def]
+    """The PTP breach 185 min ago lies in the lead read before a 60 min window: neither said
+    nor stored (it was stored unsaid, and would join an incident)."""
+    server, _ = incident_prometheus
+    env = dict(secret_service.env)
+    home = tmp_path / "home"
+    run_cli(home, env, "clusters", "add", "east-1", "--prometheus-url", server.url)
+    args = ("analyse", "--clusters", "east-1", "--query", "openshift_ptp_offset_ns")
+    done = run_cli(home, env, *args, "--since", "60m", "--json")
+    assert done.returncode == 0, done.stderr
+    said = json.loads(done.stdout)["anomalies"]
+    assert not [a for a in said if a["method"] == "DOMAIN_RULE"]
+    with closing(sqlite3.connect(resolve_paths(home).db_path)) as db:  # only what was said
+        assert db.execute("SELECT COUNT(*) FROM anomalies").fetchone()[0] == len(said)
+    wider = run_cli(home, env, *args, "--since", "4h", "--json")  # the breach in the window
+    assert wider.returncode == 0, wider.stderr
+    assert [a["method"] for a in json.loads(wider.stdout)["anomalies"]].count("DOMAIN_RULE") == 1

@@ -230,3 +230,19 @@ def test_analyse_of_a_query_a_capture_did_not_record(capture: Path, tmp_path: Pa
     doc = json.loads(out)
     assert doc["status"] == "ERROR" and doc["anomalies"] == [] and doc["series"] == 0
     assert doc["errors"] and "not recorded" in doc["errors"][0]["reason"], doc
+
+
+def test_analyse_reads_its_window_and_lead_at_one_step_that_fits(
+    tmp_path: Path, prometheus: Any
+) -> None:
+    """44 h at 15 s is 10,560 points: with the detector's 750 learning samples the read was
+    over 11,000 points, coarsened by the query layer to 16 s, the lead cut under 750 and the
+    series said to have begun late. The step that fits both (16 s) is asked, and said."""
+    call_main(tmp_path, "clusters", "add", "lab-1", "--prometheus-url", prometheus.url)
+    code, out, err = call_main(tmp_path, "--role", "viewer", "analyse", "--query",
+                               "requests_total", "--since", "44h", "--step", "15s",
+                               "--json")  # fmt: skip
+    assert code == EXIT_OK, err
+    doc = json.loads(out)
+    assert doc["partly_judged"] == 0 and doc["lead_points"] == 750
+    assert "read at a step of 16s, not 15s" in err and "began less than" not in err

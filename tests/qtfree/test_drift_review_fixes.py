@@ -138,3 +138,16 @@ def test_a_hostile_config_is_bounded() -> None:
     drifts = fleet_drift(None, objects).drifts
     assert 0 < len(drifts) <= 200
     assert all(len(v) <= 200 for d in drifts for v, _ in d.values)
+
+
+def test_a_config_separated_by_tabs_is_the_same_config() -> None:
+    """linuxptp reads any whitespace between a key and its value (its default.cfg uses
+    tabs): one written with tabs showed 8 drifts against the same written with spaces."""
+    tabbed = CONF.replace("domainNumber 24", "domainNumber\t24").replace(
+        "clockClass ", "clockClass\t\t"
+    )
+    objects: dict[str, Any] = {
+        "ran-east": {"ptpconfigs": [ptpconfig("du", ptp4lConf=CONF)]},
+        "ran-west": {"ptpconfigs": [ptpconfig("du", ptp4lConf=tabbed)]},
+    }
+    assert fleet_drift(None, objects).drifts == []

@@ -211,3 +211,22 @@ def test_a_time_in_twelve_hour_form_or_another_zone_is_read_as_such() -> None:
 def test_a_quantile_is_no_name() -> None:
     items = [EvidenceItem("E1", "PodClientLatencyP99(s) on checkout: robust z 8.1, peak 2.5.")]
     assert _verdict("The p99 latency peaked at 2.5 [E1].", items)[0] == "verified"
+
+
+def test_a_node_named_short_for_its_fqdn_is_the_same_name() -> None:
+    """The usual short form of a node the items name by its FQDN verifies (it failed once a
+    name took its dotted parts); another node's short form does not."""
+    items = [EvidenceItem("E1", "PTP offset on ran-east worker-3.ocp.example.com/ens1f0: "
+                          "robust z 8.1, peak 250.")]  # fmt: skip
+    assert _verdict("The offset on worker-3 peaked at 250 [E1].", items)[0] == "verified"
+    assert _verdict("The offset on worker-4 peaked at 250 [E1].", items)[0] == "unverified"
+    assert _verdict("The offset on worker-3.ocp peaked at 250 [E1].", items)[0] == "verified"
+
+
+def test_a_zone_after_the_meridiem_or_a_date_time_is_read() -> None:
+    items = [EvidenceItem("E1", "PTP offset on ran-east du-2/ens1f0: first deviation "
+                          "2026-12-06 23:33:10 UTC.")]  # fmt: skip
+    assert _verdict("It began at 11:33 PM [E1].", items)[0] == "verified"
+    assert _verdict("It began at 11:33 PM EST [E1].", items)[0] == "unverified"
+    assert _verdict("It began at 2026-12-06 23:33 EST [E1].", items)[0] == "unverified"
+    assert _verdict("It began at 2026-12-06 23:33 UTC [E1].", items)[0] == "verified"

@@ -171,3 +171,33 @@ async def test_an_anomaly_found_after_the_analysis_time_is_named_by_its_start_on
     # analysed once it was found, it is named by its whole explanation
     result = await rca.for_incident(_incident(anomaly, xid), at=_m(20))
     assert f"anomaly: {FUTURE}" in [e.signal for c in result.causes for e in c.evidence]
+
+
+def test_a_window_across_raw_retention_has_one_sample_a_time(tmp_path: Path) -> None:
+    """Where raw samples begin inside a rollup bucket, that bucket (its average holds samples
+    also read raw) is not read: it was stamped at the first raw sample's time, two samples at
+    one time counting twice in the baseline."""
+    import numpy as np
+
+    from aiops_desktop.services.intelligence.rca import window_series
+    from aiops_desktop.store.database import Database
+    from aiops_desktop.store.series import SeriesBatch, SeriesStore
+
+    now = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    now_ms = int(now.timestamp() * 1000)
+    ts = np.arange(now_ms - 50 * 3600_000 + 157_000, now_ms, 15_000)  # chunks end off edges
+    values = 10 + np.random.default_rng(1).normal(0, 0.5, ts.size)
+    db = Database(tmp_path / "c.db", batch_max_delay_s=0)
+    try:
+        store = SeriesStore(db)
+        store.append([SeriesBatch("c1", "node_cpu", {"node": "n1"}, ts, values)]).result()
+        store.flush().result()
+        store.apply_retention(now).result()
+        first_raw = int(store.read("node_cpu", cluster="c1")[0].timestamps_ms[0])
+        (data,) = window_series(store, "node_cpu", "c1", first_raw - 30 * 60_000,
+                                first_raw + 5 * 60_000)  # fmt: skip
+        stamps = data.timestamps_ms
+        assert np.all(np.diff(stamps) > 0)  # ascending, each time once
+        assert stamps[0] < first_raw - 20 * 60_000  # the rollups before it are read
+    finally:
+        db.close()

@@ -32,6 +32,7 @@ from aiops_desktop.models.observability import depth_first, line_level, service_
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.assistant.toolbox import MAX_ROWS, Tool, ToolError, ToolInput, fits
 from aiops_desktop.services.fleet.state import unread_sources
+from aiops_desktop.services.intelligence.anomalies import WARM_UP_MOST
 from aiops_desktop.services.intelligence.rca import analysis_time, nothing_read, rca_clusters
 from aiops_desktop.services.queries.logs_traces import failing_traceql
 from aiops_desktop.services.runtime.gathering import gather_all
@@ -82,6 +83,9 @@ LABEL_VALUES = 20
 #: (a job is then a few seconds of the one detection worker, well within the tool's deadline)
 DETECT_SERIES = 25
 DETECT_POINTS = 720
+#: the slowest poll step a stored series' lead is read at (a capture's are at the poll's
+#: step, 15-60 s; one slower is said judged in part)
+STORED_STEP_S = 60
 #: how long the logs and traces tools wait for each cluster's Loki or Tempo: one that never
 #: answers held every cluster's answer to its own HTTP timeout (30 s, the tool's deadline);
 #: well within CALL_TIMEOUT_S, so the others' answers are given, the late one said unread
@@ -334,10 +338,12 @@ async def _series(
     minutes: int | None,
     step_s: int | None,
     *,
-    lead_s: float = 0.0,
+    lead: int = 0,
 ) -> _SeriesRead:
     """The series of ``promql``, where they came from, and those not read; a range reaches
-    ``lead_s`` before the last ``minutes`` (what a detector learns from before it judges).
+    ``lead`` steps before the last ``minutes`` (what a detector learns from before it
+    judges): a stored series' at the slowest a poll may be (STORED_STEP_S; a capture's are at
+    the poll's step, not the tool's), at most WARM_UP_MOST.
 
     A live site is asked (a stored metric's name runs its PromQL); a capture answers what it
     recorded, and a stored metric from its stored series."""
@@ -347,6 +353,9 @@ async def _series(
     panel = _panel(core, promql)
     if panel is not None and (core.capture is not None or not panel.promql):
         # a capture, or a metric the poller reads from Loki or Tempo: what was stored
+        lead_s = min(
+            lead * max(step_s or 0, panel.step_s, STORED_STEP_S) * 1.1, WARM_UP_MOST.total_seconds()
+        )  # a tenth more: a missed poll leaves a gap
         return _SeriesRead("stored", await _stored(core, panel, scope, minutes or 60, lead_s),
                            [], [], None)  # fmt: skip
     clusters, keep = core.console.targets(names or [])
@@ -357,7 +366,7 @@ async def _series(
     query = MetricQuery(
         promql=panel.promql if panel is not None else promql,
         query_type=QueryType.RANGE if span else QueryType.INSTANT,
-        start=end - span - timedelta(seconds=lead_s) if span else None,
+        start=end - span - timedelta(seconds=lead * (step_s or 0)) if span else None,
         end=end,
         step=timedelta(seconds=step_s or max(15, int(span.total_seconds()) // 240 if span else 60)),
         clusters=[c.name for c in clusters],
@@ -1207,17 +1216,23 @@ class DetectAnomaliesInput(ToolInput):
 
 
 def _thinned(
-    ts: np.ndarray, values: np.ndarray, most: int = DETECT_POINTS
+    ts: np.ndarray, values: np.ndarray, window_from: float, lead: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """At most ``most`` points over the same span, every n-th back from the newest (as a
-    coarser step reads them: a capture's stored series are at the poll's step)."""
-    if values.size <= most:
-        return ts, values
+    """The window from ``window_from`` at most DETECT_POINTS points (one more: a range's both
+    ends), every n-th back from the newest (as a coarser step reads them: a capture's stored
+    series are at the poll's step), and the last ``lead`` before it at the same stride (what
+    the detectors learn from: thinning the whole read by one count cut the lead to half)."""
     import numpy as np
 
-    every = math.ceil(values.size / most)
-    return (np.ascontiguousarray(ts[::-1][::every][::-1]),
-            np.ascontiguousarray(values[::-1][::every][::-1]))  # fmt: skip
+    inside = int(np.count_nonzero(ts >= window_from))
+    every = max(1, math.ceil(inside / (DETECT_POINTS + 1)))
+    picked = np.arange(ts.size - 1, -1, -every)[::-1]
+    before = picked[ts[picked] < window_from]
+    picked = np.concatenate([before[before.size - lead :] if lead else before[:0],
+                             picked[ts[picked] >= window_from]])  # fmt: skip
+    if picked.size == ts.size:
+        return ts, values
+    return np.ascontiguousarray(ts[picked]), np.ascontiguousarray(values[picked])
 
 
 async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, Any]:
@@ -1236,16 +1251,16 @@ async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, 
     metric = panel.id if panel is not None else args.promql
     unit = panel.unit if panel else None
     fewest, lead = lead_points(profile_for(metric, unit).methods)
-    read = await _series(core, args.promql, args.clusters, args.since_minutes, step,
-                         lead_s=lead * step)  # fmt: skip
+    read = await _series(core, args.promql, args.clusters, args.since_minutes, step, lead=lead)
     source, series, failed = read.source, read.series, read.unread
+    window_from = core.now().timestamp() - since_s  # what came before was read to learn from
     # the job is bounded before it is submitted: the tool's deadline stops its wait, not the
     # job, and the one detection worker it holds is live detection's
     chosen = await asyncio.to_thread(_first, series, DETECT_SERIES)
     inputs = [
         SeriesInput(t.cluster, metric,
                     {k: v for k, v in t.series.labels.items() if k != "__name__"},
-                    *_thinned(t.series.timestamps, t.series.values, DETECT_POINTS + lead))
+                    *_thinned(t.series.timestamps, t.series.values, window_from, lead))
         for t in chosen
     ]  # fmt: skip
     found = await core.anomalies.analyse(  # read-only: kept nowhere, so it joins no incident
@@ -1253,9 +1268,8 @@ async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, 
         sensitivity=Sensitivity(args.sensitivity),
         unit=unit,
         keep=False,
+        report_from=window_from,
     )
-    window_from = core.now().timestamp() - since_s  # what came before was read to learn from
-    found = [a for a in found if (a.last_at or a.timestamp).timestamp() >= window_from]
     found.sort(key=lambda a: a.timestamp)
     short = sum(unjudged(i.values, fewest) for i in inputs) if lead else 0
     partly = sum(not unjudged(i.values, fewest) and learnt_in_window(i.ts, i.values, lead,

@@ -88,8 +88,8 @@ def _global_keys(text: object) -> dict[str, str]:
         if line.startswith("[") and line.endswith("]"):
             section = line[1:-1].strip()
         elif line and section == "global" and len(found) < CONF_KEYS:
-            key, _, value = line.partition(" ")
-            found[cut_line(key, 64)] = cut_line(" ".join(value.split()), VALUE_CHARS)
+            key, *value = line.split(None, 1)  # any whitespace, as linuxptp reads it
+            found[cut_line(key, 64)] = cut_line(" ".join("".join(value).split()), VALUE_CHARS)
     return found
 
 

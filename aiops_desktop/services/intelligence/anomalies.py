@@ -223,8 +223,11 @@ class AnomalyService:
         stream: bool = False,
         keep: bool = True,
         stored: Sequence[Anomaly] = (),
+        report_from: float | None = None,
     ) -> list[Anomaly]:
         """Detect off the loop, store, publish the new ones; returns every anomaly found.
+        ``report_from`` (unix s): what ends before it was read for the detectors to learn
+        from (a one-off analysis' lead), not asked about: neither kept nor returned.
         ``stream``: the live path (each series' detector judges only samples it has not seen,
         and is kept in the worker between calls); ``keep``: False for a look that must
         change nothing (the assistant's read-only tool: what it finds joins no incident);
@@ -239,6 +242,8 @@ class AnomalyService:
             unit,
             self._owner if stream else None,
         )
+        if report_from is not None:
+            found = [a for a in found if (a.last_at or a.timestamp).timestamp() >= report_from]
         found = await self._with_related(found)
         # a cluster removed while the worker ran: its stored anomalies' delete is queued
         # already, and what this round saved after it would come back (to a cluster added

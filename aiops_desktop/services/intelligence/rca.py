@@ -369,11 +369,12 @@ def window_series(
             key = labels_key(data.labels)
             if key in rolled:
                 continue
-            # its raw samples take over where they begin (a bucket holds only what was
-            # rolled up, all of it before them)
+            # its raw samples take over where they begin: a bucket read is one that ended
+            # before them (one they begin inside averages samples also read raw, and was
+            # stamped at the first of them: two samples at one time, counted twice)
             since = first.get(key, end_ms + 1)
-            stamps = np.minimum(data.timestamps_ms + step_ms, since)
-            keep = (data.timestamps_ms < since) & (stamps >= start_ms) & (stamps <= end_ms)
+            stamps = data.timestamps_ms + step_ms
+            keep = (stamps < since) & (stamps >= start_ms) & (stamps <= end_ms)
             if not keep.any():
                 continue
             rolled.add(key)
