@@ -5,18 +5,23 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: package package-test llm-test-server llm-test-server-start llm-test-server-ready test-llm bench-llm run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-logs bench-rca fuzz system-packages sample screenshots clean
+.PHONY: package package-test llm-test-server llm-test-server-start llm-test-server-ready test-llm bench-llm run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-logs bench-rca fuzz runtime-packages system-packages sample screenshots clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade "pip>=24"
+	$(BIN)/pip install --quiet --upgrade -c requirements/constraints.txt pip
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[test]"
 	touch $(STAMP)
 
-system-packages:
-	@bash packaging/system-packages.sh
+# what the app needs (`make run`); system-packages adds what the tests and developer targets
+# need (test servers, compilers, briefcase's build tools): `make run` installs none of those
+runtime-packages:
+	@bash packaging/system-packages.sh run
 
-run: system-packages $(STAMP)
+system-packages:
+	@bash packaging/system-packages.sh test
+
+run: runtime-packages $(STAMP)
 	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
 	  echo "No display found: starting under Xvfb (set DISPLAY to see the window)."; \
 	  xvfb-run -a $(BIN)/aiops-desktop; \

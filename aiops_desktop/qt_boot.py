@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,58 @@ WAKE_MS = 250  # where Python's own handler is used: how often Qt lets Python ru
 
 #: the window's size unless ``--size`` says (the wall's: full screen unless it says)
 WINDOW_SIZE = (1400, 900)
+
+#: the desktop entry the .deb installs (briefcase's bundle identifier: ``bundle.app_name``);
+#: the window names it, so that a desktop groups the window under that entry's name and icon
+DESKTOP_FILE_ID = "io.aiopsdesktop.aiops-desktop"
+
+#: Qt platforms that need an X11 or Wayland display (unset: Qt picks xcb or wayland itself)
+DISPLAY_PLATFORMS = frozenset({"xcb", "wayland", "wayland-egl", "wayland-brcm"})
+
+NO_DISPLAY = (
+    "no display: set DISPLAY (X11) or WAYLAND_DISPLAY to open the window; --offscreen "
+    "--screenshot FILE draws it without one, and the commands (aiops-desktop --help) need none"
+)
+
+
+def require_display(environ: Mapping[str, str]) -> None:
+    """A ``UsageError`` (exit 2) where the window would need a display that is not there: Qt
+    aborts then (SIGABRT, a core) blaming libxcb-cursor0, which is installed. An X display
+    that is named but does not answer (a stale DISPLAY from ssh or tmux) is found with one
+    connection of libxcb's, as Qt would make; without libxcb, Qt says what is missing itself."""
+    if not sys.platform.startswith("linux"):
+        return
+    asked = {p.split(":")[0].strip() for p in environ.get("QT_QPA_PLATFORM", "").split(";")}
+    asked.discard("")
+    if asked and not asked <= DISPLAY_PLATFORMS:  # offscreen, minimal, vnc, eglfs, ...
+        return
+    display, wayland = environ.get("DISPLAY", ""), environ.get("WAYLAND_DISPLAY", "")
+    if not display and not wayland:
+        raise UsageError(NO_DISPLAY)
+    if display and not wayland and not _x_display_answers(display):
+        raise UsageError(
+            f"cannot open the display {display} (DISPLAY): no X server answers there, or this "
+            "user may not use it (XAUTHORITY); set DISPLAY to a running one, or use "
+            "--offscreen --screenshot FILE or a command (aiops-desktop --help)"
+        )
+
+
+def _x_display_answers(display: str) -> bool:
+    import ctypes
+
+    try:
+        xcb = ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        return True
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    connection = xcb.xcb_connect(display.encode(), None)  # never NULL: an error connection
+    try:
+        return bool(xcb.xcb_connection_has_error(connection) == 0)
+    finally:
+        xcb.xcb_disconnect(connection)
 
 
 def prepare_qt_environment(*, offscreen: bool) -> None:
@@ -264,6 +316,12 @@ def run_qt(
 
 def _run_qt(args: argparse.Namespace, paths: AppPaths, program: Program, *, explain: bool) -> int:
     prepare_qt_environment(offscreen=args.offscreen)
+    try:  # said in a line before Qt starts: Qt aborts without a display, or fails at the theme
+        resources_dir()
+        require_display(os.environ)
+    except AppError as exc:
+        sys.stderr.write(f"aiops-desktop: error: {exc}\n")
+        return exc.exit_code
     import qasync
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
@@ -275,7 +333,7 @@ def _run_qt(args: argparse.Namespace, paths: AppPaths, program: Program, *, expl
     assert isinstance(app, QApplication)
     app.setApplicationName("aiops-desktop")
     app.setApplicationDisplayName("AIOps Desktop")
-    app.setDesktopFileName("aiops-desktop")
+    app.setDesktopFileName(DESKTOP_FILE_ID)
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "aiops-desktop.png")))
     look = Settings.load(paths.settings_file)[0].ui  # the person's, also in a capture's window
     theme = apply_theme(app, load_theme(chosen_theme(look.theme), look.font_scale))

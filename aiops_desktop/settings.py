@@ -26,7 +26,7 @@ from pydantic_core import ErrorDetails, to_jsonable_python
 
 from aiops_desktop import APP_NAME
 from aiops_desktop.models.enums import Sensitivity, UserRole
-from aiops_desktop.models.errors import UsageError
+from aiops_desktop.models.errors import AppError, UsageError
 
 if sys.platform == "win32":
     import msvcrt
@@ -100,11 +100,18 @@ def resolve_paths(data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
 
 
 def resources_dir() -> Path:
-    """The top-level ``resources/`` folder, beside the packages (source tree and briefcase)."""
+    """The top-level ``resources/`` folder, beside the packages (source tree, briefcase, a pip
+    install). A folder that is not there is an ``AppError`` (exit 1) that says so: an install
+    without it otherwise failed deep inside a command with a traceback, or showed an empty
+    dashboard (no query catalog)."""
     override = os.environ.get("AIOPS_DESKTOP_RESOURCES")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parent.parent / "resources"
+    folder = Path(override) if override else Path(__file__).resolve().parent.parent / "resources"
+    if not folder.is_dir():
+        if override:
+            raise AppError(f"AIOPS_DESKTOP_RESOURCES={override}: no such folder")
+        raise AppError(f"the app's resources folder {folder} is missing: this installation is "
+                       "incomplete (reinstall aiops-desktop)")  # fmt: skip
+    return folder
 
 
 class _Section(BaseModel):

@@ -62,7 +62,7 @@ def manpage() -> str:
         ".SH EXIT STATUS",
         roff(EXIT_CODES_TEXT + "."),
         ".SH SEE ALSO",
-        "The README in /usr/share/doc/aiops-desktop and the app's Help menu.",
+        "/usr/share/doc/aiops-desktop/README.md and the app's Help menu.",
     ]
     return "\n".join(out) + "\n"
 

@@ -110,9 +110,11 @@ def encrypted_file_backend(path: Path, password: str) -> KeyringBackend:
     try:
         from keyrings.cryptfile.cryptfile import CryptFileKeyring  # type: ignore[import-untyped]
     except ImportError as exc:
+        # the .deb's interpreter is isolated (no pip install reaches it) and does not carry it
         raise SecretsError(
             "the encrypted-file credential store needs an optional package: "
-            "pip install 'aiops-desktop[encrypted-file]'"
+            "pip install 'aiops-desktop[encrypted-file]'; the Debian package does not include "
+            "it: there, use the OS keyring"
         ) from exc
     if not password:
         raise SecretsError("the encrypted credential file needs a password")
