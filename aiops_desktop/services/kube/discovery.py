@@ -25,26 +25,44 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from aiops_desktop.models import Cluster, Endpoint, EndpointKind, utcnow
 from aiops_desktop.models.cluster import ClusterCapabilities
 from aiops_desktop.models.enums import AuthMethod, CNFType, EndpointSource, Platform
-from aiops_desktop.services.clusters.connections import ClientPool, credential_may_travel
+from aiops_desktop.models.errors import AppError
+from aiops_desktop.services.clusters.connections import (
+    ClientPool,
+    credential_may_travel,
+    kube_signature,
+)
 from aiops_desktop.services.clusters.registry import (
     ClusterNotFoundError,
     ClusterRegistry,
     cluster_credential_auth,
 )
 from aiops_desktop.services.kube.validation import has_kube_api
-from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
+from aiops_desktop.services.runtime.bus import CLUSTER_REMOVED, CLUSTERS_CHANGED, EventBus
 from aiops_desktop.services.runtime.gathering import gather_all
-from collectors.errors import CollectorError, KubeForbidden, KubeNotFound
+from collectors.errors import CollectorError, CollectorTimeout, KubeForbidden, KubeNotFound
 from collectors.kubernetes import KubeClient
 from collectors.shapes import malformed_as
 
 log = logging.getLogger("aiops.services.discovery")
 
 Obj = dict[str, Any]
+
+#: one discovery's whole time: each request has its own deadline, but an API server answering
+#: every page just in time (a slow or hostile one; hundreds of pages) held it for hours
+DISCOVER_WITHIN_S = 300.0
+#: background discoveries run at once: one slow cluster takes one of them, not the loop
+DISCOVER_AT_ONCE = 4
+
+
+class DiscoveryDiscarded(AppError):
+    """A discovery not applied: its cluster was removed, or its API server or credential
+    changed, while it ran. What that API server named (routes) is not this cluster's."""
+
 
 #: What discovery lists: name -> API path (cluster-wide lists).
 READS: dict[str, str] = {
@@ -453,7 +471,11 @@ def _endpoint_for(cluster: Cluster, found: Found) -> Endpoint:
         source=EndpointSource.DISCOVERED,
         auth=cluster_credential_auth(ref) if ref else AuthMethod.NONE,
         credential=ref,
-        tls_verify=cluster.tls_verify,
+        # verified whatever the cluster says: its tls_verify (a kubeconfig's
+        # insecure-skip-tls-verify) was chosen for the API server, and a route is another host
+        # (the ingress) that gets the bearer token. The cluster's CA bundle is still trusted
+        # for it (the pool's fallback): an ingress signed by the cluster's own CA works.
+        tls_verify=True,
     )
 
 
@@ -468,19 +490,68 @@ class DiscoveryService:
         self._pool = pool
         self._wake = asyncio.Event()
         self._failed_at: dict[str, float] = {}
-        self._unsubscribe = bus.subscribe(CLUSTERS_CHANGED, lambda _c: self._wake.set())
+        #: the discoveries under way, by cluster id: a removed cluster's are stopped
+        self._running: dict[UUID, set[asyncio.Task[Discovery]]] = {}
+        self._unsubscribe = [
+            bus.subscribe(CLUSTERS_CHANGED, lambda _c: self._wake.set()),
+            bus.subscribe(CLUSTER_REMOVED, self._stop_removed),
+        ]
 
     @property
     def failed(self) -> set[str]:
         """Clusters whose last background discovery failed (retried after RETRY_AFTER_S)."""
         return set(self._failed_at)
 
+    def _stop_removed(self, cluster: Cluster) -> None:
+        """A removed cluster's discovery is of use to no one: stopped (its run says so)."""
+        for reading in self._running.get(cluster.id, ()):
+            reading.cancel()
+
     async def run(self, name: str) -> Discovery:
-        """Discover one cluster now and store what was found (raises CollectorError)."""
+        """Discover one cluster now, within DISCOVER_WITHIN_S, and store what was found.
+        Raises CollectorError (CollectorTimeout past the limit), and DiscoveryDiscarded when the
+        cluster was removed, or its API server or credential changed, while it was discovered:
+        what one API server named (its routes) never lands on another's cluster, with that
+        cluster's credential (a hostile server answering slowly chose the moment)."""
         cluster = self._registry.get(name)
+        signature = kube_signature(cluster)
         client = await self._pool.kube(cluster)
-        found = await discover(client)
-        await self._registry.change(name, lambda now: merged(now, found))  # as it is by now
+        reading = asyncio.create_task(discover(client), name=f"discover-{name}")
+        running = self._running.setdefault(cluster.id, set())
+        running.add(reading)
+        try:
+            async with asyncio.timeout(DISCOVER_WITHIN_S):
+                found = await reading  # a cancel or the limit stops the reading too
+        except TimeoutError as exc:
+            why = f"discovery of {name} took over {DISCOVER_WITHIN_S:.0f} s: stopped"
+            raise CollectorTimeout(why, backend=name) from exc
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if reading.cancelled() and task is not None and not task.cancelling():
+                why = f"{name} was removed while it was discovered: nothing of it applied"
+                log.warning("discovery not applied", extra={"cluster": name, "why": why})
+                raise DiscoveryDiscarded(why) from None  # the reading was stopped, not us
+            raise
+        finally:
+            running.discard(reading)
+            if not running and self._running.get(cluster.id) is running:
+                del self._running[cluster.id]
+
+        def apply(now: Cluster) -> Cluster:
+            if now.id != cluster.id:
+                changed = "was removed and added again"
+            elif kube_signature(now) != signature:
+                changed = "changed its API server or credential"
+            else:
+                return merged(now, found)  # as it is by now
+            why = f"{name} {changed} while it was discovered: nothing applied; discover again"
+            raise DiscoveryDiscarded(why)
+
+        try:
+            await self._registry.change(name, apply)
+        except DiscoveryDiscarded as exc:
+            log.warning("discovery not applied", extra={"cluster": name, "why": str(exc)})
+            raise
         if found.vanished:
             log.warning("capabilities vanished", extra={"cluster": name, "gone": found.vanished})
         if found.unreadable:
@@ -503,21 +574,48 @@ class DiscoveryService:
         return out
 
     async def run_periodic(self, check_every_s: float = 600.0) -> None:
-        while True:
-            self._wake.clear()
-            for name in self.due(time.monotonic()):
+        """Discover the due clusters, DISCOVER_AT_ONCE at a time: each worker takes the next
+        one, so a slow cluster (DISCOVER_WITHIN_S at most) holds one worker, and a cluster
+        registered meanwhile is discovered by another (one after another, a slow one held
+        them all). Stopped, every discovery under way is stopped and waited for."""
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        taken: set[str] = set()  # queued or under way: not queued again
+
+        async def schedule() -> None:
+            while True:
+                self._wake.clear()
+                for name in self.due(time.monotonic()):
+                    if name not in taken:
+                        taken.add(name)
+                        queue.put_nowait(name)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(check_every_s):  # not wait_for: it can swallow a
+                        await self._wake.wait()  # cancel
+
+        async def work() -> None:
+            while True:
+                name = await queue.get()
                 try:
-                    await self.run(name)
-                    self._failed_at.pop(name, None)
-                except (CollectorError, ClusterNotFoundError) as exc:
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():  # stopped as it failed: stop
-                        raise asyncio.CancelledError from exc
-                    self._failed_at[name] = time.monotonic()
-                    log.info("discovery failed", extra={"cluster": name, "error": str(exc)})
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(check_every_s):  # not wait_for: it can swallow a cancel
-                    await self._wake.wait()
+                    await self._in_background(name)
+                finally:
+                    taken.discard(name)
+                    self._wake.set()  # looked at again: one that changed meanwhile is due
+
+        await gather_all(schedule(), *(work() for _ in range(DISCOVER_AT_ONCE)))
+
+    async def _in_background(self, name: str) -> None:
+        try:
+            await self.run(name)
+            self._failed_at.pop(name, None)
+        except (CollectorError, ClusterNotFoundError, DiscoveryDiscarded) as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # stopped as it failed: stop
+                raise asyncio.CancelledError from exc
+            if isinstance(exc, DiscoveryDiscarded):
+                return  # its cluster changed meanwhile: due again as it is now
+            self._failed_at[name] = time.monotonic()
+            log.info("discovery failed", extra={"cluster": name, "error": str(exc)})
 
     def close(self) -> None:
-        self._unsubscribe()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()

@@ -24,6 +24,8 @@ from aiops_desktop.secrets import SecretStore
 from collectors.errors import (
     CollectorAuthError,
     CollectorError,
+    CollectorRateLimited,
+    CollectorServerError,
     CollectorTimeout,
     CollectorTLSError,
     CollectorUnreachable,
@@ -223,14 +225,18 @@ async def _access_review(client: KubeClient, need: Need) -> bool:
 
 def _failure(name: str, client: KubeClient, exc: CollectorError) -> ValidationResult:
     """A failed call as a verdict: invalid when the server's certificate is not trusted,
-    unreachable, expired (a credential past its expiry that the server refuses), invalid
-    (refused otherwise, or an answer that makes no sense)."""
+    unreachable (or busy: a 5xx or 429 says nothing of the credentials), expired (a
+    credential past its expiry that the server refuses), invalid (refused otherwise, or an
+    answer that makes no sense)."""
     server = client.server
     if isinstance(exc, CollectorTLSError):
         reason = f"{exc}; add the cluster's CA bundle (or fix the URL)"
         return ValidationResult(name, ValidationOutcome.INVALID, reason, server)
     if isinstance(exc, CollectorUnreachable | CollectorTimeout):
         return ValidationResult(name, ValidationOutcome.UNREACHABLE, str(exc), server)
+    if isinstance(exc, CollectorServerError | CollectorRateLimited):
+        reason = f"the API server is busy ({exc}); try again in a while"
+        return ValidationResult(name, ValidationOutcome.UNREACHABLE, reason, server)
     if isinstance(exc, CollectorAuthError):
         expiry = client.expires_at
         if expiry is not None and expiry <= time.time():
