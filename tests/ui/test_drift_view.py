@@ -1,5 +1,6 @@
 """Drift across the fleet: a GPU node left on an older driver (DCGM labels, real Prometheus),
-two PtpConfigs whose same-named profile differs and two SR-IOV policies for one resource that
+two PtpConfigs whose same-named profile differs (its options, and the offset band one of them
+widens) and two SR-IOV policies for one resource that
 differ in VFs (kmock API)."""
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def test_drift_view(desktop: DesktopApp, qtbot, gpu_hub, kube_api, tmp_path: Pat
     sriov = next(i for i, r in enumerate(rows) if r[0] == "SR-IOV policy")
     assert rows[sriov][1:3] == ["du_fh", "numVfs (no majority)"]
     assert view.title.text() == (
-        "Drift · 3 settings differ · 1 cluster not read"  # its own Prometheus is dead: said
+        "Drift · 6 settings differ · 1 cluster not read"  # its own Prometheus is dead: said
         " · GPU driver, PTP profile, SR-IOV policy"
     )
     assert view.error.text().startswith("ran-site: GPU drivers not read: ")
