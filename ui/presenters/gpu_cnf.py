@@ -16,12 +16,13 @@ from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models import ClusterKind, utcnow
 from aiops_desktop.models.cnf import CnfWorkload, DpdkPortRow, NodeSync, SriovObjects, VfRow
+from aiops_desktop.models.fleet import Domain, Finding
 from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuReading, GpuState
 from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
 from aiops_desktop.models.text import age_text, time_text
 from aiops_desktop.models.time_range import TimeRange
-from aiops_desktop.services.fleet.findings import GONE_FOR, ptp_findings
+from aiops_desktop.services.fleet.findings import GONE_FOR, gpu_findings, kept_stale, ptp_findings
 from aiops_desktop.services.gpu_cnf.cnf import cnf_workloads_by_type
 from aiops_desktop.services.gpu_cnf.gpu import gpu_queries
 from aiops_desktop.services.gpu_cnf.ptp import FIELDS as PTP_VALUE_FIELDS
@@ -111,19 +112,39 @@ def _gpu_fields() -> tuple[str, ...]:
 
 
 # The pages' rule for a row read again while its cluster's read failed in part is the fleet's
-# (``kept_stale`` in services/fleet/findings): what is read of a GPU or a port replaces what
-# was kept of it, whatever its rank; only a row the fleet finds nothing wrong with (no finding
-# to replace the kept one) and that lacks a field its kept row had keeps the kept row, stale.
+# (``kept_stale`` in services/fleet/findings, asked of the row's findings): the row read now
+# is shown where its findings replace every finding of the kept row (as severe, or trouble of
+# the same kind: a port's HOLDOVER after its FREERUN), else the kept row stays, stale, as the
+# fleet keeps the finding (a port's offset warning read again while its clock-state query
+# failed says nothing of its FREERUN). A row the fleet finds nothing wrong with that lacks a
+# field its kept row had keeps the kept row too (the fleet has no finding of it to keep).
+
+
+def fleet_keeps(kept: list[Finding], new: list[Finding], domain: Domain) -> bool:
+    """Whether the fleet keeps any of ``kept`` (a row's findings when last read), stale,
+    beside ``new`` (the same row's, read while its cluster's ``domain`` was read in part)."""
+    return len(kept_stale(kept, new, {domain})) > len(new)
+
+
+def _gpu_found(health: GpuHealth) -> list[Finding]:
+    """The fleet's findings of one GPU."""
+    return gpu_findings(GpuFleet([health], [])).get(health.reading.cluster, [])
+
+
+def gpu_kept(new: GpuHealth, kept: GpuHealth) -> bool:
+    """Whether ``new`` (of a cluster whose read failed in part) leaves ``kept`` shown, stale
+    (``LastGoodRows``' ``says_less``): the fleet keeps a finding of ``kept`` beside what it
+    finds of ``new`` (a CRITICAL GPU read OK with a corrected-ECC note; a WARNING or worse
+    replaces it, WARNING after CRITICAL included), or ``gpu_says_less``."""
+    return fleet_keeps(_gpu_found(kept), _gpu_found(new), Domain.GPU) or gpu_says_less(new, kept)
 
 
 def gpu_says_less(new: GpuHealth, kept: GpuHealth) -> bool:
     """Whether ``new`` (of a cluster whose read failed in part) reads OK and lacks a field
     ``kept`` had: its temperature's query timed out, and a GPU CRITICAL at 85 C would be judged
-    OK on what is left (``LastGoodRows`` keeps ``kept``, stale, as the fleet keeps its
-    CRITICAL). A GPU not OK (WARNING after CRITICAL included: every state but OK is a finding
-    of the fleet's, which replaces the kept one) is news, shown as read. An empty XID list is
-    known (the XIDs aged out of the window), not a field lost; None is (the window's query
-    failed: an XID 79 in it would read OK)."""
+    OK on what is left. A GPU not OK has a finding of the fleet's (``gpu_kept`` asks whether it
+    replaces the kept one). An empty XID list is known (the XIDs aged out of the window), not a
+    field lost; None is (the window's query failed: an XID 79 in it would read OK)."""
     if new.state is not GpuState.OK:
         return False
     was, now = kept.reading, new.reading
@@ -134,12 +155,27 @@ def gpu_says_less(new: GpuHealth, kept: GpuHealth) -> bool:
 _PTP_FIELDS = ("clock_class", *(attr for attr, _ in PTP_VALUE_FIELDS.values()))
 
 
+def _port_found(row: PtpRow) -> list[Finding]:
+    """The fleet's findings of one port (``ptp_findings`` of it alone)."""
+    return ptp_findings(PtpBoard([row], timedelta(0), row.threshold, [])).get(row.cluster, [])
+
+
+def port_kept(new: PtpRow, kept: PtpRow) -> bool:
+    """``gpu_kept`` for a PTP port: the fleet keeps its FREERUN where only its offset warning
+    is read again (its clock-state query failed), and so does the page; HOLDOVER read after
+    FREERUN (its clock state, read now) replaces it. Or ``port_says_less``."""
+    found = _port_found(new)
+    if fleet_keeps(_port_found(kept), found, Domain.PTP):
+        return True
+    return not found and port_says_less(new, kept)
+
+
 def port_says_less(new: PtpRow, kept: PtpRow) -> bool:
     """``gpu_says_less`` for a PTP port: a port the fleet finds nothing wrong with
     (``ptp_findings`` of it alone) whose clock class query failed does not make a port read
-    free-running fine; a port it finds anything wrong with (HOLDOVER after FREERUN, no
-    offset reported) is news."""
-    if ptp_findings(PtpBoard([new], timedelta(0), new.threshold, [])):
+    free-running fine; one it finds anything wrong with has findings of the fleet's
+    (``port_kept`` asks whether they replace the kept ones)."""
+    if _port_found(new):
         return False
     if kept.state is not ClockState.UNKNOWN and new.state is ClockState.UNKNOWN:
         return True
@@ -190,7 +226,7 @@ class GpuPresenter(ReaderPresenter):
 
     def forget(self) -> None:
         self._kept: LastGoodRows[GpuHealth] = LastGoodRows(
-            lambda h: h.reading.key, lambda h: h.reading.cluster, gpu_says_less
+            lambda h: h.reading.key, lambda h: h.reading.cluster, gpu_kept
         )
         self._seen: dict[str, GpuHealth] = {}  # key -> its last health, gone ones included
         self._went: dict[str, datetime] = {}  # key -> the first read that did not report it
@@ -273,7 +309,7 @@ class PtpPresenter(ReaderPresenter):
 
     def forget(self) -> None:
         self._kept: LastGoodRows[PtpRow] = LastGoodRows(
-            lambda r: (r.cluster, r.node, r.iface, r.process), lambda r: r.cluster, port_says_less
+            lambda r: (r.cluster, r.node, r.iface, r.process), lambda r: r.cluster, port_kept
         )
 
     def merged(

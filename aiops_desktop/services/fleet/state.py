@@ -44,7 +44,7 @@ from aiops_desktop.models.fleet import (
     FleetTruth,
     Health,
 )
-from aiops_desktop.models.metrics import MetricQuery
+from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery
 from aiops_desktop.models.polling import STALE_AFTER_INTERVALS, Source, SourceStatus
 from aiops_desktop.services.fleet.findings import (
     GpusGone,
@@ -148,9 +148,10 @@ async def read_metric_findings(
     GPUs and PTP board read (None: no cluster to read).
     The GPUs are read as the GPU page reads them (``read_gpus``: DCGM, else nvidia-smi in the
     driver pods through ``kube``; a cluster known to have GPUs that neither can read is GPU
-    "not read", never OK); ``recorded``: a capture's answers, no exec; ``thresholds``: the
-    nodes' PtpConfig profile bands (as the PTP page judges them; the default band without),
-    read while the GPUs and kube-state-metrics are."""
+    "not read", never OK); ``recorded``: a capture's answers, no exec (a query it did not
+    record is not counted, as its objects are not; one that failed at export is: its cluster
+    was not read); ``thresholds``: the nodes' PtpConfig profile bands (as the PTP page judges
+    them; the default band without), read while the GPUs and kube-state-metrics are."""
     from aiops_desktop.services.gpu_cnf.gpu_fallback import read_gpus
     from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
 
@@ -179,9 +180,15 @@ async def read_metric_findings(
         for name, items in part.items():
             found.setdefault(name, []).extend(items)
     found = {name: distinct(items) for name, items in found.items()}  # a cluster read twice
-    note_unread(unread, Domain.GPU, gpus.outcomes)
-    note_unread(unread, Domain.PTP, board.outcomes)
-    note_unread(unread, Domain.KUBERNETES, [*not_ready.failures, *looping.failures])
+
+    def counted(outcomes: list[ClusterOutcome]) -> list[ClusterOutcome]:
+        # a capture answers a query it did not record "not_configured" (one made before it
+        # was read): nothing known lost; a read that failed at export it answers as failed
+        return [o for o in outcomes if not (recorded and o.reason == "not_configured")]
+
+    note_unread(unread, Domain.GPU, counted(gpus.outcomes))
+    note_unread(unread, Domain.PTP, counted(board.outcomes))
+    note_unread(unread, Domain.KUBERNETES, counted([*not_ready.failures, *looping.failures]))
     return found, unread, Readings(gpus, board)
 
 
@@ -272,8 +279,6 @@ class FleetState:
             ),
             self._read_sriov(),
         )
-        if self._recorded:  # a query the capture did not record: not counted (as its objects)
-            unread = {}
         if read is not None:
             self._add_gone(found, read, unread, now)
         for name, items in sriov.items():

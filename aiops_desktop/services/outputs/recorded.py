@@ -2,10 +2,13 @@
 readers run once and every answer they got is kept with it (``RecordingQueries``); when it is
 opened, the same queries are answered from those answers (``RecordedQueries``), so those pages
 show the site as it was at export. A query that was not recorded says so; one for an earlier
-moment gets only the samples it would have got then (RCA of a past moment reads no later one)."""
+moment gets only the samples it would have got then (RCA of a past moment reads no later one).
+A query that failed at export for a cluster (a timeout) fails for it when the capture answers
+it: a cluster not read then is not read, never read with nothing found."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -48,20 +51,43 @@ def _key(query: MetricQuery) -> str:
     return f"{query.query_type.value} {query.promql}"
 
 
+#: the key of a recorded query's failed clusters, beside its answer's (``_key``): rows of the
+#: answer's own shape, [cluster, {"reason": ..., "error": ...}, [], []], so an app from before
+#: they were kept opens the capture (it never asks this key) as it did
+FAILED_PREFIX = "FAILED "
+
+
 class RecordingQueries(MultiClusterQuery):
-    """Asks for real (through ``inner``) and keeps each answer's series."""
+    """Asks for real (through ``inner``) and keeps each answer's series, and the clusters it
+    failed for, with why."""
 
     def __init__(self, inner: MultiClusterQuery, pool: ClientPool) -> None:
         super().__init__(pool)
         self._inner = inner
         self.answers: dict[str, list[TaggedSeries]] = {}
+        self.failed: dict[str, list[ClusterOutcome]] = {}
         self._steps: dict[str, float] = {}  # a range answer's step (s)
         #: the range answers the last ``dump`` kept at a coarser step: one in how many steps
         self.thinned: dict[str, int] = {}
 
     async def run(self, query: MetricQuery, clusters: list[Cluster]) -> QueryAnswer:
-        answer = await self._inner.run(query, clusters)
+        try:
+            answer = await self._inner.run(query, clusters)
+        except asyncio.CancelledError:
+            # the export's time to record ran out while it was asked: its clusters were not
+            # read (an open counts that), which is not a query never asked (it does not); an
+            # answer it got before stands
+            if _key(query) not in self.answers:
+                self.answers[_key(query)] = []
+                self.failed[_key(query)] = [
+                    ClusterOutcome(c.name, False, 0.0, reason="timed_out",
+                                   error=f"{c.name}: not answered within the export's time "
+                                         "to record")
+                    for c in clusters
+                ]  # fmt: skip
+            raise
         self.answers[_key(query)] = answer.series
+        self.failed[_key(query)] = answer.failures
         if query.query_type is QueryType.RANGE:
             self._steps[_key(query)] = query.step.total_seconds()
         return answer
@@ -75,6 +101,7 @@ class RecordingQueries(MultiClusterQuery):
         open."""
         rows = {key: [(t.cluster, redact_labels(t.series.labels), t.series) for t in series]
                 for key, series in self.answers.items()}  # fmt: skip
+        rows.update(_failure_rows(self.failed))
         grids = {key: _grid(self.answers[key], step) for key, step in self._steps.items()}
         steps = {key: max((int(g.max()) + 1 for g in found if g.size), default=1)
                  for key, found in grids.items()}  # fmt: skip
@@ -101,6 +128,19 @@ class RecordingQueries(MultiClusterQuery):
                                   f"{timedelta(seconds=round(step))}" for step, n in steps_s),
                         f"{capture_load.MOST_ITEMS:,}")  # fmt: skip
         return text
+
+
+def _failure_rows(failed: dict[str, list[ClusterOutcome]]) -> Rows:
+    """Each query's failed clusters as rows (``FAILED_PREFIX``), why redacted as a label is."""
+    empty = PromSeries({}, np.array([], dtype=float), np.array([], dtype=float))
+    return {
+        FAILED_PREFIX + key: [
+            (o.cluster, redact_labels({"reason": o.reason or "", "error": o.error or ""}), empty)
+            for o in outcomes
+        ]
+        for key, outcomes in failed.items()
+        if outcomes
+    }
 
 
 def _values(array: np.ndarray) -> list[float | None]:
@@ -206,6 +246,18 @@ def _tagged(row: Any) -> TaggedSeries:
     return TaggedSeries(cluster, PromSeries(dict(labels), times, numbers))
 
 
+def _failures(rows: list[TaggedSeries]) -> dict[str, tuple[str, str]]:
+    """A query's failed clusters at export (``FAILED_PREFIX``): cluster -> (reason, error),
+    checked: a failure holds no sample and says why."""
+    out: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        labels = row.series.labels
+        if row.series.timestamps.size or set(labels) != {"reason", "error"}:
+            raise CaptureError(f"a recorded failure of {row.cluster[:64]!r} is not well formed")
+        out.setdefault(row.cluster, (labels["reason"] or "not_read", labels["error"]))
+    return out
+
+
 def recorded_objects(doc: Any) -> dict[str, list[dict[str, Any]]]:
     """The Kubernetes objects a capture recorded (key -> objects), checked; {} for none."""
     if doc is None:
@@ -232,7 +284,13 @@ class RecordedQueries(MultiClusterQuery):
             raise CaptureError("the capture's recorded answers are not well formed")
         if sum(len(rows) for rows in doc.values()) > MAX_RECORDED_SERIES:
             raise CaptureError("the capture records more series than this app reads")
-        self._answers = {str(key): [_tagged(row) for row in rows] for key, rows in doc.items()}
+        answers = {str(key): [_tagged(row) for row in rows] for key, rows in doc.items()}
+        self._at_export = {
+            key.removeprefix(FAILED_PREFIX): _failures(rows)
+            for key, rows in answers.items()
+            if key.startswith(FAILED_PREFIX)
+        }
+        self._answers = {k: v for k, v in answers.items() if not k.startswith(FAILED_PREFIX)}
 
     def promql(self, kind: QueryType) -> list[str]:
         """The PromQL of ``kind`` recorded (those the capture answers), sorted."""
@@ -263,8 +321,17 @@ class RecordedQueries(MultiClusterQuery):
                 for c in clusters
             ]  # fmt: skip
             return QueryAnswer(query, QueryStatus.ERROR, [], outcomes, 0.0)
-        outcomes = [ClusterOutcome(c.name, True, 0.0, series=len(kept)) for c in clusters]
-        return QueryAnswer(query, QueryStatus.SUCCESS, kept, outcomes, 0.0)
+        failed = self._at_export.get(_key(query), {})  # at export: failed again, as then
+        outcomes = [
+            ClusterOutcome(c.name, False, 0.0, reason=failed[c.name][0],
+                           error=failed[c.name][1] or None)
+            if c.name in failed else ClusterOutcome(c.name, True, 0.0, series=len(kept))
+            for c in clusters
+        ]  # fmt: skip
+        ok = sum(o.ok for o in outcomes)
+        status = (QueryStatus.SUCCESS if ok == len(outcomes) else
+                  QueryStatus.PARTIAL if ok else QueryStatus.ERROR)  # fmt: skip
+        return QueryAnswer(query, status, kept, outcomes, 0.0)
 
     def _asks_less(self, query: MetricQuery) -> bool:
         """Whether ``query`` asks for less than what was recorded: a moment before the
