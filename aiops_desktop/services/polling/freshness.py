@@ -79,12 +79,11 @@ class LastGoodRows(Generic[R]):
 
     Each field has its own query, so a row can come back from a cluster whose read failed in
     part without the field that judged it (a GPU's temperature, a port's clock class), and
-    would pass for fresh and fine. ``says_less(new, kept)``: whether ``new`` reads fine and
-    lacks a field the row kept had; while its cluster failed, such a row does not replace the
-    kept one, which stays shown, stale. A row that reads any trouble is news, shown as read
-    whatever its rank (a WARNING after a CRITICAL too), as the fleet's findings replace what
-    they kept of a thing by what is read of it (``kept_stale``): the page and the fleet tell
-    one state."""
+    would pass for fresh and fine. ``says_less(new, kept)``: whether ``new`` should not
+    replace the kept row while its cluster failed (it reads fine and lacks a field the kept
+    one had, or the fleet's own rule, ``services.fleet.findings.kept_stale``, keeps a finding
+    of the kept row beside it: ``ui.presenters.gpu_cnf.gpu_kept`` / ``port_kept``); the kept
+    row then stays shown, stale: the page and the fleet tell one state."""
 
     def __init__(
         self,
