@@ -98,6 +98,14 @@ def _searcher(pattern: Any, *, wanted: bool) -> Callable[[str], bool]:
     return lambda line: (pattern.search(line) is not None) is wanted
 
 
+def _matches_empty(op: str, value: str) -> bool:
+    """Whether a matcher matches a stream without its label (the empty string), as Loki's
+    ``labels.Matcher.Matches("")``: a regexp anchored at both ends (RE2's fullmatch)."""
+    if op in ("=", "!="):
+        return (value == "") is (op == "=")
+    return (_pattern(value).fullmatch("") is not None) is (op == "=~")
+
+
 def _regexp(text: str) -> None:
     """A regexp matcher's or filter's pattern, refused as Loki refuses it."""
     try:
@@ -162,7 +170,10 @@ class _Parser:
                 break
             if after != ",":
                 raise self._fail("} or ,")
-        if all(op in ("!=", "!~") or value == "" for _, op, value in matchers):
+        # Loki's rule (validateMatchers): at least one matcher must not match the empty
+        # string, judged by what each matches, not by its operator ({a!=""} is answered,
+        # {a=~".*"} is not): a selector matching "" would read every stream
+        if all(_matches_empty(op, value) for _, op, value in matchers):
             raise LogQLError("parse error : queries require at least one regexp or equality "
                              "matcher that does not have an empty-compatible value")  # fmt: skip
         selector = LogSelector(matchers)
@@ -187,8 +198,12 @@ class _Parser:
                 self._take("by")
                 self._take("(")
                 by.append(self._take(kind="ident"))
-                while self._take(kind="op") == ",":
+                while (nxt := self._peek()) is not None and nxt[1] == ",":
+                    self._take(",")
                     by.append(self._take(kind="ident"))
+                if (nxt := self._peek()) is None or nxt[1] != ")":
+                    raise self._fail(", or )")  # the list ends with ")", nothing else
+                self._take(")")
             self._take("(")
             inner = self._metric()
             self._take(")")
@@ -233,22 +248,39 @@ _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[0-7]{
 
 
 def _unescape(text: str) -> str:
-    """A double-quoted LogQL string's escapes, as Go reads them (\\n, \\t, \\", \\\\,
-    \\xHH, \\uHHHH, \\UHHHHHHHH, octal); the rest of the text as it is (so "café" stays
-    café). An escape Go does not know is refused, not passed on as something else."""
+    """A double-quoted LogQL string's escapes, as Go's strconv.Unquote reads them (\\n, \\t,
+    \\", \\\\, \\uHHHH and \\UHHHHHHHH as a character; \\xHH and octal as a BYTE, so
+    "caf\\xc3\\xa9" is café, as Loki reads it); the rest of the text as it is (so "café"
+    stays café). An escape Go does not know is refused, not passed on as something else;
+    so are bytes that make no UTF-8 (a Python string holds none, and no line is matched)."""
+    out = bytearray()
+    at = 0
+    for found in _ESCAPE.finditer(text):
+        out += text[at : found.start()].encode("utf-8", "surrogatepass")
+        out += _escaped(found.group(1))
+        at = found.end()
+    out += text[at:].encode("utf-8", "surrogatepass")
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = "".join(f"\\x{b:02x}" for b in exc.object[exc.start : exc.end])
+        raise LogQLError(f"a string whose escaped bytes are not UTF-8 text ({bad} makes no "
+                         "character)") from None  # fmt: skip
 
-    def one(found: re.Match[str]) -> str:
-        code = found.group(1)
-        if code in _ESCAPES:
-            return _ESCAPES[code]
-        if code[0] in "uUx" and len(code) > 1:
-            value = int(code[1:], 16)
-        elif len(code) == 3 and code.isdigit():
-            value = int(code, 8)
-        else:
-            raise LogQLError(f"a string with an escape LogQL does not know: \\{code}")
+
+def _escaped(code: str) -> bytes:
+    """One escape's bytes (``code``: what follows its backslash)."""
+    if code in _ESCAPES:
+        return _ESCAPES[code].encode()
+    if code[0] in "uU" and len(code) > 1:
+        value = int(code[1:], 16)
         if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
             raise LogQLError(f"a string with an escape past Unicode: \\{code}")
-        return chr(value)
-
-    return _ESCAPE.sub(one, text)
+        return chr(value).encode()
+    if code[0] == "x" and len(code) > 1:
+        return bytes([int(code[1:], 16)])
+    if len(code) == 3 and code.isdigit():
+        if int(code, 8) > 0xFF:  # Go: "octal escape value > 255"
+            raise LogQLError(f"a string with an escape past a byte: \\{code}")
+        return bytes([int(code, 8)])
+    raise LogQLError(f"a string with an escape LogQL does not know: \\{code}")

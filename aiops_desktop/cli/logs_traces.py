@@ -196,7 +196,7 @@ async def _traces(core: Core, args: argparse.Namespace, io: Io) -> int:
             return EXIT_OK
         first = min((s.start_ns for s in trace.spans), default=0)
         errors = sum(s.status is SpanStatus.ERROR for s in trace.spans)
-        io.out.write(f"trace {trace.trace_id}: {trace.spans_said}, "
+        io.out.write(f"trace {one_line(trace.trace_id)}: {trace.spans_said}, "
                      f"{count(errors, 'error')}\n")  # fmt: skip
         for depth, span in depth_first(trace):
             mark = " ERROR" if span.status is SpanStatus.ERROR else ""
@@ -222,7 +222,7 @@ async def _traces(core: Core, args: argparse.Namespace, io: Io) -> int:
     io.out.write(f"{'START':<23} {'DURATION':>10}  {'TRACE ID':<32}  ROOT\n")
     for t in found:
         when = time_text(datetime.fromtimestamp(t.start_ns / 1e9, UTC), seconds=True)
-        io.out.write(f"{when:<23} {t.duration_ms:>8.0f} ms  {t.trace_id:<32}  "
+        io.out.write(f"{when:<23} {t.duration_ms:>8.0f} ms  {one_line(t.trace_id):<32}  "
                      f"{one_line(t.root_service)}: {one_line(t.root_name)}\n")  # fmt: skip
     if not found:
         io.err.write(f"no trace matched between {time_text(start)} and {time_text(end)}\n")

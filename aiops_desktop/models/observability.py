@@ -60,6 +60,20 @@ class LogSeries(DomainModel):
     points: list[tuple[float, float]] = Field(default_factory=list)
 
 
+#: a trace id as Tempo takes one: up to 32 hex digits (its search writes them without
+#: leading zeros); collectors.tempo's TRACE_ID, here so the models check theirs by it
+HEX_TRACE_ID = re.compile(r"[0-9a-f]{1,32}")
+
+
+def _trace_id(value: str) -> str:
+    """A trace's id, lower case, or refused: one from a capture (a file from outside) is
+    printed and shown, and an id that is not hex would put its text there as it is."""
+    lower = value.lower()
+    if not HEX_TRACE_ID.fullmatch(lower):
+        raise ValueError(f"a trace id is 1 to 32 hex digits, not {value[:40]!r}")
+    return lower
+
+
 class TraceSummary(DomainModel):
     """One trace a search found."""
 
@@ -71,6 +85,11 @@ class TraceSummary(DomainModel):
     start_ns: int = Field(default=0, ge=0, le=NS_MOST)
     duration_ms: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
     cluster: str = ""
+
+    @field_validator("trace_id")
+    @classmethod
+    def _hex_trace_id(cls, value: str) -> str:
+        return _trace_id(value)
 
 
 class SpanEvent(DomainModel):
@@ -120,6 +139,11 @@ class Trace(DomainModel):
     #: bound): then ``spans`` holds fewer, chosen by ``spans_to_keep``; None: not cut (or a
     #: capture written before it was said, which cut without saying)
     spans_total: int | None = Field(default=None, ge=0, le=NS_MOST)
+
+    @field_validator("trace_id")
+    @classmethod
+    def _hex_trace_id(cls, value: str) -> str:
+        return _trace_id(value)
 
     @property
     def root(self) -> Span | None:

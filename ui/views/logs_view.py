@@ -77,6 +77,7 @@ class LogsView(QWidget):
         self._rows: list[Row] = []  # one per entry, built once
         self._seconds: dict[int, str] = {}  # second -> its time text (lines come in bursts)
         self._generation = 0  # a newer answer stops the building of an older one
+        self._querying = False  # a query was run and neither its answer nor failure came
         # (cluster, label: None for the names) -> (when answered, its names or values, what
         # the editor says of a cut answer)
         self._label_cache: dict[tuple[str, str | None], tuple[float, list[str], str]] = {}
@@ -207,6 +208,7 @@ class LogsView(QWidget):
         """A query's lines: their rows built a chunk per turn of the loop (the first at once),
         so thousands of lines never stall the window; a metric query's ``series`` in a table
         of their own."""
+        self._querying = False
         self.error.hide()
         self._show_series_table(bool(series))
         if series:
@@ -305,9 +307,25 @@ class LogsView(QWidget):
 
     def show_error(self, text: str) -> None:
         """The page's error (the query's, the tail's): it does not stop the tail (the tail's
-        own failure does, through its state)."""
+        own failure does, through its state). Said while a query runs, the query failed:
+        the status says so over the emptied table (what a query that answered says, after
+        its lines, leaves them)."""
         self.error.setText(text)
         self.error.setVisible(bool(text))
+        if text and self._querying:
+            self._querying = False
+            self.status.setText("no lines: the query failed")
+
+    def _clear_answer(self) -> None:
+        """A query is run: the previous one's lines, series, count and volume go (left, they
+        stood under the new query, and stayed there if it failed)."""
+        self._querying = True
+        self._generation += 1  # an older answer's lines still being built stop
+        self._entries, self._rows = [], []
+        self.table.set_rows([])
+        self.series_table.set_rows([])
+        self.show_volume(0, [])
+        self.status.setText("reading …")
 
     # -- the table ------------------------------------------------------------------------------
     def _row(self, e: LogEntry) -> Row:
@@ -348,6 +366,7 @@ class LogsView(QWidget):
             self.tail_button.setChecked(False)
         request = self.request()
         if request.cluster and request.logql:
+            self._clear_answer()
             self.sig_run.emit(request)
 
     def _on_tail(self, on: bool) -> None:
@@ -355,6 +374,7 @@ class LogsView(QWidget):
         self.pause_button.setChecked(False)
         self.tail_button.setText("Stop tail" if on else "Live tail")
         if on:
+            self._querying = False  # a query running is stopped for the tail
             self._show_series_table(False)
             self._generation += 1
             self._entries, self._rows = [], []

@@ -295,6 +295,7 @@ class TracesView(QWidget):
         super().__init__(parent)
         self._theme = theme
         self._found: list[TraceSummary] = []
+        self._reading: str | None = None  # the trace asked for and not yet shown
         layout = QVBoxLayout(self)
         self._search_bars(layout)
         self._results(layout)
@@ -377,7 +378,7 @@ class TracesView(QWidget):
     def open_trace(self, cluster: str, trace_id: str) -> None:
         """A jump from a log line: that trace."""
         choose(self.cluster, cluster)
-        self.heading.setText(f"Trace {trace_id}: reading …")
+        self._reading_trace(trace_id)
         self.sig_open.emit(cluster, trace_id)
 
     def show_found(self, found: list[TraceSummary]) -> None:
@@ -396,13 +397,28 @@ class TracesView(QWidget):
         services = len({s.service_name for s in trace.spans})
         # "20,000 of 25,000 spans" where the trace was cut (its errors are kept)
         said = [trace.spans_said, count(services, "service"), count(errors, "error")]
+        self._reading = None
+        self.error.hide()  # a read that failed before this one is no longer what is shown
         self.heading.setText(f"Trace {trace.trace_id} · " + " · ".join(said))
         self.waterfall.set_trace(trace)
         self.graph.set_trace(trace)
 
     def show_error(self, text: str) -> None:
+        """The page's error (a search's, a trace's): while a trace is being read, it is the
+        one that failed (its heading says so; the waterfall stays empty)."""
         self.error.setText(text)
         self.error.setVisible(bool(text))
+        if text and self._reading is not None:
+            self.heading.setText(f"Trace {self._reading}: could not be read (see above)")
+            self._reading = None
+
+    def _reading_trace(self, trace_id: str) -> None:
+        """A trace is asked for: the one shown goes (its waterfall and graph would stand
+        under this one's heading, and stay there if this read failed)."""
+        self._reading = trace_id
+        self.heading.setText(f"Trace {trace_id}: reading …")
+        self.waterfall.set_trace(None)
+        self.graph.set_trace(None)
 
     def _on_search(self) -> None:
         if self.cluster.currentText():
@@ -412,6 +428,6 @@ class TracesView(QWidget):
         rows = self.table.selected_rows()
         if rows:
             chosen = self._found[self.table.source_row(rows[0])]
-            self.heading.setText(f"Trace {chosen.trace_id}: reading …")
+            self._reading_trace(chosen.trace_id)
             # the cluster it was found on: the combo may name the next search's already
             self.sig_open.emit(chosen.cluster, chosen.trace_id)
