@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.models.enums import SpanKind, SpanStatus
 from aiops_desktop.models.observability import (
+    HEX_TRACE_ID,
     MOST_ATTRIBUTES,
     MOST_EVENTS,
     NS_MOST,
@@ -57,7 +58,7 @@ _GATEWAY = re.compile(r"/api/traces/v1/[A-Za-z0-9_-]+/?$")
 #: a duration as Tempo reads one (``minDuration``, TraceQL's ``traceDuration``): 500ms, 1.5s
 DURATION = re.compile(r"\d+(\.\d+)?(ns|us|µs|ms|s|m|h)")
 #: a trace id as asked: up to 32 hex digits (Tempo's search writes them without leading zeros)
-TRACE_ID = re.compile(r"[0-9a-f]{1,32}")
+TRACE_ID = HEX_TRACE_ID  # the models check theirs by it (models.observability)
 _KINDS = {
     "SPAN_KIND_INTERNAL": SpanKind.INTERNAL, "SPAN_KIND_SERVER": SpanKind.SERVER,
     "SPAN_KIND_CLIENT": SpanKind.CLIENT, "SPAN_KIND_PRODUCER": SpanKind.PRODUCER,

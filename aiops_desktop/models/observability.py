@@ -61,7 +61,7 @@ class LogSeries(DomainModel):
 
 
 #: a trace id as Tempo takes one: up to 32 hex digits (its search writes them without
-#: leading zeros); collectors.tempo's TRACE_ID, here so the models check theirs by it
+#: leading zeros); collectors.tempo's TRACE_ID is this one (the models may not import it)
 HEX_TRACE_ID = re.compile(r"[0-9a-f]{1,32}")
 
 
