@@ -12,6 +12,7 @@ from aiops_desktop.models import AlertSeverity, AlertState
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.cluster import member_name
 from collectors.errors import CollectorBadResponse
+from collectors.prometheus import ready_answer
 
 if TYPE_CHECKING:
     from collectors.http import BackendClient
@@ -135,8 +136,9 @@ class AlertmanagerClient:
         return payload
 
     async def ready(self) -> bool:
-        """Not ready is False; an endpoint that cannot be reached raises, with the reason."""
-        return await self.http.status("/-/ready") == 200
+        """Not ready is False; an endpoint that cannot be reached, refuses the credential or
+        redirects raises, with the reason (``ready_answer``)."""
+        return ready_answer(self.http, await self.http.status("/-/ready"))
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -16,7 +16,12 @@ import numpy as np
 
 from aiops_desktop.models.metrics import PromSeries
 from aiops_desktop.models.text import labels_text
-from collectors.errors import CollectorBadResponse, CollectorInvalidQuery
+from collectors.errors import (
+    CollectorAuthError,
+    CollectorBadResponse,
+    CollectorError,
+    CollectorInvalidQuery,
+)
 from collectors.shapes import SHAPE_ERRORS
 
 if TYPE_CHECKING:
@@ -29,6 +34,29 @@ if TYPE_CHECKING:
 UPSTREAM_CHARS = 500
 #: the most warnings kept of one answer; the rest are counted
 MOST_WARNINGS = 20
+
+
+def ready_answer(http: BackendClient, status: int) -> bool:
+    """A readiness probe's answer (Prometheus, Alertmanager, Loki, Tempo): 200 is ready, any
+    other answer not ready. A refused credential (401, 403) and a redirect (never followed: a
+    login page) are no "not ready": they raise, in the words a query's refusal has, so an
+    expired token is said as one rather than as a backend down."""
+    where = f"{http.name} ({http.base_url})"
+    if status in (401, 403):
+        what = "rejected the credentials" if status == 401 else "denied access"
+        raise CollectorAuthError(
+            f"{where} {what} (HTTP {status}): check the token or its permissions",
+            backend=http.name,
+            status=status,
+        )
+    if 300 <= status < 400:
+        raise CollectorError(
+            f"{where} redirected (HTTP {status}); redirects are not followed: give the "
+            "endpoint's own URL",
+            backend=http.name,
+            status=status,
+        )
+    return status == 200
 
 
 def upstream_text(value: Any) -> str:
@@ -303,12 +331,13 @@ class PrometheusClient:
     async def ready(self) -> bool:
         """Readiness: ``/-/ready`` (Prometheus, Thanos); VictoriaMetrics answers ``/health``.
 
-        Not ready is False; an endpoint that cannot be reached raises, with the reason.
+        Not ready is False; an endpoint that cannot be reached, refuses the credential or
+        redirects raises, with the reason (``ready_answer``).
         """
         status = await self.http.status("/-/ready")
         if status == 404:
             status = await self.http.status("/health")
-        return status == 200
+        return ready_answer(self.http, status)
 
     async def newest_sample_age(
         self, promql: str = "max(timestamp(up)) or max(max_over_time(timestamp(up)[1h:15s]))"

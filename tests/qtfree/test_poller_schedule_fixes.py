@@ -46,7 +46,9 @@ class Registry:
     def get(self, name: str) -> Cluster:
         return next(c for c in self._clusters if c.name == name)
 
-    async def apply_check(self, _name: str, results: dict[EndpointKind, bool], _e: object) -> None:
+    async def apply_check(
+        self, _name: str, results: dict[EndpointKind, bool], _e: object, **_kw: object
+    ) -> None:
         self.checks.append(dict(results))
 
     async def set_members(self, *_: object, **__: object) -> None:

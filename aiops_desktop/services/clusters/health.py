@@ -3,12 +3,14 @@
 Score starts at 100: API server down -50, Prometheus -20, Tempo -15, Loki -15 (only endpoints
 the cluster has count). UNKNOWN becomes ONLINE/OFFLINE on the first check; a partial failure is
 DEGRADED; an unreachable API server is OFFLINE. Connectivity looks at recent checks: all
-reachable CONNECTED, none DISCONNECTED, a mix INTERMITTENT.
+reachable CONNECTED, none DISCONNECTED, a mix INTERMITTENT. Reachable is "answered": an
+endpoint that answered but is down (its credential refused, a redirect, not ready) is down for
+the score and reachable for state and connectivity (an expired token is not OFFLINE).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from aiops_desktop.models import (
     HEALTH_PENALTY,
@@ -25,17 +27,24 @@ def health_score(results: Mapping[EndpointKind, bool]) -> int:
     return max(0, 100 - penalty)
 
 
-def reachable(results: Mapping[EndpointKind, bool]) -> bool:
-    """The cluster answers at all: its API server, or (without one) any endpoint."""
+def reachable(
+    results: Mapping[EndpointKind, bool], answered: Collection[EndpointKind] = ()
+) -> bool:
+    """The cluster answers at all: its API server, or (without one) any endpoint; up, or
+    down but ``answered`` (it said 401, 403, a redirect, not ready: it is there)."""
     if EndpointKind.API_SERVER in results:
-        return results[EndpointKind.API_SERVER]
-    return any(results.values())
+        return results[EndpointKind.API_SERVER] or EndpointKind.API_SERVER in answered
+    return any(results.values()) or any(kind in results for kind in answered)
 
 
-def next_state(previous: ClusterState, results: Mapping[EndpointKind, bool]) -> ClusterState:
+def next_state(
+    previous: ClusterState,
+    results: Mapping[EndpointKind, bool],
+    answered: Collection[EndpointKind] = (),
+) -> ClusterState:
     if not results:
         return previous
-    if not reachable(results):
+    if not reachable(results, answered):
         return ClusterState.OFFLINE
     if all(results.values()):
         return ClusterState.ONLINE

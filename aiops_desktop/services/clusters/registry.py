@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sqlite3
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -49,6 +49,7 @@ from aiops_desktop.models.registry import (
     ImportReport,
     KubeconfigContext,
 )
+from aiops_desktop.models.text import cut_line
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters import health
 from aiops_desktop.services.clusters.connections import credential_may_travel
@@ -71,6 +72,9 @@ ORPHAN_GRACE = timedelta(minutes=2)
 #: names an imported context tries when the cache holds names this process has not read yet
 #: (each retry reads them all: only a name taken again meanwhile needs another)
 IMPORT_NAME_TRIES = 3
+#: the most of a health check's error kept (last_error, a health record): a line or two of
+#: each endpoint's reason, never a server's whole page
+ERROR_CHARS = 500
 
 
 def _taken_meanwhile(name: str, exc: sqlite3.IntegrityError) -> NoReturn:
@@ -695,17 +699,22 @@ class ClusterRegistry:
         error: str | None = None,
         *,
         at: datetime | None = None,
+        answered: Collection[EndpointKind] = (),
     ) -> Cluster:
-        """Fold one round of endpoint checks into score, state, connectivity and history."""
+        """Fold one round of endpoint checks into score, state, connectivity and history.
+        ``answered``: the endpoints down that answered all the same (a refused credential):
+        reachable (``health.reachable``)."""
         self._refuse_changes()
-        error = redact(error) if error else None  # a server's words may echo a secret
+        # a server's words may echo a secret, and may be a megabyte of lines and escapes: one
+        # short printable line, or every check adds it to the history again
+        error = cut_line(redact(error), ERROR_CHARS) if error else None
         cluster = self.get(name)
         at = at or utcnow()
         reach = self._reachability[cluster.id]
-        reach.append(health.reachable(results))
+        reach.append(health.reachable(results, answered))
         status = cluster.status.model_copy(
             update={
-                "state": health.next_state(cluster.status.state, results),
+                "state": health.next_state(cluster.status.state, results, answered),
                 "health_score": health.health_score(results),
                 "connectivity": health.connectivity(reach),
                 "last_error": error,

@@ -62,9 +62,11 @@ from aiops_desktop.store.alert_events import AlertEventRepository
 from aiops_desktop.store.series import SeriesBatch, SeriesStore
 from collectors.errors import (
     CollectorAuthError,
+    CollectorBadResponse,
     CollectorError,
     CollectorInvalidQuery,
     CollectorRateLimited,
+    CollectorResponseTooLarge,
     CollectorTimeout,
     CollectorUnreachable,
 )
@@ -493,17 +495,18 @@ class Poller:
                 if (c.name, s) in self.status]  # fmt: skip
 
     # -- sources --------------------------------------------------------------------------------
-    async def _probe(self, cluster: Cluster, kind: EndpointKind) -> tuple[bool, str | None]:
+    async def _probe(self, cluster: Cluster, kind: EndpointKind) -> tuple[bool, str | None, bool]:
         """Down, with the reason, when it fails or does not answer in time: a probe that
-        hangs must not leave the cluster's state as it was (UNKNOWN, score 100)."""
+        hangs must not leave the cluster's state as it was (UNKNOWN, score 100). The last:
+        whether it answered at all (however refused: reachable, ``health.reachable``)."""
         limit = PROBE_SHARE * self.settings.timeout_s
         try:
             async with asyncio.timeout(limit):
                 return await self._ask(cluster, kind)
         except TimeoutError:
-            return False, f"{kind.value.lower()}: no answer within {limit:.0f} s"
+            return False, f"{kind.value.lower()}: no answer within {limit:.0f} s", False
 
-    async def _ask(self, cluster: Cluster, kind: EndpointKind) -> tuple[bool, str | None]:
+    async def _ask(self, cluster: Cluster, kind: EndpointKind) -> tuple[bool, str | None, bool]:
         try:
             if kind is EndpointKind.PROMETHEUS:
                 ok = await (await self._pool.prometheus(cluster)).ready()
@@ -513,10 +516,19 @@ class Poller:
                 await (await self._pool.kube(cluster)).get("/version")
                 ok = True
             else:  # Loki and Tempo both serve /ready
-                ok = await (await self._pool.backend(cluster, kind)).status("/ready") == 200
+                from collectors.prometheus import ready_answer
+
+                backend = await self._pool.backend(cluster, kind)
+                ok = ready_answer(backend, await backend.status("/ready"))
+        except CollectorError as exc:
+            # an HTTP answer (its status, or one that could not be read) says it is there
+            there = exc.status is not None or isinstance(
+                exc, CollectorBadResponse | CollectorResponseTooLarge
+            )
+            return False, str(exc), there
         except Exception as exc:  # a failed probe is a "down" verdict with its reason
-            return False, str(exc)
-        return ok, None if ok else f"{kind.value.lower()}: not ready"
+            return False, str(exc), False
+        return ok, None if ok else f"{kind.value.lower()}: not ready", True
 
     async def _note_members(self, hub: str, seen: set[str], *, complete: bool) -> None:
         """A hub's members: those with series in this poll, and those it had before that
@@ -560,15 +572,19 @@ class Poller:
         if not kinds:
             return
         verdicts = await gather_all(*(self._probe(cluster, k) for k in kinds))
-        results = {k: ok for k, (ok, _) in zip(kinds, verdicts, strict=True)}
-        errors = [e for _, e in verdicts if e]
+        results = {k: ok for k, (ok, _, _) in zip(kinds, verdicts, strict=True)}
+        # down but there (a refused token, a redirect): reachable, not OFFLINE / DISCONNECTED
+        answered = [k for k, (_, _, there) in zip(kinds, verdicts, strict=True) if there]
+        errors = [e for _, e, _ in verdicts if e]
         metrics = self.status.get((cluster.name, Source.METRICS))
         if results.get(EndpointKind.PROMETHEUS) and metrics and metrics.consecutive_errors:
             # ready, but its queries fail (a proxy's HTML page, malformed answers): not up
             results[EndpointKind.PROMETHEUS] = False
             errors.append(f"prometheus: its queries fail: {metrics.last_error}")
         try:
-            await self._registry.apply_check(cluster.name, results, "; ".join(errors) or None)
+            await self._registry.apply_check(
+                cluster.name, results, "; ".join(errors) or None, answered=answered
+            )
         except ClusterNotFoundError:
             return  # removed while we were probing
         if not any(results.values()):
