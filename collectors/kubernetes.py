@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import copy
 import functools
 import json
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from http.client import HTTPException
 from typing import Any, TypeVar
 
+from aiops_desktop.models.text import cut_line
 from collectors.auth import refused_advice
 from collectors.deadline import Deadline
 from collectors.errors import (
@@ -184,6 +186,17 @@ BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 ERRORS_KEPT = 50  # a watch's last errors kept for the diagnostics
 LIST_PAGE = 500  # items a list request asks for (kubectl asks 500)
 MOST_LISTED = 200_000  # items a list reads at most (the scale benchmark's cluster: 20,000 pods)
+#: the most bytes a list reads in all its pages: each page is bounded (MAX_BODY_BYTES) and so
+#: are the items (MOST_LISTED), but a server paging 64 MiB answers may send 401 of them first
+#: (~25 GiB held, by discovery that runs on registration). 512 MiB holds the scale target's
+#: 20,000 pods at 25 KiB each (managedFields, CNI network-status annotations), twice what a
+#: cluster of that size lists, without holding more than a desktop can spare
+MOST_LIST_BYTES = 512 * 2**20
+#: the bytes the list this task reads has read so far: ``_list_pages`` sets it, and ``get``
+#: (the one read of each of its pages) adds each answer's size to it
+_LIST_BYTES: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "list_bytes", default=None
+)
 #: the longest watch event line kept: etcd stores an object of at most ~1.5 MiB, its JSON with
 #: the event around it a little more; a longer line is skipped (and said), never kept whole
 MOST_EVENT_BYTES = 8 * 2**20
@@ -474,8 +487,13 @@ class KubeClient:
     def _status_error(self, status: object, reason: object, body: Any) -> CollectorError:
         """The error for an answer's status. ``status`` may come from the server's JSON (a watch
         ERROR event's Status ``code``): one that is not an int (``"410"``, ``true``) is a bad
-        answer, never compared as a number (a TypeError there ended the events watch)."""
-        message = _status_message(body) or reason or "error"
+        answer, never compared as a number (a TypeError there ended the events watch).
+        The server's words are cut as the HTTP collectors cut theirs, to one printable line:
+        they become the cluster's last error and every health-history row (a 64 KiB Status
+        kept whole each check filled gigabytes of history in a week)."""
+        from collectors.prometheus import UPSTREAM_CHARS  # loads numpy: when first needed
+
+        message = cut_line(str(_status_message(body) or reason or "error"), UPSTREAM_CHARS)
         if status is not None and (not isinstance(status, int) or isinstance(status, bool)):
             return CollectorBadResponse(
                 f"{self.name}: API server answered an error whose status code is not a number "
@@ -503,6 +521,12 @@ class KubeClient:
     def _request(
         self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None
     ) -> Any:
+        return self._request_sized(method, path, query, body)[0]
+
+    def _request_sized(
+        self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None
+    ) -> tuple[Any, int]:
+        """The answer's JSON, and its size in bytes."""
         response = self._open(method, path, query, body, read_timeout=self.timeout_s)
         raw = b""
         try:
@@ -518,7 +542,7 @@ class KubeClient:
                 backend=self.name,
             )
         try:
-            return json.loads(raw)
+            return json.loads(raw), len(raw)
         except (ValueError, RecursionError) as exc:
             html = b"<html" in raw[:4096].lower()
             what = "an HTML page (a proxy or a login page is in the way)" if html else "no JSON"
@@ -574,7 +598,9 @@ class KubeClient:
 
     # -- reads -------------------------------------------------------------------------------
     async def get(self, path: str, query: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        data = await self._run(lambda: self._request("GET", path, query))
+        data, size = await self._run(lambda: self._request_sized("GET", path, query))
+        if (listed := _LIST_BYTES.get()) is not None:  # a page of a list: counted in its all
+            listed[0] += size
         if not isinstance(data, dict):
             raise CollectorBadResponse(f"{self.name}: {path} is not a JSON object")
         return data
@@ -589,17 +615,33 @@ class KubeClient:
     async def _list_pages(
         self, path: str, query: dict[str, Any], label_selector: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
+        listed = [0]  # the bytes of every page read, as ``get`` counts them
+        counting = _LIST_BYTES.set(listed)
+        try:
+            return await self._read_pages(path, query, label_selector, listed)
+        finally:
+            _LIST_BYTES.reset(counting)
+
+    async def _read_pages(
+        self, path: str, query: dict[str, Any], label_selector: str | None, listed: list[int]
+    ) -> tuple[list[dict[str, Any]], str | None]:
         kept: list[dict[str, Any]] = []
         read = 0  # items the server sent (kept or not): a server that ignores ``limit`` is
         # refused as soon as these pass MOST_LISTED, not after MOST_LISTED pages of any size
         version: object = None
-        for _page in range(MOST_LISTED // LIST_PAGE + 1):  # a server that pages without end
+        for page in range(MOST_LISTED // LIST_PAGE + 1):  # a server that pages without end
             try:
                 data = await self.get(path, query)
             except KubeGone as exc:
                 if "continue" not in query:
                     raise
                 raise _ContinueExpired(str(exc), backend=self.name, status=exc.status) from exc
+            if listed[0] > MOST_LIST_BYTES:  # refused on the page that passed it
+                raise CollectorResponseTooLarge(
+                    f"{self.name}: {path} answered more than {MOST_LIST_BYTES // 2**20} MiB in "
+                    f"all ({page + 1} pages); not read",
+                    backend=self.name,
+                )
             items = data.get("items")
             if not isinstance(items, list):
                 raise CollectorBadResponse(f"{self.name}: {path} is not a list (no items)")

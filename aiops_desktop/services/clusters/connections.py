@@ -7,6 +7,7 @@ cluster's clients when its definition changes, and closes everything on shutdown
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -118,9 +119,9 @@ class ClientPool:
         signature: str | None,
         make: Callable[[], Awaitable[tuple[str, Any]]],
     ) -> Any:
-        """The client kept under ``key`` while its ``signature`` (the endpoint as configured)
-        holds, else one ``make`` makes (and the one it replaces retired). Only this key's
-        lock is held while it is made."""
+        """The client kept under ``key`` while its ``signature`` (what it is made of: the
+        endpoint as configured, the CA it trusts) holds, else one ``make`` makes (and the one
+        it replaces retired). Only this key's lock is held while it is made."""
         self._refuse_closed(cluster)
         cached = self._clients.get(key)
         if cached is not None and cached[0] == signature:
@@ -130,7 +131,7 @@ class ClientPool:
             cached = self._clients.get(key)
             if cached is not None and cached[0] == signature:
                 return cached[1]  # made while this one waited
-            if cached is not None:  # the endpoint changed: a new client from now on
+            if cached is not None:  # the endpoint (or its CA) changed: a new client from now on
                 del self._clients[key]
                 await self._retire(cached[1])
             generation = self._forgotten.get(cluster.id, 0)
@@ -158,7 +159,7 @@ class ClientPool:
                 "its credential is not sent in clear; give the endpoint's https URL"
             )
         auth = await asyncio.to_thread(resolve_auth, endpoint, self._secrets)
-        signature = endpoint.model_dump_json()
+        signature = backend_signature(cluster, endpoint)
 
         async def reauth() -> EndpointAuth:  # the keyring holds the credential of now
             return await asyncio.to_thread(resolve_auth, endpoint, self._secrets)
@@ -170,7 +171,7 @@ class ClientPool:
             name=f"{cluster.name}/{kind.value.lower()}",
             auth=auth,
             verify=endpoint.tls_verify,
-            ca_pem=endpoint.ca_bundle_pem or cluster.ca_bundle_pem,
+            ca_pem=trusted_ca(cluster, endpoint),
             policy=self._policy,
             reauth=reauth,
             text_backend=kind in (EndpointKind.LOKI, EndpointKind.TEMPO),
@@ -194,7 +195,7 @@ class ClientPool:
             signature, backend = await self._backend(cluster, kind, url=url)
             return signature, wrap(backend)
 
-        signature = endpoint.model_dump_json() if endpoint is not None else None
+        signature = backend_signature(cluster, endpoint) if endpoint is not None else None
         return await self._cached(cluster, (cluster.id, kind, role), signature, make)
 
     async def prometheus(self, cluster: Cluster) -> PrometheusClient:
@@ -294,6 +295,19 @@ class ClientPool:
         self._making.clear()
         for client in clients:
             await client.aclose()
+
+
+def trusted_ca(cluster: Cluster, endpoint: Endpoint) -> str | None:
+    """The CA bundle an endpoint's client trusts: its own, else its cluster's."""
+    return endpoint.ca_bundle_pem or cluster.ca_bundle_pem
+
+
+def backend_signature(cluster: Cluster, endpoint: Endpoint) -> str:
+    """What an endpoint's client is made of: the endpoint (its URL, auth, credential and TLS
+    check), and the CA it trusts, its cluster's when it has none of its own (the endpoint
+    alone kept a client trusting a CA the cluster no longer names, compromised or replaced,
+    until a restart)."""
+    return json.dumps([endpoint.model_dump_json(), trusted_ca(cluster, endpoint)])
 
 
 def kube_signature(cluster: Cluster) -> str:
