@@ -98,6 +98,7 @@ class _Launched:
     child: subprocess.Popen[bytes]
     errors: IO[bytes] | None
     started: float
+    path: str  # the capture: asked again while this one is starting, it is this one
 
 
 class MainWindow(QMainWindow):
@@ -349,7 +350,14 @@ class MainWindow(QMainWindow):
     def open_capture(self, path: str) -> bool:
         """Start ``aiops-desktop capture open PATH`` as its own process, in a session of its
         own (it outlives this window). One that cannot start, or ends at once with an error,
-        is said in the status bar (a detached start would only tell that it started)."""
+        is said in the status bar (a detached start would only tell that it started). The
+        same capture asked again while its window is still starting (a double click) is
+        that window: not a second one."""
+        if any(
+            launched.path == path and launched.errors is not None  # not up yet
+            for launched in self._launched
+        ):
+            return True
         errors = tempfile.TemporaryFile()  # noqa: SIM115 (kept until the window is up)
         try:
             child = subprocess.Popen(
@@ -360,7 +368,7 @@ class MainWindow(QMainWindow):
             errors.close()
             self.statusBar().showMessage(f"The capture window did not open: {exc}", 15000)
             return False
-        self._launched.append(_Launched(child, errors, time.monotonic()))
+        self._launched.append(_Launched(child, errors, time.monotonic(), path))
         self._launch_watch.start()
         return True
 

@@ -96,12 +96,21 @@ def has_query(url: str) -> bool:
 def refuse_query(url: str, what: str) -> None:
     """A URL given by a person (added, set, imported) is a base path only: ``?access_token=…``
     would be listed and exported with captures, and a client appends its API path after the
-    query (``/prom?x=1/api/v1/query``): never right. ValueError says so (never the query)."""
+    query (``/prom?x=1/api/v1/query``): never right; nor is a blank or a control character.
+    ValueError says so (never the query)."""
     if has_query(url):
         raise ValueError(
             f"{what} {shown_url(url)!r} has a query or fragment (? or #): a URL is a base path "
             "only; credentials go to the OS keyring (a token file, --basic-user), never into "
             "a URL"
+        )
+    # a paste with a stray blank ("host :6443", "thanos querier") was taken and every poll
+    # then failed on a host no one typed; one stored by an older version still loads
+    # (validate_http_url), so the cluster stays listed and its polls say what is wrong
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise ValueError(
+            f"{what} {shown_url(url)!r} has a blank or a control character in it (a space, a "
+            "tab, a line break): a URL has none; remove it"
         )
 
 
@@ -109,7 +118,9 @@ def validate_http_url(value: str, *, require_https: bool, what: str) -> str:
     """``value`` without a trailing slash, query or fragment, or ValueError; no message echoes
     a password. A query or fragment is refused where a person gives a URL (``refuse_query``,
     the registry's add and set); one stored by an older version, or a Route's path that
-    holds one, is dropped here, so what was saved still loads (a capture, the registry)."""
+    holds one, is dropped here, so what was saved still loads (a capture, the registry). A
+    blank or a control character is refused there too, and kept here: a cluster an older
+    version saved with one stays listed (never a damaged row), its polls saying why they fail."""
     parts = urlsplit(value)
     if parts.username is not None or parts.password is not None:  # before anything else
         raise ValueError(

@@ -92,6 +92,10 @@ class SettingsDialog(QDialog):
         apply.clicked.connect(self._on_apply_clicked)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
+        # Enter applies: with no accept button the first auto-default one took it ("Test",
+        # which sent the key typed to the server typed, and saved nothing); once in the
+        # dialog, which keeps its default button
+        apply.setDefault(True)
         #: what the changes of this Apply said, refusals first: they end in any order, and a
         #: change kept must not hide one refused (nor the key typed be lost with it)
         self._said: list[str] = []
@@ -123,6 +127,7 @@ class SettingsDialog(QDialog):
         self.llm_ips = QCheckBox("Also hide IP addresses from the model")
         self.llm_ips.setChecked(llm.redact_ips)
         self.llm_test = QPushButton("Test")
+        self.llm_test.setAutoDefault(False)  # only a click tests: Enter applies
         self.llm_test.clicked.connect(self._on_test_clicked)
         form.addRow("Endpoint", self.llm_endpoint)
         form.addRow("Model", self.llm_model)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ class RegistryPresenter(Presenter):
 
     sig_clusters_changed(list[Cluster]): the registry changed (also after the first load).
     sig_loaded(): the first load finished (the window has its data).
-    sig_cluster_added(str): a cluster was registered (its name).
+    sig_cluster_added(int, str): add request number N registered a cluster (its name).
+    sig_add_failed(int, str): add request number N failed, why (in sig_error too). A dialog
+    takes only its own request's answer: another's is not about what it shows.
     sig_import_preview(list[KubeconfigContext]): the contexts of a chosen kubeconfig.
     sig_import_done(str): a human summary of an import.
     sig_error(str): an operation failed; the text is for the user.
@@ -36,7 +39,8 @@ class RegistryPresenter(Presenter):
     sig_clusters_changed = Signal(list)
     sig_fleet = Signal(object)  # FleetTruth: the fleet's one truth changed (sidebar badges)
     sig_loaded = Signal()
-    sig_cluster_added = Signal(str)
+    sig_cluster_added = Signal(int, str)
+    sig_add_failed = Signal(int, str)
     sig_import_preview = Signal(list)
     sig_import_done = Signal(str)
     sig_task_failed = Signal(str)
@@ -61,6 +65,7 @@ class RegistryPresenter(Presenter):
         self.read_only = registry.read_only is not None
         self.data_path = data_path
         self.notices = list(notices)
+        self._adds = 0  # the number of the last add request
         self.listen(bus, CLUSTERS_CHANGED, self._on_bus_clusters_changed)
         self.listen(bus, TASK_FAILED, self._on_bus_task_failed)
         self.listen(bus, FLEET_CHANGED, self.sig_fleet.emit)
@@ -86,12 +91,28 @@ class RegistryPresenter(Presenter):
 
         self._guarded("registry-load", work)
 
-    def add_cluster(self, spec: ClusterSpec, secrets: ClusterSecrets) -> None:
-        async def work() -> None:
-            cluster = await self._registry.add(spec, secrets)
-            self.sig_cluster_added.emit(cluster.name)
+    def add_cluster(
+        self, spec: ClusterSpec, secrets: ClusterSecrets
+    ) -> tuple[int, asyncio.Task[None]]:
+        """Register a cluster: the request's number (its answer's, in sig_cluster_added or
+        sig_add_failed) and its task, which the person may cancel (the registry undoes what
+        it wrote)."""
+        self._adds += 1
+        request = self._adds
 
-        self._guarded("registry-add", work)
+        def failed(text: str) -> None:
+            self.sig_add_failed.emit(request, text)
+            self.sig_error.emit(text)
+
+        async def work() -> None:
+            try:
+                cluster = await self._registry.add(spec, secrets)
+            except AppError as exc:
+                failed(str(exc))
+                return
+            self.sig_cluster_added.emit(request, cluster.name)
+
+        return request, self.spawn("registry-add", work(), on_error=failed)
 
     def preview_kubeconfig(self, path: str) -> None:
         async def work() -> None:

@@ -1,10 +1,12 @@
 """The time range bar a page's panels share: the last 15 min ... 7 d, or an absolute span
-(two UTC moments). A span that cannot be (ends before it starts, longer than the cache
-keeps) is said beside the fields and changes nothing. The fields open on the range shown,
-which ends at the bar's clock: the app's now (a capture's end, not the wall clock's)."""
+(two UTC moments). A span that cannot be (ends before it starts or after now, longer than
+the cache keeps, or, on a page that reads the cache, starting before what it keeps) is said
+beside the fields and changes nothing. The fields open on the range shown, which ends at the
+bar's clock: the app's now (a capture's end, not the wall clock's)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -37,10 +39,14 @@ class TimeRangeBar(QWidget):
         parent: QWidget | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
+        kept: timedelta | None = None,
     ) -> None:
         super().__init__(parent)
         #: the app's now, where a range that follows now ends (a capture's: its end)
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        #: how far back the page's data goes (a page that reads the cache: its retention);
+        #: None: the page reads a server that keeps what it keeps (Loki, Tempo)
+        self.kept = kept
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.range = QComboBox()
@@ -71,11 +77,19 @@ class TimeRangeBar(QWidget):
         self.range.setCurrentText(label)
 
     def show_span(self, start: datetime, end: datetime) -> None:
-        """Show the absolute span from ``start`` to ``end`` (and tell the page)."""
+        """Show the absolute span from ``start`` to ``end`` (and tell the page): a jump to
+        a moment, its window cut to what there is (up to now, from the oldest kept); one with
+        nothing in it is said as a typed one is."""
+        now = self.clock()
+        if start < now < end:  # a window around a moment just past
+            end = now
+        if self.kept is not None and start < now - self.kept < end:  # around an old one
+            # the fields hold whole seconds: the oldest one kept, not the one before it
+            start = datetime.fromtimestamp(math.ceil((now - self.kept).timestamp()), UTC)
         self.range.setCurrentText(ABSOLUTE)  # opens the fields on the range shown before
         self.start.setDateTime(_to_qt(start))
         self.end.setDateTime(_to_qt(end))
-        self._on_apply()
+        self._apply(now)
 
     def _show_absolute(self, shown: bool) -> None:
         for widget in self._absolute:
@@ -93,10 +107,14 @@ class TimeRangeBar(QWidget):
         self._show_absolute(True)
 
     def _on_apply(self) -> None:
+        self._apply(self.clock())
+
+    def _apply(self, now: datetime) -> None:
         try:
             chosen = TimeRange.between(
-                _from_qt(self.start.dateTime()), _from_qt(self.end.dateTime())
-            )
+                _from_qt(self.start.dateTime()), _from_qt(self.end.dateTime()),
+                now=now, kept=self.kept,
+            )  # fmt: skip
         except ValueError as e:
             self.problem.setText(str(e))
             self.problem.show()
