@@ -855,9 +855,11 @@ class ClusterRegistry:
         written: list[CredentialRef] = []
         try:
             for ref, value in writes:
-                put = (self._secrets.put_json if isinstance(value, dict)
-                       else self._secrets.put)  # fmt: skip
-                writing = asyncio.ensure_future(asyncio.to_thread(put, ref, value))
+                writing = asyncio.ensure_future(
+                    asyncio.to_thread(self._secrets.put_json, ref, value)
+                    if isinstance(value, dict)
+                    else asyncio.to_thread(self._secrets.put, ref, value)
+                )
                 try:
                     await asyncio.shield(writing)
                 except BaseException:
