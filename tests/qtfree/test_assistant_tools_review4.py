@@ -287,3 +287,75 @@ def test_get_trace_takes_the_trace_ids_tempo_takes() -> None:
         tools.GetTraceInput(trace_id="not-hex")
     with pytest.raises(ValueError):
         tools.GetTraceInput(trace_id="0" * 33)
+
+
+# -- a fifth look: query_metrics sizes only its series list ------------------------------------
+async def _metrics_answer(
+    monkeypatch: pytest.MonkeyPatch, series: list[TaggedSeries], unread: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """query_metrics' answer as the tool gives it, and as the ToolBox sends it."""
+
+    async def read(core: Any, promql: str, names: Any, minutes: Any, step: Any) -> Any:
+        return tools._SeriesRead("prometheus", series, unread, [], None)
+
+    monkeypatch.setattr(tools, "_series", read)
+    core: Any = SimpleNamespace()
+    doc = await tools.query_metrics(core, tools.QueryMetricsInput(promql="up"))
+    text = bounded_json(doc)
+    assert len(text.encode()) <= MAX_RESULT_BYTES
+    result: dict[str, Any] = json.loads(text)["result"]
+    return doc, result
+
+
+def _as_many_as_fit(doc: dict[str, Any], result: dict[str, Any], series: list[TaggedSeries]
+                    ) -> int:  # fmt: skip
+    """The series the answer shows, checked to be as many as it could hold: all that the tool
+    put in it, its count said is the one shown, and with one more bounded_json cuts them."""
+    shown = len(doc["series"])
+    assert len(result["series"]) == shown
+    assert result["series_left_out"] == len(series) - shown
+    assert f"the first {shown} series" in result["note"]
+    left = len(series) - shown
+    more = dict(doc, series=tools._summaries(series)[: shown + 1], series_left_out=left - 1,
+                note=doc["note"].replace(f"the first {shown} ", f"the first {shown + 1} ")
+                .replace(f"{left:,} left out", f"{left - 1:,} left out"))  # fmt: skip
+    assert len(json.loads(bounded_json(more))["result"]["series"]) < shown + 1
+    return shown
+
+
+@pytest.mark.asyncio
+async def test_many_unread_clusters_do_not_cut_the_series_to_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a hub's 150 members behind a dead Thanos: the unread list alone is over MAX_ROWS (cut by
+    # bounded_json whatever the series), which left 1 series of 300 in the answer
+    series = [_gpu(i) for i in range(300)]
+    unread = [f"edge-{i:03d}: the query timed out after 20 s" for i in range(150)]
+    doc, result = await _metrics_answer(monkeypatch, series, unread)
+    assert result["unread"] == unread[: len(result["unread"])]
+    assert _as_many_as_fit(doc, result, series) > 20
+
+
+@pytest.mark.asyncio
+async def test_one_long_label_does_not_cut_the_series_to_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an annotation of 20,000 characters: bounded_json shortens it, and the other series fit
+    series = [_gpu(i) for i in range(300)]
+    series[0].series.labels["annotation"] = "y" * 20_000
+    doc, result = await _metrics_answer(monkeypatch, series, [])
+    assert "more characters cut" in result["series"][0]["labels"]["annotation"]
+    assert _as_many_as_fit(doc, result, series) > 20
+
+
+# -- a fifth look: a node on a cluster that was not read is not refused ------------------------
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", ["get_dpdk_stats", "get_sriov_status"])
+async def test_a_node_that_may_be_on_an_unread_cluster_is_not_refused(name: str) -> None:
+    box = ToolBox(_dataplane_core(), tools.all_tools())
+    out = await box.call(name, {"node": "site-b-worker-7"})  # site-b could not be read
+    assert not out.is_error, out.content
+    result = json.loads(out.content)["result"]
+    assert result.get("ports", result.get("vfs")) == []
+    assert "site-b-worker-7" in result["note"] and "not read" in result["note"], result
+    assert any("site-b" in u for u in result["unread"])

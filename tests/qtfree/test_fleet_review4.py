@@ -238,3 +238,37 @@ def test_mig_instances_with_only_a_corrected_ecc_total_are_info() -> None:
     ]  # fmt: skip
     (found,) = gpu_findings(GpuFleet(instances, []))["c"]
     assert (found.severity, found.subject) == (INFO, "n/gpu0")
+
+
+# -- 4. a GPU's kept CRITICAL gives way only to a reading of what made it CRITICAL -----------
+def gpu_now(**fields: Any) -> list[Finding]:
+    """A GPU's findings from one reading of it (its fields each a query of their own)."""
+    reading = GpuReading("c1", "n1", "3", "GPU-3", **fields)
+    return gpu_findings(GpuFleet([assess(reading, xid_table())], []))["c1"]
+
+
+def test_a_gpus_xid_kept_while_its_query_timed_out_stays_beside_a_fresh_warning() -> None:
+    # the XID query timed out (the GPU domain unread); the temperature query answered a
+    # WARNING for the same GPU: it says nothing of the XID 79, which stays CRITICAL, stale
+    (before,) = gpu_now(xid=79, temperature_c=60.0)
+    assert before.severity is C and before.reason.startswith("XID 79 ")
+    (warm,) = gpu_now(temperature_c=75.0)
+    assert warm.severity is W
+    shown = kept_stale([before], [warm], {Domain.GPU})
+    assert shown == [warm, replace(before, stale=True)]
+    assert judge({"metrics": Coverage.READ}, shown)[0] is Health.CRITICAL
+    # a CRITICAL of several reasons is kept for its worst: a temperature read again is not it
+    (both,) = gpu_now(xid=79, temperature_c=75.0)
+    assert kept_stale([both], [warm], {Domain.GPU}) == [warm, replace(both, stale=True)]
+
+
+def test_a_gpus_kept_critical_gives_way_to_a_reading_of_its_worst_reason() -> None:
+    # the XID field read again: XID 79 held since before the window on a GPU that answers is
+    # a WARNING now, and it says the XID 79 itself: what it is now replaces what it was
+    (before,) = gpu_now(xid=79, temperature_c=60.0)
+    (held,) = gpu_now(xid=79, xid_before_window=True, temperature_c=75.0)
+    assert held.severity is W and before.reason.split("; ")[0] in held.reason
+    assert kept_stale([before], [held], {Domain.GPU}) == [held]
+    # read whole (the domain not lost): what is read now is all there is
+    (warm,) = gpu_now(temperature_c=75.0)
+    assert kept_stale([before], [warm], set()) == [warm]

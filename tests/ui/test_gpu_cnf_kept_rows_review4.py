@@ -136,9 +136,12 @@ def test_a_critical_gpu_read_ok_with_a_note_while_its_cluster_failed_stays_criti
     assert page == (FindingSeverity.CRITICAL, True)
 
 
-def test_a_critical_gpu_read_warning_is_the_warning_on_page_and_fleet(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_critical_gpu_read_warning_keeps_the_critical_stale_on_page_and_fleet(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """While the cluster's GPU read failed in part, a fresh WARNING that does not say the kept
+    CRITICAL's reason keeps it beside, stale (a finding cannot tell a field read fine from one
+    not read), as a fresh INFO note does above; page and fleet say the same."""
     page, fleet = gpus_page_and_fleet(
         gpu(temperature_c=86.0), gpu(temperature_c=50.0, pcie_replays_1h=3.0), "nvidia-smi: n2"
     )
-    assert fleet == [(FindingSeverity.WARNING, False)]
-    assert page == (FindingSeverity.WARNING, False)
+    assert fleet == [(FindingSeverity.CRITICAL, True), (FindingSeverity.WARNING, False)]
+    assert page == (FindingSeverity.CRITICAL, True)

@@ -82,14 +82,17 @@ def page_and_fleet(first: GpuHealth, second: GpuHealth, failure: str) -> tuple[A
     return (SEVERITY.get(h.state), page_stale), sorted({(f.severity, f.stale) for f in after})
 
 
-def test_a_critical_gpu_read_warning_in_part_is_the_warning_on_page_and_fleet(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_critical_gpu_read_warning_in_part_keeps_the_critical_on_page_and_fleet(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The temperature's query timed out: the replays read again are news, and the 86 C
+    CRITICAL is not read away by them (a fresh finding replaces a kept one only where it says
+    the kept one's worst reason: findings.kept_stale); page and fleet say the same."""
     page, fleet = page_and_fleet(
         gpu(temperature_c=86.0, pcie_replays_1h=3.0),
-        gpu(pcie_replays_1h=3.0),  # the temperature's query timed out: the replays are news
+        gpu(pcie_replays_1h=3.0),
         "query timed out: DCGM_FI_DEV_GPU_TEMP",
     )
-    assert fleet == [(FindingSeverity.WARNING, False)]
-    assert page == (FindingSeverity.WARNING, False)
+    assert fleet == [(FindingSeverity.CRITICAL, True), (FindingSeverity.WARNING, False)]
+    assert page == (FindingSeverity.CRITICAL, True)
 
 
 def test_an_xid_that_left_the_window_is_news_while_another_query_fails(qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -183,13 +183,18 @@ def bounded_json(
     (one long text no longer costs the other rows); ``"truncated": true`` says something was
     left out. Still an object where even that is too big (a dict of thousands of keys): a note
     and the start of the answer's JSON text."""
+    return _bounded(value, rows, limit, ips)[0]
+
+
+def _bounded(value: Any, rows: int, limit: int, ips: bool) -> tuple[str, Any]:
+    """``bounded_json``'s text, and the plain answer it holds (None: the last resort's note)."""
     cut = [False]
     # redacted once cut to ``rows`` (the halving below only cuts more): a huge answer's left
     # out rows cost nothing
     plain = _redacted(_cut_rows(_jsonable(value), cut, rows), ips=ips)
     text = _encoded(plain, cut[0])
     if _fits(text, limit):
-        return text
+        return text, plain
     for chars in TEXT_CHARS:
         short = _cut_texts(plain, chars, [False])
         most = rows
@@ -200,8 +205,8 @@ def bounded_json(
                 break
             most = max(1, most // 2)
         if _fits(text, limit):
-            return text
-    return _last_resort(text, limit)
+            return text, shown
+    return _last_resort(text, limit), None
 
 
 def _last_resort(text: str, limit: int) -> str:
@@ -219,12 +224,16 @@ def _last_resort(text: str, limit: int) -> str:
     return _encoded({"note": note, "start": text[:low]}, True)
 
 
-def fits(value: Any, *, rows: int = MAX_ROWS, limit: int = MAX_RESULT_BYTES) -> bool:
-    """Whether ``bounded_json`` gives ``value`` whole, nothing cut: a tool that says what it
-    left out of a list sizes the list with it (its count said is then the one shown)."""
-    cut = [False]
-    plain = _redacted(_cut_rows(_jsonable(value), cut, rows))
-    return not cut[0] and _fits(_encoded(plain, False), limit)
+def keeps_list(value: dict[str, Any], key: str, *, rows: int = MAX_ROWS,
+               limit: int = MAX_RESULT_BYTES) -> bool:  # fmt: skip
+    """Whether ``bounded_json`` gives every item of the list ``value[key]`` (their long texts
+    may be shortened): a tool that says what it left out of a list sizes that list with it
+    (its count said is then the one shown). The rest of ``value`` is measured as
+    ``bounded_json`` leaves it: a list it cuts to ``rows`` anyway (150 clusters not read) or a
+    long text it shortens anyway (a 20,000-character label) left one item of the list."""
+    shown = _bounded(value, rows, limit, ips=False)[1]
+    kept = shown.get(key) if isinstance(shown, dict) else None
+    return isinstance(kept, list) and len(kept) == len(value[key])
 
 
 class ToolError(AppError):

@@ -30,7 +30,13 @@ from aiops_desktop.models.enums import ClusterKind, SpanStatus
 from aiops_desktop.models.errors import AppError, NotFoundError
 from aiops_desktop.models.observability import depth_first, line_level, service_calls
 from aiops_desktop.models.time_range import TimeRange
-from aiops_desktop.services.assistant.toolbox import MAX_ROWS, Tool, ToolError, ToolInput, fits
+from aiops_desktop.services.assistant.toolbox import (
+    MAX_ROWS,
+    Tool,
+    ToolError,
+    ToolInput,
+    keeps_list,
+)
 from aiops_desktop.services.fleet.state import unread_sources
 from aiops_desktop.services.intelligence.anomalies import WARM_UP_MOST
 from aiops_desktop.services.intelligence.rca import analysis_time, nothing_read, rca_clusters
@@ -517,17 +523,21 @@ def _summaries(series: list[TaggedSeries]) -> list[dict[str, Any]]:
             for t in _first(series, MAX_ROWS)]  # fmt: skip
 
 
-def _fitted(most: int, doc_for: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
-    """``doc_for(n)`` for the most rows ``n`` (up to ``most``) whose answer ``bounded_json``
+def _fitted(
+    most: int, doc_for: Callable[[int], dict[str, Any]], key: str = "series"
+) -> dict[str, Any]:
+    """``doc_for(n)`` for the most rows ``n`` (up to ``most``) whose list ``key`` bounded_json
     gives whole: the answer's own count of what it left out is then what it shows (cut
-    after, its note said 100 series shown of 50). In a worker thread: each try is encoded."""
+    after, its note said 100 series shown of 50). Only that list is sized: what bounded_json
+    cuts of the rest anyway (an unread list of 150 clusters, a long label) cut it to 1. In a
+    worker thread: each try is encoded."""
     whole = doc_for(most)
-    if fits(whole):
+    if keeps_list(whole, key):
         return whole
     low, high = 1, most
     while low < high:
         middle = (low + high + 1) // 2
-        low, high = (middle, high) if fits(doc_for(middle)) else (low, middle - 1)
+        low, high = (middle, high) if keeps_list(doc_for(middle), key) else (low, middle - 1)
     return doc_for(low)
 
 
@@ -950,16 +960,21 @@ class DataplaneInput(ToolInput):
     node: str | None = NODE
 
 
-def _no_node(node: str | None, known: set[str], what: str, unread: list[str]) -> None:
+def _no_node(node: str | None, known: set[str], what: str, unread: list[str]) -> str:
     """A node asked for that none of ``known`` is (a typo, an FQDN, another case) is refused
-    with the nodes there are: an empty answer read as "no drops there"."""
+    with the nodes there are: an empty answer read as "no drops there". Where a cluster was
+    not read the node may be one of its (a refusal called a node that exists a wrong name):
+    the note said beside the empty answer; "" where the node is known or none asked."""
     if node is None or node in known:
-        return
+        return ""
     names = sorted(known)
     listed = ", ".join(names[:NODES_LISTED]) + (
         f" (+{len(names) - NODES_LISTED} more)" if len(names) > NODES_LISTED else "")  # fmt: skip
-    also = f"; not read: {'; '.join(unread[:5])}" if unread else ""  # it may be there
-    raise ToolError(f"no node named {node!r} has {what}; those that do: {listed or 'none'}{also}")
+    if unread:
+        return (f"no node named {node!r} has {what} in the clusters read (those that do: "
+                f"{listed or 'none'}); it may be on a cluster that was not read: "
+                f"{'; '.join(unread[:5])}")  # fmt: skip
+    raise ToolError(f"no node named {node!r} has {what}; those that do: {listed or 'none'}")
 
 
 async def get_dpdk_stats(core: Core, args: DataplaneInput) -> dict[str, Any]:
@@ -969,13 +984,14 @@ async def get_dpdk_stats(core: Core, args: DataplaneInput) -> dict[str, Any]:
     _, ports, outcomes = await core.gpu_cnf.dataplane()
     unread = problems(outcomes)
     mine = [p for p in ports if _kept(scope, p.cluster)]
-    _no_node(args.node, {p.node for p in mine}, "DPDK ports", unread)
+    missing = _no_node(args.node, {p.node for p in mine}, "DPDK ports", unread)
     chosen = [p for p in mine if args.node is None or p.node == args.node]
     rows = [_compact({**asdict(p), "drops_errors_ps": p.trouble}) for p in chosen]
+    note = "rates per second over 5 min; rx_missed: the NIC's RX queues were full"
     return {
         "ports": rows, "count": len(rows),
         "with_drops_or_errors": sum(1 for p in chosen if p.trouble > 0),
-        "note": "rates per second over 5 min; rx_missed: the NIC's RX queues were full",
+        "note": f"{missing}; {note}" if missing else note,
         "unread": unread,
     }  # fmt: skip
 
@@ -989,13 +1005,13 @@ async def get_sriov_status(core: Core, args: DataplaneInput) -> dict[str, Any]:
     unread = problems(outcomes) + objects.problems
     known = {v.node for v in vfs if _kept(scope, v.cluster)}
     known.update(n.node for c, n in objects.nodes if _kept(scope, c))
-    _no_node(args.node, known, "SR-IOV VFs or a node state", unread)
+    missing = _no_node(args.node, known, "SR-IOV VFs or a node state", unread)
 
     def mine(cluster: str, node: str) -> bool:
         return _kept(scope, cluster) and (args.node is None or node == args.node)
 
     chosen = [v for v in vfs if mine(v.cluster, v.node)]
-    return {
+    answer = {
         "nodes": [_compact({"cluster": c, **asdict(n)}) for c, n in objects.nodes
                   if mine(c, n.node)],
         "networks": [_compact({"cluster": c, **asdict(n)}) for c, n in objects.networks
@@ -1005,6 +1021,9 @@ async def get_sriov_status(core: Core, args: DataplaneInput) -> dict[str, Any]:
         "vfs_with_drops_or_errors": sum(1 for v in chosen if v.trouble > 0),
         "unread": unread,
     }  # fmt: skip
+    if missing:
+        answer["note"] = missing
+    return answer
 
 
 # -- logs and traces (Loki, Tempo) -------------------------------------------------------------

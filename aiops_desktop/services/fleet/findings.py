@@ -264,7 +264,7 @@ def _mig_gpu(group: list[GpuHealth]) -> list[Finding]:
         ids = sorted(
             {h.reading.mig_id for h in group if h.reading.mig_id}, key=lambda i: (len(i), i)
         )
-        named = f" (MIG instances {', '.join(ids)})" if ids else ""
+        named = f"{_MIG_NAMED}{', '.join(ids)})" if ids else ""
         since = (
             _xid_since(first)
             if first.reasons and first.reasons[0] in {t for _, t in common}
@@ -278,6 +278,10 @@ def _mig_gpu(group: list[GpuHealth]) -> list[Finding]:
             )
             found.append(_finding(_subject(health.reading), own, since))
     return found
+
+
+#: how a MIG device's finding names its instances, after its reasons
+_MIG_NAMED = " (MIG instances "
 
 
 def _xid_since(health: GpuHealth) -> datetime | None:
@@ -528,11 +532,14 @@ def kept_stale(
     """``now``'s findings, and those of ``before`` in the ``lost`` domains (not read this time)
     that ``now`` does not replace, marked stale. Dropping them would turn an unread CRITICAL
     into OK, and tell it as new once it is read again. A finding of the same identity read
-    now replaces a kept one where it is trouble (a WARNING or worse) of the same kind, read
-    now and so news whatever its rank (a port's HOLDOVER after its FREERUN; a GPU's one
-    finding), or where it is as severe (the subject reads no better than it was); no other
-    does: a port's offset warning read again while its clock state query failed says nothing
-    of its FREERUN, nor a GPU's corrected ECC note of its temperature not read."""
+    now replaces a kept one where it is as severe (the subject reads no better than it was),
+    or where it is trouble (a WARNING or worse) that reads again what made the kept one what
+    it was, and so is news whatever its rank: of a PTP port, a finding of the same kind (its
+    HOLDOVER after its FREERUN); of a GPU, one whose reasons say the kept one's worst reason
+    (its XID 79, now held since before the XID window). No other does: a port's offset
+    warning read again while its clock state query failed says nothing of its FREERUN, nor a
+    GPU's temperature warning (its own query) of the XID 79 whose query timed out, nor its
+    corrected ECC note of its temperature not read."""
     again: dict[tuple[Domain, str], list[Finding]] = {}
     for f in now:
         again.setdefault((f.domain, f.identity), []).append(f)
@@ -545,13 +552,27 @@ def _replaces(new: Finding, old: Finding) -> bool:
     """Whether ``new``, read now, replaces ``old``, kept (``kept_stale``)."""
     if SEVERITY_RANK[new.severity] <= SEVERITY_RANK[old.severity]:  # as severe, or more
         return True
-    return new.severity is not FindingSeverity.INFO and _kind(new) == _kind(old)
+    if new.severity is FindingSeverity.INFO:
+        return False
+    if new.domain is Domain.GPU:
+        # a GPU's fields are queries of their own: one of them read again (its temperature)
+        # says nothing of another whose query failed (its XID)
+        return _worst_reason(old) in new.reason
+    return _kind(new) == _kind(old)
 
 
 def _kind(f: Finding) -> str:
     """What a finding is of, among those of its identity: a PTP port's clock state (FREERUN,
     HOLDOVER), or each of its other findings (its offset, role, process: one port, many
-    findings); any other identity has one finding (a GPU's reasons are one)."""
+    findings); any other identity has one finding (a GPU's holds the reasons of several
+    queries: ``_replaces``)."""
     if f.domain is not Domain.PTP:
         return ""
     return "clock state" if f.reason.startswith(_CLOCK_IN) else f.reason
+
+
+def _worst_reason(f: Finding) -> str:
+    """A GPU finding's first reason, its worst (``_finding``): up to the first "; " (an
+    XID's action may hold one: its start still names the XID), without the MIG instances
+    named after it."""
+    return f.reason.split("; ", 1)[0].split(_MIG_NAMED, 1)[0]
