@@ -26,7 +26,7 @@ import asyncio
 import base64
 import ssl
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -169,16 +169,10 @@ class Resume:
     While a connection lasts every line not shown before is shown, older than the newest
     or not (Loki takes lines written out of order). Once a connection was made again, a line
     older than where it resumed is let go: it was read before, or it was written late while
-    the tail was cut and cannot be told from one read before; ``let_go`` counts those.
+    the tail was cut and cannot be told from one read before; ``let_go`` counts those."""
 
-    A line stamped ahead of the clock (a pod's clock ahead: Loki takes lines up to 10 min
-    ahead) moves ``last_ns`` only up to now (``now_ns``, the wall clock): were it resumed
-    from, every line written after the reconnect but stamped before it would be let go, and
-    the gap not read back, for as long as that line is ahead."""
-
-    def __init__(self, start_ns: int | None, now_ns: Callable[[], int] = time.time_ns) -> None:
+    def __init__(self, start_ns: int | None) -> None:
         self.last_ns = start_ns
-        self._now_ns = now_ns
         self.shown_any = False  # ``last_ns`` is a line's time, not only the start asked for
         self.let_go = 0
         self._resumed_at: int | None = None  # the time a connection made again started at
@@ -192,7 +186,6 @@ class Resume:
         """``entries`` (oldest first) less those shown before, and less those older than
         where a connection made again resumed (counted in ``let_go``)."""
         out = []
-        now = self._now_ns()
         for entry in entries:
             key = hash((entry.timestamp_ns, entry.line, repr(sorted(entry.labels.items()))))
             if key in self._recent:
@@ -202,9 +195,8 @@ class Resume:
                 continue
             self._remember(key)
             self.shown_any = True
-            newest = min(entry.timestamp_ns, now)  # one ahead of the clock: now (see above)
-            if self.last_ns is None or newest > self.last_ns:
-                self.last_ns = newest
+            if self.last_ns is None or entry.timestamp_ns > self.last_ns:
+                self.last_ns = entry.timestamp_ns
             out.append(entry)
         return out
 

@@ -18,9 +18,8 @@ from pydantic import ValidationError
 
 from aiops_desktop.cli.logs_traces import _traces
 from aiops_desktop.models.enums import SpanStatus
-from aiops_desktop.models.observability import LogEntry, Span, Trace, TraceSummary
+from aiops_desktop.models.observability import Span, Trace, TraceSummary
 from analysis.logql import LogQLError, LogSelector, MetricQuery, parse
-from collectors.loki_tail import Resume
 
 EMPTY_RULE = "at least one regexp or equality matcher that does not have an empty-compatible"
 
@@ -132,34 +131,3 @@ def test_the_cli_prints_a_trace_id_on_one_line(trace_id: str | None) -> None:
     printed = out.getvalue()
     assert "owned" in printed  # the id is printed ...
     assert "\x1b" not in printed and "\x07" not in printed and "\u202e" not in printed  # tamed
-
-
-# -- 4: a line stamped ahead of the clock does not hide the lines after a reconnect ---------
-NOW = 1_704_110_400 * 10**9
-
-
-def _entry(ts: int, line: str, pod: str = "web-1") -> LogEntry:
-    return LogEntry(cluster="prod-1", timestamp_ns=ts, line=line, labels={"k8s_pod_name": pod})
-
-
-def test_a_line_stamped_ahead_of_the_clock_does_not_hide_the_next_lines() -> None:
-    clock = [NOW]
-    resume = Resume(NOW - 60 * 10**9, now_ns=lambda: clock[0])
-    skewed = _entry(NOW + 9 * 60 * 10**9, "skewed", "ptp-edge-7")
-    shown = resume.fresh([_entry(NOW - 2 * 10**9, "ok 1"), skewed, _entry(NOW - 10**9, "ok 2")])
-    assert [e.line for e in shown] == ["ok 1", "skewed", "ok 2"]  # all shown, as Loki sent
-    assert resume.last_ns == NOW  # it resumes from now, not from 9 minutes ahead
-    clock[0] = NOW + 3 * 10**9
-    resume.reconnecting()  # an idle timeout: the tail reconnects
-    after = resume.fresh([skewed, _entry(NOW + 5 * 10**9, "ERROR payment failed"),
-                          _entry(NOW + 30 * 10**9, "ERROR db down")])  # fmt: skip
-    assert [e.line for e in after] == ["ERROR payment failed", "ERROR db down"]
-    assert resume.let_go == 0  # the skewed line, sent again, is known: not shown twice
-    # a line from before where it resumed is still let go, as before
-    assert resume.fresh([_entry(NOW - 5 * 10**9, "late")]) == [] and resume.let_go == 1
-
-
-def test_lines_not_ahead_of_the_clock_move_the_resume_as_before() -> None:
-    resume = Resume(None, now_ns=lambda: NOW)
-    resume.fresh([_entry(NOW - 3 * 10**9, "a"), _entry(NOW - 10**9, "b")])
-    assert resume.last_ns == NOW - 10**9
