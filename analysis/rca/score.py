@@ -95,6 +95,8 @@ def deviation(signal: Signal, window: Window, spread_by: Spread = "mad") -> Evid
     infinite = np.isinf(base)
     if infinite.all():  # no finite sample to measure from
         return None
+    # a latency at +Inf for half its baseline or more was there already: +Inf after is no move
+    usual = {1.0: np.isposinf(base).mean() >= 0.5, -1.0: np.isneginf(base).mean() >= 0.5}
     if infinite.any():  # at the baseline's own extremes: a finite median and spread
         base = np.clip(base, base[~infinite].min(), base[~infinite].max())
     median, spread, measured = _scale(base, spread_by)
@@ -104,7 +106,8 @@ def deviation(signal: Signal, window: Window, spread_by: Spread = "mad") -> Evid
     beyond = np.isinf(after)
     if beyond.any():  # the largest move: no less than INFINITE_Z, nor any finite sample's
         most = max(INFINITE_Z, float(np.abs(z[~beyond]).max(initial=0.0)))
-        z = np.where(beyond, np.sign(after) * most, z)
+        moved = np.array([not usual[float(np.sign(a))] for a in after[beyond]])
+        z[beyond] = np.where(moved, np.sign(after[beyond]) * most, 0.0)
     if not measured:  # flat before: a move is news, but its size in spreads means nothing
         z = np.clip(z, -FLAT_BASELINE_Z, FLAT_BASELINE_Z)
     if signal.kind in UPWARD:  # a resource that falls is relieved, not the cause

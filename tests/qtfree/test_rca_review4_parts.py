@@ -243,3 +243,24 @@ def test_every_clock_class_the_app_knows_has_a_runbook_entry() -> None:
         assert [e.key for e in runbook.for_text(text, "PTP")] == [f"clock class {cls}"], text
     entry = runbook.lookup("ptp_clock_class", 187)
     assert entry is not None and entry.meaning and entry.check and entry.safe_action
+
+
+def test_a_latency_at_plus_inf_all_along_is_no_move() -> None:
+    """A p99 past its largest bucket for most of its baseline and still there is no change:
+    it ranked as the largest move (z 10,000) from its three finite samples."""
+    from analysis.rca.model import Signal, SignalKind, Window
+    from analysis.rca.score import deviation
+
+    ts = np.arange(0.0, 2400.0, 60.0)
+    values = np.full(ts.size, np.inf)
+    values[[2, 9, 15]] = [0.2, 0.21, 0.19]  # a few finite samples in the baseline
+    window = Window(detect_s=2100.0, lead_s=120.0)
+    ev = deviation(Signal("api", "apiserver_p99", SignalKind.LATENCY, ts, values), window)
+    assert ev is not None and ev.z == 0.0
+
+
+def test_an_infinite_peak_is_written_as_text_in_json() -> None:
+    from aiops_desktop.services.intelligence.rca import _number
+
+    assert _number(float("inf")) == "+Inf" and _number(float("-inf")) == "-Inf"
+    assert _number(2.5) == 2.5

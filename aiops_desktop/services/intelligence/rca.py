@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -87,7 +88,8 @@ class RcaResult:
                 "evidence": [{"signal": e.signal, "kind": e.kind.value, "z": round(e.z, 2),
                               "first_deviation": _iso(e.first_deviation_s)
                               if e.first_deviation_s is not None else None,
-                              "baseline": e.baseline, "peak": e.peak} for e in c.evidence[:5]],
+                              "baseline": e.baseline, "peak": _number(e.peak)}
+                             for e in c.evidence[:5]],
                 "next_checks": [{"key": r.key, "meaning": r.meaning, "check": r.check,
                                  "safe_action": r.safe_action}
                                 for r in self.checks.get(c.entity, [])],
@@ -281,6 +283,12 @@ class RcaService:
 
 #: how far past now an analysis time may be (clocks differ a little); later is refused
 AT_AHEAD = timedelta(minutes=1)
+
+
+def _number(value: float) -> float | str:
+    """A value as JSON holds it: +-Inf as the text "+Inf" / "-Inf" (histogram_quantile's
+    latency past the largest bucket), never null ("no value")."""
+    return value if math.isfinite(value) or math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
 
 
 def analysis_time(now: datetime, given: object) -> datetime:
