@@ -223,6 +223,7 @@ class Core:
             return RecordedLogsTraces(
                 self._recorded_logs_traces,  # its clusters and the members of its hubs
                 lambda: [n for c in self.registry.clusters() for n in (c.name, *c.status.members)],
+                registered=self.registry.clusters,  # one with no Loki or Tempo: not recorded
             )
         from aiops_desktop.services.queries.logs_traces import LogsTraces
 

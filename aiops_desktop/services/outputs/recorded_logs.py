@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from aiops_desktop.models import Cluster, EndpointKind
-from aiops_desktop.models.enums import LogDirection
+from aiops_desktop.models.enums import LogDirection, SpanStatus
 from aiops_desktop.models.errors import AppError, NotFoundError, UsageError
 from aiops_desktop.models.observability import (
     CUT_NOTE_CHARS,
@@ -413,10 +413,16 @@ class RecordedLogsTraces:
     """``LogsTraces``' questions answered from a capture (see the module)."""
 
     def __init__(
-        self, doc: RecordedLogsTracesDoc | None, clusters: Callable[[], list[str]]
-    ) -> None:
+        self, doc: RecordedLogsTracesDoc | None, clusters: Callable[[], list[str]],
+        registered: Callable[[], list[Cluster]] | None = None,
+    ) -> None:  # fmt: skip
+        # None: the capture recorded no logs or traces at all, which is not "none there"
+        self._recorded = doc is not None
         self._doc = doc or RecordedLogsTracesDoc()
         self._clusters = clusters  # the capture's clusters (its registry, once loaded)
+        #: the capture's registered clusters with their endpoints as they were when it was
+        #: made: one without Loki (Tempo) had none of its logs (traces) recorded
+        self._registered = registered
         # the kept traces, the newest first (as Tempo answers a search), each with what a
         # search asks of it, worked out once: a search or an open is then a scan of at most
         # MOST_TRACES + MOST_SAMPLED rows (RCA opens hundreds, on the event loop)
@@ -444,20 +450,39 @@ class RecordedLogsTraces:
         """A cluster the capture holds, whose ``what`` (logs, traces) it could read when it
         was made: none kept because none could be read is not "none there"."""
         self._known(cluster)
+        self._recorded_of(cluster, what)
         if cluster in unread:
             raise NotRecorded(f"the capture holds no {what} of {cluster}: they could not be "
                               f"read when it was made ({printable(unread[cluster])})")  # fmt: skip
+
+    def _recorded_of(self, cluster: str, what: str) -> None:
+        """NotRecorded where the capture recorded no ``what`` (logs, traces) of the cluster
+        at all, said as such, not answered as "none there": it holds no logs and traces
+        document, or the cluster had no Loki (Tempo) when it was made (as live: it has no
+        endpoint)."""
+        backend = "Loki" if what == "logs" else "Tempo"
+        kind = EndpointKind.LOKI if what == "logs" else EndpointKind.TEMPO
+        for c in self._registered() if self._registered is not None else []:
+            if c.name == cluster and c.endpoint(kind) is None:
+                raise NotRecorded(f"the capture holds no {what} of {cluster}: {cluster} had no "
+                                  f"{backend} endpoint when it was made")  # fmt: skip
+        if not self._recorded:
+            raise NotRecorded(f"the capture recorded no {what}: none of its clusters had Loki "
+                              "or Tempo, their recording did not finish in time, or it was "
+                              "made before captures kept them")  # fmt: skip
 
     def _selected(self, cluster: str, logql: str, start: datetime, end: datetime
                   ) -> tuple[LogSelector | MetricQuery, list[LogEntry]]:  # fmt: skip
         """The kept lines ``logql`` selects (up to 20,000 read: in a worker thread): a log
         query's from ``start`` to before ``end``, a metric query's every step's window reads
         (its range before ``start`` to ``end``, as Loki reads them)."""
-        self._read_then(cluster, "logs", self._doc.logs_unread)
+        self._known(cluster)
         try:
             query = parse(logql)
         except LogQLError as exc:
             raise UsageError(f"the capture cannot answer that query: {exc}") from exc
+        # a bad query is said as one first: it is bad whatever the capture holds
+        self._read_then(cluster, "logs", self._doc.logs_unread)
         lo, hi = ns(start), ns(end)
         if isinstance(query, MetricQuery):
             selector = query.selector
@@ -481,12 +506,13 @@ class RecordedLogsTraces:
             step = max(int((end - start).total_seconds() // 250), 1)
             series = await asyncio.to_thread(_series, query, lines, ns(start), ns(end), step)
             cut, notes = self._as_read(cluster, start - timedelta(seconds=query.range_s))
-            return LogResult(series=series, truncated=cut, pages=1, notes=notes)
+            return LogResult(series=series, truncated=cut, pages=1,
+                             notes=[*_not_kept(query.selector), *notes])  # fmt: skip
         lines.sort(key=lambda e: e.timestamp_ns, reverse=direction is LogDirection.BACKWARD)
         wanted = most if most is not None else limit  # most=0: none (not the default)
         cut, notes = self._as_read(cluster, start)
         return LogResult(entries=lines[:wanted], truncated=len(lines) > wanted or cut,
-                         pages=1, notes=notes)  # fmt: skip
+                         pages=1, notes=[*_not_kept(query), *notes])  # fmt: skip
 
     def _as_read(self, cluster: str, start: datetime) -> tuple[bool, list[str]]:
         """Whether a query of the cluster's kept lines from ``start`` may lack lines the
@@ -538,7 +564,8 @@ class RecordedLogsTraces:
                              "a log query")  # fmt: skip
         series = await asyncio.to_thread(_series, query, lines, ns(start), ns(end), step_s)
         cut, notes = self._as_read(cluster, start - timedelta(seconds=query.range_s))
-        return LogResult(series=series, truncated=cut, pages=1, notes=notes)
+        return LogResult(series=series, truncated=cut, pages=1,
+                         notes=[*_not_kept(query.selector), *notes])  # fmt: skip
 
     def kept_from(self, cluster: str) -> float | None:
         """The oldest kept line of a cluster whose lines the capture cut (unix s): counts
@@ -548,7 +575,7 @@ class RecordedLogsTraces:
         return oldest / 1e9 if oldest is not None and read and read.truncated else None
 
     async def labels(self, cluster: str, name: str | None = None) -> list[str]:
-        self._known(cluster)
+        self._read_then(cluster, "logs", self._doc.logs_unread)
         mine = [e.labels for e in self._doc.lines if e.cluster == cluster]
         if name is None:
             return sorted({k for labels in mine for k in labels})
@@ -566,21 +593,28 @@ class RecordedLogsTraces:
         operation: str | None = None, min_duration: str | None = None,
         max_duration: str | None = None, traceql: str | None = None, limit: int = 20,
     ) -> list[TraceSummary]:  # fmt: skip
-        self._read_then(cluster, "traces", self._doc.traces_unread)
-        errors_only, named = _answerable(traceql)
-        service = service or named
-        out = []
+        self._known(cluster)
+        errors_only, named = _answerable(traceql)  # a bad query said first, as of logs
         shortest = _ms(min_duration) if min_duration else None
         longest = _ms(max_duration) if max_duration else None
+        self._read_then(cluster, "traces", self._doc.traces_unread)
+        # TraceQL reads every condition of a { } of one span, and the live client writes the
+        # service and operation asked into it: a trace whose failed span is another
+        # service's is not this service's failing trace. Without one, Tempo's own search:
+        # each filter of any span
+        one_span = bool(traceql and traceql.strip())
+        services = {s for s in (service, named) if s}
+        out = []
         for kept in self._kept:
             trace = kept.trace
             if trace.cluster != cluster or not ns(start) <= kept.first <= ns(end):
                 continue
-            if service and all(s.service_name != service for s in trace.spans):
-                continue
-            if operation and all(s.operation != operation for s in trace.spans):
-                continue
-            if errors_only and not trace.has_error:
+            if one_span:
+                if not any(_meets(s, errors_only, services, operation) for s in trace.spans):
+                    continue
+            elif (service and all(s.service_name != service for s in trace.spans)) or (
+                operation and all(s.operation != operation for s in trace.spans)
+            ):
                 continue
             if (shortest is not None and kept.took_ms < shortest) or (
                 longest is not None and kept.took_ms > longest
@@ -596,6 +630,8 @@ class RecordedLogsTraces:
 
     async def trace(self, cluster: str, trace_id: str) -> Trace:
         self._known(cluster)
+        self._recorded_of(cluster, "traces")
+        # not whether its failing traces were read: its sampled ones may have been
         wanted = trace_id.strip().lower().zfill(32)
         found = self._by_id.get((cluster, wanted))
         if found is not None:
@@ -661,6 +697,48 @@ def _series(query: MetricQuery, lines: list[LogEntry], lo: int, hi: int, step_s:
     return out
 
 
+#: the words of the line filter the capture kept lines by (RECORD_ERRORS', in any case)
+_RECORDED_WORDS = ("error", "exception", "fatal")
+_LITERAL = re.compile(r"[\w :/-]*")  # a pattern's alternative that is text only
+
+
+def _errors_only(selector: LogSelector) -> bool:
+    """Whether every line ``selector`` reads is one the capture kept: it filters for a text
+    that holds one of its filter's words (a line holding "ERROR" matches "(?i)error"), or by
+    a pattern each of whose alternatives is such a text (the capture's own filter among
+    them). Its other filters only read fewer of those."""
+    for op, text in selector.filters:
+        if op == "|=":
+            alternatives = [text]
+        elif op == "|~":
+            alternatives = text.removeprefix("(?i)").split("|")
+            if not all(_LITERAL.fullmatch(a) for a in alternatives):
+                continue
+        else:
+            continue
+        if all(any(w in a.lower() for w in _RECORDED_WORDS) for a in alternatives):
+            return True
+    return False
+
+
+def _not_kept(selector: LogSelector) -> list[str]:
+    """What an answer of ``selector`` from the capture says first where it asks for lines the
+    capture did not keep (it kept only those of RECORD_ERRORS' filter): its answer is of the
+    error lines only, not of every line Loki held; a filter that drops lines (``!=``,
+    ``!~``) asks for those it never kept: none found is no answer. Nothing where it asks for
+    error lines only (its answer is whole)."""
+    if _errors_only(selector):
+        return []
+    kept = f"the capture kept only error lines (those matching {ERRORS.strip()})"
+    if any(op in ("!=", "!~") for op, _ in selector.filters):
+        why = ("this query drops lines, and asks for lines it never kept: what it finds is "
+               "among the error lines only, and none found is not none there")  # fmt: skip
+        return [f"{kept}; {why}"]
+    why = ("this answers from those only, not from every line the cluster wrote (its volume "
+           "is of its error lines)")  # fmt: skip
+    return [f"{kept}: {why}"]
+
+
 _ERRORS_ONLY = re.compile(r"status\s*=\s*error")
 _SERVICE = re.compile(r'resource\.service\.name\s*=\s*"((?:[^"\\]|\\.)+)"')
 
@@ -684,6 +762,14 @@ def _answerable(traceql: str | None) -> tuple[bool, str | None]:
             raise UsageError(f"a capture answers TraceQL of status = error and "
                              f'resource.service.name = "…" only, not {part!r}')  # fmt: skip
     return errors_only, service
+
+
+def _meets(span: Span, errors_only: bool, services: set[str], operation: str | None) -> bool:
+    """Whether one span meets every condition: failed (``errors_only``), of each of
+    ``services`` (two different ones: none does), named ``operation``."""
+    return ((not errors_only or span.status is SpanStatus.ERROR)
+            and all(span.service_name == s for s in services)
+            and (operation is None or span.operation == operation))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
