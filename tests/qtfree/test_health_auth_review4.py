@@ -206,12 +206,14 @@ async def test_a_redirected_probe_is_reachable_and_says_the_redirect(
 
 
 @pytest.mark.asyncio
-async def test_a_not_ready_endpoint_answered_so_it_is_reachable(core: Core, stub: Stub) -> None:
+async def test_a_not_ready_endpoint_is_not_reachable(core: Core, stub: Stub) -> None:
+    """A 503 on /-/ready (review 5): a gateway whose backend is gone answers it too, so it
+    says nothing of the endpoint being there: OFFLINE / DISCONNECTED, as before review 4."""
     stub.answer(503)
     await _metrics_only(core, stub)
     await core.poller.run_source(core.registry.get("fleet-hub"), Source.HEALTH)
     st = core.registry.get("fleet-hub").status
-    assert st.connectivity is Connectivity.CONNECTED and st.state is ClusterState.DEGRADED
+    assert st.connectivity is Connectivity.DISCONNECTED and st.state is ClusterState.OFFLINE
     assert "prometheus: not ready" in (st.last_error or "")
 
 
@@ -260,3 +262,99 @@ async def test_a_checks_error_is_stored_as_one_short_printable_line(core: Core) 
     assert record.error == said
     short = await core.registry.apply_check("hub", {PROM: False}, "prometheus: not ready")
     assert short.status.last_error == "prometheus: not ready"
+
+
+# -- review 5: a gateway's 5xx is no answer; every endpoint keeps its reason -----------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_an_api_server_behind_a_gateway_answering_5xx_is_offline(
+    core: Core, api_stub: Stub, pki: tls.TestPki, status: int
+) -> None:
+    """Was: CONNECTED / DEGRADED (any HTTP answer counted as reachable): a Rancher or OCM
+    cluster-proxy, or a load balancer, whose cluster is gone answers 502/503/504, and the
+    outage was recorded as DEGRADED in the health history and reports."""
+    api_stub.answer(status)
+    await core.registry.add(
+        ClusterSpec(name="east", api_server_url=api_stub.url, ca_bundle_pem=pki.ca_pem),
+        ClusterSecrets(token="sha256~validtoken000000000"),
+    )
+    for _ in range(2):
+        await core.poller.run_source(core.registry.get("east"), Source.HEALTH)
+    st = core.registry.get("east").status
+    assert st.connectivity is Connectivity.DISCONNECTED and st.state is ClusterState.OFFLINE
+    assert f"answered {status}" in (st.last_error or "")
+    history = await core.registry.health_history("east")
+    assert [r.state for r in history] == [ClusterState.OFFLINE] * 2
+
+
+@pytest.mark.asyncio
+async def test_an_api_server_answering_another_4xx_is_still_reachable(
+    core: Core, api_stub: Stub, pki: tls.TestPki
+) -> None:
+    api_stub.answer(404)
+    await core.registry.add(
+        ClusterSpec(name="east", api_server_url=api_stub.url, ca_bundle_pem=pki.ca_pem),
+        ClusterSecrets(token="sha256~validtoken000000000"),
+    )
+    await core.poller.run_source(core.registry.get("east"), Source.HEALTH)
+    st = core.registry.get("east").status
+    assert st.connectivity is Connectivity.CONNECTED and st.state is ClusterState.DEGRADED
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("status", [502, 504])
+async def test_a_metrics_only_hub_behind_a_gateway_answering_5xx_is_offline(
+    core: Core, stub: Stub, status: int
+) -> None:
+    stub.answer(status)
+    await _metrics_only(core, stub)
+    await core.poller.run_source(core.registry.get("fleet-hub"), Source.HEALTH)
+    st = core.registry.get("fleet-hub").status
+    assert st.connectivity is Connectivity.DISCONNECTED and st.state is ClusterState.OFFLINE
+
+
+@pytest.mark.asyncio
+async def test_a_long_first_reason_does_not_cut_off_the_other_endpoints(core: Core) -> None:
+    """Was: the joined reasons cut to 500 characters as one: the API server's 401 advice
+    (~330 characters) came first and Prometheus's reason, last, was cut off entirely."""
+    kinds = (API, AM, LOKI, TEMPO, PROM)
+    urls = {k: f"https://127.0.0.1:1/{k.value.lower()}" for k in kinds[1:]}
+    await core.registry.add(
+        ClusterSpec(name="ran-east-01", api_server_url="https://127.0.0.1:1", endpoint_urls=urls)
+    )
+    errors = [f"ran-east-01: API server answered 401: {'advice ' * 50}"] + [
+        f"ran-east-01/{k.value.lower()} (https://prometheus-k8s.apps.example.com:9091) is "
+        f"unreachable: {'[Errno 111] Connect call failed ' * 3}"
+        for k in kinds[1:]
+    ]
+    checked = await core.registry.apply_check("ran-east-01", dict.fromkeys(kinds, False), errors)
+    said = checked.status.last_error or ""
+    assert len(said) <= 500
+    for kind in ("API server", "alertmanager", "loki", "tempo", "prometheus"):
+        assert kind in said, said
+    (record,) = await core.registry.health_history("ran-east-01")
+    assert record.error == said
+    one = await core.registry.apply_check("ran-east-01", {API: False}, ["api: " + "x" * 900])
+    assert (one.status.last_error or "").startswith("api: xxx")
+    assert len(one.status.last_error or "") == 500
+
+
+@pytest.mark.asyncio
+async def test_a_health_check_keeps_every_endpoints_reason(
+    core: Core, api_stub: Stub, pki: tls.TestPki
+) -> None:
+    """The poller hands the reasons one by one: the API server's long 401 advice does not
+    crowd out the dead Prometheus after it."""
+    dead = free_port()
+    await core.registry.add(
+        ClusterSpec(name="ran-east-01", api_server_url=api_stub.url, ca_bundle_pem=pki.ca_pem,
+                    endpoint_urls={k: f"https://127.0.0.1:{dead}/{k.value.lower()}"
+                                   for k in (AM, LOKI, TEMPO, PROM)}),
+        ClusterSecrets(token="sha256~expiredtoken000000"),
+    )  # fmt: skip
+    await core.poller.run_source(core.registry.get("ran-east-01"), Source.HEALTH)
+    said = core.registry.get("ran-east-01").status.last_error or ""
+    assert len(said) <= 500
+    assert "API server answered 401" in said and "ran-east-01/prometheus" in said, said

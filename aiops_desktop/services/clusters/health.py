@@ -4,7 +4,7 @@ Score starts at 100: API server down -50, Prometheus -20, Tempo -15, Loki -15 (o
 the cluster has count). UNKNOWN becomes ONLINE/OFFLINE on the first check; a partial failure is
 DEGRADED; an unreachable API server is OFFLINE. Connectivity looks at recent checks: all
 reachable CONNECTED, none DISCONNECTED, a mix INTERMITTENT. Reachable is "answered": an
-endpoint that answered but is down (its credential refused, a redirect, not ready) is down for
+endpoint that answered but is down (its credential refused, a redirect, another 4xx) is down for
 the score and reachable for state and connectivity (an expired token is not OFFLINE).
 """
 
@@ -31,7 +31,8 @@ def reachable(
     results: Mapping[EndpointKind, bool], answered: Collection[EndpointKind] = ()
 ) -> bool:
     """The cluster answers at all: its API server, or (without one) any endpoint; up, or
-    down but ``answered`` (it said 401, 403, a redirect, not ready: it is there)."""
+    down but ``answered`` (it said 401, 403, a redirect, another 4xx: it is there; a 5xx, as a
+    gateway answers for a cluster gone, or "not ready" is not)."""
     if EndpointKind.API_SERVER in results:
         return results[EndpointKind.API_SERVER] or EndpointKind.API_SERVER in answered
     return any(results.values()) or any(kind in results for kind in answered)

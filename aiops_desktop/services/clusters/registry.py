@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sqlite3
 from collections import defaultdict, deque
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -75,6 +75,8 @@ IMPORT_NAME_TRIES = 3
 #: the most of a health check's error kept (last_error, a health record): a line or two of
 #: each endpoint's reason, never a server's whole page
 ERROR_CHARS = 500
+#: the least of it each endpoint's reason keeps when a check has several
+ERROR_SHARE = 80
 
 
 def _taken_meanwhile(name: str, exc: sqlite3.IntegrityError) -> NoReturn:
@@ -696,18 +698,26 @@ class ClusterRegistry:
         self,
         name: str,
         results: Mapping[EndpointKind, bool],
-        error: str | None = None,
+        error: str | Sequence[str] | None = None,
         *,
         at: datetime | None = None,
         answered: Collection[EndpointKind] = (),
     ) -> Cluster:
         """Fold one round of endpoint checks into score, state, connectivity and history.
-        ``answered``: the endpoints down that answered all the same (a refused credential):
-        reachable (``health.reachable``)."""
+        ``error``: the reason, or each endpoint's. ``answered``: the endpoints down that
+        answered all the same (a refused credential): reachable (``health.reachable``)."""
         self._refuse_changes()
         # a server's words may echo a secret, and may be a megabyte of lines and escapes: one
-        # short printable line, or every check adds it to the history again
-        error = cut_line(redact(error), ERROR_CHARS) if error else None
+        # short printable line, or every check adds it to the history again. Each endpoint's
+        # reason is cut to its share first (the shortest first, what they leave to the
+        # others), so a long first one (the API server's 401 advice) does not cut off the rest
+        reasons = [redact(e) for e in ([error] if isinstance(error, str) else error or ()) if e]
+        parts = [""] * len(reasons)
+        left = ERROR_CHARS - 2 * (len(reasons) - 1)  # less the "; " between them
+        for done, (i, reason) in enumerate(sorted(enumerate(reasons), key=lambda r: len(r[1]))):
+            parts[i] = cut_line(reason, max(ERROR_SHARE, left // (len(reasons) - done)))
+            left -= len(parts[i])
+        error = cut_line("; ".join(parts), ERROR_CHARS) if parts else None
         cluster = self.get(name)
         at = at or utcnow()
         reach = self._reachability[cluster.id]

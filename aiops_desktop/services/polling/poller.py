@@ -521,14 +521,19 @@ class Poller:
                 backend = await self._pool.backend(cluster, kind)
                 ok = ready_answer(backend, await backend.status("/ready"))
         except CollectorError as exc:
-            # an HTTP answer (its status, or one that could not be read) says it is there
-            there = exc.status is not None or isinstance(
-                exc, CollectorBadResponse | CollectorResponseTooLarge
+            # an HTTP answer (a refusal, a redirect, another 4xx; or one that could not be
+            # read) says it is there; a 5xx does not: a gateway (Rancher, OCM cluster-proxy,
+            # a load balancer) whose cluster is gone answers 502/503/504 (the spec: OFFLINE)
+            there = (exc.status is not None and 300 <= exc.status < 500) or (
+                exc.status is None
+                and isinstance(exc, CollectorBadResponse | CollectorResponseTooLarge)
             )
             return False, str(exc), there
         except Exception as exc:  # a failed probe is a "down" verdict with its reason
             return False, str(exc), False
-        return ok, None if ok else f"{kind.value.lower()}: not ready", True
+        # not ready (a readiness endpoint's 503, or a gateway's 5xx: one cannot tell them
+        # apart) is no sign that the endpoint is there
+        return ok, None if ok else f"{kind.value.lower()}: not ready", ok
 
     async def _note_members(self, hub: str, seen: set[str], *, complete: bool) -> None:
         """A hub's members: those with series in this poll, and those it had before that
@@ -582,9 +587,8 @@ class Poller:
             results[EndpointKind.PROMETHEUS] = False
             errors.append(f"prometheus: its queries fail: {metrics.last_error}")
         try:
-            await self._registry.apply_check(
-                cluster.name, results, "; ".join(errors) or None, answered=answered
-            )
+            # the reasons one by one: each is cut to its share of what is stored
+            await self._registry.apply_check(cluster.name, results, errors, answered=answered)
         except ClusterNotFoundError:
             return  # removed while we were probing
         if not any(results.values()):
