@@ -337,11 +337,13 @@ class _Call:
         self._read = False
 
     def another(self, call_id: str, name: str) -> bool:
-        """Whether a fragment at this call's index is a call of its own: it has an id, not
-        this call's (a server may repeat the id on each fragment), or a name after this
-        call's arguments are whole (a server with no ids)."""
-        if call_id and self.id and call_id != self.id:
-            return True
+        """Whether a fragment at this call's index is a call of its own: it has a name and
+        an id, not this call's (Ollama's calls, all at index 0), or a name after this call's
+        arguments are whole (a server with no ids). This call's id again is this call (a
+        server may repeat its id and name on each fragment, and in a finish chunk); a new id
+        with no name is too (mlx-openai-server, Poolside: a fresh id on every fragment)."""
+        if call_id and self.id:
+            return call_id != self.id and bool(name)
         if not name or not self.name or not self.arguments or self._read:
             return False
         self._read = True

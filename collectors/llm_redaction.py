@@ -75,25 +75,48 @@ _NAME = r"(?P<name>[\w.-]{1,256})"
 _GAP = r"(?:\s|\\[nrt]){0,128}"  # a newline in JSON text is "\n"
 _JSON_PAIR = re.compile(
     rf"(?i)({QUOTE}name{QUOTE}{_GAP}:{_GAP}{QUOTE}{_NAME}{QUOTE}{_GAP},{_GAP}"
-    rf"{QUOTE}value{QUOTE}{_GAP}:{_GAP})(?P<quote>{QUOTE})"
+    rf"{QUOTE}value{QUOTE}{_GAP}:{_GAP})(?:(?P<quote>{QUOTE})"
     r"(?!(?P=quote))(?:\\.|(?!(?P=quote))[^\\\n]){1,512}?(?P=quote)"
+    r"|-?\d[\w.+-]{0,64})"  # a number (a PIN, a numeric token) is a value too
 )
-#: Go's value runs to its ValueFrom (a value may hold a comma or a space), else to a comma, a
-#: brace or a space; an empty one (a secretKeyRef's) is none
+#: Go's value runs to its ValueFrom (a value may hold a comma or a space) in the same braces (an
+#: HTTPHeader{Name:,Value:,} has none: the next EnvVar's is not its), else to a comma, a brace
+#: or a space; an empty one (a secretKeyRef's) is none
 _GO_PAIR = re.compile(
     rf"((?<![\w.-])Name:{_NAME}[,\s]\s{{0,16}}Value:)"
-    r"(?:(?![,\s]ValueFrom:)[^\n]{1,512}?(?=[,\s]ValueFrom:)|[^\s,}]+)"
+    r"(?:(?![,\s]ValueFrom:)[^\n}]{1,512}?(?=[,\s]ValueFrom:)|[^\s,}]+)"
 )
 #: YAML's value, quoted, runs to its quote; else to the line's end (or, in JSON text, to its
-#: "\n" or to the string's quote)
+#: "\n" or to the string's quote); a block scalar's (``value: |-``) is _YAML_BLOCK's
+_YAML_NAME = rf"(?<![\w.-])name:[ \t]{{0,16}}(?P<q1>{QUOTE}?){_NAME}(?P=q1)[ \t]{{0,16}}"
+_YAML_QUOTED = rf"(?P<quote>{QUOTE})(?!(?P=quote))(?:\\.|(?!(?P=quote))[^\\\n]){{1,512}}?(?P=quote)"
+_BLOCK_MARK = r"[|>](?:[-+][1-9]?|[1-9][-+]?)?[ \t]{0,16}"
 _YAML_PAIR = re.compile(
-    rf"((?<![\w.-])name:[ \t]{{0,16}}(?P<q1>{QUOTE}?){_NAME}(?P=q1)[ \t]{{0,16}}"
-    r"(?:\r?\n|(?:\\r)?\\n)[ \t]{0,128}value:[ \t]{0,16})"
-    rf"(?:(?P<quote>{QUOTE})(?!(?P=quote))(?:\\.|(?!(?P=quote))[^\\\n]){{1,512}}?(?P=quote)"
-    r"|(?:[^\s\\]|[ \t]+(?=[^\s\\])|\\(?![nr\"']))+)"
+    rf"({_YAML_NAME}(?:\r?\n|(?:\\r)?\\n)[ \t]{{0,128}}value:[ \t]{{0,16}})"
+    rf"(?:{_YAML_QUOTED}|(?![ \t]*{_BLOCK_MARK}(?:\r?\n|\\[rn]|$))"
+    r"(?:[^\s\\]|[ \t]+(?=[^\s\\])|\\(?![nr\"']))+)"
+)
+#: a block scalar's value: the lines after ``value: |`` (or ``>``) indented more than
+#: ``value:`` is, blank ones between them; bounded (256 lines of 512 characters). In JSON text
+#: (its lines' ends "\n") a line ends at the string's quote too
+_RAW_NL = r"\r?\n(?:[ \t]*\r?\n){0,16}"  # blank lines between
+_TEXT_NL = r"(?:\\r)?\\n(?:[ \t]*(?:\\r)?\\n){0,16}"
+_TEXT_CHAR = r"(?:[^\\\"\r\n]|\\[^nr])"
+_YAML_BLOCK = re.compile(
+    rf"({_YAML_NAME}(?:(?P<raw>\r?\n)|(?:\\r)?\\n)(?P<indent>[ \t]{{0,128}})value:[ \t]{{0,16}}"
+    rf"{_BLOCK_MARK}(?(raw){_RAW_NL}|{_TEXT_NL})(?P=indent)[ \t]{{1,128}})"
+    rf"(?(raw)[^\r\n]{{1,512}}(?:{_RAW_NL}(?P=indent)[ \t]{{1,128}}\S[^\r\n]{{0,511}}){{0,256}}"
+    rf"|{_TEXT_CHAR}{{1,512}}"
+    rf"(?:{_TEXT_NL}(?P=indent)[ \t]{{1,128}}(?![\s\\\"]){_TEXT_CHAR}{{1,512}}){{0,256}})"
+)
+#: YAML's flow mapping, ``{name: DB_PASSWORD, value: x}``: a plain value runs to a comma, a
+#: brace or a bracket (none is in one)
+_YAML_FLOW = re.compile(
+    rf"({_YAML_NAME},[ \t]{{0,16}}value:[ \t]{{0,16}})"
+    rf"(?:{_YAML_QUOTED}|(?:[^\s,{{}}\[\]\\]|[ \t]+(?=[^\s,{{}}\[\]\\])|\\(?![nr\"']))+)"
 )
 #: not part of a longer dotted number (a version 1.2.3.4.5), but one that ends a sentence is;
-#: zero-padded (``010.000.001.023``) too
+#: zero-padded, every part to 3 digits (``010.000.001.023``), too
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
 #: an address in a node's hostname: AWS's (and OpenShift's on AWS) ``ip-10-0-1-23.ec2.internal``
 #: and ``ec2-203-0-113-5.compute-1.amazonaws.com``; not one more number on (ip-1-2-3-4-5)
@@ -107,8 +130,13 @@ def _ip(match: re.Match[str]) -> str:
     try:
         ipaddress.ip_address(text)
     except ValueError:
-        # zero-padded (ipaddress takes none): an address once its zeros are dropped
-        unpadded = ".".join(str(int(octet)) for octet in text.split(".")) if "." in text else ""
+        # zero-padded (ipaddress takes none): an address once its zeros are dropped, if every
+        # part is padded to 3 digits (010.000.001.023); a firmware's 7.00.00.171 or a time's
+        # 12.07.05.123 is not one
+        octets = text.split(".")
+        if len(octets) != 4 or any(len(octet) != 3 for octet in octets):
+            return text
+        unpadded = ".".join(str(int(octet)) for octet in octets)
         try:
             ipaddress.IPv4Address(unpadded)
         except ValueError:
@@ -144,7 +172,7 @@ def redact_for_llm(text: str, *, ips: bool = False) -> str:
     text = _BOOTSTRAP_TOKEN.sub(REDACTED, text)
     text = _WEBHOOK.sub(lambda m: m.group(1) + REDACTED, text)
     text = _PROSE_PASSWORD.sub(lambda m: m.group(1) + REDACTED, text)
-    for pair in (_JSON_PAIR, _GO_PAIR, _YAML_PAIR):
+    for pair in (_JSON_PAIR, _GO_PAIR, _YAML_BLOCK, _YAML_PAIR, _YAML_FLOW):
         text = pair.sub(_pair, text)
     if ips:
         text = _IPV4_LABEL.sub(_ip_label, text)

@@ -212,7 +212,6 @@ def test_a_plain_variable_is_kept(text: str) -> None:
         "node ip-10-0-1-23.us-east-2.compute.internal NotReady",
         "node IP-10-0-1-23 NotReady",
         "peer 010.000.001.023 unreachable",
-        "peer 10.0.1.023 unreachable",
     ],
 )
 def test_an_ip_in_a_hostname_or_zero_padded_is_redacted(text: str) -> None:
@@ -243,6 +242,7 @@ NEAR_MISSES = [
     '"name": "DB_PASSWORD" ', '"name":"' + "a" * 300, "Name:DB_PASSWORD,Value:",
     "Name:DB_PASSWORD,Value:a ", "name: DB_PASSWORD\n  ", "- name: DB_PASSWORD ",
     "name: DB_PASSWORD\\n  value: ", "ip-10-0-1-", "ip-1-", "010.000.001.", "0.",
+    "name: DB_PASSWORD\n  value: |\n", "{name: DB_PASSWORD, value: ",
 ]  # fmt: skip
 #: a crafted line may cost this many times a plain line; a rescan per start costs hundreds
 MOST_RATIO = 8
@@ -266,3 +266,79 @@ def test_a_line_of_near_misses_costs_about_what_a_plain_one_does(
     crafted = (piece * (SIZE // len(piece) + 1))[:SIZE]
     ratio = _cost(crafted) / plain_cost
     assert ratio < MOST_RATIO, f"{piece!r}: {ratio:.0f} times a plain line's work"
+
+
+# review 4b: regressions of the above ----------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_server_that_gives_each_fragment_a_new_id_gives_one_call() -> None:
+    # mlx-openai-server before its PR #216, Poolside's API: a fresh id on every fragment of
+    # one call; a piece with no name is the call's, whatever its id
+    calls = await calls_of(
+        fragment(0, id="call_a1", name="query_metrics"),
+        fragment(0, id="call_a2", arguments='{"cluster": "ran-1",'),
+        fragment(0, id="call_a3", arguments=' "query": "up"}'),
+    )
+    assert [(c.name, json.loads(c.arguments)) for c in calls] == [
+        ("query_metrics", {"cluster": "ran-1", "query": "up"})
+    ]
+
+
+@pytest.mark.asyncio
+async def test_the_same_id_and_name_again_after_whole_arguments_is_the_same_call() -> None:
+    whole = '{"cluster": "ran-1", "query": "up"}'
+    calls = await calls_of(
+        fragment(0, id="call_1", name="query_metrics", arguments=whole),
+        fragment(0, id="call_1", name="query_metrics"),  # a finish chunk repeating them
+    )
+    assert said(calls) == [("call_1", "query_metrics", {"cluster": "ran-1", "query": "up"})]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "iDRAC firmware 7.00.00.171, BIOS 2.19.1, NIC fw 22.31.06.00",
+        "started 12.07.05.123 finished 12.09.41.007",
+        "peer 10.0.1.023 unreachable",  # padded, but not every part to 3 digits
+    ],
+)
+def test_firmware_versions_and_times_with_padded_parts_are_kept(text: str) -> None:
+    assert redact_for_llm(text, ips=True) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("- name: DB_PASSWORD\n  value: |-\n    hunter2\n    line2\n- name: LOG_LEVEL\n"
+         "  value: debug\n", "- name: LOG_LEVEL\n  value: debug\n"),
+        ("- name: DB_PASSWORD\n  value: >\n    hunter2\n\n    line2\n  name2: x\n", "  name2: x\n"),
+        ("- {name: DB_PASSWORD, value: hunter2}\n- {name: LOG_LEVEL, value: debug}",
+         "{name: LOG_LEVEL, value: debug}"),
+        ("env: [{name: DB_PASSWORD, value: 'hunter2'}]", "env: [{name: DB_PASSWORD, value: '"),
+        ('[{"name": "API_TOKEN", "value": 829301}, {"name": "PORT", "value": 8080}]',
+         '{"name": "PORT", "value": 8080}'),
+    ],
+)  # fmt: skip
+def test_a_secret_named_yaml_block_flow_or_json_number_value_is_redacted(
+    text: str, kept: str
+) -> None:
+    out = redact_for_llm(text)
+    assert "hunter2" not in out and "line2" not in out and "829301" not in out
+    assert REDACTED in out and kept in out
+    assert "hunter2" not in redact_for_llm(json.dumps({"line": text}))
+
+
+def test_a_go_value_with_no_value_from_ends_at_its_brace() -> None:
+    text = (
+        "HTTPHeader{Name:X-Auth-Token,Value:abc,} "
+        "Env:[]EnvVar{EnvVar{Name:LOG_LEVEL,Value:debug,ValueFrom:nil,},}"
+    )
+    assert redact_for_llm(text) == text.replace("Value:abc", f"Value:{REDACTED}")
+
+
+def test_a_block_scalars_marker_and_indent_are_kept() -> None:
+    text = "- name: DB_PASSWORD\n  value: |-\n    hunter2\n    line2\n- name: A\n  value: b\n"
+    out = f"- name: DB_PASSWORD\n  value: |-\n    {REDACTED}\n- name: A\n  value: b\n"
+    assert redact_for_llm(text) == out
+    assert json.loads(redact_for_llm(json.dumps(text))) == out
