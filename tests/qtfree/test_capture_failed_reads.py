@@ -185,3 +185,67 @@ async def test_a_query_the_exports_time_limit_cut_is_recorded_failed_not_left_ou
     assert answer.status is QueryStatus.ERROR
     assert {o.reason for o in answer.outcomes} == {"timed_out"}
     assert "not answered within the export's time" in (answer.outcomes[0].error or "")
+
+
+@pytest.mark.asyncio
+async def test_a_cut_query_leaves_no_answer_an_older_app_reads_as_nothing_found() -> None:
+    """An app from before failures were kept never asks the FAILED key: an empty answer under
+    the query's own key read there as answered with no series (SUCCESS), where it said "not
+    recorded" before the cut query was kept. Only its failures are written; this app still
+    answers it as failed."""
+    recorder = RecordingQueries(NeverAnswers(), None)  # type: ignore[arg-type]
+    query = MetricQuery(promql="openshift_ptp_clock_state", end=AT)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await recorder.run(query, [EAST, WEST])
+    doc = json.loads(recorder.dump())
+    assert list(doc) == ["FAILED INSTANT openshift_ptp_clock_state"]  # not "INSTANT …"
+    replayed = RecordedQueries(None, doc, ends=AT)  # type: ignore[arg-type]
+    assert replayed.promql(query.query_type) == []  # not an answer the capture holds
+    answer = await replayed.run(query, [EAST, WEST])
+    assert answer.status is QueryStatus.ERROR and not answer.series
+    assert [(o.cluster, o.ok, o.reason) for o in answer.outcomes] == [
+        ("east", False, "timed_out"), ("west", False, "timed_out")]  # fmt: skip
+    # a cluster the cut query was not asked for is not recorded, as before
+    other = Cluster(name="north", api_server_url="https://north:6443")
+    (north,) = (await replayed.run(query, [other])).outcomes
+    assert not north.ok and north.reason == "not_configured"
+
+
+def crafted_failure(reason: str, error: str, cluster: str = "west") -> dict[str, Any]:
+    failed = [[cluster, {"reason": reason, "error": error}, [], []]]
+    return {"INSTANT x": [["east", {}, [AT.timestamp()], [1.0]]], "FAILED INSTANT x": failed}
+
+
+@pytest.mark.asyncio
+async def test_a_crafted_failures_text_is_cut_to_one_short_line() -> None:
+    """A capture's documents are hostile: its FAILED error goes to the fleet's last_error, the
+    CLI and reports, so it is one printable line of at most 500 characters."""
+    error = "\x1b]0;owned\x07west: " + "A" * 300_000 + "\nFORGED ROW"
+    replayed = RecordedQueries(None, crafted_failure("timed_out", error), ends=AT)  # type: ignore[arg-type]
+    (west,) = (await replayed.run(MetricQuery(promql="x", end=AT), [EAST, WEST])).failures
+    said = west.error or ""
+    assert 0 < len(said) <= 500 and "west: AAA" in said
+    assert "\x1b" not in said and "\n" not in said and "\x07" not in said
+
+
+@pytest.mark.parametrize(
+    ("reason", "read"),
+    [("timed_out", "timed_out"), ("auth_failed", "auth_failed"), ("nvidia_smi", "nvidia_smi"),
+     ("\x1b[2J" + "R" * 10_000, "error"), ("ok", "error"), ("", "error")],
+)  # fmt: skip
+@pytest.mark.asyncio
+async def test_a_crafted_failures_reason_is_one_the_app_writes(reason: str, read: str) -> None:
+    replayed = RecordedQueries(None, crafted_failure(reason, "west: no answer"), ends=AT)  # type: ignore[arg-type]
+    (west,) = (await replayed.run(MetricQuery(promql="x", end=AT), [EAST, WEST])).failures
+    assert west.reason == read
+
+
+def test_a_failure_naming_a_cluster_not_in_the_capture_is_not_kept() -> None:
+    """The FAILED rows read per query are bounded by the capture's clusters: a row naming
+    another (a crafted capture's thousands) is skipped, not held."""
+    doc = crafted_failure("timed_out", "no answer")
+    doc["FAILED INSTANT x"] += [[f"ghost-{i}", {"reason": "timed_out", "error": "x"}, [], []]
+                                for i in range(1000)]  # fmt: skip
+    replayed = RecordedQueries(None, doc, ends=AT, clusters=["east", "west"])  # type: ignore[arg-type]
+    assert set(replayed._at_export["INSTANT x"]) == {"west"}

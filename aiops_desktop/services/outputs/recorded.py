@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import math
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from aiops_desktop.models.metrics import (
     QueryAnswer,
     TaggedSeries,
 )
+from aiops_desktop.models.text import cut_line
 from aiops_desktop.services.clusters.connections import ClientPool
 from aiops_desktop.services.gpu_cnf.cnf import read_sriov_objects
 from aiops_desktop.services.gpu_cnf.drift import DRIFT_OBJECTS
@@ -53,8 +55,22 @@ def _key(query: MetricQuery) -> str:
 
 #: the key of a recorded query's failed clusters, beside its answer's (``_key``): rows of the
 #: answer's own shape, [cluster, {"reason": ..., "error": ...}, [], []], so an app from before
-#: they were kept opens the capture (it never asks this key) as it did
+#: they were kept opens the capture (it never asks this key) as it did, and a query the
+#: export's time limit cut, which has these rows alone (no answer under its own key), says
+#: "not recorded" there as before, never answered with nothing found
 FAILED_PREFIX = "FAILED "
+
+#: the reasons a failure is written with (the collectors' errors' ``reason``, and the
+#: queries' own); a recorded failure's other reason reads as "error": a capture's reason goes
+#: to the fleet, the CLI and reports as a token, never as text a file chose
+FAILURE_REASONS = frozenset({
+    "error", "auth_failed", "forbidden", "timed_out", "unreachable", "tls_untrusted",
+    "invalid_query", "server_error", "rate_limited", "response_too_large", "bad_response",
+    "invalid_config", "not_found", "gone", "not_configured", "nvidia_smi",
+})  # fmt: skip
+#: the most characters of a recorded failure's error read (one line: it is a fleet's
+#: last_error, a CLI cell, a report's line)
+FAILURE_ERROR_CHARS = 500
 
 
 class RecordingQueries(MultiClusterQuery):
@@ -76,9 +92,9 @@ class RecordingQueries(MultiClusterQuery):
         except asyncio.CancelledError:
             # the export's time to record ran out while it was asked: its clusters were not
             # read (an open counts that), which is not a query never asked (it does not); an
-            # answer it got before stands
+            # answer it got before stands. Its failures alone: an empty answer under its key
+            # reads as answered, nothing found, in an app from before failures were kept
             if _key(query) not in self.answers:
-                self.answers[_key(query)] = []
                 self.failed[_key(query)] = [
                     ClusterOutcome(c.name, False, 0.0, reason="timed_out",
                                    error=f"{c.name}: not answered within the export's time "
@@ -246,15 +262,22 @@ def _tagged(row: Any) -> TaggedSeries:
     return TaggedSeries(cluster, PromSeries(dict(labels), times, numbers))
 
 
-def _failures(rows: list[TaggedSeries]) -> dict[str, tuple[str, str]]:
+def _failures(
+    rows: list[TaggedSeries], clusters: Collection[str] | None
+) -> dict[str, tuple[str, str]]:
     """A query's failed clusters at export (``FAILED_PREFIX``): cluster -> (reason, error),
-    checked: a failure holds no sample and says why."""
+    checked: a failure holds no sample and says why; its reason one the app writes
+    (``FAILURE_REASONS``, else "error"), its error one line of ``FAILURE_ERROR_CHARS`` at
+    most; a row naming a cluster not in ``clusters`` (the capture's; None: any) is skipped."""
     out: dict[str, tuple[str, str]] = {}
     for row in rows:
         labels = row.series.labels
         if row.series.timestamps.size or set(labels) != {"reason", "error"}:
             raise CaptureError(f"a recorded failure of {row.cluster[:64]!r} is not well formed")
-        out.setdefault(row.cluster, (labels["reason"] or "not_read", labels["error"]))
+        if (clusters is not None and row.cluster not in clusters) or row.cluster in out:
+            continue
+        reason = labels["reason"] if labels["reason"] in FAILURE_REASONS else "error"
+        out[row.cluster] = (reason, cut_line(labels["error"], FAILURE_ERROR_CHARS))
     return out
 
 
@@ -273,10 +296,19 @@ def recorded_objects(doc: Any) -> dict[str, list[dict[str, Any]]]:
 class RecordedQueries(MultiClusterQuery):
     """Answers the recorded queries from the capture; nothing else, and never the network."""
 
-    def __init__(self, pool: ClientPool, doc: Any, *, ends: datetime | None = None) -> None:
+    def __init__(
+        self,
+        pool: ClientPool,
+        doc: Any,
+        *,
+        ends: datetime | None = None,
+        clusters: Collection[str] | None = None,
+    ) -> None:
         """``doc``: the recorded answers as the capture holds them (parsed JSON), or None;
         ``ends``: the capture's end, the moment they were recorded for (a query for it or
-        later reads them whole; one for an earlier moment only what it would have got)."""
+        later reads them whole; one for an earlier moment only what it would have got);
+        ``clusters``: the capture's cluster names, the only ones a recorded failure is read
+        for (None: any)."""
         super().__init__(pool)
         self._ends = ends
         doc = doc if doc is not None else {}
@@ -285,8 +317,9 @@ class RecordedQueries(MultiClusterQuery):
         if sum(len(rows) for rows in doc.values()) > MAX_RECORDED_SERIES:
             raise CaptureError("the capture records more series than this app reads")
         answers = {str(key): [_tagged(row) for row in rows] for key, rows in doc.items()}
+        known = None if clusters is None else set(clusters)
         self._at_export = {
-            key.removeprefix(FAILED_PREFIX): _failures(rows)
+            key.removeprefix(FAILED_PREFIX): _failures(rows, known)
             for key, rows in answers.items()
             if key.startswith(FAILED_PREFIX)
         }
@@ -300,7 +333,11 @@ class RecordedQueries(MultiClusterQuery):
     async def run(self, query: MetricQuery, clusters: list[Cluster]) -> QueryAnswer:
         found = self._answers.get(_key(query))
         if found is None:
+            failed = self._at_export.get(_key(query), {})  # cut by the export's time limit
             outcomes = [
+                ClusterOutcome(c.name, False, 0.0, reason=failed[c.name][0],
+                               error=failed[c.name][1] or None)
+                if c.name in failed else
                 ClusterOutcome(c.name, False, 0.0, reason="not_configured",
                                error=f"{c.name}: this query was not recorded in the capture")
                 for c in clusters
