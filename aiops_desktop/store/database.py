@@ -97,7 +97,10 @@ def _ours(conn: sqlite3.Connection, version: int) -> bool:
 
 def _header(path: Path) -> tuple[int, int] | None:
     """(user_version, application_id) as the file's header says (bytes 60-63 and 68-71, big
-    endian); None where it has no SQLite header (damaged, or no SQLite file)."""
+    endian); None where it has no SQLite header (no SQLite file) or one that is not
+    consistent (damaged: garbage there is no other application's id). Consistent: the change
+    counter (bytes 24-27) equals version-valid-for (92-95), which SQLite writes together with
+    it, and bytes 96-99 hold the SQLite version number that wrote it (3,000,000-3,999,999)."""
     try:
         with open(path, "rb") as f:
             head = f.read(100)
@@ -105,15 +108,21 @@ def _header(path: Path) -> tuple[int, int] | None:
         return None  # the probe's open says why
     if len(head) < 100 or not head.startswith(_MAGIC):
         return None
+    if head[24:28] != head[92:96]:
+        return None
+    if not 3_000_000 <= int.from_bytes(head[96:100], "big") <= 3_999_999:
+        return None
     return int.from_bytes(head[60:64], "big", signed=True), int.from_bytes(head[68:72], "big")
 
 
 def _refuse_by_header(path: Path) -> None:
     """A newer release's cache (StoreTooNewError) or another application's file
-    (StoreForeignError), as its header says, before any SQL: SQL parses the schema first, and
-    a newer release's, written by a newer SQLite with syntax this one cannot parse, reads as
-    SQLITE_CORRUPT: a sound file moved aside as damaged. (The header may be older than the
-    file's write-ahead log; what it says of the version and the id never is newer.)"""
+    (StoreForeignError), as its consistent header says, before any SQL: SQL parses the schema
+    first, and a newer release's, written by a newer SQLite with syntax this one cannot parse,
+    reads as SQLITE_CORRUPT: a sound file moved aside as damaged. (The header may be older
+    than the file's write-ahead log; what it says of the version and the id never is newer.)
+    A header that is not consistent is damage: the probe says so, and the file is moved
+    aside (refused, the app would never start again on it)."""
     header = _header(path)
     if header is None:
         return
@@ -193,10 +202,12 @@ def _move_aside(path: Path) -> Path:
 
 # -- what still reads in a damaged cache --------------------------------------------------------
 #: what a person made and the clusters cannot give back, copied out of a damaged cache into the
-#: new one, each table on its own: the clusters registered; the keyring entries written for
-#: them (without their record, the orphan sweep never deletes the tokens of the clusters
-#: lost); the incidents (acknowledged, resolved). Samples, health checks, anomalies and alerts
-#: come again from the clusters. The columns are those every version holding the table has.
+#: new one, each table on its own: the clusters registered (every row that reads, a damaged
+#: one too: the cache keeps it, names it for repair, and the orphan sweep leaves its keyring
+#: entry alone); the keyring entries written for them (without their record, the orphan sweep
+#: never deletes the tokens of the clusters lost); the incidents (acknowledged, resolved).
+#: Samples, health checks, anomalies and alerts come again from the clusters. The columns are
+#: those every version holding the table has.
 _SALVAGED = {
     "clusters": "id, name, doc, updated_at",
     "credential_keys": "service, key, cluster_id, written_at",
@@ -205,28 +216,23 @@ _SALVAGED = {
 
 
 def _row_reads(table: str, row: tuple[object, ...]) -> bool:
-    """Whether ``row`` reads as the app reads it (store/clusters.py, store/incidents.py): a
-    damaged row is not copied (it stays in the moved file, for a person to repair)."""
-    from pydantic import BaseModel, ValidationError
+    """Whether ``row`` is copied: an incident that reads as the app reads it
+    (store/incidents.py; a damaged one stays in the moved file, for a person to repair), and
+    every other row as SQL read it. A cluster row is copied damaged too, as the cache holds it
+    (store/clusters.py names it for repair): left out, its keyring record (copied) would read
+    as an orphan's, and the sweep would delete the token of a cluster left for repair."""
+    from pydantic import ValidationError
 
-    from aiops_desktop.models import Cluster
     from aiops_desktop.models.incidents import Incident
 
-    model: type[BaseModel]
-    if table == "clusters":
-        texts, body, model = row, row[2], Cluster
-    elif table == "incidents":
-        texts, body, model = row[:3] + row[5:], row[5], Incident
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in row[3:5]):
-            return False
-    else:
-        texts, body = row, None
-    if not all(isinstance(v, str) for v in texts):
-        return False
-    if body is None:
+    if table != "incidents":
         return True
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in row[3:5]):
+        return False
+    if not all(isinstance(v, str) for v in row[:3] + row[5:]):
+        return False
     try:
-        model.model_validate_json(str(body))
+        Incident.model_validate_json(str(row[5]))
     except (ValidationError, ValueError):
         return False
     return True
@@ -323,7 +329,10 @@ def salvage(backup: Path, path: Path, problem: str) -> StoreCorruptError:
                     marks = ", ".join("?" * len(found[0]))
                     columns = _SALVAGED[table]  # the names: _SALVAGED's own
                     insert = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
+                    before = conn.total_changes
                     conn.executemany(insert, found)
+                    # what was copied: a row read twice from a damaged index is one row
+                    kept[table] = conn.total_changes - before
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             log.exception("copying what still read in the damaged cache failed")
@@ -399,8 +408,9 @@ class Database:
     (``salvage``). Opening waits up to ``lock_timeout_s`` for another process's lock (it may be
     migrating the same file), then raises StoreBusyError; a file that cannot be opened raises
     StoreUnavailableError; a damaged file that another window or command has open raises
-    StoreDamagedBusyError. None of them is moved aside. At most ``max_queued_writes`` writes
-    wait for the writer; past them a write fails at once (StoreWriteError).
+    StoreDamagedBusyError. None of them is moved aside. A bulk write (the poller's samples)
+    queued behind ``max_queued_writes`` waiting writes fails at once (StoreWriteError); any
+    other write is always queued.
     """
 
     def __init__(
@@ -505,9 +515,11 @@ class Database:
                 raise
 
     # -- writes ----------------------------------------------------------------------------
-    def write(self, op: Callable[[sqlite3.Connection], T]) -> Future[T]:
-        """Queue a write on the writer thread; the future resolves once it has committed."""
-        return self.writer.submit(op)
+    def write(self, op: Callable[[sqlite3.Connection], T], *, bulk: bool = False) -> Future[T]:
+        """Queue a write on the writer thread; the future resolves once it has committed. A
+        ``bulk`` one (samples read again next poll) fails at once when too many writes wait
+        already (``max_queued_writes``); any other (the person's) is always queued."""
+        return self.writer.submit(op, bulk=bulk)
 
     # -- reads -----------------------------------------------------------------------------
     @contextmanager

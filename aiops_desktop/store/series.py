@@ -112,7 +112,8 @@ class SeriesStore:
     # -- writes (queued on the writer thread) ------------------------------------------------
     def append(self, batches: Iterable[SeriesBatch]) -> Future[int]:
         items = list(batches)
-        return self._db.write(lambda conn: self._append(conn, items))
+        # bulk: refused while the writer is far behind (the poller reads them again next time)
+        return self._db.write(lambda conn: self._append(conn, items), bulk=True)
 
     def flush(self) -> Future[int]:
         """Compact every head sample into chunks (at shutdown, or before measuring)."""

@@ -27,10 +27,12 @@ T = TypeVar("T")
 WriteOp = Callable[[sqlite3.Connection], Any]
 _STOP = object()
 PAGE_SIZE = 16384
-#: the most writes waiting for the writer. Past it a write fails at once (StoreWriteError):
-#: while another program holds the cache's lock, or its disk is slow, the queue grew without
-#: end (each poll's samples held in memory: 270 MiB in 12 s). A poll refused reads its samples
-#: again next time; nothing waits in ``submit``, which the UI thread calls.
+#: the most writes waiting for the writer that a bulk write (the poller's samples) is queued
+#: behind. Past it a bulk write fails at once (StoreWriteError): while another program holds
+#: the cache's lock, or its disk is slow, the queue grew without end (each poll's samples held
+#: in memory: 270 MiB in 12 s). A poll refused reads its samples again next time; nothing waits
+#: in ``submit``, which the UI thread calls. Every other write (an acknowledgement, a setting,
+#: an incident) is queued whatever waits: it is the person's, or few, and is not read again.
 MAX_QUEUED_WRITES = 1000
 #: SQLite's primary codes for a write the file or its disk refused (the write itself was sound)
 _WRITE_REFUSALS = frozenset(
@@ -90,15 +92,15 @@ class WriterThread:
         self._thread.start()
         self._ready.result()
 
-    def submit(self, op: Callable[[sqlite3.Connection], T]) -> Future[T]:
-        """Queue ``op``; its future fails at once (StoreWriteError, ``op`` never run) when
-        ``max_queued`` writes are waiting already."""
+    def submit(self, op: Callable[[sqlite3.Connection], T], *, bulk: bool = False) -> Future[T]:
+        """Queue ``op``; a ``bulk`` one's future fails at once (StoreWriteError, ``op`` never
+        run) when ``max_queued`` writes are waiting already (MAX_QUEUED_WRITES)."""
         future: Future[T] = Future()
         with self._closing:
             if self._closed.is_set():
                 raise StoreClosedError("the store is closed; the write was not accepted")
             waiting = self._queue.qsize()
-            if waiting < self._max_queued:
+            if not bulk or waiting < self._max_queued:
                 self._queue.put((op, future))
                 return future
         if future.set_running_or_notify_cancel():
