@@ -820,8 +820,10 @@ def _no_cause(report: RcaReport) -> str:
     """What an empty ranking says: never an all-clear (every signal with a baseline is
     ranked, at confidence 0 if it did not move: none ranked is none compared)."""
     if report.signals_read:
-        return (f"{report.signals_read} signals read, but no signal had a baseline to compare "
-                "against: nothing can be said to have deviated or not")
+        return (
+            f"{report.signals_read} signals read, but no signal had a baseline to compare "
+            "against: nothing can be said to have deviated or not"
+        )
     return "nothing was read in the window: no stored series or signal there to explain"
 
 

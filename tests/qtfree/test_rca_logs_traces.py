@@ -353,6 +353,8 @@ def test_an_empty_ranking_in_the_report_is_never_an_all_clear() -> None:
         section, _ = rca_section(RcaReport("INC-1", "30 min before to 5 min after", read, []))
         return section.tables[0].empty
 
-    assert empty(12) == ("12 signals read, but no signal had a baseline to compare against: "
-                         "nothing can be said to have deviated or not")
+    assert empty(12) == (
+        "12 signals read, but no signal had a baseline to compare against: "
+        "nothing can be said to have deviated or not"
+    )
     assert empty(0).startswith("nothing was read in the window")
