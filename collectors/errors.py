@@ -115,3 +115,13 @@ class KubeGone(CollectorError):
     """410: the resourceVersion is too old; list again."""
 
     reason = "gone"
+
+
+def auth_refused(where: str, backend: str, status: int) -> CollectorAuthError:
+    """A refused credential (401) or access (403), in the words every backend says it."""
+    what = "rejected the credentials" if status == 401 else "denied access"
+    return CollectorAuthError(
+        f"{where} {what} (HTTP {status}): check the token or its permissions",
+        backend=backend,
+        status=status,
+    )

@@ -35,6 +35,7 @@ from collectors.errors import (
     CollectorTimeout,
     CollectorTLSError,
     CollectorUnreachable,
+    auth_refused,
     headers_too_large,
     root_cause,
 )
@@ -343,12 +344,7 @@ class BackendClient:
 
     def _decode(self, status: int, body: bytes, where: str) -> Any:
         if status in (401, 403):
-            what = "rejected the credentials" if status == 401 else "denied access"
-            raise CollectorAuthError(
-                f"{where} {what} (HTTP {status}): check the token or its permissions",
-                backend=self.name,
-                status=status,
-            )
+            raise auth_refused(where, self.name, status)
         if status in (400, 422):
             upstream = upstream_error(body)
             if _is_json_error(body) or (self.text_backend and _html_title(body) is None):

@@ -17,10 +17,10 @@ import numpy as np
 from aiops_desktop.models.metrics import PromSeries
 from aiops_desktop.models.text import labels_text
 from collectors.errors import (
-    CollectorAuthError,
     CollectorBadResponse,
     CollectorError,
     CollectorInvalidQuery,
+    auth_refused,
 )
 from collectors.shapes import SHAPE_ERRORS
 
@@ -43,12 +43,7 @@ def ready_answer(http: BackendClient, status: int) -> bool:
     expired token is said as one rather than as a backend down."""
     where = f"{http.name} ({http.base_url})"
     if status in (401, 403):
-        what = "rejected the credentials" if status == 401 else "denied access"
-        raise CollectorAuthError(
-            f"{where} {what} (HTTP {status}): check the token or its permissions",
-            backend=http.name,
-            status=status,
-        )
+        raise auth_refused(where, http.name, status)
     if 300 <= status < 400:
         raise CollectorError(
             f"{where} redirected (HTTP {status}); redirects are not followed: give the "
