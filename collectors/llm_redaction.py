@@ -84,7 +84,7 @@ _JSON_PAIR = re.compile(
 #: or a space; an empty one (a secretKeyRef's) is none
 _GO_PAIR = re.compile(
     rf"((?<![\w.-])Name:{_NAME}[,\s]\s{{0,16}}Value:)"
-    r"(?:(?![,\s]ValueFrom:)[^\n}]{1,512}?(?=[,\s]ValueFrom:)|[^\s,}]+)"
+    r"(?:(?![,\s]ValueFrom:)[^\n{]{1,512}?(?=[,\s]ValueFrom:)|[^\s,]+)"
 )
 #: YAML's value, quoted, runs to its quote; else to the line's end (or, in JSON text, to its
 #: "\n" or to the string's quote); a block scalar's (``value: |-``) is _YAML_BLOCK's
@@ -125,16 +125,26 @@ _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:
 IP_REDACTED = "[IP]"
 
 
+#: a word naming a version just before a dotted number: it is no address
+_VERSION_BEFORE = re.compile(
+    r"(?i)\b(?:firmware|fw|version|ver|v|bios|release|build|revision|rev)\b[\s:=]{0,4}$"
+)
+
+
 def _ip(match: re.Match[str]) -> str:
     text = match.group(0)
     try:
         ipaddress.ip_address(text)
     except ValueError:
-        # zero-padded (ipaddress takes none): an address once its zeros are dropped, if every
-        # part is padded to 3 digits (010.000.001.023); a firmware's 7.00.00.171 or a time's
-        # 12.07.05.123 is not one
+        # zero-padded (ipaddress takes none): an address once its zeros are dropped, unless
+        # it reads as a time (12.07.05.123: two digits each, then three) or follows a word
+        # that names a version (firmware 7.00.00.171, fw 22.31.06.00)
         octets = text.split(".")
-        if len(octets) != 4 or any(len(octet) != 3 for octet in octets):
+        if len(octets) != 4 or not all(1 <= len(octet) <= 3 for octet in octets):
+            return text
+        if [len(octet) for octet in octets] == [2, 2, 2, 3] or _VERSION_BEFORE.search(
+            match.string, max(0, match.start() - 24), match.start()
+        ):
             return text
         unpadded = ".".join(str(int(octet)) for octet in octets)
         try:

@@ -51,7 +51,7 @@ class AlertEventRepository:
                 (seen, cluster, seen),
             )
 
-        return self._db.write(op)
+        return self._db.write(op, bulk=True)  # each alerts poll's: see MAX_QUEUED_WRITES
 
     def between(self, clusters: list[str], since: datetime, until: datetime) -> list[AlertEvent]:
         """Firings of these clusters that overlap the period, oldest first."""

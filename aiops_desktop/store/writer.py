@@ -27,12 +27,13 @@ T = TypeVar("T")
 WriteOp = Callable[[sqlite3.Connection], Any]
 _STOP = object()
 PAGE_SIZE = 16384
-#: the most writes waiting for the writer that a bulk write (the poller's samples) is queued
-#: behind. Past it a bulk write fails at once (StoreWriteError): while another program holds
-#: the cache's lock, or its disk is slow, the queue grew without end (each poll's samples held
-#: in memory: 270 MiB in 12 s). A poll refused reads its samples again next time; nothing waits
-#: in ``submit``, which the UI thread calls. Every other write (an acknowledgement, a setting,
-#: an incident) is queued whatever waits: it is the person's, or few, and is not read again.
+#: the most writes waiting for the writer that a bulk write (what every poll writes and the
+#: next one brings again: samples, each alerts poll's firing list) is queued behind. Past it
+#: a bulk write fails at once (StoreWriteError): while another program holds the cache's
+#: lock, or its disk is slow, the queue grew without end (each poll's samples held in memory:
+#: 270 MiB in 12 s). Nothing waits in ``submit``, which the UI thread calls. Every other write
+#: (a person's acknowledgement, a chat, a cluster; a health check's one row, an incident, an
+#: anomaly: small, and once a check or a round) is queued whatever waits.
 MAX_QUEUED_WRITES = 1000
 #: SQLite's primary codes for a write the file or its disk refused (the write itself was sound)
 _WRITE_REFUSALS = frozenset(

@@ -212,6 +212,8 @@ def test_a_plain_variable_is_kept(text: str) -> None:
         "node ip-10-0-1-23.us-east-2.compute.internal NotReady",
         "node IP-10-0-1-23 NotReady",
         "peer 010.000.001.023 unreachable",
+        "peer 10.000.001.023 unreachable",  # padded in part: an address still
+        "connect to 192.168.01.023 failed",
     ],
 )
 def test_an_ip_in_a_hostname_or_zero_padded_is_redacted(text: str) -> None:
@@ -300,7 +302,7 @@ async def test_the_same_id_and_name_again_after_whole_arguments_is_the_same_call
     [
         "iDRAC firmware 7.00.00.171, BIOS 2.19.1, NIC fw 22.31.06.00",
         "started 12.07.05.123 finished 12.09.41.007",
-        "peer 10.0.1.023 unreachable",  # padded, but not every part to 3 digits
+        "BIOS version 2.01.03.004 loaded",
     ],
 )
 def test_firmware_versions_and_times_with_padded_parts_are_kept(text: str) -> None:
@@ -342,3 +344,12 @@ def test_a_block_scalars_marker_and_indent_are_kept() -> None:
     out = f"- name: DB_PASSWORD\n  value: |-\n    {REDACTED}\n- name: A\n  value: b\n"
     assert redact_for_llm(text) == out
     assert json.loads(redact_for_llm(json.dumps(text))) == out
+
+
+def test_a_go_secret_holding_a_brace_is_redacted_whole() -> None:
+    """A generated password with a "}" kept its tail in clear once a Go value stopped at a
+    brace (to keep it from running into the next variable)."""
+    out = redact_for_llm("{Name:API_TOKEN,Value:ab}cd-ef99,ValueFrom:nil}")
+    assert "cd-ef99" not in out and "ab}" not in out and "[REDACTED]" in out
+    header = "HTTPHeader{Name:X-Auth-Token,Value:abc,},EnvVar{Name:LOG_LEVEL,Value:debug,}"
+    assert "LOG_LEVEL,Value:debug" in redact_for_llm(header)  # the next one is left alone

@@ -470,3 +470,17 @@ def test_a_damaged_first_page_with_its_magic_intact_is_moved_aside(tmp_path: Pat
         assert _backups(tmp_path) == [db.recovered.backup]
     finally:
         db.close()
+
+
+def test_each_alerts_polls_history_is_bounded_as_samples_are(
+    stalled: tuple[Database, threading.Event],
+) -> None:
+    """An alerts poll's firing list is written every poll and brought again by the next: it
+    is refused past the bound as samples are (it queued without end behind a held lock)."""
+    from aiops_desktop.store.alert_events import AlertEventRepository
+
+    db, release = stalled
+    events = AlertEventRepository(db)
+    written = [events.record(f"c{k}", [], utcnow()) for k in range(40)]
+    assert [f for f in written if f.done()]  # refused at once past the bound
+    release.set()

@@ -308,7 +308,9 @@ class RecordedQueries(MultiClusterQuery):
         ``ends``: the capture's end, the moment they were recorded for (a query for it or
         later reads them whole; one for an earlier moment only what it would have got);
         ``clusters``: the capture's cluster names, the only ones a recorded failure is read
-        for (None: any)."""
+        for (None: any; the app passes none: its registry may not be loaded yet when this is
+        made, and ``run`` reads a failure only of a cluster it is asked about, whose rows are
+        bounded with the document's by MAX_RECORDED_SERIES)."""
         super().__init__(pool)
         self._ends = ends
         doc = doc if doc is not None else {}
