@@ -1,7 +1,8 @@
 """The time range bar a page's panels share: the last 15 min ... 7 d, or an absolute span
 (two UTC moments). A span that cannot be (ends before it starts or after now, longer than
-the cache keeps, or, on a page that reads the cache, starting before what it keeps) is said
-beside the fields and changes nothing. The fields open on the range shown, which ends at the
+the cache keeps, or, where a page gives ``kept``, starting before what it keeps: no page does
+yet, as a jump to an old capture's moment must still open) is said beside the fields and
+changes nothing. The fields open on the range shown, which ends at the
 bar's clock: the app's now (a capture's end, not the wall clock's)."""
 
 from __future__ import annotations
