@@ -135,7 +135,7 @@ async def test_a_cluster_pointed_elsewhere_meanwhile_gets_nothing_of_the_old_api
 ) -> None:
     hostile = FakeApi("prod", slow=True, routes=[EVIL_ROUTE])
     serve(core, monkeypatch, {"https://wrong.example:6443": hostile})
-    await add(core, "prod", "https://wrong.example:6443", "token")
+    await add(core, "prod", "https://wrong.example:6443", "sha256~pointed-elsewhere-0001")
     running = asyncio.create_task(core.discovery.run("prod"))
     await asyncio.wait_for(hostile.asked.wait(), 5)
     right = "https://api.prod.example:6443"
