@@ -13,7 +13,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import keyring.backend
 import pytest
 import pytest_asyncio
 
@@ -32,29 +31,13 @@ from collectors.errors import (
     CollectorTimeout,
 )
 from collectors.kubernetes import KubeClient
+from tests.qtfree.test_cluster_input_hostile import MemoryKeyring
 
 EVIL_ROUTE = {
     "kind": "Route",
     "metadata": {"namespace": "openshift-monitoring", "name": "thanos-querier"},
     "spec": {"host": "thanos.apps.evil.example", "tls": {"termination": "reencrypt"}},
 }
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
 
 
 class FakeApi:

@@ -9,7 +9,6 @@ import datetime
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import keyring.backend
 import pytest
 import pytest_asyncio
 from cryptography import x509
@@ -25,27 +24,11 @@ from collectors.errors import CollectorResponseTooLarge, CollectorServerError
 from collectors.http import BackendClient
 from collectors.kubernetes import KubeClient
 from collectors.prometheus import UPSTREAM_CHARS
+from tests.qtfree.test_cluster_input_hostile import MemoryKeyring
 from tests.qtfree.test_kube_client_bounds import serving
 
 
 # -- 1. the pool's clients follow the cluster's CA bundle ---------------------------------------
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
-
-
 def ca_pem(name: str) -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])

@@ -4,7 +4,7 @@ baseline" (an all-clear for data that was never compared), and offers nothing to
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,10 +15,9 @@ from aiops_desktop.services.intelligence.rca import RcaService
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from tests.ui.conftest import run_until
+from tests.ui.test_rca_nothing_read import AT, _Incidents, _Llm
 from ui.presenters.incidents import IncidentsPresenter
 from ui.views.incidents_view import IncidentsView
-
-AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
 class _NewSeries:
@@ -33,16 +32,6 @@ class _NewSeries:
 
     def rollup_resolutions(self, *_a: Any, **_k: Any) -> list[int]:
         return []
-
-
-class _Incidents:
-    async def listed(self) -> list[Any]:
-        return []
-
-
-class _Llm:
-    configured = True
-    client = None
 
 
 def test_series_with_no_baseline_are_no_all_clear_on_the_page(qtbot, qloop, theme) -> None:  # type: ignore[no-untyped-def]
