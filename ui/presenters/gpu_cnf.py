@@ -134,8 +134,8 @@ def _gpu_found(health: GpuHealth) -> list[Finding]:
 def gpu_kept(new: GpuHealth, kept: GpuHealth) -> bool:
     """Whether ``new`` (of a cluster whose read failed in part) leaves ``kept`` shown, stale
     (``LastGoodRows``' ``says_less``): the fleet keeps a finding of ``kept`` beside what it
-    finds of ``new`` (a CRITICAL GPU read OK with a corrected-ECC note; a WARNING or worse
-    replaces it, WARNING after CRITICAL included), or ``gpu_says_less``."""
+    finds of ``new`` (a CRITICAL GPU read OK with a note, or with a WARNING that does not say
+    the CRITICAL's reason: ``findings.kept_stale``), or ``gpu_says_less``."""
     return fleet_keeps(_gpu_found(kept), _gpu_found(new), Domain.GPU) or gpu_says_less(new, kept)
 
 
