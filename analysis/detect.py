@@ -91,6 +91,24 @@ def learnt_in_window(ts: np.ndarray, values: np.ndarray, lead: int, window_from:
     return int((np.isfinite(values) & (ts < window_from)).sum()) < lead
 
 
+def judged_short(
+    inputs: Sequence[SeriesInput], methods: Sequence[AnomalyMethod], window_from: float
+) -> tuple[int, int]:
+    """(too short, judged in part) of a one-off analysis' ``inputs`` with ``methods`` over
+    the window from ``window_from``: series none of whose points the statistics judge, and
+    those begun within the lead read before the window. (0, 0) for the rules alone, which
+    judge every point."""
+    if all(m is AnomalyMethod.DOMAIN_RULE for m in methods):
+        return 0, 0
+    fewest, lead = lead_points(methods)
+    short = sum(unjudged(i.values, fewest) for i in inputs)
+    partly = sum(
+        not unjudged(i.values, fewest) and learnt_in_window(i.ts, i.values, lead, window_from)
+        for i in inputs
+    )
+    return short, partly
+
+
 SEASONAL = {AnomalyMethod.STL, AnomalyMethod.MSTL, AnomalyMethod.ETS, AnomalyMethod.SEASONAL_ESD}
 
 

@@ -346,7 +346,7 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     from aiops_desktop.models.metrics import ConsoleRequest
     from aiops_desktop.services.queries.multicluster import MOST_POINTS
-    from analysis.detect import lead_points, learnt_in_window, unjudged
+    from analysis.detect import judged_short, lead_points
     from analysis.signals import profile_for
 
     chosen_clusters(core, args.clusters)  # says so when there is nothing to ask
@@ -410,11 +410,7 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
     # the statistics skip a series shorter than they need (analysis/detect.py): counted and
     # said, never a quiet "0 anomalies"; the domain rules judge every point of any series
     ruled = AnomalyMethod.DOMAIN_RULE in chosen
-    statistical = any(m is not AnomalyMethod.DOMAIN_RULE for m in chosen)
-    short = sum(unjudged(i.values, fewest) for i in inputs) if statistical else 0
-    partly = sum(not unjudged(i.values, fewest) and learnt_in_window(i.ts, i.values, lead,
-                                                                   window_from)
-                 for i in inputs) if statistical else 0  # fmt: skip
+    short, partly = judged_short(inputs, chosen, window_from)
     if args.json:
         out.write(json_text(_analysed(args, answer, kept=keep, series=len(inputs), found=found,
                                       short=short, partly=partly, leads=(fewest, lead)))

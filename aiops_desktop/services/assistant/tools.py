@@ -1261,7 +1261,7 @@ async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, 
     detector, which judged none of a lookback's 720 points), not reported (the answer says
     so)."""
     from aiops_desktop.models.enums import Sensitivity
-    from analysis.detect import SeriesInput, lead_points, learnt_in_window, unjudged
+    from analysis.detect import SeriesInput, judged_short, lead_points
     from analysis.signals import profile_for
 
     since_s = args.since_minutes * 60
@@ -1269,7 +1269,8 @@ async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, 
     panel = _panel(core, args.promql)
     metric = panel.id if panel is not None else args.promql
     unit = panel.unit if panel else None
-    fewest, lead = lead_points(profile_for(metric, unit).methods)
+    methods = profile_for(metric, unit).methods
+    fewest, lead = lead_points(methods)
     read = await _series(core, args.promql, args.clusters, args.since_minutes, step, lead=lead)
     source, series, failed = read.source, read.series, read.unread
     window_from = core.now().timestamp() - since_s  # what came before was read to learn from
@@ -1290,10 +1291,7 @@ async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, 
         report_from=window_from,
     )
     found.sort(key=lambda a: a.timestamp)
-    short = sum(unjudged(i.values, fewest) for i in inputs) if lead else 0
-    partly = sum(not unjudged(i.values, fewest) and learnt_in_window(i.ts, i.values, lead,
-                                                                   window_from)
-                 for i in inputs) if lead else 0  # fmt: skip
+    short, partly = judged_short(inputs, methods, window_from)
     return {
         "query": args.promql, "source": source, "series": len(inputs),
         "series_found": len(series),
