@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 from pathlib import Path
 
@@ -257,3 +258,27 @@ def test_a_kubeconfig_in_the_home_folder_reads_none_of_its_neighbours(
         assert "outside the kubeconfig's folder" in (ctx.error or ""), path
     (ctx,) = read_contexts(home / "project" / "fine.yaml")
     assert ctx.usable and ctx.files == [f"tokenFile {home / 'project' / 'token'}"]
+
+
+@pytest.mark.parametrize(
+    "server",
+    ["https://api.lab.example.com :6443", "https://api.lab.example.com:6443\t",
+     "https://api.lab.example.com:6443?access_token=sha256~Zq8vN3kL0pXr7Tw2yB5cD9eF1gH4jK6m"],
+)  # fmt: skip
+def test_a_server_with_a_blank_or_a_query_is_refused_as_typed_ones_are(
+    tmp_path: Path, server: str
+) -> None:
+    """A kubeconfig's server is a URL a person gives, as one typed in Add cluster: a stray
+    blank (every poll then failed on a host no one typed) or a query (listed and exported
+    with captures) makes the context unusable, with why, and never echoes the query."""
+    path = tmp_path / "config"
+    path.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: lab\n  cluster:\n    server: {json.dumps(server)}\n"
+        "users:\n- name: me\n  user:\n    token: sha256~Qw3rTy7uIoP1aS2dF4gH6jK8lZ0xC9vB\n"
+        "contexts:\n- name: lab\n  context:\n    cluster: lab\n    user: me\n"
+    )
+    (ctx,) = read_contexts(path)
+    assert not ctx.usable and ctx.server is None
+    assert "blank or a control character" in (ctx.error or "") or "query" in (ctx.error or "")
+    assert "access_token" not in (ctx.error or "") and "sha256~" not in (ctx.error or "")

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from aiops_desktop.logs import names_a_secret
 from aiops_desktop.models import CLUSTER_NAME_PATTERN
-from aiops_desktop.models.cluster import validate_ca_bundle
+from aiops_desktop.models.cluster import refuse_query, shown_url, validate_ca_bundle
 from aiops_desktop.models.credentials import is_token_text
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.registry import KubeconfigContext
@@ -439,7 +439,11 @@ def _fill(
             f"(https://…@{parts.hostname}): give the credential as the kubeconfig's user"
         )
     if parts.scheme != "https" or not parts.hostname:
-        raise ValueError(f"context {ctx.context!r}: server {server!r} is not an https URL")
+        shown = shown_url(server)
+        raise ValueError(f"context {ctx.context!r}: server {shown!r} is not an https URL")
+    # the server is a URL as a person types one in Add cluster: a stray blank (every poll
+    # then failed on a host no one typed) or a query (listed and exported) is refused alike
+    refuse_query(server, f"context {ctx.context!r}: server")
     _refuse_proxy(ctx.context, cluster)
     ctx.server = server.rstrip("/")
     read = ctx.files
