@@ -5,9 +5,11 @@ process, bearer/basic headers, JWTs, OpenShift tokens, ``password=``/``token:`` 
 passwords, PEM private keys) and, for the LLM, also kubeconfig credential data
 (``client-key-data``, ``client-certificate-data``, ``token``), cloud and API keys
 (``AKIA...``, ``sk-...``, ``ghp_...``, ``xox...``, ``glpat-...``), the Authorization header's
-value, a pull secret's ``auth`` and ``.dockerconfigjson``, and, when the person asks, IPv4 and
-IPv6 addresses. A name and its value may be quoted as JSON text quotes inside a string
-(``\\"password\\":\\"x\\"``): a document's text is redacted as its fields are.
+value, a pull secret's ``auth`` and ``.dockerconfigjson``, the value of a variable whose name
+says it is a secret (as JSON and YAML write it, its name or its value first, and as the
+kubelet's Go prints it), and, when the person asks, IPv4 and IPv6 addresses. A name and its
+value may be quoted as JSON text quotes inside a string (``\\"password\\":\\"x\\"``): a
+document's text is redacted as its fields are.
 
 ``redact_fields`` redacts a map of names to values (log labels, span attributes) for what leaves
 the site: a value whose name says it is a secret (``db.password``,
@@ -68,16 +70,23 @@ _AUTH_HEADER = re.compile(
 #: is a secret: as JSON writes it (a pod's ``{"name": "DB_PASSWORD", "value": "x"}``, its text
 #: inside a JSON string too), as the kubelet prints a container (Go's
 #: ``EnvVar{Name:DB_PASSWORD,Value:x,ValueFrom:nil,}``, or ``%+v``'s spaces) and as YAML (``-
-#: name: DB_PASSWORD`` and ``value: x`` on the next line). The name is group "name", the value
-#: follows group 1 (and its quote, group "quote"). Bounded: each start reads at most a name,
-#: an indent and 512 characters
+#: name: DB_PASSWORD`` and ``value: x`` on the next line). JSON's and YAML's may come value
+#: first (JSON's keys are in any order: some serialisers and hand-written manifests write
+#: ``{"value": "x", "name": "DB_PASSWORD"}``): the name, then, is read ahead of the match, which
+#: ends at the value; a value is matched whether a name follows it or not (group "name" None),
+#: so that the match takes it and no start inside it reads it again (``value: a value: a ...``
+#: would cost a full read each). The name is group "name", the value follows group 1 (and its
+#: quote, group "quote"). Bounded: each start reads at most a name, an indent and 512 characters
 _NAME = r"(?P<name>[\w.-]{1,256})"
 _GAP = r"(?:\s|\\[nrt]){0,128}"  # a newline in JSON text is "\n"
-_JSON_PAIR = re.compile(
-    rf"(?i)({QUOTE}name{QUOTE}{_GAP}:{_GAP}{QUOTE}{_NAME}{QUOTE}{_GAP},{_GAP}"
-    rf"{QUOTE}value{QUOTE}{_GAP}:{_GAP})(?:(?P<quote>{QUOTE})"
-    r"(?!(?P=quote))(?:\\.|(?!(?P=quote))[^\\\n]){1,512}?(?P=quote)"
-    r"|-?\d[\w.+-]{0,64})"  # a number (a PIN, a numeric token) is a value too
+#: a quoted value, to its quote (one escaped in it is not its end)
+_YAML_QUOTED = rf"(?P<quote>{QUOTE})(?!(?P=quote))(?:\\.|(?!(?P=quote))[^\\\n]){{1,512}}?(?P=quote)"
+_JSON_NAME = rf"{QUOTE}name{QUOTE}{_GAP}:{_GAP}{QUOTE}{_NAME}{QUOTE}"
+_JSON_VALUE_KEY = rf"{QUOTE}value{QUOTE}{_GAP}:{_GAP}"
+_JSON_VALUE = rf"(?:{_YAML_QUOTED}|-?\d[\w.+-]{{0,64}})"  # a number (a PIN, a numeric token) too
+_JSON_PAIR = re.compile(rf"(?i)({_JSON_NAME}{_GAP},{_GAP}{_JSON_VALUE_KEY}){_JSON_VALUE}")
+_JSON_VALUE_FIRST = re.compile(
+    rf"(?i)({_JSON_VALUE_KEY}){_JSON_VALUE}(?={_GAP},{_GAP}{_JSON_NAME})?"
 )
 #: Go's value runs to its ValueFrom (a value may hold a comma or a space) in the same braces (an
 #: HTTPHeader{Name:,Value:,} has none: the next EnvVar's is not its), else to a comma, a brace
@@ -89,12 +98,17 @@ _GO_PAIR = re.compile(
 #: YAML's value, quoted, runs to its quote; else to the line's end (or, in JSON text, to its
 #: "\n" or to the string's quote); a block scalar's (``value: |-``) is _YAML_BLOCK's
 _YAML_NAME = rf"(?<![\w.-])name:[ \t]{{0,16}}(?P<q1>{QUOTE}?){_NAME}(?P=q1)[ \t]{{0,16}}"
-_YAML_QUOTED = rf"(?P<quote>{QUOTE})(?!(?P=quote))(?:\\.|(?!(?P=quote))[^\\\n]){{1,512}}?(?P=quote)"
+_YAML_VALUE_KEY = r"(?<![\w.-])value:[ \t]{0,16}"
+_YAML_NL = r"(?:\r?\n|(?:\\r)?\\n)"  # a line's end, or its "\n" in JSON text
+_YAML_PLAIN = r"(?:[^\s\\]|[ \t]+(?=[^\s\\])|\\(?![nr\"']))"  # a plain value's character
 _BLOCK_MARK = r"[|>](?:[-+][1-9]?|[1-9][-+]?)?[ \t]{0,16}"
 _YAML_PAIR = re.compile(
-    rf"({_YAML_NAME}(?:\r?\n|(?:\\r)?\\n)[ \t]{{0,128}}value:[ \t]{{0,16}})"
-    rf"(?:{_YAML_QUOTED}|(?![ \t]*{_BLOCK_MARK}(?:\r?\n|\\[rn]|$))"
-    r"(?:[^\s\\]|[ \t]+(?=[^\s\\])|\\(?![nr\"']))+)"
+    rf"({_YAML_NAME}{_YAML_NL}[ \t]{{0,128}}value:[ \t]{{0,16}})"
+    rf"(?:{_YAML_QUOTED}|(?![ \t]*{_BLOCK_MARK}(?:\r?\n|\\[rn]|$)){_YAML_PLAIN}+)"
+)
+_YAML_VALUE_FIRST = re.compile(
+    rf"({_YAML_VALUE_KEY})(?:{_YAML_QUOTED}|{_YAML_PLAIN}{{1,512}})"
+    rf"(?=[ \t]{{0,16}}{_YAML_NL}[ \t]{{0,128}}{_YAML_NAME})?"
 )
 #: a block scalar's value: the lines after ``value: |`` (or ``>``) indented more than
 #: ``value:`` is, blank ones between them; bounded (256 lines of 512 characters). In JSON text
@@ -109,11 +123,25 @@ _YAML_BLOCK = re.compile(
     rf"|{_TEXT_CHAR}{{1,512}}"
     rf"(?:{_TEXT_NL}(?P=indent)[ \t]{{1,128}}(?![\s\\\"]){_TEXT_CHAR}{{1,512}}){{0,256}})"
 )
-#: YAML's flow mapping, ``{name: DB_PASSWORD, value: x}``: a plain value runs to a comma, a
-#: brace or a bracket (none is in one)
+#: YAML's flow mapping, ``{name: DB_PASSWORD, value: x}`` or ``{value: x, name: DB_PASSWORD}``:
+#: a plain value runs to a comma, a brace or a bracket (none is in one)
+_FLOW_PLAIN = r"(?:[^\s,{}\[\]\\]|[ \t]+(?=[^\s,{}\[\]\\])|\\(?![nr\"']))"
 _YAML_FLOW = re.compile(
-    rf"({_YAML_NAME},[ \t]{{0,16}}value:[ \t]{{0,16}})"
-    rf"(?:{_YAML_QUOTED}|(?:[^\s,{{}}\[\]\\]|[ \t]+(?=[^\s,{{}}\[\]\\])|\\(?![nr\"']))+)"
+    rf"({_YAML_NAME},[ \t]{{0,16}}value:[ \t]{{0,16}})(?:{_YAML_QUOTED}|{_FLOW_PLAIN}+)"
+)
+_YAML_FLOW_VALUE_FIRST = re.compile(
+    rf"({_YAML_VALUE_KEY})(?:{_YAML_QUOTED}|{_FLOW_PLAIN}{{1,512}})"
+    rf"(?=[ \t]{{0,16}},[ \t]{{0,16}}{_YAML_NAME})?"
+)
+_PAIRS = (
+    _JSON_PAIR,
+    _JSON_VALUE_FIRST,
+    _GO_PAIR,
+    _YAML_BLOCK,
+    _YAML_PAIR,
+    _YAML_VALUE_FIRST,
+    _YAML_FLOW,
+    _YAML_FLOW_VALUE_FIRST,
 )
 #: not part of a longer dotted number (a version 1.2.3.4.5), but one that ends a sentence is;
 #: zero-padded, every part to 3 digits (``010.000.001.023``), too
@@ -161,8 +189,10 @@ def _ip_label(match: re.Match[str]) -> str:
 
 
 def _pair(match: re.Match[str]) -> str:
-    """The value of a pair whose name says it is a secret, redacted (its quotes kept)."""
-    if not names_a_secret(match.group("name")):
+    """The value of a pair whose name says it is a secret, redacted (its quotes kept); one
+    written first with no name after it is kept."""
+    name = match.group("name")
+    if name is None or not names_a_secret(name):
         return match.group(0)
     quote = match.groupdict().get("quote") or ""
     return match.group(1) + quote + REDACTED + quote
@@ -182,7 +212,7 @@ def redact_for_llm(text: str, *, ips: bool = False) -> str:
     text = _BOOTSTRAP_TOKEN.sub(REDACTED, text)
     text = _WEBHOOK.sub(lambda m: m.group(1) + REDACTED, text)
     text = _PROSE_PASSWORD.sub(lambda m: m.group(1) + REDACTED, text)
-    for pair in (_JSON_PAIR, _GO_PAIR, _YAML_BLOCK, _YAML_PAIR, _YAML_FLOW):
+    for pair in _PAIRS:
         text = pair.sub(_pair, text)
     if ips:
         text = _IPV4_LABEL.sub(_ip_label, text)

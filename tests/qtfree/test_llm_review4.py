@@ -353,3 +353,55 @@ def test_a_go_secret_holding_a_brace_is_redacted_whole() -> None:
     assert "cd-ef99" not in out and "ab}" not in out and "[REDACTED]" in out
     header = "HTTPHeader{Name:X-Auth-Token,Value:abc,},EnvVar{Name:LOG_LEVEL,Value:debug,}"
     assert "LOG_LEVEL,Value:debug" in redact_for_llm(header)  # the next one is left alone
+
+
+# value first: a pair's keys in either order ---------------------------------------------------
+
+#: JSON's keys come in any order (some serialisers and hand-written manifests put "value" first)
+VALUE_FIRST = [
+    '{"value": "hunter2-Prod", "name": "DB_PASSWORD"}',
+    '{"env":[{"value":"hunter2-Prod","name":"DB_PASSWORD"},{"value":"debug","name":"LOG_LEVEL"}]}',
+    '{\n  "value": "hunter2-Prod",\n  "name": "DB_PASSWORD"\n}',
+    "env:\n- value: hunter2-Prod\n  name: DB_PASSWORD\n- value: debug\n  name: LOG_LEVEL",
+    "- value: 'hunter2-Prod'\n  name: \"DB_PASSWORD\"",
+    "env: [{value: hunter2-Prod, name: DB_PASSWORD}, {value: debug, name: LOG_LEVEL}]",
+    '- {value: "hunter2-Prod", name: DB_PASSWORD}',
+]
+
+
+@pytest.mark.parametrize("text", VALUE_FIRST)
+def test_a_secret_named_variables_value_written_first_is_redacted(text: str) -> None:
+    for form in (text, json.dumps(text), json.dumps({"lines": [{"line": text}]})):
+        out = redact_for_llm(form)
+        assert SECRET not in out and REDACTED in out and "DB_PASSWORD" in out
+        assert ("debug" in out) == ("debug" in text)
+
+
+def test_a_value_written_first_keeps_its_quotes_and_a_plain_ones_value_is_kept() -> None:
+    pairs = '[{"value": "a b", "name": "API_TOKEN"}, {"value": 829301, "name": "DB_PASSWORD"},'
+    pairs += ' {"value": "8080", "name": "PORT"}]'
+    assert redact_for_llm(pairs) == (
+        f'[{{"value": "{REDACTED}", "name": "API_TOKEN"}}, {{"value": {REDACTED}, "name": '
+        '"DB_PASSWORD"}, {"value": "8080", "name": "PORT"}]'
+    )
+    assert json.loads(redact_for_llm(json.dumps(pairs))) == redact_for_llm(pairs)
+    yaml = "- value: 'a b'\n  name: API_TOKEN\n- value: 8080\n  name: PORT\n"
+    assert redact_for_llm(yaml) == (
+        f"- value: '{REDACTED}'\n  name: API_TOKEN\n- value: 8080\n  name: PORT\n"
+    )
+    assert json.loads(redact_for_llm(json.dumps(yaml))) == redact_for_llm(yaml)
+    flow = "[{value: a b, name: API_TOKEN}, {value: 8080, name: PORT}]"
+    assert redact_for_llm(flow) == flow.replace("value: a b", f"value: {REDACTED}")
+
+
+#: starts of the value-first patterns that never end in a match
+VALUE_FIRST_NEAR_MISSES = [
+    '{"value":"a","name":', '\\"value\\":\\"a\\\\', '"value": "' + "a" * 600, '"value": 1',
+    "- value: a ", "value: a\n  ", 'value: a\\n  name: "', "{value: a, ", "{value: 'a', name ",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("piece", VALUE_FIRST_NEAR_MISSES)
+def test_a_hostile_line_for_a_value_first_pair_is_redacted_quickly(piece: str) -> None:
+    crafted = (piece * (200_000 // len(piece) + 1))[:200_000]
+    assert _cost(crafted) < 2, f"{piece!r}"
