@@ -12,6 +12,7 @@ import contextlib
 import json
 import math
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Collection, Iterator
@@ -220,6 +221,16 @@ class AccessSettings(_Section):
     role: UserRole = UserRole.ADMIN
 
 
+class LoadedSettings(NamedTuple):
+    """The settings a file gives (``Settings.load``), what to tell the person about it, and
+    what is wrong with it when it could not be used (None: used, or there is none): the role
+    then in use is the refused file's fallback, not one an admin set (``Core.open``)."""
+
+    settings: Settings
+    notice: str | None
+    refused: str | None
+
+
 class Settings(_Section):
     """The app's settings, read by attribute; the person's choices are kept in
     ``settings.json`` beside the cache (``load``/``save``); anything not there is a default."""
@@ -239,15 +250,22 @@ class Settings(_Section):
         then left as it is: ``save`` refuses to write over it), or what of it was used
         otherwise than it says (``_usable``: a number past its limit used at the limit, a
         field this version does not know ignored, a theme it does not know the default)."""
+        loaded = cls.read(path)
+        return loaded.settings, loaded.notice
+
+    @classmethod
+    def read(cls, path: Path) -> LoadedSettings:
+        """``load``'s settings and notice, and what was wrong with the file when refused."""
         settings, problem, raw, said, _ = _read(path)
         if len(said) > 10:  # a file of a thousand fields this version does not know
             said = [*said[:10], f"and {len(said) - 10} more"]
         if problem is None:
             notice = f"the settings file {path}: {'; '.join(said)}" if said else None
-            return settings or cls(), notice
+            return LoadedSettings(settings or cls(), notice, None)
         kept = _unusable(raw)
         viewer = " (viewer role until it is fixed)" if kept.access.role is UserRole.VIEWER else ""
-        return kept, f"the settings file {path} {problem}; defaults used{viewer}"
+        notice = f"the settings file {path} {problem}; defaults used{viewer}"
+        return LoadedSettings(kept, notice, problem)
 
     def save(self, path: Path, sections: Collection[str] | None = None) -> None:
         """Written whole (a temporary file moved into place), readable by its owner only; never
@@ -265,7 +283,12 @@ class Settings(_Section):
         What this version did not understand (``_usable``) is kept as the file has it, in the
         sections written too: a newer version sharing the file (or the one the person goes
         back to) finds its own fields, sections and theme where it left them. A theme kept so
-        gives way only to one the person chose here (not the default standing in for it)."""
+        gives way only to one the person chose here (not the default standing in for it).
+
+        Never a file the next start would refuse as too large (every setting then defaults, an
+        admin's account viewer): indented where that fits, else compact (what is kept from the
+        file grows when indented: 44 KB became 107 KB), else refused (UsageError, the file left
+        as it is)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path):
             _, problem, raw, _, foreign = _read(path)
@@ -286,7 +309,17 @@ class Settings(_Section):
                     kept[section] = own
                 else:
                     kept.pop(section, None)  # all defaults, as a whole save leaves it out
-            _write(path, json.dumps(kept, indent=2, ensure_ascii=False) + "\n")
+            text = json.dumps(kept, indent=2, ensure_ascii=False) + "\n"
+            if len(text.encode()) > MAX_SETTINGS_BYTES:
+                text = json.dumps(kept, ensure_ascii=False, separators=(",", ":")) + "\n"
+            if len(text.encode()) > MAX_SETTINGS_BYTES:
+                raise UsageError(
+                    f"the settings file {path} would be too large to be read at the next start "
+                    f"(over {MAX_SETTINGS_BYTES // 1024} KB): nothing was changed; remove from "
+                    "it what this version does not use (a newer version's sections or fields), "
+                    "then try again"
+                )
+            _write(path, text)
 
 
 @contextlib.contextmanager
@@ -340,17 +373,35 @@ class _Read(NamedTuple):
     foreign: list[tuple[str, ...]]
 
 
+def _regular_file_head(path: Path, most: int) -> bytes | None:
+    """At most ``most`` bytes of the file at ``path``; None where it is not a regular file.
+    Opened without waiting: a FIFO in its place hung every start (the window's, on its UI
+    thread, and every CLI command) in ``open``, and a device would be read as it is, not a
+    file's settings. (services/clusters/kubeconfig.py's ``read_bounded`` is the same guard,
+    in a layer above this one.) Windows has neither O_NONBLOCK nor FIFOs at a path; its files
+    are opened as bytes (O_BINARY), as ``open`` does."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    with os.fdopen(os.open(path, flags), "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        return handle.read(most)
+
+
 def _read(path: Path) -> _Read:
     """The file at ``path`` read and checked (``_Read``)."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_SETTINGS_BYTES + 1)  # never more, whatever the file's size
+        raw = _regular_file_head(path, MAX_SETTINGS_BYTES + 1)  # never more, whatever its size
     except FileNotFoundError:
         return _Read(None, None, None, [], [])
     except OSError as exc:
         return _Read(None, f"cannot be read ({exc.strerror})", None, [], [])
-    if len(raw) > MAX_SETTINGS_BYTES:
-        return _Read(None, "is too large", None, [], [])
+    if raw is None or len(raw) > MAX_SETTINGS_BYTES:
+        unread = (
+            "is too large"
+            if raw is not None
+            else "is not a regular file (a FIFO, a device or a folder)"
+        )
+        return _Read(None, unread, None, [], [])
     raw = raw.removeprefix(codecs.BOM_UTF8)  # Notepad starts its UTF-8 files with one
     try:
         return _Read(Settings.model_validate_json(raw), None, raw, [], [])
@@ -364,8 +415,8 @@ def _read(path: Path) -> _Read:
                 exc = again
         # the damage said, not what is only newer than this version (taken when alone)
         errors = [e for e in exc.errors() if not _newer(e)] or exc.errors()
-        said_wrong = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: "
+        said_wrong = "; ".join(  # names from the file escaped and cut, as a usable file's
+            f"{_shown('.'.join(str(p) for p in e['loc'])) or 'file'}: "
             + (_LLM_UNKNOWN if _unknown_to_the_llm(e) else
                str(e["msg"]).removeprefix("Value error, "))
             for e in errors[:3]

@@ -81,7 +81,23 @@ def _dismissed() -> tuple[type[BaseException], ...]:
     return (PromptDismissedException,)
 
 
-DISMISSED = "the keyring asked for confirmation and it was dismissed"
+def _locked() -> tuple[type[BaseException], ...]:
+    """What it raises when the collection (or the item) is locked and was not unlocked for
+    the request: the keyring is there, the credential untouched."""
+    try:
+        from secretstorage.exceptions import LockedException
+    except ImportError:  # pragma: no cover (not Linux)
+        return ()
+    return (LockedException,)
+
+
+DISMISSED = (
+    "the keyring asked for confirmation and it was dismissed; try again and accept its prompt"
+)
+LOCKED = (
+    "the keyring is locked; unlock it (log in to the desktop session, or unlock it in its "
+    "password manager) and try again"
+)
 
 
 OPT_IN_ENV = "AIOPS_DESKTOP_SECRETS"
@@ -191,6 +207,10 @@ class SecretStore:
         register_secret(secret)
         try:
             self.backend.set_password(ref.service, ref.key, secret)
+        except _dismissed() as exc:  # the Secret Service asked to confirm storing it
+            raise SecretsError(f"the credential was not stored: {DISMISSED}") from exc
+        except _locked() as exc:
+            raise SecretsError(f"the credential was not stored: {LOCKED}") from exc
         except _unavailable() as exc:
             raise SecretsUnavailableError(str(exc) or type(exc).__name__) from exc
         except (keyring.errors.KeyringError, ValueError) as exc:
@@ -203,6 +223,8 @@ class SecretStore:
             value = self.backend.get_password(ref.service, ref.key)
         except _dismissed() as exc:
             raise SecretsError(f"the credential was not read: {DISMISSED}") from exc
+        except _locked() as exc:
+            raise SecretsError(f"the credential was not read: {LOCKED}") from exc
         except _vanished():
             return None
         except _unavailable() as exc:
@@ -222,6 +244,8 @@ class SecretStore:
             return False
         except _dismissed() as exc:  # still there: a caller that forgets it must not
             raise SecretsError(f"the credential was not deleted: {DISMISSED}") from exc
+        except _locked() as exc:
+            raise SecretsError(f"the credential was not deleted: {LOCKED}") from exc
         except _vanished():
             return False
         except _unavailable() as exc:

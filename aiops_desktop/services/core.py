@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.models import Cluster, ClusterKind, utcnow
 from aiops_desktop.models.enums import UserRole
+from aiops_desktop.models.errors import UsageError
 from aiops_desktop.secrets import NoSecrets, SecretStore
 from aiops_desktop.services.clusters.connections import ClientPool
 from aiops_desktop.services.clusters.registry import ClusterRegistry
@@ -132,12 +133,23 @@ class Core:
     ) -> Core:
         """Open the cache (raising StoreTooNewError untouched) and the keyring; the services
         come when first asked for. ``role``: asked for at start (``--role``), at most the
-        account's (services/runtime/access.py); None: the account's."""
+        account's (services/runtime/access.py); None: the account's. Above the role a settings
+        file that cannot be used leaves, the file's damage is what is said: not that an admin
+        set that role, and before the notice that would name it."""
         paths.ensure()
-        problem = None
+        problem = refused = None
         if settings is None:
-            settings, problem = Settings.load(paths.settings_file)
-        access = Access(resolve_role(role, settings.access.role))
+            settings, problem, refused = Settings.read(paths.settings_file)
+        try:
+            access = Access(resolve_role(role, settings.access.role))
+        except UsageError as exc:
+            if refused is None or role is None:
+                raise
+            raise UsageError(
+                f"the settings file {paths.settings_file} {refused}: the "
+                f"{settings.access.role.value} role applies until it is fixed, so --role "
+                f"{role.value} cannot be used"
+            ) from exc
         if poller_settings is not None or http_policy is not None:  # tests, benchmarks
             settings = settings.model_copy(
                 update={"poller": poller_settings or settings.poller,
