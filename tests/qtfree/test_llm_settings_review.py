@@ -15,7 +15,12 @@ from aiops_desktop.models.credentials import CredentialRef
 from aiops_desktop.models.errors import AppError, UsageError
 from aiops_desktop.secrets import SecretsUnavailableError
 from aiops_desktop.services.assistant import llm as llm_module
-from aiops_desktop.services.assistant.llm import LLM_CHANGED, LLM_KEY_REF, LlmService
+from aiops_desktop.services.assistant.llm import (
+    LLM_CHANGED,
+    LLM_KEY_REF,
+    LlmNotConfigured,
+    LlmService,
+)
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.settings import SettingsService
 from aiops_desktop.settings import Settings
@@ -73,18 +78,22 @@ async def test_a_refused_change_leaves_the_key_of_the_server_in_use(tmp_path: Pa
     _damaged_file(path)
     with pytest.raises(UsageError):
         await llm.set(endpoint=NEW, model="b", key=NEW_KEY)
-    in_use = llm.endpoint()
-    assert (in_use.base_url, in_use.api_key) == (OLD, OLD_KEY)  # the new key not sent to OLD
+    # the file damaged, no server is known to own the stored key: none is sent it (the
+    # server this process read earlier may no longer be the key's), and the key is kept
+    with pytest.raises(LlmNotConfigured, match="is not valid"):
+        llm.endpoint()
     assert keys.keys[LLM_KEY_REF.key] == OLD_KEY and changed == []
 
 
 @pytest.mark.asyncio
 async def test_a_refused_turn_off_keeps_the_key(tmp_path: Path) -> None:
-    llm, _keys, path, changed = _service(tmp_path)
+    llm, keys, path, changed = _service(tmp_path)
     _damaged_file(path)
     with pytest.raises(UsageError):
         await llm.turn_off(forget_key=True)
-    assert llm.endpoint().api_key == OLD_KEY and llm.settings.endpoint == OLD
+    with pytest.raises(LlmNotConfigured, match="is not valid"):
+        llm.endpoint()  # nothing sent while the file names no server (see above)
+    assert keys.keys[LLM_KEY_REF.key] == OLD_KEY and llm.settings.endpoint == OLD
     assert changed == []
 
 

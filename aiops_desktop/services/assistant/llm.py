@@ -37,6 +37,10 @@ NOT_CONFIGURED = (
     "in Settings or with `aiops-desktop llm set --endpoint URL --model NAME`; the analysis "
     "stands on its own without one"
 )
+CHANGED_WHILE_READ = (
+    "the model server's settings were changed while they were read (`llm set`, another "
+    "window): nothing was sent; try again"
+)
 
 
 class LlmNotConfigured(AppError):
@@ -94,6 +98,8 @@ class LlmService:
 
     @property
     def settings(self) -> LlmSettings:
+        """As this process last read or changed them (what Settings shows); a request takes
+        its server from the file (``_saved``), where its key's server is named."""
         return self._preferences.current.llm
 
     @property
@@ -105,14 +111,34 @@ class LlmService:
         return self.settings.configured
 
     def endpoint(self) -> LlmEndpoint:
-        """Blocking (reads the keyring): call from a worker thread or the CLI."""
-        s = self.settings
+        """Blocking (reads settings.json and the keyring): call from a worker thread or the
+        CLI. The server as the file names it now (``_saved``), with its key (``_key_of``)."""
+        s, notice = self._saved()
         if not s.configured or s.endpoint is None:
-            raise LlmNotConfigured(NOT_CONFIGURED)
+            raise LlmNotConfigured(
+                NOT_CONFIGURED if notice is None else f"{NOT_CONFIGURED} ({notice})"
+            )
         return LlmEndpoint(
-            s.endpoint, s.model, api_key=self._stored_key(), verify=s.verify_tls,
+            s.endpoint, s.model, api_key=self._key_of(s), verify=s.verify_tls,
             redact_ips=s.redact_ips, temperature=s.temperature, allow_remote=s.allow_remote,
         )  # fmt: skip
+
+    def _saved(self) -> tuple[LlmSettings, str | None]:
+        """Blocking: the LLM's settings as settings.json has them now, and what to tell about
+        the file (``SettingsService.read``). Not those this process read earlier: the CLI's
+        ``llm set`` (or a second window) may since have set another server and stored that
+        server's key, and the old server would then be sent the new one's key."""
+        settings, notice = self._preferences.read()
+        return settings.llm, notice
+
+    def _key_of(self, saved: LlmSettings) -> str | None:
+        """Blocking: the stored key, as the key of ``saved`` (the file's LLM section read just
+        before it): the file read again names the same server, else another process stored
+        its server and key between the two readings, and the key is sent nowhere."""
+        key = self._stored_key()
+        if key is not None and self._saved()[0] != saved:
+            raise AppError(CHANGED_WHILE_READ)
+        return key
 
     def _stored_key(self) -> str | None:
         """Blocking: the key in the keyring (None in a capture, or with no keyring)."""
@@ -130,12 +156,12 @@ class LlmService:
         self, *, endpoint: str, model: str, verify_tls: bool, key: str | None = None,
         forget_key: bool = False,
     ) -> LlmEndpoint:  # fmt: skip
-        """Blocking (may read the keyring): the server typed in Settings, not yet saved, with
-        the key typed or else the stored one, but the stored key only when the endpoint is
-        the saved server (``same_server``) with its TLS verification as saved: a key belongs
-        to its server, and one typed could be anybody's (``forget_key``: the stored key is
-        being removed, so none)."""
-        s = self.settings
+        """Blocking (reads settings.json, may read the keyring): the server typed in Settings,
+        not yet saved, with the key typed or else the stored one, but the stored key only when
+        the endpoint is the saved server (``same_server``, as the file names it now:
+        ``_saved``) with its TLS verification as saved: a key belongs to its server, and one
+        typed could be anybody's (``forget_key``: the stored key is being removed, so none)."""
+        s = self._saved()[0]
         endpoint, model = endpoint.strip(), model.strip()
         if not endpoint:
             raise LlmNotConfigured(NOT_CONFIGURED)
@@ -154,7 +180,7 @@ class LlmService:
         # unticked before it is applied (whoever answers may not be that server)
         saved = same_server(endpoint, s.endpoint) and verify_tls == s.verify_tls
         if not key and not forget_key and saved:
-            key = self._stored_key()
+            key = self._key_of(s)
         return dataclasses.replace(typed, api_key=key or None)
 
     async def client(self) -> LlmClient:
@@ -179,7 +205,11 @@ class LlmService:
         key goes to the keyring (``forget_key`` removes it). A key belongs to its server:
         another server (``same_server``) given without a key of its own gets none, the one
         stored removed and said (kept, every chat sent the old server's key to the new one);
-        so does any server set while none was (the stored key's server is no longer known)."""
+        so does any server set while none was (the stored key's server is no longer known).
+        Made over the file as it is now (``SettingsService.set_llm``): only what differs from
+        the settings shown is changed, so the CLI's server set meanwhile is kept when the
+        window renames the model; a key given keeps the server given with it, as typed. The
+        server before is the file's, the one the stored key belongs to."""
         if not self._persist:
             raise UsageError("a capture is read-only: set the LLM in the app's own settings")
         self._preferences.access.require(Action.SETTINGS)
@@ -204,10 +234,9 @@ class LlmService:
 
         if key and not is_token_text(key):  # refused before anything is changed
             raise UsageError(f"the API key is not kept: a key is {TOKEN_RULE}")
-        previous = self.settings
         # the settings first, the key once they are kept: a save refused (the file changed
         # meanwhile) then leaves the key of the server still in use as it was
-        await self._preferences.set_llm(chosen)
+        previous, chosen = await self._preferences.set_llm(chosen, whole=bool(key))
         said = None
         if key:
             await self._key_or_back(previous, lambda: self._secrets.put(LLM_KEY_REF, key),
@@ -244,13 +273,13 @@ class LlmService:
 
     async def _key_or_back(self, previous: LlmSettings, change: Callable[[], T], failed: str) -> T:
         """The key changed in the keyring, the settings already kept; the keyring refusing,
-        ``previous`` is put back, so that a server never receives a key that is not its own
-        (nor keeps one the person removed)."""
+        ``previous`` (the file's before) is put back as it was, so that a server never
+        receives a key that is not its own (nor keeps one the person removed)."""
         try:
             return await asyncio.to_thread(change)
         except Exception as exc:
             try:
-                await self._preferences.set_llm(previous)
+                await self._preferences.set_llm(previous, whole=True)
             except Exception as back:
                 log.error("LLM settings not put back", extra={"why": str(back)[:200]})
                 raise SecretsError(
@@ -273,10 +302,9 @@ class LlmService:
         self._preferences.access.require(Action.SETTINGS)
         if forget_key:
             self._preferences.access.require(Action.CREDENTIALS)
-        previous = self.settings
-        chosen = previous.model_copy(update={"endpoint": None})
+        off = self.settings.model_copy(update={"endpoint": None})
         # off first, the key removed once that is kept (as in ``set``)
-        await self._preferences.set_llm(chosen)
+        previous, chosen = await self._preferences.set_llm(off)
         if forget_key:
             await self._key_or_back(previous, lambda: self._secrets.delete(LLM_KEY_REF),
                                     "could not be removed from")  # fmt: skip

@@ -1,11 +1,14 @@
 """The person's settings while the app runs: read at start (``Settings.load``), changed from
-the Settings dialog, applied at once where they act (the live detector's sensitivity) and kept
-in ``settings.json`` (written off the UI thread; an opened capture keeps them to itself)."""
+the Settings dialog over the file as it is then (another process may have saved since),
+applied at once where they act (the live detector's sensitivity) and kept in
+``settings.json`` (written off the UI thread; an opened capture keeps them to itself)."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from aiops_desktop.models.enums import Sensitivity, UserRole
 from aiops_desktop.models.errors import UsageError
@@ -36,42 +39,75 @@ class SettingsService:
         self._anomalies = anomalies
         self._lock = asyncio.Lock()
 
-    async def _change(self, section: str, value: object) -> Settings:
-        """One section replaced, one change at a time (two changes made at once would each
-        start from the same settings and the later write would drop the earlier one). Only
-        that section is written: the file's others are kept as they are on disk, since
-        another process (the CLI's ``llm set``, a hand edit) may have saved them after this
-        one started. A settings file that cannot be used is never written over
-        (``Settings.save`` raises UsageError): the settings in use are then defaults, and
-        the person's other values in it would be lost."""
+    def read(self) -> tuple[Settings, str | None]:
+        """Blocking (call from a worker thread): the settings as settings.json has them now,
+        and what to tell the person about it (``Settings.load``: bounded, and defaults for a
+        file that cannot be used). Not ``current``: another process (the CLI's ``llm set``, a
+        second window) may have saved since this one read the file. A capture's are its own
+        (it keeps no file)."""
+        if not self.persist:
+            return self.current, None
+        return Settings.load(self.path)
+
+    async def _change(
+        self, section: str, value: BaseModel, *, whole: bool = False
+    ) -> tuple[Settings, Settings]:
+        """One section changed, one change at a time (two changes made at once would each
+        start from the same settings and the later write would drop the earlier one); the
+        settings in the file just before, and as kept. Made over the file as it is now, not
+        as this process read it: another process (the CLI's ``llm set``, a second window, a
+        hand edit) may have saved since. Of ``value``, only the fields that differ from the
+        section in use (``current``: what the person was shown and changed) are put over the
+        file's section (``whole``: ``value`` as it is, all its fields chosen together); a
+        window's dialog showing an older theme then keeps another window's theme, and the
+        window's LLM model change keeps the CLI's endpoint. Only that section is written (the
+        file's others are kept as they are on disk) and taken into ``current`` (the others
+        stay as this process runs with them). A settings file that cannot be used is never
+        written over (``Settings.save`` raises UsageError): the settings in use are then
+        defaults, and the person's other values in it would be lost."""
         self.access.require(Action.SETTINGS)
         async with self._lock:
+            before = (await asyncio.to_thread(self.read))[0]
+            if not whole:
+                shown = getattr(self.current, section)
+                value = getattr(before, section).model_copy(update=_changes(shown, value))
             changed = self.current.model_copy(update={section: value})
             if self.persist:
                 await asyncio.to_thread(changed.save, self.path, [section])
             self.current = changed
         self._bus.publish(SETTINGS_CHANGED, changed)
-        return changed
+        return before, changed
 
     async def set_sensitivity(self, sensitivity: Sensitivity) -> Settings:
         """The live detector uses it from its next analysis; kept for the next start."""
         detection = self.current.detection.model_copy(update={"sensitivity": sensitivity})
-        changed = await self._change("detection", detection)
+        _, changed = await self._change("detection", detection)
         self._anomalies.sensitivity = sensitivity
         return changed
 
     async def set_ui(self, ui: UiSettings) -> Settings:
         """The theme and font scale, kept for the next start (the window's look is set as it
         opens)."""
-        return await self._change("ui", ui)
+        return (await self._change("ui", ui))[1]
 
     async def set_account_role(self, role: UserRole) -> Settings:
         """The highest role this account runs as from the next start (an admin's change; the
         session goes on with the role it started with)."""
         if not self.persist:
             raise UsageError("a capture keeps no settings: set the role in the app's own")
-        return await self._change("access", AccessSettings(role=role))
+        return (await self._change("access", AccessSettings(role=role)))[1]
 
-    async def set_llm(self, llm: LlmSettings) -> Settings:
-        """The model server (services/assistant/llm.py checks it first)."""
-        return await self._change("llm", llm)
+    async def set_llm(
+        self, llm: LlmSettings, *, whole: bool = False
+    ) -> tuple[LlmSettings, LlmSettings]:
+        """The model server (services/assistant/llm.py checks it first): the file's section
+        just before (the server its stored key belongs to) and as kept (``_change``)."""
+        before, changed = await self._change("llm", llm, whole=whole)
+        return before.llm, changed.llm
+
+
+def _changes(shown: BaseModel, chosen: BaseModel) -> dict[str, object]:
+    """The fields ``chosen`` gives otherwise than ``shown``: what the person changed."""
+    fields = type(chosen).model_fields
+    return {name: getattr(chosen, name) for name in fields
+            if getattr(chosen, name) != getattr(shown, name)}  # fmt: skip
