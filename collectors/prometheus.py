@@ -209,12 +209,17 @@ def _scalar(result: Any) -> tuple[list[PromSeries], list[str]]:
     return [PromSeries({}, np.array([_time(t)]), np.array([_float(v)]))], []
 
 
+#: how a string result's text begins among the answer's warnings
+STRING_RESULT = "a string result, not a series"
+
+
 def _string(result: Any) -> tuple[list[PromSeries], list[str]]:
-    """A string expression's answer (``"text"`` in PromQL) is no series: its text is said, as
-    a warning, not answered as nothing at all."""
+    """A string expression's answer (``"text"`` in PromQL) is no series: its text is said
+    among the warnings, not answered as nothing at all. It is the whole answer, nothing
+    missing: the multi-cluster engine says it as a note (by ``STRING_RESULT``)."""
     if not isinstance(result, list) or len(result) != 2:
         raise CollectorBadResponse("string result is not [time, text]")
-    return [], [f"a string result, not a series: {upstream_text(result[1])[:200]!r}"]
+    return [], [f"{STRING_RESULT}: {upstream_text(result[1])[:200]!r}"]
 
 
 _PARSERS = {"matrix": _matrix, "vector": _vector, "scalar": _scalar, "string": _string}

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import math
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import replace
@@ -36,6 +37,7 @@ from aiops_desktop.models.text import one_line
 from aiops_desktop.services.clusters.connections import ClientPool, EndpointNotConfigured
 from aiops_desktop.services.runtime.gathering import gather_all
 from collectors.errors import CollectorError
+from collectors.prometheus import STRING_RESULT
 
 if TYPE_CHECKING:
     from collectors.prometheus import PromResult
@@ -190,24 +192,48 @@ class MultiClusterQuery:
     def __init__(self, pool: ClientPool, *, parallel: int = DEFAULT_PARALLEL_QUERIES) -> None:
         self._pool = pool
         self._parallel = parallel
+        self._slots_of: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]
+        ] = weakref.WeakKeyDictionary()
+
+    def _slots(self, cluster: Cluster) -> asyncio.Semaphore:
+        """The ``parallel`` reads of ``cluster``'s Prometheus in flight at most, shared by every
+        run of this engine: a bound per run alone let the GPU page's 25 runs at once send one
+        Prometheus 25 times as many (a run still reads ``parallel`` clusters at a time, so a
+        fleet's clusters are read side by side, not ten at a time in all). Only a cluster's
+        read holds a slot (never a run that asks another), so none waits on itself. One set
+        per event loop: a semaphore waited on in one loop refuses every other (the CLI runs
+        each command in an ``asyncio.run`` of its own)."""
+        per_cluster = self._slots_of.setdefault(asyncio.get_running_loop(), {})
+        slots = per_cluster.get(cluster.name)
+        if slots is None:
+            slots = per_cluster[cluster.name] = asyncio.Semaphore(self._parallel)
+        return slots
 
     async def run(self, query: MetricQuery, clusters: list[Cluster]) -> QueryAnswer:
         started = time.perf_counter()
         query, note = within_points(query)
-        limit = asyncio.Semaphore(self._parallel)
+        limit = asyncio.Semaphore(self._parallel)  # clusters read at once by this run
+        texts: dict[str, list[str]] = {}  # a cluster's string result (none: no string)
         window = aligned_range(query) if query.query_type is QueryType.RANGE else None
 
         async def one(cluster: Cluster) -> tuple[ClusterOutcome, list[TaggedSeries]]:
-            async with limit:
+            async with limit, self._slots(cluster):
                 t0 = time.perf_counter()
                 try:
-                    client = await self._pool.prometheus(cluster)
-                    if window is None:
-                        call = client.query(query.promql, query.end, timeout_s=query.timeout_s)
-                    else:
-                        call = client.query_range(query.promql, *window, timeout_s=query.timeout_s)
+                    # the client is made within the cluster's time too: its credential comes
+                    # from a keyring that may wait on its unlock prompt, which held every
+                    # cluster's answer (the console stayed "Running…")
                     async with asyncio.timeout(query.timeout_s + 5):  # not wait_for (3.11)
-                        result = await call
+                        client = await self._pool.prometheus(cluster)
+                        if window is None:
+                            result = await client.query(
+                                query.promql, query.end, timeout_s=query.timeout_s
+                            )
+                        else:
+                            result = await client.query_range(
+                                query.promql, *window, timeout_s=query.timeout_s
+                            )
                 except CollectorError as exc:
                     return self._failed(cluster, t0, exc.reason, str(exc)), []
                 except EndpointNotConfigured as exc:
@@ -225,7 +251,12 @@ class MultiClusterQuery:
                 else:
                     tagged = [TaggedSeries(cluster.name, s) for s in result.series]
                 ms = (time.perf_counter() - t0) * 1000
-                said = outcome_warnings(result.warnings)
+                # a string result's text is its whole answer, said as a note: no warning
+                # that data may be missing (a complete answer read PARTIAL, the CLI exit 3)
+                string = result.result_type == "string"
+                text = [w for w in result.warnings if string and w.startswith(STRING_RESULT)]
+                texts[cluster.name] = text
+                said = outcome_warnings([w for w in result.warnings if w not in text])
                 return ClusterOutcome(cluster.name, True, ms, len(tagged), warnings=said), tagged
 
         hubs = {c.name for c in clusters if c.kind is ClusterKind.FLEET}
@@ -253,7 +284,8 @@ class MultiClusterQuery:
             series=await combined(series, query.aggregation),
             outcomes=outcomes,
             duration_ms=(time.perf_counter() - started) * 1000,
-            notes=[note] if note else [],
+            notes=([note] if note else [])
+            + [f"{c.name}: {t}" for c in clusters for t in texts.get(c.name, [])],
         )
 
     @staticmethod
