@@ -167,7 +167,8 @@ class MainWindow(QMainWindow):
         self.status_clusters = PlainLabel()
         self.status_role = PlainLabel(f"Role: {self._presenter.role.value}")
         self.status_role.setToolTip("admin: clusters, credentials, settings; operator: all but "
-                                    "credentials and settings; viewer: reads only")  # fmt: skip
+                                    "managing clusters, credentials and settings; viewer: reads "
+                                    "only")  # fmt: skip
         self.status_cache = PlainLabel(f"Cache: {self._presenter.data_path}")
         self.status_cache.setProperty("muted", True)
         self.statusBar().addWidget(self.status_clusters)

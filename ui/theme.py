@@ -140,6 +140,29 @@ def load_theme(name: str | None = None, font_scale: float = 1.0) -> Theme:
                   "name": name})  # fmt: skip
 
 
+def luminance(colour: str) -> float:
+    """WCAG 2's relative luminance of ``colour``: 0 for black, 1 for white."""
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    q = QColor(colour)
+    return 0.2126 * linear(q.redF()) + 0.7152 * linear(q.greenF()) + 0.0722 * linear(q.blueF())
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2's contrast ratio of two colours, 1 to 21 (text keeps 4.5 at least)."""
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@cache
+def readable_on(fill: str) -> str:
+    """Black or white text, whichever contrasts more with ``fill``: a cell filled with a
+    state's colour (dark in the light theme, light in the dark ones) keeps 4.5:1 on any fill."""
+    return max(("#000000", "#ffffff"), key=lambda text: contrast(text, fill))
+
+
 #: of the theme applied: state word -> its mark, and a severity's colour -> its mark (a cell
 #: that names a state shows the shape of the colour it is drawn in: the two always agree)
 _MARKS: dict[str, str] = {}

@@ -14,12 +14,16 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLineEdit, QMenu, QMessageBox, QWidget
 
 from aiops_desktop import __version__
+from aiops_desktop.models.fleet import Domain
+from aiops_desktop.services.fleet.findings import alert_identity
 from aiops_desktop.services.runtime.access import Action
 from ui.pages import PAGES
 from ui.views.command_palette import Command, CommandPalette
 from ui.views.rows_table import RowsTable
 
 if TYPE_CHECKING:
+    from aiops_desktop.models.alerts import AlertGroup
+    from aiops_desktop.models.fleet import Finding
     from aiops_desktop.models.gpu import GpuFleet
     from aiops_desktop.models.incidents import Incident
     from ui.main_window import MainWindow
@@ -35,6 +39,32 @@ FIXED_KEYS = (
 #: where a finding's domain is shown
 DOMAIN_PAGE = {"GPU": "gpu", "PTP": "ptp", "SR-IOV": "sriov", "anomalies": "anomalies",
                "alerts": "alerts", "Kubernetes": "fleet"}  # fmt: skip
+
+
+def finding_needle(cluster: str, finding: Finding) -> str:
+    """What the rows of a finding's page hold for it, its cluster included, to filter the page
+    by (a row stays whose cells, joined by spaces, contain it): two clusters may each have a
+    node gpu-1 or du-4, and the node's name alone shows both. A GPU's key in the problems
+    table (cluster/node/gpuN, /migM for a MIG instance); a PTP port's cluster, node, interface
+    and process cells; an SR-IOV node's cluster and node cells. An anomaly's row has its
+    cluster apart from its panel: the panel (the rows say their cluster). Nothing for the
+    fleet's page (it has no rows); an alert's is its group's row (``group_needle``)."""
+    subject = finding.subject
+    if finding.domain is Domain.GPU:  # "node/gpuN" or "node/gpuN MIG m"
+        return f"{cluster}/{subject.replace(' MIG ', '/mig')}"
+    if finding.domain is Domain.PTP:  # "node/iface" or "node/iface (process)"
+        node, _, port = subject.partition("/")
+        iface, _, process = port.partition(" (")
+        return " ".join(part for part in (cluster, node, iface, process.removesuffix(")")) if part)
+    if finding.domain is Domain.SRIOV:  # "node name"
+        return f"{cluster} {subject.removeprefix('node ')}"
+    return subject if finding.domain is Domain.ANOMALIES else ""
+
+
+def group_needle(group: AlertGroup) -> str:
+    """An alert group's Group and Clusters cells as the Alerts page writes them: its key
+    alone is part of other keys too (TargetDown of NodeExporterTargetDown)."""
+    return f"{group.key} {len(group.clusters)}: {', '.join(group.clusters)}"
 
 
 class WindowCommands(QObject):
@@ -186,16 +216,23 @@ class WindowCommands(QObject):
                 seen.add((kind, title))
                 found.append(Command(title, kind, self._go(page, needle)))
 
+        groups = w.presenters.alerts.groups()
+        # an alert finding's row is its alert's group's (the Alerts page groups them)
+        alert_rows = {(a.cluster, alert_identity(a)): group_needle(g)
+                      for g in groups for a in g.alerts}  # fmt: skip
         offered = set(w.cluster_names())
         for t in truth.clusters if truth is not None else []:
             if t.name not in offered:  # removed since the truth spoke
                 continue
             for f in t.findings:
                 domain = f.domain.value
+                needle = (alert_rows.get((t.name, f.key), "") if f.domain is Domain.ALERTS
+                          else finding_needle(t.name, f))  # fmt: skip
                 add(domain, f"{t.name} {f.subject}: {f.reason}", DOMAIN_PAGE.get(domain, "fleet"),
-                    f.subject.split("/")[0])  # fmt: skip
-        for g in w.presenters.alerts.groups():
-            add("Alert", f"{g.key} ({len(g.alerts)} on {', '.join(g.clusters)})", "alerts", g.key)
+                    needle)  # fmt: skip
+        for g in groups:
+            add("Alert", f"{g.key} ({len(g.alerts)} on {', '.join(g.clusters)})", "alerts",
+                group_needle(g))  # fmt: skip
         for i in self._incidents:
             add("Incident", f"{i.id}: {i.title}", "incidents", i.id)
             for s in i.signals:
@@ -206,8 +243,8 @@ class WindowCommands(QObject):
         for h in self._gpus.gpus if self._gpus is not None else []:
             r = h.reading
             add("GPU", f"{r.key} {r.model} ({h.state.value})", "gpu", r.key)
-            for pod in r.pods:
-                add("Pod", f"{r.cluster} {pod} (on {r.key})", "gpu", pod)
+            for pod in r.pods:  # the row of the GPU it runs on (the pod alone: any cluster's)
+                add("Pod", f"{r.cluster} {pod} (on {r.key})", "gpu", r.key)
         return found
 
     def open_palette(self) -> CommandPalette:

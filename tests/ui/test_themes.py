@@ -25,7 +25,9 @@ from ui.theme import (
     apply_theme,
     chosen_theme,
     colour_mark,
+    contrast,
     load_theme,
+    readable_on,
     state_mark,
 )
 from ui.views.rows_table import Row, RowsTable
@@ -33,19 +35,6 @@ from ui.views.rows_table import Row, RowsTable
 TEXT = ("text", "text_muted", "accent")
 BACKGROUNDS = ("window", "panel", "panel_alt", "button", "selection")
 AA = 4.5
-
-
-def luminance(colour: str) -> float:
-    def linear(c: float) -> float:
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    q = QColor(colour)
-    return 0.2126 * linear(q.redF()) + 0.7152 * linear(q.greenF()) + 0.0722 * linear(q.blueF())
-
-
-def contrast(a: str, b: str) -> float:
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 def test_every_text_colour_keeps_aa_contrast_in_every_theme() -> None:
@@ -60,6 +49,26 @@ def test_every_text_colour_keeps_aa_contrast_in_every_theme() -> None:
     assert set(_document()["themes"]) == set(THEMES)
     assert not failing, failing
     assert contrast("#000000", "#ffffff") == pytest.approx(21.0)  # the formula, checked
+    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # WCAG's own example
+
+
+def test_the_gpu_heatmaps_text_keeps_aa_contrast_on_every_cell_in_every_theme() -> None:
+    """A heatmap cell is filled with its state's colour (dark in the light theme, light in the
+    dark ones), the border's grey (no reading) or its utilisation's blend of the panel and blue:
+    its text is black or white, whichever reads better on it (on any colour that is 4.58:1 at
+    least, so every blend keeps AA too)."""
+    failing = []
+    for name in THEMES:
+        theme = load_theme(name)
+        fills = [theme.status("ONLINE"), theme.status("UNKNOWN"), theme.severity("warning"),
+                 theme.severity("critical"), theme.color("border"), theme.color("panel"),
+                 "#3b82f6"]  # fmt: skip
+        ratios = {fill: contrast(readable_on(fill), fill) for fill in fills}
+        failing += [f"{name}: {readable_on(fill)} on {fill}: {ratio:.2f}"
+                    for fill, ratio in ratios.items() if ratio < AA]  # fmt: skip
+    assert not failing, failing
+    every = [f"#{r:x}{g:x}{b:x}" for r in range(16) for g in range(16) for b in range(16)]
+    assert min(contrast(readable_on(fill), fill) for fill in every) >= AA
 
 
 def test_the_environment_picks_the_theme(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,7 +25,7 @@ from ui.views.text import PlainLabel
 
 ROLE_TEXT = {
     "admin": "Admin: clusters, credentials and settings too",
-    "operator": "Operator: all but credentials and settings",
+    "operator": "Operator: all but managing clusters, credentials and settings",
     "viewer": "Viewer: reads only",
 }
 THEME_TEXT = {

@@ -31,7 +31,7 @@ from aiops_desktop.models.ptp import RANK_UNKNOWN, Compliance, PtpBoard, PtpRow
 from aiops_desktop.models.text import count, cut_line, pct_text
 from aiops_desktop.models.time_range import TimeRange
 from ui.charts import TimeSeriesChart
-from ui.theme import Theme
+from ui.theme import Theme, readable_on
 from ui.views.page import TitledPage
 from ui.views.rows_table import TIP_CHARS, Row, RowsTable, tip_lines
 from ui.views.tables import fill_table, make_table
@@ -303,7 +303,7 @@ class GpuFleetView(QWidget):
         self._cells = {}
         shown: list[Row] = []
         for r, key in enumerate(rows):
-            texts, backgrounds, tips = [], {}, {}
+            texts, backgrounds, colours, tips = [], {}, {}, {}
             for c, column in enumerate(columns):
                 found = cells[key].get(column)
                 if not found:
@@ -314,6 +314,7 @@ class GpuFleetView(QWidget):
                 self._cells[r, c] = health
                 texts.append(self._cell_text(health, len(found) if column == OTHER_COLUMN else 1))
                 backgrounds[c] = self.cell_colour(health).name()
+                colours[c] = readable_on(backgrounds[c])  # the light theme's fills are dark
                 tip = []
                 for h in sorted(found, key=lambda h: -STATE_RANK[h.state]):
                     tip += [
@@ -324,7 +325,7 @@ class GpuFleetView(QWidget):
                         *h.reading.pods,
                     ]
                 tips[c] = "\n".join(t for t in tip if t)
-            shown.append(Row(texts, colour="#0b1020", backgrounds=backgrounds, tips=tips,
+            shown.append(Row(texts, colours=colours, backgrounds=backgrounds, tips=tips,
                              center=True))  # fmt: skip
         headers = [f"GPU {i}" if i != OTHER_COLUMN else "Other" for i in columns]
         self.heatmap.set_rows(shown, headers, [_line(f"{c} / {n}") for c, n in rows])
