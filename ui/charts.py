@@ -55,6 +55,8 @@ READING = "Reading this range …"
 PLOT_LIMIT = 1e300
 #: the crosshair reads a series at most this many of its steps after its sample
 READOUT_STEPS = 2.0
+#: samples further apart than this many of a range query's steps have a gap between them
+GAP_STEPS = 1.5
 
 
 def series_pen(index: int, width: float = 1.0) -> Any:
@@ -73,6 +75,18 @@ def plotted(values: np.ndarray) -> np.ndarray:
     drawn = np.clip(values, -PLOT_LIMIT, PLOT_LIMIT)  # NaN stays NaN, +/-Inf the limit
     drawn[np.isinf(values)] = np.nan
     return drawn
+
+
+def gaps_marked(ts: np.ndarray, values: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """A range answer's series with a NaN point (a gap, ``plotted``) one ``step`` after each
+    sample the next one follows by more than GAP_STEPS steps: Prometheus leaves a step with no
+    sample out of its answer (it never sends NaN for one), and a curve drawn with
+    ``connect="finite"`` joined the samples either side of a 30-minute outage with a line."""
+    ts, values = np.asarray(ts, dtype=float), np.asarray(values, dtype=float)
+    after = np.flatnonzero(np.diff(ts) > GAP_STEPS * step) + 1
+    if not after.size:
+        return ts, values
+    return np.insert(ts, after, ts[after - 1] + step), np.insert(values, after, np.nan)
 
 
 class TimeAxis(pg.DateAxisItem):
@@ -418,4 +432,11 @@ class TimeSeriesChart(pg.PlotWidget):
         self._readout.setVisible(bool(values))
 
 
-__all__ = ["PLOT_LIMIT", "SERIES_COLOURS", "TimeSeriesChart", "configure_pyqtgraph", "plotted"]
+__all__ = [
+    "PLOT_LIMIT",
+    "SERIES_COLOURS",
+    "TimeSeriesChart",
+    "configure_pyqtgraph",
+    "gaps_marked",
+    "plotted",
+]

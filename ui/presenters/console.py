@@ -16,6 +16,7 @@ from aiops_desktop.models.text import cut, labels_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.queries.console import QueryConsole
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from ui.charts import gaps_marked
 from ui.presenters.base import Presenter
 from ui.presenters.kube import line, tips
 from ui.views.rows_table import Row
@@ -58,8 +59,12 @@ def to_result(answer: QueryAnswer) -> ShownResult:
     (the view draws a bounded number of each and says so), each failure's and each warning's
     text cut (a partial response: the rows may not be all), and the answer's notes as lines
     of their own (an empty cluster); with the table's rows and the curves drawn (the
-    MOST_CURVES furthest from the rest; none for an instant query). Runs in a worker thread:
-    an answer may hold thousands of series."""
+    MOST_CURVES furthest from the rest; none for an instant query). A range series has a gap
+    where the server sent no sample for a while (``gaps_marked``, by the step it was read at:
+    a coarser one than asked, past 11,000 points). Runs in a worker thread: an answer may
+    hold thousands of series."""
+    instant = answer.query.query_type is QueryType.INSTANT
+    step = answer.query.step.total_seconds()
     rows = []
     series = {}
     for tagged in answer.series:
@@ -68,11 +73,11 @@ def to_result(answer: QueryAnswer) -> ShownResult:
         rows.append(
             (tagged.cluster, text, value_text(last[1]) if last else "—", tagged.series.values.size)
         )
-        series[f"{tagged.cluster} · {text}"] = (tagged.series.timestamps, tagged.series.values)
+        points = (tagged.series.timestamps, tagged.series.values)
+        series[f"{tagged.cluster} · {text}"] = points if instant else gaps_marked(*points, step)
     failures = [(o.cluster, _cut(f"{o.reason}: {o.error}")) for o in answer.failures]
     failures += [(o.cluster, _cut(f"warning: {w}")) for o in answer.outcomes for w in o.warnings]
     failures += [("", _cut(note)) for note in answer.notes]
-    instant = answer.query.query_type is QueryType.INSTANT
     return ShownResult(
         status=answer.status.value,
         duration_ms=answer.duration_ms,

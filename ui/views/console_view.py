@@ -18,18 +18,33 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.models import Aggregation
+from aiops_desktop.models import Aggregation, QueryType
 from aiops_desktop.models.curves import MOST_CURVES, outlying_curves
 from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryRecord
-from aiops_desktop.models.text import time_text
+from aiops_desktop.models.text import cut_line, time_text
 from ui.charts import TimeSeriesChart
 from ui.presenters.console import MOST_ROWS, ShownResult, table_rows
 from ui.theme import Theme
 from ui.views.tables import make_table
-from ui.views.text import PlainLabel, rich_label
+from ui.views.text import PlainLabel, rich_label, tip
 
 MODES = {"Instant": None, "Range 15 min": 900, "Range 1 h": 3600, "Range 6 h": 21600}
 STEPS = {900: 15, 3600: 30, 21600: 120}
+#: the failures, warnings and notes the status line says each on a line of its own, and the
+#: most of each line's text there; past them it counts the rest, and its tooltip lists all
+#: (30 unreachable clusters, a line each, left the results 101 px of 680)
+SAID_MOST = 2
+SAID_CHARS = 100
+#: the clusters the status line names among those it only counts
+NAMED_MOST = 3
+
+
+def _range_mode(range_s: int) -> str:
+    """A range's mode entry as the menu writes its own: "Range 2 h", "Range 90 min"."""
+    for unit, seconds in (("d", 86400), ("h", 3600), ("min", 60)):
+        if range_s % seconds == 0:
+            return f"Range {range_s // seconds} {unit}"
+    return f"Range {range_s} s"
 
 
 class ConsoleView(QWidget):
@@ -41,8 +56,12 @@ class ConsoleView(QWidget):
         super().__init__(parent)
         self._theme = theme
         self._history: list[QueryRecord] = []
-        #: what the status line last said of a history entry's clusters that are gone
+        #: what the status line last said of a history entry (its clusters that are gone)
         self._gone_note = ""
+        #: the mode menu's ranges: MODES, and any a history entry ran over that it lacks
+        self._modes: dict[str, int | None] = dict(MODES)
+        #: the step a history entry ran at, kept until another mode is chosen
+        self._step_s: int | None = None
         self._setup_ui()
 
     def _setup_ui(self) -> None:
@@ -60,6 +79,7 @@ class ConsoleView(QWidget):
         bar = QHBoxLayout()
         self.mode = QComboBox()
         self.mode.addItems(list(MODES))
+        self.mode.currentTextChanged.connect(self._on_mode_changed)
         self.aggregation = QComboBox()
         self.aggregation.addItems([a.value for a in Aggregation])
         self.run_button = QPushButton("Run")
@@ -111,35 +131,46 @@ class ConsoleView(QWidget):
     def request(self) -> ConsoleRequest:
         chosen = [self.clusters.item(i).text() for i in range(self.clusters.count())
                   if self.clusters.item(i).checkState() == Qt.CheckState.Checked]  # fmt: skip
-        range_s = MODES[self.mode.currentText()]
+        range_s = self._modes[self.mode.currentText()]
         return ConsoleRequest(
             promql=self.editor.toPlainText().strip(),
             clusters=chosen,
             range_s=range_s,
-            step_s=STEPS.get(range_s or 0, 60),
+            step_s=self._step_s or STEPS.get(range_s or 0, 60),
             aggregation=Aggregation(self.aggregation.currentText()),
         )
+
+    def _on_mode_changed(self, _mode: str) -> None:
+        """Another mode chosen: its own step, not the one a history entry ran at."""
+        self._step_s = None
+
+    def _say(self, text: str, everything: str = "") -> None:
+        """The status line says ``text`` (the app's markup); its tooltip, ``everything``."""
+        self.status.setText(text)
+        self.status.setToolTip(tip(everything))
 
     def _on_run_clicked(self) -> None:
         request = self.request()
         if not request.promql:
-            self.status.setText("Type a PromQL query first.")
+            self._say("Type a PromQL query first.")
             return
         if not request.clusters:
-            self.status.setText("Choose at least one cluster.")
+            self._say("Choose at least one cluster.")
             return
         self.sig_run.emit(request)
 
     def set_busy(self, busy: bool) -> None:
         self.run_button.setEnabled(not busy)
         if busy:
-            self.status.setText("Running…")
+            self._say("Running…")
 
     def show_result(self, result: ConsoleResult) -> None:
         """The answer: at most MOST_ROWS rows (the first) and MOST_CURVES curves (those furthest
         from the rest), and how many of the series those are; each failure (or note: no
         cluster) on a line. The rows and curves were worked out off the UI thread (the
-        presenter's ``ShownResult``), or are here for a result given as it is."""
+        presenter's ``ShownResult``), or are here for a result given as it is. Past SAID_MOST
+        failures the status line counts the rest and its tooltip lists them all
+        (``_failure_lines``)."""
         colour = {
             "SUCCESS": self._theme.status("ONLINE"),
             "PARTIAL": self._theme.severity("warning"),
@@ -155,13 +186,8 @@ class ConsoleView(QWidget):
             left_out.append(f"{MOST_CURVES:,} of {len(result.series):,} on the chart")
         if left_out:
             lines.append("Showing " + ", ".join(left_out) + ": narrow the query to see the rest.")
-        noted = self._theme.severity("warning")
-        lines += [  # a server's words: text, never markup
-            f"<span style='color:{colour if cluster else noted}'>"
-            f"{html.escape(f'{cluster}: {why}' if cluster else why)}</span>"
-            for cluster, why in result.failures
-        ]
-        self.status.setText("<br>".join(lines))
+        said, everything = self._failure_lines(result.failures, colour)
+        self._say("<br>".join(lines + said), everything)
         if isinstance(result, ShownResult):
             rows, curves = result.table, result.curves
         else:
@@ -171,8 +197,30 @@ class ConsoleView(QWidget):
         self.chart.set_series(curves)
         self.results.setCurrentWidget(self.table if result.instant else self.chart)
 
+    def _failure_lines(self, failures: list[tuple[str, str]], colour: str) -> tuple[list[str], str]:
+        """The status line's lines of ``failures`` (cluster, why; a note has no cluster), and
+        the text of every one of them whole (the tooltip). The notes come first (a coarser
+        step: of the whole query); SAID_MOST are said, each cut to SAID_CHARS, and the rest
+        counted, the first of their clusters named."""
+        ordered = sorted(failures, key=lambda failure: bool(failure[0]))  # notes first
+        texts = [f"{cluster}: {why}" if cluster else why for cluster, why in ordered]
+        noted = self._theme.severity("warning")
+        lines = [  # a server's words: text, never markup
+            f"<span style='color:{colour if cluster else noted}'>"
+            f"{html.escape(cut_line(text, SAID_CHARS))}</span>"
+            for (cluster, _), text in zip(ordered[:SAID_MOST], texts, strict=False)
+        ]
+        rest = ordered[SAID_MOST:]
+        if rest:
+            names = list(dict.fromkeys(cluster for cluster, _ in rest if cluster))
+            named = ", ".join(cut_line(name, 40) for name in names[:NAMED_MOST])
+            named += "…" if len(names) > NAMED_MOST else ""
+            lines.append(html.escape(f"… and {len(rest):,} more" + (f" ({named})" if named else "")
+                                     + ": hover here for the full list"))  # fmt: skip
+        return lines, "\n".join(texts)
+
     def show_error(self, message: str) -> None:
-        self.status.setText(
+        self._say(
             f"<span style='color:{self._theme.severity('critical')}'>{html.escape(message)}</span>"
         )
 
@@ -189,8 +237,8 @@ class ConsoleView(QWidget):
     def _on_history_double_clicked(self, item: QListWidgetItem) -> None:
         rec = self._history[self.history.row(item)]
         self.editor.setPlainText(rec.promql)
-        mode = next((k for k, v in MODES.items() if v == rec.range_s), "Instant")
-        self.mode.setCurrentText(mode)
+        self.mode.setCurrentText(self._mode_of(rec.range_s))
+        self._step_s = rec.step_s if rec.range_s else None  # as it ran (the CLI's --step)
         self.aggregation.setCurrentText(rec.aggregation)
         # the clusters it ran on (none listed: every one), not whichever are checked now; one
         # no longer registered is said, not asked
@@ -201,7 +249,21 @@ class ConsoleView(QWidget):
             ticked = not listed or item.text() in listed
             item.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
         gone = [name for name in rec.clusters if name not in shown]
-        note = html.escape(f"Not registered any more, left out: {', '.join(gone)}") if gone else ""
+        said = [f"Not registered any more, left out: {', '.join(gone)}"] if gone else []
+        if rec.query_type.upper() == QueryType.RANGE and not rec.range_s:
+            said.append("Recorded as a range query without its range: set as an instant query.")
+        note = "<br>".join(html.escape(one) for one in said)
         if note or self.status.text() == self._gone_note:  # the last entry's note: not kept
-            self.status.setText(note)
+            self._say(note)
         self._gone_note = note
+
+    def _mode_of(self, range_s: int | None) -> str:
+        """The mode menu's entry for ``range_s`` (None: Instant), added where it lacks one (the
+        CLI's ``query --range 2h``, an ``analyse`` run's window ran again as an instant
+        query)."""
+        mode = next((k for k, v in self._modes.items() if v == range_s), None)
+        if mode is None and range_s:
+            mode = _range_mode(range_s)
+            self._modes[mode] = range_s
+            self.mode.addItem(mode)
+        return mode or "Instant"
