@@ -52,6 +52,8 @@ UNREAD_GPU = "not read (no live GPU metrics)"
 UNREAD_PTP = "not read (no live PTP metrics)"
 UNCOMPARED_GPU = "not compared: no GPU readings at the start of the period"
 NO_DATA = "no data for this period (not monitored)"
+#: a cluster's ``alerts_unread`` where it has no Alertmanager: nothing to read, nothing failed
+NO_ALERTMANAGER = "not read (no Alertmanager configured)"
 
 
 @dataclass
@@ -125,6 +127,12 @@ class ClusterFacts:
     #: sample; an alert read): without, the period is not a quiet one but one not monitored;
     #: None: judged from the facts above
     observed: bool | None = None
+
+    @property
+    def alerts_missed(self) -> bool:
+        """Whether its alerts firing now were there to read but were not (an Alertmanager
+        that did not answer, or not polled yet): not where it has none (``NO_ALERTMANAGER``)."""
+        return bool(self.alerts_unread) and self.alerts_unread != NO_ALERTMANAGER
 
     @property
     def anomaly_count(self) -> int:
@@ -295,7 +303,8 @@ def _no_trend_text(held: _NoTrend) -> tuple[str, str]:
     day)."""
     span = _span_text(held.days * 86400)
     if held.days >= MIN_HISTORY_DAYS:
-        return f"only {held.hours} hours of samples in {span}", f"{MIN_HOURS} hours or more"
+        needs = f"{MIN_HOURS} hours or more, on {MIN_HISTORY_DAYS:g} days of it at least"
+        return f"only {held.hours} hours of samples in {span}", needs
     return span, f"{MIN_HISTORY_DAYS:g} days or more"
 
 
@@ -724,6 +733,11 @@ def _fleet_hw_summary(clusters: list[ClusterFacts]) -> list[str]:
     if any(c.hw.gpu_changes is not None for c in clusters):
         changed = sum(len(c.hw.gpu_changes or []) for c in clusters)
         out.append(f"{changed} GPUs changed health in the period")
+    # those not OK now, whether or not they changed: one CRITICAL all the period (an XID 79
+    # from before it) changed nothing, and is what the recommendations begin with
+    if any(c.hw.gpu is not None for c in clusters):
+        not_ok = [state for c in clusters for _, state, _ in c.hw.gpu or []]
+        out.append(f"{len(not_ok)} GPUs not OK ({not_ok.count('CRITICAL')} CRITICAL)")
     ports = sum(c.hw.ptp_ports for c in clusters)
     if ports:
         short = sum(c.hw.ptp_short for c in clusters)
@@ -791,26 +805,33 @@ def timeline(
     return section
 
 
+def incident_order(incident: Incident) -> tuple[bool, int, float]:
+    """The order a report lists incidents in, and analyses the first of: the unresolved first
+    (what the next shift takes over), the most severe, the latest (a newer resolved incident
+    was analysed before an open CRITICAL one)."""
+    return (incident.state is IncidentStatus.RESOLVED, SEVERITY_RANK[incident.severity],
+            -incident.opened_at.timestamp())  # fmt: skip
+
+
 def incidents_section(incidents: list[Incident], analysed: int | None = None) -> Section:
-    """The period's incidents; ``analysed``: how many (the most severe) get a root-cause
-    section, said where that is fewer than all (None: no report of this type has one)."""
+    """The period's incidents; ``analysed``: how many (the first in ``incident_order``) get a
+    root-cause section, said where that is fewer than all (None: no report of this type has
+    one)."""
     section = Section("Incidents")
     if analysed is not None and analysed < len(incidents):
-        section.facts.append(("Root cause", f"analysed for the {analysed} most severe of the "
-                              f"{len(incidents)}; the rca command (rca --incident ID) for the "
-                              "others"))  # fmt: skip
-    # the unresolved first (what the next shift takes over), the most severe, the latest: a
-    # cut table keeps them, and says so
-    ranked = sorted(incidents, key=lambda i: (
-        i.state is IncidentStatus.RESOLVED, SEVERITY_RANK[i.severity], -i.opened_at.timestamp()
-    ))  # fmt: skip
-    rows = [[_t(i.opened_at), i.state.value, i.severity.value, ", ".join(i.clusters),
+        section.facts.append(("Root cause", f"analysed for the first {analysed} of the "
+                              f"{len(incidents)} (unresolved first, then the most severe); the "
+                              "rca command (rca --incident ID) for the others"))  # fmt: skip
+    # a cut table keeps the first, and says so
+    ranked = sorted(incidents, key=incident_order)
+    # its ID: what the rca command takes (rca --incident ID)
+    rows = [[i.id, _t(i.opened_at), i.state.value, i.severity.value, ", ".join(i.clusters),
              str(i.signal_count), i.title] for i in ranked[:DEFAULT_ROW_LIMIT]]  # fmt: skip
     count = (f"the {len(rows)} most severe of {len(incidents)}, unresolved first"
              if len(rows) < len(incidents) else str(len(incidents)))  # fmt: skip
     section.tables.append(Table(
         f"Incidents of the period ({count})",
-        ["Opened", "State", "Severity", "Clusters", "Signals", "Title"], rows,
+        ["ID", "Opened", "State", "Severity", "Clusters", "Signals", "Title"], rows,
         empty="no incident in this period",
     ))  # fmt: skip
     return section
@@ -951,7 +972,7 @@ def build_report(inputs: ReportInputs) -> Report:
     if history:
         summary.append(f"{fired} alerts fired and {resolved} resolved in the period")
     firing = sum(len(c.alerts) for c in inputs.clusters)
-    unread = [c.name for c in inputs.clusters if c.alerts_unread]
+    unread = [c.name for c in inputs.clusters if c.alerts_missed]
     if firing:
         summary.append(f"{firing} alerts firing at the end of the period" + (
             f" (last known for {', '.join(unread)}: not read now)" if unread else ""))  # fmt: skip

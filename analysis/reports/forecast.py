@@ -1,7 +1,10 @@
 """Capacity: the trend of a utilisation signal and where it is heading (statsmodels OLS on
 hourly means, with its 95 % prediction band), and when it would cross a limit. A trend is
-claimed only from days of history (hours of a daily cycle's rising half would read as one),
-and looks ahead only a few times the history it is fitted on."""
+claimed only from days of history sampled on each of them (hours of a daily cycle's rising
+half would read as one, and so would a morning's low and an afternoon's peak days later),
+and looks ahead only a few times the history it is fitted on. Where the signal is now is
+what was measured last (the line at the last hour lags a step: memory at 95 % for a day of a
+week at 20 % is no "58 % now")."""
 
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 HOUR_S = 3600.0
-MIN_HOURS = 6  # fewer hourly means than this: no trend claimed
-#: less history than this (from the first hourly mean to the last): no trend claimed; a
-#: daily cycle read over a day or less is its rising or falling half, not a trend
+MIN_HOURS = 24  # fewer hourly means than this: no trend claimed (a day's worth at least)
+#: less history than this (from the first hourly mean to the last), or hourly means on fewer
+#: days than this (counted from the first): no trend claimed; a daily cycle read over a day
+#: or less is its rising or falling half, and read on a few days its lows and peaks, not a trend
 MIN_HISTORY_DAYS = 3.0
 #: the furthest a trend looks ahead: this many times its history, and never past
 #: ``horizon_days`` (a line fitted on 3 days says little of the month after)
@@ -22,7 +26,7 @@ HORIZON_TIMES = 4.0
 @dataclass
 class Forecast:
     slope_per_day: float  # units a day
-    last: float  # the fitted level at the last hour
+    last: float  # the last hourly mean (measured; the fitted line lags a step)
     #: hourly (timestamps s, mean, lower 95 %, upper 95 %) ahead of the data
     ahead: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     days_to_limit: float | None  # None: not heading there within the horizon (or falling)
@@ -68,9 +72,11 @@ def _span_days(hx: np.ndarray) -> float:
 
 def _horizon(hx: np.ndarray, horizon_days: float) -> float | None:
     """How far ahead a trend of these hourly means may look; None: no trend is claimed (too
-    few of them, or too short a history)."""
+    few of them, too short a history, or on too few of its days)."""
     span = _span_days(hx)
     if hx.size < MIN_HOURS or span < MIN_HISTORY_DAYS:
+        return None
+    if np.unique(np.floor((hx - hx[0]) / 86400.0)).size < MIN_HISTORY_DAYS:
         return None
     return min(horizon_days, HORIZON_TIMES * span)
 
@@ -89,16 +95,17 @@ def _crossing(level: float, slope: float, limit: float, horizon_days: float) -> 
 def trend(
     ts: np.ndarray, values: np.ndarray, *, limit: float, horizon_days: float = 30.0
 ) -> Trend | None:
-    """The least-squares line of the hourly means (the one ``forecast`` fits, without its
-    prediction band); None with under 6 hourly means or 3 days of history. It looks ahead
-    ``HORIZON_TIMES`` its history, ``horizon_days`` at most."""
+    """The slope of the hourly means' least-squares line (the one ``forecast`` fits, without
+    its prediction band), and when the last hourly mean reaches ``limit`` at it; None with
+    too little history (``_horizon``). It looks ahead ``HORIZON_TIMES`` its history,
+    ``horizon_days`` at most."""
     hx, hy = hourly_means(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
     ahead = _horizon(hx, horizon_days)
     if ahead is None:
         return None
     days = (hx - hx[0]) / 86400.0
-    slope, intercept = (float(v) for v in np.polyfit(days, hy, 1))
-    level = intercept + slope * float(days[-1])
+    slope = float(np.polyfit(days, hy, 1)[0])
+    level = float(hy[-1])
     return Trend(slope, level, _crossing(level, slope, limit, ahead), ahead)
 
 
@@ -110,10 +117,12 @@ def forecast(
     horizon_days: float = 30.0,
     bounds: tuple[float, float] | None = None,
 ) -> Forecast | None:
-    """None where there is too little history for a trend (under 6 hourly means or 3 days);
-    it looks ahead ``HORIZON_TIMES`` its history, ``horizon_days`` at most. ``bounds``: the
-    values the signal can take (a percentage: 0 to 100); the line ahead and its band stay
-    inside them (a straight trend does not know a disk cannot be 130 % full)."""
+    """The trend's line and band ahead, its slope, and when the last hourly mean reaches
+    ``limit`` at that slope (0: it is there). None where there is too little history for a
+    trend (``_horizon``); it looks ahead ``HORIZON_TIMES`` its history, ``horizon_days`` at
+    most. ``bounds``: the values the signal can take (a percentage: 0 to 100); the line
+    ahead and its band stay inside them (a straight trend does not know a disk cannot be
+    130 % full)."""
     hx, hy = hourly_means(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
     ahead_days = _horizon(hx, horizon_days)
     if ahead_days is None:
@@ -128,7 +137,7 @@ def forecast(
         alpha=0.05
     )
     slope = float(fit.params[1])
-    level = float(fit.params[0] + slope * days[-1])
+    level = float(hy[-1])
     crossing = _crossing(level, slope, limit, ahead_days)
     stamps = hx[0] + future * 86400.0
     ahead = [frame[c].to_numpy() for c in ("mean", "obs_ci_lower", "obs_ci_upper")]

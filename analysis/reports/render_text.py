@@ -1,5 +1,6 @@
 """The report as JSON (everything, machine-readable), Markdown and HTML (charts as their own
-images where a renderer gives them, else a line of figures)."""
+images where a renderer gives them, else a line of figures). Each text is cut here, where it
+is shown (``bounded``): whatever built the tables, no format holds a megabyte of one alert."""
 
 from __future__ import annotations
 
@@ -12,10 +13,19 @@ from typing import Any
 import numpy as np
 
 from aiops_desktop.models.reports import Chart, Report, Table
-from aiops_desktop.models.text import md_escape, printable, time_text
+from aiops_desktop.models.text import cut, md_escape, printable, time_text
 
 #: chart -> the image source an HTML renderer embeds for it ("" for none)
 ImageFor = Callable[[Chart], str]
+#: the most of any one text a report shows (a cell, a fact, a note, a line): a cluster's
+#: alert summaries and a server's errors come whole (5 alerts of 200 kB made a 623-page
+#: PDF); the bound the fleet's findings keep an alert's text to (``ALERT_TEXT_CHARS``)
+CELL_CHARS = 512
+
+
+def bounded(text: str) -> str:
+    """A text as a report shows it: ``CELL_CHARS`` at most, the cut marked "…"."""
+    return cut(text, CELL_CHARS)
 
 
 def chart_figures(chart: Chart) -> str:
@@ -37,7 +47,15 @@ def _number(value: float) -> float | None:
     return round(float(value), 4) if math.isfinite(value) else None
 
 
+def _json_table(t: Table) -> dict[str, Any]:
+    b = bounded
+    return {"title": b(t.title), "headers": [b(h) for h in t.headers],
+            "rows": [[b(c) for c in row] for row in t.rows], "empty": b(t.empty)}  # fmt: skip
+
+
 def to_json(report: Report) -> str:
+    b = bounded
+
     def chart(c: Chart) -> dict[str, Any]:
         return {
             "title": c.title,
@@ -56,25 +74,30 @@ def to_json(report: Report) -> str:
         "clusters": report.clusters,
         "generated_at": report.generated_at.isoformat(),
         "source": report.source,
-        "summary": report.summary,
+        "summary": [b(line) for line in report.summary],
         "sections": [
             {
-                "title": s.title,
+                "title": b(s.title),
                 "state": s.state,
-                "facts": [{"label": k, "value": v} for k, v in s.facts],
-                "tables": [vars(t) for t in s.tables],
+                "facts": [{"label": b(k), "value": b(v)} for k, v in s.facts],
+                "tables": [_json_table(t) for t in s.tables],
                 "charts": [chart(c) for c in s.charts],
-                "notes": s.notes,
+                "notes": [b(n) for n in s.notes],
             }
             for s in report.sections
         ],
-        "recommendations": report.recommendations,
+        "recommendations": [b(r) for r in report.recommendations],
     }
     return json.dumps(doc, indent=2) + "\n"
 
 
+def _md(text: str) -> str:
+    """Text from outside as Markdown: cut (``bounded``), and read as the words it is."""
+    return md_escape(bounded(text))
+
+
 def _md_table(t: Table) -> list[str]:
-    m = md_escape
+    m = _md
     out = [f"**{m(t.title)}**", ""]
     if not t.rows:
         return [*out, f"_{m(t.empty)}_", ""]
@@ -86,8 +109,8 @@ def _md_table(t: Table) -> list[str]:
 
 def to_markdown(report: Report) -> str:
     """Every text from outside (alert annotations, cluster and member names, series labels,
-    errors) goes through ``md_escape``: it reads as the words it is, never as markup."""
-    m = md_escape
+    errors) goes through ``_md``: cut, and read as the words it is, never as markup."""
+    m = _md
     lines = [f"# {m(report.title)}", "", f"- Type: {m(report.type.heading)}",
              f"- Period: {m(report.period)}",
              f"- Clusters: {', '.join(m(c) for c in report.clusters)}",
@@ -120,8 +143,9 @@ td { border-bottom: 1px solid #e5e7eb; padding: 2px 5px; font-size: 8.5pt; }
 
 
 def _e(text: str) -> str:
-    """Text from outside as HTML: escaped, without the control characters."""
-    return html.escape(printable(text))
+    """Text from outside as HTML: cut (``bounded``), escaped, without the control
+    characters."""
+    return html.escape(printable(bounded(text)))
 
 
 def _html_table(t: Table) -> str:
@@ -161,7 +185,8 @@ def to_html(
         for chart in section.charts:
             src = image_for(chart) if image_for else ""
             body.append(f"<p><b>{e(chart.title)}</b><br/>")
-            body.append(f"<img src='{e(src)}'{width}/></p>" if src else
+            # the renderer's own image data: whole (a PNG's base64 is no text to cut)
+            body.append(f"<img src='{html.escape(printable(src))}'{width}/></p>" if src else
                         f"<span class='muted'>{e(chart_figures(chart))}</span></p>")  # fmt: skip
         body += [f"<p class='muted'>{e(n)}</p>" for n in section.notes]
     body += ["<h2>Recommendations</h2><ol>"]

@@ -383,8 +383,9 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
     events = [row for t in timeline["tables"] for row in t["rows"]]
     assert any(row[2] == "incident opened (CRITICAL)" and "XID 79" in row[3] for row in events)
     (listed,) = [s for s in report["sections"] if s["title"] == "Incidents"]
-    assert {"label": "Root cause", "value": "analysed for the 3 most severe of the 6; the rca "
-            "command (rca --incident ID) for the others"} in listed["facts"]  # fmt: skip
+    assert {"label": "Root cause", "value": "analysed for the first 3 of the 6 (unresolved first, "
+            "then the most severe); the rca command (rca --incident ID) for the others"
+            } in listed["facts"]  # fmt: skip
     (rca,) = [s for s in report["sections"] if s["title"] == f"Root cause: {freerun['id']}"]
     checks = next(t for t in rca["tables"] if t["title"].startswith("Next checks for"))
     assert [row[0] for row in checks["rows"]] == ["clock in FREERUN", "clock class 165",

@@ -173,7 +173,7 @@ def test_a_cut_incidents_table_says_so_and_keeps_the_most_severe() -> None:
     table = _table(report, "Incidents", "Incidents of the period")
     assert table.title == "Incidents of the period (the 50 most severe of 80, unresolved first)"
     assert len(table.rows) == 50
-    assert [row[5] for row in table.rows[:2]] == ["incident 78", "incident 79"]
+    assert [row[6] for row in table.rows[:2]] == ["incident 78", "incident 79"]
     assert "the 50 most severe of 80" in to_markdown(report)
 
 
@@ -226,10 +226,11 @@ def test_days_of_sparse_history_say_it_is_sparse_not_short() -> None:
     report = _report(ReportType.CAPACITY, facts, since=timedelta(days=7))
     said = dict(report.sections[0].facts)["CPU trend"]
     assert said == ("none claimed: only 5 hours of samples in 97 h of history; a trend needs "
-                    "6 hours or more")  # fmt: skip
+                    "24 hours or more, on 3 days of it at least")  # fmt: skip
     assert report.recommendations == [
         "No capacity plan for ran-east: its data holds only 5 hours of samples in 97 h, and a "
-        "trend needs 6 hours or more: the data is too sparse; make the report again once more "
+        "trend needs 24 hours or more, on 3 days of it at least: the data is too sparse; make "
+        "the report again once more "
         "is collected."
     ]
     # a shorter period asked, of data that reaches further back: a longer one may hold more
@@ -292,8 +293,8 @@ def test_the_horizon_is_a_few_times_the_history() -> None:
 
 
 def test_a_limit_reached_within_hours_says_hours() -> None:
-    """1 % an hour over 3.5 days, the fitted level at the last hour's middle about 74 %: 80 %
-    in about 6 hours (it said "in 0 days")."""
+    """1 % an hour over 3.5 days, the last hour's mean about 74 %: 80 % in about 6 hours (it
+    said "in 0 days")."""
     report = _capacity(lambda ts: 74.5 - (UNTIL.timestamp() - ts) / 3600, 3.5)
     said = dict(report.sections[0].facts)["CPU trend (node-1)"]
     assert said.endswith("reaches 80 % in 6 hours"), said

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +19,7 @@ from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.enums import AnomalySeverity
 from aiops_desktop.models.errors import NotFoundError
-from aiops_desktop.models.fleet import SEVERITY_RANK, ClusterTruth, Coverage
+from aiops_desktop.models.fleet import ClusterTruth, Coverage
 from aiops_desktop.models.gpu import GpuFleet, GpuState
 from aiops_desktop.models.incidents import Incident, RcaReport
 from aiops_desktop.models.ptp import PtpBoard
@@ -47,12 +47,14 @@ from analysis.incidents import as_it_stood
 from analysis.reports.build import (
     CAPACITY_PANELS,
     LOW_COVERAGE_PCT,
+    NO_ALERTMANAGER,
     ClusterFacts,
     FleetHw,
     Found,
     PanelData,
     ReportInputs,
     build_report,
+    incident_order,
 )
 
 LIVE_READ_TIMEOUT_S = 20.0
@@ -60,7 +62,7 @@ LIVE_READ_TIMEOUT_S = 20.0
 
 #: the most severe anomalies of a cluster a report reads and lists (every one is counted)
 REPORT_ANOMALIES = 1000
-RCA_IN_REPORT = 3  # incidents analysed in an incident report, the most severe first
+RCA_IN_REPORT = 3  # incidents analysed in an incident report: the unresolved, most severe first
 CAPTURE_UNCOMPARED = "not compared: a capture records the GPUs at its end only"
 PAST_AFTER = timedelta(minutes=1)  # a period ending earlier than this before now is past
 FULL_PCT = 99.95  # "100.0%" as written: a share that rounds to it is full compliance
@@ -94,13 +96,27 @@ def _panels(
     return out
 
 
-def _gpu_facts(facts: dict[str, FleetHw], now: GpuFleet, then: GpuFleet) -> None:
-    """GPUs not OK at the end, and health changes since the start, per (member) cluster."""
+def _gpu_facts(
+    facts: dict[str, FleetHw],
+    now: GpuFleet,
+    then: GpuFleet,
+    served: Mapping[str, list[str]] | None = None,
+) -> None:
+    """GPUs not OK at the end, and health changes since the start, per (member) cluster. A
+    cluster whose GPUs all went in the period (its GPU node down) is read too: each GPU no
+    longer reported (``health_changes``), not "not read" and no all-clear; unless its read at
+    the end failed (nothing is known gone). ``served``: the member clusters each cluster read
+    holds (a hub's read that failed is its members')."""
+    failed = {o.cluster for o in now.outcomes}
+    failed |= {name for hub in failed for name in (served or {}).get(hub, [])}
     for h in now.gpus:
         f = facts.setdefault(h.reading.cluster, FleetHw())
         f.gpu = f.gpu or []
         if h.state is not GpuState.OK:
             f.gpu.append((h.reading.key, h.state.value, "; ".join(h.reasons)))
+    for name in {h.reading.cluster for h in then.gpus} - failed:
+        f = facts.setdefault(name, FleetHw())
+        f.gpu = f.gpu or []
     for name, f in facts.items():
         before = [h for h in then.gpus if h.reading.cluster == name]
         if f.gpu is not None and before:
@@ -163,7 +179,7 @@ async def _fleet_hw_reads(
                     read_gpu_fleet(src.queries, with_metrics, at=until),
                     read_gpu_fleet(src.queries, with_metrics, at=start),
                 )
-            _gpu_facts(facts, now, then)
+            _gpu_facts(facts, now, then, {c.name: members(src, c) for c in with_metrics})
             gpu_read = True
             if src.capture is not None:
                 for f in facts.values():
@@ -205,9 +221,6 @@ def _judged(judged: ClusterTruth | None, hub: str, own: bool) -> Judged:
     unread = [f"{source} ({judged.unread.get(source) or judged.coverage[source].value})"
               for source in judged.lost()]  # fmt: skip
     return Judged(judged.state.value, judged.health_score, found, unread)
-
-
-NO_ALERTMANAGER = "not read (no Alertmanager configured)"  # none to read: nothing failed
 
 
 def _alerts_unread(judged: ClusterTruth | None) -> str:
@@ -350,15 +363,15 @@ async def _incidents(
 ) -> tuple[list[Incident], list[RcaReport]]:
     """The period's incidents of these clusters (grouped now where the period ends now or the
     source is a capture, whose incidents are grouped when asked for; as they stood at its
-    end where it is past), and the root-cause analysis of the ``analyse`` most severe ones,
-    as of the period's end."""
+    end where it is past), and the root-cause analysis of the first ``analyse`` of them (the
+    unresolved first, then the most severe), as of the period's end."""
     past = until < src.now() - PAST_AFTER
     if not past or src.capture is not None:
         await src.incidents.refresh()
     every = await asyncio.to_thread(src.incidents.repo.list, since=start.timestamp())
     then = [as_it_stood(i, until) for i in every] if past else every
     mine = [i for i in then if i is not None and i.opened_at <= until and set(i.clusters) & names]
-    mine.sort(key=lambda i: (SEVERITY_RANK[i.severity], -i.opened_at.timestamp()))
+    mine.sort(key=incident_order)  # the incidents table's: the first are analysed
     analysed = [(await src.rca.for_incident(i, at=until)).shown() for i in mine[:analyse]]
     return mine, analysed
 
@@ -372,7 +385,7 @@ def unread_of(inputs: ReportInputs) -> list[str]:
     for c in inputs.clusters:
         out += [f"{c.name}: {source}" for source in c.unread]
         told = any(source.startswith("alerts (") for source in c.unread)
-        if c.alerts_unread and c.alerts_unread != NO_ALERTMANAGER and not told:
+        if c.alerts_missed and not told:
             out.append(f"{c.name}: alerts firing now {c.alerts_unread}")
         for what, why in (("GPU health", c.hw.gpu_unread), ("PTP compliance", c.hw.ptp_unread)):
             out += [f"{c.name}: {what} {why}"] if why else []
