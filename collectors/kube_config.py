@@ -434,7 +434,7 @@ def load_api_client(
             finally:
                 failed = _plugin_limit.failed
                 del _plugin_limit.within_s, _plugin_limit.failed
-                plugin_pair = _take_written(configuration, ca_pem)
+                plugin_pair = _take_written(configuration, loader, ca_pem)
             if failed:  # the client went on without a credential: every call a 401
                 raise ConfigException(failed)
     except (ConfigException, ValueError, KeyError, TypeError, OSError) as exc:
@@ -511,11 +511,14 @@ def _idp_ca_in_memory(kubeconfig: dict[str, Any], held: contextlib.ExitStack) ->
 _TEMP_LOCK = threading.Lock()
 
 
-def _take_written(configuration: Any, ca_pem: str | None) -> tuple[str, str] | None:
+def _take_written(configuration: Any, loader: Any, ca_pem: str | None) -> tuple[str, str] | None:
     """Delete the temp files the Kubernetes client wrote for ``configuration`` at once rather
     than at exit (an exec plugin's client certificate and key, the CA given to a plugin's
     user), and the plugin's pair as PEM text where it gave one. The CA (``ca_pem``) is handed
-    over as data by the caller, so no file is needed after the load."""
+    over as data by the caller, so no file is needed after the load. Each field taken is
+    cleared on the ``loader`` too: its refresh hook (a plugin's token) copies its own fields
+    onto the configuration before every request, and pods/exec's WebSocket then read the
+    deleted CA file instead of the CA in memory (and failed: no exec on EKS, GKE or AKS)."""
     from kubernetes.config import kube_config
 
     pair = None
@@ -525,10 +528,11 @@ def _take_written(configuration: Any, ca_pem: str | None) -> tuple[str, str] | N
         if cert in written and key in written:
             pair = Path(cert).read_text(), Path(key).read_text()
             configuration.cert_file = configuration.key_file = None
+            loader.cert_file = loader.key_file = None
         taken = [cert, key] if pair else []
         if ca_pem and configuration.ssl_ca_cert:  # only the library writes it from the data
             taken.append(configuration.ssl_ca_cert)
-            configuration.ssl_ca_cert = None
+            configuration.ssl_ca_cert = loader.ssl_ca_cert = None
         for path in taken:
             if path in written:
                 kube_config._temp_files.pop(written[path], None)

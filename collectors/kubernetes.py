@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from aiops_desktop.models.text import cut_line
 from collectors.auth import refused_advice
-from collectors.deadline import Deadline
+from collectors.deadline import Deadline, _register
 from collectors.errors import (
     CollectorAuthError,
     CollectorBadResponse,
@@ -295,7 +295,9 @@ class KubeClient:
         self._reload = reload
         self._deadline_s = deadline_s
         self._load_within_s = load_within_s
-        self._retired: list[Any] = []  # API clients replaced after a reload, closed at aclose
+        #: the API client replaced by the last reload (calls may still be on it): closed at
+        #: the next reload, or at aclose
+        self._retired: list[Any] = []
         self._workers = ThreadPoolExecutor(KUBE_THREADS, thread_name_prefix=f"kube-{name}")
 
     @classmethod
@@ -432,9 +434,19 @@ class KubeClient:
                 backend=self.name,
                 status=401,
             ) from exc
-        self._retired.append(self._api)
+        self._retire(self._api)
         self._api, self.expires_at = api, expires
         log.info("kubeconfig loaded again after a 401", extra={"backend": self.name})
+
+    def _retire(self, replaced: Any) -> None:
+        """Keep the client a reload replaced, and close the one replaced before it: each was
+        kept until aclose, which a pooled client never reaches (a credential refused on every
+        call left a client and its sockets open per call, until the process ran out of file
+        descriptors). Quick (nothing is sent): here, not in a worker thread, which may all
+        be busy."""
+        for older in self._retired:
+            _close_api(older)
+        self._retired = [replaced]
 
     def _translate(self, fn: Callable[[], T]) -> T:
         from kubernetes.client.exceptions import ApiException
@@ -826,11 +838,17 @@ class KubeClient:
         ):
             raise ReadOnlyViolation(f"read-only client: exec {' '.join(command)!r} is not allowed")
 
+        what = f"{command[0]} in {namespace}/{pod}"
+        within_s = min(self.timeout_s, self.deadline_s)  # the WebSocket's connect, each read
+
         def run() -> str:
             from kubernetes import client as k8s
             from kubernetes.client.exceptions import ApiException
             from kubernetes.stream import stream
+            from websocket import WebSocketException
 
+            _direct_websocket()
+            _websocket_limit.within_s = within_s
             conf = copy.copy(self._api.configuration)
             with contextlib.ExitStack() as files:  # open while the WebSocket connects
                 _exec_files(conf, files)
@@ -849,10 +867,12 @@ class KubeClient:
                         _preload_content=False,
                     )
                 except ApiException as exc:
-                    raise self._handshake_error(exc, namespace, pod) from exc
+                    raise self._handshake_error(exc, what, within_s) from exc
             try:
-                out, err = self._exec_output(ws, f"{command[0]} in {namespace}/{pod}")
+                out, err = self._exec_output(ws, what)
                 code = ws.returncode
+            except WebSocketException as exc:  # a frame cut short: timed out, or the link lost
+                raise self._exec_lost(exc, what, within_s) from exc
             finally:
                 ws.close()
                 with contextlib.suppress(Exception):  # close() skips a peer-closed socket
@@ -860,8 +880,7 @@ class KubeClient:
                 api.close()
             if code:
                 raise ExecExited(
-                    f"{self.name}: {command[0]} in {namespace}/{pod} exited {code}: "
-                    f"{err.strip()[:300]}",
+                    f"{self.name}: {what} exited {code}: {err.strip()[:300]}",
                     backend=self.name,
                     code=int(code),
                     output=out,
@@ -911,22 +930,47 @@ class KubeClient:
             if not ws.is_open() and not (stdout or stderr):
                 return "".join(out), "".join(err)
 
-    def _handshake_error(self, exc: Any, namespace: str, pod: str) -> CollectorError:
-        """The WebSocket client reports an HTTP refusal as text: take the status back out."""
+    def _handshake_error(self, exc: Any, what: str, within_s: float) -> CollectorError:
+        """The WebSocket client reports an HTTP refusal as text: take the status back out.
+        Any other failure is its cause's (``stream`` wraps it in a status-less ApiException)."""
         reason = str(getattr(exc, "reason", "") or exc)
         match = re.search(r"Handshake status (\d{3})", reason)
         if match:
             return self._status_error(int(match.group(1)), reason.splitlines()[0][:200], None)
+        return self._exec_lost(exc.__context__ or exc, what, within_s)
+
+    def _exec_lost(self, exc: BaseException, what: str, within_s: float) -> CollectorError:
+        """An exec's WebSocket failed: not within its time, or could not reach the server."""
+        from websocket import WebSocketTimeoutException
+
+        if isinstance(exc, WebSocketTimeoutException | TimeoutError):
+            return CollectorTimeout(
+                f"{self.name}: {what}: {self.server} did not answer within {within_s:.0f} s",
+                backend=self.name,
+            )
+        reason = (str(getattr(exc, "reason", "") or exc) or type(exc).__name__).splitlines()[0]
         return CollectorUnreachable(
-            f"{self.name}: exec in {namespace}/{pod} failed: {reason.splitlines()[0][:200]}",
-            backend=self.name,
+            f"{self.name}: {what} failed: {reason[:200]}", backend=self.name
         )
 
     async def aclose(self) -> None:
         for api in [*self._retired, self._api]:
-            await _in_worker(self._workers, api.close)
+            await _in_worker(self._workers, _close_api, api)
         self._retired.clear()
         self._workers.shutdown(wait=False, cancel_futures=True)  # reads end by their deadline
+
+
+def _close_api(api: Any) -> None:
+    """Close an API client's connections now. Its own ``close`` (urllib3 2's ``clear``) only
+    lets go of its pools, which close their connections when collected: one that an error's
+    traceback holds waits for the cycle collector, its sockets open meanwhile. A connection
+    in use (a watch still reading) is closed when its call releases it, not under it."""
+    pools = api.rest_client.pool_manager.pools
+    for key in pools.keys():  # noqa: SIM118 (iterating it raises: urllib3's container)
+        pool = pools.get(key)
+        if pool is not None:
+            pool.close()
+    api.close()
 
 
 def _batches(response: Any, name: str = "") -> Iterator[list[bytes | CollectorError]]:
@@ -1084,3 +1128,54 @@ def _exec_files(conf: Any, files: contextlib.ExitStack) -> None:
             c.ssl_ca_cert, c.cert_file, c.key_file = kept
 
         conf.refresh_api_key_hook = refresh
+
+
+#: the connect and read timeout of the pods/exec WebSocket this thread opens (exec_read sets it)
+_websocket_limit = threading.local()
+
+
+def _direct_websocket() -> None:
+    """The Kubernetes client's WebSocket (pods/exec, websocket-client) made to connect as the
+    client's other requests do (put in place once per process):
+
+    - never through a proxy: websocket-client reads HTTPS_PROXY from the environment itself
+      (``configuration.proxy = None`` is urllib3's only), and an exec, its bearer token in
+      its headers, went through whatever proxy that named. Its one way to say none: every
+      host exempt (``http_no_proxy``, read only beside a ``http_proxy_host``, which is never
+      reached: the exemption is looked at first);
+    - no redirect followed (none is by the client's other requests): each one sent the
+      bearer token on to wherever the answer pointed;
+    - bounded: its connect and each read within the limit exec_read sets, and its socket
+      known to the request's Deadline as soon as it is connected, so the deadline (or a
+      caller who gives up) shuts it down as it does urllib3's: an upgrade never answered
+      held a worker thread for good, and eight of them every read of the cluster."""
+    from kubernetes.stream import ws_client
+
+    if getattr(ws_client.WebSocket, "direct", False):
+        return
+
+    class DirectWebSocket(ws_client.WebSocket):
+        direct = True
+
+        def connect(self, url: str, **options: Any) -> None:
+            super().connect(
+                url,
+                **{
+                    **options,
+                    "timeout": getattr(_websocket_limit, "within_s", TIMEOUT_S),
+                    "http_proxy_host": "no-proxy.invalid",
+                    "http_no_proxy": ["*"],
+                    "redirect_limit": 0,
+                },
+            )
+
+        @property
+        def sock(self) -> Any:
+            return self.__dict__.get("_sock")
+
+        @sock.setter
+        def sock(self, sock: Any) -> None:  # set once connected, before the upgrade is sent
+            self._sock = sock
+            _register(self)  # (the Deadline of the request running on this thread)
+
+    setattr(ws_client, "WebSocket", DirectWebSocket)  # noqa: B010 (a module's name)
