@@ -127,9 +127,10 @@ def test_validate_tells_each_outcome_with_its_reason(
     text = run_cli(home, env, "clusters", "validate", "noc-view")
     assert text.returncode == 0
     assert text.stdout.startswith("noc-view: valid - noc-viewer on v1.29.8+f10c92d")
-    assert "  cannot   create pods/exec (nvidia-smi where no DCGM exporter runs; optional)" in (
-        text.stdout
-    )
+    assert (
+        "  cannot   create pods/exec (nvidia-smi where no DCGM exporter runs, in "
+        "nvidia-gpu-operator or gpu-operator; optional)"
+    ) in text.stdout
     for _url, token in clusters.values():  # no secret reaches the output or the logs
         assert token not in text.stdout
     logs = "".join(p.read_text() for p in home.rglob("*.log"))

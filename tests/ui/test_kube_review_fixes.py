@@ -221,6 +221,7 @@ def test_refresh_clicked_twice_shows_the_newest_read_whichever_answers_last(
     p.show_cluster("ran-c1")
     run_until(race.qtbot, lambda: view.pods.table.rowCount() == 1)
     p.reload()  # Refresh: this read is slow
+    run_until(race.qtbot, lambda: kube.reads == 2)  # it has begun (then cancelled, or late)
     p.reload()  # Refresh again: this one answers first
     kube.gates[2].set()
     run_until(race.qtbot, lambda: view.pods.table.rowCount() == 3)

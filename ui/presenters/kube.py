@@ -253,6 +253,9 @@ class KubePresenter(Presenter):
         #: reloads asked for: the answers of one that a later Refresh (or another cluster)
         #: superseded are dropped (a slow older read must not replace, or mark stale, a newer)
         self._reloads = 0
+        #: the last reload's validation and inventory: cancelled when superseded, or when the
+        #: page is left (each inventory reads every node and pod, up to 512 MiB a list)
+        self._reading: list[asyncio.Task[None]] = []
 
     def show_cluster(self, name: str) -> None:
         if name == self.cluster and self._timeline is not None:
@@ -294,10 +297,12 @@ class KubePresenter(Presenter):
         return ""
 
     def reload(self) -> None:
-        """Ask the API server again: who am I, what may I read, nodes and pods."""
+        """Ask the API server again: who am I, what may I read, nodes and pods (the reads of
+        the last reload, if still under way, are cancelled)."""
         name = self.cluster
         if name is None:
             return
+        self._cancel_reads()
         self._say(f"asking {name}'s API server ...")
         self._reloads += 1
         reload = self._reloads
@@ -328,8 +333,17 @@ class KubePresenter(Presenter):
                 self._inventory = taken
                 self.sig_inventory.emit(taken, "")
 
-        self.spawn(f"validate {name}", check(), report)
-        self.spawn(f"inventory {name}", inventory(), report)
+        self._reading = [
+            self.spawn(f"validate {name}", check(), report),
+            self.spawn(f"inventory {name}", inventory(), report),
+        ]
+
+    def _cancel_reads(self) -> None:
+        """Cancel the last reload's reads still under way: a cancel is not reported (only
+        an error is), and one cancelled before it ran is closed unstarted (``spawn``)."""
+        for task in self._reading:
+            task.cancel()
+        self._reading = []
 
     def discover(self) -> None:
         name = self.cluster
@@ -356,6 +370,7 @@ class KubePresenter(Presenter):
 
     def stop(self) -> None:
         super().stop()
+        self._cancel_reads()
         if self.cluster is not None:
             self._kube.unfollow(self.cluster)
         self._timeline = None

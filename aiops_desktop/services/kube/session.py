@@ -17,7 +17,7 @@ from aiops_desktop.models.kube import Inventory, ValidationResult
 from aiops_desktop.models.ptp import Threshold
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters.connections import ClientPool, EndpointNotConfigured
-from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.gpu_cnf.gpu_fallback import NodeGpus, read_fleet_gpus
 from aiops_desktop.services.kube.inventory import EventTimeline, follow_events, take_inventory
 from aiops_desktop.services.kube.validation import has_kube_api, validate
@@ -25,7 +25,7 @@ from aiops_desktop.services.runtime.gathering import gather_all
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from analysis.ptp_profiles import node_thresholds
 from collectors.errors import CollectorError, KubeNotFound
-from collectors.kubernetes import WatchState
+from collectors.kubernetes import KubeClient, WatchState
 from collectors.shapes import malformed_as
 
 log = logging.getLogger("aiops.services.kube.session")
@@ -36,6 +36,10 @@ NODES = "/api/v1/nodes"
 DCGM_PROBE = "DCGM_FI_DEV_GPU_UTIL"  # exported by every dcgm-exporter configuration
 #: waits before following a cluster's events again after its client could not be opened
 FOLLOW_RETRY_S = (5.0, 15.0, 30.0, 60.0)
+#: how often a followed cluster's client is asked of the pool again: its credential, URL or CA
+#: changed, the pool makes another, and the watch moves to it (the collector's watch retries
+#: every error inside the client it started with, and never returns for one that cannot work)
+CLIENT_CHECK_S = 5.0
 #: how long one cluster's nvidia-smi readings are reused: the fleet's truth and the GPU page
 #: each read GPUs every 30-60 s, and each read execs twice into every GPU node
 SMI_MAX_AGE_S = 60.0
@@ -248,14 +252,23 @@ class KubeSession:
             self._followed[name] = (timeline, state, stop)
 
             async def watch() -> None:
-                """Follow until stopped; a failure to open the client (the cluster down, its
-                credential refused), or any other error, is noted and tried again, so the
-                timeline never stays frozen with nothing said (a cancel still ends it)."""
+                """Follow until stopped, through the client the pool hands out now; a failure
+                to open the client (the cluster down, its credential refused), or any other
+                error, is noted and tried again, so the timeline never stays frozen with
+                nothing said (a cancel still ends it). A cluster removed is no longer
+                followed, and its timeline says so."""
                 failures = 0
                 while not stop.is_set():
                     try:
                         client = await self._pool.kube(self._registry.get(name))
-                        await follow_events(client, timeline, state=state, stop=stop)
+                        if await self._follow_current(name, client, timeline, state, stop):
+                            failures = 0  # replaced: followed through the new one at once
+                            continue
+                        return
+                    except ClusterNotFoundError as exc:  # removed (the CLI, another window)
+                        state.failed(str(exc))
+                        if name in self._followed and self._followed[name][2] is stop:
+                            del self._followed[name]  # a later follow starts afresh
                         return
                     except (CollectorError, AppError) as exc:
                         state.failed(str(exc))
@@ -272,6 +285,39 @@ class KubeSession:
             self._supervisor.spawn(watch(), name=f"events-{name}")
         timeline, state, _ = self._followed[name]
         return timeline, state
+
+    async def _follow_current(
+        self,
+        name: str,
+        client: KubeClient,
+        timeline: EventTimeline,
+        state: WatchState,
+        stop: asyncio.Event,
+    ) -> bool:
+        """Feed ``timeline`` through ``client`` until stopped (False), or until the pool hands
+        out another client for the cluster (True): its credential re-imported, its URL or CA
+        edited. The pool is asked every CLIENT_CHECK_S (the same client is a dictionary
+        look-up); the watch of ``client`` is ended either way."""
+        following = asyncio.ensure_future(follow_events(client, timeline, state=state, stop=stop))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            while True:
+                await asyncio.wait(
+                    {following, stopped},
+                    timeout=CLIENT_CHECK_S,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if following.done():
+                    following.result()  # it ends when stopped, or on an error: raised here
+                    return False
+                if stop.is_set():
+                    return False
+                if await self._pool.kube(self._registry.get(name)) is not client:
+                    return True
+        finally:
+            following.cancel()
+            stopped.cancel()
+            await asyncio.wait({following, stopped})
 
     def unfollow(self, name: str | None = None) -> None:
         """Stop the watch of one cluster (all of them with no name)."""

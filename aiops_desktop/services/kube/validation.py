@@ -2,8 +2,9 @@
 
 Validation answers, without any typing, what the cluster is and what the credentials may read:
 ``/version``, then SelfSubjectReview (user, groups), then SelfSubjectRulesReview for every
-resource the app reads, each read it allows (or may allow: incomplete rules) across the cluster
-confirmed by a SelfSubjectAccessReview at cluster scope (the rules are one namespace's). The
+resource the app reads, in each GPU driver namespace (where the app execs): each read across the
+cluster they allow (or may allow: incomplete rules) confirmed by a SelfSubjectAccessReview at
+cluster scope (the rules are one namespace's), an exec judged in the driver namespaces. The
 outcome is one of valid / invalid / unreachable / expired / insufficient_permissions with the
 reason (docs/architecture.md#rules); a missing optional permission is listed, not fatal.
 """
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiops_desktop.models import Cluster, CredentialKind
 from aiops_desktop.models.enums import ValidationOutcome
@@ -41,6 +42,9 @@ VALIDATE_TIMEOUT_S = 10.0
 SELF_SUBJECT_REVIEW = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 RULES_REVIEW = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
 ACCESS_REVIEW = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+T = TypeVar("T")
+#: one namespace's rules: (resource rules, whether they may be incomplete)
+Rules = tuple[list[Any], bool]
 
 
 #: What the app reads from the Kubernetes API, and why (shown in "what I can see").
@@ -123,42 +127,55 @@ def allowed_by_rules(rules: Iterable[Mapping[str, Any]], need: Need) -> bool:
 
 
 # -- validation ----------------------------------------------------------------------------------
-#: needs the app uses in one namespace (an exec into the GPU driver pod, in its own namespace);
-#: every other one it reads across the cluster (/api/v1/events, every PtpConfig)
-IN_ONE_NAMESPACE = frozenset({"pods/exec"})
+#: needs the app has only in the GPU driver's namespaces (an exec into a driver pod, in the
+#: namespace of its daemonset); every other one it reads across the cluster (/api/v1/events,
+#: every PtpConfig)
+IN_DRIVER_NAMESPACES = frozenset({"pods/exec"})
 
 
 async def _permissions(client: KubeClient) -> list[Permission]:
+    from aiops_desktop.services.gpu_cnf.gpu_fallback import DRIVER_NAMESPACES  # it imports this
+
     # a rules review answers for one namespace: its rules are the cluster-wide ones plus those
-    # of the RoleBindings in "default", so it can say no for a cluster-wide read, never yes
-    review = await client.review(
-        RULES_REVIEW,
-        {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectRulesReview",
-            "spec": {"namespace": "default"},
-        },
-    )
-    rules, incomplete = _rules_of(review)
-    # one need at a time took a round trip each: all at once, within validate()'s time; one
-    # that fails has the others cancelled (gather left them running), its error raised as is
+    # of the namespace's RoleBindings, so it can say no for a cluster-wide read, never yes. Asked
+    # in the driver namespaces: "default"'s judged an exec the app never makes there
+    reviews = await _at_once([_rules_in(client, ns) for ns in DRIVER_NAMESPACES])
+    rules = dict(zip(DRIVER_NAMESPACES, reviews, strict=True))
+    # one need at a time took a round trip each: all at once, within validate()'s time
+    return await _at_once([_permission(client, n, rules) for n in NEEDS])
+
+
+async def _at_once(calls: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Every call's answer, all asked at once; one that fails has the others cancelled
+    (gather left them running), its error raised as is."""
     try:
         async with asyncio.TaskGroup() as group:
-            asked = [group.create_task(_permission(client, n, rules, incomplete)) for n in NEEDS]
+            asked = [group.create_task(call) for call in calls]
     except BaseExceptionGroup as failed:
         raise failed.exceptions[0] from None
     return [task.result() for task in asked]
 
 
-async def _permission(
-    client: KubeClient, need: Need, rules: list[Any], incomplete: bool
-) -> Permission:
-    allowed = allowed_by_rules(rules, need)
-    if need.resource not in IN_ONE_NAMESPACE:
-        if allowed or incomplete:  # the rule may be a RoleBinding's in "default": ask
-            allowed = await _access_review(client, need)  # at cluster scope
-    elif not allowed and incomplete:
-        allowed = await _access_review(client, need)  # the rules may not say it all
+async def _rules_in(client: KubeClient, namespace: str) -> Rules:
+    review = await client.review(
+        RULES_REVIEW,
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectRulesReview",
+            "spec": {"namespace": namespace},
+        },
+    )
+    return _rules_of(review)
+
+
+async def _permission(client: KubeClient, need: Need, rules: Mapping[str, Rules]) -> Permission:
+    """``rules``: by namespace."""
+    if need.resource in IN_DRIVER_NAMESPACES:
+        return await _permission_in(client, need, rules)
+    allowed = False
+    if any(incomplete or allowed_by_rules(r, need) for r, incomplete in rules.values()):
+        # the rule may be a RoleBinding's in the namespace asked: ask at cluster scope
+        allowed = await _access_review(client, need)
     why = need.why
     if allowed and need.essential and need.group == "":
         # an authorizer beyond RBAC (a webhook) may still refuse: try the read itself
@@ -169,8 +186,21 @@ async def _permission(
     return Permission(need.label, why, allowed, need.essential)
 
 
+async def _permission_in(client: KubeClient, need: Need, rules: Mapping[str, Rules]) -> Permission:
+    """A need the app has only in the namespaces of ``rules``: allowed where any of them
+    allows it (asked where the rules may not say it all); the row says where."""
+    where = [
+        namespace
+        for namespace, (found, incomplete) in rules.items()
+        if allowed_by_rules(found, need)
+        or (incomplete and await _access_review(client, need, namespace))
+    ]
+    why = f"{need.why}, in {' and '.join(where) if where else ' or '.join(rules)}"
+    return Permission(need.label, why, bool(where), need.essential)
+
+
 @malformed_as("the API server's SelfSubjectRulesReview")
-def _rules_of(review: Mapping[str, Any]) -> tuple[list[Any], bool]:
+def _rules_of(review: Mapping[str, Any]) -> Rules:
     """(resource rules, whether they may be incomplete) of a SelfSubjectRulesReview."""
     status = review.get("status") or {}
     rules = status.get("resourceRules") or []
@@ -206,12 +236,15 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-async def _access_review(client: KubeClient, need: Need) -> bool:
-    """Whether the API server allows ``need`` at cluster scope (no namespace: every one)."""
+async def _access_review(client: KubeClient, need: Need, namespace: str | None = None) -> bool:
+    """Whether the API server allows ``need`` in ``namespace``; None: at cluster scope (no
+    namespace: every one)."""
     resource, _, sub = need.resource.partition("/")
     attributes = {"group": need.group, "resource": resource, "verb": need.verb}
     if sub:
         attributes["subresource"] = sub
+    if namespace is not None:
+        attributes["namespace"] = namespace
     answer = await client.review(
         ACCESS_REVIEW,
         {
@@ -254,11 +287,15 @@ async def validate(
     """The whole check within ``timeout_s``; never raises for a cluster-side problem."""
     t0 = time.monotonic()
     name = cluster.name
+
+    def left() -> float:  # one deadline: the kubeconfig load and the checks share timeout_s
+        return max(t0 + timeout_s - time.monotonic(), 0.0)
+
     try:
         kubeconfig = await asyncio.to_thread(kubeconfig_for, cluster, secrets)
         # an exec plugin may never answer (kubelogin waiting for a browser login): bounded too
         client = await KubeClient.open(
-            kubeconfig, name=name, timeout_s=timeout_s, load_within_s=timeout_s
+            kubeconfig, name=name, timeout_s=timeout_s, load_within_s=left()
         )
     except KubeConfigInvalid as exc:
         return ValidationResult(name, ValidationOutcome.INVALID, str(exc))
@@ -267,7 +304,7 @@ async def validate(
         result.elapsed_s = time.monotonic() - t0
         return result
     try:
-        async with asyncio.timeout(timeout_s):
+        async with asyncio.timeout(left()):
             result = await _identify(client)
     except TimeoutError:
         reason = f"no complete answer within {timeout_s:.0f} s"
