@@ -233,15 +233,27 @@ def _context(
 def _spread(history: np.ndarray) -> float:
     """The robust spread (MAD as sigma) of recent values; where most are one value (errors,
     restarts, alerts at 0; an idle GPU) their standard deviation (as ``analysis.methods``
-    does), and for a count no less than its step of 1: 1 against a run of 0 is one step,
-    not infinitely many spreads (which made a stray error line HIGH)."""
+    does), and no less than one event's worth (``_one_event``): 1 against a run of 0 is one
+    step, not infinitely many spreads (which made a stray error line HIGH), and so is 1/60
+    of a per-second rate (which made two errors HIGH per second and LOW per minute)."""
     if not history.size:
         return 0.0
     mad = float(np.median(np.abs(history - np.median(history)))) * MAD_TO_SIGMA
     if mad > 0:
         return mad
-    counts = bool(np.all(history == np.round(history)))
-    return max(float(np.std(history)), 1.0 if counts else 0.0)
+    return max(float(np.std(history)), _one_event(history))
+
+
+def _one_event(history: np.ndarray) -> float:
+    """How far one event moves a series: the smallest step between the values it took (1
+    for a count, 1/60 for errors per second over whole errors a minute; steps within
+    float rounding of its largest value are one value); where it took one value, 1 for a
+    count (errors at 0 throughout) and 0 for a fraction (no step known)."""
+    steps = np.diff(np.unique(history))
+    steps = steps[steps > 1e-9 * float(np.max(np.abs(history)))]
+    if steps.size:
+        return float(steps.min())
+    return 1.0 if bool(np.all(history == np.round(history))) else 0.0
 
 
 def _rule_breaches(hits: Sequence[RuleHit | None]) -> list[_Breach]:
@@ -313,6 +325,11 @@ def _describe(
     actual = float(series.values[peak.index])
     expected = peak.expected if math.isfinite(peak.expected) else None
     deviation = 100.0 * (actual - expected) / abs(expected) if expected not in (None, 0.0) else None
+    # how far it moved, which bounds how bad it is: a percentage's move in points from any
+    # level (0 -> 2 % and 50 -> 52 % are small; 0.5 -> 2 % was +300 % and HIGH)
+    change = deviation
+    if profile.unit == "%" and expected is not None:
+        change = actual - expected
     kind = _type(episode, peak, actual)
     first_at = float(series.ts[episode[0].index])
     start = datetime.fromtimestamp(first_at if began is None else began, UTC)
@@ -334,11 +351,8 @@ def _describe(
             + f": new for this series (tail probability {peak.tail:.0e}, context novelty)"
         )
         score = abs(peak.score)
-        # how far it moved bounds how bad it is: in percent and in its own spreads (a new
+        # how far it moved bounds how bad it is: in its change and in its own spreads (a new
         # extreme of plain noise is new, but small)
-        change = deviation
-        if change is None and expected == 0.0 and profile.unit == "%":
-            change = actual  # a percentage from 0: its move in points (2 % of an idle GPU)
         caps = (AnomalySeverity.from_change(change), AnomalySeverity.from_spreads(peak.spreads))
         severity = max((severity_of_tail(peak.tail), *caps), key=lambda s: s.rank)
     else:
@@ -352,7 +366,7 @@ def _describe(
         )
         score = abs(peak.score)
         by_score = AnomalySeverity.from_ratio(score / sensitivity.threshold)
-        cap = AnomalySeverity.from_change(deviation)  # how far it moved bounds how bad it is
+        cap = AnomalySeverity.from_change(change)
         severity = by_score if by_score.rank >= cap.rank else cap
     inside = judged is not None and all(judged[b.index] for b in episode)
     if inside and peak.reason is None and severity.rank < AnomalySeverity.MEDIUM.rank:

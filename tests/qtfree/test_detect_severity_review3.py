@@ -1,0 +1,101 @@
+"""The benchmarked detector's severity is bounded by how far a value moved: in events for a
+sparse count or rate (the same errors graded the same per minute and per second), and in
+percentage points for a percentage (however small its level before)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aiops_desktop.models.enums import AnomalySeverity
+from analysis.detect import SeriesInput, _spread, detect_anomalies
+from analysis.detectors.live import StreamScorers
+
+T0 = 1_700_000_000.0
+
+
+def _stray_errors(scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """A pod's errors per minute (``scale`` 1) or per second (1/60): a stray error now and
+    then, and two in one minute at point 1900."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    ts = T0 + np.arange(n) * 60.0
+    values = (rng.random(n) < 0.02).astype(float) * scale
+    values[1900] = 2 * scale
+    return ts, values
+
+
+def test_the_same_errors_grade_the_same_per_minute_and_per_second() -> None:
+    """Tempo's rate() is errors per second (a count / 60): two errors in a minute against a
+    stray one now and then is LOW per minute, and was HIGH per second (its spread a tiny
+    fraction, with no floor of one event's worth)."""
+    grades = {}
+    for metric, unit, scale in (("error_log_lines", "errors/min", 1.0),
+                                ("error_spans", "errors/s", 1 / 60)):  # fmt: skip
+        ts, values = _stray_errors(scale)
+        found = detect_anomalies(SeriesInput("east", metric, {"pod": "x"}, ts, values), unit=unit)
+        grades[unit] = [a.severity for a in found if a.timestamp.timestamp() == ts[1900]]
+    assert grades["errors/min"] == [AnomalySeverity.LOW]
+    assert grades["errors/s"] == grades["errors/min"]
+
+
+def test_a_real_burst_of_errors_per_second_is_still_high() -> None:
+    ts, values = _stray_errors(1 / 60)
+    values[1900] = 40 / 60
+    found = detect_anomalies(SeriesInput("east", "error_spans", {"pod": "x"}, ts, values),
+                             unit="errors/s")  # fmt: skip
+    assert [a.severity for a in found if a.timestamp.timestamp() == ts[1900]] == [
+        AnomalySeverity.HIGH
+    ]
+
+
+@pytest.mark.parametrize(
+    ("history", "spread"),
+    [
+        ([0.0] * 40 + [1.0, 2.0], 1.0),  # a count: one event is 1
+        ([0.0] * 40 + [1 / 60, 2 / 60], 1 / 60),  # a per-second rate of whole events
+        ([0.0] * 40 + [2 / 60, 4 / 60], 2 / 60),  # the smallest step it took
+        ([0.0] * 42, 1.0),  # all 0: as a count
+        ([3.5] * 42, 0.0),  # one fractional value throughout: no step known
+    ],
+)
+def test_a_spread_is_no_less_than_one_events_worth(history: list[float], spread: float) -> None:
+    got = _spread(np.array(history))
+    assert got >= spread - 1e-12
+    assert got == pytest.approx(max(float(np.std(history)), spread))
+
+
+def _cpu(base: float, jump: float) -> list[AnomalySeverity]:
+    """A node's CPU steady at ``base`` % that moves ``jump`` points for ten samples, as the
+    live path judges it (a kept detector over a sliding window)."""
+    rng = np.random.default_rng(1)
+    n = 1200
+    ts = T0 + np.arange(n) * 15.0
+    values = base + rng.normal(0, 0.02, n)
+    values[1000:1010] = base + jump
+    streams = StreamScorers()
+    found = []
+    for end in range(800, n + 1, 4):
+        w = slice(max(0, end - 720), end)
+        series = SeriesInput("c", "node_cpu", {"i": "n1"}, ts[w], values[w])
+        found += detect_anomalies(series, unit="percent", streams=streams)
+    return [a.severity for a in found if a.actual is not None and a.actual > base + jump / 2]
+
+
+@pytest.mark.parametrize(
+    ("base", "jump", "grade"),
+    [
+        (0.5, 1.5, AnomalySeverity.LOW),  # was HIGH: +301 %
+        (0.5, 3.5, AnomalySeverity.LOW),  # was HIGH: +698 %
+        (50.0, 3.5, AnomalySeverity.LOW),  # was MEDIUM: +7 %
+        (0.5, 10.0, AnomalySeverity.MEDIUM),
+        (50.0, 10.0, AnomalySeverity.MEDIUM),
+        (0.5, 40.0, AnomalySeverity.HIGH),
+    ],
+)
+def test_a_percentage_moves_in_points_from_any_level(
+    base: float, jump: float, grade: AnomalySeverity
+) -> None:
+    """From 0.5 % a 1.5-point move was +301 % and HIGH, while 0 -> 2 % was LOW and
+    50 -> 53.5 % MEDIUM: the same move in points is graded the same from any level."""
+    assert _cpu(base, jump) == [grade]
