@@ -99,7 +99,9 @@ class AnomaliesView(QWidget):
             cells = [time_text(a.timestamp, seconds=True), a.cluster, level.value,
                      a.type.value, a.metric, series, a.method.value, a.described]  # fmt: skip
             colour = self._theme.severity(level.value)
-            rows.append(Row(cells, colours={2: colour}, tips=dict.fromkeys(range(8), a.described)))
+            # sorted by how severe (CRITICAL first), not by the word (INFO before WARNING)
+            rows.append(Row(cells, colours={2: colour}, tips=dict.fromkeys(range(8), a.described),
+                            keys={2: a.severity.rank}))  # fmt: skip
         if rows != self._shown:  # a reset drops the selection: only when something changed
             self._shown = rows
             self.table.set_rows(rows)

@@ -32,9 +32,17 @@ from aiops_desktop.services.polling.poller import ALERTS_CHANGED
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.store.anomalies import AnomalyRepository
 from aiops_desktop.store.series import SeriesStore
-from analysis.detect import EPISODE_GAP, SeriesInput, detect_all, forget_streams
+from analysis.detect import (
+    EPISODE_GAP,
+    SeriesInput,
+    detect_all,
+    forget_streams,
+    judged_short,
+    lead_points,
+)
 from analysis.detectors.live import PROBATION
 from analysis.incidents import RelatedAlerts
+from analysis.signals import profile_for
 
 log = logging.getLogger("aiops.services.anomalies")
 
@@ -110,23 +118,34 @@ def _not_found_again(
     return out
 
 
+def _worst_first(a: Anomaly) -> tuple[int, float]:
+    """How bad a finding of an episode is, the worst lowest: more severe, or as severe by a
+    higher score, as the store keeps an episode's worst (``AnomalyRepository.save``, where a
+    tie keeps the finding stored: a rule's score is the same all along its breach). By
+    severity alone, a rule's breach that outlasts the buffer (79 C, then 71 C for hours,
+    both HIGH) was at whatever is worst in the buffer now, at its left edge, moving every
+    round, while the list kept 79 C."""
+    return a.severity.rank, -a.score
+
+
 def _never_less_severe(found: list[Anomaly], earlier: Iterable[Anomaly]) -> list[Anomaly]:
     """``found`` with each episode that an ``earlier`` finding of it (a round before, the
-    store) graded more severely kept at that finding, worst point and reason, as far as
-    ``found`` saw it go: a round sees the buffer only, and once an episode's worst part
-    (a GPU at 85 C, CRITICAL) has left it, the rest (75 C for hours) would grade it lower
-    on the chart and in what counts now than in the list. Found worse, an episode names the
-    alerts the earlier findings named too (one that fired with it and resolved since is
-    still related), as the store keeps them."""
+    store) found as bad or worse (``_worst_first``) kept at that finding, worst point and
+    reason, as far as ``found`` saw it go: a round sees the buffer only, and once an
+    episode's worst part (a GPU at 85 C, CRITICAL) has left it, the rest (75 C for hours)
+    would grade it lower on the chart and in what counts now than in the list. Found worse,
+    an episode names the alerts the earlier findings named too (one that fired with it and
+    resolved since is still related), as the store keeps them."""
     worst: dict[str, Anomaly] = {}
     named: dict[str, list[str]] = {}
     for a in earlier:
-        if (was := worst.get(a.identity)) is None or a.severity.rank < was.severity.rank:
+        if (was := worst.get(a.identity)) is None or _worst_first(a) < _worst_first(was):
             worst[a.identity] = a
         named.setdefault(a.identity, []).extend(a.related_alerts)
     out = []
     for a in found:
-        if (was := worst.get(a.identity)) is not None and was.severity.rank < a.severity.rank:
+        # the earlier finding unless this one is worse, as the store keeps it
+        if (was := worst.get(a.identity)) is not None and _worst_first(a) >= _worst_first(was):
             kept = was.extended(a)
         else:
             kept = a
@@ -147,13 +166,31 @@ def _spans(stored: list[Anomaly]) -> tuple[tuple[float, float], ...]:
     )
 
 
+def _holding_s(stamps: list[np.ndarray], points: int) -> float:
+    """How far back holds ``points`` samples at the slowest step of the series read
+    (``stamps``), a tenth more: a missed poll leaves a gap."""
+    steps = [float(np.median(np.diff(ts))) for ts in stamps if ts.size > 1]
+    step = max((s for s in steps if np.isfinite(s) and s > 0), default=0.0)
+    return points * step * 1.1
+
+
 def _warm_up_s(stamps: list[np.ndarray]) -> float:
     """How far back new series learn from: WARM_UP, or what holds PROBATION samples at
     their slowest step (a cluster polled every 2 min needs 25 h), at most WARM_UP_MOST."""
-    steps = [float(np.median(np.diff(ts))) for ts in stamps if ts.size > 1]
-    step = max((s for s in steps if np.isfinite(s) and s > 0), default=0.0)
-    need = PROBATION * step * 1.1  # a tenth more: a missed poll leaves a gap
+    need = _holding_s(stamps, PROBATION)
     return min(max(WARM_UP.total_seconds(), need), WARM_UP_MOST.total_seconds())
+
+
+def _joined(
+    before: tuple[np.ndarray, np.ndarray], read: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A series' stored samples ``before`` a read, then the read (times, values): a sample
+    both hold is the read's."""
+    if not read[0].size:
+        return read
+    older = before[0] < read[0][0]
+    return (np.concatenate((before[0][older], read[0])),
+            np.concatenate((before[1][older], read[1])))  # fmt: skip
 
 
 class AnomalyService:
@@ -191,6 +228,8 @@ class AnomalyService:
         self._streamed: dict[tuple[str, str], set[SeriesKey]] = {}
         self._owner = uuid.uuid4().hex  # whose live detectors the worker keeps
         self._history_samples: dict[tuple[str, str], int] = {}
+        #: per (cluster, panel), (too short, partly judged) of the last history analysis
+        self._history_judged: dict[tuple[str, str], tuple[int, int]] = {}
         #: per (cluster, panel), how far earlier runs judged it (the store's mark when this
         #: service's detectors started): episodes that ended by then and were not found then
         #: are not reported (``SeriesInput.judged_until``)
@@ -366,7 +405,7 @@ class AnomalyService:
         for a in [*going, *recent]:  # the live round's own copy first ...
             if (held := out.get(a.identity)) is None:
                 out[a.identity] = a
-            elif a.severity.rank < held.severity.rank:  # ... unless stored more severe
+            elif _worst_first(a) < _worst_first(held):  # ... unless stored worse
                 out[a.identity] = a.extended(held)
         return list(out.values())
 
@@ -398,14 +437,9 @@ class AnomalyService:
         self._streamed[(cluster, panel)] = {k for k, (ts, _) in buffers.items() if ts.size}
         inputs = []
         reads: dict[SeriesKey, tuple[np.ndarray, np.ndarray]] = {}
-        for labels, (ts, values) in buffers.items():
+        for labels, read in buffers.items():
             before = history.get(labels)
-            if before is not None and ts.size:
-                older = before[0] < ts[0]
-                reads[labels] = (np.concatenate((before[0][older], ts)),
-                                 np.concatenate((before[1][older], values)))  # fmt: skip
-            else:
-                reads[labels] = (ts, values)
+            reads[labels] = _joined(before, read) if before is not None else read
         # a fresh series' detector has no last round: an episode its read cuts goes on with
         # the stored one that covered the read's first sample (a restart, a worker fallback)
         cut = {k: reads[k][0] for k in fresh}
@@ -475,37 +509,61 @@ class AnomalyService:
         since: timedelta = ANOMALY_LOOKBACK,
         sensitivity: Sensitivity | None = None,
     ) -> list[Anomaly]:
-        """'Analyse the last 24 h of this panel' over what the store holds."""
-        start_ms = int((self.clock().timestamp() - since.total_seconds()) * 1000)
-        stored = await asyncio.to_thread(
-            self._series.read, panel, cluster=cluster, start_ms=start_ms
+        """'Analyse the last 24 h of this panel' over what the store holds, and the samples
+        the detectors learn from before it (``analysis.detect.lead_points``), read as the
+        CLI's analyse and the assistant's tool read them: else the detector's first 750
+        (12.5 h at a 60 s step) were learnt from, never judged, and said clean. What lies in
+        that lead is not reported; ``history_judged`` says which series the store's history
+        did not reach it for."""
+        window_from = self.clock().timestamp() - since.total_seconds()
+        unit = (self._panels[panel].unit if panel in self._panels else None) or None
+        methods = profile_for(panel, unit).methods
+        lead = lead_points(methods)[1]
+        window = await asyncio.to_thread(
+            self._series.read, panel, cluster=cluster, start_ms=int(window_from * 1000)
         )
-        reads = {series_key(s.labels): s.timestamps_ms / 1000.0 for s in stored}
+        reads = {series_key(s.labels): (s.timestamps_ms / 1000.0, np.asarray(s.values))
+                 for s in window}  # fmt: skip
+        if lead and reads:
+            back = min(_holding_s([ts for ts, _ in reads.values()], lead),
+                       WARM_UP_MOST.total_seconds())  # fmt: skip
+            before = await asyncio.to_thread(
+                self._series.read, panel, cluster=cluster,
+                start_ms=int((window_from - back) * 1000), end_ms=int(window_from * 1000),
+            )  # fmt: skip
+            for s in before:  # the series read in the window only: nothing else is asked of
+                if (key := series_key(s.labels)) in reads:
+                    reads[key] = _joined((s.timestamps_ms / 1000.0, np.asarray(s.values)),
+                                         reads[key])  # fmt: skip
         # an episode the read's start cuts is the stored one that covered that moment (each
         # click reads from a later "24 h ago": else a new anomaly each click)
-        episodes = await self._stored_episodes(cluster, panel, reads)
+        episodes = await self._stored_episodes(cluster, panel,
+                                               {k: ts for k, (ts, _) in reads.items()})  # fmt: skip
         inputs = [
             SeriesInput(
-                cluster,
-                panel,
-                s.labels,
-                s.timestamps_ms / 1000.0,
-                np.asarray(s.values),
-                episodes=_spans(episodes.get(series_key(s.labels), [])),
+                cluster, panel, dict(key), ts, values, episodes=_spans(episodes.get(key, []))
             )
-            for s in stored
+            for key, (ts, values) in reads.items()
         ]
-        unit = self._panels[panel].unit if panel in self._panels else None
         self._history_samples[(cluster, panel)] = max((i.values.size for i in inputs), default=0)
-        found = await self.analyse(inputs, sensitivity=sensitivity, unit=unit or None,
-                                   stored=[a for e in episodes.values() for a in e])  # fmt: skip
+        self._history_judged[(cluster, panel)] = judged_short(inputs, methods, window_from)
+        found = await self.analyse(inputs, sensitivity=sensitivity, unit=unit,
+                                   stored=[a for e in episodes.values() for a in e],
+                                   report_from=window_from)  # fmt: skip
         self._by_panel[(cluster, panel)] = found
         return found
 
     def history_samples(self, cluster: str, panel: str) -> int | None:
-        """The longest series the last history analysis of this panel read (None: none ran):
-        below ``LEARNS_FROM`` the detector only learnt from it."""
+        """The longest series the last history analysis of this panel read, its lead with it
+        (None: none ran): below ``LEARNS_FROM`` the detector only learnt from it."""
         return self._history_samples.get((cluster, panel))
+
+    def history_judged(self, cluster: str, panel: str) -> tuple[int, int] | None:
+        """(too short, partly judged) of the last history analysis of this panel (None: none
+        ran), as the CLI's analyse says them (``analysis.detect.judged_short``): series
+        none of whose points the statistics judged, and those the store's history did not
+        hold the lead before the window for (its start only learnt from)."""
+        return self._history_judged.get((cluster, panel))
 
     async def forget_clusters(self, names: Collection[str]) -> None:
         """A removed cluster's state (``names``: the names its data went by): its panels'
@@ -517,7 +575,7 @@ class AnomalyService:
         self._removed.update(dict.fromkeys(names, self._removals))
         await self.forget_live()
         for table in (self._by_panel, self._open, self._analysed, self._history_samples,
-                      self._judged, self.failed):  # fmt: skip
+                      self._history_judged, self._judged, self.failed):  # fmt: skip
             for key in [k for k in table if k[0] in names]:
                 del table[key]
 
