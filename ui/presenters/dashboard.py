@@ -36,21 +36,36 @@ Series = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 def history_summary(
-    title: str, found: list[Anomaly], shown: int, hours: int, samples: int | None = None
+    title: str,
+    found: list[Anomaly],
+    shown: int,
+    hours: int,
+    samples: int | None = None,
+    *,
+    judged: tuple[int, int] | None = None,
 ) -> str:
     """One line for an on-demand analysis: how many, how bad, how many the chart shows; and,
-    where nothing was found in a history too short to leave the detector's learning, why."""
+    where nothing was found in a history too short to leave the detector's learning, why;
+    where the stored history began within the detectors' lead before the window (``judged``:
+    too short, judged in part, ``AnomalyService.history_judged``), that the window's start
+    was only learnt from in those series: "no anomaly" is not said of what was not judged."""
     if not found:
         text = f"{title}: no anomaly in the last {hours} h"
         if samples is not None and samples < LEARNS_FROM:
-            text += (f" (the detector learns from a series' first {LEARNS_FROM:,} samples; "
-                     f"this history holds {samples:,})")  # fmt: skip
-        return text
-    worst = min(found, key=lambda a: a.severity.rank)  # CRITICAL first
-    text = f"{title}: {len(found)} anomal{'y' if len(found) == 1 else 'ies'} in the last {hours} h"
-    text += f" (worst {worst.severity.level.value} at {time_text(worst.timestamp)})"
-    if shown < len(found):
-        text += f"; {len(found) - shown} outside this range: see Anomalies"
+            return text + (f" (the detector learns from a series' first {LEARNS_FROM:,} "
+                           f"samples; this history holds {samples:,})")  # fmt: skip
+    else:
+        worst = min(found, key=lambda a: a.severity.rank)  # CRITICAL first
+        text = f"{title}: {len(found)} anomal{'y' if len(found) == 1 else 'ies'} in the last "
+        text += f"{hours} h (worst {worst.severity.level.value} at {time_text(worst.timestamp)})"
+        if shown < len(found):
+            text += f"; {len(found) - shown} outside this range: see Anomalies"
+    short, partly = judged or (0, 0)
+    if short or partly:
+        parts = [f"{short} series too short to judge"] if short else []
+        parts += [f"{partly} judged only in part"] if partly else []
+        text += (f"; {' and '.join(parts)} (the detector learns from a series' first "
+                 f"{LEARNS_FROM:,} samples, and the stored history begins later)")  # fmt: skip
     return text
 
 
@@ -236,7 +251,8 @@ class DashboardPresenter(Presenter):
                     shown = len(markers)
                     self.sig_panel_anomalies.emit(panel.id, markers)
                 samples = self._anomalies.history_samples(cluster, panel.id)
-                say(history_summary(panel.title, found, shown, hours, samples))
+                judged = self._anomalies.history_judged(cluster, panel.id)
+                say(history_summary(panel.title, found, shown, hours, samples, judged=judged))
 
         self.spawn(f"analyse {cluster}", work(), say)
 
