@@ -69,6 +69,9 @@ class WallApp:
             # a cluster the CLI adds while this runs is polled without a restart
             self.core.supervisor.spawn(self.core.registry.follow_store(), name="clusters-added")
             self.core.poller.start()
+            # the fleet's findings hold the last hour's anomalies (the window's detection
+            # writes them too, but a NOC PC may run the wall alone); stopped with the Core
+            self.core.supervisor.spawn(self.core.anomalies.run_live(), name="anomaly-detection")
         # the fleet's one truth: findings read every minute (a capture's recorded answers too),
         # incidents regrouped after each (the window does too: they share the cache's store)
         # and read for the incidents page

@@ -248,6 +248,7 @@ def make_wall(clusters: list[Cluster], *, findings: dict[str, list[Finding]] | N
     fleet = FleetState(registry, poller, None, NoAnomalies(), EventBus(),
                        clock=lambda: now[0])  # fmt: skip
     fleet._found, fleet._refreshed_at = dict(findings or {}), T0  # a refresh read these
+    fleet._read_at = {c.name: T0 for c in clusters}
     wall = WallService(registry, poller, live, fleet, lambda: now[0])
     for c in clusters:
         for source in (Source.METRICS, Source.ALERTS):
@@ -284,14 +285,16 @@ def test_a_gpu_tile_of_a_cluster_not_read_is_unknown_never_ok() -> None:
     assert fleet.stale and fleet.stale_since == T0
 
 
-def test_a_gpu_tile_whose_findings_were_not_read_is_unknown() -> None:
+def test_a_gpu_tile_whose_findings_were_not_read_keeps_its_critical_stale() -> None:
+    """Its kept CRITICAL stays CRITICAL, badged stale, as the fleet's page keeps it (it was
+    UNKNOWN here, CRITICAL there, and the GPU page rotated after a WARNING-only page)."""
     w = make_wall([cluster("ran-east")], findings={"ran-east": [replace(XID, stale=True)]})
     w.fleet._unread = {"ran-east": "GPU: ran-east: no answer within 30 s"}
     gpus(w.live, "ran-east", T0)
     tile = w.page("gpu").tiles[0]
-    assert tile.state == "UNKNOWN" and tile.stale
-    assert tile.lines[0] == ("UNKNOWN · findings unreachable; gpu-1/gpu3: XID 79: GPU has "
-                             "fallen off (last known)")  # fmt: skip
+    assert tile.state == "CRITICAL" and tile.stale
+    assert tile.lines[0] == ("CRITICAL · gpu-1/gpu3: XID 79: GPU has fallen off (last known); "
+                             "findings unreachable")  # fmt: skip
     w.fleet._unread, w.fleet._found = {}, {}  # read: none found
     assert w.page("gpu").tiles[0].lines[0] == "OK · no GPU findings"
 
@@ -454,6 +457,7 @@ async def test_a_member_that_stops_reporting_goes_stale_not_away() -> None:
         polled(poller, "ran-hub", Source.METRICS, now[0])
         polled(poller, "ran-hub", Source.ALERTS, now[0])
         fleet._refreshed_at = now[0]  # the findings are read (none)
+        fleet._read_at["ran-hub"] = now[0]
         return fleet.snapshot()
 
     first = await poll(timedelta(minutes=6), "ai-lab", "ran-east")

@@ -70,6 +70,7 @@ def fleet_of(
     fleet = FleetState(Registry(clusters), poller, None, NoAnomalies(), EventBus(),  # type: ignore[arg-type]
                        clock=lambda: T0)  # fmt: skip
     fleet._found, fleet._refreshed_at = dict(found), T0  # a refresh read these
+    fleet._read_at = {c.name: T0 for c in clusters}
     for c in clusters:
         polled(poller, c.name, failing=c.name in failing)
     return fleet, poller

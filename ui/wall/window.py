@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -43,8 +43,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.models.text import age_text, one_line
+from aiops_desktop.models.text import age_text, one_line, time_text
 from aiops_desktop.models.wall import TILE_LINES, Tile, WallModel, WallPage
+from aiops_desktop.services.outputs.wall import STALE_AFTER_S
 from ui.theme import Theme
 from ui.views.text import PlainLabel
 
@@ -258,8 +259,10 @@ class TileWidget(QFrame):
             label.set_max_lines(1 + more)
             spare -= more
 
-    def show_tile(self, tile: Tile) -> None:
-        self.age.set_text(freshness_text(tile))
+    def show_tile(self, tile: Tile, now: datetime | None = None) -> None:
+        """``now``: the time the tile is shown as of (its "since" said with its date when
+        that is another day)."""
+        self.age.set_text(freshness_text(tile, now))
         shown = (tile.title, tile.state, tuple(tile.lines), tile.stale)
         if shown == self._shown:
             return
@@ -285,13 +288,23 @@ class TileWidget(QFrame):
         )
 
 
-def freshness_text(tile: Tile) -> str:
-    """A tile's corner: "STALE since 14:05 UTC · data 3.0 h ago", "data 20 s ago", or ""."""
+def since_text(when: datetime, now: datetime | None) -> str:
+    """A moment as a "since" says it: "14:05 UTC" when it is ``now``'s day (UTC), else with
+    its date, "2026-01-01 14:05 UTC" (two days and 25 minutes ago does not read as 25
+    minutes); with its date too where ``now`` is not known."""
+    if now is not None and when.astimezone(UTC).date() == now.astimezone(UTC).date():
+        return f"{when.astimezone(UTC):%H:%M} UTC"
+    return time_text(when)
+
+
+def freshness_text(tile: Tile, now: datetime | None = None) -> str:
+    """A tile's corner as of ``now``: "STALE since 14:05 UTC · data 3.0 h ago", "data 20 s
+    ago", or ""."""
     age = "" if tile.age_s is None else f"data {age_text(tile.age_s)}"
     if not tile.stale:
         return age
     since = tile.stale_since
-    badge = "STALE" if since is None else f"STALE since {since:%H:%M} UTC"
+    badge = "STALE" if since is None else f"STALE since {since_text(since, now)}"
     return f"{badge} · {age}" if age else badge
 
 
@@ -316,6 +329,7 @@ class PageWidget(QWidget):
         outer.addWidget(self.more)
         self._placed: tuple[int, int] = (0, 0)  # (tiles, columns) the grid is laid out for
         self._page: WallPage | None = None
+        self._at: datetime | None = None  # the time the page is shown as of
         self._least: dict[float, tuple[int, int]] = {}  # type factor -> a tile's least size
         self.scale = 1.0
         self.screen = 0  # which screen of the page is shown
@@ -337,8 +351,9 @@ class PageWidget(QWidget):
         super().resizeEvent(event)
         self._render()
 
-    def show_page(self, page: WallPage) -> None:
-        self._page = page
+    def show_page(self, page: WallPage, at: datetime | None = None) -> None:
+        """``page`` as of ``at`` (its model's time, or later where it was not updated)."""
+        self._page, self._at = page, at
         self._render()
 
     def next_screen(self) -> bool:
@@ -376,7 +391,7 @@ class PageWidget(QWidget):
         for slot in self.tiles:
             slot.set_scale(self.scale * self._factor)
         for slot, tile in zip(self.tiles, shown, strict=False):
-            slot.show_tile(tile)
+            slot.show_tile(tile, self._at)
             slot.setVisible(True)
         for slot in self.tiles[len(shown) :]:
             slot.setVisible(False)
@@ -402,6 +417,19 @@ class PageWidget(QWidget):
             self.grid.setRowStretch(r, 1 if r < rows else 0)
         for c in range(self.grid.columnCount()):
             self.grid.setColumnStretch(c, 1 if c < columns else 0)
+
+
+def _aged(tile: Tile, later: float, shown_at: datetime) -> Tile:
+    """``tile`` of a model shown at ``shown_at`` and not updated for ``later`` s since: its
+    data older by as much; past STALE_AFTER_S, stale (since its own loss, else since
+    ``shown_at``) and UNKNOWN where it read OK (its other states are kept: what was CRITICAL
+    was, and is said last known by its badge)."""
+    age = None if tile.age_s is None else tile.age_s + later
+    if later <= STALE_AFTER_S:
+        return replace(tile, age_s=age)
+    since = tile.stale_since if tile.stale else shown_at
+    state = "UNKNOWN" if tile.state == "OK" else tile.state
+    return replace(tile, state=state, age_s=age, stale=True, stale_since=since)
 
 
 def _critical_keys(page: WallPage) -> frozenset[str]:
@@ -547,7 +575,7 @@ class WallWindow(QWidget):
                 widget = self._pages[page.name] = PageWidget(self._theme)
                 widget.set_scale(self.scale)
                 self.stack.addWidget(widget)
-            widget.show_page(page)
+            widget.show_page(page, model.at)
             self._titles[page.name] = f"{page.title} · {page.worst}"
         self._order = [p.name for p in model.pages]
         if set(self._cycle) != set(self._order):  # pages came or went: the new order at once
@@ -569,17 +597,20 @@ class WallWindow(QWidget):
     def show_stale(self, now: datetime, why: str) -> None:
         """The wall could not be built afresh: what is shown stays, badged with since when
         (the last model's time), its tiles' data ages going on with the clock, and the
-        corner says why in a word."""
+        corner says why in a word. Not updated for longer than STALE_AFTER_S, every tile is
+        badged stale (since its own loss, else since the display's last update) and what
+        read OK is UNKNOWN, its page's title too: a wall that cannot see never looks fine."""
         self.clock.setText(now.strftime("%H:%M:%S UTC"))
         model = self._model
-        since = model.at if model is not None else None
         if model is not None and (later := (now - model.at).total_seconds()) > 0:
             for page in model.pages:  # "data 20 s ago" is older now: said so
-                aged = [replace(t, age_s=None if t.age_s is None else t.age_s + later)
-                        for t in page.tiles]  # fmt: skip
-                self._pages[page.name].show_page(replace(page, tiles=aged))
+                aged = replace(page, tiles=[_aged(t, later, model.at) for t in page.tiles])
+                self._pages[page.name].show_page(aged, now)
+                self._titles[page.name] = f"{page.title} · {aged.worst}"
+            self._retitle()
         self.stale.setText(
-            "display not updated" + (f" since {since:%H:%M} UTC" if since is not None else "")
+            "display not updated"
+            + (f" since {since_text(model.at, now)}" if model is not None else "")
         )
         self.stale.setVisible(True)
         self.health.set_text(f"display not updated: {line_text(why)} · see the app log")

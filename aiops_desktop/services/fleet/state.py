@@ -476,13 +476,17 @@ class FleetState:
             read_at[key] = status.last_success if status is not None else None
             if status is not None and status.consecutive_errors and status.last_error:
                 unread[key] = status.last_error
+        # a Kubernetes API not in the last refresh's reads: not read yet (before the first
+        # refresh, or added since: live, each refresh answers every API; a capture's
+        # unrecorded one is not counted)
+        not_read_yet = self._refreshed_at is None or not self._recorded
         if hub is None and (kube := self._kube_read.get(name)) is not None:
             coverage["kubernetes"] = kube
             read_at["kubernetes"] = self._kube_at.get(name)
             if name in self._kube_errors:
                 unread["kubernetes"] = self._kube_errors[name]
-        elif hub is None and self._refreshed_at is None and self._kube and has_kube_api(source):
-            coverage["kubernetes"] = Coverage.NO_DATA  # not read yet
+        elif hub is None and self._kube and has_kube_api(source) and not_read_yet:
+            coverage["kubernetes"] = Coverage.NO_DATA
         # a member's findings are read over each of its hubs: one whose read failed keeps
         # its last findings (``_keep_unread``), so the member's findings source is lost
         readers = [source, *(h for h in hubs if h is not source)]
@@ -531,15 +535,17 @@ class FleetState:
         return max(0.0, (now - seen).total_seconds()), False, seen
 
     def _findings_coverage(self, source: Cluster, now: datetime) -> Coverage | None:
-        """What is known of the findings read over ``source``'s Prometheus: not read yet,
-        its read failed, or the last good refresh is long past (its task stopped or fails
-        as a whole); None when they are read (not listed: the sources are metrics, alerts)."""
+        """What is known of the findings read over ``source``'s Prometheus: not read yet
+        (before the first refresh, or added since the last one: a cluster, or a Prometheus
+        endpoint of one), its read failed, or the last good refresh is long past (its task
+        stopped or fails as a whole); None when they are read (not listed: the sources are
+        metrics, alerts)."""
         if not source.endpoint(EndpointKind.PROMETHEUS):
             return None
-        if self._refreshed_at is None:
-            return Coverage.NO_DATA  # GPU, PTP, anomalies: not read yet
         if source.name in self._unread:
             return Coverage.UNREACHABLE
+        if self._refreshed_at is None or source.name not in self._read_at:
+            return Coverage.NO_DATA  # GPU, PTP, Kubernetes, anomalies: not read yet
         if not self._recorded and now - self._refreshed_at > FINDINGS_STALE_AFTER:
             return Coverage.STALE
         return None

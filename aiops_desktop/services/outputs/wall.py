@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -222,7 +222,7 @@ def _member_tiles(
             shown.add(name)
             figures, newest = found
             judged = judged_by_name.get(name)
-            state, verdict = _domain_verdict(judged, domain)
+            state, verdict, kept = _domain_verdict(judged, domain)
             age = _age(src, now, newest)
             old = age is not None and age > limit
             if old and state == "OK":  # no finding, but figures hours old: not known to be well
@@ -232,42 +232,49 @@ def _member_tiles(
             if since is None and old and newest is not None:
                 since = datetime.fromtimestamp(newest, UTC)
             lines = [verdict, *figures[: TILE_LINES - 1]]
-            tiles.append(Tile(name, state, lines, age, old or lost, since))
+            tiles.append(Tile(name, state, lines, age, old or lost or kept, since))
     expect = {c.name for c in src.registry.clusters()
               if c.kind is not ClusterKind.FLEET and expected(c.capabilities)}  # fmt: skip
     expect |= {t.name for t in truth.clusters if any(f.domain is domain for f in t.findings)}
     none = f"no {domain.value} data " + ("since start" if src.capture is None else "recorded")
     for name in sorted(expect - shown):
         judged = judged_by_name.get(name)
-        state, verdict = _domain_verdict(judged, domain)
+        state, verdict, kept = _domain_verdict(judged, domain)
         if state == "OK":  # no finding, but no figure either: not known to be well
             state, verdict = "UNKNOWN", verdict.replace("OK", "UNKNOWN", 1)
         lost = judged is not None and bool(judged.lost())
         since = judged.stale_since if judged is not None and lost else None
-        tiles.append(Tile(name, state, [verdict, none], None, lost, since))
+        tiles.append(Tile(name, state, [verdict, none], None, lost or kept, since))
     tiles.sort(key=lambda t: (RANK[t.state], t.title))
     return tiles
 
 
-def _domain_verdict(judged: ClusterTruth | None, domain: Domain) -> tuple[str, str]:
-    """A GPU or PTP tile's state and its first line, the state in a word and why: the fleet's
-    one truth's worst finding of that domain (XID, ECC, FREERUN... not only what the charts'
-    series show). UNKNOWN, never OK, where the truth does not know: the cluster is OFFLINE,
-    STALE or has no data, or its metrics or findings were not read (the last known finding
-    is said, marked so)."""
+def _domain_verdict(judged: ClusterTruth | None, domain: Domain) -> tuple[str, str, bool]:
+    """A GPU or PTP tile's state, its first line (the state in a word and why), and whether it
+    is judged on a last known finding: the fleet's one truth's worst finding of that domain
+    (XID, ECC, FREERUN... not only what the charts' series show). Where the truth does not
+    know (the cluster is OFFLINE, STALE or has no data, or its metrics or findings were not
+    read), a WARNING or CRITICAL finding kept from the last read stays what it is, as on the
+    Fleet page (an unread CRITICAL stays CRITICAL: a GPU fallen off the bus is not greyed out
+    for one failed read), said last known and why, its tile badged stale; UNKNOWN, never OK,
+    where it would otherwise be OK."""
     if judged is None:
-        return "UNKNOWN", "UNKNOWN · not judged yet"
+        return "UNKNOWN", "UNKNOWN · not judged yet", False
     found = [f for f in judged.findings if f.domain is domain]
     worst = found[0] if found else None  # the truth lists findings worst first
+    state = "OK"
+    if worst is not None and worst.severity is not FindingSeverity.INFO:
+        state = "CRITICAL" if worst.severity is FindingSeverity.CRITICAL else "WARNING"
     unread = [f"{k} {v.value}" for k, v in judged.coverage.items()
               if k in ("metrics", "findings") and v not in _READ]  # fmt: skip
     if judged.state in NOT_KNOWN or unread:
         why = f"cluster {judged.state.value}" if judged.state in NOT_KNOWN else unread[0]
-        return "UNKNOWN", f"UNKNOWN · {why}" + (f"; {worst.line()}" if worst else "")
-    if worst is None or worst.severity is FindingSeverity.INFO:
-        return "OK", f"OK · {worst.line()}" if worst else f"OK · no {domain.value} findings"
-    state = "CRITICAL" if worst.severity is FindingSeverity.CRITICAL else "WARNING"
-    return state, f"{state} · {worst.line()}"
+        if worst is not None and state != "OK":
+            return state, f"{state} · {worst.line()}; {why}", True
+        return "UNKNOWN", f"UNKNOWN · {why}" + (f"; {worst.line()}" if worst else ""), False
+    if worst is None:
+        return "OK", f"OK · no {domain.value} findings", False
+    return state, f"{state} · {worst.line()}", False
 
 
 GPU_PANELS = ("gpu_temperature", "gpu_util")
@@ -339,8 +346,18 @@ def _alert_reads(src: WallService, now: datetime) -> AlertReads | None:
 
 def _lasting(seconds: float) -> str:
     """How long something has gone on, as the app writes ages: "for 48.3 h", not "for 2895
-    min"."""
-    return "for " + age_text(seconds).removesuffix(" ago")
+    min"; never less than 0 s (a cluster's clock a little ahead of the wall's: "for -40 s")."""
+    return "for " + age_text(max(0.0, seconds)).removesuffix(" ago")
+
+
+def _aged_alerts(tile: Tile, reads: AlertReads | None, clusters: Iterable[str]) -> Tile:
+    """``tile`` of alerts from ``clusters`` given their age and whether they may have ended
+    since (an Alertmanager of theirs failing or stale), and since when; as it is in a
+    capture (``reads`` None)."""
+    if reads is not None:
+        tile.age_s, tile.stale = reads.freshness(clusters)
+        tile.stale_since = reads.lost_since(clusters)
+    return tile
 
 
 def _alerts_page(src: WallService, now: datetime) -> WallPage:
@@ -359,18 +376,16 @@ def _alerts_page(src: WallService, now: datetime) -> WallPage:
         lines = [f"{len(group.alerts)} firing · {severity}",
                  ", ".join(group.clusters[:3]) + (" …" if len(group.clusters) > 3 else ""),
                  _lasting((now - began).total_seconds())]  # fmt: skip
-        tile = Tile(group.key, state, lines)
-        if reads is not None:  # a group's age and whether its alerts may have ended since
-            tile.age_s, tile.stale = reads.freshness(group.clusters)
-            tile.stale_since = reads.lost_since(group.clusters)
-        page.tiles.append(tile)
+        page.tiles.append(_aged_alerts(Tile(group.key, state, lines), reads, group.clusters))
     if rest := groups[ALERT_GROUPS:]:  # said, not silently dropped
         worst = min((ALERT_STATE[g.severity] for g in rest), key=RANK.__getitem__)
         critical = sum(g.severity is AlertSeverity.CRITICAL for g in rest)
         firing = sum(len(g.alerts) for g in rest)
         lines = [f"{count(len(rest), 'more alert group')} not shown",
                  f"{count(firing, 'alert')} firing · {critical} critical"]  # fmt: skip
-        page.tiles.append(Tile("More alert groups", worst, lines))  # its count: in its lines
+        clusters = sorted({c for g in rest for c in g.clusters})
+        # its count: in its lines; as old as the groups it counts, as those shown are
+        page.tiles.append(_aged_alerts(Tile("More alert groups", worst, lines), reads, clusters))
     said = ""  # how many Alertmanagers were read, where they are read (not a capture)
     if reads is not None:
         said = f"{reads.managers - len(reads.lost)} of {reads.managers} Alertmanagers read"
@@ -397,15 +412,21 @@ INCIDENT_STATE = {FindingSeverity.CRITICAL: "CRITICAL", FindingSeverity.WARNING:
 def _incidents_page(src: WallService, now: datetime) -> WallPage:
     """The incidents not resolved, as the Incidents page lists them (open first, the most
     severe first), as many as a page shows, then one tile for the rest; UNKNOWN until they
-    were read. Their age is that of the last read (they are grouped from the fleet's truth,
-    by this process or another sharing the cache)."""
+    were read. They are grouped from the fleet's truth (by this process or another sharing
+    the cache): their age is the older of the last read and the last refresh of the fleet's
+    findings (a refresh that hangs or fails leaves them as old as its last), and "none open"
+    is OK only where every cluster was read (those whose incidents are held open for it,
+    ``IncidentService``'s unread clusters, are not known to have none)."""
     page = WallPage("incidents", "Incidents")
     if src.incidents_read is None:
         page.tiles.append(Tile("Incidents", "UNKNOWN", ["UNKNOWN · not read yet"]))
         return page
     read_at, found = src.incidents_read
-    age = None if src.capture is not None else max(0.0, (now - read_at).total_seconds())
+    refreshed = src.fleet._refreshed_at  # None: not refreshed yet (its clusters: not read)
+    oldest = read_at if refreshed is None else min(read_at, refreshed)
+    age = None if src.capture is not None else max(0.0, (now - oldest).total_seconds())
     stale = age is not None and age > INCIDENTS_STALE_S
+    since = oldest if stale else None
     live = [i for i in found if i.state is not IncidentStatus.RESOLVED]
     # by id, shown or not (incidents may share a title): the wall flashes for a new one
     page.critical = frozenset(i.id for i in live if i.severity is FindingSeverity.CRITICAL)
@@ -415,17 +436,36 @@ def _incidents_page(src: WallService, now: datetime) -> WallPage:
         lines = [f"{i.severity.value} · {count(i.signal_count, 'signal')}{acknowledged}",
                  ", ".join(clusters[:3]) + (" …" if len(clusters) > 3 else ""),
                  _lasting((now - i.opened_at).total_seconds())]  # fmt: skip
-        page.tiles.append(Tile(i.title, INCIDENT_STATE[i.severity], lines, age, stale))
+        page.tiles.append(Tile(i.title, INCIDENT_STATE[i.severity], lines, age, stale, since))
     if rest := live[INCIDENT_TILES:]:  # said, not silently dropped
         worst = min((INCIDENT_STATE[i.severity] for i in rest), key=RANK.__getitem__)
         critical = sum(i.severity is FindingSeverity.CRITICAL for i in rest)
         lines = [f"{count(len(rest), 'more incident')} not shown", f"{critical} critical"]
-        page.tiles.append(Tile("More incidents", worst, lines, age, stale))  # its count: in lines
+        page.tiles.append(Tile("More incidents", worst, lines, age, stale, since))  # count: lines
     if not live:
-        resolved = len(found) - len(live)
-        lines = ["OK · none open", f"{count(resolved, 'incident')} resolved in the last week"]
-        page.tiles.append(Tile("No open incidents", "OK", lines, age, stale))
+        page.tiles.append(_none_open(src, found, age, since))
     return page
+
+
+def _none_open(
+    src: WallService, found: list[Incident], age: float | None, since: datetime | None
+) -> Tile:
+    """No incident open: OK where every cluster was read; UNKNOWN, badged stale where one
+    was lost (since when it was last read), while any is unreachable, stale or not read yet.
+    ``since``: when the incidents went stale (None: they did not)."""
+    resolved = f"{count(len(found), 'incident')} resolved in the last week"
+    unread = src.incidents._unread() if src.incidents is not None else set()
+    if not unread:
+        lines = ["OK · none open", resolved]
+        return Tile("No open incidents", "OK", lines, age, since is not None, since)
+    names = sorted(unread)
+    lost = [t.stale_since for t in _truth(src).clusters if t.name in unread and t.lost()]
+    moments = [m for m in (*lost, since) if m is not None]
+    lines = ["UNKNOWN · none open in what was read",
+             f"{count(len(names), 'cluster')} not read: " + ", ".join(names[:3])
+             + (" …" if len(names) > 3 else ""), resolved]  # fmt: skip
+    stale = bool(lost) or since is not None
+    return Tile("No open incidents", "UNKNOWN", lines, age, stale, min(moments, default=None))
 
 
 BUILDERS = {"fleet": _fleet_page, "gpu": _gpu_page, "ptp": _ptp_page,
