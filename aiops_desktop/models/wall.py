@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 RANK = {"CRITICAL": 0, "WARNING": 1, "UNKNOWN": 2, "OK": 3}
+STALE_AFTER_S = 180.0  # live-buffer data older than this is badged stale, at the least
 #: the lines a tile has room for under its title: a builder makes no more (the first says
 #: the state in a word, and why, so the reason is never the line that is cut)
 TILE_LINES = 3

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aiops_desktop.models.wall import Tile, WallModel, WallPage
-from aiops_desktop.services.outputs.wall import STALE_AFTER_S
+from aiops_desktop.models.wall import STALE_AFTER_S, Tile, WallModel, WallPage
 from ui.theme import Theme
 from ui.wall.window import PageWidget, TileWidget, WallWindow, freshness_text
 

@@ -44,8 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models.text import age_text, one_line, time_text
-from aiops_desktop.models.wall import TILE_LINES, Tile, WallModel, WallPage
-from aiops_desktop.services.outputs.wall import STALE_AFTER_S
+from aiops_desktop.models.wall import STALE_AFTER_S, TILE_LINES, Tile, WallModel, WallPage
 from ui.theme import Theme
 from ui.views.text import PlainLabel
 

@@ -30,7 +30,7 @@ from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C
 from aiops_desktop.models.polling import Source
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from aiops_desktop.models.text import age_text, count
-from aiops_desktop.models.wall import RANK, TILE_LINES, Tile, WallModel, WallPage
+from aiops_desktop.models.wall import RANK, STALE_AFTER_S, TILE_LINES, Tile, WallModel, WallPage
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.fleet.state import FleetState
 from aiops_desktop.services.polling.live import LiveBuffers
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aiops.services.wall")
 
-STALE_AFTER_S = 180.0  # live-buffer data older than this is badged stale, at the least
 INCIDENT_TILES = 12  # incidents a page shows; one more tile counts the rest
 INCIDENTS_READ_S = 30.0  # how often the wall reads the incidents (grouped every minute)
 INCIDENTS_STALE_S = 180.0  # incidents not read for this long are badged stale
