@@ -239,8 +239,11 @@ def console(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
 
     view = ConsoleView(theme)
     view.sig_run.connect(p.console.run)
+    view.sig_save.connect(p.console.save)
+    view.save_button.setVisible(p.registry.allows(Action.SAVE_QUERIES) and not p.registry.read_only)
     p.console.sig_result.connect(view.show_result)
     p.console.sig_history.connect(view.show_history)
+    p.console.sig_saved.connect(view.show_saved)
     p.console.sig_busy.connect(view.set_busy)
     p.console.sig_error.connect(view.show_error)
     return view

@@ -4,6 +4,7 @@ the fleet's state after one poll, and anomalies in a query's series (no LLM)."""
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -72,7 +73,23 @@ def add_commands(sub: Any) -> None:
     )
     query.add_argument("--timeout", type=TIMEOUT, default=30.0, metavar="SECONDS",
                        help="give up after this long, at most 300")  # fmt: skip
+    query.add_argument(
+        "--save", metavar="NAME",
+        help="also keep this query (its clusters, range, step and aggregation) under NAME in "
+        "the saved queries (the console's Saved list; `saved-queries` lists them)",
+    )  # fmt: skip
     query.add_argument("--json", action="store_true", help=JSON_HELP)
+
+    saved = sub.add_parser(
+        "saved-queries", help="the saved queries (the console's Saved list)",
+        epilog=examples(
+            "aiops-desktop saved-queries",
+            "aiops-desktop saved-queries --json",
+            "aiops-desktop saved-queries --delete 'GPU temperatures'",
+        ),
+    )  # fmt: skip
+    saved.add_argument("--delete", metavar="NAME", help="delete the saved query NAME")
+    saved.add_argument("--json", action="store_true", help=JSON_HELP)
 
     alerts = sub.add_parser(
         "alerts", help="firing alerts of every cluster, grouped",
@@ -200,7 +217,6 @@ async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
                          f"(--step {default_text(args.step)}, whole seconds): give a longer "
                          "--range, a shorter --step, or no --range for an instant "
                          "query")  # fmt: skip
-    chosen_clusters(core, args.clusters)  # says so when there is nothing to ask
     request = ConsoleRequest(
         promql=args.promql,
         clusters=names(args.clusters),
@@ -209,6 +225,10 @@ async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
         aggregation=args.agg,
         timeout_s=args.timeout,
     )
+    if (name := getattr(args, "save", None)) is not None:  # kept first: answered later, maybe
+        kept = await core.console.save(name, request)
+        io.err.write(f"saved as {kept!r}\n")
+    chosen_clusters(core, args.clusters)  # says so when there is nothing to ask
     answer = await core.console.run(request)
     if args.json:
         out.write(answer.to_model().model_dump_json(indent=2) + "\n")
@@ -472,4 +492,30 @@ def _analysed(
     }
 
 
-COMMANDS = {"query": _query, "alerts": _alerts, "fleet": _fleet, "analyse": _analyse}
+async def _saved_queries(core: Core, args: argparse.Namespace, io: Io) -> int:
+    if args.delete is not None:
+        await core.console.delete_saved(args.delete)
+        io.err.write(f"deleted {one_line(args.delete)!r}\n")
+        return EXIT_OK
+    saved = await core.console.saved()
+    if args.json:
+        fields = ("name", "promql", "clusters", "query_type", "range_s", "step_s", "aggregation")
+        doc = [{f: getattr(r, f) for f in fields} | {"saved_at": r.run_at} for r in saved]
+        io.out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        return EXIT_OK
+    if not saved:
+        io.out.write("no saved query (query PROMQL --save NAME, or Save in the console)\n")
+    for r in saved:
+        scope = (
+            f"range {default_text(timedelta(seconds=r.range_s))}, step {r.step_s} s"
+            if (r.range_s)
+            else "instant"
+        )
+        where = ", ".join(r.clusters) or "every cluster with metrics"
+        io.out.write(f"{one_line(r.name)}: {one_line(r.promql)}\n"
+                     f"  {scope}, {r.aggregation.lower()}, on {one_line(where)}\n")  # fmt: skip
+    return EXIT_OK
+
+
+COMMANDS = {"query": _query, "saved-queries": _saved_queries, "alerts": _alerts,
+            "fleet": _fleet, "analyse": _analyse}  # fmt: skip

@@ -246,7 +246,13 @@ class Core:
         from aiops_desktop.services.queries.console import QueryConsole
         from aiops_desktop.store.queries import QueryRepository
 
-        return QueryConsole(self.registry, self.queries, QueryRepository(self.db))
+        read_only = (
+            "a capture is read-only: save queries in the app's own cache"
+            if (self.capture is not None)
+            else None
+        )
+        return QueryConsole(self.registry, self.queries, QueryRepository(self.db),
+                            access=self.access, read_only=read_only)  # fmt: skip
 
     @cached_property
     def anomalies(self) -> AnomalyService:

@@ -95,12 +95,14 @@ class ConsolePresenter(Presenter):
 
     sig_result(ShownResult): a query finished (SUCCESS, PARTIAL or ERROR).
     sig_history(list[QueryRecord]): the query history, newest first.
+    sig_saved(list[QueryRecord]): the saved queries, by name.
     sig_busy(bool): a query is running.
     sig_error(str): the query could not be run at all.
     """
 
     sig_result = Signal(object)
     sig_history = Signal(list)
+    sig_saved = Signal(list)
     sig_busy = Signal(bool)
 
     def __init__(
@@ -137,6 +139,21 @@ class ConsolePresenter(Presenter):
 
         self.spawn("console-query", work())
 
+    def save(self, name: str, request: ConsoleRequest) -> None:
+        """Keep ``request`` as ``name`` (off the UI thread), then the saved list again."""
+
+        async def work() -> None:
+            try:
+                await self._console.save(name, request)
+            except Exception as exc:  # said: no name, a capture, the role, a full disk
+                log.warning("console query not saved", extra={"error": str(exc)})
+                self.sig_error.emit(f"not saved: {exc}")
+                return
+            self.sig_saved.emit(await self._console.saved())
+
+        self.spawn("console-save", work())
+
     async def read(self) -> None:
-        """The query history, newest first."""
+        """The query history, newest first, and the saved queries."""
         self.sig_history.emit(await self._console.history())
+        self.sig_saved.emit(await self._console.saved())

@@ -1,4 +1,5 @@
-"""The PromQL console: one query over chosen clusters, as a chart and a table, with history."""
+"""The PromQL console: one query over chosen clusters, as a chart and a table, with history
+and saved queries."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QInputDialog,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
@@ -51,6 +53,7 @@ class ConsoleView(QWidget):
     """Signals: sig_run(ConsoleRequest)."""
 
     sig_run = Signal(object)
+    sig_save = Signal(str, object)  # the name, the ConsoleRequest
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +88,9 @@ class ConsoleView(QWidget):
         self.run_button = QPushButton("Run")
         self.run_button.setProperty("primary", True)
         self.run_button.clicked.connect(self._on_run_clicked)
+        self.save_button = QPushButton("Save…")
+        self.save_button.setToolTip("Keep this query, its clusters, range and aggregation by name")
+        self.save_button.clicked.connect(self._on_save_clicked)
         for widget in (
             PlainLabel("Mode"),
             self.mode,
@@ -93,6 +99,7 @@ class ConsoleView(QWidget):
         ):
             bar.addWidget(widget)
         bar.addStretch(1)
+        bar.addWidget(self.save_button)
         bar.addWidget(self.run_button)
         form.addLayout(bar)
         self.status = rich_label()  # the app's markup; the servers' words in it are escaped
@@ -110,11 +117,21 @@ class ConsoleView(QWidget):
         self.results.addTab(self.chart, "Chart")
         self.results.addTab(self.table, "Table")
         bottom.addWidget(self.results)
-        self.history = QListWidget()
-        self.history.setMaximumWidth(320)
-        self.history.itemDoubleClicked.connect(self._on_history_double_clicked)
-        bottom.addWidget(self.history)
+        bottom.addWidget(self._setup_lists())
         layout.addWidget(bottom, 1)
+
+    def _setup_lists(self) -> QTabWidget:
+        """The history and the saved queries, a tab each."""
+        self.lists = QTabWidget()
+        self.lists.setMaximumWidth(320)
+        self.history = QListWidget()
+        self.history.itemDoubleClicked.connect(self._on_history_double_clicked)
+        self.saved = QListWidget()
+        self.saved.itemDoubleClicked.connect(self._on_saved_double_clicked)
+        self._saved: list[QueryRecord] = []
+        self.lists.addTab(self.history, "History")
+        self.lists.addTab(self.saved, "Saved")
+        return self.lists
 
     def set_clusters(self, names: list[str]) -> None:
         checked = {self.clusters.item(i).text() for i in range(self.clusters.count())
@@ -234,8 +251,31 @@ class ConsoleView(QWidget):
             )
             self.history.addItem(item)
 
+    def show_saved(self, records: list[QueryRecord]) -> None:
+        """The saved queries, by name; a double click puts one back in the form."""
+        self._saved = records
+        self.saved.clear()
+        for rec in records:
+            where = ", ".join(rec.clusters) or "all clusters"
+            self.saved.addItem(QListWidgetItem(f"{rec.name}\n   {rec.promql}\n   {where}"))
+
+    def _on_save_clicked(self) -> None:
+        request = self.request()
+        if not request.promql:
+            self._say("Type a PromQL query first.")
+            return
+        name, ok = QInputDialog.getText(self, "Save query", "Name of the saved query:")
+        if ok and name.strip():
+            self.sig_save.emit(name.strip(), request)
+
     def _on_history_double_clicked(self, item: QListWidgetItem) -> None:
-        rec = self._history[self.history.row(item)]
+        self._load(self._history[self.history.row(item)])
+
+    def _on_saved_double_clicked(self, item: QListWidgetItem) -> None:
+        self._load(self._saved[self.saved.row(item)])
+
+    def _load(self, rec: QueryRecord) -> None:
+        """A history entry or a saved query back in the form, as it ran (or was saved)."""
         self.editor.setPlainText(rec.promql)
         self.mode.setCurrentText(self._mode_of(rec.range_s))
         self._step_s = rec.step_s if rec.range_s else None  # as it ran (the CLI's --step)

@@ -8,12 +8,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aiops_desktop.models import Aggregation, Cluster, EndpointKind, QueryType, utcnow
+from aiops_desktop.models.errors import NotFoundError, UsageError
 from aiops_desktop.models.metrics import ConsoleRequest, MetricQuery, QueryAnswer, QueryRecord
+from aiops_desktop.models.text import one_line
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery, combined
+from aiops_desktop.services.runtime.access import Access, Action
 from aiops_desktop.store.queries import QueryRepository
 
 log = logging.getLogger(__name__)
+SAVED_NAME_CHARS = 80  # the most of a saved query's name
 
 
 @dataclass
@@ -24,11 +28,20 @@ class ConsoleAnswer(QueryAnswer):
 
 class QueryConsole:
     def __init__(
-        self, registry: ClusterRegistry, queries: MultiClusterQuery, repo: QueryRepository
+        self,
+        registry: ClusterRegistry,
+        queries: MultiClusterQuery,
+        repo: QueryRepository,
+        *,
+        access: Access | None = None,
+        read_only: str | None = None,
     ) -> None:
         self._registry = registry
         self._queries = queries
         self._repo = repo
+        self._access = access or Access()
+        #: why nothing can be saved (an opened capture), or None
+        self._read_only = read_only
 
     def targets(self, names: list[str]) -> tuple[list[Cluster], frozenset[str] | None]:
         """The clusters to ask (a hub member through its hub) and whose series to keep."""
@@ -91,7 +104,22 @@ class QueryConsole:
     async def history(self, limit: int = 100) -> list[QueryRecord]:
         return await asyncio.to_thread(self._repo.history, limit)
 
-    async def save(self, name: str, request: ConsoleRequest) -> None:
+    def _may_save(self) -> None:
+        if self._read_only:
+            raise UsageError(self._read_only)
+        self._access.require(Action.SAVE_QUERIES)
+
+    async def save(self, name: str, request: ConsoleRequest) -> str:
+        """Keep ``request`` under ``name`` (one of that name is replaced); the name as kept:
+        one line, at most SAVED_NAME_CHARS. UsageError: no name, a capture (read-only)."""
+        self._may_save()
+        name = one_line(name).strip()
+        if not name:
+            raise UsageError("a saved query needs a name")
+        if len(name) > SAVED_NAME_CHARS:
+            raise UsageError(f"a saved query's name is at most {SAVED_NAME_CHARS} characters")
+        if not request.promql.strip():
+            raise UsageError("there is no query to save: type a PromQL query first")
         record = QueryRecord(
             name=name,
             promql=request.promql,
@@ -103,9 +131,17 @@ class QueryConsole:
             run_at=utcnow().isoformat(),
         )
         await asyncio.wrap_future(self._repo.save(record))
+        return name
 
     async def saved(self) -> list[QueryRecord]:
+        """The saved queries, by name."""
         return await asyncio.to_thread(self._repo.saved)
+
+    async def delete_saved(self, name: str) -> None:
+        """NotFoundError where none has that name."""
+        self._may_save()
+        if not await asyncio.wrap_future(self._repo.delete_saved(name)):
+            raise NotFoundError(f"no saved query is named {one_line(name)[:SAVED_NAME_CHARS]!r}")
 
 
 __all__ = ["ConsoleAnswer", "ConsoleRequest", "QueryConsole", "QueryRecord"]

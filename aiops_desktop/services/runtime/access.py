@@ -31,13 +31,20 @@ class Action(StrEnum):
     WRITE_REPORTS = "write reports"
     EXPORT_CAPTURE = "export captures"
     CHAT = "chat with the local model"
+    SAVE_QUERIES = "save or delete queries"
 
 
 #: what each role may do (a viewer: nothing that changes anything)
 ALLOWED: dict[UserRole, frozenset[Action]] = {
     UserRole.ADMIN: frozenset(Action),
     UserRole.OPERATOR: frozenset(
-        {Action.ACKNOWLEDGE, Action.WRITE_REPORTS, Action.EXPORT_CAPTURE, Action.CHAT}
+        {
+            Action.ACKNOWLEDGE,
+            Action.WRITE_REPORTS,
+            Action.EXPORT_CAPTURE,
+            Action.CHAT,
+            Action.SAVE_QUERIES,
+        }
     ),
     UserRole.VIEWER: frozenset(),
 }

@@ -1,0 +1,119 @@
+"""Saved queries (PRODUCT section 2, "query history and saved queries"): kept by name, listed,
+deleted; refused to a viewer and in a capture (read-only); from the command line too."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aiops_desktop.models import Aggregation
+from aiops_desktop.models.enums import UserRole
+from aiops_desktop.models.errors import NotFoundError, UsageError
+from aiops_desktop.models.metrics import ConsoleRequest
+from aiops_desktop.services.queries.console import SAVED_NAME_CHARS, QueryConsole
+from aiops_desktop.services.runtime.access import Access, AccessDenied
+from aiops_desktop.store.database import Database
+from aiops_desktop.store.queries import QueryRepository
+from tests.qtfree.cli_runner import call_main
+from tests.qtfree.test_cli_commands_review_fixes import SAMPLE
+
+GPU_TEMP = ConsoleRequest(promql="max by (cluster) (DCGM_FI_DEV_GPU_TEMP)",
+                          clusters=["ran-east", "ai-lab"], range_s=7200, step_s=60,
+                          aggregation=Aggregation.MAX)  # fmt: skip
+
+
+def _console(folder: Path, **kwargs: object) -> tuple[QueryConsole, Database]:
+    db = Database(folder / "cache.sqlite3")
+    return QueryConsole(None, None, QueryRepository(db), **kwargs), db  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_a_query_is_saved_listed_replaced_and_deleted(tmp_path: Path) -> None:
+    console, db = _console(tmp_path)
+    try:
+        kept = await console.save("  GPU\ttemperatures\n", GPU_TEMP)
+        assert kept == "GPU temperatures"  # one line, as it is listed
+        await console.save("Up", ConsoleRequest(promql="up", clusters=[]))
+        (gpu, up) = await console.saved()
+        assert (gpu.name, gpu.promql, gpu.clusters) == (kept, GPU_TEMP.promql, GPU_TEMP.clusters)
+        assert (gpu.query_type, gpu.range_s, gpu.step_s, gpu.aggregation) == (
+            "RANGE",
+            7200,
+            60,
+            "MAX",
+        )
+        assert (up.name, up.query_type, up.range_s) == ("Up", "INSTANT", None)
+        await console.save("Up", ConsoleRequest(promql="up == 0", clusters=[]))  # replaced
+        assert [(r.name, r.promql) for r in await console.saved()][1] == ("Up", "up == 0")
+        await console.delete_saved("Up")
+        assert [r.name for r in await console.saved()] == [kept]
+        with pytest.raises(NotFoundError, match="no saved query is named 'Up'"):
+            await console.delete_saved("Up")
+    finally:
+        db.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("name", "request_", "said"),
+    [
+        (" \n", GPU_TEMP, "needs a name"),
+        ("x" * (SAVED_NAME_CHARS + 1), GPU_TEMP, f"at most {SAVED_NAME_CHARS} characters"),
+        ("Nothing", ConsoleRequest(promql="  ", clusters=[]), "no query to save"),
+    ],
+)
+async def test_a_save_without_a_name_or_a_query_is_refused(
+    tmp_path: Path, name: str, request_: ConsoleRequest, said: str
+) -> None:
+    console, db = _console(tmp_path)
+    try:
+        with pytest.raises(UsageError, match=said):
+            await console.save(name, request_)
+        assert await console.saved() == []
+    finally:
+        db.close()
+
+
+@pytest.mark.asyncio
+async def test_a_viewer_and_a_capture_save_nothing(tmp_path: Path) -> None:
+    viewer, db = _console(tmp_path, access=Access(UserRole.VIEWER))
+    repo = QueryRepository(db)
+    capture = QueryConsole(None, None, repo, read_only="a capture is read-only: save them "  # type: ignore[arg-type]
+                           "elsewhere")  # fmt: skip
+    operator = QueryConsole(None, None, repo, access=Access(UserRole.OPERATOR))  # type: ignore[arg-type]
+    try:
+        with pytest.raises(AccessDenied, match="may not save or delete queries"):
+            await viewer.save("GPU", GPU_TEMP)
+        with pytest.raises(UsageError, match="a capture is read-only"):
+            await capture.save("GPU", GPU_TEMP)
+        assert await viewer.saved() == []
+        assert await operator.save("GPU", GPU_TEMP) == "GPU"  # an operator may
+        with pytest.raises(AccessDenied):
+            await viewer.delete_saved("GPU")
+    finally:
+        db.close()
+
+
+def test_the_command_line_saves_lists_and_deletes(tmp_path: Path) -> None:
+    """``query --save`` keeps the query even where no cluster answers it (none is registered:
+    refused, yet kept for when one is); ``saved-queries`` lists it, as JSON too."""
+    code, _, err = call_main(tmp_path, "query", "up", "--save", "Everything up", "--range", "2h")
+    assert "saved as 'Everything up'" in err
+    code, out, _ = call_main(tmp_path, "saved-queries")
+    assert code == 0
+    assert out == ("Everything up: up\n"
+                   "  range 2h, step 60 s, merge, on every cluster with metrics\n")  # fmt: skip
+    code, out, _ = call_main(tmp_path, "saved-queries", "--json")
+    (doc,) = json.loads(out)
+    assert doc["name"] == "Everything up" and doc["range_s"] == 7200 and doc["clusters"] == []
+    code, _, err = call_main(tmp_path, "saved-queries", "--delete", "Everything up")
+    assert code == 0 and "deleted 'Everything up'" in err
+    code, out, _ = call_main(tmp_path, "saved-queries")
+    assert out.startswith("no saved query")
+
+
+def test_a_capture_refuses_a_save_on_the_command_line(tmp_path: Path) -> None:
+    code, _, err = call_main(tmp_path, "--capture", str(SAMPLE), "query", "up", "--save", "x")
+    assert code != 0 and "a capture is read-only" in err
