@@ -78,11 +78,16 @@ def plotted(values: np.ndarray) -> np.ndarray:
 
 
 def gaps_marked(ts: np.ndarray, values: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
-    """A range answer's series with a NaN point (a gap, ``plotted``) one ``step`` after each
+    """A range answer's series with a NaN point (a gap, ``plotted``) one step after each
     sample the next one follows by more than GAP_STEPS steps: Prometheus leaves a step with no
     sample out of its answer (it never sends NaN for one), and a curve drawn with
-    ``connect="finite"`` joined the samples either side of a 30-minute outage with a line."""
+    ``connect="finite"`` joined the samples either side of a 30-minute outage with a line.
+    The step is ``step`` or the series' own usual spacing, the larger: a capture answers with
+    the samples it recorded (a minute apart, or thinned), not at the step asked, and a gap
+    between every two of them drew no line at all."""
     ts, values = np.asarray(ts, dtype=float), np.asarray(values, dtype=float)
+    if ts.size > 1:
+        step = max(step, float(np.median(np.diff(ts))))
     after = np.flatnonzero(np.diff(ts) > GAP_STEPS * step) + 1
     if not after.size:
         return ts, values

@@ -25,7 +25,7 @@ from aiops_desktop.models.curves import MOST_CURVES, outlying_curves
 from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryRecord
 from aiops_desktop.models.text import cut_line, time_text
 from ui.charts import TimeSeriesChart
-from ui.presenters.console import MOST_ROWS, ShownResult, table_rows
+from ui.presenters.console import FAILURE_CHARS, MOST_ROWS, ShownResult, table_rows
 from ui.theme import Theme
 from ui.views.tables import make_table
 from ui.views.text import PlainLabel, rich_label, tip
@@ -39,6 +39,10 @@ SAID_MOST = 2
 SAID_CHARS = 100
 #: the clusters the status line names among those it only counts
 NAMED_MOST = 3
+#: its tooltip's entries at most, and the most of each one's text there (each failure as the
+#: presenter cut it, FAILURE_CHARS, and its cluster's name)
+TIP_MOST = 100
+TIP_CHARS_EACH = FAILURE_CHARS + 100
 
 
 def _range_mode(range_s: int) -> str:
@@ -233,8 +237,12 @@ class ConsoleView(QWidget):
             named = ", ".join(cut_line(name, 40) for name in names[:NAMED_MOST])
             named += "…" if len(names) > NAMED_MOST else ""
             lines.append(html.escape(f"… and {len(rest):,} more" + (f" ({named})" if named else "")
-                                     + ": hover here for the full list"))  # fmt: skip
-        return lines, "\n".join(texts)
+                                     + ": hover here for the list"))  # fmt: skip
+        # the tooltip bounded (a thousand failures, 517,000 characters, held the UI thread
+        # 0.76 s a hover): TIP_MOST of them, each cut to TIP_CHARS_EACH, its reason kept
+        listed = [cut_line(text, TIP_CHARS_EACH) for text in texts[:TIP_MOST]]
+        more = len(texts) - len(listed)
+        return lines, "\n".join(listed + ([f"… and {more:,} more"] if more > 0 else []))
 
     def show_error(self, message: str) -> None:
         self._say(
