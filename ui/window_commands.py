@@ -19,7 +19,7 @@ from aiops_desktop.services.fleet.findings import alert_identity
 from aiops_desktop.services.runtime.access import Action
 from ui.pages import PAGES
 from ui.views.command_palette import Command, CommandPalette
-from ui.views.rows_table import RowsTable
+from ui.views.rows_table import CELL_END, RowsTable
 
 if TYPE_CHECKING:
     from aiops_desktop.models.alerts import AlertGroup
@@ -44,27 +44,33 @@ DOMAIN_PAGE = {"GPU": "gpu", "PTP": "ptp", "SR-IOV": "sriov", "anomalies": "anom
 def finding_needle(cluster: str, finding: Finding) -> str:
     """What the rows of a finding's page hold for it, its cluster included, to filter the page
     by (a row stays whose cells, joined by spaces, contain it): two clusters may each have a
-    node gpu-1 or du-4, and the node's name alone shows both. A GPU's key in the problems
-    table (cluster/node/gpuN, /migM for a MIG instance); a PTP port's cluster, node, interface
-    and process cells; an SR-IOV node's cluster and node cells. An anomaly's row has its
-    cluster apart from its panel: the panel (the rows say their cluster). Nothing for the
-    fleet's page (it has no rows); an alert's is its group's row (``group_needle``)."""
+    node gpu-1 or du-4, and the node's name alone shows both. Each ends at a cell's end
+    (CELL_END, ``RowsModel.set_needle``): gpu1 is not gpu10, nor MIG 1 MIG 11, nor
+    worker-1 worker-10. A GPU's key in the problems table (cluster/node/gpuN, /migM for a MIG
+    instance); a PTP port's cluster, node, interface and process cells (an interface empty
+    where a process is down with no port: its cell is empty, not left out); an SR-IOV node's
+    cluster and node cells. An anomaly's row has its cluster apart from its panel: the panel
+    (the rows say their cluster). Nothing for the fleet's page (it has no rows); an alert's
+    is its group's row (``group_needle``)."""
     subject = finding.subject
     if finding.domain is Domain.GPU:  # "node/gpuN" or "node/gpuN MIG m"
-        return f"{cluster}/{subject.replace(' MIG ', '/mig')}"
+        return f"{cluster}/{subject.replace(' MIG ', '/mig')}{CELL_END}"
     if finding.domain is Domain.PTP:  # "node/iface" or "node/iface (process)"
         node, _, port = subject.partition("/")
         iface, _, process = port.partition(" (")
-        return " ".join(part for part in (cluster, node, iface, process.removesuffix(")")) if part)
+        process = process.removesuffix(")")
+        return " ".join([cluster, node, iface, *([process] if process else [])]) + CELL_END
     if finding.domain is Domain.SRIOV:  # "node name"
-        return f"{cluster} {subject.removeprefix('node ')}"
+        return f"{cluster} {subject.removeprefix('node ')}{CELL_END}"
     return subject if finding.domain is Domain.ANOMALIES else ""
 
 
 def group_needle(group: AlertGroup) -> str:
-    """An alert group's Group and Clusters cells as the Alerts page writes them: its key
-    alone is part of other keys too (TargetDown of NodeExporterTargetDown)."""
-    return f"{group.key} {len(group.clusters)}: {', '.join(group.clusters)}"
+    """An alert group's first cells as the Alerts page writes them (severity, alerts, key,
+    clusters), to a cell's end: its key alone is part of other keys (TargetDown of
+    NodeExporterTargetDown), and one cluster's name of another's (ran-west of ran-west-2)."""
+    return (f"{group.severity.value} {len(group.alerts)} {group.key} "
+            f"{len(group.clusters)}: {', '.join(group.clusters)}{CELL_END}")  # fmt: skip
 
 
 class WindowCommands(QObject):
@@ -81,7 +87,9 @@ class WindowCommands(QObject):
         p = window.presenters
         p.gpu.sig_fleet.connect(self._keep_gpus)
         p.incidents.sig_rows.connect(self._keep_incidents)
-        filter_bar.setPlaceholderText("Filter this page's tables (/ to start, Esc to clear)")
+        filter_bar.setPlaceholderText(
+            "Filter this page's tables (/ to start, Esc to clear; a $ at the end: a cell's end)"
+        )
         filter_bar.setClearButtonEnabled(True)
         filter_bar.setVisible(False)
         filter_bar.textChanged.connect(self.apply_filter)
@@ -242,9 +250,9 @@ class WindowCommands(QObject):
                         add(kind.capitalize(), f"{s.cluster} {name}", "incidents", i.id)
         for h in self._gpus.gpus if self._gpus is not None else []:
             r = h.reading
-            add("GPU", f"{r.key} {r.model} ({h.state.value})", "gpu", r.key)
+            add("GPU", f"{r.key} {r.model} ({h.state.value})", "gpu", f"{r.key}{CELL_END}")
             for pod in r.pods:  # the row of the GPU it runs on (the pod alone: any cluster's)
-                add("Pod", f"{r.cluster} {pod} (on {r.key})", "gpu", r.key)
+                add("Pod", f"{r.cluster} {pod} (on {r.key})", "gpu", f"{r.key}{CELL_END}")
         return found
 
     def open_palette(self) -> CommandPalette:

@@ -48,7 +48,7 @@ def test_the_command_palette_finds_pages_and_gpus(sample_desktop: DesktopApp, qt
     assert first.startswith("GPU: ran-east gpu-1/gpu3") and "XID 79" in first
     qtbot.keyClick(palette.query, Qt.Key.Key_Return)
     assert window.stack.currentWidget() is window.page("gpu")
-    assert window.filter_bar.isVisible() and window.filter_bar.text() == "ran-east/gpu-1/gpu3"
+    assert window.filter_bar.isVisible() and window.filter_bar.text() == "ran-east/gpu-1/gpu3$"
     kinds = {c.kind for c in window.commands.commands()}
     assert {"Page", "Action", "Cluster", "GPU", "PTP", "Pod"} <= kinds
 

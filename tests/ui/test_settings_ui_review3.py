@@ -45,11 +45,11 @@ def test_a_gpu_finding_shows_only_its_own_clusters_gpu(sample_desktop: DesktopAp
     run_until(qtbot, lambda: window.commands._gpus is not None and window.truth is not None,
               timeout=20)  # fmt: skip
     _run(sample_desktop, "ran-west gpu-1/gpu2")  # ran-east has a gpu-1 too (gpu3 is CRITICAL)
-    assert window.filter_bar.text() == "ran-west/gpu-1/gpu2"
+    assert window.filter_bar.text() == "ran-west/gpu-1/gpu2$"
     assert _shown(window.gpu.problems, 1) == ["ran-west/gpu-1/gpu2"]
     # a pod's entry: the GPU it runs on, named with its cluster
     _run(sample_desktop, "ran-east ml/trainer-0")
-    assert window.filter_bar.text() == "ran-east/gpu-0/gpu0"
+    assert window.filter_bar.text() == "ran-east/gpu-0/gpu0$"
 
 
 def test_a_ptp_finding_shows_only_its_own_clusters_port(sample_desktop: DesktopApp,
@@ -87,9 +87,10 @@ def test_a_findings_needle_is_what_its_rows_hold() -> None:
     def needle(domain: Domain, subject: str) -> str:
         return finding_needle("ran-west", Finding(domain, FindingSeverity.WARNING, subject, "-"))
 
-    assert needle(Domain.GPU, "dgx-0/gpu0 MIG 1") == "ran-west/dgx-0/gpu0/mig1"
-    assert needle(Domain.PTP, "du-4/ens1f0") == "ran-west du-4 ens1f0"
-    assert needle(Domain.SRIOV, "node worker-0") == "ran-west worker-0"
+    assert needle(Domain.GPU, "dgx-0/gpu0 MIG 1") == "ran-west/dgx-0/gpu0/mig1$"
+    assert needle(Domain.PTP, "du-4/ens1f0") == "ran-west du-4 ens1f0$"
+    assert needle(Domain.PTP, "du-4/ (ptp4l)") == "ran-west du-4  ptp4l$"  # no port: empty cell
+    assert needle(Domain.SRIOV, "node worker-0") == "ran-west worker-0$"
     assert needle(Domain.KUBERNETES, "node worker-0") == ""  # the fleet page has no rows
 
 

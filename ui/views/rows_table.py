@@ -60,6 +60,7 @@ LONG_CELL = 24  # a cell longer than this shows its whole text as its tooltip
 #: a tooltip shows this much of its text at most, and this many lines, then "…": a cell holds
 #: a server's words (a 100 KB event message made a tip 18,838 px tall, half a second to show)
 TIP_CHARS = 3000
+CELL_END = "$"  # a filter that ends with it matches a cell's end (``RowsModel.set_needle``)
 TIP_LINES = 40
 ROLE = Qt.ItemDataRole
 RAW_TIP = ROLE.UserRole + 1  # a cell's tooltip as given (ToolTipRole has it escaped for Qt)
@@ -186,7 +187,12 @@ class RowsModel(QAbstractTableModel):
         return self._row_headers is None and list(rows) == self._rows
 
     def set_needle(self, needle: str) -> None:
+        """Blanks around it are a typing slip, not part of it; a "$" that ends it is a cell's
+        end (as in grep), so "gpu1$" shows gpu1 and not gpu10 (the command palette filters
+        so): every row's text ends with a blank, as each of its cells does."""
         needle = needle.strip().lower()
+        if needle.endswith(CELL_END) and needle != CELL_END:
+            needle = needle[: -len(CELL_END)] + " "
         if needle != self._needle:
             self.beginResetModel()
             self._needle = needle
@@ -210,7 +216,7 @@ class RowsModel(QAbstractTableModel):
         shown = range(len(self._rows))
         if self._needle:
             if self._texts is None:
-                self._texts = [" ".join(r.cells).lower() for r in self._rows]
+                self._texts = [" ".join(r.cells).lower() + " " for r in self._rows]
             shown = [i for i in shown if self._needle in self._texts[i]]  # type: ignore[assignment]
         if self._sort_column < 0:
             return list(shown)
