@@ -272,3 +272,27 @@ async def test_the_kubeconfig_load_and_the_checks_share_one_deadline(
     assert took < 1.3, took  # not 0.6 s of load, then a second 1 s for the checks
     assert result.elapsed_s < 1.3
     assert loads and loads[0] <= 1.0
+
+
+@pytest.mark.asyncio
+async def test_a_slow_keyring_read_leaves_the_load_its_whole_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The keyring's unlock prompt is the person's time: counted against the 10 s, it left
+    the load 0 s and blamed credential plugins a token kubeconfig has none of."""
+    loads: list[float] = []
+
+    def slow_keyring(_cluster: Any, _secrets: Any) -> dict[str, Any]:
+        time.sleep(0.5)
+        return {}
+
+    async def open_(kubeconfig: Any, *, name: str, **kwargs: Any) -> SilentClient:
+        loads.append(kwargs["load_within_s"])
+        return SilentClient()
+
+    monkeypatch.setattr(validation, "kubeconfig_for", slow_keyring)
+    monkeypatch.setattr(validation.KubeClient, "open", open_)
+    cluster = Cluster(name="ran-c1", api_server_url="https://api.c1.example:6443")
+    result = await validation.validate(cluster, None, timeout_s=0.4)  # type: ignore[arg-type]
+    assert loads and loads[0] > 0.3  # the whole 0.4 s, not what the keyring left (0)
+    assert result.elapsed_s >= 0.5  # the whole of it, the keyring read included
