@@ -251,8 +251,8 @@ def _one_event(history: np.ndarray) -> float:
     count (errors at 0 throughout) and 0 for a fraction (no step known)."""
     steps = np.diff(np.unique(history))
     steps = steps[steps > 1e-9 * float(np.max(np.abs(history)))]
-    if steps.size:
-        return float(steps.min())
+    if steps.size:  # never more than one unit: an hour of 0 and one earlier burst of 76 is
+        return min(float(steps.min()), 1.0)  # no spread of 76 (the next burst read LOW)
     return 1.0 if bool(np.all(history == np.round(history))) else 0.0
 
 
@@ -315,6 +315,7 @@ def _describe(
     streaming: bool,
     began: float | None = None,
     judged: np.ndarray | None = None,
+    in_points: bool = False,
 ) -> Anomaly:
     """One anomaly for ``episode``; ``judged``: which of the series' values a domain rule
     judged (a PTP offset's +/-100 ns, a GPU's 70/80 C; None: no rule ran on them), whose
@@ -326,9 +327,11 @@ def _describe(
     expected = peak.expected if math.isfinite(peak.expected) else None
     deviation = 100.0 * (actual - expected) / abs(expected) if expected not in (None, 0.0) else None
     # how far it moved, which bounds how bad it is: a percentage's move in points from any
-    # level (0 -> 2 % and 50 -> 52 % are small; 0.5 -> 2 % was +300 % and HIGH)
+    # level (0 -> 2 % and 50 -> 52 % are small; 0.5 -> 2 % was +300 % and HIGH), where it is
+    # one in 0-100 (``in_points``): a fraction guessed a percentage from its name
+    # (instance:node_cpu_utilisation:rate5m, 0-1) never moves 5 points
     change = deviation
-    if profile.unit == "%" and expected is not None:
+    if in_points and expected is not None:
         change = actual - expected
     kind = _type(episode, peak, actual)
     first_at = float(series.ts[episode[0].index])
@@ -446,6 +449,12 @@ def detect_anomalies(
     clean = SeriesInput(series.cluster, series.metric, series.labels, ts, values,
                         judged_until=series.judged_until)  # fmt: skip
     episodes = [e for e in _episodes(breaches) if _believed(e)]
+    # a percentage measured in points: declared so (the catalog's unit, --unit %), or guessed
+    # from its name and seen past 1 (a fraction 0-1 guessed a percentage is not)
+    declared = unit is not None and unit.lower() in {"%", "percent"}
+    in_points = profile.unit == "%" and (
+        declared or bool(values.size and np.nanmax(np.abs(values)) > 1.0)
+    )
     if streams is None:
         spans = list(series.episodes)
         return [
@@ -458,12 +467,13 @@ def detect_anomalies(
                 streaming=False,
                 began=_began(clean, e, spans),
                 judged=judged,
+                in_points=in_points,
             )
             for e in episodes
         ]
     describe = partial(_describe, sensitivity=sensitivity, profile=profile,
                        methods=len(statistical), streaming=True,
-                       judged=judged)  # fmt: skip
+                       judged=judged, in_points=in_points)  # fmt: skip
     return _live_episodes(clean, series.episodes, episodes, streams, describe)
 
 

@@ -57,6 +57,7 @@ def test_a_real_burst_of_errors_per_second_is_still_high() -> None:
         ([0.0] * 40 + [2 / 60, 4 / 60], 2 / 60),  # the smallest step it took
         ([0.0] * 42, 1.0),  # all 0: as a count
         ([3.5] * 42, 0.0),  # one fractional value throughout: no step known
+        ([0.0] * 40 + [76.0], 1.0),  # one earlier burst: its size is no step (at most 1)
     ],
 )
 def test_a_spread_is_no_less_than_one_events_worth(history: list[float], spread: float) -> None:
@@ -99,3 +100,40 @@ def test_a_percentage_moves_in_points_from_any_level(
     """From 0.5 % a 1.5-point move was +301 % and HIGH, while 0 -> 2 % was LOW and
     50 -> 53.5 % MEDIUM: the same move in points is graded the same from any level."""
     assert _cpu(base, jump) == [grade]
+
+
+def test_a_burst_after_an_earlier_one_in_the_hour_is_still_high() -> None:
+    """An hour of 0 and one burst of 76: the spread's floor was the whole burst (its only
+    step), and the next, bigger burst read LOW (review of cf07fb1)."""
+    rng = np.random.default_rng(177)  # the review's case: bursts of 76, then of 122
+    n = 1600
+    ts = T0 + np.arange(n) * 60.0
+    values = np.zeros(n)
+    for _ in range(rng.integers(2, 8)):
+        at = rng.integers(800, n)
+        values[at : at + rng.integers(1, 4)] = rng.integers(5, 200)
+    assert values[1188] == 76.0 and values[1231] == 122.0
+    found = detect_anomalies(SeriesInput("east", "error_log_lines", {"pod": "x"}, ts, values),
+                             unit="errors/min")  # fmt: skip
+    late = [a.severity for a in found if a.timestamp.timestamp() >= ts[1231]]
+    assert late and late[0] is AnomalySeverity.HIGH
+
+
+def test_a_fraction_guessed_a_percentage_is_graded_by_its_relative_move() -> None:
+    """kube-prometheus' instance:node_cpu_utilisation:rate5m is 0-1: its name says a
+    percentage, its values a fraction; in points it never moved 5 and was always LOW."""
+    n = 1600
+    ts = T0 + np.arange(n) * 60.0
+    values = 0.10 + np.random.default_rng(4).normal(0, 0.01, n)
+    values[1500:1510] = 0.95  # pegged for ten minutes
+    found = detect_anomalies(
+        SeriesInput("east", "instance:node_cpu_utilisation:rate5m", {"instance": "n1"}, ts, values)
+    )
+    pegged = [a.severity for a in found if a.timestamp.timestamp() >= ts[1500]]
+    assert pegged and pegged[0] is AnomalySeverity.HIGH
+    # declared a percentage (the catalog's unit), the same values are points: small
+    declared = detect_anomalies(
+        SeriesInput("east", "instance:node_cpu_utilisation:rate5m", {"instance": "n1"}, ts, values),
+        unit="%",
+    )
+    assert all(a.severity is AnomalySeverity.LOW for a in declared)
