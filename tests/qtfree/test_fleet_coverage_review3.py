@@ -144,3 +144,24 @@ async def test_a_kubernetes_api_added_since_the_last_refresh_is_not_yet_read() -
     added = of(fleet.snapshot(), "ran-west")
     assert added.coverage["kubernetes"] is Coverage.NO_DATA
     assert of(await fleet.refresh(), "ran-west").coverage["kubernetes"] is Coverage.READ
+
+
+@pytest.mark.asyncio
+async def test_a_cluster_removed_and_added_again_under_its_name_is_not_yet_read() -> None:
+    """Its last read was kept by name: added again after a refresh without it, it counted as
+    read before any refresh had read it, and showed OK (review of e613070)."""
+    east = cluster("ran-east")
+    registry, now = Registry([east]), [T0]
+    fleet = fleet_over(registry, now)
+    metrics_polled(fleet, "ran-east", at=T0)
+    await fleet.refresh()
+    del registry._clusters[east.id]  # removed; a refresh runs without it
+    now[0] = T0 + timedelta(minutes=1)
+    await fleet.refresh()
+    again = cluster("ran-east")  # added again, under its name (a new id)
+    registry._clusters[again.id] = again
+    now[0] = T0 + timedelta(minutes=1, seconds=5)
+    metrics_polled(fleet, "ran-east", at=now[0])
+    truth = of(fleet.snapshot(), "ran-east")
+    assert truth.coverage["findings"] is Coverage.NO_DATA
+    assert truth.state is not Health.OK

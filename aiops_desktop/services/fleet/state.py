@@ -291,7 +291,12 @@ class FleetState:
         self._found = self._keep_unread(found, unread)
         self._unread = {name: "; ".join(f"{d.value}: {why}" for d, why in per.items())
                         for name, per in unread.items()}  # fmt: skip
+        # only the clusters registered now: one removed and added again under its name was
+        # "read" before any refresh had read it, and showed OK over a GPU at 95 C
+        named = {c.name for c in self._registry.clusters()}
+        self._read_at = {n: t for n, t in self._read_at.items() if n in named}
         self._read_at.update((c.name, now) for c in clusters if c.name not in unread)
+        self._kube_at = {n: t for n, t in self._kube_at.items() if n in named}
         self._kube_at.update((n, now) for n, c in self._kube_read.items() if c in _READ)
         self._refreshed_at = now
         truth = self.snapshot()
