@@ -25,6 +25,7 @@ from aiops_desktop.qt_boot import (
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.intelligence.rca import rca_clusters
 from aiops_desktop.services.polling.history import PanelHistory
+from aiops_desktop.services.runtime.one_per_cache import LIVE_DETECTION_LOCK, run_alone
 from aiops_desktop.settings import AppPaths
 
 if TYPE_CHECKING:
@@ -136,7 +137,11 @@ class DesktopApp:
             # a cluster the CLI adds while this runs is polled without a restart
             self.core.supervisor.spawn(self.core.registry.follow_store(), name="clusters-added")
             self.core.poller.start()
-            self.core.supervisor.spawn(self.core.anomalies.run_live(), name="anomaly-detection")
+            self.core.supervisor.spawn(
+                run_alone(self.core.paths.data_dir / LIVE_DETECTION_LOCK,
+                          self.core.anomalies.run_live),
+                name="anomaly-detection",
+            )  # fmt: skip
             self.core.supervisor.spawn(self.core.discovery.run_periodic(), name="discovery")
         # the fleet's one truth: findings read every minute (a capture's recorded answers too),
         # incidents regrouped after each

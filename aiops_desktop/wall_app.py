@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from aiops_desktop.models.errors import EXIT_USAGE, AppError, UsageError
 from aiops_desktop.qt_boot import WINDOW_SIZE, run_qt, save_screenshot, settle, wait_signal
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.runtime.one_per_cache import LIVE_DETECTION_LOCK, run_alone
 from aiops_desktop.settings import AppPaths
 
 if TYPE_CHECKING:
@@ -71,7 +72,11 @@ class WallApp:
             self.core.poller.start()
             # the fleet's findings hold the last hour's anomalies (the window's detection
             # writes them too, but a NOC PC may run the wall alone); stopped with the Core
-            self.core.supervisor.spawn(self.core.anomalies.run_live(), name="anomaly-detection")
+            self.core.supervisor.spawn(
+                run_alone(self.core.paths.data_dir / LIVE_DETECTION_LOCK,
+                          self.core.anomalies.run_live),
+                name="anomaly-detection",
+            )  # fmt: skip
         # the fleet's one truth: findings read every minute (a capture's recorded answers too),
         # incidents regrouped after each (the window does too: they share the cache's store)
         # and read for the incidents page
