@@ -15,7 +15,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -223,12 +223,13 @@ class AccessSettings(_Section):
 
 class LoadedSettings(NamedTuple):
     """The settings a file gives (``Settings.load``), what to tell the person about it, and
-    what is wrong with it when it could not be used (None: used, or there is none): the role
-    then in use is the refused file's fallback, not one an admin set (``Core.open``)."""
+    what is wrong with it when the role in use is the refused file's fallback viewer, not one
+    an admin set (``Core.open``); None otherwise: the file used, none there, or a refused
+    file's own valid ``access`` section kept (``_own_access``: an admin did set that role)."""
 
     settings: Settings
     notice: str | None
-    refused: str | None
+    role_refused: str | None
 
 
 class Settings(_Section):
@@ -255,20 +256,37 @@ class Settings(_Section):
 
     @classmethod
     def read(cls, path: Path) -> LoadedSettings:
-        """``load``'s settings and notice, and what was wrong with the file when refused."""
+        """``load``'s settings and notice, and what is wrong with the file when the role in
+        use is its fallback viewer (``LoadedSettings``)."""
         settings, problem, raw, said, _ = _read(path)
         if len(said) > 10:  # a file of a thousand fields this version does not know
             said = [*said[:10], f"and {len(said) - 10} more"]
         if problem is None:
             notice = f"the settings file {path}: {'; '.join(said)}" if said else None
             return LoadedSettings(settings or cls(), notice, None)
-        kept = _unusable(raw)
-        viewer = " (viewer role until it is fixed)" if kept.access.role is UserRole.VIEWER else ""
-        notice = f"the settings file {path} {problem}; defaults used{viewer}"
-        return LoadedSettings(kept, notice, problem)
+        notice = f"the settings file {path} {problem}; defaults used"
+        access = _own_access(raw)
+        if access is not None:  # the role an admin set, whatever else is wrong
+            return LoadedSettings(cls(access=access), notice, None)
+        viewer = cls(access=AccessSettings(role=UserRole.VIEWER))
+        return LoadedSettings(viewer, f"{notice} (viewer role until it is fixed)", problem)
 
     def save(self, path: Path, sections: Collection[str] | None = None) -> None:
-        """Written whole (a temporary file moved into place), readable by its owner only; never
+        """These settings kept at ``path`` (``update``, whatever the file holds now)."""
+        self.update(path, lambda _now: self, sections)
+
+    @classmethod
+    def update(
+        cls, path: Path, change: Callable[[Settings], Settings],
+        sections: Collection[str] | None = None,
+    ) -> tuple[Settings, Settings]:  # fmt: skip
+        """``change`` made over the settings the file holds now (defaults where there is none)
+        and kept, all under the OS lock: another process's save cannot land between the
+        reading and the writing and be lost (the CLI's ``llm set`` while the window renames
+        the model). The settings before and as kept. ``change`` runs under the lock: it must
+        not wait for another process.
+
+        Written whole (a temporary file moved into place), readable by its owner only; never
         over a file that cannot be used (UsageError): the settings in use are then defaults,
         and writing them would lose everything else the person put in it. Blocking: call from
         a worker thread.
@@ -291,15 +309,17 @@ class Settings(_Section):
         as it is)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path):
-            _, problem, raw, _, foreign = _read(path)
+            now, problem, raw, _, foreign = _read(path)
             if problem is not None:
                 raise UsageError(
                     f"the settings file {path} {problem}: nothing was changed, so that what it "
                     "holds is not lost; correct or remove it, then try again"
                 )
-            written = list(type(self).model_fields) if sections is None else sections
+            before = now or cls()
+            after = change(before)
+            written = list(cls.model_fields) if sections is None else sections
             kept = json.loads(raw) if raw is not None else {}  # valid: an object of sections
-            changed = self.model_dump(mode="json", include=set(written), exclude_defaults=True)
+            changed = after.model_dump(mode="json", include=set(written), exclude_defaults=True)
             for section in written:
                 own = changed.get(section, {})
                 for place in foreign:  # (section, field): a section of ours is an object
@@ -320,6 +340,7 @@ class Settings(_Section):
                     "then try again"
                 )
             _write(path, text)
+        return before, after
 
 
 @contextlib.contextmanager
@@ -362,7 +383,7 @@ def _write(path: Path, text: str) -> None:
 
 class _Read(NamedTuple):
     """The settings in a file (None where there is none), or what is wrong with it; the bytes
-    read (for ``_unusable`` and ``save``); what was used otherwise than the file says, to tell
+    read (for ``_own_access`` and ``save``); what was used otherwise than the file says, to tell
     the person; and the places (section, or section and field) this version did not
     understand, for ``save`` to keep as they are (``_usable``)."""
 
@@ -433,7 +454,7 @@ _INCLUSIVE = {"less_than_equal": "le", "greater_than_equal": "ge"}
 
 #: the choices a newer version may add names to, where a name this version does not know is
 #: its default alone: the theme only changes the look. Not the role (a name it cannot read
-#: must never become the default admin: the file is refused and runs as viewer, ``_unusable``)
+#: must never become the default admin: the file is refused and runs as viewer, ``_own_access``)
 #: nor the sensitivity (the live detector's threshold, not to be changed unseen).
 _NEWER_CHOICES = {("ui", "theme")}
 
@@ -539,13 +560,13 @@ def _usable(
     return json.dumps(data), said, foreign
 
 
-def _unusable(raw: bytes | None) -> Settings:
-    """Defaults for a settings file that cannot be used, but never a higher role than the
-    file gives: its own ``access`` section when that much is valid, else viewer (a typo
-    elsewhere must not make a viewer's account admin)."""
+def _own_access(raw: bytes | None) -> AccessSettings | None:
+    """A settings file that cannot be used runs on defaults, but never with a higher role
+    than the file gives: its own ``access`` section when that much is valid (the role an admin
+    set), else None, and the viewer role is used (a typo elsewhere must not make a viewer's
+    account admin)."""
     try:
         section = json.loads(raw).get("access", {}) if raw is not None else None
-        access = AccessSettings.model_validate(section) if section is not None else None
+        return AccessSettings.model_validate(section) if section is not None else None
     except (ValueError, AttributeError, ValidationError, RecursionError):
-        access = None  # RecursionError: nested too deep for json (the file is not one of ours)
-    return Settings(access=access or AccessSettings(role=UserRole.VIEWER))
+        return None  # RecursionError: nested too deep for json (the file is not one of ours)

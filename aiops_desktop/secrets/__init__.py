@@ -82,13 +82,18 @@ def _dismissed() -> tuple[type[BaseException], ...]:
 
 
 def _locked() -> tuple[type[BaseException], ...]:
-    """What it raises when the collection (or the item) is locked and was not unlocked for
-    the request: the keyring is there, the credential untouched."""
+    """What is raised when the collection (or the item) is locked and was not unlocked for
+    the request: the keyring is there, the credential untouched. keyring's own Secret Service
+    backend unlocks first and raises its KeyringLocked when that fails (its prompt dismissed,
+    no unlock in the session), so it is the error seen there; the Secret Service library's
+    LockedException where the library is reached otherwise."""
+    import keyring.errors
+
     try:
         from secretstorage.exceptions import LockedException
     except ImportError:  # pragma: no cover (not Linux)
-        return ()
-    return (LockedException,)
+        return (keyring.errors.KeyringLocked,)
+    return (keyring.errors.KeyringLocked, LockedException)
 
 
 DISMISSED = (
@@ -199,14 +204,17 @@ class SecretStore:
             raise SecretsUnavailableError(self.describe_backend())
 
     def put(self, ref: CredentialRef, secret: str) -> None:
+        _check_bearer(ref, secret)
+        register_secret(secret)
+        self._write(ref, secret)
+
+    def _write(self, ref: CredentialRef, text: str) -> None:
+        """``text`` stored as the entry of ``ref`` (``put``, ``put_json``: checked, its
+        secrets registered)."""
         import keyring.errors
 
-        if ref.kind is CredentialKind.BEARER_TOKEN and not is_token_text(secret):
-            # every request would fail with an error quoting it (a token file of two lines)
-            raise SecretsError(f"the bearer token is not stored: a token is {TOKEN_RULE}")
-        register_secret(secret)
         try:
-            self.backend.set_password(ref.service, ref.key, secret)
+            self.backend.set_password(ref.service, ref.key, text)
         except _dismissed() as exc:  # the Secret Service asked to confirm storing it
             raise SecretsError(f"the credential was not stored: {DISMISSED}") from exc
         except _locked() as exc:
@@ -255,19 +263,37 @@ class SecretStore:
         return True
 
     def put_json(self, ref: CredentialRef, payload: dict[str, Any]) -> None:
-        """Structured credentials (client cert + key, basic auth, a kubeconfig context)."""
-        for value in _strings(payload):
+        """Structured credentials (client cert + key, basic auth, a kubeconfig context; a
+        bearer token with what it belongs to, under ``"token"``: the model server's key)."""
+        _check_bearer(ref, payload.get("token"))
+        text = json.dumps(payload, sort_keys=True)
+        for value in [*_strings(payload), text]:
             register_secret(value)
-        self.put(ref, json.dumps(payload, sort_keys=True))
+        self._write(ref, text)
 
     def get_json(self, ref: CredentialRef) -> dict[str, Any] | None:
         raw = self.get(ref)
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        for value in _strings(data):
-            register_secret(value)
-        return data if isinstance(data, dict) else None
+        return None if raw is None else json_payload(raw)
+
+
+def json_payload(raw: str) -> dict[str, Any] | None:
+    """The payload ``put_json`` stored, from the entry's text (``get``, where the text may also
+    be a bare token: the model server's key as an older version stored it), its secrets
+    registered with the redactor; None where the JSON is no object. ValueError where the text
+    is not JSON."""
+    data = json.loads(raw)
+    for value in _strings(data):
+        register_secret(value)
+    return data if isinstance(data, dict) else None
+
+
+def _check_bearer(ref: CredentialRef, token: object) -> None:
+    """A bearer token that cannot be sent is not stored: every request would fail with an
+    error quoting it (a token file of two lines)."""
+    if ref.kind is CredentialKind.BEARER_TOKEN and not (
+        isinstance(token, str) and is_token_text(token)
+    ):
+        raise SecretsError(f"the bearer token is not stored: a token is {TOKEN_RULE}")
 
 
 _SECRET_KEYS = frozenset(
@@ -342,6 +368,9 @@ class NoSecrets(SecretStore):
     def put(self, ref: CredentialRef, secret: str) -> None:
         raise SecretsError(self.REASON)
 
+    def put_json(self, ref: CredentialRef, payload: dict[str, Any]) -> None:
+        raise SecretsError(self.REASON)
+
     def get(self, ref: CredentialRef) -> str | None:
         raise SecretsError(self.REASON)
 
@@ -349,4 +378,6 @@ class NoSecrets(SecretStore):
         raise SecretsError(self.REASON)
 
 
-__all__ = ["NoSecrets", "SecretStore", "SecretsError", "SecretsUnavailableError"]
+__all__ = [
+    "NoSecrets", "SecretStore", "SecretsError", "SecretsUnavailableError", "json_payload",
+]  # fmt: skip

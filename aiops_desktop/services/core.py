@@ -133,20 +133,21 @@ class Core:
     ) -> Core:
         """Open the cache (raising StoreTooNewError untouched) and the keyring; the services
         come when first asked for. ``role``: asked for at start (``--role``), at most the
-        account's (services/runtime/access.py); None: the account's. Above the role a settings
-        file that cannot be used leaves, the file's damage is what is said: not that an admin
-        set that role, and before the notice that would name it."""
+        account's (services/runtime/access.py); None: the account's. Above the viewer role a
+        settings file that cannot be used falls back to (its access section unusable too), the
+        file's damage is what is said: not that an admin set that role, and before the notice
+        that would name it. A refused file's own valid role is the admin's, and said so."""
         paths.ensure()
-        problem = refused = None
+        problem = role_refused = None
         if settings is None:
-            settings, problem, refused = Settings.read(paths.settings_file)
+            settings, problem, role_refused = Settings.read(paths.settings_file)
         try:
             access = Access(resolve_role(role, settings.access.role))
         except UsageError as exc:
-            if refused is None or role is None:
+            if role_refused is None or role is None:
                 raise
             raise UsageError(
-                f"the settings file {paths.settings_file} {refused}: the "
+                f"the settings file {paths.settings_file} {role_refused}: the "
                 f"{settings.access.role.value} role applies until it is fixed, so --role "
                 f"{role.value} cannot be used"
             ) from exc

@@ -25,6 +25,7 @@ from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.settings import SettingsService
 from aiops_desktop.settings import Settings
 from collectors.llm import LlmEndpoint, Reply
+from tests.qtfree.test_settings_service_fresh import Keyring as SharedKeyring
 
 OLD = "http://127.0.0.1:8080/v1"
 NEW = "http://127.0.0.1:11434/v1"
@@ -32,33 +33,30 @@ OLD_KEY = "sk-key-of-the-old-server-0123456789"
 NEW_KEY = "sk-key-of-the-new-server-9876543210"
 
 
-class Keyring:
+class Keyring(SharedKeyring):
     """The calls LlmService makes of the SecretStore; ``broken``: every write fails as a
     keyring that went away does."""
 
     def __init__(self) -> None:
-        self.keys: dict[str, str] = {}
+        super().__init__()
         self.broken = False
 
     def put(self, ref: CredentialRef, secret: str) -> None:
         if self.broken:
             raise SecretsUnavailableError("gone")
-        self.keys[ref.key] = secret
-
-    def get(self, ref: CredentialRef) -> str | None:
-        return self.keys.get(ref.key)
+        super().put(ref, secret)
 
     def delete(self, ref: CredentialRef) -> bool:
         if self.broken:
             raise SecretsUnavailableError("gone")
-        return self.keys.pop(ref.key, None) is not None
+        return super().delete(ref)
 
 
 def _service(tmp_path: Path) -> tuple[LlmService, Keyring, Path, list[Any]]:
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"llm": {"endpoint": OLD, "model": "a"}}))
     keys = Keyring()
-    keys.put(LLM_KEY_REF, OLD_KEY)
+    keys.put_json(LLM_KEY_REF, {"endpoint": OLD, "token": OLD_KEY})  # stored with its server
     bus = EventBus()
     changed: list[Any] = []
     bus.subscribe(LLM_CHANGED, changed.append)
@@ -82,7 +80,7 @@ async def test_a_refused_change_leaves_the_key_of_the_server_in_use(tmp_path: Pa
     # server this process read earlier may no longer be the key's), and the key is kept
     with pytest.raises(LlmNotConfigured, match="is not valid"):
         llm.endpoint()
-    assert keys.keys[LLM_KEY_REF.key] == OLD_KEY and changed == []
+    assert keys.stored() == (OLD, OLD_KEY) and changed == []
 
 
 @pytest.mark.asyncio
@@ -93,7 +91,7 @@ async def test_a_refused_turn_off_keeps_the_key(tmp_path: Path) -> None:
         await llm.turn_off(forget_key=True)
     with pytest.raises(LlmNotConfigured, match="is not valid"):
         llm.endpoint()  # nothing sent while the file names no server (see above)
-    assert keys.keys[LLM_KEY_REF.key] == OLD_KEY and llm.settings.endpoint == OLD
+    assert keys.stored() == (OLD, OLD_KEY) and llm.settings.endpoint == OLD
     assert changed == []
 
 
@@ -107,7 +105,7 @@ async def test_a_key_not_kept_puts_the_settings_back(tmp_path: Path) -> None:
     # the old key never goes to the new server: the settings are the old ones again
     assert (llm.settings.endpoint, llm.settings.model) == (OLD, "a")
     assert json.loads(path.read_text())["llm"]["endpoint"] == OLD
-    assert keys.keys[LLM_KEY_REF.key] == OLD_KEY and changed == []
+    assert keys.stored() == (OLD, OLD_KEY) and changed == []
 
 
 @pytest.mark.asyncio
@@ -127,7 +125,7 @@ async def test_a_key_that_is_no_token_is_refused_before_anything_is_saved(tmp_pa
     with pytest.raises(UsageError):
         await llm.set(endpoint=NEW, model="b", key="two\nlines")
     assert llm.settings.endpoint == OLD and json.loads(path.read_text())["llm"]["endpoint"] == OLD
-    assert keys.keys[LLM_KEY_REF.key] == OLD_KEY and changed == []
+    assert keys.stored() == (OLD, OLD_KEY) and changed == []
 
 
 @pytest.mark.asyncio
@@ -188,7 +186,7 @@ async def test_a_test_sends_the_key_typed_or_the_one_of_that_server(
     assert [(e.base_url, e.api_key) for e in asked] == [
         (NEW, NEW_KEY), (OLD, OLD_KEY), (OLD, None),
     ]  # fmt: skip
-    assert keys.keys[LLM_KEY_REF.key] == OLD_KEY  # the key typed is not kept by a test
+    assert keys.stored() == (OLD, OLD_KEY)  # the key typed is not kept by a test
 
 
 @pytest.mark.asyncio
@@ -237,7 +235,7 @@ async def test_apply_of_another_server_with_its_key_replaces_the_stored_one(
 ) -> None:
     llm, keys, _path, _changed = _service(tmp_path)
     result = await llm.change(endpoint=NEW, model="b", key=NEW_KEY)
-    assert result.said is None and keys.keys[LLM_KEY_REF.key] == NEW_KEY
+    assert result.said is None and keys.stored() == (NEW, NEW_KEY)
     assert llm.endpoint().api_key == NEW_KEY
     # ``set`` is the same change, its settings alone (the CLI's and the window's)
     chosen = await llm.set(endpoint=OLD, model="a")
@@ -251,7 +249,7 @@ async def test_the_same_server_typed_otherwise_keeps_its_key(tmp_path: Path, typ
     (a model, TLS or redaction changed is no other server)."""
     llm, keys, _path, _changed = _service(tmp_path)
     result = await llm.change(endpoint=typed, model="c", verify_tls=False, redact_ips=True)
-    assert result.said is None and keys.keys[LLM_KEY_REF.key] == OLD_KEY
+    assert result.said is None and keys.stored() == (OLD, OLD_KEY)
     assert llm.endpoint().api_key == OLD_KEY and llm.settings.model == "c"
 
 
@@ -283,7 +281,7 @@ async def test_a_server_set_again_after_off_does_not_get_the_key_of_the_one_befo
     set then without a key of its own gets none."""
     llm, keys, _path, _changed = _service(tmp_path)
     await llm.turn_off()
-    assert keys.keys[LLM_KEY_REF.key] == OLD_KEY
+    assert keys.stored() == (OLD, OLD_KEY)
     result = await llm.change(endpoint=NEW, model="b")
     assert result.said is not None and "removed" in result.said
     assert LLM_KEY_REF.key not in keys.keys and llm.endpoint().api_key is None

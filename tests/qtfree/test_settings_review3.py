@@ -123,9 +123,27 @@ def test_role_above_a_usable_files_role_still_says_an_admin_set_it(tmp_path: Pat
         Core.open(paths, role=UserRole.OPERATOR)
 
 
+def test_role_above_a_damaged_files_own_viewer_says_an_admin_set_it(tmp_path: Path) -> None:
+    """A refused file whose access section is valid keeps that role (an admin set it): fixing
+    the damage elsewhere would not change it, so it is not said to apply until then."""
+    paths = resolve_paths(tmp_path / "home").ensure()
+    paths.settings_file.write_text('{"access": {"role": "viewer"}, "ui": {"font_scale": "big"}}')
+    with pytest.raises(UsageError) as raised:
+        Core.open(paths, role=UserRole.ADMIN)
+    said = str(raised.value)
+    assert "--role admin is above this account's role" in said and "by an admin" in said
+    assert "until it is fixed" not in said
+    notice = Settings.load(paths.settings_file)[1]
+    assert notice is not None and "viewer role until it is fixed" not in notice
+
+
 def _secretstorage_error(name: str) -> Exception:
     from secretstorage import exceptions
 
+    if name == "KeyringLocked":  # keyring's own Secret Service backend: an unlock dismissed
+        import keyring.errors
+
+        return keyring.errors.KeyringLocked("Failed to unlock the collection!")
     return getattr(exceptions, name)(f"{name} raised by the Secret Service")
 
 
@@ -151,7 +169,11 @@ class _RefusingKeyring(KeyringBackend):
 
 @pytest.mark.parametrize(
     ("name", "what_to_do"),
-    [("PromptDismissedException", "accept"), ("LockedException", "unlock")],
+    [
+        ("PromptDismissedException", "accept its prompt"),
+        ("LockedException", "unlock it"),
+        ("KeyringLocked", "unlock it"),
+    ],
 )
 def test_the_secret_services_refusals_are_secrets_errors_that_say_what_to_do(
     name: str, what_to_do: str

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,11 +34,22 @@ class Keyring:
     def put(self, ref: CredentialRef, secret: str) -> None:
         self.keys[ref.key] = secret
 
+    def put_json(self, ref: CredentialRef, payload: dict[str, Any]) -> None:
+        self.put(ref, json.dumps(payload, sort_keys=True))
+
     def get(self, ref: CredentialRef) -> str | None:
         return self.keys.get(ref.key)
 
     def delete(self, ref: CredentialRef) -> bool:
         return self.keys.pop(ref.key, None) is not None
+
+    def stored(self) -> tuple[str | None, str] | None:
+        """The model server's key as stored: (the endpoint it was given for, the key)."""
+        raw = self.keys.get(LLM_KEY_REF.key)
+        if raw is None:
+            return None
+        payload = json.loads(raw)
+        return payload["endpoint"], payload["token"]
 
 
 class _Anomalies:
@@ -111,7 +123,7 @@ async def test_the_cli_llm_set_survives_the_windows_later_change_of_another_fiel
     # the window's dialog still shows the old endpoint; only the model is changed there
     await window.set(endpoint=OLD, model="renamed")
     assert json.loads(path.read_text())["llm"] == {"endpoint": NEW, "model": "renamed"}
-    assert keys.keys[LLM_KEY_REF.key] == NEW_KEY  # still the key of the server in the file
+    assert keys.stored() == (NEW, NEW_KEY)  # still the key of the server in the file
     sent = window.endpoint()
     assert (sent.base_url, sent.model, sent.api_key) == (NEW, "renamed", NEW_KEY)
     assert window.settings.endpoint == NEW  # what the window shows next
@@ -127,7 +139,7 @@ async def test_a_key_typed_in_the_window_goes_with_the_endpoint_typed(
     assert json.loads(path.read_text())["llm"]["endpoint"] == OLD
     sent = window.endpoint()
     assert (sent.base_url, sent.api_key) == (OLD, TYPED_KEY)
-    assert keys.keys[LLM_KEY_REF.key] == TYPED_KEY
+    assert keys.stored() == (OLD, TYPED_KEY)
 
 
 @pytest.mark.asyncio

@@ -118,7 +118,10 @@ def test_the_settings_dialog_sets_and_tests_the_model_server(
     kept = desktop.core.paths.settings_file.read_text()
     assert '"HIGH"' in kept and llama.url in kept and MODEL_NAME in kept
     assert "sk-dialog-key" not in kept and dialog.llm_key.text() == ""
-    assert desktop.core.secrets.get(LLM_KEY_REF) == "sk-dialog-key-0123456789abcdef"
+    assert desktop.core.secrets.get_json(LLM_KEY_REF) == {
+        "endpoint": llama.url,
+        "token": "sk-dialog-key-0123456789abcdef",
+    }
     qtbot.mouseClick(dialog.llm_test, Qt.MouseButton.LeftButton)
     run_until(qtbot, lambda: "The server answers" in dialog.status.text(), timeout=60)
     assert MODEL_NAME in dialog.status.text() and "first token" in dialog.status.text()

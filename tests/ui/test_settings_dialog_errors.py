@@ -45,7 +45,9 @@ def test_a_refused_model_server_keeps_the_key_typed_and_says_why(  # type: ignor
     _apply_and_wait(dialog, qtbot)
     assert "the API key is in the OS keyring" in dialog.status.text()
     assert REFUSED not in dialog.status.text()  # the earlier Apply's refusal is gone
-    assert dialog.llm_key.text() == "" and core.secrets.get(LLM_KEY_REF) == KEY
+    assert dialog.llm_key.text() == ""
+    # kept with the server it belongs to (sent to no other)
+    assert core.secrets.get_json(LLM_KEY_REF) == {"endpoint": ENDPOINT, "token": KEY}
     dialog.reject()
 
 

@@ -1,7 +1,7 @@
 """The person's model server: endpoint and model in ``settings.json``, the API key in the OS
-keyring only (one fixed entry; never read from a file, never a reference a file supplies),
-and a client made from them. ``test`` says whether the server answers and how fast (the one
-saved, or one typed in Settings before it is saved)."""
+keyring only (one fixed entry, the key with the endpoint it was given for; never read from a
+file, never a reference a file supplies), and a client made from them. ``test`` says whether
+the server answers and how fast (the one saved, or one typed in Settings before it is saved)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from aiops_desktop.models.cluster import shown_url
 from aiops_desktop.models.credentials import TOKEN_RULE, CredentialRef, is_token_text
 from aiops_desktop.models.enums import CredentialKind
 from aiops_desktop.models.errors import AppError, UsageError
-from aiops_desktop.secrets import SecretsError, SecretStore, SecretsUnavailableError
+from aiops_desktop.secrets import SecretsError, SecretStore, SecretsUnavailableError, json_payload
 from aiops_desktop.services.runtime.access import Action
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.settings import SettingsService
@@ -29,7 +29,8 @@ from collectors.llm import LlmClient, LlmEndpoint, Reply
 
 log = logging.getLogger("aiops.assistant.llm")
 T = TypeVar("T")  # what a keyring change returns (``_key_or_back``)
-#: the keyring entry of the model server's API key (this app's own name, never a file's)
+#: the keyring entry of the model server's API key (this app's own name, never a file's):
+#: ``{"endpoint": the server it was given for, "token": the key}`` (``_StoredKey``)
 LLM_KEY_REF = CredentialRef(kind=CredentialKind.BEARER_TOKEN, key="llm/api-key")
 LLM_CHANGED = "llm.changed"  # payload: LlmSettings
 NOT_CONFIGURED = (
@@ -68,6 +69,37 @@ def _server(endpoint: str) -> tuple[str, ...]:
 def same_server(a: str | None, b: str | None) -> bool:
     """Whether two endpoints name one model server (its API key is sent to no other)."""
     return a is not None and b is not None and _server(a) == _server(b)
+
+
+@dataclass(frozen=True)
+class _StoredKey:
+    """The API key in the keyring and the endpoint it was stored for (None: the server was
+    turned off, so it is sent nowhere); ``alone``: stored by an older version without its
+    server, taken as the key of the server the file names (as that version did)."""
+
+    key: str
+    endpoint: str | None
+    alone: bool = False
+
+    @classmethod
+    def of(cls, raw: str) -> _StoredKey | None:
+        """The keyring entry's text: a key alone (token text, which no JSON object is), or
+        the payload ``LlmService.change`` stores; None for anything else (sent nowhere)."""
+        if is_token_text(raw):
+            return cls(raw, None, alone=True)
+        try:
+            payload = json_payload(raw) or {}
+        except (ValueError, RecursionError):
+            payload = {}
+        key, endpoint = payload.get("token"), payload.get("endpoint")
+        if isinstance(key, str) and is_token_text(key) and isinstance(endpoint, str | None):
+            return cls(key, endpoint)
+        log.warning("LLM key entry not understood: no key sent")
+        return None
+
+    @staticmethod
+    def payload(key: str, endpoint: str | None) -> dict[str, str | None]:
+        return {"endpoint": endpoint, "token": key}
 
 
 @dataclass(frozen=True)
@@ -132,20 +164,32 @@ class LlmService:
         return settings.llm, notice
 
     def _key_of(self, saved: LlmSettings) -> str | None:
-        """Blocking: the stored key, as the key of ``saved`` (the file's LLM section read just
-        before it): the file read again names the same server, else another process stored
-        its server and key between the two readings, and the key is sent nowhere."""
-        key = self._stored_key()
-        if key is not None and self._saved()[0] != saved:
-            raise AppError(CHANGED_WHILE_READ)
-        return key
+        """Blocking: the stored key where it was stored for the server ``saved`` names (the
+        file's LLM section read just before), else none: ``llm set`` (the CLI, another
+        window) writes the file first and the key after, and a request in between reads the
+        new server and the old server's key. A key stored alone by an older version is the
+        key of the server the file names (``_bind_key_alone`` binds it before the file names
+        another): the file read again names the same server, else another process stored its
+        server and key between the two readings, and the key is sent nowhere."""
+        stored = self._stored_key()
+        if stored is None:
+            return None
+        if stored.alone:
+            if self._saved()[0] != saved:
+                raise AppError(CHANGED_WHILE_READ)
+            return stored.key
+        if not same_server(stored.endpoint, saved.endpoint):
+            log.info("LLM key stored for another server: not sent")
+            return None
+        return stored.key
 
-    def _stored_key(self) -> str | None:
+    def _stored_key(self) -> _StoredKey | None:
         """Blocking: the key in the keyring (None in a capture, or with no keyring)."""
         if not self._persist:
             return None
         try:
-            return self._secrets.get(LLM_KEY_REF)
+            raw = self._secrets.get(LLM_KEY_REF)
+            return None if raw is None else _StoredKey.of(raw)
         except SecretsUnavailableError as exc:
             # a local server mostly needs no key; one that does answers 401, and the
             # client says what to do
@@ -234,12 +278,15 @@ class LlmService:
 
         if key and not is_token_text(key):  # refused before anything is changed
             raise UsageError(f"the API key is not kept: a key is {TOKEN_RULE}")
+        await asyncio.to_thread(self._bind_key_alone, chosen.endpoint)
         # the settings first, the key once they are kept: a save refused (the file changed
-        # meanwhile) then leaves the key of the server still in use as it was
+        # meanwhile) then leaves the key of the server still in use as it was; the key is
+        # stored with its server, so a request between the two sends the old one nowhere
         previous, chosen = await self._preferences.set_llm(chosen, whole=bool(key))
         said = None
         if key:
-            await self._key_or_back(previous, lambda: self._secrets.put(LLM_KEY_REF, key),
+            bound = _StoredKey.payload(key, chosen.endpoint)
+            await self._key_or_back(previous, lambda: self._secrets.put_json(LLM_KEY_REF, bound),
                                     "could not be kept in")  # fmt: skip
         elif forget_key:
             await self._key_or_back(previous, lambda: self._secrets.delete(LLM_KEY_REF),
@@ -259,6 +306,20 @@ class LlmService:
                 log.info("LLM key of another server removed")
         self._bus.publish(LLM_CHANGED, chosen)
         return LlmChange(chosen, said)
+
+    def _bind_key_alone(self, endpoint: str | None) -> None:
+        """Blocking, before settings.json names ``endpoint``: a key an older version stored
+        alone is stored with the server the file names now (the one every request sent it to)
+        where ``endpoint`` is another server, so that a request made while this change is kept
+        (the file naming the new server, the keyring still the old key) sends it nowhere. Not
+        where the file names none (turned off, or unusable: its save is refused)."""
+        now = self._saved()[0].endpoint
+        if now is None or same_server(endpoint, now):
+            return
+        stored = self._stored_key()
+        if stored is not None and stored.alone:
+            self._secrets.put_json(LLM_KEY_REF, _StoredKey.payload(stored.key, now))
+            log.info("LLM key stored alone bound to its server")
 
     def _drop_key(self) -> bool:
         """Blocking: the stored key removed, as another server's; whether there was one. With
@@ -312,12 +373,12 @@ class LlmService:
         return chosen
 
     async def has_key(self) -> bool:
-        if not self._persist:
-            return False
-        try:
-            return await asyncio.to_thread(self._secrets.get, LLM_KEY_REF) is not None
-        except SecretsUnavailableError:
-            return False
+        """Whether a key is stored for the server in use (a key stored for another is sent
+        nowhere, ``_key_of``)."""
+        stored = await asyncio.to_thread(self._stored_key)
+        return stored is not None and (
+            stored.alone or same_server(stored.endpoint, self.settings.endpoint)
+        )
 
     async def test(
         self, *, endpoint: str | None = None, model: str = "", verify_tls: bool = True,

@@ -63,17 +63,26 @@ class SettingsService:
         window's LLM model change keeps the CLI's endpoint. Only that section is written (the
         file's others are kept as they are on disk) and taken into ``current`` (the others
         stay as this process runs with them). A settings file that cannot be used is never
-        written over (``Settings.save`` raises UsageError): the settings in use are then
-        defaults, and the person's other values in it would be lost."""
+        written over (``Settings.update`` raises UsageError): the settings in use are then
+        defaults, and the person's other values in it would be lost. The file is read, the
+        change made over it and written under one OS lock (``Settings.update``)."""
         self.access.require(Action.SETTINGS)
         async with self._lock:
-            before = (await asyncio.to_thread(self.read))[0]
-            if not whole:
-                shown = getattr(self.current, section)
-                value = getattr(before, section).model_copy(update=_changes(shown, value))
-            changed = self.current.model_copy(update={section: value})
+            in_use = self.current
+            shown = getattr(in_use, section)
+
+            def over(now: Settings) -> Settings:
+                """The change made over the file's settings ``now``, read under the save's
+                lock: an ``llm set`` saved just before is kept, not put back as it was."""
+                made = value if whole else (
+                    getattr(now, section).model_copy(update=_changes(shown, value)))  # fmt: skip
+                return in_use.model_copy(update={section: made})
+
             if self.persist:
-                await asyncio.to_thread(changed.save, self.path, [section])
+                update = Settings.update
+                before, changed = await asyncio.to_thread(update, self.path, over, [section])
+            else:  # a capture's are its own: no file
+                before, changed = in_use, over(in_use)
             self.current = changed
         self._bus.publish(SETTINGS_CHANGED, changed)
         return before, changed
