@@ -1,5 +1,10 @@
 """From what was gathered (``ReportInputs``) to a report of each type: which tables, charts
-and facts each section holds, the summary and the recommendations. Pure: no I/O."""
+and facts each section holds, the summary and the recommendations. Pure: no I/O.
+
+The tables, facts and notes are cut where they are shown; a summary line or a
+recommendation is shown whole, as it goes on to say where and what to do after the outside
+text it quotes (an alert's summary, a finding's reason, a server's error): that text is cut
+here, where the line is built (``bounded``)."""
 
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ from analysis.reports.forecast import (
     hourly_means,
     trend,
 )
+from analysis.reports.render_text import bounded
 
 CAPACITY_LIMIT_PCT = 80.0
 #: a capacity report's default period: a week, days more than a trend needs (and its daily
@@ -396,8 +402,9 @@ def _capacity(
             others = (f"; {more} more series reach{'es' if more == 1 else ''} it within "
                       f"{horizon}" if more > 0 else "")  # fmt: skip
             recommendations.append(
-                f"Plan capacity on {facts.name}: {panel.title} of {worst_name} reaches "
-                f"{CAPACITY_LIMIT_PCT:g} {panel.unit} {when} at the present trend{others}."
+                f"Plan capacity on {facts.name}: {panel.title} of {bounded(worst_name)} "
+                f"reaches {CAPACITY_LIMIT_PCT:g} {panel.unit} {when} at the present "
+                f"trend{others}."
             )
     if short:  # the plan was not made: not "No action needed"
         held = max(short, key=lambda h: (h.days, h.hours))
@@ -562,7 +569,8 @@ MAX_RECOMMENDATIONS = 40
 def _names(keys: list[str]) -> str:
     """The first ``NAMED`` of them, and how many more."""
     more = len(keys) - NAMED
-    return ", ".join(keys[:NAMED]) + (f" and {more} more" if more > 0 else "")
+    named = ", ".join(bounded(k) for k in keys[:NAMED])
+    return named + (f" and {more} more" if more > 0 else "")
 
 
 #: GPUs or ports of one state on one cluster given a line each; more share one line
@@ -579,8 +587,8 @@ def _gpu_lines(facts: ClusterFacts) -> list[Ranked]:
         rank = ACT_NOW if state == "CRITICAL" else DEGRADING
         these = [(gpu, reasons) for gpu, s, reasons in gpus if s == state]
         if len(these) <= OWN_LINES:
-            out += [(rank, WITHIN, f"{reasons} (GPU {gpu}, {state}): {_DO['GPU']}.")
-                    for gpu, reasons in these]  # fmt: skip
+            out += [(rank, WITHIN, f"{bounded(reasons)} (GPU {bounded(gpu)}, {state}): "
+                     f"{_DO['GPU']}.") for gpu, reasons in these]  # fmt: skip
         else:
             out.append((rank, WITHIN, f"{len(these)} GPUs of {facts.name} are {state} "
                         f"({_names([g for g, _ in these])}; their table says why): "
@@ -588,8 +596,8 @@ def _gpu_lines(facts: ClusterFacts) -> list[Ranked]:
     went = [c for c in facts.hw.gpu_changes or [] if c.after is None]
     gone = [c.key for c in went]
     if len(went) <= OWN_LINES:
-        out += [(DEGRADING, WITHIN, f"GPU {change.key} is no longer reported (it was "
-                 f"{change.before.value}): check the node, the GPU and its DCGM "
+        out += [(DEGRADING, WITHIN, f"GPU {bounded(change.key)} is no longer reported (it "
+                 f"was {change.before.value}): check the node, the GPU and its DCGM "
                  "exporter.") for change in went]  # fmt: skip
     else:
         out.append((DEGRADING, WITHIN, f"{len(gone)} GPUs of {facts.name} are no longer "
@@ -605,8 +613,9 @@ def _ptp_lines(facts: ClusterFacts) -> list[Ranked]:
     for state, rank, then in kinds:
         ports = [port for port, s, *_ in facts.hw.ptp or [] if s == state]
         if len(ports) <= OWN_LINES:
-            out += [(rank, WITHIN, f"Clock in {state} on PTP port {port} of {facts.name}: "
-                     f"check its grandmaster and GNSS{then}.") for port in ports]  # fmt: skip
+            out += [(rank, WITHIN, f"Clock in {state} on PTP port {bounded(port)} of "
+                     f"{facts.name}: check its grandmaster and GNSS{then}.")
+                    for port in ports]  # fmt: skip
         else:
             out.append((rank, WITHIN, f"Clock in {state} on {len(ports)} PTP ports of "
                         f"{facts.name} ({_names(ports)}): check their grandmasters and "
@@ -632,8 +641,8 @@ def _alert_lines(facts: ClusterFacts) -> list[Ranked]:
     for severity, name, summary in serious[:FINDINGS_RECOMMENDED]:
         level = severity.upper()
         out.append((ACT_NOW if level == "CRITICAL" else DEGRADING, WITHIN,
-                    f"{summary or 'firing'} (alert {name} on {facts.name}, {level}, firing at "
-                    f"the end of the period): {_DO['alerts']}."))  # fmt: skip
+                    f"{bounded(summary) or 'firing'} (alert {bounded(name)} on {facts.name}, "
+                    f"{level}, firing at the end of the period): {_DO['alerts']}."))  # fmt: skip
     if (left := len(serious) - FINDINGS_RECOMMENDED) > 0:
         rank = ACT_NOW if serious[FINDINGS_RECOMMENDED][0].upper() == "CRITICAL" else DEGRADING
         out.append((rank, (1, 0.0), f"{left} more CRITICAL or WARNING alerts fire at the end "
@@ -648,15 +657,16 @@ def _recommend(facts: ClusterFacts) -> list[Ranked]:
     if facts.state in ("OFFLINE", "STALE"):
         last_error = next((e for _, _, _, e in reversed(facts.health) if e), "")
         rank = ACT_NOW if facts.state == "OFFLINE" else DEGRADING
-        why = f" ({last_error})" if last_error else ""
+        why = f" ({bounded(last_error)})" if last_error else ""
         out.append((rank, WITHIN, f"{facts.name} is {facts.state}{why}: check its endpoints."))
     out += _gpu_lines(facts) + _ptp_lines(facts)
     high = [a for a in facts.anomalies if a.severity.serious]
     recommended = sorted(high, key=lambda a: (a.severity.rank, -a.score))[:3]
     for a in recommended:
         # a CRITICAL one (by rule) before any HIGH one, then by score
-        out.append((ANOMALY, (a.severity.rank, -a.score), f"{a.explanation} ({a.metric} on "
-                    f"{facts.name} from {_t(_began(a))}): investigate."))  # fmt: skip
+        out.append((ANOMALY, (a.severity.rank, -a.score), f"{bounded(a.explanation)} "
+                    f"({bounded(a.metric)} on {facts.name} from {_t(_began(a))}): "
+                    "investigate."))  # fmt: skip
     if facts.findings is None:
         out += _alert_lines(facts)
     out += _finding_recommendations(facts, {a.metric for a in recommended})
@@ -718,8 +728,8 @@ def _finding_recommendations(facts: ClusterFacts, metrics: set[str]) -> list[Ran
             rank, within = (ACT_NOW if critical else DEGRADING), WITHIN
         what = "anomaly" if f.domain == "anomalies" else f.domain
         do = _DO.get(f.domain, "investigate")
-        out.append((rank, within, f"{f.reason} ({what} {f.subject} on {facts.name}, "
-                    f"{f.severity}{_last_known(f)}): {do}."))  # fmt: skip
+        out.append((rank, within, f"{bounded(f.reason)} ({what} {bounded(f.subject)} on "
+                    f"{facts.name}, {f.severity}{_last_known(f)}): {do}."))  # fmt: skip
     if left:
         rank = ACT_NOW if any(f.severity == "CRITICAL" for f in left) else DEGRADING
         out.append((rank, (1, 0.0), f"{len(left)} more CRITICAL or WARNING findings on "
@@ -876,8 +886,9 @@ def rca_section(report: RcaReport) -> tuple[Section, list[Ranked]]:
                                         ["For", "What to check", "Safe action"],
                                         [list(c) for c in cause.checks]))  # fmt: skip
         for key, check, action in cause.checks:
-            ranked.append((ACT_NOW, WITHIN, f"Likely cause of {report.subject}: {cause.entity} "
-                           f"({key}): {check} Safe action: {action}"))  # fmt: skip
+            ranked.append((ACT_NOW, WITHIN, f"Likely cause of {bounded(report.subject)}: "
+                           f"{bounded(cause.entity)} ({bounded(key)}): {bounded(check)} Safe "
+                           f"action: {bounded(action)}"))  # fmt: skip
     return section, ranked
 
 

@@ -4,7 +4,8 @@ claimed only from days of history sampled on each of them (hours of a daily cycl
 half would read as one, and so would a morning's low and an afternoon's peak days later),
 and looks ahead only a few times the history it is fitted on. Where the signal is now is
 what was measured last (the line at the last hour lags a step: memory at 95 % for a day of a
-week at 20 % is no "58 % now")."""
+week at 20 % is no "58 % now"); when it reaches the limit is counted from a level that does
+not swing with the hour (``_days_to``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ MIN_HOURS = 24  # fewer hourly means than this: no trend claimed (a day's worth 
 #: days than this (counted from the first): no trend claimed; a daily cycle read over a day
 #: or less is its rising or falling half, and read on a few days its lows and peaks, not a trend
 MIN_HISTORY_DAYS = 3.0
+#: the last hourly means whose mean is the signal's level over its last day: a daily cycle's
+#: whole, its peak and its low alike
+DAY_HOURS = 24
 #: the furthest a trend looks ahead: this many times its history, and never past
 #: ``horizon_days`` (a line fitted on 3 days says little of the month after)
 HORIZON_TIMES = 4.0
@@ -92,21 +96,35 @@ def _crossing(level: float, slope: float, limit: float, horizon_days: float) -> 
     return None
 
 
+def _days_to(
+    hy: np.ndarray, fitted: float, slope: float, limit: float, horizon_days: float
+) -> float | None:
+    """In how many days the signal reaches ``limit`` (0: it is there), counted from levels
+    that do not swing with the hour: the line fitted at the last hour (where the charted
+    forecast starts), and the mean of its last ``DAY_HOURS`` hourly means. The last hourly
+    mean of a daily cycle is past the limit at its peak and far below it at night (the one
+    series said "now" at 15:00, "not within 28 days" at 03:00); the line alone lags a step
+    (memory at 95 % for a day of a week at 20 % is there, not "58 %, in 3 days")."""
+    if float(np.mean(hy[-DAY_HOURS:])) >= limit:
+        return 0.0
+    return _crossing(fitted, slope, limit, horizon_days)
+
+
 def trend(
     ts: np.ndarray, values: np.ndarray, *, limit: float, horizon_days: float = 30.0
 ) -> Trend | None:
     """The slope of the hourly means' least-squares line (the one ``forecast`` fits, without
-    its prediction band), and when the last hourly mean reaches ``limit`` at it; None with
-    too little history (``_horizon``). It looks ahead ``HORIZON_TIMES`` its history,
-    ``horizon_days`` at most."""
+    its prediction band), the last hourly mean, and when the signal reaches ``limit``
+    (``_days_to``); None with too little history (``_horizon``). It looks ahead
+    ``HORIZON_TIMES`` its history, ``horizon_days`` at most."""
     hx, hy = hourly_means(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
     ahead = _horizon(hx, horizon_days)
     if ahead is None:
         return None
     days = (hx - hx[0]) / 86400.0
-    slope = float(np.polyfit(days, hy, 1)[0])
-    level = float(hy[-1])
-    return Trend(slope, level, _crossing(level, slope, limit, ahead), ahead)
+    slope, intercept = (float(v) for v in np.polyfit(days, hy, 1))
+    fitted = intercept + slope * float(days[-1])
+    return Trend(slope, float(hy[-1]), _days_to(hy, fitted, slope, limit, ahead), ahead)
 
 
 def forecast(
@@ -117,8 +135,8 @@ def forecast(
     horizon_days: float = 30.0,
     bounds: tuple[float, float] | None = None,
 ) -> Forecast | None:
-    """The trend's line and band ahead, its slope, and when the last hourly mean reaches
-    ``limit`` at that slope (0: it is there). None where there is too little history for a
+    """The trend's line and band ahead, its slope, the last hourly mean, and when the signal
+    reaches ``limit`` (``_days_to``; 0: it is there). None where there is too little history for a
     trend (``_horizon``); it looks ahead ``HORIZON_TIMES`` its history, ``horizon_days`` at
     most. ``bounds``: the values the signal can take (a percentage: 0 to 100); the line
     ahead and its band stay inside them (a straight trend does not know a disk cannot be
@@ -137,8 +155,9 @@ def forecast(
         alpha=0.05
     )
     slope = float(fit.params[1])
+    fitted = float(fit.params[0] + slope * days[-1])
+    crossing = _days_to(hy, fitted, slope, limit, ahead_days)
     level = float(hy[-1])
-    crossing = _crossing(level, slope, limit, ahead_days)
     stamps = hx[0] + future * 86400.0
     ahead = [frame[c].to_numpy() for c in ("mean", "obs_ci_lower", "obs_ci_upper")]
     if bounds is not None:

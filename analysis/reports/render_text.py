@@ -1,6 +1,9 @@
 """The report as JSON (everything, machine-readable), Markdown and HTML (charts as their own
 images where a renderer gives them, else a line of figures). Each text is cut here, where it
-is shown (``bounded``): whatever built the tables, no format holds a megabyte of one alert."""
+is shown (``bounded``): whatever built the tables, no format holds a megabyte of one alert.
+A summary line or a recommendation is shown whole: it says where and what to do after the
+outside text it quotes (a 480-character alert summary took the cluster and the action with
+it), and ``build_report`` cuts that text where it builds the line."""
 
 from __future__ import annotations
 
@@ -17,9 +20,10 @@ from aiops_desktop.models.text import cut, md_escape, printable, time_text
 
 #: chart -> the image source an HTML renderer embeds for it ("" for none)
 ImageFor = Callable[[Chart], str]
-#: the most of any one text a report shows (a cell, a fact, a note, a line): a cluster's
-#: alert summaries and a server's errors come whole (5 alerts of 200 kB made a 623-page
-#: PDF); the bound the fleet's findings keep an alert's text to (``ALERT_TEXT_CHARS``)
+#: the most of any one text a report shows (a cell, a fact, a note, a name; of the outside
+#: text a summary line or a recommendation quotes): a cluster's alert summaries and a
+#: server's errors come whole (5 alerts of 200 kB made a 623-page PDF); the bound the
+#: fleet's findings keep an alert's text to (``ALERT_TEXT_CHARS``)
 CELL_CHARS = 512
 
 
@@ -74,7 +78,7 @@ def to_json(report: Report) -> str:
         "clusters": report.clusters,
         "generated_at": report.generated_at.isoformat(),
         "source": report.source,
-        "summary": [b(line) for line in report.summary],
+        "summary": report.summary,  # whole: built of bounded parts
         "sections": [
             {
                 "title": b(s.title),
@@ -86,7 +90,7 @@ def to_json(report: Report) -> str:
             }
             for s in report.sections
         ],
-        "recommendations": [b(r) for r in report.recommendations],
+        "recommendations": report.recommendations,
     }
     return json.dumps(doc, indent=2) + "\n"
 
@@ -109,14 +113,16 @@ def _md_table(t: Table) -> list[str]:
 
 def to_markdown(report: Report) -> str:
     """Every text from outside (alert annotations, cluster and member names, series labels,
-    errors) goes through ``_md``: cut, and read as the words it is, never as markup."""
+    errors) goes through ``_md``: cut, and read as the words it is, never as markup; a
+    summary line and a recommendation through ``md_escape`` alone (whole: built of bounded
+    parts)."""
     m = _md
     lines = [f"# {m(report.title)}", "", f"- Type: {m(report.type.heading)}",
              f"- Period: {m(report.period)}",
              f"- Clusters: {', '.join(m(c) for c in report.clusters)}",
              f"- Generated: {time_text(report.generated_at)}",
              f"- Source: {m(report.source)}", "", "## Summary", ""]  # fmt: skip
-    lines += [f"- {m(s)}" for s in report.summary] + [""]
+    lines += [f"- {md_escape(s)}" for s in report.summary] + [""]
     for section in report.sections:
         state = f" ({m(section.state)})" if section.state else ""
         lines += [f"## {m(section.title)}{state}", ""]
@@ -127,7 +133,8 @@ def to_markdown(report: Report) -> str:
         for chart in section.charts:
             lines += [f"**{m(chart.title)}**: {m(chart_figures(chart))}", ""]
         lines += [f"> {m(n)}" for n in section.notes] + ([""] if section.notes else [])
-    lines += ["## Recommendations", ""] + [f"1. {m(r)}" for r in report.recommendations]
+    lines += ["## Recommendations", ""]
+    lines += [f"1. {md_escape(r)}" for r in report.recommendations]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -142,10 +149,16 @@ td { border-bottom: 1px solid #e5e7eb; padding: 2px 5px; font-size: 8.5pt; }
 """
 
 
+def _whole(text: str) -> str:
+    """Text as HTML: escaped, without the control characters (a summary line or a
+    recommendation: built of bounded parts)."""
+    return html.escape(printable(text))
+
+
 def _e(text: str) -> str:
     """Text from outside as HTML: cut (``bounded``), escaped, without the control
     characters."""
-    return html.escape(printable(bounded(text)))
+    return _whole(bounded(text))
 
 
 def _html_table(t: Table) -> str:
@@ -165,14 +178,15 @@ def to_html(
     ``image_width``: the width images are shown at (pixels; their own by default)."""
     e = _e
     width = f" width='{image_width}'" if image_width else ""
-    meta = [("Type", report.type.heading), ("Period", report.period),
-            ("Clusters", ", ".join(report.clusters)),
-            ("Generated", time_text(report.generated_at)),
-            ("Source", report.source)]  # fmt: skip
+    # each cluster's name cut apart, as the Markdown does (the list cut as one named 36 of 60)
+    meta = [("Type", e(report.type.heading)), ("Period", e(report.period)),
+            ("Clusters", ", ".join(e(c) for c in report.clusters)),
+            ("Generated", e(time_text(report.generated_at))),
+            ("Source", e(report.source))]  # fmt: skip
     body = [f"<h1>{e(report.title)}</h1>", "<table class='meta' cellpadding='2' cellspacing='0'>"]
-    body += [f"<tr><td class='muted'>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in meta]
+    body += [f"<tr><td class='muted'>{k}</td><td>{v}</td></tr>" for k, v in meta]
     body += ["</table>", "<h2>Summary</h2><ul>"]
-    body += [f"<li>{e(s)}</li>" for s in report.summary] + ["</ul>"]
+    body += [f"<li>{_whole(s)}</li>" for s in report.summary] + ["</ul>"]
     for section in report.sections:
         state = f" <span class='badge'>{e(section.state)}</span>" if section.state else ""
         body.append(f"<h2>{e(section.title)}{state}</h2>")
@@ -186,11 +200,11 @@ def to_html(
             src = image_for(chart) if image_for else ""
             body.append(f"<p><b>{e(chart.title)}</b><br/>")
             # the renderer's own image data: whole (a PNG's base64 is no text to cut)
-            body.append(f"<img src='{html.escape(printable(src))}'{width}/></p>" if src else
+            body.append(f"<img src='{_whole(src)}'{width}/></p>" if src else
                         f"<span class='muted'>{e(chart_figures(chart))}</span></p>")  # fmt: skip
         body += [f"<p class='muted'>{e(n)}</p>" for n in section.notes]
     body += ["<h2>Recommendations</h2><ol>"]
-    body += [f"<li>{e(r)}</li>" for r in report.recommendations] + ["</ol>"]
+    body += [f"<li>{_whole(r)}</li>" for r in report.recommendations] + ["</ol>"]
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'/>"
         f"<title>{e(report.title)}</title><style>{STYLE}</style></head><body>"

@@ -61,9 +61,11 @@ def _hostile() -> list[Report]:
 
 
 def test_long_outside_text_is_cut_in_every_format() -> None:
-    """5 alerts of 200 kB summaries made a 623-page PDF (HTML drawn by Qt): each cell, fact,
-    note, summary line and recommendation is cut to ``CELL_CHARS``, the cut marked, in the
-    Markdown, the HTML (and so the PDF) and the JSON; what was built is left whole."""
+    """5 alerts of 200 kB summaries made a 623-page PDF (HTML drawn by Qt): each cell, fact
+    and note is cut to ``CELL_CHARS``, the cut marked, in the Markdown, the HTML (and so the
+    PDF) and the JSON; what was built is left whole. A recommendation's quoted summary is cut
+    to as many where the line is built, the line kept whole (review 4: its tail says where
+    and what to do)."""
     for report in _hostile():
         for render in (to_markdown, to_html, to_json):
             text = render(report)
@@ -74,7 +76,12 @@ def test_long_outside_text_is_cut_in_every_format() -> None:
         doc = json.loads(to_json(report))
         cells = [c for s in doc["sections"] for t in s["tables"] for row in t["rows"] for c in row]
         assert max(len(c) for c in cells) == CELL_CHARS
-        assert max(len(r) for r in doc["recommendations"]) <= CELL_CHARS
+        alerted = [r for r in doc["recommendations"] if "(alert Alert" in r]
+        assert len(alerted) == 5
+        for said in alerted:
+            quoted = said.split(" (alert Alert")[0]
+            assert len(quoted) == CELL_CHARS and quoted.endswith("…"), len(quoted)
+            assert said.endswith("see the alert's runbook.")
     rca = next(s for s in _hostile()[1].sections if s.title.startswith("Root cause"))
     assert rca.tables[-1].rows[0][3] == TRACE_ERROR  # cut where rendered, not where built
 
