@@ -7,8 +7,9 @@ alive after the incident resolved, it is news again and is grouped as a new sign
   incident is alive (a signal of it seen within ``GROUP_WINDOW``): one incident for an alert
   firing fleet-wide; an incident holding the alert is preferred to one that only shares a
   place (KubePodCrashLooping of two unrelated pods is two alerts, not one);
-- the same cluster and the same thing (a GPU, a port, else a pod, else a node) as one of its
-  signals still alive (seen within ``GROUP_WINDOW`` before it began);
+- the same cluster and the same thing (a GPU, a port, else a pod or a workload, else a node;
+  never a namespace alone) as one of its signals still alive (seen within ``GROUP_WINDOW``
+  before it began);
 - the same cluster and a shared place (the node of a GPU, a namespace...), when it began
   within ``GROUP_WINDOW`` of the newest signal of the incident (the last one to begin), before
   or after it: an incident whose signals began days ago and still last (a warning on a node
@@ -19,9 +20,10 @@ Otherwise it opens an incident of its own, so unrelated anomalies stay apart (a 
 severity only joins: news opens no incident; nor does it keep one alive). A signal seen
 again only moves its ``last_seen``. An incident none of whose signals above INFO has been
 seen for ``RESOLVE_AFTER`` is resolved (not while a cluster of it cannot be read, or was not
-read yet); an acknowledged one stays acknowledged until then, unless a signal first grouped
-into it after the acknowledgement (``grouped_at``: the app had not seen it, whenever it
-began) makes it worse: then it is OPEN again (``reopened_at``, and why).
+read yet, where its last read may still have shown a signal of it); an acknowledged one
+stays acknowledged until then, unless a signal first grouped into it after the
+acknowledgement (``grouped_at``: the app had not seen it, whenever it began) makes it worse:
+then it is OPEN again (``reopened_at``, and why).
 
 Places come from a finding's subject and from labels (``place_of``). Prometheus gives every
 series it scrapes the labels of the scrape *target* (``instance``: its address, ``job``; with
@@ -39,20 +41,27 @@ TargetDown's ``count(up == 0) by (job, namespace, service)`` names the target th
 - ``pod`` is not the object where it is the target's own, an exporter reporting on its node
   (``exporters_pod``: node-exporter under a ServiceMonitor: its instance is the node's name);
 - ``service``, ``job``, ``endpoint`` never (the Service the target was found through);
-  ``service`` is a place only of labels not scraped or aggregated (a span's service, the
-  Service TargetDown names).
-Two signals narrower than a namespace (a pod, a node, a device, a service) are not one place
-by their namespace alone.
+  ``service`` is a place only of labels with no ``job`` nor ``endpoint`` (a span's service):
+  beside them it names the exporter, scraped with its instance dropped (OpenShift's
+  kube-state-metrics: a place shared by every alert it raises) or aggregated (TargetDown's,
+  which tells its alerts apart: ``alert_labels``, not where they are);
+- an object a namespaced label names (a Deployment, a Job, a volume claim: ``_OBJECTS``) is
+  a place of its own, narrower than its namespace.
+Two signals narrower than a namespace (a pod, a workload, a node, a device, a service) are
+not one place by their namespace alone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 from bisect import bisect_right
-from collections.abc import Collection, Container, Iterable
+from collections.abc import Collection, Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import TypeVar
 
 from aiops_desktop.models.alerts import SEVERITY_RANK as ALERT_RANK
 from aiops_desktop.models.alerts import Alert
@@ -61,6 +70,8 @@ from aiops_desktop.models.enums import AlertSeverity, IncidentStatus
 from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
 from aiops_desktop.models.incidents import UNREAD_KEPT, Incident, IncidentSignal
 from aiops_desktop.models.text import cut_line, one_line
+
+_When = TypeVar("_When", datetime, None)
 
 GROUP_WINDOW = timedelta(minutes=15)
 RESOLVE_AFTER = timedelta(minutes=10)
@@ -72,6 +83,8 @@ OFFERED_AFTER_END = timedelta(hours=2)
 #: fires for days would otherwise grow its record, its copy each refresh and its row
 #: without bound)
 MOST_SIGNALS = 500
+#: no cluster's last read known (``group``'s ``last_read``)
+_NONE_READ: Mapping[str, datetime] = MappingProxyType({})
 FIRST_KEPT = 20
 
 
@@ -100,21 +113,28 @@ _NAMESPACED = frozenset({
 })  # fmt: skip
 
 
-def exporters_pod(labels: dict[str, str]) -> bool:
-    """Whether the labels' ``pod`` is the scrape target's own, an exporter reporting on its
-    node, not a pod the series is about: node-exporter under a ServiceMonitor (kube-prometheus,
-    OpenShift) gives every series and alert its target's pod, namespace, service, endpoint and
-    container, with ``instance`` relabelled to the node's name. So: found through a Service
+def targets_pod(labels: dict[str, str]) -> bool:
+    """Whether the labels' ``pod`` is the scrape target's own: found through a Service
     (``service`` or ``endpoint``), named after its job or Service (a workload's pod
-    "<name>-<hash>"; the kubelet's series of a workload pod are not), with an instance that
-    names a host, not an address (an app's own series: its instance is its pod's IP and port,
-    and the pod is what it is about) nor the pod itself; no ``exported_pod`` beside it."""
+    "<name>-<hash>"; the kubelet's series of a workload pod are not), no ``exported_pod``
+    beside it."""
     pod = labels.get("pod", "")
     if not pod or labels.get("exported_pod") or not (labels.get("service")
                                                      or labels.get("endpoint")):  # fmt: skip
         return False
-    if not any(pod.startswith(f"{labels[k]}-") for k in ("job", "service") if labels.get(k)):
+    return any(pod.startswith(f"{labels[k]}-") for k in ("job", "service") if labels.get(k))
+
+
+def exporters_pod(labels: dict[str, str]) -> bool:
+    """Whether the labels' ``pod`` is the scrape target's own (``targets_pod``), an exporter
+    reporting on its node, not a pod the series is about: node-exporter under a ServiceMonitor
+    (kube-prometheus, OpenShift) gives every series and alert its target's pod, namespace,
+    service, endpoint and container, with ``instance`` relabelled to the node's name. So: with
+    an instance that names a host, not an address (an app's own series: its instance is its
+    pod's IP and port, and the pod is what it is about) nor the pod itself."""
+    if not targets_pod(labels):
         return False
+    pod = labels["pod"]
     instance = labels.get("instance", "")
     if not instance or instance.startswith("[") or instance.count(":") > 1:  # an IPv6 address
         return False
@@ -164,8 +184,26 @@ _NOT_ABOUT = frozenset({
 def alert_labels(labels: dict[str, str]) -> dict[str, str]:
     """What an alert is about, by its labels: its ``object_labels`` without its name, its
     severity, its cluster or the Prometheus that raised it (``_NOT_ABOUT``); with its name,
-    the same on two clusters is the same alert."""
-    return {k: v for k, v in object_labels(labels).items() if k not in _NOT_ABOUT}
+    the same on two clusters is the same alert. An app's alert on its own series (an
+    operator's: the pod is the scrape target's own) is about its workload: its pod is named
+    without the hashes every cluster gives it differently (``workload_of``)."""
+    out = {k: v for k, v in object_labels(labels).items() if k not in _NOT_ABOUT}
+    if out.get("pod") and targets_pod(labels):
+        out["pod"] = workload_of(out["pod"])
+    return out
+
+
+#: the characters of the hashes and random suffixes Kubernetes names pods with (no vowels,
+#: no 0, 1 or 3); a ReplicaSet's hash of old was a decimal number
+_HASHED = "bcdfghjklmnpqrstvwxz2456789"
+_POD_SUFFIX = re.compile(rf"(?:-[{_HASHED}013]{{6,10}})?-[{_HASHED}]{{5}}$")
+
+
+def workload_of(pod: str) -> str:
+    """The workload a pod is of, by its name: a Deployment's pod
+    "<name>-<ReplicaSet hash>-<random>", a DaemonSet's or a Job's "<name>-<random>", without
+    them; a StatefulSet's "<name>-<ordinal>" as it is (the same pod on every cluster)."""
+    return _POD_SUFFIX.sub("", pod) or pod
 
 
 def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
@@ -192,12 +230,27 @@ def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
         if labels.get("iface"):  # "du-2/ens1f0"
             tokens.append(f"dev:{node}/{labels['iface']}")
     if labels.get("namespace"):
-        tokens.append(f"ns:{labels['namespace']}")
+        namespace = labels["namespace"]
+        tokens.append(f"ns:{namespace}")
         if labels.get("pod"):
-            tokens.append(f"pod:{labels['namespace']}/{labels['pod']}")
-    if labels.get("service"):  # a span's service (failed spans, span latency): not scraped
+            tokens.append(f"pod:{namespace}/{labels['pod']}")
+        tokens += [f"obj:{namespace}/{_kind(k)}/{labels[k]}" for k in _OBJECTS if labels.get(k)]
+    # a span's service (failed spans, span latency): not scraped; beside a job or an
+    # endpoint, the Service a target was found through, no place (kube-state-metrics scraped
+    # without its instance, as OpenShift does: every alert it raises names it)
+    if labels.get("service") and not (labels.get("job") or labels.get("endpoint")):
         tokens.append(f"svc:{labels['service']}")
     return sorted(set(tokens))
+
+
+#: labels naming a namespaced object other than a pod (a workload, a volume claim...): what
+#: an alert about it is about, narrower than its namespace ("obj:payments/deployment/api")
+_OBJECTS = sorted(_NAMESPACED - {"pod", "exported_pod"})
+
+
+def _kind(label: str) -> str:
+    """An object's kind by the label naming it (kube-state-metrics' ``job_name``: a Job)."""
+    return label.removesuffix("_name")
 
 
 #: how far apart in time an alert and an anomaly may be and be related (an alert fires
@@ -231,9 +284,9 @@ class RelatedAlerts:
     worked out once, and the alerts are grouped by cluster and place token, each group by
     when they began, so an anomaly looks only at the alerts that can be related to it (300
     anomalies over 3,000 alerts parsed every alert's labels 300 times: 16 s on the loop):
-    those sharing a node, pod, device or service token with it, or its namespace where one
-    of the two is no narrower (``_same_place``); a cluster-wide one, the cluster-wide
-    alerts; of those, the ones that began by its end."""
+    those sharing a node, pod, object, device or service token with it, or its namespace
+    where one of the two is no narrower (``_same_place``); a cluster-wide one, the
+    cluster-wide alerts; of those, the ones that began by its end."""
 
     def __init__(self, alerts: Iterable[Alert]) -> None:
         groups: dict[tuple[str, str], list[_Placed]] = {}
@@ -272,9 +325,9 @@ class RelatedAlerts:
 def _keys(place: list[str], *, looking: bool) -> list[str]:
     """The groups of ``RelatedAlerts`` an alert at ``place`` is in (``looking``: False) or an
     anomaly at ``place`` looks in (True), as ``_same_place`` relates them: "" for no place
-    (a cluster-wide one is related only to another), each node, pod, device or service
-    token, and a namespace's ("ns:x" holds every alert in it; "ns:x!" those no narrower than
-    it, which are all a narrower anomaly's namespace may relate it to)."""
+    (a cluster-wide one is related only to another), each node, pod, object, device or
+    service token, and a namespace's ("ns:x" holds every alert in it; "ns:x!" those no
+    narrower than it, which are all a narrower anomaly's namespace may relate it to)."""
     if not place:
         return [""]
     narrow = any(not t.startswith("ns:") for t in place)
@@ -321,22 +374,65 @@ def depends_on(cluster: str, labels: dict[str, str]) -> list[tuple[str, str]]:
     return out
 
 
-def _belongs(signal: IncidentSignal, incident: Incident) -> bool:
-    """While the incident is alive (a signal of it above INFO seen within GROUP_WINDOW before
-    this one began: still seen is alive now): the same alert as one of its signals; or, on
-    the same cluster, the same thing as one of its signals still alive (``_thing``: its
-    device, pod, node); or, on the same cluster, a shared place (a node a GPU is on, a
-    namespace), begun within GROUP_WINDOW of the incident's newest signal (the last to begin),
-    before or after it: a warning on a node firing for three days does not make every new
-    problem of that node its own, nor an alert firing for 30 days a new incident its own."""
-    alive = _last_seen(incident, default=incident.updated_at)
-    if signal.first_seen - alive > GROUP_WINDOW:
+class _Pace:
+    """An incident as ``group`` compares signals with it: when a signal of it above INFO was
+    last seen and when its newest signal began, kept as signals join it or are seen again
+    (worked out from every signal of it for each new one, a storm's incident of 20,000
+    signals took 41 s)."""
+
+    def __init__(self, incident: Incident) -> None:
+        self.incident = incident
+        self._seen = _last_seen(incident, default=None)
+        self.newest = max((s.first_seen for s in incident.signals), default=incident.opened_at)
+
+    @property
+    def alive(self) -> datetime:
+        """When a signal above INFO was last seen (none: when the incident last changed)."""
+        return self.incident.updated_at if self._seen is None else self._seen
+
+    def seen(self, signal: IncidentSignal) -> None:
+        """``signal`` of the incident seen (as it is kept there)."""
+        if signal.severity is not FindingSeverity.INFO:
+            self._seen = max(self._seen or signal.last_seen, signal.last_seen)
+
+    def joined(self, signal: IncidentSignal) -> None:
+        self.seen(signal)
+        self.newest = max(self.newest, signal.first_seen)
+
+
+class _Paces:
+    """The ``_Pace`` of each incident a grouping compares a signal with, worked out once."""
+
+    def __init__(self) -> None:
+        self._by: dict[int, _Pace] = {}
+
+    def of(self, incident: Incident) -> _Pace:
+        pace = self._by.get(id(incident))
+        if pace is None:
+            pace = self._by[id(incident)] = _Pace(incident)
+        return pace
+
+    def seen(self, incident: Incident, signal: IncidentSignal) -> None:
+        """A signal of ``incident`` seen again (one not worked out yet will be from it)."""
+        if (pace := self._by.get(id(incident))) is not None:
+            pace.seen(signal)
+
+
+def _belongs(signal: IncidentSignal, pace: _Pace) -> bool:
+    """While the incident (``pace``'s) is alive (a signal of it above INFO seen within
+    GROUP_WINDOW before this one began: still seen is alive now): the same alert as one of its
+    signals; or, on the same cluster, the same thing as one of its signals still alive
+    (``_thing``: its device, pod or workload, node); or, on the same cluster, a shared place
+    (a node a GPU is on, a namespace), begun within GROUP_WINDOW of the incident's newest
+    signal (the last to begin), before or after it: a warning on a node firing for three days
+    does not make every new problem of that node its own, nor an alert firing for 30 days a
+    new incident its own."""
+    if signal.first_seen - pace.alive > GROUP_WINDOW:
         return False
-    newest = max((s.first_seen for s in incident.signals), default=incident.opened_at)
-    recent = abs(signal.first_seen - newest) <= GROUP_WINDOW
+    recent = abs(signal.first_seen - pace.newest) <= GROUP_WINDOW
     thing = _thing(signal.topology)
     alert = _alert(signal)
-    for other in incident.signals:
+    for other in pace.incident.signals:
         if alert is not None and alert == _alert(other):
             return True
         if signal.cluster != other.cluster:
@@ -356,20 +452,23 @@ def _alert(signal: IncidentSignal) -> str | None:
     return f"{signal.alert_name}|{sorted(signal.alert_labels.items())}"
 
 
-def _last_seen(incident: Incident, *, default: datetime) -> datetime:
+def _last_seen(incident: Incident, *, default: _When) -> datetime | _When:
     """When a signal of it above INFO was last seen (``default`` where none is): an INFO one
     does not keep it alive (OpenShift's Watchdog fires for ever; a LOW novelty is news)."""
     seen = (s.last_seen for s in incident.signals if s.severity is not FindingSeverity.INFO)
     return max(seen, default=default)
 
 
-#: a signal's places from the narrowest: what it is about is its narrowest ones
-_LEVELS = (("dev:",), ("pod:",), ("node:", "svc:", "metric:"), ("ns:",))
+#: a signal's places from the narrowest: what it is about is its narrowest ones; a namespace
+#: is none (two workloads' alerts in it are two things: a signal only there joins by the rule
+#: of a shared place, begun near the incident's newest)
+_LEVELS = (("dev:",), ("pod:", "obj:"), ("node:", "svc:", "metric:"))
 
 
 def _thing(topology: list[str]) -> set[str]:
-    """What a signal is about: its narrowest places (a GPU or a port, else a pod, else a
-    node or a service, else a namespace)."""
+    """What a signal is about: its narrowest places (a GPU or a port, else a pod or another
+    object in a namespace, else a node or a service); none where it is only in a
+    namespace."""
     for level in _LEVELS:
         found = {t for t in topology if t.startswith(level)}
         if found:
@@ -497,16 +596,18 @@ def _let_go(incident: Incident, now: datetime) -> int:
 
 
 def _news(
-    signal: IncidentSignal, by_key: dict[str, tuple[Incident, int]], changed: set[str]
-) -> IncidentSignal | None:
+    signal: IncidentSignal, by_key: dict[str, tuple[Incident, int]], changed: set[str],
+    paces: _Paces,
+) -> IncidentSignal | None:  # fmt: skip
     """The signal to group as new; None where it was a known one, seen again (its incident
-    marked changed where that moved it)."""
+    marked changed, and its pace moved, where that moved it)."""
     known = by_key.get(signal.key)
     if known is None:
         return signal
     back = _back_after_resolved(known[0], signal)
     if back is None and _seen_again(*known, signal):
         changed.add(known[0].id)
+        paces.seen(known[0], known[0].signals[known[1]])
     return back
 
 
@@ -545,6 +646,7 @@ def group(
     now: datetime,
     *,
     unread: Collection[str] = (),
+    last_read: Mapping[str, datetime] = _NONE_READ,
     taken: Container[str] = frozenset(),
 ) -> tuple[list[Incident], set[str]]:
     """The incidents after ``signals`` were seen at ``now``, and the ids of those that
@@ -553,10 +655,13 @@ def group(
     detector's LOW novelties alone would open one every few seconds. ``unread``: clusters
     whose sources cannot be read now, or were not read yet: their incidents do not resolve
     (a signal unseen because its Prometheus is down has not ended; resolved, it came back as a
-    new incident, its acknowledgement lost and its first signal moved). ``taken``: the ids
-    of incidents stored (``incidents`` holds only those still grouped): a new incident's id
-    is none of them (a signal back with its first time, long after its incident resolved,
-    would otherwise replace that incident's record)."""
+    new incident, its acknowledgement lost and its first signal moved), only by a signal its
+    last read may still have shown (``_holding``). ``last_read``: when each cluster of
+    ``unread`` was last read (its truth's ``stale_since``); one not in it (not read since a
+    start) may show any. ``taken``: the ids of incidents stored (``incidents`` holds only
+    those still grouped): a new incident's id is none of them (a signal back with its first
+    time, long after its incident resolved, would otherwise replace that incident's
+    record)."""
     out = [i.model_copy(deep=True) for i in incidents]
     changed: set[str] = set()
     # a key held by a resolved incident and a live one (it came back and joined another):
@@ -565,12 +670,13 @@ def group(
     by_key = {s.key: (inc, n) for inc in live_last for n, s in enumerate(inc.signals)}
     near = _Near(out)  # the incidents a signal may belong with: its places', its alert's
     ids = {i.id for i in out}
+    paces = _Paces()
     for offered in sorted(signals, key=lambda s: (s.first_seen, s.key)):
-        signal = _news(offered, by_key, changed)
+        signal = _news(offered, by_key, changed, paces)
         if signal is None:
             continue
         home = next((i for i in near.of(signal) if i.state is not IncidentStatus.RESOLVED
-                     and _belongs(signal, i)), None)  # fmt: skip
+                     and _belongs(signal, paces.of(i))), None)  # fmt: skip
         if home is None:
             if signal.severity is FindingSeverity.INFO:
                 continue  # news (a LOW novelty, a sync in progress) joins, never opens one
@@ -582,11 +688,14 @@ def group(
         signal = signal.model_copy(update={"grouped_at": now})
         near.add(home, signal)
         home.signals.append(signal)
+        paces.of(home).joined(signal)
         home.updated_at = max(home.updated_at, signal.first_seen)
         by_key[signal.key] = (home, len(home.signals) - 1)
         changed.add(home.id)
     for incident in out:
-        if incident.state is not IncidentStatus.RESOLVED and _settled(incident, now, unread):
+        if incident.state is not IncidentStatus.RESOLVED and _settled(
+            incident, now, unread, last_read
+        ):
             changed.add(incident.id)
     for incident in out:
         if incident.id in changed:
@@ -594,7 +703,9 @@ def group(
     return out, changed
 
 
-def _settled(incident: Incident, now: datetime, unread: Collection[str]) -> bool:
+def _settled(
+    incident: Incident, now: datetime, unread: Collection[str], last_read: Mapping[str, datetime]
+) -> bool:
     """An incident not resolved after this refresh's signals: its record bounded, its
     severity, title and held clusters brought up to date, OPEN again where a signal first
     grouped after its acknowledgement made it worse, resolved when its signals above INFO
@@ -603,7 +714,7 @@ def _settled(incident: Incident, now: datetime, unread: Collection[str]) -> bool
     before = incident.severity
     changed = _headed(incident) or changed
     changed = _reopened(incident, before, now) or changed
-    dark = sorted(c for c in incident.clusters if c in unread)
+    dark = _holding(incident, unread, last_read)
     kept, more = dark[:UNREAD_KEPT], max(0, len(dark) - UNREAD_KEPT)
     if (kept, more) != (incident.unread, incident.unread_more):  # on the page, by the CLI
         incident.unread, incident.unread_more, changed = kept, more, True
@@ -612,6 +723,22 @@ def _settled(incident: Incident, now: datetime, unread: Collection[str]) -> bool
         incident.state, incident.resolved_at = IncidentStatus.RESOLVED, now
         changed = True
     return changed
+
+
+def _holding(
+    incident: Incident, unread: Collection[str], last_read: Mapping[str, datetime]
+) -> list[str]:
+    """Its clusters that cannot be read now whose last read may have shown a signal of it
+    (unseen since, not ended), by name: one last read at a time not known (``last_read``: not
+    read since a start), or one with a signal above INFO seen at its last read or after (a
+    signal is seen when the read showing it is grouped, after it); not one whose signals had
+    ended when it was last read (an alert cleared at 12:06 while its cluster was read, the
+    cluster dark from 12:08 for days: it ended, the cluster holds nothing)."""
+    return sorted({
+        s.cluster for s in incident.signals if s.cluster in unread and (
+            s.cluster not in last_read or (s.severity is not FindingSeverity.INFO
+                                           and s.last_seen >= last_read[s.cluster]))
+    })  # fmt: skip
 
 
 def _reopened(incident: Incident, before: FindingSeverity, now: datetime) -> bool:

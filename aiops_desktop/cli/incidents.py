@@ -84,15 +84,17 @@ async def _regroup(core: Core, io: Io) -> bool:
 
 async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
+    seen = None  # the incident to acknowledge as listed before, and read before this grouping
     if args.ack is not None:  # refused before the poll: a minute and more on a dead endpoint
         if core.capture is not None:
             raise UsageError("a capture is read-only: acknowledge incidents in the live cache")
         core.access.require(Action.ACKNOWLEDGE)
-        if await core.incidents.get(args.ack) is None:  # one grouped now was never listed
+        seen = await core.incidents.get(args.ack)
+        if seen is None:  # one grouped now was never listed
             raise NotFoundError(f"no incident {args.ack!r}; `aiops-desktop incidents` lists them")
     whole = await _regroup(core, io)
-    if args.ack is not None:
-        await _acknowledge(core, args.ack, io)
+    if seen is not None:
+        await _acknowledge(core, seen, io)
     shown = await core.incidents.listed()
     if core.incidents.left_out:  # the store's limit: the least pressing are not listed
         io.err.write(f"{core.incidents.left_out} less pressing incidents not listed\n")
@@ -117,17 +119,26 @@ async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:
     return EXIT_OK if whole else EXIT_PARTIAL
 
 
-async def _acknowledge(core: Core, incident_id: str, io: Io) -> None:
-    """Acknowledge an open incident. One acknowledged already is said (nothing to do: the
-    list follows); one resolved fails (a script acknowledging what it pages on must learn
-    that nothing was acknowledged: it ended, or was grouped again under another id)."""
+async def _acknowledge(core: Core, seen: Incident, io: Io) -> None:
+    """Acknowledge an open incident, no worse than ``seen`` (as read before this run grouped
+    the fleet: the person never saw a CRITICAL that grouping added). One acknowledged
+    already is said (nothing to do: the list follows); one resolved, or worse than seen,
+    fails (a script acknowledging what it pages on must learn that nothing was
+    acknowledged: it ended, was grouped again under another id, or needs looking at
+    again)."""
+    incident_id = seen.id
     before = await core.incidents.get(incident_id)
-    done = await core.incidents.acknowledge(incident_id)  # whoever may not is refused here
+    # whoever may not is refused here
+    done = await core.incidents.acknowledge(incident_id, seen=seen.severity)
     if done is None:
         raise NotFoundError(f"no incident {incident_id!r}; `aiops-desktop incidents` lists them")
     if done.state is IncidentStatus.RESOLVED:  # resolved before, or by a grouping since
         raise UsageError(f"{incident_id} is RESOLVED: nothing to acknowledge "
                          "(`aiops-desktop incidents` lists those open)")  # fmt: skip
+    if done.state is IncidentStatus.OPEN:  # made worse since it was read
+        raise UsageError(f"{incident_id} is {done.severity.value} now ({seen.severity.value} "
+                         "when read): not acknowledged; `aiops-desktop incidents` lists it as "
+                         "it is now, acknowledge it again")  # fmt: skip
     # acknowledged by someone before (not by this call: another process may have reopened
     # it meanwhile, and this one acknowledged that)
     if (before is not None and before.state is IncidentStatus.ACKNOWLEDGED

@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import partial
 
 from aiops_desktop.models.enums import IncidentStatus
+from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
 from aiops_desktop.models.incidents import Incident
 from aiops_desktop.store.bodies import read_all, read_one
 from aiops_desktop.store.database import Database
@@ -46,21 +47,27 @@ class IncidentRepository:
 
         return self._db.write(op)
 
-    def acknowledge(self, incident_id: str, now: datetime) -> Future[Incident | None]:
+    def acknowledge(
+        self, incident_id: str, now: datetime, *, seen: FindingSeverity | None = None
+    ) -> Future[Incident | None]:
         """Acknowledge ``incident_id`` at ``now`` if it is OPEN, read and written in the
         writer's transaction: another process's grouping (the wall, the CLI, a second window)
         lands before the read or after the write, never between them (a copy read before it
         and written back revived an incident resolved meanwhile, or erased a re-opening for a
-        new CRITICAL). The incident as stored after: acknowledged now, or, not OPEN, as it
-        was, nothing written (its state says why: ACKNOWLEDGED already, or RESOLVED); None:
-        no such incident."""
+        new CRITICAL). ``seen``: the severity the person saw (None: not checked); an incident
+        worse now (a grouping since added a CRITICAL signal they never saw) is not
+        acknowledged. The incident as stored after: acknowledged now, or as it was, nothing
+        written (its state says why: ACKNOWLEDGED already, RESOLVED, or OPEN: worse than
+        ``seen``); None: no such incident."""
 
         def op(conn: sqlite3.Connection) -> Incident | None:
             row = conn.execute("SELECT body FROM incidents WHERE id = ?", (incident_id,)).fetchone()
             if row is None:
                 return None
             stored = read_one(Incident, row[0], f"incident {incident_id}")
-            if stored.state is not IncidentStatus.OPEN:
+            if stored.state is not IncidentStatus.OPEN or (
+                seen is not None and SEVERITY_RANK[stored.severity] < SEVERITY_RANK[seen]
+            ):
                 return stored
             # as analysis.incidents.acknowledge does it (its updated_at kept: an
             # acknowledgement is no change of what the incident shows)

@@ -166,7 +166,7 @@ def test_the_scrape_target_s_labels_are_no_place_of_what_an_alert_is_about() -> 
     ]
     assert place_of("", disk.labels) == ["node:10.0.0.1"]  # the target itself: its host
     assert place_of("", crash.labels) == ["ns:payments", "pod:payments/api-1"]
-    assert place_of("", mismatch.labels) == ["ns:ran-du"]
+    assert place_of("", mismatch.labels) == ["ns:ran-du", "obj:ran-du/deployment/du-l1"]
     renamed = {"exported_namespace": "ran-du", "exported_pod": "du-0", "namespace": "mon",
                "pod": "exporter-0", "instance": "10.1.1.1:9000", "job": "x"}  # fmt: skip
     assert place_of("", renamed) == ["ns:ran-du", "pod:ran-du/du-0"]

@@ -373,7 +373,7 @@ class _Incidents:
     async def get(self, incident_id: str) -> Incident | None:
         return self.incident if incident_id == self.incident.id else None
 
-    async def acknowledge(self, incident_id: str) -> Incident | None:
+    async def acknowledge(self, incident_id: str, *, seen: object = None) -> Incident | None:
         self.acked.append(incident_id)
         return self.incident if incident_id == self.incident.id else None
 

@@ -11,7 +11,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models.chat import reply_stats
-from aiops_desktop.models.enums import Verdict
+from aiops_desktop.models.enums import IncidentStatus, Verdict
+from aiops_desktop.models.fleet import FindingSeverity
 from aiops_desktop.models.incidents import (
     RCA_WINDOW_AFTER,
     ExplainedSentence,
@@ -75,6 +76,9 @@ class IncidentsPresenter(Presenter):
         self._shown: Analysed | None = None
         #: how many times the bus brought the rows (an acknowledgement's, a regrouping's)
         self._published = 0
+        #: the severity of each incident in the rows last emitted: what the page shows, and
+        #: so what an acknowledgement from it covers
+        self._severity_shown: dict[str, FindingSeverity] = {}
         self.listen(bus, INCIDENTS_CHANGED, self._on_changed)
         self.listen(bus, LLM_CHANGED, lambda _s: self._say_explain_state())
 
@@ -92,11 +96,21 @@ class IncidentsPresenter(Presenter):
         self._emit_rows(rows)
 
     def _emit_rows(self, rows: list[Incident]) -> None:
+        self._severity_shown = {i.id: i.severity for i in rows}
         self.sig_rows.emit(rows, self._incidents.left_out)
 
     def acknowledge(self, incident_id: str) -> None:
+        """Acknowledge the incident as the page shows it: one a refresh made worse since (a
+        CRITICAL the person never saw) is not, and that is said."""
+        seen = self._severity_shown.get(incident_id)
+
         async def work() -> None:
-            await self._incidents.acknowledge(incident_id)  # the bus brings the new rows
+            # the bus brings the new rows (before this returns: the error stays shown)
+            done = await self._incidents.acknowledge(incident_id, seen=seen)
+            if done is not None and done.state is IncidentStatus.OPEN and seen is not None:
+                self.sig_error.emit(f"{incident_id} not acknowledged: it is "
+                                    f"{done.severity.value} now, {seen.value} when shown; "
+                                    "look at it again")  # fmt: skip
 
         self.spawn("acknowledge", work())
 

@@ -39,6 +39,9 @@ CHART_MAX_HEIGHT = 260
 EXPLANATION_MIN_HEIGHT = 200
 CELL_CHARS = 300  # a cell's most: a 200,000-character message was drawn and measured whole
 CHART_TITLE_CHARS = 100  # a chart title's most (an entity names a pod whole below it)
+#: the State column sorts by the lifecycle (as declared: open, acknowledged, resolved), as
+#: the list comes; by the word, ACKNOWLEDGED sorted above OPEN
+_STATE_ORDER = {state: n for n, state in enumerate(IncidentStatus)}
 
 
 def _line(text: str, most: int = CELL_CHARS) -> str:
@@ -369,7 +372,8 @@ class IncidentsView(QWidget):
                 colours={2: colour}, colour=self._theme.status("UNKNOWN") if muted else None,
                 # ("" where not held or not reopened: no tip)
                 tips={1: i.reopened_because, 3: i.held_because, 5: i.title},
-                keys={2: SEVERITY_RANK[i.severity], 4: i.signal_count},
+                keys={1: _STATE_ORDER[i.state], 2: SEVERITY_RANK[i.severity],
+                      4: i.signal_count},
             ))  # fmt: skip
         self.table.set_rows(rows)  # its reset selects the row kept again, if shown: _on_reset
         live = [i for i in self._all if i.state is not IncidentStatus.RESOLVED]

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aiops.services.incidents")
 
-INCIDENTS_CHANGED = "incidents.changed"  # payload: list[Incident] (all not resolved, newest first)
+INCIDENTS_CHANGED = "incidents.changed"  # payload: list[Incident] (as ``listed`` gives them)
 KEEP_RESOLVED = timedelta(days=7)  # resolved incidents listed this long
 #: why an acknowledgement is refused over a capture (the CLI's words)
 CAPTURE_READ_ONLY = "a capture is read-only: acknowledge incidents in the live cache"
@@ -155,11 +155,13 @@ def _sane(when: datetime, now: datetime) -> datetime:
 
 
 def anomaly_signals(anomalies: list[Anomaly], now: datetime) -> list[IncidentSignal]:
-    """Anomalies still open, or ended within the hour (last seen at their worst point; its
-    times no later than ``now``)."""
+    """Anomalies still open, or ended within the hour (last seen at their last point, not
+    their worst: one that ended 3 minutes ago, its worst 40 minutes before, resolved its
+    incident at once and left the next signal of its node an incident of its own; its times
+    no later than ``now``)."""
     out = []
     for a in anomalies:
-        seen = _sane(now if a.open else a.timestamp, now)
+        seen = _sane(now if a.open else (a.last_at or a.timestamp), now)
         place = place_of("", a.labels) or [f"metric:{a.metric}"]
         out.append(IncidentSignal(
             key=f"anomaly|{a.identity}", source="anomaly", cluster=a.cluster, subject=a.metric,
@@ -259,10 +261,18 @@ def _built(read: _Read, now: datetime) -> list[IncidentSignal]:
 
 
 def _grouped(
-    signals: list[IncidentSignal], now: datetime, unread: set[str],
-    active: list[Incident], taken: Container[str],
+    signals: list[IncidentSignal], now: datetime, active: list[Incident],
+    taken: Container[str], *, clock: Callable[[], datetime], unread: set[str],
+    last_read: Mapping[str, datetime],
 ) -> tuple[list[Incident], set[str]]:  # fmt: skip
-    return group(active, signals, now, unread=unread, taken=taken)
+    """``signals`` (read at ``now``) grouped into ``active`` as of when this grouping runs
+    (``clock``; the store groups again over what is stored where another write landed since
+    it read ``active``, the last time in its write transaction): a signal it adds was first
+    grouped after every acknowledgement ``active`` holds. Grouped as of ``now`` (the
+    refresh's start), a CRITICAL it added was "grouped" before an acknowledgement made
+    while the refresh read (the CLI's ``--ack``), and never opened the incident again."""
+    return group(active, signals, max(now, clock()), unread=unread, last_read=last_read,
+                 taken=taken)  # fmt: skip
 
 
 _ORDER = {IncidentStatus.OPEN: 0, IncidentStatus.ACKNOWLEDGED: 1, IncidentStatus.RESOLVED: 2}
@@ -312,6 +322,15 @@ class IncidentService:
         gone = (Coverage.UNREACHABLE, Coverage.STALE, Coverage.NO_DATA)
         return {t.name for t in truth.clusters if any(c in gone for c in t.coverage.values())}
 
+    def _last_read(self, unread: set[str]) -> dict[str, datetime]:
+        """When each of ``unread`` was last read, where known (its truth's ``stale_since``;
+        not one with a source never read): an incident whose signals it saw end before it
+        went dark is not held open by it (``analysis.incidents.group``)."""
+        truth = self._fleet.last or self._fleet.snapshot()
+        return {t.name: t.stale_since for t in truth.clusters
+                if t.name in unread and t.stale_since is not None
+                and Coverage.NO_DATA not in t.coverage.values()}  # fmt: skip
+
     async def signals(self) -> list[IncidentSignal]:
         now = self._clock()
         return await asyncio.to_thread(_built, await self._read(now), now)
@@ -357,12 +376,13 @@ class IncidentService:
         self._regrouped_at = now
 
     async def refresh(self) -> list[Incident]:
-        """Group what is seen now into the incidents not resolved; keep and publish them (and
-        return those grouped)."""
+        """Group what is seen now into the incidents not resolved; keep them, publish those
+        listed (as ``listed`` reads them: past the store's LIST_LIMIT the same cut, and
+        ``left_out`` of it: every active one published flipped with the next read's 1,000,
+        under a title saying some were left out), and return those grouped."""
         async with self._lock:
             now = self._clock()
             read = await self._read(now)
-            kept = await self._kept(now)
             # off the loop: 20,000 alerts are 20,000 signals to build
             signals = await asyncio.to_thread(_built, read, now)
             # grouped off the loop and outside the write transaction, written only if no
@@ -371,10 +391,11 @@ class IncidentService:
             # still offered: they must not open the same incident again); a thousand signals
             # against a thousand incidents is a second; a new incident's id is none stored
             lately = (now - OFFERED_AFTER_END).timestamp()
-            grouping = partial(_grouped, signals, now, self._unread())
+            unread = self._unread()
+            grouping = partial(_grouped, signals, now, clock=self._clock, unread=unread,
+                               last_read=self._last_read(unread))  # fmt: skip
             grouped, _ = await asyncio.to_thread(self.repo.regroup, grouping, resolved_since=lately)
-            shown = {i.id: i for i in kept} | {i.id: i for i in grouped}
-            self._bus.publish(INCIDENTS_CHANGED, _in_order(list(shown.values())))
+            self._bus.publish(INCIDENTS_CHANGED, _in_order(await self._kept(now)))
             return grouped
 
     async def listed(self) -> list[Incident]:
@@ -398,20 +419,27 @@ class IncidentService:
     async def get(self, incident_id: str) -> Incident | None:
         return await asyncio.to_thread(self.repo.get, incident_id)
 
-    async def acknowledge(self, incident_id: str) -> Incident | None:
-        """Acknowledge an open incident: as stored after (its state ACKNOWLEDGED now, or, not
-        open when the store's write read it, as it was: ACKNOWLEDGED already, or RESOLVED);
-        None: no such incident. Read and written in one write transaction (the store's
-        ``acknowledge``): this process's lock does not hold off another's grouping."""
+    async def acknowledge(
+        self, incident_id: str, *, seen: FindingSeverity | None = None
+    ) -> Incident | None:
+        """Acknowledge an open incident no worse than ``seen`` (the severity the person saw:
+        a refresh may have added a CRITICAL while the click waited for it): as stored after
+        (its state ACKNOWLEDGED now, or, as the store's write read it, as it was:
+        ACKNOWLEDGED already, RESOLVED, or OPEN and worse than seen); None: no such incident.
+        Read and written in one write transaction (the store's ``acknowledge``): this
+        process's lock does not hold off another's grouping."""
         self._access.require(Action.ACKNOWLEDGE)
         if self._recorded:  # it "succeeded" into the working copy, and was gone on close
             raise UsageError(CAPTURE_READ_ONLY)
         async with self._lock:
             now = self._clock()
-            done = await asyncio.wrap_future(self.repo.acknowledge(incident_id, now))
+            done = await asyncio.wrap_future(self.repo.acknowledge(incident_id, now, seen=seen))
         if done is None:
             return None
-        if done.state is not IncidentStatus.ACKNOWLEDGED or done.acknowledged_at != now:
+        if done.state is IncidentStatus.OPEN:
+            log.info("%s not acknowledged: it is %s now, %s was seen", incident_id,
+                     done.severity.value, seen and seen.value)  # fmt: skip
+        elif done.state is not IncidentStatus.ACKNOWLEDGED or done.acknowledged_at != now:
             log.info("%s not acknowledged: it is %s", incident_id, done.state.value)
         self._bus.publish(INCIDENTS_CHANGED, await self.listed())
         return done
