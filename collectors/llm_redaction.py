@@ -76,7 +76,10 @@ _AUTH_HEADER = re.compile(
 #: ends at the value; a value is matched whether a name follows it or not (group "name" None),
 #: so that the match takes it and no start inside it reads it again (``value: a value: a ...``
 #: would cost a full read each). The name is group "name", the value follows group 1 (and its
-#: quote, group "quote"). Bounded: each start reads at most a name, an indent and 512 characters
+#: quote, group "quote"). Bounded: each start reads at most a name, an indent and 512 characters,
+#: but a YAML value written first, which runs to its end however long (a value cut at 512, or
+#: a block scalar, left the name unread and the value in clear): the match takes it, so that
+#: no start inside it is read
 _NAME = r"(?P<name>[\w.-]{1,256})"
 _GAP = r"(?:\s|\\[nrt]){0,128}"  # a newline in JSON text is "\n"
 #: a quoted value, to its quote (one escaped in it is not its end)
@@ -107,7 +110,7 @@ _YAML_PAIR = re.compile(
     rf"(?:{_YAML_QUOTED}|(?![ \t]*{_BLOCK_MARK}(?:\r?\n|\\[rn]|$)){_YAML_PLAIN}+)"
 )
 _YAML_VALUE_FIRST = re.compile(
-    rf"({_YAML_VALUE_KEY})(?:{_YAML_QUOTED}|{_YAML_PLAIN}{{1,512}})"
+    rf"({_YAML_VALUE_KEY})(?:{_YAML_QUOTED}|{_YAML_PLAIN}+)"
     rf"(?=[ \t]{{0,16}}{_YAML_NL}[ \t]{{0,128}}{_YAML_NAME})?"
 )
 #: a block scalar's value: the lines after ``value: |`` (or ``>``) indented more than
@@ -123,6 +126,14 @@ _YAML_BLOCK = re.compile(
     rf"|{_TEXT_CHAR}{{1,512}}"
     rf"(?:{_TEXT_NL}(?P=indent)[ \t]{{1,128}}(?![\s\\\"]){_TEXT_CHAR}{{1,512}}){{0,256}})"
 )
+#: a block scalar written first (``value: |``, its lines, then ``name:`` less indented): its
+#: lines are those indented as its first one is, or more, each to its end
+_YAML_BLOCK_VALUE_FIRST = re.compile(
+    rf"({_YAML_VALUE_KEY}{_BLOCK_MARK}(?:(?P<raw>{_RAW_NL})|{_TEXT_NL})(?P<indent>[ \t]{{1,128}}))"
+    rf"(?(raw)[^\r\n]*(?:{_RAW_NL}(?P=indent)[^\r\n]*)*"
+    rf"|{_TEXT_CHAR}*(?:{_TEXT_NL}(?P=indent){_TEXT_CHAR}*)*)"
+    rf"(?=(?(raw){_RAW_NL}|{_TEXT_NL})[ \t]{{0,128}}{_YAML_NAME})?"
+)
 #: YAML's flow mapping, ``{name: DB_PASSWORD, value: x}`` or ``{value: x, name: DB_PASSWORD}``:
 #: a plain value runs to a comma, a brace or a bracket (none is in one)
 _FLOW_PLAIN = r"(?:[^\s,{}\[\]\\]|[ \t]+(?=[^\s,{}\[\]\\])|\\(?![nr\"']))"
@@ -130,7 +141,7 @@ _YAML_FLOW = re.compile(
     rf"({_YAML_NAME},[ \t]{{0,16}}value:[ \t]{{0,16}})(?:{_YAML_QUOTED}|{_FLOW_PLAIN}+)"
 )
 _YAML_FLOW_VALUE_FIRST = re.compile(
-    rf"({_YAML_VALUE_KEY})(?:{_YAML_QUOTED}|{_FLOW_PLAIN}{{1,512}})"
+    rf"({_YAML_VALUE_KEY})(?:{_YAML_QUOTED}|{_FLOW_PLAIN}+)"
     rf"(?=[ \t]{{0,16}},[ \t]{{0,16}}{_YAML_NAME})?"
 )
 _PAIRS = (
@@ -138,6 +149,7 @@ _PAIRS = (
     _JSON_VALUE_FIRST,
     _GO_PAIR,
     _YAML_BLOCK,
+    _YAML_BLOCK_VALUE_FIRST,
     _YAML_PAIR,
     _YAML_VALUE_FIRST,
     _YAML_FLOW,

@@ -366,6 +366,13 @@ VALUE_FIRST = [
     "- value: 'hunter2-Prod'\n  name: \"DB_PASSWORD\"",
     "env: [{value: hunter2-Prod, name: DB_PASSWORD}, {value: debug, name: LOG_LEVEL}]",
     '- {value: "hunter2-Prod", name: DB_PASSWORD}',
+    # a block scalar, and a plain value past 512 characters, kept theirs in clear (review 4c)
+    "env:\n- value: |\n    hunter2-Prod\n    line2\n  name: DB_PASSWORD\n- value: debug\n"
+    "  name: LOG_LEVEL",
+    "- value: >-\n    hunter2-Prod\n\n      more\n\n  name: 'DB_PASSWORD'\n",
+    "- value: |2\r\n     hunter2-Prod\r\n  name: DB_PASSWORD\r\n",
+    "- value: hunter2-Prod" + "x" * 600 + "\n  name: DB_PASSWORD",
+    "- {value: hunter2-Prod" + "x" * 600 + ", name: DB_PASSWORD}",
 ]
 
 
@@ -394,10 +401,22 @@ def test_a_value_written_first_keeps_its_quotes_and_a_plain_ones_value_is_kept()
     assert redact_for_llm(flow) == flow.replace("value: a b", f"value: {REDACTED}")
 
 
+def test_a_block_scalar_written_first_keeps_its_marker_and_indent_and_a_plain_ones_value() -> None:
+    text = "- value: |-\n    hunter2\n    line2\n  name: API_TOKEN\n- value: b\n  name: A\n"
+    out = f"- value: |-\n    {REDACTED}\n  name: API_TOKEN\n- value: b\n  name: A\n"
+    assert redact_for_llm(text) == out
+    assert json.loads(redact_for_llm(json.dumps(text))) == out
+    plain = "- value: |\n    debug\n    line2\n  name: LOG_LEVEL\n- value: |\n    x\n"
+    assert redact_for_llm(plain) == plain
+    assert redact_for_llm(json.dumps(plain)) == json.dumps(plain)
+
+
 #: starts of the value-first patterns that never end in a match
 VALUE_FIRST_NEAR_MISSES = [
     '{"value":"a","name":', '\\"value\\":\\"a\\\\', '"value": "' + "a" * 600, '"value": 1',
     "- value: a ", "value: a\n  ", 'value: a\\n  name: "', "{value: a, ", "{value: 'a', name ",
+    "value: |\n  ", "value: |\n    a\n", "- value: |\n    a\n  name: ", "value: |\\n    a\\n",
+    "  value: |\n\n", "value: " + "a " * 300, "{value: " + "a" * 600,
 ]  # fmt: skip
 
 

@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
+import weakref
 from typing import Any
 
 import numpy as np
@@ -181,6 +183,59 @@ def test_one_engine_answers_on_one_event_loop_after_another() -> None:
     for _ in range(2):
         answer = asyncio.run(engine.run(MetricQuery(promql="up"), clusters))
         assert answer.status is QueryStatus.SUCCESS
+    assert prom.most_in_flight == 2
+
+
+class _HungProm:
+    """A Prometheus that never answers."""
+
+    async def query(self, *args: Any, **kwargs: Any) -> PromResult:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+class _HungPool:
+    async def prometheus(self, cluster: Cluster) -> _HungProm:
+        return _HungProm()
+
+
+@pytest.mark.asyncio
+async def test_a_query_waiting_for_a_slow_clusters_slot_times_out_within_its_own_bound() -> None:
+    """The slot is waited for within the cluster's timeout: the console's query waited behind
+    the GPU page's runs first (timeout_s=1: ERROR after 17.9 s, its bound 6 s)."""
+    engine = MultiClusterQuery(_HungPool(), parallel=1)  # type: ignore[arg-type]
+    slow = _cluster("slow")
+    ahead = asyncio.create_task(engine.run(MetricQuery(promql="up", timeout_s=10), [slow]))
+    await asyncio.sleep(0.05)  # it holds the slot (for 15 s)
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(9):
+            answer = await engine.run(MetricQuery(promql="up", timeout_s=0.1), [slow])
+    finally:
+        ahead.cancel()
+    assert time.monotonic() - started < 5.1 + 2  # its bound, the query's timeout + 5 s
+    (failed,) = answer.failures
+    assert (failed.cluster, failed.reason) == ("slow", "timed_out")
+    with pytest.raises(asyncio.CancelledError):
+        await ahead
+
+
+def test_an_engine_keeps_no_event_loop_it_was_asked_on_before_the_last() -> None:
+    """A semaphore waited on holds its loop: keyed weakly by the loop, each loop's set kept
+    its loop alive for good."""
+    prom = _Prom(ONE_SERIES, delay_s=0.01)
+    engine = MultiClusterQuery(_OnePromPool(prom), parallel=2)  # type: ignore[arg-type]
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def page() -> None:
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        runs = [engine.run(MetricQuery(promql="up"), [_cluster("alpha")]) for _ in range(5)]
+        assert all(a.status is QueryStatus.SUCCESS for a in await asyncio.gather(*runs))
+
+    for _ in range(5):
+        asyncio.run(page())
+    gc.collect()
+    assert sum(loop() is not None for loop in loops) <= 1  # the last one's, at most
     assert prom.most_in_flight == 2
 
 

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import math
 import time
-import weakref
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import replace
@@ -192,22 +191,24 @@ class MultiClusterQuery:
     def __init__(self, pool: ClientPool, *, parallel: int = DEFAULT_PARALLEL_QUERIES) -> None:
         self._pool = pool
         self._parallel = parallel
-        self._slots_of: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]
-        ] = weakref.WeakKeyDictionary()
+        self._slots_loop: asyncio.AbstractEventLoop | None = None  # the loop _slots_of serves
+        self._slots_of: dict[str, asyncio.Semaphore] = {}
 
     def _slots(self, cluster: Cluster) -> asyncio.Semaphore:
         """The ``parallel`` reads of ``cluster``'s Prometheus in flight at most, shared by every
         run of this engine: a bound per run alone let the GPU page's 25 runs at once send one
         Prometheus 25 times as many (a run still reads ``parallel`` clusters at a time, so a
         fleet's clusters are read side by side, not ten at a time in all). Only a cluster's
-        read holds a slot (never a run that asks another), so none waits on itself. One set
-        per event loop: a semaphore waited on in one loop refuses every other (the CLI runs
-        each command in an ``asyncio.run`` of its own)."""
-        per_cluster = self._slots_of.setdefault(asyncio.get_running_loop(), {})
-        slots = per_cluster.get(cluster.name)
+        read holds a slot (never a run that asks another), so none waits on itself. The set
+        is the running event loop's, made anew on another: a semaphore waited on in one loop
+        refuses every other (the CLI runs each command in an ``asyncio.run`` of its own), and
+        holds it (a set kept per loop, even weakly, kept every loop ever asked on alive)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._slots_loop:
+            self._slots_loop, self._slots_of = loop, {}
+        slots = self._slots_of.get(cluster.name)
         if slots is None:
-            slots = per_cluster[cluster.name] = asyncio.Semaphore(self._parallel)
+            slots = self._slots_of[cluster.name] = asyncio.Semaphore(self._parallel)
         return slots
 
     async def run(self, query: MetricQuery, clusters: list[Cluster]) -> QueryAnswer:
@@ -218,13 +219,18 @@ class MultiClusterQuery:
         window = aligned_range(query) if query.query_type is QueryType.RANGE else None
 
         async def one(cluster: Cluster) -> tuple[ClusterOutcome, list[TaggedSeries]]:
-            async with limit, self._slots(cluster):
+            async with limit:
                 t0 = time.perf_counter()
                 try:
                     # the client is made within the cluster's time too: its credential comes
                     # from a keyring that may wait on its unlock prompt, which held every
-                    # cluster's answer (the console stayed "Running…")
-                    async with asyncio.timeout(query.timeout_s + 5):  # not wait_for (3.11)
+                    # cluster's answer (the console stayed "Running…"); and so is the wait for
+                    # a slot of it (the console's query waited behind the GPU page's runs on a
+                    # slow Prometheus before its own time began)
+                    async with (
+                        asyncio.timeout(query.timeout_s + 5),  # not wait_for (3.11)
+                        self._slots(cluster),
+                    ):
                         client = await self._pool.prometheus(cluster)
                         if window is None:
                             result = await client.query(
