@@ -29,6 +29,7 @@ from aiops_desktop.models.errors import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_USAGE,
     NotFoundError,
     UsageError,
 )
@@ -225,10 +226,10 @@ async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
         aggregation=args.agg,
         timeout_s=args.timeout,
     )
-    if (name := getattr(args, "save", None)) is not None:  # kept first: answered later, maybe
-        kept = await core.console.save(name, request)
-        io.err.write(f"saved as {kept!r}\n")
     chosen_clusters(core, args.clusters)  # says so when there is nothing to ask
+    if (name := getattr(args, "save", None)) is not None:  # kept before it runs: an answer
+        kept = await core.console.save(name, request)  # refused now may come later
+        io.err.write(f"saved as {one_line(kept)!r}\n")
     answer = await core.console.run(request)
     if args.json:
         out.write(answer.to_model().model_dump_json(indent=2) + "\n")
@@ -244,8 +245,16 @@ async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
     _say_failures(answer, io)
     if answer.status is QueryStatus.ERROR:
         _unanswerable(core, request, answer)
-        return EXIT_ERROR
+        return refused_or_error(answer)
     return EXIT_PARTIAL if answer.status is QueryStatus.PARTIAL else EXIT_OK
+
+
+def refused_or_error(answer: QueryAnswer) -> int:
+    """An answer with nothing: the query itself refused by every cluster (bad PromQL) is
+    invalid input, exit 2, live as on a capture (docs/architecture.md); else an error, 1 (a
+    script tells a typo from an outage)."""
+    refused = answer.failures and all(o.reason == "invalid_query" for o in answer.failures)
+    return EXIT_USAGE if refused else EXIT_ERROR
 
 
 async def _alerts(core: Core, args: argparse.Namespace, io: Io) -> int:
@@ -311,6 +320,11 @@ def fleet_table(clusters: list[ClusterTruth]) -> list[str]:
 async def _fleet(core: Core, args: argparse.Namespace, io: Io) -> int:
     """Every cluster and hub member as the fleet's one truth judges it (services/fleet)."""
     out = io.out
+    if not core.registry.clusters():  # a mistyped --data-dir read as a quiet fleet, exit 0
+        raise NotFoundError(
+            "no cluster is registered: add one (clusters add, clusters import), or give the "
+            "--data-dir (or --capture) that has them"
+        )
     # a capture's sources are its recorded answers: nothing is polled
     polled = await core.poller.poll_once() if core.capture is None else []
     truth = await core.fleet.refresh()
@@ -406,7 +420,7 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
             out.write(json_text(_analysed(args, answer, kept=keep, series=0, found=[], short=0,
                                           partly=0, leads=(fewest, lead))) + "\n")  # fmt: skip
         _unanswerable(core, request, answer)
-        return EXIT_ERROR
+        return refused_or_error(answer)
     from analysis.detect import SeriesInput
 
     inputs = [

@@ -97,10 +97,17 @@ async def test_a_viewer_and_a_capture_save_nothing(tmp_path: Path) -> None:
 
 
 def test_the_command_line_saves_lists_and_deletes(tmp_path: Path) -> None:
-    """``query --save`` keeps the query even where no cluster answers it (none is registered:
-    refused, yet kept for when one is); ``saved-queries`` lists it, as JSON too."""
-    code, _, err = call_main(tmp_path, "query", "up", "--save", "Everything up", "--range", "2h")
-    assert "saved as 'Everything up'" in err
+    """``query --save`` keeps the query even where no cluster answers it now (nothing
+    listens: kept for when it does), but not one naming no cluster registered;
+    ``saved-queries`` lists it, as JSON too."""
+    code, _, err = call_main(tmp_path, "query", "up", "--save", "Nobody", "--clusters", "esat-1")
+    assert code == 4 and "saved as" not in err  # a typo is not kept
+    code, _, err = call_main(tmp_path, "clusters", "add", "east",
+                             "--prometheus-url", "http://127.0.0.1:9")  # fmt: skip
+    assert code == 0, err
+    code, _, err = call_main(tmp_path, "query", "up", "--save", "Everything up", "--range", "2h",
+                             "--timeout", "2")  # fmt: skip
+    assert "saved as 'Everything up'" in err and code == 1  # saved; not answered now
     code, out, _ = call_main(tmp_path, "saved-queries")
     assert code == 0
     assert out == ("Everything up: up\n"
@@ -117,3 +124,24 @@ def test_the_command_line_saves_lists_and_deletes(tmp_path: Path) -> None:
 def test_a_capture_refuses_a_save_on_the_command_line(tmp_path: Path) -> None:
     code, _, err = call_main(tmp_path, "--capture", str(SAMPLE), "query", "up", "--save", "x")
     assert code != 0 and "a capture is read-only" in err
+
+
+def test_a_query_every_cluster_refuses_is_invalid_input_live_too() -> None:
+    """Exit 2 for bad PromQL, live as on a capture (docs/architecture.md); an outage 1."""
+    from aiops_desktop.cli.data import refused_or_error
+    from aiops_desktop.models import QueryStatus
+    from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery, QueryAnswer
+
+    def answer(*reasons: str) -> QueryAnswer:
+        failed = [ClusterOutcome(f"c{i}", False, 1.0, reason=r, error="x")
+                  for i, r in enumerate(reasons)]  # fmt: skip
+        return QueryAnswer(MetricQuery(promql="up("), QueryStatus.ERROR, [], failed, 1.0)
+
+    assert refused_or_error(answer("invalid_query", "invalid_query")) == 2
+    assert refused_or_error(answer("invalid_query", "unreachable")) == 1
+    assert refused_or_error(answer()) == 1
+
+
+def test_the_fleet_of_a_cache_without_clusters_is_not_a_quiet_fleet(tmp_path: Path) -> None:
+    code, out, err = call_main(tmp_path, "fleet")
+    assert code == 4 and "no cluster is registered" in err and out == ""
