@@ -315,7 +315,7 @@ def _describe(
     streaming: bool,
     began: float | None = None,
     judged: np.ndarray | None = None,
-    in_points: bool = False,
+    points_per_unit: float | None = None,
 ) -> Anomaly:
     """One anomaly for ``episode``; ``judged``: which of the series' values a domain rule
     judged (a PTP offset's +/-100 ns, a GPU's 70/80 C; None: no rule ran on them), whose
@@ -327,12 +327,13 @@ def _describe(
     expected = peak.expected if math.isfinite(peak.expected) else None
     deviation = 100.0 * (actual - expected) / abs(expected) if expected not in (None, 0.0) else None
     # how far it moved, which bounds how bad it is: a percentage's move in points from any
-    # level (0 -> 2 % and 50 -> 52 % are small; 0.5 -> 2 % was +300 % and HIGH), where it is
-    # one in 0-100 (``in_points``): a fraction guessed a percentage from its name
-    # (instance:node_cpu_utilisation:rate5m, 0-1) never moves 5 points
+    # level (0 -> 2 % and 50 -> 52 % are small; 0.5 -> 2 % was +300 % and HIGH); a fraction
+    # guessed a percentage from its name (instance:node_cpu_utilisation:rate5m, 0-1) in the
+    # points of its percentage (``points_per_unit`` 100: 0.10 -> 0.95 is 85 points, and
+    # 0.02 -> 0.06 four, as 2 -> 6 %)
     change = deviation
-    if in_points and expected is not None:
-        change = actual - expected
+    if points_per_unit is not None and expected is not None:
+        change = points_per_unit * (actual - expected)
     kind = _type(episode, peak, actual)
     first_at = float(series.ts[episode[0].index])
     start = datetime.fromtimestamp(first_at if began is None else began, UTC)
@@ -449,12 +450,13 @@ def detect_anomalies(
     clean = SeriesInput(series.cluster, series.metric, series.labels, ts, values,
                         judged_until=series.judged_until)  # fmt: skip
     episodes = [e for e in _episodes(breaches) if _believed(e)]
-    # a percentage measured in points: declared so (the catalog's unit, --unit %), or guessed
-    # from its name and seen past 1 (a fraction 0-1 guessed a percentage is not)
-    declared = unit is not None and unit.lower() in {"%", "percent"}
-    in_points = profile.unit == "%" and (
-        declared or bool(values.size and np.nanmax(np.abs(values)) > 1.0)
-    )
+    # a percentage's move in points: declared one (the catalog's unit, --unit %), or guessed
+    # from its name and seen past 1; a fraction 0-1 guessed one, in its percentage's points
+    points_per_unit = None
+    if profile.unit == "%":
+        declared = unit is not None and unit.lower() in {"%", "percent"}
+        seen_past_one = bool(values.size and np.nanmax(np.abs(values)) > 1.0)
+        points_per_unit = 1.0 if declared or seen_past_one else 100.0
     if streams is None:
         spans = list(series.episodes)
         return [
@@ -467,13 +469,13 @@ def detect_anomalies(
                 streaming=False,
                 began=_began(clean, e, spans),
                 judged=judged,
-                in_points=in_points,
+                points_per_unit=points_per_unit,
             )
             for e in episodes
         ]
     describe = partial(_describe, sensitivity=sensitivity, profile=profile,
                        methods=len(statistical), streaming=True,
-                       judged=judged, in_points=in_points)  # fmt: skip
+                       judged=judged, points_per_unit=points_per_unit)  # fmt: skip
     return _live_episodes(clean, series.episodes, episodes, streams, describe)
 
 

@@ -137,3 +137,23 @@ def test_a_fraction_guessed_a_percentage_is_graded_by_its_relative_move() -> Non
         unit="%",
     )
     assert all(a.severity is AnomalySeverity.LOW for a in declared)
+
+
+def test_a_fraction_and_its_percentage_grade_alike() -> None:
+    """An idle node at 0.02 going to 0.06 is a 4-point move whether recorded 0-1 or 0-100
+    (review of 7a19ea1: the fraction was graded +200 %, HIGH, the percentage LOW)."""
+    rng = np.random.default_rng(1)
+    n = 1200
+    ts = T0 + np.arange(n) * 60.0
+    frac = 0.02 + rng.normal(0, 0.001, n)
+    frac[1150:1165] = 0.06 + rng.normal(0, 0.001, 15)
+    grades = {}
+    for name, values in (("instance:node_cpu_utilisation:rate1m", frac),
+                         ("100 * instance:node_cpu_utilisation:rate1m", frac * 100)):  # fmt: skip
+        found = detect_anomalies(SeriesInput("c1", name, {"instance": "w1"}, ts, values))
+        grades[name] = sorted({a.severity for a in found}, key=lambda s: s.rank)
+    assert (
+        grades["instance:node_cpu_utilisation:rate1m"]
+        == grades["100 * instance:node_cpu_utilisation:rate1m"]
+    )
+    assert AnomalySeverity.HIGH not in grades["instance:node_cpu_utilisation:rate1m"]
