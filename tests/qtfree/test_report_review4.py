@@ -131,3 +131,20 @@ def test_the_capacity_plan_at_a_daily_peak_does_not_say_reached_now() -> None:
     said = dict(report.sections[0].facts)["GPU utilisation trend (gpu0)"]
     assert float(said.split()[0]) > 90 and not said.endswith("reaches 80 percent now"), said
     assert not any("reaches 80 percent now" in r for r in report.recommendations)
+
+
+def test_half_a_day_past_the_limit_is_reached_now() -> None:
+    """Memory at 20 % for six days, then at 95 % for the last 12 h: there now, not "in 7.8
+    days" (the last day's mean is below the limit; review of 6f35820)."""
+    import numpy as np
+
+    from analysis.reports.forecast import forecast, trend
+
+    hour = 3600.0
+    ts = np.arange(0, 6.5 * 86400, 60.0)
+    values = np.where(ts >= ts[-1] - 12 * hour, 95.0, 20.0)
+    values = values + np.random.default_rng(0).normal(0, 0.5, ts.size)
+    held = trend(ts, values, limit=80.0)
+    assert held is not None and held.days_to_limit == 0.0
+    planned = forecast(ts, values, limit=80.0, bounds=(0.0, 100.0))
+    assert planned is not None and planned.days_to_limit == 0.0
