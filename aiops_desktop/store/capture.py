@@ -23,14 +23,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aiops_desktop.logs import redact
-from aiops_desktop.models.cluster import Cluster, member_name
-from aiops_desktop.models.enums import AuthMethod
+from aiops_desktop.models.cluster import Cluster, ClusterStatus, member_name
+from aiops_desktop.models.enums import AuthMethod, ClusterState, Connectivity
 from aiops_desktop.models.errors import AlreadyExistsError, AppError, UsageError
 from aiops_desktop.models.incidents import Incident
 from aiops_desktop.models.text import time_text
 from aiops_desktop.store import codec
+from aiops_desktop.store.bodies import read_all, read_rows
 from aiops_desktop.store.capture_redact import end_the_silent, redact_copied, redacted_incident
 from aiops_desktop.store.database import owner_only
+from aiops_desktop.store.health import _record as health_record  # the history's own reading
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
 from aiops_desktop.store.writer import connect
 
@@ -86,7 +88,8 @@ def _copy_incidents(
     stood at the span's end (``as_of``: a past span's capture holds no later signal, state or
     version), with only the chosen clusters' signals and every text redacted field by field
     (``redacted_incident``: redacting the JSON text itself could break its quoting and leave
-    a secret in it)."""
+    a secret in it). A damaged one is left out, counted in the log (``read_all``): one row
+    failed every export."""
     chosen = {r[0] for r in conn.execute("SELECT name FROM chosen")}
     rows = conn.execute(
         "SELECT body FROM src.incidents WHERE (state != 'RESOLVED' OR updated_at >= ?) "
@@ -94,8 +97,7 @@ def _copy_incidents(
         (since.timestamp(), until.timestamp()),
     ).fetchall()
     kept = []
-    for (body,) in rows:
-        incident = Incident.model_validate_json(body)
+    for incident in read_all(Incident, (body for (body,) in rows), "incident"):
         then = incident if as_of is None else as_of(incident, until)
         if then is None:  # not opened by the span's end
             continue
@@ -153,6 +155,13 @@ def _cut_to_span(conn: sqlite3.Connection, lo_ms: int, hi_ms: int) -> int:
     return dropped
 
 
+def read_only_uri(path: Path, *, immutable: bool = False) -> str:
+    """The SQLite URI that opens ``path`` read-only (``immutable``: and never written by
+    anyone while read, a capture), its name percent-encoded: built as text, a '#' or '?' in
+    the name ended it there, and SQLite opened (or created, read-write) the file so cut."""
+    return f"{path.absolute().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
 def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="seconds")
 
@@ -190,6 +199,7 @@ def write_capture(
         since=_iso(since), until=_iso(until), created_at=_iso(datetime.now(UTC)),
         members=sorted({*clusters, *members}), label=label,
     ), out)  # fmt: skip
+    refuse_future_end(until)  # and one the open takes, ending a little after now
     for key, text in (extra_meta or {}).items():  # and a document an open would refuse
         refused = unopenable_document(key, text)
         if refused is not None:
@@ -205,7 +215,7 @@ def write_capture(
         conn.create_function("redact_text", 1, redact, deterministic=True)
         migrate(conn)
         conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-        conn.execute("ATTACH DATABASE ? AS src", (f"file:{source}?mode=ro",))
+        conn.execute("ATTACH DATABASE ? AS src", (read_only_uri(source),))
         manifest = _copy(
             conn, out, clusters=clusters, members=members, since=since, until=until,
             app_version=app_version, label=label, incidents_as_of=incidents_as_of,
@@ -218,17 +228,32 @@ def write_capture(
         conn.close()
         conn = None
         os.replace(tmp, out)
-    except (OSError, sqlite3.Error, CaptureError) as exc:
+    except BaseException as exc:
         if conn is not None:
             conn.close()
-        # nothing part-written is left (nor SQLite's side files, made before the journal
-        # became one file): a full disk's, a read-only folder's
+        # nothing part-written is left, whatever failed (nor SQLite's side files, made before
+        # the journal became one file): a full disk's, a read-only folder's, a bug's
         _remove(tmp, quiet=True)
-        if isinstance(exc, CaptureError):  # an unknown cluster, a manifest no open takes
-            raise
+        if not isinstance(exc, OSError | sqlite3.Error):  # an unknown cluster, a manifest no
+            raise  # open takes: said as it is
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise CaptureNotWritten(f"could not write the capture {out}: {why}") from exc
     return manifest
+
+
+#: how far after now a capture's span may end: the clock that asked a little ahead of this one
+UNTIL_AHEAD = timedelta(seconds=60)
+
+
+def refuse_future_end(until: datetime) -> None:
+    """Refuse (CaptureError) a span ending after now (UNTIL_AHEAD allowed), as ``ptp --until``
+    is refused: a local time typed without a zone, hours ahead of UTC, made a capture claim
+    hours that had not happened, every episode going on written ended at them."""
+    now = datetime.now(UTC)
+    if until > now + UNTIL_AHEAD:
+        raise CaptureError(f"--until {time_text(until, seconds=True)} is in the future "
+                           f"({time_text(now, seconds=True)}): give an earlier time, or no "
+                           "--until for a window ending now")  # fmt: skip
 
 
 def _remove(tmp: Path, *, quiet: bool = False) -> None:
@@ -245,7 +270,7 @@ def is_capture(path: Path) -> bool:
     try:
         if _read_head(path) != SQLITE_MAGIC:
             return False
-        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        conn = sqlite3.connect(read_only_uri(path, immutable=True), uri=True)
     except (CaptureError, sqlite3.Error):
         return False
     try:
@@ -333,10 +358,15 @@ def _copy(
             "AND julianday(last_seen) >= julianday(?) AND julianday(starts_at) <= julianday(?)",
             (lo, hi),
         ).rowcount,
+        # the episodes going on in it: at their worst in it, or before it and lasting into it
+        # (as the live detection reports them, by their last point); a body that is not JSON
+        # is left out (as the redaction pass leaves out one that is no anomaly), never read
         "anomalies": conn.execute(
             "INSERT INTO main.anomalies SELECT * FROM src.anomalies "
-            "WHERE cluster IN (SELECT name FROM chosen) AND at BETWEEN ? AND ?",
-            (since.timestamp(), until.timestamp()),
+            "WHERE cluster IN (SELECT name FROM chosen) AND at <= ? AND json_valid(body) "
+            "AND (at >= ? OR CASE WHEN json_valid(body) THEN "
+            "julianday(json_extract(body, '$.last_at')) >= julianday(?) END)",
+            (until.timestamp(), since.timestamp(), lo),
         ).rowcount,
         "incidents": _copy_incidents(conn, since, until, incidents_as_of),
     }
@@ -347,6 +377,7 @@ def _copy(
     ).rowcount
     for cluster_id, doc in conn.execute("SELECT id, doc FROM main.clusters").fetchall():
         clean = safe_cluster(str(doc), "the cache")  # no credential reference leaves the site
+        clean = _as_it_stood(conn, clean, until)
         conn.execute(
             "UPDATE main.clusters SET doc = ? WHERE id = ?", (clean.model_dump_json(), cluster_id)
         )
@@ -375,6 +406,35 @@ def _copy(
     )
     conn.execute("COMMIT")
     return manifest
+
+
+def _as_it_stood(conn: sqlite3.Connection, cluster: Cluster, until: datetime) -> Cluster:
+    """``cluster``'s record as it stood at ``until`` where it holds a check made after it (a
+    past span's, as its incidents are cut with ``as_of``): the status its last check by then
+    says (in its history; none known where it holds none), its connectivity that check's
+    alone (the history keeps each check, not the window of them the registry judges by)."""
+    checked = cluster.status.last_check_at
+    if checked is None or checked.replace(tzinfo=checked.tzinfo or UTC) <= until:
+        return cluster
+    rows = conn.cursor()
+    rows.row_factory = sqlite3.Row  # as the history reads its records
+    rows.execute(
+        "SELECT * FROM src.health_history WHERE cluster_id = ? AND checked_at <= ? "
+        "ORDER BY checked_at DESC LIMIT 10",  # stored as ISO text in UTC (``store.health``)
+        (str(cluster.id), until.astimezone(UTC).isoformat()),
+    )
+    last = read_rows(rows, health_record, "health history")
+    then = ClusterStatus(members=cluster.status.members)  # no check known by then
+    if last:
+        record = last[0]
+        then = then.model_copy(update={
+            "state": record.state, "health_score": record.health_score,
+            "endpoint_health": record.endpoint_health, "last_check_at": record.checked_at,
+            "last_error": redact(record.error or "") or None,
+            "connectivity": Connectivity.DISCONNECTED if record.state is ClusterState.OFFLINE
+            else Connectivity.CONNECTED,
+        })  # fmt: skip
+    return cluster.model_copy(update={"status": then})
 
 
 def _openable_series(conn: sqlite3.Connection, out: Path, since: datetime, until: datetime) -> None:
@@ -414,6 +474,8 @@ TABLES = frozenset({"clusters", "health_history", "series", "samples", "chunks",
 #: the years a capture's times may fall in, and how far a span may end after it was made
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 CLOCK_SKEW = timedelta(days=1)
+#: the clusters a manifest may list, and a capture hold records of (``capture_rows``)
+MOST_CLUSTERS = 10_000
 
 
 class _Manifest(BaseModel):
@@ -425,7 +487,7 @@ class _Manifest(BaseModel):
     format_version: int = 0
     app_version: str = Field(default="?", max_length=64)
     schema_version: int = 0
-    clusters: list[Annotated[str, Field(max_length=128)]] = Field(max_length=10_000)
+    clusters: list[Annotated[str, Field(max_length=128)]] = Field(max_length=MOST_CLUSTERS)
     since: str = Field(max_length=64)
     until: str = Field(max_length=64)
     created_at: str = Field(default="", max_length=64)
@@ -433,7 +495,7 @@ class _Manifest(BaseModel):
         Field(default_factory=dict, max_length=64)
     )
     members: list[Annotated[str, Field(max_length=128)]] = Field(
-        default_factory=list, max_length=10_000
+        default_factory=list, max_length=MOST_CLUSTERS
     )
     label: str = Field(default="", max_length=64)
 
@@ -538,7 +600,7 @@ def read_manifest(path: Path) -> CaptureManifest:
     if _read_head(path) != SQLITE_MAGIC:
         raise CaptureError(f"{path} is not an AIOps Desktop capture (not an SQLite file)")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        conn = sqlite3.connect(read_only_uri(path, immutable=True), uri=True)
     except sqlite3.Error as exc:
         raise CaptureError(f"cannot open {path}: {exc}") from exc
     try:

@@ -25,10 +25,11 @@ from aiops_desktop.store.capture import (
     CaptureError,
     CaptureManifest,
     read_manifest,
+    read_only_uri,
     safe_cluster,
 )
 from aiops_desktop.store.capture_redact import end_the_silent
-from aiops_desktop.store.capture_rows import check_dated, check_rows
+from aiops_desktop.store.capture_rows import check_clusters, check_dated, check_rows
 from aiops_desktop.store.migrations import migrate
 from aiops_desktop.store.writer import connect
 
@@ -205,11 +206,12 @@ def load_capture(path: Path, into: Path) -> tuple[CaptureManifest, dict[str, Any
     try:
         migrate(conn)
         conn.execute("PRAGMA trusted_schema=OFF")  # nothing declared in the file runs
-        conn.execute("ATTACH DATABASE ? AS cap", (f"file:{path}?mode=ro&immutable=1",))
+        conn.execute("ATTACH DATABASE ? AS cap", (read_only_uri(path, immutable=True),))
         try:
             _check_objects(conn, path, expected)
             conn.execute("BEGIN")
             _copy_tables(conn, expected)
+            check_clusters(conn, path, [*manifest.clusters, *manifest.members])
             until = datetime.fromisoformat(manifest.until)
             check_rows(conn, path, datetime.fromisoformat(manifest.since), until)
             kept = _copy_meta(conn, path)
