@@ -82,12 +82,10 @@ def gaps_marked(ts: np.ndarray, values: np.ndarray, step: float) -> tuple[np.nda
     sample the next one follows by more than GAP_STEPS steps: Prometheus leaves a step with no
     sample out of its answer (it never sends NaN for one), and a curve drawn with
     ``connect="finite"`` joined the samples either side of a 30-minute outage with a line.
-    The step is ``step`` or the series' own usual spacing, the larger: a capture answers with
-    the samples it recorded (a minute apart, or thinned), not at the step asked, and a gap
-    between every two of them drew no line at all."""
+    ``step``: the step the answer was read at (a capture's answer says the step its samples
+    were recorded at, ``recorded._at_recorded_step``), not the series' own spacing: a target
+    present one minute in ten is ten-minute gaps, not a line."""
     ts, values = np.asarray(ts, dtype=float), np.asarray(values, dtype=float)
-    if ts.size > 1:
-        step = max(step, float(np.median(np.diff(ts))))
     after = np.flatnonzero(np.diff(ts) > GAP_STEPS * step) + 1
     if not after.size:
         return ts, values

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.cli.args import Io, Printable, duration, examples, instant, json_text, names
 from aiops_desktop.models.errors import EXIT_PARTIAL, UsageError
+from aiops_desktop.models.text import one_line
 from aiops_desktop.services.runtime.outputs import check_output
 from aiops_desktop.store.capture import SUFFIX, read_manifest, replaceable
 
@@ -87,15 +88,23 @@ async def _capture(core: Core, args: argparse.Namespace, io: Io) -> int:
         raise UsageError(CAPTURE_NOT_EXPORTED)
     # refused before the minutes its live pages may take to record (the export checks again)
     replaceable(check_output(args.out, core.paths))
+    unread: list[str] = []
     manifest = await export_capture(
-        core, args.out, clusters=names(args.clusters), since=args.since, until=args.until
-    )
+        core, args.out, clusters=names(args.clusters), since=args.since, until=args.until,
+        not_read=unread,
+    )  # fmt: skip
     if not args.json:
         out.write(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)\n")
     _print_manifest(asdict(manifest), out, args.json)
+    # written all the same, and said: a capture of sources not read is no quiet site's
+    for line in unread:
+        io.err.write(f"unread: {one_line(line)}\n")
+    if unread:
+        io.err.write(f"{len(unread)} sources could not be read: the capture shows them as not "
+                     "read\n")  # fmt: skip
     if manifest.counts.get("chunks", 0) == 0:  # written all the same: its events may matter
         io.err.write(f"aiops-desktop: the capture holds no samples of "
                      f"{', '.join(manifest.clusters)} from {manifest.since} to {manifest.until} "
                      f"(was anything polled then?)\n")  # fmt: skip
         return EXIT_PARTIAL
-    return 0
+    return EXIT_PARTIAL if unread else 0

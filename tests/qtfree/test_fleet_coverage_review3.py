@@ -165,3 +165,21 @@ async def test_a_cluster_removed_and_added_again_under_its_name_is_not_yet_read(
     truth = of(fleet.snapshot(), "ran-east")
     assert truth.coverage["findings"] is Coverage.NO_DATA
     assert truth.state is not Health.OK
+
+
+@pytest.mark.asyncio
+async def test_a_cluster_removed_and_added_again_between_two_refreshes_is_not_yet_read() -> None:
+    """Removed (the CLI's remove) and added again under its name (add) within the minute
+    between two refreshes: another cluster, not read yet (review of e38db41)."""
+    east = cluster("ran-east")
+    registry, now = Registry([east]), [T0]
+    fleet = fleet_over(registry, now)
+    metrics_polled(fleet, "ran-east", at=T0)
+    await fleet.refresh()
+    del registry._clusters[east.id]
+    again = cluster("ran-east")
+    registry._clusters[again.id] = again
+    now[0] = T0 + timedelta(seconds=20)
+    metrics_polled(fleet, "ran-east", at=now[0])
+    truth = of(fleet.snapshot(), "ran-east")
+    assert truth.coverage["findings"] is Coverage.NO_DATA and truth.state is not Health.OK

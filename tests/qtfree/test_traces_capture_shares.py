@@ -99,13 +99,16 @@ async def test_a_busy_cluster_leaves_the_next_its_share() -> None:
 
 
 @pytest.mark.asyncio
-async def test_what_a_quiet_cluster_leaves_goes_to_the_next() -> None:
+async def test_each_cluster_is_read_at_once_for_its_share() -> None:
+    """The clusters are read side by side, each for its share (one slow Loki lost every
+    cluster's lines when they were read one after another): what a quiet cluster leaves is
+    not passed on, the price of it."""
     live = _Live({"quiet": 3, "busy": 25_000}, {"quiet": 2, "busy": 30})
     text = await record_logs_traces(live, _clusters("quiet", "busy"), START, END)  # type: ignore[arg-type]
     doc = read_recorded(text, "cap")
     assert doc is not None
-    assert live.asked == [("quiet", MOST_LINES // 2), ("busy", MOST_LINES - 3)]
-    assert sum(t.cluster == "busy" for t in doc.traces) == MOST_TRACES - 2
+    assert sorted(live.asked) == [("busy", MOST_LINES // 2), ("quiet", MOST_LINES // 2)]
+    assert sum(t.cluster == "busy" for t in doc.traces) == MOST_TRACES // 2
 
 
 @pytest.mark.asyncio

@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from aiops_desktop.logs import redact
 from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
@@ -254,6 +255,9 @@ class FleetState:
         self._found: PerCluster = {}  # the last refresh's GPU, PTP, SR-IOV, anomaly findings
         self._unread: dict[str, str] = {}  # the last refresh's failed findings reads: why
         self._read_at: dict[str, datetime] = {}  # each cluster's last good findings read
+        #: the id each name had when read (a cluster removed and added again under its name
+        #: between two refreshes is another cluster: not read yet)
+        self._read_ids: dict[str, UUID] = {}
         self._kube_read: dict[str, Coverage] = {}  # the last refresh's Kubernetes APIs
         self._kube_errors: dict[str, str] = {}
         self._kube_at: dict[str, datetime] = {}  # each cluster's last good Kubernetes read
@@ -296,6 +300,7 @@ class FleetState:
         named = {c.name for c in self._registry.clusters()}
         self._read_at = {n: t for n, t in self._read_at.items() if n in named}
         self._read_at.update((c.name, now) for c in clusters if c.name not in unread)
+        self._read_ids = {c.name: c.id for c in clusters if c.name in self._read_at}
         self._kube_at = {n: t for n, t in self._kube_at.items() if n in named}
         self._kube_at.update((n, now) for n, c in self._kube_read.items() if c in _READ)
         self._refreshed_at = now
@@ -398,6 +403,7 @@ class FleetState:
         from aiops_desktop.models.errors import AppError
         from aiops_desktop.services.gpu_cnf.sriov import node_sync_rows
         from aiops_desktop.services.kube.session import SRIOV_STATES
+        from aiops_desktop.services.outputs.recorded import FailedAtExport
 
         if self._kube is None:
             return {}, {}, {}
@@ -406,7 +412,9 @@ class FleetState:
         errors: dict[str, str] = {}
         for name, answer in (await self._kube.objects_of_each(SRIOV_STATES)).items():
             if isinstance(answer, AppError):
-                if not self._recorded:
+                # a capture's list not recorded is not counted; one its export could not
+                # read is unreachable, as it was live (it opened NOT CONFIGURED)
+                if not self._recorded or isinstance(answer, FailedAtExport):
                     read[name], errors[name] = Coverage.UNREACHABLE, redact(str(answer))
                 continue
             try:
@@ -549,7 +557,8 @@ class FleetState:
             return None
         if source.name in self._unread:
             return Coverage.UNREACHABLE
-        if self._refreshed_at is None or source.name not in self._read_at:
+        read_as = self._read_ids.get(source.name, source.id)
+        if self._refreshed_at is None or source.name not in self._read_at or read_as != source.id:
             return Coverage.NO_DATA  # GPU, PTP, Kubernetes, anomalies: not read yet
         if not self._recorded and now - self._refreshed_at > FINDINGS_STALE_AFTER:
             return Coverage.STALE

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from aiops_desktop import __version__
+from aiops_desktop.logs import redact
 from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
 from aiops_desktop.models.enums import UserRole
 from aiops_desktop.models.errors import UsageError
-from aiops_desktop.models.metrics import MetricQuery
+from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.core import Core
 from aiops_desktop.services.kube.validation import has_kube_api
@@ -26,6 +27,7 @@ from aiops_desktop.services.outputs.recorded import (
     OBJECTS_KEY,
     RECORDED_KEY,
     RecordingQueries,
+    objects_unread,
     record_objects,
     record_pages,
 )
@@ -63,10 +65,12 @@ async def export_capture(
     since: timedelta,
     until: datetime | None = None,
     label: str = "",
+    not_read: list[str] | None = None,
 ) -> CaptureManifest:
     """Chosen clusters' stored data from ``until - since`` to ``until`` (now) into ``out``;
     pending samples are written to the cache first. ``label``: shown wherever the capture's
-    data is (the sample capture's "SAMPLE DATA")."""
+    data is (the sample capture's "SAMPLE DATA"). ``not_read``: filled with what the export
+    could not read of them ("cluster/source: why"; the capture holds it as not read)."""
     core.access.require(Action.EXPORT_CAPTURE)
     if core.capture is not None:
         raise UsageError(CAPTURE_NOT_EXPORTED)
@@ -81,43 +85,55 @@ async def export_capture(
         m for c in chosen if c.kind is ClusterKind.FLEET for m in core.registry.members(c, stored)
     ]
     extra = {}
-    live = await _answering(core, [c for c in chosen if c.endpoint(EndpointKind.PROMETHEUS)])
-    if live:  # the GPU/PTP/SR-IOV pages as they are at its end
-        recorder = RecordingQueries(core.queries, core.pool)
+    unread: list[str] = []
+    with_prometheus = [c for c in chosen if c.endpoint(EndpointKind.PROMETHEUS)]
+    if with_prometheus:  # the GPU/PTP/SR-IOV pages as they are at its end
+        # one whose Prometheus does not answer now is asked nothing more: each query records
+        # it failed (opened, it is not read; never "not recorded", which reads as fine)
+        recorder = RecordingQueries(core.queries, core.pool, await _down(core, with_prometheus))
         past = until if until is not None and until < utcnow() else None
-        with contextlib.suppress(TimeoutError):
+        span = (end - since, end)
+        try:
             async with asyncio.timeout(RECORD_TIMEOUT_S):
-                await record_pages(recorder, live, (end - since, end), at=past)
+                await record_pages(recorder, with_prometheus, span, at=past)
+        except TimeoutError:  # the queries left unasked recorded failed, asking nothing
+            recorder.stop_asking(f"not read within the export's {RECORD_TIMEOUT_S:g} s to record")
+            await record_pages(recorder, with_prometheus, span, at=past)
         extra[RECORDED_KEY] = await asyncio.to_thread(recorder.dump)  # thinned, checked: a thread
+        unread += [f"{name}/metrics: {why}" for name, why in recorder.unread().items()]
     with_api = [c for c in chosen if has_kube_api(c)]
     if with_api:  # the objects those pages read from the API
         objects: dict[str, list[dict[str, Any]]] = {}
-        with contextlib.suppress(TimeoutError):
+        with contextlib.suppress(TimeoutError):  # those not read in time recorded failed
             async with asyncio.timeout(RECORD_TIMEOUT_S):
                 await record_objects(core.kube, with_api, objects)
+        unread += [f"{name}/kubernetes: {why}" for name, why in objects_unread(objects).items()]
         # labels and operator objects' texts redacted as every other text that leaves the
         # site: a pod's 'db_password' label left in clear; off the loop (a fleet's objects)
         extra[OBJECTS_KEY] = await asyncio.to_thread(lambda: json.dumps(redacted_document(objects)))
     with_logs = [c for c in chosen
                  if c.endpoint(EndpointKind.LOKI) or c.endpoint(EndpointKind.TEMPO)]  # fmt: skip
-    if with_logs:  # the window's error lines and failing traces
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(RECORD_TIMEOUT_S):
-                extra[LOGS_TRACES_KEY] = await record_logs_traces(
-                    core.logs_traces, with_logs, end - since, end
-                )
-    return await asyncio.to_thread(
+    if with_logs:  # the window's error lines and failing traces, each cluster in its own time
+        extra[LOGS_TRACES_KEY] = await record_logs_traces(
+            core.logs_traces, with_logs, end - since, end, within_s=RECORD_TIMEOUT_S,
+            not_read=unread,
+        )  # fmt: skip
+    manifest = await asyncio.to_thread(
         write_capture, core.db.path, out, clusters=clusters, since=end - since, until=end,
         app_version=__version__, members=members, label=label, extra_meta=extra,
         incidents_as_of=as_it_stood,  # a past span's incidents as they stood at its end
     )  # fmt: skip
+    if not_read is not None:
+        not_read += sorted(redact(line) for line in unread)
+    return manifest
 
 
-async def _answering(core: Core, clusters: list[Cluster]) -> list[Cluster]:
-    """The clusters whose Prometheus answers now (one cheap query each, in parallel)."""
+async def _down(core: Core, clusters: list[Cluster]) -> dict[str, ClusterOutcome]:
+    """The clusters whose Prometheus does not answer now (one cheap query each, in
+    parallel), with why."""
     probe = MetricQuery(promql="vector(1)")
     answers = await gather_all(*(core.queries.run(probe, [c]) for c in clusters))
-    return [c for c, answer in zip(clusters, answers, strict=True) if not answer.failures]
+    return {o.cluster: o for answer in answers for o in answer.failures}
 
 
 def open_capture(

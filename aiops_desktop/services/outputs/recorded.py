@@ -4,22 +4,24 @@ opened, the same queries are answered from those answers (``RecordedQueries``), 
 show the site as it was at export. A query that was not recorded says so; one for an earlier
 moment gets only the samples it would have got then (RCA of a past moment reads no later one).
 A query that failed at export for a cluster (a timeout) fails for it when the capture answers
-it: a cluster not read then is not read, never read with nothing found."""
+it: a cluster not read then is not read, never read with nothing found. So does a cluster
+whose Prometheus failed the export's check (never asked), every query the export's time to
+record left unasked, and a cluster whose Kubernetes objects could not be read."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import math
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from aiops_desktop.models import Cluster, QueryStatus, utcnow
+from aiops_desktop.models import Cluster, ClusterKind, QueryStatus, utcnow
 from aiops_desktop.models.enums import QueryType
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.metrics import (
@@ -43,6 +45,7 @@ from aiops_desktop.services.runtime.gathering import gather_all
 from aiops_desktop.store import capture_load
 from aiops_desktop.store.capture import CaptureError, unopenable_document
 from aiops_desktop.store.capture_redact import redact_labels
+from collectors.errors import CollectorError
 
 log = logging.getLogger("aiops.services.recorded")
 RECORDED_KEY = "recorded_answers"
@@ -77,9 +80,20 @@ class RecordingQueries(MultiClusterQuery):
     """Asks for real (through ``inner``) and keeps each answer's series, and the clusters it
     failed for, with why."""
 
-    def __init__(self, inner: MultiClusterQuery, pool: ClientPool) -> None:
+    def __init__(
+        self,
+        inner: MultiClusterQuery,
+        pool: ClientPool,
+        down: dict[str, ClusterOutcome] | None = None,
+    ) -> None:
+        """``down``: cluster -> why it is not asked (its Prometheus failed the export's check):
+        every query records it failed, so an open counts it not read, never read with
+        nothing found (a query it does not record says "not recorded": not counted)."""
         super().__init__(pool)
         self._inner = inner
+        self._down = dict(down or {})
+        #: why no query is asked any more (the export's time to record ran out), or None
+        self._stopped: str | None = None
         self.answers: dict[str, list[TaggedSeries]] = {}
         self.failed: dict[str, list[ClusterOutcome]] = {}
         self._steps: dict[str, float] = {}  # a range answer's step (s)
@@ -87,26 +101,60 @@ class RecordingQueries(MultiClusterQuery):
         self.thinned: dict[str, int] = {}
 
     async def run(self, query: MetricQuery, clusters: list[Cluster]) -> QueryAnswer:
+        key = _key(query)
+        if self._stopped is not None:  # asked of no one: failed for its clusters, as if cut
+            failed = [self._timed_out(c, self._stopped) for c in clusters]
+            if key not in self.answers:  # one answered before stands
+                self.failed[key] = failed
+            return QueryAnswer(query, QueryStatus.ERROR, [], failed, 0.0)
+        asked = [c for c in clusters if c.name not in self._down]
+        down = [self._down[c.name] for c in clusters if c.name in self._down]
         try:
-            answer = await self._inner.run(query, clusters)
+            answer = (await self._inner.run(query, asked) if asked
+                      else QueryAnswer(query, QueryStatus.ERROR, [], [], 0.0))  # fmt: skip
         except asyncio.CancelledError:
             # the export's time to record ran out while it was asked: its clusters were not
             # read (an open counts that), which is not a query never asked (it does not); an
             # answer it got before stands. Its failures alone: an empty answer under its key
             # reads as answered, nothing found, in an app from before failures were kept
-            if _key(query) not in self.answers:
-                self.failed[_key(query)] = [
-                    ClusterOutcome(c.name, False, 0.0, reason="timed_out",
-                                   error=f"{c.name}: not answered within the export's time "
-                                         "to record")
-                    for c in clusters
-                ]  # fmt: skip
+            if key not in self.answers:
+                why = "not answered within the export's time to record"
+                self.failed[key] = [*(self._timed_out(c, why) for c in asked), *down]
             raise
-        self.answers[_key(query)] = answer.series
-        self.failed[_key(query)] = answer.failures
+        if down:  # the clusters not asked, failed as they failed the check
+            outcomes = [*answer.outcomes, *down]
+            status = QueryStatus.PARTIAL if any(o.ok for o in outcomes) else QueryStatus.ERROR
+            answer = replace(answer, status=status, outcomes=outcomes)
+        self.answers[key] = answer.series
+        self.failed[key] = answer.failures
         if query.query_type is QueryType.RANGE:
-            self._steps[_key(query)] = query.step.total_seconds()
+            self._steps[key] = query.step.total_seconds()
         return answer
+
+    def stop_asking(self, why: str) -> None:
+        """Ask nothing more: every query asked from now on (a reader run again after the
+        export's time to record ran out) records its clusters failed for ``why``, where it
+        has no answer (the queries the time left unasked, which an open would say were "not
+        recorded": not counted, and the cluster read as fine)."""
+        self._stopped = why
+
+    @staticmethod
+    def _timed_out(cluster: Cluster, why: str) -> ClusterOutcome:
+        return ClusterOutcome(cluster.name, False, 0.0, reason="timed_out",
+                              error=f"{cluster.name}: {why}")  # fmt: skip
+
+    def unread(self) -> dict[str, str]:
+        """cluster -> why some of its recorded queries failed (its first error, and how many
+        others), for the export to say: what the capture holds of it is not all."""
+        errors: dict[str, dict[str, None]] = {}  # each cluster's distinct errors, in order
+        for outcomes in self.failed.values():
+            for o in outcomes:
+                errors.setdefault(o.cluster, {})[o.error or o.reason or "not read"] = None
+        out = {}
+        for cluster, said in sorted(errors.items()):
+            first, others = next(iter(said)), len(said) - 1
+            out[cluster] = f"{first} (and {others} other errors)" if others else first
+        return out
 
     def dump(self) -> str:
         """The answers as a capture keeps them (JSON), their labels redacted (what leaves the
@@ -259,6 +307,11 @@ def _tagged(row: Any) -> TaggedSeries:
         numbers = np.asarray([math.nan if v is None else v for v in values], dtype=float)
     except (TypeError, ValueError) as exc:
         raise CaptureError(f"a recorded answer of {cluster[:64]!r} holds a non-number") from exc
+    # nested lists ([[t, t]]) make a 2-D array, which every reader of the answer failed on
+    if times.ndim != 1 or numbers.ndim != 1 or not np.isfinite(times).all():
+        raise CaptureError(f"a recorded answer of {cluster[:64]!r} is not well formed: its "
+                           "timestamps and values are not two lists of single finite times "
+                           "and numbers")  # fmt: skip
     return TaggedSeries(cluster, PromSeries(dict(labels), times, numbers))
 
 
@@ -276,21 +329,79 @@ def _failures(
             raise CaptureError(f"a recorded failure of {row.cluster[:64]!r} is not well formed")
         if (clusters is not None and row.cluster not in clusters) or row.cluster in out:
             continue
-        reason = labels["reason"] if labels["reason"] in FAILURE_REASONS else "error"
-        out[row.cluster] = (reason, cut_line(labels["error"], FAILURE_ERROR_CHARS))
+        out[row.cluster] = _failure(labels["reason"], labels["error"])
     return out
 
 
-def recorded_objects(doc: Any) -> dict[str, list[dict[str, Any]]]:
-    """The Kubernetes objects a capture recorded (key -> objects), checked; {} for none."""
+def _failure(reason: str, error: str) -> tuple[str, str]:
+    """A recorded failure as it is read: its reason one the app writes (``FAILURE_REASONS``,
+    else "error"), its error one line of ``FAILURE_ERROR_CHARS`` at most."""
+    return (reason if reason in FAILURE_REASONS else "error",
+            cut_line(error, FAILURE_ERROR_CHARS))  # fmt: skip
+
+
+class FailedAtExport(CollectorError):
+    """A Kubernetes object list of a cluster whose objects the capture's export could not
+    read (its API down, its time to record out): raised as the live read failed, with its
+    reason, where a list never recorded (a capture made before failures were kept) says "not
+    recorded"."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class RecordedObjects(dict[str, list[dict[str, Any]]]):
+    """A capture's Kubernetes object lists (key -> objects, the key naming its cluster first);
+    a list not recorded of a cluster whose objects could not be read at export (``failed``:
+    cluster -> (reason, error)) is that failure (``FailedAtExport``), not "not recorded":
+    ``KubeSession.objects`` asks whether a key is here, then for it."""
+
+    def __init__(
+        self, lists: dict[str, list[dict[str, Any]]], failed: dict[str, tuple[str, str]]
+    ) -> None:
+        super().__init__(lists)
+        self.failed = failed
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or _object_cluster(key) in self.failed
+
+    def __getitem__(self, key: str) -> list[dict[str, Any]]:
+        cluster = _object_cluster(key)
+        if super().__contains__(key) or cluster not in self.failed:
+            return super().__getitem__(key)
+        reason, error = self.failed[cluster]
+        raise FailedAtExport(f"{error} (when the capture was made)", reason=reason)
+
+
+def _object_cluster(key: object) -> str:
+    """The cluster an object list's key names (``KubeSession.objects``: "NAME PATH ...")."""
+    return str(key).split(" ")[0]
+
+
+def recorded_objects(doc: Any) -> RecordedObjects:
+    """The Kubernetes objects a capture recorded (key -> objects), and the clusters whose
+    objects it could not read (``FAILED_PREFIX`` + cluster: [{"reason": ..., "error": ...}],
+    a list of objects to an app from before they were kept, which never asks that key),
+    checked; none for none."""
     if doc is None:
-        return {}
+        return RecordedObjects({}, {})
     if not isinstance(doc, dict) or not all(
         isinstance(k, str) and isinstance(v, list) and all(isinstance(o, dict) for o in v)
         for k, v in doc.items()
     ):
         raise CaptureError("the capture's recorded Kubernetes objects are not well formed")
-    return doc
+    failed: dict[str, tuple[str, str]] = {}
+    for key, rows in doc.items():
+        if not key.startswith(FAILED_PREFIX):
+            continue
+        match rows:
+            case [{"reason": str(reason), "error": str(error), **rest}] if not rest:
+                failed[key.removeprefix(FAILED_PREFIX)] = _failure(reason, error)
+            case _:
+                raise CaptureError(f"a recorded failure of {key[:64]!r} is not well formed")
+    return RecordedObjects({k: v for k, v in doc.items() if not k.startswith(FAILED_PREFIX)},
+                           failed)  # fmt: skip
 
 
 class RecordedQueries(MultiClusterQuery):
@@ -345,13 +456,16 @@ class RecordedQueries(MultiClusterQuery):
                 for c in clusters
             ]  # fmt: skip
             return QueryAnswer(query, QueryStatus.ERROR, [], outcomes, 0.0)
+        serves = _serving(clusters)
+        found = [t for t in found if serves(t.cluster)]  # the clusters asked, as live
         kept = list(found)
         query = self._as_of_the_capture(query)
         if self._asks_less(query):
             kept = [t for t in (_within(row, query) for row in found) if t is not None]
             over = self._answers.get(f"{QueryType.RANGE.value} {query.promql}")
             if not kept and query.query_type is QueryType.INSTANT and over:  # as it was then
-                kept = [t for t in (_within(row, query) for row in over) if t is not None]
+                kept = [t for t in (_within(row, query) for row in over)
+                        if t is not None and serves(t.cluster)]  # fmt: skip
         if found and not kept:  # recorded, but later than the moment asked about
             outcomes = [
                 ClusterOutcome(c.name, False, 0.0, reason="not_configured",
@@ -361,16 +475,18 @@ class RecordedQueries(MultiClusterQuery):
             ]  # fmt: skip
             return QueryAnswer(query, QueryStatus.ERROR, [], outcomes, 0.0)
         failed = self._at_export.get(_key(query), {})  # at export: failed again, as then
+        tags = [t.cluster for t in kept]
         outcomes = [
             ClusterOutcome(c.name, False, 0.0, reason=failed[c.name][0],
                            error=failed[c.name][1] or None)
-            if c.name in failed else ClusterOutcome(c.name, True, 0.0, series=len(kept))
+            if c.name in failed else
+            ClusterOutcome(c.name, True, 0.0, series=sum(map(_serving([c]), tags)))
             for c in clusters
         ]  # fmt: skip
         ok = sum(o.ok for o in outcomes)
         status = (QueryStatus.SUCCESS if ok == len(outcomes) else
                   QueryStatus.PARTIAL if ok else QueryStatus.ERROR)  # fmt: skip
-        return QueryAnswer(query, status, kept, outcomes, 0.0)
+        return QueryAnswer(_at_recorded_step(query, kept), status, kept, outcomes, 0.0)
 
     def _asks_less(self, query: MetricQuery) -> bool:
         """Whether ``query`` asks for less than what was recorded: a moment before the
@@ -391,6 +507,36 @@ class RecordedQueries(MultiClusterQuery):
         if query.end <= ends or query.start is None:
             return query
         return query.model_copy(update={"start": query.start - (query.end - ends), "end": ends})
+
+
+def _at_recorded_step(query: MetricQuery, kept: list[TaggedSeries]) -> MetricQuery:
+    """A range ``query`` as its recorded answer answers it: at the step its samples were
+    recorded at where that is coarser than the step asked (a live answer says the step it
+    was read at, which may be coarser than asked, in its query: a chart's gaps and a PTP
+    board's compliance are judged by it; a capture's samples a minute apart, asked at 15 s,
+    read as a gap between every two)."""
+    if query.query_type is not QueryType.RANGE:
+        return query
+    spacings = [np.diff(t.series.timestamps) for t in kept if t.series.timestamps.size > 1]
+    if not spacings:
+        return query
+    recorded = float(np.median(np.concatenate(spacings)))
+    if not math.isfinite(recorded) or recorded <= query.step.total_seconds():
+        return query
+    return query.model_copy(update={"step": timedelta(seconds=recorded)})
+
+
+def _serving(clusters: list[Cluster]) -> Callable[[str], bool]:
+    """Whether a recorded series (by the cluster it is tagged with) is in what ``clusters``
+    answer live (``MultiClusterQuery``: each its own; a fleet hub its own and its members',
+    as ``ClusterRegistry.targets`` keeps them): a capture's answer holds every cluster's
+    series, and one cluster asked got them all. A hub that names no members keeps every
+    series: which were its is not known (its answer holds any name it was sent)."""
+    hubs = [c for c in clusters if c.kind is ClusterKind.FLEET]
+    if any(not hub.status.members for hub in hubs):
+        return lambda _: True
+    served = {c.name for c in clusters}.union(*(hub.status.members for hub in hubs))
+    return served.__contains__
 
 
 #: how far back an instant query finds a series' last sample (Prometheus' lookback delta)
@@ -455,24 +601,48 @@ async def record_objects(
 ) -> None:
     """Read once the Kubernetes objects the PTP, SR-IOV and drift pages use (PtpConfigs and
     node labels, SR-IOV node states and networks, component-labelled pods, SR-IOV policies)
-    of ``clusters``, keeping them (slimmed) in ``into`` as they arrive."""
+    of ``clusters``, keeping them (slimmed) in ``into`` as they arrive; and a cluster whose
+    SR-IOV or drift objects could not be read, or were not by the time the export stopped
+    it, as failed (``FAILED_PREFIX`` + cluster, ``recorded_objects``): opened, its lists not
+    recorded fail as they did, never read as "not recorded" (not counted: a Kubernetes API
+    down at export opened as not configured)."""
     names = {c.name for c in clusters}
+    unread: dict[str, tuple[str, str]] = {}  # cluster -> (reason, error) of a list not read
+    pending = set(names)  # the clusters whose SR-IOV and drift objects are not all asked yet
     kube.recording = {}
 
     async def drift(name: str, path: str) -> None:
-        with contextlib.suppress(AppError):  # that list unrecorded, never the others
+        try:
             await kube.objects(name, path)
+        except AppError as exc:  # that list unrecorded, never the others
+            unread.setdefault(name, (getattr(exc, "reason", "error"), str(exc)))
+
+    async def each(cluster: Cluster) -> None:
+        sriov, *_ = await gather_all(
+            read_sriov_objects(kube, [cluster]),
+            *(drift(cluster.name, path) for path in DRIFT_OBJECTS.values()),
+        )
+        for name, why in sriov.unread.items():
+            unread.setdefault(name, ("error", why))
+        pending.discard(cluster.name)
 
     try:
         # all at once, within the export's own bound (not the board's per cluster): one slow
         # cluster's node list, read first, left no time for any cluster's SR-IOV or drift
-        await gather_all(
-            kube.ptp_thresholds(bounded=False),
-            read_sriov_objects(kube, clusters),
-            *(drift(c.name, path) for c in clusters for path in DRIFT_OBJECTS.values()),
-        )
+        await gather_all(kube.ptp_thresholds(bounded=False), *(each(c) for c in clusters))
     finally:
         into.update(
-            (key, items) for key, items in kube.recording.items() if key.split(" ")[0] in names
+            (key, items) for key, items in kube.recording.items() if _object_cluster(key) in names
         )
         kube.recording = None
+        for name in pending:
+            unread.setdefault(name, ("timed_out", f"{name}: its objects were not read within "
+                                                  "the export's time to record"))  # fmt: skip
+        into.update((FAILED_PREFIX + name, [{"reason": reason, "error": error}])
+                    for name, (reason, error) in unread.items())  # fmt: skip
+
+
+def objects_unread(objects: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+    """cluster -> why its objects could not be read, of those ``record_objects`` kept."""
+    return {key.removeprefix(FAILED_PREFIX): str(rows[0].get("error", ""))
+            for key, rows in objects.items() if key.startswith(FAILED_PREFIX) and rows}  # fmt: skip

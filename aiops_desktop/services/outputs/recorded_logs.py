@@ -123,38 +123,54 @@ class NotRecorded(AppError):
 
 async def record_logs_traces(
     logs: LogsTraces | RecordedLogsTraces, clusters: list[Cluster], start: datetime,
-    end: datetime,
+    end: datetime, *, within_s: float | None = None, not_read: list[str] | None = None,
 ) -> str:  # fmt: skip
     """The window's error lines and failing traces of the clusters with Loki or Tempo, as the
-    capture keeps them (JSON); what a cluster cannot answer is left out, and logged: one
-    cluster's bad answer is that cluster's gap, not the whole recording's."""
+    capture keeps them (JSON). The clusters are read side by side, each its share of what is
+    kept and each within ``within_s`` (None: unbounded): read one after another inside one
+    bound, kept only if all finished, one slow Loki lost every cluster's lines. What a
+    cluster cannot answer, or not in time, is left out, logged and said in the document (an
+    open says it could not be read, not "no errors"), and in ``not_read`` ("cluster/logs:
+    why"): that cluster's gap, not the whole recording's."""
     doc = RecordedLogsTracesDoc()
-    # each cluster its share of what is left, what one leaves passed on to the next
-    loki_left = sum(1 for c in clusters if c.endpoint(EndpointKind.LOKI))
-    tempo_left = sum(1 for c in clusters if c.endpoint(EndpointKind.TEMPO))
-    for cluster in clusters:
-        if cluster.endpoint(EndpointKind.LOKI):
-            room = _share(MOST_LINES - len(doc.lines), loki_left)
-            loki_left -= 1
-            lines, why, read = await _error_lines(logs, cluster.name, start, end, room)
-            doc.lines += lines
-            if why is not None:
-                doc.logs_unread[cluster.name] = why
-            if read is not None:
-                doc.logs_read[cluster.name] = read
-        if cluster.endpoint(EndpointKind.TEMPO):
-            room = _share(MOST_TRACES - len(doc.traces), tempo_left)
-            tempo_left -= 1
-            traces, why = await _failing_traces(logs, cluster.name, start, end, room)
-            doc.traces += traces
-            if why is not None and not traces:  # some read: those are what it kept
-                doc.traces_unread[cluster.name] = why
+    loki = [c.name for c in clusters if c.endpoint(EndpointKind.LOKI)]
     tempo = [c.name for c in clusters if c.endpoint(EndpointKind.TEMPO)]
-    if tempo:
-        doc.sampled = await _sampled(logs, tempo, start, end)
+    lines, traces, sampled = await gather_all(
+        gather_all(*(_error_lines(logs, name, start, end, room, within_s=within_s)
+                     for name, room in zip(loki, _shares(MOST_LINES, len(loki)), strict=True))),
+        gather_all(*(_failing_traces(logs, name, start, end, room, within_s=within_s)
+                     for name, room in zip(tempo, _shares(MOST_TRACES, len(tempo)),
+                                           strict=True))),
+        _sampled(logs, tempo, start, end),
+    )  # fmt: skip
+    for name, (found, why, read) in zip(loki, lines, strict=True):
+        doc.lines += found
+        if why is not None:
+            doc.logs_unread[name] = why
+        if read is not None:
+            doc.logs_read[name] = read
+    for name, (kept, why) in zip(tempo, traces, strict=True):
+        doc.traces += kept
+        if why is not None and not kept:  # some read: those are what it kept
+            doc.traces_unread[name] = why
+    doc.sampled = sampled
+    if not_read is not None:
+        not_read += [f"{name}/logs: {why}" for name, why in doc.logs_unread.items()]
+        not_read += [f"{name}/traces: {why}" for name, why in doc.traces_unread.items()]
     # redacted, written and checked in a thread: 20,000 lines of 3.7 KB stack traces take
     # minutes of CPU to redact, which held the loop (and the export's own time bound)
     return await asyncio.to_thread(_finished, doc)
+
+
+def _shares(most: int, clusters: int) -> list[int]:
+    """Each of ``clusters`` read side by side its share of ``most`` (20 traces among 3
+    clusters: 7, 7 and 6; among 25: one each for the first 20, none for the rest)."""
+    return [most // clusters + (i < most % clusters) for i in range(clusters)]
+
+
+def _late(within_s: float | None) -> TimeoutError:
+    """Why a cluster's read was left: its time (``within_s``) ran out."""
+    return TimeoutError(f"not read within the export's {within_s:g} s to record")
 
 
 def _finished(doc: RecordedLogsTracesDoc) -> str:
@@ -219,11 +235,12 @@ def _share(room: int, clusters: int) -> int:
 
 
 def _no_room(what: str, most: int, cluster: str) -> str:
-    """Why a capture keeps none of a cluster's ``what``: the clusters before it took them."""
-    log.warning("the capture keeps no %s of %s: its %s were taken by other clusters", what,
+    """Why a capture keeps none of a cluster's ``what``: more clusters than it keeps of
+    them."""
+    log.warning("the capture keeps no %s of %s: its %s were shared by other clusters", what,
                 cluster, f"{most:,}", extra={"cluster": cluster})  # fmt: skip
-    return (f"not kept: the capture keeps at most {most:,} {what} in all, and the clusters "
-            "before it took them")  # fmt: skip
+    return (f"not kept: the capture keeps at most {most:,} {what} in all, shared among "
+            "more clusters than that")  # fmt: skip
 
 
 def _left_out(what: str, cluster: str, exc: BaseException) -> str:
@@ -236,16 +253,20 @@ def _left_out(what: str, cluster: str, exc: BaseException) -> str:
 
 async def _error_lines(
     logs: LogsTraces | RecordedLogsTraces, cluster: str, start: datetime, end: datetime,
-    room: int,
+    room: int, *, within_s: float | None = None,
 ) -> tuple[list[LogEntry], str | None, LinesRead | None]:  # fmt: skip
     """At most ``room`` of the cluster's error lines, the newest (none asked when there is no
-    room: a document over MOST_LINES could not be opened again), why none were kept, and how
-    they were read when that is more than "all of them" (more matched, notes)."""
+    room: a document over MOST_LINES could not be opened again), read within ``within_s``;
+    why none were kept, and how they were read when that is more than "all of them" (more
+    matched, notes)."""
     if room <= 0:
         return [], _no_room("error lines", MOST_LINES, cluster), None
     try:
-        found = await logs.logs(cluster, RECORD_ERRORS, start=start, end=end, limit=5000,
-                                most=room)  # fmt: skip
+        async with asyncio.timeout(within_s):
+            found = await logs.logs(cluster, RECORD_ERRORS, start=start, end=end, limit=5000,
+                                    most=room)  # fmt: skip
+    except TimeoutError:
+        return [], _left_out("error lines", cluster, _late(within_s)), None
     except (AppError, ValueError) as exc:
         return [], _left_out("error lines", cluster, exc), None
     truncated = found.truncated or len(found.entries) > room
@@ -256,21 +277,24 @@ async def _error_lines(
 
 async def _failing_traces(
     logs: LogsTraces | RecordedLogsTraces, cluster: str, start: datetime, end: datetime,
-    room: int,
+    room: int, *, within_s: float | None = None,
 ) -> tuple[list[Trace], str | None]:  # fmt: skip
     """At most ``room`` of the cluster's failing traces, each cut to MOST_SPANS spans as every
     trace is cut (``Trace.cut_to``: its errors and their parents first, then the earliest;
-    saying how many it had), a server that answers more than the limit asked cut too; and
-    why no more were read."""
+    saying how many it had), a server that answers more than the limit asked cut too, those
+    read within ``within_s``; and why no more were read."""
     if room <= 0:
         return [], _no_room("failing traces", MOST_TRACES, cluster)
     kept: list[Trace] = []
     try:
-        summaries = await logs.traces(cluster, start=start, end=end,
-                                      traceql=failing_traceql(), limit=room)  # fmt: skip
-        for summary in summaries[:room]:
-            trace = await logs.trace(cluster, summary.trace_id)
-            kept.append(trace.cut_to(MOST_SPANS))
+        async with asyncio.timeout(within_s):
+            summaries = await logs.traces(cluster, start=start, end=end,
+                                          traceql=failing_traceql(), limit=room)  # fmt: skip
+            for summary in summaries[:room]:
+                trace = await logs.trace(cluster, summary.trace_id)
+                kept.append(trace.cut_to(MOST_SPANS))
+    except TimeoutError:  # those read in time are kept
+        return kept, _left_out("more failing traces", cluster, _late(within_s))
     except (AppError, ValueError) as exc:  # those read so far are kept
         return kept, _left_out("more failing traces", cluster, exc)
     return kept, None
