@@ -19,7 +19,7 @@ from aiops_desktop.services.fleet.findings import alert_identity
 from aiops_desktop.services.runtime.access import Action
 from ui.pages import PAGES
 from ui.views.command_palette import Command, CommandPalette
-from ui.views.rows_table import CELL_END, RowsTable
+from ui.views.rows_table import CELL_END, CELL_START, RowsTable
 
 if TYPE_CHECKING:
     from aiops_desktop.models.alerts import AlertGroup
@@ -66,11 +66,12 @@ def finding_needle(cluster: str, finding: Finding) -> str:
 
 
 def group_needle(group: AlertGroup) -> str:
-    """An alert group's first cells as the Alerts page writes them (severity, alerts, key,
-    clusters), to a cell's end: its key alone is part of other keys (TargetDown of
-    NodeExporterTargetDown), and one cluster's name of another's (ran-west of ran-west-2)."""
-    return (f"{group.severity.value} {len(group.alerts)} {group.key} "
-            f"{len(group.clusters)}: {', '.join(group.clusters)}{CELL_END}")  # fmt: skip
+    """An alert group's key and clusters cells as the Alerts page writes them, from the key's
+    cell's start (CELL_START) to the clusters' cell's end: its key alone is part of other
+    keys (TargetDown of NodeExporterTargetDown), and one cluster's name of another's (ran-west
+    of ran-west-2). Not its severity nor its alert count: the page is redrawn every second,
+    and one more alert, or a critical one, emptied it."""
+    return f"{CELL_START}{group.key} {len(group.clusters)}: {', '.join(group.clusters)}{CELL_END}"
 
 
 class WindowCommands(QObject):
@@ -88,7 +89,8 @@ class WindowCommands(QObject):
         p.gpu.sig_fleet.connect(self._keep_gpus)
         p.incidents.sig_rows.connect(self._keep_incidents)
         filter_bar.setPlaceholderText(
-            "Filter this page's tables (/ to start, Esc to clear; a $ at the end: a cell's end)"
+            "Filter this page's tables (/ to start, Esc to clear; a ^ first or a $ last: a "
+            "cell's start or end)"
         )
         filter_bar.setClearButtonEnabled(True)
         filter_bar.setVisible(False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,12 +35,12 @@ from aiops_desktop.models.errors import (
     UsageError,
 )
 from aiops_desktop.models.fleet import ClusterTruth, Health
-from aiops_desktop.models.text import age_text, labels_text, one_line, time_text
+from aiops_desktop.models.text import age_text, cut_line, labels_text, one_line, time_text
 from aiops_desktop.services.runtime.gathering import gather_all
 
 if TYPE_CHECKING:
     from aiops_desktop.models.anomalies import Anomaly
-    from aiops_desktop.models.metrics import ConsoleRequest, QueryAnswer
+    from aiops_desktop.models.metrics import ConsoleRequest, QueryAnswer, QueryRecord
     from aiops_desktop.models.polling import SourceStatus
     from aiops_desktop.services.core import Core
 
@@ -183,6 +184,8 @@ def _say_failures(answer: QueryAnswer, io: Io) -> None:
 
 #: the recorded queries a capture's "cannot answer" names, at most (it records about 50)
 NAMED_RECORDED = 10
+#: the most of a saved query's PromQL (and clusters) ``saved-queries`` prints
+SAVED_PROMQL_SHOWN = 300
 
 
 def _unanswerable(core: Core, request: ConsoleRequest, answer: QueryAnswer) -> None:
@@ -227,9 +230,8 @@ async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
         timeout_s=args.timeout,
     )
     chosen_clusters(core, args.clusters)  # says so when there is nothing to ask
-    if (name := getattr(args, "save", None)) is not None:  # kept before it runs: an answer
-        kept = await core.console.save(name, request)  # refused now may come later
-        io.err.write(f"saved as {one_line(kept)!r}\n")
+    if (name := getattr(args, "save", None)) is not None:  # a save refused is never asked
+        name = core.console.check_save(name, request)
     answer = await core.console.run(request)
     if args.json:
         out.write(answer.to_model().model_dump_json(indent=2) + "\n")
@@ -243,10 +245,25 @@ async def _query(core: Core, args: argparse.Namespace, io: Io) -> int:
                 f"{labels_text(tagged.series.labels)}\n"
             )
     _say_failures(answer, io)
+    if name is not None:
+        await _save_answerable(core, name, request, answer, io)
     if answer.status is QueryStatus.ERROR:
         _unanswerable(core, request, answer)
         return refused_or_error(answer)
     return EXIT_PARTIAL if answer.status is QueryStatus.PARTIAL else EXIT_OK
+
+
+async def _save_answerable(
+    core: Core, name: str, request: ConsoleRequest, answer: QueryAnswer, io: Io
+) -> None:
+    """``query --save``, once the query has run: kept unless every cluster refused the query
+    itself (bad PromQL can never answer); kept where they were only unreachable (an answer
+    may come later)."""
+    if answer.status is QueryStatus.ERROR and refused_or_error(answer) == EXIT_USAGE:
+        io.err.write(f"{name!r} is not saved: every cluster refused the query as invalid\n")
+        return
+    kept = await core.console.save(name, request)
+    io.err.write(f"saved as {one_line(kept)!r}\n")
 
 
 def refused_or_error(answer: QueryAnswer) -> int:
@@ -508,10 +525,10 @@ def _analysed(
 
 async def _saved_queries(core: Core, args: argparse.Namespace, io: Io) -> int:
     if args.delete is not None:
-        await core.console.delete_saved(args.delete)
-        io.err.write(f"deleted {one_line(args.delete)!r}\n")
+        deleted = await core.console.delete_saved(args.delete)
+        io.err.write(f"deleted {deleted!r}\n")
         return EXIT_OK
-    saved = await core.console.saved()
+    saved = [_shown_saved(r) for r in await core.console.saved()]
     if args.json:
         fields = ("name", "promql", "clusters", "query_type", "range_s", "step_s", "aggregation")
         doc = [{f: getattr(r, f) for f in fields} | {"saved_at": r.run_at} for r in saved]
@@ -525,10 +542,28 @@ async def _saved_queries(core: Core, args: argparse.Namespace, io: Io) -> int:
             if (r.range_s)
             else "instant"
         )
-        where = ", ".join(r.clusters) or "every cluster with metrics"
-        io.out.write(f"{one_line(r.name)}: {one_line(r.promql)}\n"
-                     f"  {scope}, {r.aggregation.lower()}, on {one_line(where)}\n")  # fmt: skip
+        where = cut_line(", ".join(r.clusters), SAVED_PROMQL_SHOWN) or "every cluster with metrics"
+        io.out.write(f"{r.name}: {r.promql}\n"
+                     f"  {scope}, {r.aggregation.lower()}, on {where}\n")  # fmt: skip
     return EXIT_OK
+
+
+def _shown_saved(rec: QueryRecord) -> QueryRecord:
+    """``rec`` as ``saved-queries`` prints it, as text or JSON: its words each one printable
+    line, cut (SAVED_NAME_CHARS, SAVED_PROMQL_SHOWN). An opened capture's saved queries are a
+    file someone sent, never kept by ``save``'s rule: line breaks forged rows, a right-to-left
+    override read backwards, a 200 KB name was printed whole."""
+    from aiops_desktop.services.queries.console import SAVED_NAME_CHARS
+
+    return replace(
+        rec,
+        name=cut_line(rec.name, SAVED_NAME_CHARS),
+        promql=cut_line(rec.promql, SAVED_PROMQL_SHOWN),
+        clusters=[cut_line(c, SAVED_NAME_CHARS) for c in rec.clusters],
+        query_type=cut_line(rec.query_type, SAVED_NAME_CHARS),
+        aggregation=cut_line(rec.aggregation, SAVED_NAME_CHARS),
+        run_at=cut_line(rec.run_at, SAVED_NAME_CHARS),
+    )
 
 
 COMMANDS = {"query": _query, "saved-queries": _saved_queries, "alerts": _alerts,

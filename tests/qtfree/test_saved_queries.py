@@ -145,3 +145,71 @@ def test_a_query_every_cluster_refuses_is_invalid_input_live_too() -> None:
 def test_the_fleet_of_a_cache_without_clusters_is_not_a_quiet_fleet(tmp_path: Path) -> None:
     code, out, err = call_main(tmp_path, "fleet")
     assert code == 4 and "no cluster is registered" in err and out == ""
+
+
+def test_a_query_every_cluster_refuses_is_not_saved(tmp_path: Path) -> None:
+    """PromQL every server refuses (bad_data) can never answer: not kept, and not said to be
+    (it was saved before it ran); one merely unreachable is kept (an answer may come later);
+    a save refused (no name) is refused before the query is asked (review of da25f29)."""
+    from tests.qtfree.test_cli_hostile import Stub, prometheus
+
+    refusing = Stub(prometheus("refuse"))
+    try:
+        code, _, err = call_main(tmp_path, "clusters", "add", "east",
+                                 "--prometheus-url", refusing.url)  # fmt: skip
+        assert code == 0, err
+        code, _, err = call_main(tmp_path, "query", "rate(up[5m]", "--save", "Broken")
+        assert code == 2 and "saved as" not in err and "not saved" in err, err
+        assert call_main(tmp_path, "saved-queries")[1].startswith("no saved query")
+        asked = len(refusing.asked)
+        code, _, err = call_main(tmp_path, "query", "up", "--save", " \n")
+        assert code == 2 and "needs a name" in err and len(refusing.asked) == asked
+    finally:
+        refusing.stop()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("typed", ["GPU\ttemps", " GPU temps ", "GPU\ntemps"])
+async def test_a_saved_query_is_deleted_by_the_name_it_was_saved_by(
+    tmp_path: Path, typed: str
+) -> None:
+    """save keeps a name as one stripped line; delete_saved looked it up as typed ('not
+    found' for the very name --save took) (review of da25f29)."""
+    console, db = _console(tmp_path)
+    try:
+        assert await console.save(typed, GPU_TEMP) == "GPU temps"
+        assert await console.delete_saved(typed) == "GPU temps"
+        assert await console.saved() == []
+    finally:
+        db.close()
+
+
+def test_saved_queries_not_kept_by_save_are_listed_one_cut_line_each(tmp_path: Path) -> None:
+    """A saved query may come from elsewhere than ``save`` (an opened capture's table): its
+    name, PromQL, clusters and aggregation are printed one printable cut line each, as text
+    and as JSON (a 200 KB name with line breaks and a right-to-left override was printed as
+    it was) (review of da25f29)."""
+    from aiops_desktop.cli.data import SAVED_PROMQL_SHOWN
+    from aiops_desktop.models.metrics import QueryRecord
+    from aiops_desktop.settings import DB_FILENAME
+
+    db = Database(tmp_path / DB_FILENAME)  # the command line's cache
+    hostile = "GPU temps\nFAKE: rm -rf / \u202eevil\u202c" + "x" * 200_000
+    record = QueryRecord(promql="up\n" + "y" * 100_000, clusters=["ran\neast" + "z" * 9000],
+                         query_type="INSTANT", range_s=None, step_s=60,
+                         aggregation="MERGE\nFORGED" + "w" * 9000, name=hostile)  # fmt: skip
+    try:
+        QueryRepository(db).save(record).result(timeout=30)
+    finally:
+        db.close()
+    code, out, _ = call_main(tmp_path, "saved-queries")
+    assert code == 0 and len(out.splitlines()) == 2, out[:300]
+    assert out.startswith("GPU temps FAKE: rm -rf / evil") and "\u202e" not in out
+    name, promql = out.splitlines()[0].split(": up ", 1)
+    assert len(name) == SAVED_NAME_CHARS and len("up " + promql) == SAVED_PROMQL_SHOWN
+    assert len(out) < 2 * SAVED_PROMQL_SHOWN + 2 * SAVED_NAME_CHARS
+    code, out, _ = call_main(tmp_path, "saved-queries", "--json")
+    (doc,) = json.loads(out)
+    assert len(doc["name"]) == SAVED_NAME_CHARS and "\n" not in doc["name"]
+    assert len(doc["promql"]) == SAVED_PROMQL_SHOWN and "\u202e" not in doc["name"]
+    assert len(out) < 1500

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QInputDialog
 
 from aiops_desktop.models.metrics import QueryRecord
 from ui.theme import Theme
-from ui.views.console_view import ConsoleView
+from ui.views.console_view import QUERY_SHOWN, SAVED_NAME_SHOWN, ConsoleView
 
 pytestmark = pytest.mark.qt
 
@@ -89,3 +89,29 @@ def test_the_presenter_saves_off_the_ui_thread_and_lists_them_again(
         assert "not saved: the viewer role may not save or delete queries" in view.status.text()
     finally:
         db.close()
+
+
+def test_a_saved_query_from_elsewhere_is_listed_as_one_cut_line_each(
+    qtbot: Any, theme: Theme
+) -> None:
+    """A saved query may come from an opened capture (a file someone sent), never through
+    save()'s rule: its name, PromQL and clusters are shown one printable cut line each (line
+    breaks forged rows, a right-to-left override read backwards, a 200 KB name was listed
+    whole); double-clicked, it is put back as it was kept (review of da25f29)."""
+    view = _view(qtbot, theme)
+    name = "GPU temps\nFAKE: rm -rf / \u202eevil\u202c" + "x" * 200_000
+    promql = "up\n" + "y" * 100_000
+    rec = QueryRecord(promql=promql, clusters=["ran-west\n" + "z" * 5000], query_type="INSTANT",
+                      range_s=None, step_s=60, aggregation="MERGE", name=name)  # fmt: skip
+    view.show_saved([rec])
+    shown, query, where = view.saved.item(0).text().split("\n")
+    assert shown.startswith("GPU temps FAKE: rm -rf / evil") and "\u202e" not in shown
+    assert len(shown) <= SAVED_NAME_SHOWN and shown.endswith("…")
+    assert query.startswith("   up y") and len(query) <= 3 + QUERY_SHOWN
+    assert where.startswith("   ran-west z") and len(where) <= 3 + QUERY_SHOWN
+    view.saved.itemDoubleClicked.emit(view.saved.item(0))
+    assert view.editor.toPlainText() == promql
+    view.show_history([rec])  # a capture's history alike
+    query, where = view.history.item(0).text().split("\n")
+    assert query.startswith("         up y") and len(query) <= 9 + QUERY_SHOWN
+    assert where.startswith("   ran-west z") and len(where) < 30 + QUERY_SHOWN

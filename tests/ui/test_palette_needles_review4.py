@@ -13,6 +13,7 @@ import pytest
 from aiops_desktop.models.alerts import Alert, AlertGroup
 from aiops_desktop.models.enums import AlertSeverity, FindingSeverity
 from aiops_desktop.models.fleet import Domain, Finding
+from ui.theme import Theme
 from ui.views.rows_table import Row, RowsTable
 from ui.window_commands import finding_needle, group_needle
 
@@ -74,3 +75,48 @@ def test_a_typed_filter_with_stray_blanks_or_a_lone_dollar_is_as_before(qtbot: A
     assert _shown(qtbot, rows, "  TRAINER ") == ["Trainer-2", "trainer-1"]
     assert _shown(qtbot, rows, "trainer-1$") == ["trainer-1"]
     assert _shown(qtbot, [["a", "cost $"], ["b", "x"]], "$") == ["cost $"]
+
+
+def _alert(name: str, cluster: str, n: int, severity: AlertSeverity) -> Alert:
+    return Alert(fingerprint=f"{name}{cluster}{n}", cluster=cluster, name=name,
+                 severity=severity, labels={"namespace": "ml", "pod": f"trainer-{n}"},
+                 starts_at=datetime(2026, 12, 7, 8, n, tzinfo=UTC))  # fmt: skip
+
+
+def test_an_alert_groups_filter_outlives_one_more_alert_or_a_critical_one(
+    qtbot: Any, theme: Theme
+) -> None:
+    """The Alerts page is redrawn every second: the group's filter holds its key from its
+    cell's start to its clusters' end, not its severity or alert count (one more pod crash
+    looping, or a critical one, emptied the page) (review of 1738751)."""
+    from aiops_desktop.services.queries.alerts import group_alerts
+    from ui.views.tables import AlertsView
+
+    view = AlertsView(theme)
+    qtbot.addWidget(view)
+    crash = [_alert("PodCrashLooping", "ran-west", n, AlertSeverity.WARNING) for n in range(3)]
+    other = [_alert("KubePodCrashLooping", "ran-west", 9, AlertSeverity.WARNING)]  # its key in
+    (group,) = group_alerts(crash)  # another's, on its cluster
+    critical = _alert("PodCrashLooping", "ran-west", 3, AlertSeverity.CRITICAL)
+    for firing in (crash, [*crash, critical]):  # one more alert, a critical one
+        view.show_groups(group_alerts(firing + other))
+        view.table.set_filter(group_needle(group))
+        shown = [(view.table.item(i, 2).text(), view.table.item(i, 3).text())
+                 for i in range(view.table.rowCount())]  # fmt: skip
+        assert shown == [("PodCrashLooping", "1: ran-west")]
+
+
+def test_a_typed_dollar_or_caret_that_is_in_the_text_still_finds_it(qtbot: Any) -> None:
+    """A "$" that ends a typed filter, or a "^" that starts it, is a cell's end or start, and
+    the character itself too: a shell prompt in a container's log ("sh-4.4$"), a price ("5$"),
+    "^C" echoed in a terminal still find their rows (review of 1738751)."""
+    rows = [["debug", "sh-4.4$ cat /etc/ptp4l.conf"], ["billing", "charged 5$ to ran-west"],
+            ["debug", "^C interrupted"], ["ops", "ran-west"], ["ops", "ran-west-2"],
+            ["ops", "west"]]  # fmt: skip
+    assert _shown(qtbot, rows, "sh-4.4$") == ["sh-4.4$ cat /etc/ptp4l.conf"]
+    assert _shown(qtbot, rows, "5$") == ["charged 5$ to ran-west"]
+    assert _shown(qtbot, rows, "^c interrupted") == ["^C interrupted"]
+    assert _shown(qtbot, rows, "ran-west$") == ["charged 5$ to ran-west", "ran-west"]
+    assert _shown(qtbot, rows, "^west") == ["west"]
+    assert _shown(qtbot, rows, "^ran-west$") == ["charged 5$ to ran-west", "ran-west"]
+    assert _shown(qtbot, rows, "^") == ["^C interrupted"]

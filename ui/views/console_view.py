@@ -23,10 +23,11 @@ from PySide6.QtWidgets import (
 from aiops_desktop.models import Aggregation, QueryType
 from aiops_desktop.models.curves import MOST_CURVES, outlying_curves
 from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryRecord
-from aiops_desktop.models.text import cut_line, time_text
+from aiops_desktop.models.text import cut_line, one_line, time_text
 from ui.charts import TimeSeriesChart
-from ui.presenters.console import FAILURE_CHARS, MOST_ROWS, ShownResult, table_rows
+from ui.presenters.console import MOST_ROWS, ShownResult, table_rows
 from ui.theme import Theme
+from ui.views.rows_table import TIP_LINES, tip_lines
 from ui.views.tables import make_table
 from ui.views.text import PlainLabel, rich_label, tip
 
@@ -39,10 +40,15 @@ SAID_MOST = 2
 SAID_CHARS = 100
 #: the clusters the status line names among those it only counts
 NAMED_MOST = 3
-#: its tooltip's entries at most, and the most of each one's text there (each failure as the
-#: presenter cut it, FAILURE_CHARS, and its cluster's name)
-TIP_MOST = 100
-TIP_CHARS_EACH = FAILURE_CHARS + 100
+#: its tooltip's entries at most, fitted to a table's tooltip's TIP_CHARS (``tip_lines``: 100
+#: entries of 600 characters made a tip 9,600 px tall, 361 ms to show); each says its
+#: cluster, cut to NAMED_CHARS, and why it failed
+TIP_MOST = TIP_LINES // 2
+NAMED_CHARS = 40
+#: the most of a saved query's name, and of a query's PromQL and clusters, the History and
+#: Saved lists show (an opened capture's may be any text, never kept by the console's rule)
+SAVED_NAME_SHOWN = 80
+QUERY_SHOWN = 300
 
 
 def _range_mode(range_s: int) -> str:
@@ -224,7 +230,8 @@ class ConsoleView(QWidget):
         step: of the whole query); SAID_MOST are said, each cut to SAID_CHARS, and the rest
         counted, the first of their clusters named."""
         ordered = sorted(failures, key=lambda failure: bool(failure[0]))  # notes first
-        texts = [f"{cluster}: {why}" if cluster else why for cluster, why in ordered]
+        texts = [f"{cut_line(cluster, NAMED_CHARS)}: {why}" if cluster else why
+                 for cluster, why in ordered]  # fmt: skip
         noted = self._theme.severity("warning")
         lines = [  # a server's words: text, never markup
             f"<span style='color:{colour if cluster else noted}'>"
@@ -234,15 +241,16 @@ class ConsoleView(QWidget):
         rest = ordered[SAID_MOST:]
         if rest:
             names = list(dict.fromkeys(cluster for cluster, _ in rest if cluster))
-            named = ", ".join(cut_line(name, 40) for name in names[:NAMED_MOST])
+            named = ", ".join(cut_line(name, NAMED_CHARS) for name in names[:NAMED_MOST])
             named += "…" if len(names) > NAMED_MOST else ""
             lines.append(html.escape(f"… and {len(rest):,} more" + (f" ({named})" if named else "")
                                      + ": hover here for the list"))  # fmt: skip
         # the tooltip bounded (a thousand failures, 517,000 characters, held the UI thread
-        # 0.76 s a hover): TIP_MOST of them, each cut to TIP_CHARS_EACH, its reason kept
-        listed = [cut_line(text, TIP_CHARS_EACH) for text in texts[:TIP_MOST]]
+        # 0.76 s a hover): TIP_MOST of them, the longest cut alike to fit TIP_CHARS (a few
+        # are whole), each reason kept (its cluster's name cut first)
+        listed = [one_line(text) for text in texts[:TIP_MOST]]
         more = len(texts) - len(listed)
-        return lines, "\n".join(listed + ([f"… and {more:,} more"] if more > 0 else []))
+        return lines, tip_lines(listed + ([f"… and {more:,} more"] if more > 0 else []))
 
     def show_error(self, message: str) -> None:
         self._say(
@@ -252,20 +260,22 @@ class ConsoleView(QWidget):
     def show_history(self, records: list[QueryRecord]) -> None:
         self._history = records
         self.history.clear()
-        for rec in records:
-            where = ", ".join(rec.clusters) or "all clusters"
-            item = QListWidgetItem(
-                f"{rec.status:<8} {rec.promql}\n   {where} · {time_text(rec.run_at, seconds=True)}"
-            )
+        for rec in records:  # each one cut line: it may be an opened capture's, any text
+            where = cut_line(", ".join(rec.clusters), QUERY_SHOWN) or "all clusters"
+            status, promql = cut_line(rec.status, 12), cut_line(rec.promql, QUERY_SHOWN)
+            when = cut_line(time_text(rec.run_at, seconds=True), NAMED_CHARS)
+            item = QListWidgetItem(f"{status:<8} {promql}\n   {where} · {when}")
             self.history.addItem(item)
 
     def show_saved(self, records: list[QueryRecord]) -> None:
         """The saved queries, by name; a double click puts one back in the form."""
         self._saved = records
         self.saved.clear()
-        for rec in records:
-            where = ", ".join(rec.clusters) or "all clusters"
-            self.saved.addItem(QListWidgetItem(f"{rec.name}\n   {rec.promql}\n   {where}"))
+        for rec in records:  # each one cut line: it may be an opened capture's, any text
+            name = cut_line(rec.name, SAVED_NAME_SHOWN)
+            promql = cut_line(rec.promql, QUERY_SHOWN)
+            where = cut_line(", ".join(rec.clusters), QUERY_SHOWN) or "all clusters"
+            self.saved.addItem(QListWidgetItem(f"{name}\n   {promql}\n   {where}"))
 
     def _on_save_clicked(self) -> None:
         request = self.request()

@@ -61,6 +61,7 @@ LONG_CELL = 24  # a cell longer than this shows its whole text as its tooltip
 #: a server's words (a 100 KB event message made a tip 18,838 px tall, half a second to show)
 TIP_CHARS = 3000
 CELL_END = "$"  # a filter that ends with it matches a cell's end (``RowsModel.set_needle``)
+CELL_START = "^"  # and one that starts with it, a cell's start
 TIP_LINES = 40
 ROLE = Qt.ItemDataRole
 RAW_TIP = ROLE.UserRole + 1  # a cell's tooltip as given (ToolTipRole has it escaped for Qt)
@@ -162,6 +163,7 @@ class RowsModel(QAbstractTableModel):
         self._shown: list[int] = []  # the rows shown, as indexes into _rows, in order
         self._texts: list[str] | None = None  # each row's cells, lowered: the filter's haystack
         self._needle = ""
+        self._needles: tuple[str, ...] = ()  # what a row's text holds to be shown, any of them
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
         self._colours: dict[str, QColor] = {}
@@ -188,14 +190,21 @@ class RowsModel(QAbstractTableModel):
 
     def set_needle(self, needle: str) -> None:
         """Blanks around it are a typing slip, not part of it; a "$" that ends it is a cell's
-        end (as in grep), so "gpu1$" shows gpu1 and not gpu10 (the command palette filters
-        so): every row's text ends with a blank, as each of its cells does."""
+        end and a "^" that starts it a cell's start (as in grep), so "gpu1$" shows gpu1 and not
+        gpu10 (the command palette filters so): every row's text begins and ends with a
+        blank, as each of its cells does (a blank inside a cell bounds a word alike). A row
+        that holds the characters themselves is shown too: a shell prompt's "sh-4.4$" in a log
+        line, a price's "5$"."""
         needle = needle.strip().lower()
-        if needle.endswith(CELL_END) and needle != CELL_END:
-            needle = needle[: -len(CELL_END)] + " "
+        anchored = needle
+        if anchored.startswith(CELL_START):
+            anchored = " " + anchored[len(CELL_START) :]
+        if anchored.endswith(CELL_END):
+            anchored = anchored[: -len(CELL_END)] + " "
+        needles = (needle, anchored) if anchored != needle and anchored.strip() else (needle,)
         if needle != self._needle:
             self.beginResetModel()
-            self._needle = needle
+            self._needle, self._needles = needle, needles if needle else ()
             self._shown = self._order()
             self.endResetModel()
 
@@ -214,10 +223,11 @@ class RowsModel(QAbstractTableModel):
 
     def _order(self) -> list[int]:
         shown = range(len(self._rows))
-        if self._needle:
+        if self._needles:
             if self._texts is None:
-                self._texts = [" ".join(r.cells).lower() + " " for r in self._rows]
-            shown = [i for i in shown if self._needle in self._texts[i]]  # type: ignore[assignment]
+                self._texts = [f" {' '.join(r.cells).lower()} " for r in self._rows]
+            texts, needles = self._texts, self._needles
+            shown = [i for i in shown if any(n in texts[i] for n in needles)]  # type: ignore[assignment]
         if self._sort_column < 0:
             return list(shown)
         key = _sort_key(self._sort_column)

@@ -20,6 +20,12 @@ log = logging.getLogger(__name__)
 SAVED_NAME_CHARS = 80  # the most of a saved query's name
 
 
+def saved_name(name: str) -> str:
+    """A saved query's name as it is kept and looked up: one line, no blanks around it (the
+    name ``save`` took is the one ``delete_saved`` finds, a tab or a trailing blank alike)."""
+    return one_line(name).strip()
+
+
 @dataclass
 class ConsoleAnswer(QueryAnswer):
     """A console query's answer, with what the person should know beside it (``notes``: a
@@ -109,17 +115,24 @@ class QueryConsole:
             raise UsageError(self._read_only)
         self._access.require(Action.SAVE_QUERIES)
 
-    async def save(self, name: str, request: ConsoleRequest) -> str:
-        """Keep ``request`` under ``name`` (one of that name is replaced); the name as kept:
-        one line, at most SAVED_NAME_CHARS. UsageError: no name, a capture (read-only)."""
+    def check_save(self, name: str, request: ConsoleRequest) -> str:
+        """The name ``request`` would be kept under (``saved_name``), or why it may not be:
+        UsageError: no name, too long, no query, a capture (read-only); AccessDenied: a viewer.
+        Asked before the query runs (``query --save``): one refused is never asked."""
         self._may_save()
-        name = one_line(name).strip()
+        name = saved_name(name)
         if not name:
             raise UsageError("a saved query needs a name")
         if len(name) > SAVED_NAME_CHARS:
             raise UsageError(f"a saved query's name is at most {SAVED_NAME_CHARS} characters")
         if not request.promql.strip():
             raise UsageError("there is no query to save: type a PromQL query first")
+        return name
+
+    async def save(self, name: str, request: ConsoleRequest) -> str:
+        """Keep ``request`` under ``name`` (one of that name is replaced); the name as kept:
+        one line, at most SAVED_NAME_CHARS (``check_save``)."""
+        name = self.check_save(name, request)
         record = QueryRecord(
             name=name,
             promql=request.promql,
@@ -137,11 +150,14 @@ class QueryConsole:
         """The saved queries, by name."""
         return await asyncio.to_thread(self._repo.saved)
 
-    async def delete_saved(self, name: str) -> None:
-        """NotFoundError where none has that name."""
+    async def delete_saved(self, name: str) -> str:
+        """The name deleted, as ``save`` keeps it (``saved_name``); NotFoundError where none
+        has that name."""
         self._may_save()
+        name = saved_name(name)
         if not await asyncio.wrap_future(self._repo.delete_saved(name)):
-            raise NotFoundError(f"no saved query is named {one_line(name)[:SAVED_NAME_CHARS]!r}")
+            raise NotFoundError(f"no saved query is named {name[:SAVED_NAME_CHARS]!r}")
+        return name
 
 
 __all__ = ["ConsoleAnswer", "ConsoleRequest", "QueryConsole", "QueryRecord"]
