@@ -138,7 +138,8 @@ async def _gpu(core: Core, args: argparse.Namespace, io: Io) -> int:
 async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     from aiops_desktop.models.ptp import Threshold
-    from aiops_desktop.services.gpu_cnf.ptp import read_ptp_board
+    from aiops_desktop.models.time_range import LONGEST, TimeRange
+    from aiops_desktop.services.gpu_cnf.ptp import PTP_STEP, read_ptp_board
 
     now = core.now()
     if args.until is not None and args.until > now:  # time nothing can have sampled yet
@@ -152,8 +153,13 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
     # the window ends at now: a capture's end while one is open (as the PTP page's does), not
     # the wall clock, which has moved on since the capture was made
     end = args.until or now
+    # at the window's step, as the PTP page reads it (``TimeRange.step``); a window past the
+    # page's longest at that one's, coarser still where Prometheus answers no more
+    # (``read_ptp_board``)
+    seconds = min(max(1, round(args.window.total_seconds())), int(LONGEST.total_seconds()))
     board = await read_ptp_board(
         core.queries, clusters, window=args.window, end=end,
+        step=TimeRange(seconds).step(PTP_STEP),
         threshold=Threshold.symmetric(band), thresholds=profiles,
     )  # fmt: skip
     if keep is not None:  # members asked for by name: their ports of the hub's answer

@@ -105,15 +105,26 @@ class Compliance:
 #: a row ranked under this needs attention; at it, something about it is not known
 RANK_UNKNOWN = 4
 RANK_FINE = 5
+#: fine too: a port with a role only, after the clocks (its NIC's clock, and that one's
+#: chart, is what is shown first, not a port with nothing of its own to chart)
+RANK_PORT_ONLY = 6
 
 
 def severity_rank(
-    state: ClockState, offset_in: bool | None, role: str, *, trouble: bool = False
+    state: ClockState,
+    offset_in: bool | None,
+    role: str,
+    *,
+    trouble: bool = False,
+    port_only: bool = False,
 ) -> int:
     """Worst first: FREERUN, HOLDOVER, a faulty port or another fault (``trouble``: the PTP
     process down, a clock class that says the clock is not locked to its reference, GNSS
     without a fix, a DPLL lost), offset out of threshold, unknown (the state or the offset
-    not reported: no data is not "in sync"), fine."""
+    not reported: no data is not "in sync"), fine. A port with a role only (``port_only``:
+    a boundary clock's MASTER port) has no state or offset of its own to be unknown (its
+    NIC's clock has them, on a row of its own): it is fine unless FAULTY or in trouble, as
+    the fleet's findings say nothing of it."""
     if state is ClockState.FREERUN:
         return 0
     if state is ClockState.HOLDOVER:
@@ -123,7 +134,7 @@ def severity_rank(
     if offset_in is False:
         return 3
     if state is ClockState.UNKNOWN or offset_in is None:
-        return RANK_UNKNOWN
+        return RANK_PORT_ONLY if port_only else RANK_UNKNOWN
     return RANK_FINE
 
 
@@ -156,6 +167,9 @@ class PtpRow:
     #: ptp4l per config, and its status series name the config, not the port)
     down_configs: list[str] = field(default_factory=list)
     threshold: Threshold = DEFAULT_THRESHOLD
+    #: a port with a role and no clock state or offset of its own (a boundary clock's MASTER
+    #: port: its NIC's clock has them); said in ``notes`` too (``PORT_ONLY_NOTE``)
+    port_only: bool = False
     compliance: Compliance | None = None
     #: the offset over the window (timestamps s, ns), for the per-interface chart
     history: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
@@ -163,7 +177,8 @@ class PtpRow:
 
     @property
     def rank(self) -> int:
-        return severity_rank(self.state, self.offset_in, self.role, trouble=self.trouble)
+        return severity_rank(self.state, self.offset_in, self.role, trouble=self.trouble,
+                             port_only=self.port_only)  # fmt: skip
 
     @property
     def needs_attention(self) -> bool:

@@ -513,8 +513,10 @@ class PtpBoardView(QWidget):
             # names, role and notes are label values: one cut line each (the Notes' whole
             # text its tooltip)
             notes = "; ".join(row.notes)
+            # a port with a role only has no clock state of its own to be UNKNOWN
+            state = "—" if row.port_only else row.state.value
             cells = [
-                row.state.value, _line(row.cluster), _line(row.node), _line(row.iface),
+                state, _line(row.cluster), _line(row.node), _line(row.iface),
                 _line(row.process), _line(row.role),
                 "-" if row.clock_class is None else str(row.clock_class),
                 "-" if row.offset_ns is None else f"{row.offset_ns:g}",

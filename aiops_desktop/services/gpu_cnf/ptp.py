@@ -47,7 +47,7 @@ from aiops_desktop.services.queries.field_reads import (
     last_value,
     unique_failures,
 )
-from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+from aiops_desktop.services.queries.multicluster import MultiClusterQuery, within_points
 from aiops_desktop.services.runtime.gathering import gather_all
 from analysis.ptp_compliance import (
     CLASS_MEANING,
@@ -189,7 +189,8 @@ def _join_roles(
         own += [k for k in keys if k != joined]
     for key in own:
         threshold = port_threshold(thresholds, default, key)
-        row = PtpRow(*key, state=ClockState.UNKNOWN, role=ports[key][1], threshold=threshold)
+        row = PtpRow(*key, state=ClockState.UNKNOWN, role=ports[key][1], threshold=threshold,
+                     port_only=True)  # fmt: skip
         row.notes.append(PORT_ONLY_NOTE)
         rows[key] = row
 
@@ -333,9 +334,10 @@ def _join_values(rows: dict[Key, PtpRow], answers: dict[str, list[TaggedSeries]]
     restarts: one series per config) judged over all of the process's configs. A series of
     another process of the port that has no row of its own (the GNSS status of ``gnss``, the
     DPLL's of ``dpll``, a ts2phc offset) fills a row only where neither of those gave the
-    field anything: a ptp4l port 4000 ns off never shows ts2phc's 12 ns. Where two series
-    of one rank give the same row a field (a daemon pod restarted: a new ``pod`` label), the
-    one sampled last wins, not the one Prometheus happened to list last."""
+    field anything (``_fills``): a ptp4l port 4000 ns off never shows ts2phc's 12 ns, nor a
+    T-GM's GM row its DPLL's phase offset. Where two series of one rank give the same row a
+    field (a daemon pod restarted: a new ``pod`` label), the one sampled last wins, not the
+    one Prometheus happened to list last."""
     by_port: dict[tuple[str, str, str], list[PtpRow]] = {}
     by_process: dict[tuple[str, str, str], list[PtpRow]] = {}
     for row in rows.values():
@@ -355,8 +357,7 @@ def _join_values(rows: dict[Key, PtpRow], answers: dict[str, list[TaggedSeries]]
                     (config, last_value(tagged))
                 )
                 continue
-            targets = [rows[key]] if key in rows else by_port.get(key[:3], [])
-            rank = 1 if key in rows or not key[3] else 0
+            targets, rank = _fills(rows, by_port, key, name)
             value, when = convert(last_value(tagged)), (rank, _newest(tagged))
             for row in targets:
                 if when >= set_at.get((id(row), attr), (0, -math.inf)):
@@ -365,6 +366,28 @@ def _join_values(rows: dict[Key, PtpRow], answers: dict[str, list[TaggedSeries]]
         for (cluster, node, process), values in configs.items():
             for row in by_process.get((cluster, node, process), []):
                 _per_process(row, name, values)
+
+
+def _fills(
+    rows: dict[Key, PtpRow],
+    by_port: dict[tuple[str, str, str], list[PtpRow]],
+    key: Key,
+    name: str,
+) -> tuple[list[PtpRow], int]:
+    """The rows a series of ``key`` gives field ``name``, and how: 1 a value of the row's own
+    (its own process's, or a series of no process onto every process of its port), 0 one of
+    another process of the port that has no row of its own (the GNSS status of ``gnss``, the
+    DPLL's of ``dpll``, a ts2phc offset), given only where nothing of 1 gave it. A process
+    with a row of its own gives no other row its values; nor is another process's offset a
+    clock type's (GM, BC, OC: the clock's overall state, no offset of its own)."""
+    if key in rows:
+        return [rows[key]], 1
+    port = by_port.get(key[:3], [])
+    if not key[3]:
+        return port, 1
+    if name == "offset":
+        port = [row for row in port if row.process not in CLOCK_TYPE_PROCESSES]
+    return port, 0
 
 
 def _per_process(row: PtpRow, name: str, values: list[tuple[str, float | None]]) -> None:
@@ -445,15 +468,20 @@ async def read_ptp_board(
         answer = await queries.run(MetricQuery(promql=catalog[name], end=end), clusters)
         return name, answer.series, answer.failures
 
+    def fitted(name: str) -> MetricQuery:
+        """The range read of ``name``: at ``step``, or coarser where the window holds more
+        steps than Prometheus answers (``within_points``, as ``MultiClusterQuery.run`` asks
+        it), so the compliance is over the steps read (a port LOCKED 3 days read at 173 s
+        and laid over a 15 s grid read 62.5 % locked)."""
+        asked = MetricQuery(promql=catalog[name], query_type=QueryType.RANGE,
+                            start=end - window, end=end, step=step)  # fmt: skip
+        return within_points(asked)[0]
+
+    ranges = {name: fitted(name) for name in ("clock_state", "offset")}  # one window, one step
+    read_at = ranges["clock_state"].step
+
     async def ranged(name: str) -> tuple[str, list[TaggedSeries], list[ClusterOutcome]]:
-        query = MetricQuery(
-            promql=catalog[name],
-            query_type=QueryType.RANGE,
-            start=end - window,
-            end=end,
-            step=step,
-        )
-        answer = await queries.run(query, clusters)
+        answer = await queries.run(ranges[name], clusters)
         return name, answer.series, answer.failures
 
     names = [n for n in catalog if n not in ("clock_state", "offset")]
@@ -467,7 +495,7 @@ async def read_ptp_board(
 
     def assemble() -> list[PtpRow]:  # 2,000 ports: half a second of numpy, off the UI thread
         rows = board_rows(answers, threshold, thresholds)
-        _attach_compliance(rows, state_hist, offset_hist, step.total_seconds(),
+        _attach_compliance(rows, state_hist, offset_hist, read_at.total_seconds(),
                            end_s=end.timestamp(), window_s=window.total_seconds())  # fmt: skip
         return rows
 
@@ -520,23 +548,45 @@ def _attach_compliance(
     state_by_key: dict[Key, list[TaggedSeries]] = {}
     for tagged in states:
         state_by_key.setdefault(_key(tagged), []).append(tagged)
-    offset_by_key: dict[Key, list[TaggedSeries]] = {}
-    offset_by_port: dict[tuple[str, str, str], list[TaggedSeries]] = {}
-    for tagged in offsets:
-        offset_by_key.setdefault(_key(tagged), []).append(tagged)
-        offset_by_port.setdefault(_key(tagged)[:3], []).append(tagged)
+    offset_of = _offset_histories(by_key, offsets)
     for key, series in state_by_key.items():
         row = by_key.get(key)
         if row is None:
             continue
         stamps = _stamps(series, step_s, end_s, window_s)
-        offset = offset_by_key.get(key) or offset_by_port.get(key[:3])
+        offset = offset_of.get(key)
         offset_values = _on_steps(offset, stamps, step_s) if offset else np.array([])
         if offset:
             row.history = joined_by_time([t.series for t in offset])
         row.compliance = compliance(
             _on_steps(series, stamps, step_s), offset_values, step_s, threshold=row.threshold
         )
+
+
+def _offset_histories(
+    rows: dict[Key, PtpRow], offsets: list[TaggedSeries]
+) -> dict[Key, list[TaggedSeries]]:
+    """Each row's offset series over the window, chosen as the instant join chooses its
+    offset (``_fills``; of equals, the one sampled last): its own process's or one of no
+    process, else that of another process of its port with no row of its own; never that of
+    a process with a row of its own, nor another's for a clock type (a T-GM's GM row is not
+    judged by its DPLL's phase offset). An entity's series stay together (a daemon pod
+    restarted mid-window: a new ``pod`` label)."""
+    by_port: dict[tuple[str, str, str], list[PtpRow]] = {}
+    for row in rows.values():
+        by_port.setdefault((row.cluster, row.node, row.iface), []).append(row)
+    by_key: dict[Key, list[TaggedSeries]] = {}
+    for tagged in offsets:
+        by_key.setdefault(_key(tagged), []).append(tagged)
+    best: dict[Key, tuple[tuple[int, float], Key]] = {}  # row -> ((rank, newest), series key)
+    for key, series in by_key.items():
+        targets, rank = _fills(rows, by_port, key, "offset")
+        when = (rank, max(_newest(t) for t in series))
+        for row in targets:
+            own = (row.cluster, row.node, row.iface, row.process)
+            if own not in best or when >= best[own][0]:
+                best[own] = (when, key)
+    return {own: by_key[key] for own, (_, key) in best.items()}
 
 
 def _stamps(
