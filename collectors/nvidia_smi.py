@@ -135,14 +135,24 @@ def _lines(text: str) -> Iterator[str]:
         start = end
 
 
-def _rows(text: str, width: int, what: str, most: int) -> list[list[str]]:
+def _rows(
+    text: str, width: int, what: str, most: int, *, free: int | None = None
+) -> list[list[str]]:
     """The CSV rows of ``text``, each ``width`` values; more than ``most`` rows is no output
-    of this command (read no further than that: a runaway answer costs no more)."""
+    of this command (read no further than that: a runaway answer costs no more). ``free``: the
+    value that may hold commas (a process name: a process sets its own argv[0], and nvidia-smi
+    neither quotes nor escapes it): a wider row's extra values are joined back into it. No
+    quote is read as one: a name that starts with '"' took the rows after it into itself."""
     rows: list[list[str]] = []
     try:
-        for n, row in enumerate(csv.reader(_lines(text), skipinitialspace=True), start=1):
-            if not row or all(not c.strip() for c in row):
+        lines = csv.reader(_lines(text), skipinitialspace=True, quoting=csv.QUOTE_NONE)
+        for n, read in enumerate(lines, start=1):
+            if not read or all(not c.strip() for c in read):
                 continue
+            row = read
+            if free is not None and len(read) > width:
+                end = free + len(read) - width + 1
+                row = [*read[:free], ",".join(read[free:end]), *read[end:]]
             if len(row) != width:
                 raise NvidiaSmiFormatError(
                     f"{what} line {n} has {len(row)} values, expected {width}: "
@@ -187,9 +197,13 @@ def parse_gpus(text: str) -> list[GpuReading]:
 
 def parse_compute_apps(text: str) -> list[ComputeApp]:
     """The output of APPS_COMMAND (empty when no process uses a GPU), at most
-    ``MAX_APPS_PER_NODE`` processes."""
+    ``MAX_APPS_PER_NODE`` processes. A process named with commas ("train,resume") is one
+    process: the uuid is the first value, the pid the second, the memory the last, and the
+    name all between (one tenant's name failed every process list of its node)."""
     out = []
-    for row in _rows(text, len(APP_FIELDS), "--query-compute-apps", MAX_APPS_PER_NODE):
+    name = APP_FIELDS.index("process_name")
+    apps = _rows(text, len(APP_FIELDS), "--query-compute-apps", MAX_APPS_PER_NODE, free=name)
+    for row in apps:
         if _unknown(row[1]) or not row[1]:
             continue  # a process nvidia-smi cannot name (another container's namespace)
         pid = _whole(row[1], "pid")

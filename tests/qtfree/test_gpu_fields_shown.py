@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aiops_desktop.models.cluster import Cluster
+from aiops_desktop.models import EndpointKind
+from aiops_desktop.models.cluster import Cluster, Endpoint
 from aiops_desktop.models.gpu import GpuFleet, GpuReading
 from aiops_desktop.models.metrics import PromSeries, TaggedSeries
 from aiops_desktop.services.gpu_cnf.gpu import (
@@ -79,7 +80,8 @@ def test_dcgms_memory_utilisation_clocks_and_driver_reach_the_reading() -> None:
 async def test_a_capture_recorded_before_memory_utilisation_was_read_is_no_failure() -> None:
     """An older capture (the bundled sample) has no DCGM_FI_DEV_MEM_COPY_UTIL answer: its
     GPUs' memory utilisation is unknown, not a cluster that could not be read."""
-    east = [Cluster(name="east", api_server_url="https://api:6443")]
+    prometheus = Endpoint(kind=EndpointKind.PROMETHEUS, url="http://east:9090")
+    east = [Cluster(name="east", api_server_url="https://api:6443", endpoints=[prometheus])]
     row = ["east", {"Hostname": "n1", "gpu": "0", "UUID": "GPU-0"}, [1000.0], [50.0]]
     doc = {f"INSTANT {q}": [row] for k, q in gpu_queries().items() if k != "util_memory_pct"}
     fleet = await read_gpu_fleet(RecordedQueries(None, doc), east)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from aiops_desktop.models.cnf import NodeSync
 from aiops_desktop.secrets import SecretsUnavailableError
 from aiops_desktop.services.clusters.connections import EndpointNotConfigured
 from aiops_desktop.services.fleet.findings import ALERT_TEXT_CHARS, sriov_findings
-from aiops_desktop.services.gpu_cnf.cnf import PODS, SRIOV_NETWORKS, read_sriov_objects
+from aiops_desktop.services.gpu_cnf.cnf import NAMESPACES, PODS, SRIOV_NETWORKS, read_sriov_objects
 from aiops_desktop.services.gpu_cnf.sriov import node_sync_rows
 
 FAILED = {"metadata": {"name": "du-1"},
@@ -50,7 +50,7 @@ class Kube:
         return await self._read(name, [FAILED])
 
     async def objects(self, name: str, path: str, **_: Any) -> list[dict[str, Any]]:
-        return await self._read(name, {SRIOV_NETWORKS: [NET], PODS: [POD]}[path])
+        return await self._read(name, {SRIOV_NETWORKS: [NET], PODS: [POD], NAMESPACES: []}[path])
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_a_bug_is_not_taken_for_an_unreadable_cluster() -> None:
 def test_every_cluster_and_list_is_read_at_once() -> None:
     kube = Kube()
     out = asyncio.run(read_sriov_objects(kube, clusters("ran-c0", "ran-c1", "ran-c2", "ran-c3")))  # type: ignore[arg-type]
-    assert kube.most_running == 4 * 3  # 4 clusters x (states, networks, pods), side by side
+    assert kube.most_running == 4 * 4  # 4 clusters x (states, networks, pods, namespaces)
     assert [c for c, _ in out.nodes] == [
         "ran-c0",
         "ran-c1",

@@ -108,4 +108,10 @@ async def test_operator_objects_and_labelled_pods_from_the_api(
     ]  # fmt: skip
     assert [n.name for _, n in found.networks] == ["du-fronthaul"]
     names = sorted(p["metadata"]["name"] for _, p in found.pods)
-    assert names == ["amf-0", "du-0", "smf-0"]  # the component-labelled pods only
+    assert names == [
+        "amf-0",
+        "du-0",
+        "du-l1-0",
+        "smf-0",
+        "trainer-0",
+    ]  # labelled, and of CNF namespaces

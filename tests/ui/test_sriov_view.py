@@ -59,7 +59,8 @@ def test_sriov_view_shows_failed_sync_and_the_dropping_vf(
     assert ["vCU", "ran-west", "cu-site1", "cu-1"] in workloads
     assert ["UPF", "ran-west", "upf-core", "upf-0"] in workloads
     assert ["AMF", "ran-east", "core-5g", "amf-0"] in workloads
-    assert view.tabs.tabText(2) == "CNF workloads (9 vDU, 4 vCU, 1 UPF, 1 AMF, 1 SMF)"
+    # with the unlabelled pods of the CNF namespaces (ran-du: other)
+    assert view.tabs.tabText(2) == "CNF workloads (9 vDU, 4 vCU, 1 UPF, 1 AMF, 1 SMF, 2 other)"
     assert row(view.networks, 0) == ["ran-east", "du-fronthaul", "du_fh", "du-site1", "100",
                                      "off", "on"]  # fmt: skip
     view.tabs.setCurrentIndex(2)

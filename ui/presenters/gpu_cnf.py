@@ -264,7 +264,8 @@ class GpuPresenter(ReaderPresenter):
         return replace(fleet, gone=gone)
 
     async def read(self) -> None:
-        if not self._readers.with_metrics():
+        # a cluster with a Kubernetes API only has its GPUs read too (nvidia-smi)
+        if not self._readers.with_metrics() and not self._readers.with_kube():
             return
         fleet = await self._readers.gpu_fleet()
         now = utcnow()

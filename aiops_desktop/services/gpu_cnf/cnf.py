@@ -1,11 +1,12 @@
 """CNF workloads by type (vDU, vCU, UPF, AMF, SMF, NRF by namespace and labels;
 docs/architecture.md#rules): the pods that hold SR-IOV VFs or DPDK ports (from the metrics),
-and the pods a cluster labels with ``app.kubernetes.io/component`` (from its Kubernetes API),
-each with its data plane."""
+and the pods a cluster labels with ``app.kubernetes.io/component`` or runs in a CNF namespace
+(from its Kubernetes API), each with its data plane."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from aiops_desktop.models import Cluster, CNFType
@@ -19,6 +20,12 @@ from aiops_desktop.services.runtime.gathering import gather_all
 
 SRIOV_NETWORKS = "/apis/sriovnetwork.openshift.io/v1/sriovnetworks"
 PODS = "/api/v1/pods"
+NAMESPACES = "/api/v1/namespaces"
+#: the CNF namespaces of one cluster whose pods are listed, at most (one list each): more
+#: are said, not read
+MOST_CNF_NAMESPACES = 32
+#: a namespace's name as the API allows it (an RFC 1123 label): another is no selector's
+_NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
 
 #: the label the Kubernetes API is asked for (``labelSelector``: pods that carry it)
 COMPONENT_LABEL = "app.kubernetes.io/component"
@@ -72,24 +79,67 @@ def cnf_workloads_by_type(
     )
 
 
+def _name(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata")
+    return str(meta.get("name", "")) if isinstance(meta, dict) else ""
+
+
+async def cnf_namespace_pods(
+    kube: KubeSession, name: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The pods of a cluster's CNF namespaces (``namespace_cnf_type``: its pods are typed by
+    it, labelled or not: an AMF pod in ``amf-core`` without the component label was not
+    read), one list per namespace (``fieldSelector``: the API selects no namespace by its
+    prefix), each bounded as every list is, at most ``MOST_CNF_NAMESPACES`` of them; and
+    what was not read, said: these pods add to the labelled ones, and a cluster whose
+    namespaces cannot be listed keeps its node states and labelled pods shown."""
+    try:
+        namespaces = await kube.objects(name, NAMESPACES)
+        typed = sorted({n for ns in namespaces if _NAMESPACE_NAME.fullmatch(n := _name(ns))
+                        and namespace_cnf_type(n) is not None})  # fmt: skip
+        lists = await gather_all(*(
+            kube.objects(name, PODS, field_selector=f"metadata.namespace={n}")
+            for n in typed[:MOST_CNF_NAMESPACES]
+        ))  # fmt: skip
+    except AppError as exc:
+        return [], f"{name}: the pods of its CNF namespaces were not read: {exc}"
+    # the namespace is checked again on our side, as labels are (an API that ignored the
+    # selector listed every pod of the cluster as this namespace's)
+    pods = [pod for n, found in zip(typed, lists, strict=False) for pod in found
+            if _pod_key(pod)[0] == n]  # fmt: skip
+    if len(typed) <= MOST_CNF_NAMESPACES:
+        return pods, None
+    return pods, (f"{name}: the pods of {len(typed) - MOST_CNF_NAMESPACES} more CNF namespaces "
+                  f"were not read (at most {MOST_CNF_NAMESPACES} a cluster)")  # fmt: skip
+
+
+def _pod_key(pod: dict[str, Any]) -> tuple[str, str]:
+    meta = pod.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    return str(meta.get("namespace", "")), str(meta.get("name", ""))
+
+
 async def read_sriov_objects(kube: KubeSession, clusters: list[Cluster]) -> SriovObjects:
-    """Node states, SriovNetworks and component-labelled pods of every cluster with a
-    Kubernetes API, every cluster and list read at once; a cluster that cannot be read (its
-    API's error, a locked keyring, an offline pool: any ``AppError``) is named with why, the
-    others still shown."""
+    """Node states, SriovNetworks and CNF pods (component-labelled, or in a CNF namespace:
+    ``cnf_namespace_pods``) of every cluster with a Kubernetes API, every cluster and list
+    read at once; a cluster that cannot be read (its API's error, a locked keyring, an
+    offline pool: any ``AppError``) is named with why, the others still shown."""
 
     async def one(name: str) -> SriovObjects:
-        states, networks, pods = await gather_all(
+        states, networks, labelled, (in_namespaces, unsaid) = await gather_all(
             kube.sriov_states(name),
             kube.objects(name, SRIOV_NETWORKS),
             kube.objects(name, PODS, label_selector=COMPONENT_LABEL),
+            cnf_namespace_pods(kube, name),
         )
         # objects not in Kubernetes format raise CollectorError here: that cluster unread
         nodes, nets = node_sync_rows(states), network_rows(networks)
+        pods = {_pod_key(pod): pod for pod in [*labelled, *in_namespaces]}  # each pod once
         return SriovObjects(
             nodes=[(name, row) for row in nodes],
             networks=[(name, row) for row in nets],
-            pods=[(name, pod) for pod in pods],
+            pods=[(name, pod) for pod in pods.values()],
+            problems=[unsaid] if unsaid else [],
         )
 
     names = [c.name for c in clusters if has_kube_api(c)]
@@ -107,4 +157,5 @@ async def read_sriov_objects(kube: KubeSession, clusters: list[Cluster]) -> Srio
             out.nodes += answer.nodes
             out.networks += answer.networks
             out.pods += answer.pods
+            out.problems += answer.problems
     return out

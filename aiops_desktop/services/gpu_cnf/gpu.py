@@ -23,7 +23,7 @@ from string import Template
 
 import numpy as np
 
-from aiops_desktop.models import Cluster, ClusterKind, QueryType, utcnow
+from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, QueryType, utcnow
 from aiops_desktop.models.gpu import (
     XID_STEP_S,
     XID_WINDOW_S,
@@ -324,8 +324,10 @@ def _finish(
 async def read_gpu_fleet(
     queries: MultiClusterQuery, clusters: list[Cluster], *, at: datetime | None = None
 ) -> GpuFleet:
-    """Every field over every cluster in parallel (as it was ``at``; now by default), joined
-    and assessed."""
+    """Every field over every cluster with a Prometheus in parallel (as it was ``at``; now by
+    default), joined and assessed. A cluster without one is no failure here: it has no DCGM
+    series to ask for, and ``read_gpus`` reads its GPUs by nvidia-smi."""
+    clusters = [c for c in clusters if c.endpoint(EndpointKind.PROMETHEUS)]
     catalog = gpu_queries()
 
     instant = [f for f in NUMERIC_FIELDS if f not in LATER_FIELDS]

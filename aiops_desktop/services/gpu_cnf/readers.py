@@ -1,6 +1,7 @@
 """The GPU, PTP, SR-IOV/DPDK and drift pages' one door: each read over every cluster with
-metrics, through the queries of the moment (the live clusters, or a capture's recorded
-answers) and the Kubernetes session, with what could not be read named beside the answer."""
+metrics (the GPUs, and the Kubernetes objects, over those with a Kubernetes API too), through
+the queries of the moment (the live clusters, or a capture's recorded answers) and the
+Kubernetes session, with what could not be read named beside the answer."""
 
 from __future__ import annotations
 
@@ -66,10 +67,18 @@ class GpuCnfReaders:
     def with_metrics(self) -> list[Cluster]:
         return [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
 
+    def with_gpus(self) -> list[Cluster]:
+        """The clusters whose GPUs are read: those with a Prometheus (DCGM, else nvidia-smi)
+        and those with a Kubernetes API only (nvidia-smi in the driver pods: README's
+        fallback where a cluster has no DCGM series; read only where there was a Prometheus,
+        a cluster registered by its API alone had its GPUs neither read nor said unread)."""
+        return [c for c in self._registry.clusters()
+                if c.endpoint(EndpointKind.PROMETHEUS) or has_kube_api(c)]  # fmt: skip
+
     async def gpu_fleet(self) -> GpuFleet:
         """Every cluster's GPUs: DCGM, else nvidia-smi (``read_gpus``: the fleet's findings
         and drift read them the same way)."""
-        return await read_gpus(self._queries, self.with_metrics(), self._kube,
+        return await read_gpus(self._queries, self.with_gpus(), self._kube,
                                recorded=self._recorded)  # fmt: skip
 
     def sources_of(self, name: str) -> tuple[list[Cluster], list[Cluster]]:
@@ -131,15 +140,15 @@ class GpuCnfReaders:
         return [c for c in self._registry.clusters() if has_kube_api(c)]
 
     async def drift(self) -> DriftReport:
-        """GPU drivers (clusters with metrics: DCGM's labels, else nvidia-smi's) and operator
+        """GPU drivers (``with_gpus``: DCGM's labels, else nvidia-smi's) and operator
         objects (clusters with a Kubernetes API) compared across the fleet, every cluster
         read at once; what could not be read, or not parsed, is named in the report beside
         the drift of the rest."""
-        with_metrics = self.with_metrics()
+        with_gpus = self.with_gpus()
         kinds = list(DRIFT_OBJECTS)
         gpu, lists = await gather_all(
-            read_gpus(self._queries, with_metrics, self._kube, recorded=self._recorded)
-            if with_metrics
+            read_gpus(self._queries, with_gpus, self._kube, recorded=self._recorded)
+            if with_gpus
             else _no_gpus(),
             gather_all(*(self._kube.objects_of_each(DRIFT_OBJECTS[k]) for k in kinds)),
         )

@@ -88,6 +88,9 @@ CNF_PREFIXES: dict[str, CNFType] = {
     "du-": CNFType.VDU,
     "cu-": CNFType.VCU,
     "upf-": CNFType.UPF,
+    "amf-": CNFType.AMF,
+    "smf-": CNFType.SMF,
+    "nrf-": CNFType.NRF,
     "ran-": CNFType.OTHER,
     "5g-": CNFType.OTHER,
 }
@@ -288,7 +291,7 @@ def gpu_inventory(nodes: list[Obj]) -> tuple[int, int, list[str]]:
 
 def namespace_cnf_type(namespace: str) -> CNFType | None:
     """The CNF type a namespace's name implies (``du-*`` vDU, ``cu-*`` vCU, ``upf-*`` UPF,
-    ``ran-*``/``5g-*`` other), or None."""
+    ``amf-*`` AMF, ``smf-*`` SMF, ``nrf-*`` NRF, ``ran-*``/``5g-*`` other), or None."""
     for prefix, kind in CNF_PREFIXES.items():
         if namespace.startswith(prefix):
             return kind
