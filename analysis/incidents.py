@@ -46,7 +46,10 @@ TargetDown's ``count(up == 0) by (job, namespace, service)`` names the target th
   kube-state-metrics: a place shared by every alert it raises) or aggregated (TargetDown's,
   which tells its alerts apart: ``alert_labels``, not where they are);
 - an object a namespaced label names (a Deployment, a Job, a volume claim: ``_OBJECTS``) is
-  a place of its own, narrower than its namespace.
+  a place of its own, narrower than its namespace;
+- a pod is at its workload too (by its name, ``workload_of``; a StatefulSet's without its
+  ordinal), and so is a Deployment, a StatefulSet or a DaemonSet (``_places``): a bad
+  rollout's crash-looping pods and its Deployment's alerts are one place.
 Two signals narrower than a namespace (a pod, a workload, a node, a device, a service) are
 not one place by their namespace alone.
 """
@@ -60,6 +63,7 @@ from bisect import bisect_right
 from collections.abc import Collection, Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -332,7 +336,7 @@ def _keys(place: list[str], *, looking: bool) -> list[str]:
         return [""]
     narrow = any(not t.startswith("ns:") for t in place)
     keys = []
-    for token in place:
+    for token in sorted(_places(place)):
         if not token.startswith("ns:"):
             keys.append(token)
         elif looking:
@@ -466,20 +470,56 @@ _LEVELS = (("dev:",), ("pod:", "obj:"), ("node:", "svc:", "metric:"))
 
 
 def _thing(topology: list[str]) -> set[str]:
-    """What a signal is about: its narrowest places (a GPU or a port, else a pod or another
-    object in a namespace, else a node or a service); none where it is only in a
-    namespace."""
+    """What a signal is about: its narrowest places (a GPU or a port, else a pod, its
+    workload or another object in a namespace, else a node or a service: ``_places``); none
+    where it is only in a namespace."""
+    places = _places(topology)
     for level in _LEVELS:
-        found = {t for t in topology if t.startswith(level)}
+        found = {t for t in places if t.startswith(level)}
         if found:
             return found
     return set()
 
 
+#: the workloads whose pods are named after them (``workload_of``), by their label's kind
+_WORKLOADS = ("deployment", "statefulset", "daemonset")
+#: a StatefulSet's pod's ordinal ("ledger-db-0")
+_ORDINAL = re.compile(r"-\d+$")
+
+
+@lru_cache(maxsize=4096)
+def _workload_places(topology: tuple[str, ...]) -> frozenset[str]:
+    """``_places`` of a topology (as a tuple: worked out once for each, not for each pair of
+    signals compared)."""
+    found = set(topology)
+    for token in topology:
+        namespace, _, name = token.partition(":")[2].partition("/")
+        if token.startswith("pod:"):
+            workload = workload_of(name)
+            if workload == name:  # no hash: a StatefulSet's "<name>-<ordinal>", or a bare pod
+                workload = _ORDINAL.sub("", name) or name
+            found.add(f"obj:{namespace}/workload/{workload}")
+        elif token.startswith("obj:"):
+            kind, _, name = name.partition("/")
+            if kind in _WORKLOADS:
+                found.add(f"obj:{namespace}/workload/{name}")
+    return frozenset(found)
+
+
+def _places(topology: list[str]) -> frozenset[str]:
+    """A signal's places (its ``topology``) with the workload of each of its pods (by its
+    name, ``workload_of``) and of each Deployment, StatefulSet or DaemonSet it names
+    ("obj:payments/workload/api"): a bad rollout's crash-looping pods and its Deployment's
+    alerts are one thing (their pod and object, sharing only their namespace, were two); two
+    workloads of one namespace are not."""
+    return _workload_places(tuple(topology))
+
+
 def _same_place(a: list[str], b: list[str]) -> bool:
-    """A shared node, pod or device; a shared namespace only where one of the two is no
-    narrower than its namespace (two pods, two nodes of one namespace are not one place)."""
-    shared = set(a) & set(b)
+    """A shared node, pod, workload or device; a shared namespace only where one of the two
+    is no narrower than its namespace (two pods, two nodes of one namespace are not one
+    place)."""
+    shared = _places(a) & _places(b)
     if any(not t.startswith("ns:") for t in shared):
         return True
     narrow_a = any(not t.startswith("ns:") for t in a)
@@ -545,7 +585,7 @@ class _Near:
 
     @staticmethod
     def _keys(signal: IncidentSignal) -> list[str]:
-        places = [f"p|{signal.cluster}|{t}" for t in signal.topology]
+        places = [f"p|{signal.cluster}|{t}" for t in _places(signal.topology)]
         alert = _alert(signal)
         return places + ([f"a|{alert}"] if alert is not None else [])
 
@@ -633,7 +673,10 @@ def _seen_again(incident: Incident, n: int, signal: IncidentSignal) -> bool:
     # what it said before stays readable as of then (RCA of a past moment reads that)
     seen = old.changed(signal.severity if worse else old.severity, signal.reason,
                        signal.last_seen)  # fmt: skip
-    seen = seen.model_copy(update={"last_seen": max(old.last_seen, signal.last_seen)})
+    update = {"last_seen": max(old.last_seen, signal.last_seen)}
+    if old.offered_at is not None or signal.offered_at is not None:
+        update["offered_at"] = max(_offered(old), _offered(signal))
+    seen = seen.model_copy(update=update)
     if seen == old:
         return False
     incident.signals[n] = seen  # kept: a later refresh must see it alive and at its worst
@@ -730,15 +773,30 @@ def _holding(
 ) -> list[str]:
     """Its clusters that cannot be read now whose last read may have shown a signal of it
     (unseen since, not ended), by name: one last read at a time not known (``last_read``: not
-    read since a start), or one with a signal above INFO seen at its last read or after (a
-    signal is seen when the read showing it is grouped, after it); not one whose signals had
-    ended when it was last read (an alert cleared at 12:06 while its cluster was read, the
-    cluster dark from 12:08 for days: it ended, the cluster holds nothing)."""
+    read since a start), or one with a signal above INFO its last read showed going on
+    (``_going_on``); not one whose signals had ended when it was last read (an alert cleared
+    at 12:06 while its cluster was read, the cluster dark from 12:08 for days: it ended, the
+    cluster holds nothing)."""
     return sorted({
         s.cluster for s in incident.signals if s.cluster in unread and (
             s.cluster not in last_read or (s.severity is not FindingSeverity.INFO
-                                           and s.last_seen >= last_read[s.cluster]))
+                                           and _going_on(s, last_read[s.cluster])))
     })  # fmt: skip
+
+
+def _going_on(signal: IncidentSignal, read: datetime) -> bool:
+    """Whether the read at ``read`` showed ``signal`` going on: offered by that read or a
+    later one (``_offered``: a signal is offered when the read showing it is grouped, after
+    it; a BackOff event repeating every 5 minutes, read at 12:07 showing its 12:05 repeat, was
+    judged by its 12:05 and ended), and seen within RESOLVE_AFTER before it (an event is
+    offered for an hour after its last repeat: one quiet for half an hour had ended as far as
+    its incident goes)."""
+    return _offered(signal) >= read and read - signal.last_seen < RESOLVE_AFTER
+
+
+def _offered(signal: IncidentSignal) -> datetime:
+    """When a read last showed ``signal`` going on (``IncidentSignal.offered_at``)."""
+    return signal.offered_at or signal.last_seen
 
 
 def _reopened(incident: Incident, before: FindingSeverity, now: datetime) -> bool:

@@ -72,6 +72,11 @@ class IncidentSignal(DomainModel):
     #: before an acknowledgement may be polled after it); None where stored before this was
     #: kept (its ``first_seen`` stands in)
     grouped_at: AwareDatetime | None = None
+    #: when a read last showed it going on, where that is later than its ``last_seen`` (a
+    #: Kubernetes event's is its server's last repeat; it may repeat again): a cluster gone
+    #: dark after that read holds its incident. None: its ``last_seen`` (an alert's, a
+    #: finding's: the read's; a closed anomaly's: its end, it is known to have ended)
+    offered_at: AwareDatetime | None = None
 
     @property
     def place(self) -> str:

@@ -238,6 +238,7 @@ def event_signals(
             severity=FindingSeverity.WARNING, reason=reason[:REASON_MOST].strip(),
             first_seen=first, last_seen=last, topology=place_of(subject),
             entity=f"{cluster} {subject}",
+            offered_at=now,  # read now: it may repeat again (its last time is its server's)
         ))  # fmt: skip
     out.sort(key=lambda s: s.last_seen, reverse=True)
     return out[:EVENTS_PER_CLUSTER]
@@ -275,6 +276,8 @@ def _grouped(
                  taken=taken)  # fmt: skip
 
 
+#: a source's coverage when it was read (live, or a capture's answers)
+_READ = (Coverage.READ, Coverage.RECORDED)
 _ORDER = {IncidentStatus.OPEN: 0, IncidentStatus.ACKNOWLEDGED: 1, IncidentStatus.RESOLVED: 2}
 
 
@@ -313,6 +316,8 @@ class IncidentService:
         self._lock = asyncio.Lock()
         #: incidents the last listing left out (beyond the store's LIST_LIMIT)
         self.left_out = 0
+        #: (cluster, source) seen read by a refresh of this run (``_note_reads``)
+        self._sources_read: set[tuple[str, str]] = set()
 
     def _unread(self) -> set[str]:
         """The clusters with a source that cannot be read now (unreachable, or stale) or was
@@ -322,14 +327,29 @@ class IncidentService:
         gone = (Coverage.UNREACHABLE, Coverage.STALE, Coverage.NO_DATA)
         return {t.name for t in truth.clusters if any(c in gone for c in t.coverage.values())}
 
+    def _note_reads(self) -> None:
+        """The sources each cluster's truth shows read now, kept for this run (of the
+        clusters still there): one lost later was read this run (``_last_read``)."""
+        truth = self._fleet.last or self._fleet.snapshot()
+        names = {t.name for t in truth.clusters}
+        self._sources_read = {r for r in self._sources_read if r[0] in names} | {
+            (t.name, k) for t in truth.clusters for k, c in t.coverage.items() if c in _READ
+        }
+
     def _last_read(self, unread: set[str]) -> dict[str, datetime]:
-        """When each of ``unread`` was last read, where known (its truth's ``stale_since``;
-        not one with a source never read): an incident whose signals it saw end before it
-        went dark is not held open by it (``analysis.incidents.group``)."""
+        """When each of ``unread`` was last read, where known: its truth's ``stale_since``,
+        the oldest known last read of its lost sources, where each lost source's is known (it
+        alone is lost, or each was seen read this run: ``_note_reads``); not one with a source
+        never read (not read yet, or lost since the start: after a restart an Alertmanager
+        never answered, a Prometheus read once, the stored CRITICAL alert's incident was
+        judged by the Prometheus read and resolved). An incident whose signals it saw end
+        before it went dark is not held open by it (``analysis.incidents.group``)."""
         truth = self._fleet.last or self._fleet.snapshot()
         return {t.name: t.stale_since for t in truth.clusters
                 if t.name in unread and t.stale_since is not None
-                and Coverage.NO_DATA not in t.coverage.values()}  # fmt: skip
+                and Coverage.NO_DATA not in t.coverage.values()
+                and (len(lost := t.lost()) == 1
+                     or all((t.name, k) in self._sources_read for k in lost))}  # fmt: skip
 
     async def signals(self) -> list[IncidentSignal]:
         now = self._clock()
@@ -391,6 +411,7 @@ class IncidentService:
             # still offered: they must not open the same incident again); a thousand signals
             # against a thousand incidents is a second; a new incident's id is none stored
             lately = (now - OFFERED_AFTER_END).timestamp()
+            self._note_reads()
             unread = self._unread()
             grouping = partial(_grouped, signals, now, clock=self._clock, unread=unread,
                                last_read=self._last_read(unread))  # fmt: skip
