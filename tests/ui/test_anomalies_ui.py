@@ -32,7 +32,10 @@ def test_a_known_spike_is_marked_on_its_chart_and_listed(desktop: DesktopApp, qt
     core.live.append("east-1", panel.id, {"instance": "node-0"}, ts, values)
 
     found = run_coro(qtbot, core.anomalies.analyse_live(force=True))
-    assert found == 1  # the detector learnt from the stored hours, then saw the spike
+    # the detector learnt from the stored hours, then saw the spike: in this round, or in the
+    # app's own live round that ran first (then this one found it already there)
+    listed = core.anomalies.repo.list(AnomalyFilter(clusters=("east-1",), metric=panel.id))
+    assert found == 1 or (found == 0 and len(listed) == 1)
 
     window = desktop.window
     window.show_cluster("east-1")

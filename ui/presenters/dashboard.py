@@ -23,6 +23,7 @@ from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.intelligence.anomalies import (
     ANOMALIES_FOUND,
     LEARNS_FROM,
+    LIVE_EVERY_S,
     AnomalyService,
 )
 from aiops_desktop.services.polling.history import PanelHistory, named_series
@@ -94,6 +95,11 @@ class DashboardPresenter(Presenter):
     #: STORED_REFRESH_S while it follows now
     STORED_REFRESH_S = 60.0
 
+    #: where another process runs the cache's live detection (``AnomalyService.detecting``:
+    #: no live round here, no ANOMALIES_FOUND), the markers are read from the cache again
+    #: this often, as often as that one's rounds run
+    MARKERS_REFRESH_S = LIVE_EVERY_S / 4
+
     #: Chart updates per tick: a poll that changes every panel is painted over a few ticks,
     #: never as one long stall of the event loop (a frame budget).
     PANELS_PER_TICK = 1  # a chart paints in ~10-15 ms: one per tick keeps p99 lag low
@@ -129,6 +135,8 @@ class DashboardPresenter(Presenter):
         self._full_at: tuple[object, float | None] = (None, None)
         self._drawn_version = -1
         self._drawn_panels: dict[str, int] = {}
+        self._markers_read_at = float("-inf")  # monotonic: when the markers were last read
+        self._markers_reading = False
         self.listen(bus, ANOMALIES_FOUND, self._on_anomalies_found)
 
     def _on_anomalies_found(self, anomalies: list[Anomaly]) -> None:
@@ -207,6 +215,7 @@ class DashboardPresenter(Presenter):
         self._drawn_panels.clear()
         self._stored_read_at = None
         self._stored_drawn = None
+        self._markers_read_at = time.monotonic()  # read as it is shown (``_load_stored``)
         self.sig_panels.emit(self.panels)  # its charts are cleared: nothing of the last one's
         self.redraw()
         self.start()  # a range read from the cache: its first read (paused, or fixed: not)
@@ -229,6 +238,33 @@ class DashboardPresenter(Presenter):
         if cluster == self.cluster:
             for panel in self.panels:
                 self.sig_panel_anomalies.emit(panel.id, self.panel_anomalies(panel))
+
+    def _read_markers(self) -> None:
+        """Where no live round runs here (``AnomalyService.detecting``), the markers of the
+        panels shown are read from the cache again every MARKERS_REFRESH_S, off the UI
+        thread, and those that changed shown: what the process running the cache's live
+        detection finds reaches this one through the cache only."""
+        cluster = self.cluster
+        due = time.monotonic() - self._markers_read_at >= self.MARKERS_REFRESH_S
+        if not due or cluster is None or self.paused or self._markers_reading:
+            return
+        if self._anomalies.detecting:  # its live rounds keep the markers
+            return
+        self._markers_reading = True
+        self._markers_read_at = time.monotonic()
+        panels = self.panels
+
+        async def work() -> None:
+            try:
+                moved = await self._anomalies.load_stored(cluster, [p.id for p in panels])
+            finally:
+                self._markers_reading = False
+            if cluster == self.cluster:
+                for panel in panels:
+                    if panel.id in moved:
+                        self.sig_panel_anomalies.emit(panel.id, self.panel_anomalies(panel))
+
+        self.spawn(f"anomalies-read {cluster}", work(), self._said_of(cluster))
 
     def analyse_history(self, panel_ids: list[str] | None = None) -> None:
         """'Analyse the last 24 h' of these panels (all of them by default) over the store."""
@@ -313,7 +349,9 @@ class DashboardPresenter(Presenter):
 
     def refresh(self) -> None:
         """A redraw tick: the panels whose data moved, a few per tick (a range read from
-        the cache: read again now and then while it follows now)."""
+        the cache: read again now and then while it follows now), and the markers read
+        again where another process detects (``_read_markers``)."""
+        self._read_markers()
         if self.from_store:
             due = self._stored_read_at is None or (
                 time.monotonic() - self._stored_read_at >= self.STORED_REFRESH_S

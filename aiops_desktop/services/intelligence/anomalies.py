@@ -246,6 +246,10 @@ class AnomalyService:
         #: the alerts firing now per cluster (the poller's last answers): an anomaly names
         #: those firing with it at its place (PRODUCT: "related alerts")
         self._alerts: dict[str, list[Alert]] = {}
+        #: whether this service's live rounds run (``run_live``): a window or wall beside the
+        #: process that runs the cache's (``one_per_cache``) waits and runs none; what counts
+        #: now and its charts' markers are then what the other stored
+        self.detecting = False
         bus.subscribe(ALERTS_CHANGED, self._alerts_now)
 
     def _alerts_now(self, alerts: dict[str, list[Alert]]) -> None:
@@ -393,14 +397,13 @@ class AnomalyService:
     async def current(self, within: timedelta) -> list[Anomaly]:
         """The anomalies that count now (the fleet's findings, the incidents): the stored
         ones whose worst point is within ``within`` of now, and every episode still going on
-        however long ago its worst point was: the live rounds' own (``still_open``), and on
-        a capture, where no live round runs, the ones it stored open at the end of its data
-        (a GPU hot for the capture's two hours peaked more than an hour before its end)."""
+        however long ago its worst point was: the live rounds' own (``still_open``), and
+        where no live round runs here, those stored open (``_stored_going``)."""
         since = (self.clock() - within).timestamp()
         recent = await self.stored(AnomalyFilter(since=since, limit=CURRENT_MOST))
         going = self.still_open()
-        if self._recorded:
-            going += await self.stored(AnomalyFilter(open_only=True, limit=CURRENT_MOST))
+        if self._recorded or not self.detecting:
+            going += await self._stored_going()
         out: dict[str, Anomaly] = {}
         for a in [*going, *recent]:  # the live round's own copy first ...
             if (held := out.get(a.identity)) is None:
@@ -408,6 +411,19 @@ class AnomalyService:
             elif _worst_first(a) < _worst_first(held):  # ... unless stored worse
                 out[a.identity] = a.extended(held)
         return list(out.values())
+
+    async def _stored_going(self) -> list[Anomaly]:
+        """The episodes stored open that go on, for a process that runs no live round: on a
+        capture, those it stored open at the end of its data (a GPU hot for the capture's two
+        hours peaked more than an hour before its end); beside the process that runs the
+        cache's live detection, those whose last point found is within STILL_OPEN_WITHIN_S
+        of now, as that one's rounds find them going on (an episode stays stored open when
+        its breach stops with no round to read past it, or its process ends: for good)."""
+        stored = await self.stored(AnomalyFilter(open_only=True, limit=CURRENT_MOST))
+        if self._recorded:
+            return stored
+        since = self.clock().timestamp() - STILL_OPEN_WITHIN_S
+        return [a for a in stored if (a.last_at or a.timestamp).timestamp() >= since]
 
     async def _with_history(
         self, cluster: str, panel: str, buffers: dict[SeriesKey, tuple[np.ndarray, np.ndarray]]
@@ -474,12 +490,16 @@ class AnomalyService:
         """The supervisor's task: keep analysing what the poller brings. A round that fails
         (a store that cannot be read or written, a defect) is logged and the next one runs:
         one bad round never ends live detection."""
-        while True:
-            try:
-                await self.analyse_live()
-            except Exception:
-                log.exception("a live detection round failed; the next one runs as usual")
-            await asyncio.sleep(interval_s)
+        self.detecting = True
+        try:
+            while True:
+                try:
+                    await self.analyse_live()
+                except Exception:
+                    log.exception("a live detection round failed; the next one runs as usual")
+                await asyncio.sleep(interval_s)
+        finally:
+            self.detecting = False
 
     def for_panel(self, cluster: str, panel: str) -> list[Anomaly]:
         """What the chart of this panel marks: the latest findings held in memory (the live
@@ -490,15 +510,27 @@ class AnomalyService:
         """The stored anomalies matching ``flt``, read off the loop."""
         return await asyncio.to_thread(self.repo.list, flt)
 
-    async def load_stored(self, cluster: str, *, limit_per_panel: int = 200) -> None:
-        """Fill the markers of a cluster's panels from the store (what earlier runs found),
-        where nothing newer is held in memory."""
-        for panel in self._panels:
-            if (cluster, panel) in self._by_panel:
+    async def load_stored(
+        self, cluster: str, panels: Iterable[str] | None = None, *, limit_per_panel: int = 200
+    ) -> set[str]:
+        """Fill the markers of a cluster's panels (``panels``: all) from the store (what
+        earlier runs found), where nothing newer is held in memory; where no live round runs
+        here (``detecting``), read again each time: what the process running the cache's
+        live detection finds reaches this one through the store only. Returns the panels
+        whose markers changed."""
+        moved = set()
+        for panel in self._panels if panels is None else panels:
+            key = (cluster, panel)
+            if self.detecting and key in self._by_panel:
                 continue
             flt = AnomalyFilter(clusters=(cluster,), metric=panel, limit=limit_per_panel)
             stored = await self.stored(flt)
-            self._by_panel.setdefault((cluster, panel), stored)
+            # a live round that began meanwhile found newer; else nothing moved
+            if key in self._by_panel and (self.detecting or self._by_panel[key] == stored):
+                continue
+            self._by_panel[key] = stored
+            moved.add(panel)
+        return moved
 
     # -- on demand: stored history ---------------------------------------------------------
     async def analyse_history(
