@@ -35,6 +35,13 @@ class TaskSupervisor:
         """The names of the tasks running now (diagnostics and tests)."""
         return sorted(t.get_name() for t in self._tasks)
 
+    def cancel(self, name: str) -> int:
+        """Cancel the tasks named ``name`` (how many): the rest run on."""
+        named = [t for t in self._tasks if t.get_name() == name]
+        for task in named:
+            task.cancel()
+        return len(named)
+
     def spawn(self, coro: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
         if self._closing:
             coro.close()
