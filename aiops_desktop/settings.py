@@ -199,6 +199,10 @@ class LlmSettings(_Section):
     temperature: float | None = Field(default=None, ge=0, le=2)
     #: a model off this machine (it receives the fleet's data), over https only
     allow_remote: bool = False
+    #: written by every change this version makes: its API key is stored with the server it
+    #: was given for, so a key an older version stored alone is sent to none (its server may
+    #: have changed since without it being bound: the keyring out of reach, the LLM off)
+    key_with_server: bool = False
 
     @property
     def configured(self) -> bool:

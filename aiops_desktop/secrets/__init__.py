@@ -189,7 +189,9 @@ class SecretStore:
         return type(self.backend).__module__ + "." + type(self.backend).__name__
 
     def check(self) -> None:
-        """Raise SecretsUnavailableError unless a working keyring is there."""
+        """Raise SecretsUnavailableError unless a working keyring is there; SecretsError where
+        one is there but locked, or its unlock prompt was dismissed (unlocking it is what to
+        do, not starting one)."""
         import keyring.errors
 
         try:
@@ -198,6 +200,10 @@ class SecretStore:
                 self.backend.get_password("aiops-desktop", "availability-check")
         except ValueError as exc:  # the encrypted file's wrong password
             raise SecretsError(f"the credential file could not be opened: {exc}") from exc
+        except _dismissed() as exc:
+            raise SecretsError(f"the keyring could not be used: {DISMISSED}") from exc
+        except _locked() as exc:
+            raise SecretsError(f"the keyring could not be used: {LOCKED}") from exc
         except (RuntimeError, OSError, keyring.errors.KeyringError) as exc:
             raise SecretsUnavailableError(str(exc) or type(exc).__name__) from exc
         if not usable:

@@ -166,7 +166,9 @@ async def test_the_windows_change_keeps_an_llm_set_landing_just_before_its_save(
     monkeypatch.setattr(settings_module, "_locked", cli_first)
     await window.change(endpoint=OLD, model="m2", verify_tls=True)
     assert landed
-    assert json.loads(path.read_text())["llm"] == {"endpoint": NEW, "model": "m2"}
+    assert json.loads(path.read_text())["llm"] == {
+        "endpoint": NEW, "model": "m2", "key_with_server": True,
+    }  # fmt: skip
     sent = window.endpoint()
     assert (sent.base_url, sent.api_key) == (NEW, NEW_KEY)
 

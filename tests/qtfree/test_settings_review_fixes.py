@@ -81,7 +81,8 @@ async def test_the_cli_llm_set_survives_the_windows_next_change(tmp_path: Path) 
     finally:
         await window.shutdown()
     kept = json.loads((home / "settings.json").read_text())
-    assert kept["llm"] == {"endpoint": "http://127.0.0.1:8080/v1", "model": "smollm2"}
+    assert kept["llm"] == {"endpoint": "http://127.0.0.1:8080/v1", "model": "smollm2",
+                           "key_with_server": True}  # fmt: skip
     assert kept["detection"] == {"sensitivity": "HIGH"}
 
 

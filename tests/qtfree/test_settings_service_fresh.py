@@ -122,7 +122,9 @@ async def test_the_cli_llm_set_survives_the_windows_later_change_of_another_fiel
     await cli.set(endpoint=NEW, model="new", key=NEW_KEY)
     # the window's dialog still shows the old endpoint; only the model is changed there
     await window.set(endpoint=OLD, model="renamed")
-    assert json.loads(path.read_text())["llm"] == {"endpoint": NEW, "model": "renamed"}
+    assert json.loads(path.read_text())["llm"] == {
+        "endpoint": NEW, "model": "renamed", "key_with_server": True
+    }  # fmt: skip
     assert keys.stored() == (NEW, NEW_KEY)  # still the key of the server in the file
     sent = window.endpoint()
     assert (sent.base_url, sent.model, sent.api_key) == (NEW, "renamed", NEW_KEY)

@@ -38,6 +38,11 @@ NOT_CONFIGURED = (
     "in Settings or with `aiops-desktop llm set --endpoint URL --model NAME`; the analysis "
     "stands on its own without one"
 )
+#: a key an older version stored alone, the LLM since changed by this version (``_key_of``)
+KEY_ALONE_UNBOUND = (
+    "LLM key not sent: the stored key was given for another server: set it again "
+    "(Settings, or `aiops-desktop llm set ... --key-stdin`)"
+)
 CHANGED_WHILE_READ = (
     "the model server's settings were changed while they were read (`llm set`, another "
     "window): nothing was sent; try again"
@@ -75,7 +80,8 @@ def same_server(a: str | None, b: str | None) -> bool:
 class _StoredKey:
     """The API key in the keyring and the endpoint it was stored for (None: the server was
     turned off, so it is sent nowhere); ``alone``: stored by an older version without its
-    server, taken as the key of the server the file names (as that version did)."""
+    server, taken as the key of the server the file names (as that version did) until this
+    version changes the LLM (``LlmSettings.key_with_server``)."""
 
     key: str
     endpoint: str | None
@@ -83,17 +89,21 @@ class _StoredKey:
 
     @classmethod
     def of(cls, raw: str) -> _StoredKey | None:
-        """The keyring entry's text: a key alone (token text, which no JSON object is), or
-        the payload ``LlmService.change`` stores; None for anything else (sent nowhere)."""
-        if is_token_text(raw):
-            return cls(raw, None, alone=True)
+        """The keyring entry's text: the payload ``LlmService.change`` stores (a JSON object
+        with a ``"token"``), else a key alone, any text of one line, as an older version stored
+        and sent it (before the token rule too: a ``:`` in it); None for anything else (two
+        lines, or a payload without a key that can be sent: sent nowhere)."""
         try:
             payload = json_payload(raw) or {}
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError):  # no JSON: a key alone
             payload = {}
-        key, endpoint = payload.get("token"), payload.get("endpoint")
-        if isinstance(key, str) and is_token_text(key) and isinstance(endpoint, str | None):
-            return cls(key, endpoint)
+        if "token" not in payload:
+            if raw.strip() and "\n" not in raw and "\r" not in raw:
+                return cls(raw, None, alone=True)
+        else:
+            key, endpoint = payload["token"], payload.get("endpoint")
+            if isinstance(key, str) and is_token_text(key) and isinstance(endpoint, str | None):
+                return cls(key, endpoint)
         log.warning("LLM key entry not understood: no key sent")
         return None
 
@@ -168,13 +178,19 @@ class LlmService:
         file's LLM section read just before), else none: ``llm set`` (the CLI, another
         window) writes the file first and the key after, and a request in between reads the
         new server and the old server's key. A key stored alone by an older version is the
-        key of the server the file names (``_bind_key_alone`` binds it before the file names
-        another): the file read again names the same server, else another process stored its
-        server and key between the two readings, and the key is sent nowhere."""
+        key of the server the file names (``_bind_key_alone`` binds it before this version's
+        first change is saved): the file read again names the same server, else another
+        process stored its server and key between the two readings, and the key is sent
+        nowhere. Once this version has changed the LLM (``key_with_server``), a key stored
+        alone is sent nowhere: it was not bound (the keyring out of reach, or no server named
+        then), and the server may have changed since."""
         stored = self._stored_key()
         if stored is None:
             return None
         if stored.alone:
+            if saved.key_with_server:
+                log.warning(KEY_ALONE_UNBOUND)
+                return None
             if self._saved()[0] != saved:
                 raise AppError(CHANGED_WHILE_READ)
             return stored.key
@@ -271,14 +287,14 @@ class LlmService:
             chosen = LlmSettings.model_validate({
                 **self.settings.model_dump(), "endpoint": endpoint.strip(),
                 "model": model.strip(), "verify_tls": verify_tls, "redact_ips": redact_ips,
-                "allow_remote": allow_remote,
+                "allow_remote": allow_remote, "key_with_server": True,
             })  # fmt: skip
         except ValidationError as exc:
             raise UsageError(f"LLM settings: {exc.errors()[0]['msg']}") from None
 
         if key and not is_token_text(key):  # refused before anything is changed
             raise UsageError(f"the API key is not kept: a key is {TOKEN_RULE}")
-        await asyncio.to_thread(self._bind_key_alone, chosen.endpoint)
+        await asyncio.to_thread(self._bind_key_alone)
         # the settings first, the key once they are kept: a save refused (the file changed
         # meanwhile) then leaves the key of the server still in use as it was; the key is
         # stored with its server, so a request between the two sends the old one nowhere
@@ -307,19 +323,26 @@ class LlmService:
         self._bus.publish(LLM_CHANGED, chosen)
         return LlmChange(chosen, said)
 
-    def _bind_key_alone(self, endpoint: str | None) -> None:
-        """Blocking, before settings.json names ``endpoint``: a key an older version stored
-        alone is stored with the server the file names now (the one every request sent it to)
-        where ``endpoint`` is another server, so that a request made while this change is kept
-        (the file naming the new server, the keyring still the old key) sends it nowhere. Not
-        where the file names none (turned off, or unusable: its save is refused)."""
-        now = self._saved()[0].endpoint
-        if now is None or same_server(endpoint, now):
+    def _bind_key_alone(self) -> None:
+        """Blocking, before a change of this version is saved (with ``key_with_server``, from
+        when a key stored alone is sent nowhere): a key an older version stored alone is stored
+        with the server the file names now (the one every request sent it to), so that it is
+        still sent there, and to no other while the change is kept (the file naming the new
+        server, the keyring still the old key). Not where the file names none (turned off, or
+        unusable: its save is refused), nor once this version has changed it (the key's
+        server is no longer known), nor a key this version does not keep (not token text:
+        it is set again, as this version keeps a key)."""
+        now = self._saved()[0]
+        if now.endpoint is None or now.key_with_server:
             return
         stored = self._stored_key()
-        if stored is not None and stored.alone:
-            self._secrets.put_json(LLM_KEY_REF, _StoredKey.payload(stored.key, now))
-            log.info("LLM key stored alone bound to its server")
+        if stored is None or not stored.alone:
+            return
+        if not is_token_text(stored.key):
+            log.warning("LLM key stored alone not bound (no key this version keeps): set it again")
+            return
+        self._secrets.put_json(LLM_KEY_REF, _StoredKey.payload(stored.key, now.endpoint))
+        log.info("LLM key stored alone bound to its server")
 
     def _drop_key(self) -> bool:
         """Blocking: the stored key removed, as another server's; whether there was one. With
@@ -363,8 +386,14 @@ class LlmService:
         self._preferences.access.require(Action.SETTINGS)
         if forget_key:
             self._preferences.access.require(Action.CREDENTIALS)
-        off = self.settings.model_copy(update={"endpoint": None})
-        # off first, the key removed once that is kept (as in ``set``)
+        off = self.settings.model_copy(update={"endpoint": None, "key_with_server": True})
+        # a key stored alone bound first (its server is no longer named once off), then off,
+        # the key removed once that is kept (as in ``set``). Never refused for the binding (a
+        # locked keyring): a key stored alone is then sent nowhere (``key_with_server``)
+        try:
+            await asyncio.to_thread(self._bind_key_alone)
+        except SecretsError as exc:
+            log.warning("LLM key stored alone not bound", extra={"why": str(exc)[:200]})
         previous, chosen = await self._preferences.set_llm(off)
         if forget_key:
             await self._key_or_back(previous, lambda: self._secrets.delete(LLM_KEY_REF),
@@ -373,12 +402,14 @@ class LlmService:
         return chosen
 
     async def has_key(self) -> bool:
-        """Whether a key is stored for the server in use (a key stored for another is sent
-        nowhere, ``_key_of``)."""
+        """Whether a key is stored for the server in use (a key stored for another, or one
+        stored alone once this version has changed the LLM, is sent nowhere: ``_key_of``)."""
         stored = await asyncio.to_thread(self._stored_key)
-        return stored is not None and (
-            stored.alone or same_server(stored.endpoint, self.settings.endpoint)
-        )
+        if stored is None:
+            return False
+        if stored.alone:
+            return not self.settings.key_with_server
+        return same_server(stored.endpoint, self.settings.endpoint)
 
     async def test(
         self, *, endpoint: str | None = None, model: str = "", verify_tls: bool = True,
