@@ -76,14 +76,15 @@ _AUTH_HEADER = re.compile(
 #: ends at the value; a value is matched whether a name follows it or not (group "name" None),
 #: so that the match takes it and no start inside it reads it again (``value: a value: a ...``
 #: would cost a full read each). The name is group "name", the value follows group 1 (and its
-#: quote, group "quote"). Bounded: each start reads at most a name, an indent and 512 characters,
-#: but a YAML value written first, which runs to its end however long (a value cut at 512, or
-#: a block scalar, left the name unread and the value in clear): the match takes it, so that
-#: no start inside it is read
+#: quote, group "quote"). A value runs to its end however long (one cut at 512 characters kept
+#: its tail in clear, or left a quoted one unredacted): the match takes all it reads, so that no
+#: start inside it is read again; what a start reads before its value is bounded
 _NAME = r"(?P<name>[\w.-]{1,256})"
 _GAP = r"(?:\s|\\[nrt]){0,128}"  # a newline in JSON text is "\n"
-#: a quoted value, to its quote (one escaped in it is not its end)
-_YAML_QUOTED = rf"(?P<quote>{QUOTE})(?!(?P=quote))(?:\\.|(?!(?P=quote))[^\\\n]){{1,512}}?(?P=quote)"
+#: a quoted value, to its quote (one escaped in it is not its end); nothing follows it in a
+#: pattern, so its first closing quote ends the match, and one never closed is read to the
+#: line's end once: the start after it that opens a quote closes at the next one
+_YAML_QUOTED = rf"(?P<quote>{QUOTE})(?!(?P=quote))(?:\\.|(?!(?P=quote))[^\\\n])+?(?P=quote)"
 _JSON_NAME = rf"{QUOTE}name{QUOTE}{_GAP}:{_GAP}{QUOTE}{_NAME}{QUOTE}"
 _JSON_VALUE_KEY = rf"{QUOTE}value{QUOTE}{_GAP}:{_GAP}"
 _JSON_VALUE = rf"(?:{_YAML_QUOTED}|-?\d[\w.+-]{{0,64}})"  # a number (a PIN, a numeric token) too
@@ -114,17 +115,16 @@ _YAML_VALUE_FIRST = re.compile(
     rf"(?=[ \t]{{0,16}}{_YAML_NL}[ \t]{{0,128}}{_YAML_NAME})?"
 )
 #: a block scalar's value: the lines after ``value: |`` (or ``>``) indented more than
-#: ``value:`` is, blank ones between them; bounded (256 lines of 512 characters). In JSON text
-#: (its lines' ends "\n") a line ends at the string's quote too
+#: ``value:`` is, blank ones between them, each to its end. In JSON text (its lines' ends "\n")
+#: a line ends at the string's quote too
 _RAW_NL = r"\r?\n(?:[ \t]*\r?\n){0,16}"  # blank lines between
 _TEXT_NL = r"(?:\\r)?\\n(?:[ \t]*(?:\\r)?\\n){0,16}"
 _TEXT_CHAR = r"(?:[^\\\"\r\n]|\\[^nr])"
 _YAML_BLOCK = re.compile(
     rf"({_YAML_NAME}(?:(?P<raw>\r?\n)|(?:\\r)?\\n)(?P<indent>[ \t]{{0,128}})value:[ \t]{{0,16}}"
     rf"{_BLOCK_MARK}(?(raw){_RAW_NL}|{_TEXT_NL})(?P=indent)[ \t]{{1,128}})"
-    rf"(?(raw)[^\r\n]{{1,512}}(?:{_RAW_NL}(?P=indent)[ \t]{{1,128}}\S[^\r\n]{{0,511}}){{0,256}}"
-    rf"|{_TEXT_CHAR}{{1,512}}"
-    rf"(?:{_TEXT_NL}(?P=indent)[ \t]{{1,128}}(?![\s\\\"]){_TEXT_CHAR}{{1,512}}){{0,256}})"
+    rf"(?(raw)[^\r\n]+(?:{_RAW_NL}(?P=indent)[ \t]{{1,128}}\S[^\r\n]*)*"
+    rf"|{_TEXT_CHAR}+(?:{_TEXT_NL}(?P=indent)[ \t]{{1,128}}(?![\s\\\"]){_TEXT_CHAR}+)*)"
 )
 #: a block scalar written first (``value: |``, its lines, then ``name:`` less indented): its
 #: lines are those indented as its first one is, or more, each to its end

@@ -5,6 +5,7 @@ in a node's hostname (``ip-10-0-1-23``) or zero-padded (``010.000.001.023``) is 
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from typing import Any
@@ -424,3 +425,73 @@ VALUE_FIRST_NEAR_MISSES = [
 def test_a_hostile_line_for_a_value_first_pair_is_redacted_quickly(piece: str) -> None:
     crafted = (piece * (200_000 // len(piece) + 1))[:200_000]
     assert _cost(crafted) < 2, f"{piece!r}"
+
+
+# a secret value past 512 characters, in every form (review 4d) ---------------------------------
+
+
+def _long_secret(length: int) -> str:
+    """A long secret as a connection string or a base64 blob is: no word, no space."""
+    blob = base64.b64encode(bytes(range(256)) * (length // 256 + 1)).decode()
+    return ("hunter2-Prod" + blob)[:length]
+
+
+#: a secret-named value written each way a manifest, a pod's JSON or a tool's result writes it
+LONG_FORMS = {
+    "yaml block, name first": "- name: DB_PASSWORD\n  value: |\n    {s}\n- name: LOG_LEVEL\n"
+    "  value: debug\n",
+    "yaml block of two lines, name first": "- name: DB_PASSWORD\n  value: >-\n    {s}\n    {s}\n",
+    "json, name first": '[{{"name": "DB_PASSWORD", "value": "{s}"}}, {{"name": "LOG_LEVEL", '
+    '"value": "debug"}}]',
+    "json, value first": '[{{"value": "{s}", "name": "DB_PASSWORD"}}, {{"value": "debug", '
+    '"name": "LOG_LEVEL"}}]',
+    "yaml quoted, name first": "- name: DB_PASSWORD\n  value: '{s}'\n",
+    "yaml flow quoted, name first": '- {{name: DB_PASSWORD, value: "{s}"}}\n',
+}
+
+
+@pytest.mark.parametrize("length", [600, 5_000])
+@pytest.mark.parametrize("form", list(LONG_FORMS))
+def test_a_secret_value_past_512_characters_is_redacted_whole(form: str, length: int) -> None:
+    """A value cut at 512 characters kept its tail in clear (a block scalar's line), or a
+    quoted one was not redacted at all (JSON's, either order)."""
+    secret = _long_secret(length)
+    text = LONG_FORMS[form].format(s=secret)
+    # as written, as a string's text, and as JSON text inside a tool's result
+    for written in (text, json.dumps(text), json.dumps({"lines": [{"line": text}]})):
+        out = redact_for_llm(written)
+        left = [secret[i : i + 16] for i in range(0, length, 16) if secret[i : i + 16] in out]
+        assert not left, f"{len(left) * 16} characters of the secret left in clear"
+        assert REDACTED in out and "DB_PASSWORD" in out
+        assert ("debug" in out) == ("debug" in text)
+
+
+def test_a_secret_block_scalar_of_many_lines_is_redacted_whole() -> None:
+    """A PEM key or a certificate chain runs past 256 lines: those past them were kept in clear."""
+    key = _long_secret(64 * 400)
+    lines = [key[i : i + 64] for i in range(0, len(key), 64)]
+    text = "- name: TLS_PRIVATE_KEY\n  value: |\n" + "".join(f"    {line}\n" for line in lines)
+    for written in (text, json.dumps(text)):
+        out = redact_for_llm(written)
+        assert lines[-1] not in out and lines[300] not in out and REDACTED in out
+
+
+#: starts of the now unbounded name-first patterns that never end in a match, or end far on
+UNBOUNDED_NEAR_MISSES = [
+    '"name":"DB_PASSWORD","value":"' + "a" * 200_000,  # a quote never closed
+    '\\"name\\":\\"DB_PASSWORD\\",\\"value\\":\\"' + "a" * 200_000,
+    '"value":"' + "a" * 200_000, '"value":"a', '"value":\'a', '"value":\\"a', "\"value\":'a\\'",
+    '"name":"DB_PASSWORD","value":"a\\', '{"name":"DB_PASSWORD","value":\'a"',
+    "- name: DB_PASSWORD\n  value: '", "- name: DB_PASSWORD\n  value: \"a\\'",
+    "{name: DB_PASSWORD, value: 'a", "- value: \"a",
+    "- name: DB_PASSWORD\n  value: |\n    " + "a" * 200_000,  # a block scalar's line
+    "- name: DB_PASSWORD\\n  value: |\\n    " + "a" * 200_000,
+    "- name: DB_PASSWORD\n  value: |\n    " + "a " * 100_000,
+    "- name: DB_PASSWORD\n  value: |\n    a\n", "name: DB_PASSWORD\\n  value: |\\n    a\\n",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("piece", UNBOUNDED_NEAR_MISSES)
+def test_a_hostile_line_for_an_unbounded_value_is_redacted_quickly(piece: str) -> None:
+    crafted = (piece * (200_000 // len(piece) + 1))[:200_000]
+    assert _cost(crafted) < 2, f"{piece[:60]!r}"
