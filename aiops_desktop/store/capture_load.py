@@ -55,10 +55,13 @@ MOST_CONTAINERS = 4_000_000
 MOST_ITEMS = 6_000_000
 
 
-#: tables a capture never brings in: its metadata (read on its own), the person's chats
-#: (an export never writes them; a crafted file's would be someone else's words) and how far
-#: live detection judged (no live round runs on a capture; a crafted mark would hide)
-NEVER_LOADED = frozenset({"app_meta", "chat_sessions", "anomalies_judged"})
+#: tables a capture never brings in: its metadata (read on its own), the person's chats and
+#: queries, saved and run (an export never writes them; a crafted file's would be someone
+#: else's words: a saved name of 200 KB, line breaks that forge rows), and how far live
+#: detection judged (no live round runs on a capture; a crafted mark would hide)
+NEVER_LOADED = frozenset(
+    {"app_meta", "chat_sessions", "saved_queries", "query_history", "anomalies_judged"}
+)
 
 
 def _own_schema() -> dict[str, list[str]]:
