@@ -205,6 +205,8 @@ async def _chat(core: Core, args: argparse.Namespace, io: Io) -> int:
             said = "chats over a capture are not kept after the capture is closed"
             raise NotFoundError(f"{exc}: {said}") from None
     else:
+        if args.clusters:  # a name mistyped is refused as everywhere else (the model was told
+            core.registry.targets(names(args.clusters))  # of a cluster that is not there)
         session = core.chat.new_session(args.persona, names(args.clusters))
     if args.tool and args.tool not in core.tools.tools:
         raise UsageError(f"no tool {args.tool!r}; the tools are: {', '.join(core.tools.names())}")
