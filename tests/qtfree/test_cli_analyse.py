@@ -103,7 +103,7 @@ def test_analyse_says_what_is_wrong(tmp_path: Path, secret_service, incident_pro
     home = tmp_path / "home"
     run_cli(home, env, "clusters", "add", "east-1", "--prometheus-url", server.url)
     bad = run_cli(home, env, "analyse", "--clusters", "east-1", "--query", "rate(", "--since", "1h")
-    assert bad.returncode == 1
+    assert bad.returncode == 2  # invalid input, live as on a capture
     assert "parse error" in bad.stderr
     wrong = run_cli(home, env, "analyse", "--query", "up", "--sensitivity", "paranoid")
     assert wrong.returncode == 2 and "choose one of LOW, MEDIUM, HIGH, EXTREME" in wrong.stderr

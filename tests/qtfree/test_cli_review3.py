@@ -174,6 +174,12 @@ def _second_hub(capture: Path) -> None:
         hub.update(id=str(uuid.uuid4()), name="ran-hub-b")
         con.execute("INSERT INTO clusters (id, name, doc, updated_at) VALUES (?, ?, ?, ?)",
                     (hub["id"], hub["name"], json.dumps(hub), updated))  # fmt: skip
+        # listed in its manifest too (a record of a cluster it does not list is refused)
+        (raw,) = con.execute("SELECT value FROM app_meta WHERE key = 'capture_manifest'").fetchone()
+        manifest = json.loads(raw)
+        manifest["clusters"] = [*manifest["clusters"], "ran-hub-b"]
+        con.execute("UPDATE app_meta SET value = ? WHERE key = 'capture_manifest'",
+                    (json.dumps(manifest, sort_keys=True),))  # fmt: skip
         con.commit()
 
 
