@@ -164,7 +164,9 @@ async def test_faults_are_named_per_cluster_and_the_loop_stays_responsive(
         assert core.registry.get("healthy-1").status.state is ClusterState.ONLINE
         await until(lambda: core.registry.get("silent-2").status.state is ClusterState.OFFLINE)
         assert "did not answer in time" in (core.registry.get("silent-2").status.last_error or "")
-        assert worst < 0.25, f"event loop stalled for {worst * 1000:.0f} ms"
+        # a wait on the network on the loop is seconds (the silent server's 2 s timeout); a
+        # busy shared CI machine's scheduling is tens of ms (258 ms once under 0.25)
+        assert worst < 0.5, f"event loop stalled for {worst * 1000:.0f} ms"
     finally:
         core.poller.stop()
         silent.stop()

@@ -22,6 +22,15 @@ from aiops_desktop.services.outputs.wall import ALERT_GROUPS, INCIDENTS_STALE_S
 NOW = utcnow().replace(microsecond=0)
 
 
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    """NOW is each test's start: the core judges freshness by the real clock, and a NOW taken
+    at import was minutes old by the time the whole suite reached these tests (a cluster's
+    metrics polled at NOW then read stale)."""
+    global NOW  # noqa: PLW0603
+    NOW = utcnow().replace(microsecond=0)
+
+
 async def add(core: Core, name: str, *, alertmanager: bool = False) -> None:
     urls = {EndpointKind.PROMETHEUS: "http://127.0.0.1:9"}
     if alertmanager:
