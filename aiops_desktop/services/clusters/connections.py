@@ -7,7 +7,6 @@ cluster's clients when its definition changes, and closes everything on shutdown
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -96,13 +95,11 @@ class ClientPool:
         self.offline = offline
         self._retired: list[tuple[float, Any]] = []  # (when, client) replaced, closing soon
         self._clients: dict[_Key, tuple[str, Any]] = {}
-        #: the client being made for a key (and the signature it is made for), in a task of
-        #: its own: it is made once, and the slow work of making it (a keyring waiting on its
-        #: unlock prompt, an exec plugin) stalls no other cluster's clients. Its callers share
-        #: it and a caller that gives up (its query's timeout) leaves it running: the next one
-        #: waits on it, where it started another keyring read (a worker thread each, waiting
-        #: on the prompt, until no ``asyncio.to_thread`` of the app had one left)
-        self._making: dict[_Key, tuple[str | None, asyncio.Task[Any]]] = {}
+        #: one lock per client: it is made once, and the slow work of making it (a keyring
+        #: waiting on its unlock prompt, an exec plugin) stalls no other cluster's clients.
+        #: Kept until the pool closes (a lock replaced while waited on would let a second
+        #: maker in): a few small objects per cluster ever used.
+        self._making: dict[_Key, asyncio.Lock] = {}
         #: bumped when a cluster is forgotten: a client of it made meanwhile is not kept
         self._forgotten: dict[UUID, int] = {}
         self._closed = False
@@ -123,51 +120,30 @@ class ClientPool:
         make: Callable[[], Awaitable[tuple[str, Any]]],
     ) -> Any:
         """The client kept under ``key`` while its ``signature`` (what it is made of: the
-        endpoint as configured, the CA it trusts) holds, else the one ``make`` makes (in
-        ``_make``'s task, shared by every caller asking meanwhile). One made for another
-        signature (the endpoint as it was) is waited for first: one is made at a time."""
-        while True:
+        endpoint as configured, the CA it trusts) holds, else one ``make`` makes (and the one
+        it replaces retired). Only this key's lock is held while it is made."""
+        self._refuse_closed(cluster)
+        cached = self._clients.get(key)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        async with self._making.setdefault(key, asyncio.Lock()):
             self._refuse_closed(cluster)
             cached = self._clients.get(key)
             if cached is not None and cached[0] == signature:
-                return cached[1]
-            making = self._making.get(key)
-            if making is None or making[1].done():  # done, not yet let go of: made again
-                task = asyncio.create_task(
-                    self._make(cluster, key, make), name=f"make-client-{cluster.name}"
-                )
-                task.add_done_callback(functools.partial(self._made, key))
-                making = self._making[key] = (signature, task)
-            if making[0] == signature:
-                return await asyncio.shield(making[1])
-            await asyncio.wait([making[1]])  # then this signature's, or the one it made
-
-    async def _make(
-        self, cluster: Cluster, key: _Key, make: Callable[[], Awaitable[tuple[str, Any]]]
-    ) -> Any:
-        """A client made for ``key`` (the one it replaces retired), kept unless its cluster
-        was forgotten meanwhile; one made once the pool closed is closed."""
-        cached = self._clients.pop(key, None)
-        if cached is not None:  # the endpoint (or its CA) changed: a new client from now on
-            await self._retire(cached[1])
-        generation = self._forgotten.get(cluster.id, 0)
-        made_signature, client = await make()
-        if self._closed:  # the pool closed while it was made: nothing may keep it
-            await client.aclose()
-            self._refuse_closed(cluster)  # its callers are told so
-        if self._forgotten.get(cluster.id, 0) != generation:
-            await self._retire(client)  # forgotten meanwhile: serves its callers only
-        else:
-            self._clients[key] = (made_signature, client)
-        return client
-
-    def _made(self, key: _Key, task: asyncio.Task[Any]) -> None:
-        """A client made, or not: let go of, so that the next caller tries again. A failure
-        is its callers' to say, and none may be left (each gave up): not logged as lost."""
-        if self._making.get(key, (None, None))[1] is task:
-            del self._making[key]
-        if not task.cancelled():
-            task.exception()
+                return cached[1]  # made while this one waited
+            if cached is not None:  # the endpoint (or its CA) changed: a new client from now on
+                del self._clients[key]
+                await self._retire(cached[1])
+            generation = self._forgotten.get(cluster.id, 0)
+            made_signature, client = await make()
+            if self._closed:  # the pool closed while it was made: nothing may keep it
+                await client.aclose()
+                raise EndpointNotConfigured(f"{cluster.name}: the connections are closed")
+            if self._forgotten.get(cluster.id, 0) != generation:
+                await self._retire(client)  # forgotten meanwhile: serves this call only
+            else:
+                self._clients[key] = (made_signature, client)
+            return client
 
     async def _backend(
         self, cluster: Cluster, kind: EndpointKind, *, url: str | None = None
@@ -316,6 +292,7 @@ class ClientPool:
         clients += [client for _, client in self._retired]
         self._clients.clear()
         self._retired.clear()
+        self._making.clear()
         for client in clients:
             await client.aclose()
 
