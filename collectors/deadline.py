@@ -56,7 +56,9 @@ def _shut(sock: Any) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _register(conn: Any) -> None:
+def register(conn: Any) -> None:
+    """Shut ``conn``'s socket (``conn.sock``) when the Deadline of the request running on this
+    thread ends (urllib3's connections here; the pods/exec WebSocket in collectors/kubernetes)."""
     deadline: Deadline | None = getattr(_current, "deadline", None)
     if deadline is not None and conn.sock is not None:
         deadline.attach(conn.sock)
@@ -65,13 +67,13 @@ def _register(conn: Any) -> None:
 class _TrackedHTTPConnection(HTTPConnection):
     def request(self, *args: Any, **kwargs: Any) -> None:
         super().request(*args, **kwargs)
-        _register(self)
+        register(self)
 
 
 class _TrackedHTTPSConnection(HTTPSConnection):
     def request(self, *args: Any, **kwargs: Any) -> None:
         super().request(*args, **kwargs)
-        _register(self)
+        register(self)
 
 
 class _TrackedHTTPConnectionPool(HTTPConnectionPool):

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from aiops_desktop.models.text import cut_line
 from collectors.auth import refused_advice
-from collectors.deadline import Deadline, _register
+from collectors.deadline import Deadline, register
 from collectors.errors import (
     CollectorAuthError,
     CollectorBadResponse,
@@ -1176,6 +1176,6 @@ def _direct_websocket() -> None:
         @sock.setter
         def sock(self, sock: Any) -> None:  # set once connected, before the upgrade is sent
             self._sock = sock
-            _register(self)  # (the Deadline of the request running on this thread)
+            register(self)  # (the Deadline of the request running on this thread)
 
     setattr(ws_client, "WebSocket", DirectWebSocket)  # noqa: B010 (a module's name)

@@ -286,6 +286,6 @@ def test_the_service_tells_grouping_when_each_dark_cluster_was_last_read() -> No
     ]))  # fmt: skip
     service = IncidentService.__new__(IncidentService)
     service._fleet = fleet  # type: ignore[assignment]
-    unread = service._unread()
+    unread = service.unread_clusters()
     assert unread == {"edge-1", "edge-2", "edge-3"}
     assert service._last_read(unread) == {"edge-1": at}

@@ -266,6 +266,11 @@ class FleetState:
         self._ports_gone = PortsGone()  # the PTP ports not OK at the last read, likewise
         self.last: FleetTruth | None = None
 
+    @property
+    def refreshed_at(self) -> datetime | None:
+        """When the findings were last refreshed (None: not yet): what they are as of."""
+        return self._refreshed_at
+
     # -- reading -------------------------------------------------------------------------------
     async def refresh(self) -> FleetTruth:
         """Read what the findings come from (every cluster's Prometheus at once), judge, and

@@ -319,7 +319,7 @@ class IncidentService:
         #: (cluster, source) seen read by a refresh of this run (``_note_reads``)
         self._sources_read: set[tuple[str, str]] = set()
 
-    def _unread(self) -> set[str]:
+    def unread_clusters(self) -> set[str]:
         """The clusters with a source that cannot be read now (unreachable, or stale) or was
         not read yet (no data yet: the first regroup after a start can run before the first
         poll): what they show is unknown, so their incidents are held open."""
@@ -412,7 +412,7 @@ class IncidentService:
             # against a thousand incidents is a second; a new incident's id is none stored
             lately = (now - OFFERED_AFTER_END).timestamp()
             self._note_reads()
-            unread = self._unread()
+            unread = self.unread_clusters()
             grouping = partial(_grouped, signals, now, clock=self._clock, unread=unread,
                                last_read=self._last_read(unread))  # fmt: skip
             grouped, _ = await asyncio.to_thread(self.repo.regroup, grouping, resolved_since=lately)

@@ -421,7 +421,7 @@ def _incidents_page(src: WallService, now: datetime) -> WallPage:
         page.tiles.append(Tile("Incidents", "UNKNOWN", ["UNKNOWN · not read yet"]))
         return page
     read_at, found = src.incidents_read
-    refreshed = src.fleet._refreshed_at  # None: not refreshed yet (its clusters: not read)
+    refreshed = src.fleet.refreshed_at  # None: not refreshed yet (its clusters: not read)
     oldest = read_at if refreshed is None else min(read_at, refreshed)
     age = None if src.capture is not None else max(0.0, (now - oldest).total_seconds())
     stale = age is not None and age > INCIDENTS_STALE_S
@@ -453,7 +453,7 @@ def _none_open(
     was lost (since when it was last read), while any is unreachable, stale or not read yet.
     ``since``: when the incidents went stale (None: they did not)."""
     resolved = f"{count(len(found), 'incident')} resolved in the last week"
-    unread = src.incidents._unread() if src.incidents is not None else set()
+    unread = src.incidents.unread_clusters() if src.incidents is not None else set()
     if not unread:
         lines = ["OK · none open", resolved]
         return Tile("No open incidents", "OK", lines, age, since is not None, since)
