@@ -159,6 +159,13 @@ class ClientPool:
                 "its credential is not sent in clear; give the endpoint's https URL"
             )
         auth = await asyncio.to_thread(resolve_auth, endpoint, self._secrets)
+        if auth.method is AuthMethod.BEARER and not auth.token and endpoint.credential:
+            # refused here, so no client is kept for it: a client kept without its token
+            # failed every request until the endpoint changed, though the keyring held it again
+            raise CollectorAuthError(
+                f"{cluster.name}/{kind.value.lower()}: its token is not in the keyring "
+                f"(entry {endpoint.credential.key}); give the endpoint its token again"
+            )
         signature = backend_signature(cluster, endpoint)
 
         async def reauth() -> EndpointAuth:  # the keyring holds the credential of now
