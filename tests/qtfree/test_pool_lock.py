@@ -163,3 +163,23 @@ async def test_a_client_made_while_the_pool_closes_is_closed(
     assert len(closed) == 2  # the one being made too, once it was
     with pytest.raises(EndpointNotConfigured, match="closed"):
         await pool.prometheus(FAST)
+
+
+@pytest.mark.asyncio
+async def test_callers_that_give_up_leave_one_keyring_read_waiting(
+    pool: ClientPool, keyring_: GatedKeyring
+) -> None:
+    """Was: each caller that gave up (a query's time) left its own worker thread waiting on
+    the keyring, until the default executor's threads were all taken."""
+    for _ in range(3):
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await pool.prometheus(SLOW)
+    assert keyring_.reads == 1  # was 3
+    waiting = asyncio.create_task(pool.prometheus(SLOW))
+    await asyncio.sleep(0.05)
+    keyring_.gate.set()
+    client = await finish(waiting)  # the read under way is the one it takes
+    assert keyring_.reads == 1
+    assert client.http.auth.token == "tok-abcdef"
+    assert await pool.prometheus(SLOW) is client

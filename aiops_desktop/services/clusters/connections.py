@@ -10,7 +10,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -46,6 +46,7 @@ def credential_may_travel(url: str) -> bool:
     return parts.scheme == "https" or is_loopback(parts.hostname or "")
 
 
+_T = TypeVar("_T")
 _Key = tuple[UUID, EndpointKind, str]  # cluster, endpoint, role (a plain backend, Loki, ...)
 
 
@@ -102,7 +103,34 @@ class ClientPool:
         self._making: dict[_Key, asyncio.Lock] = {}
         #: bumped when a cluster is forgotten: a client of it made meanwhile is not kept
         self._forgotten: dict[UUID, int] = {}
+        #: credential reads under way, by what they read (see ``_read_shared``)
+        self._reading: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
         self._closed = False
+
+    async def _read_shared(self, what: tuple[Any, ...], read: Callable[[], _T]) -> _T:
+        """``read`` (blocking: the keyring) in a worker thread, one at a time per ``what``:
+        a caller that gives up (its query's time, a cancelled Refresh) leaves its read to
+        the next caller, which waits for that one instead of starting another. A thread
+        cannot be stopped, so each timed-out caller left one more waiting on a keyring's
+        unlock prompt, until the default executor's few threads were all taken and nothing
+        else went to a thread (TLS contexts, the cache's reads). Futures, not tasks:
+        nothing is left to close with the pool."""
+        loop = asyncio.get_running_loop()
+        key = (id(loop), *what)
+        pending = self._reading.get(key)
+        if pending is None:
+            pending = loop.run_in_executor(None, read)
+            self._reading[key] = pending
+
+            def done(future: asyncio.Future[Any]) -> None:
+                if self._reading.get(key) is future:
+                    del self._reading[key]
+                if not future.cancelled():
+                    future.exception()  # said to whoever awaits; never "never retrieved"
+
+            pending.add_done_callback(done)
+        result: _T = await asyncio.shield(pending)
+        return result
 
     def _refuse_offline(self, cluster: Cluster) -> None:
         if self.offline:
@@ -158,7 +186,12 @@ class ClientPool:
                 f"{cluster.name}: its {kind.value.lower()} endpoint {endpoint.url} is plain http: "
                 "its credential is not sent in clear; give the endpoint's https URL"
             )
-        auth = await asyncio.to_thread(resolve_auth, endpoint, self._secrets)
+        credential = ("auth", endpoint.auth, endpoint.model_dump_json(include={"credential"}))
+
+        def read() -> EndpointAuth:
+            return resolve_auth(endpoint, self._secrets)
+
+        auth = await self._read_shared(credential, read)
         if auth.method is AuthMethod.BEARER and not auth.token and endpoint.credential:
             # refused here, so no client is kept for it: a client kept without its token
             # failed every request until the endpoint changed, though the keyring held it again
@@ -169,7 +202,7 @@ class ClientPool:
         signature = backend_signature(cluster, endpoint)
 
         async def reauth() -> EndpointAuth:  # the keyring holds the credential of now
-            return await asyncio.to_thread(resolve_auth, endpoint, self._secrets)
+            return await self._read_shared(credential, read)
 
         from collectors.http import BackendClient
 
@@ -261,10 +294,13 @@ class ClientPool:
         async def make() -> tuple[str, KubeClient]:
             from aiops_desktop.services.kube.validation import kubeconfig_for
 
-            kubeconfig = await asyncio.to_thread(kubeconfig_for, cluster, self._secrets)
+            def read() -> dict[str, Any]:
+                return kubeconfig_for(cluster, self._secrets)
+
+            kubeconfig = await self._read_shared(("kubeconfig", cluster.id, signature), read)
 
             async def reload() -> dict[str, Any]:  # the keyring holds the credential of now
-                return await asyncio.to_thread(kubeconfig_for, cluster, self._secrets)
+                return await self._read_shared(("kubeconfig", cluster.id, signature), read)
 
             return signature, await KubeClient.open(kubeconfig, name=cluster.name, reload=reload)
 
@@ -300,6 +336,7 @@ class ClientPool:
         self._clients.clear()
         self._retired.clear()
         self._making.clear()
+        self._reading.clear()  # a read under way ends in its thread; nobody takes it
         for client in clients:
             await client.aclose()
 
