@@ -265,7 +265,8 @@ class LlmService:
         key goes to the keyring (``forget_key`` removes it). A key belongs to its server:
         another server (``same_server``) given without a key of its own gets none, the one
         stored removed and said (kept, every chat sent the old server's key to the new one);
-        so does any server set while none was (the stored key's server is no longer known).
+        so does a server set while none was, unless the key was stored with that server (``llm
+        off`` then ``llm set`` of it again keeps its key).
         Made over the file as it is now (``SettingsService.set_llm``): only what differs from
         the settings shown is changed, so the CLI's server set meanwhile is kept when the
         window renames the model; a key given keeps the server given with it, as typed. The
@@ -308,7 +309,7 @@ class LlmService:
             await self._key_or_back(previous, lambda: self._secrets.delete(LLM_KEY_REF),
                                     "could not be removed from")  # fmt: skip
         elif not same_server(chosen.endpoint, previous.endpoint):
-            removed = await self._key_or_back(previous, self._drop_key,
+            removed = await self._key_or_back(previous, lambda: self._drop_key(chosen.endpoint),
                                               "could not be removed from")  # fmt: skip
             if removed:
                 # shown as `llm show` shows it: an older version's ?api_key= never printed
@@ -344,10 +345,16 @@ class LlmService:
         self._secrets.put_json(LLM_KEY_REF, _StoredKey.payload(stored.key, now.endpoint))
         log.info("LLM key stored alone bound to its server")
 
-    def _drop_key(self) -> bool:
-        """Blocking: the stored key removed, as another server's; whether there was one. With
-        no keyring to reach, none can be read either (``endpoint`` sends none): a keyless
-        local server is still set on such a machine; a key read but not removed is refused."""
+    def _drop_key(self, server: str | None) -> bool:
+        """Blocking: the stored key removed, as another server's than ``server`` (the one now
+        set, another than the file named before), unless it was stored with ``server`` itself:
+        ``llm off`` keeps the key with its server, and ``llm set`` of that server again keeps
+        it; whether one was removed. With no keyring to reach, none can be read either
+        (``endpoint`` sends none): a keyless local server is still set on such a machine; a
+        key read but not removed is refused."""
+        stored = self._stored_key()
+        if stored is not None and not stored.alone and same_server(server, stored.endpoint):
+            return False
         try:
             return self._secrets.delete(LLM_KEY_REF)
         except SecretsUnavailableError:

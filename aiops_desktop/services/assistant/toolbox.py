@@ -5,7 +5,7 @@ what the model and MCP clients see; the arguments are validated against it befor
 runs) and an async ``run(core, arguments)`` that returns JSON-able data. ``ToolBox.call`` bounds
 every call: a deadline (``CALL_TIMEOUT_S``), at most ``MAX_ROWS`` items in any list and at most
 ``MAX_RESULT_BYTES`` of JSON (long texts shortened and lists cut, and the answer says so:
-``"truncated": true``).
+``"truncated": true``); an error's words are cut to as many bytes, the cut said in them.
 A tool never writes what the person owns (clusters, credentials, settings), and a chat turn
 writes one file at most (``Turn``); every failure comes back as a clear message the model can
 read (``ToolOutcome.is_error``), never as an exception.
@@ -224,6 +224,21 @@ def _last_resort(text: str, limit: int) -> str:
     return _encoded({"note": note, "start": text[:low]}, True)
 
 
+#: the most a cut's note (`` … [N more characters cut]``) takes, as UTF-8
+_CUT_NOTE_BYTES = 64
+
+
+def _cut_words(text: str, limit: int) -> str:
+    """An error's words (plain text, not JSON) in at most ``limit`` bytes as UTF-8, the cut
+    said as ``_cut_texts`` says it: a tool's error may join what each cluster said (80 Tempos'
+    502 pages, 42 KB), and it goes whole to an MCP client and into the chat's session."""
+    text = without_surrogates(text)  # one cannot be encoded (nor measured)
+    if _fits(text, limit):
+        return text
+    kept = text.encode()[: limit - _CUT_NOTE_BYTES].decode(errors="ignore")  # whole characters
+    return f"{kept} … [{len(text) - len(kept):,} more characters cut]"
+
+
 def keeps_list(value: dict[str, Any], key: str, *, rows: int = MAX_ROWS,
                limit: int = MAX_RESULT_BYTES) -> bool:  # fmt: skip
     """Whether ``bounded_json`` gives every item of the list ``value[key]`` (their long texts
@@ -296,6 +311,8 @@ class ToolBox:
         def done(content: str, *, error: bool = False) -> ToolOutcome:
             took = (loop.time() - started) * 1000
             said = redact_for_llm(content, ips=self.redact_ips)
+            if error:  # redacted whole, then cut: a secret across the cut is still seen
+                said = _cut_words(said, MAX_RESULT_BYTES)
             return ToolOutcome(name, said, is_error=error, elapsed_ms=took)
 
         tool = self.tools.get(name)

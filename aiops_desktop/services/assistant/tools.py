@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from aiops_desktop.models.fleet import ClusterTruth, FleetTruth
     from aiops_desktop.models.incidents import Incident
     from aiops_desktop.models.metrics import TaggedSeries
+    from aiops_desktop.models.observability import LogResult, LogSeries
     from aiops_desktop.services.core import Core
 
 # -- arguments shared by the tools ------------------------------------------------------------
@@ -541,28 +542,35 @@ def _fitted(
     return doc_for(low)
 
 
+def _series_doc(
+    head: dict[str, Any], count: int, rows: list[dict[str, Any]], unread: list[str],
+    notes: list[str],
+) -> dict[str, Any]:  # fmt: skip
+    """``head`` and the first ``rows`` of ``count`` series summarised, those left out said
+    (``notes`` joined with that in ``"note"``)."""
+    doc: dict[str, Any] = {**head, "series_count": count, "series": rows, "unread": unread}
+    notes = list(notes)
+    if count > len(rows):
+        doc["series_left_out"] = count - len(rows)
+        notes.append(f"the first {len(rows)} series by cluster and labels are summarised, "
+                     f"{count - len(rows):,} left out: narrow the query (a cluster, a label "
+                     "matcher, topk or an aggregation) to see others")  # fmt: skip
+    if notes:
+        doc["note"] = "; ".join(notes)
+    return doc
+
+
 async def query_metrics(core: Core, args: QueryMetricsInput) -> dict[str, Any]:
     read = await _series(core, args.promql, args.clusters, args.range_minutes, args.step_seconds)
     series = read.series
     # off the event loop (the Qt thread): a query may answer 100,000 series
     summaries = await asyncio.to_thread(_summaries, series)
+    head: dict[str, Any] = {"query": args.promql, "source": read.source}
+    if read.step_s is not None:
+        head["step_seconds"] = int(read.step_s) if read.step_s.is_integer() else read.step_s
 
     def doc_for(shown: int) -> dict[str, Any]:
-        rows = summaries[:shown]
-        doc: dict[str, Any] = {"query": args.promql, "source": read.source,
-                               "series_count": len(series), "series": rows,
-                               "unread": read.unread}  # fmt: skip
-        if read.step_s is not None:
-            doc["step_seconds"] = int(read.step_s) if read.step_s.is_integer() else read.step_s
-        notes = list(read.notes)
-        if len(series) > len(rows):
-            doc["series_left_out"] = len(series) - len(rows)
-            notes.append(f"the first {len(rows)} series by cluster and labels are summarised, "
-                         f"{len(series) - len(rows):,} left out: narrow the query (a cluster, "
-                         "a label matcher, topk or an aggregation) to see others")  # fmt: skip
-        if notes:
-            doc["note"] = "; ".join(notes)
-        return doc
+        return _series_doc(head, len(series), summaries[:shown], read.unread, read.notes)
 
     return await asyncio.to_thread(_fitted, len(summaries), doc_for)
 
@@ -1123,19 +1131,53 @@ class QueryLogsInput(WindowInput):
     limit: int = Field(100, ge=1, le=1000, description="at most this many log lines")
 
 
+#: what query_logs says of a metric query's answer: its figures, where a log query's are lines
+LOG_METRIC_NOTE = (
+    "a LogQL metric query: its series are summarised (last: the latest value, max: the peak), "
+    "it gives no log lines"
+)
+
+
+def _tagged(cluster: str, series: LogSeries) -> TaggedSeries:
+    """A LogQL metric query's series as a PromQL query's, summarised alike (``_summaries``)."""
+    import numpy as np
+
+    from aiops_desktop.models.metrics import PromSeries, TaggedSeries
+
+    points = np.array(series.points, dtype=float).reshape(-1, 2)
+    return TaggedSeries(cluster, PromSeries(series.labels, points[:, 0], points[:, 1]))
+
+
 async def query_logs(core: Core, args: QueryLogsInput) -> Any:
     names = _with_endpoint(core, await _scope(core, args.cluster), EndpointKind.LOKI)
     start, end = args.window(core)
-    results, unread = await _each(names, lambda n: core.logs_traces.logs(
-        n, args.logql, start=start, end=end, limit=args.limit, most=args.limit))  # fmt: skip
-    lines = sorted((e for r in results for e in r.entries), key=lambda e: -e.timestamp_ns)
+
+    async def read(name: str) -> tuple[str, LogResult]:  # with its cluster: a series names none
+        found = await core.logs_traces.logs(
+            name, args.logql, start=start, end=end, limit=args.limit, most=args.limit)  # fmt: skip
+        return name, found
+
+    answers, unread = await _each(names, read)
+    results = [r for _, r in answers]
     notes = [n for r in results for n in r.notes]  # lines a read had to skip, said
+    head = {"query": args.logql, "from": start.isoformat(timespec="seconds"),
+            "to": end.isoformat(timespec="seconds")}  # fmt: skip
+    if any(r.series for r in results):  # ``sum(count_over_time(...))``: figures, no lines
+        # off the event loop (the Qt thread), as query_metrics' series
+        summaries = await asyncio.to_thread(
+            lambda: _summaries([_tagged(n, s) for n, r in answers for s in r.series]))  # fmt: skip
+        count = sum(len(r.series) for r in results)
+
+        def doc_for(shown: int) -> dict[str, Any]:
+            return _series_doc(head, count, summaries[:shown], unread, [LOG_METRIC_NOTE, *notes])
+
+        return await asyncio.to_thread(_fitted, len(summaries), doc_for)
+    lines = sorted((e for r in results for e in r.entries), key=lambda e: -e.timestamp_ns)
     # an answer lists MAX_ROWS at most (bounded_json): the lines past them are not redacted on
     # the event loop only to be left out
     shown = lines[: min(args.limit, MAX_ROWS)]
     return {
-        "query": args.logql, "from": start.isoformat(timespec="seconds"),
-        "to": end.isoformat(timespec="seconds"),
+        **head,
         "lines": [_compact({
             "cluster": e.cluster,
             "time": datetime.fromtimestamp(e.timestamp_ns / 1e9, UTC).isoformat(),
