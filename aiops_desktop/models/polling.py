@@ -43,17 +43,28 @@ class SourceStatus:
     #: why its endpoint does not offer the source (Tempo before 2.4: no TraceQL metrics),
     #: until it is read again: not failing, not waiting for an answer, and not stale
     not_offered: str | None = None
+    #: the time a poll of it is given ([poller].timeout_s): an answer may take that long
+    timeout_s: float = 0.0
 
     def age_s(self, now: datetime | None = None) -> float | None:
         if self.last_success is None:
             return None
         return ((now or utcnow()) - self.last_success).total_seconds()
 
+    @property
+    def stale_after_s(self) -> float:
+        """How old its last answer may get before it is stale: STALE_AFTER_INTERVALS
+        intervals, and a poll's time limit on top. An answer is stamped when its poll ends,
+        the next poll starts an interval later and answers within the limit: an Alertmanager
+        answering every poll in 21 s was 10 s + 21 s old before each answer, over 3 x 10 s,
+        judged STALE part of the time with no poll failed."""
+        return STALE_AFTER_INTERVALS * self.interval_s + self.timeout_s
+
     def stale(self, now: datetime | None = None) -> bool:
         if self.not_offered is not None:
             return False  # nothing to read there: no data is coming, none is late
         age = self.age_s(now)
-        return age is None or age > STALE_AFTER_INTERVALS * self.interval_s
+        return age is None or age > self.stale_after_s
 
 
 @dataclass

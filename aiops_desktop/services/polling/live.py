@@ -104,6 +104,8 @@ class LiveBuffers:
         self._capacity = capacity
         self._rings: dict[tuple[str, str], dict[SeriesKey, Ring]] = {}
         self._updated: dict[tuple[str, str], float] = {}
+        #: per panel held, ``version`` when it last changed (not a count of its own: one
+        #: dropped and added again never reads a version a chart drew before)
         self._versions: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
         self.version = 0  # bumps on every change: redraw only when it moved
@@ -119,9 +121,13 @@ class LiveBuffers:
             added = ring.extend(np.asarray(ts, dtype=float), np.asarray(values, dtype=float))
             self._updated[(cluster, panel)] = time.time()
             if added:
-                self.version += 1
-                self._versions[(cluster, panel)] = self._versions.get((cluster, panel), 0) + 1
+                self._changed((cluster, panel))
             return added
+
+    def _changed(self, key: tuple[str, str]) -> None:
+        """A panel's buffers changed (the lock held)."""
+        self.version += 1
+        self._versions[key] = self.version
 
     @property
     def capacity(self) -> int:
@@ -139,7 +145,8 @@ class LiveBuffers:
             return min(spans) if spans else None
 
     def panel_version(self, cluster: str, panel: str) -> int:
-        """Bumps when this cluster's panel got new samples: charts redraw only then."""
+        """Moves when this cluster's panel got new samples (or was dropped: 0, as one
+        never filled): charts redraw only then."""
         with self._lock:
             return self._versions.get((cluster, panel), 0)
 
@@ -192,8 +199,7 @@ class LiveBuffers:
                 for key in gone:
                     del rings[key]
                 if gone and self._rings.get((cluster, panel)) is rings:
-                    self.version += 1
-                    self._versions[(cluster, panel)] = self._versions.get((cluster, panel), 0) + 1
+                    self._changed((cluster, panel))
             yield len(gone)
 
     def series_count(self) -> int:
@@ -205,11 +211,14 @@ class LiveBuffers:
             return sorted({c for c, _ in self._rings})
 
     def drop_cluster(self, cluster: str) -> None:
+        """Forget what is held of ``cluster``, its panels' versions too (each short-lived hub
+        member left one a panel for as long as the app ran: 63,000 after a week of CI
+        clusters): a panel added again takes ``version``, past any it had."""
         with self._lock:
             for key in [k for k in self._rings if k[0] == cluster]:
                 del self._rings[key]
                 self._updated.pop(key, None)
-                self._versions[key] = self._versions.get(key, 0) + 1
+                self._versions.pop(key, None)
             self.version += 1
 
     def points(self) -> int:

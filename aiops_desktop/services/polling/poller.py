@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+import httpx
 import numpy as np
 
 from aiops_desktop.logs import redact
@@ -152,9 +153,18 @@ class _SlowPanel(CollectorError):
 
 
 #: a panel's read failure that says the endpoint is down or refuses every query: the poll
-#: starts no further panel (they are read first next time)
+#: starts no further panel (they are read first next time, that one after them). A timeout
+#: is one only where no connection was made (_slow_query: else that query is slow)
 _ENDPOINT_DOWN = (CollectorUnreachable, CollectorTimeout, CollectorAuthError,
                   CollectorRateLimited, SourceUnsupported, EndpointNotFound)  # fmt: skip
+
+
+def _slow_query(exc: CollectorError) -> bool:
+    """The HTTP client's timeout on a query whose connection was made (its read limit,
+    [http].read_timeout_s, shorter than what the poll gave it: [poller].timeout_s is allowed
+    up to 300 s): that query slow, as a _SlowPanel, not the endpoint down. Taken for down, a
+    heavy first panel failed the whole poll, kept its place, and every poll after it."""
+    return isinstance(exc, CollectorTimeout) and not isinstance(exc.__cause__, httpx.ConnectTimeout)
 
 
 #: the poller's source that reads an endpoint's panels
@@ -203,6 +213,8 @@ class Poller:
         self._tasks: dict[tuple[UUID, str], asyncio.Task[None]] = {}
         #: what each task reads with as it was started (changed: it is started afresh)
         self._polled_with: dict[tuple[UUID, str], _Uses] = {}
+        #: per cluster, what its polls are made of (_made_of)
+        self._made: dict[UUID, _Made] = {}
         self._global = asyncio.Semaphore(self.settings.global_cap)
         self._failing = asyncio.Semaphore(max(1, int(FAILING_SHARE * self.settings.global_cap)))
         self._per_cluster: dict[UUID, asyncio.Semaphore] = defaultdict(
@@ -230,6 +242,7 @@ class Poller:
             task.cancel()
         self._tasks.clear()
         self._polled_with.clear()
+        self._made.clear()
 
     def hub_age_s(self, hub: str, now: datetime | None = None) -> float | None:
         """How old a fleet hub's newest sample is ``now`` (it ages between polls: one
@@ -252,6 +265,7 @@ class Poller:
             for mark in [k for k in marks if k[0] == cluster.id]:
                 del marks[mark]
         self._per_cluster.pop(cluster.id, None)
+        self._made.pop(cluster.id, None)
         gone = {cluster.name, *names}
         for held in (self.status, self.unsupported):
             for key in [k for k in held if k[0] in gone]:
@@ -277,16 +291,19 @@ class Poller:
         return sources
 
     def _reconcile(self, clusters: list[Cluster]) -> None:
-        wanted = {(c.id, s): c for c in clusters for s in self._sources(c)}
+        made = {c.id: self._made_of(c) for c in clusters}
+        wanted = {(c.id, s): c for c in clusters for s in made[c.id].sources}
         for key in [k for k in self._tasks if k not in wanted]:
             self._tasks.pop(key).cancel()
             self._polled_with.pop(key, None)
-        dropped = self._drop_unpolled(clusters)
+        dropped = self._drop_unpolled(clusters, {(c.name, s) for (_, s), c in wanted.items()})
         known = {c.name for c in clusters}
         ids = {c.id for c in clusters}  # a removed cluster's read marks go with it
         for marks in (self._since, self._answered, self._failed):
             for key in [k for k in marks if k[0] not in ids]:
                 del marks[key]
+        for cluster_id in [k for k in self._made if k not in ids]:
+            del self._made[cluster_id]
         for held in (self.hub_newest, self.member_seen, self._alerting_members):
             for name in [n for n in held if n not in known]:  # a removed hub's, with it
                 del held[name]
@@ -301,7 +318,7 @@ class Poller:
         if dropped:
             self._bus.publish(ALERTS_CHANGED, dict(self.alerts))
         for key, cluster in wanted.items():
-            uses = self._uses(cluster, key[1])
+            uses = made[cluster.id].uses[key[1]]
             if key in self._tasks and self._polled_with.get(key) != uses:
                 # its endpoint changed (a URL fixed): read now, not after the hour a source
                 # not offered waits or a failing one's backoff; the new one may offer it
@@ -312,6 +329,21 @@ class Poller:
                 self._tasks[key] = self._supervisor.spawn(
                     self._loop(cluster.id, key[1]), name=f"poll-{cluster.name}-{key[1]}"
                 )
+
+    def _made_of(self, cluster: Cluster) -> _Made:
+        """What a cluster's polls are made of (its sources, what each reads with: _uses),
+        worked out again only when a setting of it (a field but its status) or the catalog is
+        another object than it was made from: a health check's copy of it has only its status
+        new. Each check publishes the fleet, and every cluster's endpoints and CA bundles were
+        dumped to JSON again (500 clusters checked every 30 s: 0.5 s of the event loop, the
+        UI's thread, a second)."""
+        parts = (self.catalog, *(getattr(cluster, name) for name in _SETTINGS))
+        made = self._made.get(cluster.id)
+        if made is None or any(a is not b for a, b in zip(made.parts, parts, strict=True)):
+            sources = self._sources(cluster)
+            uses = {source: self._uses(cluster, source) for source in sources}
+            made = self._made[cluster.id] = _Made(parts, sources, uses)
+        return made
 
     @staticmethod
     def _uses(cluster: Cluster, source: str) -> _Uses:
@@ -331,11 +363,11 @@ class Poller:
             api = cluster.ca_bundle_pem
         return frozenset(e.model_dump_json() for e in endpoints), api
 
-    def _drop_unpolled(self, clusters: list[Cluster]) -> bool:
-        """A source a cluster no longer has (its endpoint removed): what its polls held goes
-        with it (its alerts stayed FIRING for good, with no Alertmanager left to vouch for
-        them, and nothing badged them stale). Whether alerts went."""
-        polled = {(c.name, s) for c in clusters for s in self._sources(c)}
+    def _drop_unpolled(self, clusters: list[Cluster], polled: set[tuple[str, str]]) -> bool:
+        """A source a cluster no longer has (its endpoint removed; ``polled``: the (name,
+        source) of those it has): what its polls held goes with it (its alerts stayed FIRING
+        for good, with no Alertmanager left to vouch for them, and nothing badged them
+        stale). Whether alerts went."""
         known = {c.name for c in clusters}
         for held in (self.status, self.unsupported):
             for key in [k for k in held if k[0] in known and k not in polled]:
@@ -386,6 +418,7 @@ class Poller:
         if status is None:
             status = self.status[key] = SourceStatus(cluster.name, source, interval)
         status.interval_s = interval
+        status.timeout_s = self.settings.timeout_s
         return status
 
     async def run_source(
@@ -538,8 +571,11 @@ class Poller:
     async def _note_members(self, hub: str, seen: set[str], *, complete: bool) -> None:
         """A hub's members: those with series in this poll, and those it had before that
         stopped reporting (powered off, cut off), kept for MEMBER_KEPT after they were last
-        seen (``member_seen``: the truth says them STALE). A poll a panel of failed forgets
-        none (a member is not dropped for a panel that failed)."""
+        seen (``member_seen``: the truth says them STALE). Only a poll in which the hub
+        answered (``complete``: a panel of it read) forgets one, whatever its other panels
+        did: a poll that read a panel of it is one since the member was last seen, and it did
+        not have it (only a poll with no panel failed forgot one: a panel failing every poll,
+        a 503 or a slow query, kept a powered-off member listed, and its buffers, for good)."""
         now = self._clock()
         try:
             known = self._registry.get(hub).status.members
@@ -651,11 +687,12 @@ class Poller:
                 return await asyncio.to_thread(rows, series)
             return rows(series)
 
-        seen, failures = await self._read_panels(cluster, EndpointKind.PROMETHEUS, read)
+        seen, _ = await self._read_panels(cluster, EndpointKind.PROMETHEUS, read)
         if cluster.kind is ClusterKind.FLEET:
             # the members first: a freshness query failing (or slow) on a big hub left the
-            # members read never noted, those noted before shown STALE with their data fresh
-            await self._note_members(cluster.name, seen, complete=not failures)
+            # members read never noted, those noted before shown STALE with their data fresh.
+            # The hub answered: a panel of it was read (else the read raised)
+            await self._note_members(cluster.name, seen, complete=True)
             await self._note_newest(cluster, client)
 
     async def _note_newest(self, hub: Cluster, client: PrometheusClient) -> None:
@@ -761,9 +798,13 @@ class Poller:
             except SourceUnsupported:
                 raise
             except CollectorError as exc:  # this panel's (a 503, a malformed answer, slow)
-                down = isinstance(exc, _ENDPOINT_DOWN)
+                down = isinstance(exc, _ENDPOINT_DOWN) and not _slow_query(exc)
                 if down and not done:
-                    raise  # the panels not read are read first next time
+                    # the panels not read are read first next time, this one after them (kept
+                    # first, each poll ended in it: a panel the endpoint fails alone starved
+                    # the others)
+                    self._failed[(cluster.id, panel.id)] = now
+                    raise
                 if not isinstance(exc, CollectorInvalidQuery):
                     errors.append(exc)
                 why = exc.upstream if isinstance(exc, CollectorInvalidQuery) else str(exc)
@@ -830,7 +871,9 @@ class Poller:
         (it was ahead and was set right). Every read would be skipped (and each poll a
         success) until the clock caught up with it, and the live buffers, holding points from
         the "future", would take nothing newer: the cluster's marks and buffers start afresh,
-        as at start (each panel reads its backfill again; the store keeps what it has)."""
+        as at start (each panel reads its backfill again; the store keeps what it has). A
+        hub's members seen "in the future" were seen now at the latest (one that stopped
+        reporting then was judged fresh, age 0, for as long as the clock had been ahead)."""
         for panel in panels:
             step, end = self._window(cluster, panel, now)
             since = self._since.get((cluster.id, panel.id))
@@ -848,6 +891,9 @@ class Poller:
                      *self.member_seen.get(cluster.name, {})}  # fmt: skip
             for name in names:
                 self.live.drop_cluster(name)
+            seen = self.member_seen.get(cluster.name, {})
+            at = datetime.fromtimestamp(now, UTC)
+            seen.update({m: at for m, when in seen.items() if when is not None and when > at})
             return
 
     async def _read_panel(
@@ -1015,6 +1061,20 @@ class Poller:
 
 #: what a source reads with (Poller._uses): its endpoints, and the API server's settings
 _Uses = tuple[frozenset[str], str | None]
+#: a cluster's fields a poll may be made of: all but its status (a health check's, each)
+_SETTINGS = tuple(name for name in Cluster.model_fields if name != "status")
+
+
+@dataclass
+class _Made:
+    """What a cluster's polls are made of (Poller._made_of): its sources, what each reads
+    with, and the very objects (the catalog, its settings) they were worked out from."""
+
+    parts: tuple[object, ...]
+    sources: list[str]
+    uses: dict[str, _Uses]
+
+
 #: one series read: its labels, its times (unix s) and values
 Read = tuple[dict[str, str], np.ndarray, np.ndarray]
 #: one series as it is filed: its member (None: the cluster read), labels, times (unix s),
