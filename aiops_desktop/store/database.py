@@ -20,6 +20,7 @@ from aiops_desktop.store.errors import (
     StoreClosedError,
     StoreCorruptError,
     StoreDamagedBusyError,
+    StoreDamagedUnavailableError,
     StoreError,
     StoreForeignError,
     StoreTooNewError,
@@ -200,39 +201,89 @@ def _move_aside(path: Path) -> Path:
     return backup
 
 
+def _put_back(path: Path, backup: Path) -> Path:
+    """The damaged file moved aside to ``backup`` put back at ``path`` in place of the new
+    cache that could not be made (a full disk): left at the backup, the next start would find
+    the new, partly made file sound and never salvage it. Where it is now (``backup`` when
+    moving it failed too)."""
+    try:
+        for suffix in _SIDE_FILES:  # the new file's: never to be read as the damaged one's
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        os.replace(backup, path)
+    except OSError:
+        log.exception("the damaged cache file could not be put back", extra={"backup": str(backup)})
+        return backup
+    for suffix in _SIDE_FILES:
+        side = Path(f"{backup}{suffix}")
+        try:
+            if side.exists():
+                os.replace(side, Path(f"{path}{suffix}"))
+        except OSError:  # the file is back: the -wal's writes are what is lost
+            log.exception("a side file of the damaged cache could not be put back",
+                          extra={"side_file": str(side)})  # fmt: skip
+    log.error("a new cache could not be made: the damaged file was put back")
+    return path
+
+
 # -- what still reads in a damaged cache --------------------------------------------------------
 #: what a person made and the clusters cannot give back, copied out of a damaged cache into the
 #: new one, each table on its own: the clusters registered (every row that reads, a damaged
 #: one too: the cache keeps it, names it for repair, and the orphan sweep leaves its keyring
 #: entry alone); the keyring entries written for them (without their record, the orphan sweep
-#: never deletes the tokens of the clusters lost); the incidents (acknowledged, resolved).
+#: never deletes the tokens of the clusters lost); the incidents (acknowledged, resolved); the
+#: saved queries, the chat sessions and the query history (the person's own words and work).
 #: Samples, health checks, anomalies and alerts come again from the clusters. The columns are
 #: those every version holding the table has.
 _SALVAGED = {
     "clusters": "id, name, doc, updated_at",
     "credential_keys": "service, key, cluster_id, written_at",
     "incidents": "id, state, severity, opened_at, updated_at, body",
+    "saved_queries": "name, promql, clusters, query_type, range_s, step_s, aggregation, saved_at",
+    "chat_sessions": "id, title, persona, updated_at, body",
+    "query_history": "id, run_at, promql, clusters, query_type, range_s, step_s, aggregation, "
+    "status, series, duration_ms",
 }
+_TEXT, _REAL, _INT = (str,), (int, float), (int,)
+_INT_OR_NULL, _REAL_OR_NULL = (int, type(None)), (int, float, type(None))
+#: the types each column of ``_SALVAGED`` holds as the app reads it; a row holding another (a
+#: disk error, a hand edit) is damaged: left in the moved file, counted
+_COLUMN_TYPES: dict[str, tuple[tuple[type, ...], ...]] = {
+    "incidents": (_TEXT, _TEXT, _TEXT, _REAL, _REAL, _TEXT),
+    "saved_queries": (_TEXT, _TEXT, _TEXT, _TEXT, _INT_OR_NULL, _INT_OR_NULL, _TEXT, _TEXT),
+    "chat_sessions": (_TEXT, _TEXT, _TEXT, _REAL, _TEXT),
+    "query_history": (_INT, _TEXT, _TEXT, _TEXT, _TEXT, _INT_OR_NULL, _INT_OR_NULL, _TEXT,
+                      _TEXT, _INT, _REAL_OR_NULL),
+}  # fmt: skip
 
 
 def _row_reads(table: str, row: tuple[object, ...]) -> bool:
-    """Whether ``row`` is copied: an incident that reads as the app reads it
-    (store/incidents.py; a damaged one stays in the moved file, for a person to repair), and
-    every other row as SQL read it. A cluster row is copied damaged too, as the cache holds it
-    (store/clusters.py names it for repair): left out, its keyring record (copied) would read
-    as an orphan's, and the sweep would delete the token of a cluster left for repair."""
-    from pydantic import ValidationError
+    """Whether ``row`` is copied: an incident, a saved query, a chat session or a query run
+    that reads as the app reads it (a damaged one stays in the moved file, for a person to
+    repair; the rest of its table is copied), and every other row as SQL read it. A cluster
+    row is copied damaged too, as the cache holds it (store/clusters.py names it for repair):
+    left out, its keyring record (copied) would read as an orphan's, and the sweep would
+    delete the token of a cluster left for repair."""
+    from uuid import UUID
 
+    from pydantic import TypeAdapter, ValidationError
+
+    from aiops_desktop.models.chat import ChatSession
     from aiops_desktop.models.incidents import Incident
 
-    if table != "incidents":
+    types = _COLUMN_TYPES.get(table)
+    if types is None:
         return True
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in row[3:5]):
-        return False
-    if not all(isinstance(v, str) for v in row[:3] + row[5:]):
+    if not all(isinstance(v, t) for v, t in zip(row, types, strict=True)):
         return False
     try:
-        Incident.model_validate_json(str(row[5]))
+        if table == "incidents":
+            Incident.model_validate_json(str(row[5]))
+        elif table == "chat_sessions":
+            UUID(str(row[0]))  # the list reads it so
+            ChatSession.model_validate_json(str(row[4]))
+        else:  # a query: its clusters, a JSON list of names (store/queries.py)
+            clusters = _SALVAGED[table].split(", ").index("clusters")
+            TypeAdapter(list[str]).validate_json(str(row[clusters]))
     except (ValidationError, ValueError):
         return False
     return True
@@ -240,8 +291,9 @@ def _row_reads(table: str, row: tuple[object, ...]) -> bool:
 
 def _header_restored(backup: Path) -> Path | None:
     """A copy of ``backup`` with SQLite's 16-byte magic put back, where that is what is wrong
-    with its header (the rest of it is an SQLite header's); None otherwise. The caller removes
-    it."""
+    with its header (the rest of it is an SQLite header's), and of its -wal beside it (what
+    was not checkpointed: after a crash, often the last clusters added); None otherwise. The
+    caller removes both."""
     try:
         with open(backup, "rb") as f:
             head = f.read(100)
@@ -255,17 +307,27 @@ def _header_restored(backup: Path) -> Path | None:
     if head[21:24] != b"\x40\x20\x20":  # the payload fractions, fixed in every SQLite file
         return None
     copy = backup.with_name(f"{backup.name}.salvage")
+    wal = Path(f"{backup}-wal")
     try:
-        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(fd, "wb") as dst, open(backup, "rb") as src:
-            dst.write(_MAGIC)
-            src.seek(len(_MAGIC))
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
+        _copy(backup, copy, _MAGIC)
+        if wal.exists():
+            _copy(wal, Path(f"{copy}-wal"))
     except OSError:  # a full disk: nothing read of it then
-        copy.unlink(missing_ok=True)
+        for suffix in ("", "-wal"):
+            Path(f"{copy}{suffix}").unlink(missing_ok=True)
         return None
     return copy
+
+
+def _copy(source: Path, target: Path, head: bytes = b"") -> None:
+    """``source`` copied to ``target`` (the owner's only: a cache's copy), its first bytes
+    replaced by ``head``."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "wb") as dst, open(source, "rb") as src:
+        dst.write(head)
+        src.seek(len(head))
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
 
 
 #: (the rows that read, by table; the tables that failed to read, and why; the damaged rows
@@ -335,6 +397,8 @@ def salvage(backup: Path, path: Path, problem: str) -> StoreCorruptError:
                     kept[table] = conn.total_changes - before
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
+            if _primary_code(exc) in _BUSY | _UNAVAILABLE:  # a full disk: put back, tried again
+                raise _refusal(path, exc, 0.0) from exc
             log.exception("copying what still read in the damaged cache failed")
             kept, unread = {}, {t: f"not copied: {exc}" for t in rows}
         finally:
@@ -435,28 +499,55 @@ class Database:
                                      "moving the damaged file aside")  # fmt: skip
             damaged = self._move_aside_if_damaged(lock_timeout_s)
             try:
-                owner_only(self.path)
-            except OSError as exc:
-                raise StoreUnavailableError(self.path, exc.strerror or str(exc)) from exc
-            self.schema_version = self._migrate(deadline, lock_timeout_s)
+                self._open_new(deadline, lock_timeout_s, damaged, batch_max_ops=batch_max_ops,
+                               batch_max_delay_s=batch_max_delay_s,
+                               max_queued_writes=max_queued_writes)  # fmt: skip
+            except BaseException as exc:
+                if damaged is None:
+                    raise
+                left_at = _put_back(self.path, damaged[0])
+                if not isinstance(exc, Exception):  # an interrupt: as it is
+                    raise
+                reason = getattr(exc, "reason", None) or f"{exc}"
+                raise StoreDamagedUnavailableError(self.path, damaged[1], reason,
+                                                   left_at) from exc  # fmt: skip
             if damaged is not None:
-                backup, problem = damaged
-                self.recovered = salvage(backup, self.path, problem)
                 self._open_lock.shared(lock_timeout_s)  # held exclusively: cannot fail
-            self._closed = False
-            self._readers: list[tuple[sqlite3.Connection, threading.RLock]] = []
-            self._readers_lock = threading.Lock()
-            self._local = threading.local()
-            try:
-                self.writer = WriterThread(self.path, max_ops=batch_max_ops,
-                                           max_delay_s=batch_max_delay_s,
-                                           max_queued=max_queued_writes)  # fmt: skip
-            except sqlite3.Error as exc:
-                if _primary_code(exc) in _BUSY | _UNAVAILABLE:
-                    raise _refusal(self.path, exc, lock_timeout_s) from exc
-                raise
         except BaseException:
             self._open_lock.release()
+            raise
+
+    def _open_new(
+        self,
+        deadline: float,
+        lock_timeout_s: float,
+        damaged: tuple[Path, str] | None,
+        *,
+        batch_max_ops: int,
+        batch_max_delay_s: float,
+        max_queued_writes: int,
+    ) -> None:
+        """The file made or brought to this app's schema, what still reads in the ``damaged``
+        one moved aside copied into it, and the writer started."""
+        try:
+            owner_only(self.path)
+        except OSError as exc:
+            raise StoreUnavailableError(self.path, exc.strerror or str(exc)) from exc
+        self.schema_version = self._migrate(deadline, lock_timeout_s)
+        if damaged is not None:
+            backup, problem = damaged
+            self.recovered = salvage(backup, self.path, problem)
+        self._closed = False
+        self._readers: list[tuple[sqlite3.Connection, threading.RLock]] = []
+        self._readers_lock = threading.Lock()
+        self._local = threading.local()
+        try:
+            self.writer = WriterThread(self.path, max_ops=batch_max_ops,
+                                       max_delay_s=batch_max_delay_s,
+                                       max_queued=max_queued_writes)  # fmt: skip
+        except sqlite3.Error as exc:
+            if _primary_code(exc) in _BUSY | _UNAVAILABLE:
+                raise _refusal(self.path, exc, lock_timeout_s) from exc
             raise
 
     def _move_aside_if_damaged(self, lock_timeout_s: float) -> tuple[Path, str] | None:

@@ -18,6 +18,9 @@ KEPT_TABLES = {
     "clusters": "registered clusters",
     "credential_keys": "keyring records",
     "incidents": "incidents",
+    "saved_queries": "saved queries",
+    "chat_sessions": "chat sessions",
+    "query_history": "query history entries",
 }
 
 
@@ -135,6 +138,33 @@ class StoreUnavailableError(StoreError):
             f"The cache file {path} cannot be opened ({reason}). It was not changed. Check that "
             "it and its folder can be read and written by this user and that the disk is "
             "healthy, or start with another data directory (--data-dir)."
+        )
+
+
+class StoreDamagedUnavailableError(StoreUnavailableError):
+    """The cache file is damaged, and a new cache could not be made in its place (a full disk,
+    a folder that cannot be written): the damaged file was put back where it was, so that the
+    next start moves it aside again and keeps what still reads in it. ``left_at``: where it
+    is now, the backup where putting it back failed too (said, for a person to move back)."""
+
+    def __init__(self, path: Path, problem: str, reason: str, left_at: Path) -> None:
+        self.path = path
+        self.problem = problem
+        self.reason = reason
+        self.left_at = left_at
+        if left_at == path:
+            where = ("It was left as it was: start again once that is fixed, and a new cache is "
+                     "made with what still reads in it")  # fmt: skip
+        else:
+            where = (f"It was moved to {left_at} and could not be put back: move it (with its "
+                     f"-wal file) back to {path} by hand, replacing what is there, before "
+                     "starting again, or what still reads in it is not kept")  # fmt: skip
+        StoreError.__init__(
+            self,
+            f"The cache file {path} is damaged ({problem}), and a new cache could not be made "
+            f"in its place ({reason}). {where}. Check that the disk has free space and that "
+            "the folder can be written by this user, or start with another data directory "
+            "(--data-dir).",
         )
 
 

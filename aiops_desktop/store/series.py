@@ -50,6 +50,16 @@ _MIN_TS = -(2**63)
 #: that much is lost when a sample inside it pins a series.
 FUTURE_ALLOWANCE = timedelta(minutes=10)
 
+#: The series one write of a retention pass takes (their stale head samples, raw chunks past
+#: the cut, expired rollups, and the series left empty). One pass in one transaction held the
+#: write lock 9 s after a weekend closed (5,000 series): a person's acknowledgement waited
+#: behind it, another process's write failed "database is locked", the -wal grew to 31 MB.
+RETENTION_BATCH_SERIES = 200
+#: what a retention pass counts, in its answer's order
+_RETENTION_COUNTS = ("downsampled_chunks", "dropped_rollups", "rolled_head", "forgotten_series")
+#: series ids past which a retention batch starts and ends: every id SQLite can hold
+_BEFORE_EVERY_ID, _AFTER_EVERY_ID = -(2**63), 2**63 - 1
+
 log = logging.getLogger("aiops.store.series")
 _ChunkAt = tuple[int, int, int, int]  # a chunk's series id, resolution, first and last time
 _LABELS = TypeAdapter(dict[str, str])
@@ -121,8 +131,39 @@ class SeriesStore:
 
     def apply_retention(self, now: datetime) -> Future[dict[str, int]]:
         """Roll up and drop what is older than the retentions before ``now``: not the clock
-        where that is past ``newest_ms`` (a clock days ahead would delete what it should not)."""
-        return self._db.write(lambda conn: self._retention(conn, now))
+        where that is past ``newest_ms`` (a clock days ahead would delete what it should not).
+        One write per ``RETENTION_BATCH_SERIES`` series, each queued once the one before has
+        committed (queued together, they would share one transaction), so that other writes
+        go between them; the future holds the whole pass's counts, or the first batch's
+        error (the batches committed before it stand: each finished its series)."""
+        done: Future[dict[str, int]] = Future()
+        totals = dict.fromkeys(_RETENTION_COUNTS, 0)
+
+        def queue_batch(after: int) -> None:
+            try:
+                batch = self._db.write(lambda conn: self._retention(conn, now, after))
+            except Exception as exc:  # the store closed between two batches
+                done.set_exception(exc)
+                return
+            batch.add_done_callback(settle)
+
+        def settle(batch: Future[tuple[dict[str, int], int | None]]) -> None:
+            if done.cancelled():  # whoever awaited it is gone: the rest is left for next time
+                return
+            try:
+                counts, last = batch.result()
+            except Exception as exc:
+                done.set_exception(exc)
+                return
+            for name, n in counts.items():
+                totals[name] += n
+            if last is None:
+                done.set_result(totals)
+            else:
+                queue_batch(last)
+
+        queue_batch(_BEFORE_EVERY_ID)
+        return done
 
     def forget_clusters(self, names: Iterable[str]) -> Future[int]:
         """Delete every series stored under these cluster names, with their samples (a
@@ -274,7 +315,18 @@ class SeriesStore:
         sids = [r[0] for r in conn.execute("SELECT DISTINCT series_id FROM samples_head")]
         return sum(self._compact(conn, sid, force=True) for sid in sids)
 
-    def _retention(self, conn: sqlite3.Connection, now: datetime) -> dict[str, int]:
+    def _retention(
+        self, conn: sqlite3.Connection, now: datetime, after: int
+    ) -> tuple[dict[str, int], int | None]:
+        """One batch of a retention pass: the next ``RETENTION_BATCH_SERIES`` series past id
+        ``after`` (and the samples of any id between them that no series row has). Its counts
+        and the last id it took, None once it took every series left."""
+        row = conn.execute(
+            "SELECT id FROM series WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?",
+            (after, RETENTION_BATCH_SERIES - 1),
+        ).fetchone()
+        last = None if row is None else int(row[0])
+        ids = (after, _AFTER_EVERY_ID if last is None else last)
         now_ms = int(now.timestamp() * 1000)
         step_ms = int(self._settings.rollup_step.total_seconds() * 1000)
         raw_cut = now_ms - int(self._settings.raw_retention.total_seconds() * 1000)
@@ -283,15 +335,20 @@ class SeriesStore:
         # Head samples past raw retention (a series too slow to fill a chunk in that time, or
         # one that stopped) become chunks first, so they are rolled up below, not lost.
         stale = conn.execute(
-            "SELECT DISTINCT series_id FROM samples_head WHERE ts_ms < ?", (raw_cut,)
+            "SELECT DISTINCT series_id FROM samples_head WHERE series_id > ? AND series_id <= ? "
+            "AND ts_ms < ?",
+            (*ids, raw_cut),
         ).fetchall()
         rolled_head = sum(
             self._compact(conn, sid, force=True, before_ms=raw_cut) for (sid,) in stale
         )
+        # found in the batch's series' own index (+resolution_s: not in every old chunk's of
+        # every batch), which tells the chunks that start past the cut without their rows
         old = conn.execute(
-            "SELECT series_id, start_ms, end_ms, data FROM chunks WHERE resolution_s = 0 "
-            "AND end_ms < ? ORDER BY series_id, start_ms",
-            (raw_cut,),
+            "SELECT series_id, start_ms, end_ms, data FROM chunks WHERE series_id > ? "
+            "AND series_id <= ? AND +resolution_s = 0 AND start_ms < ? AND end_ms < ? "
+            "ORDER BY series_id, start_ms",
+            (*ids, raw_cut, raw_cut),
         ).fetchall()
         by_series: dict[int, list[tuple[int, int, bytes]]] = {}
         for sid, start, end, blob in old:
@@ -328,26 +385,25 @@ class SeriesStore:
                 [(sid, start) for start, _, _ in chunks],
             )
         dropped = conn.execute(
-            "DELETE FROM chunks WHERE resolution_s > 0 AND end_ms < ?", (rollup_cut,)
+            "DELETE FROM chunks WHERE series_id > ? AND series_id <= ? AND +resolution_s > 0 "
+            "AND start_ms < ? AND end_ms < ?",
+            (*ids, rollup_cut, rollup_cut),
         ).rowcount
         # series with nothing left (their rollups expired): the row and the caches go; one
         # written again is made afresh
         empty = [
             r[0]
             for r in conn.execute(
-                "SELECT id FROM series s WHERE NOT EXISTS "
+                "SELECT id FROM series s WHERE id > ? AND id <= ? AND NOT EXISTS "
                 "(SELECT 1 FROM chunks c WHERE c.series_id = s.id) AND NOT EXISTS "
-                "(SELECT 1 FROM samples_head h WHERE h.series_id = s.id)"
+                "(SELECT 1 FROM samples_head h WHERE h.series_id = s.id)",
+                ids,
             )
         ]
         conn.executemany("DELETE FROM series WHERE id = ?", [(sid,) for sid in empty])
         self._uncache(empty)
-        return {
-            "downsampled_chunks": len(old),
-            "dropped_rollups": dropped,
-            "rolled_head": rolled_head,
-            "forgotten_series": len(empty),
-        }
+        tally = (len(old), dropped, rolled_head, len(empty))
+        return dict(zip(_RETENTION_COUNTS, tally, strict=True)), last
 
     def _add_rollups(
         self,
