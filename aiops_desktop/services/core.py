@@ -328,14 +328,16 @@ class Core:
     async def maintain(self) -> None:
         """Keep the cache bounded for as long as the app (or the wall) runs: health history,
         samples and rollups, alert firings, anomalies and resolved incidents past their
-        retention (``maintenance_loop``)."""
+        retention, chats past those the list shows (``maintenance_loop``)."""
         from aiops_desktop.services.runtime.maintenance import maintenance_loop
         from aiops_desktop.store.anomalies import AnomalyRepository
+        from aiops_desktop.store.chats import ChatRepository
         from aiops_desktop.store.incidents import IncidentRepository
 
         await maintenance_loop(
             self.registry, self.series, self.alert_events,
             anomalies=AnomalyRepository(self.db), incidents=IncidentRepository(self.db),
+            chats=ChatRepository(self.db),
         )  # fmt: skip
 
     @cached_property

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiops_desktop.models.alerts import Alert
+from aiops_desktop.store.bodies import read_rows
 from aiops_desktop.store.database import Database
 
 
@@ -54,7 +55,8 @@ class AlertEventRepository:
         return self._db.write(op, bulk=True)  # each alerts poll's: see MAX_QUEUED_WRITES
 
     def between(self, clusters: list[str], since: datetime, until: datetime) -> list[AlertEvent]:
-        """Firings of these clusters that overlap the period, oldest first."""
+        """Firings of these clusters that overlap the period, oldest first; a damaged row
+        (store/bodies.py: a time that does not read) is skipped and logged, not the history."""
         marks = ",".join("?" * len(clusters))
         rows = self._db.fetch_all(
             "SELECT cluster, name, severity, summary, starts_at, last_seen, resolved_at "  # noqa: S608
@@ -63,11 +65,13 @@ class AlertEventRepository:
             "ORDER BY starts_at",
             [*clusters, since.isoformat(), until.isoformat()],
         )
-        return [
-            AlertEvent(c, n, s, m, datetime.fromisoformat(a), datetime.fromisoformat(b),
-                       datetime.fromisoformat(r) if r else None)
-            for c, n, s, m, a, b, r in rows
-        ]  # fmt: skip
+
+        def event(row: sqlite3.Row) -> AlertEvent:
+            c, n, s, m, a, b, r = row
+            return AlertEvent(c, n, s, m, datetime.fromisoformat(a), datetime.fromisoformat(b),
+                              datetime.fromisoformat(r) if r else None)  # fmt: skip
+
+        return read_rows(rows, event, "alert event")
 
     def forget_clusters(self, names: Iterable[str]) -> Future[int]:
         """Delete the alert history of these clusters (a removed cluster's). How many."""

@@ -9,12 +9,15 @@ from concurrent.futures import Future
 from uuid import UUID
 
 from aiops_desktop.models.chat import ChatSession
-from aiops_desktop.store.bodies import read_one
+from aiops_desktop.store.bodies import read_one, read_rows
 from aiops_desktop.store.database import Database
 
+#: the sessions the chat list shows, newest first; maintenance deletes the rest (``prune``)
 LIST_LIMIT = 200
 #: a session's messages kept in the cache (the model only ever sees the last 50)
 KEEP_MESSAGES = 1000
+#: the list's order, and what maintenance keeps (ties by id: the same sessions in both)
+_NEWEST_FIRST = "ORDER BY updated_at DESC, id DESC"
 
 
 class ChatRepository:
@@ -25,14 +28,19 @@ class ChatRepository:
         self._deleted: set[UUID] = set()
 
     def save(self, session: ChatSession) -> Future[None]:
-        """Keep ``session``; a deleted one stays deleted."""
+        """Keep ``session`` as it is now; a deleted one stays deleted. Encoded on the writer
+        thread: a long session's JSON takes tens of ms, and a turn saves at each step from the
+        event loop (the Qt thread). What it holds is copied here (a shallow copy and the list
+        of its messages: a turn appends to them, never changes one)."""
         kept = session.model_copy(update={"messages": session.messages[-KEEP_MESSAGES:]})
-        row = (str(session.id), session.title, session.persona.value,
-               session.updated_at.timestamp(), kept.model_dump_json())  # fmt: skip
 
         def op(conn: sqlite3.Connection) -> None:
-            if session.id not in self._deleted:  # read on the writer thread, after any delete
-                conn.execute("INSERT OR REPLACE INTO chat_sessions VALUES (?,?,?,?,?)", row)
+            if kept.id not in self._deleted:  # read on the writer thread, after any delete
+                conn.execute(
+                    "INSERT OR REPLACE INTO chat_sessions VALUES (?,?,?,?,?)",
+                    (str(kept.id), kept.title, kept.persona.value,
+                     kept.updated_at.timestamp(), kept.model_dump_json()),
+                )  # fmt: skip
 
         return self._db.write(op)
 
@@ -44,14 +52,31 @@ class ChatRepository:
 
         return self._db.write(op)
 
+    def prune(self) -> Future[int]:
+        """Delete the sessions past the newest LIST_LIMIT (those the list shows), as
+        maintenance does each pass. How many. The list is all there is to open or delete a
+        session with: one past it was kept for good, never to be seen (sessions of tens of
+        MB each, with their tool results)."""
+
+        def op(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                f"DELETE FROM chat_sessions WHERE id NOT IN (SELECT id FROM chat_sessions "  # noqa: S608
+                f"{_NEWEST_FIRST} LIMIT ?)",
+                (LIST_LIMIT,),
+            ).rowcount
+
+        return self._db.write(op)
+
     def listed(self, limit: int = LIST_LIMIT) -> list[tuple[UUID, str, str, float]]:
-        """(id, title, persona, updated_at unix s), newest first."""
+        """(id, title, persona, updated_at unix s), newest first; a damaged row (store/
+        bodies.py) is skipped and logged, not the list."""
         rows = self._db.fetch_all(
-            "SELECT id, title, persona, updated_at FROM chat_sessions "
-            "ORDER BY updated_at DESC LIMIT ?",
+            f"SELECT id, title, persona, updated_at FROM chat_sessions {_NEWEST_FIRST} LIMIT ?",  # noqa: S608
             (limit,),
         )
-        return [(UUID(r[0]), r[1], r[2], r[3]) for r in rows]
+        return read_rows(
+            rows, lambda r: (UUID(r[0]), str(r[1]), str(r[2]), float(r[3])), "chat session"
+        )
 
     def get(self, session_id: UUID) -> ChatSession | None:
         """The session; a damaged row (store/bodies.py): DamagedRowError naming it."""

@@ -125,3 +125,35 @@ async def test_the_apps_maintenance_prunes_anomalies_and_incidents_too(core: Cor
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+@pytest.mark.asyncio
+async def test_the_apps_maintenance_keeps_only_the_chats_the_list_shows(core: Core) -> None:
+    """``Core.maintain`` is given the chat store: was not (the sessions past the list's 200,
+    never to be opened or deleted again, stayed in the file for good)."""
+    import asyncio
+
+    from aiops_desktop.models.chat import ChatSession
+    from aiops_desktop.store.chats import LIST_LIMIT, ChatRepository
+
+    chats = ChatRepository(core.db)
+    now = utcnow()
+    for n in range(LIST_LIMIT + 2):
+        chats.save(ChatSession(title=f"night shift {n}", updated_at=now - timedelta(minutes=n)))
+    chats.save(ChatSession(title="the last", updated_at=now)).result()
+    running = asyncio.create_task(core.maintain())
+    try:
+        async with asyncio.timeout(20):
+            while len(chats.listed()) > LIST_LIMIT or _stored_chats(core) > LIST_LIMIT:
+                await asyncio.sleep(0.05)
+        assert _stored_chats(core) == LIST_LIMIT
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+def _stored_chats(core: Core) -> int:
+    row = core.db.fetch_one("SELECT count(*) FROM chat_sessions")
+    assert row is not None
+    return int(row[0])

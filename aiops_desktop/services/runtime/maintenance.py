@@ -1,5 +1,7 @@
 """Keeps the cache bounded: health history past store.health_retention, raw samples into
-rollups, old rollups; anomalies, and incidents resolved, past store.rollup_retention.
+rollups, old rollups; anomalies, and incidents resolved, past store.rollup_retention; chat
+sessions past the newest the chat list shows (store/chats.py: one past it could never be
+opened or deleted, and was kept for good).
 
 Runs under the task supervisor while the app is open: once at start, then every interval. A
 pass that fails (the CLI holding the cache's write lock, a full disk) is logged and tried
@@ -31,6 +33,7 @@ from aiops_desktop.models.errors import AppError
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.store.alert_events import AlertEventRepository
 from aiops_desktop.store.anomalies import AnomalyRepository
+from aiops_desktop.store.chats import ChatRepository
 from aiops_desktop.store.database import Database
 from aiops_desktop.store.incidents import IncidentRepository
 from aiops_desktop.store.series import SeriesStore
@@ -84,6 +87,7 @@ async def maintain_once(
     *,
     anomalies: AnomalyRepository | None = None,
     incidents: IncidentRepository | None = None,
+    chats: ChatRepository | None = None,
 ) -> MaintenanceReport:
     """One pass; MaintenanceError (after all steps ran) when a step failed."""
     now = utcnow()
@@ -147,19 +151,26 @@ async def maintain_once(
             return await asyncio.wrap_future(grouped.prune_resolved(cut))
 
         retention["incidents"] = await step("incidents", prune_incidents)
+    if chats is not None:  # by count, not age: the clock plays no part
+        sessions = chats
+        retention["chat_sessions"] = await step(
+            "chat_sessions", lambda: asyncio.wrap_future(sessions.prune())
+        )
 
-    async def sweep() -> int:
-        try:
-            return await registry.sweep_orphans()
-        except AppError as exc:  # the keyring is locked or gone: next time
-            log.warning("keyring sweep skipped", extra={"error": str(exc)})
-            return 0
-
-    report.orphans_deleted = await step("keyring", sweep)
+    report.orphans_deleted = await step("keyring", lambda: _sweep_keyring(registry))
     if report.failed:
         raise MaintenanceError(report)
     log.info("cache maintenance", extra={"health_pruned": report.health_pruned, **retention})
     return report
+
+
+async def _sweep_keyring(registry: ClusterRegistry) -> int:
+    """The keyring entries no cluster names, deleted; a keyring locked or gone: next time."""
+    try:
+        return await registry.sweep_orphans()
+    except AppError as exc:
+        log.warning("keyring sweep skipped", extra={"error": str(exc)})
+        return 0
 
 
 async def _measured_from(db: Database, newest_sql: str, now: datetime) -> datetime:
@@ -210,13 +221,15 @@ async def maintenance_loop(
     *,
     anomalies: AnomalyRepository | None = None,
     incidents: IncidentRepository | None = None,
+    chats: ChatRepository | None = None,
 ) -> None:
     failures = 0
     while True:
         try:
             await maintain_once(
-                registry, series, alert_events, anomalies=anomalies, incidents=incidents
-            )
+                registry, series, alert_events, anomalies=anomalies, incidents=incidents,
+                chats=chats,
+            )  # fmt: skip
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any failure: logged, tried again; never ends
