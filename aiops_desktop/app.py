@@ -100,7 +100,9 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
             registry=registry, kube=core.kube, discovery=core.discovery, tasks=tasks
         ),
         settings=SettingsPresenter(settings=core.preferences, tasks=tasks, llm=core.llm),
-        chat=ChatPresenter(chat=core.chat, llm=core.llm, bus=core.bus, tasks=tasks),
+        chat=ChatPresenter(
+            chat=core.chat, llm=core.llm, bus=core.bus, tasks=tasks, registry=registry
+        ),
     )  # fmt: skip
 
 

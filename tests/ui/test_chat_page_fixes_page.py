@@ -100,7 +100,8 @@ def page(qtbot: QtBot, qloop: qasync.QEventLoop, theme: Theme) -> Iterator[Page]
     service = ChatService(core.tools, ChatRepository(core.db), server.client(), clock=core.now)
     bus = EventBus()
     tasks = TaskSupervisor(bus)
-    presenter = ChatPresenter(chat=service, llm=ConfiguredLlm(), bus=bus, tasks=tasks)  # type: ignore[arg-type]
+    presenter = ChatPresenter(chat=service, llm=ConfiguredLlm(), bus=bus, tasks=tasks,  # type: ignore[arg-type]
+                              registry=core.registry)  # fmt: skip
     view = page_views.chat(SimpleNamespace(chat=presenter), theme, None)  # type: ignore[arg-type]
     view.resize(1000, 700)
     view.show()

@@ -64,6 +64,8 @@ def _drawn_whole(qtbot: QtBot, theme: Theme, session: ChatSession) -> list[tuple
     fresh = ChatView(theme, [("default", "Default")])
     qtbot.addWidget(fresh)
     fresh.show_session(session)
+    while fresh.earlier_button.isVisibleTo(fresh):
+        fresh.earlier_button.click()
     return _seen(fresh)
 
 
@@ -90,6 +92,8 @@ def test_a_turn_on_a_long_chat_keeps_the_widgets_already_shown(qtbot: QtBot, the
     view = _view(qtbot, theme)
     session = ChatSession(messages=[m for n in range(50) for m in _turn(n)])
     view.show_session(session)
+    while view.earlier_button.isVisibleTo(view):
+        view.earlier_button.click()
     before = _widgets(view)
     assert len(before) == 200  # 50 turns of a question, a tool step, an answer, its stats
     _live_turn(view, session, 50)

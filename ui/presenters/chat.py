@@ -22,6 +22,7 @@ from aiops_desktop.services.assistant.chat import (
     TurnFailed,
 )
 from aiops_desktop.services.assistant.llm import LLM_CHANGED, NOT_CONFIGURED, LlmService
+from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
@@ -48,10 +49,12 @@ class ChatPresenter(Presenter):
 
     def __init__(
         self, *, chat: ChatService, llm: LlmService, bus: EventBus, tasks: TaskSupervisor,
-        parent: QObject | None = None,
+        registry: ClusterRegistry, parent: QObject | None = None,
     ) -> None:  # fmt: skip
+        """``registry``: what the clusters in focus are checked against."""
         super().__init__(tasks, parent=parent)
         self._chat = chat
+        self._registry = registry
         self._llm = llm
         self.session: ChatSession = chat.new_session()
         self._turn: asyncio.Task[None] | None = None
@@ -70,6 +73,15 @@ class ChatPresenter(Presenter):
         self.sig_sessions.emit(await self._chat.sessions())
 
     def new_session(self, persona: str, clusters: list[str]) -> None:
+        """A new chat; a cluster in focus that is not registered (nor a hub's member) is
+        refused, as the CLI's ``chat --clusters`` refuses it: the model would be told of a
+        cluster that is not there. The chat shown, and its turn, go on."""
+        if clusters:
+            try:
+                self._registry.targets(clusters)
+            except ClusterNotFoundError as exc:
+                self.sig_error.emit(str(exc))
+                return
         self.stop()
         self.session = self._chat.new_session(PersonaName(persona), clusters)
         self.sig_session.emit(self.session)

@@ -37,6 +37,7 @@ from ui.views.text import PlainLabel, tip
 
 RESULT_SHOWN_CHARS = 6000
 ANSWERING = "The model is answering…"
+SHOWN_MESSAGES = 60  # a chat opened draws its last ones: "Show earlier messages" adds more
 PART_CHARS = 1500  # a streamed reply's labels hold about this much: only the last one grows
 
 
@@ -197,9 +198,12 @@ class ChatView(QWidget):
         self._steps: list[ToolStep] = []
         # what ``show_session`` drew, so that the same chat shown again after a turn draws
         # only its new messages: the layout's first ``_drawn_widgets`` widgets show the
-        # session's first ``_drawn`` messages (the last of them ``_drawn_last``); its tool
-        # steps by call id (a result may come in a later show)
+        # session's messages from ``_first`` to ``_drawn`` (the last of them ``_drawn_last``;
+        # those before ``_first`` wait for "Show earlier messages"); its tool steps by call id
+        # (a result may come in a later show)
         self._session_id: UUID | None = None
+        self._messages: list[ChatMessage] = []
+        self._first = 0
         self._drawn = 0
         self._drawn_last: ChatMessage | None = None
         self._drawn_widgets = 0
@@ -207,6 +211,7 @@ class ChatView(QWidget):
         self._last_answer = ""
         self._busy = False
         self._sending = ""  # the question being handed over: it leaves the box if a turn starts
+        self._add_at: int | None = None  # where ``_add`` puts a widget (None: at the end)
         outer = QVBoxLayout(self)
         self.notice = PlainLabel()
         self.notice.setWordWrap(True)
@@ -265,8 +270,15 @@ class ChatView(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.transcript = QWidget()
-        self.lines = QVBoxLayout(self.transcript)
+        column = QVBoxLayout(self.transcript)
+        self.earlier_button = QPushButton()
+        self.earlier_button.setVisible(False)
+        self.earlier_button.clicked.connect(self._show_earlier)
+        column.addWidget(self.earlier_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.lines = QVBoxLayout()  # the messages: the button above is never one of them
+        self.lines.setContentsMargins(0, 0, 0, 0)
         self.lines.addStretch(1)
+        column.addLayout(self.lines, 1)
         self.scroll.setWidget(self.transcript)
         main_layout.addWidget(self.scroll, 1)
         self.question = QPlainTextEdit()
@@ -310,10 +322,12 @@ class ChatView(QWidget):
             self.sessions.addItem(item)
 
     def show_session(self, session: ChatSession) -> None:
-        """Show ``session``. The chat already shown, once more after a turn (the presenter
-        says so after each), keeps what was drawn of it: only what the live turn showed goes,
-        for the turn's messages as kept (a stop marked, the question as redacted). Drawing the
-        whole of it again held the UI thread for seconds after every reply in a long chat."""
+        """Show ``session``: of a chat not shown yet, its last ``SHOWN_MESSAGES`` (drawing
+        1,080 messages held the UI thread for 1.6 s), the earlier ones a click away. The chat
+        already shown, once more after a turn (the presenter says so after each), keeps what
+        was drawn of it: only what the live turn showed goes, for the turn's messages as kept
+        (a stop marked, the question as redacted). Drawing the whole of it again held the UI
+        thread for seconds after every reply in a long chat."""
         messages = session.messages
         drawn = self._drawn
         if (
@@ -324,22 +338,35 @@ class ChatView(QWidget):
             self._drop_live()
         else:
             self._clear()
-            drawn = 0
+            drawn = self._first = _window_start(messages, len(messages))
         self._session_id = session.id
+        self._messages = messages
         self.title.setText(f"{session.title} · {session.persona.value}"
                            + (f" · {', '.join(session.cluster_context)}"
                               if session.cluster_context else ""))  # fmt: skip
         index = self.persona.findData(session.persona.value)
         if index >= 0:
             self.persona.setCurrentIndex(index)
+        new = messages[drawn:]
+        self._draw(new)
+        answer = next((m.content for m in reversed(new)
+                       if m.role is ChatRole.ASSISTANT and m.content), None)  # fmt: skip
+        if answer is not None:
+            self._set_answer(answer)
+        self._drawn = len(messages)
+        self._drawn_last = messages[-1] if messages else None
+        self._drawn_widgets = self.lines.count() - 1  # all but the stretch
+        self._say_earlier()
+
+    def _draw(self, messages: list[ChatMessage]) -> None:
+        """Add the widgets of ``messages`` where ``_add`` puts them."""
         steps = self._call_steps
-        for m in messages[drawn:]:
+        for m in messages:
             if m.role is ChatRole.USER:
                 self._bubble(m.content, "user")
             elif m.role is ChatRole.ASSISTANT:
                 if m.content:
                     self._bubble(_shown(m.content), "assistant")
-                    self._set_answer(m.content)
                 for call in m.tool_calls:
                     shown = call.raw_arguments or _arguments_text(call.arguments)
                     steps[call.id] = self._step(call.name, shown)
@@ -349,9 +376,28 @@ class ChatView(QWidget):
                 step = steps.get(r.call_id)
                 if step is not None:
                     step.finish(r.content, r.is_error, m.latency_ms or 0.0)
-        self._drawn = len(messages)
-        self._drawn_last = messages[-1] if messages else None
-        self._drawn_widgets = self.lines.count() - 1  # all but the stretch
+
+    def _show_earlier(self) -> None:
+        """Draw the ``SHOWN_MESSAGES`` before those shown, above them; the view stays where
+        it is (at the top: the button, then the messages just added)."""
+        first = _window_start(self._messages, self._first)
+        steps = len(self._steps)
+        count = self.lines.count()
+        self._add_at = 0
+        try:
+            self._draw(self._messages[first : self._first])
+        finally:
+            self._add_at = None
+        # their steps first: ``show_tool_finished`` finishes the last running step of a
+        # name, a live turn's and never an older one left without a result (a stop)
+        self._steps = self._steps[steps:] + self._steps[:steps]
+        self._drawn_widgets += self.lines.count() - count
+        self._first = first
+        self._say_earlier()
+
+    def _say_earlier(self) -> None:
+        self.earlier_button.setText(f"Show earlier messages ({self._first:,} not shown)")
+        self.earlier_button.setVisible(self._first > 0)
 
     def show_chunk(self, text: str) -> None:
         if self._reply is None:
@@ -404,6 +450,10 @@ class ChatView(QWidget):
 
     # -- helpers ----------------------------------------------------------------------------
     def _add(self, widget: QWidget) -> None:
+        if self._add_at is not None:  # earlier messages, above those shown
+            self.lines.insertWidget(self._add_at, widget)
+            self._add_at += 1
+            return
         self.lines.insertWidget(self.lines.count() - 1, widget)
         self._scroll_to_end()
 
@@ -447,7 +497,9 @@ class ChatView(QWidget):
         self._set_answer("")  # another chat's answer is never this one's
         self._call_steps.clear()
         self._session_id, self._drawn, self._drawn_last = None, 0, None
+        self._messages, self._first = [], 0
         self._drawn_widgets = 0
+        self._say_earlier()
         self._drop_live()
 
     def _drop_live(self) -> None:
@@ -519,6 +571,15 @@ def _shown(reply: str) -> str:
     if len(reply) <= SHOWN_CHARS:
         return reply
     return f"{reply[:SHOWN_CHARS]}\n{more_text(len(reply) - SHOWN_CHARS)}"
+
+
+def _window_start(messages: list[ChatMessage], end: int) -> int:
+    """Where the ``SHOWN_MESSAGES`` before ``end`` start: never at a tool result, whose call
+    (its step) would not be drawn: the round's call and its results are drawn together."""
+    start = max(0, end - SHOWN_MESSAGES)
+    while start > 0 and messages[start].role is ChatRole.TOOL:
+        start -= 1
+    return start
 
 
 def _arguments_text(arguments: dict[str, object]) -> str:
