@@ -7,8 +7,9 @@ Paths: a Loki's own (``/loki/api/v1/...``) or a LokiStack gateway's per tenant
 the user's bearer token like every request of the chokepoint (``collectors.http``).
 
 What comes back is text from outside, bounded: a line longer than MOST_LINE_CHARS is cut (and
-says so), one page holds at most LOG_MAX_LIMIT lines (Loki's own maximum) and a paged read
-at most MOST_LINES; bytes that are not UTF-8 read as U+FFFD (the backend is a text backend)."""
+says so), a label's name and value past MAX_ATTRIBUTE_CHARS (as a span's attributes are), one
+page holds at most LOG_MAX_LIMIT lines (Loki's own maximum) and a paged read at most MOST_LINES;
+bytes that are not UTF-8 read as U+FFFD (the backend is a text backend)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from aiops_desktop.models.observability import (
 )
 from collectors.errors import CollectorBadResponse
 from collectors.shapes import SHAPE_ERRORS
+from collectors.tempo import attribute_text
 
 if TYPE_CHECKING:
     from collectors.http import BackendClient
@@ -83,9 +85,11 @@ def _line(text: Any) -> str:
 
 
 def _labels(raw: Any) -> dict[str, str]:
+    """A stream's labels (or a line's structured metadata), each name and value cut as a
+    span's attribute is: a 20 MB pod label took 34.6 s to show three lines."""
     if not isinstance(raw, dict):
         raise CollectorBadResponse(f"Loki labels are not an object: {str(raw)[:80]}")
-    return {str(k): str(v) for k, v in islice(raw.items(), MOST_LABELS)}
+    return {attribute_text(k): attribute_text(v) for k, v in islice(raw.items(), MOST_LABELS)}
 
 
 def parse_streams(result: Any, cluster: str) -> list[LogEntry]:

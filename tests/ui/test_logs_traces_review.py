@@ -50,7 +50,9 @@ class _Loki:
             yield TailBatch([LogEntry(cluster=cluster, timestamp_ns=T_NS + i, line=f"line {i}")])
             await asyncio.sleep(0.02)
 
-    async def labels(self, cluster: str, name: str | None = None) -> list[str]:
+    async def labels(
+        self, cluster: str, name: str | None = None, *, tenant: str | None = None
+    ) -> list[str]:
         if self.answer is None:
             raise CollectorTimeout("loki did not answer in time (30 s)")
         return self.answer  # a plain list, as a capture's: whole
@@ -158,7 +160,9 @@ class _BusyLoki(_Loki):
         super().__init__()
         self.values, self.answered = values, answered
 
-    async def labels(self, cluster: str, name: str | None = None) -> Completions:
+    async def labels(
+        self, cluster: str, name: str | None = None, *, tenant: str | None = None
+    ) -> Completions:
         return Completions(self.values, answered=self.answered)
 
 

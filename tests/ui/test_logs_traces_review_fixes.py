@@ -199,7 +199,9 @@ def test_completion_is_per_cluster_expires_and_files_answers_under_their_label( 
 class _Labels:
     """Answers label names and values, a label's values slower than the names."""
 
-    async def labels(self, cluster: str, label: str | None) -> list[str]:
+    async def labels(
+        self, cluster: str, label: str | None, *, tenant: str | None = None
+    ) -> list[str]:
         return [f"{cluster}:{label}:value"]
 
 

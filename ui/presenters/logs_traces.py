@@ -109,12 +109,13 @@ class LogsPresenter(_ReadsEndpoint):
     """Signals: sig_lines(list[LogEntry], bool truncated, list[LogSeries]: a metric query's
     answer), sig_volume(int step s, list of (unix s, count)), sig_labels(cluster, label
     | None, list[str]: the names or values it answers, str: why there are none, a failed
-    read, "" when read, int: how many Loki answered, more than the list when it was cut),
+    read, "" when read, int: how many Loki answered, more than the list when it was cut,
+    tenant | None: the one asked, None the endpoint's),
     sig_tail_lines(list[LogEntry]), sig_tail_state(TailState), sig_busy(bool)."""
 
     sig_lines = Signal(list, bool, list)
     sig_volume = Signal(int, list)
-    sig_labels = Signal(str, object, list, str, int)
+    sig_labels = Signal(str, object, list, str, int, object)
     sig_tail_lines = Signal(list)
     sig_tail_state = Signal(object)
     sig_busy = Signal(bool)
@@ -183,19 +184,20 @@ class LogsPresenter(_ReadsEndpoint):
         self.sig_volume.emit(0, [])  # no bars of an earlier query stay
         return []
 
-    def complete(self, cluster: str, label: str | None) -> None:
-        """Label names (``label`` None) or one label's values, for the editor's completion
-        (only the newest asked is answered), said with the cluster and label they answer:
-        the view files them under those, not under what it asks when they land. A failure
-        is said with them, not as the page's error: a completion is a help to typing, and
-        the page's error stays until the next query and stops the live tail."""
+    def complete(self, cluster: str, label: str | None, tenant: str | None = None) -> None:
+        """Label names (``label`` None) or one label's values of ``tenant`` (None: the
+        endpoint's), for the editor's completion (only the newest asked is answered), said
+        with the cluster, label and tenant they answer: the view files them under those, not
+        under what it asks when they land. A failure is said with them, not as the page's
+        error: a completion is a help to typing, and the page's error stays until the next
+        query and stops the live tail."""
 
         async def work() -> None:
-            found = await self._logs.labels(cluster, label)
-            self.sig_labels.emit(cluster, label, found, "", answered(found))
+            found = await self._logs.labels(cluster, label, tenant=tenant)
+            self.sig_labels.emit(cluster, label, found, "", answered(found), tenant)
 
         def failed(text: str) -> None:
-            self.sig_labels.emit(cluster, label, [], text, 0)
+            self.sig_labels.emit(cluster, label, [], text, 0, tenant)
 
         self._ask("label completion", work(), on_error=failed)
 

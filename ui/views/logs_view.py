@@ -5,7 +5,7 @@ opens it (double click). A metric query's answer (``sum by (level) (count_over_t
 is its series: a table of them in place of the lines.
 
 Signals: sig_run(LogRequest), sig_tail(LogRequest | None: stop), sig_pause(bool),
-sig_complete(cluster, label | None), sig_open_trace(cluster, trace id)."""
+sig_complete(cluster, label | None, tenant | None), sig_open_trace(cluster, trace id)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,14 @@ from aiops_desktop.models.observability import (
     quoted,
     trace_id_in,
 )
-from aiops_desktop.models.text import count, labels_text, one_line, printable, time_text
+from aiops_desktop.models.text import (
+    count,
+    cut_line,
+    labels_text,
+    one_line,
+    printable,
+    time_text,
+)
 from ui.presenters.logs_traces import MOST_SHOWN, LogRequest, TailState
 from ui.theme import Theme
 from ui.views.combos import choose, refill
@@ -60,13 +67,18 @@ BUILD_CHUNK = 500  # rows built per turn of the loop (about 6 ms)
 TAIL_KEPT = 2000
 #: a label's completions are asked again after this (a namespace made since is offered)
 LABEL_CACHE_S = 60.0
+#: what a completion answers: (cluster, tenant, label: None for the names)
+_LabelKey = tuple[str, str | None, str | None]
+#: a pod's (or service's) name as its cell shows it: a label value from outside, cut before
+#: it is drawn and measured (a Kubernetes name is 253 characters at most)
+POD_CHARS = 300
 
 
 class LogsView(QWidget):
     sig_run = Signal(object)
     sig_tail = Signal(object)
     sig_pause = Signal(bool)
-    sig_complete = Signal(str, object)
+    sig_complete = Signal(str, object, object)
     sig_open_trace = Signal(str, str)
     HEADERS = ("Time", "Pod", "Level", "Line")
 
@@ -78,9 +90,9 @@ class LogsView(QWidget):
         self._seconds: dict[int, str] = {}  # second -> its time text (lines come in bursts)
         self._generation = 0  # a newer answer stops the building of an older one
         self._querying = False  # a query was run and neither its answer nor failure came
-        # (cluster, label: None for the names) -> (when answered, its names or values, what
-        # the editor says of a cut answer)
-        self._label_cache: dict[tuple[str, str | None], tuple[float, list[str], str]] = {}
+        # (cluster, tenant: None for the endpoint's, label: None for the names) -> (when
+        # answered, its names or values, what the editor says of a cut answer)
+        self._label_cache: dict[_LabelKey, tuple[float, list[str], str]] = {}
         self._asked: str | None = None  # the label whose values were asked (None: names)
         self._offered: list[str] | None = None  # the answer the completer's model holds
         self._asked_regex = False  # ... after =~ or !~ (a value is completed as a regexp)
@@ -261,27 +273,33 @@ class LogsView(QWidget):
         plot.addItem(self._bars)
         plot.enableAutoRange()
 
-    def show_labels(
+    def show_labels(  # noqa: PLR0917 (a slot: sig_labels gives its arguments in order)
         self, cluster: str, label: str | None, values: list[str], failed: str = "",
-        answered: int = 0,
+        answered: int = 0, tenant: str | None = None,
     ) -> None:  # fmt: skip
-        """The label names (``label`` None) or one label's values on ``cluster``: filed
-        under what they answer, offered only if that is what the editor completes now (an
-        answer can land after the cursor moved on to another label, or the page to another
-        cluster). ``failed``: why none could be read, said by the editor (not filed: the
-        next keystroke asks again). ``answered``: how many Loki answered; more than
-        ``values`` (it was cut), the editor says which are offered."""
+        """The label names (``label`` None) or one label's values on ``cluster``'s
+        ``tenant`` (None: the endpoint's): filed under what they answer, offered only if
+        that is what the editor completes now (an answer can land after the cursor moved on
+        to another label, or the page to another cluster or tenant). ``failed``: why none
+        could be read, said by the editor (not filed: the next keystroke asks again).
+        ``answered``: how many Loki answered; more than ``values`` (it was cut), the editor
+        says which are offered."""
+        key = (cluster, tenant, label)
         if failed:
-            if (cluster, label) == (self.cluster.currentText(), self._asked):
+            if key == self._completing():
                 self._note_completion(failed)
             return
         now = monotonic()
-        for key in [k for k, (at, *_) in self._label_cache.items() if now - at > LABEL_CACHE_S]:
-            del self._label_cache[key]  # the expired go: the cache is not grown for a day
+        for old in [k for k, (at, *_) in self._label_cache.items() if now - at > LABEL_CACHE_S]:
+            del self._label_cache[old]  # the expired go: the cache is not grown for a day
         cut = _cut_note(label, len(values), answered)
-        self._label_cache[(cluster, label)] = (now, values, cut)
-        if (cluster, label) == (self.cluster.currentText(), self._asked):
+        self._label_cache[key] = (now, values, cut)
+        if key == self._completing():
             self._offer(values, cut)
+
+    def _completing(self) -> _LabelKey:
+        """What the editor completes now: (cluster, tenant, label), as answers are filed."""
+        return self.cluster.currentText(), self.tenant.currentData(), self._asked
 
     def show_tail_lines(self, entries: list[LogEntry]) -> None:
         """New lines on top (the newest TAIL_KEPT kept): only their rows are built."""
@@ -339,7 +357,7 @@ class LogsView(QWidget):
             when = self._seconds[second] = time_text(datetime.fromtimestamp(second, UTC),
                                                      seconds=True)  # fmt: skip
         where = e.labels.get("k8s_pod_name") or e.labels.get("service_name") or ""
-        return Row([when, where, level or "", printable(e.line)],
+        return Row([when, cut_line(where, POD_CHARS), level or "", printable(e.line)],
                    colour=self._theme.severity(colour) if colour else None,
                    tips={3: e.line[:2000]})  # fmt: skip
 
@@ -391,12 +409,12 @@ class LogsView(QWidget):
         self.completer.setCompletionPrefix(value.group(3) if value else (name.group(1) or ""))  # type: ignore[union-attr]
         self._asked = label
         self._asked_regex = value is not None and value.group(2) in ("=~", "!~")
-        cluster = self.cluster.currentText()
-        cached = self._label_cache.get((cluster, label))
+        cluster, tenant, _ = key = self._completing()
+        cached = self._label_cache.get(key)
         if cached is not None and monotonic() - cached[0] <= LABEL_CACHE_S:
             self._offer(cached[1], cached[2])
         elif cluster:
-            self.sig_complete.emit(cluster, label)
+            self.sig_complete.emit(cluster, label, tenant)
 
     def _note_completion(self, text: str) -> None:
         """A short note by the editor (its whole text in its tooltip); "" hides it."""

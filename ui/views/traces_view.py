@@ -40,7 +40,7 @@ from ui.charts import SERIES_COLOURS
 from ui.presenters.logs_traces import TraceRequest
 from ui.theme import Theme
 from ui.views.combos import choose, refill
-from ui.views.rows_table import Row
+from ui.views.rows_table import Row, tip_lines
 from ui.views.tables import make_table
 from ui.views.text import PlainLabel
 from ui.views.text import tip as escaped_tip
@@ -148,7 +148,9 @@ class WaterfallView(QWidget):
     def tip(span: Span) -> str:
         """A span's tooltip: its names, status and first events, all the workload's text,
         escaped (a tooltip reads text that looks like HTML as HTML: an operation named
-        ``<img width=1600>`` would draw, a status ``<h1>ALL CLEAR</h1>`` would shout)."""
+        ``<img width=1600>`` would draw, a status ``<h1>ALL CLEAR</h1>`` would shout), and
+        fitted to a tooltip's most, its longest lines cut alike (``tip_lines``: a 210 KB
+        span name was a 210 KB tooltip, and cut as one text it hid the status)."""
         lines = [f"{span.service_name}: {span.operation}", f"{_ms(span.duration_ns)}, "
                  f"{span.kind.value.lower()}, status {span.status.value}"]  # fmt: skip
         if span.status_message:
@@ -156,7 +158,7 @@ class WaterfallView(QWidget):
         for event in span.events[:5]:
             said = event.attributes.get("message") or event.attributes.get("exception.message")
             lines.append(f"· {event.name}: {(said or '')[:200]}")
-        return escaped_tip("\n".join(lines))  # made printable there
+        return escaped_tip(tip_lines(lines))  # made printable there
 
 
 class ServiceGraphView(QWidget):

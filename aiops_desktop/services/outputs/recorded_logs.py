@@ -598,7 +598,11 @@ class RecordedLogsTraces:
         read = self._doc.logs_read.get(cluster)
         return oldest / 1e9 if oldest is not None and read and read.truncated else None
 
-    async def labels(self, cluster: str, name: str | None = None) -> list[str]:
+    async def labels(
+        self, cluster: str, name: str | None = None, *, tenant: str | None = None
+    ) -> list[str]:
+        """The names or one name's values of the lines recorded (``tenant`` taken as ``logs``
+        takes it: the capture's lines are what there is to complete from)."""
         self._read_then(cluster, "logs", self._doc.logs_unread)
         mine = [e.labels for e in self._doc.lines if e.cluster == cluster]
         if name is None:

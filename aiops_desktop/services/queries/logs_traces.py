@@ -141,11 +141,17 @@ class LogsTraces:
         query = LogQuery(logql=metric_logql, start_ns=ns(start), end_ns=ns(end))
         return (await client.query_range(query, step_s=step_s, tenant=tenant)).series
 
-    async def labels(self, cluster: str, name: str | None = None) -> Completions:
+    async def labels(
+        self, cluster: str, name: str | None = None, *, tenant: str | None = None
+    ) -> Completions:
         """The label names (``name`` None) or one label's values, for completion (a list;
-        its ``answered``: how many Loki answered, more when it was cut)."""
+        its ``answered``: how many Loki answered, more when it was cut), of ``tenant`` (the
+        endpoint's when None) as the query completed is asked: another tenant's namespaces
+        are not this one's."""
         client = await self._pool.loki(self._with(cluster, EndpointKind.LOKI))
-        return await (client.labels() if name is None else client.label_values(name))
+        if name is None:
+            return await client.labels(tenant=tenant)
+        return await client.label_values(name, tenant=tenant)
 
     async def tail(
         self, cluster: str, logql: str, *, start: datetime | None = None,
