@@ -26,11 +26,15 @@ LOG_BACKUPS = 5
 
 #: a quote around a name or a value, also as JSON text writes it inside a string (a quote
 #: after a backslash): a redaction over a JSON document's text must see the password of
-#: ``{"line": "{\\"password\\": \\"x\\"}"}`` as it sees the one of ``{"password": "x"}``
-QUOTE = r"(?:\\?[\"'])"
-#: a value after ``name=``: up to a space, a quote, a comma or a brace; a backslash is part of
-#: it unless it escapes a quote (then the quote ends the value and the JSON text stays whole)
-VALUE = r"(?![\[{])(?:[^\s\"',}\\]|\\\\|\\(?![\"']))+"
+#: ``{"line": "{\\"password\\": \\"x\\"}"}`` as it sees the one of ``{"password": "x"}``.
+#: JSON text in JSON text escapes it again (``\\\\\\"``, a docker-json line holding a JSON
+#: log holding a request's body): any run of backslashes, read from the run's first (a start
+#: inside a long run would read the rest of it again)
+QUOTE = r"(?:(?<!\\)\\*[\"'])"
+#: a value after ``name=``: up to a space, a quote, a comma or a brace; a run of backslashes
+#: is part of it unless it escapes a quote (then the quote ends the value and the JSON text
+#: stays whole, however deep)
+VALUE = r"(?![\[{])(?:[^\s\"',}\\]|\\++(?![\"']))+"
 #: names whose value is a secret: token, secret, password and the like, last in a name
 #: (``db_password``, ``aws_secret_access_key``, ``db_pass``) or before a word that still names
 #: the secret itself (``token.value``), not one that names something about it (``token_count``,
@@ -74,6 +78,32 @@ _MYSQL = (
 #: an argument of the same command, up to a dozen before the password (mysql -h db -P 3306
 #: -u root -pX): a shell's ; | & ends the command. Bounded: each start reads at most these
 _SAME_COMMAND_ARGS = r"(?:\s+[^\s;|&]+){0,12}?\s+"
+#: a cookie header's name
+_COOKIE = r"(?:set-)?cookies?"
+#: a JSON array of quoted strings for a secret's value, as Go's encoding/json writes each
+#: header of an ``http.Header`` (``"Cookie":["sessionid=x"]``, ``"X-Api-Key":["k1","k2"]``):
+#: each item to its quote, as JSON text writes them too; at most 64 (what a start reads is
+#: bounded)
+_ITEM = re.compile(rf"(?P<q>{QUOTE})(?:\\.|(?!(?P=q))[^\\\n]){{0,512}}?(?P=q)")
+
+
+def secret_array(names: str) -> re.Pattern[str]:
+    """The array of quoted strings after a name of ``names`` (a pattern): its name and its
+    "[" are group 1, its items group 2 (``redact_array``)."""
+    return re.compile(
+        rf"(?i)((?:{names}){QUOTE}?\s*[:=]\s*\[\s*+)((?:{_ITEM.pattern}\s*+,?\s*+){{1,64}})"
+    )
+
+
+def redact_array(match: re.Match[str]) -> str:
+    """A ``secret_array`` match with each item redacted, its quotes kept (still JSON)."""
+    return match.group(1) + _ITEM.sub(rf"\g<q>{REDACTED}\g<q>", match.group(2))
+
+
+_SECRET_ARRAY = secret_array(rf"{_CREDENTIAL_NAME}|(?m:^|(?<=[\"'{{])){_COOKIE}")
+#: where an array of quoted strings opens as a value: most text has none, and looking for
+#: one costs a tenth of looking for the names (as much as the costliest of the patterns)
+_ARRAY_OPENS = re.compile(rf"[:=]\s*\[\s*{QUOTE}")
 
 _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
@@ -83,7 +113,7 @@ _PATTERNS = [
     re.compile(r"(?<![\w.])hv[sbr]\.[A-Za-z0-9_-]{20,}"),  # Vault service, batch, recovery
     # a quoted value runs to its closing quote, spaces and all ("horse battery staple")
     re.compile(
-        rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*(\\?[\"']))(?:\\.|(?!\2)[^\\\n]){{1,512}}?\2"
+        rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*({QUOTE}))(?:\\.|(?!\2)[^\\\n]){{1,512}}?\2"
     ),
     re.compile(rf"(?i)({_SECRET_NAME}{QUOTE}?\s*[:=]\s*{QUOTE}?){VALUE}"),
     re.compile(
@@ -107,23 +137,34 @@ _PATTERNS = [
     # mysql's -p with its password glued (mysql -uroot -pX), redis-cli's -a X and --pass X
     re.compile(rf"((?<![\w-]){_MYSQL}{_SAME_COMMAND_ARGS}-p\\?[\"']?)[^\s\"'\\]+"),
     re.compile(rf"((?<![\w-])redis-cli{_SAME_COMMAND_ARGS}(?:-a|--pass)\s+\\?[\"']?)[^\s\"'\\]+"),
+    # a BMC's password to ipmitool's -P (its -p is a port), and sshpass's -p: after sshpass's
+    # own options only (an ssh -p after them is ssh's port)
+    re.compile(rf"((?<![\w-])ipmitool{_SAME_COMMAND_ARGS}-P\s*\\?[\"']?)[^\s\"'\\]+"),
+    re.compile(
+        r"((?<![\w-])sshpass(?:\s+-(?:[fdP]\s*[^\s;|&]+|[vhe][^\s;|&]*)){0,4}?\s+-p\s*\\?[\"']?)"
+        r"[^\s\"'\\]+"
+    ),
     re.compile(
         r"((?<![\w-])(?:-u|--user)(?:\s+|=)\\?[\"']?[^\s:\"'\\]*:)"
         r"(?!\d+(?:[\s\"'\\]|$))[^\s\"'\\]+"
     ),
-    # a cookie header's whole value, and the signature and credential of a signed URL
-    re.compile(r"(?im)((?:^|(?<=[\"'{]))(?:set-)?cookies?\\?[\"']?\s*:\s*\\?[\"']?)[^\"'\n\\]+"),
+    # a cookie header's whole value (one written as a JSON array is _SECRET_ARRAY's), and the
+    # signature and credential of a signed URL
+    re.compile(
+        rf"(?im)((?:^|(?<=[\"'{{])){_COOKIE}{QUOTE}?\s*:\s*{QUOTE}?)(?!\[\s*{QUOTE})[^\"'\n\\]+"
+    ),
     re.compile(
         r"(?i)((?:x-amz-(?:signature|credential|security-token)|x-goog-(?:signature|credential)"
         r"|(?<=[?&])sig|signature)=)[^&\s\"'\\]+"
     ),
-    # a PEM private key, whole; one cut before its END line (a log line cut to its most) is
-    # redacted to the end of the text, or of the JSON string it is in (an unescaped quote).
-    # Its END is looked for before that quote only (a key holds none): a line of BEGIN lines
-    # and quotes is then read once, not once from each BEGIN to the text's end
+    # a PEM private key (or a PGP one's armored block), whole; one cut before its END line (a
+    # log line cut to its most) is redacted to the end of the text, or of the JSON string it
+    # is in (an unescaped quote). Its END is looked for before that quote only (a key holds
+    # none): a line of BEGIN lines and quotes is then read once, not once from each BEGIN to
+    # the text's end
     re.compile(
-        r"-----BEGIN [A-Z ]*PRIVATE KEY-----"
-        r"(?:(?:[^\"\\]|\\[\s\S])*?-----END [A-Z ]*PRIVATE KEY-----|(?:[^\"\\]|\\[\s\S])*)"
+        r"-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----(?:(?:[^\"\\]|\\[\s\S])*?"
+        r"-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----|(?:[^\"\\]|\\[\s\S])*)"
     ),
 ]
 
@@ -153,6 +194,8 @@ def _known() -> list[str]:
 def redact(text: str) -> str:
     for secret in _known():
         text = text.replace(secret, REDACTED)
+    if _ARRAY_OPENS.search(text):  # before the patterns that take a value whole
+        text = _SECRET_ARRAY.sub(redact_array, text)
     for pattern in _PATTERNS:
         if pattern.groups >= 1:
             text = pattern.sub(

@@ -4,10 +4,11 @@ The logs' redaction (``aiops_desktop.logs.redact``: every secret the keyring has
 process, bearer/basic headers, JWTs, OpenShift tokens, ``password=``/``token:`` pairs, URL
 passwords, PEM private keys) and, for the LLM, also kubeconfig credential data
 (``client-key-data``, ``client-certificate-data``, ``token``), cloud and API keys
-(``AKIA...``, ``sk-...``, ``ghp_...``, ``xox...``, ``glpat-...``), the Authorization header's
-value, a pull secret's ``auth`` and ``.dockerconfigjson``, the value of a variable whose name
-says it is a secret (as JSON and YAML write it, its name or its value first, and as the
-kubelet's Go prints it), and, when the person asks, IPv4 and IPv6 addresses. A name and its
+(``AKIA...``, ``sk-...``, ``ghp_...``, ``xox...``, ``glpat-...``, ``AIza...``), the
+Authorization header's value (each of an array's, as Go writes a header's values), a pull
+secret's ``auth`` and ``.dockerconfigjson``, the value of a variable whose name says it is a
+secret (as JSON and YAML write it, its name or its value first, and as the kubelet's Go prints
+it), and, when the person asks, IPv4 and IPv6 addresses. A name and its
 value may be quoted as JSON text quotes inside a string (``\\"password\\":\\"x\\"``): a
 document's text is redacted as its fields are.
 
@@ -22,7 +23,15 @@ import ipaddress
 import re
 
 # the rule of which names hold a secret is the logs' (a capture's series labels follow it too)
-from aiops_desktop.logs import QUOTE, REDACTED, _known, names_a_secret, redact
+from aiops_desktop.logs import (
+    QUOTE,
+    REDACTED,
+    _known,
+    names_a_secret,
+    redact,
+    redact_array,
+    secret_array,
+)
 
 #: kubeconfig credential data, and a pull secret's: its ``.dockerconfigjson`` (base64 JSON) and
 #: each registry's ``auth`` in it (base64 of user:password: no shape says it is a secret)
@@ -30,12 +39,13 @@ _KUBECONFIG_DATA = re.compile(
     r"(?i)((?:client-key-data|client-certificate-data|certificate-authority-data|"
     r"id-token|refresh-token|access-token|auth-provider|exec-token|dockerconfigjson|dockercfg|"
     rf"(?<![\w-])auth){QUOTE}?\s*[:=]\s*{QUOTE}?)"
-    r"(?:[^\s\"',}\\]|\\(?![\"']))+"
+    r"(?:[^\s\"',}\\]|\\++(?![\"']))+"
 )
 _API_KEYS = re.compile(
     r"\b(?:(?:AKIA|ASIA)[0-9A-Z]{16}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|"
     r"github_pat_[A-Za-z0-9_]{20,}|hf_[A-Za-z0-9]{20,}|"
     r"xox[abprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,})\b"
+    r"|(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])"  # Google's, which may end in "-"
 )
 #: a kubeadm bootstrap token (``abcdef.0123456789abcdef``: [a-z0-9]{6}.[a-z0-9]{16}), not part
 #: of a longer name (a host ``abcdef.0123456789abcdef.svc``) and with a digit in it: a random
@@ -62,9 +72,13 @@ _PROSE_PASSWORD = re.compile(
     r"(?![-/])(?=[^\s\"'\\]*?(?:[0-9@#$%^&*+=~]|![^\s\"'\\]))[^\s\"'\\]+"
 )
 #: the header's whole value (``Token x``, ``Negotiate x``: any scheme), to a quote, a comma, a
-#: brace or the line's end; a backslash before a quote (JSON text) ends it too
+#: brace or the line's end; backslashes before a quote (JSON text) end it too. Go's JSON of an
+#: ``http.Header`` writes its values as an array (``"Authorization":["Token x"]``): each is
+#: redacted (_AUTH_ARRAY)
+_AUTH_ARRAY = secret_array("authorization")
 _AUTH_HEADER = re.compile(
-    rf"(?i)(authorization{QUOTE}?\s*[:=]\s*{QUOTE}?)(?:[^\"'\n,}}\\]|\\(?![\"']))+"
+    rf"(?i)(authorization{QUOTE}?\s*[:=]\s*{QUOTE}?)(?!\[\s*{QUOTE})"
+    r"(?:[^\"'\n,}\\]|\\++(?![\"']))+"
 )
 #: a variable written as its name and its value, whose name (names_a_secret's) says the value
 #: is a secret: as JSON writes it (a pod's ``{"name": "DB_PASSWORD", "value": "x"}``, its text
@@ -219,6 +233,7 @@ def secrets_known() -> int:
 def redact_for_llm(text: str, *, ips: bool = False) -> str:
     text = redact(text)
     text = _KUBECONFIG_DATA.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _AUTH_ARRAY.sub(redact_array, text)
     text = _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
     text = _API_KEYS.sub(REDACTED, text)
     text = _BOOTSTRAP_TOKEN.sub(REDACTED, text)

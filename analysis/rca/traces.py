@@ -227,6 +227,19 @@ class FailingTrace:
     error: str  # the cause's failed span: its status message, else its operation
 
 
+def first_failed(trace: Trace, end_s: float) -> dict[str, Span]:
+    """Each entity's first span (by start) that failed in ``trace`` by ``end_s``: the one
+    whose text ``failing_through`` quotes for it. With the trace's first span, the only spans
+    whose texts are quoted: the service redacts those for what leaves the site."""
+    out: dict[str, Span] = {}
+    for span in trace.spans:
+        if span.status is SpanStatus.ERROR and span.end_ns / 1e9 <= end_s:
+            entity = span_entity(trace.cluster, span)
+            if entity not in out or span.start_ns < out[entity].start_ns:
+                out[entity] = span
+    return out
+
+
 def failing_through(traces: Iterable[Trace], entity: str, end_s: float, most: int = 3,
                     around: float | None = None) -> list[FailingTrace]:  # fmt: skip
     """At most ``most`` traces in which ``entity``'s own span failed by ``end_s`` (a span's
@@ -235,16 +248,11 @@ def failing_through(traces: Iterable[Trace], entity: str, end_s: float, most: in
     after it, then the nearest before it. Their texts are a server's: redacted, printable."""
     out = []
     for trace in traces:
-        if not trace.spans:
-            continue
-        mine = [s for s in trace.spans
-                if s.status is SpanStatus.ERROR and span_entity(trace.cluster, s) == entity
-                and s.end_ns / 1e9 <= end_s]  # fmt: skip
-        if not mine:
+        failed = first_failed(trace, end_s).get(entity)
+        if failed is None:
             continue
         first = min(trace.spans, key=lambda s: s.start_ns)
         ended = [s.end_ns for s in trace.spans if s.end_ns / 1e9 <= end_s]
-        failed = min(mine, key=lambda s: s.start_ns)
         out.append(FailingTrace(
             first.start_ns / 1e9, trace.trace_id,
             # a server's texts (an operation may be a URL with a token): no secret, and no

@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 
-from aiops_desktop.logs import redact
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.errors import AppError
@@ -36,10 +36,12 @@ from analysis.rca.traces import (
     call_time_signals,
     error_line_signals,
     error_log_signals,
+    first_failed,
     span_entity,
     time_outside,
     trace_signals,
 )
+from collectors.llm_redaction import redact_for_llm
 
 MOST_TRACES = 50
 MOST_OPENED = 15
@@ -139,8 +141,10 @@ class LogsTracesAround:
             except (AppError, ValueError):
                 continue
             if entries:
-                # redacted before it is cut: a cut must not leave part of a secret behind
-                out[entity] = [(e.timestamp_ns / 1e9, printable(redact(e.line))[:QUOTE_CHARS])
+                # redacted before it is cut: a cut must not leave part of a secret behind; as
+                # the capture export redacts the same lines (they leave the site in the report)
+                out[entity] = [(e.timestamp_ns / 1e9,
+                                redact_for_llm(printable(e.line))[:QUOTE_CHARS])
                                for e in entries]  # fmt: skip
 
     async def _error_logs(self, cluster: str, start: datetime, end: datetime,
@@ -210,7 +214,7 @@ class LogsTracesAround:
                               out: TopologyRead) -> None:  # fmt: skip
         """The window's failing traces, spread over it; one that cannot be opened (gone
         since the search, a refusal) or not within TRACES_WITHIN_S is left out and said,
-        the others are read."""
+        the others are read, and kept with what RCA quotes of them redacted."""
         try:
             found = await self._logs.traces(cluster, start=start, end=end,
                                             traceql=failing_traceql(),
@@ -232,7 +236,7 @@ class LogsTracesAround:
                                                  end.timestamp())  # fmt: skip
         out.signals += signals
         out.edges += edges
-        out.traces += traces
+        out.traces += await asyncio.to_thread(_quotable, traces, end.timestamp())
 
     async def _call_times(self, cluster: str, start_s: float, end_s: float,
                           out: TopologyRead) -> None:  # fmt: skip
@@ -255,6 +259,28 @@ class LogsTracesAround:
                               "traces)")  # fmt: skip
         # every span of up to 560 traces: off the event loop (the UI's thread under qasync)
         out.signals += await asyncio.to_thread(_call_time_signals, cluster, read, start_s, end_s)
+
+
+def _quotable(traces: list[Trace], end_s: float) -> list[Trace]:
+    """``traces`` with the texts RCA quotes of them (``failing_through``: each one's first
+    span's operation, each entity's first failed span's status message and operation)
+    redacted as the capture export redacts a server's text: they leave the site in the
+    incident report, and analysis/ has only the logs' weaker redaction. Those spans only: a
+    trace's every span (up to 20,000, each of them failed) would cost seconds."""
+    out = []
+    for trace in traces:
+        if not trace.spans:
+            out.append(trace)
+            continue
+        quoted = [min(trace.spans, key=attrgetter("start_ns")),
+                  *first_failed(trace, end_s).values()]  # fmt: skip
+        redacted = {id(s): s.model_copy(update={
+            "operation": redact_for_llm(printable(s.operation)),
+            "status_message": s.status_message and redact_for_llm(printable(s.status_message)),
+        }) for s in quoted}  # fmt: skip
+        spans = [redacted.get(id(s), s) for s in trace.spans]
+        out.append(trace.model_copy(update={"spans": spans}))
+    return out
 
 
 def _counted_from(signal: Signal, known_from: float) -> Signal:
