@@ -20,7 +20,6 @@ from aiops_desktop.models.credentials import CredentialRef
 from aiops_desktop.models.enums import CredentialKind
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.secrets import SecretStore
-from aiops_desktop.services.clusters.connections import EndpointNotConfigured
 from aiops_desktop.services.clusters.registry import RegistryError
 from aiops_desktop.services.core import Core
 from aiops_desktop.settings import resolve_paths
@@ -105,12 +104,16 @@ async def test_no_password_in_a_url_and_no_credential_in_clear(core: Core) -> No
             ClusterSpec(name="userinfo-1", endpoint_urls={PROM: "https://admin:hunter2@p:9090"})
         )
     assert "hunter2" not in str(caught.value)
-    await core.registry.add(
-        ClusterSpec(name="plain-1", endpoint_urls={PROM: "http://prom.example:9090"}),
-        ClusterSecrets(endpoint_tokens={PROM: TOKEN}),
+    with pytest.raises(RegistryError, match="over plain http to another machine"):
+        await core.registry.add(  # was: stored, then refused at every request
+            ClusterSpec(name="plain-1", endpoint_urls={PROM: "http://prom.example:9090"}),
+            ClusterSecrets(endpoint_tokens={PROM: TOKEN}),
+        )
+    assert [c.name for c in core.registry.clusters()] == []
+    await core.registry.add(  # without its token, it is another cluster's plain endpoint
+        ClusterSpec(name="plain-1", endpoint_urls={PROM: "http://prom.example:9090"})
     )
-    with pytest.raises(EndpointNotConfigured, match="plain http: its credential is not sent"):
-        await core.pool.prometheus(core.registry.get("plain-1"))
+    assert await core.pool.prometheus(core.registry.get("plain-1"))
     await core.registry.add(  # this machine itself (a port-forward) may take it
         ClusterSpec(name="forward-1", endpoint_urls={PROM: "http://127.0.0.1:9"}),
         ClusterSecrets(endpoint_tokens={PROM: TOKEN}),

@@ -838,6 +838,13 @@ class ClusterRegistry:
         for original in cluster.endpoints:
             endpoint = original
             token = secrets.endpoint_tokens.get(endpoint.kind)
+            if token and not credential_may_travel(endpoint.url):
+                # as set-endpoint refuses it: stored, it was refused at every request
+                raise RegistryError(
+                    f"{cluster.name}: its {endpoint.kind.value.lower()} endpoint's token would "
+                    f"go over plain http to another machine ({endpoint.url}), which it never "
+                    "does: give its https URL"
+                )
             if token:
                 ref = CredentialRef(
                     kind=CredentialKind.BEARER_TOKEN, key=f"{base}/{endpoint.kind.value.lower()}"
