@@ -198,6 +198,22 @@ def view_action(name: str) -> Callable[[DesktopApp], None] | None:
     return (lambda app: None) if name == "main" else (lambda app: app.window.show_view(name))
 
 
+def unknown_view_cluster(view: str, core: Core) -> str | None:
+    """Why ``--view cluster:NAME`` (or ``details:NAME``) cannot be shown: NAME is neither
+    registered nor a hub's member (it drew an empty page, and a --screenshot of it exited
+    0); None where it can, or for a page."""
+    from aiops_desktop.services.clusters.registry import ClusterNotFoundError
+
+    kind, _, name = view.partition(":")
+    if kind not in ("cluster", "details"):
+        return None
+    try:
+        core.registry.targets([name])
+    except ClusterNotFoundError as exc:
+        return f"--view {view!r}: {exc}"
+    return None
+
+
 def window_size(args: argparse.Namespace, window: MainWindow) -> tuple[int, int]:
     """--size as given (a screenshot's); else WINDOW_SIZE, shrunk to fit the screen's free
     area (a 1366x768 laptop's would hide the status bar). A screenshot without --size keeps
@@ -230,6 +246,10 @@ async def _gui(args: argparse.Namespace, core: Core, theme: Theme) -> int:
         await desktop.load()
         if closed.done():
             return 0
+        refused = unknown_view_cluster(args.view or "main", core)
+        if refused:
+            sys.stderr.write(f"aiops-desktop: error: {refused}\n")
+            return 2
         action = view_action(args.view or "main")
         assert action is not None
         action(desktop)

@@ -187,6 +187,18 @@ def test_app_starts_renders_and_quits_cleanly(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 2 and "unknown view 'nope'" in bad.stderr
+    out = tmp_path / "no-such-cluster.png"
+    unknown = subprocess.run(
+        [sys.executable, "-m", "aiops_desktop", "--data-dir", str(tmp_path / "home"),
+         "--offscreen", "--view", "cluster:ran-eats", "--screenshot", str(out)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    # was: an empty cluster page drawn, exit 0
+    assert unknown.returncode == 2, unknown.stderr
+    assert "--view 'cluster:ran-eats': no cluster named 'ran-eats' is registered" in (
+        unknown.stderr
+    )
+    assert not out.exists()
 
 
 def test_closing_the_window_ends_the_app_cleanly(
