@@ -4,6 +4,7 @@ on an air-gapped workstation."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from aiops_desktop.cli.args import Io, Printable, duration, examples, instant, j
 from aiops_desktop.models.errors import EXIT_PARTIAL, UsageError
 from aiops_desktop.models.text import one_line
 from aiops_desktop.services.runtime.outputs import check_output
-from aiops_desktop.store.capture import SUFFIX, read_manifest, replaceable
+from aiops_desktop.store.capture import SUFFIX, CaptureManifest, replaceable
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
@@ -77,10 +78,25 @@ def _print_manifest(doc: dict[str, Any], out: Printable, as_json: bool) -> None:
     out.write(f"holds      {counts}\n")
 
 
+def checked_manifest(path: Path) -> CaptureManifest:
+    """The manifest of the capture at ``path`` once it is checked as ``capture open`` checks
+    it (its rows, records and documents): the manifest alone passed a capture that every
+    open then refused. Blocking: the capture is opened and closed again."""
+    from aiops_desktop.services.outputs.capture import open_capture
+
+    core = open_capture(path)
+    try:
+        assert core.capture is not None  # a capture's Core
+        return core.capture
+    finally:
+        core.close()
+
+
 async def _capture(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     if args.action == "info":
-        _print_manifest(asdict(read_manifest(args.file)), out, args.json)
+        manifest = await asyncio.to_thread(checked_manifest, args.file)
+        _print_manifest(asdict(manifest), out, args.json)
         return 0
     from aiops_desktop.services.outputs.capture import CAPTURE_NOT_EXPORTED, export_capture
 

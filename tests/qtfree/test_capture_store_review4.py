@@ -247,3 +247,17 @@ async def test_a_past_spans_cluster_record_is_as_it_stood_at_its_end(
     assert datetime.fromisoformat(json.loads(doc)["status"]["last_check_at"]) > datetime.now(
         UTC
     ) - timedelta(minutes=5)
+
+
+def test_capture_info_refuses_what_capture_open_refuses(tmp_path: Path) -> None:
+    """``capture info`` "checks a capture": it read the manifest alone, and passed (exit 0,
+    its manifest printed) a capture that every open then refused."""
+    from tests.qtfree.cli_runner import call_main
+
+    crafted = _crafted(tmp_path, ["stranger"])
+    code, said, err = call_main(tmp_path / "home", "capture", "info", str(crafted))
+    assert code != 0 and "its manifest does not list" in err, (code, said, err)
+    assert "holds" not in said
+    code, said, _ = call_main(tmp_path / "home", "capture", "info", str(SAMPLE))
+    assert code == 0 and said.splitlines()[-1].startswith("holds      ")
+    assert not list(tmp_path.glob("**/aiops-capture-*"))
