@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -160,6 +161,32 @@ def encrypted_file_backend(path: Path, password: str) -> KeyringBackend:
 #: a time. Nothing is lost by the order: a locked keyring's one unlock prompt stands for every
 #: entry.
 _SECRET_SERVICE_CALLS = threading.Lock()
+#: how long a call waits for the one before it: that one may be waiting on a prompt nobody
+#: answers (a delete the keyring asks to confirm); the caller is told, not held for good
+KEYRING_BUSY_S = 30.0
+
+
+@contextlib.contextmanager
+def _secret_service_turn() -> Iterator[None]:
+    if not _SECRET_SERVICE_CALLS.acquire(timeout=KEYRING_BUSY_S):
+        raise SecretsError(
+            f"the keyring is busy with another request for over {KEYRING_BUSY_S:g} s (its "
+            "prompt may be open: answer it); try again"
+        )
+    try:
+        yield
+    finally:
+        _SECRET_SERVICE_CALLS.release()
+
+
+def not_in_keyring(whose: str, ref: CredentialRef) -> str:
+    """What to say where a credential's keyring entry is not there (deleted by hand, a home
+    restored without its keyring): ``whose`` ("east/prometheus: its token"), and what can be
+    done about it."""
+    return (
+        f"{whose} is not in the keyring (service {ref.service!r}, entry {ref.key!r}): put it "
+        "back there, or remove the cluster and add it again with its credential"
+    )
 
 
 class SecretStore:
@@ -172,7 +199,7 @@ class SecretStore:
         from keyring.backends import SecretService
 
         if isinstance(self.backend, SecretService.Keyring):
-            return _SECRET_SERVICE_CALLS
+            return _secret_service_turn()
         return contextlib.nullcontext()
 
     @classmethod
@@ -411,4 +438,5 @@ class NoSecrets(SecretStore):
 
 __all__ = [
     "NoSecrets", "SecretStore", "SecretsError", "SecretsUnavailableError", "json_payload",
+    "not_in_keyring",
 ]  # fmt: skip

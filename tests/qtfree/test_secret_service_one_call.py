@@ -24,7 +24,7 @@ from aiops_desktop.models import (
 )
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters.connections import ClientPool
-from collectors.errors import CollectorAuthError
+from collectors.errors import CollectorAuthError, KubeConfigInvalid
 
 TOKENS = {f"cluster/one-call-{i}/prometheus": f"sha256~Qm9uZUNhbGw{i}xZ8kT2vR" for i in range(4)}
 
@@ -108,11 +108,102 @@ async def test_a_token_the_keyring_does_not_give_is_said_and_no_client_is_kept()
         with pytest.raises(CollectorAuthError) as refused:
             await pool.prometheus(CLUSTER)
         assert str(refused.value) == (
-            f"keyring-gone/prometheus: its token is not in the keyring (entry {KEY}); "
-            "give the endpoint its token again"
+            f"keyring-gone/prometheus: its token is not in the keyring (service 'aiops-desktop', "
+            f"entry '{KEY}'): put it back there, or remove the cluster and add it again with "
+            "its credential"
         )
         backend.set_password("aiops-desktop", KEY, "sha256~S2V5cmluZ0JhY2s9xR4")
         client = await pool.prometheus(CLUSTER)  # was: the token-less client, kept
         assert client.http.auth.token == "sha256~S2V5cmluZ0JhY2s9xR4"
     finally:
         await pool.aclose()
+
+
+def test_a_call_kept_waiting_by_an_unanswered_prompt_is_told_not_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Was: every keyring call of the process waited for good behind one whose prompt nobody
+    answered (a delete the keyring asked to confirm)."""
+    from aiops_desktop import secrets as secrets_module
+
+    monkeypatch.setattr(secrets_module, "KEYRING_BUSY_S", 0.2)
+    store = SecretStore(CountingSecretService())
+    ref = CredentialRef(kind=CredentialKind.BEARER_TOKEN, key=next(iter(TOKENS)))
+    with (
+        secrets_module._SECRET_SERVICE_CALLS,  # the call before, on its prompt
+        pytest.raises(secrets_module.SecretsError, match="keyring is busy"),
+    ):
+        store.get(ref)
+    assert store.get(ref) == TOKENS[ref.key]  # its turn, once the one before ended
+
+
+class GatedKeyring(MemoryKeyring):
+    """Every read waits until the gate opens (a keyring waiting on its unlock prompt)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.waiting = 0
+        self.most_waiting = 0
+        self._count = threading.Lock()
+
+    def get_password(self, service: str, username: str) -> str | None:
+        with self._count:
+            self.waiting += 1
+            self.most_waiting = max(self.most_waiting, self.waiting)
+        self.gate.wait(10)
+        with self._count:
+            self.waiting -= 1
+        return super().get_password(service, username)
+
+
+def _gated_cluster(n: int) -> Cluster:
+    key = f"cluster/gated-{n}/prometheus"
+    return Cluster(name=f"gated-{n}", endpoints=[Endpoint(
+        kind=EndpointKind.PROMETHEUS, url=f"https://prom.gated-{n}.example",
+        auth=AuthMethod.BEARER, credential=CredentialRef(kind=CredentialKind.BEARER_TOKEN, key=key),
+    )])  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_credential_reads_waiting_on_a_prompt_take_few_threads() -> None:
+    """Was: each endpoint's read took a thread of the default executor (two clusters' five
+    endpoints took qasync's ten), and nothing else could run in a thread until the prompt
+    was answered."""
+    import asyncio
+
+    from aiops_desktop.services.clusters.connections import KEYRING_THREADS
+
+    backend = GatedKeyring()
+    for n in range(8):
+        backend.set_password("aiops-desktop", f"cluster/gated-{n}/prometheus", f"sha256~G{n}xq7Zk")
+    pool = ClientPool(SecretStore(backend))
+    try:
+        asked = [asyncio.create_task(pool.prometheus(_gated_cluster(n))) for n in range(8)]
+        await asyncio.sleep(0.3)
+        assert backend.most_waiting <= KEYRING_THREADS  # was 8
+        assert await asyncio.wait_for(asyncio.to_thread(lambda: "free"), 2) == "free"
+        backend.gate.set()
+        clients = await asyncio.wait_for(asyncio.gather(*asked), 10)
+        assert [c.http.auth.token for c in clients] == [f"sha256~G{n}xq7Zk" for n in range(8)]
+    finally:
+        backend.gate.set()
+        await pool.aclose()
+
+
+def test_an_api_server_token_the_keyring_does_not_give_is_said() -> None:
+    """Was: a kubeconfig with no credential, its client's requests anonymous, kept until the
+    cluster changed (only a 401 reloads it)."""
+    from aiops_desktop.services.kube.validation import kubeconfig_for
+
+    key = "cluster/api-gone/api"
+    cluster = Cluster(
+        name="api-gone", api_server_url="https://api.api-gone.example:6443",
+        credential=CredentialRef(kind=CredentialKind.BEARER_TOKEN, key=key),
+    )  # fmt: skip
+    backend = MemoryKeyring()
+    with pytest.raises(KubeConfigInvalid, match="api-gone: its API server token is not in the"):
+        kubeconfig_for(cluster, SecretStore(backend))
+    backend.set_password("aiops-desktop", key, "sha256~QXBpQmFjaw9xT5")
+    config = kubeconfig_for(cluster, SecretStore(backend))
+    assert "sha256~QXBpQmFjaw9xT5" in str(config)

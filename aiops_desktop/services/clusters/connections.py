@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -24,7 +25,7 @@ from aiops_desktop.models import (
     EndpointSource,
 )
 from aiops_desktop.models.errors import UsageError
-from aiops_desktop.secrets import SecretStore
+from aiops_desktop.secrets import SecretStore, not_in_keyring
 from aiops_desktop.services.clusters.kubeconfig import bearer_token
 from aiops_desktop.settings import HttpPolicy
 from collectors.auth import EndpointAuth, is_loopback
@@ -47,6 +48,8 @@ def credential_may_travel(url: str) -> bool:
 
 
 _T = TypeVar("_T")
+#: threads the pool's credential reads wait in (the Secret Service answers one at a time)
+KEYRING_THREADS = 2
 _Key = tuple[UUID, EndpointKind, str]  # cluster, endpoint, role (a plain backend, Loki, ...)
 
 
@@ -105,6 +108,13 @@ class ClientPool:
         self._forgotten: dict[UUID, int] = {}
         #: credential reads under way, by what they read (see ``_read_shared``)
         self._reading: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
+        #: the threads the reads wait in: their own few, so a keyring waiting on its unlock
+        #: prompt holds at most these, never the default executor's (every endpoint's read
+        #: took one of those: two clusters' took qasync's ten, and nothing else ran in a
+        #: thread, not the cache's reads, until the prompt was answered)
+        self._keyring_threads = ThreadPoolExecutor(
+            max_workers=KEYRING_THREADS, thread_name_prefix="aiops-credentials"
+        )
         self._closed = False
 
     async def _read_shared(self, what: tuple[Any, ...], read: Callable[[], _T]) -> _T:
@@ -119,7 +129,7 @@ class ClientPool:
         key = (id(loop), *what)
         pending = self._reading.get(key)
         if pending is None:
-            pending = loop.run_in_executor(None, read)
+            pending = loop.run_in_executor(self._keyring_threads, read)
             self._reading[key] = pending
 
             def done(future: asyncio.Future[Any]) -> None:
@@ -191,13 +201,21 @@ class ClientPool:
         def read() -> EndpointAuth:
             return resolve_auth(endpoint, self._secrets)
 
-        auth = await self._read_shared(credential, read)
+        auth = (
+            await self._read_shared(credential, read)
+            if endpoint.auth is not AuthMethod.NONE and endpoint.credential is not None
+            else EndpointAuth()  # nothing to read: no thread to wait for
+        )
         if auth.method is AuthMethod.BEARER and not auth.token and endpoint.credential:
             # refused here, so no client is kept for it: a client kept without its token
             # failed every request until the endpoint changed, though the keyring held it again
+            whose = (
+                "the cluster's token"
+                if endpoint.credential == cluster.credential
+                else ("its token")
+            )
             raise CollectorAuthError(
-                f"{cluster.name}/{kind.value.lower()}: its token is not in the keyring "
-                f"(entry {endpoint.credential.key}); give the endpoint its token again"
+                not_in_keyring(f"{cluster.name}/{kind.value.lower()}: {whose}", endpoint.credential)
             )
         signature = backend_signature(cluster, endpoint)
 
@@ -337,6 +355,7 @@ class ClientPool:
         self._retired.clear()
         self._making.clear()
         self._reading.clear()  # a read under way ends in its thread; nobody takes it
+        self._keyring_threads.shutdown(wait=False, cancel_futures=True)
         for client in clients:
             await client.aclose()
 

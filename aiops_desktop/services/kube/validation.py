@@ -21,7 +21,7 @@ from aiops_desktop.models import Cluster, CredentialKind
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.kube import Need, Permission, ValidationResult
 from aiops_desktop.models.text import time_text
-from aiops_desktop.secrets import SecretStore
+from aiops_desktop.secrets import SecretStore, not_in_keyring
 from collectors.errors import (
     CollectorAuthError,
     CollectorError,
@@ -92,9 +92,16 @@ def kubeconfig_for(cluster: Cluster, secrets: SecretStore) -> dict[str, Any]:
             raise KubeConfigInvalid(f"the stored kubeconfig of {cluster.name} is missing")
         return payload
     if ref.kind is CredentialKind.BEARER_TOKEN:
-        return kubeconfig_for_token(server, secrets.get(ref), ca_pem=ca, verify=verify)
+        token = secrets.get(ref)
+        if not token:  # a client without it went out anonymous, and was kept so
+            raise KubeConfigInvalid(not_in_keyring(f"{cluster.name}: its API server token", ref))
+        return kubeconfig_for_token(server, token, ca_pem=ca, verify=verify)
     if ref.kind is CredentialKind.CLIENT_CERTIFICATE:
         pair = secrets.get_json(ref) or {}
+        if not (pair.get("cert") and pair.get("client_key")):
+            raise KubeConfigInvalid(
+                not_in_keyring(f"{cluster.name}: its client certificate and key", ref)
+            )
         return kubeconfig_for_token(
             server,
             ca_pem=ca,
