@@ -73,13 +73,15 @@ def _unreadable(outcomes: list[Any]) -> list[str]:
 
 
 def _reader_exit(
-    failed: list[str], *, found: bool, clusters: list[Any], outcomes: list[Any]
-) -> int:
+    failed: list[str], *, found: bool, clusters: list[Any], outcomes: list[Any],
+    in_part: list[str],
+) -> int:  # fmt: skip
     """0 all read; 3 (partial) where something failed and something was read: a chosen
     cluster that answered (with no GPU or PTP port, found nothing is not read nothing), as
-    ``query`` says; 1 where nothing was."""
+    ``query`` says, or where an answer may not be all (``in_part``: a Thanos partial
+    response); 1 where nothing was."""
     if not failed:
-        return EXIT_OK
+        return EXIT_PARTIAL if in_part else EXIT_OK
     unread = {o.cluster for o in outcomes if not o.ok}
     read_some = found or any(c.name not in unread for c in clusters)
     return EXIT_PARTIAL if read_some else EXIT_ERROR
@@ -132,7 +134,7 @@ async def _gpu(core: Core, args: argparse.Namespace, io: Io) -> int:
         for note in fleet.notes:  # read, with something to know (nvidia-smi's exit 14)
             io.err.write(f"note: {one_line(note)}\n")
     return _reader_exit(failed, found=bool(fleet.gpus), clusters=clusters,
-                        outcomes=fleet.outcomes)  # fmt: skip
+                        outcomes=fleet.outcomes, in_part=fleet.in_part)  # fmt: skip
 
 
 async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
@@ -166,8 +168,9 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
         board = replace(board, rows=[r for r in board.rows if r.cluster in keep])
     failed = _unreadable(board.outcomes) + unread
     unrecorded = _unrecorded(board, end) if core.capture is not None else None
-    if unrecorded:  # on stderr, beside the figures (the JSON's "notes" too)
-        io.err.write(f"note: {unrecorded}\n")
+    notes = [*([unrecorded] if unrecorded else []), *board.in_part]
+    for note in notes:  # on stderr, beside the figures (the JSON's "notes" too)
+        io.err.write(f"note: {one_line(note)}\n")
     if args.json:
         rows = []
         for r in board.rows:
@@ -180,7 +183,7 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
             "threshold_ns": board.threshold.max_ns,
             "rows": rows,
             "errors": failed,
-            "notes": [unrecorded] if unrecorded else [],
+            "notes": notes,
         }
         out.write(json_text(doc) + "\n")
     else:
@@ -210,7 +213,7 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
         for line in failed:  # on stderr, as every command says what it could not read
             io.err.write(f"unreadable: {one_line(line)}\n")
     return _reader_exit(failed, found=bool(board.rows), clusters=clusters,
-                        outcomes=board.outcomes)  # fmt: skip
+                        outcomes=board.outcomes, in_part=board.in_part)  # fmt: skip
 
 
 def _unrecorded(board: PtpBoard, end: datetime) -> str | None:

@@ -161,6 +161,8 @@ class GpuFleet:
     gone: list[GpuChange] = field(default_factory=list)
     #: what was read only in part, said beside the answer (no failure of a cluster)
     notes: list[str] = field(default_factory=list)
+    #: of the notes, the answers that may not be all (a Thanos partial response)
+    in_part: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """Physical GPUs: a GPU split into MIG instances is one GPU (in its worst instance's

@@ -143,6 +143,19 @@ class ClusterOutcome:
     #: read), and what of it could not be read (a native histogram): the series may not be all
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def missing(self) -> list[str]:
+        """The warnings that say data may be missing (a Thanos or Cortex partial response: a
+        store not read, any text of theirs). Prometheus 2.4x-2.5x send their own query
+        annotations in ``warnings`` too ("PromQL info: metric might not be a counter…"): they
+        say how the query reads, not that data is missing. "… and N more warnings" counts:
+        the ones it stands for are not known."""
+        return [w for w in self.warnings if not w.startswith(QUERY_ANNOTATIONS)]
+
+
+#: how Prometheus begins its own query annotations among an answer's warnings
+QUERY_ANNOTATIONS = ("PromQL info:", "PromQL warning:")
+
 
 @dataclass
 class TaggedSeries:

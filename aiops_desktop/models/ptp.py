@@ -191,3 +191,5 @@ class PtpBoard:
     window: timedelta
     threshold: Threshold  # the default; a row's own may come from its profile
     outcomes: list[ClusterOutcome]
+    #: the answers that may not be all (a Thanos partial response: a store not read)
+    in_part: list[str] = field(default_factory=list)

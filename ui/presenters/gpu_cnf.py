@@ -342,7 +342,7 @@ class PtpPresenter(ReaderPresenter):
             return  # read over the range left: not shown, not kept (a read of the new follows)
         board, badge = self.merged(*answer)
         self.sig_board.emit(board)
-        self.sig_error.emit(badge)
+        self.sig_error.emit("; ".join(filter(None, [badge, *board.in_part])))
 
 
 class SriovPresenter(ReaderPresenter):

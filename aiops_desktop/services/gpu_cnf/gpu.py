@@ -331,7 +331,11 @@ async def read_gpu_fleet(
     catalog = gpu_queries()
 
     instant = [f for f in NUMERIC_FIELDS if f not in LATER_FIELDS]
-    (answers, failures), (window, window_failures), (later, later_failures) = await gather_all(
+    (
+        (answers, failures, in_part),
+        (window, window_failures, window_in_part),
+        (later, later_failures, later_in_part),
+    ) = await gather_all(
         read_fields(queries, clusters, catalog, instant, at=at),
         read_fields(queries, clusters, catalog, WINDOW_FIELDS, at=at),
         read_fields(queries, clusters, catalog, LATER_FIELDS, at=at),
@@ -339,6 +343,7 @@ async def read_gpu_fleet(
     answers |= window | later
     unread = window_unread(clusters, window_failures)
     failures, notes = _window_failures(failures, window_failures)
+    in_part = sorted({*in_part, *window_in_part, *later_in_part})
     # a capture made before these were read has none: its GPUs' are unknown, which is no
     # cluster that could not be read (nor worth a note)
     failures = unique_failures(
@@ -349,7 +354,9 @@ async def read_gpu_fleet(
     def assess_all() -> list[GpuHealth]:  # thousands of GPUs: off the UI thread
         return worst_first([assess(r, table) for r in join_readings(answers, unread)])
 
-    return GpuFleet(await asyncio.to_thread(assess_all), failures, notes=notes)
+    return GpuFleet(
+        await asyncio.to_thread(assess_all), failures, notes=[*notes, *in_part], in_part=in_part
+    )
 
 
 #: fields read over a window (the XIDs of the last hour), beside the instant ones

@@ -45,6 +45,7 @@ from aiops_desktop.services.queries.field_reads import (
     joined_by_time,
     label,
     last_value,
+    read_in_part,
     unique_failures,
 )
 from aiops_desktop.services.queries.multicluster import MultiClusterQuery, within_points
@@ -466,7 +467,7 @@ async def read_ptp_board(
 
     async def instant(name: str) -> tuple[str, list[TaggedSeries], list[ClusterOutcome]]:
         answer = await queries.run(MetricQuery(promql=catalog[name], end=end), clusters)
-        return name, answer.series, answer.failures
+        return name, answer.series, answer.outcomes
 
     def fitted(name: str) -> MetricQuery:
         """The range read of ``name``: at ``step``, or coarser where the window holds more
@@ -482,7 +483,7 @@ async def read_ptp_board(
 
     async def ranged(name: str) -> tuple[str, list[TaggedSeries], list[ClusterOutcome]]:
         answer = await queries.run(ranges[name], clusters)
-        return name, answer.series, answer.failures
+        return name, answer.series, answer.outcomes
 
     names = [n for n in catalog if n not in ("clock_state", "offset")]
     results = await gather_all(
@@ -500,8 +501,9 @@ async def read_ptp_board(
         return rows
 
     rows = await asyncio.to_thread(assemble)
-    failures = unique_failures(o for _, _, failed in results for o in failed)
-    return PtpBoard(rows, window, threshold, failures)
+    outcomes = [o for _, _, said in results for o in said]
+    failures = unique_failures(o for o in outcomes if not o.ok)
+    return PtpBoard(rows, window, threshold, failures, in_part=read_in_part(outcomes))
 
 
 def window_steps(end_s: float, window_s: float, step_s: float) -> np.ndarray:

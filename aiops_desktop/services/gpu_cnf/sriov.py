@@ -121,7 +121,7 @@ def join_ports(answers: dict[str, list[TaggedSeries]]) -> list[DpdkPortRow]:
 async def read_vfs(
     queries: MultiClusterQuery, clusters: list[Cluster], *, at: datetime | None = None
 ) -> tuple[list[VfRow], list[ClusterOutcome]]:
-    answers, failures = await read_fields(queries, clusters, sriov_queries(), RATE_FIELDS, at=at)
+    answers, failures, _ = await read_fields(queries, clusters, sriov_queries(), RATE_FIELDS, at=at)
     return await asyncio.to_thread(join_vfs, answers), failures  # 19,200 VFs: 180 ms
 
 
@@ -129,7 +129,7 @@ async def read_dpdk_ports(
     queries: MultiClusterQuery, clusters: list[Cluster], *, at: datetime | None = None
 ) -> tuple[list[DpdkPortRow], list[ClusterOutcome]]:
     catalog = field_queries("dpdk")
-    answers, failures = await read_fields(queries, clusters, catalog, DPDK_FIELDS, at=at)
+    answers, failures, _ = await read_fields(queries, clusters, catalog, DPDK_FIELDS, at=at)
     return await asyncio.to_thread(join_ports, answers), failures
 
 

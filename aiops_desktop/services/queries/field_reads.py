@@ -45,6 +45,14 @@ def unique_failures(failures: Iterable[ClusterOutcome]) -> list[ClusterOutcome]:
     return list({(o.cluster, o.error): o for o in failures}.values())
 
 
+def read_in_part(outcomes: Iterable[ClusterOutcome]) -> list[str]:
+    """Each cluster that answered with a warning that data may be missing (a Thanos partial
+    response: a store not read), once per warning: what it lists may not be all, which
+    nothing said (the GPU and PTP commands exited 0)."""
+    return sorted({f"{o.cluster}: read in part: {w}" for o in outcomes if o.ok
+                   for w in o.missing})  # fmt: skip
+
+
 async def read_fields(
     queries: MultiClusterQuery,
     clusters: list[Cluster],
@@ -52,17 +60,18 @@ async def read_fields(
     names: Iterable[str],
     *,
     at: datetime | None = None,
-) -> tuple[dict[str, list[TaggedSeries]], list[ClusterOutcome]]:
-    """field -> its series over every cluster (as they were ``at``, now by default); and
-    what could not be read."""
+) -> tuple[dict[str, list[TaggedSeries]], list[ClusterOutcome], list[str]]:
+    """field -> its series over every cluster (as they were ``at``, now by default); what
+    could not be read; and what was read in part (``read_in_part``)."""
 
     async def one(name: str) -> tuple[str, list[TaggedSeries], list[ClusterOutcome]]:
         answer = await queries.run(MetricQuery(promql=catalog[name], end=at), clusters)
-        return name, answer.series, answer.failures
+        return name, answer.series, answer.outcomes
 
     results = await gather_all(*(one(n) for n in names if n in catalog))
     answers = {name: series for name, series, _ in results}
-    return answers, unique_failures(o for _, _, failed in results for o in failed)
+    outcomes = [o for _, _, said in results for o in said]
+    return answers, unique_failures(o for o in outcomes if not o.ok), read_in_part(outcomes)
 
 
 class PodRow(Protocol):

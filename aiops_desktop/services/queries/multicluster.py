@@ -270,14 +270,9 @@ class MultiClusterQuery:
         outcomes = [o for o, _ in results]
         series = [s for _, found in results for s in found]
         ok = sum(o.ok for o in outcomes)
-        # an answer with a warning that data may be missing (a Thanos or Cortex partial
-        # response: a store not read, any text of theirs) may not be all. Prometheus 2.4x-2.5x
-        # send their own query annotations in `warnings` too ("PromQL info: metric might not
-        # be a counter…"): they say how the query reads, not that data is missing, so they
-        # are shown but leave a complete answer SUCCESS. "… and N more warnings" counts: the
-        # ones it stands for are not known
-        annotation = ("PromQL info:", "PromQL warning:")
-        missing = any(not w.startswith(annotation) for o in outcomes for w in o.warnings)
+        # an answer with a warning that data may be missing may not be all; Prometheus's own
+        # query annotations are shown but leave a complete answer SUCCESS
+        missing = any(o.missing for o in outcomes)
         if ok == len(outcomes) and outcomes and not missing:
             status = QueryStatus.SUCCESS
         elif ok:
