@@ -43,3 +43,20 @@ async def test_llm_set_of_another_server_after_off_removes_the_key(tmp_path: Pat
     assert made.said is not None and "removed" in made.said
     assert LLM_KEY_REF.key not in backend.entries
     assert _llm(path, backend).endpoint().api_key is None
+
+
+@pytest.mark.asyncio
+async def test_window_rename_after_cli_off_keeps_the_key(tmp_path: Path) -> None:
+    """The window (started while OLD was set) renames the model after the CLI's ``llm off``:
+    the change is made over the file's off state, so the LLM stays off, and off keeps its key
+    (as ``llm off`` does): nothing new was set, so nothing is removed nor said."""
+    path, backend = _off(tmp_path)
+    await _llm(path, backend).set(endpoint=OLD, model="qwen", key=OLD_KEY)
+    window = _llm(path, backend)
+    await _llm(path, backend).turn_off()
+    made = await window.change(endpoint=OLD, model="qwen2")
+    assert made.settings.endpoint is None
+    assert made.said is None
+    assert _stored(backend) == {"endpoint": OLD, "token": OLD_KEY}
+    await _llm(path, backend).change(endpoint=OLD, model="qwen2")
+    assert _llm(path, backend).endpoint().api_key == OLD_KEY

@@ -22,10 +22,12 @@ from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.store.chats import ChatRepository
 from tests.ui.conftest import SAMPLE, run_coro
-from tests.ui.test_chat_page_fixes_page import ConfiguredLlm, GatedServer
+from tests.ui.test_chat_page_fixes_page import ConfiguredLlm, GatedServer, Page, page
 from ui.presenters.chat import ChatPresenter
 from ui.theme import Theme
 from ui.views.chat_view import SHOWN_MESSAGES, ChatView, ToolStep
+
+__all__ = ["page"]  # the page as wired in the app, over the real service and store
 
 
 def _view(qtbot: QtBot, theme: Theme) -> ChatView:
@@ -106,6 +108,35 @@ def test_a_round_of_tool_calls_is_not_cut_at_the_edge(qtbot: QtBot, theme: Theme
     assert len([w for w in _widgets(view) if isinstance(w, ToolStep)]) == 4
 
 
+def _stopped_turn(turn: int) -> list[ChatMessage]:
+    """A question, then rounds of tool calls and their results, stopped with no answer text."""
+    out = [ChatMessage(role=ChatRole.USER, content=f"question {turn}")]
+    for r in range(5):
+        calls = [ToolCall(id=f"t{turn}r{r}c{i}", name="query_metrics", arguments={})
+                 for i in range(4)]  # fmt: skip
+        out.append(ChatMessage(role=ChatRole.ASSISTANT, content="", tool_calls=calls))
+        out += [ChatMessage(role=ChatRole.TOOL,
+                            tool_result=ToolResult(call_id=c.id, name=c.name, content="up"))
+                for c in calls]  # fmt: skip
+    return out
+
+
+def test_copy_answer_finds_the_answer_before_the_messages_drawn(qtbot: QtBot, theme: Theme) -> None:
+    """The last answer is further back than the last ``SHOWN_MESSAGES`` (three stopped turns
+    of tool rounds after it): Copy still copies it, not drawn yet."""
+    answered = [
+        ChatMessage(role=ChatRole.USER, content="why is du-2 down?"),
+        ChatMessage(role=ChatRole.ASSISTANT, content="PTP holdover on du-2"),
+    ]
+    session = ChatSession(messages=answered + [m for t in range(3) for m in _stopped_turn(t)])
+    assert len(session.messages) - 2 > SHOWN_MESSAGES
+    view = _view(qtbot, theme)
+    view.show_session(session)
+    assert "PTP holdover on du-2" not in _texts(view)  # not drawn: "Show earlier messages"
+    assert view.copy_button.isEnabled()
+    assert view._last_answer == "PTP holdover on du-2"
+
+
 @pytest.fixture
 def core(qloop: qasync.QEventLoop, qtbot: QtBot) -> Iterator[Core]:
     core = open_capture(SAMPLE)
@@ -132,3 +163,17 @@ def test_new_chat_refuses_a_cluster_that_is_not_registered(qtbot: QtBot, core: C
     assert presenter.session.cluster_context == ["ran-east"] and shown == [presenter.session]
     presenter.close()
     run_coro(qtbot, tasks.shutdown())
+
+
+def test_new_chat_made_after_a_refusal_clears_what_was_said(page: Page, qtbot: QtBot) -> None:
+    """A new chat refused for a typo, then made with the right name: the refusal no longer
+    holds, so the status line says nothing of it."""
+    run_coro(qtbot, page.chat._registry.load())
+    view = page.view
+    view.clusters.setText("ran-eats")
+    qtbot.mouseClick(view.new_button, Qt.MouseButton.LeftButton)
+    assert "ran-eats" in view.status.text()
+    view.clusters.setText("ran-east")
+    qtbot.mouseClick(view.new_button, Qt.MouseButton.LeftButton)
+    assert "ran-east" in view.title.text()
+    assert view.status.text() == ""

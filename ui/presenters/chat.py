@@ -85,6 +85,7 @@ class ChatPresenter(Presenter):
         self.stop()
         self.session = self._chat.new_session(PersonaName(persona), clusters)
         self.sig_session.emit(self.session)
+        self.sig_error.emit("")  # a refusal of the clusters typed before no longer holds
 
     def open_session(self, session_id: str) -> None:
         async def work() -> None:

@@ -330,11 +330,12 @@ class ChatView(QWidget):
         thread for seconds after every reply in a long chat."""
         messages = session.messages
         drawn = self._drawn
-        if (
+        kept = (
             session.id == self._session_id
             and drawn <= len(messages)
             and (drawn == 0 or messages[drawn - 1] == self._drawn_last)
-        ):
+        )
+        if kept:
             self._drop_live()
         else:
             self._clear()
@@ -349,7 +350,9 @@ class ChatView(QWidget):
             self.persona.setCurrentIndex(index)
         new = messages[drawn:]
         self._draw(new)
-        answer = next((m.content for m in reversed(new)
+        # Copy: the last answer of the new messages; of a chat drawn anew, of all of it, drawn
+        # or not (its last messages may be stopped turns' tool rounds, the answer before them)
+        answer = next((m.content for m in reversed(new if kept else messages)
                        if m.role is ChatRole.ASSISTANT and m.content), None)  # fmt: skip
         if answer is not None:
             self._set_answer(answer)

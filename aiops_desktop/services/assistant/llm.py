@@ -266,7 +266,8 @@ class LlmService:
         another server (``same_server``) given without a key of its own gets none, the one
         stored removed and said (kept, every chat sent the old server's key to the new one);
         so does a server set while none was, unless the key was stored with that server (``llm
-        off`` then ``llm set`` of it again keeps its key).
+        off`` then ``llm set`` of it again keeps its key); a change that leaves it off (the
+        CLI's ``llm off`` meanwhile) removes none.
         Made over the file as it is now (``SettingsService.set_llm``): only what differs from
         the settings shown is changed, so the CLI's server set meanwhile is kept when the
         window renames the model; a key given keeps the server given with it, as typed. The
@@ -308,7 +309,9 @@ class LlmService:
         elif forget_key:
             await self._key_or_back(previous, lambda: self._secrets.delete(LLM_KEY_REF),
                                     "could not be removed from")  # fmt: skip
-        elif not same_server(chosen.endpoint, previous.endpoint):
+        elif chosen.endpoint is not None and not same_server(chosen.endpoint, previous.endpoint):
+            # none (the file's ``llm off``, kept under the window's rename) is no other server:
+            # off keeps its key, as ``llm off`` does
             removed = await self._key_or_back(previous, lambda: self._drop_key(chosen.endpoint),
                                               "could not be removed from")  # fmt: skip
             if removed:
