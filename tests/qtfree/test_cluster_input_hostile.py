@@ -13,7 +13,6 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import keyring.backend
 import pytest
 import pytest_asyncio
 
@@ -26,26 +25,10 @@ from collectors.errors import CollectorError, KubeConfigInvalid
 from collectors.http import BackendClient, EndpointAuth
 from collectors.kube_config import bearer_expiry, kubeconfig_for_token, load_api_client
 from collectors.kubernetes import KubeClient
+from tests.memory_keyring import MemoryKeyring
 
 SECOND = "k7Qz9SECRETLINE2xYw3"
 TWO_LINES = "sha256~AbCdEfGhIjKlMnOpQrStUv\n" + SECOND
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
 
 
 # -- a token of two lines --------------------------------------------------------------------

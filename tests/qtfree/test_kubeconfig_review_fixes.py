@@ -8,7 +8,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import keyring.backend
 import pytest
 import yaml
 from pydantic import ValidationError
@@ -21,6 +20,7 @@ from aiops_desktop.services.clusters import kubeconfig
 from aiops_desktop.services.clusters.kubeconfig import KubeconfigError, read_contexts
 from aiops_desktop.store.clusters import ClusterRepository
 from aiops_desktop.store.database import Database
+from tests.memory_keyring import MemoryKeyring
 from tests.qtfree.cli_runner import call_main
 
 CERT = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTESTCA\n-----END CERTIFICATE-----\n"
@@ -272,23 +272,6 @@ def test_a_stored_cluster_holding_a_key_is_skipped_not_fatal(
 
 
 # -- defect 6: exec plugin environment values -------------------------------------------------
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
-
-
 def test_only_secret_named_exec_variables_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(logs, "_known_secrets", set())  # this test's registrations only
     env = [

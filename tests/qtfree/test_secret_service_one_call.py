@@ -10,7 +10,6 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-import keyring.backend
 import pytest
 from keyring.backends import SecretService
 
@@ -25,6 +24,7 @@ from aiops_desktop.models import (
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters.connections import ClientPool
 from collectors.errors import CollectorAuthError, KubeConfigInvalid
+from tests.memory_keyring import MemoryKeyring
 
 TOKENS = {f"cluster/one-call-{i}/prometheus": f"sha256~Qm9uZUNhbGw{i}xZ8kT2vR" for i in range(4)}
 
@@ -74,23 +74,6 @@ def test_the_real_secret_service_read_by_four_threads_gives_every_token(secret_s
     finally:
         for ref in refs:
             store.delete(ref)
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
 
 
 KEY = "cluster/keyring-gone/prometheus"
