@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from aiops_desktop.models import EndpointKind, utcnow
 from aiops_desktop.models.anomalies import Anomaly, AnomalyMarker
 from aiops_desktop.models.catalog import Panel
-from aiops_desktop.models.polling import STALE_AFTER_INTERVALS, Source
+from aiops_desktop.models.polling import Source
 from aiops_desktop.models.text import age_text, time_text
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.clusters.registry import ClusterRegistry
@@ -414,7 +414,8 @@ class DashboardPresenter(Presenter):
         if self.cluster in marks:  # the hub answers: does it still have this member?
             seen = marks[self.cluster]
             age = None if seen is None else (utcnow() - seen).total_seconds()
-            stale = stale or age is None or age > STALE_AFTER_INTERVALS * status.interval_s
+            # as old as the hub's status may get (a slow poll's time on top), as the truth says
+            stale = stale or age is None or age > status.stale_after_s
         text = f"data {age_text(age)}" + (" · STALE" if stale else "")
         if (pushed := self._poller.hub_age_s(hub_name)) is not None:
             text += f" · the hub's newest sample {age_text(pushed)}"  # ACM pushes every 30-300 s

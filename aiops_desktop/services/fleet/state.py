@@ -46,7 +46,7 @@ from aiops_desktop.models.fleet import (
     Health,
 )
 from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery
-from aiops_desktop.models.polling import STALE_AFTER_INTERVALS, Source, SourceStatus
+from aiops_desktop.models.polling import Source, SourceStatus
 from aiops_desktop.services.fleet.findings import (
     GpusGone,
     PerCluster,
@@ -468,10 +468,8 @@ class FleetState:
         without them; some source of the hub reachable; none."""
         status = self._poller.status.get((hub.name, Source.METRICS))
         if self._coverage(hub, EndpointKind.PROMETHEUS, status, now) in _READ:
-            age, lost, _ = self._member_freshness(hub.name, member, now)
-            limit = STALE_AFTER_INTERVALS * status.interval_s if status is not None else None
-            old = age is not None and limit is not None and age > limit
-            return 1 if lost or old else 0
+            _, stale, _ = self._member_freshness(hub.name, member, now)
+            return 1 if stale else 0
         configured = [
             self._coverage(hub, kind, self._poller.status.get((hub.name, polled)), now)
             for kind, polled in _SOURCES.values()
@@ -517,8 +515,8 @@ class FleetState:
         metrics = self._poller.status.get((source.name, Source.METRICS))
         age = metrics.age_s(now) if metrics is not None else None
         if hub is not None and coverage["metrics"] is Coverage.READ and metrics is not None:
-            age, lost, read_at["metrics"] = self._member_freshness(source.name, name, now)
-            if lost or (age is not None and age > STALE_AFTER_INTERVALS * metrics.interval_s):
+            age, stale, read_at["metrics"] = self._member_freshness(source.name, name, now)
+            if stale:
                 coverage["metrics"] = Coverage.STALE
         # a hub's own alerts and series (no member's cluster label) are filed under the hub:
         # its own findings, judged as any cluster's (an XID of the hub's own GPU is CRITICAL)
@@ -539,18 +537,22 @@ class FleetState:
         self, hub: str, member: str, now: datetime
     ) -> tuple[float | None, bool, datetime | None]:
         """How old a hub member's data is: since a poll of the hub last had its series (the
-        hub answering does not make a member that stopped reporting fresh); whether it has
-        not been seen since the app started though the hub was polled; and when it was."""
+        hub answering does not make a member that stopped reporting fresh); whether it is
+        stale (not seen since the app started though the hub was polled, or older than the
+        hub's metrics status may get: a poll's time limit on top of 3 intervals; by 3
+        intervals alone the hub was READ and each member STALE part of every slow poll); and
+        when it was seen."""
+        metrics = self._poller.status.get((hub, Source.METRICS))
         marks = self._poller.member_seen.get(hub, {})
         if member not in marks:  # not polled yet in this run: the hub's poll says
-            metrics = self._poller.status.get((hub, Source.METRICS))
             if metrics is None:
                 return None, False, None
             return metrics.age_s(now), False, metrics.last_success
         seen = marks[member]
         if seen is None:
             return None, True, None
-        return max(0.0, (now - seen).total_seconds()), False, seen
+        age = max(0.0, (now - seen).total_seconds())
+        return age, metrics is not None and age > metrics.stale_after_s, seen
 
     def _findings_coverage(self, source: Cluster, now: datetime) -> Coverage | None:
         """What is known of the findings read over ``source``'s Prometheus: not read yet

@@ -48,7 +48,7 @@ from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.metrics import MetricQuery, PromSeries
 from aiops_desktop.models.observability import LogQuery
-from aiops_desktop.models.polling import STALE_AFTER_INTERVALS, Source, SourceStatus
+from aiops_desktop.models.polling import Source, SourceStatus
 from aiops_desktop.services.clusters.connections import ClientPool, kube_signature
 from aiops_desktop.services.clusters.registry import ClusterNotFoundError, ClusterRegistry
 from aiops_desktop.services.kube.validation import has_kube_api
@@ -154,7 +154,8 @@ class _SlowPanel(CollectorError):
 
 #: a panel's read failure that says the endpoint is down or refuses every query: the poll
 #: starts no further panel (they are read first next time, that one after them). A timeout
-#: is one only where no connection was made (_slow_query: else that query is slow)
+#: is one only where no connection was made (_slow_query: else that query is slow), or the
+#: second of a poll that has read no panel yet (_read_panels: a hung endpoint)
 _ENDPOINT_DOWN = (CollectorUnreachable, CollectorTimeout, CollectorAuthError,
                   CollectorRateLimited, SourceUnsupported, EndpointNotFound)  # fmt: skip
 
@@ -687,12 +688,13 @@ class Poller:
                 return await asyncio.to_thread(rows, series)
             return rows(series)
 
-        seen, _ = await self._read_panels(cluster, EndpointKind.PROMETHEUS, read)
+        seen, cut = await self._read_panels(cluster, EndpointKind.PROMETHEUS, read)
         if cluster.kind is ClusterKind.FLEET:
             # the members first: a freshness query failing (or slow) on a big hub left the
             # members read never noted, those noted before shown STALE with their data fresh.
-            # The hub answered: a panel of it was read (else the read raised)
-            await self._note_members(cluster.name, seen, complete=True)
+            # The hub answered: a panel of it was read (else the read raised); an answer cut
+            # has members past the cut not seen, the hub reporting them: none is forgotten
+            await self._note_members(cluster.name, seen, complete=not cut)
             await self._note_newest(cluster, client)
 
     async def _note_newest(self, hub: Cluster, client: PrometheusClient) -> None:
@@ -756,12 +758,12 @@ class Poller:
         cluster: Cluster,
         source: EndpointKind,
         read: Callable[[Panel, float, float, float], Awaitable[list[Read]]],
-    ) -> tuple[set[str], list[str]]:
+    ) -> tuple[set[str], bool]:
         """Each of the catalog's panels on ``source``, from the newest sample held (the last
         BACKFILL at first, and at most that far back after an outage) to now, into the live
         buffers and the store. A fleet hub's Prometheus series go to the member their labels
-        name, where the hub serves it (_files). (The members seen, the panels whose query was
-        refused.)
+        name, where the hub serves it (_files). (The members seen, and whether the answer of
+        a panel read was cut: members past the cut not seen.)
 
         Panels are read one after another (a lost endpoint leaves one request open), those
         read longest ago first: a poll that ran out of time goes on next time where it
@@ -772,10 +774,12 @@ class Poller:
         fails or a poll cut short loses nothing of the panels read before; a write the store
         refuses moves the mark back (read again next time). A failure saying the endpoint is
         down or refuses every query (unreachable, no answer in time, denied, rate limited,
-        not offered, not there) starts no further panel. The panels that failed ("panel:
-        why"), and those whose answer was cut, go to the poll's note (its status says them);
-        the first failure is raised only when no panel was read (the source did not
-        answer)."""
+        not offered, not there) starts no further panel, as does a second read timeout
+        before any panel was read (a hung endpoint, connected and never answering: each
+        timeout taken for one slow panel, every poll of it took the poll's whole limit). The
+        panels that failed ("panel: why"), and those whose answer was cut, go to the poll's
+        note (its status says them); the first failure is raised only when no panel was read
+        (the source did not answer)."""
         panels = [p for p in self.catalog if p.source is source]
         now = self._clock().timestamp()
         self._check_clock(cluster, panels, now)
@@ -789,6 +793,8 @@ class Poller:
         errors: list[Exception] = []
         seen: set[str] = set()  # a fleet hub's members with series in this poll
         done = 0
+        cut_any = False  # a panel read only in part (its first PANEL_MOST_SERIES series)
+        timed_out = False  # a query ended in the HTTP client's read timeout
         for panel in panels:
             left = deadline - loop.time()
             if left < PANEL_MIN_LEFT * self.settings.timeout_s:
@@ -798,7 +804,11 @@ class Poller:
             except SourceUnsupported:
                 raise
             except CollectorError as exc:  # this panel's (a 503, a malformed answer, slow)
-                down = isinstance(exc, _ENDPOINT_DOWN) and not _slow_query(exc)
+                # one read timeout is that query slow; a second with nothing read yet is the
+                # endpoint not answering at all
+                slow = _slow_query(exc)
+                down = isinstance(exc, _ENDPOINT_DOWN) and (not slow or (timed_out and not done))
+                timed_out = timed_out or slow
                 if down and not done:
                     # the panels not read are read first next time, this one after them (kept
                     # first, each poll ended in it: a panel the endpoint fails alone starved
@@ -818,12 +828,13 @@ class Poller:
                 seen.update(had)
                 self._failed.pop((cluster.id, panel.id), None)
                 failures += cut  # read, not whole: said (and a hub's members not forgotten)
+                cut_any = cut_any or bool(cut)
         if note is not None:
             note.read += done
             note.failed += failures
         if not done and panels:  # the source did not answer
             raise _unread(errors, failures)
-        return seen, failures
+        return seen, cut_any
 
     def _turn(self, cluster_id: UUID, panel: str) -> tuple[float, bool]:
         """A panel's place in its source's next poll: the stalest first, one whose read
@@ -1046,9 +1057,8 @@ class Poller:
             seen = self.member_seen.get(other.name, {})
             if source == Source.ALERTS:  # it names the member (an alert-free one has none)
                 return member in seen or member in other.status.members
-            at = seen.get(member)
-            limit = STALE_AFTER_INTERVALS * status.interval_s
-            return at is not None and (now - at).total_seconds() <= limit
+            at = seen.get(member)  # as old as its status may get (a slow poll's time on top)
+            return at is not None and (now - at).total_seconds() <= status.stale_after_s
 
         @functools.cache
         def files(member: str) -> bool:
