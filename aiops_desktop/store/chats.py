@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import sqlite3
 from concurrent.futures import Future
+from datetime import timedelta
 from uuid import UUID
 
 from aiops_desktop.models.chat import ChatSession
 from aiops_desktop.store.bodies import read_one, read_rows
 from aiops_desktop.store.database import Database
 
-#: the sessions the chat list shows, newest first; maintenance deletes the rest (``prune``)
+#: the sessions the chat list shows, newest first; maintenance deletes the rest once not
+#: updated for CHAT_KEPT (``prune``)
 LIST_LIMIT = 200
+#: how long a session past the list's LIST_LIMIT is kept after its last update. ``aiops-desktop
+#: chat --session ID`` goes on with any session kept, not only those listed: a cron'd ``chat``
+#: saving one a minute pushed a session someone was going on with past the list within hours,
+#: and it was deleted (one open in the window too). Kept while in use, and the file bounded by
+#: what 30 days of sessions make.
+CHAT_KEPT = timedelta(days=30)
 #: a session's messages kept in the cache (the model only ever sees the last 50)
 KEEP_MESSAGES = 1000
 #: the list's order, and what maintenance keeps (ties by id: the same sessions in both)
@@ -52,17 +60,19 @@ class ChatRepository:
 
         return self._db.write(op)
 
-    def prune(self) -> Future[int]:
-        """Delete the sessions past the newest LIST_LIMIT (those the list shows), as
-        maintenance does each pass. How many. The list is all there is to open or delete a
-        session with: one past it was kept for good, never to be seen (sessions of tens of
-        MB each, with their tool results)."""
+    def prune(self, before: float) -> Future[int]:
+        """Delete the sessions past the newest LIST_LIMIT (those the list shows) not updated
+        since ``before`` (unix s; maintenance's: CHAT_KEPT ago), as maintenance does each pass.
+        How many. Kept for good, those past the list piled up (sessions of tens of MB each,
+        with their tool results); deleted by count alone, one still in use went too. Rows
+        told apart by rowid, never NULL: one damaged row with a NULL id made ``id NOT IN``
+        NULL for every row, and nothing was deleted again."""
 
         def op(conn: sqlite3.Connection) -> int:
             return conn.execute(
-                f"DELETE FROM chat_sessions WHERE id NOT IN (SELECT id FROM chat_sessions "  # noqa: S608
-                f"{_NEWEST_FIRST} LIMIT ?)",
-                (LIST_LIMIT,),
+                f"DELETE FROM chat_sessions WHERE rowid NOT IN (SELECT rowid FROM chat_sessions "  # noqa: S608
+                f"{_NEWEST_FIRST} LIMIT ?) AND updated_at < ?",
+                (LIST_LIMIT, before),
             ).rowcount
 
         return self._db.write(op)

@@ -293,7 +293,9 @@ def _header_restored(backup: Path) -> Path | None:
     """A copy of ``backup`` with SQLite's 16-byte magic put back, where that is what is wrong
     with its header (the rest of it is an SQLite header's), and of its -wal beside it (what
     was not checkpointed: after a crash, often the last clusters added); None otherwise. The
-    caller removes both."""
+    caller removes both. A copy that cannot be made (a full disk: it is as big as the cache)
+    raises StoreUnavailableError, so that the damaged file is put back for a later start: read
+    as nothing of it reading, the new cache, empty, would be found sound and never salvage it."""
     try:
         with open(backup, "rb") as f:
             head = f.read(100)
@@ -312,10 +314,11 @@ def _header_restored(backup: Path) -> Path | None:
         _copy(backup, copy, _MAGIC)
         if wal.exists():
             _copy(wal, Path(f"{copy}-wal"))
-    except OSError:  # a full disk: nothing read of it then
+    except OSError as exc:
         for suffix in ("", "-wal"):
             Path(f"{copy}{suffix}").unlink(missing_ok=True)
-        return None
+        why = f"no copy of it could be made to read it through: {exc.strerror or exc}"
+        raise StoreUnavailableError(backup, why) from exc
     return copy
 
 

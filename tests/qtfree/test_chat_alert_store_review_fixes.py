@@ -22,7 +22,7 @@ from aiops_desktop.models.enums import ChatRole
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.runtime.maintenance import maintain_once
 from aiops_desktop.store.alert_events import AlertEventRepository
-from aiops_desktop.store.chats import LIST_LIMIT, ChatRepository
+from aiops_desktop.store.chats import CHAT_KEPT, LIST_LIMIT, ChatRepository
 from aiops_desktop.store.database import Database
 from aiops_desktop.store.migrations import _V9_CHATS
 from aiops_desktop.store.series import SeriesStore
@@ -143,7 +143,9 @@ class _NoHealth:
 @pytest.mark.asyncio
 async def test_maintenance_keeps_only_the_chat_sessions_the_list_shows(db: Database) -> None:
     chats = ChatRepository(db)
-    sessions = [ChatSession(title=f"shift {n}", updated_at=NOW - timedelta(minutes=n))
+    past = CHAT_KEPT + timedelta(days=1)  # the sessions past the list: that long not updated
+    sessions = [ChatSession(title=f"shift {n}", updated_at=NOW - timedelta(minutes=n)
+                            - (past if n >= LIST_LIMIT else timedelta(0)))
                 for n in range(LIST_LIMIT + 3)]  # fmt: skip
     for session in sessions:
         chats.save(session).result()
@@ -154,3 +156,34 @@ async def test_maintenance_keeps_only_the_chat_sessions_the_list_shows(db: Datab
     assert [s[0] for s in chats.listed()] == [s.id for s in sessions[:LIST_LIMIT]]
     again = await maintain_once(cast(ClusterRegistry, _NoHealth()), SeriesStore(db), chats=chats)
     assert again.retention["chat_sessions"] == 0
+
+
+@pytest.mark.asyncio
+async def test_maintenance_keeps_a_session_in_use_past_the_list(db: Database) -> None:
+    """``chat --session ID`` goes on with a session the list no longer shows: a cron'd ``chat``
+    saving one a minute pushed it past the newest LIST_LIMIT within hours, and the next pass
+    deleted it. Only those not updated for CHAT_KEPT go."""
+    chats = ChatRepository(db)
+    kept = ChatSession(title="ptp holdover RCA", updated_at=NOW - timedelta(hours=4))
+    chats.save(kept).result()
+    for n in range(LIST_LIMIT):  # a cron'd `aiops-desktop chat "..."`, every minute
+        chats.save(ChatSession(title=f"cron {n}", updated_at=NOW - timedelta(minutes=n))).result()
+    stale = ChatSession(title="last quarter", updated_at=NOW - CHAT_KEPT - timedelta(minutes=1))
+    chats.save(stale).result()
+    report = await maintain_once(cast(ClusterRegistry, _NoHealth()), SeriesStore(db), chats=chats)
+    assert report.retention["chat_sessions"] == 1 and not report.failed
+    assert chats.get(kept.id) is not None and chats.get(stale.id) is None
+
+
+def test_a_chat_row_without_an_id_does_not_stop_pruning(db: Database) -> None:
+    """A damaged row with a NULL id among the newest: ``id NOT IN (… NULL …)`` is NULL for
+    every row, and nothing was ever deleted again."""
+    chats = ChatRepository(db)
+    old = NOW - CHAT_KEPT - timedelta(days=1)
+    for n in range(LIST_LIMIT + 60):
+        chats.save(ChatSession(title=f"shift {n}", updated_at=old - timedelta(minutes=n))).result()
+    _insert(db, "INSERT INTO chat_sessions VALUES (?,?,?,?,?)",
+            [(None, "damaged", "default", NOW.timestamp(), "{}")])  # fmt: skip
+    assert chats.prune((NOW - CHAT_KEPT).timestamp()).result() == 61
+    stored = db.fetch_one("SELECT count(*) FROM chat_sessions")
+    assert stored is not None and stored[0] == LIST_LIMIT

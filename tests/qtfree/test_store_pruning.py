@@ -134,12 +134,13 @@ async def test_the_apps_maintenance_keeps_only_the_chats_the_list_shows(core: Co
     import asyncio
 
     from aiops_desktop.models.chat import ChatSession
-    from aiops_desktop.store.chats import LIST_LIMIT, ChatRepository
+    from aiops_desktop.store.chats import CHAT_KEPT, LIST_LIMIT, ChatRepository
 
     chats = ChatRepository(core.db)
     now = utcnow()
+    old = now - CHAT_KEPT - timedelta(days=1)  # past the list, they go once that old
     for n in range(LIST_LIMIT + 2):
-        chats.save(ChatSession(title=f"night shift {n}", updated_at=now - timedelta(minutes=n)))
+        chats.save(ChatSession(title=f"night shift {n}", updated_at=old - timedelta(minutes=n)))
     chats.save(ChatSession(title="the last", updated_at=now)).result()
     running = asyncio.create_task(core.maintain())
     try:

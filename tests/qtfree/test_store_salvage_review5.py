@@ -34,7 +34,7 @@ import resource, signal, sys
 from pathlib import Path
 from aiops_desktop.store.database import Database
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, resource.RLIM_INFINITY))
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), resource.RLIM_INFINITY))
 try:
     Database(Path(sys.argv[1]))
 except Exception as exc:
@@ -50,6 +50,12 @@ def _damaged(tmp_path: Path) -> tuple[Path, list[str]]:
     return path, names
 
 
+def _open_on_a_full_disk(path: Path, room: int) -> str:
+    """What opening ``path`` says with ``room`` bytes left for any file written."""
+    return subprocess.run([sys.executable, "-c", _OPEN_ON_A_FULL_DISK, str(path), str(room)],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+
+
 # -- 1. a new cache that cannot be made puts the damaged file back --------------------------------
 
 
@@ -60,8 +66,7 @@ def test_a_full_disk_puts_the_damaged_file_back_for_the_next_start(tmp_path: Pat
     clusters gone without a word."""
     path, names = _damaged(tmp_path)
     before = _digest(path)
-    said = subprocess.run([sys.executable, "-c", _OPEN_ON_A_FULL_DISK, str(path)],
-                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    said = _open_on_a_full_disk(path, 40_000)
     assert said.startswith("StoreDamagedUnavailableError"), said
     assert "is damaged" in said and "It was left as it was" in said
     assert "not changed" not in said
@@ -207,6 +212,31 @@ def test_a_damaged_header_is_read_with_its_wal(tmp_path: Path) -> None:
         assert [c.name for c in ClusterRepository(db).list()] == ["site-0", "site-1", "site-2"]
         assert "registered clusters: 3" in str(db.recovered)
         assert [p.name for p in tmp_path.iterdir() if "salvage" in p.name] == []  # cleaned up
+    finally:
+        db.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE: a full disk, on POSIX")
+def test_a_damaged_header_on_a_full_disk_puts_the_file_back(tmp_path: Path) -> None:
+    """Read through a copy (its magic put back) that the disk had no room for, the file was
+    taken as one nothing of reads: a new, empty cache said so, and was found sound by the next
+    start; the clusters gone for good."""
+    path = tmp_path / "cache.sqlite3"
+    names, _ = _filled(path)
+    _checkpoint(path)
+    with open(path, "r+b") as f:
+        f.write(b"\0" * 16)
+    before = _digest(path)
+    said = _open_on_a_full_disk(path, path.stat().st_size // 2)  # a new cache fits, no copy
+    assert said.startswith("StoreDamagedUnavailableError"), said
+    assert "It was left as it was" in said and "copy" in said
+    assert "nothing in it could be read" not in said
+    assert _digest(path) == before and _backups(tmp_path) == []
+    assert [p.name for p in tmp_path.iterdir() if "salvage" in p.name] == []  # cleaned up
+    db = Database(path)  # space freed: read through the copy, the clusters kept
+    try:
+        assert db.recovered is not None
+        assert [c.name for c in ClusterRepository(db).list()] == names
     finally:
         db.close()
 

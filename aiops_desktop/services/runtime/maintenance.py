@@ -1,7 +1,7 @@
 """Keeps the cache bounded: health history past store.health_retention, raw samples into
 rollups, old rollups; anomalies, and incidents resolved, past store.rollup_retention; chat
-sessions past the newest the chat list shows (store/chats.py: one past it could never be
-opened or deleted, and was kept for good).
+sessions past the newest the chat list shows and not updated for CHAT_KEPT (store/chats.py:
+past it, only ``chat --session ID`` opens one).
 
 Runs under the task supervisor while the app is open: once at start, then every interval. A
 pass that fails (the CLI holding the cache's write lock, a full disk) is logged and tried
@@ -33,7 +33,7 @@ from aiops_desktop.models.errors import AppError
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.store.alert_events import AlertEventRepository
 from aiops_desktop.store.anomalies import AnomalyRepository
-from aiops_desktop.store.chats import ChatRepository
+from aiops_desktop.store.chats import CHAT_KEPT, ChatRepository
 from aiops_desktop.store.database import Database
 from aiops_desktop.store.incidents import IncidentRepository
 from aiops_desktop.store.series import SeriesStore
@@ -59,6 +59,10 @@ _NEWEST_ANOMALY = (
 )
 _NEWEST_INCIDENT = (
     "SELECT updated_at FROM incidents WHERE typeof(updated_at) IN ('real', 'integer') "
+    "AND updated_at < 253402300800 ORDER BY updated_at DESC LIMIT 1"
+)
+_NEWEST_CHAT = (
+    "SELECT updated_at FROM chat_sessions WHERE typeof(updated_at) IN ('real', 'integer') "
     "AND updated_at < 253402300800 ORDER BY updated_at DESC LIMIT 1"
 )
 
@@ -151,11 +155,14 @@ async def maintain_once(
             return await asyncio.wrap_future(grouped.prune_resolved(cut))
 
         retention["incidents"] = await step("incidents", prune_incidents)
-    if chats is not None:  # by count, not age: the clock plays no part
+    if chats is not None:  # past the list and not updated for CHAT_KEPT
         sessions = chats
-        retention["chat_sessions"] = await step(
-            "chat_sessions", lambda: asyncio.wrap_future(sessions.prune())
-        )
+
+        async def prune_chats() -> int:
+            since = await _measured_from(series.db, _NEWEST_CHAT, sampled)
+            return await asyncio.wrap_future(sessions.prune((since - CHAT_KEPT).timestamp()))
+
+        retention["chat_sessions"] = await step("chat_sessions", prune_chats)
 
     report.orphans_deleted = await step("keyring", lambda: _sweep_keyring(registry))
     if report.failed:
