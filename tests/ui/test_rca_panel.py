@@ -6,7 +6,7 @@ explanation still streaming keeps Explain off, and a tooltip's lines stay lines.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -211,6 +211,9 @@ def test_an_analysis_from_an_alert_on_a_fleet_hub_reads_its_members(qtbot, qloop
     asked: list[list[str]] = []
 
     class Hub:
+        def now(self) -> datetime:
+            return NOW + timedelta(hours=1)
+
         async def for_cluster(self, name: str, clusters: list[str], at: datetime) -> RcaResult:
             asked.append(clusters)
             return RcaResult(f"{name} at {at}", Window(at.timestamp()), [])

@@ -127,10 +127,15 @@ class IncidentsPresenter(Presenter):
 
     def analyse_at(self, cluster: str, first_s: float) -> None:
         """Rank what changed on ``cluster`` around ``first_s`` (an anomaly's or alert's
-        start): the window runs from 30 min before it to 5 min after."""
-        at = datetime.fromtimestamp(first_s, UTC) + RCA_WINDOW_AFTER
+        start): the window runs from 30 min before it to 5 min after, and no later than now
+        (nothing is known later: a recent anomaly's would say "read up to" a time to come;
+        a capture's now is its end). A start no datetime holds (an Alertmanager's past
+        9999) fails on the panel, not in this slot."""
 
         async def result() -> Analysed:
+            start = datetime.fromtimestamp(first_s, UTC)
+            # now, the latest an analysis may read: the RCA service's (a capture's is its end)
+            at = min(start, self._rca.now() - RCA_WINDOW_AFTER) + RCA_WINDOW_AFTER
             return await self._rca.for_cluster(cluster, self._clusters_of(cluster), at), None
 
         self._run_rca(cluster, result)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from aiops_desktop.models.incidents import Incident
 from aiops_desktop.models.text import time_text
-from aiops_desktop.services.intelligence.rca import RcaResult
+from aiops_desktop.services.intelligence.rca import RcaResult, incident_as_known
 from analysis.grounding import EvidenceItem, Explanation, evidence_text, verify
 from collectors.llm import LlmClient, Reply, TextDelta
 
@@ -39,8 +39,14 @@ SIGNALS_TOLD = 8
 
 def evidence_of(result: RcaResult, incident: Incident | None = None) -> list[EvidenceItem]:
     """The facts, numbered: I (the incident), C (ranked causes), E (their evidence signals),
-    K (next checks from the runbook). The app's own words and figures, nothing else."""
+    K (next checks from the runbook). The app's own words and figures, nothing else. The
+    incident as the analysis knew it (``incident_as_known`` at its analysis time): an
+    analysis of a past moment is not told the signals, words and severity that came later."""
     items: list[EvidenceItem] = []
+    if incident is not None and result.window.analysis_s is not None:
+        incident = incident_as_known(
+            incident, datetime.fromtimestamp(result.window.analysis_s, UTC)
+        )
     if incident is not None:
         items.append(EvidenceItem("I1", (
             f"Incident {incident.id}: {incident.title}; severity {incident.severity.value}; "

@@ -32,7 +32,7 @@ from aiops_desktop.models.incidents import (
     RcaReport,
     worst_first,
 )
-from aiops_desktop.models.text import labels_text, time_text
+from aiops_desktop.models.text import labels_text, one_line, time_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.intelligence.incidents import fitted_name
 from aiops_desktop.services.intelligence.rca_logs_traces import LogsTracesAround
@@ -40,7 +40,7 @@ from aiops_desktop.services.intelligence.rca_topology import RcaTopology, Topolo
 from aiops_desktop.services.runtime.gathering import gather_all
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.series import SeriesData, SeriesStore, labels_key
-from analysis.incidents import RESOLVE_AFTER, depends_on, entity_of
+from analysis.incidents import RESOLVE_AFTER, as_it_stood, depends_on, entity_of
 from analysis.rca.model import Cause, Signal, SignalKind, Window
 from analysis.rca.runbook import Runbook, RunbookEntry
 from analysis.rca.score import CAUSES_KEPT, rank
@@ -101,6 +101,11 @@ class RcaResult:
             } for c in self.causes],
         }  # fmt: skip
 
+    @property
+    def not_read(self) -> str:
+        """What could not be read around the window (``unread``), each one printable line."""
+        return f"not read (topology, logs, traces): {'; '.join(map(one_line, self.unread))}"
+
     def shown(self) -> RcaReport:
         """As the RCA page shows it."""
         w = self.window
@@ -112,7 +117,7 @@ class RcaResult:
                 f", read up to {time_text(datetime.fromtimestamp(w.analysis_s, UTC), seconds=True)}"
             )
         if self.unread:
-            window += f"; not read (topology, logs, traces): {'; '.join(self.unread)}"
+            window += f"; {self.not_read}"
         rows = [
             RcaCauseRow(
                 c.entity, c.confidence,
@@ -167,10 +172,15 @@ class RcaService:
         xids = json.loads((base / "gpu" / "xid.json").read_text())["xids"]
         return Runbook(document, xids)
 
+    def now(self) -> datetime:
+        """The analysis time where none is asked, and the latest there is: now (a capture's
+        now is its end)."""
+        return self._clock()
+
     async def for_incident(self, incident: Incident, *, at: datetime | None = None) -> RcaResult:
         """Causes of ``incident``; ``at``: the analysis time (default now): nothing after it
         is read."""
-        at = at or self._clock()
+        at = at or self.now()
         # what was known at the analysis time: a signal (and the cluster it brought) that
         # joined later must not rank a cause or add a next check
         # and each as it was then (a WARNING that became an XID later reads as the WARNING)
@@ -314,12 +324,14 @@ def nothing_read(result: RcaResult) -> str | None:
         return None
     w = result.window
     start, end = (datetime.fromtimestamp(t, UTC) for t in (w.detect_s - w.before_s, w.end_s))
+    # what could not be read may be why (a Prometheus down): said with it
+    unread = f"; {result.not_read}" if result.unread else ""
     if result.signals_read:
         return (f"{result.signals_read} signals read between {time_text(start)} and "
                 f"{time_text(end)}, but {NO_BASELINE}: too few samples before the change, or "
-                "none after it; nothing can be said to have deviated or not")  # fmt: skip
+                f"none after it; nothing can be said to have deviated or not{unread}")  # fmt: skip
     return (f"nothing was read between {time_text(start)} and {time_text(end)}: no stored "
-            "series or signal there to explain")  # fmt: skip
+            f"series or signal there to explain{unread}")  # fmt: skip
 
 
 #: what an analysis that compared nothing says (``nothing_read``; the CLI and the RCA page
@@ -337,14 +349,30 @@ def as_known(s: IncidentSignal, at: datetime) -> IncidentSignal:
     episode's (its worst point, "lasted 40 points", "still open at the end of the data"),
     all of it after ``at``. It is kept, not left out: its onset is in the stored data by then
     (read causally, as the series beside it are), and a capture analysed at any moment before
-    its end would have nothing left to explain. A finding's or an alert's words are kept:
-    they name a state that held from its first seen (what first seen means for them: "in
-    HOLDOVER since"), and its runbook checks are read from them."""
+    its end would have nothing left to explain. Its severity is its episode's worst point's,
+    as likely after ``at``: it reads as the lowest (INFO), as the signal keeps nothing to
+    tell what it was up to ``at``; else what came later would pick the window's anchor
+    (``rca_anchor``) and weigh it (``_DISCRETE``), and the same facts up to ``at`` would
+    rank otherwise. A finding's or an alert's words are kept: they name a state that held
+    from its first seen (what first seen means for them: "in HOLDOVER since"), and its
+    runbook checks are read from them."""
     then = s.as_of(at)
     update: dict[str, object] = {"last_seen": min(s.last_seen, at)}
     if s.source == "anomaly" and s.grouped_at is not None and s.grouped_at > at:
         update["reason"] = f"{s.subject} from {time_text(s.first_seen, seconds=True)}"
+        update["severity"] = FindingSeverity.INFO
     return then.model_copy(update=update)
+
+
+def incident_as_known(incident: Incident, at: datetime) -> Incident:
+    """``incident`` as an analysis at ``at`` knew it: its signals first seen by then, each
+    ``as_known``, and its title and severity of those (``as_it_stood``); one opened after a
+    signal it holds (grouped when the app first read it) as opened at that signal."""
+    known = incident.model_copy(update={
+        "signals": [as_known(s, at) for s in incident.signals],
+        "opened_at": min(incident.opened_at, incident.first_signal_at),
+    })  # fmt: skip
+    return as_it_stood(known, at) or known
 
 
 #: a series whose raw samples begin within this of the window's start is read from them
@@ -474,10 +502,13 @@ def _named(panel: str, labels: dict[str, str]) -> str:
 
 def _step(s: IncidentSignal, window: Window) -> Signal:
     """A discrete signal as a series: 0 before it was first seen, 1 from then (one sample a
-    minute over the window), so it ranks by the same rule as the series beside it."""
-    start = window.detect_s - window.before_s
-    ts = np.arange(start, window.end_s + 1, 60.0)
-    values = (ts >= s.first_seen.timestamp()).astype(float)
+    minute over the window, and one at its first seen and at the window's end), so it ranks
+    by the same rule as the series beside it."""
+    start, first = window.detect_s - window.before_s, s.first_seen.timestamp()
+    # its first seen and the analysis time are samples too: one first seen in the last
+    # part-minute rises, and its onset is its first seen, not the next whole minute
+    ts = np.union1d(np.arange(start, window.end_s, 60.0), [max(first, start), window.end_s])
+    values = (ts >= first).astype(float)
     name = fitted_name(redact(f"{s.source}: {s.reason}"))  # a server's words (an alert's)
     return Signal(signal_entity(s), name, _DISCRETE[s.severity], ts, values)
 

@@ -18,13 +18,13 @@ from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.anomalies import Anomaly, AnomalyFilter
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.enums import AnomalySeverity
-from aiops_desktop.models.errors import NotFoundError
+from aiops_desktop.models.errors import AppError, NotFoundError
 from aiops_desktop.models.fleet import ClusterTruth, Coverage
 from aiops_desktop.models.gpu import GpuFleet, GpuState
 from aiops_desktop.models.incidents import Incident, RcaReport
 from aiops_desktop.models.ptp import PtpBoard
 from aiops_desktop.models.reports import REPORT_RETENTION, Report, ReportType
-from aiops_desktop.models.text import pct_text
+from aiops_desktop.models.text import one_line, pct_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.fleet.state import FleetState
 from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet
@@ -372,8 +372,18 @@ async def _incidents(
     then = [as_it_stood(i, until) for i in every] if past else every
     mine = [i for i in then if i is not None and i.opened_at <= until and set(i.clusters) & names]
     mine.sort(key=incident_order)  # the incidents table's: the first are analysed
-    analysed = [(await src.rca.for_incident(i, at=until)).shown() for i in mine[:analyse]]
+    analysed = [await _analysed(src, i, until) for i in mine[:analyse]]
     return mine, analysed
+
+
+async def _analysed(src: ReportService, incident: Incident, at: datetime) -> RcaReport:
+    """``incident``'s root-cause analysis as of ``at``, as its section shows it; one refused
+    (its window reaches before 1970: an alert's zero time for its start) says why there, and
+    the report and the other incidents' analyses stand."""
+    try:
+        return (await src.rca.for_incident(incident, at=at)).shown()
+    except AppError as exc:
+        return RcaReport(incident.id, f"not analysed: {one_line(str(exc))}", 0, [])
 
 
 def unread_of(inputs: ReportInputs) -> list[str]:
