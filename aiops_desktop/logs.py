@@ -33,8 +33,10 @@ LOG_BACKUPS = 5
 QUOTE = r"(?:(?<!\\)\\*[\"'])"
 #: a value after ``name=``: up to a space, a quote, a comma or a brace; a run of backslashes
 #: is part of it unless it escapes a quote (then the quote ends the value and the JSON text
-#: stays whole, however deep)
-VALUE = r"(?![\[{])(?:[^\s\"',}\\]|\\++(?![\"']))+"
+#: stays whole, however deep). Not an array or an object, but a colour code opens a value
+#: (``password=[31mX``: a text made printable before it is redacted keeps an ANSI colour
+#: code's "[31m", its ESC gone)
+VALUE = r"(?!\{|\[(?!\d{1,3}(?:;\d{1,3})*m))(?:[^\s\"',}\\]|\\++(?![\"']))+"
 #: names whose value is a secret: token, secret, password and the like, last in a name
 #: (``db_password``, ``aws_secret_access_key``, ``db_pass``) or before a word that still names
 #: the secret itself (``token.value``), not one that names something about it (``token_count``,
@@ -81,23 +83,76 @@ _SAME_COMMAND_ARGS = r"(?:\s+[^\s;|&]+){0,12}?\s+"
 #: a cookie header's name
 _COOKIE = r"(?:set-)?cookies?"
 #: a JSON array of quoted strings for a secret's value, as Go's encoding/json writes each
-#: header of an ``http.Header`` (``"Cookie":["sessionid=x"]``, ``"X-Api-Key":["k1","k2"]``):
-#: each item to its quote, as JSON text writes them too; at most 64 (what a start reads is
-#: bounded)
-_ITEM = re.compile(rf"(?P<q>{QUOTE})(?:\\.|(?!(?P=q))[^\\\n]){{0,512}}?(?P=q)")
+#: header of an ``http.Header`` (``"Cookie":["sessionid=x"]``, ``"X-Api-Key":["k1","k2"]``),
+#: as JSON text writes them too (``redact_arrays``)
+_ARRAY_ITEM = re.compile(QUOTE)
+_NEXT_ITEM = re.compile(rf"\s*+,\s*+(?={QUOTE})")
+#: what may end an item: a run of backslashes and its quote (the run read whole, from its
+#: first: a start inside a long run would read the rest of it again), or a line's end
+_ITEM_ENDS = {q: re.compile(rf"(?<!\\)\\*+{q}|\n") for q in "\"'"}
+#: the items of an array written each (``redact_arrays``): any after them are hidden too
+MOST_ITEMS = 64
 
 
 def secret_array(names: str) -> re.Pattern[str]:
-    """The array of quoted strings after a name of ``names`` (a pattern): its name and its
-    "[" are group 1, its items group 2 (``redact_array``)."""
-    return re.compile(
-        rf"(?i)((?:{names}){QUOTE}?\s*[:=]\s*\[\s*+)((?:{_ITEM.pattern}\s*+,?\s*+){{1,64}})"
-    )
+    """Where an array of quoted strings opens after a name of ``names`` (a pattern): its
+    name and its "[", before its first item's quote (``redact_arrays``)."""
+    return re.compile(rf"(?i)(?:{names}){QUOTE}?\s*[:=]\s*\[\s*+(?={QUOTE})")
 
 
-def redact_array(match: re.Match[str]) -> str:
-    """A ``secret_array`` match with each item redacted, its quotes kept (still JSON)."""
-    return match.group(1) + _ITEM.sub(rf"\g<q>{REDACTED}\g<q>", match.group(2))
+def _depth(backslashes: int) -> int:
+    """How many JSON texts deep a quote after this run of backslashes is a quote: each level
+    escapes it once more (``"``, ``\\"``, ``\\\\\\"``: its run's trailing 1 bits), a backslash
+    before it doubled (an item ending in a backslash, ``"C:\\\\"``, ends at its quote)."""
+    return (~backslashes & (backslashes + 1)).bit_length() - 1
+
+
+def _item_end(text: str, start: int, quote: str) -> tuple[int, int | None]:
+    """Where the item ``quote`` opens before ``start`` ends, and where its closing quote does
+    (None: not closed, the item then ends at its line's end, at the end of the JSON string it
+    is in, a quote less deep, or at the text's). A quote deeper in it is the value's own
+    (``\\\\\\"`` in an item quoted ``\\"``), however long the item is."""
+    depth = _depth(len(quote) - 1)
+    for end in _ITEM_ENDS[quote[-1]].finditer(text, start):
+        deep = -1 if end.group() == "\n" else _depth(len(end.group()) - 1)
+        if deep == depth:
+            return end.start(), end.end()
+        if deep < depth:
+            return end.start(), None
+    return len(text), None
+
+
+def redact_arrays(opens: re.Pattern[str], text: str) -> str:
+    """Each item of each array ``opens`` (a ``secret_array``) finds redacted, its quotes kept
+    (still JSON): however long it is (a cookie of many pairs, a Negotiate ticket) and however
+    many they are. One not closed (a line cut in it) is redacted to its end, as a PEM key is.
+    Each character is read once: a line of array starts costs one read of it. What it writes
+    is no longer than a few times what it read, as the patterns after it read that: an empty
+    item is kept (it hides nothing), and the items after an array's MOST_ITEMS are folded
+    into its last (a line of one-letter items, each "[REDACTED]", grew fourfold)."""
+    if not _ARRAY_OPENS.search(text):  # most text has none: a tenth of the names' search
+        return text
+    out: list[str] = []
+    done = 0
+    while found := opens.search(text, done):
+        out.append(text[done : found.end()])
+        done = found.end()
+        written = 0
+        while item := _ARRAY_ITEM.match(text, done):
+            quote = item.group()
+            stop, closed = _item_end(text, item.end(), quote)
+            if written < MOST_ITEMS:
+                hidden = REDACTED if stop > item.end() else ""
+                out.append(quote + hidden + ("" if closed is None else quote))
+                written += 1
+            done = stop if closed is None else closed
+            if closed is None or not (comma := _NEXT_ITEM.match(text, closed)):
+                break
+            if written < MOST_ITEMS:
+                out.append(comma.group())
+            done = comma.end()
+    out.append(text[done:])
+    return "".join(out)
 
 
 _SECRET_ARRAY = secret_array(rf"{_CREDENTIAL_NAME}|(?m:^|(?<=[\"'{{])){_COOKIE}")
@@ -151,7 +206,7 @@ _PATTERNS = [
     # a cookie header's whole value (one written as a JSON array is _SECRET_ARRAY's), and the
     # signature and credential of a signed URL
     re.compile(
-        rf"(?im)((?:^|(?<=[\"'{{])){_COOKIE}{QUOTE}?\s*:\s*{QUOTE}?)(?!\[\s*{QUOTE})[^\"'\n\\]+"
+        rf"(?im)((?:^|(?<=[\"'{{])){_COOKIE}{QUOTE}?\s*:\s*+{QUOTE}?)(?!\[\s*{QUOTE})[^\"'\n\\]+"
     ),
     re.compile(
         r"(?i)((?:x-amz-(?:signature|credential|security-token)|x-goog-(?:signature|credential)"
@@ -194,8 +249,7 @@ def _known() -> list[str]:
 def redact(text: str) -> str:
     for secret in _known():
         text = text.replace(secret, REDACTED)
-    if _ARRAY_OPENS.search(text):  # before the patterns that take a value whole
-        text = _SECRET_ARRAY.sub(redact_array, text)
+    text = redact_arrays(_SECRET_ARRAY, text)  # before the patterns that take a value whole
     for pattern in _PATTERNS:
         if pattern.groups >= 1:
             text = pattern.sub(

@@ -29,7 +29,7 @@ from aiops_desktop.logs import (
     _known,
     names_a_secret,
     redact,
-    redact_array,
+    redact_arrays,
     secret_array,
 )
 
@@ -77,7 +77,7 @@ _PROSE_PASSWORD = re.compile(
 #: redacted (_AUTH_ARRAY)
 _AUTH_ARRAY = secret_array("authorization")
 _AUTH_HEADER = re.compile(
-    rf"(?i)(authorization{QUOTE}?\s*[:=]\s*{QUOTE}?)(?!\[\s*{QUOTE})"
+    rf"(?i)(authorization{QUOTE}?\s*[:=]\s*+{QUOTE}?)(?!\[\s*{QUOTE})"
     r"(?:[^\"'\n,}\\]|\\++(?![\"']))+"
 )
 #: a variable written as its name and its value, whose name (names_a_secret's) says the value
@@ -233,7 +233,7 @@ def secrets_known() -> int:
 def redact_for_llm(text: str, *, ips: bool = False) -> str:
     text = redact(text)
     text = _KUBECONFIG_DATA.sub(lambda m: m.group(1) + REDACTED, text)
-    text = _AUTH_ARRAY.sub(redact_array, text)
+    text = redact_arrays(_AUTH_ARRAY, text)
     text = _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
     text = _API_KEYS.sub(REDACTED, text)
     text = _BOOTSTRAP_TOKEN.sub(REDACTED, text)

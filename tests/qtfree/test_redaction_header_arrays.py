@@ -13,10 +13,11 @@ from typing import Any, cast
 
 import pytest
 
-from aiops_desktop.logs import redact
+from aiops_desktop.logs import MOST_ITEMS, redact
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import SpanStatus
 from aiops_desktop.models.observability import LogEntry, LogResult, Span, Trace, TraceSummary
+from aiops_desktop.models.text import printable
 from aiops_desktop.services.intelligence.rca_logs_traces import LogsTracesAround
 from analysis.rca.model import Window
 from analysis.rca.traces import failing_through
@@ -168,6 +169,8 @@ HOSTILE = [
     '"password":["a",', '"Cookie":[', '"authorization":["x', '"X-Api-Key":[ ', "\\", "\\\\\"",
     'password\\\\\\": \\\\\\"a', "ipmitool -P", "sshpass -v", "sshpass -p", "AIza",
     "-----BEGIN PGP PRIVATE KEY BLOCK-----", '"token": [ "a" ,', "[\"", ' "password":[" ',
+    '"Cookie":["' + "a" * 600, '"token":[' + "\\" * 100, '"token":[\\"a\\\\\\"',
+    '"authorization":[\\"' + "\\" * 30 + '"', '"token":["\\"a',
 ]  # fmt: skip
 
 
@@ -188,3 +191,129 @@ def test_a_crafted_line_is_redacted_quickly(piece: str) -> None:
     for size, most_s in ((16 * 1024, 0.1), (200 * 1000, 0.5)):
         took = _cost((piece * (size // len(piece) + 1))[:size])
         assert took < most_s, f"{piece!r} x {size}: {took:.2f} s"
+
+
+@pytest.mark.parametrize("item", ['"a",', '"",', '\\"a\\",'])
+def test_an_array_of_many_short_items_is_redacted_quickly(item: str) -> None:
+    """Each written "[REDACTED]", the items made the line four times as long for the patterns
+    after the arrays' to read."""
+    took = _cost('"Cookie":[' + item * (200 * 1000 // len(item)))
+    assert took < 0.5, f"{item!r}: {took:.2f} s"
+
+
+COLOURED = [
+    "ERROR db login failed password=\x1b[31mHunter2pass\x1b[0m",
+    "ERROR token: \x1b[1mtkn_abc123XYZ\x1b[0m rejected",
+    "ERROR api_key=\x1b[33m9f8e7d6c5b4a\x1b[0m",
+]
+COLOURED_SECRETS = ("Hunter2pass", "tkn_abc123XYZ", "9f8e7d6c5b4a")
+
+
+#: a line a progress display rewrote: an erase code ("[2K" once printable) before its value
+ERASED = "ERROR retry failed password=\x1b[2KErase2pass"
+
+
+class _ColouredLoki(_LokiTempo):
+    """Error lines and a failed span's texts as a colouring logger writes them: an ANSI code
+    before the value."""
+
+    async def logs(self, cluster: str, query: str, **_kw: Any) -> LogResult:
+        return LogResult(entries=[
+            LogEntry(cluster=cluster, timestamp_ns=int((T0 + i) * 1e9), line=line)
+            for i, line in enumerate([*COLOURED, ERASED])
+        ])  # fmt: skip
+
+    async def trace(self, cluster: str, trace_id: str) -> Trace:
+        trace = await super().trace(cluster, trace_id)
+        [span] = trace.spans
+        span = span.model_copy(update={"operation": "POST /login?token=\x1b[KErase3pass",
+                                       "status_message": ERASED})  # fmt: skip
+        return trace.model_copy(update={"spans": [span]})
+
+
+@pytest.mark.asyncio
+async def test_rca_quotes_a_coloured_line_redacted_then_printable() -> None:
+    """Redacted, then made printable: cleaned first, an ANSI code's "[2K" was left before the
+    value, which no pattern took for one."""
+    around = LogsTracesAround(cast(Any, _ColouredLoki()), cast(Any, _Registry()))
+    window = Window(T0, analysis_s=T0 + 300)
+    quotes = await around.quotes([ENTITY], window)
+    shown = " ".join(line for _, line in quotes[ENTITY])
+    assert not [s for s in (*COLOURED_SECRETS, "Erase2pass") if s in shown], shown
+    assert "\x1b" not in shown and shown.count(REDACTED) == 4
+    read = await around.read(["east"], window)
+    [quoted] = failing_through(read.traces, ENTITY, window.end_s)
+    for text in (quoted.root, quoted.error):
+        assert "Erase" not in text and "\x1b" not in text and REDACTED in text
+
+
+@pytest.mark.parametrize("line", COLOURED)
+def test_a_value_after_a_colour_code_is_redacted_with_or_without_its_escape(line: str) -> None:
+    """A text made printable before it is redacted (analysis' quotes) keeps "[31m" of a
+    colour code: the value after it is still one."""
+    for text in (line, printable(line)):
+        for redacted in (redact(text), redact_for_llm(text)):
+            assert not [s for s in COLOURED_SECRETS if s in redacted], redacted
+
+
+#: a cookie of several pairs, an SPNEGO ticket: a header's item longer than 512 characters
+LONG_COOKIE = "sessionid=SeCrEt" + "x" * 300 + "; csrftoken=CsRf" + "y" * 250
+TICKET = "Negotiate YIIC" + "A" * 1500
+
+
+@pytest.mark.parametrize("headers", [
+    {"Cookie": [LONG_COOKIE]},
+    {"Authorization": [TICKET]},
+    {"X-Api-Key": ["k1short", "K2" + "z" * 600]},
+    {"Set-Cookie": [f"c{i}=v{i}SeCrEt" for i in range(70)]},  # more than 64 items
+])  # fmt: skip
+def test_a_long_item_or_many_items_are_redacted_each(headers: dict[str, list[str]]) -> None:
+    """Each item written redacted, those after the array's MOST_ITEMS folded into its last."""
+    [(name, items)] = headers.items()
+    for text in (json.dumps({"headers": headers}, separators=(",", ":")),
+                 json.dumps({"log": json.dumps({"headers": headers})})):  # fmt: skip
+        sent = redact_for_llm(text)
+        assert not [s for s in ("SeCrEt", "YIIC", "K2zz") if s in sent], sent[:200]
+        doc = json.loads(sent)
+        doc = json.loads(doc["log"]) if "log" in doc else doc
+        assert doc["headers"] == {name: [REDACTED] * min(len(items), MOST_ITEMS)}
+
+
+@pytest.mark.parametrize("text", [
+    '{"headers":{"Cookie":["sessionid=SeCrEt123; theme=da',  # a line cut in the item
+    '{"log":"{\\"headers\\":{\\"Cookie\\":[\\"sessionid=SeCrEt123; th"}',  # its JSON string's end
+])  # fmt: skip
+def test_an_array_opened_and_not_closed_is_redacted_to_the_end_of_its_string(text: str) -> None:
+    for redacted in (redact(text), redact_for_llm(text)):
+        assert "SeCrEt123" not in redacted and "th" not in redacted.rsplit(REDACTED, 1)[1]
+    if text.startswith('{"log"'):
+        assert json.loads(redact(text))["log"].endswith(f'["{REDACTED}')
+
+
+def test_an_item_ending_in_a_backslash_ends_at_its_quote() -> None:
+    text = json.dumps({"Cookie": ["path=C:\\", "sessionid=SeCrEt123"], "next": "kept"})
+    for redacted in (text, json.dumps({"log": text})):
+        sent = redact_for_llm(redacted)
+        assert "SeCrEt123" not in sent and "kept" in sent
+        doc = json.loads(sent)
+        assert (json.loads(doc["log"]) if "log" in doc else doc)["Cookie"] == [REDACTED] * 2
+
+
+QUOTING = json.dumps({"headers": {
+    "Cookie": ['theme="dark"; sessionid=SeCrEt123'],
+    "Authorization": ['Digest username="bob", nonce="n1", response="RESP6629fae4"'],
+}}, separators=(",", ":"))  # fmt: skip
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_a_quote_inside_an_item_is_part_of_it_at_any_depth(depth: int) -> None:
+    """JSON text inside JSON escapes an item's own quote again (``\\\\\\"``): it does not end
+    the item, whose quote is ``\\"``."""
+    text = QUOTING
+    for _ in range(depth):
+        text = json.dumps({"log": text})
+    sent = redact_for_llm(text)
+    assert "SeCrEt123" not in sent and "RESP6629" not in sent
+    for _ in range(depth):
+        sent = json.loads(sent)["log"]
+    assert json.loads(sent)["headers"] == {"Cookie": [REDACTED], "Authorization": [REDACTED]}

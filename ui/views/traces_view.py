@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from aiops_desktop.models.enums import SpanStatus
 from aiops_desktop.models.observability import Span, Trace, TraceSummary, depth_first, service_calls
-from aiops_desktop.models.text import count, cut, printable, time_text
+from aiops_desktop.models.text import count, cut, one_line, printable, time_text
 from ui.charts import SERIES_COLOURS
 from ui.presenters.logs_traces import TraceRequest
 from ui.theme import Theme
@@ -150,14 +150,16 @@ class WaterfallView(QWidget):
         escaped (a tooltip reads text that looks like HTML as HTML: an operation named
         ``<img width=1600>`` would draw, a status ``<h1>ALL CLEAR</h1>`` would shout), and
         fitted to a tooltip's most, its longest lines cut alike (``tip_lines``: a 210 KB
-        span name was a 210 KB tooltip, and cut as one text it hid the status)."""
-        lines = [f"{span.service_name}: {span.operation}", f"{_ms(span.duration_ns)}, "
+        span name was a 210 KB tooltip, and cut as one text it hid the status). Its names
+        each on one line (``one_line``): a span named with a multi-line SQL statement took all
+        of a tooltip's lines, and its duration, status and error were cut away."""
+        lines = [one_line(f"{span.service_name}: {span.operation}"), f"{_ms(span.duration_ns)}, "
                  f"{span.kind.value.lower()}, status {span.status.value}"]  # fmt: skip
         if span.status_message:
             lines.append(span.status_message[:300])
         for event in span.events[:5]:
             said = event.attributes.get("message") or event.attributes.get("exception.message")
-            lines.append(f"· {event.name}: {(said or '')[:200]}")
+            lines.append(f"· {one_line(event.name)}: {(said or '')[:200]}")
         return escaped_tip(tip_lines(lines))  # made printable there
 
 

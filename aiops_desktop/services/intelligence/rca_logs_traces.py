@@ -142,9 +142,10 @@ class LogsTracesAround:
                 continue
             if entries:
                 # redacted before it is cut: a cut must not leave part of a secret behind; as
-                # the capture export redacts the same lines (they leave the site in the report)
+                # the capture export redacts the same lines (they leave the site in the report);
+                # then made printable: cleaned first, an ANSI code's "[2K" stood before a value
                 out[entity] = [(e.timestamp_ns / 1e9,
-                                redact_for_llm(printable(e.line))[:QUOTE_CHARS])
+                                printable(redact_for_llm(e.line))[:QUOTE_CHARS])
                                for e in entries]  # fmt: skip
 
     async def _error_logs(self, cluster: str, start: datetime, end: datetime,
@@ -264,9 +265,10 @@ class LogsTracesAround:
 def _quotable(traces: list[Trace], end_s: float) -> list[Trace]:
     """``traces`` with the texts RCA quotes of them (``failing_through``: each one's first
     span's operation, each entity's first failed span's status message and operation)
-    redacted as the capture export redacts a server's text: they leave the site in the
-    incident report, and analysis/ has only the logs' weaker redaction. Those spans only: a
-    trace's every span (up to 20,000, each of them failed) would cost seconds."""
+    redacted as the capture export redacts a server's text, then made printable (as the
+    quoted lines are): they leave the site in the incident report, and analysis/ has only
+    the logs' weaker redaction. Those spans only: a trace's every span (up to 20,000, each
+    of them failed) would cost seconds."""
     out = []
     for trace in traces:
         if not trace.spans:
@@ -275,8 +277,8 @@ def _quotable(traces: list[Trace], end_s: float) -> list[Trace]:
         quoted = [min(trace.spans, key=attrgetter("start_ns")),
                   *first_failed(trace, end_s).values()]  # fmt: skip
         redacted = {id(s): s.model_copy(update={
-            "operation": redact_for_llm(printable(s.operation)),
-            "status_message": s.status_message and redact_for_llm(printable(s.status_message)),
+            "operation": printable(redact_for_llm(s.operation)),
+            "status_message": s.status_message and printable(redact_for_llm(s.status_message)),
         }) for s in quoted}  # fmt: skip
         spans = [redacted.get(id(s), s) for s in trace.spans]
         out.append(trace.model_copy(update={"spans": spans}))
