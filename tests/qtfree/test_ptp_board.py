@@ -93,19 +93,22 @@ async def test_board_worst_first_with_compliance(core: Core, ptp_hub) -> None:  
 
 
 def test_ptp_command_prints_the_board(tmp_path: Path, secret_service, ptp_hub) -> None:  # type: ignore[no-untyped-def]
-    server, _ = ptp_hub
+    server, start = ptp_hub
     env, home = dict(secret_service.env), tmp_path / "home"
     added = run_cli(home, env, "clusters", "add", "ran-hub", "--kind", "fleet",
                     "--prometheus-url", server.url)  # fmt: skip
     assert added.returncode == 0, added.stderr
-    done = run_cli(home, env, "ptp", "--window", "1h", "--json")
+    # at the fixture's hour's end: the session's hub was made minutes before this test when
+    # the whole suite runs, and a "now" past Prometheus's 5 min lookback reads no port
+    until = datetime.fromtimestamp(start + (COUNT - 1) * STEP_S, UTC).isoformat()
+    done = run_cli(home, env, "ptp", "--window", "1h", "--until", until, "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["threshold_ns"] == 100 and doc["window_s"] == 3600 and doc["errors"] == []
     first = doc["rows"][0]
     assert (first["node"], first["state"]) == ("du-2", "FREERUN")
     assert first["compliance"]["holdover_s"] == 180 and first["compliance"]["long_holdovers"] == 1
-    text = run_cli(home, env, "ptp", "--threshold-ns", "50")
+    text = run_cli(home, env, "ptp", "--threshold-ns", "50", "--until", until)
     assert text.returncode == 0
     lines = text.stdout.splitlines()
     assert lines[0] == (
