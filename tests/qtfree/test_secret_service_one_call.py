@@ -190,3 +190,18 @@ def test_an_api_server_token_the_keyring_does_not_give_is_said() -> None:
     backend.set_password("aiops-desktop", key, "sha256~QXBpQmFjaw9xT5")
     config = kubeconfig_for(cluster, SecretStore(backend))
     assert "sha256~QXBpQmFjaw9xT5" in str(config)
+
+
+def test_a_reread_of_a_token_gone_from_the_keyring_is_refused_as_the_first_read() -> None:
+    """The refusal is in the read itself, so a 401's re-read (``reauth``) says it too: it
+    gave a client without a token ("bearer auth without a token")."""
+    from aiops_desktop.services.clusters.connections import resolve_auth
+
+    backend = MemoryKeyring()
+    backend.set_password("aiops-desktop", KEY, "sha256~UmVyZWFkMQ9xR7")
+    endpoint = CLUSTER.endpoints[0]
+    store = SecretStore(backend)
+    assert resolve_auth(endpoint, store).token == "sha256~UmVyZWFkMQ9xR7"
+    backend.delete_password("aiops-desktop", KEY)
+    with pytest.raises(CollectorAuthError, match=r"^keyring-gone/prometheus: its token is not"):
+        resolve_auth(endpoint, store, whose="keyring-gone/prometheus: its token")

@@ -57,7 +57,7 @@ class EndpointNotConfigured(UsageError, LookupError):
     """The cluster has no such endpoint, or nothing may connect (a capture)."""
 
 
-def _auth_from_secret(ref: CredentialRef, secrets: SecretStore) -> EndpointAuth:
+def _auth_from_secret(ref: CredentialRef, secrets: SecretStore, whose: str) -> EndpointAuth:
     if ref.kind is CredentialKind.KUBECONFIG_CONTEXT:
         token = bearer_token(secrets.get_json(ref))
         if token is None:
@@ -67,7 +67,10 @@ def _auth_from_secret(ref: CredentialRef, secrets: SecretStore) -> EndpointAuth:
             )
         return EndpointAuth(AuthMethod.BEARER, token=token)
     if ref.kind is CredentialKind.BEARER_TOKEN:
-        return EndpointAuth(AuthMethod.BEARER, token=secrets.get(ref))
+        token = secrets.get(ref)
+        if not token:  # refused here, so no client is made (or kept) without it
+            raise CollectorAuthError(not_in_keyring(whose, ref))
+        return EndpointAuth(AuthMethod.BEARER, token=token)
     payload: dict[str, Any] = secrets.get_json(ref) or {}
     if ref.kind is CredentialKind.BASIC_AUTH:
         return EndpointAuth(
@@ -80,11 +83,21 @@ def _auth_from_secret(ref: CredentialRef, secrets: SecretStore) -> EndpointAuth:
     )
 
 
-def resolve_auth(endpoint: Endpoint, secrets: SecretStore) -> EndpointAuth:
-    """Blocking (keyring): call from a worker thread."""
-    if endpoint.auth is AuthMethod.NONE or endpoint.credential is None:
+def reads_keyring(endpoint: Endpoint) -> bool:
+    """Whether the endpoint's auth is read from the keyring (else it has none to read)."""
+    return endpoint.auth is not AuthMethod.NONE and endpoint.credential is not None
+
+
+def resolve_auth(
+    endpoint: Endpoint, secrets: SecretStore, *, whose: str = "the endpoint's token"
+) -> EndpointAuth:
+    """Blocking (keyring): call from a worker thread. ``whose``: how a bearer token the
+    keyring does not give is named where it is refused (a client kept without it failed
+    every request until the endpoint changed, though the keyring held it again)."""
+    ref = endpoint.credential
+    if ref is None or not reads_keyring(endpoint):
         return EndpointAuth()
-    return _auth_from_secret(endpoint.credential, secrets)
+    return _auth_from_secret(ref, secrets, whose)
 
 
 class ClientPool:
@@ -197,26 +210,18 @@ class ClientPool:
                 "its credential is not sent in clear; give the endpoint's https URL"
             )
         credential = ("auth", endpoint.auth, endpoint.model_dump_json(include={"credential"}))
+        shared = endpoint.credential is not None and endpoint.credential == cluster.credential
+        whose = f"{cluster.name}/{kind.value.lower()}: " + (
+            "the cluster's token" if shared else "its token"
+        )
 
         def read() -> EndpointAuth:
-            return resolve_auth(endpoint, self._secrets)
+            return resolve_auth(endpoint, self._secrets, whose=whose)
 
-        auth = (
-            await self._read_shared(credential, read)
-            if endpoint.auth is not AuthMethod.NONE and endpoint.credential is not None
-            else EndpointAuth()  # nothing to read: no thread to wait for
-        )
-        if auth.method is AuthMethod.BEARER and not auth.token and endpoint.credential:
-            # refused here, so no client is kept for it: a client kept without its token
-            # failed every request until the endpoint changed, though the keyring held it again
-            whose = (
-                "the cluster's token"
-                if endpoint.credential == cluster.credential
-                else ("its token")
-            )
-            raise CollectorAuthError(
-                not_in_keyring(f"{cluster.name}/{kind.value.lower()}: {whose}", endpoint.credential)
-            )
+        if reads_keyring(endpoint):
+            auth = await self._read_shared(credential, read)
+        else:  # nothing to read: no thread to wait for
+            auth = EndpointAuth()
         signature = backend_signature(cluster, endpoint)
 
         async def reauth() -> EndpointAuth:  # the keyring holds the credential of now
