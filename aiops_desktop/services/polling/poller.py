@@ -573,10 +573,11 @@ class Poller:
         """A hub's members: those with series in this poll, and those it had before that
         stopped reporting (powered off, cut off), kept for MEMBER_KEPT after they were last
         seen (``member_seen``: the truth says them STALE). Only a poll in which the hub
-        answered (``complete``: a panel of it read) forgets one, whatever its other panels
-        did: a poll that read a panel of it is one since the member was last seen, and it did
-        not have it (only a poll with no panel failed forgot one: a panel failing every poll,
-        a 503 or a slow query, kept a powered-off member listed, and its buffers, for good)."""
+        answered in full (``complete``: a panel of it read, none cut at PANEL_MOST_SERIES)
+        forgets one, whatever its other panels did: such a poll is one since the member was
+        last seen, and it did not have it (only a poll with no panel failed forgot one: a
+        panel failing every poll, a 503 or a slow query, kept a powered-off member listed,
+        and its buffers, for good); a cut answer's members past the cut were not seen."""
         now = self._clock()
         try:
             known = self._registry.get(hub).status.members
