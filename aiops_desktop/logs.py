@@ -86,7 +86,14 @@ _COOKIE = r"(?:set-)?cookies?"
 #: header of an ``http.Header`` (``"Cookie":["sessionid=x"]``, ``"X-Api-Key":["k1","k2"]``),
 #: as JSON text writes them too (``redact_arrays``)
 _ARRAY_ITEM = re.compile(QUOTE)
-_NEXT_ITEM = re.compile(rf"\s*+,\s*+(?={QUOTE})")
+#: an item that is not quoted: a number, true/false/null, a YAML flow sequence's plain word
+#: (``password: [hunter2]``); "REDACTED" is this redaction's own output, read again (a line
+#: is redacted once more whole), kept as it is
+_BARE = r"[^\s,\[\]{}\"'\\]"
+_BARE_ITEM = re.compile(rf"{_BARE}++")
+#: an ANSI colour code made printable (its ESC gone, ``[31m``): a value's opening, no array
+_COLOUR_CODE = r"\[\d{1,3}(?:;\d{1,3})*m"
+_NEXT_ITEM = re.compile(rf"\s*+,\s*+(?={QUOTE}|{_BARE})")
 #: what may end an item: a run of backslashes and its quote (the run read whole, from its
 #: first: a start inside a long run would read the rest of it again), or a line's end
 _ITEM_ENDS = {q: re.compile(rf"(?<!\\)\\*+{q}|\n") for q in "\"'"}
@@ -97,7 +104,9 @@ MOST_ITEMS = 64
 def secret_array(names: str) -> re.Pattern[str]:
     """Where an array of quoted strings opens after a name of ``names`` (a pattern): its
     name and its "[", before its first item's quote (``redact_arrays``)."""
-    return re.compile(rf"(?i)(?:{names}){QUOTE}?\s*[:=]\s*\[\s*+(?={QUOTE})")
+    return re.compile(
+        rf"(?i)(?:{names}){QUOTE}?\s*[:=]\s*(?!{_COLOUR_CODE})\[\s*+(?={QUOTE}|{_BARE})"
+    )
 
 
 def _depth(backslashes: int) -> int:
@@ -107,19 +116,20 @@ def _depth(backslashes: int) -> int:
     return (~backslashes & (backslashes + 1)).bit_length() - 1
 
 
-def _item_end(text: str, start: int, quote: str) -> tuple[int, int | None]:
+def _item_end(text: str, start: int, quote: str, end: int | None = None) -> tuple[int, int | None]:
     """Where the item ``quote`` opens before ``start`` ends, and where its closing quote does
     (None: not closed, the item then ends at its line's end, at the end of the JSON string it
     is in, a quote less deep, or at the text's). A quote deeper in it is the value's own
     (``\\\\\\"`` in an item quoted ``\\"``), however long the item is."""
     depth = _depth(len(quote) - 1)
-    for end in _ITEM_ENDS[quote[-1]].finditer(text, start):
-        deep = -1 if end.group() == "\n" else _depth(len(end.group()) - 1)
+    stop = len(text) if end is None else end
+    for found in _ITEM_ENDS[quote[-1]].finditer(text, start, stop):
+        deep = -1 if found.group() == "\n" else _depth(len(found.group()) - 1)
         if deep == depth:
-            return end.start(), end.end()
+            return found.start(), found.end()
         if deep < depth:
-            return end.start(), None
-    return len(text), None
+            return found.start(), None
+    return stop, None
 
 
 def redact_arrays(opens: re.Pattern[str], text: str) -> str:
@@ -138,14 +148,23 @@ def redact_arrays(opens: re.Pattern[str], text: str) -> str:
         out.append(text[done : found.end()])
         done = found.end()
         written = 0
-        while item := _ARRAY_ITEM.match(text, done):
-            quote = item.group()
-            stop, closed = _item_end(text, item.end(), quote)
-            if written < MOST_ITEMS:
-                hidden = REDACTED if stop > item.end() else ""
-                out.append(quote + hidden + ("" if closed is None else quote))
-                written += 1
-            done = stop if closed is None else closed
+        closed: int | None
+        while True:
+            if bare := _BARE_ITEM.match(text, done):  # a number, a plain word: no quotes
+                if written < MOST_ITEMS:
+                    out.append("REDACTED" if bare.group() == "REDACTED" else REDACTED)
+                    written += 1
+                done = closed = bare.end()
+            elif item := _ARRAY_ITEM.match(text, done):
+                quote = item.group()
+                stop, closed = _item_end(text, item.end(), quote)
+                if written < MOST_ITEMS:
+                    hidden = REDACTED if stop > item.end() else ""
+                    out.append(quote + hidden + ("" if closed is None else quote))
+                    written += 1
+                done = stop if closed is None else closed
+            else:
+                break
             if closed is None or not (comma := _NEXT_ITEM.match(text, closed)):
                 break
             if written < MOST_ITEMS:
@@ -155,21 +174,45 @@ def redact_arrays(opens: re.Pattern[str], text: str) -> str:
     return "".join(out)
 
 
+#: a quoted value after a secret's name: it runs to its closing quote, spaces and all ("horse
+#: battery staple"), that quote read at the value's JSON depth (a quote in a password three
+#: JSON texts deep is escaped deeper than the value's own: it does not end it). At most
+#: MOST_QUOTED characters, on one line: one not closed in them is left to the patterns after
+_QUOTED_OPENS = re.compile(rf"(?i){_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*({QUOTE})")
+MOST_QUOTED = 1024
+
+
+def _redact_quoted(text: str) -> str:
+    out: list[str] = []
+    done = 0
+    search = 0
+    while found := _QUOTED_OPENS.search(text, search):
+        quote = found.group(1)
+        stop, closed = _item_end(text, found.end(), quote, found.end() + MOST_QUOTED)
+        if closed is None or stop == found.end():  # not closed in bounds, or empty: kept
+            search = found.end()
+            continue
+        out.append(text[done : found.end()] + REDACTED)
+        done = search = stop
+    out.append(text[done:])
+    return "".join(out)
+
+
 _SECRET_ARRAY = secret_array(rf"{_CREDENTIAL_NAME}|(?m:^|(?<=[\"'{{])){_COOKIE}")
 #: where an array of quoted strings opens as a value: most text has none, and looking for
 #: one costs a tenth of looking for the names (as much as the costliest of the patterns)
-_ARRAY_OPENS = re.compile(rf"[:=]\s*\[\s*{QUOTE}")
+_ARRAY_OPENS = re.compile(rf"[:=]\s*\[\s*(?:{QUOTE}|{_BARE})")
+
+#: terminal codes a logger writes before a value (a colour, ESC[2K), as they are or made
+#: printable (a colour's "[31m", its ESC gone): a Bearer value after them is still one
+_ANSI_CODES = rf"(?:\x1b\[[0-9;?]{{0,16}}[A-Za-z]|{_COLOUR_CODE}){{0,8}}"
 
 _PATTERNS = [
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]{8,}"),
+    re.compile(rf"(?i)(bearer\s+{_ANSI_CODES})[A-Za-z0-9._~+/=-]{{8,}}"),
+    re.compile(rf"(?i)(basic\s+{_ANSI_CODES})[A-Za-z0-9+/=]{{8,}}"),
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWT
     re.compile(r"sha256~[A-Za-z0-9_-]{20,}"),  # OpenShift OAuth tokens
     re.compile(r"(?<![\w.])hv[sbr]\.[A-Za-z0-9_-]{20,}"),  # Vault service, batch, recovery
-    # a quoted value runs to its closing quote, spaces and all ("horse battery staple")
-    re.compile(
-        rf"(?i)({_CREDENTIAL_NAME}{QUOTE}?\s*[:=]\s*({QUOTE}))(?:\\.|(?!\2)[^\\\n]){{1,512}}?\2"
-    ),
     re.compile(rf"(?i)({_SECRET_NAME}{QUOTE}?\s*[:=]\s*{QUOTE}?){VALUE}"),
     re.compile(
         rf"(?i)({_PROSE_NAME}{QUOTE}?\s*(?:=\s*{QUOTE}?(?!\d+(?:[\s,;}}\"']|$))"
@@ -250,6 +293,7 @@ def redact(text: str) -> str:
     for secret in _known():
         text = text.replace(secret, REDACTED)
     text = redact_arrays(_SECRET_ARRAY, text)  # before the patterns that take a value whole
+    text = _redact_quoted(text)
     for pattern in _PATTERNS:
         if pattern.groups >= 1:
             text = pattern.sub(
