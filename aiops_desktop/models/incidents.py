@@ -208,6 +208,8 @@ class RcaReport:
     #: the failing traces through a top cause (entity -> (UTC time text, trace id,
     #: "<root service> <operation> (<duration> ms)", its failed span's error))
     traces: dict[str, list[tuple[str, str, str, str]]] = field(default_factory=dict)
+    #: why it was not made (its window refused): nothing was read because nothing was asked
+    refused: str = ""
 
 
 @dataclass(frozen=True)

@@ -849,7 +849,10 @@ def incidents_section(incidents: list[Incident], analysed: int | None = None) ->
 
 def _no_cause(report: RcaReport) -> str:
     """What an empty ranking says: never an all-clear (every signal with a baseline is
-    ranked, at confidence 0 if it did not move: none ranked is none compared)."""
+    ranked, at confidence 0 if it did not move: none ranked is none compared); one not made
+    says why, not that its window held nothing."""
+    if report.refused:
+        return f"not analysed: {report.refused}"
     if report.signals_read:
         return (
             f"{report.signals_read} signals read, but no signal had a baseline to compare "

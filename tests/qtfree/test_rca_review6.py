@@ -151,6 +151,11 @@ async def test_one_incident_whose_window_is_refused_leaves_the_rest_of_the_repor
     assert "not analysed" in report.window and "before 1970" in report.window, report.window
     section, _ = rca_section(report)
     assert ("Window", report.window) in section.facts
+    # its empty table says why, not that the window held nothing (nothing was asked)
+    (causes,) = [t for t in section.tables if t.title.startswith("Likely causes")]
+    assert causes.rows == []
+    assert "not analysed" in causes.empty and "before 1970" in causes.empty, causes.empty
+    assert "nothing was read" not in causes.empty
 
 
 class _FailingReads:

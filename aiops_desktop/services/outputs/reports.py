@@ -383,7 +383,8 @@ async def _analysed(src: ReportService, incident: Incident, at: datetime) -> Rca
     try:
         return (await src.rca.for_incident(incident, at=at)).shown()
     except AppError as exc:
-        return RcaReport(incident.id, f"not analysed: {one_line(str(exc))}", 0, [])
+        why = one_line(str(exc))
+        return RcaReport(incident.id, f"not analysed: {why}", 0, [], refused=why)
 
 
 def unread_of(inputs: ReportInputs) -> list[str]:
