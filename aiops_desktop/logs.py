@@ -86,11 +86,14 @@ _COOKIE = r"(?:set-)?cookies?"
 #: header of an ``http.Header`` (``"Cookie":["sessionid=x"]``, ``"X-Api-Key":["k1","k2"]``),
 #: as JSON text writes them too (``redact_arrays``)
 _ARRAY_ITEM = re.compile(QUOTE)
-#: an item that is not quoted: a number, true/false/null, a YAML flow sequence's plain word
-#: (``password: [hunter2]``); "REDACTED" is this redaction's own output, read again (a line
-#: is redacted once more whole), kept as it is
+#: an item that is not quoted: a number, true/false/null, a YAML flow sequence's plain words
+#: (``password: [correct horse battery staple]``), Go's %v of a header (``[Bearer X]``), all
+#: its words to a comma or a bracket (its first alone left "Bearer"'s value, the patterns
+#: after it no longer seeing "Bearer"); a PEM key's BEGIN line is left to its own pattern
+#: (redacted to its END). "REDACTED" is this redaction's own output, read again (a line is
+#: redacted once more whole), kept as it is
 _BARE = r"[^\s,\[\]{}\"'\\]"
-_BARE_ITEM = re.compile(rf"{_BARE}++")
+_BARE_ITEM = re.compile(rf"(?!-----BEGIN ){_BARE}++(?:[ \t]++{_BARE}++)*+")
 #: an ANSI colour code made printable (its ESC gone, ``[31m``): a value's opening, no array
 _COLOUR_CODE = r"\[\d{1,3}(?:;\d{1,3})*m"
 _NEXT_ITEM = re.compile(rf"\s*+,\s*+(?={QUOTE}|{_BARE})")
@@ -101,12 +104,11 @@ _ITEM_ENDS = {q: re.compile(rf"(?<!\\)\\*+{q}|\n") for q in "\"'"}
 MOST_ITEMS = 64
 
 
-def secret_array(names: str) -> re.Pattern[str]:
-    """Where an array of quoted strings opens after a name of ``names`` (a pattern): its
-    name and its "[", before its first item's quote (``redact_arrays``)."""
-    return re.compile(
-        rf"(?i)(?:{names}){QUOTE}?\s*[:=]\s*(?!{_COLOUR_CODE})\[\s*+(?={QUOTE}|{_BARE})"
-    )
+def secret_array(names: str, first: str = QUOTE) -> re.Pattern[str]:
+    """Where an array opens after a name of ``names`` (a pattern): its name and its "[",
+    before its first item, which ``first`` matches (by default a quote: an array of quoted
+    strings) (``redact_arrays``)."""
+    return re.compile(rf"(?i)(?:{names}){QUOTE}?\s*[:=]\s*(?!{_COLOUR_CODE})\[\s*+(?={first})")
 
 
 def _depth(backslashes: int) -> int:
@@ -116,18 +118,21 @@ def _depth(backslashes: int) -> int:
     return (~backslashes & (backslashes + 1)).bit_length() - 1
 
 
-def _item_end(text: str, start: int, quote: str, end: int | None = None) -> tuple[int, int | None]:
+def _item_end(
+    text: str, start: int, quote: str, end: int | None = None, *, shallower_ends: bool = True
+) -> tuple[int, int | None]:
     """Where the item ``quote`` opens before ``start`` ends, and where its closing quote does
     (None: not closed, the item then ends at its line's end, at the end of the JSON string it
     is in, a quote less deep, or at the text's). A quote deeper in it is the value's own
-    (``\\\\\\"`` in an item quoted ``\\"``), however long the item is."""
+    (``\\\\\\"`` in an item quoted ``\\"``), however long the item is; without
+    ``shallower_ends``, a quote less deep is too (a shell line's ``password=\\"pa"ss\\"``)."""
     depth = _depth(len(quote) - 1)
     stop = len(text) if end is None else end
     for found in _ITEM_ENDS[quote[-1]].finditer(text, start, stop):
         deep = -1 if found.group() == "\n" else _depth(len(found.group()) - 1)
         if deep == depth:
             return found.start(), found.end()
-        if deep < depth:
+        if deep < depth and (shallower_ends or deep < 0):
             return found.start(), None
     return stop, None
 
@@ -188,7 +193,8 @@ def _redact_quoted(text: str) -> str:
     search = 0
     while found := _QUOTED_OPENS.search(text, search):
         quote = found.group(1)
-        stop, closed = _item_end(text, found.end(), quote, found.end() + MOST_QUOTED)
+        most = found.end() + MOST_QUOTED
+        stop, closed = _item_end(text, found.end(), quote, most, shallower_ends=False)
         if closed is None or stop == found.end():  # not closed in bounds, or empty: kept
             search = found.end()
             continue
@@ -199,13 +205,19 @@ def _redact_quoted(text: str) -> str:
 
 
 _SECRET_ARRAY = secret_array(rf"{_CREDENTIAL_NAME}|(?m:^|(?<=[\"'{{])){_COOKIE}")
+#: an array whose first item is not quoted, after a name whose plain value is a secret (not
+#: ``secrets=[3]``, ``credentials: [expired]``: _PROSE_NAME's counts and prose; not a path,
+#: ``pwd=[/home/bob]``)
+_PLAIN_ARRAY = secret_array(_SECRET_NAME, rf"(?![/~]){_BARE}")
 #: where an array of quoted strings opens as a value: most text has none, and looking for
 #: one costs a tenth of looking for the names (as much as the costliest of the patterns)
 _ARRAY_OPENS = re.compile(rf"[:=]\s*\[\s*(?:{QUOTE}|{_BARE})")
 
 #: terminal codes a logger writes before a value (a colour, ESC[2K), as they are or made
 #: printable (a colour's "[31m", its ESC gone): a Bearer value after them is still one
-_ANSI_CODES = rf"(?:\x1b\[[0-9;?]{{0,16}}[A-Za-z]|{_COLOUR_CODE}){{0,8}}"
+_ANSI_CODES = (
+    rf"(?:(?:\x1b|\\+(?:u001[bB]|x1[bB]|033|e))\[[0-9;?]{{0,16}}[A-Za-z]|{_COLOUR_CODE}){{0,8}}"
+)
 
 _PATTERNS = [
     re.compile(rf"(?i)(bearer\s+{_ANSI_CODES})[A-Za-z0-9._~+/=-]{{8,}}"),
@@ -293,6 +305,7 @@ def redact(text: str) -> str:
     for secret in _known():
         text = text.replace(secret, REDACTED)
     text = redact_arrays(_SECRET_ARRAY, text)  # before the patterns that take a value whole
+    text = redact_arrays(_PLAIN_ARRAY, text)
     text = _redact_quoted(text)
     for pattern in _PATTERNS:
         if pattern.groups >= 1:

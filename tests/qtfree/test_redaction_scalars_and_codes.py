@@ -88,3 +88,66 @@ def test_a_quoted_value_not_closed_on_its_line_is_left_to_the_value_patterns() -
     out = redact(f'password="{SECRET}\nnext line "kept"')
     assert SECRET not in out
     assert 'next line "kept"' in out
+
+
+# found in review of the first version (0a553b2): a plain item was one word, taken after
+# any name; escaped colour codes; a less-escaped quote ended a quoted value
+
+
+@pytest.mark.parametrize(
+    ("line", "gone"),
+    [
+        ("headers=map[X-Auth-Token:[Bearer s3cr3tT0kenValue99] Accept:[*/*]]", "s3cr3tT0ken"),
+        ("credential: [Basic dXNlcjpodW50ZXIy]", "dXNlcjpodW50ZXIy"),
+        ("password: [correct horse battery staple]", "battery"),
+        ("api_key=[k1q2w3e4 k2q2w3e4 k3q2w3e4]", "k3q2w3e4"),
+        (
+            "private_key: [-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsEcReT\n"
+            "-----END RSA PRIVATE KEY-----]",
+            "MIIEowIBAAKCAQEAsEcReT",
+        ),
+    ],
+)
+def test_a_plain_items_words_go_together(line: str, gone: str) -> None:
+    """Every word of a plain item is hidden: its first alone left "Bearer"'s value, the
+    pattern for it no longer seeing "Bearer"."""
+    assert gone not in redact(line)
+    assert gone not in redact_for_llm(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "secrets=[3]",
+        "credentials: [expired]",
+        "pwd=[/home/bob]",
+        "imagePullSecrets: [pull-secret]",
+        "tokens=[5]",
+        "level=[info] args: [1, 2]",
+    ],
+)
+def test_plain_arrays_of_counts_prose_and_names_are_kept(line: str) -> None:
+    """Plain items are taken only after a name whose plain value is a secret, as a plain
+    value is: a count of secrets, a credential's state, a working folder, a Secret's name."""
+    assert redact(line) == line
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"msg": "upstream call hdr=Bearer \\u001b[31mabcdefgh12345678\\u001b[0m"}',
+        "'upstream call hdr=Bearer \\x1b[31mabcdefgh12345678\\x1b[0m'",
+        "hdr=Bearer \\033[1mabcdefgh12345678",
+    ],
+)
+def test_a_bearer_value_after_an_escaped_colour_code_is_redacted(line: str) -> None:
+    """JSON text (docker's, Loki's) writes ESC as \\u001b, Go's %q and Python's repr as
+    \\x1b: the code is still one before the value."""
+    assert "abcdefgh12345678" not in redact(line)
+
+
+def test_a_less_escaped_quote_inside_an_escaped_quoted_value_does_not_end_it() -> None:
+    line = 'sh -c "login password=\\"pa"ssW0rdTail\\" user=bob"'
+    out = redact(line)
+    assert "ssW0rdTail" not in out
+    assert "user=bob" in out
