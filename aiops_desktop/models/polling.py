@@ -60,6 +60,11 @@ class SourceStatus:
         judged STALE part of the time with no poll failed."""
         return STALE_AFTER_INTERVALS * self.interval_s + self.timeout_s
 
+    def seen_stale(self, seen: datetime | None, now: datetime) -> bool:
+        """Whether a hub's member ``seen`` then (None: not seen though polled) is stale by
+        this, its hub's, status: older than its answer may get (a slow poll's time on top)."""
+        return seen is None or (now - seen).total_seconds() > self.stale_after_s
+
     def stale(self, now: datetime | None = None) -> bool:
         if self.not_offered is not None:
             return False  # nothing to read there: no data is coming, none is late

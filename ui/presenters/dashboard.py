@@ -412,10 +412,9 @@ class DashboardPresenter(Presenter):
         stale = status.stale()
         marks = self._poller.member_seen.get(hub_name, {})
         if self.cluster in marks:  # the hub answers: does it still have this member?
-            seen = marks[self.cluster]
-            age = None if seen is None else (utcnow() - seen).total_seconds()
-            # as old as the hub's status may get (a slow poll's time on top), as the truth says
-            stale = stale or age is None or age > status.stale_after_s
+            seen, now = marks[self.cluster], utcnow()
+            age = None if seen is None else (now - seen).total_seconds()
+            stale = stale or status.seen_stale(seen, now)  # as the truth says
         text = f"data {age_text(age)}" + (" · STALE" if stale else "")
         if (pushed := self._poller.hub_age_s(hub_name)) is not None:
             text += f" · the hub's newest sample {age_text(pushed)}"  # ACM pushes every 30-300 s

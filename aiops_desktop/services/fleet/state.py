@@ -552,7 +552,7 @@ class FleetState:
         if seen is None:
             return None, True, None
         age = max(0.0, (now - seen).total_seconds())
-        return age, metrics is not None and age > metrics.stale_after_s, seen
+        return age, metrics is not None and metrics.seen_stale(seen, now), seen
 
     def _findings_coverage(self, source: Cluster, now: datetime) -> Coverage | None:
         """What is known of the findings read over ``source``'s Prometheus: not read yet

@@ -1059,7 +1059,7 @@ class Poller:
             if source == Source.ALERTS:  # it names the member (an alert-free one has none)
                 return member in seen or member in other.status.members
             at = seen.get(member)  # as old as its status may get (a slow poll's time on top)
-            return at is not None and (now - at).total_seconds() <= status.stale_after_s
+            return not status.seen_stale(at, now)
 
         @functools.cache
         def files(member: str) -> bool:
