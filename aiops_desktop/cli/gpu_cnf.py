@@ -22,7 +22,7 @@ from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from aiops_desktop.models.text import one_line, pct_text, time_text
 
 if TYPE_CHECKING:
-    from aiops_desktop.models.ptp import PtpBoard
+    from aiops_desktop.models.ptp import PtpBoard, PtpRow
     from aiops_desktop.services.core import Core
 
 
@@ -206,14 +206,27 @@ async def _ptp(core: Core, args: argparse.Namespace, io: Io) -> int:
             )
             # labels are any text a server sends: one line each, so none can forge a row
             port = one_line(f"{r.cluster}/{r.node}/{r.iface} ({r.process}) {r.role}")
-            out.write(f"{r.state.value:<9} {port} class {r.clock_class} offset {offset} "
-                      f"| {figures}\n")  # fmt: skip
+            out.write(f"{r.state.value:<9} {port} class {r.clock_class} offset {offset}"
+                      f"{one_line(_running_text(r))} | {figures}\n")  # fmt: skip
             for note in r.notes:
                 out.write(f"          - {one_line(note)}\n")
         for line in failed:  # on stderr, as every command says what it could not read
             io.err.write(f"unreadable: {one_line(line)}\n")
     return _reader_exit(failed, found=bool(board.rows), clusters=clusters,
                         outcomes=board.outcomes, in_part=board.in_part)  # fmt: skip
+
+
+def _running_text(r: PtpRow) -> str:
+    """How the port's process runs and a grandmaster's GNSS and DPLL states, those
+    reported, each after a "; ": "; ptp4l up, 7 restarts; GNSS 3D fix; DPLL phase locked;
+    DPLL frequency locked" ("" where none is; which config is down its notes say)."""
+    running = [] if r.process_up is None else ["up" if r.process_up else "down"]
+    if r.restarts is not None:
+        running.append(f"{r.restarts:g} restart{'' if r.restarts == 1 else 's'}")
+    said = [f"{r.process} {', '.join(running)}"] if running else []
+    signals = [("GNSS", r.gnss), ("DPLL phase", r.dpll_phase), ("DPLL frequency", r.dpll_frequency)]
+    said += [f"{name} {value}" for name, value in signals if value is not None]
+    return "".join(f"; {line}" for line in said)
 
 
 def _unrecorded(board: PtpBoard, end: datetime) -> str | None:

@@ -117,6 +117,7 @@ def severity_rank(
     *,
     trouble: bool = False,
     port_only: bool = False,
+    clock_type: bool = False,
 ) -> int:
     """Worst first: FREERUN, HOLDOVER, a faulty port or another fault (``trouble``: the PTP
     process down, a clock class that says the clock is not locked to its reference, GNSS
@@ -124,7 +125,9 @@ def severity_rank(
     not reported: no data is not "in sync"), fine. A port with a role only (``port_only``:
     a boundary clock's MASTER port) has no state or offset of its own to be unknown (its
     NIC's clock has them, on a row of its own): it is fine unless FAULTY or in trouble, as
-    the fleet's findings say nothing of it."""
+    the fleet's findings say nothing of it. A clock type's row (``clock_type``: a T-GM's
+    GM, a BC, an OC) has by design no offset of its own (its sources report theirs): LOCKED,
+    it is fine, as the findings say too (a healthy T-GM was greyed and counted unknown)."""
     if state is ClockState.FREERUN:
         return 0
     if state is ClockState.HOLDOVER:
@@ -133,7 +136,8 @@ def severity_rank(
         return 2
     if offset_in is False:
         return 3
-    if state is ClockState.UNKNOWN or offset_in is None:
+    # LOCKED or UNKNOWN here: a LOCKED clock type has no offset of its own, by design
+    if state is ClockState.UNKNOWN or (offset_in is None and not clock_type):
         return RANK_PORT_ONLY if port_only else RANK_UNKNOWN
     return RANK_FINE
 
@@ -170,6 +174,9 @@ class PtpRow:
     #: a port with a role and no clock state or offset of its own (a boundary clock's MASTER
     #: port: its NIC's clock has them); said in ``notes`` too (``PORT_ONLY_NOTE``)
     port_only: bool = False
+    #: a clock type's row (GM, BC, OC: the clock's overall state, no offset of its own by
+    #: design); said in ``notes`` where it has none (``CLOCK_TYPE_NOTE``)
+    clock_type: bool = False
     compliance: Compliance | None = None
     #: the offset over the window (timestamps s, ns), for the per-interface chart
     history: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
@@ -178,7 +185,7 @@ class PtpRow:
     @property
     def rank(self) -> int:
         return severity_rank(self.state, self.offset_in, self.role, trouble=self.trouble,
-                             port_only=self.port_only)  # fmt: skip
+                             port_only=self.port_only, clock_type=self.clock_type)  # fmt: skip
 
     @property
     def needs_attention(self) -> bool:

@@ -135,7 +135,7 @@ class TwoClusters:
             parsed = parse_query_data({"status": "success",
                                        "data": {"resultType": kind, "result": found}})  # fmt: skip
             series += [TaggedSeries(cluster, s) for s in parsed.series]
-        return types.SimpleNamespace(series=series, failures=[], outcomes=[])
+        return types.SimpleNamespace(series=series, failures=[], outcomes=[], query=query)
 
 
 def test_one_members_infinite_samples_leave_the_fleets_pages_read() -> None:
@@ -355,9 +355,11 @@ def test_a_capture_without_the_xid_window_is_noted_not_failed() -> None:
                 failed = [
                     ClusterOutcome("ran-east", False, 0.0, reason="not_configured", error=why)
                 ]
-                return types.SimpleNamespace(series=[], failures=failed, outcomes=failed)
+                return types.SimpleNamespace(
+                    series=[], failures=failed, outcomes=failed, query=query
+                )
             found = [tagged("ran-east", HOT, 79 if "XID" in query.promql else 40)]
-            return types.SimpleNamespace(series=found, failures=[], outcomes=[])
+            return types.SimpleNamespace(series=found, failures=[], outcomes=[], query=query)
 
     fleet = asyncio.run(read_gpu_fleet(Recorded(), []))  # type: ignore[arg-type]
     assert fleet.outcomes == [] and fleet.gpus[0].state is GpuState.CRITICAL  # XID 79 still
@@ -421,12 +423,17 @@ def test_a_board_read_over_an_hour_with_a_minute_of_samples_is_mostly_unknown() 
     class Sparse:
         async def run(self, query: MetricQuery, clusters: list[Any]) -> Any:
             if query.promql not in ("openshift_ptp_clock_state", "openshift_ptp_offset_ns"):
-                return types.SimpleNamespace(series=[], failures=[], outcomes=[])
+                return types.SimpleNamespace(series=[], failures=[], outcomes=[], query=query)
             if query.query_type.value.lower().startswith("range"):
                 return types.SimpleNamespace(
-                    series=[tagged("c", port, 1, 1, 1, 1, t0=start)], failures=[], outcomes=[]
+                    series=[tagged("c", port, 1, 1, 1, 1, t0=start)],
+                    failures=[],
+                    outcomes=[],
+                    query=query,
                 )
-            return types.SimpleNamespace(series=[tagged("c", port, 1)], failures=[], outcomes=[])
+            return types.SimpleNamespace(
+                series=[tagged("c", port, 1)], failures=[], outcomes=[], query=query
+            )
 
     board = asyncio.run(read_ptp_board(Sparse(), [], window=timedelta(hours=1), end=end))  # type: ignore[arg-type]
     c = board.rows[0].compliance
@@ -458,7 +465,7 @@ def test_a_gpus_history_joins_the_series_of_each_pod_that_held_it() -> None:
 
     class Both:
         async def run(self, query: MetricQuery, clusters: list[Any]) -> Any:
-            return types.SimpleNamespace(series=[b, a], failures=[], outcomes=[])
+            return types.SimpleNamespace(series=[b, a], failures=[], outcomes=[], query=query)
 
     reading = GpuReading("c1", "n1", "0", "GPU-a")
     history = asyncio.run(read_gpu_history(Both(), [], reading,  # type: ignore[arg-type]

@@ -34,7 +34,7 @@ from ui.charts import TimeSeriesChart
 from ui.theme import Theme, readable_on
 from ui.views.page import TitledPage
 from ui.views.rows_table import TIP_CHARS, Row, RowsTable, tip_lines
-from ui.views.tables import fill_table, make_table
+from ui.views.tables import make_table
 from ui.views.text import PlainLabel, tip
 from ui.views.time_range import TimeRangeBar
 
@@ -284,14 +284,22 @@ class GpuFleetView(QWidget):
             columns.append(OTHER_COLUMN)
         return cells, columns
 
+    def _cell_number(self, health: GpuHealth) -> float | None:
+        """The number a cell shows, and sorts by (its text sorted "9%" above "85%"): the
+        GPU's utilisation or temperature; None where the cell shows its health, or the GPU
+        reports none (sorted after every number)."""
+        g = health.reading
+        shown = {"Utilisation": g.util_pct, "Temperature": g.temperature_c}
+        return shown.get(self.metric.currentText())
+
     def _cell_text(self, health: GpuHealth, many: int) -> str:
         g, metric = health.reading, self.metric.currentText()
-        if metric == "Utilisation":
-            text = "-" if g.util_pct is None else f"{g.util_pct:.0f}%"
-        elif metric == "Temperature":
-            text = "-" if g.temperature_c is None else f"{g.temperature_c:.0f} C"
-        else:
+        number = self._cell_number(health)
+        if metric == "Health":
             text = health.state.value
+        else:
+            unit = "%" if metric == "Utilisation" else " C"
+            text = "-" if number is None else f"{number:.0f}{unit}"
         return text + (" MIG" if g.mig_profile else "") + (f" (+{many - 1})" if many > 1 else "")
 
     def _redraw(self, _text: str = "") -> None:
@@ -303,7 +311,7 @@ class GpuFleetView(QWidget):
         self._cells = {}
         shown: list[Row] = []
         for r, key in enumerate(rows):
-            texts, backgrounds, colours, tips = [], {}, {}, {}
+            texts, backgrounds, colours, tips, keys = [], {}, {}, {}, {}
             for c, column in enumerate(columns):
                 found = cells[key].get(column)
                 if not found:
@@ -313,6 +321,8 @@ class GpuFleetView(QWidget):
                 health = max(found, key=lambda h: STATE_RANK[h.state])
                 self._cells[r, c] = health
                 texts.append(self._cell_text(health, len(found) if column == OTHER_COLUMN else 1))
+                if (number := self._cell_number(health)) is not None:
+                    keys[c] = number
                 backgrounds[c] = self.cell_colour(health).name()
                 colours[c] = readable_on(backgrounds[c])  # the light theme's fills are dark
                 tip = []
@@ -326,7 +336,7 @@ class GpuFleetView(QWidget):
                     ]
                 tips[c] = "\n".join(t for t in tip if t)
             shown.append(Row(texts, colours=colours, backgrounds=backgrounds, tips=tips,
-                             center=True))  # fmt: skip
+                             center=True, keys=keys))  # fmt: skip
         headers = [f"GPU {i}" if i != OTHER_COLUMN else "Other" for i in columns]
         self.heatmap.set_rows(shown, headers, [_line(f"{c} / {n}") for c, n in rows])
         visible = min(len(rows), 12)  # every node row in sight up to 12; more scroll
@@ -496,6 +506,21 @@ class PtpBoardView(QWidget):
         return [pct_text(c.locked_pct) + unknown, pct_text(c.within_pct),
                 f"{c.holdover_s:g}", f"{c.freerun_s:g}", long]  # fmt: skip
 
+    @classmethod
+    def _number_keys(cls, row: PtpRow) -> dict[int, float]:
+        """What the number columns sort by (their text sorted 1.5e+06 ns between 12 and 3):
+        the offset by its size either side of zero; a value not known has none, so sorts
+        after every known one."""
+        numbers: dict[str, float | None] = {
+            "Class": row.clock_class,
+            "Offset ns": None if row.offset_ns is None else abs(row.offset_ns),
+        }
+        if (c := row.compliance) is not None:
+            numbers |= {"Locked": c.locked_pct, "Within": c.within_pct,
+                        "Holdover s": c.holdover_s, "Freerun s": c.freerun_s,
+                        "Long holdovers": c.long_holdovers}  # fmt: skip
+        return {cls.HEADERS.index(name): n for name, n in numbers.items() if n is not None}
+
     def show_board(self, board: PtpBoard) -> None:
         """The board; the port chosen before stays chosen (where it is now shown), else
         the first port shown."""
@@ -506,8 +531,7 @@ class PtpBoardView(QWidget):
         end = (self.time_range.current.end or self.time_range.clock()).timestamp()
         self.chart.set_span(end - board.window.total_seconds(), end)
         _errors(board.outcomes, self.error)
-        rows: list[tuple[list[str], str | None]] = []
-        tips: list[dict[int, str]] = []
+        rows: list[Row] = []
         for row in board.rows:
             c = row.compliance
             # names, role and notes are label values: one cut line each (the Notes' whole
@@ -525,19 +549,20 @@ class PtpBoardView(QWidget):
             band = row.threshold.band + (
                 f" (profile {row.threshold.profile})" if row.threshold.profile else " (default)"
             )
-            rows.append((cells, self._row_colour(row)))
-            tips.append({self.HEADERS.index("Offset ns"): f"judged against {band}",
-                         **_tips({self.HEADERS.index("Notes"): notes})})  # fmt: skip
+            tips = {self.HEADERS.index("Offset ns"): f"judged against {band}",
+                    **_tips({self.HEADERS.index("Notes"): notes})}  # fmt: skip
             if c is not None and c.resolution_s:
-                tips[-1][self.HEADERS.index("Holdover s")] = (
+                tips[self.HEADERS.index("Holdover s")] = (
                     f"one sample every {c.resolution_s:g} s: durations known to within that"
                 )
             if row.gnss or row.dpll_phase:
-                tips[-1][self.HEADERS.index("Role")] = (
+                tips[self.HEADERS.index("Role")] = (
                     f"GNSS {row.gnss or '-'}; DPLL phase {row.dpll_phase or '-'}, "
                     f"frequency {row.dpll_frequency or '-'}"
                 )
-        fill_table(self.table, rows, tips)
+            rows.append(Row(cells, colour=self._row_colour(row), tips=tips,
+                            keys=self._number_keys(row)))  # fmt: skip
+        self.table.set_rows(rows)
         keys = [_port_key(row) for row in board.rows]
         kept = self.table.select_source(lambda row: keys[row] == chosen)
         if not kept and self.table.rowCount():

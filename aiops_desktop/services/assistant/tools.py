@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from aiops_desktop.models.incidents import Incident
     from aiops_desktop.models.metrics import TaggedSeries
     from aiops_desktop.models.observability import LogResult, LogSeries
+    from aiops_desktop.models.ptp import PtpRow
     from aiops_desktop.services.core import Core
 
 # -- arguments shared by the tools ------------------------------------------------------------
@@ -924,6 +925,10 @@ async def get_cnf_workloads(core: Core, args: CnfWorkloadsInput) -> dict[str, An
     }
 
 
+#: the state ``get_ptp_status`` gives a port with a role only (``PtpRow.port_only``)
+PORT_ROLE_ONLY = "port role only"
+
+
 class PtpInput(ToolInput):
     cluster: str | None = CLUSTER
     window_minutes: int = Field(
@@ -933,8 +938,16 @@ class PtpInput(ToolInput):
         False, description="only the ports that need attention, as the PTP page and the fleet "
         "flag them: FREERUN, HOLDOVER, a FAULTY port, ptp4l down, an out-of-spec clock class, "
         "GNSS or DPLL lost, or an offset out of the threshold; ports in state UNKNOWN (no "
-        "data) are not included: by_state counts them",
+        "data) are not included: by_state counts them, and apart the ports in state "
+        f"'{PORT_ROLE_ONLY}' (a boundary clock's MASTER port: a role and no clock state or "
+        "offset of its own, its NIC's clock has them on a row of its own)",
     )  # fmt: skip
+
+
+def _ptp_state(row: PtpRow) -> str:
+    """A row's state as the tool says it: a port with a role only has no clock state of its
+    own, and UNKNOWN says no data (a boundary clock's MASTER ports counted unknown)."""
+    return PORT_ROLE_ONLY if row.port_only else row.state.value
 
 
 async def get_ptp_status(core: Core, args: PtpInput) -> dict[str, Any]:
@@ -950,14 +963,14 @@ async def get_ptp_status(core: Core, args: PtpInput) -> dict[str, Any]:
         row = asdict(r)
         row.pop("history")  # the chart's data, not a figure
         row.pop("threshold")
-        row["state"] = r.state.value
+        row["state"] = _ptp_state(r)
         row["threshold"] = r.threshold.band
         if r.compliance is not None:
             row["compliance"] = _compact(asdict(r.compliance))
         rows.append(_compact(row))
     return {
         "window_minutes": args.window_minutes,
-        "by_state": dict(Counter(r.state.value for r in shown)),
+        "by_state": dict(Counter(_ptp_state(r) for r in shown)),
         "ports": rows,
         "unread": unread,
     }

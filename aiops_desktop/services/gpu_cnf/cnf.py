@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable
 from typing import Any
 
 from aiops_desktop.models import Cluster, CNFType
@@ -119,27 +120,49 @@ def _pod_key(pod: dict[str, Any]) -> tuple[str, str]:
     return str(meta.get("namespace", "")), str(meta.get("name", ""))
 
 
+async def _listed(
+    read: Awaitable[list[dict[str, Any]]], what: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A list shown beside a cluster's node states, and what kept it unread (a 403 on
+    SriovNetworks, a timeout), said: the node states (read fine, some Failed) still shown,
+    as the fleet shows them."""
+    try:
+        return await read, None
+    except AppError as exc:
+        return [], f"its {what} were not read: {exc}"
+
+
 async def read_sriov_objects(kube: KubeSession, clusters: list[Cluster]) -> SriovObjects:
     """Node states, SriovNetworks and CNF pods (component-labelled, or in a CNF namespace:
     ``cnf_namespace_pods``) of every cluster with a Kubernetes API, every cluster and list
-    read at once; a cluster that cannot be read (its API's error, a locked keyring, an
-    offline pool: any ``AppError``) is named with why, the others still shown."""
+    read at once; a cluster whose node states cannot be read (its API's error, a locked
+    keyring, an offline pool: any ``AppError``) is named with why, the others still shown;
+    its other lists, and a malformed SriovNetwork, not read are said, its node states kept."""
 
     async def one(name: str) -> SriovObjects:
-        states, networks, labelled, (in_namespaces, unsaid) = await gather_all(
-            kube.sriov_states(name),
-            kube.objects(name, SRIOV_NETWORKS),
-            kube.objects(name, PODS, label_selector=COMPONENT_LABEL),
-            cnf_namespace_pods(kube, name),
-        )
-        # objects not in Kubernetes format raise CollectorError here: that cluster unread
-        nodes, nets = node_sync_rows(states), network_rows(networks)
+        states, (networks, nets_unread), (labelled, pods_unread), (in_namespaces, unsaid) = (
+            await gather_all(
+                kube.sriov_states(name),
+                _listed(kube.objects(name, SRIOV_NETWORKS), "SriovNetworks"),
+                _listed(kube.objects(name, PODS, label_selector=COMPONENT_LABEL),
+                        "labelled CNF pods"),
+                cnf_namespace_pods(kube, name),
+            )
+        )  # fmt: skip
+        # node states not in Kubernetes format raise CollectorError here: that cluster unread
+        nodes = node_sync_rows(states)
+        said: list[str] = []
+        try:
+            nets = network_rows(networks, said)
+        except AppError as exc:  # a malformed SriovNetwork: the networks unread, not the nodes
+            nets, nets_unread = [], f"its SriovNetworks were not read: {exc}"
         pods = {_pod_key(pod): pod for pod in [*labelled, *in_namespaces]}  # each pod once
+        problems = [f"{name}: {why}" for why in (nets_unread, pods_unread, *said) if why]
         return SriovObjects(
             nodes=[(name, row) for row in nodes],
             networks=[(name, row) for row in nets],
             pods=[(name, pod) for pod in pods.values()],
-            problems=[unsaid] if unsaid else [],
+            problems=problems + ([unsaid] if unsaid else []),
         )
 
     names = [c.name for c in clusters if has_kube_api(c)]

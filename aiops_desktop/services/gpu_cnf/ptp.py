@@ -407,8 +407,9 @@ def _per_process(row: PtpRow, name: str, values: list[tuple[str, float | None]])
 def _annotate(row: PtpRow) -> None:
     """The row's notes, and whether it is in trouble beside its state and offset."""
     row.offset_in = offset_ok(row.offset_ns, row.threshold)
+    row.clock_type = row.process in CLOCK_TYPE_PROCESSES
     if row.offset_ns is None:
-        if row.process in CLOCK_TYPE_PROCESSES:
+        if row.clock_type:
             row.notes.append(CLOCK_TYPE_NOTE)
         elif not is_port_only(row.notes):  # a port with a role only has no offset to report
             row.notes.append("no offset reported")
@@ -479,10 +480,11 @@ async def read_ptp_board(
         return within_points(asked)[0]
 
     ranges = {name: fitted(name) for name in ("clock_state", "offset")}  # one window, one step
-    read_at = ranges["clock_state"].step
+    answered_at: list[timedelta] = []  # the step each range was answered at
 
     async def ranged(name: str) -> tuple[str, list[TaggedSeries], list[ClusterOutcome]]:
         answer = await queries.run(ranges[name], clusters)
+        answered_at.append(answer.query.step)  # the query it answers says its step
         return name, answer.series, answer.outcomes
 
     names = [n for n in catalog if n not in ("clock_state", "offset")]
@@ -493,6 +495,10 @@ async def read_ptp_board(
     )
     answers = {name: series for name, series, _ in results[: len(names) + 2]}
     (_, state_hist, _), (_, offset_hist, _) = results[-2], results[-1]
+    # the compliance's grid: the coarsest step asked or answered (a capture's answer is at
+    # the step it recorded, said in its query: samples 30 s apart laid on a 15 s grid read
+    # a port LOCKED all hour 50 % locked, 50 % unknown)
+    read_at = max([ranges["clock_state"].step, *answered_at])
 
     def assemble() -> list[PtpRow]:  # 2,000 ports: half a second of numpy, off the UI thread
         rows = board_rows(answers, threshold, thresholds)

@@ -17,6 +17,7 @@ from typing import Any
 from aiops_desktop.models import Cluster
 from aiops_desktop.models.cnf import DpdkPortRow, NetworkRow, NodeSync, VfRow
 from aiops_desktop.models.metrics import ClusterOutcome, TaggedSeries
+from aiops_desktop.models.text import cut_line
 from aiops_desktop.services.fleet.findings import cut_reason
 from aiops_desktop.services.polling.catalog import field_queries
 from aiops_desktop.services.queries.field_reads import join_rows, read_fields, unique_failures
@@ -73,21 +74,44 @@ def node_sync_rows(states: list[dict[str, Any]]) -> list[NodeSync]:
 
 
 @malformed_as("a SriovNetwork")
-def network_rows(networks: list[dict[str, Any]]) -> list[NetworkRow]:
+def network_rows(networks: list[dict[str, Any]], said: list[str] | None = None) -> list[NetworkRow]:
+    """``said``: where given, a line for each network whose VLAN is not a number (shown as
+    none): one network's odd VLAN must not hide the others, nor its cluster's node states."""
     rows = []
     for obj in networks:
         spec = obj.get("spec") or {}
+        name = str((obj.get("metadata") or {}).get("name", ""))
+        try:
+            vlan = _vlan(spec.get("vlan"))
+        except ValueError:
+            vlan = None
+            if said is not None:
+                given = cut_line(str(spec["vlan"]), 40)
+                said.append(f"SriovNetwork {cut_line(name, 80)}: its VLAN {given!r} is not a "
+                            "number: shown as none")  # fmt: skip
         rows.append(
             NetworkRow(
-                name=str((obj.get("metadata") or {}).get("name", "")),
+                name=name,
                 resource=str(spec.get("resourceName", "")),
                 target_namespace=str(spec.get("networkNamespace", "")),
-                vlan=int(spec["vlan"]) if str(spec.get("vlan", "")).isdigit() else None,
+                vlan=vlan,
                 spoof_chk=str(spec.get("spoofChk", "")),
                 trust=str(spec.get("trust", "")),
             )
         )
     return sorted(rows, key=lambda r: (r.resource, r.name))
+
+
+def _vlan(value: Any) -> int | None:
+    """A SriovNetwork's ``spec.vlan``: None where unset; ValueError where it is no decimal
+    number (``str.isdigit`` holds for "²", which ``int`` refuses, as it refuses a number of
+    more than 4,300 digits: either failed the cluster's whole read)."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    if not text.isdecimal():
+        raise ValueError(f"{text!r} is not a number")
+    return int(text)
 
 
 def _node(tagged: TaggedSeries) -> str:
