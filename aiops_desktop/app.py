@@ -70,7 +70,8 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
             notices=core.notices, access=core.access,
         ),
         fleet=FleetPresenter(
-            registry=registry, fleet=core.fleet, live=core.live, catalog=core.catalog, tasks=tasks
+            registry=registry, fleet=core.fleet, live=core.live, catalog=core.catalog,
+            tasks=tasks, poller=poller,
         ),
         alerts=AlertsPresenter(poller=poller, tasks=tasks),
         incidents=IncidentsPresenter(

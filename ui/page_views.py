@@ -88,6 +88,7 @@ def fleet(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
 
     view = FleetView(theme)
     p.fleet.sig_tiles.connect(view.show_tiles)
+    p.fleet.sig_summary.connect(view.show_summary)
     view.sig_open_cluster.connect(window.show_cluster)
     return view
 

@@ -13,13 +13,15 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.models import EndpointKind, utcnow
+from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.anomalies import Anomaly, AnomalyMarker
 from aiops_desktop.models.catalog import Panel
+from aiops_desktop.models.fleet import FleetTruth
 from aiops_desktop.models.polling import Source
-from aiops_desktop.models.text import age_text, time_text
+from aiops_desktop.models.text import time_text
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.clusters.registry import ClusterRegistry
+from aiops_desktop.services.fleet.state import FLEET_CHANGED
 from aiops_desktop.services.intelligence.anomalies import (
     ANOMALIES_FOUND,
     LEARNS_FROM,
@@ -32,6 +34,7 @@ from aiops_desktop.services.polling.poller import MIN_STEP_S, PANEL_SOURCES, Pol
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
+from ui.presenters.fleet import data_age_text, hub_sample_text
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -133,11 +136,37 @@ class DashboardPresenter(Presenter):
         self._stored_drawn: tuple[str, TimeRange] | None = None
         self._newest_at: tuple[object, float | None] = (None, None)
         self._full_at: tuple[object, float | None] = (None, None)
+        self._truth: FleetTruth | None = None  # the fleet's last: which hub serves a member
         self._drawn_version = -1
         self._drawn_panels: dict[str, int] = {}
         self._markers_read_at = float("-inf")  # monotonic: when the markers were last read
         self._markers_reading = False
         self.listen(bus, ANOMALIES_FOUND, self._on_anomalies_found)
+        self.listen(bus, FLEET_CHANGED, self._on_fleet_changed)
+
+    def _on_fleet_changed(self, truth: FleetTruth) -> None:
+        self._truth = truth
+
+    def _hub(self) -> Cluster | None:
+        """The fleet hub serving the member shown, as the fleet's truth judged it (a member of
+        two hubs: the one serving it now; the first by name may be down while the other
+        feeds its charts, and its page said STALE with that hub's error), or its first hub
+        by name until the truth has named one; None for a registered cluster."""
+        name = self.cluster or ""
+        said = self._truth.get(name) if self._truth is not None else None
+        if said is not None and said.hub is not None:
+            found = next((c for c in self._registry.clusters() if c.name == said.hub), None)
+            if found is not None:
+                return found
+        return self._registry.hub_of(name)
+
+    def _held_versions(self) -> tuple[str | None, tuple[int, ...]]:
+        """The cluster shown and its panels' live versions: what is held of it moved only
+        when these did (the buffers' own version moves with every cluster's poll, and the
+        10 Hz tick scanned every ring of the one shown again: 50 ms at 3,000 series a
+        panel, under the buffers' lock)."""
+        name = self.cluster or ""
+        return self.cluster, tuple(self._live.panel_version(name, p.id) for p in self._catalog)
 
     def _on_anomalies_found(self, anomalies: list[Anomaly]) -> None:
         for a in anomalies:
@@ -183,11 +212,11 @@ class DashboardPresenter(Presenter):
         name = self.cluster or ""
         found = next((c for c in self._registry.clusters() if c.name == name), None)
         if found is None and name:
-            found = self._registry.hub_of(name)
+            found = self._hub()
         step = MIN_STEP_S  # not known here: the shortest step any cluster is polled at
         if found is not None:
             step = max(step, float(found.check_interval_s))
-        key = (name, self._live.version)  # the full buffers' span, per version
+        key = self._held_versions()  # the full buffers' span, per version of what is shown
         if self._full_at[0] != key:
             self._full_at = (key, self._live.full_span(name))
         full = self._full_at[1]
@@ -396,8 +425,8 @@ class DashboardPresenter(Presenter):
             return
         status = self._poller.status.get((self.cluster, Source.METRICS))
         hub_name = self.cluster  # whose newest sample's age says how fresh a hub's data is
-        if status is None:  # a member of a fleet hub: its hub's status counts
-            hub = self._registry.hub_of(self.cluster)
+        if status is None:  # a member of a fleet hub: the status of the hub serving it counts
+            hub = self._hub()
             status = self._poller.status.get((hub.name, Source.METRICS)) if hub else None
             hub_name = hub.name if hub else self.cluster
         if status is None:  # not polled (a capture, or not yet): what the charts hold says
@@ -415,16 +444,16 @@ class DashboardPresenter(Presenter):
             seen, now = marks[self.cluster], utcnow()
             age = None if seen is None else (now - seen).total_seconds()
             stale = stale or status.seen_stale(seen, now)  # as the truth says
-        text = f"data {age_text(age)}" + (" · STALE" if stale else "")
-        if (pushed := self._poller.hub_age_s(hub_name)) is not None:
-            text += f" · the hub's newest sample {age_text(pushed)}"  # ACM pushes every 30-300 s
+        text = data_age_text(age) + (" · STALE" if stale else "")
+        text += hub_sample_text(self._poller, hub_name)
         if status.last_error:
             text += f" · {status.last_error}"
         self.sig_freshness.emit(text, stale)
 
     def _newest_sample(self) -> float | None:
-        """The newest sample the cluster's panels hold (cached per live-buffer version)."""
-        key = (self.cluster, self._live.version)
+        """The newest sample the cluster's panels hold (cached per version of what is held
+        of it)."""
+        key = self._held_versions()
         if self._newest_at[0] != key:
             newest = None
             for panel in self._catalog:

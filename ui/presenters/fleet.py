@@ -4,18 +4,20 @@ buffers (in memory: no I/O on the UI thread), about once a second."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.models import AlertSeverity, ClusterKind
+from aiops_desktop.models import AlertSeverity
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.fleet import ClusterTruth, Coverage, Domain, TileModel
 from aiops_desktop.models.text import age_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.fleet.state import FleetState
 from aiops_desktop.services.polling.live import LiveBuffers
+from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
 
@@ -23,33 +25,49 @@ Series = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 def mean_series(series: Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """The point-by-point mean of a panel's series (a tile's sparkline)."""
+    """The mean of a panel's series at each time any of them has a sample, of those that have
+    one then (a tile's sparkline). Aligned on every series' times, not the longest one's: a
+    node whose exporter stopped keeps a full buffer until it is pruned, and the sparkline
+    ended when it stopped and never moved."""
     if not series:
         return None
-    longest = max(series.values(), key=lambda tv: tv[0].size)
-    ts = longest[0]
+    ts = np.unique(np.concatenate([t for t, _ in series.values()]))
     if ts.size == 0:
         return None
-    stack = []
+    sums, counts = np.zeros(ts.size), np.zeros(ts.size)
     for t, v in series.values():
-        aligned = np.full(ts.size, np.nan)
-        idx = np.searchsorted(ts, t)
-        ok = (idx < ts.size) & (ts[np.minimum(idx, ts.size - 1)] == t)
-        aligned[idx[ok]] = v[ok]
-        stack.append(aligned)
+        held = ~np.isnan(v)
+        at = np.searchsorted(ts, t[held])  # a series' times are distinct: no index twice
+        sums[at] += v[held]
+        counts[at] += 1
     with np.errstate(all="ignore"):
-        return ts, np.nanmean(np.vstack(stack), axis=0)
+        return ts, np.where(counts > 0, sums / counts, np.nan)
 
 
 _UNKNOWN = (Coverage.NO_DATA, Coverage.STALE, Coverage.UNREACHABLE, Coverage.NOT_CONFIGURED)
 
 
-def _freshness(truth: ClusterTruth) -> str:
-    """How old its data is, and for one with a source unreachable or stale which sources
-    and since when ("data 20 s ago · alerts unreachable since 14:05 UTC")."""
+def data_age_text(age_s: float | None) -> str:
+    """How old a cluster's data is: "data 20 s ago", or "no data yet" (not "data no data
+    yet")."""
+    return "no data yet" if age_s is None else f"data {age_text(age_s)}"
+
+
+def hub_sample_text(poller: Poller, hub: str, now: datetime | None = None) -> str:
+    """ " · the hub's newest sample 20 min ago" ("" when not known): a hub's poll seconds
+    ago, with a member's series in it, may bring samples minutes old (ACM pushes every
+    30-300 s); a member's tile and its dashboard say both."""
+    pushed = poller.hub_age_s(hub, now)
+    return "" if pushed is None else f" · the hub's newest sample {age_text(pushed)}"
+
+
+def _freshness(truth: ClusterTruth, hub_sample: str = "") -> str:
+    """How old its data is (a hub's member: and its hub's newest sample, ``hub_sample``), and
+    for one with a source unreachable or stale which sources and since when ("data 20 s ago
+    · alerts unreachable since 14:05 UTC")."""
     if truth.coverage.get("metrics") is Coverage.RECORDED:
         return "data as recorded in the capture"
-    age = "no data yet" if truth.data_age_s is None else f"data {age_text(truth.data_age_s)}"
+    age = data_age_text(truth.data_age_s) + hub_sample
     lost = truth.lost()
     if not lost:
         return age
@@ -68,9 +86,15 @@ def _alert_counts(truth: ClusterTruth) -> dict[AlertSeverity, int]:
 
 
 class FleetPresenter(Presenter):
-    """Signals: sig_tiles(list[TileModel]) about once a second."""
+    """Signals: sig_tiles(list[TileModel]) about once a second; sig_summary(FleetSummary)
+    with it: the registered clusters by type and environment, their GPUs and those with CNF
+    (the registry's, in memory).
+
+    ``poller``: how old each hub's newest sample is, said on its members' tiles (none: not
+    said)."""
 
     sig_tiles = Signal(list)
+    sig_summary = Signal(object)
 
     def __init__(
         self,
@@ -80,6 +104,7 @@ class FleetPresenter(Presenter):
         live: LiveBuffers,
         catalog: list[Panel],
         tasks: TaskSupervisor,
+        poller: Poller | None = None,
         interval_ms: int = 1000,
         parent: QObject | None = None,
     ) -> None:
@@ -88,6 +113,7 @@ class FleetPresenter(Presenter):
         self._fleet = fleet
         self._live = live
         self._catalog = catalog
+        self._poller = poller
         #: cluster -> (its panels' live versions, its sparkline and title)
         self._sparks: dict[str, tuple[tuple[int, ...], Any]] = {}
 
@@ -111,13 +137,13 @@ class FleetPresenter(Presenter):
 
     def tiles(self) -> list[TileModel]:
         """One tile per cluster and hub member, as the fleet's one truth judges it (a hub
-        is a tile only for findings of its own, its alerts without a member: its members
-        are the tiles)."""
+        serving members is a tile only for findings of its own, its alerts without a member:
+        its members are the tiles; one serving none, never answered, is its own tile)."""
         truth = self._fleet.snapshot()  # alerts and sources move between its refreshes
-        hubs = {c.name for c in self._registry.clusters() if c.kind is ClusterKind.FLEET}
+        serving = {t.hub for t in truth.clusters if t.hub is not None}
         out = []
         for t in truth.clusters:
-            if t.name in hubs and not t.findings:
+            if t.name in serving and not t.findings:
                 continue
             spark, spark_title = self._spark(t.name)
             worst = t.worst()
@@ -126,7 +152,7 @@ class FleetPresenter(Presenter):
                 TileModel(
                     name=t.name, title=t.title, state=t.state.value, health_score=t.health_score,
                     alerts=_alert_counts(t), spark=spark, spark_title=spark_title,
-                    freshness=_freshness(t),
+                    freshness=_freshness(t, self._hub_sample(t.hub, truth.at)),
                     stale=bool(t.lost()),  # any source unreachable or stale: old data
                     via_hub=t.hub, last_error=t.last_error,
                     findings=t.summary() or ("no findings" if not unknown else ""),
@@ -135,5 +161,11 @@ class FleetPresenter(Presenter):
             )  # fmt: skip
         return out
 
+    def _hub_sample(self, hub: str | None, now: datetime) -> str:
+        if hub is None or self._poller is None:
+            return ""
+        return hub_sample_text(self._poller, hub, now)
+
     def refresh(self) -> None:
         self.sig_tiles.emit(self.tiles())
+        self.sig_summary.emit(self._registry.fleet_summary())

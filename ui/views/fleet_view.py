@@ -15,7 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aiops_desktop.models import ClusterType, Environment
+from aiops_desktop.models.cluster import FleetSummary
 from aiops_desktop.models.fleet import HEALTH_RANK, Health, TileModel
+from aiops_desktop.models.text import count, cut_line
 from ui.sparkline import Sparkline
 from ui.theme import Theme
 from ui.views.page import scrolled
@@ -66,7 +69,12 @@ class ClusterTile(QFrame):
         self.spark = Sparkline(self._theme.color("accent"))
         self.spark.setFixedHeight(40)
         layout.addWidget(self.spark)
+        # two lines (a member's says its hub's newest sample too), the rest in its tooltip
         self.freshness = PlainLabel()
+        self.freshness.setWordWrap(True)
+        self.freshness.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        two_lines = self.freshness.fontMetrics().boundingRect(0, 0, 999, 99, 0, "1\n2").height()
+        self.freshness.setFixedHeight(two_lines)
         self.freshness.setProperty("muted", True)
         self.freshness.setStyleSheet("border: none;")
         layout.addWidget(self.freshness)
@@ -90,8 +98,8 @@ class ClusterTile(QFrame):
             self.title.setText(tile.title)
             self.state.setText(self._theme.marked(tile.state))
         score = "health –" if tile.health_score is None else f"health {tile.health_score}"
-        if tile.via_hub:
-            score = f"via fleet hub {tile.via_hub}"
+        if tile.via_hub:  # beside its hub: two CRITICAL members of scores 0 and 75 differ
+            score += f" · via fleet hub {tile.via_hub}"
         if self._changed("score", score):
             self.score.setText(score)
         if self._changed("findings", (tile.findings, tile.state)):
@@ -101,8 +109,7 @@ class ClusterTile(QFrame):
                 and tile.findings != "no findings" else "border: none;"
             )  # fmt: skip
         if self._changed("worst", tile.worst):
-            shown = tile.worst if len(tile.worst) <= 64 else tile.worst[:63] + "…"
-            self.worst.setText(shown)
+            self.worst.setText(cut_line(tile.worst, 64))  # one line: the tile's height is fixed
             self.worst.setToolTip(tip(tile.worst))
         stamp = (  # whose: tiles are reused worst first, and a hub's members share stamps
             (tile.name, tile.spark_title, tile.spark[0].size, float(tile.spark[0][-1]))
@@ -113,6 +120,7 @@ class ClusterTile(QFrame):
             self.spark.setToolTip(tip(tile.spark_title))
         if self._changed("freshness", (tile.freshness, tile.stale)):
             self.freshness.setText(f"{tile.freshness}{'  ⚠ STALE' if tile.stale else ''}")
+            self.freshness.setToolTip(tip(tile.freshness))
             warn = self._theme.severity("warning")
             self.freshness.setStyleSheet(
                 f"border: none; color: {warn};" if tile.stale else "border: none;"
@@ -141,6 +149,10 @@ class FleetView(QWidget):
         self.summary = PlainLabel()
         self.summary.setProperty("role", "title")
         outer.addWidget(self.summary)
+        self.totals = PlainLabel()  # the registered clusters: types, environments, GPUs, CNF
+        self.totals.setProperty("muted", True)
+        self.totals.setVisible(False)  # until the registry's summary is shown
+        outer.addWidget(self.totals)
         self.grid = QGridLayout()
         self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         scrolled(outer, self.grid, 1)
@@ -160,4 +172,20 @@ class FleetView(QWidget):
         states = Counter(t.state for t in tiles)
         said = ", ".join(f"{n} {state.lower()}" for state, n in sorted(
             states.items(), key=lambda kv: HEALTH_RANK.get(Health(kv[0]), 99)))  # fmt: skip
-        self.summary.setText(f"Fleet · {len(tiles)} clusters · {said or 'none registered'}")
+        scores = [s for t in tiles if (s := t.health_score) is not None]
+        health = f" · average health {sum(scores) / len(scores):.0f}" if scores else ""
+        self.summary.setText(
+            f"Fleet · {count(len(tiles), 'cluster')} · {said or 'none registered'}{health}"
+        )
+
+    def show_summary(self, summary: FleetSummary) -> None:
+        """The registered clusters by type and environment, their GPUs, those with CNF (a hub's
+        members are not registered: they have no type or environment of their own)."""
+        types = ", ".join(f"{n} {t.value.lower().replace('_', ' ')}"
+                          for t in ClusterType if (n := summary.by_type.get(t)))  # fmt: skip
+        places = ", ".join(f"{n} {e.value.lower()}" for e in Environment
+                           if (n := summary.by_environment.get(e)))  # fmt: skip
+        parts = [types, places, count(summary.total_gpus, "GPU"),
+                 f"{summary.clusters_with_cnf} with CNF"]  # fmt: skip
+        self.totals.setText(f"Registered: {' · '.join(p for p in parts if p)}")
+        self.totals.setVisible(summary.total > 0)

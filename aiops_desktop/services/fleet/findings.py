@@ -24,7 +24,7 @@ from aiops_desktop.models.fleet import SEVERITY_RANK, Domain, Finding, FindingSe
 from aiops_desktop.models.gpu import STATE_RANK, GpuFleet, GpuHealth, GpuReading, GpuState
 from aiops_desktop.models.metrics import ClusterOutcome, TaggedSeries
 from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
-from aiops_desktop.models.text import cut, one_line
+from aiops_desktop.models.text import cut_line
 from analysis.ptp_compliance import CLOCK_TYPE_PROCESSES, is_port_only
 
 PerCluster = dict[str, list[Finding]]
@@ -429,7 +429,7 @@ def sriov_findings(cluster: str, nodes: Iterable[NodeSync]) -> PerCluster:
         if row.status == "Failed":
             # the operator's error as one line (a finding is one line of reason), bounded as
             # an alert's (cut where it was read, ``node_sync_rows``; again for any other row)
-            said = f": {one_line(row.error)}" if row.error else ""
+            said = f": {row.error}" if row.error else ""
             reason = cut_reason("SR-IOV sync Failed" + said)
             found.append(
                 Finding(Domain.SRIOV, FindingSeverity.CRITICAL, f"node {row.node}", reason)
@@ -461,8 +461,11 @@ ALERT_TEXT_CHARS = 512
 
 
 def cut_reason(text: str) -> str:
-    """``text`` cut to ``ALERT_TEXT_CHARS``, the cut marked "…" (a finding's reason's most)."""
-    return cut(text, ALERT_TEXT_CHARS)
+    """``text`` as one printable line cut to ``ALERT_TEXT_CHARS``, the cut marked "…" (a
+    finding's reason's most): an alert's summary's line breaks made a fixed-height Fleet tile
+    and the Ctrl+K palette's rows many lines tall, and a right-to-left override in it made
+    the line read other than it is."""
+    return cut_line(text, ALERT_TEXT_CHARS)
 
 
 def alert_findings(alerts: Iterable[Alert]) -> list[Finding]:
