@@ -29,7 +29,10 @@ from aiops_desktop.models.errors import (
 )
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.models.text import age_text
-from aiops_desktop.services.clusters.registry import CredentialsNotDeletedError
+from aiops_desktop.services.clusters.registry import (
+    BASIC_NOT_FOR_API,
+    CredentialsNotDeletedError,
+)
 from aiops_desktop.services.runtime.access import Action
 from collectors.errors import CollectorError
 
@@ -129,7 +132,11 @@ def add_commands(sub: Any) -> None:
         metavar="FILE",
         help="take the server, CA and credentials of --context from this kubeconfig",
     )
-    auth.add_argument("--basic-user", metavar="USER", help="basic auth; password from stdin")
+    auth.add_argument(
+        "--basic-user", metavar="USER",
+        help="basic auth for the endpoints (without --api-url); password from stdin. Not for "
+        "the API server: a Kubernetes API client never sends a password",
+    )  # fmt: skip
     auth.add_argument(
         "--client-cert", metavar="FILE", help="client certificate, PEM (with --client-key)"
     )
@@ -257,6 +264,8 @@ def _spec_and_secrets(
     elif args.token_file:
         secrets.token = read_secret_file(args.token_file, "token")
     elif args.basic_user:
+        if args.api_url:  # refused before the password is asked for
+            raise UsageError(f"--basic-user: {BASIC_NOT_FOR_API}")
         secrets.basic_username = args.basic_user
         secrets.basic_password = read_stdin(stdin, "password")
     elif args.client_cert:
@@ -269,17 +278,17 @@ def _spec_and_secrets(
         if path:
             secrets.endpoint_tokens[EndpointKind(kind.upper())] = read_secret_file(path, "token")
     if args.kubeconfig:
-        _kubeconfig_alone(args, secrets)
+        _kubeconfig_alone(args)
     return spec, secrets
 
 
-def _kubeconfig_alone(args: argparse.Namespace, secrets: ClusterSecrets) -> None:
-    """``--kubeconfig`` takes what its context gives: given as well, the server, CA and
-    endpoint tokens were silently dropped."""
+def _kubeconfig_alone(args: argparse.Namespace) -> None:
+    """``--kubeconfig`` takes what its context gives: given as well, the server and CA were
+    silently dropped. An endpoint's own token it does not give (a context of an exec plugin
+    has none to share): that is taken."""
     if not args.context:
         raise UsageError("--kubeconfig needs --context NAME")
     given = [f"--{o.replace('_', '-')}" for o in KUBECONFIG_GIVES if getattr(args, o)]
-    given += ["--<endpoint>-token-file"] if secrets.endpoint_tokens else []
     if given:
         raise UsageError(
             f"{', '.join(given)}: --kubeconfig takes the server, CA and credentials from its "
@@ -345,8 +354,9 @@ async def _add(core: Core, args: argparse.Namespace, io: Io) -> int:
     warnings: list[str] = []
     if args.kubeconfig:
         cluster, warnings = await core.registry.add_from_kubeconfig(
-            spec, args.kubeconfig, args.context, allow_exec=args.allow_exec
-        )
+            spec, args.kubeconfig, args.context, allow_exec=args.allow_exec,
+            endpoint_tokens=secrets.endpoint_tokens,
+        )  # fmt: skip
     else:
         cluster = await core.registry.add(spec, secrets)
     for warning in warnings:

@@ -24,6 +24,7 @@ from aiops_desktop.models.enums import (
     Environment,
     Platform,
 )
+from aiops_desktop.models.text import one_line
 
 CLUSTER_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
 _NAME_RE = re.compile(CLUSTER_NAME_PATTERN)
@@ -269,6 +270,14 @@ class Cluster(DomainModel):
     @classmethod
     def _name(cls, value: str) -> str:
         return validate_cluster_name(value)
+
+    @field_validator("display_name")
+    @classmethod
+    def _display_name(cls, value: str) -> str:
+        """One printable line: it is a kubeconfig context's name (any text of a file), and
+        the sidebar and titles show it; a line break in it forged a line of its own there
+        (a state, a score), a bidi override made it read backwards."""
+        return one_line(value).strip()
 
     @field_validator("api_server_url")
     @classmethod

@@ -1,6 +1,8 @@
 """Import kubeconfig contexts: every context listed with what it will do (the command its
 credential runs, the files it reads), each checked but those that run a command: a
-kubeconfig from elsewhere may run anything, so those are the user's tick."""
+kubeconfig from elsewhere may run anything, so those are the user's tick. The file imported
+is the one the list was read from; a summary that skipped a context or warns stays on
+screen until Close."""
 
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ from ui.presenters.registry import RegistryPresenter
 from ui.views.text import PlainLabel
 
 RUNS_ROLE = Qt.ItemDataRole.UserRole + 1  # an item's data: what its context runs
+#: the lines of an import's summary the user must read before the dialog goes (a context
+#: not imported, and why; TLS that will not be verified)
+NEEDS_READING = ("Skipped ", "Warning: ")
 
 
 class ImportKubeconfigDialog(QDialog):
@@ -34,6 +39,9 @@ class ImportKubeconfigDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
+        #: the path last asked to be read, and the one the list shows (what Import imports)
+        self._asked_path: str | None = None
+        self._read_path: str | None = None
         self.setWindowTitle("Import kubeconfig")
         self.resize(640, 420)
         self._setup_ui()
@@ -43,12 +51,13 @@ class ImportKubeconfigDialog(QDialog):
         default = path or str(Path("~/.kube/config").expanduser())
         self.path.setText(default)
         if path or Path(default).exists():
-            self._presenter.preview_kubeconfig(default)
+            self._read(default)
 
     def _setup_ui(self) -> None:
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.path = QLineEdit()
+        self.path.textChanged.connect(self._on_path_text_changed)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._on_browse_clicked)
         load = QPushButton("Read")
@@ -69,18 +78,35 @@ class ImportKubeconfigDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
         self.buttons.accepted.connect(self._on_buttons_accepted)
         self.buttons.rejected.connect(self.reject)
+        self.close_button = self.buttons.addButton("Close", QDialogButtonBox.ButtonRole.ActionRole)
+        self.close_button.clicked.connect(self.accept)
+        self.close_button.hide()  # once the summary of an import is shown
         layout.addWidget(self.buttons)
 
     def _on_browse_clicked(self) -> None:
         chosen, _ = QFileDialog.getOpenFileName(self, "Choose a kubeconfig", self.path.text())
         if chosen:
             self.path.setText(chosen)
-            self._presenter.preview_kubeconfig(chosen)
+            self._read(chosen)
 
     def _on_load_clicked(self) -> None:
-        self._presenter.preview_kubeconfig(self.path.text().strip())
+        self._read(self.path.text().strip())
+
+    def _read(self, path: str) -> None:
+        self._asked_path = path
+        self._presenter.preview_kubeconfig(path)
+
+    def _on_path_text_changed(self, _text: str) -> None:
+        """Another path: the list (its ticks, its consents) is another file's; none until
+        it is read."""
+        self._read_path = None
+        self.contexts.clear()
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
 
     def _on_presenter_preview(self, contexts: list[KubeconfigContext]) -> None:
+        if self._asked_path is None or self._asked_path != self.path.text().strip():
+            return  # read for a path edited since: not what the box names
+        self._read_path = self._asked_path
         self.contexts.clear()
         self.message.clear()
         for ctx in contexts:
@@ -133,13 +159,20 @@ class ImportKubeconfigDialog(QDialog):
 
     def _on_buttons_accepted(self) -> None:
         chosen = self.chosen_contexts()
-        if chosen:
+        if chosen and self._read_path is not None:
             self.buttons.setEnabled(False)
-            self._presenter.import_kubeconfig(self.path.text().strip(), chosen, self.consented())
+            self._presenter.import_kubeconfig(self._read_path, chosen, self.consented())
 
     def _on_presenter_import_done(self, summary: str) -> None:
+        if not any(line.startswith(NEEDS_READING) for line in summary.splitlines()):
+            self.accept()
+            return
         self.message.setText(summary)
-        self.accept()
+        for button in self.buttons.buttons():
+            button.setVisible(button is self.close_button)
+        self.buttons.setEnabled(True)
+        self.path.setReadOnly(True)  # imported: the summary is of this file
+        self.contexts.setEnabled(False)
 
     def _on_presenter_error(self, message: str) -> None:
         if self.isVisible():

@@ -40,6 +40,16 @@ if TYPE_CHECKING:  # the clients load httpx: imported where a client is made
     from collectors.tempo import TempoClient
 
 
+#: how an endpoint of a cluster whose kubeconfig context has no static token (an exec
+#: plugin, an identity provider, a client certificate) gets a token: ``clusters add`` is the
+#: command that gives an endpoint one
+OWN_CREDENTIAL_ADVICE = (
+    "give the endpoint a token of its own: remove the cluster and add it again with "
+    "`aiops-desktop clusters add NAME --kubeconfig FILE --context CONTEXT --prometheus-url URL "
+    "--prometheus-token-file FILE` (--alertmanager-, --loki-, --tempo- likewise)"
+)
+
+
 def credential_may_travel(url: str) -> bool:
     """A credential is sent over TLS, or to this machine itself (a port-forward): never in
     clear across a network."""
@@ -63,7 +73,7 @@ def _auth_from_secret(ref: CredentialRef, secrets: SecretStore, whose: str) -> E
         if token is None:
             raise CollectorAuthError(
                 f"the kubeconfig context {ref.context!r} has no static token to send to the "
-                "metrics endpoint; give the endpoint its own token"
+                f"metrics endpoint; {OWN_CREDENTIAL_ADVICE}"
             )
         return EndpointAuth(AuthMethod.BEARER, token=token)
     if ref.kind is CredentialKind.BEARER_TOKEN:

@@ -74,13 +74,13 @@ def read_bounded(path: Path, limit: int, what: str, *, pipes: bool = False) -> b
         if pipes and stat.S_ISFIFO(mode):
             os.set_blocking(fd, True)  # wait for what the writer sends
         elif not stat.S_ISREG(mode):
-            raise ValueError(f"{what} {path} is not a regular file")
+            raise ValueError(f"{what} {str(path)!r} is not a regular file")
         with os.fdopen(os.dup(fd), "rb") as handle:
             data = handle.read(limit + 1)
     finally:
         os.close(fd)
     if len(data) > limit:
-        raise ValueError(f"{what} {path} is larger than {limit:,} bytes")
+        raise ValueError(f"{what} {str(path)!r} is larger than {limit:,} bytes")
     return data
 
 
@@ -91,7 +91,7 @@ def expand_home(path: str | Path) -> Path:
         return Path(path).expanduser()
     except RuntimeError:
         user = str(path).split("/", 1)[0]
-        raise ValueError(f"{path}: the home folder of {user} is not known") from None
+        raise ValueError(f"{str(path)!r}: the home folder of {user!r} is not known") from None
 
 
 #: where a kubeconfig's file references may point, besides its own folder: the folders kubectl,
@@ -166,7 +166,7 @@ class _Files:
             raise ValueError(
                 f"kubeconfig {self.source}: the files its contexts reference add up to more "
                 f"than {MAX_REFERENCED_TOTAL:,} bytes (each context holds its own copy), so "
-                f"this context's {what} {path} ({len(data):,} bytes) is not read. Import it "
+                f"this context's {what} {str(path)!r} ({len(data):,} bytes) is not read. Import it "
                 "from a kubeconfig of fewer contexts, or with smaller files"
             )
         self.inlined += len(data)
@@ -186,18 +186,18 @@ class _Files:
         resolved = path.resolve()
         if not _may_read(resolved, self.base):
             raise ValueError(
-                f"its {what} is the file {path}, outside the kubeconfig's folder, ~/.kube and "
-                "~/.minikube (or hidden, or the kubeconfig is in your home or a shared folder): "
-                "a kubeconfig may name any file of yours, so it is not read. Copy the file "
-                "beside the kubeconfig in a folder of its own, or inline it (kubectl config "
-                "view --flatten)"
+                f"its {what} is the file {str(path)!r}, outside the kubeconfig's folder, "
+                "~/.kube and ~/.minikube (or hidden, or the kubeconfig is in your home or a "
+                "shared folder): a kubeconfig may name any file of yours, so it is not read. "
+                "Copy the file beside the kubeconfig in a folder of its own, or inline it "
+                "(kubectl config view --flatten)"
             )
         if resolved not in self._bytes:
             try:
                 self._bytes[resolved] = read_bounded(path, MAX_REFERENCED_BYTES, f"{what} file")
             except OSError as exc:
                 self._bytes[resolved] = ValueError(
-                    f"{what} file {path} cannot be read: {exc.strerror or exc}"
+                    f"{what} file {str(path)!r} cannot be read: {exc.strerror or exc}"
                 )
             except ValueError as exc:  # not a regular file, too large: once is enough
                 self._bytes[resolved] = exc
@@ -546,8 +546,9 @@ def _what_it_runs(context: str, user: dict[str, Any], files: _Files, read: list[
     command line and the environment it sets, values included; an auth provider and the
     issuer it asks): shown before the import, which needs the user's say for it. The values
     of secret-named options (``--oidc-client-secret=...``) and variables are not shown (but
-    for a variable the command line names: its value is part of what runs); a fingerprint of
-    the exact command and environment is, so a consent given to what was shown binds them.
+    for a variable the command line names, and a word that is code: ``_shown_command``,
+    it is part of what runs); a fingerprint of the exact command and environment is, so a
+    consent given to what was shown binds them.
     Every word is shown as one printable line (no bidi override, no line separator). A
     plugin whose environment chooses the binary that runs (PATH, LD_PRELOAD) or whose words
     cmd.exe would read as commands is refused (exec_refusal). An OIDC provider's
@@ -664,14 +665,34 @@ def _named_in(name: str, words: list[str]) -> bool:
 _STEERS_LOADING = re.compile(r"PATH|^LD_|^DYLD_|PYTHON|^NODE_|^PERL|^RUBY|JAVA|OPTIONS", re.I)
 
 
+#: a command that runs code its words give: a shell, an interpreter, or one that runs the
+#: next word (``env``, ``sudo``); by path or not, ``.exe`` or not
+_RUNS_CODE = re.compile(
+    r"(?:.*[\\/])?(?:(?:ba|z|da|k|c|tc|a|mk|fi|ya)?sh|busybox|env|sudo|doas|xargs|nohup"
+    r"|timeout|nice|exec|eval|python[\d.]*|pypy[\d.]*|perl[\d.]*|ruby[\d.]*|node(?:js)?"
+    r"|deno|bun|php[\d.]*|lua[\d.]*|tclsh[\d.]*|pwsh|powershell|osascript|[gmn]?awk)"
+    r"(?:\.exe)?",
+    re.IGNORECASE,
+)
+#: what a shell runs of a word: a command substitution, a separator, a pipe, a new line
+_SHELL_CODE = re.compile(r"\$\(|`|;|\||&|\n|\r")
+
+
 def _shown_command(words: list[str]) -> tuple[str, bool, bool]:
     """A command line as it may be shown: the values of secret-named options and the user
     info of URLs left out, each word one printable line; whether anything was hidden, and
-    whether a word was not printable as it is."""
+    whether a word was not printable as it is. Nothing is hidden of a command that runs
+    code (``sh -c -- '--token=$(...)'``: the hidden word would be the script), nor a word
+    a shell would run something of: the consent shows what runs."""
     out: list[str] = []
     hidden = False
     after_option = False
+    runs_code = any(_RUNS_CODE.fullmatch(word) for word in words)
     for word in words:
+        if runs_code or _SHELL_CODE.search(word):
+            out.append(shlex.quote(word))
+            after_option = False
+            continue
         if after_option and not _OPTION.fullmatch(word):  # ``--token VALUE``
             out.append(_HIDDEN)
             hidden, after_option = True, False

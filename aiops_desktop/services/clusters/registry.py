@@ -49,11 +49,11 @@ from aiops_desktop.models.registry import (
     ImportReport,
     KubeconfigContext,
 )
-from aiops_desktop.models.text import cut_line
+from aiops_desktop.models.text import cut, cut_line, one_line
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters import health
-from aiops_desktop.services.clusters.connections import credential_may_travel
-from aiops_desktop.services.clusters.kubeconfig import read_contexts
+from aiops_desktop.services.clusters.connections import OWN_CREDENTIAL_ADVICE, credential_may_travel
+from aiops_desktop.services.clusters.kubeconfig import bearer_token, read_contexts
 from aiops_desktop.services.runtime.access import Access, Action
 from aiops_desktop.services.runtime.bus import CLUSTER_REMOVED, CLUSTERS_CHANGED, EventBus
 from aiops_desktop.store.bodies import DamagedRowError
@@ -77,6 +77,14 @@ IMPORT_NAME_TRIES = 3
 ERROR_CHARS = 500
 #: the least of it each endpoint's reason keeps when a check has several
 ERROR_SHARE = 80
+#: why a cluster with an API server takes no basic auth: the Kubernetes API client never
+#: sends one (registered, its API server was never reached); endpoints alone may take it
+BASIC_NOT_FOR_API = (
+    "basic auth is not for the API server: a Kubernetes API client sends a token or a client "
+    "certificate, never a password; give one of those (--token-file, --token-stdin, "
+    "--client-cert, --kubeconfig), or register the endpoints alone (no --api-url) with basic "
+    "auth"
+)
 
 
 def _taken_meanwhile(name: str, exc: sqlite3.IntegrityError) -> NoReturn:
@@ -312,21 +320,33 @@ class ClusterRegistry:
         return cluster
 
     async def change(self, name: str, edit: Callable[[Cluster], Cluster]) -> Cluster:
-        """Save ``edit`` of the cluster as it is now (same id); renaming checks uniqueness.
-        Read, edit, queued save and the copy in memory come with no await in between (the
-        writer thread saves in queue order); only then is the save awaited. So a health check
-        folded in while the user sets an endpoint never writes back the cluster as it was,
-        and no change waits on another. The stored row is read first: a credential another
-        process put in since this one read the cluster (the CLI's re-import, which deleted
-        the old keyring entry) is kept, never the old one saved back over it."""
+        """Save ``edit`` of the cluster as it is now (same id); renaming checks uniqueness."""
+        return (await self._change(name, edit))[1]
+
+    async def _change(
+        self, name: str, edit: Callable[[Cluster], Cluster]
+    ) -> tuple[Cluster, Cluster]:
+        """``change``: the cluster the edit was made on, and the one saved. Read, edit, queued
+        save and the copy in memory come with no await in between (the writer thread saves
+        in queue order); only then is the save awaited. So a health check folded in while
+        the user sets an endpoint never writes back the cluster as it was, and no change
+        waits on another. The stored row is read first: one another process changed since
+        this one read it (the CLI's set-endpoint, its re-import, which deleted the old
+        keyring entry) is the one edited, never this process's older copy saved over it;
+        one it removed (``clusters remove``, its keyring entries deleted) is not put back,
+        but let go here too: ClusterNotFoundError."""
         self._refuse_changes()
-        stored = await self._stored(self.get(name).id)
+        read = self.get(name)
+        stored = await self._stored(read)
         current = self.get(name)
+        if current.id == read.id:  # (not removed and added again here meanwhile)
+            if stored is None:
+                self._removed_elsewhere(current)
+            if stored.updated_at > current.updated_at:  # older: this process's, not committed
+                current = stored
         cluster = edit(current)
         if cluster.id != current.id:
             raise RegistryError(f"an edit of {name!r} may not change its id")
-        if stored is not None and stored.id == current.id:
-            cluster = _newer_credential(current, cluster, stored)
         self._ensure_unique(cluster.name, allow=cluster.id)
         try:
             cluster = cluster.model_copy(update={"updated_at": utcnow()})
@@ -343,14 +363,24 @@ class ClusterRegistry:
                 self._clusters[cluster.id] = current
                 self._publish()
             _taken_meanwhile(cluster.name, exc)
-        return cluster
+        return current, cluster
 
-    async def _stored(self, cluster_id: UUID) -> Cluster | None:
-        """The cluster's row as stored now (None: none, or damaged: the save says so)."""
+    async def _stored(self, cluster: Cluster) -> Cluster | None:
+        """The cluster's row as stored now (None: none; damaged: ``cluster``, and the save
+        says so)."""
         try:
-            return await asyncio.to_thread(self._repo.get, cluster_id)
+            return await asyncio.to_thread(self._repo.get, cluster.id)
         except DamagedRowError:
-            return None
+            return cluster
+
+    def _removed_elsewhere(self, cluster: Cluster) -> NoReturn:
+        """``cluster``, whose row another process deleted (``clusters remove``), let go as a
+        removal here (what the app keeps by its name goes too): ClusterNotFoundError."""
+        del self._clusters[cluster.id]
+        log.info("cluster removed elsewhere", extra={"cluster": cluster.name})
+        self._publish()
+        self._bus.publish(CLUSTER_REMOVED, cluster)
+        raise ClusterNotFoundError(f"{cluster.name}: removed meanwhile (by another process)")
 
     async def set_endpoint(
         self, name: str, kind: EndpointKind, url: str | None, *, use_cluster_token: bool = False
@@ -364,39 +394,33 @@ class ClusterRegistry:
         self._access.require(Action.MANAGE_CLUSTERS)
         if url:
             _refuse_query(url, f"{kind.value.lower()} URL")
-        current = self.get(name)
-        before = current.endpoint(kind)
-        ref: CredentialRef | None = None
-        auth = AuthMethod.NONE
-        own = not use_cluster_token and before is not None and _own_credential(current, before)
-        if use_cluster_token and current.credential is not None:
-            ref, auth = current.credential, cluster_credential_auth(current.credential)
-        elif own and before is not None:
-            ref, auth = before.credential, before.auth
-        try:
-            endpoint = (
-                Endpoint(kind=kind, url=url, source=EndpointSource.USER, auth=auth, credential=ref)
-                if url
-                else None
-            )
-        except ValidationError as exc:
-            raise RegistryError(validation_message(exc)) from exc
-        if own and endpoint is not None and not credential_may_travel(endpoint.url):
-            raise RegistryError(
-                f"{name}: its {kind.value.lower()} endpoint has a token of its own, which is "
-                f"never sent over plain http to another machine ({endpoint.url}): give its "
-                "https URL, or remove the endpoint first (set-endpoint without a URL deletes "
-                "its token) and set the http URL then"
-            )
+        if url and use_cluster_token:
+            await self._refuse_tokenless_context(self.get(name))
 
-        def with_endpoint(cluster: Cluster) -> Cluster:
+        def with_endpoint(cluster: Cluster) -> Cluster:  # as stored now (``_change``)
+            endpoint = _user_endpoint(cluster, kind, url, use_cluster_token=use_cluster_token)
             endpoints = [e for e in cluster.endpoints if e.kind is not kind]
             endpoints += [endpoint] if endpoint else []
             return cluster.model_copy(update={"endpoints": endpoints})
 
-        cluster = await self.change(name, with_endpoint)
-        await self._drop_unused(current, cluster)
+        before, cluster = await self._change(name, with_endpoint)
+        await self._drop_unused(before, cluster)
         return cluster
+
+    async def _refuse_tokenless_context(self, cluster: Cluster) -> None:
+        """A RegistryError where the cluster's credential is a kubeconfig context with no
+        static token (an exec plugin, an identity provider, a client certificate): an
+        endpoint given it was refused at every request. An entry the keyring does not hold
+        says nothing of it (this process's copy may be behind another's re-import)."""
+        ref = cluster.credential
+        if ref is None or ref.kind is not CredentialKind.KUBECONFIG_CONTEXT:
+            return
+        payload = await asyncio.to_thread(self._secrets.get_json, ref)
+        if payload is not None and bearer_token(payload) is None:
+            raise RegistryError(
+                f"{cluster.name}: its kubeconfig context {ref.context!r} has no static token "
+                f"to send to an endpoint; {OWN_CREDENTIAL_ADVICE}"
+            )
 
     async def set_members(self, name: str, members: list[str]) -> Cluster:
         """A fleet hub's member clusters, as its latest poll found them (saved on change)."""
@@ -574,7 +598,6 @@ class ClusterRegistry:
     async def _swap_credential(
         self, current: Cluster, ctx: KubeconfigContext, path: Path
     ) -> Cluster:
-        old = current.credential
         ref = CredentialRef(
             kind=CredentialKind.KUBECONFIG_CONTEXT,
             key=f"cluster/{current.id}/kubeconfig-{uuid4().hex[:12]}",
@@ -583,7 +606,8 @@ class ClusterRegistry:
             exec_command=ctx.exec_command,
         )
 
-        def with_credential(cluster: Cluster) -> Cluster:
+        def with_credential(cluster: Cluster) -> Cluster:  # as stored now (``_change``)
+            old = cluster.credential
             endpoints = [
                 e.model_copy(update={"credential": ref})
                 if e.credential is not None and old is not None and _key(e.credential) == _key(old)
@@ -603,7 +627,7 @@ class ClusterRegistry:
             await asyncio.wrap_future(self._keys.record([ref], current.id))
         try:
             await asyncio.to_thread(self._secrets.put_json, ref, ctx.payload or {})
-            cluster = await self.change(current.name, with_credential)
+            before, cluster = await self._change(current.name, with_credential)
         except BaseException:
             now = self._clusters.get(current.id)
             if now is not None and now.credential is not None and _key(now.credential) == _key(ref):
@@ -615,7 +639,7 @@ class ClusterRegistry:
             raise
         log.info("cluster credential replaced", extra={"cluster": cluster.name})
         try:
-            await self._drop_unused(current, cluster)
+            await self._drop_unused(before, cluster)
         except CredentialsNotDeletedError:  # recorded as no cluster's: the sweep deletes it
             log.warning("a replaced credential is left to the sweep",
                         extra={"cluster": cluster.name})  # fmt: skip
@@ -632,10 +656,12 @@ class ClusterRegistry:
                 log.warning("could not take back an imported cluster", exc_info=True)
 
     async def add_from_kubeconfig(
-        self, spec: ClusterSpec, path: str | Path, context: str, *, allow_exec: bool = False
-    ) -> tuple[Cluster, list[str]]:
+        self, spec: ClusterSpec, path: str | Path, context: str, *, allow_exec: bool = False,
+        endpoint_tokens: Mapping[EndpointKind, str] | None = None,
+    ) -> tuple[Cluster, list[str]]:  # fmt: skip
         """Register one context under the name and fields of ``spec``; returns warnings. As
-        an import, a context that runs a command needs ``allow_exec``."""
+        an import, a context that runs a command needs ``allow_exec``. ``endpoint_tokens``:
+        the endpoints' own (a context without a static token has none to give them)."""
         self._refuse_changes()
         self._access.require(Action.MANAGE_CLUSTERS)
         self._ensure_unique(spec.name)
@@ -651,21 +677,23 @@ class ClusterRegistry:
         spec.api_server_url = spec.api_server_url or ctx.server
         spec.ca_bundle_pem = spec.ca_bundle_pem or ctx.ca_pem
         spec.tls_verify = spec.tls_verify and not ctx.insecure_skip_tls_verify
-        spec.display_name = spec.display_name or ctx.context[:128]
-        return await self._import_context(ctx, Path(path), spec), ctx.warnings
+        spec.display_name = spec.display_name or _display_name(ctx)
+        tokens = ClusterSecrets(endpoint_tokens=dict(endpoint_tokens or {}))
+        return await self._import_context(ctx, Path(path), spec, tokens), ctx.warnings
 
     async def _import_context(
-        self, ctx: KubeconfigContext, path: Path, spec: ClusterSpec | None = None
-    ) -> Cluster:
+        self, ctx: KubeconfigContext, path: Path, spec: ClusterSpec | None = None,
+        endpoint_tokens: ClusterSecrets | None = None,
+    ) -> Cluster:  # fmt: skip
         """Register one context: under ``spec``'s name (a duplicate is refused), or under a
-        free name made from its cluster's."""
+        free name made from its cluster's; its endpoints with ``endpoint_tokens``."""
         stored: set[str] = set()
         for attempt in range(IMPORT_NAME_TRIES):
             cluster = self._build(
                 spec
                 or ClusterSpec(
                     name=self._free_name(ctx.cluster_name, stored),
-                    display_name=ctx.context[:128],
+                    display_name=_display_name(ctx),
                     api_server_url=ctx.server,
                     ca_bundle_pem=ctx.ca_pem,
                     tls_verify=not ctx.insecure_skip_tls_verify,
@@ -678,9 +706,10 @@ class ClusterRegistry:
                 source_path=str(Path(path).expanduser().resolve()),
                 exec_command=ctx.exec_command,
             )
+            cluster, writes = self._plan_secrets(cluster, endpoint_tokens or ClusterSecrets())
             cluster = cluster.model_copy(update={"credential": ref})
             try:
-                await self._save_with_secrets(cluster, [(ref, ctx.payload or {})])
+                await self._save_with_secrets(cluster, [(ref, ctx.payload or {}), *writes])
             except DuplicateClusterError:
                 # the name was free in this process's copy of the registry, which can be
                 # behind the cache (another process's add): a name free in the cache too,
@@ -751,16 +780,10 @@ class ClusterRegistry:
             # another process changed (the CLI's set-endpoint) or removed it since this one
             # read it: its row is the truth (unless this process changed it meanwhile)
             if stored is None:
-                del self._clusters[cluster.id]
-                log.info("cluster removed elsewhere", extra={"cluster": cluster.name})
-            else:
-                self._clusters[cluster.id] = stored
-                log.info("cluster changed elsewhere", extra={"cluster": cluster.name})
+                self._removed_elsewhere(cluster)
+            self._clusters[cluster.id] = stored
+            log.info("cluster changed elsewhere", extra={"cluster": cluster.name})
             self._publish()
-            if stored is None:
-                # what the app keeps by its name goes too, as when removed here
-                self._bus.publish(CLUSTER_REMOVED, cluster)
-                raise ClusterNotFoundError(f"{name}: removed meanwhile (by another process)")
             return stored
         return cluster
 
@@ -827,6 +850,8 @@ class ClusterRegistry:
             api_ref = CredentialRef(kind=CredentialKind.CLIENT_CERTIFICATE, key=f"{base}/api")
             api_value = {"cert": secrets.client_cert_pem, "client_key": secrets.client_key_pem}
         elif secrets.basic_username and secrets.basic_password:
+            if cluster.api_server_url is not None:
+                raise RegistryError(f"{cluster.name}: {BASIC_NOT_FOR_API}")
             api_ref = CredentialRef(kind=CredentialKind.BASIC_AUTH, key=f"{base}/api")
             api_value = {"username": secrets.basic_username, "password": secrets.basic_password}
         if api_ref is not None and api_value is not None:
@@ -838,14 +863,8 @@ class ClusterRegistry:
         for original in cluster.endpoints:
             endpoint = original
             token = secrets.endpoint_tokens.get(endpoint.kind)
-            if token and not credential_may_travel(endpoint.url):
-                # as set-endpoint refuses it: stored, it was refused at every request
-                raise RegistryError(
-                    f"{cluster.name}: its {endpoint.kind.value.lower()} endpoint's token would "
-                    f"go over plain http to another machine ({endpoint.url}), which it never "
-                    "does: give its https URL"
-                )
-            if token:
+            if token:  # as set-endpoint refuses it: stored, it was refused at every request
+                _refuse_in_clear(cluster.name, endpoint, "its token", "give its https URL")
                 ref = CredentialRef(
                     kind=CredentialKind.BEARER_TOKEN, key=f"{base}/{endpoint.kind.value.lower()}"
                 )
@@ -854,6 +873,13 @@ class ClusterRegistry:
                     update={"auth": AuthMethod.BEARER, "credential": ref}
                 )
             elif share and api_ref is not None:
+                _refuse_in_clear(
+                    cluster.name, endpoint, "the cluster's credential",
+                    "give its https URL" + (
+                        ", or do not share the cluster's token with its endpoints"
+                        if cluster.api_server_url else ""
+                    ),
+                )  # fmt: skip
                 auth = cluster_credential_auth(api_ref)
                 endpoint = endpoint.model_copy(update={"auth": auth, "credential": api_ref})
             endpoints.append(endpoint)
@@ -978,39 +1004,60 @@ def _key(ref: CredentialRef) -> tuple[str, str]:
     return ref.service, ref.key
 
 
-def _newer_credential(current: Cluster, edited: Cluster, stored: Cluster) -> Cluster:
-    """``edited`` (an edit of the in-memory ``current``) with the credential of ``stored``,
-    the row as saved since by another process (its re-import: the credential ``current``
-    names is deleted from the keyring); as it is if the row is not newer or the edit itself
-    changed the credential. Endpoints that shared the old credential share the new one, and
-    the CA and TLS setting that came with it are kept unless the edit changed them."""
-    old = current.credential
-    if (
-        stored.credential is None
-        or stored.credential == old
-        or edited.credential != old
-        or stored.updated_at <= current.updated_at  # this process's save, not yet committed
-    ):
-        return edited
-    endpoints = [
-        e.model_copy(update={"credential": stored.credential})
-        if e.credential is not None and old is not None and _key(e.credential) == _key(old)
-        else e
-        for e in edited.endpoints
-    ]
-    same_ca = edited.ca_bundle_pem == current.ca_bundle_pem
-    same_tls = edited.tls_verify == current.tls_verify
-    return edited.model_copy(update={
-        "credential": stored.credential,
-        "endpoints": endpoints,
-        "ca_bundle_pem": stored.ca_bundle_pem if same_ca else edited.ca_bundle_pem,
-        "tls_verify": stored.tls_verify if same_tls else edited.tls_verify,
-    })  # fmt: skip
+def _display_name(ctx: KubeconfigContext) -> str:
+    """A context's name as its cluster's display name: one printable line (the sidebar and
+    titles show it), of the most characters a display name has."""
+    return cut(one_line(ctx.context).strip(), 128)
 
 
 def _same_pem(a: str, b: str) -> bool:
     """The same certificates, however the line ends and spacing were written."""
     return "".join(a.split()) == "".join(b.split())
+
+
+def _user_endpoint(
+    cluster: Cluster, kind: EndpointKind, url: str | None, *, use_cluster_token: bool
+) -> Endpoint | None:
+    """``set_endpoint``'s endpoint of ``kind`` on ``cluster`` as it is now (None: removed),
+    with the credential it sends, or a RegistryError saying why it cannot have it."""
+    if not url:
+        return None
+    before = cluster.endpoint(kind)
+    ref: CredentialRef | None = None
+    auth = AuthMethod.NONE
+    own = not use_cluster_token and before is not None and _own_credential(cluster, before)
+    if use_cluster_token and cluster.credential is not None:
+        ref, auth = cluster.credential, cluster_credential_auth(cluster.credential)
+    elif own and before is not None:
+        ref, auth = before.credential, before.auth
+    try:
+        endpoint = Endpoint(kind=kind, url=url, source=EndpointSource.USER, auth=auth,
+                            credential=ref)  # fmt: skip
+    except ValidationError as exc:
+        raise RegistryError(validation_message(exc)) from exc
+    if own:
+        _refuse_in_clear(
+            cluster.name, endpoint, "its own token",
+            "give its https URL, or remove the endpoint first (set-endpoint without a URL "
+            "deletes its token) and set the http URL then",
+        )  # fmt: skip
+    elif ref is not None:
+        _refuse_in_clear(
+            cluster.name, endpoint, "the cluster's credential",
+            "give its https URL, or set it without --use-cluster-token",
+        )  # fmt: skip
+    return endpoint
+
+
+def _refuse_in_clear(name: str, endpoint: Endpoint, credential: str, advice: str) -> None:
+    """A RegistryError (with ``advice``) where ``endpoint`` would take ``credential`` over
+    plain http to another machine: the pool never sends one in clear, so stored, every
+    request of it was refused (``credential_may_travel``)."""
+    if not credential_may_travel(endpoint.url):
+        raise RegistryError(
+            f"{name}: {credential} would go to its {endpoint.kind.value.lower()} endpoint over "
+            f"plain http to another machine ({endpoint.url}), which it never does: {advice}"
+        )
 
 
 def _own_credential(cluster: Cluster, endpoint: Endpoint) -> bool:
