@@ -5,7 +5,8 @@ assistant (Claude Desktop, an IDE, a script) can read the fleet. The calls go th
 too when ``llm.redact_ips`` says so: ``aiops-desktop mcp`` gives its ToolBox the setting), and
 announced with ``readOnlyHint`` (all but ``generate_report``, which writes a report file of its
 own).
-stdout is the protocol: nothing else is written to it.
+stdout is the protocol: nothing else is written to it (mcp_stdio: each line read from stdin
+bounded, and one that is no message answered with JSON-RPC's error).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
-from mcp.server.stdio import stdio_server
 
 from aiops_desktop import __version__
+from aiops_desktop.services.assistant.mcp_stdio import stdio_streams
 
 if TYPE_CHECKING:
     from aiops_desktop.services.assistant.toolbox import Tool, ToolBox
@@ -66,7 +67,8 @@ def build_server(toolbox: ToolBox) -> Server[Any]:
 
 
 async def serve_stdio(toolbox: ToolBox) -> None:
-    """Until the client closes stdin."""
+    """Until the client closes stdin: over the project's own transport (mcp_stdio), which
+    bounds each line and answers one that is no message, where the SDK's waited forever."""
     server = build_server(toolbox)
-    async with stdio_server() as (read_stream, write_stream):
+    async with stdio_streams() as (read_stream, write_stream):
         await server.run(read_stream, write_stream, server.create_initialization_options())

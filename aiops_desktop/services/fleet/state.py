@@ -578,8 +578,16 @@ class FleetState:
             return Coverage.NOT_CONFIGURED
         if self._recorded:
             return Coverage.RECORDED
-        if status is None or status.polls == 0:
+        if status is None or _not_heard_from(status):
             return Coverage.NO_DATA
         if status.consecutive_errors:
             return Coverage.UNREACHABLE
         return Coverage.STALE if status.stale(now) else Coverage.READ
+
+
+def _not_heard_from(status: SourceStatus) -> bool:
+    """Not polled yet, or still on its first poll: nothing answered and nothing failed (a
+    poll is counted when it starts: a hung first read was judged STALE, scored as a lost
+    source). One whose endpoint does not offer the source was heard from."""
+    heard = status.last_success is not None or status.consecutive_errors
+    return not heard and status.not_offered is None
