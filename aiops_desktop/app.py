@@ -95,7 +95,7 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
         dashboard=DashboardPresenter(
             registry=registry, poller=poller, live=core.live, anomalies=core.anomalies,
             catalog=core.catalog, bus=core.bus, tasks=tasks,
-            history=PanelHistory(core.series),
+            history=PanelHistory(core.series), fleet=core.fleet,
         ),
         kube=KubePresenter(
             registry=registry, kube=core.kube, discovery=core.discovery, tasks=tasks

@@ -33,7 +33,13 @@ from aiops_desktop.services.gpu_cnf import ptp
 from aiops_desktop.services.gpu_cnf.cnf import PODS, SRIOV_NETWORKS, read_sriov_objects
 from aiops_desktop.services.gpu_cnf.ptp import board_rows, read_ptp_board
 from aiops_desktop.services.gpu_cnf.sriov import network_rows
-from aiops_desktop.services.outputs.recorded import RecordedQueries
+from aiops_desktop.services.kube.session import SRIOV_STATES, KubeSession
+from aiops_desktop.services.outputs.recorded import (
+    RecordedQueries,
+    objects_unread,
+    record_objects,
+    recorded_objects,
+)
 from collectors.errors import CollectorTimeout, KubeForbidden
 
 FAILED = {"metadata": {"name": "worker-7"},
@@ -81,6 +87,68 @@ def test_a_list_not_read_is_said_and_the_node_states_kept(
     assert objects.problems == [f"ran-east: its {what} were not read: {error}"]
     other = objects.pods if path == SRIOV_NETWORKS else objects.networks
     assert len(other) == 1  # the other list still shown
+
+
+class _Client:
+    """A cluster's Kubernetes API: node states read, ``failing`` path -> its list's error."""
+
+    def __init__(self, failing: dict[str, Exception]) -> None:
+        self.failing = failing
+
+    async def list(self, path: str, label_selector: Any = None, field_selector: Any = None) -> Any:
+        if path in self.failing:
+            raise self.failing[path]
+        return ([FAILED] if path == SRIOV_STATES else []), None
+
+
+class _Pool:
+    offline = None
+
+    def __init__(self, client: _Client) -> None:
+        self.client = client
+
+    async def kube(self, cluster: Cluster) -> _Client:
+        return self.client
+
+
+class _OneCluster:
+    def __init__(self) -> None:
+        self.east = Cluster(name="ran-east", api_server_url="https://api.ran-east.example:6443")
+
+    def clusters(self) -> list[Cluster]:
+        return [self.east]
+
+    def get(self, name: str) -> Cluster:
+        return self.east
+
+
+@pytest.mark.parametrize(
+    ("path", "error", "what"),
+    [
+        (SRIOV_NETWORKS, KubeForbidden("ran-east: sriovnetworks is forbidden (403)"),
+         "SriovNetworks"),
+        (PODS, CollectorTimeout("ran-east: pods list timed out"), "labelled CNF pods"),
+    ],
+)  # fmt: skip
+@pytest.mark.asyncio
+async def test_a_list_not_read_at_export_fails_as_it_did_when_opened(
+    path: str, error: Exception, what: str
+) -> None:
+    """The export recorded no failure for it (said only in the read's problems): opened, the
+    list was "not recorded in the capture", not the 403 or timeout it met; the recorded node
+    states are still served."""
+    registry = _OneCluster()
+    kube = KubeSession(registry, _Pool(_Client({path: error})), None, None)  # type: ignore[arg-type]
+    into: dict[str, list[dict[str, Any]]] = {}
+    await record_objects(kube, [registry.east], into)
+    assert objects_unread(into) == {"ran-east": str(error)}
+    opened = KubeSession(registry, _Pool(_Client({})), None, None)  # type: ignore[arg-type]
+    opened.recorded = recorded_objects(into)
+    objects = await read_sriov_objects(opened, [registry.east])
+    assert [(c, n.node, n.status) for c, n in objects.nodes] == [("ran-east", "worker-7", "Failed")]
+    assert objects.problems == [
+        f"ran-east: its {what} were not read: {error} (when the capture was made)"
+    ]
 
 
 def test_a_malformed_sriov_network_is_said_and_the_node_states_kept() -> None:

@@ -13,7 +13,6 @@ from pytestqt.qtbot import QtBot
 
 from aiops_desktop.models import utcnow
 from aiops_desktop.models.polling import Source
-from aiops_desktop.services.fleet.state import FLEET_CHANGED
 from aiops_desktop.services.polling.catalog import load_catalog
 from aiops_desktop.services.polling.live import LiveBuffers
 from aiops_desktop.services.runtime.bus import EventBus
@@ -26,7 +25,9 @@ pytestmark = pytest.mark.qt
 
 def test_a_member_of_two_hubs_is_judged_from_the_hub_serving_it(qtbot: QtBot) -> None:
     """acm-hub (first by name) refuses connections; thanos-hub serves ran-east: its charts
-    are fed, and the line says so once the truth has named the hub (before: the first's)."""
+    are fed, and the line says so at once; when thanos-hub goes down and acm-hub answers
+    again, the line follows on the next tick, as the Fleet tile does (it followed the truth
+    published by the fleet's refresh, every 60 s: STALE with the dead hub's error meanwhile)."""
     now = utcnow()
     w = make_wall([cluster("acm-hub", hub=True, members=("ran-east",)),
                    cluster("thanos-hub", hub=True, members=("ran-east",))])  # fmt: skip
@@ -36,20 +37,21 @@ def test_a_member_of_two_hubs_is_judged_from_the_hub_serving_it(qtbot: QtBot) ->
         polled(w.poller, "thanos-hub", source, now)
     w.poller.status[("acm-hub", Source.METRICS)].last_success = now - timedelta(minutes=10)
     w.poller.member_seen = {"thanos-hub": {"ran-east": now}}
-    truth = w.fleet.snapshot()
-    member = truth.get("ran-east")
-    assert member is not None and member.hub == "thanos-hub"
-    bus = EventBus()
     presenter = DashboardPresenter(
         registry=w.wall.registry, poller=w.poller, live=LiveBuffers(), anomalies=None,  # type: ignore[arg-type]
-        catalog=[], bus=bus, tasks=TaskSupervisor(),
+        catalog=[], bus=EventBus(), tasks=TaskSupervisor(), fleet=w.fleet,
     )  # fmt: skip
     said: list[tuple[str, bool]] = []
     presenter.sig_freshness.connect(lambda text, stale: said.append((text, stale)))
     presenter.cluster = "ran-east"
-    presenter._emit_freshness()  # no truth yet: its first hub by name
-    assert said[-1] == ("data 10 min ago · STALE · connect: connection refused", True)
-    bus.publish(FLEET_CHANGED, truth)
+    presenter._emit_freshness()
+    assert said[-1] == ("data 0 s ago", False)
+    for source in (Source.METRICS, Source.ALERTS):  # thanos-hub goes down, acm-hub is back
+        polled(w.poller, "acm-hub", source, now)
+        polled(w.poller, "thanos-hub", source, now, failing=True)
+    w.poller.member_seen = {"acm-hub": {"ran-east": now}, "thanos-hub": {"ran-east": None}}
+    member = w.fleet.snapshot().get("ran-east")
+    assert member is not None and member.hub == "acm-hub"
     presenter._emit_freshness()
     assert said[-1] == ("data 0 s ago", False)
     presenter.close()

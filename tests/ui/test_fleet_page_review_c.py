@@ -60,6 +60,24 @@ def test_a_hub_with_members_is_shown_by_its_members(qtbot: QtBot, theme: Theme) 
     presenter.deleteLater()
 
 
+def test_an_answering_hub_serving_no_member_is_not_a_tile(qtbot: QtBot, theme: Theme) -> None:
+    """An HA pair sharing ran-east (judged from acm-a: acm-b serves it in no tile) and a hub
+    answering with no member yet: neither is a tile of its own (each was one, OK: 3 clusters
+    where there is one, and their 100s in the average); a hub with a finding of its own is."""
+    xid = Finding(Domain.GPU, FindingSeverity.CRITICAL, "gpu0", "XID 79")
+    hubs = [cluster("acm-a", hub=True, members=("ran-east",)),
+            cluster("acm-b", hub=True, members=("ran-east",)),
+            cluster("acm-c", hub=True), cluster("acm-d", hub=True)]  # fmt: skip
+    w = make_wall(hubs, findings={"ran-east": [xid], "acm-d": [xid]})
+    w.poller.member_seen = {"acm-a": {"ran-east": T0}, "acm-b": {"ran-east": T0}, "acm-c": {}}
+    presenter = _presenter(w)
+    view = _view(qtbot, theme, presenter)
+    assert [(t.name, t.via_hub) for t in presenter.tiles()] == [
+        ("acm-d", None), ("ran-east", "acm-a")]  # fmt: skip
+    assert view.summary.text() == "Fleet · 2 clusters · 2 critical · average health 75"
+    presenter.deleteLater()
+
+
 def test_a_members_tile_says_how_old_its_hubs_newest_sample_is(qtbot: QtBot, theme: Theme) -> None:
     """The last poll had ran-east's series (0 s ago), but the hub's newest sample is 20 min
     old (ACM pushes every 30-300 s): the tile says both, as the member's dashboard does."""
@@ -160,8 +178,8 @@ def test_the_summary_says_types_environments_gpus_cnf_and_average_health(
     scores = [s for t in presenter.tiles() if (s := t.health_score) is not None]
     mean = sum(scores) / len(scores)
     assert (
-        view.summary.text() == f"Fleet · 3 clusters · 1 critical, 2 ok · average health {mean:.0f}"
-    )
+        view.summary.text() == f"Fleet · 2 clusters · 1 critical, 1 ok · average health {mean:.0f}"
+    )  # acm-hub answers with no member: no tile, though the registry counts it a hub
     assert view.totals.text() == ("Registered: 1 hub, 2 spoke · 2 production, 1 lab · 24 GPUs "
                                   "· 1 with CNF")  # fmt: skip
     assert view.totals.isVisibleTo(view)

@@ -16,12 +16,11 @@ from PySide6.QtCore import QObject, Signal
 from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.anomalies import Anomaly, AnomalyMarker
 from aiops_desktop.models.catalog import Panel
-from aiops_desktop.models.fleet import FleetTruth
 from aiops_desktop.models.polling import Source
 from aiops_desktop.models.text import time_text
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.clusters.registry import ClusterRegistry
-from aiops_desktop.services.fleet.state import FLEET_CHANGED
+from aiops_desktop.services.fleet.state import FleetState
 from aiops_desktop.services.intelligence.anomalies import (
     ANOMALIES_FOUND,
     LEARNS_FROM,
@@ -83,6 +82,8 @@ class DashboardPresenter(Presenter):
     sig_panel_anomalies(str, list): one panel's anomaly markers (list[AnomalyMarker]).
     sig_freshness(str, bool): how old the cluster's metrics are, and whether they are stale.
     sig_analysis(str): the one-line result of an on-demand analysis of stored history.
+
+    ``fleet``: which hub serves a hub member shown (none: its first hub by name).
     """
 
     sig_panels = Signal(list)
@@ -118,11 +119,13 @@ class DashboardPresenter(Presenter):
         bus: EventBus,
         tasks: TaskSupervisor,
         history: PanelHistory | None = None,
+        fleet: FleetState | None = None,
         redraw_ms: int = 100,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(tasks, redraw_ms, parent)
         self._history = history
+        self._fleet = fleet
         self._registry = registry
         self._poller = poller
         self._live = live
@@ -136,28 +139,21 @@ class DashboardPresenter(Presenter):
         self._stored_drawn: tuple[str, TimeRange] | None = None
         self._newest_at: tuple[object, float | None] = (None, None)
         self._full_at: tuple[object, float | None] = (None, None)
-        self._truth: FleetTruth | None = None  # the fleet's last: which hub serves a member
         self._drawn_version = -1
         self._drawn_panels: dict[str, int] = {}
         self._markers_read_at = float("-inf")  # monotonic: when the markers were last read
         self._markers_reading = False
         self.listen(bus, ANOMALIES_FOUND, self._on_anomalies_found)
-        self.listen(bus, FLEET_CHANGED, self._on_fleet_changed)
-
-    def _on_fleet_changed(self, truth: FleetTruth) -> None:
-        self._truth = truth
 
     def _hub(self) -> Cluster | None:
-        """The fleet hub serving the member shown, as the fleet's truth judged it (a member of
-        two hubs: the one serving it now; the first by name may be down while the other
-        feeds its charts, and its page said STALE with that hub's error), or its first hub
-        by name until the truth has named one; None for a registered cluster."""
+        """The fleet hub serving the member shown now, as the fleet's truth judges it, asked
+        on every tick (a member of two hubs: the first by name may be down while the other
+        feeds its charts, and its page said STALE with that hub's error until the fleet's
+        next refresh); without the fleet, its first hub by name; None for a registered
+        cluster."""
         name = self.cluster or ""
-        said = self._truth.get(name) if self._truth is not None else None
-        if said is not None and said.hub is not None:
-            found = next((c for c in self._registry.clusters() if c.name == said.hub), None)
-            if found is not None:
-                return found
+        if self._fleet is not None:
+            return self._fleet.serving_hub(name)
         return self._registry.hub_of(name)
 
     def _held_versions(self) -> tuple[str | None, tuple[int, ...]]:

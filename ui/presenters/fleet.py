@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.models import AlertSeverity
+from aiops_desktop.models import AlertSeverity, ClusterKind
 from aiops_desktop.models.catalog import Panel
-from aiops_desktop.models.fleet import ClusterTruth, Coverage, Domain, TileModel
+from aiops_desktop.models.fleet import ClusterTruth, Coverage, Domain, Health, TileModel
 from aiops_desktop.models.text import age_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.fleet.state import FleetState
@@ -136,14 +136,19 @@ class FleetPresenter(Presenter):
         return found
 
     def tiles(self) -> list[TileModel]:
-        """One tile per cluster and hub member, as the fleet's one truth judges it (a hub
-        serving members is a tile only for findings of its own, its alerts without a member:
-        its members are the tiles; one serving none, never answered, is its own tile)."""
+        """One tile per cluster and hub member, as the fleet's one truth judges it (a fleet
+        hub is a tile only for findings of its own, its alerts without a member: its members
+        are the tiles; or when it never answered, OFFLINE serving none: it vanished, the page
+        saying none registered). An answering hub serving none in the truth (the other of two
+        sharing members, one with none yet) is no tile: an OK tile of it swelled the count
+        and the average health."""
         truth = self._fleet.snapshot()  # alerts and sources move between its refreshes
+        hubs = {c.name for c in self._registry.clusters() if c.kind is ClusterKind.FLEET}
         serving = {t.hub for t in truth.clusters if t.hub is not None}
         out = []
         for t in truth.clusters:
-            if t.name in serving and not t.findings:
+            never_answered = t.state is Health.OFFLINE and t.name not in serving
+            if t.name in hubs and not t.findings and not never_answered:
                 continue
             spark, spark_title = self._spark(t.name)
             worst = t.worst()

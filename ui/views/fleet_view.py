@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -25,6 +25,34 @@ from ui.views.page import scrolled
 from ui.views.text import PlainLabel, tip
 
 COLUMNS = 4
+
+
+class OneLineLabel(PlainLabel):
+    """Plain text on one line as wide as its place, elided in the middle (a tile's freshness:
+    its start says how old, its end "⚠ STALE"), the whole in its tooltip. Word-wrapped to two
+    lines, each new text made the tile's layout measure it again: the Fleet page's tick took
+    115 ms at 600 tiles, not 75, and a long one's end, STALE, was cut off."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent=parent)
+        self._whole = ""
+        # its width is its place's, never its text's: a long text does not widen the tile
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def set_whole_text(self, text: str) -> None:
+        self._whole = text
+        self.setToolTip(tip(text))
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        mode = Qt.TextElideMode.ElideMiddle
+        shown = self.fontMetrics().elidedText(self._whole, mode, max(0, self.width()))
+        if shown != self.text():
+            self.setText(shown)
 
 
 class ClusterTile(QFrame):
@@ -69,12 +97,7 @@ class ClusterTile(QFrame):
         self.spark = Sparkline(self._theme.color("accent"))
         self.spark.setFixedHeight(40)
         layout.addWidget(self.spark)
-        # two lines (a member's says its hub's newest sample too), the rest in its tooltip
-        self.freshness = PlainLabel()
-        self.freshness.setWordWrap(True)
-        self.freshness.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        two_lines = self.freshness.fontMetrics().boundingRect(0, 0, 999, 99, 0, "1\n2").height()
-        self.freshness.setFixedHeight(two_lines)
+        self.freshness = OneLineLabel()  # a member's says its hub's newest sample too
         self.freshness.setProperty("muted", True)
         self.freshness.setStyleSheet("border: none;")
         layout.addWidget(self.freshness)
@@ -118,9 +141,9 @@ class ClusterTile(QFrame):
         if self._changed("spark", stamp):  # repaint the sparkline only when its data moved
             self.spark.set_series(tile.spark)
             self.spark.setToolTip(tip(tile.spark_title))
-        if self._changed("freshness", (tile.freshness, tile.stale)):
-            self.freshness.setText(f"{tile.freshness}{'  ⚠ STALE' if tile.stale else ''}")
-            self.freshness.setToolTip(tip(tile.freshness))
+        if self._changed("freshness", (tile.freshness, tile.stale)):  # its age: every second
+            self.freshness.set_whole_text(f"{tile.freshness}{'  ⚠ STALE' if tile.stale else ''}")
+        if self._changed("stale", tile.stale):  # a style sheet set restyles it: not each second
             warn = self._theme.severity("warning")
             self.freshness.setStyleSheet(
                 f"border: none; color: {warn};" if tile.stale else "border: none;"

@@ -370,8 +370,10 @@ class FleetState:
         marks = self._poller.member_seen
         own = [n for n in marks.get(hub.name, {}) if n not in registered]
         others = {n for name, seen in marks.items() if name != hub.name for n in seen}
-        known = {*self._found, *self._poller.alerts, *self._stored}
-        unnamed = [] if own else sorted(known.difference(registered, others))
+        unnamed: list[str] = []
+        if not own:  # made only then: a member's dashboard asks for its hub on every tick
+            known = {*self._found, *self._poller.alerts, *self._stored}
+            unnamed = sorted(known.difference(registered, others))
         named = self._registry.members(hub, unnamed)
         return [*named, *(n for n in own if n not in named)]
 
@@ -453,14 +455,31 @@ class FleetState:
                 if member not in names:
                     serving.setdefault(member, []).append(cluster)
         for member, hubs in serving.items():
-            # a member of two hubs is listed once, judged from the one serving it now (the
-            # first by name of those): the first hub being down made it OFFLINE while the
-            # other read it; OFFLINE only when every hub serving it is unreachable
-            hub = min(hubs, key=lambda h: self._serving(h, member, now))
+            hub = self._best_hub(hubs, member, now)
             out.append(self._judge(member, member, hub, hub.name, now, hubs=hubs))
         out.sort(key=_worst_first)
         self.last = FleetTruth(at=now, clusters=out)
         return self.last
+
+    def serving_hub(self, member: str) -> Cluster | None:
+        """The fleet hub serving ``member`` now, as ``snapshot`` judges it (None: a registered
+        cluster, or a name no hub serves). In memory and cheap: a member's dashboard asks on
+        every tick (the truth published every refresh kept a hub that went down for up to a
+        minute, STALE with its error over charts the other hub fed)."""
+        registered = self._registry.clusters()
+        names = {c.name for c in registered}
+        if member in names:
+            return None
+        hubs = [c for c in sorted(registered, key=lambda c: c.name)
+                if member in self._members(c, names)]  # fmt: skip
+        return self._best_hub(hubs, member, self._clock()) if hubs else None
+
+    def _best_hub(self, hubs: list[Cluster], member: str, now: datetime) -> Cluster:
+        """Of the hubs (by name) serving ``member``, the one it is judged from: a member of two
+        hubs is listed once, from the one serving it now (the first by name of those): the
+        first hub being down made it OFFLINE while the other read it; OFFLINE only when every
+        hub serving it is unreachable."""
+        return min(hubs, key=lambda h: self._serving(h, member, now))
 
     def _serving(self, hub: Cluster, member: str, now: datetime) -> int:
         """How well ``hub`` serves ``member`` now, best first: its metrics read and its last

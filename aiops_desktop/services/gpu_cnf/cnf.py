@@ -121,48 +121,56 @@ def _pod_key(pod: dict[str, Any]) -> tuple[str, str]:
 
 
 async def _listed(
-    read: Awaitable[list[dict[str, Any]]], what: str
-) -> tuple[list[dict[str, Any]], str | None]:
+    read: Awaitable[list[dict[str, Any]]],
+) -> tuple[list[dict[str, Any]], AppError | None]:
     """A list shown beside a cluster's node states, and what kept it unread (a 403 on
-    SriovNetworks, a timeout), said: the node states (read fine, some Failed) still shown,
-    as the fleet shows them."""
+    SriovNetworks, a timeout): the node states (read fine, some Failed) still shown, as the
+    fleet shows them."""
     try:
         return await read, None
     except AppError as exc:
-        return [], f"its {what} were not read: {exc}"
+        return [], exc
 
 
-async def read_sriov_objects(kube: KubeSession, clusters: list[Cluster]) -> SriovObjects:
+async def read_sriov_objects(
+    kube: KubeSession, clusters: list[Cluster], failed: dict[str, AppError] | None = None
+) -> SriovObjects:
     """Node states, SriovNetworks and CNF pods (component-labelled, or in a CNF namespace:
     ``cnf_namespace_pods``) of every cluster with a Kubernetes API, every cluster and list
     read at once; a cluster whose node states cannot be read (its API's error, a locked
     keyring, an offline pool: any ``AppError``) is named with why, the others still shown;
-    its other lists, and a malformed SriovNetwork, not read are said, its node states kept."""
+    its other lists, and a malformed SriovNetwork, not read are said, its node states kept.
+    ``failed``: where given, each cluster's first list not read (SriovNetworks, labelled
+    pods) with its error: a capture's export records it as the cluster's failure (said only
+    in the problems, the capture opened said "not recorded" instead of the 403)."""
 
     async def one(name: str) -> SriovObjects:
-        states, (networks, nets_unread), (labelled, pods_unread), (in_namespaces, unsaid) = (
+        states, (networks, nets_error), (labelled, pods_error), (in_namespaces, unsaid) = (
             await gather_all(
                 kube.sriov_states(name),
-                _listed(kube.objects(name, SRIOV_NETWORKS), "SriovNetworks"),
-                _listed(kube.objects(name, PODS, label_selector=COMPONENT_LABEL),
-                        "labelled CNF pods"),
+                _listed(kube.objects(name, SRIOV_NETWORKS)),
+                _listed(kube.objects(name, PODS, label_selector=COMPONENT_LABEL)),
                 cnf_namespace_pods(kube, name),
             )
         )  # fmt: skip
         # node states not in Kubernetes format raise CollectorError here: that cluster unread
         nodes = node_sync_rows(states)
+        lost = {"SriovNetworks": nets_error, "labelled CNF pods": pods_error}
         said: list[str] = []
         try:
             nets = network_rows(networks, said)
         except AppError as exc:  # a malformed SriovNetwork: the networks unread, not the nodes
-            nets, nets_unread = [], f"its SriovNetworks were not read: {exc}"
+            nets, lost["SriovNetworks"] = [], exc
+        if failed is not None and (first := nets_error or pods_error) is not None:
+            failed.setdefault(name, first)  # a malformed one was read: recorded, as it is
         pods = {_pod_key(pod): pod for pod in [*labelled, *in_namespaces]}  # each pod once
-        problems = [f"{name}: {why}" for why in (nets_unread, pods_unread, *said) if why]
+        problems = [f"{name}: its {what} were not read: {exc}"
+                    for what, exc in lost.items() if exc is not None]  # fmt: skip
         return SriovObjects(
             nodes=[(name, row) for row in nodes],
             networks=[(name, row) for row in nets],
             pods=[(name, pod) for pod in pods.values()],
-            problems=problems + ([unsaid] if unsaid else []),
+            problems=problems + [f"{name}: {why}" for why in said] + ([unsaid] if unsaid else []),
         )
 
     names = [c.name for c in clusters if has_kube_api(c)]

@@ -611,19 +611,27 @@ async def record_objects(
     pending = set(names)  # the clusters whose SR-IOV and drift objects are not all asked yet
     kube.recording = {}
 
+    def failed(name: str, exc: AppError) -> None:
+        unread.setdefault(name, (getattr(exc, "reason", "error"), str(exc)))
+
     async def drift(name: str, path: str) -> None:
         try:
             await kube.objects(name, path)
         except AppError as exc:  # that list unrecorded, never the others
-            unread.setdefault(name, (getattr(exc, "reason", "error"), str(exc)))
+            failed(name, exc)
 
     async def each(cluster: Cluster) -> None:
+        # its SriovNetworks or labelled pods not read (a 403, a timeout): its node states
+        # are recorded and served, the list fails opened as it did, not "not recorded"
+        lists: dict[str, AppError] = {}
         sriov, *_ = await gather_all(
-            read_sriov_objects(kube, [cluster]),
+            read_sriov_objects(kube, [cluster], lists),
             *(drift(cluster.name, path) for path in DRIFT_OBJECTS.values()),
         )
         for name, why in sriov.unread.items():
             unread.setdefault(name, ("error", why))
+        for name, exc in lists.items():
+            failed(name, exc)
         pending.discard(cluster.name)
 
     try:
