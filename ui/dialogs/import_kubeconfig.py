@@ -2,7 +2,7 @@
 credential runs, the files it reads), each checked but those that run a command: a
 kubeconfig from elsewhere may run anything, so those are the user's tick. The file imported
 is the one the list was read from; a summary that skipped a context or warns stays on
-screen until Close."""
+screen until Close, no other file read over it."""
 
 from __future__ import annotations
 
@@ -39,8 +39,10 @@ class ImportKubeconfigDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
-        #: the path last asked to be read, and the one the list shows (what Import imports)
-        self._asked_path: str | None = None
+        #: the path box's text when a file was last asked to be read, and that file's path
+        #: (Read's is the text less blanks around it, Browse's the file chosen as it is)
+        self._asked: tuple[str, str] | None = None
+        #: the path the list shows (what Import imports)
         self._read_path: str | None = None
         self.setWindowTitle("Import kubeconfig")
         self.resize(640, 420)
@@ -58,13 +60,13 @@ class ImportKubeconfigDialog(QDialog):
         row = QHBoxLayout()
         self.path = QLineEdit()
         self.path.textChanged.connect(self._on_path_text_changed)
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._on_browse_clicked)
-        load = QPushButton("Read")
-        load.clicked.connect(self._on_load_clicked)
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.clicked.connect(self._on_browse_clicked)
+        self.read_button = QPushButton("Read")
+        self.read_button.clicked.connect(self._on_load_clicked)
         row.addWidget(self.path, 1)
-        row.addWidget(browse)
-        row.addWidget(load)
+        row.addWidget(self.browse_button)
+        row.addWidget(self.read_button)
         layout.addLayout(row)
         self.contexts = QListWidget()
         layout.addWidget(self.contexts, 1)
@@ -93,7 +95,7 @@ class ImportKubeconfigDialog(QDialog):
         self._read(self.path.text().strip())
 
     def _read(self, path: str) -> None:
-        self._asked_path = path
+        self._asked = (self.path.text(), path)
         self._presenter.preview_kubeconfig(path)
 
     def _on_path_text_changed(self, _text: str) -> None:
@@ -104,9 +106,9 @@ class ImportKubeconfigDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
 
     def _on_presenter_preview(self, contexts: list[KubeconfigContext]) -> None:
-        if self._asked_path is None or self._asked_path != self.path.text().strip():
+        if self._asked is None or self._asked[0] != self.path.text():
             return  # read for a path edited since: not what the box names
-        self._read_path = self._asked_path
+        self._read_path = self._asked[1]
         self.contexts.clear()
         self.message.clear()
         for ctx in contexts:
@@ -171,7 +173,10 @@ class ImportKubeconfigDialog(QDialog):
         for button in self.buttons.buttons():
             button.setVisible(button is self.close_button)
         self.buttons.setEnabled(True)
-        self.path.setReadOnly(True)  # imported: the summary is of this file
+        # imported: the summary is of this file, and no other is read over it
+        self.path.setReadOnly(True)
+        self.browse_button.setEnabled(False)
+        self.read_button.setEnabled(False)
         self.contexts.setEnabled(False)
 
     def _on_presenter_error(self, message: str) -> None:

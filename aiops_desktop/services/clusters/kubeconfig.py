@@ -665,31 +665,126 @@ def _named_in(name: str, words: list[str]) -> bool:
 _STEERS_LOADING = re.compile(r"PATH|^LD_|^DYLD_|PYTHON|^NODE_|^PERL|^RUBY|JAVA|OPTIONS", re.I)
 
 
-#: a command that runs code its words give: a shell, an interpreter, or one that runs the
-#: next word (``env``, ``sudo``); by path or not, ``.exe`` or not
+#: a command that runs the program its words name (``env``, ``sudo``), with its options that
+#: take the next word as their value, and those that make what follows code (``env -S`` splits
+#: a command line of its own; ``sudo -s`` and ``doas -s`` hand the words to a shell); by path
+#: or not, ``.exe`` or not
+_WRAPPERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    name: (frozenset(takes_value.split()), frozenset(runs_code.split()))
+    for name, takes_value, runs_code in [
+        ("env", "-u --unset -C --chdir", "-S --split-string"),
+        ("sudo", "-u -g -h -p -r -t -C -D -R -T -U --user --group --host --prompt --role --type"
+         " --close-from --chdir --chroot --command-timeout --other-user",
+         "-s --shell -i --login"),
+        ("doas", "-u -C", "-s"),
+        ("timeout", "-s --signal -k --kill-after", ""),
+        ("nice", "-n --adjustment", ""),
+        ("xargs", "-a -d -E -I -L -n -P -s --arg-file --delimiter --max-args --max-procs"
+         " --max-chars --process-slot-var", ""),
+        ("nohup", "", ""),
+        ("exec", "-a", ""),
+        ("busybox", "", ""),
+    ]
+}  # fmt: skip
+#: a shell or an interpreter: code its words give runs (``sh -c``, ``python -c``, ``node -e``)
 _RUNS_CODE = re.compile(
-    r"(?:.*[\\/])?(?:(?:ba|z|da|k|c|tc|a|mk|fi|ya)?sh|busybox|env|sudo|doas|xargs|nohup"
-    r"|timeout|nice|exec|eval|python[\d.]*|pypy[\d.]*|perl[\d.]*|ruby[\d.]*|node(?:js)?"
-    r"|deno|bun|php[\d.]*|lua[\d.]*|tclsh[\d.]*|pwsh|powershell|osascript|[gmn]?awk)"
-    r"(?:\.exe)?",
-    re.IGNORECASE,
+    r"(?:ba|z|da|k|c|tc|a|mk|fi|ya)?sh|python[\d.]*|pypy[\d.]*|perl[\d.]*|ruby[\d.]*"
+    r"|node(?:js)?|bun|php[\d.]*|lua[\d.]*|tclsh[\d.]*|osascript"
 )
-#: what a shell runs of a word: a command substitution, a separator, a pipe, a new line
-_SHELL_CODE = re.compile(r"\$\(|`|;|\||&|\n|\r")
+#: one whose words are all code, or may be (``eval``, PowerShell's ``-Command``, which takes
+#: the rest of the line, ``awk``'s program, ``deno eval``)
+_ALL_CODE = re.compile(r"pwsh|powershell|[gmn]?awk|deno|eval")
+#: an interpreter's option that gives code, or says the next word is (``-c``, ``-ec``, ``-e``,
+#: ``-E``, php's ``-r``/``-B``, node's ``-p``; to be sure, any option of one dash with one of
+#: those letters in it), or its long form
+_CODE_LETTERS = re.compile(r"[bcepr]", re.IGNORECASE)
+_LONG_CODE_OPTION = re.compile(r"--(?:eval|print|command)(?:=.*)?")
+#: a variable set for the program (``env NAME=value``, ``sudo NAME=value``)
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*")
+
+
+def _program(word: str) -> str:
+    """The name of the program a command word runs: ``/usr/bin/env`` and ``env.exe`` are
+    ``env``."""
+    name = re.split(r"[\\/]", word)[-1].lower()
+    return name.removesuffix(".exe")
+
+
+def _code_words(words: list[str]) -> set[int]:
+    """Which words of a command line are code (by index), the program followed past the
+    wrappers that run it (``env``, ``sudo -u root``, ``timeout 30``): a shell's or
+    interpreter's code option and its code (``sh -c [--] SCRIPT``; the words the script is
+    given are its data), or all of them where all may be (``sudo -s``, ``env -S``,
+    ``pwsh -Command``). An exec plugin is started without a shell: a word of any other
+    program is no code, ``;`` and ``$(`` in it included."""
+    at, wrapped_code = _program_at(words)
+    if wrapped_code or (at < len(words) and _ALL_CODE.fullmatch(_program(words[at]))):
+        return set(range(at, len(words)))
+    if at >= len(words) or not _RUNS_CODE.fullmatch(_program(words[at])):
+        return set()
+    code: set[int] = set()
+    awaited = False  # a code option was seen: its code is the next word that is no option
+    for index in range(at + 1, len(words)):
+        word = words[index]
+        option = word.startswith("-") and len(word) > 1
+        gives_code = option and (
+            _LONG_CODE_OPTION.fullmatch(word)
+            if word.startswith("--")
+            else _CODE_LETTERS.search(word.partition("=")[0])
+        )
+        if gives_code or awaited:
+            code.add(index)
+            awaited = bool(gives_code) or option
+    return code
+
+
+def _program_at(words: list[str]) -> tuple[int, bool]:
+    """Where the program a command line runs is, past its wrappers' options, variables and
+    time limit (``env -u HOME X=1``, ``timeout -s KILL 30``); and whether a wrapper hands the
+    words from there to a shell (``sudo -s``, ``env -S``): all code."""
+    at = 0
+    while at < len(words) and (name := _program(words[at])) in _WRAPPERS:
+        takes_value, runs_code = _WRAPPERS[name]
+        at += 1
+        operands = 1 if name == "timeout" else 0  # its time limit comes before the program
+        while at < len(words):
+            word = words[at]
+            if word == "--":
+                at += 1
+                break
+            if word.startswith("--"):
+                if word.partition("=")[0] in runs_code:
+                    return at, True
+                at += 2 if word in takes_value else 1  # ``--user root``, ``--user=root``
+            elif word.startswith("-") and len(word) > 1:
+                for index, letter in enumerate(word[1:], start=2):  # ``-Eu root``, ``-uroot``
+                    if "-" + letter in runs_code:
+                        return at, True
+                    if "-" + letter in takes_value:
+                        at += index == len(word)  # its value is the next word
+                        break
+                at += 1
+            elif _ASSIGNMENT.fullmatch(word):
+                at += 1
+            elif operands:
+                operands, at = operands - 1, at + 1
+            else:
+                break
+    return at, False
 
 
 def _shown_command(words: list[str]) -> tuple[str, bool, bool]:
     """A command line as it may be shown: the values of secret-named options and the user
     info of URLs left out, each word one printable line; whether anything was hidden, and
-    whether a word was not printable as it is. Nothing is hidden of a command that runs
-    code (``sh -c -- '--token=$(...)'``: the hidden word would be the script), nor a word
-    a shell would run something of: the consent shows what runs."""
+    whether a word was not printable as it is. Nothing is hidden of the code a shell or an
+    interpreter runs (``sh -c -- '--token=$(...)'``: the hidden word would be the script):
+    the consent shows what runs (``_code_words``)."""
     out: list[str] = []
     hidden = False
     after_option = False
-    runs_code = any(_RUNS_CODE.fullmatch(word) for word in words)
-    for word in words:
-        if runs_code or _SHELL_CODE.search(word):
+    code = _code_words(words)
+    for at, word in enumerate(words):
+        if at in code:
             out.append(shlex.quote(word))
             after_option = False
             continue

@@ -12,6 +12,7 @@ import logging
 import sqlite3
 from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -176,6 +177,10 @@ class ClusterRegistry:
         #: the clusters this process removed: one read from the cache before its deletion
         #: committed is not taken back in (``adopt_added``)
         self._removed: set[UUID] = set()
+        #: each cluster's ``updated_at`` as this process last loaded or saved its row, and
+        #: those of its saves still queued: a row stored with another was changed by another
+        #: process (compared, not ordered: a wall clock stepped back stamps it earlier)
+        self._versions: dict[UUID, list[datetime]] = {}
         self._reachability: dict[UUID, deque[bool]] = defaultdict(
             lambda: deque(maxlen=health.CONNECTIVITY_WINDOW)
         )
@@ -184,6 +189,7 @@ class ClusterRegistry:
     async def load(self) -> list[Cluster]:
         loaded = await asyncio.to_thread(self._repo.list)
         self._clusters = {c.id: c for c in loaded}
+        self._versions = {c.id: [c.updated_at] for c in loaded}
         self._publish()
         return self.clusters()
 
@@ -201,6 +207,7 @@ class ClusterRegistry:
         gone = [self._clusters[i] for i in known - ids if i in self._clusters]
         for cluster in gone:
             del self._clusters[cluster.id]
+            self._versions.pop(cluster.id, None)
             log.info("cluster removed elsewhere", extra={"cluster": cluster.name})
         if gone:
             self._publish()
@@ -211,6 +218,7 @@ class ClusterRegistry:
                  and c.id not in self._removed and c.name not in names]  # fmt: skip
         for cluster in added:
             self._clusters[cluster.id] = cluster
+            self._versions[cluster.id] = [cluster.updated_at]
             log.info("cluster added elsewhere", extra={"cluster": cluster.name})
         if added:
             self._publish()
@@ -315,6 +323,7 @@ class ClusterRegistry:
             await self.check_keyring()
         await self._save_with_secrets(cluster, writes)
         self._clusters[cluster.id] = cluster
+        self._versions[cluster.id] = [cluster.updated_at]
         log.info("cluster added", extra={"cluster": cluster.name})
         self._publish()
         return cluster
@@ -334,7 +343,9 @@ class ClusterRegistry:
         this one read it (the CLI's set-endpoint, its re-import, which deleted the old
         keyring entry) is the one edited, never this process's older copy saved over it;
         one it removed (``clusters remove``, its keyring entries deleted) is not put back,
-        but let go here too: ClusterNotFoundError."""
+        but let go here too: ClusterNotFoundError. The status stays this process's: it is
+        its health checks' and polls' (``apply_check`` writes only it, never the row's time),
+        and one read before a check here committed would put back the state before it."""
         self._refuse_changes()
         read = self.get(name)
         stored = await self._stored(read)
@@ -342,8 +353,10 @@ class ClusterRegistry:
         if current.id == read.id:  # (not removed and added again here meanwhile)
             if stored is None:
                 self._removed_elsewhere(current)
-            if stored.updated_at > current.updated_at:  # older: this process's, not committed
-                current = stored
+            versions = self._versions.setdefault(current.id, [])
+            if stored.updated_at not in versions:  # not this process's row, nor a save queued
+                versions.append(stored.updated_at)
+                current = stored.model_copy(update={"status": current.status})
         cluster = edit(current)
         if cluster.id != current.id:
             raise RegistryError(f"an edit of {name!r} may not change its id")
@@ -355,6 +368,7 @@ class ClusterRegistry:
             raise RegistryError(validation_message(exc)) from exc
         saved = self._repo.save(cluster)  # queued: saves land in the order they were made
         self._clusters[cluster.id] = cluster
+        self._versions.setdefault(cluster.id, []).append(cluster.updated_at)
         self._publish()
         try:
             await asyncio.wrap_future(saved)
@@ -363,7 +377,21 @@ class ClusterRegistry:
                 self._clusters[cluster.id] = current
                 self._publish()
             _taken_meanwhile(cluster.name, exc)
+        finally:
+            self._settle_version(cluster, saved)
         return current, cluster
+
+    def _settle_version(self, cluster: Cluster, saved: Future[Cluster]) -> None:
+        """``cluster``'s save is over: committed, the row has its version and no earlier one
+        (saves commit in queue order); failed or stopped, never its version."""
+        versions = self._versions.get(cluster.id, [])
+        if cluster.updated_at not in versions:
+            return
+        at = versions.index(cluster.updated_at)
+        if saved.done() and not saved.cancelled() and saved.exception() is None:
+            del versions[:at]
+        else:
+            del versions[at]
 
     async def _stored(self, cluster: Cluster) -> Cluster | None:
         """The cluster's row as stored now (None: none; damaged: ``cluster``, and the save
@@ -377,6 +405,7 @@ class ClusterRegistry:
         """``cluster``, whose row another process deleted (``clusters remove``), let go as a
         removal here (what the app keeps by its name goes too): ClusterNotFoundError."""
         del self._clusters[cluster.id]
+        self._versions.pop(cluster.id, None)
         log.info("cluster removed elsewhere", extra={"cluster": cluster.name})
         self._publish()
         self._bus.publish(CLUSTER_REMOVED, cluster)
@@ -457,6 +486,7 @@ class ClusterRegistry:
             return await self._remove_damaged(name)
         deleted = self._repo.delete(cluster.id)  # after any save queued before it
         del self._clusters[cluster.id]
+        self._versions.pop(cluster.id, None)
         self._removed.add(cluster.id)
         await asyncio.wrap_future(deleted)
         refs = _refs(cluster)
@@ -720,6 +750,7 @@ class ClusterRegistry:
                 continue
             break
         self._clusters[cluster.id] = cluster
+        self._versions[cluster.id] = [cluster.updated_at]
         self._publish()
         return cluster
 
@@ -782,6 +813,7 @@ class ClusterRegistry:
             if stored is None:
                 self._removed_elsewhere(cluster)
             self._clusters[cluster.id] = stored
+            self._versions.setdefault(stored.id, []).append(stored.updated_at)
             log.info("cluster changed elsewhere", extra={"cluster": cluster.name})
             self._publish()
             return stored

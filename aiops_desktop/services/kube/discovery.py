@@ -506,9 +506,12 @@ class DiscoveryService:
         return set(self._failed_at)
 
     def _stop_removed(self, cluster: Cluster) -> None:
-        """A removed cluster's discovery is of use to no one: stopped (its run says so)."""
+        """A removed cluster's discovery is of use to no one: stopped (its run says so); and
+        its failure is forgotten (one registered again by its name, its URL set right, is
+        discovered at once, not RETRY_AFTER_S later)."""
         for reading in self._running.get(cluster.id, ()):
             reading.cancel()
+        self._failed_at.pop(cluster.name, None)
 
     async def run(self, name: str) -> Discovery:
         """Discover one cluster now, within DISCOVER_WITHIN_S, and store what was found.
@@ -614,8 +617,8 @@ class DiscoveryService:
             task = asyncio.current_task()
             if task is not None and task.cancelling():  # stopped as it failed: stop
                 raise asyncio.CancelledError from exc
-            if isinstance(exc, DiscoveryDiscarded):
-                return  # its cluster changed meanwhile: due again as it is now
+            if isinstance(exc, DiscoveryDiscarded | ClusterNotFoundError):
+                return  # its cluster changed or was removed meanwhile: due again as it is now
             self._failed_at[name] = time.monotonic()
             log.info("discovery failed", extra={"cluster": name, "error": str(exc)})
 
