@@ -70,18 +70,14 @@ def _dataplane_core() -> Any:
     failed = ClusterOutcome("site-b", False, 12.0, reason="unreachable",
                             error="site-b: connection refused")  # fmt: skip
 
-    async def dataplane(
-        _names: Any = None,
-    ) -> tuple[list[VfRow], list[DpdkPortRow], list[ClusterOutcome]]:
+    async def dataplane() -> tuple[list[VfRow], list[DpdkPortRow], list[ClusterOutcome]]:
         return [vf], [port], [failed]
 
     async def sriov_objects() -> SriovObjects:
         return SriovObjects(nodes=[("site-a", NodeSync("worker-0", "Succeeded", ""))])
 
-    return SimpleNamespace(gpu_cnf=SimpleNamespace(
-        dataplane=dataplane, sriov_objects=sriov_objects,
-        with_metrics=lambda: [SimpleNamespace(name="site-a")],
-    ))  # fmt: skip
+    return SimpleNamespace(gpu_cnf=SimpleNamespace(dataplane=dataplane,
+                                                   sriov_objects=sriov_objects))  # fmt: skip
 
 
 @pytest.mark.asyncio

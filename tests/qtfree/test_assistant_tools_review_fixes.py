@@ -302,16 +302,10 @@ async def test_ptp_problems_only_keeps_a_faulty_locked_port() -> None:
     unknown = PtpRow("ran", "du-3", "ens1f0", "ptp4l", ClockState.UNKNOWN)
     board = PtpBoard([faulty, fine, unknown], timedelta(hours=1), DEFAULT_THRESHOLD, [])
 
-    async def ptp_board(_range: Any, _names: Any = None, **_: Any) -> tuple[PtpBoard, list[str]]:
+    async def ptp_board(_range: Any) -> tuple[PtpBoard, list[str]]:
         return board, []
 
-    async def ptp_profiles() -> tuple[dict[str, Any], list[str]]:
-        return {}, []
-
-    core = SimpleNamespace(gpu_cnf=SimpleNamespace(
-        ptp_board=ptp_board, ptp_profiles=ptp_profiles,
-        with_metrics=lambda: [SimpleNamespace(name="ran")],
-    ))  # fmt: skip
+    core = SimpleNamespace(gpu_cnf=SimpleNamespace(ptp_board=ptp_board))
     doc = await tools.get_ptp_status(core, tools.PtpInput(problems_only=True))  # type: ignore[arg-type]
     assert [(p["node"], p["role"]) for p in doc["ports"]] == [("du-1", "FAULTY")]
     assert doc["by_state"] == {"LOCKED": 2, "UNKNOWN": 1}

@@ -241,16 +241,10 @@ async def test_get_ptp_status_counts_role_only_ports_apart_from_unknown() -> Non
                  _now(2, **du, iface="ens2f2")],
     })  # fmt: skip
 
-    async def ptp_board(_range: Any, _names: Any = None, **_: Any) -> tuple[PtpBoard, list[str]]:
+    async def ptp_board(_range: Any) -> tuple[PtpBoard, list[str]]:
         return board, []
 
-    async def ptp_profiles() -> tuple[dict[str, Any], list[str]]:
-        return {}, []
-
-    core = SimpleNamespace(gpu_cnf=SimpleNamespace(
-        ptp_board=ptp_board, ptp_profiles=ptp_profiles,
-        with_metrics=lambda: [SimpleNamespace(name="ran")],
-    ))  # fmt: skip
+    core = SimpleNamespace(gpu_cnf=SimpleNamespace(ptp_board=ptp_board))
     doc = await tools.get_ptp_status(core, tools.PtpInput())  # type: ignore[arg-type]
     assert doc["by_state"] == {"LOCKED": 1, "UNKNOWN": 1, tools.PORT_ROLE_ONLY: 2}
     assert {p["iface"]: p["state"] for p in doc["ports"]} == {

@@ -18,10 +18,10 @@ import math
 import re
 import weakref
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -50,10 +50,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from aiops_desktop.models.catalog import Panel
-    from aiops_desktop.models.cluster import Cluster
-    from aiops_desktop.models.cnf import DpdkPortRow, VfRow
     from aiops_desktop.models.fleet import ClusterTruth, FleetTruth
-    from aiops_desktop.models.gpu import GpuFleet, GpuHealth
     from aiops_desktop.models.incidents import Incident
     from aiops_desktop.models.metrics import TaggedSeries
     from aiops_desktop.models.observability import LogResult, LogSeries
@@ -802,97 +799,6 @@ async def get_incident(core: Core, args: GetIncidentInput) -> dict[str, Any]:
     return doc
 
 
-# -- the GPU, PTP and dataplane readers: a cluster at a time ----------------------------------
-_Answer = TypeVar("_Answer")
-_Row = TypeVar("_Row")
-
-
-async def _read_each(
-    core: Core, cluster: str | None, readable: list[Cluster],
-    read: Callable[[list[str]], Awaitable[_Answer]],
-) -> tuple[list[tuple[str, _Answer]], list[str]]:  # fmt: skip
-    """``read([name])`` of each cluster asked (``cluster``, checked by ``_scope``: a hub's
-    member through its hubs; None: each of ``readable``), each within CLUSTER_READ_S
-    (``_each``): one read of the whole fleet waited for its slowest Prometheus, and one that
-    never answered made the tool time out even for a healthy cluster asked. The answers,
-    each with its cluster's name, and the clusters not read."""
-    names = [c.name for c in readable]
-    if cluster is not None:
-        asked = {c.name for c in core.registry.targets([cluster])[0]}
-        names = [n for n in names if n in asked]
-
-    async def one(name: str) -> tuple[str, _Answer]:
-        return name, await read([name])
-
-    return await _each(names, one)
-
-
-def _read_once(reads: list[tuple[str, list[_Row]]], cluster_of: Callable[[_Row], str]
-               ) -> list[_Row]:  # fmt: skip
-    """The rows of reads a cluster at a time, each cluster's from one read: its own where it
-    gave any, else the first fleet hub by name that has it. A hub answers its members'
-    series too, and one read of them all kept a hub's copy only of a member whose own read
-    failed (``read_once``): read apart, a member's GPUs were counted twice."""
-    owner = {c: c for name, rows in reads for row in rows if (c := cluster_of(row)) == name}
-    for name, rows in sorted(reads, key=lambda read: read[0]):
-        for row in rows:
-            owner.setdefault(cluster_of(row), name)
-    return [row for name, rows in reads for row in rows if owner[cluster_of(row)] == name]
-
-
-async def _gpu_fleet(core: Core, cluster: str | None) -> tuple[GpuFleet, list[str]]:
-    """The GPUs of the clusters asked (``_read_each``), worst first, and what was not read."""
-    from aiops_desktop.models.gpu import GpuFleet
-    from aiops_desktop.services.gpu_cnf.readers import problems
-    from analysis.gpu_health import worst_first
-
-    reads, late = await _read_each(core, cluster, core.gpu_cnf.with_gpus(), core.gpu_cnf.gpu_fleet)
-    gpus = _read_once([(n, f.gpus) for n, f in reads], lambda h: h.reading.cluster)
-    outcomes = [o for _, f in reads for o in f.outcomes]
-    return GpuFleet(worst_first(gpus), outcomes), problems(outcomes) + late
-
-
-async def _dataplane(
-    core: Core, cluster: str | None
-) -> tuple[list[VfRow], list[DpdkPortRow], list[str]]:
-    """The VFs and DPDK ports of the clusters asked (``_read_each``), those dropping or
-    failing the most first, and what was not read."""
-    from aiops_desktop.services.gpu_cnf.readers import problems
-
-    reads, late = await _read_each(core, cluster, core.gpu_cnf.with_metrics(),
-                                   core.gpu_cnf.dataplane)  # fmt: skip
-    vfs = _read_once([(n, v) for n, (v, _, _) in reads], lambda v: v.cluster)
-    ports = _read_once([(n, p) for n, (_, p, _) in reads], lambda p: p.cluster)
-    unread = problems([o for _, (_, _, outcomes) in reads for o in outcomes]) + late
-    return (_in_order(vfs, lambda v: -v.trouble), _in_order(ports, lambda p: -p.trouble),
-            unread)  # fmt: skip
-
-
-class _HasCluster(Protocol):
-    @property
-    def cluster(self) -> str: ...
-
-
-_Clustered = TypeVar("_Clustered", bound=_HasCluster)
-
-
-def _in_order(rows: list[_Clustered], worst: Callable[[_Clustered], float]) -> list[_Clustered]:
-    """Rows of reads a cluster at a time (``_read_once``), worst first as one read of them
-    all lists them: each read's rows come ordered by ``worst``, then cluster, then their
-    own keys, and a cluster's rows from one read, so ordering by ``worst`` and cluster,
-    keeping each read's order, is that order (an answer cut to MAX_ROWS keeps the worst)."""
-    return sorted(rows, key=lambda row: (worst(row), row.cluster))
-
-
-def _physical(gpus: list[GpuHealth]) -> dict[tuple[str, str, str, str], list[GpuHealth]]:
-    """Each physical GPU's readings: a GPU split into MIG instances is one GPU (as
-    ``GpuFleet.summary`` counts them), not one per instance."""
-    found: dict[tuple[str, str, str, str], list[GpuHealth]] = {}
-    for h in gpus:
-        found.setdefault(h.reading.physical, []).append(h)
-    return found
-
-
 # -- GPUs --------------------------------------------------------------------------------------
 class GpuInput(ToolInput):
     cluster: str | None = CLUSTER
@@ -904,10 +810,11 @@ class GpuProcessesInput(ToolInput):
 
 
 async def get_gpu_nodes(core: Core, args: GpuInput) -> dict[str, Any]:
-    from aiops_desktop.models.gpu import STATE_RANK, GpuFleet
+    from aiops_desktop.models.gpu import STATE_RANK
+    from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
-    fleet, unread = await _gpu_fleet(core, args.cluster)
+    fleet = await core.gpu_cnf.gpu_fleet()
     nodes: dict[tuple[str, str], list[Any]] = {}
     for h in fleet.gpus:
         if _kept(scope, h.reading.cluster):
@@ -917,14 +824,13 @@ async def get_gpu_nodes(core: Core, args: GpuInput) -> dict[str, Any]:
         utils = [h.reading.util_pct for h in gpus if h.reading.util_pct is not None]
         temps = [h.reading.temperature_c for h in gpus if h.reading.temperature_c is not None]
         worst = max(gpus, key=lambda h: STATE_RANK[h.state])
-        physical = GpuFleet(gpus, []).summary()  # a GPU's MIG instances: one GPU
         rows.append(_compact({
-            "cluster": cluster, "node": node, "gpus": physical["gpus"],
+            "cluster": cluster, "node": node, "gpus": len({h.reading.physical for h in gpus}),
             "models": sorted({h.reading.model for h in gpus if h.reading.model}),
             "driver": next((h.reading.driver for h in gpus if h.reading.driver), None),
             "mig_instances": sum(1 for h in gpus if h.reading.mig_id),
             "state": worst.state.value,
-            "by_state": physical["by_state"],
+            "by_state": dict(Counter(h.state.value for h in gpus)),
             "avg_util_pct": _num(sum(utils) / len(utils)) if utils else None,
             "max_temperature_c": max(temps) if temps else None,
             "pods": sorted({p for h in gpus for p in h.reading.pods}),
@@ -932,13 +838,15 @@ async def get_gpu_nodes(core: Core, args: GpuInput) -> dict[str, Any]:
         }))  # fmt: skip
     rank = {"CRITICAL": 0, "WARNING": 1, "OK": 2}
     rows.sort(key=lambda r: (rank.get(r["state"], 3), r["cluster"], r["node"]))
-    return {"nodes": rows, "count": len(rows), "unread": unread}
+    return {"nodes": rows, "count": len(rows), "unread": problems(fleet.outcomes)}
 
 
 async def get_gpu_processes(core: Core, args: GpuProcessesInput) -> dict[str, Any]:
     """The pods (their containers) DCGM maps to each GPU: its processes' owners."""
+    from aiops_desktop.services.gpu_cnf.readers import problems
+
     scope = await _scope(core, args.cluster)
-    fleet, unread = await _gpu_fleet(core, args.cluster)
+    fleet = await core.gpu_cnf.gpu_fleet()
     chosen = [h for h in fleet.gpus if _kept(scope, h.reading.cluster)
               and (args.node is None or h.reading.node == args.node)]  # fmt: skip
     if args.node is not None and not chosen:
@@ -948,14 +856,12 @@ async def get_gpu_processes(core: Core, args: GpuProcessesInput) -> dict[str, An
         "pods": h.reading.pods, "state": h.state.value, "util_pct": h.reading.util_pct,
         "mem_used_mib": h.reading.mem_used_mib, "mem_total_mib": h.reading.mem_total_mib,
     }) for h in chosen if h.reading.pods]  # fmt: skip
-    physical = _physical(chosen).values()
     return {
-        "gpus_with_pods": rows, "gpus": len(physical),
-        "idle_gpus": sum(1 for gpu in physical if not any(h.reading.pods for h in gpu)),
+        "gpus_with_pods": rows, "gpus": len(chosen), "idle_gpus": len(chosen) - len(rows),
         "note": "pods as the DCGM exporter maps them (its pod mapping), or where the GPUs "
         "are read by nvidia-smi, its processes (pid, command, memory); a GPU without any "
         "runs nothing that these see",
-        "unread": unread,
+        "unread": problems(fleet.outcomes),
     }  # fmt: skip
 
 
@@ -963,22 +869,20 @@ async def get_gpu_summary(core: Core, args: GpuInput) -> dict[str, Any]:
     from dataclasses import replace
 
     from aiops_desktop.models.gpu import GpuState
+    from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
-    fleet, unread = await _gpu_fleet(core, args.cluster)
+    fleet = await core.gpu_cnf.gpu_fleet()
     mine = replace(fleet, gpus=[h for h in fleet.gpus if _kept(scope, h.reading.cluster)])
     doc = mine.summary()
-    physical = _physical(mine.gpus).values()  # counted as "gpus" is: a MIG instance is none
-    doc["models"] = dict(Counter(
-        next((h.reading.model for h in gpu if h.reading.model), "unknown") for gpu in physical
-    ))  # fmt: skip
-    doc["high_utilisation"] = sum(1 for gpu in physical if any(h.high_utilisation for h in gpu))
+    doc["models"] = dict(Counter(h.reading.model or "unknown" for h in mine.gpus))
+    doc["high_utilisation"] = sum(1 for h in mine.gpus if h.high_utilisation)
     doc["unhealthy"] = [_compact({
         "gpu": h.reading.key, "state": h.state.value, "model": h.reading.model,
         "temperature_c": h.reading.temperature_c, "util_pct": h.reading.util_pct,
         "xid": h.reading.xid or None, "reasons": h.reasons,
     }) for h in mine.gpus if h.state is not GpuState.OK][:20]  # fmt: skip
-    doc["unread"] = unread
+    doc["unread"] = problems(fleet.outcomes)
     return doc
 
 
@@ -1000,9 +904,10 @@ class CnfWorkloadsInput(ToolInput):
 
 async def get_cnf_workloads(core: Core, args: CnfWorkloadsInput) -> dict[str, Any]:
     from aiops_desktop.services.gpu_cnf.cnf import cnf_workloads_by_type
+    from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
-    vfs, ports, unread = await _dataplane(core, args.cluster)
+    vfs, ports, unread = await core.gpu_cnf.dataplane()
     objects = await core.gpu_cnf.sriov_objects()
     workloads = [
         w for w in cnf_workloads_by_type(vfs, ports, objects.pods)
@@ -1016,7 +921,7 @@ async def get_cnf_workloads(core: Core, args: CnfWorkloadsInput) -> dict[str, An
     return {
         "by_type": dict(Counter(w.cnf_type.value for w in workloads)),
         "workloads": rows,
-        "unread": unread + objects.problems,
+        "unread": problems(unread) + objects.problems,
     }
 
 
@@ -1047,16 +952,8 @@ def _ptp_state(row: PtpRow) -> str:
 
 async def get_ptp_status(core: Core, args: PtpInput) -> dict[str, Any]:
     scope = await _scope(core, args.cluster)
-    window = TimeRange(args.window_minutes * 60)
-    thresholds, profiles_unread = await core.gpu_cnf.ptp_profiles()  # once for every cluster
-    reads, late = await _read_each(
-        core, args.cluster, core.gpu_cnf.with_metrics(),
-        lambda names: core.gpu_cnf.ptp_board(window, names, thresholds=thresholds),
-    )  # fmt: skip
-    unread = [u for _, (_, said) in reads for u in said] + late + profiles_unread
-    # worst first, in the order one board of them all has (``_in_order``)
-    ports = _read_once([(n, b.rows) for n, (b, _) in reads], lambda r: r.cluster)
-    shown = [r for r in _in_order(ports, lambda r: r.rank) if _kept(scope, r.cluster)]
+    board, unread = await core.gpu_cnf.ptp_board(TimeRange(args.window_minutes * 60))
+    shown = [r for r in board.rows if _kept(scope, r.cluster)]
     rows = []
     for r in shown:
         # the row's own judgement: a LOCKED port that is FAULTY, whose ptp4l is down or whose
@@ -1102,8 +999,11 @@ def _no_node(node: str | None, known: set[str], what: str, unread: list[str]) ->
 
 
 async def get_dpdk_stats(core: Core, args: DataplaneInput) -> dict[str, Any]:
+    from aiops_desktop.services.gpu_cnf.readers import problems
+
     scope = await _scope(core, args.cluster)
-    _, ports, unread = await _dataplane(core, args.cluster)
+    _, ports, outcomes = await core.gpu_cnf.dataplane()
+    unread = problems(outcomes)
     mine = [p for p in ports if _kept(scope, p.cluster)]
     missing = _no_node(args.node, {p.node for p in mine}, "DPDK ports", unread)
     chosen = [p for p in mine if args.node is None or p.node == args.node]
@@ -1118,10 +1018,12 @@ async def get_dpdk_stats(core: Core, args: DataplaneInput) -> dict[str, Any]:
 
 
 async def get_sriov_status(core: Core, args: DataplaneInput) -> dict[str, Any]:
+    from aiops_desktop.services.gpu_cnf.readers import problems
+
     scope = await _scope(core, args.cluster)
-    vfs, _, unread = await _dataplane(core, args.cluster)
+    vfs, _, outcomes = await core.gpu_cnf.dataplane()
     objects = await core.gpu_cnf.sriov_objects()
-    unread += objects.problems
+    unread = problems(outcomes) + objects.problems
     known = {v.node for v in vfs if _kept(scope, v.cluster)}
     known.update(n.node for c, n in objects.nodes if _kept(scope, c))
     missing = _no_node(args.node, known, "SR-IOV VFs or a node state", unread)

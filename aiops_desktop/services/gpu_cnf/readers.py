@@ -6,7 +6,7 @@ Kubernetes session, with what could not be read named beside the answer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from aiops_desktop.services.gpu_cnf.gpu import (
     stored_gpu_history,
 )
 from aiops_desktop.services.gpu_cnf.gpu_fallback import read_gpus
-from aiops_desktop.services.gpu_cnf.ptp import PTP_STEP, Thresholds, read_ptp_board
+from aiops_desktop.services.gpu_cnf.ptp import PTP_STEP, read_ptp_board
 from aiops_desktop.services.gpu_cnf.sriov import read_dataplane
 from aiops_desktop.services.kube.session import KubeSession
 from aiops_desktop.services.kube.validation import has_kube_api
@@ -41,12 +41,6 @@ PROFILES_MAX_AGE_S = 300.0  # the board reads PtpConfigs and node labels again a
 def problems(outcomes: list[ClusterOutcome]) -> list[str]:
     """What could not be read, one line per cluster and reason."""
     return [f"{o.cluster}: {o.error}" for o in outcomes]
-
-
-def named(clusters: list[Cluster], names: Collection[str] | None) -> list[Cluster]:
-    """Of ``clusters``, those ``names`` names (None: all): a caller asking a cluster at a
-    time (the assistant's tools, each cluster within its own time) reads only it."""
-    return clusters if names is None else [c for c in clusters if c.name in names]
 
 
 class GpuCnfReaders:
@@ -81,10 +75,10 @@ class GpuCnfReaders:
         return [c for c in self._registry.clusters()
                 if c.endpoint(EndpointKind.PROMETHEUS) or has_kube_api(c)]  # fmt: skip
 
-    async def gpu_fleet(self, names: Collection[str] | None = None) -> GpuFleet:
-        """Every cluster's GPUs (those ``names`` names: ``named``): DCGM, else nvidia-smi
-        (``read_gpus``: the fleet's findings and drift read them the same way)."""
-        return await read_gpus(self._queries, named(self.with_gpus(), names), self._kube,
+    async def gpu_fleet(self) -> GpuFleet:
+        """Every cluster's GPUs: DCGM, else nvidia-smi (``read_gpus``: the fleet's findings
+        and drift read them the same way)."""
+        return await read_gpus(self._queries, self.with_gpus(), self._kube,
                                recorded=self._recorded)  # fmt: skip
 
     def sources_of(self, name: str) -> tuple[list[Cluster], list[Cluster]]:
@@ -122,37 +116,22 @@ class GpuCnfReaders:
             step=shown.step(GPU_HISTORY_STEP), end=shown.end, hubs=hubs,
         )  # fmt: skip
 
-    async def ptp_profiles(self) -> tuple[Thresholds, list[str]]:
-        """Each node's threshold from the PtpConfig profile it runs, and the clusters whose
-        could not be read."""
-        return await self._kube.ptp_thresholds(max_age_s=PROFILES_MAX_AGE_S)
-
-    async def ptp_board(
-        self, shown: TimeRange, names: Collection[str] | None = None, *,
-        thresholds: Thresholds | None = None,
-    ) -> tuple[PtpBoard, list[str]]:  # fmt: skip
-        """The board over ``shown`` (of the clusters ``names`` names: ``named``), and what
-        could not be read (clusters and PtpConfigs). A range up to now ends at the clock's
-        now (a capture's end while one is open): the compliance window is counted from it,
-        and a capture's samples are not "unknown" because the wall clock has moved on.
-        ``thresholds``: the profiles' (``ptp_profiles``) a caller reading a cluster at a time
-        read once, and says what of them was not read (each read of every cluster's
-        PtpConfigs again, at once, was as many reads of them as clusters)."""
-        unread: list[str] = []
-        if thresholds is None:
-            thresholds, unread = await self.ptp_profiles()
+    async def ptp_board(self, shown: TimeRange) -> tuple[PtpBoard, list[str]]:
+        """The board over ``shown``, and what could not be read (clusters and PtpConfigs).
+        A range up to now ends at the clock's now (a capture's end while one is open): the
+        compliance window is counted from it, and a capture's samples are not "unknown"
+        because the wall clock has moved on."""
+        profiles, unread = await self._kube.ptp_thresholds(max_age_s=PROFILES_MAX_AGE_S)
         board = await read_ptp_board(
-            self._queries, named(self.with_metrics(), names), window=shown.window,
-            step=shown.step(PTP_STEP), thresholds=thresholds, end=shown.end or self._clock(),
+            self._queries, self.with_metrics(), window=shown.window,
+            step=shown.step(PTP_STEP), thresholds=profiles, end=shown.end or self._clock(),
         )  # fmt: skip
         return board, problems(board.outcomes) + unread
 
-    async def dataplane(
-        self, names: Collection[str] | None = None
-    ) -> tuple[list[VfRow], list[DpdkPortRow], list[ClusterOutcome]]:
-        """The VFs and DPDK ports (of the clusters ``names`` names: ``named``), and the
-        clusters that could not be read (``problems`` says them)."""
-        return await read_dataplane(self._queries, named(self.with_metrics(), names))
+    async def dataplane(self) -> tuple[list[VfRow], list[DpdkPortRow], list[ClusterOutcome]]:
+        """The VFs and DPDK ports, and the clusters that could not be read (``problems``
+        says them)."""
+        return await read_dataplane(self._queries, self.with_metrics())
 
     async def sriov_objects(self) -> SriovObjects:
         return await read_sriov_objects(self._kube, self._registry.clusters())
