@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
     from aiops_desktop.models.catalog import Panel
     from aiops_desktop.models.fleet import ClusterTruth, FleetTruth
+    from aiops_desktop.models.gpu import GpuHealth
     from aiops_desktop.models.incidents import Incident
     from aiops_desktop.models.metrics import TaggedSeries
     from aiops_desktop.models.observability import LogResult, LogSeries
@@ -799,6 +800,15 @@ async def get_incident(core: Core, args: GetIncidentInput) -> dict[str, Any]:
     return doc
 
 
+def _physical(gpus: list[GpuHealth]) -> dict[tuple[str, str, str, str], list[GpuHealth]]:
+    """Each physical GPU's readings: a GPU split into MIG instances is one GPU (as
+    ``GpuFleet.summary`` counts them), not one per instance."""
+    found: dict[tuple[str, str, str, str], list[GpuHealth]] = {}
+    for h in gpus:
+        found.setdefault(h.reading.physical, []).append(h)
+    return found
+
+
 # -- GPUs --------------------------------------------------------------------------------------
 class GpuInput(ToolInput):
     cluster: str | None = CLUSTER
@@ -810,7 +820,7 @@ class GpuProcessesInput(ToolInput):
 
 
 async def get_gpu_nodes(core: Core, args: GpuInput) -> dict[str, Any]:
-    from aiops_desktop.models.gpu import STATE_RANK
+    from aiops_desktop.models.gpu import STATE_RANK, GpuFleet
     from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
@@ -824,13 +834,14 @@ async def get_gpu_nodes(core: Core, args: GpuInput) -> dict[str, Any]:
         utils = [h.reading.util_pct for h in gpus if h.reading.util_pct is not None]
         temps = [h.reading.temperature_c for h in gpus if h.reading.temperature_c is not None]
         worst = max(gpus, key=lambda h: STATE_RANK[h.state])
+        physical = GpuFleet(gpus, []).summary()  # a GPU's MIG instances: one GPU
         rows.append(_compact({
-            "cluster": cluster, "node": node, "gpus": len({h.reading.physical for h in gpus}),
+            "cluster": cluster, "node": node, "gpus": physical["gpus"],
             "models": sorted({h.reading.model for h in gpus if h.reading.model}),
             "driver": next((h.reading.driver for h in gpus if h.reading.driver), None),
             "mig_instances": sum(1 for h in gpus if h.reading.mig_id),
             "state": worst.state.value,
-            "by_state": dict(Counter(h.state.value for h in gpus)),
+            "by_state": physical["by_state"],
             "avg_util_pct": _num(sum(utils) / len(utils)) if utils else None,
             "max_temperature_c": max(temps) if temps else None,
             "pods": sorted({p for h in gpus for p in h.reading.pods}),
@@ -856,8 +867,10 @@ async def get_gpu_processes(core: Core, args: GpuProcessesInput) -> dict[str, An
         "pods": h.reading.pods, "state": h.state.value, "util_pct": h.reading.util_pct,
         "mem_used_mib": h.reading.mem_used_mib, "mem_total_mib": h.reading.mem_total_mib,
     }) for h in chosen if h.reading.pods]  # fmt: skip
+    physical = _physical(chosen).values()
     return {
-        "gpus_with_pods": rows, "gpus": len(chosen), "idle_gpus": len(chosen) - len(rows),
+        "gpus_with_pods": rows, "gpus": len(physical),
+        "idle_gpus": sum(1 for gpu in physical if not any(h.reading.pods for h in gpu)),
         "note": "pods as the DCGM exporter maps them (its pod mapping), or where the GPUs "
         "are read by nvidia-smi, its processes (pid, command, memory); a GPU without any "
         "runs nothing that these see",
@@ -875,8 +888,11 @@ async def get_gpu_summary(core: Core, args: GpuInput) -> dict[str, Any]:
     fleet = await core.gpu_cnf.gpu_fleet()
     mine = replace(fleet, gpus=[h for h in fleet.gpus if _kept(scope, h.reading.cluster)])
     doc = mine.summary()
-    doc["models"] = dict(Counter(h.reading.model or "unknown" for h in mine.gpus))
-    doc["high_utilisation"] = sum(1 for h in mine.gpus if h.high_utilisation)
+    physical = _physical(mine.gpus).values()  # counted as "gpus" is: a MIG instance is none
+    doc["models"] = dict(Counter(
+        next((h.reading.model for h in gpu if h.reading.model), "unknown") for gpu in physical
+    ))  # fmt: skip
+    doc["high_utilisation"] = sum(1 for gpu in physical if any(h.high_utilisation for h in gpu))
     doc["unhealthy"] = [_compact({
         "gpu": h.reading.key, "state": h.state.value, "model": h.reading.model,
         "temperature_c": h.reading.temperature_c, "util_pct": h.reading.util_pct,
