@@ -33,7 +33,7 @@ from collectors.errors import (
     CollectorResponseTooLarge,
 )
 from collectors.http import read_limited, transport_errors, upstream_error
-from collectors.llm_redaction import redact_for_llm, secrets_known
+from collectors.llm_redaction import redact_document, redact_for_llm, secrets_known
 from collectors.transport import closing_transport
 
 CONNECT_TIMEOUT_S = 5.0
@@ -166,7 +166,10 @@ class RequestOptions(TypedDict, total=False):
 
 
 def redacted_messages(messages: list[dict[str, Any]], *, redact_ips: bool) -> list[dict[str, Any]]:
-    """Every string a request carries (content, tool arguments, names), redacted."""
+    """Every string a request carries (content, tool arguments, names), redacted; a tool's
+    answer that is JSON field by field, as the tools redact theirs (``redact_document``):
+    redacted as one text, a field ending in ``token=`` took the next field's ``","`` for
+    the token, and the model read no JSON."""
 
     def clean(value: Any) -> Any:
         if isinstance(value, str):
@@ -177,7 +180,21 @@ def redacted_messages(messages: list[dict[str, Any]], *, redact_ips: bool) -> li
             return {k: clean(v) for k, v in value.items()}
         return value
 
-    return [clean(m) for m in messages]
+    def one(message: dict[str, Any]) -> dict[str, Any]:
+        content = message.get("content")
+        if message.get("role") == "tool" and isinstance(content, str):
+            try:
+                doc = json.loads(content)
+            except ValueError:  # (RecursionError is one: a crafted depth)
+                doc = None
+            if isinstance(doc, dict | list):
+                text = json.dumps(redact_document(doc, ips=redact_ips), ensure_ascii=False,
+                                  separators=(",", ":"))  # fmt: skip
+                return {**clean({k: v for k, v in message.items() if k != "content"}),
+                        "content": text}  # fmt: skip
+        return dict(clean(message))
+
+    return [one(m) for m in messages]
 
 
 class _Sse:

@@ -19,8 +19,11 @@ the site: a value whose name says it is a secret (``db.password``,
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
 import re
+from typing import Any
 
 # the rule of which names hold a secret is the logs' (a capture's series labels follow it too)
 from aiops_desktop.logs import (
@@ -253,3 +256,88 @@ def redact_fields(fields: dict[str, str]) -> dict[str, str]:
     (a cookie or an API key has no shape a pattern knows), any other as text."""
     return {k: (REDACTED if v and names_a_secret(k) else redact_for_llm(v))
             for k, v in fields.items()}  # fmt: skip
+
+
+def holds_known_secret(text: str) -> bool:
+    """Whether ``text`` holds a secret this process has handled (``register_secret``)."""
+    return any(secret in text for secret in _known())
+
+
+def redact_document(value: Any, *, ips: bool = False) -> Any:
+    """Every text in ``value`` (a plain JSON-able one) redacted for a model, field by field,
+    its keys too; a field whose name says it is a secret (a label ``credentials``,
+    ``x-api-key``, a pod's ``{"name": "DB_PASSWORD", "value": x}``) whole, whatever its
+    value's shape (a flag such as ``use_cluster_token: true`` holds none); ``ips``: IP
+    addresses too. The answer's JSON text is not redacted again as a whole: a text ending in
+    ``password=`` made the next field's ``","`` the password, and the answer no JSON."""
+    if isinstance(value, str):
+        return redact_for_llm(value, ips=ips)
+    if isinstance(value, dict):
+        paired = _paired_value(value)
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            hidden = _secret(k, v, paired=k == paired)
+            out[_unique(redact_for_llm(k, ips=ips), out)] = (
+                REDACTED if hidden else redact_document(v, ips=ips)
+            )
+        return out
+    if isinstance(value, list):
+        # an argument list's value after its secret flag (["--db-password", "X"]): the
+        # flag's own text is no secret, the next item is
+        return [REDACTED if i and _flags_a_secret(value[i - 1]) and isinstance(v, str) and v
+                else redact_document(v, ips=ips) for i, v in enumerate(value)]  # fmt: skip
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return REDACTED if holds_known_secret(str(value)) else value  # a PIN as a number
+    return value
+
+
+def _secret(name: str, value: Any, *, paired: bool = False) -> bool:
+    """Whether a field's value is a secret: its name, or the name it is ``paired`` with, says
+    so (``names_a_secret``, or the text patterns: ``client-key-data``, ``.dockerconfigjson``,
+    ``token.value``); an empty one or a flag is none."""
+    if value in (None, "", [], {}) or isinstance(value, bool):
+        return False
+    return paired or names_a_secret(name) or _names_a_secret_in_text(name)
+
+
+#: a value no pattern takes for a secret by its shape: only a name before it can make it one
+_PROBE = "Zq7xK9mL2vR4"
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_a_secret_in_text(name: str) -> bool:
+    """Whether the text patterns take the value after ``name``, as JSON writes a field, for a
+    secret: the names only they know, each redacted in an answer's text once."""
+    return _PROBE not in redact_for_llm(json.dumps({name: _PROBE}))
+
+
+def _flags_a_secret(item: Any) -> bool:
+    """Whether ``item`` is a command line's flag whose argument is a secret (``--token``,
+    ``--db-password``), as the text patterns read a JSON array of arguments."""
+    return (
+        isinstance(item, str) and item.startswith("-") and len(item) <= 128 and (_flag_probe(item))
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _flag_probe(flag: str) -> bool:
+    return _PROBE not in redact_for_llm(json.dumps([flag, _PROBE]))
+
+
+def _paired_value(fields: dict[str, Any]) -> str | None:
+    """The key of the value of a variable written as its name and its value, whose name says
+    it is a secret (a pod's ``{"name": "DB_PASSWORD", "value": "x"}``, in any case, as the
+    text patterns read it); None for any other object."""
+    keys = {k.lower(): k for k in fields}
+    name, value = fields.get(keys.get("name", "")), keys.get("value")
+    return value if isinstance(name, str) and names_a_secret(name) else None
+
+
+def _unique(key: str, taken: dict[str, Any]) -> str:
+    """``key``, or ``key #2`` (``#3``...) once redacting made another key the same (two
+    addresses, each ``[IP]``): no field is lost."""
+    unique, count = key, 1
+    while unique in taken:
+        count += 1
+        unique = f"{key} #{count}"
+    return unique

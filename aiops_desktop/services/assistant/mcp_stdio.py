@@ -94,11 +94,15 @@ async def _next_line(wire: IO[bytes], most: int) -> bytes | None:
     """The next line read (in a worker thread: ``AsyncFile.readline`` takes no limit), at most
     ``most`` bytes and its newline; _TOO_LONG for a longer one, read to its end and dropped a
     piece at a time; None at the end of the input."""
-    line: bytes = await anyio.to_thread.run_sync(wire.readline, most + 1)
+    # the most and its newline, of two bytes where a client ends lines with CRLF (the
+    # newline is not counted: a message of the most bytes and CRLF was refused)
+    line: bytes = await anyio.to_thread.run_sync(wire.readline, most + 2)
     if not line:
         return None
-    if len(line) <= most or line.endswith(b"\n"):
+    if len(line.rstrip(b"\r\n")) <= most:
         return line
+    if line.endswith(b"\n"):
+        return _TOO_LONG  # read whole: nothing of it is left to drop
     while (rest := await anyio.to_thread.run_sync(wire.readline, most)) and rest[-1:] != b"\n":
         pass  # the line's next piece, dropped
     return _TOO_LONG

@@ -12,16 +12,15 @@ read (``ToolOutcome.is_error``), never as an exception.
 Results are redacted like everything else that leaves for a model (collectors/llm_redaction.py):
 each text in them (its keys too) before it is encoded (in JSON text a quote is escaped and a
 long text may be cut, and a pattern must not depend on either), and a field whose name says it
-is a secret whole; not the answer's text as a whole again (``_redacted``). An error's words are
-redacted whole. IP addresses too for a ToolBox made with ``redact_ips`` (the MCP server's, as
-``llm.redact_ips`` says). An answer is encoded in a worker thread: a big one's rows held the
-event loop (the Qt thread).
+is a secret whole; not the answer's text as a whole again (``redact_document``). An error's
+words are redacted whole. IP addresses too for a ToolBox made with ``redact_ips`` (the MCP
+server's, as ``llm.redact_ips`` says). An answer is encoded in a worker thread: a big one's
+rows held the event loop (the Qt thread).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import math
@@ -35,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from aiops_desktop.models.errors import AppError
 from collectors.llm import without_surrogates
-from collectors.llm_redaction import REDACTED, names_a_secret, redact_for_llm
+from collectors.llm_redaction import redact_document, redact_for_llm
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
@@ -137,68 +136,6 @@ def _cut_rows(value: Any, cut: list[bool], rows: int) -> Any:
     return value
 
 
-def _redacted(value: Any, *, ips: bool = False) -> Any:
-    """Every text in ``value`` (a plain JSON-able one) redacted for a model, field by field,
-    its keys too; a field whose name says it is a secret (a label ``credentials``,
-    ``x-api-key``, a pod's ``{"name": "DB_PASSWORD", "value": x}``) whole, whatever its
-    value's shape (a flag such as ``use_cluster_token: true`` holds none); ``ips``: IP
-    addresses too. The answer's JSON text is not redacted again as a whole: a text ending in
-    ``password=`` made the next field's ``","`` the password, and the answer no JSON."""
-    if isinstance(value, str):
-        return redact_for_llm(value, ips=ips)
-    if isinstance(value, dict):
-        paired = _paired_value(value)
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            hidden = _secret(k, v, paired=k == paired)
-            out[_unique(redact_for_llm(k, ips=ips), out)] = (
-                REDACTED if hidden else _redacted(v, ips=ips)
-            )
-        return out
-    if isinstance(value, list):
-        return [_redacted(v, ips=ips) for v in value]
-    return value
-
-
-def _secret(name: str, value: Any, *, paired: bool = False) -> bool:
-    """Whether a field's value is a secret: its name, or the name it is ``paired`` with, says
-    so (``names_a_secret``, or the text patterns: ``client-key-data``, ``.dockerconfigjson``,
-    ``token.value``); an empty one or a flag is none."""
-    if value in (None, "", [], {}) or isinstance(value, bool):
-        return False
-    return paired or names_a_secret(name) or _names_a_secret_in_text(name)
-
-
-#: a value no pattern takes for a secret by its shape: only a name before it can make it one
-_PROBE = "Zq7xK9mL2vR4"
-
-
-@functools.lru_cache(maxsize=4096)
-def _names_a_secret_in_text(name: str) -> bool:
-    """Whether the text patterns take the value after ``name``, as JSON writes a field, for a
-    secret: the names only they know, each redacted in an answer's text once."""
-    return _PROBE not in redact_for_llm(json.dumps({name: _PROBE}))
-
-
-def _paired_value(fields: dict[str, Any]) -> str | None:
-    """The key of the value of a variable written as its name and its value, whose name says
-    it is a secret (a pod's ``{"name": "DB_PASSWORD", "value": "x"}``, in any case, as the
-    text patterns read it); None for any other object."""
-    keys = {k.lower(): k for k in fields}
-    name, value = fields.get(keys.get("name", "")), keys.get("value")
-    return value if isinstance(name, str) and names_a_secret(name) else None
-
-
-def _unique(key: str, taken: dict[str, Any]) -> str:
-    """``key``, or ``key #2`` (``#3``...) once redacting made another key the same (two
-    addresses, each ``[IP]``): no field is lost."""
-    unique, count = key, 1
-    while unique in taken:
-        count += 1
-        unique = f"{key} #{count}"
-    return unique
-
-
 def _cut_texts(value: Any, chars: int, cut: list[bool]) -> Any:
     """``value`` with each text longer than ``chars`` shortened to it, the cut said in it."""
     if isinstance(value, str) and len(value) > chars:
@@ -238,7 +175,7 @@ def _bounded(value: Any, rows: int, limit: int, ips: bool) -> tuple[str, Any]:
     cut = [False]
     # redacted once cut to ``rows`` (the halving below only cuts more): a huge answer's left
     # out rows cost nothing
-    plain = _redacted(_cut_rows(_jsonable(value), cut, rows), ips=ips)
+    plain = redact_document(_cut_rows(_jsonable(value), cut, rows), ips=ips)
     text = _encoded(plain, cut[0])
     if _fits(text, limit):
         return text, plain
