@@ -185,13 +185,13 @@ def redacted_messages(messages: list[dict[str, Any]], *, redact_ips: bool) -> li
         if message.get("role") == "tool" and isinstance(content, str):
             try:
                 doc = json.loads(content)
-            except ValueError:  # (RecursionError is one: a crafted depth)
-                doc = None
-            if isinstance(doc, dict | list):
-                text = json.dumps(redact_document(doc, ips=redact_ips), ensure_ascii=False,
-                                  separators=(",", ":"))  # fmt: skip
-                return {**clean({k: v for k, v in message.items() if k != "content"}),
-                        "content": text}  # fmt: skip
+                if isinstance(doc, dict | list):
+                    text = json.dumps(redact_document(doc, ips=redact_ips), ensure_ascii=False,
+                                      separators=(",", ":"))  # fmt: skip
+                    return {**clean({k: v for k, v in message.items() if k != "content"}),
+                            "content": text}  # fmt: skip
+            except (ValueError, RecursionError):  # not JSON, or nested past what is walked
+                pass  # redacted as a text
         return dict(clean(message))
 
     return [one(m) for m in messages]

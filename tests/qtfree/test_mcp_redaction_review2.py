@@ -81,3 +81,15 @@ async def test_a_line_one_byte_over_is_too_long_and_the_next_is_read(newline: by
     wire = io.BytesIO(b"x" * (most + 1) + newline + b"next\n")
     assert await _next_line(wire, most) == _TOO_LONG
     assert await _next_line(wire, most) == b"next\n"
+
+
+def test_a_tool_answer_nested_past_the_parser_is_redacted_as_text() -> None:
+    deep = "[" * 100_000 + '"password=Hunter2Pw9"' + "]" * 100_000
+    (sent,) = redacted_messages([{"role": "tool", "content": deep}], redact_ips=False)
+    assert "Hunter2Pw9" not in sent["content"]
+
+
+def test_a_tool_answer_nested_as_deep_as_the_parser_takes_is_redacted_as_text() -> None:
+    deep = "[" * 900 + '"password=Hunter2Pw9"' + "]" * 900
+    (sent,) = redacted_messages([{"role": "tool", "content": deep}], redact_ips=False)
+    assert "Hunter2Pw9" not in sent["content"]
