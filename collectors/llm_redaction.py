@@ -312,11 +312,10 @@ def _names_a_secret_in_text(name: str) -> bool:
 
 
 def _flags_a_secret(item: Any) -> bool:
-    """Whether ``item`` is a command line's flag whose argument is a secret (``--token``,
-    ``--db-password``), as the text patterns read a JSON array of arguments."""
-    return (
-        isinstance(item, str) and item.startswith("-") and len(item) <= 128 and (_flag_probe(item))
-    )
+    """Whether ``item`` ends in a command line's flag whose argument is a secret (``--token``,
+    ``/usr/bin/app --db-password``), as the text patterns read a JSON array of arguments
+    (its last characters: the pattern reads a flag of at most 140)."""
+    return isinstance(item, str) and "-" in item and _flag_probe(item[-140:])
 
 
 @functools.lru_cache(maxsize=4096)

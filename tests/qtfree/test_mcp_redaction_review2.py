@@ -93,3 +93,19 @@ def test_a_tool_answer_nested_as_deep_as_the_parser_takes_is_redacted_as_text() 
     deep = "[" * 900 + '"password=Hunter2Pw9"' + "]" * 900
     (sent,) = redacted_messages([{"role": "tool", "content": deep}], redact_ips=False)
     assert "Hunter2Pw9" not in sent["content"]
+
+
+@pytest.mark.parametrize("flag", [" --db-password", "/usr/bin/app --token", "run --api-key"])
+def test_an_argument_after_an_item_ending_in_a_secret_flag_is_hidden(flag: str) -> None:
+    content = bounded_json({"args": [flag, "S3cretPw9x"]})
+    assert "S3cretPw9x" not in content
+    (sent,) = redacted_messages([{"role": "tool", "content": content}], redact_ips=False)
+    assert "S3cretPw9x" not in sent["content"]
+
+
+@pytest.mark.asyncio
+async def test_a_line_with_carriage_returns_inside_past_the_most_is_too_long_whole() -> None:
+    most = 64
+    wire = io.BytesIO(b"x" * most + b"\r\r" + b"y" * 40 + b"\n" + b"next\n")
+    assert await _next_line(wire, most) == _TOO_LONG
+    assert await _next_line(wire, most) == b"next\n"

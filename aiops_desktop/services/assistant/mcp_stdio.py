@@ -99,7 +99,9 @@ async def _next_line(wire: IO[bytes], most: int) -> bytes | None:
     line: bytes = await anyio.to_thread.run_sync(wire.readline, most + 2)
     if not line:
         return None
-    if len(line.rstrip(b"\r\n")) <= most:
+    if len(line) <= most or (
+        line.endswith(b"\n") and len(line.removesuffix(b"\n").removesuffix(b"\r")) <= most
+    ):
         return line
     if line.endswith(b"\n"):
         return _TOO_LONG  # read whole: nothing of it is left to drop
