@@ -20,6 +20,10 @@ import pytest
 pytest_plugins = ["tests.servers.fixtures", "tests.servers.kube_api", "tests.servers.loki_tempo"]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+#: retries wait 0.01 s first, not 0.5 s (the CLI's processes the tests start inherit it): a
+#: test server that is down refuses at once, and waiting on its retries was most of the
+#: suite's time; a test of the backoff itself gives its HttpPolicy its own
+os.environ.setdefault("AIOPS_DESKTOP_BACKOFF_S", "0.01")
 ROOT = Path(__file__).resolve().parent.parent
 
 
