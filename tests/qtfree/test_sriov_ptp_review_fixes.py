@@ -41,6 +41,7 @@ from aiops_desktop.services.outputs.recorded import (
     recorded_objects,
 )
 from collectors.errors import CollectorTimeout, KubeForbidden
+from tests.qtfree.test_hw_review3 import _OneCluster
 
 FAILED = {"metadata": {"name": "worker-7"},
           "status": {"syncStatus": "Failed", "lastSyncError": "VF config failed"}}  # fmt: skip
@@ -109,17 +110,6 @@ class _Pool:
 
     async def kube(self, cluster: Cluster) -> _Client:
         return self.client
-
-
-class _OneCluster:
-    def __init__(self) -> None:
-        self.east = Cluster(name="ran-east", api_server_url="https://api.ran-east.example:6443")
-
-    def clusters(self) -> list[Cluster]:
-        return [self.east]
-
-    def get(self, name: str) -> Cluster:
-        return self.east
 
 
 @pytest.mark.parametrize(
