@@ -9,7 +9,9 @@ set -euo pipefail
 runtime=(
   python3-venv                         # `make run`'s venv on Debian's python3
   dbus gnome-keyring                   # the OS keyring (Secret Service) for credentials
-  xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0  # X11 window
+  xvfb xauth                           # X11 window: Xvfb where there is no display
+  libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0  # Qt's xcb
+  libxcb-render-util0 libxcb-shape0    # plugin: as the .deb's (briefcase.toml) runtime requires
   libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 fonts-dejavu-core    # Qt runtime
 )
 test_only=(

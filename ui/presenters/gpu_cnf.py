@@ -16,10 +16,11 @@ from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models import ClusterKind, utcnow
 from aiops_desktop.models.cnf import CnfWorkload, DpdkPortRow, NodeSync, SriovObjects, VfRow
+from aiops_desktop.models.drift import DriftReport
 from aiops_desktop.models.fleet import Domain, Finding
 from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuReading, GpuState
 from aiops_desktop.models.metrics import ClusterOutcome
-from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
+from aiops_desktop.models.ptp import DEFAULT_THRESHOLD, ClockState, PtpBoard, PtpRow
 from aiops_desktop.models.text import age_text, time_text
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.fleet.findings import GONE_FOR, gpu_findings, kept_stale, ptp_findings
@@ -55,6 +56,18 @@ class ReaderPresenter(Presenter):
 
     def forget(self) -> None:
         """The kept rows no longer apply (another window, another question)."""
+
+    #: what a cluster needs for the page to read it, as the page says it where none has it
+    reads_from = "Prometheus or a Kubernetes API"
+
+    def readable(self) -> bool:
+        """Whether a registered cluster has what the page reads: metrics or a Kubernetes API."""
+        return bool(self._readers.with_metrics() or self._readers.with_kube())
+
+    def nothing_to_read(self) -> str:
+        """The page's note where no cluster can be read for it (first run: none registered):
+        said with an empty answer, so the page does not say "Not read yet" for ever."""
+        return f"no cluster with {self.reads_from}: nothing to read"
 
 
 def stale_note(as_of: datetime, was: str, now: datetime | None = None) -> str:
@@ -265,7 +278,9 @@ class GpuPresenter(ReaderPresenter):
 
     async def read(self) -> None:
         # a cluster with a Kubernetes API only has its GPUs read too (nvidia-smi)
-        if not self._readers.with_metrics() and not self._readers.with_kube():
+        if not self.readable():
+            self.sig_fleet.emit(GpuFleet([], []))
+            self.sig_error.emit(self.nothing_to_read())
             return
         fleet = await self._readers.gpu_fleet()
         now = utcnow()
@@ -305,6 +320,7 @@ class PtpPresenter(ReaderPresenter):
     """Signals: sig_board(PtpBoard), sig_error(str)."""
 
     sig_board = Signal(object)
+    reads_from = "Prometheus"  # the board is metrics only (PtpConfigs give its bands)
     range = TimeRange()
     _ranges = 0  # the ranges chosen: a read's answer counts only for the one it was asked
 
@@ -333,8 +349,14 @@ class PtpPresenter(ReaderPresenter):
         self.forget()  # another range: another answer
         self.refresh()
 
+    def readable(self) -> bool:
+        """Metrics only: a Kubernetes API alone gives the board no port."""
+        return bool(self._readers.with_metrics())
+
     async def read(self) -> None:
-        if not self._readers.with_metrics():
+        if not self.readable():
+            self.sig_board.emit(PtpBoard([], self.range.window, DEFAULT_THRESHOLD, []))
+            self.sig_error.emit(self.nothing_to_read())
             return
         asked = self._ranges
         answer = await self._readers.ptp_board(self.range)
@@ -376,9 +398,13 @@ class SriovPresenter(ReaderPresenter):
         """The VFs' and DPDK ports' rates come from metrics (read where a cluster has them);
         node sync states, SriovNetworks and CNF pods from the Kubernetes APIs (read where a
         cluster has one, with or without metrics)."""
-        metrics = self._readers.with_metrics()
-        if not metrics and not self._readers.with_kube():
+        if not self.readable():
+            for empty in (self.sig_vfs, self.sig_ports, self.sig_nodes, self.sig_networks,
+                          self.sig_workloads):  # fmt: skip
+                empty.emit([])
+            self.sig_error.emit(self.nothing_to_read())
             return
+        metrics = self._readers.with_metrics()
         vfs: list[VfRow] = []
         ports: list[DpdkPortRow] = []
         badge = ""
@@ -460,7 +486,9 @@ class DriftPresenter(ReaderPresenter):
     sig_drift = Signal(object)
 
     async def read(self) -> None:
-        if not self._readers.with_metrics() and not self._readers.with_kube():
+        if not self.readable():
+            self.sig_drift.emit(DriftReport([]))
+            self.sig_error.emit(self.nothing_to_read())
             return
         report = await self._readers.drift()
         self.sig_drift.emit(report)
