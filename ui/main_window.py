@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aiops_desktop.__main__ import packaged as _packaged
 from aiops_desktop.models import Cluster, ClusterKind
 from aiops_desktop.models.fleet import FleetTruth
 from aiops_desktop.models.text import count
@@ -74,20 +75,14 @@ QUICK_EXIT_S = 10.0
 WATCH_MS = 500
 
 
-def _packaged(flags: Any = sys.flags) -> bool:
-    """Whether sys.executable is the packaged app's launcher, not a Python interpreter. The
-    briefcase bootstrap (packaging/briefcase-template/.../bootstrap/main.c) embeds Python
-    from an isolated config without the site module, runs aiops_desktop itself and takes its
-    arguments as the app's: ``-m aiops_desktop`` would be an unknown command there. A Python
-    interpreter started so (-I -S) could not import this app at all."""
-    return bool(flags.isolated and flags.no_site)
-
-
 def app_command(*args: str) -> list[str]:
-    """The command line that runs this app with ``args``, as this process was run."""
+    """The command line that runs this app with ``args``, as this process was run. ``-P``:
+    ``-m`` would put the working folder (inherited: ~/Downloads, say) first on the module
+    path, and a file there named analysis.py or ui.py would run as the app's own code; the
+    launcher's isolated config never puts it there."""
     if _packaged():
         return [sys.executable, *args]
-    return [sys.executable, "-m", "aiops_desktop", *args]
+    return [sys.executable, "-P", "-m", "aiops_desktop", *args]
 
 
 @dataclass
@@ -116,6 +111,10 @@ class MainWindow(QMainWindow):
         self._clusters: list[Cluster] = []
         self._truth: FleetTruth | None = None
         self._launched: list[_Launched] = []  # the capture windows started, until they end
+        #: the options this process was given that a capture window started from it is
+        #: given too (``--data-dir``, ``--role``): its log, reports and settings are then
+        #: this window's (a portable install's folder), not the platform's default folder
+        self.child_options: list[str] = []
         self._launch_watch = QTimer(self)
         self._launch_watch.setInterval(WATCH_MS)
         self._launch_watch.timeout.connect(self._watch_launched)
@@ -362,7 +361,8 @@ class MainWindow(QMainWindow):
         errors = tempfile.TemporaryFile()  # noqa: SIM115 (kept until the window is up)
         try:
             child = subprocess.Popen(
-                app_command("capture", "open", path), stdin=subprocess.DEVNULL,
+                app_command(*self.child_options, "capture", "open", path),
+                stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True,
             )  # fmt: skip
         except OSError as exc:

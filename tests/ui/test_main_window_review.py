@@ -75,7 +75,9 @@ def test_a_python_interpreter_runs_the_module(
     monkeypatch.setattr(main_window, "_packaged", lambda: False, raising=False)
     assert desktop.window.open_capture("/x/y.aiops")
     run_until(qtbot, lambda: said.exists() and _watched(desktop.window), 30)
-    assert said.read_text().splitlines() == ["-m", "aiops_desktop", "capture", "open", "/x/y.aiops"]
+    assert said.read_text().splitlines() == [
+        "-P", "-m", "aiops_desktop", "capture", "open", "/x/y.aiops",
+    ]  # fmt: skip
 
 
 def test_the_launcher_is_told_from_an_interpreter_by_its_flags() -> None:

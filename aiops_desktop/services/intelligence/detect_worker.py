@@ -7,7 +7,8 @@ table asking a model for a cell, a timer) waits for the interpreter's switch int
 of the window's GIL and none of its memory (statsmodels, scipy, pandas stay out of the
 window). The process is started with ``spawn`` (forking a process that runs Qt threads is
 unsafe) on first use; when it cannot start or dies, detection goes on in a thread and says so
-in the log.
+in the log. In the packaged app its children are started with the app's launcher, whose
+entry point (aiops_desktop.__main__.main) runs multiprocessing's own command lines.
 """
 
 from __future__ import annotations
