@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any
 
 from aiops_desktop.cli import main as cli_main
+from aiops_desktop.settings import packaged
 
 #: the interpreter options multiprocessing repeats before ``-c`` (its
 #: ``util._args_from_interpreter_flags``): flags, ``-W`` filters, and ``-X`` with a value
@@ -23,15 +23,6 @@ _MULTIPROCESSING: tuple[tuple[re.Pattern[str], list[str]], ...] = (
     ),
     (re.compile(r"from multiprocessing\.resource_tracker import main;main\(\d+\)"), []),
 )  # fmt: skip
-
-
-def packaged(flags: Any = sys.flags) -> bool:
-    """Whether sys.executable is the packaged app's launcher, not a Python interpreter. The
-    briefcase bootstrap (packaging/briefcase-template/.../bootstrap/main.c) embeds Python
-    from an isolated config without the site module, runs aiops_desktop itself and takes its
-    arguments as the app's: ``-m aiops_desktop`` would be an unknown command there. A Python
-    interpreter started so (-I -S) could not import this app at all."""
-    return bool(flags.isolated and flags.no_site)
 
 
 def multiprocessing_code(argv: list[str]) -> tuple[str, list[str]] | None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -98,6 +98,15 @@ def resolve_paths(data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
         data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
         log_dir=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
     )
+
+
+def packaged(flags: Any = sys.flags) -> bool:
+    """Whether sys.executable is the packaged app's launcher, not a Python interpreter. The
+    briefcase bootstrap (packaging/briefcase-template/.../bootstrap/main.c) embeds Python
+    from an isolated config without the site module, runs aiops_desktop itself and takes its
+    arguments as the app's: ``-m aiops_desktop`` would be an unknown command there. A Python
+    interpreter started so (-I -S) could not import this app at all."""
+    return bool(flags.isolated and flags.no_site)
 
 
 def resources_dir() -> Path:

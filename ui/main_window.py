@@ -26,13 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aiops_desktop.__main__ import packaged as _packaged
 from aiops_desktop.models import Cluster, ClusterKind
 from aiops_desktop.models.fleet import FleetTruth
 from aiops_desktop.models.text import count
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.queries.logs_traces import JUMP_AFTER, JUMP_BEFORE, logql_for
 from aiops_desktop.services.runtime.access import Action
+from aiops_desktop.settings import packaged as _packaged
 from aiops_desktop.settings import resources_dir
 from ui import page_views
 from ui.dialogs.add_cluster import AddClusterDialog
