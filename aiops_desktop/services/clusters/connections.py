@@ -50,6 +50,16 @@ OWN_CREDENTIAL_ADVICE = (
 )
 
 
+def no_static_token(ref: CredentialRef) -> str:
+    """Why an endpoint cannot be given the kubeconfig context ``ref``'s credential, whose
+    keyring entry has no static token (an exec plugin, an identity provider, a client
+    certificate), and what to do: said when it is given one and at each request."""
+    return (
+        f"the kubeconfig context {ref.context!r} has no static token to send to an endpoint; "
+        f"{OWN_CREDENTIAL_ADVICE}"
+    )
+
+
 def credential_may_travel(url: str) -> bool:
     """A credential is sent over TLS, or to this machine itself (a port-forward): never in
     clear across a network."""
@@ -69,12 +79,11 @@ class EndpointNotConfigured(UsageError, LookupError):
 
 def _auth_from_secret(ref: CredentialRef, secrets: SecretStore, whose: str) -> EndpointAuth:
     if ref.kind is CredentialKind.KUBECONFIG_CONTEXT:
-        token = bearer_token(secrets.get_json(ref))
-        if token is None:
-            raise CollectorAuthError(
-                f"the kubeconfig context {ref.context!r} has no static token to send to the "
-                f"metrics endpoint; {OWN_CREDENTIAL_ADVICE}"
-            )
+        context = secrets.get_json(ref)
+        if context is None:  # the entry is gone: not a context without a token
+            raise CollectorAuthError(not_in_keyring(whose, ref))
+        if (token := bearer_token(context)) is None:
+            raise CollectorAuthError(no_static_token(ref))
         return EndpointAuth(AuthMethod.BEARER, token=token)
     if ref.kind is CredentialKind.BEARER_TOKEN:
         token = secrets.get(ref)

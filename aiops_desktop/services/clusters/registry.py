@@ -50,10 +50,10 @@ from aiops_desktop.models.registry import (
     ImportReport,
     KubeconfigContext,
 )
-from aiops_desktop.models.text import cut, cut_line, one_line
+from aiops_desktop.models.text import cut_line
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters import health
-from aiops_desktop.services.clusters.connections import OWN_CREDENTIAL_ADVICE, credential_may_travel
+from aiops_desktop.services.clusters.connections import credential_may_travel, no_static_token
 from aiops_desktop.services.clusters.kubeconfig import bearer_token, read_contexts
 from aiops_desktop.services.runtime.access import Access, Action
 from aiops_desktop.services.runtime.bus import CLUSTER_REMOVED, CLUSTERS_CHANGED, EventBus
@@ -206,9 +206,7 @@ class ClusterRegistry:
         stored, ids = await asyncio.to_thread(lambda: (self._repo.list(), self._repo.ids()))
         gone = [self._clusters[i] for i in known - ids if i in self._clusters]
         for cluster in gone:
-            del self._clusters[cluster.id]
-            self._versions.pop(cluster.id, None)
-            log.info("cluster removed elsewhere", extra={"cluster": cluster.name})
+            self._let_go(cluster)
         if gone:
             self._publish()
         for cluster in gone:
@@ -401,12 +399,17 @@ class ClusterRegistry:
         except DamagedRowError:
             return cluster
 
-    def _removed_elsewhere(self, cluster: Cluster) -> NoReturn:
-        """``cluster``, whose row another process deleted (``clusters remove``), let go as a
-        removal here (what the app keeps by its name goes too): ClusterNotFoundError."""
+    def _let_go(self, cluster: Cluster) -> None:
+        """``cluster``, whose row another process deleted (``clusters remove``), no longer
+        held here; the caller publishes the removal."""
         del self._clusters[cluster.id]
         self._versions.pop(cluster.id, None)
         log.info("cluster removed elsewhere", extra={"cluster": cluster.name})
+
+    def _removed_elsewhere(self, cluster: Cluster) -> NoReturn:
+        """``cluster``, whose row another process deleted, let go as a removal here (what the
+        app keeps by its name goes too): ClusterNotFoundError."""
+        self._let_go(cluster)
         self._publish()
         self._bus.publish(CLUSTER_REMOVED, cluster)
         raise ClusterNotFoundError(f"{cluster.name}: removed meanwhile (by another process)")
@@ -446,10 +449,7 @@ class ClusterRegistry:
             return
         payload = await asyncio.to_thread(self._secrets.get_json, ref)
         if payload is not None and bearer_token(payload) is None:
-            raise RegistryError(
-                f"{cluster.name}: its kubeconfig context {ref.context!r} has no static token "
-                f"to send to an endpoint; {OWN_CREDENTIAL_ADVICE}"
-            )
+            raise RegistryError(f"{cluster.name}: {no_static_token(ref)}")
 
     async def set_members(self, name: str, members: list[str]) -> Cluster:
         """A fleet hub's member clusters, as its latest poll found them (saved on change)."""
@@ -707,7 +707,7 @@ class ClusterRegistry:
         spec.api_server_url = spec.api_server_url or ctx.server
         spec.ca_bundle_pem = spec.ca_bundle_pem or ctx.ca_pem
         spec.tls_verify = spec.tls_verify and not ctx.insecure_skip_tls_verify
-        spec.display_name = spec.display_name or _display_name(ctx)
+        spec.display_name = spec.display_name or cut_line(ctx.context, 128)
         tokens = ClusterSecrets(endpoint_tokens=dict(endpoint_tokens or {}))
         return await self._import_context(ctx, Path(path), spec, tokens), ctx.warnings
 
@@ -723,7 +723,7 @@ class ClusterRegistry:
                 spec
                 or ClusterSpec(
                     name=self._free_name(ctx.cluster_name, stored),
-                    display_name=_display_name(ctx),
+                    display_name=cut_line(ctx.context, 128),
                     api_server_url=ctx.server,
                     ca_bundle_pem=ctx.ca_pem,
                     tls_verify=not ctx.insecure_skip_tls_verify,
@@ -1034,12 +1034,6 @@ def _unique(refs: Iterable[CredentialRef]) -> list[CredentialRef]:
 def _key(ref: CredentialRef) -> tuple[str, str]:
     """A keyring entry's identity: its service and key."""
     return ref.service, ref.key
-
-
-def _display_name(ctx: KubeconfigContext) -> str:
-    """A context's name as its cluster's display name: one printable line (the sidebar and
-    titles show it), of the most characters a display name has."""
-    return cut(one_line(ctx.context).strip(), 128)
 
 
 def _same_pem(a: str, b: str) -> bool:
