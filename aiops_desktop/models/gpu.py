@@ -139,6 +139,17 @@ class GpuHealth:
 
 #: worse is higher; UNKNOWN above OK (it is not known to be well), under a known fault
 STATE_RANK = {GpuState.OK: 0, GpuState.UNKNOWN: 1, GpuState.WARNING: 2, GpuState.CRITICAL: 3}
+#: a physical GPU (``GpuReading.physical``)
+GpuKey = tuple[str, str, str, str]
+
+
+def by_physical(gpus: list[GpuHealth]) -> dict[GpuKey, list[GpuHealth]]:
+    """Each physical GPU's readings: a GPU split into MIG instances is one GPU, not one per
+    instance (every count of GPUs is of these)."""
+    found: dict[GpuKey, list[GpuHealth]] = {}
+    for health in gpus:
+        found.setdefault(health.reading.physical, []).append(health)
+    return found
 
 
 @dataclass
@@ -204,12 +215,10 @@ class GpuFleet:
         sample: 81,559 MiB on each of two 3g.40gb) and the device is taken once. A GPU with
         an instance of unknown memory is left out, what its others hold still counted,
         unless they repeat the device's."""
-        by_gpu: dict[tuple[str, str, str, str], list[GpuReading]] = {}
-        for h in self.gpus:
-            by_gpu.setdefault(h.reading.physical, []).append(h.reading)
         total = used = 0.0
         known, missing = False, 0
-        for readings in by_gpu.values():
+        for gpu in by_physical(self.gpus).values():
+            readings = [h.reading for h in gpu]
             told = [
                 r for r in readings if r.mem_total_mib is not None and r.mem_used_mib is not None
             ]

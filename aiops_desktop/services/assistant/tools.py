@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
     from aiops_desktop.models.catalog import Panel
     from aiops_desktop.models.fleet import ClusterTruth, FleetTruth
-    from aiops_desktop.models.gpu import GpuHealth
     from aiops_desktop.models.incidents import Incident
     from aiops_desktop.models.metrics import TaggedSeries
     from aiops_desktop.models.observability import LogResult, LogSeries
@@ -800,15 +799,6 @@ async def get_incident(core: Core, args: GetIncidentInput) -> dict[str, Any]:
     return doc
 
 
-def _physical(gpus: list[GpuHealth]) -> dict[tuple[str, str, str, str], list[GpuHealth]]:
-    """Each physical GPU's readings: a GPU split into MIG instances is one GPU (as
-    ``GpuFleet.summary`` counts them), not one per instance."""
-    found: dict[tuple[str, str, str, str], list[GpuHealth]] = {}
-    for h in gpus:
-        found.setdefault(h.reading.physical, []).append(h)
-    return found
-
-
 # -- GPUs --------------------------------------------------------------------------------------
 class GpuInput(ToolInput):
     cluster: str | None = CLUSTER
@@ -854,6 +844,7 @@ async def get_gpu_nodes(core: Core, args: GpuInput) -> dict[str, Any]:
 
 async def get_gpu_processes(core: Core, args: GpuProcessesInput) -> dict[str, Any]:
     """The pods (their containers) DCGM maps to each GPU: its processes' owners."""
+    from aiops_desktop.models.gpu import by_physical
     from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
@@ -867,7 +858,7 @@ async def get_gpu_processes(core: Core, args: GpuProcessesInput) -> dict[str, An
         "pods": h.reading.pods, "state": h.state.value, "util_pct": h.reading.util_pct,
         "mem_used_mib": h.reading.mem_used_mib, "mem_total_mib": h.reading.mem_total_mib,
     }) for h in chosen if h.reading.pods]  # fmt: skip
-    physical = _physical(chosen).values()
+    physical = by_physical(chosen).values()
     return {
         "gpus_with_pods": rows, "gpus": len(physical),
         "idle_gpus": sum(1 for gpu in physical if not any(h.reading.pods for h in gpu)),
@@ -881,14 +872,14 @@ async def get_gpu_processes(core: Core, args: GpuProcessesInput) -> dict[str, An
 async def get_gpu_summary(core: Core, args: GpuInput) -> dict[str, Any]:
     from dataclasses import replace
 
-    from aiops_desktop.models.gpu import GpuState
+    from aiops_desktop.models.gpu import GpuState, by_physical
     from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
     fleet = await core.gpu_cnf.gpu_fleet()
     mine = replace(fleet, gpus=[h for h in fleet.gpus if _kept(scope, h.reading.cluster)])
     doc = mine.summary()
-    physical = _physical(mine.gpus).values()  # counted as "gpus" is: a MIG instance is none
+    physical = by_physical(mine.gpus).values()  # counted as "gpus" is: a MIG instance is none
     doc["models"] = dict(Counter(
         next((h.reading.model for h in gpu if h.reading.model), "unknown") for gpu in physical
     ))  # fmt: skip

@@ -21,7 +21,15 @@ from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.cnf import NodeSync
 from aiops_desktop.models.enums import AlertSeverity
 from aiops_desktop.models.fleet import SEVERITY_RANK, Domain, Finding, FindingSeverity
-from aiops_desktop.models.gpu import STATE_RANK, GpuFleet, GpuHealth, GpuReading, GpuState
+from aiops_desktop.models.gpu import (
+    STATE_RANK,
+    GpuFleet,
+    GpuHealth,
+    GpuKey,
+    GpuReading,
+    GpuState,
+    by_physical,
+)
 from aiops_desktop.models.metrics import ClusterOutcome, TaggedSeries
 from aiops_desktop.models.ptp import ClockState, PtpBoard, PtpRow
 from aiops_desktop.models.text import cut_line
@@ -55,18 +63,13 @@ def gpu_findings(fleet: GpuFleet) -> PerCluster:
     on every instance) said once, naming the instances; a reason only some instances have
     stays with each."""
     out: PerCluster = {}
-    physical: dict[tuple[str, str, str, str], list[GpuHealth]] = {}
-    for health in fleet.gpus:
-        if health.state in _GPU or health.reasons:
-            physical.setdefault(health.reading.physical, []).append(health)
-    for group in physical.values():
+    noted = [health for health in fleet.gpus if health.state in _GPU or health.reasons]
+    for group in by_physical(noted).values():
         found = _one_gpu(group[0]) if len(group) == 1 else _mig_gpu(group)
         out.setdefault(group[0].reading.cluster, []).extend(found)
     return out
 
 
-#: a physical GPU (``GpuReading.physical``)
-GpuKey = tuple[str, str, str, str]
 #: a PTP board's row: (cluster, node, iface, process)
 PortKey = tuple[str, str, str, str]
 
