@@ -57,6 +57,18 @@ def without_surrogates(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+def document_without_surrogates(value: Any) -> Any:
+    """Parsed JSON with each lone surrogate in its texts and keys replaced (a "\\ud800"
+    escape parses to one): a model's tool arguments, an MCP client's message."""
+    if isinstance(value, str):
+        return without_surrogates(value)
+    if isinstance(value, list):
+        return [document_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {without_surrogates(k): document_without_surrogates(v) for k, v in value.items()}
+    return value
+
+
 @dataclass(frozen=True)
 class LlmEndpoint:
     """Where the model answers: the base URL that ends where ``/chat/completions`` follows

@@ -42,7 +42,7 @@ from aiops_desktop.services.assistant.personas import load_personas
 from aiops_desktop.services.assistant.toolbox import MAX_ARGUMENT_BYTES, ToolBox, Turn
 from aiops_desktop.services.runtime.access import Access, Action
 from collectors.errors import CollectorBadResponse
-from collectors.llm import LlmClient, LlmToolCall, Reply, TextDelta, without_surrogates
+from collectors.llm import LlmClient, LlmToolCall, Reply, TextDelta, document_without_surrogates
 from collectors.llm_redaction import redact_for_llm
 
 if TYPE_CHECKING:
@@ -239,18 +239,6 @@ def nesting(text: str) -> int:
     return deepest
 
 
-def _without_surrogates(value: Any) -> Any:
-    """Parsed arguments with each lone surrogate replaced (a "\\ud800" escape parses to one,
-    which no session holding it could be saved with); as deep as ``MAX_ARGUMENT_DEPTH``."""
-    if isinstance(value, str):
-        return without_surrogates(value)
-    if isinstance(value, list):
-        return [_without_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
-    return value
-
-
 def _call_of(raw: LlmToolCall) -> ToolCall:
     call_id, name = raw.id[:MAX_CALL_ID_CHARS], raw.name[:100]
     if len(raw.arguments.encode()) > MAX_ARGUMENT_BYTES:
@@ -265,7 +253,7 @@ def _call_of(raw: LlmToolCall) -> ToolCall:
         with contextlib.suppress(ValueError):
             parsed = json.loads(raw.arguments)
     if isinstance(parsed, dict):
-        return ToolCall(id=call_id, name=name, arguments=_without_surrogates(parsed))
+        return ToolCall(id=call_id, name=name, arguments=document_without_surrogates(parsed))
     return ToolCall(id=call_id, name=name, raw_arguments=raw.arguments[:8000])
 
 

@@ -31,7 +31,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from collectors.llm import without_surrogates
+from collectors.llm import document_without_surrogates
 
 #: the most a message may take, as UTF-8, its newline not counted: a tool's arguments are at
 #: most 8 KiB (toolbox.MAX_ARGUMENT_BYTES), and a client's answer is small
@@ -118,7 +118,7 @@ def _message(line: bytes, most: int) -> types.JSONRPCMessage | types.JSONRPCErro
     if not text:
         return None
     try:
-        parsed = _valid_text(json.loads(text, parse_constant=_not_json))
+        parsed = document_without_surrogates(json.loads(text, parse_constant=_not_json))
     except RecursionError:
         return _error(types.PARSE_ERROR, "not read: nested too deep")
     except ValueError as exc:  # json.JSONDecodeError too
@@ -155,17 +155,6 @@ def _error(code: int, said: str, asked: str | int | None = None) -> types.JSONRP
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
-
-
-def _valid_text(value: Any) -> Any:
-    """``value`` (parsed JSON) with each lone surrogate in its texts and keys U+FFFD."""
-    if isinstance(value, str):
-        return without_surrogates(value)
-    if isinstance(value, dict):
-        return {without_surrogates(k): _valid_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_valid_text(v) for v in value]
-    return value
 
 
 def _null_input() -> int:
