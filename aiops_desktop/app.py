@@ -230,14 +230,19 @@ def window_size(args: argparse.Namespace, window: MainWindow) -> tuple[int, int]
             min(WINDOW_SIZE[1], int(free.height() * SCREEN_SHARE)))  # fmt: skip
 
 
-async def _gui(args: argparse.Namespace, core: Core, theme: Theme) -> int:
-    desktop = DesktopApp(core, theme)
-    # a capture window opened from this one keeps its data folder (its log, reports and
-    # settings: a portable install's) and its role
-    desktop.window.child_options = [
-        *(["--data-dir", str(core.paths.data_dir)] if args.data_dir is not None else []),
+def child_options(args: argparse.Namespace, paths: AppPaths) -> list[str]:
+    """The options a capture window opened from this one is started with: this one's data
+    folder where one was given (its log, reports and settings: a portable install's), and
+    its role where one was given."""
+    return [
+        *(["--data-dir", str(paths.data_dir)] if args.data_dir is not None else []),
         *(["--role", args.role.value] if args.role is not None else []),
     ]
+
+
+async def _gui(args: argparse.Namespace, core: Core, theme: Theme) -> int:
+    desktop = DesktopApp(core, theme)
+    desktop.window.child_options = child_options(args, core.paths)
     # listened for before the window is shown: a person may close it while the app loads
     # (then the app ends once loaded, instead of polling on with no window)
     closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()

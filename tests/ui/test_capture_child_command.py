@@ -60,3 +60,26 @@ def test_the_capture_window_gets_this_windows_data_folder_and_role(
         "--data-dir", str(tmp_path / "portable"), "--role", "viewer",
         "capture", "open", str(SAMPLE_CAPTURE),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ([], []),
+        (["--data-dir", "portable"], ["--data-dir", "{data}"]),
+        (["--role", "viewer"], ["--role", "viewer"]),
+        (["--data-dir", "portable", "--role", "operator"],
+         ["--data-dir", "{data}", "--role", "operator"]),
+    ],
+)  # fmt: skip
+def test_the_app_gives_a_capture_window_the_data_folder_and_role_it_was_given(
+    tmp_path: Path, given: list[str], expected: list[str]
+) -> None:
+    from aiops_desktop.app import child_options
+    from aiops_desktop.cli import build_parser
+    from aiops_desktop.settings import resolve_paths
+
+    args = build_parser().parse_args(given)
+    paths = resolve_paths(tmp_path / "portable")
+    want = [str(paths.data_dir) if part == "{data}" else part for part in expected]
+    assert child_options(args, paths) == want
