@@ -60,6 +60,14 @@ class SourceStatus:
         judged STALE part of the time with no poll failed."""
         return STALE_AFTER_INTERVALS * self.interval_s + self.timeout_s
 
+    @property
+    def not_heard_from(self) -> bool:
+        """Not polled yet, or still on its first poll: nothing answered and nothing ever
+        failed (a poll is counted when it starts: a hung first read is no lost source). One
+        whose endpoint does not offer the source was heard from: nothing is coming."""
+        failed = self.consecutive_errors or self.total_errors
+        return self.last_success is None and not failed and self.not_offered is None
+
     def seen_stale(self, seen: datetime | None, now: datetime) -> bool:
         """Whether a hub's member ``seen`` then (None: not seen though polled) is stale by
         this, its hub's, status: older than its answer may get (a slow poll's time on top)."""

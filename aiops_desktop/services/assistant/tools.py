@@ -234,8 +234,7 @@ def _pending(core: Core, source: str | None = None) -> list[str]:
     return [f"{s.cluster}/{s.source}: not answered within {FIRST_POLL_S:g} s (still being "
             "read: a later call sees what it reads)"
             for s in core.poller.status.values()
-            if s.last_success is None and not s.total_errors and s.not_offered is None
-            and (source is None or s.source == source)]  # fmt: skip
+            if s.not_heard_from and (source is None or s.source == source)]  # fmt: skip
 
 
 async def _polled(core: Core) -> list[str]:

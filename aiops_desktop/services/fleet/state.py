@@ -447,14 +447,9 @@ class FleetState:
         now = self._clock()
         registered = self._registry.clusters()
         names = {c.name for c in registered}
-        out: list[ClusterTruth] = []
-        serving: dict[str, list[Cluster]] = {}  # member -> its hubs, by name
-        for cluster in sorted(registered, key=lambda c: c.name):
-            out.append(self._judge(cluster.name, cluster.title, cluster, None, now))
-            for member in self._members(cluster, names):
-                if member not in names:
-                    serving.setdefault(member, []).append(cluster)
-        for member, hubs in serving.items():
+        out = [self._judge(c.name, c.title, c, None, now)
+               for c in sorted(registered, key=lambda c: c.name)]  # fmt: skip
+        for member, hubs in self._hubs_by_member(registered, names).items():
             hub = self._best_hub(hubs, member, now)
             out.append(self._judge(member, member, hub, hub.name, now, hubs=hubs))
         out.sort(key=_worst_first)
@@ -467,12 +462,19 @@ class FleetState:
         every tick (the truth published every refresh kept a hub that went down for up to a
         minute, STALE with its error over charts the other hub fed)."""
         registered = self._registry.clusters()
-        names = {c.name for c in registered}
-        if member in names:
-            return None
-        hubs = [c for c in sorted(registered, key=lambda c: c.name)
-                if member in self._members(c, names)]  # fmt: skip
+        hubs = self._hubs_by_member(registered, {c.name for c in registered}).get(member)
         return self._best_hub(hubs, member, self._clock()) if hubs else None
+
+    def _hubs_by_member(
+        self, registered: list[Cluster], names: set[str]
+    ) -> dict[str, list[Cluster]]:
+        """Each hub member not registered itself, and the hubs that list it, by name."""
+        serving: dict[str, list[Cluster]] = {}
+        for cluster in sorted(registered, key=lambda c: c.name):
+            for member in self._members(cluster, names):
+                if member not in names:
+                    serving.setdefault(member, []).append(cluster)
+        return serving
 
     def _best_hub(self, hubs: list[Cluster], member: str, now: datetime) -> Cluster:
         """Of the hubs (by name) serving ``member``, the one it is judged from: a member of two
@@ -597,16 +599,8 @@ class FleetState:
             return Coverage.NOT_CONFIGURED
         if self._recorded:
             return Coverage.RECORDED
-        if status is None or _not_heard_from(status):
+        if status is None or status.not_heard_from:
             return Coverage.NO_DATA
         if status.consecutive_errors:
             return Coverage.UNREACHABLE
         return Coverage.STALE if status.stale(now) else Coverage.READ
-
-
-def _not_heard_from(status: SourceStatus) -> bool:
-    """Not polled yet, or still on its first poll: nothing answered and nothing failed (a
-    poll is counted when it starts: a hung first read was judged STALE, scored as a lost
-    source). One whose endpoint does not offer the source was heard from."""
-    heard = status.last_success is not None or status.consecutive_errors
-    return not heard and status.not_offered is None
