@@ -23,7 +23,7 @@ class Presenter(QObject):
     """The registry presenter as the dialog uses it, reading the file for real."""
 
     sig_import_preview = Signal(list)
-    sig_import_done = Signal(str)
+    sig_import_done = Signal(str, bool)
     sig_error = Signal(str)
 
     def __init__(self) -> None:

@@ -70,7 +70,7 @@ def test_a_summary_that_skipped_stays_until_close(qtbot: QtBot, tmp_path: Path) 
     dialog.open()
     dialog.contexts.item(0).setCheckState(Qt.CheckState.Checked)
     dialog._on_buttons_accepted()
-    presenter.sig_import_done.emit(SKIPPED)
+    presenter.sig_import_done.emit(SKIPPED, True)
     assert dialog.isVisible() and dialog.message.text() == SKIPPED
     assert not import_button(dialog).isVisible()
     (close,) = [b for b in dialog.buttons.buttons() if b.isVisible()]
@@ -83,13 +83,15 @@ def test_a_summary_that_skipped_stays_until_close(qtbot: QtBot, tmp_path: Path) 
 def test_a_clean_import_closes_at_once(qtbot: QtBot, tmp_path: Path) -> None:
     dialog, presenter = _dialog(qtbot, write(tmp_path / "a", "https://api.prod.example.com:6443"))
     dialog.open()
-    presenter.sig_import_done.emit("Imported 1 cluster.\nCredential replaced: prod")
+    presenter.sig_import_done.emit("Imported 1 cluster.\nCredential replaced: prod", False)
     assert not dialog.isVisible() and dialog.result() == QDialog.DialogCode.Accepted
 
 
 def test_a_warning_stays_until_close(qtbot: QtBot, tmp_path: Path) -> None:
     dialog, presenter = _dialog(qtbot, write(tmp_path / "a", "https://api.prod.example.com:6443"))
     dialog.open()
-    presenter.sig_import_done.emit("Imported 1 cluster.\nWarning: lab: TLS will NOT be verified")
+    presenter.sig_import_done.emit(
+        "Imported 1 cluster.\nWarning: lab: TLS will NOT be verified", True
+    )
     assert dialog.isVisible() and "NOT be verified" in dialog.message.text()
     assert isinstance(presenter, Presenter)

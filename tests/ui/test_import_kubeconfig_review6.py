@@ -26,7 +26,7 @@ def test_the_summary_cannot_be_read_over(qtbot: QtBot, tmp_path: Path) -> None:
     dialog.contexts.item(0).setCheckState(Qt.CheckState.Checked)
     assert [b.isEnabled() for b in path_buttons(dialog)] == [True, True]
     dialog._on_buttons_accepted()
-    presenter.sig_import_done.emit(SKIPPED)
+    presenter.sig_import_done.emit(SKIPPED, True)
     browse, read = path_buttons(dialog)
     assert not browse.isEnabled() and not read.isEnabled()
     qtbot.mouseClick(read, Qt.MouseButton.LeftButton)

@@ -28,11 +28,10 @@ from ui.presenters.registry import RegistryPresenter
 from ui.views.text import PlainLabel
 
 RUNS_ROLE = Qt.ItemDataRole.UserRole + 1  # an item's data: what its context runs
+
+
 #: the lines of an import's summary the user must read before the dialog goes (a context
 #: not imported, and why; TLS that will not be verified)
-NEEDS_READING = ("Skipped ", "Warning: ")
-
-
 class ImportKubeconfigDialog(QDialog):
     def __init__(
         self, presenter: RegistryPresenter, path: str | None = None, parent: QWidget | None = None
@@ -165,8 +164,8 @@ class ImportKubeconfigDialog(QDialog):
             self.buttons.setEnabled(False)
             self._presenter.import_kubeconfig(self._read_path, chosen, self.consented())
 
-    def _on_presenter_import_done(self, summary: str) -> None:
-        if not any(line.startswith(NEEDS_READING) for line in summary.splitlines()):
+    def _on_presenter_import_done(self, summary: str, to_read: bool) -> None:
+        if not to_read:
             self.accept()
             return
         self.message.setText(summary)

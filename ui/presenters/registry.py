@@ -30,7 +30,8 @@ class RegistryPresenter(Presenter):
     sig_add_failed(int, str): add request number N failed, why (in sig_error too). A dialog
     takes only its own request's answer: another's is not about what it shows.
     sig_import_preview(list[KubeconfigContext]): the contexts of a chosen kubeconfig.
-    sig_import_done(str): a human summary of an import.
+    sig_import_done(str, bool): a human summary of an import, and whether it holds
+    something to read before the dialog closes (a context skipped, a warning).
     sig_error(str): an operation failed; the text is for the user.
     sig_task_failed(str): a background task failed.
     sig_fleet(FleetTruth): every cluster and hub member as the fleet's one truth judges it.
@@ -42,7 +43,7 @@ class RegistryPresenter(Presenter):
     sig_cluster_added = Signal(int, str)
     sig_add_failed = Signal(int, str)
     sig_import_preview = Signal(list)
-    sig_import_done = Signal(str)
+    sig_import_done = Signal(str, bool)
     sig_task_failed = Signal(str)
 
     def __init__(
@@ -134,7 +135,7 @@ class RegistryPresenter(Presenter):
             lines += [f"Credential replaced: {c.name}" for c in report.replaced]
             lines += [f"Skipped {ctx}: {why}" for ctx, why in report.skipped]
             lines += [f"Warning: {w}" for w in report.warnings]
-            self.sig_import_done.emit("\n".join(lines))
+            self.sig_import_done.emit("\n".join(lines), bool(report.skipped or report.warnings))
 
         self._guarded("kubeconfig-import", work)
 
