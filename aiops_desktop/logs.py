@@ -77,9 +77,18 @@ _MYSQL = (
     r"(?:mysql(?:admin|dump|import|check|show|slap)?"
     r"|mariadb(?:-?(?:admin|dump|import|check|show|slap))?)(?![\w.-])"
 )
+#: what parts a command line's arguments: spaces, or in the JSON text of an argument list (a
+#: container's ``command``) a quote, a comma and a quote (``", "``, ``","``, and escaped as
+#: JSON text inside JSON text writes them)
+_QUOTE_GAP = r"\\*[\"']\s*,\s*\\*[\"']"
+_ARG_GAP = rf"(?:\s+|{_QUOTE_GAP})"
+#: what parts a flag and its value: a gap, or none (glued, ``-PX``)
+_FLAG_GAP = rf"(?:{_QUOTE_GAP}|\s*)"
+#: an argument, to its gap: a shell's ; | & ends the command
+_ARG = r"(?:[^\s;|&\"'\\]++|(?!\\*[\"']\s*,)[\\\"'])+"
 #: an argument of the same command, up to a dozen before the password (mysql -h db -P 3306
-#: -u root -pX): a shell's ; | & ends the command. Bounded: each start reads at most these
-_SAME_COMMAND_ARGS = r"(?:\s+[^\s;|&]+){0,12}?\s+"
+#: -u root -pX). Bounded: each start reads at most these
+_SAME_COMMAND_ARGS = rf"(?:{_ARG_GAP}{_ARG}){{0,12}}?{_ARG_GAP}"
 #: a cookie header's name
 _COOKIE = r"(?:set-)?cookies?"
 #: a JSON array of quoted strings for a secret's value, as Go's encoding/json writes each
@@ -239,24 +248,27 @@ _PATTERNS = [
     # a secret-named flag and the argument after it (--db-password X, "--token", "X")
     re.compile(
         r"(?i)((?<![\w-])--?[\w-]{0,64}?(?:password|passwd|token|secret|api-?key)[\w-]{0,64}"
-        r"(?:\s+|\\?[\"']\s*,\s*\\?[\"']))(?!-)[^\s\"'\\]+"
+        rf"{_ARG_GAP})(?!-)[^\s\"'\\]+"
     ),
     # a login's password flag (oc login -u kubeadmin -p X, podman login -p=X): -p only after
     # "login" in the same line (mkdir -p, kubectl logs -p are none); and curl's -u user:pw
     # (not a uid:gid, docker run -u 1000:1000)
-    re.compile(r"((?<![\w-])login\b[^\n]{0,200}?(?<![\w-])-p(?:\s+|=))[^\s\"'\\]+"),
+    re.compile(rf"((?<![\w-])login\b[^\n]{{0,200}}?(?<![\w-])-p(?:=|{_ARG_GAP}))[^\s\"'\\]+"),
     # mysql's -p with its password glued (mysql -uroot -pX), redis-cli's -a X and --pass X
     re.compile(rf"((?<![\w-]){_MYSQL}{_SAME_COMMAND_ARGS}-p\\?[\"']?)[^\s\"'\\]+"),
-    re.compile(rf"((?<![\w-])redis-cli{_SAME_COMMAND_ARGS}(?:-a|--pass)\s+\\?[\"']?)[^\s\"'\\]+"),
+    re.compile(
+        rf"((?<![\w-])redis-cli{_SAME_COMMAND_ARGS}(?:-a|--pass){_ARG_GAP}\\?[\"']?)[^\s\"'\\]+"
+    ),
     # a BMC's password to ipmitool's -P (its -p is a port), and sshpass's -p: after sshpass's
     # own options only (an ssh -p after them is ssh's port)
-    re.compile(rf"((?<![\w-])ipmitool{_SAME_COMMAND_ARGS}-P\s*\\?[\"']?)[^\s\"'\\]+"),
+    re.compile(rf"((?<![\w-])ipmitool{_SAME_COMMAND_ARGS}-P{_FLAG_GAP}\\?[\"']?)[^\s\"'\\]+"),
     re.compile(
-        r"((?<![\w-])sshpass(?:\s+-(?:[fdP]\s*[^\s;|&]+|[vhe][^\s;|&]*)){0,4}?\s+-p\s*\\?[\"']?)"
+        rf"((?<![\w-])sshpass(?:{_ARG_GAP}-(?:[fdP]{_FLAG_GAP}{_ARG}|[vhe](?:{_ARG})?)){{0,4}}?"
+        rf"{_ARG_GAP}-p{_FLAG_GAP}\\?[\"']?)"
         r"[^\s\"'\\]+"
     ),
     re.compile(
-        r"((?<![\w-])(?:-u|--user)(?:\s+|=)\\?[\"']?[^\s:\"'\\]*:)"
+        rf"((?<![\w-])(?:-u|--user)(?:=|{_ARG_GAP})\\?[\"']?[^\s:\"'\\]*:)"
         r"(?!\d+(?:[\s\"'\\]|$))[^\s\"'\\]+"
     ),
     # a cookie header's whole value (one written as a JSON array is _SECRET_ARRAY's), and the

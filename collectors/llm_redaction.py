@@ -274,18 +274,16 @@ def redact_document(value: Any, *, ips: bool = False) -> Any:
         return redact_for_llm(value, ips=ips)
     if isinstance(value, dict):
         paired = _paired_value(value)
+        read = _command_line(value, ips=ips)
         out: dict[str, Any] = {}
         for k, v in value.items():
             hidden = _secret(k, v, paired=k == paired)
             out[_unique(redact_for_llm(k, ips=ips), out)] = (
-                REDACTED if hidden else redact_document(v, ips=ips)
+                REDACTED if hidden else read[k] if k in read else redact_document(v, ips=ips)
             )
         return out
     if isinstance(value, list):
-        # an argument list's value after its secret flag (["--db-password", "X"]): the
-        # flag's own text is no secret, the next item is
-        return [REDACTED if i and _flags_a_secret(value[i - 1]) and isinstance(v, str) and v
-                else redact_document(v, ips=ips) for i, v in enumerate(value)]  # fmt: skip
+        return _redact_list(value, ips=ips)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return REDACTED if holds_known_secret(str(value)) else value  # a PIN as a number
     return value
@@ -311,16 +309,46 @@ def _names_a_secret_in_text(name: str) -> bool:
     return _PROBE not in redact_for_llm(json.dumps({name: _PROBE}))
 
 
-def _flags_a_secret(item: Any) -> bool:
-    """Whether ``item`` ends in a command line's flag whose argument is a secret (``--token``,
-    ``/usr/bin/app --db-password``), as the text patterns read a JSON array of arguments
-    (its last characters: the pattern reads a flag of at most 140)."""
-    return isinstance(item, str) and "-" in item and _flag_probe(item[-140:])
+def _redact_list(items: list[Any], *, ips: bool) -> list[Any]:
+    """Each item redacted, and its texts read together too, as the JSON text of an argument
+    list: a password is often one only by the arguments before it (``["mysql", "-pX"]``,
+    ``["oc", "login", "-p", "X"]``, ``["--db-password", "X"]``), as the text patterns read a
+    command line. A text so read is taken as it reads there."""
+    out = [redact_document(v, ips=ips) for v in items]
+    at = [i for i, v in enumerate(items) if isinstance(v, str)]
+    if len(at) > 1:
+        for i, read in zip(at, _read_together([items[i] for i in at], ips=ips), strict=True):
+            if read != items[i]:
+                out[i] = read
+    return out
 
 
-@functools.lru_cache(maxsize=4096)
-def _flag_probe(flag: str) -> bool:
-    return _PROBE not in redact_for_llm(json.dumps([flag, _PROBE]))
+def _read_together(texts: list[str], *, ips: bool) -> list[str]:
+    """``texts`` as the redaction of their JSON array's text leaves them; each REDACTED
+    whole where it no longer reads as the same number of texts (a pattern took a value across
+    items: which item held the secret is not known)."""
+    text = json.dumps(texts, ensure_ascii=False)
+    redacted = redact_for_llm(text, ips=ips)
+    if redacted == text:
+        return texts
+    try:
+        read = json.loads(redacted)
+    except ValueError:
+        read = None
+    if isinstance(read, list) and len(read) == len(texts) and all(isinstance(t, str) for t in read):
+        return read
+    return [REDACTED] * len(texts)
+
+
+def _command_line(container: dict[str, Any], *, ips: bool) -> dict[str, list[Any]]:
+    """A container's ``command`` and ``args`` redacted as the one command line they are
+    (Kubernetes keeps the program in one, its arguments in the other: ``mysqldump`` and
+    ``-pX``), by their keys; nothing for an object without both lists."""
+    command, args = container.get("command"), container.get("args")
+    if not (isinstance(command, list) and isinstance(args, list)):
+        return {}
+    read = _redact_list([*command, *args], ips=ips)
+    return {"command": read[: len(command)], "args": read[len(command) :]}
 
 
 def _paired_value(fields: dict[str, Any]) -> str | None:
