@@ -18,10 +18,10 @@ import math
 import re
 import weakref
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import Field, field_validator, model_validator
 
@@ -42,6 +42,7 @@ from aiops_desktop.services.intelligence.anomalies import WARM_UP_MOST
 from aiops_desktop.services.intelligence.rca import analysis_time, nothing_read, rca_clusters
 from aiops_desktop.services.queries.logs_traces import failing_traceql
 from aiops_desktop.services.runtime.gathering import gather_all
+from collectors.errors import CollectorTimeout
 from collectors.llm_redaction import redact_for_llm
 
 if TYPE_CHECKING:
@@ -50,12 +51,18 @@ if TYPE_CHECKING:
     import numpy as np
 
     from aiops_desktop.models.catalog import Panel
+    from aiops_desktop.models.cluster import Cluster
     from aiops_desktop.models.fleet import ClusterTruth, FleetTruth
     from aiops_desktop.models.incidents import Incident
     from aiops_desktop.models.metrics import TaggedSeries
     from aiops_desktop.models.observability import LogResult, LogSeries
     from aiops_desktop.models.ptp import PtpRow
+    from aiops_desktop.services.clusters.connections import ClientPool
     from aiops_desktop.services.core import Core
+    from aiops_desktop.services.gpu_cnf.gpu_fallback import NodeGpus
+    from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders
+    from aiops_desktop.services.kube.session import KubeSession
+    from collectors.prometheus import PromResult
 
 # -- arguments shared by the tools ------------------------------------------------------------
 ClusterName = Annotated[str, Field(min_length=1, max_length=253)]
@@ -98,6 +105,13 @@ STORED_STEP_S = 60
 #: answers held every cluster's answer to its own HTTP timeout (30 s, the tool's deadline);
 #: well within CALL_TIMEOUT_S, so the others' answers are given, the late one said unread
 CLUSTER_READ_S = 20.0
+#: how long the GPU, PTP, DPDK and SR-IOV tools wait for each cluster's Prometheus (a fleet
+#: hub's once, for all its members), and apart for its Kubernetes API (nvidia-smi, SR-IOV
+#: objects): one that accepts and never answers held every cluster's answer past the tool's
+#: deadline. The one read after the other stays well within CALL_TIMEOUT_S: Prometheus, then
+#: the Kubernetes API (whose client gives a read given up ENDS_WITHIN_S, 5 s, to end), 21 s;
+#: the PtpConfigs (PROFILES_WITHIN_S, 10 s, and 5 s to end), then Prometheus, 23 s
+SOURCE_READ_S = 8.0
 #: the nodes a refusal of an unknown node names at most
 NODES_LISTED = 50
 #: the members a fleet hub's status lists at most (worst first)
@@ -798,6 +812,118 @@ async def get_incident(core: Core, args: GetIncidentInput) -> dict[str, Any]:
     return doc
 
 
+# -- the GPU, PTP and dataplane readers: each cluster within its own wait -----------------------
+T = TypeVar("T")
+
+
+class _SourceLate(CollectorTimeout):
+    """A cluster's Prometheus or Kubernetes API that did not answer within SOURCE_READ_S: a
+    collector's error, so the readers say that cluster unread and read the others."""
+
+
+class _Waits:
+    """One tool call's waits on each cluster's backends: each read within SOURCE_READ_S; a
+    backend that let one pass is late, and its later reads in the call fail at once, said
+    alike (the GPU fields are two dozen reads of each cluster, ten at a time: a silent one
+    was waited for three times, and the dataplane's VFs, then its DPDK ports, twice)."""
+
+    def __init__(self) -> None:
+        self.within_s = SOURCE_READ_S
+        self.late: set[str] = set()
+
+    async def bounded(self, backend: str, what: str, read: Callable[[], Awaitable[T]]) -> T:
+        """``read()`` of ``backend`` (a key: its kind and cluster) within the wait; ``what``
+        names it where it did not answer."""
+        said = f"{what} did not answer within {self.within_s:g} s"
+        if backend in self.late:
+            raise _SourceLate(said)
+        try:
+            async with asyncio.timeout(self.within_s) as limit:
+                return await read()
+        except TimeoutError:
+            if not limit.expired():  # the read's own (an HTTP timeout): its words
+                raise
+            self.late.add(backend)
+            raise _SourceLate(said) from None
+
+
+class _WaitedPrometheus:
+    """A cluster's Prometheus as the query engine asks it (its client from the pool too: a
+    keyring that waits on its unlock prompt is that cluster's wait), each read within the
+    call's waits."""
+
+    def __init__(self, pool: ClientPool, cluster: Cluster, waits: _Waits) -> None:
+        self._pool, self._cluster, self._waits = pool, cluster, waits
+
+    async def _read(self, method: str, *args: Any, **kwargs: Any) -> PromResult:
+        async def read() -> PromResult:
+            client = await self._pool.prometheus(self._cluster)
+            result: PromResult = await getattr(client, method)(*args, **kwargs)
+            return result
+
+        return await self._waits.bounded(f"prometheus {self._cluster.name}", "Prometheus", read)
+
+    async def query(self, *args: Any, **kwargs: Any) -> PromResult:
+        return await self._read("query", *args, **kwargs)
+
+    async def query_range(self, *args: Any, **kwargs: Any) -> PromResult:
+        return await self._read("query_range", *args, **kwargs)
+
+
+class _WaitedPool:
+    """The clients the query engine asks for: each cluster's Prometheus waited for."""
+
+    def __init__(self, pool: ClientPool, waits: _Waits) -> None:
+        self._pool, self._waits = pool, waits
+
+    async def prometheus(self, cluster: Cluster) -> _WaitedPrometheus:
+        return _WaitedPrometheus(self._pool, cluster, self._waits)
+
+
+class _WaitedKube:
+    """The Kubernetes session as the GPU (nvidia-smi) and SR-IOV readers ask it, each
+    cluster's reads within the call's waits; its PtpConfigs the session bounds itself, each
+    cluster within PROFILES_WITHIN_S (one not read keeps its last profiles)."""
+
+    def __init__(self, kube: KubeSession, waits: _Waits) -> None:
+        self._kube, self._waits = kube, waits
+
+    async def _read(self, name: str, read: Callable[[], Awaitable[T]]) -> T:
+        return await self._waits.bounded(f"kube {name}", "the Kubernetes API", read)
+
+    async def gpus_by_exec(self, name: str) -> list[NodeGpus]:
+        return await self._read(name, lambda: self._kube.gpus_by_exec(name))
+
+    async def sriov_states(self, name: str) -> list[dict[str, Any]]:
+        return await self._read(name, lambda: self._kube.sriov_states(name))
+
+    async def objects(self, name: str, path: str, **selectors: Any) -> list[dict[str, Any]]:
+        return await self._read(name, lambda: self._kube.objects(name, path, **selectors))
+
+    async def ptp_thresholds(self, **kwargs: Any) -> Any:
+        return await self._kube.ptp_thresholds(**kwargs)
+
+
+def _readers(core: Core) -> GpuCnfReaders:
+    """The GPU, PTP and dataplane readers for one tool call, each cluster's Prometheus and
+    Kubernetes API waited for SOURCE_READ_S (``_Waits``): one that accepts and never answers
+    held every cluster's answer past the tool's deadline. Still one read over the fleet: a
+    hub is asked once for all its members, a member's series are kept once (its own, else its
+    hub's), and a member whose GPUs a hub serves is not asked of nvidia-smi. A capture
+    answers from its recordings (nothing to wait for), and readers given in place of the
+    app's are asked as they are."""
+    from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders
+    from aiops_desktop.services.queries.multicluster import MultiClusterQuery
+
+    readers = core.gpu_cnf
+    if not isinstance(readers, GpuCnfReaders) or core.capture is not None:
+        return readers
+    waits = _Waits()
+    queries = MultiClusterQuery(cast("ClientPool", _WaitedPool(core.pool, waits)))
+    kube = cast("KubeSession", _WaitedKube(core.kube, waits))
+    return GpuCnfReaders(core.registry, queries, kube, core.series, clock=core.now)
+
+
 # -- GPUs --------------------------------------------------------------------------------------
 class GpuInput(ToolInput):
     cluster: str | None = CLUSTER
@@ -813,7 +939,7 @@ async def get_gpu_nodes(core: Core, args: GpuInput) -> dict[str, Any]:
     from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
-    fleet = await core.gpu_cnf.gpu_fleet()
+    fleet = await _readers(core).gpu_fleet()
     nodes: dict[tuple[str, str], list[Any]] = {}
     for h in fleet.gpus:
         if _kept(scope, h.reading.cluster):
@@ -847,7 +973,7 @@ async def get_gpu_processes(core: Core, args: GpuProcessesInput) -> dict[str, An
     from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
-    fleet = await core.gpu_cnf.gpu_fleet()
+    fleet = await _readers(core).gpu_fleet()
     chosen = [h for h in fleet.gpus if _kept(scope, h.reading.cluster)
               and (args.node is None or h.reading.node == args.node)]  # fmt: skip
     if args.node is not None and not chosen:
@@ -875,7 +1001,7 @@ async def get_gpu_summary(core: Core, args: GpuInput) -> dict[str, Any]:
     from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
-    fleet = await core.gpu_cnf.gpu_fleet()
+    fleet = await _readers(core).gpu_fleet()
     mine = replace(fleet, gpus=[h for h in fleet.gpus if _kept(scope, h.reading.cluster)])
     doc = mine.summary()
     physical = by_physical(mine.gpus).values()  # counted as "gpus" is: a MIG instance is none
@@ -913,8 +1039,9 @@ async def get_cnf_workloads(core: Core, args: CnfWorkloadsInput) -> dict[str, An
     from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
-    vfs, ports, unread = await core.gpu_cnf.dataplane()
-    objects = await core.gpu_cnf.sriov_objects()
+    readers = _readers(core)
+    vfs, ports, unread = await readers.dataplane()
+    objects = await readers.sriov_objects()
     workloads = [
         w for w in cnf_workloads_by_type(vfs, ports, objects.pods)
         if _kept(scope, w.cluster) and (args.cnf_type is None or w.cnf_type.value == args.cnf_type)
@@ -958,7 +1085,7 @@ def _ptp_state(row: PtpRow) -> str:
 
 async def get_ptp_status(core: Core, args: PtpInput) -> dict[str, Any]:
     scope = await _scope(core, args.cluster)
-    board, unread = await core.gpu_cnf.ptp_board(TimeRange(args.window_minutes * 60))
+    board, unread = await _readers(core).ptp_board(TimeRange(args.window_minutes * 60))
     shown = [r for r in board.rows if _kept(scope, r.cluster)]
     rows = []
     for r in shown:
@@ -1008,7 +1135,7 @@ async def get_dpdk_stats(core: Core, args: DataplaneInput) -> dict[str, Any]:
     from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
-    _, ports, outcomes = await core.gpu_cnf.dataplane()
+    _, ports, outcomes = await _readers(core).dataplane()
     unread = problems(outcomes)
     mine = [p for p in ports if _kept(scope, p.cluster)]
     missing = _no_node(args.node, {p.node for p in mine}, "DPDK ports", unread)
@@ -1027,8 +1154,9 @@ async def get_sriov_status(core: Core, args: DataplaneInput) -> dict[str, Any]:
     from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
-    vfs, _, outcomes = await core.gpu_cnf.dataplane()
-    objects = await core.gpu_cnf.sriov_objects()
+    readers = _readers(core)
+    vfs, _, outcomes = await readers.dataplane()
+    objects = await readers.sriov_objects()
     unread = problems(outcomes) + objects.problems
     known = {v.node for v in vfs if _kept(scope, v.cluster)}
     known.update(n.node for c, n in objects.nodes if _kept(scope, c))
