@@ -3,10 +3,11 @@
 A new signal joins an incident that is not resolved when it belongs with one of its signals
 (a signal of a resolved incident offered again is left there: it does not reopen it; seen
 alive after the incident resolved, it is news again and is grouped as a new signal is):
-- the same alert (its name and what it is about: ``alert_labels``) on any cluster, while the
-  incident is alive (a signal of it seen within ``GROUP_WINDOW``): one incident for an alert
-  firing fleet-wide; an incident holding the alert is preferred to one that only shares a
-  place (KubePodCrashLooping of two unrelated pods is two alerts, not one);
+- the same alert (its name and what it is about: ``alert_labels``) on any cluster, while it
+  is alive there (seen within ``GROUP_WINDOW`` before the new one began): one incident for an
+  alert firing fleet-wide, not one that ended days ago in an incident still alive by another
+  signal; an incident holding the alert is preferred to one that only shares a place
+  (KubePodCrashLooping of two unrelated pods is two alerts, not one);
 - the same cluster and the same thing (a GPU, a port, else a pod or a workload, else a node;
   never a namespace alone) as one of its signals still alive (seen within ``GROUP_WINDOW``
   before it began);
@@ -39,7 +40,8 @@ TargetDown's ``count(up == 0) by (job, namespace, service)`` names the target th
   (the series is about its target itself: a node exporter's node); never beside one (a
   kube-state-metrics address shared by every alert it raises);
 - ``pod`` is not the object where it is the target's own, an exporter reporting on its node
-  (``exporters_pod``: node-exporter under a ServiceMonitor: its instance is the node's name);
+  (``exporters_pod``: node-exporter under a ServiceMonitor: its instance is the node's name;
+  a node agent beside the node it names, DCGM's or linuxptp-daemon's, whatever its instance);
 - ``service``, ``job``, ``endpoint`` never (the Service the target was found through);
   ``service`` is a place only of labels with no ``job`` nor ``endpoint`` (a span's service):
   beside them it names the exporter, scraped with its instance dropped (OpenShift's
@@ -135,7 +137,13 @@ def exporters_pod(labels: dict[str, str]) -> bool:
     (kube-prometheus, OpenShift) gives every series and alert its target's pod, namespace,
     service, endpoint and container, with ``instance`` relabelled to the node's name. So: with
     an instance that names a host, not an address (an app's own series: its instance is its
-    pod's IP and port, and the pod is what it is about) nor the pod itself."""
+    pod's IP and port, and the pod is what it is about) nor the pod itself. Where the labels
+    name the node (``node``, ``Hostname``), whatever the instance: a node agent's DaemonSet
+    scraped by its pod's IP (DCGM's) or its node's (linuxptp-daemon, hostNetwork) reports on
+    its node's GPU or port (``_node_agents_pod``): taken for the place, its pod and workload
+    made every GPU or PTP alert of a cluster one."""
+    if _node_agents_pod(labels):
+        return True
     if not targets_pod(labels):
         return False
     pod = labels["pod"]
@@ -148,6 +156,20 @@ def exporters_pod(labels: dict[str, str]) -> bool:
     except ValueError:
         return host != pod
     return False
+
+
+def _node_agents_pod(labels: dict[str, str]) -> bool:
+    """Whether the labels' ``pod`` is a node agent's, beside the node it reports on (``node``,
+    ``Hostname``): the scrape target's own (``targets_pod``: DCGM's, named after its job; a
+    GPU's series may name the workload's pod using it, kept where it is not the target's),
+    or beside a PTP port of the node (``iface``), found through a Service (no
+    ``exported_pod``): a port's series are its daemon's, about no workload
+    (linuxptp-daemon, not named after the Service it is found through)."""
+    if not (labels.get("node") or labels.get("Hostname")):
+        return False
+    port = bool(labels.get("iface") and labels.get("pod") and not labels.get("exported_pod")
+                and (labels.get("service") or labels.get("endpoint")))  # fmt: skip
+    return port or targets_pod(labels)
 
 
 def object_labels(labels: dict[str, str]) -> dict[str, str]:
@@ -425,23 +447,26 @@ class _Paces:
 def _belongs(signal: IncidentSignal, pace: _Pace) -> bool:
     """While the incident (``pace``'s) is alive (a signal of it above INFO seen within
     GROUP_WINDOW before this one began: still seen is alive now): the same alert as one of its
-    signals; or, on the same cluster, the same thing as one of its signals still alive
-    (``_thing``: its device, pod or workload, node); or, on the same cluster, a shared place
-    (a node a GPU is on, a namespace), begun within GROUP_WINDOW of the incident's newest
-    signal (the last to begin), before or after it: a warning on a node firing for three days
-    does not make every new problem of that node its own, nor an alert firing for 30 days a
-    new incident its own."""
+    signals still alive (seen within GROUP_WINDOW before this one began: where it ended days
+    ago, the same alert new on another cluster is a new problem, not hidden under that old
+    incident's acknowledgement); or, on the same cluster, the same thing as one of its
+    signals still alive (``_thing``: its device, pod or workload, node); or, on the same
+    cluster, a shared place (a node a GPU is on, a namespace), begun within GROUP_WINDOW of
+    the incident's newest signal (the last to begin), before or after it: a warning on a node
+    firing for three days does not make every new problem of that node its own, nor an alert
+    firing for 30 days a new incident its own."""
     if signal.first_seen - pace.alive > GROUP_WINDOW:
         return False
     recent = abs(signal.first_seen - pace.newest) <= GROUP_WINDOW
     thing = _thing(signal.topology)
     alert = _alert(signal)
     for other in pace.incident.signals:
-        if alert is not None and alert == _alert(other):
+        alive = signal.first_seen - other.last_seen <= GROUP_WINDOW  # still seen when it began
+        if alert is not None and alive and alert == _alert(other):
             return True
         if signal.cluster != other.cluster:
             continue
-        if thing & _thing(other.topology) and signal.first_seen - other.last_seen <= GROUP_WINDOW:
+        if alive and thing & _thing(other.topology):
             return True
         if recent and _same_place(signal.topology, other.topology):
             return True
@@ -528,15 +553,19 @@ def _same_place(a: list[str], b: list[str]) -> bool:
 
 
 def _title(incident: Incident) -> str:
-    """Its worst signal's alert "on N clusters" where that alert fires on several (not where
-    only another alert of it does), else its cluster, place and reason; one printable line of
-    at most TITLE_CHARS (an alert's name is a server's text: a crafted one held 200,000
-    characters of terminal escapes)."""
+    """Its worst signal's alert "on N clusters" where that alert fires on several together
+    (not where only another alert of it does), else its cluster, place and reason; one
+    printable line of at most TITLE_CHARS (an alert's name is a server's text: a crafted one
+    held 200,000 characters of terminal escapes)."""
     worst = incident.worst
     if worst is None:
         return "incident"
     alert = _alert(worst)
-    firing = {s.cluster for s in incident.signals if alert is not None and _alert(s) == alert}
+    same = [s for s in incident.signals if alert is not None and _alert(s) == alert]
+    # the clusters it fires on together: seen within GROUP_WINDOW of its latest sighting (not
+    # where it ended days before it fired on another)
+    latest = max((s.last_seen for s in same), default=worst.last_seen)
+    firing = {s.cluster for s in same if latest - s.last_seen <= GROUP_WINDOW}
     if worst.alert_name and len(firing) > 1:
         head = f"{_cut(worst.alert_name)} on {len(firing)} clusters"
     else:

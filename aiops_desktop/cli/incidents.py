@@ -73,13 +73,14 @@ def add_commands(sub: Any) -> None:
 
 async def _regroup(core: Core, io: Io) -> bool:
     """Group what the fleet shows now; whether every source could be read (those that could
-    not are said on stderr: an incident list without them is not the whole fleet's)."""
+    not are said on stderr, the Warning events grouping reads among them: an incident list
+    without them is not the whole fleet's)."""
     polled = []
     if core.capture is None:
         polled = await core.poller.poll_once()  # the window's poller has; this process has not
     await core.incidents.regroup()
     truth = core.fleet.last or core.fleet.snapshot()
-    return not say_unread(polled, truth.clusters, io)
+    return not say_unread([*polled, *core.incidents.events_read()], truth.clusters, io)
 
 
 async def _incidents(core: Core, args: argparse.Namespace, io: Io) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from aiops_desktop.logs import redact
@@ -29,6 +30,7 @@ from aiops_desktop.models.fleet import (
     FleetTruth,
 )
 from aiops_desktop.models.incidents import Incident, IncidentSignal
+from aiops_desktop.models.polling import SourceStatus
 from aiops_desktop.models.text import one_line
 from aiops_desktop.services.fleet.findings import ALERT_SEVERITY
 from aiops_desktop.services.fleet.state import ANOMALIES_WITHIN, FLEET_CHANGED
@@ -115,7 +117,9 @@ def fitted_name(text: str, most: int = ENTITY_MOST) -> str:
     names alike in what is kept ("du-0<RLO>0-ud" and the real "du-00-ud", two 200,000-character
     names alike in their first 400) stay two things, never one cause with the other's
     signals and checks. One that fits is kept as it is."""
-    if len(text) <= most and one_line(text) == text:
+    # (printable: no control, break or bidi mark; ``one_line`` leaves it as it is, and is
+    # slower: each label of 20,000 alerts is fitted every refresh)
+    if len(text) <= most and (text.isprintable() or one_line(text) == text):
         return text
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
     # cut before it is cleaned (a name may be megabytes); a few times ``most`` leaves enough
@@ -123,22 +127,33 @@ def fitted_name(text: str, most: int = ENTITY_MOST) -> str:
     return f"{one_line(text[: most * 4])[: most - _TAG]}… #{digest}"
 
 
+def fitted_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """Labels from outside (an alert's, a series') with each name and value a
+    ``fitted_name``: kept in every signal (what it is about, its places) and rewritten every
+    refresh, a crafted 100 KB value was stored whole in each (300 alerts: a 30 MB incident);
+    the same labels are fitted alike on every cluster (the same alert is still one)."""
+    return {fitted_name(k, NAME_MOST): fitted_name(v) for k, v in labels.items()}
+
+
 def alert_signals(alerts: Mapping[str, list[Alert]], now: datetime) -> list[IncidentSignal]:
     """Every alert firing; its name and annotation one printable line, cut as an event's
-    are (a crafted answer's 200,000 characters of escapes would be stored, and shown)."""
+    are (a crafted answer's 200,000 characters of escapes would be stored, and shown), its
+    labels fitted (``fitted_labels``)."""
     out = []
     for cluster, firing in alerts.items():
         for a in firing:
             name = one_line(a.name)[:NAME_MOST]
             said = a.annotations.get("summary") or a.annotations.get("description") or ""
+            labels = fitted_labels(a.labels)
             out.append(IncidentSignal(
                 key=f"alert|{cluster}|{a.fingerprint}", source="alert", cluster=cluster,
                 subject=name, severity=ALERT_SEVERITY[a.severity],
                 reason=one_line(said)[:REASON_MOST].strip() or "firing",
                 first_seen=_sane(a.starts_at, now), last_seen=now,
-                topology=place_of("", a.labels), alert_name=name,
-                alert_labels=alert_labels(a.labels),  # with its name: which alert it is
-                # not its exporter's; a label is any text: one printable line, cut
+                topology=place_of("", labels), alert_name=name,
+                alert_labels=alert_labels(labels),  # with its name: which alert it is
+                # not its exporter's; a label is any text: one printable line, cut (from the
+                # labels as they are: as RCA names what the series' labels name)
                 entity=fitted_name(entity_of(cluster, object_labels(a.labels))),
             ))  # fmt: skip
     return out
@@ -162,7 +177,7 @@ def anomaly_signals(anomalies: list[Anomaly], now: datetime) -> list[IncidentSig
     out = []
     for a in anomalies:
         seen = _sane(now if a.open else (a.last_at or a.timestamp), now)
-        place = place_of("", a.labels) or [f"metric:{a.metric}"]
+        place = place_of("", fitted_labels(a.labels)) or [f"metric:{a.metric}"]
         out.append(IncidentSignal(
             key=f"anomaly|{a.identity}", source="anomaly", cluster=a.cluster, subject=a.metric,
             severity=a.severity.level, reason=a.explanation,
@@ -180,6 +195,7 @@ EVENTS_WITHIN = timedelta(hours=1)
 #: since long ago, or a zero time, would anchor its incident days or centuries back)
 EVENT_SPAN_MOST = timedelta(days=1)
 EVENTS_PER_CLUSTER = 200  # the newest warnings of a cluster taken, at most
+EVENTS_SOURCE = "events"  # their source, as the CLI says one not read ("east/events: ...")
 
 
 #: ``_event_time``'s key for an events.k8s.io event's latest repeat
@@ -244,6 +260,21 @@ def event_signals(
     return out[:EVENTS_PER_CLUSTER]
 
 
+def _events_status(
+    before: SourceStatus | None, cluster: str, answer: object, now: datetime
+) -> SourceStatus:
+    """A cluster's Warning events as a poll's source, after a read at ``now`` (``answer``:
+    the events, or why they could not be read) that followed ``before``."""
+    failed = isinstance(answer, AppError)
+    last = None if before is None else before.last_success
+    errors = 0 if before is None else before.consecutive_errors
+    return SourceStatus(
+        cluster, EVENTS_SOURCE, 0.0, last_attempt=now, last_success=last if failed else now,
+        consecutive_errors=errors + 1 if failed else 0,
+        last_error=redact(str(answer)) if failed else None,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class _Read:
     """What the signals are made of, as read at one moment."""
@@ -271,9 +302,32 @@ def _grouped(
     it read ``active``, the last time in its write transaction): a signal it adds was first
     grouped after every acknowledgement ``active`` holds. Grouped as of ``now`` (the
     refresh's start), a CRITICAL it added was "grouped" before an acknowledgement made
-    while the refresh read (the CLI's ``--ack``), and never opened the incident again."""
-    return group(active, signals, max(now, clock()), unread=unread, last_read=last_read,
+    while the refresh read (the CLI's ``--ack``), and never opened the incident again. A
+    signal dated when read (no time of its own before the read: a finding with no "since")
+    is first seen when grouped, as RCA takes it (``rca_anchor``: first seen at the read, a
+    moment before it was grouped, each such finding was taken for an onset of its own, and
+    the live RCA window moved past what began the incident)."""
+    at = max(now, clock())
+    if at > now:
+        signals = [_dated(s, at) if _dated_when_read(s, now) else s for s in signals]
+    return group(active, signals, at, unread=unread, last_read=last_read,
                  taken=taken)  # fmt: skip
+
+
+#: the sources of findings, as their signals' keys begin (``finding_signals``)
+_FINDINGS = frozenset(d.value for d in Domain) - {Domain.ALERTS.value, Domain.ANOMALIES.value}
+
+
+def _dated_when_read(signal: IncidentSignal, now: datetime) -> bool:
+    """Whether ``signal`` is a finding with no time of its own before the read at ``now``
+    (``finding_signals``: no "since", first seen at the read); not an alert, an anomaly or
+    an event begun then (their times are their sources')."""
+    return signal.key.partition("|")[0] in _FINDINGS and signal.first_seen >= now
+
+
+def _dated(signal: IncidentSignal, at: datetime) -> IncidentSignal:
+    """A signal dated when read, first seen (and so seen) when grouped, at ``at``."""
+    return signal.model_copy(update={"first_seen": at, "last_seen": max(signal.last_seen, at)})
 
 
 #: a source's coverage when it was read (live, or a capture's answers)
@@ -287,6 +341,9 @@ def _in_order(incidents: list[Incident]) -> list[Incident]:
 
 
 class IncidentService:
+    #: each cluster's Warning events as the last read found them (``_events``; none before)
+    _events_read: Mapping[str, SourceStatus] = MappingProxyType({})
+
     def __init__(
         self,
         repo: IncidentRepository,
@@ -322,10 +379,20 @@ class IncidentService:
     def unread_clusters(self) -> set[str]:
         """The clusters with a source that cannot be read now (unreachable, or stale) or was
         not read yet (no data yet: the first regroup after a start can run before the first
-        poll): what they show is unknown, so their incidents are held open."""
+        poll), their Warning events among them (``events_read``): what they show is unknown,
+        so their incidents are held open."""
+        return self._dark() | {n for n, s in self._events_read.items() if s.consecutive_errors}
+
+    def _dark(self) -> set[str]:
+        """The clusters whose truth shows a source unread (``unread_clusters``)."""
         truth = self._fleet.last or self._fleet.snapshot()
         gone = (Coverage.UNREACHABLE, Coverage.STALE, Coverage.NO_DATA)
         return {t.name for t in truth.clusters if any(c in gone for c in t.coverage.values())}
+
+    def events_read(self) -> list[SourceStatus]:
+        """Each cluster's Warning events as the last read found them, as a poll's source (the
+        CLI says those failing with the sources it polled: ``say_unread``)."""
+        return [self._events_read[n] for n in sorted(self._events_read)]
 
     def _note_reads(self) -> None:
         """The sources each cluster's truth shows read now, kept for this run (of the
@@ -342,14 +409,26 @@ class IncidentService:
         alone is lost, or each was seen read this run: ``_note_reads``); not one with a source
         never read (not read yet, or lost since the start: after a restart an Alertmanager
         never answered, a Prometheus read once, the stored CRITICAL alert's incident was
-        judged by the Prometheus read and resolved). An incident whose signals it saw end
-        before it went dark is not held open by it (``analysis.incidents.group``)."""
+        judged by the Prometheus read and resolved). One whose Warning events cannot be read:
+        the older of that and its events' last read this run (none: not known). An incident
+        whose signals it saw end before it went dark is not held open by it
+        (``analysis.incidents.group``)."""
         truth = self._fleet.last or self._fleet.snapshot()
-        return {t.name: t.stale_since for t in truth.clusters
+        read = {t.name: t.stale_since for t in truth.clusters
                 if t.name in unread and t.stale_since is not None
                 and Coverage.NO_DATA not in t.coverage.values()
                 and (len(lost := t.lost()) == 1
                      or all((t.name, k) in self._sources_read for k in lost))}  # fmt: skip
+        dark = self._dark()
+        for name, events in self._events_read.items():
+            if not events.consecutive_errors or name not in unread:
+                continue
+            last = events.last_success
+            if last is None or (name in dark and name not in read):
+                read.pop(name, None)  # a source of it not read this run: it may show any
+            else:
+                read[name] = min(read.get(name, last), last)
+        return read
 
     async def signals(self) -> list[IncidentSignal]:
         now = self._clock()
@@ -361,24 +440,31 @@ class IncidentService:
         truth = self._fleet.last or self._fleet.snapshot()
         recent = await self._anomalies.current(ANOMALIES_WITHIN)
         alerts = {name: list(firing) for name, firing in self._poller.alerts.items()}
-        return _Read(truth, alerts, recent, await self._events())
+        return _Read(truth, alerts, recent, await self._events(now))
 
-    async def _events(self) -> dict[str, list[dict[str, Any]]]:
-        """Warning events of every cluster with a Kubernetes API; a cluster that cannot be
-        read (or a capture that did not record them) adds none. Only Warning events are asked
-        for (``fieldSelector=type=Warning``, filtered by the API server), and filtered again
+    async def _events(self, now: datetime) -> dict[str, list[dict[str, Any]]]:
+        """Warning events of every cluster with a Kubernetes API, read at ``now``; a cluster
+        that cannot be read (a 403, a 500, an answer over the client's size bound) adds none
+        and is unread (``events_read``: its incidents are held, it is said: an incident of a
+        FailedMount resolved while the pod still could not start, and nothing said why); a
+        capture records no events, and adds none. Only Warning events are asked for
+        (``fieldSelector=type=Warning``, filtered by the API server), and filtered again
         (``event_signals``: a server may ignore it); the API client bounds the answer's
         size."""
         if self._kube is None:
             return {}
         out: dict[str, list[dict[str, Any]]] = {}
-        for name, answer in (
-            await self._kube.objects_of_each(EVENTS, field_selector=WARNINGS)
-        ).items():
+        statuses: dict[str, SourceStatus] = {}
+        answers = await self._kube.objects_of_each(EVENTS, field_selector=WARNINGS)
+        for name, answer in answers.items():
             if isinstance(answer, AppError):
                 log.info("events of %s not read: %s", name, answer)
+                if self._recorded:
+                    continue
             else:
                 out[name] = answer
+            statuses[name] = _events_status(self._events_read.get(name), name, answer, now)
+        self._events_read = statuses
         return out
 
     async def regroup(self, *, every: timedelta | None = None) -> None:
