@@ -8,6 +8,7 @@ here, where the line is built (``bounded``)."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -83,9 +84,12 @@ class FleetHw:
     ptp_ports: int = 0  # ports read
     ptp_short: int = 0  # of them, needing attention or short of full compliance
     ptp_low: int = 0  # of them, sampled for too little of the period (the rest unknown)
+    #: port -> its HOLDOVER episodes in the period certainly longer than its timeout
+    ptp_long_holdovers: dict[str, int] = field(default_factory=dict)
     uncompared: str = ""  # why GPU health was not compared, where it says more than the default
     #: why the GPUs, the PTP ports were not read, where it is not for want of live metrics
-    #: (the reads ran past their time limit): "" for the default
+    #: (the reads ran past their time limit, failed): "" for the default. The GPUs' may say
+    #: "read in part (why)" beside ``gpu``: those that came back are not all of them
     gpu_unread: str = ""
     ptp_unread: str = ""
 
@@ -133,6 +137,10 @@ class ClusterFacts:
     #: sample; an alert read): without, the period is not a quiet one but one not monitored;
     #: None: judged from the facts above
     observed: bool | None = None
+    #: where its data (its checks, or its hub's; its samples) ends, where that is before the
+    #: period's end by more than the checks' slack (the app was shut down): nothing is known
+    #: of it after, and its state is the last known then; None: the data reaches the end
+    known_until: datetime | None = None
 
     @property
     def alerts_missed(self) -> bool:
@@ -195,6 +203,30 @@ def _unknown_part(inputs: ReportInputs) -> list[str]:
     missing = (min(known, inputs.until) - inputs.since).total_seconds()
     return [f"The data begins {_t(known)}: the first {_span_text(missing)} of the "
             f"{_span_text(asked)} asked are not known here"]  # fmt: skip
+
+
+def _ended(clusters: list[ClusterFacts]) -> dict[datetime, list[str]]:
+    """The clusters whose data ends before the period's end, by where it ends."""
+    out: dict[datetime, list[str]] = {}
+    for c in clusters:
+        if c.known_until is not None:
+            out.setdefault(c.known_until, []).append(c.name)
+    return dict(sorted(out.items()))
+
+
+def _ended_lines(inputs: ReportInputs) -> list[str]:
+    """A line for each time the data of some clusters ends before the period's end: how much
+    of it is not known (their figures and states are of the time before)."""
+    asked = _span_text((inputs.until - inputs.since).total_seconds())
+    out = []
+    for end, names in _ended(inputs.clusters).items():
+        whose = "its" if len(names) == 1 else "their"
+        left = _span_text((inputs.until - end).total_seconds())
+        out.append(
+            f"{', '.join(names)}: not known after {_t(end)} ({whose} data ends there: "
+            f"the last {left} of the {asked} asked are not known here)"
+        )
+    return out
 
 
 def state_changes(facts: ClusterFacts) -> list[tuple[datetime, str, str, int, str]]:
@@ -423,8 +455,12 @@ def _section(
     limit = ROW_LIMIT.get(kind, DEFAULT_ROW_LIMIT)
     checks = Counter(state for _, state, _, _ in facts.health)
     total = sum(checks.values())
-    section = Section(facts.name, facts.state)
+    ended = facts.known_until
+    # where its data ends early, its state is the last known then: said where it is shown
+    section = Section(facts.name, facts.state + (f", last known {_t(ended)}" if ended else ""))
     section.facts.append(("Health score", "-" if facts.score is None else str(facts.score)))
+    if ended is not None:
+        section.facts.append(("Data", f"not known after {_t(ended)}: its data ends there"))
     empty = Table.empty if facts.seen else NO_DATA  # nothing found, or nothing looked at
     if not facts.seen:
         section.facts.append(("Data", NO_DATA))  # not "0 anomalies": none was looked for
@@ -507,6 +543,36 @@ def _worst(title: str, shown: int, total: int) -> str:
     return f"{title}; the {shown} worst of {total})" if shown < total else f"{title})"
 
 
+PtpPort = tuple[str, str, str, str, str, str, str]  # a ``FleetHw.ptp`` row
+
+
+def _figure(text: str) -> float | None:
+    """A PTP row's figure as it is written ("21600 s", "40.0%"); None: not known ("-")."""
+    try:
+        return float(text.split(maxsplit=1)[0].rstrip("%"))
+    except (IndexError, ValueError):
+        return None
+
+
+def _out_of_lock(hw: FleetHw, port: PtpPort) -> tuple[float, int, float]:
+    """How long a port was out of lock in the period: its FREERUN time (s), its HOLDOVER
+    episodes past their timeout, its HOLDOVER time (s)."""
+    name, *_, holdover, freerun = port
+    return (_figure(freerun) or 0.0, hw.ptp_long_holdovers.get(name, 0),
+            _figure(holdover) or 0.0)  # fmt: skip
+
+
+def _port_order(hw: FleetHw, port: PtpPort) -> tuple[float, ...]:
+    """The worst first: by its clock state now, then by how long it was out of lock in the
+    period and how little of it locked and within its band (a port FREERUN for 6 h of the
+    shift, LOCKED at its end, is not cut from "the 20 worst" for 20 that were always
+    LOCKED); a share not known after the known ones."""
+    freerun, long_holdovers, holdover = _out_of_lock(hw, port)
+    locked, within = (math.inf if (share := _figure(text)) is None else share
+                      for text in port[3:5])  # fmt: skip
+    return _PTP_WORST.get(port[1], 2), -freerun, -long_holdovers, -holdover, locked, within
+
+
 def _fleet_hw_tables(facts: ClusterFacts, limit: int) -> list[Table]:
     """A handover's GPU health changes, GPUs not OK and PTP compliance over the period (a
     fleet hub's GPUs and ports are its members', in their sections); each the ``limit``
@@ -521,11 +587,14 @@ def _fleet_hw_tables(facts: ClusterFacts, limit: int) -> list[Table]:
         changes = Table("GPU health changes in the period", [], [], empty=unread_gpu)
         not_ok = Table("GPUs not OK", [], [], empty=unread_gpu)
     else:
+        # read in part: the GPUs that came back are not all of them, said on both tables
+        part = f", {facts.hw.gpu_unread}" if facts.hw.gpu_unread else ""
         changed = sorted(facts.hw.gpu_changes or [], key=lambda c: (
             c.after is not None, _GPU_WORST.get(c.after.value if c.after else "", 2)))  # fmt: skip
         changes = Table(
             "GPU health changes in the period"
-            + (f" (the {limit} worst of {len(changed)})" if len(changed) > limit else ""),
+            + (f" (the {limit} worst of {len(changed)})" if len(changed) > limit else "")
+            + part,
             ["GPU", "Was", "Now", "Reasons"],
             [[c.key, c.before.value, c.after.value if c.after else "not reported",
               "; ".join(c.reasons)] for c in changed[:limit]],
@@ -534,12 +603,14 @@ def _fleet_hw_tables(facts: ClusterFacts, limit: int) -> list[Table]:
         )  # fmt: skip
         gpus = sorted(facts.hw.gpu, key=lambda g: _GPU_WORST.get(g[1], 2))
         cut = f" (the {limit} worst of {len(gpus)})" if len(gpus) > limit else ""
-        not_ok = Table(f"GPUs not OK{cut}", ["GPU", "State", "Reasons"],
-                       [list(g) for g in gpus[:limit]])  # fmt: skip
+        not_ok = Table(f"GPUs not OK{cut}{part}", ["GPU", "State", "Reasons"],
+                       [list(g) for g in gpus[:limit]],
+                       empty=(f"no GPU not OK among those read: {facts.hw.gpu_unread}"
+                              if part else Table.empty))  # fmt: skip
     if facts.hw.ptp is None:
         ptp = Table("PTP compliance in the period", [], [], empty=unread_ptp)
     else:
-        ports = sorted(facts.hw.ptp, key=lambda p: _PTP_WORST.get(p[1], 2))
+        ports = sorted(facts.hw.ptp, key=lambda p: _port_order(facts.hw, p))
         ptp = Table(
             _worst(f"PTP compliance in the period ({facts.hw.ptp_ports} ports; shares of the "
                    "time sampled", min(limit, len(ports)), len(ports)),
@@ -607,7 +678,10 @@ def _gpu_lines(facts: ClusterFacts) -> list[Ranked]:
 
 
 def _ptp_lines(facts: ClusterFacts) -> list[Ranked]:
-    """A clock in FREERUN or HOLDOVER, per port, or one line for the ports of each state."""
+    """A clock in FREERUN or HOLDOVER, per port, or one line for the ports of each state;
+    then the ports in neither now that were out of lock in the period (time in FREERUN,
+    HOLDOVER episodes past their timeout: a clock that lost its lock for hours of the shift
+    is recommended though it is LOCKED at its end)."""
     out: list[Ranked] = []
     kinds = (("FREERUN", ACT_NOW, ""), ("HOLDOVER", DEGRADING, " before the holdover runs out"))
     for state, rank, then in kinds:
@@ -620,7 +694,30 @@ def _ptp_lines(facts: ClusterFacts) -> list[Ranked]:
             out.append((rank, WITHIN, f"Clock in {state} on {len(ports)} PTP ports of "
                         f"{facts.name} ({_names(ports)}): check their grandmasters and "
                         f"GNSS{then}."))  # fmt: skip
+    hw = facts.hw
+    lapsed = [p for p in hw.ptp or [] if p[1] not in _PTP_WORST and _lapse_text(hw, p)]
+    lapsed.sort(key=lambda p: _port_order(hw, p))
+    again = "before it happens again"
+    if len(lapsed) <= OWN_LINES:
+        out += [(DEGRADING, WITHIN, f"PTP port {bounded(p[0])} of {facts.name} was out of lock "
+                 f"in the period ({_lapse_text(hw, p)}), {p[1]} now: check its grandmaster "
+                 f"and GNSS {again}.") for p in lapsed]  # fmt: skip
+    else:
+        out.append((DEGRADING, WITHIN, f"{len(lapsed)} PTP ports of {facts.name} were out of "
+                    f"lock in the period ({_names([p[0] for p in lapsed])}; their table says "
+                    f"how long): check their grandmasters and GNSS {again}."))  # fmt: skip
     return out
+
+
+def _lapse_text(hw: FleetHw, port: PtpPort) -> str:
+    """How a port was out of lock in the period, in words ("" where it was not)."""
+    freerun, long_holdovers, _ = _out_of_lock(hw, port)
+    span = f"{freerun:.0f} s" if freerun < 60 else _span_text(freerun)
+    said = [f"{span} in FREERUN"] if freerun else []
+    if long_holdovers:
+        said.append(f"{long_holdovers} holdover{'s' if long_holdovers > 1 else ''} past "
+                    f"{'their' if long_holdovers > 1 else 'its'} timeout")  # fmt: skip
+    return ", ".join(said)
 
 
 #: the alerts something is to be done about; the others (INFO, none: OpenShift's Watchdog
@@ -915,15 +1012,23 @@ NOT_WELL = ("CRITICAL", "DEGRADED")
 def _closing(
     recommendations: list[str], unseen: list[str], clusters: list[ClusterFacts]
 ) -> list[str]:
-    """The last recommendation: what is not known is not said to need nothing, nor is a
-    cluster judged CRITICAL or DEGRADED (by findings a past period did not keep), nor one
-    with CRITICAL or WARNING alerts firing at the period's end (a cluster judged now is
-    recommended by its findings, not its alerts); an INFO one is nothing to act on."""
+    """The last recommendation: what is not known is not said to need nothing (a cluster
+    with no data, one whose data ends before the period's end, GPUs or PTP ports not read
+    whole), nor is a cluster judged CRITICAL or DEGRADED (by findings a past period did not
+    keep), nor one with CRITICAL or WARNING alerts firing at the period's end (a cluster
+    judged now is recommended by its findings, not its alerts); an INFO one is nothing to act
+    on."""
+    told: list[str] = []
     if unseen:
-        return [f"Nothing can be said of {', '.join(unseen)}: {NO_DATA}; check that the app "
-                "monitors it (its endpoints, and that the app runs)."]  # fmt: skip
-    if recommendations:
-        return []
+        told.append(f"Nothing can be said of {', '.join(unseen)}: {NO_DATA}; check that the "
+                    "app monitors it (its endpoints, and that the app runs).")  # fmt: skip
+    if ended := _ended(clusters):
+        after = "; ".join(f"{', '.join(names)} after {_t(end)}" for end, names in ended.items())
+        told.append(f"Nothing is known of {after}: the data ends there; check that the app "
+                    "was running then, and see the state now (the fleet page or the fleet "
+                    "command).")  # fmt: skip
+    if told or recommendations:
+        return told
     unwell = [f"{c.name} is {c.state}" for c in clusters if c.state in NOT_WELL]
     if unwell:
         return [f"{', '.join(unwell)}, though nothing in this period says why: see its "
@@ -933,6 +1038,10 @@ def _closing(
         return [f"{count} alerts still fire at the end of the period on "
                 f"{', '.join(c.name for c in firing)}: see their tables, and the alerts' "
                 "runbooks."]  # fmt: skip
+    if unread := [c.name for c in clusters if c.hw.gpu_unread or c.hw.ptp_unread]:
+        return [f"The GPU or PTP reads of {', '.join(unread)} were not whole (see their "
+                "tables): nothing is said of what they did not read; make the report again "
+                "once they answer."]  # fmt: skip
     return ["No action needed: nothing in this period calls for one."]
 
 
@@ -976,6 +1085,7 @@ def build_report(inputs: ReportInputs) -> Report:
     unseen = [c.name for c in inputs.clusters if not c.seen]
     summary = [
         *_unknown_part(inputs),
+        *_ended_lines(inputs),
         f"{len(inputs.clusters)} clusters: "
         + ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
         *_found_lines(anomalies, serious, changes, unseen, len(inputs.clusters)),

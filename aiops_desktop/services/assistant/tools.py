@@ -1588,6 +1588,7 @@ async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
     """Writes one report file into the app's reports folder (Markdown, HTML or JSON: the PDF
     is drawn by Qt, in the UI layer) and says what it holds."""
     from aiops_desktop.models.reports import ReportType
+    from aiops_desktop.services.outputs.reports import write_whole
     from analysis.reports.render_text import to_html, to_json, to_markdown
 
     registered = {c.name for c in core.registry.clusters()}
@@ -1605,13 +1606,17 @@ async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
     render = {"md": to_markdown, "html": to_html, "json": to_json}[args.format]
 
     def write() -> tuple[Path, int]:
-        """Into a file of its own (named to the second: never another report's)."""
+        """Into a file of its own (named to the second: never another report's), whole or
+        not at all (a full disk leaves no part of one among the kept reports)."""
         text = render(report)
         try:
             (path,) = core.reports.new_paths(report, [args.format])
         except FileExistsError as e:
             raise ToolError(str(e)) from e
-        path.write_text(text, "utf-8")
+        try:
+            write_whole(path, text)
+        except OSError as e:
+            raise ToolError(f"could not write the report {path}: {e.strerror or e}") from e
         return path, path.stat().st_size
 
     path, size = await asyncio.to_thread(write)

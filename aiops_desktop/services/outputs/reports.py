@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -106,9 +109,14 @@ def _gpu_facts(
     cluster whose GPUs all went in the period (its GPU node down) is read too: each GPU no
     longer reported (``health_changes``), not "not read" and no all-clear; unless its read at
     the end failed (nothing is known gone). ``served``: the member clusters each cluster read
-    holds (a hub's read that failed is its members')."""
-    failed = {o.cluster for o in now.outcomes}
-    failed |= {name for hub in failed for name in (served or {}).get(hub, [])}
+    holds (a hub's read that failed is its members'). A cluster whose read at the end failed
+    though some of its GPUs came back (a field, a store that did not answer) is read in part,
+    said with why (``gpu_unread``): the others are not known OK."""
+    why: dict[str, set[str]] = {}
+    for o in now.outcomes:
+        for name in (served or {}).get(o.cluster) or [o.cluster]:
+            why.setdefault(name, set()).add(one_line(o.error or o.reason or "not read"))
+    failed = {o.cluster for o in now.outcomes} | set(why)
     for h in now.gpus:
         f = facts.setdefault(h.reading.cluster, FleetHw())
         f.gpu = f.gpu or []
@@ -117,6 +125,9 @@ def _gpu_facts(
     for name in {h.reading.cluster for h in then.gpus} - failed:
         f = facts.setdefault(name, FleetHw())
         f.gpu = f.gpu or []
+    for name, reasons in why.items():  # read, but not whole
+        if name in facts and facts[name].gpu is not None:
+            facts[name].gpu_unread = f"read in part ({'; '.join(sorted(reasons))})"
     for name, f in facts.items():
         before = [h for h in then.gpus if h.reading.cluster == name]
         if f.gpu is not None and before:
@@ -143,6 +154,8 @@ def _ptp_facts(facts: dict[str, FleetHw], board: PtpBoard) -> None:
         low = sampled is None or sampled < LOW_COVERAGE_PCT
         f.ptp_short += short or r.needs_attention
         f.ptp_low += low
+        if c is not None and c.long_holdovers:
+            f.ptp_long_holdovers[f"{r.node}/{r.iface}"] = c.long_holdovers
         if r.needs_attention or short or low:
             f.ptp.append((
                 f"{r.node}/{r.iface}", r.state.value, pct_text(sampled), pct_text(locked),
@@ -198,7 +211,8 @@ async def _fleet_hw_reads(
         for cluster in with_metrics:
             for name in {cluster.name, *members(src, cluster)}:
                 f = facts.setdefault(name, FleetHw())
-                f.gpu_unread = "" if gpu_read else late
+                if not gpu_read:  # read: as it was read (in part, where it was)
+                    f.gpu_unread = late
                 f.ptp_unread = late  # the last read: cut short, it was never done
     return facts
 
@@ -221,6 +235,15 @@ def _judged(judged: ClusterTruth | None, hub: str, own: bool) -> Judged:
     unread = [f"{source} ({judged.unread.get(source) or judged.coverage[source].value})"
               for source in judged.lost()]  # fmt: skip
     return Judged(judged.state.value, judged.health_score, found, unread)
+
+
+def _no_alertmanager(src: ReportService, cluster: Cluster, name: str) -> str:
+    """``NO_ALERTMANAGER`` where neither ``cluster`` (registered: the cluster itself, or the
+    hub its section is under) nor another hub serving ``name`` has an Alertmanager: what a
+    past period says of the alerts firing at its end, as a period ending now does ("" where
+    one is there: the stored history holds what it fired)."""
+    readers = [cluster, *src.registry.hubs_of(name)]
+    return "" if any(c.endpoint(EndpointKind.ALERTMANAGER) for c in readers) else NO_ALERTMANAGER
 
 
 def _alerts_unread(judged: ClusterTruth | None) -> str:
@@ -287,11 +310,14 @@ async def gather(
             panels = await asyncio.to_thread(_panels, src, name, start, until)
             sampled = [ts[0] for p in panels.values() for ts, _ in p.series.values() if ts.size]
             firsts += [datetime.fromtimestamp(float(t), UTC) for t in sampled]
+            ended = _data_ends(health, panels, until - slack) if past else None
             events = await asyncio.to_thread(src.alert_events.between, [name], start, until)
             fired = [(e.starts_at, e.resolved_at, e.severity, e.name, e.summary) for e in events]
             # firing at a past period's end, or now where the alerts were not read now: as the
-            # stored history has them (the last known), never none for want of a read
-            unread_alerts = "" if past else _alerts_unread(judged)
+            # stored history has them (the last known), never none for want of a read; none
+            # read where there is no Alertmanager to read them from, past or now
+            unread_alerts = (_no_alertmanager(src, cluster, name) if past
+                             else _alerts_unread(judged))  # fmt: skip
             alerts = (
                 [(e.severity, e.name, e.summary) for e in events
                  if e.resolved_at is None or e.resolved_at > until]
@@ -309,6 +335,7 @@ async def gather(
                 alerts_unread=unread_alerts,
                 # a hub's checks read its members too
                 observed=bool(health or sampled or fired or anomalies or alerts),
+                known_until=ended,
             ))  # fmt: skip
     source = "live cache" if src.capture is None else src.capture.describe()
     inputs = ReportInputs(kind, start, until, utcnow(), facts, source)
@@ -327,27 +354,46 @@ async def gather(
 def _begins_slack(src: ReportService, chosen: list[Cluster], since: timedelta) -> timedelta:
     """How long after the period's start its first check or sample may come and still be
     its start (checks come every check interval, a chart's points every rollup step or
-    every thousandth of the period): later, the data begins in the period."""
+    every thousandth of the period): later, the data begins in the period. So too at its
+    end: a last one before it by more, the data ends in the period (``_data_ends``)."""
     every = max((c.check_interval_s for c in chosen), default=0)
     return max(timedelta(seconds=3 * every), 2 * src.settings.store.rollup_step, since / 1000)
+
+
+def _data_ends(
+    health: list[tuple[datetime, str, int, str]], panels: dict[str, PanelData], before: datetime
+) -> datetime | None:
+    """Where a (member) cluster's data ends, where that is ``before`` (the period's end less
+    the slack): its last check (a member's: its hub's, which read it) or sample in the
+    period. None: it reaches the end, or there is none (no data at all is said apart)."""
+    lasts = [health[-1][0]] if health else []
+    lasts += [datetime.fromtimestamp(float(ts.max()), UTC)
+              for p in panels.values() for ts, _ in p.series.values() if ts.size]  # fmt: skip
+    return max(lasts) if lasts and max(lasts) < before else None
 
 
 def _anomalies_of(
     src: ReportService, name: str, start: datetime, until: datetime
 ) -> tuple[list[Anomaly], dict[AnomalySeverity, int]]:
-    """The anomalies of the period: those whose worst point is in it, and those that began in
-    it and were worst after its end (an excursion going on at the end of a past period). The
+    """The anomalies of the period: the episodes that overlap it (began by its end, and last
+    found at or after its start, or still open), whatever their worst point: in it, after
+    its end (an excursion going on at the end of a past period) or before its start (an
+    open CRITICAL that began before a shift and went on through all of it). The
     ``REPORT_ANOMALIES`` most severe of them (CRITICAL first, then by score: a flapping
     signal's many never push out an older CRITICAL), and how many of each severity there are
     in all (counted in SQL: a month of a flapping signal's is never loaded)."""
     mine = (name,)
-    # strictly after the end: one worst at its very end is the first filter's, counted once
+    # by where their worst point is, apart (each counted once): in the period, strictly after
+    # its end (begun by then), strictly before its start (lasting into it)
     after = math.nextafter(until.timestamp(), math.inf)
+    before = math.nextafter(start.timestamp(), -math.inf)
     wanted = (
         AnomalyFilter(clusters=mine, since=start.timestamp(), until=until.timestamp(),
                       limit=REPORT_ANOMALIES),
-        AnomalyFilter(clusters=mine, since=after, started_since=start.timestamp(),
-                      started_until=until.timestamp(), limit=REPORT_ANOMALIES),
+        AnomalyFilter(clusters=mine, since=after, started_until=until.timestamp(),
+                      limit=REPORT_ANOMALIES),
+        AnomalyFilter(clusters=mine, until=before, lasting_since=start.timestamp(),
+                      limit=REPORT_ANOMALIES),
     )  # fmt: skip
     repo = src.anomalies.repo
     found = [a for flt in wanted for a in repo.most_severe(flt)]
@@ -390,7 +436,8 @@ async def _analysed(src: ReportService, incident: Incident, at: datetime) -> Rca
 def unread_of(inputs: ReportInputs) -> list[str]:
     """What the report could not read, where its pages say "not read": each (member)
     cluster's sources not read now (their last known is shown), its alerts firing now, a
-    handover's GPU and PTP reads cut short by their time limit; "cluster: what (why)" each.
+    handover's GPU and PTP reads cut short by their time limit, its GPU read that failed in
+    part; "cluster: what (why)" each.
     Not what is not there to read (no Alertmanager, no GPU metrics)."""
     out: list[str] = []
     for c in inputs.clusters:
@@ -454,6 +501,27 @@ def claim_paths(named: list[Path]) -> list[Path]:
         return paths
     raise FileExistsError(f"{MAX_SAME_NAME} reports named {named[0].stem} already: try again "
                           "in a second")  # fmt: skip
+
+
+def write_whole(path: Path, text: str) -> None:
+    """``text`` into ``path`` (a name ``claim_paths`` made) whole or not at all: into a
+    private folder beside it first (0700, a fresh name), then moved into place. Written in
+    place, a full disk left part of a report, listed among the kept ones. On failure neither
+    is left (the name claimed, still empty, would be listed as a report too), and the
+    ``OSError`` is raised. The UI layer's PDF writer does the same for its formats."""
+    private: Path | None = None
+    try:
+        private = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        partial = private / path.name
+        partial.write_text(text, "utf-8")
+        os.replace(partial, path)
+    except BaseException:
+        if path.is_file() and not path.stat().st_size:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
 
 
 def list_reports(folder: Path) -> list[Path]:
