@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF, Qt, QUrl
@@ -34,6 +32,7 @@ from PySide6.QtPrintSupport import QPrinter
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.reports import Chart, Report
 from aiops_desktop.models.text import printable
+from aiops_desktop.services.outputs.reports import write_whole
 from analysis.reports.render_text import to_html, to_json, to_markdown
 from ui.charts import TimeSeriesChart
 from ui.pdf_pages import keep_together
@@ -252,25 +251,19 @@ def write_report_files(
 
 
 def _write_whole(report: Report, out: Path, theme: Theme, images: Images | None) -> None:
-    """``out`` written whole or not at all: beside it first, then moved into place (written
-    in place, a full disk left part of a report, and what the file held before was lost).
-    ReportNotWritten names it and says why.
-
-    Beside it means in a folder of its own made there (0700, a fresh name): in a shared
-    folder, a link planted under the file's name had the report written over the link's
-    target, and a file made safely but reopened by name (Qt writes a PDF by its path) could
-    be swapped for one while a fleet's report was laid out."""
+    """``out`` written whole or not at all (``write_whole``); ReportNotWritten names it and
+    says why."""
     fmt = out.suffix.lower().lstrip(".")
-    private: Path | None = None
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        private = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        partial = private / out.name
+
+    def write(partial: Path) -> None:
         if fmt == "pdf":
             write_pdf(report, partial, theme, images)
         else:
             partial.write_text(WRITERS[fmt](report, theme, images), "utf-8")
-        os.replace(partial, out)
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_whole(out, write)
     except OSError as exc:
         why = exc.strerror or (
             "the PDF was not written whole (is the disk full?)"
@@ -278,6 +271,3 @@ def _write_whole(report: Report, out: Path, theme: Theme, images: Images | None)
             else str(exc)
         )
         raise ReportNotWritten(f"could not write {out}: {why}") from exc
-    finally:
-        if private is not None:
-            shutil.rmtree(private, ignore_errors=True)

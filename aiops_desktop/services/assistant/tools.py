@@ -1614,7 +1614,7 @@ async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
         except FileExistsError as e:
             raise ToolError(str(e)) from e
         try:
-            write_whole(path, text)
+            write_whole(path, lambda partial: partial.write_text(text, "utf-8"))
         except OSError as e:
             raise ToolError(f"could not write the report {path}: {e.strerror or e}") from e
         return path, path.stat().st_size

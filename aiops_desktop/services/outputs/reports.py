@@ -503,17 +503,20 @@ def claim_paths(named: list[Path]) -> list[Path]:
                           "in a second")  # fmt: skip
 
 
-def write_whole(path: Path, text: str) -> None:
-    """``text`` into ``path`` (a name ``claim_paths`` made) whole or not at all: into a
-    private folder beside it first (0700, a fresh name), then moved into place. Written in
-    place, a full disk left part of a report, listed among the kept ones. On failure neither
-    is left (the name claimed, still empty, would be listed as a report too), and the
-    ``OSError`` is raised. The UI layer's PDF writer does the same for its formats."""
+def write_whole(path: Path, write: Callable[[Path], object]) -> None:
+    """A report into ``path`` whole or not at all: ``write`` makes it under the same name in a
+    private folder beside it (0700, a fresh name), then it is moved into place. Written in
+    place, a full disk left part of a report, listed among the kept ones, and what the file
+    held before was lost; in a shared folder, a link planted under its name had the report
+    written over the link's target, and a file made safely but reopened by name (Qt writes a
+    PDF by its path) could be swapped for one while a fleet's report was laid out. On
+    failure nothing is left (a name ``claim_paths`` claimed, still empty, would be listed as a
+    report too), and the ``OSError`` is raised."""
     private: Path | None = None
     try:
         private = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         partial = private / path.name
-        partial.write_text(text, "utf-8")
+        write(partial)
         os.replace(partial, path)
     except BaseException:
         if path.is_file() and not path.stat().st_size:
