@@ -346,7 +346,7 @@ class Core:
 
         return WallService(
             self.registry, self.poller, self.live, self.fleet, self.now, self.capture,
-            incidents=self.incidents,
+            incidents=self.incidents, bus=self.bus,
         )  # fmt: skip
 
     @cached_property

@@ -55,9 +55,9 @@ def test_a_display_not_updated_for_long_badges_every_tile_and_greys_ok(
     assert lost.age.full_text() == "STALE since 22:10 UTC · data 3.1 h ago"  # its own loss
     assert critical.title.full_text() == f"{theme.mark('CRITICAL')} gpu-east"  # kept as it is
     assert critical.age.full_text().startswith("STALE since 20:00 UTC")
-    assert wall.title.text() == "Fleet · CRITICAL"
+    assert wall.title.full_text() == "Fleet · CRITICAL"
     wall.show_page("ptp")
-    assert wall.title.text() == "PTP timing · UNKNOWN"  # not "PTP timing · OK"
+    assert wall.title.full_text() == "PTP timing · UNKNOWN"  # not "PTP timing · OK"
 
 
 def test_a_display_not_updated_briefly_keeps_its_tiles(wall: WallWindow, theme: Theme) -> None:

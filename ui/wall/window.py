@@ -27,6 +27,7 @@ from PySide6.QtGui import (
     QCloseEvent,
     QFont,
     QFontMetrics,
+    QFontMetricsF,
     QKeyEvent,
     QResizeEvent,
     QTextLayout,
@@ -62,6 +63,8 @@ TILE_SPACING = 4
 TILE_BORDER = 6
 GRID_SPACING = 18
 BADGE_CHARS = 40  # a capture's label in the corner, cut beyond this
+CLOCK_GAP = 24  # between the header's badges and its clock
+WINDOW_MARGINS = (28, 20, 28, 16)  # left, top, right, bottom
 #: the most of a text a label keeps: a server's text (an alert's name or summary, an error) may
 #: be megabytes, and laying it out took the UI thread seconds at each refresh; a tile's line
 #: shows a few dozen characters a line, on the few lines it has room for
@@ -124,6 +127,12 @@ def plan_screen(
         columns = min(fit_columns, max(columns_for(shown), math.ceil(shown / fit_rows)))
         return columns, max(1, shown), factor
     raise AssertionError("the last tier takes any number")  # pragma: no cover
+
+
+def _advance(font: QFont, text: str) -> int:
+    """The width ``text`` takes in ``font``, whole pixels enough for it (QFontMetrics rounds
+    a 397.4 px text to 397, and Qt's eliding cuts it at 397)."""
+    return math.ceil(QFontMetricsF(font).horizontalAdvance(text))
 
 
 class FittedLabel(PlainLabel):
@@ -205,6 +214,46 @@ class FittedLabel(PlainLabel):
         shown = "\n".join(self._broken(self.contentsRect().width(), self._max_lines))
         if shown != self.text():
             self.setText(shown)
+
+    def whole_width(self, text: str | None = None) -> int:
+        """The width it takes to show ``text`` (its own text by default) whole on one line,
+        its margins (a style sheet's padding) with it."""
+        self.ensurePolished()  # its style sheet's padding is its margins once polished
+        margins = self.contentsMargins()
+        advance = _advance(self.font(), self._full if text is None else text)
+        return advance + margins.left() + margins.right() + 2 * self.frameWidth()
+
+
+class TitleLabel(FittedLabel):
+    """One line whose tail (a page's screen count) is cut last: the rest of it is cut with
+    an ellipsis first (the screen count says there is more to the page than is shown); in
+    less room than the tail's, its start is cut ("…en 1 of 5")."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self._tail = ""
+        super().__init__("", parent)
+
+    def set_title(self, head: str, tail: str = "") -> None:
+        changed = tail != self._tail
+        self._tail = tail
+        self.set_text(head + tail)
+        if changed:  # the same whole text, cut elsewhere
+            self._fit()
+
+    def tail_width(self) -> int:
+        """The least width it is shown in: its tail whole (``whole_width``)."""
+        return self.whole_width(self._tail)
+
+    def _broken(self, width: int, most: int) -> list[str]:
+        whole = self.full_text()
+        if not self._tail or width <= 0 or _advance(self.font(), whole) <= width:
+            return super()._broken(width, most)
+        metrics = self.fontMetrics()
+        room = width - _advance(self.font(), self._tail)
+        if room < _advance(self.font(), "…"):
+            return [metrics.elidedText(whole, Qt.TextElideMode.ElideLeft, width)]
+        head = whole.removesuffix(self._tail)
+        return [metrics.elidedText(head, Qt.TextElideMode.ElideRight, room) + self._tail]
 
 
 class TileWidget(QFrame):
@@ -450,17 +499,22 @@ class WallWindow(QWidget):
         self.setWindowFlags(Qt.WindowType.FramelessWindowHint | Qt.WindowType.Window)
         self.setStyleSheet(f"background: {theme.color('window')}; color: {theme.color('text')};")
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(28, 20, 28, 16)
-        header = QHBoxLayout()
-        self.title = PlainLabel()
+        layout.setContentsMargins(*WINDOW_MARGINS)
+        header = self._header = QHBoxLayout()
+        self.title = TitleLabel()  # the page's, cut at the room it has (``_fit_header``)
         self.title.setFont(
             QFont(theme.font_family, theme.font_pt("wall_title_pt"), QFont.Weight.Bold)
         )
         header.addWidget(self.title, 1)
-        self.badge = self._header_badge(header, "warning")  # what the data is: "CAPTURE"
-        # the wall could not be built afresh: what it shows is as old as this says
-        self.stale = self._header_badge(header, "critical")
-        header.addSpacing(24)
+        self.badge = FittedLabel()  # what the data is: "CAPTURE", a capture's label (cut)
+        # as wide as ``_fit_header`` makes it (a FittedLabel's width is ignored: the header's
+        # layout gave it none, and it was drawn over the clock)
+        self.badge.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        self._add_badge(header, self.badge, "warning")
+        # the wall could not be built afresh: what it shows is as old as this says (never cut)
+        self.stale = PlainLabel()
+        self._add_badge(header, self.stale, "critical")
+        header.addSpacing(CLOCK_GAP)
         self.clock = PlainLabel()
         self.clock.setFont(QFont(theme.font_family, theme.font_pt("wall_line_pt")))
         header.addWidget(self.clock)
@@ -495,10 +549,9 @@ class WallWindow(QWidget):
         self.scale = 1.0
         self._setup_flash()
 
-    def _header_badge(self, header: QHBoxLayout, severity: str) -> PlainLabel:
-        """A hidden badge in the header, in the window's colour on the severity's."""
+    def _add_badge(self, header: QHBoxLayout, badge: PlainLabel, severity: str) -> None:
+        """``badge``, hidden, in the header, in the window's colour on the severity's."""
         theme = self._theme
-        badge = PlainLabel()
         badge.setFont(QFont(theme.font_family, theme.font_pt("wall_pt"), QFont.Weight.Bold))
         badge.setStyleSheet(
             f"color: {theme.color('window')}; background: {theme.severity(severity)};"
@@ -506,7 +559,23 @@ class WallWindow(QWidget):
         )
         badge.setVisible(False)
         header.addWidget(badge)
-        return badge
+
+    def _fit_header(self) -> None:
+        """The capture's badge as wide as its label, or as the room the page's title leaves
+        it, but not under a third of the header's room (its "SAMPLE DATA" is read) unless the
+        title's screen count needs it: the badge is cut first, then the title (never its
+        screen count); the stale badge and the clock are never cut. The layout gives the
+        title what is left."""
+        if self.badge.isHidden():
+            return
+        left, _, right, _ = WINDOW_MARGINS
+        whole = [w for w in (self.stale, self.clock) if not w.isHidden()]
+        gaps = self._header.spacing() * (1 + len(whole))  # between the title, badge and those
+        room = (self.width() - left - right - CLOCK_GAP - gaps
+                - sum(w.sizeHint().width() for w in whole))  # fmt: skip
+        least = min(room // 3, room - self.title.tail_width())
+        width = min(self.badge.whole_width(), max(room - self.title.whole_width(), least))
+        self.badge.setFixedWidth(max(0, width))  # none left: not a sliver of it
 
     # -- a new CRITICAL: the wall flashes its frame a few times ---------------------------------
     def _setup_flash(self) -> None:
@@ -546,6 +615,7 @@ class WallWindow(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.set_scale(max(0.75, min(3.0, self.height() / REFERENCE_HEIGHT)))
+        self._fit_header()
 
     def set_scale(self, scale: float) -> None:
         """Type sized for the screen: the theme's wall sizes at 1080 lines, twice them at 4K."""
@@ -587,8 +657,8 @@ class WallWindow(QWidget):
             self.show_page(self._cycle[0])
         self.health.set_text(line_text(model.health))
         self.clock.setText(model.at.strftime("%H:%M:%S UTC"))
-        badge = line_text(model.badge)  # a capture's own label: cut, never wider than a third
-        self.badge.setText(badge if len(badge) <= BADGE_CHARS else badge[: BADGE_CHARS - 1] + "…")
+        badge = line_text(model.badge)  # a capture's own label: cut (``_fit_header`` too)
+        self.badge.set_text(badge if len(badge) <= BADGE_CHARS else badge[: BADGE_CHARS - 1] + "…")
         self.badge.setVisible(bool(model.badge))
         self.stale.setVisible(False)
         self._retitle()
@@ -612,6 +682,7 @@ class WallWindow(QWidget):
             + (f" since {since_text(model.at, now)}" if model is not None else "")
         )
         self.stale.setVisible(True)
+        self._fit_header()
         self.health.set_text(f"display not updated: {line_text(why)} · see the app log")
 
     def _note_critical(self, model: WallModel) -> list[str]:
@@ -710,7 +781,8 @@ class WallWindow(QWidget):
         screen = ""
         if widget is not None and widget.screens > 1:
             screen = f" · screen {widget.screen + 1} of {widget.screens}"
-        self.title.setText(self._titles.get(current, "AIOps Desktop") + screen)
+        self.title.set_title(self._titles.get(current, "AIOps Desktop"), screen)
+        self._fit_header()
         names = []
         for n in self._cycle:  # the order they are shown in
             name = self._titles[n].split(" · ")[0]

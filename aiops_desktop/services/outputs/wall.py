@@ -10,7 +10,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -42,6 +42,7 @@ from analysis.rules import is_dcgm_blank
 if TYPE_CHECKING:
     from aiops_desktop.models.incidents import Incident
     from aiops_desktop.services.intelligence.incidents import IncidentService
+    from aiops_desktop.services.runtime.bus import EventBus
 
 log = logging.getLogger("aiops.services.wall")
 
@@ -450,10 +451,15 @@ def _none_open(
     src: WallService, found: list[Incident], age: float | None, since: datetime | None
 ) -> Tile:
     """No incident open: OK where every cluster was read; UNKNOWN, badged stale where one
-    was lost (since when it was last read), while any is unreachable, stale or not read yet.
-    ``since``: when the incidents went stale (None: they did not)."""
+    was lost (since when it was last read), while any is unreachable, stale or not read yet,
+    and before this run's first grouping (``WallService.incidents_grouped``: a capture's
+    CRITICAL incidents read "none open", OK, until it). ``since``: when the incidents went
+    stale (None: they did not)."""
     resolved = f"{count(len(found), 'incident')} resolved in the last week"
     unread = src.incidents.unread_clusters() if src.incidents is not None else set()
+    if not unread and not src.incidents_grouped:  # the store holds the last run's (or none)
+        lines = ["UNKNOWN · not grouped yet", resolved]
+        return Tile("No open incidents", "UNKNOWN", lines, age, since is not None, since)
     if not unread:
         lines = ["OK · none open", resolved]
         return Tile("No open incidents", "OK", lines, age, since is not None, since)
@@ -508,22 +514,50 @@ class WallService:
     clock: Callable[[], datetime]
     capture: CaptureManifest | None = None
     incidents: IncidentService | None = None
+    #: where the incidents service publishes its groupings (``INCIDENTS_CHANGED``; none:
+    #: this run's groupings are not known, and "none open" stays UNKNOWN)
+    bus: EventBus | None = None
     #: the incidents as last read, and when (None: not read yet)
     incidents_read: tuple[datetime, list[Incident]] | None = None
+    #: a grouping of this run was published: before it, the store holds the last run's
+    incidents_grouped: bool = False
+    #: groupings published so far: a store read begun before one is older than it
+    _published: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Listens from the start: a grouping published before the reader's first turn
+        would leave "none open" UNKNOWN until the next one."""
+        from aiops_desktop.services.intelligence.incidents import INCIDENTS_CHANGED
+
+        if self.bus is not None:
+            self.bus.subscribe(INCIDENTS_CHANGED, self._grouped)
 
     def now(self) -> datetime:
         return self.clock()
 
     async def read_incidents(self) -> None:
-        """The incidents as listed now (from the store: another process may group them)."""
+        """The incidents as listed now (from the store: another process may group them);
+        dropped where a grouping was published while it read (it may predate its write)."""
         if self.incidents is not None:
-            self.incidents_read = (self.now(), await self.incidents.listed())
+            published = self._published
+            found = await self.incidents.listed()
+            if published == self._published:
+                self.incidents_read = (self.now(), found)
+
+    def _grouped(self, listed: list[Incident]) -> None:
+        """A grouping's incidents, as published (as ``listed`` gives them): shown at once,
+        not at the next read. (Only groupings publish them in the wall's process: it
+        acknowledges none.)"""
+        self._published += 1
+        self.incidents_grouped = True
+        self.incidents_read = (self.now(), listed)
 
     async def follow_incidents(self, every_s: float = INCIDENTS_READ_S) -> None:
-        """Read the incidents every ``every_s`` for as long as the wall runs; a read that
-        fails, whatever the error (the store busy, a sqlite error the store raises as it
-        is), leaves the last one, aged, and is tried again. Each kind of error is logged once
-        while reads keep failing, not at every try."""
+        """Read the incidents every ``every_s`` for as long as the wall runs (another
+        process may group them; this run's groupings come as published: ``_grouped``); a
+        read that fails, whatever the error (the store busy, a sqlite error the store raises
+        as it is), leaves the last one, aged, and is tried again. Each kind of error is
+        logged once while reads keep failing, not at every try."""
         said: set[type[Exception]] = set()
         while True:
             try:
