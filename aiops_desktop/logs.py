@@ -85,7 +85,7 @@ _ARG_GAP = rf"(?:\s+|{_QUOTE_GAP})"
 #: what parts a flag and its value: a gap, or none (glued, ``-PX``)
 _FLAG_GAP = rf"(?:{_QUOTE_GAP}|\s*)"
 #: an argument, to its gap: a shell's ; | & ends the command
-_ARG = r"(?:[^\s;|&\"'\\]++|(?!\\*[\"']\s*,)[\\\"'])+"
+_ARG = r"(?:[^\s;|&\"'\\]++|\\++(?![\"'])|\\*+[\"'](?!\s*,))++"
 #: an argument of the same command, up to a dozen before the password (mysql -h db -P 3306
 #: -u root -pX). Bounded: each start reads at most these
 _SAME_COMMAND_ARGS = rf"(?:{_ARG_GAP}{_ARG}){{0,12}}?{_ARG_GAP}"

@@ -309,24 +309,32 @@ def _names_a_secret_in_text(name: str) -> bool:
     return _PROBE not in redact_for_llm(json.dumps({name: _PROBE}))
 
 
-def _redact_list(items: list[Any], *, ips: bool) -> list[Any]:
-    """Each item redacted, and its texts read together too, as the JSON text of an argument
-    list: a password is often one only by the arguments before it (``["mysql", "-pX"]``,
-    ``["oc", "login", "-p", "X"]``, ``["--db-password", "X"]``), as the text patterns read a
-    command line. A text so read is taken as it reads there."""
-    out = [redact_document(v, ips=ips) for v in items]
-    at = [i for i, v in enumerate(items) if isinstance(v, str)]
-    if len(at) > 1:
-        for i, read in zip(at, _read_together([items[i] for i in at], ips=ips), strict=True):
-            if read != items[i]:
-                out[i] = read
+#: a command line's first word: a program's name or path (a list whose first item is prose,
+#: as a list of log lines, is read item by item: read as one line, a "last login" in one
+#: line and a "-p 8080" in the next took the port for a login's password)
+_PROGRAM = re.compile(r"[\w./+-]{1,256}")
+
+
+def _redact_list(items: list[Any], *, ips: bool, argv: bool = False) -> list[Any]:
+    """Each item redacted, the value after a secret flag whole (``["--db-password", "a b"]``)
+    and, where the list is an argument list (``argv``, or its first item a program's name),
+    its texts read together too, as the JSON text of one: a password is often one only by
+    the arguments before it (``["mysql", "-pX"]``, ``["oc", "login", "-p", "X"]``), as the
+    text patterns read a command line."""
+    out = [REDACTED if i and isinstance(v, str) and v and _flags_a_secret(items[i - 1])
+           else redact_document(v, ips=ips) for i, v in enumerate(items)]  # fmt: skip
+    texts = all(isinstance(v, str) for v in items)
+    if len(items) > 1 and texts and (argv or _PROGRAM.fullmatch(items[0])):
+        out = _read_together(out, ips=ips)
     return out
 
 
 def _read_together(texts: list[str], *, ips: bool) -> list[str]:
-    """``texts`` as the redaction of their JSON array's text leaves them; each REDACTED
-    whole where it no longer reads as the same number of texts (a pattern took a value across
-    items: which item held the secret is not known)."""
+    """``texts`` (each redacted already) as the redaction of their JSON array's text leaves
+    them: an item it changed is redacted from its first change to its end (an argument is one
+    word whatever it holds: the patterns' value stops at a space or a quote); each REDACTED
+    whole where they no longer read as the same number of texts (a pattern took a value
+    across items: which item held the secret is not known)."""
     text = json.dumps(texts, ensure_ascii=False)
     redacted = redact_for_llm(text, ips=ips)
     if redacted == text:
@@ -335,9 +343,29 @@ def _read_together(texts: list[str], *, ips: bool) -> list[str]:
         read = json.loads(redacted)
     except ValueError:
         read = None
-    if isinstance(read, list) and len(read) == len(texts) and all(isinstance(t, str) for t in read):
-        return read
-    return [REDACTED] * len(texts)
+    if not (isinstance(read, list) and len(read) == len(texts)
+            and all(isinstance(t, str) for t in read)):  # fmt: skip
+        return [REDACTED] * len(texts)
+    return [t if t == r else t[: _first_change(t, r)] + REDACTED
+            for t, r in zip(texts, read, strict=True)]  # fmt: skip
+
+
+def _first_change(before: str, after: str) -> int:
+    """Where ``after`` first differs from ``before``."""
+    same = (i for i, (b, a) in enumerate(zip(before, after, strict=False)) if b != a)
+    return next(same, min(len(before), len(after)))
+
+
+def _flags_a_secret(item: Any) -> bool:
+    """Whether ``item`` ends in a command line's flag whose argument is a secret (``--token``,
+    ``/usr/bin/app --db-password``), as the text patterns read a JSON array of arguments
+    (its last characters: the pattern reads a flag of at most 140)."""
+    return isinstance(item, str) and "-" in item and _flag_probe(item[-140:])
+
+
+@functools.lru_cache(maxsize=4096)
+def _flag_probe(flag: str) -> bool:
+    return _PROBE not in redact_for_llm(json.dumps([flag, _PROBE]))
 
 
 def _command_line(container: dict[str, Any], *, ips: bool) -> dict[str, list[Any]]:
@@ -347,7 +375,7 @@ def _command_line(container: dict[str, Any], *, ips: bool) -> dict[str, list[Any
     command, args = container.get("command"), container.get("args")
     if not (isinstance(command, list) and isinstance(args, list)):
         return {}
-    read = _redact_list([*command, *args], ips=ips)
+    read = _redact_list([*command, *args], ips=ips, argv=True)
     return {"command": read[: len(command)], "args": read[len(command) :]}
 
 

@@ -93,3 +93,36 @@ def test_a_list_of_texts_is_still_redacted_item_by_item() -> None:
     out = redact_document(items)
     assert out[0] == f"password={REDACTED}" and out[1:4] == ["plain", 3, None]
     assert out[4] == {"token": REDACTED}
+
+
+@pytest.mark.parametrize(
+    "value", [f"{SECRET} horse battery", f"-{SECRET}", f'pa"ss:{SECRET}', f"pa\\ss{SECRET}"]
+)
+def test_the_argument_after_a_secret_flag_is_hidden_whole(value: str) -> None:
+    """An argument is one word whatever it holds: spaces, quotes, a leading dash."""
+    assert redact_document(["/usr/bin/app", "--db-password", value]) == [
+        "/usr/bin/app",
+        "--db-password",
+        REDACTED,
+    ]
+
+
+def test_an_items_own_redaction_is_kept_when_the_list_is_read_together() -> None:
+    """What only the item's own redaction finds (a tab before a password, which JSON writes
+    as ``\\t``) stays redacted where the list is also read as a command line."""
+    out = redact_document(["app", f"password\t{SECRET} token=abc123def", "--db-password", "x1y2"])
+    assert SECRET not in json.dumps(out) and "abc123def" not in json.dumps(out)
+    assert out[0] == "app" and out[3] == REDACTED
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["sshd[812]: Accepted publickey for core", "sudo: prompt Password:", "etcd: done"],
+        ["core: last login Tue", "podman run -p 8080:80 nginx"],
+        ["events: BackOff pulling image mysql", "-pod restarted"],
+        ["kubectl top -u", "node1:cpu 90%"],
+    ],
+)
+def test_a_list_of_lines_is_not_read_as_one_command_line(lines: list[str]) -> None:
+    assert redact_document(lines) == lines

@@ -48,6 +48,17 @@ def test_a_crafted_line_costs_about_what_a_plain_one_does(piece: str) -> None:
     assert ratio < MOST_RATIO, f"{piece!r}: {ratio:.0f} times a plain line's work"
 
 
+@pytest.mark.parametrize("command", ["mysql ", "sshpass -f ", "redis-cli ", "ipmitool "])
+@pytest.mark.parametrize("run", ["\\", '\\"', "a\\"])
+def test_a_run_after_a_command_costs_about_what_a_plain_line_does(command: str, run: str) -> None:
+    """A command whose password the patterns look for, then one long argument: a run of
+    backslashes was read again from each of its backslashes (a 40,000 long: a minute)."""
+    crafted = command + (run * (SIZE // len(run) + 1))[:SIZE]
+    plain = ("lorem ipsum " * (SIZE // 12 + 1))[: len(crafted)]
+    ratio = _cost(crafted) / _cost(plain)
+    assert ratio < MOST_RATIO, f"{command}{run!r}...: {ratio:.0f} times a plain line's work"
+
+
 def test_a_url_password_is_still_redacted_to_its_host() -> None:
     assert (
         redact("https://admin:p@ss/w0rd@db.example/x") == f"https://admin:{REDACTED}@db.example/x"
