@@ -16,21 +16,32 @@ anomaly again instead of a new one.
 
 from __future__ import annotations
 
+import inspect
 import math
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
-from aiops_desktop.models.anomalies import ANOMALY_MIN_POINTS, LASTED, STILL_OPEN_NOTE, Anomaly
+from aiops_desktop.models.anomalies import (
+    ANOMALY_MIN_POINTS,
+    LASTED,
+    STILL_OPEN_NOTE,
+    Anomaly,
+    change_cap,
+)
 from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from analysis.detectors.base import MAD_TO_SIGMA
+from analysis.detectors.context import ContextNoveltyDetector
 from analysis.detectors.live import (
     DETECTION_Z,
     LOG_FLOOR,
+    MAX_SERIES,
     PROBATION,
     StreamScorers,
     score_series,
@@ -40,16 +51,34 @@ from analysis.detectors.live import (
 )
 from analysis.methods import METHODS, MethodResult, trailing_starts
 from analysis.rules import RuleHit, apply_rule, rule_for, rule_judges
-from analysis.signals import SignalProfile, profile_for
+from analysis.signals import SignalProfile, SignalType, profile_for
 
 EPISODE_GAP = 2
+#: how long a domain rule's breach of a level may stop and still go on as the same episode
+#: when the same breach resumes (hysteresis): a reading that flaps at its limit is one
+#: condition, and each return to it past EPISODE_GAP points was a new anomaly (a GPU reading
+#: 69/70 C: a new HIGH each time it read 70 C again after 45 s below, 45 in 3 h). Another
+#: breach after a pause (its critical limit, a PTP port's faulty offset) is news, and so is
+#: each event (an XID); the detector's episodes keep EPISODE_GAP (a sample is judged once)
+RULE_HOLD_S = 600.0
 STRONG = 2.0  # score/threshold at which a single method is believed alone
 MIN_RUN = 3  # breaching points that make an episode believable at any score
 LONG_EPISODE = 10  # points: a breach that lasts this long is a trend change, not a spike
 CONTEXT_SCALE = Sensitivity.MEDIUM.threshold / DETECTION_Z  # the benchmarked threshold = MEDIUM
+#: samples the benchmarked detector stays silent after it reports (its ``quiet``): a ramp it
+#: reported at its first sample, barely past the known range, goes on unreported there, so
+#: its episode is graded by the furthest of them (a load doubling over 2 minutes was one LOW
+#: "+10 %" where the same doubling at once was HIGH)
+QUIET: int = inspect.signature(ContextNoveltyDetector).parameters["quiet"].default
 #: the live paths' detectors, kept where detection runs (a worker process or thread), one
 #: set per owner (an app's anomaly service), so two owners in one process never share one
 _LIVE_STREAMS: dict[str, StreamScorers] = {}
+#: the live path's detector breaches whose episode is still graded by the samples after it
+#: (``QUIET``; ``_still_graded``), per kept set of detectors and series: (its time, itself,
+#: the time of its episode's worst point last reported)
+_GRADED: WeakKeyDictionary[
+    StreamScorers, dict[tuple[str, str, tuple[tuple[str, str], ...]], list[_Graded]]
+] = WeakKeyDictionary()
 #: the samples each method reads before the first it judges (its trailing history, its
 #: first block's fit, the detector's learning; at the worst, a level shift's recent run at a
 #: 1 s step): a one-off analysis reads this many before the window it is asked about, else
@@ -146,14 +175,42 @@ class _Breach:
     spreads: float = math.inf  # CONTEXT: robust spreads the value moved from its window
 
 
-def _episodes(breaches: list[_Breach]) -> list[list[_Breach]]:
+#: a live detector breach still graded (``_GRADED``): its time, itself, and the time of its
+#: episode's worst point last reported
+_Graded = tuple[float, _Breach, float]
+
+
+def _episodes(breaches: list[_Breach], ts: np.ndarray, hold: float) -> list[list[_Breach]]:
+    """Breaches up to EPISODE_GAP points apart are one episode, and a rule's breach up to
+    ``hold`` seconds after the same breach (``_condition``) goes on with that one's episode
+    (what was found between, by other methods, stays its own); in order of their first
+    breach."""
     episodes: list[list[_Breach]] = []
+    latest: list[_Breach] = []  # the episode of the last breach
+    held: dict[str, tuple[list[_Breach], float]] = {}  # a condition: its episode, last time
     for b in sorted(breaches, key=lambda b: b.index):
-        if episodes and b.index - episodes[-1][-1].index <= EPISODE_GAP + 1:
-            episodes[-1].append(b)
+        condition = _condition(b)
+        at = float(ts[b.index])
+        if condition in held and at - held[condition][1] <= hold:
+            joined = held[condition][0]
+        elif latest and b.index - latest[-1].index <= EPISODE_GAP + 1:
+            joined = latest
         else:
-            episodes.append([b])
+            joined = []
+            episodes.append(joined)
+        joined.append(b)
+        latest = joined
+        if condition is not None:
+            held[condition] = (joined, at)
     return episodes
+
+
+def _condition(breach: _Breach) -> str | None:
+    """Which breach a rule's is, the same at any value: its reason less its numbers (a GPU
+    at 70 C or 71 C is one warning, at 80 C critical; None: no rule's)."""
+    if breach.method is not AnomalyMethod.DOMAIN_RULE or breach.reason is None:
+        return None
+    return re.sub(r"[-+]?\d+(?:\.\d+)?", "#", breach.reason)
 
 
 def _believed(episode: list[_Breach]) -> bool:
@@ -316,13 +373,17 @@ def _describe(
     began: float | None = None,
     judged: np.ndarray | None = None,
     points_per_unit: float | None = None,
+    through: int | None = None,
 ) -> Anomaly:
     """One anomaly for ``episode``; ``judged``: which of the series' values a domain rule
     judged (a PTP offset's +/-100 ns, a GPU's 70/80 C; None: no rule ran on them), whose
-    breach outranks any excursion it found inside its limits."""
+    breach outranks any excursion it found inside its limits; ``through``: the last sample
+    that a detector's finding is graded by (``_graded_through``; None: its own)."""
     # a rule's breach, where the episode has one, is its peak (the detector's ratios are on
     # another scale: a 60 ns lead-in sample once hid "beyond +/-100 ns" and its severity)
     peak = max(episode, key=lambda b: (b.reason is not None, b.ratio))
+    if peak.reason is None and peak.tail is not None and through is not None:
+        peak = _furthest(series.values, episode[0].index, through, peak)
     actual = float(series.values[peak.index])
     expected = peak.expected if math.isfinite(peak.expected) else None
     deviation = 100.0 * (actual - expected) / abs(expected) if expected not in (None, 0.0) else None
@@ -331,14 +392,16 @@ def _describe(
     # guessed a percentage from its name (instance:node_cpu_utilisation:rate5m, 0-1) in the
     # points of its percentage (``points_per_unit`` 100: 0.10 -> 0.95 is 85 points, and
     # 0.02 -> 0.06 four, as 2 -> 6 %)
-    change = deviation
+    points = None
     if points_per_unit is not None and expected is not None:
-        change = points_per_unit * (actual - expected)
+        points = points_per_unit * (actual - expected)
+    cap = change_cap(deviation, points)
     kind = _type(episode, peak, actual)
     first_at = float(series.ts[episode[0].index])
     start = datetime.fromtimestamp(first_at if began is None else began, UTC)
     at = datetime.fromtimestamp(float(series.ts[peak.index]), UTC)
-    lasted = len(episode)
+    last = max(episode[-1].index, peak.index)  # it went on to its furthest sample
+    lasted = len(episode) + max(0, peak.index - episode[-1].index)
     if began is not None and began < first_at and series.ts.size > 1:
         # it began before what was read: its points before, at the series' step
         lasted += round((first_at - began) / float(np.median(np.diff(series.ts))))
@@ -357,7 +420,7 @@ def _describe(
         score = abs(peak.score)
         # how far it moved bounds how bad it is: in its change and in its own spreads (a new
         # extreme of plain noise is new, but small)
-        caps = (AnomalySeverity.from_change(change), AnomalySeverity.from_spreads(peak.spreads))
+        caps = (cap, AnomalySeverity.from_spreads(peak.spreads))
         severity = max((severity_of_tail(peak.tail), *caps), key=lambda s: s.rank)
     else:
         side = "above" if peak.score > 0 else "below"
@@ -370,7 +433,6 @@ def _describe(
         )
         score = abs(peak.score)
         by_score = AnomalySeverity.from_ratio(score / sensitivity.threshold)
-        cap = AnomalySeverity.from_change(change)
         severity = by_score if by_score.rank >= cap.rank else cap
     inside = judged is not None and all(judged[b.index] for b in episode)
     if inside and peak.reason is None and severity.rank < AnomalySeverity.MEDIUM.rank:
@@ -395,7 +457,7 @@ def _describe(
         sensitivity=sensitivity,
         timestamp=at,
         started_at=start,
-        last_at=datetime.fromtimestamp(float(series.ts[episode[-1].index]), UTC),
+        last_at=datetime.fromtimestamp(float(series.ts[last]), UTC),
         score=score,
         threshold=sensitivity.threshold,
         severity=severity,
@@ -404,9 +466,36 @@ def _describe(
         expected=expected,
         actual=actual,
         deviation_pct=deviation,
+        change_points=points,
         explanation=explanation,
         open=still_open,
     )
+
+
+def _furthest(values: np.ndarray, first: int, through: int, peak: _Breach) -> _Breach:
+    """The detector's ``peak`` graded by the sample from ``first`` to ``through`` that moved
+    furthest from its expected value on the side it moved (itself where none moved further):
+    its score and tail stay the detector's, how far it moved (in its change and its own
+    spreads, which cap its severity) is that sample's."""
+    if not math.isfinite(peak.expected) or through <= first:
+        return peak
+    moved_at_peak = abs(float(values[peak.index]) - peak.expected)
+    side = 1.0 if values[peak.index] >= peak.expected else -1.0
+    moved = np.nan_to_num(side * (values[first : through + 1] - peak.expected), nan=-np.inf)
+    furthest = int(np.argmax(moved))
+    if moved[furthest] <= moved_at_peak:
+        return peak
+    spreads = peak.spreads * moved[furthest] / moved_at_peak if moved_at_peak else peak.spreads
+    return replace(peak, index=first + furthest, spreads=float(spreads))
+
+
+def _graded_through(episodes: list[list[_Breach]], size: int) -> list[int]:
+    """Each episode's last sample its detector's finding is graded by: ``QUIET`` samples
+    past its last breach (the detector is silent there while the move goes on), short of
+    the next episode and of the newest sample read (causal: an analysis ending 2 samples
+    into a ramp grades it by those two; a later one, by more of it)."""
+    nexts = [e[0].index for e in episodes[1:]] + [size]  # one more where there is none
+    return [min(e[-1].index + QUIET, nxt - 1) for e, nxt in zip(episodes, nexts, strict=False)]
 
 
 def detect_anomalies(
@@ -447,9 +536,14 @@ def detect_anomalies(
             for b in _statistical_breaches(results, sensitivity.threshold, profile)
             if b.index not in ruled
         ]
+    graded: list[tuple[_Breach, float]] = []
+    if streams is not None:  # the live path's findings still graded by what comes after them
+        graded = _still_graded(streams, series, ts, {b.index for b in breaches})
+        breaches += [b for b, _worst_at in graded]
     clean = SeriesInput(series.cluster, series.metric, series.labels, ts, values,
                         judged_until=series.judged_until)  # fmt: skip
-    episodes = [e for e in _episodes(breaches) if _believed(e)]
+    hold = 0.0 if profile.type is SignalType.GPU_EVENT else RULE_HOLD_S  # an event is news
+    episodes = [e for e in _episodes(breaches, ts, hold) if _believed(e)]
     # a percentage's move in points: declared one (the catalog's unit, --unit %), or guessed
     # from its name and seen past 1; a fraction 0-1 guessed one, in its percentage's points
     points_per_unit = None
@@ -457,6 +551,7 @@ def detect_anomalies(
         declared = unit is not None and unit.lower() in {"%", "percent"}
         seen_past_one = bool(values.size and np.nanmax(np.abs(values)) > 1.0)
         points_per_unit = 1.0 if declared or seen_past_one else 100.0
+    through = _graded_through(episodes, values.size)
     if streams is None:
         spans = list(series.episodes)
         return [
@@ -470,13 +565,16 @@ def detect_anomalies(
                 began=_began(clean, e, spans),
                 judged=judged,
                 points_per_unit=points_per_unit,
+                through=last,
             )
-            for e in episodes
+            for e, last in zip(episodes, through, strict=True)
         ]
     describe = partial(_describe, sensitivity=sensitivity, profile=profile,
                        methods=len(statistical), streaming=True,
                        judged=judged, points_per_unit=points_per_unit)  # fmt: skip
-    return _live_episodes(clean, series.episodes, episodes, streams, describe)
+    reported = {b.index: worst_at for b, worst_at in graded}
+    return _live_episodes(clean, series.episodes, episodes, streams, describe,
+                          through=through, reported=reported)  # fmt: skip
 
 
 def _began(
@@ -511,6 +609,9 @@ def _live_episodes(
     episodes: list[list[_Breach]],
     streams: StreamScorers,
     describe: Callable[..., Anomaly],
+    *,
+    through: list[int],
+    reported: dict[int, float],
 ) -> list[Anomaly]:
     """The live path's episodes: one that begins within EPISODE_GAP points of an episode
     found last round, or in the store (``stored``: a new detector, after a restart, has no
@@ -518,20 +619,30 @@ def _live_episodes(
     the spans of every episode in this round's window (the window slides past an episode's
     first sample while the rest of it can still be seen), and those of earlier rounds that
     a next breach may still go on with (a sample is judged once: an episode of the
-    detector's is in no later round's breaches)."""
+    detector's is in no later round's breaches); and the detector's breaches still in their
+    quiet period, whose episode the next round grades again (``_still_graded``;
+    ``reported``: where in this read each of those is, and its worst point last reported:
+    found again, it is reported again only where it moved further)."""
     key = _stream_key(series)
     before = [*streams.episode_spans.pop(key, []), *stored]
     out: list[Anomaly] = []
     spans: dict[float, float] = {}
     known = {s for s, _e in before}
-    for episode in episodes:
+    grading: list[_Graded] = []
+    for episode, last_graded in zip(episodes, through, strict=True):
         began = _began(series, episode, before, anywhere=True)
-        found = describe(series, episode, began=began)
+        found = describe(series, episode, began=began, through=last_graded)
         if _judged_before(series, episode, found, known):
             continue
+        worst_at = found.timestamp.timestamp()
+        if episode[-1].index + QUIET >= series.values.size:  # its quiet period goes on
+            grading += [(float(series.ts[b.index]), b, worst_at)
+                        for b in episode if b.tail is not None]  # fmt: skip
         if found.started_at is not None:
             start, last = found.started_at.timestamp(), float(series.ts[episode[-1].index])
             spans[start] = max(last, spans.get(start, last))
+        if any(reported.get(b.index) == worst_at for b in episode):
+            continue  # graded again as it was reported: nothing new
         out.append(found)
     newest = float(series.ts[-1]) - _slack(series)
     for start, last in before:
@@ -539,7 +650,27 @@ def _live_episodes(
             spans[start] = last
     if spans:
         streams.episode_spans[key] = sorted(spans.items())
+    if grading:
+        _GRADED.setdefault(streams, {})[key] = grading
     return out
+
+
+def _still_graded(
+    streams: StreamScorers, series: SeriesInput, ts: np.ndarray, taken: set[int]
+) -> list[tuple[_Breach, float]]:
+    """The detector's breaches of ``series`` found in earlier rounds whose quiet period the
+    last round had not read to its end, at their place in this read (a sample is judged
+    once: they are in no later round's scores), so the episode is graded again by the
+    samples that came since, each with its worst point last reported; the store keeps the
+    worse finding of an episode, an earlier finding is never changed. Each is taken once:
+    the round keeps those still in their quiet period again (``_live_episodes``)."""
+    kept = _GRADED.get(streams, {}).pop(_stream_key(series), [])
+    found = []
+    for at, breach, worst_at in kept:
+        index = int(np.searchsorted(ts, at))
+        if index < ts.size and ts[index] == at and index not in taken:
+            found.append((replace(breach, index=index), worst_at))
+    return found
 
 
 def _judged_before(
@@ -560,6 +691,15 @@ def _stream_key(series: SeriesInput) -> tuple[str, str, tuple[tuple[str, str], .
 def forget_streams(owner: str) -> int:
     """Drop an owner's live detectors (its service closed); how many there were."""
     return len(_LIVE_STREAMS.pop(owner, ()))
+
+
+def take_declined(owner: str) -> tuple[int, int]:
+    """(how many series ``owner``'s live detectors declined since it last asked, their limit):
+    those series are judged by no detector. Asked where the detectors are kept (the worker)."""
+    streams = _LIVE_STREAMS.get(owner)
+    if streams is None:
+        return 0, MAX_SERIES
+    return streams.take_declined(), streams.max_series
 
 
 def detect_all(

@@ -26,6 +26,15 @@ ANOMALY_MIN_POINTS = 30
 RELATED_KEPT = 10  # related alerts an anomaly names, the most severe first
 
 
+def change_cap(deviation_pct: float | None, change_points: float | None) -> AnomalySeverity:
+    """The most a statistical finding may be for how far it moved (``AnomalySeverity.
+    from_change``): a percentage by its move in points (400 -> 440 % is 40 points where its
+    +10 % allowed MEDIUM; 0.5 -> 2 % is 1.5 where +300 % allowed HIGH), anything else by its
+    relative deviation. The one rule the detector grades by and the model checks with: two
+    measures made a finding the detector graded HIGH fail its own model's check."""
+    return AnomalySeverity.from_change(deviation_pct if change_points is None else change_points)
+
+
 class Anomaly(DomainModel):
     id: UUID = Field(default_factory=uuid4)
     cluster: str
@@ -47,6 +56,9 @@ class Anomaly(DomainModel):
     expected: float | None = None
     actual: float
     deviation_pct: float | None = None
+    #: a percentage's move in points, which caps its severity in place of ``deviation_pct``
+    #: (``change_cap``); None: not a percentage (or stored before it was kept)
+    change_points: float | None = None
     explanation: str
     #: the alerts firing with it at its place (``analysis.incidents.related_alerts``)
     related_alerts: list[str] = Field(default_factory=list, max_length=RELATED_KEPT)
@@ -60,15 +72,15 @@ class Anomaly(DomainModel):
     @model_validator(mode="after")
     def _severity_matches_score(self) -> Anomaly:
         """A statistical anomaly is as severe as its score says (the benchmarked detector: its
-        tail probability), capped by how far it moved (``AnomalySeverity.from_change``;
-        earlier versions did not cap); CRITICAL is for rules only."""
+        tail probability), capped by how far it moved (``change_cap``; earlier versions did
+        not cap); CRITICAL is for rules only."""
         if self.method is AnomalyMethod.DOMAIN_RULE:
             return self
-        cap = AnomalySeverity.from_change(self.deviation_pct)
+        cap = change_cap(self.deviation_pct, self.change_points)
         if self.method is AnomalyMethod.CONTEXT:  # by its tail probability, capped alike
             if self.severity is AnomalySeverity.CRITICAL or self.severity.rank < cap.rank:
-                raise ValueError(f"severity {self.severity} beyond what a change of "
-                                 f"{self.deviation_pct} % allows ({cap})")  # fmt: skip
+                raise ValueError(f"severity {self.severity} beyond what {self._moved} "
+                                 f"allows ({cap})")  # fmt: skip
             return self
         by_score = AnomalySeverity.from_ratio(self.score / self.threshold)
         wanted = by_score if by_score.rank >= cap.rank else cap
@@ -78,10 +90,16 @@ class Anomaly(DomainModel):
         if self.severity not in (wanted, by_score, ruled):
             raise ValueError(
                 f"severity {self.severity} does not match score/threshold "
-                f"{self.score / self.threshold:.2f} and a change of {self.deviation_pct} % "
-                f"(expected {wanted})"
+                f"{self.score / self.threshold:.2f} and {self._moved} (expected {wanted})"
             )
         return self
+
+    @property
+    def _moved(self) -> str:
+        """How far it moved, in the measure its severity is capped by."""
+        if self.change_points is not None:
+            return f"a move of {self.change_points} points"
+        return f"a change of {self.deviation_pct} %"
 
     def ended(self) -> Anomaly:
         """This episode as found once it had ended (a later analysis found it closed)."""
