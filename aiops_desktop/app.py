@@ -90,8 +90,7 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
         drift=DriftPresenter(readers=readers, tasks=tasks, interval_ms=60_000),
         reports=ReportsPresenter(reports=core.reports, theme=theme, tasks=tasks),
         console=ConsolePresenter(console=core.console, registry=registry, tasks=tasks),
-        diagnostics=DiagnosticsPresenter(poller=poller, tasks=tasks,
-                                         detection_failed=core.anomalies.failed),
+        diagnostics=DiagnosticsPresenter(poller=poller, tasks=tasks, detection=core.anomalies),
         dashboard=DashboardPresenter(
             registry=registry, poller=poller, live=core.live, anomalies=core.anomalies,
             catalog=core.catalog, bus=core.bus, tasks=tasks,

@@ -99,6 +99,7 @@ class StreamScorers:
         #: key -> (its detector, the last sample's time, samples fed, when it was last fed)
         self._streams: dict[Hashable, tuple[ContextNoveltyDetector, float, int, float]] = {}
         self.declined = 0  # calls for a new series while the set was full of fresh ones
+        self._declined_taken = 0  # ``declined`` when ``take_declined`` last asked
         #: key -> (first, last sample time) of every episode its last round saw in its polled
         #: window. Rules judge the whole window again each round: an episode reaching back to
         #: the window's first sample is the one that covered that moment last round, and
@@ -108,6 +109,18 @@ class StreamScorers:
 
     def __len__(self) -> int:
         return len(self._streams)
+
+    @property
+    def max_series(self) -> int:
+        """The most series followed: past it a new one is declined (judged by no detector)."""
+        return self._max
+
+    def take_declined(self) -> int:
+        """The calls for a new series declined since the last ``take_declined``: after one
+        detection call (it scores each series once), how many of its series no detector
+        judges, for the app to say so (a log line alone said it)."""
+        taken, self._declined_taken = self.declined - self._declined_taken, self.declined
+        return taken
 
     def scores(
         self, key: Hashable, timestamps: np.ndarray, values: np.ndarray, *, upper_only: bool = False

@@ -18,7 +18,9 @@ ROWS_SHOWN = 500
 
 class AnomaliesPresenter(Presenter):
     """Signals: sig_rows(list[Anomaly]) every few seconds and when new ones are found,
-    filtered by cluster, severity and type; sig_error(str)."""
+    filtered by cluster, severity and type; then sig_error(str): what live detection does not
+    judge of those clusters (``AnomalyService.shortfalls``; "" when nothing), else "No anomaly
+    found" stood for series nobody looked at; or why a read failed."""
 
     sig_rows = Signal(list)
 
@@ -65,3 +67,4 @@ class AnomaliesPresenter(Presenter):
         rows = await self._anomalies.stored(self.filter)
         if not self.superseded:  # the filter changed meanwhile: the next read has the rows
             self.sig_rows.emit(rows)
+            self.sig_error.emit(" · ".join(self._anomalies.shortfalls(self.filter.clusters)))

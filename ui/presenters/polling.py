@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
 
 from PySide6.QtCore import QObject, Signal
 
@@ -14,6 +13,7 @@ from aiops_desktop.models.alerts import AlertGroup
 from aiops_desktop.models.enums import GroupBy
 from aiops_desktop.models.polling import DiagnosticsRow, Source, SourceStatus
 from aiops_desktop.models.text import age_text, time_text
+from aiops_desktop.services.intelligence.anomalies import AnomalyService, unjudged_text
 from aiops_desktop.services.polling.poller import Poller
 from aiops_desktop.services.queries.alerts import (
     AlertClusters,
@@ -78,8 +78,10 @@ class AlertsPresenter(PollerPresenter):
 
 class DiagnosticsPresenter(PollerPresenter):
     """Signals: sig_rows(list[DiagnosticsRow]) once a second: the app's own polling health,
-    and the panels whose live anomaly detection fails (``detection_failed``: the anomaly
-    service's ``failed``, (cluster, panel) -> why), one row each."""
+    and, from ``detection`` (the anomaly service), a row per panel whose live anomaly
+    detection fails (its ``failed``), one for detection moved into the window's process
+    (``degraded``) and one per panel with series no detector judges (``unjudged``): a log
+    line alone said the last two."""
 
     sig_rows = Signal(list)
 
@@ -88,12 +90,12 @@ class DiagnosticsPresenter(PollerPresenter):
         *,
         poller: Poller,
         tasks: TaskSupervisor,
-        detection_failed: Mapping[tuple[str, str], str] | None = None,
+        detection: AnomalyService | None = None,
         interval_ms: int = 1000,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(poller=poller, tasks=tasks, interval_ms=interval_ms, parent=parent)
-        self._detection_failed = detection_failed if detection_failed is not None else {}
+        self._detection = detection
 
     def rows(self) -> list[DiagnosticsRow]:
         now = utcnow()
@@ -119,10 +121,30 @@ class DiagnosticsPresenter(PollerPresenter):
                     stale=s.stale(now),
                 )
             )
-        for (cluster, panel), why in sorted(dict(self._detection_failed).items()):
+        failed = self._detection.failed if self._detection is not None else {}
+        for (cluster, panel), why in sorted(dict(failed).items()):
             out.append(DiagnosticsRow(cluster=cluster, source=f"anomaly detection of {panel}",
                                       last_success="failing", age="", latency_ms=None,
                                       errors=1, consecutive=1, breaker="", last_error=why,
+                                      stale=False))  # fmt: skip
+        return out + self._detection_rows()
+
+    def _detection_rows(self) -> list[DiagnosticsRow]:
+        """What live anomaly detection does not do as it should, beside its failures."""
+        if self._detection is None:
+            return []
+        out = []
+        if (why := self._detection.degraded) is not None:
+            out.append(DiagnosticsRow(cluster="all", source="anomaly detection",
+                                      last_success="degraded", age="", latency_ms=None,
+                                      errors=1, consecutive=1, breaker="", last_error=why,
+                                      stale=False))  # fmt: skip
+        limit = self._detection.detector_limit
+        for (cluster, panel), count in sorted(dict(self._detection.unjudged).items()):
+            out.append(DiagnosticsRow(cluster=cluster, source=f"anomaly detection of {panel}",
+                                      last_success="partly", age="", latency_ms=None,
+                                      errors=0, consecutive=0, breaker="",
+                                      last_error=unjudged_text(count, limit),
                                       stale=False))  # fmt: skip
         return out
 

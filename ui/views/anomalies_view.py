@@ -82,9 +82,10 @@ class AnomaliesView(QWidget):
             self._on_filter_changed(ALL)  # rows are filtered as the box says (All), not by it
 
     def show_error(self, text: str) -> None:
-        """A failed read keeps the rows shown before, with the reason above them."""
+        """A failed read keeps the rows shown before, with the reason above them; what live
+        detection does not judge is said there too ("": nothing to say)."""
         self.error.setText(text)
-        self.error.show()
+        self.error.setVisible(bool(text))
 
     def show_rows(self, anomalies: list[Anomaly]) -> None:
         """The presenter's rows, every few seconds: the same ones leave the table as it is;

@@ -39,8 +39,9 @@ from analysis.detect import (
     forget_streams,
     judged_short,
     lead_points,
+    take_declined,
 )
-from analysis.detectors.live import PROBATION
+from analysis.detectors.live import MAX_SERIES, PROBATION
 from analysis.incidents import RelatedAlerts
 from analysis.signals import profile_for
 
@@ -60,6 +61,11 @@ LEARNS_FROM = PROBATION  # a series' first samples: learnt from, never reported
 #: how far before a read's first sample a stored episode's last point may be and still reach
 #: into it (detection allows a pause of a few of the series' steps; this bounds the read)
 REACH_S = 3600.0
+
+
+def unjudged_text(count: int, limit: int) -> str:
+    """``count`` series that no detector judges (a full set declined them), for people."""
+    return f"{count:,} series not judged: over the anomaly detector's limit of {limit:,} series"
 
 
 def _still_shown(
@@ -239,6 +245,11 @@ class AnomalyService:
         self._generation = self._worker.generation
         #: per (cluster, panel), why its last live round failed (cleared when one succeeds)
         self.failed: dict[tuple[str, str], str] = {}
+        #: per (cluster, panel), the series its last live round's detectors declined (their
+        #: set full, ``detector_limit``: only the domain rules judged them), to be said: a log
+        #: line alone said it, and "No anomaly found" stood for series nobody looked at
+        self.unjudged: dict[tuple[str, str], int] = {}
+        self.detector_limit = MAX_SERIES
         #: clusters removed (``forget_clusters``), each with the count of removals then: a
         #: round that began before a removal keeps nothing of the removed cluster's
         self._removals = 0
@@ -254,6 +265,22 @@ class AnomalyService:
 
     def _alerts_now(self, alerts: dict[str, list[Alert]]) -> None:
         self._alerts = alerts
+
+    @property
+    def degraded(self) -> str | None:
+        """Why detection runs in the window's own process though it was to run in its own
+        (``DetectWorker.degraded``: its process died or could not start); None: it does not."""
+        return self._worker.degraded
+
+    def shortfalls(self, clusters: Collection[str] = ()) -> list[str]:
+        """What live detection does not do as it should now, for people (the Anomalies page;
+        Diagnostics says it by panel): ``degraded``, and the series of ``clusters`` (none
+        named: all) no detector judges (``unjudged``)."""
+        out = [self.degraded] if self.degraded else []
+        count = sum(n for (c, _), n in self.unjudged.items() if not clusters or c in clusters)
+        if count:
+            out.append(unjudged_text(count, self.detector_limit))
+        return out
 
     # -- the one chokepoint to the worker --------------------------------------------------
     async def analyse(
@@ -328,12 +355,15 @@ class AnomalyService:
         """Re-analyse each (cluster, panel) whose buffer moved (at most once a minute)."""
         if self._worker.generation != self._generation:  # detection moved: its detectors too
             self._generation = self._worker.generation
+            forget_streams(self._owner)  # those a thread of this process kept (it ran here)
             await self.forget_live()  # each series learns again, from stored history
         now = time.monotonic()
         count = 0
         clusters = self._live.clusters()
         polled = set(clusters)  # a cluster removed: its episodes are not going on
         self._open = {k: v for k, v in self._open.items() if k[0] in polled}
+        for key in [k for k in self.unjudged if k[0] not in polled]:
+            del self.unjudged[key]  # (in place: Diagnostics holds it)
         for cluster in clusters:
             for panel in self._panels.values():
                 key = (cluster, panel.id)
@@ -374,9 +404,15 @@ class AnomalyService:
             self._judged_before[key] = await asyncio.to_thread(self.repo.judged_until, *key)
         inputs, stored = await self._with_history(cluster, panel.id, snap.series)
         found = await self.analyse(inputs, unit=panel.unit or None, stream=True, stored=stored)
+        # asked after each panel's round: what was declined since is this panel's series
+        declined, self.detector_limit = await self._worker.run(take_declined, self._owner)
         if cluster in self._removed_since(removals, (cluster,)):  # removed meanwhile
             self._judged_before.pop(key, None)  # read before its delete: not the new one's
             return 0
+        if declined:
+            self.unjudged[key] = declined
+        else:
+            self.unjudged.pop(key, None)
         newest = max((float(i.ts[-1]) for i in inputs if i.ts.size), default=None)
         if newest is not None:
             self._judged[key] = newest
@@ -607,7 +643,8 @@ class AnomalyService:
         self._removed.update(dict.fromkeys(names, self._removals))
         await self.forget_live()
         for table in (self._by_panel, self._open, self._analysed, self._history_samples,
-                      self._history_judged, self._judged, self.failed):  # fmt: skip
+                      self._history_judged, self._judged, self.failed,
+                      self.unjudged):  # fmt: skip
             for key in [k for k in table if k[0] in names]:
                 del table[key]
 
