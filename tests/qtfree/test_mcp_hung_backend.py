@@ -30,6 +30,7 @@ from aiops_desktop.services.core import Core
 from aiops_desktop.services.kube import session
 from aiops_desktop.settings import resolve_paths
 from collectors.kubernetes import ENDS_WITHIN_S
+from collectors.prometheus import PromResult
 from tests.memory_keyring import MemoryKeyring
 from tests.servers.faults import self_signed
 
@@ -254,3 +255,86 @@ async def test_a_fleet_hub_is_read_once_for_its_members_beside_a_silent_cluster(
     else:
         rows = doc["nodes" if name == "get_gpu_nodes" else "ports"]
         assert sorted(row["cluster"] for row in rows) == ["east-1", "west-2"], rows
+
+
+class _SlowPrometheus(_Prometheus):
+    """Answers each query, each just inside the wait: never late by one read."""
+
+    def __init__(self, *members: str, delay_s: float) -> None:
+        super().__init__(*members)
+        self.delay_s = delay_s
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await super().__call__(_Delayed(reader, self.delay_s), writer)  # type: ignore[arg-type]
+
+
+class _Delayed:
+    """A reader whose every request is read ``delay_s`` late: each answer comes that late."""
+
+    def __init__(self, reader: asyncio.StreamReader, delay_s: float) -> None:
+        self._reader, self._delay_s = reader, delay_s
+
+    async def readuntil(self, separator: bytes) -> bytes:
+        head = await self._reader.readuntil(separator)
+        await asyncio.sleep(self._delay_s)
+        return head
+
+    async def readexactly(self, n: int) -> bytes:
+        return await self._reader.readexactly(n)
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("_small_waits")
+async def test_a_prometheus_answering_each_read_just_in_time_is_late_once_its_wait_is_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The GPU fields are two dozen reads of a cluster, ten at a time: one that answers each
+    just inside the wait took three rounds of it; all reads of a call end within
+    CLUSTER_READ_S."""
+    monkeypatch.setattr(tools, "CLUSTER_READ_S", WITHIN_S * 2)
+    slow = _SlowPrometheus("site-b", delay_s=WITHIN_S * 0.8)
+    async with (
+        _serving(_Prometheus("site-a")) as (healthy, _),
+        _serving(slow) as (slow_url, _),
+        _core(tmp_path,
+              ClusterSpec(name="site-a", endpoint_urls={PROM: healthy}),
+              ClusterSpec(name="site-b", endpoint_urls={PROM: slow_url})) as core,
+    ):  # fmt: skip
+        doc, took = await _answer(core, "get_gpu_nodes")
+    late = f"site-b: Prometheus not read within the tool's {WITHIN_S * 2:g} s"
+    assert late in doc["unread"], doc
+    assert took < WITHIN_S * 4, took  # within the call's wait, not a round of waits per ten
+    assert "site-a" in {row["cluster"] for row in doc["nodes"]}, doc
+
+
+@pytest.mark.asyncio
+async def test_a_tools_reads_share_the_apps_bound_on_each_prometheus(tmp_path: Path) -> None:
+    """The GPU page and two tool calls at once send one Prometheus no more reads than the
+    page alone: a tool's reads count in the app's per-cluster bound (each call's own engine
+    had one of its own: 30 in flight)."""
+    in_flight, most = 0, 0
+
+    class Client:
+        async def _read(self, *_a: Any, **_k: Any) -> PromResult:
+            nonlocal in_flight, most
+            in_flight += 1
+            most = max(most, in_flight)
+            try:
+                await asyncio.sleep(0.05)
+            finally:
+                in_flight -= 1
+            return PromResult("vector", [], [])
+
+        query = query_range = _read
+
+    async def prometheus(_cluster: Any) -> Client:
+        return Client()
+
+    async with _core(
+        tmp_path, ClusterSpec(name="site-a", endpoint_urls={PROM: "http://127.0.0.1:9"})
+    ) as core:
+        core.pool.prometheus = prometheus  # type: ignore[method-assign,assignment]
+        box = ToolBox(core, tools.all_tools(), timeout_s=BOX_S)
+        await asyncio.gather(core.gpu_cnf.gpu_fleet(), box.call("get_gpu_nodes", {}),
+                             box.call("get_gpu_summary", {}))  # fmt: skip
+    assert most == DEFAULT_PARALLEL_QUERIES

@@ -822,14 +822,17 @@ class _SourceLate(CollectorTimeout):
 
 
 class _Waits:
-    """One tool call's waits on each cluster's backends: each read within SOURCE_READ_S; a
-    backend that let one pass is late, and its later reads in the call fail at once, said
-    alike (the GPU fields are two dozen reads of each cluster, ten at a time: a silent one
-    was waited for three times, and the dataplane's VFs, then its DPDK ports, twice)."""
+    """One tool call's waits on each cluster's backends: each read within SOURCE_READ_S, and
+    all of them within CLUSTER_READ_S of the call's first (one answering each read just in
+    time took a round of waits per ten of its reads, past the tool's deadline); a backend
+    that let one pass is late, and its later reads in the call fail at once, said alike (the
+    GPU fields are two dozen reads of each cluster, ten at a time: a silent one was waited
+    for three times, and the dataplane's VFs, then its DPDK ports, twice)."""
 
     def __init__(self) -> None:
         self.within_s = SOURCE_READ_S
         self.late: set[str] = set()
+        self._ends: float | None = None  # when every read of the call is up (loop time)
 
     async def bounded(self, backend: str, what: str, read: Callable[[], Awaitable[T]]) -> T:
         """``read()`` of ``backend`` (a key: its kind and cluster) within the wait; ``what``
@@ -837,8 +840,13 @@ class _Waits:
         said = f"{what} did not answer within {self.within_s:g} s"
         if backend in self.late:
             raise _SourceLate(said)
+        now = asyncio.get_running_loop().time()
+        if self._ends is None:
+            self._ends = now + CLUSTER_READ_S
+        if now + self.within_s > self._ends:
+            said = f"{what} not read within the tool's {CLUSTER_READ_S:g} s"
         try:
-            async with asyncio.timeout(self.within_s) as limit:
+            async with asyncio.timeout_at(min(now + self.within_s, self._ends)) as limit:
                 return await read()
         except TimeoutError:
             if not limit.expired():  # the read's own (an HTTP timeout): its words
@@ -919,7 +927,9 @@ def _readers(core: Core) -> GpuCnfReaders:
     if not isinstance(readers, GpuCnfReaders) or core.capture is not None:
         return readers
     waits = _Waits()
-    queries = MultiClusterQuery(cast("ClientPool", _WaitedPool(core.pool, waits)))
+    queries = MultiClusterQuery(
+        cast("ClientPool", _WaitedPool(core.pool, waits)), slots_of=core.queries
+    )
     kube = cast("KubeSession", _WaitedKube(core.kube, waits))
     return GpuCnfReaders(core.registry, queries, kube, core.series, clock=core.now)
 

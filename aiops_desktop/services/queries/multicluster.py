@@ -188,9 +188,18 @@ async def combined(
 
 
 class MultiClusterQuery:
-    def __init__(self, pool: ClientPool, *, parallel: int = DEFAULT_PARALLEL_QUERIES) -> None:
+    def __init__(
+        self,
+        pool: ClientPool,
+        *,
+        parallel: int = DEFAULT_PARALLEL_QUERIES,
+        slots_of: MultiClusterQuery | None = None,
+    ) -> None:
+        """``slots_of``: the engine whose per-cluster slots this one shares (one reading
+        through other clients, as the assistant's tools do, still counts in its bound)."""
         self._pool = pool
         self._parallel = parallel
+        self._shared = slots_of
         self._slots_loop: asyncio.AbstractEventLoop | None = None  # the loop _slots_of serves
         self._slots_of: dict[str, asyncio.Semaphore] = {}
 
@@ -203,6 +212,8 @@ class MultiClusterQuery:
         is the running event loop's, made anew on another: a semaphore waited on in one loop
         refuses every other (the CLI runs each command in an ``asyncio.run`` of its own), and
         holds it (a set kept per loop, even weakly, kept every loop ever asked on alive)."""
+        if self._shared is not None:
+            return self._shared._slots(cluster)
         loop = asyncio.get_running_loop()
         if loop is not self._slots_loop:
             self._slots_loop, self._slots_of = loop, {}
