@@ -50,7 +50,7 @@ from analysis.detectors.live import (
     z_of,
 )
 from analysis.methods import METHODS, MethodResult, trailing_starts
-from analysis.rules import RuleHit, apply_rule, rule_for, rule_judges
+from analysis.rules import RuleHit, apply_rule, dcgm_blanks, rule_for, rule_judges
 from analysis.signals import SignalProfile, SignalType, profile_for
 
 EPISODE_GAP = 2
@@ -383,7 +383,7 @@ def _describe(
     # another scale: a 60 ns lead-in sample once hid "beyond +/-100 ns" and its severity)
     peak = max(episode, key=lambda b: (b.reason is not None, b.ratio))
     if peak.reason is None and peak.tail is not None and through is not None:
-        peak = _furthest(series.values, episode[0].index, through, peak)
+        peak = _furthest(series, episode[0].index, through, peak)
     actual = float(series.values[peak.index])
     expected = peak.expected if math.isfinite(peak.expected) else None
     deviation = 100.0 * (actual - expected) / abs(expected) if expected not in (None, 0.0) else None
@@ -472,16 +472,24 @@ def _describe(
     )
 
 
-def _furthest(values: np.ndarray, first: int, through: int, peak: _Breach) -> _Breach:
+def _furthest(series: SeriesInput, first: int, through: int, peak: _Breach) -> _Breach:
     """The detector's ``peak`` graded by the sample from ``first`` to ``through`` that moved
     furthest from its expected value on the side it moved (itself where none moved further):
     its score and tail stay the detector's, how far it moved (in its change and its own
-    spreads, which cap its severity) is that sample's."""
+    spreads, which cap its severity) is that sample's. A sample that is no reading is none:
+    NaN, +-Inf (histogram_quantile's p99 past its largest bucket: stored as no value, the
+    anomaly was unreadable) and a DCGM series' blank (2**47: a +14 % move read HIGH)."""
+    values = series.values
     if not math.isfinite(peak.expected) or through <= first:
         return peak
     moved_at_peak = abs(float(values[peak.index]) - peak.expected)
     side = 1.0 if values[peak.index] >= peak.expected else -1.0
-    moved = np.nan_to_num(side * (values[first : through + 1] - peak.expected), nan=-np.inf)
+    window = values[first : through + 1]
+    moved = side * (window - peak.expected)
+    usable = np.isfinite(moved)
+    if "DCGM_" in series.metric:
+        usable &= ~dcgm_blanks(window)
+    moved = np.where(usable, moved, -np.inf)
     furthest = int(np.argmax(moved))
     if moved[furthest] <= moved_at_peak:
         return peak

@@ -147,12 +147,14 @@ def rule_judges(check: RuleCheck, values: np.ndarray) -> np.ndarray:
     """Which of ``values`` ``apply_rule`` judges with ``check`` (``_reading``), at once."""
     values = np.asarray(values, dtype=float)
     judged = np.isfinite(values)
-    if isinstance(check, DcgmCheck):  # is_dcgm_blank's bounds
-        blank = (values >= DCGM_FP64_BLANK) | (
-            (values >= DCGM_INT32_BLANK) & (values <= DCGM_INT32_MAX)
-        )
-        judged &= ~blank
+    if isinstance(check, DcgmCheck):
+        judged &= ~dcgm_blanks(values)
     return judged
+
+
+def dcgm_blanks(values: np.ndarray) -> np.ndarray:
+    """Which of ``values`` are DCGM's blanks (``is_dcgm_blank``'s bounds), at once."""
+    return (values >= DCGM_FP64_BLANK) | ((values >= DCGM_INT32_BLANK) & (values <= DCGM_INT32_MAX))
 
 
 def _reading(check: RuleCheck, value: float) -> bool:
