@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,24 @@ async def test_detection_moved_into_the_window_is_said_and_goes_back(tmp_path: P
         assert app.svc._owner not in detect._LIVE_STREAMS
     finally:
         app.close()
+
+
+@pytest.mark.asyncio
+async def test_a_failed_rounds_declines_are_not_charged_to_the_next(app: App) -> None:
+    """Rounds whose store write fails (a full disk) after detection ran: their declined
+    series are theirs, not added up and said of the next round that succeeds."""
+    detect._LIVE_STREAMS[app.svc._owner] = StreamScorers(max_series=2)
+    real = app.svc.repo.save
+
+    def full(_anomalies: object) -> Future[object]:
+        failed: Future[object] = Future()
+        failed.set_exception(OSError(28, "No space left on device"))
+        return failed
+
+    for r in range(4):
+        ts = T0 + STEP * (r * 40 + np.arange(40))
+        for g in range(3):  # GPUs at 75 C: the rule's breach, saved each round
+            app.live.append("east", "gpu_temperature", {"gpu": str(g)}, ts, np.full(40, 75.0))
+        app.svc.repo.save = full if 1 <= r <= 2 else real  # type: ignore[method-assign,assignment]
+        await app.svc.analyse_live(force=True)
+    assert app.svc.unjudged == {("east", "gpu_temperature"): 1}

@@ -9,6 +9,7 @@ anomalies are stored once per episode (the store keys them by identity), kept pe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -403,7 +404,14 @@ class AnomalyService:
         if key not in self._judged_before:
             self._judged_before[key] = await asyncio.to_thread(self.repo.judged_until, *key)
         inputs, stored = await self._with_history(cluster, panel.id, snap.series)
-        found = await self.analyse(inputs, unit=panel.unit or None, stream=True, stored=stored)
+        try:
+            found = await self.analyse(inputs, unit=panel.unit or None, stream=True,
+                                       stored=stored)  # fmt: skip
+        except Exception:
+            # a failed round's declines are its own: dropped, not charged to the next panel
+            with contextlib.suppress(Exception):
+                await self._worker.run(take_declined, self._owner)
+            raise
         # asked after each panel's round: what was declined since is this panel's series
         declined, self.detector_limit = await self._worker.run(take_declined, self._owner)
         if cluster in self._removed_since(removals, (cluster,)):  # removed meanwhile
