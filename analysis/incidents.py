@@ -91,6 +91,10 @@ OFFERED_AFTER_END = timedelta(hours=2)
 MOST_SIGNALS = 500
 #: no cluster's last read known (``group``'s ``last_read``)
 _NONE_READ: Mapping[str, datetime] = MappingProxyType({})
+#: no cluster's Warning events unread (``group``'s ``events_unread``)
+_EVENTS_READ: Mapping[str, datetime | None] = MappingProxyType({})
+#: how the key of a signal made of a Kubernetes Warning event begins ("event|<cluster>|<uid>")
+EVENT_KEY = "event|"
 FIRST_KEPT = 20
 
 
@@ -138,10 +142,10 @@ def exporters_pod(labels: dict[str, str]) -> bool:
     service, endpoint and container, with ``instance`` relabelled to the node's name. So: with
     an instance that names a host, not an address (an app's own series: its instance is its
     pod's IP and port, and the pod is what it is about) nor the pod itself. Where the labels
-    name the node (``node``, ``Hostname``), whatever the instance: a node agent's DaemonSet
-    scraped by its pod's IP (DCGM's) or its node's (linuxptp-daemon, hostNetwork) reports on
-    its node's GPU or port (``_node_agents_pod``): taken for the place, its pod and workload
-    made every GPU or PTP alert of a cluster one."""
+    name the node (``node``, ``Hostname``) and a GPU or PTP port of it, whatever the
+    instance: a node agent's DaemonSet scraped by its pod's IP (DCGM's) or its node's
+    (linuxptp-daemon, hostNetwork) reports on its node's GPU or port (``_node_agents_pod``):
+    taken for the place, its pod and workload made every GPU or PTP alert of a cluster one."""
     if _node_agents_pod(labels):
         return True
     if not targets_pod(labels):
@@ -160,16 +164,20 @@ def exporters_pod(labels: dict[str, str]) -> bool:
 
 def _node_agents_pod(labels: dict[str, str]) -> bool:
     """Whether the labels' ``pod`` is a node agent's, beside the node it reports on (``node``,
-    ``Hostname``): the scrape target's own (``targets_pod``: DCGM's, named after its job; a
-    GPU's series may name the workload's pod using it, kept where it is not the target's),
-    or beside a PTP port of the node (``iface``), found through a Service (no
-    ``exported_pod``): a port's series are its daemon's, about no workload
-    (linuxptp-daemon, not named after the Service it is found through)."""
+    ``Hostname``) and a device of it: a GPU's (``gpu``, ``UUID``) where the pod is the scrape
+    target's own (``targets_pod``: DCGM's, named after its job; a GPU's series may name the
+    workload's pod using it, kept where it is not the target's), or a PTP port's
+    (``iface``), found through a Service (no ``exported_pod``): a port's series are its
+    daemon's, about no workload (linuxptp-daemon, not named after the Service it is found
+    through). Not an app's own series with a ``node`` label (a ServiceMonitor's relabelling,
+    a ``group_left(node)``): its pod is what it is about (taken for an agent's, two apps'
+    alerts on one node were one incident)."""
     if not (labels.get("node") or labels.get("Hostname")):
         return False
     port = bool(labels.get("iface") and labels.get("pod") and not labels.get("exported_pod")
                 and (labels.get("service") or labels.get("endpoint")))  # fmt: skip
-    return port or targets_pod(labels)
+    gpu = bool(labels.get("gpu") or labels.get("UUID"))
+    return port or (gpu and targets_pod(labels))
 
 
 def object_labels(labels: dict[str, str]) -> dict[str, str]:
@@ -719,6 +727,7 @@ def group(
     *,
     unread: Collection[str] = (),
     last_read: Mapping[str, datetime] = _NONE_READ,
+    events_unread: Mapping[str, datetime | None] = _EVENTS_READ,
     taken: Container[str] = frozenset(),
 ) -> tuple[list[Incident], set[str]]:
     """The incidents after ``signals`` were seen at ``now``, and the ids of those that
@@ -730,10 +739,13 @@ def group(
     new incident, its acknowledgement lost and its first signal moved), only by a signal its
     last read may still have shown (``_holding``). ``last_read``: when each cluster of
     ``unread`` was last read (its truth's ``stale_since``); one not in it (not read since a
-    start) may show any. ``taken``: the ids of incidents stored (``incidents`` holds only
-    those still grouped): a new incident's id is none of them (a signal back with its first
-    time, long after its incident resolved, would otherwise replace that incident's
-    record)."""
+    start) may show any. ``events_unread``: clusters whose Warning events alone cannot be
+    read now, each with when they last were (None: not known): they hold only the signals
+    made of events (an incident of an alert, read from Alertmanager, resolves when it
+    clears; held by a 403 on events, it stayed open for good). ``taken``: the ids of
+    incidents stored (``incidents`` holds only those still grouped): a new incident's id is
+    none of them (a signal back with its first time, long after its incident resolved, would
+    otherwise replace that incident's record)."""
     out = [i.model_copy(deep=True) for i in incidents]
     changed: set[str] = set()
     # a key held by a resolved incident and a live one (it came back and joined another):
@@ -766,7 +778,7 @@ def group(
         changed.add(home.id)
     for incident in out:
         if incident.state is not IncidentStatus.RESOLVED and _settled(
-            incident, now, unread, last_read
+            incident, now, _Unread(unread, last_read, events_unread)
         ):
             changed.add(incident.id)
     for incident in out:
@@ -775,9 +787,16 @@ def group(
     return out, changed
 
 
-def _settled(
-    incident: Incident, now: datetime, unread: Collection[str], last_read: Mapping[str, datetime]
-) -> bool:
+@dataclass(frozen=True)
+class _Unread:
+    """What cannot be read now (``group``'s ``unread``, ``last_read``, ``events_unread``)."""
+
+    clusters: Collection[str]
+    last_read: Mapping[str, datetime]
+    events: Mapping[str, datetime | None]
+
+
+def _settled(incident: Incident, now: datetime, unread: _Unread) -> bool:
     """An incident not resolved after this refresh's signals: its record bounded, its
     severity, title and held clusters brought up to date, OPEN again where a signal first
     grouped after its acknowledgement made it worse, resolved when its signals above INFO
@@ -786,7 +805,7 @@ def _settled(
     before = incident.severity
     changed = _headed(incident) or changed
     changed = _reopened(incident, before, now) or changed
-    dark = _holding(incident, unread, last_read)
+    dark = _holding(incident, unread)
     kept, more = dark[:UNREAD_KEPT], max(0, len(dark) - UNREAD_KEPT)
     if (kept, more) != (incident.unread, incident.unread_more):  # on the page, by the CLI
         incident.unread, incident.unread_more, changed = kept, more, True
@@ -797,20 +816,26 @@ def _settled(
     return changed
 
 
-def _holding(
-    incident: Incident, unread: Collection[str], last_read: Mapping[str, datetime]
-) -> list[str]:
+def _holding(incident: Incident, unread: _Unread) -> list[str]:
     """Its clusters that cannot be read now whose last read may have shown a signal of it
-    (unseen since, not ended), by name: one last read at a time not known (``last_read``: not
-    read since a start), or one with a signal above INFO its last read showed going on
-    (``_going_on``); not one whose signals had ended when it was last read (an alert cleared
-    at 12:06 while its cluster was read, the cluster dark from 12:08 for days: it ended, the
-    cluster holds nothing)."""
-    return sorted({
-        s.cluster for s in incident.signals if s.cluster in unread and (
-            s.cluster not in last_read or (s.severity is not FindingSeverity.INFO
-                                           and _going_on(s, last_read[s.cluster])))
-    })  # fmt: skip
+    (unseen since, not ended), by name; then, as "Warning events of <cluster>", those whose
+    Warning events alone cannot be read, where a signal of it was made of them (its other
+    signals are read). Judged by ``_unseen``."""
+    dark = {s.cluster for s in incident.signals if s.cluster in unread.clusters
+            and _unseen(s, unread.last_read.get(s.cluster))}  # fmt: skip
+    events = {s.cluster for s in incident.signals if s.key.startswith(EVENT_KEY)
+              and s.cluster in unread.events and _unseen(s, unread.events[s.cluster])}  # fmt: skip
+    return sorted(dark) + [f"Warning events of {name}" for name in sorted(events - dark)]
+
+
+def _unseen(signal: IncidentSignal, read: datetime | None) -> bool:
+    """Whether a read at ``read``, the last of its source, may have shown ``signal`` (unseen
+    since, not ended): one at a time not known (None: not read since a start), or one that
+    showed it going on above INFO (``_going_on``); not one after it had ended (an alert
+    cleared at 12:06 while its cluster was read, the cluster dark from 12:08 for days: it
+    ended, the cluster holds nothing)."""
+    return read is None or (signal.severity is not FindingSeverity.INFO
+                            and _going_on(signal, read))  # fmt: skip
 
 
 def _going_on(signal: IncidentSignal, read: datetime) -> bool:

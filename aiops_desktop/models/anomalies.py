@@ -156,6 +156,9 @@ class AnomalyFilter:
     #: epoch seconds: its last point found was then or after, or it is still open (the
     #: stored episodes that may reach into a read that begins then)
     lasting_since: float | None = None
+    #: epoch seconds: its last point found was then or after, open or not (one left open
+    #: when the app closed mid-episode is not going on since: a report's period)
+    found_since: float | None = None
 
 
 @dataclass(frozen=True)

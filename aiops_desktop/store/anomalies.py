@@ -204,9 +204,13 @@ def _where(flt: AnomalyFilter) -> tuple[str, list[object]]:
         if bound is not None:
             where.append(f"{began} {op} ?")
             params.append(bound)
-    if flt.lasting_since is not None:  # rows stored before last_at was kept: their worst
-        last = "coalesce(json_extract(body, '$.last_at'), json_extract(body, '$.timestamp'))"
-        where.append(f"(json_extract(body, '$.open') = 1"
-                     f" OR (julianday({last}) - 2440587.5) * 86400.0 >= ?)")  # fmt: skip
+    # the last point found (rows stored before last_at was kept: their worst)
+    last = ("(julianday(coalesce(json_extract(body, '$.last_at'), "
+            "json_extract(body, '$.timestamp'))) - 2440587.5) * 86400.0")  # fmt: skip
+    if flt.lasting_since is not None:
+        where.append(f"(json_extract(body, '$.open') = 1 OR {last} >= ?)")
         params.append(flt.lasting_since)
+    if flt.found_since is not None:
+        where.append(f"{last} >= ?")
+        params.append(flt.found_since)
     return " AND ".join(where), params

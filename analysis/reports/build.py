@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -685,7 +685,7 @@ def _ptp_lines(facts: ClusterFacts) -> list[Ranked]:
     out: list[Ranked] = []
     kinds = (("FREERUN", ACT_NOW, ""), ("HOLDOVER", DEGRADING, " before the holdover runs out"))
     for state, rank, then in kinds:
-        ports = [port for port, s, *_ in facts.hw.ptp or [] if s == state]
+        ports = [p[0] for p in _one_per_port(p for p in facts.hw.ptp or [] if p[1] == state)]
         if len(ports) <= OWN_LINES:
             out += [(rank, WITHIN, f"Clock in {state} on PTP port {bounded(port)} of "
                      f"{facts.name}: check its grandmaster and GNSS{then}.")
@@ -696,7 +696,7 @@ def _ptp_lines(facts: ClusterFacts) -> list[Ranked]:
                         f"GNSS{then}."))  # fmt: skip
     hw = facts.hw
     lapsed = [p for p in hw.ptp or [] if p[1] not in _PTP_WORST and _lapse_text(hw, p)]
-    lapsed.sort(key=lambda p: _port_order(hw, p))
+    lapsed = _one_per_port(sorted(lapsed, key=lambda p: _port_order(hw, p)))
     again = "before it happens again"
     if len(lapsed) <= OWN_LINES:
         out += [(DEGRADING, WITHIN, f"PTP port {bounded(p[0])} of {facts.name} was out of lock "
@@ -707,6 +707,20 @@ def _ptp_lines(facts: ClusterFacts) -> list[Ranked]:
                     f"lock in the period ({_names([p[0] for p in lapsed])}; their table says "
                     f"how long): check their grandmasters and GNSS {again}."))  # fmt: skip
     return out
+
+
+def _port_of(name: str) -> str:
+    """The port a PTP row or finding names: "du-2/ens7f0" of "du-2/ens7f0 (ts2phc)"."""
+    return name.partition(" (")[0]
+
+
+def _one_per_port(rows: Iterable[PtpPort]) -> list[PtpPort]:
+    """The first of ``rows`` of each port (a port's processes, ts2phc and ptp4l, are a row
+    each): its grandmaster and GNSS are checked once."""
+    first: dict[str, PtpPort] = {}
+    for p in rows:
+        first.setdefault(_port_of(p[0]), p)
+    return list(first.values())
 
 
 def _lapse_text(hw: FleetHw, port: PtpPort) -> str:
@@ -790,8 +804,8 @@ def _said_otherwise(facts: ClusterFacts, f: Found, metrics: set[str]) -> bool:
         return any(key == f.subject or key.endswith(f"/{f.subject}") for key, *_ in
                    facts.hw.gpu or [])  # fmt: skip
     if f.domain == "PTP":
-        port = f.subject.split(" (")[0]  # "du-2/ens1f0 (ptp4l)": the port
-        return any(p == port and state in ("FREERUN", "HOLDOVER")
+        # "du-2/ens1f0 (ptp4l)": its row's name where the port has other processes' rows
+        return any(p in (f.subject, _port_of(f.subject)) and state in ("FREERUN", "HOLDOVER")
                    and f.reason.startswith(f"clock in {state}")
                    for p, state, *_ in facts.hw.ptp or [])  # fmt: skip
     return f.domain == "anomalies" and f.subject in metrics

@@ -118,6 +118,35 @@ def test_ptp_alerts_of_two_nodes_are_two_incidents() -> None:
     ]  # fmt: skip
 
 
+def test_an_apps_alert_with_a_node_label_keeps_its_pod() -> None:
+    """Two apps on one node, each scraped through its own Service, their ServiceMonitors
+    relabelling the pod's node name to ``node``: no GPU or PTP port, so each pod is what its
+    alert is about (they were taken for a node agent's: pod and namespace dropped, two
+    unrelated alerts one incident of the node)."""
+
+    def app(fp: str, name: str, job: str, ns: str, pod: str, ip: str, at: datetime) -> Alert:
+        labels = {"alertname": name, "severity": "warning", "node": "gpu-1",
+                  "instance": f"{ip}:8080", "job": job, "namespace": ns, "pod": pod,
+                  "service": job, "endpoint": "metrics", "container": job}  # fmt: skip
+        return Alert(fingerprint=fp, cluster="east", name=name,
+                     severity=AlertSeverity.WARNING, labels=labels, starts_at=at)  # fmt: skip
+
+    now = T0 + 3 * 60 * MINUTE + 5 * MINUTE
+    alerts = {"east": [
+        app("a", "TrainerQueueBacklog", "trainer", "ai", "trainer-7d9f5c6b8-bcdfg",
+            "10.128.2.40", T0),
+        app("b", "PaymentsHighLatency", "payments", "shop", "payments-5f6d7c8b9-hjklm",
+            "10.128.2.41", T0 + 3 * 60 * MINUTE),
+    ]}  # fmt: skip
+    signals = alert_signals(alerts, now)
+    assert sorted(s.topology for s in signals) == [
+        ["node:gpu-1", "ns:ai", "pod:ai/trainer-7d9f5c6b8-bcdfg"],
+        ["node:gpu-1", "ns:shop", "pod:shop/payments-5f6d7c8b9-hjklm"],
+    ]  # fmt: skip
+    incidents, _ = group([], signals, now)
+    assert len(incidents) == 2
+
+
 def test_the_same_gpu_alert_on_three_clusters_is_still_one_incident() -> None:
     """The same GPU's alert (its node, GPU and UUID) on three clusters: one incident, the
     exporter's pod named differently on each no obstacle."""
@@ -270,9 +299,10 @@ def _events_service(
 async def test_events_that_cannot_be_read_hold_their_incident_and_are_said(
     tmp_path: Path,
 ) -> None:
-    """The pod's FailedMount opened an incident; then the events answer 403: the cluster is
-    unread, the incident held open (it resolved while the pod still could not start), and
-    the failure is a source the CLI says; read again, it is not."""
+    """The pod's FailedMount opened an incident; then the events answer 403: the incident
+    is held open by the cluster's Warning events (it resolved while the pod still could not
+    start), and the failure is a source the CLI says; the cluster's other sources are read
+    (it is no unread cluster); read again, nothing is held."""
     now = [T0 + MINUTE]
     svc, kube, db = _events_service(tmp_path, now)
     try:
@@ -285,14 +315,43 @@ async def test_events_that_cannot_be_read_hold_their_incident_and_are_said(
         await svc.refresh()
         held = await svc.get(opened.id)
         assert held is not None and held.state is IncidentStatus.OPEN
-        assert held.unread == ["ran-east"] and "ran-east cannot be read" in held.held_because
-        assert svc.unread_clusters() == {"ran-east"}
+        assert held.unread == ["Warning events of ran-east"]
+        assert "held open: Warning events of ran-east cannot be read" in held.held_because
+        assert svc.unread_clusters() == set()
         (failed,) = svc.events_read()
         assert failed.consecutive_errors == 1 and "403 Forbidden" in (failed.last_error or "")
         kube.failing = None  # read again: the pod's event is seen, nothing unread
         now[0] += MINUTE
         await svc.refresh()
         assert svc.unread_clusters() == set()
+        assert (await svc.get(opened.id)).unread == []  # type: ignore[union-attr]
+    finally:
+        db.close()
+
+
+@pytest.mark.asyncio
+async def test_events_that_cannot_be_read_hold_no_incident_of_alerts(tmp_path: Path) -> None:
+    """The events of ran-east answer 403 from the start (the app may not list them): an
+    incident of an alert, read from Alertmanager, resolves when the alert has cleared (it
+    was held open for good, "ran-east cannot be read" while the fleet showed it read)."""
+    now = [T0 + MINUTE]
+    svc, kube, db = _events_service(tmp_path, now)
+    kube.failing = CollectorError("403 Forbidden: events is forbidden")
+    fired = Alert(fingerprint="f1", cluster="ran-east", name="KubeNodeNotReady",
+                  severity=AlertSeverity.CRITICAL, starts_at=T0,
+                  labels={"alertname": "KubeNodeNotReady", "node": "du-1"})  # fmt: skip
+    try:
+        svc._poller.alerts = {"ran-east": [fired]}
+        (opened,) = await svc.refresh()
+        assert opened.unread == []
+        svc._poller.alerts = {"ran-east": []}
+        now[0] += timedelta(hours=8)
+        await svc.refresh()
+        ended = await svc.get(opened.id)
+        assert ended is not None and ended.state is IncidentStatus.RESOLVED
+        assert ended.held_because == ""
+        (failed,) = svc.events_read()  # still said, as a source the CLI names
+        assert failed.consecutive_errors == 2
     finally:
         db.close()
 

@@ -112,6 +112,23 @@ async def test_an_anomaly_going_on_through_a_past_period_is_in_its_report(bare: 
     assert not any("not known after" in line for line in report.summary)  # checks to the end
 
 
+@pytest.mark.asyncio
+async def test_an_episode_left_open_long_ago_is_in_no_later_report(bare: Core) -> None:
+    """An episode left open ten days ago (the app was closed while it went on) and never
+    found since: its last point is days before the shift, so it is not of it, nor of the
+    last 12 h; each round that finds an episode going on moves its last point."""
+    until = (bare.now() - timedelta(hours=1)).replace(second=0, microsecond=0)
+    old = until - timedelta(days=10)
+    stale = _hot(old - timedelta(minutes=5), old, old + timedelta(minutes=5), still=True)
+    bare.anomalies.repo.save([stale]).result()
+    await _checks(bare, until - SHIFT, until)
+    for end in (until, None):
+        inputs = await gather(bare.reports, ReportType.HANDOVER, ["ran-east"], SHIFT, end)
+        (east,) = inputs.clusters
+        assert (east.anomalies, east.anomaly_counts) == ([], {}), end
+        assert not any("84 C" in line for line in build_report(inputs).recommendations)
+
+
 # -- 2: data that ends before the period's end ----------------------------------------------------
 
 
@@ -205,6 +222,61 @@ def test_the_ptp_read_keeps_each_ports_holdovers_past_their_timeout() -> None:
     facts: dict[str, FleetHw] = {}
     _ptp_facts(facts, board)
     assert facts["ran-east"].ptp_long_holdovers == {"du-5/ens1f0": 2}
+
+
+def test_two_processes_of_one_port_keep_their_own_holdovers_and_one_line() -> None:
+    """A T-GM's port: ts2phc and ptp4l each report a clock state on ens7f0 (a row each);
+    only ts2phc went past its holdover timeout. Each row is named with its process, the
+    clean ptp4l row inherits nothing, and the port is recommended once."""
+    lapsed = Compliance(
+        samples=100,
+        locked_pct=98.0,
+        within_pct=98.0,
+        holdover_s=900.0,
+        freerun_s=0.0,
+        long_holdovers=1,
+        longest_holdover_s=900.0,
+        steps=100,
+    )
+    fine = Compliance(
+        samples=100,
+        locked_pct=100.0,
+        within_pct=99.0,
+        holdover_s=0.0,
+        freerun_s=0.0,
+        long_holdovers=0,
+        longest_holdover_s=0.0,
+        steps=100,
+    )
+    board = PtpBoard([
+        PtpRow("ran-east", "du-2", "ens7f0", "ts2phc", ClockState.LOCKED, compliance=lapsed),
+        PtpRow("ran-east", "du-2", "ens7f0", "ptp4l", ClockState.LOCKED, compliance=fine),
+        PtpRow("ran-east", "du-3", "ens7f0", "ptp4l", ClockState.LOCKED, compliance=lapsed),
+    ], SHIFT, DEFAULT_THRESHOLD, [])  # fmt: skip
+    facts: dict[str, FleetHw] = {}
+    _ptp_facts(facts, board)
+    hw = facts["ran-east"]
+    assert hw.ptp_long_holdovers == {"du-2/ens7f0 (ts2phc)": 1, "du-3/ens7f0": 1}
+    hw.gpu, hw.gpu_changes = [], []
+    report = _handover(hw)
+    rows = _table(report, "ran-east", "PTP compliance").rows
+    assert [r[0] for r in rows] == ["du-2/ens7f0 (ts2phc)", "du-3/ens7f0",
+                                    "du-2/ens7f0 (ptp4l)"]  # fmt: skip
+    assert [r[5] for r in rows] == ["900 s", "900 s", "0 s"]
+    said = [line for line in report.recommendations if "out of lock" in line]
+    assert len(said) == 2 and len(set(said)) == 2
+    assert [line.split(" of ran-east")[0] for line in said] == [
+        "PTP port du-2/ens7f0 (ts2phc)", "PTP port du-3/ens7f0"]  # fmt: skip
+
+
+def test_a_ports_processes_in_one_clock_state_are_one_line() -> None:
+    """ts2phc and ptp4l of one port both in FREERUN now: its clock is said once."""
+    port = ("du-2/ens7f0 ({})", "FREERUN", "100.0%", "90.0%", "90.0%", "0 s", "600 s")
+    ports = [(port[0].format(p), *port[1:]) for p in ("ts2phc", "ptp4l")]
+    hw = FleetHw(gpu=[], gpu_changes=[], ptp=ports, ptp_ports=2, ptp_short=2)
+    said = [line for line in _handover(hw).recommendations if "du-2/ens7f0" in line]
+    assert said == ["Clock in FREERUN on PTP port du-2/ens7f0 (ts2phc) of ran-east: check its "
+                    "grandmaster and GNSS."]  # fmt: skip
 
 
 # -- 5: a past period of a cluster with no Alertmanager ------------------------------------------

@@ -36,6 +36,7 @@ from aiops_desktop.services.fleet.findings import ALERT_SEVERITY
 from aiops_desktop.services.fleet.state import ANOMALIES_WITHIN, FLEET_CHANGED
 from aiops_desktop.services.runtime.access import Access, Action
 from analysis.incidents import (
+    EVENT_KEY,
     OFFERED_AFTER_END,
     alert_labels,
     entity_of,
@@ -250,8 +251,8 @@ def event_signals(
         meta = _dict(obj.get("metadata"))
         uid = str(meta.get("uid") or meta.get("name"))[:128]
         out.append(IncidentSignal(
-            key=f"event|{cluster}|{uid}", source="Kubernetes", cluster=cluster, subject=subject,
-            severity=FindingSeverity.WARNING, reason=reason[:REASON_MOST].strip(),
+            key=f"{EVENT_KEY}{cluster}|{uid}", source="Kubernetes", cluster=cluster,
+            subject=subject, severity=FindingSeverity.WARNING, reason=reason[:REASON_MOST].strip(),
             first_seen=first, last_seen=last, topology=place_of(subject),
             entity=f"{cluster} {subject}",
             offered_at=now,  # read now: it may repeat again (its last time is its server's)
@@ -296,6 +297,7 @@ def _grouped(
     signals: list[IncidentSignal], now: datetime, active: list[Incident],
     taken: Container[str], *, clock: Callable[[], datetime], unread: set[str],
     last_read: Mapping[str, datetime],
+    events_unread: Mapping[str, datetime | None] = MappingProxyType({}),
 ) -> tuple[list[Incident], set[str]]:  # fmt: skip
     """``signals`` (read at ``now``) grouped into ``active`` as of when this grouping runs
     (``clock``; the store groups again over what is stored where another write landed since
@@ -311,7 +313,7 @@ def _grouped(
     if at > now:
         signals = [_dated(s, at) if _dated_when_read(s, now) else s for s in signals]
     return group(active, signals, at, unread=unread, last_read=last_read,
-                 taken=taken)  # fmt: skip
+                 events_unread=events_unread, taken=taken)  # fmt: skip
 
 
 #: the sources of findings, as their signals' keys begin (``finding_signals``)
@@ -377,17 +379,20 @@ class IncidentService:
         self._sources_read: set[tuple[str, str]] = set()
 
     def unread_clusters(self) -> set[str]:
-        """The clusters with a source that cannot be read now (unreachable, or stale) or was
-        not read yet (no data yet: the first regroup after a start can run before the first
-        poll), their Warning events among them (``events_read``): what they show is unknown,
-        so their incidents are held open."""
-        return self._dark() | {n for n, s in self._events_read.items() if s.consecutive_errors}
-
-    def _dark(self) -> set[str]:
-        """The clusters whose truth shows a source unread (``unread_clusters``)."""
+        """The clusters whose truth shows a source that cannot be read now (unreachable, or
+        stale) or was not read yet (no data yet: the first regroup after a start can run
+        before the first poll): what they show is unknown, so their incidents are held open.
+        Not one whose Warning events alone cannot be read (``_events_unread``: only the
+        incidents its events made are held; the fleet shows it read)."""
         truth = self._fleet.last or self._fleet.snapshot()
         gone = (Coverage.UNREACHABLE, Coverage.STALE, Coverage.NO_DATA)
         return {t.name for t in truth.clusters if any(c in gone for c in t.coverage.values())}
+
+    def _events_unread(self) -> dict[str, datetime | None]:
+        """The clusters whose Warning events cannot be read now (``events_read``: a 403, a
+        500), each with when they were last read this run (None: not yet): the signals made
+        of them are unseen, not ended (``analysis.incidents.group``)."""
+        return {n: s.last_success for n, s in self._events_read.items() if s.consecutive_errors}
 
     def events_read(self) -> list[SourceStatus]:
         """Each cluster's Warning events as the last read found them, as a poll's source (the
@@ -409,25 +414,14 @@ class IncidentService:
         alone is lost, or each was seen read this run: ``_note_reads``); not one with a source
         never read (not read yet, or lost since the start: after a restart an Alertmanager
         never answered, a Prometheus read once, the stored CRITICAL alert's incident was
-        judged by the Prometheus read and resolved). One whose Warning events cannot be read:
-        the older of that and its events' last read this run (none: not known). An incident
-        whose signals it saw end before it went dark is not held open by it
-        (``analysis.incidents.group``)."""
+        judged by the Prometheus read and resolved). An incident whose signals it saw end
+        before it went dark is not held open by it (``analysis.incidents.group``)."""
         truth = self._fleet.last or self._fleet.snapshot()
         read = {t.name: t.stale_since for t in truth.clusters
                 if t.name in unread and t.stale_since is not None
                 and Coverage.NO_DATA not in t.coverage.values()
                 and (len(lost := t.lost()) == 1
                      or all((t.name, k) in self._sources_read for k in lost))}  # fmt: skip
-        dark = self._dark()
-        for name, events in self._events_read.items():
-            if not events.consecutive_errors or name not in unread:
-                continue
-            last = events.last_success
-            if last is None or (name in dark and name not in read):
-                read.pop(name, None)  # a source of it not read this run: it may show any
-            else:
-                read[name] = min(read.get(name, last), last)
         return read
 
     async def signals(self) -> list[IncidentSignal]:
@@ -445,12 +439,12 @@ class IncidentService:
     async def _events(self, now: datetime) -> dict[str, list[dict[str, Any]]]:
         """Warning events of every cluster with a Kubernetes API, read at ``now``; a cluster
         that cannot be read (a 403, a 500, an answer over the client's size bound) adds none
-        and is unread (``events_read``: its incidents are held, it is said: an incident of a
-        FailedMount resolved while the pod still could not start, and nothing said why); a
-        capture records no events, and adds none. Only Warning events are asked for
-        (``fieldSelector=type=Warning``, filtered by the API server), and filtered again
-        (``event_signals``: a server may ignore it); the API client bounds the answer's
-        size."""
+        and its events are unread (``events_read``: the incidents they made are held, it is
+        said: an incident of a FailedMount resolved while the pod still could not start, and
+        nothing said why); a capture records no events, and adds none. Only Warning events
+        are asked for (``fieldSelector=type=Warning``, filtered by the API server), and
+        filtered again (``event_signals``: a server may ignore it); the API client bounds the
+        answer's size."""
         if self._kube is None:
             return {}
         out: dict[str, list[dict[str, Any]]] = {}
@@ -500,7 +494,8 @@ class IncidentService:
             self._note_reads()
             unread = self.unread_clusters()
             grouping = partial(_grouped, signals, now, clock=self._clock, unread=unread,
-                               last_read=self._last_read(unread))  # fmt: skip
+                               last_read=self._last_read(unread),
+                               events_unread=self._events_unread())  # fmt: skip
             grouped, _ = await asyncio.to_thread(self.repo.regroup, grouping, resolved_since=lately)
             self._bus.publish(INCIDENTS_CHANGED, _in_order(await self._kept(now)))
             return grouped

@@ -25,7 +25,7 @@ from aiops_desktop.models.errors import AppError, NotFoundError
 from aiops_desktop.models.fleet import ClusterTruth, Coverage
 from aiops_desktop.models.gpu import GpuFleet, GpuState
 from aiops_desktop.models.incidents import Incident, RcaReport
-from aiops_desktop.models.ptp import PtpBoard
+from aiops_desktop.models.ptp import PtpBoard, PtpRow
 from aiops_desktop.models.reports import REPORT_RETENTION, Report, ReportType
 from aiops_desktop.models.text import one_line, pct_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
@@ -139,8 +139,11 @@ def _ptp_facts(facts: dict[str, FleetHw], board: PtpBoard) -> None:
     """Per (member) cluster: the ports needing attention now, short of full compliance over
     the time sampled (locked and within the band all of it, no long holdover), or sampled for
     too little of the period to tell (counted apart: time with no sample is unknown, not out
-    of compliance). Shares are of the time sampled, beside how much of the period that is."""
+    of compliance). Shares are of the time sampled, beside how much of the period that is.
+    A row is one port's process (``_ptp_row_name``), its long holdovers its own."""
+    processes = Counter((r.cluster, r.node, r.iface) for r in board.rows)
     for r in board.rows:
+        name = _ptp_row_name(r, processes[r.cluster, r.node, r.iface] > 1)
         f = facts.setdefault(r.cluster, FleetHw())
         f.ptp = f.ptp or []
         f.ptp_ports += 1
@@ -155,13 +158,22 @@ def _ptp_facts(facts: dict[str, FleetHw], board: PtpBoard) -> None:
         f.ptp_short += short or r.needs_attention
         f.ptp_low += low
         if c is not None and c.long_holdovers:
-            f.ptp_long_holdovers[f"{r.node}/{r.iface}"] = c.long_holdovers
+            f.ptp_long_holdovers[name] = c.long_holdovers
         if r.needs_attention or short or low:
             f.ptp.append((
-                f"{r.node}/{r.iface}", r.state.value, pct_text(sampled), pct_text(locked),
+                name, r.state.value, pct_text(sampled), pct_text(locked),
                 pct_text(within), f"{c.holdover_s:.0f} s" if c else "-",
                 f"{c.freerun_s:.0f} s" if c else "-",
             ))  # fmt: skip
+
+
+def _ptp_row_name(row: PtpRow, shared: bool) -> str:
+    """A PTP row's name in a report: its port, "node/iface"; with its process where the port
+    has rows of others (``shared``: a T-GM's ts2phc and ptp4l, a GM's dpll, each on the
+    port), as the fleet's findings name it ("du-2/ens7f0 (ts2phc)"): two rows of one name
+    were two table lines alike, one's holdovers said of both."""
+    port = f"{row.node}/{row.iface}"
+    return f"{port} ({row.process})" if shared and row.process else port
 
 
 def _of_sampled(pct: float | None, sampled: float | None) -> float | None:
@@ -376,9 +388,10 @@ def _anomalies_of(
     src: ReportService, name: str, start: datetime, until: datetime
 ) -> tuple[list[Anomaly], dict[AnomalySeverity, int]]:
     """The anomalies of the period: the episodes that overlap it (began by its end, and last
-    found at or after its start, or still open), whatever their worst point: in it, after
-    its end (an excursion going on at the end of a past period) or before its start (an
-    open CRITICAL that began before a shift and went on through all of it). The
+    found at or after its start), whatever their worst point: in it, after its end (an
+    excursion going on at the end of a past period) or before its start (an open CRITICAL
+    that began before a shift and went on through all of it; not one left open when the app
+    closed mid-episode, never found since: it was listed in every later report). The
     ``REPORT_ANOMALIES`` most severe of them (CRITICAL first, then by score: a flapping
     signal's many never push out an older CRITICAL), and how many of each severity there are
     in all (counted in SQL: a month of a flapping signal's is never loaded)."""
@@ -392,7 +405,7 @@ def _anomalies_of(
                       limit=REPORT_ANOMALIES),
         AnomalyFilter(clusters=mine, since=after, started_until=until.timestamp(),
                       limit=REPORT_ANOMALIES),
-        AnomalyFilter(clusters=mine, until=before, lasting_since=start.timestamp(),
+        AnomalyFilter(clusters=mine, until=before, found_since=start.timestamp(),
                       limit=REPORT_ANOMALIES),
     )  # fmt: skip
     repo = src.anomalies.repo
