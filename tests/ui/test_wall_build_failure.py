@@ -60,7 +60,7 @@ def test_a_wall_that_cannot_be_built_says_so_and_its_clock_goes_on(
     run_until(qtbot, lambda: len(calls) >= 10)  # many refreshes failed
     assert window.clock.text() == "21:07:05 UTC"  # the clock goes on
     assert window.stale.isVisible()
-    assert window.stale.text() == "display not updated since 21:00 UTC"
+    assert window.stale.text() == "stale since 21:00 UTC"  # short: the page's state first
     assert "display not updated: ValueError" in window.health.full_text()
     logged = failures(caplog)
     assert len(logged) == 1 and logged[0].exc_info is not None  # once, with its traceback

@@ -77,7 +77,8 @@ def test_since_says_its_date_when_it_is_not_today(wall: WallWindow) -> None:
     wall.show_model(WallModel([WallPage("fleet", "Fleet", [Tile("east", "OK", ["OK"], 20.0)])],
                               "polling OK", since))  # fmt: skip
     wall.show_stale(now, "KeyError")
-    assert wall.stale.text() == "display not updated since 2026-01-01 14:05 UTC"
+    # said short at 1280x720 (the page's state first): its date still
+    assert wall.stale.text() == "stale since 2026-01-01 14:05 UTC"
     assert wall.clock.text() == "14:30:00 UTC"
     (tile,) = shown(wall)
     assert tile.age.full_text().startswith("STALE since 2026-01-01 14:05 UTC")

@@ -165,7 +165,12 @@ class FittedLabel(PlainLabel):
     def lines_needed(self, most: int) -> int:
         """How many lines its text takes whole at its width, ``most`` at the most (no more
         are laid out)."""
-        return max(1, len(self._broken(self.contentsRect().width(), most)))
+        return max(1, len(self._broken(self.text_width(), most)))
+
+    def text_width(self) -> int:
+        """The width its text is drawn in: a styled label's contents less its frame (its
+        padding again: the header's badges were cut at their edge)."""
+        return self.contentsRect().width() - 2 * self.frameWidth()
 
     def minimumSizeHint(self) -> QSize:
         return QSize(0, super().minimumSizeHint().height())
@@ -211,49 +216,68 @@ class FittedLabel(PlainLabel):
         return lines
 
     def _fit(self) -> None:
-        shown = "\n".join(self._broken(self.contentsRect().width(), self._max_lines))
+        shown = "\n".join(self._broken(self.text_width(), self._max_lines))
         if shown != self.text():
             self.setText(shown)
 
     def whole_width(self, text: str | None = None) -> int:
-        """The width it takes to show ``text`` (its own text by default) whole on one line,
-        its margins (a style sheet's padding) with it."""
-        self.ensurePolished()  # its style sheet's padding is its margins once polished
-        margins = self.contentsMargins()
-        advance = _advance(self.font(), self._full if text is None else text)
-        return advance + margins.left() + margins.right() + 2 * self.frameWidth()
+        """The width it takes to show ``text`` (its own text by default) whole on one line."""
+        return _whole_width(self, self._full if text is None else text)
+
+
+def _whole_width(label: PlainLabel, text: str) -> int:
+    """The width ``label`` takes to show ``text`` whole on one line, its margins (a style
+    sheet's padding) and its frame (that padding again, as a styled label draws) with it."""
+    label.ensurePolished()  # its style sheet's padding is its margins once polished
+    margins = label.contentsMargins()
+    advance = _advance(label.font(), text)
+    return advance + margins.left() + margins.right() + 2 * label.frameWidth()
+
+
+def _parts(*parts: str) -> str:
+    return " · ".join(p for p in parts if p)
 
 
 class TitleLabel(FittedLabel):
-    """One line whose tail (a page's screen count) is cut last: the rest of it is cut with
-    an ellipsis first (the screen count says there is more to the page than is shown); in
-    less room than the tail's, its start is cut ("…en 1 of 5")."""
+    """A page's title on one line, "Incidents · CRITICAL · screen 1 of 3", shortened in less
+    room in the order its parts matter on a wall: the screen count said short ("· 1/3"), then
+    the page's name cut with an ellipsis, then left out; its state, what the room reads the
+    wall for, is cut last ("CRITICAL · 1/3")."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        self._tail = ""
+        self._name = ""
+        self._tail = ""  # its state and its screen count said short: cut after the name
+        self._short = ""  # its name and its tail
         super().__init__("", parent)
 
-    def set_title(self, head: str, tail: str = "") -> None:
-        changed = tail != self._tail
-        self._tail = tail
-        self.set_text(head + tail)
-        if changed:  # the same whole text, cut elsewhere
+    def set_title(self, name: str, state: str = "", screen: tuple[int, int] | None = None) -> None:
+        """``screen``: (the one shown, of how many), when the page has more than one."""
+        count, short = ("", "") if screen is None else (
+            f"screen {screen[0]} of {screen[1]}", f"{screen[0]}/{screen[1]}")  # fmt: skip
+        tail = _parts(state, short)
+        changed = (name, tail) != (self._name, self._tail)
+        self._name, self._tail, self._short = name, tail, _parts(name, tail)
+        self.set_text(_parts(name, state, count))
+        if changed:  # the same whole text, shortened otherwise
             self._fit()
 
-    def tail_width(self) -> int:
-        """The least width it is shown in: its tail whole (``whole_width``)."""
-        return self.whole_width(self._tail)
+    def widths(self) -> tuple[int, int, int]:
+        """The widths it takes shown whole, with its screen count short, and at the least
+        (its state and screen count alone), as ``whole_width``."""
+        return self.whole_width(), self.whole_width(self._short), self.whole_width(self._tail)
 
     def _broken(self, width: int, most: int) -> list[str]:
-        whole = self.full_text()
-        if not self._tail or width <= 0 or _advance(self.font(), whole) <= width:
+        font = self.font()
+        if not self._tail or width <= 0 or _advance(font, self.full_text()) <= width:
             return super()._broken(width, most)
+        if _advance(font, self._short) <= width:
+            return [self._short]
         metrics = self.fontMetrics()
-        room = width - _advance(self.font(), self._tail)
-        if room < _advance(self.font(), "…"):
-            return [metrics.elidedText(whole, Qt.TextElideMode.ElideLeft, width)]
-        head = whole.removesuffix(self._tail)
-        return [metrics.elidedText(head, Qt.TextElideMode.ElideRight, room) + self._tail]
+        room = width - _advance(font, " · " + self._tail)
+        name = metrics.elidedText(self._name, Qt.TextElideMode.ElideRight, room)
+        if name not in ("", "…"):  # some of the name is left to read
+            return [_parts(name, self._tail)]
+        return [metrics.elidedText(self._tail, Qt.TextElideMode.ElideRight, width)]
 
 
 class TileWidget(QFrame):
@@ -511,8 +535,10 @@ class WallWindow(QWidget):
         # layout gave it none, and it was drawn over the clock)
         self.badge.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         self._add_badge(header, self.badge, "warning")
-        # the wall could not be built afresh: what it shows is as old as this says (never cut)
+        # the wall could not be built afresh: what it shows is as old as this says (said
+        # shorter in less room, never cut)
         self.stale = PlainLabel()
+        self._stale_forms: tuple[str, ...] = ("",)  # its text, the longest first
         self._add_badge(header, self.stale, "critical")
         header.addSpacing(CLOCK_GAP)
         self.clock = PlainLabel()
@@ -538,7 +564,7 @@ class WallWindow(QWidget):
         self._cycle: list[str] = []
         self._turns = 0  # the rotation's steps so far: the wall's own clock of turns
         self._resume = ""  # the page one brought forward interrupted: shown again after it
-        self._titles: dict[str, str] = {}
+        self._titles: dict[str, tuple[str, str]] = {}  # page -> its title, its state
         self._model: WallModel | None = None
         self.rotation = QTimer(self)
         self.rotation.setInterval(int(rotate_s * 1000))
@@ -561,21 +587,41 @@ class WallWindow(QWidget):
         header.addWidget(badge)
 
     def _fit_header(self) -> None:
-        """The capture's badge as wide as its label, or as the room the page's title leaves
-        it, but not under a third of the header's room (its "SAMPLE DATA" is read) unless the
-        title's screen count needs it: the badge is cut first, then the title (never its
-        screen count); the stale badge and the clock are never cut. The layout gives the
-        title what is left."""
-        if self.badge.isHidden():
-            return
+        """The header in the room it has, shortened in the order its parts matter least on a
+        wall (the page's state most, then its name, its screen count, then the badges): the
+        capture's badge cut down to a third of the room (its "SAMPLE DATA" is read), the
+        stale badge said shorter ("stale since 21:00"), the title's screen count said short
+        ("· 1/3"); then, the page's name and state not fitting beside that third, the
+        capture's badge cut to nothing (not to a sliver: its first word or none of it), the
+        stale badge to its word alone ("stale"), and the title's name cut (``TitleLabel``).
+        The clock and the stale badge's word are never cut. The layout gives the title what
+        is left."""
         left, _, right, _ = WINDOW_MARGINS
-        whole = [w for w in (self.stale, self.clock) if not w.isHidden()]
-        gaps = self._header.spacing() * (1 + len(whole))  # between the title, badge and those
-        room = (self.width() - left - right - CLOCK_GAP - gaps
-                - sum(w.sizeHint().width() for w in whole))  # fmt: skip
-        least = min(room // 3, room - self.title.tail_width())
-        width = min(self.badge.whole_width(), max(room - self.title.whole_width(), least))
-        self.badge.setFixedWidth(max(0, width))  # none left: not a sliver of it
+        shown = [w for w in (self.title, self.badge, self.stale, self.clock) if not w.isHidden()]
+        gaps = self._header.spacing() * (len(shown) - 1)
+        room = self.width() - left - right - CLOCK_GAP - gaps - self.clock.sizeHint().width()
+        stales = [("", 0)]
+        if not self.stale.isHidden():
+            stales = [(form, _whole_width(self.stale, form)) for form in self._stale_forms]
+        badge = 0 if self.badge.isHidden() else self.badge.whole_width()
+        least = min(badge, room // 3)
+        whole, short, _ = self.title.widths()
+        # the stale badge said shorter, the screen count short; beside no share for the
+        # capture's badge, the stale badge's word alone ("stale")
+        tries = [(form, whole) for form in stales[:-1] or stales]
+        tries += [(form, short) for form in stales[-2:]]
+        heads = [t for t in tries if t[1] == short]
+        (form, stale), title = next(
+            (t for t in tries[:-1] if room - t[0][1] - t[1] >= least),
+            next((t for t in heads if room - t[0][1] - t[1] >= 0), tries[-1]),
+        )
+        self.stale.setText(form)
+        self.stale.setFixedWidth(stale)  # as reckoned here (its size hint is wider)
+        width = min(badge, room - stale - title)
+        first_word = self.badge.full_text().split(" ")[0].removesuffix(":")
+        if width < min(badge, self.badge.whole_width(first_word + "…")):
+            width = 0  # not a sliver of it
+        self.badge.setFixedWidth(width)
 
     # -- a new CRITICAL: the wall flashes its frame a few times ---------------------------------
     def _setup_flash(self) -> None:
@@ -645,7 +691,7 @@ class WallWindow(QWidget):
                 widget.set_scale(self.scale)
                 self.stack.addWidget(widget)
             widget.show_page(page, model.at)
-            self._titles[page.name] = f"{page.title} · {page.worst}"
+            self._titles[page.name] = (page.title, page.worst)
         self._order = [p.name for p in model.pages]
         if set(self._cycle) != set(self._order):  # pages came or went: the new order at once
             self._cycle = list(self._order)
@@ -675,12 +721,18 @@ class WallWindow(QWidget):
             for page in model.pages:  # "data 20 s ago" is older now: said so
                 aged = replace(page, tiles=[_aged(t, later, model.at) for t in page.tiles])
                 self._pages[page.name].show_page(aged, now)
-                self._titles[page.name] = f"{page.title} · {aged.worst}"
+                self._titles[page.name] = (page.title, aged.worst)
             self._retitle()
-        self.stale.setText(
-            "display not updated"
-            + (f" since {since_text(model.at, now)}" if model is not None else "")
-        )
+        self._stale_forms = ("display not updated", "stale")
+        if model is not None:
+            since = since_text(model.at, now)
+            short = since.removesuffix(" UTC")[-11:]  # "21:00", "12-04 21:00"
+            self._stale_forms = (
+                f"display not updated since {since}",
+                f"stale since {since}",
+                f"stale since {short}",
+                "stale",
+            )
         self.stale.setVisible(True)
         self._fit_header()
         self.health.set_text(f"display not updated: {line_text(why)} · see the app log")
@@ -778,14 +830,14 @@ class WallWindow(QWidget):
     def _retitle(self) -> None:
         current = self.current_page()
         widget = self._pages.get(current)
-        screen = ""
+        screen = None
         if widget is not None and widget.screens > 1:
-            screen = f" · screen {widget.screen + 1} of {widget.screens}"
-        self.title.set_title(self._titles.get(current, "AIOps Desktop"), screen)
+            screen = (widget.screen + 1, widget.screens)
+        self.title.set_title(*self._titles.get(current, ("AIOps Desktop", "")), screen)
         self._fit_header()
         names = []
         for n in self._cycle:  # the order they are shown in
-            name = self._titles[n].split(" · ")[0]
+            name = self._titles[n][0]
             if n == current:
                 name = "▶ " + name + (f" {widget.screen + 1}/{widget.screens}" if screen else "")
             names.append(name)
