@@ -16,14 +16,12 @@ anomaly again instead of a new one.
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
-from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -37,7 +35,7 @@ from aiops_desktop.models.anomalies import (
 from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from analysis.detectors.base import MAD_TO_SIGMA
-from analysis.detectors.context import ContextNoveltyDetector
+from analysis.detectors.context import QUIET as CONTEXT_QUIET
 from analysis.detectors.live import (
     DETECTION_Z,
     LOG_FLOOR,
@@ -69,16 +67,10 @@ CONTEXT_SCALE = Sensitivity.MEDIUM.threshold / DETECTION_Z  # the benchmarked th
 #: reported at its first sample, barely past the known range, goes on unreported there, so
 #: its episode is graded by the furthest of them (a load doubling over 2 minutes was one LOW
 #: "+10 %" where the same doubling at once was HIGH)
-QUIET: int = inspect.signature(ContextNoveltyDetector).parameters["quiet"].default
+QUIET = CONTEXT_QUIET  # the benchmarked detector's (``ContextNoveltyDetector``)
 #: the live paths' detectors, kept where detection runs (a worker process or thread), one
 #: set per owner (an app's anomaly service), so two owners in one process never share one
 _LIVE_STREAMS: dict[str, StreamScorers] = {}
-#: the live path's detector breaches whose episode is still graded by the samples after it
-#: (``QUIET``; ``_still_graded``), per kept set of detectors and series: (its time, itself,
-#: the time of its episode's worst point last reported)
-_GRADED: WeakKeyDictionary[
-    StreamScorers, dict[tuple[str, str, tuple[tuple[str, str], ...]], list[_Graded]]
-] = WeakKeyDictionary()
 #: the samples each method reads before the first it judges (its trailing history, its
 #: first block's fit, the detector's learning; at the worst, a level shift's recent run at a
 #: 1 s step): a one-off analysis reads this many before the window it is asked about, else
@@ -175,8 +167,8 @@ class _Breach:
     spreads: float = math.inf  # CONTEXT: robust spreads the value moved from its window
 
 
-#: a live detector breach still graded (``_GRADED``): its time, itself, and the time of its
-#: episode's worst point last reported
+#: a live detector breach still graded (``StreamScorers.graded``): its time, itself, and the
+#: time of its episode's worst point last reported
 _Graded = tuple[float, _Breach, float]
 
 
@@ -659,7 +651,7 @@ def _live_episodes(
     if spans:
         streams.episode_spans[key] = sorted(spans.items())
     if grading:
-        _GRADED.setdefault(streams, {})[key] = grading
+        streams.graded[key] = grading
     return out
 
 
@@ -672,7 +664,7 @@ def _still_graded(
     samples that came since, each with its worst point last reported; the store keeps the
     worse finding of an episode, an earlier finding is never changed. Each is taken once:
     the round keeps those still in their quiet period again (``_live_episodes``)."""
-    kept = _GRADED.get(streams, {}).pop(_stream_key(series), [])
+    kept: list[_Graded] = streams.graded.pop(_stream_key(series), [])
     found = []
     for at, breach, worst_at in kept:
         index = int(np.searchsorted(ts, at))

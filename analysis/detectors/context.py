@@ -55,6 +55,8 @@ import numpy.typing as npt
 from analysis.detectors.base import log_tail_score
 
 ESTIMATE_EVERY = 100
+#: the samples the detector stays silent after it reports (its ``quiet``'s default)
+QUIET = 20
 
 
 Symbol = tuple[int, ...]
@@ -222,7 +224,7 @@ class ContextNoveltyDetector:
         log_floor: float = 1e-20,
         onset: int = 100,
         fire: float = 0.5,
-        quiet: int = 20,
+        quiet: int = QUIET,
         keep: int = 5000,
         grow: float = 0.1,
         shrink: float = 0.25,

@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Callable, Hashable
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 
@@ -106,6 +107,9 @@ class StreamScorers:
         #: keeps its start (its identity) while it can be seen (the window slides past a
         #: short one's first sample while the rest of it is still in the window)
         self.episode_spans: dict[Hashable, list[tuple[float, float]]] = {}
+        #: key -> the detector's breaches whose episode is still graded by the samples after
+        #: them (``analysis.detect``'s: each its time, itself, its worst point's time)
+        self.graded: dict[Hashable, list[Any]] = {}
 
     def __len__(self) -> int:
         return len(self._streams)
@@ -168,6 +172,7 @@ class StreamScorers:
             return False
         del self._streams[key]
         self.episode_spans.pop(key, None)
+        self.graded.pop(key, None)
         return True
 
 
