@@ -107,7 +107,7 @@ async def test_more_incidents_than_a_page_shows_are_counted(core: Core) -> None:
 async def test_no_open_incident_is_ok_and_says_what_was_resolved(core: Core) -> None:
     resolved = incident(1, FindingSeverity.CRITICAL, IncidentStatus.RESOLVED, "ran-a")
     await asyncio.wrap_future(core.incidents.repo.save([resolved]))
-    core.wall.incidents_grouped = True  # this run has grouped (before it: UNKNOWN)
+    core.wall._grouped([])  # this run has grouped (before it: UNKNOWN)
     await core.wall.read_incidents()
     (tile,) = page(core).tiles
     assert (tile.title, tile.state) == ("No open incidents", "OK")

@@ -64,7 +64,7 @@ async def test_no_open_incidents_is_ok_only_where_every_cluster_was_read(core: C
     await add(core, "ran-east")
     findings_read(core, timedelta(seconds=10), "ran-east")
     core.wall.incidents_read = (NOW - timedelta(seconds=5), [])
-    core.wall.incidents_grouped = True  # this run has grouped (before it: UNKNOWN)
+    core.wall._grouped([])  # this run has grouped (before it: UNKNOWN)
     tile = tiles(core, "incidents")["No open incidents"]
     assert tile.state == "OK" and not tile.stale
     assert tile.age_s == pytest.approx(10.0)  # the older of the store read and the findings'

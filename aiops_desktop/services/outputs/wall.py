@@ -457,12 +457,12 @@ def _none_open(
     stale (None: they did not)."""
     resolved = f"{count(len(found), 'incident')} resolved in the last week"
     unread = src.incidents.unread_clusters() if src.incidents is not None else set()
-    if not unread and not src.incidents_grouped:  # the store holds the last run's (or none)
-        lines = ["UNKNOWN · not grouped yet", resolved]
-        return Tile("No open incidents", "UNKNOWN", lines, age, since is not None, since)
-    if not unread:
-        lines = ["OK · none open", resolved]
-        return Tile("No open incidents", "OK", lines, age, since is not None, since)
+    if not unread:  # before this run's first grouping, the store holds the last run's
+        state, said = (
+            ("OK", "none open") if src.incidents_grouped else ("UNKNOWN", "not grouped yet")
+        )
+        lines = [f"{state} · {said}", resolved]
+        return Tile("No open incidents", state, lines, age, since is not None, since)
     names = sorted(unread)
     lost = [t.stale_since for t in _truth(src).clusters if t.name in unread and t.lost()]
     moments = [m for m in (*lost, since) if m is not None]
@@ -519,8 +519,6 @@ class WallService:
     bus: EventBus | None = None
     #: the incidents as last read, and when (None: not read yet)
     incidents_read: tuple[datetime, list[Incident]] | None = None
-    #: a grouping of this run was published: before it, the store holds the last run's
-    incidents_grouped: bool = False
     #: groupings published so far: a store read begun before one is older than it
     _published: int = field(default=0, init=False, repr=False)
 
@@ -534,6 +532,11 @@ class WallService:
 
     def now(self) -> datetime:
         return self.clock()
+
+    @property
+    def incidents_grouped(self) -> bool:
+        """A grouping of this run was published: before it, the store holds the last run's."""
+        return self._published > 0
 
     async def read_incidents(self) -> None:
         """The incidents as listed now (from the store: another process may group them);
@@ -549,7 +552,6 @@ class WallService:
         not at the next read. (Only groupings publish them in the wall's process: it
         acknowledges none.)"""
         self._published += 1
-        self.incidents_grouped = True
         self.incidents_read = (self.now(), listed)
 
     async def follow_incidents(self, every_s: float = INCIDENTS_READ_S) -> None:
