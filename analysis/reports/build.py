@@ -683,9 +683,12 @@ def _ptp_lines(facts: ClusterFacts) -> list[Ranked]:
     HOLDOVER episodes past their timeout: a clock that lost its lock for hours of the shift
     is recommended though it is LOCKED at its end)."""
     out: list[Ranked] = []
+    said: set[str] = set()  # the ports recommended for their state now: once a port
     kinds = (("FREERUN", ACT_NOW, ""), ("HOLDOVER", DEGRADING, " before the holdover runs out"))
     for state, rank, then in kinds:
-        ports = [p[0] for p in _one_per_port(p for p in facts.hw.ptp or [] if p[1] == state)]
+        ports = [p[0] for p in _one_per_port(p for p in facts.hw.ptp or [] if p[1] == state)
+                 if _port_of(p[0]) not in said]  # fmt: skip
+        said.update(_port_of(port) for port in ports)
         if len(ports) <= OWN_LINES:
             out += [(rank, WITHIN, f"Clock in {state} on PTP port {bounded(port)} of "
                      f"{facts.name}: check its grandmaster and GNSS{then}.")
@@ -695,7 +698,8 @@ def _ptp_lines(facts: ClusterFacts) -> list[Ranked]:
                         f"{facts.name} ({_names(ports)}): check their grandmasters and "
                         f"GNSS{then}."))  # fmt: skip
     hw = facts.hw
-    lapsed = [p for p in hw.ptp or [] if p[1] not in _PTP_WORST and _lapse_text(hw, p)]
+    lapsed = [p for p in hw.ptp or [] if p[1] not in _PTP_WORST and _lapse_text(hw, p)
+              and _port_of(p[0]) not in said]  # fmt: skip
     lapsed = _one_per_port(sorted(lapsed, key=lambda p: _port_order(hw, p)))
     again = "before it happens again"
     if len(lapsed) <= OWN_LINES:

@@ -384,3 +384,14 @@ async def test_the_assistants_report_on_a_full_disk_leaves_nothing(
         assert Path(made["path"]).read_text("utf-8").startswith("<")
     finally:
         await core.shutdown()
+
+
+def test_a_port_in_freerun_by_one_process_and_lapsed_by_another_is_one_line() -> None:
+    """ts2phc FREERUN now, ptp4l LOCKED now but out of lock in the period: the port's
+    grandmaster and GNSS are checked once, not recommended twice."""
+    shares = ("100.0%", "90.0%", "90.0%", "0 s", "600 s")
+    ports = [("du-2/ens7f0 (ts2phc)", "FREERUN", *shares),
+             ("du-2/ens7f0 (ptp4l)", "LOCKED", *shares)]  # fmt: skip
+    hw = FleetHw(gpu=[], gpu_changes=[], ptp=ports, ptp_ports=2, ptp_short=2)
+    said = [line for line in _handover(hw).recommendations if "du-2" in line]
+    assert len(said) == 1 and "FREERUN" in said[0], said
