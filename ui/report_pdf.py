@@ -32,7 +32,7 @@ from PySide6.QtPrintSupport import QPrinter
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.reports import Chart, Report
 from aiops_desktop.models.text import printable
-from aiops_desktop.services.outputs.reports import write_whole
+from aiops_desktop.services.outputs.reports import release_unwritten, write_whole
 from analysis.reports.render_text import to_html, to_json, to_markdown
 from ui.charts import TimeSeriesChart
 from ui.pdf_pages import keep_together
@@ -241,11 +241,7 @@ def write_report_files(
             _write_whole(report, out, theme, images)
             written.append(out)
     except BaseException:
-        # the names claimed for it (``claim_paths`` makes them empty) and not written: left,
-        # they were listed among the reports as empty files
-        for out in outs:
-            if out not in written and out.is_file() and out.stat().st_size == 0:
-                out.unlink(missing_ok=True)
+        release_unwritten(outs, written)
         raise
     return written
 

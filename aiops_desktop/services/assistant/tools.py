@@ -1598,7 +1598,7 @@ async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
     """Writes one report file into the app's reports folder (Markdown, HTML or JSON: the PDF
     is drawn by Qt, in the UI layer) and says what it holds."""
     from aiops_desktop.models.reports import ReportType
-    from aiops_desktop.services.outputs.reports import write_whole
+    from aiops_desktop.services.outputs.reports import release_unwritten, write_whole
     from analysis.reports.render_text import to_html, to_json, to_markdown
 
     registered = {c.name for c in core.registry.clusters()}
@@ -1626,6 +1626,7 @@ async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
         try:
             write_whole(path, lambda partial: partial.write_text(text, "utf-8"))
         except OSError as e:
+            release_unwritten([path], [])
             raise ToolError(f"could not write the report {path}: {e.strerror or e}") from e
         return path, path.stat().st_size
 

@@ -523,21 +523,25 @@ def write_whole(path: Path, write: Callable[[Path], object]) -> None:
     held before was lost; in a shared folder, a link planted under its name had the report
     written over the link's target, and a file made safely but reopened by name (Qt writes a
     PDF by its path) could be swapped for one while a fleet's report was laid out. On
-    failure nothing is left (a name ``claim_paths`` claimed, still empty, would be listed as a
-    report too), and the ``OSError`` is raised."""
+    failure the ``OSError`` is raised and ``path`` is as it was (``release_unwritten`` lets
+    go of a name ``claim_paths`` claimed)."""
     private: Path | None = None
     try:
         private = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         partial = private / path.name
         write(partial)
         os.replace(partial, path)
-    except BaseException:
-        if path.is_file() and not path.stat().st_size:
-            path.unlink(missing_ok=True)
-        raise
     finally:
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
+
+
+def release_unwritten(claimed: list[Path], written: list[Path]) -> None:
+    """The names ``claim_paths`` claimed for a report (created empty) that were not written:
+    deleted (left, they were listed among the reports as empty files)."""
+    for path in claimed:
+        if path not in written and path.is_file() and not path.stat().st_size:
+            path.unlink(missing_ok=True)
 
 
 def list_reports(folder: Path) -> list[Path]:
