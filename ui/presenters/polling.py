@@ -121,32 +121,32 @@ class DiagnosticsPresenter(PollerPresenter):
                     stale=s.stale(now),
                 )
             )
-        failed = self._detection.failed if self._detection is not None else {}
-        for (cluster, panel), why in sorted(dict(failed).items()):
-            out.append(DiagnosticsRow(cluster=cluster, source=f"anomaly detection of {panel}",
-                                      last_success="failing", age="", latency_ms=None,
-                                      errors=1, consecutive=1, breaker="", last_error=why,
-                                      stale=False))  # fmt: skip
         return out + self._detection_rows()
 
     def _detection_rows(self) -> list[DiagnosticsRow]:
-        """What live anomaly detection does not do as it should, beside its failures."""
+        """What live anomaly detection does not do as it should: a row per panel whose
+        detection fails, one for detection moved into the window's process, one per panel
+        with series no detector judges."""
         if self._detection is None:
             return []
-        out = []
+        failed = sorted(dict(self._detection.failed).items())
+        out = [_detection_row(cluster, f"anomaly detection of {panel}", "failing", why, 1)
+               for (cluster, panel), why in failed]  # fmt: skip
         if (why := self._detection.degraded) is not None:
-            out.append(DiagnosticsRow(cluster="all", source="anomaly detection",
-                                      last_success="degraded", age="", latency_ms=None,
-                                      errors=1, consecutive=1, breaker="", last_error=why,
-                                      stale=False))  # fmt: skip
+            out.append(_detection_row("all", "anomaly detection", "degraded", why, 1))
         limit = self._detection.detector_limit
         for (cluster, panel), count in sorted(dict(self._detection.unjudged).items()):
-            out.append(DiagnosticsRow(cluster=cluster, source=f"anomaly detection of {panel}",
-                                      last_success="partly", age="", latency_ms=None,
-                                      errors=0, consecutive=0, breaker="",
-                                      last_error=unjudged_text(count, limit),
-                                      stale=False))  # fmt: skip
+            said = unjudged_text(count, limit)
+            out.append(_detection_row(cluster, f"anomaly detection of {panel}", "partly", said, 0))
         return out
 
     def refresh(self) -> None:
         self.sig_rows.emit(self.rows())
+
+
+def _detection_row(cluster: str, source: str, state: str, why: str, errors: int) -> DiagnosticsRow:
+    """A Diagnostics row of live anomaly detection (``state`` where a source's last success
+    is said)."""
+    return DiagnosticsRow(cluster=cluster, source=source, last_success=state, age="",
+                          latency_ms=None, errors=errors, consecutive=errors, breaker="",
+                          last_error=why, stale=False)  # fmt: skip

@@ -417,12 +417,11 @@ class IncidentService:
         judged by the Prometheus read and resolved). An incident whose signals it saw end
         before it went dark is not held open by it (``analysis.incidents.group``)."""
         truth = self._fleet.last or self._fleet.snapshot()
-        read = {t.name: t.stale_since for t in truth.clusters
+        return {t.name: t.stale_since for t in truth.clusters
                 if t.name in unread and t.stale_since is not None
                 and Coverage.NO_DATA not in t.coverage.values()
                 and (len(lost := t.lost()) == 1
                      or all((t.name, k) in self._sources_read for k in lost))}  # fmt: skip
-        return read
 
     async def signals(self) -> list[IncidentSignal]:
         now = self._clock()
