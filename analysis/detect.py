@@ -35,7 +35,7 @@ from aiops_desktop.models.anomalies import (
 from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from analysis.detectors.base import MAD_TO_SIGMA
-from analysis.detectors.context import QUIET as CONTEXT_QUIET
+from analysis.detectors.context import QUIET
 from analysis.detectors.live import (
     DETECTION_Z,
     LOG_FLOOR,
@@ -63,11 +63,6 @@ STRONG = 2.0  # score/threshold at which a single method is believed alone
 MIN_RUN = 3  # breaching points that make an episode believable at any score
 LONG_EPISODE = 10  # points: a breach that lasts this long is a trend change, not a spike
 CONTEXT_SCALE = Sensitivity.MEDIUM.threshold / DETECTION_Z  # the benchmarked threshold = MEDIUM
-#: samples the benchmarked detector stays silent after it reports (its ``quiet``): a ramp it
-#: reported at its first sample, barely past the known range, goes on unreported there, so
-#: its episode is graded by the furthest of them (a load doubling over 2 minutes was one LOW
-#: "+10 %" where the same doubling at once was HIGH)
-QUIET = CONTEXT_QUIET  # the benchmarked detector's (``ContextNoveltyDetector``)
 #: the live paths' detectors, kept where detection runs (a worker process or thread), one
 #: set per owner (an app's anomaly service), so two owners in one process never share one
 _LIVE_STREAMS: dict[str, StreamScorers] = {}
@@ -491,7 +486,9 @@ def _furthest(series: SeriesInput, first: int, through: int, peak: _Breach) -> _
 
 def _graded_through(episodes: list[list[_Breach]], size: int) -> list[int]:
     """Each episode's last sample its detector's finding is graded by: ``QUIET`` samples
-    past its last breach (the detector is silent there while the move goes on), short of
+    past its last breach (the benchmarked detector's silence after it reports: a ramp it
+    reported at its first sample, barely past the known range, went on unreported there, and
+    a load doubling over 2 minutes was one LOW "+10 %"), short of
     the next episode and of the newest sample read (causal: an analysis ending 2 samples
     into a ramp grades it by those two; a later one, by more of it)."""
     nexts = [e[0].index for e in episodes[1:]] + [size]  # one more where there is none

@@ -73,7 +73,6 @@ class DetectWorker:
         self._retry_at = self._clock() + RETRY_PROCESS_S
         if self._ran:  # a process that never answered held no detectors: nothing moved
             self.generation += 1
-        self._ran = False
         if self._process is not None:
             self._process.shutdown(wait=False, cancel_futures=True)
             self._process = None
