@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: package package-test llm-test-server llm-test-server-start llm-test-server-ready test-llm bench-llm run test lint typecheck layers pytest test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-logs bench-rca fuzz runtime-packages system-packages sample screenshots clean
+.PHONY: package package-test llm-test-server llm-test-server-start llm-test-server-ready test-llm bench-llm run test lint typecheck layers pytest test-suites test-qtfree test-ui bench bench-nab bench-nab-cv bench-live bench-logs bench-rca fuzz runtime-packages system-packages sample screenshots clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ llm-test-server-ready: $(STAMP)
 	fi
 	@PYTHON=$(PYTHON) VENV=$(VENV) bash packaging/llm-test-server.sh
 
+# `make test`'s two suites side by side (tests/run_suites.sh): the Qt-free one waits on its
+# servers most of the time, and the UI one fits beside it
+test-suites: $(STAMP)
+	BIN=$(BIN) bash tests/run_suites.sh
+
 test-qtfree: $(STAMP)
 	$(BIN)/python tests/run_qtfree.py -m "not llm"
 
@@ -75,7 +80,7 @@ test-llm: $(STAMP) llm-test-server-ready
 	$(BIN)/python tests/run_qtfree.py -m llm
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/ui -m llm
 
-test: system-packages llm-test-server-start lint layers typecheck test-qtfree test-ui test-llm
+test: system-packages llm-test-server-start lint layers typecheck test-suites test-llm
 
 # the parsers of outside input, fuzzed at length (CI runs the same tests, bounded)
 fuzz: $(STAMP)
