@@ -53,45 +53,71 @@ def _pem_file(pem: str) -> Iterator[str]:
         os.unlink(path)
 
 
+class ExtraCA(str):
+    """A CA bundle trusted beside the system's CAs, not instead of them: the cluster's (its
+    API server's) that an endpoint without a CA of its own inherits. The endpoint is another
+    host (a route, an ingress), whose certificate the system may well vouch for; a plain
+    ``str`` CA bundle, set for the endpoint itself, is trusted alone."""
+
+    __slots__ = ()
+
+
+def _trusting(ca_pem: str | None, with_system: bool) -> ssl.SSLContext:
+    """A verifying context: ``ca_pem`` alone, the system's CAs and ``ca_pem`` where
+    ``with_system``, or the system's CAs where there is no ``ca_pem``."""
+    if ca_pem and not with_system:
+        return ssl.create_default_context(cadata=ca_pem)
+    ctx = ssl.create_default_context()
+    if ca_pem:
+        ctx.load_verify_locations(cadata=ca_pem)
+    return ctx
+
+
 @functools.lru_cache(maxsize=64)
-def _verifying(ca_pem: str | None) -> ssl.SSLContext:
-    """A context that verifies against ``ca_pem`` or the system's CAs. Made once per CA and
-    shared (an SSLContext serves any number of connections): loading the system's CAs takes
-    tens of milliseconds, which a client built on the UI thread must not pay each time."""
-    return ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
+def _verifying(ca_pem: str | None, with_system: bool) -> ssl.SSLContext:
+    """A context of ``_trusting``'s, made once per CA and mode and shared (an SSLContext
+    serves any number of connections): loading the system's CAs takes tens of milliseconds,
+    which a client built on the UI thread must not pay each time."""
+    return _trusting(ca_pem, with_system)
 
 
-#: client-pair contexts kept (most recently used last), by CA, verification and the pair's
-#: digest (the cache holds no PEM text of its own)
-_paired: OrderedDict[tuple[bool, str | None, bytes], ssl.SSLContext] = OrderedDict()
+#: client-pair contexts kept (most recently used last), by verification, CA, whether the
+#: system's CAs are trusted too, and the pair's digest (the cache holds no PEM text of its own)
+_paired: OrderedDict[tuple[bool, str | None, bool, bytes], ssl.SSLContext] = OrderedDict()
 _paired_lock = threading.Lock()
 PAIRED_KEPT = 64
 
 
 def ssl_context(*, verify: bool, ca_pem: str | None, auth: EndpointAuth) -> ssl.SSLContext | bool:
-    """The TLS context of an endpoint. Blocking the first time for a CA or a client pair
-    (tens of milliseconds): an event loop calls it in a worker thread."""
+    """The TLS context of an endpoint. ``ca_pem``: the CA bundle trusted alone, or beside
+    the system's CAs where it is an ``ExtraCA``. Blocking the first time for a CA or a client
+    pair (tens of milliseconds): an event loop calls it in a worker thread."""
     if not verify and auth.method is not AuthMethod.MTLS:
         return False
+    with_system = isinstance(ca_pem, ExtraCA)
     if auth.method is not AuthMethod.MTLS:
-        return _verifying(ca_pem or None)
+        return _verifying(ca_pem or None, with_system)
     if not (auth.client_cert_pem and auth.client_key_pem):
         raise CollectorAuthError("mTLS needs a client certificate and key")
-    return _paired_context(verify, ca_pem or None, auth.client_cert_pem, auth.client_key_pem)
+    return _paired_context(
+        verify, ca_pem or None, with_system, auth.client_cert_pem, auth.client_key_pem
+    )
 
 
 def _paired_context(
-    verify: bool, ca_pem: str | None, cert_pem: str, key_pem: str
+    verify: bool, ca_pem: str | None, with_system: bool, cert_pem: str, key_pem: str
 ) -> ssl.SSLContext:
-    """A context with the client pair loaded, made once per CA and pair and shared (by the
-    cluster's endpoints, a client made again): as for ``_verifying``, loading the system's
-    CAs is what takes the time, and a context cannot be copied with another pair in it."""
-    key = (verify, ca_pem, hashlib.sha256(f"{cert_pem}\0{key_pem}".encode()).digest())
+    """A context with the client pair loaded, made once per CA, mode and pair and shared (by
+    the cluster's endpoints, a client made again): as for ``_verifying``, loading the
+    system's CAs is what takes the time, and a context cannot be copied with another pair in
+    it."""
+    digest = hashlib.sha256(f"{cert_pem}\0{key_pem}".encode()).digest()
+    key = (verify, ca_pem, with_system, digest)
     with _paired_lock:
         if key in _paired:
             _paired.move_to_end(key)
             return _paired[key]
-    ctx = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
+    ctx = _trusting(ca_pem, with_system)
     if not verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE

@@ -28,7 +28,7 @@ from aiops_desktop.models.errors import UsageError
 from aiops_desktop.secrets import SecretStore, not_in_keyring
 from aiops_desktop.services.clusters.kubeconfig import bearer_token
 from aiops_desktop.settings import HttpPolicy
-from collectors.auth import EndpointAuth, is_loopback
+from collectors.auth import EndpointAuth, ExtraCA, is_loopback
 from collectors.errors import CollectorAuthError
 from collectors.kubernetes import KubeClient
 
@@ -385,16 +385,23 @@ class ClientPool:
 
 
 def trusted_ca(cluster: Cluster, endpoint: Endpoint) -> str | None:
-    """The CA bundle an endpoint's client trusts: its own, else its cluster's."""
-    return endpoint.ca_bundle_pem or cluster.ca_bundle_pem
+    """The CA bundle an endpoint's client trusts: its own, alone; else its cluster's, beside
+    the system's CAs. The cluster's is its API server's (a kubeconfig's, ``--ca-file``):
+    trusted alone, it failed every route the system vouches for on a cluster with a private
+    API CA, and neither the CLI nor the UI gives an endpoint a CA of its own."""
+    if endpoint.ca_bundle_pem:
+        return endpoint.ca_bundle_pem
+    return ExtraCA(cluster.ca_bundle_pem) if cluster.ca_bundle_pem else None
 
 
 def backend_signature(cluster: Cluster, endpoint: Endpoint) -> str:
     """What an endpoint's client is made of: the endpoint (its URL, auth, credential and TLS
-    check), and the CA it trusts, its cluster's when it has none of its own (the endpoint
-    alone kept a client trusting a CA the cluster no longer names, compromised or replaced,
-    until a restart)."""
-    return json.dumps([endpoint.model_dump_json(), trusted_ca(cluster, endpoint)])
+    check), and the CA it trusts and how (its own alone, or its cluster's beside the
+    system's: the same CA either way is another client). The cluster's CA is in it (the
+    endpoint alone kept a client trusting a CA the cluster no longer names, compromised or
+    replaced, until a restart)."""
+    ca = trusted_ca(cluster, endpoint)
+    return json.dumps([endpoint.model_dump_json(), ca, isinstance(ca, ExtraCA)])
 
 
 def kube_signature(cluster: Cluster) -> str:

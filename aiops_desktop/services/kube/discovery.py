@@ -476,8 +476,9 @@ def _endpoint_for(cluster: Cluster, found: Found) -> Endpoint:
         credential=ref,
         # verified whatever the cluster says: its tls_verify (a kubeconfig's
         # insecure-skip-tls-verify) was chosen for the API server, and a route is another host
-        # (the ingress) that gets the bearer token. The cluster's CA bundle is still trusted
-        # for it (the pool's fallback): an ingress signed by the cluster's own CA works.
+        # (the ingress) that gets the bearer token. The cluster's CA bundle is trusted for it
+        # beside the system's CAs (the pool's fallback): an ingress signed by the cluster's
+        # own CA works, and so does one the system vouches for.
         tls_verify=True,
     )
 
