@@ -19,6 +19,7 @@ import itertools
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -47,11 +48,13 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHeaderView,
     QMenu,
+    QMessageBox,
     QTableView,
     QWidget,
 )
 
 from aiops_desktop.models.text import age_text, cut
+from aiops_desktop.services.outputs.reports import write_whole
 from ui.theme import StatusKeepingDelegate, colour_mark, state_badge, state_mark
 from ui.views.text import tip
 
@@ -449,10 +452,29 @@ class RowsTable(QTableView):
         dialog.open()
         return dialog
 
-    def export_csv(self, path: str) -> None:
-        """Written whole (a table holds at most a few MB of text)."""
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            handle.write(self.csv_text())
+    def export_csv(self, path: str) -> QMessageBox | None:
+        """Written whole or not at all (``write_whole``: a full disk leaves the file as it
+        was; a table holds at most a few MB of text), a lone surrogate from a server's JSON
+        as "?". A path that cannot be written is said in a box naming it and why: raised out
+        of the dialog's slot, the error showed nothing and the table looked saved."""
+        text = self.csv_text()
+        try:
+            write_whole(
+                Path(path),
+                lambda part: part.write_text(text, encoding="utf-8", errors="replace", newline=""),
+            )
+        except OSError as error:
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                "Export table as CSV",
+                f"{path} was not written: {error.strerror or error}",
+                parent=self,
+            )
+            box.setTextFormat(Qt.TextFormat.PlainText)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+            return box
+        return None
 
     def _on_context_menu(self, pos: QPoint) -> None:
         self.context_menu(self.indexAt(pos)).popup(self.viewport().mapToGlobal(pos))
