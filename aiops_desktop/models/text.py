@@ -38,16 +38,23 @@ def age_text(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h ago"
 
 
-def _quoted(value: str) -> str:
-    """A label value as a PromQL string literal holds it: a quote, a backslash or a line
-    break inside it is escaped, so no value can end the series or start a line of its own."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+#: the escapes PromQL writes by name; every other character ``_TO_ESCAPE`` finds is ``\\uXXXX``
+_NAMED_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(text: str) -> str:
+    """A metric name, a label name or a label value as a PromQL string literal holds it (a
+    quote, a backslash, a break or a control escaped: ``\\n``, ``\\u2028``): Prometheus 3
+    takes any UTF-8 name, so no part of a series can end it or start a line of its own."""
+    return _TO_ESCAPE.sub(lambda m: _NAMED_ESCAPES.get(m[0]) or f"\\u{ord(m[0]):04x}", text)
 
 
 def labels_text(labels: dict[str, str]) -> str:
     """A series as PromQL writes it: ``name{a="1", b="2"}`` (``{}`` for no name, no labels)."""
-    name = labels.get("__name__", "")
-    inner = ", ".join(f'{k}="{_quoted(v)}"' for k, v in sorted(labels.items()) if k != "__name__")
+    name = _escaped(labels.get("__name__", ""))
+    inner = ", ".join(
+        f'{_escaped(k)}="{_escaped(v)}"' for k, v in sorted(labels.items()) if k != "__name__"
+    )
     return f"{name}{{{inner}}}" if inner else (name or "{}")
 
 
@@ -57,7 +64,11 @@ def labels_text(labels: dict[str, str]) -> str:
 #: recolour, retitle or rewrite a screen), and the bidirectional overrides that make a line
 #: read other than it is (the "Trojan Source" marks)
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_BREAKS = re.compile(r"[\t\n\r\v\f\u2028\u2029\x85]+")
+_BREAK_CHARS = r"\t\n\r\v\f\u2028\u2029\x85"
+_BREAKS = re.compile(f"[{_BREAK_CHARS}]+")
+#: what a series' names and values escape: a quote, a backslash, a line break or tab, and
+#: every control or bidirectional mark ``printable`` strips (stripped, it would go unseen)
+_TO_ESCAPE = re.compile(f'[\\\\"{_BREAK_CHARS}]|{_CONTROLS.pattern}')
 
 
 def printable(text: str) -> str:

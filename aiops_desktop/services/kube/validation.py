@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from aiops_desktop.models import Cluster, CredentialKind
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.kube import Need, Permission, ValidationResult
-from aiops_desktop.models.text import time_text
+from aiops_desktop.models.text import one_line, time_text
 from aiops_desktop.secrets import SecretStore, not_in_keyring
 from collectors.errors import (
     CollectorAuthError,
@@ -224,12 +224,12 @@ def _allowed_of(answer: Mapping[str, Any]) -> bool:
 @malformed_as("the API server's SelfSubjectReview")
 def _who_of(review: Mapping[str, Any]) -> tuple[str | None, list[str]]:
     """(user name, groups) of a SelfSubjectReview: only strings are kept (a number in the
-    groups broke every ', '.join of them)."""
+    groups broke every ', '.join of them), each one line (``_text``)."""
     info = (review.get("status") or {}).get("userInfo") or {}
     user, groups = info.get("username"), info.get("groups") or []
     if not isinstance(groups, list):
         raise TypeError(f"userInfo.groups is a {type(groups).__name__}, not a list")
-    return _text(user), [g for g in groups if isinstance(g, str)]
+    return _text(user), [one_line(g) for g in groups if isinstance(g, str)]
 
 
 @malformed_as("the API server's /version")
@@ -239,8 +239,10 @@ def _version_of(version: Mapping[str, Any]) -> tuple[str | None, str | None]:
 
 
 def _text(value: object) -> str | None:
-    """A non-empty string as it is; anything else None."""
-    return value if isinstance(value, str) and value else None
+    """A non-empty string as one printable line; anything else None. The server chose it,
+    and the CLI prints it (and the reason made of it) in a line of its own: a line break
+    forged lines such as "VALID - all checks passed" under the verdict."""
+    return one_line(value) if isinstance(value, str) and value else None
 
 
 async def _access_review(client: KubeClient, need: Need, namespace: str | None = None) -> bool:
@@ -263,6 +265,13 @@ async def _access_review(client: KubeClient, need: Need, namespace: str | None =
     return _allowed_of(answer)
 
 
+def _said(exc: CollectorError) -> str:
+    """An error's words as the reason holds them: one printable line. They may be an exec
+    plugin's stderr or an identity provider's error it passes on, and the CLI prints the
+    reason on the verdict's own line, where a line break forged more."""
+    return one_line(str(exc))
+
+
 def _failure(name: str, client: KubeClient, exc: CollectorError) -> ValidationResult:
     """A failed call as a verdict: invalid when the server's certificate is not trusted,
     unreachable (or busy: a 5xx or 429 says nothing of the credentials), expired (a
@@ -270,12 +279,12 @@ def _failure(name: str, client: KubeClient, exc: CollectorError) -> ValidationRe
     answer that makes no sense)."""
     server = client.server
     if isinstance(exc, CollectorTLSError):
-        reason = f"{exc}; add the cluster's CA bundle (or fix the URL)"
+        reason = f"{_said(exc)}; add the cluster's CA bundle (or fix the URL)"
         return ValidationResult(name, ValidationOutcome.INVALID, reason, server)
     if isinstance(exc, CollectorUnreachable | CollectorTimeout):
-        return ValidationResult(name, ValidationOutcome.UNREACHABLE, str(exc), server)
+        return ValidationResult(name, ValidationOutcome.UNREACHABLE, _said(exc), server)
     if isinstance(exc, CollectorServerError | CollectorRateLimited):
-        reason = f"the API server is busy ({exc}); try again in a while"
+        reason = f"the API server is busy ({_said(exc)}); try again in a while"
         return ValidationResult(name, ValidationOutcome.UNREACHABLE, reason, server)
     if isinstance(exc, CollectorAuthError):
         expiry = client.expires_at
@@ -283,9 +292,9 @@ def _failure(name: str, client: KubeClient, exc: CollectorError) -> ValidationRe
             when = time_text(datetime.fromtimestamp(expiry, UTC))
             reason = f"the credential expired at {when}; log in again"
             return ValidationResult(name, ValidationOutcome.EXPIRED, reason, server)
-        reason = f"the API server refused the credential ({exc})"
+        reason = f"the API server refused the credential ({_said(exc)})"
         return ValidationResult(name, ValidationOutcome.INVALID, reason, server)
-    return ValidationResult(name, ValidationOutcome.INVALID, str(exc), server)
+    return ValidationResult(name, ValidationOutcome.INVALID, _said(exc), server)
 
 
 async def validate(
@@ -300,7 +309,7 @@ async def validate(
     try:
         kubeconfig = await asyncio.to_thread(kubeconfig_for, cluster, secrets)
     except KubeConfigInvalid as exc:
-        return ValidationResult(name, ValidationOutcome.INVALID, str(exc))
+        return ValidationResult(name, ValidationOutcome.INVALID, _said(exc))
     t0 = time.monotonic()
 
     def left() -> float:  # one deadline: the kubeconfig load and the checks share timeout_s
@@ -312,9 +321,9 @@ async def validate(
             kubeconfig, name=name, timeout_s=timeout_s, load_within_s=left()
         )
     except KubeConfigInvalid as exc:
-        return ValidationResult(name, ValidationOutcome.INVALID, str(exc))
+        return ValidationResult(name, ValidationOutcome.INVALID, _said(exc))
     except CollectorTimeout as exc:
-        result = ValidationResult(name, ValidationOutcome.UNREACHABLE, str(exc))
+        result = ValidationResult(name, ValidationOutcome.UNREACHABLE, _said(exc))
         result.elapsed_s = time.monotonic() - started
         return result
     try:
