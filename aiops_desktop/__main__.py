@@ -7,6 +7,7 @@ import re
 import sys
 
 from aiops_desktop.cli import main as cli_main
+from aiops_desktop.cli.args import tolerant_stdio
 from aiops_desktop.settings import packaged
 
 #: the interpreter options multiprocessing repeats before ``-c`` (its
@@ -56,6 +57,7 @@ def main() -> None:
         code, sys.argv[:] = child[0], ["-c", *child[1]]
         exec(compile(code, "<string>", "exec"), vars(sys.modules["__main__"]))  # noqa: S102
         return
+    tolerant_stdio()
     sys.exit(cli_main(sys.argv[1:]))
 
 

@@ -47,6 +47,9 @@ log = logging.getLogger("aiops.collectors.http")
 #: Bodies larger than this are decoded (and handed to ``then``) in a worker thread, so a big
 #: answer never stalls the event loop (and with it the UI).
 OFFLOAD_BYTES = 256 * 1024
+#: where a body may hold a lone surrogate: a "\ud800".."\udfff" escape, or such a code
+#: point's own bytes (json.loads reads bytes with surrogatepass)
+_MAY_HOLD_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
 
 def upstream_error(body: bytes) -> str:
@@ -369,7 +372,7 @@ class BackendClient:
                 f"{where} answered HTTP {status}", backend=self.name, status=status
             )
         try:
-            return json.loads(body.decode("utf-8", "replace") if self.text_backend else body)
+            document = json.loads(body.decode("utf-8", "replace") if self.text_backend else body)
         except JSON_ERRORS as exc:
             title = _html_title(body)
             if title is not None:  # a login page of a proxy, an ingress's error page
@@ -385,6 +388,19 @@ class BackendClient:
                 backend=self.name,
                 status=status,
             ) from exc
+        return _without_lone_surrogates(document, body)
+
+
+def _without_lone_surrogates(document: Any, body: bytes) -> Any:
+    """``document`` with each lone surrogate (half an emoji a server cut) read as U+FFFD: one
+    cannot be encoded as UTF-8, so stdout, a report and the cache (an alert's history) would
+    each refuse all that holds it. Walked only where ``body`` may hold one: a scan of the
+    bytes costs little, a walk of a big answer about half its parse."""
+    if _MAY_HOLD_SURROGATE.search(body) is None:
+        return document
+    from collectors.llm import document_without_surrogates  # llm imports this module
+
+    return document_without_surrogates(document)
 
 
 async def read_limited(response: httpx.Response, limit: int, where: str, backend: str) -> bytes:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import io
 import json
 import math
+import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +42,17 @@ class Printable:
     def flush(self) -> None:
         if self._stream is not None:
             self._stream.flush()
+
+
+def tolerant_stdio() -> None:
+    """stdout and stderr that write '?' for what their encoding cannot say instead of
+    raising: a cp1252 console or redirect (Windows), an ASCII or Latin-1 locale would
+    otherwise end a command at its first glyph (✖ ⚠), its answer half written. Only the
+    interpreter's own streams (a TextIOWrapper) with strict errors: stderr's default
+    (backslashreplace) and an error handler the person chose stay as they are."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="replace")
 
 
 @dataclass

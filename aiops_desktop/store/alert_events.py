@@ -3,6 +3,7 @@ poller's alert polls, so a shift handover can say what fired and what was resolv
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable
 from concurrent.futures import Future
@@ -12,6 +13,8 @@ from datetime import datetime
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.store.bodies import read_rows
 from aiops_desktop.store.database import Database
+
+log = logging.getLogger("aiops.store")
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,8 @@ class AlertEventRepository:
 
     def record(self, cluster: str, firing: list[Alert], now: datetime) -> Future[None]:
         """The alerts firing on ``cluster`` now; those of its earlier firings not among them
-        are marked resolved at ``now``."""
+        are marked resolved at ``now``. A write that fails is logged: the poller does not
+        wait on it, and a handover would otherwise say "0 fired" with nothing to say why."""
         seen = now.isoformat()
         rows = [
             (cluster, a.fingerprint, a.starts_at.isoformat(), a.name, a.severity.value,
@@ -52,7 +56,14 @@ class AlertEventRepository:
                 (seen, cluster, seen),
             )
 
-        return self._db.write(op, bulk=True)  # each alerts poll's: see MAX_QUEUED_WRITES
+        written = self._db.write(op, bulk=True)  # each alerts poll's: see MAX_QUEUED_WRITES
+
+        def log_failure(done: Future[None]) -> None:
+            if not done.cancelled() and (exc := done.exception()) is not None:
+                log.warning("the alert history of %s could not be written: %s", cluster, exc)
+
+        written.add_done_callback(log_failure)
+        return written
 
     def between(self, clusters: list[str], since: datetime, until: datetime) -> list[AlertEvent]:
         """Firings of these clusters that overlap the period, oldest first; a damaged row
