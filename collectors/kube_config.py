@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import functools
 import json
+import logging
 import os
 import re
 import signal
@@ -16,12 +18,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+from aiops_desktop.logs import register_secret
 from collectors.deadline import track_sockets
 from collectors.errors import KubeConfigInvalid
+
+log = logging.getLogger("aiops.collectors.kube_config")
 
 
 # -- kubeconfigs ---------------------------------------------------------------------------------
@@ -108,8 +114,6 @@ def with_verified_idp(kubeconfig: Mapping[str, Any]) -> dict[str, Any]:
     ``idp-certificate-authority-data`` where it names none: the Kubernetes client refreshes
     an OIDC token with TLS verification OFF when none is given (so a man in the middle could
     serve an issuer document that sends the refresh token and client secret to any host)."""
-    import copy
-
     out = copy.deepcopy(dict(kubeconfig))
     for entry in out.get("users") or []:
         user = entry.get("user") if isinstance(entry, dict) else None
@@ -172,12 +176,19 @@ _LOADER_ENV = re.compile(r"PATH|PATHEXT|LD_\w*|DYLD_\w*", re.IGNORECASE)
 _CMD_META = re.compile(r"[&|<>^%\r\n]")
 
 
-#: the most an exec plugin may print (stdout and stderr, bytes each): an ExecCredential is a
-#: few kilobytes; past it the plugin is ended and its answer refused, never held whole
+#: the most an exec plugin (or a gcp cmd-path helper) may print (stdout and stderr, bytes
+#: each): an ExecCredential is a few kilobytes; past it the plugin is ended and its answer
+#: refused, never held whole
 MOST_PLUGIN_OUTPUT = 1 << 20
-#: how long an exec plugin may run where the caller gives no limit
+#: how long an exec plugin, a gcp cmd-path helper or an OIDC refresh's each request may take
+#: where the caller gives no limit (a refresh from a client's hook, before a request)
 PLUGIN_WITHIN_S = 30.0
 _plugin_limit = threading.local()  # the limit of the plugin this thread's load may run
+
+
+def _plugin_within_s() -> float:
+    """How long a credential helper this thread runs may take: its load's limit."""
+    return float(getattr(_plugin_limit, "within_s", PLUGIN_WITHIN_S))
 
 
 def _read_bounded(stream: Any, into: list[bytes], over: threading.Event) -> None:
@@ -202,10 +213,12 @@ def _read_bounded(stream: Any, into: list[bytes], over: threading.Event) -> None
 _PLUGIN_GRACE_S = 1.0
 
 
-def _run_plugin(process: subprocess.Popen[bytes], within_s: float) -> tuple[str, str]:
+def _run_plugin(
+    process: subprocess.Popen[bytes], within_s: float, what: str = "exec: the credential plugin"
+) -> tuple[str, str]:
     """(stdout, stderr) of a plugin that ended within ``within_s`` having printed at most
-    MOST_PLUGIN_OUTPUT bytes on each; else it is ended (ConfigException). Its streams are
-    read as it prints, so a full pipe never stops it.
+    MOST_PLUGIN_OUTPUT bytes on each; else it is ended (ConfigException, saying ``what`` it
+    was). Its streams are read as it prints, so a full pipe never stops it.
 
     Ending it ends what it started too: a wrapper script's plugin, or a child left holding its
     output after it exited, would hold the output open and the load with it. Where it leads a
@@ -246,14 +259,14 @@ def _run_plugin(process: subprocess.Popen[bytes], within_s: float) -> tuple[str,
     said = "was ended" + (", but a process it started still runs" if held else "")
     if timed_out:
         raise ConfigException(
-            f"exec: the credential plugin did not answer within {within_s:g} s and {said} "
+            f"{what} did not answer within {within_s:g} s and {said} "
             "(it may wait for a login in a browser or a terminal: log in with it outside the "
             "app first)"
         )
     if over.is_set():
         raise ConfigException(
-            f"exec: the credential plugin printed more than {MOST_PLUGIN_OUTPUT:,} bytes and "
-            f"{said}; its answer was not read"
+            f"{what} printed more than {MOST_PLUGIN_OUTPUT:,} bytes and {said}; its answer "
+            "was not read"
         )
     # all the plugin printed is read even where a process it left still holds the output (its
     # last write was in the pipe when it exited, and the reader had the grace to take it)
@@ -306,13 +319,21 @@ def _end_plugin(process: subprocess.Popen[bytes], own_group: bool) -> bool:
     return running or own_group
 
 
-def _plugin_status(code: int, stdout: str, stderr: str, api_version: str) -> Any:
-    """The ``status`` of a plugin's ExecCredential, checked as the Kubernetes client does."""
+def _refuse_failure(code: int, stderr: str, prefix: str) -> None:
+    """ConfigException where a plugin or helper exited with ``code`` other than 0, with what
+    it said on stderr (never its command line: a helper's arguments may hold a secret)."""
     from kubernetes.config.config_exception import ConfigException
 
     if code != 0:
         said = stderr.strip()
-        raise ConfigException(f"exec: process returned {code}" + (f". {said}" if said else ""))
+        raise ConfigException(f"{prefix}: process returned {code}" + (f". {said}" if said else ""))
+
+
+def _plugin_status(code: int, stdout: str, stderr: str, api_version: str) -> Any:
+    """The ``status`` of a plugin's ExecCredential, checked as the Kubernetes client does."""
+    from kubernetes.config.config_exception import ConfigException
+
+    _refuse_failure(code, stderr, "exec")
     try:
         data = json.loads(stdout)
     except ValueError as exc:
@@ -372,9 +393,8 @@ def _bounded_exec_provider() -> None:
                 # (and get its Ctrl-C), as the client runs it
                 start_new_session=not interactive and sys.platform != "win32",
             )
-            within_s = getattr(_plugin_limit, "within_s", PLUGIN_WITHIN_S)
             try:
-                stdout, stderr = _run_plugin(process, within_s)
+                stdout, stderr = _run_plugin(process, _plugin_within_s())
                 return _plugin_status(process.returncode, stdout, stderr, self.api_version)
             except ConfigException as exc:  # the client logs it and goes on with no credential:
                 _plugin_limit.failed = str(exc)  # the load says it (load_api_client)
@@ -383,11 +403,162 @@ def _bounded_exec_provider() -> None:
     setattr(kube_config, "ExecProvider", BoundedExecProvider)  # noqa: B010 (a module's name)
 
 
+def _bounded_refreshes() -> None:
+    """The Kubernetes client's gcp ``cmd-path`` runner and OIDC refresh requests, with the
+    limits of exec plugins (put in place once per process). The client's own waited for ever
+    on both (a helper or an issuer that never answers held a loader thread for good, and the
+    helper's process; four of them, every later load) and held all a helper printed: the
+    helper now runs as an exec plugin does (``_run_plugin``), and each OIDC request (the
+    issuer's discovery, the token request) is one attempt bounded by the load's limit."""
+    from kubernetes.config import kube_config
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.dateutil import parse_rfc3339
+
+    if getattr(kube_config.CommandTokenSource, "bounded", False):
+        return
+
+    class BoundedCommandTokenSource(kube_config.CommandTokenSource):
+        bounded = True
+
+        def token(self) -> Any:
+            process = subprocess.Popen(
+                [self._cmd, *self._args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                # a group of its own, killed whole when it is ended, as an exec plugin's
+                start_new_session=sys.platform != "win32",
+            )
+            what = "cmd-path: the gcp credential helper"
+            stdout, stderr = _run_plugin(process, _plugin_within_s(), what)
+            _refuse_failure(process.returncode, stderr, "cmd-path")
+            try:
+                credential = json.loads(stdout)["credential"]
+                expiry = parse_rfc3339(credential["token_expiry"])
+                return SimpleNamespace(token=credential["access_token"], expiry=expiry)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ConfigException(f"{what} gave no credential: {exc}") from exc
+
+    class BoundedIssuerClient(kube_config.ApiClient):
+        def __init__(self, configuration: Any = None, *args: Any, **kwargs: Any) -> None:
+            if configuration is not None:  # urllib3 tries 4 times by default
+                configuration.retries = False
+            super().__init__(configuration, *args, **kwargs)
+
+        def call_api(self, *args: Any, **kwargs: Any) -> Any:
+            kwargs["_request_timeout"] = kwargs.get("_request_timeout") or _plugin_within_s()
+            return super().call_api(*args, **kwargs)
+
+    class BoundedSession(kube_config.OAuth2Session):
+        def refresh_token(self, *args: Any, **kwargs: Any) -> Any:
+            kwargs["timeout"] = kwargs.get("timeout") or _plugin_within_s()
+            return super().refresh_token(*args, **kwargs)
+
+    setattr(kube_config, "CommandTokenSource", BoundedCommandTokenSource)  # noqa: B010
+    setattr(kube_config, "ApiClient", BoundedIssuerClient)  # noqa: B010 (only OIDC's uses it)
+    setattr(kube_config, "OAuth2Session", BoundedSession)  # noqa: B010
+
+
+@functools.cache
+def _loader_class() -> Any:
+    """The Kubernetes client's kubeconfig loader, (1) registering with the redactor each token
+    it puts on a client, at the load and at each refresh (an exec plugin's, an OIDC refresh's,
+    a gcp helper's: an API server's error quoting the token it was sent put it in clear into
+    the validation reason, the log and SQLite; a stored token is registered when read), and
+    (2) saying why a gcp auth provider without ``cmd-path`` cannot refresh where google-auth
+    is not installed (the client failed with AttributeError)."""
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import KubeConfigLoader
+
+    class Loader(KubeConfigLoader):
+        def __init__(self, config_dict: Any, config_persister: Any = None) -> None:
+            super().__init__(config_dict=config_dict, config_persister=config_persister)
+            self._google_credentials = self._get_google_credentials
+            self._get_google_credentials = self._gcp_credentials
+
+        def _gcp_credentials(self) -> Any:
+            credentials = self._google_credentials()
+            if credentials is None:  # no cmd-path, and no google-auth to ask
+                raise ConfigException(
+                    "its gcp access token expired, and the gcp auth provider needs cmd-path "
+                    "or the google-auth package to get another"
+                )
+            return credentials
+
+        def _set_config(self, client_configuration: Any) -> None:
+            token = self.__dict__.get("token")
+            if isinstance(token, str):  # "Bearer <token>", "Basic <base64>"
+                register_secret(token.partition(" ")[2])
+            super()._set_config(client_configuration)
+
+    return Loader
+
+
+#: the fields of an auth provider's config a refresh writes (OIDC's tokens, gcp's token)
+_REFRESHED_FIELDS = ("id-token", "refresh-token", "access-token", "expiry")
+
+
+def _auth_provider(kubeconfig: Mapping[str, Any]) -> Any:
+    """The current user's ``auth-provider`` mapping, or None."""
+    user = _active_user(kubeconfig)
+    return user.get("auth-provider") if isinstance(user, Mapping) else None
+
+
+def _store_back(
+    given: Mapping[str, Any],
+    loaded: Mapping[str, Any],
+    store: Callable[[dict[str, Any]], None],
+    name: str,
+) -> Callable[[], None]:
+    """The loader's ``config_persister``: ``store`` is given ``given`` (the kubeconfig as the
+    caller keeps it) with the auth provider's refreshed fields taken from ``loaded`` (the copy
+    the loader refreshes in place, which also holds what the load put in place of the caller's
+    CA data and client pair, never to be kept). An IdP that rotates refresh tokens (Dex)
+    refuses the spent one: without it stored, the next load lost the cluster."""
+
+    def persist() -> None:
+        source = _auth_provider(loaded)
+        refreshed = source.get("config") if isinstance(source, Mapping) else None
+        updated = copy.deepcopy(dict(given))
+        provider = _auth_provider(updated)
+        if not (isinstance(refreshed, Mapping) and isinstance(provider, dict)):
+            return
+        config = provider.get("config")
+        kept: dict[str, Any] = config if isinstance(config, dict) else {}
+        changed = {
+            field: refreshed[field]
+            for field in _REFRESHED_FIELDS
+            if field in refreshed and refreshed[field] != kept.get(field)
+        }
+        if not changed:  # the refresh got nothing (the issuer said no)
+            return
+        provider["config"] = {**kept, **changed}
+        try:
+            store(updated)
+        except Exception as exc:  # the caller's store (a locked keyring): the refreshed
+            # credential works for this client, and the next load refreshes again
+            log.warning(
+                "the refreshed credential could not be stored",
+                extra={"backend": name, "error": str(exc)},
+            )
+
+    return persist
+
+
 def load_api_client(
-    kubeconfig: Mapping[str, Any], name: str, *, plugin_within_s: float = PLUGIN_WITHIN_S
+    kubeconfig: Mapping[str, Any],
+    name: str,
+    *,
+    plugin_within_s: float = PLUGIN_WITHIN_S,
+    store_refreshed: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[Any, float | None]:
     """An API client for the kubeconfig, and when its credential expires. Blocking (an exec
-    plugin or an OIDC refresh may run).
+    plugin, a gcp helper or an OIDC refresh may run, each within ``plugin_within_s``).
+
+    ``store_refreshed`` is given the kubeconfig with the credential an auth provider's refresh
+    got (OIDC's id-token and its rotated refresh token, gcp's access token), at the load or
+    later from the client's refresh hook (in a request's thread), to keep where ``kubeconfig``
+    came from: an IdP that rotates refresh tokens refuses the spent one at the next load.
 
     No key or certificate is left in a file: the Kubernetes client would write each ``-data``
     field to a temp file kept for the whole process (and left behind by a crash). A client
@@ -396,7 +567,6 @@ def load_api_client(
     as data. An exec plugin is ended past ``plugin_within_s`` (``_bounded_exec_provider``)."""
     from kubernetes import client
     from kubernetes.config.config_exception import ConfigException
-    from kubernetes.config.kube_config import KubeConfigLoader
     from oauthlib.oauth2.rfc6749.errors import OAuth2Error  # type: ignore[import-untyped]
     from requests.exceptions import RequestException
     from urllib3.exceptions import HTTPError
@@ -426,8 +596,11 @@ def load_api_client(
         loaded, pair = _in_memory(with_verified_idp(kubeconfig))
         with contextlib.ExitStack() as held:  # an OIDC refresh's CA, open while it may run
             _idp_ca_in_memory(loaded, held)
-            loader = KubeConfigLoader(config_dict=loaded)
+            loader = _loader_class()(
+                loaded, store_refreshed and _store_back(kubeconfig, loaded, store_refreshed, name)
+            )
             _bounded_exec_provider()
+            _bounded_refreshes()
             _plugin_limit.within_s, _plugin_limit.failed = plugin_within_s, None
             try:
                 loader.load_and_set(configuration)
@@ -437,15 +610,16 @@ def load_api_client(
                 plugin_pair = _take_written(configuration, loader, ca_pem)
             if failed:  # the client went on without a credential: every call a 401
                 raise ConfigException(failed)
-    except (ConfigException, ValueError, KeyError, TypeError, OSError) as exc:
-        raise KubeConfigInvalid(f"kubeconfig cannot be used: {exc}", backend=name) from exc
     except (HTTPError, OAuth2Error, RequestException) as exc:  # an OIDC refresh: the issuer
-        # unreachable or not trusted (urllib3, requests), or it refused the refresh token
+        # unreachable, not trusted or silent (urllib3, requests), or it refused the refresh
+        # token. Before OSError: requests' errors are OSErrors
         raise KubeConfigInvalid(
             "the kubeconfig's identity provider could not be asked for a token: "
             f"{getattr(exc, 'reason', None) or exc}",
             backend=name,
         ) from exc
+    except (ConfigException, ValueError, KeyError, TypeError, OSError) as exc:
+        raise KubeConfigInvalid(f"kubeconfig cannot be used: {exc}", backend=name) from exc
     if ca_pem:
         configuration.ca_cert_data = ca_pem
     configuration.retries = False  # one attempt per call; the caller decides to retry

@@ -124,12 +124,20 @@ _loaders = _Loaders(LOAD_THREADS)
 
 
 async def load_client(
-    kubeconfig: Mapping[str, Any], name: str, *, within_s: float = LOAD_WITHIN_S
+    kubeconfig: Mapping[str, Any],
+    name: str,
+    *,
+    within_s: float = LOAD_WITHIN_S,
+    store_refreshed: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[Any, float | None]:
     """``load_api_client`` in a loader thread, within ``within_s``: past it the caller has
     ``CollectorTimeout``, and the plugin is ended then too (its client, if one came just
-    before, is closed)."""
-    load = functools.partial(load_api_client, kubeconfig, name, plugin_within_s=within_s)
+    before, is closed). ``store_refreshed``: as ``load_api_client``'s (blocking, called in the
+    loader thread or a request's)."""
+    load = functools.partial(
+        load_api_client, kubeconfig, name, plugin_within_s=within_s,
+        store_refreshed=store_refreshed,
+    )  # fmt: skip
     done = _loaders.submit(load)
     try:
         async with asyncio.timeout(within_s):  # not wait_for: it can lose a cancel
@@ -282,10 +290,12 @@ class KubeClient:
         reload: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
         deadline_s: float | None = None,
         load_within_s: float = LOAD_WITHIN_S,
+        store_refreshed: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         """``reload``: reads the kubeconfig again (the keyring holds the current credential;
         an exec plugin runs again): a 401 asks it once per call, and the call is tried once
-        more with it."""
+        more with it. ``store_refreshed``: keeps the kubeconfig an auth provider's refresh
+        changed (``load_api_client``), at each load and refresh of this client."""
         self._api = api_client
         self.name = name
         self.timeout_s = timeout_s
@@ -295,6 +305,7 @@ class KubeClient:
         self._reload = reload
         self._deadline_s = deadline_s
         self._load_within_s = load_within_s
+        self._store_refreshed = store_refreshed
         #: the API client replaced by the last reload (calls may still be on it): closed at
         #: the next reload, or at aclose
         self._retired: list[Any] = []
@@ -310,15 +321,18 @@ class KubeClient:
         reload: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
         deadline_s: float | None = None,
         load_within_s: float = LOAD_WITHIN_S,
+        store_refreshed: Callable[[dict[str, Any]], None] | None = None,
     ) -> KubeClient:
         """Load the kubeconfig in a loader thread (an exec plugin or OIDC refresh may run),
         within ``load_within_s`` (``CollectorTimeout`` past it; so is loading it again after a
         401). ``timeout_s`` bounds the connect and each read, ``deadline_s`` a whole request
         (by default 3 x ``timeout_s``, at least 30 s)."""
-        api, expires = await load_client(kubeconfig, name, within_s=load_within_s)
+        api, expires = await load_client(
+            kubeconfig, name, within_s=load_within_s, store_refreshed=store_refreshed
+        )
         return cls(
             api, name=name, timeout_s=timeout_s, expires_at=expires, reload=reload,
-            deadline_s=deadline_s, load_within_s=load_within_s,
+            deadline_s=deadline_s, load_within_s=load_within_s, store_refreshed=store_refreshed,
         )  # fmt: skip
 
     # -- the chokepoint ----------------------------------------------------------------------
@@ -427,7 +441,10 @@ class KubeClient:
         assert self._reload is not None
         try:
             kubeconfig = await self._reload()
-            api, expires = await load_client(kubeconfig, self.name, within_s=self._load_within_s)
+            api, expires = await load_client(
+                kubeconfig, self.name, within_s=self._load_within_s,
+                store_refreshed=self._store_refreshed,
+            )  # fmt: skip
         except KubeConfigInvalid as exc:
             raise CollectorAuthError(
                 f"{rejected}; the credential could not be read again: {exc}",

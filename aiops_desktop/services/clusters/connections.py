@@ -334,7 +334,7 @@ class ClientPool:
         signature = kube_signature(cluster)
 
         async def make() -> tuple[str, KubeClient]:
-            from aiops_desktop.services.kube.validation import kubeconfig_for
+            from aiops_desktop.services.kube.validation import kubeconfig_for, refreshed_into
 
             def read() -> dict[str, Any]:
                 return kubeconfig_for(cluster, self._secrets)
@@ -344,7 +344,11 @@ class ClientPool:
             async def reload() -> dict[str, Any]:  # the keyring holds the credential of now
                 return await self._read_shared(("kubeconfig", cluster.id, signature), read)
 
-            return signature, await KubeClient.open(kubeconfig, name=cluster.name, reload=reload)
+            client = await KubeClient.open(
+                kubeconfig, name=cluster.name, reload=reload,
+                store_refreshed=refreshed_into(cluster, self._secrets),
+            )  # fmt: skip
+            return signature, client
 
         client: KubeClient = await self._cached(cluster, key, signature, make)
         return client

@@ -12,8 +12,9 @@ reason (docs/architecture.md#rules); a missing optional permission is listed, no
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -110,6 +111,19 @@ def kubeconfig_for(cluster: Cluster, secrets: SecretStore) -> dict[str, Any]:
             client_key_pem=pair.get("client_key"),
         )
     raise KubeConfigInvalid(f"{ref.kind.value} credentials cannot reach a Kubernetes API")
+
+
+def refreshed_into(
+    cluster: Cluster, secrets: SecretStore
+) -> Callable[[dict[str, Any]], None] | None:
+    """Where the kubeconfig an auth provider's refresh changed is kept (``load_api_client``'s
+    ``store_refreshed``): the cluster's stored context, in the keyring. An identity provider
+    that rotates refresh tokens (Dex) refuses the spent one, so the next load lost the
+    cluster. None where the app builds the kubeconfig (a token, a client pair: no refresh)."""
+    ref = cluster.credential
+    if ref is None or ref.kind is not CredentialKind.KUBECONFIG_CONTEXT:
+        return None
+    return functools.partial(secrets.put_json, ref)
 
 
 # -- rules ---------------------------------------------------------------------------------------
@@ -318,8 +332,9 @@ async def validate(
     try:
         # an exec plugin may never answer (kubelogin waiting for a browser login): bounded too
         client = await KubeClient.open(
-            kubeconfig, name=name, timeout_s=timeout_s, load_within_s=left()
-        )
+            kubeconfig, name=name, timeout_s=timeout_s, load_within_s=left(),
+            store_refreshed=refreshed_into(cluster, secrets),
+        )  # fmt: skip
     except KubeConfigInvalid as exc:
         return ValidationResult(name, ValidationOutcome.INVALID, _said(exc))
     except CollectorTimeout as exc:
