@@ -14,7 +14,7 @@ from aiops_desktop.cli.args import Io, Printable, duration, examples, instant, j
 from aiops_desktop.models.errors import EXIT_PARTIAL, UsageError
 from aiops_desktop.models.text import one_line
 from aiops_desktop.services.runtime.outputs import check_output
-from aiops_desktop.store.capture import SUFFIX, CaptureManifest, replaceable
+from aiops_desktop.store.capture import SUFFIX, CaptureManifest, left_out_text, replaceable
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
@@ -118,9 +118,11 @@ async def _capture(core: Core, args: argparse.Namespace, io: Io) -> int:
     if unread:
         io.err.write(f"{len(unread)} sources could not be read: the capture shows them as not "
                      "read\n")  # fmt: skip
+    if manifest.series_left_out:  # written all the same, the rest of the site's data in it
+        io.err.write(f"aiops-desktop: {left_out_text(manifest.series_left_out)}\n")
     if manifest.counts.get("chunks", 0) == 0:  # written all the same: its events may matter
         io.err.write(f"aiops-desktop: the capture holds no samples of "
                      f"{', '.join(manifest.clusters)} from {manifest.since} to {manifest.until} "
                      f"(was anything polled then?)\n")  # fmt: skip
         return EXIT_PARTIAL
-    return EXIT_PARTIAL if unread else 0
+    return EXIT_PARTIAL if unread or manifest.series_left_out else 0

@@ -66,14 +66,22 @@ class CaptureManifest:
     counts: dict[str, int] = field(default_factory=dict)
     members: list[str] = field(default_factory=list)  # every cluster name the data carries
     label: str = ""  # shown wherever the data is, e.g. "SAMPLE DATA"
+    #: the series of the span an open would refuse, left out by the export (``left_out_text``)
+    series_left_out: int = 0
 
     def describe(self) -> str:
         badge = f"{self.label}: " if self.label else ""
+        left_out = f"; {left_out_text(self.series_left_out)}" if self.series_left_out else ""
         return badge + (
             f"capture of {', '.join(self.clusters)} from {time_text(self.since)} to "
             f"{time_text(self.until)} (made {time_text(self.created_at)} by AIOps Desktop "
-            f"{self.app_version})"
+            f"{self.app_version}{left_out})"
         )
+
+
+def left_out_text(series: int) -> str:
+    """The series an export left out, said as it is written and wherever it is opened."""
+    return f"{series:,} series left out: their labels are longer than a capture holds"
 
 
 #: an incident as it stood at a moment (``analysis.incidents.as_it_stood``), given by the
@@ -386,7 +394,7 @@ def _copy(
     )
     end_the_silent(conn, hi_ms)  # before redaction: it finds each episode's series by labels
     redact_copied(conn)
-    _openable_series(conn, out, since, until)
+    left_out = _openable_series(conn, out, since, until, counts)
     members = sorted(r[0] for r in conn.execute("SELECT DISTINCT cluster FROM main.series"))
     manifest = CaptureManifest(
         app_version=app_version,
@@ -398,6 +406,7 @@ def _copy(
         counts=counts,
         members=members,
         label=label,
+        series_left_out=left_out,
     )
     openable(manifest, out)
     conn.execute(
@@ -437,12 +446,25 @@ def _as_it_stood(conn: sqlite3.Connection, cluster: Cluster, until: datetime) ->
     return cluster.model_copy(update={"status": then})
 
 
-def _openable_series(conn: sqlite3.Connection, out: Path, since: datetime, until: datetime) -> None:
-    """Refuse (CaptureError) the copied series an open would refuse, by the open's own checks
-    (``capture_rows``': their number, their text, their labels): a fleet's cache may hold
-    more than a capture may."""
+def _openable_series(
+    conn: sqlite3.Connection, out: Path, since: datetime, until: datetime, counts: dict[str, int]
+) -> int:
+    """Leave out the copied series an open refuses one by one (``capture_rows.unheld_series``:
+    the poller stores labels of any length, and one tenant's refused the whole export), with
+    their samples, taken off ``counts``; then refuse (CaptureError) a copy an open would
+    still refuse, by the open's own checks (``capture_rows``': their number, their text in
+    all): a fleet's cache may hold more than a capture may. Returns the series left out."""
     from aiops_desktop.store import capture_rows  # it imports this module
 
+    left_out = capture_rows.unheld_series(conn)
+    for series_id in left_out:
+        for table, column, counted in (("chunks", "series_id", "chunks"),
+                                       ("samples_head", "series_id", "samples"),
+                                       ("series", "id", "series")):  # fmt: skip
+            counts[counted] -= conn.execute(
+                f"DELETE FROM main.{table} WHERE {column} = ?",  # noqa: S608 (its own names)
+                (series_id,),
+            ).rowcount
     try:
         capture_rows._count_series(conn, out)
         capture_rows._check_series(
@@ -451,6 +473,7 @@ def _openable_series(conn: sqlite3.Connection, out: Path, since: datetime, until
     except CaptureError as exc:
         why = str(exc).removeprefix(f"{out}: ").removesuffix("; not opened")
         raise CaptureError(f"{out} not written: it would be refused when opened ({why})") from exc
+    return len(left_out)
 
 
 def _read_head(path: Path) -> bytes:
@@ -498,6 +521,7 @@ class _Manifest(BaseModel):
         default_factory=list, max_length=MOST_CLUSTERS
     )
     label: str = Field(default="", max_length=64)
+    series_left_out: int = Field(default=0, ge=0, lt=2**63)
 
     @field_validator("since", "until", "created_at")
     @classmethod

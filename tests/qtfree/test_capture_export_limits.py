@@ -269,7 +269,6 @@ def test_series_with_nothing_in_the_span_are_not_exported_so_the_capture_opens(
     ("limit", "value", "said"),
     [
         ("MOST_SERIES", 100, r"276 series, more than 100"),
-        ("MOST_SERIES_ROW", 40, r"longer than 40 bytes"),
         ("MOST_SERIES_TEXT", 5_000, r"more series text than 5,000 bytes"),
     ],
 )
