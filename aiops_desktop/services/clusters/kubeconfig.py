@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from aiops_desktop.logs import names_a_secret
 from aiops_desktop.models import CLUSTER_NAME_PATTERN
 from aiops_desktop.models.cluster import refuse_query, shown_url, validate_ca_bundle
-from aiops_desktop.models.credentials import is_token_text
+from aiops_desktop.models.credentials import TOKEN_RULE, is_token_text
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.registry import KubeconfigContext
 from aiops_desktop.models.text import one_line
@@ -59,6 +59,12 @@ MAX_REFERENCED_BYTES = 1 * 2**20  # a token, a certificate or a key a kubeconfig
 #: 1 MiB file held 1.5 GB (a client certificate, key and CA of a few KB each, ~5 KB a
 #: context, leave room for over 1,000 contexts)
 MAX_REFERENCED_TOTAL = 8 * 2**20
+#: what one read's contexts may hold in all, their keyring entries (each a whole kubeconfig as
+#: JSON) together: what contexts share inline is copied into each too, and a 1 MiB file of 500
+#: contexts sharing one user's 1 MB of inline data wrote 476 MiB to the keyring. Files count
+#: here again as base64 (MAX_REFERENCED_TOTAL of them is 10.7 MB); a context of ~10 KB leaves
+#: room for the most contexts a read takes
+MAX_STORED_TOTAL = 16 * 2**20
 MAX_CONTEXTS = 500
 MAX_DEPTH = 32  # YAML nesting; a kubeconfig needs about six
 
@@ -82,6 +88,19 @@ def read_bounded(path: Path, limit: int, what: str, *, pipes: bool = False) -> b
     if len(data) > limit:
         raise ValueError(f"{what} {str(path)!r} is larger than {limit:,} bytes")
     return data
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` absolute, its symbolic links followed; ValueError (saying so) where they loop
+    (pathlib raises RuntimeError, which ended a whole read and lost its good contexts)."""
+    try:
+        return path.resolve()
+    except RuntimeError:  # "Symlink loop from ..."
+        raise ValueError(
+            f"{str(path)!r} is in a symlink loop (its links lead back to each other)"
+        ) from None
+    except OSError as exc:
+        raise ValueError(f"{str(path)!r} cannot be resolved: {exc.strerror or exc}") from None
 
 
 def expand_home(path: str | Path) -> Path:
@@ -113,7 +132,7 @@ def _may_read(resolved: Path, base: Path) -> bool:
     (``.vault-token``, ``.git/``: other tools' credentials), unless that folder is the home
     folder (or holds it: ``/``, ``/home``) or a shared one (a kubeconfig saved in ``~`` read
     ``~/.vault-token`` as its tokenFile)."""
-    if any(resolved.is_relative_to(Path(r).expanduser().resolve()) for r in REFERENCE_ROOTS):
+    if any(resolved.is_relative_to(_resolved(Path(r).expanduser())) for r in REFERENCE_ROOTS):
         return True
     own = base.resolve()
     if Path.home().resolve().is_relative_to(own) or own in SHARED_FOLDERS:
@@ -127,7 +146,8 @@ class _Files:
     """The files one read of a kubeconfig (``source``) references, relative to its folder
     (``base``). Each is read from disk once, however many contexts name it (500 contexts
     naming one file read it 1,500 times), and the contexts may hold at most
-    MAX_REFERENCED_TOTAL bytes of them in all: each holds its own copy."""
+    MAX_REFERENCED_TOTAL bytes of them in all, and MAX_STORED_TOTAL of keyring entries: each
+    holds its own copy."""
 
     def __init__(self, source: Path) -> None:
         self.source = source
@@ -136,6 +156,7 @@ class _Files:
         self._base64: dict[Path, str] = {}
         self._pem: dict[str, str] = {}  # a CA's base64 text, decoded once
         self.inlined = 0
+        self.stored = 0  # the accepted contexts' keyring entries, in bytes
 
     def read(self, ref: object, what: str, read: list[str]) -> bytes:
         """The bytes of a file a kubeconfig references, if it lies in the kubeconfig's
@@ -160,6 +181,19 @@ class _Files:
         self._pem[str(data)] = pem
         return pem
 
+    def store(self, context: str, size: int) -> None:
+        """A context's keyring entry of ``size`` bytes counted against MAX_STORED_TOTAL;
+        ValueError past it (that context is refused, those before it are kept)."""
+        if self.stored + size > MAX_STORED_TOTAL:
+            raise ValueError(
+                f"kubeconfig {self.source}: its contexts' credentials add up to more than "
+                f"{MAX_STORED_TOTAL:,} bytes (each context's keyring entry holds its own copy "
+                f"of what it shares with others: a user's token, key or certificate), so "
+                f"context {context!r} ({size:,} bytes) is not imported. Import it from a "
+                "kubeconfig of fewer contexts, or with smaller credentials"
+            )
+        self.stored += size
+
     def _take(self, ref: object, what: str, read: list[str]) -> tuple[Path, bytes]:
         path, resolved, data = self._read(ref, what)
         if self.inlined + len(data) > MAX_REFERENCED_TOTAL:
@@ -183,7 +217,10 @@ class _Files:
             raise ValueError(f"its {what} {exc}") from None
         if not path.is_absolute():
             path = self.base / path
-        resolved = path.resolve()
+        try:
+            resolved = _resolved(path)
+        except ValueError as exc:
+            raise ValueError(f"its {what} {exc}") from None
         if not _may_read(resolved, self.base):
             raise ValueError(
                 f"its {what} is the file {str(path)!r}, outside the kubeconfig's folder, "
@@ -209,12 +246,19 @@ class _Files:
 
 def _token_from_file(files: _Files, ref: object, read: list[str]) -> str:
     text = files.read(ref, "tokenFile", read).decode("utf-8", errors="replace").strip()
-    if len(text) < MIN_FILE_TOKEN or not is_token_text(text):
+    return _bearer(text, f"its tokenFile {ref!r}", MIN_FILE_TOKEN)
+
+
+def _bearer(token: object, what: str, shortest: int = 1) -> str:
+    """``token`` where it can be sent as a bearer token: never one that every request would
+    fail on, quoting it in the error (two lines), nor a megabyte copied into every context
+    that shares its user."""
+    if not isinstance(token, str) or len(token) < shortest or not is_token_text(token):
         raise ValueError(
-            f"its tokenFile {ref!r} does not hold a bearer token (one line of token "
-            "characters), so it is not sent to the server"
+            f"{what} does not hold a bearer token (a token is {TOKEN_RULE}), so it is not "
+            "sent to the server"
         )
-    return text
+    return token
 
 
 def _b64decode(value: object, what: str) -> bytes:
@@ -377,7 +421,10 @@ def _named(
 
 def read_contexts(path: str | Path) -> list[KubeconfigContext]:
     """Every context of a kubeconfig, each usable or carrying the reason it is not."""
-    source = _expand_source(path).resolve()
+    try:
+        source = _resolved(_expand_source(path))
+    except ValueError as exc:
+        raise KubeconfigError(f"kubeconfig {exc}") from None
     doc = load_kubeconfig(source)
     files = _Files(source)
     index = {section: _index(doc, section) for section in ("clusters", "users")}
@@ -458,6 +505,8 @@ def _fill(
 
     if user.get("tokenFile") and not user.get("token"):
         user["token"] = _token_from_file(files, user["tokenFile"], read)
+    elif user.get("token"):
+        _bearer(user["token"], f"context {ctx.context!r}: its user's token")
     user.pop("tokenFile", None)
     _inline(user, files, "client-certificate", "client-certificate", read)
     _inline(user, files, "client-key", "client-key", read)
@@ -466,7 +515,7 @@ def _fill(
     if ctx.auth == "none":
         ctx.warnings.append(f"context {ctx.context!r} has no credentials (anonymous access)")
 
-    ctx.payload = {
+    payload = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": spec["cluster"], "cluster": cluster}],
@@ -480,9 +529,11 @@ def _fill(
         "current-context": ctx.context,
     }
     try:  # stored as JSON in the keyring: a value YAML typed otherwise (a set) is refused here
-        json.dumps(ctx.payload)
+        size = len(json.dumps(payload))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"context {ctx.context!r} holds a value that is not text ({exc})") from exc
+    files.store(ctx.context, size)
+    ctx.payload = payload
 
 
 def _ca_pem(context: str, cluster: dict[str, Any], files: _Files, read: list[str]) -> str | None:

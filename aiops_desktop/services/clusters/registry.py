@@ -568,7 +568,7 @@ class ClusterRegistry:
                             report.replaced.append(replaced)
                     else:
                         report.imported.append(await self._import_context(ctx, Path(path)))
-                except RegistryError as exc:
+                except (RegistryError, DamagedRowError) as exc:  # this context's own
                     report.skipped.append((ctx.context, str(exc)))
         except BaseException:
             # One step: a failure that is not about one context (keyring, disk, a cancel)
@@ -740,10 +740,11 @@ class ClusterRegistry:
             cluster = cluster.model_copy(update={"credential": ref})
             try:
                 await self._save_with_secrets(cluster, [(ref, ctx.payload or {}), *writes])
-            except DuplicateClusterError:
+            except (DuplicateClusterError, DamagedRowError):
                 # the name was free in this process's copy of the registry, which can be
-                # behind the cache (another process's add): a name free in the cache too,
-                # rather than a failure that takes back the whole import
+                # behind the cache (another process's add), or holds no row the cache cannot
+                # read (a newer version's field): a name free in the cache too, rather than a
+                # failure that takes back the whole import
                 if spec is not None or attempt == IMPORT_NAME_TRIES - 1:
                     raise
                 stored = await asyncio.to_thread(self._repo.names)
