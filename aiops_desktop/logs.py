@@ -1,8 +1,9 @@
 """Structured JSON logs to a rotating file, with secrets redacted before anything is written.
 
-Two layers of redaction: patterns that look like credentials (bearer tokens, JWTs, passwords,
-PEM keys, user:password in URLs and command lines), and the exact values the secrets store has
-handled in this process (``register_secret``), so a token of any shape never reaches a log line.
+Two layers of redaction: patterns that look like credentials (bearer tokens, JWTs, cloud and
+API keys, passwords, PEM keys, user:password in URLs and command lines), and the exact values
+the secrets store has handled in this process (``register_secret``), so a token of any shape
+never reaches a log line.
 """
 
 from __future__ import annotations
@@ -229,12 +230,30 @@ _ANSI_CODES = (
     rf"(?:(?:\x1b|\\+(?:u001[bB]|x1[bB]|033|e))\[[0-9;?]{{0,16}}[A-Za-z]|{_COLOUR_CODE}){{0,8}}"
 )
 
+#: cloud and API keys by their vendors' shapes: AWS access key ids (AKIA, ASIA), OpenAI-style
+#: sk-, GitHub's (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_), Hugging Face's hf_, Slack's xox.-,
+#: GitLab's glpat-, Google's AIza. Each a whole word (``task-runner``, ``sk-learn``, ``xoxo``
+#: are none), an sk- key with a capital letter in it or a run of 20 letters and digits
+#: (OpenAI's, Anthropic's have both, DeepSeek's is 32 hex; a Kubernetes name has neither, and
+#: a pod named ``sk-payments-worker-…`` must stay seen): a token in an alert's summary or an
+#: error reaches captures and reports as it does a model. Each shape's first letter is looked
+#: at first: most of a text's characters are none, and redact reads every stored string (a
+#: third of the cost of trying each shape there)
+API_KEYS = re.compile(
+    r"(?=[Aghsx])(?:\b(?:(?:AKIA|ASIA)[0-9A-Z]{16}|"
+    r"sk-(?=[A-Za-z0-9_-]*?(?:[A-Z]|[A-Za-z0-9]{20}))[A-Za-z0-9_-]{16,}|"
+    r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|hf_[A-Za-z0-9]{20,}|"
+    r"xox[abprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,})\b"
+    r"|(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-]))"  # Google's, which may end in "-"
+)
+
 _PATTERNS = [
     re.compile(rf"(?i)(bearer\s+{_ANSI_CODES})[A-Za-z0-9._~+/=-]{{8,}}"),
     re.compile(rf"(?i)(basic\s+{_ANSI_CODES})[A-Za-z0-9+/=]{{8,}}"),
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWT
     re.compile(r"sha256~[A-Za-z0-9_-]{20,}"),  # OpenShift OAuth tokens
     re.compile(r"(?<![\w.])hv[sbr]\.[A-Za-z0-9_-]{20,}"),  # Vault service, batch, recovery
+    API_KEYS,
     re.compile(rf"(?i)({_SECRET_NAME}{QUOTE}?\s*[:=]\s*{QUOTE}?){VALUE}"),
     re.compile(
         rf"(?i)({_PROSE_NAME}{QUOTE}?\s*(?:=\s*{QUOTE}?(?!\d+(?:[\s,;}}\"']|$))"

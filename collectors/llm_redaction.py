@@ -1,10 +1,10 @@
 """What never reaches a model server: text redacted before any LLM request.
 
 The logs' redaction (``aiops_desktop.logs.redact``: every secret the keyring has handled in this
-process, bearer/basic headers, JWTs, OpenShift tokens, ``password=``/``token:`` pairs, URL
-passwords, PEM private keys) and, for the LLM, also kubeconfig credential data
-(``client-key-data``, ``client-certificate-data``, ``token``), cloud and API keys
-(``AKIA...``, ``sk-...``, ``ghp_...``, ``xox...``, ``glpat-...``, ``AIza...``), the
+process, bearer/basic headers, JWTs, OpenShift tokens, cloud and API keys (``AKIA...``,
+``sk-...``, ``ghp_...``, ``xox...``, ``glpat-...``, ``AIza...``: ``logs.API_KEYS``),
+``password=``/``token:`` pairs, URL passwords, PEM private keys) and, for the LLM, also
+kubeconfig credential data (``client-key-data``, ``client-certificate-data``, ``token``), the
 Authorization header's value (each of an array's, as Go writes a header's values), a pull
 secret's ``auth`` and ``.dockerconfigjson``, the value of a variable whose name says it is a
 secret (as JSON and YAML write it, its name or its value first, and as the kubelet's Go prints
@@ -43,12 +43,6 @@ _KUBECONFIG_DATA = re.compile(
     r"id-token|refresh-token|access-token|auth-provider|exec-token|dockerconfigjson|dockercfg|"
     rf"(?<![\w-])auth){QUOTE}?\s*[:=]\s*{QUOTE}?)"
     r"(?:[^\s\"',}\\]|\\++(?![\"']))+"
-)
-_API_KEYS = re.compile(
-    r"\b(?:(?:AKIA|ASIA)[0-9A-Z]{16}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|"
-    r"github_pat_[A-Za-z0-9_]{20,}|hf_[A-Za-z0-9]{20,}|"
-    r"xox[abprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,})\b"
-    r"|(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])"  # Google's, which may end in "-"
 )
 #: a kubeadm bootstrap token (``abcdef.0123456789abcdef``: [a-z0-9]{6}.[a-z0-9]{16}), not part
 #: of a longer name (a host ``abcdef.0123456789abcdef.svc``) and with a digit in it: a random
@@ -238,7 +232,6 @@ def redact_for_llm(text: str, *, ips: bool = False) -> str:
     text = _KUBECONFIG_DATA.sub(lambda m: m.group(1) + REDACTED, text)
     text = redact_arrays(_AUTH_ARRAY, text)
     text = _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
-    text = _API_KEYS.sub(REDACTED, text)
     text = _BOOTSTRAP_TOKEN.sub(REDACTED, text)
     text = _WEBHOOK.sub(lambda m: m.group(1) + REDACTED, text)
     text = _PROSE_PASSWORD.sub(lambda m: m.group(1) + REDACTED, text)

@@ -236,7 +236,7 @@ async def test_a_canary_secret_reaches_neither_the_server_nor_the_cache(
 
     chat = ChatService(sample_core.tools, ChatRepository(sample_core.db), client)
     session = chat.new_session()
-    api_key = "sk-chat-canary-0123456789abcdef"  # a shape only the LLM redaction knows
+    api_key = "sk-c4a7e0b91d2f4a6c8e0b2d4f6a8c0e2d"  # a key by its vendor's shape (DeepSeek's)
     await chat.ask(session, f"my token is {CANARY} and {keyring_secret}; key {api_key}; any?")
     wire = b"".join(sent)
     assert len(sent) == 2 and b"[REDACTED]" in wire
