@@ -157,8 +157,22 @@ def _page(
     raise CollectorBadResponse(f"Loki answered an unknown result type {str(kind)[:40]!r}")
 
 
-def _key(entry: LogEntry) -> tuple[int, str, str]:
-    return entry.timestamp_ns, entry.line, repr(sorted(entry.labels.items()))
+class LineKeys:
+    """Tells a line from another by its time, text and labels, each labels dict hashed once:
+    a stream's lines share one (``parse_streams``) of up to MOST_LABELS names and values of
+    MAX_ATTRIBUTE_CHARS each, and writing them out for every line held the event loop 10 s
+    for a tail frame. The labels' key is their hash, order aside (as a line's is where the
+    tail remembers it); the dicts hashed are kept, so that their ids name them meanwhile."""
+
+    def __init__(self) -> None:
+        self._hashed: dict[int, tuple[dict[str, str], int]] = {}
+
+    def __call__(self, entry: LogEntry) -> tuple[int, str, int]:
+        labels = entry.labels
+        known = self._hashed.get(id(labels))
+        if known is None:
+            known = self._hashed[id(labels)] = (labels, hash(frozenset(labels.items())))
+        return entry.timestamp_ns, entry.line, known[1]
 
 
 class LokiClient:
@@ -202,7 +216,8 @@ class LokiClient:
         notes: list[str] = []
         backward = query.direction is LogDirection.BACKWARD
         edge: int | None = None  # the last page's last time, and its lines there
-        at_edge: set[tuple[int, str, str]] = set()
+        at_edge: set[tuple[int, str, int]] = set()
+        line_key = LineKeys()
         pages = 0
         while True:
             params: dict[str, str] = {"query": query.logql, "limit": str(query.limit),
@@ -223,7 +238,7 @@ class LokiClient:
                 return LogResult(entries=entries, series=series, pages=pages,
                                  truncated=bool(notes), notes=notes)  # fmt: skip
             # only lines at the edge's time can come again (the next page starts there)
-            fresh = [e for e in page if e.timestamp_ns != edge or _key(e) not in at_edge]
+            fresh = [e for e in page if e.timestamp_ns != edge or line_key(e) not in at_edge]
             room = wanted - len(entries)
             entries += fresh[:room]
             full = len(page) >= query.limit
@@ -245,7 +260,7 @@ class LokiClient:
             # the next page starts at the last line's time (end is exclusive in Loki: +1 ns
             # keeps the lines that share it; ``at_edge`` drops the ones already read)
             edge = page[-1].timestamp_ns
-            at_edge = {_key(e) for e in page if e.timestamp_ns == edge}
+            at_edge = {line_key(e) for e in page if e.timestamp_ns == edge}
             if backward:
                 end = page[-1].timestamp_ns + 1
             else:
@@ -291,15 +306,19 @@ class Completions(list[str]):
 
 
 def _completions(data: dict[str, Any], what: str) -> Completions:
-    """Label names or values as text, sorted: at most MOST_COMPLETIONS (the first Loki gave),
-    and a cut answer says so in the log and in ``answered``."""
+    """Label names or values as text, sorted, each cut at MAX_ATTRIBUTE_CHARS: at most
+    MOST_COMPLETIONS (the first Loki gave), and a cut answer says so in the log and in
+    ``answered``."""
     found = data.get("list") or []
     if not isinstance(found, list):
         raise CollectorBadResponse(f"Loki's {what} are not a list: {str(found)[:80]}")
     if len(found) > MOST_COMPLETIONS:
         log.info("Loki answered %s %s: the first %s are offered for completion",
                  f"{len(found):,}", what, f"{MOST_COMPLETIONS:,}")  # fmt: skip
-    return Completions(sorted(str(x) for x in found[:MOST_COMPLETIONS]), answered=len(found))
+    # each cut as a label is (a 4 MB value held the completer's popup seconds a keystroke);
+    # values alike up to the cut are offered once
+    offered = {attribute_text(x) for x in found[:MOST_COMPLETIONS]}
+    return Completions(sorted(offered), answered=len(found))
 
 
 def _burst_note(at_ns: int, limit: int) -> str:

@@ -110,9 +110,11 @@ def _value(v: Any) -> str:
 
 
 def _attributes(items: Any) -> dict[str, str]:
-    """OTLP attributes as text, the first MOST_ATTRIBUTES of them."""
+    """OTLP attributes as text, the first MOST_ATTRIBUTES of them, each name cut as its value
+    is (a 5,000,000-character name went whole into a capture)."""
     found = (a for a in items or [] if isinstance(a, dict))
-    return {str(a.get("key")): _value(a.get("value")) for a in islice(found, MOST_ATTRIBUTES)}
+    return {attribute_text(a.get("key")): _value(a.get("value"))
+            for a in islice(found, MOST_ATTRIBUTES)}  # fmt: skip
 
 
 def _with_resource(own: dict[str, str], resource: dict[str, str]) -> dict[str, str]:
