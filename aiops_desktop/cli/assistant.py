@@ -208,8 +208,14 @@ async def _chat(core: Core, args: argparse.Namespace, io: Io) -> int:
         if args.clusters:  # a name mistyped is refused as everywhere else (the model was told
             core.registry.targets(names(args.clusters))  # of a cluster that is not there)
         session = core.chat.new_session(args.persona, names(args.clusters))
-    if args.tool and args.tool not in core.tools.tools:
-        raise UsageError(f"no tool {args.tool!r}; the tools are: {', '.join(core.tools.names())}")
+    if args.tool:  # a tool the turn offers (the persona's): the model cannot call another
+        persona, allowed = session.persona.value, core.chat.personas[session.persona].allowed_tools
+        offered = [n for n in core.tools.names() if n in allowed]
+        if args.tool not in offered:
+            said = (f"the persona {persona} does not offer {args.tool!r}"
+                    if args.tool in core.tools.tools else f"no tool {args.tool!r}")  # fmt: skip
+            raise UsageError(f"{said}; the tools are: {', '.join(offered)} (the persona "
+                             f"{persona}'s)")  # fmt: skip
     before = len(session.messages)
 
     def show(event: ChatEvent) -> None:

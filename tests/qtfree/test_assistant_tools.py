@@ -232,7 +232,7 @@ async def test_gpus(box: ToolBox) -> None:
     assert busy["pods"] == ["ml/trainer-0 (pytorch)"] and busy["util_pct"] == 95.0
     assert (processes["gpus"], processes["idle_gpus"]) == (8, 7)
     said = await refused(box, "get_gpu_processes", {"node": "nope"})
-    assert "no GPU node named 'nope'" in said
+    assert "no node named 'nope' has GPUs" in said
 
 
 @pytest.mark.asyncio

@@ -39,7 +39,12 @@ from aiops_desktop.models.enums import ChatRole, PersonaName
 from aiops_desktop.models.errors import AppError, NotFoundError, UsageError
 from aiops_desktop.models.text import time_text
 from aiops_desktop.services.assistant.personas import load_personas
-from aiops_desktop.services.assistant.toolbox import MAX_ARGUMENT_BYTES, ToolBox, Turn
+from aiops_desktop.services.assistant.toolbox import (
+    MAX_ARGUMENT_BYTES,
+    REDACTING_IPS,
+    ToolBox,
+    Turn,
+)
 from aiops_desktop.services.runtime.access import Access, Action
 from collectors.errors import CollectorBadResponse
 from collectors.llm import LlmClient, LlmToolCall, Reply, TextDelta, document_without_surrogates
@@ -367,18 +372,24 @@ class ChatService:
     ) -> None:  # fmt: skip
         tools = self.toolbox.specs(persona.allowed_tools)
         turn = Turn()  # what the turn's tool calls did (one file written a turn at most)
-        for round_ in range(MAX_TOOL_ROUNDS + 1):
-            last = round_ == MAX_TOOL_ROUNDS  # then it must answer: no tools offered
-            reply = await self._one_reply(
-                session, client, on_event, tools=None if last else tools,
-                tool_choice=tool_choice if round_ == 0 else None, max_tokens=max_tokens,
-            )  # fmt: skip
-            if not reply.tool_calls:
-                return
-            if last:  # asked for all the same: not run (the turn ends with what it said)
-                await self._answer_unrun(session, reply.tool_calls, on_event)
-                return
-            await self._run_calls(session, persona, reply.tool_calls, on_event, turn)
+        # the client's IP redaction, for the texts the tools cut too (the tools cut a log line
+        # at 500 characters before the client replaces addresses: a split one was sent)
+        redacting = REDACTING_IPS.set(client.endpoint.redact_ips)
+        try:
+            for round_ in range(MAX_TOOL_ROUNDS + 1):
+                last = round_ == MAX_TOOL_ROUNDS  # then it must answer: no tools offered
+                reply = await self._one_reply(
+                    session, client, on_event, tools=None if last else tools,
+                    tool_choice=tool_choice if round_ == 0 else None, max_tokens=max_tokens,
+                )  # fmt: skip
+                if not reply.tool_calls:
+                    return
+                if last:  # asked for all the same: not run (the turn ends with what it said)
+                    await self._answer_unrun(session, reply.tool_calls, on_event)
+                    return
+                await self._run_calls(session, persona, reply.tool_calls, on_event, turn)
+        finally:
+            REDACTING_IPS.reset(redacting)
 
     async def _one_reply(
         self, session: ChatSession, client: LlmClient, on_event: OnEvent, *,

@@ -25,6 +25,7 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -44,6 +45,9 @@ CALL_TIMEOUT_S = 30.0
 MAX_ROWS = 100
 MAX_RESULT_BYTES = 16 * 1024
 MAX_ARGUMENT_BYTES = 8 * 1024
+#: whether the tool box running the call replaces IP addresses too (``ToolBox.redact_ips``):
+#: a tool that cuts a text itself redacts it first (an address across the cut is none after)
+REDACTING_IPS: ContextVar[bool] = ContextVar("redacting_ips", default=False)
 #: the characters a text in an answer is shortened to, in turn, before (and once one row
 #: alone is too big, while) its lists are cut: a long alert summary or log line costs a few
 #: thousand characters, not the other rows
@@ -313,6 +317,9 @@ class ToolBox:
         writer = turn if tool.writes_file else None
         if writer is not None:
             writer.wrote_file = True  # before it runs: a second call at once is refused too
+        # for the texts a tool cuts itself: this box's setting, or its caller's (the chat's,
+        # whose model client replaces addresses after the cut, where a split one is none)
+        redacting = REDACTING_IPS.set(self.redact_ips or REDACTING_IPS.get())
         try:
             async with asyncio.timeout(self.timeout_s):
                 result = await tool.run(self.core, given)
@@ -325,9 +332,16 @@ class ToolBox:
             if writer is not None:  # refused before writing (a wrong name): it may try again
                 writer.wrote_file = False
             return done(f"{name}: {exc}", error=True)
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-            log.warning("tool failed", extra={"tool": name, "error": repr(exc)[:300]})
+        except Exception as exc:
+            # a known kind said; any other is a defect's: its traceback logged, and still an
+            # answer, redacted (an MCP client got its raw words as a protocol error, the chat's
+            # turn a traceback). A cancel is no Exception: it goes on
+            expected = isinstance(exc, OSError | ValueError | KeyError | TypeError | RuntimeError)
+            log.warning("tool failed", exc_info=not expected,
+                        extra={"tool": name, "error": repr(exc)[:300]})  # fmt: skip
             return done(f"{name} failed: {type(exc).__name__}: {str(exc)[:300]}", error=True)
+        finally:
+            REDACTING_IPS.reset(redacting)
         return done(text)
 
 

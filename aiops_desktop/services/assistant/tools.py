@@ -12,6 +12,7 @@ file one writes is ``generate_report``'s report, into the app's reports folder.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import logging
 import math
@@ -25,13 +26,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import Field, field_validator, model_validator
 
-from aiops_desktop.models import Aggregation, EndpointKind, QueryType
+from aiops_desktop.models import Aggregation, EndpointKind, QueryType, utcnow
 from aiops_desktop.models.enums import ClusterKind, SpanStatus
 from aiops_desktop.models.errors import AppError, NotFoundError
 from aiops_desktop.models.observability import depth_first, line_level, service_calls
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.assistant.toolbox import (
     MAX_ROWS,
+    REDACTING_IPS,
     Tool,
     ToolError,
     ToolInput,
@@ -137,8 +139,13 @@ def _num(value: float | None) -> float | None:
     return float(f"{value:.6g}")
 
 
-def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+def _iso(seconds: float) -> str | None:
+    """A server's time (unix seconds) as ISO 8601; None where no date is (a Prometheus or a
+    LogQL metric query answers any finite time: 1e20 s failed the whole tool)."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _compact(row: dict[str, Any]) -> dict[str, Any]:
@@ -203,10 +210,12 @@ def _kept(scope: frozenset[str] | None, cluster: str) -> bool:
 class _Read:
     task: asyncio.Task[Any]
     until: float  # the loop's time after which the tools no longer wait for it
+    began: float  # the loop's time it began
 
 
 #: per poller, the reads the tools started in this process and may still wait for ("poll":
-#: every source, once; "alerts": the Alertmanagers, once; "truth", "regroup": the findings)
+#: every source; "alerts": the Alertmanagers; each again at their poll interval; "truth",
+#: "regroup": the findings)
 _READS: weakref.WeakKeyDictionary[object, dict[str, _Read]] = weakref.WeakKeyDictionary()
 
 
@@ -218,23 +227,25 @@ def _read_ended(task: asyncio.Task[Any]) -> None:
 
 async def _waited(
     core: Core, what: str, read: Callable[[], Coroutine[Any, Any, Any]], wait_s: float, *,
-    once: bool = False,
+    every_s: float | None = None,
 ) -> asyncio.Task[Any] | None:  # fmt: skip
     """``read()`` in a task of its own (``what`` names it), waited for ``wait_s``: the task
     once it has ended (its result or exception is the caller's), None while it goes on. The
     wait ends, not the read (cancelled, a poll recorded nothing and each call polled again):
     what it reads later, the calls after see; they wait for the same one, never start a
-    second beside it. ``once``: never another after it (the first poll: the sources' status
-    says the rest), and ``wait_s`` counts from its start (a wedged one is not waited for
-    again by every call); else each call waits ``wait_s``, and one after it ended reads
+    second beside it. ``every_s`` (a headless process's sources): another only once it has
+    ended and began ``every_s`` ago (their poll interval: the first read answered for the
+    life of the process), and ``wait_s`` counts from its start (a wedged one is not waited
+    for again by every call); else each call waits ``wait_s``, and one after it ended reads
     again."""
     loop = asyncio.get_running_loop()
     reads = _READS.setdefault(core.poller, {})
     held = reads.get(what)
-    if held is None or (held.task.done() and not once):
-        held = reads[what] = _Read(loop.create_task(read()), loop.time() + wait_s)
+    if held is None or (held.task.done()
+                        and (every_s is None or loop.time() - held.began >= every_s)):  # fmt: skip
+        held = reads[what] = _Read(loop.create_task(read()), loop.time() + wait_s, loop.time())
         held.task.add_done_callback(_read_ended)
-    elif not once:
+    elif every_s is None:
         held.until = loop.time() + wait_s
     left = held.until - loop.time()
     if not held.task.done() and left > 0:
@@ -251,19 +262,54 @@ def _pending(core: Core, source: str | None = None) -> list[str]:
             if s.not_heard_from and (source is None or s.source == source)]  # fmt: skip
 
 
+def _headless(core: Core) -> bool:
+    """Whether the tools read the sources in this process (the MCP server, ``aiops-desktop
+    chat``): nothing had when they were first asked. The window's poller starts with the
+    window, and reads them on."""
+    return not {"poll", "alerts"}.isdisjoint(_READS.get(core.poller, {}))
+
+
+def _every_s(core: Core, source: str | None = None) -> float:
+    """How often the window's poller reads ``source`` (any: the most often read one): a
+    headless process's tools read again what is older."""
+    return min((s.interval_s for s in core.poller.status.values()
+                if source is None or s.source == source), default=0.0)  # fmt: skip
+
+
+def _read_before(core: Core, source: str | None = None) -> dict[tuple[str, str], str]:
+    """In a headless process, the sources read again whose new read has not answered (it
+    failed, or goes on): what the tools give of them is as a read before left it. Per
+    (cluster, source), said as "cluster/source: as read N s ago, not since (why)"."""
+    if not _headless(core):
+        return {}  # the window's poller's: the sources' status says it
+    now = utcnow()
+    return {key: f"{s.cluster}/{s.source}: as read {s.age_s(now) or 0:.0f} s ago, not since "
+                 f"({s.last_error if s.consecutive_errors else 'being read again'})"
+            for key, s in core.poller.status.items()
+            if (source is None or s.source == source) and s.last_success is not None
+            and s.last_attempt is not None and s.last_attempt > s.last_success}  # fmt: skip
+
+
 async def _polled(core: Core) -> list[str]:
-    """A live site's sources, read once in this process when nothing has read them yet (the
-    window's poller has; a headless process has not), as the CLI does; a capture is never
-    polled: its sources are what it recorded. The poll has FIRST_POLL_S, well within a
-    tool's deadline (one wedged endpoint, 30 s a read and retries, made every tool time
-    out): the sources that have not answered by then, each as "cluster/source: why"."""
+    """A live site's sources, read in this process when nothing has read them yet (the
+    window's poller has, and reads them on; a headless process has not), as the CLI does,
+    and read again once older than their poll interval; a capture is never polled: its
+    sources are what it recorded. A poll has FIRST_POLL_S, well within a tool's deadline
+    (one wedged endpoint, 30 s a read and retries, made every tool time out): the sources
+    that have not answered by then, each as "cluster/source: why", and those read again
+    that did not answer, with how old what they give is."""
     if core.capture is not None:
         return []
-    if "poll" not in _READS.get(core.poller, {}) and core.poller.status:
+    if core.poller.status and not _headless(core):
         return []  # the window's poller has read them
-    if await _waited(core, "poll", core.poller.poll_once, FIRST_POLL_S, once=True):
-        return []  # ended: each source's status says how it went
-    return _pending(core)
+    ended = await _waited(core, "poll", core.poller.poll_once, FIRST_POLL_S,
+                          every_s=_every_s(core))  # fmt: skip
+    if ended and not core.poller.status:
+        # nothing to read yet: a cluster added in a window later is its poller's to read (as
+        # the tools' own, they read it again beside that poller)
+        _READS[core.poller].pop("poll", None)
+    # ended: each source's status says how it went (and those read before, how old)
+    return ([] if ended else _pending(core)) + list(_read_before(core).values())
 
 
 #: what a tool says when the fleet's findings were not read again within FLEET_READ_S
@@ -526,8 +572,6 @@ def _series_key(t: TaggedSeries) -> tuple[str, str]:
 def _first(series: list[TaggedSeries], count: int) -> list[TaggedSeries]:
     """The first ``count`` series by cluster and labels (in a worker thread: a query may
     answer 100,000 series)."""
-    import heapq
-
     return heapq.nsmallest(count, series, key=_series_key)
 
 
@@ -623,11 +667,30 @@ async def get_metric_labels(core: Core, args: MetricLabelsInput) -> dict[str, An
                 "series": sum(clusters.values()), "clusters": sorted(clusters),
             }))  # fmt: skip
         return {"metrics": metrics, "note": "query_metrics and detect_anomalies take these names"}
-    found = await asyncio.to_thread(
-        core.db.fetch_all, "SELECT cluster, labels FROM series WHERE metric = ?", (args.metric,)
-    )
-    sets = [(c, json.loads(lk)) for c, lk in found if _kept(scope, c)]
-    if not sets:
+    metric = args.metric
+
+    def counted() -> tuple[int, list[str], dict[str, dict[str, Any]]]:
+        """How many series are in scope, their clusters, and each label's distinct values
+        (counted) and first ones: in the worker thread with the read (a capture may hold
+        200,000 series of a metric: seconds of the event loop, the Qt thread, that the tool's
+        deadline cannot stop)."""
+        found = core.db.fetch_all("SELECT cluster, labels FROM series WHERE metric = ?", (metric,))
+        clusters: set[str] = set()
+        values: dict[str, set[str]] = {}
+        kept = 0
+        for cluster, labels in found:
+            if _kept(scope, cluster):
+                kept += 1
+                clusters.add(cluster)
+                for key, value in json.loads(labels).items():
+                    values.setdefault(key, set()).add(str(value))
+        # the first values, not all sorted: one sort of 200,000 pods held the interpreter
+        shown = {key: {"distinct": len(seen), "values": heapq.nsmallest(args.max_values, seen)}
+                 for key, seen in sorted(values.items())}  # fmt: skip
+        return kept, sorted(clusters), shown
+
+    series_count, series_clusters, labels = await asyncio.to_thread(counted)
+    if not series_count:
         known = sorted({r[0] for r in await asyncio.to_thread(
             core.db.fetch_all, "SELECT DISTINCT metric FROM series")})  # fmt: skip
         where = f" on {args.cluster}" if args.cluster else ""
@@ -635,21 +698,12 @@ async def get_metric_labels(core: Core, args: MetricLabelsInput) -> dict[str, An
             f"no stored metric named {args.metric!r}{where}; the stored metrics are: "
             f"{', '.join(known) or 'none yet'}"
         )
-    values: dict[str, Counter[str]] = {}
-    for _, labels in sets:
-        for key, value in labels.items():
-            values.setdefault(key, Counter())[str(value)] += 1
     panel = panels.get(args.metric)
     return _compact({
         "metric": args.metric, "title": panel.title if panel else "",
         "unit": panel.unit if panel else "", "promql": panel.promql if panel else "",
         "logql": panel.logql if panel else "", "traceql": panel.traceql if panel else "",
-        "series": len(sets), "clusters": sorted({c for c, _ in sets}),
-        "labels": {
-            key: {"distinct": len(seen),
-                  "values": sorted(seen)[: args.max_values]}
-            for key, seen in sorted(values.items())
-        },
+        "series": series_count, "clusters": series_clusters, "labels": labels,
     })  # fmt: skip
 
 
@@ -679,15 +733,16 @@ async def _firing_live(core: Core) -> list[str]:
     async def read() -> None:
         await gather_all(*(core.poller.run_source(c, Source.ALERTS) for c in sources))
 
-    reading = "alerts" in _READS.get(core.poller, {})
-    if reading or not any(key[1] == Source.ALERTS for key in core.poller.status):
-        await _waited(core, "alerts", read, FIRST_POLL_S, once=True)  # as the first poll
+    if _headless(core) or not any(key[1] == Source.ALERTS for key in core.poller.status):
+        every_s = _every_s(core, Source.ALERTS)
+        await _waited(core, "alerts", read, FIRST_POLL_S, every_s=every_s)  # as a poll
+    earlier = _read_before(core, Source.ALERTS)  # read before, not since: said how old
     unread = []
     for c in sources:
-        status = core.poller.status.get((c.name, Source.ALERTS))
-        if status is not None and status.consecutive_errors:
+        status = core.poller.status.get(key := (c.name, Source.ALERTS))
+        if status is not None and status.consecutive_errors and key not in earlier:
             unread.append(f"{c.name}: {status.last_error or 'not read'}")
-    return unread + _pending(core, Source.ALERTS)
+    return unread + list(earlier.values()) + _pending(core, Source.ALERTS)
 
 
 async def list_alerts(core: Core, args: ListAlertsInput) -> dict[str, Any]:
@@ -776,6 +831,8 @@ async def list_incidents(core: Core, args: ListIncidentsInput) -> dict[str, Any]
     ]  # fmt: skip
     truth = core.fleet.last or core.fleet.snapshot()
     unread, _ = unread_sources(core.poller.status.values(), truth.clusters)  # as the CLI says
+    said = {p.split(": ", 1)[0] for p in pending}  # a source read again: said how old there
+    unread = [u for u in unread if u.split(": ", 1)[0] not in said]
     return {"count": len(shown), "incidents": [_incident_row(i) for i in shown],
             "unread": unread + pending}  # fmt: skip
 
@@ -984,23 +1041,24 @@ async def get_gpu_processes(core: Core, args: GpuProcessesInput) -> dict[str, An
 
     scope = await _scope(core, args.cluster)
     fleet = await _readers(core).gpu_fleet()
-    chosen = [h for h in fleet.gpus if _kept(scope, h.reading.cluster)
-              and (args.node is None or h.reading.node == args.node)]  # fmt: skip
-    if args.node is not None and not chosen:
-        raise ToolError(f"no GPU node named {args.node!r}; get_gpu_nodes lists them")
+    unread = problems(fleet.outcomes)
+    mine = [h for h in fleet.gpus if _kept(scope, h.reading.cluster)]
+    missing = _no_node(args.node, {h.reading.node for h in mine}, "GPUs", unread)
+    chosen = [h for h in mine if args.node is None or h.reading.node == args.node]
     rows = [_compact({
         "gpu": h.reading.key, "model": h.reading.model, "mig_profile": h.reading.mig_profile,
         "pods": h.reading.pods, "state": h.state.value, "util_pct": h.reading.util_pct,
         "mem_used_mib": h.reading.mem_used_mib, "mem_total_mib": h.reading.mem_total_mib,
     }) for h in chosen if h.reading.pods]  # fmt: skip
     physical = by_physical(chosen).values()
+    note = ("pods as the DCGM exporter maps them (its pod mapping), or where the GPUs are read "
+            "by nvidia-smi, its processes (pid, command, memory); a GPU without any runs "
+            "nothing that these see")  # fmt: skip
     return {
         "gpus_with_pods": rows, "gpus": len(physical),
         "idle_gpus": sum(1 for gpu in physical if not any(h.reading.pods for h in gpu)),
-        "note": "pods as the DCGM exporter maps them (its pod mapping), or where the GPUs "
-        "are read by nvidia-smi, its processes (pid, command, memory); a GPU without any "
-        "runs nothing that these see",
-        "unread": problems(fleet.outcomes),
+        "note": f"{missing}; {note}" if missing else note,
+        "unread": unread,
     }  # fmt: skip
 
 
@@ -1200,10 +1258,13 @@ REDACT_MARGIN = 1024
 
 def _said(text: str | None) -> str:
     """A workload's text (a log line, a span's status) as a tool gives it: cut with a margin,
-    redacted, then cut to LINE_CHARS. Not redacted whole: that is 1,000 lines of 16 KiB on the
-    event loop, where the tool's deadline cannot stop it; nor cut to LINE_CHARS first: a key
-    cut before its end or a password's closing quote would no longer look like one."""
-    return redact_for_llm((text or "")[: LINE_CHARS + REDACT_MARGIN])[:LINE_CHARS]
+    redacted (IP addresses too where the tool box replaces them), then cut to LINE_CHARS. Not
+    redacted whole: that is 1,000 lines of 16 KiB on the event loop, where the tool's deadline
+    cannot stop it; nor cut to LINE_CHARS first: a key cut before its end or a password's
+    closing quote would no longer look like one, nor an address its last octets (the answer's
+    redaction let its first three go)."""
+    cut = (text or "")[: LINE_CHARS + REDACT_MARGIN]
+    return redact_for_llm(cut, ips=REDACTING_IPS.get())[:LINE_CHARS]
 
 
 def _with_endpoint(core: Core, scope: frozenset[str] | None, kind: EndpointKind) -> list[str]:
@@ -1597,8 +1658,9 @@ def _report_period(args: ReportInput) -> timedelta:
 async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
     """Writes one report file into the app's reports folder (Markdown, HTML or JSON: the PDF
     is drawn by Qt, in the UI layer) and says what it holds."""
+    from aiops_desktop.files import write_whole
     from aiops_desktop.models.reports import ReportType
-    from aiops_desktop.services.outputs.reports import release_unwritten, write_whole
+    from aiops_desktop.services.outputs.reports import release_unwritten
     from analysis.reports.render_text import to_html, to_json, to_markdown
 
     registered = {c.name for c in core.registry.clusters()}
