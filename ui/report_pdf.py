@@ -29,10 +29,11 @@ from PySide6.QtGui import (
 )
 from PySide6.QtPrintSupport import QPrinter
 
+from aiops_desktop.files import write_whole
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.reports import Chart, Report
 from aiops_desktop.models.text import printable
-from aiops_desktop.services.outputs.reports import release_unwritten, write_whole
+from aiops_desktop.services.outputs.reports import release_unwritten
 from analysis.reports.render_text import to_html, to_json, to_markdown
 from ui.charts import TimeSeriesChart
 from ui.pdf_pages import keep_together

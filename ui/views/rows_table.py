@@ -53,8 +53,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aiops_desktop.files import write_whole
 from aiops_desktop.models.text import age_text, cut
-from aiops_desktop.services.outputs.reports import write_whole
 from ui.theme import StatusKeepingDelegate, colour_mark, state_badge, state_mark
 from ui.views.text import tip
 
