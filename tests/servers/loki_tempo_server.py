@@ -14,7 +14,8 @@ on the fly, never copied.
 - Paths: Loki's own (``/loki/api/v1/...``) and a LokiStack gateway's
   (``/api/logs/v1/<tenant>/loki/api/v1/...``), Tempo's own (``/api/...``) and a TempoStack
   gateway's (``/api/traces/v1/<tenant>/tempo/api/...``). The gateways want a bearer token:
-  none or a wrong one is 401, the ``--reader-token`` on the audit tenant 403.
+  none or a wrong one is 401, the ``--reader-token`` on the audit tenant 403; under a tenant
+  they route its API only (``.../ready`` is a 404, as on the real gateway's public port).
 - The tail's pace on demand: ``POST /__tail_pace?per_frame=N&interval_s=S`` (benchmarks).
 - Faults on demand: ``POST /__fault?mode=M&count=N`` makes the next N requests answer 429,
   500, hang, slow (3 s), a huge line, a line of bytes that are not UTF-8, or (tail) a cut
@@ -162,6 +163,20 @@ def _json(doc: Any) -> web.Response:
                         content_type="application/json")  # fmt: skip
 
 
+def _api_path(path: str) -> str | None:
+    """The API path a request asks: as it is, or under a gateway's tenant prefix only what
+    the gateway routes there (observatorium: ``/api/logs/v1/<tenant>/loki/api/v1/...`` and
+    ``/api/traces/v1/<tenant>/tempo/api/...``; its ``/ready`` is on its internal port, so
+    ``/api/logs/v1/<tenant>/ready`` is a 404). None: nothing the gateway routes."""
+    found = re.match(r"^/api/(logs|traces)/v1/[^/]+(/.*)?$", path)
+    if found is None:
+        return path
+    below = found.group(2) or ""
+    if found.group(1) == "logs":
+        return below if below.startswith("/loki/api/v1/") else None
+    return below.removeprefix("/tempo") if below.startswith("/tempo/api/") else None
+
+
 class App:
     def __init__(self, store: Store, token: str, reader_token: str) -> None:
         self.store = store
@@ -201,8 +216,7 @@ class App:
         return None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        path = re.sub(r"^/api/logs/v1/[^/]+", "", request.path)
-        path = re.sub(r"^/api/traces/v1/[^/]+/tempo", "", path)
+        path = _api_path(request.path) or ""  # unrouted by a gateway: no route matches (404)
         refused = self._gate(request) or (
             None if path == "/loki/api/v1/tail" else await self._fault()
         )

@@ -9,8 +9,10 @@ labels, allocatable ``nvidia.com/gpu``), PTP (PtpConfig, NodePtpDevice), SR-IOV
 and the platform (OpenShift ClusterVersion, else ``/version``).
 
 A missing operator (its CRD answers 404) is a normal answer; a read the credentials may not do
-is listed as such. Only addresses reachable from outside (routes) become endpoints; in-cluster
-service addresses are reported, not used. An endpoint the user typed in is never replaced.
+is listed as such. Only addresses reachable from outside (routes) become endpoints (a
+TempoStack gateway's with its tenant's path); in-cluster service addresses are reported, not
+used, as is a gateway whose tenant cannot be read. An endpoint the user typed in is never
+replaced.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +49,7 @@ from aiops_desktop.services.runtime.gathering import gather_all
 from collectors.errors import CollectorError, CollectorTimeout, KubeForbidden, KubeNotFound
 from collectors.kubernetes import KubeClient
 from collectors.shapes import malformed_as
+from collectors.tempo import api_prefix
 
 log = logging.getLogger("aiops.services.discovery")
 
@@ -120,7 +123,9 @@ class Found:
     kind: EndpointKind
     url: str
     how: str
-    external: bool  # a route (reachable from the desktop) or only an in-cluster service
+    #: used as an endpoint: a route (reachable from the desktop) to the API; else only reported
+    #: (an in-cluster service, a gateway's route whose tenant is not known)
+    external: bool
     namespace: str = ""  # where it was found: the cluster's credential goes only to a platform's
 
 
@@ -247,27 +252,56 @@ def find_stack_gateway(
     *,
     namespaces: tuple[str, ...],
     gateway_names: tuple[str, ...],
+    api_path: Callable[[Obj], str | None] = lambda _stack: "",
+    in_cluster_names: tuple[str, ...] = (),
 ) -> Found | None:
-    """A LokiStack / TempoStack gateway: its route if exposed, else its gateway service."""
+    """A LokiStack / TempoStack gateway: its route if exposed, else its gateway service.
+    ``api_path``: where the stack's API is below its gateway's root (a TempoStack's tenant),
+    None where it cannot be told: such a route is reported, not used (its root answers every
+    read 404). ``in_cluster_names``: services that serve the API in-cluster whose route does
+    not (a TempoStack's query frontend: its route is the Jaeger UI)."""
     for stack in stacks:
         meta = _meta(stack)
         namespace, name = meta.get("namespace"), meta.get("name")
         if namespace not in namespaces:
             continue
+        path = api_path(stack)
         candidates = [g.format(name=name) for g in gateway_names]
         for candidate in candidates:
             route = _by_name(routes, namespace, candidate)
             url = _route_url(route) if route else None
             if url:
                 how = f"route {namespace}/{candidate} ({stack['kind']})"
-                return Found(kind, url, how, True, str(namespace))
-        for candidate in candidates:
+                if path is None:
+                    how += ": its gateway serves only a tenant's paths, and no tenant was read"
+                return Found(kind, url + (path or ""), how, path is not None, str(namespace))
+        own = [g.format(name=name) for g in in_cluster_names]
+        for candidate in candidates + own:
             service = _by_name(services, namespace, candidate)
             if service:
                 how = f"service {namespace}/{candidate} ({stack['kind']}, in-cluster)"
                 url = _service_url(service, prefer=("public", "http"))
-                return Found(kind, url, how, False, str(namespace))
+                below = (path or "") if candidate in candidates else ""
+                return Found(kind, url + below, how, False, str(namespace))
     return None
+
+
+#: the multitenancy modes whose tenants a TempoStack names in ``spec.tenants.authentication``
+#: (the operator's gateway config lists no tenant in any other)
+TEMPO_TENANT_MODES = ("static", "openshift")
+
+
+def tempostack_tenant_path(stack: Obj) -> str | None:
+    """Where a TempoStack gateway serves Tempo's API: its first tenant's
+    ``/api/traces/v1/<tenantName>`` (the Tempo client reads ``.../tempo/api/...`` under it),
+    in either mode (static, the default, or openshift). None where the stack names no tenant
+    (no ``spec.tenants``: its gateway cannot run) or none the Tempo client can address."""
+    tenants = (stack.get("spec") or {}).get("tenants") or {}
+    if tenants.get("mode", "static") not in TEMPO_TENANT_MODES:
+        return None
+    named = (a.get("tenantName") for a in tenants.get("authentication") or [])
+    paths = (f"/api/traces/v1/{n}" for n in named if isinstance(n, str))
+    return next((p for p in paths if api_prefix(p)), None)
 
 
 def gpu_inventory(nodes: list[Obj]) -> tuple[int, int, list[str]]:
@@ -352,8 +386,8 @@ def interpret(
     )  # fmt: skip
     tempo = find_stack_gateway(
         EndpointKind.TEMPO, objects.get("tempostacks", []), routes, services,
-        namespaces=TRACING_NAMESPACES,
-        gateway_names=("tempo-{name}-gateway", "tempo-{name}-query-frontend"),
+        namespaces=TRACING_NAMESPACES, gateway_names=("tempo-{name}-gateway",),
+        api_path=tempostack_tenant_path, in_cluster_names=("tempo-{name}-query-frontend",),
     )  # fmt: skip
     found += [f for f in (loki, tempo) if f is not None]
     gpu_nodes, gpus, models = gpu_inventory(objects.get("nodes", []))

@@ -82,6 +82,8 @@ POLL_STATUS_CHANGED = "poller.status"  # payload: SourceStatus
 ALERTS_CHANGED = "poller.alerts"  # payload: dict[str, list[Alert]]
 ALERTS_INTERVAL_S = 10.0
 PROBE_SHARE = 0.8  # a health probe's share of the source timeout: the check always lands
+#: the seconds a LokiStack/TempoStack gateway's health probe reads (its API: no /ready there)
+GATEWAY_PROBE_S = 300
 BACKFILL = timedelta(hours=1)
 UNSUPPORTED_RETRY_S = 3600.0  # a source its endpoint does not offer is asked again this late
 MIN_STEP_S = 15.0
@@ -549,11 +551,8 @@ class Poller:
             elif kind is EndpointKind.API_SERVER:
                 await (await self._pool.kube(cluster)).get("/version")
                 ok = True
-            else:  # Loki and Tempo both serve /ready
-                from collectors.prometheus import ready_answer
-
-                backend = await self._pool.backend(cluster, kind)
-                ok = ready_answer(backend, await backend.status("/ready"))
+            else:
+                ok = await self._logs_or_traces_ready(cluster, kind)
         except CollectorError as exc:
             # an HTTP answer (a refusal, a redirect, another 4xx; or one that could not be
             # read) says it is there; a 5xx does not: a gateway (Rancher, OCM cluster-proxy,
@@ -568,6 +567,30 @@ class Poller:
         # not ready (a readiness endpoint's 503, or a gateway's 5xx: one cannot tell them
         # apart) is no sign that the endpoint is there
         return ok, None if ok else f"{kind.value.lower()}: not ready", ok
+
+    async def _logs_or_traces_ready(self, cluster: Cluster, kind: EndpointKind) -> bool:
+        """Loki's and Tempo's own ``/ready``; a LokiStack/TempoStack gateway's API read over
+        the last GATEWAY_PROBE_S instead: the gateway (observatorium) serves only its tenants'
+        API on the port its route exposes, its ``/ready`` on an internal one, so ``/ready``
+        asked through the route is a 404 and a working gateway was said not ready. The reads
+        are ones its query RBAC lets a reader do (it forbids Tempo's tags and echo): Loki's
+        label names, a Tempo search for one trace. A read that fails raises, as a query's."""
+        from collectors.prometheus import ready_answer
+        from collectors.tempo import api_prefix
+
+        end_s = int(self._clock().timestamp())
+        if kind is EndpointKind.LOKI:
+            loki = await self._pool.loki(cluster)
+            if loki.paths.gateway:
+                await loki.labels((end_s - GATEWAY_PROBE_S) * 10**9, end_s * 10**9)
+                return True
+        else:
+            tempo = await self._pool.tempo(cluster)
+            if api_prefix(tempo.http.base_url):
+                await tempo.search(limit=1, start_s=end_s - GATEWAY_PROBE_S, end_s=end_s)
+                return True
+        backend = await self._pool.backend(cluster, kind)
+        return ready_answer(backend, await backend.status("/ready"))
 
     async def _note_members(self, hub: str, seen: set[str], *, complete: bool) -> None:
         """A hub's members: those with series in this poll, and those it had before that
