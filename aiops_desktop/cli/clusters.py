@@ -466,7 +466,7 @@ async def _discover(core: Core, args: argparse.Namespace, io: Io) -> int:
     caps = found.capabilities
     out.write(f"{found.cluster}: {found.platform.value} {found.platform_version or ''}\n")
     for f in found.endpoints:
-        used = "used" if f.external else "in-cluster only, not used"
+        used = "used" if f.external else "not used"  # why is in ``how``: in-cluster, no tenant
         out.write(f"  {f.kind.value.lower():<13} {f.url}  ({f.how}; {used})\n")
     if caps.gpu_count or caps.has_gpu_operator:
         models = ", ".join(caps.gpu_types) or "model unknown"
