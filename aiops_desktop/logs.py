@@ -233,15 +233,15 @@ _ANSI_CODES = (
 #: cloud and API keys by their vendors' shapes: AWS access key ids (AKIA, ASIA), OpenAI-style
 #: sk-, GitHub's (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_), Hugging Face's hf_, Slack's xox.-,
 #: GitLab's glpat-, Google's AIza. Each a whole word (``task-runner``, ``sk-learn``, ``xoxo``
-#: are none), an sk- key with a capital letter in it or a run of 20 letters and digits
-#: (OpenAI's, Anthropic's have both, DeepSeek's is 32 hex; a Kubernetes name has neither, and
-#: a pod named ``sk-payments-worker-…`` must stay seen): a token in an alert's summary or an
-#: error reaches captures and reports as it does a model. Each shape's first letter is looked
-#: at first: most of a text's characters are none, and redact reads every stored string (a
-#: third of the cost of trying each shape there)
+#: are none): a token in an alert's summary or an error reaches captures and reports as it
+#: does a model. An sk- key is any 16 or more key characters after it (OpenAI's and
+#: Anthropic's mix cases, DeepSeek's is 32 hex, Langfuse's a lowercase UUID): a name of
+#: that shape (a pod ``sk-payments-worker-…``) is hidden too, a key is never shown. Each
+#: shape's first letter is looked at first: most of a text's characters are none, and
+#: redact reads every stored string (a third of the cost of trying each shape there)
 API_KEYS = re.compile(
     r"(?=[Aghsx])(?:\b(?:(?:AKIA|ASIA)[0-9A-Z]{16}|"
-    r"sk-(?=[A-Za-z0-9_-]*?(?:[A-Z]|[A-Za-z0-9]{20}))[A-Za-z0-9_-]{16,}|"
+    r"sk-[A-Za-z0-9_-]{16,}|"
     r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|hf_[A-Za-z0-9]{20,}|"
     r"xox[abprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,})\b"
     r"|(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-]))"  # Google's, which may end in "-"

@@ -25,7 +25,7 @@ HOSTILE = [
     "://a:", "://:", "://a:b/", "-----BEGIN RSA PRIVATE KEY-----\"",
     "-----BEGIN RSA PRIVATE KEY-----", "password=\"a", "token: '", "--password-", "-u a:",
     "login -p", "auth: ", "authorization: ", "client-key-data: ", "cookie: a\\", "sig=",
-    "Bearer ", "eyJaaaaa.", "1.1.1.", "1:1:", "x-amz-signature=",
+    "Bearer ", "eyJaaaaa.", "1.1.1.", "1:1:", "x-amz-signature=", "sk-", "sk--", "AKIA",
 ]  # fmt: skip
 #: a crafted line may cost this many times a plain line; a rescan per start costs hundreds
 MOST_RATIO = 10

