@@ -159,7 +159,7 @@ async def record_logs_traces(
         not_read += [f"{name}/traces: {why}" for name, why in doc.traces_unread.items()]
     # redacted, written and checked in a thread: 20,000 lines of 3.7 KB stack traces take
     # minutes of CPU to redact, which held the loop (and the export's own time bound)
-    return await asyncio.to_thread(_finished, doc)
+    return await asyncio.to_thread(_finished, doc, not_read)
 
 
 def _shares(most: int, clusters: int) -> list[int]:
@@ -173,15 +173,20 @@ def _late(within_s: float | None) -> TimeoutError:
     return TimeoutError(f"not read within the export's {within_s:g} s to record")
 
 
-def _finished(doc: RecordedLogsTracesDoc) -> str:
+def _finished(doc: RecordedLogsTracesDoc, not_read: list[str] | None = None) -> str:
     """The document as the capture keeps it: redacted, within what an open reads (its
     characters, and its bytes as the capture holds them: 20,000 lines of Java stack traces
-    were 76 MiB, and the whole capture was refused), checked as an open checks it."""
+    were 76 MiB, and 10 failing traces of 2,000 spans with long attributes 128 MB, and the
+    whole capture was refused), checked as an open checks it. The failing traces it leaves
+    out to fit are added to ``not_read`` ("cluster/traces: what")."""
     doc = _redacted(doc)
     text = doc.model_dump_json()
     most = min(MOST_DOC_CHARS, capture_load.META_KEYS[LOGS_TRACES_KEY])
     if len(text.encode("utf-8")) > most:
-        text = _newest_within(doc, most).model_dump_json()
+        doc, traces_left_out = _newest_within(doc, most)
+        text = doc.model_dump_json()
+        if not_read is not None:
+            not_read += [f"{name}/traces: {why}" for name, why in traces_left_out.items()]
     why = _unreadable(text) or unopenable_document(LOGS_TRACES_KEY, text)
     if why is not None:
         raise CaptureError(f"the capture's recorded logs and traces would be refused when "
@@ -190,42 +195,93 @@ def _finished(doc: RecordedLogsTracesDoc) -> str:
     return text
 
 
-#: what a cluster's note that its older lines were not kept may add to the document (its
-#: name, the note, and the JSON around them)
+#: what a cluster's note that its older lines (or traces) were not kept may add to the
+#: document (its name, the note, and the JSON around them)
 _NOTE_BYTES = 4 * (253 + GAP_CHARS) + 64
 
 
-def _newest_within(doc: RecordedLogsTracesDoc, most: int) -> RecordedLogsTracesDoc:
-    """``doc`` with each cluster's newest lines that keep it within ``most`` bytes, each
-    cluster its share of the room (what one leaves passed on to the next, as their counts
-    are shared), and a cluster's lines left out said (more matched than it kept; why)."""
-    sizes = [len(e.model_dump_json().encode("utf-8")) + 1 for e in doc.lines]  # and a comma
-    rest = len(doc.model_copy(update={"lines": []}).model_dump_json().encode("utf-8"))
-    mine: dict[str, list[int]] = {}
-    for i, e in enumerate(doc.lines):
-        mine.setdefault(e.cluster, []).append(i)
-    room = most - rest - len(mine) * _NOTE_BYTES
-    kept: set[int] = set()
+def _newest_within(
+    doc: RecordedLogsTracesDoc, most: int
+) -> tuple[RecordedLogsTracesDoc, dict[str, str]]:
+    """``doc`` within ``most`` bytes: its failing traces at least half the room (all the
+    lines leave), its lines the rest, each cluster's newest of each within its share
+    (``_newest_of``); each measured once (a trace of 2,000 spans is 13 MB: the document
+    is not written again for each one left out). A cluster's lines left out are said as its
+    read (more matched than it kept; why); its failing traces left out are returned
+    (cluster -> what was left out) and, where it keeps none, said as not read (an open says
+    so, not "no failing traces")."""
+    line_sizes = [_bytes_of(e) + 1 for e in doc.lines]  # and a comma
+    trace_sizes = [_bytes_of(t) + 1 for t in doc.traces]
+    rest = _bytes_of(doc.model_copy(update={"lines": [], "traces": []}))
+    line_clusters = [e.cluster for e in doc.lines]
+    trace_clusters = [t.cluster for t in doc.traces]
+    room = most - rest - len({*line_clusters}) * _NOTE_BYTES - len({*trace_clusters}) * _NOTE_BYTES
+    traces_room = max(room // 2, room - sum(line_sizes))
+    first = [min((s.start_ns for s in t.spans), default=0) for t in doc.traces]
+    traces_kept = _newest_of(trace_clusters, first, trace_sizes, traces_room)
+    lines_room = room - sum(trace_sizes[i] for i in traces_kept)
+    times = [e.timestamp_ns for e in doc.lines]
+    lines_kept = _newest_of(line_clusters, times, line_sizes, lines_room)
+
     read = dict(doc.logs_read)
-    for after, (cluster, lines) in enumerate(mine.items(), start=1):
+    for cluster, (lines, kept) in _counted_by_cluster(line_clusters, lines_kept).items():
+        if kept < lines:
+            log.warning("the capture keeps %s of %s's error lines, the newest: the rest are "
+                        "over the %s characters an open reads", f"{kept:,}", cluster,
+                        f"{most:,}", extra={"cluster": cluster})  # fmt: skip
+            notes = read[cluster].notes if cluster in read else []
+            note = (f"{lines - kept:,} older error lines not kept: a capture holds at most "
+                    f"{most:,} characters of logs and traces")  # fmt: skip
+            read[cluster] = LinesRead(truncated=True, notes=[*notes[: MOST_NOTES - 1], note])
+    left_out: dict[str, str] = {}
+    unread = dict(doc.traces_unread)
+    for cluster, (traces, kept) in _counted_by_cluster(trace_clusters, traces_kept).items():
+        if kept < traces:
+            log.warning("the capture keeps %s of %s's failing traces, the newest: the rest are "
+                        "over the %s characters an open reads", f"{kept:,}", cluster,
+                        f"{most:,}", extra={"cluster": cluster})  # fmt: skip
+            left_out[cluster] = (f"the oldest {traces - kept:,} of {traces:,} failing traces "
+                                 f"not kept: a capture holds at most {most:,} characters of "
+                                 "logs and traces")  # fmt: skip
+            if not kept:
+                unread[cluster] = left_out[cluster]
+    newest = [e for i, e in enumerate(doc.lines) if i in lines_kept]
+    failing = [t for i, t in enumerate(doc.traces) if i in traces_kept]
+    return doc.model_copy(update={"lines": newest, "logs_read": read, "traces": failing,
+                                  "traces_unread": unread}), left_out  # fmt: skip
+
+
+def _bytes_of(model: BaseModel) -> int:
+    """``model``'s size as the document holds it (its JSON's UTF-8 bytes)."""
+    return len(model.model_dump_json().encode("utf-8"))
+
+
+def _newest_of(clusters: list[str], times: list[int], sizes: list[int], room: int) -> set[int]:
+    """The items (their indexes) of each cluster's newest (``times``) whose ``sizes`` keep
+    them within the cluster's share of ``room``, what one leaves passed on to the next (as
+    their counts are shared)."""
+    mine: dict[str, list[int]] = {}
+    for i, cluster in enumerate(clusters):
+        mine.setdefault(cluster, []).append(i)
+    kept: set[int] = set()
+    for after, items in enumerate(mine.values(), start=1):
         share, used = _share(room, len(mine) - after + 1), 0
-        for i in sorted(lines, key=lambda i: -doc.lines[i].timestamp_ns):
+        for i in sorted(items, key=lambda i: -times[i]):
             if used + sizes[i] > share:
                 break
             used += sizes[i]
             kept.add(i)
         room -= used
-        dropped = sum(1 for i in lines if i not in kept)
-        if dropped:
-            log.warning("the capture keeps %s of %s's error lines, the newest: the rest are "
-                        "over the %s characters an open reads", f"{len(lines) - dropped:,}",
-                        cluster, f"{most:,}", extra={"cluster": cluster})  # fmt: skip
-            notes = read[cluster].notes if cluster in read else []
-            note = (f"{dropped:,} older error lines not kept: a capture holds at most "
-                    f"{most:,} characters of logs and traces")  # fmt: skip
-            read[cluster] = LinesRead(truncated=True, notes=[*notes[: MOST_NOTES - 1], note])
-    newest = [e for i, e in enumerate(doc.lines) if i in kept]
-    return doc.model_copy(update={"lines": newest, "logs_read": read})
+    return kept
+
+
+def _counted_by_cluster(clusters: list[str], kept: set[int]) -> dict[str, tuple[int, int]]:
+    """Each cluster's items and how many of them are ``kept`` (by index)."""
+    counts: dict[str, tuple[int, int]] = {}
+    for i, cluster in enumerate(clusters):
+        had, held = counts.get(cluster, (0, 0))
+        counts[cluster] = (had + 1, held + (i in kept))
+    return counts
 
 
 def _share(room: int, clusters: int) -> int:
