@@ -48,8 +48,10 @@ log = logging.getLogger("aiops.collectors.http")
 #: answer never stalls the event loop (and with it the UI).
 OFFLOAD_BYTES = 256 * 1024
 #: where a body may hold a lone surrogate: a "\ud800".."\udfff" escape, or such a code
-#: point's own bytes (json.loads reads bytes with surrogatepass)
+#: point's own bytes (json.loads reads bytes with surrogatepass) ...
 _MAY_HOLD_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+#: ... or, in a text (a WebSocket's text frame), the escape or the code point itself
+_TEXT_MAY_HOLD_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
 def upstream_error(body: bytes) -> str:
@@ -388,15 +390,18 @@ class BackendClient:
                 backend=self.name,
                 status=status,
             ) from exc
-        return _without_lone_surrogates(document, body)
+        return without_lone_surrogates(document, body)
 
 
-def _without_lone_surrogates(document: Any, body: bytes) -> Any:
-    """``document`` with each lone surrogate (half an emoji a server cut) read as U+FFFD: one
-    cannot be encoded as UTF-8, so stdout, a report and the cache (an alert's history) would
-    each refuse all that holds it. Walked only where ``body`` may hold one: a scan of the
-    bytes costs little, a walk of a big answer about half its parse."""
-    if _MAY_HOLD_SURROGATE.search(body) is None:
+def without_lone_surrogates(document: Any, body: str | bytes) -> Any:
+    """``document`` (``body`` parsed) with each lone surrogate (half an emoji a server cut)
+    read as U+FFFD: one cannot be encoded as UTF-8, so stdout, a report and the cache (an
+    alert's history) would each refuse all that holds it. Walked only where ``body`` may hold
+    one: a scan of it costs little, a walk of a big answer about half its parse."""
+    if isinstance(body, str):
+        if _TEXT_MAY_HOLD_SURROGATE.search(body) is None:
+            return document
+    elif _MAY_HOLD_SURROGATE.search(body) is None:
         return document
     from collectors.llm import document_without_surrogates  # llm imports this module
 

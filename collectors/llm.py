@@ -59,14 +59,29 @@ def without_surrogates(text: str) -> str:
 
 def document_without_surrogates(value: Any) -> Any:
     """Parsed JSON with each lone surrogate in its texts and keys replaced (a "\\ud800"
-    escape parses to one): a model's tool arguments, an MCP client's message."""
-    if isinstance(value, str):
-        return without_surrogates(value)
-    if isinstance(value, list):
-        return [document_without_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {without_surrogates(k): document_without_surrogates(v) for k, v in value.items()}
-    return value
+    escape parses to one): a model's tool arguments, an MCP client's message, a server's
+    answer. Walked with a list of the containers still to copy, not by recursion: json.loads
+    reads a document nested deeper than a recursive walk could follow."""
+    to_copy: list[tuple[Any, Any]] = []  # (a list or dict, its copy, yet empty)
+
+    def copied(item: Any) -> Any:
+        """``item`` cleaned, or an empty copy of a container, filled once taken off the list."""
+        if isinstance(item, str):
+            return without_surrogates(item)
+        if isinstance(item, list | dict):
+            copy: Any = [] if isinstance(item, list) else {}
+            to_copy.append((item, copy))
+            return copy
+        return item
+
+    document = copied(value)
+    while to_copy:
+        source, copy = to_copy.pop()
+        if isinstance(source, list):
+            copy.extend(copied(item) for item in source)
+        else:
+            copy.update((without_surrogates(k), copied(v)) for k, v in source.items())
+    return document
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from collectors.errors import (
     CollectorServerError,
     CollectorUnreachable,
 )
+from collectors.http import without_lone_surrogates
 from collectors.loki import LineKeys, LokiClient, LokiPaths, parse_streams
 from collectors.shapes import SHAPE_ERRORS, read_json
 
@@ -148,8 +149,10 @@ async def _authenticate_again(
 
 def parse_frame(text: str | bytes, cluster: str) -> TailBatch:
     """A tail frame (``{"streams": [...], "dropped_entries": [...]}``) as its lines, oldest
-    first, and how many the server dropped; anything else is CollectorBadResponse."""
-    frame = read_json(text, "a tail frame")
+    first, and how many the server dropped; anything else is CollectorBadResponse. A lone
+    surrogate (half an emoji) is read as U+FFFD, as in an HTTP answer: stdout and a saved
+    output cannot encode one."""
+    frame = without_lone_surrogates(read_json(text, "a tail frame"), text)
     try:
         dropped = frame.get("dropped_entries") or []
         if not isinstance(dropped, list):  # a list of the lines' labels and times

@@ -44,14 +44,20 @@ class Printable:
             self._stream.flush()
 
 
+#: a stream's error handlers that raise at a character its encoding cannot say
+_REFUSING_ERRORS = ("strict", "surrogateescape")
+
+
 def tolerant_stdio() -> None:
     """stdout and stderr that write '?' for what their encoding cannot say instead of
     raising: a cp1252 console or redirect (Windows), an ASCII or Latin-1 locale would
-    otherwise end a command at its first glyph (✖ ⚠), its answer half written. Only the
-    interpreter's own streams (a TextIOWrapper) with strict errors: stderr's default
-    (backslashreplace) and an error handler the person chose stay as they are."""
+    otherwise end a command at its first glyph (✖ ⚠), its answer half written. So does
+    UTF-8 mode's surrogateescape (``-X utf8``, a C locale) at a lone surrogate it did not
+    make (half an emoji in a log line). Only the interpreter's own streams (a TextIOWrapper)
+    with those errors: stderr's default (backslashreplace) and any other handler the person
+    chose stay as they are."""
     for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+        if isinstance(stream, io.TextIOWrapper) and stream.errors in _REFUSING_ERRORS:
             stream.reconfigure(errors="replace")
 
 

@@ -21,7 +21,10 @@ from aiops_desktop.models.alerts import Alert
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.alert_events import AlertEventRepository
 from aiops_desktop.store.database import Database
+from collectors.errors import CollectorBadResponse
 from collectors.http import BackendClient
+from collectors.llm import document_without_surrogates
+from collectors.loki_tail import parse_frame
 
 NOW = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
 #: half an emoji, as Prometheus or Alertmanager may send it: an escape ...
@@ -55,6 +58,71 @@ async def test_a_lone_surrogate_in_a_servers_json_is_read_as_a_replacement_chara
     if body is ESCAPED:
         metric = document["data"]["result"][0]["metric"]
         assert metric == {"pod": "half \ufffd emoji", "\ufffdkey": "x"}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [(b'"\\ud83d\\ude00"', "\U0001f600"), (b'"half \\ud83d"', "half \ufffd")],
+    ids=["escaped-pair", "lone"],
+)
+async def test_an_answer_nested_deep_with_a_surrogate_escape_is_read(
+    text: bytes, read: str
+) -> None:
+    # json.loads reads 600 levels; the walk that replaces lone surrogates must too (a
+    # recursive one ran out of stack, and RecursionError escaped the client)
+    depth = 600
+    body = b'{"status": "success", "data": ' + b"[" * depth + text + b"]" * depth + b"}"
+    backend = BackendClient(
+        "https://thanos.prod-east.example", name="prod-east/prometheus",
+        transport=httpx.MockTransport(lambda _request: httpx.Response(200, content=body)),
+    )  # fmt: skip
+    try:
+        document = await backend.get_json("/api/v1/query", {"query": "up"})
+    except CollectorBadResponse:  # (a clear refusal would do; a crash would not)
+        pytest.fail("an answer json.loads reads was refused")
+    finally:
+        await backend.aclose()
+    data = document["data"]
+    for _ in range(depth):
+        assert isinstance(data, list) and len(data) == 1
+        data = data[0]
+    assert data == read
+
+
+def test_a_document_without_surrogates_keeps_its_shape_and_order() -> None:
+    # (two keys that are the same once replaced: the last value, in the first's place)
+    document = dict(
+        [
+            ("b", [1, "x\udc00", {"\ud83dk": None, "k": [True, 2.5]}, []]),
+            ("a", {}),
+            ("\ud800", "first"),
+            ("\udbff", "second"),
+        ]
+    )
+    cleaned = document_without_surrogates(document)
+    assert cleaned == {
+        "b": [1, "x\ufffd", {"\ufffdk": None, "k": [True, 2.5]}, []],
+        "a": {},
+        "\ufffd": "second",
+    }
+    assert list(cleaned) == ["b", "a", "\ufffd"]
+    assert list(cleaned["b"][2]) == ["\ufffdk", "k"]
+    assert document_without_surrogates("half \ud83d") == "half \ufffd"
+    assert document_without_surrogates(7) == 7
+
+
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["text", "binary"])
+def test_a_lone_surrogate_in_a_tail_frame_is_read_as_a_replacement_character(
+    as_bytes: bool,
+) -> None:
+    frame = (
+        '{"streams": [{"stream": {"app": "web", "\\udc00pod": "a"}, '
+        '"values": [["1700000000000000000", "half \\ud83d emoji"]]}]}'
+    )
+    entry = parse_frame(frame.encode() if as_bytes else frame, "prod-east").entries[0]
+    assert entry.line == "half \ufffd emoji"
+    assert entry.labels["\ufffdpod"] == "a"
 
 
 @pytest.fixture
@@ -94,3 +162,29 @@ def test_the_cli_completes_on_a_stdout_that_is_not_utf8(tmp_path: Path) -> None:
     assert done.returncode in (0, 3), done.stderr[-2000:]
     said = done.stdout.decode("ascii")  # the glyphs degrade to '?', the lines all there
     assert "?" in said and len(said.splitlines()) > 3
+
+
+@pytest.mark.parametrize(
+    ("flags", "locale"), [(["-X", "utf8"], None), ([], "C")], ids=["utf8-mode", "c-locale"]
+)
+def test_the_cli_writes_a_lone_surrogate_on_a_utf8_mode_stdout(
+    flags: list[str], locale: str | None
+) -> None:
+    # UTF-8 mode (-X utf8, or a C locale coerced to UTF-8) gives stdout surrogateescape,
+    # which still refuses a surrogate it did not make: `logs tail` ended at such a line
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONIOENCODING", "PYTHONUTF8")}
+    if locale is not None:
+        env.update(LC_ALL=locale, LANG=locale)
+    program = (
+        "import sys\n"
+        "from aiops_desktop.cli.args import Printable, tolerant_stdio\n"
+        "tolerant_stdio()\n"
+        "Printable(sys.stdout).write('half \\ud83d emoji\\n')\n"
+        "print('after')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, *flags, "-c", program],
+        capture_output=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.decode("utf-8").splitlines() == ["half ? emoji", "after"]
