@@ -46,3 +46,16 @@ def test_a_failed_write_leaves_the_file_as_it_was(qtbot, tmp_path: Path, monkeyp
         "pods.csv"
     ]
     box.close()
+
+
+def test_an_export_over_a_link_writes_where_it_points(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    table = RowsTable(["Pod"])
+    qtbot.addWidget(table)
+    table.set_rows([Row(["web-1"])])
+    synced = tmp_path / "synced"
+    synced.mkdir()
+    (synced / "pods.csv").write_text("old\n")
+    link = tmp_path / "pods.csv"
+    link.symlink_to(synced / "pods.csv")
+    assert table.export_csv(str(link)) is None
+    assert link.is_symlink() and (synced / "pods.csv").read_text().splitlines() == ["Pod", "web-1"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -459,8 +460,8 @@ class RowsTable(QTableView):
         of the dialog's slot, the error showed nothing and the table looked saved."""
         text = self.csv_text()
         try:
-            write_whole(
-                Path(path),
+            write_whole(  # into where a link the person chose points (replaced, it was gone)
+                Path(os.path.realpath(path)),
                 lambda part: part.write_text(text, encoding="utf-8", errors="replace", newline=""),
             )
         except OSError as error:
