@@ -14,7 +14,7 @@ from aiops_desktop.cli.args import Io, Printable, duration, examples, instant, j
 from aiops_desktop.models.errors import EXIT_PARTIAL, UsageError
 from aiops_desktop.models.text import one_line
 from aiops_desktop.services.runtime.outputs import check_output
-from aiops_desktop.store.capture import SUFFIX, CaptureManifest, left_out_text, replaceable
+from aiops_desktop.store.capture import SUFFIX, CaptureManifest, replaceable
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
@@ -64,7 +64,8 @@ def add_commands(sub: Any) -> None:
         capture.choices[action].set_defaults(handler=_capture)
 
 
-def _print_manifest(doc: dict[str, Any], out: Printable, as_json: bool) -> None:
+def _print_manifest(manifest: CaptureManifest, out: Printable, as_json: bool) -> None:
+    doc = asdict(manifest)
     if as_json:
         out.write(json_text(doc, sort_keys=True) + "\n")
         return
@@ -76,6 +77,8 @@ def _print_manifest(doc: dict[str, Any], out: Printable, as_json: bool) -> None:
               f"(schema {doc['schema_version']})\n")  # fmt: skip
     counts = ", ".join(f"{n} {table}" for table, n in doc["counts"].items())
     out.write(f"holds      {counts}\n")
+    if manifest.left_out():  # a partial capture looked whole
+        out.write(f"partial    {manifest.left_out()}\n")
 
 
 def checked_manifest(path: Path) -> CaptureManifest:
@@ -96,7 +99,7 @@ async def _capture(core: Core, args: argparse.Namespace, io: Io) -> int:
     out = io.out
     if args.action == "info":
         manifest = await asyncio.to_thread(checked_manifest, args.file)
-        _print_manifest(asdict(manifest), out, args.json)
+        _print_manifest(manifest, out, args.json)
         return 0
     from aiops_desktop.services.outputs.capture import CAPTURE_NOT_EXPORTED, export_capture
 
@@ -111,18 +114,18 @@ async def _capture(core: Core, args: argparse.Namespace, io: Io) -> int:
     )  # fmt: skip
     if not args.json:
         out.write(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)\n")
-    _print_manifest(asdict(manifest), out, args.json)
+    _print_manifest(manifest, out, args.json)
     # written all the same, and said: a capture of sources not read is no quiet site's
     for line in unread:
         io.err.write(f"unread: {one_line(line)}\n")
     if unread:
         io.err.write(f"{len(unread)} sources could not be read: the capture shows them as not "
                      "read\n")  # fmt: skip
-    if manifest.series_left_out:  # written all the same, the rest of the site's data in it
-        io.err.write(f"aiops-desktop: {left_out_text(manifest.series_left_out)}\n")
+    if manifest.left_out():  # written all the same, the rest of the site's data in it
+        io.err.write(f"aiops-desktop: {manifest.left_out()}\n")
     if manifest.counts.get("chunks", 0) == 0:  # written all the same: its events may matter
         io.err.write(f"aiops-desktop: the capture holds no samples of "
                      f"{', '.join(manifest.clusters)} from {manifest.since} to {manifest.until} "
                      f"(was anything polled then?)\n")  # fmt: skip
         return EXIT_PARTIAL
-    return EXIT_PARTIAL if unread or manifest.series_left_out else 0
+    return EXIT_PARTIAL if unread or manifest.left_out() else 0

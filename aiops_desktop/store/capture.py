@@ -30,7 +30,12 @@ from aiops_desktop.models.incidents import Incident
 from aiops_desktop.models.text import time_text
 from aiops_desktop.store import codec
 from aiops_desktop.store.bodies import read_all, read_rows
-from aiops_desktop.store.capture_redact import end_the_silent, redact_copied, redacted_incident
+from aiops_desktop.store.capture_redact import (
+    drop_series,
+    end_the_silent,
+    redact_copied,
+    redacted_incident,
+)
 from aiops_desktop.store.database import owner_only
 from aiops_desktop.store.health import _record as health_record  # the history's own reading
 from aiops_desktop.store.migrations import SCHEMA_VERSION, migrate
@@ -68,10 +73,19 @@ class CaptureManifest:
     label: str = ""  # shown wherever the data is, e.g. "SAMPLE DATA"
     #: the series of the span an open would refuse, left out by the export (``left_out_text``)
     series_left_out: int = 0
+    #: the series of the span dropped because redaction made their labels another's
+    #: (``merged_text``)
+    series_merged: int = 0
+
+    def left_out(self) -> str:
+        """The series of the span the capture does not hold, and why ("" where none): said
+        as it is written and wherever it is opened, or a partial capture looks whole."""
+        reasons = ((self.series_left_out, left_out_text), (self.series_merged, merged_text))
+        return "; ".join(said(n) for n, said in reasons if n)
 
     def describe(self) -> str:
         badge = f"{self.label}: " if self.label else ""
-        left_out = f"; {left_out_text(self.series_left_out)}" if self.series_left_out else ""
+        left_out = f"; {self.left_out()}" if self.left_out() else ""
         return badge + (
             f"capture of {', '.join(self.clusters)} from {time_text(self.since)} to "
             f"{time_text(self.until)} (made {time_text(self.created_at)} by AIOps Desktop "
@@ -82,6 +96,12 @@ class CaptureManifest:
 def left_out_text(series: int) -> str:
     """The series an export left out, said as it is written and wherever it is opened."""
     return f"{series:,} series left out: their labels are longer than a capture holds"
+
+
+def merged_text(series: int) -> str:
+    """The series an export dropped because, once redacted, their labels are another's (pods
+    whose names are secrets), said where ``left_out_text`` is."""
+    return f"{series:,} series left out: redaction made their labels those of another series"
 
 
 #: an incident as it stood at a moment (``analysis.incidents.as_it_stood``), given by the
@@ -393,7 +413,7 @@ def _copy(
         "UPDATE main.health_history SET error = redact_text(error) WHERE error IS NOT NULL"
     )
     end_the_silent(conn, hi_ms)  # before redaction: it finds each episode's series by labels
-    redact_copied(conn)
+    merged = redact_copied(conn, counts)
     left_out = _openable_series(conn, out, since, until, counts)
     members = sorted(r[0] for r in conn.execute("SELECT DISTINCT cluster FROM main.series"))
     manifest = CaptureManifest(
@@ -407,6 +427,7 @@ def _copy(
         members=members,
         label=label,
         series_left_out=left_out,
+        series_merged=merged,
     )
     openable(manifest, out)
     conn.execute(
@@ -458,13 +479,7 @@ def _openable_series(
 
     left_out = capture_rows.unheld_series(conn)
     for series_id in left_out:
-        for table, column, counted in (("chunks", "series_id", "chunks"),
-                                       ("samples_head", "series_id", "samples"),
-                                       ("series", "id", "series")):  # fmt: skip
-            counts[counted] -= conn.execute(
-                f"DELETE FROM main.{table} WHERE {column} = ?",  # noqa: S608 (its own names)
-                (series_id,),
-            ).rowcount
+        drop_series(conn, series_id, counts)
     try:
         capture_rows._count_series(conn, out)
         capture_rows._check_series(
@@ -522,6 +537,7 @@ class _Manifest(BaseModel):
     )
     label: str = Field(default="", max_length=64)
     series_left_out: int = Field(default=0, ge=0, lt=2**63)
+    series_merged: int = Field(default=0, ge=0, lt=2**63)
 
     @field_validator("since", "until", "created_at")
     @classmethod

@@ -5,7 +5,8 @@ labels, every text of an incident, the Kubernetes objects recorded) goes through
 leave a secret in it); a label whose name says
 it is a secret (``db_password``, ``api_key``) is redacted whole, as a log line's is. A series
 whose labels, once redacted, are those of another is merged into nothing: it is dropped with
-its samples (two series that differed only by a secret cannot both be told apart without it).
+its samples (two series that differed only by a secret cannot both be told apart without it),
+taken off the manifest's counts and counted, for the capture to say.
 
 Beside it, what an export and an open both tidy: an episode stored open whose series has no
 sample near the span's end is marked ended (``end_the_silent``)."""
@@ -101,11 +102,13 @@ def _redact_strings(value: Any) -> Any:
     return value
 
 
-def redact_copied(conn: sqlite3.Connection) -> None:
-    """Redact the rows just copied into ``main`` (a capture being written)."""
+def redact_copied(conn: sqlite3.Connection, counts: dict[str, int]) -> int:
+    """Redact the rows just copied into ``main`` (a capture being written), the series dropped
+    taken off ``counts`` (the manifest's). Returns the series dropped because their redacted
+    labels are another's (``_redact_series``)."""
     conn.execute("UPDATE main.alert_events SET summary = redact_text(summary)")
     _redact_anomalies(conn)
-    _redact_series(conn)
+    return _redact_series(conn, counts)
 
 
 #: an episode stored open whose series has no sample this close to the span's end is over,
@@ -155,7 +158,12 @@ def _redact_anomalies(conn: sqlite3.Connection) -> None:
         )
 
 
-def _redact_series(conn: sqlite3.Connection) -> None:
+def _redact_series(conn: sqlite3.Connection, counts: dict[str, int] | None = None) -> int:
+    """Redact the copied series' labels, taking each series dropped off ``counts`` (those it
+    names). Returns the series dropped because their labels, once redacted, are another's:
+    the capture says them, or one holding a pod of three looked whole."""
+    counts = {} if counts is None else counts  # none: a table no manifest counts
+    merged = 0
     for series_id, text in conn.execute("SELECT id, labels FROM main.series").fetchall():
         try:
             labels = json.loads(text)
@@ -163,16 +171,24 @@ def _redact_series(conn: sqlite3.Connection) -> None:
         except (ValueError, TypeError):  # damaged text (a disk error, a hand edit)
             clean = None
         if clean is None:  # never exported as it is: left out, with its samples
-            _drop_series(conn, series_id)
+            drop_series(conn, series_id, counts)
         elif clean != text:
             try:
                 conn.execute("UPDATE main.series SET labels = ? WHERE id = ?", (clean, series_id))
             except sqlite3.IntegrityError:  # the same labels as another once redacted
-                _drop_series(conn, series_id)
+                drop_series(conn, series_id, counts)
+                merged += 1
+    return merged
 
 
-def _drop_series(conn: sqlite3.Connection, series_id: int) -> None:
-    for table, column in (("chunks", "series_id"), ("samples_head", "series_id"),
-                          ("series", "id")):  # fmt: skip
+def drop_series(conn: sqlite3.Connection, series_id: int, counts: dict[str, int]) -> None:
+    """Delete a copied series with its samples, each row taken off ``counts`` (the manifest's
+    tables, where it names them): the manifest says what the file holds."""
+    for table, column, counted in (("chunks", "series_id", "chunks"),
+                                   ("samples_head", "series_id", "samples"),
+                                   ("series", "id", "series")):  # fmt: skip
         # the table and column names are this module's own
-        conn.execute(f"DELETE FROM main.{table} WHERE {column} = ?", (series_id,))  # noqa: S608
+        dropped = conn.execute(f"DELETE FROM main.{table} WHERE {column} = ?",  # noqa: S608
+                               (series_id,)).rowcount  # fmt: skip
+        if counted in counts:
+            counts[counted] -= dropped

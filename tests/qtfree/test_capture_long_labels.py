@@ -86,3 +86,16 @@ async def test_a_crafted_capture_holding_a_longer_label_is_still_refused(
         )
     with pytest.raises(CaptureError, match="the labels of series 999 are not a set of names"):
         await asyncio.to_thread(open_capture, out)
+
+
+@pytest.mark.asyncio
+async def test_capture_info_says_the_series_left_out(core: Core, tmp_path: Path) -> None:
+    """`capture info` printed the manifest without them: a partial capture looked whole."""
+    await _store(core, 5_000)
+    out = tmp_path / "site.aiops"
+    await export_capture(core, out, clusters=["east"], since=timedelta(hours=1))
+    code, said, err = await asyncio.to_thread(
+        call_main, tmp_path / "home", "capture", "info", str(out)
+    )
+    assert code == 0, err
+    assert "1 series left out: their labels are longer than a capture holds" in said
