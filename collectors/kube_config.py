@@ -18,13 +18,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from aiops_desktop.logs import register_secret
-from collectors.deadline import track_sockets
+from collectors import deadline
+from collectors.deadline import Deadline, track_sockets
 from collectors.errors import KubeConfigInvalid
 
 log = logging.getLogger("aiops.collectors.kube_config")
@@ -442,21 +443,96 @@ def _bounded_refreshes() -> None:
     class BoundedIssuerClient(kube_config.ApiClient):
         def __init__(self, configuration: Any = None, *args: Any, **kwargs: Any) -> None:
             if configuration is not None:  # urllib3 tries 4 times by default
-                configuration.retries = False
+                configuration.retries = _ONE_ATTEMPT
             super().__init__(configuration, *args, **kwargs)
+            track_sockets(self.rest_client.pool_manager)  # for _whole_within's deadline
 
         def call_api(self, *args: Any, **kwargs: Any) -> Any:
             kwargs["_request_timeout"] = kwargs.get("_request_timeout") or _plugin_within_s()
-            return super().call_api(*args, **kwargs)
+            response: Any = super().call_api(*args, **kwargs)
+            response.data = _bounded_answer(response.response)
+            if response.status != 200:  # the client gives the refresh up without a word
+                _plugin_limit.failed = (
+                    f"the identity provider's discovery document answered HTTP {response.status}"
+                )
+            return response
 
     class BoundedSession(kube_config.OAuth2Session):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            for adapter in self.adapters.values():  # for _whole_within's deadline
+                track_sockets(adapter.poolmanager)
+
         def refresh_token(self, *args: Any, **kwargs: Any) -> Any:
             kwargs["timeout"] = kwargs.get("timeout") or _plugin_within_s()
             return super().refresh_token(*args, **kwargs)
 
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            response = super().send(request, **{**kwargs, "stream": True})
+            response._content = _bounded_answer(response.raw)  # what stream=False would read
+            return response
+
     setattr(kube_config, "CommandTokenSource", BoundedCommandTokenSource)  # noqa: B010
     setattr(kube_config, "ApiClient", BoundedIssuerClient)  # noqa: B010 (only OIDC's uses it)
     setattr(kube_config, "OAuth2Session", BoundedSession)  # noqa: B010
+
+
+def _one_attempt() -> Any:
+    """urllib3's Retry for an identity provider's requests: one attempt, redirects followed
+    (``retries = False`` turned them off too: a discovery URL answering 301 gave the refresh
+    up, and the load went on with the expired id-token, every call a 401)."""
+    from urllib3.util.retry import Retry
+
+    return Retry(total=None, connect=0, read=0, status=0, other=0, redirect=3)
+
+
+_ONE_ATTEMPT = _one_attempt()
+
+#: the most an identity provider's answer (its discovery document, a token response) may hold:
+#: a few kilobytes; past it the refresh is refused, never held whole
+MOST_ISSUER_ANSWER = 1 << 20
+
+
+def _bounded_answer(raw: Any) -> bytes:
+    """The body of urllib3's ``raw`` response (not read yet), at most MOST_ISSUER_ANSWER bytes
+    (ConfigException past it)."""
+    from kubernetes.config.config_exception import ConfigException
+
+    body: bytes = raw.read(MOST_ISSUER_ANSWER + 1, decode_content=True)
+    raw.release_conn()
+    if len(body) > MOST_ISSUER_ANSWER:
+        raise ConfigException(
+            f"the identity provider answered more than {MOST_ISSUER_ANSWER:,} bytes; its "
+            "answer was not read"
+        )
+    return body
+
+
+@contextlib.contextmanager
+def _whole_within(within_s: float) -> Iterator[None]:
+    """What this thread sends meanwhile (an OIDC refresh's requests) answered whole within
+    ``within_s``, as API requests are (collectors.deadline): at the limit a timer shuts their
+    sockets down, so a blocked read ends at once. Timeouts bound each read only: an issuer
+    sending its answer a byte at a time held the load, and its loader thread, for as long as
+    it went on. The deadline of an API request this runs within (a refresh from the client's
+    hook, before the request) is the thread's again afterwards."""
+    from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+    outer = getattr(deadline._current, "deadline", None)
+    whole = Deadline()
+    timer = threading.Timer(within_s, whole.expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        with whole:
+            yield
+    except Exception as exc:
+        if whole.expired:  # the read ended by the deadline fails as a broken connection
+            raise Urllib3Timeout(f"no complete answer within {within_s:g} s") from exc
+        raise
+    finally:
+        timer.cancel()
+        deadline._current.deadline = outer
 
 
 @functools.cache
@@ -475,6 +551,10 @@ def _loader_class() -> Any:
             super().__init__(config_dict=config_dict, config_persister=config_persister)
             self._google_credentials = self._get_google_credentials
             self._get_google_credentials = self._gcp_credentials
+
+        def _refresh_oidc(self, provider: Any) -> None:
+            with _whole_within(_plugin_within_s()):
+                super()._refresh_oidc(provider)
 
         def _gcp_credentials(self) -> Any:
             credentials = self._google_credentials()

@@ -103,7 +103,9 @@ def test_an_exec_plugins_tokens_are_registered_with_the_redactor(tmp_path: Path)
 class _IdP:
     """An HTTPS OpenID provider on 127.0.0.1 that rotates refresh tokens (as Dex does: each one
     is good once), or that never answers discovery (``stall="GET"``) or the token request
-    (``stall="POST"``)."""
+    (``stall="POST"``), or sends one of them a byte every 0.2 s (``stall="trickle-GET"``,
+    ``"trickle-POST"``), or whose discovery URL redirects (``stall="redirect"``, as
+    Keycloak behind a path-rewriting proxy does), or serves no discovery (``stall="404"``)."""
 
     def __init__(self, pki: tls.TestPki, stall: str = "") -> None:
         self.valid = {"r1"}
@@ -122,11 +124,27 @@ class _IdP:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if stall != f"trickle-{self.command}":
+                    self.wfile.write(body)
+                    return
+                for byte in body:  # each read answers well within any limit; the whole never
+                    if idp.release.wait(0.2):
+                        return
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
 
             def do_GET(self) -> None:
                 if stall == "GET":
                     idp.release.wait(60)
+                    return
+                if stall == "404":
+                    self._json(404, {"error": "not found"})
+                    return
+                if stall == "redirect" and self.path.startswith("/.well-known/"):
+                    self.send_response(301)
+                    self.send_header("Location", "/realm" + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                     return
                 self._json(200, {"issuer": idp.url, "token_endpoint": idp.url + "/token"})
 
@@ -213,13 +231,14 @@ async def test_a_refreshed_oidc_token_is_handed_back_to_be_stored(
     assert idp.received == ["r1"]
 
 
-@pytest.mark.parametrize("idp", ["GET", "POST"], indirect=True)
+@pytest.mark.parametrize("idp", ["GET", "POST", "trickle-GET", "trickle-POST"], indirect=True)
 def test_an_identity_provider_that_never_answers_frees_the_load(
     idp: _IdP, pki: tls.TestPki
 ) -> None:
     """The discovery and token requests had no timeout: an issuer that never answers held a
     loader thread for good (after four of them, no cluster loaded). Each is now bounded by the
-    load's limit."""
+    load's limit, as a whole: bounded per read, an issuer sending its answer a byte at a time
+    held the load for as long as it went on."""
     failed: list[BaseException] = []
 
     def load() -> None:
@@ -237,6 +256,46 @@ def test_an_identity_provider_that_never_answers_frees_the_load(
     (error,) = failed
     assert isinstance(error, KubeConfigInvalid)
     assert "identity provider could not be asked" in str(error)
+
+
+@pytest.mark.parametrize("idp", ["redirect"], indirect=True)
+def test_an_issuer_whose_discovery_url_redirects_is_followed(idp: _IdP, pki: tls.TestPki) -> None:
+    """With urllib3's retries off (one attempt per request), redirects were off too: a
+    discovery URL answering 301 made the Kubernetes client give up the refresh silently, and
+    the load "succeeded" with the expired id-token (every call a 401)."""
+    stored: list[dict[str, Any]] = []
+    api, _ = load_api_client(
+        idp.kubeconfig(pki), "sso-1", plugin_within_s=10, store_refreshed=stored.append
+    )
+    api.close()
+    assert idp.received == ["r1"]
+    assert api.configuration.api_key["BearerToken"] == f"Bearer {idp.id_tokens[-1]}"
+    (kept,) = stored
+    assert kept["users"][0]["user"]["auth-provider"]["config"]["refresh-token"] == "r2"
+
+
+@pytest.mark.parametrize("idp", ["404"], indirect=True)
+def test_an_issuer_without_a_discovery_document_fails_the_load(idp: _IdP, pki: tls.TestPki) -> None:
+    """The Kubernetes client gives the refresh up without a word where discovery answers
+    other than 200: the load went on with the expired id-token, every call a 401."""
+    with pytest.raises(KubeConfigInvalid, match="discovery document answered HTTP 404"):
+        load_api_client(idp.kubeconfig(pki), "sso-1", plugin_within_s=10)
+    assert idp.received == []
+
+
+def test_a_refresh_from_a_requests_hook_keeps_that_requests_deadline(
+    idp: _IdP, pki: tls.TestPki
+) -> None:
+    """A refresh bounded by a deadline of its own runs inside an API request's (the client's
+    refresh hook, before the request): the request's deadline is its again afterwards, or the
+    request itself, unbounded as a whole, could be held by a trickling API server."""
+    from collectors import deadline
+
+    with deadline.Deadline() as request:  # a request whose hook finds the id-token expired
+        api, _ = load_api_client(idp.kubeconfig(pki), "sso-1", plugin_within_s=10)
+        api.close()
+        assert idp.received == ["r1"]
+        assert deadline._current.deadline is request
 
 
 # -- a gcp auth provider -------------------------------------------------------------------------
@@ -334,3 +393,23 @@ async def test_the_pool_keeps_a_refreshed_oidc_token_in_the_clusters_keyring_ent
     assert (
         refreshed_into(Cluster(name="token-1", api_server_url="https://127.0.0.1:9"), store) is None
     )
+
+
+def test_a_refresh_finishing_after_the_cluster_was_removed_is_not_stored() -> None:
+    """A refresh handed back after ``registry.remove`` deleted the cluster's entry (or a
+    re-import moved its credential to another entry) wrote the deleted entry back, client
+    secret and new refresh token, where no cluster owns it and the orphan sweep never looks."""
+    ref = CredentialRef(kind=CredentialKind.KUBECONFIG_CONTEXT, key="sso-2-context")
+    store = SecretStore(MemoryKeyring())
+    given = kubeconfig_for_token("https://127.0.0.1:9", "Zq7-first-id-token")
+    store.put_json(ref, given)
+    keep = refreshed_into(
+        Cluster(name="sso-2", api_server_url="https://127.0.0.1:9", credential=ref), store
+    )
+    assert keep is not None
+    store.delete(ref)  # the cluster removed while its load refreshed
+    keep(kubeconfig_for_token("https://127.0.0.1:9", "Zq7-second-id-token"))
+    assert store.get(ref) is None
+    store.put_json(ref, given)  # while it is there, a refresh is kept
+    keep(kubeconfig_for_token("https://127.0.0.1:9", "Zq7-third-id-token"))
+    assert (store.get_json(ref) or {})["users"][0]["user"]["token"] == "Zq7-third-id-token"

@@ -12,7 +12,6 @@ reason (docs/architecture.md#rules); a missing optional permission is listed, no
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import UTC, datetime
@@ -119,11 +118,23 @@ def refreshed_into(
     """Where the kubeconfig an auth provider's refresh changed is kept (``load_api_client``'s
     ``store_refreshed``): the cluster's stored context, in the keyring. An identity provider
     that rotates refresh tokens (Dex) refuses the spent one, so the next load lost the
-    cluster. None where the app builds the kubeconfig (a token, a client pair: no refresh)."""
+    cluster. None where the app builds the kubeconfig (a token, a client pair: no refresh).
+
+    Kept only while the entry is still there: a refresh finishing after the cluster was
+    removed (or re-imported onto another entry) wrote the deleted entry back, client secret
+    and new refresh token, owned by no cluster and never swept. The keyring has no
+    compare-and-set, so the check and the write are two calls: a removal between them (a few
+    milliseconds) still leaves the entry behind."""
     ref = cluster.credential
     if ref is None or ref.kind is not CredentialKind.KUBECONFIG_CONTEXT:
         return None
-    return functools.partial(secrets.put_json, ref)
+    stored = ref
+
+    def keep(kubeconfig: dict[str, Any]) -> None:
+        if secrets.get(stored) is not None:
+            secrets.put_json(stored, kubeconfig)
+
+    return keep
 
 
 # -- rules ---------------------------------------------------------------------------------------
