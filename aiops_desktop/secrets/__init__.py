@@ -281,6 +281,15 @@ class SecretStore:
             raise SecretsError(f"could not store the credential in the keyring: {exc}") from exc
 
     def get(self, ref: CredentialRef) -> str | None:
+        """The entry of ``ref`` (a bearer token), registered with the redactor."""
+        value = self._read(ref)
+        if value is not None:
+            register_secret(value)
+        return value
+
+    def _read(self, ref: CredentialRef) -> str | None:
+        """The entry's text as the keyring holds it, registered with nothing (``get``,
+        ``get_json``: each registers what in it is secret)."""
         import keyring.errors
 
         try:
@@ -296,8 +305,6 @@ class SecretStore:
             raise SecretsUnavailableError(str(exc) or type(exc).__name__) from exc
         except (keyring.errors.KeyringError, ValueError) as exc:
             raise SecretsError(f"could not read the credential from the keyring: {exc}") from exc
-        if value is not None:
-            register_secret(value)
         return value
 
     def delete(self, ref: CredentialRef) -> bool:
@@ -332,7 +339,10 @@ class SecretStore:
         self._write(ref, json.dumps(payload, sort_keys=True))
 
     def get_json(self, ref: CredentialRef) -> dict[str, Any] | None:
-        raw = self.get(ref)
+        """The payload ``put_json`` stored, its secret leaves registered, never the whole text
+        (every client load reads its context's entry: a megabyte with its CA, registered
+        again and held for good)."""
+        raw = self._read(ref)
         return None if raw is None else json_payload(raw)
 
 
@@ -340,11 +350,18 @@ def json_payload(raw: str) -> dict[str, Any] | None:
     """The payload ``put_json`` stored, from the entry's text (``get``, where the text may also
     be a bare token: the model server's key as an older version stored it), its secrets
     registered with the redactor; None where the JSON is no object. ValueError where the text
-    is not JSON."""
-    data = json.loads(raw)
+    is not JSON. A text that is no JSON object is registered whole: it is a bare secret."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        register_secret(raw)
+        raise
+    if not isinstance(data, dict):
+        register_secret(raw)
+        return None
     for value in _strings(data):
         register_secret(value)
-    return data if isinstance(data, dict) else None
+    return data
 
 
 def _check_bearer(ref: CredentialRef, token: object) -> None:
@@ -431,7 +448,7 @@ class NoSecrets(SecretStore):
     def put_json(self, ref: CredentialRef, payload: dict[str, Any]) -> None:
         raise SecretsError(self.REASON)
 
-    def get(self, ref: CredentialRef) -> str | None:
+    def _read(self, ref: CredentialRef) -> str | None:  # get, get_json
         raise SecretsError(self.REASON)
 
     def delete(self, ref: CredentialRef) -> bool:

@@ -1,8 +1,9 @@
-"""Review of kubeconfig imports: what many contexts share inline counts against one total per
-read (and only a secret's own text goes to the redactor), an inline token is checked as a
-tokenFile's is; a symlink loop refuses one context (or the file), never the whole read with an
-exception; a damaged cache row with a context's name costs that context its name, not the
-import."""
+"""Review of kubeconfig imports: what the contexts an import stores share inline counts
+against one total per import, those left out cost nothing (and only a secret's own text goes
+to the redactor, when stored or read), an inline token is checked as a tokenFile's is (one line
+of visible ASCII: a Rancher token's ':' too); a symlink loop refuses one context (or the
+file), never the whole read with an exception; a damaged cache row with a context's name costs
+that context its name, not the import."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 from aiops_desktop import secrets as secrets_module
 from aiops_desktop.logs import redact, register_secret
 from aiops_desktop.models import CredentialKind, CredentialRef
+from aiops_desktop.models.registry import ClusterSpec
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters import kubeconfig
 from aiops_desktop.services.clusters.kubeconfig import KubeconfigError, read_contexts
@@ -46,23 +48,39 @@ def _shared_user_config(folder: Path, contexts: int, user: str) -> Path:
 
 
 # -- 4: inline data many contexts share ---------------------------------------------------------
-def test_inline_data_many_contexts_share_counts_against_one_total(tmp_path: Path) -> None:
+def _stored(backend: MemoryKeyring) -> list[int]:
+    """The sizes of the kubeconfig entries an import wrote."""
+    return [len(v) for (_, k), v in backend.store.items() if k.endswith("/kubeconfig")]
+
+
+@pytest.mark.asyncio
+async def test_inline_data_many_contexts_share_counts_against_one_total(tmp_path: Path) -> None:
     user = f"{{client-certificate-data: {BLOB}, client-key-data: {BLOB}}}"
     path = _shared_user_config(tmp_path, 100, user)
     assert path.stat().st_size < kubeconfig.MAX_KUBECONFIG_BYTES
-    found = read_contexts(path)
-    held = [len(json.dumps(c.payload)) for c in found if c.usable]
+    assert all(c.usable for c in read_contexts(path))  # the preview offers each
+    backend = MemoryKeyring()
+    core = Core.open(resolve_paths(tmp_path / "home"), secrets=SecretStore(backend))
+    try:
+        await core.registry.load()
+        report = await core.registry.import_kubeconfig(path)
+    finally:
+        await core.shutdown()
+    held = _stored(backend)
     budget = kubeconfig.MAX_STORED_TOTAL
     assert sum(held) <= budget < sum(held) + held[0]  # as many as fit, and no more
     fits = len(held)
-    assert [c.usable for c in found] == [True] * fits + [False] * (100 - fits)
-    refused = found[fits].error or ""
+    assert len(report.imported) == fits
+    assert [name for name, _ in report.skipped] == [f"ctx-{i}" for i in range(fits, 100)]
+    refused = report.skipped[0][1]
     assert str(path) in refused and f"{budget:,} bytes" in refused, refused
-    assert found[fits].payload is None  # a refused context holds no copy
     assert BLOB not in refused
 
 
-def test_a_context_refused_for_the_total_leaves_room_to_a_smaller_one(tmp_path: Path) -> None:
+@pytest.mark.asyncio
+async def test_a_context_refused_for_the_total_leaves_room_to_a_smaller_one(
+    tmp_path: Path,
+) -> None:
     big = "".join(f"- name: big-{i}\n  context: {{cluster: c, user: u}}\n" for i in range(100))
     path = tmp_path / "config"
     path.write_text(
@@ -71,8 +89,36 @@ def test_a_context_refused_for_the_total_leaves_room_to_a_smaller_one(tmp_path: 
         f"client-key-data: {BLOB}}}\n- name: small\n  user: {{token: {TOKEN}}}\n"
         f"contexts:\n{big}- name: small\n  context: {{cluster: c, user: small}}\n"
     )
-    found = read_contexts(path)
-    assert not found[-2].usable and found[-1].usable, found[-1].error
+    core = Core.open(resolve_paths(tmp_path / "home"), secrets=SecretStore(MemoryKeyring()))
+    try:
+        await core.registry.load()
+        report = await core.registry.import_kubeconfig(path)
+    finally:
+        await core.shutdown()
+    skipped = [name for name, _ in report.skipped]
+    assert "big-99" in skipped and "small" not in skipped, report.skipped
+
+
+@pytest.mark.asyncio
+async def test_only_the_contexts_stored_count_against_the_total(tmp_path: Path) -> None:
+    """Contexts left out of an import, or before the one added, cost the total nothing: the
+    100th of a file whose 100 contexts would not fit together is imported on its own."""
+    user = f"{{client-certificate-data: {BLOB}, client-key-data: {BLOB}}}"
+    path = _shared_user_config(tmp_path, 100, user)
+    backend = MemoryKeyring()
+    core = Core.open(resolve_paths(tmp_path / "home"), secrets=SecretStore(backend))
+    try:
+        await core.registry.load()
+        report = await core.registry.import_kubeconfig(path, contexts=["ctx-99", "ctx-98"])
+        assert sorted(c.display_name for c in report.imported) == ["ctx-98", "ctx-99"]
+        assert report.skipped == []
+        cluster, _ = await core.registry.add_from_kubeconfig(
+            ClusterSpec(name="only-one"), path, "ctx-97"
+        )
+        assert cluster.credential is not None and cluster.credential.context == "ctx-97"
+    finally:
+        await core.shutdown()
+    assert len(_stored(backend)) == 3
 
 
 @pytest.mark.parametrize(
@@ -81,6 +127,9 @@ def test_a_context_refused_for_the_total_leaves_room_to_a_smaller_one(tmp_path: 
         "t" * 1_000_000,  # far over a token's 16,384 characters
         "Rv3wTwo\nLines0123",
         "Rv3w with blanks 0123",
+        "Rv3wHeader0123\r\nX-Injected: 1",
+        "Rv3wControl\x000123",
+        "Rv3wUmlaut\u00fc0123",  # not ASCII: http.client sends Latin-1, servers read UTF-8
     ],
 )
 def test_an_inline_token_is_checked_as_a_token_file_s(tmp_path: Path, token: str) -> None:
@@ -95,6 +144,30 @@ def test_an_inline_token_is_checked_as_a_token_file_s(tmp_path: Path, token: str
 def test_an_inline_token_of_token_characters_is_taken(tmp_path: Path) -> None:
     (ctx,) = read_contexts(_shared_user_config(tmp_path, 1, f"{{token: {TOKEN}}}"))
     assert ctx.usable and ctx.auth == "token", ctx.error
+
+
+#: Rancher writes its kubeconfigs' tokens as ``<token name>:<secret>``; kubectl and the
+#: Kubernetes client send them as they are
+RANCHER_TOKEN = "kubeconfig-user-7ct5p.c-m-abcd1234:4xkx9q2lrd5mhfq7vtpwrs8lc7xwhc6gsmbh9h7zt5n2"
+
+
+def test_a_rancher_token_inline_or_in_a_token_file_is_taken(tmp_path: Path) -> None:
+    (inline,) = read_contexts(_shared_user_config(tmp_path, 1, f'{{token: "{RANCHER_TOKEN}"}}'))
+    assert inline.usable, inline.error
+    assert kubeconfig.bearer_token(inline.payload) == RANCHER_TOKEN
+    (tmp_path / "rancher-token").write_text(f"{RANCHER_TOKEN}\n")
+    (from_file,) = read_contexts(_shared_user_config(tmp_path, 1, "{tokenFile: rancher-token}"))
+    assert from_file.usable, from_file.error
+    assert kubeconfig.bearer_token(from_file.payload) == RANCHER_TOKEN
+
+
+@pytest.mark.parametrize(
+    "token", ["Rv3w with blanks 0123", "Rv3wTwo\nLines0123", "Rv3wControl\x070123"]
+)
+def test_a_token_file_is_held_to_the_inline_token_s_rule(tmp_path: Path, token: str) -> None:
+    (tmp_path / "token-file").write_text(token)
+    (ctx,) = read_contexts(_shared_user_config(tmp_path, 1, "{tokenFile: token-file}"))
+    assert not ctx.usable and "not sent to the server" in (ctx.error or ""), ctx.error
 
 
 def test_put_json_registers_a_payload_s_secrets_not_its_whole_text(
@@ -116,6 +189,45 @@ def test_put_json_registers_a_payload_s_secrets_not_its_whole_text(
         register_secret(value)
     line = redact(f"stored {backend.store[(ref.service, ref.key)]}")
     assert TOKEN not in line and key not in line and "https://api.k:6443" in line
+
+
+def test_get_json_registers_a_payload_s_secrets_not_its_whole_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each client load reads its context's entry: the whole text (a megabyte with a CA
+    bundle) was registered again, and held for the process's life."""
+    key = "Rv3wClientKeyPem-Leaf-7731"
+    payload: dict[str, Any] = {
+        "users": [{"name": "u", "user": {"token": TOKEN, "client-key-data": key}}],
+        "clusters": [{"name": "c", "cluster": {"server": "https://api.k:6443"}}],
+    }
+    ref = CredentialRef(kind=CredentialKind.KUBECONFIG_CONTEXT, key="cluster/y/kubeconfig")
+    store = SecretStore(MemoryKeyring())
+    store.put_json(ref, payload)
+    registered: list[str] = []
+    monkeypatch.setattr(secrets_module, "register_secret", registered.append)
+    assert store.get_json(ref) == payload
+    assert sorted(registered) == sorted([TOKEN, key])
+
+
+def test_a_bare_token_read_is_registered_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``get`` (a bearer token) and ``get_json`` of an entry that is no JSON object (a key an
+    older version stored alone) register the text: it is the secret."""
+    ref = CredentialRef(kind=CredentialKind.BEARER_TOKEN, key="cluster/z/api")
+    bare = "sha256~Rv3wBareTokenRead0123456789"
+    store = SecretStore(MemoryKeyring())
+    store.put(ref, bare)
+    registered: list[str] = []
+    monkeypatch.setattr(secrets_module, "register_secret", registered.append)
+    assert store.get(ref) == bare and registered == [bare]
+    registered.clear()
+    with pytest.raises(ValueError):
+        store.get_json(ref)
+    assert registered == [bare]
+    registered.clear()
+    store.put(ref, "73519024688")  # a key of digits alone: JSON, but no object
+    registered.clear()
+    assert store.get_json(ref) is None and registered == ["73519024688"]
 
 
 @pytest.mark.asyncio
@@ -218,3 +330,10 @@ async def test_a_damaged_row_with_a_context_s_name_costs_that_name_not_the_impor
         assert sorted(c.name for c in core.registry.clusters()) == ["prod-2", "staging"]
     finally:
         await core.shutdown()
+
+
+def test_a_capture_s_keyring_says_why_to_a_payload_read_too() -> None:
+    ref = CredentialRef(kind=CredentialKind.KUBECONFIG_CONTEXT, key="cluster/c/kubeconfig")
+    for read in (secrets_module.NoSecrets().get, secrets_module.NoSecrets().get_json):
+        with pytest.raises(secrets_module.SecretsError, match="a capture holds no credentials"):
+            read(ref)

@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 from aiops_desktop.logs import names_a_secret
 from aiops_desktop.models import CLUSTER_NAME_PATTERN
 from aiops_desktop.models.cluster import refuse_query, shown_url, validate_ca_bundle
-from aiops_desktop.models.credentials import TOKEN_RULE, is_token_text
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.registry import KubeconfigContext
 from aiops_desktop.models.text import one_line
@@ -59,11 +58,12 @@ MAX_REFERENCED_BYTES = 1 * 2**20  # a token, a certificate or a key a kubeconfig
 #: 1 MiB file held 1.5 GB (a client certificate, key and CA of a few KB each, ~5 KB a
 #: context, leave room for over 1,000 contexts)
 MAX_REFERENCED_TOTAL = 8 * 2**20
-#: what one read's contexts may hold in all, their keyring entries (each a whole kubeconfig as
-#: JSON) together: what contexts share inline is copied into each too, and a 1 MiB file of 500
-#: contexts sharing one user's 1 MB of inline data wrote 476 MiB to the keyring. Files count
-#: here again as base64 (MAX_REFERENCED_TOTAL of them is 10.7 MB); a context of ~10 KB leaves
-#: room for the most contexts a read takes
+#: what one import may write to the keyring, the entries (each a whole kubeconfig as JSON) of
+#: the contexts it stores together: what contexts share inline is copied into each too, and a
+#: 1 MiB file of 500 contexts sharing one user's 1 MB of inline data wrote 476 MiB. Only the
+#: contexts stored count (the import charges it), never those left out. Files count here
+#: again as base64 (MAX_REFERENCED_TOTAL of them is 10.7 MB, one context's most); a context
+#: of ~10 KB leaves room for the most contexts a read takes
 MAX_STORED_TOTAL = 16 * 2**20
 MAX_CONTEXTS = 500
 MAX_DEPTH = 32  # YAML nesting; a kubeconfig needs about six
@@ -120,6 +120,13 @@ def expand_home(path: str | Path) -> Path:
 REFERENCE_ROOTS = ("~/.kube", "~/.minikube")
 #: a tokenFile of fewer characters ("yes", a PIN) holds no bearer token
 MIN_FILE_TOKEN = 8
+#: what a kubeconfig's token (inline or its tokenFile's) may be: one line of visible ASCII, as
+#: the Kubernetes client sends it. Wider than a typed bearer token's characters: Rancher writes
+#: ``kubeconfig-user-…:<secret>``. No blank, control character or line break (a header it
+#: would break, or add to), nothing http.client would send as Latin-1, nor a megabyte copied
+#: into every context that shares its user
+KUBECONFIG_TOKEN = re.compile(r"[\x21-\x7e]{1,16384}")
+KUBECONFIG_TOKEN_RULE = "one line of at most 16384 visible ASCII characters (no blank)"  # noqa: S105
 
 
 #: shared folders that are no kubeconfig's own (anyone may write files there)
@@ -146,8 +153,7 @@ class _Files:
     """The files one read of a kubeconfig (``source``) references, relative to its folder
     (``base``). Each is read from disk once, however many contexts name it (500 contexts
     naming one file read it 1,500 times), and the contexts may hold at most
-    MAX_REFERENCED_TOTAL bytes of them in all, and MAX_STORED_TOTAL of keyring entries: each
-    holds its own copy."""
+    MAX_REFERENCED_TOTAL bytes of them in all: each holds its own copy."""
 
     def __init__(self, source: Path) -> None:
         self.source = source
@@ -156,7 +162,6 @@ class _Files:
         self._base64: dict[Path, str] = {}
         self._pem: dict[str, str] = {}  # a CA's base64 text, decoded once
         self.inlined = 0
-        self.stored = 0  # the accepted contexts' keyring entries, in bytes
 
     def read(self, ref: object, what: str, read: list[str]) -> bytes:
         """The bytes of a file a kubeconfig references, if it lies in the kubeconfig's
@@ -180,19 +185,6 @@ class _Files:
         pem = _b64decode(data, what).decode("utf-8", errors="replace")
         self._pem[str(data)] = pem
         return pem
-
-    def store(self, context: str, size: int) -> None:
-        """A context's keyring entry of ``size`` bytes counted against MAX_STORED_TOTAL;
-        ValueError past it (that context is refused, those before it are kept)."""
-        if self.stored + size > MAX_STORED_TOTAL:
-            raise ValueError(
-                f"kubeconfig {self.source}: its contexts' credentials add up to more than "
-                f"{MAX_STORED_TOTAL:,} bytes (each context's keyring entry holds its own copy "
-                f"of what it shares with others: a user's token, key or certificate), so "
-                f"context {context!r} ({size:,} bytes) is not imported. Import it from a "
-                "kubeconfig of fewer contexts, or with smaller credentials"
-            )
-        self.stored += size
 
     def _take(self, ref: object, what: str, read: list[str]) -> tuple[Path, bytes]:
         path, resolved, data = self._read(ref, what)
@@ -250,13 +242,12 @@ def _token_from_file(files: _Files, ref: object, read: list[str]) -> str:
 
 
 def _bearer(token: object, what: str, shortest: int = 1) -> str:
-    """``token`` where it can be sent as a bearer token: never one that every request would
-    fail on, quoting it in the error (two lines), nor a megabyte copied into every context
-    that shares its user."""
-    if not isinstance(token, str) or len(token) < shortest or not is_token_text(token):
+    """``token`` where it can be sent as a bearer token (``KUBECONFIG_TOKEN``): never one
+    that every request would fail on, quoting it in the error (two lines)."""
+    if not isinstance(token, str) or len(token) < shortest or not KUBECONFIG_TOKEN.fullmatch(token):
         raise ValueError(
-            f"{what} does not hold a bearer token (a token is {TOKEN_RULE}), so it is not "
-            "sent to the server"
+            f"{what} does not hold a bearer token (a token is {KUBECONFIG_TOKEN_RULE}), so it "
+            "is not sent to the server"
         )
     return token
 
@@ -529,10 +520,9 @@ def _fill(
         "current-context": ctx.context,
     }
     try:  # stored as JSON in the keyring: a value YAML typed otherwise (a set) is refused here
-        size = len(json.dumps(payload))
+        json.dumps(payload)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"context {ctx.context!r} holds a value that is not text ({exc})") from exc
-    files.store(ctx.context, size)
     ctx.payload = payload
 
 

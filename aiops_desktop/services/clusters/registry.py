@@ -8,6 +8,7 @@ publishes ``CLUSTERS_CHANGED`` on the bus after every change.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 from collections import defaultdict, deque
@@ -54,7 +55,11 @@ from aiops_desktop.models.text import cut_line
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters import health
 from aiops_desktop.services.clusters.connections import credential_may_travel, no_static_token
-from aiops_desktop.services.clusters.kubeconfig import bearer_token, read_contexts
+from aiops_desktop.services.clusters.kubeconfig import (
+    MAX_STORED_TOTAL,
+    bearer_token,
+    read_contexts,
+)
 from aiops_desktop.services.runtime.access import Access, Action
 from aiops_desktop.services.runtime.bus import CLUSTER_REMOVED, CLUSTERS_CHANGED, EventBus
 from aiops_desktop.store.bodies import DamagedRowError
@@ -546,6 +551,7 @@ class ClusterRegistry:
             if missing:
                 raise RegistryError(f"context(s) not in {path}: {', '.join(sorted(missing))}")
         report = ImportReport()
+        stored = 0  # the bytes this import wrote to the keyring: MAX_STORED_TOTAL in all
         try:
             for ctx in found:
                 if wanted is not None and ctx.context not in wanted:
@@ -562,12 +568,14 @@ class ClusterRegistry:
                     continue
                 try:
                     registered = self._registered_from(ctx)
+                    size = _entries_fit(path, ctx, stored, copies=len(registered) or 1)
                     if registered:  # imported before (its token expired since): refreshed
                         for cluster in registered:
                             replaced = await self._replace_credential(cluster, ctx, Path(path))
                             report.replaced.append(replaced)
                     else:
                         report.imported.append(await self._import_context(ctx, Path(path)))
+                    stored += size
                 except (RegistryError, DamagedRowError) as exc:  # this context's own
                     report.skipped.append((ctx.context, str(exc)))
         except BaseException:
@@ -1093,6 +1101,23 @@ def _own_credential(cluster: Cluster, endpoint: Endpoint) -> bool:
         return False
     shared = cluster.credential
     return shared is None or endpoint.credential.key != shared.key
+
+
+def _entries_fit(path: str | Path, ctx: KubeconfigContext, stored: int, copies: int) -> int:
+    """The bytes ``copies`` keyring entries of ``ctx`` hold; RegistryError where, with the
+    ``stored`` bytes its import wrote before, they pass MAX_STORED_TOTAL (that context is
+    skipped, those before it are kept). Only the contexts an import stores count: one left
+    out costs nothing, and the preview offers every context."""
+    size = copies * len(json.dumps(ctx.payload or {}, sort_keys=True))
+    if stored + size > MAX_STORED_TOTAL:
+        raise RegistryError(
+            f"kubeconfig {path}: its contexts' credentials add up to more than "
+            f"{MAX_STORED_TOTAL:,} bytes (each context's keyring entry holds its own copy "
+            f"of what it shares with others: a user's token, key or certificate), so "
+            f"context {ctx.context!r} ({size:,} bytes) is not imported. Import it with fewer "
+            "of the kubeconfig's contexts, or with smaller credentials"
+        )
+    return size
 
 
 def _needs_consent(ctx: KubeconfigContext) -> str:
