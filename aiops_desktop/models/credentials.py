@@ -15,8 +15,12 @@ KEYRING_SERVICE = "aiops-desktop"
 #: what a bearer token is made of (JWTs, OpenShift's sha256~, base64), on one line: anything
 #: else (a second line, a URL with a password, a key, a config) is not sent to a server as a
 #: token (a line break in a header ends the request in an error that quotes the header)
-TOKEN_TEXT = re.compile(r"[A-Za-z0-9._~+/=-]{1,16384}")
-TOKEN_RULE = "one line of at most 16384 letters, digits and . _ ~ + / = -"  # noqa: S105
+#: what a bearer token (typed, stored, a kubeconfig's) may be: one line of visible ASCII, as
+#: the Kubernetes client sends it. Wider than RFC 6750's characters: Rancher's tokens are
+#: ``kubeconfig-user-…:<secret>``. No blank, control character or line break (a header it
+#: would break, or add to), nothing http.client would send as Latin-1
+TOKEN_TEXT = re.compile(r"[\x21-\x7e]{1,16384}")
+TOKEN_RULE = "one line of at most 16384 visible ASCII characters (no blank)"  # noqa: S105
 
 
 def is_token_text(value: str) -> bool:

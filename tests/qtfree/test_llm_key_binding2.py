@@ -21,6 +21,7 @@ from tests.qtfree.test_llm_key_binding import NEW, NEW_KEY, OLD, OLD_KEY, Backen
 
 #: what an older version (before the token rule) stored: sent as it was
 LEGACY_KEY = "team1:9f8e7d6c5b4a3f2e1d0c"
+BLANK_KEY = "team1 9f8e7d6c5b4a3f2e1d0c"
 
 
 #: the keyring out of reach (the CLI over ssh: no Secret Service), or there but locked
@@ -156,16 +157,20 @@ async def test_a_key_an_older_version_stored_of_other_characters_is_still_its_se
 async def test_a_key_stored_alone_is_bound_at_a_change_where_this_version_keeps_such_a_key(
     tmp_path: Path,
 ) -> None:
-    """A number is JSON, and still a key alone; a ``:`` is no token this version keeps: it is
-    not bound, and from the change on sent nowhere (set again, as this version keeps a key)."""
-    numbers, colon = Backend(), Backend()
+    """A number is JSON, and still a key alone, as is a ``user:secret`` (one line of visible
+    ASCII); a blank is no token this version keeps: it is not bound, and from the change on
+    sent nowhere (set again, as this version keeps a key)."""
+    numbers, colon, blank = Backend(), Backend(), Backend()
     llm = _llm(_legacy(tmp_path / "a", numbers, "20251207113045"), numbers)
     await llm.set(endpoint=OLD, model="renamed")
     assert _stored(numbers) == {"endpoint": OLD, "token": "20251207113045"}
     assert llm.endpoint().api_key == "20251207113045"
     llm = _llm(_legacy(tmp_path / "b", colon, LEGACY_KEY), colon)
     await llm.set(endpoint=OLD, model="renamed")
-    assert colon.entries == {LLM_KEY_REF.key: LEGACY_KEY}
+    assert _stored(colon) == {"endpoint": OLD, "token": LEGACY_KEY}
+    llm = _llm(_legacy(tmp_path / "c", blank, BLANK_KEY), blank)
+    await llm.set(endpoint=OLD, model="renamed")
+    assert blank.entries == {LLM_KEY_REF.key: BLANK_KEY}
     assert llm.endpoint().api_key is None
 
 

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from aiops_desktop.logs import names_a_secret
 from aiops_desktop.models import CLUSTER_NAME_PATTERN
 from aiops_desktop.models.cluster import refuse_query, shown_url, validate_ca_bundle
+from aiops_desktop.models.credentials import TOKEN_RULE, is_token_text
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.registry import KubeconfigContext
 from aiops_desktop.models.text import one_line
@@ -120,13 +121,6 @@ def expand_home(path: str | Path) -> Path:
 REFERENCE_ROOTS = ("~/.kube", "~/.minikube")
 #: a tokenFile of fewer characters ("yes", a PIN) holds no bearer token
 MIN_FILE_TOKEN = 8
-#: what a kubeconfig's token (inline or its tokenFile's) may be: one line of visible ASCII, as
-#: the Kubernetes client sends it. Wider than a typed bearer token's characters: Rancher writes
-#: ``kubeconfig-user-…:<secret>``. No blank, control character or line break (a header it
-#: would break, or add to), nothing http.client would send as Latin-1, nor a megabyte copied
-#: into every context that shares its user
-KUBECONFIG_TOKEN = re.compile(r"[\x21-\x7e]{1,16384}")
-KUBECONFIG_TOKEN_RULE = "one line of at most 16384 visible ASCII characters (no blank)"  # noqa: S105
 
 
 #: shared folders that are no kubeconfig's own (anyone may write files there)
@@ -242,11 +236,11 @@ def _token_from_file(files: _Files, ref: object, read: list[str]) -> str:
 
 
 def _bearer(token: object, what: str, shortest: int = 1) -> str:
-    """``token`` where it can be sent as a bearer token (``KUBECONFIG_TOKEN``): never one
+    """``token`` where it can be sent as a bearer token (``is_token_text``): never one
     that every request would fail on, quoting it in the error (two lines)."""
-    if not isinstance(token, str) or len(token) < shortest or not KUBECONFIG_TOKEN.fullmatch(token):
+    if not isinstance(token, str) or len(token) < shortest or not is_token_text(token):
         raise ValueError(
-            f"{what} does not hold a bearer token (a token is {KUBECONFIG_TOKEN_RULE}), so it "
+            f"{what} does not hold a bearer token (a token is {TOKEN_RULE}), so it "
             "is not sent to the server"
         )
     return token
