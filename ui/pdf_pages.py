@@ -10,18 +10,30 @@ the next one, so a heading may be the last line of a page, the last line of a sh
 or list item may stand alone at the top of the next, and a row of several lines may start on
 one page and end on the next. After laying the document out at the printed page's size,
 this moves the first such place to the next page (a page break before a heading or title, more
-top padding in a split row's cells: just enough that each cell's first line no longer fits
-above the page's foot, so the row starts under the header row repeated there, not a gap lower),
-lays out again what follows it and goes on from there, in one pass down the document: a move
-changes nothing above it (laying the whole document out again after each one took minutes for
-a large fleet's report)."""
+padding in a split row's cells: just enough that the row's first line no longer fits above the
+page's foot, so the row starts under the header row repeated there, not a gap lower), lays out
+again what follows it and goes on from there, in one pass down the document: a move changes
+nothing above it.
+
+Qt cannot lay out again only a little past a change: it lays out from the change to the end of
+the document (or, while it lays out lazily, past where it had laid out to, further with each
+change: soon the end too). Moves made in the document itself so cost a layout of all that
+follows each of them, the square of the report's size in all (a 40-cluster handover: over a
+minute). They are made in a copy of the document's beginning instead, which holds only a chunk
+or two past what is being read and is grown a chunk at a time (``_HeldCopy``); the copy is the
+document (text, formats, layout), so its moves are the document's, made there at the end as one
+change."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtGui import (
     QTextBlock,
     QTextCursor,
     QTextDocument,
+    QTextDocumentFragment,
     QTextFormat,
     QTextFrame,
     QTextTable,
@@ -32,6 +44,9 @@ _AUTO = QTextFormat.PageBreakFlag.PageBreak_Auto
 MOST_MOVES = 400  # a bound, at the least: each block or row is moved once at most
 LEAD_IN_ROWS = 6  # the most rows a table of facts right under a heading has to be its lead-in
 KEPT_LINES = 4  # a paragraph or list item of at most this many lines is never split by a page
+
+#: a move found and not made yet: made, it returns the first block it moved (or padded)
+Move = Callable[[], QTextBlock]
 
 
 def _page(y: float, page_h: float) -> int:
@@ -63,11 +78,12 @@ def _heads(block: QTextBlock) -> bool:
     return all(f.charFormat().fontWeight() >= 600 for f in fragments if f.text().strip())
 
 
-def _break_before(block: QTextBlock) -> None:
+def _break_before(block: QTextBlock) -> QTextBlock:
     cursor = QTextCursor(block)
     fmt = cursor.blockFormat()
     fmt.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
     cursor.setBlockFormat(fmt)
+    return block
 
 
 def _in_main_flow(document: QTextDocument, block: QTextBlock) -> bool:
@@ -172,13 +188,13 @@ def _first_line_h(document: QTextDocument, table: QTextTable, row: int) -> float
 
 def _push_split_row(
     document: QTextDocument, table: QTextTable, row: int, page_h: float
-) -> QTextBlock | None:
-    """Move ``row`` down to the next page when it crosses the foot of a page (and is not
-    taller than a page); returns the first block of the row padded for it, None when the row
-    is not cut. The row above it gets the padding below its text (a row's own top padding
-    would go with it to the next page, a gap under the header row repeated there): just
-    enough that the row's first line no longer fits above the foot, so Qt starts the row on
-    the next page, under its header."""
+) -> Move | None:
+    """The move of ``row`` down to the next page when it crosses the foot of a page (and is
+    not taller than a page), None when the row is not cut; made, it returns the first block of
+    the row padded for it. The row above it gets the padding below its text (a row's own top
+    padding would go with it to the next page, a gap under the header row repeated there):
+    just enough that the row's first line no longer fits above the foot, so Qt starts the row
+    on the next page, under its header."""
     headers = table.format().headerRowCount()
     top, bottom = _row_span(document, table, row)
     if bottom - top >= page_h or _page(top, page_h) == _page(bottom - 1, page_h):
@@ -186,15 +202,19 @@ def _push_split_row(
     foot = (_page(top, page_h) + 1) * page_h
     push = max(foot - top - _first_line_h(document, table, row) + 1.0, 1.0)
     padded, side = (row - 1, "bottom") if row > headers else (row, "top")
-    for column in range(table.columns()):
-        cell = table.cellAt(padded, column)
-        fmt = cell.format().toTableCellFormat()
-        if side == "bottom":
-            fmt.setBottomPadding(fmt.bottomPadding() + push)
-        else:  # the first row under the header: the header must not stay behind
-            fmt.setTopPadding(fmt.topPadding() + foot - top)
-        cell.setFormat(fmt)
-    return table.cellAt(padded, 0).firstCursorPosition().block()
+
+    def pad() -> QTextBlock:
+        for column in range(table.columns()):
+            cell = table.cellAt(padded, column)
+            fmt = cell.format().toTableCellFormat()
+            if side == "bottom":
+                fmt.setBottomPadding(fmt.bottomPadding() + push)
+            else:  # the first row under the header: the header must not stay behind
+                fmt.setTopPadding(fmt.topPadding() + foot - top)
+            cell.setFormat(fmt)
+        return table.cellAt(padded, 0).firstCursorPosition().block()
+
+    return pad
 
 
 def _row_starting(block: QTextBlock) -> tuple[QTextTable, int] | None:
@@ -209,19 +229,21 @@ def _row_starting(block: QTextBlock) -> tuple[QTextTable, int] | None:
     return table, cell.row()
 
 
-def _first_cut(document: QTextDocument, block: QTextBlock, page_h: float) -> QTextBlock | None:
-    """Move the first place from ``block`` on that a page cuts (see the module); returns the
-    first block it moved (or padded), None when nothing from ``block`` on is cut."""
+def _first_cut(held: _HeldCopy, block: QTextBlock, page_h: float) -> Move | None:
+    """The move of the first place from ``block`` of ``held``'s copy on that a page cuts (see
+    the module), None when nothing from ``block`` on is cut. The copy is grown as it is read
+    (``_HeldCopy.holding``)."""
+    document = held.copy
     while block.isValid():
-        moved = _stranded(document, block, page_h)
-        if moved is not None:
-            _break_before(moved)
-            return moved
+        block = held.holding(block)
+        first = _stranded(document, block, page_h)
+        if first is not None:
+            return partial(_break_before, first)
         row = _row_starting(block)
         if row is not None:
-            padded = _push_split_row(document, *row, page_h)
-            if padded is not None:
-                return padded
+            push = _push_split_row(document, *row, page_h)
+            if push is not None:
+                return push
         block = block.next()
     return None
 
@@ -251,14 +273,121 @@ def _header_of(block: QTextBlock) -> QTextTable | None:
     return table
 
 
+CHUNK_CHARS = 2_500  # the least a chunk of the held copy holds: a move lays out a chunk or two
+
+
+def _chunk_starts(document: QTextDocument) -> list[int]:
+    """Where the chunks that ``_HeldCopy`` grows by start, ``CHUNK_CHARS`` apart at the least:
+    paragraphs (or list items) of the main flow that are no heading or title, nor empty, so
+    that no check of a block before one reads past it (a heading is kept with the first such
+    line after it). Tables are never cut."""
+    starts: list[int] = []
+    it = document.rootFrame().begin()
+    while not it.atEnd():
+        block = it.currentBlock()
+        if (
+            block.isValid()
+            and block.position() >= (starts[-1] if starts else 0) + CHUNK_CHARS
+            and block.text().strip()
+            and not block.text().startswith("\u2028")  # Qt moves it up into a table before it
+            and not _heads(block)
+        ):
+            starts.append(block.position())
+        it += 1
+    return starts
+
+
+class _HeldCopy:
+    """The copy of the document's beginning that ``keep_together`` moves things in (see the
+    module), grown a chunk at a time as it reads down: a move lays out again only the chunk or
+    two it holds past it."""
+
+    def __init__(self, document: QTextDocument) -> None:
+        self.document = document
+        self.starts = _chunk_starts(document)
+        self.held = 0  # chunks held after the first: the copy ends at starts[held] (or the end)
+        self.copy = document.clone()
+        if self.starts:
+            tail = QTextCursor(self.copy)
+            tail.setPosition(self.starts[0])
+            tail.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+            tail.removeSelectedText()
+        # laid out whole now, the copy is never laid out lazily: a change is laid out to its
+        # end at once, not a step at a time as it is read (each step again from Qt's last
+        # checkpoint before it, up to a page or two up)
+        self.copy.documentLayout().documentSize()
+
+    def holding(self, block: QTextBlock) -> QTextBlock:
+        """``block`` of the copy, once the copy holds the chunk after the one it is in (all that
+        a check of it may read: up to the first line of the next chunk)."""
+        position = block.position()
+        while self.held < len(self.starts) and position >= (
+            self.starts[self.held - 1] if self.held else 0
+        ):
+            self._append(self.held)
+            self.held += 1
+        return self.copy.findBlock(position)
+
+    def _append(self, chunk: int) -> None:
+        start = self.starts[chunk]
+        last = chunk + 1 == len(self.starts)
+        end = self.document.characterCount() - 1 if last else self.starts[chunk + 1]
+        source = QTextCursor(self.document)
+        source.setPosition(start)
+        source.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        first = self.document.findBlock(start)
+        into = QTextCursor(self.copy)
+        into.movePosition(QTextCursor.MoveOperation.End)
+        # one change, laid out when it ends; never inside a move's edit block: Qt adds the
+        # tables inserted to the copy's frames only when that ends (laid out before, their
+        # cells were at the top of the page)
+        into.beginEditBlock()
+        try:
+            # the copy's last block, empty, takes the chunk's first line and keeps its format
+            into.setBlockFormat(first.blockFormat())
+            into.setBlockCharFormat(first.charFormat())
+            into.insertFragment(QTextDocumentFragment(source))
+        finally:
+            into.endEditBlock()
+
+    def copy_moves(self, positions: set[int]) -> None:
+        """The formats moved at ``positions`` in the copy, set the same in the document (a page
+        break before a block; a row's cells' padding), as one change laid out again once."""
+        if not positions:
+            return
+        edit = QTextCursor(self.document)
+        edit.beginEditBlock()
+        try:
+            for position in positions:
+                moved = QTextCursor(self.copy.findBlock(position))
+                into = QTextCursor(self.document.findBlock(position))
+                table, mirror = moved.currentTable(), into.currentTable()
+                if table is None or mirror is None:  # a page break before a block
+                    into.setBlockFormat(moved.blockFormat())
+                    continue
+                row = table.cellAt(moved).row()  # padded
+                for column in range(table.columns()):
+                    mirror.cellAt(row, column).setFormat(table.cellAt(row, column).format())
+            start = min(positions)
+            self.document.markContentsDirty(start, self.document.characterCount() - start)
+        finally:
+            edit.endEditBlock()
+
+
 def keep_together(document: QTextDocument) -> int:
     """Move headings, titles, charts and table rows that a page would cut (see the module);
     ``document`` must have its page size set. Returns how many were moved."""
     page_h = document.pageSize().height()
+    held = _HeldCopy(document)
+    copy = held.copy
     moves, most = 0, max(MOST_MOVES, document.blockCount())
-    block = document.rootFrame().firstCursorPosition().block()
-    edit = QTextCursor(document)
+    moved_at: set[int] = set()
+    block = copy.rootFrame().firstCursorPosition().block()
+    edit = QTextCursor(copy)
     while moves < most:
+        move = _first_cut(held, block, page_h)
+        if move is None:
+            break
         # a move's format changes and the layout of what follows them, as one change: Qt
         # lays out each change at once (each cell's format: a second or more on a large
         # report), and a changed format alone was laid out again only in part (blocks after
@@ -266,15 +395,15 @@ def keep_together(document: QTextDocument) -> int:
         # waits for its end, and markContentsDirty lays it out with the rest, once
         edit.beginEditBlock()
         try:
-            moved = _first_cut(document, block, page_h)
-            if moved is None:
-                break
+            moved = move()
             moves += 1
+            moved_at.add(moved.position())
             # nothing above what moved changed: look again from it (and what heads it), and
-            # lay out again only from there; Qt lays the rest out as it is asked for
-            block = _checked_from(document, moved)
+            # lay out again only from there (to the copy's end: a chunk or two)
+            block = _checked_from(copy, moved)
             start = block.position()
-            document.markContentsDirty(start, document.characterCount() - start)
+            copy.markContentsDirty(start, copy.characterCount() - start)
         finally:
             edit.endEditBlock()
+    held.copy_moves(moved_at)
     return moves
