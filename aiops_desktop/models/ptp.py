@@ -177,6 +177,10 @@ class PtpRow:
     #: a clock type's row (GM, BC, OC: the clock's overall state, no offset of its own by
     #: design); said in ``notes`` where it has none (``CLOCK_TYPE_NOTE``)
     clock_type: bool = False
+    #: the node's ptp4l is up and the node has published no clock state at all: the daemon
+    #: sets one from ptp4l's offset log lines only, so a ptp4l that never locked (wrong
+    #: domain, no grandmaster) has none; unknown is no "in sync": a fault (``silence``)
+    silent: bool = False
     compliance: Compliance | None = None
     #: the offset over the window (timestamps s, ns), for the per-interface chart
     history: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
@@ -186,6 +190,13 @@ class PtpRow:
     def rank(self) -> int:
         return severity_rank(self.state, self.offset_in, self.role, trouble=self.trouble,
                              port_only=self.port_only, clock_type=self.clock_type)  # fmt: skip
+
+    @property
+    def silence(self) -> str:
+        """What a ``silent`` row says, in its notes and as its finding; "" for any other."""
+        if not self.silent:
+            return ""
+        return f"PTP state unknown: {self.process} is up but has published no clock state"
 
     @property
     def needs_attention(self) -> bool:

@@ -389,7 +389,7 @@ def test_one_ptp4l_of_two_down_is_said_on_every_port_with_its_config(reverse: bo
     }
     rows = board_rows(answers)
     assert [(r.iface, r.process_up, r.restarts) for r in rows] == [
-        ("ens1f0", False, 57.0), ("ens2f0", False, 57.0),
+        ("ens1f0", False, 56.0), ("ens2f0", False, 56.0),
     ]  # fmt: skip
     assert all("ptp4l is down (ptp4l.1.config)" in r.notes and r.needs_attention for r in rows)
     status[0 if not reverse else 1] = tagged("c", config("ptp4l.1.config"), 1)

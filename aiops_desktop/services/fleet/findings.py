@@ -361,9 +361,12 @@ def _not_reported(row: PtpRow) -> str:
     none) or its offset; "" where both are there, or where the row is a port with a role
     only (a MASTER port: the daemon reports a clock state and offset for the port its clock
     follows, not for it). A clock type's overall state (GM, BC, OC) has no offset of its
-    own by design: only its state is asked of it."""
+    own by design: only its state is asked of it. A node whose ptp4l is up with no clock
+    state at all says that (``PtpRow.silence``)."""
     if is_port_only(row.notes):
         return ""
+    if row.silent:
+        return row.silence
     missing = []
     if row.state is ClockState.UNKNOWN:
         missing.append("PTP state unknown")

@@ -14,7 +14,8 @@ where several ports share one), a port with a role and no row of its own is a ro
 
 The daemon sets a clock state from ptp4l's offset log lines only: a ptp4l that fails at start
 never has one. A process reported down with no row of its own, and a bad clock class, GNSS or
-DPLL status with no row to join, each make a row (``_orphan_rows``) rather than vanish.
+DPLL status with no row to join, each make a row (``_orphan_rows``) rather than vanish; so
+does a ptp4l up that never locked on a node with no clock state at all (``_unclocked_rows``).
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def board_rows(
         )
     _join_roles(rows, answers.get("role", []), default, thresholds or {})
     _orphan_rows(rows, answers, default, thresholds or {})
+    _unclocked_rows(rows, answers, default, thresholds or {})
     _join_values(rows, answers)
     _join_clock_class(rows, answers.get("clock_class", []))
     for row in rows.values():
@@ -116,6 +118,9 @@ def board_rows(
 #: linuxptp-daemon's alias since 2025-09 (``utils.GetAlias``): the last digits, and a
 #: Mellanox ``np`` suffix, masked; a VLAN suffix kept
 _ALIAS = re.compile(r"^(.+?)(\d+)(?:np\d+)?(\..+)?$")
+#: the longest name ``port_aliases`` masks: Linux's limit is 15 characters (IFNAMSIZ 16), and
+#: ``_ALIAS`` backtracks quadratically (a 20 kB label of digits: 15 s holding the GIL)
+_ALIASED_NAME_MAX = 64
 
 
 def port_threshold(thresholds: Thresholds, default: Threshold, key: Key) -> Threshold:
@@ -137,9 +142,12 @@ def port_aliases(iface: str) -> frozenset[str]:
     last character masked (ens2f0 -> ens2fx: to 2025-04), the same before a VLAN suffix
     (ens2f0.100 -> ens2fx.100), the last digits and an ``np`` suffix masked (enP2s2f0np0 ->
     enP2s2fx: since 2025-09), and the name itself (since 2026 a NIC whose ports do not alias
-    to one name, or two NICs that would share one, keep their names)."""
+    to one name, or two NICs that would share one, keep their names). A name longer than
+    any interface's (``_ALIASED_NAME_MAX``: any label a server sends) is its own only."""
     if not iface:
         return frozenset()
+    if len(iface) > _ALIASED_NAME_MAX:
+        return frozenset({iface})
     names = {iface, iface[:-1] + "x"}
     head, dot, vlan = iface.partition(".")
     if dot and head:
@@ -215,7 +223,8 @@ def _orphan_rows(
     from ptp4l's offset log lines: a ptp4l that fails at start never has one; its restarts
     then join the row); a clock class out of spec on a node with no row at all; a GNSS or
     DPLL status that lost its lock on a port with no row. Only trouble: a process up with no
-    clock state of its own (a grandmaster's ptp4l, gpsd) is no row."""
+    clock state of its own (a grandmaster's ptp4l, gpsd) is no row here (a node with no clock
+    state at all: ``_unclocked_rows``)."""
     processes = {(r.cluster, r.node, r.process) for r in rows.values()}
     made: set[Key] = set()
     for tagged in answers.get("process_status", []):
@@ -237,6 +246,41 @@ def _orphan_rows(
     for key in made - rows.keys():
         threshold = port_threshold(thresholds, default, key)
         rows[key] = PtpRow(*key, state=ClockState.UNKNOWN, threshold=threshold)
+
+
+#: the process whose offset log lines give a node its clock state (``_unclocked_rows``)
+_CLOCK_PROCESS = "ptp4l"
+
+
+def _unclocked_rows(
+    rows: dict[Key, PtpRow],
+    answers: dict[str, list[TaggedSeries]],
+    default: Threshold,
+    thresholds: Thresholds,
+) -> None:
+    """A node with no row but ports with a role only is not fine: there is no clock of its
+    NIC on another row, so those ports are unknown. And a node whose ptp4l is up with no
+    clock state at all (linuxptp-daemon sets it from ptp4l's offset log lines only: a ptp4l
+    that never locked publishes only its status, class 255 and, since 2025, a LISTENING
+    role) is ``silent``: its ptp4l's rows, or a row of no port, say so. A node with a row of
+    another kind (``_orphan_rows``) is in trouble already."""
+    clocked = {(r.cluster, r.node) for r in rows.values() if not r.port_only}
+    for row in rows.values():
+        if row.port_only and (row.cluster, row.node) not in clocked:
+            row.port_only = False
+            row.notes.remove(PORT_ONLY_NOTE)
+    for tagged in answers.get("process_status", []):
+        key = _key(tagged)
+        if key[2] or key[3] != _CLOCK_PROCESS or key[:2] in clocked or last_value(tagged) != 1:
+            continue
+        process = (key[0], key[1], key[3])
+        own = [r for r in rows.values() if (r.cluster, r.node, r.process) == process]
+        if not own:
+            threshold = port_threshold(thresholds, default, key)
+            rows[key] = PtpRow(*key, state=ClockState.UNKNOWN, threshold=threshold)
+            own = [rows[key]]
+        for row in own:
+            row.silent = True
 
 
 #: a clock class series' newest value: ("port", cluster, node, iface, process) for one that
@@ -305,6 +349,13 @@ def _same(value: float | None) -> float | None:
     return value
 
 
+def _restarts(count: float | None) -> float | None:
+    """A config's restarts from its ``process_restart_count``: linuxptp-daemon counts every
+    start, the first included (``cmdRun`` sets the process up, which increments the count,
+    before each ``cmd.Start``), so a ptp4l never restarted reads 1."""
+    return None if count is None else max(0.0, count - 1)
+
+
 #: query field -> (row attribute, what the row holds of the value); the interface role and
 #: the clock class are labelled otherwise (``_join_roles``, ``_join_clock_class``)
 FIELDS: dict[str, tuple[str, Callable[[float | None], Any]]] = {
@@ -312,7 +363,7 @@ FIELDS: dict[str, tuple[str, Callable[[float | None], Any]]] = {
     "max_offset": ("max_offset_ns", _same),
     "delay": ("delay_ns", _same),
     "freq_adj": ("freq_adj_ns", _same),
-    "restarts": ("restarts", _same),
+    "restarts": ("restarts", _restarts),
     "gnss": ("gnss", partial(code_text, GNSS_CODES)),
     "dpll_phase": ("dpll_phase", partial(code_text, DPLL_CODES)),
     "dpll_frequency": ("dpll_frequency", partial(code_text, DPLL_CODES)),
@@ -397,7 +448,7 @@ def _per_process(row: PtpRow, name: str, values: list[tuple[str, float | None]])
     configs is down (named in the note), and its restarts are those of all its configs."""
     known = [(config, v) for config, v in values if v is not None]
     if name == "restarts":
-        row.restarts = sum(v for _, v in known) if known else None
+        row.restarts = sum(_restarts(v) or 0.0 for _, v in known) if known else None
         return
     down = [config for config, v in known if v != 1]
     row.down_configs = sorted({config for config in down if config})
@@ -430,6 +481,8 @@ def _annotate(row: PtpRow) -> None:
     for name, value in (("phase", row.dpll_phase), ("frequency", row.dpll_frequency)):
         if value in DPLL_LOST:
             row.signal_trouble.append(f"DPLL {name}: {value}")
+    if row.silent:
+        down.append(row.silence)
     troubles = [*row.class_trouble, *down, *row.signal_trouble]
     row.trouble = bool(troubles)
     row.notes += troubles
