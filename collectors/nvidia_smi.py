@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from aiops_desktop.models.gpu import MAX_GPU_INDEX
@@ -34,6 +34,12 @@ GPU_FIELDS = (
     "fan.speed",
 )
 APP_FIELDS = ("gpu_uuid", "pid", "process_name", "used_memory")
+#: the processes without their names: every value is nvidia-smi's own. A process sets its
+#: own argv[0], which nvidia-smi prints raw: a name with a line break ends its row and may
+#: print whole rows of its own ("x, 1\nGPU-<another tenant's>, 31337, /forged, 5"), which no
+#: check of a row can tell from nvidia-smi's. So the processes are this query's rows, and
+#: APPS_COMMAND's only name them (``read_compute_apps``)
+PID_FIELDS = ("gpu_uuid", "pid", "used_memory")
 
 GPU_COMMAND = [
     "nvidia-smi",
@@ -43,6 +49,11 @@ GPU_COMMAND = [
 APPS_COMMAND = [
     "nvidia-smi",
     f"--query-compute-apps={','.join(APP_FIELDS)}",
+    "--format=csv,noheader,nounits",
+]
+PIDS_COMMAND = [
+    "nvidia-smi",
+    f"--query-compute-apps={','.join(PID_FIELDS)}",
     "--format=csv,noheader,nounits",
 ]
 
@@ -211,3 +222,69 @@ def parse_compute_apps(text: str) -> list[ComputeApp]:
             ComputeApp(_cut(row[0]), pid, _text(row[2]) or "", _number(row[3], "used_memory"))
         )
     return out
+
+
+def _pid_row(line: str, gpu_uuids: Collection[str]) -> tuple[str, int, float | None] | None:
+    """A PIDS_COMMAND row (uuid, pid, memory: its first two values and its last: APPS_COMMAND's
+    wider row reads the same, and no value of these is a process's text); None where
+    nvidia-smi cannot say the pid (another container's namespace), and where it names no GPU
+    of the node or is no row of numbers (raised)."""
+    values = [v.strip() for v in line.split(",")]
+    if len(values) < len(PID_FIELDS):
+        raise NvidiaSmiFormatError(f"{len(values)} values")
+    uuid, pid, memory = _cut(values[0]), values[1], values[-1]
+    if uuid not in gpu_uuids:
+        raise NvidiaSmiFormatError(f"no GPU of this node: {uuid[:40]!r}")
+    if _unknown(pid) or not pid:
+        return None
+    return uuid, _whole(pid, "pid"), _number(memory, "used_memory")
+
+
+def _names(text: str, processes: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """The names APPS_COMMAND's rows give ``processes`` (uuid, pid): a row's name is all
+    between its pid and its last value (commas are the name's). A process named by two rows
+    (a crafted name printed a second row for it) is named by none: which is nvidia-smi's
+    cannot be told. A row naming no process of ``processes`` names nothing."""
+    named: dict[tuple[str, int], str] = {}
+    twice: set[tuple[str, int]] = set()
+    for line in _lines(text):
+        values = line.rstrip("\r\n").split(",")
+        if len(values) < len(APP_FIELDS) or not _WHOLE.fullmatch(pid := values[1].strip()):
+            continue
+        process = (_cut(values[0].strip()), int(pid))
+        if process not in processes:
+            continue
+        if process in named:
+            twice.add(process)
+        name = ",".join(v.lstrip(" ") for v in values[2:-1]).strip()
+        named[process] = _text(name) or ""
+    return {p: name for p, name in named.items() if p not in twice}
+
+
+def read_compute_apps(
+    pids: str, names: str, gpu_uuids: Collection[str]
+) -> tuple[list[ComputeApp], int]:
+    """One node's processes, from PIDS_COMMAND's output ``pids`` (at most
+    ``MAX_APPS_PER_NODE``), each named by APPS_COMMAND's ``names`` where that is sure
+    (``_names``; else it is shown by its pid alone); and how many rows were not read: one
+    on no GPU of ``gpu_uuids`` (the node's, from GPU_COMMAND), or not numbers, or past the
+    bound. Such a row is counted, never the node's failure: the other processes still
+    count."""
+    found: list[tuple[str, int, float | None]] = []
+    unread = 0
+    for line in _lines(pids):
+        if not line.strip():
+            continue
+        try:
+            row = _pid_row(line, gpu_uuids)
+        except NvidiaSmiFormatError:
+            unread += 1
+            continue
+        if row is not None and len(found) == MAX_APPS_PER_NODE:
+            unread += 1
+        elif row is not None:
+            found.append(row)
+    named = _names(names, {(uuid, pid) for uuid, pid, _ in found})
+    apps = [ComputeApp(uuid, pid, named.get((uuid, pid), ""), memory)
+            for uuid, pid, memory in found]  # fmt: skip
+    return apps, unread

@@ -42,6 +42,19 @@ def gpu_index(label: str) -> int | None:
     return index if index < MAX_GPU_INDEX else None
 
 
+#: the pods (DCGM) or processes (nvidia-smi) shown on one GPU; more are counted ("and 12 more
+#: pods"): a member's answer can name thousands for one GPU
+PODS_SHOWN = 32
+
+
+def shown_pods(pods: list[str], noun: str) -> list[str]:
+    """The first ``PODS_SHOWN`` of a GPU's ``pods`` ("processes" for nvidia-smi's), and how
+    many more there are."""
+    if len(pods) <= PODS_SHOWN:
+        return pods
+    return [*pods[:PODS_SHOWN], f"and {len(pods) - PODS_SHOWN} more {noun}"]
+
+
 class GpuState(StrEnum):
     """UNKNOWN: neither a temperature nor a health counter was reported: nothing says the
     GPU is well (no data must not read as healthy)."""
@@ -236,8 +249,10 @@ class GpuFleet:
         return (total, used, missing) if known else (None, None, missing)
 
 
-#: a MIG profile's memory ("3g.40gb", "1g.10gb+me", "1c.3g.40gb": GB)
-_PROFILE_GB = re.compile(r"(\d+)gb", re.ASCII | re.IGNORECASE)
+#: a MIG profile's memory ("3g.40gb", "1g.10gb+me", "1c.3g.40gb": GB); the size starts its
+#: run of digits and is at most 4 of them: a crafted label of 40 kB of digits is searched in
+#: linear time (``\d+`` retried from each digit: quadratic, seconds on the UI thread)
+_PROFILE_GB = re.compile(r"(?<!\d)(\d{1,4})gb", re.ASCII | re.IGNORECASE)
 #: an instance reporting more than its profile's memory by this much reports its device's: a
 #: slice reports a little over its nominal size (3g.40gb: 40,320 MiB), the smallest device
 #: split into instances holds at least twice any slice but a whole-device one (7g.80gb)

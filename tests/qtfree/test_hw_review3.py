@@ -27,7 +27,7 @@ from aiops_desktop.services.kube import session as session_module
 from aiops_desktop.services.kube.session import NODES, PTPCONFIGS, KubeSession
 from aiops_desktop.services.outputs.recorded import record_objects
 from collectors.errors import ExecExited
-from collectors.nvidia_smi import APPS_COMMAND, GPU_COMMAND
+from collectors.nvidia_smi import APPS_COMMAND, GPU_COMMAND, PIDS_COMMAND
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -111,7 +111,7 @@ class _Exec:
 
     async def exec_read(self, ns: str, pod: str, command: Any, *, container: Any = None) -> str:
         what = "gpu" if command == GPU_COMMAND else "apps"
-        assert command in (GPU_COMMAND, APPS_COMMAND)
+        assert command in (GPU_COMMAND, APPS_COMMAND, PIDS_COMMAND)
         out = self.gpus if what == "gpu" else self.apps
         if what in self.exits:
             raise ExecExited(f"c: nvidia-smi ({what}) in {ns}/{pod} exited 14: infoROM corrupted",

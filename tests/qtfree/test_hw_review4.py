@@ -26,7 +26,7 @@ from aiops_desktop.services.gpu_cnf.gpu import gpu_queries, read_gpu_fleet
 from aiops_desktop.services.gpu_cnf.gpu_fallback import by_exec, read_gpus, read_node
 from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders
 from collectors.errors import ExecExited
-from collectors.nvidia_smi import APPS_COMMAND, GPU_COMMAND
+from collectors.nvidia_smi import APPS_COMMAND, GPU_COMMAND, PIDS_COMMAND
 from tests.qtfree.test_hw_review3 import _prom, _Registry
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -46,7 +46,7 @@ class _Exec:
         self.exits = exits
 
     async def exec_read(self, ns: str, pod: str, command: Any, *, container: Any = None) -> str:
-        assert command in (GPU_COMMAND, APPS_COMMAND)
+        assert command in (GPU_COMMAND, APPS_COMMAND, PIDS_COMMAND)
         what = "gpu" if command == GPU_COMMAND else "apps"
         out = ROW.format(i=1) if what == "gpu" else APPS
         if what in self.exits:

@@ -32,6 +32,7 @@ from aiops_desktop.models.gpu import (
     GpuHistory,
     GpuReading,
     XidInfo,
+    shown_pods,
 )
 from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery, PromSeries, TaggedSeries
 from aiops_desktop.models.ptp import metric_code  # a gauge that carries a code
@@ -161,11 +162,12 @@ def _exporters_own(labels: dict[str, str]) -> bool:
     return any(pod.startswith(f"{name}-") for k in ("job", "service") if (name := label(labels, k)))
 
 
-def _add_pod(reading: GpuReading, labels: dict[str, str]) -> None:
-    """The workload holding the GPU: gpu-operator's ServiceMonitor does not honour the
-    exporter's labels, so Prometheus keeps the target's pod/namespace/container (the
-    exporter's) and renames the workload's ``exported_*``; with honorLabels the workload's
-    are ``pod``/... and an idle GPU's are the exporter's, which is no workload."""
+def _pod(labels: dict[str, str]) -> str | None:
+    """The workload holding the GPU ("namespace/pod (container)"), None where the series
+    names none: gpu-operator's ServiceMonitor does not honour the exporter's labels, so
+    Prometheus keeps the target's pod/namespace/container (the exporter's) and renames the
+    workload's ``exported_*``; with honorLabels the workload's are ``pod``/... and an idle
+    GPU's are the exporter's, which is no workload."""
     if pod := label(labels, "exported_pod"):
         namespace, container = (
             label(labels, "exported_namespace"),
@@ -174,12 +176,9 @@ def _add_pod(reading: GpuReading, labels: dict[str, str]) -> None:
     elif (pod := label(labels, "pod")) and not _exporters_own(labels):
         namespace, container = label(labels, "namespace"), label(labels, "container")
     else:
-        return
+        return None
     pod = f"{namespace}/{pod}"
-    if container:
-        pod += f" ({container})"
-    if pod not in reading.pods:
-        reading.pods.append(pod)
+    return f"{pod} ({container})" if container else pod
 
 
 def _recent_xids(tagged: TaggedSeries) -> list[int]:
@@ -264,8 +263,11 @@ def join_readings(
     None (unknown) for a GPU of a cluster whose window was not read (``window_unread``): a
     window answered without a series of the GPU is "no XID", a failed one is not.
     The pods using a GPU are those of the instant fields: a windowed one (the XID window, an
-    increase over the last hour) names every pod the GPU had in the window."""
+    increase over the last hour) names every pod the GPU had in the window; they are
+    gathered in a dict (a list's membership test made 40,000 series of one GPU take seconds)
+    and shown as nvidia-smi's processes are (``shown_pods``)."""
     readings: dict[tuple[str, str, str, str], GpuReading] = {}
+    pods: dict[tuple[str, str, str, str], dict[str, None]] = {}
     mem_reserved: dict[tuple[str, str, str, str], float] = {}
     windows: dict[tuple[str, str, str, str], list[TaggedSeries]] = {}
     counters: dict[tuple[tuple[str, str, str, str], str], dict[str, float]] = {}
@@ -282,8 +284,8 @@ def join_readings(
                 known += [x for x in _recent_xids(tagged) if x not in known]
                 reading.recent_xids = known
                 continue
-            if fieldname not in WINDOWED_COUNTERS:
-                _add_pod(reading, labels)
+            if fieldname not in WINDOWED_COUNTERS and (pod := _pod(labels)):
+                pods.setdefault(key, {}).setdefault(pod)
             value = dcgm_value(tagged)
             if value is None:
                 continue
@@ -301,6 +303,7 @@ def join_readings(
         setattr(readings[key], fieldname, _windowed(parts))
     unread = window_unread or (lambda _cluster: False)
     for key, reading in readings.items():
+        reading.pods = shown_pods(list(pods.get(key, {})), "pods")
         _finish(reading, windows.get(key, []), mem_reserved.get(key, 0.0), unread(reading.cluster))
     return sorted(readings.values(), key=_order)
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from aiops_desktop.models import Cluster, ClusterKind
 from aiops_desktop.models.errors import AppError
-from aiops_desktop.models.gpu import GpuFleet
+from aiops_desktop.models.gpu import PODS_SHOWN, GpuFleet, shown_pods
 from aiops_desktop.models.gpu import GpuReading as Reading
 from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet, xid_table
@@ -27,11 +27,12 @@ from collectors.kubernetes import KubeClient
 from collectors.nvidia_smi import (
     APPS_COMMAND,
     GPU_COMMAND,
+    PIDS_COMMAND,
     ComputeApp,
     GpuReading,
     NvidiaSmiFormatError,
-    parse_compute_apps,
     parse_gpus,
+    read_compute_apps,
 )
 
 DRIVER_NAMESPACES = ("nvidia-gpu-operator", "gpu-operator")
@@ -45,8 +46,8 @@ DRIVER_SELECTOR = DRIVER_SELECTORS[0]
 DRIVER_CONTAINER = "nvidia-driver-ctr"
 #: a reason taken from a pod's status (a waiting container's, the pod's) is cut to this
 REASON_CHARS = 80
-#: the processes shown on one GPU; more are counted ("and 12 more processes")
-PROCESSES_SHOWN = 32
+#: the processes shown on one GPU; more are counted ("and 12 more processes"), as DCGM's pods
+PROCESSES_SHOWN = PODS_SHOWN
 
 
 @dataclass
@@ -158,19 +159,37 @@ async def read_node(
             _exited(result, exc)
         result.gpus = parse_gpus(text)
         try:
-            apps = await client.exec_read(namespace, pod, APPS_COMMAND, container=DRIVER_CONTAINER)
+            pids = await client.exec_read(namespace, pod, PIDS_COMMAND, container=DRIVER_CONTAINER)
         except ExecExited as exc:
             # the same exit on the same node: the processes printed count too (none printed:
             # none run), or its GPUs show no pods
-            apps = exc.output
+            pids = exc.output
             _exited(result, exc)
-        result.apps = parse_compute_apps(apps)
+        result.apps, unread = read_compute_apps(
+            pids, await _names(client, namespace, pod), {g.uuid for g in result.gpus}
+        )
+        if unread and result.error is None:
+            rows = "1 row" if unread == 1 else f"{unread} rows"
+            said = (f"{rows} of --query-compute-apps not read (no GPU of this node, "
+                    "or not numbers)")  # fmt: skip
+            result.note = f"{result.note}; {said}" if result.note else said
     except (CollectorError, NvidiaSmiFormatError, ValueError, OverflowError) as exc:
         # one node's output (crafted, or a driver that prints something new) is that node's
         # error: every other node's readings still count
         result.error = str(exc) or type(exc).__name__
         result.note = None
     return result
+
+
+async def _names(client: KubeClient, namespace: str, pod: str) -> str:
+    """APPS_COMMAND's output, which names the processes; "" where it cannot be read: the
+    processes are then shown by their pids, and the node's read is no worse for it."""
+    try:
+        return await client.exec_read(namespace, pod, APPS_COMMAND, container=DRIVER_CONTAINER)
+    except ExecExited as exc:
+        return exc.output
+    except CollectorError:
+        return ""
 
 
 #: nvidia-smi's exit where one GPU's infoROM is corrupted: every GPU's row was printed
@@ -205,10 +224,7 @@ def process_text(app: ComputeApp) -> str:
 
 
 def _processes(apps: list[ComputeApp]) -> list[str]:
-    shown = [process_text(a) for a in apps[:PROCESSES_SHOWN]]
-    if len(apps) > PROCESSES_SHOWN:
-        shown.append(f"and {len(apps) - PROCESSES_SHOWN} more processes")
-    return shown
+    return shown_pods([process_text(a) for a in apps], "processes")
 
 
 def node_readings(
