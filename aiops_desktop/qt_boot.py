@@ -62,9 +62,11 @@ NO_DISPLAY = (
 
 def require_display(environ: Mapping[str, str]) -> None:
     """A ``UsageError`` (exit 2) where the window would need a display that is not there: Qt
-    aborts then (SIGABRT, a core) blaming libxcb-cursor0, which is installed. An X display
-    that is named but does not answer (a stale DISPLAY from ssh or tmux) is found with one
-    connection of libxcb's, as Qt would make; without libxcb, Qt says what is missing itself."""
+    aborts then (SIGABRT, a core) blaming libxcb-cursor0, which is installed. A display that
+    is named but does not answer is found with one connection, as Qt would make: a Wayland
+    socket nobody accepts on (a WAYLAND_DISPLAY left from a desktop that is gone, in tmux or
+    after ``su``), then an X display (a stale DISPLAY from ssh or tmux, with libxcb's; without
+    libxcb, Qt says what is missing itself). Either answering is enough."""
     if not sys.platform.startswith("linux"):
         return
     asked = {p.split(":")[0].strip() for p in environ.get("QT_QPA_PLATFORM", "").split(";")}
@@ -74,12 +76,49 @@ def require_display(environ: Mapping[str, str]) -> None:
     display, wayland = environ.get("DISPLAY", ""), environ.get("WAYLAND_DISPLAY", "")
     if not display and not wayland:
         raise UsageError(NO_DISPLAY)
-    if display and not wayland and not _x_display_answers(display):
-        raise UsageError(
-            f"cannot open the display {display} (DISPLAY): no X server answers there, or this "
-            "user may not use it (XAUTHORITY); set DISPLAY to a running one, or use "
-            "--offscreen --screenshot FILE or a command (aiops-desktop --help)"
-        )
+    socket_path = _wayland_socket(wayland, environ) if wayland else None
+    if wayland and socket_path is not None and _wayland_answers(socket_path):
+        return
+    if display and _x_display_answers(display):
+        return
+    found = []
+    if wayland:
+        why = (f"no compositor accepts at {socket_path}" if socket_path else
+               "XDG_RUNTIME_DIR, where it would be, is not set")  # fmt: skip
+        found.append(f"a stale Wayland socket {wayland} (WAYLAND_DISPLAY): {why}")
+    if display:
+        found.append(f"cannot open the display {display} (DISPLAY): no X server answers "
+                     "there, or this user may not use it (XAUTHORITY)")  # fmt: skip
+    raise UsageError(
+        f"{'; '.join(found)}; set DISPLAY or WAYLAND_DISPLAY to a running one, or use "
+        "--offscreen --screenshot FILE or a command (aiops-desktop --help)"
+    )
+
+
+#: how long a Wayland socket is given to accept: a live compositor's is at once (a local socket)
+WAYLAND_CONNECT_S = 0.5
+
+
+def _wayland_socket(wayland: str, environ: Mapping[str, str]) -> str | None:
+    """Where libwayland connects for ``wayland``: itself when absolute, else in
+    XDG_RUNTIME_DIR (None where that is not set: libwayland connects nowhere then)."""
+    if os.path.isabs(wayland):
+        return wayland
+    runtime = environ.get("XDG_RUNTIME_DIR", "")
+    return os.path.join(runtime, wayland) if runtime else None
+
+
+def _wayland_answers(path: str) -> bool:
+    """Whether a compositor accepts a connection at ``path`` (closed at once)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(WAYLAND_CONNECT_S)
+            probe.connect(path)
+    except OSError:  # none there, refused (the compositor gone), too long a path, a timeout
+        return False
+    return True
 
 
 def _x_display_answers(display: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import json
+import logging
 import math
 import os
 import stat
@@ -40,6 +41,8 @@ SETTINGS_FILENAME = "settings.json"
 MAX_SETTINGS_BYTES = 64 * 1024
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
+log = logging.getLogger("aiops.settings")
+
 
 @dataclass(frozen=True)
 class AppPaths:
@@ -66,17 +69,28 @@ class AppPaths:
         return self.log_dir / f"{APP_NAME}.log"
 
     def ensure(self) -> AppPaths:
-        """The app's folders, made and kept readable by their owner only (0700): the cache,
-        logs, reports and captures say what a site runs and where. A folder that cannot be
-        made or kept so (a file in its place, a read-only or missing parent) is a
-        ``UsageError`` that names it: ``--data-dir`` or ``AIOPS_DESKTOP_HOME`` is wrong."""
+        """The app's folders, those it makes readable by their owner only (0700): the cache,
+        logs, reports and captures say what a site runs and where. A folder already there
+        keeps its mode (``--data-dir`` at a team's setgid folder, or as root at /srv, made
+        them drwx------), with a warning where others may read or write in it (the files the
+        app writes there are its owner's alone, 0600). A folder that cannot be made (a file
+        in its place, a read-only or missing parent) is a ``UsageError`` that names it:
+        ``--data-dir`` or ``AIOPS_DESKTOP_HOME`` is wrong."""
         for folder in (self.data_dir, self.log_dir, self.reports_dir):
             try:
-                if folder.exists() and not folder.is_dir():
-                    raise UsageError(f"{folder} is not a folder (a file is in its place)")
-                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-                if folder.stat().st_mode & 0o077:
-                    folder.chmod(0o700)
+                folder.mkdir(parents=True, mode=0o700)
+            except FileExistsError:
+                if not folder.is_dir():
+                    raise UsageError(f"{folder} is not a folder (a file is in its place)") from None
+                mode = folder.stat().st_mode
+                # Windows has no such modes (every folder reads 0777): its ACLs are its own
+                if sys.platform != "win32" and mode & (stat.S_IROTH | stat.S_IWOTH):
+                    log.warning(
+                        "the folder %s (%s) is open to other users: they see the names of the "
+                        "app's files in it%s; chmod o-rwx it to keep it private",
+                        folder, stat.filemode(mode),
+                        ", and may replace them" if mode & stat.S_IWOTH else "",
+                    )  # fmt: skip
             except OSError as exc:
                 raise UsageError(f"cannot make the folder {folder}: {exc.strerror or exc}") from exc
         return self
@@ -92,7 +106,18 @@ def resolve_paths(data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
         raise UsageError(f"{HOME_ENV} is set but empty: give a folder, or unset it")
     chosen = data_dir or os.environ.get(HOME_ENV)
     if chosen:
-        root = Path(chosen).expanduser().resolve()
+        given = f"{'--data-dir' if data_dir else HOME_ENV} {os.fspath(chosen)}"
+        try:
+            expanded = Path(chosen).expanduser()
+        except RuntimeError as exc:  # a traceback was all it said
+            raise UsageError(
+                f"{given}: no home folder is known here for the user of its ~ (is the name "
+                "right?): give the folder's own path"
+            ) from exc
+        try:
+            root = expanded.resolve()
+        except RuntimeError as exc:  # a symlink loop (Python 3.11's resolve)
+            raise UsageError(f"{given}: {exc}") from exc
         return AppPaths(data_dir=root, log_dir=root / "logs")
     return AppPaths(
         data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
@@ -392,10 +417,26 @@ def _locked(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _own_link(path: Path) -> bool:
+    """Whether ``path`` is a symlink of this user's (any symlink where there are no owners)."""
+    try:
+        link = path.lstat()
+    except OSError:
+        return False
+    owner = getattr(os, "getuid", None)
+    return stat.S_ISLNK(link.st_mode) and (owner is None or link.st_uid == owner())
+
+
 def _write(path: Path, text: str) -> None:
     """``text`` in a new file of its own name beside ``path`` (0600), on disk, then moved into
     place: a reader sees the old file or the new one, never a part of it, and two writers never
-    share a temporary file."""
+    share a temporary file. A ``path`` that is a symlink (a dotfiles manager's) is written where
+    it points, as it is read: replacing the link made a file of the app's own, and the
+    person's stopped being read. Only a link of the person's own is followed: one another
+    user planted in a shared data folder is replaced (followed, a save wrote over whatever
+    file of the person's it named)."""
+    if _own_link(path):
+        path = Path(os.path.realpath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -126,7 +126,8 @@ def test_what_the_app_writes_is_its_owners_alone(
     secret_service,  # type: ignore[no-untyped-def]
 ) -> None:
     home = tmp_path / "home"
-    home.mkdir(mode=0o755)  # a folder someone made loosely
+    home.mkdir()
+    home.chmod(0o755)  # a folder someone made loosely: kept so, its contents the owner's
     env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": secret_service.address}
     assert (
         run_cli(home, env, "clusters", "add", "own-1", "--prometheus-url", "https://p.x").returncode
@@ -136,7 +137,8 @@ def test_what_the_app_writes_is_its_owners_alone(
     assert run_cli(home, env, "capture", "export", "--clusters", "own-1", "--since", "1h",
                    "--out", str(out)).returncode == 3  # fmt: skip  # written; no samples (3)
     paths = resolve_paths(home)
-    for folder in (home, paths.log_dir, paths.reports_dir):
+    assert stat.S_IMODE(home.stat().st_mode) == 0o755  # not the app's to change
+    for folder in (paths.log_dir, paths.reports_dir):  # made by the app
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
     for file in (paths.db_path, paths.log_file, out):
         assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
