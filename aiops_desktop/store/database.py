@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sqlite3
@@ -63,6 +64,18 @@ _UNAVAILABLE = frozenset(
 )
 
 
+#: what SQLite says of a disk with no room left: a write refused (SQLITE_FULL, its answer to
+#: ENOSPC), or the -shm (its WAL index) that could not be grown to 32 KiB
+_DISK_FULL_CODES = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR_SHMSIZE})
+_DISK_FULL = "the disk is full: free some space on it and start again"
+
+
+def _os_reason(exc: OSError) -> str:
+    """What the system said of a file operation that failed; a full disk said to be full."""
+    said = exc.strerror or str(exc)
+    return f"{_DISK_FULL} ({said})" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else said
+
+
 def _primary_code(exc: sqlite3.Error) -> int | None:
     code: int | None = getattr(exc, "sqlite_errorcode", None)
     return None if code is None else code & 0xFF
@@ -72,9 +85,15 @@ def _refusal(path: Path, exc: sqlite3.Error, waited_s: float) -> StoreError:
     """The error for a file that may be sound but cannot be used now; it is left as it is."""
     reason = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
     reason = f"{exc} [{reason}]"
+    if getattr(exc, "sqlite_errorcode", None) in _DISK_FULL_CODES:
+        reason = f"{_DISK_FULL}; {reason}"
     if _primary_code(exc) in _BUSY:
         return StoreBusyError(path, waited_s, reason)
     return StoreUnavailableError(path, reason)
+
+
+def _application_id(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA application_id").fetchone()[0])
 
 
 def _ours(conn: sqlite3.Connection, version: int) -> bool:
@@ -83,7 +102,7 @@ def _ours(conn: sqlite3.Connection, version: int) -> bool:
     version. Anything else is another application's file, whatever its user_version says."""
     if version < 0:
         return False
-    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    app_id = _application_id(conn)
     if app_id != 0:
         return app_id == APPLICATION_ID
     if version == 0:
@@ -140,7 +159,7 @@ def _probe(path: Path, timeout_s: float = LOCK_TIMEOUT_S) -> tuple[int, str | No
     """Return (schema version, problem) of an existing file without changing it; a problem is
     damage only (SQLITE_CORRUPT, SQLITE_NOTADB, a failed quick_check). A file of another
     application (``_ours``: not ours) is refused untouched, and so is a newer release's
-    (StoreTooNewError, as its header says), one that is locked past ``timeout_s``
+    (StoreTooNewError, as its header or its -wal says), one that is locked past ``timeout_s``
     (StoreBusyError) or cannot be opened (StoreUnavailableError)."""
     _refuse_by_header(path)
     try:
@@ -158,6 +177,11 @@ def _probe(path: Path, timeout_s: float = LOCK_TIMEOUT_S) -> tuple[int, str | No
         conn.isolation_level = None
         conn.execute("BEGIN")
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        # before quick_check: a newer release's migration still in the -wal (the header, not
+        # checkpointed, says this version) fails it, its schema written by a newer SQLite
+        # with syntax this one cannot parse; these two pragmas read page 1 without the schema
+        if version > SCHEMA_VERSION and _application_id(conn) == APPLICATION_ID:
+            raise StoreTooNewError(path, version, SCHEMA_VERSION)
         rows = conn.execute("PRAGMA quick_check").fetchall()
         problems = [r[0] for r in rows if r[0] != "ok"]
         if not problems and not _ours(conn, version):
@@ -317,7 +341,7 @@ def _header_restored(backup: Path) -> Path | None:
     except OSError as exc:
         for suffix in ("", "-wal"):
             Path(f"{copy}{suffix}").unlink(missing_ok=True)
-        why = f"no copy of it could be made to read it through: {exc.strerror or exc}"
+        why = f"no copy of it could be made to read it through: {_os_reason(exc)}"
         raise StoreUnavailableError(backup, why) from exc
     return copy
 
@@ -338,8 +362,16 @@ def _copy(source: Path, target: Path, head: bytes = b"") -> None:
 _Read = tuple[dict[str, list[tuple[object, ...]]], dict[str, str], dict[str, int]]
 
 
+#: the key each table of ``_SALVAGED`` is read by where it does not read whole: its primary
+#: key where it has no rowid
+_KEYS = {"saved_queries": "name", "credential_keys": "service, key"}
+#: how many rows of a damaged table are read at once: a range that fails is read row by row
+_RANGE_ROWS = 256
+
+
 def _read_tables(source: Path) -> _Read:
-    """Each table of ``_SALVAGED`` read from ``source`` (read only), whole or not at all."""
+    """Each table of ``_SALVAGED`` read from ``source`` (read only): whole, or where that
+    fails, every row that still reads (``_read_rows``)."""
     rows: dict[str, list[tuple[object, ...]]] = {}
     unread: dict[str, str] = {}
     left_out: dict[str, int] = {}
@@ -349,23 +381,81 @@ def _read_tables(source: Path) -> _Read:
         return {}, {t: str(exc) for t in _SALVAGED}, {}
     try:
         conn.execute("PRAGMA trusted_schema=OFF")
-        for table, columns in _SALVAGED.items():
+        # a schema entry that fails (a root page past the end of a truncated file, another
+        # table's damaged definition) is skipped, not every table refused; read only, nothing
+        # of it is written
+        conn.execute("PRAGMA writable_schema=ON")
+        for table in _SALVAGED:
             try:
                 known = conn.execute(
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
                 ).fetchone()
                 if known is None:  # made before this table was
                     continue
-                found = conn.execute(f"SELECT {columns} FROM {table}").fetchall()  # noqa: S608
+                found, lost = _read_rows(conn, table)
             except sqlite3.Error as exc:
                 unread[table] = str(exc)
                 continue
             rows[table] = [r for r in found if _row_reads(table, r)]
-            if len(found) > len(rows[table]):
-                left_out[table] = len(found) - len(rows[table])
+            if lost or len(found) > len(rows[table]):
+                left_out[table] = lost + len(found) - len(rows[table])
     finally:
         conn.close()
     return rows, unread, left_out
+
+
+def _read_rows(conn: sqlite3.Connection, table: str) -> tuple[list[tuple[object, ...]], int]:
+    """The rows of ``table`` that read, and how many failed to: the table whole, or where that
+    fails, by its keys (those a scan from either end reaches before the damage), a range of
+    them at a time, and a range that fails (or reads short) row by row. Raises where no key
+    of it reads."""
+    columns, key = _SALVAGED[table], _KEYS.get(table, "rowid")
+    select = f"SELECT {columns} FROM {table}"  # noqa: S608 (the names: ours)
+    try:
+        return conn.execute(select).fetchall(), 0
+    except sqlite3.DatabaseError:
+        pass
+    keys, error = _keys(conn, table, key, descending=False)
+    if error is not None:  # the rest of them, from the other end
+        seen = set(keys)
+        after = _keys(conn, table, key, descending=True)[0]
+        keys += [k for k in reversed(after) if k not in seen]
+        if not keys:
+            raise error
+    marks = ", ".join("?" * len(key.split(", ")))
+    found: list[tuple[object, ...]] = []
+    lost = 0
+    for start in range(0, len(keys), _RANGE_ROWS):
+        some = keys[start : start + _RANGE_ROWS]
+        try:
+            ranged = conn.execute(f"{select} WHERE ({key}) BETWEEN ({marks}) AND ({marks})",
+                                  (*some[0], *some[-1])).fetchall()  # fmt: skip
+            if len(ranged) >= len(some):
+                found += ranged
+                continue
+        except sqlite3.DatabaseError:
+            pass
+        for one in some:
+            try:
+                found += conn.execute(f"{select} WHERE ({key}) = ({marks})", one).fetchall()
+            except sqlite3.DatabaseError:
+                lost += 1
+    return found, lost
+
+
+def _keys(
+    conn: sqlite3.Connection, table: str, key: str, *, descending: bool
+) -> tuple[list[tuple[object, ...]], sqlite3.DatabaseError | None]:
+    """The keys of ``table`` a scan from one end reads, in its order, and the error that
+    ended it (None: it read them all)."""
+    order = ", ".join(f"{k} DESC" if descending else k for k in key.split(", "))
+    found: list[tuple[object, ...]] = []
+    try:
+        for row in conn.execute(f"SELECT {key} FROM {table} ORDER BY {order}"):  # noqa: S608
+            found.append(tuple(row))
+    except sqlite3.DatabaseError as exc:
+        return found, exc
+    return found, None
 
 
 def salvage(backup: Path, path: Path, problem: str) -> StoreCorruptError:
@@ -436,7 +526,7 @@ class _OpenLock:
         try:
             self._fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise StoreUnavailableError(path, f"{lock}: {exc.strerror or exc}") from exc
+            raise StoreUnavailableError(path, f"{lock}: {_os_reason(exc)}") from exc
 
     def _take(self, fd: int, how: int, wait_s: float) -> bool:
         deadline = time.monotonic() + wait_s
@@ -535,7 +625,7 @@ class Database:
         try:
             owner_only(self.path)
         except OSError as exc:
-            raise StoreUnavailableError(self.path, exc.strerror or str(exc)) from exc
+            raise StoreUnavailableError(self.path, _os_reason(exc)) from exc
         self.schema_version = self._migrate(deadline, lock_timeout_s)
         if damaged is not None:
             backup, problem = damaged
@@ -561,10 +651,8 @@ class Database:
             if not self.path.exists() or self.path.stat().st_size == 0:
                 return None
             probed = _identity(self.path)
-            version, problem = _probe(self.path, lock_timeout_s)
+            _version, problem = _probe(self.path, lock_timeout_s)
             if problem is None:
-                if version > SCHEMA_VERSION:
-                    raise StoreTooNewError(self.path, version, SCHEMA_VERSION)
                 return None
             wait_s = min(MOVE_WAIT_S, lock_timeout_s)
             if not self._open_lock.exclusive(wait_s):
@@ -658,14 +746,16 @@ class Database:
             yield sqlite_utils.Database(conn)
 
     def close(self) -> None:
-        """Stop the writer (it commits what was queued) and close every reader, each once its
-        running read has finished."""
+        """Close every reader, each once its running read has finished, then stop the writer
+        (it commits what was queued). The writer last: the last connection to close
+        checkpoints the -wal into the main file, which a read-only one cannot do; left in the
+        -wal, a newer release's migration reads as this version in the file's header."""
         self._closed = True
-        self.writer.close()
         with self._readers_lock:
             entries, self._readers = self._readers, []
         for conn, lock in entries:
             with lock:
                 conn.close()
         self._local = threading.local()
+        self.writer.close()
         self._open_lock.release()
