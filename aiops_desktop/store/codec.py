@@ -189,6 +189,26 @@ def decode(blob: bytes) -> tuple[IntArray, list[FloatArray]]:
         raise ChunkFormatError(f"chunk data does not match its header: {exc}") from exc
 
 
+def decode_row(
+    blob: bytes, start_ms: int, end_ms: int, count: int
+) -> tuple[IntArray, list[FloatArray]]:
+    """Decode a stored chunk and check that it holds what its row says: ``count`` samples in
+    time order, the first at ``start_ms``, the last at ``end_ms``; ChunkFormatError otherwise.
+    The header's count and first timestamp are outside zlib's checksum: one bit flipped there
+    decoded cleanly, every sample of the chunk moved in time (hours past now) without a word.
+    Every chunk the store writes holds its row's times and count (an opened capture's are
+    checked so too, store/capture_rows.py)."""
+    ts, columns = decode(blob)
+    if (
+        ts.size != count
+        or int(ts[0]) != start_ms
+        or int(ts[-1]) != end_ms
+        or bool((np.diff(ts) <= 0).any())
+    ):
+        raise ChunkFormatError("chunk holds other times than its row says")
+    return ts, columns
+
+
 def _decoded(
     raw: memoryview, count: int, ncols: int, first_ts: int
 ) -> tuple[IntArray, list[FloatArray]]:

@@ -9,7 +9,8 @@ no data. Everything here runs on the writer thread except ``read``.
 
 Retention is measured from the time it is given: maintenance gives it the newest sample's
 (``newest_ms``) when the clock is past that, as Prometheus measures from its newest block. A
-chunk that cannot be decoded (bit rot inside a BLOB passes ``PRAGMA quick_check``) is left out
+chunk that cannot be decoded, or holds other times than its row says (bit rot inside a BLOB
+passes ``PRAGMA quick_check``; its header's first time is outside zlib's checksum), is left out
 of reads and deleted by retention, with a warning, so that it costs its own samples only; a
 series whose labels text is damaged is left out of reads, with a warning, and left in place
 (store/bodies.py). No sample more than ``FUTURE_ALLOWANCE`` past the clock is stored.
@@ -61,7 +62,8 @@ _RETENTION_COUNTS = ("downsampled_chunks", "dropped_rollups", "rolled_head", "fo
 _BEFORE_EVERY_ID, _AFTER_EVERY_ID = -(2**63), 2**63 - 1
 
 log = logging.getLogger("aiops.store.series")
-_ChunkAt = tuple[int, int, int, int]  # a chunk's series id, resolution, first and last time
+#: a chunk's series id, resolution, first and last time, and count, as its row says
+_ChunkAt = tuple[int, int, int, int, int]
 _LABELS = TypeAdapter(dict[str, str])
 
 
@@ -345,22 +347,22 @@ class SeriesStore:
         # found in the batch's series' own index (+resolution_s: not in every old chunk's of
         # every batch), which tells the chunks that start past the cut without their rows
         old = conn.execute(
-            "SELECT series_id, start_ms, end_ms, data FROM chunks WHERE series_id > ? "
+            "SELECT series_id, start_ms, end_ms, count, data FROM chunks WHERE series_id > ? "
             "AND series_id <= ? AND +resolution_s = 0 AND start_ms < ? AND end_ms < ? "
             "ORDER BY series_id, start_ms",
             (*ids, raw_cut, raw_cut),
         ).fetchall()
-        by_series: dict[int, list[tuple[int, int, bytes]]] = {}
-        for sid, start, end, blob in old:
-            by_series.setdefault(sid, []).append((start, end, blob))
+        by_series: dict[int, list[tuple[int, int, int, bytes]]] = {}
+        for sid, start, end, count, blob in old:
+            by_series.setdefault(sid, []).append((start, end, count, blob))
         step_s = step_ms // 1000
         for sid, chunks in by_series.items():
             # a damaged chunk is deleted with the others (it can never be read again), its
             # samples lost; the series' other chunks are rolled up as usual
             decoded = [
                 d
-                for start, end, blob in chunks
-                if (d := _decoded(conn, blob, (sid, RAW, start, end))) is not None
+                for start, end, count, blob in chunks
+                if (d := _decoded(conn, blob, (sid, RAW, start, end, count))) is not None
             ]
             ts, vals = _each_once(
                 np.concatenate([d[0] for d in decoded] or [np.zeros(0, np.int64)]),
@@ -382,7 +384,7 @@ class SeriesStore:
                 self._add_rollups(conn, sid, step_s, starts, cols)
             conn.executemany(
                 "DELETE FROM chunks WHERE series_id = ? AND resolution_s = 0 AND start_ms = ?",
-                [(sid, start) for start, _, _ in chunks],
+                [(sid, start) for start, *_ in chunks],
             )
         dropped = conn.execute(
             "DELETE FROM chunks WHERE series_id > ? AND series_id <= ? AND +resolution_s > 0 "
@@ -427,20 +429,20 @@ class SeriesStore:
             (sid, step_s, lo),
         ).fetchall()
         found = [
-            (cid, start, end, blob)
+            (cid, start, end, count, blob)
             for cid, start, end, count, blob in found
             if end >= lo or (count < size and lo - start < size * step_s * 1000)
         ]
         found += conn.execute(
-            f"SELECT id, start_ms, end_ms, data {where} AND start_ms BETWEEN ? AND ?",
+            f"SELECT id, start_ms, end_ms, count, data {where} AND start_ms BETWEEN ? AND ?",
             (sid, step_s, lo, hi),
         ).fetchall()
         taken: dict[int, tuple[np.ndarray, list[np.ndarray]]] = {}
         while found:
-            for cid, start, end, blob in found:
+            for cid, start, end, count, blob in found:
                 # a damaged one is deleted with those merged (its buckets lost), so that the
                 # new chunks can take its place
-                d = _decoded(conn, blob, (sid, step_s, start, end))
+                d = _decoded(conn, blob, (sid, step_s, start, end, count))
                 taken[cid] = d if d is not None else (np.zeros(0, np.int64), [np.zeros(0)] * 4)
             parts = [(starts, cols), *taken.values()]
             merged_ts, merged = _combine(
@@ -452,7 +454,7 @@ class SeriesStore:
             found = [
                 r
                 for r in conn.execute(
-                    f"SELECT id, start_ms, end_ms, data {where} "
+                    f"SELECT id, start_ms, end_ms, count, data {where} "
                     f"AND start_ms IN ({','.join('?' * len(firsts))})",
                     (sid, step_s, *firsts),
                 )
@@ -497,14 +499,18 @@ class SeriesStore:
                 if labels is None:
                     continue
                 chunk_rows = conn.execute(
-                    "SELECT id, start_ms, end_ms, data FROM chunks WHERE series_id = ? "
+                    "SELECT id, start_ms, end_ms, count, data FROM chunks WHERE series_id = ? "
                     "AND resolution_s = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms",
                     (sid, resolution_s, start_ms, end_ms),
                 ).fetchall()
                 parts = [
                     d
-                    for cid, c_start, c_end, blob in chunk_rows
-                    if (d := self._read_chunk(conn, cid, blob, (sid, resolution_s, c_start, c_end)))
+                    for cid, c_start, c_end, c_count, blob in chunk_rows
+                    if (
+                        d := self._read_chunk(
+                            conn, cid, blob, (sid, resolution_s, c_start, c_end, c_count)
+                        )
+                    )
                     is not None
                 ]
                 if resolution_s == RAW:
@@ -544,10 +550,11 @@ class SeriesStore:
         blob: bytes,
         at: _ChunkAt,
     ) -> tuple[np.ndarray, list[np.ndarray]] | None:
-        """A chunk decoded, or None when it is damaged: a read leaves it out (the series'
-        other samples are still shown) and warns once a chunk; retention deletes it."""
+        """A chunk decoded, or None when it is damaged (or holds other times than its row
+        says): a read leaves it out (the series' other samples are still shown) and warns once
+        a chunk; retention deletes it."""
         try:
-            return codec.decode(blob)
+            return _decode_at(blob, at)
         except codec.ChunkFormatError as exc:
             if cid not in self._damaged:
                 self._damaged.add(cid)
@@ -643,15 +650,22 @@ def _decoded(
     """A chunk retention reads, decoded; None, with a warning, when it is damaged (the caller
     deletes it)."""
     try:
-        return codec.decode(blob)
+        return _decode_at(blob, at)
     except codec.ChunkFormatError as exc:
         _warn_damaged(conn, exc, at, "deleted")
         return None
 
 
+def _decode_at(blob: bytes, at: _ChunkAt) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A chunk decoded, checked against its row (bit rot in its header moved its samples in
+    time); ChunkFormatError where it is damaged."""
+    _sid, _resolution_s, start_ms, end_ms, count = at
+    return codec.decode_row(blob, start_ms, end_ms, count)
+
+
 def _warn_damaged(conn: sqlite3.Connection, exc: Exception, at: _ChunkAt, done: str) -> None:
     """A warning naming the damaged chunk's series and time range."""
-    sid, resolution_s, start_ms, end_ms = at
+    sid, resolution_s, start_ms, end_ms, _count = at
     row = conn.execute("SELECT cluster, metric, labels FROM series WHERE id = ?", (sid,)).fetchone()
     cluster, metric, labels = row if row is not None else (None, None, None)
     log.warning(
