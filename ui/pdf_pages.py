@@ -278,9 +278,10 @@ CHUNK_CHARS = 2_500  # the least a chunk of the held copy holds: a move lays out
 
 def _chunk_starts(document: QTextDocument) -> list[int]:
     """Where the chunks that ``_HeldCopy`` grows by start, ``CHUNK_CHARS`` apart at the least:
-    paragraphs (or list items) of the main flow that are no heading or title, nor empty, so
-    that no check of a block before one reads past it (a heading is kept with the first such
-    line after it). Tables are never cut."""
+    paragraphs of the main flow that are no heading or title, nor empty, so that no check of
+    a block before one reads past it (a heading is kept with the first such line after it).
+    Tables and lists are never cut: a fragment starting at a list item added an empty block
+    to the copy, and all after it was laid out lower than in the report."""
     starts: list[int] = []
     it = document.rootFrame().begin()
     while not it.atEnd():
@@ -291,6 +292,7 @@ def _chunk_starts(document: QTextDocument) -> list[int]:
             and block.text().strip()
             and not block.text().startswith("\u2028")  # Qt moves it up into a table before it
             and not _heads(block)
+            and block.textList() is None
         ):
             starts.append(block.position())
         it += 1
@@ -306,7 +308,9 @@ class _HeldCopy:
         self.document = document
         self.starts = _chunk_starts(document)
         self.held = 0  # chunks held after the first: the copy ends at starts[held] (or the end)
-        self.copy = document.clone()
+        # a child of the document, freed with it: made with no parent, no Python object owned
+        # it and a copy of the report and its layout was left behind by each PDF
+        self.copy = document.clone(document)
         if self.starts:
             tail = QTextCursor(self.copy)
             tail.setPosition(self.starts[0])
@@ -362,8 +366,9 @@ class _HeldCopy:
                 moved = QTextCursor(self.copy.findBlock(position))
                 into = QTextCursor(self.document.findBlock(position))
                 table, mirror = moved.currentTable(), into.currentTable()
-                if table is None or mirror is None:  # a page break before a block
-                    into.setBlockFormat(moved.blockFormat())
+                if table is None or mirror is None:  # a page break before a block: only that
+                    # (the copy's whole format took a list item out of its list, unnumbered)
+                    _break_before(into.block())
                     continue
                 row = table.cellAt(moved).row()  # padded
                 for column in range(table.columns()):
@@ -379,8 +384,13 @@ def keep_together(document: QTextDocument) -> int:
     ``document`` must have its page size set. Returns how many were moved."""
     page_h = document.pageSize().height()
     held = _HeldCopy(document)
+    return _moves(held, page_h)
+
+
+def _moves(held: _HeldCopy, page_h: float) -> int:
+    """The moves made in ``held``'s copy, set in its document; how many."""
     copy = held.copy
-    moves, most = 0, max(MOST_MOVES, document.blockCount())
+    moves, most = 0, max(MOST_MOVES, held.document.blockCount())
     moved_at: set[int] = set()
     block = copy.rootFrame().firstCursorPosition().block()
     edit = QTextCursor(copy)

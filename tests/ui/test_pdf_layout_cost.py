@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QSizeF, QUrl
-from PySide6.QtGui import QColor, QFont, QImage, QTextBlock, QTextDocument
+from PySide6.QtGui import QColor, QFont, QImage, QTextBlock, QTextDocument, QTextFormat
 
 from aiops_desktop.models.reports import Chart, Report, ReportType, Section
 from analysis.reports.build import ClusterFacts, Found, ReportInputs, build_report
@@ -99,6 +99,13 @@ def test_each_move_lays_out_again_a_bounded_part_of_the_report(qapp, monkeypatch
     assert sum(counts) <= 3 * blocks, (sum(counts), blocks)
 
 
+def _recommending(lead: int) -> Report:
+    """A report whose numbered recommendations, two lines each, reach a page's foot."""
+    report = _report(lead, rows=30)
+    report.recommendations = [f"do {i} " + "word " * 22 for i in range(10)]
+    return report
+
+
 def _paged(report: Report, monkeypatch: pytest.MonkeyPatch, chunk: int) -> tuple[int, str]:
     monkeypatch.setattr(pdf_pages, "CHUNK_CHARS", chunk)
     document = _document(report, ("chart.png",))
@@ -109,8 +116,9 @@ def _paged(report: Report, monkeypatch: pytest.MonkeyPatch, chunk: int) -> tuple
 
 @pytest.mark.parametrize(
     "report",
-    [_fleet(12), _handover(6), *(_report(lead, rows=24 + lead) for lead in range(0, 50, 7))],
-)
+    [_fleet(12), _handover(6), *(_report(lead, rows=24 + lead) for lead in range(0, 50, 7)),
+     *(_recommending(lead) for lead in range(0, 60, 6))],
+)  # fmt: skip
 def test_moves_made_a_chunk_at_a_time_are_those_made_in_the_whole_report(
     report: Report, qapp: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -134,7 +142,7 @@ def test_the_copy_held_is_the_report_itself(qapp, monkeypatch) -> None:  # type:
     )  # fmt: skip
     document = _document(report, ("chart.png",))
     held = pdf_pages._HeldCopy(document)
-    assert len(held.starts) >= 4  # at a chart, paragraphs and a list's item (tables are long)
+    assert len(held.starts) >= 4  # at a chart and paragraphs (tables and lists are never cut)
     held.holding(held.copy.lastBlock())
     while held.held < len(held.starts):
         held.holding(held.copy.lastBlock())
@@ -146,3 +154,24 @@ def test_the_copy_held_is_the_report_itself(qapp, monkeypatch) -> None:  # type:
                 for b in _blocks(d)]  # fmt: skip
 
     assert laid_out(held.copy) == laid_out(document)
+
+
+def test_a_recommendation_moved_to_the_next_page_stays_in_its_list(qapp, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The copy's whole block format was set back on a moved list item: it left its list,
+    unnumbered, and the items after it were numbered again. No chunk starts in a list (a
+    fragment from a list item added an empty block to the copy)."""
+    monkeypatch.setattr(pdf_pages, "CHUNK_CHARS", 300)
+    moved = 0
+    auto = QTextFormat.PageBreakFlag.PageBreak_Auto
+    for lead in range(0, 60, 3):
+        document = _document(_recommending(lead))
+        assert all(document.findBlock(p).textList() is None
+                   for p in pdf_pages._chunk_starts(document))  # fmt: skip
+        items = document.toHtml().count("<li")
+        keep_together(document)
+        broken = [b for b in _blocks(document) if b.text().startswith("do ")
+                  and b.blockFormat().pageBreakPolicy() != auto]  # fmt: skip
+        assert all(b.textList() is not None for b in broken), [b.text()[:5] for b in broken]
+        assert document.toHtml().count("<li") == items
+        moved += len(broken)
+    assert moved  # some item was moved
