@@ -13,6 +13,7 @@ import logging
 import logging.handlers
 import os
 import re
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -449,7 +450,13 @@ def configure_logging(log_file: Path, *, level: int = logging.INFO, stderr: bool
 
 
 def shutdown_logging() -> None:
+    """The app's handlers flushed and closed. One that cannot write what it holds (a full
+    disk) loses those lines, not the command's own answer: its error is said on stderr, and
+    the exit is the command's (the traceback hid the message saying the disk was full)."""
     root = logging.getLogger("aiops")
     for handler in list(root.handlers):
         root.removeHandler(handler)
-        handler.close()
+        try:
+            handler.close()
+        except OSError as exc:
+            print(f"aiops-desktop: the log could not be written: {exc}", file=sys.stderr)
