@@ -14,7 +14,14 @@ import pytest
 
 from aiops_desktop.models import Cluster, Endpoint, EndpointKind
 from aiops_desktop.models.enums import SpanStatus
-from aiops_desktop.models.observability import LogEntry, LogResult, Span, Trace, TraceSummary
+from aiops_desktop.models.observability import (
+    LogEntry,
+    LogResult,
+    Span,
+    SpanEvent,
+    Trace,
+    TraceSummary,
+)
 from aiops_desktop.services.outputs import recorded_logs
 from aiops_desktop.services.outputs.recorded_logs import (
     NotRecorded,
@@ -124,3 +131,44 @@ async def test_a_cluster_left_no_failing_trace_reads_as_not_recorded(
     logs = RecordedLogsTraces(doc, lambda: ["batch"])
     with pytest.raises(NotRecorded, match=r"holds no traces of batch.*not kept"):
         await logs.traces("batch", start=START, end=END)
+
+
+class _Eventful(_Live):
+    """Failing traces whose spans each hold many small events (a retry loop's exceptions):
+    few bytes, many JSON objects."""
+
+    async def trace(self, cluster: str, trace_id: str) -> Trace:
+        trace = await super().trace(cluster, trace_id)
+        events = [SpanEvent(timestamp_ns=T0 + e, name="exception: retry") for e in range(20)]
+        return trace.model_copy(
+            update={
+                "spans": [
+                    s.model_copy(update={"attributes": {}, "events": events}) for s in trace.spans
+                ]
+            }
+        )
+
+
+@pytest.mark.asyncio
+async def test_failing_traces_over_the_objects_an_open_reads_are_trimmed_newest_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Traces of many small events fit the bytes but not the JSON objects an open reads
+    (MOST_OBJECTS): the oldest are left out until both fit, and said, as for bytes."""
+    monkeypatch.setattr(recorded_logs, "MOST_DOC_CHARS", 2_000_000)
+    monkeypatch.setattr(recorded_logs, "MOST_OBJECTS", 8_000)  # batch's: 1,681 each
+    live = _Eventful({"batch": 8, "quiet": 1}, {"batch": 40, "quiet": 2})
+    unread: list[str] = []
+    text = await record_logs_traces(live, _clusters("batch", "quiet"), START, END,  # type: ignore[arg-type]
+                                    not_read=unread)  # fmt: skip
+
+    assert len(text.encode()) <= 2_000_000 and text.count("{") <= 8_000
+    doc = read_recorded(text, "retries.aiops")  # as an open reads it
+    assert doc is not None
+    kept = [t.trace_id for t in doc.traces if t.cluster == "batch"]
+    assert 0 < len(kept) < 8 and kept == [_id("batch", i) for i in range(len(kept))]  # newest
+    assert [t.trace_id for t in doc.traces if t.cluster == "quiet"] == [_id("quiet", 0)]
+    assert len(doc.lines) == 20 and not doc.logs_read and not doc.traces_unread
+    said = (f"the oldest {8 - len(kept)} of 8 failing traces not kept: a capture holds at most "
+            "8,000 JSON objects of logs and traces")  # fmt: skip
+    assert unread == [f"batch/traces: {said}"]

@@ -177,12 +177,13 @@ def _finished(doc: RecordedLogsTracesDoc, not_read: list[str] | None = None) -> 
     """The document as the capture keeps it: redacted, within what an open reads (its
     characters, and its bytes as the capture holds them: 20,000 lines of Java stack traces
     were 76 MiB, and 10 failing traces of 2,000 spans with long attributes 128 MB, and the
-    whole capture was refused), checked as an open checks it. The failing traces it leaves
-    out to fit are added to ``not_read`` ("cluster/traces: what")."""
+    whole capture was refused; and its JSON objects: 20 traces of 2,000 spans with 20 events
+    each fit the bytes but were 1.7 million objects), checked as an open checks it. The
+    failing traces it leaves out to fit are added to ``not_read`` ("cluster/traces: what")."""
     doc = _redacted(doc)
     text = doc.model_dump_json()
-    most = min(MOST_DOC_CHARS, capture_load.META_KEYS[LOGS_TRACES_KEY])
-    if len(text.encode("utf-8")) > most:
+    most = _Size(min(MOST_DOC_CHARS, capture_load.META_KEYS[LOGS_TRACES_KEY]), MOST_OBJECTS)
+    if not _size_of(text).within(most):
         doc, traces_left_out = _newest_within(doc, most)
         text = doc.model_dump_json()
         if not_read is not None:
@@ -195,54 +196,89 @@ def _finished(doc: RecordedLogsTracesDoc, not_read: list[str] | None = None) -> 
     return text
 
 
+@dataclass(frozen=True, slots=True)
+class _Size:
+    """What a document (or a part of it, or the room left) is to an open: its JSON's UTF-8
+    bytes, and its JSON objects as ``_unreadable`` counts them."""
+
+    bytes: int
+    objects: int
+
+    def __add__(self, other: _Size) -> _Size:
+        return _Size(self.bytes + other.bytes, self.objects + other.objects)
+
+    def __sub__(self, other: _Size) -> _Size:
+        return _Size(self.bytes - other.bytes, self.objects - other.objects)
+
+    def within(self, most: _Size) -> bool:
+        return self.bytes <= most.bytes and self.objects <= most.objects
+
+
+_NOTHING = _Size(0, 0)
 #: what a cluster's note that its older lines (or traces) were not kept may add to the
-#: document (its name, the note, and the JSON around them)
-_NOTE_BYTES = 4 * (253 + GAP_CHARS) + 64
+#: document (its name, the note, and the JSON around them: a lines' note is an object)
+_NOTE = _Size(4 * (253 + GAP_CHARS) + 64, 1)
+
+
+def _size_of(text: str) -> _Size:
+    """The JSON ``text``'s size to an open: its bytes, and its objects counted as an open
+    counts them where it matters (``_counted_exactly``: a log line's braces are no objects)."""
+    return _Size(len(text.encode("utf-8")), _counted_exactly(text)[0])
 
 
 def _newest_within(
-    doc: RecordedLogsTracesDoc, most: int
+    doc: RecordedLogsTracesDoc, most: _Size
 ) -> tuple[RecordedLogsTracesDoc, dict[str, str]]:
-    """``doc`` within ``most`` bytes: its failing traces at least half the room (all the
-    lines leave), its lines the rest, each cluster's newest of each within its share
+    """``doc`` within ``most`` (bytes and objects): its failing traces at least half the room
+    (all the lines leave), its lines the rest, each cluster's newest of each within its share
     (``_newest_of``); each measured once (a trace of 2,000 spans is 13 MB: the document
     is not written again for each one left out). A cluster's lines left out are said as its
     read (more matched than it kept; why); its failing traces left out are returned
     (cluster -> what was left out) and, where it keeps none, said as not read (an open says
     so, not "no failing traces")."""
-    line_sizes = [_bytes_of(e) + 1 for e in doc.lines]  # and a comma
-    trace_sizes = [_bytes_of(t) + 1 for t in doc.traces]
-    rest = _bytes_of(doc.model_copy(update={"lines": [], "traces": []}))
+    comma = _Size(1, 0)
+    line_sizes = [_size_of(e.model_dump_json()) + comma for e in doc.lines]
+    trace_sizes = [_size_of(t.model_dump_json()) + comma for t in doc.traces]
+    rest = _size_of(doc.model_copy(update={"lines": [], "traces": []}).model_dump_json())
     line_clusters = [e.cluster for e in doc.lines]
     trace_clusters = [t.cluster for t in doc.traces]
-    room = most - rest - len({*line_clusters}) * _NOTE_BYTES - len({*trace_clusters}) * _NOTE_BYTES
-    traces_room = max(room // 2, room - sum(line_sizes))
+    noted = len({*line_clusters}) + len({*trace_clusters})
+    room = most - rest - _Size(noted * _NOTE.bytes, noted * _NOTE.objects)
+    lines_all = sum(line_sizes, _NOTHING)
+    traces_room = _Size(
+        max(room.bytes // 2, room.bytes - lines_all.bytes),
+        max(room.objects // 2, room.objects - lines_all.objects),
+    )
     first = [min((s.start_ns for s in t.spans), default=0) for t in doc.traces]
     traces_kept = _newest_of(trace_clusters, first, trace_sizes, traces_room)
-    lines_room = room - sum(trace_sizes[i] for i in traces_kept)
+    lines_room = room - sum((trace_sizes[i] for i in traces_kept), _NOTHING)
     times = [e.timestamp_ns for e in doc.lines]
     lines_kept = _newest_of(line_clusters, times, line_sizes, lines_room)
+    whole = rest + lines_all + sum(trace_sizes, _NOTHING)
+    over = [f"{most.bytes:,} characters"] if whole.bytes > most.bytes else []
+    over += [f"{most.objects:,} JSON objects"] if whole.objects > most.objects else []
+    bound = " and ".join(over)  # what the document was over, said of what it left out
 
     read = dict(doc.logs_read)
     for cluster, (lines, kept) in _counted_by_cluster(line_clusters, lines_kept).items():
         if kept < lines:
             log.warning("the capture keeps %s of %s's error lines, the newest: the rest are "
-                        "over the %s characters an open reads", f"{kept:,}", cluster,
-                        f"{most:,}", extra={"cluster": cluster})  # fmt: skip
+                        "over the %s an open reads", f"{kept:,}", cluster, bound,
+                        extra={"cluster": cluster})  # fmt: skip
             notes = read[cluster].notes if cluster in read else []
             note = (f"{lines - kept:,} older error lines not kept: a capture holds at most "
-                    f"{most:,} characters of logs and traces")  # fmt: skip
+                    f"{bound} of logs and traces")  # fmt: skip
             read[cluster] = LinesRead(truncated=True, notes=[*notes[: MOST_NOTES - 1], note])
     left_out: dict[str, str] = {}
     unread = dict(doc.traces_unread)
     for cluster, (traces, kept) in _counted_by_cluster(trace_clusters, traces_kept).items():
         if kept < traces:
             log.warning("the capture keeps %s of %s's failing traces, the newest: the rest are "
-                        "over the %s characters an open reads", f"{kept:,}", cluster,
-                        f"{most:,}", extra={"cluster": cluster})  # fmt: skip
+                        "over the %s an open reads", f"{kept:,}", cluster, bound,
+                        extra={"cluster": cluster})  # fmt: skip
             left_out[cluster] = (f"the oldest {traces - kept:,} of {traces:,} failing traces "
-                                 f"not kept: a capture holds at most {most:,} characters of "
-                                 "logs and traces")  # fmt: skip
+                                 f"not kept: a capture holds at most {bound} of logs and "
+                                 "traces")  # fmt: skip
             if not kept:
                 unread[cluster] = left_out[cluster]
     newest = [e for i, e in enumerate(doc.lines) if i in lines_kept]
@@ -251,23 +287,19 @@ def _newest_within(
                                   "traces_unread": unread}), left_out  # fmt: skip
 
 
-def _bytes_of(model: BaseModel) -> int:
-    """``model``'s size as the document holds it (its JSON's UTF-8 bytes)."""
-    return len(model.model_dump_json().encode("utf-8"))
-
-
-def _newest_of(clusters: list[str], times: list[int], sizes: list[int], room: int) -> set[int]:
+def _newest_of(clusters: list[str], times: list[int], sizes: list[_Size], room: _Size) -> set[int]:
     """The items (their indexes) of each cluster's newest (``times``) whose ``sizes`` keep
-    them within the cluster's share of ``room``, what one leaves passed on to the next (as
-    their counts are shared)."""
+    them within the cluster's share of ``room`` (its bytes and its objects), what one leaves
+    passed on to the next (as their counts are shared)."""
     mine: dict[str, list[int]] = {}
     for i, cluster in enumerate(clusters):
         mine.setdefault(cluster, []).append(i)
     kept: set[int] = set()
     for after, items in enumerate(mine.values(), start=1):
-        share, used = _share(room, len(mine) - after + 1), 0
+        left = len(mine) - after + 1
+        share, used = _Size(_share(room.bytes, left), _share(room.objects, left)), _NOTHING
         for i in sorted(items, key=lambda i: -times[i]):
-            if used + sizes[i] > share:
+            if not (used + sizes[i]).within(share):
                 break
             used += sizes[i]
             kept.add(i)
@@ -465,6 +497,11 @@ def _counted(text: str) -> tuple[int, int]:
     braces = text.count("{")
     if braces <= MOST_ALL_SPANS:  # an over-count of both, and within both
         return braces, braces
+    return _counted_exactly(text)
+
+
+def _counted_exactly(text: str) -> tuple[int, int]:
+    """``_counted`` without its shortcut."""
     objects = spans = depth = quotes = 0
     at = 0
     while at < len(text):
