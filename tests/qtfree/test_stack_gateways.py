@@ -14,6 +14,8 @@ import httpx
 import pytest
 
 from aiops_desktop.models import Cluster, EndpointKind
+from aiops_desktop.models.cluster import Endpoint
+from aiops_desktop.models.enums import EndpointSource
 from aiops_desktop.models.polling import Source
 from aiops_desktop.models.registry import ClusterSecrets, ClusterSpec
 from aiops_desktop.services.core import Core
@@ -104,6 +106,52 @@ def test_a_tempostack_query_frontend_route_is_its_jaeger_ui_not_tempo() -> None:
     assert tempo.url == f"http://tempo-prod-query-frontend.{NAMESPACE}.svc:3200"
     cluster = Cluster(name="prod", api_server_url="https://api.example:6443")
     assert merged(cluster, found).endpoint(EndpointKind.TEMPO) is None
+
+
+def _query_frontend() -> dict[str, list[dict[str, Any]]]:
+    """A TempoStack without a gateway: its query frontend's route (the Jaeger UI) and
+    service."""
+    service = {"metadata": {"namespace": NAMESPACE, "name": "tempo-prod-query-frontend"},
+               "spec": {"ports": [{"name": "jaeger-ui", "port": 16686},
+                                  {"name": "http", "port": 3200}]}}  # fmt: skip
+    return {"tempostacks": [_stack(None)], "routes": [_route("tempo-prod-query-frontend")],
+            "services": [service]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "objects",
+    [_query_frontend(),
+     {"tempostacks": [_stack({"mode": "openshift"})], "routes": [_route("tempo-prod-gateway")]}],
+    ids=["query-frontend", "tenant-less-gateway"],
+)  # fmt: skip
+def test_a_tempo_endpoint_an_earlier_discovery_stored_goes_when_it_is_not_used_now(
+    objects: dict[str, list[dict[str, Any]]],
+) -> None:
+    """An earlier release stored the query frontend's route (the Jaeger UI) or a tenant-less
+    gateway's root as the cluster's Tempo: re-discovered, it is only reported, and the
+    discovered endpoint goes (it answered every search 404); one the user set stays."""
+    tempo, found = _tempo(objects)
+    assert not tempo.external  # reported, not used
+    stored = Endpoint(kind=EndpointKind.TEMPO, url=f"https://{HOST}",
+                      source=EndpointSource.DISCOVERED)  # fmt: skip
+    cluster = Cluster(name="prod", api_server_url="https://api.example:6443", endpoints=[stored])
+    assert merged(cluster, found).endpoint(EndpointKind.TEMPO) is None
+    assert tempo in found.endpoints  # the find is still said
+
+    mine = stored.model_copy(update={"source": EndpointSource.USER})
+    cluster = cluster.model_copy(update={"endpoints": [mine]})
+    assert merged(cluster, found).endpoint(EndpointKind.TEMPO) == mine
+
+
+def test_a_discovered_endpoint_stays_when_the_routes_could_not_be_read() -> None:
+    """Routes denied (403), the in-cluster service is all that is found: that says nothing of
+    the route stored before, which stays."""
+    objects = _query_frontend() | {"routes": []}
+    found = interpret("prod", objects, {"gitVersion": "v1.29.8"}, [], ["routes"])
+    stored = Endpoint(kind=EndpointKind.TEMPO, url=f"https://{HOST}/api/traces/v1/dev",
+                      source=EndpointSource.DISCOVERED)  # fmt: skip
+    cluster = Cluster(name="prod", api_server_url="https://api.example:6443", endpoints=[stored])
+    assert merged(cluster, found).endpoint(EndpointKind.TEMPO) == stored
 
 
 @pytest.mark.integration

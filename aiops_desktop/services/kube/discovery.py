@@ -461,18 +461,23 @@ async def discover(client: KubeClient) -> Discovery:
 def merged(cluster: Cluster, found: Discovery) -> Cluster:
     """The cluster with the discovery applied: capabilities and platform replaced, vanished
     capabilities flagged, external endpoints added or refreshed unless the user set that kind.
+    A kind found but not used (only reported) drops the endpoint an earlier discovery stored
+    for it (a TempoStack's query-frontend route, its Jaeger UI, or a tenant-less gateway's
+    root: every search answered 404), unless the routes could not be read (a 403 leaves
+    only the in-cluster service found, which says nothing of the route stored).
     A capability ``found.unreadable`` (a read it comes from was denied) keeps its value from
     before and is not flagged vanished: a 403 is no answer ("no GPUs" from a role that may
     not list nodes turned a GPU cluster into a plain one)."""
     endpoints = list(cluster.endpoints)
     for f in found.endpoints:
-        if not f.external:
-            continue
         current = cluster.endpoint(f.kind)
         if current is not None and current.source is EndpointSource.USER:
             continue  # the user's override wins
+        if not f.external and "routes" in found.denied:
+            continue
         endpoints = [e for e in endpoints if e.kind is not f.kind]
-        endpoints.append(_endpoint_for(cluster, f))
+        if f.external:
+            endpoints.append(_endpoint_for(cluster, f))
     before = cluster.capabilities
     kept: dict[str, object] = {}  # what a denied read would have told: as known before
     for name in found.unreadable:
