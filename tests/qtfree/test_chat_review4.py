@@ -14,7 +14,7 @@ import pytest
 from aiops_desktop.models.chat import ChatSession
 from aiops_desktop.models.enums import ChatRole
 from aiops_desktop.services.assistant.chat import STOPPED, ChatService
-from collectors.llm import LlmEvent, Reply, TextDelta
+from collectors.llm import LlmEndpoint, LlmEvent, Reply, TextDelta
 
 ANSWER = "GPU gpu5 on worker-3 is hot."
 
@@ -45,6 +45,7 @@ class _HeldRepo:
 
 class _Client:
     where = "fake"
+    endpoint = LlmEndpoint("http://127.0.0.1:9/v1", "m")
 
     async def stream(self, _wire: Any, **_options: Any) -> AsyncIterator[LlmEvent]:
         yield TextDelta(ANSWER)

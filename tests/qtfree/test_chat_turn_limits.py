@@ -24,7 +24,7 @@ from aiops_desktop.services.assistant.toolbox import MAX_ARGUMENT_BYTES
 from aiops_desktop.services.core import Core
 from aiops_desktop.store.chats import ChatRepository
 from collectors.errors import CollectorBadResponse
-from collectors.llm import LlmEvent, Reply, TextDelta
+from collectors.llm import LlmEndpoint, LlmEvent, Reply, TextDelta
 from tests.qtfree.test_llm_robust_chat import (
     Scripted,
     answer,
@@ -68,6 +68,7 @@ class _Unkeepable:
     """A client whose reply cannot be kept (a count no ``LlmClient`` gives any more)."""
 
     where = "the model server (http://127.0.0.1:9/v1)"
+    endpoint = LlmEndpoint("http://127.0.0.1:9/v1", "m")
 
     async def stream(self, _messages: Any, **_options: Any) -> AsyncIterator[LlmEvent]:
         yield TextDelta("gpu-3 is hot")

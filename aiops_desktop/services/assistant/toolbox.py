@@ -295,14 +295,17 @@ class ToolBox:
         none (an MCP client's call: its client asks the person) sets no such limit."""
         loop = asyncio.get_running_loop()
         started = loop.time()
+        # addresses replaced: this box's setting, or its caller's (the chat's, whose model
+        # client replaces them only after this box and its tools cut long texts, where a
+        # split one is none)
+        ips = self.redact_ips or REDACTING_IPS.get()
 
         def done(content: str, *, error: bool = False) -> ToolOutcome:
             """``content``: an error's words (redacted whole, then cut: a secret across the
             cut is still seen), or ``bounded_json``'s answer (redacted field by field)."""
             took = (loop.time() - started) * 1000
             if error:
-                content = _cut_words(redact_for_llm(content, ips=self.redact_ips),
-                                     MAX_RESULT_BYTES)  # fmt: skip
+                content = _cut_words(redact_for_llm(content, ips=ips), MAX_RESULT_BYTES)
             return ToolOutcome(name, content, is_error=error, elapsed_ms=took)
 
         tool = self.tools.get(name)
@@ -317,15 +320,13 @@ class ToolBox:
         writer = turn if tool.writes_file else None
         if writer is not None:
             writer.wrote_file = True  # before it runs: a second call at once is refused too
-        # for the texts a tool cuts itself: this box's setting, or its caller's (the chat's,
-        # whose model client replaces addresses after the cut, where a split one is none)
-        redacting = REDACTING_IPS.set(self.redact_ips or REDACTING_IPS.get())
+        redacting = REDACTING_IPS.set(ips)  # for the texts a tool cuts itself
         try:
             async with asyncio.timeout(self.timeout_s):
                 result = await tool.run(self.core, given)
                 # in a worker thread, within the deadline: converting and redacting a big
                 # answer's rows held the event loop (the Qt thread) for seconds
-                text = await asyncio.to_thread(bounded_json, result, ips=self.redact_ips)
+                text = await asyncio.to_thread(bounded_json, result, ips=ips)
         except TimeoutError:  # its worker thread may still write: the turn's file is spent
             return done(f"{name} did not finish within {self.timeout_s:g} s", error=True)
         except AppError as exc:

@@ -58,12 +58,14 @@ if TYPE_CHECKING:
     from aiops_desktop.models.incidents import Incident
     from aiops_desktop.models.metrics import TaggedSeries
     from aiops_desktop.models.observability import LogResult, LogSeries
+    from aiops_desktop.models.polling import SourceStatus
     from aiops_desktop.models.ptp import PtpRow
     from aiops_desktop.services.clusters.connections import ClientPool
     from aiops_desktop.services.core import Core
     from aiops_desktop.services.gpu_cnf.gpu_fallback import NodeGpus
     from aiops_desktop.services.gpu_cnf.readers import GpuCnfReaders
     from aiops_desktop.services.kube.session import KubeSession
+    from aiops_desktop.services.polling.breaker import CircuitBreaker
     from collectors.prometheus import PromResult
 
 # -- arguments shared by the tools ------------------------------------------------------------
@@ -206,17 +208,45 @@ def _kept(scope: frozenset[str] | None, cluster: str) -> bool:
     return scope is None or cluster in scope
 
 
+def _with_hubs(core: Core, scope: frozenset[str] | None) -> frozenset[str] | None:
+    """``scope`` and the fleet hubs its members are read through: a read's outcome is the
+    hub's."""
+    if scope is None:
+        return None
+    return scope | {hub.name for name in scope for hub in core.registry.hubs_of(name)}
+
+
 @dataclass
 class _Read:
     task: asyncio.Task[Any]
     until: float  # the loop's time after which the tools no longer wait for it
-    began: float  # the loop's time it began
+    ended: float | None = None  # the loop's time it ended
+
+    def end(self, task: asyncio.Task[Any]) -> None:
+        self.ended = asyncio.get_running_loop().time()
+        _read_ended(task)
 
 
 #: per poller, the reads the tools started in this process and may still wait for ("poll":
-#: every source; "alerts": the Alertmanagers; each again at their poll interval; "truth",
-#: "regroup": the findings)
+#: every source; "alerts": the Alertmanagers; each a headless process's first read, its
+#: sources then read again each on its own, ``_reread``; "truth", "regroup": the findings)
 _READS: weakref.WeakKeyDictionary[object, dict[str, _Read]] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class _Reread:
+    breaker: CircuitBreaker  # the source's, as the window's poller keeps one per source
+    task: asyncio.Task[bool]
+    ended: float | None = None  # the loop's time it ended
+
+    def end(self, _: asyncio.Task[bool]) -> None:
+        self.ended = asyncio.get_running_loop().time()
+
+
+#: per poller, per (cluster, source): a headless process's reads of it after its first
+_REREADS: weakref.WeakKeyDictionary[object, dict[tuple[str, str], _Reread]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _read_ended(task: asyncio.Task[Any]) -> None:
@@ -227,30 +257,81 @@ def _read_ended(task: asyncio.Task[Any]) -> None:
 
 async def _waited(
     core: Core, what: str, read: Callable[[], Coroutine[Any, Any, Any]], wait_s: float, *,
-    every_s: float | None = None,
+    once: bool = False,
 ) -> asyncio.Task[Any] | None:  # fmt: skip
     """``read()`` in a task of its own (``what`` names it), waited for ``wait_s``: the task
     once it has ended (its result or exception is the caller's), None while it goes on. The
     wait ends, not the read (cancelled, a poll recorded nothing and each call polled again):
     what it reads later, the calls after see; they wait for the same one, never start a
-    second beside it. ``every_s`` (a headless process's sources): another only once it has
-    ended and began ``every_s`` ago (their poll interval: the first read answered for the
-    life of the process), and ``wait_s`` counts from its start (a wedged one is not waited
-    for again by every call); else each call waits ``wait_s``, and one after it ended reads
-    again."""
+    second beside it. ``once`` (a headless process's first read of its sources): never read
+    again here (each source is then read again on its own, not waited for: ``_reread``), and
+    ``wait_s`` counts from its start (a wedged one is not waited for again by every call);
+    else each call waits ``wait_s``, and one after it ended reads again."""
     loop = asyncio.get_running_loop()
     reads = _READS.setdefault(core.poller, {})
     held = reads.get(what)
-    if held is None or (held.task.done()
-                        and (every_s is None or loop.time() - held.began >= every_s)):  # fmt: skip
-        held = reads[what] = _Read(loop.create_task(read()), loop.time() + wait_s, loop.time())
-        held.task.add_done_callback(_read_ended)
-    elif every_s is None:
+    if held is None or (held.task.done() and not once):
+        held = reads[what] = _Read(loop.create_task(read()), loop.time() + wait_s)
+        held.task.add_done_callback(held.end)
+    elif not once:
         held.until = loop.time() + wait_s
     left = held.until - loop.time()
     if not held.task.done() and left > 0:
         await asyncio.wait({held.task}, timeout=left)
     return held.task if held.task.done() else None
+
+
+def _due(core: Core, status: SourceStatus, idle_s: float) -> bool:
+    """Whether a source not read for ``idle_s`` is read again, as the window's poller reads
+    it (``Poller._loop``, its jitter aside): its interval after an answer (none is read again
+    sooner), a failing one's backoff (its interval doubled per failure, to max_backoff_s),
+    one its endpoint does not offer UNSUPPORTED_RETRY_S later."""
+    from aiops_desktop.services.polling.poller import UNSUPPORTED_RETRY_S
+
+    if idle_s < status.interval_s:
+        return False
+    settings = core.poller.settings
+    if status.not_offered is not None:
+        return idle_s >= UNSUPPORTED_RETRY_S * settings.speed
+    backoff = status.interval_s * 2 ** min(status.consecutive_errors, 6)
+    return idle_s >= min(settings.max_backoff_s * settings.speed, backoff)
+
+
+def _reread(core: Core, source: str | None = None) -> None:
+    """In a headless process whose first read has ended, each source (``source``: only it)
+    due again (``_due``) read in a task of its own through its circuit breaker, not waited
+    for: a call answers with what is stored, how old said (``_read_before``). Re-running the
+    whole poll at the most often read source's interval read a far-edge cluster's every
+    source 12 times as often, past its backoff and breaker."""
+    reads = _READS.get(core.poller, {})
+    first = [reads[w] for w in ("poll", "alerts") if w in reads]
+    if not first or any(r.ended is None for r in first):
+        return  # the window's poller reads them, or a first read reads them now
+    from aiops_desktop.services.polling.breaker import CircuitBreaker
+
+    loop = asyncio.get_running_loop()
+    held = _REREADS.setdefault(core.poller, {})
+    clusters: dict[str, Cluster] | None = None
+    for key, status in list(core.poller.status.items()):
+        read = held.get(key)
+        if source not in (None, key[1]) or (read is not None and read.ended is None):
+            continue  # its read goes on
+        ended = max(r.ended or 0.0 for r in first) if read is None else read.ended
+        if not _due(core, status, loop.time() - (ended or 0.0)) or (
+            read is not None and not read.breaker.allow()
+        ):
+            continue
+        clusters = clusters or {c.name: c for c in core.registry.clusters()}
+        if (cluster := clusters.get(key[0])) is None:
+            continue
+        if read is None:  # its breaker, kept as Poller._loop keeps one
+            breaker = CircuitBreaker(reset_after_s=60 * core.poller.settings.speed)
+        else:
+            breaker = read.breaker
+        task = loop.create_task(core.poller.run_source(cluster, key[1], breaker))
+        read = held[key] = _Reread(breaker, task)
+        task.add_done_callback(read.end)
+        task.add_done_callback(_read_ended)
 
 
 def _pending(core: Core, source: str | None = None) -> list[str]:
@@ -269,13 +350,6 @@ def _headless(core: Core) -> bool:
     return not {"poll", "alerts"}.isdisjoint(_READS.get(core.poller, {}))
 
 
-def _every_s(core: Core, source: str | None = None) -> float:
-    """How often the window's poller reads ``source`` (any: the most often read one): a
-    headless process's tools read again what is older."""
-    return min((s.interval_s for s in core.poller.status.values()
-                if source is None or s.source == source), default=0.0)  # fmt: skip
-
-
 def _read_before(core: Core, source: str | None = None) -> dict[tuple[str, str], str]:
     """In a headless process, the sources read again whose new read has not answered (it
     failed, or goes on): what the tools give of them is as a read before left it. Per
@@ -283,11 +357,14 @@ def _read_before(core: Core, source: str | None = None) -> dict[tuple[str, str],
     if not _headless(core):
         return {}  # the window's poller's: the sources' status says it
     now = utcnow()
+    again = {key for key, read in _REREADS.get(core.poller, {}).items()
+             if read.ended is None}  # fmt: skip
     return {key: f"{s.cluster}/{s.source}: as read {s.age_s(now) or 0:.0f} s ago, not since "
                  f"({s.last_error if s.consecutive_errors else 'being read again'})"
             for key, s in core.poller.status.items()
             if (source is None or s.source == source) and s.last_success is not None
-            and s.last_attempt is not None and s.last_attempt > s.last_success}  # fmt: skip
+            and (key in again or (s.last_attempt is not None and s.last_attempt > s.last_success))
+            }  # fmt: skip
 
 
 async def _polled(core: Core) -> list[str]:
@@ -302,12 +379,12 @@ async def _polled(core: Core) -> list[str]:
         return []
     if core.poller.status and not _headless(core):
         return []  # the window's poller has read them
-    ended = await _waited(core, "poll", core.poller.poll_once, FIRST_POLL_S,
-                          every_s=_every_s(core))  # fmt: skip
+    ended = await _waited(core, "poll", core.poller.poll_once, FIRST_POLL_S, once=True)
     if ended and not core.poller.status:
         # nothing to read yet: a cluster added in a window later is its poller's to read (as
         # the tools' own, they read it again beside that poller)
         _READS[core.poller].pop("poll", None)
+    _reread(core)
     # ended: each source's status says how it went (and those read before, how old)
     return ([] if ended else _pending(core)) + list(_read_before(core).values())
 
@@ -733,9 +810,11 @@ async def _firing_live(core: Core) -> list[str]:
     async def read() -> None:
         await gather_all(*(core.poller.run_source(c, Source.ALERTS) for c in sources))
 
-    if _headless(core) or not any(key[1] == Source.ALERTS for key in core.poller.status):
-        every_s = _every_s(core, Source.ALERTS)
-        await _waited(core, "alerts", read, FIRST_POLL_S, every_s=every_s)  # as a poll
+    if "alerts" in _READS.get(core.poller, {}) or not any(
+        key[1] == Source.ALERTS for key in core.poller.status
+    ):  # nothing has read them: once, as a poll (then read again as the other sources)
+        await _waited(core, "alerts", read, FIRST_POLL_S, once=True)
+    _reread(core, Source.ALERTS)  # never beside a first poll's read of them
     earlier = _read_before(core, Source.ALERTS)  # read before, not since: said how old
     unread = []
     for c in sources:
@@ -1043,7 +1122,10 @@ async def get_gpu_processes(core: Core, args: GpuProcessesInput) -> dict[str, An
     fleet = await _readers(core).gpu_fleet()
     unread = problems(fleet.outcomes)
     mine = [h for h in fleet.gpus if _kept(scope, h.reading.cluster)]
-    missing = _no_node(args.node, {h.reading.node for h in mine}, "GPUs", unread)
+    # only a cluster asked about may have the node: another's not read is none of this
+    reads = _with_hubs(core, scope)
+    asked = problems([o for o in fleet.outcomes if _kept(reads, o.cluster)])
+    missing = _no_node(args.node, {h.reading.node for h in mine}, "GPUs", asked)
     chosen = [h for h in mine if args.node is None or h.reading.node == args.node]
     rows = [_compact({
         "gpu": h.reading.key, "model": h.reading.model, "mig_profile": h.reading.mig_profile,
