@@ -283,18 +283,9 @@ async def _waited(
 
 def _due(core: Core, status: SourceStatus, idle_s: float) -> bool:
     """Whether a source not read for ``idle_s`` is read again, as the window's poller reads
-    it (``Poller._loop``, its jitter aside): its interval after an answer (none is read again
-    sooner), a failing one's backoff (its interval doubled per failure, to max_backoff_s),
-    one its endpoint does not offer UNSUPPORTED_RETRY_S later."""
-    from aiops_desktop.services.polling.poller import UNSUPPORTED_RETRY_S
-
-    if idle_s < status.interval_s:
-        return False
-    settings = core.poller.settings
-    if status.not_offered is not None:
-        return idle_s >= UNSUPPORTED_RETRY_S * settings.speed
-    backoff = status.interval_s * 2 ** min(status.consecutive_errors, 6)
-    return idle_s >= min(settings.max_backoff_s * settings.speed, backoff)
+    it (``Poller.wait_after``): never sooner than its interval, a failing one after its
+    backoff, one its endpoint does not offer much later."""
+    return idle_s >= max(status.interval_s, core.poller.wait_after(status))
 
 
 def _reread(core: Core, source: str | None = None) -> None:

@@ -405,15 +405,23 @@ class Poller:
                 status.breaker = breaker.state
                 delay = interval
                 continue
-            ok = await self.run_source(cluster, source, breaker)
+            await self.run_source(cluster, source, breaker)
             jitter = random.uniform(1 - self.settings.jitter, 1 + self.settings.jitter)  # noqa: S311
-            if (cluster.name, source) in self.unsupported:
-                delay = UNSUPPORTED_RETRY_S * self.settings.speed
-            elif ok:
-                delay = interval * jitter
-            else:
-                backoff = interval * 2 ** min(status.consecutive_errors, 6)
-                delay = min(self.settings.max_backoff_s * self.settings.speed, backoff) * jitter
+            delay = self.wait_after(status)
+            if status.not_offered is None:
+                delay *= jitter
+
+    def wait_after(self, status: SourceStatus) -> float:
+        """How long a source waits after its read before it is read again (jitter aside): its
+        interval after an answer, a failing one's backoff (its interval doubled per failure,
+        to max_backoff_s), one its endpoint does not offer UNSUPPORTED_RETRY_S. The window's
+        loop and a headless MCP server's re-reads wait alike."""
+        if status.not_offered is not None:
+            return UNSUPPORTED_RETRY_S * self.settings.speed
+        if not status.consecutive_errors:
+            return status.interval_s
+        backoff = status.interval_s * 2 ** min(status.consecutive_errors, 6)
+        return min(self.settings.max_backoff_s * self.settings.speed, backoff)
 
     def _status(self, cluster: Cluster, source: str, interval: float) -> SourceStatus:
         key = (cluster.name, source)
