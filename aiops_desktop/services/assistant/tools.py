@@ -285,7 +285,7 @@ def _due(core: Core, status: SourceStatus, idle_s: float) -> bool:
     """Whether a source not read for ``idle_s`` is read again, as the window's poller reads
     it (``Poller.wait_after``): never sooner than its interval, a failing one after its
     backoff, one its endpoint does not offer much later."""
-    return idle_s >= max(status.interval_s, core.poller.wait_after(status))
+    return idle_s >= status.interval_s and idle_s >= core.poller.wait_after(status)
 
 
 def _reread(core: Core, source: str | None = None) -> None:
