@@ -14,7 +14,7 @@ import asyncio
 import logging
 import re
 from collections import Counter
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
@@ -260,27 +260,19 @@ def _newest_within(
     bound = " and ".join(over)  # what the document was over, said of what it left out
 
     read = dict(doc.logs_read)
-    for cluster, (lines, kept) in _counted_by_cluster(line_clusters, lines_kept).items():
-        if kept < lines:
-            log.warning("the capture keeps %s of %s's error lines, the newest: the rest are "
-                        "over the %s an open reads", f"{kept:,}", cluster, bound,
-                        extra={"cluster": cluster})  # fmt: skip
-            notes = read[cluster].notes if cluster in read else []
-            note = (f"{lines - kept:,} older error lines not kept: a capture holds at most "
-                    f"{bound} of logs and traces")  # fmt: skip
-            read[cluster] = LinesRead(truncated=True, notes=[*notes[: MOST_NOTES - 1], note])
+    for cluster, lines, kept in _cut_short(line_clusters, lines_kept, "error lines", bound):
+        notes = read[cluster].notes if cluster in read else []
+        note = (f"{lines - kept:,} older error lines not kept: a capture holds at most "
+                f"{bound} of logs and traces")  # fmt: skip
+        read[cluster] = LinesRead(truncated=True, notes=[*notes[: MOST_NOTES - 1], note])
     left_out: dict[str, str] = {}
     unread = dict(doc.traces_unread)
-    for cluster, (traces, kept) in _counted_by_cluster(trace_clusters, traces_kept).items():
-        if kept < traces:
-            log.warning("the capture keeps %s of %s's failing traces, the newest: the rest are "
-                        "over the %s an open reads", f"{kept:,}", cluster, bound,
-                        extra={"cluster": cluster})  # fmt: skip
-            left_out[cluster] = (f"the oldest {traces - kept:,} of {traces:,} failing traces "
-                                 f"not kept: a capture holds at most {bound} of logs and "
-                                 "traces")  # fmt: skip
-            if not kept:
-                unread[cluster] = left_out[cluster]
+    for cluster, traces, kept in _cut_short(trace_clusters, traces_kept, "failing traces", bound):
+        left_out[cluster] = (f"the oldest {traces - kept:,} of {traces:,} failing traces "
+                             f"not kept: a capture holds at most {bound} of logs and "
+                             "traces")  # fmt: skip
+        if not kept:
+            unread[cluster] = left_out[cluster]
     newest = [e for i, e in enumerate(doc.lines) if i in lines_kept]
     failing = [t for i, t in enumerate(doc.traces) if i in traces_kept]
     return doc.model_copy(update={"lines": newest, "logs_read": read, "traces": failing,
@@ -307,13 +299,21 @@ def _newest_of(clusters: list[str], times: list[int], sizes: list[_Size], room: 
     return kept
 
 
-def _counted_by_cluster(clusters: list[str], kept: set[int]) -> dict[str, tuple[int, int]]:
-    """Each cluster's items and how many of them are ``kept`` (by index)."""
+def _cut_short(
+    clusters: list[str], kept: set[int], what: str, bound: str
+) -> Iterator[tuple[str, int, int]]:
+    """(cluster, its items, how many are ``kept``) of each cluster some of whose items (by
+    index) are not kept, each logged as a warning."""
     counts: dict[str, tuple[int, int]] = {}
     for i, cluster in enumerate(clusters):
         had, held = counts.get(cluster, (0, 0))
         counts[cluster] = (had + 1, held + (i in kept))
-    return counts
+    for cluster, (items, held) in counts.items():
+        if held < items:
+            log.warning("the capture keeps %s of %s's %s, the newest: the rest are over the "
+                        "%s an open reads", f"{held:,}", cluster, what, bound,
+                        extra={"cluster": cluster})  # fmt: skip
+            yield cluster, items, held
 
 
 def _share(room: int, clusters: int) -> int:
