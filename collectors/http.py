@@ -40,7 +40,7 @@ from collectors.errors import (
     root_cause,
 )
 from collectors.kube_config import bearer_expiry
-from collectors.shapes import JSON_ERRORS, read_json
+from collectors.shapes import JSON_ERRORS, document_without_surrogates, read_json
 from collectors.transport import closing_transport
 
 log = logging.getLogger("aiops.collectors.http")
@@ -403,8 +403,6 @@ def without_lone_surrogates(document: Any, body: str | bytes) -> Any:
             return document
     elif _MAY_HOLD_SURROGATE.search(body) is None:
         return document
-    from collectors.llm import document_without_surrogates  # llm imports this module
-
     return document_without_surrogates(document)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from collectors.errors import (
 )
 from collectors.http import read_limited, transport_errors, upstream_error
 from collectors.llm_redaction import redact_document, redact_for_llm, secrets_known
+from collectors.shapes import without_surrogates
 from collectors.transport import closing_transport
 
 CONNECT_TIMEOUT_S = 5.0
@@ -47,41 +47,6 @@ MAX_FEED_BYTES = 16 * 1024
 MAX_TOKENS = 2**31 - 1
 #: the messages a client keeps redacted (a request carries the last 50 and the system prompt)
 MOST_REDACTED_KEPT = 256
-#: a UTF-16 surrogate: JSON's "\ud83d" escape decodes to one when the pair is cut in half
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def without_surrogates(text: str) -> str:
-    """``text`` with each lone surrogate (half an emoji) replaced by U+FFFD: one cannot be
-    encoded as UTF-8, so a session holding it could never be saved again."""
-    return _SURROGATE.sub("\ufffd", text)
-
-
-def document_without_surrogates(value: Any) -> Any:
-    """Parsed JSON with each lone surrogate in its texts and keys replaced (a "\\ud800"
-    escape parses to one): a model's tool arguments, an MCP client's message, a server's
-    answer. Walked with a list of the containers still to copy, not by recursion: json.loads
-    reads a document nested deeper than a recursive walk could follow."""
-    to_copy: list[tuple[Any, Any]] = []  # (a list or dict, its copy, yet empty)
-
-    def copied(item: Any) -> Any:
-        """``item`` cleaned, or an empty copy of a container, filled once taken off the list."""
-        if isinstance(item, str):
-            return without_surrogates(item)
-        if isinstance(item, list | dict):
-            copy: Any = [] if isinstance(item, list) else {}
-            to_copy.append((item, copy))
-            return copy
-        return item
-
-    document = copied(value)
-    while to_copy:
-        source, copy = to_copy.pop()
-        if isinstance(source, list):
-            copy.extend(copied(item) for item in source)
-        else:
-            copy.update((without_surrogates(k), copied(v)) for k, v in source.items())
-    return document
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -55,3 +56,40 @@ def malformed_as(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         return checked
 
     return wrap
+
+
+#: a UTF-16 surrogate: JSON's "\ud83d" escape decodes to one when the pair is cut in half
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (half an emoji) replaced by U+FFFD: one cannot be
+    encoded as UTF-8, so a session holding it could never be saved again."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def document_without_surrogates(value: Any) -> Any:
+    """Parsed JSON with each lone surrogate in its texts and keys replaced (a "\\ud800"
+    escape parses to one): a model's tool arguments, an MCP client's message, a server's
+    answer. Walked with a list of the containers still to copy, not by recursion: json.loads
+    reads a document nested deeper than a recursive walk could follow."""
+    to_copy: list[tuple[Any, Any]] = []  # (a list or dict, its copy, yet empty)
+
+    def copied(item: Any) -> Any:
+        """``item`` cleaned, or an empty copy of a container, filled once taken off the list."""
+        if isinstance(item, str):
+            return without_surrogates(item)
+        if isinstance(item, list | dict):
+            copy: Any = [] if isinstance(item, list) else {}
+            to_copy.append((item, copy))
+            return copy
+        return item
+
+    document = copied(value)
+    while to_copy:
+        source, copy = to_copy.pop()
+        if isinstance(source, list):
+            copy.extend(copied(item) for item in source)
+        else:
+            copy.update((without_surrogates(k), copied(v)) for k, v in source.items())
+    return document

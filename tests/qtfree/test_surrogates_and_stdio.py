@@ -23,8 +23,8 @@ from aiops_desktop.store.alert_events import AlertEventRepository
 from aiops_desktop.store.database import Database
 from collectors.errors import CollectorBadResponse
 from collectors.http import BackendClient
-from collectors.llm import document_without_surrogates
 from collectors.loki_tail import parse_frame
+from collectors.shapes import document_without_surrogates
 
 NOW = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
 #: half an emoji, as Prometheus or Alertmanager may send it: an escape ...

@@ -47,8 +47,9 @@ from aiops_desktop.services.assistant.toolbox import (
 )
 from aiops_desktop.services.runtime.access import Access, Action
 from collectors.errors import CollectorBadResponse
-from collectors.llm import LlmClient, LlmToolCall, Reply, TextDelta, document_without_surrogates
+from collectors.llm import LlmClient, LlmToolCall, Reply, TextDelta
 from collectors.llm_redaction import redact_for_llm
+from collectors.shapes import document_without_surrogates
 
 if TYPE_CHECKING:
     from aiops_desktop.store.chats import ChatRepository

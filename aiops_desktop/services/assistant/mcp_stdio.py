@@ -31,7 +31,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from collectors.llm import document_without_surrogates
+from collectors.shapes import document_without_surrogates
 
 #: the most a message may take, as UTF-8, its newline not counted: a tool's arguments are at
 #: most 8 KiB (toolbox.MAX_ARGUMENT_BYTES), and a client's answer is small

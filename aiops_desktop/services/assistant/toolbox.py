@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from aiops_desktop.models.errors import AppError
-from collectors.llm import without_surrogates
 from collectors.llm_redaction import redact_document, redact_for_llm
+from collectors.shapes import without_surrogates
 
 if TYPE_CHECKING:
     from aiops_desktop.services.core import Core
