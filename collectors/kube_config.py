@@ -187,6 +187,17 @@ PLUGIN_WITHIN_S = 30.0
 _plugin_limit = threading.local()  # the limit of the plugin this thread's load may run
 
 
+def _failed(why: str) -> None:
+    """Why a credential helper gave the client nothing (it goes on without a credential,
+    every call a 401): said by the load running in this thread (``load_api_client``), else
+    (a refresh from a client's hook, in a request's thread) logged, never left behind for a
+    later load to find."""
+    if hasattr(_plugin_limit, "within_s"):
+        _plugin_limit.failed = why
+    else:
+        log.warning("a credential refresh failed: %s", why)
+
+
 def _plugin_within_s() -> float:
     """How long a credential helper this thread runs may take: its load's limit."""
     return float(getattr(_plugin_limit, "within_s", PLUGIN_WITHIN_S))
@@ -398,7 +409,7 @@ def _bounded_exec_provider() -> None:
                 stdout, stderr = _run_plugin(process, _plugin_within_s())
                 return _plugin_status(process.returncode, stdout, stderr, self.api_version)
             except ConfigException as exc:  # the client logs it and goes on with no credential:
-                _plugin_limit.failed = str(exc)  # the load says it (load_api_client)
+                _failed(str(exc))
                 raise
 
     setattr(kube_config, "ExecProvider", BoundedExecProvider)  # noqa: B010 (a module's name)
@@ -452,7 +463,7 @@ def _bounded_refreshes() -> None:
             response: Any = super().call_api(*args, **kwargs)
             response.data = _bounded_answer(response.response)
             if response.status != 200:  # the client gives the refresh up without a word
-                _plugin_limit.failed = (
+                _failed(
                     f"the identity provider's discovery document answered HTTP {response.status}"
                 )
             return response
@@ -597,22 +608,21 @@ def _store_back(
     refuses the spent one: without it stored, the next load lost the cluster."""
 
     def persist() -> None:
-        source = _auth_provider(loaded)
+        source, given_provider = _auth_provider(loaded), _auth_provider(given)
         refreshed = source.get("config") if isinstance(source, Mapping) else None
-        updated = copy.deepcopy(dict(given))
-        provider = _auth_provider(updated)
-        if not (isinstance(refreshed, Mapping) and isinstance(provider, dict)):
+        if not (isinstance(refreshed, Mapping) and isinstance(given_provider, Mapping)):
             return
-        config = provider.get("config")
-        kept: dict[str, Any] = config if isinstance(config, dict) else {}
+        config = given_provider.get("config")
+        kept: dict[str, Any] = dict(config) if isinstance(config, Mapping) else {}
         changed = {
             field: refreshed[field]
             for field in _REFRESHED_FIELDS
             if field in refreshed and refreshed[field] != kept.get(field)
         }
-        if not changed:  # the refresh got nothing (the issuer said no)
+        if not changed:  # the refresh got nothing (the issuer said no): nothing copied
             return
-        provider["config"] = {**kept, **changed}
+        updated = copy.deepcopy(dict(given))
+        _auth_provider(updated)["config"] = {**kept, **changed}
         try:
             store(updated)
         except Exception as exc:  # the caller's store (a locked keyring): the refreshed

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 import secrets
 import ssl
@@ -21,12 +22,13 @@ from typing import Any
 
 import pytest
 
+from aiops_desktop import secrets as secrets_module
 from aiops_desktop.logs import redact
 from aiops_desktop.models import Cluster, CredentialKind, CredentialRef
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters.connections import ClientPool
 from aiops_desktop.services.kube.validation import refreshed_into
-from collectors import kubernetes
+from collectors import kube_config, kubernetes
 from collectors.errors import CollectorTimeout, KubeConfigInvalid
 from collectors.kube_config import kubeconfig_for_token, load_api_client
 from collectors.kubernetes import KubeClient
@@ -370,7 +372,7 @@ def test_a_gcp_provider_without_cmd_path_says_what_it_needs() -> None:
 
 @pytest.mark.asyncio
 async def test_the_pool_keeps_a_refreshed_oidc_token_in_the_clusters_keyring_entry(
-    idp: _IdP, pki: tls.TestPki
+    idp: _IdP, pki: tls.TestPki, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The app's own clients (the pool's, and validation's) pass where to keep a refresh: the
     cluster's stored context. Without it the next start refreshed with the spent token and
@@ -380,6 +382,8 @@ async def test_the_pool_keeps_a_refreshed_oidc_token_in_the_clusters_keyring_ent
     store.put_json(ref, idp.kubeconfig(pki))
     cluster = Cluster(name="sso-1", api_server_url="https://127.0.0.1:9", credential=ref)
     pool = ClientPool(store)
+    registered: list[str] = []
+    monkeypatch.setattr(secrets_module, "register_secret", registered.append)
     try:
         for _ in range(2):  # a client made twice: the app started today and tomorrow
             await pool.kube(cluster)
@@ -390,6 +394,8 @@ async def test_the_pool_keeps_a_refreshed_oidc_token_in_the_clusters_keyring_ent
     kept = store.get_json(ref)
     assert kept is not None
     assert kept["users"][0]["user"]["auth-provider"]["config"]["refresh-token"] == "r2"
+    whole = len(json.dumps(kept))  # its secrets registered, never the entry's whole text
+    assert registered and max(map(len, registered)) < whole / 2
     assert (
         refreshed_into(Cluster(name="token-1", api_server_url="https://127.0.0.1:9"), store) is None
     )
@@ -413,3 +419,14 @@ def test_a_refresh_finishing_after_the_cluster_was_removed_is_not_stored() -> No
     store.put_json(ref, given)  # while it is there, a refresh is kept
     keep(kubeconfig_for_token("https://127.0.0.1:9", "Zq7-third-id-token"))
     assert (store.get_json(ref) or {})["users"][0]["user"]["token"] == "Zq7-third-id-token"
+
+
+def test_a_refresh_failing_outside_a_load_is_logged_not_left_for_the_next_load(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """In a request's thread (the client's refresh hook) no load reads the reason: it was
+    left in the thread's state, and a later load in that thread could find it."""
+    with caplog.at_level(logging.WARNING, logger="aiops.collectors.kube_config"):
+        kube_config._failed("the identity provider's discovery document answered HTTP 404")
+    assert not hasattr(kube_config._plugin_limit, "failed")
+    assert "discovery document answered HTTP 404" in caplog.text

@@ -131,7 +131,7 @@ def refreshed_into(
     stored = ref
 
     def keep(kubeconfig: dict[str, Any]) -> None:
-        if secrets.get(stored) is not None:
+        if secrets.get_json(stored) is not None:  # not get: it registers the whole text
             secrets.put_json(stored, kubeconfig)
 
     return keep
