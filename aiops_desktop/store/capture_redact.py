@@ -158,11 +158,10 @@ def _redact_anomalies(conn: sqlite3.Connection) -> None:
         )
 
 
-def _redact_series(conn: sqlite3.Connection, counts: dict[str, int] | None = None) -> int:
+def _redact_series(conn: sqlite3.Connection, counts: dict[str, int]) -> int:
     """Redact the copied series' labels, taking each series dropped off ``counts`` (those it
     names). Returns the series dropped because their labels, once redacted, are another's:
     the capture says them, or one holding a pod of three looked whole."""
-    counts = {} if counts is None else counts  # none: a table no manifest counts
     merged = 0
     for series_id, text in conn.execute("SELECT id, labels FROM main.series").fetchall():
         try:

@@ -19,7 +19,7 @@ def test_a_series_whose_labels_are_damaged_is_left_out_not_the_export() -> None:
         INSERT INTO chunks VALUES (1, x'00'), (2, x'00');
         INSERT INTO samples_head VALUES (1, 5), (2, 5);
     """)
-    _redact_series(conn)
+    _redact_series(conn, {})
     assert [r[0] for r in conn.execute("SELECT id FROM series")] == [1]
     assert [r[0] for r in conn.execute("SELECT series_id FROM chunks")] == [1]
     assert [r[0] for r in conn.execute("SELECT series_id FROM samples_head")] == [1]

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from aiops_desktop.models.gpu import MAX_GPU_INDEX
+from aiops_desktop.models.gpu import MAX_GPU_INDEX, PODS_SHOWN
 from aiops_desktop.services.gpu_cnf.gpu_fallback import (
-    PROCESSES_SHOWN,
     NodeGpus,
     node_readings,
     not_running,
@@ -209,5 +208,5 @@ def test_a_gpu_with_many_processes_shows_the_first_and_counts_the_rest() -> None
     gpus = parse_gpus(rows(1))
     apps = parse_compute_apps("".join(f"{gpus[0].uuid}, {pid}, p, 1\n" for pid in range(100)))
     (reading,), _ = node_readings("c", [NodeGpus("n-1", "ns/drv", gpus, apps)])
-    assert len(reading.pods) == PROCESSES_SHOWN + 1
-    assert reading.pods[-1] == f"and {100 - PROCESSES_SHOWN} more processes"
+    assert len(reading.pods) == PODS_SHOWN + 1
+    assert reading.pods[-1] == f"and {100 - PODS_SHOWN} more processes"

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from aiops_desktop.models import Cluster, ClusterKind
 from aiops_desktop.models.errors import AppError
-from aiops_desktop.models.gpu import PODS_SHOWN, GpuFleet, shown_pods
+from aiops_desktop.models.gpu import GpuFleet, shown_pods
 from aiops_desktop.models.gpu import GpuReading as Reading
 from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.services.gpu_cnf.gpu import read_gpu_fleet, xid_table
@@ -46,8 +46,6 @@ DRIVER_SELECTOR = DRIVER_SELECTORS[0]
 DRIVER_CONTAINER = "nvidia-driver-ctr"
 #: a reason taken from a pod's status (a waiting container's, the pod's) is cut to this
 REASON_CHARS = 80
-#: the processes shown on one GPU; more are counted ("and 12 more processes"), as DCGM's pods
-PROCESSES_SHOWN = PODS_SHOWN
 
 
 @dataclass
