@@ -155,8 +155,8 @@ def _refuse_by_header(path: Path) -> None:
         raise StoreForeignError(path)  # every release newer than this one sets the id
 
 
-def _probe(path: Path, timeout_s: float = LOCK_TIMEOUT_S) -> tuple[int, str | None]:
-    """Return (schema version, problem) of an existing file without changing it; a problem is
+def _probe(path: Path, timeout_s: float = LOCK_TIMEOUT_S) -> str | None:
+    """The problem of an existing file, found without changing it (None: none); a problem is
     damage only (SQLITE_CORRUPT, SQLITE_NOTADB, a failed quick_check). A file of another
     application (``_ours``: not ours) is refused untouched, and so is a newer release's
     (StoreTooNewError, as its header or its -wal says), one that is locked past ``timeout_s``
@@ -166,7 +166,7 @@ def _probe(path: Path, timeout_s: float = LOCK_TIMEOUT_S) -> tuple[int, str | No
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout_s)
     except sqlite3.Error as exc:
         if _primary_code(exc) in _CORRUPT:
-            return 0, str(exc)
+            return str(exc)
         raise _refusal(path, exc, timeout_s) from exc
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
@@ -186,10 +186,10 @@ def _probe(path: Path, timeout_s: float = LOCK_TIMEOUT_S) -> tuple[int, str | No
         problems = [r[0] for r in rows if r[0] != "ok"]
         if not problems and not _ours(conn, version):
             raise StoreForeignError(path)
-        return version, ("; ".join(problems[:3]) if problems else None)
+        return "; ".join(problems[:3]) if problems else None
     except sqlite3.Error as exc:
         if _primary_code(exc) in _CORRUPT:
-            return 0, str(exc)
+            return str(exc)
         raise _refusal(path, exc, timeout_s) from exc
     finally:
         conn.close()
@@ -651,7 +651,7 @@ class Database:
             if not self.path.exists() or self.path.stat().st_size == 0:
                 return None
             probed = _identity(self.path)
-            _version, problem = _probe(self.path, lock_timeout_s)
+            problem = _probe(self.path, lock_timeout_s)
             if problem is None:
                 return None
             wait_s = min(MOVE_WAIT_S, lock_timeout_s)
