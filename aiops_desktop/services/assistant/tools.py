@@ -239,8 +239,9 @@ class _Reread:
     task: asyncio.Task[bool]
     ended: float | None = None  # the loop's time it ended
 
-    def end(self, _: asyncio.Task[bool]) -> None:
+    def end(self, task: asyncio.Task[bool]) -> None:
         self.ended = asyncio.get_running_loop().time()
+        _read_ended(task)
 
 
 #: per poller, per (cluster, source): a headless process's reads of it after its first
@@ -322,7 +323,6 @@ def _reread(core: Core, source: str | None = None) -> None:
         task = loop.create_task(core.poller.run_source(cluster, key[1], breaker))
         read = held[key] = _Reread(breaker, task)
         task.add_done_callback(read.end)
-        task.add_done_callback(_read_ended)
 
 
 def _pending(core: Core, source: str | None = None) -> list[str]:
