@@ -84,7 +84,11 @@ class WriterThread:
         self._max_ops = max_ops
         self._max_delay_s = max_delay_s
         self._max_queued = max_queued
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # not a SimpleQueue: CPython's (3.11) get(timeout=...) can block for good when its
+        # deadline passes while it takes the queue's free lock (the next turn waits with a
+        # negative, so endless, timeout): under load a write waited in the batch's linger with
+        # its future never resolved (tests/qtfree/test_store_writer_queue.py)
+        self._queue: queue.Queue[Any] = queue.Queue()
         self._closed = threading.Event()
         # held across submit's check of _closed and its queueing, and across close's setting of
         # it and queueing _STOP: a write is either refused or queued ahead of the stop, never
