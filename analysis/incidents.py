@@ -7,16 +7,17 @@ alive after the incident resolved, it is news again and is grouped as a new sign
   is alive there (seen within ``GROUP_WINDOW`` before the new one began): one incident for an
   alert firing fleet-wide, not one that ended days ago in an incident still alive by another
   signal; an incident holding the alert is preferred to one that only shares a place
-  (KubePodCrashLooping of two unrelated pods is two alerts, not one);
+  (KubePodCrashLooping of two unrelated workloads' pods is two alerts, not one; of one
+  DaemonSet's pods on several clusters, one: a pod by its workload);
 - the same cluster and the same thing (a GPU, a port, else a pod or a workload, else a node;
   never a namespace alone) as one of its signals still alive (seen within ``GROUP_WINDOW``
   before it began);
 - the same cluster and a shared place (the node of a GPU, a namespace...), when it began
-  within ``GROUP_WINDOW`` of the newest signal of the incident (the last one to begin), before
-  or after it: an incident whose signals began days ago and still last (a warning on a node
-  firing for three days) does not take a new problem of a GPU of that node, nor a new
-  incident a signal that began days before it (OpenShift's Watchdog, firing for ever in
-  openshift-monitoring); each is an incident of its own.
+  within ``GROUP_WINDOW`` of the newest signal of the incident above INFO (the last one to
+  begin), before or after it: an incident whose signals began days ago and still last (a
+  warning on a node firing for three days) does not take a new problem of a GPU of that
+  node, nor a new incident a signal that began days before it (OpenShift's Watchdog, firing
+  for ever in openshift-monitoring); each is an incident of its own.
 Otherwise it opens an incident of its own, so unrelated anomalies stay apart (a signal of INFO
 severity only joins: news opens no incident; nor does it keep one alive). A signal seen
 again only moves its ``last_seen``. An incident none of whose signals above INFO has been
@@ -218,11 +219,13 @@ _NOT_ABOUT = frozenset({
 def alert_labels(labels: dict[str, str]) -> dict[str, str]:
     """What an alert is about, by its labels: its ``object_labels`` without its name, its
     severity, its cluster or the Prometheus that raised it (``_NOT_ABOUT``); with its name,
-    the same on two clusters is the same alert. An app's alert on its own series (an
-    operator's: the pod is the scrape target's own) is about its workload: its pod is named
-    without the hashes every cluster gives it differently (``workload_of``)."""
+    the same on two clusters is the same alert. Its pod is named by its workload, without
+    the hashes and random suffixes every cluster gives it differently (``workload_of``): an
+    operator's alert on its own series, and kube-state-metrics' KubePodCrashLooping of a
+    DaemonSet's pod after a bad rollout fleet-wide, are each one alert on every cluster
+    (its signals keep the pod as their place: ``place_of``)."""
     out = {k: v for k, v in object_labels(labels).items() if k not in _NOT_ABOUT}
-    if out.get("pod") and targets_pod(labels):
+    if out.get("pod"):
         out["pod"] = workload_of(out["pod"])
     return out
 
@@ -410,14 +413,19 @@ def depends_on(cluster: str, labels: dict[str, str]) -> list[tuple[str, str]]:
 
 class _Pace:
     """An incident as ``group`` compares signals with it: when a signal of it above INFO was
-    last seen and when its newest signal began, kept as signals join it or are seen again
-    (worked out from every signal of it for each new one, a storm's incident of 20,000
-    signals took 41 s)."""
+    last seen and when its newest signal above INFO began, kept as signals join it or are
+    seen again (worked out from every signal of it for each new one, a storm's incident of
+    20,000 signals took 41 s). An INFO signal is news, not a problem: as it keeps no incident
+    alive, it makes none new (a LOW anomaly of a node made a days-old acknowledged incident
+    of it take a new GPU warning of that node, hidden under its acknowledgement)."""
 
     def __init__(self, incident: Incident) -> None:
         self.incident = incident
         self._seen = _last_seen(incident, default=None)
-        self.newest = max((s.first_seen for s in incident.signals), default=incident.opened_at)
+        self.newest = max(
+            (s.first_seen for s in incident.signals if s.severity is not FindingSeverity.INFO),
+            default=incident.opened_at,
+        )
 
     @property
     def alive(self) -> datetime:
@@ -431,7 +439,8 @@ class _Pace:
 
     def joined(self, signal: IncidentSignal) -> None:
         self.seen(signal)
-        self.newest = max(self.newest, signal.first_seen)
+        if signal.severity is not FindingSeverity.INFO:
+            self.newest = max(self.newest, signal.first_seen)
 
 
 class _Paces:
@@ -460,9 +469,9 @@ def _belongs(signal: IncidentSignal, pace: _Pace) -> bool:
     incident's acknowledgement); or, on the same cluster, the same thing as one of its
     signals still alive (``_thing``: its device, pod or workload, node); or, on the same
     cluster, a shared place (a node a GPU is on, a namespace), begun within GROUP_WINDOW of
-    the incident's newest signal (the last to begin), before or after it: a warning on a node
-    firing for three days does not make every new problem of that node its own, nor an alert
-    firing for 30 days a new incident its own."""
+    the incident's newest signal above INFO (the last to begin), before or after it: a
+    warning on a node firing for three days does not make every new problem of that node its
+    own, nor an alert firing for 30 days a new incident its own."""
     if signal.first_seen - pace.alive > GROUP_WINDOW:
         return False
     recent = abs(signal.first_seen - pace.newest) <= GROUP_WINDOW

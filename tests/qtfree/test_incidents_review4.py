@@ -263,7 +263,9 @@ def test_an_operator_s_own_alert_on_three_clusters_is_one_incident() -> None:
         "pod": "alertmanager-main-0",
     }
     assert alert_labels(ordinal)["pod"] == "alertmanager-main-0"
-    # a pod the series is about, not the target's own (the kubelet's), keeps its name
+    # a pod the series is about, not the target's own (the kubelet's), is named by its
+    # workload too: the same alert of one workload's pods on several clusters (a bad rollout
+    # fleet-wide) is one alert; its signal keeps the pod as its place (``place_of``)
     kubelet = {
         "instance": "10.0.0.5:10250",
         "job": "kubelet",
@@ -272,7 +274,8 @@ def test_an_operator_s_own_alert_on_three_clusters_is_one_incident() -> None:
         "namespace": "ran-du",
         "pod": "du-l1-6c9f8b7d4-x2kq9",
     }
-    assert alert_labels(kubelet)["pod"] == "du-l1-6c9f8b7d4-x2kq9"
+    assert alert_labels(kubelet)["pod"] == "du-l1"
+    assert "pod:ran-du/du-l1-6c9f8b7d4-x2kq9" in place_of("", kubelet)
 
 
 # -- 5: one incident of many signals ---------------------------------------------------------

@@ -201,6 +201,10 @@ EVENTS_SOURCE = "events"  # their source, as the CLI says one not read ("east/ev
 
 #: ``_event_time``'s key for an events.k8s.io event's latest repeat
 SERIES_LAST = "series.lastObservedTime"
+#: how often client-go (tools/events: ``refreshTime``) writes an ongoing series to the API
+#: server: between writes it counts repeats in its own cache only, so the scheduler's
+#: FailedScheduling of a pod still pending shows a lastObservedTime up to this old
+SERIES_REFRESH = timedelta(minutes=30)
 
 
 def _event_time(obj: dict[str, Any], *keys: str) -> datetime | None:
@@ -226,7 +230,9 @@ def event_signals(
     cluster: str, events: list[dict[str, Any]], now: datetime
 ) -> list[IncidentSignal]:
     """Kubernetes Warning events of the last hour (newest first, at most
-    ``EVENTS_PER_CLUSTER``), each about its pod or node."""
+    ``EVENTS_PER_CLUSTER``), each about its pod or node. An events.k8s.io series is seen
+    until its next write is due (``SERIES_REFRESH``): its incident resolved 10 minutes after
+    each write and a new one opened at the next, its acknowledgement lost."""
     out = []
     for obj in events:
         if not isinstance(obj, dict) or obj.get("type") != "Warning":
@@ -234,6 +240,8 @@ def event_signals(
         last = _event_time(obj, "lastTimestamp", SERIES_LAST, "eventTime")
         if last is None or now - last > EVENTS_WITHIN:
             continue
+        if (observed := _event_time(obj, SERIES_LAST)) is not None:
+            last = max(last, observed + SERIES_REFRESH)
         last = min(last, now)
         first = _event_time(obj, "firstTimestamp", "eventTime") or last
         first = last if first < EPOCH or first > last else max(first, last - EVENT_SPAN_MOST)
