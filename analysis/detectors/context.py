@@ -39,7 +39,11 @@ adaptive-resonance categories of windowed features are not taken:
    ``_glitchless``;
 6. reporting: a score is passed on only when it beats every score of the last ``onset``
    samples, and after a score of ``fire`` or more the next ``quiet`` samples are silent, so an
-   episode yields one early detection instead of a run of false positives.
+   episode yields one early detection instead of a run of false positives. A new extreme
+   (spatial) is passed on too once that silence has passed, though an earlier one scored the
+   same top within ``onset``: nothing can beat 1.0, and a harmless new low of noise had hidden
+   a saturation (CPU 10 % -> 95 % for 75 min) or an escalation (p99 6.5 ms -> 2 s) starting
+   within the next 100 samples (a review's defect, not chosen on a score).
 """
 
 from __future__ import annotations
@@ -265,6 +269,7 @@ class ContextNoveltyDetector:
         self._daily = _Likelihood(daily_avg, hist, log_floor)
         self._scores: deque[float] = deque(maxlen=onset)
         self._since_fired = quiet
+        self._new_extreme = False  # the last sample was beyond the range seen (spatial)
         self._n = 0
 
     # -- symbols and novelty -------------------------------------------------------------------
@@ -347,6 +352,7 @@ class ContextNoveltyDetector:
     def _raw_score(self, timestamp: float, x: float) -> float:
         self._n += 1
         spatial = self._spatial(x)
+        self._new_extreme = spatial
         self._min, self._max = min(self._min, x), max(self._max, x)
         if self._widths is None:
             self._kept.append(x)
@@ -375,7 +381,7 @@ class ContextNoveltyDetector:
             below = bool(self._recent) and value < statistics.median(self._recent)
             self._recent.append(float(value))
             score = 0.0 if below else score
-        onset = not self._scores or score > max(self._scores)
+        onset = not self._scores or score > max(self._scores) or (self._new_extreme and score > 0)
         self._scores.append(score)
         self._since_fired += 1
         if not onset or self._since_fired <= self.quiet:

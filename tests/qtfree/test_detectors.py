@@ -89,3 +89,20 @@ def test_the_daily_channel_wakes_without_a_false_detection() -> None:
         values = levels[(ts // 3600).astype(int)] + rng.normal(0, 0.5, ts.size)
         scores = run_batch(ContextNoveltyDetector(), ts, values)
         assert scores.max() < DETECTION_SCORE, seed
+
+
+@pytest.mark.parametrize("gap", [50, 99])
+def test_a_new_extreme_after_the_silence_is_reported_though_one_came_before(gap: int) -> None:
+    """Nothing beats a new extreme's 1.0: a harmless new low of noise (reported) had hidden a
+    CPU saturation starting within the next ``onset`` samples (100) for its whole 75 min."""
+    values = 10 + np.clip(np.random.default_rng(4).normal(0, 1, 1700), -2.5, 2.5)
+    values[5:7] = 7.5, 12.5  # the noise's range, seen from the start
+    values[1100] = 7.0  # a new low by a hair: reported, then ``quiet`` (20) silent samples
+    values[1100 + gap : 1100 + gap + 300] = 95.0
+    scores = run_batch(ContextNoveltyDetector(), np.arange(values.size) * 15.0, values)
+    assert scores[1100] >= DETECTION_SCORE
+    assert scores[1100 + gap] >= DETECTION_SCORE, "the saturation was never reported"
+    # within the silence after a detection, a new extreme is still silent (one episode)
+    within = values.copy()
+    within[1110:1115] = 95.0
+    assert run_batch(ContextNoveltyDetector(), np.arange(within.size) * 15.0, within)[1110] == 0
