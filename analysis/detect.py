@@ -49,7 +49,7 @@ from analysis.detectors.live import (
 )
 from analysis.methods import METHODS, MethodResult, trailing_starts
 from analysis.rules import RuleHit, apply_rule, dcgm_blanks, rule_for, rule_judges
-from analysis.signals import SignalProfile, SignalType, profile_for
+from analysis.signals import SignalProfile, SignalType, profile_for, raw_counter
 
 EPISODE_GAP = 2
 #: how long a domain rule's breach of a level may stop and still go on as the same episode
@@ -345,8 +345,10 @@ def _confidence(peak: _Breach, methods: int) -> float:
     return round(0.5 * margin + 0.5 * agreement, 3)
 
 
-def _fmt(value: float, unit: str) -> str:
-    return f"{value:.4g}{' ' + unit if unit and unit != '%' else unit}"
+def _fmt(value: float, unit: str, per_unit: float = 1.0) -> str:
+    """``value`` as said, in ``per_unit`` of its unit each (a fraction guessed a percentage:
+    100, 0.6 is "60%")."""
+    return f"{value * per_unit:.4g}{' ' + unit if unit and unit != '%' else unit}"
 
 
 def _describe(
@@ -380,6 +382,7 @@ def _describe(
     # points of its percentage (``points_per_unit`` 100: 0.10 -> 0.95 is 85 points, and
     # 0.02 -> 0.06 four, as 2 -> 6 %)
     points = None
+    shown = points_per_unit or 1.0
     if points_per_unit is not None and expected is not None:
         points = points_per_unit * (actual - expected)
     cap = change_cap(deviation, points)
@@ -400,7 +403,8 @@ def _describe(
         score = sensitivity.threshold * peak.ratio
     elif peak.tail is not None:  # the benchmarked detector
         explanation = (
-            f"{_fmt(actual, profile.unit)} vs {_fmt(expected or 0.0, profile.unit)} before"
+            f"{_fmt(actual, profile.unit, shown)} vs {_fmt(expected or 0.0, profile.unit, shown)}"
+            + " before"
             + (f" ({deviation:+.0f} %)" if deviation is not None else "")
             + f": new for this series (tail probability {peak.tail:.0e}, context novelty)"
         )
@@ -412,7 +416,8 @@ def _describe(
     else:
         side = "above" if peak.score > 0 else "below"
         explanation = (
-            f"{_fmt(actual, profile.unit)} vs expected {_fmt(expected or 0.0, profile.unit)}"
+            f"{_fmt(actual, profile.unit, shown)} vs expected "
+            + _fmt(expected or 0.0, profile.unit, shown)
             + (f" ({deviation:+.0f} %)" if deviation is not None else "")
             + f": {abs(peak.score):.1f} sigma {side} ({peak.method.value}"
             + (f", {peak.agreeing} of {methods} methods agree" if methods > 1 else "")
@@ -495,6 +500,54 @@ def _graded_through(episodes: list[list[_Breach]], size: int) -> list[int]:
     return [min(e[-1].index + QUIET, nxt - 1) for e, nxt in zip(episodes, nexts, strict=False)]
 
 
+#: how far past 1.0 a fraction's values go (rate()'s extrapolation to its range's ends: a
+#: CPU busy throughout read 1.0004), and past which one of them is no fraction's at all
+FRACTION_MOST = 1.05
+FRACTION_NEVER = 2.0
+
+
+def _fraction(values: np.ndarray) -> bool:
+    """Whether a series guessed a percentage by its name is a fraction 0-1: 99 % of its
+    values at most ``FRACTION_MOST`` (one sample of extrapolation at 1.0004 made the whole
+    series a percentage, and its moves 100 times too small) and none past ``FRACTION_NEVER``
+    (a percentage idle under 1 % with a burst to 40 % shorter than 1 % of its samples)."""
+    magnitudes = np.abs(values[np.isfinite(values)])
+    if not magnitudes.size:
+        return True
+    return bool(
+        np.percentile(magnitudes, 99) <= FRACTION_MOST and magnitudes.max() <= FRACTION_NEVER
+    )
+
+
+def _running_total(values: np.ndarray) -> bool:
+    """Whether ``values`` are a counter's running total: none below 0, and down only where
+    it was reset (a restart), at most one step in ten of those it moves (a rate goes down
+    about as often as up; a counter that moves twice and was reset once is still one)."""
+    finite = values[np.isfinite(values)]
+    if finite.size < 2 or bool((finite < 0).any()):
+        return False
+    steps = np.diff(finite)
+    return int((steps < 0).sum()) <= max(1, int((steps > 0).sum()) // 10)
+
+
+def _per_second(ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """A counter's running total as its rate per second from the value before (no value
+    for its first, nor where it has none); a drop is a reset, after which it counted from
+    0: its increase is its new value, as Prometheus' rate() takes it (the reset read as a
+    HIGH drop, "1021 /s vs 1.382e+06 /s before")."""
+    rates = np.full(values.size, np.nan)
+    at = np.flatnonzero(np.isfinite(values))
+    if at.size < 2:
+        return rates
+    counted = values[at]
+    increase = np.diff(counted)
+    increase = np.where(increase < 0, counted[1:], increase)
+    elapsed = np.diff(ts[at])
+    rates[at[1:]] = np.divide(increase, elapsed, out=np.full(increase.size, np.nan),
+                              where=elapsed > 0)  # fmt: skip
+    return rates
+
+
 def detect_anomalies(
     series: SeriesInput,
     *,
@@ -512,6 +565,8 @@ def detect_anomalies(
     if not values.size:
         return []
     profile = profile_for(series.metric, unit)
+    if raw_counter(series.metric, unit) and _running_total(values):
+        values = _per_second(ts, values)  # what its type judges: its rate, not its count
     chosen = tuple(methods) if methods is not None else profile.methods
     breaches: list[_Breach] = []
     check = rule_for(profile.type, series.metric)
@@ -542,12 +597,12 @@ def detect_anomalies(
     hold = 0.0 if profile.type is SignalType.GPU_EVENT else RULE_HOLD_S  # an event is news
     episodes = [e for e in _episodes(breaches, ts, hold) if _believed(e)]
     # a percentage's move in points: declared one (the catalog's unit, --unit %), or guessed
-    # from its name and seen past 1; a fraction 0-1 guessed one, in its percentage's points
+    # from its name and no fraction (``_fraction``); a fraction 0-1 guessed one, in its
+    # percentage's points
     points_per_unit = None
     if profile.unit == "%":
         declared = unit is not None and unit.lower() in {"%", "percent"}
-        seen_past_one = bool(values.size and np.nanmax(np.abs(values)) > 1.0)
-        points_per_unit = 1.0 if declared or seen_past_one else 100.0
+        points_per_unit = 100.0 if not declared and _fraction(values) else 1.0
     through = _graded_through(episodes, values.size)
     if streams is None:
         spans = list(series.episodes)

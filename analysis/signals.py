@@ -106,3 +106,16 @@ def classify(metric: str, unit: str | None = None) -> SignalType:
 
 def profile_for(metric: str, unit: str | None = None) -> SignalProfile:
     return PROFILES[classify(metric, unit)]
+
+
+#: the PromQL functions that turn a counter into what it did over a range (a rate, an
+#: increase, a count of resets): their series are no longer the counter's running total
+_OVER_A_RANGE = re.compile(r"\b(rate|irate|increase|delta|idelta|deriv|resets|changes)\s*\(")
+
+
+def raw_counter(metric: str, unit: str | None = None) -> bool:
+    """Whether ``metric`` (a name or a PromQL query) reads a counter's running total: a
+    counter rate by its name (``_total``) with no function that takes its rate (the CLI's
+    ``analyse --query node_network_receive_bytes_total``). Its rate is what its type's
+    detection judges (``analysis.detect``)."""
+    return classify(metric, unit) is SignalType.COUNTER_RATE and not _OVER_A_RANGE.search(metric)

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -225,6 +225,9 @@ class AnomalyService:
         self._series = series
         self._panels = {p.id: p for p in catalog}
         self.sensitivity = sensitivity
+        #: brings ``sensitivity`` to what settings.json holds now, before each live round
+        #: (``SettingsService.follow_sensitivity``; None: none kept, a capture's)
+        self.before_round: Callable[[], Awaitable[None]] | None = None
         self._worker = DetectWorker(isolated=isolated)
         self._by_panel: dict[tuple[str, str], list[Anomaly]] = {}
         #: per (cluster, panel), the episodes its last live round found still going on
@@ -353,7 +356,10 @@ class AnomalyService:
 
     # -- live: the polled panels -----------------------------------------------------------
     async def analyse_live(self, *, force: bool = False) -> int:
-        """Re-analyse each (cluster, panel) whose buffer moved (at most once a minute)."""
+        """Re-analyse each (cluster, panel) whose buffer moved (at most once a minute), at
+        the sensitivity the settings hold now (``before_round``)."""
+        if self.before_round is not None:
+            await self.before_round()
         if self._worker.generation != self._generation:  # detection moved: its detectors too
             self._generation = self._worker.generation
             forget_streams(self._owner)  # those a thread of this process kept (it ran here)

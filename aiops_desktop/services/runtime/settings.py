@@ -1,6 +1,7 @@
 """The person's settings while the app runs: read at start (``Settings.load``), changed from
 the Settings dialog over the file as it is then (another process may have saved since),
-applied at once where they act (the live detector's sensitivity) and kept in
+applied at once where they act (the live detector's sensitivity, which the process running
+the cache's live detection also reads again when the file changes) and kept in
 ``settings.json`` (written off the UI thread; an opened capture keeps them to itself)."""
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ class SettingsService:
         self._bus = bus
         self._anomalies = anomalies
         self._lock = asyncio.Lock()
+        #: settings.json as its sensitivity was last taken from it (``_stamp``; None: never)
+        self._followed: tuple[int, ...] | None = None
+        if persist:  # a capture's sensitivity is its own: no file to follow
+            anomalies.before_round = self.follow_sensitivity
 
     def read(self) -> tuple[Settings, str | None]:
         """Blocking (call from a worker thread): the settings as settings.json has them now,
@@ -88,11 +93,28 @@ class SettingsService:
         return before, changed
 
     async def set_sensitivity(self, sensitivity: Sensitivity) -> Settings:
-        """The live detector uses it from its next analysis; kept for the next start."""
+        """The live detector uses it from its next analysis (run by another process on the
+        cache: from its next round, ``follow_sensitivity``); kept for the next start."""
         detection = self.current.detection.model_copy(update={"sensitivity": sensitivity})
         _, changed = await self._change("detection", detection)
         self._anomalies.sensitivity = sensitivity
         return changed
+
+    async def follow_sensitivity(self) -> None:
+        """The sensitivity settings.json holds now, taken into use where the file changed
+        since it was last taken (read only then: this runs before each live round). The
+        process that runs the cache's live detection (``one_per_cache``: the wall, or the
+        window opened first) is often not the one whose Settings set it, and that one says
+        it applies from the next analysis; a file that cannot be used gives the default, as
+        it does at a start."""
+        async with self._lock:  # after a change made here, not between its write and use
+            stamp = await asyncio.to_thread(_stamp, self.path)
+            if stamp == self._followed:
+                return
+            settings, _notice = await asyncio.to_thread(self.read)
+            self._followed = stamp  # (a write after the stamp: read again next round)
+            self.current = self.current.model_copy(update={"detection": settings.detection})
+            self._anomalies.sensitivity = settings.detection.sensitivity
 
     async def set_ui(self, ui: UiSettings) -> Settings:
         """The theme and font scale, kept for the next start (the window's look is set as it
@@ -113,6 +135,16 @@ class SettingsService:
         just before (the server its stored key belongs to) and as kept (``_change``)."""
         before, changed = await self._change("llm", llm, whole=whole)
         return before.llm, changed.llm
+
+
+def _stamp(path: Path) -> tuple[int, ...]:
+    """What a write of the file at ``path`` changes (it is moved into place whole): its
+    inode, time and size; () where there is none."""
+    try:
+        seen = path.stat()
+    except OSError:
+        return ()
+    return seen.st_ino, seen.st_mtime_ns, seen.st_size
 
 
 def _changes(shown: BaseModel, chosen: BaseModel) -> dict[str, object]:

@@ -1,0 +1,102 @@
+"""What a series is before it is judged. A raw counter (a ``_total`` name read without
+rate(): the CLI's ``analyse --query``, the assistant's ``detect_anomalies``) is judged as
+its per-second rate, a reset being no drop; and a 0-1 fraction guessed a percentage by its
+name is said and measured in its percentage's points, one sample of rate() extrapolation
+just past 1.0 making it no percentage already."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from aiops_desktop.models.anomalies import Anomaly
+from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
+from analysis.detect import SeriesInput, detect_anomalies
+
+STEP = 15.0
+T0 = 1_700_000_000.0
+COUNTER = "node_network_receive_bytes_total"
+UTILISATION = "instance:node_cpu_utilisation:rate5m"
+
+
+def found(metric: str, values: np.ndarray) -> list[Anomaly]:
+    ts = T0 + STEP * np.arange(values.size)
+    return detect_anomalies(SeriesInput("east", metric, {"instance": "n1"}, ts, values))
+
+
+def increments(n: int = 2000) -> np.ndarray:
+    """About 1000 bytes each 15 s: a steady 67 B/s."""
+    return np.random.default_rng(1).uniform(900, 1100, n)
+
+
+def covers(anomaly: Anomaly, index: int) -> bool:
+    at = T0 + STEP * index
+    first = (anomaly.started_at or anomaly.timestamp).timestamp()
+    return first - 3 * STEP <= at <= (anomaly.last_at or anomaly.timestamp).timestamp()
+
+
+def test_a_raw_counters_reset_is_no_drop() -> None:
+    """The exporter restarted at sample 1500: its counter began again from 0 (it was "1021
+    /s vs 1.382e+06 /s before", HIGH): the rate goes on as it was."""
+    steps = increments()
+    values = np.cumsum(steps)
+    values[1500:] = np.cumsum(steps[1500:])
+    assert not [a for a in found(COUNTER, values) if covers(a, 1500)]
+
+
+def test_a_raw_counters_rate_change_is_found_in_its_rate() -> None:
+    """Three times the bytes a sample from 1500: a spike of its rate, said per second."""
+    steps = increments()
+    steps[1500:1560] *= 3
+    spikes = [a for a in found(COUNTER, np.cumsum(steps)) if covers(a, 1500)]
+    assert spikes and spikes[0].type is AnomalyType.SPIKE
+    assert 150 < spikes[0].actual < 250  # 3000 B / 15 s, not the count of bytes
+    assert spikes[0].explanation.startswith(f"{spikes[0].actual:.4g} /s vs ")
+
+
+def test_a_rate_query_is_judged_as_it_is() -> None:
+    """rate() gave a rate already: a rising one is not taken for a count (its rate of rate)."""
+    rates = increments() / STEP
+    rates[1500:1560] *= 3
+    spikes = [a for a in found(f"rate({COUNTER}[5m])", rates) if covers(a, 1500)]
+    assert spikes and 150 < spikes[0].actual < 250
+
+
+def utilisation(*, glitch: bool = False) -> np.ndarray:
+    """CPU at 10 % (0.10) for hours, at 60 % for 50 minutes from sample 1400; ``glitch``:
+    one earlier sample at 1.0004 (rate()'s extrapolation)."""
+    rng = np.random.default_rng(11)
+    values = np.clip(0.10 + rng.uniform(-0.01, 0.01, 1700), 0, None)
+    values[1400:1600] = 0.60
+    if glitch:
+        values[200] = 1.0004
+    return values
+
+
+def the_rise(values: np.ndarray, metric: str = UTILISATION) -> Anomaly:
+    return next(a for a in found(metric, values) if covers(a, 1400))
+
+
+def test_a_fraction_guessed_a_percentage_is_said_in_percent() -> None:
+    """It was "0.6% vs 0.0995% before" for 60 % after 10 %."""
+    said = re.match(r"([\d.]+)% vs ([\d.]+)% before", the_rise(utilisation()).explanation)
+    assert said is not None
+    assert abs(float(said[1]) - 60) < 0.5 and abs(float(said[2]) - 10) < 1
+
+
+def test_one_sample_past_one_leaves_a_fraction_a_fraction() -> None:
+    """The glitch made the whole series percent: 50 points read 0.5, and HIGH read LOW."""
+    plain, glitched = the_rise(utilisation()), the_rise(utilisation(glitch=True))
+    assert glitched.change_points is not None and abs(glitched.change_points - 50) < 1
+    assert glitched.severity is plain.severity is AnomalySeverity.HIGH
+
+
+def test_a_percentage_idle_under_one_is_no_fraction_when_it_bursts() -> None:
+    """A GPU idle at 0-1 % and busy at 40 % for 5 samples (under 1 % of them): a percentage
+    (no fraction goes past 2), its move 40 points, not 4000."""
+    values = np.random.default_rng(3).uniform(0, 1, 1700)
+    values[1400:1405] = 40.0
+    burst = the_rise(values, "DCGM_FI_DEV_GPU_UTIL")
+    assert burst.change_points is not None and 35 < burst.change_points < 41
+    assert burst.explanation.startswith("40% vs ")
