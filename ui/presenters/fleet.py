@@ -114,7 +114,7 @@ class FleetPresenter(Presenter):
         self._live = live
         self._catalog = catalog
         self._poller = poller
-        #: cluster -> (its panels' live versions, its sparkline and title)
+        #: each tile last shown -> (its panels' live versions, its sparkline and title)
         self._sparks: dict[str, tuple[tuple[int, ...], Any]] = {}
 
     def _spark(self, cluster: str) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
@@ -138,17 +138,19 @@ class FleetPresenter(Presenter):
     def tiles(self) -> list[TileModel]:
         """One tile per cluster and hub member, as the fleet's one truth judges it (a fleet
         hub is a tile only for findings of its own, its alerts without a member: its members
-        are the tiles; or when it never answered, OFFLINE serving none: it vanished, the page
-        saying none registered). An answering hub serving none in the truth (the other of two
-        sharing members, one with none yet) is no tile: an OK tile of it swelled the count
-        and the average health."""
+        are the tiles; or when it serves none and is not fine (OFFLINE, never answered; STALE,
+        its Prometheus failing while its Alertmanager answers): it vanished, the page saying
+        none registered). A hub serving none in the truth that is OK or not read yet (the
+        other of two sharing members, one with none yet) is no tile: an OK tile of it swelled
+        the count and the average health. Only the shown tiles' sparklines are kept."""
         truth = self._fleet.snapshot()  # alerts and sources move between its refreshes
         hubs = {c.name for c in self._registry.clusters() if c.kind is ClusterKind.FLEET}
         serving = {t.hub for t in truth.clusters if t.hub is not None}
         out = []
         for t in truth.clusters:
-            never_answered = t.state is Health.OFFLINE and t.name not in serving
-            if t.name in hubs and not t.findings and not never_answered:
+            # a hub's members are its tiles; serving none, it is one unless fine or unread yet
+            covered = t.name in serving or t.state in (Health.OK, Health.NO_DATA)
+            if t.name in hubs and not t.findings and covered:
                 continue
             spark, spark_title = self._spark(t.name)
             worst = t.worst()
@@ -164,6 +166,8 @@ class FleetPresenter(Presenter):
                     worst=worst.line() if worst else "; ".join(unknown),
                 )
             )  # fmt: skip
+        shown = {tile.name for tile in out}  # clusters and members come and go
+        self._sparks = {name: kept for name, kept in self._sparks.items() if name in shown}
         return out
 
     def _hub_sample(self, hub: str | None, now: datetime) -> str:

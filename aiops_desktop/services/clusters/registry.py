@@ -409,6 +409,7 @@ class ClusterRegistry:
         held here; the caller publishes the removal."""
         del self._clusters[cluster.id]
         self._versions.pop(cluster.id, None)
+        self._reachability.pop(cluster.id, None)
         log.info("cluster removed elsewhere", extra={"cluster": cluster.name})
 
     def _removed_elsewhere(self, cluster: Cluster) -> NoReturn:
@@ -492,6 +493,7 @@ class ClusterRegistry:
         deleted = self._repo.delete(cluster.id)  # after any save queued before it
         del self._clusters[cluster.id]
         self._versions.pop(cluster.id, None)
+        self._reachability.pop(cluster.id, None)  # its checks go with it, as its row
         self._removed.add(cluster.id)
         await asyncio.wrap_future(deleted)
         refs = _refs(cluster)

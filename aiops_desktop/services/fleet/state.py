@@ -92,6 +92,8 @@ PENALTY = {FindingSeverity.CRITICAL: 25, FindingSeverity.WARNING: 10, FindingSev
 #: hundred, and 50 of them scored an OK cluster 0, below a DEGRADED one's 90
 INFO_PENALTY_CAP = PENALTY[FindingSeverity.WARNING] - 1
 SOURCE_PENALTY = 15
+#: why a Kubernetes API that answered the SR-IOV node states 403 has no SR-IOV findings
+SRIOV_FORBIDDEN = "SR-IOV not readable (403)"
 DOMAIN_ORDER = {d: i for i, d in enumerate(Domain)}
 _READ = (Coverage.READ, Coverage.RECORDED)
 #: what the findings read over a cluster's Prometheus can be said to be, least lost first
@@ -255,8 +257,8 @@ class FleetState:
         self._found: PerCluster = {}  # the last refresh's GPU, PTP, SR-IOV, anomaly findings
         self._unread: dict[str, str] = {}  # the last refresh's failed findings reads: why
         self._read_at: dict[str, datetime] = {}  # each cluster's last good findings read
-        #: the id each name had when read (a cluster removed and added again under its name
-        #: between two refreshes is another cluster: not read yet)
+        #: the id each name had when the last refresh read it (a cluster removed and added
+        #: again under its name between two refreshes is another cluster: not read yet)
         self._read_ids: dict[str, UUID] = {}
         self._kube_read: dict[str, Coverage] = {}  # the last refresh's Kubernetes APIs
         self._kube_errors: dict[str, str] = {}
@@ -275,7 +277,8 @@ class FleetState:
     async def refresh(self) -> FleetTruth:
         """Read what the findings come from (every cluster's Prometheus at once), judge, and
         publish the new truth."""
-        clusters = [c for c in self._registry.clusters() if c.endpoint(EndpointKind.PROMETHEUS)]
+        registered = self._registry.clusters()
+        clusters = [c for c in registered if c.endpoint(EndpointKind.PROMETHEUS)]
         now = self._clock()
         (found, unread, read), (sriov, self._kube_read, self._kube_errors) = await gather_all(
             read_metric_findings(
@@ -305,7 +308,7 @@ class FleetState:
         named = {c.name for c in self._registry.clusters()}
         self._read_at = {n: t for n, t in self._read_at.items() if n in named}
         self._read_at.update((c.name, now) for c in clusters if c.name not in unread)
-        self._read_ids = {c.name: c.id for c in clusters if c.name in self._read_at}
+        self._read_ids = {c.name: c.id for c in registered}  # what was read is theirs
         self._kube_at = {n: t for n, t in self._kube_at.items() if n in named}
         self._kube_at.update((n, now) for n, c in self._kube_read.items() if c in _READ)
         self._refreshed_at = now
@@ -348,16 +351,30 @@ class FleetState:
 
     def _keep_unread(self, found: PerCluster, unread: Unread) -> PerCluster:
         """``found``, with the last known findings of what could not be read this time (a
-        cluster's failed domains, for a hub each of its members; an unreachable Kubernetes
-        API's SR-IOV) kept, marked stale, rather than dropped."""
+        cluster's failed domains, for a hub each of its members; the SR-IOV of a Kubernetes
+        API unreachable or refusing its list) kept, marked stale, rather than dropped."""
         lost = self._lost(unread)
-        for name, read in self._kube_read.items():
-            if read is Coverage.UNREACHABLE:
-                lost.setdefault(name, set()).add(Domain.SRIOV)
+        for name in self._kube_errors:  # its API unreachable, or it refused the list
+            lost.setdefault(name, set()).add(Domain.SRIOV)
+        by_name = {c.name: c for c in self._registry.clusters()}
         for name, domains in lost.items():
-            if kept := kept_stale(self._found.get(name, []), found.get(name, []), domains):
+            last = self._last_found(name, by_name.get(name))
+            if kept := kept_stale(last, found.get(name, []), domains):
                 found[name] = kept
         return found
+
+    def _last_found(self, name: str, cluster: Cluster | None) -> list[Finding]:
+        """The last refresh's findings of ``name``: a hub member's, or the registered
+        ``cluster``'s when that refresh read it (one removed and added again under its name
+        since is another cluster, not read yet: it showed the old one's NotReady nodes)."""
+        if cluster is not None and not self._read_as(cluster):
+            return []
+        return self._found.get(name, [])
+
+    def _read_as(self, cluster: Cluster) -> bool:
+        """Whether what the last refresh read by ``cluster``'s name was read of it, not of one
+        removed since whose name it was given again."""
+        return self._read_ids.get(cluster.name, cluster.id) == cluster.id
 
     def _members(self, hub: Cluster, registered: Iterable[str]) -> list[str]:
         """A fleet hub's members (none for a cluster): those the registry names or its polls
@@ -375,7 +392,8 @@ class FleetState:
             known = {*self._found, *self._poller.alerts, *self._stored}
             unnamed = sorted(known.difference(registered, others))
         named = self._registry.members(hub, unnamed)
-        return [*named, *(n for n in own if n not in named)]
+        listed = set(named)  # looked up per member: a list scanned was quadratic
+        return [*named, *(n for n in own if n not in listed)]
 
     async def current(self) -> FleetTruth:
         """The truth as of the last refresh when that is recent (the window and the wall
@@ -406,11 +424,13 @@ class FleetState:
     async def _read_sriov(self) -> tuple[PerCluster, dict[str, Coverage], dict[str, str]]:
         """SriovNetworkNodeState of every cluster with a Kubernetes API, all at once; an API that
         cannot be read is its cluster's Kubernetes source, unreachable (a capture that did not
-        record it: not counted)."""
+        record it: not counted); one that refuses the list (403) answered: SR-IOV is said not
+        readable there, its last findings kept stale (``_keep_unread``)."""
         from aiops_desktop.models.errors import AppError
         from aiops_desktop.services.gpu_cnf.sriov import node_sync_rows
         from aiops_desktop.services.kube.session import SRIOV_STATES
         from aiops_desktop.services.outputs.recorded import FailedAtExport
+        from collectors.errors import KubeForbidden
 
         if self._kube is None:
             return {}, {}, {}
@@ -418,6 +438,12 @@ class FleetState:
         read: dict[str, Coverage] = {}
         errors: dict[str, str] = {}
         for name, answer in (await self._kube.objects_of_each(SRIOV_STATES)).items():
+            if isinstance(answer, KubeForbidden):
+                # the API answered: a least-privilege token may not list them (none is
+                # installed, as like as not); SR-IOV is not read, the API is not unreachable
+                read[name] = Coverage.RECORDED if self._recorded else Coverage.READ
+                errors[name] = SRIOV_FORBIDDEN
+                continue
             if isinstance(answer, AppError):
                 # a capture's list not recorded is not counted; one its export could not
                 # read is unreachable, as it was live (it opened NOT CONFIGURED)
@@ -514,10 +540,11 @@ class FleetState:
             if status is not None and status.consecutive_errors and status.last_error:
                 unread[key] = status.last_error
         # a Kubernetes API not in the last refresh's reads: not read yet (before the first
-        # refresh, or added since: live, each refresh answers every API; a capture's
-        # unrecorded one is not counted)
+        # refresh, or added since, under a removed one's name too: live, each refresh answers
+        # every API; a capture's unrecorded one is not counted)
         not_read_yet = self._refreshed_at is None or not self._recorded
-        if hub is None and (kube := self._kube_read.get(name)) is not None:
+        kube = self._kube_read.get(name) if hub is None and self._read_as(source) else None
+        if kube is not None:
             coverage["kubernetes"] = kube
             read_at["kubernetes"] = self._kube_at.get(name)
             if name in self._kube_errors:
@@ -542,7 +569,7 @@ class FleetState:
         # a hub's own alerts and series (no member's cluster label) are filed under the hub:
         # its own findings, judged as any cluster's (an XID of the hub's own GPU is CRITICAL)
         findings = alert_findings(self._poller.alerts.get(name, []))
-        findings = distinct([*findings, *self._found.get(name, [])])
+        findings = distinct([*findings, *self._last_found(name, source if hub is None else None)])
         state, score = judge(coverage, findings)
         truth = ClusterTruth(
             name=name, title=title, hub=hub, state=state, health_score=score, data_age_s=age,
@@ -585,8 +612,11 @@ class FleetState:
             return None
         if source.name in self._unread:
             return Coverage.UNREACHABLE
-        read_as = self._read_ids.get(source.name, source.id)
-        if self._refreshed_at is None or source.name not in self._read_at or read_as != source.id:
+        if (
+            self._refreshed_at is None
+            or source.name not in self._read_at
+            or not self._read_as(source)
+        ):
             return Coverage.NO_DATA  # GPU, PTP, Kubernetes, anomalies: not read yet
         if not self._recorded and now - self._refreshed_at > FINDINGS_STALE_AFTER:
             return Coverage.STALE
