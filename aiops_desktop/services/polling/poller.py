@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 from uuid import UUID
 
 import httpx
@@ -194,8 +194,10 @@ class Poller:
         self._clock = clock
         self._registry = registry
         self._alert_events = alert_events
-        self._alerting_members: dict[str, set[str]] = defaultdict(set)  # hub -> members
-        #: name -> the cluster whose Alertmanager's answer ``alerts[name]`` is
+        #: hub -> member -> its Alertmanager's alerts for the member in its last answer (those
+        #: it files): a member's are every hub's, added up (_member_alerts)
+        self._hub_alerts: dict[str, dict[str, list[Alert]]] = {}
+        #: name -> the cluster whose poll filed ``alerts[name]`` last
         self._alerts_from: dict[str, str] = {}
         self._pool = pool
         self._series = series
@@ -273,14 +275,15 @@ class Poller:
         for held in (self.status, self.unsupported):
             for key in [k for k in held if k[0] in gone]:
                 del held[key]
-        for named in (self.hub_newest, self.member_seen, self._alerting_members):
+        for named in (self.hub_newest, self.member_seen):
             named.pop(cluster.name, None)
+        withdrawn = self._withdraw_alerts(cluster.name)
         alerted = [name for name in gone if name in self.alerts]
         for name in alerted:
             del self.alerts[name]
         for name in [n for n, by in self._alerts_from.items() if n in gone or by in gone]:
             del self._alerts_from[name]
-        if alerted:
+        if alerted or withdrawn:
             self._bus.publish(ALERTS_CHANGED, dict(self.alerts))
 
     def _sources(self, cluster: Cluster) -> list[str]:
@@ -301,19 +304,21 @@ class Poller:
             self._polled_with.pop(key, None)
         dropped = self._drop_unpolled(clusters, {(c.name, s) for (_, s), c in wanted.items()})
         known = {c.name for c in clusters}
+        for hub in [n for n in self._hub_alerts if n not in known]:  # a removed hub's alerts
+            dropped = self._withdraw_alerts(hub) or dropped
         ids = {c.id for c in clusters}  # a removed cluster's read marks go with it
         for marks in (self._since, self._answered, self._failed):
             for key in [k for k in marks if k[0] not in ids]:
                 del marks[key]
         for cluster_id in [k for k in self._made if k not in ids]:
             del self._made[cluster_id]
-        for held in (self.hub_newest, self.member_seen, self._alerting_members):
+        for held in (self.hub_newest, self.member_seen):
             for name in [n for n in held if n not in known]:  # a removed hub's, with it
                 del held[name]
         # the alerts of a name neither registered nor a registered hub's member (those its
         # alert poll files alerts under): a removed cluster's, or a removed hub's members'
         members = {m for c in clusters if c.kind is ClusterKind.FLEET for m in c.status.members}
-        members.update(*self._alerting_members.values())
+        members.update(*self._hub_alerts.values())
         for name in [n for n in self.alerts if n not in known | members]:
             del self.alerts[name]
             self._alerts_from.pop(name, None)
@@ -377,11 +382,25 @@ class Poller:
                 del held[key]
         dropped = False
         for manager in {n for n in known if (n, Source.ALERTS) not in polled}:
-            self._alerting_members.pop(manager, None)
-            for name in [n for n, by in self._alerts_from.items() if by == manager]:
-                del self._alerts_from[name]
-                dropped = self.alerts.pop(name, None) is not None or dropped
+            dropped = self._withdraw_alerts(manager) or dropped
         return dropped
+
+    def _withdraw_alerts(self, manager: str) -> bool:
+        """A cluster's Alertmanager no longer read (its endpoint or the cluster removed): the
+        names its alerts were filed under keep the other hubs' alerts for them, or go where
+        none has any (nothing is left to vouch for them). Whether any were filed by it."""
+        names = {*self._hub_alerts.pop(manager, {})}
+        names.update(n for n, by in self._alerts_from.items() if by == manager)
+        hubs = self._alerting_hubs()
+        for name in names:
+            left = self._member_alerts(name, hubs)
+            if left:
+                self.alerts[name] = left
+                self._alerts_from[name] = next(h for h in hubs if name in self._hub_alerts[h])
+            else:
+                self.alerts.pop(name, None)
+                self._alerts_from.pop(name, None)
+        return bool(names)
 
     # -- the loop ------------------------------------------------------------------------------
     def interval_s(self, cluster: Cluster, source: str) -> float:
@@ -667,20 +686,22 @@ class Poller:
         client = await self._pool.alertmanager(cluster)
         alerts = await client.alerts(cluster.name)
         if cluster.kind is ClusterKind.FLEET:
+            files = self._files(cluster, Source.ALERTS)
             by_member: dict[str, list[Alert]] = defaultdict(list)
             for alert in alerts:
-                by_member[alert.cluster].append(alert)
-            # a member whose alerts all ended has none now (not the last ones it had); one
-            # it names whose alerts another Alertmanager filed, taken over, has this one's
+                if files(alert.cluster):
+                    by_member[alert.cluster].append(alert)
+            # a member whose alerts here all ended has none of them now (not the last ones);
+            # one it names with alerts of a hub failing now has them without that hub's
+            held = {*self._hub_alerts.get(cluster.name, {}), *by_member}
+            self._hub_alerts[cluster.name] = dict(by_member)
+            hubs = self._alerting_hubs(cluster.name)
             named = {*self.member_seen.get(cluster.name, {}), *cluster.status.members}
-            taken = {n for n, by in self._alerts_from.items() if by != cluster.name and n in named}
-            # filed only where this hub serves the member now, as its series are (_files)
-            files = self._files(cluster, Source.ALERTS)
-            held = self._alerting_members[cluster.name] | set(by_member) | taken
+            held.update(n for h, f in self._hub_alerts.items() if h not in hubs for n in f
+                        if n in named)  # fmt: skip
             answered = sorted(n for n in held if files(n))
-            self._alerting_members[cluster.name] = set(by_member)
             for name in answered:
-                self.alerts[name] = by_member.get(name, [])
+                self.alerts[name] = self._member_alerts(name, hubs)
                 self._alerts_from[name] = cluster.name
             self._drop_ended(cluster.name, held | named)
         else:
@@ -694,6 +715,32 @@ class Poller:
             for name in answered:
                 self._alert_events.record(name, self.alerts.get(name, []), now)
         self._bus.publish(ALERTS_CHANGED, dict(self.alerts))
+
+    def _alerting_hubs(self, polled: str | None = None) -> list[str]:
+        """The hubs whose alerts count now, by name: each whose Alertmanager answered its
+        last poll, and ``polled``, answering now. One failing stops adding its own: the next
+        poll of another hub naming the member files it without them."""
+        answered = self._last_poll_answered
+        return sorted(h for h in self._hub_alerts
+                      if h == polled or answered(self.status.get((h, Source.ALERTS))))  # fmt: skip
+
+    def _member_alerts(self, member: str, hubs: list[str]) -> list[Alert]:
+        """A member's alerts: those each of ``hubs`` has for it, one of each (an alert two
+        hubs forward, by its fingerprint: the first hub's). Two Alertmanagers' answers each
+        filed in turn overwrote each other each poll; only one's filed hid the other's (a
+        CRITICAL of the second hub's nowhere in the app)."""
+        found: dict[str, Alert] = {}
+        for hub in hubs:
+            for alert in self._hub_alerts[hub].get(member, ()):
+                found.setdefault(alert.fingerprint, alert)
+        return list(found.values())
+
+    @staticmethod
+    def _last_poll_answered(status: SourceStatus | None) -> TypeGuard[SourceStatus]:
+        """A source's last poll answered."""
+        if status is None or status.last_success is None:
+            return False
+        return not status.consecutive_errors
 
     def _drop_ended(self, hub: str, held: set[str]) -> None:
         """A name a hub's alerts filed, whose alerts ended (its empty list published once, the
@@ -1066,14 +1113,15 @@ class Poller:
 
     def _files(self, hub: Cluster, source: str) -> Callable[[str], bool]:
         """Whether a fleet hub's answer of ``source`` (its Prometheus' series, its
-        Alertmanager's alerts) for a name is filed under that name now: one source a name,
-        or two time grids interleave in one series (two hubs' values a zig-zag) and two
-        Alertmanagers overwrite each other's alerts each poll. As a fleet query has it
-        (multicluster.read_once, the registry's members), not for a registered cluster that
-        reads the source itself: it has its own place. And as the fleet truth has it (a
+        Alertmanager's alerts) for a name is filed under that name now. As a fleet query has
+        it (multicluster.read_once, the registry's members), not for a registered cluster
+        that reads the source itself: it has its own place. Alerts add up (a member's are
+        every hub's: _member_alerts); series do not: one source a name, or two time grids
+        interleave in one series (two hubs' values a zig-zag). As the fleet truth has it (a
         member of two hubs is listed under the first, judged from the first serving it:
-        fleet/state.py _serving), not for a member a hub before this one by name reads now:
-        only while every such one fails is this hub's copy all there is, and taken."""
+        fleet/state.py _serving), a hub's series are not filed for a member a hub before
+        this one by name reads now: only while every such one fails is this hub's copy all
+        there is, and taken."""
         kind = EndpointKind.ALERTMANAGER if source == Source.ALERTS else EndpointKind.PROMETHEUS
         registered = self._registry.clusters()
         own = {c.name for c in registered if c.endpoint(kind)}
@@ -1084,19 +1132,18 @@ class Poller:
         def reads(other: Cluster, member: str) -> bool:
             """``other`` (a hub) read ``member`` in its last poll, and that poll is recent."""
             status = self.status.get((other.name, source))
-            if status is None or status.last_success is None or status.consecutive_errors:
+            if not self._last_poll_answered(status):
                 return False
-            seen = self.member_seen.get(other.name, {})
-            if source == Source.ALERTS:  # it names the member (an alert-free one has none)
-                return member in seen or member in other.status.members
-            at = seen.get(member)  # as old as its status may get (a slow poll's time on top)
-            return not status.seen_stale(at, now)
+            at = self.member_seen.get(other.name, {}).get(member)
+            return not status.seen_stale(at, now)  # (its status' limit: a slow poll's on top)
 
         @functools.cache
         def files(member: str) -> bool:
             if member == hub.name:
                 return True
-            return member not in own and not any(reads(other, member) for other in before)
+            if member in own:
+                return False
+            return source == Source.ALERTS or not any(reads(other, member) for other in before)
 
         return files
 
