@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from aiops_desktop.models.metrics import ConsoleRequest, QueryAnswer, QueryRecord
     from aiops_desktop.models.polling import SourceStatus
     from aiops_desktop.services.core import Core
+    from analysis.detect import SeriesInput
 
 
 def add_commands(sub: Any) -> None:
@@ -438,24 +439,14 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
                                           partly=0, leads=(fewest, lead))) + "\n")  # fmt: skip
         _unanswerable(core, request, answer)
         return refused_or_error(answer)
-    from analysis.detect import SeriesInput
-
-    inputs = [
-        SeriesInput(
-            t.cluster,
-            args.query,
-            {k: v for k, v in t.series.labels.items() if k != "__name__"},
-            t.series.timestamps,
-            t.series.values,
-        )
-        for t in answer.series
-    ]
+    inputs, stored = await _series_read(core, args.query, answer)
     end = answer.query.end.timestamp() if answer.query.end else None
     window_from = (end if end is not None else max(
         (float(i.ts[-1]) for i in inputs if i.ts.size), default=0.0)) - since  # fmt: skip
     # what lies in the lead was read to learn from, not asked about: neither kept nor said
     found = await core.anomalies.analyse(inputs, sensitivity=args.sensitivity, unit=args.unit,
                                          methods=args.methods, keep=keep,
+                                         stored=stored,
                                          report_from=window_from)  # fmt: skip
     found.sort(key=lambda a: a.timestamp)
     # the statistics skip a series shorter than they need (analysis/detect.py): counted and
@@ -491,6 +482,25 @@ async def _analyse(core: Core, args: argparse.Namespace, io: Io) -> int:
                      "not judged, in those\n")  # fmt: skip
     partial = answer.status is QueryStatus.PARTIAL or short
     return EXIT_PARTIAL if partial else EXIT_OK
+
+
+async def _series_read(
+    core: Core, query: str, answer: QueryAnswer
+) -> tuple[list[SeriesInput], list[Anomaly]]:
+    """The series ``answer`` read, as detection takes them, with the stored episodes that
+    may reach into them (``AnomalyService.with_episodes``): else each run, its window a
+    little later, stored a new episode marked open that nothing ever ended."""
+    by_cluster: dict[str, list[tuple[dict[str, str], Any, Any]]] = {}
+    for t in answer.series:
+        labels = {k: v for k, v in t.series.labels.items() if k != "__name__"}
+        by_cluster.setdefault(t.cluster, []).append((labels, t.series.timestamps, t.series.values))
+    inputs: list[SeriesInput] = []
+    stored: list[Anomaly] = []
+    for cluster, reads in by_cluster.items():
+        read, held = await core.anomalies.with_episodes(cluster, query, reads)
+        inputs += read
+        stored += held
+    return inputs, stored
 
 
 def _analysed(

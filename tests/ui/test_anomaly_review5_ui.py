@@ -39,6 +39,11 @@ class Detection:
     async def stored(self, _flt: AnomalyFilter) -> list[Any]:
         return []
 
+    @property
+    def repo(self) -> Any:
+        """The store the page reads the most severe and the counts from: empty."""
+        return SimpleNamespace(most_severe=lambda _flt: [], count_by_severity=lambda _flt: {})
+
 
 class NoBus:
     def subscribe(self, _topic: str, _callback: Any) -> Any:

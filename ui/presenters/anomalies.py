@@ -3,6 +3,9 @@ again every few seconds and whenever new anomalies are found."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models.anomalies import AnomalyFilter
@@ -13,16 +16,18 @@ from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
 
-ROWS_SHOWN = 500
+ROWS_SHOWN = 500  # the newest; as many of the most severe (CRITICAL, HIGH) beside them
 
 
 class AnomaliesPresenter(Presenter):
-    """Signals: sig_rows(list[Anomaly]) every few seconds and when new ones are found,
-    filtered by cluster, severity and type; then sig_error(str): what live detection does not
-    judge of those clusters (``AnomalyService.shortfalls``; "" when nothing), else "No anomaly
-    found" stood for series nobody looked at; or why a read failed."""
+    """Signals: sig_rows(list[Anomaly], dict[AnomalySeverity, int]) every few seconds and
+    when new ones are found, filtered by cluster, severity and type: the newest and the most
+    severe, newest first, and how many the store holds of each severity for the filter; then
+    sig_error(str): what live detection does not judge of those clusters
+    (``AnomalyService.shortfalls``; "" when nothing), else "No anomaly found" stood for series
+    nobody looked at; or why a read failed."""
 
-    sig_rows = Signal(list)
+    sig_rows = Signal(list, object)
 
     def __init__(
         self,
@@ -64,7 +69,21 @@ class AnomaliesPresenter(Presenter):
         return sorted(name for name, _ in self._truth())
 
     async def read(self) -> None:
+        """The newest rows, and the filter's most severe beside them: a CRITICAL an hour old
+        is never pushed out of the list by newer LOW findings; the counts are the store's,
+        of all the filter selects, not of the rows read."""
         rows = await self._anomalies.stored(self.filter)
+        repo = self._anomalies.repo
+        wanted = self.filter.severities or tuple(AnomalySeverity)
+        serious = tuple(s for s in wanted if s.serious)
+        if serious:
+            severe = await asyncio.to_thread(
+                repo.most_severe, replace(self.filter, severities=serious)
+            )
+            listed = {a.identity for a in rows}
+            rows += [a for a in severe if a.identity not in listed]
+            rows.sort(key=lambda a: a.timestamp, reverse=True)
+        counts = await asyncio.to_thread(repo.count_by_severity, self.filter)
         if not self.superseded:  # the filter changed meanwhile: the next read has the rows
-            self.sig_rows.emit(rows)
+            self.sig_rows.emit(rows, counts)
             self.sig_error.emit(" · ".join(self._anomalies.shortfalls(self.filter.clusters)))

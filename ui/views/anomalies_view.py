@@ -3,18 +3,21 @@ click jumps to the cluster's chart of that panel around that time."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from aiops_desktop.models.anomalies import Anomaly
-from aiops_desktop.models.enums import AnomalyType, FindingSeverity
-from aiops_desktop.models.text import time_text
+from aiops_desktop.models.enums import AnomalySeverity, AnomalyType, FindingSeverity
+from aiops_desktop.models.text import cut_line, labels_text, time_text
 from ui.theme import Theme
 from ui.views.rows_table import Row
 from ui.views.tables import make_table
 from ui.views.text import PlainLabel
 
 ALL = "All"
+CELL_CHARS = 300  # a series' cell's most (the Incidents view's): a 200 KB label was measured
 
 
 class AnomaliesView(QWidget):
@@ -87,15 +90,21 @@ class AnomaliesView(QWidget):
         self.error.setText(text)
         self.error.setVisible(bool(text))
 
-    def show_rows(self, anomalies: list[Anomaly]) -> None:
+    def show_rows(
+        self, anomalies: list[Anomaly], counts: dict[AnomalySeverity, int] | None = None
+    ) -> None:
         """The presenter's rows, every few seconds: the same ones leave the table as it is;
-        others keep the selected anomaly (by its identity) selected where it now is."""
+        others keep the selected anomaly (by its identity) selected where it now is.
+        ``counts``: how many the store holds of each severity for the filter (None: the rows
+        are all there is): the title counts those, and says how many are not listed."""
         self.error.hide()
         keep = self._selected()
         self._rows = list(anomalies)
         rows = []
         for a in anomalies:
-            series = ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items())) or "—"
+            # a label value is outside text: a newline forged a row, a bidi override read
+            # backwards, a 200 KB value was measured whole into a column a million px wide
+            series = cut_line(labels_text(a.labels), CELL_CHARS)
             level = a.severity.level
             cells = [time_text(a.timestamp, seconds=True), a.cluster, level.value,
                      a.type.value, a.metric, series, a.method.value, a.described]  # fmt: skip
@@ -107,13 +116,17 @@ class AnomaliesView(QWidget):
             self._shown = rows
             self.table.set_rows(rows)
             self._reselect(keep)
-        levels = [a.severity.level for a in anomalies]
-        critical, warning = (
-            levels.count(FindingSeverity.CRITICAL),
-            levels.count(FindingSeverity.WARNING),
-        )
+        if counts is None:
+            counts = Counter(a.severity for a in anomalies)
+        levels: Counter[FindingSeverity] = Counter()
+        for grade, count in counts.items():
+            levels[grade.level] += count
+        total, shown = sum(counts.values()), len(anomalies)
+        # read apart, the counts may be a new finding behind the rows: never "-1 not shown"
+        held = f" of {total:,} ({total - shown:,} not shown)" if total > shown else ""
         self.title.setText(
-            f"Anomalies · {len(anomalies)} shown, {critical} CRITICAL, {warning} WARNING"
+            f"Anomalies · {shown:,} shown{held}, {levels[FindingSeverity.CRITICAL]:,} CRITICAL,"
+            f" {levels[FindingSeverity.WARNING]:,} WARNING"
         )
 
     def _on_filter_changed(self, _text: str) -> None:

@@ -517,6 +517,24 @@ class AnomalyService:
                                       judged_until=judged))  # fmt: skip
         return inputs, [a for found in episodes.values() for a in found]
 
+    async def with_episodes(
+        self, cluster: str, metric: str, reads: list[tuple[dict[str, str], np.ndarray, np.ndarray]]
+    ) -> tuple[list[SeriesInput], list[Anomaly]]:
+        """The series read of one cluster (labels, times, values) as detection takes them,
+        each with the stored episodes that may reach into it, and those episodes (what
+        ``analyse`` takes as ``stored``). An episode the read's start cuts is the stored one
+        that covered that moment: each click of a history analysis, each run of the CLI's
+        analyse, reads from a later start, and each stored a new anomaly, marked open (begun
+        at its window's first sample), that nothing ever ended."""
+        times = {series_key(labels): ts for labels, ts, _ in reads}
+        episodes = await self._stored_episodes(cluster, metric, times)
+        inputs = [
+            SeriesInput(cluster, metric, labels, ts, values,
+                        episodes=_spans(episodes.get(series_key(labels), [])))
+            for labels, ts, values in reads
+        ]  # fmt: skip
+        return inputs, [a for held in episodes.values() for a in held]
+
     async def _stored_episodes(
         self, cluster: str, panel: str, reads: dict[SeriesKey, np.ndarray]
     ) -> dict[SeriesKey, list[Anomaly]]:
@@ -617,20 +635,12 @@ class AnomalyService:
                 if (key := series_key(s.labels)) in reads:
                     reads[key] = _joined((s.timestamps_ms / 1000.0, np.asarray(s.values)),
                                          reads[key])  # fmt: skip
-        # an episode the read's start cuts is the stored one that covered that moment (each
-        # click reads from a later "24 h ago": else a new anomaly each click)
-        episodes = await self._stored_episodes(cluster, panel,
-                                               {k: ts for k, (ts, _) in reads.items()})  # fmt: skip
-        inputs = [
-            SeriesInput(
-                cluster, panel, dict(key), ts, values, episodes=_spans(episodes.get(key, []))
-            )
-            for key, (ts, values) in reads.items()
-        ]
+        inputs, stored = await self.with_episodes(
+            cluster, panel, [(dict(key), ts, values) for key, (ts, values) in reads.items()]
+        )
         self._history_samples[(cluster, panel)] = max((i.values.size for i in inputs), default=0)
         self._history_judged[(cluster, panel)] = judged_short(inputs, methods, window_from)
-        found = await self.analyse(inputs, sensitivity=sensitivity, unit=unit,
-                                   stored=[a for e in episodes.values() for a in e],
+        found = await self.analyse(inputs, sensitivity=sensitivity, unit=unit, stored=stored,
                                    report_from=window_from)  # fmt: skip
         self._by_panel[(cluster, panel)] = found
         return found
