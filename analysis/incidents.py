@@ -75,7 +75,7 @@ from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import RELATED_KEPT, Anomaly
 from aiops_desktop.models.enums import AlertSeverity, IncidentStatus
 from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
-from aiops_desktop.models.incidents import UNREAD_KEPT, Incident, IncidentSignal
+from aiops_desktop.models.incidents import FIRST_KEPT, UNREAD_KEPT, Incident, IncidentSignal
 from aiops_desktop.models.text import cut_line, one_line
 
 _When = TypeVar("_When", datetime, None)
@@ -96,7 +96,6 @@ _NONE_READ: Mapping[str, datetime] = MappingProxyType({})
 _EVENTS_READ: Mapping[str, datetime | None] = MappingProxyType({})
 #: how the key of a signal made of a Kubernetes Warning event begins ("event|<cluster>|<uid>")
 EVENT_KEY = "event|"
-FIRST_KEPT = 20
 
 
 def node_of(labels: dict[str, str]) -> str:

@@ -116,6 +116,9 @@ class IncidentSignal(DomainModel):
 
 #: the clusters an incident names as holding it open (``Incident.unread``); more are counted
 UNREAD_KEPT = 1000
+#: an incident's first signals, kept longest when it must let some go (the store's cap on
+#: its long-ended ones, analysis.incidents; a capture's cap on its record's size)
+FIRST_KEPT = 20
 
 
 class Incident(DomainModel):

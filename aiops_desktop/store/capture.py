@@ -26,7 +26,7 @@ from aiops_desktop.logs import redact
 from aiops_desktop.models.cluster import Cluster, ClusterStatus, member_name
 from aiops_desktop.models.enums import AuthMethod, ClusterState, Connectivity
 from aiops_desktop.models.errors import AlreadyExistsError, AppError, UsageError
-from aiops_desktop.models.incidents import Incident
+from aiops_desktop.models.incidents import FIRST_KEPT, Incident
 from aiops_desktop.models.text import time_text
 from aiops_desktop.store import codec
 from aiops_desktop.store.bodies import read_all, read_rows
@@ -116,8 +116,8 @@ def _copy_incidents(
     stood at the span's end (``as_of``: a past span's capture holds no later signal, state or
     version), with only the chosen clusters' signals and every text redacted field by field
     (``redacted_incident``: redacting the JSON text itself could break its quoting and leave
-    a secret in it). A damaged one is left out, counted in the log (``read_all``): one row
-    failed every export."""
+    a secret in it), cut to what an open accepts (``_fitted``). A damaged one is left out,
+    counted in the log (``read_all``): one row failed every export."""
     chosen = {r[0] for r in conn.execute("SELECT name FROM chosen")}
     rows = conn.execute(
         "SELECT body FROM src.incidents WHERE (state != 'RESOLVED' OR updated_at >= ?) "
@@ -132,12 +132,45 @@ def _copy_incidents(
         signals = [s for s in then.signals if s.cluster in chosen]
         if not signals:
             continue
-        clean = redacted_incident(then.model_copy(update={"signals": signals}), conn)
+        clean = _fitted(redacted_incident(then.model_copy(update={"signals": signals}), conn))
         kept.append((clean.id, clean.state.value, clean.severity.value,
                      clean.opened_at.timestamp(), clean.updated_at.timestamp(),
                      clean.model_dump_json()))  # fmt: skip
     conn.executemany("INSERT INTO main.incidents VALUES (?,?,?,?,?,?)", kept)
     return len(kept)
+
+
+#: the room an exported incident's record leaves under what an open accepts
+#: (capture_load.MAX_DOCUMENT_BYTES): its count of signals let go grows as it is cut
+_RECORD_MARGIN = 1 << 16
+
+
+def _fitted(incident: Incident) -> Incident:
+    """``incident`` with as many signals let go (counted in ``signals_dropped``) as its record
+    needs to fit what an open accepts: an incident of a fleet-wide rollout holds a live signal
+    for each pod (the store lets go only of long-ended ones), and one record too big refused
+    the whole capture.
+    As the store lets go of long-ended ones, its first, its worst and its newest stay."""
+    from aiops_desktop.store import capture_load  # it imports this module
+
+    most = capture_load.MAX_DOCUMENT_BYTES - _RECORD_MARGIN
+    over = len(incident.model_dump_json().encode()) - most
+    if over <= 0:
+        return incident
+    worst = incident.worst
+    oldest_first = sorted(
+        (n for n, s in enumerate(incident.signals) if s is not worst),
+        key=lambda n: (n < FIRST_KEPT, incident.signals[n].last_seen),
+    )
+    gone = set()
+    for n in oldest_first:
+        if over <= 0:
+            break
+        gone.add(n)
+        over -= len(incident.signals[n].model_dump_json().encode()) + 1  # and its comma
+    signals = [s for n, s in enumerate(incident.signals) if n not in gone]
+    dropped = incident.signals_dropped + len(gone)
+    return incident.model_copy(update={"signals": signals, "signals_dropped": dropped})
 
 
 #: the last moment a chunk's sample or rollup bucket covers: a bucket (its start stored)

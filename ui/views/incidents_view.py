@@ -375,7 +375,11 @@ class IncidentsView(QWidget):
                 keys={1: _STATE_ORDER[i.state], 2: SEVERITY_RANK[i.severity],
                       4: i.signal_count},
             ))  # fmt: skip
-        self.table.set_rows(rows)  # its reset selects the row kept again, if shown: _on_reset
+        # the same rows again (every poll and regroup) are not set: a reset cleared the row
+        # and the timeline row the engineer picked; set, its reset selects the incident kept
+        # again, if shown (_on_reset)
+        if not self.table.set_rows_if_changed(rows):
+            self._show_timeline()  # its signals may have changed where its row did not
         live = [i for i in self._all if i.state is not IncidentStatus.RESOLVED]
         opened = sum(1 for i in live if i.state is IncidentStatus.OPEN)
         critical = sum(1 for i in live if i.severity.value == "CRITICAL")
@@ -411,7 +415,7 @@ class IncidentsView(QWidget):
                 colours={3: self._theme.severity(s.severity.value)},
                 tips={4: s.place[:TIP_CHARS], 5: s.reason[:TIP_CHARS]},
             ))  # fmt: skip
-        self.timeline.set_rows(rows)
+        self.timeline.set_rows_if_changed(rows)  # the row picked kept while they are the same
         self._update_buttons()
 
     def _update_buttons(self) -> None:

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
+from aiops_desktop.logs import redact
 from aiops_desktop.models import EndpointKind
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.errors import AppError
@@ -99,6 +100,10 @@ class LogsTracesAround:
         except TimeoutError:  # each read adds what it read as it ends: that much is kept
             out.unread.append(f"logs and traces: not all read within {READ_WITHIN_S:g} s "
                               "(ranked with what was)")  # fmt: skip
+        # each read says why it failed in its server's words (a gateway's refusal may echo
+        # the Authorization header it was sent), shown on the RCA page, by `rca` and in the
+        # report: redacted as every other kept error is
+        out.unread = [redact(line) for line in out.unread]
         return out
 
     async def quotes(
