@@ -402,8 +402,13 @@ def _rollups_sharing_a_bucket(conn: sqlite3.Connection) -> None:
 
 
 @pytest.mark.asyncio
-async def test_damage_and_odd_files_are_said_and_leave_no_copy(core: Core, tmp_path: Path) -> None:
+async def test_damage_and_odd_files_are_said_and_leave_no_copy(
+    core: Core, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = await exported(core, tmp_path)
+    # a scratch folder of its own: the UI suite, run beside this one, opens captures too
+    (tmp_path / "scratch").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "scratch"))
     scratch_before = set(Path(tempfile.gettempdir()).glob("aiops-capture-*"))
     fifo = tmp_path / "pipe.aiops"
     os.mkfifo(fifo)
