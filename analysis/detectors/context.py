@@ -41,9 +41,11 @@ adaptive-resonance categories of windowed features are not taken:
    samples, and after a score of ``fire`` or more the next ``quiet`` samples are silent, so an
    episode yields one early detection instead of a run of false positives. A new extreme
    (spatial) is passed on too once that silence has passed, though an earlier one scored the
-   same top within ``onset``: nothing can beat 1.0, and a harmless new low of noise had hidden
+   same top within ``onset``, where it lies beyond the range seen at the last detection by
+   that range's span again: nothing can beat 1.0, and a harmless new low of noise had hidden
    a saturation (CPU 10 % -> 95 % for 75 min) or an escalation (p99 6.5 ms -> 2 s) starting
-   within the next 100 samples (a review's defect, not chosen on a score).
+   within the next 100 samples (a review's defect, not chosen on a score); a series that
+   keeps growing is reported once each time its range doubles (``_news_beyond``).
 """
 
 from __future__ import annotations
@@ -270,6 +272,7 @@ class ContextNoveltyDetector:
         self._scores: deque[float] = deque(maxlen=onset)
         self._since_fired = quiet
         self._new_extreme = False  # the last sample was beyond the range seen (spatial)
+        self._fired_range: tuple[float, float] | None = None  # the range at the last detection
         self._n = 0
 
     # -- symbols and novelty -------------------------------------------------------------------
@@ -381,11 +384,25 @@ class ContextNoveltyDetector:
             below = bool(self._recent) and value < statistics.median(self._recent)
             self._recent.append(float(value))
             score = 0.0 if below else score
-        onset = not self._scores or score > max(self._scores) or (self._new_extreme and score > 0)
+        onset = not self._scores or score > max(self._scores) or self._news_beyond(value, score)
         self._scores.append(score)
         self._since_fired += 1
         if not onset or self._since_fired <= self.quiet:
             return 0.0
         if score >= self.fire:
             self._since_fired = 0
+            self._fired_range = self._min, self._max
         return score
+
+    def _news_beyond(self, x: float, score: float) -> bool:
+        """A new extreme that is news though an earlier one scored the same top within the
+        onset window: beyond the range seen at the last detection by that range's span again
+        (a harmless new low of noise had hidden a saturation 10 % -> 95 %; a series growing
+        by 1 % a sample, a new extreme every sample, had reported one every ``quiet``
+        samples: now once each time its range doubles)."""
+        if not (self._new_extreme and score > 0):
+            return False
+        if self._fired_range is None:
+            return True
+        lo, hi = self._fired_range
+        return x > hi + (hi - lo) or x < lo - (hi - lo)

@@ -106,3 +106,14 @@ def test_a_new_extreme_after_the_silence_is_reported_though_one_came_before(gap:
     within = values.copy()
     within[1110:1115] = 95.0
     assert run_batch(ContextNoveltyDetector(), np.arange(within.size) * 15.0, within)[1110] == 0
+
+
+def test_a_series_that_keeps_growing_is_reported_once_per_doubling_of_its_range() -> None:
+    """A new extreme every sample (1 % growth a sample for 700 samples): reported once each
+    time the range seen at the last detection is left by its span again (about log2 of the
+    growth), not once every ``quiet`` samples (33 times)."""
+    values = 10 + np.clip(np.random.default_rng(5).normal(0, 1, 1500), -2, 2)
+    values[800:] = 12 * np.exp(0.01 * np.arange(700))
+    scores = run_batch(ContextNoveltyDetector(), np.arange(values.size) * 15.0, values)
+    reported = np.flatnonzero(scores[800:] >= DETECTION_SCORE)
+    assert 1 <= reported.size <= 14, reported.tolist()
