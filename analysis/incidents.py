@@ -205,14 +205,29 @@ def object_labels(labels: dict[str, str]) -> dict[str, str]:
     return out
 
 
-#: labels of an alert that are not what it is about: its name, how bad, where it was raised:
-#: its cluster (by name; by id where an ACM hub forwards it, ``managed_cluster``, or evaluates
-#: it, ``clusterID``; a Thanos or Observatorium tenant's) and the Prometheus that raised it
-#: (an HA pair's replica): they differ per cluster, and the same alert on two is one incident
-_NOT_ABOUT = frozenset({
-    "alertname", "severity", "cluster", "managed_cluster", "clusterID", "cluster_id",
-    "tenant_id", "prometheus", "prometheus_replica", "replica",
+#: labels of an alert naming where it was raised: its cluster (by name; by id where an ACM hub
+#: forwards it, ``managed_cluster``, or evaluates it, ``clusterID``; a Thanos or Observatorium
+#: tenant's) and the Prometheus or ruler that raised it (an HA pair's replica)
+_RAISED_BY = frozenset({
+    "cluster", "managed_cluster", "clusterID", "cluster_id", "tenant_id", "prometheus",
+    "prometheus_replica", "replica",
 })  # fmt: skip
+#: labels of an alert that are not what it is about: its name, how bad, where it was raised
+#: (``_RAISED_BY``: they differ per cluster, and the same alert on two is one incident), and a
+#: pod's ``uid`` (kube-state-metrics' pod series carry it, KubePodCrashLooping keeps it):
+#: every pod's own on every cluster, as its name's suffix is (``workload_of``; a DaemonSet's
+#: pod crash-looping on three clusters was three alerts)
+_NOT_ABOUT = _RAISED_BY | {"alertname", "severity", "uid"}
+
+
+def same_alert(alert: Alert) -> tuple[str, frozenset[tuple[str, str]]]:
+    """What tells one alert of a cluster from another: its name and its labels but those of
+    where it was raised (``_RAISED_BY``); one with no labels, by its fingerprint. Two rulers
+    raising one alert (two fleet hubs' of a member) label it each their own, so Alertmanager
+    gives each copy its own fingerprint."""
+    if not alert.labels:
+        return alert.fingerprint, frozenset()
+    return alert.name, frozenset((k, v) for k, v in alert.labels.items() if k not in _RAISED_BY)
 
 
 def alert_labels(labels: dict[str, str]) -> dict[str, str]:

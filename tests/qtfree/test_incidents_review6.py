@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import Anomaly
@@ -147,7 +148,8 @@ def test_a_series_not_written_for_longer_than_its_refresh_resolves() -> None:
 
 # -- 3: a DaemonSet's pod crash-looping on several clusters ---------------------------------
 def _crash(cluster: str, pod: str, minutes_ago: int, namespace: str = "openshift-ptp") -> Alert:
-    """kube-state-metrics' KubePodCrashLooping, as kube-prometheus labels it."""
+    """kube-state-metrics' KubePodCrashLooping, as kube-prometheus labels it (its series,
+    kube_pod_container_status_waiting_reason, carries the pod's ``uid``: every pod its own)."""
     labels = {
         "alertname": "KubePodCrashLooping",
         "severity": "warning",
@@ -158,6 +160,7 @@ def _crash(cluster: str, pod: str, minutes_ago: int, namespace: str = "openshift
         "instance": "10.128.2.5:8443",
         "job": "kube-state-metrics",
         "cluster": cluster,
+        "uid": str(uuid5(NAMESPACE_URL, f"{cluster}/{namespace}/{pod}")),
     }
     return Alert(fingerprint=f"{cluster}-{pod}", cluster=cluster, name="KubePodCrashLooping",
                  labels=labels, annotations={"summary": "Pod is crash looping."},

@@ -1,13 +1,18 @@
 """A member of two fleet hubs has the alerts of both hubs' Alertmanagers: acm-a (first by
-name) answering with none for ran-east left acm-b's CRITICAL for it filed nowhere (fakes and
-an injected clock; no servers)."""
+name) answering with none for ran-east left acm-b's CRITICAL for it filed nowhere; one alert
+both hubs' rulers raise is filed once; a removed hub's alerts leave the alert history too
+(fakes and an injected clock; no servers)."""
 
 from __future__ import annotations
+
+import hashlib
+from concurrent.futures import Future
+from datetime import datetime
 
 import pytest
 
 from aiops_desktop.models import Cluster
-from aiops_desktop.models.alerts import Alert
+from aiops_desktop.models.alerts import Alert, AlertSeverity
 from aiops_desktop.models.polling import Source
 from aiops_desktop.services.polling.poller import ALERTS_CHANGED, Poller
 from aiops_desktop.services.runtime.bus import EventBus
@@ -104,3 +109,126 @@ async def test_a_removed_hubs_alerts_go_with_it() -> None:
         finally:
             poller.stop()
             await supervisor.shutdown()
+
+
+class History:
+    """The alert history as the poller tells it: each name's last list of firing alerts."""
+
+    def __init__(self) -> None:
+        self.firing: dict[str, set[str]] = {}
+
+    def record(self, cluster: str, firing: list[Alert], now: datetime) -> Future[None]:
+        self.firing[cluster] = {a.fingerprint for a in firing}
+        done: Future[None] = Future()
+        done.set_result(None)
+        return done
+
+
+@pytest.mark.asyncio
+async def test_a_removed_hubs_alerts_leave_the_history() -> None:
+    """acm-b removed (forgotten, gone from the registry, or its Alertmanager endpoint gone)
+    while its CRITICAL for the shared ran-east fires: the history is told ran-east's alerts
+    are acm-a's now (it kept acm-b's firing for good: reports, the assistant); acm-b's own
+    name, whose alerts go, has none."""
+    for removal in ("forget", "reconcile", "endpoint"):
+        supervisor = TaskSupervisor()
+        poller, hub_a, hub_b, ams = two_hubs(supervisor=supervisor)
+        history = History()
+        poller._alert_events = history  # type: ignore[assignment]
+        ams["acm-a"].firing["node-down"] = "ran-east"
+        ams["acm-b"].firing["acm-b-down"] = "acm-b"
+        try:
+            await rounds(poller, hub_a, hub_b)
+            assert history.firing["ran-east"] == {"ptp-freerun", "node-down"}
+            if removal == "forget":
+                poller.forget(hub_b, ["acm-b"])
+            elif removal == "reconcile":
+                poller._registry._clusters = [hub_a]  # type: ignore[assignment]
+                poller._on_clusters_changed([hub_a])
+            else:
+                hub_b.endpoints = [e for e in hub_b.endpoints if e.kind is not AM]
+                poller._on_clusters_changed([hub_a, hub_b])
+            assert history.firing["ran-east"] == {"node-down"}, removal
+            assert history.firing["acm-b"] == set(), removal
+        finally:
+            poller.stop()
+            await supervisor.shutdown()
+
+
+class RulerAM:
+    """A hub's Alertmanager whose alerts its own Prometheus or ruler raised: each labelled
+    with where (``raised_by``), fingerprinted as Alertmanager does, by all its labels."""
+
+    def __init__(self, raised_by: dict[str, str], *alerts: dict[str, str]) -> None:
+        self.raised_by = raised_by
+        self.firing = list(alerts)
+
+    async def alerts(self, name: str) -> list[Alert]:
+        found = []
+        for about in self.firing:
+            labels = {**about, "cluster": "ran-east", **self.raised_by}
+            fingerprint = hashlib.sha256(repr(sorted(labels.items())).encode()).hexdigest()[:16]
+            found.append(Alert(fingerprint=fingerprint, cluster="ran-east",
+                               name=labels["alertname"], labels=labels, starts_at=T0,
+                               severity=AlertSeverity(labels["severity"].upper())))  # fmt: skip
+        return found
+
+
+#: the Prometheus or ruler that raised a hub's alerts: a member's own (its alerts forwarded),
+#: the hub's Thanos ruler (evaluated on the metrics it collects)
+K8S, RULER = "openshift-monitoring/k8s", "observability/thanos-ruler"
+
+
+def _crash(pod: str, container: str = "main") -> dict[str, str]:
+    return {"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "payments",
+            "pod": pod, "container": container, "reason": "CrashLoopBackOff",
+            "job": "kube-state-metrics", "instance": "10.128.2.5:8443"}  # fmt: skip
+
+
+def _filling(severity: str) -> dict[str, str]:
+    return {"alertname": "NodeFilesystemSpaceFillingUp", "severity": severity,
+            "instance": "du-1", "device": "/dev/sda4", "mountpoint": "/var"}  # fmt: skip
+
+
+def ruled_hubs(am_a: RulerAM, am_b: RulerAM) -> tuple[Poller, Cluster, Cluster]:
+    hub_a, hub_b = fleet_hub("acm-a", (PROM, AM)), fleet_hub("acm-b", (PROM, AM))
+    for each in (hub_a, hub_b):
+        each.status.members = ["ran-east"]
+    pool = Pool(**{"acm-a": am_a, "acm-b": am_b})
+    return make_poller([hub_a, hub_b], pool, None, Clock(T0), []), hub_a, hub_b
+
+
+@pytest.mark.asyncio
+async def test_one_alert_both_hubs_rulers_raise_is_filed_once() -> None:
+    """Each hub's Prometheus or ruler evaluated KubeNodeNotReady of ran-east: the copies
+    differ only in where they were raised, so in their fingerprints (filed twice: two
+    CRITICAL findings, the health score cut twice, two history rows). The first hub's."""
+    node = {"alertname": "KubeNodeNotReady", "severity": "critical", "node": "du-1"}
+    am_a = RulerAM({"prometheus": K8S, "prometheus_replica": "prometheus-k8s-0"}, node)
+    am_b = RulerAM({"prometheus": RULER, "replica": "thanos-ruler-1",
+                    "managed_cluster": "5c7e0f7a-1d2b-4c3e-9f8a-2b6d4e1a9c30",
+                    "tenant_id": "0fc4b1d2-8a3e-4f6b-9c1d-7e2a5b8c3d41"}, node)  # fmt: skip
+    poller, hub_a, hub_b = ruled_hubs(am_a, am_b)
+    await rounds(poller, hub_a, hub_b)
+    assert [a.labels["prometheus"] for a in poller.alerts["ran-east"]] == [K8S]
+
+
+@pytest.mark.asyncio
+async def test_alerts_about_other_things_stay_apart() -> None:
+    """One of each by what it is about as the member names it: two pods of one Deployment,
+    two containers of a pod, a rule's warning and its critical are each an alert."""
+    am_a = RulerAM({"prometheus": K8S}, _crash("api-6c9f8b7d4-x2kq9"), _filling("warning"))
+    am_b = RulerAM({"prometheus": RULER},
+                   _crash("api-6c9f8b7d4-x2kq9"), _crash("api-6c9f8b7d4-b7wzt"),
+                   _crash("api-6c9f8b7d4-x2kq9", "istio-proxy"), _filling("critical"))  # fmt: skip
+    poller, hub_a, hub_b = ruled_hubs(am_a, am_b)
+    await rounds(poller, hub_a, hub_b)
+    filed = [(a.name, a.labels.get("pod"), a.labels.get("container"), a.severity.value,
+              a.labels["prometheus"]) for a in poller.alerts["ran-east"]]  # fmt: skip
+    assert sorted(filed) == sorted([
+        ("KubePodCrashLooping", "api-6c9f8b7d4-x2kq9", "main", "WARNING", K8S),
+        ("NodeFilesystemSpaceFillingUp", None, None, "WARNING", K8S),
+        ("KubePodCrashLooping", "api-6c9f8b7d4-b7wzt", "main", "WARNING", RULER),
+        ("KubePodCrashLooping", "api-6c9f8b7d4-x2kq9", "istio-proxy", "WARNING", RULER),
+        ("NodeFilesystemSpaceFillingUp", None, None, "CRITICAL", RULER),
+    ])  # fmt: skip

@@ -61,6 +61,7 @@ from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.settings import PollerSettings
 from aiops_desktop.store.alert_events import AlertEventRepository
 from aiops_desktop.store.series import SeriesBatch, SeriesStore
+from analysis.incidents import same_alert
 from collectors.errors import (
     CollectorAuthError,
     CollectorBadResponse,
@@ -388,10 +389,13 @@ class Poller:
     def _withdraw_alerts(self, manager: str) -> bool:
         """A cluster's Alertmanager no longer read (its endpoint or the cluster removed): the
         names its alerts were filed under keep the other hubs' alerts for them, or go where
-        none has any (nothing is left to vouch for them). Whether any were filed by it."""
+        none has any (nothing is left to vouch for them), in the alert history too (a shared
+        member's stayed FIRING there for good: past reports, the assistant). Whether any
+        were filed by it."""
         names = {*self._hub_alerts.pop(manager, {})}
         names.update(n for n, by in self._alerts_from.items() if by == manager)
         hubs = self._alerting_hubs()
+        now = utcnow()
         for name in names:
             left = self._member_alerts(name, hubs)
             if left:
@@ -400,6 +404,8 @@ class Poller:
             else:
                 self.alerts.pop(name, None)
                 self._alerts_from.pop(name, None)
+            if self._alert_events is not None:  # the history, as a poll tells it
+                self._alert_events.record(name, left, now)
         return bool(names)
 
     # -- the loop ------------------------------------------------------------------------------
@@ -726,13 +732,15 @@ class Poller:
 
     def _member_alerts(self, member: str, hubs: list[str]) -> list[Alert]:
         """A member's alerts: those each of ``hubs`` has for it, one of each (an alert two
-        hubs forward, by its fingerprint: the first hub's). Two Alertmanagers' answers each
-        filed in turn overwrote each other each poll; only one's filed hid the other's (a
-        CRITICAL of the second hub's nowhere in the app)."""
-        found: dict[str, Alert] = {}
+        hubs forward: the first hub's). Two Alertmanagers' answers each filed in turn
+        overwrote each other each poll; only one's filed hid the other's (a CRITICAL of the
+        second hub's nowhere in the app). One of each by ``same_alert``, not its fingerprint:
+        each hub's Prometheus or ruler labels its copy with itself (two CRITICAL findings,
+        the health score cut twice, two history rows)."""
+        found: dict[tuple[str, frozenset[tuple[str, str]]], Alert] = {}
         for hub in hubs:
             for alert in self._hub_alerts[hub].get(member, ()):
-                found.setdefault(alert.fingerprint, alert)
+                found.setdefault(same_alert(alert), alert)
         return list(found.values())
 
     @staticmethod
