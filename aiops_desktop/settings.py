@@ -324,6 +324,13 @@ class Settings(_Section):
         viewer = cls(access=AccessSettings(role=UserRole.VIEWER))
         return LoadedSettings(viewer, f"{notice} (viewer role until it is fixed)", problem)
 
+    @classmethod
+    def usable(cls, path: Path) -> Settings | None:
+        """The settings kept at ``path`` (defaults where there is no file), or None where the
+        file cannot be used as it is now (``load`` would start on defaults in its place)."""
+        read = _read(path)
+        return None if read.problem is not None else read.settings or cls()
+
     def save(self, path: Path, sections: Collection[str] | None = None) -> None:
         """These settings kept at ``path`` (``update``, whatever the file holds now)."""
         self.update(path, lambda _now: self, sections)

@@ -58,6 +58,10 @@ PROFILES: dict[SignalType, SignalProfile] = {
     SignalType.GAUGE: SignalProfile(SignalType.GAUGE, (M.CONTEXT,)),
 }
 
+#: a counter's name by its suffix: ``_total`` at a word's end, so also inside a recording
+#: rule's name (``namespace:container_cpu_usage_seconds_total:sum_rate``, its rate)
+_COUNTER_NAME = r"_total\b"
+
 _RULES: tuple[tuple[re.Pattern[str], SignalType], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), kind)
     for pattern, kind in (
@@ -72,7 +76,7 @@ _RULES: tuple[tuple[re.Pattern[str], SignalType], ...] = tuple(
         # gpu_temperature), not "temp" inside another (tempo_, attempts, template)
         (r"(?<![a-z])(temp|temperature|celsius)(?![a-z])", SignalType.TEMPERATURE),
         (r"latency|duration|_seconds(_bucket)?\b|response_time|_ms\b", SignalType.LATENCY),
-        (r"\brate\(|\birate\(|\bincrease\(|_total\b", SignalType.COUNTER_RATE),
+        (rf"\brate\(|\birate\(|\bincrease\(|{_COUNTER_NAME}", SignalType.COUNTER_RATE),
         (r"percent|utili[sz]ation|_util\b|GPU_UTIL|\* *100", SignalType.PERCENT),
         (r"ratio|fraction", SignalType.RATIO),
     )
@@ -112,10 +116,21 @@ def profile_for(metric: str, unit: str | None = None) -> SignalProfile:
 #: increase, a count of resets): their series are no longer the counter's running total
 _OVER_A_RANGE = re.compile(r"\b(rate|irate|increase|delta|idelta|deriv|resets|changes)\s*\(")
 
+#: a raw counter's ``_total`` (``_COUNTER_NAME``) ends its metric's name: no recording rule's
+#: colons after it (``level:metric:operations``, whose series is already what the operations
+#: made of the counter: a rate, a sum of rates)
+_RAW_COUNTER_NAME = re.compile(rf"{_COUNTER_NAME}(?!:)", re.IGNORECASE)
+
 
 def raw_counter(metric: str, unit: str | None = None) -> bool:
     """Whether ``metric`` (a name or a PromQL query) reads a counter's running total: a
-    counter rate by its name (``_total``) with no function that takes its rate (the CLI's
-    ``analyse --query node_network_receive_bytes_total``). Its rate is what its type's
-    detection judges (``analysis.detect``)."""
-    return classify(metric, unit) is SignalType.COUNTER_RATE and not _OVER_A_RANGE.search(metric)
+    counter rate by its name (``_total`` ending it, ``_RAW_COUNTER_NAME``: not a recording
+    rule's rate, whose rate taken again read a drop of 0.8 cores as "+113094 %") with no
+    function that takes its rate (the CLI's ``analyse --query
+    node_network_receive_bytes_total``). Its rate is what its type's detection judges
+    (``analysis.detect``)."""
+    return (
+        classify(metric, unit) is SignalType.COUNTER_RATE
+        and _RAW_COUNTER_NAME.search(metric) is not None
+        and not _OVER_A_RANGE.search(metric)
+    )

@@ -257,14 +257,24 @@ class Core:
 
     @cached_property
     def anomalies(self) -> AnomalyService:
+        """Its live rounds at the sensitivity settings.json holds before each one
+        (``preferences``, made at the first round where not before): the process running the
+        cache's live detection may be the wall, which shows no Settings of its own. A
+        capture's sensitivity is its own: no file followed."""
         from aiops_desktop.services.intelligence.anomalies import AnomalyService
         from aiops_desktop.store.anomalies import AnomalyRepository
 
-        return AnomalyService(
+        service = AnomalyService(
             AnomalyRepository(self.db), self.bus, live=self.live, series=self.series,
             catalog=self.catalog, clock=self.now, sensitivity=self.settings.detection.sensitivity,
             isolated=self._isolate_detection, recorded=self.capture is not None,
         )  # fmt: skip
+        if self.capture is None:
+            service.before_round = self._follow_sensitivity
+        return service
+
+    async def _follow_sensitivity(self) -> None:
+        await self.preferences.follow_sensitivity()
 
     @cached_property
     def fleet(self) -> FleetState:

@@ -2,7 +2,8 @@
 rate(): the CLI's ``analyse --query``, the assistant's ``detect_anomalies``) is judged as
 its per-second rate, a reset being no drop; and a 0-1 fraction guessed a percentage by its
 name is said and measured in its percentage's points, one sample of rate() extrapolation
-just past 1.0 making it no percentage already."""
+just past 1.0 making it no percentage already; a percentage idle at whole percents under 2
+is no fraction."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
 from analysis.detect import SeriesInput, detect_anomalies
+from analysis.signals import SignalType, classify, raw_counter
 
 STEP = 15.0
 T0 = 1_700_000_000.0
@@ -63,6 +65,34 @@ def test_a_rate_query_is_judged_as_it_is() -> None:
     assert spikes and 150 < spikes[0].actual < 250
 
 
+#: a recording rule's name (level:metric:operations): the rate of a counter, taken already
+RECORDED_RATE = "namespace:container_cpu_usage_seconds_total:sum_rate"
+
+
+def test_a_recording_rules_rate_is_no_raw_counter() -> None:
+    """``_total`` inside a recording rule's name is its counter's, not the series' own: the
+    series is the rule's rate (a counter rate all the same), judged as it is. A raw
+    counter's ``_total`` ends its name, with or without labels or a function around it."""
+    assert classify(RECORDED_RATE) is SignalType.COUNTER_RATE
+    assert not raw_counter(RECORDED_RATE)
+    assert not raw_counter("job:http_requests_total:rate5m")
+    assert raw_counter(COUNTER)
+    assert raw_counter(f'sum by (device) ({COUNTER}{{device="eth0"}})')
+    assert not raw_counter(f"{COUNTER}_extra")
+
+
+def test_a_recording_rules_rate_is_judged_as_it_is() -> None:
+    """A namespace's CPU climbing through the day (seldom down, as a smoothed rate is), 0.8
+    cores less for 40 samples from 1000: one drop in cores, not its rate of change spiking
+    ("0.08448 /s vs 7.463e-05 /s before (+113094 %)")."""
+    rng = np.random.default_rng(3)
+    cores = np.maximum.accumulate(0.4 + 2.0 * np.arange(1200) / 1200 + rng.normal(0, 0.002, 1200))
+    cores[1000:1040] -= 0.8
+    found_there = [a for a in found(RECORDED_RATE, cores) if covers(a, 1000)]
+    assert found_there and found_there[0].type is AnomalyType.DROP
+    assert 1.0 < found_there[0].actual < 2.0  # cores (CPU-seconds a second), not their change
+
+
 def utilisation(*, glitch: bool = False) -> np.ndarray:
     """CPU at 10 % (0.10) for hours, at 60 % for 50 minutes from sample 1400; ``glitch``:
     one earlier sample at 1.0004 (rate()'s extrapolation)."""
@@ -94,9 +124,21 @@ def test_one_sample_past_one_leaves_a_fraction_a_fraction() -> None:
 
 def test_a_percentage_idle_under_one_is_no_fraction_when_it_bursts() -> None:
     """A GPU idle at 0-1 % and busy at 40 % for 5 samples (under 1 % of them): a percentage
-    (no fraction goes past 2), its move 40 points, not 4000."""
+    (no fraction goes past 1.05), its move 40 points, not 4000."""
     values = np.random.default_rng(3).uniform(0, 1, 1700)
     values[1400:1405] = 40.0
     burst = the_rise(values, "DCGM_FI_DEV_GPU_UTIL")
     assert burst.change_points is not None and 35 < burst.change_points < 41
     assert burst.explanation.startswith("40% vs ")
+
+
+def test_a_percentage_idle_under_one_is_no_fraction_when_it_blips() -> None:
+    """An idle GPU's whole percents, 0 or 1, and 2 % on 10 of 2,000 samples: a percentage
+    (no fraction goes past 1.05), its blip 2 points ("2% vs 0%"), not "200% vs 0%"."""
+    values = (np.random.default_rng(5).random(2000) < 0.2).astype(float)
+    values[1900:1910] = 2.0
+    blips = [a for a in found("DCGM_FI_DEV_GPU_UTIL", values) if covers(a, 1900)]
+    assert blips
+    for blip in blips:
+        assert blip.change_points is not None and blip.change_points <= 2
+        assert blip.explanation.startswith("2% vs ")

@@ -41,8 +41,6 @@ class SettingsService:
         self._lock = asyncio.Lock()
         #: settings.json as its sensitivity was last taken from it (``_stamp``; None: never)
         self._followed: tuple[int, ...] | None = None
-        if persist:  # a capture's sensitivity is its own: no file to follow
-            anomalies.before_round = self.follow_sensitivity
 
     def read(self) -> tuple[Settings, str | None]:
         """Blocking (call from a worker thread): the settings as settings.json has them now,
@@ -102,16 +100,23 @@ class SettingsService:
 
     async def follow_sensitivity(self) -> None:
         """The sensitivity settings.json holds now, taken into use where the file changed
-        since it was last taken (read only then: this runs before each live round). The
-        process that runs the cache's live detection (``one_per_cache``: the wall, or the
-        window opened first) is often not the one whose Settings set it, and that one says
-        it applies from the next analysis; a file that cannot be used gives the default, as
-        it does at a start."""
+        since it was last taken (read only then: this runs before each live round, Core's
+        ``anomalies``). The process that runs the cache's live detection (``one_per_cache``:
+        the wall, or the window opened first) is often not the one whose Settings set it,
+        and that one says it applies from the next analysis. Only from a file read without a
+        problem: one this version refuses (a newer version's llm field, a hand edit's damage)
+        or cannot read now (a sharing violation) keeps the sensitivity in use, not the
+        default a start would take (its notice is said at a start, not here), and is read
+        again next round. A capture's sensitivity is its own: no file."""
+        if not self.persist:
+            return
         async with self._lock:  # after a change made here, not between its write and use
             stamp = await asyncio.to_thread(_stamp, self.path)
             if stamp == self._followed:
                 return
-            settings, _notice = await asyncio.to_thread(self.read)
+            settings = await asyncio.to_thread(Settings.usable, self.path)
+            if settings is None:
+                return
             self._followed = stamp  # (a write after the stamp: read again next round)
             self.current = self.current.model_copy(update={"detection": settings.detection})
             self._anomalies.sensitivity = settings.detection.sensitivity
