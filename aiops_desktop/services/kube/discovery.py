@@ -43,7 +43,7 @@ from aiops_desktop.services.clusters.registry import (
     ClusterRegistry,
     cluster_credential_auth,
 )
-from aiops_desktop.services.kube.validation import has_kube_api
+from aiops_desktop.services.kube.validation import has_kube_api, version_text
 from aiops_desktop.services.runtime.bus import CLUSTER_REMOVED, CLUSTERS_CHANGED, EventBus
 from aiops_desktop.services.runtime.gathering import gather_all
 from collectors.errors import CollectorError, CollectorTimeout, KubeForbidden, KubeNotFound
@@ -360,12 +360,15 @@ def cnf_workloads(namespaces: list[Obj], pods: list[Obj]) -> dict[str, str]:
 def platform_of(
     clusterversions: list[Obj], version: Mapping[str, Any]
 ) -> tuple[Platform, str | None]:
+    """The platform and its version, one printable line (``version_text``): the server's
+    text, stored as the cluster's and printed by the CLI and the Details tab (a line break
+    in a gitVersion forged lines there; a megabyte of one was kept whole)."""
     for cv in clusterversions:
         status = cv.get("status") or {}
-        desired = (status.get("desired") or {}).get("version")
-        history = [h.get("version") for h in status.get("history") or [] if h.get("version")]
-        return Platform.OPENSHIFT, desired or (history[0] if history else None)
-    return Platform.KUBERNETES, version.get("gitVersion")
+        desired = version_text((status.get("desired") or {}).get("version"))
+        history = (version_text(h.get("version")) for h in status.get("history") or [])
+        return Platform.OPENSHIFT, desired or next((v for v in history if v), None)
+    return Platform.KUBERNETES, version_text(version.get("gitVersion"))
 
 
 @malformed_as("an object discovery read")
@@ -452,7 +455,10 @@ def unreadable_capabilities(found: ClusterCapabilities, denied: list[str]) -> li
 async def discover(client: KubeClient) -> Discovery:
     """List what discovery needs and interpret it. Raises CollectorError when the API server
     cannot be reached at all (an absent or forbidden API is part of the answer)."""
-    version = await client.get("/version")
+    try:
+        version = await client.get("/version")
+    except KubeForbidden:
+        version = {}  # /version closed to this user (validation goes on too): no version known
     objects, absent, denied = await read_all(client)
     return interpret(client.name, objects, version, absent, denied)
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from aiops_desktop.models.kube import EventRow, Inventory, NodeRow, PodRow
 from aiops_desktop.models.text import age_text, cut
 from aiops_desktop.services.runtime.gathering import gather_all
-from collectors.errors import CollectorBadResponse
+from collectors.errors import CollectorBadResponse, KubeForbidden
 from collectors.kubernetes import KubeClient, WatchEvent, WatchState
 from collectors.shapes import malformed_as
 
@@ -44,7 +44,9 @@ EPOCH = datetime.min.replace(tzinfo=UTC)
 SORTED_AT_ONCE = 5000
 #: the most of an event's message, reason and object kept (with "…" where cut): whoever may
 #: create events in a namespace writes them, core/v1 sets no limit, and 500 messages of
-#: 100 KB held the UI thread 4 s on every redraw of the events tab (once a second)
+#: 100 KB held the UI thread 4 s on every redraw of the events tab (once a second). A pod's
+#: reason and a node's problems (the kubelet's, the scheduler's, a registry's words) too: a
+#: 100 KB one made each repaint of the pods tab take half a second
 EVENT_TEXT_CHARS = 2048
 #: Kubernetes' quantity suffixes (resource.Quantity): binary, decimal, and milli
 QUANTITY_FACTORS = {
@@ -123,7 +125,7 @@ def node_row(node: Obj) -> NodeRow:
         name=str(meta.get("name", "")),
         roles=roles,
         ready=ready,
-        problems=[p.strip() for p in problems],
+        problems=[_cut(p.strip()) for p in problems],
         cpu=str(capacity.get("cpu", "")),
         memory_gib=round(_memory_gib(str(capacity.get("memory", "0"))), 1),
         gpus=gpus,
@@ -268,7 +270,6 @@ def pod_row(pod: Obj, now: datetime | None = None) -> PodRow:
     meta, spec, status = _meta(pod), pod.get("spec") or {}, pod.get("status") or {}
     init = status.get("initContainerStatuses") or []
     containers = status.get("containerStatuses") or []
-    restarts = sum(int(c.get("restartCount", 0)) for c in [*init, *containers])
     # kubectl's READY: native sidecars (init containers that restart always) run beside the
     # app and count, ready once started and ready (a failing istio-proxy read 1/1, healthy)
     sidecars = {str(c.get("name")) for c in spec.get("initContainers") or []
@@ -280,6 +281,14 @@ def pod_row(pod: Obj, now: datetime | None = None) -> PodRow:
     total = (len(spec.get("containers") or []) or len(containers)) + len(sidecars)
     phase = str(status.get("phase", "Unknown"))
     crash, reason = _init_problem(init, spec.get("initContainers") or [])
+    initialized = any(
+        c.get("type") == "Initialized" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    # kubectl's RESTARTS: an init container's retries count while the pod initializes, then
+    # only the app's and the sidecars' (a pod whose init job retried 7 times read "7" for good)
+    counted = [*init, *containers] if reason and not initialized else running
+    restarts = sum(int(c.get("restartCount", 0)) for c in counted)
     if not reason and phase != "Succeeded":
         crash, reason = _container_problem(containers)
     if not reason:  # running again after an OOM kill or a crash, and maybe not ready yet
@@ -304,7 +313,7 @@ def pod_row(pod: Obj, now: datetime | None = None) -> PodRow:
         ready=f"{ready}/{total}",
         restarts=restarts,
         crash_looping=crash,
-        reason=reason,
+        reason=_cut(reason),
         created=parse_time(meta.get("creationTimestamp")),
     )
 
@@ -482,16 +491,29 @@ async def follow_events(
 
 
 async def take_inventory(client: KubeClient) -> Inventory:
-    (nodes, _), (pods, _) = await gather_all(
-        client.list("/api/v1/nodes"), client.list("/api/v1/pods")
-    )
+    """Every node and pod. Nodes the credential may not list leave the nodes empty, said in
+    the inventory's ``skipped_reason``: the built-in ``view`` ClusterRole lists pods but not
+    nodes (cluster-scoped), and a 403 on them showed no pods at all, crash-looping ones too."""
+    (nodes, unread), (pods, _) = await gather_all(_nodes(client), client.list("/api/v1/pods"))
     # 20,000 pods take a few hundred ms to read: not on the UI thread
-    return await asyncio.to_thread(inventory_of, client.name, nodes, pods)
+    return await asyncio.to_thread(inventory_of, client.name, nodes, pods, nodes_unread=unread)
 
 
-def inventory_of(cluster: str, nodes: list[Obj], pods: list[Obj]) -> Inventory:
+async def _nodes(client: KubeClient) -> tuple[list[Obj], str]:
+    """(the nodes, "" or why they were not read)."""
+    try:
+        nodes, _ = await client.list("/api/v1/nodes")
+    except KubeForbidden as exc:
+        return [], f"the nodes, which the credential may not list ({exc})"
+    return nodes, ""
+
+
+def inventory_of(
+    cluster: str, nodes: list[Obj], pods: list[Obj], *, nodes_unread: str = ""
+) -> Inventory:
     """The rows of every node and pod; an object of the wrong shape is skipped and counted
-    (one odd pod among thousands failed the whole read), the first one's reason kept."""
+    (one odd pod among thousands failed the whole read), the first one's reason kept.
+    ``nodes_unread``: why the nodes were not read ("" when they were)."""
     now = datetime.now(UTC)
     node_rows, skipped_nodes, why_nodes = _rows(nodes, node_row)
     pod_rows, skipped_pods, why_pods = _rows(pods, lambda p: pod_row(p, now))
@@ -502,7 +524,7 @@ def inventory_of(cluster: str, nodes: list[Obj], pods: list[Obj]) -> Inventory:
         taken_at=now,
         skipped_nodes=skipped_nodes,
         skipped_pods=skipped_pods,
-        skipped_reason=why_nodes or why_pods,
+        skipped_reason="; ".join(filter(None, (nodes_unread, why_nodes or why_pods))),
     )
 
 

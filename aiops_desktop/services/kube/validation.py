@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from aiops_desktop.models import Cluster, CredentialKind
 from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.kube import Need, Permission, ValidationResult
-from aiops_desktop.models.text import one_line, time_text
+from aiops_desktop.models.text import cut, one_line, time_text
 from aiops_desktop.secrets import SecretStore, not_in_keyring
 from collectors.errors import (
     CollectorAuthError,
@@ -42,9 +42,16 @@ VALIDATE_TIMEOUT_S = 10.0
 SELF_SUBJECT_REVIEW = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 RULES_REVIEW = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
 ACCESS_REVIEW = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+#: the most of a version a server names (gitVersion, a ClusterVersion's) kept: "v1.29.8+k3s1",
+#: "4.16.0-0.nightly-2024-06-27-091410" are far shorter; a megabyte of one filled every line
+#: that shows it
+VERSION_CHARS = 100
 T = TypeVar("T")
 #: one namespace's rules: (resource rules, whether they may be incomplete)
 Rules = tuple[list[Any], bool]
+#: what a permission's row says when the API server would not review it (a 403 on the access
+#: review): not known, which is no refusal
+NOT_KNOWN = " (not known: the API server answered 403 to the access review)"
 
 
 #: What the app reads from the Kubernetes API, and why (shown in "what I can see").
@@ -189,14 +196,19 @@ async def _at_once(calls: list[Coroutine[Any, Any, T]]) -> list[T]:
 
 
 async def _rules_in(client: KubeClient, namespace: str) -> Rules:
-    review = await client.review(
-        RULES_REVIEW,
-        {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectRulesReview",
-            "spec": {"namespace": namespace},
-        },
-    )
+    """The namespace's rules; none known, and so incomplete, where the review is refused (a
+    role without create selfsubjectrulesreviews): each read is asked on its own then."""
+    try:
+        review = await client.review(
+            RULES_REVIEW,
+            {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectRulesReview",
+                "spec": {"namespace": namespace},
+            },
+        )
+    except KubeForbidden:
+        return [], True
     return _rules_of(review)
 
 
@@ -204,30 +216,36 @@ async def _permission(client: KubeClient, need: Need, rules: Mapping[str, Rules]
     """``rules``: by namespace."""
     if need.resource in IN_DRIVER_NAMESPACES:
         return await _permission_in(client, need, rules)
-    allowed = False
+    allowed: bool | None = False
     if any(incomplete or allowed_by_rules(r, need) for r, incomplete in rules.values()):
         # the rule may be a RoleBinding's in the namespace asked: ask at cluster scope
         allowed = await _access_review(client, need)
     why = need.why
-    if allowed and need.essential and need.group == "":
-        # an authorizer beyond RBAC (a webhook) may still refuse: try the read itself
+    if allowed is not False and need.essential and need.group == "":
+        # an authorizer beyond RBAC (a webhook) may still refuse, and a review not answered
+        # tells nothing: try the read itself
         try:
             await client.get(f"/api/v1/{need.resource}", {"limit": "1"})
+            allowed = True
         except KubeForbidden:
             allowed, why = False, f"{need.why} (the API server answered 403)"
+    if allowed is None:
+        allowed, why = False, need.why + NOT_KNOWN
     return Permission(need.label, why, allowed, need.essential)
 
 
 async def _permission_in(client: KubeClient, need: Need, rules: Mapping[str, Rules]) -> Permission:
     """A need the app has only in the namespaces of ``rules``: allowed where any of them
     allows it (asked where the rules may not say it all); the row says where."""
-    where = [
-        namespace
-        for namespace, (found, incomplete) in rules.items()
-        if allowed_by_rules(found, need)
+    answers = {
+        namespace: allowed_by_rules(found, need)
         or (incomplete and await _access_review(client, need, namespace))
-    ]
+        for namespace, (found, incomplete) in rules.items()
+    }
+    where = [namespace for namespace, allowed in answers.items() if allowed]
     why = f"{need.why}, in {' and '.join(where) if where else ' or '.join(rules)}"
+    if not where and None in answers.values():
+        why += NOT_KNOWN
     return Permission(need.label, why, bool(where), need.essential)
 
 
@@ -260,7 +278,15 @@ def _who_of(review: Mapping[str, Any]) -> tuple[str | None, list[str]]:
 @malformed_as("the API server's /version")
 def _version_of(version: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """(gitVersion, platform) of ``/version``, each a string or None."""
-    return _text(version.get("gitVersion")), _text(version.get("platform"))
+    return version_text(version.get("gitVersion")), version_text(version.get("platform"))
+
+
+def version_text(value: object) -> str | None:
+    """A version the server names (``/version``'s, a ClusterVersion's) as ``_text`` keeps it,
+    VERSION_CHARS at most; discovery stores it as the cluster's, and the CLI and the Details
+    tab print it."""
+    text = _text(value)
+    return cut(text, VERSION_CHARS) if text else None
 
 
 def _text(value: object) -> str | None:
@@ -270,23 +296,29 @@ def _text(value: object) -> str | None:
     return one_line(value) if isinstance(value, str) and value else None
 
 
-async def _access_review(client: KubeClient, need: Need, namespace: str | None = None) -> bool:
-    """Whether the API server allows ``need`` in ``namespace``; None: at cluster scope (no
-    namespace: every one)."""
+async def _access_review(
+    client: KubeClient, need: Need, namespace: str | None = None
+) -> bool | None:
+    """Whether the API server allows ``need`` in ``namespace`` (None: at cluster scope, every
+    namespace); None where it will not review it (a 403: a role without create
+    selfsubjectaccessreviews), which says nothing of the credential."""
     resource, _, sub = need.resource.partition("/")
     attributes = {"group": need.group, "resource": resource, "verb": need.verb}
     if sub:
         attributes["subresource"] = sub
     if namespace is not None:
         attributes["namespace"] = namespace
-    answer = await client.review(
-        ACCESS_REVIEW,
-        {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectAccessReview",
-            "spec": {"resourceAttributes": attributes},
-        },
-    )
+    try:
+        answer = await client.review(
+            ACCESS_REVIEW,
+            {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attributes},
+            },
+        )
+    except KubeForbidden:
+        return None
     return _allowed_of(answer)
 
 
@@ -386,8 +418,10 @@ async def _identify(client: KubeClient) -> ValidationResult:
             {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
         )
         result.user, result.groups = _who_of(review)  # CollectorBadResponse: invalid
-    except KubeNotFound:
-        pass  # before Kubernetes 1.28 who-am-I is not served; the rules still tell
+    except (KubeNotFound, KubeForbidden):
+        # who-am-I not served (before Kubernetes 1.28) or closed to this role (a 403, as on
+        # /version): the user is not known, which says nothing of the credential
+        pass
     result.permissions = await _permissions(client)
     missing = [p.need for p in result.denied if p.essential]
     if missing:
