@@ -191,6 +191,9 @@ REVIEW_PATHS = frozenset(
 EXEC_ALLOWED = frozenset({"nvidia-smi"})  # read-only diagnostics the app may run in a pod
 WATCH_TIMEOUT_S = 290  # the server closes a watch after this; we reopen from the last version
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+#: a watch the server ends within this, with no event and no bookmark, failed (client-go's
+#: reflector: "very short watch"): a proxy that cannot stream ends each one at once, empty
+SHORT_WATCH_S = 1.0
 ERRORS_KEPT = 50  # a watch's last errors kept for the diagnostics
 LIST_PAGE = 500  # items a list request asks for (kubectl asks 500)
 MOST_LISTED = 200_000  # items a list reads at most (the scale benchmark's cluster: 20,000 pods)
@@ -200,6 +203,12 @@ MOST_LISTED = 200_000  # items a list reads at most (the scale benchmark's clust
 #: 20,000 pods at 25 KiB each (managedFields, CNI network-status annotations), twice what a
 #: cluster of that size lists, without holding more than a desktop can spare
 MOST_LIST_BYTES = 512 * 2**20
+#: a list page's bytes an item asked for (its ``limit``), at most: the scale target's pods are
+#: 25 KiB each (managedFields, CNI network-status annotations). A page past that is a server
+#: that ignores ``limit`` (a whole cluster in one answer): refused unparsed, as ``json.loads``
+#: holds the GIL, and so the UI thread, for the whole parse (3.1 s for a 64 MiB page; a page
+#: of 500 such pods, 16 MiB at most, holds it ~0.4 s)
+PAGE_ITEM_BYTES = 32 * 1024
 #: the bytes the list this task reads has read so far: ``_list_pages`` sets it, and ``get``
 #: (the one read of each of its pages) adds each answer's size to it
 _LIST_BYTES: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
@@ -257,8 +266,9 @@ class WatchState:
     errors: list[str] = field(default_factory=list)  # the last ERRORS_KEPT, oldest first
     skipped: int = 0  # events that were not Kubernetes' (not JSON, too deep, wrong shapes)
     #: the watch failed (``failure`` says how) and has shown no sign of life since: a list,
-    #: an event, a bookmark, or a watch the server ended without an error (an event skipped
-    #: as malformed is noted, but the watch that delivered it runs on: not a failure)
+    #: an event, a bookmark, or a watch the server ended without an error after SHORT_WATCH_S
+    #: (an event skipped as malformed is noted, but the watch that delivered it runs on: not
+    #: a failure)
     failing: bool = False
     failure: str = ""
 
@@ -555,17 +565,34 @@ class KubeClient:
     def _request_sized(
         self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None
     ) -> tuple[Any, int]:
-        """The answer's JSON, and its size in bytes."""
+        """The answer's JSON, and its size in bytes: MAX_BODY_BYTES at most, a list page (its
+        query asks ``limit`` items) PAGE_ITEM_BYTES an item asked for."""
+        limit = (query or {}).get("limit")
+        most = (
+            MAX_BODY_BYTES if limit is None else min(int(limit) * PAGE_ITEM_BYTES, MAX_BODY_BYTES)
+        )
         response = self._open(method, path, query, body, read_timeout=self.timeout_s)
         raw = b""
         try:
-            raw = response.read(MAX_BODY_BYTES + 1)
+            raw = response.read(most + 1)
         finally:
-            if len(raw) > MAX_BODY_BYTES or not response.isclosed():
+            if len(raw) > most or not response.isclosed():
                 _close(response)  # a half-read answer: its connection is not reused
             else:
                 response.release_conn()
-        if len(raw) > MAX_BODY_BYTES:
+        if len(raw) > most and limit is not None:
+            sent = str(response.headers.get("content-length") or "")
+            size = (
+                f"{int(sent) / 2**20:.0f} MiB"
+                if sent.isdigit()
+                else f"more than {most / 2**20:.0f} MiB"
+            )
+            raise CollectorResponseTooLarge(
+                f"{self.name}: the API server sent {size} for one page of {limit} of {path}: it "
+                f"ignores the limit (a page is read up to {most / 2**20:.0f} MiB); not read",
+                backend=self.name,
+            )
+        if len(raw) > most:
             raise CollectorResponseTooLarge(
                 f"{self.name}: {path} answered more than {MAX_BODY_BYTES // 2**20} MiB",
                 backend=self.name,
@@ -731,8 +758,9 @@ class KubeClient:
         A 410 Gone (an expired resourceVersion) lists again at once and yields one RELISTED
         event holding the fresh items; a second 410 before any event came (a watch cache
         already past every list's version, continue tokens that keep expiring) and other
-        errors retry after a growing backoff, each noted in ``state``. Each watch response
-        is closed when it ends, fails, or the caller stops reading.
+        errors retry after a growing backoff, each noted in ``state``; so does a watch the
+        server ends within SHORT_WATCH_S with nothing sent. Each watch response is closed
+        when it ends, fails, or the caller stops reading.
         """
         state = state or WatchState()
         stop = stop or asyncio.Event()
@@ -756,8 +784,12 @@ class KubeClient:
                     state.alive()
                     yield WatchEvent("RELISTED", {"items": items})
                     need_list = False
-                delivered = 0
+                # events yielded, events and bookmarks heard, and when the watch was opened
+                delivered, heard, opened = 0, 0, time.monotonic()
                 async for event in self._watch_once(path, state, stop):
+                    heard += 1
+                    if event.type == "BOOKMARK":
+                        continue
                     failures, delivered, gone = 0, delivered + 1, False
                     yield event
                     if stop.is_set():
@@ -782,9 +814,24 @@ class KubeClient:
                 await pause()
                 continue
             state.reconnects += 1  # the server ended the watch (its timeout, a cut): resume
-            state.alive()
-            if not delivered and not stop.is_set():  # ended at once, empty: do not spin
+            # a watch the caller stopped was not ended by the server: alive, as it was
+            self._watch_ended(path, state, heard=bool(heard) or stop.is_set(), since=opened)
+            if not delivered and not stop.is_set():  # ended empty: do not spin
                 await pause()
+
+    def _watch_ended(self, path: str, state: WatchState, *, heard: bool, since: float) -> None:
+        """The server ended a watch opened at ``since`` (``time.monotonic``) without an error:
+        alive, unless nothing was ``heard`` (no event, no bookmark) within SHORT_WATCH_S, as
+        client-go's reflector says "very short watch": a proxy that cannot stream ends each
+        one at once, and the timeline would never move again, called live."""
+        if heard or time.monotonic() - since >= SHORT_WATCH_S:
+            state.alive()
+            return
+        state.failed(
+            f"{self.name}: the API server ended the watch of {path} at once, with nothing "
+            "sent (a proxy in the way that cannot stream?)"
+        )
+        log.info("watch %s: ended at once, empty; retrying after a backoff", path)
 
     async def _watch_once(
         self, path: str, state: WatchState, stop: asyncio.Event
@@ -833,8 +880,7 @@ class KubeClient:
                     if isinstance(version, str):
                         state.resource_version = version
                     state.alive()
-                    if event.type != "BOOKMARK":
-                        yield event
+                    yield event  # a bookmark too: the watch it came on is not a short one
         finally:
             stopped.cancel()
             _interrupt(response)  # a read blocked in its thread returns at once

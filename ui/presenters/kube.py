@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from PySide6.QtCore import QObject, Signal
 
@@ -137,9 +138,11 @@ def tips(cells: dict[int, str]) -> dict[int, str] | None:
     return found or None
 
 
-def when(at: datetime | None) -> float:
-    """A time as sorting compares it (none first)."""
-    return at.timestamp() if at is not None else float("-inf")
+def age_key(at: datetime | None, now: datetime) -> float | None:
+    """An age as sorting compares it: the seconds since ``at`` as of ``now`` (the Age column
+    shows the age: ascending, the youngest first); None without a time, sorted by its "—",
+    after every age."""
+    return (now - at).total_seconds() if at is not None else None
 
 
 def age(at: datetime | None, now: datetime | None = None) -> str:
@@ -160,7 +163,7 @@ def _node_text(n: NodeRow, now: datetime) -> TextRow:
          str(n.gpus) if n.gpus else "", line(n.cpu), f"{n.memory_gib:.1f}", line(n.kubelet),
          age(n.created, now), line(problems)],
         tips({0: n.name, 2: roles, 4: n.cpu, 6: n.kubelet, 8: problems}),
-        {3: n.gpus, 5: n.memory_gib, 7: when(n.created)},
+        {3: n.gpus, 5: n.memory_gib, 7: age_key(n.created, now)},
         "critical" if n.ready is False or n.problems else "",
     )  # fmt: skip
 
@@ -182,7 +185,7 @@ def _pod_text(p: PodRow, now: datetime) -> TextRow:
         [line(p.namespace), line(p.name), line(p.phase), p.ready, str(p.restarts), line(p.node),
          age(p.created, now), line(p.reason)],
         tips({0: p.namespace, 1: p.name, 2: p.phase, 5: p.node, 7: p.reason}),
-        {3: ready_key(p.ready), 4: p.restarts, 6: when(p.created)},
+        {3: ready_key(p.ready), 4: p.restarts, 6: age_key(p.created, now)},
         "critical" if p.crash_looping else "warning" if p.reason else "",
     )  # fmt: skip
 
@@ -246,7 +249,9 @@ class KubePresenter(Presenter):
         self._timeline: EventTimeline | None = None
         self._watch: WatchHealth | None = None
         self._drawn = -1
-        #: the cluster's last answers (shown again when the same cluster is shown again)
+        #: the cluster's last answers (shown again when the same cluster is shown again), and
+        #: its id: a cluster removed and another added under its name is another cluster
+        self._answers_of: UUID | None = None
         self._inventory: Inventory | None = None
         self._validation: ValidationResult | None = None
         self._trouble = ""  # what the events tab was last told of the watch
@@ -261,12 +266,11 @@ class KubePresenter(Presenter):
         if name == self.cluster and self._timeline is not None:
             return
         self.stop()
-        if name != self.cluster:  # another cluster: nothing of the last one is shown for it
+        cluster_id, why = self._readable(name)
+        if why or cluster_id != self._answers_of:  # another: nothing of the last one is shown
             self._inventory = self._validation = None
-        self.cluster = name
-        why = self._unreadable(name)
+        self.cluster, self._answers_of = name, cluster_id
         if why:
-            self._inventory = self._validation = None
             self._say(why)
             self.sig_validation.emit(None)
             self.sig_inventory.emit(None, why)
@@ -280,21 +284,21 @@ class KubePresenter(Presenter):
         self._drawn, self._trouble = -1, ""
         self.start()
 
-    def _unreadable(self, name: str) -> str:
-        """Why the cluster's API server is not asked ("" when it is)."""
+    def _readable(self, name: str) -> tuple[UUID | None, str]:
+        """The cluster's id, and why its API server is not asked ("" when it is)."""
         hub = self._registry.hub_of(name)
         if hub is not None:
-            return (
+            return None, (
                 f"no API server registered for this member: {name}'s metrics and alerts come "
                 f"through fleet hub {hub.name}; register it to see its nodes, pods and events"
             )
         try:
             cluster = self._registry.get(name)
         except ClusterNotFoundError as exc:  # removed meanwhile
-            return str(exc) or f"{name} is not registered"
+            return None, str(exc) or f"{name} is not registered"
         if not has_kube_api(cluster):
-            return f"{name} has no Kubernetes API configured (metrics only)"
-        return ""
+            return cluster.id, f"{name} has no Kubernetes API configured (metrics only)"
+        return cluster.id, ""
 
     def reload(self) -> None:
         """Ask the API server again: who am I, what may I read, nodes and pods (the reads of
