@@ -5,9 +5,10 @@ downsampling and clip-to-view so thousands of points stay cheap, a crosshair tha
 every series at the cursor, and a legend below the plot in columns (never over the lines;
 the LEGEND_MOST highest series, the rest counted).
 Ten colours, then the same with dashes: a series keeps its style while it lives and a new one
-takes a free one. A period with no value (NaN, +/-Inf) is a gap in the line, never bridged;
-values past +/-PLOT_LIMIT are drawn at it (near the float limits pyqtgraph's ranges overflow),
-the cursor reads them true. The rules' thresholds drawn as lines and an enum series' values
+takes a free one. A period with no value (NaN) is a gap in the line, never bridged; +/-Inf
+(a p99 past the largest bucket) is drawn at the top or bottom edge of the view; values past
++/-PLOT_LIMIT are drawn at it (near the float limits pyqtgraph's ranges overflow); the cursor
+reads them true. The rules' thresholds drawn as lines and an enum series' values
 named (``apply_rules``); dates on the time axis when a range crosses midnight; an empty chart
 says so. A dashboard's chart spans the range chosen (``set_span``: hours without data are seen
 empty), unless the user zoomed or panned it. Redraws come from the presenter's timer.
@@ -46,13 +47,20 @@ LEGEND_COLUMNS = 4
 #: a panel of fifty pods names its worst and its plot keeps its room
 LEGEND_MOST = 8
 LEGEND_ROW_CHARS = 80  # about the text a legend row holds in a dashboard cell
-LEGEND_NAME_CHARS = 28  # a longer name is shortened in its middle (the cursor reads it whole)
+LEGEND_NAME_CHARS = 28  # a longer name is shortened in its middle
+#: the crosshair's read-out shortens a name past this in its middle, as the legend does: a
+#: label value runs to any length (eight names of 30,000 characters took 104 ms a mouse move)
+READOUT_NAME_CHARS = 80
 NO_DATA = "No data in this range"
 #: an empty chart whose data is being read (another cluster's range, from the cache)
 READING = "Reading this range …"
+#: an empty chart whose data could not be read (every cluster failed): no "No data"
+NOT_READ = "Not read: see why above"
 #: values drawn past this are drawn at it: near the float limits (a -1.7e308 sentinel)
 #: pyqtgraph's autorange overflows ("Cannot set range [-inf, inf]" on every paint)
 PLOT_LIMIT = 1e300
+#: +/-Inf is drawn this share of the view's height inside its top or bottom edge (in sight)
+EDGE_INSET = 0.005
 #: the crosshair reads a series at most this many of its steps after its sample
 READOUT_STEPS = 2.0
 #: samples further apart than this many of a range query's steps have a gap between them
@@ -69,12 +77,28 @@ def series_pen(index: int, width: float = 1.0) -> Any:
 
 
 def plotted(values: np.ndarray) -> np.ndarray:
-    """``values`` as a curve draws them (a new array): no value (NaN, +/-Inf) is NaN, a gap
-    (``connect="finite"``), and the rest within +/-PLOT_LIMIT."""
+    """``values`` as a curve draws them (a new array): NaN and +/-Inf are NaN, a gap
+    (``connect="finite"``; +/-Inf is drawn by ``past_edge_steps``), and the rest within
+    +/-PLOT_LIMIT."""
     values = np.asarray(values, dtype=float)
     drawn = np.clip(values, -PLOT_LIMIT, PLOT_LIMIT)  # NaN stays NaN, +/-Inf the limit
     drawn[np.isinf(values)] = np.nan
     return drawn
+
+
+def past_edge_steps(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The steps of a series that reach +/-Inf, as pairs of points (``connect="pairs"``):
+    into, along and out of each stretch of it. A p99 past the largest bucket is +Inf, the
+    worst latency: a gap, it hid exactly the worst period. None touches NaN (a gap stays a
+    gap), nor jumps from +Inf to -Inf (nothing is known between the edges)."""
+    values = np.asarray(values, dtype=float)
+    inf = np.isinf(values)
+    valued = ~np.isnan(values)
+    reach = (inf[:-1] | inf[1:]) & valued[:-1] & valued[1:]
+    across = inf[:-1] & inf[1:] & (values[:-1] != values[1:])
+    at = np.flatnonzero(reach & ~across)
+    pairs = np.column_stack([at, at + 1]).ravel()
+    return np.asarray(ts, dtype=float)[pairs], values[pairs]
 
 
 def gaps_marked(ts: np.ndarray, values: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -172,6 +196,8 @@ class TimeSeriesChart(pg.PlotWidget):
         #: each series' style (``series_pen``) while it lives: a new one takes a free one
         self._styles: dict[str, int] = {}
         self._data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        #: a series' steps that reach +/-Inf (``past_edge_steps``), drawn at the view's edges
+        self._past_edge: dict[str, tuple[pg.PlotDataItem, np.ndarray, np.ndarray]] = {}
         self._anomaly_item: pg.ScatterPlotItem | None = None
         self.anomaly_markers: list[AnomalyMarker] = []
         self.thresholds: list[tuple[float, str]] = []
@@ -185,6 +211,7 @@ class TimeSeriesChart(pg.PlotWidget):
         plot = self.getPlotItem()
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
+        plot.getViewBox().sigYRangeChanged.connect(self._pin_past_edge)
         self.sparkline = sparkline
         if sparkline:
             plot.hideAxis("left")
@@ -265,12 +292,17 @@ class TimeSeriesChart(pg.PlotWidget):
     def curve(self, name: str) -> pg.PlotDataItem | None:
         return self._curves.get(name)
 
-    def set_series(self, series: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-        """Show exactly these series; existing curves get ``setData``, gone ones are removed."""
+    def set_series(
+        self, series: dict[str, tuple[np.ndarray, np.ndarray]], *, empty_text: str = NO_DATA
+    ) -> None:
+        """Show exactly these series; existing curves get ``setData``, gone ones are removed.
+        ``empty_text``: what the chart says where none has a value (READING, NOT_READ)."""
         plot = self.getPlotItem()
         for name in [n for n in self._curves if n not in series]:
             plot.removeItem(self._curves.pop(name))
             del self._styles[name]
+        for name in [n for n in self._past_edge if n not in series]:
+            plot.getViewBox().removeItem(self._past_edge.pop(name)[0])
         peaks: dict[str, float] = {}
         taken = set(self._styles.values())
         for name, (ts, values) in sorted(series.items()):
@@ -285,12 +317,44 @@ class TimeSeriesChart(pg.PlotWidget):
                 curve.setClipToView(True)
                 self._curves[name] = curve
             curve.setData(ts, plotted(values))  # every point: a gap stays a gap
-            finite = np.isfinite(values)
-            peaks[name] = float(values[finite].max()) if finite.any() else -np.inf
+            self._set_past_edge(name, ts, values)
+            valued = values[~np.isnan(values)]
+            peaks[name] = float(valued.max()) if valued.size else -np.inf  # +Inf: highest
         self._data = dict(series)
-        self._say_empty(not any(np.isfinite(p) for p in peaks.values()))
+        self._pin_past_edge()
+        self._say_empty(
+            not any(np.isfinite(p) for p in peaks.values()) and not self._past_edge,
+            empty_text,
+            scaled=any(np.isfinite(v).any() for _, v in series.values()),
+        )
         if not self.sparkline:
             self._name_in_legend(peaks)
+
+    def _set_past_edge(self, name: str, ts: np.ndarray, values: np.ndarray) -> None:
+        """The steps of ``name`` that reach +/-Inf (none: no item), in its pen, left out of
+        the autorange (the edges are the view's: ``_pin_past_edge``) and never downsampled
+        nor clipped (the plot's curves are: either breaks the pairs)."""
+        item = self._past_edge.pop(name, (None,))[0]
+        view = self.getPlotItem().getViewBox()
+        if not np.isinf(values).any():
+            if item is not None:
+                view.removeItem(item)
+            return
+        if item is None:
+            item = pg.PlotDataItem(pen=self._curves[name].opts["pen"], connect="pairs")
+            view.addItem(item, ignoreBounds=True)
+        self._past_edge[name] = (item, *past_edge_steps(ts, values))
+
+    def _pin_past_edge(self, *_range: object) -> None:
+        """+Inf drawn just inside the view's top edge, -Inf its bottom one, wherever the
+        view's values go (a zoom, the autorange)."""
+        if not self._past_edge:
+            return
+        low, high = self.getPlotItem().getViewBox().viewRange()[1]
+        inset = (high - low) * EDGE_INSET
+        for item, x, reached in self._past_edge.values():
+            y = np.where(reached == np.inf, high - inset, plotted(reached))
+            item.setData(x, np.where(reached == -np.inf, low + inset, y))
 
     def _name_in_legend(self, peaks: dict[str, float]) -> None:
         """The legend names the LEGEND_MOST series that rose highest (in name order) and
@@ -314,14 +378,16 @@ class TimeSeriesChart(pg.PlotWidget):
         """The series the legend names."""
         return list(self._legend_names[0])
 
-    def _say_empty(self, empty: bool) -> None:
-        """An empty chart says so, and its axes show no made-up values (0.1 … 0.9)."""
+    def _say_empty(self, empty: bool, text: str, *, scaled: bool) -> None:
+        """An empty chart says so, and its axes show no made-up values (0.1 … 0.9); nor does
+        the value axis where no value is finite (``scaled``: a p99 +Inf throughout is drawn
+        at the top edge, of no scale)."""
         if self.sparkline:
             return
         plot = self.getPlotItem()
-        for side in ("left", "bottom"):
-            plot.getAxis(side).setStyle(showValues=not empty)
-        self._empty.setText(NO_DATA)  # not READING: the data came (set only if it changed)
+        plot.getAxis("left").setStyle(showValues=scaled)
+        plot.getAxis("bottom").setStyle(showValues=not empty)
+        self._empty.setText(text)  # set only if it changed
         self._empty.setVisible(empty)
         if empty:
             rect = plot.getViewBox().boundingRect()
@@ -333,17 +399,15 @@ class TimeSeriesChart(pg.PlotWidget):
 
     @property
     def empty_text(self) -> str:
-        """What an empty chart says: NO_DATA, or READING while its data is read
-        (``clear_series``)."""
+        """What an empty chart says: NO_DATA, READING while its data is read
+        (``clear_series``), or the ``empty_text`` given with its series."""
         return str(self._empty.toPlainText()) if not self.sparkline else ""
 
     def clear_series(self, reading: bool = False) -> None:
         """No series and no anomaly markers; ``reading``: it says its data is being read
         (until the next ``set_series``), not that there is none."""
-        self.set_series({})
+        self.set_series({}, empty_text=READING if reading else NO_DATA)
         self.set_anomalies([])
-        if reading and not self.sparkline:
-            self._empty.setText(READING)
 
     def add_threshold(self, value: float, label: str, level: str) -> pg.InfiniteLine:
         """A horizontal line at ``value`` in the severity's colour, labelled at its right."""
@@ -429,7 +493,10 @@ class TimeSeriesChart(pg.PlotWidget):
         values = self.readout_at(point.x())
         self._vline.setPos(point.x())
         self._vline.show()
-        text = "\n".join(f"{name}: {value:.4g} {self._unit}".rstrip() for name, value in values[:8])
+        text = "\n".join(
+            f"{_shortened(name, READOUT_NAME_CHARS)}: {value:.4g} {self._unit}".rstrip()
+            for name, value in values[:8]
+        )
         self._readout.setText(text)
         self._readout.setPos(point.x(), point.y())
         self._readout.setVisible(bool(values))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,12 +46,25 @@ class ShownResult(ConsoleResult):
     )
 
 
+def _sort_keys(value: str, points: int) -> dict[int, float]:
+    """What the last value and the points columns sort by: their numbers (as text, '9'
+    sorted above '1234567'). NaN and no value ("—") have none: they sort after every number."""
+    keys: dict[int, float] = {3: points}
+    try:
+        number = float(value)  # value_text writes what float reads back: +Inf, 1e-05
+    except ValueError:
+        return keys
+    return keys if math.isnan(number) else keys | {2: number}
+
+
 def table_rows(rows: list[tuple[str, str, str, int]]) -> list[Row]:
     """The first MOST_ROWS rows as the table shows them: a cluster's name and a series' labels
     (anyone's text: a CR, a tab, ESC or an RTL override in a label value forged rows and cells
-    where a row was copied) as one printable line, their whole text the tooltip."""
+    where a row was copied) as one printable line, their whole text the tooltip; the last
+    value and the points sort as numbers."""
     return [Row([line(cluster), line(series), value, str(points)],
-                tips=tips({0: cluster, 1: series}))
+                tips=tips({0: cluster, 1: series}),
+                keys=_sort_keys(value, points))
             for cluster, series, value, points in rows[:MOST_ROWS]]  # fmt: skip
 
 

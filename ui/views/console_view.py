@@ -24,7 +24,7 @@ from aiops_desktop.models import Aggregation, QueryType
 from aiops_desktop.models.curves import MOST_CURVES, outlying_curves
 from aiops_desktop.models.metrics import ConsoleRequest, ConsoleResult, QueryRecord
 from aiops_desktop.models.text import cut_line, one_line, time_text
-from ui.charts import TimeSeriesChart
+from ui.charts import NO_DATA, NOT_READ, TimeSeriesChart
 from ui.presenters.console import MOST_ROWS, ShownResult, table_rows
 from ui.theme import Theme
 from ui.views.rows_table import TIP_LINES, tip_lines
@@ -221,7 +221,8 @@ class ConsoleView(QWidget):
             rows = table_rows(result.rows)
             curves = {} if result.instant else outlying_curves(result.series)
         self.table.set_rows(rows)
-        self.chart.set_series(curves)
+        # no cluster answered: nothing was read, which is no "No data in this range"
+        self.chart.set_series(curves, empty_text=NOT_READ if result.status == "ERROR" else NO_DATA)
         self.results.setCurrentWidget(self.table if result.instant else self.chart)
 
     def _failure_lines(self, failures: list[tuple[str, str]], colour: str) -> tuple[list[str], str]:

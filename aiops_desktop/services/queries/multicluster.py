@@ -13,10 +13,10 @@ import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from collectors.prometheus import PromResult
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 FLEET_LABEL = "cluster"
 #: the most of a cluster's warnings kept beside its answer (the rest counted), each one line
 #: of at most so many characters: every reader shows them in a line of its own
@@ -50,6 +51,10 @@ OUTCOME_WARNING_CHARS = 300
 #: the most points a series Prometheus answers a range read (``exceeded maximum resolution
 #: of 11,000 points per timeseries``); the step is raised so that no read asks for more
 MOST_POINTS = 11_000
+#: an answer of more series than this is split by member and de-duplicated off the event
+#: loop, which in the app is the UI's (a hub's 300,000 series held it for seconds); a small
+#: one is not worth a thread's hop
+OFF_LOOP_SERIES = 2_000
 _REDUCERS: dict[Aggregation, Any] = {
     Aggregation.SUM: np.nansum,
     Aggregation.AVG: np.nanmean,
@@ -111,6 +116,21 @@ def split_fleet(result: PromResult, hub: Cluster) -> list[TaggedSeries]:
     return out
 
 
+def tagged_series(result: PromResult, cluster: Cluster) -> list[TaggedSeries]:
+    """``cluster``'s series, each tagged with the cluster it is of (a hub's: its member)."""
+    if cluster.kind is ClusterKind.FLEET:
+        return split_fleet(result, cluster)
+    return [TaggedSeries(cluster.name, s) for s in result.series]
+
+
+async def off_loop_if_many(series: int, work: Callable[..., T], *args: Any) -> T:
+    """``work(*args)``, in a worker thread where it goes over more than ``OFF_LOOP_SERIES``
+    series: on the event loop it held the UI still."""
+    if series > OFF_LOOP_SERIES:
+        return await asyncio.to_thread(work, *args)
+    return work(*args)
+
+
 def read_once(
     results: list[tuple[ClusterOutcome, list[TaggedSeries]]], hubs: Collection[str]
 ) -> list[tuple[ClusterOutcome, list[TaggedSeries]]]:
@@ -122,19 +142,20 @@ def read_once(
     answered = {o.cluster for o, _ in results if o.ok}
     taken: set[tuple[str, tuple[tuple[str, str], ...]]] = set()  # (member, labels) of a hub
     kept_of: dict[int, list[TaggedSeries]] = {}
-    for at in sorted(
+    hubs_at = sorted(
         (i for i, (o, _) in enumerate(results) if o.cluster in hubs),
         key=lambda i: results[i][0].cluster,
-    ):
+    )
+    for at in hubs_at:
         kept = []
         for t in results[at][1]:
-            if t.cluster == results[at][0].cluster:  # the hub's own series
+            own = t.cluster == results[at][0].cluster  # the hub's own series
+            if own or (t.cluster not in answered and (not taken or _labelled(t) not in taken)):
                 kept.append(t)
-                continue
-            key = (t.cluster, tuple(sorted(t.series.labels.items())))
-            if t.cluster not in answered and key not in taken:
-                kept.append(t)
-        taken.update((t.cluster, tuple(sorted(t.series.labels.items()))) for t in kept)
+        # only a later hub asks what was taken: a hub's 300,000 keys, made for nothing and
+        # freed at once, held the event loop still (freeing holds the GIL) for 0.3 s
+        if at != hubs_at[-1]:
+            taken.update(_labelled(t) for t in kept)
         kept_of[at] = kept
     out = []
     for at, (outcome, tagged) in enumerate(results):
@@ -144,6 +165,11 @@ def read_once(
         kept = kept_of[at]
         out.append((replace(outcome, series=len(kept)) if outcome.ok else outcome, kept))
     return out
+
+
+def _labelled(tagged: TaggedSeries) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A series' member and labels, as read_once tells one hub's copy from another's."""
+    return tagged.cluster, tuple(sorted(tagged.series.labels.items()))
 
 
 def aggregate(series: list[TaggedSeries], how: Aggregation) -> list[TaggedSeries]:
@@ -263,10 +289,7 @@ class MultiClusterQuery:
                     # logged with its trace, but the other clusters' answers still come
                     log.warning("query on %s failed", cluster.name, exc_info=True)
                     return self._failed(cluster, t0, "error", f"{type(exc).__name__}: {exc}"), []
-                if cluster.kind is ClusterKind.FLEET:
-                    tagged = split_fleet(result, cluster)
-                else:
-                    tagged = [TaggedSeries(cluster.name, s) for s in result.series]
+                tagged = await off_loop_if_many(len(result.series), tagged_series, result, cluster)
                 ms = (time.perf_counter() - t0) * 1000
                 # a string result's text is its whole answer, said as a note: no warning
                 # that data may be missing (a complete answer read PARTIAL, the CLI exit 3)
@@ -277,7 +300,8 @@ class MultiClusterQuery:
                 return ClusterOutcome(cluster.name, True, ms, len(tagged), warnings=said), tagged
 
         hubs = {c.name for c in clusters if c.kind is ClusterKind.FLEET}
-        results = read_once(await gather_all(*(one(c) for c in clusters)), hubs)
+        read = await gather_all(*(one(c) for c in clusters))
+        results = await off_loop_if_many(sum(len(f) for _, f in read), read_once, read, hubs)
         outcomes = [o for o, _ in results]
         series = [s for _, found in results for s in found]
         ok = sum(o.ok for o in outcomes)
