@@ -20,7 +20,15 @@ import logging
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    MutableSequence,
+    Sequence,
+)
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.client import HTTPException
@@ -203,12 +211,6 @@ MOST_LISTED = 200_000  # items a list reads at most (the scale benchmark's clust
 #: 20,000 pods at 25 KiB each (managedFields, CNI network-status annotations), twice what a
 #: cluster of that size lists, without holding more than a desktop can spare
 MOST_LIST_BYTES = 512 * 2**20
-#: a list page's bytes an item asked for (its ``limit``), at most: the scale target's pods are
-#: 25 KiB each (managedFields, CNI network-status annotations). A page past that is a server
-#: that ignores ``limit`` (a whole cluster in one answer): refused unparsed, as ``json.loads``
-#: holds the GIL, and so the UI thread, for the whole parse (3.1 s for a 64 MiB page; a page
-#: of 500 such pods, 16 MiB at most, holds it ~0.4 s)
-PAGE_ITEM_BYTES = 32 * 1024
 #: the bytes the list this task reads has read so far: ``_list_pages`` sets it, and ``get``
 #: (the one read of each of its pages) adds each answer's size to it
 _LIST_BYTES: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
@@ -565,34 +567,17 @@ class KubeClient:
     def _request_sized(
         self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None
     ) -> tuple[Any, int]:
-        """The answer's JSON, and its size in bytes: MAX_BODY_BYTES at most, a list page (its
-        query asks ``limit`` items) PAGE_ITEM_BYTES an item asked for."""
-        limit = (query or {}).get("limit")
-        most = (
-            MAX_BODY_BYTES if limit is None else min(int(limit) * PAGE_ITEM_BYTES, MAX_BODY_BYTES)
-        )
+        """The answer's JSON, and its size in bytes."""
         response = self._open(method, path, query, body, read_timeout=self.timeout_s)
         raw = b""
         try:
-            raw = response.read(most + 1)
+            raw = response.read(MAX_BODY_BYTES + 1)
         finally:
-            if len(raw) > most or not response.isclosed():
+            if len(raw) > MAX_BODY_BYTES or not response.isclosed():
                 _close(response)  # a half-read answer: its connection is not reused
             else:
                 response.release_conn()
-        if len(raw) > most and limit is not None:
-            sent = str(response.headers.get("content-length") or "")
-            size = (
-                f"{int(sent) / 2**20:.0f} MiB"
-                if sent.isdigit()
-                else f"more than {most / 2**20:.0f} MiB"
-            )
-            raise CollectorResponseTooLarge(
-                f"{self.name}: the API server sent {size} for one page of {limit} of {path}: it "
-                f"ignores the limit (a page is read up to {most / 2**20:.0f} MiB); not read",
-                backend=self.name,
-            )
-        if len(raw) > most:
+        if len(raw) > MAX_BODY_BYTES:
             raise CollectorResponseTooLarge(
                 f"{self.name}: {path} answered more than {MAX_BODY_BYTES // 2**20} MiB",
                 backend=self.name,
@@ -784,9 +769,9 @@ class KubeClient:
                     state.alive()
                     yield WatchEvent("RELISTED", {"items": items})
                     need_list = False
-                # events yielded, events and bookmarks heard, and when the watch was opened
-                delivered, heard, opened = 0, 0, time.monotonic()
-                async for event in self._watch_once(path, state, stop):
+                # events yielded, events and bookmarks heard, and when the server answered
+                delivered, heard, opened = 0, 0, [time.monotonic()]
+                async for event in self._watch_once(path, state, stop, opened):
                     heard += 1
                     if event.type == "BOOKMARK":
                         continue
@@ -815,15 +800,17 @@ class KubeClient:
                 continue
             state.reconnects += 1  # the server ended the watch (its timeout, a cut): resume
             # a watch the caller stopped was not ended by the server: alive, as it was
-            self._watch_ended(path, state, heard=bool(heard) or stop.is_set(), since=opened)
+            self._watch_ended(path, state, heard=bool(heard) or stop.is_set(), since=opened[0])
             if not delivered and not stop.is_set():  # ended empty: do not spin
                 await pause()
 
     def _watch_ended(self, path: str, state: WatchState, *, heard: bool, since: float) -> None:
-        """The server ended a watch opened at ``since`` (``time.monotonic``) without an error:
-        alive, unless nothing was ``heard`` (no event, no bookmark) within SHORT_WATCH_S, as
-        client-go's reflector says "very short watch": a proxy that cannot stream ends each
-        one at once, and the timeline would never move again, called live."""
+        """The server ended a watch it answered at ``since`` (``time.monotonic``) without an
+        error: alive, unless nothing was ``heard`` (no event, no bookmark) within
+        SHORT_WATCH_S of its answer, as client-go's reflector says "very short watch": a proxy
+        that cannot stream ends each one at once, and the timeline would never move again,
+        called live (timed from the answer, not the request: over a slow link, connecting
+        took the whole second and every empty watch was called alive)."""
         if heard or time.monotonic() - since >= SHORT_WATCH_S:
             state.alive()
             return
@@ -834,8 +821,9 @@ class KubeClient:
         log.info("watch %s: ended at once, empty; retrying after a backoff", path)
 
     async def _watch_once(
-        self, path: str, state: WatchState, stop: asyncio.Event
+        self, path: str, state: WatchState, stop: asyncio.Event, answered: MutableSequence[float]
     ) -> AsyncIterator[WatchEvent]:
+        """One watch's events; ``answered[0]`` set to when the server answered it."""
         query: dict[str, Any] = {
             "watch": "true",
             "allowWatchBookmarks": "true",
@@ -849,6 +837,7 @@ class KubeClient:
                 "GET", path, query, None, read_timeout=WATCH_TIMEOUT_S + self.timeout_s
             )
         )
+        answered[0] = time.monotonic()
         batches = _events(response, self.name)  # read and parsed in the worker thread
         stopped = asyncio.ensure_future(stop.wait())
         reading: asyncio.Future[list[WatchEvent | CollectorError] | None] | None = None

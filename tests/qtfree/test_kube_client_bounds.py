@@ -186,7 +186,9 @@ async def test_a_410_after_events_lists_at_once_and_a_second_in_a_row_backs_off(
         lists.append(time.monotonic())
         return [], "1"
 
-    async def watch_once(path: str, state: WatchState, stop: asyncio.Event) -> Any:
+    async def watch_once(
+        path: str, state: WatchState, stop: asyncio.Event, answered: list[float]
+    ) -> Any:
         while script:
             step = script.pop(0)
             if step == "gone":
