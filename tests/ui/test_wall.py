@@ -75,6 +75,9 @@ def test_the_wall_over_the_sample_capture(wall, qtbot, tmp_path: Path, theme) ->
     assert window.badge.isVisible() and window.badge.text() == "SAMPLE DATA"
     assert window.title.text() == "Fleet · CRITICAL"
     assert window.isVisible() and window.windowFlags() & Qt.WindowType.FramelessWindowHint
+    # the findings read after the first model turn tiles CRITICAL: the frame flashes red
+    # meanwhile (a frame now drawn), and the reference is the calm wall
+    qtbot.waitUntil(lambda: not window._flash_timer.isActive(), timeout=10000)
     shot = save_screenshot(window, tmp_path / "wall.png")
     check_against_reference(shot, "wall_sample.png", tolerance=14.0)
     # the tiles fill the screen (a 2x2 grid for the four clusters, down to the footer), and

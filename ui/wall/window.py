@@ -521,7 +521,11 @@ class WallWindow(QWidget):
         self._theme = theme
         self.setWindowTitle("AIOps Desktop · wall")
         self.setWindowFlags(Qt.WindowType.FramelessWindowHint | Qt.WindowType.Window)
-        self.setStyleSheet(f"background: {theme.color('window')}; color: {theme.color('text')};")
+        # a rule, not bare declarations: a flash appends its frame's rule to it (appended to
+        # bare declarations, the sheet did not parse, and the frame was never drawn)
+        self.setStyleSheet(
+            f"* {{ background: {theme.color('window')}; color: {theme.color('text')}; }}"
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(*WINDOW_MARGINS)
         header = self._header = QHBoxLayout()
@@ -786,6 +790,9 @@ class WallWindow(QWidget):
             elif not self._resume:  # one brought forward over another: back to the first's
                 self._resume = current
             self.show_page(name)
+        else:  # shown already, maybe a later screen: the new CRITICAL sorts on its first
+            self._pages[name].first_screen()
+            self._retitle()
         self.rotation.start()
 
     def current_page(self) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from aiops_desktop.models import AlertSeverity, Cluster, ClusterKind, EndpointKind
+from aiops_desktop.models import AlertSeverity, Cluster, ClusterKind, EndpointKind, utcnow
 from aiops_desktop.models.cluster import ClusterCapabilities
 from aiops_desktop.models.enums import IncidentStatus
 from aiops_desktop.models.errors import AppError
@@ -28,7 +28,6 @@ from aiops_desktop.models.fleet import (
 )
 from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C
 from aiops_desktop.models.polling import Source
-from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from aiops_desktop.models.text import age_text, count
 from aiops_desktop.models.wall import RANK, STALE_AFTER_S, TILE_LINES, Tile, WallModel, WallPage
 from aiops_desktop.services.clusters.registry import ClusterRegistry
@@ -37,6 +36,7 @@ from aiops_desktop.services.polling.live import LiveBuffers
 from aiops_desktop.services.polling.poller import MIN_STEP_S, Poller
 from aiops_desktop.services.queries.alerts import AlertReads, fleet_alert_reads, group_alerts
 from aiops_desktop.store.capture import CaptureManifest
+from analysis.ptp_compliance import offset_ok
 from analysis.rules import is_dcgm_blank
 
 if TYPE_CHECKING:
@@ -140,31 +140,42 @@ NOT_KNOWN = (Health.OFFLINE, Health.STALE, Health.NO_DATA, Health.NOT_CONFIGURED
 _READ = (Coverage.READ, Coverage.RECORDED, Coverage.NOT_CONFIGURED)
 
 
+def _hub_sample(src: WallService, hub: str, now: datetime) -> str:
+    """How old hub ``hub``'s newest sample is, "4 min ago" ("" where not known, and in a
+    capture): a poll of the hub seconds ago may bring samples minutes old (ACM pushes every
+    30-300 s)."""
+    pushed = None if src.capture is not None else src.poller.hub_age_s(hub, now)
+    return "" if pushed is None else age_text(pushed)
+
+
 def _fleet_page(src: WallService, now: datetime) -> WallPage:
     """Every cluster and hub member as the fleet's one truth judges it, in its order (worst
-    first: the Fleet page's and the CLI's)."""
+    first: the Fleet page's and the CLI's), in the Fleet page's words: a source not read
+    (not configured, no data yet, stale, unreachable) is said ("alerts not configured"),
+    never "no findings"; a hub member's tile says how old its hub's newest sample is."""
     page = WallPage("fleet", "Fleet")
     truth = _truth(src)
     hubs = {c.name: c for c in src.registry.clusters() if c.kind is ClusterKind.FLEET}
     for t in truth.clusters:
         score = "–" if t.health_score is None else str(t.health_score)
         lines = [f"{t.state.value} · score {score}"]
+        unknown = [f"{k} {v.value}" for k, v in t.coverage.items()
+                   if v not in (Coverage.READ, Coverage.RECORDED)]  # fmt: skip
         if (hub := hubs.get(t.name)) is not None:
             seen = [m.name for m in truth.clusters if m.hub == t.name]
             members = len(src.registry.members(hub, seen))  # a member of two hubs counts in both
-            pushed = None if src.capture is not None else src.poller.hub_age_s(t.name, now)
-            newest = "" if pushed is None else f" · newest sample {age_text(pushed)}"
+            pushed = _hub_sample(src, t.name, now)
+            newest = pushed and f" · newest sample {pushed}"
             lines.append(f"fleet hub of {count(members, 'member cluster')}{newest}")
-        elif t.summary():
-            lines.append(t.summary())
-        else:  # nothing found: all clear only where every source was read
-            read = all(c in _READ for c in t.coverage.values())
-            lines.append("no findings" if read else "nothing found in what was read")
+        else:  # its findings; none: all clear only where every source was read
+            found = t.summary() or ("nothing found in what was read" if unknown else "no findings")
+            pushed = "" if t.hub is None else _hub_sample(src, t.hub, now)
+            lines.append(found + (pushed and f" · the hub's newest sample {pushed}"))
         worst = t.worst()
         if worst is not None:
             lines.append(worst.line())
-        elif t.state is not Health.OK:
-            lines.append(", ".join(f"{k} {v.value}" for k, v in t.coverage.items()))
+        elif unknown:
+            lines.append("; ".join(unknown))
         age = None if src.capture is not None else t.data_age_s
         page.tiles.append(Tile(t.name, WALL_STATE[t.state], lines[:TILE_LINES], age,
                                bool(t.lost()), t.stale_since))  # fmt: skip
@@ -199,8 +210,10 @@ def _member_tiles(
     expected: Callable[[ClusterCapabilities], bool],
 ) -> list[Tile]:
     """One tile per (member) cluster that ``read`` finds data for, once however many hubs
-    it reports through, judged by the truth's findings of ``domain``; worst first. Its data
-    is stale when older than the polled cluster's polling allows (``stale_after_s``). A
+    it reports through (a fleet hub's own series, of no member, are filed under its name:
+    a tile of the hub's where it has GPUs or ports of its own), judged by the truth's
+    findings of ``domain``; worst first. Its data is stale when older than the polled
+    cluster's polling allows (``stale_after_s``). A
     cluster ``expected`` to have some (its capabilities, or the truth's findings of
     ``domain``) that has none (the live buffers start empty: down when the wall started)
     has its tile all the same, never left out: UNKNOWN, or the truth's finding where it has
@@ -213,7 +226,10 @@ def _member_tiles(
     judged_by_name = {t.name: t for t in truth.clusters}
     live = src.live.clusters()
     for cluster in src.registry.clusters():
-        for name in src.registry.members(cluster, live):
+        names = src.registry.members(cluster, live)
+        if cluster.kind is ClusterKind.FLEET:  # its own GPUs and ports (series of no member)
+            names = [cluster.name, *names]
+        for name in names:
             if name in shown:
                 continue
             limit = stale_after_s(src, cluster, panels)
@@ -307,7 +323,23 @@ def _gpu_page(src: WallService, now: datetime) -> WallPage:
     return WallPage("gpu", "GPUs", tiles)
 
 
+def _offset_beyond(judged: ClusterTruth | None) -> Callable[[str, float], bool]:
+    """Whether a port's ("node/iface") offset is beyond its band, as the fleet's truth judges
+    it: by its node's PtpConfig profile's band, which the truth's refresh reads over the
+    Kubernetes API (the wall reads no profiles: judged by the default band, a port well
+    within its profile's +/-1500 ns was trouble on a tile the truth said OK). Where the truth
+    has not read the cluster's findings (before its first refresh, or while that read fails),
+    by the default band, as the truth judges a node without a profile."""
+    if judged is None or "findings" in judged.coverage:
+        return lambda _port, offset: offset_ok(offset) is False
+    beyond = {f.subject.split(" (")[0] for f in judged.findings
+              if f.domain is Domain.PTP and f.reason.startswith("offset ")}  # fmt: skip
+    return lambda port, _offset: port in beyond
+
+
 def _ptp_page(src: WallService, now: datetime) -> WallPage:
+    judged_by_name = {t.name: t for t in _truth(src).clusters}
+
     def read(name: str, stale_s: float) -> tuple[list[str], float | None] | None:
         state_read = _latest(src, name, "ptp_clock_state", stale_s)
         offset_read = _latest(src, name, "ptp_offset", stale_s)
@@ -318,8 +350,9 @@ def _ptp_page(src: WallService, now: datetime) -> WallPage:
         late = _late(src, offset_read, at, stale_s)
         troubles = [f"FREERUN {p}" for p, s in states.items() if s == 0]
         troubles += [f"HOLDOVER {p}" for p, s in states.items() if s == 2]
+        beyond = _offset_beyond(judged_by_name.get(name))
         troubles += [f"offset {o:.0f} ns at {p}{late}" for p, o in offsets.items()
-                     if abs(o) > OFFSET_THRESHOLD_NS]  # fmt: skip
+                     if beyond(p, o)]  # fmt: skip
         locked = sum(s == 1 for s in states.values())
         ports = (f"{locked}/{len(states)} ports LOCKED" + _late(src, state_read, at, stale_s)
                  if states else "clock states not read")  # fmt: skip
@@ -477,18 +510,32 @@ BUILDERS = {"fleet": _fleet_page, "gpu": _gpu_page, "ptp": _ptp_page,
             "incidents": _incidents_page, "alerts": _alerts_page}  # fmt: skip
 
 
-def poll_health(src: WallService) -> str:
-    """The wall's own health for its corner: sources failing now, or all well."""
+def poll_health(src: WallService, now: datetime | None = None) -> str:
+    """The wall's own health for its corner: sources failing now, or stale (not read for
+    longer than their polling allows, no error recorded: a poll that hangs, polling that
+    stopped; as the fleet's truth and the Alerts page judge them), or all well."""
     if src.capture is not None:
         return "capture: not polling"
-    failing = [s for s in src.poller.status.values() if s.consecutive_errors]
-    if not src.poller.status:
+    statuses = src.poller.status.values()
+    if not statuses:
         return "nothing polled yet"
-    if not failing:
-        return f"polling OK · {len(src.poller.status)} sources"
-    worst = max(failing, key=lambda s: s.consecutive_errors)
-    return (f"{len(failing)} of {len(src.poller.status)} sources failing · "
-            f"{worst.cluster}/{worst.source}: {worst.last_error or 'error'}")  # fmt: skip
+    now = now or utcnow()
+    failing = [s for s in statuses if s.consecutive_errors]
+    # a first poll still under way is not stale: nothing answered, nothing failed yet
+    stale = [s for s in statuses
+             if not s.consecutive_errors and not s.not_heard_from and s.stale(now)]  # fmt: skip
+    if failing:
+        worst = max(failing, key=lambda s: s.consecutive_errors)
+        also = f" · {len(stale)} stale" if stale else ""
+        return (f"{len(failing)} of {len(statuses)} sources failing · "
+                f"{worst.cluster}/{worst.source}: {worst.last_error or 'error'}{also}")  # fmt: skip
+    if stale:
+        ages = [(math.inf if (a := s.age_s(now)) is None else a, s) for s in stale]
+        age, oldest = max(ages, key=lambda pair: pair[0])
+        last = "never read" if math.isinf(age) else f"last read {age_text(age)}"
+        return (f"{len(stale)} of {len(statuses)} sources stale · "
+                f"{oldest.cluster}/{oldest.source} {last}")  # fmt: skip
+    return f"polling OK · {len(statuses)} sources"
 
 
 def build_wall(src: WallService, pages: list[str], now: datetime | None = None) -> WallModel:
@@ -500,7 +547,7 @@ def build_wall(src: WallService, pages: list[str], now: datetime | None = None) 
     built = [BUILDERS[name](src, now) for name in pages]
     ordered = sorted(built, key=lambda p: RANK[p.worst])  # stable: the asked order within
     badge = "" if src.capture is None else (src.capture.label or "CAPTURE")
-    return WallModel(ordered, poll_health(src), now, badge)
+    return WallModel(ordered, poll_health(src, now), now, badge)
 
 
 @dataclass
