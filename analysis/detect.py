@@ -500,19 +500,29 @@ def _graded_through(episodes: list[list[_Breach]], size: int) -> list[int]:
     return [min(e[-1].index + QUIET, nxt - 1) for e, nxt in zip(episodes, nexts, strict=False)]
 
 
-#: how far past 1.0 a fraction's values go: rate()'s extrapolation to its range's ends (a
-#: CPU busy throughout read 1.0004)
+#: how far past 1.0 most of a fraction's values go: rate()'s extrapolation to its range's
+#: ends (a CPU busy throughout read 1.0004)
 FRACTION_MOST = 1.05
+
+#: the most any of a fraction's values goes: a sample of rate()'s extrapolation overshoots
+#: by a few hundredths (1.06 once), well under it; a percentage idle under 1 % blips to 1.5
+#: or more (an idle GPU's whole percents: 2)
+FRACTION_PEAK = 1.5
 
 
 def _fraction(values: np.ndarray) -> bool:
-    """Whether a series guessed a percentage by its name is a fraction 0-1: every value at
-    most ``FRACTION_MOST`` (one sample of extrapolation at 1.0004 made the whole series a
-    percentage, and its moves 100 times too small). Every one: a percentage idle under 1 %
-    may go past it on a few samples only (a burst to 40 %, an idle GPU's 2 % blip on 10 of
-    2,000 samples read "200% vs 0%"), and no fraction goes there at all."""
+    """Whether a series guessed a percentage by its name is a fraction 0-1: its values' 99th
+    percentile at most ``FRACTION_MOST`` and their most at most ``FRACTION_PEAK``. Not every
+    value at most ``FRACTION_MOST``: one sample of overshoot (1.06) made the whole series a
+    percentage, its moves 100 times too small (HIGH read LOW). A percentage idle under 1 %
+    goes past it on a few samples only (a burst to 40 %, an idle GPU's 2 % blip on 10 of
+    2,000 samples read "200% vs 0%" when the most allowed was 2.0)."""
     magnitudes = np.abs(values[np.isfinite(values)])
-    return not magnitudes.size or bool(magnitudes.max() <= FRACTION_MOST)
+    if not magnitudes.size:
+        return True
+    return bool(
+        np.percentile(magnitudes, 99) <= FRACTION_MOST and magnitudes.max() <= FRACTION_PEAK
+    )
 
 
 def _running_total(values: np.ndarray) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 
 from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.enums import AnomalySeverity, AnomalyType
@@ -93,14 +94,14 @@ def test_a_recording_rules_rate_is_judged_as_it_is() -> None:
     assert 1.0 < found_there[0].actual < 2.0  # cores (CPU-seconds a second), not their change
 
 
-def utilisation(*, glitch: bool = False) -> np.ndarray:
+def utilisation(*, glitch: float | None = None) -> np.ndarray:
     """CPU at 10 % (0.10) for hours, at 60 % for 50 minutes from sample 1400; ``glitch``:
-    one earlier sample at 1.0004 (rate()'s extrapolation)."""
+    one earlier sample at that value (rate()'s extrapolation past 1.0)."""
     rng = np.random.default_rng(11)
     values = np.clip(0.10 + rng.uniform(-0.01, 0.01, 1700), 0, None)
     values[1400:1600] = 0.60
-    if glitch:
-        values[200] = 1.0004
+    if glitch is not None:
+        values[200] = glitch
     return values
 
 
@@ -115,16 +116,19 @@ def test_a_fraction_guessed_a_percentage_is_said_in_percent() -> None:
     assert abs(float(said[1]) - 60) < 0.5 and abs(float(said[2]) - 10) < 1
 
 
-def test_one_sample_past_one_leaves_a_fraction_a_fraction() -> None:
-    """The glitch made the whole series percent: 50 points read 0.5, and HIGH read LOW."""
-    plain, glitched = the_rise(utilisation()), the_rise(utilisation(glitch=True))
+@pytest.mark.parametrize("glitch", [1.0004, 1.06, 1.2])
+def test_one_sample_past_one_leaves_a_fraction_a_fraction(glitch: float) -> None:
+    """The glitch made the whole series percent: 50 points read 0.5, and HIGH read LOW
+    (at 1.0004 once; at 1.06, an overshoot past ``FRACTION_MOST`` on one sample, again)."""
+    plain, glitched = the_rise(utilisation()), the_rise(utilisation(glitch=glitch))
     assert glitched.change_points is not None and abs(glitched.change_points - 50) < 1
     assert glitched.severity is plain.severity is AnomalySeverity.HIGH
+    assert glitched.explanation.startswith("60% vs ")
 
 
 def test_a_percentage_idle_under_one_is_no_fraction_when_it_bursts() -> None:
     """A GPU idle at 0-1 % and busy at 40 % for 5 samples (under 1 % of them): a percentage
-    (no fraction goes past 1.05), its move 40 points, not 4000."""
+    (no fraction goes past 1.5), its move 40 points, not 4000."""
     values = np.random.default_rng(3).uniform(0, 1, 1700)
     values[1400:1405] = 40.0
     burst = the_rise(values, "DCGM_FI_DEV_GPU_UTIL")
@@ -134,7 +138,7 @@ def test_a_percentage_idle_under_one_is_no_fraction_when_it_bursts() -> None:
 
 def test_a_percentage_idle_under_one_is_no_fraction_when_it_blips() -> None:
     """An idle GPU's whole percents, 0 or 1, and 2 % on 10 of 2,000 samples: a percentage
-    (no fraction goes past 1.05), its blip 2 points ("2% vs 0%"), not "200% vs 0%"."""
+    (no fraction goes past 1.5), its blip 2 points ("2% vs 0%"), not "200% vs 0%"."""
     values = (np.random.default_rng(5).random(2000) < 0.2).astype(float)
     values[1900:1910] = 2.0
     blips = [a for a in found("DCGM_FI_DEV_GPU_UTIL", values) if covers(a, 1900)]

@@ -11,7 +11,13 @@ import pytest
 from aiops_desktop.models import Cluster
 from aiops_desktop.models.enums import Platform, ValidationOutcome
 from aiops_desktop.services.kube import validation
-from aiops_desktop.services.kube.discovery import READS, discover, merged, platform_of
+from aiops_desktop.services.kube.discovery import (
+    READS,
+    discover,
+    interpret,
+    merged,
+    platform_of,
+)
 from aiops_desktop.services.kube.inventory import (
     EVENT_TEXT_CHARS,
     inventory_of,
@@ -222,7 +228,24 @@ async def test_an_essential_read_refused_is_still_insufficient(
 async def test_discovery_goes_on_when_version_is_closed() -> None:
     found = await discover(ViewOnly(denied=("/version",)))  # type: ignore[arg-type]
     assert found.platform is Platform.KUBERNETES and found.platform_version is None
-    assert found.denied == [] and set(READS) >= {"pods"}
+    assert found.denied == ["version"] and set(READS) >= {"pods"}
+
+
+@pytest.mark.asyncio
+async def test_a_version_closed_keeps_the_version_known() -> None:
+    """A 403 on /version is no answer: the version an earlier discovery stored is kept (it
+    was stored None); one ClusterVersion gives is stored all the same."""
+    stored = Cluster(name="ran-east", api_server_url="https://c:6443")
+    stored = merged(stored, await discover(ViewOnly()))  # type: ignore[arg-type]
+    assert stored.platform_version == "v1.29.8"
+    closed = await discover(ViewOnly(denied=("/version",)))  # type: ignore[arg-type]
+    kept = merged(stored, closed)
+    assert kept.platform is Platform.KUBERNETES and kept.platform_version == "v1.29.8"
+    cv = {"status": {"desired": {"version": "4.16.3"}}}
+    objects: dict[str, list[dict[str, Any]]] = {"clusterversions": [cv]}
+    openshift = interpret("ran-east", objects, {}, [], ["version"])
+    told = merged(stored, openshift)
+    assert told.platform is Platform.OPENSHIFT and told.platform_version == "4.16.3"
 
 
 @pytest.mark.asyncio

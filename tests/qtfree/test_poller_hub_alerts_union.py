@@ -17,6 +17,7 @@ from aiops_desktop.models.polling import Source
 from aiops_desktop.services.polling.poller import ALERTS_CHANGED, Poller
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
+from collectors.alertmanager import parse_alert
 from tests.qtfree.poller_fakes import Clock
 from tests.qtfree.test_poller_data_fixes import (
     AM,
@@ -232,3 +233,80 @@ async def test_alerts_about_other_things_stay_apart() -> None:
         ("KubePodCrashLooping", "api-6c9f8b7d4-x2kq9", "istio-proxy", "WARNING", RULER),
         ("NodeFilesystemSpaceFillingUp", None, None, "CRITICAL", RULER),
     ])  # fmt: skip
+
+
+class ParsedAM:
+    """A hub's Alertmanager answering ``items`` as its API does (parsed as the app does)."""
+
+    def __init__(self, *items: dict[str, object]) -> None:
+        self.items = list(items)
+
+    async def alerts(self, name: str) -> list[Alert]:
+        return [parse_alert(item, name) for item in self.items]
+
+
+def _item(fingerprint: str, **labels: str) -> dict[str, object]:
+    about = {"alertname": "KubeNodeNotReady", "severity": "critical", "node": "master-0"}
+    return {"fingerprint": fingerprint, "labels": {**about, **labels},
+            "startsAt": "2026-01-01T00:00:00Z"}  # fmt: skip
+
+
+def _replica_down(fingerprint: str, replica: str) -> dict[str, object]:
+    labels = {"alertname": "ClickHouseReplicaDown", "severity": "critical", "cluster": "ran-east",
+              "namespace": "db", "replica": replica}  # fmt: skip
+    return {"fingerprint": fingerprint, "labels": labels, "startsAt": "2026-01-01T00:00:00Z"}
+
+
+#: one hub's two alerts that differ only in a label of where an alert is raised, what each
+#: is about there: filed where they belong (the hub itself, or ran-east), each of them
+ONE_HUBS_TWO = {
+    "clusterID": ("acm", [_item("a1", clusterID="1111"), _item("b2", clusterID="2222")]),
+    "managed_cluster": (
+        "acm",
+        [
+            _item("a1", managed_cluster="5c7e0f7a-1d2b"),
+            _item("b2", managed_cluster="0fc4b1d2-8a3e"),
+        ],
+    ),
+    "replica": ("ran-east", [_replica_down("a1", "chi-0"), _replica_down("b2", "chi-1")]),
+    "no member's name": (
+        "acm",
+        [_item("a1", cluster="prod eu (west)"), _item("b2", cluster="prod us (east)")],
+    ),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("case", sorted(ONE_HUBS_TWO))
+async def test_one_hubs_alerts_are_each_filed(case: str) -> None:
+    """Alertmanager's two alerts (two fingerprints) that ``same_alert`` takes for one (they
+    differ in clusterID, managed_cluster, replica or an unusable cluster label): both are
+    filed (the second, a CRITICAL, was lost). ``same_alert`` tells only a later hub's copy."""
+    filed_under, items = ONE_HUBS_TWO[case]
+    hub = fleet_hub("acm", (PROM, AM))
+    poller = make_poller([hub], Pool(acm=ParsedAM(*items)), None, Clock(T0), [])
+    try:
+        await poller.run_source(hub, Source.ALERTS)
+        assert fingerprints(poller, filed_under) == {"a1", "b2"}
+    finally:
+        poller.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_later_hubs_copies_of_one_hubs_alerts_are_not_filed() -> None:
+    """acm-a's two replicas down, each filed; acm-b forwards the same two, each labelled
+    with its ruler: its copies are acm-a's alerts, not two more."""
+    down = [_replica_down("a1", "chi-0"), _replica_down("b2", "chi-1")]
+    copies = [_replica_down("c3", "chi-0"), _replica_down("d4", "chi-1")]
+    for copy in copies:
+        copy["labels"] = {**copy["labels"], "prometheus": RULER}  # type: ignore[dict-item]
+    hub_a, hub_b = fleet_hub("acm-a", (PROM, AM)), fleet_hub("acm-b", (PROM, AM))
+    for each in (hub_a, hub_b):
+        each.status.members = ["ran-east"]
+    pool = Pool(**{"acm-a": ParsedAM(*down), "acm-b": ParsedAM(*copies)})
+    poller = make_poller([hub_a, hub_b], pool, None, Clock(T0), [])
+    try:
+        await rounds(poller, hub_a, hub_b)
+        assert fingerprints(poller, "ran-east") == {"a1", "b2"}
+    finally:
+        poller.stop()

@@ -454,13 +454,16 @@ def unreadable_capabilities(found: ClusterCapabilities, denied: list[str]) -> li
 
 async def discover(client: KubeClient) -> Discovery:
     """List what discovery needs and interpret it. Raises CollectorError when the API server
-    cannot be reached at all (an absent or forbidden API is part of the answer)."""
+    cannot be reached at all (an absent or forbidden API is part of the answer). /version
+    closed to this user (validation goes on too) is a denied read, "version": no version
+    known, the one stored kept (``merged``)."""
+    closed: list[str] = []
     try:
         version = await client.get("/version")
     except KubeForbidden:
-        version = {}  # /version closed to this user (validation goes on too): no version known
+        version, closed = {}, ["version"]
     objects, absent, denied = await read_all(client)
-    return interpret(client.name, objects, version, absent, denied)
+    return interpret(client.name, objects, version, absent, [*closed, *denied])
 
 
 # -- applying it to the registered cluster -------------------------------------------------------
@@ -473,7 +476,9 @@ def merged(cluster: Cluster, found: Discovery) -> Cluster:
     only the in-cluster service found, which says nothing of the route stored).
     A capability ``found.unreadable`` (a read it comes from was denied) keeps its value from
     before and is not flagged vanished: a 403 is no answer ("no GPUs" from a role that may
-    not list nodes turned a GPU cluster into a plain one)."""
+    not list nodes turned a GPU cluster into a plain one). So is /version's ("version"
+    denied): the version stored is kept unless a ClusterVersion gave one (it was stored
+    None)."""
     endpoints = list(cluster.endpoints)
     for f in found.endpoints:
         current = cluster.endpoint(f.kind)
@@ -497,7 +502,9 @@ def merged(cluster: Cluster, found: Discovery) -> Cluster:
     capabilities = capabilities.model_copy(update={"vanished": vanished})
     update: dict[str, object] = {"endpoints": endpoints, "capabilities": capabilities}
     if "clusterversions" not in found.denied:  # unreadable: the platform is not known better
-        update |= {"platform": found.platform, "platform_version": found.platform_version}
+        update["platform"] = found.platform
+        if found.platform_version is not None or "version" not in found.denied:
+            update["platform_version"] = found.platform_version
     return cluster.model_copy(update=update)
 
 

@@ -734,13 +734,20 @@ class Poller:
         """A member's alerts: those each of ``hubs`` has for it, one of each (an alert two
         hubs forward: the first hub's). Two Alertmanagers' answers each filed in turn
         overwrote each other each poll; only one's filed hid the other's (a CRITICAL of the
-        second hub's nowhere in the app). One of each by ``same_alert``, not its fingerprint:
-        each hub's Prometheus or ruler labels its copy with itself (two CRITICAL findings,
-        the health score cut twice, two history rows)."""
-        found: dict[tuple[str, frozenset[tuple[str, str]]], Alert] = {}
+        second hub's nowhere in the app). A later hub's copy of an alert an earlier hub
+        filed is left by ``same_alert``, not its fingerprint: each hub's Prometheus or ruler
+        labels its copy with itself (two CRITICAL findings, the health score cut twice, two
+        history rows). Within one hub's answer every alert is kept, one of each by its
+        fingerprint: two alerts of one Alertmanager that differ only in a label
+        ``same_alert`` leaves out (a clusterID, a managed_cluster, the replica they are
+        about) are two (the second, a CRITICAL, was lost)."""
+        found: dict[str, Alert] = {}
+        filed: set[tuple[str, frozenset[tuple[str, str]]]] = set()  # by the hubs before
         for hub in hubs:
-            for alert in self._hub_alerts[hub].get(member, ()):
-                found.setdefault(same_alert(alert), alert)
+            own = [a for a in self._hub_alerts[hub].get(member, ()) if same_alert(a) not in filed]
+            for alert in own:
+                found.setdefault(alert.fingerprint, alert)
+            filed.update(same_alert(a) for a in own)
         return list(found.values())
 
     @staticmethod
