@@ -211,7 +211,7 @@ class TimeSeriesChart(pg.PlotWidget):
         plot = self.getPlotItem()
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
-        plot.getViewBox().sigYRangeChanged.connect(self._pin_past_edge)
+        self._pin_past_edge_on_changes(plot)
         self.sparkline = sparkline
         if sparkline:
             plot.hideAxis("left")
@@ -245,6 +245,12 @@ class TimeSeriesChart(pg.PlotWidget):
         self._readout.hide()
         self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self._connect_view(plot)
+
+    def _pin_past_edge_on_changes(self, plot: pg.PlotItem) -> None:
+        """+/-Inf pinned again when the view's values move and when Log Y is turned on or off
+        (after the plot's own handler: its curves are in the new mode by then)."""
+        plot.getViewBox().sigYRangeChanged.connect(self._pin_past_edge)
+        plot.ctrl.logYCheck.toggled.connect(self._pin_past_edge)
 
     def _connect_view(self, plot: pg.PlotItem) -> None:
         """The context menu's analysis, and the user's zoom and pan (``set_span``)."""
@@ -345,16 +351,28 @@ class TimeSeriesChart(pg.PlotWidget):
             view.addItem(item, ignoreBounds=True)
         self._past_edge[name] = (item, *past_edge_steps(ts, values))
 
-    def _pin_past_edge(self, *_range: object) -> None:
+    def _pin_past_edge(self, *_changed: object) -> None:
         """+Inf drawn just inside the view's top edge, -Inf its bottom one, wherever the
-        view's values go (a zoom, the autorange)."""
+        view's values go (a zoom, the autorange, the menu's Log Y); the finite end of each
+        step where its curve is: on a Log Y plot at log10 of its value (the items are the
+        view's, which the plot's log mode does not reach: the rise to +Inf went off the plot),
+        0 being log's -Inf (the bottom edge) and a step from below 0 not drawn, as its curve
+        is not."""
         if not self._past_edge:
             return
-        low, high = self.getPlotItem().getViewBox().viewRange()[1]
+        plot = self.getPlotItem()
+        low, high = plot.getViewBox().viewRange()[1]
         inset = (high - low) * EDGE_INSET
+        log_y = plot.ctrl.logYCheck.isChecked()
         for item, x, reached in self._past_edge.values():
-            y = np.where(reached == np.inf, high - inset, plotted(reached))
-            item.setData(x, np.where(reached == -np.inf, low + inset, y))
+            y = plotted(reached)
+            if log_y:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    y = np.log10(y)
+            y = np.where(np.isinf(reached), reached, y)
+            y = np.where(y == np.inf, high - inset, np.where(y == -np.inf, low + inset, y))
+            drawn = np.repeat(~np.isnan(y).reshape(-1, 2).any(axis=1), 2)  # whole pairs
+            item.setData(x[drawn], y[drawn])
 
     def _name_in_legend(self, peaks: dict[str, float]) -> None:
         """The legend names the LEGEND_MOST series that rose highest (in name order) and

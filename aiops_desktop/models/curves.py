@@ -21,16 +21,19 @@ def outlying_curves(
     (1), a port 4 us behind among ones within 20 ns, an idle GPU among busy ones and a hot one
     among cool ones are all drawn; keeping the highest peaks left the first two out. In the
     console the busiest and the idlest of a ``sum by (cluster)`` are drawn, the ordinary
-    middle left out. A series without a value is ranked last."""
+    middle left out. An infinite value (a p99 past the histogram's largest bucket is +Inf:
+    the worst latency there is) is the furthest of all; a series without a value (NaN only)
+    is ranked last."""
     if len(series) <= most:
         return series
     names = list(series)
     values = [np.asarray(series[name][1], dtype=float).ravel() for name in names]
     every = np.concatenate(values)
     finite = np.isfinite(every)
-    # one median for the panel (numpy throughout: 1,000 series of 240 points take some 5 ms)
+    # one median for the panel, of the finite values: an Inf would drag it to the edge (numpy
+    # throughout: 1,000 series of 240 points take some 5 ms)
     typical = float(np.median(every[finite])) if finite.any() else 0.0
-    away = np.where(finite, np.abs(every - typical), -np.inf)
+    away = np.where(np.isnan(every), -np.inf, np.abs(every - typical))  # +/-Inf: inf away
     lengths = np.array([v.size for v in values])
     furthest = np.full(len(names), -np.inf)
     held = lengths > 0  # reduceat cannot take an empty series

@@ -19,10 +19,12 @@ import pytest_asyncio
 from aiops_desktop.models import ClusterKind, EndpointKind, utcnow
 from aiops_desktop.models.fleet import Domain, Finding, FindingSeverity
 from aiops_desktop.models.polling import Source, SourceStatus
+from aiops_desktop.models.ptp import DEFAULT_THRESHOLD, ClockState, PtpBoard, PtpRow, Threshold
 from aiops_desktop.models.registry import ClusterSpec
 from aiops_desktop.models.wall import Tile
 from aiops_desktop.secrets import NoSecrets
 from aiops_desktop.services.core import Core
+from aiops_desktop.services.fleet.state import PTP_WINDOW
 from aiops_desktop.services.outputs.wall import poll_health
 from aiops_desktop.settings import resolve_paths
 
@@ -122,26 +124,64 @@ def test_sources_not_read_for_hours_are_not_polling_ok() -> None:
     assert poll_health(src, now) == "polling OK · 6 sources"  # type: ignore[arg-type]
 
 
+def ptp_bands(core: Core, bands: dict[tuple[str, str, str], Threshold]) -> None:
+    """A refresh's PTP board: each ptp4l port (cluster, node, iface) with its profile's band."""
+    rows = [PtpRow(cluster, node, iface, "ptp4l", ClockState.LOCKED, threshold=band)
+            for (cluster, node, iface), band in bands.items()]  # fmt: skip
+    core.fleet._note_ptp_bands(PtpBoard(rows, PTP_WINDOW, DEFAULT_THRESHOLD, []), {})
+
+
+def ptp_port(core: Core, port: dict[str, str], offset: float, *, ago_s: float = 5.0) -> None:
+    at = np.array([time.time() - ago_s])
+    core.live.append("ran-east", "ptp_clock_state", port, at, np.array([1.0]))
+    core.live.append("ran-east", "ptp_offset", port, at, np.array([offset]))
+
+
 @pytest.mark.asyncio
 async def test_a_ptp_port_is_judged_by_its_profiles_band_as_the_truth_judges_it(
     core: Core,
 ) -> None:
-    """A port 500 ns off, within its PtpConfig profile's +/-1500 ns (the truth, which reads
-    the profiles, finds nothing): no trouble line beside "OK"; one 2000 ns off, beyond it
-    (the truth's finding), is trouble."""
+    """A port 500 ns off, within its PtpConfig profile's +/-1500 ns (the band the truth's
+    refresh read with the profiles): no trouble line; one 2000 ns off, beyond it, is trouble,
+    whatever the truth found at its last refresh; a port no refresh has read a band of is
+    judged by the default +/-100 ns."""
     now = utcnow()
     await core.registry.add(ClusterSpec(name="ran-east", endpoint_urls=PROMETHEUS))
     read(core, "ran-east", now)
-    ts = np.array([time.time() - 5])
-    for iface, offset in (("ens1f0", 500.0), ("ens2f0", 2000.0)):
-        port = {"node": "du-1", "iface": iface, "process": "ptp4l"}
-        core.live.append("ran-east", "ptp_clock_state", port, ts, np.array([1.0]))
-        core.live.append("ran-east", "ptp_offset", port, ts, np.array([offset]))
+    wide = Threshold.symmetric(1500.0)
+    ptp_bands(core, {("ran-east", "du-1", "ens1f0"): wide, ("ran-east", "du-1", "ens2f0"): wide})
+    ptp_port(core, {"node": "du-1", "iface": "ens1f0", "process": "ptp4l"}, 500.0)
     tile = tiles(core, "ptp", now)["ran-east"]
-    assert tile.lines == ["OK · no PTP findings", "2/2 ports LOCKED"]
-    beyond = Finding(Domain.PTP, FindingSeverity.WARNING, "du-1/ens2f0 (ptp4l)",
-                     "offset 2000 ns beyond +/-1500 ns")  # fmt: skip
-    core.fleet._found = {"ran-east": [beyond]}
+    assert tile.lines == ["OK · no PTP findings", "1/1 ports LOCKED"]
+    ptp_port(core, {"node": "du-1", "iface": "ens2f0", "process": "ptp4l"}, 2000.0)
+    ptp_port(core, {"node": "du-2", "iface": "ens1f0", "process": "ptp4l"}, 500.0)
     tile = tiles(core, "ptp", now)["ran-east"]
-    assert tile.state == "WARNING"
-    assert tile.lines[1:] == ["2/2 ports LOCKED", "offset 2000 ns at du-1/ens2f0"]
+    trouble = "offset 2000 ns at du-1/ens2f0 · offset 500 ns at du-2/ens1f0"
+    assert tile.lines[1:] == ["3/3 ports LOCKED", trouble]
+
+
+@pytest.mark.asyncio
+async def test_a_ptp_ports_trouble_is_its_live_offset_judged_not_the_last_refreshs_finding(
+    core: Core,
+) -> None:
+    """The trouble line says ptp4l's offset now: judged by its band, not by whether the
+    truth (refreshed every 60 s) has an offset finding on the port: ts2phc's finding there is
+    not ptp4l's; a port back in band is no longer trouble; a new excursion is trouble at once."""
+    now = utcnow()
+    await core.registry.add(ClusterSpec(name="ran-east", endpoint_urls=PROMETHEUS))
+    read(core, "ran-east", now)
+    ptp_bands(core, {("ran-east", "gm-0", "ens2fx"): DEFAULT_THRESHOLD})
+    port = {"node": "gm-0", "iface": "ens2fx"}  # the panel: max by (cluster, node, iface)
+    ptp_port(core, port, 8.0)  # ptp4l: 8 ns, well in band
+    ts2phc = Finding(Domain.PTP, FindingSeverity.WARNING, "gm-0/ens2fx (ts2phc)",
+                     "offset 4000 ns beyond ±100 ns")  # fmt: skip
+    core.fleet._found = {"ran-east": [ts2phc]}
+    assert tiles(core, "ptp", now)["ran-east"].lines[1:] == ["1/1 ports LOCKED"]
+    earlier = Finding(Domain.PTP, FindingSeverity.WARNING, "gm-0/ens2fx (ptp4l)",
+                      "offset 2000 ns beyond ±100 ns")  # fmt: skip
+    core.fleet._found = {"ran-east": [earlier]}  # the last refresh's: back at 8 ns since
+    assert tiles(core, "ptp", now)["ran-east"].lines[1:] == ["1/1 ports LOCKED"]
+    core.fleet._found = {"ran-east": []}
+    ptp_port(core, port, 1e6, ago_s=1.0)  # 1 ms off now; no refresh since
+    tile = tiles(core, "ptp", now)["ran-east"]
+    assert tile.lines[1:] == ["1/1 ports LOCKED", "offset 1000000 ns at gm-0/ens2fx"]

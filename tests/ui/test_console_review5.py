@@ -113,6 +113,32 @@ def test_a_p99_past_the_largest_bucket_is_drawn_at_the_top_edge(qtbot: Any, them
     assert chart.empty and chart.empty_text == NO_DATA
 
 
+def test_steps_to_and_from_inf_follow_the_plots_log_y(qtbot: Any, theme: Theme) -> None:
+    """On a Log Y plot the finite end of each step into or out of +/-Inf is where the curve
+    is, at log10 of its value: the rise to +Inf was drawn from the linear 1000 (off the
+    plot), and a dip to -Inf was a stray line down the plot's full height."""
+    chart = TimeSeriesChart("p99", "ms", theme)
+    qtbot.addWidget(chart)
+    chart.resize(700, 360)
+    chart.show()
+    qtbot.waitExposed(chart)
+    ts = T0 + 30.0 * np.arange(100)
+    values = np.full(ts.size, 1000.0)
+    values[50:53] = np.inf  # past the largest bucket for three steps
+    values[80] = -np.inf
+    chart.set_series({"a": (ts, values)})
+    for log in (True, False, True):  # each change of the mode pins them again
+        chart.getPlotItem().setLogMode(False, log)
+        chart.getPlotItem().enableAutoRange()
+        flat = _column_rows(chart, "a", ts[20])
+        assert flat and 0.4 < min(flat) <= max(flat) < 0.6
+        rise = _column_rows(chart, "a", ts[49] + 15.0)  # mid-way up the rise to +Inf
+        assert rise and 0.05 < min(rise) <= max(rise) < 0.6
+        fall = _column_rows(chart, "a", ts[79] + 15.0)  # mid-way down to -Inf
+        assert fall and 0.4 < min(fall) <= max(fall) < 0.95
+        assert max(_column_rows(chart, "a", ts[80])) > 0.98  # -Inf: at the bottom edge
+
+
 def test_the_readout_names_each_series_shortly(qtbot: Any, theme: Theme) -> None:
     """A label value runs to any length: the read-out wrote each whole name on every mouse
     move (eight of 30,000 characters: 104 ms a move, an item 230,000 px wide)."""

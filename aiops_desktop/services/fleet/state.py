@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -68,7 +68,7 @@ from aiops_desktop.services.runtime.gathering import gather_all
 
 if TYPE_CHECKING:
     from aiops_desktop.models.gpu import GpuFleet
-    from aiops_desktop.models.ptp import PtpBoard
+    from aiops_desktop.models.ptp import PtpBoard, Threshold
     from aiops_desktop.services.clusters.registry import ClusterRegistry
     from aiops_desktop.services.gpu_cnf.gpu_fallback import ExecReader
     from aiops_desktop.services.gpu_cnf.ptp import Thresholds
@@ -266,6 +266,8 @@ class FleetState:
         self._refreshed_at: datetime | None = None
         self._gpus_gone = GpusGone()  # the GPUs not OK at the last read, to say one gone
         self._ports_gone = PortsGone()  # the PTP ports not OK at the last read, likewise
+        #: each cluster's ptp4l ports' offset bands, (node, iface) -> band, as last read
+        self._ptp_bands: dict[str, dict[tuple[str, str], Threshold]] = {}
         self.last: FleetTruth | None = None
 
     @property
@@ -293,6 +295,7 @@ class FleetState:
         )
         if read is not None:
             self._add_gone(found, read, unread, now)
+            self._note_ptp_bands(read.board, unread)
         for name, items in sriov.items():
             found.setdefault(name, []).extend(items)
         recent = await self._anomalies.current(ANOMALIES_WITHIN)
@@ -337,6 +340,23 @@ class FleetState:
         for part in (gpus, ports):
             for name, items in part.items():
                 found.setdefault(name, []).extend(items)
+
+    def _note_ptp_bands(self, board: PtpBoard, unread: Unread) -> None:
+        """Each ptp4l port's offset band as ``board`` judged it (its PtpConfig profile's, else
+        the default); a cluster whose PTP read failed keeps its last (a failed read is no
+        change of profile)."""
+        lost = {name for name, domains in self._lost(unread).items() if Domain.PTP in domains}
+        bands = {name: ports for name, ports in self._ptp_bands.items() if name in lost}
+        for row in board.rows:
+            if row.process == "ptp4l":
+                bands.setdefault(row.cluster, {})[row.node, row.iface] = row.threshold
+        self._ptp_bands = bands
+
+    def ptp_bands(self, cluster: str) -> Mapping[tuple[str, str], Threshold]:
+        """``cluster``'s ptp4l ports' offset bands, (node, iface) -> band, as the last refresh
+        read them with the PtpConfig profiles (empty before one has): what the wall judges a
+        live offset by, synchronously, as the truth judged it at that refresh."""
+        return self._ptp_bands.get(cluster, {})
 
     def _lost(self, unread: Unread) -> dict[str, set[Domain]]:
         """The domains not read this time of each cluster (a hub's, each of its members')."""

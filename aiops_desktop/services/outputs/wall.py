@@ -28,6 +28,7 @@ from aiops_desktop.models.fleet import (
 )
 from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C
 from aiops_desktop.models.polling import Source
+from aiops_desktop.models.ptp import DEFAULT_THRESHOLD
 from aiops_desktop.models.text import age_text, count
 from aiops_desktop.models.wall import RANK, STALE_AFTER_S, TILE_LINES, Tile, WallModel, WallPage
 from aiops_desktop.services.clusters.registry import ClusterRegistry
@@ -323,23 +324,18 @@ def _gpu_page(src: WallService, now: datetime) -> WallPage:
     return WallPage("gpu", "GPUs", tiles)
 
 
-def _offset_beyond(judged: ClusterTruth | None) -> Callable[[str, float], bool]:
-    """Whether a port's ("node/iface") offset is beyond its band, as the fleet's truth judges
-    it: by its node's PtpConfig profile's band, which the truth's refresh reads over the
-    Kubernetes API (the wall reads no profiles: judged by the default band, a port well
-    within its profile's +/-1500 ns was trouble on a tile the truth said OK). Where the truth
-    has not read the cluster's findings (before its first refresh, or while that read fails),
-    by the default band, as the truth judges a node without a profile."""
-    if judged is None or "findings" in judged.coverage:
-        return lambda _port, offset: offset_ok(offset) is False
-    beyond = {f.subject.split(" (")[0] for f in judged.findings
-              if f.domain is Domain.PTP and f.reason.startswith("offset ")}  # fmt: skip
-    return lambda port, _offset: port in beyond
+def _offset_beyond(src: WallService, name: str) -> Callable[[str, float], bool]:
+    """Whether a port's ("node/iface") live ptp4l offset is beyond its band: its node's
+    PtpConfig profile's, as the fleet's last refresh read it over the Kubernetes API (the
+    wall reads no profiles: judged by the default band, a port well within its profile's
+    +/-1500 ns was trouble on a tile the truth said OK); the default band where none was
+    read, as the truth judges a node without a profile. The band, not the truth's verdict:
+    that is of the offset a minute ago, or of another process on the port (ts2phc)."""
+    bands = {f"{node}/{iface}": band for (node, iface), band in src.fleet.ptp_bands(name).items()}
+    return lambda port, offset: offset_ok(offset, bands.get(port, DEFAULT_THRESHOLD)) is False
 
 
 def _ptp_page(src: WallService, now: datetime) -> WallPage:
-    judged_by_name = {t.name: t for t in _truth(src).clusters}
-
     def read(name: str, stale_s: float) -> tuple[list[str], float | None] | None:
         state_read = _latest(src, name, "ptp_clock_state", stale_s)
         offset_read = _latest(src, name, "ptp_offset", stale_s)
@@ -350,7 +346,7 @@ def _ptp_page(src: WallService, now: datetime) -> WallPage:
         late = _late(src, offset_read, at, stale_s)
         troubles = [f"FREERUN {p}" for p, s in states.items() if s == 0]
         troubles += [f"HOLDOVER {p}" for p, s in states.items() if s == 2]
-        beyond = _offset_beyond(judged_by_name.get(name))
+        beyond = _offset_beyond(src, name)
         troubles += [f"offset {o:.0f} ns at {p}{late}" for p, o in offsets.items()
                      if beyond(p, o)]  # fmt: skip
         locked = sum(s == 1 for s in states.values())
