@@ -116,7 +116,7 @@ def test_a_fraction_guessed_a_percentage_is_said_in_percent() -> None:
     assert abs(float(said[1]) - 60) < 0.5 and abs(float(said[2]) - 10) < 1
 
 
-@pytest.mark.parametrize("glitch", [1.0004, 1.06, 1.2])
+@pytest.mark.parametrize("glitch", [1.0004, 1.06, 1.1])
 def test_one_sample_past_one_leaves_a_fraction_a_fraction(glitch: float) -> None:
     """The glitch made the whole series percent: 50 points read 0.5, and HIGH read LOW
     (at 1.0004 once; at 1.06, an overshoot past ``FRACTION_MOST`` on one sample, again)."""
@@ -128,7 +128,7 @@ def test_one_sample_past_one_leaves_a_fraction_a_fraction(glitch: float) -> None
 
 def test_a_percentage_idle_under_one_is_no_fraction_when_it_bursts() -> None:
     """A GPU idle at 0-1 % and busy at 40 % for 5 samples (under 1 % of them): a percentage
-    (no fraction goes past 1.5), its move 40 points, not 4000."""
+    (no fraction goes past 1.1), its move 40 points, not 4000."""
     values = np.random.default_rng(3).uniform(0, 1, 1700)
     values[1400:1405] = 40.0
     burst = the_rise(values, "DCGM_FI_DEV_GPU_UTIL")
@@ -138,7 +138,7 @@ def test_a_percentage_idle_under_one_is_no_fraction_when_it_bursts() -> None:
 
 def test_a_percentage_idle_under_one_is_no_fraction_when_it_blips() -> None:
     """An idle GPU's whole percents, 0 or 1, and 2 % on 10 of 2,000 samples: a percentage
-    (no fraction goes past 1.5), its blip 2 points ("2% vs 0%"), not "200% vs 0%"."""
+    (no fraction goes past 1.1), its blip 2 points ("2% vs 0%"), not "200% vs 0%"."""
     values = (np.random.default_rng(5).random(2000) < 0.2).astype(float)
     values[1900:1910] = 2.0
     blips = [a for a in found("DCGM_FI_DEV_GPU_UTIL", values) if covers(a, 1900)]
@@ -146,3 +146,13 @@ def test_a_percentage_idle_under_one_is_no_fraction_when_it_blips() -> None:
     for blip in blips:
         assert blip.change_points is not None and blip.change_points <= 2
         assert blip.explanation.startswith("2% vs ")
+
+
+def test_a_percentage_of_a_rate_blipping_to_one_and_a_half_is_no_fraction() -> None:
+    """Idle at 0.2-0.9 % with 1.4 % on 10 of 2,000 samples (a rate's percentage): it was read
+    a fraction, the blip said "140% vs 52%"."""
+    values = np.random.default_rng(6).uniform(0.2, 0.9, 2000)
+    values[1900:1910] = 1.4
+    blips = [a for a in found("node_cpu_utilisation_percent", values) if covers(a, 1900)]
+    for blip in blips:
+        assert not blip.explanation.startswith("140%"), blip.explanation

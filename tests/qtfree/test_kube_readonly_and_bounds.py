@@ -246,6 +246,10 @@ async def test_a_version_closed_keeps_the_version_known() -> None:
     openshift = interpret("ran-east", objects, {}, [], ["version"])
     told = merged(stored, openshift)
     assert told.platform is Platform.OPENSHIFT and told.platform_version == "4.16.3"
+    # another platform found with no version: the stored one was another platform's
+    unversioned = interpret("ran-east", {"clusterversions": [{"status": {}}]}, {}, [], ["version"])
+    moved = merged(stored, unversioned)
+    assert moved.platform is Platform.OPENSHIFT and moved.platform_version is None
 
 
 @pytest.mark.asyncio

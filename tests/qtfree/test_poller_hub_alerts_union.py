@@ -310,3 +310,23 @@ async def test_a_later_hubs_copies_of_one_hubs_alerts_are_not_filed() -> None:
         assert fingerprints(poller, "ran-east") == {"a1", "b2"}
     finally:
         poller.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_later_hubs_copy_stands_for_one_earlier_alert_only() -> None:
+    """acm-a fires chi-0 down (chi-1's ended on its ruler), acm-b fires both: chi-1's, still
+    firing there, is filed (it was lost: acm-a's chi-0 had its kind, so both of acm-b's were
+    taken for copies)."""
+    hub_a, hub_b = fleet_hub("acm-a", (PROM, AM)), fleet_hub("acm-b", (PROM, AM))
+    for each in (hub_a, hub_b):
+        each.status.members = ["ran-east"]
+    later = [_replica_down("c3", "chi-0"), _replica_down("d4", "chi-1")]
+    for copy in later:
+        copy["labels"] = {**copy["labels"], "prometheus": RULER}  # type: ignore[dict-item]
+    pool = Pool(**{"acm-a": ParsedAM(_replica_down("a1", "chi-0")), "acm-b": ParsedAM(*later)})
+    poller = make_poller([hub_a, hub_b], pool, None, Clock(T0), [])
+    try:
+        await rounds(poller, hub_a, hub_b)
+        assert fingerprints(poller, "ran-east") == {"a1", "d4"}
+    finally:
+        poller.stop()

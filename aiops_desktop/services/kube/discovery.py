@@ -503,7 +503,10 @@ def merged(cluster: Cluster, found: Discovery) -> Cluster:
     update: dict[str, object] = {"endpoints": endpoints, "capabilities": capabilities}
     if "clusterversions" not in found.denied:  # unreadable: the platform is not known better
         update["platform"] = found.platform
-        if found.platform_version is not None or "version" not in found.denied:
+        # /version denied: the version stored stays, of the same platform only (another's
+        # was paired with this one: OPENSHIFT v1.29.8)
+        same = found.platform is cluster.platform
+        if found.platform_version is not None or "version" not in found.denied or not same:
             update["platform_version"] = found.platform_version
     return cluster.model_copy(update=update)
 

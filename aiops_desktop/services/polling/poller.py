@@ -31,7 +31,7 @@ import logging
 import math
 import random
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -740,11 +740,19 @@ class Poller:
         history rows). Within one hub's answer every alert is kept, one of each by its
         fingerprint: two alerts of one Alertmanager that differ only in a label
         ``same_alert`` leaves out (a clusterID, a managed_cluster, the replica they are
-        about) are two (the second, a CRITICAL, was lost)."""
+        about) are two (the second, a CRITICAL, was lost); so a later hub's copy stands for
+        one earlier alert of its kind at most (its second replica's still fires there where
+        the first hub has ended it: it was lost too)."""
         found: dict[str, Alert] = {}
-        filed: set[tuple[str, frozenset[tuple[str, str]]]] = set()  # by the hubs before
+        filed: Counter[tuple[str, frozenset[tuple[str, str]]]] = Counter()  # by hubs before
         for hub in hubs:
-            own = [a for a in self._hub_alerts[hub].get(member, ()) if same_alert(a) not in filed]
+            own = []
+            for alert in self._hub_alerts[hub].get(member, ()):
+                kind = same_alert(alert)
+                if filed[kind] > 0:  # a copy of one an earlier hub filed
+                    filed[kind] -= 1
+                    continue
+                own.append(alert)
             for alert in own:
                 found.setdefault(alert.fingerprint, alert)
             filed.update(same_alert(a) for a in own)
