@@ -571,7 +571,7 @@ def detect_anomalies(
     if not values.size:
         return []
     profile = profile_for(series.metric, unit)
-    if raw_counter(series.metric, unit) and _running_total(values):
+    if raw_counter(series.metric, kind=profile.type) and _running_total(values):
         values = _per_second(ts, values)  # what its type judges: its rate, not its count
     chosen = tuple(methods) if methods is not None else profile.methods
     breaches: list[_Breach] = []

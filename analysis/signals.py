@@ -122,15 +122,16 @@ _OVER_A_RANGE = re.compile(r"\b(rate|irate|increase|delta|idelta|deriv|resets|ch
 _RAW_COUNTER_NAME = re.compile(rf"{_COUNTER_NAME}(?!:)", re.IGNORECASE)
 
 
-def raw_counter(metric: str, unit: str | None = None) -> bool:
+def raw_counter(metric: str, unit: str | None = None, *, kind: SignalType | None = None) -> bool:
     """Whether ``metric`` (a name or a PromQL query) reads a counter's running total: a
     counter rate by its name (``_total`` ending it, ``_RAW_COUNTER_NAME``: not a recording
     rule's rate, whose rate taken again read a drop of 0.8 cores as "+113094 %") with no
     function that takes its rate (the CLI's ``analyse --query
     node_network_receive_bytes_total``). Its rate is what its type's detection judges
-    (``analysis.detect``)."""
+    (``analysis.detect``). ``kind``: its type where already classified (each series of
+    each live round: the rules' regexes run once)."""
     return (
-        classify(metric, unit) is SignalType.COUNTER_RATE
+        (kind or classify(metric, unit)) is SignalType.COUNTER_RATE
         and _RAW_COUNTER_NAME.search(metric) is not None
         and not _OVER_A_RANGE.search(metric)
     )
