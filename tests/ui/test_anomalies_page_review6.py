@@ -5,7 +5,6 @@ counts are the store's for the filter and say how many are not shown; a series' 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +20,7 @@ from aiops_desktop.models.enums import (
     AnomalyType,
     FindingSeverity,
 )
+from aiops_desktop.services.intelligence.anomalies import AnomalyService
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from aiops_desktop.store.anomalies import AnomalyRepository
 from aiops_desktop.store.database import Database
@@ -51,8 +51,7 @@ class Detection:
     def __init__(self, repo: AnomalyRepository) -> None:
         self.repo = repo
 
-    async def stored(self, flt: AnomalyFilter) -> list[Anomaly]:
-        return await asyncio.to_thread(self.repo.list, flt)
+    listed = AnomalyService.listed  # the service's own read, over the store above
 
     def shortfalls(self, _clusters: tuple[str, ...] = ()) -> list[str]:
         return []
@@ -121,3 +120,16 @@ def test_a_series_hostile_labels_are_one_short_line(qtbot: QtBot, theme: Theme) 
     cell = view.table.model().index(0, 5).data(Qt.ItemDataRole.DisplayRole)
     assert len(cell) <= 300 and cell.endswith("…")
     assert view.table.columnWidth(5) < 3000  # 300 characters, not 1,048,575 px
+
+
+def test_a_whole_promql_query_as_the_metric_is_one_short_line(qtbot: QtBot, theme: Theme) -> None:
+    """The CLI's analyse stores the query it was given as the metric: a multi-line query of
+    thousands of characters is one cut line in the "Metric" column, as a series is."""
+    view = AnomaliesView(theme)
+    qtbot.addWidget(view)
+    query = 'sum by (pod) (\n  rate(container_cpu_usage_seconds_total{pod=~".+"}[5m])\n)'
+    row = anomaly(1, AnomalySeverity.LOW, NOW).model_copy(update={"metric": query * 100})
+    view.show_rows([row])
+    cell = view.table.model().index(0, 4).data(Qt.ItemDataRole.DisplayRole)
+    assert "\n" not in cell and cell.startswith("sum by (pod) (   rate(")
+    assert len(cell) == 300 and cell.endswith("…")

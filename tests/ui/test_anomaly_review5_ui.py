@@ -36,13 +36,9 @@ class Detection:
         self.asked.append(clusters)
         return [DEGRADED, "3 series not judged: over the anomaly detector's limit of 2,383 series"]
 
-    async def stored(self, _flt: AnomalyFilter) -> list[Any]:
-        return []
-
-    @property
-    def repo(self) -> Any:
-        """The store the page reads the most severe and the counts from: empty."""
-        return SimpleNamespace(most_severe=lambda _flt: [], count_by_severity=lambda _flt: {})
+    async def listed(self, _flt: AnomalyFilter) -> tuple[list[Any], dict[Any, int]]:
+        """The rows and counts the page reads: none."""
+        return [], {}
 
 
 class NoBus:

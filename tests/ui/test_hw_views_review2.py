@@ -16,7 +16,8 @@ from aiops_desktop.models.gpu import GpuChange, GpuFleet, GpuHealth, GpuReading,
 from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.models.ptp import DEFAULT_THRESHOLD, ClockState, PtpBoard, PtpRow
 from ui.theme import Theme
-from ui.views.fleet_hw_views import CELL_CHARS, DriftView, GpuFleetView, PtpBoardView
+from ui.views.fleet_hw_views import DriftView, GpuFleetView, PtpBoardView
+from ui.views.text import CELL_CHARS
 
 RLO = "\u202e"
 #: a tail only the whole text holds: seen in the tooltip, never in the cut cell

@@ -3,9 +3,6 @@ again every few seconds and whenever new anomalies are found."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import replace
-
 from PySide6.QtCore import QObject, Signal
 
 from aiops_desktop.models.anomalies import AnomalyFilter
@@ -69,21 +66,9 @@ class AnomaliesPresenter(Presenter):
         return sorted(name for name, _ in self._truth())
 
     async def read(self) -> None:
-        """The newest rows, and the filter's most severe beside them: a CRITICAL an hour old
-        is never pushed out of the list by newer LOW findings; the counts are the store's,
-        of all the filter selects, not of the rows read."""
-        rows = await self._anomalies.stored(self.filter)
-        repo = self._anomalies.repo
-        wanted = self.filter.severities or tuple(AnomalySeverity)
-        serious = tuple(s for s in wanted if s.serious)
-        if serious:
-            severe = await asyncio.to_thread(
-                repo.most_severe, replace(self.filter, severities=serious)
-            )
-            listed = {a.identity for a in rows}
-            rows += [a for a in severe if a.identity not in listed]
-            rows.sort(key=lambda a: a.timestamp, reverse=True)
-        counts = await asyncio.to_thread(repo.count_by_severity, self.filter)
+        """The newest rows and the filter's most severe beside them, with the store's counts
+        for the filter (``AnomalyService.listed``: one read off the loop)."""
+        rows, counts = await self._anomalies.listed(self.filter)
         if not self.superseded:  # the filter changed meanwhile: the next read has the rows
             self.sig_rows.emit(rows, counts)
             self.sig_error.emit(" · ".join(self._anomalies.shortfalls(self.filter.clusters)))

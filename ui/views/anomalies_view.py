@@ -10,14 +10,13 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, 
 
 from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.enums import AnomalySeverity, AnomalyType, FindingSeverity
-from aiops_desktop.models.text import cut_line, labels_text, time_text
+from aiops_desktop.models.text import labels_text, time_text
 from ui.theme import Theme
 from ui.views.rows_table import Row
 from ui.views.tables import make_table
-from ui.views.text import PlainLabel
+from ui.views.text import PlainLabel, cell_line
 
 ALL = "All"
-CELL_CHARS = 300  # a series' cell's most (the Incidents view's): a 200 KB label was measured
 
 
 class AnomaliesView(QWidget):
@@ -104,10 +103,11 @@ class AnomaliesView(QWidget):
         for a in anomalies:
             # a label value is outside text: a newline forged a row, a bidi override read
             # backwards, a 200 KB value was measured whole into a column a million px wide
-            series = cut_line(labels_text(a.labels), CELL_CHARS)
+            series = cell_line(labels_text(a.labels))
             level = a.severity.level
-            cells = [time_text(a.timestamp, seconds=True), a.cluster, level.value,
-                     a.type.value, a.metric, series, a.method.value, a.described]  # fmt: skip
+            # the CLI's analyse stores the whole PromQL query it was given as the metric
+            cells = [time_text(a.timestamp, seconds=True), a.cluster, level.value, a.type.value,
+                     cell_line(a.metric), series, a.method.value, a.described]  # fmt: skip
             colour = self._theme.severity(level.value)
             # sorted by how severe (CRITICAL first), not by the word (INFO before WARNING)
             rows.append(Row(cells, colours={2: colour}, tips=dict.fromkeys(range(8), a.described),

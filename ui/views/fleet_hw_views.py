@@ -28,31 +28,26 @@ from aiops_desktop.models.gpu import (
 )
 from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.models.ptp import RANK_UNKNOWN, Compliance, PtpBoard, PtpRow
-from aiops_desktop.models.text import count, cut_line, pct_text
+from aiops_desktop.models.text import count, pct_text
 from aiops_desktop.models.time_range import TimeRange
 from ui.charts import TimeSeriesChart
 from ui.theme import Theme, readable_on
 from ui.views.page import TitledPage
 from ui.views.rows_table import TIP_CHARS, Row, RowsTable, tip_lines
 from ui.views.tables import make_table
-from ui.views.text import PlainLabel, tip
+from ui.views.text import PlainLabel, cell_line, tip
 from ui.views.time_range import TimeRangeBar
 
 HEAT_METRICS = ("Health", "Utilisation", "Temperature")
 #: the heatmap's cells: (cluster, node) -> column -> the GPUs drawn there
 Cells = dict[tuple[str, str], dict[int, list[GpuHealth]]]
-CELL_CHARS = 300  # a cell's most (the Incidents view's): a huge reason was drawn and measured
-
-
-def _line(text: str, most: int = CELL_CHARS) -> str:
-    return cut_line(text, most)
 
 
 def _errors(outcomes: list[ClusterOutcome], label: PlainLabel) -> None:
     """The clusters' read errors on the error line, each one cut line; in its tooltip, one a
     line, the longest cut alike to fit (cut as one text, the first errors hid the others)."""
     said = sorted({f"{o.cluster}: {o.error}" for o in outcomes})
-    label.setText("; ".join(_line(s) for s in said))
+    label.setText("; ".join(cell_line(s) for s in said))
     label.setToolTip(tip(tip_lines(said)))  # each cluster's error, cut alike to fit
 
 
@@ -81,8 +76,8 @@ def gpu_facts(g: GpuReading) -> str:
     """What a GPU is and reads, in a line: its uuid and driver (label values: one cut line
     each), memory, utilisation, power and clocks, each "—" where unknown."""
     return " · ".join([
-        f"uuid {_line(g.uuid) or '—'}",
-        f"driver {_line(g.driver or '') or '—'}",
+        f"uuid {cell_line(g.uuid) or '—'}",
+        f"driver {cell_line(g.driver or '') or '—'}",
         f"memory {_n(g.mem_used_mib)} / {_n(g.mem_total_mib)} MiB used ({_n(g.mem_free_mib)} free)",
         f"utilisation GPU {_n(g.util_pct)} % / memory {_n(g.util_memory_pct)} %",
         f"power {_n(g.power_w)} / {_n(g.power_limit_w)} W",
@@ -129,11 +124,11 @@ class GpuDetail(QWidget):
 
     def show_loading(self, health: GpuHealth) -> None:
         g = health.reading
-        mig = f" MIG {_line(g.mig_profile)}" if g.mig_profile else ""
-        pods = f" · {_line(', '.join(g.pods))}" if g.pods else ""
-        reasons = f" · {_line('; '.join(health.reasons))}" if health.reasons else ""
+        mig = f" MIG {cell_line(g.mig_profile)}" if g.mig_profile else ""
+        pods = f" · {cell_line(', '.join(g.pods))}" if g.pods else ""
+        reasons = f" · {cell_line('; '.join(health.reasons))}" if health.reasons else ""
         self._heading = (
-            f"{_line(g.key)} · {_line(g.model)}{mig} · {health.state.value}{pods}{reasons}"
+            f"{cell_line(g.key)} · {cell_line(g.model)}{mig} · {health.state.value}{pods}{reasons}"
         )
         self.heading.setText(self._heading)
         self.facts.setText(gpu_facts(g))
@@ -157,7 +152,7 @@ class GpuDetail(QWidget):
             chart.setVisible(data is not None or name != "tensor_active_pct")
         said = [o.error for o in history.outcomes] + ([history.note] if history.note else [])
         # each answer (another range, a re-read) says its own notes: never the last one's too
-        notes = [_line("; ".join(said))] if said else []
+        notes = [cell_line("; ".join(said))] if said else []
         self.heading.setText(" · ".join([self._heading, *notes]))
 
     def reset_zoom(self) -> None:
@@ -338,7 +333,7 @@ class GpuFleetView(QWidget):
             shown.append(Row(texts, colours=colours, backgrounds=backgrounds, tips=tips,
                              center=True, keys=keys))  # fmt: skip
         headers = [f"GPU {i}" if i != OTHER_COLUMN else "Other" for i in columns]
-        self.heatmap.set_rows(shown, headers, [_line(f"{c} / {n}") for c, n in rows])
+        self.heatmap.set_rows(shown, headers, [cell_line(f"{c} / {n}") for c, n in rows])
         visible = min(len(rows), 12)  # every node row in sight up to 12; more scroll
         self.heatmap.setMinimumHeight(
             self.heatmap.horizontalHeader().height()
@@ -356,8 +351,8 @@ class GpuFleetView(QWidget):
         # a GPU's key, model, pods and reasons are label values and nvidia-smi's text: one cut
         # line each, the whole text (escaped by the table) as its tooltip
         rows = [
-            Row([h.state.value, _line(h.reading.key), _line(h.reading.model),
-                 _line(", ".join(h.reading.pods)) or "—", _line("; ".join(h.reasons))],
+            Row([h.state.value, cell_line(h.reading.key), cell_line(h.reading.model),
+                 cell_line(", ".join(h.reading.pods)) or "—", cell_line("; ".join(h.reasons))],
                 colour=self._theme.severity(level[h.state]) if h.state in level
                 else self._theme.status("UNKNOWN"),
                 tips=_tips({1: h.reading.key, 2: h.reading.model, 3: ", ".join(h.reading.pods),
@@ -365,8 +360,8 @@ class GpuFleetView(QWidget):
             for h in problems
         ]  # fmt: skip
         rows += [
-            Row(["NOT REPORTED", _line(g.key), "", "—",
-                 _line(f"no longer reported (last {g.before.value}"
+            Row(["NOT REPORTED", cell_line(g.key), "", "—",
+                 cell_line(f"no longer reported (last {g.before.value}"
                        + (f": {'; '.join(g.reasons)})" if g.reasons else ")"))],
                 colour=self._theme.status("UNKNOWN"),
                 tips=_tips({1: g.key, 4: "; ".join(g.reasons)}))
@@ -382,7 +377,7 @@ OTHER_COLUMN = -1
 def _tips(texts: dict[int, str]) -> dict[int, str]:
     """Cells' whole outside text as their tooltips (the table escapes it and keeps its line
     breaks), by column: where the cell cut it or made it one line; a tooltip's most kept."""
-    return {c: t[:TIP_CHARS] for c, t in texts.items() if _line(t) != t}
+    return {c: t[:TIP_CHARS] for c, t in texts.items() if cell_line(t) != t}
 
 
 def gpu_title(fleet: GpuFleet) -> str:
@@ -479,7 +474,7 @@ class PtpBoardView(QWidget):
         self._chosen_key = _port_key(row)
         # a port without an offset series (a FREERUN port's ptp4l not exporting) shows none:
         # never the port chosen before's under this one's band
-        name = _line(f"{row.cluster}/{row.node}/{row.iface}")
+        name = cell_line(f"{row.cluster}/{row.node}/{row.iface}")
         self.chart.set_series({name: row.history} if row.history is not None else {})
         self.band.setRegion((row.threshold.min_ns, row.threshold.max_ns))
 
@@ -540,11 +535,11 @@ class PtpBoardView(QWidget):
             # a port with a role only has no clock state of its own to be UNKNOWN
             state = "—" if row.port_only else row.state.value
             cells = [
-                state, _line(row.cluster), _line(row.node), _line(row.iface),
-                _line(row.process), _line(row.role),
+                state, cell_line(row.cluster), cell_line(row.node), cell_line(row.iface),
+                cell_line(row.process), cell_line(row.role),
                 "-" if row.clock_class is None else str(row.clock_class),
                 "-" if row.offset_ns is None else f"{row.offset_ns:g}",
-                *self._compliance_cells(c), _line(notes),
+                *self._compliance_cells(c), cell_line(notes),
             ]  # fmt: skip
             band = row.threshold.band + (
                 f" (profile {row.threshold.profile})" if row.threshold.profile else " (default)"
@@ -610,9 +605,9 @@ class DriftView(TitledPage):
         # header click sorts rows apart, and a value must never read under another setting
         self.table.set_rows([
             # subjects, settings, values and scopes are the clusters' own text: one cut line
-            Row([_line(d.kind), _line(d.subject),
-                 _line(d.setting) if d.majority else f"{_line(d.setting)} (no majority)",
-                 _line(value), _line(", ".join(scopes))],
+            Row([cell_line(d.kind), cell_line(d.subject),
+                 cell_line(d.setting) if d.majority else f"{cell_line(d.setting)} (no majority)",
+                 cell_line(value), cell_line(", ".join(scopes))],
                 colour=None if index == 0 or not d.majority else warn,
                 colours=None if index == 0 else dict.fromkeys((0, 1, 2), muted))
             for d, index, value, scopes in rows

@@ -23,13 +23,13 @@ from aiops_desktop.models.enums import IncidentStatus, Verdict
 from aiops_desktop.models.fleet import SEVERITY_RANK, Domain
 from aiops_desktop.models.incidents import ExplanationView, Incident, RcaReport
 from aiops_desktop.models.observability import pod_entity, service_of_pod
-from aiops_desktop.models.text import cut_line, time_text
+from aiops_desktop.models.text import time_text
 from ui.theme import Theme
 from ui.views.page import page_title, scrolled
 from ui.views.rows_table import TIP_CHARS, Row, tip_lines
 from ui.views.streamed import StreamedText
 from ui.views.tables import make_table
-from ui.views.text import PlainLabel
+from ui.views.text import PlainLabel, cell_line
 
 ALL = "All"
 SHOWN_CHARTS = 3
@@ -37,15 +37,10 @@ RANKING_MIN_HEIGHT = 150  # pixels: the header and four causes
 CHART_MIN_HEIGHT = 170  # pixels: a plot squeezed under its two-line legend showed nothing
 CHART_MAX_HEIGHT = 260
 EXPLANATION_MIN_HEIGHT = 200
-CELL_CHARS = 300  # a cell's most: a 200,000-character message was drawn and measured whole
 CHART_TITLE_CHARS = 100  # a chart title's most (an entity names a pod whole below it)
 #: the State column sorts by the lifecycle (as declared: open, acknowledged, resolved), as
 #: the list comes; by the word, ACKNOWLEDGED sorted above OPEN
 _STATE_ORDER = {state: n for n, state in enumerate(IncidentStatus)}
-
-
-def _line(text: str, most: int = CELL_CHARS) -> str:
-    return cut_line(text, most)
 
 
 class RcaPanel(QWidget):
@@ -231,8 +226,8 @@ class RcaPanel(QWidget):
                 + (["", "Its error lines:", *quoted] if quoted else [])
                 + (["", "Its failing traces:", *traced] if traced else [])
             )
-            rows.append(Row([str(n), _line(c.entity), f"{c.confidence:.2f}", onset,
-                             _line("; ".join(c.evidence))], tips={1: tip, 4: tip},
+            rows.append(Row([str(n), cell_line(c.entity), f"{c.confidence:.2f}", onset,
+                             cell_line("; ".join(c.evidence))], tips={1: tip, 4: tip},
                             keys={0: n, 2: c.confidence}))  # fmt: skip
         self.ranking.set_rows(rows)
         self._report = report
@@ -240,7 +235,7 @@ class RcaPanel(QWidget):
             series = report.charts.get(cause.entity)
             if not series:
                 continue
-            chart = TimeSeriesChart(_line(cause.entity, CHART_TITLE_CHARS), "", self._theme)
+            chart = TimeSeriesChart(cell_line(cause.entity, CHART_TITLE_CHARS), "", self._theme)
             chart.setMinimumHeight(CHART_MIN_HEIGHT)  # its legend below leaves the plot room
             chart.setMaximumHeight(CHART_MAX_HEIGHT)
             chart.set_series(series)
@@ -250,7 +245,7 @@ class RcaPanel(QWidget):
                   in c.checks]  # fmt: skip
         self.checks.setText(
             "Next checks:\n" + "\n".join(
-                f"• {_line(entity)}: {key}: {check} Safe action: {action}"
+                f"• {cell_line(entity)}: {key}: {check} Safe action: {action}"
                 for entity, key, check, action in checks
             ) if checks else "No runbook entry names these causes."
         )  # fmt: skip
@@ -368,7 +363,7 @@ class IncidentsView(QWidget):
             rows.append(Row(
                 [time_text(i.opened_at, seconds=True), i.state.value, i.severity.value,
                  ", ".join(f"{c} (unread)" if c in i.unread else c for c in i.clusters),
-                 str(i.signal_count), _line(i.title)],
+                 str(i.signal_count), cell_line(i.title)],
                 colours={2: colour}, colour=self._theme.status("UNKNOWN") if muted else None,
                 # ("" where not held or not reopened: no tip)
                 tips={1: i.reopened_because, 3: i.held_because, 5: i.title},
@@ -410,8 +405,8 @@ class IncidentsView(QWidget):
         rows = []
         for s in incident.timeline if incident else []:
             rows.append(Row(
-                [time_text(s.first_seen, seconds=True), _line(s.cluster), s.source,
-                 s.severity.value, _line(s.place), _line(s.reason)],
+                [time_text(s.first_seen, seconds=True), cell_line(s.cluster), s.source,
+                 s.severity.value, cell_line(s.place), cell_line(s.reason)],
                 colours={3: self._theme.severity(s.severity.value)},
                 tips={4: s.place[:TIP_CHARS], 5: s.reason[:TIP_CHARS]},
             ))  # fmt: skip

@@ -7,28 +7,20 @@ from __future__ import annotations
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from aiops_desktop.models.cnf import CnfWorkload, DpdkPortRow, NetworkRow, NodeSync, VfRow
-from aiops_desktop.models.text import count, cut, cut_line
+from aiops_desktop.models.text import count
 from ui.theme import Theme
 from ui.views.page import TitledPage
 from ui.views.rows_table import RowsTable
 from ui.views.tables import fill_table, make_table
-
-CELL_CHARS = 300  # a cell's most: an operator's sync error was seen at 1 MB
+from ui.views.text import cell_line
 
 
 def _num(v: float | None, scale: float = 1.0) -> str:
     return "-" if v is None else f"{v / scale:.1f}"
 
 
-def _cell(text: str) -> str:
-    """Outside text as a cell shows it: one printable line (no line break forging a row, no
-    ESC, no right-to-left override), cut to ``CELL_CHARS``. Most is printable already: the
-    tables run to tens of thousands of cells."""
-    return cut(text, CELL_CHARS) if text.isprintable() else cut_line(text, CELL_CHARS)
-
-
 def _fill(table: RowsTable, rows: list[tuple[list[str], str | None]]) -> None:
-    fill_table(table, [([_cell(c) for c in cells], colour) for cells, colour in rows])
+    fill_table(table, [([cell_line(c) for c in cells], colour) for cells, colour in rows])
 
 
 class SriovView(TitledPage):

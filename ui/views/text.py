@@ -13,7 +13,9 @@ import html
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from aiops_desktop.models.text import printable
+from aiops_desktop.models.text import cut, cut_line, printable
+
+CELL_CHARS = 300  # a table cell's most: a 200 KB label, a 1 MB sync error were measured whole
 
 
 class PlainLabel(QLabel):
@@ -37,3 +39,10 @@ def tip(text: str | None) -> str:
     right-to-left override in it would make it read other than it is."""
     shown = printable(text) if text else ""
     return f"<p>{html.escape(shown).replace(chr(10), '<br/>')}</p>" if shown else ""
+
+
+def cell_line(text: str, most: int = CELL_CHARS) -> str:
+    """Outside text as a cell shows it: one printable line (no line break forging a row, no
+    ESC, no right-to-left override), cut to ``most``. Most is printable already (then
+    ``cut_line`` would change nothing): the tables run to tens of thousands of cells."""
+    return cut(text, most) if text.isprintable() else cut_line(text, most)

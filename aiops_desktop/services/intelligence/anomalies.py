@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -26,7 +27,7 @@ from aiops_desktop.models.anomalies import (
     AnomalyFilter,
 )
 from aiops_desktop.models.catalog import Panel
-from aiops_desktop.models.enums import AnomalyMethod, Sensitivity
+from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, Sensitivity
 from aiops_desktop.services.intelligence.detect_worker import DetectWorker
 from aiops_desktop.services.polling.live import LiveBuffers, SeriesKey, series_key
 from aiops_desktop.services.polling.poller import ALERTS_CHANGED
@@ -577,6 +578,24 @@ class AnomalyService:
     async def stored(self, flt: AnomalyFilter) -> list[Anomaly]:
         """The stored anomalies matching ``flt``, read off the loop."""
         return await asyncio.to_thread(self.repo.list, flt)
+
+    async def listed(self, flt: AnomalyFilter) -> tuple[list[Anomaly], dict[AnomalySeverity, int]]:
+        """What a list of ``flt`` shows, read off the loop in one hop: the newest rows and
+        the filter's most severe (CRITICAL, HIGH) beside them, newest first (a CRITICAL an
+        hour old is never pushed out by newer LOW findings), and how many the store holds of
+        each severity for ``flt`` (of all it selects, not of the rows read)."""
+
+        def read() -> tuple[list[Anomaly], dict[AnomalySeverity, int]]:
+            rows = self.repo.list(flt)
+            wanted = flt.severities or tuple(AnomalySeverity)
+            if serious := tuple(s for s in wanted if s.serious):
+                listed = {a.identity for a in rows}
+                severe = self.repo.most_severe(replace(flt, severities=serious))
+                rows += [a for a in severe if a.identity not in listed]
+                rows.sort(key=lambda a: a.timestamp, reverse=True)
+            return rows, self.repo.count_by_severity(flt)
+
+        return await asyncio.to_thread(read)
 
     async def load_stored(
         self, cluster: str, panels: Iterable[str] | None = None, *, limit_per_panel: int = 200
