@@ -135,6 +135,12 @@ class ClusterTruth:
         """Its sources that are unreachable or stale: what is shown of them is old."""
         return [k for k, v in self.coverage.items() if v in (Coverage.UNREACHABLE, Coverage.STALE)]
 
+    def unknown(self) -> list[str]:
+        """Its sources neither read nor recorded, in words ("alerts not configured"): what
+        is not known of it, so "no findings" is not said (the wall's and the Fleet page's)."""
+        return [f"{k} {v.value}" for k, v in self.coverage.items()
+                if v not in (Coverage.READ, Coverage.RECORDED)]  # fmt: skip
+
     def counts(self) -> dict[Domain, dict[FindingSeverity, int]]:
         out: dict[Domain, dict[FindingSeverity, int]] = {}
         for f in self.findings:

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from aiops_desktop.models.base import utcnow
+from aiops_desktop.models.text import age_text
 
 
 class BreakerState(StrEnum):
@@ -61,6 +62,11 @@ class SourceStatus:
         return STALE_AFTER_INTERVALS * self.interval_s + self.timeout_s
 
     @property
+    def answered(self) -> bool:
+        """Its last poll answered: read once, and no poll failed since."""
+        return self.last_success is not None and not self.consecutive_errors
+
+    @property
     def not_heard_from(self) -> bool:
         """Not polled yet, or still on its first poll: nothing answered and nothing ever
         failed (a poll is counted when it starts: a hung first read is no lost source). One
@@ -78,6 +84,14 @@ class SourceStatus:
             return False  # nothing to read there: no data is coming, none is late
         age = self.age_s(now)
         return age is None or age > self.stale_after_s
+
+
+def hub_sample_text(age_s: float | None, whose: str = "the hub's ") -> str:
+    """ " · the hub's newest sample 20 min ago" ("" when not known; ``age_s``:
+    ``Poller.hub_age_s``): a hub's poll seconds ago, with a member's series in it, may bring
+    samples minutes old (ACM pushes every 30-300 s); a member's tile and its dashboard say
+    both, a hub's own wall tile "newest sample" (``whose`` "")."""
+    return "" if age_s is None else f" · {whose}newest sample {age_text(age_s)}"
 
 
 @dataclass

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from aiops_desktop.models import Cluster, EndpointKind, utcnow
 from aiops_desktop.models.anomalies import Anomaly, AnomalyMarker
 from aiops_desktop.models.catalog import Panel
-from aiops_desktop.models.polling import Source
+from aiops_desktop.models.polling import Source, hub_sample_text
 from aiops_desktop.models.text import time_text
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.clusters.registry import ClusterRegistry
@@ -33,7 +33,7 @@ from aiops_desktop.services.polling.poller import MIN_STEP_S, PANEL_SOURCES, Pol
 from aiops_desktop.services.runtime.bus import EventBus
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
-from ui.presenters.fleet import data_age_text, hub_sample_text
+from ui.presenters.fleet import data_age_text
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -441,7 +441,7 @@ class DashboardPresenter(Presenter):
             age = None if seen is None else (now - seen).total_seconds()
             stale = stale or status.seen_stale(seen, now)  # as the truth says
         text = data_age_text(age) + (" · STALE" if stale else "")
-        text += hub_sample_text(self._poller, hub_name)
+        text += hub_sample_text(self._poller.hub_age_s(hub_name))
         if status.last_error:
             text += f" · {status.last_error}"
         self.sig_freshness.emit(text, stale)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from aiops_desktop.models import AlertSeverity, ClusterKind
 from aiops_desktop.models.catalog import Panel
 from aiops_desktop.models.fleet import ClusterTruth, Coverage, Domain, Health, TileModel
+from aiops_desktop.models.polling import hub_sample_text
 from aiops_desktop.models.text import age_text
 from aiops_desktop.services.clusters.registry import ClusterRegistry
 from aiops_desktop.services.fleet.state import FleetState
@@ -44,21 +45,10 @@ def mean_series(series: Series) -> tuple[np.ndarray, np.ndarray] | None:
         return ts, np.where(counts > 0, sums / counts, np.nan)
 
 
-_UNKNOWN = (Coverage.NO_DATA, Coverage.STALE, Coverage.UNREACHABLE, Coverage.NOT_CONFIGURED)
-
-
 def data_age_text(age_s: float | None) -> str:
     """How old a cluster's data is: "data 20 s ago", or "no data yet" (not "data no data
     yet")."""
     return "no data yet" if age_s is None else f"data {age_text(age_s)}"
-
-
-def hub_sample_text(poller: Poller, hub: str, now: datetime | None = None) -> str:
-    """ " · the hub's newest sample 20 min ago" ("" when not known): a hub's poll seconds
-    ago, with a member's series in it, may bring samples minutes old (ACM pushes every
-    30-300 s); a member's tile and its dashboard say both."""
-    pushed = poller.hub_age_s(hub, now)
-    return "" if pushed is None else f" · the hub's newest sample {age_text(pushed)}"
 
 
 def _freshness(truth: ClusterTruth, hub_sample: str = "") -> str:
@@ -154,7 +144,7 @@ class FleetPresenter(Presenter):
                 continue
             spark, spark_title = self._spark(t.name)
             worst = t.worst()
-            unknown = [f"{k} {v.value}" for k, v in t.coverage.items() if v in _UNKNOWN]
+            unknown = t.unknown()
             out.append(
                 TileModel(
                     name=t.name, title=t.title, state=t.state.value, health_score=t.health_score,
@@ -173,7 +163,7 @@ class FleetPresenter(Presenter):
     def _hub_sample(self, hub: str | None, now: datetime) -> str:
         if hub is None or self._poller is None:
             return ""
-        return hub_sample_text(self._poller, hub, now)
+        return hub_sample_text(self._poller.hub_age_s(hub, now))
 
     def refresh(self) -> None:
         self.sig_tiles.emit(self.tiles())

@@ -27,7 +27,7 @@ from aiops_desktop.models.fleet import (
     Health,
 )
 from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C
-from aiops_desktop.models.polling import Source
+from aiops_desktop.models.polling import Source, hub_sample_text
 from aiops_desktop.models.ptp import DEFAULT_THRESHOLD
 from aiops_desktop.models.text import age_text, count
 from aiops_desktop.models.wall import RANK, STALE_AFTER_S, TILE_LINES, Tile, WallModel, WallPage
@@ -141,12 +141,13 @@ NOT_KNOWN = (Health.OFFLINE, Health.STALE, Health.NO_DATA, Health.NOT_CONFIGURED
 _READ = (Coverage.READ, Coverage.RECORDED, Coverage.NOT_CONFIGURED)
 
 
-def _hub_sample(src: WallService, hub: str, now: datetime) -> str:
-    """How old hub ``hub``'s newest sample is, "4 min ago" ("" where not known, and in a
-    capture): a poll of the hub seconds ago may bring samples minutes old (ACM pushes every
-    30-300 s)."""
+def _hub_sample(src: WallService, hub: str, now: datetime, whose: str = "the hub's ") -> str:
+    """How old hub ``hub``'s newest sample is, " · the hub's newest sample 4 min ago" (""
+    where not known, and in a capture): a poll of the hub seconds ago may bring samples
+    minutes old (ACM pushes every 30-300 s). A hub's own tile says "newest sample" (``whose``
+    "")."""
     pushed = None if src.capture is not None else src.poller.hub_age_s(hub, now)
-    return "" if pushed is None else age_text(pushed)
+    return hub_sample_text(pushed, whose)
 
 
 def _fleet_page(src: WallService, now: datetime) -> WallPage:
@@ -160,18 +161,15 @@ def _fleet_page(src: WallService, now: datetime) -> WallPage:
     for t in truth.clusters:
         score = "–" if t.health_score is None else str(t.health_score)
         lines = [f"{t.state.value} · score {score}"]
-        unknown = [f"{k} {v.value}" for k, v in t.coverage.items()
-                   if v not in (Coverage.READ, Coverage.RECORDED)]  # fmt: skip
+        unknown = t.unknown()
         if (hub := hubs.get(t.name)) is not None:
             seen = [m.name for m in truth.clusters if m.hub == t.name]
             members = len(src.registry.members(hub, seen))  # a member of two hubs counts in both
-            pushed = _hub_sample(src, t.name, now)
-            newest = pushed and f" · newest sample {pushed}"
+            newest = _hub_sample(src, t.name, now, whose="")
             lines.append(f"fleet hub of {count(members, 'member cluster')}{newest}")
         else:  # its findings; none: all clear only where every source was read
             found = t.summary() or ("nothing found in what was read" if unknown else "no findings")
-            pushed = "" if t.hub is None else _hub_sample(src, t.hub, now)
-            lines.append(found + (pushed and f" · the hub's newest sample {pushed}"))
+            lines.append(found + ("" if t.hub is None else _hub_sample(src, t.hub, now)))
         worst = t.worst()
         if worst is not None:
             lines.append(worst.line())
@@ -526,11 +524,10 @@ def poll_health(src: WallService, now: datetime | None = None) -> str:
         return (f"{len(failing)} of {len(statuses)} sources failing · "
                 f"{worst.cluster}/{worst.source}: {worst.last_error or 'error'}{also}")  # fmt: skip
     if stale:
-        ages = [(math.inf if (a := s.age_s(now)) is None else a, s) for s in stale]
-        age, oldest = max(ages, key=lambda pair: pair[0])
-        last = "never read" if math.isinf(age) else f"last read {age_text(age)}"
-        return (f"{len(stale)} of {len(statuses)} sources stale · "
-                f"{oldest.cluster}/{oldest.source} {last}")  # fmt: skip
+        # each answered once: one never answered is failing, not offered or not heard from
+        oldest = max(stale, key=lambda s: s.age_s(now) or 0.0)
+        return (f"{len(stale)} of {len(statuses)} sources stale · {oldest.cluster}/"
+                f"{oldest.source} last read {age_text(oldest.age_s(now))}")  # fmt: skip
     return f"polling OK · {len(statuses)} sources"
 
 

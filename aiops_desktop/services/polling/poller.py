@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import httpx
@@ -726,9 +726,12 @@ class Poller:
         """The hubs whose alerts count now, by name: each whose Alertmanager answered its
         last poll, and ``polled``, answering now. One failing stops adding its own: the next
         poll of another hub naming the member files it without them."""
-        answered = self._last_poll_answered
-        return sorted(h for h in self._hub_alerts
-                      if h == polled or answered(self.status.get((h, Source.ALERTS))))  # fmt: skip
+
+        def answered(hub: str) -> bool:
+            status = self.status.get((hub, Source.ALERTS))
+            return status is not None and status.answered
+
+        return sorted(h for h in self._hub_alerts if h == polled or answered(h))
 
     def _member_alerts(self, member: str, hubs: list[str]) -> list[Alert]:
         """A member's alerts: those each of ``hubs`` has for it, one of each (an alert two
@@ -757,13 +760,6 @@ class Poller:
                 found.setdefault(alert.fingerprint, alert)
             filed.update(same_alert(a) for a in own)
         return list(found.values())
-
-    @staticmethod
-    def _last_poll_answered(status: SourceStatus | None) -> TypeGuard[SourceStatus]:
-        """A source's last poll answered."""
-        if status is None or status.last_success is None:
-            return False
-        return not status.consecutive_errors
 
     def _drop_ended(self, hub: str, held: set[str]) -> None:
         """A name a hub's alerts filed, whose alerts ended (its empty list published once, the
@@ -1144,10 +1140,13 @@ class Poller:
         member of two hubs is listed under the first, judged from the first serving it:
         fleet/state.py _serving), a hub's series are not filed for a member a hub before
         this one by name reads now: only while every such one fails is this hub's copy all
-        there is, and taken."""
+        there is, and taken. Alerts are filed whatever a hub before this one reads: none of
+        that is asked for them."""
         kind = EndpointKind.ALERTMANAGER if source == Source.ALERTS else EndpointKind.PROMETHEUS
         registered = self._registry.clusters()
         own = {c.name for c in registered if c.endpoint(kind)}
+        if source == Source.ALERTS:
+            return lambda member: member == hub.name or member not in own
         hubs = [c for c in registered if c.kind is ClusterKind.FLEET and c.endpoint(kind)]
         before = [c for c in hubs if c.name < hub.name]
         now = self._clock()
@@ -1155,7 +1154,7 @@ class Poller:
         def reads(other: Cluster, member: str) -> bool:
             """``other`` (a hub) read ``member`` in its last poll, and that poll is recent."""
             status = self.status.get((other.name, source))
-            if not self._last_poll_answered(status):
+            if status is None or not status.answered:
                 return False
             at = self.member_seen.get(other.name, {}).get(member)
             return not status.seen_stale(at, now)  # (its status' limit: a slow poll's on top)
@@ -1166,7 +1165,7 @@ class Poller:
                 return True
             if member in own:
                 return False
-            return source == Source.ALERTS or not any(reads(other, member) for other in before)
+            return not any(reads(other, member) for other in before)
 
         return files
 

@@ -120,7 +120,7 @@ def alert_reads(
             why = (status.last_error if status is not None else None) or "not read yet"
             reads.unread.append(f"{name}: {why} (never read)")
             reads.lost.add(name)
-        elif status.consecutive_errors or status.stale(now):
+        elif not status.answered or status.stale(now):
             why = status.last_error or "no answer"
             reads.unread.append(f"{name}: {why} (last read {age_text(status.age_s(now))})")
             reads.lost.add(name)
