@@ -108,6 +108,9 @@ class Inventory:
     skipped_nodes: int = 0  # objects of the wrong shape, not shown (the rest are)
     skipped_pods: int = 0
     skipped_reason: str = ""  # why the first one was skipped
+    #: why no node was read, where the credential may not list them ("" when they were): the
+    #: built-in view role lists pods, not nodes; said on the page, not only in a tooltip
+    nodes_unread: str = ""
 
     @property
     def skipped(self) -> int:

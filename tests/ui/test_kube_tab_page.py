@@ -440,3 +440,17 @@ def test_objects_of_the_wrong_shape_are_counted_not_lost_unsaid(page: Page) -> N
     assert cells(view.pods.table, 1) == ["a-pod"]
     assert view.read_at.text().endswith(" · 0 nodes and 2 pods not shown (malformed)")
     assert "not shown: a pod is not in Kubernetes format" in view.read_at.toolTip()
+
+
+def test_nodes_the_credential_may_not_list_are_said_on_the_page(page: Page) -> None:
+    """The built-in view role lists pods, not nodes: an empty Nodes table read as no node,
+    the reason only in a tooltip."""
+    kube, view, p = page.kube, page.view, page.presenter
+    taken = inventory("prod-a", "a-node-1", "a-pod")
+    taken.nodes, taken.nodes_unread = [], "the nodes, which the credential may not list (403)"
+    kube.inventories["prod-a"] = [taken]
+    p.show_cluster("prod-a")
+    page.settle()
+    assert cells(view.pods.table, 1) == ["a-pod"]
+    assert view.read_at.text().endswith(" · nodes not read: the credential may not list them")
+    assert "not read: the nodes, which the credential may not list (403)" in view.read_at.toolTip()

@@ -255,10 +255,14 @@ class ClusterKubeView(QWidget):
             if inventory.skipped:  # objects of the wrong shape: left out, not lost unsaid
                 text += (f" · {inventory.skipped_nodes} nodes and {inventory.skipped_pods} "
                          "pods not shown (malformed)")  # fmt: skip
+            if inventory.nodes_unread:  # an empty Nodes table is not "no node"
+                text += " · nodes not read: the credential may not list them"
         self.read_at.setText(text)
         said = f"the last refresh failed: {problem}" if stale else problem
         if inventory is not None and inventory.skipped_reason:
             said = "\n".join(filter(None, (said, f"not shown: {inventory.skipped_reason}")))
+        if inventory is not None and inventory.nodes_unread:
+            said = "\n".join(filter(None, (said, f"not read: {inventory.nodes_unread}")))
         self.read_at.setToolTip(tip(said))
         self.read_at.setStyleSheet(
             f"color: {warn}; font-weight: bold;" if stale else f"color: {muted};"

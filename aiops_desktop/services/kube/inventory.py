@@ -492,7 +492,7 @@ async def follow_events(
 
 async def take_inventory(client: KubeClient) -> Inventory:
     """Every node and pod. Nodes the credential may not list leave the nodes empty, said in
-    the inventory's ``skipped_reason``: the built-in ``view`` ClusterRole lists pods but not
+    the inventory's ``nodes_unread``: the built-in ``view`` ClusterRole lists pods but not
     nodes (cluster-scoped), and a 403 on them showed no pods at all, crash-looping ones too."""
     (nodes, unread), (pods, _) = await gather_all(_nodes(client), client.list("/api/v1/pods"))
     # 20,000 pods take a few hundred ms to read: not on the UI thread
@@ -524,7 +524,8 @@ def inventory_of(
         taken_at=now,
         skipped_nodes=skipped_nodes,
         skipped_pods=skipped_pods,
-        skipped_reason="; ".join(filter(None, (nodes_unread, why_nodes or why_pods))),
+        skipped_reason=why_nodes or why_pods,
+        nodes_unread=nodes_unread,
     )
 
 
