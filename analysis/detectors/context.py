@@ -45,7 +45,7 @@ adaptive-resonance categories of windowed features are not taken:
    that range's span again: nothing can beat 1.0, and a harmless new low of noise had hidden
    a saturation (CPU 10 % -> 95 % for 75 min) or an escalation (p99 6.5 ms -> 2 s) starting
    within the next 100 samples (a review's defect, not chosen on a score); a series that
-   keeps growing is reported once each time its range doubles (``_news_beyond``).
+   keeps growing is reported once each time its range doubles (``_beyond_fired``).
 """
 
 from __future__ import annotations
@@ -271,7 +271,6 @@ class ContextNoveltyDetector:
         self._daily = _Likelihood(daily_avg, hist, log_floor)
         self._scores: deque[float] = deque(maxlen=onset)
         self._since_fired = quiet
-        self._new_extreme = False  # the last sample was beyond the range seen (spatial)
         self._fired_range: tuple[float, float] | None = None  # the range at the last detection
         self._n = 0
 
@@ -352,17 +351,17 @@ class ContextNoveltyDetector:
         tolerance = (self._max - self._min) * self.spatial
         return x > self._max + tolerance or x < self._min - tolerance
 
-    def _raw_score(self, timestamp: float, x: float) -> float:
+    def _raw_score(self, timestamp: float, x: float) -> tuple[float, bool]:
+        """The sample's score, and whether it lies beyond the range seen (spatial)."""
         self._n += 1
         spatial = self._spatial(x)
-        self._new_extreme = spatial
         self._min, self._max = min(self._min, x), max(self._max, x)
         if self._widths is None:
             self._kept.append(x)
             if self._n >= self.warm_up:
                 self._lo, self._hi = self._min, self._max
                 self._redraw_bins()
-            return 0.0
+            return 0.0, False
         span = self._hi - self._lo
         if x < self._lo - self.grow * span or x > self._hi + self.grow * span:
             self._lo, self._hi = min(self._lo, x), max(self._hi, x)
@@ -374,17 +373,18 @@ class ContextNoveltyDetector:
         sequence = self._sequence.update(self._novelty(symbol))
         rare = self._rarity(symbol, timestamp)
         daily = 0.0 if rare is None else self._daily.update(rare)
-        return 1.0 if spatial else max(sequence, daily)
+        return (1.0, True) if spatial else (max(sequence, daily), False)
 
     def update(self, timestamp: float, value: float) -> float:
-        score = self._raw_score(float(timestamp), float(value))
+        score, new_extreme = self._raw_score(float(timestamp), float(value))
         if self.upper_only:
             if self._recent is None:
                 self._recent = deque(maxlen=self._scores.maxlen)
             below = bool(self._recent) and value < statistics.median(self._recent)
             self._recent.append(float(value))
             score = 0.0 if below else score
-        onset = not self._scores or score > max(self._scores) or self._news_beyond(value, score)
+        news = new_extreme and score > 0 and self._beyond_fired(value)
+        onset = not self._scores or score > max(self._scores) or news
         self._scores.append(score)
         self._since_fired += 1
         if not onset or self._since_fired <= self.quiet:
@@ -394,14 +394,12 @@ class ContextNoveltyDetector:
             self._fired_range = self._min, self._max
         return score
 
-    def _news_beyond(self, x: float, score: float) -> bool:
-        """A new extreme that is news though an earlier one scored the same top within the
+    def _beyond_fired(self, x: float) -> bool:
+        """Whether a new extreme is news though an earlier one scored the same top within the
         onset window: beyond the range seen at the last detection by that range's span again
         (a harmless new low of noise had hidden a saturation 10 % -> 95 %; a series growing
         by 1 % a sample, a new extreme every sample, had reported one every ``quiet``
         samples: now once each time its range doubles)."""
-        if not (self._new_extreme and score > 0):
-            return False
         if self._fired_range is None:
             return True
         lo, hi = self._fired_range

@@ -198,18 +198,20 @@ async def _at_once(calls: list[Coroutine[Any, Any, T]]) -> list[T]:
 async def _rules_in(client: KubeClient, namespace: str) -> Rules:
     """The namespace's rules; none known, and so incomplete, where the review is refused (a
     role without create selfsubjectrulesreviews): each read is asked on its own then."""
+    review = await _reviewed(client, "SelfSubjectRulesReview", {"namespace": namespace})
+    return ([], True) if review is None else _rules_of(review)
+
+
+async def _reviewed(client: KubeClient, kind: str, spec: dict[str, Any]) -> dict[str, Any] | None:
+    """An authorization review's answer (``kind``: SelfSubjectRulesReview or
+    SelfSubjectAccessReview); None where the role may not ask it (a 403), which says
+    nothing of the credential."""
+    path = RULES_REVIEW if kind == "SelfSubjectRulesReview" else ACCESS_REVIEW
+    body = {"apiVersion": "authorization.k8s.io/v1", "kind": kind, "spec": spec}
     try:
-        review = await client.review(
-            RULES_REVIEW,
-            {
-                "apiVersion": "authorization.k8s.io/v1",
-                "kind": "SelfSubjectRulesReview",
-                "spec": {"namespace": namespace},
-            },
-        )
+        return await client.review(path, body)
     except KubeForbidden:
-        return [], True
-    return _rules_of(review)
+        return None
 
 
 async def _permission(client: KubeClient, need: Need, rules: Mapping[str, Rules]) -> Permission:
@@ -308,18 +310,8 @@ async def _access_review(
         attributes["subresource"] = sub
     if namespace is not None:
         attributes["namespace"] = namespace
-    try:
-        answer = await client.review(
-            ACCESS_REVIEW,
-            {
-                "apiVersion": "authorization.k8s.io/v1",
-                "kind": "SelfSubjectAccessReview",
-                "spec": {"resourceAttributes": attributes},
-            },
-        )
-    except KubeForbidden:
-        return None
-    return _allowed_of(answer)
+    answer = await _reviewed(client, "SelfSubjectAccessReview", {"resourceAttributes": attributes})
+    return None if answer is None else _allowed_of(answer)
 
 
 def _said(exc: CollectorError) -> str:
