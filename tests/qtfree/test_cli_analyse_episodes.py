@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-import urllib.parse
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,59 +19,25 @@ from aiops_desktop.models.errors import EXIT_OK
 from aiops_desktop.services.queries import console
 from aiops_desktop.settings import resolve_paths
 from tests.qtfree.cli_runner import call_main
+from tests.qtfree.range_prometheus import RangePrometheus
 
 
-class _FreerunPrometheus:
-    """A Prometheus whose one PTP clock has been in FREERUN (state 0) all along: every range
-    query is answered with 0 at each step of the range asked."""
-
-    def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
-                split = urllib.parse.urlsplit(self.path)
-                asked = {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
-                asked.update({k: v[0] for k, v in urllib.parse.parse_qs(split.query).items()})
-                if split.path.endswith("/query_range"):
-                    start, end, step = (float(asked[k]) for k in ("start", "end", "step"))
-                    n = int((end - start) // step) + 1
-                    data = {"resultType": "matrix", "result": [
-                        {"metric": {"__name__": asked["query"], "node": "du-1"},
-                         "values": [[start + i * step, "0"] for i in range(n)]}]}  # fmt: skip
-                else:
-                    data = {"resultType": "vector", "result": []}
-                raw = json.dumps({"status": "success", "data": data}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def do_GET(self) -> None:
-                self.do_POST()
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+def _freerun(query: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
+    """One PTP clock in FREERUN (state 0) all along: 0 at each step of the range asked."""
+    n = int((end - start) // step) + 1
+    values = [[start + i * step, "0"] for i in range(n)]
+    return [{"metric": {"__name__": query, "node": "du-1"}, "values": values}]
 
 
 @pytest.fixture
-def freerun() -> Iterator[_FreerunPrometheus]:
-    server = _FreerunPrometheus()
+def freerun() -> Iterator[RangePrometheus]:
+    server = RangePrometheus(_freerun)
     yield server
     server.stop()
 
 
 def test_analyse_run_again_over_one_ongoing_breach_stores_one_episode(
-    tmp_path: Path, freerun: _FreerunPrometheus, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, freerun: RangePrometheus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, _, err = call_main(tmp_path, "clusters", "add", "lab-1", "--prometheus-url",
                              freerun.url)  # fmt: skip

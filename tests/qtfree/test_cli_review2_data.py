@@ -8,11 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import threading
-import urllib.parse
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +23,7 @@ from aiops_desktop.services.outputs.reports import gather
 from aiops_desktop.settings import resources_dir
 from aiops_desktop.store.capture import read_manifest
 from tests.qtfree.cli_runner import call_main
+from tests.qtfree.range_prometheus import RangePrometheus, RangeSeries
 
 SAMPLE = resources_dir() / "samples" / "sample.aiops"
 
@@ -41,60 +39,26 @@ def capture(tmp_path: Path) -> Path:
 # -- analyse: a series too short for the detectors is said, not a quiet all-clear -------------
 
 
-class _Prometheus:
-    """A Prometheus that answers every range query with one series over the range asked: a
-    steady ~10 with a spike of 1000 three steps before its end. ``history``: a query's
-    series has only the samples of its last that many seconds (it began then: a new pod),
-    however far back the range asks."""
+def _spiked(history: dict[str, float]) -> RangeSeries:
+    """Every range query answered with one series over the range asked: a steady ~10 with a
+    spike of 1000 three steps before its end. ``history``: a query's series has only the
+    samples of its last that many seconds (it began then: a new pod), however far back the
+    range asks."""
 
-    def __init__(self, history: dict[str, float] | None = None) -> None:
-        began = dict(history or {})
+    def series(query: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
+        n = int((end - start) // step) + 1
+        values = [[start + i * step, "1000" if i == n - 3 else f"{10 + i % 3 / 10}"]
+                  for i in range(n)]  # fmt: skip
+        if query in history:  # a second's slack: the grid ends at ``end``
+            values = [v for v in values if v[0] >= end - history[query] - 1]
+        return [{"metric": {"__name__": query, "pod": "api-0"}, "values": values}]
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
-                split = urllib.parse.urlsplit(self.path)
-                asked = {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
-                asked.update({k: v[0] for k, v in urllib.parse.parse_qs(split.query).items()})
-                if split.path.endswith("/query_range"):
-                    start, end, step = (float(asked[k]) for k in ("start", "end", "step"))
-                    n = int((end - start) // step) + 1
-                    values = [[start + i * step, "1000" if i == n - 3 else f"{10 + i % 3 / 10}"]
-                              for i in range(n)]  # fmt: skip
-                    if asked["query"] in began:  # a second's slack: the grid ends at ``end``
-                        since = end - began[asked["query"]] - 1
-                        values = [v for v in values if v[0] >= since]
-                    data = {"resultType": "matrix", "result": [
-                        {"metric": {"__name__": asked["query"], "pod": "api-0"},
-                         "values": values}]}  # fmt: skip
-                else:
-                    data = {"resultType": "vector", "result": []}
-                raw = json.dumps({"status": "success", "data": data}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def do_GET(self) -> None:
-                self.do_POST()
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    return series
 
 
 @pytest.fixture
-def prometheus() -> Iterator[_Prometheus]:
-    server = _Prometheus({"errors_total": 20 * 60})  # 21 points a minute apart
+def prometheus() -> Iterator[RangePrometheus]:
+    server = RangePrometheus(_spiked({"errors_total": 20 * 60}))  # 21 points a minute apart
     yield server
     server.stop()
 
