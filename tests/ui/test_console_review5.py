@@ -79,15 +79,21 @@ def _column_rows(chart: TimeSeriesChart, name: str, at: float) -> list[float]:
     ]
 
 
-def test_a_p99_past_the_largest_bucket_is_drawn_at_the_top_edge(qtbot: Any, theme: Theme) -> None:
-    """histogram_quantile is +Inf past the largest bucket: the worst latency was a gap, and a
-    series +Inf throughout read "No data in this range". +/-Inf is drawn at the edge of the
-    view (the cursor reads it true); only NaN is a gap."""
-    chart = TimeSeriesChart("p99", "s", theme)
+def _shown_chart(qtbot: Any, theme: Theme, unit: str, title: str = "p99") -> TimeSeriesChart:
+    """A chart on screen, 700 x 360, as a dashboard cell draws it."""
+    chart = TimeSeriesChart(title, unit, theme)
     qtbot.addWidget(chart)
     chart.resize(700, 360)
     chart.show()
     qtbot.waitExposed(chart)
+    return chart
+
+
+def test_a_p99_past_the_largest_bucket_is_drawn_at_the_top_edge(qtbot: Any, theme: Theme) -> None:
+    """histogram_quantile is +Inf past the largest bucket: the worst latency was a gap, and a
+    series +Inf throughout read "No data in this range". +/-Inf is drawn at the edge of the
+    view (the cursor reads it true); only NaN is a gap."""
+    chart = _shown_chart(qtbot, theme, "s")
     ts = T0 + 30.0 * np.arange(120)
     chart.set_series({"always": (ts, np.full(ts.size, np.inf))})
     assert not chart.empty
@@ -117,11 +123,7 @@ def test_steps_to_and_from_inf_follow_the_plots_log_y(qtbot: Any, theme: Theme) 
     """On a Log Y plot the finite end of each step into or out of +/-Inf is where the curve
     is, at log10 of its value: the rise to +Inf was drawn from the linear 1000 (off the
     plot), and a dip to -Inf was a stray line down the plot's full height."""
-    chart = TimeSeriesChart("p99", "ms", theme)
-    qtbot.addWidget(chart)
-    chart.resize(700, 360)
-    chart.show()
-    qtbot.waitExposed(chart)
+    chart = _shown_chart(qtbot, theme, "ms")
     ts = T0 + 30.0 * np.arange(100)
     values = np.full(ts.size, 1000.0)
     values[50:53] = np.inf  # past the largest bucket for three steps
@@ -142,11 +144,7 @@ def test_steps_to_and_from_inf_follow_the_plots_log_y(qtbot: Any, theme: Theme) 
 def test_the_readout_names_each_series_shortly(qtbot: Any, theme: Theme) -> None:
     """A label value runs to any length: the read-out wrote each whole name on every mouse
     move (eight of 30,000 characters: 104 ms a move, an item 230,000 px wide)."""
-    chart = TimeSeriesChart("up", "", theme)
-    qtbot.addWidget(chart)
-    chart.resize(700, 360)
-    chart.show()
-    qtbot.waitExposed(chart)
+    chart = _shown_chart(qtbot, theme, "", "up")
     ts = T0 + 30.0 * np.arange(120)
     long = {
         f'pod-{i} note="{"x" * 30_000}" tail-{i}': (ts, np.full(ts.size, float(i)))
