@@ -31,7 +31,8 @@ from aiops_desktop.services.outputs.reports import gather
 from aiops_desktop.settings import resolve_paths, resources_dir
 from analysis.methods import iqr, mad, zscore
 from tests.qtfree.cli_runner import call_main, run_cli
-from tests.qtfree.test_cli_review2_data import _Prometheus
+from tests.qtfree.range_prometheus import RangePrometheus
+from tests.qtfree.test_cli_review2_data import _spiked
 
 SAMPLE = resources_dir() / "samples" / "sample.aiops"
 NOTES = "# last night: 3 open tickets\n"
@@ -144,8 +145,8 @@ def _analyse(home: Path, query: str) -> tuple[int, dict[str, Any], str]:
 def test_analyse_of_exactly_the_least_points_is_too_short(tmp_path: Path) -> None:
     # a series that began ANOMALY_MIN_POINTS - 1 minutes ago (that many points a minute
     # apart), and one a minute older
-    prometheus = _Prometheus({"least": (ANOMALY_MIN_POINTS - 1) * 60.0,
-                              "one_more": ANOMALY_MIN_POINTS * 60.0})  # fmt: skip
+    began = {"least": (ANOMALY_MIN_POINTS - 1) * 60.0, "one_more": ANOMALY_MIN_POINTS * 60.0}
+    prometheus = RangePrometheus(_spiked(began))
     try:
         code, _, err = call_main(tmp_path, "clusters", "add", "lab-1", "--prometheus-url",
                                  prometheus.url)  # fmt: skip
