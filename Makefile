@@ -91,6 +91,7 @@ bench: system-packages $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_store.py
 	$(BIN)/python tests/benchmarks/bench_poll.py
 	$(BIN)/python tests/benchmarks/bench_scale.py
+	$(BIN)/python tests/benchmarks/bench_parse.py
 
 # RCA on recorded fault-injection cases (../shared/data/rca); RCA_ARGS="--data-dir DIR --out F"
 bench-rca: $(STAMP)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import re
@@ -23,6 +22,7 @@ import httpx
 
 from aiops_desktop.models import AuthMethod
 from aiops_desktop.settings import HttpPolicy
+from collectors import json_pieces
 from collectors.auth import EndpointAuth, refused_advice, ssl_context
 from collectors.errors import (
     CollectorAuthError,
@@ -374,7 +374,9 @@ class BackendClient:
                 f"{where} answered HTTP {status}", backend=self.name, status=status
             )
         try:
-            document = json.loads(body.decode("utf-8", "replace") if self.text_backend else body)
+            # in pieces: a big answer, decoded in a worker, would hold the GIL throughout
+            document = json_pieces.loads(body.decode("utf-8", "replace") if self.text_backend
+                                         else body)  # fmt: skip
         except JSON_ERRORS as exc:
             title = _html_title(body)
             if title is not None:  # a login page of a proxy, an ingress's error page

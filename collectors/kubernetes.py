@@ -35,6 +35,7 @@ from http.client import HTTPException
 from typing import Any, TypeVar
 
 from aiops_desktop.models.text import cut_line
+from collectors import json_pieces
 from collectors.auth import refused_advice
 from collectors.deadline import Deadline, register
 from collectors.errors import (
@@ -583,7 +584,7 @@ class KubeClient:
                 backend=self.name,
             )
         try:
-            return json.loads(raw), len(raw)
+            return json_pieces.loads(raw), len(raw)  # not the GIL for the whole parse
         except (ValueError, RecursionError) as exc:
             html = b"<html" in raw[:4096].lower()
             what = "an HTML page (a proxy or a login page is in the way)" if html else "no JSON"
