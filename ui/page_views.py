@@ -207,6 +207,7 @@ def logs(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.logs_view import LogsView
 
     view = LogsView(theme)
+    view.time_range.clock = p.logs.clock  # the presenter's now: a capture's end when one is open
     view.set_clusters(p.logs.clusters())
     view.sig_run.connect(p.logs.run)
     view.sig_tail.connect(p.logs.set_tail)
@@ -226,6 +227,7 @@ def traces(p: Presenters, theme: Theme, window: PageHost) -> QWidget:
     from ui.views.traces_view import TracesView
 
     view = TracesView(theme)
+    view.time_range.clock = p.traces.clock  # the presenter's now: a capture's end when one is open
     view.set_clusters(p.traces.clusters())
     view.sig_search.connect(p.traces.search)
     view.sig_open.connect(p.traces.open)

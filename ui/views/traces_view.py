@@ -55,6 +55,8 @@ MOST_DRAWN = 50
 #: the characters of a service's name a graph's box shows: a longer one is cut (and ends in
 #: "…") before it is measured, so a name of megabytes is neither measured nor drawn whole
 NAME_CHARS = 60
+CHOOSE_A_TRACE = "Choose a trace to see its spans"
+NONE_FOUND = "No trace found"
 
 
 def _ms(ns: float) -> str:
@@ -120,7 +122,9 @@ class WaterfallView(QWidget):
             label = f"{ERROR_MARK} " if failed else ""
             label += f"{span.service_name}: {span.operation}"
             painter.setPen(bad if failed else text)
-            shown = metrics.elidedText(printable(label), Qt.TextElideMode.ElideRight,
+            # one line: a row is ROW_H high, and a multi-line SQL statement's first line (with
+            # the span's service) fell outside it
+            shown = metrics.elidedText(one_line(label), Qt.TextElideMode.ElideRight,
                                        LABEL_W - 12 - 12 * depth)  # fmt: skip
             painter.drawText(QRectF(6 + 12 * depth, y, LABEL_W, ROW_H),
                              Qt.AlignmentFlag.AlignVCenter, shown)  # fmt: skip
@@ -338,11 +342,11 @@ class TracesView(QWidget):
         layout.addWidget(self.error)
         split = QSplitter(Qt.Orientation.Vertical)
         self.table = make_table(list(self.HEADERS))
-        self.table.empty_text = "No trace found"
+        self.table.empty_text = NONE_FOUND
         self.table.empty_says_when = False
         self.table.itemSelectionChanged.connect(self._on_chosen)
         split.addWidget(self.table)
-        self.heading = PlainLabel("Choose a trace to see its spans")
+        self.heading = PlainLabel(CHOOSE_A_TRACE)
         self.tabs = QTabWidget()
         self.waterfall = WaterfallView(theme)
         scroll = QScrollArea()
@@ -386,7 +390,11 @@ class TracesView(QWidget):
         self.sig_open.emit(cluster, trace_id)
 
     def show_found(self, found: list[TraceSummary]) -> None:
+        """A search's traces, the first opened: the trace shown was the previous search's
+        (left, it stood under "No trace found")."""
         self.error.hide()
+        self._show_no_trace()
+        self.table.empty_text = NONE_FOUND
         self._found = list(found)
         rows = [Row([time_text(datetime.fromtimestamp(t.start_ns / 1e9, UTC), seconds=True),
                      f"{t.duration_ms:,.0f} ms", t.trace_id, printable(t.root_service),
@@ -409,23 +417,40 @@ class TracesView(QWidget):
 
     def show_error(self, text: str) -> None:
         """The page's error (a search's, a trace's): while a trace is being read, it is the
-        one that failed (its heading says so; the waterfall stays empty)."""
+        one that failed (its heading says so; the waterfall stays empty); else a search
+        failed, and the previous search's traces and trace go too."""
         self.error.setText(text)
         self.error.setVisible(bool(text))
         if text and self._reading is not None:
             self.heading.setText(f"Trace {self._reading}: could not be read (see above)")
             self._reading = None
+        elif text:  # a search's: the previous search's traces and trace are not its answer
+            self._clear_search("No traces: the search failed")
 
     def _reading_trace(self, trace_id: str) -> None:
         """A trace is asked for: the one shown goes (its waterfall and graph would stand
         under this one's heading, and stay there if this read failed)."""
+        self._show_no_trace(f"Trace {trace_id}: reading …")
         self._reading = trace_id
-        self.heading.setText(f"Trace {trace_id}: reading …")
+
+    def _show_no_trace(self, heading: str = CHOOSE_A_TRACE) -> None:
+        """No trace under ``heading``: the one shown is not what the page now says."""
+        self._reading = None
+        self.heading.setText(heading)
         self.waterfall.set_trace(None)
         self.graph.set_trace(None)
 
+    def _clear_search(self, empty_text: str) -> None:
+        """A search is run (or failed): the previous one's traces and the trace opened from
+        them go (left, they stood under the new search, and stayed there if it failed)."""
+        self._found = []
+        self.table.empty_text = empty_text
+        self.table.set_rows([])
+        self._show_no_trace()
+
     def _on_search(self) -> None:
         if self.cluster.currentText():
+            self._clear_search("Searching …")
             self.sig_search.emit(self.request())
 
     def _on_chosen(self) -> None:
