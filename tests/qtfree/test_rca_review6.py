@@ -143,7 +143,7 @@ async def test_one_incident_whose_window_is_refused_leaves_the_rest_of_the_repor
 
     src = SimpleNamespace(now=lambda: now, capture=None, rca=RcaService(_NoSeries(), []),  # type: ignore[arg-type]
                           incidents=SimpleNamespace(refresh=refresh, repo=SimpleNamespace(
-                              list=lambda since: incidents)))  # fmt: skip
+                              active=lambda resolved_since: incidents)))  # fmt: skip
     mine, analysed = await _incidents(src, {"c1"}, now - timedelta(hours=12), now, 3)  # type: ignore[arg-type]
     assert [i.id for i in mine] == [incidents[0].id]
     (report,) = analysed

@@ -66,13 +66,15 @@ def test_gpus_gone_where_the_read_at_the_end_failed_are_not_read() -> None:
                             error="timed out")  # fmt: skip
     hw: dict[str, FleetHw] = {}
     _gpu_facts(hw, GpuFleet([_ok("ai-lab", "dgx-0", 0)], [failed]), THEN)
-    assert "ran-east" not in hw
+    assert hw["ran-east"].gpu is None and hw["ran-east"].gpu_changes is None
+    assert hw["ran-east"].gpu_unread == "not read (timed out)"  # said, not a cluster without GPUs
     hub = ClusterOutcome("hub", ok=False, duration_ms=20000.0, reason="timed_out",
                          error="timed out")  # fmt: skip
     hw = {}
     _gpu_facts(hw, GpuFleet([_ok("ai-lab", "dgx-0", 0)], [hub]), THEN,
                served={"hub": ["ran-east"]})  # fmt: skip
-    assert "ran-east" not in hw
+    assert hw["ran-east"].gpu is None and hw["ran-east"].gpu_changes is None
+    assert hw["ran-east"].gpu_unread == "not read (timed out)"
     assert hw["ai-lab"].gpu_changes == []
 
 
@@ -130,7 +132,8 @@ def test_the_open_incident_is_analysed_before_newer_resolved_ones() -> None:
 
     src = SimpleNamespace(
         now=lambda: UNTIL, capture=None, rca=SimpleNamespace(for_incident=for_incident),
-        incidents=SimpleNamespace(refresh=refresh, repo=SimpleNamespace(list=lambda since: every)),
+        incidents=SimpleNamespace(refresh=refresh,
+                                  repo=SimpleNamespace(active=lambda resolved_since: every)),
     )  # fmt: skip
     mine, analysed = asyncio.run(
         _incidents(src, {"ran-east"}, UNTIL - timedelta(hours=12), UNTIL, 3)  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ from aiops_desktop.models.errors import AppError, NotFoundError
 from aiops_desktop.models.fleet import ClusterTruth, Coverage
 from aiops_desktop.models.gpu import GpuFleet, GpuState
 from aiops_desktop.models.incidents import Incident, RcaReport
+from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.models.ptp import PtpBoard, PtpRow
 from aiops_desktop.models.reports import REPORT_RETENTION, Report, ReportType
 from aiops_desktop.models.text import one_line, pct_text
@@ -108,11 +109,10 @@ def _gpu_facts(
     the end failed (nothing is known gone). ``served``: the member clusters each cluster read
     holds (a hub's read that failed is its members'). A cluster whose read at the end failed
     though some of its GPUs came back (a field, a store that did not answer) is read in part,
-    said with why (``gpu_unread``): the others are not known OK."""
-    why: dict[str, set[str]] = {}
-    for o in now.outcomes:
-        for name in (served or {}).get(o.cluster) or [o.cluster]:
-            why.setdefault(name, set()).add(one_line(o.error or o.reason or "not read"))
+    said with why (``gpu_unread``): the others are not known OK; one whose read failed with
+    none back (unreachable, timed out), "not read" and why, never the default "no live GPU
+    metrics" (a cluster with no GPUs to read, nothing failed)."""
+    why = _failed_reads(now.outcomes, served)
     failed = {o.cluster for o in now.outcomes} | set(why)
     for h in now.gpus:
         f = facts.setdefault(h.reading.cluster, FleetHw())
@@ -122,9 +122,9 @@ def _gpu_facts(
     for name in {h.reading.cluster for h in then.gpus} - failed:
         f = facts.setdefault(name, FleetHw())
         f.gpu = f.gpu or []
-    for name, reasons in why.items():  # read, but not whole
-        if name in facts and facts[name].gpu is not None:
-            facts[name].gpu_unread = f"read in part ({'; '.join(sorted(reasons))})"
+    for name, reasons in why.items():
+        f = facts.setdefault(name, FleetHw())
+        f.gpu_unread = _unread_why(f.gpu is not None, reasons)
     for name, f in facts.items():
         before = [h for h in then.gpus if h.reading.cluster == name]
         if f.gpu is not None and before:
@@ -132,12 +132,34 @@ def _gpu_facts(
             f.gpu_changes = health_changes(before, after)
 
 
-def _ptp_facts(facts: dict[str, FleetHw], board: PtpBoard) -> None:
+def _failed_reads(
+    outcomes: list[ClusterOutcome], served: Mapping[str, list[str]] | None
+) -> dict[str, set[str]]:
+    """Why each (member) cluster's read failed (``outcomes``: the failures); ``served``: the
+    member clusters each cluster read holds (a hub's read that failed is its members')."""
+    why: dict[str, set[str]] = {}
+    for o in outcomes:
+        for name in (served or {}).get(o.cluster) or [o.cluster]:
+            why.setdefault(name, set()).add(one_line(o.error or o.reason or "not read"))
+    return why
+
+
+def _unread_why(read_some: bool, reasons: set[str]) -> str:
+    """A failed GPU or PTP read as a report says it (``gpu_unread``, ``ptp_unread``): "read in
+    part" where some came back (the rest are not known well), else "not read"; and why."""
+    return f"{'read in part' if read_some else 'not read'} ({'; '.join(sorted(reasons))})"
+
+
+def _ptp_facts(
+    facts: dict[str, FleetHw], board: PtpBoard, served: Mapping[str, list[str]] | None = None
+) -> None:
     """Per (member) cluster: the ports needing attention now, short of full compliance over
     the time sampled (locked and within the band all of it, no long holdover), or sampled for
     too little of the period to tell (counted apart: time with no sample is unknown, not out
     of compliance). Shares are of the time sampled, beside how much of the period that is.
-    A row is one port's process (``_ptp_row_name``), its long holdovers its own."""
+    A row is one port's process (``_ptp_row_name``), its long holdovers its own. A cluster
+    whose read failed (``served`` as ``_gpu_facts`` takes it) is said not read, or read in
+    part, and why (``ptp_unread``): never "no live PTP metrics", nor compliant."""
     processes = Counter((r.cluster, r.node, r.iface) for r in board.rows)
     for r in board.rows:
         name = _ptp_row_name(r, processes[r.cluster, r.node, r.iface] > 1)
@@ -162,6 +184,9 @@ def _ptp_facts(facts: dict[str, FleetHw], board: PtpBoard) -> None:
                 pct_text(within), f"{c.holdover_s:.0f} s" if c else "-",
                 f"{c.freerun_s:.0f} s" if c else "-",
             ))  # fmt: skip
+    for name, reasons in _failed_reads(board.outcomes, served).items():
+        f = facts.setdefault(name, FleetHw())
+        f.ptp_unread = _unread_why(f.ptp is not None, reasons)
 
 
 def _ptp_row_name(row: PtpRow, shared: bool) -> str:
@@ -201,7 +226,8 @@ async def _fleet_hw_reads(
                     read_gpu_fleet(src.queries, with_metrics, at=until),
                     read_gpu_fleet(src.queries, with_metrics, at=start),
                 )
-            _gpu_facts(facts, now, then, {c.name: members(src, c) for c in with_metrics})
+            served = {c.name: members(src, c) for c in with_metrics}
+            _gpu_facts(facts, now, then, served)
             gpu_read = True
             if src.capture is not None:
                 for f in facts.values():
@@ -213,7 +239,7 @@ async def _fleet_hw_reads(
                 src.queries, with_metrics, window=window, step=step, thresholds=profiles,
                 end=until,
             )  # fmt: skip
-            _ptp_facts(facts, board)
+            _ptp_facts(facts, board, served)
     except TimeoutError:  # said where they were not read: not "no live metrics" (a slow Thanos)
         late = (f"not read within {LIVE_READ_TIMEOUT_S:g} s (the time limit on a handover's "
                 "live reads)")  # fmt: skip
@@ -420,11 +446,15 @@ async def _incidents(
     """The period's incidents of these clusters (grouped now where the period ends now or the
     source is a capture, whose incidents are grouped when asked for; as they stood at its
     end where it is past), and the root-cause analysis of the first ``analyse`` of them (the
-    unresolved first, then the most severe), as of the period's end."""
+    unresolved first, then the most severe), as of the period's end. Each read from the
+    store, uncut (``active``: the unresolved, and those changed since the start): a cut of
+    the fleet's, made before these clusters are picked, left a cluster's out (a thousand of
+    another's open pushed its few out of the report). The report's table cuts them, saying
+    how many there are."""
     past = until < src.now() - PAST_AFTER
     if not past or src.capture is not None:
         await src.incidents.refresh()
-    every = await asyncio.to_thread(src.incidents.repo.list, since=start.timestamp())
+    every = await asyncio.to_thread(src.incidents.repo.active, resolved_since=start.timestamp())
     then = [as_it_stood(i, until) for i in every] if past else every
     mine = [i for i in then if i is not None and i.opened_at <= until and set(i.clusters) & names]
     mine.sort(key=incident_order)  # the incidents table's: the first are analysed
@@ -446,8 +476,8 @@ async def _analysed(src: ReportService, incident: Incident, at: datetime) -> Rca
 def unread_of(inputs: ReportInputs) -> list[str]:
     """What the report could not read, where its pages say "not read": each (member)
     cluster's sources not read now (their last known is shown), its alerts firing now, a
-    handover's GPU and PTP reads cut short by their time limit, its GPU read that failed in
-    part; "cluster: what (why)" each.
+    handover's GPU and PTP reads cut short by their time limit, or failed (whole or in
+    part); "cluster: what (why)" each.
     Not what is not there to read (no Alertmanager, no GPU metrics)."""
     out: list[str] = []
     for c in inputs.clusters:
