@@ -3,8 +3,8 @@ and facts each section holds, the summary and the recommendations. Pure: no I/O.
 
 The tables, facts and notes are cut where they are shown; a summary line or a
 recommendation is shown whole, as it goes on to say where and what to do after the outside
-text it quotes (an alert's summary, a finding's reason, a server's error): that text is cut
-here, where the line is built (``bounded``)."""
+text it quotes (an alert's summary, a finding's reason, a server's error, a cluster's name
+from a server's labels): that text is cut here, where the line is built (``bounded``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import numpy as np
 from aiops_desktop.models.anomalies import Anomaly
 from aiops_desktop.models.curves import outlying_curves
 from aiops_desktop.models.enums import AnomalySeverity, IncidentStatus
-from aiops_desktop.models.fleet import SEVERITY_RANK
+from aiops_desktop.models.fleet import SEVERITY_RANK, Coverage, Health
 from aiops_desktop.models.gpu import GpuChange
 from aiops_desktop.models.incidents import Incident, RcaReport
 from aiops_desktop.models.reports import (
@@ -205,6 +205,12 @@ def _unknown_part(inputs: ReportInputs) -> list[str]:
             f"{_span_text(asked)} asked are not known here"]  # fmt: skip
 
 
+def _listed(names: Iterable[str]) -> str:
+    """Names (of clusters, from a server's labels) as a line quotes them: "a, b, c", cut
+    (``bounded``) as one name is: a hub member's 20,000-character name is not a page."""
+    return bounded(", ".join(names))
+
+
 def _ended(clusters: list[ClusterFacts]) -> dict[datetime, list[str]]:
     """The clusters whose data ends before the period's end, by where it ends."""
     out: dict[datetime, list[str]] = {}
@@ -223,7 +229,7 @@ def _ended_lines(inputs: ReportInputs) -> list[str]:
         whose = "its" if len(names) == 1 else "their"
         left = _span_text((inputs.until - end).total_seconds())
         out.append(
-            f"{', '.join(names)}: not known after {_t(end)} ({whose} data ends there: "
+            f"{_listed(names)}: not known after {_t(end)} ({whose} data ends there: "
             f"the last {left} of the {asked} asked are not known here)"
         )
     return out
@@ -434,13 +440,13 @@ def _capacity(
             others = (f"; {more} more series reach{'es' if more == 1 else ''} it within "
                       f"{horizon}" if more > 0 else "")  # fmt: skip
             recommendations.append(
-                f"Plan capacity on {facts.name}: {panel.title} of {bounded(worst_name)} "
+                f"Plan capacity on {bounded(facts.name)}: {panel.title} of {bounded(worst_name)} "
                 f"reaches {CAPACITY_LIMIT_PCT:g} {panel.unit} {when} at the present "
                 f"trend{others}."
             )
     if short:  # the plan was not made: not "No action needed"
         held = max(short, key=lambda h: (h.days, h.hours))
-        recommendations.append(_no_plan(facts.name, held, *period))
+        recommendations.append(_no_plan(bounded(facts.name), held, *period))
 
 
 def _section(
@@ -487,7 +493,8 @@ def _section(
             f"Findings now{cut}", ["Severity", "Domain", "Subject", "Reason"],
             [[f.severity, f.domain, f.subject, f.reason + (" (last known)" if f.stale else "")]
              for f in found[:limit]],
-            empty="nothing found",
+            empty=(f"nothing found in what was read; not read now: {', '.join(missed)}"
+                   if (missed := _not_read(facts)) else "nothing found"),
         ))  # fmt: skip
     section.tables.append(_changes_table(facts, empty))
     section.tables.append(_anomaly_table(facts, limit, empty))
@@ -504,10 +511,12 @@ def _section(
                 if facts.alerts_unread and firing
                 else ""
             )
-            + (f" (the first {limit} of {firing})" if firing > limit else "")
+            + (f" (the {limit} worst of {firing})" if firing > limit else "")
         )
+        # the worst kept where the table is cut: a CRITICAL after 25 warnings is not cut
+        worst = sorted(facts.alerts, key=_alert_rank)[:limit]
         section.tables.append(Table(title, ["Severity", "Alert", "Summary"],
-                                    [list(a) for a in facts.alerts[:limit]],
+                                    [list(a) for a in worst],
                                     empty=facts.alerts_unread or empty))  # fmt: skip
     if kind is ReportType.HANDOVER:
         section.tables += _fleet_hw_tables(facts, limit)
@@ -652,6 +661,7 @@ def _gpu_lines(facts: ClusterFacts) -> list[Ranked]:
     """Each GPU not OK with what to do (its own reasons: an XID, a temperature), or, where
     more than ``OWN_LINES`` are of one state, one line for them all (naming a few: the table
     lists them)."""
+    name = bounded(facts.name)  # from a server's labels: any length
     out: list[Ranked] = []
     gpus = facts.hw.gpu or []
     for state in ("CRITICAL", *dict.fromkeys(s for _, s, _ in gpus if s != "CRITICAL")):
@@ -661,7 +671,7 @@ def _gpu_lines(facts: ClusterFacts) -> list[Ranked]:
             out += [(rank, WITHIN, f"{bounded(reasons)} (GPU {bounded(gpu)}, {state}): "
                      f"{_DO['GPU']}.") for gpu, reasons in these]  # fmt: skip
         else:
-            out.append((rank, WITHIN, f"{len(these)} GPUs of {facts.name} are {state} "
+            out.append((rank, WITHIN, f"{len(these)} GPUs of {name} are {state} "
                         f"({_names([g for g, _ in these])}; their table says why): "
                         f"{_DO['GPU']}."))  # fmt: skip
     went = [c for c in facts.hw.gpu_changes or [] if c.after is None]
@@ -671,7 +681,7 @@ def _gpu_lines(facts: ClusterFacts) -> list[Ranked]:
                  f"was {change.before.value}): check the node, the GPU and its DCGM "
                  "exporter.") for change in went]  # fmt: skip
     else:
-        out.append((DEGRADING, WITHIN, f"{len(gone)} GPUs of {facts.name} are no longer "
+        out.append((DEGRADING, WITHIN, f"{len(gone)} GPUs of {name} are no longer "
                     f"reported ({_names(gone)}): check their nodes, the GPUs and their DCGM "
                     "exporters."))  # fmt: skip
     return out
@@ -682,6 +692,7 @@ def _ptp_lines(facts: ClusterFacts) -> list[Ranked]:
     then the ports in neither now that were out of lock in the period (time in FREERUN,
     HOLDOVER episodes past their timeout: a clock that lost its lock for hours of the shift
     is recommended though it is LOCKED at its end)."""
+    name = bounded(facts.name)  # from a server's labels: any length
     out: list[Ranked] = []
     said: set[str] = set()  # the ports recommended for their state now: once a port
     kinds = (("FREERUN", ACT_NOW, ""), ("HOLDOVER", DEGRADING, " before the holdover runs out"))
@@ -691,11 +702,11 @@ def _ptp_lines(facts: ClusterFacts) -> list[Ranked]:
         said.update(_port_of(port) for port in ports)
         if len(ports) <= OWN_LINES:
             out += [(rank, WITHIN, f"Clock in {state} on PTP port {bounded(port)} of "
-                     f"{facts.name}: check its grandmaster and GNSS{then}.")
+                     f"{name}: check its grandmaster and GNSS{then}.")
                     for port in ports]  # fmt: skip
         else:
             out.append((rank, WITHIN, f"Clock in {state} on {len(ports)} PTP ports of "
-                        f"{facts.name} ({_names(ports)}): check their grandmasters and "
+                        f"{name} ({_names(ports)}): check their grandmasters and "
                         f"GNSS{then}."))  # fmt: skip
     hw = facts.hw
     lapsed = [p for p in hw.ptp or [] if p[1] not in _PTP_WORST and _lapse_text(hw, p)
@@ -703,11 +714,11 @@ def _ptp_lines(facts: ClusterFacts) -> list[Ranked]:
     lapsed = _one_per_port(sorted(lapsed, key=lambda p: _port_order(hw, p)))
     again = "before it happens again"
     if len(lapsed) <= OWN_LINES:
-        out += [(DEGRADING, WITHIN, f"PTP port {bounded(p[0])} of {facts.name} was out of lock "
+        out += [(DEGRADING, WITHIN, f"PTP port {bounded(p[0])} of {name} was out of lock "
                  f"in the period ({_lapse_text(hw, p)}), {p[1]} now: check its grandmaster "
                  f"and GNSS {again}.") for p in lapsed]  # fmt: skip
     else:
-        out.append((DEGRADING, WITHIN, f"{len(lapsed)} PTP ports of {facts.name} were out of "
+        out.append((DEGRADING, WITHIN, f"{len(lapsed)} PTP ports of {name} were out of "
                     f"lock in the period ({_names([p[0] for p in lapsed])}; their table says "
                     f"how long): check their grandmasters and GNSS {again}."))  # fmt: skip
     return out
@@ -743,6 +754,13 @@ def _lapse_text(hw: FleetHw, port: PtpPort) -> str:
 ACTED_ON = ("CRITICAL", "WARNING")
 
 
+def _alert_rank(alert: tuple[str, str, str]) -> int:
+    """An alert's place, the worst first: CRITICAL, then WARNING, then the rest (a stable
+    sort keeps their order within each)."""
+    level = alert[0].upper()
+    return ACTED_ON.index(level) if level in ACTED_ON else len(ACTED_ON)
+
+
 def _acted_on(facts: ClusterFacts) -> list[tuple[str, str, str]]:
     """Its alerts firing at the period's end that are CRITICAL or WARNING."""
     return [a for a in facts.alerts if a[0].upper() in ACTED_ON]
@@ -751,36 +769,38 @@ def _acted_on(facts: ClusterFacts) -> list[tuple[str, str, str]]:
 def _alert_lines(facts: ClusterFacts) -> list[Ranked]:
     """A period with no findings (a past one: they were not kept) is judged by its alerts
     firing at its end: each CRITICAL or WARNING one, a few by name and the rest counted."""
-    serious = sorted(_acted_on(facts), key=lambda a: a[0].upper() != "CRITICAL")
+    serious = sorted(_acted_on(facts), key=_alert_rank)
+    name = bounded(facts.name)  # from a server's labels: any length
     out: list[Ranked] = []
-    for severity, name, summary in serious[:FINDINGS_RECOMMENDED]:
+    for severity, alert, summary in serious[:FINDINGS_RECOMMENDED]:
         level = severity.upper()
         out.append((ACT_NOW if level == "CRITICAL" else DEGRADING, WITHIN,
-                    f"{bounded(summary) or 'firing'} (alert {bounded(name)} on {facts.name}, "
+                    f"{bounded(summary) or 'firing'} (alert {bounded(alert)} on {name}, "
                     f"{level}, firing at the end of the period): {_DO['alerts']}."))  # fmt: skip
     if (left := len(serious) - FINDINGS_RECOMMENDED) > 0:
         rank = ACT_NOW if serious[FINDINGS_RECOMMENDED][0].upper() == "CRITICAL" else DEGRADING
         out.append((rank, (1, 0.0), f"{left} more CRITICAL or WARNING alerts fire at the end "
-                    f"of the period on {facts.name}: see its alerts table."))  # fmt: skip
+                    f"of the period on {name}: see its alerts table."))  # fmt: skip
     return out
 
 
 def _recommend(facts: ClusterFacts) -> list[Ranked]:
     """This cluster's recommendations, ranked; each says what was found first, then what to
     do. Bounded: many GPUs or ports of one kind are one line, findings a few and a count."""
+    name = bounded(facts.name)  # from a server's labels: any length
     out: list[Ranked] = []
     if facts.state in ("OFFLINE", "STALE"):
         last_error = next((e for _, _, _, e in reversed(facts.health) if e), "")
         rank = ACT_NOW if facts.state == "OFFLINE" else DEGRADING
         why = f" ({bounded(last_error)})" if last_error else ""
-        out.append((rank, WITHIN, f"{facts.name} is {facts.state}{why}: check its endpoints."))
+        out.append((rank, WITHIN, f"{name} is {facts.state}{why}: check its endpoints."))
     out += _gpu_lines(facts) + _ptp_lines(facts)
     high = [a for a in facts.anomalies if a.severity.serious]
     recommended = sorted(high, key=lambda a: (a.severity.rank, -a.score))[:3]
     for a in recommended:
         # a CRITICAL one (by rule) before any HIGH one, then by score
         out.append((ANOMALY, (a.severity.rank, -a.score), f"{bounded(a.explanation)} "
-                    f"({bounded(a.metric)} on {facts.name} from {_t(_began(a))}): "
+                    f"({bounded(a.metric)} on {name} from {_t(_began(a))}): "
                     "investigate."))  # fmt: skip
     if facts.findings is None:
         out += _alert_lines(facts)
@@ -828,6 +848,7 @@ def _finding_recommendations(facts: ClusterFacts, metrics: set[str]) -> list[Ran
     signals of the anomalies recommended): the cluster is judged by them, so none is left
     out (an anomaly going on since before the period, a PTP port's stopped ptp4l). The
     ``FINDINGS_RECOMMENDED`` worst by name, the rest counted (its findings table lists them)."""
+    name = bounded(facts.name)  # from a server's labels: any length
     out: list[Ranked] = []
     left: list[Found] = []
     for f in _found(facts):  # worst first
@@ -844,11 +865,11 @@ def _finding_recommendations(facts: ClusterFacts, metrics: set[str]) -> list[Ran
         what = "anomaly" if f.domain == "anomalies" else f.domain
         do = _DO.get(f.domain, "investigate")
         out.append((rank, within, f"{bounded(f.reason)} ({what} {bounded(f.subject)} on "
-                    f"{facts.name}, {f.severity}{_last_known(f)}): {do}."))  # fmt: skip
+                    f"{name}, {f.severity}{_last_known(f)}): {do}."))  # fmt: skip
     if left:
         rank = ACT_NOW if any(f.severity == "CRITICAL" for f in left) else DEGRADING
         out.append((rank, (1, 0.0), f"{len(left)} more CRITICAL or WARNING findings on "
-                    f"{facts.name}: see its Findings now table, and the fleet page (or the "
+                    f"{name}: see its Findings now table, and the fleet page (or the "
                     "fleet command) for all of them."))  # fmt: skip
     return out
 
@@ -882,7 +903,7 @@ def _fleet_hw_summary(clusters: list[ClusterFacts]) -> list[str]:
         for name, reason in unread:
             if reason:
                 why.setdefault(reason, []).append(name)
-        out += [f"{what} {reason}: {', '.join(names)}" for reason, names in why.items()]
+        out += [f"{what} {bounded(reason)}: {_listed(names)}" for reason, names in why.items()]
     return out
 
 
@@ -1020,47 +1041,68 @@ def _found_lines(
                 "of it"]  # fmt: skip
     found = [f"{anomalies} anomalies ({serious} CRITICAL or WARNING) and {changes} state "
              "changes in the period"]  # fmt: skip
-    return found + ([f"{', '.join(unseen)}: {NO_DATA}"] if unseen else [])
+    return found + ([f"{_listed(unseen)}: {NO_DATA}"] if unseen else [])
 
 
 #: a cluster's states that say something needs a hand, whatever the period's data shows
 NOT_WELL = ("CRITICAL", "DEGRADED")
 
 
+def _not_read(facts: ClusterFacts) -> list[str]:
+    """What of a cluster was not read now, in words: judged NO DATA, all its sources (their
+    first reads have not come back: not in ``unread``, which holds those lost), then its
+    sources lost (its findings of them are the last known), its alerts firing now (not where
+    it has no Alertmanager: nothing to read). Empty: all was read, so finding nothing is the
+    all-clear."""
+    out = list(facts.unread)
+    if facts.alerts_missed and not any(source.startswith("alerts (") for source in out):
+        out.append(f"alerts firing now {facts.alerts_unread}")
+    if facts.state == Health.NO_DATA:
+        out.insert(0, f"its sources ({Coverage.NO_DATA.value})")
+    return out
+
+
 def _closing(
     recommendations: list[str], unseen: list[str], clusters: list[ClusterFacts]
 ) -> list[str]:
     """The last recommendation: what is not known is not said to need nothing (a cluster
-    with no data, one whose data ends before the period's end, GPUs or PTP ports not read
-    whole), nor is a cluster judged CRITICAL or DEGRADED (by findings a past period did not
-    keep), nor one with CRITICAL or WARNING alerts firing at the period's end (a cluster
-    judged now is recommended by its findings, not its alerts); an INFO one is nothing to act
-    on."""
+    with no data, one whose data ends before the period's end, one judged NO DATA or with
+    sources or alerts not read now, GPUs or PTP ports not read whole), nor is a cluster
+    judged CRITICAL or DEGRADED (by findings a past period did not keep), nor one with
+    CRITICAL or WARNING alerts firing at the period's end (a cluster judged now is
+    recommended by its findings, not its alerts); an INFO one is nothing to act on."""
     told: list[str] = []
     if unseen:
-        told.append(f"Nothing can be said of {', '.join(unseen)}: {NO_DATA}; check that the "
+        told.append(f"Nothing can be said of {_listed(unseen)}: {NO_DATA}; check that the "
                     "app monitors it (its endpoints, and that the app runs).")  # fmt: skip
     if ended := _ended(clusters):
-        after = "; ".join(f"{', '.join(names)} after {_t(end)}" for end, names in ended.items())
+        after = "; ".join(f"{_listed(names)} after {_t(end)}" for end, names in ended.items())
         told.append(f"Nothing is known of {after}: the data ends there; check that the app "
                     "was running then, and see the state now (the fleet page or the fleet "
                     "command).")  # fmt: skip
     if told or recommendations:
         return told
-    unwell = [f"{c.name} is {c.state}" for c in clusters if c.state in NOT_WELL]
+    unwell = [f"{bounded(c.name)} is {c.state}" for c in clusters if c.state in NOT_WELL]
     if unwell:
-        return [f"{', '.join(unwell)}, though nothing in this period says why: see its "
+        return [f"{bounded(', '.join(unwell))}, though nothing in this period says why: see its "
                 "findings on the fleet page (or the fleet command) and act on them."]  # fmt: skip
     if firing := [c for c in clusters if _acted_on(c)]:
         count = sum(len(_acted_on(c)) for c in firing)
         return [f"{count} alerts still fire at the end of the period on "
-                f"{', '.join(c.name for c in firing)}: see their tables, and the alerts' "
+                f"{_listed(c.name for c in firing)}: see their tables, and the alerts' "
                 "runbooks."]  # fmt: skip
+    # what was not read is not known to need nothing: said instead of the all-clear
+    missed = [f"{bounded(c.name)}: {bounded(', '.join(what))}" for c in clusters
+              if (what := _not_read(c))]  # fmt: skip
+    if missed:
+        told.append(f"Not read now, so nothing is said of it: {bounded('; '.join(missed))}; "
+                    "see the state now (the fleet page or the fleet command), and make the "
+                    "report again once they answer.")  # fmt: skip
     if unread := [c.name for c in clusters if c.hw.gpu_unread or c.hw.ptp_unread]:
-        return [f"The GPU or PTP reads of {', '.join(unread)} were not whole (see their "
-                "tables): nothing is said of what they did not read; make the report again "
-                "once they answer."]  # fmt: skip
-    return ["No action needed: nothing in this period calls for one."]
+        told.append(f"The GPU or PTP reads of {_listed(unread)} were not whole (see their "
+                    "tables): nothing is said of what they did not read; make the report "
+                    "again once they answer.")  # fmt: skip
+    return told or ["No action needed: nothing in this period calls for one."]
 
 
 def build_report(inputs: ReportInputs) -> Report:
@@ -1117,9 +1159,9 @@ def build_report(inputs: ReportInputs) -> Report:
     unread = [c.name for c in inputs.clusters if c.alerts_missed]
     if firing:
         summary.append(f"{firing} alerts firing at the end of the period" + (
-            f" (last known for {', '.join(unread)}: not read now)" if unread else ""))  # fmt: skip
+            f" (last known for {_listed(unread)}: not read now)" if unread else ""))  # fmt: skip
     elif unread:
-        summary.append(f"Alerts firing now not read for {', '.join(unread)}")
+        summary.append(f"Alerts firing now not read for {_listed(unread)}")
     if kind is ReportType.HANDOVER:
         summary += _fleet_hw_summary(inputs.clusters)
     if kind in (ReportType.INCIDENT, ReportType.HANDOVER) and inputs.incidents:
@@ -1131,7 +1173,7 @@ def build_report(inputs: ReportInputs) -> Report:
     # fleet's forty would fill half the first page (and every footer)
     served = {m for c in inputs.clusters for m in c.members}
     names = [c.name for c in inputs.clusters if c.name not in served]
-    named = (", ".join(names) if len(names) <= TITLE_NAMES
+    named = (_listed(names) if len(names) <= TITLE_NAMES
              else f"{len(inputs.clusters)} clusters")  # fmt: skip
     title = inputs.title or f"{kind.heading}: {named}, {span}"
     return Report(

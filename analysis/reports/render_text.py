@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from aiops_desktop.models.reports import Chart, Report, Table
-from aiops_desktop.models.text import cut, md_escape, printable, time_text
+from aiops_desktop.models.text import cut, md_escape, one_line, time_text
 
 #: chart -> the image source an HTML renderer embeds for it ("" for none)
 ImageFor = Callable[[Chart], str]
@@ -72,10 +72,10 @@ def to_json(report: Report) -> str:
 
     doc = {
         "type": report.type.value,
-        "title": report.title,
+        "title": b(report.title),
         "since": report.since.isoformat(),
         "until": report.until.isoformat(),
-        "clusters": report.clusters,
+        "clusters": [b(c) for c in report.clusters],
         "generated_at": report.generated_at.isoformat(),
         "source": report.source,
         "summary": report.summary,  # whole: built of bounded parts
@@ -150,9 +150,10 @@ td { border-bottom: 1px solid #e5e7eb; padding: 2px 5px; font-size: 8.5pt; }
 
 
 def _whole(text: str) -> str:
-    """Text as HTML: escaped, without the control characters (a summary line or a
-    recommendation: built of bounded parts)."""
-    return html.escape(printable(text))
+    """Text as HTML: one line (``one_line``: a paragraph separator, U+2029, is a paragraph
+    break to the PDF's renderer: 300 of them made one cell 5 pages), escaped, without the
+    control characters (a summary line or a recommendation: built of bounded parts)."""
+    return html.escape(one_line(text))
 
 
 def _e(text: str) -> str:

@@ -110,7 +110,10 @@ def test_every_report_type_as_pdf_markdown_json_and_html(
     assert "Shift handover" in handover and "Alerts firing at the end of the period" in handover
     assert "GPU health changes in the period" in handover and "GPUs not OK" in handover
     assert "PTP compliance in the period" in handover
-    assert "not read (no live GPU metrics)" in handover  # the site exports no DCGM series
+    # the report's own reads now find every Prometheus unreachable (127.0.0.1:9): its GPU
+    # read failed, said as such and why, not "no live GPU metrics" (no GPUs to read)
+    assert "GPU health not read (east/prometheus (http://127.0.0.1:9) is unreachable" in handover
+    assert "not read (no live GPU metrics)" not in handover
     incident = texts["incident"]
     # 2 stored state changes, 3 more found by the report's own poll now (east, west and the
     # hub, in its own section, go OFFLINE: 127.0.0.1:9 answers nothing), 1 spike, the alert
