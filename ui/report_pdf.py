@@ -234,10 +234,10 @@ def write_report_files(
     for out in outs:
         if out.suffix.lower().lstrip(".") not in (*DRAWN, *WRITERS):
             raise ValueError(f"{out}: a report is written as .pdf, .html, .md or .json")
-    if images is None and needs_images(outs):
-        images = chart_images(report, theme)
     written: list[Path] = []
-    try:
+    try:  # a chart that fails while drawn (or ^C) lets the claimed names go too
+        if images is None and needs_images(outs):
+            images = chart_images(report, theme)
         for out in outs:
             _write_whole(report, out, theme, images)
             written.append(out)

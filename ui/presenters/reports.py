@@ -10,8 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from aiops_desktop.models.reports import ReportType
-from aiops_desktop.services.outputs.reports import ReportService
+from aiops_desktop.models.reports import Report, ReportType
+from aiops_desktop.services.outputs.reports import ReportService, release_unwritten
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from ui.presenters.base import Presenter
 from ui.report_pdf import Images, chart_image, needs_images, write_report_files
@@ -69,15 +69,13 @@ class ReportsPresenter(Presenter):
                 await asyncio.sleep(0)  # let the bar repaint first
                 # files of its own: another report of this second (the CLI's) keeps its own
                 outs = await asyncio.to_thread(self._reports.new_paths, report, formats)
-                images: Images = {}
-                if needs_images(outs):  # a chart is a widget grabbed: here, one at a time
-                    for chart in (c for s in report.sections for c in s.charts):
-                        images[id(chart)] = chart_image(chart, self._theme)
-                        await asyncio.sleep(0)
-                # laid out and written off the UI thread: a long report takes seconds
-                written = await asyncio.to_thread(
-                    write_report_files, report, outs, self._theme, images
-                )
+                try:
+                    written = await self._write(report, outs)
+                except BaseException:
+                    # the app quit (cancelled) or a chart failed while drawn: the names
+                    # claimed empty are let go, else listed among the reports as empty files
+                    release_unwritten(outs, [])
+                    raise
                 await asyncio.to_thread(self._reports.prune)
                 self.sig_progress.emit("Done", 100)
                 self.sig_done.emit([str(p) for p in written])
@@ -87,6 +85,17 @@ class ReportsPresenter(Presenter):
 
         self.spawn("report", work(), on_error=self._failed)
         return self.request
+
+    async def _write(self, report: Report, outs: list[Path]) -> list[Path]:
+        """``report`` written to ``outs`` (claimed): its charts drawn here, a widget grabbed
+        one at a time, then laid out and written off the UI thread (a long report takes
+        seconds)."""
+        images: Images = {}
+        if needs_images(outs):
+            for chart in (c for s in report.sections for c in s.charts):
+                images[id(chart)] = chart_image(chart, self._theme)
+                await asyncio.sleep(0)
+        return await asyncio.to_thread(write_report_files, report, outs, self._theme, images)
 
     def _failed(self, text: str) -> None:
         self.sig_failed.emit(text)
