@@ -150,7 +150,10 @@ def exec_refusal(exec_spec: Any) -> str | None:
     kubeconfig would run as the ``kubectl`` the user consented to; the plugin is found on the
     user's own PATH); and no word may hold a cmd.exe metacharacter (the Kubernetes client runs
     plugins through the shell on Windows, where ``--id=a&calc.exe`` runs calc; real plugins
-    never need one, so it is refused on every platform, as the same file may move)."""
+    never need one, so it is refused on every platform, as the same file may move; the word
+    is named by its place, never quoted: ``--oidc-client-secret=a%2Fb`` is a secret). Its
+    command may not be a relative path (stored before the import made it absolute: it would
+    run whatever that path names in the app's working directory)."""
     if not isinstance(exec_spec, Mapping):
         return None
     for item in exec_spec.get("env") or []:
@@ -161,15 +164,31 @@ def exec_refusal(exec_spec: Any) -> str | None:
                 "or library runs: the plugin must be found on your own PATH (remove the "
                 f"{name} entry from exec.env to use it)"
             )
+    command = exec_spec.get("command", "")
+    if isinstance(command, str) and is_relative_command(command):
+        return (
+            "its exec plugin's command is a relative path, which would run from the app's "
+            "working directory rather than the kubeconfig's folder: import the context again "
+            "(the import makes the path absolute, as the consent shows it)"
+        )
     args = exec_spec.get("args") or []
-    for word in [exec_spec.get("command", ""), *(args if isinstance(args, list) else [])]:
-        if _CMD_META.search(str(word)):
+    for at, word in enumerate([command, *(args if isinstance(args, list) else [])]):
+        found = _CMD_META.search(str(word))
+        if found:  # named by its place, never quoted: it may be a secret's value
+            where = f"argument {at}" if at else "command"
             return (
-                f"its exec plugin's command line holds {str(word)[:80]!r}, with a character "
-                "cmd.exe reads as a command (& | < > ^ % or a line break): refused, as a "
-                "plugin never needs one"
+                f"its exec plugin's {where} holds {found.group()!r}, a character cmd.exe "
+                "reads as a command (& | < > ^ % or a line break): refused, as a plugin "
+                "never needs one"
             )
     return None
+
+
+def is_relative_command(command: str) -> bool:
+    """Whether an exec plugin's command names its program by a path relative to a folder
+    (``./helper.sh``: kubectl reads it against the kubeconfig's folder), not by a bare name
+    found on PATH (``kubelogin``) nor an absolute path."""
+    return any(sep in command for sep in {"/", os.sep}) and not Path(command).is_absolute()
 
 
 #: environment variables that choose the binary or the libraries a command runs with

@@ -1,6 +1,7 @@
 """Import kubeconfig contexts: every context listed with what it will do (the command its
-credential runs, the files it reads), each checked but those that run a command: a
-kubeconfig from elsewhere may run anything, so those are the user's tick. The file imported
+credential runs, the files it reads), each checked but those that run a command or read a
+file outside the kubeconfig's folder: a kubeconfig from elsewhere may run anything, and name
+any credential of the user's, so those are the user's tick. The file imported
 is the one the list was read from; a summary that skipped a context or warns stays on
 screen until Close, no other file read over it."""
 
@@ -120,8 +121,10 @@ class ImportKubeconfigDialog(QDialog):
                     f"{name}  →  {one_line(ctx.cluster_name)}  "
                     f"({one_line(ctx.server or '')}, {one_line(ctx.auth)})"
                 )
-                if ctx.runs:
-                    text += f"\n    ⚠ runs whenever it needs a token: {one_line(ctx.runs)}"
+                if ctx.runs:  # a command it runs, or only files it reads from elsewhere
+                    runs = ctx.auth in ("exec", "auth-provider")
+                    said = "runs whenever it needs a token: " if runs else ""
+                    text += f"\n    ⚠ {said}{one_line(ctx.runs)}"
                 text += "".join(f"\n    reads {one_line(f)}" for f in ctx.files)
                 if ctx.warnings:
                     text += "\n    ⚠ " + "; ".join(one_line(w) for w in ctx.warnings)
@@ -132,7 +135,8 @@ class ImportKubeconfigDialog(QDialog):
             item.setData(RUNS_ROLE, ctx.runs)  # what a tick consents to, as shown
             if ctx.usable:
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                # a context that runs a command is imported only when ticked by the user
+                # a context that runs a command, or reads a file outside its kubeconfig's
+                # folder, is imported only when ticked by the user
                 item.setCheckState(Qt.CheckState.Unchecked if ctx.runs else Qt.CheckState.Checked)
             else:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
@@ -149,7 +153,8 @@ class ImportKubeconfigDialog(QDialog):
         return out
 
     def consented(self) -> dict[str, str]:
-        """The ticked contexts that run a command, with the command the user saw."""
+        """The ticked contexts that run a command (or read files from elsewhere), with what
+        the user saw."""
         out = {}
         for row in range(self.contexts.count()):
             item = self.contexts.item(row)

@@ -9,6 +9,7 @@ Problems are reported per context with the reason; one broken context does not s
 from __future__ import annotations
 
 import base64
+import codecs
 import hashlib
 import hmac
 import json
@@ -30,7 +31,7 @@ from aiops_desktop.models.credentials import TOKEN_RULE, is_token_text
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.registry import KubeconfigContext
 from aiops_desktop.models.text import one_line
-from collectors.kube_config import exec_refusal
+from collectors.kube_config import exec_refusal, is_relative_command
 
 
 class KubeconfigError(UsageError):
@@ -117,7 +118,9 @@ def expand_home(path: str | Path) -> Path:
 #: where a kubeconfig's file references may point, besides its own folder: the folders kubectl,
 #: ``oc login`` and minikube write a user's credentials to. A kubeconfig handed over by
 #: someone else may name any file of the user's (``tokenFile: ~/.git-credentials`` sent that
-#: file to the server as the bearer token); it is never read outside these.
+#: file to the server as the bearer token); it is never read outside these, and in these only
+#: with the user's say (``_with_outside_files``): they hold other tools' credentials too
+#: (kubelogin's cache of refresh tokens, ``~/.kube/cache/oidc-login``).
 REFERENCE_ROOTS = ("~/.kube", "~/.minikube")
 #: a tokenFile of fewer characters ("yes", a PIN) holds no bearer token
 MIN_FILE_TOKEN = 8
@@ -128,13 +131,19 @@ SHARED_FOLDERS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))  # noqa: S10
 
 
 def _may_read(resolved: Path, base: Path) -> bool:
-    """Whether a kubeconfig in ``base`` may read ``resolved``: anything in ``REFERENCE_ROOTS``
-    (``~/.kube``, ``~/.minikube``), else a file in its own folder that is not hidden there
-    (``.vault-token``, ``.git/``: other tools' credentials), unless that folder is the home
-    folder (or holds it: ``/``, ``/home``) or a shared one (a kubeconfig saved in ``~`` read
-    ``~/.vault-token`` as its tokenFile)."""
-    if any(resolved.is_relative_to(_resolved(Path(r).expanduser())) for r in REFERENCE_ROOTS):
-        return True
+    """Whether a kubeconfig in ``base`` may read ``resolved``: a file of its own folder
+    (``_in_own_folder``), else anything in ``REFERENCE_ROOTS`` (``~/.kube``, ``~/.minikube``),
+    the latter with the user's say."""
+    return _in_own_folder(resolved, base) or any(
+        resolved.is_relative_to(_resolved(Path(r).expanduser())) for r in REFERENCE_ROOTS
+    )
+
+
+def _in_own_folder(resolved: Path, base: Path) -> bool:
+    """Whether ``resolved`` is a file of the folder ``base`` of a kubeconfig that is not
+    hidden there (``.vault-token``, ``.git/``: other tools' credentials), unless that folder
+    is the home folder (or holds it: ``/``, ``/home``) or a shared one (a kubeconfig saved in
+    ``~`` read ``~/.vault-token`` as its tokenFile): read with no more say than the file's."""
     own = base.resolve()
     if Path.home().resolve().is_relative_to(own) or own in SHARED_FOLDERS:
         return False
@@ -156,6 +165,9 @@ class _Files:
         self._base64: dict[Path, str] = {}
         self._pem: dict[str, str] = {}  # a CA's base64 text, decoded once
         self.inlined = 0
+        #: the files read outside the kubeconfig's own folder (in ``REFERENCE_ROOTS``) for
+        #: the context being read, each as its consent names it
+        self.outside: list[str] = []
 
     def read(self, ref: object, what: str, read: list[str]) -> bytes:
         """The bytes of a file a kubeconfig references, if it lies in the kubeconfig's
@@ -191,6 +203,12 @@ class _Files:
             )
         self.inlined += len(data)
         read.append(f"{what} {path}")
+        if not _in_own_folder(resolved, self.base):
+            named = f"{what} {str(resolved)!r}"  # repr: one printable line, told apart
+            if what == "tokenFile":
+                named += " (sent to the server as the bearer token)"
+            if named not in self.outside:
+                self.outside.append(named)
         return resolved, data
 
     def _read(self, ref: object, what: str) -> tuple[Path, Path, bytes]:
@@ -237,7 +255,14 @@ def _token_from_file(files: _Files, ref: object, read: list[str]) -> str:
 
 def _bearer(token: object, what: str, shortest: int = 1) -> str:
     """``token`` where it can be sent as a bearer token (``is_token_text``): never one
-    that every request would fail on, quoting it in the error (two lines)."""
+    that every request would fail on, quoting it in the error (two lines), nor JSON: a
+    credential cache (kubelogin's, one line without a blank) holds an id token and a refresh
+    token, and all of it went to the server as the token."""
+    if isinstance(token, str) and token.startswith(("{", "[")):
+        raise ValueError(
+            f"{what} holds JSON (a credential cache, such as kubelogin's, holding refresh "
+            "tokens), not a bearer token, so it is not sent to the server"
+        )
     if not isinstance(token, str) or len(token) < shortest or not is_token_text(token):
         raise ValueError(
             f"{what} does not hold a bearer token (a token is {TOKEN_RULE}), so it "
@@ -267,10 +292,16 @@ def load_kubeconfig(path: str | Path) -> dict[str, Any]:
 
     source = _expand_source(path)
     try:
-        text = read_bounded(source, MAX_KUBECONFIG_BYTES, "kubeconfig").decode("utf-8")
+        text = _decoded(read_bounded(source, MAX_KUBECONFIG_BYTES, "kubeconfig"))
     except FileNotFoundError as exc:
         raise KubeconfigError(f"kubeconfig {source} does not exist") from exc
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
+        raise KubeconfigError(
+            f"kubeconfig {source} cannot be read: it is not "
+            f"{exc.encoding.upper().removesuffix('-SIG')} text (byte {exc.start:,} is not "
+            "valid in it); save it as UTF-8, or as UTF-16 with a byte order mark"
+        ) from exc
+    except (OSError, ValueError) as exc:
         raise KubeconfigError(f"kubeconfig {source} cannot be read: {exc}") from exc
     try:
         doc = _parse(text)
@@ -295,6 +326,25 @@ def load_kubeconfig(path: str | Path) -> dict[str, Any]:
             "are read at once"
         )
     return doc
+
+
+#: the byte order marks a kubeconfig may start with, and its encoding (UTF-32's before
+#: UTF-16's, which begin the same); none: UTF-8
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _decoded(data: bytes) -> str:
+    """A kubeconfig's text: UTF-8, or the encoding its byte order mark says, as YAML reads
+    it (Windows PowerShell 5.1's ``kubectl config view --raw > config`` writes UTF-16).
+    UnicodeDecodeError where it is not that."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    return data.decode(encoding)
 
 
 def _expand_source(path: str | Path) -> Path:
@@ -479,6 +529,7 @@ def _fill(
     _refuse_proxy(ctx.context, cluster)
     ctx.server = server.rstrip("/")
     read = ctx.files
+    files.outside = []
 
     ctx.ca_pem = _ca_pem(ctx.context, cluster, files, read)
     if cluster.get("insecure-skip-tls-verify"):
@@ -495,8 +546,10 @@ def _fill(
     user.pop("tokenFile", None)
     _inline(user, files, "client-certificate", "client-certificate", read)
     _inline(user, files, "client-key", "client-key", read)
+    if isinstance(user.get("exec"), dict):
+        user["exec"] = _exec_from_folder(user["exec"], files.base)
     ctx.auth, ctx.exec_command = _auth_kind(ctx.context, user)
-    ctx.runs = _what_it_runs(ctx.context, user, files, read)
+    ctx.runs = _with_outside_files(_what_it_runs(ctx.context, user, files, read), files.outside)
     if ctx.auth == "none":
         ctx.warnings.append(f"context {ctx.context!r} has no credentials (anonymous access)")
 
@@ -518,6 +571,28 @@ def _fill(
     except (TypeError, ValueError) as exc:
         raise ValueError(f"context {ctx.context!r} holds a value that is not text ({exc})") from exc
     ctx.payload = payload
+
+
+def _exec_from_folder(spec: dict[str, Any], base: Path) -> dict[str, Any]:
+    """An exec plugin's spec with a command given as a relative path (``./helper.sh``) made
+    absolute against the kubeconfig's folder ``base``, as kubectl resolves it: the Kubernetes
+    client ran it from the app's working directory, another program than the consent named.
+    A bare name (``kubelogin``) stays, found on PATH as kubectl finds it."""
+    command = spec.get("command")
+    if not isinstance(command, str) or not is_relative_command(command):
+        return spec
+    return {**spec, "command": os.path.normpath(base / command)}
+
+
+def _with_outside_files(runs: str | None, outside: list[str]) -> str | None:
+    """What a context's import needs the user's say for: what it runs, and the files it
+    reads outside the kubeconfig's own folder (``~/.kube``, ``~/.minikube``: a kubeconfig
+    from elsewhere named kubelogin's cache of refresh tokens as its tokenFile, and it went to
+    the file's own server), each named in full, so the consent binds them too."""
+    if not outside:
+        return runs
+    reads = f"reads files outside the kubeconfig's folder: {', '.join(outside)}"
+    return f"{runs}; and it {reads}" if runs else reads
 
 
 def _ca_pem(context: str, cluster: dict[str, Any], files: _Files, read: list[str]) -> str | None:
