@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -33,6 +33,7 @@ from aiops_desktop.models.anomalies import (
     change_cap,
 )
 from aiops_desktop.models.enums import AnomalyMethod, AnomalySeverity, AnomalyType, Sensitivity
+from aiops_desktop.models.gpu import XidInfo
 from aiops_desktop.models.ptp import OFFSET_THRESHOLD_NS
 from analysis.detectors.base import MAD_TO_SIGMA
 from analysis.detectors.context import QUIET
@@ -562,10 +563,11 @@ def detect_anomalies(
     unit: str | None = None,
     ptp_limit_ns: float = OFFSET_THRESHOLD_NS,
     streams: StreamScorers | None = None,
+    xids: Mapping[int, XidInfo] | None = None,
 ) -> list[Anomaly]:
     """Every anomaly episode in ``series``: domain rules judge every point, statistics need
     ANOMALY_MIN_POINTS of them; ``streams``: the live path's kept detectors (None: a fresh one
-    over the whole series)."""
+    over the whole series); ``xids``: the XID table an XID's grade comes from (``rule_for``)."""
     ts = np.asarray(series.ts, dtype=float)
     values = np.asarray(series.values, dtype=float)
     if not values.size:
@@ -575,7 +577,7 @@ def detect_anomalies(
         values = _per_second(ts, values)  # what its type judges: its rate, not its count
     chosen = tuple(methods) if methods is not None else profile.methods
     breaches: list[_Breach] = []
-    check = rule_for(profile.type, series.metric)
+    check = rule_for(profile.type, series.metric, xids)
     judged = None  # which values the rule judged (a breach or inside its limits)
     if AnomalyMethod.DOMAIN_RULE in chosen and check is not None:
         breaches += _rule_breaches(apply_rule(check, values, limit=ptp_limit_ns))
@@ -766,16 +768,19 @@ def detect_all(
     methods: tuple[AnomalyMethod, ...] | None,
     unit: str | None,
     stream: str | None = None,
+    *,
+    xids: Mapping[int, XidInfo] | None = None,
 ) -> list[Anomaly]:
     """``detect_anomalies`` over many series: what a detection worker runs, in a thread or in
     its own process (a module-level function, so it can be sent). Every series, however
     short: the domain rules need no history (a clock in FREERUN over 5 minutes), and the
     statistics skip a series under ANOMALY_MIN_POINTS (its detector is not fed until then).
     ``stream``: the live path's owner: each series' detector is kept in the worker between
-    calls (under that owner) and judges only the samples it has not seen."""
+    calls (under that owner) and judges only the samples it has not seen. ``xids``: the XID
+    table (``detect_anomalies``)."""
     found: list[Anomaly] = []
     streams = _LIVE_STREAMS.setdefault(stream, StreamScorers()) if stream else None
     for series in inputs:
         found += detect_anomalies(series, sensitivity=sensitivity, methods=methods, unit=unit,
-                                  streams=streams)  # fmt: skip
+                                  streams=streams, xids=xids)  # fmt: skip
     return found

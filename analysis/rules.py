@@ -5,21 +5,24 @@ clock state not LOCKED, GPU temperature warning 70 C / critical 80 C, and GPU he
 an XID code reported, double-bit ECC errors or row-remap failures rising, single-bit ECC rising.
 Each breaching point gets a ratio (how far past the limit, >= 1), a one-line reason and its
 grade: past a warning limit HIGH, past a critical one CRITICAL, corrected errors growing MEDIUM
-(routine on a big fleet: watch their growth). A GPU series' DCGM blanks ("not supported", "not
-found": ``is_dcgm_blank``) are no points.
+(routine on a big fleet: watch their growth). A clock in HOLDOVER is HIGH (a WARNING, as the PTP
+page and the fleet say: it still keeps time), FREERUN CRITICAL; an XID is graded as the XID
+table the GPU page reads (``resources/gpu/xid.json``) grades its code: an application's fault
+(13, 31, 43) HIGH, a GPU off the bus (79) CRITICAL, a code not in the table CRITICAL. A GPU
+series' DCGM blanks ("not supported", "not found": ``is_dcgm_blank``) are no points.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from aiops_desktop.models.enums import AnomalySeverity
-from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C
+from aiops_desktop.models.gpu import TEMP_CRITICAL_C, TEMP_WARNING_C, GpuState, XidInfo
 from aiops_desktop.models.ptp import FAULTY_OFFSET_NS, OFFSET_THRESHOLD_NS, ClockState
 from analysis.signals import SignalType
 
@@ -29,9 +32,11 @@ class RuleHit:
     ratio: float  # >= 1: how far past the limit (its score)
     expected: float
     reason: str
-    #: how bad the breach is, however far past the limit: a warning limit's HIGH, a critical
-    #: one's CRITICAL (a clock not LOCKED, an XID, 80 C), corrected errors growing MEDIUM (no
-    #: lower: an excursion inside a rule's limits is MEDIUM at most, ``analysis.detect``)
+    #: how bad the breach is, however far past the limit: a warning limit's HIGH (a clock in
+    #: HOLDOVER, an XID the XID table calls a WARNING), a critical one's CRITICAL (a clock
+    #: FREERUN, a critical XID, 80 C), corrected errors growing MEDIUM (no lower: an excursion
+    #: inside a rule's limits is MEDIUM at most, ``analysis.detect``). HIGH reads as the
+    #: fleet's WARNING, CRITICAL as its CRITICAL (``AnomalySeverity.level``)
     grade: AnomalySeverity = AnomalySeverity.HIGH
 
 
@@ -70,8 +75,11 @@ def _ptp_state(value: float, previous: float | None, limit: float) -> RuleHit | 
     state = ClockState.from_metric(value)
     if state in (ClockState.LOCKED, ClockState.UNKNOWN):
         return None
-    ratio = 4.0 if state is ClockState.FREERUN else 2.5
-    return RuleHit(ratio, 1.0, f"PTP clock {state.value}, not LOCKED", AnomalySeverity.CRITICAL)
+    if state is ClockState.FREERUN:
+        return RuleHit(4.0, 1.0, "PTP clock FREERUN, not LOCKED", AnomalySeverity.CRITICAL)
+    # HOLDOVER: the clock still keeps time on its own oscillator; a WARNING, as the PTP page
+    # and the fleet say (a holdover that runs out ends in FREERUN, CRITICAL then)
+    return RuleHit(2.5, 1.0, f"PTP clock {state.value}, not LOCKED")
 
 
 def _gpu_temperature(value: float, previous: float | None, limit: float) -> RuleHit | None:
@@ -87,7 +95,27 @@ def _gpu_temperature(value: float, previous: float | None, limit: float) -> Rule
     return None
 
 
-def _gpu_event(metric: str) -> RuleCheck:
+#: an XID table severity -> the hit's ratio and grade (a WARNING is HIGH: the fleet's WARNING)
+_XID_GRADES = {
+    GpuState.CRITICAL: (4.0, AnomalySeverity.CRITICAL),
+    GpuState.WARNING: (2.5, AnomalySeverity.HIGH),
+}
+
+
+def _xid_hit(code: int, xids: Mapping[int, XidInfo] | None) -> RuleHit:
+    """A new XID at its code's severity in the XID table (``xids``, handed in: the one the
+    GPU page reads), with its meaning: an application's own fault (13, 31, 43) is no CRITICAL
+    of the GPU, nor of the fleet. A code the table lacks, or with no table, stays CRITICAL:
+    nothing says it is mild."""
+    info = (xids or {}).get(code)
+    if info is None:
+        said = " (not in the XID table)" if xids else ""
+        return RuleHit(4.0, 0.0, f"GPU reported XID {code}{said}", AnomalySeverity.CRITICAL)
+    ratio, grade = _XID_GRADES.get(info.severity, _XID_GRADES[GpuState.CRITICAL])
+    return RuleHit(ratio, 0.0, f"GPU reported XID {code} ({info.name}): {info.meaning}", grade)
+
+
+def _gpu_event(metric: str, xids: Mapping[int, XidInfo] | None) -> RuleCheck:
     upper = metric.upper()
 
     def check(value: float, previous: float | None, limit: float) -> RuleHit | None:
@@ -97,7 +125,7 @@ def _gpu_event(metric: str) -> RuleCheck:
             return None
         if "XID_ERRORS" in upper:
             if value > 0 and value != previous:
-                return RuleHit(4.0, 0.0, f"GPU reported XID {value:.0f}", AnomalySeverity.CRITICAL)
+                return _xid_hit(round(value), xids)
             return None
         rising = value > previous
         if ("DBE" in upper or "REMAP_FAILURE" in upper) and rising:
@@ -131,7 +159,12 @@ class DcgmCheck:
         return self.check(value, previous, limit)
 
 
-def rule_for(kind: SignalType, metric: str) -> RuleCheck | None:
+def rule_for(
+    kind: SignalType, metric: str, xids: Mapping[int, XidInfo] | None = None
+) -> RuleCheck | None:
+    """The domain rule for a series of ``kind``, if one judges it; ``xids``: the XID table
+    (``resources/gpu/xid.json``, read by the service that runs detection) an XID's grade
+    comes from."""
     if kind is SignalType.PTP_OFFSET:
         return _ptp_offset
     if kind is SignalType.PTP_CLOCK_STATE:
@@ -139,7 +172,7 @@ def rule_for(kind: SignalType, metric: str) -> RuleCheck | None:
     if kind is SignalType.TEMPERATURE and GPU_TEMPERATURE.search(metric):
         return DcgmCheck(_gpu_temperature)
     if kind is SignalType.GPU_EVENT:
-        return DcgmCheck(_gpu_event(metric))
+        return DcgmCheck(_gpu_event(metric, xids))
     return None
 
 

@@ -8,6 +8,7 @@ rules, the wall and the heatmap all read them from this module.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -190,21 +191,18 @@ class GpuFleet:
 
     def summary(self) -> dict[str, Any]:
         """Physical GPUs: a GPU split into MIG instances is one GPU (in its worst instance's
-        state, at its temperature), not one per instance."""
+        state, at its temperature and utilisation), not one per instance."""
         worst: dict[tuple[str, str, str, str], GpuState] = {}
-        temp: dict[tuple[str, str, str, str], float] = {}
         for h in self.gpus:
             r = h.reading
             was = worst.get(r.physical)
             if was is None or STATE_RANK[h.state] > STATE_RANK[was]:
                 worst[r.physical] = h.state
-            if r.temperature_c is not None:
-                temp[r.physical] = max(temp.get(r.physical, r.temperature_c), r.temperature_c)
         by_state: dict[str, int] = {}
         for state in worst.values():
             by_state[state.value] = by_state.get(state.value, 0) + 1
-        utils = [h.reading.util_pct for h in self.gpus if h.reading.util_pct is not None]
-        temps = list(temp.values())
+        utils = self._per_physical(lambda r: r.util_pct)
+        temps = self._per_physical(lambda r: r.temperature_c)
         total, used, unknown = self._memory()
         return {
             "gpus": len(worst),
@@ -217,6 +215,18 @@ class GpuFleet:
             "mem_used_mib": used,
             "mem_unknown_gpus": unknown,
         }
+
+    def _per_physical(self, value: Callable[[GpuReading], float | None]) -> list[float]:
+        """Each physical GPU's largest known ``value`` across its MIG instances (none where no
+        instance knows it): an instance repeats its device's temperature and utilisation
+        (DCGM_FI_DEV_GPU_UTIL), so averaging readings weighed a GPU split in seven seven
+        times."""
+        found = []
+        for gpu in by_physical(self.gpus).values():
+            known = [v for h in gpu if (v := value(h.reading)) is not None]
+            if known:
+                found.append(max(known))
+        return found
 
     def _memory(self) -> tuple[float | None, float | None, int]:
         """The memory (MiB) of the GPUs whose memory is known, total and used (None where no
