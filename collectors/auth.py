@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from aiops_desktop.models import AuthMethod
+from aiops_desktop.models import AuthMethod, CredentialKind, CredentialRef
 from collectors.errors import CollectorAuthError
 
 
@@ -31,6 +31,8 @@ class EndpointAuth:
     password: str | None = field(default=None, repr=False)
     client_cert_pem: str | None = field(default=None, repr=False)
     client_key_pem: str | None = field(default=None, repr=False)
+    #: the keyring entry they were read from: a refusal says how to replace them by it
+    credential: CredentialRef | None = None
 
 
 @contextlib.contextmanager
@@ -135,14 +137,34 @@ REIMPORT = (
 )
 
 
-def refused_advice(expires_at: float | None, *, what: str = "token") -> str:
+def replace_advice(credential: CredentialRef | None, what: str = "credential") -> str:
+    """How the credential of keyring entry ``credential`` is replaced, as it was given: a
+    kubeconfig context's by importing it again (None: a kubeconfig the caller loaded); one
+    given by itself (``clusters add --token-file``) in its own entry, or with the cluster
+    added again. Importing a kubeconfig would register another cluster beside it."""
+    if credential is None or credential.kind is CredentialKind.KUBECONFIG_CONTEXT:
+        return REIMPORT
+    entry = f"service {credential.service!r}, entry {credential.key!r}"
+    if credential.kind is CredentialKind.BEARER_TOKEN:  # the entry holds the token alone
+        return (
+            f"put the new token in its keyring entry ({entry}), which is read again at the "
+            "next 401, or remove the cluster and add it again with the new token"
+        )
+    # the entry holds the app's JSON (a user name and password, a certificate and key)
+    return f"remove the cluster and add it again with the new {what} (its keyring entry: {entry})"
+
+
+def refused_advice(
+    expires_at: float | None, *, what: str = "token", credential: CredentialRef | None = None
+) -> str:
     """What a person is told of a credential refused (HTTP 401) that is the one the keyring
-    holds: when it expired, where that is known and past, and how to replace it. Never the
-    credential itself."""
+    holds (in ``credential``'s entry): when it expired, where that is known and past, and
+    how to replace it. Never the credential itself."""
+    advice = replace_advice(credential, what)
     if expires_at is not None and expires_at <= time.time():
         when = datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        return f"the {what} expired at {when}; {REIMPORT}"
-    return f"the {what} was revoked or has expired; {REIMPORT}"
+        return f"the {what} expired at {when}; {advice}"
+    return f"the {what} was revoked or has expired; {advice}"
 
 
 def _no_passphrase() -> bytes:

@@ -112,6 +112,8 @@ class BackendClient:
                 raise CollectorAuthError(f"{self.name}: bearer auth without a token")
             headers["Authorization"] = f"Bearer {self.auth.token}"
         elif self.auth.method is AuthMethod.BASIC:
+            if not (self.auth.username or self.auth.password):  # never "Basic Og=="
+                raise CollectorAuthError(f"{self.name}: basic auth without a user name")
             auth = httpx.BasicAuth(self.auth.username or "", self.auth.password or "")
         timeout = httpx.Timeout(self.policy.read_timeout_s, connect=self.policy.connect_timeout_s)
         return httpx.AsyncClient(
@@ -181,7 +183,8 @@ class BackendClient:
         """What to do about the credential in use, refused: its expiry, where its JWT says."""
         bearer = self.auth.method is AuthMethod.BEARER
         return refused_advice(bearer_expiry(self.auth.token) if bearer else None,
-                              what="token" if bearer else "credential")  # fmt: skip
+                              what="token" if bearer else "credential",
+                              credential=self.auth.credential)  # fmt: skip
 
     async def authenticate_again(self, rejected: CollectorAuthError) -> None:
         """The same, for a connection this client does not make itself (the live tail's

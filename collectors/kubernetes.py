@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from http.client import HTTPException
 from typing import Any, TypeVar
 
+from aiops_desktop.models import CredentialRef
 from aiops_desktop.models.text import cut_line
 from collectors import json_pieces
 from collectors.auth import refused_advice
@@ -304,11 +305,14 @@ class KubeClient:
         deadline_s: float | None = None,
         load_within_s: float = LOAD_WITHIN_S,
         store_refreshed: Callable[[dict[str, Any]], None] | None = None,
+        credential: CredentialRef | None = None,
     ) -> None:
         """``reload``: reads the kubeconfig again (the keyring holds the current credential;
         an exec plugin runs again): a 401 asks it once per call, and the call is tried once
         more with it. ``store_refreshed``: keeps the kubeconfig an auth provider's refresh
-        changed (``load_api_client``), at each load and refresh of this client."""
+        changed (``load_api_client``), at each load and refresh of this client.
+        ``credential``: the keyring entry the kubeconfig was made from (a refusal says how
+        to replace it: importing a kubeconfig again only where it is a context's)."""
         self._api = api_client
         self.name = name
         self.timeout_s = timeout_s
@@ -319,6 +323,7 @@ class KubeClient:
         self._deadline_s = deadline_s
         self._load_within_s = load_within_s
         self._store_refreshed = store_refreshed
+        self._credential = credential
         #: the API client replaced by the last reload (calls may still be on it): closed at
         #: the next reload, or at aclose
         self._retired: list[Any] = []
@@ -335,6 +340,7 @@ class KubeClient:
         deadline_s: float | None = None,
         load_within_s: float = LOAD_WITHIN_S,
         store_refreshed: Callable[[dict[str, Any]], None] | None = None,
+        credential: CredentialRef | None = None,
     ) -> KubeClient:
         """Load the kubeconfig in a loader thread (an exec plugin or OIDC refresh may run),
         within ``load_within_s`` (``CollectorTimeout`` past it; so is loading it again after a
@@ -346,6 +352,7 @@ class KubeClient:
         return cls(
             api, name=name, timeout_s=timeout_s, expires_at=expires, reload=reload,
             deadline_s=deadline_s, load_within_s=load_within_s, store_refreshed=store_refreshed,
+            credential=credential,
         )  # fmt: skip
 
     # -- the chokepoint ----------------------------------------------------------------------
@@ -376,7 +383,8 @@ class KubeClient:
             if exc.status != 401:
                 raise
             pair = getattr(self._api.configuration, CLIENT_PAIR, None)
-            advice = refused_advice(self.expires_at, what="client certificate" if pair else "token")
+            advice = refused_advice(self.expires_at, credential=self._credential,
+                                    what="client certificate" if pair else "token")  # fmt: skip
             raise CollectorAuthError(
                 f"{exc}; the credential read again from the keyring was refused too: {advice}",
                 backend=self.name,

@@ -189,6 +189,18 @@ def not_in_keyring(whose: str, ref: CredentialRef) -> str:
     )
 
 
+def not_as_stored(whose: str, ref: CredentialRef, advice: str) -> str:
+    """What to say where a credential's keyring entry holds something other than the JSON the
+    app stored there (a bare token pasted over a kubeconfig context's in the password
+    manager): ``whose``, the entry, and ``advice``, how to replace it. Never what the entry
+    holds."""
+    return (
+        f"{whose} cannot be read: its keyring entry (service {ref.service!r}, entry "
+        f"{ref.key!r}) is not what the app stored there (it was changed outside the app, which "
+        f"keeps JSON there, never a bare token); {advice}"
+    )
+
+
 class SecretStore:
     def __init__(self, backend: KeyringBackend | None = None) -> None:
         self._backend = backend
@@ -339,11 +351,17 @@ class SecretStore:
         self._write(ref, json.dumps(payload, sort_keys=True))
 
     def get_json(self, ref: CredentialRef) -> dict[str, Any] | None:
-        """The payload ``put_json`` stored, its secret leaves registered, never the whole text
-        (every client load reads its context's entry: a megabyte with its CA, registered
-        again and held for good)."""
+        """The payload ``put_json`` stored (None: the entry is not there), its secret leaves
+        registered, never the whole text (every client load reads its context's entry: a
+        megabyte with its CA, registered again and held for good). ValueError where the entry
+        holds something else, no JSON object (changed outside the app: ``not_as_stored``)."""
         raw = self._read(ref)
-        return None if raw is None else json_payload(raw)
+        if raw is None:
+            return None
+        payload = json_payload(raw)
+        if payload is None:
+            raise ValueError("the keyring entry holds no JSON object")
+        return payload
 
 
 def json_payload(raw: str) -> dict[str, Any] | None:
@@ -457,5 +475,5 @@ class NoSecrets(SecretStore):
 
 __all__ = [
     "NoSecrets", "SecretStore", "SecretsError", "SecretsUnavailableError", "json_payload",
-    "not_in_keyring",
+    "not_as_stored", "not_in_keyring",
 ]  # fmt: skip

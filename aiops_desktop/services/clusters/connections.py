@@ -24,11 +24,11 @@ from aiops_desktop.models import (
     EndpointKind,
     EndpointSource,
 )
-from aiops_desktop.models.errors import UsageError
-from aiops_desktop.secrets import SecretStore, not_in_keyring
+from aiops_desktop.models.errors import AppError, UsageError
+from aiops_desktop.secrets import SecretStore, not_as_stored, not_in_keyring
 from aiops_desktop.services.clusters.kubeconfig import bearer_token
 from aiops_desktop.settings import HttpPolicy
-from collectors.auth import EndpointAuth, ExtraCA, is_loopback
+from collectors.auth import EndpointAuth, ExtraCA, is_loopback, replace_advice
 from collectors.errors import CollectorAuthError
 from collectors.kubernetes import KubeClient
 
@@ -77,28 +77,43 @@ class EndpointNotConfigured(UsageError, LookupError):
     """The cluster has no such endpoint, or nothing may connect (a capture)."""
 
 
+def stored_json(
+    secrets: SecretStore, ref: CredentialRef, whose: str,
+    unusable: type[AppError] = CollectorAuthError,
+) -> dict[str, Any] | None:  # fmt: skip
+    """Blocking (keyring). The JSON the app stored in ``ref``'s entry (None: the entry is
+    gone), or ``unusable`` saying the entry holds something else (a bare token pasted over
+    it: every poll said "Expecting value: line 1 column 1 (char 0)") and how to replace it;
+    never what it holds (the JSON error is not chained: it keeps the text)."""
+    try:
+        return secrets.get_json(ref)
+    except ValueError:
+        raise unusable(not_as_stored(whose, ref, replace_advice(ref))) from None
+
+
 def _auth_from_secret(ref: CredentialRef, secrets: SecretStore, whose: str) -> EndpointAuth:
-    if ref.kind is CredentialKind.KUBECONFIG_CONTEXT:
-        context = secrets.get_json(ref)
-        if context is None:  # the entry is gone: not a context without a token
-            raise CollectorAuthError(not_in_keyring(whose, ref))
-        if (token := bearer_token(context)) is None:
-            raise CollectorAuthError(no_static_token(ref))
-        return EndpointAuth(AuthMethod.BEARER, token=token)
     if ref.kind is CredentialKind.BEARER_TOKEN:
         token = secrets.get(ref)
         if not token:  # refused here, so no client is made (or kept) without it
             raise CollectorAuthError(not_in_keyring(whose, ref))
-        return EndpointAuth(AuthMethod.BEARER, token=token)
-    payload: dict[str, Any] = secrets.get_json(ref) or {}
+        return EndpointAuth(AuthMethod.BEARER, token=token, credential=ref)
+    payload = stored_json(secrets, ref, whose)
+    if payload is None:  # the entry is gone: refused as a token's is (not sent empty)
+        raise CollectorAuthError(not_in_keyring(whose, ref))
+    if ref.kind is CredentialKind.KUBECONFIG_CONTEXT:
+        if (token := bearer_token(payload)) is None:
+            raise CollectorAuthError(no_static_token(ref))
+        return EndpointAuth(AuthMethod.BEARER, token=token, credential=ref)
     if ref.kind is CredentialKind.BASIC_AUTH:
         return EndpointAuth(
-            AuthMethod.BASIC, username=payload.get("username"), password=payload.get("password")
-        )
+            AuthMethod.BASIC, username=payload.get("username"),
+            password=payload.get("password"), credential=ref,
+        )  # fmt: skip
     return EndpointAuth(
         AuthMethod.MTLS,
         client_cert_pem=payload.get("cert"),
         client_key_pem=payload.get("client_key"),
+        credential=ref,
     )
 
 
@@ -230,8 +245,9 @@ class ClientPool:
             )
         credential = ("auth", endpoint.auth, endpoint.model_dump_json(include={"credential"}))
         shared = endpoint.credential is not None and endpoint.credential == cluster.credential
+        noun = "token" if endpoint.auth is AuthMethod.BEARER else "credential"
         whose = f"{cluster.name}/{kind.value.lower()}: " + (
-            "the cluster's token" if shared else "its token"
+            f"the cluster's {noun}" if shared else f"its {noun}"
         )
 
         def read() -> EndpointAuth:
@@ -347,6 +363,7 @@ class ClientPool:
             client = await KubeClient.open(
                 kubeconfig, name=cluster.name, reload=reload,
                 store_refreshed=refreshed_into(cluster, self._secrets),
+                credential=cluster.credential,
             )  # fmt: skip
             return signature, client
 

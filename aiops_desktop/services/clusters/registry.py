@@ -54,7 +54,11 @@ from aiops_desktop.models.registry import (
 from aiops_desktop.models.text import cut_line
 from aiops_desktop.secrets import SecretStore
 from aiops_desktop.services.clusters import health
-from aiops_desktop.services.clusters.connections import credential_may_travel, no_static_token
+from aiops_desktop.services.clusters.connections import (
+    credential_may_travel,
+    no_static_token,
+    stored_json,
+)
 from aiops_desktop.services.clusters.kubeconfig import (
     MAX_STORED_TOTAL,
     bearer_token,
@@ -448,12 +452,14 @@ class ClusterRegistry:
     async def _refuse_tokenless_context(self, cluster: Cluster) -> None:
         """A RegistryError where the cluster's credential is a kubeconfig context with no
         static token (an exec plugin, an identity provider, a client certificate): an
-        endpoint given it was refused at every request. An entry the keyring does not hold
-        says nothing of it (this process's copy may be behind another's re-import)."""
+        endpoint given it was refused at every request; so was one whose entry was changed
+        outside the app (``stored_json``). An entry the keyring does not hold says nothing of
+        it (this process's copy may be behind another's re-import)."""
         ref = cluster.credential
         if ref is None or ref.kind is not CredentialKind.KUBECONFIG_CONTEXT:
             return
-        payload = await asyncio.to_thread(self._secrets.get_json, ref)
+        whose = f"{cluster.name}: its kubeconfig context"
+        payload = await asyncio.to_thread(stored_json, self._secrets, ref, whose, RegistryError)
         if payload is not None and bearer_token(payload) is None:
             raise RegistryError(f"{cluster.name}: {no_static_token(ref)}")
 
@@ -939,6 +945,7 @@ class ClusterRegistry:
         if refs and self._keys is not None:
             await asyncio.wrap_future(self._keys.record(refs, cluster.id))
         written: list[CredentialRef] = []
+        saving: asyncio.Future[Cluster] | None = None
         try:
             for ref, value in writes:
                 writing = asyncio.ensure_future(
@@ -956,11 +963,14 @@ class ClusterRegistry:
                     written.append(ref)
                     raise
                 written.append(ref)
+            saving = asyncio.wrap_future(self._repo.save(cluster))
             try:
-                await asyncio.wrap_future(self._repo.save(cluster))
+                await asyncio.shield(saving)  # a cancel does not stop the writer
             except sqlite3.IntegrityError as exc:
                 _taken_meanwhile(cluster.name, exc)
         except BaseException:
+            if not await self._unsaved(cluster, saving):
+                raise  # the row stays, and its entries with it: a whole cluster
             gone, _ = await self._forget(written)
             # never written, or deleted again: nothing left to sweep; the rest stay recorded
             left = {_key(r) for r in written} - {_key(r) for r in gone}
@@ -968,6 +978,27 @@ class ClusterRegistry:
             if done and self._keys is not None:
                 await asyncio.wrap_future(self._keys.forget(done))
             raise
+
+    async def _unsaved(self, cluster: Cluster, saving: asyncio.Future[Cluster] | None) -> bool:
+        """Whether the row of a save that failed or was cancelled (the add left with Escape)
+        is not in the cache. A cancel while the writer has the row does not stop its commit:
+        the row came back (``adopt_added``) without the entries its add deleted. So the save
+        is waited for, and a committed row deleted; one that cannot be is kept (False), as
+        its entries must then be."""
+        if saving is None:
+            return True
+        await asyncio.gather(saving, return_exceptions=True)
+        if saving.cancelled() or saving.exception() is not None:
+            return True
+        self._removed.add(cluster.id)  # a read of the cache meanwhile does not take it in
+        try:
+            await asyncio.wrap_future(self._repo.delete(cluster.id))
+        except Exception:
+            self._removed.discard(cluster.id)  # a whole cluster: ``adopt_added`` takes it in
+            log.warning("a cancelled add's cluster is kept", exc_info=True,
+                        extra={"cluster": cluster.name})  # fmt: skip
+            return False
+        return True
 
     async def sweep_orphans(self) -> int:
         """Delete the keyring entries this app wrote for clusters that are not in the cache

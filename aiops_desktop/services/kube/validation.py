@@ -22,6 +22,7 @@ from aiops_desktop.models.enums import ValidationOutcome
 from aiops_desktop.models.kube import Need, Permission, ValidationResult
 from aiops_desktop.models.text import cut, one_line, time_text
 from aiops_desktop.secrets import SecretStore, not_in_keyring
+from aiops_desktop.services.clusters.connections import stored_json
 from collectors.errors import (
     CollectorAuthError,
     CollectorError,
@@ -94,8 +95,9 @@ def kubeconfig_for(cluster: Cluster, secrets: SecretStore) -> dict[str, Any]:
     if ref is None:
         return kubeconfig_for_token(server, ca_pem=ca, verify=verify)
     if ref.kind is CredentialKind.KUBECONFIG_CONTEXT:
-        payload = secrets.get_json(ref)
-        if not isinstance(payload, dict):
+        whose = f"{cluster.name}: its kubeconfig context"
+        payload = stored_json(secrets, ref, whose, KubeConfigInvalid)
+        if payload is None:
             raise KubeConfigInvalid(f"the stored kubeconfig of {cluster.name} is missing")
         return payload
     if ref.kind is CredentialKind.BEARER_TOKEN:
@@ -104,11 +106,10 @@ def kubeconfig_for(cluster: Cluster, secrets: SecretStore) -> dict[str, Any]:
             raise KubeConfigInvalid(not_in_keyring(f"{cluster.name}: its API server token", ref))
         return kubeconfig_for_token(server, token, ca_pem=ca, verify=verify)
     if ref.kind is CredentialKind.CLIENT_CERTIFICATE:
-        pair = secrets.get_json(ref) or {}
+        whose = f"{cluster.name}: its client certificate and key"
+        pair = stored_json(secrets, ref, whose, KubeConfigInvalid) or {}
         if not (pair.get("cert") and pair.get("client_key")):
-            raise KubeConfigInvalid(
-                not_in_keyring(f"{cluster.name}: its client certificate and key", ref)
-            )
+            raise KubeConfigInvalid(not_in_keyring(whose, ref))
         return kubeconfig_for_token(
             server,
             ca_pem=ca,
