@@ -92,27 +92,49 @@ def _labels(raw: Any) -> dict[str, str]:
     return {attribute_text(k): attribute_text(v) for k, v in islice(raw.items(), MOST_LABELS)}
 
 
-def parse_streams(result: Any, cluster: str) -> list[LogEntry]:
+@dataclass
+class Unread:
+    """What of a live tail's frame was left out, not being in Loki's shape: how many lines
+    (a stream whose labels cannot be read, all of its lines) and why the first was."""
+
+    lines: int = 0
+    why: str = ""
+
+    def add(self, exc: Exception, lines: int = 1) -> None:
+        self.lines += lines
+        self.why = self.why or f"{type(exc).__name__}: {exc}"[:200]
+
+
+#: what a stream or line not in Loki's shape raises (``_labels``: CollectorBadResponse)
+_UNREADABLE = (*SHAPE_ERRORS, CollectorBadResponse)
+
+
+def parse_streams(result: Any, cluster: str, unread: Unread | None = None) -> list[LogEntry]:
     """Loki's ``streams`` result as entries (``[{"stream": {...}, "values": [[ns, line],
-    ...]}]``; a third element, structured metadata, joins the labels)."""
-    entries = []
+    ...]}]``; a third element, structured metadata, joins the labels). A line or stream not
+    in that shape refuses the whole answer, or, given ``unread`` (a live tail, which one bad
+    line must not end), is left out and counted there."""
+    entries: list[LogEntry] = []
     try:
         for stream in result:
-            labels = _labels(stream.get("stream") or {})
-            for value in stream.get("values") or []:
-                if not isinstance(value, list):  # [ns, line(, metadata)], nothing else
-                    raise TypeError(f"a line that is not [time, text]: {str(value)[:60]}")
-                at = int(value[0])
-                if not 0 <= at <= NS_MOST:
-                    raise ValueError(f"a line's time out of range ({at} ns)")
-                extra = _labels(value[2]) if len(value) > 2 and value[2] else None
-                # the fields are checked here (an int, text, text labels): no second check
-                # (tens of thousands of lines a second come through here)
-                entries.append(LogEntry.model_construct(
-                    cluster=cluster, timestamp_ns=at, line=_line(value[1]),
-                    labels=dict(islice({**labels, **extra}.items(), MOST_LABELS))
-                    if extra else labels,  # structured metadata joins, within the bound
-                ))  # fmt: skip
+            try:
+                labels = _labels(stream.get("stream") or {})
+                values = stream.get("values") or []
+                if not isinstance(values, list):
+                    raise TypeError(f"a stream's values are not a list: {str(values)[:60]}")
+            except _UNREADABLE as exc:
+                if unread is None:
+                    raise
+                lines = stream.get("values") if isinstance(stream, dict) else None
+                unread.add(exc, len(lines) if isinstance(lines, list) else 1)
+                continue
+            for value in values:
+                try:
+                    entries.append(_entry(value, labels, cluster))
+                except _UNREADABLE as exc:
+                    if unread is None:
+                        raise
+                    unread.add(exc)
     except SHAPE_ERRORS as exc:
         raise CollectorBadResponse(
             f"Loki streams not in the documented shape ({type(exc).__name__}: {exc})"[:300]
@@ -120,17 +142,51 @@ def parse_streams(result: Any, cluster: str) -> list[LogEntry]:
     return entries
 
 
+def _entry(value: Any, labels: dict[str, str], cluster: str) -> LogEntry:
+    """One line of a stream (``[ns, line(, metadata)]``) with the stream's ``labels``."""
+    if not isinstance(value, list):  # [ns, line(, metadata)], nothing else
+        raise TypeError(f"a line that is not [time, text]: {str(value)[:60]}")
+    at = int(value[0])
+    if not 0 <= at <= NS_MOST:
+        raise ValueError(f"a line's time out of range ({at} ns)")
+    extra = _labels(value[2]) if len(value) > 2 and value[2] else None
+    # the fields are checked here (an int, text, text labels): no second check (tens of
+    # thousands of lines a second come through here)
+    return LogEntry.model_construct(
+        cluster=cluster, timestamp_ns=at, line=_line(value[1]),
+        labels=dict(islice({**labels, **extra}.items(), MOST_LABELS))
+        if extra else labels,  # structured metadata joins, within the bound
+    )  # fmt: skip
+
+
+#: the latest time a metric point may have, in seconds: a log line's (NS_MOST ns, 2262)
+_POINT_MOST_S = NS_MOST / 1e9
+
+
+def _point_time(value: Any) -> float:
+    """A metric point's time (unix s), bounded as a line's is: a time that is no date (NaN,
+    inf, 1e300, before 1970) refuses the answer, as Prometheus' client refuses a sample's
+    (it would sort, chart and print as nonsense)."""
+    t = float(value)
+    if not 0 <= t <= _POINT_MOST_S:  # False for NaN too
+        raise ValueError(f"a point's time out of range ({str(value)[:40]})")
+    return t
+
+
 def parse_matrix(result: Any) -> list[LogSeries]:
-    """A metric query's ``matrix`` (or ``vector``) result as series."""
+    """A metric query's ``matrix`` (or ``vector``) result as series; a value may be NaN or
+    infinite (a ratio over an idle window), as Prometheus' may."""
     try:
         out = []
         for item in result:
             pairs = item.get("values") or ([item["value"]] if "value" in item else [])
-            points = [(float(t), float(v)) for t, v in pairs]
+            points = [(_point_time(t), float(v)) for t, v in pairs]
             out.append(LogSeries(labels=_labels(item.get("metric") or {}), points=points))
         return out
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise CollectorBadResponse(f"Loki matrix not in the documented shape ({exc})") from exc
+    except SHAPE_ERRORS as exc:
+        raise CollectorBadResponse(
+            f"Loki matrix not in the documented shape ({type(exc).__name__}: {exc})"[:300]
+        ) from exc
 
 
 def _data(payload: Any) -> dict[str, Any]:
@@ -237,8 +293,11 @@ class LokiClient:
             if series or not page:
                 return LogResult(entries=entries, series=series, pages=pages,
                                  truncated=bool(notes), notes=notes)  # fmt: skip
-            # only lines at the edge's time can come again (the next page starts there)
-            fresh = [e for e in page if e.timestamp_ns != edge or line_key(e) not in at_edge]
+            # a page's lines outside the window asked are not kept (a server or a caching
+            # proxy that ignores it answers the same page again); inside, only the lines at
+            # the edge's time can come again (the next page starts there)
+            inside = [e for e in page if _within(e.timestamp_ns, start, end)]
+            fresh = [e for e in inside if e.timestamp_ns != edge or line_key(e) not in at_edge]
             room = wanted - len(entries)
             entries += fresh[:room]
             full = len(page) >= query.limit
@@ -250,21 +309,26 @@ class LokiClient:
             if not full:
                 return LogResult(entries=entries, pages=pages, truncated=bool(notes),
                                  notes=notes)  # fmt: skip
-            if not fresh:
+            if not fresh and edge is not None and all(e.timestamp_ns == edge for e in page):
                 # a whole page at the edge's instant, every line read before: the lines at it
                 # past the first page's cannot be asked for; read on from the next instant
-                notes.append(_burst_note(page[-1].timestamp_ns, query.limit))
-                start, end = _past(page[-1].timestamp_ns, start, end, backward)
+                notes.append(_burst_note(edge, query.limit))
+                start, end = _past(edge, start, end, backward)
                 edge, at_edge = None, set()
                 continue
+            if not fresh:
+                # nothing new in a full page: the server answered outside the window asked
+                # (or the same page again); asking on would bring the same
+                notes.append(_unpaged_note(len(entries)))
+                return LogResult(entries=entries, truncated=True, pages=pages, notes=notes)
             # the next page starts at the last line's time (end is exclusive in Loki: +1 ns
             # keeps the lines that share it; ``at_edge`` drops the ones already read)
-            edge = page[-1].timestamp_ns
-            at_edge = {line_key(e) for e in page if e.timestamp_ns == edge}
+            edge = inside[-1].timestamp_ns
+            at_edge = {line_key(e) for e in inside if e.timestamp_ns == edge}
             if backward:
-                end = page[-1].timestamp_ns + 1
+                end = edge + 1
             else:
-                start = page[-1].timestamp_ns
+                start = edge
 
     async def labels(
         self, start_ns: int | None = None, end_ns: int | None = None, tenant: str | None = None
@@ -327,6 +391,18 @@ def _burst_note(at_ns: int, limit: int) -> str:
     return (f"more than {limit:,} lines share one instant ({when}, {at_ns} ns): only "
             f"{limit:,} of them were read (a narrower query, by a stream's labels or a line "
             "filter, reads the others)")  # fmt: skip
+
+
+def _unpaged_note(read: int) -> str:
+    """Says why a paged read stopped early: a page brought no line of the time asked."""
+    return (f"Loki answered a page with no new line in the time asked (it, or a proxy, "
+            f"ignored the window): the {read:,} lines read before are shown, more may "
+            "match")  # fmt: skip
+
+
+def _within(at_ns: int, start: int | None, end: int | None) -> bool:
+    """Whether ``at_ns`` lies in a query's window, as Loki reads it: [start, end)."""
+    return (start is None or at_ns >= start) and (end is None or at_ns < end)
 
 
 def _past(

@@ -13,6 +13,7 @@ sends them (a tail is about what comes next: a query reads the past); so does a 
 connection made again because the first failed (refused, never made) before any line.
 
 Each frame is bounded (MAX_FRAME_BYTES, no compression), each line cut like a queried one;
+a line, stream or frame not in Loki's shape is left out and said, and the tail goes on;
 an answer of 400 (a bad LogQL), 401 or 403 ends the tail with the server's reason (a 401
 first reads the credential again, once a connection, as the HTTP requests do). A tail
 Loki refuses after the upgrade (a Close 1011 before any frame: "max concurrent tail requests
@@ -38,6 +39,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from aiops_desktop.models import AuthMethod
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.observability import LogEntry, LogQuery
+from aiops_desktop.models.text import count
 from collectors.auth import ssl_context
 from collectors.errors import (
     CollectorAuthError,
@@ -48,7 +50,7 @@ from collectors.errors import (
     CollectorUnreachable,
 )
 from collectors.http import without_lone_surrogates
-from collectors.loki import LineKeys, LokiClient, LokiPaths, parse_streams
+from collectors.loki import LineKeys, LokiClient, LokiPaths, Unread, parse_streams
 from collectors.shapes import SHAPE_ERRORS, read_json
 
 if TYPE_CHECKING:
@@ -147,30 +149,55 @@ async def _authenticate_again(
         await http.authenticate_again(denied)  # raises where the keyring has nothing new
 
 
-def parse_frame(text: str | bytes, cluster: str) -> TailBatch:
+def parse_frame(text: str | bytes, cluster: str, *, skip_unreadable: bool = False) -> TailBatch:
     """A tail frame (``{"streams": [...], "dropped_entries": [...]}``) as its lines, oldest
     first, and how many the server dropped; anything else is CollectorBadResponse. A lone
     surrogate (half an emoji) is read as U+FFFD, as in an HTTP answer: stdout and a saved
-    output cannot encode one."""
-    frame = without_lone_surrogates(read_json(text, "a tail frame"), text)
+    output cannot encode one.
+
+    ``skip_unreadable`` (the tail's own reading: one bad frame must not end it): a line or
+    stream not in Loki's shape is left out, a frame not in it at all is skipped, and the
+    batch's note says what was."""
+    unread = Unread() if skip_unreadable else None
     try:
-        dropped = frame.get("dropped_entries") or []
-        if not isinstance(dropped, list):  # a list of the lines' labels and times
-            raise TypeError(f"dropped_entries is not a list: {str(dropped)[:40]}")
-        entries = parse_streams(frame.get("streams") or [], cluster)
-    except SHAPE_ERRORS as exc:
-        raise CollectorBadResponse(
-            f"a tail frame not in Loki's shape ({type(exc).__name__}: {exc})"[:300]
-        ) from exc
+        frame = without_lone_surrogates(read_json(text, "a tail frame"), text)
+        try:
+            dropped = frame.get("dropped_entries") or []
+            if not isinstance(dropped, list):  # a list of the lines' labels and times
+                raise TypeError(f"dropped_entries is not a list: {str(dropped)[:40]}")
+            entries = parse_streams(frame.get("streams") or [], cluster, unread)
+        except SHAPE_ERRORS as exc:
+            raise CollectorBadResponse(
+                f"a tail frame not in Loki's shape ({type(exc).__name__}: {exc})"[:300]
+            ) from exc
+    except CollectorBadResponse as exc:
+        if not skip_unreadable:
+            raise
+        return TailBatch(note=f"{exc}"[:300] + ": skipped, the tail goes on")
     entries.sort(key=lambda e: e.timestamp_ns)
-    return TailBatch(entries, len(dropped))
+    note = ""
+    if unread is not None and unread.lines:
+        note = (f"{count(unread.lines, 'line')} of a tail frame not shown, not in Loki's "
+                f"shape ({unread.why})")  # fmt: skip
+    return TailBatch(entries, len(dropped), note)
+
+
+def _read_frame(text: str | bytes, cluster: str) -> TailBatch:
+    """A frame as the tail shows it: one not in Loki's shape is read again leaving out what
+    cannot be read, and said (it would end the tail: the lines in it and after it lost). A
+    good frame, nearly every one, is read once."""
+    try:
+        return parse_frame(text, cluster)
+    except CollectorBadResponse:
+        return parse_frame(text, cluster, skip_unreadable=True)
 
 
 class Resume:
     """Where a tail is, so that one made again shows no line twice: the newest line's time
-    (a new connection starts there; Loki sends again the newest of the lines from it on, and
-    the tail reads back the others, see the module) and the newest RECENT_LINES lines shown
-    (as hashes), by which a line sent or read again is known.
+    (a new connection starts there, or at the local clock where that is earlier; Loki sends
+    again the newest of the lines from it on, and the tail reads back the others, see the
+    module) and the newest RECENT_LINES lines shown (as hashes), by which a line sent or
+    read again is known.
 
     While a connection lasts every line not shown before is shown, older than the newest
     or not (Loki takes lines written out of order). Once a connection was made again, a line
@@ -185,7 +212,12 @@ class Resume:
         self._recent: dict[int, None] = {}  # hashes of the lines shown, oldest first
 
     def reconnecting(self) -> None:
-        """The connection was cut; the next one starts at ``last_ns``."""
+        """The connection was cut; the next one starts at ``last_ns``, moved back to the
+        local clock where it is later: a line stamped in the future (a node's clock fast, a
+        hostile line of 2262) would let every line written after the cut go as older. The
+        lines shown since then are known by their hashes, not shown twice."""
+        if self.last_ns is not None:
+            self.last_ns = min(self.last_ns, time.time_ns())
         self._resumed_at = self.last_ns
 
     def fresh(self, entries: list[LogEntry]) -> list[LogEntry]:
@@ -308,10 +340,10 @@ class _Shown:
         With no line shown, one that never worked leaves no gap: the next is a first
         connection again (Loki's newest since the start; the window is not read back as
         lines "written while the tail was cut")."""
+        self.resume.reconnecting()  # first: the gap starts where the next connection does
         if self.gap_from is None and (self.resume.shown_any or worked):
             # (a connection that sent no line leaves the gap as it was)
             self.gap_from = self.resume.last_ns  # None: no start, nothing to read from
-        self.resume.reconnecting()
 
     async def frame(self, message: str | bytes) -> list[TailBatch]:
         """A frame's batches to show: the lines read back after a cut first, if any, then
@@ -320,9 +352,9 @@ class _Shown:
         # that arrived together
         big = len(message) > FRAME_OFFLOAD_BYTES
         if big:
-            batch = await asyncio.to_thread(parse_frame, message, self.cluster)
+            batch = await asyncio.to_thread(_read_frame, message, self.cluster)
         else:
-            batch = parse_frame(message, self.cluster)
+            batch = _read_frame(message, self.cluster)
             await asyncio.sleep(0)
         out = []
         if self.gap_from is not None and batch.entries:
@@ -344,7 +376,8 @@ class _Shown:
             fresh = await asyncio.to_thread(self.resume.fresh, batch.entries)
         else:
             fresh = self.resume.fresh(batch.entries)
-        note = _let_go_note(self.resume.let_go) if self.resume.let_go > let_go else ""
+        let_go_note = _let_go_note(self.resume.let_go) if self.resume.let_go > let_go else ""
+        note = "; ".join(said for said in (batch.note, let_go_note) if said)  # lines left out
         if fresh or batch.dropped or note:
             out.append(TailBatch(fresh, batch.dropped, note))
         return out

@@ -145,9 +145,11 @@ async def _logs(core: Core, args: argparse.Namespace, io: Io) -> int:
         return EXIT_OK
     for entry in result.entries:
         io.out.write(_line_text(entry.timestamp_ns, entry.labels, entry.line))
-    for series in result.series:
+    for series in result.series:  # each point with its time: Loki leaves empty steps out
         labels = ", ".join(f"{k}={v}" for k, v in sorted(series.labels.items())) or "{}"
-        io.out.write(f"{one_line(labels)}: " + ", ".join(f"{v:g}" for _, v in series.points) + "\n")
+        io.out.write(f"{one_line(labels)}:\n")
+        for at, value in series.points:
+            io.out.write(f"  {_when(at)}  {value:g}\n")
     if not result.entries and not result.series:
         io.err.write(f"no line matched between {time_text(start)} and {time_text(end)}\n")
     elif result.truncated:
@@ -158,8 +160,12 @@ async def _logs(core: Core, args: argparse.Namespace, io: Io) -> int:
     return EXIT_OK
 
 
+def _when(at_s: float) -> str:
+    return time_text(datetime.fromtimestamp(at_s, UTC), seconds=True)
+
+
 def _line_text(ns: int, labels: dict[str, str], line: str) -> str:
-    when = time_text(datetime.fromtimestamp(ns / 1e9, UTC), seconds=True)
+    when = _when(ns / 1e9)
     where = labels.get("k8s_pod_name") or labels.get("service_name") or ""
     return f"{when}  {one_line(where)}  {one_line(line)}\n"
 
@@ -221,7 +227,7 @@ async def _traces(core: Core, args: argparse.Namespace, io: Io) -> int:
         return EXIT_OK
     io.out.write(f"{'START':<23} {'DURATION':>10}  {'TRACE ID':<32}  ROOT\n")
     for t in found:
-        when = time_text(datetime.fromtimestamp(t.start_ns / 1e9, UTC), seconds=True)
+        when = _when(t.start_ns / 1e9)
         io.out.write(f"{when:<23} {t.duration_ms:>8.0f} ms  {one_line(t.trace_id):<32}  "
                      f"{one_line(t.root_service)}: {one_line(t.root_name)}\n")  # fmt: skip
     if not found:
