@@ -84,7 +84,7 @@ def test_gpu_heatmap_and_ptp_board(
     )
     assert (
         board.table.item(1, 2).text() == "du-4"
-        and "beyond +/-100 ns" in board.table.item(1, 13).text()
+        and "beyond +/-100 ns" in board.table.item(1, 14).text()  # Notes, after Restarts
     )
     assert "2 need attention" in board.title.text()
     assert board.chart.curve_count == 1 and board.chart.curve("ran-east/du-2/ens1f0") is not None

@@ -90,6 +90,9 @@ class Readers:
     def with_metrics(self) -> list[object]:
         return [object()]
 
+    def with_kube(self) -> list[object]:
+        return []
+
     async def gpu_fleet(self) -> GpuFleet:
         return self.fleets.pop(0)
 

@@ -6,6 +6,7 @@ a Prometheus."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +21,14 @@ from aiops_desktop.services.gpu_cnf.readers import problems
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from analysis.gpu_health import assess, worst_first
 from tests.ui.conftest import run_coro
-from ui.presenters.gpu_cnf import GpuPresenter, PtpPresenter, SriovPresenter, failed_clusters
+from ui.presenters.gpu_cnf import (
+    GpuPresenter,
+    PtpPresenter,
+    SriovPresenter,
+    StaleDpdkPort,
+    StaleVf,
+    failed_clusters,
+)
 
 
 def cluster(name: str, **fields: Any) -> Cluster:
@@ -185,7 +193,12 @@ def test_a_fresh_freerun_port_is_shown_while_another_cluster_is_down(qtbot, qloo
         ("ran-b", "b1", ClockState.FREERUN),  # this read's, worst first
         ("ran-a", "a2", ClockState.HOLDOVER),  # kept: a fault stays shown
         ("ran-a", "a1", ClockState.UNKNOWN),  # kept: LOCKED then, not known now
-    ]  # ran-b/b2 is gone: its cluster was read
+        ("ran-b", "b2", ClockState.LOCKED),  # its cluster was read without it: not reported
+    ]
+    gone = boards[-1].rows[3]
+    assert gone.notes[0].startswith("no longer reported since ")
+    assert "(last LOCKED)" in gone.notes[0]
+    assert not gone.needs_attention  # LOCKED when last read
     kept = boards[-1].rows[2]
     assert kept.notes[0].startswith("STALE: LOCKED as read at ") and not kept.needs_attention
     assert boards[-1].rows[1].notes[0].startswith("STALE: HOLDOVER as read at ")
@@ -223,6 +236,17 @@ def test_a_cluster_down_keeps_its_vfs_and_ports_stale(qtbot, qloop) -> None:  # 
         run_coro(qtbot, presenter.read())
     finally:
         presenter.close()
-    assert vfs[-1] == [dropping, vf_a]  # ran-b's as read now (vf_b gone), ran-a's kept
-    assert ports[-1] == [port_a]
+    # ran-b's as read now (vf_b gone), ran-a's kept and said stale (its rates are not now's)
+    assert vfs[-1][0] == dropping and not hasattr(vfs[-1][0], "stale")
+    kept_vf, kept_port = vfs[-1][1], ports[-1][0]
+    assert len(vfs[-1]) == 2 and len(ports[-1]) == 1
+    assert isinstance(kept_vf, StaleVf) and VfRow(**_fields(kept_vf, VfRow)) == vf_a
+    assert isinstance(kept_port, StaleDpdkPort)
+    assert DpdkPortRow(**_fields(kept_port, DpdkPortRow)) == port_a
+    assert kept_vf.stale.startswith("STALE: rates as read at ")
     assert errors[-1].startswith("STALE: showing data from ") and " for ran-a: " in errors[-1]
+
+
+def _fields(row: object, kind: type) -> dict[str, object]:
+    """``row``'s fields that ``kind`` has (a kept row less its stale note)."""
+    return {f.name: getattr(row, f.name) for f in dataclasses.fields(kind)}

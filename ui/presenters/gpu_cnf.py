@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -117,6 +117,29 @@ def stale_port(row: PtpRow, as_of: datetime, now: datetime) -> PtpRow:
     return replace(row, state=state, notes=[stale_note(as_of, row.state.value, now), *row.notes])
 
 
+@dataclass
+class UnreportedPort(PtpRow):
+    """A port an earlier read reported whose node no read has reported since ``went`` (its
+    linuxptp-daemon pod crashed, the node down): its row as last read, in its last state (it
+    needs attention where that did, as the fleet's ``PortsGone`` keeps its finding)."""
+
+    went: datetime | None = None
+
+
+def unreported_port(row: PtpRow, went: datetime, now: datetime) -> UnreportedPort:
+    """``row`` as last read, no longer reported since ``went``: said first among its notes."""
+    age = age_text((now - went).total_seconds())
+    note = (
+        f"no longer reported since {time_text(went, seconds=True)} ({age}) (last {row.state.value})"
+    )
+    return UnreportedPort(**{**vars(row), "notes": [note, *row.notes]}, went=went)
+
+
+def port_order(row: PtpRow) -> tuple[int, str, str, str, str]:
+    """Worst first, then by cluster, node, interface and process."""
+    return row.rank, row.cluster, row.node, row.iface, row.process
+
+
 @cache
 def _gpu_fields() -> tuple[str, ...]:
     """The reading's fields that each come from a query of their own (``gpu_queries``)."""
@@ -168,6 +191,11 @@ def gpu_says_less(new: GpuHealth, kept: GpuHealth) -> bool:
 _PTP_FIELDS = ("clock_class", *(attr for attr, _ in PTP_VALUE_FIELDS.values()))
 
 
+def _port_key(row: PtpRow) -> tuple[str, ...]:
+    """A port's identity on the board: its cluster, node, interface and process."""
+    return row.cluster, row.node, row.iface, row.process
+
+
 def _port_found(row: PtpRow) -> list[Finding]:
     """The fleet's findings of one port (``ptp_findings`` of it alone)."""
     return ptp_findings(PtpBoard([row], timedelta(0), row.threshold, [])).get(row.cluster, [])
@@ -212,8 +240,40 @@ def stale_node(line: NodeLine, as_of: datetime, now: datetime) -> NodeLine:
     return cluster, replace(row, error="; ".join(filter(None, [note, row.error])))
 
 
+@dataclass
+class StaleVf(VfRow):
+    """A VF kept from an earlier read while its cluster cannot be read: ``stale`` says when
+    (``stale_note``); its rates are that read's, not measured now."""
+
+    stale: str = ""
+
+
+@dataclass
+class StaleDpdkPort(DpdkPortRow):
+    """``StaleVf`` for a DPDK port."""
+
+    stale: str = ""
+
+
+S = TypeVar("S", StaleVf, StaleDpdkPort)
+
+
+def stale_plane(kind: type[S], row: VfRow | DpdkPortRow, as_of: datetime, now: datetime) -> S:
+    """A VF or DPDK port kept from the read at ``as_of``, as ``kind``: its rates as read
+    then, said stale, as ``stale_node`` says a node's sync state."""
+    return kind(**vars(row), stale=stale_note(as_of, "rates", now))
+
+
+def unmeasured(row: S) -> S:
+    """A VF or DPDK port without its rates (its fields that are None where not reported):
+    kept stale, it is still its pod's, and adds nothing to the CNF workloads' rates (they
+    are what is measured now)."""
+    rates: dict[str, Any] = {f.name: None for f in fields(row) if f.default is None}
+    return replace(row, **rates)
+
+
 def served_names(sources: Sequence[Any]) -> set[str]:
-    """The clusters registered (with metrics) and the members their hubs list."""
+    """The clusters registered (those a page reads) and the members their hubs list."""
     names = {name for c in sources if isinstance(name := getattr(c, "name", None), str)}
     for hub in sources:
         if getattr(hub, "kind", None) is ClusterKind.FLEET:
@@ -221,8 +281,49 @@ def served_names(sources: Sequence[Any]) -> set[str]:
     return names
 
 
-#: GPUs no longer reported that the GPU page keeps naming, at most (a whole hub gone)
+#: rows no longer reported that a page keeps naming, at most (a whole hub gone)
 MAX_GONE = 5000
+
+R = TypeVar("R")
+K = TypeVar("K", str, tuple[str, ...])
+
+
+class GoneRows(Generic[K, R]):
+    """The rows an earlier read reported and a newer one does not (a GPU off the bus, a node's
+    linuxptp-daemon pod crashed): they do not just vanish from their page, each is named,
+    as last read, until it is reported again or something reported now speaks for it
+    (``back``), for ``GONE_FOR`` at most from the first read without it (as long as the
+    fleet's findings say it: a node retired is not named for the life of the app), and no
+    longer once its cluster is removed from the app (registered, or listed by a hub, at the
+    last read; neither, nor reporting, now): its rows are not gone, they are no longer the
+    app's. ``key``: a row's identity; ``where``: its cluster."""
+
+    def __init__(self, key: Callable[[R], K], where: Callable[[R], str]) -> None:
+        self._key: Callable[[R], K] = key
+        self._where = where
+        self._seen: dict[K, R] = {}  # key -> its last row, gone ones included
+        self._went: dict[K, datetime] = {}  # key -> the first read that did not report it
+        self._served: set[str] = set()  # the clusters registered (and listed) at the last read
+
+    def offer(
+        self, rows: Sequence[R], back: Callable[[R], bool], served: set[str], now: datetime
+    ) -> list[tuple[R, datetime]]:
+        """The rows seen before that ``rows`` (read at ``now``) lack and do not speak for
+        (``back(last row)``), by key, ``MAX_GONE`` at most, each as last read with the first
+        read that lacked it; ``served``: the clusters registered (and listed) now.
+        Remembered for the next read."""
+        left = self._served - served - {self._where(r) for r in rows}
+        self._served = served
+        there = {self._key(r) for r in rows}
+        missing = sorted(key for key, row in self._seen.items()
+                         if self._where(row) not in left and key not in there
+                         and not back(row))  # fmt: skip
+        went = {key: self._went.get(key, now) for key in missing}
+        gone = [key for key in missing if now - went[key] < GONE_FOR][:MAX_GONE]
+        kept = [(self._seen[key], went[key]) for key in gone]
+        self._seen = {key: self._seen[key] for key in gone} | {self._key(r): r for r in rows}
+        self._went = {key: went[key] for key in gone}
+        return kept
 
 
 class GpuPresenter(ReaderPresenter):
@@ -241,9 +342,9 @@ class GpuPresenter(ReaderPresenter):
         self._kept: LastGoodRows[GpuHealth] = LastGoodRows(
             lambda h: h.reading.key, lambda h: h.reading.cluster, gpu_kept
         )
-        self._seen: dict[str, GpuHealth] = {}  # key -> its last health, gone ones included
-        self._went: dict[str, datetime] = {}  # key -> the first read that did not report it
-        self._served: set[str] = set()  # the clusters registered (and listed) at the last read
+        self._gone: GoneRows[str, GpuHealth] = GoneRows(
+            lambda h: h.reading.key, lambda h: h.reading.cluster
+        )
 
     def merged(self, fleet: GpuFleet, now: datetime | None = None) -> tuple[GpuFleet, str]:
         """``fleet`` with the GPUs of the clusters that could not be read (all of them, or
@@ -258,23 +359,23 @@ class GpuPresenter(ReaderPresenter):
         return replace(fleet, gpus=worst_first(gpus)), shown.badge(now)
 
     def with_gone(self, fleet: GpuFleet, now: datetime | None = None) -> GpuFleet:
-        """``fleet`` (read at ``now``) with the GPUs seen before and not in it, as
-        ``health_changes`` finds them, for ``GONE_FOR`` from the first read without them;
-        remembered for the next read. Those of a cluster removed from the app since the last
-        read (registered, or listed by a hub, then; neither, nor reporting, now) are
-        forgotten: its GPUs are not gone, they are no longer the app's."""
+        """``fleet`` (read at ``now``) with the GPUs seen before and not in it (``GoneRows``),
+        as ``health_changes`` says them. A GPU is back when its physical GPU is reported again
+        as the fleet's ``GpusGone`` tells it: its slot (node, index), MIG-split or not (a MIG
+        change gives the GPU new reading keys, no GPU goes), or its UUID under another index.
+        The clusters served: every one whose GPUs are read (``GpuCnfReaders.with_gpus``:
+        metrics or a Kubernetes API), and the members their hubs list."""
         now = now or utcnow()
-        served = served_names(self._readers.with_metrics())
-        left = self._served - served - {h.reading.cluster for h in fleet.gpus}
-        self._served = served
-        before = [h for h in self._seen.values() if h.reading.cluster not in left]
-        missing = [c for c in health_changes(before, fleet.gpus) if c.after is None]
-        went = {c.key: self._went.get(c.key, now) for c in missing}
-        gone = [c for c in missing if now - went[c.key] < GONE_FOR][:MAX_GONE]
-        kept = {h.reading.key: h for h in before}
-        self._seen = {c.key: kept[c.key] for c in gone} | {h.reading.key: h for h in fleet.gpus}
-        self._went = {c.key: went[c.key] for c in gone}
-        return replace(fleet, gone=gone)
+        slots = {h.reading.physical[:3] for h in fleet.gpus}
+        uuids = {(h.reading.cluster, h.reading.uuid) for h in fleet.gpus if h.reading.uuid}
+
+        def back(last: GpuHealth) -> bool:
+            r = last.reading
+            return r.physical[:3] in slots or (r.cluster, r.uuid) in uuids
+
+        served = served_names([*self._readers.with_metrics(), *self._readers.with_kube()])
+        gone = self._gone.offer(fleet.gpus, back, served, now)
+        return replace(fleet, gone=health_changes([last for last, _ in gone], []))
 
     async def read(self) -> None:
         # a cluster with a Kubernetes API only has its GPUs read too (nvidia-smi)
@@ -325,9 +426,8 @@ class PtpPresenter(ReaderPresenter):
     _ranges = 0  # the ranges chosen: a read's answer counts only for the one it was asked
 
     def forget(self) -> None:
-        self._kept: LastGoodRows[PtpRow] = LastGoodRows(
-            lambda r: (r.cluster, r.node, r.iface, r.process), lambda r: r.cluster, port_kept
-        )
+        self._kept: LastGoodRows[PtpRow] = LastGoodRows(_port_key, lambda r: r.cluster, port_kept)
+        self._gone: GoneRows[tuple[str, ...], PtpRow] = GoneRows(_port_key, lambda r: r.cluster)
 
     def merged(
         self, board: PtpBoard, unread: list[str], now: datetime | None = None
@@ -339,8 +439,19 @@ class PtpPresenter(ReaderPresenter):
         down = failed_clusters(self._readers.with_metrics(), {o.cluster for o in board.outcomes})
         shown = self._kept.offer(board.rows, unread, down, now)
         rows = [a.row if not a.stale else stale_port(a.row, a.as_of, now) for a in shown.rows]
-        rows.sort(key=lambda r: (r.rank, r.cluster, r.node, r.iface, r.process))
-        return replace(board, rows=rows), shown.badge(now)
+        return replace(board, rows=sorted(rows, key=port_order)), shown.badge(now)
+
+    def with_gone(self, board: PtpBoard, now: datetime | None = None) -> PtpBoard:
+        """``board`` (read at ``now``) with the ports seen before whose node it no longer
+        reports (``GoneRows``, keyed by node and port as the fleet's ``PortsGone``: any row
+        of the node is its daemon answering, and speaks for its ports), each its last row as
+        an ``UnreportedPort``, worst first among the others."""
+        now = now or utcnow()
+        nodes = {(r.cluster, r.node) for r in board.rows}
+        served = served_names(self._readers.with_metrics())
+        gone = self._gone.offer(board.rows, lambda r: (r.cluster, r.node) in nodes, served, now)
+        rows = [*board.rows, *(unreported_port(last, went, now) for last, went in gone)]
+        return replace(board, rows=sorted(rows, key=port_order))
 
     def set_range(self, chosen: TimeRange) -> None:
         """The board's compliance window and its offset charts."""
@@ -362,7 +473,9 @@ class PtpPresenter(ReaderPresenter):
         answer = await self._readers.ptp_board(self.range)
         if asked != self._ranges:
             return  # read over the range left: not shown, not kept (a read of the new follows)
-        board, badge = self.merged(*answer)
+        now = utcnow()
+        board, badge = self.merged(*answer, now)
+        board = self.with_gone(board, now)  # a port kept stale is not gone
         self.sig_board.emit(board)
         self.sig_error.emit("; ".join(filter(None, [badge, *board.in_part])))
 
@@ -426,8 +539,12 @@ class SriovPresenter(ReaderPresenter):
     def _objects_shown(
         self, objects: SriovObjects, kube: list[str], vfs: list[VfRow], ports: list[DpdkPortRow]
     ) -> tuple[list[NodeLine], list[CnfWorkload]]:
-        """The node rows (``nodes_merged``) and the CNF workloads by type: off the UI thread."""
-        return self.nodes_merged(objects, kube), cnf_workloads_by_type(vfs, ports, objects.pods)
+        """The node rows (``nodes_merged``) and the CNF workloads by type, a VF or port kept
+        stale held by its pod with no rate (not measured now): off the UI thread."""
+        now_vfs = [unmeasured(r) if isinstance(r, StaleVf) else r for r in vfs]
+        now_ports = [unmeasured(r) if isinstance(r, StaleDpdkPort) else r for r in ports]
+        workloads = cnf_workloads_by_type(now_vfs, now_ports, objects.pods)
+        return self.nodes_merged(objects, kube), workloads
 
     def nodes_merged(
         self, objects: SriovObjects, kube: list[str], now: datetime | None = None
@@ -459,8 +576,9 @@ class SriovPresenter(ReaderPresenter):
         sources: Sequence[Any] | None = None,
     ) -> tuple[list[VfRow], list[DpdkPortRow], str]:
         """The VFs and ports read, with those of the clusters that could not be read
-        (``outcomes``) kept from earlier reads (the badge names those clusters and how old
-        their rows are), trouble first; the other clusters' rows are this read's.
+        (``outcomes``) kept from earlier reads, each said stale (``stale_plane``; the badge
+        names those clusters and how old their rows are), trouble first; the other clusters'
+        rows are this read's.
         ``sources``: the clusters with metrics (asked of the readers where not given: off the
         UI thread they are given, as read on it)."""
         now = now or utcnow()
@@ -471,8 +589,12 @@ class SriovPresenter(ReaderPresenter):
         ports = self._ports.offer(read_ports, failures, down, now)
         stale = vfs.stale | {c: min(t, vfs.stale.get(c, t)) for c, t in ports.stale.items()}
         badge = ShownRows([], failures, stale).badge(now)
-        by_vf = sorted(vfs.values, key=lambda r: (-r.trouble, r.cluster, r.node, r.pf, r.vf))
-        by_port = sorted(ports.values, key=lambda r: (-r.trouble, r.cluster, r.node, r.pod, r.port))
+        shown_vfs = [a.row if not a.stale else stale_plane(StaleVf, a.row, a.as_of, now)
+                     for a in vfs.rows]  # fmt: skip
+        shown_ports = [a.row if not a.stale else stale_plane(StaleDpdkPort, a.row, a.as_of, now)
+                       for a in ports.rows]  # fmt: skip
+        by_vf = sorted(shown_vfs, key=lambda r: (-r.trouble, r.cluster, r.node, r.pf, r.vf))
+        by_port = sorted(shown_ports, key=lambda r: (-r.trouble, r.cluster, r.node, r.pod, r.port))
         return by_vf, by_port, badge
 
 

@@ -31,11 +31,12 @@ from aiops_desktop.models.ptp import RANK_UNKNOWN, Compliance, PtpBoard, PtpRow
 from aiops_desktop.models.text import count, pct_text
 from aiops_desktop.models.time_range import TimeRange
 from ui.charts import TimeSeriesChart
+from ui.presenters.gpu_cnf import UnreportedPort
 from ui.theme import Theme, readable_on
-from ui.views.page import TitledPage
-from ui.views.rows_table import TIP_CHARS, Row, RowsTable, tip_lines
+from ui.views.page import TitledPage, error_line, show_error_text
+from ui.views.rows_table import TIP_CHARS, Row, RowsTable
 from ui.views.tables import make_table
-from ui.views.text import PlainLabel, cell_line, tip
+from ui.views.text import PlainLabel, cell_line
 from ui.views.time_range import TimeRangeBar
 
 HEAT_METRICS = ("Health", "Utilisation", "Temperature")
@@ -44,11 +45,10 @@ Cells = dict[tuple[str, str], dict[int, list[GpuHealth]]]
 
 
 def _errors(outcomes: list[ClusterOutcome], label: PlainLabel) -> None:
-    """The clusters' read errors on the error line, each one cut line; in its tooltip, one a
-    line, the longest cut alike to fit (cut as one text, the first errors hid the others)."""
-    said = sorted({f"{o.cluster}: {o.error}" for o in outcomes})
-    label.setText("; ".join(cell_line(s) for s in said))
-    label.setToolTip(tip(tip_lines(said)))  # each cluster's error, cut alike to fit
+    """The clusters' read errors on the error line (``error_line``: each one cut line; in its
+    tooltip, one a line, the longest cut alike to fit: cut as one text, the first errors hid
+    the others)."""
+    error_line(label, sorted({f"{o.cluster}: {o.error}" for o in outcomes}))
 
 
 def _blend(low: QColor, high: QColor, t: float) -> QColor:
@@ -210,7 +210,7 @@ class GpuFleetView(QWidget):
         layout.addWidget(self.error)
 
     def show_error(self, text: str) -> None:
-        self.error.setText(text)
+        show_error_text(self.error, text)
 
     def _on_cell_clicked(self, row: int, column: int) -> None:
         """A row as shown (the heatmap sorts by a header click): its node is the one
@@ -418,7 +418,7 @@ class PtpBoardView(QWidget):
     sig_range_changed = Signal(object)
     HEADERS = (
         "State", "Cluster", "Node", "Iface", "Process", "Role", "Class", "Offset ns",
-        "Locked", "Within", "Holdover s", "Freerun s", "Long holdovers", "Notes",
+        "Locked", "Within", "Holdover s", "Freerun s", "Long holdovers", "Restarts", "Notes",
     )  # fmt: skip
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
@@ -453,7 +453,7 @@ class PtpBoardView(QWidget):
         self._chosen_key: tuple[str, str, str, str] | None = None  # the port chosen last
 
     def show_error(self, text: str) -> None:
-        self.error.setText(text)
+        show_error_text(self.error, text)
 
     def _on_range_chosen(self, chosen: TimeRange) -> None:
         self.chart.reset_zoom()  # the range chosen, not the user's last zoom
@@ -509,6 +509,7 @@ class PtpBoardView(QWidget):
         numbers: dict[str, float | None] = {
             "Class": row.clock_class,
             "Offset ns": None if row.offset_ns is None else abs(row.offset_ns),
+            "Restarts": row.restarts,
         }
         if (c := row.compliance) is not None:
             numbers |= {"Locked": c.locked_pct, "Within": c.within_pct,
@@ -532,19 +533,19 @@ class PtpBoardView(QWidget):
             # names, role and notes are label values: one cut line each (the Notes' whole
             # text its tooltip)
             notes = "; ".join(row.notes)
-            # a port with a role only has no clock state of its own to be UNKNOWN
+            # a port with a role only has no clock state of its own to be UNKNOWN; one no
+            # longer reported says so (its last state in its notes, its colour that state's)
             state = "—" if row.port_only else row.state.value
+            if isinstance(row, UnreportedPort):
+                state = "NOT REPORTED"
             cells = [
                 state, cell_line(row.cluster), cell_line(row.node), cell_line(row.iface),
                 cell_line(row.process), cell_line(row.role),
                 "-" if row.clock_class is None else str(row.clock_class),
-                "-" if row.offset_ns is None else f"{row.offset_ns:g}",
-                *self._compliance_cells(c), cell_line(notes),
+                _number(row.offset_ns), *self._compliance_cells(c), _number(row.restarts),
+                cell_line(notes),
             ]  # fmt: skip
-            band = row.threshold.band + (
-                f" (profile {row.threshold.profile})" if row.threshold.profile else " (default)"
-            )
-            tips = {self.HEADERS.index("Offset ns"): f"judged against {band}",
+            tips = {self.HEADERS.index("Offset ns"): _offset_tip(row),
                     **_tips({self.HEADERS.index("Notes"): notes})}  # fmt: skip
             if c is not None and c.resolution_s:
                 tips[self.HEADERS.index("Holdover s")] = (
@@ -563,17 +564,42 @@ class PtpBoardView(QWidget):
         if not kept and self.table.rowCount():
             self.table.selectRow(0)  # the worst port's offset (as sorted), at once
         self._on_selection_changed()
+        # a port no longer reported needs attention where its last state did; it is said
+        # not reported, not among the ports reported or unknown
+        reported = [row for row in board.rows if not isinstance(row, UnreportedPort)]
+        gone = len(board.rows) - len(reported)
         bad = sum(1 for row in board.rows if row.needs_attention)
-        unknown = sum(1 for row in board.rows if row.rank == RANK_UNKNOWN)
+        unknown = sum(1 for row in reported if row.rank == RANK_UNKNOWN)
         self.title.setText(
-            f"PTP · {len(board.rows)} ports · {bad} need attention"
+            f"PTP · {len(reported)} ports · {bad} need attention"
             + (f" · {unknown} unknown" if unknown else "")
+            + (f" · {gone} not reported" if gone else "")
             + f" · {board.threshold.band}, {self.time_range.current.label}"
         )
 
 
 def _port_key(row: PtpRow) -> tuple[str, str, str, str]:
     return row.cluster, row.node, row.iface, row.process
+
+
+def _number(value: float | None, unit: str = "") -> str:
+    """A port's value as the board shows it: "-" where not reported, never 0."""
+    return "-" if value is None else f"{value:g}{unit}"
+
+
+def _offset_tip(row: PtpRow) -> str:
+    """The band a port's offset is judged against, and its servo's other values as the row
+    holds them: the max offset of the daemon's summary window and the mean path delay in ns,
+    the frequency adjustment in ppb (ptp4l's servo "freq"; the daemon's metric is named _ns)."""
+    band = row.threshold.band + (
+        f" (profile {row.threshold.profile})" if row.threshold.profile else " (default)"
+    )
+    return "\n".join([
+        f"judged against {band}",
+        f"max offset {_number(row.max_offset_ns, ' ns')}",
+        f"path delay {_number(row.delay_ns, ' ns')}",
+        f"frequency adjustment {_number(row.freq_adj_ns, ' ppb')}",
+    ])  # fmt: skip
 
 
 class DriftView(TitledPage):

@@ -12,8 +12,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aiops_desktop.models.text import cut
 from ui.theme import Theme
-from ui.views.text import PlainLabel
+from ui.views.rows_table import tip_lines
+from ui.views.text import CELL_CHARS, PlainLabel, cell_line, tip
+
+
+def error_line(label: PlainLabel, said: list[str]) -> None:
+    """What could not be read (``said``: server text, a node's nvidia-smi stderr among it)
+    on a page's error line: each part one printable line (``cell_line``: no line break, ESC
+    or right-to-left override), the line cut to ``CELL_CHARS`` (one text per node of 200 was
+    72,000 characters); in its tooltip, made printable, a part a line, the longest cut alike
+    to fit (``tip_lines``)."""
+    label.setText(cut("; ".join(cell_line(part) for part in said), CELL_CHARS))
+    label.setToolTip(tip(tip_lines(said)))
+
+
+def show_error_text(label: PlainLabel, text: str) -> None:
+    """``error_line`` of a presenter's error text: its parts joined by "; "."""
+    error_line(label, text.split("; ") if text else [])
 
 
 def page_title(text: str) -> PlainLabel:
@@ -41,7 +58,7 @@ class TitledPage(QWidget):
         self.body.addWidget(self.error)
 
     def show_error(self, text: str) -> None:
-        self.error.setText(text)
+        show_error_text(self.error, text)
 
 
 def scrolled(outer: QBoxLayout, inner: QLayout, stretch: int = 0) -> None:

@@ -4,10 +4,13 @@ the clusters (names, an operator's last sync error) is shown as one printable li
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from aiops_desktop.models.cnf import CnfWorkload, DpdkPortRow, NetworkRow, NodeSync, VfRow
 from aiops_desktop.models.text import count
+from ui.presenters.gpu_cnf import StaleDpdkPort, StaleVf
 from ui.theme import Theme
 from ui.views.page import TitledPage
 from ui.views.rows_table import RowsTable
@@ -26,10 +29,10 @@ def _fill(table: RowsTable, rows: list[tuple[list[str], str | None]]) -> None:
 class SriovView(TitledPage):
     NODE_HEADERS = ("Cluster", "Node", "Sync", "Interfaces (VFs configured/total)", "Last error")
     VF_HEADERS = ("Cluster", "Node", "PF", "VF", "PCI", "Pod", "RX Mbit/s", "TX Mbit/s",
-                  "RX drops/s", "TX drops/s", "TX errors/s")  # fmt: skip
+                  "RX drops/s", "TX drops/s", "TX errors/s", "Notes")  # fmt: skip
     PORT_HEADERS = ("Cluster", "Node", "Pod", "Port", "RX kpps", "TX kpps", "RX Mbit/s",
                     "TX Mbit/s", "RX missed/s", "No mbuf/s", "RX errors/s",
-                    "TX errors/s")  # fmt: skip
+                    "TX errors/s", "Notes")  # fmt: skip
     CNF_HEADERS = ("Type", "Cluster", "Namespace", "Pod", "Component", "Phase", "VFs",
                    "DPDK ports", "RX Mbit/s", "TX Mbit/s", "Drops+errors/s")  # fmt: skip
     NETWORK_HEADERS = ("Cluster", "Network", "Resource", "Target namespace", "VLAN",
@@ -102,25 +105,36 @@ class SriovView(TitledPage):
         self._configured = sum(row.vfs_configured for _, row in nodes)
         self._retitle()
 
+    def _plane_colour(self, row: VfRow | DpdkPortRow) -> str | None:
+        """Grey where kept from an earlier read (its rates are not measured now), else amber
+        where it drops or errs."""
+        if _stale(row):
+            return self._theme.status("UNKNOWN")
+        return self._colour(row.trouble > 0)
+
     def show_vfs(self, vfs: list[VfRow]) -> None:
+        """The VFs; one kept from an earlier read (its cluster not read since) says so in its
+        notes and is not counted dropping: its rates are that read's."""
         _fill(self.vfs, [
             ([row.cluster, row.node, row.pf, row.vf, row.pci, row.pod or "—",
               _num(row.rx_bps, 1e6), _num(row.tx_bps, 1e6), _num(row.rx_drops_ps),
-              _num(row.tx_drops_ps), _num(row.tx_errors_ps)], self._colour(row.trouble > 0))
+              _num(row.tx_drops_ps), _num(row.tx_errors_ps), _stale(row)],
+             self._plane_colour(row))
             for row in vfs
         ])  # fmt: skip
-        self._troubled = sum(1 for row in vfs if row.trouble > 0)
+        self._troubled = _dropping(vfs)
         self._retitle()
 
     def show_ports(self, ports: list[DpdkPortRow]) -> None:
+        """The DPDK ports, a stale one as ``show_vfs`` says a VF."""
         _fill(self.ports, [
             ([row.cluster, row.node, row.pod or "—", row.port, _num(row.rx_pps, 1e3),
               _num(row.tx_pps, 1e3), _num(row.rx_bps, 1e6), _num(row.tx_bps, 1e6),
               _num(row.rx_missed_ps), _num(row.rx_nombuf_ps), _num(row.rx_errors_ps),
-              _num(row.tx_errors_ps)], self._colour(row.trouble > 0))
+              _num(row.tx_errors_ps), _stale(row)], self._plane_colour(row))
             for row in ports
         ])  # fmt: skip
-        self._ports_troubled = sum(1 for row in ports if row.trouble > 0)
+        self._ports_troubled = _dropping(ports)
         self.tabs.setTabText(1, f"DPDK ports ({len(ports)})")
         self._retitle()
 
@@ -167,6 +181,17 @@ class SriovView(TitledPage):
         dropping = [count(self._troubled, "VF"), count(self._ports_troubled, "DPDK port")]
         self.title.setText(f"SR-IOV · {synced} · {' and '.join(dropping)} dropping")
         self.tabs.setTabText(0, f"VFs ({vfs} in pods, {self._configured} configured)")
+
+
+def _stale(row: VfRow | DpdkPortRow) -> str:
+    """What a VF or port kept from an earlier read says of itself ("STALE: ..."); "" for one
+    read now."""
+    return row.stale if isinstance(row, StaleVf | StaleDpdkPort) else ""
+
+
+def _dropping(rows: Sequence[VfRow | DpdkPortRow]) -> int:
+    """The rows read now that drop or err: one kept stale is not known to, now."""
+    return sum(1 for row in rows if row.trouble > 0 and not _stale(row))
 
 
 def _statuses(counted: dict[str, int]) -> str:
