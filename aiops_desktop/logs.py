@@ -93,6 +93,16 @@ _ARG = r"(?:[^\s;|&\"'\\]++|\\++(?![\"'])|\\*+[\"'](?!\s*,))++"
 _SAME_COMMAND_ARGS = rf"(?:{_ARG_GAP}{_ARG}){{0,12}}?{_ARG_GAP}"
 #: a cookie header's name
 _COOKIE = r"(?:set-)?cookies?"
+#: where a cookie header's name starts: a line's start, after a quote or a brace (a header
+#: line, JSON's), or mid-line where its value opens with a cookie's ``name=``: Go's %v of an
+#: http.Header (``map[Accept:[*/*] Cookie:[sid=x]]``, as oauth-proxy logs a request's) and a
+#: request logged on one line (``Host: console Cookie: sid=x``); prose's "missing cookie:
+#: session expired" names none. The name stops at a colon: a line of "cookie:" repeated is
+#: read once, not once from each of its starts
+_COOKIE_HEADER = (
+    rf"(?:(?m:^)|(?<=[\"'{{])|(?<![\w-])(?={_COOKIE}\s*:\s*+\[?\s*+{QUOTE}?"
+    rf"[^\s=;,:\[\]{{}}\"'\\]++=)){_COOKIE}"
+)
 #: a JSON array of quoted strings for a secret's value, as Go's encoding/json writes each
 #: header of an ``http.Header`` (``"Cookie":["sessionid=x"]``, ``"X-Api-Key":["k1","k2"]``),
 #: as JSON text writes them too (``redact_arrays``)
@@ -215,7 +225,7 @@ def _redact_quoted(text: str) -> str:
     return "".join(out)
 
 
-_SECRET_ARRAY = secret_array(rf"{_CREDENTIAL_NAME}|(?m:^|(?<=[\"'{{])){_COOKIE}")
+_SECRET_ARRAY = secret_array(rf"{_CREDENTIAL_NAME}|{_COOKIE_HEADER}")
 #: an array whose first item is not quoted, after a name whose plain value is a secret (not
 #: ``secrets=[3]``, ``credentials: [expired]``: _PROSE_NAME's counts and prose; not a path,
 #: ``pwd=[/home/bob]``)
@@ -233,18 +243,20 @@ _ANSI_CODES = (
 
 #: cloud and API keys by their vendors' shapes: AWS access key ids (AKIA, ASIA), OpenAI-style
 #: sk-, GitHub's (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_), Hugging Face's hf_, Slack's xox.-,
-#: GitLab's glpat-, Google's AIza. Each a whole word (``task-runner``, ``sk-learn``, ``xoxo``
-#: are none): a token in an alert's summary or an error reaches captures and reports as it
-#: does a model. An sk- key is any 16 or more key characters after it (OpenAI's and
+#: GitLab's glpat-, Google's AIza, NVIDIA's nvapi- (NGC, NIM), Grafana's service accounts'
+#: glsa_ (32 letters and digits, "_", 8 hex). Each a whole word (``task-runner``, ``sk-learn``,
+#: ``xoxo`` are none): a token in an alert's summary or an error reaches captures and reports
+#: as it does a model. An sk- key is any 16 or more key characters after it (OpenAI's and
 #: Anthropic's mix cases, DeepSeek's is 32 hex, Langfuse's a lowercase UUID): a name of
 #: that shape (a pod ``sk-payments-worker-…``) is hidden too, a key is never shown. Each
 #: shape's first letter is looked at first: most of a text's characters are none, and
 #: redact reads every stored string (a third of the cost of trying each shape there)
 API_KEYS = re.compile(
-    r"(?=[Aghsx])(?:\b(?:(?:AKIA|ASIA)[0-9A-Z]{16}|"
+    r"(?=[Aghnsx])(?:\b(?:(?:AKIA|ASIA)[0-9A-Z]{16}|"
     r"sk-[A-Za-z0-9_-]{16,}|"
     r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|hf_[A-Za-z0-9]{20,}|"
-    r"xox[abprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,})\b"
+    r"xox[abprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,}|"
+    r"nvapi-[A-Za-z0-9_-]{20,}|glsa_[A-Za-z0-9_]{20,})\b"
     r"|(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-]))"  # Google's, which may end in "-"
 )
 
@@ -261,10 +273,12 @@ _PATTERNS = [
         rf"|:\s*{QUOTE}?(?=[^\s\"',}}]*?[0-9!@#$%^&*+/=~_])))"
         rf"{VALUE}"
     ),
-    # user:password@host, the password to the host's @ (it may hold / ! and @ itself); the
-    # user may be empty (redis://:pw@host). The password stops at the next "://": a line of
-    # "://a:" repeated is then read once, not once from each of its starts (seconds a line)
-    re.compile(r"(://[^/\s:@\"'\\]*:)(?!\d{1,5}(?:[/?#\s\"']|$))(?:(?!://)[^\s\"'\\?#])*(@)"),
+    # user:password@host, the password to the host's @ (it may hold / ! ? # and @ itself); the
+    # user may be empty (redis://:pw@host), and holds no ? # [ ] (a host's query, an IPv6
+    # host's brackets: ``https://h?q=a:b@c``, ``http://[::1]:9090/q?t=up@1``). The password
+    # stops at the next "://": a line of "://a:" repeated is then read once, not once from
+    # each of its starts (seconds a line)
+    re.compile(r"(://[^/\s:@\"'\\?#\[\]]*:)(?!\d{1,5}(?:[/?#\s\"']|$))(?:(?!://)[^\s\"'\\])*(@)"),
     # a secret-named flag and the argument after it (--db-password X, "--token", "X")
     re.compile(
         r"(?i)((?<![\w-])--?[\w-]{0,64}?(?:password|passwd|token|secret|api-?key)[\w-]{0,64}"
@@ -291,14 +305,17 @@ _PATTERNS = [
         rf"((?<![\w-])(?:-u|--user)(?:=|{_ARG_GAP})\\?[\"']?[^\s:\"'\\]*:)"
         r"(?!\d+(?:[\s\"'\\]|$))[^\s\"'\\]+"
     ),
-    # a cookie header's whole value (one written as a JSON array is _SECRET_ARRAY's), and the
-    # signature and credential of a signed URL
+    # a cookie header's whole value (one written as a JSON array is _SECRET_ARRAY's); Go's %v
+    # of one (``Cookie:[a=1 b=2]``) to its "]", the header's other names after it kept (its
+    # "[REDACTED]", a line redacted again, is kept as it is). And the signature and credential
+    # of a signed URL, and a URL's API key (``?key=``, Google's)
     re.compile(
-        rf"(?im)((?:^|(?<=[\"'{{])){_COOKIE}{QUOTE}?\s*:\s*+{QUOTE}?)(?!\[\s*{QUOTE})[^\"'\n\\]+"
+        rf"(?i)({_COOKIE_HEADER}{QUOTE}?\s*:\s*+{QUOTE}?(?:(?!{_COLOUR_CODE}|\[REDACTED\])\[)?+)"
+        rf"(?!\s*{QUOTE})(?:(?<=\[)[^\[\]\"'\n\\]+|(?<!\[)[^\"'\n\\]+)"
     ),
     re.compile(
         r"(?i)((?:x-amz-(?:signature|credential|security-token)|x-goog-(?:signature|credential)"
-        r"|(?<=[?&])sig|signature)=)[^&\s\"'\\]+"
+        r"|(?<=[?&])(?:sig|key)|signature)=)[^&\s\"'\\]+"
     ),
     # a PEM private key (or a PGP one's armored block), whole; one cut before its END line (a
     # log line cut to its most) is redacted to the end of the text, or of the JSON string it

@@ -170,8 +170,14 @@ _PAIRS = (
 #: zero-padded, every part to 3 digits (``010.000.001.023``), too
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
 #: an address in a node's hostname: AWS's (and OpenShift's on AWS) ``ip-10-0-1-23.ec2.internal``
-#: and ``ec2-203-0-113-5.compute-1.amazonaws.com``; not one more number on (ip-1-2-3-4-5)
-_IPV4_LABEL = re.compile(r"(?i)(?<![\w-])((?:ip|ec2)-)(\d{1,3}(?:-\d{1,3}){3})(?!\w|-\d)")
+#: and ``ec2-203-0-113-5.compute-1.amazonaws.com``; not one more number on (ip-1-2-3-4-5). And
+#: a pod's DNS name, its address the first label (``10-128-2-15.ran-du.pod.cluster.local``): a
+#: label with a letter after it (a date and hour ``26-12-08-01`` alone, a version's ``1-2-3-4.5``,
+#: are none)
+_IPV4_LABEL = re.compile(
+    r"(?i)(?<![\w-])((?:ip|ec2)-)?(\d{1,3}(?:-\d{1,3}){3})"
+    r"(?(1)(?!\w|-\d)|(?=\.[a-z0-9-]*[a-z]))"
+)
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 IP_REDACTED = "[IP]"
 
@@ -208,7 +214,7 @@ def _ip(match: re.Match[str]) -> str:
 def _ip_label(match: re.Match[str]) -> str:
     if any(int(octet) > 255 for octet in match.group(2).split("-")):
         return match.group(0)
-    return match.group(1) + IP_REDACTED
+    return (match.group(1) or "") + IP_REDACTED
 
 
 def _pair(match: re.Match[str]) -> str:
