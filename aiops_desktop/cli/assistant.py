@@ -17,6 +17,7 @@ from aiops_desktop.models.errors import EXIT_ERROR, EXIT_OK, NotFoundError, Usag
 from aiops_desktop.models.text import one_line
 
 if TYPE_CHECKING:
+    from aiops_desktop.models.chat import ChatSession
     from aiops_desktop.services.assistant.chat import ChatEvent
     from aiops_desktop.services.core import Core
 
@@ -106,14 +107,15 @@ def add_commands(sub: Any) -> None:
     )  # fmt: skip
     chat.add_argument("question", help="what to ask, quoted")
     chat.add_argument(
-        "--persona", type=_persona, default=PersonaName.DEFAULT,
+        "--persona", type=_persona,  # none given: default (told apart for --session)
         help=f"one of {', '.join(p.value for p in PersonaName)} (default: default)",
     )  # fmt: skip
     chat.add_argument("--clusters", metavar="NAMES",
                       help="comma-separated clusters in focus (default: all)")  # fmt: skip
     chat.add_argument(
         "--session", type=UUID, metavar="ID",
-        help="continue this chat session (its id, as the last turn printed)",
+        help="continue this chat session (its id, as the last turn printed), with its own "
+        "persona and clusters",
     )  # fmt: skip
     chat.add_argument("--tool", metavar="NAME",
                       help="make the model call this tool first (scripts, tests)")  # fmt: skip
@@ -193,21 +195,32 @@ async def _llm_test(core: Core, args: argparse.Namespace, io: Io) -> int:
     return EXIT_OK
 
 
+async def _session(core: Core, args: argparse.Namespace) -> ChatSession:
+    """The session ``--session`` names, or a new one of ``--persona`` and ``--clusters``: a
+    session answers with its own persona's tools and clusters (another asked with it was
+    dropped without a word, and a cluster name not there taken)."""
+    if not args.session:
+        if args.clusters:  # a name mistyped is refused as everywhere else (the model was told
+            core.registry.targets(names(args.clusters))  # of a cluster that is not there)
+        return core.chat.new_session(args.persona or PersonaName.DEFAULT, names(args.clusters))
+    given = [o for o, v in (("--persona", args.persona), ("--clusters", args.clusters))
+             if v is not None]  # fmt: skip
+    if given:
+        raise UsageError(f"{' and '.join(given)} with --session: a session keeps its own "
+                         "persona and clusters (leave --session out for a new chat)")  # fmt: skip
+    try:
+        return await core.chat.load(args.session)
+    except NotFoundError as exc:
+        if core.capture is None:
+            raise
+        said = "chats over a capture are not kept after the capture is closed"
+        raise NotFoundError(f"{exc}: {said}") from None
+
+
 async def _chat(core: Core, args: argparse.Namespace, io: Io) -> int:
     from aiops_desktop.services.assistant.chat import TextChunk, ToolFinished, ToolStarted
 
-    if args.session:
-        try:
-            session = await core.chat.load(args.session)
-        except NotFoundError as exc:
-            if core.capture is None:
-                raise
-            said = "chats over a capture are not kept after the capture is closed"
-            raise NotFoundError(f"{exc}: {said}") from None
-    else:
-        if args.clusters:  # a name mistyped is refused as everywhere else (the model was told
-            core.registry.targets(names(args.clusters))  # of a cluster that is not there)
-        session = core.chat.new_session(args.persona, names(args.clusters))
+    session = await _session(core, args)
     if args.tool:  # a tool the turn offers (the persona's): the model cannot call another
         persona, allowed = session.persona.value, core.chat.personas[session.persona].allowed_tools
         offered = [n for n in core.tools.names() if n in allowed]

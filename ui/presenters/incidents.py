@@ -29,6 +29,9 @@ from ui.presenters.base import Presenter
 
 #: an analysis and the incident it is of (None: a cluster at a moment)
 Analysed = tuple[RcaResult, Incident | None]
+#: how the Explain state starts when the model stopped before its explanation was checked (it
+#: failed): the view marks the draft it shows with it and leaves Explain on to try again
+EXPLAIN_STOPPED = "The model stopped: this draft was not checked"
 
 
 class IncidentsPresenter(Presenter):
@@ -37,7 +40,8 @@ class IncidentsPresenter(Presenter):
     analysis started (what it analyses) or ended (""); sig_rca(RcaReport); sig_rca_failed(str):
     the analysis asked last could not be made (why); sig_explain_text(str): the explanation as
     it streams; sig_explained(ExplanationView); sig_explain_state(str): what Explain can do now
-    ("" ready, or why not: no analysis yet, no model configured, working); sig_error(str).
+    ("" ready, or why not: no analysis yet, no model configured, working; or, ready again,
+    ``EXPLAIN_STOPPED`` and why the last explanation failed); sig_error(str).
 
     One analysis at a time: asking another stops the one running, so what is shown is always
     the analysis asked last (a slow one never lands over a newer one); asking one clears what
@@ -72,6 +76,8 @@ class IncidentsPresenter(Presenter):
         self._clusters_of = clusters_of
         self._analysis: asyncio.Task[None] | None = None
         self._explaining: asyncio.Task[None] | None = None
+        #: why the analysis shown was last explained in vain (its draft was never checked)
+        self._explain_failed = ""
         #: the analysis shown, and its incident (None: a cluster at a moment)
         self._shown: Analysed | None = None
         #: how many times the bus brought the rows (an acknowledgement's, a regrouping's)
@@ -153,6 +159,7 @@ class IncidentsPresenter(Presenter):
         # (it streamed on under a failure) and Explain no longer acts on it
         self._stop_explaining()
         self._shown = None
+        self._explain_failed = ""
         self._say_explain_state()
 
         async def work() -> None:
@@ -194,8 +201,8 @@ class IncidentsPresenter(Presenter):
             self.sig_explain_state.emit(f"{NOT_CONFIGURED}.")
         elif self._shown is None:
             self.sig_explain_state.emit("Analyse a root cause first; Explain then tells it.")
-        else:
-            self.sig_explain_state.emit("")
+        else:  # the failure stays said while its draft is shown (a read says the state too)
+            self.sig_explain_state.emit(self._explain_failed)
 
     def explain(self) -> None:
         """The local model explains the analysis shown; each sentence is checked."""
@@ -208,6 +215,7 @@ class IncidentsPresenter(Presenter):
             return  # one explanation at a time
 
         async def work() -> None:
+            self._explain_failed = ""
             self.sig_explain_state.emit("The model is explaining…")
             done = await explain(shown[0], llm.client, shown[1],
                                  on_text=self.sig_explain_text.emit)  # fmt: skip
@@ -220,7 +228,11 @@ class IncidentsPresenter(Presenter):
                 e.truncated,
             ))  # fmt: skip
 
-        task = self.spawn("explanation", work())
+        def failed(why: str) -> None:  # why: "explanation failed: <the reason>"
+            # said where the draft is, when the task has ended (``ended`` says the state)
+            self._explain_failed = f"{EXPLAIN_STOPPED} ({why}); Explain tries again."
+
+        task = self.spawn("explanation", work(), on_error=failed)
         self._explaining = task
 
         def ended(done: asyncio.Task[None]) -> None:

@@ -23,7 +23,8 @@ from aiops_desktop.models.enums import IncidentStatus, Verdict
 from aiops_desktop.models.fleet import SEVERITY_RANK, Domain
 from aiops_desktop.models.incidents import ExplanationView, Incident, RcaReport
 from aiops_desktop.models.observability import pod_entity, service_of_pod
-from aiops_desktop.models.text import time_text
+from aiops_desktop.models.text import printable, time_text
+from ui.presenters.incidents import EXPLAIN_STOPPED
 from ui.theme import Theme
 from ui.views.page import page_title, scrolled
 from ui.views.rows_table import TIP_CHARS, Row, tip_lines
@@ -54,6 +55,8 @@ class RcaPanel(QWidget):
     sig_explain = Signal()
     sig_logs = Signal(str, dict, float, bool)
     sig_traces = Signal(str, str, float)
+    #: the model's reply is shown as it streams, not yet checked
+    _drafting = False
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -109,24 +112,45 @@ class RcaPanel(QWidget):
         self._streamed = StreamedText(self.explanation.setPlainText, self)
 
     def show_explain_state(self, text: str) -> None:
+        """A state other than "explaining" while a draft is shown (no checked explanation came:
+        the model failed, or it was stopped) marks that draft; after a failure (its state says
+        ``EXPLAIN_STOPPED`` and why) Explain tries again."""
         self.explain_state.setText(text)
-        self.explain_button.setEnabled(not text)
+        self.explain_button.setEnabled(not text or text.startswith(EXPLAIN_STOPPED))
         if text.startswith("The model is explaining"):
             self._streamed.start()
             self.explanation.setPlainText("")
             self.explanation.setVisible(True)
+            self._drafting = True
+        elif self._drafting:
+            self._mark_unchecked()
+
+    def _mark_unchecked(self) -> None:
+        """The draft streamed stays for the engineer to read, marked first so that it never
+        passes for a checked explanation (it was shown as one: no verdicts, no word); none
+        came, nothing is shown (the state says why)."""
+        self._drafting = False
+        self._streamed.flush()  # what came, drawn now, cut as the stream draws it
+        draft = self.explanation.toPlainText()
+        self._streamed.start()
+        self.explanation.setPlainText(f"⚠ {EXPLAIN_STOPPED}.\n\n{draft}" if draft else "")
+        self.explanation.setVisible(bool(draft))
 
     def show_explain_text(self, text: str) -> None:
-        self._streamed.add(text)  # shown at most every 50 ms: see StreamedText
+        # the model's words, with no control or bidi character (a log line it quotes could
+        # reorder what is read); shown at most every 50 ms: see StreamedText
+        self._streamed.add(printable(text))
 
     def show_explained(self, view: ExplanationView) -> None:
         """The model's words are escaped: its sentences are data, never markup."""
         self._streamed.start()  # the streamed draft's pending redraw would replace this
+        self._drafting = False
         ok, warn = self._theme.status("OK"), self._theme.severity("warning")
         muted = self._theme.color("text_muted")
         parts = []
         for s in view.sentences:
-            text, why = html.escape(s.text), html.escape("; ".join(s.reasons))
+            text = html.escape(printable(s.text))
+            why = html.escape(printable("; ".join(s.reasons)))
             if s.verified:
                 parts.append(f'<p><span style="color:{ok}">&#10003; verified</span> {text}</p>')
             elif s.verdict == Verdict.CITED:  # neither checked true nor found false: neutral
@@ -141,7 +165,7 @@ class RcaPanel(QWidget):
                 "evidence" + (f" ({cited} {Verdict.CITED.value})" if cited else "")
                 + f"</b> · {html.escape(view.stats)}"
                 + (" · cut at its length limit" if view.truncated else "") + "</p>")  # fmt: skip
-        evidence = "".join(f"<li><b>{html.escape(i)}</b> {html.escape(t)}</li>"
+        evidence = "".join(f"<li><b>{html.escape(i)}</b> {html.escape(printable(t))}</li>"
                            for i, t in view.evidence)  # fmt: skip
         self.explanation.setHtml(head + "".join(parts)
                                  + f"<p><small>Evidence given to the model:</small></p>"
@@ -167,6 +191,7 @@ class RcaPanel(QWidget):
         self.ranking.clearSelection()
         self.ranking.set_rows([])
         self._streamed.start()  # no pending chunk is drawn over what comes next
+        self._drafting = False
         self.explanation.clear()
         self.explanation.setVisible(False)
         self.checks.setText("")

@@ -480,6 +480,11 @@ class ChatService:
                 done += 1
                 await self._keep(session)
                 on_event(ToolFinished(call, result, took))
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # stopped while the call ran, which finished all the same (a report's file
+                    # is written whole once begun): its true result is kept above, then the stop
+                    raise asyncio.CancelledError
         except asyncio.CancelledError:
             # stopped: every call asked gets a result (the next request is refused by a
             # server that checks the chat schema when one is left unanswered)

@@ -12,6 +12,7 @@ file one writes is ``generate_report``'s report, into the app's reports folder.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import json
 import logging
@@ -1728,6 +1729,15 @@ def _report_period(args: ReportInput) -> timedelta:
     return ReportType(args.type).default_period
 
 
+async def _finished(work: asyncio.Future[T]) -> T:
+    """``work``'s outcome once it ends, however often this task is stopped meanwhile: work that
+    goes on regardless (a worker thread's) is waited for, so what it did is said."""
+    while not work.done():
+        with contextlib.suppress(asyncio.CancelledError):  # stopped (again): still waited for
+            await asyncio.wait([work])
+    return work.result()
+
+
 async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
     """Writes one report file into the app's reports folder (Markdown, HTML or JSON: the PDF
     is drawn by Qt, in the UI layer) and says what it holds."""
@@ -1765,7 +1775,14 @@ async def generate_report(core: Core, args: ReportInput) -> dict[str, Any]:
             raise ToolError(f"could not write the report {path}: {e.strerror or e}") from e
         return path, path.stat().st_size
 
-    path, size = await asyncio.to_thread(write)
+    # a stop while the file is written waits for it (its thread writes it anyway) and the call
+    # ends with what was written: "not run: stopped" was said beside a new report, and a retry
+    # wrote another. The chat keeps this answer, then stops (``ChatService._run_calls``)
+    writing = asyncio.ensure_future(asyncio.to_thread(write))
+    try:
+        path, size = await asyncio.shield(writing)
+    except asyncio.CancelledError:
+        path, size = await _finished(writing)
     return {
         "path": str(path), "format": args.format, "bytes": size, "title": report.title,
         "period": report.period, "clusters": report.clusters, "source": report.source,
