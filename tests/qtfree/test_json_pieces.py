@@ -13,6 +13,12 @@ from collectors import json_pieces
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
+@pytest.fixture(autouse=True)
+def walked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every document walked, however small (those below WHOLE_BYTES are read whole)."""
+    monkeypatch.setattr(json_pieces, "WHOLE_BYTES", 0)
+
 KUBE_LIST = {
     "kind": "PodList", "apiVersion": "v1",
     "metadata": {"resourceVersion": "77", "continue": ""},
@@ -114,3 +120,13 @@ def _same(a: object, b: object) -> bool:
     if isinstance(a, float) and isinstance(b, float) and a != a:
         return b != b
     return a == b
+
+
+def test_a_big_list_of_objects_with_flat_arrays_reads_as_json_loads_reads_it() -> None:
+    """Past WHOLE_BYTES, as the app reads a big answer: its items walked, an array of plain
+    values in them read whole (label values, a series' points)."""
+    doc = {"items": [{"n": i, "tags": ["a", 1, None, 2.5] * 20, "empty": [], "nested": [[1]]}
+                     for i in range(3000)], "values": list(range(20_000))}  # fmt: skip
+    text = json.dumps(doc)
+    assert len(text) > 256 * 1024
+    assert _same(json_pieces.loads(text), json.loads(text))
