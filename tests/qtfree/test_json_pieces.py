@@ -4,6 +4,7 @@ what json.loads refuses, at the levels it walks itself and below them."""
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def walked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every document walked, however small (those below WHOLE_BYTES are read whole)."""
     monkeypatch.setattr(json_pieces, "WHOLE_BYTES", 0)
+
 
 KUBE_LIST = {
     "kind": "PodList", "apiVersion": "v1",
@@ -117,8 +119,8 @@ def _same(a: object, b: object) -> bool:
         return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float) and isinstance(b, float) and a != a:
-        return b != b
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
     return a == b
 
 
