@@ -18,27 +18,13 @@ from __future__ import annotations
 
 import html
 import os
-from collections import OrderedDict
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from pyqtgraph.graphicsItems.DateAxisItem import (
-    DAY_SPACING,
-    HMS_ZOOM_LEVEL,
-    HOUR_SPACING,
-    MINUTE_SPACING,
-    MONTH_DAY_ZOOM_LEVEL,
-    MS_ZOOM_LEVEL,
-    YEAR_MONTH_ZOOM_LEVEL,
-    TickSpec,
-    ZoomLevel,
-    makeSStepper,
-)
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 
@@ -129,77 +115,12 @@ def gaps_marked(ts: np.ndarray, values: np.ndarray, step: float) -> tuple[np.nda
     return np.insert(ts, after, ts[after - 1] + step), np.insert(values, after, np.nan)
 
 
-#: a dated tick's label is given half its width again between it and the next:
-#: pyqtgraph draws a level's labels only while together they fill at most 80 % of the axis
-#: (60 % once two labels are drawn, less past four), and spaced by their width alone they
-#: filled more and none was drawn
-LABEL_ROOM = 1.5
-#: pyqtgraph's pixels between two labels (``DateAxisItem.setZoomLevelForDensity``)
-LABEL_PADDING = 10
-_DAY_TICKS = TickSpec(DAY_SPACING, makeSStepper(DAY_SPACING), "%a %d")
-#: across midnight a tick's time says its date ("11-26 18:00", ``TimeAxis.tickStrings``): the
-#: zoom levels ``TimeAxis`` picks from then, by the most seconds a level's ticks are apart (as
-#: pyqtgraph's ``zoomLevels``), each with its widest label as drawn and the share of that
-#: label's width it is given. Hours and minutes step as pyqtgraph's do and between them
-#: (pyqtgraph's hours are 1 or 6 apart: a 12 h night shift's were 1, overlapping, or 6, only
-#: its two ends, cut), up to a day: ticks a day apart fall on midnight's (the day's name)
-DATED_ZOOM_LEVELS: OrderedDict[float, tuple[ZoomLevel, str, float]] = OrderedDict([
-    (np.inf, (YEAR_MONTH_ZOOM_LEVEL, YEAR_MONTH_ZOOM_LEVEL.exampleText, 1.0)),
-    (5 * DAY_SPACING, (MONTH_DAY_ZOOM_LEVEL, MONTH_DAY_ZOOM_LEVEL.exampleText, 1.0)),
-    (DAY_SPACING, (ZoomLevel([_DAY_TICKS, TickSpec(HOUR_SPACING, makeSStepper(HOUR_SPACING),
-                   "%H:%M", autoSkip=[1, 2, 3, 6, 12, 24])], "12-28 00:00"),
-                   "12-28 00:00", LABEL_ROOM)),
-    (HOUR_SPACING, (ZoomLevel([_DAY_TICKS, TickSpec(MINUTE_SPACING, makeSStepper(MINUTE_SPACING),
-                    "%H:%M", autoSkip=[1, 2, 5, 10, 15, 30, 60])], "12-28 00:00"),
-                    "12-28 00:00", LABEL_ROOM)),
-    (30, (HMS_ZOOM_LEVEL, "12-28 00:00:00", LABEL_ROOM)),
-    (1, (MS_ZOOM_LEVEL, "12-28 00:00:00", LABEL_ROOM)),
-])  # fmt: skip
-
-
 class TimeAxis(pg.DateAxisItem):
-    """UTC times; when the range shown crosses midnight each tick says its date too, and the
-    ticks are spaced for those longer labels (``setZoomLevelForDensity``)."""
-
-    def _crosses_midnight(self) -> bool:
-        low, high = self.range
-        return _day(low) != _day(high)
-
-    def setZoomLevelForDensity(self, density: float) -> None:
-        """pyqtgraph picks its ticks for a short sample label ("MMM 00", as "18:00"); across
-        midnight a tick reads "11-26 18:00", so the ticks are picked for that (as pyqtgraph
-        picks them, from DATED_ZOOM_LEVELS): picked for the short one, the dated labels
-        filled more of the axis than pyqtgraph draws and none was drawn (a night shift's
-        report chart at the paper's 20 px said only "Fri 27"). ``density``: seconds a pixel."""
-        if not self._crosses_midnight():
-            super().setZoomLevelForDensity(density)
-            return
-
-        def room(widest: str, share: float) -> float:  # pixels a tick's label needs
-            return self.fontMetrics.boundingRect(widest).width() * share + LABEL_PADDING
-
-        level, widest, share = DATED_ZOOM_LEVELS[np.inf]
-        for most, finer in DATED_ZOOM_LEVELS.items():
-            if most / room(*finer[1:]) < density:
-                break  # this level's ticks are closer than its labels allow
-            level, widest, share = finer
-        self.zoomLevel = level
-        self.zoomLevel.utcOffset = self.utcOffset
-        self.minSpacing = density * room(widest, share)  # the least seconds between ticks
-
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        strings: list[str] = super().tickStrings(values, scale, spacing)
-        if spacing < DAY_SPACING and values and self._crosses_midnight():
-            return [f"{datetime.fromtimestamp(v, UTC):%m-%d} {s}" if ":" in s else s
-                    for v, s in zip(values, strings, strict=False)]  # fmt: skip
-        return strings
-
-
-def _day(seconds: float) -> str:
-    try:
-        return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%d}"
-    except (OverflowError, OSError, ValueError):
-        return ""
+    """UTC times, as pyqtgraph labels them: across midnight the day's own tick ("Fri 27")
+    says which day the hours after it are of. Each time once said its date too ("11-26
+    18:00"), but pyqtgraph spaces its ticks for a short sample label ("18:00") and, the
+    dated ones filling more of the axis than it draws, it drew none: a 12 h range across
+    midnight showed only "Fri 27" at 450 to 800 px on screen and on a report's page."""
 
 
 def chart_rules(key: str) -> tuple[list[tuple[float, str, str]], dict[int, str]]:

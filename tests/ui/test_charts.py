@@ -1,7 +1,7 @@
 """Charts: the legend sits below the plot in columns (never over the lines; the highest
 series named, the rest counted, fewer columns for long names), series past the
 ten colours get dashes, the rules' thresholds are lines and an enum series' axis names its
-values, the time axis says the date when a range crosses midnight, an empty chart says so."""
+values, the time axis says its hours and the day across midnight, an empty chart says so."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPainter
 
 from aiops_desktop.models.gpu import TEMP_CRITICAL_C
 from ui.charts import LEGEND_MOST, NO_DATA, TimeAxis, TimeSeriesChart, series_pen
@@ -69,27 +70,31 @@ def test_rules_lines_enum_names_and_an_empty_chart(qtbot, theme: Theme) -> None:
     assert not empty.empty
 
 
-def test_the_time_axis_says_the_date_across_midnight(qtbot, theme: Theme) -> None:  # type: ignore[no-untyped-def]
-    before = datetime(2026, 12, 4, 23, 0, tzinfo=UTC).timestamp()
-    after = datetime(2026, 12, 5, 1, 0, tzinfo=UTC).timestamp()
-    chart = TimeSeriesChart("Across midnight", "", theme)
-    qtbot.addWidget(chart)
-    chart.resize(800, 300)
-    chart.set_series({"a": (np.array([before, after]), np.array([1.0, 2.0]))})
-    chart.grab()  # drawn once: the axis has picked its ticks
-    axis = chart.getPlotItem().getAxis("bottom")
-    assert isinstance(axis, TimeAxis)
+def test_the_time_axis_says_its_hours_and_the_day_across_midnight(qtbot, theme: Theme) -> None:  # type: ignore[no-untyped-def]
+    """Across midnight the hours are drawn (dated labels, "11-26 18:00", were left out by
+    pyqtgraph: ticks spaced for "18:00"), and the day's tick says which day follows."""
+    end = datetime(2026, 11, 27, 6, tzinfo=UTC).timestamp()
+    ts = np.arange(end - 12 * 3600, end, 60.0)  # a night shift: 18:00 to 06:00
+    for width in (450, 800):
+        chart = TimeSeriesChart("Across midnight", "", theme)
+        qtbot.addWidget(chart)
+        chart.resize(width, 300)
+        chart.set_series({"a": (ts, 50 + np.sin(ts / 3000))})
+        chart.getPlotItem().enableAutoRange()
+        chart.grab()  # drawn once: the axis has picked its ticks
+        axis = chart.getPlotItem().getAxis("bottom")
+        assert isinstance(axis, TimeAxis)
+        drawn = _labels_drawn(axis)
+        assert "Fri 27" in drawn, drawn
+        assert len([t for t in drawn if ":" in t]) >= 2, (width, drawn)
 
-    def ticks() -> list[str]:
-        low, high = axis.range
-        spacing, values = axis.tickValues(low, high, 800)[-1]  # the finest ticks
-        return axis.tickStrings(values, 1.0, spacing)
 
-    shown = ticks()
-    assert shown and all(t[:5] in ("12-04", "12-05") for t in shown), shown
-    assert any(t.startswith("12-05 00:") for t in shown), shown
-    chart.set_series({"a": (np.array([before, before + 1800]), np.array([1.0, 2.0]))})
-    chart.getPlotItem().enableAutoRange()
-    chart.grab()
-    same_day = ticks()
-    assert all(":" in t and "12-04" not in t for t in same_day), same_day
+def _labels_drawn(axis: TimeAxis) -> list[str]:
+    """The axis's tick labels as it draws them (those it leaves out are not listed)."""
+    canvas = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(canvas)
+    try:
+        _axis, _ticks, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [text for _rect, _flags, text in texts]
