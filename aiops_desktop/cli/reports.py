@@ -84,13 +84,16 @@ async def _report(core: Core, args: argparse.Namespace, io: Io) -> int:
     kind = ReportType(args.type)
     since = args.since if args.since is not None else kind.default_period
     report, unread = await reports.make_told(kind, chosen, since, args.until)
-    outs = asked or reports.new_paths(report, ["pdf"])  # its own file, not one of this second's
     from aiops_desktop.qt_boot import headless_theme  # Qt, once the outputs are known good
     from ui.report_pdf import write_report_files
 
+    # Qt started before a file name is taken (new_paths leaves an empty file in its place):
+    # a ^C or a Qt that cannot start during its second of boot left a 0-byte report listed
+    theme = headless_theme()
+    outs = asked or reports.new_paths(report, ["pdf"])  # its own file, not one of this second's
     # Qt draws the charts on this thread: the CLI has no window to keep responsive; a file
     # that cannot be written is an AppError naming it (ReportNotWritten)
-    written = write_report_files(report, outs, headless_theme())
+    written = write_report_files(report, outs, theme)
     reports.prune()
     for path in written:
         out.write(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)\n")

@@ -82,3 +82,23 @@ def test_a_chart_that_fails_on_the_command_line_leaves_no_empty_reports(  # type
     with pytest.raises(ChartFailed):
         report_pdf.write_report_files(_long_report(3), outs, theme)  # drawn here, as the CLI
     assert list(tmp_path.iterdir()) == []
+
+
+def test_qt_failing_to_start_for_the_command_line_leaves_no_empty_report(  # type: ignore[no-untyped-def]
+    qapp, tmp_path: Path, monkeypatch
+) -> None:
+    """^C (or a Qt that cannot start) while the CLI boots Qt for its charts: the report's
+    file name is taken only after, so none is left empty and listed."""
+    from aiops_desktop import qt_boot
+    from aiops_desktop.cli import main
+
+    def interrupted() -> Theme:
+        raise KeyboardInterrupt  # while Qt and pyqtgraph load (a second or more)
+
+    monkeypatch.setattr(qt_boot, "headless_theme", interrupted)
+    sample = Path(__file__).resolve().parents[2] / "resources" / "samples" / "sample.aiops"
+    home = tmp_path / "home"
+    rc = main(["--data-dir", str(home), "--capture", str(sample), "report", "--type",
+               "executive", "--since", "2h"])  # fmt: skip
+    assert rc == 130  # interrupted
+    assert sorted(p.name for p in (home / "reports").glob("*")) == []
