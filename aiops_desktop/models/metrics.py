@@ -157,6 +157,13 @@ class ClusterOutcome:
 QUERY_ANNOTATIONS = ("PromQL info:", "PromQL warning:")
 
 
+def lost_reads(outcomes: list[ClusterOutcome], *, recorded: bool) -> list[ClusterOutcome]:
+    """The failed reads (``outcomes``) that lost something: from a capture (``recorded``), a
+    query it did not record (one made before the query was read) answers "not_configured":
+    nothing known lost. A read that failed at export it answers as failed: lost."""
+    return [o for o in outcomes if not (recorded and o.reason == "not_configured")]
+
+
 @dataclass
 class TaggedSeries:
     cluster: str

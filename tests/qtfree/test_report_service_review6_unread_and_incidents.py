@@ -7,6 +7,7 @@ picked."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,9 +21,11 @@ from aiops_desktop.models.incidents import Incident, IncidentSignal
 from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.models.ptp import DEFAULT_THRESHOLD, ClockState, Compliance, PtpBoard, PtpRow
 from aiops_desktop.models.reports import ReportType
+from aiops_desktop.services.outputs import reports as reports_module
 from aiops_desktop.services.outputs.reports import _gpu_facts, _incidents, _ptp_facts, unread_of
 from aiops_desktop.store.database import Database
 from aiops_desktop.store.incidents import LIST_LIMIT, IncidentRepository
+from analysis.incidents import as_it_stood
 from analysis.reports.build import ClusterFacts, FleetHw, ReportInputs, build_report
 from analysis.reports.render_text import to_markdown
 
@@ -124,3 +127,33 @@ def test_a_clusters_incidents_are_not_cut_by_the_fleets_first_thousand(
         _incidents(src, {"ran-east"}, UNTIL - SHIFT, UNTIL, 0)  # type: ignore[arg-type]
     )
     assert sorted(i.id for i in mine) == [f"INC-ran-east-{5000 + n}" for n in range(3)]
+
+
+def test_a_past_reports_incidents_are_taken_back_in_a_worker_and_only_its_clusters(
+    repo: IncidentRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A diff review: a past report took every incident of the fleet back to the period's
+    end on the event loop (20,000: 4 s) before picking its clusters'. Only the report's
+    clusters' are taken back, in a worker."""
+    incidents = [_incident(n, "ran-west", IncidentStatus.OPEN) for n in range(50)]
+    incidents += [_incident(5000 + n, "ran-east", IncidentStatus.RESOLVED) for n in range(3)]
+    repo.save(incidents).result()
+    taken: list[tuple[str, bool]] = []
+
+    def recorded(incident: Incident, at: datetime) -> Incident | None:
+        taken.append((incident.id, threading.current_thread() is threading.main_thread()))
+        return as_it_stood(incident, at)
+
+    monkeypatch.setattr(reports_module, "as_it_stood", recorded)
+
+    async def refresh() -> None:
+        return None
+
+    later = UNTIL + timedelta(days=2)  # the report's period is past
+    src = SimpleNamespace(now=lambda: later, capture=None,
+                          incidents=SimpleNamespace(refresh=refresh, repo=repo))  # fmt: skip
+    mine, _ = asyncio.run(
+        _incidents(src, {"ran-east"}, UNTIL - SHIFT, UNTIL, 0)  # type: ignore[arg-type]
+    )
+    assert sorted(i.id for i in mine) == [f"INC-ran-east-{5000 + n}" for n in range(3)]
+    assert sorted(taken) == [(f"INC-ran-east-{5000 + n}", False) for n in range(3)]

@@ -45,7 +45,7 @@ from aiops_desktop.models.fleet import (
     FleetTruth,
     Health,
 )
-from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery
+from aiops_desktop.models.metrics import ClusterOutcome, MetricQuery, lost_reads
 from aiops_desktop.models.polling import Source, SourceStatus
 from aiops_desktop.services.fleet.findings import (
     GpusGone,
@@ -185,9 +185,7 @@ async def read_metric_findings(
     found = {name: distinct(items) for name, items in found.items()}  # a cluster read twice
 
     def counted(outcomes: list[ClusterOutcome]) -> list[ClusterOutcome]:
-        # a capture answers a query it did not record "not_configured" (one made before it
-        # was read): nothing known lost; a read that failed at export it answers as failed
-        return [o for o in outcomes if not (recorded and o.reason == "not_configured")]
+        return lost_reads(outcomes, recorded=recorded)
 
     note_unread(unread, Domain.GPU, counted(gpus.outcomes))
     note_unread(unread, Domain.PTP, counted(board.outcomes))
