@@ -131,3 +131,23 @@ def test_a_line_or_paragraph_separator_in_server_text_is_a_space_in_html(separat
     assert separator not in head.partition("<style>")[0]
     assert separator not in body.replace(">\n<", "><").rstrip("\n")
     assert "y y y" in body and "east west" in body
+
+
+def test_many_clusters_unread_each_for_its_own_reason_are_one_summary_line() -> None:
+    """A diff review: 300 clusters unreachable, each failed read naming its own URL, made a
+    summary line each per read (602 lines); past SUMMARY_REASONS reasons, one line a read."""
+    hw = {f"ran-{n}": FleetHw(gpu_unread=f"not read (ran-{n}/prometheus is unreachable)",
+                              ptp_unread=f"not read (ran-{n}/prometheus is unreachable)")
+          for n in range(300)}  # fmt: skip
+    clusters = [ClusterFacts(name, "ONLINE", 100, hw=f) for name, f in hw.items()]
+    until = datetime(2026, 11, 27, 6, tzinfo=UTC)
+    report = build_report(ReportInputs(ReportType.HANDOVER, until - timedelta(hours=12), until,
+                                       until, clusters))  # fmt: skip
+    unread = [line for line in report.summary if "not read" in line]
+    assert len(unread) == 2, unread
+    assert unread[0].startswith("GPU health not read whole for 300 clusters: ran-0, ran-1")
+    assert unread[1].startswith("PTP compliance not read whole for 300 clusters:")
+    few = [ClusterFacts("ran-a", "ONLINE", 100, hw=FleetHw(gpu_unread="not read (timed out)"))]
+    report = build_report(ReportInputs(ReportType.HANDOVER, until - timedelta(hours=12), until,
+                                       until, few))  # fmt: skip
+    assert "GPU health not read (timed out): ran-a" in report.summary
