@@ -75,6 +75,7 @@ async def test_the_gpu_nodes_count_states_per_physical_gpu() -> None:
     (node,) = (await _answer(_mig_core(), "get_gpu_nodes", {}))["nodes"]
     assert node["gpus"] == 2 and node["mig_instances"] == 2
     assert node["by_state"] == {"WARNING": 1, "OK": 1}, node
+    assert node["avg_util_pct"] == 52.5  # GPU 0 (95 %, in two instances) and GPU 1 (10 %)
 
 
 @pytest.mark.asyncio

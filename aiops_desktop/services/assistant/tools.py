@@ -1084,10 +1084,11 @@ async def get_gpu_nodes(core: Core, args: GpuInput) -> dict[str, Any]:
             nodes.setdefault((h.reading.cluster, h.reading.node), []).append(h)
     rows = []
     for (cluster, node), gpus in nodes.items():
-        utils = [h.reading.util_pct for h in gpus if h.reading.util_pct is not None]
         temps = [h.reading.temperature_c for h in gpus if h.reading.temperature_c is not None]
         worst = max(gpus, key=lambda h: STATE_RANK[h.state])
-        physical = GpuFleet(gpus, []).summary()  # a GPU's MIG instances: one GPU
+        # a GPU's MIG instances: one GPU (each repeats its device's utilisation), as the GPU
+        # page counts them: seven instances of a busy GPU beside 7 idle GPUs read 50 %, not 12.5
+        physical = GpuFleet(gpus, []).summary()
         rows.append(_compact({
             "cluster": cluster, "node": node, "gpus": physical["gpus"],
             "models": sorted({h.reading.model for h in gpus if h.reading.model}),
@@ -1095,7 +1096,7 @@ async def get_gpu_nodes(core: Core, args: GpuInput) -> dict[str, Any]:
             "mig_instances": sum(1 for h in gpus if h.reading.mig_id),
             "state": worst.state.value,
             "by_state": physical["by_state"],
-            "avg_util_pct": _num(sum(utils) / len(utils)) if utils else None,
+            "avg_util_pct": physical["avg_util_pct"],
             "max_temperature_c": max(temps) if temps else None,
             "pods": sorted({p for h in gpus for p in h.reading.pods}),
             "worst_reason": f"{worst.reading.key}: {worst.reasons[0]}" if worst.reasons else None,
