@@ -4,6 +4,7 @@ HTTP client so that reading the registry never loads httpx."""
 from __future__ import annotations
 
 import contextlib
+import enum
 import functools
 import hashlib
 import ipaddress
@@ -129,6 +130,19 @@ def _paired_context(
         while len(_paired) > PAIRED_KEPT:
             _paired.popitem(last=False)
     return ctx
+
+
+class NoCredential(enum.Enum):
+    """A client's ``credential`` where its cluster has none configured (added by URL alone),
+    told apart from None: a kubeconfig the caller loaded, whose credential is its own, so
+    importing it again replaces it."""
+
+    CONFIGURED = "none configured"
+
+
+NO_CREDENTIAL = NoCredential.CONFIGURED
+#: what a 401 says where no credential is configured (nothing to read again or replace)
+NONE_CONFIGURED = "asks for a credential and none is configured: give it a token"
 
 
 REIMPORT = (

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 from aiops_desktop.models import CredentialRef
 from aiops_desktop.models.text import cut_line
 from collectors import json_pieces
-from collectors.auth import refused_advice
+from collectors.auth import NONE_CONFIGURED, NoCredential, refused_advice
 from collectors.deadline import Deadline, register
 from collectors.errors import (
     CollectorAuthError,
@@ -305,14 +305,15 @@ class KubeClient:
         deadline_s: float | None = None,
         load_within_s: float = LOAD_WITHIN_S,
         store_refreshed: Callable[[dict[str, Any]], None] | None = None,
-        credential: CredentialRef | None = None,
+        credential: CredentialRef | NoCredential | None = None,
     ) -> None:
         """``reload``: reads the kubeconfig again (the keyring holds the current credential;
         an exec plugin runs again): a 401 asks it once per call, and the call is tried once
         more with it. ``store_refreshed``: keeps the kubeconfig an auth provider's refresh
         changed (``load_api_client``), at each load and refresh of this client.
         ``credential``: the keyring entry the kubeconfig was made from (a refusal says how
-        to replace it: importing a kubeconfig again only where it is a context's)."""
+        to replace it: importing a kubeconfig again only where it is a context's), or
+        ``NO_CREDENTIAL`` where the cluster has none (a refusal says to give it one)."""
         self._api = api_client
         self.name = name
         self.timeout_s = timeout_s
@@ -323,7 +324,8 @@ class KubeClient:
         self._deadline_s = deadline_s
         self._load_within_s = load_within_s
         self._store_refreshed = store_refreshed
-        self._credential = credential
+        self._none_configured = isinstance(credential, NoCredential)
+        self._credential = None if isinstance(credential, NoCredential) else credential
         #: the API client replaced by the last reload (calls may still be on it): closed at
         #: the next reload, or at aclose
         self._retired: list[Any] = []
@@ -340,7 +342,7 @@ class KubeClient:
         deadline_s: float | None = None,
         load_within_s: float = LOAD_WITHIN_S,
         store_refreshed: Callable[[dict[str, Any]], None] | None = None,
-        credential: CredentialRef | None = None,
+        credential: CredentialRef | NoCredential | None = None,
     ) -> KubeClient:
         """Load the kubeconfig in a loader thread (an exec plugin or OIDC refresh may run),
         within ``load_within_s`` (``CollectorTimeout`` past it; so is loading it again after a
@@ -374,6 +376,10 @@ class KubeClient:
         try:
             return await self._bounded(fn, deadline_s, on_expire)
         except CollectorAuthError as exc:
+            if exc.status == 401 and self._none_configured:  # nothing to read again
+                raise CollectorAuthError(
+                    f"{exc} (the API server {NONE_CONFIGURED})", backend=self.name, status=401
+                ) from exc
             if exc.status != 401 or self._reload is None:
                 raise
             await self._load_again(exc)

@@ -42,9 +42,9 @@ if TYPE_CHECKING:
 
 ALLOW_EXEC_HELP = (
     "import contexts whose credential runs a command (an exec plugin, such as oc or "
-    "kubelogin) or asks an identity provider, or reads a file outside the kubeconfig's folder "
-    "(in ~/.kube or ~/.minikube): without it they are skipped, with the command they would "
-    "run and the files they would read"
+    "kubelogin) or asks an identity provider, or sends a token file from outside the "
+    "kubeconfig's folder (in ~/.kube or ~/.minikube) as its bearer token: without it they "
+    "are skipped, with the command they would run or the file they would send"
 )
 #: what a kubeconfig context gives, so ``clusters add --kubeconfig`` refuses them given too
 KUBECONFIG_GIVES = ("api_url", "ca_file", "endpoints_use_token")

@@ -227,7 +227,9 @@ def test_a_bare_token_read_is_registered_whole(monkeypatch: pytest.MonkeyPatch) 
     registered.clear()
     store.put(ref, "73519024688")  # a key of digits alone: JSON, but no object
     registered.clear()
-    assert store.get_json(ref) is None and registered == ["73519024688"]
+    with pytest.raises(ValueError):  # not what the app stored (said as such by its callers)
+        store.get_json(ref)
+    assert registered == ["73519024688"]
 
 
 @pytest.mark.asyncio

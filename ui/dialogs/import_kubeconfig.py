@@ -1,7 +1,7 @@
 """Import kubeconfig contexts: every context listed with what it will do (the command its
-credential runs, the files it reads), each checked but those that run a command or read a
-file outside the kubeconfig's folder: a kubeconfig from elsewhere may run anything, and name
-any credential of the user's, so those are the user's tick. The file imported
+credential runs, the files it reads), each checked but those that run a command or send a
+token file from outside the kubeconfig's folder: a kubeconfig from elsewhere may run anything,
+and name any credential of the user's as its token, so those are the user's tick. The file imported
 is the one the list was read from; a summary that skipped a context or warns stays on
 screen until Close, no other file read over it."""
 
@@ -121,7 +121,7 @@ class ImportKubeconfigDialog(QDialog):
                     f"{name}  →  {one_line(ctx.cluster_name)}  "
                     f"({one_line(ctx.server or '')}, {one_line(ctx.auth)})"
                 )
-                if ctx.runs:  # a command it runs, or only files it reads from elsewhere
+                if ctx.runs:  # a command it runs, or only a token file it sends from elsewhere
                     runs = ctx.auth in ("exec", "auth-provider")
                     said = "runs whenever it needs a token: " if runs else ""
                     text += f"\n    ⚠ {said}{one_line(ctx.runs)}"
@@ -135,8 +135,8 @@ class ImportKubeconfigDialog(QDialog):
             item.setData(RUNS_ROLE, ctx.runs)  # what a tick consents to, as shown
             if ctx.usable:
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                # a context that runs a command, or reads a file outside its kubeconfig's
-                # folder, is imported only when ticked by the user
+                # a context that runs a command, or sends a token file from outside its
+                # kubeconfig's folder, is imported only when ticked by the user
                 item.setCheckState(Qt.CheckState.Unchecked if ctx.runs else Qt.CheckState.Checked)
             else:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
@@ -153,8 +153,8 @@ class ImportKubeconfigDialog(QDialog):
         return out
 
     def consented(self) -> dict[str, str]:
-        """The ticked contexts that run a command (or read files from elsewhere), with what
-        the user saw."""
+        """The ticked contexts that run a command (or send a token file from elsewhere), with
+        what the user saw."""
         out = {}
         for row in range(self.contexts.count()):
             item = self.contexts.item(row)

@@ -28,7 +28,7 @@ from aiops_desktop.models.errors import AppError, UsageError
 from aiops_desktop.secrets import SecretStore, not_as_stored, not_in_keyring
 from aiops_desktop.services.clusters.kubeconfig import bearer_token
 from aiops_desktop.settings import HttpPolicy
-from collectors.auth import EndpointAuth, ExtraCA, is_loopback, replace_advice
+from collectors.auth import NO_CREDENTIAL, EndpointAuth, ExtraCA, is_loopback, replace_advice
 from collectors.errors import CollectorAuthError
 from collectors.kubernetes import KubeClient
 
@@ -360,10 +360,12 @@ class ClientPool:
             async def reload() -> dict[str, Any]:  # the keyring holds the credential of now
                 return await self._read_shared(("kubeconfig", cluster.id, signature), read)
 
+            # a cluster added by URL alone has no credential: a 401 says to give it one
+            ref = cluster.credential
             client = await KubeClient.open(
                 kubeconfig, name=cluster.name, reload=reload,
                 store_refreshed=refreshed_into(cluster, self._secrets),
-                credential=cluster.credential,
+                credential=NO_CREDENTIAL if ref is None else ref,
             )  # fmt: skip
             return signature, client
 

@@ -118,9 +118,11 @@ def expand_home(path: str | Path) -> Path:
 #: where a kubeconfig's file references may point, besides its own folder: the folders kubectl,
 #: ``oc login`` and minikube write a user's credentials to. A kubeconfig handed over by
 #: someone else may name any file of the user's (``tokenFile: ~/.git-credentials`` sent that
-#: file to the server as the bearer token); it is never read outside these, and in these only
-#: with the user's say (``_with_outside_files``): they hold other tools' credentials too
-#: (kubelogin's cache of refresh tokens, ``~/.kube/cache/oidc-login``).
+#: file to the server as the bearer token); it is never read outside these, and a tokenFile
+#: in these only with the user's say (``_with_outside_files``): they hold other tools'
+#: credentials too (kubelogin's cache of refresh tokens, ``~/.kube/cache/oidc-login``), and a
+#: tokenFile's content goes to the server. A CA, client certificate or key sends none of its
+#: own (minikube's ``~/.kube/config`` names its files in ``~/.minikube``): read as before.
 REFERENCE_ROOTS = ("~/.kube", "~/.minikube")
 #: a tokenFile of fewer characters ("yes", a PIN) holds no bearer token
 MIN_FILE_TOKEN = 8
@@ -133,7 +135,7 @@ SHARED_FOLDERS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))  # noqa: S10
 def _may_read(resolved: Path, base: Path) -> bool:
     """Whether a kubeconfig in ``base`` may read ``resolved``: a file of its own folder
     (``_in_own_folder``), else anything in ``REFERENCE_ROOTS`` (``~/.kube``, ``~/.minikube``),
-    the latter with the user's say."""
+    the latter as a tokenFile with the user's say."""
     return _in_own_folder(resolved, base) or any(
         resolved.is_relative_to(_resolved(Path(r).expanduser())) for r in REFERENCE_ROOTS
     )
@@ -165,8 +167,9 @@ class _Files:
         self._base64: dict[Path, str] = {}
         self._pem: dict[str, str] = {}  # a CA's base64 text, decoded once
         self.inlined = 0
-        #: the files read outside the kubeconfig's own folder (in ``REFERENCE_ROOTS``) for
-        #: the context being read, each as its consent names it
+        #: the tokenFile read outside the kubeconfig's own folder (in ``REFERENCE_ROOTS``)
+        #: for the context being read, as its consent names it: its content is sent to the
+        #: server (a CA, client certificate or key file sends nothing of its own)
         self.outside: list[str] = []
 
     def read(self, ref: object, what: str, read: list[str]) -> bytes:
@@ -203,10 +206,9 @@ class _Files:
             )
         self.inlined += len(data)
         read.append(f"{what} {path}")
-        if not _in_own_folder(resolved, self.base):
-            named = f"{what} {str(resolved)!r}"  # repr: one printable line, told apart
-            if what == "tokenFile":
-                named += " (sent to the server as the bearer token)"
+        if what == "tokenFile" and not _in_own_folder(resolved, self.base):
+            # repr: one printable line, told apart
+            named = f"{what} {str(resolved)!r} (sent to the server as the bearer token)"
             if named not in self.outside:
                 self.outside.append(named)
         return resolved, data
@@ -585,10 +587,10 @@ def _exec_from_folder(spec: dict[str, Any], base: Path) -> dict[str, Any]:
 
 
 def _with_outside_files(runs: str | None, outside: list[str]) -> str | None:
-    """What a context's import needs the user's say for: what it runs, and the files it
+    """What a context's import needs the user's say for: what it runs, and the tokenFile it
     reads outside the kubeconfig's own folder (``~/.kube``, ``~/.minikube``: a kubeconfig
     from elsewhere named kubelogin's cache of refresh tokens as its tokenFile, and it went to
-    the file's own server), each named in full, so the consent binds them too."""
+    the file's own server), named in full, so the consent binds it too."""
     if not outside:
         return runs
     reads = f"reads files outside the kubeconfig's folder: {', '.join(outside)}"

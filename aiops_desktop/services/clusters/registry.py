@@ -1154,11 +1154,18 @@ def _entries_fit(path: str | Path, ctx: KubeconfigContext, stored: int, copies: 
 
 
 def _needs_consent(ctx: KubeconfigContext) -> str:
-    """Why a context that runs something was not imported, with what it runs."""
+    """Why a context that runs something, or sends a token file from outside its
+    kubeconfig's folder, was not imported, with what it runs or reads (one that only reads
+    a file runs nothing: its ``runs`` says what it reads)."""
+    allow = "so it is imported only when you allow it (--allow-exec; in the window, tick it)"
+    if ctx.auth not in ("exec", "auth-provider"):  # nothing runs: a tokenFile from elsewhere
+        return (
+            f"its credential {ctx.runs}: a kubeconfig from elsewhere may name any file of "
+            f"yours as its token, {allow}"
+        )
     return (
         f"its credential runs {ctx.runs!r} whenever it needs a token: a kubeconfig from "
-        "elsewhere may run anything, so it is imported only when you allow it (--allow-exec; "
-        "in the window, tick it)"
+        f"elsewhere may run anything, {allow}"
     )
 
 
