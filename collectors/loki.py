@@ -32,6 +32,7 @@ from aiops_desktop.models.observability import (
     LogResult,
     LogSeries,
 )
+from aiops_desktop.models.text import cut_line
 from collectors.errors import CollectorBadResponse
 from collectors.shapes import SHAPE_ERRORS
 from collectors.tempo import attribute_text
@@ -88,21 +89,22 @@ def _labels(raw: Any) -> dict[str, str]:
     """A stream's labels (or a line's structured metadata), each name and value cut as a
     span's attribute is: a 20 MB pod label took 34.6 s to show three lines."""
     if not isinstance(raw, dict):
-        raise CollectorBadResponse(f"Loki labels are not an object: {str(raw)[:80]}")
+        raise CollectorBadResponse(f"Loki labels are not an object: {cut_line(str(raw), 80)}")
     return {attribute_text(k): attribute_text(v) for k, v in islice(raw.items(), MOST_LABELS)}
 
 
 @dataclass
 class Unread:
     """What of a live tail's frame was left out, not being in Loki's shape: how many lines
-    (a stream whose labels cannot be read, all of its lines) and why the first was."""
+    (a stream whose labels cannot be read, all of its lines) and why the first was (one line:
+    the server's text in it is said in the tail's one-line status)."""
 
     lines: int = 0
     why: str = ""
 
     def add(self, exc: Exception, lines: int = 1) -> None:
         self.lines += lines
-        self.why = self.why or f"{type(exc).__name__}: {exc}"[:200]
+        self.why = self.why or cut_line(f"{type(exc).__name__}: {exc}", 200)
 
 
 #: what a stream or line not in Loki's shape raises (``_labels``: CollectorBadResponse)
@@ -121,7 +123,8 @@ def parse_streams(result: Any, cluster: str, unread: Unread | None = None) -> li
                 labels = _labels(stream.get("stream") or {})
                 values = stream.get("values") or []
                 if not isinstance(values, list):
-                    raise TypeError(f"a stream's values are not a list: {str(values)[:60]}")
+                    said = cut_line(str(values), 60)
+                    raise TypeError(f"a stream's values are not a list: {said}")
             except _UNREADABLE as exc:
                 if unread is None:
                     raise
@@ -145,7 +148,7 @@ def parse_streams(result: Any, cluster: str, unread: Unread | None = None) -> li
 def _entry(value: Any, labels: dict[str, str], cluster: str) -> LogEntry:
     """One line of a stream (``[ns, line(, metadata)]``) with the stream's ``labels``."""
     if not isinstance(value, list):  # [ns, line(, metadata)], nothing else
-        raise TypeError(f"a line that is not [time, text]: {str(value)[:60]}")
+        raise TypeError(f"a line that is not [time, text]: {cut_line(str(value), 60)}")
     at = int(value[0])
     if not 0 <= at <= NS_MOST:
         raise ValueError(f"a line's time out of range ({at} ns)")

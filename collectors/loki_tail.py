@@ -5,12 +5,14 @@ A connection made again asks from the newest line's time; Loki answers with the 
 ``limit`` lines since then (its querier reads that history backward), so the tail reads the
 rest of the gap back itself: from the newest line shown up to the first line the new
 connection sent, with ``query_range`` (forward, paged), before any new line is shown. The
-lines already shown are not shown twice (``Resume``). A gap of more than BACKFILL_MOST lines
-is shown up to that many, and the rest are counted (a LogQL count, to the millisecond) and
-said in the batch's note; a gap that cannot be read back is said too (where Loki's replay
-was full). The first connection shows the newest ``limit`` lines since ``start_ns``, as Loki
-sends them (a tail is about what comes next: a query reads the past); so does a first
-connection made again because the first failed (refused, never made) before any line.
+lines already shown are not shown twice (``Resume``); a line stamped in the future moves where
+the tail resumes no further than Loki's now (``ServerClock``: the Date its answers say). A
+gap of more than BACKFILL_MOST lines is shown up to that many, and the rest are counted (a
+LogQL count, to the millisecond) and said in the batch's note; a gap that cannot be read back
+is said too (where Loki's replay was full). The first connection shows the newest ``limit``
+lines since ``start_ns``, as Loki sends them (a tail is about what comes next: a query reads
+the past); so does a first connection made again because the first failed (refused, never
+made) before any line.
 
 Each frame is bounded (MAX_FRAME_BYTES, no compression), each line cut like a queried one;
 a line, stream or frame not in Loki's shape is left out and said, and the tail goes on;
@@ -27,19 +29,21 @@ import asyncio
 import base64
 import ssl
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from aiops_desktop.models import AuthMethod
 from aiops_desktop.models.enums import LogDirection
 from aiops_desktop.models.observability import LogEntry, LogQuery
-from aiops_desktop.models.text import count
+from aiops_desktop.models.text import count, cut_line
 from collectors.auth import ssl_context
 from collectors.errors import (
     CollectorAuthError,
@@ -75,6 +79,10 @@ LOKI_FRAME_LINES = 100
 #: the lines a tail remembers to tell one sent again (a reconnect's replay, a repeat): the
 #: newest this many, each as a hash (a line may be 16 KiB; lines at one instant, without end)
 RECENT_LINES = 10_000
+#: where no answer said Loki's clock (its Date), how far past the local clock a line's time
+#: may hold the resume point: a workstation's clock minutes behind Loki's must not move it
+#: back over lines shown (read again, past what the tail remembers, they are shown twice)
+LOCAL_CLOCK_SLACK_NS = 15 * 60 * 1_000_000_000
 
 
 @dataclass
@@ -164,7 +172,7 @@ def parse_frame(text: str | bytes, cluster: str, *, skip_unreadable: bool = Fals
         try:
             dropped = frame.get("dropped_entries") or []
             if not isinstance(dropped, list):  # a list of the lines' labels and times
-                raise TypeError(f"dropped_entries is not a list: {str(dropped)[:40]}")
+                raise TypeError(f"dropped_entries is not a list: {cut_line(str(dropped), 40)}")
             entries = parse_streams(frame.get("streams") or [], cluster, unread)
         except SHAPE_ERRORS as exc:
             raise CollectorBadResponse(
@@ -173,7 +181,7 @@ def parse_frame(text: str | bytes, cluster: str, *, skip_unreadable: bool = Fals
     except CollectorBadResponse as exc:
         if not skip_unreadable:
             raise
-        return TailBatch(note=f"{exc}"[:300] + ": skipped, the tail goes on")
+        return TailBatch(note=cut_line(f"{exc}", 300) + ": skipped, the tail goes on")
     entries.sort(key=lambda e: e.timestamp_ns)
     note = ""
     if unread is not None and unread.lines:
@@ -192,9 +200,60 @@ def _read_frame(text: str | bytes, cluster: str) -> TailBatch:
         return parse_frame(text, cluster, skip_unreadable=True)
 
 
+class ServerClock:
+    """Loki's clock, as the Date of its last answer said (a tail's upgrade, or an answer asked
+    for it), kept as its offset from the local clock (which goes on through a suspend, unlike a
+    monotonic one): the latest a line may be stamped for a tail to resume from it. Not the
+    local clock itself: one minutes behind Loki's moved the resume point back over lines
+    shown. A Date holds whole seconds: the server's now is read up to a second early (lines
+    of that second read again are known by their hashes)."""
+
+    def __init__(self) -> None:
+        self._ahead_ns: int | None = None  # how far Loki's clock is ahead of the local one
+
+    @property
+    def known(self) -> bool:
+        return self._ahead_ns is not None
+
+    def heard(self, headers: Mapping[str, str] | None) -> bool:
+        """Whether ``headers`` said the server's Date (then its clock is known from it)."""
+        try:
+            said = parsedate_to_datetime(headers.get("Date", "")) if headers else None
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return False  # no date, or not one
+        if said is None:
+            return False
+        at = said if said.tzinfo is not None else said.replace(tzinfo=UTC)
+        self._ahead_ns = int(at.timestamp()) * 1_000_000_000 - time.time_ns()
+        return True
+
+    def latest_ns(self) -> int:
+        """The server's now, or, not known, the local clock's and LOCAL_CLOCK_SLACK_NS."""
+        if self._ahead_ns is None:
+            return time.time_ns() + LOCAL_CLOCK_SLACK_NS
+        return time.time_ns() + self._ahead_ns
+
+
+async def _server_headers(
+    http: BackendClient, paths: LokiPaths, tenant: str | None
+) -> httpx.Headers | None:
+    """The headers of a small answer of the server (its build, or a refusal: any answer says
+    its Date), for its clock where the tail's upgrade said none (Loki's says none); None
+    where it did not answer (the tail goes on, on the local clock)."""
+    try:
+        client = await http.ready_client()
+        async with asyncio.timeout(http.policy.connect_timeout_s):
+            request = client.build_request("GET", paths.path("status/buildinfo", tenant))
+            response = await client.send(request, stream=True)
+            await response.aclose()  # its body is not read
+    except (httpx.HTTPError, OSError, TimeoutError, CollectorError):
+        return None
+    return response.headers
+
+
 class Resume:
     """Where a tail is, so that one made again shows no line twice: the newest line's time
-    (a new connection starts there, or at the local clock where that is earlier; Loki sends
+    (a new connection starts there, or at the server's now where that is earlier; Loki sends
     again the newest of the lines from it on, and the tail reads back the others, see the
     module) and the newest RECENT_LINES lines shown (as hashes), by which a line sent or
     read again is known.
@@ -211,13 +270,15 @@ class Resume:
         self._resumed_at: int | None = None  # the time a connection made again started at
         self._recent: dict[int, None] = {}  # hashes of the lines shown, oldest first
 
-    def reconnecting(self) -> None:
-        """The connection was cut; the next one starts at ``last_ns``, moved back to the
-        local clock where it is later: a line stamped in the future (a node's clock fast, a
-        hostile line of 2262) would let every line written after the cut go as older. The
-        lines shown since then are known by their hashes, not shown twice."""
+    def reconnecting(self, latest_ns: int | None = None) -> None:
+        """The connection was cut; the next one starts at ``last_ns``, moved back to
+        ``latest_ns`` (the server's now, ``ServerClock``; None: not known) where it is later:
+        a line stamped in the future (a node's clock fast, a hostile line of 2262) would let
+        every line written after the cut go as older. The lines shown since then are known by
+        their hashes, not shown twice."""
         if self.last_ns is not None:
-            self.last_ns = min(self.last_ns, time.time_ns())
+            latest = ServerClock().latest_ns() if latest_ns is None else latest_ns
+            self.last_ns = min(self.last_ns, latest)
         self._resumed_at = self.last_ns
 
     def fresh(self, entries: list[LogEntry]) -> list[LogEntry]:
@@ -271,6 +332,10 @@ async def tail(
                 open_timeout=http.policy.connect_timeout_s, close_timeout=5,
             ) as socket:  # fmt: skip
                 opened, authenticated_again = time.monotonic(), False
+                upgrade = socket.response  # its Date, if any, says the server's clock
+                said = upgrade.headers if upgrade is not None else None
+                if not shown.clock.heard(said) and not shown.clock.known:
+                    shown.clock.heard(await _server_headers(http, paths, tenant))
                 async for message in socket:
                     framed, failures = True, 0
                     for batch in await shown.frame(message):
@@ -313,11 +378,11 @@ def _refused(exc: ConnectionClosed) -> str:
     a limit, an error; said in the close frame, before any line), else empty."""
     if exc.rcvd is None or exc.rcvd.code != 1011:
         return ""
-    return exc.rcvd.reason.strip()[:200] or "no reason given"
+    return cut_line(exc.rcvd.reason.strip(), 200) or "no reason given"
 
 
 def _cut(exc: Exception) -> str:
-    return f"{exc.__class__.__name__}: {str(exc)[:160]}"
+    return f"{exc.__class__.__name__}: {cut_line(str(exc), 160)}"
 
 
 @dataclass
@@ -333,6 +398,7 @@ class _Shown:
     limit: int
     resume: Resume
     gap_from: int | None = None
+    clock: ServerClock = field(default_factory=ServerClock)
 
     def reconnecting(self, worked: bool) -> None:
         """The connection was cut; ``worked``: it was made (a frame came, or it lasted), so
@@ -340,7 +406,8 @@ class _Shown:
         With no line shown, one that never worked leaves no gap: the next is a first
         connection again (Loki's newest since the start; the window is not read back as
         lines "written while the tail was cut")."""
-        self.resume.reconnecting()  # first: the gap starts where the next connection does
+        # first: the gap starts where the next connection does
+        self.resume.reconnecting(self.clock.latest_ns())
         if self.gap_from is None and (self.resume.shown_any or worked):
             # (a connection that sent no line leaves the gap as it was)
             self.gap_from = self.resume.last_ns  # None: no start, nothing to read from
@@ -406,7 +473,7 @@ async def _backfill(
             return [], ""
         return [], (f"lines written while the tail was cut, after {_when(from_ns)}, may be "
                     f"missing: Loki sent only the newest again, and reading the others back "
-                    f"failed ({str(exc)[:200]})")  # fmt: skip
+                    f"failed ({cut_line(str(exc), 200)})")  # fmt: skip
     notes = list(got.notes)  # lines at one instant past a page's worth
     if got.truncated and len(got.entries) >= BACKFILL_MOST:
         last = got.entries[-1].timestamp_ns
@@ -414,7 +481,7 @@ async def _backfill(
         try:
             missed = await _count_missed(client, logql, tenant, after_ns=last, before_ns=to_ns)
         except CollectorError as exc:
-            missed, why = None, f"counting them failed: {str(exc)[:160]}"
+            missed, why = None, f"counting them failed: {cut_line(str(exc), 160)}"
         else:
             why = "too close together to count"
         if missed is None:

@@ -1,8 +1,8 @@
 """The live tail, a review's findings: a line stamped in the future (a node's clock ahead, a
-hostile line stamped 2262) does not move where a reconnected tail resumes past the local clock
-(every line written after it would be let go as "older"), and a malformed frame (a line whose
-time is no date, text that is not JSON, a stream whose labels are no object) is left out and
-said, not the end of the tail. Against a stand-in Loki on 127.0.0.1."""
+hostile line stamped 2262) does not move where a reconnected tail resumes past the server's
+clock (every line written after it would be let go as "older"), and a malformed frame (a line
+whose time is no date, text that is not JSON, a stream whose labels are no object) is left out
+and said, not the end of the tail. Against a stand-in Loki on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_a_line_from_the_future_does_not_move_the_resume_point_past_now(ahead_ns
     future = min(now + ahead_ns, NS_MOST)
     shown = resume.fresh([_entry(now - 1_000 * MS, "node A"), _entry(future, "node B")])
     assert len(shown) == 2
-    resume.reconnecting()
+    resume.reconnecting(time.time_ns())  # the server's now (its clock the local one here)
     assert resume.last_ns is not None and resume.last_ns <= time.time_ns()
     later = time.time_ns()
     again = resume.fresh([_entry(future, "node B"), _entry(later, "node A, after the cut")])

@@ -308,6 +308,11 @@ class TracesPresenter(_ReadsEndpoint):
     endpoint = EndpointKind.TEMPO
 
     def search(self, request: TraceRequest) -> None:
+        """The traces ``request`` finds; a trace still being read is stopped: the view has
+        cleared it for this search (landing later, it stood under this search's answer, or
+        its failure was said as the search's)."""
+        self._stop_asking("trace")
+
         async def work() -> None:
             self.sig_busy.emit(True)
             try:

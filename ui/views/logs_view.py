@@ -318,7 +318,7 @@ class LogsView(QWidget):
         if state.dropped:
             parts.append(f"{state.dropped:,} dropped by the server")
         if state.note:
-            parts.append(printable(state.note))
+            parts.append(one_line(state.note))  # a server's line breaks forge no lines
         self.status.setText(" · ".join(parts))
         if state.ended and self.tail_button.isChecked():
             self.tail_button.setChecked(False)  # it failed (the page's error says why)
