@@ -93,15 +93,20 @@ _ARG = r"(?:[^\s;|&\"'\\]++|\\++(?![\"'])|\\*+[\"'](?!\s*,))++"
 _SAME_COMMAND_ARGS = rf"(?:{_ARG_GAP}{_ARG}){{0,12}}?{_ARG_GAP}"
 #: a cookie header's name
 _COOKIE = r"(?:set-)?cookies?"
+#: a cookie's quoted value (RFC 6265's ``JSESSIONID="x"; $Path="/"``), after its "=": no
+#: space, quote, comma, ";" or backslash in it
+_QUOTED_COOKIE = r"(?<==)\"[^\s\";,\\]*+\""
 #: where a cookie header's name starts: a line's start, after a quote or a brace (a header
-#: line, JSON's), or mid-line where its value opens with a cookie's ``name=``: Go's %v of an
-#: http.Header (``map[Accept:[*/*] Cookie:[sid=x]]``, as oauth-proxy logs a request's) and a
-#: request logged on one line (``Host: console Cookie: sid=x``); prose's "missing cookie:
-#: session expired" names none. The name stops at a colon: a line of "cookie:" repeated is
-#: read once, not once from each of its starts
+#: line, JSON's), or mid-line where its value opens with a cookie's ``name=`` (spaces around
+#: its "=" too): Go's %v of an http.Header (``map[Accept:[*/*] Cookie:[sid=x]]``, as
+#: oauth-proxy logs a request's), a request logged on one line (``Host: console Cookie: sid =
+#: x``), logfmt's ``cookie="sid=x"`` and Traefik's JSON access log, its name after a prefix
+#: (``"request_Cookie":"sid=x"``); prose's "missing cookie: session expired" names none. The
+#: name stops at a colon: a line of "cookie:" repeated is read once, not once from each of its
+#: starts
 _COOKIE_HEADER = (
-    rf"(?:(?m:^)|(?<=[\"'{{])|(?<![\w-])(?={_COOKIE}\s*:\s*+\[?\s*+{QUOTE}?"
-    rf"[^\s=;,:\[\]{{}}\"'\\]++=)){_COOKIE}"
+    rf"(?:(?m:^)|(?<=[\"'{{])|(?:(?<=_)|(?<![\w-]))(?={_COOKIE}{QUOTE}?\s*[:=]\s*+\[?\s*+"
+    rf"{QUOTE}?[^\s=;,:\[\]{{}}\"'\\]++[ \t]*=)){_COOKIE}"
 )
 #: a JSON array of quoted strings for a secret's value, as Go's encoding/json writes each
 #: header of an ``http.Header`` (``"Cookie":["sessionid=x"]``, ``"X-Api-Key":["k1","k2"]``),
@@ -243,21 +248,25 @@ _ANSI_CODES = (
 
 #: cloud and API keys by their vendors' shapes: AWS access key ids (AKIA, ASIA), OpenAI-style
 #: sk-, GitHub's (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_), Hugging Face's hf_, Slack's xox.-,
-#: GitLab's glpat-, Google's AIza, NVIDIA's nvapi- (NGC, NIM), Grafana's service accounts'
-#: glsa_ (32 letters and digits, "_", 8 hex). Each a whole word (``task-runner``, ``sk-learn``,
-#: ``xoxo`` are none): a token in an alert's summary or an error reaches captures and reports
-#: as it does a model. An sk- key is any 16 or more key characters after it (OpenAI's and
-#: Anthropic's mix cases, DeepSeek's is 32 hex, Langfuse's a lowercase UUID): a name of
-#: that shape (a pod ``sk-payments-worker-…``) is hidden too, a key is never shown. Each
-#: shape's first letter is looked at first: most of a text's characters are none, and
-#: redact reads every stored string (a third of the cost of trying each shape there)
+#: GitLab's glpat-, Google's AIza, Grafana's service accounts' glsa_ (32 letters and digits,
+#: "_", 8 hex), NVIDIA's nvapi- (NGC, NIM: 64 key characters; 40 or more are taken, a capital
+#: or a "_" among them, which a Deployment's pod ``nvapi-proxy-5f7d8c9b6d-x2k9p``, however
+#: long, never has: a pod's name hidden merged two pods' series into one in a capture). Each
+#: a whole word (``task-runner``, ``sk-learn``, ``xoxo``, ``glsa_dashboard_panel_total`` are
+#: none): a token in an alert's summary or an error reaches captures and reports as it does a
+#: model. An sk- key is any 16 or more key characters after it (OpenAI's and Anthropic's mix
+#: cases, DeepSeek's is 32 hex, Langfuse's a lowercase UUID): a name of that shape (a pod
+#: ``sk-payments-worker-…``) is hidden too, a key is never shown. Each shape's first letter
+#: is looked at first: most of a text's characters are none, and redact reads every stored
+#: string (a third of the cost of trying each shape there)
 API_KEYS = re.compile(
     r"(?=[Aghnsx])(?:\b(?:(?:AKIA|ASIA)[0-9A-Z]{16}|"
     r"sk-[A-Za-z0-9_-]{16,}|"
     r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|hf_[A-Za-z0-9]{20,}|"
     r"xox[abprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,}|"
-    r"nvapi-[A-Za-z0-9_-]{20,}|glsa_[A-Za-z0-9_]{20,})\b"
-    r"|(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-]))"  # Google's, which may end in "-"
+    r"glsa_[A-Za-z0-9]{32}_[0-9a-f]{8})\b"
+    r"|(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])"  # Google's, which may end in "-"
+    r"|(?<![\w-])nvapi-(?=[a-z0-9-]*+[A-Z_])[A-Za-z0-9_-]{40,}+(?![\w-]))"
 )
 
 _PATTERNS = [
@@ -273,12 +282,21 @@ _PATTERNS = [
         rf"|:\s*{QUOTE}?(?=[^\s\"',}}]*?[0-9!@#$%^&*+/=~_])))"
         rf"{VALUE}"
     ),
-    # user:password@host, the password to the host's @ (it may hold / ! ? # and @ itself); the
-    # user may be empty (redis://:pw@host), and holds no ? # [ ] (a host's query, an IPv6
-    # host's brackets: ``https://h?q=a:b@c``, ``http://[::1]:9090/q?t=up@1``). The password
-    # stops at the next "://": a line of "://a:" repeated is then read once, not once from
-    # each of its starts (seconds a line)
-    re.compile(r"(://[^/\s:@\"'\\?#\[\]]*:)(?!\d{1,5}(?:[/?#\s\"']|$))(?:(?!://)[^\s\"'\\])*(@)"),
+    # user:password@host, the password to the @ a host follows (it may hold / ! ? # and @
+    # itself): the last one before a ? or # (``p@ss/w0rd@db``), an @ in the query or fragment
+    # after the host no end (``@prom:9090/q?query=up@1700000000``); else, the password holding
+    # the ? or #, the first one after it (``redis://:S3cr#tPw@redis``). The user may be empty
+    # (redis://:pw@host), and holds no ? # [ ] (a host's query, an IPv6 host's brackets:
+    # ``https://h?q=a:b@c``, ``http://[::1]:9090/q?t=up@1``). Digits after the colon are a
+    # port before a path, or before a query (an = & or / before any @: ``http://h:9090?q=a@b``),
+    # not before a password's ? or # (``redis://:123#abc@redis``). The password stops at the
+    # next "://": a line of "://a:" repeated is then read once, not once from each of its
+    # starts (seconds a line)
+    re.compile(
+        r"(://[^/\s:@\"'\\?#\[\]]*:)(?!\d{1,5}(?:[/\s\"']|$|[?#][^\s@=/&]*+[=/&]))"
+        r"(?:(?:(?!://)[^\s\"'\\?#])*|(?:(?!://)[^\s\"'\\])*?)"
+        r"(@)(?=\[|[\w.%-]++(?::\d{1,5})?(?:[/?#\s\"'\\]|$))"
+    ),
     # a secret-named flag and the argument after it (--db-password X, "--token", "X")
     re.compile(
         r"(?i)((?<![\w-])--?[\w-]{0,64}?(?:password|passwd|token|secret|api-?key)[\w-]{0,64}"
@@ -307,16 +325,20 @@ _PATTERNS = [
     ),
     # a cookie header's whole value (one written as a JSON array is _SECRET_ARRAY's); Go's %v
     # of one (``Cookie:[a=1 b=2]``) to its "]", the header's other names after it kept (its
-    # "[REDACTED]", a line redacted again, is kept as it is). And the signature and credential
-    # of a signed URL, and a URL's API key (``?key=``, Google's)
+    # "[REDACTED]", a line redacted again, is kept as it is); a cookie's quoted value is read
+    # through, its quote no end. And the signature and credential of a signed URL, and a URL's
+    # API key (``?key=``, Google's: 20 or more key characters; a cache's, etcd's or an S3
+    # object's key, ``?key=/registry/pods/default``, is kept)
     re.compile(
-        rf"(?i)({_COOKIE_HEADER}{QUOTE}?\s*:\s*+{QUOTE}?(?:(?!{_COLOUR_CODE}|\[REDACTED\])\[)?+)"
-        rf"(?!\s*{QUOTE})(?:(?<=\[)[^\[\]\"'\n\\]+|(?<!\[)[^\"'\n\\]+)"
+        rf"(?i)({_COOKIE_HEADER}{QUOTE}?\s*[:=]\s*+{QUOTE}?(?:(?!{_COLOUR_CODE}|\[REDACTED\])\[)?+)"
+        rf"(?!\s*{QUOTE})(?:(?<=\[)(?:[^\[\]\"'\n\\]|{_QUOTED_COOKIE})+"
+        rf"|(?<!\[)(?:[^\"'\n\\]|{_QUOTED_COOKIE})+)"
     ),
     re.compile(
         r"(?i)((?:x-amz-(?:signature|credential|security-token)|x-goog-(?:signature|credential)"
-        r"|(?<=[?&])(?:sig|key)|signature)=)[^&\s\"'\\]+"
+        r"|(?<=[?&])sig|signature)=)[^&\s\"'\\]+"
     ),
+    re.compile(r"(?i)((?<=[?&])key=)[A-Za-z0-9_-]{20,}+(?=[&#\s\"'\\]|$)"),
     # a PEM private key (or a PGP one's armored block), whole; one cut before its END line (a
     # log line cut to its most) is redacted to the end of the text, or of the JSON string it
     # is in (an unescaped quote). Its END is looked for before that quote only (a key holds

@@ -171,12 +171,14 @@ _PAIRS = (
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
 #: an address in a node's hostname: AWS's (and OpenShift's on AWS) ``ip-10-0-1-23.ec2.internal``
 #: and ``ec2-203-0-113-5.compute-1.amazonaws.com``; not one more number on (ip-1-2-3-4-5). And
-#: a pod's DNS name, its address the first label (``10-128-2-15.ran-du.pod.cluster.local``): a
-#: label with a letter after it (a date and hour ``26-12-08-01`` alone, a version's ``1-2-3-4.5``,
-#: are none)
+#: a pod's DNS name, its address the first label (``10-128-2-15.ran-du.pod.cluster.local``): two
+#: labels after it, the first with a letter, as a pod's and a service's names have (a date and
+#: hour ``26-12-08-01`` alone, a version's ``1-2-3-4.5``, a file's ``25-12-08-13.log``, an
+#: image tag's ``4-18-1-2.el9`` are none). The label's first letter is the one read (its
+#: characters before it no letter): one way to read a long label, not one for each letter
 _IPV4_LABEL = re.compile(
     r"(?i)(?<![\w-])((?:ip|ec2)-)?(\d{1,3}(?:-\d{1,3}){3})"
-    r"(?(1)(?!\w|-\d)|(?=\.[a-z0-9-]*[a-z]))"
+    r"(?(1)(?!\w|-\d)|(?=\.[0-9-]*+[a-z][a-z0-9-]*+\.[a-z]))"
 )
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 IP_REDACTED = "[IP]"
