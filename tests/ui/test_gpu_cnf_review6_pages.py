@@ -24,7 +24,7 @@ from aiops_desktop.services.gpu_cnf.ptp import board_rows
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from analysis.gpu_health import assess
 from tests.ui.conftest import run_coro
-from ui.presenters.gpu_cnf import GpuPresenter, PtpPresenter, SriovPresenter
+from ui.presenters.gpu_cnf import GpuPresenter, PtpPresenter, SriovPresenter, StaleCnfWorkload
 from ui.theme import Theme
 from ui.views.fleet_hw_views import GpuFleetView, PtpBoardView, gpu_title
 from ui.views.rows_table import RAW_TIP
@@ -271,4 +271,7 @@ def test_kept_sriov_rows_say_so_and_count_in_nothing_measured(qtbot, qloop, them
         assert notes.startswith("STALE: rates as read at "), notes
     assert "0 VFs and 0 DPDK ports dropping" in view.title.text()
     (workload,) = workloads[-1]
+    # no rate measured now: the sums are of nothing, and the workload says so (its rates not
+    # known: the view shows "-", never a measured 0)
     assert (workload.rx_bps, workload.tx_bps, workload.trouble_ps) == (0.0, 0.0, 0.0)
+    assert isinstance(workload, StaleCnfWorkload) and workload.unmeasured

@@ -88,7 +88,7 @@ class Readers:
         self.fleets = list(fleets)
 
     def with_metrics(self) -> list[object]:
-        return [object()]
+        return [types.SimpleNamespace(name="c1")]  # the cluster its GPUs are of
 
     def with_kube(self) -> list[object]:
         return []

@@ -6,10 +6,11 @@ thread) and keep a cluster's last rows, marked stale with their age, while it ca
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, Signal
@@ -18,7 +19,7 @@ from aiops_desktop.models import ClusterKind, utcnow
 from aiops_desktop.models.cnf import CnfWorkload, DpdkPortRow, NodeSync, SriovObjects, VfRow
 from aiops_desktop.models.drift import DriftReport
 from aiops_desktop.models.fleet import Domain, Finding
-from aiops_desktop.models.gpu import GpuFleet, GpuHealth, GpuReading, GpuState
+from aiops_desktop.models.gpu import STATE_RANK, GpuFleet, GpuHealth, GpuReading, GpuState
 from aiops_desktop.models.metrics import ClusterOutcome
 from aiops_desktop.models.ptp import DEFAULT_THRESHOLD, ClockState, PtpBoard, PtpRow
 from aiops_desktop.models.text import age_text, time_text
@@ -52,6 +53,7 @@ class ReaderPresenter(Presenter):
     ) -> None:
         super().__init__(tasks, interval_ms, parent)
         self._readers = readers
+        self._every = timedelta(milliseconds=interval_ms)  # a read every (while shown)
         self.forget()
 
     def forget(self) -> None:
@@ -70,10 +72,16 @@ class ReaderPresenter(Presenter):
         return f"no cluster with {self.reads_from}: nothing to read"
 
 
+@lru_cache(maxsize=256)
+def _moment(when: datetime, now: datetime) -> str:
+    """ "2026-12-07 06:00:00 UTC (2.0 h ago)": written once per moment and read (a site's
+    outage has thousands of rows gone, or kept, since the same few reads)."""
+    return f"{time_text(when, seconds=True)} ({age_text((now - when).total_seconds())})"
+
+
 def stale_note(as_of: datetime, was: str, now: datetime | None = None) -> str:
     """What a row kept from an earlier read says of itself: what it read then, and when."""
-    age = age_text(((now or utcnow()) - as_of).total_seconds())
-    return f"STALE: {was} as read at {time_text(as_of, seconds=True)} ({age})"
+    return f"STALE: {was} as read at {_moment(as_of, now or utcnow())}"
 
 
 def failed_clusters(sources: Sequence[Any], failed: Iterable[str]) -> Callable[[str], bool]:
@@ -102,19 +110,37 @@ def failed_clusters(sources: Sequence[Any], failed: Iterable[str]) -> Callable[[
     return is_down
 
 
-def stale_gpu(health: GpuHealth, as_of: datetime, now: datetime) -> GpuHealth:
+@dataclass(kw_only=True)
+class StaleGpu(GpuHealth):
+    """A GPU kept from an earlier read while its cluster cannot be read (``stale_gpu``):
+    ``read`` is its health as read then, what it is said to have been once it is no longer
+    reported (``GoneRows`` gets it, never this copy: UNKNOWN, its stale note's age frozen)."""
+
+    read: GpuHealth
+
+
+def stale_gpu(health: GpuHealth, as_of: datetime, now: datetime) -> StaleGpu:
     """A GPU kept from the read at ``as_of``: its state then (one read OK is UNKNOWN: its
     cluster cannot say it still is; a fault stays shown), said stale first among its reasons."""
     state = GpuState.UNKNOWN if health.state is GpuState.OK else health.state
     note = stale_note(as_of, health.state.value, now)
-    return replace(health, state=state, reasons=[note, *health.reasons])
+    return StaleGpu(**{**vars(health), "state": state, "reasons": [note, *health.reasons]},
+                    read=health)  # fmt: skip
 
 
-def stale_port(row: PtpRow, as_of: datetime, now: datetime) -> PtpRow:
+@dataclass(kw_only=True)
+class StalePort(PtpRow):
+    """``StaleGpu`` for a PTP port (``stale_port``): ``read`` is the port as read then."""
+
+    read: PtpRow
+
+
+def stale_port(row: PtpRow, as_of: datetime, now: datetime) -> StalePort:
     """A port kept from the read at ``as_of``: a fault stays shown as it was read; one read
     fine (or unknown) is UNKNOWN now; said stale first among its notes."""
     state = row.state if row.needs_attention else ClockState.UNKNOWN
-    return replace(row, state=state, notes=[stale_note(as_of, row.state.value, now), *row.notes])
+    notes = [stale_note(as_of, row.state.value, now), *row.notes]
+    return StalePort(**{**vars(row), "state": state, "notes": notes}, read=row)
 
 
 @dataclass
@@ -128,16 +154,25 @@ class UnreportedPort(PtpRow):
 
 def unreported_port(row: PtpRow, went: datetime, now: datetime) -> UnreportedPort:
     """``row`` as last read, no longer reported since ``went``: said first among its notes."""
-    age = age_text((now - went).total_seconds())
-    note = (
-        f"no longer reported since {time_text(went, seconds=True)} ({age}) (last {row.state.value})"
-    )
+    note = f"no longer reported since {_moment(went, now)} (last {row.state.value})"
     return UnreportedPort(**{**vars(row), "notes": [note, *row.notes]}, went=went)
 
 
 def port_order(row: PtpRow) -> tuple[int, str, str, str, str]:
     """Worst first, then by cluster, node, interface and process."""
     return row.rank, row.cluster, row.node, row.iface, row.process
+
+
+def _gpu_key(health: GpuHealth) -> tuple[str, ...]:
+    """A GPU's identity on the page: its reading's key and its UUID (a neighbour renumbered
+    into the index of a GPU fallen off the bus is another GPU, as the fleet's ``GpusGone``
+    keys them)."""
+    return health.reading.key, health.reading.uuid
+
+
+def gpu_order(health: GpuHealth) -> tuple[int, str]:
+    """Worst first, then by key (``worst_first``'s order)."""
+    return -STATE_RANK[health.state], health.reading.key
 
 
 @cache
@@ -272,6 +307,36 @@ def unmeasured(row: S) -> S:
     return replace(row, **rates)
 
 
+@dataclass(kw_only=True)
+class StaleCnfWorkload(CnfWorkload):
+    """A CNF workload some of whose VFs and DPDK ports are kept stale (their cluster's
+    metrics not read now): its rates sum those measured now; ``stale`` of its planes are not
+    (all of them: its rates are not known, not 0)."""
+
+    stale: int
+
+    @property
+    def unmeasured(self) -> bool:
+        """No plane of it is measured now: its rates are not known."""
+        return self.stale >= self.vfs + self.dpdk_ports
+
+
+def with_stale_planes(
+    workloads: list[CnfWorkload], planes: Iterable[VfRow | DpdkPortRow]
+) -> list[CnfWorkload]:
+    """``workloads``, each one holding a VF or port kept stale (``StaleVf``,
+    ``StaleDpdkPort``) as a ``StaleCnfWorkload`` that counts them."""
+    stale: dict[tuple[str, str, str], int] = {}
+    for plane in planes:
+        if plane.pod and isinstance(plane, StaleVf | StaleDpdkPort):
+            namespace, _, pod = plane.pod.partition("/")
+            key = (plane.cluster, namespace, pod)
+            stale[key] = stale.get(key, 0) + 1
+    return [StaleCnfWorkload(**vars(w), stale=n)
+            if (n := stale.get((w.cluster, w.namespace, w.pod))) else w
+            for w in workloads]  # fmt: skip
+
+
 def served_names(sources: Sequence[Any]) -> set[str]:
     """The clusters registered (those a page reads) and the members their hubs list."""
     names = {name for c in sources if isinstance(name := getattr(c, "name", None), str)}
@@ -294,32 +359,52 @@ class GoneRows(Generic[K, R]):
     as last read, until it is reported again or something reported now speaks for it
     (``back``), for ``GONE_FOR`` at most from the first read without it (as long as the
     fleet's findings say it: a node retired is not named for the life of the app), and no
-    longer once its cluster is removed from the app (registered, or listed by a hub, at the
-    last read; neither, nor reporting, now): its rows are not gone, they are no longer the
-    app's. ``key``: a row's identity; ``where``: its cluster."""
+    longer once its cluster is removed from the app (registered, listed by a hub, or reporting
+    at the last read; none of these now, as the fleet counts the clusters it serves): its rows
+    are not gone, they are no longer the app's. ``key``: a row's identity; ``where``: its
+    cluster; ``order``: the page's order of rows, worst first (``MAX_GONE`` keeps the worst);
+    ``every``: the page's read interval."""
 
-    def __init__(self, key: Callable[[R], K], where: Callable[[R], str]) -> None:
+    def __init__(
+        self,
+        key: Callable[[R], K],
+        where: Callable[[R], str],
+        order: Callable[[R], Any],
+        every: timedelta,
+    ) -> None:
         self._key: Callable[[R], K] = key
         self._where = where
+        self._order = order
+        self._every = every
         self._seen: dict[K, R] = {}  # key -> its last row, gone ones included
         self._went: dict[K, datetime] = {}  # key -> the first read that did not report it
-        self._served: set[str] = set()  # the clusters registered (and listed) at the last read
+        self._served: set[str] = set()  # the clusters served at the last read
+        self._last: datetime | None = None  # the last read
 
     def offer(
         self, rows: Sequence[R], back: Callable[[R], bool], served: set[str], now: datetime
     ) -> list[tuple[R, datetime]]:
-        """The rows seen before that ``rows`` (read at ``now``) lack and do not speak for
-        (``back(last row)``), by key, ``MAX_GONE`` at most, each as last read with the first
-        read that lacked it; ``served``: the clusters registered (and listed) now.
-        Remembered for the next read."""
-        left = self._served - served - {self._where(r) for r in rows}
-        self._served = served
+        """The rows seen before that ``rows`` (read at ``now``, as read: never a copy marked
+        stale) lack and do not speak for (``back(last row)``), ``MAX_GONE`` at most (the
+        worst), each as last read with the first read that lacked it; ``served``: the
+        clusters registered (and listed) now. Remembered for the next read.
+
+        A page reads only while shown: a row missing from the first read after a longer gap
+        (the page hidden) went at the last read before it, at the latest: said since then,
+        it expires with the fleet's finding (which read all along), not a day after."""
+        reporting = {self._where(r) for r in rows}
+        left = self._served - served - reporting
+        self._served = served | reporting
         there = {self._key(r) for r in rows}
-        missing = sorted(key for key, row in self._seen.items()
-                         if self._where(row) not in left and key not in there
-                         and not back(row))  # fmt: skip
-        went = {key: self._went.get(key, now) for key in missing}
-        gone = [key for key in missing if now - went[key] < GONE_FOR][:MAX_GONE]
+        missing = [key for key, row in self._seen.items()
+                   if self._where(row) not in left and key not in there
+                   and not back(row)]  # fmt: skip
+        last, self._last = self._last, now
+        since = last if last is not None and now - last > 2 * self._every else now
+        went = {key: self._went.get(key, since) for key in missing}
+        gone = [key for key in missing if now - went[key] < GONE_FOR]
+        if len(gone) > MAX_GONE:  # a site's LOCKED ports crowd out no FREERUN one
+            gone = heapq.nsmallest(MAX_GONE, gone, key=lambda key: self._order(self._seen[key]))
         kept = [(self._seen[key], went[key]) for key in gone]
         self._seen = {key: self._seen[key] for key in gone} | {self._key(r): r for r in rows}
         self._went = {key: went[key] for key in gone}
@@ -342,40 +427,79 @@ class GpuPresenter(ReaderPresenter):
         self._kept: LastGoodRows[GpuHealth] = LastGoodRows(
             lambda h: h.reading.key, lambda h: h.reading.cluster, gpu_kept
         )
-        self._gone: GoneRows[str, GpuHealth] = GoneRows(
-            lambda h: h.reading.key, lambda h: h.reading.cluster
+        self._gone: GoneRows[tuple[str, ...], GpuHealth] = GoneRows(
+            _gpu_key, lambda h: h.reading.cluster, gpu_order, self._every
         )
+        #: a GPU (``_gpu_key``) -> every UUID its node reported when the GPU was last
+        #: reported (a neighbour renumbered into its index is one of them, no replacement)
+        self._node_uuids: dict[tuple[str, ...], frozenset[str]] = {}
 
-    def merged(self, fleet: GpuFleet, now: datetime | None = None) -> tuple[GpuFleet, str]:
+    def merged(
+        self, fleet: GpuFleet, now: datetime | None = None, sources: Sequence[Any] | None = None
+    ) -> tuple[GpuFleet, str]:
         """``fleet`` with the GPUs of the clusters that could not be read (all of them, or
         a node's nvidia-smi) kept from earlier reads, each marked stale with its age (one
         last read OK is UNKNOWN now: nothing says it still is), worst first; and the
-        badge. The other clusters' GPUs are this read's, whatever failed elsewhere."""
+        badge. The other clusters' GPUs are this read's, whatever failed elsewhere.
+        ``sources``: the clusters with metrics (asked of the readers where not given: off the
+        UI thread they are given, as read on it)."""
         now = now or utcnow()
         said = problems(fleet.outcomes)
-        down = failed_clusters(self._readers.with_metrics(), {o.cluster for o in fleet.outcomes})
+        sources = self._readers.with_metrics() if sources is None else sources
+        down = failed_clusters(sources, {o.cluster for o in fleet.outcomes})
         shown = self._kept.offer(fleet.gpus, said, down, now)
         gpus = [a.row if not a.stale else stale_gpu(a.row, a.as_of, now) for a in shown.rows]
         return replace(fleet, gpus=worst_first(gpus)), shown.badge(now)
 
-    def with_gone(self, fleet: GpuFleet, now: datetime | None = None) -> GpuFleet:
-        """``fleet`` (read at ``now``) with the GPUs seen before and not in it (``GoneRows``),
-        as ``health_changes`` says them. A GPU is back when its physical GPU is reported again
-        as the fleet's ``GpusGone`` tells it: its slot (node, index), MIG-split or not (a MIG
-        change gives the GPU new reading keys, no GPU goes), or its UUID under another index.
-        The clusters served: every one whose GPUs are read (``GpuCnfReaders.with_gpus``:
+    def served(self) -> set[str]:
+        """The clusters served: every one whose GPUs are read (``GpuCnfReaders.with_gpus``:
         metrics or a Kubernetes API), and the members their hubs list."""
+        return served_names([*self._readers.with_metrics(), *self._readers.with_kube()])
+
+    def with_gone(
+        self, fleet: GpuFleet, now: datetime | None = None, served: set[str] | None = None
+    ) -> GpuFleet:
+        """``fleet`` (read at ``now``) with the GPUs seen before and not in it (``GoneRows``,
+        offered each GPU as read, a stale one's health when read), as ``health_changes``
+        says them. A GPU is back as the fleet's ``GpusGone`` tells it: reported in its slot
+        (node, index) again, MIG-split or not (a MIG change gives the GPU new reading keys,
+        no GPU goes); a GPU its node did not have when it was last reported in its slot (the
+        board replaced; a neighbour renumbered into the index when it fell off the bus is
+        none); or its UUID under another index. ``served``: ``self.served()`` where not
+        given (off the UI thread it is, as read on it)."""
         now = now or utcnow()
-        slots = {h.reading.physical[:3] for h in fleet.gpus}
-        uuids = {(h.reading.cluster, h.reading.uuid) for h in fleet.gpus if h.reading.uuid}
+        read = [h.read if isinstance(h, StaleGpu) else h for h in fleet.gpus]
+        seen = {h.reading.physical for h in read}
+        slots: dict[tuple[str, str, str], set[str]] = {}  # the UUIDs in each slot now
+        nodes: dict[tuple[str, str], set[str]] = {}  # the UUIDs of each node now
+        for h in read:
+            r = h.reading
+            slots.setdefault(r.physical[:3], set()).add(r.uuid)
+            nodes.setdefault((r.cluster, r.node), set()).add(r.uuid)
+        here = {(h.reading.cluster, h.reading.uuid) for h in read if h.reading.uuid}
+        then = self._node_uuids
 
         def back(last: GpuHealth) -> bool:
             r = last.reading
-            return r.physical[:3] in slots or (r.cluster, r.uuid) in uuids
+            new_in_slot = slots.get(r.physical[:3], set()) - then.get(_gpu_key(last), frozenset())
+            return (r.physical in seen or bool(new_in_slot)
+                    or (bool(r.uuid) and (r.cluster, r.uuid) in here))  # fmt: skip
 
-        served = served_names([*self._readers.with_metrics(), *self._readers.with_kube()])
-        gone = self._gone.offer(fleet.gpus, back, served, now)
+        gone = self._gone.offer(read, back, self.served() if served is None else served, now)
+        node_now = {node: frozenset(uuids) for node, uuids in nodes.items()}
+        self._node_uuids = {_gpu_key(last): then.get(_gpu_key(last), frozenset())
+                            for last, _ in gone}  # fmt: skip
+        self._node_uuids.update((_gpu_key(h), node_now[h.reading.cluster, h.reading.node])
+                                for h in read)  # fmt: skip
         return replace(fleet, gone=health_changes([last for last, _ in gone], []))
+
+    def shown(
+        self, fleet: GpuFleet, now: datetime, sources: Sequence[Any], served: set[str]
+    ) -> tuple[GpuFleet, str]:
+        """``merged``, then ``with_gone`` (a GPU kept stale is not gone), and the badge: done
+        off the UI thread, ``sources`` and ``served`` as read on it."""
+        fleet, badge = self.merged(fleet, now, sources)
+        return self.with_gone(fleet, now, served), badge
 
     async def read(self) -> None:
         # a cluster with a Kubernetes API only has its GPUs read too (nvidia-smi)
@@ -384,9 +508,8 @@ class GpuPresenter(ReaderPresenter):
             self.sig_error.emit(self.nothing_to_read())
             return
         fleet = await self._readers.gpu_fleet()
-        now = utcnow()
-        fleet, badge = self.merged(fleet, now)
-        fleet = self.with_gone(fleet, now)  # a GPU kept stale is not gone
+        sources, served = self._readers.with_metrics(), self.served()
+        fleet, badge = await asyncio.to_thread(self.shown, fleet, utcnow(), sources, served)
         self.sig_fleet.emit(fleet)
         self.sig_error.emit("; ".join(filter(None, [badge, *fleet.notes])))
 
@@ -427,31 +550,68 @@ class PtpPresenter(ReaderPresenter):
 
     def forget(self) -> None:
         self._kept: LastGoodRows[PtpRow] = LastGoodRows(_port_key, lambda r: r.cluster, port_kept)
-        self._gone: GoneRows[tuple[str, ...], PtpRow] = GoneRows(_port_key, lambda r: r.cluster)
+        self._gone: GoneRows[tuple[str, ...], PtpRow] = GoneRows(
+            _port_key, lambda r: r.cluster, port_order, self._every
+        )
+
+    def _merged_rows(
+        self, board: PtpBoard, unread: list[str], now: datetime, sources: Sequence[Any]
+    ) -> tuple[list[PtpRow], str]:
+        """``merged``'s rows, not sorted, and its badge."""
+        down = failed_clusters(sources, {o.cluster for o in board.outcomes})
+        shown = self._kept.offer(board.rows, unread, down, now)
+        rows = [a.row if not a.stale else stale_port(a.row, a.as_of, now) for a in shown.rows]
+        return rows, shown.badge(now)
 
     def merged(
-        self, board: PtpBoard, unread: list[str], now: datetime | None = None
+        self,
+        board: PtpBoard,
+        unread: list[str],
+        now: datetime | None = None,
+        sources: Sequence[Any] | None = None,
     ) -> tuple[PtpBoard, str]:
         """``board`` with the ports of the clusters that could not be read kept from earlier
         reads, each marked stale with its age (a port last read fine is UNKNOWN now), worst
-        first; and the badge. The other clusters' ports are this read's."""
+        first; and the badge. The other clusters' ports are this read's. ``sources``: the
+        clusters with metrics (asked of the readers where not given)."""
         now = now or utcnow()
-        down = failed_clusters(self._readers.with_metrics(), {o.cluster for o in board.outcomes})
-        shown = self._kept.offer(board.rows, unread, down, now)
-        rows = [a.row if not a.stale else stale_port(a.row, a.as_of, now) for a in shown.rows]
-        return replace(board, rows=sorted(rows, key=port_order)), shown.badge(now)
+        sources = self._readers.with_metrics() if sources is None else sources
+        rows, badge = self._merged_rows(board, unread, now, sources)
+        return replace(board, rows=sorted(rows, key=port_order)), badge
 
-    def with_gone(self, board: PtpBoard, now: datetime | None = None) -> PtpBoard:
+    def _gone_rows(
+        self, rows: Sequence[PtpRow], now: datetime, served: set[str]
+    ) -> list[UnreportedPort]:
+        """``with_gone``'s ports no longer reported, not sorted. ``GoneRows`` is offered each
+        port as read (a stale one's row when read: its state then, not UNKNOWN, and no
+        stale note whose age would stay frozen)."""
+        read = [r.read if isinstance(r, StalePort) else r for r in rows]
+        nodes = {(r.cluster, r.node) for r in read}
+        gone = self._gone.offer(read, lambda r: (r.cluster, r.node) in nodes, served, now)
+        return [unreported_port(last, went, now) for last, went in gone]
+
+    def with_gone(
+        self, board: PtpBoard, now: datetime | None = None, served: set[str] | None = None
+    ) -> PtpBoard:
         """``board`` (read at ``now``) with the ports seen before whose node it no longer
         reports (``GoneRows``, keyed by node and port as the fleet's ``PortsGone``: any row
         of the node is its daemon answering, and speaks for its ports), each its last row as
-        an ``UnreportedPort``, worst first among the others."""
+        an ``UnreportedPort``, worst first among the others. ``served``: the clusters with
+        metrics and their hubs' members (asked of the readers where not given)."""
         now = now or utcnow()
-        nodes = {(r.cluster, r.node) for r in board.rows}
-        served = served_names(self._readers.with_metrics())
-        gone = self._gone.offer(board.rows, lambda r: (r.cluster, r.node) in nodes, served, now)
-        rows = [*board.rows, *(unreported_port(last, went, now) for last, went in gone)]
+        served = served_names(self._readers.with_metrics()) if served is None else served
+        rows = [*board.rows, *self._gone_rows(board.rows, now, served)]
         return replace(board, rows=sorted(rows, key=port_order))
+
+    def shown(
+        self, board: PtpBoard, unread: list[str], now: datetime, sources: Sequence[Any]
+    ) -> tuple[PtpBoard, str]:
+        """``merged`` then ``with_gone`` (a port kept stale is not gone), sorted once (each
+        row ranked once), and the badge: done off the UI thread (10,000 ports, half of them
+        gone in a site's outage), ``sources`` as read on it."""
+        rows, badge = self._merged_rows(board, unread, now, sources)
+        rows += self._gone_rows(rows, now, served_names(sources))
+        return replace(board, rows=sorted(rows, key=port_order)), badge
 
     def set_range(self, chosen: TimeRange) -> None:
         """The board's compliance window and its offset charts."""
@@ -473,9 +633,13 @@ class PtpPresenter(ReaderPresenter):
         answer = await self._readers.ptp_board(self.range)
         if asked != self._ranges:
             return  # read over the range left: not shown, not kept (a read of the new follows)
-        now = utcnow()
-        board, badge = self.merged(*answer, now)
-        board = self.with_gone(board, now)  # a port kept stale is not gone
+        sources = self._readers.with_metrics()
+        board, badge = await asyncio.to_thread(self.shown, *answer, utcnow(), sources)
+        if asked != self._ranges:
+            # the range changed while it was merged (off the UI thread; no other read runs
+            # beside it): what it kept may have gone into the new range's rows, forgotten again
+            self.forget()
+            return
         self.sig_board.emit(board)
         self.sig_error.emit("; ".join(filter(None, [badge, *board.in_part])))
 
@@ -540,11 +704,12 @@ class SriovPresenter(ReaderPresenter):
         self, objects: SriovObjects, kube: list[str], vfs: list[VfRow], ports: list[DpdkPortRow]
     ) -> tuple[list[NodeLine], list[CnfWorkload]]:
         """The node rows (``nodes_merged``) and the CNF workloads by type, a VF or port kept
-        stale held by its pod with no rate (not measured now): off the UI thread."""
+        stale held by its pod with no rate (not measured now: ``with_stale_planes`` says so
+        of its workload): off the UI thread."""
         now_vfs = [unmeasured(r) if isinstance(r, StaleVf) else r for r in vfs]
         now_ports = [unmeasured(r) if isinstance(r, StaleDpdkPort) else r for r in ports]
         workloads = cnf_workloads_by_type(now_vfs, now_ports, objects.pods)
-        return self.nodes_merged(objects, kube), workloads
+        return self.nodes_merged(objects, kube), with_stale_planes(workloads, [*vfs, *ports])
 
     def nodes_merged(
         self, objects: SriovObjects, kube: list[str], now: datetime | None = None

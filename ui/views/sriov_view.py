@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QTabWidget, QWidget
 
 from aiops_desktop.models.cnf import CnfWorkload, DpdkPortRow, NetworkRow, NodeSync, VfRow
 from aiops_desktop.models.text import count
-from ui.presenters.gpu_cnf import StaleDpdkPort, StaleVf
+from ui.presenters.gpu_cnf import StaleCnfWorkload, StaleDpdkPort, StaleVf
 from ui.theme import Theme
 from ui.views.page import TitledPage
 from ui.views.rows_table import RowsTable
@@ -34,7 +34,7 @@ class SriovView(TitledPage):
                     "TX Mbit/s", "RX missed/s", "No mbuf/s", "RX errors/s",
                     "TX errors/s", "Notes")  # fmt: skip
     CNF_HEADERS = ("Type", "Cluster", "Namespace", "Pod", "Component", "Phase", "VFs",
-                   "DPDK ports", "RX Mbit/s", "TX Mbit/s", "Drops+errors/s")  # fmt: skip
+                   "DPDK ports", "RX Mbit/s", "TX Mbit/s", "Drops+errors/s", "Notes")  # fmt: skip
     NETWORK_HEADERS = ("Cluster", "Network", "Resource", "Target namespace", "VLAN",
                        "spoofChk", "trust")  # fmt: skip
 
@@ -138,11 +138,22 @@ class SriovView(TitledPage):
         self.tabs.setTabText(1, f"DPDK ports ({len(ports)})")
         self._retitle()
 
+    def _workload_colour(self, w: CnfWorkload) -> str | None:
+        """Amber where it drops or errs (as measured now); else grey where a plane of it is
+        kept stale (not known not to)."""
+        if w.trouble_ps > 0 or not isinstance(w, StaleCnfWorkload):
+            return self._colour(w.trouble_ps > 0)
+        return self._theme.status("UNKNOWN")
+
     def show_workloads(self, workloads: list[CnfWorkload]) -> None:
+        """The CNF workloads; one whose VFs or ports are kept stale (its cluster's metrics
+        not read now) has no rate where none is measured now ("-", never 0), and at least
+        what is measured where some are (">= "), and says so in its notes."""
         _fill(self.workloads, [
             ([w.cnf_type.value, w.cluster, w.namespace, w.pod, w.component or "—",
-              w.phase or "—", str(w.vfs), str(w.dpdk_ports), _num(w.rx_bps, 1e6),
-              _num(w.tx_bps, 1e6), _num(w.trouble_ps)], self._colour(w.trouble_ps > 0))
+              w.phase or "—", str(w.vfs), str(w.dpdk_ports), _rate(w, w.rx_bps, 1e6),
+              _rate(w, w.tx_bps, 1e6), _rate(w, w.trouble_ps), _workload_note(w)],
+             self._workload_colour(w))
             for w in workloads
         ])  # fmt: skip
         counts: dict[str, int] = {}
@@ -187,6 +198,24 @@ def _stale(row: VfRow | DpdkPortRow) -> str:
     """What a VF or port kept from an earlier read says of itself ("STALE: ..."); "" for one
     read now."""
     return row.stale if isinstance(row, StaleVf | StaleDpdkPort) else ""
+
+
+def _rate(w: CnfWorkload, value: float, scale: float = 1.0) -> str:
+    """A workload's rate: "-" where no plane of it is measured now; ">= " the sum of those
+    measured where some are not (their rates add to it)."""
+    if not isinstance(w, StaleCnfWorkload):
+        return _num(value, scale)
+    return "-" if w.unmeasured else f">= {_num(value, scale)}"
+
+
+def _workload_note(w: CnfWorkload) -> str:
+    """What a workload with planes kept stale says of its rates; "" for one measured now."""
+    if not isinstance(w, StaleCnfWorkload):
+        return ""
+    if w.unmeasured:
+        return "STALE: no VF or DPDK port of it measured now (its cluster not read)"
+    return (f"STALE: {w.stale} of {w.vfs + w.dpdk_ports} VFs and DPDK ports not measured now "
+            "(its cluster not read): the rates are the others'")  # fmt: skip
 
 
 def _dropping(rows: Sequence[VfRow | DpdkPortRow]) -> int:
