@@ -5,7 +5,6 @@ seconds a line), and a tool redacts only the part of a workload's text it gives.
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +17,7 @@ from aiops_desktop.models.observability import LogEntry, LogResult
 from aiops_desktop.services.assistant import tools
 from aiops_desktop.services.assistant.toolbox import MAX_ROWS, ToolBox
 from collectors.llm_redaction import REDACTED, redact_for_llm
+from tests.qtfree.redaction_cost import MOST_RATIO, ratio, repeated
 
 SIZE = 64 * 1024  # four of the collector's longest log lines: a rescan shows well above noise
 #: each repeated to SIZE: starts of a pattern that never end (no "@", no END line, no value)
@@ -27,25 +27,12 @@ HOSTILE = [
     "login -p", "auth: ", "authorization: ", "client-key-data: ", "cookie: a\\", "sig=",
     "Bearer ", "eyJaaaaa.", "1.1.1.", "1:1:", "x-amz-signature=", "sk-", "sk--", "AKIA",
 ]  # fmt: skip
-#: a crafted line may cost this many times a plain line; a rescan per start costs hundreds
-MOST_RATIO = 10
-
-
-def _cost(text: str) -> float:
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        redact_for_llm(text, ips=True)
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 @pytest.mark.parametrize("piece", HOSTILE)
 def test_a_crafted_line_costs_about_what_a_plain_one_does(piece: str) -> None:
-    crafted = (piece * (SIZE // len(piece) + 1))[:SIZE]
-    plain = ("lorem ipsum " * (SIZE // 12 + 1))[:SIZE]
-    ratio = _cost(crafted) / _cost(plain)
-    assert ratio < MOST_RATIO, f"{piece!r}: {ratio:.0f} times a plain line's work"
+    work = ratio(repeated(piece, SIZE))
+    assert work < MOST_RATIO, f"{piece!r}: {work:.0f} times a plain line's work"
 
 
 @pytest.mark.parametrize("command", ["mysql ", "sshpass -f ", "redis-cli ", "ipmitool "])
@@ -53,10 +40,8 @@ def test_a_crafted_line_costs_about_what_a_plain_one_does(piece: str) -> None:
 def test_a_run_after_a_command_costs_about_what_a_plain_line_does(command: str, run: str) -> None:
     """A command whose password the patterns look for, then one long argument: a run of
     backslashes was read again from each of its backslashes (a 40,000 long: a minute)."""
-    crafted = command + (run * (SIZE // len(run) + 1))[:SIZE]
-    plain = ("lorem ipsum " * (SIZE // 12 + 1))[: len(crafted)]
-    ratio = _cost(crafted) / _cost(plain)
-    assert ratio < MOST_RATIO, f"{command}{run!r}...: {ratio:.0f} times a plain line's work"
+    work = ratio(command + repeated(run, SIZE))
+    assert work < MOST_RATIO, f"{command}{run!r}...: {work:.0f} times a plain line's work"
 
 
 def test_a_url_password_is_still_redacted_to_its_host() -> None:

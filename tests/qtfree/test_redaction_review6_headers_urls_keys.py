@@ -6,12 +6,11 @@ Grafana's service accounts) and a URL's ``key=``."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from aiops_desktop.logs import redact
 from collectors.llm_redaction import REDACTED, redact_document, redact_for_llm
+from tests.qtfree.redaction_cost import MOST_RATIO, ratio, repeated
 
 OAUTH_COOKIE = "_oauth_proxy=YWRtaW5AY2x1c3Rlcg==|1765012345|Xk3v9Qz"
 SESSION = "eyJ1c2VyIjoiYWRtaW4ifQ.Z3x9Rk2m"
@@ -143,21 +142,9 @@ HOSTILE = [
     " cookie:", "Cookie:[", "map[Cookie:[a", " Cookie: a", "://a:#", "://:?", "?key=",
     "nvapi-", "glsa_", "1-1-1-1.", "10-0-0-1.1",
 ]  # fmt: skip
-MOST_RATIO = 10
-
-
-def _cost(text: str) -> float:
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        redact_for_llm(text, ips=True)
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 @pytest.mark.parametrize("piece", HOSTILE)
 def test_a_crafted_line_costs_about_what_a_plain_one_does(piece: str) -> None:
-    crafted = (piece * (SIZE // len(piece) + 1))[:SIZE]
-    plain = ("lorem ipsum " * (SIZE // 12 + 1))[:SIZE]
-    ratio = _cost(crafted) / _cost(plain)
-    assert ratio < MOST_RATIO, f"{piece!r}: {ratio:.0f} times a plain line's work"
+    work = ratio(repeated(piece, SIZE))
+    assert work < MOST_RATIO, f"{piece!r}: {work:.0f} times a plain line's work"

@@ -7,13 +7,12 @@ access log, in logfmt and with spaces around "="."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from aiops_desktop.logs import redact
 from aiops_desktop.store.capture_redact import redact_labels
 from collectors.llm_redaction import IP_REDACTED, REDACTED, redact_document, redact_for_llm
+from tests.qtfree.redaction_cost import MOST_RATIO, ratio, repeated
 
 PASSWORD = "Xk9vQ2mz"
 
@@ -207,34 +206,18 @@ HOSTILE = ["://a:1?", "://a:1#x", "://u:@a", "://u:p@a.", "?key=", "&key=a", "nv
            " nvapi-a-", "glsa_a", " 1-1-1-1.a", "_cookie:", "cookie=", 'Cookie: a="',
            "Cookie: a =", " cookie: a"]  # fmt: skip
 RUNS = ["://u:@", "://u:1?", "1-1-1-1.", " 1-1-1-1.a", "nvapi-", "?key=", 'Cookie: a="']
-MOST_RATIO = 10
-
-
-def _cost(text: str) -> float:
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        redact_for_llm(text, ips=True)
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
-def _plain_cost() -> float:
-    return _cost(("lorem ipsum " * (SIZE // 12 + 1))[:SIZE])
 
 
 @pytest.mark.parametrize("piece", HOSTILE)
 def test_a_line_of_crafted_starts_costs_about_what_a_plain_one_does(piece: str) -> None:
-    crafted = (piece * (SIZE // len(piece) + 1))[:SIZE]
-    ratio = _cost(crafted) / _plain_cost()
-    assert ratio < MOST_RATIO, f"{piece!r}: {ratio:.0f} times a plain line's work"
+    work = ratio(repeated(piece, SIZE))
+    assert work < MOST_RATIO, f"{piece!r}: {work:.0f} times a plain line's work"
 
 
 @pytest.mark.parametrize("start", RUNS)
 def test_a_start_before_a_long_run_costs_about_what_a_plain_line_does(start: str) -> None:
-    crafted = (start + "a" * SIZE)[:SIZE]
-    ratio = _cost(crafted) / _plain_cost()
-    assert ratio < MOST_RATIO, f"{start!r}: {ratio:.0f} times a plain line's work"
+    work = ratio((start + "a" * SIZE)[:SIZE])
+    assert work < MOST_RATIO, f"{start!r}: {work:.0f} times a plain line's work"
 
 
 def test_the_new_cases_are_redacted_once() -> None:
