@@ -89,8 +89,8 @@ def _temperature(g: GpuReading) -> list[tuple[GpuState, str]]:
 
 def _xid(code: int, xids: Mapping[int, XidInfo], when: str = "") -> tuple[GpuState, str]:
     info = xids.get(code)
-    if info is None:
-        return GpuState.WARNING, f"XID {code} (not in the XID table){when}"
+    if info is None:  # CRITICAL, as the anomaly rule grades it: nothing says it is mild
+        return GpuState.CRITICAL, f"XID {code} (not in the XID table){when}"
     return info.severity, f"XID {code} {info.name}: {info.meaning} Action: {info.action}{when}"
 
 

@@ -29,7 +29,8 @@ def test_rules_temperature_xid_and_unknowns() -> None:
     warm = assess(GpuReading("c", "n", "0", "u", temperature_c=72), table)
     assert warm.state is GpuState.WARNING and warm.reasons == ["temperature 72 C (warning >= 70 C)"]
     odd = assess(GpuReading("c", "n", "1", "u", xid=999), table)
-    assert odd.state is GpuState.WARNING and odd.reasons == ["XID 999 (not in the XID table)"]
+    # as the anomaly rule grades it (analysis.rules._xid_hit): nothing says it is mild
+    assert odd.state is GpuState.CRITICAL and odd.reasons == ["XID 999 (not in the XID table)"]
     blank = assess(GpuReading("c", "n", "2", "u"), table)  # nothing known: not claimed well
     assert blank.state is GpuState.UNKNOWN and not blank.high_utilisation
     assert blank.reasons == ["no temperature and no health counter reported"]
