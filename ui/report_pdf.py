@@ -32,7 +32,7 @@ from PySide6.QtPrintSupport import QPrinter
 from aiops_desktop.files import write_whole
 from aiops_desktop.models.errors import AppError
 from aiops_desktop.models.reports import Chart, Report
-from aiops_desktop.models.text import printable
+from aiops_desktop.models.text import one_line
 from aiops_desktop.services.outputs.reports import release_unwritten
 from analysis.reports.render_text import to_html, to_json, to_markdown
 from ui.charts import TimeSeriesChart
@@ -166,7 +166,7 @@ def write_pdf(report: Report, path: Path, theme: Theme, images: Images | None = 
         raise PdfNotWritten(f"could not write the PDF {path}")
     try:
         footer_font = _no_ligatures(QFont(paper_theme(theme).font_family, 8))
-        title = printable(report.title)
+        title = one_line(report.title)  # drawn in one line's rectangle
         for index in range(pages):
             if index:
                 printer.newPage()

@@ -249,3 +249,16 @@ def test_a_capacity_plan_asks_for_a_week_by_default(qtbot, slow) -> None:  # typ
     dialog.period.setCurrentText("24 h")  # chosen: kept whatever the type
     dialog.kind.setCurrentIndex(list(ReportType).index(ReportType.CAPACITY))
     assert dialog.period.currentText() == "24 h"
+
+
+def test_a_title_with_a_line_break_is_one_footer_line(tmp_path: Path, theme: Theme) -> None:
+    """The footer is drawn in one line's rectangle: a break in the title (a user's --title, a
+    name from a file) drew its first part below the page's edge, out of sight."""
+    title = "Shift handover\nsite b: all clear\t12 h"
+    report = Report(ReportType.HANDOVER, title, UNTIL - timedelta(hours=12), UNTIL, ["a"],
+                    UNTIL, ["s"], [Section("x", notes=["n"])], [])  # fmt: skip
+    pdf = write_pdf(report, tmp_path / "t.pdf", theme, {})
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    foot = [line.strip() for line in text.splitlines() if "page 1 of 1" in line]
+    assert foot == ["Shift handover site b: all clear 12 h · page 1 of 1"], text
