@@ -11,6 +11,7 @@ import pytest
 from aiops_desktop.models.observability import LogResult, LogSeries, Span, Trace, TraceSummary
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from tests.ui.conftest import run_until
+from tests.ui.logs_traces_fakes import Registry
 from ui.presenters.logs_traces import LogRequest, LogsPresenter
 from ui.theme import Theme
 from ui.views.logs_view import LogsView
@@ -70,14 +71,9 @@ class _MetricLogs:
         raise ValueError("parse error: a metric query inside count_over_time")
 
 
-class _Registry:
-    def clusters(self) -> list[Any]:
-        return []
-
-
 def test_a_metric_querys_series_are_shown(qtbot, qloop, theme: Theme) -> None:  # type: ignore[no-untyped-def]
     tasks = TaskSupervisor()
-    presenter = LogsPresenter(logs=_MetricLogs(), registry=_Registry(), tasks=tasks)  # type: ignore[arg-type]
+    presenter = LogsPresenter(logs=_MetricLogs(), registry=Registry([]), tasks=tasks)  # type: ignore[arg-type]
     view = LogsView(theme)
     qtbot.addWidget(view)
     presenter.sig_lines.connect(view.show_lines)

@@ -18,6 +18,7 @@ from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from analysis.logql import parse
 from collectors.errors import CollectorTimeout
 from tests.ui.conftest import run_until
+from tests.ui.logs_traces_fakes import Registry
 from ui.presenters.logs_traces import LogRequest, LogsPresenter, TracesPresenter
 from ui.theme import Theme
 from ui.views import traces_view
@@ -26,11 +27,6 @@ from ui.views.traces_view import ROW_H, TracesView
 
 pytestmark = pytest.mark.qt
 T = 1_700_000_000_000_000_000
-
-
-class _Registry:
-    def clusters(self) -> list[Any]:
-        return []
 
 
 class _Gated:
@@ -90,7 +86,7 @@ def test_the_waterfalls_tooltip_shows_a_spans_text_as_text(  # type: ignore[no-u
 
 def _logs_page(qtbot, logs: _Gated) -> tuple[LogsPresenter, TaskSupervisor, dict[str, list[Any]]]:  # type: ignore[no-untyped-def]
     tasks = TaskSupervisor()
-    presenter = LogsPresenter(logs=logs, registry=_Registry(), tasks=tasks)  # type: ignore[arg-type]
+    presenter = LogsPresenter(logs=logs, registry=Registry([]), tasks=tasks)  # type: ignore[arg-type]
     said: dict[str, list[Any]] = {"lines": [], "volume": [], "error": [], "busy": []}
     presenter.sig_lines.connect(lambda entries, _t: said["lines"].append(entries[0].line))
     presenter.sig_volume.connect(lambda step, points: said["volume"].append((step, points)))
@@ -147,7 +143,7 @@ def test_a_line_that_fails_stops_its_volume_and_says_why(qtbot, qloop) -> None: 
 def test_the_trace_chosen_last_is_the_one_shown(qtbot, qloop, theme: Theme) -> None:  # type: ignore[no-untyped-def]
     tempo = _Gated()
     tasks = TaskSupervisor()
-    presenter = TracesPresenter(logs=tempo, registry=_Registry(), tasks=tasks)  # type: ignore[arg-type]
+    presenter = TracesPresenter(logs=tempo, registry=Registry([]), tasks=tasks)  # type: ignore[arg-type]
     view = TracesView(theme)
     qtbot.addWidget(view)
     presenter.sig_trace.connect(view.show_trace)

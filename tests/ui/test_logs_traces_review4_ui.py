@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from aiops_desktop.models.enums import EndpointKind, SpanStatus
+from aiops_desktop.models.enums import SpanStatus
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.observability import LogEntry, LogResult, LogSeries, Span, Trace
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from tests.ui.conftest import run_until
+from tests.ui.logs_traces_fakes import Registry
 from ui import page_views
 from ui.presenters.logs_traces import LogsPresenter, TracesPresenter
 from ui.theme import Theme
@@ -25,18 +26,6 @@ from ui.views.traces_view import TracesView
 pytestmark = pytest.mark.qt
 T_S = 1_767_268_800
 A, B = "a" * 32, "b" * 32
-
-
-class _Cluster:
-    name = "prod-1"
-
-    def endpoint(self, kind: EndpointKind) -> bool:
-        return kind in (EndpointKind.LOKI, EndpointKind.TEMPO)
-
-
-class _Registry:
-    def clusters(self) -> list[Any]:
-        return [_Cluster()]
 
 
 class _Source:
@@ -66,7 +55,7 @@ class _Source:
 @pytest.fixture
 def pages(qtbot, qloop, theme: Theme) -> Any:  # type: ignore[no-untyped-def]
     tasks = TaskSupervisor()
-    source, registry = _Source(), _Registry()
+    source, registry = _Source(), Registry()
     p = SimpleNamespace(
         logs=LogsPresenter(logs=source, registry=registry, tasks=tasks),  # type: ignore[arg-type]
         traces=TracesPresenter(logs=source, registry=registry, tasks=tasks),  # type: ignore[arg-type]

@@ -12,11 +12,12 @@ from typing import Any, ClassVar
 import pytest
 from PySide6.QtGui import QPainter
 
-from aiops_desktop.models.enums import EndpointKind, SpanStatus
+from aiops_desktop.models.enums import SpanStatus
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.observability import Span, Trace, TraceSummary
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from tests.ui.conftest import run_until
+from tests.ui.logs_traces_fakes import Registry
 from ui import page_views
 from ui.presenters.logs_traces import LogsPresenter, TracesPresenter
 from ui.theme import Theme
@@ -27,18 +28,6 @@ from ui.views.traces_view import TracesView, WaterfallView
 pytestmark = pytest.mark.qt
 CAPTURE_END = datetime(2023, 1, 29, 9, 0, tzinfo=UTC)  # the capture's now
 A = "a" * 32
-
-
-class _Cluster:
-    name = "prod-1"
-
-    def endpoint(self, kind: EndpointKind) -> bool:
-        return kind in (EndpointKind.LOKI, EndpointKind.TEMPO)
-
-
-class _Registry:
-    def clusters(self) -> list[Any]:
-        return [_Cluster()]
 
 
 class _Tempo:
@@ -63,7 +52,7 @@ class _Tempo:
 @pytest.fixture
 def pages(qtbot, qloop, theme: Theme) -> Any:  # type: ignore[no-untyped-def]
     tasks = TaskSupervisor()
-    source, registry = _Tempo(), _Registry()
+    source, registry = _Tempo(), Registry()
     p = SimpleNamespace(
         logs=LogsPresenter(logs=source, registry=registry, tasks=tasks,
                            clock=lambda: CAPTURE_END),

@@ -11,11 +11,12 @@ from typing import Any, cast
 
 import pytest
 
-from aiops_desktop.models.enums import EndpointKind, SpanStatus
+from aiops_desktop.models.enums import SpanStatus
 from aiops_desktop.models.errors import UsageError
 from aiops_desktop.models.observability import Span, Trace, TraceSummary
 from aiops_desktop.services.runtime.supervisor import TaskSupervisor
 from tests.ui.conftest import run_until
+from tests.ui.logs_traces_fakes import Registry
 from ui import page_views
 from ui.presenters.logs_traces import LogsPresenter, TailState, TracesPresenter
 from ui.theme import Theme
@@ -23,18 +24,6 @@ from ui.views.traces_view import CHOOSE_A_TRACE, NONE_FOUND
 
 pytestmark = pytest.mark.qt
 A = "a" * 32
-
-
-class _Cluster:
-    name = "prod-1"
-
-    def endpoint(self, kind: EndpointKind) -> bool:
-        return kind in (EndpointKind.LOKI, EndpointKind.TEMPO)
-
-
-class _Registry:
-    def clusters(self) -> list[Any]:
-        return [_Cluster()]
 
 
 class _SlowTempo:
@@ -65,7 +54,7 @@ class _SlowTempo:
 
 
 def _presenters(source: Any) -> tuple[SimpleNamespace, TaskSupervisor]:
-    tasks, registry = TaskSupervisor(), cast(Any, _Registry())
+    tasks, registry = TaskSupervisor(), cast(Any, Registry())
     return SimpleNamespace(
         logs=LogsPresenter(logs=source, registry=registry, tasks=tasks),
         traces=TracesPresenter(logs=source, registry=registry, tasks=tasks),
