@@ -494,7 +494,7 @@ def _section(
             [[f.severity, f.domain, f.subject, f.reason + (" (last known)" if f.stale else "")]
              for f in found[:limit]],
             empty=(f"nothing found in what was read; not read now: {', '.join(missed)}"
-                   if (missed := _not_read(facts)) else "nothing found"),
+                   if (missed := not_read(facts)) else "nothing found"),
         ))  # fmt: skip
     section.tables.append(_changes_table(facts, empty))
     section.tables.append(_anomaly_table(facts, limit, empty))
@@ -1059,7 +1059,7 @@ def _found_lines(
 NOT_WELL = ("CRITICAL", "DEGRADED")
 
 
-def _not_read(facts: ClusterFacts) -> list[str]:
+def not_read(facts: ClusterFacts) -> list[str]:
     """What of a cluster was not read now, in words: judged NO DATA, all its sources (their
     first reads have not come back: not in ``unread``, which holds those lost), then its
     sources lost (its findings of them are the last known), its alerts firing now (not where
@@ -1104,7 +1104,7 @@ def _closing(
                 "runbooks."]  # fmt: skip
     # what was not read is not known to need nothing: said instead of the all-clear
     missed = [f"{bounded(c.name)}: {bounded(', '.join(what))}" for c in clusters
-              if (what := _not_read(c))]  # fmt: skip
+              if (what := not_read(c))]  # fmt: skip
     if missed:
         told.append(f"Not read now, so nothing is said of it: {bounded('; '.join(missed))}; "
                     "see the state now (the fleet page or the fleet command), and make the "

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from aiops_desktop.models.enums import FindingSeverity, IncidentStatus
+from aiops_desktop.models.fleet import Coverage, Health
 from aiops_desktop.models.gpu import GpuFleet
 from aiops_desktop.models.incidents import Incident, IncidentSignal
 from aiops_desktop.models.metrics import ClusterOutcome
@@ -157,3 +158,12 @@ def test_a_past_reports_incidents_are_taken_back_in_a_worker_and_only_its_cluste
     )
     assert sorted(i.id for i in mine) == [f"INC-ran-east-{5000 + n}" for n in range(3)]
     assert sorted(taken) == [(f"INC-ran-east-{5000 + n}", False) for n in range(3)]
+
+
+def test_a_cluster_judged_no_data_is_said_not_read_as_its_page_says() -> None:
+    """``unread_of`` (the CLI's stderr, its exit status) says what the report's pages say
+    of a cluster (``not_read``): one judged NO DATA had none of its sources read, though no
+    source was lost; it said nothing, and the CLI exited 0."""
+    facts = ClusterFacts("ran-east", Health.NO_DATA.value, None, hw=FleetHw(), observed=True)
+    inputs = ReportInputs(ReportType.HANDOVER, UNTIL - SHIFT, UNTIL, UNTIL, [facts])
+    assert unread_of(inputs) == [f"ran-east: its sources ({Coverage.NO_DATA.value})"]

@@ -56,6 +56,7 @@ from analysis.reports.build import (
     ReportInputs,
     build_report,
     incident_order,
+    not_read,
 )
 
 LIVE_READ_TIMEOUT_S = 20.0
@@ -488,16 +489,14 @@ async def _analysed(src: ReportService, incident: Incident, at: datetime) -> Rca
 
 def unread_of(inputs: ReportInputs) -> list[str]:
     """What the report could not read, where its pages say "not read": each (member)
-    cluster's sources not read now (their last known is shown), its alerts firing now, a
+    cluster's sources not read now (``not_read``: all of them where it is judged NO DATA,
+    else those lost, their last known shown; its alerts firing now), a
     handover's GPU and PTP reads cut short by their time limit, or failed (whole or in
     part); "cluster: what (why)" each.
     Not what is not there to read (no Alertmanager, no GPU metrics)."""
     out: list[str] = []
     for c in inputs.clusters:
-        out += [f"{c.name}: {source}" for source in c.unread]
-        told = any(source.startswith("alerts (") for source in c.unread)
-        if c.alerts_missed and not told:
-            out.append(f"{c.name}: alerts firing now {c.alerts_unread}")
+        out += [f"{c.name}: {what}" for what in not_read(c)]  # as its pages say it
         for what, why in (("GPU health", c.hw.gpu_unread), ("PTP compliance", c.hw.ptp_unread)):
             out += [f"{c.name}: {what} {why}"] if why else []
     return out
