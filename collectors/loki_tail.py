@@ -6,13 +6,14 @@ A connection made again asks from the newest line's time; Loki answers with the 
 rest of the gap back itself: from the newest line shown up to the first line the new
 connection sent, with ``query_range`` (forward, paged), before any new line is shown. The
 lines already shown are not shown twice (``Resume``); a line stamped in the future moves where
-the tail resumes no further than Loki's now (``ServerClock``: the Date its answers say). A
-gap of more than BACKFILL_MOST lines is shown up to that many, and the rest are counted (a
-LogQL count, to the millisecond) and said in the batch's note; a gap that cannot be read back
-is said too (where Loki's replay was full). The first connection shows the newest ``limit``
-lines since ``start_ns``, as Loki sends them (a tail is about what comes next: a query reads
-the past); so does a first connection made again because the first failed (refused, never
-made) before any line.
+the tail resumes no further than Loki's now (``ServerClock``: the Date its answers say, asked
+again at a reconnect; not known, the local clock's and a minute). A gap of more than
+BACKFILL_MOST lines is shown up to that many, and the rest are counted (a LogQL count, to the
+millisecond) and said in the batch's note; a gap that cannot be read back is said too (where
+Loki's replay was full). The first connection shows the newest ``limit`` lines since
+``start_ns``, as Loki sends them (a tail is about what comes next: a query reads the past);
+so does a first connection made again because the first failed (refused, never made) before
+any line.
 
 Each frame is bounded (MAX_FRAME_BYTES, no compression), each line cut like a queried one;
 a line, stream or frame not in Loki's shape is left out and said, and the tail goes on;
@@ -79,10 +80,24 @@ LOKI_FRAME_LINES = 100
 #: the lines a tail remembers to tell one sent again (a reconnect's replay, a repeat): the
 #: newest this many, each as a hash (a line may be 16 KiB; lines at one instant, without end)
 RECENT_LINES = 10_000
-#: where no answer said Loki's clock (its Date), how far past the local clock a line's time
-#: may hold the resume point: a workstation's clock minutes behind Loki's must not move it
-#: back over lines shown (read again, past what the tail remembers, they are shown twice)
-LOCAL_CLOCK_SLACK_NS = 15 * 60 * 1_000_000_000
+#: where Loki's clock is not known (no answer said a Date that can be believed), how far past
+#: the local clock a line's time may hold the resume point. Small: a node's clock fast by
+#: more than this lets go the lines written after a reconnect for as long as it is fast (a
+#: quarter of an hour let go every line of a node 10 min fast); a workstation's clock behind
+#: Loki's by more than this moves the resume point back over lines shown (those read again
+#: are known by their hashes, up to RECENT_LINES). A minute covers a clock kept by NTP.
+LOCAL_CLOCK_SLACK_NS = 60 * 1_000_000_000
+#: a Date further than this from the local clock is not Loki's (a proxy's clock dead since
+#: 1970, a forged header): believed, it moved the resume point to 1970 (every line in Loki
+#: read back as "written while the tail was cut") or to 9999 (every new line let go)
+CLOCK_BELIEVED_NS = 60 * 60 * 1_000_000_000
+#: the local clock is taken to have been set (NTP, a resume from suspend) where it moved this
+#: much more or less than the monotonic one since Loki's was read: that reading is not used
+CLOCK_STEP_NS = 5 * 1_000_000_000
+#: a reconnect asks Loki's clock again where it was read longer ago than this (or the local
+#: clock was set since), within CLOCK_ASK_S: a slow answer holds the next connection no longer
+CLOCK_FRESH_S = 5 * 60.0
+CLOCK_ASK_S = 2.0
 
 
 @dataclass
@@ -201,37 +216,85 @@ def _read_frame(text: str | bytes, cluster: str) -> TailBatch:
 
 
 class ServerClock:
-    """Loki's clock, as the Date of its last answer said (a tail's upgrade, or an answer asked
-    for it), kept as its offset from the local clock (which goes on through a suspend, unlike a
+    """Loki's clock, as the Date of an answer said (a tail's upgrade, or an answer asked for
+    it), kept as its offset from the local clock (which goes on through a suspend, unlike a
     monotonic one): the latest a line may be stamped for a tail to resume from it. Not the
     local clock itself: one minutes behind Loki's moved the resume point back over lines
     shown. A Date holds whole seconds: the server's now is read up to a second early (lines
-    of that second read again are known by their hashes)."""
+    of that second read again are known by their hashes).
+
+    A Date is believed only within CLOCK_BELIEVED_NS of the local clock, and only one (an
+    answer may carry several: a proxy's beside the server's); a reading is dropped once the
+    local clock was set since (CLOCK_STEP_NS). Not known, the local clock and
+    LOCAL_CLOCK_SLACK_NS stand for Loki's, and ``not_known_why`` says why."""
 
     def __init__(self) -> None:
         self._ahead_ns: int | None = None  # how far Loki's clock is ahead of the local one
+        self._read_at = (0, 0.0)  # the local clock and the monotonic one when it was read
+        self._why = "no answer said its Date"
 
     @property
     def known(self) -> bool:
+        """Loki's clock was read, and the local clock was not set since."""
+        if self._ahead_ns is None:
+            return False
+        wall_ns, mono = self._read_at
+        moved_ns = (time.time_ns() - wall_ns) - int((time.monotonic() - mono) * 1e9)
+        if abs(moved_ns) > CLOCK_STEP_NS:
+            self._ahead_ns = None
+            self._why = "this computer's clock changed since its Date was read"
         return self._ahead_ns is not None
 
+    @property
+    def fresh(self) -> bool:
+        """Known, and read less than CLOCK_FRESH_S ago: not asked again at a reconnect."""
+        return self.known and time.monotonic() - self._read_at[1] < CLOCK_FRESH_S
+
+    def not_known_why(self) -> str:
+        """Why Loki's clock is not known (a fixed phrase, none of the server's text); empty
+        where it is."""
+        return "" if self.known else self._why
+
     def heard(self, headers: Mapping[str, str] | None) -> bool:
-        """Whether ``headers`` said the server's Date (then its clock is known from it)."""
-        try:
-            said = parsedate_to_datetime(headers.get("Date", "")) if headers else None
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return False  # no date, or not one
-        if said is None:
+        """Whether ``headers`` said the server's Date, one to believe (then its clock is known
+        from it); a Date not believed leaves what was known before. Never raises."""
+        dates = _dates(headers)
+        if not dates:
             return False
-        at = said if said.tzinfo is not None else said.replace(tzinfo=UTC)
-        self._ahead_ns = int(at.timestamp()) * 1_000_000_000 - time.time_ns()
+        try:
+            said = {parsedate_to_datetime(date) for date in dates}
+            at = {(d if d.tzinfo is not None else d.replace(tzinfo=UTC)).timestamp() for d in said}
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return False  # not a date
+        if len(at) != 1:
+            self._why = "its answer said more than one Date"
+            return False
+        local_ns = time.time_ns()
+        ahead_ns = int(at.pop()) * 1_000_000_000 - local_ns
+        if abs(ahead_ns) > CLOCK_BELIEVED_NS:
+            self._why = "its Date lay more than an hour from this computer's clock"
+            return False
+        self._ahead_ns, self._read_at = ahead_ns, (local_ns, time.monotonic())
         return True
 
     def latest_ns(self) -> int:
         """The server's now, or, not known, the local clock's and LOCAL_CLOCK_SLACK_NS."""
-        if self._ahead_ns is None:
+        if not self.known or self._ahead_ns is None:
             return time.time_ns() + LOCAL_CLOCK_SLACK_NS
         return time.time_ns() + self._ahead_ns
+
+
+def _dates(headers: Mapping[str, str] | None) -> list[str]:
+    """Every Date ``headers`` say: a WebSocket upgrade's (``get_all``) or an httpx answer's
+    (``get_list``) may say several, and their ``get`` raises or joins them."""
+    if not headers:
+        return []
+    for every in ("get_all", "get_list"):
+        read = getattr(headers, every, None)
+        if callable(read):
+            return [str(date) for date in read("Date")]
+    said = headers.get("Date")
+    return [said] if said else []
 
 
 async def _server_headers(
@@ -239,10 +302,11 @@ async def _server_headers(
 ) -> httpx.Headers | None:
     """The headers of a small answer of the server (its build, or a refusal: any answer says
     its Date), for its clock where the tail's upgrade said none (Loki's says none); None
-    where it did not answer (the tail goes on, on the local clock)."""
+    where it did not answer within CLOCK_ASK_S (the tail goes on, on what it knew or the
+    local clock)."""
     try:
         client = await http.ready_client()
-        async with asyncio.timeout(http.policy.connect_timeout_s):
+        async with asyncio.timeout(min(http.policy.connect_timeout_s, CLOCK_ASK_S)):
             request = client.build_request("GET", paths.path("status/buildinfo", tenant))
             response = await client.send(request, stream=True)
             await response.aclose()  # its body is not read
@@ -316,6 +380,7 @@ async def tail(
     shown = _Shown(http, paths, logql, cluster, tenant, limit, Resume(start_ns))
     failures = 0
     authenticated_again = False  # on a 401, since the last upgrade the server accepted
+    clock_asked = False  # Loki's clock was asked (in vain) just before this connection
     while True:
         params = {"query": logql, "limit": str(limit), "delay_for": str(delay_for_s)}
         if shown.resume.last_ns is not None:
@@ -334,8 +399,7 @@ async def tail(
                 opened, authenticated_again = time.monotonic(), False
                 upgrade = socket.response  # its Date, if any, says the server's clock
                 said = upgrade.headers if upgrade is not None else None
-                if not shown.clock.heard(said) and not shown.clock.known:
-                    shown.clock.heard(await _server_headers(http, paths, tenant))
+                await shown.clock_from(said, asked=clock_asked)
                 async for message in socket:
                     framed, failures = True, 0
                     for batch in await shown.frame(message):
@@ -367,10 +431,11 @@ async def tail(
                 f"{where}: the tail failed {MOST_FAILURES} times in a row ({reason})",
                 backend=http.name,
             )
-        shown.reconnecting(worked=(framed or lasted) and not refused)
         wait = BACKOFF_S[min(failures - 1, len(BACKOFF_S) - 1)]
         yield TailBatch(note=f"tail cut ({reason}); reconnecting in {wait:g} s", cut=True)
         await asyncio.sleep(wait)
+        clock_asked = await shown.ask_clock()
+        shown.reconnecting(worked=(framed or lasted) and not refused)
 
 
 def _refused(exc: ConnectionClosed) -> str:
@@ -399,6 +464,8 @@ class _Shown:
     resume: Resume
     gap_from: int | None = None
     clock: ServerClock = field(default_factory=ServerClock)
+    #: why Loki's clock was not known when the tail resumed (it resumed on the local one)
+    resumed_unknown: str = ""
 
     def reconnecting(self, worked: bool) -> None:
         """The connection was cut; ``worked``: it was made (a frame came, or it lasted), so
@@ -407,10 +474,28 @@ class _Shown:
         connection again (Loki's newest since the start; the window is not read back as
         lines "written while the tail was cut")."""
         # first: the gap starts where the next connection does
+        self.resumed_unknown = self.clock.not_known_why()
         self.resume.reconnecting(self.clock.latest_ns())
         if self.gap_from is None and (self.resume.shown_any or worked):
             # (a connection that sent no line leaves the gap as it was)
             self.gap_from = self.resume.last_ns  # None: no start, nothing to read from
+
+    async def clock_from(self, said: Mapping[str, str] | None, *, asked: bool) -> None:
+        """Loki's clock from a connection's upgrade (``said``: its headers) or, where they
+        say no Date to believe and what is known is not fresh, from an answer asked for it;
+        not where it was asked just before this connection (``asked``: in vain)."""
+        if not self.clock.heard(said) and not self.clock.fresh and not asked:
+            self.clock.heard(await _server_headers(self.http, self.paths, self.tenant))
+
+    async def ask_clock(self) -> bool:
+        """Before a connection is made again: Loki's clock asked again where it was read
+        long ago or the local clock was set since (NTP, a resume from suspend), and lines
+        were shown (the tail resumes from the newest, held back to Loki's now). Whether it
+        was asked."""
+        if not self.resume.shown_any or self.clock.fresh:
+            return False
+        self.clock.heard(await _server_headers(self.http, self.paths, self.tenant))
+        return True
 
     async def frame(self, message: str | bytes) -> list[TailBatch]:
         """A frame's batches to show: the lines read back after a cut first, if any, then
@@ -443,7 +528,9 @@ class _Shown:
             fresh = await asyncio.to_thread(self.resume.fresh, batch.entries)
         else:
             fresh = self.resume.fresh(batch.entries)
-        let_go_note = _let_go_note(self.resume.let_go) if self.resume.let_go > let_go else ""
+        let_go_note = ""
+        if self.resume.let_go > let_go:
+            let_go_note = _let_go_note(self.resume.let_go, self.resumed_unknown)
         note = "; ".join(said for said in (batch.note, let_go_note) if said)  # lines left out
         if fresh or batch.dropped or note:
             out.append(TailBatch(fresh, batch.dropped, note))
@@ -516,7 +603,13 @@ def _when(at_ns: int) -> str:
     return datetime.fromtimestamp(at_ns / 1e9, UTC).isoformat(timespec="milliseconds")
 
 
-def _let_go_note(let_go: int) -> str:
-    """Says how many lines a resumed tail let go (see ``Resume``)."""
+def _let_go_note(let_go: int, clock_unknown: str = "") -> str:
+    """Says how many lines a resumed tail let go (see ``Resume``), and, where it resumed with
+    Loki's clock not known (``clock_unknown``: why), that it may have resumed ahead of it (a
+    line stamped in the future held the resume point up to LOCAL_CLOCK_SLACK_NS ahead)."""
+    why = "read before the cut, or written late while it was cut"
+    if clock_unknown:
+        why += (f"; Loki's clock was not known ({clock_unknown}): the tail resumed at most "
+                f"{LOCAL_CLOCK_SLACK_NS / 1e9:g} s past this computer's")  # fmt: skip
     return (f"{let_go:,} line{'s' if let_go != 1 else ''} older than where the tail resumed "
-            "not shown (read before the cut, or written late while it was cut)")  # fmt: skip
+            f"not shown ({why})")  # fmt: skip
