@@ -350,8 +350,10 @@ def test_incidents_rca_and_the_incident_report_from_the_sample_capture(
     text = run_cli(home, env, "--capture", str(SAMPLE), "rca", "--incident", freerun["id"])
     lines = text.stdout.splitlines()  # the window and each cause with their times
     opened, until = freerun["opened_at"], read_manifest(SAMPLE).until
+    end = result["window"]["end"]  # 5 min after its worst signals' newest onset: not the end
+    assert opened < end < until  # of the capture, which the text said it read up to
     assert lines[1].endswith(f"min after {opened[:10]} {opened[11:19]} UTC, read up to "
-                             f"{until[:10]} {until[11:19]} UTC")  # fmt: skip
+                             f"{end[:10]} {end[11:19]} UTC")  # fmt: skip
     assert lines[2].startswith(" 1. ran-east du-2/ens1f0  confidence ")
     assert "first changed" in lines[2]
     missing = run_cli(home, env, "--capture", str(SAMPLE), "rca", "--incident", "INC-nope")

@@ -1,6 +1,6 @@
 """Root-cause analysis of an incident (or of a cluster at a moment), off the UI thread: the
-incident's clusters' stored series in the window (30 min before to 5 min after the onset of
-its worst signals, ``rca_anchor``; nothing after the analysis time) and its own discrete
+incident's clusters' stored series in the window (30 min before to 5 min after the onsets of
+its worst signals, ``rca_span``; nothing after the analysis time) and its own discrete
 signals (an XID, a clock leaving LOCKED, a failed SR-IOV sync...) are ranked by
 ``analysis.rca.score``; each cause carries its evidence and the runbook's next checks. Works
 on a capture (its stored series), offline."""
@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,10 +48,21 @@ from analysis.rca.score import CAUSES_KEPT, rank
 from analysis.rca.traces import FailingTrace, failing_through
 
 SHOWN = CAUSES_KEPT  # causes kept in a result (their confidences add up to 1)
+AFTER_LISTED = 5  # an incident's signals after the window named (the rest counted)
 QUOTED_CAUSES = 2  # the top causes whose own error lines and failing traces are quoted
 #: a polled panel that RCA also reads from Loki over the whole window: where both are at
 #: hand for a pod, the one read over the window (complete from its start) is kept
 ASKED_AGAIN = {"error_log_lines": "error log lines"}
+#: an alert's labels that name why, as the runbook's pod reasons are keyed: kube-state-
+#: metrics' ``reason`` (a container waiting, terminated, last terminated; a pod evicted),
+#: as an event exporter's and the node problem detector's (OOMKilling); its other labels
+#: (a pod's, a container's, a namespace's name) are names, not reasons
+REASON_LABELS = ("reason",)
+#: a panel that counts the alerts firing (Prometheus' ALERTS series, summed on the cluster)
+#: is no candidate cause: an alert is a symptom by nature, and each firing one is already
+#: an incident's signal on its own entity; its count rose with every alert and, on the
+#: cluster, outranked the node whose CPU the alert was about
+_COUNTS_ALERTS = re.compile(r"(?<![\w:])ALERTS(?:_FOR_STATE)?(?![\w:])")
 #: a discrete signal (a finding, an alert) as evidence: how it weighs beside the series
 _DISCRETE = {FindingSeverity.CRITICAL: SignalKind.ERRORS,
              FindingSeverity.WARNING: SignalKind.RESOURCE,
@@ -72,6 +84,10 @@ class RcaResult:
     quotes: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
     #: the failing traces through the top causes (entity -> the first few)
     traces: dict[str, list[FailingTrace]] = field(default_factory=dict)
+    #: the incident's own signals first seen after the window (not ranked), the first
+    #: AFTER_LISTED of them, each "entity: source: reason (from time)", and how many in all
+    after_window: list[str] = field(default_factory=list)
+    after_window_count: int = 0
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -79,8 +95,10 @@ class RcaResult:
             "window": {"detect": _iso(self.window.detect_s), "before_s": self.window.before_s,
                        "after_s": self.window.after_s, "lead_s": self.window.lead_s,
                        "analysis": _iso(self.window.analysis_s) if self.window.analysis_s
-                       else None},
+                       else None, "end": _iso(self.window.end_s)},
             "signals_read": self.signals_read,
+            "after_window": self.after_window,
+            "after_window_count": self.after_window_count,
             "topology_unread": self.unread,
             "causes": [{
                 "entity": c.entity, "score": round(c.score, 3), "confidence": c.confidence,
@@ -102,6 +120,15 @@ class RcaResult:
         }  # fmt: skip
 
     @property
+    def not_ranked(self) -> str:
+        """The incident's own signals first seen after the window (``after_window``): one line."""
+        n = self.after_window_count
+        more = n - len(self.after_window)
+        listed = "; ".join(self.after_window) + (f"; and {more} more" if more > 0 else "")
+        return (f"{n} signal{'s' if n != 1 else ''} first seen after the window, not ranked: "
+                f"{listed}")  # fmt: skip
+
+    @property
     def not_read(self) -> str:
         """What could not be read around the window (``unread``), each one printable line."""
         return f"not read (topology, logs, traces): {'; '.join(map(one_line, self.unread))}"
@@ -112,10 +139,11 @@ class RcaResult:
         at = datetime.fromtimestamp(w.detect_s, UTC)
         window = (f"{w.before_s / 60:.0f} min before to {w.after_s / 60:.0f} min after "
                   f"{time_text(at, seconds=True)}")  # fmt: skip
-        if w.analysis_s is not None:
-            window += (
-                f", read up to {time_text(datetime.fromtimestamp(w.analysis_s, UTC), seconds=True)}"
-            )
+        if w.analysis_s is not None:  # the end really read: the analysis time, or before it
+            end = datetime.fromtimestamp(w.end_s, UTC)
+            window += f", read up to {time_text(end, seconds=True)}"
+        if self.after_window_count:
+            window += f"; {self.not_ranked}"
         if self.unread:
             window += f"; {self.not_read}"
         rows = [
@@ -191,14 +219,24 @@ class RcaService:
                 f"{incident.id}: its first signal ({began}) is after the analysis "
                 f"time ({time_text(at)}); nothing was known then to explain"
             )
-        first = rca_anchor(known)
+        first, newest = rca_span(known)
         window = _window(first.timestamp(), at, f"{incident.id}: its RCA window",
-                         "the onset of its worst signal")  # fmt: skip
+                         "the onset of its worst signal",
+                         after=newest - first + RCA_WINDOW_AFTER)  # fmt: skip
         clusters = sorted({s.cluster for s in known})
         around = await self._around(clusters, window)
         result = await asyncio.to_thread(
             self._analyse, incident.id, clusters, window, known, around=around,
         )  # fmt: skip
+        # its own signals first seen after the window (a lesser one, later than the worst's
+        # 5 minutes) are not ranked: said, not left out unsaid; one that only repeats a
+        # signal of its place in the window (a capture's finding, dated when read, of the
+        # anomaly ranked) is no news
+        ranked = [s for s in known if s.first_seen.timestamp() <= window.end_s]
+        later = sorted((s for s in known if s.first_seen.timestamp() > window.end_s
+                        and not _repeats(s, ranked)), key=lambda s: s.first_seen)  # fmt: skip
+        result.after_window = [_after_line(s) for s in later[:AFTER_LISTED]]
+        result.after_window_count = len(later)
         return await self._quoted(result)
 
     async def for_cluster(self, name: str, clusters: list[str], at: datetime) -> RcaResult:
@@ -243,6 +281,8 @@ class RcaService:
         read_around = [_fitted(s) for s in around.signals]
         asked = {(s.entity, s.name) for s in read_around}
         for panel in self._catalog:
+            if _COUNTS_ALERTS.search(getattr(panel, "promql", "")):
+                continue
             kind = SignalKind(panel.rca_kind)
             again = ASKED_AGAIN.get(panel.id)
             for cluster in clusters:
@@ -274,9 +314,7 @@ class RcaService:
             mine = sorted((s for s in discrete if signal_entity(s) == cause.entity),
                           key=worst_first)  # its worst signal's checks first  # fmt: skip
             # a finding's entries only for its own domain's signals (source: GPU, PTP...)
-            found = self.runbook.for_texts(
-                [(f"{s.reason} {s.subject} {s.alert_name or ''}", s.source) for s in mine]
-            )
+            found = self.runbook.for_texts([(_said(s), s.source) for s in mine])
             if found:
                 checks[cause.entity] = found
         charts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
@@ -433,6 +471,11 @@ def rca_clusters(registry: ClusterRegistry, name: str) -> list[str]:
 
 
 def rca_anchor(known: list[IncidentSignal]) -> datetime:
+    """The moment an incident's RCA window is built around (``rca_span``'s first onset)."""
+    return rca_span(known)[0]
+
+
+def rca_span(known: list[IncidentSignal]) -> tuple[datetime, datetime]:
     """The moment an incident's RCA window is built around: the onset (first seen) of its
     worst signals (``known``: as they were at the analysis time). Of the signals of its worst
     severity, the newest onset, or the first of those that began within the window's baseline
@@ -445,7 +488,12 @@ def rca_anchor(known: list[IncidentSignal]) -> datetime:
     RESOLVE_AFTER of it) is no new onset: a capture's findings are first seen at its end,
     and the anomaly they repeat, begun an hour before, is the onset (read from the finding,
     the GPU at 84 C throughout showed no change). One with an onset of its own (an XID 79
-    that came now on a GPU hot for two days) is one."""
+    that came now on a GPU hot for two days) is one.
+
+    With it, the newest of those onsets: the window is read up to RCA_WINDOW_AFTER past it
+    (never past the analysis time), so a cascade's later equal (a FREERUN 12 min after the
+    XID of its node) is ranked with what its series did, not left out after the first's
+    5 minutes. They are within RCA_WINDOW_BEFORE of the first: the window stays bounded."""
     worst = min(SEVERITY_RANK[s.severity] for s in known)
     onsets: list[datetime] = []
     covered: dict[str, datetime] = {}  # place -> until when its open run was seen
@@ -459,7 +507,7 @@ def rca_anchor(known: list[IncidentSignal]) -> datetime:
             until = s.last_seen
         covered[place] = max(until, s.last_seen)
     newest = max(onsets)
-    return min(t for t in onsets if newest - t <= RCA_WINDOW_BEFORE)
+    return min(t for t in onsets if newest - t <= RCA_WINDOW_BEFORE), newest
 
 
 #: the times an RCA window may span (unix s): the series, logs and traces it reads are
@@ -468,12 +516,16 @@ EARLIEST_S = 0.0
 LATEST_S = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
 
 
-def _window(detect_s: float, at: datetime, what: str, anchor: str) -> Window:
-    """The window around ``detect_s`` read up to ``at``; one reaching before 1970 or past 9999
-    (a source's zero time, 0001-01-01, taken for when a signal began) is refused in words
-    (``what``: whose window; ``anchor``: what ``detect_s`` is), not a "year 0 is out of
-    range" of the readers."""
-    window = Window(detect_s, analysis_s=at.timestamp())
+def _window(
+    detect_s: float, at: datetime, what: str, anchor: str, *, after: timedelta = RCA_WINDOW_AFTER
+) -> Window:
+    """The window around ``detect_s`` read up to ``at``; ``after``: how long after
+    ``detect_s`` it reads (RCA_WINDOW_AFTER, or more to an incident's newest onset: its end
+    is still never past ``at``); one reaching before 1970 or past 9999 (a source's zero time,
+    0001-01-01, taken for when a signal began) is refused in words (``what``: whose window;
+    ``anchor``: what ``detect_s`` is), not a "year 0 is out of range" of the readers."""
+    after_s = max(after, RCA_WINDOW_AFTER).total_seconds()
+    window = Window(detect_s, after_s=after_s, analysis_s=at.timestamp())
     start, end = window.detect_s - window.before_s, window.detect_s + window.after_s
     if start < EARLIEST_S or end > LATEST_S:
         raise UsageError(
@@ -500,6 +552,14 @@ def _named(panel: str, labels: dict[str, str]) -> str:
     return fitted_name(f"{panel} {redact(labels_text(rest))}") if rest else panel
 
 
+def _said(s: IncidentSignal) -> str:
+    """What a signal says that its runbook checks are looked up in: its reason, subject and
+    alert name, and an alert's labels that name why (``REASON_LABELS``: kube-prometheus'
+    KubeContainerWaiting names the pod's CreateContainerConfigError only there)."""
+    why = " ".join(s.alert_labels[k] for k in REASON_LABELS if s.alert_labels.get(k))
+    return f"{s.reason} {s.subject} {s.alert_name or ''} {why}"
+
+
 def _step(s: IncidentSignal, window: Window) -> Signal:
     """A discrete signal as a series: 0 before it was first seen, 1 from then (one sample a
     minute over the window, and one at its first seen and at the window's end), so it ranks
@@ -511,6 +571,24 @@ def _step(s: IncidentSignal, window: Window) -> Signal:
     values = (ts >= first).astype(float)
     name = fitted_name(redact(f"{s.source}: {s.reason}"))  # a server's words (an alert's)
     return Signal(signal_entity(s), name, _DISCRETE[s.severity], ts, values)
+
+
+def _repeats(s: IncidentSignal, earlier: list[IncidentSignal]) -> bool:
+    """``s`` has no onset of its own (dated when the app first read it) and a signal of
+    ``earlier`` about its place ran on to within RESOLVE_AFTER of it: it is that one again
+    (as ``rca_span`` takes it)."""
+    if s.grouped_at is None or s.first_seen < s.grouped_at:
+        return False
+    place = signal_entity(s)
+    return any(signal_entity(o) == place and s.first_seen - o.last_seen <= RESOLVE_AFTER
+               for o in earlier)  # fmt: skip
+
+
+def _after_line(s: IncidentSignal) -> str:
+    """One of an incident's signals after the window, as its text names it: one printable
+    line, its words (a server's: an alert's) redacted and cut, as ``_step`` names them."""
+    said = fitted_name(redact(f"{s.source}: {s.reason}"))
+    return f"{signal_entity(s)}: {said} (from {time_text(s.first_seen, seconds=True)})"
 
 
 def _fitted(s: Signal) -> Signal:
