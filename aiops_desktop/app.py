@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from aiops_desktop.models import EndpointKind
@@ -31,6 +32,7 @@ from aiops_desktop.settings import AppPaths
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
     from ui.presenters import Presenters
+    from ui.presenters.capture_export import CaptureExportPresenter
     from ui.theme import Theme
 
 LOAD_TIMEOUT_S = 30.0
@@ -106,6 +108,21 @@ def build_presenters(core: Core, theme: Theme) -> Presenters:
     )  # fmt: skip
 
 
+def capture_export(core: Core) -> CaptureExportPresenter:
+    """File > Export capture…'s presenter over ``core``'s cache (the UI reaches the Core only
+    through what it is handed here)."""
+    from aiops_desktop.services.outputs.capture import export_capture
+    from aiops_desktop.services.runtime.outputs import check_output
+    from aiops_desktop.store.capture import replaceable
+    from ui.presenters.capture_export import CaptureExportPresenter
+
+    return CaptureExportPresenter(
+        export=partial(export_capture, core), cluster_names=core.reports.cluster_names,
+        folder=core.paths.reports_dir, tasks=core.supervisor,
+        check_out=lambda out: replaceable(check_output(out, core.paths)),
+    )  # fmt: skip
+
+
 class DesktopApp:
     """The windowed app over a Core: its presenters and one main window."""
 
@@ -124,6 +141,8 @@ class DesktopApp:
         self.presenters = build_presenters(core, theme)
         self.presenter = self.presenters.registry
         self.window: MainWindow = MainWindow(self.presenters, theme)
+        if core.capture is None:  # a capture is not exported again
+            self.window.attach_capture_export(capture_export(core))
 
     async def load(self) -> None:
         from ui.pages import PAGES, Runs

@@ -36,6 +36,7 @@ from aiops_desktop.settings import packaged as _packaged
 from aiops_desktop.settings import resources_dir
 from ui import page_views
 from ui.dialogs.add_cluster import AddClusterDialog
+from ui.dialogs.capture_export_dialog import CaptureExportDialog
 from ui.dialogs.import_kubeconfig import ImportKubeconfigDialog
 from ui.dialogs.report_dialog import ReportDialog
 from ui.dialogs.settings_dialog import SettingsDialog
@@ -43,6 +44,7 @@ from ui.notifier import CriticalNotifier
 from ui.page_views import ClusterPage
 from ui.pages import PAGES, Runs, page_key
 from ui.presenters import Presenters
+from ui.presenters.capture_export import CaptureExportPresenter
 from ui.theme import Theme
 from ui.views.cluster_list import ClusterListView, on_pick
 from ui.views.empty_state import EmptyStateView
@@ -111,6 +113,8 @@ class MainWindow(QMainWindow):
         self._clusters: list[Cluster] = []
         self._truth: FleetTruth | None = None
         self._launched: list[_Launched] = []  # the capture windows started, until they end
+        #: the live cache's capture export (``attach_capture_export``); None: not offered
+        self.capture_export: CaptureExportPresenter | None = None
         #: the options this process was given that a capture window started from it is
         #: given too (``--data-dir``, ``--role``): its log, reports and settings are then
         #: this window's (a portable install's folder), not the platform's default folder
@@ -327,6 +331,21 @@ class MainWindow(QMainWindow):
     # -- user actions --------------------------------------------------------------------
     def open_report_dialog(self) -> ReportDialog:
         dialog = ReportDialog(self.presenters.reports, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def attach_capture_export(self, presenter: CaptureExportPresenter) -> None:
+        """The composition root gives the live Core's capture export: File > Export
+        capture… is offered from then on, where the role may export and no capture is
+        open."""
+        self.capture_export = presenter
+        self.commands.offer_capture_export()
+
+    def open_capture_export_dialog(self) -> CaptureExportDialog | None:
+        if self.capture_export is None or not self.commands.export_capture_action.isVisible():
+            return None  # its keys pressed where it is not offered
+        dialog = CaptureExportDialog(self.capture_export, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog

@@ -134,6 +134,9 @@ class WindowCommands(QObject):
             action.setVisible(manage)  # a capture's registry never changes; only an admin's
         self.report_action = self._action(file, "New &report…", "Ctrl+R", w.open_report_dialog)
         self.report_action.setVisible(w.presenters.registry.allows(Action.WRITE_REPORTS))
+        self.export_capture_action = self._action(file, "&Export capture…", "Ctrl+E",
+                                                  w.open_capture_export_dialog)  # fmt: skip
+        self.offer_capture_export()
         self._action(file, "&Open capture…", "Ctrl+O", w.open_capture_dialog)
         file.addSeparator()
         self._action(file, "&Quit", QKeySequence.StandardKey.Quit, w.close)
@@ -157,6 +160,17 @@ class WindowCommands(QObject):
         self.menus.append(help_)
         self._action(help_, "&Keyboard shortcuts", None, self.show_shortcuts)
         self._action(help_, "&About AIOps Desktop", None, self.show_about)
+
+    def offer_capture_export(self) -> None:
+        """File > Export capture… only where the window can export (the live Core's export
+        given to it), the role may, and no capture is open: an opened capture is re-shared
+        by copying its file."""
+        registry = self.window.presenters.registry
+        self.export_capture_action.setVisible(
+            self.window.capture_export is not None
+            and registry.allows(Action.EXPORT_CAPTURE)
+            and not registry.read_only
+        )
 
     def _shortcut(self, keys: str, slot: Callable[[], object]) -> None:
         shortcut = QShortcut(QKeySequence(keys), self.window)
