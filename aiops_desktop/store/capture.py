@@ -23,13 +23,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aiops_desktop.logs import redact
+from aiops_desktop.models.anomalies import LASTED, STILL_OPEN_NOTE, Anomaly
 from aiops_desktop.models.cluster import Cluster, ClusterStatus, member_name
 from aiops_desktop.models.enums import AuthMethod, ClusterState, Connectivity
 from aiops_desktop.models.errors import AlreadyExistsError, AppError, UsageError
 from aiops_desktop.models.incidents import FIRST_KEPT, Incident
 from aiops_desktop.models.text import time_text
 from aiops_desktop.store import codec
-from aiops_desktop.store.bodies import read_all, read_rows
+from aiops_desktop.store.bodies import DamagedRowError, read_all, read_one, read_rows
 from aiops_desktop.store.capture_redact import (
     drop_series,
     end_the_silent,
@@ -419,18 +420,30 @@ def _copy(
             "AND julianday(last_seen) >= julianday(?) AND julianday(starts_at) <= julianday(?)",
             (lo, hi),
         ).rowcount,
-        # the episodes going on in it: at their worst in it, or before it and lasting into it
-        # (as the live detection reports them, by their last point); a body that is not JSON
-        # is left out (as the redaction pass leaves out one that is no anomaly), never read
+        # the episodes going on in it: begun by its end and at their worst in it or after
+        # it (a past span's FREERUN begun before its end, at its worst after: the live report
+        # of the period lists it), or before it and lasting into it (as the live detection
+        # reports them, by their last point); at their worst no later than an open accepts
+        # (``check_dated``: a day after its end). A body that is not JSON is left out (as the
+        # redaction pass leaves out one that is no anomaly), never read
         "anomalies": conn.execute(
             "INSERT INTO main.anomalies SELECT * FROM src.anomalies "
             "WHERE cluster IN (SELECT name FROM chosen) AND at <= ? AND json_valid(body) "
+            "AND CASE WHEN json_valid(body) THEN coalesce(julianday(json_extract(body, "
+            "'$.started_at')) <= julianday(?), at <= ?) END "
             "AND (at >= ? OR CASE WHEN json_valid(body) THEN "
             "julianday(json_extract(body, '$.last_at')) >= julianday(?) END)",
-            (until.timestamp(), since.timestamp(), lo),
+            (
+                (until + CLOCK_SKEW).timestamp(),
+                until.isoformat(),
+                until.timestamp(),
+                since.timestamp(),
+                lo,
+            ),
         ).rowcount,
         "incidents": _copy_incidents(conn, since, until, incidents_as_of),
     }
+    _episodes_as_they_stood(conn, until)
     counts["chunks"] -= _cut_to_span(conn, lo_ms, hi_ms)
     counts["series"] -= conn.execute(  # those whose chunks held nothing inside it
         "DELETE FROM main.series WHERE id NOT IN (SELECT series_id FROM main.chunks) "
@@ -471,6 +484,31 @@ def _copy(
     return manifest
 
 
+def _episodes_as_they_stood(conn: sqlite3.Connection, until: datetime) -> None:
+    """The copied episodes found going on after ``until`` (a past span's end) as they stood
+    then, as its incidents are cut (a signal's last seen no later than the end): going on at
+    its end, their last point found by then no later than it, their explanation saying so
+    (not how long they went on after it). Their worst point is as stored: the record keeps
+    one, and which came by the end is not known (the live report of the period lists them
+    so). A body that is no anomaly is left to the redaction pass, which leaves it out."""
+    rows = conn.execute(
+        "SELECT identity, body FROM main.anomalies WHERE "
+        "julianday(json_extract(body, '$.last_at')) > julianday(?)",  # bodies are JSON here
+        (until.isoformat(),),
+    ).fetchall()
+    for identity, body in rows:
+        try:
+            found = read_one(Anomaly, body, "anomaly")
+        except DamagedRowError:
+            continue
+        head = found.explanation.replace(STILL_OPEN_NOTE, "").split(LASTED, 1)[0]
+        then = found.model_copy(
+            update={"open": True, "last_at": until, "explanation": head + STILL_OPEN_NOTE}
+        )
+        conn.execute("UPDATE main.anomalies SET body = ? WHERE identity = ?",
+                     (then.model_dump_json(), identity))  # fmt: skip
+
+
 def _as_it_stood(conn: sqlite3.Connection, cluster: Cluster, until: datetime) -> Cluster:
     """``cluster``'s record as it stood at ``until`` where it holds a check made after it (a
     past span's, as its incidents are cut with ``as_of``): the status its last check by then
@@ -507,7 +545,8 @@ def _openable_series(
     the poller stores labels of any length, and one tenant's refused the whole export), with
     their samples, taken off ``counts``; then refuse (CaptureError) a copy an open would
     still refuse, by the open's own checks (``capture_rows``': their number, their text in
-    all): a fleet's cache may hold more than a capture may. Returns the series left out."""
+    all; the health records' and firings' number): a fleet's cache may hold more than a
+    capture may. Returns the series left out."""
     from aiops_desktop.store import capture_rows  # it imports this module
 
     left_out = capture_rows.unheld_series(conn)
@@ -515,6 +554,7 @@ def _openable_series(
         drop_series(conn, series_id, counts)
     try:
         capture_rows._count_series(conn, out)
+        capture_rows.count_times(conn, out)  # the health records and firings, as it counts them
         capture_rows._check_series(
             conn, out, capture_rows._ms(since), capture_rows._ms(until + CLOCK_SKEW)
         )

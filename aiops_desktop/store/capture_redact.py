@@ -38,8 +38,10 @@ MOST_DEPTH = 64
 
 def redacted_document(doc: Any, depth: int = 0) -> Any:
     """A recorded document (the Kubernetes objects a capture keeps) as it leaves the site,
-    field by field: a text redacted as a log line is, a text under a name that says it is a
-    secret (a label ``db_password``) whole, as ``redact_labels`` does."""
+    field by field: a text redacted as a log line is, the value under a name that says it is
+    a secret (a label ``db_password``) whole, as ``redact_labels`` does, whatever it is (a
+    list or an object under ``password`` or ``apiToken`` left its texts in clear); an empty
+    one (null, "", [], {}) holds nothing and stays as it is."""
     if depth > MOST_DEPTH:
         return REDACTED
     if isinstance(doc, str):
@@ -49,7 +51,7 @@ def redacted_document(doc: Any, depth: int = 0) -> Any:
     if isinstance(doc, dict):
         return {
             key: REDACTED
-            if isinstance(value, str) and value and names_a_secret(str(key))
+            if value not in (None, "", [], {}) and names_a_secret(str(key))
             else redacted_document(value, depth + 1)
             for key, value in doc.items()
         }

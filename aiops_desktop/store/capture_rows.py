@@ -7,8 +7,9 @@ that says 20 million samples), is refused with what is wrong (``CaptureError``).
   refresh then took 8.7 s);
 - series: at most ``MOST_SERIES``, their names and labels at most ``MOST_SERIES_ROW`` bytes
   each and ``MOST_SERIES_TEXT`` in all (counted in SQL, before any is read: opening reads
-  every series, and 400,000 of one sample each took 31 s and 943 MiB); labels a JSON object
-  of short strings; samples: an integer time and a number, within the capture's span;
+  every series, and 400,000 of one sample each took 31 s and 943 MiB); their cluster,
+  metric and labels text (a BLOB failed every page); labels a JSON object of short strings;
+  samples: an integer time and a number, within the capture's span;
 - chunks: a header this app writes (its version, at most ``codec.MAX_SAMPLES`` samples of
   at most ``codec.MAX_COLUMNS`` columns, a rollup's four; the row's own count), a time
   span that holds its samples at least ``MIN_SPACING_MS`` apart, no two chunks of a series
@@ -19,8 +20,12 @@ that says 20 million samples), is refused with what is wrong (``CaptureError``).
   allowed: 2,000 chunks of zeros dated 2089, 154 bytes each, were 1.3 GB decoded as it
   opened), at most ``MOST_VALUES`` values in all, and each decoded (a damaged body is
   refused here, not a codec error in a page later), its samples those its row says;
-- health records: what ``HealthRecord`` holds (a score of 0-100: 500 failed every report),
-  checked within the capture's span; alert firings: zoned times, seen within it;
+- health records and alert firings: at most ``MOST_HEALTH_RECORDS`` and
+  ``MOST_ALERT_FIRINGS`` (counted in SQL, before any is read: a million firings took 6.8 s
+  to open), their columns of the types this app writes (a firing's name as a BLOB failed
+  every report), a firing's severity one an alert has; health records what ``HealthRecord``
+  holds (a score of 0-100: 500 failed every report), checked within the capture's span;
+  alert firings: zoned times, seen within it;
 - anomalies and incidents (their checked bodies, ``check_dated``): none after the capture's
   end (one dated 2030 in a capture of 2026 opened an incident that would never resolve),
   an anomaly none whose episode was over before its start, and no time of either outside
@@ -42,7 +47,7 @@ from pydantic import BaseModel
 
 from aiops_desktop.models import ClusterState, HealthRecord
 from aiops_desktop.models.anomalies import Anomaly
-from aiops_desktop.models.enums import EndpointKind, IncidentStatus
+from aiops_desktop.models.enums import AlertSeverity, EndpointKind, IncidentStatus
 from aiops_desktop.models.incidents import Incident
 from aiops_desktop.store import codec
 from aiops_desktop.store.capture import (
@@ -73,6 +78,19 @@ MOST_SERIES = 200_000
 MOST_SERIES_ROW = 16 * 1024
 #: ... and of every series' in all (the benchmark fleet's 50,600 are about 7 MB)
 MOST_SERIES_TEXT = 64 * 2**20
+#: the health records and alert firings a capture may hold, counted before any is read (each
+#: is parsed as it opens, and a report reads every one of its period: a million firings took
+#: 6.8 s to open and 837 MB for a report). An export copies those of its span from the health
+#: history, which keeps a week (``health_retention``'s default; the firings are kept as
+#: long), so an export of any span, up to the 400 days ``--since`` allows, holds a week of
+#: them at most. A cluster checked every 15 s (a hub: ``CHECK_INTERVAL_S``' fastest) has
+#: 40,320 records a week; the scale benchmark's 200 clusters are behind one hub, checked as
+#: one: four such hubs, and room (200,000 took 3 s to check as they opened). An export checks
+#: both before writing: a site keeping a longer history exports a shorter span
+MOST_HEALTH_RECORDS = 200_000
+#: ... and firings: the scale benchmark's 200 clusters each firing an alert anew every ten
+#: minutes (a flapping one) for the week kept are 201,600
+MOST_ALERT_FIRINGS = 250_000
 #: the earliest and latest a record's time may be, as a manifest's (``capture.FIRST_YEAR``)
 _FIRST = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
 _LAST = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)
@@ -82,6 +100,7 @@ def check_rows(conn: sqlite3.Connection, path: Path, since: datetime, until: dat
     """Check the rows copied into ``main`` from the capture at ``path``, of the span from
     ``since`` to ``until`` (its manifest's; see the module)."""
     _count_series(conn, path)  # first: the other checks read every series
+    count_times(conn, path)  # and every health record and firing
     _check_chunks(conn, path, _ms(since), _ms(until + CLOCK_SKEW))
     _check_series(conn, path, _ms(since), _ms(until + CLOCK_SKEW))
     _check_times(conn, path, since - CLOCK_SKEW, until + CLOCK_SKEW)
@@ -130,6 +149,62 @@ def _count_series(conn: sqlite3.Connection, path: Path) -> None:
                       "bytes")  # fmt: skip
     if (text or 0) > MOST_SERIES_TEXT:
         raise _refuse(path, f"it holds more series text than {MOST_SERIES_TEXT:,} bytes")
+
+
+def count_times(conn: sqlite3.Connection, path: Path) -> None:
+    """How many health records and alert firings, in SQL: none is read if too many."""
+    for table, what, most in (("health_history", "health records", MOST_HEALTH_RECORDS),
+                              ("alert_events", "alert firings", MOST_ALERT_FIRINGS)):  # fmt: skip
+        (count,) = conn.execute(f"SELECT count(*) FROM main.{table}").fetchone()  # noqa: S608
+        if count > most:  # (the table's name is this module's own)
+            raise _refuse(path, f"it holds {count:,} {what}, more than {most:,} (what a week "
+                          "of the largest fleet it is measured at holds, and room)")  # fmt: skip
+
+
+def _not_text(*columns: str) -> str:
+    return " OR ".join(f"typeof({c}) != 'text'" for c in columns)
+
+
+#: the severities an alert firing is stored with (``AlertEventRepository``: an ``Alert``'s)
+_SEVERITIES = tuple(s.value for s in AlertSeverity)
+#: rows of a column type this app never writes, by table: what they are, and the condition
+#: (SQLite keeps a BLOB as it is in a TEXT column: a series' cluster as bytes passed the open,
+#: then the fleet's sort of bytes among strings failed fleet, incidents, reports and the
+#: window; a firing's name as bytes, the handover's text)
+_UNTYPED = {
+    "series": ("series whose cluster, metric or labels are not text",
+               _not_text("cluster", "metric", "labels")),
+    "health_history": ("health records that are not the text and numbers this app writes",
+                       _not_text("cluster_id", "checked_at", "state", "endpoint_health")
+                       + " OR typeof(health_score) != 'integer' "
+                       "OR typeof(error) NOT IN ('text', 'null')"),
+    "alert_events": ("alert firings whose cluster, fingerprint, name, severity or summary is "
+                     "not text", _not_text("cluster", "fingerprint", "name", "severity",
+                                           "summary")),
+}  # fmt: skip
+
+
+def _untyped(conn: sqlite3.Connection, path: Path, table: str) -> None:
+    """Refused where a row of ``table`` has a column of another type than this app writes
+    (``_UNTYPED``): "its <table> table holds <count> <what>"; a firing, a severity an alert
+    has too."""
+    what, where = _UNTYPED[table]
+    # the table and the condition are this module's own
+    (found,) = conn.execute(f"SELECT count(*) FROM main.{table} WHERE {where}").fetchone()  # noqa: S608
+    if found:
+        raise _refuse(path, f"its {table} table holds {found} {what}")
+    if table == "alert_events":  # in any case (an Alertmanager label's), read as the enum's
+        (found,) = conn.execute(
+            f"SELECT count(*) FROM main.alert_events WHERE upper(severity) NOT IN "  # noqa: S608
+            f"({','.join('?' * len(_SEVERITIES))})",  # as many marks as severities
+            _SEVERITIES,
+        ).fetchone()
+        if found:
+            *others, last = _SEVERITIES
+            raise _refuse(path, f"its alert_events table holds {found} alert firings of a "
+                          f"severity other than {', '.join(others)} or {last}")  # fmt: skip
+        conn.execute("UPDATE main.alert_events SET severity = upper(severity) "
+                     "WHERE severity != upper(severity)")  # fmt: skip
 
 
 def _check_chunks(conn: sqlite3.Connection, path: Path, first_ms: int, last_ms: int) -> None:
@@ -238,6 +313,7 @@ def unheld_series(conn: sqlite3.Connection) -> list[int]:
 
 
 def _check_series(conn: sqlite3.Connection, path: Path, first_ms: int, last_ms: int) -> None:
+    _untyped(conn, path, "series")
     for series_id, labels in conn.execute("SELECT id, labels FROM main.series"):
         if not _labels_held(labels):
             raise _refuse(path, f"the labels of series {series_id} are not a set of names")
@@ -271,7 +347,9 @@ def _aware(text: object) -> datetime | None:
 def _check_times(conn: sqlite3.Connection, path: Path, first: datetime, last: datetime) -> None:
     """``first`` to ``last``: the capture's span, the clock skew allowed both sides (an export
     copies the health records checked within it, and the firings seen within it: one may
-    have begun before it, and a past span's may be seen after it)."""
+    have begun before it, and a past span's may be seen after it); then their columns, in
+    SQL: text where this app writes text, a firing's severity one an alert has (the walk
+    reads each as what it is: a time that is no text is no time)."""
     for cluster_id, checked_at, state, score, endpoints in conn.execute(
         "SELECT cluster_id, checked_at, state, health_score, endpoint_health "
         "FROM main.health_history"
@@ -302,6 +380,8 @@ def _check_times(conn: sqlite3.Connection, path: Path, first: datetime, last: da
                 or not all(_FIRST <= t < _LAST for t in times if t is not None)):  # fmt: skip
             raise _refuse(path, f"an alert firing of {str(cluster)[:64]!r} is dated outside "
                           "the capture's span")  # fmt: skip
+    _untyped(conn, path, "health_history")
+    _untyped(conn, path, "alert_events")
 
 
 def _times(value: Any) -> list[datetime]:

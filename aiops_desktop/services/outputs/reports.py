@@ -377,10 +377,13 @@ async def gather(
             ))  # fmt: skip
     source = "live cache" if src.capture is None else src.capture.describe()
     inputs = ReportInputs(kind, start, until, utcnow(), facts, source)
-    if src.capture is not None:
-        inputs.known_from = datetime.fromisoformat(src.capture.since)
-    elif firsts and min(firsts) > start + slack:  # the cache's data begins in the period
-        inputs.known_from = min(firsts)
+    # where the data begins: a capture's start, or its (or the cache's) first check or sample
+    # where that comes later in the period (a capture of 12 h of a site watched for 2 h)
+    begins = [datetime.fromisoformat(src.capture.since)] if src.capture is not None else []
+    if firsts and min(firsts) > start + slack:  # the stored data begins in the period
+        begins.append(min(firsts))
+    if begins:
+        inputs.known_from = max(begins)
     if kind in (ReportType.INCIDENT, ReportType.HANDOVER):  # the next shift takes them over
         analyse = RCA_IN_REPORT if kind is ReportType.INCIDENT else 0
         inputs.incidents, inputs.rca = await _incidents(
