@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, fields, is_dataclass
@@ -152,10 +153,21 @@ def _cut_texts(value: Any, chars: int, cut: list[bool]) -> Any:
     return value
 
 
+#: what JSON leaves raw (``ensure_ascii=False``) and an answer escapes as ``\uXXXX``: C1
+#: controls (CSI, ``\x9b``, a terminal reads as ESC ``[``; NEL), the bidirectional marks
+#: that make a line read other than it is, and the Unicode line and paragraph separators.
+#: The set aiops_desktop/models/text.py's ``_CONTROLS`` and ``_BREAK_CHARS`` strip from a
+#: line the UI shows (C0 and the rest of its breaks JSON escapes itself); here escaped, not
+#: stripped, so that the text decoded is the server's
+_RAW_CONTROLS = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
 def _encoded(result: Any, truncated: bool) -> str:
     doc = {"result": result, "truncated": True} if truncated else {"result": result}
-    # a lone surrogate in a server's text (half an emoji) would not encode: replaced
-    return without_surrogates(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
+    # a lone surrogate in a server's text (half an emoji) would not encode: replaced. Outside
+    # JSON's strings there is no such character: each escaped is read back as it was
+    text = without_surrogates(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
+    return _RAW_CONTROLS.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 def _fits(text: str, limit: int) -> bool:

@@ -20,8 +20,8 @@ import math
 import re
 import weakref
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
@@ -31,6 +31,7 @@ from aiops_desktop.models import Aggregation, EndpointKind, QueryType, utcnow
 from aiops_desktop.models.enums import ClusterKind, SpanStatus
 from aiops_desktop.models.errors import AppError, NotFoundError
 from aiops_desktop.models.observability import depth_first, line_level, service_calls
+from aiops_desktop.models.text import one_line, pct_text
 from aiops_desktop.models.time_range import TimeRange
 from aiops_desktop.services.assistant.toolbox import (
     MAX_ROWS,
@@ -43,6 +44,7 @@ from aiops_desktop.services.assistant.toolbox import (
 from aiops_desktop.services.fleet.state import unread_sources
 from aiops_desktop.services.intelligence.anomalies import WARM_UP_MOST
 from aiops_desktop.services.intelligence.rca import analysis_time, nothing_read, rca_clusters
+from aiops_desktop.services.queries.field_reads import read_in_part
 from aiops_desktop.services.queries.logs_traces import failing_traceql
 from aiops_desktop.services.runtime.gathering import gather_all
 from collectors.errors import CollectorTimeout
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     from aiops_desktop.models.catalog import Panel
     from aiops_desktop.models.cluster import Cluster
     from aiops_desktop.models.fleet import ClusterTruth, FleetTruth
+    from aiops_desktop.models.gpu import GpuFleet, GpuHealth
     from aiops_desktop.models.incidents import Incident
     from aiops_desktop.models.metrics import TaggedSeries
     from aiops_desktop.models.observability import LogResult, LogSeries
@@ -121,6 +124,11 @@ SOURCE_READ_S = 8.0
 NODES_LISTED = 50
 #: the members a fleet hub's status lists at most (worst first)
 HUB_MEMBERS = 50
+#: the lines of what was read only in part (or of a read's notes) an answer gives at most,
+#: each one line of at most LINE_CHARS; those past it counted in a last line
+IN_PART_LINES = 10
+#: the unhealthy physical GPUs get_gpu_summary lists at most (worst first), the rest counted
+UNHEALTHY_ROWS = 20
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -159,6 +167,16 @@ def _compact(row: dict[str, Any]) -> dict[str, Any]:
             continue
         out[key] = _num(value) if isinstance(value, float) else value
     return out
+
+
+def _lines(lines: Iterable[str], what: str) -> list[str]:
+    """Lines beside an answer (what was read only in part, a read's notes), each once, as one
+    redacted line cut to LINE_CHARS (``_said``: a server's warning may be long, span lines or
+    name a URL with its password), at most IN_PART_LINES of them and the rest counted."""
+    said = list(dict.fromkeys(one_line(_said(line)) for line in lines))
+    if len(said) <= IN_PART_LINES:
+        return said
+    return [*said[:IN_PART_LINES], f"… and {len(said) - IN_PART_LINES:,} more {what}, left out"]
 
 
 async def _known(core: Core) -> list[str]:
@@ -465,6 +483,9 @@ class _SeriesRead:
     unread: list[str]  # "cluster: why" for those not read
     notes: list[str]  # what the person should know beside it (a coarser step than asked)
     step_s: float | None  # the step a live range was read at
+    #: "cluster: read in part: warning" for those that answered with a warning that data may
+    #: be missing (a Thanos partial response: a store not read): their series may not be all
+    in_part: list[str] = field(default_factory=list)
 
 
 async def _series(
@@ -524,7 +545,13 @@ async def _series(
     source = "recorded" if core.capture is not None else "prometheus"
     # a range past 11,000 points is read at a coarser step (the query layer's notes say so)
     step = answer.query.step.total_seconds() if span else None
-    return _SeriesRead(source, kept, failed, list(answer.notes), step)
+    # what those that answered said beside it, as the console and the CLI say it: a warning
+    # that data may be missing (PARTIAL: read in part), and Prometheus's own query annotations
+    # (notes: how the query reads)
+    said = [f"{o.cluster}: {w}" for o in answer.outcomes if o.ok
+            for w in o.warnings if w not in o.missing]  # fmt: skip
+    return _SeriesRead(source, kept, failed, _lines([*answer.notes, *said], "notes"), step,
+                       _lines(read_in_part(answer.outcomes), "read in part"))  # fmt: skip
 
 
 _NAME = re.compile(r"\s*([A-Za-z_:][A-Za-z0-9_:]*)\s*(\{.*\})?\s*", re.DOTALL)
@@ -671,11 +698,14 @@ def _fitted(
 
 def _series_doc(
     head: dict[str, Any], count: int, rows: list[dict[str, Any]], unread: list[str],
-    notes: list[str],
+    notes: list[str], *, in_part: list[str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """``head`` and the first ``rows`` of ``count`` series summarised, those left out said
-    (``notes`` joined with that in ``"note"``)."""
+    (``notes`` joined with that in ``"note"``); ``in_part``: what was read only in part (its
+    series may not be all), said where given."""
     doc: dict[str, Any] = {**head, "series_count": count, "series": rows, "unread": unread}
+    if in_part is not None:
+        doc["read_in_part"] = in_part
     notes = list(notes)
     if count > len(rows):
         doc["series_left_out"] = count - len(rows)
@@ -697,7 +727,8 @@ async def query_metrics(core: Core, args: QueryMetricsInput) -> dict[str, Any]:
         head["step_seconds"] = int(read.step_s) if read.step_s.is_integer() else read.step_s
 
     def doc_for(shown: int) -> dict[str, Any]:
-        return _series_doc(head, len(series), summaries[:shown], read.unread, read.notes)
+        return _series_doc(head, len(series), summaries[:shown], read.unread, read.notes,
+                           in_part=read.in_part)  # fmt: skip
 
     return await asyncio.to_thread(_fitted, len(summaries), doc_for)
 
@@ -1063,6 +1094,16 @@ def _readers(core: Core) -> GpuCnfReaders:
 
 
 # -- GPUs --------------------------------------------------------------------------------------
+def _fleet_said(fleet: GpuFleet) -> dict[str, Any]:
+    """What the GPU page and ``aiops-desktop gpu`` say beside a fleet's GPUs: what was read
+    only in part (a Thanos partial response: the GPUs listed may not be all), and its other
+    notes (nvidia-smi's exit 14, an XID window not read), each once."""
+    in_part = set(fleet.in_part)
+    notes = [n for n in fleet.notes if n not in in_part]
+    return {"read_in_part": _lines(fleet.in_part, "read in part"),
+            **({"notes": _lines(notes, "notes")} if notes else {})}  # fmt: skip
+
+
 class GpuInput(ToolInput):
     cluster: str | None = CLUSTER
 
@@ -1103,7 +1144,8 @@ async def get_gpu_nodes(core: Core, args: GpuInput) -> dict[str, Any]:
         }))  # fmt: skip
     rank = {"CRITICAL": 0, "WARNING": 1, "OK": 2}
     rows.sort(key=lambda r: (rank.get(r["state"], 3), r["cluster"], r["node"]))
-    return {"nodes": rows, "count": len(rows), "unread": problems(fleet.outcomes)}
+    return {"nodes": rows, "count": len(rows), "unread": problems(fleet.outcomes),
+            **_fleet_said(fleet)}  # fmt: skip
 
 
 async def get_gpu_processes(core: Core, args: GpuProcessesInput) -> dict[str, Any]:
@@ -1133,14 +1175,36 @@ async def get_gpu_processes(core: Core, args: GpuProcessesInput) -> dict[str, An
         "gpus_with_pods": rows, "gpus": len(physical),
         "idle_gpus": sum(1 for gpu in physical if not any(h.reading.pods for h in gpu)),
         "note": f"{missing}; {note}" if missing else note,
-        "unread": unread,
+        "unread": unread, **_fleet_said(fleet),
     }  # fmt: skip
+
+
+def _unhealthy_row(gpu: list[GpuHealth]) -> dict[str, Any]:
+    """A physical GPU that is not OK (its readings: one, or one per MIG instance) as one row,
+    as ``GpuFleet.summary`` counts it: its worst instance's state, its hottest and busiest
+    reading (an instance repeats its device's), each reason once, and the instances not OK."""
+    from aiops_desktop.models.gpu import STATE_RANK, GpuState
+
+    worst = max(gpu, key=lambda h: STATE_RANK[h.state])
+    r = worst.reading
+    temps = [t for h in gpu if (t := h.reading.temperature_c) is not None]
+    utils = [u for h in gpu if (u := h.reading.util_pct) is not None]
+    ill = [h for h in gpu if h.state is not GpuState.OK]
+    return _compact({
+        "gpu": f"{r.cluster}/{r.node}/gpu{r.gpu}", "state": worst.state.value,
+        "model": next((h.reading.model for h in gpu if h.reading.model), None),
+        "mig_instances": sorted({h.reading.mig_id for h in ill if h.reading.mig_id},
+                                key=lambda i: (len(i), i)),
+        "temperature_c": max(temps) if temps else None, "util_pct": max(utils) if utils else None,
+        "xid": next((h.reading.xid for h in ill if h.reading.xid), None),
+        "reasons": list(dict.fromkeys(reason for h in ill for reason in h.reasons)),
+    })  # fmt: skip
 
 
 async def get_gpu_summary(core: Core, args: GpuInput) -> dict[str, Any]:
     from dataclasses import replace
 
-    from aiops_desktop.models.gpu import GpuState, by_physical
+    from aiops_desktop.models.gpu import STATE_RANK, GpuState, by_physical
     from aiops_desktop.services.gpu_cnf.readers import problems
 
     scope = await _scope(core, args.cluster)
@@ -1152,13 +1216,25 @@ async def get_gpu_summary(core: Core, args: GpuInput) -> dict[str, Any]:
         next((h.reading.model for h in gpu if h.reading.model), "unknown") for gpu in physical
     ))  # fmt: skip
     doc["high_utilisation"] = sum(1 for gpu in physical if any(h.high_utilisation for h in gpu))
-    doc["unhealthy"] = [_compact({
-        "gpu": h.reading.key, "state": h.state.value, "model": h.reading.model,
-        "temperature_c": h.reading.temperature_c, "util_pct": h.reading.util_pct,
-        "xid": h.reading.xid or None, "reasons": h.reasons,
-    }) for h in mine.gpus if h.state is not GpuState.OK][:20]  # fmt: skip
+    # one row per physical GPU, as by_state counts them (seven rows of one GPU split in seven
+    # MIG instances took the place of six others), worst first
+    ill = sorted((_unhealthy_row(gpu) for gpu in physical
+                  if any(h.state is not GpuState.OK for h in gpu)),
+                 key=lambda row: (-STATE_RANK[GpuState(row["state"])], row["gpu"]))  # fmt: skip
     doc["unread"] = problems(fleet.outcomes)
-    return doc
+    doc |= _fleet_said(fleet)
+    doc["unhealthy_total"] = len(ill)
+
+    def doc_for(shown: int) -> dict[str, Any]:
+        # sized with the rest of the answer: the count said left out is the one not shown
+        left = len(ill) - shown
+        return {**doc, "unhealthy": ill[:shown], **({
+            "unhealthy_left_out": left,
+            "unhealthy_note": f"the {shown} worst of {len(ill)} unhealthy GPUs are listed, "
+            f"{left} left out: give cluster to see one cluster's",
+        } if left else {})}  # fmt: skip
+
+    return await asyncio.to_thread(_fitted, min(len(ill), UNHEALTHY_ROWS), doc_for, "unhealthy")
 
 
 # -- CNF: workloads, PTP, DPDK, SR-IOV -----------------------------------------------------------
@@ -1242,14 +1318,39 @@ async def get_ptp_status(core: Core, args: PtpInput) -> dict[str, Any]:
         row["state"] = _ptp_state(r)
         row["threshold"] = r.threshold.band
         if r.compliance is not None:
-            row["compliance"] = _compact(asdict(r.compliance))
+            # shares of the whole window, beside how much of it was sampled (as the CLI
+            # says them): time with no sample is unknown, not out of lock
+            row["compliance"] = _compact(
+                {**asdict(r.compliance), "sampled_pct": r.compliance.coverage_pct}
+            )
         rows.append(_compact(row))
+    notes = _sampled_in_part(core, shown)
     return {
         "window_minutes": args.window_minutes,
         "by_state": dict(Counter(_ptp_state(r) for r in shown)),
         "ports": rows,
         "unread": unread,
+        "read_in_part": _lines(board.in_part, "read in part"),
+        **({"notes": notes} if notes else {}),
     }
+
+
+def _sampled_in_part(core: Core, rows: list[PtpRow]) -> list[str]:
+    """Where a port was sampled for less than the window, that its shares are of the whole
+    window and the rest unknown (a 2 h capture over a 24 h window: LOCKED at every sample,
+    locked 8 % of the window), and in a capture what it recorded; none where each was
+    sampled throughout."""
+    sampled = [c.coverage_pct for r in rows if (c := r.compliance) is not None
+               and c.coverage_pct is not None and c.coverage_pct < 100]  # fmt: skip
+    if not sampled:
+        return []
+    said = (f"{len(sampled)} of {len(rows)} ports sampled for less than the window (the "
+            f"least {pct_text(min(sampled))}): locked_pct and within_pct are shares of the whole "
+            "window, and its time with no sample (unknown_s; sampled_pct says how much has one) "
+            "is unknown, not out of lock")  # fmt: skip
+    if core.capture is not None:  # it holds what it recorded: a shorter window may be all
+        said += f"; opened {core.capture.describe()}: the time before it has no sample"
+    return [said]
 
 
 class DataplaneInput(ToolInput):
@@ -1645,7 +1746,8 @@ async def detect_anomalies(core: Core, args: DetectAnomaliesInput) -> dict[str, 
             "type": a.type.value,
             "explanation": a.explanation, "related_alerts": a.related_alerts,
         }) for a in found],
-        "unread": failed,
+        "unread": failed, "read_in_part": read.in_part,
+        **({"note": "; ".join(read.notes)} if read.notes else {}),
     }  # fmt: skip
 
 
