@@ -291,11 +291,12 @@ _PATTERNS = [
     # port before a path, or before a query (an = & or / before any @: ``http://h:9090?q=a@b``),
     # not before a password's ? or # (``redis://:123#abc@redis``). The password stops at the
     # next "://": a line of "://a:" repeated is then read once, not once from each of its
-    # starts (seconds a line)
+    # starts (seconds a line). The host ends a URL at a path, query, fragment, space, quote,
+    # or the prose after it: ``(https://thanos:pw@store:10901)``, ``..., b``
     re.compile(
         r"(://[^/\s:@\"'\\?#\[\]]*:)(?!\d{1,5}(?:[/\s\"']|$|[?#][^\s@=/&]*+[=/&]))"
         r"(?:(?:(?!://)[^\s\"'\\?#])*|(?:(?!://)[^\s\"'\\])*?)"
-        r"(@)(?=\[|[\w.%-]++(?::\d{1,5})?(?:[/?#\s\"'\\]|$))"
+        r"(@)(?=\[|[\w.%-]++(?::\d{1,5})?(?:[/?#\s\"'\\),;>\]]|$))"
     ),
     # a secret-named flag and the argument after it (--db-password X, "--token", "X")
     re.compile(
