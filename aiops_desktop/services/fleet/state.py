@@ -9,7 +9,8 @@ truth on the bus (``FLEET_CHANGED``). The Fleet page, the sidebar, the wall and 
 it; nothing else derives state.
 
 The rule (README, "One fleet truth"):
-- no source configured: NOT CONFIGURED; every configured source unreachable: OFFLINE;
+- no source configured: NOT CONFIGURED; every configured source unreachable: OFFLINE (one
+  that answered but refused the credential, 401 or 403, is stale: "credentials refused");
 - else a CRITICAL finding: CRITICAL; a source unreachable or stale: STALE; a WARNING finding:
   DEGRADED; a source with no data yet: NO DATA; else OK.
 - health score: 100 - 25 per CRITICAL finding - 10 per WARNING - 2 per INFO (9 at most in
@@ -17,15 +18,18 @@ The rule (README, "One fleet truth"):
   unreachable or stale source, at least 0; none while NO DATA or NOT CONFIGURED; 0 OFFLINE.
 - the findings read over a cluster's Prometheus (for a hub, its members') are a source too:
   a failed read makes it unreachable and keeps what was found before, marked stale (never
-  dropped: an unread CRITICAL is not OK, nor news when read again); three missed refreshes
-  make it stale. A hub member its hub's answers no longer have is stale from when they last
-  did (listed still, not gone).
+  dropped: an unread CRITICAL is not OK, nor news when read again); a cluster whose metrics
+  poll fails now is not asked (its poll's reason said; read again once its poll answers);
+  its own last read ended more than three refreshes ago makes it stale. A hub member its
+  hub's answers no longer have is stale from when they last did (listed still, not gone).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -64,6 +68,8 @@ from aiops_desktop.services.fleet.findings import (
 )
 from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.polling.catalog import field_queries
+from aiops_desktop.services.polling.poller import POLL_STATUS_CHANGED
+from aiops_desktop.services.queries.multicluster import ANSWERED
 from aiops_desktop.services.runtime.gathering import gather_all
 
 if TYPE_CHECKING:
@@ -100,6 +106,16 @@ _READ = (Coverage.READ, Coverage.RECORDED)
 _FINDINGS_WORST = (Coverage.NO_DATA, Coverage.STALE, Coverage.UNREACHABLE)
 _SOURCES = {"metrics": (EndpointKind.PROMETHEUS, Source.METRICS),
             "alerts": (EndpointKind.ALERTMANAGER, Source.ALERTS)}  # fmt: skip
+#: the Prometheus domains a findings refresh reads (a cluster left out of it reads none)
+_READ_OVER_PROMETHEUS = (Domain.GPU, Domain.PTP, Domain.KUBERNETES)
+#: how a source that answered but refused the credential is said (STALE, not UNREACHABLE)
+REFUSED = "credentials refused: "
+#: a refused credential (401) or access (403) as every backend says it (collectors.errors.
+#: auth_refused): a poll's status keeps its failure's words only, not its class or status
+_REFUSAL = re.compile(r"\b(?:rejected the credentials|denied access) \(HTTP (?:401|403)\)")
+#: a left-out cluster whose poll answers again is read again at once, but no sooner than
+#: this after the last refresh (a site coming back answers cluster by cluster)
+READ_AGAIN_AFTER_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +125,18 @@ class Readings:
 
     gpus: GpuFleet
     board: PtpBoard
+
+
+def refused(why: str | None) -> bool:
+    """Whether a source's failure is its credential or access refused (401, 403): it
+    answered (the health check says it reachable), so it is STALE, never UNREACHABLE (a
+    rotated token read OFFLINE, score 0, sorted with the sites that are gone)."""
+    return bool(why) and _REFUSAL.search(why or "") is not None
+
+
+def said_lost(why: str) -> str:
+    """Why a source was not read, a refusal said as one ("credentials refused: ...")."""
+    return f"{REFUSED}{why}" if refused(why) and not why.startswith(REFUSED) else why
 
 
 def judge(  # noqa: PLR0911 (the rule, one rung per state)
@@ -209,7 +237,8 @@ def unread_sources(
     out += [f"{t.name}/kubernetes: {t.unread.get('kubernetes') or t.last_error or 'not read'}"
             for t in apis if t.coverage["kubernetes"] is Coverage.UNREACHABLE]  # fmt: skip
     out += [f"{t.name}/findings: {t.unread.get('findings') or 'not read'}"
-            for t in readers if t.coverage.get("findings") is Coverage.UNREACHABLE]  # fmt: skip
+            for t in readers if t.coverage.get("findings") is Coverage.UNREACHABLE
+            or "findings" in t.unread]  # fmt: skip
     return out, len(polled) + len(apis) + len(readers)
 
 
@@ -217,6 +246,17 @@ def _worst_first(t: ClusterTruth) -> tuple[int, int, int, str]:
     """The fleet's order: by state, then the lower health score, then more findings."""
     score = 101 if t.health_score is None else t.health_score
     return HEALTH_RANK[t.state], score, -len(t.findings), t.name
+
+
+def _unread_said(per: Mapping[Domain, str], left_out: str | None) -> str:
+    """Why a cluster's findings were not read: its poll's failure when it was left out, a
+    refused credential as one, else each domain's reason."""
+    if left_out is not None:
+        said = said_lost(left_out)
+        return said if said != left_out else f"not read while its metrics poll fails: {said}"
+    if per and all(refused(why) for why in per.values()):
+        return said_lost(next(iter(per.values())))
+    return "; ".join(f"{d.value}: {why}" for d, why in per.items())
 
 
 def worst_first(findings: list[Finding]) -> list[Finding]:
@@ -254,7 +294,11 @@ class FleetState:
         self._recorded = recorded
         self._found: PerCluster = {}  # the last refresh's GPU, PTP, SR-IOV, anomaly findings
         self._unread: dict[str, str] = {}  # the last refresh's failed findings reads: why
-        self._read_at: dict[str, datetime] = {}  # each cluster's last good findings read
+        self._refused: set[str] = set()  # of those, the ones refused their credential
+        #: the clusters the last refresh left out, their metrics poll failing: why
+        self._left_out: dict[str, str] = {}
+        #: each cluster's last good findings read, when it ended (its last answer)
+        self._read_at: dict[str, datetime] = {}
         #: the id each name had when the last refresh read it (a cluster removed and added
         #: again under its name between two refreshes is another cluster: not read yet)
         self._read_ids: dict[str, UUID] = {}
@@ -280,17 +324,35 @@ class FleetState:
         registered = self._registry.clusters()
         clusters = [c for c in registered if c.endpoint(EndpointKind.PROMETHEUS)]
         now = self._clock()
-        (found, unread, read), (sriov, self._kube_read, self._kube_errors) = await gather_all(
-            read_metric_findings(
-                self._queries,
-                clusters,
-                now,
-                kube=self._kube,
-                recorded=self._recorded,
-                thresholds=self._ptp_thresholds,
-            ),
-            self._read_sriov(),
-        )
+        # a cluster whose metrics poll fails now is not asked: each such Prometheus (a site
+        # dark) held a slot of every query for its whole limit, and the minute's refresh
+        # took three; it is read again as soon as its poll answers (``run``)
+        self._left_out = left_out = self._polls_failing(clusters)
+        reading = [c for c in clusters if c.name not in left_out]
+        answered: dict[str, datetime] = {}  # each cluster's last answer, when it came
+
+        def note(cluster: str) -> None:
+            answered[cluster] = self._clock()
+
+        told = ANSWERED.set(note)
+        try:
+            (found, unread, read), (sriov, kube_read, kube_errors) = await gather_all(
+                read_metric_findings(
+                    self._queries,
+                    reading,
+                    now,
+                    kube=self._kube,
+                    recorded=self._recorded,
+                    thresholds=self._ptp_thresholds,
+                ),
+                self._read_sriov(),
+            )
+        finally:
+            ANSWERED.reset(told)
+        done = self._clock()
+        self._kube_read, self._kube_errors = kube_read, kube_errors
+        for name, why in left_out.items():  # not read: what it had is kept, marked stale
+            unread[name] = dict.fromkeys(_READ_OVER_PROMETHEUS, why)
         if read is not None:
             self._add_gone(found, read, unread, now)
             self._note_ptp_bands(read.board, unread)
@@ -302,13 +364,20 @@ class FleetState:
         if self._series is not None:
             self._stored = await asyncio.to_thread(self._series.cluster_names)
         self._found = self._keep_unread(found, unread)
-        self._unread = {name: "; ".join(f"{d.value}: {why}" for d, why in per.items())
+        self._unread = {name: _unread_said(per, left_out.get(name))
                         for name, per in unread.items()}  # fmt: skip
+        # a findings read refused (401, 403) answered: STALE, not UNREACHABLE
+        self._refused = {name for name, per in unread.items()
+                         if all(refused(why) for why in per.values())}  # fmt: skip
         # only the clusters registered now: one removed and added again under its name was
         # "read" before any refresh had read it, and showed OK over a GPU at 95 C
         named = {c.name for c in self._registry.clusters()}
         self._read_at = {n: t for n, t in self._read_at.items() if n in named}
-        self._read_at.update((c.name, now) for c in clusters if c.name not in unread)
+        # each cluster's findings are as old as its own read, ended with its last answer (as
+        # of the refresh's start, a dark cluster's wait made every healthy one STALE)
+        self._read_at.update(
+            (c.name, answered.get(c.name, done)) for c in reading if c.name not in unread
+        )
         self._read_ids = {c.name: c.id for c in registered}  # what was read is theirs
         self._kube_at = {n: t for n, t in self._kube_at.items() if n in named}
         self._kube_at.update((n, now) for n, c in self._kube_read.items() if c in _READ)
@@ -316,6 +385,18 @@ class FleetState:
         truth = self.snapshot()
         self._bus.publish(FLEET_CHANGED, truth)
         return truth
+
+    def _polls_failing(self, clusters: Iterable[Cluster]) -> dict[str, str]:
+        """The clusters whose metrics poll fails now, each with why: left out of the findings
+        read (not a capture's: its answers are recorded, none waits)."""
+        if self._recorded:
+            return {}
+        out = {}
+        for cluster in clusters:
+            status = self._poller.status.get((cluster.name, Source.METRICS))
+            if status is not None and status.consecutive_errors:
+                out[cluster.name] = status.last_error or "its metrics poll fails"
+        return out
 
     def _add_gone(self, found: PerCluster, read: Readings, unread: Unread, now: datetime) -> None:
         """A finding in ``found`` for each GPU or PTP port that was not OK and is no longer
@@ -477,14 +558,35 @@ class FleetState:
             found.update(sriov_findings(name, rows))
         return found, read, errors
 
-    async def run(self, every_s: float = REFRESH_EVERY_S) -> None:
-        """The supervisor's task in the window and the wall: refresh, again and again."""
-        while True:
-            try:
-                await self.refresh()
-            except Exception:  # a reader's failure is its sources' coverage, said elsewhere
-                log.exception("the fleet's findings could not be read")
-            await asyncio.sleep(every_s)
+    async def run(
+        self, every_s: float = REFRESH_EVERY_S, *, soonest_s: float = READ_AGAIN_AFTER_S
+    ) -> None:
+        """The supervisor's task in the window and the wall: refresh, again and again; at
+        once (``soonest_s`` after the last refresh at the earliest) when a cluster the last
+        one left out, its metrics poll failing, is polled again and answers."""
+        loop = asyncio.get_running_loop()
+        back = asyncio.Event()
+
+        def polled(status: SourceStatus) -> None:
+            if (status.source == Source.METRICS and status.answered
+                    and status.cluster in self._left_out):  # fmt: skip
+                back.set()
+
+        unsubscribe = self._bus.subscribe(POLL_STATUS_CHANGED, polled)
+        try:
+            while True:
+                back.clear()
+                try:
+                    await self.refresh()
+                except Exception:  # a reader's failure is its sources' coverage, said elsewhere
+                    log.exception("the fleet's findings could not be read")
+                ended = loop.time()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(every_s):
+                        await back.wait()
+                        await asyncio.sleep(max(0.0, ended + soonest_s - loop.time()))
+        finally:
+            unsubscribe()
 
     # -- judging -------------------------------------------------------------------------------
     def snapshot(self) -> FleetTruth:
@@ -556,7 +658,7 @@ class FleetState:
             coverage[key] = self._coverage(source, kind, status, now)
             read_at[key] = status.last_success if status is not None else None
             if status is not None and status.consecutive_errors and status.last_error:
-                unread[key] = status.last_error
+                unread[key] = said_lost(status.last_error)
         # a Kubernetes API not in the last refresh's reads: not read yet (before the first
         # refresh, or added since, under a removed one's name too: live, each refresh answers
         # every API; a capture's unrecorded one is not counted)
@@ -628,16 +730,13 @@ class FleetState:
         metrics, alerts)."""
         if not source.endpoint(EndpointKind.PROMETHEUS):
             return None
-        if source.name in self._unread:
-            return Coverage.UNREACHABLE
-        if (
-            self._refreshed_at is None
-            or source.name not in self._read_at
-            or not self._read_as(source)
-        ):
+        if source.name in self._unread:  # a refusal answered: stale, not unreachable
+            return Coverage.STALE if source.name in self._refused else Coverage.UNREACHABLE
+        read_at = self._read_at.get(source.name)
+        if self._refreshed_at is None or read_at is None or not self._read_as(source):
             return Coverage.NO_DATA  # GPU, PTP, Kubernetes, anomalies: not read yet
-        if not self._recorded and now - self._refreshed_at > FINDINGS_STALE_AFTER:
-            return Coverage.STALE
+        if not self._recorded and now - read_at > FINDINGS_STALE_AFTER:
+            return Coverage.STALE  # as old as its own read, not the refresh's start
         return None
 
     def _coverage(
@@ -650,5 +749,6 @@ class FleetState:
         if status is None or status.not_heard_from:
             return Coverage.NO_DATA
         if status.consecutive_errors:
-            return Coverage.UNREACHABLE
+            # one that answered but refused the credential is there: stale, never OFFLINE
+            return Coverage.STALE if refused(status.last_error) else Coverage.UNREACHABLE
         return Coverage.STALE if status.stale(now) else Coverage.READ

@@ -9,11 +9,13 @@ timestamps and can be aggregated (SUM, AVG, MAX, MIN) point by point; MERGE keep
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import math
 import time
-from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -55,12 +57,26 @@ MOST_POINTS = 11_000
 #: loop, which in the app is the UI's (a hub's 300,000 series held it for seconds); a small
 #: one is not worth a thread's hop
 OFF_LOOP_SERIES = 2_000
+#: told each cluster whose read answered, as it answers (by name), where a caller set it: the
+#: fleet's findings refresh, whose clusters' findings are as old as each one's own last
+#: answer, not the refresh's start (one dark cluster's wait made every healthy one STALE).
+#: A context variable: the runs a caller awaits, and their tasks, inherit it
+ANSWERED: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
+    "answered", default=None
+)
 _REDUCERS: dict[Aggregation, Any] = {
     Aggregation.SUM: np.nansum,
     Aggregation.AVG: np.nanmean,
     Aggregation.MAX: np.nanmax,
     Aggregation.MIN: np.nanmin,
 }
+
+
+def _note_answered(cluster: str) -> None:
+    """Tell whoever set ``ANSWERED`` that ``cluster``'s read answered now."""
+    told = ANSWERED.get()
+    if told is not None:
+        told(cluster)
 
 
 def within_points(query: MetricQuery) -> tuple[MetricQuery, str | None]:
@@ -213,6 +229,53 @@ async def combined(
     return await asyncio.to_thread(aggregate, series, how)
 
 
+class _RunSlots:
+    """One run's slots: the clusters it reads at once. One is taken only with the cluster's
+    slot in hand, and without waiting (``take``): a read that finds none free gives its
+    cluster's slot back and waits for one here (``free``), so no read waits holding a slot
+    that another needs (and no two wait on each other: never a deadlock)."""
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    def take(self) -> bool:
+        if self._free <= 0:
+            return False
+        self._free -= 1
+        return True
+
+    def give_back(self) -> None:
+        self._free += 1
+        self._wake()
+
+    def pass_on(self) -> None:
+        """A read woken for a free slot whose cluster has none now: another read of the run
+        is told instead (its cluster may have one), so the slot does not sit unused."""
+        if self._free > 0:
+            self._wake()
+
+    async def free(self) -> None:
+        """Until one is free (not taken: the cluster's slot is taken first)."""
+        if self._free > 0:
+            return
+        told = asyncio.get_running_loop().create_future()
+        self._waiting.append(told)
+        try:
+            await told
+        except asyncio.CancelledError:
+            if told.done() and not told.cancelled():
+                self._wake()  # told, then cancelled: the next one is told instead
+            raise
+
+    def _wake(self) -> None:
+        while self._waiting:
+            told = self._waiting.popleft()
+            if not told.done():
+                told.set_result(None)
+                return
+
+
 class MultiClusterQuery:
     def __init__(
         self,
@@ -248,56 +311,91 @@ class MultiClusterQuery:
             slots = self._slots_of[cluster.name] = asyncio.Semaphore(self._parallel)
         return slots
 
+    @contextlib.asynccontextmanager
+    async def _both_slots(
+        self, cluster: Cluster, run: _RunSlots, deadline: asyncio.Timeout
+    ) -> AsyncIterator[float]:
+        """``cluster``'s slot, then one of ``run``'s, held together for its read; the seconds
+        waited for the run's (outside ``deadline``, the cluster's time) are given."""
+        loop = asyncio.get_running_loop()
+        slots = self._slots(cluster)
+        queued = 0.0
+        while True:
+            if slots.locked():
+                run.pass_on()  # its free slot may serve a cluster that has one
+            await slots.acquire()
+            if run.take():
+                break
+            slots.release()
+            left = (deadline.when() or 0.0) - loop.time()
+            deadline.reschedule(None)
+            since = time.perf_counter()
+            await run.free()
+            queued += time.perf_counter() - since
+            deadline.reschedule(loop.time() + left)
+        try:
+            yield queued
+        finally:
+            run.give_back()
+            slots.release()
+
     async def run(self, query: MetricQuery, clusters: list[Cluster]) -> QueryAnswer:
         started = time.perf_counter()
         query, note = within_points(query)
-        limit = asyncio.Semaphore(self._parallel)  # clusters read at once by this run
+        run = _RunSlots(self._parallel)  # clusters read at once by this run
         texts: dict[str, list[str]] = {}  # a cluster's string result (none: no string)
         window = aligned_range(query) if query.query_type is QueryType.RANGE else None
 
         async def one(cluster: Cluster) -> tuple[ClusterOutcome, list[TaggedSeries]]:
-            async with limit:
-                t0 = time.perf_counter()
-                try:
-                    # the client is made within the cluster's time too: its credential comes
-                    # from a keyring that may wait on its unlock prompt, which held every
-                    # cluster's answer (the console stayed "Running…"); and so is the wait for
-                    # a slot of it (the console's query waited behind the GPU page's runs on a
-                    # slow Prometheus before its own time began)
-                    async with (
-                        asyncio.timeout(query.timeout_s + 5),  # not wait_for (3.11)
-                        self._slots(cluster),
-                    ):
-                        client = await self._pool.prometheus(cluster)
-                        if window is None:
-                            result = await client.query(
-                                query.promql, query.end, timeout_s=query.timeout_s
-                            )
-                        else:
-                            result = await client.query_range(
-                                query.promql, *window, timeout_s=query.timeout_s
-                            )
-                except CollectorError as exc:
-                    return self._failed(cluster, t0, exc.reason, str(exc)), []
-                except EndpointNotConfigured as exc:
-                    return self._failed(cluster, t0, "not_configured", str(exc)), []
-                except TimeoutError:
-                    return self._failed(cluster, t0, "timed_out", f"{cluster.name} timed out"), []
-                except AppError as exc:  # the keyring, for one: this cluster fails, not the query
-                    return self._failed(cluster, t0, "error", str(exc)), []
-                except Exception as exc:  # a defect met on one cluster's answer: said, and
-                    # logged with its trace, but the other clusters' answers still come
-                    log.warning("query on %s failed", cluster.name, exc_info=True)
-                    return self._failed(cluster, t0, "error", f"{type(exc).__name__}: {exc}"), []
-                tagged = await off_loop_if_many(len(result.series), tagged_series, result, cluster)
-                ms = (time.perf_counter() - t0) * 1000
-                # a string result's text is its whole answer, said as a note: no warning
-                # that data may be missing (a complete answer read PARTIAL, the CLI exit 3)
-                string = result.result_type == "string"
-                text = [w for w in result.warnings if string and w.startswith(STRING_RESULT)]
-                texts[cluster.name] = text
-                said = outcome_warnings([w for w in result.warnings if w not in text])
-                return ClusterOutcome(cluster.name, True, ms, len(tagged), warnings=said), tagged
+            t0 = time.perf_counter()
+            try:
+                # the client is made within the cluster's time too: its credential comes from
+                # a keyring that may wait on its unlock prompt, which held every cluster's
+                # answer (the console stayed "Running…"); and so is the wait for a slot of it
+                # (the console's query waited behind the GPU page's runs on a slow Prometheus
+                # before its own time began). The cluster's slot is taken first, then one of
+                # the run's if one is free; else the cluster's is given back and one of the
+                # run's waited for, outside the cluster's time (behind the run's dark
+                # clusters, it is none of this one's). No read waits holding a slot: a run's
+                # held waiting for a busy cluster's kept the run's healthy clusters waiting
+                # behind it; a cluster's held waiting for the run's (39 runs at once in a
+                # findings refresh) timed the other runs' reads of a healthy cluster out.
+                async with (
+                    asyncio.timeout(query.timeout_s + 5) as deadline,  # not wait_for (3.11)
+                    self._both_slots(cluster, run, deadline) as queued_s,
+                ):
+                    t0 += queued_s  # the run's wait is none of the cluster's time
+                    client = await self._pool.prometheus(cluster)
+                    if window is None:
+                        result = await client.query(
+                            query.promql, query.end, timeout_s=query.timeout_s
+                        )
+                    else:
+                        result = await client.query_range(
+                            query.promql, *window, timeout_s=query.timeout_s
+                        )
+                _note_answered(cluster.name)
+            except CollectorError as exc:
+                return self._failed(cluster, t0, exc.reason, str(exc)), []
+            except EndpointNotConfigured as exc:
+                return self._failed(cluster, t0, "not_configured", str(exc)), []
+            except TimeoutError:
+                return self._failed(cluster, t0, "timed_out", f"{cluster.name} timed out"), []
+            except AppError as exc:  # the keyring, for one: this cluster fails, not the query
+                return self._failed(cluster, t0, "error", str(exc)), []
+            except Exception as exc:  # a defect met on one cluster's answer: said, and
+                # logged with its trace, but the other clusters' answers still come
+                log.warning("query on %s failed", cluster.name, exc_info=True)
+                return self._failed(cluster, t0, "error", f"{type(exc).__name__}: {exc}"), []
+            tagged = await off_loop_if_many(len(result.series), tagged_series, result, cluster)
+            ms = (time.perf_counter() - t0) * 1000
+            # a string result's text is its whole answer, said as a note: no warning that
+            # data may be missing (a complete answer read PARTIAL, the CLI exit 3)
+            string = result.result_type == "string"
+            text = [w for w in result.warnings if string and w.startswith(STRING_RESULT)]
+            texts[cluster.name] = text
+            said = outcome_warnings([w for w in result.warnings if w not in text])
+            return ClusterOutcome(cluster.name, True, ms, len(tagged), warnings=said), tagged
 
         hubs = {c.name for c in clusters if c.kind is ClusterKind.FLEET}
         read = await gather_all(*(one(c) for c in clusters))
