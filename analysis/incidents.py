@@ -21,10 +21,11 @@ alive after the incident resolved, it is news again and is grouped as a new sign
 Otherwise it opens an incident of its own, so unrelated anomalies stay apart (a signal of INFO
 severity only joins: news opens no incident; nor does it keep one alive). A signal seen
 again only moves its ``last_seen``. An incident none of whose signals above INFO has been
-seen for ``RESOLVE_AFTER`` is resolved (not while a cluster of it cannot be read, or was not
-read yet, where its last read may still have shown a signal of it); an acknowledged one
-stays acknowledged until then, unless a signal first grouped into it after the
-acknowledgement (``grouped_at``: the app had not seen it, whenever it began) makes it worse:
+seen for ``RESOLVE_AFTER`` is resolved (not while the source a signal of it is read from, on
+its cluster, cannot be read, or was not read yet, where its last read may still have shown
+it: ``READ_FROM``); an acknowledged one stays acknowledged until then, unless a signal first
+grouped into it after the acknowledgement (``grouped_at``: the app had not seen it, whenever
+it began) makes it worse, or one below the severity acknowledged then grows worse than it:
 then it is OPEN again (``reopened_at``, and why).
 
 Places come from a finding's subject and from labels (``place_of``). Prometheus gives every
@@ -42,7 +43,9 @@ TargetDown's ``count(up == 0) by (job, namespace, service)`` names the target th
   kube-state-metrics address shared by every alert it raises);
 - ``pod`` is not the object where it is the target's own, an exporter reporting on its node
   (``exporters_pod``: node-exporter under a ServiceMonitor: its instance is the node's name;
-  a node agent beside the node it names, DCGM's or linuxptp-daemon's, whatever its instance);
+  a node agent beside the node it names, DCGM's or linuxptp-daemon's, whatever its instance),
+  nor beside another object the labels name (``about_another``: an operator's series about
+  a ClusterOperator, ``name``; kept in ``alert_labels``, what the alert is);
 - ``service``, ``job``, ``endpoint`` never (the Service the target was found through);
   ``service`` is a place only of labels with no ``job`` nor ``endpoint`` (a span's service):
   beside them it names the exporter, scraped with its instance dropped (OpenShift's
@@ -75,7 +78,13 @@ from aiops_desktop.models.alerts import Alert
 from aiops_desktop.models.anomalies import RELATED_KEPT, Anomaly
 from aiops_desktop.models.enums import AlertSeverity, IncidentStatus
 from aiops_desktop.models.fleet import SEVERITY_RANK, FindingSeverity
-from aiops_desktop.models.incidents import FIRST_KEPT, UNREAD_KEPT, Incident, IncidentSignal
+from aiops_desktop.models.incidents import (
+    FIRST_KEPT,
+    UNREAD_KEPT,
+    Incident,
+    IncidentSignal,
+    worst_first,
+)
 from aiops_desktop.models.text import cut_line, one_line
 
 _When = TypeVar("_When", datetime, None)
@@ -180,14 +189,43 @@ def _node_agents_pod(labels: dict[str, str]) -> bool:
     return port or (gpu and targets_pod(labels))
 
 
+#: labels by which an operator's own series name what they report on (a ClusterOperator, an
+#: OLM CSV, an ingress controller: ``name``), beside the namespaced objects' (``_OBJECTS``)
+_NAMING = ("name",)
+
+
+def about_another(labels: dict[str, str]) -> bool:
+    """Whether the labels' ``pod`` is the scrape target's own (``targets_pod``) beside labels
+    naming another object it reports on: an operator's series about its objects (OpenShift's
+    CVO, scraped from its own pod, raises ClusterOperatorDegraded name=authentication and
+    name=machine-config: placed at CVO's pod, the second joined the first's old incident);
+    a ``name`` that is the target's own (its job, Service or workload) names no other."""
+    if not targets_pod(labels):
+        return False
+    own = {labels.get("job"), labels.get("service"), workload_of(labels["pod"])}
+    if any(labels.get(k) and labels[k] not in own for k in _NAMING):
+        return True
+    return any(labels.get(k) for k in _OBJECTS)
+
+
 def object_labels(labels: dict[str, str]) -> dict[str, str]:
     """The labels of what a series or an alert is about, without the scrape target's (see
     the module's doc): a label set not scraped, or aggregated (no ``instance``: the app's own
-    aggregated series, a span's, TargetDown's job, namespace and service), as it is."""
+    aggregated series, a span's, TargetDown's job, namespace and service), as it is. The
+    target's own pod beside another object named (``about_another``) is not its place, nor
+    is its namespace, where nothing namespaced is named but that pod."""
+    return _object_labels(labels, keep_target=False)
+
+
+def _object_labels(labels: dict[str, str], *, keep_target: bool) -> dict[str, str]:
+    """``object_labels``; ``keep_target``: the target's own pod beside another object named
+    (``about_another``) kept, with its namespace (what the alert is, ``alert_labels``)."""
     if "instance" not in labels:
         return labels
     out = {k: v for k, v in labels.items() if k not in _TARGET and not k.startswith("exported_")}
-    exporter = exporters_pod(labels)  # the node is the place, by its instance
+    node_agent = exporters_pod(labels)  # the node is the place, by its instance
+    another = not node_agent and about_another(labels)  # the other object is
+    exporter = node_agent or (another and not keep_target)
     namespaced = any(labels.get(k) for k in _NAMESPACED if not (exporter and k == "pod"))
     if labels.get("exported_namespace") or labels.get("exported_pod"):
         if labels.get("exported_namespace"):
@@ -199,7 +237,7 @@ def object_labels(labels: dict[str, str]) -> dict[str, str]:
             out["pod"] = labels["pod"]
         if namespaced and labels.get("namespace"):
             out["namespace"] = labels["namespace"]
-    names_object = namespaced or bool(labels.get("node") or labels.get("Hostname"))
+    names_object = namespaced or another or bool(labels.get("node") or labels.get("Hostname"))
     if not names_object and labels.get("instance"):  # about the target itself: its host
         out["instance"] = labels["instance"]
     return out
@@ -238,7 +276,8 @@ def alert_labels(labels: dict[str, str]) -> dict[str, str]:
     operator's alert on its own series, and kube-state-metrics' KubePodCrashLooping of a
     DaemonSet's pod after a bad rollout fleet-wide, are each one alert on every cluster
     (its signals keep the pod as their place: ``place_of``)."""
-    out = {k: v for k, v in object_labels(labels).items() if k not in _NOT_ABOUT}
+    out = {k: v for k, v in _object_labels(labels, keep_target=True).items()
+           if k not in _NOT_ABOUT}  # fmt: skip
     if out.get("pod"):
         out["pod"] = workload_of(out["pod"])
     return out
@@ -297,6 +336,23 @@ def place_of(subject: str, labels: dict[str, str] | None = None) -> list[str]:
 #: labels naming a namespaced object other than a pod (a workload, a volume claim...): what
 #: an alert about it is about, narrower than its namespace ("obj:payments/deployment/api")
 _OBJECTS = sorted(_NAMESPACED - {"pod", "exported_pod"})
+#: a ReplicaSet's pod-template-hash, its name's suffix after its Deployment's ("-7d9f8b6c5d";
+#: of old, a decimal number)
+_TEMPLATE_HASH = re.compile(rf"-[{_HASHED}013]{{6,10}}$")
+
+
+def object_place(kind: str, namespace: str, name: str) -> list[str]:
+    """Where a Kubernetes object other than a pod or a node is (a Warning event's), as
+    topology tokens: the object in its namespace ("obj:payments/replicaset/api-7d9f8b6c5d",
+    its kind in lower case as a label names it, a Job's as ``job_name`` does: "job"), a
+    ReplicaSet at its Deployment too (by its pod-template-hash: with the Deployment's alerts
+    and its pods, one workload); a cluster-scoped one at itself ("obj:/persistentvolume/pv-1")."""
+    if not namespace:
+        return [f"obj:/{kind}/{name}"]
+    tokens = [f"ns:{namespace}", f"obj:{namespace}/{kind}/{name}"]
+    if kind == "replicaset" and (owner := _TEMPLATE_HASH.sub("", name)) != name and owner:
+        tokens.append(f"obj:{namespace}/deployment/{owner}")
+    return sorted(tokens)
 
 
 def _kind(label: str) -> str:
@@ -748,7 +804,7 @@ def group(
     signals: Iterable[IncidentSignal],
     now: datetime,
     *,
-    unread: Collection[str] = (),
+    unread: Collection[str] | Mapping[str, Collection[str]] = (),
     last_read: Mapping[str, datetime] = _NONE_READ,
     events_unread: Mapping[str, datetime | None] = _EVENTS_READ,
     taken: Container[str] = frozenset(),
@@ -760,7 +816,10 @@ def group(
     whose sources cannot be read now, or were not read yet: their incidents do not resolve
     (a signal unseen because its Prometheus is down has not ended; resolved, it came back as a
     new incident, its acknowledgement lost and its first signal moved), only by a signal its
-    last read may still have shown (``_holding``). ``last_read``: when each cluster of
+    last read may still have shown (``_holding``); as a mapping, each with the sources lost
+    (its truth's coverage keys: "metrics", "alerts", ...): only a signal read from one of
+    them is held (``READ_FROM``: an Alertmanager never read held a PTP clock's incident,
+    read from Prometheus, open for good). ``last_read``: when each cluster of
     ``unread`` was last read (its truth's ``stale_since``); one not in it (not read since a
     start) may show any. ``events_unread``: clusters whose Warning events alone cannot be
     read now, each with when they last were (None: not known): they hold only the signals
@@ -770,6 +829,8 @@ def group(
     none of them (a signal back with its first time, long after its incident resolved, would
     otherwise replace that incident's record)."""
     out = [i.model_copy(deep=True) for i in incidents]
+    # (written, but no change of what it shows: its updated_at stays)
+    noted = {i.id for i in out if _noted_acknowledged(i)}
     changed: set[str] = set()
     # a key held by a resolved incident and a live one (it came back and joined another):
     # the live one's, or the signal would be news again each time and be added again
@@ -807,16 +868,60 @@ def group(
     for incident in out:
         if incident.id in changed:
             incident.updated_at = max(incident.updated_at, now)  # the last change
-    return out, changed
+    return out, changed | noted
+
+
+def _noted_acknowledged(incident: Incident) -> bool:
+    """An acknowledged incident whose severity acknowledged is not noted (acknowledged in
+    the store, or stored before it was kept) notes the severity it has: an acknowledgement
+    changes none, so it is the one acknowledged (for a row stored before, the best known).
+    Whether it was noted."""
+    if (incident.state is not IncidentStatus.ACKNOWLEDGED
+            or incident.acknowledged_severity is not None):  # fmt: skip
+        return False
+    incident.acknowledged_severity = incident.severity
+    return True
+
+
+#: the sources (a cluster's truth's coverage keys) each kind of signal is read from, by how
+#: its key begins: alerts from Alertmanager; findings (GPU, PTP, Kubernetes by
+#: kube-state-metrics) and anomalies from Prometheus; SR-IOV's node states and Warning
+#: events from the Kubernetes API (events also by ``group``'s ``events_unread``). A kind not
+#: named here is read from any (held while any source is lost)
+READ_FROM: Mapping[str, frozenset[str]] = MappingProxyType({
+    "alert": frozenset({"alerts"}),
+    "anomaly": frozenset({"metrics", "findings"}),
+    "GPU": frozenset({"metrics", "findings"}),
+    "PTP": frozenset({"metrics", "findings"}),
+    "Kubernetes": frozenset({"metrics", "findings"}),
+    "SR-IOV": frozenset({"kubernetes", "findings"}),
+    EVENT_KEY.rstrip("|"): frozenset({"kubernetes"}),
+})  # fmt: skip
+#: a source as a held incident says it ("held open: Alertmanager of east cannot be read")
+SOURCE_WORDS: Mapping[str, str] = MappingProxyType({
+    "metrics": "Prometheus", "findings": "Prometheus", "alerts": "Alertmanager",
+    "kubernetes": "Kubernetes API",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
 class _Unread:
     """What cannot be read now (``group``'s ``unread``, ``last_read``, ``events_unread``)."""
 
-    clusters: Collection[str]
+    clusters: Collection[str] | Mapping[str, Collection[str]]
     last_read: Mapping[str, datetime]
     events: Mapping[str, datetime | None]
+
+    def lost(self, signal: IncidentSignal) -> set[str] | None:
+        """The sources ``signal`` is read from that cannot be read now (empty: none); None
+        where its cluster is unread and which of its sources is not known (it is held)."""
+        if signal.cluster not in self.clusters:
+            return set()
+        if not isinstance(self.clusters, Mapping):
+            return None
+        lost = set(self.clusters[signal.cluster])
+        read_from = READ_FROM.get(signal.key.partition("|")[0])
+        return lost if read_from is None else lost & read_from
 
 
 def _settled(incident: Incident, now: datetime, unread: _Unread) -> bool:
@@ -828,10 +933,12 @@ def _settled(incident: Incident, now: datetime, unread: _Unread) -> bool:
     before = incident.severity
     changed = _headed(incident) or changed
     changed = _reopened(incident, before, now) or changed
-    dark = _holding(incident, unread)
+    dark, said = _holding(incident, unread)
     kept, more = dark[:UNREAD_KEPT], max(0, len(dark) - UNREAD_KEPT)
-    if (kept, more) != (incident.unread, incident.unread_more):  # on the page, by the CLI
-        incident.unread, incident.unread_more, changed = kept, more, True
+    held = (kept, more, said[:UNREAD_KEPT])
+    if held != (incident.unread, incident.unread_more, incident.held_by):  # page, CLI
+        incident.unread, incident.unread_more, incident.held_by = held
+        changed = True
     last = _last_seen(incident, default=incident.opened_at)
     if now - last >= RESOLVE_AFTER and not dark:  # (ended before it was grouped: at once)
         incident.state, incident.resolved_at = IncidentStatus.RESOLVED, now
@@ -839,16 +946,29 @@ def _settled(incident: Incident, now: datetime, unread: _Unread) -> bool:
     return changed
 
 
-def _holding(incident: Incident, unread: _Unread) -> list[str]:
+def _holding(incident: Incident, unread: _Unread) -> tuple[list[str], list[str]]:
     """Its clusters that cannot be read now whose last read may have shown a signal of it
-    (unseen since, not ended), by name; then, as "Warning events of <cluster>", those whose
-    Warning events alone cannot be read, where a signal of it was made of them (its other
-    signals are read). Judged by ``_unseen``."""
-    dark = {s.cluster for s in incident.signals if s.cluster in unread.clusters
-            and _unseen(s, unread.last_read.get(s.cluster))}  # fmt: skip
+    (unseen since, not ended) read from a source lost (``_Unread.lost``), by name; then, as
+    "Warning events of <cluster>", those whose Warning events alone cannot be read, where a
+    signal of it was made of them (its other signals are read). Judged by ``_unseen``. And
+    the same in words: each cluster by the sources lost ("Alertmanager of east"), where
+    they are known."""
+    dark: dict[str, set[str]] = {}
+    for s in incident.signals:
+        lost = unread.lost(s)
+        if (lost is None or lost) and _unseen(s, unread.last_read.get(s.cluster)):
+            dark.setdefault(s.cluster, set()).update(lost or ())
     events = {s.cluster for s in incident.signals if s.key.startswith(EVENT_KEY)
               and s.cluster in unread.events and _unseen(s, unread.events[s.cluster])}  # fmt: skip
-    return sorted(dark) + [f"Warning events of {name}" for name in sorted(events - dark)]
+    said = [f"Warning events of {name}" for name in sorted(events - dark.keys())]
+    return sorted(dark) + said, [_said(name, dark[name]) for name in sorted(dark)] + said
+
+
+def _said(cluster: str, sources: set[str]) -> str:
+    """A cluster as what holds an incident open: by its sources lost ("Alertmanager of
+    east"), by name where they are not known."""
+    words = sorted({SOURCE_WORDS.get(k, k) for k in sources})
+    return f"{' and '.join(words)} of {cluster}" if words else cluster
 
 
 def _unseen(signal: IncidentSignal, read: datetime | None) -> bool:
@@ -879,24 +999,46 @@ def _offered(signal: IncidentSignal) -> datetime:
 def _reopened(incident: Incident, before: FindingSeverity, now: datetime) -> bool:
     """An acknowledged incident made worse than it was (``before``) by a signal first grouped
     into it after the acknowledgement (a problem the user had not seen, whenever it began: an
-    alert that started a minute before may be polled a minute after; not the one
-    acknowledged getting worse) is OPEN again, and says why; whether it was. A signal stored
-    without ``grouped_at`` counts from when it began."""
+    alert that started a minute before may be polled a minute after), or by a signal grown
+    worse than the severity acknowledged then (``acknowledged_severity``: a node's memory
+    anomaly, INFO under a WARNING acknowledged, now CRITICAL; a WARNING acknowledged, now
+    CRITICAL: an acknowledgement covers no more than was seen), is OPEN again, and says why;
+    whether it was. A signal stored without ``grouped_at`` counts from when it began."""
     acked = incident.acknowledged_at
     if incident.state is not IncidentStatus.ACKNOWLEDGED or acked is None:
         return False
     rank = SEVERITY_RANK[before]
     worse = [s for s in incident.signals
              if SEVERITY_RANK[s.severity] < rank and _grouped(s) > acked]  # fmt: skip
-    if not worse:
+    if worse:
+        news = min(worse, key=lambda s: (SEVERITY_RANK[s.severity], _grouped(s)))
+        why = "first seen after the acknowledgement"
+    elif grown := _grown(incident, acked):
+        news, then = grown
+        seen = incident.acknowledged_severity
+        why = f"(it was {then.value}, the incident {seen and seen.value} when acknowledged)"
+    else:
         return False
-    news = min(worse, key=lambda s: (SEVERITY_RANK[s.severity], _grouped(s)))
     incident.state, incident.reopened_at = IncidentStatus.OPEN, now
+    incident.acknowledged_severity = None  # noted again at the next acknowledgement
     incident.reopened_because = (
         f"open again: {news.severity.value} {news.cluster}: {news.subject}: "
-        f"{_headline(news.reason)} first seen after the acknowledgement"
+        f"{_headline(news.reason)} {why}"
     )
     return True
+
+
+def _grown(incident: Incident, acked: datetime) -> tuple[IncidentSignal, FindingSeverity] | None:
+    """Its worst signal grouped by the acknowledgement (at ``acked``) that was no worse than
+    the severity acknowledged then and is worse than it now, with its severity then (its
+    version of then, ``as_of``); None where none is (or that severity is not noted)."""
+    seen = incident.acknowledged_severity
+    if seen is None:
+        return None
+    grown = [(s, then) for s in incident.signals
+             if SEVERITY_RANK[s.severity] < SEVERITY_RANK[seen] and _grouped(s) <= acked
+             and SEVERITY_RANK[then := s.as_of(acked).severity] >= SEVERITY_RANK[seen]]  # fmt: skip
+    return min(grown, key=lambda g: worst_first(g[0]), default=None)
 
 
 def _grouped(signal: IncidentSignal) -> datetime:
@@ -936,7 +1078,8 @@ def as_it_stood(incident: Incident, at: datetime) -> Incident | None:
     then = incident.model_copy(update={
         "signals": signals, "state": state, "acknowledged_at": acknowledged,
         "resolved_at": resolved, "updated_at": min(incident.updated_at, at), "unread": [],
-        "unread_more": 0, "reopened_at": reopened,
+        "unread_more": 0, "held_by": [], "reopened_at": reopened,
+        "acknowledged_severity": incident.acknowledged_severity if acknowledged else None,
         "reopened_because": incident.reopened_because if reopened else "",
         "signals_dropped": incident.signals_dropped if len(kept) == len(incident.signals) else 0,
     })  # fmt: skip
@@ -953,4 +1096,5 @@ def acknowledge(incident: Incident, now: datetime) -> Incident:
     if incident.state is not IncidentStatus.OPEN:
         return incident
     return incident.model_copy(update={"state": IncidentStatus.ACKNOWLEDGED,
-                                       "acknowledged_at": now})  # fmt: skip
+                                       "acknowledged_at": now,
+                                       "acknowledged_severity": incident.severity})  # fmt: skip

@@ -139,10 +139,19 @@ class Incident(DomainModel):
     #: first UNREAD_KEPT by name, the rest counted in ``unread_more``
     unread: list[str] = Field(default_factory=list, max_length=UNREAD_KEPT)
     unread_more: int = Field(default=0, ge=0)
+    #: ``unread`` in words, each cluster by the sources of its signals that cannot be read
+    #: ("Alertmanager of east"); stored before this was kept: none (``unread`` is said)
+    held_by: list[str] = Field(default_factory=list, max_length=UNREAD_KEPT)
     #: when it went back from ACKNOWLEDGED to OPEN (a signal that began after the
     #: acknowledgement made it worse), and why; ``acknowledged_at`` keeps the acknowledgement
     reopened_at: AwareDatetime | None = None
     reopened_because: str = ""
+    #: the severity it had when acknowledged (what the person saw): a signal below it then
+    #: (an INFO under a WARNING) grown worse than it makes it OPEN again. None where it is
+    #: not acknowledged, or was acknowledged where this is not noted (the store's
+    #: acknowledgement, a row stored before it was kept): the next grouping notes the
+    #: severity it has then (an acknowledgement changes no severity)
+    acknowledged_severity: FindingSeverity | None = None
 
     @property
     def held_because(self) -> str:
@@ -150,7 +159,8 @@ class Incident(DomainModel):
         if not self.unread:
             return ""
         more = f" and {self.unread_more} more" if self.unread_more else ""
-        return (f"held open: {', '.join(self.unread)}{more} cannot be read (or not read yet), "
+        said = self.held_by or self.unread
+        return (f"held open: {', '.join(said)}{more} cannot be read (or not read yet), "
                 "so its signals are unseen, not ended")  # fmt: skip
 
     @property

@@ -113,7 +113,13 @@ def test_an_incident_is_resolved_when_its_signals_end_and_ack_holds_till_then() 
     still, changed = group([acked], [seen_again], T0 + timedelta(minutes=5))
     assert changed == {acked.id}  # kept: seen later, and worse
     assert still[0].severity is FindingSeverity.CRITICAL
-    assert still[0].state is IncidentStatus.ACKNOWLEDGED and len(still[0].signals) == 1
+    # the WARNING acknowledged is CRITICAL now: more than was seen, so open again, saying why
+    assert still[0].state is IncidentStatus.OPEN and len(still[0].signals) == 1
+    assert "it was WARNING, the incident WARNING when acknowledged" in still[0].reopened_because
+    rest, _ = group([acknowledge(still[0], T0 + timedelta(minutes=6))], [seen_again],
+                    T0 + timedelta(minutes=5))  # fmt: skip
+    assert rest[0].state is IncidentStatus.ACKNOWLEDGED  # the CRITICAL acknowledged stays so
+    still = rest
     assert still[0].signals[0].last_seen == T0 + timedelta(minutes=5)
     quiet, changed = group(still, [], T0 + timedelta(minutes=5) + RESOLVE_AFTER)
     assert quiet[0].state is IncidentStatus.RESOLVED and changed == {quiet[0].id}

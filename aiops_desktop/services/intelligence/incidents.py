@@ -9,7 +9,7 @@ import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Collection, Container, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -42,6 +42,7 @@ from analysis.incidents import (
     entity_of,
     group,
     object_labels,
+    object_place,
     place_of,
 )
 
@@ -226,47 +227,83 @@ def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+#: a server's clock this far ahead of the app's is said (an event dated after now is taken
+#: as now: "seen" in 9999, its series' next write overflowed and every grouping failed)
+AHEAD_SAID = timedelta(minutes=1)
+
+
 def event_signals(
     cluster: str, events: list[dict[str, Any]], now: datetime
 ) -> list[IncidentSignal]:
     """Kubernetes Warning events of the last hour (newest first, at most
-    ``EVENTS_PER_CLUSTER``), each about its pod or node. An events.k8s.io series is seen
-    until its next write is due (``SERIES_REFRESH``): its incident resolved 10 minutes after
-    each write and a new one opened at the next, its acknowledgement lost."""
+    ``EVENTS_PER_CLUSTER``), each about its object: a pod or a node, else the object in its
+    namespace (``object_place``: a ReplicaSet's at its Deployment too). An events.k8s.io
+    series is seen until its next write is due (``SERIES_REFRESH``): its incident resolved
+    10 minutes after each write and a new one opened at the next, its acknowledgement lost.
+    An event dated after now is taken as now (said in the log: any writer of events chooses
+    its times); one whose times cannot be worked with is left out and said, never failing
+    the others (nor every grouping of the fleet)."""
     out = []
+    ahead: list[datetime] = []
     for obj in events:
         if not isinstance(obj, dict) or obj.get("type") != "Warning":
             continue
-        last = _event_time(obj, "lastTimestamp", SERIES_LAST, "eventTime")
-        if last is None or now - last > EVENTS_WITHIN:
+        try:
+            made = _event_signal(cluster, obj, now, ahead)
+        except (OverflowError, ValueError) as exc:
+            log.info("a Warning event of %s left out: %s", cluster, redact(str(exc)))
             continue
-        if (observed := _event_time(obj, SERIES_LAST)) is not None:
-            last = max(last, observed + SERIES_REFRESH)
-        last = min(last, now)
-        first = _event_time(obj, "firstTimestamp", "eventTime") or last
-        first = last if first < EPOCH or first > last else max(first, last - EVENT_SPAN_MOST)
-        involved = _dict(obj.get("involvedObject"))
-        # a server's words and names (any writer of events chooses them): one printable line
-        # each, cut; a name changed for it keeps a hash of the whole (``fitted_name``)
-        kind = one_line(str(involved.get("kind", ""))[:64])
-        name = fitted_name(str(involved.get("name", "?")), 253)  # Kubernetes' most
-        namespace = fitted_name(str(involved.get("namespace") or ""), 63)
-        subject = (f"pod {namespace}/{name}" if kind == "Pod" else f"node {name}" if kind == "Node"
-                   else f"{kind.lower() or 'object'} {name}")  # fmt: skip
-        said = (f"{one_line(str(obj.get('reason', 'Warning'))[:NAME_MOST])}: "
-                f"{one_line(str(obj.get('message', ''))[:REASON_MOST])}")  # fmt: skip
-        reason = redact(said.strip(": "))  # a server's words
-        meta = _dict(obj.get("metadata"))
-        uid = str(meta.get("uid") or meta.get("name"))[:128]
-        out.append(IncidentSignal(
-            key=f"{EVENT_KEY}{cluster}|{uid}", source="Kubernetes", cluster=cluster,
-            subject=subject, severity=FindingSeverity.WARNING, reason=reason[:REASON_MOST].strip(),
-            first_seen=first, last_seen=last, topology=place_of(subject),
-            entity=f"{cluster} {subject}",
-            offered_at=now,  # read now: it may repeat again (its last time is its server's)
-        ))  # fmt: skip
+        if made is not None:
+            out.append(made)
+    if ahead:
+        log.info("%s: %d Warning event%s dated after now (the latest %s) taken as now",
+                 cluster, len(ahead), "s" if len(ahead) > 1 else "",
+                 max(ahead).isoformat())  # fmt: skip
     out.sort(key=lambda s: s.last_seen, reverse=True)
     return out[:EVENTS_PER_CLUSTER]
+
+
+def _event_signal(
+    cluster: str, obj: dict[str, Any], now: datetime, ahead: list[datetime]
+) -> IncidentSignal | None:
+    """``event_signals``' signal of one Warning event (None: not of the last hour); its
+    latest time, where it is after now (by more than ``AHEAD_SAID``), added to ``ahead``."""
+    stated = [t for k in ("lastTimestamp", SERIES_LAST, "eventTime", "firstTimestamp")
+              if (t := _event_time(obj, k)) is not None]  # fmt: skip
+    if stated and (latest := max(stated)) - now > AHEAD_SAID:
+        ahead.append(latest)
+    last = _event_time(obj, "lastTimestamp", SERIES_LAST, "eventTime")
+    if last is None or now - last > EVENTS_WITHIN:
+        return None
+    if (observed := _event_time(obj, SERIES_LAST)) is not None:
+        last = max(last, min(observed, now) + SERIES_REFRESH)
+    last = min(last, now)
+    first = _event_time(obj, "firstTimestamp", "eventTime") or last
+    first = last if first < EPOCH or first > last else max(first, last - EVENT_SPAN_MOST)
+    involved = _dict(obj.get("involvedObject"))
+    # a server's words and names (any writer of events chooses them): one printable line
+    # each, cut; a name changed for it keeps a hash of the whole (``fitted_name``)
+    kind = one_line(str(involved.get("kind", ""))[:64])
+    name = fitted_name(str(involved.get("name", "?")), 253)  # Kubernetes' most
+    namespace = fitted_name(str(involved.get("namespace") or ""), 63)
+    if kind in ("Pod", "Node"):
+        subject = f"pod {namespace}/{name}" if kind == "Pod" else f"node {name}"
+        topology = place_of(subject)
+    else:  # "replicaset payments/api-7d9f8b6c5d": its kind as a label names it
+        word = "".join(c for c in kind.lower() if c.isalnum()) or "object"
+        subject = f"{word} {namespace}/{name}" if namespace else f"{word} {name}"
+        topology = object_place(word, namespace, name)
+    said = (f"{one_line(str(obj.get('reason', 'Warning'))[:NAME_MOST])}: "
+            f"{one_line(str(obj.get('message', ''))[:REASON_MOST])}")  # fmt: skip
+    reason = redact(said.strip(": "))  # a server's words
+    meta = _dict(obj.get("metadata"))
+    uid = str(meta.get("uid") or meta.get("name"))[:128]
+    return IncidentSignal(
+        key=f"{EVENT_KEY}{cluster}|{uid}", source="Kubernetes", cluster=cluster,
+        subject=subject, severity=FindingSeverity.WARNING, reason=reason[:REASON_MOST].strip(),
+        first_seen=first, last_seen=last, topology=topology, entity=f"{cluster} {subject}",
+        offered_at=now,  # read now: it may repeat again (its last time is its server's)
+    )  # fmt: skip
 
 
 def _events_status(
@@ -303,7 +340,8 @@ def _built(read: _Read, now: datetime) -> list[IncidentSignal]:
 
 def _grouped(
     signals: list[IncidentSignal], now: datetime, active: list[Incident],
-    taken: Container[str], *, clock: Callable[[], datetime], unread: set[str],
+    taken: Container[str], *, clock: Callable[[], datetime],
+    unread: Collection[str] | Mapping[str, Collection[str]],
     last_read: Mapping[str, datetime],
     events_unread: Mapping[str, datetime | None] = MappingProxyType({}),
 ) -> tuple[list[Incident], set[str]]:  # fmt: skip
@@ -392,9 +430,19 @@ class IncidentService:
         before the first poll): what they show is unknown, so their incidents are held open.
         Not one whose Warning events alone cannot be read (``_events_unread``: only the
         incidents its events made are held; the fleet shows it read)."""
+        return set(self.unread_sources())
+
+    def unread_sources(self) -> dict[str, frozenset[str]]:
+        """``unread_clusters``, each with its sources that cannot be read now or were not
+        read yet (its truth's coverage keys: "metrics", "alerts", ...): only the incidents of
+        signals read from one of them are held (``analysis.incidents.READ_FROM``: an
+        Alertmanager never read held a PTP clock's incident, read from Prometheus, open for
+        good)."""
         truth = self._fleet.last or self._fleet.snapshot()
         gone = (Coverage.UNREACHABLE, Coverage.STALE, Coverage.NO_DATA)
-        return {t.name for t in truth.clusters if any(c in gone for c in t.coverage.values())}
+        lost = {t.name: frozenset(k for k, c in t.coverage.items() if c in gone)
+                for t in truth.clusters}  # fmt: skip
+        return {name: keys for name, keys in lost.items() if keys}
 
     def _events_unread(self) -> dict[str, datetime | None]:
         """The clusters whose Warning events cannot be read now (``events_read``: a 403, a
@@ -416,7 +464,7 @@ class IncidentService:
             (t.name, k) for t in truth.clusters for k, c in t.coverage.items() if c in _READ
         }
 
-    def _last_read(self, unread: set[str]) -> dict[str, datetime]:
+    def _last_read(self, unread: Collection[str]) -> dict[str, datetime]:
         """When each of ``unread`` was last read, where known: its truth's ``stale_since``,
         the oldest known last read of its lost sources, where each lost source's is known (it
         alone is lost, or each was seen read this run: ``_note_reads``); not one with a source
@@ -499,7 +547,7 @@ class IncidentService:
             # against a thousand incidents is a second; a new incident's id is none stored
             lately = (now - OFFERED_AFTER_END).timestamp()
             self._note_reads()
-            unread = self.unread_clusters()
+            unread = self.unread_sources()
             grouping = partial(_grouped, signals, now, clock=self._clock, unread=unread,
                                last_read=self._last_read(unread),
                                events_unread=self._events_unread())  # fmt: skip
