@@ -3,14 +3,17 @@
 Every request of a backend goes through ``BackendClient.get_json``/``post_json``: one lazily
 created ``httpx.AsyncClient`` per backend (docs/architecture.md#habits), TLS verified by default (a
 custom CA bundle is trusted in addition to none: it replaces the system store, as kubectl does),
-bounded retries with exponential backoff on connection errors and 5xx, and a response-size
-limit enforced while streaming, so a huge answer is refused before it is held in memory.
+bounded retries with exponential backoff on connection errors and 5xx (not on a connect timeout:
+a black hole, asked again, takes another; the caller's next try is its retry), and a
+response-size limit enforced while streaming, so a huge answer is refused before it is held in
+memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import random
 import re
@@ -52,6 +55,41 @@ OFFLOAD_BYTES = 256 * 1024
 _MAY_HOLD_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 #: ... or, in a text (a WebSocket's text frame), the escape or the code point itself
 _TEXT_MAY_HOLD_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+
+class RetriedFailures:
+    """The failures requests retried (``retried_failures``): the last one, and how many;
+    noted in the enclosing ones too."""
+
+    def __init__(self, outer: RetriedFailures | None = None) -> None:
+        self.last: CollectorError | None = None
+        self.count = 0
+        self.outer = outer
+
+    def note(self, exc: CollectorError) -> None:
+        noted: RetriedFailures | None = self
+        while noted is not None:
+            noted.last, noted.count = exc, noted.count + 1
+            noted = noted.outer
+
+
+#: where the failures a request retries are noted (each would be lost when the request is cut
+#: short from outside while it waits to ask again: a poll's time limit)
+_RETRIED: contextvars.ContextVar[RetriedFailures | None] = contextvars.ContextVar(
+    "retried", default=None
+)
+
+
+@contextlib.contextmanager
+def retried_failures() -> Iterator[RetriedFailures]:
+    """The failures the requests made within (in this task, and tasks it starts) retry: a
+    caller that cuts a request short says what it was failing with."""
+    noted = RetriedFailures(_RETRIED.get())
+    token = _RETRIED.set(noted)
+    try:
+        yield noted
+    finally:
+        _RETRIED.reset(token)
 
 
 def upstream_error(body: bytes) -> str:
@@ -256,6 +294,14 @@ class BackendClient:
             except (CollectorUnreachable, CollectorServerError, CollectorTimeout) as exc:
                 if isinstance(exc, CollectorTLSError) or attempt >= self.policy.retries:
                     raise
+                if isinstance(exc.__cause__, httpx.ConnectTimeout):
+                    # no connection within the connect timeout: a black hole (a site down,
+                    # a firewall dropping), where each try waits the whole timeout out; a poll
+                    # held its slot until its limit, and said nothing of the connect failure
+                    raise
+                noted = _RETRIED.get()
+                if noted is not None:
+                    noted.note(exc)
                 attempt += 1
                 delay = min(
                     self.policy.backoff_max_s, self.policy.backoff_base_s * 2 ** (attempt - 1)
@@ -514,4 +560,12 @@ def _is_tls_error(exc: BaseException) -> bool:
     return False
 
 
-__all__ = ["BackendClient", "CollectorError", "EndpointAuth", "HttpPolicy", "ssl_context"]
+__all__ = [
+    "BackendClient",
+    "CollectorError",
+    "EndpointAuth",
+    "HttpPolicy",
+    "RetriedFailures",
+    "retried_failures",
+    "ssl_context",
+]

@@ -5,13 +5,15 @@ Sources: ``health`` (readiness of each endpoint, scored by the registry's state 
 where a cluster has Loki or Tempo, ``logs`` and ``traces`` (the catalog's LogQL and TraceQL
 metrics panels: error log lines, failed spans and span latency per pod). Intervals
 come from the cluster type (HUB 15 s ... FAR_EDGE 120 s), with jitter; failures back off
-exponentially and trip a circuit breaker per cluster and source; a global and a per-cluster
-semaphore cap concurrency (a failing source takes its global slot from a small share of them:
-black-holed endpoints, each holding a slot a whole poll timeout, leave the healthy clusters
-slots); a source's panels are read one after another, the stalest first (one whose read
-failed after those read since), each ending before the poll does. A poll that read some
-panels is a success of its source (those that failed are said in its status' last_error);
-only one that read none backs off.
+exponentially and trip a circuit breaker per cluster and source; a per-cluster and a global
+cap bound concurrency, the cluster's slot taken first (a poll waiting for it holds no global
+one). A poll of a failing source, or of a cluster gone dark (its health check failing, or a
+source of it unanswered), takes its global slot from a small share of them, judged when a slot
+comes free for it (slots.py): black-holed endpoints, each holding a slot a connect timeout,
+leave the healthy clusters slots. A source's panels are read one after another, the stalest
+first (one whose read failed after those read since), each ending before the poll does. A
+poll that read some panels is a success of its source (those that failed are said in its
+status' last_error); only one that read none backs off.
 Metrics are fetched as range queries from the newest sample held, so after an outage the gap
 is filled, not left blank, as far back as a first read goes (BACKFILL, or the panel's own);
 an older stretch stays a gap. Results go to the live buffers (charts) and through the writer
@@ -54,6 +56,7 @@ from aiops_desktop.services.clusters.registry import ClusterNotFoundError, Clust
 from aiops_desktop.services.kube.validation import has_kube_api
 from aiops_desktop.services.polling.breaker import CircuitBreaker
 from aiops_desktop.services.polling.live import LiveBuffers, SeriesKey, series_key
+from aiops_desktop.services.polling.slots import Slots
 from aiops_desktop.services.queries.multicluster import MOST_POINTS, aligned_range, fleet_member
 from aiops_desktop.services.runtime.bus import CLUSTERS_CHANGED, EventBus
 from aiops_desktop.services.runtime.gathering import gather_all
@@ -72,6 +75,7 @@ from collectors.errors import (
     CollectorTimeout,
     CollectorUnreachable,
 )
+from collectors.http import retried_failures
 
 if TYPE_CHECKING:
     from collectors.prometheus import PrometheusClient
@@ -111,8 +115,9 @@ PANEL_MIN_LEFT = 0.1
 #: after the others next time, not first in every poll with every poll ending in it. One cut
 #: shorter (its poll near its end) was not given its chance: it is read first next time.
 PANEL_FAIR_SHARE = 0.5
-#: the share of the global slots that failing sources (in backoff, a breaker's trial) take
-#: theirs from: a site's black-holed endpoints each hold a slot for a whole poll timeout
+#: the share of the global slots that failing sources (in backoff, a breaker's trial; or of a
+#: cluster gone dark: _failing_now) take theirs from: a site's black-holed endpoints each
+#: hold a slot for a connect timeout
 FAILING_SHARE = 0.25
 #: the series a panel's answer is read for (the first ones; the cut said in its source's
 #: status): a fleet hub of 2,000 GPU nodes of 8 GPUs each answers 16,000 a GPU panel, read
@@ -221,8 +226,13 @@ class Poller:
         self._polled_with: dict[tuple[UUID, str], _Uses] = {}
         #: per cluster, what its polls are made of (_made_of)
         self._made: dict[UUID, _Made] = {}
-        self._global = asyncio.Semaphore(self.settings.global_cap)
-        self._failing = asyncio.Semaphore(max(1, int(FAILING_SHARE * self.settings.global_cap)))
+        self._slots = Slots(
+            self.settings.global_cap, max(1, int(FAILING_SHARE * self.settings.global_cap))
+        )
+        #: cluster name -> its sources whose last poll got no answer in time (a connect timeout,
+        #: the poll's limit), and when: the cluster gone dark since another source answered,
+        #: that one's polls are failing ones (_failing_now) before their own first failure
+        self._unanswered: dict[str, dict[str, datetime]] = {}
         self._per_cluster: dict[UUID, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(self.settings.per_cluster_cap)
         )
@@ -276,6 +286,7 @@ class Poller:
         for held in (self.status, self.unsupported):
             for key in [k for k in held if k[0] in gone]:
                 del held[key]
+        self._unanswered.pop(cluster.name, None)
         for named in (self.hub_newest, self.member_seen):
             named.pop(cluster.name, None)
         withdrawn = self._withdraw_alerts(cluster.name)
@@ -381,6 +392,11 @@ class Poller:
         for held in (self.status, self.unsupported):
             for key in [k for k in held if k[0] in known and k not in polled]:
                 del held[key]
+        for name in [n for n in self._unanswered if n not in known]:  # a removed cluster's
+            del self._unanswered[name]
+        for name, sources in self._unanswered.items():
+            for source in [s for s in sources if (name, s) not in polled]:
+                del sources[source]
         dropped = False
         for manager in {n for n in known if (n, Source.ALERTS) not in polled}:
             dropped = self._withdraw_alerts(manager) or dropped
@@ -475,47 +491,95 @@ class Poller:
         started = time.perf_counter()
         status.last_attempt = utcnow()
         status.polls += 1
-        # a source failing now (black-holed endpoints wait out each poll's limit) takes its
-        # slot from a small share of them: the healthy clusters always have the rest
-        failing = self._failing if status.consecutive_errors else contextlib.nullcontext()
+        # a source failing when a slot comes free for it (black-holed endpoints wait out a
+        # connect timeout) takes it from a small share of them: the healthy clusters always
+        # have the rest. The cluster's slot first: waiting for it, a poll holds no global one
+        # (the same order everywhere: Slots takes a share's slot and a global one at once)
+        failing = functools.partial(self._failing_now, cluster, source)
         note = _PollNote()
         token = _POLL.set(note)
-        why: str | None = None  # why the poll failed
         try:
-            async with failing, self._global, self._per_cluster[cluster.id]:
+            async with self._per_cluster[cluster.id], self._slots.slot(failing):
+                try:
+                    why, timed_out = await self._poll(cluster, work, note)
+                except SourceUnsupported as exc:
+                    self._not_offered(cluster, source, status, exc)
+                    ok, timed_out = None, False
+                else:
+                    ok = self._record(cluster, source, status, breaker, note=note, why=why)
+                # recorded before the slots are given back: the polls waiting for one are
+                # judged failing or not by it (their cluster dark)
+                unanswered = self._unanswered.setdefault(cluster.name, {})
+                if timed_out and not ok:
+                    unanswered[source] = utcnow()
+                else:
+                    unanswered.pop(source, None)
+        finally:
+            _POLL.reset(token)
+        status.latency_ms = (time.perf_counter() - started) * 1000
+        if ok is None:  # not offered: not a failure
+            self._bus.publish(POLL_STATUS_CHANGED, status)
+            return True
+        if breaker is not None:
+            status.breaker = breaker.state
+        self._bus.publish(POLL_STATUS_CHANGED, status)
+        return ok
+
+    async def _poll(
+        self, cluster: Cluster, work: Callable[[Cluster], Awaitable[None]], note: _PollNote
+    ) -> tuple[str | None, bool]:
+        """``work`` within the poll's time limit: why it failed (None: it did not), and
+        whether for want of an answer in time. Raises only a cancel and SourceUnsupported."""
+        with retried_failures() as retried:
+            try:
                 # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancel that
                 # comes as the poll ends, and the loop would sleep through the app's shutdown
                 async with asyncio.timeout(self.settings.timeout_s) as limit:
                     note.deadline = limit.when()
                     await work(cluster)
-        except asyncio.CancelledError:
-            raise
-        except SourceUnsupported as exc:
-            if (cluster.name, source) not in self.unsupported:
-                log.info("source not offered", extra={"cluster": cluster.name, "source": source,
-                                                      "reason": str(exc)})  # fmt: skip
-            self.unsupported[(cluster.name, source)] = str(exc)
-            # not a failure (its panels hidden, asked again after UNSUPPORTED_RETRY_S), but
-            # said: the row was deleted, nothing anywhere told why the trace panels went. Its
-            # status says so itself: never read, no error, it was stale and "still being read"
-            status.consecutive_errors = 0
-            status.not_offered = str(exc)
-            status.last_error = f"not offered: {exc}"
-            status.latency_ms = (time.perf_counter() - started) * 1000
-            self._bus.publish(POLL_STATUS_CHANGED, status)
-            return True
-        except Exception as exc:  # every failure is recorded and shown, none kills the loop
-            why = redact(str(exc)) or type(exc).__name__
-            if isinstance(exc, TimeoutError):
+            except (asyncio.CancelledError, SourceUnsupported):
+                raise
+            except TimeoutError:
                 why = f"the poll's time limit ({self.settings.timeout_s:g} s) ended it"
-        finally:
-            _POLL.reset(token)
-        ok = self._record(cluster, source, status, breaker, note=note, why=why)
-        status.latency_ms = (time.perf_counter() - started) * 1000
-        if breaker is not None:
-            status.breaker = breaker.state
-        self._bus.publish(POLL_STATUS_CHANGED, status)
-        return ok
+                if retried.last is not None:  # cut short while retrying: what it was failing with
+                    why += f"; it was failing with: {redact(str(retried.last))}"
+                return why, True
+            except Exception as exc:  # every failure is recorded and shown, none kills the loop
+                timed_out = isinstance(exc, CollectorTimeout | _SlowPanel)
+                return redact(str(exc)) or type(exc).__name__, timed_out
+        return None, False
+
+    def _not_offered(
+        self, cluster: Cluster, source: str, status: SourceStatus, exc: SourceUnsupported
+    ) -> None:
+        """A source its endpoint does not offer: not a failure (its panels hidden, asked again
+        after UNSUPPORTED_RETRY_S), but said: the row was deleted, nothing anywhere told why
+        the trace panels went. Its status says so itself: never read, no error, it was stale
+        and "still being read"."""
+        if (cluster.name, source) not in self.unsupported:
+            log.info("source not offered", extra={"cluster": cluster.name, "source": source,
+                                                  "reason": str(exc)})  # fmt: skip
+        self.unsupported[(cluster.name, source)] = str(exc)
+        status.consecutive_errors = 0
+        status.not_offered = str(exc)
+        status.last_error = f"not offered: {exc}"
+
+    def _failing_now(self, cluster: Cluster, source: str) -> bool:
+        """Whether a poll is a failing one (asked when a slot comes free for it): its source's
+        last poll failed, or its cluster is dark: its health check fails (no endpoint
+        answered), or a source of it got no answer in time since this one last answered (a
+        site gone dark: its clusters' first polls each held a common slot a connect timeout,
+        the healthy clusters' polls queued behind them). A source refused quickly (a 503 on
+        every query, a wrong URL's 404) leaves the cluster's others on the common slots, as
+        does one black-holed for good (a Tempo's wrong address) those that answer since."""
+        for which in (source, Source.HEALTH):
+            status = self.status.get((cluster.name, which))
+            if status is not None and status.consecutive_errors:
+                return True
+        own = self.status.get((cluster.name, source))
+        answered = own.last_success if own is not None else None
+        unanswered = self._unanswered.get(cluster.name, {}).values()
+        return any(answered is None or at >= answered for at in unanswered)
 
     def _record(
         self,
@@ -952,10 +1016,14 @@ class Poller:
         """_read_panel within ``limit`` s of its own (the poll's limit ends it as a cancel):
         a query slower than the poll no longer ends every poll inside it."""
         try:
-            async with asyncio.timeout(limit):
-                return await self._read_panel(cluster, panel, now, read)
+            with retried_failures() as retried:
+                async with asyncio.timeout(limit):
+                    return await self._read_panel(cluster, panel, now, read)
         except TimeoutError:
-            slow = _SlowPanel(f"no answer within {limit:.3g} s", backend=panel.source.value.lower())
+            said = f"no answer within {limit:.3g} s"
+            if retried.last is not None:  # cut short while retrying: what it was failing with
+                said += f"; it was failing with: {retried.last}"
+            slow = _SlowPanel(said, backend=panel.source.value.lower())
             slow.fair = limit >= PANEL_FAIR_SHARE * self.settings.timeout_s
             raise slow from None
 
