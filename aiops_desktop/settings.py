@@ -203,8 +203,9 @@ def _default_backoff_s() -> float:
 
 class HttpPolicy(_Section):
     """Every HTTP request's limits: connect and read timeouts, retries with backoff on
-    connection errors and 5xx (a first wait of at most a minute, none longer than 5 minutes,
-    the read timeout's own limit), and the largest answer held."""
+    connections refused or reset and 5xx (a first wait of at most a minute, none longer than
+    5 minutes, the read timeout's own limit; not a connect timeout: a black hole is asked
+    again at the next poll, not within this request), and the largest answer held."""
 
     connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
     read_timeout_s: float = Field(default=30.0, gt=0, le=300)
