@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiops_desktop.logs import redact
 from aiops_desktop.models.errors import AppError
 
@@ -117,9 +119,22 @@ class KubeGone(CollectorError):
     reason = "gone"
 
 
+#: a refused credential (401) or access (403) in the words every backend says it
+REFUSED_WORDS = {401: "rejected the credentials", 403: "denied access"}
+#: those words as a failure's text keeps them (a poll's status keeps its failure's words only)
+_REFUSAL = re.compile(
+    rf"\b(?:{'|'.join(map(re.escape, REFUSED_WORDS.values()))}) \(HTTP (?:401|403)\)"
+)
+
+
+def says_refused(why: str | None) -> bool:
+    """Whether a failure's text says its credential or access was refused (401, 403)."""
+    return bool(why) and _REFUSAL.search(why or "") is not None
+
+
 def auth_refused(where: str, backend: str, status: int) -> CollectorAuthError:
     """A refused credential (401) or access (403), in the words every backend says it."""
-    what = "rejected the credentials" if status == 401 else "denied access"
+    what = REFUSED_WORDS[401] if status == 401 else REFUSED_WORDS[403]
     return CollectorAuthError(
         f"{where} {what} (HTTP {status}): check the token or its permissions",
         backend=backend,

@@ -47,6 +47,7 @@ from aiops_desktop.models.observability import LogEntry, LogQuery
 from aiops_desktop.models.text import count, cut_line
 from collectors.auth import ssl_context
 from collectors.errors import (
+    REFUSED_WORDS,
     CollectorAuthError,
     CollectorBadResponse,
     CollectorError,
@@ -150,7 +151,7 @@ def _refusal(
         return CollectorInvalidQuery(f"{where} refused the tail: {said}", upstream=said,
                                      backend=backend, status=status)  # fmt: skip
     if status in (401, 403):
-        what = "rejected the credentials" if status == 401 else "denied access"
+        what = REFUSED_WORDS[401] if status == 401 else REFUSED_WORDS[403]
         again = "; the credential read again from the keyring was refused too"
         return CollectorAuthError(f"{where} {what} (HTTP {status}): check the token"
                                   f"{again if read_again and status == 401 else ''}",

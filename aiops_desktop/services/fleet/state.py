@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -71,6 +70,7 @@ from aiops_desktop.services.polling.catalog import field_queries
 from aiops_desktop.services.polling.poller import POLL_STATUS_CHANGED
 from aiops_desktop.services.queries.multicluster import ANSWERED
 from aiops_desktop.services.runtime.gathering import gather_all
+from collectors.errors import says_refused
 
 if TYPE_CHECKING:
     from aiops_desktop.models.gpu import GpuFleet
@@ -110,9 +110,6 @@ _SOURCES = {"metrics": (EndpointKind.PROMETHEUS, Source.METRICS),
 _READ_OVER_PROMETHEUS = (Domain.GPU, Domain.PTP, Domain.KUBERNETES)
 #: how a source that answered but refused the credential is said (STALE, not UNREACHABLE)
 REFUSED = "credentials refused: "
-#: a refused credential (401) or access (403) as every backend says it (collectors.errors.
-#: auth_refused): a poll's status keeps its failure's words only, not its class or status
-_REFUSAL = re.compile(r"\b(?:rejected the credentials|denied access) \(HTTP (?:401|403)\)")
 #: a left-out cluster whose poll answers again is read again at once, but no sooner than
 #: this after the last refresh (a site coming back answers cluster by cluster)
 READ_AGAIN_AFTER_S = 10.0
@@ -130,8 +127,9 @@ class Readings:
 def refused(why: str | None) -> bool:
     """Whether a source's failure is its credential or access refused (401, 403): it
     answered (the health check says it reachable), so it is STALE, never UNREACHABLE (a
-    rotated token read OFFLINE, score 0, sorted with the sites that are gone)."""
-    return bool(why) and _REFUSAL.search(why or "") is not None
+    rotated token read OFFLINE, score 0, sorted with the sites that are gone). Told by the
+    words every backend says it in (a poll's status keeps its failure's words only)."""
+    return says_refused(why)
 
 
 def said_lost(why: str) -> str:
