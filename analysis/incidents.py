@@ -45,7 +45,8 @@ TargetDown's ``count(up == 0) by (job, namespace, service)`` names the target th
   (``exporters_pod``: node-exporter under a ServiceMonitor: its instance is the node's name;
   a node agent beside the node it names, DCGM's or linuxptp-daemon's, whatever its instance),
   nor beside another object the labels name (``about_another``: an operator's series about
-  a ClusterOperator, ``name``; kept in ``alert_labels``, what the alert is);
+  a ClusterOperator, ``name``, its namespace kept; kept in ``alert_labels``, what the alert
+  is); an app's own ``name`` (a circuit breaker's) or ``role`` names no other object;
 - ``service``, ``job``, ``endpoint`` never (the Service the target was found through);
   ``service`` is a place only of labels with no ``job`` nor ``endpoint`` (a span's service):
   beside them it names the exporter, scraped with its instance dropped (OpenShift's
@@ -192,20 +193,49 @@ def _node_agents_pod(labels: dict[str, str]) -> bool:
 #: labels by which an operator's own series name what they report on (a ClusterOperator, an
 #: OLM CSV, an ingress controller: ``name``), beside the namespaced objects' (``_OBJECTS``)
 _NAMING = ("name",)
+#: labels beside ``name`` that make a series a report on the state of the object named (a
+#: ClusterOperator's ``condition`` and ``reason``, as CVO's cluster_operator_conditions)
+_STATE_OF = ("condition", "reason")
+#: scrape jobs of operators whose series name the objects they manage by ``name``, wherever
+#: they run (an OpenShift operator's, in an openshift-* namespace, is one by its job's name)
+_OPERATOR_JOBS = frozenset({"cluster-version-operator"})
+#: namespaced labels that are also words an app's own series use for their own things (a
+#: database's ``role``, a client's ``secret``, a leader election's ``lease``): beside the
+#: scrape target's own pod, no object of it (neither another object nor a place)
+_GENERIC = frozenset({"role", "secret", "lease", "configmap"})
+
+
+def _operators_report(labels: dict[str, str]) -> bool:
+    """Whether the labels say the series is an operator's report on the objects it manages:
+    ``name`` beside the object's state (``_STATE_OF``), or the target an operator's (a known
+    one's job, or an ``*-operator`` job in an openshift-* namespace). An app's own ``name``
+    (a circuit breaker's, a workqueue's, a connection pool's) is not."""
+    if any(labels.get(k) for k in _STATE_OF):
+        return True
+    job = labels.get("job", "")
+    if job in _OPERATOR_JOBS:
+        return True
+    return labels.get("namespace", "").startswith("openshift-") and job.endswith("-operator")
 
 
 def about_another(labels: dict[str, str]) -> bool:
     """Whether the labels' ``pod`` is the scrape target's own (``targets_pod``) beside labels
-    naming another object it reports on: an operator's series about its objects (OpenShift's
-    CVO, scraped from its own pod, raises ClusterOperatorDegraded name=authentication and
-    name=machine-config: placed at CVO's pod, the second joined the first's old incident);
-    a ``name`` that is the target's own (its job, Service or workload) names no other."""
+    naming another object it reports on: a namespaced object's (a Deployment's, a volume
+    claim's: ``_OBJECTS``, but the words an app uses for its own things, ``_GENERIC``), or an
+    operator's report on its objects by ``name`` (``_operators_report``: OpenShift's CVO,
+    scraped from its own pod, raises ClusterOperatorDegraded name=authentication and
+    name=machine-config: placed at CVO's pod, the second joined the first's old incident).
+    A ``name`` that is the target's own (its job, Service or workload), or of an app's own
+    series (Resilience4j's circuit breaker, client-go's workqueue), names no other: taken
+    for one, the app's alert lost its pod and namespace and split from the pod's own."""
     if not targets_pod(labels):
         return False
-    own = {labels.get("job"), labels.get("service"), workload_of(labels["pod"])}
-    if any(labels.get(k) and labels[k] not in own for k in _NAMING):
+    if any(labels.get(k) for k in _OBJECTS if k not in _GENERIC):
         return True
-    return any(labels.get(k) for k in _OBJECTS)
+    if not _operators_report(labels):
+        return False
+    own = {labels.get("job"), labels.get("service"), workload_of(labels["pod"])}
+    return any(labels.get(k) and labels[k] not in own for k in _NAMING)
 
 
 def object_labels(labels: dict[str, str]) -> dict[str, str]:
@@ -219,14 +249,19 @@ def object_labels(labels: dict[str, str]) -> dict[str, str]:
 
 def _object_labels(labels: dict[str, str], *, keep_target: bool) -> dict[str, str]:
     """``object_labels``; ``keep_target``: the target's own pod beside another object named
-    (``about_another``) kept, with its namespace (what the alert is, ``alert_labels``)."""
+    (``about_another``) kept (what the alert is, ``alert_labels``), and the words an app uses
+    for its own things (``_GENERIC``) beside its own pod, that tell its alerts apart. The
+    target's namespace is kept beside another object (where that is in no namespace, a
+    ClusterOperator, the operator's is the nearest place)."""
     if "instance" not in labels:
         return labels
     out = {k: v for k, v in labels.items() if k not in _TARGET and not k.startswith("exported_")}
     node_agent = exporters_pod(labels)  # the node is the place, by its instance
     another = not node_agent and about_another(labels)  # the other object is
     exporter = node_agent or (another and not keep_target)
-    namespaced = any(labels.get(k) for k in _NAMESPACED if not (exporter and k == "pod"))
+    if not keep_target and not another and targets_pod(labels):  # the app's own words
+        out = {k: v for k, v in out.items() if k not in _GENERIC}
+    namespaced = another or any(labels.get(k) for k in _NAMESPACED if not (exporter and k == "pod"))
     if labels.get("exported_namespace") or labels.get("exported_pod"):
         if labels.get("exported_namespace"):
             out["namespace"] = labels["exported_namespace"]
@@ -884,12 +919,15 @@ def _noted_acknowledged(incident: Incident) -> bool:
 
 
 #: the sources (a cluster's truth's coverage keys) each kind of signal is read from, by how
-#: its key begins: alerts from Alertmanager; findings (GPU, PTP, Kubernetes by
-#: kube-state-metrics) and anomalies from Prometheus; SR-IOV's node states and Warning
-#: events from the Kubernetes API (events also by ``group``'s ``events_unread``). A kind not
-#: named here is read from any (held while any source is lost)
+#: its key begins: alerts from Alertmanager, and from the Prometheus that raises them (it
+#: evaluates the rules: lost, Alertmanager, still answering, lets its alerts go at their
+#: endsAt; an acknowledged incident resolved, and the alert back opened a new one);
+#: findings (GPU, PTP, Kubernetes by kube-state-metrics) and anomalies from Prometheus;
+#: SR-IOV's node states and Warning events from the Kubernetes API (events also by
+#: ``group``'s ``events_unread``). A kind not named here is read from any (held while any
+#: source is lost)
 READ_FROM: Mapping[str, frozenset[str]] = MappingProxyType({
-    "alert": frozenset({"alerts"}),
+    "alert": frozenset({"alerts", "metrics"}),
     "anomaly": frozenset({"metrics", "findings"}),
     "GPU": frozenset({"metrics", "findings"}),
     "PTP": frozenset({"metrics", "findings"}),

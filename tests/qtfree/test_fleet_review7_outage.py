@@ -20,6 +20,7 @@ import pytest
 
 from aiops_desktop.models import Cluster, EndpointKind
 from aiops_desktop.models.cluster import Endpoint
+from aiops_desktop.models.enums import ClusterState
 from aiops_desktop.models.fleet import Coverage, FleetTruth, Health
 from aiops_desktop.models.polling import Source, SourceStatus
 from aiops_desktop.services.fleet.state import (
@@ -118,10 +119,12 @@ class Registry:
 
 
 class Poller:
-    """What the truth reads of the poller: each cluster's metrics poll."""
+    """What the truth reads of the poller: each cluster's metrics poll, and whether it got
+    no answer (``unanswered``: no connection, none in time)."""
 
     def __init__(self, clusters: list[Cluster], clock: Clock) -> None:
         self.clock = clock
+        self.dark: set[str] = set()  # those whose metrics poll got no answer
         self.alerts: dict[str, list[object]] = {}
         self.member_seen: dict[str, dict[str, datetime | None]] = {}
         self.status: dict[tuple[str, str], SourceStatus] = {}
@@ -131,13 +134,20 @@ class Poller:
             )
             self.answers(c.name)
 
+    def unanswered(self, name: str, source: str) -> bool:
+        return source == Source.METRICS and name in self.dark
+
     def answers(self, name: str) -> SourceStatus:
+        self.dark.discard(name)
         s = self.status[(name, Source.METRICS)]
         s.polls += 1
         s.consecutive_errors, s.last_error, s.last_success = 0, None, self.clock()
         return s
 
-    def fails(self, name: str, why: str) -> SourceStatus:
+    def fails(self, name: str, why: str, *, unanswered: bool = False) -> SourceStatus:
+        """Its metrics poll fails with ``why``: for want of an answer (``unanswered``: a
+        connect timeout), or answered with a refusal (an HTTP 422)."""
+        (self.dark.add if unanswered else self.dark.discard)(name)
         s = self.status[(name, Source.METRICS)]
         s.polls += 1
         s.consecutive_errors += 1
@@ -177,7 +187,7 @@ async def test_a_cluster_whose_metrics_poll_fails_is_left_out_and_said_not_read(
 
         # the site goes dark: its poll fails, then the minute's findings refresh
         fleet.site.dark.add("dark-1")
-        fleet.poller.fails("dark-1", DOWN)
+        fleet.poller.fails("dark-1", DOWN, unanswered=True)
         fleet.site.asked.clear()
         truth = await fleet.state.refresh()
         assert "dark-1" not in fleet.site.asked  # not one query waited on it
@@ -240,7 +250,7 @@ async def test_a_cluster_left_out_is_read_again_as_soon_as_its_poll_answers() ->
     """Not a minute later: the refresh loop wakes when a left-out cluster's poll answers."""
     fleet = Fleet("dark-1", "ok-1")
     fleet.site.dark.add("dark-1")
-    fleet.poller.fails("dark-1", DOWN)
+    fleet.poller.fails("dark-1", DOWN, unanswered=True)
     published: asyncio.Queue[FleetTruth] = asyncio.Queue()
     fleet.bus.subscribe(FLEET_CHANGED, published.put_nowait)
     task = asyncio.create_task(fleet.state.run(every_s=3600.0, soonest_s=0.0))
@@ -248,7 +258,7 @@ async def test_a_cluster_left_out_is_read_again_as_soon_as_its_poll_answers() ->
         first = await asyncio.wait_for(published.get(), 5)
         assert fleet.truth("dark-1", first).coverage["findings"] is Coverage.UNREACHABLE
         # another source's poll, or its poll failing again, wakes nothing
-        fleet.bus.publish(POLL_STATUS_CHANGED, fleet.poller.fails("dark-1", DOWN))
+        fleet.bus.publish(POLL_STATUS_CHANGED, fleet.poller.fails("dark-1", DOWN, unanswered=True))
         fleet.bus.publish(POLL_STATUS_CHANGED, fleet.poller.answers("ok-1"))
         await asyncio.sleep(0.05)
         assert published.empty()
@@ -261,4 +271,126 @@ async def test_a_cluster_left_out_is_read_again_as_soon_as_its_poll_answers() ->
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        await fleet.pool.close()
+
+
+# -- left out only with no connection (review 7b) ------------------------------------------------
+#: Prometheus' refusal of a dashboard panel too heavy for it: it answers, the light findings
+#: queries too
+HEAVY = (
+    "prometheus (https://prometheus.big-1.example.net) refused the query: query processing "
+    "would load too many samples into memory in query execution"
+)
+
+
+@pytest.mark.asyncio
+async def test_a_cluster_whose_poll_is_refused_not_unanswered_is_read_as_before() -> None:
+    """Its metrics poll fails for no outage (a panel refused with HTTP 422, too many samples):
+    it was left out of every refresh while the poll failed, and a node gone NotReady meanwhile
+    was never found (its Prometheus answered every findings query). It is read."""
+    fleet = Fleet("big-1")
+    try:
+        assert fleet.truth("big-1", await fleet.state.refresh()).state is Health.OK
+        fleet.poller.fails("big-1", HEAVY)
+        fleet.site.sick.add("big-1")
+        fleet.site.asked.clear()
+        big = fleet.truth("big-1", await fleet.state.refresh())
+        assert "big-1" in fleet.site.asked
+        assert [(f.subject, f.stale) for f in big.findings] == [("node du-1", False)]
+        assert "findings" not in big.unread and "findings" not in big.coverage
+        assert big.worst().subject == "node du-1"  # (its metrics, unread, say so besides)
+    finally:
+        await fleet.pool.close()
+
+
+@pytest.mark.asyncio
+async def test_a_cluster_whose_health_check_reached_nothing_is_left_out() -> None:
+    """Its metrics poll refused at once (connection refused, no timeout) and its health check
+    reached no endpoint (OFFLINE): no connection, left out as a dark one is."""
+    fleet = Fleet("dark-1", "ok-1")
+    refused = (
+        "prometheus (https://prometheus.dark-1.example.net) is unreachable: connection refused"
+    )
+    try:
+        await fleet.state.refresh()
+        fleet.poller.fails("dark-1", refused)
+        health = SourceStatus("dark-1", Source.HEALTH, 30.0, consecutive_errors=1,
+                              last_error=refused)  # fmt: skip
+        fleet.poller.status[("dark-1", Source.HEALTH)] = health
+        dark = fleet.clusters[0]
+        offline = dark.status.model_copy(update={"state": ClusterState.OFFLINE})
+        fleet.clusters[0] = dark.model_copy(update={"status": offline})
+        fleet.state._registry.listed = list(fleet.clusters)  # type: ignore[attr-defined]
+        fleet.site.asked.clear()
+        truth = await fleet.state.refresh()
+        assert "dark-1" not in fleet.site.asked and "ok-1" in fleet.site.asked
+        assert fleet.truth("dark-1", truth).coverage["findings"] is Coverage.UNREACHABLE
+        # its health check reaches it again (its poll still failing): read
+        fleet.poller.status[("dark-1", Source.HEALTH)] = SourceStatus("dark-1", Source.HEALTH, 30.0)
+        fleet.site.asked.clear()
+        await fleet.state.refresh()
+        assert "dark-1" in fleet.site.asked
+    finally:
+        await fleet.pool.close()
+
+
+class Heavy(Site):
+    """The site, where ``heavy`` clusters' Prometheus refuses every range query (a dashboard
+    panel's) as too heavy, HTTP 422, and answers the instant ones."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heavy: set[str] = set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host.split(".")[1]
+        if host in self.heavy and request.url.path.endswith("query_range"):
+            self.asked.append(host)
+            return httpx.Response(422, json={
+                "status": "error", "errorType": "execution",
+                "error": "query processing would load too many samples into memory in query "
+                         "execution"})  # fmt: skip
+        return await super().handle_async_request(request)
+
+
+@pytest.mark.asyncio
+async def test_the_pollers_own_failures_decide_who_is_left_out() -> None:
+    """The real poller's metrics polls: one refused (HTTP 422) is failing but answered, read
+    by the findings refresh; one black-holed (a connect timeout) is unanswered, left out."""
+    from aiops_desktop.services.polling.live import LiveBuffers
+    from aiops_desktop.services.polling.poller import Poller as RealPoller
+    from aiops_desktop.settings import PollerSettings
+    from tests.qtfree.test_poller_schedule_fixes import PANELS, NoStore
+
+    fleet = Fleet("big-1", "dark-1")
+    site = Heavy()
+    fleet.site = fleet.pool.site = site
+    poller = RealPoller(Registry(fleet.clusters), fleet.pool, series=NoStore(),  # type: ignore[arg-type]
+                        live=LiveBuffers(), bus=fleet.bus, supervisor=None,  # type: ignore[arg-type]
+                        catalog=PANELS[1:2], settings=PollerSettings(timeout_s=5.0),
+                        clock=fleet.clock)  # fmt: skip
+    fleet.state = FleetState(
+        Registry(fleet.clusters),
+        poller,
+        MultiClusterQuery(fleet.pool),  # type: ignore[arg-type]
+        NoAnomalies(),
+        fleet.bus,
+        clock=fleet.clock,
+    )  # type: ignore[arg-type]
+    big, dark = fleet.clusters
+    site.heavy.add("big-1")
+    site.dark.add("dark-1")
+    site.sick.update({"big-1", "dark-1"})
+    try:
+        assert not await poller.run_source(big, Source.METRICS)
+        assert not await poller.run_source(dark, Source.METRICS)
+        assert poller.status[("big-1", Source.METRICS)].consecutive_errors == 1
+        assert not poller.unanswered("big-1", Source.METRICS)
+        assert poller.unanswered("dark-1", Source.METRICS)
+        site.asked.clear()
+        truth = await fleet.state.refresh()
+        assert "big-1" in site.asked and "dark-1" not in site.asked
+        assert [f.subject for f in fleet.truth("big-1", truth).findings] == ["node du-1"]
+        assert fleet.truth("dark-1", truth).coverage["findings"] is Coverage.UNREACHABLE
+    finally:
         await fleet.pool.close()

@@ -134,7 +134,8 @@ def test_an_operators_alert_about_another_object_is_not_at_the_operators_pod() -
     about still names the target's pod by its workload."""
     auth = _degraded("authentication", "OAuthServerDeployment_Unavailable", T0)
     [signal] = alert_signals({"east": [auth]}, T0)
-    assert signal.topology == []
+    assert signal.topology == ["ns:openshift-cluster-version"]  # not CVO's pod (review 7b: its
+    # namespace kept, the ClusterOperator in none; a namespace alone joins nothing 6 h later)
     assert signal.alert_labels["name"] == "authentication"
     assert signal.alert_labels["pod"] == "cluster-version-operator"
     incidents, _ = group([], [signal], T0)
@@ -347,3 +348,90 @@ def test_events_of_other_objects_name_their_namespace_and_place() -> None:
         "pod ran-du/du-l1-0": ["ns:ran-du", "pod:ran-du/du-l1-0"],
         "node du-1": ["node:du-1"],
     }  # fmt: skip
+
+
+# -- review 7b: an alert's incident held while Prometheus, which raises it, is lost ------------
+def test_an_alerts_incident_is_held_while_the_prometheus_raising_it_cannot_be_read() -> None:
+    """east's Prometheus (it evaluates the alert rules) is lost, its Alertmanager answers:
+    KubePodCrashLooping, no longer sent, ends there. Its acknowledged incident resolved, and
+    when Prometheus was back the alert opened a NEW incident, the acknowledgement lost. It is
+    held (saying Prometheus), and the alert back is in it, still acknowledged."""
+    crash = _alert("east", "KubePodCrashLooping",
+                   {"pod": "api-7d9f8b6c5d-x2x4z", "namespace": "shop",
+                    "job": "kube-state-metrics"}, T0, "fp1")  # fmt: skip
+    [inc], _ = group([], alert_signals({"east": [crash]}, T0), T0)
+    inc = acknowledge(inc, T0 + MINUTE)
+    lost = {"east": frozenset({"metrics"})}
+    last = {"east": T0 + 2 * MINUTE}  # Prometheus last read then
+    t5 = T0 + 5 * MINUTE  # Alertmanager still has it (until its endsAt)
+    [inc], _ = group([inc], alert_signals({"east": [crash]}, t5), t5, unread=lost,
+                     last_read=last)  # fmt: skip
+    t30 = T0 + 30 * MINUTE  # gone from Alertmanager since
+    [inc], _ = group([inc], [], t30, unread=lost, last_read=last)
+    assert inc.state is IncidentStatus.ACKNOWLEDGED
+    assert inc.held_because.startswith("held open: Prometheus of east cannot be read")
+    back = T0 + 40 * MINUTE
+    again = crash.model_copy(update={"starts_at": back})
+    incidents, _ = group([inc], alert_signals({"east": [again]}, back), back)
+    assert [(i.id, i.state) for i in incidents] == [(inc.id, IncidentStatus.ACKNOWLEDGED)]
+
+
+def test_a_lost_alertmanager_still_holds_no_finding_incident() -> None:
+    """The other way round stays: Alertmanager lost holds a GPU's incident no more."""
+    t1 = T0 + 2 * MINUTE
+    [inc], _ = group([], [_warm(t1)], t1)
+    later = t1 + timedelta(minutes=30)
+    [inc], _ = group([inc], [], later, unread={"east": frozenset({"alerts"})},
+                     last_read={"east": t1})  # fmt: skip
+    assert inc.state is IncidentStatus.RESOLVED
+
+
+# -- review 7b: an app's own alert with a ``name`` label ---------------------------------------
+#: the labels of a checkout pod's own series, scraped through its Service (a ServiceMonitor)
+_CHECKOUT = {
+    "pod": "checkout-7d9f8b6c5d-x2x4z", "namespace": "shop", "job": "checkout",
+    "service": "checkout", "endpoint": "http", "container": "checkout",
+    "instance": "10.128.2.17:8080",
+}  # fmt: skip
+
+
+def test_an_apps_own_alert_naming_its_own_things_keeps_its_pod() -> None:
+    """Resilience4j's circuit breaker (name=payments-gateway), client-go's workqueue of an
+    operator outside OpenShift (name=memcached), a database's role: the app's own things, not
+    other objects. Taken for alerts about another object, they lost their pod and namespace
+    (no place, the whole cluster) and split from the pod's own KubePodCrashLooping."""
+    breaker = {**_CHECKOUT, "name": "payments-gateway", "state": "open"}
+    assert place_of("", breaker) == ["ns:shop", "pod:shop/checkout-7d9f8b6c5d-x2x4z"]
+    queue = {"name": "memcached", "pod": "memcached-operator-6c9d7b8f5-abcde",
+             "namespace": "memcached-system", "job": "memcached-operator",
+             "service": "memcached-operator", "endpoint": "https",
+             "instance": "10.128.0.5:8443"}  # fmt: skip
+    assert "pod:memcached-system/memcached-operator-6c9d7b8f5-abcde" in place_of("", queue)
+    for generic in ("role", "secret", "lease", "configmap"):
+        labels = {**_CHECKOUT, generic: "primary"}
+        assert place_of("", labels) == ["ns:shop", "pod:shop/checkout-7d9f8b6c5d-x2x4z"], generic
+    crash = _alert("east", "KubePodCrashLooping",
+                   {"pod": "checkout-7d9f8b6c5d-x2x4z", "namespace": "shop",
+                    "container": "checkout", "job": "kube-state-metrics",
+                    "reason": "CrashLoopBackOff"}, T0, "a", AlertSeverity.CRITICAL)  # fmt: skip
+    open_ = _alert("east", "CircuitBreakerOpen", breaker, T0 + MINUTE, "b")
+    [signal] = alert_signals({"east": [open_]}, T0 + MINUTE)
+    assert signal.entity == "east pod shop/checkout-7d9f8b6c5d-x2x4z"
+    now = T0 + 2 * MINUTE
+    incidents, _ = group([], alert_signals({"east": [crash, open_]}, now), now)
+    assert [sorted(s.subject for s in i.signals) for i in incidents] == [
+        ["CircuitBreakerOpen", "KubePodCrashLooping"]]  # fmt: skip
+
+
+def test_an_openshift_operators_report_on_its_objects_keeps_its_namespace() -> None:
+    """CVO's ClusterOperatorDegraded (``name`` beside its condition and reason) is about the
+    ClusterOperator, not CVO's pod; the ClusterOperator is in no namespace: the operator's is
+    kept. An OpenShift operator's series naming its objects by ``name`` alone likewise."""
+    degraded = {**_CVO, "name": "authentication", "condition": "Degraded",
+                "reason": "OAuthServerDeployment_Unavailable"}  # fmt: skip
+    assert place_of("", degraded) == ["ns:openshift-cluster-version"]
+    ingress = {"name": "default", "pod": "ingress-operator-7c9d8b6f5-q2w4e",
+               "namespace": "openshift-ingress-operator", "job": "ingress-operator",
+               "service": "ingress-operator", "endpoint": "metrics",
+               "instance": "10.129.0.21:9393"}  # fmt: skip
+    assert place_of("", ingress) == ["ns:openshift-ingress-operator"]

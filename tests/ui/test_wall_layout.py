@@ -153,6 +153,7 @@ def test_the_fleet_pages_tiles_badge_what_the_wall_badges(qtbot) -> None:  # typ
     polled(w.poller, "ran-hub", Source.ALERTS, w.now[0])
     polled(w.poller, "ran-east", Source.ALERTS, w.now[0], failing=True)  # read at T0 last
     w.fleet._refreshed_at = w.now[0]
+    w.fleet._read_at = dict.fromkeys(("ran-east", "ran-hub"), w.now[0])  # their findings read
     presenter = FleetPresenter(registry=w.wall.registry, fleet=w.fleet, live=LiveBuffers(),
                                catalog=[], tasks=TaskSupervisor())  # fmt: skip
     tiles = {t.name: t for t in presenter.tiles()}

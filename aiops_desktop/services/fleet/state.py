@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from aiops_desktop.logs import redact
-from aiops_desktop.models import Cluster, ClusterKind, EndpointKind, utcnow
+from aiops_desktop.models import Cluster, ClusterKind, ClusterState, EndpointKind, utcnow
 from aiops_desktop.models.fleet import (
     HEALTH_RANK,
     SEVERITY_RANK,
@@ -385,16 +385,30 @@ class FleetState:
         return truth
 
     def _polls_failing(self, clusters: Iterable[Cluster]) -> dict[str, str]:
-        """The clusters whose metrics poll fails now, each with why: left out of the findings
-        read (not a capture's: its answers are recorded, none waits)."""
+        """The clusters with no connection now, each with why their metrics poll fails: left
+        out of the findings read (not a capture's: its answers are recorded, none waits). No
+        connection: the poll got no answer (a connect timeout, none in the poll's limit: the
+        poller's ``unanswered``), or the cluster's health check reached no endpoint at all. A
+        poll failing otherwise (a dashboard panel refused as too heavy, HTTP 422) is no
+        outage: its Prometheus answers the light findings queries, read as ever (left out, a
+        node gone NotReady meanwhile was never found)."""
         if self._recorded:
             return {}
         out = {}
         for cluster in clusters:
             status = self._poller.status.get((cluster.name, Source.METRICS))
-            if status is not None and status.consecutive_errors:
+            if status is None or not status.consecutive_errors:
+                continue
+            if self._poller.unanswered(cluster.name, Source.METRICS) or self._unreachable(cluster):
                 out[cluster.name] = status.last_error or "its metrics poll fails"
         return out
+
+    def _unreachable(self, cluster: Cluster) -> bool:
+        """Whether the cluster's health check fails now, having reached none of its endpoints
+        (OFFLINE: none answered, not even with a refusal)."""
+        health = self._poller.status.get((cluster.name, Source.HEALTH))
+        failing = health is not None and bool(health.consecutive_errors)
+        return failing and cluster.status.state is ClusterState.OFFLINE
 
     def _add_gone(self, found: PerCluster, read: Readings, unread: Unread, now: datetime) -> None:
         """A finding in ``found`` for each GPU or PTP port that was not OK and is no longer

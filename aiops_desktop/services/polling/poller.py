@@ -576,9 +576,16 @@ class Poller:
             status = self.status.get((cluster.name, which))
             if status is not None and status.consecutive_errors:
                 return True
-        own = self.status.get((cluster.name, source))
+        return self.unanswered(cluster.name, source)
+
+    def unanswered(self, cluster: str, source: str) -> bool:
+        """Whether ``cluster``'s ``source`` has no connection now: its last poll got no answer
+        in time (a connect timeout, the poll's limit), or another source of the cluster got
+        none since this one last answered (the cluster gone dark). A poll refused (an HTTP
+        422, a 503) was answered: not this. Read-only."""
+        own = self.status.get((cluster, source))
         answered = own.last_success if own is not None else None
-        unanswered = self._unanswered.get(cluster.name, {}).values()
+        unanswered = self._unanswered.get(cluster, {}).values()
         return any(answered is None or at >= answered for at in unanswered)
 
     def _record(
