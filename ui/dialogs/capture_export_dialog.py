@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.dialogs.parts import start_and_close, status_line
 from ui.dialogs.report_dialog import PERIODS
 from ui.presenters.capture_export import CaptureExportPresenter
 from ui.views.text import PlainLabel
@@ -92,17 +92,9 @@ class CaptureExportDialog(QDialog):
         running.addWidget(self.progress, 1)
         running.addWidget(self.cancel_button)
         layout.addLayout(running)
-        self.status = PlainLabel()
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = status_line()
         layout.addWidget(self.status)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close
-        )
-        self.export_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.export_button.setText("Export")
-        self.export_button.clicked.connect(self._on_export_clicked)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.export_button = start_and_close(self, "Export", self._on_export_clicked)
         layout.addWidget(self.buttons)
         self._show_running(False)
 

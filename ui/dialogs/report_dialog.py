@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QListWidget,
@@ -21,8 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.models.reports import CAPACITY_DAYS, ReportType
+from ui.dialogs.parts import start_and_close, status_line
 from ui.presenters.reports import ReportsPresenter
-from ui.views.text import PlainLabel
 
 PERIODS = {"1 h": 1, "6 h": 6, "12 h": 12, "24 h": 24, "48 h": 48, "7 days": 168, "30 days": 720}
 FORMATS = ("pdf", "html", "md", "json")
@@ -75,17 +74,11 @@ class ReportDialog(QDialog):
         self.progress.setRange(0, 100)
         self.progress.setVisible(False)
         layout.addWidget(self.progress)
-        self.status = PlainLabel()
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = status_line()
         layout.addWidget(self.status)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close
+        self.buttons, self.generate_button = start_and_close(
+            self, "Generate", self._on_generate_clicked
         )
-        self.generate_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.generate_button.setText("Generate")
-        self.generate_button.clicked.connect(self._on_generate_clicked)
-        self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         # the presenter's signals are about its request being made: this dialog's, or one
         # asked in a dialog closed since (or beside it), whose files are not this one's
