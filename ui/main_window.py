@@ -48,6 +48,7 @@ from ui.presenters.capture_export import CaptureExportPresenter
 from ui.theme import Theme
 from ui.views.cluster_list import ClusterListView, on_pick
 from ui.views.empty_state import EmptyStateView
+from ui.views.rows_table import EXPORTS
 from ui.views.text import PlainLabel
 from ui.views.time_range import preset_covering
 from ui.window_commands import WindowCommands
@@ -124,6 +125,8 @@ class MainWindow(QMainWindow):
         self._launch_watch.timeout.connect(self._watch_launched)
         #: the pages this role is offered (the Chat page needs a role that may chat)
         self.pages = [s for s in PAGES if s.needs is None or presenters.registry.allows(s.needs)]
+        #: every table under the window exports its rows only where the role may export
+        self.setProperty(EXPORTS, presenters.registry.allows(Action.EXPORT_CAPTURE))
         self.setWindowTitle("AIOps Desktop")
         self.setObjectName("mainWindow")
         self._setup_ui()

@@ -55,6 +55,7 @@ from PySide6.QtWidgets import (
 )
 
 from aiops_desktop.files import write_whole
+from aiops_desktop.logs import redact
 from aiops_desktop.models.text import age_text, cut
 from ui.theme import StatusKeepingDelegate, colour_mark, state_badge, state_mark
 from ui.views.text import tip
@@ -69,6 +70,10 @@ CELL_START = "^"  # and one that starts with it, a cell's start
 TIP_LINES = 40
 ROLE = Qt.ItemDataRole
 RAW_TIP = ROLE.UserRole + 1  # a cell's tooltip as given (ToolTipRole has it escaped for Qt)
+#: the dynamic property a window sets to whether its role may export (``Action.EXPORT_CAPTURE``,
+#: the sanctioned export's right): every table under it, on any page or dialog, built now or
+#: later, offers and writes its CSV only where it is true (``RowsTable.may_export``)
+EXPORTS = "tablesExport"
 _ROLES = frozenset({ROLE.DisplayRole, ROLE.ForegroundRole, ROLE.BackgroundRole, ROLE.ToolTipRole,
                     RAW_TIP, ROLE.TextAlignmentRole, ROLE.DecorationRole})  # fmt: skip
 
@@ -333,7 +338,8 @@ def csv_cell(text: str) -> str:
 class RowsTable(QTableView):
     """Every table of the app: sortable by a header click (a second click reverses; the order
     the view gave is the start), filtered with ``set_filter``, and a context menu (also
-    Ctrl+C) to copy the selected rows or the cell, or export the rows shown as CSV.
+    Ctrl+C) to copy the selected rows or the cell, or export the rows shown as CSV (redacted,
+    where the role may export: ``may_export``).
 
     Signals: cellClicked(row, col), cellDoubleClicked(row, col), itemSelectionChanged()."""
 
@@ -440,9 +446,29 @@ class RowsTable(QTableView):
             QGuiApplication.clipboard().setText(text)
 
     def csv_text(self) -> str:
-        """The rows shown (sorted and filtered as they are), with the headers."""
-        rows = (self._row_texts(r) for r in range(self.rowCount()))
-        return csv_lines([self.headers(), *rows])
+        """The rows shown (sorted and filtered as they are), with the headers, every cell
+        redacted as a capture redacts a stored text (``logs.redact``, cell by cell: a token
+        in an alert's summary, a password in a URL); the table shows them as they are. A text
+        repeated down a column (a namespace, a state) is redacted once."""
+        done: dict[str, str] = {}
+
+        def clean(texts: list[str]) -> list[str]:
+            return [done[t] if t in done else done.setdefault(t, redact(t)) for t in texts]
+
+        rows = (clean(self._row_texts(r)) for r in range(self.rowCount()))
+        return csv_lines([clean(self.headers()), *rows])
+
+    def may_export(self) -> bool:
+        """Whether the role this table is shown to may export it: the ``EXPORTS`` property of
+        the nearest widget above it (the window sets it from its role; a viewer, the wall
+        display, may not). A table under no window that says (one built alone) may."""
+        widget: QWidget | None = self
+        while widget is not None:
+            said = widget.property(EXPORTS)
+            if said is not None:
+                return bool(said)
+            widget = widget.parentWidget()
+        return True
 
     def export_csv_dialog(self) -> QFileDialog:
         dialog = QFileDialog(self, "Export table as CSV", "table.csv", "CSV (*.csv)")
@@ -458,6 +484,8 @@ class RowsTable(QTableView):
         was; a table holds at most a few MB of text), a lone surrogate from a server's JSON
         as "?". A path that cannot be written is said in a box naming it and why: raised out
         of the dialog's slot, the error showed nothing and the table looked saved."""
+        if not self.may_export():  # not offered; refused all the same, as the service does
+            return self._say_not_written(path, "the role in use reads only and may not export")
         text = self.csv_text()
         try:
             write_whole(  # into where a link the person chose points (replaced, it was gone)
@@ -465,17 +493,20 @@ class RowsTable(QTableView):
                 lambda part: part.write_text(text, encoding="utf-8", errors="replace", newline=""),
             )
         except OSError as error:
-            box = QMessageBox(
-                QMessageBox.Icon.Warning,
-                "Export table as CSV",
-                f"{path} was not written: {error.strerror or error}",
-                parent=self,
-            )
-            box.setTextFormat(Qt.TextFormat.PlainText)
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.open()
-            return box
+            return self._say_not_written(path, str(error.strerror or error))
         return None
+
+    def _say_not_written(self, path: str, why: str) -> QMessageBox:
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Export table as CSV",
+            f"{path} was not written: {why}",
+            parent=self,
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
 
     def _on_context_menu(self, pos: QPoint) -> None:
         self.context_menu(self.indexAt(pos)).popup(self.viewport().mapToGlobal(pos))
@@ -491,9 +522,10 @@ class RowsTable(QTableView):
         copy_cell = menu.addAction("Copy cell")
         copy_cell.setEnabled(bool(cell))
         copy_cell.triggered.connect(lambda: QGuiApplication.clipboard().setText(cell))
-        menu.addSeparator()
-        export = menu.addAction(f"Export {self.rowCount()} rows as CSV…")
-        export.triggered.connect(self.export_csv_dialog)
+        if self.may_export():  # a viewer (the wall display) exports nothing, as with captures
+            menu.addSeparator()
+            export = menu.addAction(f"Export {self.rowCount()} rows as CSV…")
+            export.triggered.connect(self.export_csv_dialog)
         return menu
 
     # -- filling and finding ---------------------------------------------------------------
