@@ -14,6 +14,8 @@ from aiops_desktop.services.runtime.one_per_cache import LIVE_DETECTION_LOCK, ru
 from aiops_desktop.settings import AppPaths
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QScreen
+
     from ui.theme import Theme
 
 FIRST_MODEL_WAIT_S = 20.0
@@ -42,6 +44,8 @@ class WallApp:
         self.window = WallWindow(theme, rotate_s)
         self.presenter.sig_model.connect(self.window.show_model)
         self.presenter.sig_stale.connect(self.window.show_stale)
+        self._placed: tuple[int, tuple[int, int] | None] | None = None  # ``place``'s arguments
+        self._screens_followed = False
 
     def place(self, screen: int, size: tuple[int, int] | None = None) -> None:
         """Full screen on monitor ``screen`` (0 is the first); ``size`` instead for a fixed
@@ -51,14 +55,47 @@ class WallApp:
         screens = QGuiApplication.screens()
         if not 0 <= screen < len(screens):
             raise UsageError(f"there is no screen {screen}: this machine has {len(screens)}")
-        chosen = screens[screen]
+        self._placed = (screen, size)
+        self._show_on(screens[screen], size)
+        if not self._screens_followed:  # a monitor plugged in or out: placed again
+            app = QGuiApplication.instance()
+            assert isinstance(app, QGuiApplication)
+            app.screenAdded.connect(self._screens_changed)
+            app.screenRemoved.connect(self._screens_changed)
+            self._screens_followed = True
+
+    def _show_on(self, chosen: QScreen, size: tuple[int, int] | None) -> None:
         self.window.setScreen(chosen)
+        self.window.keep_full_screen(size is None)
         if size is not None:
             self.window.setGeometry(chosen.geometry().x(), chosen.geometry().y(), *size)
             self.window.show()
         else:
             self.window.setGeometry(chosen.geometry())
             self.window.showFullScreen()
+
+    def _screens_changed(self, _screen: QScreen | None = None) -> None:
+        """A screen was added or removed: the wall placed again on its monitor, or on the
+        primary one while its monitor is gone (never left on a screen that is no more)."""
+        from PySide6.QtGui import QGuiApplication
+
+        if self._placed is None:
+            return
+        screen, size = self._placed
+        screens = QGuiApplication.screens()
+        chosen = screens[screen] if screen < len(screens) else QGuiApplication.primaryScreen()
+        if chosen is not None:
+            self._show_on(chosen, size)
+
+    def _unfollow_screens(self) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        app = QGuiApplication.instance()
+        if self._screens_followed and isinstance(app, QGuiApplication):
+            app.screenAdded.disconnect(self._screens_changed)
+            app.screenRemoved.disconnect(self._screens_changed)
+        self._screens_followed = False
+        self._placed = None
 
     async def load(self) -> None:
         await self.core.registry.load()
@@ -87,6 +124,7 @@ class WallApp:
         self.gc_guard.freeze()  # what start-up made lives on: full collections skip it
 
     async def close(self) -> None:
+        self._unfollow_screens()
         self.presenter.stop()
         self.window.allow_close()
         self.window.close()

@@ -4,7 +4,8 @@ pages; the page where something turns CRITICAL is shown at once, for a turn of i
 the page it interrupted), each tile's data age shown and stale data badged (never blanked),
 the wall's own polling health in a corner; a wall that could not be built afresh keeps what
 it shows, badged "display not updated since HH:MM", its clock going on. It is locked: no
-menus, no settings, no credentials; leaving takes Ctrl+Shift+Q twice in 3 s.
+menus, no settings, no credentials; leaving takes Ctrl+Shift+Q twice in 3 s (let go between: a
+held key is one press); minimized or out of full screen, it goes full screen again.
 
 Tiles are made once per slot and reused: however long the wall runs, its widgets do not grow.
 The type scales with the screen's height (1080 lines: the theme's wall sizes; 4K: twice them)
@@ -57,6 +58,7 @@ EXIT_WINDOW_S = 3.0
 STATUS_KEYS = {"OK": "ONLINE", "WARNING": "DEGRADED", "CRITICAL": "OFFLINE", "UNKNOWN": "UNKNOWN"}
 #: how much larger a page's type is for so few tiles, the last the smallest it goes
 TIERS = ((4, 1.5), (6, 1.25), (16, 1.0), (None, 0.8))
+TITLE_LINES = 2  # a tile's title wraps to this many lines at most, where the tile has room
 TILE_EMS = 12  # a tile's least width, in its lines' line heights (about 24 characters)
 TILE_MARGINS = (14, 10, 14, 10)  # left, top, right, bottom
 TILE_SPACING = 4
@@ -144,6 +146,7 @@ class FittedLabel(PlainLabel):
         super().__init__("", parent)
         self._full = ""
         self._max_lines = 1
+        self._elide = Qt.TextElideMode.ElideRight  # where its last line is cut
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setMinimumWidth(1)
         self.set_text(text)
@@ -155,6 +158,13 @@ class FittedLabel(PlainLabel):
         text = clipped(text)
         if text != self._full:
             self._full = text
+            self._fit()
+
+    def set_elide(self, mode: Qt.TextElideMode) -> None:
+        """Where a text too long is cut: its end (the default), or its middle (names that
+        differ at their end: "ocp-prod-ran-east-du-site-0040")."""
+        if mode != self._elide:
+            self._elide = mode
             self._fit()
 
     def set_max_lines(self, most: int) -> None:
@@ -211,7 +221,7 @@ class FittedLabel(PlainLabel):
         end = sum(spans[-1]) if spans else 0
         if 2 * end < len(units) and not part(end).isspace():  # more is left: the last one cut
             rest = part(spans[-1][0])
-            cut = self.fontMetrics().elidedText(rest, Qt.TextElideMode.ElideRight, width)
+            cut = self.fontMetrics().elidedText(rest, self._elide, width)
             lines[-1] = cut
         return lines
 
@@ -290,7 +300,7 @@ class TileWidget(QFrame):
         layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         layout.setContentsMargins(*TILE_MARGINS)
         layout.setSpacing(TILE_SPACING)
-        self.title = FittedLabel()
+        self.title = FittedLabel()  # two lines where there is room (``_share_lines``)
         layout.addWidget(self.title)
         self.lines = [FittedLabel() for _ in range(TILE_LINES)]
         for label in self.lines:
@@ -319,13 +329,22 @@ class TileWidget(QFrame):
 
     def _share_lines(self) -> None:
         """Each line one line high, and what room the tile has beyond its least size given
-        to the lines that need more (in order): a long reason wraps where there is room for
-        it, and nothing is pushed out of the tile (its age and STALE badge least of all)."""
+        to the title first (a second line: an incident's reason) and then to the lines that
+        need more (in order): a long reason wraps where there is room for it, and nothing is
+        pushed out of the tile (its age and STALE badge least of all)."""
         line = self.lines[0].fontMetrics().lineSpacing()
         _, top, _, bottom = TILE_MARGINS
         fixed = top + bottom + 2 * TILE_BORDER + TILE_SPACING * (TILE_LINES + 1)
         fixed += self.title.fontMetrics().lineSpacing() + self.age.fontMetrics().lineSpacing()
-        spare = max(0, (self.height() - fixed) // line - TILE_LINES)
+        room = self.height() - fixed - TILE_LINES * line  # beyond one line each
+        # the title first (what it is about: an incident's reason), a second line at most
+        heading = self.title.fontMetrics().lineSpacing()
+        title = 1
+        if room >= heading and self.title.lines_needed(TITLE_LINES) > 1:
+            title = min(TITLE_LINES, 1 + room // heading)
+            room -= (title - 1) * heading
+        self.title.set_max_lines(title)
+        spare = max(0, room // line)
         for label in self.lines:  # each fitted once, no more lines laid out than it may take
             more = label.lines_needed(1 + spare) - 1 if spare else 0
             label.set_max_lines(1 + more)
@@ -349,6 +368,12 @@ class TileWidget(QFrame):
         # the state's shape beside its colour (✖ ▲ ? ●): read without colour too
         mark = self._theme.mark(tile.state)
         title = line_text(tile.title)  # a server's (an alert's name): cut before anything
+        # a name (one word: a cluster's) cut in its middle, read to its end; a sentence (an
+        # incident's: what happened) at its end
+        middle = " " not in title.strip()
+        self.title.set_elide(
+            Qt.TextElideMode.ElideMiddle if middle else Qt.TextElideMode.ElideRight
+        )
         self.title.set_text(f"{mark} {title}" if mark else title)
         self.title.setStyleSheet(f"color: {colour};")
         for label, line in zip(self.lines, [*tile.lines, *[""] * TILE_LINES], strict=False):
@@ -570,11 +595,13 @@ class WallWindow(QWidget):
         self._resume = ""  # the page one brought forward interrupted: shown again after it
         self._titles: dict[str, tuple[str, str]] = {}  # page -> its title, its state
         self._model: WallModel | None = None
+        self._known = False  # a model with anything not UNKNOWN was shown
         self.rotation = QTimer(self)
         self.rotation.setInterval(int(rotate_s * 1000))
         self.rotation.timeout.connect(self.next_page)
         self.rotation.start()
-        self._exit_pressed_at = 0.0
+        # the exit key's first press, whether it was let go since; kept full screen
+        self._exit_pressed_at, self._exit_released, self._full_screen = 0.0, False, False
         self._may_close = False
         self.scale = 1.0
         self._setup_flash()
@@ -685,8 +712,12 @@ class WallWindow(QWidget):
 
     # -- the model --------------------------------------------------------------------------
     def show_model(self, model: WallModel) -> None:
-        first = self._model is None
+        first = not self._known
         news = self._note_critical(model)
+        # the first model with anything known is the wall's first: before it (all UNKNOWN at
+        # start) nothing was seen, so its CRITICAL is not news (not flashed)
+        self._known = self._known or any(t.state != "UNKNOWN" for p in model.pages
+                                         for t in p.tiles)  # fmt: skip
         self._model = model
         for page in model.pages:
             widget = self._pages.get(page.name)
@@ -749,11 +780,12 @@ class WallWindow(QWidget):
         unread) stays known as CRITICAL: read again, it is not news. The pages to bring
         forward, in the model's order: those with something CRITICAL that was not in the last
         turn of the pages (one flapping flashes each time, but its page is not brought
-        forward each time); on the first model: those with anything CRITICAL, not flashed."""
+        forward each time); on the first model with anything known (not all UNKNOWN): those
+        with anything CRITICAL, not flashed."""
         states = {(p.name, t.title): t.state for p in model.pages for t in p.tiles}
         critical = {(p.name, key) for p in model.pages for key in _critical_keys(p)}
         new = critical - self._critical_tiles
-        if self._model is not None and new:
+        if self._known and new:
             self.flash()  # something turned CRITICAL: the room should look up
         unknown = {k for k in self._critical_tiles if states.get(k) == "UNKNOWN"}
         self._critical_tiles = critical | unknown
@@ -854,19 +886,47 @@ class WallWindow(QWidget):
     def allow_close(self) -> None:
         """The app is ending the wall (after the exit sequence, or on shutdown)."""
         self._may_close = True
+        self._full_screen = False
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         wanted = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
         if event.key() == Qt.Key.Key_Q and event.modifiers() == wanted:
+            if event.isAutoRepeat():  # held down: one press, however long
+                return
             now = time.monotonic()
-            if now - self._exit_pressed_at <= EXIT_WINDOW_S:
+            if now - self._exit_pressed_at <= EXIT_WINDOW_S and self._exit_released:
                 self._may_close = True
                 self.sig_exit_requested.emit()
                 return
             self._exit_pressed_at = now
+            self._exit_released = False
             self.health.set_text("press Ctrl+Shift+Q again within 3 s to leave the wall")
             return
         event.accept()  # every other key does nothing: no settings, no dialogs
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        """The exit key let go (not a held key's auto-repeat): a second press may follow."""
+        if event.key() == Qt.Key.Key_Q and not event.isAutoRepeat():
+            self._exit_released = True
+        event.accept()
+
+    # -- full screen, whatever takes it out of it -------------------------------------------
+    def keep_full_screen(self, keep: bool) -> None:
+        """Full screen (``keep``): minimized or taken out of full screen (a window manager's
+        key, a passer-by), it goes full screen again by itself."""
+        self._full_screen = keep
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        out = not self.isFullScreen() or self.isMinimized()
+        if event.type() is QEvent.Type.WindowStateChange and self._full_screen and out:
+            # after this change is done, not inside it (a state set in its own event)
+            QTimer.singleShot(0, self, self._back_full_screen)
+
+    def _back_full_screen(self) -> None:
+        if self._full_screen and (not self.isFullScreen() or self.isMinimized()):
+            self.setWindowState(Qt.WindowState.WindowFullScreen)
+            self.show()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._may_close:

@@ -458,12 +458,7 @@ def _incidents_page(src: WallService, now: datetime) -> WallPage:
     # by id, shown or not (incidents may share a title): the wall flashes for a new one
     page.critical = frozenset(i.id for i in live if i.severity is FindingSeverity.CRITICAL)
     for i in live[:INCIDENT_TILES]:
-        acknowledged = " · acknowledged" if i.state is IncidentStatus.ACKNOWLEDGED else ""
-        clusters = i.clusters
-        lines = [f"{i.severity.value} · {count(i.signal_count, 'signal')}{acknowledged}",
-                 ", ".join(clusters[:3]) + (" …" if len(clusters) > 3 else ""),
-                 _lasting((now - i.opened_at).total_seconds())]  # fmt: skip
-        page.tiles.append(Tile(i.title, INCIDENT_STATE[i.severity], lines, age, stale, since))
+        page.tiles.append(_incident_tile(src, i, now, age, since))
     if rest := live[INCIDENT_TILES:]:  # said, not silently dropped
         worst = min((INCIDENT_STATE[i.severity] for i in rest), key=RANK.__getitem__)
         critical = sum(i.severity is FindingSeverity.CRITICAL for i in rest)
@@ -472,6 +467,44 @@ def _incidents_page(src: WallService, now: datetime) -> WallPage:
     if not live:
         page.tiles.append(_none_open(src, found, age, since))
     return page
+
+
+def _signal_seen(i: Incident) -> datetime:
+    """When ``i``'s newest signal was last seen going on (its last update without any)."""
+    return max((s.offered_at or s.last_seen for s in i.signals), default=i.updated_at)
+
+
+def _incident_tile(
+    src: WallService, i: Incident, now: datetime, age: float | None, since: datetime | None
+) -> Tile:
+    """``i``'s tile: as old as its newest signal (the incidents read or refreshed longer
+    ago: that); badged stale, and why said on its last line, where it is held open (a
+    cluster of its unread: its signals unseen, not ended) or is the last run's (this run
+    did not group the incidents yet); since its newest signal. In a capture (of no age) a
+    hold is said and badged all the same; not grouped there is as recorded."""
+    acknowledged = " · acknowledged" if i.state is IncidentStatus.ACKNOWLEDGED else ""
+    clusters = i.clusters
+    lasting = _lasting((now - i.opened_at).total_seconds())
+    head = f"{i.severity.value} · {count(i.signal_count, 'signal')}{acknowledged}"
+    where = ", ".join(clusters[:3]) + (" …" if len(clusters) > 3 else "")
+    seen = _signal_seen(i)
+    if age is not None:
+        age = max(age, (now - seen).total_seconds(), 0.0)
+    why = ""
+    if i.unread:
+        more = f" and {i.unread_more} more" if i.unread_more else ""
+        why = f"held open: {', '.join(i.held_by or i.unread)}{more} not read"
+    elif src.capture is None and not src.incidents_grouped:
+        why = "last run's: not grouped yet in this run"
+    elif i.reopened_at is not None and i.state is IncidentStatus.OPEN and i.reopened_because:
+        why = f"reopened: {i.reopened_because}"
+    # why on its own line, how long it has gone on beside its severity
+    lines = [f"{head} · {lasting}", where, why] if why else [head, where, lasting]
+    held = bool(i.unread) or (src.capture is None and not src.incidents_grouped)
+    stale = since is not None or held
+    if held:
+        since = seen if since is None else min(since, seen)
+    return Tile(i.title, INCIDENT_STATE[i.severity], lines, age, stale, since)
 
 
 def _none_open(
