@@ -63,7 +63,9 @@ def labels_text(labels: dict[str, str]) -> str:
 #: C0 and C1 controls but tab and newline (ESC starts the terminal escape sequences that
 #: recolour, retitle or rewrite a screen), and the bidirectional overrides that make a line
 #: read other than it is (the "Trojan Source" marks)
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: of those, the ones past C0 (JSON leaves them raw): DEL, C1 and the bidirectional marks
+HIDDEN_MARKS = "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROLS = re.compile(f"[\x00-\x08\x0b-\x1f{HIDDEN_MARKS}]")
 _BREAK_CHARS = r"\t\n\r\v\f\u2028\u2029\x85"
 _BREAKS = re.compile(f"[{_BREAK_CHARS}]+")
 #: what a series' names and values escape: a quote, a backslash, a line break or tab, and

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from aiops_desktop.models.errors import AppError
+from aiops_desktop.models.text import HIDDEN_MARKS
 from collectors.llm_redaction import redact_document, redact_for_llm
 from collectors.shapes import without_surrogates
 
@@ -156,10 +157,9 @@ def _cut_texts(value: Any, chars: int, cut: list[bool]) -> Any:
 #: what JSON leaves raw (``ensure_ascii=False``) and an answer escapes as ``\uXXXX``: C1
 #: controls (CSI, ``\x9b``, a terminal reads as ESC ``[``; NEL), the bidirectional marks
 #: that make a line read other than it is, and the Unicode line and paragraph separators.
-#: The set aiops_desktop/models/text.py's ``_CONTROLS`` and ``_BREAK_CHARS`` strip from a
-#: line the UI shows (C0 and the rest of its breaks JSON escapes itself); here escaped, not
-#: stripped, so that the text decoded is the server's
-_RAW_CONTROLS = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+#: What the UI strips from a line it shows (``models.text``; C0 and the rest of its breaks
+#: JSON escapes itself); here escaped, not stripped, so that the text decoded is the server's
+_RAW_CONTROLS = re.compile(f"[{HIDDEN_MARKS}\u2028\u2029]")
 
 
 def _encoded(result: Any, truncated: bool) -> str:
